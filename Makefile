@@ -1,0 +1,33 @@
+# Set-up and everyday commands. The first `make run` or `make test` creates .venv and installs
+# everything into it; later calls reuse it (it is rebuilt when pyproject.toml changes).
+#   make run                      open the app on the default preset
+#   make test                     the whole suite, headless
+#   make bench                    speed benchmarks (engine, UI) side by side with their baselines
+#   make run TORCH="torch==2.13.0 --index-url URL"   choose another PyTorch build (pip arguments)
+
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/muonscope
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine_speed.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache
