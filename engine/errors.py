@@ -1,0 +1,35 @@
+"""Errors the engine raises for bad input, each worded as one line a user can act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ConfigError", "format_value"]
+
+
+def format_value(value: Any) -> str:
+    """Render a user's value the way they would type it (strings quoted, floats short)."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value)
+
+
+class ConfigError(ValueError):
+    """A configuration value outside what is allowed.
+
+    The message always names the field, the value and what is allowed, on one line, so the CLI
+    can print it as is and the UI can show it in a status bar.
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field} = {format_value(value)} is not allowed: {allowed}")
+
+    def prefixed(self, prefix: str) -> ConfigError:
+        """The same error with its field placed under ``prefix`` (``lr`` → ``lanes[2].lr``)."""
+        field = f"{prefix}.{self.field}" if self.field else prefix
+        return ConfigError(field, self.value, self.allowed)

@@ -1,0 +1,124 @@
+"""Polar (orthogonalising) maps: the nonlinearity at the heart of Muon.
+
+Three ways to send X = U S Vᵀ towards U Vᵀ (SCIENCE.md §3):
+
+* :func:`polar_exact` — the exact factor from an SVD, "spectral gradient descent" of the theory.
+* :func:`newton_schulz` — Keller Jordan's quintic iteration, what practical Muon runs.
+* :func:`polar_regularized` — h_λ(X) = X(XᵀX + λ²I)^{-1/2}, the map Kim et al. analyse.
+
+All are pure functions of a 2-D tensor (or a batch of them, leading dimensions first).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "KELLER_COEFFICIENTS",
+    "newton_schulz",
+    "polar_exact",
+    "polar_regularized",
+    "safe_svd",
+]
+
+#: (a, b, c) of Keller Jordan's quintic, chosen to maximise the slope at zero (≈ a⁵ after five
+#: steps) rather than to converge: outputs land roughly in (0.7, 1.2), not at exactly 1.
+KELLER_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
+_NS_EPS = 1e-7
+
+
+def safe_svd(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Thin SVD that survives LAPACK's occasional non-convergence on nearly singular input.
+
+    The default divide-and-conquer driver has failed on tiny, nearly converged gradients; on
+    failure we retry with the QR-based driver on CUDA, or from the eigen-decomposition of XᵀX on
+    CPU (which loses half the digits of the smallest singular values, harmless for a polar factor
+    whose tiny singular values are dropped anyway).
+    """
+    try:
+        return torch.linalg.svd(x, full_matrices=False)
+    except torch.linalg.LinAlgError:
+        if x.is_cuda:
+            return torch.linalg.svd(x, full_matrices=False, driver="gesvd")
+        return _svd_from_gram(x)
+
+
+def _svd_from_gram(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """SVD of a tall or wide X through eigh(XᵀX): the fallback path of :func:`safe_svd`."""
+    wide = x.shape[-2] < x.shape[-1]
+    a = x.mT if wide else x  # (..., m, n) with m >= n
+    eigvals, v = torch.linalg.eigh(a.mT @ a)  # ascending
+    s = eigvals.clamp_min(0).sqrt().flip(-1)  # (..., n) descending
+    v = v.flip(-1)
+    u = (a @ v) / torch.where(s > 0, s, torch.ones_like(s)).unsqueeze(-2)
+    return (v, s, u.mT) if wide else (u, s, v.mT)
+
+
+def _rank_floor(s: Tensor, shape: torch.Size) -> Tensor:
+    """Singular values below this are numerically zero: max(1e-12, n·eps)·σ₁ (SCIENCE.md §3)."""
+    eps = torch.finfo(s.dtype).eps * max(shape[-2], shape[-1])
+    return s[..., :1] * max(1e-12, eps)
+
+
+def polar_exact(x: Tensor) -> Tensor:
+    """msgn(X) = U_r V_rᵀ over the nonzero singular values; 0 for an all-zero X.
+
+    Dropping numerically zero singular values keeps the map well defined on rank-deficient
+    gradients (the two-level task's gradient at W = 0 has rank K − 1) instead of amplifying
+    round-off directions to unit size.
+    """
+    u, s, vh = safe_svd(x)  # (..., m, k), (..., k), (..., k, n)
+    keep = (s > _rank_floor(s, x.shape)).to(x.dtype)  # (..., k)
+    return (u * keep.unsqueeze(-2)) @ vh
+
+
+def polar_regularized(x: Tensor, lam: float) -> Tensor:
+    """h_λ(X) = X(XᵀX + λ²I)^{-1/2} = U diag(σ/√(σ²+λ²)) Vᵀ (Kim et al.'s regularised Muon).
+
+    λ is in the gradient's own units: singular values well above λ map to ≈1, those well below
+    are shrunk in proportion (σ/λ), so λ sets which tail directions are whitened. λ = 0 is the
+    exact polar factor.
+    """
+    if lam == 0:
+        return polar_exact(x)
+    u, s, vh = safe_svd(x)
+    gain = s / torch.sqrt(s * s + lam * lam)  # (..., k)
+    return (u * gain.unsqueeze(-2)) @ vh
+
+
+def _fused_matmul_add(base: Tensor, left: Tensor, right: Tensor, beta: float, alpha: float) -> Tensor:
+    """beta·base + alpha·left@right in one kernel, rounding once as the reference Muon does."""
+    if base.dim() == 2:
+        return torch.addmm(base, left, right, beta=beta, alpha=alpha)
+    if base.dim() == 3:
+        return torch.baddbmm(base, left, right, beta=beta, alpha=alpha)
+    return beta * base + alpha * (left @ right)
+
+
+def newton_schulz(
+    x: Tensor,
+    steps: int = 5,
+    coefficients: tuple[float, float, float] = KELLER_COEFFICIENTS,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """Keller Jordan's quintic Newton–Schulz iteration, returned in the input's dtype.
+
+    X is scaled by its Frobenius norm (so the spectral norm is at most 1), transposed to be wide,
+    then iterated k times: A = XXᵀ, X ← aX + (bA + cA²)X. ``dtype`` is the working precision
+    (Keller and ``torch.optim.Muon`` use bfloat16; on CPUs bfloat16 matmuls are slow, so the
+    engine defaults to the run's precision).
+    """
+    a, b, c = coefficients
+    work = x.to(dtype) if dtype is not None else x
+    tall = work.shape[-2] > work.shape[-1]
+    if tall:
+        work = work.mT
+    work = work / (torch.linalg.matrix_norm(work, keepdim=True) + _NS_EPS)
+    for _ in range(steps):
+        gram = work @ work.mT  # (..., m, m) with m <= n
+        poly = _fused_matmul_add(gram, gram, gram, beta=b, alpha=c)  # bA + cA²
+        work = _fused_matmul_add(work, poly, work, beta=a, alpha=1.0)  # aX + (bA + cA²)X
+    if tall:
+        work = work.mT
+    return work.to(x.dtype)

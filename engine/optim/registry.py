@@ -1,0 +1,81 @@
+"""Name → optimizer spec. A new optimizer is one rule function plus one entry here.
+
+The spec says which lane fields the rule reads (so the UI can disable the rest with a reason),
+its default learning rate and momentum, and how to name a lane in legends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from torch import Tensor
+
+from engine.optim.rules import (
+    LaneState,
+    adam_rule,
+    muon_rule,
+    ngd_rule,
+    sgd_rule,
+    signgd_rule,
+)
+
+if TYPE_CHECKING:
+    from engine.config import LaneConfig
+
+__all__ = ["OPTIMIZERS", "OptimizerSpec"]
+
+Rule = Callable[[Tensor, LaneState, "LaneConfig"], Tensor]
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizerSpec:
+    """How one optimizer is run, defaulted and named."""
+
+    name: str
+    title: str
+    rule: Rule
+    default_lr: float
+    default_momentum: float
+    uses: frozenset[str]
+
+    def describe(self, lane: LaneConfig) -> str:
+        """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 exact``."""
+        parts = [self.title]
+        if "order" in self.uses:
+            parts.append(lane.order)
+        if self.name == "adam":
+            parts.append(f"β=({lane.momentum:g}, {lane.beta2:g})")
+        elif lane.momentum > 0 and ("order" not in self.uses or lane.order != "none"):
+            parts.append(f"μ={lane.momentum:g}" + (" nesterov" if lane.nesterov else ""))
+        if self.name == "muon":
+            parts.append(_polar_text(lane))
+        parts.append(f"lr={lane.lr:g}")
+        return " ".join(parts)
+
+
+def _polar_text(lane: LaneConfig) -> str:
+    if lane.polar == "ns":
+        return f"NS{lane.ns_steps}"
+    if lane.polar == "reg":
+        return f"reg λ={lane.lam:g}"
+    return "exact"
+
+
+_MOMENTUM = frozenset({"lr", "momentum", "nesterov", "buffer"})
+_MAPPED = _MOMENTUM | {"order"}
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    spec.name: spec
+    for spec in (
+        OptimizerSpec("sgd", "SGD", sgd_rule, 0.5, 0.9, _MOMENTUM),
+        OptimizerSpec("adam", "Adam", adam_rule, 1e-2, 0.9, frozenset({"lr", "momentum", "beta2", "eps"})),
+        OptimizerSpec("signgd", "SignGD", signgd_rule, 1e-2, 0.0, _MAPPED),
+        OptimizerSpec("ngd", "NGD", ngd_rule, 0.5, 0.0, _MAPPED),
+        OptimizerSpec(
+            "muon", "Muon", muon_rule, 0.05, 0.95,
+            _MAPPED | {"polar", "ns_steps", "lam", "ns_dtype"},
+        ),
+    )
+}

@@ -1,0 +1,148 @@
+"""Update rules as short functions of (gradient, lane state, lane settings).
+
+Every rule returns the update *direction* D_t; the lane then applies W ← W − lr·D_t (weight decay is
+zero in every paper setting, SCIENCE.md §3). Momentum placement follows Li et al.:
+
+* ``pre``  — M ← acc(M, G),      D = map(M)        (standard Muon: momentum, then orthogonalise)
+* ``post`` — M ← acc(M, map(G)), D = M             (orthogonalise each gradient, then momentum)
+* ``none`` — D = map(G)
+
+with acc the buffer convention (``ema``: μM + (1−μ)X, ``sum``: μM + X) and an optional Nesterov
+look-ahead. The only state a rule touches is the :class:`LaneState` it is handed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from engine.optim.polar import newton_schulz, polar_exact, polar_regularized
+
+if TYPE_CHECKING:
+    from engine.config import LaneConfig
+
+__all__ = [
+    "LaneState",
+    "adam_rule",
+    "muon_rule",
+    "ngd_rule",
+    "polar_map",
+    "sgd_rule",
+    "signgd_rule",
+]
+
+_NS_DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+@dataclass(slots=True)
+class LaneState:
+    """Optimizer state of one lane; ``buffer`` is the momentum M (Adam: first moment)."""
+
+    buffer: Tensor | None = None
+    second_moment: Tensor | None = None
+    steps_taken: int = 0
+
+    def clear(self) -> None:
+        """Forget all accumulated state (a new optimizer or momentum order starts afresh)."""
+        self.buffer = None
+        self.second_moment = None
+        self.steps_taken = 0
+
+
+def accumulate(state: LaneState, x: Tensor, mu: float, convention: str) -> Tensor:
+    """Fold X into the momentum buffer in place and return the buffer."""
+    if state.buffer is None:
+        state.buffer = torch.zeros_like(x)
+    if convention == "ema":
+        state.buffer.lerp_(x, 1.0 - mu)  # μM + (1−μ)X
+    else:
+        state.buffer.mul_(mu).add_(x)  # μM + X
+    return state.buffer
+
+
+def momentum_output(state: LaneState, x: Tensor, lane: LaneConfig) -> Tensor:
+    """Accumulate X and return what the rule uses: the buffer, or its Nesterov look-ahead.
+
+    Nesterov blends the fresh input with the updated buffer the way each convention's reference
+    does: ``ema`` X.lerp(M, μ) = (1−μ)X + μM (Keller, torch Muon); ``sum`` X + μM (torch SGD).
+    μ = 0 means no buffer at all. The result never aliases the buffer.
+    """
+    if lane.momentum == 0.0:
+        return x
+    buffer = accumulate(state, x, lane.momentum, lane.buffer)
+    if not lane.nesterov:
+        return buffer.clone()  # callers may keep it; the buffer itself changes next step
+    if lane.buffer == "ema":
+        return x.lerp(buffer, lane.momentum)
+    return x + lane.momentum * buffer
+
+
+def with_order(g: Tensor, state: LaneState, lane: LaneConfig, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """Place the momentum buffer before, after, or nowhere around the map ``fn``."""
+    if lane.order == "pre":
+        return fn(momentum_output(state, g, lane))
+    if lane.order == "post":
+        return momentum_output(state, fn(g), lane)
+    return fn(g)
+
+
+def sgd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+    """(Stochastic) gradient descent with heavy-ball or Nesterov momentum; order is moot."""
+    return momentum_output(state, g, lane)
+
+
+def adam_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+    """Bias-corrected Adam, m̂/(√v̂ + ε), with β1 = ``momentum`` and β2 = ``beta2``.
+
+    Entries where √v̂ + ε = 0 (a coordinate that never saw a gradient, with ε = 0) update by 0, so
+    Adam(β1 = β2 = 0, ε = 0) is exactly SignGD including sign(0) = 0.
+    """
+    beta1, beta2 = lane.momentum, lane.beta2
+    if state.buffer is None:
+        state.buffer = torch.zeros_like(g)
+        state.second_moment = torch.zeros_like(g)
+    state.steps_taken += 1
+    t = state.steps_taken
+    state.buffer.lerp_(g, 1.0 - beta1)  # m ← β1 m + (1−β1) g
+    state.second_moment.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)  # v ← β2 v + (1−β2) g²
+    m_hat = state.buffer / (1.0 - beta1**t)
+    denom = (state.second_moment / (1.0 - beta2**t)).sqrt_().add_(lane.eps)
+    return torch.where(denom > 0, m_hat / torch.where(denom > 0, denom, 1.0), 0.0)
+
+
+def signgd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+    """Elementwise sign, the coordinate-wise equaliser (sign(0) = 0)."""
+    return with_order(g, state, lane, torch.sign)
+
+
+def _frobenius_normalize(x: Tensor) -> Tensor:
+    norm = torch.linalg.matrix_norm(x)
+    return x / norm if norm > 0 else torch.zeros_like(x)
+
+
+def ngd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+    """Normalised GD, X/‖X‖_F: fixes the step length but keeps the spectrum's shape."""
+    return with_order(g, state, lane, _frobenius_normalize)
+
+
+def polar_map(lane: LaneConfig, run_dtype: torch.dtype) -> Callable[[Tensor], Tensor]:
+    """The lane's orthogonalising map as a one-argument function."""
+    if lane.polar == "exact":
+        return polar_exact
+    if lane.polar == "reg":
+        return lambda x: polar_regularized(x, lane.lam)
+    ns_dtype = run_dtype if lane.ns_dtype == "run" else _NS_DTYPES[lane.ns_dtype]
+    return lambda x: newton_schulz(x, lane.ns_steps, dtype=ns_dtype)
+
+
+def muon_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+    """Muon: the polar map with momentum before it (``pre``), after it (``post``) or without.
+
+    No shape-dependent rescaling is applied (torch's √max(1, rows/cols)): the direction is the
+    polar factor itself, so alignment and spectra read in the papers' units.
+    """
+    return with_order(g, state, lane, polar_map(lane, g.dtype))

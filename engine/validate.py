@@ -1,0 +1,95 @@
+"""Small field checkers shared by the config dataclasses.
+
+Each returns the value in its canonical type or raises :class:`ConfigError` naming the field, the
+value and the allowed range. Nothing is ever clamped into range silently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from engine.errors import ConfigError
+
+__all__ = ["check_bool", "check_choice", "check_float", "check_float_list", "check_int"]
+
+
+def check_int(field: str, value: Any, lo: int | None = None, hi: int | None = None) -> int:
+    """An integer in ``[lo, hi]``; floats with an integral value (``64.0``) are accepted."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(field, value, f"must be an integer{_range_text(lo, hi)}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ConfigError(field, value, f"must be an integer{_range_text(lo, hi)}")
+        value = int(value)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(field, value, f"must be an integer{_range_text(lo, hi)}")
+    return value
+
+
+def check_float(
+    field: str,
+    value: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> float:
+    """A finite real number in the interval given (open or closed at each end)."""
+    interval = _interval_text(lo, hi, lo_open, hi_open)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(field, value, f"must be a number{interval}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(field, value, f"must be a finite number{interval}")
+    below = lo is not None and (value <= lo if lo_open else value < lo)
+    above = hi is not None and (value >= hi if hi_open else value > hi)
+    if below or above:
+        raise ConfigError(field, value, f"must be a number{interval}")
+    return value
+
+
+def check_choice(field: str, value: Any, choices: Iterable[str]) -> str:
+    """One of a fixed set of names."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(field, value, "must be one of " + ", ".join(choices))
+    return value
+
+
+def check_bool(field: str, value: Any) -> bool:
+    """A true/false flag; numbers and strings are refused so that ``"false"`` cannot mean True."""
+    if not isinstance(value, bool):
+        raise ConfigError(field, value, "must be true or false")
+    return value
+
+
+def check_float_list(
+    field: str, value: Any, lo: float, *, min_len: int = 1, lo_open: bool = True
+) -> tuple[float, ...]:
+    """A non-empty list of finite numbers, each above ``lo``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) < min_len:
+        raise ConfigError(field, value, f"must be a list of at least {min_len} number(s)")
+    return tuple(
+        check_float(f"{field}[{i}]", item, lo, lo_open=lo_open) for i, item in enumerate(value)
+    )
+
+
+def _range_text(lo: int | None, hi: int | None) -> str:
+    if lo is not None and hi is not None:
+        return f" from {lo} to {hi}"
+    if lo is not None:
+        return f" >= {lo}"
+    if hi is not None:
+        return f" <= {hi}"
+    return ""
+
+
+def _interval_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
+    if lo is None and hi is None:
+        return ""
+    left = ("(" if lo_open else "[") + (f"{lo:g}" if lo is not None else "-inf")
+    right = (f"{hi:g}" if hi is not None else "inf") + (")" if hi_open else "]")
+    return f" in {left}, {right}"

@@ -1,0 +1,83 @@
+"""Config validation, round trips and presets."""
+
+import pytest
+
+from engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
+from engine.config import lane_from_dict
+from engine.presets import load_preset, preset_names
+
+
+def test_dict_and_toml_round_trip():
+    cfg = ExperimentConfig(
+        task=TaskConfig(kind="spiked", rows=20, cols=10, strengths=(3.0, 1.0)),
+        lanes=(LaneConfig(optimizer="adam", lr=0.1), LaneConfig(order="post", label="mine")),
+    )
+    assert ExperimentConfig.from_dict(cfg.to_dict()) == cfg
+    assert ExperimentConfig.from_toml(cfg.to_toml()) == cfg
+
+
+def test_embeddings_default_per_kind():
+    assert TaskConfig(kind="zipf").embeddings == "gaussian"
+    assert TaskConfig(kind="hierarchical", d=64, n_items=64).embeddings == "orthogonal"
+    assert TaskConfig(kind="two_level", d=64, n_items=64).embeddings == "identity"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"task": {"dd": 3}}, "task.dd"),
+        ({"lanes": [{"optimizer": "muon", "speed": 1}]}, "lanes[0].speed"),
+        ({"extra": {}}, "extra"),
+        ({"run": {"steps": -1}}, "run.steps"),
+        ({"task": {"kind": "two_level", "d": 10, "n_items": 20}}, "task.n_items"),
+        ({"task": {"kind": "hierarchical", "d": 12, "n_items": 12, "groups": 5}}, "task.groups"),
+        ({"task": {"kind": "spiked", "rows": 2, "cols": 2, "strengths": [1.0, 1.0, 1.0]}}, "task.strengths"),
+        ({"task": {"strengths": [1.0, -2.0]}}, "task.strengths[1]"),
+        ({"lanes": [{"nesterov": "yes"}]}, "lanes[0].nesterov"),
+        ({"lanes": []}, "lanes"),
+        ({"task": {"label_noise": float("nan")}}, "task.label_noise"),
+    ],
+)
+def test_invalid_values_name_their_field(data, field):
+    with pytest.raises(ConfigError) as err:
+        ExperimentConfig.from_dict(data)
+    assert err.value.field == field
+    assert str(err.value).startswith(f"{field} = ")
+    assert "\n" not in str(err.value)
+
+
+def test_lane_defaults_follow_the_optimizer():
+    assert lane_from_dict({"optimizer": "adam"}).lr == 1e-2
+    assert lane_from_dict({"optimizer": "sgd"}).momentum == 0.9
+    assert lane_from_dict({"optimizer": "muon", "lr": 0.7}).lr == 0.7
+
+
+def test_with_value_addresses_lanes_and_sections():
+    cfg = ExperimentConfig(lanes=(LaneConfig(), LaneConfig()))
+    assert cfg.with_value("lanes[1].lr", 0.2).lanes[1].lr == 0.2
+    assert cfg.with_value("lanes.0.order", "post").lanes[0].order == "post"
+    assert cfg.with_value("task.d", 64).task.d == 64
+    with pytest.raises(ConfigError, match="must look like"):
+        cfg.with_value("d", 64)
+
+
+def test_integral_floats_are_accepted_as_integers_but_fractions_are_not():
+    assert TaskConfig(d=64.0).d == 64
+    with pytest.raises(ConfigError, match="task.d|^d"):
+        TaskConfig(d=64.5)
+
+
+def test_default_preset_is_the_reference_scenario():
+    assert "default" in preset_names()
+    preset = load_preset("default")
+    task = preset.config.task
+    assert (task.kind, task.d, task.n_items, task.alpha, task.batch_size) == ("zipf", 128, 2048, 1.5, 256)
+    lanes = preset.config.lanes
+    assert [(lane.optimizer, lane.order) for lane in lanes] == [("sgd", "pre"), ("adam", "pre"), ("muon", "pre"), ("muon", "post")]
+    assert lanes[0].momentum == 0.9 and lanes[2].momentum == lanes[3].momentum == 0.95
+    assert preset.title and preset.caption and preset.claim
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="default"):
+        load_preset("no-such-preset")

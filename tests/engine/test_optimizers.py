@@ -1,0 +1,190 @@
+"""Update rules against PyTorch's optimizers (oracles) and SCIENCE.md §11 check 4–5."""
+
+import pytest
+import torch
+
+from engine.config import LaneConfig
+from engine.optim.registry import OPTIMIZERS
+from engine.optim.rules import LaneState
+
+DT = torch.float64
+
+
+def _problem(rows=12, cols=12, seed=0):
+    """A smooth matrix objective f(W) = ½‖A W B − C‖² + Σ log cosh(W) with a W-dependent gradient."""
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.randn(rows, rows, generator=gen, dtype=DT) / rows**0.5
+    b = torch.randn(cols, cols, generator=gen, dtype=DT) / cols**0.5
+    c = torch.randn(rows, cols, generator=gen, dtype=DT)
+    w0 = 0.1 * torch.randn(rows, cols, generator=gen, dtype=DT)
+
+    def loss(w):
+        return 0.5 * ((a @ w @ b - c) ** 2).sum() + torch.log(torch.cosh(w)).sum()
+
+    def grad(w):
+        w = w.detach().requires_grad_(True)
+        loss(w).backward()
+        return w.grad.detach()
+
+    return w0, loss, grad
+
+
+def _run_ours(lane, w0, grad, steps):
+    w, state, path = w0.clone(), LaneState(), []
+    rule = OPTIMIZERS[lane.optimizer].rule
+    for _ in range(steps):
+        w = w - lane.lr * rule(grad(w), state, lane)
+        path.append(w.clone())
+    return path
+
+
+def _run_torch(make_opt, w0, loss, steps):
+    w = w0.clone().requires_grad_(True)
+    opt, path = make_opt([w]), []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss(w).backward()
+        opt.step()
+        path.append(w.detach().clone())
+    return path
+
+
+def _max_rel(ours, theirs):
+    return max(float((a - b).norm() / b.norm()) for a, b in zip(ours, theirs, strict=True))
+
+
+@pytest.mark.parametrize(("beta1", "beta2", "eps"), [(0.9, 0.999, 1e-8), (0.8, 0.95, 1e-6), (0.0, 0.9, 1e-8)])
+def test_adam_matches_torch(beta1, beta2, eps):
+    w0, loss, grad = _problem()
+    lane = LaneConfig(optimizer="adam", lr=0.01, momentum=beta1, beta2=beta2, eps=eps)
+    ours = _run_ours(lane, w0, grad, 30)
+    theirs = _run_torch(lambda p: torch.optim.Adam(p, lr=0.01, betas=(beta1, beta2), eps=eps), w0, loss, 30)
+    assert _max_rel(ours, theirs) < 1e-10
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_sum_buffer_matches_torch(nesterov):
+    w0, loss, grad = _problem()
+    lane = LaneConfig(optimizer="sgd", lr=0.05, momentum=0.9, buffer="sum", nesterov=nesterov)
+    ours = _run_ours(lane, w0, grad, 30)
+    theirs = _run_torch(
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=nesterov), w0, loss, 30
+    )
+    assert _max_rel(ours, theirs) < 1e-12
+
+
+def test_sgd_ema_buffer_is_sum_buffer_scaled_by_one_minus_mu():
+    w0, _, grad = _problem()
+    ema = _run_ours(LaneConfig(optimizer="sgd", lr=0.5, momentum=0.9, buffer="ema"), w0, grad, 20)
+    total = _run_ours(LaneConfig(optimizer="sgd", lr=0.05, momentum=0.9, buffer="sum"), w0, grad, 20)
+    assert _max_rel(ema, total) < 1e-12
+
+
+def test_plain_sgd_without_momentum_is_gradient_descent():
+    w0, _, grad = _problem()
+    path = _run_ours(LaneConfig(optimizer="sgd", lr=0.1, momentum=0.0), w0, grad, 3)
+    w = w0.clone()
+    for _ in range(3):
+        w = w - 0.1 * grad(w)
+    assert torch.allclose(path[-1], w, atol=1e-14)
+
+
+@pytest.mark.skipif(not hasattr(torch.optim, "Muon"), reason="torch.optim.Muon needs PyTorch >= 2.9")
+def test_muon_ns5_nesterov_ema_matches_torch_muon():
+    """Check 5: torch.optim.Muon (weight_decay=0, nesterov) and our NS5 Muon, bf16, 10 steps."""
+    w0, loss, grad = _problem(rows=16, cols=16)
+    lane = LaneConfig(
+        optimizer="muon", lr=0.02, momentum=0.95, nesterov=True, polar="ns", ns_steps=5,
+        ns_dtype="bfloat16", buffer="ema", order="pre",
+    )
+    ours = _run_ours(lane, w0, grad, 10)
+    theirs = _run_torch(
+        lambda p: torch.optim.Muon(p, lr=0.02, weight_decay=0.0, momentum=0.95, nesterov=True),
+        w0, loss, 10,
+    )
+    steps_ours = [ours[0] - w0] + [b - a for a, b in zip(ours, ours[1:])]
+    steps_theirs = [theirs[0] - w0] + [b - a for a, b in zip(theirs, theirs[1:])]
+    assert _max_rel(steps_ours, steps_theirs) < 3e-2
+    assert _max_rel(ours, theirs) < 3e-2
+
+
+def test_adam_first_step_is_sign_of_gradient():
+    """Check 4: bias-corrected Adam with ε = 0 takes sign(G) on its first step."""
+    g = torch.randn(7, 5, generator=torch.Generator().manual_seed(3), dtype=DT)
+    g[2, 3] = 0.0
+    lane = LaneConfig(optimizer="adam", lr=1.0, momentum=0.9, beta2=0.999, eps=0.0)
+    step = OPTIMIZERS["adam"].rule(g, LaneState(), lane)
+    assert torch.allclose(step, torch.sign(g), rtol=0, atol=1e-14)  # exact up to round-off
+    assert step[2, 3] == 0.0
+
+
+def test_adam_with_zero_betas_is_signgd_every_step():
+    """Check 4: Adam(β1 = β2 = 0, ε = 0) equals SignGD at every step, including sign(0) = 0."""
+    w0, _, grad = _problem()
+    w0[0, 0] = 0.0
+    adam = _run_ours(LaneConfig(optimizer="adam", lr=0.01, momentum=0.0, beta2=0.0, eps=0.0), w0, grad, 15)
+    sign = _run_ours(LaneConfig(optimizer="signgd", lr=0.01, momentum=0.0, order="none"), w0, grad, 15)
+    for a, b in zip(adam, sign, strict=True):
+        assert torch.equal(a, b)
+
+
+def _hand_sequence():
+    gen = torch.Generator().manual_seed(5)
+    return [torch.randn(6, 4, generator=gen, dtype=DT) for _ in range(4)]
+
+
+@pytest.mark.parametrize("optimizer", ["signgd", "ngd", "muon"])
+def test_momentum_order_semantics(optimizer):
+    """pre: map(EMA of G); post: EMA of map(G); none: map(G) — computed by hand."""
+    grads = _hand_sequence()
+    mu = 0.8
+    maps = {
+        "signgd": torch.sign,
+        "ngd": lambda x: x / x.norm(),
+        "muon": lambda x: (lambda u, s, vh: u @ vh)(*torch.linalg.svd(x, full_matrices=False)),
+    }
+    fn = maps[optimizer]
+    outputs = {}
+    for order in ("pre", "post", "none"):
+        lane = LaneConfig(optimizer=optimizer, lr=1.0, momentum=mu, order=order, buffer="ema")
+        state = LaneState()
+        outputs[order] = [OPTIMIZERS[optimizer].rule(g, state, lane) for g in grads]
+    m_pre = torch.zeros_like(grads[0])
+    m_post = torch.zeros_like(grads[0])
+    for t, g in enumerate(grads):
+        m_pre = mu * m_pre + (1 - mu) * g
+        m_post = mu * m_post + (1 - mu) * fn(g)
+        assert torch.allclose(outputs["pre"][t], fn(m_pre), atol=1e-12)
+        assert torch.allclose(outputs["post"][t], m_post, atol=1e-12)
+        assert torch.allclose(outputs["none"][t], fn(g), atol=1e-12)
+
+
+def test_nesterov_ema_lookahead():
+    grads = _hand_sequence()
+    mu = 0.9
+    lane = LaneConfig(optimizer="muon", lr=1.0, momentum=mu, order="pre", nesterov=True, polar="exact")
+    state = LaneState()
+    m = torch.zeros_like(grads[0])
+    for g in grads:
+        m = mu * m + (1 - mu) * g
+        blend = (1 - mu) * g + mu * m
+        u, _, vh = torch.linalg.svd(blend, full_matrices=False)
+        assert torch.allclose(OPTIMIZERS["muon"].rule(g, state, lane), u @ vh, atol=1e-12)
+
+
+def test_muon_regularized_and_ns_polar_are_selectable():
+    g = _hand_sequence()[0]
+    exact = OPTIMIZERS["muon"].rule(g, LaneState(), LaneConfig(polar="exact", order="none"))
+    reg = OPTIMIZERS["muon"].rule(g, LaneState(), LaneConfig(polar="reg", lam=1e3, order="none"))
+    ns = OPTIMIZERS["muon"].rule(g, LaneState(), LaneConfig(polar="ns", ns_steps=5, order="none"))
+    s_exact, s_ns = torch.linalg.svdvals(exact), torch.linalg.svdvals(ns)
+    assert torch.allclose(s_exact, torch.ones_like(s_exact), atol=1e-12)
+    assert 0.6 < s_ns.min() and s_ns.max() < 1.25 and not torch.allclose(ns, exact, atol=1e-3)
+    assert torch.allclose(1e3 * reg, g, rtol=1e-4, atol=1e-8)
+
+
+def test_registry_labels_name_the_settings():
+    lane = LaneConfig(optimizer="muon", momentum=0.95, order="pre", polar="exact", lr=0.3)
+    assert lane.display_label() == "Muon pre μ=0.95 exact lr=0.3"
+    assert LaneConfig(optimizer="adam", lr=0.1, momentum=0.9).display_label().startswith("Adam β=(0.9, 0.999)")
+    assert LaneConfig(label="mine").display_label() == "mine"

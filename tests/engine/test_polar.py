@@ -1,0 +1,106 @@
+"""SCIENCE.md §11 checks 1–3: the three polar maps."""
+
+import pytest
+import torch
+
+from engine.optim.polar import KELLER_COEFFICIENTS, newton_schulz, polar_exact, polar_regularized
+
+
+def _random(rows, cols, seed=0):
+    return torch.randn(rows, cols, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def _with_singular_values(values, rows=96, cols=64, seed=1):
+    """X = U diag(values) Vᵀ with Haar-like U, V."""
+    gen = torch.Generator().manual_seed(seed)
+    u, _ = torch.linalg.qr(torch.randn(rows, len(values), generator=gen, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(cols, len(values), generator=gen, dtype=torch.float64))
+    return (u * torch.as_tensor(values, dtype=torch.float64)) @ v.T
+
+
+class TestExactPolar:
+    def test_is_orthonormal_and_attains_nuclear_norm(self):
+        x = _random(96, 64)
+        o = polar_exact(x)
+        assert torch.allclose(o.T @ o, torch.eye(64, dtype=torch.float64), atol=1e-10)
+        nuclear = torch.linalg.svdvals(x).sum()
+        assert abs((o * x).sum() - nuclear) < 1e-10 * nuclear
+
+    def test_scale_invariant(self):
+        x = _random(96, 64)
+        assert torch.allclose(polar_exact(3.7 * x), polar_exact(x), atol=1e-12)
+
+    def test_drops_zero_singular_values(self):
+        x = _with_singular_values([3.0, 2.0, 1.0, 0.0, 0.0])
+        s = torch.linalg.svdvals(polar_exact(x))
+        assert torch.allclose(s[:3], torch.ones(3, dtype=torch.float64), atol=1e-12)
+        assert s[3:].abs().max() < 1e-10
+
+    def test_zero_matrix_maps_to_zero(self):
+        assert torch.count_nonzero(polar_exact(torch.zeros(8, 5, dtype=torch.float64))) == 0
+
+    def test_batched_matches_single(self):
+        x = torch.stack([_random(20, 12, seed=i) for i in range(3)])
+        batched = polar_exact(x)
+        for i in range(3):
+            assert torch.allclose(batched[i], polar_exact(x[i]), atol=1e-12)
+
+
+class TestNewtonSchulz:
+    def test_singular_values_land_in_keller_band(self):
+        # One dominant direction and a log-spaced tail: after Frobenius normalisation the
+        # singular values span about [3e-3, 0.95] (full rank, 96×64).
+        tail = torch.logspace(-2.45, -1.0, 63, dtype=torch.float64)
+        x = _with_singular_values(torch.cat([torch.ones(1, dtype=torch.float64), tail]))
+        s_in = torch.linalg.svdvals(x) / torch.linalg.matrix_norm(x)
+        assert 3e-3 <= s_in.min() < 3.5e-3 and s_in.max() > 0.9
+        s_out = torch.linalg.svdvals(newton_schulz(x, 5))
+        assert s_out.min() >= 0.68 and s_out.max() <= 1.21
+
+    def test_tiny_singular_value_stays_small(self):
+        # One direction at 1e-4 of the Frobenius norm: five steps cannot lift it past 0.06.
+        x = _with_singular_values([1.0, 1e-4], rows=12, cols=8)
+        scale = torch.linalg.matrix_norm(x)
+        s_out = torch.linalg.svdvals(newton_schulz(x, 5))
+        assert (torch.linalg.svdvals(x)[1] / scale) < 1.01e-4
+        assert s_out[1] < 0.06
+
+    def test_bfloat16_tracks_float64(self):
+        x = _with_singular_values(torch.logspace(-2.5, 0, 64, dtype=torch.float64))
+        s64 = torch.linalg.svdvals(newton_schulz(x, 5))
+        s16 = torch.linalg.svdvals(newton_schulz(x, 5, dtype=torch.bfloat16))
+        assert (s16 - s64).abs().max() <= 0.05
+
+    def test_more_steps_approach_exact_polar_on_well_conditioned_input(self):
+        x = _with_singular_values(torch.linspace(0.5, 1.0, 64, dtype=torch.float64))
+        err5 = (newton_schulz(x, 5) - polar_exact(x)).norm()
+        err10 = (newton_schulz(x, 10) - polar_exact(x)).norm()
+        assert err10 < err5
+
+    def test_tall_and_wide_agree_by_transpose(self):
+        x = _random(30, 12)
+        assert torch.allclose(newton_schulz(x, 5), newton_schulz(x.T, 5).T, atol=1e-12)
+
+    def test_coefficients_are_kellers(self):
+        assert KELLER_COEFFICIENTS == (3.4445, -4.7750, 2.0315)
+
+
+class TestRegularizedPolar:
+    def test_singular_values_follow_formula(self):
+        sigma = torch.tensor([4.0, 1.0, 0.3, 0.05, 0.01, 0.002], dtype=torch.float64)
+        lam = 0.2
+        x = _with_singular_values(sigma, rows=10, cols=6)
+        s_out = torch.linalg.svdvals(polar_regularized(x, lam))
+        expected = sigma / torch.sqrt(sigma**2 + lam**2)
+        assert torch.allclose(s_out, expected, atol=1e-10)
+
+    def test_small_lambda_gives_exact_polar(self):
+        x = _random(12, 9)
+        assert torch.allclose(polar_regularized(x, 1e-9), polar_exact(x), atol=1e-7)
+        assert torch.equal(polar_regularized(x, 0.0), polar_exact(x))
+
+    @pytest.mark.parametrize("lam", [1e4, 1e6])
+    def test_large_lambda_times_map_returns_x(self, lam):
+        x = _random(12, 9)
+        rel = (lam * polar_regularized(x, lam) - x).norm() / x.norm()
+        assert rel < 10.0 / lam**2 * torch.linalg.svdvals(x).max() ** 2
