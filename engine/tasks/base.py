@@ -1,0 +1,66 @@
+"""What the experiment needs from a task, whatever produces its gradients."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch import Tensor
+
+__all__ = ["Evaluation", "Task"]
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Population metrics of L lanes at one W, already on the CPU as numpy."""
+
+    loss: np.ndarray  # (L,) population loss L(W)
+    excess_loss: np.ndarray  # (L,) L(W) − L*
+    accuracy: np.ndarray  # (L,) Σ_i p_i 1[item i recovered]
+    recovered: np.ndarray  # (L,) int: number of recovered items
+    recovered_prefix: np.ndarray  # (L,) int: first frequency rank that fails
+    class_error: np.ndarray  # (L, N): 1 − p̂(i | i), items in frequency-rank order
+    item_recovered: np.ndarray  # (L, N) bool
+    group_loss: np.ndarray  # (L, groups): mean sub-task loss L_j within each frequency group
+
+
+class Task(ABC):
+    """A source of gradients for a stack of L weight matrices (lanes)."""
+
+    #: Shape of one lane's W.
+    weight_shape: tuple[int, int]
+    #: Start rank of each frequency group (empty when the task has no items).
+    group_starts: np.ndarray
+
+    @property
+    @abstractmethod
+    def exact_gradients(self) -> bool:
+        """True when every step uses the population gradient (no minibatch noise)."""
+
+    @property
+    @abstractmethod
+    def cheap_signal(self) -> bool:
+        """True when the noiseless signal gradient costs nothing (no population pass needed)."""
+
+    @abstractmethod
+    def draw_gradients(self, weights: Tensor) -> tuple[Tensor, Tensor]:
+        """Advance the data stream one step: (G (L, r, c), minibatch loss (L,))."""
+
+    @abstractmethod
+    def signal_gradients(self, weights: Tensor) -> Tensor:
+        """The noiseless gradient at each lane's W (L, r, c): the population gradient or G_sig."""
+
+    @abstractmethod
+    def evaluate(self, weights: Tensor) -> tuple[Evaluation | None, Tensor]:
+        """Population metrics at W (None when the task has none) and the signal gradients."""
+
+    @abstractmethod
+    def set_live(self, name: str, value: Any) -> None:
+        """Change a live field (label noise, batch size, noise level) between steps."""
+
+    @property
+    def signal_rank(self) -> int:
+        """Rank r used for gaps and subspaces when the run does not set one."""
+        return 10

@@ -1,0 +1,144 @@
+"""The associative-memory tasks: zipf, hierarchical and two_level share one model (SCIENCE.md §2).
+
+They differ only in how embeddings and item frequencies are built; the gradient, the loss and the
+recovery test are the same chunked pass of :mod:`engine.memory`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.config import TaskConfig
+from engine.memory import memory_pass, minibatch_queries, population_queries
+from engine.tasks.base import Evaluation, Task
+from engine.tasks.embeddings import make_embeddings
+from engine.tasks.frequencies import (
+    hierarchical_probs,
+    log2_rank_groups,
+    two_level_probs,
+    zipf_probs,
+)
+from engine.tasks.sampler import Batch, BatchSampler
+
+__all__ = ["MemoryTask", "noisy_target_entropy"]
+
+#: Offset that separates the embedding stream from the minibatch stream of one seed.
+_BATCH_STREAM = 0x5EED
+
+
+def task_frequencies(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Item probabilities in rank order and the frequency group of each item."""
+    if cfg.kind == "hierarchical":
+        return hierarchical_probs(cfg.n_items, cfg.groups, cfg.group_exponent)
+    if cfg.kind == "two_level":
+        return two_level_probs(cfg.n_items, cfg.head_count, cfg.head_mass)
+    return zipf_probs(cfg.n_items, cfg.alpha), log2_rank_groups(cfg.n_items)
+
+
+def noisy_target_entropy(n_items: int, label_noise: float) -> float:
+    """H(p(·|j)) for p(i|j) = (1−ε)1[i=j] + ε/N: the irreducible loss of every query."""
+    if label_noise == 0:
+        return 0.0
+    own = 1.0 - label_noise + label_noise / n_items
+    other = label_noise / n_items
+    return -(own * math.log(own) + (n_items - 1) * other * math.log(other))
+
+
+class MemoryTask(Task):
+    """Embeddings, frequencies and the seeded minibatch stream of one memory task."""
+
+    def __init__(self, cfg: TaskConfig, device: torch.device, dtype: torch.dtype) -> None:
+        gen = torch.Generator().manual_seed(cfg.seed)
+        inputs, outputs = make_embeddings(cfg.embeddings, cfg.n_items, cfg.d, gen)
+        self.inputs = inputs.to(device, dtype)  # (N, d) rows e_i
+        self.outputs = outputs.to(device, dtype)  # (N, d) rows u_k
+        probs, group_of_item = task_frequencies(cfg)
+        self.probs_np = probs
+        self.probs = torch.from_numpy(probs).to(device, dtype)  # (N,)
+        self.group_of_item = group_of_item
+        self.group_starts = np.flatnonzero(np.diff(group_of_item, prepend=-1))
+        self.weight_shape = (cfg.d, cfg.d)
+        self.n_items = cfg.n_items
+        self.label_noise = cfg.label_noise
+        self.batch_size = cfg.batch_size
+        self._kind = cfg.kind
+        self._sampler = BatchSampler(probs, cfg.seed + _BATCH_STREAM)
+        self.last_batch: Batch | None = None
+
+    @property
+    def exact_gradients(self) -> bool:
+        return self.batch_size == 0
+
+    @property
+    def cheap_signal(self) -> bool:
+        return False
+
+    @property
+    def signal_rank(self) -> int:
+        """First-group size for grouped tasks (where their spectra break), else 10."""
+        if self._kind == "zipf":
+            return min(10, self.weight_shape[0] - 1)
+        return int(self.group_starts[1]) if self.group_starts.size > 1 else 1
+
+    def set_live(self, name: str, value: Any) -> None:
+        if name == "label_noise":
+            self.label_noise = value
+        elif name == "batch_size":
+            self.batch_size = value
+        else:
+            raise KeyError(name)
+
+    def draw_gradients(self, weights: Tensor) -> tuple[Tensor, Tensor]:
+        if self.exact_gradients:
+            result = memory_pass(self.outputs, self.inputs, weights, self._population())
+            self.last_batch = None
+            return result.grad, result.loss
+        batch = self._sampler.draw(self.batch_size, self.label_noise)
+        self.last_batch = batch
+        device = self.inputs.device
+        queries = minibatch_queries(batch.items.to(device), batch.labels.to(device), weights.dtype)
+        result = memory_pass(self.outputs, self.inputs, weights, queries)
+        return result.grad, result.loss
+
+    def signal_gradients(self, weights: Tensor) -> Tensor:
+        return memory_pass(self.outputs, self.inputs, weights, self._population()).grad
+
+    def evaluate(self, weights: Tensor) -> tuple[Evaluation, Tensor]:
+        result = memory_pass(
+            self.outputs, self.inputs, weights, self._population(), want_columns=True
+        )
+        loss = result.loss.cpu().numpy()
+        recovered = result.recovered.cpu().numpy()  # (L, N)
+        item_loss = result.column_loss.cpu().numpy()  # (L, N)
+        evaluation = Evaluation(
+            loss=loss,
+            excess_loss=loss - noisy_target_entropy(self.n_items, self.label_noise),
+            accuracy=recovered.astype(np.float64) @ self.probs_np,
+            recovered=recovered.sum(axis=1),
+            recovered_prefix=_first_false(recovered),
+            class_error=1.0 - result.correct_prob.cpu().numpy(),
+            item_recovered=recovered,
+            group_loss=_group_means(item_loss, self.group_of_item),
+        )
+        return evaluation, result.grad
+
+    def _population(self):
+        return population_queries(self.probs, self.label_noise)
+
+
+def _first_false(flags: np.ndarray) -> np.ndarray:
+    """Index of the first False in each row (the row length when all are True)."""
+    failed = ~flags
+    return np.where(failed.any(axis=1), failed.argmax(axis=1), flags.shape[1])
+
+
+def _group_means(values: np.ndarray, group_of_item: np.ndarray) -> np.ndarray:
+    """Mean of (L, N) values within each group: (L, groups)."""
+    counts = np.bincount(group_of_item)
+    sums = np.stack([np.bincount(group_of_item, weights=row) for row in values])
+    return sums / counts

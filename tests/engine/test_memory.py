@@ -1,0 +1,128 @@
+"""The memory model's closed-form gradient against autograd (SCIENCE.md §11 check 6) and its metrics."""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.config import TaskConfig
+from engine.memory import memory_pass, minibatch_queries, population_queries
+from engine.tasks.memory_task import MemoryTask, noisy_target_entropy
+
+DT = torch.float64
+CPU = torch.device("cpu")
+
+
+def _task(label_noise=0.1, **kw):
+    cfg = TaskConfig(kind="zipf", d=12, n_items=40, alpha=1.2, batch_size=64, label_noise=label_noise, **kw)
+    return MemoryTask(cfg, CPU, DT)
+
+
+def _weights(lanes=3, d=12, scale=1.0, seed=0):
+    return scale * torch.randn(lanes, d, d, generator=torch.Generator().manual_seed(seed), dtype=DT)
+
+
+def _autograd_population(task, w, eps):
+    """L(W) = Σ_i p_i Σ_k p(k|i)(−log p̂(k|i)), p(k|i) = (1−ε)δ + ε/N, differentiated by autograd."""
+    w = w.clone().requires_grad_(True)
+    logits = task.outputs @ w @ task.inputs.T  # (L, N_out, N_in): column i = query i
+    logp = torch.log_softmax(logits, dim=1)
+    n = task.n_items
+    target = (1 - eps) * torch.eye(n, dtype=DT) + eps / n
+    loss = -(logp * target * task.probs).sum(dim=(1, 2))
+    loss.sum().backward()
+    return loss.detach(), w.grad
+
+
+def _autograd_minibatch(task, w, items, labels):
+    w = w.clone().requires_grad_(True)
+    logits = torch.einsum("nd,lde,be->lbn", task.outputs, w, task.inputs[items])  # (L, B, N)
+    loss = torch.stack([torch.nn.functional.cross_entropy(z, labels) for z in logits])
+    loss.sum().backward()
+    return loss.detach(), w.grad
+
+
+@pytest.mark.parametrize("scale", [0.0, 3.0])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_population_gradient_matches_autograd(scale, eps):
+    task = _task(label_noise=eps)
+    w = _weights(scale=scale)
+    result = memory_pass(task.outputs, task.inputs, w, population_queries(task.probs, eps))
+    loss, grad = _autograd_population(task, w, eps)
+    assert torch.allclose(result.loss, loss, rtol=1e-12)
+    assert (result.grad - grad).norm() <= 1e-10 * grad.norm()
+
+
+@pytest.mark.parametrize("scale", [0.0, 3.0])
+def test_minibatch_gradient_matches_autograd(scale):
+    task = _task(label_noise=0.3)
+    batch = task._sampler.draw(64, 0.3)
+    w = _weights(scale=scale)
+    queries = minibatch_queries(batch.items, batch.labels, DT)
+    result = memory_pass(task.outputs, task.inputs, w, queries)
+    loss, grad = _autograd_minibatch(task, w, batch.items, batch.labels)
+    assert torch.unique(batch.items).numel() < 64  # repeats were grouped
+    assert torch.allclose(result.loss, loss, rtol=1e-12)
+    assert (result.grad - grad).norm() <= 1e-10 * grad.norm()
+
+
+def test_gradient_at_zero_is_frequency_weighted_hebbian_sum():
+    """−∇L(0) = Σ_i p_i (u_i − ū) e_iᵀ for the noiseless task (SCIENCE.md §2)."""
+    task = _task(label_noise=0.0)
+    w = torch.zeros(1, 12, 12, dtype=DT)
+    grad = memory_pass(task.outputs, task.inputs, w, population_queries(task.probs, 0.0)).grad[0]
+    centered = task.outputs - task.outputs.mean(dim=0)
+    expected = -(centered.T * task.probs) @ task.inputs
+    assert torch.allclose(grad, expected, atol=1e-14)
+
+
+def test_chunking_does_not_change_results():
+    task = _task()
+    w = _weights()
+    queries = population_queries(task.probs, 0.1)
+    whole = memory_pass(task.outputs, task.inputs, w, queries, want_columns=True)
+    parts = memory_pass(task.outputs, task.inputs, w, queries, want_columns=True, chunk_elements=3 * 40 * 7)
+    assert torch.allclose(whole.grad, parts.grad, atol=1e-13)
+    assert torch.allclose(whole.loss, parts.loss, atol=1e-13)
+    assert torch.equal(whole.recovered, parts.recovered)
+    assert torch.allclose(whole.correct_prob, parts.correct_prob, atol=1e-15)
+
+
+def test_recovery_is_strict_argmax_and_nothing_is_recovered_at_zero():
+    task = _task(label_noise=0.0)
+    zero = torch.zeros(1, 12, 12, dtype=DT)
+    at_zero = memory_pass(task.outputs, task.inputs, zero, population_queries(task.probs, 0.0), want_columns=True)
+    assert not at_zero.recovered.any()  # all logits tie at W = 0
+    w = _weights(lanes=1, scale=2.0)
+    result = memory_pass(task.outputs, task.inputs, w, population_queries(task.probs, 0.0), want_columns=True)
+    logits = task.outputs @ w[0] @ task.inputs.T  # (N_out, N_in)
+    expected = logits.argmax(dim=0) == torch.arange(40)
+    assert torch.equal(result.recovered[0], expected)
+
+
+def test_evaluation_reports_loss_accuracy_and_groups():
+    task = _task(label_noise=0.2)
+    w = _weights(lanes=2, scale=2.0)
+    evaluation, grad = task.evaluate(w)
+    loss, autograd = _autograd_population(task, w, 0.2)
+    assert np.allclose(evaluation.loss, loss.numpy(), rtol=1e-12)
+    assert torch.allclose(grad, autograd, atol=1e-12)
+    logits = task.outputs @ w @ task.inputs.T
+    recovered = (logits.argmax(dim=1) == torch.arange(40)).numpy()  # (L, N)
+    assert np.array_equal(evaluation.recovered, recovered.sum(axis=1))
+    assert np.allclose(evaluation.accuracy, recovered @ task.probs_np)
+    entropy = noisy_target_entropy(40, 0.2)
+    assert np.allclose(evaluation.excess_loss, evaluation.loss - entropy)
+    # group losses are means of per-item losses within log2 rank buckets 1 | 2-3 | 4-7 | ...
+    probs = torch.softmax(logits, dim=1)
+    item_loss = -(torch.log(probs) * ((0.8 * torch.eye(40, dtype=DT) + 0.2 / 40))).sum(dim=1)  # (L, N)
+    assert np.allclose(evaluation.group_loss[:, 0], item_loss[:, 0].numpy())
+    assert np.allclose(evaluation.group_loss[:, 2], item_loss[:, 3:7].mean(dim=1).numpy())
+    assert np.allclose(evaluation.class_error, 1 - torch.diagonal(probs, dim1=1, dim2=2).numpy())
+
+
+def test_noisy_target_entropy_is_entropy_of_the_label_law():
+    n, eps = 7, 0.35
+    p = np.full(n, eps / n)
+    p[0] += 1 - eps
+    assert noisy_target_entropy(n, eps) == pytest.approx(-(p * np.log(p)).sum(), rel=1e-14)
+    assert noisy_target_entropy(n, 0.0) == 0.0
