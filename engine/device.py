@@ -1,0 +1,81 @@
+"""Where a run executes and whether it fits: device, precision and a memory estimate.
+
+The estimate is checked before anything is allocated, so a problem too large for the machine is
+refused with the size it would need instead of dying half-way through an allocation.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from engine.config import ExperimentConfig, RunConfig
+from engine.errors import ConfigError
+from engine.memory import DEFAULT_CHUNK_ELEMENTS
+
+__all__ = ["check_memory", "estimate_bytes", "memory_limit_bytes", "resolve_device"]
+
+_GIB = 1024**3
+#: Per-lane d×d tensors alive at once: W, G, momentum, second moment, update, signal.
+_MATRICES_PER_LANE = 6
+#: Temporaries of one chunk of the memory pass: logits, log-probabilities, residual, targets.
+_CHUNK_TEMPORARIES = 4
+#: Per-item arrays per lane during an evaluation: loss, p̂(correct), recovery, numpy copies.
+_ITEM_ARRAYS_PER_LANE = 6
+
+
+def resolve_device(run: RunConfig) -> tuple[torch.device, torch.dtype]:
+    """The torch device and dtype of a run (``auto``: CUDA when present; float64 on CPU)."""
+    cuda = torch.cuda.is_available()
+    if run.device == "cuda" and not cuda:
+        raise ConfigError("run.device", "cuda", "CUDA is not available on this machine; use auto or cpu")
+    device = torch.device("cuda" if run.device == "cuda" or (run.device == "auto" and cuda) else "cpu")
+    if run.dtype == "auto":
+        dtype = torch.float32 if device.type == "cuda" else torch.float64
+    else:
+        dtype = getattr(torch, run.dtype)
+    return device, dtype
+
+
+def estimate_bytes(config: ExperimentConfig, dtype: torch.dtype) -> int:
+    """Peak bytes a run needs: embeddings, per-lane matrices and one chunk of the memory pass."""
+    item = torch.empty((), dtype=dtype).element_size()
+    task, lanes = config.task, len(config.lanes)
+    if task.kind == "spiked":
+        return item * task.rows * task.cols * (_MATRICES_PER_LANE * lanes + 3)
+    embeddings = 2 * task.n_items * task.d
+    matrices = _MATRICES_PER_LANE * lanes * task.d * task.d
+    chunk = _CHUNK_TEMPORARIES * min(DEFAULT_CHUNK_ELEMENTS, task.n_items * lanes * task.n_items)
+    per_item = _ITEM_ARRAYS_PER_LANE * lanes * task.n_items
+    return item * (embeddings + matrices + chunk + per_item)
+
+
+def memory_limit_bytes(run: RunConfig, device: torch.device) -> tuple[int, str]:
+    """How much memory a run may use, and where that limit comes from."""
+    if run.max_memory_gb > 0:
+        return int(run.max_memory_gb * _GIB), "run.max_memory_gb"
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(0.8 * free), "80% of the GPU's free memory"
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return total // 2, f"half of this machine's {total / _GIB:.1f} GiB"
+
+
+def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dtype) -> None:
+    """Refuse, before allocating, a problem whose estimate exceeds the memory limit."""
+    need = estimate_bytes(config, dtype)
+    limit, source = memory_limit_bytes(config.run, device)
+    if need <= limit:
+        return
+    task = config.task
+    if task.kind == "spiked":
+        field, value, sizes = "task.rows", task.rows, f"rows={task.rows}, cols={task.cols}"
+    else:
+        field, value, sizes = "task.n_items", task.n_items, f"n_items={task.n_items}, d={task.d}"
+    raise ConfigError(
+        field,
+        value,
+        f"{sizes} with {len(config.lanes)} lane(s) needs about {need / _GIB:.1f} GiB, "
+        f"more than the {limit / _GIB:.1f} GiB allowed ({source}); reduce the size or raise run.max_memory_gb",
+    )

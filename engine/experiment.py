@@ -1,0 +1,262 @@
+"""One task, several optimizer lanes stepping in lockstep, and the metrics they report.
+
+Every step draws one minibatch (or uses the exact population gradient) that all lanes share, so
+the differences between lanes are the optimizers' alone. The lanes' memories are one stacked
+tensor (L, r, c), so the gradient of every lane comes out of one batched pass.
+
+The experiment is a plain object — ``step(n)``, ``apply(change)``, ``reset(seed)``, ``snapshot()``
+— that knows nothing about threads or Qt; the app drives it from a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import replace
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.changes import AddLane, Change, RemoveLane, SetField, apply_change, event_text
+from engine.config import ExperimentConfig, LaneConfig, parse_field_path
+from engine.device import check_memory, resolve_device
+from engine.lane_metrics import evaluation_fields, signal_fields, spectra_fields
+from engine.optim.registry import OPTIMIZERS
+from engine.optim.rules import LaneState
+from engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array
+from engine.tasks import Task, build_task
+
+__all__ = ["Experiment"]
+
+#: Lane fields whose change makes the old optimizer state meaningless.
+_STATE_RESETTING_FIELDS = ("optimizer", "order", "buffer")
+
+
+class Experiment:
+    """A lockstep training run that can be stepped, changed between steps, and reset."""
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.device, self.dtype = resolve_device(config.run)
+        check_memory(config, self.device, self.dtype)
+        self._initial = config
+        self._build(config)
+
+    # ---- public API ------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> ExperimentConfig:
+        """The live configuration, including every change applied so far."""
+        return self._config
+
+    @property
+    def step_count(self) -> int:
+        """Number of steps taken since the last reset."""
+        return self._step
+
+    @property
+    def task(self) -> Task:
+        return self._task
+
+    @property
+    def weights(self) -> Tensor:
+        """The lanes' memories (L, r, c); read-only by convention."""
+        return self._weights
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(self._events)
+
+    def step(self, n: int = 1) -> None:
+        """Take ``n`` lockstep steps, applying queued changes at the first boundary."""
+        for _ in range(n):
+            self._advance()
+
+    def apply(self, change: Change) -> None:
+        """Queue a change for the next step boundary; invalid changes raise ConfigError now."""
+        self._queued_config, *_ = apply_change(self._queued_config, change)
+        self._pending.append(change)
+
+    def reset(self, seed: int | None = None, config: ExperimentConfig | None = None) -> None:
+        """Restart from W = 0 with the live settings (or ``config``), optionally a new seed."""
+        base = config if config is not None else self._config
+        if seed is not None:
+            base = base.with_value("task.seed", seed)
+        if config is not None or base.run != self._config.run:
+            self.device, self.dtype = resolve_device(base.run)
+        check_memory(base, self.device, self.dtype)
+        self._build(base)
+
+    def evaluate(self) -> None:
+        """Compute the population metrics of the current W now (e.g. at the end of a run)."""
+        if self._lanes[0].eval_step != self._step:
+            self._evaluate()
+
+    def snapshot(self) -> Snapshot:
+        """The current state as an immutable snapshot."""
+        task = self._config.task
+        return Snapshot(
+            step=self._step,
+            lanes=tuple(self._lanes),
+            events=tuple(self._events),
+            task_kind=task.kind,
+            label_noise=task.label_noise,
+            batch_size=task.batch_size,
+            device=str(self.device),
+            dtype=str(self.dtype).removeprefix("torch."),
+            group_starts=self._group_starts,
+        )
+
+    # ---- construction ----------------------------------------------------------------------------
+
+    def _build(self, config: ExperimentConfig) -> None:
+        self._config = config
+        self._queued_config = config
+        self._pending: deque[Change] = deque()
+        self._task = build_task(config.task, self.device, self.dtype)
+        self._group_starts = frozen_array(self._task.group_starts, dtype=np.int64)
+        lanes = len(config.lanes)
+        self._weights = torch.zeros(lanes, *self._task.weight_shape, dtype=self.dtype, device=self.device)
+        self._states = [LaneState() for _ in range(lanes)]
+        self._lanes = [self._fresh_snapshot(i, lane) for i, lane in enumerate(config.lanes)]
+        self._step = 0
+        self._events: list[Event] = []
+        self._signal_cache: tuple[Tensor, Tensor] | None = None
+        self._evaluate()
+
+    @staticmethod
+    def _fresh_snapshot(index: int, lane: LaneConfig) -> LaneSnapshot:
+        return LaneSnapshot(
+            index=index,
+            label=lane.display_label(),
+            optimizer=lane.optimizer,
+            order=lane.order,
+            lr=lane.lr,
+            momentum=lane.momentum,
+        )
+
+    # ---- changes ---------------------------------------------------------------------------------
+
+    def _apply_pending(self) -> None:
+        while self._pending:
+            change = self._pending.popleft()
+            self._config, field, old, new = apply_change(self._config, change)
+            self._enact(change)
+            self._events.append(Event(self._step, field, old, new, event_text(field, old, new)))
+        self._queued_config = self._config
+
+    def _enact(self, change: Change) -> None:
+        """Carry a config change over to the live task, lanes and weights."""
+        if isinstance(change, AddLane):
+            source = self._weights[change.copy_from : change.copy_from + 1] if change.copy_from is not None else None
+            fresh = source.clone() if source is not None else torch.zeros_like(self._weights[:1])
+            self._weights = torch.cat([self._weights, fresh])
+            self._states.append(LaneState())
+            self._lanes.append(self._fresh_snapshot(len(self._lanes), change.lane))
+            self._signal_cache = None
+        elif isinstance(change, RemoveLane):
+            keep = [i for i in range(len(self._lanes)) if i != change.index]
+            self._weights = self._weights[keep]
+            self._states = [self._states[i] for i in keep]
+            self._lanes = [replace(self._lanes[i], index=j) for j, i in enumerate(keep)]
+            self._signal_cache = None
+        elif isinstance(change, SetField):
+            self._enact_field(change)
+
+    def _enact_field(self, change: SetField) -> None:
+        section, index, name = parse_field_path(change.path)
+        if section == "task":
+            self._task.set_live(name, getattr(self._config.task, name))
+            self._signal_cache = None
+            return
+        if section == "run":
+            return
+        lane = self._config.lanes[index]
+        if name in _STATE_RESETTING_FIELDS:
+            self._states[index].clear()
+        self._lanes[index] = replace(
+            self._lanes[index],
+            label=lane.display_label(),
+            optimizer=lane.optimizer,
+            order=lane.order,
+            lr=lane.lr,
+            momentum=lane.momentum,
+        )
+
+    # ---- stepping --------------------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        self._apply_pending()
+        signal, signal_loss = self._take_signal()
+        if self._task.exact_gradients and signal is not None:
+            grads, batch_loss = signal, signal_loss
+        else:
+            grads, batch_loss = self._task.draw_gradients(self._weights)
+            if self._task.exact_gradients:
+                signal = grads
+        directions = self._update_lanes(grads)
+        self._step += 1
+        self._record_step(grads, directions, batch_loss, signal)
+        if self._step % self._config.run.eval_every == 0:
+            self._evaluate()
+
+    def _take_signal(self) -> tuple[Tensor | None, Tensor | None]:
+        """The noiseless gradient at the current W, if it is free (cached or cheap)."""
+        cached, self._signal_cache = self._signal_cache, None
+        if cached is not None:
+            return cached
+        if self._task.cheap_signal:
+            return self._task.signal_gradients(self._weights), None
+        return None, None
+
+    def _update_lanes(self, grads: Tensor) -> Tensor:
+        """Run each lane's rule on its gradient and step W ← W − lr·D; returns D (L, r, c)."""
+        directions = torch.zeros_like(grads)
+        for i, lane in enumerate(self._config.lanes):
+            if self._lanes[i].diverged:
+                continue
+            direction = OPTIMIZERS[lane.optimizer].rule(grads[i], self._states[i], lane)
+            stepped = self._weights[i] - lane.lr * direction
+            if not bool(torch.isfinite(stepped).all()):
+                self._mark_diverged(i)
+                continue
+            self._weights[i] = stepped
+            directions[i] = direction
+        return directions
+
+    def _mark_diverged(self, index: int) -> None:
+        """Freeze a lane whose next W would be NaN/inf; its last finite W stays inspectable."""
+        self._lanes[index] = replace(self._lanes[index], diverged=True)
+        label = self._lanes[index].label
+        self._events.append(Event(self._step, f"lanes[{index}].diverged", False, True, f"lane {index + 1} diverged ({label})"))
+
+    def _record_step(self, grads: Tensor, directions: Tensor, batch_loss: Tensor, signal: Tensor | None) -> None:
+        run = self._config.run
+        rank = run.signal_rank or self._task.signal_rank
+        losses = batch_loss.detach().cpu().numpy()
+        buffers = [state.buffer for state in self._states]
+        spectra = None
+        if self._step % run.spectra_every == 0:
+            spectra = spectra_fields(grads, buffers, directions, self._weights, rank, self._step)
+        signals = None
+        if signal is not None and (spectra is not None or not self._task.cheap_signal):
+            signals = signal_fields(directions, buffers, grads, signal, rank, self._step)
+        for i in range(len(self._lanes)):
+            fields = {"batch_loss": float(losses[i])}
+            if spectra is not None:
+                fields.update(spectra[i])
+            if signals is not None:
+                fields.update(signals[i])
+            self._lanes[i] = replace(self._lanes[i], **fields)
+
+    def _evaluate(self) -> None:
+        """Population metrics of the current W; keeps the signal gradient for the next step."""
+        evaluation, signal = self._task.evaluate(self._weights)
+        loss = None
+        if evaluation is not None:
+            per_lane = evaluation_fields(evaluation, self._step)
+            self._lanes = [replace(lane, **fields) for lane, fields in zip(self._lanes, per_lane, strict=True)]
+            loss = torch.as_tensor(evaluation.loss)
+        if not self._task.cheap_signal:
+            self._signal_cache = (signal, loss)
+        else:
+            self._lanes = [replace(lane, eval_step=self._step) for lane in self._lanes]

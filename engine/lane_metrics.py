@@ -1,0 +1,127 @@
+"""Per-lane metric groups, each returned as the LaneSnapshot fields it fills.
+
+Kept apart from the experiment loop so that each group is a plain function of tensors: the
+experiment decides *when* to compute (cadence), these decide *what*.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.metrics import (
+    filtering_ratio,
+    isotropy,
+    largest_ratio_gap,
+    sin_theta,
+    singular_values,
+    spectral_gap,
+)
+from engine.snapshot import Spectra, frozen_array
+from engine.tasks.base import Evaluation
+
+__all__ = ["evaluation_fields", "signal_fields", "spectra_fields"]
+
+Fields = dict[str, Any]
+
+
+def spectra_fields(
+    grads: Tensor,
+    buffers: list[Tensor | None],
+    directions: Tensor,
+    weights: Tensor,
+    rank: int,
+    step: int,
+) -> list[Fields]:
+    """Spectra of G, M, the update direction and W, with gaps, filtering ratio and isotropy.
+
+    The gap is read on the momentum buffer where a lane has one (that is the matrix the momentum
+    filter acts on), else on the raw gradient.
+    """
+    lanes = grads.shape[0]
+    stacked = singular_values(torch.cat([grads, directions, weights]))  # (3L, k)
+    s_grad, s_dir, s_w = stacked[:lanes], stacked[lanes : 2 * lanes], stacked[2 * lanes :]
+    s_mom = _buffer_spectra(buffers)
+    out = []
+    for i in range(lanes):
+        watched = s_mom[i] if s_mom[i].size else s_grad[i]
+        ratio_rank, ratio = largest_ratio_gap(watched)
+        out.append(
+            {
+                "spectra_step": step,
+                "spectra": Spectra(
+                    gradient=frozen_array(s_grad[i]),
+                    momentum=frozen_array(s_mom[i]),
+                    update=frozen_array(s_dir[i]),
+                    weights=frozen_array(s_w[i]),
+                ),
+                "gap_rank": rank,
+                "gap": spectral_gap(watched, rank),
+                "ratio_gap_rank": ratio_rank,
+                "ratio_gap": ratio,
+                "filtering_ratio": frozen_array(
+                    filtering_ratio(s_mom[i], s_grad[i]) if s_mom[i].size else []
+                ),
+                "weight_isotropy": isotropy(s_w[i]),
+                "update_isotropy": isotropy(s_dir[i]),
+            }
+        )
+    return out
+
+
+def _buffer_spectra(buffers: list[Tensor | None]) -> list[np.ndarray]:
+    present = [i for i, b in enumerate(buffers) if b is not None]
+    spectra = [np.zeros(0)] * len(buffers)
+    if present:
+        values = singular_values(torch.stack([buffers[i] for i in present]))
+        for row, i in enumerate(present):
+            spectra[i] = values[row]
+    return spectra
+
+
+def signal_fields(
+    directions: Tensor,
+    buffers: list[Tensor | None],
+    grads: Tensor,
+    signal: Tensor,
+    rank: int,
+    step: int,
+) -> list[Fields]:
+    """Alignment A(D) = ⟨D, G_sig⟩/‖G_sig‖_* and sinΘ between the buffer's and G_sig's top-r spaces."""
+    s_sig = singular_values(signal)  # (L, k)
+    nuclear = s_sig.sum(axis=1)
+    inner = (directions * signal).sum(dim=(-2, -1)).detach().to("cpu", torch.float64).numpy()
+    watched = torch.stack([b if b is not None else g for b, g in zip(buffers, grads, strict=True)])
+    angles = sin_theta(watched, signal, rank)
+    out = []
+    for i in range(signal.shape[0]):
+        out.append(
+            {
+                "signal_step": step,
+                "alignment": float(inner[i] / nuclear[i]) if nuclear[i] > 0 else float("nan"),
+                "sin_theta": float(angles[i]),
+                "signal_spectrum": frozen_array(s_sig[i]),
+            }
+        )
+    return out
+
+
+def evaluation_fields(evaluation: Evaluation, step: int) -> list[Fields]:
+    """Population loss, accuracy, recovery and per-class/per-group errors of each lane."""
+    return [
+        {
+            "eval_step": step,
+            "loss": float(evaluation.loss[i]),
+            "excess_loss": float(evaluation.excess_loss[i]),
+            "accuracy": float(evaluation.accuracy[i]),
+            "recovered": int(evaluation.recovered[i]),
+            "recovered_prefix": int(evaluation.recovered_prefix[i]),
+            "class_error": frozen_array(evaluation.class_error[i]),
+            "item_recovered": frozen_array(evaluation.item_recovered[i]),
+            "group_loss": frozen_array(evaluation.group_loss[i]),
+        }
+        for i in range(evaluation.loss.shape[0])
+    ]

@@ -1,0 +1,122 @@
+"""Spectral and isotropy metrics (SCIENCE.md §4), as pure functions.
+
+Singular values are computed on the CPU in float64 whatever the run's device: for the d×d matrices
+here a CPU SVD beats a GPU one, and float64 keeps the tail of a power-law spectrum readable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.optim.polar import safe_svd
+
+__all__ = [
+    "Isotropy",
+    "alignment",
+    "filtering_ratio",
+    "isotropy",
+    "largest_ratio_gap",
+    "sin_theta",
+    "singular_values",
+    "spectral_gap",
+]
+
+
+def singular_values(matrices: Tensor) -> np.ndarray:
+    """Descending singular values of a stack (..., r, c) → numpy (..., min(r, c))."""
+    host = matrices.detach().to("cpu", torch.float64)
+    try:
+        return torch.linalg.svdvals(host).numpy()
+    except torch.linalg.LinAlgError:
+        return safe_svd(host)[1].numpy()
+
+
+def spectral_gap(s: np.ndarray, rank: int) -> float:
+    """σ_r − σ_{r+1}: the margin that separates a rank-r signal from what lies below it."""
+    if not 1 <= rank < s.shape[-1]:
+        return float("nan")
+    return float(s[rank - 1] - s[rank])
+
+
+def largest_ratio_gap(s: np.ndarray, rel_floor: float = 1e-10) -> tuple[int, float]:
+    """The rank k (1-based) with the largest σ_k/σ_{k+1}, over σ_{k+1} above a relative floor.
+
+    Returns (k, ratio); (0, nan) when fewer than two singular values are above the floor.
+    """
+    live = s[s > rel_floor * (s[0] if s.size else 0.0)]
+    if live.size < 2:
+        return 0, float("nan")
+    ratios = live[:-1] / live[1:]
+    k = int(np.argmax(ratios))
+    return k + 1, float(ratios[k])
+
+
+def filtering_ratio(s_buffer: np.ndarray, s_gradient: np.ndarray) -> np.ndarray:
+    """σ_k(M)/σ_k(G): how much the momentum buffer keeps of each raw singular direction."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s_gradient > 0, s_buffer / s_gradient, np.nan)
+
+
+def alignment(update: Tensor, signal: Tensor) -> np.ndarray:
+    """A(X) = ⟨X, G_sig⟩_F / ‖G_sig‖_* per lane (Li et al.); 1 for X = msgn(G_sig).
+
+    update, signal: (L, r, c) → (L,). NaN where the signal is zero.
+    """
+    inner = (update * signal).sum(dim=(-2, -1)).detach().to("cpu", torch.float64).numpy()
+    nuclear = singular_values(signal).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(nuclear > 0, inner / nuclear, np.nan)
+
+
+def sin_theta(estimate: Tensor, signal: Tensor, rank: int) -> np.ndarray:
+    """‖sin Θ(Û_r, U_r)‖₂ between the top-r left singular subspaces, per lane: (L,).
+
+    Û comes from ``estimate`` (the momentum buffer), U from the signal; 0 means the buffer points
+    in exactly the signal's directions, 1 means some signal direction is missed entirely.
+    """
+    host_e = estimate.detach().to("cpu", torch.float64)
+    host_s = signal.detach().to("cpu", torch.float64)
+    if not 1 <= rank <= min(host_e.shape[-2:]):
+        return np.full(host_e.shape[0], np.nan)
+    u_hat = safe_svd(host_e)[0][..., :rank]  # (L, r, rank)
+    u_sig = safe_svd(host_s)[0][..., :rank]
+    cosines = torch.linalg.svdvals(u_hat.mT @ u_sig)  # (L, rank)
+    smallest = cosines[..., -1].clamp(max=1.0)
+    return torch.sqrt(1.0 - smallest.square()).numpy()
+
+
+@dataclass(frozen=True, slots=True)
+class Isotropy:
+    """How evenly a matrix spreads its energy over directions (Wang et al., ICLR 2026)."""
+
+    entropy: float  # H_norm ∈ [0, 1]; 1 = all singular values equal
+    effective_rank: float  # exp(entropy of q); n for an orthogonal matrix
+    top_energy: float  # share of σ² in the top k directions
+    q75_q25: float  # 75th / 25th percentile of σ²; 1 = flat
+
+    @classmethod
+    def empty(cls) -> Isotropy:
+        nan = float("nan")
+        return cls(nan, nan, nan, nan)
+
+
+def isotropy(s: np.ndarray, top_k: int = 10, rel_floor: float = 1e-12) -> Isotropy:
+    """Isotropy of the nonzero singular values σ_1 ≥ … ≥ σ_n (SCIENCE.md §4)."""
+    live = s[s > rel_floor * s[0]] if s.size and s[0] > 0 else s[:0]
+    n = live.size
+    if n == 0:
+        return Isotropy.empty()
+    energy = live**2
+    q = energy / energy.sum()
+    entropy = float(-(q * np.log(q)).sum())
+    q25, q75 = np.percentile(energy, [25, 75])
+    return Isotropy(
+        entropy=entropy / np.log(n) if n > 1 else 1.0,
+        effective_rank=float(np.exp(entropy)),
+        top_energy=float(q[:top_k].sum()),
+        q75_q25=float(q75 / q25) if q25 > 0 else float("inf"),
+    )

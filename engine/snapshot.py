@@ -1,0 +1,106 @@
+"""The one message that crosses from the engine to anything that displays it.
+
+Frozen dataclasses of plain scalars and read-only numpy arrays — never tensors, never Qt types —
+so a snapshot can be handed to another thread, kept in a history, or serialised without copying
+or locking. Each metric group carries the step at which it was computed, because the cadences
+differ (spectra every few steps, population evaluation every ``run.eval_every``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.metrics import Isotropy
+
+__all__ = ["Event", "LaneSnapshot", "Snapshot", "Spectra", "frozen_array"]
+
+_NAN = float("nan")
+
+
+def frozen_array(values: Any, dtype: Any = None) -> np.ndarray:
+    """A private, read-only copy of ``values``."""
+    array = np.array(values, dtype=dtype, copy=True)
+    array.flags.writeable = False
+    return array
+
+
+def _empty() -> np.ndarray:
+    return frozen_array([], dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class Spectra:
+    """Descending singular values; empty where a matrix does not exist (no buffer, no signal yet)."""
+
+    gradient: np.ndarray = field(default_factory=_empty)
+    momentum: np.ndarray = field(default_factory=_empty)
+    update: np.ndarray = field(default_factory=_empty)
+    weights: np.ndarray = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A change that took effect at a step boundary: after ``step`` steps, ``field`` old → new."""
+
+    step: int
+    field: str
+    old: Any
+    new: Any
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LaneSnapshot:
+    """Latest metrics of one lane; ``*_step`` say when each group was last computed (−1: never)."""
+
+    index: int
+    label: str
+    optimizer: str
+    order: str
+    lr: float
+    momentum: float
+    diverged: bool = False
+    batch_loss: float = _NAN
+    # population evaluation of W at eval_step
+    eval_step: int = -1
+    loss: float = _NAN
+    excess_loss: float = _NAN
+    accuracy: float = _NAN
+    recovered: int = 0
+    recovered_prefix: int = 0
+    class_error: np.ndarray = field(default_factory=_empty)
+    item_recovered: np.ndarray = field(default_factory=_empty)
+    group_loss: np.ndarray = field(default_factory=_empty)
+    # spectra of G, M, the update direction and W at spectra_step
+    spectra_step: int = -1
+    spectra: Spectra = field(default_factory=Spectra)
+    gap_rank: int = 0
+    gap: float = _NAN
+    ratio_gap_rank: int = 0
+    ratio_gap: float = _NAN
+    filtering_ratio: np.ndarray = field(default_factory=_empty)
+    weight_isotropy: Isotropy = field(default_factory=Isotropy.empty)
+    update_isotropy: Isotropy = field(default_factory=Isotropy.empty)
+    # agreement of the update with the noiseless signal gradient at signal_step
+    signal_step: int = -1
+    alignment: float = _NAN
+    sin_theta: float = _NAN
+    signal_spectrum: np.ndarray = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The whole experiment after ``step`` steps."""
+
+    step: int
+    lanes: tuple[LaneSnapshot, ...]
+    events: tuple[Event, ...]
+    task_kind: str
+    label_noise: float
+    batch_size: int
+    device: str
+    dtype: str
+    group_starts: np.ndarray = field(default_factory=_empty)

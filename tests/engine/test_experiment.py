@@ -1,0 +1,199 @@
+"""Lockstep lanes, live changes, divergence, reset and snapshots."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from engine import OPTIMIZERS, AddLane, ConfigError, Experiment, ExperimentConfig, LaneConfig, RemoveLane, RunConfig, SetField, TaskConfig
+
+SMALL = TaskConfig(d=16, n_items=64, alpha=1.5, batch_size=32)
+RUN = RunConfig(eval_every=2, spectra_every=1)
+
+
+def _config(*lanes, task=SMALL, run=RUN):
+    return ExperimentConfig(task=task, lanes=tuple(lanes), run=run)
+
+
+MUON = LaneConfig(optimizer="muon", lr=0.3, momentum=0.9)
+SGD = LaneConfig(optimizer="sgd", lr=20.0, momentum=0.9, buffer="sum")
+ADAM = LaneConfig(optimizer="adam", lr=0.05, momentum=0.9)
+
+
+class TestLockstep:
+    def test_identical_lanes_stay_identical(self):
+        exp = Experiment(_config(MUON, SGD, MUON))
+        exp.step(6)
+        assert torch.allclose(exp.weights[0], exp.weights[2], rtol=1e-12, atol=1e-14)
+        assert not torch.equal(exp.weights[0], exp.weights[1])
+
+    def test_a_lane_trains_the_same_alone_or_with_others(self):
+        """Every lane sees the same minibatches: the stream does not depend on how many lanes run."""
+        alone = Experiment(_config(ADAM))
+        together = Experiment(_config(MUON, ADAM, SGD))
+        batches_alone, batches_together = [], []
+        for _ in range(5):
+            alone.step()
+            together.step()
+            batches_alone.append(alone.task.last_batch.items)
+            batches_together.append(together.task.last_batch.items)
+        assert all(torch.equal(a, b) for a, b in zip(batches_alone, batches_together, strict=True))
+        assert torch.allclose(alone.weights[0], together.weights[1], rtol=1e-12, atol=1e-15)
+
+    def test_same_seed_same_trajectory(self):
+        a, b = Experiment(_config(MUON, SGD)), Experiment(_config(MUON, SGD))
+        a.step(5)
+        b.step(5)
+        assert torch.equal(a.weights, b.weights)
+
+
+class TestChanges:
+    def test_change_applies_at_next_boundary_and_is_recorded(self):
+        exp = Experiment(_config(SGD, MUON))
+        exp.step(3)
+        exp.apply(SetField("lanes[0].optimizer", "muon"))
+        assert exp.config.lanes[0].optimizer == "sgd"  # not yet
+        exp.step()
+        snap = exp.snapshot()
+        assert snap.lanes[0].optimizer == "muon" and snap.lanes[0].label.startswith("Muon")
+        (event,) = snap.events
+        assert (event.step, event.field, event.old, event.new) == (3, "lanes[0].optimizer", "sgd", "muon")
+        assert event.text == "lane 1 optimizer sgd → muon"
+
+    def test_label_noise_change_reaches_the_task_and_the_excess_loss(self):
+        exp = Experiment(_config(MUON))
+        exp.step(2)
+        exp.apply(SetField("task.label_noise", 0.2))
+        exp.step(2)
+        snap = exp.snapshot()
+        assert snap.label_noise == 0.2 and exp.task.label_noise == 0.2
+        assert snap.events[0].text == "label noise 0 → 0.2"
+        lane = snap.lanes[0]
+        assert lane.eval_step == 4 and lane.excess_loss < lane.loss
+
+    def test_order_change_resets_the_buffer_but_mu_change_keeps_it(self):
+        exp = Experiment(_config(MUON))
+        exp.step(2)
+        buffer = exp._states[0].buffer.clone()
+        exp.apply(SetField("lanes[0].momentum", 0.5))
+        exp.step()
+        assert exp._states[0].buffer is not None
+        assert not torch.equal(exp._states[0].buffer, buffer)
+        exp.apply(SetField("lanes[0].order", "none"))
+        exp.step()
+        assert exp._states[0].buffer is None  # none: no buffer after the reset
+
+    def test_invalid_change_raises_now_and_changes_nothing(self):
+        exp = Experiment(_config(MUON))
+        with pytest.raises(ConfigError, match=r"lanes\[0\]\.momentum = 1\.5"):
+            exp.apply(SetField("lanes[0].momentum", 1.5))
+        with pytest.raises(ConfigError, match="task.d .* changes only with a reset"):
+            exp.apply(SetField("task.d", 32))
+        with pytest.raises(ConfigError, match=r"lanes\[3\]"):
+            exp.apply(SetField("lanes[3].lr", 0.1))
+        exp.step()
+        assert exp.snapshot().events == ()
+
+    def test_add_and_remove_lanes(self):
+        exp = Experiment(_config(MUON, SGD))
+        exp.step(2)
+        exp.apply(AddLane(ADAM, copy_from=0))
+        exp.step()
+        assert exp.weights.shape[0] == 3 and len(exp.snapshot().lanes) == 3
+        exp.apply(RemoveLane(0))
+        exp.step()
+        snap = exp.snapshot()
+        assert [lane.index for lane in snap.lanes] == [0, 1]
+        assert snap.lanes[0].optimizer == "sgd" and snap.lanes[1].optimizer == "adam"
+        with pytest.raises(ConfigError, match="last lane"):
+            Experiment(_config(MUON)).apply(RemoveLane(0))
+
+
+class TestDivergenceAndReset:
+    def test_diverging_lane_is_frozen_and_others_continue(self, monkeypatch):
+        spec = OPTIMIZERS["ngd"]
+        blow_up = dataclasses.replace(spec, rule=lambda g, state, lane: g * float("inf"))
+        monkeypatch.setitem(OPTIMIZERS, "ngd", blow_up)
+        exp = Experiment(_config(MUON, LaneConfig(optimizer="ngd", lr=0.1)))
+        exp.step(3)
+        snap = exp.snapshot()
+        assert snap.lanes[1].diverged and not snap.lanes[0].diverged
+        assert torch.isfinite(exp.weights).all()
+        assert any("diverged" in e.text for e in snap.events)
+
+    def test_reset_replays_the_run_and_a_new_seed_changes_it(self):
+        exp = Experiment(_config(MUON, SGD))
+        exp.step(4)
+        first = exp.weights.clone()
+        exp.reset()
+        assert exp.step_count == 0 and torch.count_nonzero(exp.weights) == 0
+        exp.step(4)
+        assert torch.equal(exp.weights, first)
+        exp.reset(seed=9)
+        exp.step(4)
+        assert exp.config.task.seed == 9 and not torch.equal(exp.weights, first)
+
+
+class TestSnapshots:
+    def test_snapshot_is_frozen_with_read_only_arrays(self):
+        exp = Experiment(_config(MUON, SGD))
+        exp.step(2)
+        snap = exp.snapshot()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            snap.step = 5
+        lane = snap.lanes[0]
+        for array in (lane.class_error, lane.spectra.gradient, lane.spectra.momentum, lane.filtering_ratio):
+            assert isinstance(array, np.ndarray) and not array.flags.writeable
+        assert not any(isinstance(v, torch.Tensor) for v in dataclasses.asdict(snap).values())
+
+    def test_snapshot_does_not_change_when_the_run_continues(self):
+        exp = Experiment(_config(MUON))
+        exp.step(2)
+        snap = exp.snapshot()
+        before = snap.lanes[0].spectra.weights.copy()
+        exp.step(3)
+        assert snap.step == 2 and np.array_equal(snap.lanes[0].spectra.weights, before)
+
+    def test_metric_cadences_are_recorded(self):
+        exp = Experiment(_config(MUON, run=RunConfig(eval_every=3, spectra_every=2)))
+        exp.step(5)
+        lane = exp.snapshot().lanes[0]
+        assert lane.eval_step == 3 and lane.spectra_step == 4 and lane.signal_step == 4
+        assert lane.spectra.gradient.shape == (16,) and lane.class_error.shape == (64,)
+
+    def test_momentum_spectrum_and_filtering_ratio(self):
+        exp = Experiment(_config(MUON, LaneConfig(optimizer="muon", order="none", lr=0.1)))
+        exp.step(3)
+        with_buffer, without = exp.snapshot().lanes
+        assert with_buffer.spectra.momentum.shape == (16,)
+        assert np.allclose(with_buffer.filtering_ratio, with_buffer.spectra.momentum / with_buffer.spectra.gradient)
+        assert without.spectra.momentum.size == 0 and without.filtering_ratio.size == 0
+        # Muon's update direction is an orthogonal matrix: all singular values 1
+        assert np.allclose(with_buffer.spectra.update, 1.0)
+        assert with_buffer.update_isotropy.entropy == pytest.approx(1.0)
+
+
+class TestSignalMetrics:
+    def test_polar_of_the_exact_gradient_is_perfectly_aligned(self):
+        """With batch_size = 0 the gradient is the signal: A(msgn(G_sig)) = 1 by definition."""
+        task = dataclasses.replace(SMALL, batch_size=0)
+        exp = Experiment(_config(LaneConfig(optimizer="muon", order="none", lr=0.1), task=task))
+        exp.step(3)
+        lane = exp.snapshot().lanes[0]
+        assert lane.signal_step == 3
+        assert lane.alignment == pytest.approx(1.0, abs=1e-10)
+
+    def test_spiked_stream_alignment_improves_with_momentum_before_the_map(self):
+        task = TaskConfig(kind="spiked", rows=40, cols=30, strengths=(6.0, 4.0, 3.0), noise=1.0)
+        lanes = (
+            LaneConfig(optimizer="muon", order="pre", momentum=0.95, lr=0.01),
+            LaneConfig(optimizer="muon", order="none", momentum=0.95, lr=0.01),
+        )
+        exp = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(spectra_every=1)))
+        exp.step(80)
+        pre, none = exp.snapshot().lanes
+        assert pre.alignment > none.alignment + 0.1
+        assert pre.sin_theta < none.sin_theta
+        assert np.allclose(pre.signal_spectrum[:3], [6.0, 4.0, 3.0])
+        assert np.isnan(pre.loss)

@@ -1,0 +1,55 @@
+"""The per-step metric history: freshness, thinning and file output."""
+
+import csv
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from engine.history import MetricHistory
+
+
+def _experiment(eval_every=3):
+    cfg = ExperimentConfig(
+        task=TaskConfig(d=8, n_items=32, batch_size=16),
+        lanes=(LaneConfig(optimizer="muon", lr=0.2), LaneConfig(optimizer="sgd", lr=5.0)),
+        run=RunConfig(eval_every=eval_every),
+    )
+    return Experiment(cfg)
+
+
+def _record(exp, steps, history):
+    history.append(exp.snapshot())
+    for _ in range(steps):
+        exp.step()
+        history.append(exp.snapshot())
+
+
+def test_only_fresh_values_are_recorded():
+    exp, history = _experiment(eval_every=3), MetricHistory()
+    _record(exp, 6, history)
+    steps = history.column("step", lane=0)
+    loss = history.column("loss", lane=0)
+    assert steps.tolist() == [0, 1, 2, 3, 4, 5, 6]
+    assert np.isfinite(loss[[0, 3, 6]]).all() and np.isnan(loss[[1, 2, 4, 5]]).all()
+    assert np.isfinite(history.column("batch_loss", lane=1)[1:]).all()
+
+
+def test_thinning_keeps_memory_bounded_and_steps_even():
+    exp, history = _experiment(), MetricHistory(max_rows=20)
+    _record(exp, 40, history)
+    assert len(history) <= 20
+    steps = np.unique(history.column("step"))
+    assert steps[0] == 0 and np.all(steps % history.stride == 0) and history.stride > 1
+
+
+def test_parquet_and_csv_hold_the_same_table(tmp_path):
+    exp, history = _experiment(), MetricHistory()
+    _record(exp, 4, history)
+    table = pq.read_table(history.write(tmp_path / "m.parquet")).to_pydict()
+    with history.write(tmp_path / "m.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(table["step"]) == 10
+    assert rows[3]["label"] == table["label"][3] and table["label"][0].startswith("Muon")
+    assert float(rows[0]["loss"]) == table["loss"][0]  # step 0 is evaluated
+    assert rows[2]["loss"] == "" and np.isnan(table["loss"][2])  # step 1 is not

@@ -1,0 +1,68 @@
+"""Spectral metrics and isotropy (SCIENCE.md §4; check 25's orthogonal case)."""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.metrics import (
+    alignment,
+    filtering_ratio,
+    isotropy,
+    largest_ratio_gap,
+    sin_theta,
+    singular_values,
+    spectral_gap,
+)
+from engine.optim.polar import polar_exact
+
+DT = torch.float64
+
+
+def test_isotropy_of_an_orthogonal_matrix():
+    q, _ = torch.linalg.qr(torch.randn(30, 30, generator=torch.Generator().manual_seed(0), dtype=DT))
+    iso = isotropy(singular_values(q))
+    assert iso.entropy == pytest.approx(1.0, abs=1e-9)
+    assert iso.effective_rank == pytest.approx(30.0, abs=1e-9)
+    assert iso.top_energy == pytest.approx(10 / 30, abs=1e-9)
+    assert iso.q75_q25 == pytest.approx(1.0, abs=1e-9)
+
+
+def test_isotropy_of_a_rank_one_matrix_ignores_zero_directions():
+    x = torch.outer(torch.arange(1.0, 6.0, dtype=DT), torch.ones(4, dtype=DT))
+    iso = isotropy(singular_values(x))
+    assert iso.effective_rank == pytest.approx(1.0) and iso.top_energy == pytest.approx(1.0)
+
+
+def test_isotropy_orders_spectra():
+    flat = isotropy(np.array([1.0, 1.0, 1.0, 1.0]))
+    steep = isotropy(np.array([8.0, 4.0, 2.0, 1.0]))
+    assert flat.entropy > steep.entropy and flat.effective_rank > steep.effective_rank
+    assert flat.q75_q25 < steep.q75_q25
+
+
+def test_gaps():
+    s = np.array([10.0, 9.0, 3.0, 2.9, 0.0])
+    assert spectral_gap(s, 2) == pytest.approx(6.0)
+    assert np.isnan(spectral_gap(s, 5))
+    assert largest_ratio_gap(s) == (2, pytest.approx(3.0))
+
+
+def test_filtering_ratio_is_elementwise_and_nan_on_zero():
+    ratio = filtering_ratio(np.array([1.0, 0.5, 0.1]), np.array([2.0, 1.0, 0.0]))
+    assert ratio[:2].tolist() == [0.5, 0.5] and np.isnan(ratio[2])
+
+
+def test_alignment_is_one_for_the_polar_factor_of_the_signal():
+    signal = torch.randn(2, 9, 7, generator=torch.Generator().manual_seed(1), dtype=DT)
+    assert np.allclose(alignment(polar_exact(signal), signal), 1.0)
+    assert np.allclose(alignment(-polar_exact(signal), signal), -1.0)
+    assert np.all(alignment(torch.zeros_like(signal), signal) == 0.0)
+
+
+def test_sin_theta_between_subspaces():
+    gen = torch.Generator().manual_seed(2)
+    signal = torch.randn(1, 12, 8, generator=gen, dtype=DT)
+    assert sin_theta(3.0 * signal, signal, 3)[0] == pytest.approx(0.0, abs=1e-7)
+    u, s, vh = torch.linalg.svd(signal[0], full_matrices=False)
+    swapped = (u[:, 3:6] * s[:3]) @ vh[:3]  # top-3 energy placed on orthogonal left directions
+    assert sin_theta(swapped.unsqueeze(0), signal, 3)[0] == pytest.approx(1.0, abs=1e-9)
