@@ -1,0 +1,1 @@
+"""The muonscope application: window, engine thread, bindings and the command line."""

@@ -1,0 +1,159 @@
+"""The ``muonscope`` command: the window with no arguments, headless subcommands otherwise.
+
+Exit status: 0 success, 2 invalid input (one line on stderr naming the field), 1 runtime failure.
+A user error never prints a traceback; set MUONSCOPE_DEBUG=1 to see one for runtime failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+import traceback
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+from engine.config import ExperimentConfig, lane_from_dict
+from engine.errors import ConfigError
+from engine.presets import Preset, load_config_file, load_preset
+
+__all__ = ["build_config", "main", "parse_lane_spec", "parse_value"]
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="muonscope", description="A desktop lab for watching optimizers learn.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="train headless and report metrics")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--preset", metavar="NAME", help="bundled preset (default: default)")
+    source.add_argument("--config", metavar="FILE", type=Path, help="a config or preset TOML file")
+    run.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                     help="override a field, e.g. task.d=96 (VALUE is read as TOML)")
+    run.add_argument("--lane", metavar="SPEC", action="append", default=[],
+                     help="replace the lanes, e.g. optimizer=muon,order=pre,momentum=0.95 (repeatable)")
+    run.add_argument("--steps", metavar="N", type=int, help="number of steps (run.steps)")
+    run.add_argument("--out", metavar="DIR", type=Path, help="write per-step metrics, config and final report")
+    run.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="metrics table format")
+    run.add_argument("--json", action="store_true", help="print the final report as one JSON object")
+    run.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    return parser
+
+
+def parse_value(text: str) -> Any:
+    """A TOML value (``96``, ``0.5``, ``true``, ``[1, 2]``, ``"x"``); anything else is a bare string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_lane_spec(spec: str, where: str) -> Any:
+    """``optimizer=muon,order=pre`` → a validated LaneConfig."""
+    fields: dict[str, Any] = {}
+    for part in spec.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(where, spec, "must be comma-separated KEY=VALUE pairs, e.g. optimizer=muon,lr=0.1")
+        fields[key.strip()] = parse_value(value.strip())
+    return lane_from_dict(fields, where)
+
+
+def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
+    """The config a ``run`` describes: preset or file, then --lane, --set and --steps."""
+    preset = load_config_file(args.config) if args.config else load_preset(args.preset or "default")
+    config = preset.config
+    if args.lane:
+        lanes = tuple(parse_lane_spec(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane))
+        config = ExperimentConfig(task=config.task, lanes=lanes, run=config.run)
+    overrides = []
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError("--set", item, "must be KEY=VALUE, e.g. task.d=96")
+        overrides.append((key.strip(), parse_value(value.strip())))
+    config = config.with_values(overrides)
+    if args.steps is not None:
+        config = config.with_value("run.steps", args.steps)
+    return replace(preset, config=config), config
+
+
+def _progress_bar(total: int, enabled: bool):
+    """A tqdm bar on stderr for runs that last (shown after 1 s, only on a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="step", delay=1.0, file=sys.stderr, leave=False)
+    return (lambda done, _total: bar.update(done - bar.n)), bar.close
+
+
+def _run(args: argparse.Namespace) -> int:
+    from engine.headless import run_headless, write_outputs
+
+    _, config = build_config(args)
+    if args.out is not None:
+        _check_writable(args.out)
+    update, close = _progress_bar(config.run.steps, not args.no_progress)
+    try:
+        report, history = run_headless(config, record=args.out is not None, progress=update)
+    finally:
+        close()
+    if args.out is not None:
+        write_outputs(args.out, report, config, history, args.format)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for lane in report["lanes"]:
+            print(f"{lane['label']}: loss {lane['loss']}, accuracy {lane['accuracy']}, "
+                  f"recovered {lane['recovered']}")
+    return EXIT_OK
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse an output folder that cannot be written before spending any compute."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".muonscope-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError("--out", str(folder), f"must be a writable folder ({exc.strerror})") from None
+
+
+def _open_window() -> int:
+    from app.main_window import launch
+
+    return launch()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``muonscope`` command and of ``python -m app``."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        return _open_window()
+    except ConfigError as exc:
+        sys.stderr.write(f"muonscope: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("muonscope: interrupted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if os.environ.get("MUONSCOPE_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"muonscope: runtime failure: {type(exc).__name__}: {exc}\n")
+        return EXIT_RUNTIME

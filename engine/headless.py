@@ -1,0 +1,115 @@
+"""Run an experiment to the end without a window and report it (the core of ``muonscope run``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.config import ExperimentConfig
+from engine.experiment import Experiment
+from engine.history import MetricHistory
+from engine.snapshot import LaneSnapshot, Snapshot
+
+__all__ = ["final_report", "run_headless", "write_outputs"]
+
+Progress = Callable[[int, int], None]
+
+
+def run_headless(
+    config: ExperimentConfig,
+    *,
+    record: bool = False,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], MetricHistory | None]:
+    """Run ``config.run.steps`` steps; return the final report and, if asked, the per-step history.
+
+    The last step is always evaluated, whatever the cadence, so the report describes the final W.
+    """
+    experiment = Experiment(config)
+    history = MetricHistory() if record else None
+    if history is not None:
+        history.append(experiment.snapshot())
+    total = config.run.steps
+    for done in range(1, total + 1):
+        experiment.step()
+        if done == total:
+            experiment.evaluate()
+        if history is not None:
+            history.append(experiment.snapshot())
+        if progress is not None:
+            progress(done, total)
+    if total == 0:
+        experiment.evaluate()
+    return final_report(experiment.snapshot(), experiment.config), history
+
+
+def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]:
+    """The ``--json`` object: the config, the step, and each lane's final metrics and spectra."""
+    return {
+        "config": config.to_dict(),
+        "step": snapshot.step,
+        "device": snapshot.device,
+        "dtype": snapshot.dtype,
+        "lanes": [_lane_report(lane) for lane in snapshot.lanes],
+        "events": [
+            {"step": e.step, "field": e.field, "old": e.old, "new": e.new, "text": e.text}
+            for e in snapshot.events
+        ],
+    }
+
+
+def _lane_report(lane: LaneSnapshot) -> dict[str, Any]:
+    return {
+        "label": lane.label,
+        "optimizer": lane.optimizer,
+        "order": lane.order,
+        "diverged": lane.diverged,
+        "loss": _number(lane.loss),
+        "excess_loss": _number(lane.excess_loss),
+        "batch_loss": _number(lane.batch_loss),
+        "accuracy": _number(lane.accuracy),
+        "recovered": lane.recovered,
+        "recovered_prefix": lane.recovered_prefix,
+        "gap": _number(lane.gap),
+        "gap_rank": lane.gap_rank,
+        "alignment": _number(lane.alignment),
+        "sin_theta": _number(lane.sin_theta),
+        "signal_step": lane.signal_step,
+        "spectra": {
+            "gradient": _numbers(lane.spectra.gradient),
+            "momentum": _numbers(lane.spectra.momentum),
+            "update": _numbers(lane.spectra.update),
+            "weights": _numbers(lane.spectra.weights),
+        },
+    }
+
+
+def _number(value: float) -> float | None:
+    """JSON has no NaN: metrics that do not apply (or diverged) become null."""
+    return None if not math.isfinite(value) else float(value)
+
+
+def _numbers(values: Any) -> list[float | None]:
+    return [_number(float(v)) for v in values]
+
+
+def write_outputs(
+    out_dir: Path,
+    report: dict[str, Any],
+    config: ExperimentConfig,
+    history: MetricHistory,
+    table_format: str,
+) -> list[Path]:
+    """Write metrics (Parquet or CSV), the config (TOML) and the final report (JSON) to a folder."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [
+        history.write(out_dir / f"metrics.{table_format}"),
+        out_dir / "config.toml",
+        out_dir / "final.json",
+    ]
+    written[1].write_text(config.to_toml(), encoding="utf-8")
+    written[2].write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return written

@@ -1,0 +1,142 @@
+"""``muonscope run``: exit codes, one-line errors, determinism and outputs."""
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from app.cli import main
+
+SMALL = ["--set", "task.d=16", "--set", "task.n_items=64", "--set", "task.batch_size=32", "--set", "run.eval_every=2"]
+
+
+def _run(capsys, *argv):
+    code = main(["run", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_report_has_the_documented_shape(capsys):
+    code, out, err = _run(capsys, *SMALL, "--steps", "3", "--json")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert report["step"] == 3 and report["config"]["task"]["d"] == 16
+    assert len(report["lanes"]) == 4
+    for lane in report["lanes"]:
+        for key in ("label", "optimizer", "order", "loss", "accuracy", "recovered", "gap", "alignment"):
+            assert key in lane
+        assert set(lane["spectra"]) == {"gradient", "momentum", "update", "weights"}
+        assert len(lane["spectra"]["gradient"]) == 16
+        assert 0.0 <= lane["accuracy"] <= 1.0
+
+
+def test_same_seed_gives_identical_json(capsys):
+    first = _run(capsys, *SMALL, "--steps", "4", "--json")[1]
+    second = _run(capsys, *SMALL, "--steps", "4", "--json")[1]
+    other = _run(capsys, *SMALL, "--steps", "4", "--json", "--set", "task.seed=1")[1]
+    assert first == second
+    assert first != other
+
+
+def test_lane_specs_replace_the_preset_lanes(capsys):
+    code, out, _ = _run(
+        capsys, *SMALL, "--steps", "2", "--json",
+        "--lane", "optimizer=muon,order=post,momentum=0.9,polar=ns,ns_steps=3",
+        "--lane", "optimizer=signgd,order=none,lr=0.01",
+    )
+    lanes = json.loads(out)["lanes"]
+    assert code == 0 and [lane["optimizer"] for lane in lanes] == ["muon", "signgd"]
+    assert lanes[0]["label"] == "Muon post μ=0.9 NS3 lr=0.05"
+
+
+def test_out_writes_metrics_config_and_report(capsys, tmp_path):
+    code, _, _ = _run(capsys, *SMALL, "--steps", "3", "--out", str(tmp_path / "run"))
+    assert code == 0
+    table = pq.read_table(tmp_path / "run" / "metrics.parquet").to_pydict()
+    assert table["step"] == [s for s in range(4) for _ in range(4)]
+    config = (tmp_path / "run" / "config.toml").read_text()
+    assert "n_items = 64" in config
+    assert json.loads((tmp_path / "run" / "final.json").read_text())["step"] == 3
+    code, _, _ = _run(capsys, *SMALL, "--steps", "1", "--out", str(tmp_path / "csv"), "--format", "csv")
+    assert (tmp_path / "csv" / "metrics.csv").read_text().startswith("step,lane,label,batch_loss")
+
+
+def test_config_file_is_read(capsys, tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('[task]\nkind = "spiked"\nrows = 20\ncols = 10\n[[lanes]]\noptimizer = "muon"\n[run]\nsteps = 3\n')
+    code, out, _ = _run(capsys, "--config", str(path), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["step"] == 3 and report["lanes"][0]["loss"] is None
+    assert 0.0 < report["lanes"][0]["alignment"] <= 1.0
+
+
+INVALID = [
+    (["--set", "task.d=0"], "task.d = 0"),
+    (["--set", "task.d=abc"], "task.d = 'abc'"),
+    (["--set", "task.alpha=-1"], "task.alpha = -1"),
+    (["--set", "task.label_noise=1.5"], "task.label_noise = 1.5"),
+    (["--set", "task.batch_size=-2"], "task.batch_size = -2"),
+    (["--set", "task.kind=mnist"], "task.kind = 'mnist'"),
+    (["--set", "task.embeddings=orthogonal"], "task.n_items = 2048"),
+    (["--set", "task.colour=1"], "task.colour"),
+    (["--set", "run.eval_every=0"], "run.eval_every = 0"),
+    (["--set", "run.device=tpu"], "run.device = 'tpu'"),
+    (["--set", "task.d"], "--set = 'task.d'"),
+    (["--set", "d=5"], "key = 'd'"),
+    (["--lane", "optimizer=rmsprop"], "--lane[0].optimizer = 'rmsprop'"),
+    (["--lane", "optimizer=muon,order=middle"], "--lane[0].order = 'middle'"),
+    (["--lane", "optimizer=muon,momentum=1.0"], "--lane[0].momentum = 1"),
+    (["--lane", "optimizer=sgd,lr=-0.1"], "--lane[0].lr = -0.1"),
+    (["--lane", "optimizer=muon,polar=svd"], "--lane[0].polar = 'svd'"),
+    (["--lane", "optimizer=muon,ns_steps=0"], "--lane[0].ns_steps = 0"),
+    (["--lane", "optimizer=muon,buffer=fifo"], "--lane[0].buffer = 'fifo'"),
+    (["--lane", "optimizer"], "--lane[0] = 'optimizer'"),
+    (["--lane", "optimizer=adam,beta2=1"], "--lane[0].beta2 = 1"),
+    (["--steps", "-5"], "run.steps = -5"),
+    (["--preset", "nosuch"], "preset = 'nosuch'"),
+    (["--config", "/no/such/file.toml"], "config = '/no/such/file.toml'"),
+    (["--set", "task.n_items=10000000", "--set", "task.d=16384"], "task.n_items = 10000000"),
+    (["--set", "task.kind=hierarchical", "--set", "task.d=60", "--set", "task.n_items=60", "--set", "task.embeddings=orthogonal", "--set", "task.groups=7"], "task.groups = 7"),
+    (["--set", "task.kind=spiked", "--set", "task.rows=2", "--set", "task.cols=2"], "task.strengths"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), INVALID, ids=[e for _, e in INVALID])
+def test_invalid_input_exits_2_with_one_line_naming_the_field(capsys, argv, expected):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("muonscope: error: ")
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_malformed_config_file_exits_2(capsys, tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[task\nd = 3\n")
+    code, _, err = _run(capsys, "--config", str(path))
+    assert code == 2 and "must be valid TOML" in err and err.count("\n") == 1
+
+
+def test_cuda_request_without_cuda_exits_2(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, _, err = _run(capsys, *SMALL, "--set", "run.device=cuda")
+    assert code == 2 and "run.device = 'cuda'" in err
+
+
+def test_argument_errors_are_one_line_with_exit_2():
+    proc = subprocess.run([sys.executable, "-m", "app", "run", "--steps", "x"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--steps" in proc.stderr
+
+
+def test_console_script_runs():
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "run", *SMALL, "--steps", "1", "--json", "--no-progress"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["step"] == 1

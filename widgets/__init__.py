@@ -1,0 +1,1 @@
+"""Reusable PySide6 + pyqtgraph views: numpy in, signals out. No torch, no engine."""
