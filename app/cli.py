@@ -40,12 +40,24 @@ def _parser() -> argparse.ArgumentParser:
     source = run.add_mutually_exclusive_group()
     source.add_argument("--preset", metavar="NAME", help="bundled preset (default: default)")
     source.add_argument("--config", metavar="FILE", type=Path, help="a config or preset TOML file")
-    run.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                     help="override a field, e.g. task.d=96 (VALUE is read as TOML)")
-    run.add_argument("--lane", metavar="SPEC", action="append", default=[],
-                     help="replace the lanes, e.g. optimizer=muon,order=pre,momentum=0.95 (repeatable)")
+    run.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="override a field, e.g. task.d=96 (VALUE is read as TOML)",
+    )
+    run.add_argument(
+        "--lane",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="replace the lanes, e.g. optimizer=muon,order=pre,momentum=0.95 (repeatable)",
+    )
     run.add_argument("--steps", metavar="N", type=int, help="number of steps (run.steps)")
-    run.add_argument("--out", metavar="DIR", type=Path, help="write per-step metrics, config and final report")
+    run.add_argument(
+        "--out", metavar="DIR", type=Path, help="write per-step metrics, config and final report"
+    )
     run.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="metrics table format")
     run.add_argument("--json", action="store_true", help="print the final report as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
@@ -66,7 +78,9 @@ def parse_lane_spec(spec: str, where: str) -> Any:
     for part in spec.split(","):
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(where, spec, "must be comma-separated KEY=VALUE pairs, e.g. optimizer=muon,lr=0.1")
+            raise ConfigError(
+                where, spec, "must be comma-separated KEY=VALUE pairs, e.g. optimizer=muon,lr=0.1"
+            )
         fields[key.strip()] = parse_value(value.strip())
     return lane_from_dict(fields, where)
 
@@ -117,8 +131,10 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         for lane in report["lanes"]:
-            print(f"{lane['label']}: loss {lane['loss']}, accuracy {lane['accuracy']}, "
-                  f"recovered {lane['recovered']}")
+            print(
+                f"{lane['label']}: loss {lane['loss']}, accuracy {lane['accuracy']}, "
+                f"recovered {lane['recovered']}"
+            )
     return EXIT_OK
 
 
@@ -152,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("muonscope: interrupted\n")
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+    except Exception as exc:
         if os.environ.get("MUONSCOPE_DEBUG"):
             traceback.print_exc()
         sys.stderr.write(f"muonscope: runtime failure: {type(exc).__name__}: {exc}\n")

@@ -107,8 +107,12 @@ class TaskConfig:
         _set(self, "seed", check_int("seed", self.seed, 0, MAX_SEED))
         _set(self, "groups", check_int("groups", self.groups, 1, MAX_ITEMS))
         _set(self, "group_exponent", check_float("group_exponent", self.group_exponent, 0.0, 10.0))
-        _set(self, "head_mass", check_float("head_mass", self.head_mass, 0.0, 1.0, lo_open=True, hi_open=True))
-        _set(self, "head_frac", check_float("head_frac", self.head_frac, 0.0, 1.0, lo_open=True, hi_open=True))
+        _set(
+            self, "head_mass", check_float("head_mass", self.head_mass, 0.0, 1.0, lo_open=True, hi_open=True)
+        )
+        _set(
+            self, "head_frac", check_float("head_frac", self.head_frac, 0.0, 1.0, lo_open=True, hi_open=True)
+        )
         _set(self, "rows", check_int("rows", self.rows, 1, MAX_DIM))
         _set(self, "cols", check_int("cols", self.cols, 1, MAX_DIM))
         _set(self, "strengths", check_float_list("strengths", self.strengths, 0.0))
@@ -128,34 +132,38 @@ class TaskConfig:
             rank_limit = min(self.rows, self.cols)
             if len(self.strengths) > rank_limit:
                 raise ConfigError(
-                    "strengths", list(self.strengths),
+                    "strengths",
+                    list(self.strengths),
                     f"at most min(rows, cols) = {rank_limit} signal strengths",
                 )
             return
         if self.embeddings != "gaussian" and self.n_items > self.d:
             raise ConfigError(
-                "n_items", self.n_items,
+                "n_items",
+                self.n_items,
                 f"{self.embeddings} embeddings need n_items <= d = {self.d}",
             )
         if self.embeddings == "hadamard" and self.d % 2:
             raise ConfigError("d", self.d, "block-2 Hadamard embeddings need an even d")
         if self.kind == "hierarchical" and self.n_items % self.groups:
             raise ConfigError(
-                "groups", self.groups,
+                "groups",
+                self.groups,
                 f"must divide n_items = {self.n_items} (groups of equal size C = n_items / groups)",
             )
         if self.kind == "two_level":
             head = self.head_count
             if not 1 <= head < self.n_items:
                 raise ConfigError(
-                    "head_frac", self.head_frac,
+                    "head_frac",
+                    self.head_frac,
                     f"round(head_frac * n_items) = {head} must lie in [1, n_items - 1]",
                 )
 
     @property
     def head_count(self) -> int:
         """Number of head classes of the two-level task (``h_frac · K`` rounded)."""
-        return int(round(self.head_frac * self.n_items))
+        return round(self.head_frac * self.n_items)
 
     @property
     def is_memory(self) -> bool:
@@ -314,9 +322,7 @@ def parse_field_path(path: str) -> tuple[str, int, str]:
     """Split ``task.d`` / ``run.steps`` / ``lanes[1].lr`` into (section, lane index, field)."""
     match = _PATH.match(path.strip()) if isinstance(path, str) else None
     if not match:
-        raise ConfigError(
-            "key", path, "must look like task.NAME, run.NAME or lanes[INDEX].NAME"
-        )
+        raise ConfigError("key", path, "must look like task.NAME, run.NAME or lanes[INDEX].NAME")
     if match.group(1):
         return match.group(1), -1, match.group(2)
     return "lanes", int(match.group(3) or match.group(4)), match.group(5)

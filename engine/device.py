@@ -77,5 +77,6 @@ def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dt
         field,
         value,
         f"{sizes} with {len(config.lanes)} lane(s) needs about {need / _GIB:.1f} GiB, "
-        f"more than the {limit / _GIB:.1f} GiB allowed ({source}); reduce the size or raise run.max_memory_gb",
+        f"more than the {limit / _GIB:.1f} GiB allowed ({source}); "
+        "reduce the size or raise run.max_memory_gb",
     )

@@ -147,7 +147,11 @@ class Experiment:
     def _enact(self, change: Change) -> None:
         """Carry a config change over to the live task, lanes and weights."""
         if isinstance(change, AddLane):
-            source = self._weights[change.copy_from : change.copy_from + 1] if change.copy_from is not None else None
+            source = (
+                self._weights[change.copy_from : change.copy_from + 1]
+                if change.copy_from is not None
+                else None
+            )
             fresh = source.clone() if source is not None else torch.zeros_like(self._weights[:1])
             self._weights = torch.cat([self._weights, fresh])
             self._states.append(LaneState())
@@ -227,9 +231,13 @@ class Experiment:
         """Freeze a lane whose next W would be NaN/inf; its last finite W stays inspectable."""
         self._lanes[index] = replace(self._lanes[index], diverged=True)
         label = self._lanes[index].label
-        self._events.append(Event(self._step, f"lanes[{index}].diverged", False, True, f"lane {index + 1} diverged ({label})"))
+        self._events.append(
+            Event(self._step, f"lanes[{index}].diverged", False, True, f"lane {index + 1} diverged ({label})")
+        )
 
-    def _record_step(self, grads: Tensor, directions: Tensor, batch_loss: Tensor, signal: Tensor | None) -> None:
+    def _record_step(
+        self, grads: Tensor, directions: Tensor, batch_loss: Tensor, signal: Tensor | None
+    ) -> None:
         run = self._config.run
         rank = run.signal_rank or self._task.signal_rank
         losses = batch_loss.detach().cpu().numpy()
@@ -254,7 +262,9 @@ class Experiment:
         loss = None
         if evaluation is not None:
             per_lane = evaluation_fields(evaluation, self._step)
-            self._lanes = [replace(lane, **fields) for lane, fields in zip(self._lanes, per_lane, strict=True)]
+            self._lanes = [
+                replace(lane, **fields) for lane, fields in zip(self._lanes, per_lane, strict=True)
+            ]
             loss = torch.as_tensor(evaluation.loss)
         if not self._task.cheap_signal:
             self._signal_cache = (signal, loss)

@@ -86,7 +86,7 @@ class MetricHistory:
     def _thin(self) -> None:
         self.stride *= 2
         keep = np.flatnonzero(self._data["step"][: self._size] % self.stride == 0)
-        for name, column in self._data.items():
+        for _name, column in self._data.items():
             column[: keep.size] = column[keep]
         self._size = keep.size
 
@@ -121,7 +121,9 @@ class MetricHistory:
             writer.writerow(["step", "lane", "label", *_SCALARS])
             for row in range(self._size):
                 values = [table[name][row] for name in _SCALARS]
-                writer.writerow([table["step"][row], table["lane"][row], labels[row], *(_csv(v) for v in values)])
+                writer.writerow(
+                    [table["step"][row], table["lane"][row], labels[row], *(_csv(v) for v in values)]
+                )
         return path
 
 

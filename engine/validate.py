@@ -72,9 +72,7 @@ def check_float_list(
     """A non-empty list of finite numbers, each above ``lo``."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) < min_len:
         raise ConfigError(field, value, f"must be a list of at least {min_len} number(s)")
-    return tuple(
-        check_float(f"{field}[{i}]", item, lo, lo_open=lo_open) for i, item in enumerate(value)
-    )
+    return tuple(check_float(f"{field}[{i}]", item, lo, lo_open=lo_open) for i, item in enumerate(value))
 
 
 def _range_text(lo: int | None, hi: int | None) -> str:

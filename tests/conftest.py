@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402  (torch before Qt: the reverse order has crashed)
+import pytest
+import torch
 
 
 def pytest_collection_modifyitems(config, items):

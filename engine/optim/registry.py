@@ -74,7 +74,11 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         OptimizerSpec("signgd", "SignGD", signgd_rule, 1e-2, 0.0, _MAPPED),
         OptimizerSpec("ngd", "NGD", ngd_rule, 0.5, 0.0, _MAPPED),
         OptimizerSpec(
-            "muon", "Muon", muon_rule, 0.05, 0.95,
+            "muon",
+            "Muon",
+            muon_rule,
+            0.05,
+            0.95,
             _MAPPED | {"polar", "ns_steps", "lam", "ns_dtype"},
         ),
     )

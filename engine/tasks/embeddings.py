@@ -39,9 +39,7 @@ def block_hadamard(n_items: int, d: int) -> Tensor:
     return full[:n_items].contiguous()  # (N, d)
 
 
-def make_embeddings(
-    family: str, n_items: int, d: int, gen: torch.Generator
-) -> tuple[Tensor, Tensor]:
+def make_embeddings(family: str, n_items: int, d: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
     """Input and output embeddings (E, U) of one family; random families draw them independently."""
     if family == "gaussian":
         return gaussian(n_items, d, gen), gaussian(n_items, d, gen)

@@ -32,9 +32,7 @@ def hierarchical_probs(n_items: int, groups: int, exponent: float) -> tuple[np.n
 def two_level_probs(n_items: int, head_count: int, head_mass: float) -> tuple[np.ndarray, np.ndarray]:
     """The first ``head_count`` items share ``head_mass``; the others share the rest (group 0, 1)."""
     group_of_item = (np.arange(n_items) >= head_count).astype(np.int64)
-    probs = np.where(
-        group_of_item == 0, head_mass / head_count, (1.0 - head_mass) / (n_items - head_count)
-    )
+    probs = np.where(group_of_item == 0, head_mass / head_count, (1.0 - head_mass) / (n_items - head_count))
     return probs, group_of_item
 
 

@@ -109,9 +109,7 @@ class MemoryTask(Task):
         return memory_pass(self.outputs, self.inputs, weights, self._population()).grad
 
     def evaluate(self, weights: Tensor) -> tuple[Evaluation, Tensor]:
-        result = memory_pass(
-            self.outputs, self.inputs, weights, self._population(), want_columns=True
-        )
+        result = memory_pass(self.outputs, self.inputs, weights, self._population(), want_columns=True)
         loss = result.loss.cpu().numpy()
         recovered = result.recovered.cpu().numpy()  # (L, N)
         item_loss = result.column_loss.cpu().numpy()  # (L, N)

@@ -9,7 +9,16 @@ import pytest
 
 from app.cli import main
 
-SMALL = ["--set", "task.d=16", "--set", "task.n_items=64", "--set", "task.batch_size=32", "--set", "run.eval_every=2"]
+SMALL = [
+    "--set",
+    "task.d=16",
+    "--set",
+    "task.n_items=64",
+    "--set",
+    "task.batch_size=32",
+    "--set",
+    "run.eval_every=2",
+]
 
 
 def _run(capsys, *argv):
@@ -20,9 +29,11 @@ def _run(capsys, *argv):
 
 def test_json_report_has_the_documented_shape(capsys):
     code, out, err = _run(capsys, *SMALL, "--steps", "3", "--json")
-    assert code == 0 and err == ""
+    assert code == 0
+    assert err == ""
     report = json.loads(out)
-    assert report["step"] == 3 and report["config"]["task"]["d"] == 16
+    assert report["step"] == 3
+    assert report["config"]["task"]["d"] == 16
     assert len(report["lanes"]) == 4
     for lane in report["lanes"]:
         for key in ("label", "optimizer", "order", "loss", "accuracy", "recovered", "gap", "alignment"):
@@ -42,12 +53,19 @@ def test_same_seed_gives_identical_json(capsys):
 
 def test_lane_specs_replace_the_preset_lanes(capsys):
     code, out, _ = _run(
-        capsys, *SMALL, "--steps", "2", "--json",
-        "--lane", "optimizer=muon,order=post,momentum=0.9,polar=ns,ns_steps=3",
-        "--lane", "optimizer=signgd,order=none,lr=0.01",
+        capsys,
+        *SMALL,
+        "--steps",
+        "2",
+        "--json",
+        "--lane",
+        "optimizer=muon,order=post,momentum=0.9,polar=ns,ns_steps=3",
+        "--lane",
+        "optimizer=signgd,order=none,lr=0.01",
     )
     lanes = json.loads(out)["lanes"]
-    assert code == 0 and [lane["optimizer"] for lane in lanes] == ["muon", "signgd"]
+    assert code == 0
+    assert [lane["optimizer"] for lane in lanes] == ["muon", "signgd"]
     assert lanes[0]["label"] == "Muon post μ=0.9 NS3 lr=0.05"
 
 
@@ -65,10 +83,14 @@ def test_out_writes_metrics_config_and_report(capsys, tmp_path):
 
 def test_config_file_is_read(capsys, tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text('[task]\nkind = "spiked"\nrows = 20\ncols = 10\n[[lanes]]\noptimizer = "muon"\n[run]\nsteps = 3\n')
+    path.write_text(
+        '[task]\nkind = "spiked"\nrows = 20\ncols = 10\n[[lanes]]\noptimizer = "muon"\n[run]\nsteps = 3\n'
+    )
     code, out, _ = _run(capsys, "--config", str(path), "--json")
     report = json.loads(out)
-    assert code == 0 and report["step"] == 3 and report["lanes"][0]["loss"] is None
+    assert code == 0
+    assert report["step"] == 3
+    assert report["lanes"][0]["loss"] is None
     assert 0.0 < report["lanes"][0]["alignment"] <= 1.0
 
 
@@ -98,7 +120,21 @@ INVALID = [
     (["--preset", "nosuch"], "preset = 'nosuch'"),
     (["--config", "/no/such/file.toml"], "config = '/no/such/file.toml'"),
     (["--set", "task.n_items=10000000", "--set", "task.d=16384"], "task.n_items = 10000000"),
-    (["--set", "task.kind=hierarchical", "--set", "task.d=60", "--set", "task.n_items=60", "--set", "task.embeddings=orthogonal", "--set", "task.groups=7"], "task.groups = 7"),
+    (
+        [
+            "--set",
+            "task.kind=hierarchical",
+            "--set",
+            "task.d=60",
+            "--set",
+            "task.n_items=60",
+            "--set",
+            "task.embeddings=orthogonal",
+            "--set",
+            "task.groups=7",
+        ],
+        "task.groups = 7",
+    ),
     (["--set", "task.kind=spiked", "--set", "task.rows=2", "--set", "task.cols=2"], "task.strengths"),
 ]
 
@@ -106,8 +142,10 @@ INVALID = [
 @pytest.mark.parametrize(("argv", "expected"), INVALID, ids=[e for _, e in INVALID])
 def test_invalid_input_exits_2_with_one_line_naming_the_field(capsys, argv, expected):
     code, out, err = _run(capsys, *argv)
-    assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith("muonscope: error: ")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("muonscope: error: ")
     assert expected in err
     assert "Traceback" not in err
 
@@ -116,7 +154,9 @@ def test_malformed_config_file_exits_2(capsys, tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("[task\nd = 3\n")
     code, _, err = _run(capsys, "--config", str(path))
-    assert code == 2 and "must be valid TOML" in err and err.count("\n") == 1
+    assert code == 2
+    assert "must be valid TOML" in err
+    assert err.count("\n") == 1
 
 
 def test_cuda_request_without_cuda_exits_2(capsys):
@@ -125,18 +165,25 @@ def test_cuda_request_without_cuda_exits_2(capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     code, _, err = _run(capsys, *SMALL, "--set", "run.device=cuda")
-    assert code == 2 and "run.device = 'cuda'" in err
+    assert code == 2
+    assert "run.device = 'cuda'" in err
 
 
 def test_argument_errors_are_one_line_with_exit_2():
-    proc = subprocess.run([sys.executable, "-m", "app", "run", "--steps", "x"], capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--steps" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "run", "--steps", "x"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert "--steps" in proc.stderr
 
 
 def test_console_script_runs():
     proc = subprocess.run(
         [sys.executable, "-m", "app", "run", *SMALL, "--steps", "1", "--json", "--no-progress"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["step"] == 1

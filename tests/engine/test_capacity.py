@@ -22,7 +22,8 @@ def test_one_step_recovery_does_not_depend_on_the_learning_rate(lane):
     lanes = [LaneConfig(lr=lr, **lane) for lr in (1e-3, 1.0, 50.0)]
     results = _one_step(task, *lanes)
     counts = {r.recovered for r in results}
-    assert len(counts) == 1 and counts.pop() > 0
+    assert len(counts) == 1
+    assert counts.pop() > 0
     masks = [r.item_recovered for r in results]
     assert all((m == masks[0]).all() for m in masks)
 

@@ -6,7 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from engine import OPTIMIZERS, AddLane, ConfigError, Experiment, ExperimentConfig, LaneConfig, RemoveLane, RunConfig, SetField, TaskConfig
+from engine import (
+    OPTIMIZERS,
+    AddLane,
+    ConfigError,
+    Experiment,
+    ExperimentConfig,
+    LaneConfig,
+    RemoveLane,
+    RunConfig,
+    SetField,
+    TaskConfig,
+)
 
 SMALL = TaskConfig(d=16, n_items=64, alpha=1.5, batch_size=32)
 RUN = RunConfig(eval_every=2, spectra_every=1)
@@ -56,7 +67,8 @@ class TestChanges:
         assert exp.config.lanes[0].optimizer == "sgd"  # not yet
         exp.step()
         snap = exp.snapshot()
-        assert snap.lanes[0].optimizer == "muon" and snap.lanes[0].label.startswith("Muon")
+        assert snap.lanes[0].optimizer == "muon"
+        assert snap.lanes[0].label.startswith("Muon")
         (event,) = snap.events
         assert (event.step, event.field, event.old, event.new) == (3, "lanes[0].optimizer", "sgd", "muon")
         assert event.text == "lane 1 optimizer sgd → muon"
@@ -67,10 +79,12 @@ class TestChanges:
         exp.apply(SetField("task.label_noise", 0.2))
         exp.step(2)
         snap = exp.snapshot()
-        assert snap.label_noise == 0.2 and exp.task.label_noise == 0.2
+        assert snap.label_noise == 0.2
+        assert exp.task.label_noise == 0.2
         assert snap.events[0].text == "label noise 0 → 0.2"
         lane = snap.lanes[0]
-        assert lane.eval_step == 4 and lane.excess_loss < lane.loss
+        assert lane.eval_step == 4
+        assert lane.excess_loss < lane.loss
 
     def test_order_change_resets_the_buffer_but_mu_change_keeps_it(self):
         exp = Experiment(_config(MUON))
@@ -88,7 +102,7 @@ class TestChanges:
         exp = Experiment(_config(MUON))
         with pytest.raises(ConfigError, match=r"lanes\[0\]\.momentum = 1\.5"):
             exp.apply(SetField("lanes[0].momentum", 1.5))
-        with pytest.raises(ConfigError, match="task.d .* changes only with a reset"):
+        with pytest.raises(ConfigError, match=r"task\.d .* changes only with a reset"):
             exp.apply(SetField("task.d", 32))
         with pytest.raises(ConfigError, match=r"lanes\[3\]"):
             exp.apply(SetField("lanes[3].lr", 0.1))
@@ -100,12 +114,14 @@ class TestChanges:
         exp.step(2)
         exp.apply(AddLane(ADAM, copy_from=0))
         exp.step()
-        assert exp.weights.shape[0] == 3 and len(exp.snapshot().lanes) == 3
+        assert exp.weights.shape[0] == 3
+        assert len(exp.snapshot().lanes) == 3
         exp.apply(RemoveLane(0))
         exp.step()
         snap = exp.snapshot()
         assert [lane.index for lane in snap.lanes] == [0, 1]
-        assert snap.lanes[0].optimizer == "sgd" and snap.lanes[1].optimizer == "adam"
+        assert snap.lanes[0].optimizer == "sgd"
+        assert snap.lanes[1].optimizer == "adam"
         with pytest.raises(ConfigError, match="last lane"):
             Experiment(_config(MUON)).apply(RemoveLane(0))
 
@@ -118,7 +134,8 @@ class TestDivergenceAndReset:
         exp = Experiment(_config(MUON, LaneConfig(optimizer="ngd", lr=0.1)))
         exp.step(3)
         snap = exp.snapshot()
-        assert snap.lanes[1].diverged and not snap.lanes[0].diverged
+        assert snap.lanes[1].diverged
+        assert not snap.lanes[0].diverged
         assert torch.isfinite(exp.weights).all()
         assert any("diverged" in e.text for e in snap.events)
 
@@ -127,12 +144,14 @@ class TestDivergenceAndReset:
         exp.step(4)
         first = exp.weights.clone()
         exp.reset()
-        assert exp.step_count == 0 and torch.count_nonzero(exp.weights) == 0
+        assert exp.step_count == 0
+        assert torch.count_nonzero(exp.weights) == 0
         exp.step(4)
         assert torch.equal(exp.weights, first)
         exp.reset(seed=9)
         exp.step(4)
-        assert exp.config.task.seed == 9 and not torch.equal(exp.weights, first)
+        assert exp.config.task.seed == 9
+        assert not torch.equal(exp.weights, first)
 
 
 class TestSnapshots:
@@ -144,7 +163,8 @@ class TestSnapshots:
             snap.step = 5
         lane = snap.lanes[0]
         for array in (lane.class_error, lane.spectra.gradient, lane.spectra.momentum, lane.filtering_ratio):
-            assert isinstance(array, np.ndarray) and not array.flags.writeable
+            assert isinstance(array, np.ndarray)
+            assert not array.flags.writeable
         assert not any(isinstance(v, torch.Tensor) for v in dataclasses.asdict(snap).values())
 
     def test_snapshot_does_not_change_when_the_run_continues(self):
@@ -153,22 +173,29 @@ class TestSnapshots:
         snap = exp.snapshot()
         before = snap.lanes[0].spectra.weights.copy()
         exp.step(3)
-        assert snap.step == 2 and np.array_equal(snap.lanes[0].spectra.weights, before)
+        assert snap.step == 2
+        assert np.array_equal(snap.lanes[0].spectra.weights, before)
 
     def test_metric_cadences_are_recorded(self):
         exp = Experiment(_config(MUON, run=RunConfig(eval_every=3, spectra_every=2)))
         exp.step(5)
         lane = exp.snapshot().lanes[0]
-        assert lane.eval_step == 3 and lane.spectra_step == 4 and lane.signal_step == 4
-        assert lane.spectra.gradient.shape == (16,) and lane.class_error.shape == (64,)
+        assert lane.eval_step == 3
+        assert lane.spectra_step == 4
+        assert lane.signal_step == 4
+        assert lane.spectra.gradient.shape == (16,)
+        assert lane.class_error.shape == (64,)
 
     def test_momentum_spectrum_and_filtering_ratio(self):
         exp = Experiment(_config(MUON, LaneConfig(optimizer="muon", order="none", lr=0.1)))
         exp.step(3)
         with_buffer, without = exp.snapshot().lanes
         assert with_buffer.spectra.momentum.shape == (16,)
-        assert np.allclose(with_buffer.filtering_ratio, with_buffer.spectra.momentum / with_buffer.spectra.gradient)
-        assert without.spectra.momentum.size == 0 and without.filtering_ratio.size == 0
+        assert np.allclose(
+            with_buffer.filtering_ratio, with_buffer.spectra.momentum / with_buffer.spectra.gradient
+        )
+        assert without.spectra.momentum.size == 0
+        assert without.filtering_ratio.size == 0
         # Muon's update direction is an orthogonal matrix: all singular values 1
         assert np.allclose(with_buffer.spectra.update, 1.0)
         assert with_buffer.update_isotropy.entropy == pytest.approx(1.0)

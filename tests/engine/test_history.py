@@ -31,7 +31,8 @@ def test_only_fresh_values_are_recorded():
     steps = history.column("step", lane=0)
     loss = history.column("loss", lane=0)
     assert steps.tolist() == [0, 1, 2, 3, 4, 5, 6]
-    assert np.isfinite(loss[[0, 3, 6]]).all() and np.isnan(loss[[1, 2, 4, 5]]).all()
+    assert np.isfinite(loss[[0, 3, 6]]).all()
+    assert np.isnan(loss[[1, 2, 4, 5]]).all()
     assert np.isfinite(history.column("batch_loss", lane=1)[1:]).all()
 
 
@@ -40,7 +41,9 @@ def test_thinning_keeps_memory_bounded_and_steps_even():
     _record(exp, 40, history)
     assert len(history) <= 20
     steps = np.unique(history.column("step"))
-    assert steps[0] == 0 and np.all(steps % history.stride == 0) and history.stride > 1
+    assert steps[0] == 0
+    assert np.all(steps % history.stride == 0)
+    assert history.stride > 1
 
 
 def test_parquet_and_csv_hold_the_same_table(tmp_path):
@@ -50,6 +53,8 @@ def test_parquet_and_csv_hold_the_same_table(tmp_path):
     with history.write(tmp_path / "m.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(table["step"]) == 10
-    assert rows[3]["label"] == table["label"][3] and table["label"][0].startswith("Muon")
+    assert rows[3]["label"] == table["label"][3]
+    assert table["label"][0].startswith("Muon")
     assert float(rows[0]["loss"]) == table["loss"][0]  # step 0 is evaluated
-    assert rows[2]["loss"] == "" and np.isnan(table["loss"][2])  # step 1 is not
+    assert rows[2]["loss"] == ""
+    assert np.isnan(table["loss"][2])

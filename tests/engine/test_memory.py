@@ -90,7 +90,9 @@ def test_chunking_does_not_change_results():
 def test_recovery_is_strict_argmax_and_nothing_is_recovered_at_zero():
     task = _task(label_noise=0.0)
     zero = torch.zeros(1, 12, 12, dtype=DT)
-    at_zero = memory_pass(task.outputs, task.inputs, zero, population_queries(task.probs, 0.0), want_columns=True)
+    at_zero = memory_pass(
+        task.outputs, task.inputs, zero, population_queries(task.probs, 0.0), want_columns=True
+    )
     assert not at_zero.recovered.any()  # all logits tie at W = 0
     w = _weights(lanes=1, scale=2.0)
     result = memory_pass(task.outputs, task.inputs, w, population_queries(task.probs, 0.0), want_columns=True)
@@ -114,7 +116,7 @@ def test_evaluation_reports_loss_accuracy_and_groups():
     assert np.allclose(evaluation.excess_loss, evaluation.loss - entropy)
     # group losses are means of per-item losses within log2 rank buckets 1 | 2-3 | 4-7 | ...
     probs = torch.softmax(logits, dim=1)
-    item_loss = -(torch.log(probs) * ((0.8 * torch.eye(40, dtype=DT) + 0.2 / 40))).sum(dim=1)  # (L, N)
+    item_loss = -(torch.log(probs) * (0.8 * torch.eye(40, dtype=DT) + 0.2 / 40)).sum(dim=1)  # (L, N)
     assert np.allclose(evaluation.group_loss[:, 0], item_loss[:, 0].numpy())
     assert np.allclose(evaluation.group_loss[:, 2], item_loss[:, 3:7].mean(dim=1).numpy())
     assert np.allclose(evaluation.class_error, 1 - torch.diagonal(probs, dim1=1, dim2=2).numpy())

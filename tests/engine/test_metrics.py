@@ -30,13 +30,15 @@ def test_isotropy_of_an_orthogonal_matrix():
 def test_isotropy_of_a_rank_one_matrix_ignores_zero_directions():
     x = torch.outer(torch.arange(1.0, 6.0, dtype=DT), torch.ones(4, dtype=DT))
     iso = isotropy(singular_values(x))
-    assert iso.effective_rank == pytest.approx(1.0) and iso.top_energy == pytest.approx(1.0)
+    assert iso.effective_rank == pytest.approx(1.0)
+    assert iso.top_energy == pytest.approx(1.0)
 
 
 def test_isotropy_orders_spectra():
     flat = isotropy(np.array([1.0, 1.0, 1.0, 1.0]))
     steep = isotropy(np.array([8.0, 4.0, 2.0, 1.0]))
-    assert flat.entropy > steep.entropy and flat.effective_rank > steep.effective_rank
+    assert flat.entropy > steep.entropy
+    assert flat.effective_rank > steep.effective_rank
     assert flat.q75_q25 < steep.q75_q25
 
 
@@ -49,7 +51,8 @@ def test_gaps():
 
 def test_filtering_ratio_is_elementwise_and_nan_on_zero():
     ratio = filtering_ratio(np.array([1.0, 0.5, 0.1]), np.array([2.0, 1.0, 0.0]))
-    assert ratio[:2].tolist() == [0.5, 0.5] and np.isnan(ratio[2])
+    assert ratio[:2].tolist() == [0.5, 0.5]
+    assert np.isnan(ratio[2])
 
 
 def test_alignment_is_one_for_the_polar_factor_of_the_signal():

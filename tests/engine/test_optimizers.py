@@ -1,5 +1,7 @@
 """Update rules against PyTorch's optimizers (oracles) and SCIENCE.md §11 check 4–5."""
 
+import itertools
+
 import pytest
 import torch
 
@@ -67,9 +69,7 @@ def test_sgd_sum_buffer_matches_torch(nesterov):
     w0, loss, grad = _problem()
     lane = LaneConfig(optimizer="sgd", lr=0.05, momentum=0.9, buffer="sum", nesterov=nesterov)
     ours = _run_ours(lane, w0, grad, 30)
-    theirs = _run_torch(
-        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=nesterov), w0, loss, 30
-    )
+    theirs = _run_torch(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=nesterov), w0, loss, 30)
     assert _max_rel(ours, theirs) < 1e-12
 
 
@@ -94,16 +94,25 @@ def test_muon_ns5_nesterov_ema_matches_torch_muon():
     """Check 5: torch.optim.Muon (weight_decay=0, nesterov) and our NS5 Muon, bf16, 10 steps."""
     w0, loss, grad = _problem(rows=16, cols=16)
     lane = LaneConfig(
-        optimizer="muon", lr=0.02, momentum=0.95, nesterov=True, polar="ns", ns_steps=5,
-        ns_dtype="bfloat16", buffer="ema", order="pre",
+        optimizer="muon",
+        lr=0.02,
+        momentum=0.95,
+        nesterov=True,
+        polar="ns",
+        ns_steps=5,
+        ns_dtype="bfloat16",
+        buffer="ema",
+        order="pre",
     )
     ours = _run_ours(lane, w0, grad, 10)
     theirs = _run_torch(
         lambda p: torch.optim.Muon(p, lr=0.02, weight_decay=0.0, momentum=0.95, nesterov=True),
-        w0, loss, 10,
+        w0,
+        loss,
+        10,
     )
-    steps_ours = [ours[0] - w0] + [b - a for a, b in zip(ours, ours[1:])]
-    steps_theirs = [theirs[0] - w0] + [b - a for a, b in zip(theirs, theirs[1:])]
+    steps_ours = [ours[0] - w0] + [b - a for a, b in itertools.pairwise(ours)]
+    steps_theirs = [theirs[0] - w0] + [b - a for a, b in itertools.pairwise(theirs)]
     assert _max_rel(steps_ours, steps_theirs) < 3e-2
     assert _max_rel(ours, theirs) < 3e-2
 
@@ -179,12 +188,16 @@ def test_muon_regularized_and_ns_polar_are_selectable():
     ns = OPTIMIZERS["muon"].rule(g, LaneState(), LaneConfig(polar="ns", ns_steps=5, order="none"))
     s_exact, s_ns = torch.linalg.svdvals(exact), torch.linalg.svdvals(ns)
     assert torch.allclose(s_exact, torch.ones_like(s_exact), atol=1e-12)
-    assert 0.6 < s_ns.min() and s_ns.max() < 1.25 and not torch.allclose(ns, exact, atol=1e-3)
+    assert 0.6 < s_ns.min()
+    assert s_ns.max() < 1.25
+    assert not torch.allclose(ns, exact, atol=1e-3)
     assert torch.allclose(1e3 * reg, g, rtol=1e-4, atol=1e-8)
 
 
 def test_registry_labels_name_the_settings():
     lane = LaneConfig(optimizer="muon", momentum=0.95, order="pre", polar="exact", lr=0.3)
     assert lane.display_label() == "Muon pre μ=0.95 exact lr=0.3"
-    assert LaneConfig(optimizer="adam", lr=0.1, momentum=0.9).display_label().startswith("Adam β=(0.9, 0.999)")
+    assert (
+        LaneConfig(optimizer="adam", lr=0.1, momentum=0.9).display_label().startswith("Adam β=(0.9, 0.999)")
+    )
     assert LaneConfig(label="mine").display_label() == "mine"

@@ -16,7 +16,8 @@ CPU, DT = torch.device("cpu"), torch.float64
 def test_same_seed_gives_bit_identical_data_and_batches():
     cfg = TaskConfig(d=16, n_items=100, batch_size=32, label_noise=0.2, seed=7)
     a, b = build_task(cfg, CPU, DT), build_task(cfg, CPU, DT)
-    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.outputs, b.outputs)
+    assert torch.equal(a.inputs, b.inputs)
+    assert torch.equal(a.outputs, b.outputs)
     w = torch.zeros(1, 16, 16, dtype=DT)
     for _ in range(3):
         ga, _ = a.draw_gradients(w)
@@ -60,7 +61,8 @@ def test_hierarchical_groups_share_mass_by_power_law():
 
 def test_two_level_imbalance():
     probs, groups = two_level_probs(64, 13, 0.8)
-    assert probs[:13].sum() == pytest.approx(0.8) and probs[13:].sum() == pytest.approx(0.2)
+    assert probs[:13].sum() == pytest.approx(0.8)
+    assert probs[13:].sum() == pytest.approx(0.2)
     assert groups.tolist() == [0] * 13 + [1] * 51
 
 
@@ -73,7 +75,9 @@ def test_orthonormal_embedding_families(family):
 
 def test_hadamard_blocks_mix_pairs_of_coordinates():
     h = block_hadamard(4, 4)
-    assert torch.allclose(h.abs(), torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=DT) / 2**0.5)
+    assert torch.allclose(
+        h.abs(), torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=DT) / 2**0.5
+    )
 
 
 def test_haar_rows_are_orthonormal_and_seeded():
@@ -115,4 +119,5 @@ class TestSpikedStream:
     def test_every_lane_receives_the_same_gradient(self):
         task = self._task()
         grads, loss = task.draw_gradients(torch.zeros(3, 60, 40, dtype=DT))
-        assert torch.equal(grads[0], grads[2]) and torch.isnan(loss).all()
+        assert torch.equal(grads[0], grads[2])
+        assert torch.isnan(loss).all()
