@@ -130,12 +130,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        for lane in report["lanes"]:
-            print(
-                f"{lane['label']}: loss {lane['loss']}, accuracy {lane['accuracy']}, "
-                f"recovered {lane['recovered']}"
-            )
+        _print_table(report)
     return EXIT_OK
+
+
+def _print_table(report: dict[str, Any]) -> None:
+    """A short human-readable summary of the final report."""
+    print(f"step {report['step']} on {report['device']} ({report['dtype']})")
+    for lane in report["lanes"]:
+        cells = [f"{lane['label']:<34s}"]
+        for key, fmt in (("loss", ".4f"), ("accuracy", ".4f"), ("recovered", "d"), ("alignment", ".3f")):
+            value = lane[key]
+            cells.append(f"{key} {'n/a' if value is None else format(value, fmt)}")
+        if lane["diverged"]:
+            cells.append("DIVERGED")
+        print("  ".join(cells))
 
 
 def _check_writable(folder: Path) -> None:
