@@ -77,8 +77,11 @@ class Experiment:
         self._pending.append(change)
 
     def reset(self, seed: int | None = None, config: ExperimentConfig | None = None) -> None:
-        """Restart from W = 0 with the live settings (or ``config``), optionally a new seed."""
-        base = config if config is not None else self._config
+        """Restart from W = 0 with the current settings (or ``config``), optionally a new seed.
+
+        "Current" includes changes accepted by :meth:`apply` but not yet reached by a step.
+        """
+        base = config if config is not None else self._queued_config  # accepted changes included
         if seed is not None:
             base = base.with_value("task.seed", seed)
         if config is not None or base.run != self._config.run:
@@ -117,16 +120,18 @@ class Experiment:
         lanes = len(config.lanes)
         self._weights = torch.zeros(lanes, *self._task.weight_shape, dtype=self.dtype, device=self.device)
         self._states = [LaneState() for _ in range(lanes)]
-        self._lanes = [self._fresh_snapshot(i, lane) for i, lane in enumerate(config.lanes)]
+        self._next_lane_id = lanes
+        self._lanes = [self._fresh_snapshot(i, lane, i) for i, lane in enumerate(config.lanes)]
         self._step = 0
         self._events: list[Event] = []
         self._signal_cache: tuple[Tensor, Tensor] | None = None
         self._evaluate()
 
     @staticmethod
-    def _fresh_snapshot(index: int, lane: LaneConfig) -> LaneSnapshot:
+    def _fresh_snapshot(index: int, lane: LaneConfig, lane_id: int) -> LaneSnapshot:
         return LaneSnapshot(
             index=index,
+            lane_id=lane_id,
             label=lane.display_label(),
             optimizer=lane.optimizer,
             order=lane.order,
@@ -155,7 +160,8 @@ class Experiment:
             fresh = source.clone() if source is not None else torch.zeros_like(self._weights[:1])
             self._weights = torch.cat([self._weights, fresh])
             self._states.append(LaneState())
-            self._lanes.append(self._fresh_snapshot(len(self._lanes), change.lane))
+            self._lanes.append(self._fresh_snapshot(len(self._lanes), change.lane, self._next_lane_id))
+            self._next_lane_id += 1
             self._signal_cache = None
         elif isinstance(change, RemoveLane):
             keep = [i for i in range(len(self._lanes)) if i != change.index]

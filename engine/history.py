@@ -9,6 +9,7 @@ long runs keep an evenly thinned history instead of growing without bound.
 
 from __future__ import annotations
 
+import bisect
 import csv
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from engine.snapshot import LaneSnapshot, Snapshot
 
-__all__ = ["COLUMNS", "MetricHistory"]
+__all__ = ["COLUMNS", "MetricHistory", "SnapshotStore"]
 
 #: Column name → (metric group, how to read it from a LaneSnapshot).
 _SCALARS: dict[str, tuple[str, str]] = {
@@ -29,6 +30,7 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "gap": ("spectra", "gap"),
     "ratio_gap": ("spectra", "ratio_gap"),
     "ratio_gap_rank": ("spectra", "ratio_gap_rank"),
+    "tail_filtering": ("spectra", "tail_filtering"),
     "weight_entropy": ("spectra", "weight_isotropy.entropy"),
     "weight_effective_rank": ("spectra", "weight_isotropy.effective_rank"),
     "weight_top_energy": ("spectra", "weight_isotropy.top_energy"),
@@ -37,7 +39,7 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "alignment": ("signal", "alignment"),
     "sin_theta": ("signal", "sin_theta"),
 }
-COLUMNS = ("step", "lane", *_SCALARS)
+COLUMNS = ("step", "lane", "lane_id", *_SCALARS)
 _GROUP_STEP = {"eval": "eval_step", "spectra": "spectra_step", "signal": "signal_step"}
 
 
@@ -77,6 +79,7 @@ class MetricHistory:
         row = self._size
         self._data["step"][row] = step
         self._data["lane"][row] = lane.index
+        self._data["lane_id"][row] = lane.lane_id
         for name, (group, path) in _SCALARS.items():
             fresh = group == "step" or getattr(lane, _GROUP_STEP[group]) == step
             self._data[name][row] = _read(lane, path) if fresh else np.nan
@@ -90,18 +93,26 @@ class MetricHistory:
             column[: keep.size] = column[keep]
         self._size = keep.size
 
-    def column(self, name: str, lane: int | None = None) -> np.ndarray:
-        """A copy of one column, optionally only the rows of one lane."""
+    def column(self, name: str, lane: int | None = None, *, lane_id: int | None = None) -> np.ndarray:
+        """A copy of one column, optionally only the rows of one lane (by position or by id)."""
         values = self._data[name][: self._size]
-        if lane is None:
-            return values.copy()
-        return values[self._data["lane"][: self._size] == lane]
+        if lane is not None:
+            return values[self._data["lane"][: self._size] == lane]
+        if lane_id is not None:
+            return values[self._data["lane_id"][: self._size] == lane_id]
+        return values.copy()
+
+    def columns(self, names: tuple[str, ...], lane_id: int) -> list[np.ndarray]:
+        """Several columns of one lane, sharing one row selection."""
+        rows = self._data["lane_id"][: self._size] == lane_id
+        return [self._data[name][: self._size][rows] for name in names]
 
     def table(self) -> dict[str, np.ndarray]:
         """All columns, with step and lane as integers."""
         out = {name: self.column(name) for name in COLUMNS}
         out["step"] = out["step"].astype(np.int64)
         out["lane"] = out["lane"].astype(np.int64)
+        out["lane_id"] = out["lane_id"].astype(np.int64)
         return out
 
     def write(self, path: Path) -> Path:
@@ -113,7 +124,7 @@ class MetricHistory:
             import pyarrow.parquet as pq
 
             columns = {"step": table["step"], "lane": table["lane"], "label": labels}
-            columns.update({k: v for k, v in table.items() if k not in ("step", "lane")})
+            columns.update({k: v for k, v in table.items() if k not in ("step", "lane", "lane_id")})
             pq.write_table(pa.table(columns), path)
             return path
         with path.open("w", newline="") as handle:
@@ -129,3 +140,49 @@ class MetricHistory:
 
 def _csv(value: float) -> str:
     return "" if np.isnan(value) else repr(float(value))
+
+
+class SnapshotStore:
+    """Recent snapshots by step, for looking back at an earlier step; bounded like MetricHistory.
+
+    The newest ``recent`` snapshots are always kept; older ones are thinned to every
+    ``stride``-th step whenever ``capacity`` is exceeded, so memory stays bounded on long runs
+    while the whole run remains reachable at a coarser resolution.
+    """
+
+    def __init__(self, capacity: int = 2000, recent: int = 200) -> None:
+        self.capacity = capacity
+        self.recent = recent
+        self.stride = 1
+        self._steps: list[int] = []
+        self._by_step: dict[int, Snapshot] = {}
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def clear(self) -> None:
+        self._steps.clear()
+        self._by_step.clear()
+        self.stride = 1
+
+    def add(self, snapshot: Snapshot) -> None:
+        step = snapshot.step
+        if self._steps and step <= self._steps[-1]:
+            self.clear()  # a reset or rewind: history starts over
+        self._steps.append(step)
+        self._by_step[step] = snapshot
+        if len(self._steps) > self.capacity:
+            self._thin()
+
+    def _thin(self) -> None:
+        self.stride *= 2
+        cut = len(self._steps) - self.recent
+        kept = [s for s in self._steps[:cut] if s % self.stride == 0] + self._steps[cut:]
+        for step in set(self._steps) - set(kept):
+            del self._by_step[step]
+        self._steps = kept
+
+    def at_or_before(self, step: int) -> Snapshot | None:
+        """The stored snapshot of the latest step ≤ ``step``."""
+        index = bisect.bisect_right(self._steps, step) - 1
+        return self._by_step[self._steps[index]] if index >= 0 else None

@@ -45,6 +45,7 @@ def spectra_fields(
     stacked = singular_values(torch.cat([grads, directions, weights]))  # (3L, k)
     s_grad, s_dir, s_w = stacked[:lanes], stacked[lanes : 2 * lanes], stacked[2 * lanes :]
     s_mom = _buffer_spectra(buffers)
+    kept = [filtering_ratio(s_mom[i], s_grad[i]) if s_mom[i].size else np.zeros(0) for i in range(lanes)]
     out = []
     for i in range(lanes):
         watched = s_mom[i] if s_mom[i].size else s_grad[i]
@@ -62,14 +63,20 @@ def spectra_fields(
                 "gap": spectral_gap(watched, rank),
                 "ratio_gap_rank": ratio_rank,
                 "ratio_gap": ratio,
-                "filtering_ratio": frozen_array(
-                    filtering_ratio(s_mom[i], s_grad[i]) if s_mom[i].size else []
-                ),
+                "filtering_ratio": frozen_array(kept[i]),
+                "tail_filtering": _tail_median(kept[i], rank),
                 "weight_isotropy": isotropy(s_w[i]),
                 "update_isotropy": isotropy(s_dir[i]),
             }
         )
     return out
+
+
+def _tail_median(ratio: np.ndarray, rank: int) -> float:
+    """Median filtering ratio below the signal rank: how much of the noise bulk the buffer keeps."""
+    tail = ratio[rank:]
+    tail = tail[np.isfinite(tail)]
+    return float(np.median(tail)) if tail.size else float("nan")
 
 
 def _buffer_spectra(buffers: list[Tensor | None]) -> list[np.ndarray]:

@@ -71,20 +71,11 @@ def minibatch_queries(items: Tensor, labels: Tensor, dtype: torch.dtype) -> Quer
     return QueryBatch(unique, counts / batch_size, labels[order], column[order], mass, None)
 
 
-def _chunk_targets(q: QueryBatch, start: int, stop: int, n_out: int, dtype: torch.dtype) -> Tensor:
-    """Dense target block T (m_chunk, N) of the columns [start, stop)."""
-    width = stop - start
-    device = q.items.device
-    if q.uniform_mass is None:
-        targets = torch.zeros(width, n_out, dtype=dtype, device=device)
-    else:
-        targets = (q.uniform_mass[start:stop] / n_out).unsqueeze(1).expand(width, n_out).clone()
-    bounds = torch.searchsorted(q.label_cols, torch.tensor([start, stop], device=device))
+def _chunk_labels(q: QueryBatch, start: int, stop: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The sparse target entries of columns [start, stop): (column in chunk, output, mass)."""
+    bounds = torch.searchsorted(q.label_cols, torch.tensor([start, stop], device=q.items.device))
     lo, hi = int(bounds[0]), int(bounds[1])
-    targets.index_put_(
-        (q.label_cols[lo:hi] - start, q.label_items[lo:hi]), q.label_mass[lo:hi], accumulate=True
-    )
-    return targets
+    return q.label_cols[lo:hi] - start, q.label_items[lo:hi], q.label_mass[lo:hi]
 
 
 def memory_pass(
@@ -96,16 +87,22 @@ def memory_pass(
     want_grad: bool = True,
     want_columns: bool = False,
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    workspace: Tensor | None = None,
 ) -> MemoryPass:
     """Loss (and gradient, per-column statistics) of L memories on a query batch.
 
     outputs: (N, d) rows u_k; inputs: (N, d) rows e_i; weights: (L, d, d) one W per lane.
-    Logits are laid out (L, m, N) so that the softmax runs over the contiguous last axis.
+    Logits are laid out (L, m, N) so that reductions run over the contiguous last axis, and live in
+    one reusable ``workspace`` of ``chunk_elements`` values that every step of the chunk rewrites in
+    place: fresh multi-megabyte allocations cost more than the arithmetic here (page faults).
+    Targets are never materialised densely; the loss reads the logits at the sparse label entries.
     """
     n_out, d = outputs.shape
     lanes = weights.shape[0]
     m_total = queries.items.shape[0]
-    chunk = max(1, chunk_elements // (n_out * lanes))
+    chunk = max(1, min(chunk_elements // (n_out * lanes), m_total))
+    if workspace is None or workspace.numel() < lanes * chunk * n_out or workspace.dtype != weights.dtype:
+        workspace = weights.new_empty(lanes * chunk * n_out)
     loss = weights.new_zeros(lanes)
     grad = weights.new_zeros(lanes, d, d) if want_grad else None
     columns: list[tuple[Tensor, Tensor, Tensor]] = []
@@ -114,17 +111,28 @@ def memory_pass(
         items = queries.items[start:stop]  # (m,)
         e_q = inputs[items]  # (m, d)
         width = stop - start
+        col_weight = queries.weights[start:stop]  # (m,)
+        uniform = None if queries.uniform_mass is None else queries.uniform_mass[start:stop] / n_out
+        rows, outs, mass = _chunk_labels(queries, start, stop)
         we = (e_q @ weights.mT).reshape(lanes * width, d)  # (L·m, d): rows (W e_i)ᵀ
-        logits = (we @ outputs.T).view(lanes, width, n_out)  # (L, m, N)
-        logp = torch.log_softmax(logits, dim=-1)  # (L, m, N)
-        targets = _chunk_targets(queries, start, stop, n_out, weights.dtype)  # (m, N)
-        col_loss = -(logp * targets).sum(dim=-1)  # (L, m)
+        block = workspace[: lanes * width * n_out].view(lanes * width, n_out)
+        torch.matmul(we, outputs.T, out=block)
+        logits = block.view(lanes, width, n_out)  # (L, m, N)
+        peak = logits.amax(dim=-1)  # (L, m)
+        stats = _column_stats(logits, peak, items) if want_columns else None
+        label_logits = logits[:, rows, outs]  # (L, n_labels)
+        logit_sums = logits.sum(dim=-1) if uniform is not None else None  # (L, m)
+        scaled = logits.sub_(peak.unsqueeze(-1)).exp_()  # exp(z − max), in place
+        total = scaled.sum(dim=-1)  # (L, m)
+        lse = peak + torch.log(total)  # (L, m)
+        col_loss = _column_loss(label_logits, logit_sums, lse, rows, mass, uniform, n_out)  # (L, m)
         loss += col_loss.sum(dim=1)
-        if want_columns:
-            columns.append(_column_stats(logits, logp, items, col_loss, queries.weights[start:stop]))
+        if stats is not None:
+            own, rival = stats
+            unit = torch.where(col_weight > 0, col_weight, torch.ones_like(col_weight))
+            columns.append((col_loss / unit, (own - lse).exp(), own > rival))
         if want_grad:
-            col_weight = queries.weights[start:stop].unsqueeze(1)  # (m, 1)
-            resid = logp.exp_().mul_(col_weight).sub_(targets)  # R (L, m, N)
+            resid = _residual_(scaled, col_weight / total, rows, outs, mass, uniform)  # (L, m, N)
             ur = (resid.view(lanes * width, n_out) @ outputs).view(lanes, width, d)  # (L, m, d)
             grad += ur.mT @ e_q  # (L, d, d)
     if not want_columns:
@@ -133,14 +141,49 @@ def memory_pass(
     return MemoryPass(loss, grad, col_loss, correct, recovered)
 
 
-def _column_stats(
-    logits: Tensor, logp: Tensor, items: Tensor, col_loss: Tensor, col_weight: Tensor
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-column loss per unit weight, p̂(correct) and strict-argmax recovery; consumes ``logits``."""
+def _column_loss(
+    label_logits: Tensor,
+    logit_sums: Tensor | None,
+    lse: Tensor,
+    rows: Tensor,
+    mass: Tensor,
+    uniform: Tensor | None,
+    n_out: int,
+) -> Tensor:
+    """−Σ_k t(k|i) log p̂(k|i) per column, from the sparse labels and the uniform (noise) mass."""
+    log_p = label_logits - lse[:, rows]  # (L, n_labels)
+    col_loss = torch.zeros_like(lse).index_add_(1, rows, -mass * log_p)
+    if uniform is not None:
+        col_loss -= uniform * (logit_sums - n_out * lse)  # Σ_k log p̂(k|i) = Σ_k z_k − N·lse
+    return col_loss
+
+
+def _residual_(
+    scaled: Tensor, factor: Tensor, rows: Tensor, outs: Tensor, mass: Tensor, uniform: Tensor | None
+) -> Tensor:
+    """R = P̂ diag(w) − T in place: w·exp(z − max)/Σexp, minus the uniform and sparse targets."""
+    lanes, width, n_out = scaled.shape
+    resid = scaled.mul_(factor.unsqueeze(-1))  # w_i p̂(k|i)
+    if uniform is not None:
+        resid.sub_(uniform.unsqueeze(-1))
+    flat = rows * n_out + outs  # (n_labels,) positions in the (m·N) plane
+    resid.view(lanes, width * n_out).index_add_(1, flat, (-mass).expand(lanes, -1))
+    return resid
+
+
+def _column_stats(logits: Tensor, peak: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
+    """The item's own logit and its best rival (strict-argmax recovery is own > rival).
+
+    Only when the own logit is the peak can a rival reach it, so the masked second pass runs over
+    those columns alone.
+    """
     cols = torch.arange(items.shape[0], device=items.device)
     own = logits[:, cols, items]  # (L, m): z_i(i)
-    correct = logp[:, cols, items].exp()  # (L, m)
-    logits[:, cols, items] = -torch.inf  # exclude the item's own output
-    rival = logits.amax(dim=-1)  # (L, m): best competing logit
-    unit = torch.where(col_weight > 0, col_weight, torch.ones_like(col_weight))
-    return col_loss / unit, correct, own > rival
+    rival = peak.clone()
+    lead = own >= peak  # (L, m): columns where the item may win
+    if bool(lead.any()):
+        lanes_ix, cols_ix = torch.nonzero(lead, as_tuple=True)
+        candidates = logits[lanes_ix, cols_ix]  # (n_lead, N)
+        candidates[torch.arange(cols_ix.shape[0]), items[cols_ix]] = -torch.inf
+        rival[lanes_ix, cols_ix] = candidates.amax(dim=-1)
+    return own, rival

@@ -56,12 +56,13 @@ class Event:
 class LaneSnapshot:
     """Latest metrics of one lane; ``*_step`` say when each group was last computed (−1: never)."""
 
-    index: int
+    index: int  # position among the current lanes
     label: str
     optimizer: str
     order: str
     lr: float
     momentum: float
+    lane_id: int = 0  # stable identity: survives other lanes being added or removed
     diverged: bool = False
     batch_loss: float = _NAN
     # population evaluation of W at eval_step
@@ -82,6 +83,7 @@ class LaneSnapshot:
     ratio_gap_rank: int = 0
     ratio_gap: float = _NAN
     filtering_ratio: np.ndarray = field(default_factory=_empty)
+    tail_filtering: float = _NAN  # median of σ_k(M)/σ_k(G) over k > gap_rank: the noise kept
     weight_isotropy: Isotropy = field(default_factory=Isotropy.empty)
     update_isotropy: Isotropy = field(default_factory=Isotropy.empty)
     # agreement of the update with the noiseless signal gradient at signal_step

@@ -14,7 +14,14 @@ import torch
 from torch import Tensor
 
 from engine.config import TaskConfig
-from engine.memory import memory_pass, minibatch_queries, population_queries
+from engine.memory import (
+    DEFAULT_CHUNK_ELEMENTS,
+    MemoryPass,
+    QueryBatch,
+    memory_pass,
+    minibatch_queries,
+    population_queries,
+)
 from engine.tasks.base import Evaluation, Task
 from engine.tasks.embeddings import make_embeddings
 from engine.tasks.frequencies import (
@@ -69,6 +76,7 @@ class MemoryTask(Task):
         self._kind = cfg.kind
         self._sampler = BatchSampler(probs, cfg.seed + _BATCH_STREAM)
         self.last_batch: Batch | None = None
+        self._workspace = torch.empty(0, dtype=dtype, device=device)  # grown once, reused by every pass
 
     @property
     def exact_gradients(self) -> bool:
@@ -95,18 +103,18 @@ class MemoryTask(Task):
 
     def draw_gradients(self, weights: Tensor) -> tuple[Tensor, Tensor]:
         if self.exact_gradients:
-            result = memory_pass(self.outputs, self.inputs, weights, self._population())
+            result = self._pass(weights, self._population())
             self.last_batch = None
             return result.grad, result.loss
         batch = self._sampler.draw(self.batch_size, self.label_noise)
         self.last_batch = batch
         device = self.inputs.device
         queries = minibatch_queries(batch.items.to(device), batch.labels.to(device), weights.dtype)
-        result = memory_pass(self.outputs, self.inputs, weights, queries)
+        result = self._pass(weights, queries)
         return result.grad, result.loss
 
     def signal_gradients(self, weights: Tensor) -> Tensor:
-        return memory_pass(self.outputs, self.inputs, weights, self._population()).grad
+        return self._pass(weights, self._population()).grad
 
     def evaluate(self, weights: Tensor) -> tuple[Evaluation, Tensor]:
         result = memory_pass(self.outputs, self.inputs, weights, self._population(), want_columns=True)
@@ -125,7 +133,17 @@ class MemoryTask(Task):
         )
         return evaluation, result.grad
 
-    def _population(self):
+    def _pass(self, weights: Tensor, queries: QueryBatch, want_columns: bool = False) -> MemoryPass:
+        lanes = weights.shape[0]
+        needed = min(DEFAULT_CHUNK_ELEMENTS, lanes * self.n_items * queries.items.shape[0])
+        needed = max(needed, lanes * self.n_items)
+        if self._workspace.numel() < needed:
+            self._workspace = torch.empty(needed, dtype=weights.dtype, device=weights.device)
+        return memory_pass(
+            self.outputs, self.inputs, weights, queries, want_columns=want_columns, workspace=self._workspace
+        )
+
+    def _population(self) -> QueryBatch:
         return population_queries(self.probs, self.label_noise)
 
 

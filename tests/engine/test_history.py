@@ -58,3 +58,21 @@ def test_parquet_and_csv_hold_the_same_table(tmp_path):
     assert float(rows[0]["loss"]) == table["loss"][0]  # step 0 is evaluated
     assert rows[2]["loss"] == ""
     assert np.isnan(table["loss"][2])
+
+
+def test_snapshot_store_is_bounded_and_finds_earlier_steps():
+    from engine.history import SnapshotStore
+
+    exp, store = _experiment(), SnapshotStore(capacity=30, recent=10)
+    store.add(exp.snapshot())
+    for _ in range(80):
+        exp.step()
+        store.add(exp.snapshot())
+    assert len(store) <= 30
+    assert store.at_or_before(80).step == 80
+    assert store.at_or_before(79).step == 79  # recent steps at full resolution
+    early = store.at_or_before(13)
+    assert early.step <= 13 and early.step % store.stride == 0
+    exp.reset()
+    store.add(exp.snapshot())
+    assert len(store) == 1 and store.at_or_before(50).step == 0
