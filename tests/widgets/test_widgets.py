@@ -1,0 +1,188 @@
+"""Widgets alone: numpy in, signals out (no engine, no torch)."""
+
+import numpy as np
+import pytest
+
+from widgets.class_error_plot import ClassErrorPlot
+from widgets.lane_table import LaneFieldSpec, LaneTable
+from widgets.message_bar import MessageBar
+from widgets.ranges import StableRange, nice_ceiling
+from widgets.series_plot import SeriesPlot
+from widgets.spectrum_plot import SpectrumPlot
+from widgets.task_panel import TaskFieldSpec, TaskPanel
+from widgets.timeline import Timeline
+from widgets.transport_bar import TransportBar
+
+LANE = {
+    "optimizer": "muon",
+    "order": "pre",
+    "momentum": 0.95,
+    "lr": 0.3,
+    "polar": "exact",
+    "ns_steps": 5,
+    "lam": 1e-3,
+}
+SPEC = LaneFieldSpec(
+    optimizers=[("sgd", "SGD"), ("adam", "Adam"), ("muon", "Muon")], ranges={"lr": (0.0, 10.0)}
+)
+
+
+def test_lane_table_emits_one_click_changes(qtbot):
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([LANE, {**LANE, "optimizer": "sgd"}], ["a", "b"])
+    with qtbot.waitSignal(table.lane_changed) as changed:
+        table.rows[1].optimizer.buttons["adam"].click()
+    assert changed.args == [1, "optimizer", "adam"]
+    with qtbot.waitSignal(table.lane_changed) as changed:
+        table.rows[0].order.buttons["post"].click()
+    assert changed.args == [0, "order", "post"]
+    with qtbot.waitSignal(table.lane_changed) as changed:
+        table.rows[0].lr.setValue(2.5)
+    assert changed.args == [0, "lr", 2.5]
+    assert table.rows[0].lr.maximum() == 10.0 and table.rows[0].lr.text() == "2.5"
+
+
+def test_lane_table_sync_does_not_echo(qtbot):
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([LANE], ["a"])
+    with qtbot.assertNotEmitted(table.lane_changed):
+        table.rows[0].set_values({**LANE, "lr": 0.7, "order": "none"})
+    assert table.rows[0].order.value() == "none"
+    assert not table.rows[0].remove_button.isEnabled()  # the last lane cannot go
+
+
+def test_lane_field_state_disables_with_reason(qtbot):
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([LANE], ["a"])
+    table.rows[0].set_field_state("polar", False, "only Muon orthogonalises")
+    assert not table.rows[0].polar.isEnabled()
+    assert table.rows[0].polar.toolTip() == "only Muon orthogonalises"
+
+
+def _panel(qtbot):
+    fields = [
+        TaskFieldSpec("d", "d", "int", 1, 512),
+        TaskFieldSpec("label_noise", "noise", "slider", 0.0, 0.95),
+        TaskFieldSpec("kind", "kind", "choice", choices=("zipf", "spiked")),
+    ]
+    panel = TaskPanel(fields)
+    qtbot.addWidget(panel)
+    panel.set_values({"d": 64, "label_noise": 0.0, "kind": "zipf"})
+    panel.set_field_states({n: (True, True, "") for n in ("d", "label_noise", "kind")}, live={"label_noise"})
+    return panel
+
+
+def test_task_panel_live_fields_emit_at_once(qtbot):
+    panel = _panel(qtbot)
+    with qtbot.waitSignal(panel.live_changed) as changed:
+        panel.editors["label_noise"].slider.setValue(25)
+    assert changed.args == ["label_noise", 0.25]
+    assert not panel.apply_button.isEnabled()
+
+
+def test_task_panel_stages_reset_fields_until_apply(qtbot):
+    panel = _panel(qtbot)
+    with qtbot.assertNotEmitted(panel.live_changed):
+        panel.editors["d"].setValue(96)
+    assert panel.staged == {"d": 96} and panel.apply_button.isEnabled()
+    with qtbot.waitSignal(panel.restart_requested) as requested:
+        panel.apply_button.click()
+    assert requested.args == [{"d": 96}]
+
+
+def test_task_panel_disables_choices_with_reasons(qtbot):
+    panel = _panel(qtbot)
+    panel.set_choice_states("kind", {"spiked": "not here"})
+    combo = panel.editors["kind"]
+    assert not combo.model().item(1).isEnabled() and combo.model().item(0).isEnabled()
+
+
+def test_transport_bar_signals(qtbot):
+    bar = TransportBar()
+    qtbot.addWidget(bar)
+    with qtbot.waitSignal(bar.play_toggled) as toggled:
+        bar.play_action.trigger()
+    assert toggled.args == [True] and bar.play_action.text() == "pause"
+    bar.step_n_spin.setValue(12)
+    with qtbot.waitSignal(bar.step_requested) as stepped:
+        bar.step_n_action.trigger()
+    assert stepped.args == [12]
+    bar.seed_spin.setValue(3)
+    with qtbot.waitSignal(bar.reset_requested) as reset:
+        bar.reset_action.trigger()
+    assert reset.args == [3]
+    with qtbot.assertNotEmitted(bar.play_toggled):
+        bar.set_playing(False)
+    assert bar.play_action.text() == "play"
+
+
+def test_series_plot_drops_missing_points_and_marks_events(qtbot):
+    plot = SeriesPlot("t", [("gap", "gap")])
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    plot.set_series(0, np.arange(5), np.array([1.0, np.nan, 3.0, np.nan, 5.0]))
+    x, y = plot._curves[0].getData()
+    assert x.tolist() == [0, 2, 4] and y.tolist() == [1, 3, 5]
+    plot.markers.set_events([(2, "lr 0.1 → 0.2")])
+    assert plot.markers.texts == ["lr 0.1 → 0.2"]
+
+
+def test_spectrum_plot_leaves_numerical_zeros_off_the_log_axis(qtbot):
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    plot.set_spectrum(0, "gradient", np.array([1.0, 0.1, 1e-3, 1e-17, 0.0]))
+    curve = plot._curves[(0, "gradient")]
+    assert curve.xData.tolist() == [1, 2, 3] and curve.yData.tolist() == [1.0, 0.1, 1e-3]
+    plot.set_spectrum(0, "weights", np.array([2.0, 1.0]))  # not shown in the default view
+    assert plot._curves[(0, "weights")].yData is None
+    plot.set_mode("view", "weights")
+    assert plot._curves[(0, "weights")].yData.tolist() == [2.0, 1.0]
+
+
+def test_class_error_heatmap(qtbot):
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a", "b"])
+    plot.set_mode("view", "heatmap")
+    values = np.array([[0.9, 1.0], [0.5, 0.95], [0.1, 0.9]])  # (T, buckets)
+    plot.set_heatmap(np.array([0, 10, 20]), ["1", "2–3"], values)
+    assert plot.image.isVisible() and plot.image.image.shape == (2, 3)
+    text = plot.hover.show_at(10, 1.5)
+    assert "ranks 2–3" in text and "0.95" in text
+
+
+def test_timeline_drag_leaves_live_mode(qtbot):
+    line = Timeline()
+    qtbot.addWidget(line)
+    line.set_extent(50)
+    line.cursor.setValue(20)
+    with qtbot.waitSignal(line.cursor_dragged) as dragged:
+        line.cursor.sigDragged.emit(line.cursor)
+    assert dragged.args == [20] and not line.live
+
+
+def test_message_bar(qtbot):
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.show_message("boom")
+    assert bar.text == "boom"
+    with qtbot.waitSignal(bar.dismissed):
+        bar.dismiss()
+    assert bar.text == ""
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0.7, 1.0), (3.0, 5.0), (12, 20), (50, 50)])
+def test_nice_ceiling(value, expected):
+    assert nice_ceiling(value) == expected
+
+
+def test_stable_range_only_grows():
+    rng = StableRange(log=True)
+    assert rng.update(np.array([0.02, 3.0])) == (-2.0, 0.5)
+    assert rng.update(np.array([0.1, 1.0])) is None
+    assert rng.update(np.array([1e-4])) == (-4.0, 0.5)

@@ -1,0 +1,146 @@
+"""Panel ③: per-class error from the head to the tail of the frequency law, or its history as a heat map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from widgets.hover import HoverReadout
+from widgets.panel import PlotPanel
+from widgets.ranges import nice_ceiling
+from widgets.theme import lane_pen
+
+__all__ = ["ClassErrorPlot"]
+
+
+class ClassErrorPlot(PlotPanel):
+    """``curves``: error against frequency rank (log x) per lane; ``heatmap``: buckets × steps of one lane."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("③ per-class error", parent)
+        self.add_mode("view", [("curves", "error vs rank"), ("heatmap", "rank buckets × time")])
+        self.lane_combo = self.add_mode("lane", [], "lane shown in the heat map")
+        self.plot.disableAutoRange()
+        self.plot.getViewBox().setMouseEnabled(x=False, y=False)
+        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
+        self.hover = HoverReadout(self.plot)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
+        self.image.setLevels((0.0, 1.0))
+        self.plot.addItem(self.image)
+        self._curves: list[pg.PlotDataItem] = []
+        self._drawn: dict[int, np.ndarray] = {}
+        self._labels: list[str] = []
+        self._n_items = 0
+        self._heat_cache: tuple[np.ndarray, list[str], np.ndarray] | None = None
+        self.mode_changed.connect(lambda *_: self._apply_view())
+        self._apply_view()
+
+    @property
+    def view(self) -> str:
+        return self.mode("view")
+
+    def set_lanes(self, labels: list[str]) -> None:
+        for curve in self._curves:
+            self.plot.removeItem(curve)
+        self.legend.clear()
+        self.hover.clear()
+        self._curves = []
+        self._drawn.clear()
+        self._labels = list(labels)
+        with QtCore.QSignalBlocker(self.lane_combo):
+            current = max(self.lane_combo.currentIndex(), 0)
+            self.lane_combo.clear()
+            for lane, label in enumerate(labels):
+                self.lane_combo.addItem(f"lane {lane + 1}", lane)
+                self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
+            self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
+        for lane, label in enumerate(labels):
+            curve = pg.PlotDataItem(pen=lane_pen(lane, width=1.5), skipFiniteCheck=True)
+            self.plot.addItem(curve)
+            self.legend.addItem(curve, label)
+            self._curves.append(curve)
+        self._apply_view()
+
+    def set_labels(self, labels: list[str]) -> None:
+        for curve, label in zip(self._curves, labels, strict=False):
+            sample = self.legend.getLabel(curve)
+            if sample is not None and sample.text != label:
+                sample.setText(label)
+        self._labels = list(labels)
+
+    def heat_lane(self) -> int:
+        return max(self.lane_combo.currentIndex(), 0)
+
+    def set_errors(self, lane: int, errors: np.ndarray) -> None:
+        """Error of each class (index = frequency rank − 1), head first."""
+        if self._drawn.get(lane) is errors:
+            return  # errors only change at evaluation steps
+        self._drawn[lane] = errors
+        errors = np.asarray(errors, dtype=float)
+        rank = np.arange(1, errors.size + 1, dtype=float)
+        self._curves[lane].setData(rank, errors)
+        if self.view == "curves":
+            self.hover.set_series(lane, self._labels[lane], rank, errors, _curve_text)
+        if errors.size and errors.size != self._n_items:
+            self._n_items = errors.size
+            self._apply_view()
+
+    def set_heatmap(self, steps: np.ndarray, bucket_labels: list[str], values: np.ndarray) -> None:
+        """values (T, buckets): mean error per rank bucket at each recorded step."""
+        self._heat_cache = (
+            np.asarray(steps, dtype=float),
+            list(bucket_labels),
+            np.asarray(values, dtype=float),
+        )
+        if self.view == "heatmap":
+            self._draw_heatmap()
+
+    def _draw_heatmap(self) -> None:
+        if self._heat_cache is None or self._heat_cache[0].size == 0:
+            self.image.clear()
+            return
+        steps, labels, values = self._heat_cache
+        self.image.setImage(values.T, autoLevels=False)  # rows: buckets (head at bottom), cols: time
+        x0 = steps[0]
+        width = max(steps[-1] - x0, 1.0)
+        self.image.setRect(QtCore.QRectF(x0, 0.0, width, values.shape[1]))
+        self.plot.setXRange(0, nice_ceiling(max(steps[-1] * 1.1, 10.0)), padding=0)
+        self.plot.setYRange(0, len(labels), padding=0)
+        ticks = [(i + 0.5, text) for i, text in enumerate(labels)]
+        self.plot.getAxis("left").setTicks([ticks])
+        for b, text in enumerate(labels):
+            row = np.full(steps.size, b + 0.5)
+            self.hover.set_series(("heat", b), f"ranks {text}", steps, row, _heat_text(values[:, b]))
+
+    def _apply_view(self) -> None:
+        heat = self.view == "heatmap"
+        self.image.setVisible(heat)
+        self.lane_combo.setEnabled(heat)
+        for curve in self._curves:
+            curve.setVisible(not heat)
+        self.legend.setVisible(not heat)
+        self.hover.clear()
+        self._drawn.clear()
+        if heat:
+            self.plot.setLogMode(x=False, y=False)
+            self.plot.setLabel("bottom", "step")
+            self.plot.setLabel("left", "frequency rank bucket")
+            self._draw_heatmap()
+        else:
+            self.plot.getAxis("left").setTicks(None)
+            # ranges first: a step range read as decades would overflow 10**x
+            self.plot.setXRange(0, np.log10(max(self._n_items, 10)), padding=0.01)
+            self.plot.setYRange(0, 1, padding=0.02)
+            self.plot.setLogMode(x=True, y=False)
+            self.plot.setLabel("bottom", "frequency rank (head → tail)")
+            self.plot.setLabel("left", "error 1 − p̂(correct)")
+
+
+def _curve_text(rank: float, error: float, _i: int) -> str:
+    return f"rank {int(rank)}: error = {error:.4g}"
+
+
+def _heat_text(column: np.ndarray):
+    return lambda step, _y, i: f"step {int(step)}: mean error = {column[i]:.4g}"

@@ -1,0 +1,107 @@
+"""Exact values under the mouse: the nearest data point of any curve in a plot, with its label."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+__all__ = ["HoverReadout"]
+
+#: (x, y, index of the point in its series) → the value line of the readout.
+Formatter = Callable[[float, float, int], str]
+
+
+@dataclass
+class _Series:
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    formatter: Formatter
+
+
+class HoverReadout(QtCore.QObject):
+    """Tracks the mouse over a PlotItem and labels the nearest registered point.
+
+    Series are registered with their *data* coordinates; the readout applies the plot's log modes
+    itself, so the numbers shown are the data, never their logarithms.
+    """
+
+    def __init__(self, plot: pg.PlotItem, max_distance_px: float = 25.0) -> None:
+        super().__init__(plot)
+        self._plot = plot
+        self._series: dict[object, _Series] = {}
+        self._max_px = max_distance_px
+        self._text = pg.TextItem(color="k", fill=pg.mkBrush(255, 255, 255, 220), anchor=(0, 1))
+        self._dot = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(0, 0, 0, 160), pen=None)
+        for item in (self._text, self._dot):
+            item.setZValue(1000)
+            item.setVisible(False)
+            plot.addItem(item, ignoreBounds=True)
+        plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.last_text = ""
+
+    def set_series(self, key: object, label: str, x: np.ndarray, y: np.ndarray, formatter: Formatter) -> None:
+        """Register (or replace) the data of one curve."""
+        self._series[key] = _Series(label, np.asarray(x, float), np.asarray(y, float), formatter)
+
+    def remove_series(self, key: object) -> None:
+        self._series.pop(key, None)
+
+    def clear(self) -> None:
+        self._series.clear()
+        self.hide()
+
+    def hide(self) -> None:
+        self._text.setVisible(False)
+        self._dot.setVisible(False)
+
+    def _to_view(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        log_x = self._plot.getAxis("bottom").logMode
+        log_y = self._plot.getAxis("left").logMode
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.log10(x) if log_x else x), (np.log10(y) if log_y else y)
+
+    def nearest(self, view_x: float, view_y: float) -> tuple[_Series, int] | None:
+        """The registered point closest to a view position, within the pixel radius."""
+        px_w, px_h = self._plot.getViewBox().viewPixelSize()
+        best, best_d2 = None, self._max_px**2
+        for series in self._series.values():
+            vx, vy = self._to_view(series.x, series.y)
+            with np.errstate(invalid="ignore"):
+                d2 = ((vx - view_x) / px_w) ** 2 + ((vy - view_y) / px_h) ** 2
+            if d2.size == 0 or np.all(np.isnan(d2)):
+                continue
+            i = int(np.nanargmin(d2))
+            if d2[i] < best_d2:
+                best, best_d2 = (series, i), d2[i]
+        return best
+
+    def show_at(self, view_x: float, view_y: float) -> str:
+        """Label the point nearest a view position; returns the text shown ("" when none)."""
+        hit = self.nearest(view_x, view_y)
+        if hit is None:
+            self.hide()
+            self.last_text = ""
+            return ""
+        series, i = hit
+        x, y = series.x[i], series.y[i]
+        self.last_text = f"{series.label}\n{series.formatter(x, y, i)}"
+        vx, vy = self._to_view(np.array([x]), np.array([y]))
+        self._text.setText(self.last_text)
+        self._text.setPos(vx[0], vy[0])
+        self._dot.setData([vx[0]], [vy[0]])
+        self._text.setVisible(True)
+        self._dot.setVisible(True)
+        return self.last_text
+
+    def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
+        box = self._plot.getViewBox()
+        if not box.sceneBoundingRect().contains(scene_pos):
+            self.hide()
+            return
+        point = box.mapSceneToView(scene_pos)
+        self.show_at(point.x(), point.y())

@@ -1,0 +1,236 @@
+"""The lane table: one row per optimizer lane, every setting one click or one edit away."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from widgets.theme import lane_colour
+
+__all__ = ["LaneFieldSpec", "LaneRow", "LaneTable"]
+
+
+@dataclass(frozen=True)
+class LaneFieldSpec:
+    """Choices and ranges of the lane fields, supplied by the application (widgets know no engine)."""
+
+    optimizers: list[tuple[str, str]]
+    orders: list[str] = field(default_factory=lambda: ["pre", "post", "none"])
+    polars: list[str] = field(default_factory=lambda: ["exact", "ns", "reg"])
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
+    """A spin box that shows 128 and 0.0003 alike without trailing zeros (format ``%g``)."""
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        try:
+            float(text)
+        except ValueError:
+            partial = text in ("", "-", ".", "e") or text.endswith(("e", "e-", "."))
+            state = QtGui.QValidator.State.Intermediate if partial else QtGui.QValidator.State.Invalid
+            return state, text, pos
+        value = float(text)
+        ok = self.minimum() <= value <= self.maximum()
+        return (QtGui.QValidator.State.Acceptable if ok else QtGui.QValidator.State.Intermediate), text, pos
+
+
+class _Segmented(QtWidgets.QWidget):
+    """A row of exclusive tool buttons: a one-click choice."""
+
+    chosen = QtCore.Signal(str)
+
+    def __init__(self, options: list[tuple[str, str]], parent=None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.group = QtWidgets.QButtonGroup(self)
+        self.buttons: dict[str, QtWidgets.QToolButton] = {}
+        for value, text in options:
+            button = QtWidgets.QToolButton()
+            button.setText(text)
+            button.setCheckable(True)
+            button.setObjectName(value)
+            self.group.addButton(button)
+            layout.addWidget(button)
+            self.buttons[value] = button
+            button.clicked.connect(lambda _c=False, v=value: self.chosen.emit(v))
+
+    def value(self) -> str | None:
+        for value, button in self.buttons.items():
+            if button.isChecked():
+                return value
+        return None
+
+    def set_value(self, value: str) -> None:
+        self.buttons[value].setChecked(True)
+
+
+class LaneRow(QtWidgets.QFrame):
+    """Controls of one lane; edits leave as ``field_changed(field, value)``."""
+
+    field_changed = QtCore.Signal(str, object)
+    remove_clicked = QtCore.Signal()
+
+    def __init__(self, index: int, spec: LaneFieldSpec, parent=None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        self.chip = QtWidgets.QLabel()
+        self.chip.setFixedSize(14, 14)
+        self.chip.setStyleSheet(f"background: {lane_colour(index)}; border-radius: 7px;")
+        self.title = QtWidgets.QLabel()
+        self.title.setStyleSheet("font-weight: bold;")
+        self.optimizer = _Segmented(spec.optimizers)
+        self.optimizer.chosen.connect(lambda v: self.field_changed.emit("optimizer", v))
+        self.order = _Segmented([(o, o) for o in spec.orders])
+        self.order.chosen.connect(lambda v: self.field_changed.emit("order", v))
+        self.momentum = self._double("momentum", spec, 3, 0.01)
+        self.lr = self._double("lr", spec, 8, 0.0)
+        self.polar = QtWidgets.QComboBox()
+        self.polar.addItems(spec.polars)
+        self.polar.activated.connect(lambda _i: self.field_changed.emit("polar", self.polar.currentText()))
+        self.ns_steps = QtWidgets.QSpinBox()
+        lo, hi = spec.ranges.get("ns_steps", (1, 100))
+        self.ns_steps.setRange(int(lo), int(hi))
+        self.ns_steps.setKeyboardTracking(False)
+        self.ns_steps.valueChanged.connect(lambda v: self.field_changed.emit("ns_steps", v))
+        self.lam = self._double("lam", spec, 8, 0.0)
+        remove = QtWidgets.QToolButton()
+        remove.setText("✕")
+        remove.setToolTip("remove this lane")
+        remove.clicked.connect(self.remove_clicked.emit)
+        self.remove_button = remove
+        self._build_layout()
+
+    def _double(self, name: str, spec: LaneFieldSpec, decimals: int, step: float) -> QtWidgets.QDoubleSpinBox:
+        box = CompactDoubleSpinBox()
+        lo, hi = spec.ranges.get(name, (0.0, 1e6))
+        box.setDecimals(decimals)
+        box.setMinimumWidth(72)
+        box.setRange(lo, hi)
+        if step:
+            box.setSingleStep(step)
+        else:
+            box.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        box.setKeyboardTracking(False)
+        box.setObjectName(name)
+        box.valueChanged.connect(lambda v: self.field_changed.emit(name, v))
+        return box
+
+    def _build_layout(self) -> None:
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(4, 2, 4, 2)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(2)
+        head = QtWidgets.QHBoxLayout()
+        head.addWidget(self.chip)
+        head.addWidget(self.title, 1)
+        head.addWidget(self.remove_button)
+        grid.addLayout(head, 0, 0, 1, 6)
+        grid.addWidget(self.optimizer, 1, 0, 1, 6)
+        grid.addWidget(QtWidgets.QLabel("momentum"), 2, 0)
+        grid.addWidget(self.order, 2, 1, 1, 3)
+        self._pair(grid, 2, 4, "μ", self.momentum)
+        self._pair(grid, 3, 0, "lr", self.lr)
+        self._pair(grid, 3, 2, "polar", self.polar)
+        self._pair(grid, 4, 0, "NS k", self.ns_steps)
+        self._pair(grid, 4, 2, "λ", self.lam)
+
+    @staticmethod
+    def _pair(grid: QtWidgets.QGridLayout, row: int, col: int, text: str, widget: QtWidgets.QWidget) -> None:
+        label = QtWidgets.QLabel(text)
+        label.setBuddy(widget)
+        grid.addWidget(label, row, col)
+        grid.addWidget(widget, row, col + 1)
+
+    def widget_for(self, name: str) -> QtWidgets.QWidget:
+        return {
+            "optimizer": self.optimizer,
+            "order": self.order,
+            "momentum": self.momentum,
+            "lr": self.lr,
+            "polar": self.polar,
+            "ns_steps": self.ns_steps,
+            "lam": self.lam,
+        }[name]
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Show a lane's settings without emitting ``field_changed``."""
+        blockers = [
+            QtCore.QSignalBlocker(self.widget_for(n)) for n in ("momentum", "lr", "polar", "ns_steps", "lam")
+        ]
+        self.optimizer.set_value(values["optimizer"])
+        self.order.set_value(values["order"])
+        self.momentum.setValue(values["momentum"])
+        self.lr.setValue(values["lr"])
+        self.polar.setCurrentText(values["polar"])
+        self.ns_steps.setValue(values["ns_steps"])
+        self.lam.setValue(values["lam"])
+        del blockers
+
+    def set_field_state(self, name: str, enabled: bool, reason: str = "") -> None:
+        """Enable a control, or disable it with a tooltip saying why it does not apply."""
+        widget = self.widget_for(name)
+        widget.setEnabled(enabled)
+        widget.setToolTip("" if enabled else reason)
+
+
+class LaneTable(QtWidgets.QWidget):
+    """All lanes, plus adding and removing them."""
+
+    lane_changed = QtCore.Signal(int, str, object)
+    add_requested = QtCore.Signal()
+    remove_requested = QtCore.Signal(int)
+
+    def __init__(self, spec: LaneFieldSpec, max_lanes: int = 8, parent=None) -> None:
+        super().__init__(parent)
+        self._spec = spec
+        self._max_lanes = max_lanes
+        self.rows: list[LaneRow] = []
+        self._rows_layout = QtWidgets.QVBoxLayout()
+        self._rows_layout.setSpacing(4)
+        self.add_button = QtWidgets.QPushButton("+ add lane")
+        self.add_button.setToolTip("add a lane (starts from W = 0 and sees the same minibatches)")
+        self.add_button.clicked.connect(self.add_requested.emit)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._rows_layout)
+        layout.addWidget(self.add_button)
+        layout.addStretch(1)
+
+    def set_lanes(self, lanes: list[dict[str, Any]], labels: list[str]) -> None:
+        """Rebuild the rows for a new lane list (lanes are dicts of lane fields)."""
+        for row in self.rows:
+            self._rows_layout.removeWidget(row)
+            row.deleteLater()
+        self.rows = []
+        for index, values in enumerate(lanes):
+            row = LaneRow(index, self._spec)
+            row.set_values(values)
+            row.field_changed.connect(lambda name, value, i=index: self.lane_changed.emit(i, name, value))
+            row.remove_clicked.connect(lambda i=index: self.remove_requested.emit(i))
+            self._rows_layout.addWidget(row)
+            self.rows.append(row)
+        self.set_labels(labels)
+        self.add_button.setEnabled(len(lanes) < self._max_lanes)
+        self.add_button.setToolTip(
+            "add a lane" if len(lanes) < self._max_lanes else f"at most {self._max_lanes} lanes"
+        )
+        for row in self.rows:
+            row.remove_button.setEnabled(len(lanes) > 1)
+
+    def set_labels(self, labels: list[str]) -> None:
+        for row, label in zip(self.rows, labels, strict=False):
+            row.title.setText(label)

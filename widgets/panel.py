@@ -1,0 +1,75 @@
+"""A plot with a one-line header: a title and the panel's mode switches."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["PlotPanel", "cache_axes"]
+
+
+def cache_axes(plot: pg.PlotItem) -> None:
+    """Keep each axis (tick text and grid) as a cached pixmap.
+
+    With the grid on, an axis covers the whole view, so every curve update would otherwise
+    re-render all tick labels; the axes' ranges are stable while animating, so the cache holds.
+    """
+    for name in ("left", "bottom", "right", "top"):
+        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class PlotPanel(QtWidgets.QWidget):
+    """Header (title, mode combo boxes) above one pyqtgraph plot.
+
+    Subclasses add their curves to ``self.plot`` and read their modes from the combos they
+    declare with :meth:`add_mode`.
+    """
+
+    mode_changed = QtCore.Signal(str, str)  # (switch name, value)
+
+    def __init__(self, title: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._title = QtWidgets.QLabel(f"<b>{title}</b>")
+        self._header = QtWidgets.QHBoxLayout()
+        self._header.setContentsMargins(4, 2, 4, 0)
+        self._header.addWidget(self._title)
+        self._header.addStretch(1)
+        self.plot_widget = pg.PlotWidget()
+        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        cache_axes(self.plot)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(self._header)
+        layout.addWidget(self.plot_widget, 1)
+        self.modes: dict[str, QtWidgets.QComboBox] = {}
+
+    def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> QtWidgets.QComboBox:
+        """A combo of (value, text) options in the header; emits ``mode_changed(name, value)``."""
+        combo = QtWidgets.QComboBox()
+        combo.setObjectName(f"{name}_mode")
+        combo.setToolTip(tooltip)
+        for value, text in options:
+            combo.addItem(text, value)
+        combo.currentIndexChanged.connect(
+            lambda _i, n=name, c=combo: self.mode_changed.emit(n, c.currentData())
+        )
+        self._header.addWidget(combo)
+        self.modes[name] = combo
+        return combo
+
+    def mode(self, name: str) -> str:
+        return self.modes[name].currentData()
+
+    def set_mode(self, name: str, value: str) -> None:
+        combo = self.modes[name]
+        index = combo.findData(value)
+        if index < 0:
+            raise ValueError(f"{name} has no mode {value!r}")
+        combo.setCurrentIndex(index)
+
+    def set_title(self, title: str) -> None:
+        self._title.setText(f"<b>{title}</b>")

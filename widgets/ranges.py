@@ -1,0 +1,65 @@
+"""Axis ranges that only grow, snapped to round numbers, so animated plots never jitter."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["StableRange", "nice_ceiling"]
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k that is ≥ value (value > 0)."""
+    if value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for mantissa in (1.0, 2.0, 5.0, 10.0):
+        candidate = mantissa * 10.0**exponent
+        if candidate >= value * (1 - 1e-12):
+            return candidate
+    return 10.0 ** (exponent + 1)
+
+
+class StableRange:
+    """An expand-only [lo, hi] range; on log axes in decades snapped to halves.
+
+    ``update`` returns the new range only when it had to grow, so callers touch the axis rarely.
+    """
+
+    def __init__(self, log: bool = False, floor: float | None = None, ceiling: float | None = None) -> None:
+        self.log = log
+        self.floor = floor
+        self.ceiling = ceiling
+        self.lo: float | None = None
+        self.hi: float | None = None
+
+    def reset(self) -> None:
+        self.lo = self.hi = None
+
+    def update(self, values: np.ndarray) -> tuple[float, float] | None:
+        """Grow to include ``values`` (NaN and, on log axes, non-positive values ignored)."""
+        data = np.asarray(values, dtype=float)
+        data = data[np.isfinite(data) & (data > 0 if self.log else True)]
+        if data.size == 0:
+            return None
+        lo, hi = float(data.min()), float(data.max())
+        if self.log:
+            lo, hi = math.floor(2 * math.log10(lo)) / 2, math.ceil(2 * math.log10(hi)) / 2
+            if hi - lo < 0.5:
+                hi = lo + 0.5
+        else:
+            span = nice_ceiling(max(hi - lo, abs(hi), 1e-12) / 5)
+            lo, hi = math.floor(lo / span) * span, math.ceil(hi / span) * span
+            if hi == lo:
+                hi = lo + span
+        if self.floor is not None:
+            lo = max(lo, self.floor)
+        if self.ceiling is not None:
+            hi = min(hi, self.ceiling)
+        grown = self.lo is None or lo < self.lo or hi > self.hi
+        if not grown:
+            return None
+        self.lo = lo if self.lo is None else min(lo, self.lo)
+        self.hi = hi if self.hi is None else max(hi, self.hi)
+        return self.lo, self.hi

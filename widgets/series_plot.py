@@ -1,0 +1,125 @@
+"""Panel ② and friends: per-lane time series with event markers and a step cursor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from widgets.hover import HoverReadout
+from widgets.panel import PlotPanel
+from widgets.ranges import StableRange, nice_ceiling
+from widgets.theme import lane_pen
+
+__all__ = ["EventMarkers", "SeriesPlot"]
+
+
+class EventMarkers:
+    """Labelled vertical lines at the steps where settings changed, plus the shared step cursor."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self._plot = plot
+        self._lines: list[pg.InfiniteLine] = []
+        self._shown: tuple[tuple[int, str], ...] = ()
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", width=1))
+        self.cursor.setZValue(-10)
+        plot.addItem(self.cursor, ignoreBounds=True)
+
+    def set_events(self, events: list[tuple[int, str]]) -> None:
+        """Show one marker per (step, text); items are rebuilt only when the list changes."""
+        events = tuple(events)
+        if events == self._shown:
+            return
+        for line in self._lines:
+            self._plot.removeItem(line)
+        self._lines = []
+        for step, text in events:
+            line = pg.InfiniteLine(
+                pos=step,
+                angle=90,
+                pen=pg.mkPen("#444444", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+                label=text,
+                labelOpts={
+                    "position": 0.92,
+                    "color": "#222222",
+                    "rotateAxis": (1, 0),
+                    "anchors": [(0, 0), (0, 0)],
+                },
+            )
+            self._plot.addItem(line, ignoreBounds=True)
+            self._lines.append(line)
+        self._shown = events
+
+    @property
+    def texts(self) -> list[str]:
+        return [text for _step, text in self._shown]
+
+    def set_cursor(self, step: int) -> None:
+        self.cursor.setValue(step)
+
+
+class SeriesPlot(PlotPanel):
+    """One curve per lane of a metric over steps; the metric is chosen in the header."""
+
+    def __init__(self, title: str, metrics: list[tuple[str, str]], parent=None) -> None:
+        super().__init__(title, parent)
+        self.add_mode("metric", metrics, "which metric to plot over steps")
+        self.plot.setLabel("bottom", "step")
+        self.plot.disableAutoRange()
+        self.plot.getViewBox().setMouseEnabled(x=False, y=False)
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.hover = HoverReadout(self.plot)
+        self.markers = EventMarkers(self.plot)
+        self._curves: list[pg.PlotDataItem] = []
+        self._labels: list[str] = []
+        self._y = StableRange()
+        self._x_max = 0.0
+        self.mode_changed.connect(lambda *_: self.reset_range())
+
+    def set_lanes(self, labels: list[str]) -> None:
+        for curve in self._curves:
+            self.plot.removeItem(curve)
+        self.legend.clear()
+        self.hover.clear()
+        self._curves = []
+        self._labels = list(labels)
+        for lane, label in enumerate(labels):
+            curve = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
+            self.plot.addItem(curve)
+            self.legend.addItem(curve, label)
+            self._curves.append(curve)
+
+    def set_labels(self, labels: list[str]) -> None:
+        for curve, label in zip(self._curves, labels, strict=False):
+            sample = self.legend.getLabel(curve)
+            if sample is not None and sample.text != label:
+                sample.setText(label)
+        self._labels = list(labels)
+
+    def set_series(self, lane: int, steps: np.ndarray, values: np.ndarray) -> None:
+        """Draw a lane's finite (step, value) points; NaN marks steps where the metric was not computed."""
+        steps = np.asarray(steps, dtype=float)
+        values = np.asarray(values, dtype=float)
+        keep = np.isfinite(values)
+        steps, values = steps[keep], values[keep]
+        self._curves[lane].setData(steps, values)
+        metric = self.modes["metric"].currentText()
+        self.hover.set_series(lane, self._labels[lane], steps, values, _formatter(metric))
+        grown = self._y.update(values)
+        if grown is not None:
+            self.plot.setYRange(*grown, padding=0.02)
+        if steps.size:
+            self.extend_to(steps[-1])
+
+    def extend_to(self, step: float) -> None:
+        """Grow the step axis in round jumps so it does not creep every frame."""
+        if step > self._x_max or self._x_max == 0:
+            self._x_max = nice_ceiling(max(step * 1.1, 10.0))
+            self.plot.setXRange(0, self._x_max, padding=0)
+
+    def reset_range(self) -> None:
+        self._y.reset()
+        self._x_max = 0.0
+
+
+def _formatter(metric: str):
+    return lambda step, value, _i: f"step {int(step)}: {metric} = {value:.6g}"

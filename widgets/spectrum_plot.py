@@ -1,0 +1,133 @@
+"""Panel ①: sorted singular values of each lane's matrices, on a log axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from widgets.hover import HoverReadout
+from widgets.panel import PlotPanel
+from widgets.ranges import StableRange
+from widgets.theme import lane_pen
+
+__all__ = ["MATRIX_STYLES", "SpectrumPlot"]
+
+#: Matrix → (line style, short name). Styles, not colours, separate the matrices of one lane.
+MATRIX_STYLES = {
+    "gradient": ("solid", "G"),
+    "momentum": ("dash", "M"),
+    "update": ("dot", "update"),
+    "weights": ("dashdot", "W"),
+    "signal": ("solid", "G_sig"),
+}
+#: Singular values below this fraction of the largest are round-off, not spectrum: not drawn.
+NUMERICAL_ZERO = 1e-10
+
+VIEWS = [
+    ("gradient+momentum", "G and M"),
+    ("update", "update"),
+    ("weights", "W"),
+    ("gradient+signal", "G and G_sig"),
+]
+
+
+class SpectrumPlot(PlotPanel):
+    """σ_k against k for every lane; which matrices show is the panel's ``view`` mode."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("① spectra σ_k", parent)
+        self.add_mode("view", VIEWS, "which matrices' singular values to draw")
+        self.plot.setLogMode(x=False, y=True)
+        self.plot.setLabel("bottom", "index k")
+        self.plot.setLabel("left", "singular value σ_k")
+        self.plot.getViewBox().setMouseEnabled(x=False, y=False)
+        self.plot.disableAutoRange()
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.hover = HoverReadout(self.plot)
+        self._curves: dict[tuple[int, str], pg.PlotDataItem] = {}
+        self._drawn: dict[tuple[int, str], np.ndarray] = {}
+        self._pending: dict[tuple[int, str], np.ndarray] = {}
+        self._labels: list[str] = []
+        self._y = StableRange(log=True)
+        self._x_max = 1
+        self.mode_changed.connect(lambda *_: self._apply_visibility())
+
+    def visible_matrices(self) -> tuple[str, ...]:
+        return tuple(self.mode("view").split("+"))
+
+    def set_lanes(self, labels: list[str]) -> None:
+        """Create the curve items for a new set of lanes (once per lane set, not per frame)."""
+        for curve in self._curves.values():
+            self.plot.removeItem(curve)
+        self._curves.clear()
+        self._drawn.clear()
+        self._pending.clear()
+        self.legend.clear()
+        self.hover.clear()
+        self._labels = list(labels)
+        for lane, label in enumerate(labels):
+            for matrix, (style, _short) in MATRIX_STYLES.items():
+                width = 3.0 if matrix == "signal" else 1.8
+                curve = pg.PlotDataItem(pen=lane_pen(lane, style, width), skipFiniteCheck=True)
+                self.plot.addItem(curve)
+                self._curves[(lane, matrix)] = curve
+            self.legend.addItem(self._curves[(lane, "gradient")], label)
+        self._apply_visibility()
+
+    def set_labels(self, labels: list[str]) -> None:
+        """Rename lanes in the legend (settings changed) without recreating curves."""
+        for lane, label in enumerate(labels[: len(self._labels)]):
+            if label != self._labels[lane]:
+                sample = self.legend.getLabel(self._curves[(lane, "gradient")])
+                if sample is not None:
+                    sample.setText(label)
+        self._labels = list(labels)
+
+    def set_spectrum(self, lane: int, matrix: str, values: np.ndarray) -> None:
+        """Draw one lane's sorted singular values of one matrix (zeros are left off the log axis)."""
+        key = (lane, matrix)
+        if matrix not in self.visible_matrices():
+            self._pending[key] = values  # drawn if the view is switched to it
+            return
+        if self._drawn.get(key) is values:
+            return  # same array object as last frame: nothing new to draw
+        self._drawn[key] = values
+        values = np.asarray(values, dtype=float)
+        k = np.arange(1, values.size + 1, dtype=float)
+        keep = values > NUMERICAL_ZERO * (values.max() if values.size else 0.0)
+        self._curves[key].setData(k[keep], values[keep])
+        if keep.any():
+            name = MATRIX_STYLES[matrix][1]
+            self.hover.set_series(key, self._labels[lane], k[keep], values[keep], _formatter(name))
+            self._grow(values[keep], values.size)
+        else:
+            self.hover.remove_series(key)
+
+    def reset_range(self) -> None:
+        self._y.reset()
+        self._x_max = 1
+
+    def _grow(self, values: np.ndarray, n: int) -> None:
+        grown = self._y.update(values)
+        if grown is not None:
+            self.plot.setYRange(*grown, padding=0.02)
+        if n > self._x_max:
+            self._x_max = n
+            self.plot.setXRange(0.5, n + 0.5, padding=0)
+
+    def _apply_visibility(self) -> None:
+        shown = self.visible_matrices()
+        for (lane, matrix), curve in self._curves.items():
+            curve.setVisible(matrix in shown)
+            if matrix not in shown:
+                self.hover.remove_series((lane, matrix))
+                self._drawn.pop((lane, matrix), None)
+        self._y.reset()
+        for (lane, matrix), values in list(self._pending.items()):
+            if matrix in shown:
+                del self._pending[(lane, matrix)]
+                self.set_spectrum(lane, matrix, values)
+
+
+def _formatter(name: str):
+    return lambda k, value, _i: f"{name}: k = {int(k)}, σ = {value:.6g}"

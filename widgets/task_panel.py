@@ -1,0 +1,196 @@
+"""The task form: live fields apply at the next step; the rest are staged until "apply & restart"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["TaskFieldSpec", "TaskPanel"]
+
+
+@dataclass(frozen=True)
+class TaskFieldSpec:
+    """One task field as the application describes it (widgets know no engine)."""
+
+    name: str
+    label: str
+    kind: str  # "int" | "float" | "choice" | "floats" | "slider"
+    lo: float = 0.0
+    hi: float = 1.0
+    decimals: int = 3
+    choices: tuple[str, ...] = ()
+    tooltip: str = ""
+
+
+class TaskPanel(QtWidgets.QWidget):
+    """A form over the task fields.
+
+    Live fields emit ``live_changed`` as soon as an edit is complete (for the slider: on release).
+    Other fields collect into a staged set; ``restart_requested`` carries them when the user
+    presses "apply & restart".
+    """
+
+    live_changed = QtCore.Signal(str, object)
+    staged_changed = QtCore.Signal(str, object)
+    restart_requested = QtCore.Signal(dict)
+
+    def __init__(self, fields: list[TaskFieldSpec], parent=None) -> None:
+        super().__init__(parent)
+        self._specs = {spec.name: spec for spec in fields}
+        self._live: set[str] = set()
+        self._staged: dict[str, Any] = {}
+        self.editors: dict[str, QtWidgets.QWidget] = {}
+        self._labels: dict[str, QtWidgets.QLabel] = {}
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for spec in fields:
+            editor = self._editor(spec)
+            label = QtWidgets.QLabel(spec.label)
+            label.setToolTip(spec.tooltip)
+            form.addRow(label, editor)
+            self.editors[spec.name] = editor
+            self._labels[spec.name] = label
+        self.apply_button = QtWidgets.QPushButton("apply && restart")
+        self.apply_button.setToolTip("these fields change the task itself: the run restarts from W = 0")
+        self.apply_button.setEnabled(False)
+        self.apply_button.clicked.connect(self._on_apply)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(form)
+        layout.addWidget(self.apply_button)
+
+    # ---- building ----------------------------------------------------------------------------
+
+    def _editor(self, spec: TaskFieldSpec) -> QtWidgets.QWidget:
+        if spec.kind == "choice":
+            box = QtWidgets.QComboBox()
+            box.addItems(list(spec.choices))
+            box.activated.connect(lambda _i, n=spec.name, b=box: self._edited(n, b.currentText()))
+            return box
+        if spec.kind == "int":
+            box = QtWidgets.QSpinBox()
+            box.setRange(int(spec.lo), int(spec.hi))
+            box.setKeyboardTracking(False)
+            box.valueChanged.connect(lambda v, n=spec.name: self._edited(n, v))
+            return box
+        if spec.kind == "float":
+            box = QtWidgets.QDoubleSpinBox()
+            box.setDecimals(spec.decimals)
+            box.setRange(spec.lo, spec.hi)
+            box.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+            box.setKeyboardTracking(False)
+            box.valueChanged.connect(lambda v, n=spec.name: self._edited(n, v))
+            return box
+        if spec.kind == "floats":
+            line = QtWidgets.QLineEdit()
+            line.setPlaceholderText("comma-separated, e.g. 12, 8, 5")
+            line.editingFinished.connect(lambda n=spec.name, e=line: self._edited_list(n, e))
+            return line
+        return self._slider(spec)
+
+    def _slider(self, spec: TaskFieldSpec) -> QtWidgets.QWidget:
+        """A slider in hundredths with its value shown; emits once the handle is released."""
+        holder = QtWidgets.QWidget()
+        slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        slider.setObjectName(f"{spec.name}_slider")
+        slider.setRange(round(spec.lo * 100), round(spec.hi * 100))
+        value = QtWidgets.QLabel("0.00")
+        value.setMinimumWidth(36)
+        slider.valueChanged.connect(lambda v: value.setText(f"{v / 100:.2f}"))
+        slider.valueChanged.connect(
+            lambda v, s=slider, n=spec.name: None if s.isSliderDown() else self._edited(n, v / 100)
+        )
+        slider.sliderReleased.connect(lambda s=slider, n=spec.name: self._edited(n, s.value() / 100))
+        layout = QtWidgets.QHBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(slider, 1)
+        layout.addWidget(value)
+        holder.slider = slider
+        holder.value_label = value
+        return holder
+
+    # ---- state -------------------------------------------------------------------------------
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Show a task's values (no signals) and drop any staged edits."""
+        for name, editor in self.editors.items():
+            if name not in values:
+                continue
+            value = values[name]
+            target = editor.slider if hasattr(editor, "slider") else editor
+            with QtCore.QSignalBlocker(target):
+                if isinstance(editor, QtWidgets.QComboBox):
+                    editor.setCurrentText(str(value))
+                elif isinstance(editor, QtWidgets.QLineEdit):
+                    editor.setText(", ".join(f"{v:g}" for v in value))
+                elif hasattr(editor, "slider"):
+                    editor.slider.setValue(round(value * 100))
+                    editor.value_label.setText(f"{value:.2f}")
+                else:
+                    editor.setValue(value)
+        self._staged.clear()
+        self.apply_button.setEnabled(False)
+        self.apply_button.setText("apply && restart")
+
+    def set_field_states(self, states: dict[str, tuple[bool, bool, str]], live: set[str]) -> None:
+        """Per field (visible, enabled, reason when disabled), and which fields apply live."""
+        self._live = set(live)
+        for name, (visible, enabled, reason) in states.items():
+            editor, label = self.editors[name], self._labels[name]
+            editor.setVisible(visible)
+            label.setVisible(visible)
+            editor.setEnabled(enabled)
+            tip = self._specs[name].tooltip
+            editor.setToolTip(tip if enabled else reason)
+            label.setText(self._specs[name].label + (" ⚡" if name in self._live else ""))
+
+    def set_choice_states(self, name: str, disabled: dict[str, str]) -> None:
+        """Disable some choices of a combo field, each with the reason as its tooltip."""
+        combo = self.editors[name]
+        model = combo.model()
+        for row in range(combo.count()):
+            reason = disabled.get(combo.itemText(row), "")
+            model.item(row).setEnabled(not reason)
+            combo.setItemData(row, reason or None, QtCore.Qt.ItemDataRole.ToolTipRole)
+
+    def stage(self, values: dict[str, Any]) -> None:
+        """Show and stage several values at once (e.g. the defaults of a newly chosen kind)."""
+        current = dict(self._staged)
+        self.set_values(values)
+        current.update(values)
+        self._staged = current
+        self.apply_button.setEnabled(bool(current))
+        self.apply_button.setText(
+            f"apply && restart ({len(current)} change{'s' if len(current) > 1 else ''})"
+        )
+
+    @property
+    def staged(self) -> dict[str, Any]:
+        return dict(self._staged)
+
+    def _edited(self, name: str, value: Any) -> None:
+        if name in self._live:
+            self.live_changed.emit(name, value)
+            return
+        self._staged[name] = value
+        self.staged_changed.emit(name, value)
+        self.apply_button.setEnabled(True)
+        self.apply_button.setText(
+            f"apply && restart ({len(self._staged)} change{'s' if len(self._staged) > 1 else ''})"
+        )
+
+    def _edited_list(self, name: str, line: QtWidgets.QLineEdit) -> None:
+        try:
+            values = [float(part) for part in line.text().replace(";", ",").split(",") if part.strip()]
+        except ValueError:
+            line.setStyleSheet("background: #ffe0e0;")
+            line.setToolTip("numbers separated by commas")
+            return
+        line.setStyleSheet("")
+        self._edited(name, values)
+
+    def _on_apply(self) -> None:
+        if self._staged:
+            self.restart_requested.emit(dict(self._staged))

@@ -1,0 +1,135 @@
+"""The toolbar that drives a run: preset, play/pause, step, step N, reset with seed, speed."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+__all__ = ["SPEEDS", "TransportBar"]
+
+#: (steps per second, text); 0 means as fast as the engine goes.
+SPEEDS = [
+    (1.0, "1 step/s"),
+    (5.0, "5 steps/s"),
+    (10.0, "10 steps/s"),
+    (30.0, "30 steps/s"),
+    (0.0, "max speed"),
+]
+
+
+class TransportBar(QtWidgets.QToolBar):
+    """User intents leave as signals; the bar never talks to an engine itself."""
+
+    preset_chosen = QtCore.Signal(str)
+    play_toggled = QtCore.Signal(bool)
+    step_requested = QtCore.Signal(int)
+    reset_requested = QtCore.Signal(int)
+    speed_changed = QtCore.Signal(float)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__("transport", parent)
+        self.setObjectName("transport")
+        self.setMovable(False)
+        self.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.preset_combo = QtWidgets.QComboBox()
+        self.preset_combo.setObjectName("preset")
+        self.preset_combo.setToolTip("load a preset: its task, lanes and caption")
+        self.preset_combo.setMinimumContentsLength(28)
+        self.preset_combo.activated.connect(self._on_preset_activated)
+        self.addWidget(QtWidgets.QLabel(" preset "))
+        self.addWidget(self.preset_combo)
+        self.addSeparator()
+        style = self.style()
+        icons = QtWidgets.QStyle.StandardPixmap
+        self._play_icon = style.standardIcon(icons.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(icons.SP_MediaPause)
+        self.play_action = self._action("play", "Space", "play / pause (Space)", checkable=True)
+        self.play_action.setIcon(self._play_icon)
+        self.play_action.toggled.connect(self._on_play_toggled)
+        self.step_action = self._action("step", "Right", "one step (→)")
+        self.step_action.setIcon(style.standardIcon(icons.SP_MediaSkipForward))
+        self.step_action.triggered.connect(lambda: self.step_requested.emit(1))
+        self.step_n_spin = self._spin(1, 1_000_000, 10, "N: steps taken by 'step N'")
+        self.step_n_action = self._action("step N", "Shift+Right", "take N steps (Shift+→)")
+        self.step_n_action.setIcon(style.standardIcon(icons.SP_MediaSeekForward))
+        self.step_n_action.triggered.connect(lambda: self.step_requested.emit(self.step_n_spin.value()))
+        self.addSeparator()
+        self.addWidget(QtWidgets.QLabel(" seed "))
+        self.seed_spin = self._spin(0, 2**31 - 1, 0, "seed of the data stream and embeddings")
+        self.reset_action = self._action(
+            "reset", "Ctrl+R", "restart from W = 0 with this seed and the current settings"
+        )
+        self.reset_action.setIcon(style.standardIcon(icons.SP_BrowserReload))
+        self.reset_action.triggered.connect(lambda: self.reset_requested.emit(self.seed_spin.value()))
+        self.addSeparator()
+        self.speed_combo = QtWidgets.QComboBox()
+        self.speed_combo.setObjectName("speed")
+        self.speed_combo.setToolTip("upper limit on steps per second while playing")
+        for rate, text in SPEEDS:
+            self.speed_combo.addItem(text, rate)
+        self.speed_combo.setCurrentIndex(len(SPEEDS) - 1)
+        self.speed_combo.currentIndexChanged.connect(
+            lambda _i: self.speed_changed.emit(self.speed_combo.currentData())
+        )
+        self.addWidget(self.speed_combo)
+
+    def _action(self, text: str, shortcut: str, tip: str, checkable: bool = False) -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        action.setShortcut(QtGui.QKeySequence(shortcut))
+        action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(tip)
+        action.setCheckable(checkable)
+        self.addAction(action)
+        return action
+
+    def _spin(self, lo: int, hi: int, value: int, tip: str) -> QtWidgets.QSpinBox:
+        spin = QtWidgets.QSpinBox()
+        spin.setRange(lo, hi)
+        spin.setValue(value)
+        spin.setToolTip(tip)
+        spin.setKeyboardTracking(False)
+        self.addWidget(spin)
+        return spin
+
+    def set_presets(self, presets: list[tuple[str, str, str]]) -> None:
+        """(name, title, group) triples; groups become separator headings in the picker."""
+        with QtCore.QSignalBlocker(self.preset_combo):
+            self.preset_combo.clear()
+            group = None
+            for name, title, heading in presets:
+                if heading != group:
+                    if group is not None:
+                        self.preset_combo.insertSeparator(self.preset_combo.count())
+                    self.preset_combo.addItem(f"— {heading} —")
+                    item = self.preset_combo.model().item(self.preset_combo.count() - 1)
+                    item.setEnabled(False)
+                    group = heading
+                self.preset_combo.addItem(title, name)
+
+    def set_preset(self, name: str) -> None:
+        index = self.preset_combo.findData(name)
+        if index >= 0:
+            with QtCore.QSignalBlocker(self.preset_combo):
+                self.preset_combo.setCurrentIndex(index)
+
+    def set_playing(self, playing: bool) -> None:
+        """Reflect the engine's state without emitting ``play_toggled``."""
+        with QtCore.QSignalBlocker(self.play_action):
+            self.play_action.setChecked(playing)
+        self._show_play_state(playing)
+
+    def _show_play_state(self, playing: bool) -> None:
+        self.play_action.setText("pause" if playing else "play")
+        self.play_action.setIcon(self._pause_icon if playing else self._play_icon)
+
+    def set_seed(self, seed: int) -> None:
+        with QtCore.QSignalBlocker(self.seed_spin):
+            self.seed_spin.setValue(seed)
+
+    def _on_play_toggled(self, playing: bool) -> None:
+        self._show_play_state(playing)
+        self.play_toggled.emit(playing)
+
+    def _on_preset_activated(self, index: int) -> None:
+        name = self.preset_combo.itemData(index)
+        if name:
+            self.preset_chosen.emit(name)
