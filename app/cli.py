@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="metrics table format")
     run.add_argument("--json", action="store_true", help="print the final report as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    shot = sub.add_parser("shot", help="save a PNG of the window after N steps (no display needed)")
+    shot.add_argument("--preset", metavar="NAME", default="default", help="bundled preset (default: default)")
+    shot.add_argument("--steps", metavar="N", type=int, default=50, help="steps to run before the picture")
+    shot.add_argument("--out", metavar="FILE.png", type=Path, required=True, help="where to write the PNG")
+    shot.add_argument("--size", metavar="WxH", default="1600x1000", help="window size in pixels")
     return parser
 
 
@@ -158,6 +163,18 @@ def _check_writable(folder: Path) -> None:
         raise ConfigError("--out", str(folder), f"must be a writable folder ({exc.strerror})") from None
 
 
+def _shot(args: argparse.Namespace) -> int:
+    from app.shot import parse_size, take_screenshot
+
+    size = parse_size(args.size)
+    if args.out.suffix.lower() != ".png":
+        raise ConfigError("--out", str(args.out), "must name a .png file")
+    _check_writable(args.out.parent if str(args.out.parent) else Path("."))
+    path, _ = take_screenshot(args.preset, args.steps, args.out, size)
+    print(f"wrote {path} ({size[0]}x{size[1]}, step {args.steps})")
+    return EXIT_OK
+
+
 def _open_window() -> int:
     from app.main_window import launch
 
@@ -170,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "shot":
+            return _shot(args)
         return _open_window()
     except ConfigError as exc:
         sys.stderr.write(f"muonscope: error: {exc}\n")

@@ -1,0 +1,143 @@
+"""Snapshot + history → widget calls: the only place that knows both sides' vocabularies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.history import MetricHistory
+from engine.snapshot import Snapshot
+
+__all__ = ["SERIES_METRICS", "BucketHistory", "Renderer", "bucket_labels"]
+
+#: History column → menu text of panel ②.
+SERIES_METRICS = [
+    ("gap", "spectral gap σ_r − σ_r+1"),
+    ("ratio_gap", "largest gap ratio σ_k / σ_k+1"),
+    ("alignment", "alignment A(update)"),
+    ("tail_filtering", "filtering ratio σ(M)/σ(G), tail"),
+    ("sin_theta", "sin Θ of top-r subspace"),
+    ("batch_loss", "minibatch loss"),
+    ("loss", "population loss"),
+    ("excess_loss", "excess loss"),
+]
+SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
+
+
+def bucket_labels(group_starts: np.ndarray, n_items: int) -> list[str]:
+    """Rank ranges of the frequency groups, e.g. ``1``, ``2–3``, ``4–7``."""
+    ends = np.append(group_starts[1:], n_items)
+    return [f"{a + 1}" if b - a == 1 else f"{a + 1}–{b}" for a, b in zip(group_starts, ends, strict=True)]
+
+
+@dataclass
+class BucketHistory:
+    """Mean per-class error in each frequency bucket at every evaluated step, per lane id (bounded)."""
+
+    capacity: int = 1500
+    steps: dict[int, list[int]] = field(default_factory=dict)
+    values: dict[int, list[np.ndarray]] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.steps.clear()
+        self.values.clear()
+
+    def add(self, snapshot: Snapshot) -> None:
+        starts = snapshot.group_starts
+        for lane in snapshot.lanes:
+            if lane.eval_step != snapshot.step or lane.class_error.size == 0 or starts.size == 0:
+                continue
+            sums = np.add.reduceat(lane.class_error, starts)
+            sizes = np.diff(np.append(starts, lane.class_error.size))
+            steps = self.steps.setdefault(lane.lane_id, [])
+            values = self.values.setdefault(lane.lane_id, [])
+            if steps and steps[-1] >= snapshot.step:
+                continue
+            steps.append(snapshot.step)
+            values.append(sums / sizes)
+            if len(steps) > self.capacity:
+                del steps[1::2], values[1::2]
+
+    def table(self, lane_id: int) -> tuple[np.ndarray, np.ndarray]:
+        steps = self.steps.get(lane_id, [])
+        if not steps:
+            return np.zeros(0), np.zeros((0, 0))
+        return np.array(steps, dtype=float), np.vstack(self.values[lane_id])
+
+
+class Renderer:
+    """Pushes one snapshot (and the history behind it) into the four panels and the timeline."""
+
+    def __init__(self, spectrum, series, class_error, capacity, timeline) -> None:
+        self.spectrum = spectrum
+        self.series = series
+        self.class_error = class_error
+        self.capacity = capacity
+        self.timeline = timeline
+        self._lane_ids: tuple[int, ...] = ()
+        self._labels: list[str] = []
+        self._capacity_key: tuple | None = None
+
+    def reset(self) -> None:
+        self._lane_ids = ()
+        self._capacity_key = None
+        for panel in (self.spectrum, self.series, self.capacity):
+            panel.reset_range()
+        self.timeline.reset()
+
+    def render(
+        self, shown: Snapshot, newest: Snapshot, history: MetricHistory, buckets: BucketHistory
+    ) -> None:
+        """Draw ``shown`` (the cursor's step) against the history up to ``newest``."""
+        self._sync_lanes(newest)
+        for position, lane in enumerate(shown.lanes[: len(self._lane_ids)]):
+            for matrix in SPECTRUM_MATRICES:
+                self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
+            self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
+            self.class_error.set_errors(position, lane.class_error)
+        self._draw_series(history, newest)
+        self._draw_heatmap(newest, buckets)
+        events = [(e.step, e.text) for e in newest.events]
+        self.series.markers.set_events(events)
+        self.capacity.markers.set_events(events)
+        self.timeline.set_events([step for step, _ in events])
+        self.timeline.set_extent(newest.step)
+        self.timeline.set_cursor(shown.step)
+        self.series.markers.set_cursor(shown.step)
+        self.capacity.markers.set_cursor(shown.step)
+
+    def _sync_lanes(self, snapshot: Snapshot) -> None:
+        ids = tuple(lane.lane_id for lane in snapshot.lanes)
+        labels = [lane.label for lane in snapshot.lanes]
+        if ids != self._lane_ids:
+            self._lane_ids = ids
+            for panel in (self.spectrum, self.series, self.class_error, self.capacity):
+                panel.set_lanes(labels)
+        elif labels != self._labels:
+            for panel in (self.spectrum, self.series, self.class_error, self.capacity):
+                panel.set_labels(labels)
+        self._labels = labels
+
+    def _draw_series(self, history: MetricHistory, newest: Snapshot) -> None:
+        metric = self.series.mode("metric")
+        # capacity only changes at evaluation steps: skip its redraw in between
+        capacity_key = (self._lane_ids, tuple(lane.eval_step for lane in newest.lanes), len(history))
+        fresh_capacity = capacity_key[:2] != (self._capacity_key or (None, None))[:2]
+        for position, lane_id in enumerate(self._lane_ids):
+            steps, values, recovered, accuracy = history.columns(
+                ("step", metric, "recovered", "accuracy"), lane_id
+            )
+            self.series.set_series(position, steps, values)
+            if fresh_capacity:
+                self.capacity.set_capacity(position, steps, recovered, accuracy)
+        self._capacity_key = capacity_key
+
+    def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory) -> None:
+        if self.class_error.view != "heatmap" or not self._lane_ids:
+            return
+        position = min(self.class_error.heat_lane(), len(self._lane_ids) - 1)
+        steps, values = buckets.table(self._lane_ids[position])
+        n_items = snapshot.lanes[position].class_error.size
+        labels = bucket_labels(snapshot.group_starts, n_items) if n_items else []
+        self.class_error.set_heatmap(steps, labels, values)

@@ -1,0 +1,92 @@
+"""``muonscope shot``: the real window, built offscreen, run for N steps and saved as a PNG."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from engine.errors import ConfigError
+
+__all__ = ["panel_rects", "parse_size", "take_screenshot"]
+
+_SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``1600x1000`` → (1600, 1000); between 320×240 and 7680×4320."""
+    match = _SIZE.match(text.strip().lower())
+    if not match:
+        raise ConfigError("--size", text, "must be WIDTHxHEIGHT in pixels, e.g. 1600x1000")
+    width, height = int(match.group(1)), int(match.group(2))
+    if not (320 <= width <= 7680 and 240 <= height <= 4320):
+        raise ConfigError("--size", text, "must lie between 320x240 and 7680x4320")
+    return width, height
+
+
+def panel_rects(window) -> dict[str, tuple[int, int, int, int]]:
+    """Where each panel's plotting area lies in the window, as (x, y, width, height) pixels."""
+    rects = {}
+    for name in ("spectrum", "series", "class_error", "capacity"):
+        panel = getattr(window.views, name)
+        view = panel.plot_widget
+        area = view.mapFromScene(panel.plot.getViewBox().sceneBoundingRect()).boundingRect()
+        corner = view.mapTo(window, area.topLeft())
+        rects[name] = (corner.x(), corner.y(), area.width(), area.height())
+    return rects
+
+
+def take_screenshot(
+    preset, steps: int, out: Path, size: tuple[int, int] = (1600, 1000), timeout_s: float = 600.0
+) -> tuple[Path, dict[str, tuple[int, int, int, int]]]:
+    """Run ``steps`` steps of ``preset`` (a name or a Preset) offscreen; save the window once drawn.
+
+    Returns the PNG's path and the panels' plotting areas in it.
+    """
+    if steps < 0:
+        raise ConfigError("--steps", steps, "must be an integer >= 0")
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
+    from PySide6 import QtCore, QtWidgets
+
+    from app.main_window import MainWindow
+    from engine.presets import load_preset
+
+    loaded = load_preset(preset) if isinstance(preset, str) else preset  # fails before any window exists
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    window = MainWindow(loaded)
+    window.resize(*size)
+    window.show()
+    loop = QtCore.QEventLoop()
+    failure: list[str] = []
+
+    def on_frame(step: int) -> None:
+        if step >= steps and loop.isRunning():
+            loop.quit()
+
+    def on_alert(message: str) -> None:
+        failure.append(message)
+        loop.quit()
+
+    window.controller.frame_drawn.connect(on_frame)
+    window.controller.engine.worker.alert.connect(on_alert)
+    QtCore.QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    window.start()
+    window.controller.step(steps)
+    loop.exec()
+    try:
+        shown = window.controller.newest.step if window.controller.newest else -1
+        if failure:
+            raise RuntimeError(failure[0])
+        if shown < steps:
+            raise RuntimeError(f"the run reached step {shown} of {steps} within {timeout_s:.0f} s")
+        app.processEvents()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(out), "PNG"):
+            raise OSError(f"could not write {out}")
+        rects = panel_rects(window)
+    finally:
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    return out, rects

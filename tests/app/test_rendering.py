@@ -1,0 +1,101 @@
+"""Rendering: many frames through every panel mode, hover readouts, and the headless screenshot."""
+
+import numpy as np
+import pytest
+from PySide6 import QtGui
+
+from app.renderer import SERIES_METRICS, BucketHistory, Renderer
+from app.shot import parse_size, take_screenshot
+from engine import ConfigError, Experiment, SetField
+from engine.history import MetricHistory
+from tests.app.helpers import small_preset
+from widgets.theme import LANE_COLOURS
+
+
+def _window(qtbot):
+    from app.main_window import MainWindow
+
+    window = MainWindow(small_preset())  # the engine thread is never started: frames are driven here
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_two_hundred_redraws_of_all_panels_with_log_axes(qtbot):
+    """Catches binding crashes of the kind PySide6 6.12 + pyqtgraph 0.14 showed after a few dozen frames."""
+    window = _window(qtbot)
+    views = window.views
+    renderer = Renderer(views.spectrum, views.series, views.class_error, views.capacity, views.timeline)
+    experiment = Experiment(small_preset().config)
+    history, buckets = MetricHistory(), BucketHistory()
+    history.append(experiment.snapshot())
+    combo = views.spectrum.modes["view"]
+    spectrum_views = [combo.itemData(i) for i in range(combo.count())]
+    for frame in range(220):
+        if frame == 60:
+            experiment.apply(SetField("task.label_noise", 0.2))
+        experiment.step()
+        snapshot = experiment.snapshot()
+        history.append(snapshot)
+        buckets.add(snapshot)
+        views.spectrum.set_mode("view", spectrum_views[(frame // 40) % len(spectrum_views)])
+        views.series.set_mode("metric", SERIES_METRICS[(frame // 25) % len(SERIES_METRICS)][0])
+        views.class_error.set_mode("view", "heatmap" if (frame // 50) % 2 else "curves")
+        renderer.render(snapshot, snapshot, history, buckets)
+        window.repaint()
+    assert views.spectrum.plot.getAxis("left").logMode
+    assert views.class_error.plot.getAxis("bottom").logMode  # back in curve mode at the end
+    x, _y = views.capacity._recovered[0].getData()
+    assert x[-1] == 220 and len(x) == 111  # evaluated every 2 steps, step 0 included
+    assert views.series.markers.texts == ["label noise 0 → 0.2"]
+
+
+def test_hover_reports_exact_values(qtbot):
+    window = _window(qtbot)
+    views = window.views
+    renderer = Renderer(views.spectrum, views.series, views.class_error, views.capacity, views.timeline)
+    experiment = Experiment(small_preset().config)
+    history, buckets = MetricHistory(), BucketHistory()
+    for _ in range(4):
+        experiment.step()
+        history.append(experiment.snapshot())
+    snapshot = experiment.snapshot()
+    renderer.render(snapshot, snapshot, history, buckets)
+    window.repaint()
+    sigma = snapshot.lanes[2].spectra.gradient[4]
+    text = views.spectrum.hover.show_at(5.0, np.log10(sigma))
+    assert snapshot.lanes[2].label in text and f"k = 5, σ = {sigma:.6g}" in text
+    recovered = snapshot.lanes[0].recovered
+    text = views.capacity.hover.show_at(4.0, recovered)
+    assert f"step 4: recovered {recovered}" in text
+
+
+def test_parse_size():
+    assert parse_size("1600x1000") == (1600, 1000)
+    for bad in ("1600", "10x10", "axb", "99999x3"):
+        with pytest.raises(ConfigError, match="--size"):
+            parse_size(bad)
+
+
+def _lane_pixels(image: QtGui.QImage, rect) -> int:
+    """Pixels inside ``rect`` drawn in one of the lane colours (curves, not grid or background)."""
+    x0, y0, w, h = rect
+    ptr = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    data = np.frombuffer(ptr.constBits(), dtype=np.uint8).reshape(ptr.height(), ptr.bytesPerLine())
+    pixels = (
+        data[:, : ptr.width() * 3].reshape(ptr.height(), ptr.width(), 3)[y0 : y0 + h, x0 : x0 + w].astype(int)
+    )
+    colours = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in LANE_COLOURS[:4]])
+    distance = np.abs(pixels[:, :, None, :] - colours[None, None, :, :]).sum(axis=-1).min(axis=-1)
+    return int((distance < 40).sum())
+
+
+def test_shot_writes_a_png_with_data_in_every_panel(qtbot, tmp_path):
+    path, rects = take_screenshot(small_preset(), 6, tmp_path / "shot.png", (1200, 800))
+    image = QtGui.QImage(str(path))
+    assert (image.width(), image.height()) == (1200, 800)
+    for name, rect in rects.items():
+        assert rect[2] > 100 and rect[3] > 80, name
+        assert _lane_pixels(image, rect) > 50, f"panel {name} shows no lane curves"
