@@ -164,8 +164,10 @@ def _check_writable(folder: Path) -> None:
 
 
 def _shot(args: argparse.Namespace) -> int:
+    from app.qt_messages import install_message_handler
     from app.shot import parse_size, take_screenshot
 
+    install_message_handler()
     size = parse_size(args.size)
     if args.out.suffix.lower() != ".png":
         raise ConfigError("--out", str(args.out), "must name a .png file")

@@ -189,9 +189,16 @@ class Controller(QtCore.QObject):
     @QtCore.Slot(object)
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         self.engine.worker.acknowledge()
-        self.history.append(snapshot)
+        repeat = self.newest is not None and snapshot.step == self.newest.step
+        if not repeat:  # a repeat carries changed settings at the same step: no new metrics
+            self.history.append(snapshot)
+            self.buckets.add(snapshot)
         self.store.add(snapshot)
-        self.buckets.add(snapshot)
+        if repeat:
+            self._dirty = True
+            self.newest = snapshot
+            self._on_frame()  # the user just changed something: show it without waiting a tick
+            return
         self._steps.add(max(snapshot.step - self._last_step, 0))
         self._last_step = snapshot.step
         self.newest = snapshot

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 64
 _IDLE_WAIT_S = 0.05
+_RECEIPT_WAIT_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,27 @@ class EngineWorker(QtCore.QObject):
             try:
                 command = self._commands.get_nowait()
             except queue.Empty:
-                return
+                break
+        self._commit_changes()
+
+    def _commit_changes(self) -> None:
+        """Apply accepted changes at this boundary and show them at once (they govern the next step).
+
+        The worker then waits (briefly) until the UI has received that snapshot, so the frame that
+        shows the user's change is not competing with the next step for the CPU.
+        """
+        if self._experiment is not None and self._experiment.commit():
+            self._publish()
+            self._await_receipt(_RECEIPT_WAIT_S)
+
+    def _await_receipt(self, timeout_s: float) -> None:
+        deadline = time.perf_counter() + timeout_s
+        taken = 0
+        while taken < MAX_IN_FLIGHT and time.perf_counter() < deadline and not self._stop.is_set():
+            if self._credits.acquire(timeout=0.005):
+                taken += 1
+        for _ in range(taken):
+            self._credits.release()
 
     def _handle(self, command: Command) -> None:
         if isinstance(command, Play):

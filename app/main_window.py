@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.bindings import TASK_FIELDS, lane_field_spec
 from app.controller import Controller
+from app.qt_messages import install_message_handler
 from app.renderer import SERIES_METRICS
 from engine.config import MAX_LANES
 from engine.presets import Preset, load_preset, preset_names
@@ -166,6 +167,7 @@ def _preset_entries() -> list[tuple[str, str, str]]:
 def launch(preset: str = "default") -> int:
     """Open the window and run the Qt event loop until it closes."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    install_message_handler()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     app.setApplicationName("muonscope")
     window = MainWindow(preset)

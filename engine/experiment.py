@@ -76,6 +76,16 @@ class Experiment:
         self._queued_config, *_ = apply_change(self._queued_config, change)
         self._pending.append(change)
 
+    def commit(self) -> bool:
+        """Apply queued changes now, at the current step boundary; True if there were any.
+
+        The effect is the same as letting the next :meth:`step` apply them (they are recorded at
+        this boundary and govern the next step), but a snapshot taken now already shows them.
+        """
+        had_changes = bool(self._pending)
+        self._apply_pending()
+        return had_changes
+
     def reset(self, seed: int | None = None, config: ExperimentConfig | None = None) -> None:
         """Restart from W = 0 with the current settings (or ``config``), optionally a new seed.
 

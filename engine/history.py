@@ -166,8 +166,12 @@ class SnapshotStore:
         self.stride = 1
 
     def add(self, snapshot: Snapshot) -> None:
+        """Store a snapshot; one of the newest step replaces it (settings changed between steps)."""
         step = snapshot.step
-        if self._steps and step <= self._steps[-1]:
+        if self._steps and step == self._steps[-1]:
+            self._by_step[step] = snapshot
+            return
+        if self._steps and step < self._steps[-1]:
             self.clear()  # a reset or rewind: history starts over
         self._steps.append(step)
         self._by_step[step] = snapshot

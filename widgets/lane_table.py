@@ -63,6 +63,7 @@ class _Segmented(QtWidgets.QWidget):
             button.setText(text)
             button.setCheckable(True)
             button.setObjectName(value)
+            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # Space stays play/pause
             self.group.addButton(button)
             layout.addWidget(button)
             self.buttons[value] = button

@@ -25,29 +25,34 @@ class EventMarkers:
         plot.addItem(self.cursor, ignoreBounds=True)
 
     def set_events(self, events: list[tuple[int, str]]) -> None:
-        """Show one marker per (step, text); items are rebuilt only when the list changes."""
+        """Show one marker per (step, text); new events are appended, the rest left as they are."""
         events = tuple(events)
         if events == self._shown:
             return
-        for line in self._lines:
-            self._plot.removeItem(line)
-        self._lines = []
-        for step, text in events:
-            line = pg.InfiniteLine(
-                pos=step,
-                angle=90,
-                pen=pg.mkPen("#444444", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
-                label=text,
-                labelOpts={
-                    "position": 0.92,
-                    "color": "#222222",
-                    "rotateAxis": (1, 0),
-                    "anchors": [(0, 0), (0, 0)],
-                },
-            )
-            self._plot.addItem(line, ignoreBounds=True)
-            self._lines.append(line)
+        known = len(self._shown)
+        if events[:known] != self._shown:  # not a continuation (a reset): start over
+            for line in self._lines:
+                self._plot.removeItem(line)
+            self._lines, known = [], 0
+        for step, text in events[known:]:
+            self._lines.append(self._marker(step, text))
         self._shown = events
+
+    def _marker(self, step: int, text: str) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(
+            pos=step,
+            angle=90,
+            pen=pg.mkPen("#444444", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+            label=text,
+            labelOpts={
+                "position": 0.92,
+                "color": "#222222",
+                "rotateAxis": (1, 0),
+                "anchors": [(0, 0), (0, 0)],
+            },
+        )
+        self._plot.addItem(line, ignoreBounds=True)
+        return line
 
     @property
     def texts(self) -> list[str]:
