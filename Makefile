@@ -27,7 +27,9 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet matplotlib  # the UI benchmark's baseline, not an app dependency
 	$(BIN)/python benchmarks/engine_speed.py
+	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python benchmarks/ui_latency.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -21,15 +21,15 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402,F401  (torch before Qt)
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+import numpy as np
+import torch
+from PySide6 import QtCore, QtWidgets
 
-from app.main_window import MainWindow  # noqa: E402
-from app.renderer import BucketHistory, Renderer  # noqa: E402
-from engine import Experiment  # noqa: E402
-from engine.history import MetricHistory  # noqa: E402
-from engine.presets import load_preset  # noqa: E402
+from app.main_window import MainWindow
+from app.renderer import BucketHistory, Renderer
+from engine import Experiment
+from engine.history import MetricHistory
+from engine.presets import load_preset
 
 SIZE = (1600, 1000)
 
@@ -85,7 +85,7 @@ class _PaintWatch(QtCore.QObject):
         if self.clicked_at and len(newest.events) > self.events_before:
             self.frame_ready = True
 
-    def eventFilter(self, _obj, event) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, _obj, event) -> bool:
         if event.type() == QtCore.QEvent.Type.Paint and self.frame_ready and self.clicked_at:
             self.latencies.append(time.perf_counter() - self.clicked_at)
             self.clicked_at = 0.0
