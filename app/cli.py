@@ -178,9 +178,27 @@ def _shot(args: argparse.Namespace) -> int:
 
 
 def _open_window() -> int:
+    if sys.platform.startswith("linux") and not _has_display():
+        sys.stderr.write(
+            "muonscope: no display found (DISPLAY and WAYLAND_DISPLAY are unset); run it on a desktop, "
+            "under xvfb-run, or use 'muonscope shot' for a PNG of the window\n"
+        )
+        return EXIT_RUNTIME
     from app.main_window import launch
 
     return launch()
+
+
+def _has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in (
+        "offscreen",
+        "minimal",
+        "vnc",
+        "eglfs",
+        "linuxfb",
+    ):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def main(argv: list[str] | None = None) -> int:

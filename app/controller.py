@@ -103,6 +103,7 @@ class Controller(QtCore.QObject):
         worker.run_started.connect(self._on_run_started)
         worker.playing_changed.connect(self._on_playing_changed)
         worker.alert.connect(self._on_alert)
+        worker.note.connect(self._on_note)
         worker.rejected.connect(self._on_rejected)
         bar = views.transport
         bar.play_toggled.connect(self._on_play_toggled)
@@ -215,6 +216,10 @@ class Controller(QtCore.QObject):
         log.warning("%s", message)
         self.window.views.message.show_message(message, "error")
         self.window.statusBar().showMessage(message.split(". ")[0], 10_000)
+
+    @QtCore.Slot(str)
+    def _on_note(self, message: str) -> None:
+        self.window.views.message.show_message(message, "info")
 
     @QtCore.Slot(str, object)
     def _on_rejected(self, message: str, config: ExperimentConfig) -> None:

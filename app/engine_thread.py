@@ -80,6 +80,7 @@ class EngineWorker(QtCore.QObject):
     run_started = QtCore.Signal(object)  # ExperimentConfig of a (re)started run, before its snapshots
     playing_changed = QtCore.Signal(bool)
     alert = QtCore.Signal(str)  # an engine failure or a diverged lane: the run paused
+    note = QtCore.Signal(str)  # something worth knowing that is not a problem
     rejected = QtCore.Signal(str, object)  # an invalid change: message, the config still in force
     finished = QtCore.Signal()
 
@@ -240,6 +241,14 @@ class EngineWorker(QtCore.QObject):
             self._steps_left -= 1
         self._publish()
         self._check_divergence()
+        self._check_run_length()
+
+    def _check_run_length(self) -> None:
+        """Pause once when playing reaches the run's length (``run.steps``); play continues past it."""
+        length = self._experiment.config.run.steps
+        if self._playing and self._experiment.step_count == length:
+            self._set_playing(False)
+            self.note.emit(f"Reached the run's {length} steps and paused; press play to go on.")
 
     def _check_divergence(self) -> None:
         diverged = [e for e in self._experiment.events if e.field.endswith(".diverged")]

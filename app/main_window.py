@@ -173,6 +173,7 @@ def launch(preset: str = "default") -> int:
     window = MainWindow(preset)
     window.show()
     window.start()
+    window.controller.play(True)  # the default preset is a race: start it
     code = app.exec()
     del window
     return code

@@ -32,7 +32,7 @@ class CapacityPlot(PlotPanel):
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
-        self.legend = self.plot.addLegend(offset=(10, 10), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
         self.hover = HoverReadout(self.plot)
         self.markers = EventMarkers(self.plot)
         self._recovered: list[pg.PlotDataItem] = []

@@ -23,7 +23,9 @@ class ClassErrorPlot(PlotPanel):
         self.lane_combo = self.add_mode("lane", [], "lane shown in the heat map")
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
-        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(
+            offset=(10, 10), labelTextSize="8pt"
+        )  # head errors are low: top left is free
         self.hover = HoverReadout(self.plot)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))

@@ -18,8 +18,9 @@ MATRIX_STYLES = {
     "momentum": ("dash", "M"),
     "update": ("dot", "update"),
     "weights": ("dashdot", "W"),
-    "signal": ("solid", "G_sig"),
+    "signal": ("dot", "G_sig"),
 }
+_STYLE_WORDS = {"solid": "solid", "dash": "dashed", "dot": "dotted", "dashdot": "dash-dot"}
 #: Singular values below this fraction of the largest are round-off, not spectrum: not drawn.
 NUMERICAL_ZERO = 1e-10
 
@@ -42,7 +43,7 @@ class SpectrumPlot(PlotPanel):
         self.plot.setLabel("left", "singular value σ_k")
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.plot.disableAutoRange()
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="8pt")  # spectra fall to the left
         self.hover = HoverReadout(self.plot)
         self._curves: dict[tuple[int, str], pg.PlotDataItem] = {}
         self._drawn: dict[tuple[int, str], np.ndarray] = {}
@@ -67,7 +68,7 @@ class SpectrumPlot(PlotPanel):
         self._labels = list(labels)
         for lane, label in enumerate(labels):
             for matrix, (style, _short) in MATRIX_STYLES.items():
-                width = 3.0 if matrix == "signal" else 1.8
+                width = 2.5 if matrix == "signal" else 1.8
                 curve = pg.PlotDataItem(pen=lane_pen(lane, style, width), skipFiniteCheck=True)
                 self.plot.addItem(curve)
                 self._curves[(lane, matrix)] = curve
@@ -117,6 +118,8 @@ class SpectrumPlot(PlotPanel):
 
     def _apply_visibility(self) -> None:
         shown = self.visible_matrices()
+        styles = ", ".join(f"{_STYLE_WORDS[MATRIX_STYLES[m][0]]}: {MATRIX_STYLES[m][1]}" for m in shown)
+        self.set_title(f"① spectra σ_k — {styles}")
         for (lane, matrix), curve in self._curves.items():
             curve.setVisible(matrix in shown)
             if matrix not in shown:

@@ -187,3 +187,13 @@ def test_console_script_runs():
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["step"] == 1
+
+
+def test_window_without_a_display_explains_itself(monkeypatch, capsys):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("display detection is for Linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([]) == 1
+    err = capsys.readouterr().err
+    assert "no display found" in err and err.count("\n") == 1

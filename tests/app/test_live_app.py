@@ -240,3 +240,17 @@ def test_ui_stays_responsive_while_a_step_takes_long(qtbot):
     timer.stop()
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 30 and max(gaps) < 0.2  # the event loop never waited on the engine
+
+
+def test_playing_pauses_once_at_the_run_length(qtbot):
+    preset = small_preset()
+    preset = type(preset)(name="short", config=preset.config.with_value("run.steps", 4), title="short")
+    window = open_window(qtbot, preset)
+    window.controller.play(True)
+    qtbot.waitUntil(lambda: window.views.message.isVisible(), timeout=WAIT_MS)
+    assert "4 steps" in window.views.message.text
+    qtbot.waitUntil(lambda: not window.controller.playing, timeout=WAIT_MS)
+    assert window.controller.newest.step == 4
+    window.controller.play(True)  # and it goes on when asked
+    wait_for_step(qtbot, window, 7)
+    window.controller.play(False)
