@@ -1,11 +1,13 @@
-"""Suite-wide set-up: headless Qt, deterministic torch, and the gpu marker."""
+"""Suite-wide set-up: headless Qt, the gpu marker, and the Qt thread/timer leak check."""
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-import torch
+import torch  # imported before any Qt module: the reverse order has crashed
+
+QT_TEST_FOLDERS = ("app", "widgets")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -16,3 +18,45 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads_or_timers(request, monkeypatch):
+    """Fail a Qt test that leaves a QThread running or a repeating QTimer active.
+
+    Every QThread and QTimer started from Python is recorded. Autouse and independent of qtbot,
+    the fixture is set up before qtbot and checks after qtbot has closed the test's widgets (which
+    is when windows stop their engines and timers). Engine tests never touch Qt.
+    """
+    if request.node.path.parent.name not in QT_TEST_FOLDERS:
+        yield
+        return
+    from PySide6 import QtCore
+
+    qapp = request.getfixturevalue("qapp")
+    threads, timers = [], []
+    start_thread, start_timer = QtCore.QThread.start, QtCore.QTimer.start
+
+    def track_thread(self, *args):
+        threads.append(self)
+        return start_thread(self, *args)
+
+    def track_timer(self, *args):
+        timers.append(self)
+        return start_timer(self, *args)
+
+    monkeypatch.setattr(QtCore.QThread, "start", track_thread)
+    monkeypatch.setattr(QtCore.QTimer, "start", track_timer)
+    yield
+    qapp.processEvents()
+    running = [t for t in threads if _alive(lambda t=t: t.isRunning())]
+    active = [t for t in timers if _alive(lambda t=t: t.isActive() and not t.isSingleShot())]
+    assert not running, f"{len(running)} QThread(s) still running after the test"
+    assert not active, f"{len(active)} QTimer(s) still active after the test"
+
+
+def _alive(probe) -> bool:
+    try:
+        return bool(probe())
+    except RuntimeError:  # the C++ object is gone: certainly not running
+        return False

@@ -64,10 +64,7 @@ class CapacityPlot(PlotPanel):
             self._accuracy.append(dashed)
 
     def set_labels(self, labels: list[str]) -> None:
-        for curve, label in zip(self._recovered, labels, strict=False):
-            sample = self.legend.getLabel(curve)
-            if sample is not None and sample.text != label:
-                sample.setText(label)
+        self.rename_legend(self._recovered, labels)
         self._labels = list(labels)
 
     def set_capacity(self, lane: int, steps: np.ndarray, recovered: np.ndarray, accuracy: np.ndarray) -> None:

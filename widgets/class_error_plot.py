@@ -66,10 +66,7 @@ class ClassErrorPlot(PlotPanel):
         self._apply_view()
 
     def set_labels(self, labels: list[str]) -> None:
-        for curve, label in zip(self._curves, labels, strict=False):
-            sample = self.legend.getLabel(curve)
-            if sample is not None and sample.text != label:
-                sample.setText(label)
+        self.rename_legend(self._curves, labels)
         self._labels = list(labels)
 
     def heat_lane(self) -> int:

@@ -71,5 +71,13 @@ class PlotPanel(QtWidgets.QWidget):
             raise ValueError(f"{name} has no mode {value!r}")
         combo.setCurrentIndex(index)
 
+    def rename_legend(self, curves: list, labels: list[str]) -> None:
+        """Relabel legend entries in place (a lane's settings changed), without new items."""
+        legend = self.plot.legend
+        for curve, label in zip(curves, labels, strict=False):
+            sample = legend.getLabel(curve) if legend is not None else None
+            if sample is not None and sample.text != label:
+                sample.setText(label)
+
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")

@@ -94,10 +94,7 @@ class SeriesPlot(PlotPanel):
             self._curves.append(curve)
 
     def set_labels(self, labels: list[str]) -> None:
-        for curve, label in zip(self._curves, labels, strict=False):
-            sample = self.legend.getLabel(curve)
-            if sample is not None and sample.text != label:
-                sample.setText(label)
+        self.rename_legend(self._curves, labels)
         self._labels = list(labels)
 
     def set_series(self, lane: int, steps: np.ndarray, values: np.ndarray) -> None:

@@ -77,11 +77,8 @@ class SpectrumPlot(PlotPanel):
 
     def set_labels(self, labels: list[str]) -> None:
         """Rename lanes in the legend (settings changed) without recreating curves."""
-        for lane, label in enumerate(labels[: len(self._labels)]):
-            if label != self._labels[lane]:
-                sample = self.legend.getLabel(self._curves[(lane, "gradient")])
-                if sample is not None:
-                    sample.setText(label)
+        lanes = range(len(self._labels))
+        self.rename_legend([self._curves[(lane, "gradient")] for lane in lanes], labels)
         self._labels = list(labels)
 
     def set_spectrum(self, lane: int, matrix: str, values: np.ndarray) -> None:
