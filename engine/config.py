@@ -27,6 +27,7 @@ from engine.validate import (
 
 __all__ = [
     "EMBEDDINGS_BY_KIND",
+    "PROFILES",
     "LIVE_TASK_FIELDS",
     "MAX_LANES",
     "TASK_KINDS",
@@ -52,6 +53,9 @@ LIVE_TASK_FIELDS: dict[str, tuple[str, ...]] = {
     "two_level": ("label_noise", "batch_size"),
     "spiked": ("noise", "arch"),
 }
+#: Frequency profiles of the two_level task: Wang et al.'s head/tail split, or their staircase
+#: (group 0: one class, group g >= 1: 2^(g-1) classes, each class with mass ∝ 2^-g).
+PROFILES = ("two_level", "staircase")
 ORDERS = ("pre", "post", "none")
 POLARS = ("exact", "ns", "reg")
 BUFFERS = ("ema", "sum")
@@ -96,6 +100,8 @@ class TaskConfig:
     noise: float = 1.0
     arch: float = 0.3
     signal_seed: int = 123
+    anisotropy: float = 0.0
+    profile: str = "two_level"
 
     def __post_init__(self) -> None:
         kind = check_choice("kind", self.kind, TASK_KINDS)
@@ -119,6 +125,8 @@ class TaskConfig:
         _set(self, "noise", check_float("noise", self.noise, 0.0, 1e6))
         _set(self, "arch", check_float("arch", self.arch, 0.0, 1.0, hi_open=True))
         _set(self, "signal_seed", check_int("signal_seed", self.signal_seed, 0, MAX_SEED))
+        _set(self, "anisotropy", check_float("anisotropy", self.anisotropy, 0.0, 10.0))
+        check_choice("profile", self.profile, PROFILES)
         embeddings = self.embeddings or EMBEDDINGS_BY_KIND[kind][0]
         allowed = EMBEDDINGS_BY_KIND[kind]
         if embeddings not in allowed:
@@ -143,6 +151,8 @@ class TaskConfig:
                 self.n_items,
                 f"{self.embeddings} embeddings need n_items <= d = {self.d}",
             )
+        if self.anisotropy > 0 and self.embeddings != "gaussian":
+            raise ConfigError("anisotropy", self.anisotropy, "applies to gaussian embeddings only (use 0)")
         if self.embeddings == "hadamard" and self.d % 2:
             raise ConfigError("d", self.d, "block-2 Hadamard embeddings need an even d")
         if self.kind == "hierarchical" and self.n_items % self.groups:
@@ -151,7 +161,7 @@ class TaskConfig:
                 self.groups,
                 f"must divide n_items = {self.n_items} (groups of equal size C = n_items / groups)",
             )
-        if self.kind == "two_level":
+        if self.kind == "two_level" and self.profile == "two_level":
             head = self.head_count
             if not 1 <= head < self.n_items:
                 raise ConfigError(
@@ -250,6 +260,11 @@ class ExperimentConfig:
         if not 1 <= len(lanes) <= MAX_LANES:
             raise ConfigError("lanes", len(lanes), f"between 1 and {MAX_LANES} lanes")
         _set(self, "lanes", lanes)
+        for i, lane in enumerate(lanes):
+            if OPTIMIZERS[lane.optimizer].needs_geometry and not self.task.is_memory:
+                raise ConfigError(
+                    f"lanes[{i}].optimizer", lane.optimizer, "needs a memory task (its bases); not spiked"
+                )
 
     # ---- dict and TOML round trips -------------------------------------------------------------
 

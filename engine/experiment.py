@@ -99,10 +99,14 @@ class Experiment:
         check_memory(base, self.device, self.dtype)
         self._build(base)
 
-    def evaluate(self) -> None:
-        """Compute the population metrics of the current W now (e.g. at the end of a run)."""
+    def evaluate(self, with_signal: bool = True) -> None:
+        """Compute the population metrics of the current W now (e.g. at the end of a run).
+
+        ``with_signal=False`` skips the noiseless gradient (half the cost) when no further step
+        will pair with it.
+        """
         if self._lanes[0].eval_step != self._step:
-            self._evaluate()
+            self._evaluate(with_signal)
 
     def snapshot(self) -> Snapshot:
         """The current state as an immutable snapshot."""
@@ -129,13 +133,20 @@ class Experiment:
         self._group_starts = frozen_array(self._task.group_starts, dtype=np.int64)
         lanes = len(config.lanes)
         self._weights = torch.zeros(lanes, *self._task.weight_shape, dtype=self.dtype, device=self.device)
-        self._states = [LaneState() for _ in range(lanes)]
+        self._states = [self._fresh_state() for _ in range(lanes)]
         self._next_lane_id = lanes
         self._lanes = [self._fresh_snapshot(i, lane, i) for i, lane in enumerate(config.lanes)]
         self._step = 0
         self._events: list[Event] = []
         self._signal_cache: tuple[Tensor, Tensor] | None = None
         self._evaluate()
+
+    def _fresh_state(self) -> LaneState:
+        """Empty optimizer state that can see the task's geometry (read lazily by oracle rules)."""
+        state = LaneState()
+        if any(OPTIMIZERS[lane.optimizer].needs_geometry for lane in self._queued_config.lanes):
+            state.geometry = self._task.geometry
+        return state
 
     @staticmethod
     def _fresh_snapshot(index: int, lane: LaneConfig, lane_id: int) -> LaneSnapshot:
@@ -169,7 +180,7 @@ class Experiment:
             )
             fresh = source.clone() if source is not None else torch.zeros_like(self._weights[:1])
             self._weights = torch.cat([self._weights, fresh])
-            self._states.append(LaneState())
+            self._states.append(self._fresh_state())
             self._lanes.append(self._fresh_snapshot(len(self._lanes), change.lane, self._next_lane_id))
             self._next_lane_id += 1
             self._signal_cache = None
@@ -193,6 +204,8 @@ class Experiment:
         lane = self._config.lanes[index]
         if name in _STATE_RESETTING_FIELDS:
             self._states[index].clear()
+        if OPTIMIZERS[lane.optimizer].needs_geometry and self._states[index].geometry is None:
+            self._states[index].geometry = self._task.geometry
         self._lanes[index] = replace(
             self._lanes[index],
             label=lane.display_label(),
@@ -272,9 +285,9 @@ class Experiment:
                 fields.update(signals[i])
             self._lanes[i] = replace(self._lanes[i], **fields)
 
-    def _evaluate(self) -> None:
+    def _evaluate(self, with_signal: bool = True) -> None:
         """Population metrics of the current W; keeps the signal gradient for the next step."""
-        evaluation, signal = self._task.evaluate(self._weights)
+        evaluation, signal = self._task.evaluate(self._weights, with_signal)
         loss = None
         if evaluation is not None:
             per_lane = evaluation_fields(evaluation, self._step)
@@ -282,7 +295,7 @@ class Experiment:
                 replace(lane, **fields) for lane, fields in zip(self._lanes, per_lane, strict=True)
             ]
             loss = torch.as_tensor(evaluation.loss)
-        if not self._task.cheap_signal:
+        if not self._task.cheap_signal and signal is not None:
             self._signal_cache = (signal, loss)
         else:
             self._lanes = [replace(lane, eval_step=self._step) for lane in self._lanes]

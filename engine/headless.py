@@ -36,7 +36,7 @@ def run_headless(
     for done in range(1, total + 1):
         experiment.step()
         if done == total:
-            experiment.evaluate()
+            experiment.evaluate(with_signal=False)
         if history is not None:
             history.append(experiment.snapshot())
         if progress is not None:

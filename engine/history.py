@@ -27,6 +27,7 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "accuracy": ("eval", "accuracy"),
     "recovered": ("eval", "recovered"),
     "recovered_prefix": ("eval", "recovered_prefix"),
+    "balance_gap": ("eval", "balance_gap"),
     "gap": ("spectra", "gap"),
     "ratio_gap": ("spectra", "ratio_gap"),
     "ratio_gap_rank": ("spectra", "ratio_gap_rank"),

@@ -129,6 +129,7 @@ def evaluation_fields(evaluation: Evaluation, step: int) -> list[Fields]:
             "class_error": frozen_array(evaluation.class_error[i]),
             "item_recovered": frozen_array(evaluation.item_recovered[i]),
             "group_loss": frozen_array(evaluation.group_loss[i]),
+            "balance_gap": float(evaluation.balance_gap[i]),
         }
         for i in range(evaluation.loss.shape[0])
     ]

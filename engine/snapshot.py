@@ -75,6 +75,7 @@ class LaneSnapshot:
     class_error: np.ndarray = field(default_factory=_empty)
     item_recovered: np.ndarray = field(default_factory=_empty)
     group_loss: np.ndarray = field(default_factory=_empty)
+    balance_gap: float = _NAN  # Δ(W): spread of the correct-class probabilities
     # spectra of G, M, the update direction and W at spectra_step
     spectra_step: int = -1
     spectra: Spectra = field(default_factory=Spectra)

@@ -16,9 +16,11 @@ from engine.optim.rules import (
     LaneState,
     adam_rule,
     muon_rule,
+    newton_rule,
     ngd_rule,
     sgd_rule,
     signgd_rule,
+    tra_signgd_rule,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ class OptimizerSpec:
     default_lr: float
     default_momentum: float
     uses: frozenset[str]
+    needs_geometry: bool = False  # an oracle that reads the task's bases (memory tasks only)
 
     def describe(self, lane: LaneConfig) -> str:
         """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 exact``."""
@@ -81,5 +84,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             0.95,
             _MAPPED | {"polar", "ns_steps", "lam", "ns_dtype"},
         ),
+        OptimizerSpec("newton", "Newton", newton_rule, 1.0, 0.0, _MAPPED, needs_geometry=True),
+        OptimizerSpec("tra_signgd", "TRA-SignGD", tra_signgd_rule, 0.5, 0.0, _MAPPED, needs_geometry=True),
     )
 }

@@ -27,24 +27,46 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LaneState",
+    "TaskGeometry",
     "adam_rule",
     "muon_rule",
+    "newton_rule",
     "ngd_rule",
     "polar_map",
     "sgd_rule",
     "signgd_rule",
+    "tra_signgd_rule",
 ]
 
 _NS_DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
+@dataclass(frozen=True, slots=True)
+class TaskGeometry:
+    """What the oracle rules know about a memory task: its bases and its Hessian at W = 0.
+
+    answers (N, d) rows ẽ_k and queries (N, d) rows e_i give task coordinates Ŵ = Ẽᵀ W E; the
+    Newton factors are the pseudo-inverses of C_u = (1/N)Σ u_k u_kᵀ − ūūᵀ and C_e = Σ p_i e_i e_iᵀ,
+    whose Kronecker product is the loss Hessian at W = 0 (SCIENCE.md §2).
+    """
+
+    answers: Tensor
+    queries: Tensor
+    newton_left: Tensor
+    newton_right: Tensor
+
+
 @dataclass(slots=True)
 class LaneState:
-    """Optimizer state of one lane; ``buffer`` is the momentum M (Adam: first moment)."""
+    """Optimizer state of one lane; ``buffer`` is the momentum M (Adam: first moment).
+
+    ``geometry`` is the task's, for rules that need it (Newton, TRA-SignGD); it survives clear().
+    """
 
     buffer: Tensor | None = None
     second_moment: Tensor | None = None
     steps_taken: int = 0
+    geometry: TaskGeometry | None = None
 
     def clear(self) -> None:
         """Forget all accumulated state (a new optimizer or momentum order starts afresh)."""
@@ -137,6 +159,31 @@ def polar_map(lane: LaneConfig, run_dtype: torch.dtype) -> Callable[[Tensor], Te
         return lambda x: polar_regularized(x, lane.lam)
     ns_dtype = run_dtype if lane.ns_dtype == "run" else _NS_DTYPES[lane.ns_dtype]
     return lambda x: newton_schulz(x, lane.ns_steps, dtype=ns_dtype)
+
+
+def newton_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+    """Newton's step at W = 0: C_u⁺ G C_e⁺ (Kim et al. v2 baseline; SCIENCE.md §2, derived [I]).
+
+    The preconditioner is the exact Hessian at W = 0, kept fixed over a run; momentum, if any, is
+    applied to the preconditioned direction (order ``post``) or to G (``pre``).
+    """
+    geo = state.geometry
+    return with_order(g, state, lane, lambda x: geo.newton_left @ x @ geo.newton_right)
+
+
+def tra_signgd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+    """SignGD in the task's own coordinates, Ẽ sign(ẼᵀGE) Eᵀ (Wang et al., ICML 2026, Thm 6.3).
+
+    An oracle: it needs the true orthonormal answer and query bases, which Muon finds on its own
+    through the SVD; with them it reproduces Muon's guarantees at half the step.
+    """
+    geo = state.geometry
+
+    def in_task_basis(x: Tensor) -> Tensor:
+        coordinates = geo.answers @ x @ geo.queries.T  # (N, N) = Ẽᵀ X E
+        return geo.answers.T @ torch.sign(coordinates) @ geo.queries  # (d, d)
+
+    return with_order(g, state, lane, in_task_basis)
 
 
 def muon_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:

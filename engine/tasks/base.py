@@ -24,6 +24,7 @@ class Evaluation:
     class_error: np.ndarray  # (L, N): 1 − p̂(i | i), items in frequency-rank order
     item_recovered: np.ndarray  # (L, N) bool
     group_loss: np.ndarray  # (L, groups): mean sub-task loss L_j within each frequency group
+    balance_gap: np.ndarray  # (L,) Δ(W) = max_k p̂(k|k) − min_k p̂(k|k)
 
 
 class Task(ABC):
@@ -53,12 +54,17 @@ class Task(ABC):
         """The noiseless gradient at each lane's W (L, r, c): the population gradient or G_sig."""
 
     @abstractmethod
-    def evaluate(self, weights: Tensor) -> tuple[Evaluation | None, Tensor]:
-        """Population metrics at W (None when the task has none) and the signal gradients."""
+    def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[Evaluation | None, Tensor | None]:
+        """Population metrics at W (None when the task has none) and, if asked, the signal gradients."""
 
     @abstractmethod
     def set_live(self, name: str, value: Any) -> None:
         """Change a live field (label noise, batch size, noise level) between steps."""
+
+    @property
+    def geometry(self) -> Any:
+        """The task's bases for oracle rules (None for tasks without them)."""
+        return None
 
     @property
     def signal_rank(self) -> int:

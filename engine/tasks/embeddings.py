@@ -11,7 +11,14 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["block_hadamard", "gaussian", "haar_orthonormal", "identity", "make_embeddings"]
+__all__ = [
+    "anisotropic_gaussian",
+    "block_hadamard",
+    "gaussian",
+    "haar_orthonormal",
+    "identity",
+    "make_embeddings",
+]
 
 
 def gaussian(n_items: int, d: int, gen: torch.Generator) -> Tensor:
@@ -39,10 +46,27 @@ def block_hadamard(n_items: int, d: int) -> Tensor:
     return full[:n_items].contiguous()  # (N, d)
 
 
-def make_embeddings(family: str, n_items: int, d: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-    """Input and output embeddings (E, U) of one family; random families draw them independently."""
+def anisotropic_gaussian(n_items: int, d: int, kappa: float, gen: torch.Generator) -> Tensor:
+    """Rows e_i ~ N(0, Σ) with Σ = diag(λ_k), λ_k ∝ k^-κ and tr Σ = 1 (so E‖e_i‖² = 1 still).
+
+    κ = 0 is the isotropic N(0, I/d); larger κ concentrates the inputs on fewer directions
+    (the anisotropy of Kim et al.'s Fig. 6; its exact parametrisation is unverified).
+    """
+    variances = torch.arange(1, d + 1, dtype=torch.float64) ** -kappa
+    variances /= variances.sum()
+    return torch.randn(n_items, d, generator=gen, dtype=torch.float64) * variances.sqrt()  # (N, d)
+
+
+def make_embeddings(
+    family: str, n_items: int, d: int, gen: torch.Generator, anisotropy: float = 0.0
+) -> tuple[Tensor, Tensor]:
+    """Input and output embeddings (E, U) of one family; random families draw them independently.
+
+    ``anisotropy`` κ > 0 makes the Gaussian *inputs* anisotropic; the outputs stay isotropic.
+    """
     if family == "gaussian":
-        return gaussian(n_items, d, gen), gaussian(n_items, d, gen)
+        inputs = anisotropic_gaussian(n_items, d, anisotropy, gen) if anisotropy else gaussian(n_items, d, gen)
+        return inputs, gaussian(n_items, d, gen)
     if family == "orthogonal":
         return haar_orthonormal(n_items, d, gen), haar_orthonormal(n_items, d, gen)
     if family == "identity":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["hierarchical_probs", "log2_rank_groups", "two_level_probs", "zipf_probs"]
+__all__ = ["hierarchical_probs", "log2_rank_groups", "staircase_probs", "two_level_probs", "zipf_probs"]
 
 
 def zipf_probs(n_items: int, alpha: float) -> np.ndarray:
@@ -34,6 +34,18 @@ def two_level_probs(n_items: int, head_count: int, head_mass: float) -> tuple[np
     group_of_item = (np.arange(n_items) >= head_count).astype(np.int64)
     probs = np.where(group_of_item == 0, head_mass / head_count, (1.0 - head_mass) / (n_items - head_count))
     return probs, group_of_item
+
+
+def staircase_probs(n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wang et al.'s (ICLR 2026) staircase: group 0 holds one class, group g ≥ 1 holds 2^(g−1).
+
+    Every class of group g has mass ∝ 2^−g, so a group's total mass is constant for g ≥ 1: a
+    p ∝ 1/rank law in steps. The last group is cut at N.
+    """
+    groups = np.zeros(n_items, dtype=np.int64)
+    groups[1:] = np.floor(np.log2(np.arange(1, n_items))).astype(np.int64) + 1
+    weights = 2.0 ** -groups.astype(np.float64)
+    return weights / weights.sum(), groups
 
 
 def log2_rank_groups(n_items: int) -> np.ndarray:

@@ -22,11 +22,13 @@ from engine.memory import (
     minibatch_queries,
     population_queries,
 )
+from engine.optim.rules import TaskGeometry
 from engine.tasks.base import Evaluation, Task
 from engine.tasks.embeddings import make_embeddings
 from engine.tasks.frequencies import (
     hierarchical_probs,
     log2_rank_groups,
+    staircase_probs,
     two_level_probs,
     zipf_probs,
 )
@@ -42,6 +44,8 @@ def task_frequencies(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
     """Item probabilities in rank order and the frequency group of each item."""
     if cfg.kind == "hierarchical":
         return hierarchical_probs(cfg.n_items, cfg.groups, cfg.group_exponent)
+    if cfg.kind == "two_level" and cfg.profile == "staircase":
+        return staircase_probs(cfg.n_items)
     if cfg.kind == "two_level":
         return two_level_probs(cfg.n_items, cfg.head_count, cfg.head_mass)
     return zipf_probs(cfg.n_items, cfg.alpha), log2_rank_groups(cfg.n_items)
@@ -61,7 +65,7 @@ class MemoryTask(Task):
 
     def __init__(self, cfg: TaskConfig, device: torch.device, dtype: torch.dtype) -> None:
         gen = torch.Generator().manual_seed(cfg.seed)
-        inputs, outputs = make_embeddings(cfg.embeddings, cfg.n_items, cfg.d, gen)
+        inputs, outputs = make_embeddings(cfg.embeddings, cfg.n_items, cfg.d, gen, cfg.anisotropy)
         self.inputs = inputs.to(device, dtype)  # (N, d) rows e_i
         self.outputs = outputs.to(device, dtype)  # (N, d) rows u_k
         probs, group_of_item = task_frequencies(cfg)
@@ -77,6 +81,7 @@ class MemoryTask(Task):
         self._sampler = BatchSampler(probs, cfg.seed + _BATCH_STREAM)
         self.last_batch: Batch | None = None
         self._workspace = torch.empty(0, dtype=dtype, device=device)  # grown once, reused by every pass
+        self._geometry: TaskGeometry | None = None
 
     @property
     def exact_gradients(self) -> bool:
@@ -93,6 +98,13 @@ class MemoryTask(Task):
             return min(10, self.weight_shape[0] - 1)
         return int(self.group_starts[1]) if self.group_starts.size > 1 else 1
 
+    @property
+    def geometry(self) -> TaskGeometry:
+        """Bases and Newton factors for the oracle rules (computed on first use)."""
+        if self._geometry is None:
+            self._geometry = task_geometry(self.outputs, self.inputs, self.probs)
+        return self._geometry
+
     def set_live(self, name: str, value: Any) -> None:
         if name == "label_noise":
             self.label_noise = value
@@ -103,8 +115,10 @@ class MemoryTask(Task):
 
     def draw_gradients(self, weights: Tensor) -> tuple[Tensor, Tensor]:
         if self.exact_gradients:
-            result = self._pass(weights, self._population())
             self.last_batch = None
+            if _all_zero(weights):
+                return self._gradient_at_zero(weights), self._loss_at_zero(weights)
+            result = self._pass(weights, self._population())
             return result.grad, result.loss
         batch = self._sampler.draw(self.batch_size, self.label_noise)
         self.last_batch = batch
@@ -114,12 +128,18 @@ class MemoryTask(Task):
         return result.grad, result.loss
 
     def signal_gradients(self, weights: Tensor) -> Tensor:
+        if _all_zero(weights):
+            return self._gradient_at_zero(weights)
         return self._pass(weights, self._population()).grad
 
-    def evaluate(self, weights: Tensor) -> tuple[Evaluation, Tensor]:
-        result = memory_pass(self.outputs, self.inputs, weights, self._population(), want_columns=True)
+    def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[Evaluation, Tensor | None]:
+        if _all_zero(weights):
+            signal = self._gradient_at_zero(weights) if with_signal else None
+            return self._evaluation_at_zero(weights.shape[0]), signal
+        result = self._pass(weights, self._population(), want_columns=True, want_grad=with_signal)
         loss = result.loss.cpu().numpy()
         recovered = result.recovered.cpu().numpy()  # (L, N)
+        correct = result.correct_prob.cpu().numpy()  # (L, N)
         item_loss = result.column_loss.cpu().numpy()  # (L, N)
         evaluation = Evaluation(
             loss=loss,
@@ -127,24 +147,79 @@ class MemoryTask(Task):
             accuracy=recovered.astype(np.float64) @ self.probs_np,
             recovered=recovered.sum(axis=1),
             recovered_prefix=_first_false(recovered),
-            class_error=1.0 - result.correct_prob.cpu().numpy(),
+            class_error=1.0 - correct,
             item_recovered=recovered,
             group_loss=_group_means(item_loss, self.group_of_item),
+            balance_gap=correct.max(axis=1) - correct.min(axis=1),
         )
         return evaluation, result.grad
 
-    def _pass(self, weights: Tensor, queries: QueryBatch, want_columns: bool = False) -> MemoryPass:
+    # ---- W = 0, where every logit ties and everything has a closed form ------------------------
+
+    def _gradient_at_zero(self, weights: Tensor) -> Tensor:
+        """∇L(0) = (1−ε) Σ_i p_i (ū − u_i) e_iᵀ: the softmax is uniform, so no N×N pass is needed."""
+        mean_out = self.outputs.mean(dim=0)  # (d,) ū
+        weighted_in = self.inputs.T @ self.probs  # (d,) Σ p_i e_i
+        hebbian = (self.outputs.T * self.probs) @ self.inputs  # (d, d) Σ p_i u_i e_iᵀ
+        grad = (1.0 - self.label_noise) * (torch.outer(mean_out, weighted_in) - hebbian)
+        return grad.expand(weights.shape[0], -1, -1).clone()
+
+    def _loss_at_zero(self, weights: Tensor) -> Tensor:
+        return torch.full((weights.shape[0],), math.log(self.n_items), dtype=weights.dtype, device=weights.device)
+
+    def _evaluation_at_zero(self, lanes: int) -> Evaluation:
+        """Uniform predictions: loss log N for every query, p̂(correct) = 1/N, nothing recovered."""
+        n, groups = self.n_items, int(self.group_of_item.max()) + 1
+        loss = np.full(lanes, math.log(n))
+        return Evaluation(
+            loss=loss,
+            excess_loss=loss - noisy_target_entropy(n, self.label_noise),
+            accuracy=np.zeros(lanes),
+            recovered=np.zeros(lanes, dtype=np.int64),
+            recovered_prefix=np.zeros(lanes, dtype=np.int64),
+            class_error=np.full((lanes, n), 1.0 - 1.0 / n),
+            item_recovered=np.zeros((lanes, n), dtype=bool),
+            group_loss=np.full((lanes, groups), math.log(n)),
+            balance_gap=np.zeros(lanes),
+        )
+
+    def _pass(
+        self, weights: Tensor, queries: QueryBatch, want_columns: bool = False, want_grad: bool = True
+    ) -> MemoryPass:
         lanes = weights.shape[0]
         needed = min(DEFAULT_CHUNK_ELEMENTS, lanes * self.n_items * queries.items.shape[0])
         needed = max(needed, lanes * self.n_items)
         if self._workspace.numel() < needed:
             self._workspace = torch.empty(needed, dtype=weights.dtype, device=weights.device)
         return memory_pass(
-            self.outputs, self.inputs, weights, queries, want_columns=want_columns, workspace=self._workspace
+            self.outputs,
+            self.inputs,
+            weights,
+            queries,
+            want_grad=want_grad,
+            want_columns=want_columns,
+            workspace=self._workspace,
         )
 
     def _population(self) -> QueryBatch:
         return population_queries(self.probs, self.label_noise)
+
+
+def _all_zero(weights: Tensor) -> bool:
+    return not bool(torch.any(weights))
+
+
+def task_geometry(outputs: Tensor, inputs: Tensor, probs: Tensor) -> TaskGeometry:
+    """C_u⁺ and C_e⁺ of the Hessian at W = 0, C_u = (1/N)UᵀU − ūūᵀ and C_e = Eᵀ diag(p) E."""
+    mean = outputs.mean(dim=0)  # (d,)
+    c_u = outputs.T @ outputs / outputs.shape[0] - torch.outer(mean, mean)  # (d, d)
+    c_e = (inputs.T * probs) @ inputs  # (d, d)
+    return TaskGeometry(
+        answers=outputs,
+        queries=inputs,
+        newton_left=torch.linalg.pinv(c_u, hermitian=True, rtol=1e-10),
+        newton_right=torch.linalg.pinv(c_e, hermitian=True, rtol=1e-10),
+    )
 
 
 def _first_false(flags: np.ndarray) -> np.ndarray:

@@ -85,5 +85,5 @@ class SpikedTask(Task):
     def signal_gradients(self, weights: Tensor) -> Tensor:
         return self.signal.expand(weights.shape[0], -1, -1)
 
-    def evaluate(self, weights: Tensor) -> tuple[None, Tensor]:
-        return None, self.signal_gradients(weights)
+    def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[None, Tensor | None]:
+        return None, self.signal_gradients(weights) if with_signal else None

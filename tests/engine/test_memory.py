@@ -128,3 +128,18 @@ def test_noisy_target_entropy_is_entropy_of_the_label_law():
     p[0] += 1 - eps
     assert noisy_target_entropy(n, eps) == pytest.approx(-(p * np.log(p)).sum(), rel=1e-14)
     assert noisy_target_entropy(n, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.25])
+def test_closed_forms_at_zero_match_the_general_pass(eps):
+    """At W = 0 the task skips the N×N pass; its shortcuts must equal what the pass computes."""
+    task = _task(label_noise=eps)
+    zero = torch.zeros(2, 12, 12, dtype=DT)
+    general = memory_pass(task.outputs, task.inputs, zero, population_queries(task.probs, eps), want_columns=True)
+    assert torch.allclose(task.signal_gradients(zero), general.grad, atol=1e-14)
+    evaluation, signal = task.evaluate(zero)
+    assert torch.allclose(signal, general.grad, atol=1e-14)
+    assert np.allclose(evaluation.loss, general.loss.numpy(), rtol=1e-13)
+    assert np.allclose(evaluation.class_error, 1 - general.correct_prob.numpy())
+    assert not evaluation.item_recovered.any() and not general.recovered.any()
+    assert np.all(evaluation.balance_gap == 0)

@@ -1,0 +1,94 @@
+"""Tail-end balance along a step ray (Wang et al., ICLR 2026; SCIENCE.md §4 and §8).
+
+f_k(W) = p̂(k | k) is the probability the memory gives class k's correct answer. Along the ray
+W_η = −η·D of a one-step direction D:
+
+* Δ(W) = max_k f_k − min_k f_k, the correct-class probability gap;
+* ϱ^ε = inf { min_k f_k(W_η) : η ≥ 0, max_k f_k(W_η) ≥ 1 − ε }, how well the worst class is
+  learned by the time the best one is learned to 1 − ε.
+
+Every η of a search is one "lane" of a single batched memory pass, so a whole grid costs one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.memory import memory_pass, population_queries
+from engine.tasks.memory_task import MemoryTask
+
+__all__ = ["RayBalance", "correct_probabilities", "ray_balance", "ray_curve"]
+
+_GRID = 48
+_ROUNDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RayBalance:
+    """ϱ^ε of one direction and where along the ray it was attained."""
+
+    rho: float  # ϱ^ε
+    eta_feasible: float  # smallest η with max_k f_k ≥ 1 − ε
+    eta_at_rho: float  # the η where min_k f_k attains ϱ (equal to eta_feasible unless scanned)
+
+
+def correct_probabilities(task: MemoryTask, weights: Tensor) -> Tensor:
+    """f_k = p̂(k | k) for every class and every W of a stack (L, d, d) → (L, N)."""
+    queries = population_queries(task.probs, 0.0)
+    return memory_pass(task.outputs, task.inputs, weights, queries, want_grad=False, want_columns=True).correct_prob
+
+
+def _along(task: MemoryTask, direction: Tensor, etas: np.ndarray) -> Tensor:
+    """f_k at W = −η D for each η: (len(etas), N)."""
+    eta = torch.as_tensor(etas, dtype=direction.dtype, device=direction.device)
+    return correct_probabilities(task, -eta[:, None, None] * direction)
+
+
+def _first_feasible(task: MemoryTask, direction: Tensor, eps: float) -> float:
+    """Smallest η with max_k f_k ≥ 1 − ε, by repeated grid refinement of a doubling bracket."""
+    hi = 1.0
+    while float(_along(task, direction, np.array([hi])).max()) < 1.0 - eps:
+        hi *= 4.0
+        if hi > 1e12:
+            raise ValueError("no step along this direction makes any class reach 1 − ε")
+    lo = 0.0
+    for _ in range(_ROUNDS):
+        grid = np.linspace(lo, hi, _GRID)
+        feasible = (_along(task, direction, grid).amax(dim=1) >= 1.0 - eps).cpu().numpy()
+        first = int(np.argmax(feasible))
+        lo, hi = grid[max(first - 1, 0)], grid[first]
+    return float(hi)
+
+
+def ray_balance(task: MemoryTask, direction: Tensor, eps: float = 0.01, scan: bool = False) -> RayBalance:
+    """ϱ^ε of the ray W_η = −η D.
+
+    For GD and Muon every f_k rises with η, so the infimum sits at the first feasible η. SignGD's
+    classes need not rise together; ``scan`` evaluates min_k f_k over η ∈ [η*, 100 η*] instead
+    (SCIENCE.md §4).
+    """
+    eta_star = _first_feasible(task, direction, eps)
+    if not scan:
+        rho = float(_along(task, direction, np.array([eta_star])).min())
+        return RayBalance(rho, eta_star, eta_star)
+    etas = eta_star * np.geomspace(1.0, 100.0, 200)
+    f = _along(task, direction, etas)  # (200, N)
+    feasible = f.amax(dim=1) >= 1.0 - eps
+    worst = torch.where(feasible, f.amin(dim=1), torch.inf)
+    best = int(torch.argmin(worst))
+    return RayBalance(float(worst[best]), eta_star, float(etas[best]))
+
+
+def ray_curve(task: MemoryTask, direction: Tensor, etas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Population loss and Δ(W) along the ray (the curves of Wang et al.'s Fig. 4b)."""
+    eta = torch.as_tensor(etas, dtype=direction.dtype, device=direction.device)
+    weights = -eta[:, None, None] * direction
+    result = memory_pass(
+        task.outputs, task.inputs, weights, population_queries(task.probs, 0.0), want_grad=False, want_columns=True
+    )
+    gap = (result.correct_prob.amax(dim=1) - result.correct_prob.amin(dim=1)).cpu().numpy()
+    return result.loss.cpu().numpy(), gap
