@@ -219,6 +219,7 @@ class Experiment:
 
     def _advance(self) -> None:
         self._apply_pending()
+        from_eval = self._signal_cache is not None
         signal, signal_loss = self._take_signal()
         if self._task.exact_gradients and signal is not None:
             grads, batch_loss = signal, signal_loss
@@ -228,7 +229,7 @@ class Experiment:
                 signal = grads
         directions = self._update_lanes(grads)
         self._step += 1
-        self._record_step(grads, directions, batch_loss, signal)
+        self._record_step(grads, directions, batch_loss, signal, from_eval)
         if self._step % self._config.run.eval_every == 0:
             self._evaluate()
 
@@ -265,8 +266,14 @@ class Experiment:
         )
 
     def _record_step(
-        self, grads: Tensor, directions: Tensor, batch_loss: Tensor, signal: Tensor | None
+        self, grads: Tensor, directions: Tensor, batch_loss: Tensor, signal: Tensor | None, from_eval: bool
     ) -> None:
+        """Per-step metrics: minibatch loss always; spectra and signal metrics at their cadences.
+
+        Signal metrics (alignment, sin Θ) cost full SVDs, so even when the signal is free (exact
+        gradients, the spiked stream) they follow the spectra cadence, or the step after an
+        evaluation, whose signal they pair with.
+        """
         run = self._config.run
         rank = run.signal_rank or self._task.signal_rank
         losses = batch_loss.detach().cpu().numpy()
@@ -275,7 +282,7 @@ class Experiment:
         if self._step % run.spectra_every == 0:
             spectra = spectra_fields(grads, buffers, directions, self._weights, rank, self._step)
         signals = None
-        if signal is not None and (spectra is not None or not self._task.cheap_signal):
+        if signal is not None and (spectra is not None or from_eval):
             signals = signal_fields(directions, buffers, grads, signal, rank, self._step)
         for i in range(len(self._lanes)):
             fields = {"batch_loss": float(losses[i])}

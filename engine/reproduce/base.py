@@ -1,0 +1,165 @@
+"""What a reproduction returns: claims checked against SCIENCE.md §11, tables and figure data.
+
+Figures are plain data (panels of series and guide lines); the app draws them, so the engine stays
+free of any plotting toolkit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.sweep import PointResult, SweepPoint, SweepRunner
+
+__all__ = [
+    "REPRODUCTIONS",
+    "Claim",
+    "Figure",
+    "Guide",
+    "Panel",
+    "Progress",
+    "Reproduction",
+    "Series",
+    "Settings",
+    "check_range",
+    "loglog_slope",
+    "register",
+    "run_sweep",
+]
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statement, what was measured and what was expected; passed is None for exploratory ones."""
+
+    check: str  # e.g. "§11.9"
+    text: str
+    measured: str
+    expected: str
+    passed: bool | None
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    lo: np.ndarray | None = None  # seed spread (min over seeds)
+    hi: np.ndarray | None = None
+    style: str = "solid"  # solid | dash | points
+    colour: int = 0
+
+
+@dataclass(frozen=True)
+class Guide:
+    """A theory line, drawn dashed in grey and labelled."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    x_label: str
+    y_label: str
+    series: tuple[Series, ...]
+    guides: tuple[Guide, ...] = ()
+    log_x: bool = False
+    log_y: bool = False
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # file stem
+    title: str
+    panels: tuple[Panel, ...]
+
+
+@dataclass
+class Reproduction:
+    """The outcome of reproducing one preset's claims."""
+
+    preset: str
+    title: str
+    size: str
+    claims: list[Claim] = field(default_factory=list)
+    tables: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def claim(self, check: str) -> Claim:
+        matches = [c for c in self.claims if c.check == check]
+        if len(matches) != 1:
+            raise KeyError(f"{check}: {len(matches)} claims")
+        return matches[0]
+
+    @property
+    def failed(self) -> list[Claim]:
+        return [c for c in self.claims if c.passed is False]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a reproduction runs: ``ci`` (minutes, adapted sizes) or ``full`` (the papers' sizes)."""
+
+    size: str = "ci"
+    workers: int = 0
+    use_cache: bool = True
+    progress: Progress | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.size == "full"
+
+    def report(self, done: int, total: int, text: str) -> None:
+        if self.progress is not None:
+            self.progress(done, total, text)
+
+
+Reproducer = Callable[[Settings], Reproduction]
+REPRODUCTIONS: dict[str, Reproducer] = {}
+
+
+def register(preset: str) -> Callable[[Reproducer], Reproducer]:
+    """Decorator: the function that reproduces ``preset``."""
+
+    def wrap(function: Reproducer) -> Reproducer:
+        REPRODUCTIONS[preset] = function
+        return function
+
+    return wrap
+
+
+def run_sweep(points: list[SweepPoint], settings: Settings, what: str) -> list[PointResult]:
+    """All results of a sweep (cached points first), reporting progress as they come in."""
+    runner = SweepRunner(points, workers=settings.workers, use_cache=settings.use_cache)
+    results = []
+    for result in runner:
+        results.append(result)
+        settings.report(len(results), len(points), what)
+    return results
+
+
+def loglog_slope(x: Iterable[float], y: Iterable[float]) -> float:
+    """Least-squares slope of log y against log x."""
+    x, y = np.asarray(list(x), float), np.asarray(list(y), float)
+    return float(np.polyfit(np.log(x), np.log(np.maximum(y, 1e-300)), 1)[0])
+
+
+def check_range(check: str, text: str, value: float, lo: float | None, hi: float | None, fmt: str = ".3g") -> Claim:
+    """A claim that ``value`` lies in [lo, hi] (either end may be open)."""
+    if lo is not None and hi is not None:
+        expected = f"in [{lo:{fmt}}, {hi:{fmt}}]"
+    elif lo is not None:
+        expected = f"≥ {lo:{fmt}}"
+    else:
+        expected = f"≤ {hi:{fmt}}"
+    passed = (lo is None or value >= lo) and (hi is None or value <= hi)
+    return Claim(check, text, f"{value:{fmt}}", expected, bool(passed))

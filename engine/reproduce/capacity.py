@@ -1,0 +1,281 @@
+"""Kim, Nichani, Wu, Bietti, Lee — capacity of one Muon step (presets 1–4, SCIENCE.md §5)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from engine.experiment import Experiment
+from engine.reproduce.base import (
+    Claim,
+    Figure,
+    Guide,
+    Panel,
+    Reproduction,
+    Series,
+    Settings,
+    check_range,
+    loglog_slope,
+    register,
+    run_sweep,
+)
+from engine.sweep import PointResult, SweepPoint
+
+__all__ = ["one_step_config", "one_step_lanes"]
+
+SEEDS = (0, 1, 2)
+_QUIET = RunConfig(eval_every=1_000_000_000, spectra_every=1_000_000_000)
+
+
+def _lane(optimizer: str, label: str, **fields) -> LaneConfig:
+    """A one-step lane: no momentum (the first step of any momentum rule is the same direction)."""
+    return LaneConfig(optimizer=optimizer, lr=1.0, momentum=0.0, order="none", label=label, **fields)
+
+
+GD = _lane("sgd", "GD")
+MUON = _lane("muon", "Muon exact", polar="exact")
+NS5 = _lane("muon", "Muon NS5", polar="ns", ns_steps=5)
+NS10 = _lane("muon", "Muon NS10", polar="ns", ns_steps=10)
+NEWTON = _lane("newton", "Newton")
+SIGNGD = _lane("signgd", "Adam 1 step = SignGD")
+
+
+def one_step_lanes() -> tuple[LaneConfig, ...]:
+    return (GD, MUON, NS5, NS10, NEWTON, SIGNGD)
+
+
+def one_step_config(d: int, n_items: int, alpha: float, seed: int, lanes, batch_size: int = 0, **task) -> ExperimentConfig:
+    """One step from W = 0, population gradient unless a batch size is given."""
+    return ExperimentConfig(
+        task=TaskConfig(d=d, n_items=n_items, alpha=alpha, batch_size=batch_size, seed=seed, **task),
+        lanes=tuple(lanes),
+        run=_QUIET,
+    )
+
+
+def _mean_recovered(results: list[PointResult], key: str) -> dict[tuple, np.ndarray]:
+    """(coordinate values without seed) → (seeds, lanes) recovered counts."""
+    grouped: dict[tuple, list[list[int]]] = defaultdict(list)
+    for result in results:
+        coords = tuple(v for k, v in result.point.coords if k != "seed")
+        grouped[coords].append([lane[key] for lane in result.lanes])
+    return {coords: np.array(rows, dtype=float) for coords, rows in grouped.items()}
+
+
+def _table(results: list[PointResult]) -> dict[str, list]:
+    table: dict[str, list] = defaultdict(list)
+    for result in sorted(results, key=lambda r: r.point.coords):
+        for lane in result.lanes:
+            for name, value in result.point.coords:
+                table[name].append(value)
+            table["lane"].append(lane["label"])
+            table["recovered"].append(lane["recovered"])
+            table["accuracy"].append(lane["accuracy"])
+    return dict(table)
+
+
+def _series(xs: list, counts: dict, coords_of, lane: int, label: str, colour: int) -> Series:
+    rows = [counts[coords_of(x)][:, lane] for x in xs]
+    return Series(
+        label,
+        np.array(xs, float),
+        np.array([r.mean() for r in rows]),
+        lo=np.array([r.min() for r in rows]),
+        hi=np.array([r.max() for r in rows]),
+        colour=colour,
+    )
+
+
+def _guide(label: str, x: np.ndarray, anchor_y: float, slope: float) -> Guide:
+    return Guide(label, x, anchor_y * (x / x[0]) ** slope)
+
+
+# ---- preset 1 ----------------------------------------------------------------------------------
+
+
+@register("one_step_capacity")
+def one_step_capacity(settings: Settings) -> Reproduction:
+    """n_rec after one step from W = 0 against d, for GD, Muon (exact, NS5, NS10), Newton, SignGD."""
+    n_items = 32768 if settings.full else 8192
+    dims = (64, 128, 256) if settings.full else (32, 64, 128)
+    alphas = (1.5, 2.0)
+    lanes = one_step_lanes()
+    points = [
+        SweepPoint(one_step_config(d, n_items, a, s, lanes), 1, (("alpha", a), ("d", d), ("seed", s)))
+        for a in alphas
+        for d in dims
+        for s in SEEDS
+    ]
+    results = run_sweep(points, settings, "one-step recovery")
+    counts = _mean_recovered(results, "recovered")
+    out = Reproduction("one_step_capacity", "One-step capacity (Kim et al.)", settings.size)
+    out.tables["one_step"] = _table(results)
+    panels = []
+    for a in alphas:
+        mean = {name: [counts[(a, d)][:, i].mean() for d in dims] for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))}
+        muon_slope, gd_slope = loglog_slope(dims, mean["muon"]), loglog_slope(dims, mean["gd"])
+        low, high = (1.1, 1.7) if a == 1.5 else (1.0, 1.6)
+        out.claims += [
+            check_range("§11.9", f"Muon-exact slope of n_rec vs d, α = {a} (theory {1 + 1 / (2 * a):.2f})", muon_slope, low, high, ".2f"),
+            check_range("§11.9", f"GD slope of n_rec vs d, α = {a} (theory {1 / (2 * a):.2f})", gd_slope, 0.0, 0.8, ".2f"),
+            check_range("§11.9", f"Muon slope − GD slope, α = {a} (theory 1)", muon_slope - gd_slope, 0.6, None, ".2f"),
+        ]
+        x = np.array(dims, float)
+        series = tuple(_series(list(dims), counts, lambda d, a=a: (a, d), i, lane.label, i) for i, lane in enumerate(lanes))
+        guides = (
+            _guide(f"slope 1 + 1/(2α) = {1 + 1 / (2 * a):.2f}", x, mean["muon"][0], 1 + 1 / (2 * a)),
+            _guide(f"slope 1/(2α) = {1 / (2 * a):.2f}", x, max(mean["gd"][0], 1.0), 1 / (2 * a)),
+        )
+        panels.append(Panel(f"α = {a}, N = {n_items}", "d", "items recovered n_rec", series, guides, True, True))
+    d_max = dims[-1]
+    top = {name: counts[(1.5, d_max)][:, i].mean() for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))}
+    out.claims.append(check_range("§11.8", f"n_rec(Muon-exact) / n_rec(GD), α = 1.5, d = {d_max}", top["muon"] / top["gd"], 10.0, None, ".1f"))
+    out.claims.append(
+        Claim("§11.10", f"NS5 loses tail items: n_rec(NS5) ≤ n_rec(exact), d = {d_max}", f"{top['ns5']:.1f} vs {top['muon']:.1f}", "NS5 ≤ exact", bool(top["ns5"] <= top["muon"]))
+    )
+    out.claims.append(check_range("§11.10", f"n_rec(NS10) / n_rec(exact), d = {d_max}", top["ns10"] / top["muon"], 0.9, None, ".2f"))
+    for d in dims[-2:]:
+        ratio = counts[(1.5, d)][:, 4].mean() / counts[(1.5, d)][:, 1].mean()
+        out.claims.append(check_range("§11.12", f"Newton / Muon-exact n_rec at isotropic embeddings, d = {d}", ratio, 0.75, 1.25, ".2f"))
+    out.figures.append(Figure("capacity_vs_d", "One-step capacity against d", tuple(panels)))
+    out.figures.append(_recovery_strip(d_max, n_items))
+    return out
+
+
+def _recovery_strip(d: int, n_items: int) -> Figure:
+    """Which frequency ranks one step recovers, GD against Muon, at the largest d (seed 0)."""
+    experiment = Experiment(one_step_config(d, n_items, 1.5, 0, (GD, MUON)))
+    experiment.step(1)
+    experiment.evaluate(with_signal=False)
+    series = []
+    for level, lane in enumerate(experiment.snapshot().lanes):
+        ranks = np.flatnonzero(lane.item_recovered) + 1
+        series.append(Series(f"{lane.label}: {ranks.size} items", ranks.astype(float), np.full(ranks.size, level + 1.0), style="points", colour=level))
+    panel = Panel(f"recovered ranks after one step, d = {d}, α = 1.5", "frequency rank", "lane (1 = GD, 2 = Muon)", tuple(series), log_x=True)
+    return Figure("recovery_strip", "Per-rank recovery", (panel,))
+
+
+# ---- preset 2 ----------------------------------------------------------------------------------
+
+
+def critical_batch_size(batches: list[int], mean_counts: list[float], share: float = 0.9) -> int:
+    """Smallest B whose mean n_rec reaches ``share`` of the plateau (the largest-B value)."""
+    plateau = mean_counts[-1]
+    for batch, count in zip(batches, mean_counts, strict=True):
+        if count >= share * plateau:
+            return batch
+    return batches[-1]
+
+
+@register("critical_batch")
+def critical_batch(settings: Settings) -> Reproduction:
+    """n_rec after one minibatch step against B: GD saturates early, Muon keeps rising."""
+    d, n_items, alpha = (128, 16384, 1.5) if settings.full else (64, 4096, 1.5)
+    batches = [2**k for k in range(4, 19 if settings.full else 15)]
+    points = []
+    for b in batches:
+        lam = max(d**-alpha, 1.0 / b)
+        lanes = (GD, MUON, _lane("muon", "Muon-reg λ = max(d^-α, 1/B)", polar="reg", lam=lam))
+        points += [SweepPoint(one_step_config(d, n_items, alpha, s, lanes, batch_size=b), 1, (("B", b), ("seed", s))) for s in SEEDS]
+    results = run_sweep(points, settings, "batch sweep")
+    counts = _mean_recovered(results, "recovered")
+    mean = [[counts[(b,)][:, i].mean() for b in batches] for i in range(3)]
+    b_gd, b_muon = critical_batch_size(batches, mean[0]), critical_batch_size(batches, mean[1])
+    plateau_ratio = mean[1][-1] / max(mean[0][-1], 1e-9)
+    scale = 1.0 if settings.full else (d / 128) ** (alpha + 0.5)  # B*_Muon ∝ d^(α+1/2)
+    out = Reproduction("critical_batch", "Critical batch size (Kim et al.)", settings.size)
+    out.tables["batch_sweep"] = _table(results)
+    out.claims += [
+        check_range("§11.11", f"B*_GD (90% of plateau), d = {d}", b_gd, None, 256, ".0f"),
+        check_range("§11.11", f"B*_Muon (90% of plateau), d = {d}", b_muon, 1024 * scale, None, ".0f"),
+        check_range("§11.11", f"plateau ratio Muon / GD, d = {d}", plateau_ratio, 8.0 if settings.full else 5.0, None, ".1f"),
+    ]
+    if not settings.full:
+        out.notes.append(
+            f"CI size d = {d}, N = {n_items}: the B*_Muon threshold 1024 is scaled by (d/128)^(α+1/2) = {scale:.3g}, "
+            "and the plateau-ratio threshold is 5 instead of 8 (one-step Muon capacity is smaller at d = 64)."
+        )
+    x = np.array(batches, float)
+    series = tuple(_series(batches, counts, lambda b: (b,), i, label, i) for i, label in enumerate(("GD", "Muon exact", "Muon-reg")))
+    guides = (_guide(f"B^(1/α) = B^{1 / alpha:.2f}", x[:6], max(mean[1][0], 1.0), 1 / alpha),)
+    panel = Panel(f"d = {d}, N = {n_items}, α = {alpha}: B*_GD = {b_gd}, B*_Muon = {b_muon}", "batch size B", "items recovered n_rec", series, guides, True, True)
+    out.figures.append(Figure("capacity_vs_batch", "Critical batch size", (panel,)))
+    return out
+
+
+# ---- preset 4 ----------------------------------------------------------------------------------
+
+
+@register("anisotropic")
+def anisotropic(settings: Settings) -> Reproduction:
+    """One step with anisotropic inputs (Σ eigenvalues ∝ k^-κ): Muon ≈ Newton at κ = 0 only."""
+    d, n_items = (128, 16384) if settings.full else (64, 4096)
+    kappas = (0.0, 0.5, 1.0)
+    lanes = (GD, MUON, NEWTON)
+    points = [
+        SweepPoint(one_step_config(d, n_items, 1.5, s, lanes, anisotropy=k), 1, (("kappa", k), ("seed", s)))
+        for k in kappas
+        for s in SEEDS
+    ]
+    results = run_sweep(points, settings, "anisotropy sweep")
+    counts = _mean_recovered(results, "recovered")
+    ratio = {k: counts[(k,)][:, 2].mean() / counts[(k,)][:, 1].mean() for k in kappas}
+    out = Reproduction("anisotropic", "Anisotropic embeddings (Kim et al. Fig. 6 analogue)", settings.size)
+    out.tables["anisotropy"] = _table(results)
+    out.claims.append(check_range("§10.4", "Newton / Muon n_rec at κ = 0 (isotropic)", ratio[0.0], 0.75, 1.25, ".2f"))
+    grows = ratio[1.0] > ratio[0.0]
+    out.claims.append(
+        Claim("§10.4", "Newton pulls ahead of Muon as κ grows (parametrisation unverified)", ", ".join(f"κ={k}: {r:.2f}" for k, r in ratio.items()), "ratio increases with κ", None)
+    )
+    out.notes.append(f"Newton/Muon ratio {'does' if grows else 'does not'} increase from κ = 0 to κ = 1 here; reported, not judged, because the paper's κ is unverified.")
+    series = tuple(_series(list(kappas), counts, lambda k: (k,), i, lane.label, i) for i, lane in enumerate(lanes))
+    out.figures.append(Figure("anisotropy", "Anisotropic inputs", (Panel(f"d = {d}, N = {n_items}, α = 1.5", "κ", "items recovered n_rec", series, log_y=True),)))
+    return out
+
+
+# ---- preset 3 ----------------------------------------------------------------------------------
+
+
+def theory_recovery(d: int, alpha: float, t: int) -> float:
+    """d_t = d^{2 − (1 − 1/(2α))^t} (Kim et al.'s multi-step conjecture, population gradient)."""
+    return d ** (2.0 - (1.0 - 1.0 / (2.0 * alpha)) ** t)
+
+
+@register("multi_step_recovery")
+def multi_step_recovery(settings: Settings) -> Reproduction:
+    """Exploratory: n_rec over T steps of Muon-reg (η = √d) and GD against d_t; calibration pending."""
+    from engine.reproduce.multistep import run_multistep
+
+    dims = (64, 128) if settings.full else (32,)
+    alpha, steps = 1.5, 8
+    out = Reproduction("multi_step_recovery", "Multi-step recovery (Kim et al., exploratory)", settings.size)
+    panels, table = [], defaultdict(list)
+    for d in dims:
+        n_items = max(2 * d * d, 2048)
+        curves = run_multistep(d, n_items, alpha, steps)
+        t = np.arange(0, steps + 1, dtype=float)
+        series = tuple(Series(name, t, np.array(counts, float), colour=i) for i, (name, counts) in enumerate(curves.items()))
+        theory = np.array([min(theory_recovery(d, alpha, int(k)), n_items) if k > 0 else np.nan for k in t])
+        panels.append(Panel(f"d = {d}, N = {n_items}", "step t", "items recovered", series, (Guide("d^(2 − (1 − 1/(2α))^t)", t[1:], theory[1:]),), log_y=True))
+        for name, counts in curves.items():
+            for k, count in enumerate(counts):
+                table["d"].append(d)
+                table["lane"].append(name)
+                table["step"].append(k)
+                table["recovered"].append(count)
+                table["theory"].append(float(theory[k]) if k else float("nan"))
+        best = max(curves.values(), key=lambda c: c[-1])
+        out.claims.append(
+            Claim("§11.13", f"measured d_t against theory, d = {d}, t = 1, 2, {steps}", f"{best[1]}, {best[2]}, {best[steps]}",
+                  f"{theory[1]:.0f}, {theory[2]:.0f}, {theory[steps]:.0f}", None)
+        )
+    out.tables["multi_step"] = dict(table)
+    out.figures.append(Figure("multi_step", "Multi-step recovery (exploratory)", tuple(panels)))
+    out.notes.append(
+        "Experimental — calibration pending. The thresholded-gradient procedure and the λ_t schedule are our reading "
+        "of a secondary source (SCIENCE.md §5); the pilot there did not reproduce the d_t growth either."
+    )
+    return out
+

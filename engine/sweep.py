@@ -1,0 +1,203 @@
+"""Sweeps: many independent runs, in parallel processes, cached on disk, cancellable.
+
+A sweep is a list of :class:`SweepPoint` — a config, a number of steps and the coordinates that
+place the point on a plot (``d = 64``, ``seed = 2``). Points run in worker processes (each with
+one torch thread, so processes do not fight over cores) and results stream back as they finish.
+Each finished point is stored under a hash of its config, so re-running a sweep with the same grid
+only computes the points that are new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.config import ExperimentConfig
+from engine.experiment import Experiment
+
+__all__ = ["PointResult", "SweepPoint", "SweepRunner", "default_cache_dir", "run_point"]
+
+#: Bumped whenever what a point computes changes, so stale cache entries are never reused.
+SCHEMA = "muonscope-sweep-2"
+_LANE_METRICS = (
+    "recovered",
+    "recovered_prefix",
+    "accuracy",
+    "loss",
+    "excess_loss",
+    "balance_gap",
+    "batch_loss",
+    "alignment",
+    "sin_theta",
+    "gap",
+)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One run of a sweep: ``steps`` steps of ``config``, evaluated at the end."""
+
+    config: ExperimentConfig
+    steps: int
+    coords: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def key(self) -> str:
+        payload = json.dumps(
+            {"schema": SCHEMA, "config": self.config.to_dict(), "steps": self.steps}, sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+    def coord(self, name: str) -> Any:
+        return dict(self.coords)[name]
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """Final metrics of every lane of one point (plain data, JSON-ready)."""
+
+    point: SweepPoint
+    lanes: tuple[dict[str, Any], ...]
+    seconds: float
+    cached: bool = False
+
+    def lane(self, index: int) -> dict[str, Any]:
+        return self.lanes[index]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run_point(point: SweepPoint) -> tuple[list[dict[str, Any]], float]:
+    """Run one point in this process: its lanes' final metrics and the seconds it took."""
+    start = time.perf_counter()
+    experiment = Experiment(point.config)
+    experiment.step(point.steps)
+    experiment.evaluate(with_signal=False)
+    lanes = []
+    for lane in experiment.snapshot().lanes:
+        record = {name: _clean(float(getattr(lane, name))) for name in _LANE_METRICS}
+        record["recovered"] = lane.recovered
+        record["recovered_prefix"] = lane.recovered_prefix
+        record.update(label=lane.label, optimizer=lane.optimizer, order=lane.order, diverged=lane.diverged)
+        record["group_loss"] = [_clean(float(v)) for v in lane.group_loss]
+        record["weight_entropy"] = _clean(lane.weight_isotropy.entropy)
+        lanes.append(record)
+    return lanes, time.perf_counter() - start
+
+
+def default_cache_dir() -> Path:
+    """Per-user cache folder (``MUONSCOPE_CACHE`` overrides)."""
+    if os.environ.get("MUONSCOPE_CACHE"):
+        return Path(os.environ["MUONSCOPE_CACHE"])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("muonscope")) / "sweeps"
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run_indexed(job: tuple[int, SweepPoint]) -> tuple[int, list[dict[str, Any]], float]:
+    index, point = job
+    lanes, seconds = run_point(point)
+    return index, lanes, seconds
+
+
+@dataclass
+class SweepRunner:
+    """Runs points, cached ones first, the rest in ``workers`` processes; iterate for results."""
+
+    points: Sequence[SweepPoint]
+    workers: int = 0  # 0: one per CPU core; 1: in this process
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    done: int = 0
+    _pool: Any = field(default=None, repr=False)
+    _cancelled: bool = False
+
+    @property
+    def total(self) -> int:
+        return len(self.points)
+
+    def cancel(self) -> None:
+        """Stop at once: running workers are terminated, nothing more is yielded."""
+        self._cancelled = True
+        if self._pool is not None:
+            self._pool.terminate()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def __iter__(self) -> Iterator[PointResult]:
+        cache = (self.cache_dir or default_cache_dir()) if self.use_cache else None
+        todo = []
+        for index, point in enumerate(self.points):
+            stored = _load(cache, point) if cache else None
+            if stored is not None:
+                self.done += 1
+                yield PointResult(point, tuple(stored["lanes"]), stored["seconds"], cached=True)
+            else:
+                todo.append((index, point))
+            if self._cancelled:
+                return
+        for index, lanes, seconds in self._compute(todo):
+            point = self.points[index]
+            if cache:
+                _store(cache, point, lanes, seconds)
+            self.done += 1
+            yield PointResult(point, tuple(lanes), seconds)
+            if self._cancelled:
+                return
+
+    def _compute(self, todo: list[tuple[int, SweepPoint]]) -> Iterator[tuple[int, list, float]]:
+        workers = self.workers or os.cpu_count() or 1
+        if workers == 1 or len(todo) <= 1:
+            for job in todo:
+                if self._cancelled:
+                    return
+                yield _run_indexed(job)
+            return
+        context = multiprocessing.get_context("spawn")  # fork + threads (Qt, torch) is unsafe
+        self._pool = context.Pool(min(workers, len(todo)), initializer=_init_worker)
+        try:
+            yield from self._pool.imap_unordered(_run_indexed, todo)
+        finally:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
+def _path(cache: Path, point: SweepPoint) -> Path:
+    return cache / f"{point.key}.json"
+
+
+def _load(cache: Path, point: SweepPoint) -> dict[str, Any] | None:
+    try:
+        data = json.loads(_path(cache, point).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if data.get("schema") == SCHEMA else None
+
+
+def _store(cache: Path, point: SweepPoint, lanes: list[dict[str, Any]], seconds: float) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    record = {"schema": SCHEMA, "config": point.config.to_dict(), "steps": point.steps, "lanes": lanes, "seconds": seconds}
+    temporary = _path(cache, point).with_suffix(".tmp")
+    temporary.write_text(json.dumps(record), encoding="utf-8")
+    temporary.replace(_path(cache, point))  # atomic: a cancelled write never leaves half a file
