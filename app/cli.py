@@ -66,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("--steps", metavar="N", type=int, default=50, help="steps to run before the picture")
     shot.add_argument("--out", metavar="FILE.png", type=Path, required=True, help="where to write the PNG")
     shot.add_argument("--size", metavar="WxH", default="1600x1000", help="window size in pixels")
+    rep = sub.add_parser("reproduce", help="reproduce a preset's paper claims: figures, data and summary.md")
+    rep.add_argument("preset", nargs="?", metavar="PRESET", help="preset name (see --list)")
+    rep.add_argument("--list", action="store_true", help="list the presets with their claims")
+    rep.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: reproduce-PRESET)")
+    rep.add_argument("--full", action="store_true", help="the papers' sizes (slow) instead of CI sizes")
+    rep.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="data table format")
+    rep.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="processes for sweeps (0: one per core)"
+    )
+    rep.add_argument("--no-cache", action="store_true", help="recompute sweep points even if cached")
+    rep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     return parser
 
 
@@ -163,6 +174,37 @@ def _check_writable(folder: Path) -> None:
         raise ConfigError("--out", str(folder), f"must be a writable folder ({exc.strerror})") from None
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from app.reproduce_command import list_presets, reproduce
+
+    if args.list:
+        print(list_presets())
+        return EXIT_OK
+    if not args.preset:
+        raise ConfigError("PRESET", None, "name a preset to reproduce, or use --list")
+    if args.workers < 0:
+        raise ConfigError("--workers", args.workers, "must be an integer >= 0")
+    from engine.reproduce import REPRODUCTIONS
+
+    if args.preset not in REPRODUCTIONS:
+        raise ConfigError("preset", args.preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
+    out = args.out or Path(f"reproduce-{args.preset}")
+    _check_writable(out)
+    failed = reproduce(
+        args.preset,
+        out,
+        full=args.full,
+        table_format=args.format,
+        workers=args.workers,
+        use_cache=not args.no_cache,
+        progress=not args.no_progress,
+    )
+    if failed:
+        sys.stderr.write(f"muonscope: {failed} check(s) failed; see {out / 'summary.md'}\n")
+        return EXIT_RUNTIME
+    return EXIT_OK
+
+
 def _shot(args: argparse.Namespace) -> int:
     from app.qt_messages import install_message_handler
     from app.shot import parse_size, take_screenshot
@@ -209,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "shot":
             return _shot(args)
+        if args.command == "reproduce":
+            return _reproduce(args)
         return _open_window()
     except ConfigError as exc:
         sys.stderr.write(f"muonscope: error: {exc}\n")

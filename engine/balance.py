@@ -39,7 +39,9 @@ class RayBalance:
 def correct_probabilities(task: MemoryTask, weights: Tensor) -> Tensor:
     """f_k = p̂(k | k) for every class and every W of a stack (L, d, d) → (L, N)."""
     queries = population_queries(task.probs, 0.0)
-    return memory_pass(task.outputs, task.inputs, weights, queries, want_grad=False, want_columns=True).correct_prob
+    return memory_pass(
+        task.outputs, task.inputs, weights, queries, want_grad=False, want_columns=True
+    ).correct_prob
 
 
 def _along(task: MemoryTask, direction: Tensor, etas: np.ndarray) -> Tensor:
@@ -88,7 +90,12 @@ def ray_curve(task: MemoryTask, direction: Tensor, etas: np.ndarray) -> tuple[np
     eta = torch.as_tensor(etas, dtype=direction.dtype, device=direction.device)
     weights = -eta[:, None, None] * direction
     result = memory_pass(
-        task.outputs, task.inputs, weights, population_queries(task.probs, 0.0), want_grad=False, want_columns=True
+        task.outputs,
+        task.inputs,
+        weights,
+        population_queries(task.probs, 0.0),
+        want_grad=False,
+        want_columns=True,
     )
     gap = (result.correct_prob.amax(dim=1) - result.correct_prob.amin(dim=1)).cpu().numpy()
     return result.loss.cpu().numpy(), gap

@@ -27,9 +27,9 @@ from engine.validate import (
 
 __all__ = [
     "EMBEDDINGS_BY_KIND",
-    "PROFILES",
     "LIVE_TASK_FIELDS",
     "MAX_LANES",
+    "PROFILES",
     "TASK_KINDS",
     "ExperimentConfig",
     "LaneConfig",

@@ -197,7 +197,13 @@ def _load(cache: Path, point: SweepPoint) -> dict[str, Any] | None:
 
 def _store(cache: Path, point: SweepPoint, lanes: list[dict[str, Any]], seconds: float) -> None:
     cache.mkdir(parents=True, exist_ok=True)
-    record = {"schema": SCHEMA, "config": point.config.to_dict(), "steps": point.steps, "lanes": lanes, "seconds": seconds}
+    record = {
+        "schema": SCHEMA,
+        "config": point.config.to_dict(),
+        "steps": point.steps,
+        "lanes": lanes,
+        "seconds": seconds,
+    }
     temporary = _path(cache, point).with_suffix(".tmp")
     temporary.write_text(json.dumps(record), encoding="utf-8")
     temporary.replace(_path(cache, point))  # atomic: a cancelled write never leaves half a file

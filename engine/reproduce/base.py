@@ -153,7 +153,9 @@ def loglog_slope(x: Iterable[float], y: Iterable[float]) -> float:
     return float(np.polyfit(np.log(x), np.log(np.maximum(y, 1e-300)), 1)[0])
 
 
-def check_range(check: str, text: str, value: float, lo: float | None, hi: float | None, fmt: str = ".3g") -> Claim:
+def check_range(
+    check: str, text: str, value: float, lo: float | None, hi: float | None, fmt: str = ".3g"
+) -> Claim:
     """A claim that ``value`` lies in [lo, hi] (either end may be open)."""
     if lo is not None and hi is not None:
         expected = f"in [{lo:{fmt}}, {hi:{fmt}}]"

@@ -46,7 +46,9 @@ def one_step_lanes() -> tuple[LaneConfig, ...]:
     return (GD, MUON, NS5, NS10, NEWTON, SIGNGD)
 
 
-def one_step_config(d: int, n_items: int, alpha: float, seed: int, lanes, batch_size: int = 0, **task) -> ExperimentConfig:
+def one_step_config(
+    d: int, n_items: int, alpha: float, seed: int, lanes, batch_size: int = 0, **task
+) -> ExperimentConfig:
     """One step from W = 0, population gradient unless a batch size is given."""
     return ExperimentConfig(
         task=TaskConfig(d=d, n_items=n_items, alpha=alpha, batch_size=batch_size, seed=seed, **task),
@@ -114,31 +116,86 @@ def one_step_capacity(settings: Settings) -> Reproduction:
     out.tables["one_step"] = _table(results)
     panels = []
     for a in alphas:
-        mean = {name: [counts[(a, d)][:, i].mean() for d in dims] for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))}
+        mean = {
+            name: [counts[(a, d)][:, i].mean() for d in dims]
+            for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))
+        }
         muon_slope, gd_slope = loglog_slope(dims, mean["muon"]), loglog_slope(dims, mean["gd"])
         low, high = (1.1, 1.7) if a == 1.5 else (1.0, 1.6)
         out.claims += [
-            check_range("§11.9", f"Muon-exact slope of n_rec vs d, α = {a} (theory {1 + 1 / (2 * a):.2f})", muon_slope, low, high, ".2f"),
-            check_range("§11.9", f"GD slope of n_rec vs d, α = {a} (theory {1 / (2 * a):.2f})", gd_slope, 0.0, 0.8, ".2f"),
-            check_range("§11.9", f"Muon slope − GD slope, α = {a} (theory 1)", muon_slope - gd_slope, 0.6, None, ".2f"),
+            check_range(
+                "§11.9",
+                f"Muon-exact slope of n_rec vs d, α = {a} (theory {1 + 1 / (2 * a):.2f})",
+                muon_slope,
+                low,
+                high,
+                ".2f",
+            ),
+            check_range(
+                "§11.9",
+                f"GD slope of n_rec vs d, α = {a} (theory {1 / (2 * a):.2f})",
+                gd_slope,
+                0.0,
+                0.8,
+                ".2f",
+            ),
+            check_range(
+                "§11.9", f"Muon slope − GD slope, α = {a} (theory 1)", muon_slope - gd_slope, 0.6, None, ".2f"
+            ),
         ]
         x = np.array(dims, float)
-        series = tuple(_series(list(dims), counts, lambda d, a=a: (a, d), i, lane.label, i) for i, lane in enumerate(lanes))
+        series = tuple(
+            _series(list(dims), counts, lambda d, a=a: (a, d), i, lane.label, i)
+            for i, lane in enumerate(lanes)
+        )
         guides = (
             _guide(f"slope 1 + 1/(2α) = {1 + 1 / (2 * a):.2f}", x, mean["muon"][0], 1 + 1 / (2 * a)),
             _guide(f"slope 1/(2α) = {1 / (2 * a):.2f}", x, max(mean["gd"][0], 1.0), 1 / (2 * a)),
         )
-        panels.append(Panel(f"α = {a}, N = {n_items}", "d", "items recovered n_rec", series, guides, True, True))
+        panels.append(
+            Panel(f"α = {a}, N = {n_items}", "d", "items recovered n_rec", series, guides, True, True)
+        )
     d_max = dims[-1]
-    top = {name: counts[(1.5, d_max)][:, i].mean() for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))}
-    out.claims.append(check_range("§11.8", f"n_rec(Muon-exact) / n_rec(GD), α = 1.5, d = {d_max}", top["muon"] / top["gd"], 10.0, None, ".1f"))
+    top = {
+        name: counts[(1.5, d_max)][:, i].mean()
+        for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))
+    }
     out.claims.append(
-        Claim("§11.10", f"NS5 loses tail items: n_rec(NS5) ≤ n_rec(exact), d = {d_max}", f"{top['ns5']:.1f} vs {top['muon']:.1f}", "NS5 ≤ exact", bool(top["ns5"] <= top["muon"]))
+        check_range(
+            "§11.8",
+            f"n_rec(Muon-exact) / n_rec(GD), α = 1.5, d = {d_max}",
+            top["muon"] / top["gd"],
+            10.0,
+            None,
+            ".1f",
+        )
     )
-    out.claims.append(check_range("§11.10", f"n_rec(NS10) / n_rec(exact), d = {d_max}", top["ns10"] / top["muon"], 0.9, None, ".2f"))
+    out.claims.append(
+        Claim(
+            "§11.10",
+            f"NS5 loses tail items: n_rec(NS5) ≤ n_rec(exact), d = {d_max}",
+            f"{top['ns5']:.1f} vs {top['muon']:.1f}",
+            "NS5 ≤ exact",
+            bool(top["ns5"] <= top["muon"]),
+        )
+    )
+    out.claims.append(
+        check_range(
+            "§11.10", f"n_rec(NS10) / n_rec(exact), d = {d_max}", top["ns10"] / top["muon"], 0.9, None, ".2f"
+        )
+    )
     for d in dims[-2:]:
         ratio = counts[(1.5, d)][:, 4].mean() / counts[(1.5, d)][:, 1].mean()
-        out.claims.append(check_range("§11.12", f"Newton / Muon-exact n_rec at isotropic embeddings, d = {d}", ratio, 0.75, 1.25, ".2f"))
+        out.claims.append(
+            check_range(
+                "§11.12",
+                f"Newton / Muon-exact n_rec at isotropic embeddings, d = {d}",
+                ratio,
+                0.75,
+                1.25,
+                ".2f",
+            )
+        )
     out.figures.append(Figure("capacity_vs_d", "One-step capacity against d", tuple(panels)))
     out.figures.append(_recovery_strip(d_max, n_items))
     return out
@@ -152,8 +209,22 @@ def _recovery_strip(d: int, n_items: int) -> Figure:
     series = []
     for level, lane in enumerate(experiment.snapshot().lanes):
         ranks = np.flatnonzero(lane.item_recovered) + 1
-        series.append(Series(f"{lane.label}: {ranks.size} items", ranks.astype(float), np.full(ranks.size, level + 1.0), style="points", colour=level))
-    panel = Panel(f"recovered ranks after one step, d = {d}, α = 1.5", "frequency rank", "lane (1 = GD, 2 = Muon)", tuple(series), log_x=True)
+        series.append(
+            Series(
+                f"{lane.label}: {ranks.size} items",
+                ranks.astype(float),
+                np.full(ranks.size, level + 1.0),
+                style="points",
+                colour=level,
+            )
+        )
+    panel = Panel(
+        f"recovered ranks after one step, d = {d}, α = 1.5",
+        "frequency rank",
+        "lane (1 = GD, 2 = Muon)",
+        tuple(series),
+        log_x=True,
+    )
     return Figure("recovery_strip", "Per-rank recovery", (panel,))
 
 
@@ -178,7 +249,10 @@ def critical_batch(settings: Settings) -> Reproduction:
     for b in batches:
         lam = max(d**-alpha, 1.0 / b)
         lanes = (GD, MUON, _lane("muon", "Muon-reg λ = max(d^-α, 1/B)", polar="reg", lam=lam))
-        points += [SweepPoint(one_step_config(d, n_items, alpha, s, lanes, batch_size=b), 1, (("B", b), ("seed", s))) for s in SEEDS]
+        points += [
+            SweepPoint(one_step_config(d, n_items, alpha, s, lanes, batch_size=b), 1, (("B", b), ("seed", s)))
+            for s in SEEDS
+        ]
     results = run_sweep(points, settings, "batch sweep")
     counts = _mean_recovered(results, "recovered")
     mean = [[counts[(b,)][:, i].mean() for b in batches] for i in range(3)]
@@ -190,17 +264,36 @@ def critical_batch(settings: Settings) -> Reproduction:
     out.claims += [
         check_range("§11.11", f"B*_GD (90% of plateau), d = {d}", b_gd, None, 256, ".0f"),
         check_range("§11.11", f"B*_Muon (90% of plateau), d = {d}", b_muon, 1024 * scale, None, ".0f"),
-        check_range("§11.11", f"plateau ratio Muon / GD, d = {d}", plateau_ratio, 8.0 if settings.full else 5.0, None, ".1f"),
+        check_range(
+            "§11.11",
+            f"plateau ratio Muon / GD, d = {d}",
+            plateau_ratio,
+            8.0 if settings.full else 5.0,
+            None,
+            ".1f",
+        ),
     ]
     if not settings.full:
         out.notes.append(
-            f"CI size d = {d}, N = {n_items}: the B*_Muon threshold 1024 is scaled by (d/128)^(α+1/2) = {scale:.3g}, "
+            f"CI size d = {d}, N = {n_items}: the B*_Muon threshold 1024 is scaled by "
+            f"(d/128)^(α+1/2) = {scale:.3g}, "
             "and the plateau-ratio threshold is 5 instead of 8 (one-step Muon capacity is smaller at d = 64)."
         )
     x = np.array(batches, float)
-    series = tuple(_series(batches, counts, lambda b: (b,), i, label, i) for i, label in enumerate(("GD", "Muon exact", "Muon-reg")))
+    series = tuple(
+        _series(batches, counts, lambda b: (b,), i, label, i)
+        for i, label in enumerate(("GD", "Muon exact", "Muon-reg"))
+    )
     guides = (_guide(f"B^(1/α) = B^{1 / alpha:.2f}", x[:6], max(mean[1][0], 1.0), 1 / alpha),)
-    panel = Panel(f"d = {d}, N = {n_items}, α = {alpha}: B*_GD = {b_gd}, B*_Muon = {b_muon}", "batch size B", "items recovered n_rec", series, guides, True, True)
+    panel = Panel(
+        f"d = {d}, N = {n_items}, α = {alpha}: B*_GD = {b_gd}, B*_Muon = {b_muon}",
+        "batch size B",
+        "items recovered n_rec",
+        series,
+        guides,
+        True,
+        True,
+    )
     out.figures.append(Figure("capacity_vs_batch", "Critical batch size", (panel,)))
     return out
 
@@ -224,14 +317,33 @@ def anisotropic(settings: Settings) -> Reproduction:
     ratio = {k: counts[(k,)][:, 2].mean() / counts[(k,)][:, 1].mean() for k in kappas}
     out = Reproduction("anisotropic", "Anisotropic embeddings (Kim et al. Fig. 6 analogue)", settings.size)
     out.tables["anisotropy"] = _table(results)
-    out.claims.append(check_range("§10.4", "Newton / Muon n_rec at κ = 0 (isotropic)", ratio[0.0], 0.75, 1.25, ".2f"))
+    out.claims.append(
+        check_range("§10.4", "Newton / Muon n_rec at κ = 0 (isotropic)", ratio[0.0], 0.75, 1.25, ".2f")
+    )
     grows = ratio[1.0] > ratio[0.0]
     out.claims.append(
-        Claim("§10.4", "Newton pulls ahead of Muon as κ grows (parametrisation unverified)", ", ".join(f"κ={k}: {r:.2f}" for k, r in ratio.items()), "ratio increases with κ", None)
+        Claim(
+            "§10.4",
+            "Newton pulls ahead of Muon as κ grows (parametrisation unverified)",
+            ", ".join(f"κ={k}: {r:.2f}" for k, r in ratio.items()),
+            "ratio increases with κ",
+            None,
+        )
     )
-    out.notes.append(f"Newton/Muon ratio {'does' if grows else 'does not'} increase from κ = 0 to κ = 1 here; reported, not judged, because the paper's κ is unverified.")
-    series = tuple(_series(list(kappas), counts, lambda k: (k,), i, lane.label, i) for i, lane in enumerate(lanes))
-    out.figures.append(Figure("anisotropy", "Anisotropic inputs", (Panel(f"d = {d}, N = {n_items}, α = 1.5", "κ", "items recovered n_rec", series, log_y=True),)))
+    out.notes.append(
+        f"Newton/Muon ratio {'does' if grows else 'does not'} increase from κ = 0 to κ = 1 here; "
+        "reported, not judged, because the paper's κ is unverified."
+    )
+    series = tuple(
+        _series(list(kappas), counts, lambda k: (k,), i, lane.label, i) for i, lane in enumerate(lanes)
+    )
+    out.figures.append(
+        Figure(
+            "anisotropy",
+            "Anisotropic inputs",
+            (Panel(f"d = {d}, N = {n_items}, α = 1.5", "κ", "items recovered n_rec", series, log_y=True),),
+        )
+    )
     return out
 
 
@@ -256,9 +368,21 @@ def multi_step_recovery(settings: Settings) -> Reproduction:
         n_items = max(2 * d * d, 2048)
         curves = run_multistep(d, n_items, alpha, steps)
         t = np.arange(0, steps + 1, dtype=float)
-        series = tuple(Series(name, t, np.array(counts, float), colour=i) for i, (name, counts) in enumerate(curves.items()))
+        series = tuple(
+            Series(name, t, np.array(counts, float), colour=i)
+            for i, (name, counts) in enumerate(curves.items())
+        )
         theory = np.array([min(theory_recovery(d, alpha, int(k)), n_items) if k > 0 else np.nan for k in t])
-        panels.append(Panel(f"d = {d}, N = {n_items}", "step t", "items recovered", series, (Guide("d^(2 − (1 − 1/(2α))^t)", t[1:], theory[1:]),), log_y=True))
+        panels.append(
+            Panel(
+                f"d = {d}, N = {n_items}",
+                "step t",
+                "items recovered",
+                series,
+                (Guide("d^(2 − (1 − 1/(2α))^t)", t[1:], theory[1:]),),
+                log_y=True,
+            )
+        )
         for name, counts in curves.items():
             for k, count in enumerate(counts):
                 table["d"].append(d)
@@ -268,14 +392,19 @@ def multi_step_recovery(settings: Settings) -> Reproduction:
                 table["theory"].append(float(theory[k]) if k else float("nan"))
         best = max(curves.values(), key=lambda c: c[-1])
         out.claims.append(
-            Claim("§11.13", f"measured d_t against theory, d = {d}, t = 1, 2, {steps}", f"{best[1]}, {best[2]}, {best[steps]}",
-                  f"{theory[1]:.0f}, {theory[2]:.0f}, {theory[steps]:.0f}", None)
+            Claim(
+                "§11.13",
+                f"measured d_t against theory, d = {d}, t = 1, 2, {steps}",
+                f"{best[1]}, {best[2]}, {best[steps]}",
+                f"{theory[1]:.0f}, {theory[2]:.0f}, {theory[steps]:.0f}",
+                None,
+            )
         )
     out.tables["multi_step"] = dict(table)
     out.figures.append(Figure("multi_step", "Multi-step recovery (exploratory)", tuple(panels)))
     out.notes.append(
-        "Experimental — calibration pending. The thresholded-gradient procedure and the λ_t schedule are our reading "
+        "Experimental — calibration pending. The thresholded-gradient procedure and the λ_t schedule "
+        "are our reading "
         "of a secondary source (SCIENCE.md §5); the pilot there did not reproduce the d_t growth either."
     )
     return out
-

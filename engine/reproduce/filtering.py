@@ -58,9 +58,7 @@ def _alignment(x: torch.Tensor, signal: torch.Tensor) -> np.ndarray:
     return ((x * signal).sum(dim=(-2, -1)) / nuclear).numpy()
 
 
-def simulate_buffers(
-    task: TaskConfig, mus: np.ndarray, steps: int, seed: int, post: bool = True
-) -> Buffers:
+def simulate_buffers(task: TaskConfig, mus: np.ndarray, steps: int, seed: int, post: bool = True) -> Buffers:
     """Run one trial of ``steps`` steps and read every μ's buffer at the end."""
     stream = SpikedTask(dataclasses.replace(task, seed=seed), torch.device("cpu"), DT)  # trial = noise seed
     signal = stream.signal  # (m, n)
@@ -88,7 +86,9 @@ def simulate_buffers(
     )
 
 
-def _trials(task: TaskConfig, mus: np.ndarray, steps: int, trials: int, post: bool, settings: Settings, what: str) -> list[Buffers]:
+def _trials(
+    task: TaskConfig, mus: np.ndarray, steps: int, trials: int, post: bool, settings: Settings, what: str
+) -> list[Buffers]:
     out = []
     for trial in range(trials):
         out.append(simulate_buffers(task, mus, steps, trial, post))
@@ -100,7 +100,9 @@ def _mean(trials: list[Buffers], name: str) -> np.ndarray:
     return np.mean([getattr(t, name) for t in trials], axis=0)
 
 
-def _spiked(noise: float, rows: int = 100, cols: int = 100, strengths=(12.0, 8.0, 5.0), arch: float = 0.3) -> TaskConfig:
+def _spiked(
+    noise: float, rows: int = 100, cols: int = 100, strengths=(12.0, 8.0, 5.0), arch: float = 0.3
+) -> TaskConfig:
     return TaskConfig(kind="spiked", rows=rows, cols=cols, strengths=strengths, noise=noise, arch=arch)
 
 
@@ -121,28 +123,79 @@ def spectral_filtering(settings: Settings) -> Reproduction:
     for mu in (0.5, 0.9, 0.99):
         i = int(np.flatnonzero(mus == mu)[0])
         expected = (1 - mu) / (1 + mu) * (1 - mu ** (2 * steps))
-        out.claims.append(check_range("§11.14", f"buffer noise energy / (mnσ²) over (1−μ)/(1+μ), μ = {mu}", energy[i] / expected, 0.95, 1.05, ".3f"))
+        out.claims.append(
+            check_range(
+                "§11.14",
+                f"buffer noise energy / (mnσ²) over (1−μ)/(1+μ), μ = {mu}",
+                energy[i] / expected,
+                0.95,
+                1.05,
+                ".3f",
+            )
+        )
     s_buf = _mean(base, "s_buffer")
     high = mus >= 0.95
     head_err = np.max(np.abs(s_buf[high][:, :3] / np.array([12.0, 8.0, 5.0]) - 1))
-    out.claims.append(check_range("§11.15", "σ_1..3(M_K) against (12, 8, 5), worst relative error, μ ≥ 0.95, σ = 1", head_err, None, 0.10, ".3f"))
+    out.claims.append(
+        check_range(
+            "§11.15",
+            "σ_1..3(M_K) against (12, 8, 5), worst relative error, μ ≥ 0.95, σ = 1",
+            head_err,
+            None,
+            0.10,
+            ".3f",
+        )
+    )
     two_t = 2 / (1 - mus[high]) - 1
     edge_slope = loglog_slope(two_t, s_buf[high][:, 3])
-    out.claims.append(check_range("§11.15", "log-log slope of σ_4(M_K) against 2T−1, μ ≥ 0.95 (≈ −1/2)", edge_slope, -0.7, -0.3, ".2f"))
+    out.claims.append(
+        check_range(
+            "§11.15",
+            "log-log slope of σ_4(M_K) against 2T−1, μ ≥ 0.95 (≈ −1/2)",
+            edge_slope,
+            -0.7,
+            -0.3,
+            ".2f",
+        )
+    )
     gap = s_buf[:, 2] - s_buf[:, 3]
     checked = [int(np.flatnonzero(mus == m)[0]) for m in (0.5, 0.9, 0.95, 0.99)]
     out.claims.append(
-        Claim("§11.16", "gap σ_3 − σ_4 of M_K grows over μ = 0.5, 0.9, 0.95, 0.99 (σ = 1)", ", ".join(f"{gap[i]:.2f}" for i in checked), "increasing", bool(np.all(np.diff(gap[checked]) > 0)))
+        Claim(
+            "§11.16",
+            "gap σ_3 − σ_4 of M_K grows over μ = 0.5, 0.9, 0.95, 0.99 (σ = 1)",
+            ", ".join(f"{gap[i]:.2f}" for i in checked),
+            "increasing",
+            bool(np.all(np.diff(gap[checked]) > 0)),
+        )
     )
     i95 = int(np.flatnonzero(mus == 0.95)[0])
     target = 1 / np.sqrt(2 * 20 - 1)
     for sigma, runs in by_sigma.items():
         ratio = _mean(runs, "s_buffer")[i95] / _mean(runs, "s_gradient")
         tail = float(np.median(ratio[3:KEEP]))
-        out.claims.append(check_range("§11.16", f"tail filtering ratio σ_k(M)/σ_k(G), k ≥ 4, μ = 0.95, σ = {sigma} (1/√39 = 0.160)", tail / target, 0.9, 1.1, ".3f"))
+        out.claims.append(
+            check_range(
+                "§11.16",
+                f"tail filtering ratio σ_k(M)/σ_k(G), k ≥ 4, μ = 0.95, σ = {sigma} (1/√39 = 0.160)",
+                tail / target,
+                0.9,
+                1.1,
+                ".3f",
+            )
+        )
     low = by_sigma[0.2]
     head = (_mean(low, "s_buffer")[i95] / _mean(low, "s_gradient"))[:3]
-    out.claims.append(check_range("§11.16", "head filtering ratios k ≤ 3 at σ = 0.2, μ = 0.95 (authors 0.98, 0.95, 0.88): smallest", float(head.min()), 0.85, None, ".3f"))
+    out.claims.append(
+        check_range(
+            "§11.16",
+            "head filtering ratios k ≤ 3 at σ = 0.2, μ = 0.95 (authors 0.98, 0.95, 0.88): smallest",
+            float(head.min()),
+            0.85,
+            None,
+            ".3f",
+        )
+    )
     out.figures.append(_spectra_figure(base, i95))
     out.tables["filtering"] = _filtering_table(by_sigma, mus)
     return out
@@ -155,7 +208,11 @@ def _spectra_figure(runs: list[Buffers], index: int) -> Figure:
         f"σ = 1, μ = {runs[0].mus[index]}, K = 1000 (mean of {len(runs)} trials)",
         "index k",
         "singular value",
-        (Series("G_K", k, grad, colour=0), Series("M_K", k, buffer, colour=1), Series("G_sig", k, np.where(signal > 1e-9, signal, np.nan), style="points", colour=2)),
+        (
+            Series("G_K", k, grad, colour=0),
+            Series("M_K", k, buffer, colour=1),
+            Series("G_sig", k, np.where(signal > 1e-9, signal, np.nan), style="points", colour=2),
+        ),
         log_y=True,
     )
     ratio = Panel(
@@ -199,20 +256,41 @@ def momentum_order(settings: Settings) -> Reproduction:
     out.claims += [
         check_range("§11.17", "A(pre-polar) at μ = 0.95", pre[i95], 0.93, None, ".3f"),
         check_range("§11.17", "A(polar-only)", none, 0.55, 0.67, ".3f"),
-        check_range("§11.17", "|A(post-polar) − A(polar-only)| at μ = 0.95", abs(post[i95] - none), None, 0.05, ".3f"),
-        Claim("§11.17", "A(pre-polar) non-decreasing in μ (trial mean, tolerance 0.01)", ", ".join(f"{a:.3f}" for a in pre), "non-decreasing", bool(np.all(np.diff(pre) >= -0.01))),
+        check_range(
+            "§11.17", "|A(post-polar) − A(polar-only)| at μ = 0.95", abs(post[i95] - none), None, 0.05, ".3f"
+        ),
+        Claim(
+            "§11.17",
+            "A(pre-polar) non-decreasing in μ (trial mean, tolerance 0.01)",
+            ", ".join(f"{a:.3f}" for a in pre),
+            "non-decreasing",
+            bool(np.all(np.diff(pre) >= -0.01)),
+        ),
     ]
     angle = _mean(runs, "sin_theta")
     band = mus >= 0.9
     two_t = 2 / (1 - mus[band]) - 1
     slope = loglog_slope(two_t, angle[band])
-    out.claims.append(check_range("§11.18", "log-log slope of sin Θ (top 3, left) against 2T−1, μ ∈ [0.9, 0.995]", slope, None, -0.25, ".2f"))
+    out.claims.append(
+        check_range(
+            "§11.18",
+            "log-log slope of sin Θ (top 3, left) against 2T−1, μ ∈ [0.9, 0.995]",
+            slope,
+            None,
+            -0.25,
+            ".2f",
+        )
+    )
     x = mus
     alignment = Panel(
         "alignment with G_sig (σ = 1, r = 3)",
         "μ",
         "A(update)",
-        (Series("pre-polar (Muon)", x, pre, colour=0), Series("post-polar", x, post, colour=1), Series("polar-only", x, np.full(len(x), none), colour=2)),
+        (
+            Series("pre-polar (Muon)", x, pre, colour=0),
+            Series("post-polar", x, post, colour=1),
+            Series("polar-only", x, np.full(len(x), none), colour=2),
+        ),
     )
     angles = Panel(
         "subspace error of the buffer",
@@ -225,7 +303,12 @@ def momentum_order(settings: Settings) -> Reproduction:
     )
     out.figures.append(Figure("order", "Momentum before or after the polar map", (alignment, angles)))
     out.figures.append(_rank_one_figure(settings, out))
-    out.tables["order"] = {"mu": list(map(float, mus)), "A_pre": list(map(float, pre)), "A_post": list(map(float, post)), "sin_theta": list(map(float, angle))}
+    out.tables["order"] = {
+        "mu": list(map(float, mus)),
+        "A_pre": list(map(float, pre)),
+        "A_post": list(map(float, post)),
+        "sin_theta": list(map(float, angle)),
+    }
     return out
 
 
@@ -233,14 +316,29 @@ def _rank_one_figure(settings: Settings, out: Reproduction) -> Figure:
     """Theorem 3's low-SNR regime: a rank-1 spike λ = 1.5 in 200×50 Gaussian noise (λ < 1.77)."""
     task = _spiked(1.0, rows=200, cols=50, strengths=(1.5,), arch=0.0)
     mus = np.array([0.0, 0.5, 0.9, 0.95, 0.99])
-    runs = _trials(task, mus, 400 if not settings.full else 1000, 2 if not settings.full else 10, True, settings, "rank-1 spike")
+    runs = _trials(
+        task,
+        mus,
+        400 if not settings.full else 1000,
+        2 if not settings.full else 10,
+        True,
+        settings,
+        "rank-1 spike",
+    )
     pre, post = _mean(runs, "align_pre"), _mean(runs, "align_post")
     none = float(np.mean([r.align_none for r in runs]))
-    out.notes.append(f"Rank-1 spike λ = 1.5 (m = 200, n = 50): A(polar-only) = {none:.3f}; A(pre-polar) at μ = 0.99 = {pre[-1]:.3f}.")
+    out.notes.append(
+        f"Rank-1 spike λ = 1.5 (m = 200, n = 50): A(polar-only) = {none:.3f}; "
+        f"A(pre-polar) at μ = 0.99 = {pre[-1]:.3f}."
+    )
     panel = Panel(
         "rank-1 spike, λ = 1.5 < 0.25(√m − √n) = 1.77",
         "μ",
         "A(update)",
-        (Series("pre-polar", mus, pre, colour=0), Series("post-polar", mus, post, colour=1), Series("polar-only", mus, np.full(len(mus), none), colour=2)),
+        (
+            Series("pre-polar", mus, pre, colour=0),
+            Series("post-polar", mus, post, colour=1),
+            Series("polar-only", mus, np.full(len(mus), none), colour=2),
+        ),
     )
     return Figure("rank_one", "Low-SNR spike (Theorem 3)", (panel,))

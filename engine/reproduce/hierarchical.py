@@ -62,7 +62,15 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
         _lane("signgd", 1 / math.sqrt(k), "SignGD η = 1/√K"),
         _lane("ngd", 1.0, "NGD η = 1"),
     )
-    task = TaskConfig(kind="hierarchical", d=k, n_items=k, groups=groups, group_exponent=beta, batch_size=0, embeddings="orthogonal")
+    task = TaskConfig(
+        kind="hierarchical",
+        d=k,
+        n_items=k,
+        groups=groups,
+        group_exponent=beta,
+        batch_size=0,
+        embeddings="orthogonal",
+    )
     config = ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=1, spectra_every=10**9))
     settings.report(0, 1, "trajectories")
     runs = trajectories(config, steps)
@@ -70,25 +78,75 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
     excess, group_loss = runs["excess"], runs["groups"]
     gd, muon, tra = 0, 1, 2
     t = np.arange(steps + 1)
-    out = Reproduction("hierarchical_noiseless", "Hierarchical spectrum, noiseless (Wang et al.)", settings.size)
+    out = Reproduction(
+        "hierarchical_noiseless", "Hierarchical spectrum, noiseless (Wang et al.)", settings.size
+    )
     out.claims += [
         check_range("§11.19", "Muon (η = 1) excess loss at t = 20", excess[20, muon], None, 1e-5, ".2e"),
         check_range("§11.19", "GD (η = 1/p₁) excess loss at t = 20", excess[20, gd], 0.3, None, ".3f"),
-        check_range("§11.19", "GD slope of log excess against log t, t ∈ [50, 200]", loglog_slope(t[50:], excess[50:, gd]), -2.0, -0.7, ".2f"),
+        check_range(
+            "§11.19",
+            "GD slope of log excess against log t, t ∈ [50, 200]",
+            loglog_slope(t[50:], excess[50:, gd]),
+            -2.0,
+            -0.7,
+            ".2f",
+        ),
     ]
     rel = np.abs(excess[1:16, tra] - excess[1:16, muon]) / excess[1:16, muon]
-    out.claims.append(check_range("§11.20", "TRA-SignGD (η = 0.5) against Muon (η = 1): largest relative excess gap, t ≤ 15", float(rel.max()), None, 0.15, ".3f"))
+    out.claims.append(
+        check_range(
+            "§11.20",
+            "TRA-SignGD (η = 0.5) against Muon (η = 1): largest relative excess gap, t ≤ 15",
+            float(rel.max()),
+            None,
+            0.15,
+            ".3f",
+        )
+    )
     with np.errstate(divide="ignore", invalid="ignore"):  # Muon's group losses reach 0 in float64
         ratio = group_loss.max(axis=2) / group_loss.min(axis=2)  # (steps+1, L)
-    out.claims.append(check_range("§11.21", "Muon group-loss ratio max_g/min_g, largest over t ≤ 10", float(ratio[1:11, muon].max()), None, 1.5, ".2f"))
-    out.claims.append(check_range("§11.21", "GD group-loss ratio max_g/min_g at t = 10", float(ratio[10, gd]), 10.0, None, ".1f"))
+    out.claims.append(
+        check_range(
+            "§11.21",
+            "Muon group-loss ratio max_g/min_g, largest over t ≤ 10",
+            float(ratio[1:11, muon].max()),
+            None,
+            1.5,
+            ".2f",
+        )
+    )
+    out.claims.append(
+        check_range(
+            "§11.21", "GD group-loss ratio max_g/min_g at t = 10", float(ratio[10, gd]), 10.0, None, ".1f"
+        )
+    )
     growing = bool(np.all(np.diff(ratio[1:51, gd]) > 0))
-    out.claims.append(Claim("§11.21", "GD group-loss ratio increases over t ≤ 50", f"{ratio[1, gd]:.2f} → {ratio[50, gd]:.1f}", "increasing", growing))
-    series = tuple(Series(lane.label, t[1:].astype(float), excess[1:, i], colour=i) for i, lane in enumerate(lanes))
+    out.claims.append(
+        Claim(
+            "§11.21",
+            "GD group-loss ratio increases over t ≤ 50",
+            f"{ratio[1, gd]:.2f} → {ratio[50, gd]:.1f}",
+            "increasing",
+            growing,
+        )
+    )
+    series = tuple(
+        Series(lane.label, t[1:].astype(float), excess[1:, i], colour=i) for i, lane in enumerate(lanes)
+    )
     guide = Guide("∝ 1/t", t[10:].astype(float), excess[10, gd] * 10 / t[10:])
-    out.figures.append(Figure("excess_loss", "Excess loss, noiseless", (Panel("K = 64, M = 8 groups, β = 1.5", "step t", "excess loss", series, (guide,), True, True),)))
+    out.figures.append(
+        Figure(
+            "excess_loss",
+            "Excess loss, noiseless",
+            (Panel("K = 64, M = 8 groups, β = 1.5", "step t", "excess loss", series, (guide,), True, True),),
+        )
+    )
     out.figures.append(_heatmaps(group_loss, lanes, (gd, muon)))
-    out.tables["excess"] = {"step": list(map(int, t)), **{lane.label: list(map(float, excess[:, i])) for i, lane in enumerate(lanes)}}
+    out.tables["excess"] = {
+        "step": list(map(int, t)),
+        **{lane.label: list(map(float, excess[:, i])) for i, lane in enumerate(lanes)},
+    }
     return out
 
 
@@ -97,8 +155,19 @@ def _heatmaps(group_loss: np.ndarray, lanes, shown: tuple[int, ...]) -> Figure:
     panels = []
     steps = np.arange(1, min(group_loss.shape[0], 61), dtype=float)
     for i in shown:
-        series = tuple(Series(f"group {g + 1}", steps, group_loss[1 : len(steps) + 1, i, g], colour=g) for g in range(group_loss.shape[2]))
-        panels.append(Panel(f"{lanes[i].label}: loss of each frequency group", "step t", "group loss L_g", series, log_y=True))
+        series = tuple(
+            Series(f"group {g + 1}", steps, group_loss[1 : len(steps) + 1, i, g], colour=g)
+            for g in range(group_loss.shape[2])
+        )
+        panels.append(
+            Panel(
+                f"{lanes[i].label}: loss of each frequency group",
+                "step t",
+                "group loss L_g",
+                series,
+                log_y=True,
+            )
+        )
     return Figure("group_losses", "Groups learned staggered (GD) or in sync (Muon)", tuple(panels))
 
 
@@ -121,8 +190,19 @@ def noisy_scaling(settings: Settings) -> Reproduction:
                     _lane("sgd", 1.9 / p1, "GD η = 1.9/p₁"),
                     _lane("muon", 2 * math.log(k) / horizon, "Muon η = 2 log K / T", polar="exact"),
                 )
-                task = TaskConfig(kind="hierarchical", d=k, n_items=k, groups=groups, group_exponent=beta, batch_size=0, label_noise=0.1, embeddings="orthogonal")
-                config = ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=10**9, spectra_every=10**9))
+                task = TaskConfig(
+                    kind="hierarchical",
+                    d=k,
+                    n_items=k,
+                    groups=groups,
+                    group_exponent=beta,
+                    batch_size=0,
+                    label_noise=0.1,
+                    embeddings="orthogonal",
+                )
+                config = ExperimentConfig(
+                    task=task, lanes=lanes, run=RunConfig(eval_every=10**9, spectra_every=10**9)
+                )
                 points.append(SweepPoint(config, horizon, (("K", k), ("beta", beta), ("T", horizon))))
     results = run_sweep(points, settings, "horizon sweep")
     final = defaultdict(dict)
@@ -139,9 +219,24 @@ def noisy_scaling(settings: Settings) -> Reproduction:
     out.tables["horizons"] = dict(table)
     gd, muon = final[(k_check, 1.2, 0)][t_check], final[(k_check, 1.2, 1)][t_check]
     out.claims += [
-        check_range("§11.22", f"Muon (η = 2 log K / T) excess loss, K = {k_check}, β = 1.2, ρ = 0.1, T = {t_check}", muon["excess_loss"], None, 1e-3, ".2e"),
-        check_range("§11.22", f"GD (η = 1.9/p₁) excess loss at T = {t_check}", gd["excess_loss"], 0.1, None, ".3f"),
-        Claim("§11.22", "GD with η p₁ = 1.9 does not diverge", "diverged" if gd["diverged"] else "finite", "finite", not gd["diverged"]),
+        check_range(
+            "§11.22",
+            f"Muon (η = 2 log K / T) excess loss, K = {k_check}, β = 1.2, ρ = 0.1, T = {t_check}",
+            muon["excess_loss"],
+            None,
+            1e-3,
+            ".2e",
+        ),
+        check_range(
+            "§11.22", f"GD (η = 1.9/p₁) excess loss at T = {t_check}", gd["excess_loss"], 0.1, None, ".3f"
+        ),
+        Claim(
+            "§11.22",
+            "GD with η p₁ = 1.9 does not diverge",
+            "diverged" if gd["diverged"] else "finite",
+            "finite",
+            not gd["diverged"],
+        ),
     ]
     panels = []
     for k, groups in sizes:
@@ -151,16 +246,38 @@ def noisy_scaling(settings: Settings) -> Reproduction:
                 curve = final[(k, beta, i)]
                 x = np.array(sorted(curve), float)
                 y = np.array([curve[int(t)]["excess_loss"] for t in x])
-                series.append(Series(f"{name}, β = {beta}", x, y, colour=2 * betas.index(beta) + i, style="solid" if i else "dash"))
+                series.append(
+                    Series(
+                        f"{name}, β = {beta}",
+                        x,
+                        y,
+                        colour=2 * betas.index(beta) + i,
+                        style="solid" if i else "dash",
+                    )
+                )
             x = np.array(horizons, float)
             gd_y = final[(k, beta, 0)][horizons[0]]["excess_loss"]
-            guides.append(Guide(f"slope −(1 − 1/β) = {-(1 - 1 / beta):.2f}", x, gd_y * (x / x[0]) ** -(1 - 1 / beta)))
+            guides.append(
+                Guide(f"slope −(1 − 1/β) = {-(1 - 1 / beta):.2f}", x, gd_y * (x / x[0]) ** -(1 - 1 / beta))
+            )
         x = np.array(horizons, float)
         muon_y = final[(k, betas[0], 1)][horizons[0]]["excess_loss"]
         guides.append(Guide("slope −2", x, muon_y * (x / x[0]) ** -2.0))
-        panels.append(Panel(f"K = {k}, M = {groups} groups, ρ = 0.1", "horizon T", "final excess loss", tuple(series), tuple(guides), True, True))
+        panels.append(
+            Panel(
+                f"K = {k}, M = {groups} groups, ρ = 0.1",
+                "horizon T",
+                "final excess loss",
+                tuple(series),
+                tuple(guides),
+                True,
+                True,
+            )
+        )
     out.figures.append(Figure("scaling", "Excess loss against the horizon", tuple(panels)))
     out.notes.append("Finite K bends the GD curves once T^(1/β) approaches K (SCIENCE.md §7 pilot).")
     if not settings.full:
-        out.notes.append("CI size: K = 256 (C = 1) and T up to 256, checked with the thresholds stated for K = T = 512.")
+        out.notes.append(
+            "CI size: K = 256 (C = 1) and T up to 256, checked with the thresholds stated for K = T = 512."
+        )
     return out

@@ -21,7 +21,14 @@ __all__ = ["run_multistep"]
 
 
 def _recovered(task: MemoryTask, w: torch.Tensor) -> torch.Tensor:
-    result = memory_pass(task.outputs, task.inputs, w[None], population_queries(task.probs, 0.0), want_grad=False, want_columns=True)
+    result = memory_pass(
+        task.outputs,
+        task.inputs,
+        w[None],
+        population_queries(task.probs, 0.0),
+        want_grad=False,
+        want_columns=True,
+    )
     return result.recovered[0]  # (N,) bool
 
 
@@ -37,9 +44,13 @@ def _gradient(task: MemoryTask, w: torch.Tensor, skip: torch.Tensor | None) -> t
 
 def run_multistep(d: int, n_items: int, alpha: float, steps: int) -> dict[str, list[int]]:
     """Recovered counts after t = 0..steps for four lanes (Muon-reg / GD × thresholded / exact)."""
-    task = MemoryTask(TaskConfig(d=d, n_items=n_items, alpha=alpha, batch_size=0), torch.device("cpu"), torch.float64)
+    task = MemoryTask(
+        TaskConfig(d=d, n_items=n_items, alpha=alpha, batch_size=0), torch.device("cpu"), torch.float64
+    )
     eta = math.sqrt(d)
-    first_norm = float(torch.linalg.matrix_norm(_gradient(task, torch.zeros(d, d, dtype=torch.float64), None), ord=2))
+    first_norm = float(
+        torch.linalg.matrix_norm(_gradient(task, torch.zeros(d, d, dtype=torch.float64), None), ord=2)
+    )
     curves = {}
     for name, muon, thresholded in (
         ("Muon-reg thresholded", True, True),

@@ -14,7 +14,17 @@ from engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from engine.experiment import Experiment
 from engine.optim.registry import OPTIMIZERS
 from engine.optim.rules import LaneState
-from engine.reproduce.base import Claim, Figure, Panel, Reproduction, Series, Settings, check_range, register, run_sweep
+from engine.reproduce.base import (
+    Claim,
+    Figure,
+    Panel,
+    Reproduction,
+    Series,
+    Settings,
+    check_range,
+    register,
+    run_sweep,
+)
 from engine.sweep import SweepPoint
 from engine.tasks.memory_task import MemoryTask
 
@@ -38,7 +48,9 @@ def gd_rho_closed_form(k: int, head_mass: float, head_frac: float, eps: float) -
 
 
 def _task(k: int, embeddings: str) -> MemoryTask:
-    config = TaskConfig(kind="two_level", d=k, n_items=k, embeddings=embeddings, batch_size=0, head_mass=0.8, head_frac=0.2)
+    config = TaskConfig(
+        kind="two_level", d=k, n_items=k, embeddings=embeddings, batch_size=0, head_mass=0.8, head_frac=0.2
+    )
     return MemoryTask(config, torch.device("cpu"), torch.float64)
 
 
@@ -56,7 +68,9 @@ def one_step_direction(task: MemoryTask, lane: LaneConfig) -> torch.Tensor:
 def tail_balance_one_step(settings: Settings) -> Reproduction:
     """ϱ^ε after one step along the ray, for three optimizers and three orthonormal embedding families."""
     sizes = (64, 256)
-    out = Reproduction("tail_balance_one_step", "Tail-end balance, one step (Wang et al. Fig. 4b)", settings.size)
+    out = Reproduction(
+        "tail_balance_one_step", "Tail-end balance, one step (Wang et al. Fig. 4b)", settings.size
+    )
     table = defaultdict(list)
     rho = {}
     panels = []
@@ -68,29 +82,73 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
                 direction = one_step_direction(task, lane)
                 result = ray_balance(task, direction, EPS, scan=lane.optimizer == "signgd")
                 rho[(k, embeddings, name)] = result.rho
-                for column, value in (("K", k), ("embeddings", embeddings), ("optimizer", name), ("rho", result.rho), ("eta", result.eta_feasible)):
+                for column, value in (
+                    ("K", k),
+                    ("embeddings", embeddings),
+                    ("optimizer", name),
+                    ("rho", result.rho),
+                    ("eta", result.eta_feasible),
+                ):
                     table[column].append(value)
                 if k == sizes[0]:
                     etas = result.eta_feasible * np.geomspace(1e-2, 3.0, 40)
                     loss, gap = ray_curve(task, direction, etas)
                     series.append(Series(name, gap, loss, colour=colour))
             if k == sizes[0]:
-                panels.append(Panel(f"{embeddings} embeddings, K = {k}", "Δ(W) along the ray", "population loss", tuple(series)))
+                panels.append(
+                    Panel(
+                        f"{embeddings} embeddings, K = {k}",
+                        "Δ(W) along the ray",
+                        "population loss",
+                        tuple(series),
+                    )
+                )
             settings.report(len(table["K"]) // 3, len(sizes) * len(EMBEDDINGS), f"K = {k}, {embeddings}")
     closed = gd_rho_closed_form(64, 0.8, 0.2, EPS)
     out.claims += [
         check_range("§11.23", "ϱ_GD, K = 64 (identity)", rho[(64, "identity", "GD")], 0.026, 0.028, ".4f"),
-        check_range("§11.23", "|ϱ_GD − closed form|, K = 64", abs(rho[(64, "identity", "GD")] - closed), None, 1e-6, ".1e"),
+        check_range(
+            "§11.23",
+            "|ϱ_GD − closed form|, K = 64",
+            abs(rho[(64, "identity", "GD")] - closed),
+            None,
+            1e-6,
+            ".1e",
+        ),
         check_range("§11.23", "ϱ_GD, K = 256", rho[(256, "identity", "GD")], 0.0068, 0.0078, ".4f"),
     ]
     for embeddings in EMBEDDINGS:
-        out.claims.append(check_range("§11.23", f"ϱ_Muon, K = 64, {embeddings}", rho[(64, embeddings, "Muon")], 0.985, 0.990, ".4f"))
-    out.claims.append(check_range("§11.23", "ϱ_SignGD, K = 64, identity", rho[(64, "identity", "SignGD (= Adam, 1 step)")], 0.985, None, ".4f"))
+        out.claims.append(
+            check_range(
+                "§11.23", f"ϱ_Muon, K = 64, {embeddings}", rho[(64, embeddings, "Muon")], 0.985, 0.990, ".4f"
+            )
+        )
+    out.claims.append(
+        check_range(
+            "§11.23",
+            "ϱ_SignGD, K = 64, identity",
+            rho[(64, "identity", "SignGD (= Adam, 1 step)")],
+            0.985,
+            None,
+            ".4f",
+        )
+    )
     for embeddings in ("hadamard", "orthogonal"):
-        out.claims.append(check_range("§11.23", f"ϱ_SignGD, K = 64, {embeddings} (infimum over η ∈ [η*, 100η*])", rho[(64, embeddings, "SignGD (= Adam, 1 step)")], None, 0.05, ".2e"))
+        out.claims.append(
+            check_range(
+                "§11.23",
+                f"ϱ_SignGD, K = 64, {embeddings} (infimum over η ∈ [η*, 100η*])",
+                rho[(64, embeddings, "SignGD (= Adam, 1 step)")],
+                None,
+                0.05,
+                ".2e",
+            )
+        )
     out.claims += _task_coordinate_claims(64)
     out.tables["rho"] = dict(table)
-    out.figures.append(Figure("loss_vs_gap", "Population loss against Δ along the one-step ray", tuple(panels)))
+    out.figures.append(
+        Figure("loss_vs_gap", "Population loss against Δ along the one-step ray", tuple(panels))
+    )
     return out
 
 
@@ -103,8 +161,22 @@ def _task_coordinate_claims(k: int) -> list[Claim]:
     nonzero = s[: k - 1]
     off = coordinates - torch.diag(torch.diagonal(coordinates))
     return [
-        check_range("§11.24", f"largest |σ − 1| over the K − 1 nonzero singular values of Muon's step, K = {k}", float((nonzero - 1).abs().max()), None, 1e-8, ".1e"),
-        check_range("§11.24", f"K · max off-diagonal |entry| of Muon's step in task coordinates, K = {k}", float(k * off.abs().max()), None, 3.0, ".2f"),
+        check_range(
+            "§11.24",
+            f"largest |σ − 1| over the K − 1 nonzero singular values of Muon's step, K = {k}",
+            float((nonzero - 1).abs().max()),
+            None,
+            1e-8,
+            ".1e",
+        ),
+        check_range(
+            "§11.24",
+            f"K · max off-diagonal |entry| of Muon's step in task coordinates, K = {k}",
+            float(k * off.abs().max()),
+            None,
+            3.0,
+            ".2f",
+        ),
     ]
 
 
@@ -123,16 +195,20 @@ LR_SCALES = (0.25, 1.0, 4.0)
 
 @register("tail_multi_step_isotropy")
 def tail_multi_step_isotropy(settings: Settings) -> Reproduction:
-    """Staircase frequencies, many steps: per-group accuracy, Δ(W_t) and isotropy of W_T (to be calibrated)."""
+    """Staircase frequencies over many steps: per-group accuracy, Δ(W_t), isotropy of W_T (uncalibrated)."""
     k, steps, batch = (1024, 2000, 1024) if settings.full else (256, 300, 512)
-    task = TaskConfig(kind="two_level", profile="staircase", d=k, n_items=k, embeddings="orthogonal", batch_size=batch)
+    task = TaskConfig(
+        kind="two_level", profile="staircase", d=k, n_items=k, embeddings="orthogonal", batch_size=batch
+    )
     points = []
     for scale in LR_SCALES:
         lanes = tuple(
             dataclasses.replace(lane, lr=base * scale, label=f"{name}, lr {base * scale:g}")
             for name, (lane, base) in MULTI_STEP.items()
         )
-        config = ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=10**9, spectra_every=steps))
+        config = ExperimentConfig(
+            task=task, lanes=lanes, run=RunConfig(eval_every=10**9, spectra_every=steps)
+        )
         points.append(SweepPoint(config, steps, (("lr_scale", scale),)))
     results = run_sweep(points, settings, "lr grid")
     best = {}
@@ -145,16 +221,33 @@ def tail_multi_step_isotropy(settings: Settings) -> Reproduction:
                 table[metric].append(lane[metric])
             if lane["loss"] is not None and (name not in best or lane["loss"] < best[name][1]["loss"]):
                 best[name] = (result.point.coord("lr_scale"), lane)
-    out = Reproduction("tail_multi_step_isotropy", "Tail-end, multi-step, isotropy (Wang et al.)", settings.size)
+    out = Reproduction(
+        "tail_multi_step_isotropy", "Tail-end, multi-step, isotropy (Wang et al.)", settings.size
+    )
     out.tables["lr_grid"] = dict(table)
     entropy = {name: best[name][1]["weight_entropy"] for name in best}
     gap = {name: best[name][1]["balance_gap"] for name in best}
-    muon, adam = entropy["Muon exact μ = 0.95"], max(entropy["Adam (0.9, 0.999)"], entropy["Adam (0.8, 0.95)"])
-    out.claims.append(
-        Claim("§11.25", "H_norm of W_T: Muon (exact) above the better Adam, each at its best lr (to be calibrated)", f"{muon:.3f} vs {adam:.3f}", "Muon > Adam", None)
+    muon, adam = (
+        entropy["Muon exact μ = 0.95"],
+        max(entropy["Adam (0.9, 0.999)"], entropy["Adam (0.8, 0.95)"]),
     )
     out.claims.append(
-        Claim("§10.10", "Δ(W_T), each optimizer at its best lr (smaller is flatter across classes)", ", ".join(f"{n}: {g:.3f}" for n, g in gap.items()), "Muon smallest", None)
+        Claim(
+            "§11.25",
+            "H_norm of W_T: Muon (exact) above the better Adam, each at its best lr (to be calibrated)",
+            f"{muon:.3f} vs {adam:.3f}",
+            "Muon > Adam",
+            None,
+        )
+    )
+    out.claims.append(
+        Claim(
+            "§10.10",
+            "Δ(W_T), each optimizer at its best lr (smaller is flatter across classes)",
+            ", ".join(f"{n}: {g:.3f}" for n, g in gap.items()),
+            "Muon smallest",
+            None,
+        )
     )
     out.notes.append(
         "Preset 10 needs calibration (no paper states Adam or Muon settings for this model): the lr grid is "
@@ -167,10 +260,13 @@ def tail_multi_step_isotropy(settings: Settings) -> Reproduction:
 def _group_accuracy_figure(task: TaskConfig, best: dict, steps: int, settings: Settings) -> Figure:
     """Per-group accuracy (head → tail) and Δ(W_t) for each optimizer at its best learning rate."""
     lanes = tuple(
-        dataclasses.replace(lane, lr=base * best[name][0], label=name) for name, (lane, base) in MULTI_STEP.items()
+        dataclasses.replace(lane, lr=base * best[name][0], label=name)
+        for name, (lane, base) in MULTI_STEP.items()
     )
     every = max(steps // 20, 1)
-    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=every, spectra_every=10**9)))
+    experiment = Experiment(
+        ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=every, spectra_every=10**9))
+    )
     t, gaps = [0], [[lane.balance_gap for lane in experiment.snapshot().lanes]]
     while experiment.step_count < steps:
         experiment.step(every)
@@ -183,7 +279,20 @@ def _group_accuracy_figure(task: TaskConfig, best: dict, steps: int, settings: S
     sizes = np.diff(np.append(starts, task.n_items))
     accuracy = [np.add.reduceat(lane.item_recovered.astype(float), starts) / sizes for lane in snapshot.lanes]
     groups = np.arange(1, len(starts) + 1, dtype=float)
-    by_group = Panel(f"recovered share per frequency group after {steps} steps (group 1 = head)", "group", "accuracy", tuple(Series(lane.label, groups, acc, colour=i) for i, (lane, acc) in enumerate(zip(lanes, accuracy, strict=True))))
+    by_group = Panel(
+        f"recovered share per frequency group after {steps} steps (group 1 = head)",
+        "group",
+        "accuracy",
+        tuple(
+            Series(lane.label, groups, acc, colour=i)
+            for i, (lane, acc) in enumerate(zip(lanes, accuracy, strict=True))
+        ),
+    )
     gap = np.array(gaps)
-    trajectory = Panel("Δ(W_t) = max_k p̂(k|k) − min_k p̂(k|k)", "step", "Δ", tuple(Series(lane.label, np.array(t, float), gap[:, i], colour=i) for i, lane in enumerate(lanes)))
+    trajectory = Panel(
+        "Δ(W_t) = max_k p̂(k|k) − min_k p̂(k|k)",
+        "step",
+        "Δ",
+        tuple(Series(lane.label, np.array(t, float), gap[:, i], colour=i) for i, lane in enumerate(lanes)),
+    )
     return Figure("groups", "Per-group accuracy and balance over steps", (by_group, trajectory))

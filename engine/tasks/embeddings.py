@@ -65,7 +65,9 @@ def make_embeddings(
     ``anisotropy`` κ > 0 makes the Gaussian *inputs* anisotropic; the outputs stay isotropic.
     """
     if family == "gaussian":
-        inputs = anisotropic_gaussian(n_items, d, anisotropy, gen) if anisotropy else gaussian(n_items, d, gen)
+        inputs = (
+            anisotropic_gaussian(n_items, d, anisotropy, gen) if anisotropy else gaussian(n_items, d, gen)
+        )
         return inputs, gaussian(n_items, d, gen)
     if family == "orthogonal":
         return haar_orthonormal(n_items, d, gen), haar_orthonormal(n_items, d, gen)

@@ -165,7 +165,9 @@ class MemoryTask(Task):
         return grad.expand(weights.shape[0], -1, -1).clone()
 
     def _loss_at_zero(self, weights: Tensor) -> Tensor:
-        return torch.full((weights.shape[0],), math.log(self.n_items), dtype=weights.dtype, device=weights.device)
+        return torch.full(
+            (weights.shape[0],), math.log(self.n_items), dtype=weights.dtype, device=weights.device
+        )
 
     def _evaluation_at_zero(self, lanes: int) -> Evaluation:
         """Uniform predictions: loss log N for every query, p̂(correct) = 1/N, nothing recovered."""

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -197,3 +198,28 @@ def test_window_without_a_display_explains_itself(monkeypatch, capsys):
     assert main([]) == 1
     err = capsys.readouterr().err
     assert "no display found" in err and err.count("\n") == 1
+
+
+def test_reproduce_lists_presets_with_claims(capsys):
+    assert main(["reproduce", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "one_step_capacity" in out and "claim: Muon's one-step capacity" in out
+
+
+def test_reproduce_writes_figures_data_and_summary(capsys, tmp_path):
+    code = main(
+        ["reproduce", "tail_balance_one_step", "--out", str(tmp_path), "--format", "csv", "--no-progress"]
+    )
+    assert code == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"summary.md", "loss_vs_gap.png", "rho.csv"} <= names
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| §11.23 | ϱ_GD, K = 64 (identity) | 0.0270 |" in summary
+    assert "**FAIL**" not in summary
+
+
+def test_reproduce_rejects_unknown_presets(capsys):
+    assert main(["reproduce", "nosuch", "--no-progress"]) == 2
+    assert not (Path.cwd() / "reproduce-nosuch").exists()
+    assert "preset = 'nosuch'" in capsys.readouterr().err
+    assert main(["reproduce"]) == 2

@@ -135,7 +135,9 @@ def test_closed_forms_at_zero_match_the_general_pass(eps):
     """At W = 0 the task skips the N×N pass; its shortcuts must equal what the pass computes."""
     task = _task(label_noise=eps)
     zero = torch.zeros(2, 12, 12, dtype=DT)
-    general = memory_pass(task.outputs, task.inputs, zero, population_queries(task.probs, eps), want_columns=True)
+    general = memory_pass(
+        task.outputs, task.inputs, zero, population_queries(task.probs, eps), want_columns=True
+    )
     assert torch.allclose(task.signal_gradients(zero), general.grad, atol=1e-14)
     evaluation, signal = task.evaluate(zero)
     assert torch.allclose(signal, general.grad, atol=1e-14)

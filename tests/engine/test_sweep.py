@@ -15,7 +15,9 @@ def _points(ds=(8, 16, 24), seeds=(0, 1)):
     return [
         SweepPoint(
             ExperimentConfig(
-                task=TaskConfig(d=d, n_items=128, batch_size=0, seed=seed), lanes=LANES, run=RunConfig(eval_every=1000)
+                task=TaskConfig(d=d, n_items=128, batch_size=0, seed=seed),
+                lanes=LANES,
+                run=RunConfig(eval_every=1000),
             ),
             steps=1,
             coords=(("d", d), ("seed", seed)),
@@ -31,7 +33,9 @@ def test_parallel_results_equal_in_process_results(tmp_path):
     assert len(parallel) == len(points)
     for point in points:
         lanes, _ = run_point(point)
-        assert [lane["recovered"] for lane in lanes] == [lane["recovered"] for lane in parallel[point.key].lanes]
+        assert [lane["recovered"] for lane in lanes] == [
+            lane["recovered"] for lane in parallel[point.key].lanes
+        ]
 
 
 def test_rerun_reuses_the_cache_and_only_computes_new_points(tmp_path):

@@ -1,0 +1,167 @@
+"""Drawing a reproduction's figure data (engine.reproduce.base.Figure) to a PNG with pyqtgraph.
+
+Used headless by ``muonscope reproduce``: the window is built offscreen, laid out as one row of
+panels, and grabbed. Series keep the lane palette; theory guides are grey dashed lines.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from engine.reproduce.base import Figure, Panel
+
+__all__ = ["render_figure"]
+
+PANEL_SIZE = (620, 460)
+
+
+def render_figure(figure: Figure, path: Path) -> Path:
+    """Write ``figure`` as a PNG (one row of panels) and return the path."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import pyqtgraph as pg
+    from PySide6 import QtWidgets
+
+    from widgets.theme import configure_pyqtgraph
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    configure_pyqtgraph()
+    pg.setConfigOptions(antialias=True)  # a still picture: quality over speed
+    view = pg.GraphicsLayoutWidget()
+    view.resize(PANEL_SIZE[0] * len(figure.panels), PANEL_SIZE[1] + 30)
+    view.addLabel(f"<b>{figure.title}</b>", row=0, col=0, colspan=len(figure.panels))
+    for column, panel in enumerate(figure.panels):
+        _draw_panel(view.addPlot(row=1, col=column), panel)
+    view.show()
+    app.processEvents()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not view.grab().save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")
+    view.close()
+    view.deleteLater()
+    app.processEvents()
+    pg.setConfigOptions(antialias=False)
+    return path
+
+
+def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, np.ndarray]:
+    """Drop points a log axis cannot show (and NaN), then map log axes to log10 coordinates.
+
+    The transform is done here rather than with pyqtgraph's log mode so that bands (fills between
+    curves) and guides share exactly the same coordinates as the curves.
+    """
+    keep = np.isfinite(x) & np.isfinite(y)
+    if panel.log_x:
+        keep &= x > 0
+    if panel.log_y:
+        keep &= y > 0
+    x, y = x[keep], y[keep]
+    return (np.log10(x) if panel.log_x else x), (np.log10(y) if panel.log_y else y)
+
+
+def _log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Tick positions (log10 units) and labels: decades, plus 2× and 5× when the span is short."""
+    ticks = []
+    span = hi - lo
+    mantissas = (1, 2, 3, 5) if span < 1.2 else (1, 2, 5) if span < 2.5 else (1,)
+    for exponent in range(int(np.floor(lo)), int(np.ceil(hi)) + 1):
+        for mantissa in mantissas:
+            value = mantissa * 10.0**exponent
+            position = np.log10(value)
+            if lo - 1e-9 <= position <= hi + 1e-9:
+                ticks.append((position, f"{value:g}"))
+    return ticks
+
+
+def _draw_panel(plot, panel: Panel) -> None:
+    import pyqtgraph as pg
+
+    from widgets.theme import lane_colour, lane_pen
+
+    plot.setTitle(panel.title, size="10pt")
+    plot.setLabel("bottom", panel.x_label)
+    plot.setLabel("left", panel.y_label)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.addLegend(offset=(10, 10), labelTextSize="8pt")
+    xs, ys = [], []
+    for series in panel.series:
+        x, y = _positive(np.asarray(series.x, float), np.asarray(series.y, float), panel)
+        xs.append(x)
+        ys.append(y)
+        if series.style == "points":
+            plot.plot(
+                x,
+                y,
+                pen=None,
+                symbol="o",
+                symbolSize=5,
+                symbolBrush=lane_colour(series.colour),
+                symbolPen=None,
+                name=series.label,
+            )
+        else:
+            style = "dash" if series.style == "dash" else "solid"
+            marks = {
+                "symbol": "o",
+                "symbolSize": 5,
+                "symbolBrush": lane_colour(series.colour),
+                "symbolPen": None,
+            }
+            plot.plot(
+                x,
+                y,
+                pen=lane_pen(series.colour, style, 2.0),
+                name=series.label,
+                **(marks if x.size <= 30 else {}),
+            )
+        if series.lo is not None and series.hi is not None:
+            _band(plot, series, panel)
+    for guide in panel.guides:
+        x, y = _positive(np.asarray(guide.x, float), np.asarray(guide.y, float), panel)
+        pen = pg.mkPen("#777777", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
+        plot.plot(x, y, pen=pen, name=f"guide: {guide.label}")
+    _set_axes(
+        plot, panel, np.concatenate(xs) if xs else np.zeros(0), np.concatenate(ys) if ys else np.zeros(0)
+    )
+
+
+def _set_axes(plot, panel: Panel, x: np.ndarray, y: np.ndarray) -> None:
+    """Ranges from the data (not from fills or guides) and decade ticks on log axes."""
+    for side, values, log in (("bottom", x, panel.log_x), ("left", y, panel.log_y)):
+        if values.size == 0:
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        pad = 0.05 * (hi - lo) if hi > lo else 0.5
+        if side == "bottom":
+            plot.setXRange(lo - pad, hi + pad, padding=0)
+        else:
+            plot.setYRange(lo - pad, hi + pad, padding=0)
+        if log:
+            plot.getAxis(side).setTicks([_log_ticks(lo - pad, hi + pad)])
+
+
+def _band(plot, series, panel: Panel) -> None:
+    """Seed spread as a translucent band between the min and max over seeds."""
+    import pyqtgraph as pg
+
+    from widgets.theme import lane_colour
+
+    x = np.asarray(series.x, float)
+    lo, hi = np.asarray(series.lo, float), np.asarray(series.hi, float)
+    keep = (
+        np.isfinite(lo)
+        & np.isfinite(hi)
+        & ((lo > 0) if panel.log_y else True)
+        & ((x > 0) if panel.log_x else True)
+    )
+    if keep.sum() < 2:
+        return
+    bx = np.log10(x[keep]) if panel.log_x else x[keep]
+    low_y, high_y = (np.log10(lo[keep]), np.log10(hi[keep])) if panel.log_y else (lo[keep], hi[keep])
+    low = pg.PlotCurveItem(bx, low_y, pen=None)
+    high = pg.PlotCurveItem(bx, high_y, pen=None)
+    colour = pg.mkColor(lane_colour(series.colour))
+    colour.setAlpha(50)
+    plot.addItem(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))

@@ -1,0 +1,56 @@
+"""Writing a reproduction to a folder: tables (Parquet or CSV), figure data, and summary.md."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from engine.presets import load_preset
+from engine.reproduce.base import Reproduction
+
+__all__ = ["summary_markdown", "write_tables"]
+
+_RESULT = {True: "pass", False: "**FAIL**", None: "reported (not judged)"}
+
+
+def write_tables(reproduction: Reproduction, folder: Path, table_format: str) -> list[Path]:
+    """One file per table; columns of equal length."""
+    written = []
+    for name, columns in reproduction.tables.items():
+        path = folder / f"{name}.{table_format}"
+        if table_format == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.table(columns), path)
+        else:
+            with path.open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                writer.writerows(zip(*columns.values(), strict=True))
+        written.append(path)
+    return written
+
+
+def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: float) -> str:
+    """The claims table with measured and expected values, notes, and the files written."""
+    preset = load_preset(reproduction.preset)
+    judged = [c for c in reproduction.claims if c.passed is not None]
+    passed = sum(1 for c in judged if c.passed)
+    lines = [
+        f"# {reproduction.title}",
+        "",
+        f"- preset: `{reproduction.preset}` — {preset.citation}",
+        f"- claim: {preset.claim}",
+        f"- size: {reproduction.size} ({seconds:.0f} s); {passed} of {len(judged)} checks pass",
+        "",
+        "| check | claim | measured | expected | result |",
+        "|---|---|---|---|---|",
+    ]
+    for claim in reproduction.claims:
+        cells = (claim.check, claim.text, claim.measured, claim.expected, _RESULT[claim.passed])
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    if reproduction.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in reproduction.notes]
+    lines += ["", "## Files", ""] + [f"- `{path.name}`" for path in files]
+    return "\n".join(lines) + "\n"
