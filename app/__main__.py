@@ -4,4 +4,5 @@ import sys
 
 from app.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # sweep workers re-import this module as __mp_main__: do not relaunch
+    sys.exit(main())

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore
 
 from app.bindings import KIND_DEFAULTS, lane_field_states, lane_values, task_field_states, task_values
+from app.capacity_controller import CapacityController
 from app.engine_thread import Apply, EngineThread, Pause, Play, Reset, SetSpeed, Step
 from app.renderer import BucketHistory, Renderer
+from app.view_settings import apply_view
 from engine import AddLane, ConfigError, ExperimentConfig, RemoveLane, SetField, Snapshot
 from engine.changes import apply_change
 from engine.history import MetricHistory, SnapshotStore
@@ -78,11 +80,14 @@ class Controller(QtCore.QObject):
         )
         kwargs = {} if engine_factory is None else {"factory": engine_factory}
         self.engine = EngineThread(preset.config, parent=self, **kwargs)
+        self.capacity = CapacityController(views.capacity, lambda: self.config, self._on_alert, self)
+        self._auto_run: str | None = None
         self._connect()
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.timeout.connect(self._on_frame)
         self._show_config(self.config)
+        self._apply_view(preset)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -93,6 +98,7 @@ class Controller(QtCore.QObject):
     def shutdown(self) -> bool:
         """Stop the frame timer and the engine thread (within a second unless a step is running)."""
         self.timer.stop()
+        self.capacity.stop()
         return self.engine.stop()
 
     # ---- wiring ------------------------------------------------------------------------------
@@ -141,7 +147,16 @@ class Controller(QtCore.QObject):
             return
         self.preset = preset
         self.window.show_preset(preset)
+        self.capacity.stop()
+        self._apply_view(preset)
         self.engine.submit(Reset(config=preset.config))
+
+    def _apply_view(self, preset: Preset) -> None:
+        """Open the panels in the preset's modes; a sweep mode is run once its config is live."""
+        for problem in apply_view(self.window.views, preset.view):
+            self._on_alert(f"Preset {preset.name}: {problem}")
+        mode = self.window.views.capacity.mode("x")
+        self._auto_run = None if mode == "steps" else mode
 
     def change(self, path: str, value) -> None:
         """Validate a live change here (instant feedback), then queue it for the next step."""
@@ -186,6 +201,9 @@ class Controller(QtCore.QObject):
         self.renderer.reset()
         self.window.views.timeline.live_button.setChecked(True)
         self._show_config(config)
+        if self._auto_run is not None:
+            mode, self._auto_run = self._auto_run, None
+            self.capacity.run(mode)
 
     @QtCore.Slot(object)
     def _on_snapshot(self, snapshot: Snapshot) -> None:
@@ -275,6 +293,7 @@ class Controller(QtCore.QObject):
         views.task.set_values(task_values(config.task))
         self._show_task_states(config.task)
         views.transport.set_seed(config.task.seed)
+        self.capacity.update_modes(config)
         self._show_lanes()
 
     def _show_task_states(self, task) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.reproduce.base import Figure, Panel
+from widgets.ranges import log_ticks
 
 __all__ = ["render_figure"]
 
@@ -59,20 +60,6 @@ def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, n
         keep &= y > 0
     x, y = x[keep], y[keep]
     return (np.log10(x) if panel.log_x else x), (np.log10(y) if panel.log_y else y)
-
-
-def _log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """Tick positions (log10 units) and labels: decades, plus 2× and 5× when the span is short."""
-    ticks = []
-    span = hi - lo
-    mantissas = (1, 2, 3, 5) if span < 1.2 else (1, 2, 5) if span < 2.5 else (1,)
-    for exponent in range(int(np.floor(lo)), int(np.ceil(hi)) + 1):
-        for mantissa in mantissas:
-            value = mantissa * 10.0**exponent
-            position = np.log10(value)
-            if lo - 1e-9 <= position <= hi + 1e-9:
-                ticks.append((position, f"{value:g}"))
-    return ticks
 
 
 def _draw_panel(plot, panel: Panel) -> None:
@@ -139,7 +126,7 @@ def _set_axes(plot, panel: Panel, x: np.ndarray, y: np.ndarray) -> None:
         else:
             plot.setYRange(lo - pad, hi + pad, padding=0)
         if log:
-            plot.getAxis(side).setTicks([_log_ticks(lo - pad, hi + pad)])
+            plot.getAxis(side).setTicks([log_ticks(lo - pad, hi + pad)])
 
 
 def _band(plot, series, panel: Panel) -> None:

@@ -113,7 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setObjectName("controls")
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         dock.setWidget(scroll)
-        dock.setMinimumWidth(430)
+        dock.setMinimumWidth(425)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
     def _build_status(self) -> None:

@@ -21,6 +21,12 @@ SERIES_METRICS = [
     ("batch_loss", "minibatch loss"),
     ("loss", "population loss"),
     ("excess_loss", "excess loss"),
+    ("balance_gap", "balance Δ = max − min p̂(correct)"),
+    ("weight_entropy", "isotropy of W: normalised entropy"),
+    ("weight_effective_rank", "isotropy of W: effective rank"),
+    ("weight_top_energy", "isotropy of W: top-10 energy"),
+    ("weight_q75_q25", "isotropy of W: Q75/Q25 of σ²"),
+    ("update_entropy", "isotropy of the update: entropy"),
 ]
 SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
 
@@ -38,10 +44,12 @@ class BucketHistory:
     capacity: int = 1500
     steps: dict[int, list[int]] = field(default_factory=dict)
     values: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    losses: dict[int, list[np.ndarray]] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.steps.clear()
         self.values.clear()
+        self.losses.clear()
 
     def add(self, snapshot: Snapshot) -> None:
         starts = snapshot.group_starts
@@ -52,18 +60,22 @@ class BucketHistory:
             sizes = np.diff(np.append(starts, lane.class_error.size))
             steps = self.steps.setdefault(lane.lane_id, [])
             values = self.values.setdefault(lane.lane_id, [])
+            losses = self.losses.setdefault(lane.lane_id, [])
             if steps and steps[-1] >= snapshot.step:
                 continue
             steps.append(snapshot.step)
             values.append(sums / sizes)
+            losses.append(np.asarray(lane.group_loss, dtype=float))
             if len(steps) > self.capacity:
-                del steps[1::2], values[1::2]
+                del steps[1::2], values[1::2], losses[1::2]
 
-    def table(self, lane_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def table(self, lane_id: int, quantity: str = "error") -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values (T, groups)) of one lane: bucket-mean error or group loss."""
         steps = self.steps.get(lane_id, [])
         if not steps:
             return np.zeros(0), np.zeros((0, 0))
-        return np.array(steps, dtype=float), np.vstack(self.values[lane_id])
+        rows = self.values[lane_id] if quantity == "error" else self.losses[lane_id]
+        return np.array(steps, dtype=float), np.vstack(rows)
 
 
 class Renderer:
@@ -137,7 +149,7 @@ class Renderer:
         if self.class_error.view != "heatmap" or not self._lane_ids:
             return
         position = min(self.class_error.heat_lane(), len(self._lane_ids) - 1)
-        steps, values = buckets.table(self._lane_ids[position])
+        steps, values = buckets.table(self._lane_ids[position], self.class_error.quantity)
         n_items = snapshot.lanes[position].class_error.size
         labels = bucket_labels(snapshot.group_starts, n_items) if n_items else []
         self.class_error.set_heatmap(steps, labels, values)

@@ -99,3 +99,24 @@ def ray_curve(task: MemoryTask, direction: Tensor, etas: np.ndarray) -> tuple[np
     )
     gap = (result.correct_prob.amax(dim=1) - result.correct_prob.amin(dim=1)).cpu().numpy()
     return result.loss.cpu().numpy(), gap
+
+
+def one_step_rays(config, points: int = 40) -> list[tuple[int, str, np.ndarray, np.ndarray, float]]:
+    """For each lane of a memory task: (lane, label, Δ along its first-step ray, loss, ϱ^ε).
+
+    The ray spans η from 1% to 3× the first η at which some class reaches 1 − ε (ε = 0.01).
+    """
+    from engine.optim.registry import OPTIMIZERS
+    from engine.optim.rules import LaneState
+
+    task = MemoryTask(config.task, torch.device("cpu"), torch.float64)
+    grad = task.signal_gradients(torch.zeros(1, *task.weight_shape, dtype=torch.float64))[0]
+    out = []
+    for index, lane in enumerate(config.lanes):
+        spec = OPTIMIZERS[lane.optimizer]
+        state = LaneState(geometry=task.geometry if spec.needs_geometry else None)
+        direction = spec.rule(grad, state, lane)
+        balance = ray_balance(task, direction, 0.01, scan=lane.optimizer == "signgd")
+        loss, gap = ray_curve(task, direction, balance.eta_feasible * np.geomspace(1e-2, 3.0, points))
+        out.append((index, f"{lane.display_label()}: ϱ = {balance.rho:.3g}", gap, loss, balance.rho))
+    return out

@@ -25,6 +25,7 @@ from engine.experiment import Experiment
 
 __all__ = ["PointResult", "SweepPoint", "SweepRunner", "default_cache_dir", "run_point"]
 
+_POLL_S = 0.2
 #: Bumped whenever what a point computes changes, so stale cache entries are never reused.
 SCHEMA = "muonscope-sweep-2"
 _LANE_METRICS = (
@@ -127,7 +128,7 @@ class SweepRunner:
     cache_dir: Path | None = None
     use_cache: bool = True
     done: int = 0
-    _pool: Any = field(default=None, repr=False)
+    _pool: Any = field(default=None, repr=False)  # owned by the iterating thread
     _cancelled: bool = False
 
     @property
@@ -135,10 +136,12 @@ class SweepRunner:
         return len(self.points)
 
     def cancel(self) -> None:
-        """Stop at once: running workers are terminated, nothing more is yielded."""
+        """Stop soon (within ~0.2 s): nothing more is yielded and running workers are terminated.
+
+        Safe to call from another thread: only a flag is set here; the iterating thread notices it
+        and terminates its own pool.
+        """
         self._cancelled = True
-        if self._pool is not None:
-            self._pool.terminate()
 
     @property
     def cancelled(self) -> bool:
@@ -176,7 +179,17 @@ class SweepRunner:
         context = multiprocessing.get_context("spawn")  # fork + threads (Qt, torch) is unsafe
         self._pool = context.Pool(min(workers, len(todo)), initializer=_init_worker)
         try:
-            yield from self._pool.imap_unordered(_run_indexed, todo)
+            results = self._pool.imap_unordered(_run_indexed, todo)
+            for _ in range(len(todo)):
+                while True:
+                    if self._cancelled:
+                        return
+                    try:
+                        item = results.next(timeout=_POLL_S)
+                    except multiprocessing.TimeoutError:
+                        continue
+                    break
+                yield item
         finally:
             self._pool.terminate()
             self._pool.join()

@@ -1,26 +1,46 @@
-"""Panel ④: recovered items against step per lane, with population accuracy on a second axis."""
+"""Panel ④: capacity over steps, capacity sweeps with theory guides, or balance along a step ray.
+
+``steps``: recovered items against step per lane, population accuracy on a second axis.
+Sweep modes (``d``, ``batch``, ``n_items``, ``mu``, ``window``): one curve per lane with its seed
+spread as a band, log axes where the theory is a power law, labelled guide lines. ``ray``: loss
+against Δ along each lane's first step. The panel only draws; the application computes.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
 
 from widgets.hover import HoverReadout
 from widgets.panel import PlotPanel
-from widgets.ranges import StableRange, nice_ceiling
+from widgets.ranges import StableRange, log_ticks, nice_ceiling
 from widgets.series_plot import EventMarkers
-from widgets.theme import lane_pen
+from widgets.theme import lane_colour, lane_pen
 
-__all__ = ["CapacityPlot"]
+__all__ = ["MODES", "CapacityPlot"]
+
+MODES = [
+    ("steps", "recovered vs step"),
+    ("d", "sweep: vs d"),
+    ("batch", "sweep: vs batch size"),
+    ("n_items", "sweep: vs N"),
+    ("mu", "sweep: alignment vs μ"),
+    ("window", "sweep: sin Θ vs 2T − 1"),
+    ("ray", "one-step ray: loss vs Δ"),
+]
 
 
 class CapacityPlot(PlotPanel):
     """Solid: items recovered (left axis); dashed: population accuracy (right axis, 0–1)."""
 
+    run_requested = QtCore.Signal(str)  # mode
+    cancel_requested = QtCore.Signal()
+
     def __init__(self, parent=None) -> None:
         super().__init__("④ capacity", parent)
-        self.plot.setLabel("bottom", "step")
-        self.plot.setLabel("left", "recovered items (solid)")
+        self.add_mode("x", MODES, "what the capacity panel shows")
+        self._build_sweep_controls()
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.right = pg.ViewBox(enableMouse=False)
@@ -37,9 +57,51 @@ class CapacityPlot(PlotPanel):
         self.markers = EventMarkers(self.plot)
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
+        self._sweep_items: list[pg.GraphicsObject] = []
         self._labels: list[str] = []
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
+        self.mode_changed.connect(lambda *_: self._apply_mode())
+        self._apply_mode()
+
+    # ---- header ------------------------------------------------------------------------------
+
+    def _build_sweep_controls(self) -> None:
+        self.run_button = QtWidgets.QPushButton("run")
+        self.run_button.setToolTip("run this sweep in the background (results are cached)")
+        self.run_button.clicked.connect(lambda: self.run_requested.emit(self.mode("x")))
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setMaximumWidth(120)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QtWidgets.QPushButton("cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested.emit)
+        for widget in (self.run_button, self.progress, self.cancel_button):
+            self._header.addWidget(widget)
+        self.set_running(False)
+
+    @property
+    def in_steps_mode(self) -> bool:
+        return self.mode("x") == "steps"
+
+    def set_running(self, running: bool, done: int = 0, total: int = 0) -> None:
+        """Show a sweep's progress; the run button is disabled while one runs."""
+        sweeping = self.mode("x") != "steps"
+        self.run_button.setVisible(sweeping)
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setVisible(sweeping and running)
+        self.progress.setVisible(sweeping and (running or total > 0))
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done}/{total}")
+
+    def set_mode_state(self, mode: str, enabled: bool, reason: str = "") -> None:
+        """Disable a mode that does not apply to the task, with the reason as its tooltip."""
+        combo = self.modes["x"]
+        row = combo.findData(mode)
+        combo.model().item(row).setEnabled(enabled)
+        combo.setItemData(row, None if enabled else reason, QtCore.Qt.ItemDataRole.ToolTipRole)
+
+    # ---- steps mode --------------------------------------------------------------------------
 
     def _sync_right(self) -> None:
         self.right.setGeometry(self.plot.getViewBox().sceneBoundingRect())
@@ -54,17 +116,18 @@ class CapacityPlot(PlotPanel):
         self.hover.clear()
         self._recovered, self._accuracy = [], []
         self._labels = list(labels)
-        for lane, label in enumerate(labels):
+        for lane in range(len(labels)):
             solid = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
             dashed = pg.PlotDataItem(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True)
             self.plot.addItem(solid)
             self.right.addItem(dashed)
-            self.legend.addItem(solid, label)
             self._recovered.append(solid)
             self._accuracy.append(dashed)
+        self._apply_mode()
 
     def set_labels(self, labels: list[str]) -> None:
-        self.rename_legend(self._recovered, labels)
+        if self.in_steps_mode:
+            self.rename_legend(self._recovered, labels)
         self._labels = list(labels)
 
     def set_capacity(self, lane: int, steps: np.ndarray, recovered: np.ndarray, accuracy: np.ndarray) -> None:
@@ -76,6 +139,8 @@ class CapacityPlot(PlotPanel):
         steps, recovered, accuracy = steps[keep], recovered[keep], accuracy[keep]
         self._recovered[lane].setData(steps, recovered)
         self._accuracy[lane].setData(steps, accuracy)
+        if not self.in_steps_mode:
+            return
         text = lambda step, count, i: f"step {int(step)}: recovered {int(count)}, accuracy {accuracy[i]:.4f}"  # noqa: E731
         self.hover.set_series(lane, self._labels[lane], steps, recovered, text)
         grown = self._y.update(np.append(recovered, 1.0))
@@ -88,3 +153,118 @@ class CapacityPlot(PlotPanel):
     def reset_range(self) -> None:
         self._y.reset()
         self._x_max = 0.0
+
+    # ---- sweep and ray modes -----------------------------------------------------------------
+
+    def clear_sweep(self) -> None:
+        for item in self._sweep_items:
+            self.plot.removeItem(item)
+        self._sweep_items = []
+        if not self.in_steps_mode:
+            self.legend.clear()
+            self.hover.clear()
+
+    def set_sweep(
+        self,
+        curves: list[tuple[int, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+        guides: list[tuple[str, np.ndarray, np.ndarray]],
+        x_label: str,
+        y_label: str,
+        log_x: bool,
+        log_y: bool,
+        legend_corner: tuple[int, int] = (0, 0),
+    ) -> None:
+        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines.
+
+        The legend sits in ``legend_corner`` ((0, 0) top left: power laws rise to the right).
+        """
+        self.clear_sweep()
+        offset = (10 if legend_corner[0] == 0 else -10, 10 if legend_corner[1] == 0 else -10)
+        self.legend.anchor(legend_corner, legend_corner, offset=offset)
+        self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
+        self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
+        self.plot.setLabel("left", y_label + (" (log)" if log_y else ""))
+        xs, ys = [], []
+        for lane, label, x, mean, lo, hi in curves:
+            keep, (px, py, plo, phi) = self._map(x, mean, lo, hi, log_x, log_y)
+            if px.size == 0:
+                continue
+            marks = {"symbol": "o", "symbolSize": 6, "symbolBrush": lane_colour(lane), "symbolPen": None}
+            curve = pg.PlotDataItem(px, py, pen=lane_pen(lane), **marks)
+            self._add(curve, label)
+            if px.size > 1:
+                low, high = pg.PlotCurveItem(px, plo, pen=None), pg.PlotCurveItem(px, phi, pen=None)
+                colour = pg.mkColor(lane_colour(lane))
+                colour.setAlpha(45)
+                self._add(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
+            originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi)]
+            self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(*originals))
+            xs.append(px)
+            ys.append(py)
+        for label, x, y in guides:
+            _, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
+            pen = pg.mkPen("#777777", width=1.5, style=QtCore.Qt.PenStyle.DashLine)
+            self._add(pg.PlotDataItem(px, py, pen=pen), f"guide: {label}")
+        self._fit(xs, ys, log_x, log_y)
+
+    def _map(self, x, mean, lo, hi, log_x: bool, log_y: bool):
+        x, mean, lo, hi = (np.asarray(v, float) for v in (x, mean, lo, hi))
+        keep = np.isfinite(mean) & ((x > 0) if log_x else True) & ((lo > 0) if log_y else True)
+        fx = np.log10 if log_x else (lambda v: v)
+        fy = np.log10 if log_y else (lambda v: v)
+        return keep, (fx(x[keep]), fy(mean[keep]), fy(lo[keep]), fy(hi[keep]))
+
+    def _add(self, item, label: str | None = None) -> None:
+        self.plot.addItem(item)
+        self._sweep_items.append(item)
+        if label is not None:
+            self.legend.addItem(item, label)
+
+    def _fit(self, xs, ys, log_x: bool, log_y: bool) -> None:
+        if not xs:
+            return
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        axes = ((x, self.plot.setXRange, log_x, "bottom"), (y, self.plot.setYRange, log_y, "left"))
+        for values, setter, log, side in axes:
+            lo, hi = float(values.min()), float(values.max())
+            pad = 0.08 * (hi - lo) if hi > lo else 0.5
+            setter(lo - pad, hi + pad, padding=0)
+            self.plot.getAxis(side).setTicks([log_ticks(lo - pad, hi + pad)] if log else None)
+
+    def set_ray(self, curves: list[tuple[int, str, np.ndarray, np.ndarray]]) -> None:
+        """(lane, label, Δ along the ray, loss) per lane."""
+        self.set_sweep(
+            [(lane, label, gap, loss, loss, loss) for lane, label, gap, loss in curves],
+            [],
+            "Δ(W) = max_k p̂(k|k) − min_k p̂(k|k) along W = −η·D",
+            "population loss",
+            False,
+            True,
+            legend_corner=(1, 1),  # losses fall towards Δ = 0: the bottom right stays empty
+        )
+
+    def _apply_mode(self) -> None:
+        steps = self.in_steps_mode
+        for curve in self._recovered:
+            curve.setVisible(steps)
+        for curve in self._accuracy:
+            curve.setVisible(steps)
+        self.plot.getAxis("right").setVisible(steps)
+        self.clear_sweep()
+        self.legend.clear()
+        self.hover.clear()
+        if steps:
+            self.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
+            for curve, label in zip(self._recovered, self._labels, strict=False):
+                self.legend.addItem(curve, label)
+            self.plot.getAxis("bottom").setTicks(None)
+            self.plot.getAxis("left").setTicks(None)
+            self.plot.setLabel("bottom", "step")
+            self.plot.setLabel("left", "recovered items (solid)")
+            self.reset_range()
+        self.set_running(False)
+
+
+def _sweep_text(x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Hover text in data units (the plot holds log-mapped coordinates)."""
+    return lambda _px, _py, i: f"x = {x[i]:g}: mean {mean[i]:.4g} (seeds {lo[i]:.4g} – {hi[i]:.4g})"

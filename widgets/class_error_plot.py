@@ -20,6 +20,9 @@ class ClassErrorPlot(PlotPanel):
     def __init__(self, parent=None) -> None:
         super().__init__("③ per-class error", parent)
         self.add_mode("view", [("curves", "error vs rank"), ("heatmap", "rank buckets × time")])
+        self.add_mode(
+            "quantity", [("error", "mean error"), ("group_loss", "group loss (log₁₀)")], "heat map colour"
+        )
         self.lane_combo = self.add_mode("lane", [], "lane shown in the heat map")
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
@@ -86,8 +89,15 @@ class ClassErrorPlot(PlotPanel):
             self._n_items = errors.size
             self._apply_view()
 
+    @property
+    def quantity(self) -> str:
+        return self.mode("quantity")
+
     def set_heatmap(self, steps: np.ndarray, bucket_labels: list[str], values: np.ndarray) -> None:
-        """values (T, buckets): mean error per rank bucket at each recorded step."""
+        """values (T, buckets) at each recorded step: mean error per rank bucket, or group loss.
+
+        Errors are drawn on a fixed 0–1 scale; losses as log₁₀ with the data's own range.
+        """
         self._heat_cache = (
             np.asarray(steps, dtype=float),
             list(bucket_labels),
@@ -101,7 +111,13 @@ class ClassErrorPlot(PlotPanel):
             self.image.clear()
             return
         steps, labels, values = self._heat_cache
-        self.image.setImage(values.T, autoLevels=False)  # rows: buckets (head at bottom), cols: time
+        shown = values if self.quantity == "error" else np.log10(np.clip(values, 1e-16, None))
+        levels = (
+            (0.0, 1.0)
+            if self.quantity == "error"
+            else (float(shown.min()), float(max(shown.max(), shown.min() + 1e-9)))
+        )
+        self.image.setImage(shown.T, autoLevels=False, levels=levels)  # rows: buckets (head at bottom)
         x0 = steps[0]
         width = max(steps[-1] - x0, 1.0)
         self.image.setRect(QtCore.QRectF(x0, 0.0, width, values.shape[1]))
@@ -111,12 +127,15 @@ class ClassErrorPlot(PlotPanel):
         self.plot.getAxis("left").setTicks([ticks])
         for b, text in enumerate(labels):
             row = np.full(steps.size, b + 0.5)
-            self.hover.set_series(("heat", b), f"ranks {text}", steps, row, _heat_text(values[:, b]))
+            self.hover.set_series(
+                ("heat", b), f"ranks {text}", steps, row, _heat_text(values[:, b], self.quantity)
+            )
 
     def _apply_view(self) -> None:
         heat = self.view == "heatmap"
         self.image.setVisible(heat)
         self.lane_combo.setEnabled(heat)
+        self.modes["quantity"].setEnabled(heat)
         for curve in self._curves:
             curve.setVisible(not heat)
         self.legend.setVisible(not heat)
@@ -141,5 +160,6 @@ def _curve_text(rank: float, error: float, _i: int) -> str:
     return f"rank {int(rank)}: error = {error:.4g}"
 
 
-def _heat_text(column: np.ndarray):
-    return lambda step, _y, i: f"step {int(step)}: mean error = {column[i]:.4g}"
+def _heat_text(column: np.ndarray, quantity: str):
+    name = "mean error" if quantity == "error" else "group loss"
+    return lambda step, _y, i: f"step {int(step)}: {name} = {column[i]:.4g}"

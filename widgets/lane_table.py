@@ -51,9 +51,9 @@ class _Segmented(QtWidgets.QWidget):
 
     chosen = QtCore.Signal(str)
 
-    def __init__(self, options: list[tuple[str, str]], parent=None) -> None:
+    def __init__(self, options: list[tuple[str, str]], columns: int = 8, parent=None) -> None:
         super().__init__(parent)
-        layout = QtWidgets.QHBoxLayout(self)
+        layout = QtWidgets.QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         self.group = QtWidgets.QButtonGroup(self)
@@ -64,8 +64,10 @@ class _Segmented(QtWidgets.QWidget):
             button.setCheckable(True)
             button.setObjectName(value)
             button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # Space stays play/pause
+            button.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
             self.group.addButton(button)
-            layout.addWidget(button)
+            position = len(self.buttons)
+            layout.addWidget(button, position // columns, position % columns)
             self.buttons[value] = button
             button.clicked.connect(lambda _c=False, v=value: self.chosen.emit(v))
 
@@ -93,7 +95,7 @@ class LaneRow(QtWidgets.QFrame):
         self.chip.setStyleSheet(f"background: {lane_colour(index)}; border-radius: 7px;")
         self.title = QtWidgets.QLabel()
         self.title.setStyleSheet("font-weight: bold;")
-        self.optimizer = _Segmented(spec.optimizers)
+        self.optimizer = _Segmented(spec.optimizers, columns=4)
         self.optimizer.chosen.connect(lambda v: self.field_changed.emit("optimizer", v))
         self.order = _Segmented([(o, o) for o in spec.orders])
         self.order.chosen.connect(lambda v: self.field_changed.emit("order", v))

@@ -52,6 +52,9 @@ class PlotPanel(QtWidgets.QWidget):
         combo = QtWidgets.QComboBox()
         combo.setObjectName(f"{name}_mode")
         combo.setToolTip(tooltip)
+        # headers share a quarter of the window: let long option texts elide instead of widening it
+        combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(6)
         for value, text in options:
             combo.addItem(text, value)
         combo.currentIndexChanged.connect(

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["StableRange", "nice_ceiling"]
+__all__ = ["StableRange", "log_ticks", "nice_ceiling"]
 
 
 def nice_ceiling(value: float) -> float:
@@ -63,3 +63,16 @@ class StableRange:
         self.lo = lo if self.lo is None else min(lo, self.lo)
         self.hi = hi if self.hi is None else max(hi, self.hi)
         return self.lo, self.hi
+
+
+def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Ticks for data drawn as log10 values in [lo, hi]: decades, plus 2×, 3×, 5× on short spans."""
+    span = hi - lo
+    mantissas = (1, 2, 3, 5) if span < 1.2 else (1, 2, 5) if span < 2.5 else (1,)
+    ticks = []
+    for exponent in range(math.floor(lo), math.ceil(hi) + 1):
+        for mantissa in mantissas:
+            value = mantissa * 10.0**exponent
+            if lo - 1e-9 <= math.log10(value) <= hi + 1e-9:
+                ticks.append((math.log10(value), f"{value:g}"))
+    return ticks

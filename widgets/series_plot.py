@@ -68,6 +68,7 @@ class SeriesPlot(PlotPanel):
     def __init__(self, title: str, metrics: list[tuple[str, str]], parent=None) -> None:
         super().__init__(title, parent)
         self.add_mode("metric", metrics, "which metric to plot over steps")
+        self.add_mode("scale", [("linear", "linear y"), ("log", "log y")], "vertical axis scale")
         self.plot.setLabel("bottom", "step")
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
@@ -78,7 +79,7 @@ class SeriesPlot(PlotPanel):
         self._labels: list[str] = []
         self._y = StableRange()
         self._x_max = 0.0
-        self.mode_changed.connect(lambda *_: self.reset_range())
+        self.mode_changed.connect(self._on_mode_changed)
 
     def set_lanes(self, labels: list[str]) -> None:
         for curve in self._curves:
@@ -101,7 +102,7 @@ class SeriesPlot(PlotPanel):
         """Draw a lane's finite (step, value) points; NaN marks steps where the metric was not computed."""
         steps = np.asarray(steps, dtype=float)
         values = np.asarray(values, dtype=float)
-        keep = np.isfinite(values)
+        keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
         steps, values = steps[keep], values[keep]
         self._curves[lane].setData(steps, values)
         metric = self.modes["metric"].currentText()
@@ -111,6 +112,17 @@ class SeriesPlot(PlotPanel):
             self.plot.setYRange(*grown, padding=0.02)
         if steps.size:
             self.extend_to(steps[-1])
+
+    @property
+    def log_y(self) -> bool:
+        return self.mode("scale") == "log"
+
+    def _on_mode_changed(self, name: str, _value: str) -> None:
+        if name == "scale":
+            self.plot.setYRange(0, 1, padding=0)  # a linear range read as decades would overflow
+            self.plot.setLogMode(x=False, y=self.log_y)
+            self._y = StableRange(log=self.log_y)
+        self.reset_range()
 
     def extend_to(self, step: float) -> None:
         """Grow the step axis in round jumps so it does not creep every frame."""

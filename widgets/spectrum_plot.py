@@ -29,6 +29,7 @@ VIEWS = [
     ("update", "update"),
     ("weights", "W"),
     ("gradient+signal", "G and G_sig"),
+    ("gradient+momentum+signal", "G, M and G_sig"),
 ]
 
 

@@ -1,0 +1,166 @@
+"""Sweeps the app offers from its current settings: points to run, curves to draw, theory guides.
+
+Axes: ``d``, ``batch`` and ``n_items`` measure one-step recovery from W = 0 (Kim et al.; a step's
+learning rate does not change which items it recovers); ``mu`` and ``window`` run the spiked
+stream for ``run.steps`` steps with every lane at momentum μ and read the alignment, or the
+subspace error against 2T − 1 (Li et al.).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.config import ExperimentConfig, RunConfig
+from engine.errors import ConfigError
+from engine.sweep import PointResult, SweepPoint
+
+__all__ = ["AXES", "Curve", "axis_problem", "curves", "guides", "plan"]
+
+#: axis → (x label, y label, metric read from each lane, log x, log y)
+AXES = {
+    "d": ("dimension d", "items recovered after one step", "recovered", True, True),
+    "batch": ("batch size B", "items recovered after one step", "recovered", True, True),
+    "n_items": ("items N", "items recovered after one step", "recovered", True, True),
+    "mu": ("momentum μ", "alignment A(update) at the last step", "alignment", False, False),
+    "window": ("2T − 1, T = 1/(1 − μ)", "‖sin Θ‖ of the buffer's top-r subspace", "sin_theta", True, True),
+}
+SEEDS = (0, 1, 2)
+MUS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+_QUIET = RunConfig(eval_every=1_000_000_000, spectra_every=1_000_000_000)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One lane's sweep: mean over seeds with the seed spread."""
+
+    lane: int
+    label: str
+    x: np.ndarray
+    mean: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def axis_problem(config: ExperimentConfig, axis: str) -> str:
+    """Why ``axis`` cannot be swept for this task ("" when it can)."""
+    spiked = config.task.kind == "spiked"
+    if axis in ("mu", "window"):
+        return "" if spiked else "momentum sweeps run on the spiked gradient stream (Li et al. presets)"
+    if spiked:
+        return "the spiked stream has no items to recover"
+    if axis == "d" and config.task.embeddings != "gaussian":
+        return "orthonormal embeddings tie d to N; sweep d on a Gaussian (zipf) task"
+    return ""
+
+
+def _values(config: ExperimentConfig, axis: str) -> list:
+    task = config.task
+    if axis == "d":
+        return sorted({max(8, task.d // 4), max(8, task.d // 2), task.d, task.d * 2})
+    if axis == "batch":
+        return [2**k for k in range(4, max(5, int(math.log2(max(task.n_items * 4, 32))) + 1))]
+    if axis == "n_items":
+        return sorted(
+            {max(2, task.n_items // 8), max(2, task.n_items // 4), max(2, task.n_items // 2), task.n_items}
+        )
+    return list(MUS)
+
+
+def plan(config: ExperimentConfig, axis: str) -> list[SweepPoint]:
+    """The points of a sweep along ``axis`` from the current settings; every lane in each point."""
+    problem = axis_problem(config, axis)
+    if problem:
+        raise ConfigError("sweep", axis, problem)
+    points = []
+    for value in _values(config, axis):
+        for seed in SEEDS:
+            points.append(
+                SweepPoint(
+                    _point_config(config, axis, value, seed),
+                    _steps(config, axis),
+                    ((axis, value), ("seed", seed)),
+                )
+            )
+    return points
+
+
+def _steps(config: ExperimentConfig, axis: str) -> int:
+    return config.run.steps if axis in ("mu", "window") else 1
+
+
+def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> ExperimentConfig:
+    if axis in ("mu", "window"):
+        lanes = tuple(dataclasses.replace(lane, momentum=value) for lane in config.lanes)
+        task = dataclasses.replace(config.task, seed=seed)
+        run = dataclasses.replace(_QUIET, spectra_every=config.run.steps)  # signal metrics at the end
+        return ExperimentConfig(task=task, lanes=lanes, run=run)
+    size = {"d": {"d": value, "batch_size": 0}, "n_items": {"n_items": value, "batch_size": 0}}
+    fields = size.get(axis, {"batch_size": value})  # capacity against a size uses the exact gradient
+    task = dataclasses.replace(config.task, seed=seed, **fields)
+    return ExperimentConfig(task=task, lanes=config.lanes, run=_QUIET)
+
+
+def curves(results: list[PointResult], axis: str) -> list[Curve]:
+    """Per-lane mean and min–max over seeds, sorted by x (``window`` maps μ to 2T − 1)."""
+    metric = AXES[axis][2]
+    by_lane: dict[int, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    labels: dict[int, str] = {}
+    for result in results:
+        x = result.point.coord(axis)
+        if axis == "window":
+            x = 2.0 / (1.0 - x) - 1.0
+        for i, lane in enumerate(result.lanes):
+            value = lane.get(metric)
+            if value is not None:
+                by_lane[i][float(x)].append(float(value))
+            labels[i] = lane["label"]
+    out = []
+    for i in sorted(by_lane):
+        xs = np.array(sorted(by_lane[i]))
+        rows = [np.array(by_lane[i][x]) for x in xs]
+        out.append(
+            Curve(
+                i,
+                labels[i],
+                xs,
+                np.array([r.mean() for r in rows]),
+                np.array([r.min() for r in rows]),
+                np.array([r.max() for r in rows]),
+            )
+        )
+    return out
+
+
+def guides(
+    config: ExperimentConfig, axis: str, drawn: list[Curve]
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Theory lines anchored at the first point of the matching lane: (label, x, y)."""
+    if not drawn:
+        return []
+    alpha = config.task.alpha
+    kinds = {i: lane.optimizer for i, lane in enumerate(config.lanes)}
+
+    def first(optimizer: str) -> Curve | None:
+        return next(
+            (c for c in drawn if kinds.get(c.lane) == optimizer and c.mean.size and c.mean[0] > 0), None
+        )
+
+    def line(curve: Curve, slope: float, label: str):
+        return (label, curve.x, curve.mean[0] * (curve.x / curve.x[0]) ** slope)
+
+    out = []
+    if axis == "d":
+        if (muon := first("muon")) is not None:
+            out.append(line(muon, 1 + 1 / (2 * alpha), f"slope 1 + 1/(2α) = {1 + 1 / (2 * alpha):.2f}"))
+        if (sgd := first("sgd")) is not None:
+            out.append(line(sgd, 1 / (2 * alpha), f"slope 1/(2α) = {1 / (2 * alpha):.2f}"))
+    elif axis == "batch" and (muon := first("muon")) is not None:
+        out.append(line(muon, 1 / alpha, f"B^(1/α) = B^{1 / alpha:.2f}"))
+    elif axis == "window" and drawn[0].mean.size:
+        out.append(line(drawn[0], -0.25, "(2T − 1)^(−1/4)"))
+    return out

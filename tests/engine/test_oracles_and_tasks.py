@@ -1,0 +1,159 @@
+"""Newton and TRA-SignGD rules, the staircase and anisotropic tasks, ray balance, sweep plans."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine import ConfigError, Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from engine.balance import one_step_rays, ray_balance
+from engine.optim.registry import OPTIMIZERS
+from engine.optim.rules import LaneState
+from engine.reproduce.tail import gd_rho_closed_form, one_step_direction
+from engine.sweep import PointResult, SweepPoint
+from engine.sweep_plans import axis_problem, curves, guides, plan
+from engine.tasks.frequencies import staircase_probs
+from engine.tasks.memory_task import MemoryTask
+
+CPU, DT = torch.device("cpu"), torch.float64
+
+
+def _memory(**task):
+    return MemoryTask(TaskConfig(**task), CPU, DT)
+
+
+def test_newton_step_inverts_both_covariances():
+    task = _memory(d=12, n_items=200, alpha=1.2, batch_size=0)
+    grad = task.signal_gradients(torch.zeros(1, 12, 12, dtype=DT))[0]
+    lane = LaneConfig(optimizer="newton", lr=1.0, momentum=0.0, order="none")
+    step = OPTIMIZERS["newton"].rule(grad, LaneState(geometry=task.geometry), lane)
+    mean = task.outputs.mean(0)
+    c_u = task.outputs.T @ task.outputs / 200 - torch.outer(mean, mean)
+    c_e = (task.inputs.T * task.probs) @ task.inputs
+    assert torch.allclose(c_u @ step @ c_e, grad, atol=1e-10)  # full-rank covariances: exact inverse
+
+
+def test_tra_signgd_is_sign_in_task_coordinates():
+    task = _memory(kind="hierarchical", d=16, n_items=16, groups=4, embeddings="orthogonal", batch_size=0)
+    grad = task.signal_gradients(torch.zeros(1, 16, 16, dtype=DT))[0]
+    lane = LaneConfig(optimizer="tra_signgd", lr=0.5, momentum=0.0, order="none")
+    step = OPTIMIZERS["tra_signgd"].rule(grad, LaneState(geometry=task.geometry), lane)
+    in_task = task.outputs @ step @ task.inputs.T  # Ẽᵀ D E
+    assert torch.allclose(in_task, torch.sign(task.outputs @ grad @ task.inputs.T), atol=1e-12)
+
+
+def test_oracle_rules_need_a_memory_task():
+    with pytest.raises(ConfigError, match=r"lanes\[0\]\.optimizer = 'newton'"):
+        ExperimentConfig(task=TaskConfig(kind="spiked"), lanes=(LaneConfig(optimizer="newton"),))
+
+
+def test_oracle_lanes_run_in_an_experiment_and_after_a_switch():
+    config = ExperimentConfig(
+        task=TaskConfig(kind="hierarchical", d=16, n_items=16, groups=4, batch_size=0),
+        lanes=(
+            LaneConfig(optimizer="sgd", lr=10.0, momentum=0.0),
+            LaneConfig(optimizer="tra_signgd", lr=0.5, momentum=0.0, order="none"),
+        ),
+        run=RunConfig(eval_every=1),
+    )
+    experiment = Experiment(config)
+    experiment.step(3)
+    from engine import SetField
+
+    experiment.apply(SetField("lanes[0].optimizer", "newton"))
+    experiment.step(2)
+    lanes = experiment.snapshot().lanes
+    assert lanes[0].optimizer == "newton" and np.isfinite(lanes[0].loss)
+    assert lanes[1].loss < math.log(16)  # TRA-SignGD has learned from the uniform start
+
+
+def test_staircase_frequencies():
+    probs, groups = staircase_probs(16)
+    assert groups.tolist() == [0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4]
+    assert probs.sum() == pytest.approx(1.0)
+    assert probs[1] / probs[2] == pytest.approx(2.0)
+    group_mass = [probs[groups == g].sum() for g in range(1, 5)]
+    assert np.allclose(group_mass, group_mass[0])  # every group g ≥ 1 carries the same mass
+
+
+def test_anisotropic_inputs_have_the_requested_covariance():
+    task = _memory(d=8, n_items=20000, anisotropy=1.0)
+    variances = task.inputs.var(dim=0).numpy()
+    expected = 1.0 / np.arange(1, 9)
+    assert np.allclose(variances, expected / expected.sum(), rtol=0.05)
+    with pytest.raises(ConfigError, match="anisotropy"):
+        TaskConfig(d=8, n_items=8, embeddings="orthogonal", anisotropy=0.5)
+
+
+def test_gd_ray_balance_matches_the_closed_form():
+    task = _memory(kind="two_level", d=32, n_items=32, embeddings="orthogonal", batch_size=0)
+    direction = one_step_direction(task, LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0))
+    assert ray_balance(task, direction, 0.01).rho == pytest.approx(
+        gd_rho_closed_form(32, 0.8, 0.2, 0.01), abs=1e-8
+    )
+
+
+def test_one_step_rays_label_each_lane_with_its_balance():
+    config = ExperimentConfig(
+        task=TaskConfig(kind="two_level", d=32, n_items=32, batch_size=0, embeddings="orthogonal"),
+        lanes=(
+            LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0),
+            LaneConfig(optimizer="muon", lr=1.0, momentum=0.0, order="none"),
+        ),
+    )
+    (gd, muon) = one_step_rays(config, points=10)
+    assert gd[4] < 0.1 < 0.95 < muon[4]
+    assert muon[1].endswith(f"ϱ = {muon[4]:.3g}") and gd[2].shape == gd[3].shape == (10,)
+
+
+def _config(**task):
+    return ExperimentConfig(
+        task=TaskConfig(**task),
+        lanes=(
+            LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0),
+            LaneConfig(optimizer="muon", lr=1.0, momentum=0.9),
+        ),
+        run=RunConfig(steps=40),
+    )
+
+
+def test_sweep_plans_vary_one_field_over_seeds():
+    points = plan(_config(d=32, n_items=512, batch_size=64), "d")
+    assert {p.coord("d") for p in points} == {8, 16, 32, 64}
+    assert all(p.steps == 1 and p.config.task.batch_size == 0 for p in points)
+    assert {p.config.task.seed for p in points} == {0, 1, 2}
+    batches = plan(_config(d=32, n_items=64), "batch")
+    assert [p.coord("batch") for p in batches][::3] == [16, 32, 64, 128, 256]
+    mus = plan(_config(kind="spiked", rows=20, cols=10), "mu")
+    assert all(p.steps == 40 and all(lane.momentum == p.coord("mu") for lane in p.config.lanes) for p in mus)
+
+
+def test_sweep_axes_that_do_not_apply_are_refused():
+    assert "spiked" in axis_problem(_config(d=32, n_items=512), "mu")
+    assert axis_problem(_config(kind="spiked"), "d")
+    with pytest.raises(ConfigError, match="sweep"):
+        plan(_config(kind="hierarchical", d=16, n_items=16, groups=4), "d")
+
+
+def _result(axis, value, seed, values):
+    point = SweepPoint(_config(d=16, n_items=64), 1, ((axis, value), ("seed", seed)))
+    lanes = tuple({"label": f"lane {i}", "recovered": v, "sin_theta": v} for i, v in enumerate(values))
+    return PointResult(point, lanes, 0.0)
+
+
+def test_curves_average_over_seeds_and_guides_anchor_on_the_right_lane():
+    results = [_result("d", d, s, (d / 8 + s, d**1.3 + s)) for d in (8, 16, 32) for s in (0, 1, 2)]
+    gd, muon = curves(results, "d")
+    assert gd.x.tolist() == [8, 16, 32] and gd.mean.tolist() == [2.0, 3.0, 5.0]
+    assert gd.lo.tolist() == [1.0, 2.0, 4.0] and gd.hi.tolist() == [3.0, 4.0, 6.0]
+    lines = guides(_config(d=16, n_items=64, alpha=1.5), "d", [gd, muon])
+    slope = math.log(lines[0][2][-1] / lines[0][2][0]) / math.log(4)
+    assert lines[0][0].startswith("slope 1 + 1/(2α)") and slope == pytest.approx(4 / 3)
+    assert lines[0][2][0] == muon.mean[0] and lines[1][2][0] == gd.mean[0]
+
+
+def test_window_axis_maps_momentum_to_two_t_minus_one():
+    results = [_result("window", 0.9, 0, (0.5, 0.5)), _result("window", 0.5, 0, (0.9, 0.9))]
+    (first, _) = curves(results, "window")
+    assert first.x.tolist() == pytest.approx([3.0, 19.0])
