@@ -37,23 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="muonscope", description="A desktop lab for watching optimizers learn.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="train headless and report metrics")
-    source = run.add_mutually_exclusive_group()
-    source.add_argument("--preset", metavar="NAME", help="bundled preset (default: default)")
-    source.add_argument("--config", metavar="FILE", type=Path, help="a config or preset TOML file")
-    run.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="override a field, e.g. task.d=96 (VALUE is read as TOML)",
-    )
-    run.add_argument(
-        "--lane",
-        metavar="SPEC",
-        action="append",
-        default=[],
-        help="replace the lanes, e.g. optimizer=muon,order=pre,momentum=0.95 (repeatable)",
-    )
+    _add_config_arguments(run)
     run.add_argument("--steps", metavar="N", type=int, help="number of steps (run.steps)")
     run.add_argument(
         "--out", metavar="DIR", type=Path, help="write per-step metrics, config and final report"
@@ -66,6 +50,19 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("--steps", metavar="N", type=int, default=50, help="steps to run before the picture")
     shot.add_argument("--out", metavar="FILE.png", type=Path, required=True, help="where to write the PNG")
     shot.add_argument("--size", metavar="WxH", default="1600x1000", help="window size in pixels")
+    sweep = sub.add_parser("sweep", help="one-step capacity or momentum sweeps from a preset's settings")
+    _add_config_arguments(sweep)
+    sweep.add_argument(
+        "--axis",
+        required=True,
+        choices=("d", "batch", "n_items", "mu", "window"),
+        help="what to vary (mu/window: spiked tasks)",
+    )
+    sweep.add_argument("--out", metavar="DIR", type=Path, help="write the curves and every point")
+    sweep.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table format")
+    sweep.add_argument("--workers", type=int, default=0, metavar="N", help="processes (0: one per core)")
+    sweep.add_argument("--no-cache", action="store_true", help="recompute points even if cached")
+    sweep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     rep = sub.add_parser("reproduce", help="reproduce a preset's paper claims: figures, data and summary.md")
     rep.add_argument("preset", nargs="?", metavar="PRESET", help="preset name (see --list)")
     rep.add_argument("--list", action="store_true", help="list the presets with their claims")
@@ -78,6 +75,27 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--no-cache", action="store_true", help="recompute sweep points even if cached")
     rep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     return parser
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """--preset/--config, --set and --lane: where a run's (or sweep's) settings come from."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--preset", metavar="NAME", help="bundled preset (default: default)")
+    source.add_argument("--config", metavar="FILE", type=Path, help="a config or preset TOML file")
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="override a field, e.g. task.d=96 (VALUE is read as TOML)",
+    )
+    parser.add_argument(
+        "--lane",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="replace the lanes, e.g. optimizer=muon,order=pre,momentum=0.95 (repeatable)",
+    )
 
 
 def parse_value(text: str) -> Any:
@@ -174,6 +192,18 @@ def _check_writable(folder: Path) -> None:
         raise ConfigError("--out", str(folder), f"must be a writable folder ({exc.strerror})") from None
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from app.sweep_command import run_sweep_command
+
+    if args.workers < 0:
+        raise ConfigError("--workers", args.workers, "must be an integer >= 0")
+    args.steps = None
+    _, config = build_config(args)
+    if args.out is not None:
+        _check_writable(args.out)
+    return run_sweep_command(config, args)
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from app.reproduce_command import list_presets, reproduce
 
@@ -253,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             return _shot(args)
         if args.command == "reproduce":
             return _reproduce(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _open_window()
     except ConfigError as exc:
         sys.stderr.write(f"muonscope: error: {exc}\n")

@@ -72,7 +72,7 @@ def reproduce(
         bar.close()
     out.mkdir(parents=True, exist_ok=True)
     files = [render_figure(figure, out / f"{figure.name}.png") for figure in result.figures]
-    files += write_tables(result, out, table_format)
+    files += write_tables(result.tables, out, table_format)
     summary = summary_markdown(result, files, time.perf_counter() - start)
     (out / "summary.md").write_text(summary, encoding="utf-8")
     print(summary)

@@ -13,10 +13,10 @@ __all__ = ["summary_markdown", "write_tables"]
 _RESULT = {True: "pass", False: "**FAIL**", None: "reported (not judged)"}
 
 
-def write_tables(reproduction: Reproduction, folder: Path, table_format: str) -> list[Path]:
-    """One file per table; columns of equal length."""
+def write_tables(tables: dict[str, dict[str, list]], folder: Path, table_format: str) -> list[Path]:
+    """One Parquet or CSV file per named table of equal-length columns."""
     written = []
-    for name, columns in reproduction.tables.items():
+    for name, columns in tables.items():
         path = folder / f"{name}.{table_format}"
         if table_format == "parquet":
             import pyarrow as pa

@@ -223,3 +223,37 @@ def test_reproduce_rejects_unknown_presets(capsys):
     assert not (Path.cwd() / "reproduce-nosuch").exists()
     assert "preset = 'nosuch'" in capsys.readouterr().err
     assert main(["reproduce"]) == 2
+
+
+def test_sweep_prints_curves_and_writes_tables(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "cache"))
+    argv = [
+        "sweep",
+        "--preset",
+        "one_step_capacity",
+        "--set",
+        "task.d=16",
+        "--set",
+        "task.n_items=256",
+        "--axis",
+        "d",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--format",
+        "csv",
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "items recovered after one step against dimension d" in out and "guide slope 1/(2α)" in out
+    rows = (tmp_path / "out" / "curves.csv").read_text().splitlines()
+    assert rows[0] == "lane,x,mean,min,max" and len(rows) == 1 + 4 * 3
+    assert main(argv) == 0  # the second run reads every point from the cache
+    assert (tmp_path / "out" / "points.csv").read_text().count(",True") == 4 * 9
+
+
+def test_sweep_refuses_axes_the_task_cannot_sweep(capsys):
+    assert main(["sweep", "--axis", "mu", "--no-progress"]) == 2
+    assert "sweep = 'mu'" in capsys.readouterr().err

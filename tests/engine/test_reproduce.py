@@ -25,8 +25,8 @@ def test_every_preset_has_a_reproduction():
     assert set(preset_names()) == set(REPRODUCTIONS) == set(CHECKS)
 
 
-def _check(name: str, size: str) -> None:
-    result = REPRODUCTIONS[name](Settings(size=size, workers=2, use_cache=False))
+def _check(name: str, size: str, use_cache: bool = False) -> None:
+    result = REPRODUCTIONS[name](Settings(size=size, workers=2, use_cache=use_cache))
     assert {claim.check for claim in result.claims} == CHECKS[name]
     failed = [f"{c.check} {c.text}: measured {c.measured}, expected {c.expected}" for c in result.failed]
     assert not failed, "\n".join(failed)
@@ -45,4 +45,5 @@ def test_reproduction_at_ci_size(name):
 @pytest.mark.timeout(7200)
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_reproduction_at_full_size(name):
-    _check(name, "full")
+    """Hours on two cores; sweep points cached by `muonscope reproduce --full` are reused."""
+    _check(name, "full", use_cache=True)

@@ -1,0 +1,66 @@
+"""``muonscope sweep``: the capacity panel's sweeps, headless, with a table of curves."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from engine.config import ExperimentConfig
+from engine.sweep import SweepRunner
+from engine.sweep_plans import AXES, curves, guides, plan
+
+__all__ = ["run_sweep_command"]
+
+
+def run_sweep_command(config: ExperimentConfig, args: argparse.Namespace) -> int:
+    """Run the sweep, print mean ± spread per lane and x, optionally write curves and points."""
+    points = plan(config, args.axis)
+    runner = SweepRunner(points, workers=args.workers, use_cache=not args.no_cache)
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(points), unit="point", file=sys.stderr, leave=False, delay=0.5)
+    results = []
+    try:
+        for result in runner:
+            results.append(result)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    drawn = curves(results, args.axis)
+    x_label, y_label = AXES[args.axis][:2]
+    print(f"{y_label} against {x_label} (mean over seeds, [min, max])")
+    table = defaultdict(list)
+    for curve in drawn:
+        print(f"  {curve.label}")
+        for x, mean, lo, hi in zip(curve.x, curve.mean, curve.lo, curve.hi, strict=True):
+            print(f"    {x:>10g}: {mean:10.4g}  [{lo:.4g}, {hi:.4g}]")
+            for column, value in (("lane", curve.label), ("x", x), ("mean", mean), ("min", lo), ("max", hi)):
+                table[column].append(value)
+    for label, x, y in guides(config, args.axis, drawn):
+        print(f"  guide {label}: from {y[0]:.4g} at {x[0]:g} to {y[-1]:.4g} at {x[-1]:g}")
+    if args.out is not None:
+        _write(args.out, args.format, dict(table), results)
+    return 0
+
+
+def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
+    from engine.reproduce.output import write_tables
+
+    points = defaultdict(list)
+    for result in results:
+        for lane in result.lanes:
+            for name, value in result.point.coords:
+                points[name].append(value)
+            points["lane"].append(lane["label"])
+            for metric in ("recovered", "accuracy", "loss", "alignment", "sin_theta"):
+                points[metric].append(lane.get(metric))
+            points["cached"].append(result.cached)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in write_tables({"curves": curve_table, "points": dict(points)}, folder, table_format):
+        print(f"wrote {path}")
