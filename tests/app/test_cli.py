@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from app.cli import main
+from engine.presets import preset_names
 
 SMALL = [
     "--set",
@@ -257,3 +258,10 @@ def test_sweep_prints_curves_and_writes_tables(capsys, tmp_path, monkeypatch):
 def test_sweep_refuses_axes_the_task_cannot_sweep(capsys):
     assert main(["sweep", "--axis", "mu", "--no-progress"]) == 2
     assert "sweep = 'mu'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preset", sorted(preset_names()))
+def test_every_preset_runs_headless(capsys, preset):
+    assert main(["run", "--preset", preset, "--steps", "2", "--json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["step"] == 2 and not any(lane["diverged"] for lane in report["lanes"])
