@@ -281,17 +281,7 @@ def momentum_order(settings: Settings) -> Reproduction:
             ".2f",
         )
     )
-    x = mus
-    alignment = Panel(
-        "alignment with G_sig (σ = 1, r = 3)",
-        "μ",
-        "A(update)",
-        (
-            Series("pre-polar (Muon)", x, pre, colour=0),
-            Series("post-polar", x, post, colour=1),
-            Series("polar-only", x, np.full(len(x), none), colour=2),
-        ),
-    )
+    alignment = _alignment_panel("alignment with G_sig (σ = 1, r = 3)", mus, pre, post, none)
     angles = Panel(
         "subspace error of the buffer",
         "2T − 1",
@@ -331,14 +321,19 @@ def _rank_one_figure(settings: Settings, out: Reproduction) -> Figure:
         f"Rank-1 spike λ = 1.5 (m = 200, n = 50): A(polar-only) = {none:.3f}; "
         f"A(pre-polar) at μ = 0.99 = {pre[-1]:.3f}."
     )
-    panel = Panel(
-        "rank-1 spike, λ = 1.5 < 0.25(√m − √n) = 1.77",
+    panel = _alignment_panel("rank-1 spike, λ = 1.5 < 0.25(√m − √n) = 1.77", mus, pre, post, none)
+    return Figure("rank_one", "Low-SNR spike (Theorem 3)", (panel,))
+
+
+def _alignment_panel(title: str, mus: np.ndarray, pre: np.ndarray, post: np.ndarray, none: float) -> Panel:
+    """A(update) against μ for the three pipelines (polar-only does not depend on μ)."""
+    return Panel(
+        title,
         "μ",
         "A(update)",
         (
-            Series("pre-polar", mus, pre, colour=0),
+            Series("pre-polar (Muon)", mus, pre, colour=0),
             Series("post-polar", mus, post, colour=1),
             Series("polar-only", mus, np.full(len(mus), none), colour=2),
         ),
     )
-    return Figure("rank_one", "Low-SNR spike (Theorem 3)", (panel,))

@@ -33,6 +33,20 @@ def _lane(optimizer: str, lr: float, label: str, **fields) -> LaneConfig:
     return LaneConfig(optimizer=optimizer, lr=lr, momentum=0.0, order="none", label=label, **fields)
 
 
+def _hierarchical(k: int, groups: int, beta: float, label_noise: float = 0.0) -> TaskConfig:
+    """K orthonormal (Haar) pairs in W ∈ R^{K×K}, exact gradients, as the paper analyses."""
+    return TaskConfig(
+        kind="hierarchical",
+        d=k,
+        n_items=k,
+        groups=groups,
+        group_exponent=beta,
+        batch_size=0,
+        label_noise=label_noise,
+        embeddings="orthogonal",
+    )
+
+
 def trajectories(config: ExperimentConfig, steps: int) -> dict[str, np.ndarray]:
     """Excess loss (steps+1, L) and per-group loss (steps+1, L, groups) at every step."""
     experiment = Experiment(config)
@@ -62,15 +76,7 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
         _lane("signgd", 1 / math.sqrt(k), "SignGD η = 1/√K"),
         _lane("ngd", 1.0, "NGD η = 1"),
     )
-    task = TaskConfig(
-        kind="hierarchical",
-        d=k,
-        n_items=k,
-        groups=groups,
-        group_exponent=beta,
-        batch_size=0,
-        embeddings="orthogonal",
-    )
+    task = _hierarchical(k, groups, beta)
     config = ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=1, spectra_every=10**9))
     settings.report(0, 1, "trajectories")
     runs = trajectories(config, steps)
@@ -190,16 +196,7 @@ def noisy_scaling(settings: Settings) -> Reproduction:
                     _lane("sgd", 1.9 / p1, "GD η = 1.9/p₁"),
                     _lane("muon", 2 * math.log(k) / horizon, "Muon η = 2 log K / T", polar="exact"),
                 )
-                task = TaskConfig(
-                    kind="hierarchical",
-                    d=k,
-                    n_items=k,
-                    groups=groups,
-                    group_exponent=beta,
-                    batch_size=0,
-                    label_noise=0.1,
-                    embeddings="orthogonal",
-                )
+                task = _hierarchical(k, groups, beta, label_noise=0.1)
                 config = ExperimentConfig(
                     task=task, lanes=lanes, run=RunConfig(eval_every=10**9, spectra_every=10**9)
                 )
