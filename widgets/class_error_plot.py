@@ -47,10 +47,7 @@ class ClassErrorPlot(PlotPanel):
         return self.mode("view")
 
     def set_lanes(self, labels: list[str]) -> None:
-        for curve in self._curves:
-            self.plot.removeItem(curve)
-        self.legend.clear()
-        self.hover.clear()
+        self.remove_lane_curves(self._curves)
         self._curves = []
         self._drawn.clear()
         self._labels = list(labels)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
+
+from widgets.hover import HoverReadout
 
 __all__ = ["PlotPanel", "cache_axes"]
 
@@ -26,6 +30,8 @@ class PlotPanel(QtWidgets.QWidget):
     """
 
     mode_changed = QtCore.Signal(str, str)  # (switch name, value)
+    legend: pg.LegendItem  # panels with lane curves create these two
+    hover: HoverReadout
 
     def __init__(self, title: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +87,13 @@ class PlotPanel(QtWidgets.QWidget):
             sample = legend.getLabel(curve) if legend is not None else None
             if sample is not None and sample.text != label:
                 sample.setText(label)
+
+    def remove_lane_curves(self, curves: Iterable[pg.PlotDataItem]) -> None:
+        """Take a lane set's curves off the plot, with their legend entries and hover series."""
+        for curve in curves:
+            self.plot.removeItem(curve)
+        self.legend.clear()
+        self.hover.clear()
 
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")

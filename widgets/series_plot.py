@@ -82,10 +82,7 @@ class SeriesPlot(PlotPanel):
         self.mode_changed.connect(self._on_mode_changed)
 
     def set_lanes(self, labels: list[str]) -> None:
-        for curve in self._curves:
-            self.plot.removeItem(curve)
-        self.legend.clear()
-        self.hover.clear()
+        self.remove_lane_curves(self._curves)
         self._curves = []
         self._labels = list(labels)
         for lane, label in enumerate(labels):

@@ -59,13 +59,10 @@ class SpectrumPlot(PlotPanel):
 
     def set_lanes(self, labels: list[str]) -> None:
         """Create the curve items for a new set of lanes (once per lane set, not per frame)."""
-        for curve in self._curves.values():
-            self.plot.removeItem(curve)
+        self.remove_lane_curves(self._curves.values())
         self._curves.clear()
         self._drawn.clear()
         self._pending.clear()
-        self.legend.clear()
-        self.hover.clear()
         self._labels = list(labels)
         for lane, label in enumerate(labels):
             for matrix, (style, _short) in MATRIX_STYLES.items():
