@@ -31,7 +31,7 @@ from engine.reproduce.base import (
 )
 from engine.tasks.spiked import SpikedTask
 
-__all__ = ["Buffers", "simulate_buffers"]
+__all__ = ["Buffers", "buffer_noise_std", "simulate_buffers", "spiked_outlier"]
 
 DT = torch.float64
 KEEP = 60  # singular values kept, as in the authors' widget
@@ -86,6 +86,27 @@ def simulate_buffers(task: TaskConfig, mus: np.ndarray, steps: int, seed: int, p
     )
 
 
+def buffer_noise_std(noise: float, mus: np.ndarray, steps: int) -> np.ndarray:
+    """Entry standard deviation of the buffer's noise after ``steps`` steps of an EMA with rate μ.
+
+    Martingale-difference noise of variance σ² per entry averages to σ²(1−μ)/(1+μ)·(1 − μ^(2K)),
+    the origin of the 1/(2T−1) factors of SCIENCE.md §6.
+    """
+    return noise * np.sqrt((1 - mus) / (1 + mus) * (1 - mus ** (2 * steps)))
+
+
+def spiked_outlier(strength, rows: int, cols: int, entry_std):
+    """Where a singular value λ of a low-rank signal lands once noise of entry std s is added.
+
+    Random-matrix theory of spiked models (Benaych-Georges & Nadakuditi): above the detection
+    threshold λ > s·(rows·cols)^(1/4) the outlier sits at √((λ² + rows·s²)(λ² + cols·s²))/λ, not at λ;
+    this is why a weak head direction reads high even when the noise is well filtered.
+    """
+    strength = np.asarray(strength, float)
+    variance = np.asarray(entry_std, float) ** 2
+    return np.sqrt((strength**2 + rows * variance) * (strength**2 + cols * variance)) / strength
+
+
 def _trials(
     task: TaskConfig, mus: np.ndarray, steps: int, trials: int, post: bool, settings: Settings, what: str
 ) -> list[Buffers]:
@@ -135,14 +156,28 @@ def spectral_filtering(settings: Settings) -> Reproduction:
         )
     s_buf = _mean(base, "s_buffer")
     high = mus >= 0.95
-    head_err = np.max(np.abs(s_buf[high][:, :3] / np.array([12.0, 8.0, 5.0]) - 1))
+    strengths = np.array([12.0, 8.0, 5.0])
+    head_err = np.max(np.abs(s_buf[high][:, :3] / strengths - 1))
     out.claims.append(
         check_range(
             "§11.15",
-            "σ_1..3(M_K) against (12, 8, 5), worst relative error, μ ≥ 0.95, σ = 1",
+            "σ_1..3(M_K) against (12, 8, 5), worst relative error, μ ≥ 0.95, σ = 1 "
+            "(“~10%”: σ_3 at μ = 0.95 is pushed out of the noise by +10.3%, see next row)",
             head_err,
             None,
-            0.10,
+            0.11,
+            ".3f",
+        )
+    )
+    outlier = spiked_outlier(strengths[None, :], 100, 100, buffer_noise_std(1.0, mus[high], steps)[:, None])
+    out.claims.append(
+        check_range(
+            "§11.15",
+            "σ_1..3(M_K) against the spiked-model outlier (λ² + n s²)/λ, s² = σ²(1−μ)/(1+μ), "
+            "worst relative error, μ ≥ 0.95",
+            np.max(np.abs(s_buf[high][:, :3] / outlier - 1)),
+            None,
+            0.03,
             ".3f",
         )
     )
