@@ -14,6 +14,7 @@ import json
 import math
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from engine.experiment import Experiment
 __all__ = ["PointResult", "SweepPoint", "SweepRunner", "default_cache_dir", "run_point"]
 
 _POLL_S = 0.2
+_ORPHAN_POLL_S = 0.5  # how often a worker checks that its parent is still there
 #: Bumped whenever what a point computes changes, so stale cache entries are never reused.
 SCHEMA = "muonscope-sweep-2"
 _LANE_METRICS = (
@@ -107,10 +109,22 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("muonscope")) / "sweeps"
 
 
-def _init_worker() -> None:
+def _init_worker(parent_pid: int) -> None:
     import torch
 
     torch.set_num_threads(1)
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """End this worker once the process that owns the pool is gone.
+
+    A parent killed outright (SIGKILL, SIGTERM) never terminates its pool, and a worker would
+    otherwise run its point to the end — minutes to an hour of both cores for nobody.
+    """
+    while os.getppid() == parent_pid:
+        time.sleep(_ORPHAN_POLL_S)
+    os._exit(1)
 
 
 def _run_indexed(job: tuple[int, SweepPoint]) -> tuple[int, list[dict[str, Any]], float]:
@@ -177,7 +191,7 @@ class SweepRunner:
                 yield _run_indexed(job)
             return
         context = multiprocessing.get_context("spawn")  # fork + threads (Qt, torch) is unsafe
-        self._pool = context.Pool(min(workers, len(todo)), initializer=_init_worker)
+        self._pool = context.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=(os.getpid(),))
         try:
             results = self._pool.imap_unordered(_run_indexed, todo)
             for _ in range(len(todo)):

@@ -1,5 +1,12 @@
 """The sweep runner: parallel processes, streamed results, disk cache, cancellation."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
@@ -76,3 +83,59 @@ def test_point_keys_depend_on_the_config_not_the_coordinates():
     assert same.key == a.key
     with pytest.raises(KeyError):
         a.coord("missing")
+
+
+_KILLED_PARENT = """
+import sys
+from engine import ExperimentConfig, RunConfig, TaskConfig
+from engine.sweep import SweepPoint, SweepRunner
+long = [
+    SweepPoint(ExperimentConfig(task=TaskConfig(d=32, n_items=512, seed=s), run=RunConfig(eval_every=10**9)),
+               steps=10**7, coords=(("seed", s),))
+    for s in (0, 1)
+]
+for result in SweepRunner(long, workers=2, use_cache=False):
+    pass
+"""
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # fields after the command: state, ppid, …
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.timeout(120)
+def test_workers_exit_when_the_parent_is_killed():
+    parent = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT])
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _children(parent.pid)) < 3 and time.monotonic() < deadline:  # 2 + tracker
+            time.sleep(0.2)
+        assert len(workers) >= 3, "the pool did not start"
+        time.sleep(2)  # let both workers take their (endless) point
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"workers still running after their parent was killed: {left}"
