@@ -65,8 +65,10 @@ def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, n
 def _draw_panel(plot, panel: Panel) -> None:
     import pyqtgraph as pg
 
+    from widgets.panel import plain_units
     from widgets.theme import lane_colour, lane_pen
 
+    plain_units(plot)
     plot.setTitle(panel.title, size="10pt")
     plot.setLabel("bottom", panel.x_label)
     plot.setLabel("left", panel.y_label)

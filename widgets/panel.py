@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from widgets.hover import HoverReadout
 
-__all__ = ["PlotPanel", "cache_axes"]
+__all__ = ["PlotPanel", "cache_axes", "plain_units"]
 
 
 def cache_axes(plot: pg.PlotItem) -> None:
@@ -20,6 +20,16 @@ def cache_axes(plot: pg.PlotItem) -> None:
     """
     for name in ("left", "bottom", "right", "top"):
         plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def plain_units(plot: pg.PlotItem) -> None:
+    """Tick values as they are: no SI prefix scaling of an axis.
+
+    Alignments, errors and ratios have no unit; pyqtgraph would relabel an axis "(×0.001)" and show
+    an alignment of 0.75 as 750.
+    """
+    for name in ("left", "bottom", "right", "top"):
+        plot.getAxis(name).enableAutoSIPrefix(False)
 
 
 class PlotPanel(QtWidgets.QWidget):
@@ -44,6 +54,7 @@ class PlotPanel(QtWidgets.QWidget):
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         cache_axes(self.plot)
+        plain_units(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         layout = QtWidgets.QVBoxLayout(self)
