@@ -156,7 +156,8 @@ def spectral_filtering(settings: Settings) -> Reproduction:
         )
     s_buf = _mean(base, "s_buffer")
     high = mus >= 0.95
-    strengths = np.array([12.0, 8.0, 5.0])
+    unit = _spiked(1.0)  # the σ = 1 stream of the head checks
+    strengths = np.array(unit.strengths)
     head_err = np.max(np.abs(s_buf[high][:, :3] / strengths - 1))
     out.claims.append(
         check_range(
@@ -169,7 +170,8 @@ def spectral_filtering(settings: Settings) -> Reproduction:
             ".3f",
         )
     )
-    outlier = spiked_outlier(strengths[None, :], 100, 100, buffer_noise_std(1.0, mus[high], steps)[:, None])
+    noise_std = buffer_noise_std(unit.noise, mus[high], steps)[:, None]  # (nμ, 1)
+    outlier = spiked_outlier(strengths[None, :], unit.rows, unit.cols, noise_std)  # (nμ, 3)
     out.claims.append(
         check_range(
             "§11.15",
