@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.config import ExperimentConfig
 from engine.experiment import Experiment
 
@@ -46,17 +48,23 @@ _LANE_METRICS = (
 
 @dataclass(frozen=True)
 class SweepPoint:
-    """One run of a sweep: ``steps`` steps of ``config``, evaluated at the end."""
+    """One run of a sweep: ``steps`` steps of ``config``, evaluated at the end.
+
+    With ``trace_every_steps`` > 0 the point is also evaluated every that many steps and keeps the
+    Δ(W_t) trajectory and the per-group accuracy, so a figure over time needs no second run.
+    """
 
     config: ExperimentConfig
     steps: int
     coords: tuple[tuple[str, Any], ...] = ()
+    trace_every_steps: int = 0
 
     @property
     def key(self) -> str:
-        payload = json.dumps(
-            {"schema": SCHEMA, "config": self.config.to_dict(), "steps": self.steps}, sort_keys=True
-        )
+        content: dict[str, Any] = {"schema": SCHEMA, "config": self.config.to_dict(), "steps": self.steps}
+        if self.trace_every_steps:  # untraced points keep the keys they always had
+            content["trace_every_steps"] = self.trace_every_steps
+        payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
     def coord(self, name: str) -> Any:
@@ -86,18 +94,45 @@ def run_point(point: SweepPoint) -> tuple[list[dict[str, Any]], float]:
     """Run one point in this process: its lanes' final metrics and the seconds it took."""
     start = time.perf_counter()
     experiment = Experiment(point.config)
-    experiment.step(point.steps)
+    traces = _run_traced(experiment, point) if point.trace_every_steps else None
+    experiment.step(point.steps - experiment.step_count)
     experiment.evaluate(with_signal=False)
+    snapshot = experiment.snapshot()
     lanes = []
-    for lane in experiment.snapshot().lanes:
+    for index, lane in enumerate(snapshot.lanes):
         record = {name: _clean(float(getattr(lane, name))) for name in _LANE_METRICS}
         record["recovered"] = lane.recovered
         record["recovered_prefix"] = lane.recovered_prefix
         record.update(label=lane.label, optimizer=lane.optimizer, order=lane.order, diverged=lane.diverged)
         record["group_loss"] = [_clean(float(v)) for v in lane.group_loss]
         record["weight_entropy"] = _clean(lane.weight_isotropy.entropy)
+        if traces is not None:
+            record["trace_step"] = traces["step"]
+            record["balance_gap_trace"] = [_clean(gaps[index]) for gaps in traces["balance_gap"]]
+            record["group_accuracy"] = _group_accuracy(lane.item_recovered, snapshot.group_starts)
         lanes.append(record)
     return lanes, time.perf_counter() - start
+
+
+def _run_traced(experiment: Experiment, point: SweepPoint) -> dict[str, list]:
+    """Step to ``point.steps`` in chunks, recording each lane's Δ(W_t) after every chunk (and at 0)."""
+    steps: list[int] = []
+    balance_gap: list[list[float]] = []  # (T_trace, L)
+    while True:
+        experiment.evaluate(with_signal=False)
+        steps.append(experiment.step_count)
+        balance_gap.append([float(lane.balance_gap) for lane in experiment.snapshot().lanes])
+        if experiment.step_count >= point.steps:
+            return {"step": steps, "balance_gap": balance_gap}
+        experiment.step(min(point.trace_every_steps, point.steps - experiment.step_count))
+
+
+def _group_accuracy(item_recovered: np.ndarray, group_starts: np.ndarray) -> list[float]:
+    """Share of each frequency group's items recovered (empty for tasks without groups)."""
+    if len(group_starts) == 0:
+        return []
+    sizes = np.diff(np.append(group_starts, len(item_recovered)))  # (G,)
+    return (np.add.reduceat(item_recovered.astype(float), group_starts) / sizes).tolist()
 
 
 def default_cache_dir() -> Path:

@@ -7,9 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from engine.sweep import SweepPoint, SweepRunner, run_point
 
 LANES = (
@@ -83,6 +84,60 @@ def test_point_keys_depend_on_the_config_not_the_coordinates():
     assert same.key == a.key
     with pytest.raises(KeyError):
         a.coord("missing")
+
+
+def _staircase_point(lanes, steps=12, trace_every_steps=0):
+    task = TaskConfig(
+        kind="two_level", profile="staircase", d=32, n_items=32, embeddings="orthogonal", batch_size=16
+    )
+    config = ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=10**9))
+    return SweepPoint(config, steps, trace_every_steps=trace_every_steps)
+
+
+STAIRCASE_LANES = (
+    LaneConfig(optimizer="adam", lr=0.05, momentum=0.9, beta2=0.999),
+    LaneConfig(optimizer="muon", lr=0.5, momentum=0.95, polar="exact"),
+)
+
+
+def test_a_traced_point_records_the_gap_over_time_and_the_accuracy_per_group():
+    lanes, _ = run_point(_staircase_point(STAIRCASE_LANES, steps=12, trace_every_steps=5))
+    for lane in lanes:
+        assert lane["trace_step"] == [0, 5, 10, 12]
+        assert lane["balance_gap_trace"][0] == 0.0  # W = 0 predicts every class alike
+        assert lane["balance_gap_trace"][-1] == lane["balance_gap"]
+        shares = np.array(lane["group_accuracy"])
+        assert ((0 <= shares) & (shares <= 1)).all()
+    sizes = np.diff(np.append(_staircase_starts(), 32))
+    assert [round(float(np.dot(lane["group_accuracy"], sizes))) for lane in lanes] == [
+        lane["recovered"] for lane in lanes
+    ]
+
+
+def _staircase_starts():
+    return Experiment(_staircase_point(STAIRCASE_LANES).config).snapshot().group_starts
+
+
+def test_tracing_does_not_change_where_a_run_ends():
+    plain, _ = run_point(_staircase_point(STAIRCASE_LANES))
+    traced, _ = run_point(_staircase_point(STAIRCASE_LANES, trace_every_steps=5))
+    for a, b in zip(plain, traced, strict=True):
+        assert a["loss"] == b["loss"] and a["recovered"] == b["recovered"]
+
+
+def test_traced_and_untraced_points_are_cached_apart():
+    plain = _staircase_point(STAIRCASE_LANES)
+    assert plain.key == SweepPoint(plain.config, plain.steps).key
+    assert _staircase_point(STAIRCASE_LANES, trace_every_steps=5).key != plain.key
+
+
+def test_a_lane_run_alone_ends_where_it_ends_in_lockstep():
+    """Grids may split lanes into separate points: the batch stream depends on the seed only."""
+    together, _ = run_point(_staircase_point(STAIRCASE_LANES))
+    for lane, expected in zip(STAIRCASE_LANES, together, strict=True):
+        (alone,), _ = run_point(_staircase_point((lane,)))
+        assert alone["loss"] == pytest.approx(expected["loss"], rel=1e-6)
+        assert alone["recovered"] == expected["recovered"]
 
 
 _KILLED_PARENT = """
