@@ -18,6 +18,7 @@ __all__ = [
     "KIND_DEFAULTS",
     "LANE_FIELDS",
     "TASK_FIELDS",
+    "class_error_problem",
     "lane_field_spec",
     "lane_field_states",
     "lane_values",
@@ -126,6 +127,16 @@ def task_values(task: TaskConfig) -> dict[str, Any]:
     values = dataclasses.asdict(task)
     values["strengths"] = list(task.strengths)
     return values
+
+
+def class_error_problem(task: TaskConfig) -> str | None:
+    """Why panel ③ has nothing to show for ``task``, or None when it has classes."""
+    if task.kind == "spiked":
+        return (
+            "A spiked gradient stream has no classes, so there is no per-class error. "
+            "Panels ① and ② show its spectra and alignment; panel ④ sweeps over μ or the window."
+        )
+    return None
 
 
 def task_field_states(task: TaskConfig) -> tuple[dict[str, tuple[bool, bool, str]], set[str], dict[str, str]]:

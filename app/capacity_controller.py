@@ -90,6 +90,8 @@ class CapacityController(QtCore.QObject):
             self.job = SweepJob(points, self)
             self._connect(self.job.worker.progressed, self._on_point)
             self._connect(self.job.worker.finished, self._on_sweep_done)
+            x_label, y_label, _, log_x, log_y = AXES[mode]
+            self.plot.set_sweep([], [], x_label, y_label, log_x, log_y)  # the axes, before any point
             self.plot.set_running(True, 0, len(points))
         self._connect(self.job.worker.failed, self._on_failed)
         self._busy = True

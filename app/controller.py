@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
-from app.bindings import KIND_DEFAULTS, lane_field_states, lane_values, task_field_states, task_values
+from app.bindings import (
+    KIND_DEFAULTS,
+    class_error_problem,
+    lane_field_states,
+    lane_values,
+    task_field_states,
+    task_values,
+)
 from app.capacity_controller import CapacityController
 from app.engine_thread import Apply, EngineThread, Pause, Play, Reset, SetSpeed, Step
 from app.renderer import BucketHistory, Renderer
@@ -292,6 +299,7 @@ class Controller(QtCore.QObject):
         views = self.window.views
         views.task.set_values(task_values(config.task))
         self._show_task_states(config.task)
+        views.class_error.set_placeholder(class_error_problem(config.task))
         views.transport.set_seed(config.task.seed)
         self.capacity.update_modes(config)
         self._show_lanes()

@@ -108,22 +108,29 @@ class CapacityPlot(PlotPanel):
         self.right.linkedViewChanged(self.plot.getViewBox(), self.right.XAxis)
 
     def set_lanes(self, labels: list[str]) -> None:
+        """One solid and one dashed curve per lane for steps mode.
+
+        A sweep or ray on show, and its progress, stay as they are: lanes change with every run
+        (the first frame of a preset included) while a sweep of that preset is still running.
+        """
         for curve in self._recovered:
             self.plot.removeItem(curve)
         for curve in self._accuracy:
             self.right.removeItem(curve)
-        self.legend.clear()
-        self.hover.clear()
         self._recovered, self._accuracy = [], []
         self._labels = list(labels)
+        steps = self.in_steps_mode
         for lane in range(len(labels)):
             solid = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
             dashed = pg.PlotDataItem(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True)
+            solid.setVisible(steps)
+            dashed.setVisible(steps)
             self.plot.addItem(solid)
             self.right.addItem(dashed)
             self._recovered.append(solid)
             self._accuracy.append(dashed)
-        self._apply_mode()
+        if steps:
+            self._show_steps_legend()
 
     def set_labels(self, labels: list[str]) -> None:
         if self.in_steps_mode:
@@ -254,15 +261,20 @@ class CapacityPlot(PlotPanel):
         self.legend.clear()
         self.hover.clear()
         if steps:
-            self.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
-            for curve, label in zip(self._recovered, self._labels, strict=False):
-                self.legend.addItem(curve, label)
+            self._show_steps_legend()
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.getAxis("left").setTicks(None)
             self.plot.setLabel("bottom", "step")
             self.plot.setLabel("left", "recovered items (solid)")
             self.reset_range()
         self.set_running(False)
+
+    def _show_steps_legend(self) -> None:
+        self.legend.clear()
+        self.hover.clear()
+        self.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
+        for curve, label in zip(self._recovered, self._labels, strict=False):
+            self.legend.addItem(curve, label)
 
 
 def _sweep_text(x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):

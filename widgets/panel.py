@@ -63,6 +63,14 @@ class PlotPanel(QtWidgets.QWidget):
         layout.addLayout(self._header)
         layout.addWidget(self.plot_widget, 1)
         self.modes: dict[str, QtWidgets.QComboBox] = {}
+        self._placeholder = QtWidgets.QLabel(self.plot_widget)
+        self._placeholder.setObjectName("placeholder")
+        self._placeholder.setWordWrap(True)
+        self._placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._placeholder.setStyleSheet("color: #555; background: rgba(255, 255, 255, 220); padding: 12px;")
+        self._placeholder.hide()
+        self.plot_widget.installEventFilter(self)
 
     def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> QtWidgets.QComboBox:
         """A combo of (value, text) options in the header; emits ``mode_changed(name, value)``."""
@@ -108,3 +116,32 @@ class PlotPanel(QtWidgets.QWidget):
 
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")
+
+    def set_placeholder(self, text: str | None) -> None:
+        """Say over the plot why it stays empty (e.g. the task has no classes); None removes it."""
+        if text is None:
+            self._placeholder.hide()
+            return
+        self._placeholder.setText(text)
+        self._place_placeholder()
+        self._placeholder.show()
+        self._placeholder.raise_()
+
+    @property
+    def placeholder(self) -> str | None:
+        """The text shown over the plot, or None when the plot speaks for itself."""
+        return None if self._placeholder.isHidden() else self._placeholder.text()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self.plot_widget and event.type() == QtCore.QEvent.Type.Resize:
+            self._place_placeholder()
+        return super().eventFilter(watched, event)
+
+    def _place_placeholder(self) -> None:
+        width = max(self.plot_widget.width() * 2 // 3, 120)
+        self._placeholder.setFixedWidth(width)
+        self._placeholder.adjustSize()
+        self._placeholder.move(
+            (self.plot_widget.width() - width) // 2,
+            (self.plot_widget.height() - self._placeholder.height()) // 2,
+        )

@@ -32,6 +32,8 @@ def test_every_preset_loads_runs_a_step_and_opens_its_view(qtbot):
         expected = preset.view.get("capacity", "steps")
         assert window.views.capacity.mode("x") == expected, name
         assert not window.views.message.text, window.views.message.text
+        note = window.views.class_error.placeholder  # a stream has no classes: panel ③ says so
+        assert (note is not None and "no classes" in note) == (preset.config.task.kind == "spiked"), name
     assert window.views.transport.preset_combo.count() > len(preset_names())  # group headings
 
 

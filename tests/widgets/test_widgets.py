@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+from PySide6 import QtWidgets
 
+from widgets.capacity_plot import CapacityPlot
 from widgets.class_error_plot import ClassErrorPlot
 from widgets.lane_table import LaneFieldSpec, LaneTable
 from widgets.message_bar import MessageBar
@@ -153,6 +155,43 @@ def test_class_error_heatmap(qtbot):
     assert plot.image.isVisible() and plot.image.image.shape == (2, 3)
     text = plot.hover.show_at(10, 1.5)
     assert "ranks 2–3" in text and "0.95" in text
+
+
+def test_new_lanes_leave_a_running_sweep_on_show(qtbot):
+    """The first frame of a preset re-creates the lane curves while the preset's sweep runs."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    plot.set_mode("x", "mu")
+    plot.set_running(True, 1, 5)
+    x = np.array([0.5, 0.9])
+    plot.set_sweep([(0, "pre", x, x, x, x)], [], "μ", "alignment", False, False)
+    shown = list(plot.plot.listDataItems())
+    plot.set_lanes(["pre", "post"])
+    assert plot.cancel_button.isVisible() and plot.progress.isVisible()
+    assert plot.progress.text() == "1/5" and not plot.run_button.isEnabled()
+    assert all(item in plot.plot.listDataItems() for item in shown)
+    assert [label.text for _, label in plot.legend.items] == ["pre"]
+    assert not any(curve.isVisible() for curve in plot._recovered)
+    plot.set_mode("x", "steps")  # back to steps: the new lanes' curves and legend appear
+    assert all(curve.isVisible() for curve in plot._recovered)
+    assert [label.text for _, label in plot.legend.items] == ["pre", "post"]
+
+
+def test_panel_placeholder_says_why_a_plot_is_empty(qtbot):
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    assert plot.placeholder is None
+    plot.set_placeholder("no classes here")
+    assert plot.placeholder == "no classes here"
+    label = plot.plot_widget.findChild(QtWidgets.QLabel, "placeholder")
+    assert label.isVisible() and plot.plot_widget.rect().contains(label.geometry())
+    plot.resize(900, 500)  # stays centred over the plot as the window changes size
+    qtbot.waitUntil(lambda: abs(label.geometry().center().x() - plot.plot_widget.rect().center().x()) <= 2)
+    plot.set_placeholder(None)
+    assert plot.placeholder is None and not label.isVisible()
 
 
 def test_timeline_drag_leaves_live_mode(qtbot):
