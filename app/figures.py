@@ -1,7 +1,8 @@
 """Drawing a reproduction's figure data (engine.reproduce.base.Figure) to a PNG with pyqtgraph.
 
 Used headless by ``muonscope reproduce``: the window is built offscreen, laid out as one row of
-panels, and grabbed. Series keep the lane palette; theory guides are grey dashed lines.
+panels, each with its legend underneath (inside the plot a legend hides curves: there is no mouse to
+move it in a still picture), and grabbed. Series keep the lane palette; guides are grey dashed lines.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from widgets.ranges import log_ticks
 __all__ = ["render_figure"]
 
 PANEL_SIZE = (620, 460)
+LEGEND_COLUMNS = 2
+LEGEND_ROW_PX = 20
+
+
+def _legend_rows(panel: Panel) -> int:
+    entries = len(panel.series) + len(panel.guides)
+    return -(-entries // LEGEND_COLUMNS)
 
 
 def render_figure(figure: Figure, path: Path) -> Path:
@@ -31,10 +39,15 @@ def render_figure(figure: Figure, path: Path) -> Path:
     configure_pyqtgraph()
     pg.setConfigOptions(antialias=True)  # a still picture: quality over speed
     view = pg.GraphicsLayoutWidget()
-    view.resize(PANEL_SIZE[0] * len(figure.panels), PANEL_SIZE[1] + 30)
+    legend_px = LEGEND_ROW_PX * max(_legend_rows(panel) for panel in figure.panels) + 10
+    view.resize(PANEL_SIZE[0] * len(figure.panels), PANEL_SIZE[1] + 30 + legend_px)
     view.addLabel(f"<b>{figure.title}</b>", row=0, col=0, colspan=len(figure.panels))
     for column, panel in enumerate(figure.panels):
-        _draw_panel(view.addPlot(row=1, col=column), panel)
+        plot = view.addPlot(row=1, col=column)
+        legend = pg.LegendItem(labelTextSize="8pt", colCount=LEGEND_COLUMNS)
+        view.addItem(legend, row=2, col=column)
+        _draw_panel(plot, legend, panel)
+    view.ci.layout.setRowFixedHeight(2, legend_px)
     view.show()
     app.processEvents()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +75,7 @@ def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, n
     return (np.log10(x) if panel.log_x else x), (np.log10(y) if panel.log_y else y)
 
 
-def _draw_panel(plot, panel: Panel) -> None:
+def _draw_panel(plot, legend, panel: Panel) -> None:
     import pyqtgraph as pg
 
     from widgets.panel import plain_units
@@ -73,23 +86,14 @@ def _draw_panel(plot, panel: Panel) -> None:
     plot.setLabel("bottom", panel.x_label)
     plot.setLabel("left", panel.y_label)
     plot.showGrid(x=True, y=True, alpha=0.15)
-    plot.addLegend(offset=(10, 10), labelTextSize="8pt")
     xs, ys = [], []
     for series in panel.series:
         x, y = _positive(np.asarray(series.x, float), np.asarray(series.y, float), panel)
         xs.append(x)
         ys.append(y)
         if series.style == "points":
-            plot.plot(
-                x,
-                y,
-                pen=None,
-                symbol="o",
-                symbolSize=5,
-                symbolBrush=lane_colour(series.colour),
-                symbolPen=None,
-                name=series.label,
-            )
+            brush = lane_colour(series.colour)
+            item = plot.plot(x, y, pen=None, symbol="o", symbolSize=5, symbolBrush=brush, symbolPen=None)
         else:
             style = "dash" if series.style == "dash" else "solid"
             marks = {
@@ -98,19 +102,14 @@ def _draw_panel(plot, panel: Panel) -> None:
                 "symbolBrush": lane_colour(series.colour),
                 "symbolPen": None,
             }
-            plot.plot(
-                x,
-                y,
-                pen=lane_pen(series.colour, style, 2.0),
-                name=series.label,
-                **(marks if x.size <= 30 else {}),
-            )
+            item = plot.plot(x, y, pen=lane_pen(series.colour, style, 2.0), **(marks if x.size <= 30 else {}))
+        legend.addItem(item, series.label)
         if series.lo is not None and series.hi is not None:
             _band(plot, series, panel)
     for guide in panel.guides:
         x, y = _positive(np.asarray(guide.x, float), np.asarray(guide.y, float), panel)
         pen = pg.mkPen("#777777", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
-        plot.plot(x, y, pen=pen, name=f"guide: {guide.label}")
+        legend.addItem(plot.plot(x, y, pen=pen), f"guide: {guide.label}")
     _set_axes(
         plot, panel, np.concatenate(xs) if xs else np.zeros(0), np.concatenate(ys) if ys else np.zeros(0)
     )
