@@ -266,7 +266,7 @@ def tail_multi_step_isotropy(settings: Settings) -> Reproduction:
         f"{LR_SCALES} × each optimizer's base rate; measured values are reported, not judged."
     )
     out.notes.append(
-        "Best lr per optimizer (× base rate): "
+        "Best lr per optimizer (× base rate; lowest population loss, ties go to the smaller lr): "
         + ", ".join(f"{name} ×{best[name][0]:g}" for name in MULTI_STEP if name in best)
     )
     out.figures.append(_group_accuracy_figure(best, steps))
