@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.history import MetricHistory
-from engine.snapshot import Snapshot
+from engine.snapshot import Snapshot, group_means
 
 __all__ = ["SERIES_METRICS", "BucketHistory", "Renderer", "bucket_labels"]
 
@@ -56,15 +56,13 @@ class BucketHistory:
         for lane in snapshot.lanes:
             if lane.eval_step != snapshot.step or lane.class_error.size == 0 or starts.size == 0:
                 continue
-            sums = np.add.reduceat(lane.class_error, starts)
-            sizes = np.diff(np.append(starts, lane.class_error.size))
             steps = self.steps.setdefault(lane.lane_id, [])
             values = self.values.setdefault(lane.lane_id, [])
             losses = self.losses.setdefault(lane.lane_id, [])
             if steps and steps[-1] >= snapshot.step:
                 continue
             steps.append(snapshot.step)
-            values.append(sums / sizes)
+            values.append(group_means(lane.class_error, starts))
             losses.append(np.asarray(lane.group_loss, dtype=float))
             if len(steps) > self.capacity:
                 del steps[1::2], values[1::2], losses[1::2]

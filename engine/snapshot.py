@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.metrics import Isotropy
 
-__all__ = ["Event", "LaneSnapshot", "Snapshot", "Spectra", "frozen_array"]
+__all__ = ["Event", "LaneSnapshot", "Snapshot", "Spectra", "frozen_array", "group_means"]
 
 _NAN = float("nan")
 
@@ -25,6 +25,12 @@ def frozen_array(values: Any, dtype: Any = None) -> np.ndarray:
     array = np.array(values, dtype=dtype, copy=True)
     array.flags.writeable = False
     return array
+
+
+def group_means(per_item: np.ndarray, group_starts: np.ndarray) -> np.ndarray:
+    """Mean of a per-item quantity (N,) over each frequency group (G,), groups given by their first item."""
+    sizes = np.diff(np.append(group_starts, per_item.size))  # (G,)
+    return np.add.reduceat(np.asarray(per_item, dtype=float), group_starts) / sizes
 
 
 def _empty() -> np.ndarray:

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from engine.config import ExperimentConfig
 from engine.experiment import Experiment
+from engine.snapshot import group_means
 
 __all__ = ["PointResult", "SweepPoint", "SweepRunner", "default_cache_dir", "run_point"]
 
@@ -109,7 +108,9 @@ def run_point(point: SweepPoint) -> tuple[list[dict[str, Any]], float]:
         if traces is not None:
             record["trace_step"] = traces["step"]
             record["balance_gap_trace"] = [_clean(gaps[index]) for gaps in traces["balance_gap"]]
-            record["group_accuracy"] = _group_accuracy(lane.item_recovered, snapshot.group_starts)
+            starts = snapshot.group_starts  # tasks without groups (spiked streams) have none
+            accuracy = group_means(lane.item_recovered, starts) if starts.size else []
+            record["group_accuracy"] = list(map(float, accuracy))
         lanes.append(record)
     return lanes, time.perf_counter() - start
 
@@ -125,14 +126,6 @@ def _run_traced(experiment: Experiment, point: SweepPoint) -> dict[str, list]:
         if experiment.step_count >= point.steps:
             return {"step": steps, "balance_gap": balance_gap}
         experiment.step(min(point.trace_every_steps, point.steps - experiment.step_count))
-
-
-def _group_accuracy(item_recovered: np.ndarray, group_starts: np.ndarray) -> list[float]:
-    """Share of each frequency group's items recovered (empty for tasks without groups)."""
-    if len(group_starts) == 0:
-        return []
-    sizes = np.diff(np.append(group_starts, len(item_recovered)))  # (G,)
-    return (np.add.reduceat(item_recovered.astype(float), group_starts) / sizes).tolist()
 
 
 def default_cache_dir() -> Path:
