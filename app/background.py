@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6 import QtCore
 
-from engine.sweep import SweepPoint, SweepRunner
+from muonscope.engine.sweep import SweepPoint, SweepRunner
 
 __all__ = ["BackgroundJob", "SweepJob"]
 

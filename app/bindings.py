@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from engine.config import EMBEDDINGS_BY_KIND, LIVE_TASK_FIELDS, TASK_KINDS, LaneConfig, TaskConfig
-from engine.optim.registry import OPTIMIZERS
-from widgets.lane_table import LaneFieldSpec
-from widgets.task_panel import TaskFieldSpec
+from muonscope.engine.config import EMBEDDINGS_BY_KIND, LIVE_TASK_FIELDS, TASK_KINDS, LaneConfig, TaskConfig
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.widgets.lane_table import LaneFieldSpec
+from muonscope.widgets.task_panel import TaskFieldSpec
 
 __all__ = [
     "KIND_DEFAULTS",

@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from app.background import BackgroundJob, SweepJob
-from engine.balance import one_step_rays
-from engine.config import ExperimentConfig
-from engine.errors import ConfigError
-from engine.sweep import PointResult
-from engine.sweep_plans import AXES, axis_problem, curves, guides, plan
+from muonscope.app.background import BackgroundJob, SweepJob
+from muonscope.engine.balance import one_step_rays
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.sweep import PointResult
+from muonscope.engine.sweep_plans import AXES, axis_problem, curves, guides, plan
 
 __all__ = ["CapacityController", "ray_problem"]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
-from app.bindings import (
+from muonscope.app.bindings import (
     KIND_DEFAULTS,
     class_error_problem,
     lane_field_states,
@@ -21,17 +21,17 @@ from app.bindings import (
     task_field_states,
     task_values,
 )
-from app.capacity_controller import CapacityController
-from app.engine_thread import Apply, EngineThread, Pause, Play, Reset, SetSpeed, Step
-from app.renderer import BucketHistory, Renderer
-from app.view_settings import apply_view
-from engine import AddLane, ConfigError, ExperimentConfig, RemoveLane, SetField, Snapshot
-from engine.changes import apply_change
-from engine.history import MetricHistory, SnapshotStore
-from engine.presets import Preset, load_preset
+from muonscope.app.capacity_controller import CapacityController
+from muonscope.app.engine_thread import Apply, EngineThread, Pause, Play, Reset, SetSpeed, Step
+from muonscope.app.renderer import BucketHistory, Renderer
+from muonscope.app.view_settings import apply_view
+from muonscope.engine import AddLane, ConfigError, ExperimentConfig, RemoveLane, SetField, Snapshot
+from muonscope.engine.changes import apply_change
+from muonscope.engine.history import MetricHistory, SnapshotStore
+from muonscope.engine.presets import Preset, load_preset
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from muonscope.app.main_window import MainWindow
 
 __all__ = ["FRAME_INTERVAL_MS", "Controller"]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore
 
-from engine import ConfigError, Experiment, ExperimentConfig
-from engine.changes import Change
+from muonscope.engine import ConfigError, Experiment, ExperimentConfig
+from muonscope.engine.changes import Change
 
 __all__ = ["Apply", "EngineThread", "EngineWorker", "Pause", "Play", "Reset", "SetSpeed", "Step"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.reproduce.base import Figure, Panel
-from widgets.ranges import log_ticks
+from muonscope.engine.reproduce.base import Figure, Panel
+from muonscope.widgets.ranges import log_ticks
 
 __all__ = ["render_figure"]
 
@@ -33,7 +33,7 @@ def render_figure(figure: Figure, path: Path) -> Path:
     import pyqtgraph as pg
     from PySide6 import QtWidgets
 
-    from widgets.theme import configure_pyqtgraph
+    from muonscope.widgets.theme import configure_pyqtgraph
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     configure_pyqtgraph()
@@ -78,8 +78,8 @@ def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, n
 def _draw_panel(plot, legend, panel: Panel) -> None:
     import pyqtgraph as pg
 
-    from widgets.panel import plain_units
-    from widgets.theme import lane_colour, lane_pen
+    from muonscope.widgets.panel import plain_units
+    from muonscope.widgets.theme import lane_colour, lane_pen
 
     plain_units(plot)
     plot.setTitle(panel.title, size="10pt")
@@ -134,7 +134,7 @@ def _band(plot, series, panel: Panel) -> None:
     """Seed spread as a translucent band between the min and max over seeds."""
     import pyqtgraph as pg
 
-    from widgets.theme import lane_colour
+    from muonscope.widgets.theme import lane_colour
 
     x = np.asarray(series.x, float)
     lo, hi = np.asarray(series.lo, float), np.asarray(series.hi, float)

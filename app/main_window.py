@@ -6,29 +6,27 @@ Layout only; what the controls do lives in :mod:`app.controller`.
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.bindings import TASK_FIELDS, lane_field_spec
-from app.controller import Controller
-from app.qt_messages import install_message_handler
-from app.renderer import SERIES_METRICS
-from engine.config import MAX_LANES
-from engine.presets import Preset, load_preset, preset_names
-from widgets.capacity_plot import CapacityPlot
-from widgets.class_error_plot import ClassErrorPlot
-from widgets.lane_table import LaneTable
-from widgets.message_bar import MessageBar
-from widgets.series_plot import SeriesPlot
-from widgets.spectrum_plot import SpectrumPlot
-from widgets.task_panel import TaskPanel
-from widgets.theme import configure_pyqtgraph
-from widgets.timeline import Timeline
-from widgets.transport_bar import TransportBar
+from muonscope.app.bindings import TASK_FIELDS, lane_field_spec
+from muonscope.app.controller import Controller
+from muonscope.app.renderer import SERIES_METRICS
+from muonscope.engine.config import MAX_LANES
+from muonscope.engine.presets import Preset, load_preset, preset_names
+from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.class_error_plot import ClassErrorPlot
+from muonscope.widgets.lane_table import LaneTable
+from muonscope.widgets.message_bar import MessageBar
+from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.spectrum_plot import SpectrumPlot
+from muonscope.widgets.task_panel import TaskPanel
+from muonscope.widgets.theme import configure_pyqtgraph
+from muonscope.widgets.timeline import Timeline
+from muonscope.widgets.transport_bar import TransportBar
 
-__all__ = ["MainWindow", "Views", "launch"]
+__all__ = ["MainWindow", "Views"]
 
 
 @dataclass
@@ -162,18 +160,3 @@ def _preset_entries() -> list[tuple[str, str, str]]:
             continue
         entries.append((name, preset.title or name, preset.paper or "other"))
     return sorted(entries, key=lambda entry: (entry[2] != "muonscope", entry[2], entry[1]))
-
-
-def launch(preset: str = "default") -> int:
-    """Open the window and run the Qt event loop until it closes."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    install_message_handler()
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
-    app.setApplicationName("muonscope")
-    window = MainWindow(preset)
-    window.show()
-    window.start()
-    window.controller.play(True)  # the default preset is a race: start it
-    code = app.exec()
-    del window
-    return code

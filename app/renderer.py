@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.history import MetricHistory
-from engine.snapshot import Snapshot, group_means
+from muonscope.engine.history import MetricHistory
+from muonscope.engine.snapshot import Snapshot, group_means
 
 __all__ = ["SERIES_METRICS", "BucketHistory", "Renderer", "bucket_labels"]
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
 
-from engine.errors import ConfigError
-from engine.presets import load_preset, preset_names
-from engine.reproduce import REPRODUCTIONS, Settings
-from engine.reproduce.output import summary_markdown, write_tables
+from muonscope.app.config_args import check_writable
+from muonscope.app.progress import ProgressBar
 
-__all__ = ["list_presets", "reproduce"]
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.presets import load_preset, preset_names
+from muonscope.engine.reproduce import REPRODUCTIONS, Settings
+from muonscope.engine.reproduce.output import summary_markdown, write_tables
+
+__all__ = ["list_presets", "reproduce", "reproduce_command"]
 
 
 def list_presets() -> str:
@@ -24,29 +28,32 @@ def list_presets() -> str:
     return "\n\n".join(blocks)
 
 
-class _Bar:
-    """A tqdm bar per stage on a terminal; silent otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
-        self.stage = ""
-
-    def __call__(self, done: int, total: int, text: str) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        if text != self.stage or self.bar is None:
-            self.close()
-            self.stage = text
-            self.bar = tqdm(total=total, desc=text, file=sys.stderr, leave=False, delay=0.5)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+def reproduce_command(args: argparse.Namespace) -> int:
+    """``muonscope reproduce``: --list, or one preset's reproduction into a folder."""
+    if args.list:
+        print(list_presets())
+        return 0
+    if args.preset is None:
+        raise ConfigError("PRESET", None, "name a preset to reproduce, or use --list")
+    if args.workers < 0:
+        raise ConfigError("--workers", args.workers, "must be an integer >= 0")
+    if args.preset not in REPRODUCTIONS:
+        raise ConfigError("preset", args.preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
+    out = args.out or Path(f"reproduce-{args.preset}")
+    check_writable(out)
+    failed = reproduce(
+        args.preset,
+        out,
+        full=args.full,
+        table_format=args.format,
+        workers=args.workers,
+        use_cache=not args.no_cache,
+        progress=not args.no_progress,
+    )
+    if failed:
+        sys.stderr.write(f"muonscope: {failed} check(s) failed; see {out / 'summary.md'}\n")
+        return 1
+    return 0
 
 
 def reproduce(
@@ -62,14 +69,11 @@ def reproduce(
     """Run, write figures/data/summary.md into ``out``, print the summary; returns failed checks."""
     if preset not in REPRODUCTIONS:
         raise ConfigError("preset", preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
-    from app.figures import render_figure
+    from muonscope.app.figures import render_figure
 
-    bar = _Bar(progress)
     start = time.perf_counter()
-    try:
+    with ProgressBar(progress, delay_s=0.5) as bar:
         result = REPRODUCTIONS[preset](Settings("full" if full else "ci", workers, use_cache, bar))
-    finally:
-        bar.close()
     out.mkdir(parents=True, exist_ok=True)
     files = [render_figure(figure, out / f"{figure.name}.png") for figure in result.figures]
     files += write_tables(result.tables, out, table_format)

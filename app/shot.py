@@ -6,11 +6,32 @@ import os
 import re
 from pathlib import Path
 
-from engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError
 
-__all__ = ["panel_rects", "parse_size", "take_screenshot"]
+__all__ = ["panel_rects", "parse_size", "shot_command", "take_screenshot"]
 
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+
+
+def shot_command(args) -> int:
+    """``muonscope shot``: every argument is checked before a window is built."""
+    from muonscope.app.config_args import check_writable
+    from muonscope.app.qt_messages import install_message_handler
+    from muonscope.engine.presets import load_preset
+
+    size = parse_size(args.size)
+    if args.out.suffix.lower() != ".png":
+        raise ConfigError("--out", str(args.out), "must name a .png file")
+    preset = load_preset(args.preset)
+    try:
+        preset.config.with_value("run.steps", args.steps)  # the run's own bound on a number of steps
+    except ConfigError as exc:
+        raise ConfigError("--steps", args.steps, exc.allowed) from None
+    check_writable(args.out.parent if str(args.out.parent) else Path("."))
+    install_message_handler()
+    path, _ = take_screenshot(preset, args.steps, args.out, size)
+    print(f"wrote {path} ({size[0]}x{size[1]}, step {args.steps})")
+    return 0
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -49,8 +70,8 @@ def take_screenshot(
     import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
     from PySide6 import QtCore, QtWidgets
 
-    from app.main_window import MainWindow
-    from engine.presets import load_preset
+    from muonscope.app.main_window import MainWindow
+    from muonscope.engine.presets import load_preset
 
     loaded = load_preset(preset) if isinstance(preset, str) else preset  # fails before any window exists
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])

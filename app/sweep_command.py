@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-from engine.config import ExperimentConfig
-from engine.sweep import SweepRunner
-from engine.sweep_plans import AXES, curves, guides, plan
+from muonscope.app.config_args import build_config, check_writable
+from muonscope.app.progress import ProgressBar
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.sweep import SweepRunner
+from muonscope.engine.sweep_plans import AXES, curves, guides, plan
 
-__all__ = ["run_sweep_command"]
+__all__ = ["sweep_command"]
 
 
-def run_sweep_command(config: ExperimentConfig, args: argparse.Namespace) -> int:
+def sweep_command(args: argparse.Namespace) -> int:
     """Run the sweep, print mean ± spread per lane and x, optionally write curves and points."""
+    if args.workers < 0:
+        raise ConfigError("--workers", args.workers, "must be an integer >= 0")
+    _, config = build_config(args)
     points = plan(config, args.axis)
+    if args.out is not None:
+        check_writable(args.out)
     runner = SweepRunner(points, workers=args.workers, use_cache=not args.no_cache)
-    bar = None
-    if not args.no_progress and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(points), unit="point", file=sys.stderr, leave=False, delay=0.5)
     results = []
-    try:
+    with ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress:
         for result in runner:
             results.append(result)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+            progress(len(results), len(points))
     drawn = curves(results, args.axis)
     x_label, y_label = AXES[args.axis][:2]
     print(f"{y_label} against {x_label} (mean over seeds, [min, max])")
@@ -50,7 +47,7 @@ def run_sweep_command(config: ExperimentConfig, args: argparse.Namespace) -> int
 
 
 def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
-    from engine.reproduce.output import write_tables
+    from muonscope.engine.reproduce.output import write_tables
 
     points = defaultdict(list)
     for result in results:

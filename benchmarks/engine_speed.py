@@ -16,11 +16,11 @@ import time
 
 import torch
 
-from engine import Experiment
-from engine.optim.polar import polar_exact
-from engine.presets import load_preset
-from engine.tasks.memory_task import MemoryTask
-from engine.tasks.sampler import BatchSampler
+from muonscope.engine import Experiment
+from muonscope.engine.optim.polar import polar_exact
+from muonscope.engine.presets import load_preset
+from muonscope.engine.tasks.memory_task import MemoryTask
+from muonscope.engine.tasks.sampler import BatchSampler
 
 
 class ExactMuon(torch.optim.Optimizer):

@@ -25,11 +25,11 @@ import numpy as np
 import torch
 from PySide6 import QtCore, QtWidgets
 
-from app.main_window import MainWindow
-from app.renderer import BucketHistory, Renderer
-from engine import Experiment
-from engine.history import MetricHistory
-from engine.presets import load_preset
+from muonscope.app.main_window import MainWindow
+from muonscope.app.renderer import BucketHistory, Renderer
+from muonscope.engine import Experiment
+from muonscope.engine.history import MetricHistory
+from muonscope.engine.presets import load_preset
 
 SIZE = (1600, 1000)
 

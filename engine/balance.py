@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.memory import memory_pass, population_queries
-from engine.tasks.memory_task import MemoryTask
+from muonscope.engine.memory import memory_pass, population_queries
+from muonscope.engine.tasks.memory_task import MemoryTask
 
 __all__ = ["RayBalance", "correct_probabilities", "ray_balance", "ray_curve"]
 
@@ -106,8 +106,8 @@ def one_step_rays(config, points: int = 40) -> list[tuple[int, str, np.ndarray, 
 
     The ray spans η from 1% to 3× the first η at which some class reaches 1 − ε (ε = 0.01).
     """
-    from engine.optim.registry import OPTIMIZERS
-    from engine.optim.rules import LaneState
+    from muonscope.engine.optim.registry import OPTIMIZERS
+    from muonscope.engine.optim.rules import LaneState
 
     task = MemoryTask(config.task, torch.device("cpu"), torch.float64)
     grad = task.signal_gradients(torch.zeros(1, *task.weight_shape, dtype=torch.float64))[0]

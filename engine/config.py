@@ -15,9 +15,9 @@ from typing import Any
 
 import tomli_w
 
-from engine.errors import ConfigError
-from engine.optim.registry import OPTIMIZERS
-from engine.validate import (
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.validate import (
     check_bool,
     check_choice,
     check_float,
@@ -37,6 +37,7 @@ __all__ = [
     "TaskConfig",
     "lane_from_dict",
     "parse_field_path",
+    "parse_toml",
 ]
 
 TASK_KINDS = ("zipf", "hierarchical", "two_level", "spiked")
@@ -299,11 +300,7 @@ class ExperimentConfig:
     @classmethod
     def from_toml(cls, text: str) -> ExperimentConfig:
         """Parse TOML text; syntax errors become a ConfigError naming the position."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("config", "<toml>", f"must be valid TOML ({exc})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_toml(text))
 
     def with_value(self, path: str, value: Any) -> ExperimentConfig:
         """A copy with one field replaced, addressed as ``task.d``, ``run.steps`` or ``lanes[1].lr``."""
@@ -330,6 +327,16 @@ class ExperimentConfig:
         return ExperimentConfig.from_dict(data)
 
 
+def parse_toml(text: str, field_name: str = "config", source: str = "<toml>") -> dict[str, Any]:
+    """TOML text as plain data; syntax errors and absurd nesting become a ConfigError naming the source."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(field_name, source, f"must be valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(field_name, source, "must be valid TOML (tables or arrays nest too deeply)") from None
+
+
 _PATH = re.compile(r"^(task|run)\.(\w+)$|^lanes(?:\[(\d+)\]|\.(\d+))\.(\w+)$")
 
 
@@ -348,7 +355,8 @@ def lane_from_dict(data: Any, where: str = "lane") -> LaneConfig:
     if not isinstance(data, dict):
         raise ConfigError(where, data, "must be a table of lane fields")
     values = dict(data)
-    spec = OPTIMIZERS.get(values.get("optimizer", LaneConfig.optimizer))
+    name = values.get("optimizer", LaneConfig.optimizer)
+    spec = OPTIMIZERS.get(name) if isinstance(name, str) else None
     if spec is not None:
         values.setdefault("lr", spec.default_lr)
         values.setdefault("momentum", spec.default_momentum)

@@ -10,9 +10,9 @@ import os
 
 import torch
 
-from engine.config import ExperimentConfig, RunConfig
-from engine.errors import ConfigError
-from engine.memory import DEFAULT_CHUNK_ELEMENTS
+from muonscope.engine.config import ExperimentConfig, RunConfig
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.memory import DEFAULT_CHUNK_ELEMENTS
 
 __all__ = ["check_memory", "estimate_bytes", "memory_limit_bytes", "resolve_device"]
 

@@ -17,14 +17,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.changes import AddLane, Change, RemoveLane, SetField, apply_change, event_text
-from engine.config import ExperimentConfig, LaneConfig, parse_field_path
-from engine.device import check_memory, resolve_device
-from engine.lane_metrics import evaluation_fields, signal_fields, spectra_fields
-from engine.optim.registry import OPTIMIZERS
-from engine.optim.rules import LaneState
-from engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array
-from engine.tasks import Task, build_task
+from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change, event_text
+from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
+from muonscope.engine.device import check_memory, resolve_device
+from muonscope.engine.lane_metrics import evaluation_fields, signal_fields, spectra_fields
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.optim.rules import LaneState
+from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array
+from muonscope.engine.tasks import Task, build_task
 
 __all__ = ["Experiment"]
 

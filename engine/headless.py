@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.config import ExperimentConfig
-from engine.experiment import Experiment
-from engine.history import MetricHistory
-from engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.history import MetricHistory
+from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 
 __all__ = ["final_report", "run_headless", "write_outputs"]
 

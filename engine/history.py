@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 
 __all__ = ["COLUMNS", "MetricHistory", "SnapshotStore"]
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.metrics import (
+from muonscope.engine.metrics import (
     filtering_ratio,
     isotropy,
     largest_ratio_gap,
@@ -20,8 +20,8 @@ from engine.metrics import (
     singular_values,
     spectral_gap,
 )
-from engine.snapshot import Spectra, frozen_array
-from engine.tasks.base import Evaluation
+from muonscope.engine.snapshot import Spectra, frozen_array
+from muonscope.engine.tasks.base import Evaluation
 
 __all__ = ["evaluation_fields", "signal_fields", "spectra_fields"]
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.optim.polar import safe_svd
+from muonscope.engine.optim.polar import safe_svd
 
 __all__ = [
     "Isotropy",

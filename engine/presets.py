@@ -2,23 +2,31 @@
 
 A preset file holds the usual ``[task]``, ``[[lanes]]`` and ``[run]`` tables, a ``[preset]`` table
 (title, caption, citation, claim, paper) and an optional ``[view]`` table for the app's panels.
-Files are parsed with ``tomllib`` only: a bad file gives a ConfigError and changes nothing.
+The bundled presets are package data of ``muonscope``, found with :mod:`importlib.resources`, so
+they are there however the package was installed. Files are read with a size limit and parsed
+with ``tomllib`` only: a bad file gives a ConfigError naming it and changes nothing.
 """
 
 from __future__ import annotations
 
-import sys
-import tomllib
+import re
+import stat
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from engine.config import ExperimentConfig
-from engine.errors import ConfigError
+from muonscope.engine.config import ExperimentConfig, parse_toml
+from muonscope.engine.errors import ConfigError
 
-__all__ = ["Preset", "load_config_file", "load_preset", "preset_names", "presets_dir"]
+__all__ = ["MAX_CONFIG_BYTES", "Preset", "load_config_file", "load_preset", "preset_names", "read_text_file"]
 
 _META_KEYS = ("title", "caption", "citation", "claim", "paper")
+_NAME = re.compile(r"^[a-z0-9_]+$")
+#: Largest config file read: presets are a few kB; a bound keeps /dev/zero or a log file from
+#: being read into memory.
+MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,45 +43,58 @@ class Preset:
     view: dict[str, Any] = field(default_factory=dict)
 
 
-def presets_dir() -> Path:
-    """The folder of bundled presets: the source tree's, else the installed copy."""
-    candidates = (
-        Path(__file__).resolve().parents[1] / "resources" / "presets",
-        Path(sys.prefix) / "share" / "muonscope" / "presets",
-    )
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    return candidates[0]
+def _bundled() -> Traversable:
+    return resources.files("muonscope").joinpath("resources", "presets")
 
 
 def preset_names() -> list[str]:
     """Names of the bundled presets, sorted."""
-    return sorted(path.stem for path in presets_dir().glob("*.toml"))
+    return sorted(item.name.removesuffix(".toml") for item in _bundled().iterdir() if item.name.endswith(".toml"))
 
 
 def load_preset(name: str) -> Preset:
     """A bundled preset by name; an unknown name lists the known ones."""
-    path = presets_dir() / f"{name}.toml"
-    if not isinstance(name, str) or "/" in name or not path.is_file():
-        raise ConfigError("preset", name, "must be one of " + ", ".join(preset_names()))
-    return _preset_from_data(name, _read_toml(path, "preset"))
+    names = preset_names()
+    if not isinstance(name, str) or not _NAME.match(name) or name not in names:
+        raise ConfigError("preset", name, "must be one of " + ", ".join(names))
+    text = _bundled().joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return _preset_from_data(name, parse_toml(text, "preset", name))
 
 
 def load_config_file(path: Path) -> Preset:
     """A config or preset file given by path (the CLI's ``--config``)."""
-    return _preset_from_data(path.stem, _read_toml(path, "config"))
+    return _preset_from_data(path.stem, parse_toml(read_text_file(path, "config"), "config", str(path)))
 
 
-def _read_toml(path: Path, field_name: str) -> dict[str, Any]:
+def read_text_file(path: Path, field_name: str, limit_bytes: int = MAX_CONFIG_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``limit_bytes``; anything else is a ConfigError.
+
+    FIFOs, devices and folders are refused before they are opened for reading (a FIFO would block,
+    /dev/zero never ends), and no more than ``limit_bytes + 1`` bytes are ever read.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except OSError as exc:
         raise ConfigError(field_name, str(path), f"must be a readable file ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(field_name, str(path), "must be a regular file (not a folder, FIFO or device)")
+    if info.st_size > limit_bytes:
+        raise ConfigError(field_name, str(path), f"must be at most {limit_bytes} bytes (it has {info.st_size})")
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(field_name, str(path), f"must be valid TOML ({exc})") from None
+        with path.open("rb") as handle:
+            data = handle.read(limit_bytes + 1)
+    except OSError as exc:
+        raise ConfigError(field_name, str(path), f"must be a readable file ({exc.strerror})") from None
+    if len(data) > limit_bytes:
+        raise ConfigError(field_name, str(path), f"must be at most {limit_bytes} bytes")
+    if b"\x00" in data:
+        raise ConfigError(field_name, str(path), "must be TOML text (it holds binary data)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            field_name, str(path), f"must be UTF-8 text (byte {exc.start} is not valid UTF-8)"
+        ) from None
 
 
 def _preset_from_data(name: str, data: dict[str, Any]) -> Preset:

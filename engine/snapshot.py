@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.metrics import Isotropy
+from muonscope.engine.metrics import Isotropy
 
 __all__ = ["Event", "LaneSnapshot", "Snapshot", "Spectra", "frozen_array", "group_means"]
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.config import ExperimentConfig
-from engine.experiment import Experiment
-from engine.snapshot import group_means
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.snapshot import group_means
 
 __all__ = ["PointResult", "SweepPoint", "SweepRunner", "default_cache_dir", "run_point"]
 

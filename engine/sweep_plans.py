@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.config import ExperimentConfig, RunConfig
-from engine.errors import ConfigError
-from engine.sweep import PointResult, SweepPoint
+from muonscope.engine.config import ExperimentConfig, RunConfig
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.sweep import PointResult, SweepPoint
 
 __all__ = ["AXES", "Curve", "axis_problem", "curves", "guides", "plan"]
 

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError
 
 __all__ = ["check_bool", "check_choice", "check_float", "check_float_list", "check_int"]
 

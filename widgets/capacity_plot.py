@@ -12,11 +12,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from widgets.hover import HoverReadout
-from widgets.panel import PlotPanel
-from widgets.ranges import StableRange, log_ticks, nice_ceiling
-from widgets.series_plot import EventMarkers
-from widgets.theme import lane_colour, lane_pen
+from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
+from muonscope.widgets.series_plot import EventMarkers
+from muonscope.widgets.theme import lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
 

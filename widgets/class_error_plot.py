@@ -6,10 +6,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from widgets.hover import HoverReadout
-from widgets.panel import PlotPanel
-from widgets.ranges import nice_ceiling
-from widgets.theme import lane_pen
+from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.ranges import nice_ceiling
+from muonscope.widgets.theme import lane_pen
 
 __all__ = ["ClassErrorPlot"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from widgets.theme import lane_colour
+from muonscope.widgets.theme import lane_colour
 
 __all__ = ["LaneFieldSpec", "LaneRow", "LaneTable"]
 

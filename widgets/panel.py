@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from widgets.hover import HoverReadout
+from muonscope.widgets.hover import HoverReadout
 
 __all__ = ["PlotPanel", "cache_axes", "plain_units"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from widgets.hover import HoverReadout
-from widgets.panel import PlotPanel
-from widgets.ranges import StableRange, nice_ceiling
-from widgets.theme import lane_pen
+from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.ranges import StableRange, nice_ceiling
+from muonscope.widgets.theme import lane_pen
 
 __all__ = ["EventMarkers", "SeriesPlot"]
 

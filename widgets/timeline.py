@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from widgets.ranges import nice_ceiling
+from muonscope.widgets.ranges import nice_ceiling
 
 __all__ = ["Timeline"]
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from torch import Tensor
 
-from engine.optim.rules import (
+from muonscope.engine.optim.rules import (
     LaneState,
+    Momentum,
     adam_rule,
     muon_rule,
     newton_rule,
@@ -23,12 +24,33 @@ from engine.optim.rules import (
     tra_signgd_rule,
 )
 
-if TYPE_CHECKING:
-    from engine.config import LaneConfig
+__all__ = ["OPTIMIZERS", "LaneSettings", "OptimizerSpec"]
 
-__all__ = ["OPTIMIZERS", "OptimizerSpec"]
 
-Rule = Callable[[Tensor, LaneState, "LaneConfig"], Tensor]
+class LaneSettings(Protocol):
+    """What the registry reads off a lane (a LaneConfig has all of it)."""
+
+    optimizer: str
+    lr: float
+    momentum: float
+    order: str
+    nesterov: bool
+    polar: str
+    ns_steps: int
+    lam: float
+    buffer: str
+    beta2: float
+    eps: float
+    ns_dtype: str
+
+
+#: (gradient, state, lane settings) → update direction.
+Rule = Callable[[Tensor, LaneState, Any], Tensor]
+
+
+def momentum_of(lane: LaneSettings) -> Momentum:
+    """The plain momentum settings a rule takes, read off a lane."""
+    return Momentum(lane.momentum, lane.buffer, lane.nesterov, lane.order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +65,7 @@ class OptimizerSpec:
     uses: frozenset[str]
     needs_geometry: bool = False  # an oracle that reads the task's bases (memory tasks only)
 
-    def describe(self, lane: LaneConfig) -> str:
+    def describe(self, lane: LaneSettings) -> str:
         """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 exact``."""
         parts = [self.title]
         if "order" in self.uses:
@@ -58,12 +80,24 @@ class OptimizerSpec:
         return " ".join(parts)
 
 
-def _polar_text(lane: LaneConfig) -> str:
+def _polar_text(lane: LaneSettings) -> str:
     if lane.polar == "ns":
         return f"NS{lane.ns_steps}"
     if lane.polar == "reg":
         return f"reg λ={lane.lam:g}"
     return "exact"
+
+
+def _adam(g: Tensor, state: LaneState, lane: LaneSettings) -> Tensor:
+    return adam_rule(g, state, lane.momentum, lane.beta2, lane.eps)
+
+
+def _muon(g: Tensor, state: LaneState, lane: LaneSettings) -> Tensor:
+    return muon_rule(g, state, momentum_of(lane), lane.polar, lane.ns_steps, lane.lam, lane.ns_dtype)
+
+
+def _with_momentum(rule: Callable[[Tensor, LaneState, Momentum], Tensor]) -> Rule:
+    return lambda g, state, lane: rule(g, state, momentum_of(lane))
 
 
 _MOMENTUM = frozenset({"lr", "momentum", "nesterov", "buffer"})
@@ -72,19 +106,21 @@ _MAPPED = _MOMENTUM | {"order"}
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     spec.name: spec
     for spec in (
-        OptimizerSpec("sgd", "SGD", sgd_rule, 0.5, 0.9, _MOMENTUM),
-        OptimizerSpec("adam", "Adam", adam_rule, 1e-2, 0.9, frozenset({"lr", "momentum", "beta2", "eps"})),
-        OptimizerSpec("signgd", "SignGD", signgd_rule, 1e-2, 0.0, _MAPPED),
-        OptimizerSpec("ngd", "NGD", ngd_rule, 0.5, 0.0, _MAPPED),
+        OptimizerSpec("sgd", "SGD", _with_momentum(sgd_rule), 0.5, 0.9, _MOMENTUM),
+        OptimizerSpec("adam", "Adam", _adam, 1e-2, 0.9, frozenset({"lr", "momentum", "beta2", "eps"})),
+        OptimizerSpec("signgd", "SignGD", _with_momentum(signgd_rule), 1e-2, 0.0, _MAPPED),
+        OptimizerSpec("ngd", "NGD", _with_momentum(ngd_rule), 0.5, 0.0, _MAPPED),
         OptimizerSpec(
             "muon",
             "Muon",
-            muon_rule,
+            _muon,
             0.05,
             0.95,
             _MAPPED | {"polar", "ns_steps", "lam", "ns_dtype"},
         ),
-        OptimizerSpec("newton", "Newton", newton_rule, 1.0, 0.0, _MAPPED, needs_geometry=True),
-        OptimizerSpec("tra_signgd", "TRA-SignGD", tra_signgd_rule, 0.5, 0.0, _MAPPED, needs_geometry=True),
+        OptimizerSpec("newton", "Newton", _with_momentum(newton_rule), 1.0, 0.0, _MAPPED, needs_geometry=True),
+        OptimizerSpec(
+            "tra_signgd", "TRA-SignGD", _with_momentum(tra_signgd_rule), 0.5, 0.0, _MAPPED, needs_geometry=True
+        ),
     )
 }

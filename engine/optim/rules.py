@@ -8,27 +8,26 @@ zero in every paper setting, SCIENCE.md §3). Momentum placement follows Li et a
 * ``none`` — D = map(G)
 
 with acc the buffer convention (``ema``: μM + (1−μ)X, ``sum``: μM + X) and an optional Nesterov
-look-ahead. The only state a rule touches is the :class:`LaneState` it is handed.
+look-ahead. The only state a rule touches is the :class:`LaneState` it is handed; every setting arrives as a
+plain value (the registry reads them off a lane's config), so rules know nothing of configs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from engine.optim.polar import newton_schulz, polar_exact, polar_regularized
-
-if TYPE_CHECKING:
-    from engine.config import LaneConfig
+from muonscope.engine.optim.polar import newton_schulz, polar_exact, polar_regularized
 
 __all__ = [
     "LaneState",
+    "Momentum",
     "TaskGeometry",
     "adam_rule",
+    "ema_",
     "muon_rule",
     "newton_rule",
     "ngd_rule",
@@ -75,70 +74,88 @@ class LaneState:
         self.steps_taken = 0
 
 
-def accumulate(state: LaneState, x: Tensor, mu: float, convention: str) -> Tensor:
+@dataclass(frozen=True, slots=True)
+class Momentum:
+    """How a rule keeps its buffer: μ, the convention, Nesterov, and where the buffer sits.
+
+    ``order`` places the buffer before the map (``pre``), after it (``post``) or nowhere (``none``);
+    ``convention`` is ``ema`` (μM + (1−μ)X) or ``sum`` (μM + X). μ = 0 means no buffer at all.
+    """
+
+    mu: float = 0.0
+    convention: str = "ema"
+    nesterov: bool = False
+    order: str = "pre"
+
+
+def ema_(buffer: Tensor, x: Tensor, mu: float | Tensor) -> Tensor:
+    """M ← μM + (1−μ)X in place; μ may be a tensor that broadcasts (a grid of momenta at once)."""
+    return buffer.lerp_(x, 1.0 - mu)
+
+
+def accumulate(state: LaneState, x: Tensor, momentum: Momentum) -> Tensor:
     """Fold X into the momentum buffer in place and return the buffer."""
     if state.buffer is None:
         state.buffer = torch.zeros_like(x)
-    if convention == "ema":
-        state.buffer.lerp_(x, 1.0 - mu)  # μM + (1−μ)X
+    if momentum.convention == "ema":
+        ema_(state.buffer, x, momentum.mu)
     else:
-        state.buffer.mul_(mu).add_(x)  # μM + X
+        state.buffer.mul_(momentum.mu).add_(x)  # μM + X
     return state.buffer
 
 
-def momentum_output(state: LaneState, x: Tensor, lane: LaneConfig) -> Tensor:
+def momentum_output(state: LaneState, x: Tensor, momentum: Momentum) -> Tensor:
     """Accumulate X and return what the rule uses: the buffer, or its Nesterov look-ahead.
 
     Nesterov blends the fresh input with the updated buffer the way each convention's reference
     does: ``ema`` X.lerp(M, μ) = (1−μ)X + μM (Keller, torch Muon); ``sum`` X + μM (torch SGD).
     μ = 0 means no buffer at all. The result never aliases the buffer.
     """
-    if lane.momentum == 0.0:
+    if momentum.mu == 0.0:
         return x
-    buffer = accumulate(state, x, lane.momentum, lane.buffer)
-    if not lane.nesterov:
+    buffer = accumulate(state, x, momentum)
+    if not momentum.nesterov:
         return buffer.clone()  # callers may keep it; the buffer itself changes next step
-    if lane.buffer == "ema":
-        return x.lerp(buffer, lane.momentum)
-    return x + lane.momentum * buffer
+    if momentum.convention == "ema":
+        return x.lerp(buffer, momentum.mu)
+    return x + momentum.mu * buffer
 
 
-def with_order(g: Tensor, state: LaneState, lane: LaneConfig, fn: Callable[[Tensor], Tensor]) -> Tensor:
+def with_order(g: Tensor, state: LaneState, momentum: Momentum, fn: Callable[[Tensor], Tensor]) -> Tensor:
     """Place the momentum buffer before, after, or nowhere around the map ``fn``."""
-    if lane.order == "pre":
-        return fn(momentum_output(state, g, lane))
-    if lane.order == "post":
-        return momentum_output(state, fn(g), lane)
+    if momentum.order == "pre":
+        return fn(momentum_output(state, g, momentum))
+    if momentum.order == "post":
+        return momentum_output(state, fn(g), momentum)
     return fn(g)
 
 
-def sgd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+def sgd_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
     """(Stochastic) gradient descent with heavy-ball or Nesterov momentum; order is moot."""
-    return momentum_output(state, g, lane)
+    return momentum_output(state, g, momentum)
 
 
-def adam_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
-    """Bias-corrected Adam, m̂/(√v̂ + ε), with β1 = ``momentum`` and β2 = ``beta2``.
+def adam_rule(g: Tensor, state: LaneState, beta1: float, beta2: float, eps: float) -> Tensor:
+    """Bias-corrected Adam, m̂/(√v̂ + ε).
 
     Entries where √v̂ + ε = 0 (a coordinate that never saw a gradient, with ε = 0) update by 0, so
     Adam(β1 = β2 = 0, ε = 0) is exactly SignGD including sign(0) = 0.
     """
-    beta1, beta2 = lane.momentum, lane.beta2
     if state.buffer is None:
         state.buffer = torch.zeros_like(g)
         state.second_moment = torch.zeros_like(g)
     state.steps_taken += 1
     t = state.steps_taken
-    state.buffer.lerp_(g, 1.0 - beta1)  # m ← β1 m + (1−β1) g
+    ema_(state.buffer, g, beta1)  # m ← β1 m + (1−β1) g
     state.second_moment.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)  # v ← β2 v + (1−β2) g²
     m_hat = state.buffer / (1.0 - beta1**t)
-    denom = (state.second_moment / (1.0 - beta2**t)).sqrt_().add_(lane.eps)
+    denom = (state.second_moment / (1.0 - beta2**t)).sqrt_().add_(eps)
     return torch.where(denom > 0, m_hat / torch.where(denom > 0, denom, 1.0), 0.0)
 
 
-def signgd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+def signgd_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
     """Elementwise sign, the coordinate-wise equaliser (sign(0) = 0)."""
-    return with_order(g, state, lane, torch.sign)
+    return with_order(g, state, momentum, torch.sign)
 
 
 def _frobenius_normalize(x: Tensor) -> Tensor:
@@ -146,32 +163,34 @@ def _frobenius_normalize(x: Tensor) -> Tensor:
     return x / norm if norm > 0 else torch.zeros_like(x)
 
 
-def ngd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+def ngd_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
     """Normalised GD, X/‖X‖_F: fixes the step length but keeps the spectrum's shape."""
-    return with_order(g, state, lane, _frobenius_normalize)
+    return with_order(g, state, momentum, _frobenius_normalize)
 
 
-def polar_map(lane: LaneConfig, run_dtype: torch.dtype) -> Callable[[Tensor], Tensor]:
-    """The lane's orthogonalising map as a one-argument function."""
-    if lane.polar == "exact":
+def polar_map(
+    polar: str, ns_steps: int, lam: float, ns_dtype: str, run_dtype: torch.dtype
+) -> Callable[[Tensor], Tensor]:
+    """The orthogonalising map ``exact`` | ``ns`` (k steps, in ``ns_dtype``) | ``reg`` (λ) as a function."""
+    if polar == "exact":
         return polar_exact
-    if lane.polar == "reg":
-        return lambda x: polar_regularized(x, lane.lam)
-    ns_dtype = run_dtype if lane.ns_dtype == "run" else _NS_DTYPES[lane.ns_dtype]
-    return lambda x: newton_schulz(x, lane.ns_steps, dtype=ns_dtype)
+    if polar == "reg":
+        return lambda x: polar_regularized(x, lam)
+    work_dtype = run_dtype if ns_dtype == "run" else _NS_DTYPES[ns_dtype]
+    return lambda x: newton_schulz(x, ns_steps, dtype=work_dtype)
 
 
-def newton_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+def newton_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
     """Newton's step at W = 0: C_u⁺ G C_e⁺ (Kim et al. v2 baseline; SCIENCE.md §2, derived [I]).
 
     The preconditioner is the exact Hessian at W = 0, kept fixed over a run; momentum, if any, is
     applied to the preconditioned direction (order ``post``) or to G (``pre``).
     """
     geo = state.geometry
-    return with_order(g, state, lane, lambda x: geo.newton_left @ x @ geo.newton_right)
+    return with_order(g, state, momentum, lambda x: geo.newton_left @ x @ geo.newton_right)
 
 
-def tra_signgd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+def tra_signgd_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
     """SignGD in the task's own coordinates, Ẽ sign(ẼᵀGE) Eᵀ (Wang et al., ICML 2026, Thm 6.3).
 
     An oracle: it needs the true orthonormal answer and query bases, which Muon finds on its own
@@ -183,13 +202,21 @@ def tra_signgd_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
         coordinates = geo.answers @ x @ geo.queries.T  # (N, N) = Ẽᵀ X E
         return geo.answers.T @ torch.sign(coordinates) @ geo.queries  # (d, d)
 
-    return with_order(g, state, lane, in_task_basis)
+    return with_order(g, state, momentum, in_task_basis)
 
 
-def muon_rule(g: Tensor, state: LaneState, lane: LaneConfig) -> Tensor:
+def muon_rule(
+    g: Tensor,
+    state: LaneState,
+    momentum: Momentum,
+    polar: str = "exact",
+    ns_steps: int = 5,
+    lam: float = 1e-3,
+    ns_dtype: str = "run",
+) -> Tensor:
     """Muon: the polar map with momentum before it (``pre``), after it (``post``) or without.
 
     No shape-dependent rescaling is applied (torch's √max(1, rows/cols)): the direction is the
     polar factor itself, so alignment and spectra read in the papers' units.
     """
-    return with_order(g, state, lane, polar_map(lane, g.dtype))
+    return with_order(g, state, momentum, polar_map(polar, ns_steps, lam, ns_dtype, g.dtype))

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.sweep import PointResult, SweepPoint, SweepRunner
+from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
 
 __all__ = [
     "REPRODUCTIONS",

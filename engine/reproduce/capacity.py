@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from engine.experiment import Experiment
-from engine.reproduce.base import (
+from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.reproduce.base import (
     Claim,
     Figure,
     Guide,
@@ -21,7 +21,7 @@ from engine.reproduce.base import (
     register,
     run_sweep,
 )
-from engine.sweep import PointResult, SweepPoint
+from muonscope.engine.sweep import PointResult, SweepPoint
 
 __all__ = ["one_step_config", "one_step_lanes"]
 
@@ -358,7 +358,7 @@ def theory_recovery(d: int, alpha: float, t: int) -> float:
 @register("multi_step_recovery")
 def multi_step_recovery(settings: Settings) -> Reproduction:
     """Exploratory: n_rec over T steps of Muon-reg (η = √d) and GD against d_t; calibration pending."""
-    from engine.reproduce.multistep import run_multistep
+    from muonscope.engine.reproduce.multistep import run_multistep
 
     dims = (64, 128) if settings.full else (32,)
     alpha, steps = 1.5, 8

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.experiment import Experiment
-from engine.presets import load_preset
-from engine.reproduce.base import Claim, Figure, Panel, Reproduction, Series, Settings, register
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.presets import load_preset
+from muonscope.engine.reproduce.base import Claim, Figure, Panel, Reproduction, Series, Settings, register
 
 
 @register("default")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.config import TaskConfig
-from engine.metrics import sin_theta
-from engine.optim.polar import polar_exact
-from engine.reproduce.base import (
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.metrics import sin_theta
+from muonscope.engine.optim.polar import polar_exact
+from muonscope.engine.reproduce.base import (
     Claim,
     Figure,
     Guide,
@@ -29,7 +29,7 @@ from engine.reproduce.base import (
     loglog_slope,
     register,
 )
-from engine.tasks.spiked import SpikedTask
+from muonscope.engine.tasks.spiked import SpikedTask
 
 __all__ = ["Buffers", "buffer_noise_std", "simulate_buffers", "spiked_outlier"]
 

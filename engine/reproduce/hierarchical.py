@@ -7,9 +7,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from engine.experiment import Experiment
-from engine.reproduce.base import (
+from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.reproduce.base import (
     Claim,
     Figure,
     Guide,
@@ -22,8 +22,8 @@ from engine.reproduce.base import (
     register,
     run_sweep,
 )
-from engine.sweep import SweepPoint
-from engine.tasks.frequencies import hierarchical_probs
+from muonscope.engine.sweep import SweepPoint
+from muonscope.engine.tasks.frequencies import hierarchical_probs
 
 __all__ = ["trajectories"]
 

@@ -12,10 +12,10 @@ import math
 
 import torch
 
-from engine.config import TaskConfig
-from engine.memory import QueryBatch, memory_pass, population_queries
-from engine.optim.polar import polar_regularized
-from engine.tasks.memory_task import MemoryTask
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.memory import QueryBatch, memory_pass, population_queries
+from muonscope.engine.optim.polar import polar_regularized
+from muonscope.engine.tasks.memory_task import MemoryTask
 
 __all__ = ["run_multistep"]
 

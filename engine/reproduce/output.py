@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from engine.presets import load_preset
-from engine.reproduce.base import Reproduction
+from muonscope.engine.presets import load_preset
+from muonscope.engine.reproduce.base import Reproduction
 
 __all__ = ["summary_markdown", "write_tables"]
 

@@ -9,11 +9,11 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from engine.balance import ray_balance, ray_curve
-from engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from engine.optim.registry import OPTIMIZERS
-from engine.optim.rules import LaneState
-from engine.reproduce.base import (
+from muonscope.engine.balance import ray_balance, ray_curve
+from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.optim.rules import LaneState
+from muonscope.engine.reproduce.base import (
     Claim,
     Figure,
     Panel,
@@ -24,8 +24,8 @@ from engine.reproduce.base import (
     register,
     run_sweep,
 )
-from engine.sweep import SweepPoint
-from engine.tasks.memory_task import MemoryTask
+from muonscope.engine.sweep import SweepPoint
+from muonscope.engine.tasks.memory_task import MemoryTask
 
 __all__ = ["gd_rho_closed_form", "one_step_direction"]
 

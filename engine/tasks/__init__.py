@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from engine.config import TaskConfig
-from engine.tasks.base import Evaluation, Task
-from engine.tasks.memory_task import MemoryTask
-from engine.tasks.spiked import SpikedTask
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.tasks.base import Evaluation, Task
+from muonscope.engine.tasks.memory_task import MemoryTask
+from muonscope.engine.tasks.spiked import SpikedTask
 
 __all__ = ["Evaluation", "MemoryTask", "SpikedTask", "Task", "build_task"]
 

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.config import TaskConfig
-from engine.memory import (
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.memory import (
     DEFAULT_CHUNK_ELEMENTS,
     MemoryPass,
     QueryBatch,
@@ -22,17 +22,17 @@ from engine.memory import (
     minibatch_queries,
     population_queries,
 )
-from engine.optim.rules import TaskGeometry
-from engine.tasks.base import Evaluation, Task
-from engine.tasks.embeddings import make_embeddings
-from engine.tasks.frequencies import (
+from muonscope.engine.optim.rules import TaskGeometry
+from muonscope.engine.tasks.base import Evaluation, Task
+from muonscope.engine.tasks.embeddings import make_embeddings
+from muonscope.engine.tasks.frequencies import (
     hierarchical_probs,
     log2_rank_groups,
     staircase_probs,
     two_level_probs,
     zipf_probs,
 )
-from engine.tasks.sampler import Batch, BatchSampler
+from muonscope.engine.tasks.sampler import Batch, BatchSampler
 
 __all__ = ["MemoryTask", "noisy_target_entropy"]
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.config import TaskConfig
-from engine.tasks.base import Task
-from engine.tasks.embeddings import haar_orthonormal
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.tasks.base import Task
+from muonscope.engine.tasks.embeddings import haar_orthonormal
 
 __all__ = ["SpikedTask", "spiked_signal"]
 

@@ -1,7 +1,7 @@
 """Small presets and waits shared by the app tests."""
 
-from engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from engine.presets import Preset
+from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.presets import Preset
 
 WAIT_MS = 20_000
 
@@ -22,7 +22,7 @@ def small_preset(**task) -> Preset:
 
 
 def open_window(qtbot, preset=None, **kwargs):
-    from app.main_window import MainWindow
+    from muonscope.app.main_window import MainWindow
 
     window = MainWindow(preset or small_preset(), **kwargs)
     qtbot.addWidget(window)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from app.cli import main
-from engine.presets import preset_names
+from muonscope.app.cli import main
+from muonscope.engine.presets import preset_names
 
 SMALL = [
     "--set",
@@ -173,7 +173,7 @@ def test_cuda_request_without_cuda_exits_2(capsys):
 
 def test_argument_errors_are_one_line_with_exit_2():
     proc = subprocess.run(
-        [sys.executable, "-m", "app", "run", "--steps", "x"], capture_output=True, text=True
+        [sys.executable, "-m", "muonscope", "run", "--steps", "x"], capture_output=True, text=True
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1
@@ -182,7 +182,7 @@ def test_argument_errors_are_one_line_with_exit_2():
 
 def test_console_script_runs():
     proc = subprocess.run(
-        [sys.executable, "-m", "app", "run", *SMALL, "--steps", "1", "--json", "--no-progress"],
+        [sys.executable, "-m", "muonscope", "run", *SMALL, "--steps", "1", "--json", "--no-progress"],
         capture_output=True,
         text=True,
         timeout=120,

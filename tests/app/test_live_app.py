@@ -6,8 +6,8 @@ import time
 import pytest
 from PySide6 import QtCore
 
-from app.engine_thread import EngineThread, Step
-from engine import Experiment
+from muonscope.app.engine_thread import EngineThread, Step
+from muonscope.engine import Experiment
 from tests.app.helpers import WAIT_MS, open_window, small_preset, wait_for_frame, wait_for_step
 
 

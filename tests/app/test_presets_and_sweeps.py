@@ -5,10 +5,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from app.view_settings import apply_view
-from engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from engine.presets import Preset, load_preset, preset_names
-from engine.sweep_plans import curves
+from muonscope.app.view_settings import apply_view
+from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.presets import Preset, load_preset, preset_names
+from muonscope.engine.sweep_plans import curves
 from tests.app.helpers import WAIT_MS, open_window, small_preset
 
 

@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
-from app.renderer import SERIES_METRICS, BucketHistory, Renderer
-from app.shot import parse_size, take_screenshot
-from engine import ConfigError, Experiment, SetField
-from engine.history import MetricHistory
+from muonscope.app.renderer import SERIES_METRICS, BucketHistory, Renderer
+from muonscope.app.shot import parse_size, take_screenshot
+from muonscope.engine import ConfigError, Experiment, SetField
+from muonscope.engine.history import MetricHistory
 from tests.app.helpers import small_preset
-from widgets.theme import LANE_COLOURS
+from muonscope.widgets.theme import LANE_COLOURS
 
 
 def _window(qtbot):
-    from app.main_window import MainWindow
+    from muonscope.app.main_window import MainWindow
 
     window = MainWindow(small_preset())  # the engine thread is never started: frames are driven here
     qtbot.addWidget(window)

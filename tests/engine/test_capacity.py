@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 
 
 def _one_step(task, *lanes):

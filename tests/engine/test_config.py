@@ -2,9 +2,9 @@
 
 import pytest
 
-from engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
-from engine.config import lane_from_dict
-from engine.presets import load_preset, preset_names
+from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
+from muonscope.engine.config import lane_from_dict
+from muonscope.engine.presets import load_preset, preset_names
 
 
 def test_dict_and_toml_round_trip():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import (
+from muonscope.engine import (
     OPTIMIZERS,
     AddLane,
     ConfigError,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import TaskConfig
-from engine.reproduce.filtering import buffer_noise_std, simulate_buffers, spiked_outlier
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.reproduce.filtering import buffer_noise_std, simulate_buffers, spiked_outlier
 
 
 @pytest.mark.parametrize("strength", [3.0, 5.0, 12.0])

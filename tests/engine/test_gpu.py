@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 
 
 @pytest.mark.gpu

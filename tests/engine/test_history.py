@@ -5,8 +5,8 @@ import csv
 import numpy as np
 import pyarrow.parquet as pq
 
-from engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from engine.history import MetricHistory
+from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.history import MetricHistory
 
 
 def _experiment(eval_every=3):
@@ -61,7 +61,7 @@ def test_parquet_and_csv_hold_the_same_table(tmp_path):
 
 
 def test_snapshot_store_is_bounded_and_finds_earlier_steps():
-    from engine.history import SnapshotStore
+    from muonscope.engine.history import SnapshotStore
 
     exp, store = _experiment(), SnapshotStore(capacity=30, recent=10)
     store.add(exp.snapshot())

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import TaskConfig
-from engine.memory import memory_pass, minibatch_queries, population_queries
-from engine.tasks.memory_task import MemoryTask, noisy_target_entropy
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.memory import memory_pass, minibatch_queries, population_queries
+from muonscope.engine.tasks.memory_task import MemoryTask, noisy_target_entropy
 
 DT = torch.float64
 CPU = torch.device("cpu")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.metrics import (
+from muonscope.engine.metrics import (
     alignment,
     filtering_ratio,
     isotropy,
@@ -13,7 +13,7 @@ from engine.metrics import (
     singular_values,
     spectral_gap,
 )
-from engine.optim.polar import polar_exact
+from muonscope.engine.optim.polar import polar_exact
 
 DT = torch.float64
 

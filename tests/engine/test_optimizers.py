@@ -5,9 +5,9 @@ import itertools
 import pytest
 import torch
 
-from engine.config import LaneConfig
-from engine.optim.registry import OPTIMIZERS
-from engine.optim.rules import LaneState
+from muonscope.engine.config import LaneConfig
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.optim.rules import LaneState
 
 DT = torch.float64
 

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from engine import ConfigError, Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from engine.balance import one_step_rays, ray_balance
-from engine.optim.registry import OPTIMIZERS
-from engine.optim.rules import LaneState
-from engine.reproduce.tail import gd_rho_closed_form, one_step_direction
-from engine.sweep import PointResult, SweepPoint
-from engine.sweep_plans import axis_problem, curves, guides, plan
-from engine.tasks.frequencies import staircase_probs
-from engine.tasks.memory_task import MemoryTask
+from muonscope.engine import ConfigError, Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.balance import one_step_rays, ray_balance
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.optim.rules import LaneState
+from muonscope.engine.reproduce.tail import gd_rho_closed_form, one_step_direction
+from muonscope.engine.sweep import PointResult, SweepPoint
+from muonscope.engine.sweep_plans import axis_problem, curves, guides, plan
+from muonscope.engine.tasks.frequencies import staircase_probs
+from muonscope.engine.tasks.memory_task import MemoryTask
 
 CPU, DT = torch.device("cpu"), torch.float64
 
@@ -59,7 +59,7 @@ def test_oracle_lanes_run_in_an_experiment_and_after_a_switch():
     )
     experiment = Experiment(config)
     experiment.step(3)
-    from engine import SetField
+    from muonscope.engine import SetField
 
     experiment.apply(SetField("lanes[0].optimizer", "newton"))
     experiment.step(2)

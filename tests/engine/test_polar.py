@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from engine.optim.polar import KELLER_COEFFICIENTS, newton_schulz, polar_exact, polar_regularized
+from muonscope.engine.optim.polar import KELLER_COEFFICIENTS, newton_schulz, polar_exact, polar_regularized
 
 
 def _random(rows, cols, seed=0):

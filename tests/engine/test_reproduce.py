@@ -2,8 +2,8 @@
 
 import pytest
 
-from engine.presets import preset_names
-from engine.reproduce import REPRODUCTIONS, Settings
+from muonscope.engine.presets import preset_names
+from muonscope.engine.reproduce import REPRODUCTIONS, Settings
 
 #: preset → the §11 checks its reproduction must contain (and pass).
 CHECKS = {

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from engine.sweep import SweepPoint, SweepRunner, run_point
+from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.sweep import SweepPoint, SweepRunner, run_point
 
 LANES = (
     LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0),
@@ -142,8 +142,8 @@ def test_a_lane_run_alone_ends_where_it_ends_in_lockstep():
 
 _KILLED_PARENT = """
 import sys
-from engine import ExperimentConfig, RunConfig, TaskConfig
-from engine.sweep import SweepPoint, SweepRunner
+from muonscope.engine import ExperimentConfig, RunConfig, TaskConfig
+from muonscope.engine.sweep import SweepPoint, SweepRunner
 long = [
     SweepPoint(ExperimentConfig(task=TaskConfig(d=32, n_items=512, seed=s), run=RunConfig(eval_every=10**9)),
                steps=10**7, coords=(("seed", s),))

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import TaskConfig
-from engine.tasks import build_task
-from engine.tasks.embeddings import block_hadamard, haar_orthonormal
-from engine.tasks.frequencies import hierarchical_probs, two_level_probs, zipf_probs
-from engine.tasks.sampler import BatchSampler
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.tasks import build_task
+from muonscope.engine.tasks.embeddings import block_hadamard, haar_orthonormal
+from muonscope.engine.tasks.frequencies import hierarchical_probs, two_level_probs, zipf_probs
+from muonscope.engine.tasks.sampler import BatchSampler
 
 CPU, DT = torch.device("cpu"), torch.float64
 

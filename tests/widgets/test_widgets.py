@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
-from widgets.capacity_plot import CapacityPlot
-from widgets.class_error_plot import ClassErrorPlot
-from widgets.lane_table import LaneFieldSpec, LaneTable
-from widgets.message_bar import MessageBar
-from widgets.ranges import StableRange, nice_ceiling
-from widgets.series_plot import SeriesPlot
-from widgets.spectrum_plot import SpectrumPlot
-from widgets.task_panel import TaskFieldSpec, TaskPanel
-from widgets.timeline import Timeline
-from widgets.transport_bar import TransportBar
+from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.class_error_plot import ClassErrorPlot
+from muonscope.widgets.lane_table import LaneFieldSpec, LaneTable
+from muonscope.widgets.message_bar import MessageBar
+from muonscope.widgets.ranges import StableRange, nice_ceiling
+from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.spectrum_plot import SpectrumPlot
+from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
+from muonscope.widgets.timeline import Timeline
+from muonscope.widgets.transport_bar import TransportBar
 
 LANE = {
     "optimizer": "muon",

@@ -1,0 +1,106 @@
+"""From command-line arguments to a validated config: --preset/--config, --lane, --set, --steps.
+
+Every piece of text a user typed is checked before anything is built: one line, a bounded length,
+each key once, values read as TOML (bare words as text). A problem is a ConfigError naming the
+option and the value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from muonscope.engine.config import MAX_LANES, ExperimentConfig, lane_from_dict
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.presets import Preset, load_config_file, load_preset
+
+__all__ = ["MAX_ARGUMENT_CHARS", "build_config", "check_writable", "parse_lane_spec", "parse_value"]
+
+#: Longest --set or --lane text read; a strengths list of this length is far past any bound.
+MAX_ARGUMENT_CHARS = 10_000
+
+
+def parse_value(text: str, where: str) -> Any:
+    """A TOML value (``96``, ``0.5``, ``true``, ``[1, 2]``, ``"x"``); anything else is a bare string.
+
+    The text must be one line: a newline would let a second TOML key ride along unseen.
+    """
+    if any(ch in text for ch in "\n\r\x00"):
+        raise ConfigError(where, text, "must be a single line")
+    try:
+        data = tomllib.loads(f"value = {text}")
+    except tomllib.TOMLDecodeError:
+        return text
+    except RecursionError:
+        raise ConfigError(where, text[:40] + "…", "nests arrays or tables too deeply") from None
+    if set(data) != {"value"}:
+        raise ConfigError(where, text, "must be one value")
+    return data["value"]
+
+
+def _bounded(text: str, option: str) -> str:
+    if len(text) > MAX_ARGUMENT_CHARS:
+        raise ConfigError(option, text[:40] + "…", f"must be at most {MAX_ARGUMENT_CHARS} characters")
+    return text
+
+
+def parse_lane_spec(spec: str, where: str) -> Any:
+    """``optimizer=muon,order=pre`` → a validated LaneConfig; each key at most once."""
+    fields: dict[str, Any] = {}
+    for part in _bounded(spec, where).split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(
+                where, spec, "must be comma-separated KEY=VALUE pairs, e.g. optimizer=muon,lr=0.1"
+            )
+        if key in fields:
+            raise ConfigError(f"{where}.{key}", spec, "is given twice; give each key once")
+        fields[key] = parse_value(value.strip(), f"{where}.{key}")
+    return lane_from_dict(fields, where)
+
+
+def _overrides(items: list[str]) -> list[tuple[str, Any]]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = _bounded(item, "--set").partition("=")
+        key = key.strip()
+        if not sep:
+            raise ConfigError("--set", item, "must be KEY=VALUE, e.g. task.d=96")
+        if key in out:
+            raise ConfigError(key, item, "is set twice by --set; give each key once")
+        out[key] = parse_value(value.strip(), key)
+    return list(out.items())
+
+
+def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
+    """The config a ``run`` or ``sweep`` describes: preset or file, then --lane, --set and --steps."""
+    if args.config is not None:
+        preset = load_config_file(args.config)
+    else:
+        preset = load_preset("default" if args.preset is None else args.preset)
+    config = preset.config
+    if args.lane:
+        if len(args.lane) > MAX_LANES:
+            raise ConfigError("--lane", len(args.lane), f"at most {MAX_LANES} lanes")
+        lanes = tuple(parse_lane_spec(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane))
+        config = ExperimentConfig(task=config.task, lanes=lanes, run=config.run)
+    config = config.with_values(_overrides(args.set))
+    steps = getattr(args, "steps", None)
+    if steps is not None:
+        config = config.with_value("run.steps", steps)
+    return replace(preset, config=config), config
+
+
+def check_writable(folder: Path, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be written before spending any compute."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".muonscope-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(option, str(folder), f"must be a writable folder ({exc.strerror})") from None

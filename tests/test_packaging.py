@@ -1,0 +1,116 @@
+"""The installed distribution as a new user meets it: one import package, fast help, shipped presets."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import muonscope
+from muonscope.app.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = ("run", "shot", "sweep", "reproduce")
+
+
+def _python(*args, cwd=None, env=None, timeout=120):
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
+    )
+
+
+def test_version_from_the_command_and_the_module(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"muonscope {muonscope.__version__}"
+    proc = _python("-m", "muonscope", "--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"muonscope {muonscope.__version__}"
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_is_complete_and_imports_no_torch(command):
+    """Each --help says what, shows an example, its defaults, the environment and the exit codes."""
+    argv = ["--help"] if command is None else [command, "--help"]
+    probe = (
+        "import sys\n"
+        "from muonscope.app.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "sys.stderr.write('heavy: ' + ' '.join(m for m in ('torch', 'PySide6', 'numpy') if m in sys.modules))\n"
+    )
+    proc = _python("-c", probe)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == "heavy:", "--help imported " + proc.stderr
+    text = proc.stdout
+    description = text.split("\n\n")[1]
+    assert description.strip() and len(description.strip().splitlines()) <= 2
+    for part in ("example", "environment:", "exit status: 0 success, 2 invalid input", "1 runtime failure"):
+        assert part in text, f"{command} --help lacks {part!r}"
+    if command in ("shot", "sweep", "reproduce", "run"):
+        assert "(default: " in text
+
+
+def test_a_closed_pipe_ends_the_output_quietly():
+    """``muonscope reproduce --list | head -1``: no BrokenPipeError, exit 0 or SIGPIPE's status."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "muonscope", "reproduce", "--list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # the reader is gone before anything is written
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 141), err
+    assert "Error" not in err and "Exception" not in err, err
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The distribution built from this checkout, as pip would install it."""
+    pytest.importorskip("setuptools", minversion="77")
+    out = tmp_path_factory.mktemp("wheel")
+    proc = _python(
+        "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT), timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Deprecat" not in proc.stderr, proc.stderr
+    (path,) = out.glob("muonscope-*.whl")
+    return path
+
+
+def test_the_wheel_holds_one_import_package_with_its_presets(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top == {"muonscope"}
+    for package in ("app", "engine", "widgets"):
+        assert f"muonscope/{package}/__init__.py" in names
+    presets = {Path(n).stem for n in names if n.startswith("muonscope/resources/presets/")}
+    assert presets == {p.stem for p in (ROOT / "resources" / "presets").glob("*.toml")}
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+
+
+def test_a_target_install_finds_its_presets_and_ignores_local_folders(wheel, tmp_path):
+    """``pip install --target DIR`` with PYTHONPATH=DIR, run from a folder with its own app/ and engine/."""
+    target = tmp_path / "target"
+    proc = _python("-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel))
+    assert proc.returncode == 0, proc.stderr
+    here = tmp_path / "elsewhere"
+    for decoy in ("app", "engine", "widgets"):
+        (here / decoy).mkdir(parents=True)
+        (here / decoy / "__init__.py").write_text("raise SystemExit('the wrong package was imported')\n")
+    env = {**_environ(), "PYTHONPATH": str(target)}
+    proc = _python("-m", "muonscope", "reproduce", "--list", cwd=here, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("anisotropic\n") and "tail_multi_step_isotropy" in proc.stdout
+    located = _python("-c", "import muonscope; print(muonscope.__file__)", cwd=here, env=env)
+    assert Path(located.stdout.strip()).is_relative_to(target)
+
+
+def _environ():
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
