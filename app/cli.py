@@ -93,8 +93,12 @@ def _add_run(sub) -> None:
         [_CUDA, _DEBUG],
     )
     _add_config_arguments(run)
-    run.add_argument("--steps", metavar="N", type=int, help="number of steps (run.steps; default: the preset's)")
-    run.add_argument("--out", metavar="DIR", type=Path, help="write per-step metrics, config and final report")
+    run.add_argument(
+        "--steps", metavar="N", type=int, help="number of steps (run.steps; default: the preset's)"
+    )
+    run.add_argument(
+        "--out", metavar="DIR", type=Path, help="write per-step metrics, config and final report"
+    )
     run.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="metrics table format")
     run.add_argument("--json", action="store_true", help="print the final report as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
@@ -149,7 +153,9 @@ def _add_reproduce(sub) -> None:
     rep.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: reproduce-PRESET)")
     rep.add_argument("--full", action="store_true", help="the papers' sizes (slow) instead of CI sizes")
     rep.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="data table format")
-    rep.add_argument("--workers", type=int, default=0, metavar="N", help="processes for sweeps (0: one per core)")
+    rep.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="processes for sweeps (0: one per core)"
+    )
     rep.add_argument("--no-cache", action="store_true", help="recompute sweep points even if cached")
     rep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 

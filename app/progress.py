@@ -32,7 +32,12 @@ class ProgressBar:
             self.close()
             self._stage = stage
             self._bar = tqdm(
-                total=total, desc=stage or None, unit=self.unit, file=sys.stderr, leave=False, delay=self.delay_s
+                total=total,
+                desc=stage or None,
+                unit=self.unit,
+                file=sys.stderr,
+                leave=False,
+                delay=self.delay_s,
             )
         self._bar.update(done - self._bar.n)
 

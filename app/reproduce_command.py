@@ -9,7 +9,6 @@ from pathlib import Path
 
 from muonscope.app.config_args import check_writable
 from muonscope.app.progress import ProgressBar
-
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import REPRODUCTIONS, Settings

@@ -33,7 +33,22 @@ _HOMES = {
     "Snapshot": "snapshot",
     "Spectra": "snapshot",
 }
-__all__ = sorted(_HOMES)
+__all__ = [
+    "OPTIMIZERS",
+    "AddLane",
+    "ConfigError",
+    "Event",
+    "Experiment",
+    "ExperimentConfig",
+    "LaneConfig",
+    "LaneSnapshot",
+    "RemoveLane",
+    "RunConfig",
+    "SetField",
+    "Snapshot",
+    "Spectra",
+    "TaskConfig",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,9 +19,18 @@ import torch
 from torch import Tensor
 
 from muonscope.engine.memory import memory_pass, population_queries
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.tasks.memory_task import MemoryTask
 
-__all__ = ["RayBalance", "correct_probabilities", "ray_balance", "ray_curve"]
+__all__ = [
+    "RayBalance",
+    "correct_probabilities",
+    "first_step_direction",
+    "one_step_rays",
+    "ray_balance",
+    "ray_curve",
+]
 
 _GRID = 48
 _ROUNDS = 5
@@ -101,21 +110,28 @@ def ray_curve(task: MemoryTask, direction: Tensor, etas: np.ndarray) -> tuple[np
     return result.loss.cpu().numpy(), gap
 
 
+def first_step_direction(task: MemoryTask, lane) -> Tensor:
+    """The update direction D of a lane's first step from W = 0 on the population gradient.
+
+    The ray W_η = −η·D of this direction is what the tail-end balance is measured along; oracle
+    rules (Newton, TRA-SignGD) receive the task's geometry as they do in a run.
+    """
+    spec = OPTIMIZERS[lane.optimizer]
+    zero = torch.zeros(1, *task.weight_shape, dtype=task.inputs.dtype, device=task.inputs.device)
+    grad = task.signal_gradients(zero)[0]  # (d, d)
+    state = LaneState(geometry=task.geometry if spec.needs_geometry else None)
+    return spec.rule(grad, state, lane)
+
+
 def one_step_rays(config, points: int = 40) -> list[tuple[int, str, np.ndarray, np.ndarray, float]]:
     """For each lane of a memory task: (lane, label, Δ along its first-step ray, loss, ϱ^ε).
 
     The ray spans η from 1% to 3× the first η at which some class reaches 1 − ε (ε = 0.01).
     """
-    from muonscope.engine.optim.registry import OPTIMIZERS
-    from muonscope.engine.optim.rules import LaneState
-
     task = MemoryTask(config.task, torch.device("cpu"), torch.float64)
-    grad = task.signal_gradients(torch.zeros(1, *task.weight_shape, dtype=torch.float64))[0]
     out = []
     for index, lane in enumerate(config.lanes):
-        spec = OPTIMIZERS[lane.optimizer]
-        state = LaneState(geometry=task.geometry if spec.needs_geometry else None)
-        direction = spec.rule(grad, state, lane)
+        direction = first_step_direction(task, lane)
         balance = ray_balance(task, direction, 0.01, scan=lane.optimizer == "signgd")
         loss, gap = ray_curve(task, direction, balance.eta_feasible * np.geomspace(1e-2, 3.0, points))
         out.append((index, f"{lane.display_label()}: ϱ = {balance.rho:.3g}", gap, loss, balance.rho))

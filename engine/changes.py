@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from muonscope.engine.config import LIVE_TASK_FIELDS, MAX_LANES, ExperimentConfig, LaneConfig, parse_field_path
+from muonscope.engine.config import (
+    LIVE_TASK_FIELDS,
+    MAX_LANES,
+    ExperimentConfig,
+    LaneConfig,
+    parse_field_path,
+)
 from muonscope.engine.errors import ConfigError, format_value
 
 __all__ = ["AddLane", "Change", "RemoveLane", "SetField", "apply_change"]

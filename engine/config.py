@@ -334,7 +334,9 @@ def parse_toml(text: str, field_name: str = "config", source: str = "<toml>") ->
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(field_name, source, f"must be valid TOML ({exc})") from None
     except RecursionError:
-        raise ConfigError(field_name, source, "must be valid TOML (tables or arrays nest too deeply)") from None
+        raise ConfigError(
+            field_name, source, "must be valid TOML (tables or arrays nest too deeply)"
+        ) from None
 
 
 _PATH = re.compile(r"^(task|run)\.(\w+)$|^lanes(?:\[(\d+)\]|\.(\d+))\.(\w+)$")

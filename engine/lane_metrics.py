@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from muonscope.engine.metrics import (
+    alignment,
     filtering_ratio,
     isotropy,
     largest_ratio_gap,
@@ -99,8 +100,7 @@ def signal_fields(
 ) -> list[Fields]:
     """Alignment A(D) = ⟨D, G_sig⟩/‖G_sig‖_* and sinΘ between the buffer's and G_sig's top-r spaces."""
     s_sig = singular_values(signal)  # (L, k)
-    nuclear = s_sig.sum(axis=1)
-    inner = (directions * signal).sum(dim=(-2, -1)).detach().to("cpu", torch.float64).numpy()
+    aligned = alignment(directions, signal, s_sig)  # (L,)
     watched = torch.stack([b if b is not None else g for b, g in zip(buffers, grads, strict=True)])
     angles = sin_theta(watched, signal, rank)
     out = []
@@ -108,7 +108,7 @@ def signal_fields(
         out.append(
             {
                 "signal_step": step,
-                "alignment": float(inner[i] / nuclear[i]) if nuclear[i] > 0 else float("nan"),
+                "alignment": float(aligned[i]),
                 "sin_theta": float(angles[i]),
                 "signal_spectrum": frozen_array(s_sig[i]),
             }

@@ -61,13 +61,16 @@ def filtering_ratio(s_buffer: np.ndarray, s_gradient: np.ndarray) -> np.ndarray:
         return np.where(s_gradient > 0, s_buffer / s_gradient, np.nan)
 
 
-def alignment(update: Tensor, signal: Tensor) -> np.ndarray:
-    """A(X) = ⟨X, G_sig⟩_F / ‖G_sig‖_* per lane (Li et al.); 1 for X = msgn(G_sig).
+def alignment(update: Tensor, signal: Tensor, signal_spectrum: np.ndarray | None = None) -> np.ndarray:
+    """A(X) = ⟨X, G_sig⟩_F / ‖G_sig‖_* (Li et al.); 1 for X = msgn(G_sig), NaN where G_sig = 0.
 
-    update, signal: (L, r, c) → (L,). NaN where the signal is zero.
+    update (..., r, c) and signal (..., r, c) broadcast against each other: one signal per lane, or
+    one signal for a whole stack of updates. ``signal_spectrum`` (the signal's singular values,
+    when the caller has them already) saves the SVD behind the nuclear norm.
     """
     inner = (update * signal).sum(dim=(-2, -1)).detach().to("cpu", torch.float64).numpy()
-    nuclear = singular_values(signal).sum(axis=-1)
+    spectrum = singular_values(signal) if signal_spectrum is None else signal_spectrum
+    nuclear = np.asarray(spectrum).sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(nuclear > 0, inner / nuclear, np.nan)
 

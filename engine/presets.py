@@ -49,7 +49,9 @@ def _bundled() -> Traversable:
 
 def preset_names() -> list[str]:
     """Names of the bundled presets, sorted."""
-    return sorted(item.name.removesuffix(".toml") for item in _bundled().iterdir() if item.name.endswith(".toml"))
+    return sorted(
+        item.name.removesuffix(".toml") for item in _bundled().iterdir() if item.name.endswith(".toml")
+    )
 
 
 def load_preset(name: str) -> Preset:
@@ -79,7 +81,9 @@ def read_text_file(path: Path, field_name: str, limit_bytes: int = MAX_CONFIG_BY
     if not stat.S_ISREG(info.st_mode):
         raise ConfigError(field_name, str(path), "must be a regular file (not a folder, FIFO or device)")
     if info.st_size > limit_bytes:
-        raise ConfigError(field_name, str(path), f"must be at most {limit_bytes} bytes (it has {info.st_size})")
+        raise ConfigError(
+            field_name, str(path), f"must be at most {limit_bytes} bytes (it has {info.st_size})"
+        )
     try:
         with path.open("rb") as handle:
             data = handle.read(limit_bytes + 1)

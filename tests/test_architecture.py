@@ -111,10 +111,13 @@ def test_layer_does_not_import_what_it_must_not(package):
 
 def test_code_imports_the_package_by_its_installed_name():
     """``from engine…`` would import a second copy (or another distribution's ``engine``)."""
-    files = [*_source_modules().values(), *(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")]
+    files = [
+        *_source_modules().values(),
+        *(ROOT / "tests").rglob("*.py"),
+        *(ROOT / "benchmarks").rglob("*.py"),
+    ]
     violations = [
-        f"{path.relative_to(ROOT)}:{line} imports {name or '.'}"
-        + (" (relative)" if level else "")
+        f"{path.relative_to(ROOT)}:{line} imports {name or '.'}" + (" (relative)" if level else "")
         for path in files
         for line, name, level in _imports(path)
         if level or name.split(".")[0] in PACKAGES

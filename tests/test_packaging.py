@@ -40,7 +40,8 @@ def test_help_is_complete_and_imports_no_torch(command):
         f"    main({argv!r})\n"
         "except SystemExit as exc:\n"
         "    assert exc.code == 0, exc.code\n"
-        "sys.stderr.write('heavy: ' + ' '.join(m for m in ('torch', 'PySide6', 'numpy') if m in sys.modules))\n"
+        "heavy = [m for m in ('torch', 'PySide6', 'numpy') if m in sys.modules]\n"
+        "sys.stderr.write('heavy: ' + ' '.join(heavy))\n"
     )
     proc = _python("-c", probe)
     assert proc.returncode == 0, proc.stderr
@@ -74,7 +75,16 @@ def wheel(tmp_path_factory):
     pytest.importorskip("setuptools", minversion="77")
     out = tmp_path_factory.mktemp("wheel")
     proc = _python(
-        "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT), timeout=300
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(out),
+        str(ROOT),
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Deprecat" not in proc.stderr, proc.stderr

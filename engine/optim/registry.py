@@ -118,9 +118,17 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             0.95,
             _MAPPED | {"polar", "ns_steps", "lam", "ns_dtype"},
         ),
-        OptimizerSpec("newton", "Newton", _with_momentum(newton_rule), 1.0, 0.0, _MAPPED, needs_geometry=True),
         OptimizerSpec(
-            "tra_signgd", "TRA-SignGD", _with_momentum(tra_signgd_rule), 0.5, 0.0, _MAPPED, needs_geometry=True
+            "newton", "Newton", _with_momentum(newton_rule), 1.0, 0.0, _MAPPED, needs_geometry=True
+        ),
+        OptimizerSpec(
+            "tra_signgd",
+            "TRA-SignGD",
+            _with_momentum(tra_signgd_rule),
+            0.5,
+            0.0,
+            _MAPPED,
+            needs_geometry=True,
         ),
     )
 }

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from muonscope.engine.config import TaskConfig
-from muonscope.engine.metrics import sin_theta
+from muonscope.engine.metrics import alignment, sin_theta
 from muonscope.engine.optim.polar import polar_exact
+from muonscope.engine.optim.rules import ema_
 from muonscope.engine.reproduce.base import (
     Claim,
     Figure,
@@ -52,12 +53,6 @@ class Buffers:
     noise_energy: np.ndarray  # (nμ,) ‖M_K − (1 − μ^K) G_sig‖²_F / (m n σ²)
 
 
-def _alignment(x: torch.Tensor, signal: torch.Tensor) -> np.ndarray:
-    """A(X) = ⟨X, G_sig⟩ / ‖G_sig‖_* for a stack X (..., m, n)."""
-    nuclear = torch.linalg.svdvals(signal).sum()
-    return ((x * signal).sum(dim=(-2, -1)) / nuclear).numpy()
-
-
 def simulate_buffers(task: TaskConfig, mus: np.ndarray, steps: int, seed: int, post: bool = True) -> Buffers:
     """Run one trial of ``steps`` steps and read every μ's buffer at the end."""
     stream = SpikedTask(dataclasses.replace(task, seed=seed), torch.device("cpu"), DT)  # trial = noise seed
@@ -68,9 +63,9 @@ def simulate_buffers(task: TaskConfig, mus: np.ndarray, steps: int, seed: int, p
     grad = signal
     for _ in range(steps):
         grad = signal + stream.next_noise()  # (m, n)
-        pre.mul_(mu).add_((1 - mu) * grad)  # M ← μM + (1−μ)G
+        ema_(pre, grad, mu)  # M ← μM + (1−μ)G, every μ of the grid at once
         if post_buf is not None:
-            post_buf.mul_(mu).add_((1 - mu) * polar_exact(grad))  # M̃ ← μM̃ + (1−μ)msgn(G)
+            ema_(post_buf, polar_exact(grad), mu)  # M̃ ← μM̃ + (1−μ)msgn(G)
     rank = len(task.strengths)
     residual = pre - (1 - mu**steps) * signal
     return Buffers(
@@ -78,9 +73,9 @@ def simulate_buffers(task: TaskConfig, mus: np.ndarray, steps: int, seed: int, p
         s_buffer=torch.linalg.svdvals(pre)[:, :KEEP].numpy(),
         s_gradient=torch.linalg.svdvals(grad)[:KEEP].numpy(),
         s_signal=torch.linalg.svdvals(signal)[:KEEP].numpy(),
-        align_pre=_alignment(polar_exact(pre), signal),
-        align_post=_alignment(post_buf, signal) if post_buf is not None else np.full(len(mus), np.nan),
-        align_none=float(_alignment(polar_exact(grad), signal)),
+        align_pre=alignment(polar_exact(pre), signal),
+        align_post=alignment(post_buf, signal) if post_buf is not None else np.full(len(mus), np.nan),
+        align_none=float(alignment(polar_exact(grad), signal)),
         sin_theta=sin_theta(pre, signal.expand_as(pre), rank),
         noise_energy=(residual.square().sum(dim=(1, 2)) / (signal.numel() * task.noise**2)).numpy(),
     )

@@ -9,10 +9,8 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from muonscope.engine.balance import ray_balance, ray_curve
+from muonscope.engine.balance import first_step_direction, ray_balance, ray_curve
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.reproduce.base import (
     Claim,
     Figure,
@@ -27,7 +25,7 @@ from muonscope.engine.reproduce.base import (
 from muonscope.engine.sweep import SweepPoint
 from muonscope.engine.tasks.memory_task import MemoryTask
 
-__all__ = ["gd_rho_closed_form", "one_step_direction"]
+__all__ = ["gd_rho_closed_form"]
 
 EPS = 0.01
 EMBEDDINGS = ("identity", "hadamard", "orthogonal")
@@ -53,13 +51,6 @@ def _task(k: int, embeddings: str) -> MemoryTask:
     return MemoryTask(config, torch.device("cpu"), torch.float64)
 
 
-def one_step_direction(task: MemoryTask, lane: LaneConfig) -> torch.Tensor:
-    """The first update direction D from W = 0 (the ray is W = −η D)."""
-    zero = torch.zeros(1, *task.weight_shape, dtype=torch.float64)
-    grad = task.signal_gradients(zero)[0]
-    return OPTIMIZERS[lane.optimizer].rule(grad, LaneState(geometry=None), lane)
-
-
 # ---- preset 9 ----------------------------------------------------------------------------------
 
 
@@ -78,7 +69,7 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
             task = _task(k, embeddings)
             series = []
             for colour, (name, lane) in enumerate(ONE_STEP.items()):
-                direction = one_step_direction(task, lane)
+                direction = first_step_direction(task, lane)
                 result = ray_balance(task, direction, EPS, scan=lane.optimizer == "signgd")
                 rho[(k, embeddings, name)] = result.rho
                 for column, value in (
@@ -154,7 +145,7 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
 def _task_coordinate_claims(k: int) -> list[Claim]:
     """Check 24: Muon's first update in task coordinates ẼᵀDE ≈ identity-like (singular values 1)."""
     task = _task(k, "orthogonal")
-    direction = one_step_direction(task, ONE_STEP["Muon"])
+    direction = first_step_direction(task, ONE_STEP["Muon"])
     coordinates = task.outputs @ direction @ task.inputs.T  # (K, K) = Ẽᵀ D E
     s = torch.linalg.svdvals(coordinates)
     nonzero = s[: k - 1]

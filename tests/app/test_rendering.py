@@ -8,8 +8,8 @@ from muonscope.app.renderer import SERIES_METRICS, BucketHistory, Renderer
 from muonscope.app.shot import parse_size, take_screenshot
 from muonscope.engine import ConfigError, Experiment, SetField
 from muonscope.engine.history import MetricHistory
-from tests.app.helpers import small_preset
 from muonscope.widgets.theme import LANE_COLOURS
+from tests.app.helpers import small_preset
 
 
 def _window(qtbot):
