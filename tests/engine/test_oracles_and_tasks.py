@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from muonscope.engine import ConfigError, Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from muonscope.engine.balance import one_step_rays, ray_balance
+from muonscope.engine.balance import first_step_direction, one_step_rays, ray_balance
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
-from muonscope.engine.reproduce.tail import gd_rho_closed_form, one_step_direction
+from muonscope.engine.reproduce.tail import gd_rho_closed_form
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.sweep_plans import axis_problem, curves, guides, plan
 from muonscope.engine.tasks.frequencies import staircase_probs
@@ -88,7 +88,7 @@ def test_anisotropic_inputs_have_the_requested_covariance():
 
 def test_gd_ray_balance_matches_the_closed_form():
     task = _memory(kind="two_level", d=32, n_items=32, embeddings="orthogonal", batch_size=0)
-    direction = one_step_direction(task, LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0))
+    direction = first_step_direction(task, LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0))
     assert ray_balance(task, direction, 0.01).rho == pytest.approx(
         gd_rho_closed_form(32, 0.8, 0.2, 0.01), abs=1e-8
     )
