@@ -1,7 +1,8 @@
 """What the widgets need to know about engine fields: choices, ranges, and when a field applies.
 
-The widgets never import the engine; this module translates the engine's config vocabulary and
-rules into plain specs and (enabled, reason) pairs, so every disabled control can say why.
+The widgets never import the engine; this module turns the engine's field specs, task kinds and
+optimizer registry into plain widget specs and (enabled, reason) pairs, so every control's range is
+the engine's own and every disabled control can say why.
 """
 
 from __future__ import annotations
@@ -9,92 +10,76 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from muonscope.engine.config import EMBEDDINGS_BY_KIND, LIVE_TASK_FIELDS, TASK_KINDS, LaneConfig, TaskConfig
+from muonscope.engine.config import LANE_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
+from muonscope.engine.fields import FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.task_kinds import EMBEDDING_FAMILIES, TASK_KINDS, view_problem
 from muonscope.widgets.lane_table import LaneFieldSpec
 from muonscope.widgets.task_panel import TaskFieldSpec
 
 __all__ = [
-    "KIND_DEFAULTS",
-    "LANE_FIELDS",
-    "TASK_FIELDS",
+    "LANE_CONTROLS",
     "class_error_problem",
+    "kind_defaults",
     "lane_field_spec",
     "lane_field_states",
     "lane_values",
+    "task_field_specs",
     "task_field_states",
     "task_values",
 ]
 
-LANE_FIELDS = ("optimizer", "order", "momentum", "lr", "polar", "ns_steps", "lam")
+#: Lane fields with a control in the lane table.
+LANE_CONTROLS = ("optimizer", "order", "momentum", "lr", "polar", "ns_steps", "lam")
+#: Task fields shown as a slider (in hundredths) rather than a spin box.
+_SLIDERS = {"label_noise"}
+#: Decimals of floating-point spin boxes (an open upper bound shows as the largest value below it).
+_DECIMALS = 3
+#: The seed sits in the toolbar next to reset, not in the task form.
+_NOT_IN_FORM = {"seed"}
 
-TASK_FIELDS = [
-    TaskFieldSpec("kind", "task", "choice", choices=TASK_KINDS, tooltip="which model or gradient stream"),
-    TaskFieldSpec("d", "d (dimension)", "int", 1, 2048, tooltip="W is d × d"),
-    TaskFieldSpec("n_items", "N (items)", "int", 2, 1_000_000, tooltip="number of stored associations"),
-    TaskFieldSpec("alpha", "α (Zipf exponent)", "float", 0.0, 10.0, 3, tooltip="p_i ∝ i^-α"),
-    TaskFieldSpec("groups", "groups M", "int", 1, 100_000, tooltip="frequency groups of equal size"),
-    TaskFieldSpec("group_exponent", "β (group exponent)", "float", 0.0, 10.0, 3, tooltip="group mass ∝ g^-β"),
-    TaskFieldSpec(
-        "head_mass", "head mass", "float", 0.01, 0.99, 3, tooltip="probability mass of the head classes"
-    ),
-    TaskFieldSpec(
-        "head_frac", "head fraction", "float", 0.01, 0.99, 3, tooltip="share of classes in the head"
-    ),
-    TaskFieldSpec(
-        "embeddings", "embeddings", "choice", choices=("gaussian", "orthogonal", "identity", "hadamard")
-    ),
-    TaskFieldSpec("batch_size", "batch B (0 = exact)", "int", 0, 1_000_000, tooltip="0: population gradient"),
-    TaskFieldSpec(
-        "label_noise", "label noise ε", "slider", 0.0, 0.95, tooltip="share of labels replaced at random"
-    ),
-    TaskFieldSpec("rows", "rows", "int", 1, 2048),
-    TaskFieldSpec("cols", "cols", "int", 1, 2048),
-    TaskFieldSpec("strengths", "signal strengths", "floats", tooltip="singular values of G_sig"),
-    TaskFieldSpec("noise", "noise σ", "float", 0.0, 100.0, 3, tooltip="ARCH noise level"),
-    TaskFieldSpec("arch", "ARCH a", "float", 0.0, 0.99, 3, tooltip="noise-variance feedback"),
-    TaskFieldSpec("signal_seed", "signal seed", "int", 0, 2**31 - 1),
-]
 
-_KIND_FIELDS = {
-    "zipf": {"kind", "d", "n_items", "alpha", "embeddings", "batch_size", "label_noise"},
-    "hierarchical": {
-        "kind",
-        "d",
-        "n_items",
-        "groups",
-        "group_exponent",
-        "embeddings",
-        "batch_size",
-        "label_noise",
-    },
-    "two_level": {
-        "kind",
-        "d",
-        "n_items",
-        "head_mass",
-        "head_frac",
-        "embeddings",
-        "batch_size",
-        "label_noise",
-    },
-    "spiked": {"kind", "rows", "cols", "strengths", "noise", "arch", "signal_seed"},
-}
+def _widget_range(spec: FieldSpec, step: float) -> tuple[float, float]:
+    """The largest range a control can show inside the spec's bounds (open ends step inside)."""
+    lo = spec.lo if spec.lo is not None else 0.0
+    hi = spec.hi if spec.hi is not None else 1e6
+    return (lo + step if spec.lo_open else lo), (hi - step if spec.hi_open else hi)
 
-#: Sizes that make a valid task of each kind when the user switches kinds in the panel.
-KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "zipf": {"d": 128, "n_items": 2048, "embeddings": "gaussian"},
-    "hierarchical": {"d": 64, "n_items": 64, "groups": 8, "embeddings": "orthogonal", "batch_size": 0},
-    "two_level": {"d": 64, "n_items": 64, "embeddings": "identity", "batch_size": 0},
-    "spiked": {"rows": 100, "cols": 100},
-}
+
+def _task_field_spec(spec: FieldSpec) -> TaskFieldSpec:
+    if spec.name in _SLIDERS:
+        lo, hi = _widget_range(spec, 0.01)
+        return TaskFieldSpec(spec.name, spec.label, "slider", lo, hi, tooltip=spec.help)
+    if spec.kind in ("int", "float"):
+        lo, hi = _widget_range(spec, 1 if spec.kind == "int" else 10.0**-_DECIMALS)
+        return TaskFieldSpec(spec.name, spec.label, spec.kind, lo, hi, _DECIMALS, tooltip=spec.help)
+    return TaskFieldSpec(spec.name, spec.label, spec.kind, choices=spec.choices, tooltip=spec.help)
+
+
+def task_field_specs() -> list[TaskFieldSpec]:
+    """The task form: the kind, then every field some kind reads, in the registry's order."""
+    ordered = ["kind"]
+    for kind in TASK_KINDS.values():
+        ordered += [name for name in kind.fields if name not in ordered and name not in _NOT_IN_FORM]
+    return [_task_field_spec(TASK_FIELDS[name]) for name in ordered]
+
+
+def kind_defaults(kind: str) -> dict[str, Any]:
+    """Values that make a valid task when the user switches the form to ``kind``."""
+    return {"kind": kind, **TASK_KINDS[kind].defaults}
 
 
 def lane_field_spec() -> LaneFieldSpec:
-    """Optimizer choices from the registry and ranges from the config's limits."""
+    """Optimizer choices from the registry; choices and ranges from the lane field specs."""
+    ranges = {}
+    for name in ("lr", "momentum", "ns_steps", "lam"):
+        spec = LANE_FIELDS[name]
+        ranges[name] = _widget_range(spec, 1 if spec.kind == "int" else 10.0**-_DECIMALS)
     return LaneFieldSpec(
         optimizers=[(name, spec.title) for name, spec in OPTIMIZERS.items()],
-        ranges={"lr": (0.0, 1e6), "momentum": (0.0, 0.999), "ns_steps": (1, 100), "lam": (0.0, 1e6)},
+        orders=list(LANE_FIELDS["order"].choices),
+        polars=list(LANE_FIELDS["polar"].choices),
+        ranges=ranges,
     )
 
 
@@ -105,7 +90,7 @@ def lane_values(lane: LaneConfig) -> dict[str, Any]:
 def lane_field_states(lane: LaneConfig) -> dict[str, tuple[bool, str]]:
     """(enabled, reason) for every lane control, from the optimizer's declared fields."""
     spec = OPTIMIZERS[lane.optimizer]
-    states = {name: (True, "") for name in LANE_FIELDS}
+    states = {name: (True, "") for name in LANE_CONTROLS}
     if "order" not in spec.uses:
         states["order"] = (
             False,
@@ -131,23 +116,18 @@ def task_values(task: TaskConfig) -> dict[str, Any]:
 
 def class_error_problem(task: TaskConfig) -> str | None:
     """Why panel ③ has nothing to show for ``task``, or None when it has classes."""
-    if task.kind == "spiked":
-        return (
-            "A spiked gradient stream has no classes, so there is no per-class error. "
-            "Panels ① and ② show its spectra and alignment; panel ④ sweeps over μ or the window."
-        )
-    return None
+    return view_problem(task, "class_error") or None
 
 
 def task_field_states(task: TaskConfig) -> tuple[dict[str, tuple[bool, bool, str]], set[str], dict[str, str]]:
     """Visibility and enabling per field, the live fields, and embedding choices that do not apply."""
-    shown = _KIND_FIELDS[task.kind]
-    states = {spec.name: (spec.name in shown, True, "") for spec in TASK_FIELDS}
-    allowed = EMBEDDINGS_BY_KIND[task.kind]
+    kind = TASK_KINDS[task.kind]
+    shown = {"kind", *kind.fields}
+    states = {spec.name: (spec.name in shown, True, "") for spec in task_field_specs()}
     disabled = {}
-    for family in ("gaussian", "orthogonal", "identity", "hadamard"):
-        if family not in allowed:
-            disabled[family] = f"not available for the {task.kind} task"
-        elif family != "gaussian" and task.n_items > task.d:
+    for family in TASK_FIELDS["embeddings"].choices:
+        if family not in kind.embeddings:
+            disabled[family] = f"not available for the {kind.title}"
+        elif EMBEDDING_FAMILIES[family] and task.n_items > task.d:
             disabled[family] = f"needs N ≤ d (N = {task.n_items}, d = {task.d})"
-    return states, set(LIVE_TASK_FIELDS[task.kind]), disabled
+    return states, set(kind.live), disabled

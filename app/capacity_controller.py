@@ -7,25 +7,15 @@ from collections.abc import Callable
 from PySide6 import QtCore
 
 from muonscope.app.background import BackgroundJob, SweepJob
+from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.balance import one_step_rays
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep import PointResult
-from muonscope.engine.sweep_plans import AXES, axis_problem, curves, guides, plan
+from muonscope.engine.sweep_plans import curves, guides, plan
+from muonscope.engine.task_kinds import view_problem
 
-__all__ = ["CapacityController", "ray_problem"]
-
-_RAY_KINDS = ("two_level", "hierarchical")
-_RAY_MAX_ITEMS = 1024
-
-
-def ray_problem(config: ExperimentConfig) -> str:
-    """Why the one-step ray cannot be drawn for this task ("" when it can)."""
-    if config.task.kind not in _RAY_KINDS:
-        return "the ray balance ϱ^ε is defined for orthonormal tasks (two_level, hierarchical)"
-    if config.task.n_items > _RAY_MAX_ITEMS:
-        return f"ray searches need N ≤ {_RAY_MAX_ITEMS}"
-    return ""
+__all__ = ["CapacityController"]
 
 
 class CapacityController(QtCore.QObject):
@@ -56,23 +46,15 @@ class CapacityController(QtCore.QObject):
 
     def update_modes(self, config: ExperimentConfig) -> None:
         """Disable the modes the task cannot offer, each with its reason."""
-        for axis in AXES:
-            problem = axis_problem(config, axis)
-            self.plot.set_mode_state(axis, not problem, problem)
-        problem = ray_problem(config)
-        self.plot.set_mode_state("ray", not problem, problem)
+        for mode in (*SWEEP_PLOTS, "ray", "steps"):
+            problem = view_problem(config.task, mode)
+            self.plot.set_mode_state(mode, not problem, problem)
 
     def run(self, mode: str) -> None:
         """Start the sweep (or ray) of ``mode`` for the current settings, replacing any running job."""
         self.stop()
         config = self._config()
-        problem = (
-            ray_problem(config)
-            if mode == "ray"
-            else axis_problem(config, mode)
-            if mode in AXES
-            else "no sweep"
-        )
+        problem = view_problem(config.task, mode) if mode in (*SWEEP_PLOTS, "ray") else "no sweep"
         if problem:
             self._alert(f"Cannot run '{mode}': {problem}.")
             return
@@ -90,7 +72,7 @@ class CapacityController(QtCore.QObject):
             self.job = SweepJob(points, self)
             self._connect(self.job.worker.progressed, self._on_point)
             self._connect(self.job.worker.finished, self._on_sweep_done)
-            x_label, y_label, _, log_x, log_y = AXES[mode]
+            x_label, y_label, log_x, log_y = SWEEP_PLOTS[mode]
             self.plot.set_sweep([], [], x_label, y_label, log_x, log_y)  # the axes, before any point
             self.plot.set_running(True, 0, len(points))
         self._connect(self.job.worker.failed, self._on_failed)
@@ -121,7 +103,7 @@ class CapacityController(QtCore.QObject):
         self._results.append(result)
         self.plot.set_running(True, done, total)
         drawn = curves(self._results, self._axis)
-        x_label, y_label, _, log_x, log_y = AXES[self._axis]
+        x_label, y_label, log_x, log_y = SWEEP_PLOTS[self._axis]
         shown = [(c.lane, c.label, c.x, c.mean, c.lo, c.hi) for c in drawn]
         self.plot.set_sweep(
             shown, guides(self._sweep_config, self._axis, drawn), x_label, y_label, log_x, log_y

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from muonscope import __version__
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.task_kinds import SWEEP_AXES
 
 __all__ = ["EXIT_OK", "EXIT_RUNTIME", "EXIT_USAGE", "main"]
 
@@ -130,7 +131,7 @@ def _add_sweep(sub) -> None:
     sweep.add_argument(
         "--axis",
         required=True,
-        choices=("d", "batch", "n_items", "mu", "window"),
+        choices=SWEEP_AXES,
         help="what to vary (d, batch, n_items: memory tasks; mu, window: spiked streams)",
     )
     sweep.add_argument("--out", metavar="DIR", type=Path, help="write the curves and every point")

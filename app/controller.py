@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore
 
 from muonscope.app.bindings import (
-    KIND_DEFAULTS,
     class_error_problem,
+    kind_defaults,
     lane_field_states,
     lane_values,
     task_field_states,
@@ -271,7 +271,7 @@ class Controller(QtCore.QObject):
 
     def _on_task_staged(self, name: str, value) -> None:
         if name == "kind":
-            staged = {"kind": value, **KIND_DEFAULTS[value]}
+            staged = kind_defaults(value)
             self.window.views.task.stage(staged)
             preview = self.config.task
             try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from muonscope.app.bindings import TASK_FIELDS, lane_field_spec
+from muonscope.app.bindings import lane_field_spec, task_field_specs
 from muonscope.app.controller import Controller
 from muonscope.app.renderer import SERIES_METRICS
 from muonscope.engine.config import MAX_LANES
@@ -69,7 +69,7 @@ class MainWindow(QtWidgets.QMainWindow):
         caption.setStyleSheet("color: #333; padding: 2px 6px;")
         return Views(
             transport=TransportBar(self),
-            task=TaskPanel(TASK_FIELDS),
+            task=TaskPanel(task_field_specs()),
             lanes=LaneTable(lane_field_spec(), MAX_LANES),
             spectrum=SpectrumPlot(),
             series=SeriesPlot("② over time", SERIES_METRICS),

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from muonscope.app.config_args import build_config, check_writable
 from muonscope.app.progress import ProgressBar
+from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep import SweepRunner
-from muonscope.engine.sweep_plans import AXES, curves, guides, plan
+from muonscope.engine.sweep_plans import curves, guides, plan
 
 __all__ = ["sweep_command"]
 
@@ -30,7 +31,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             results.append(result)
             progress(len(results), len(points))
     drawn = curves(results, args.axis)
-    x_label, y_label = AXES[args.axis][:2]
+    x_label, y_label = SWEEP_PLOTS[args.axis][:2]
     print(f"{y_label} against {x_label} (mean over seeds, [min, max])")
     table = defaultdict(list)
     for curve in drawn:

@@ -5,19 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from muonscope.engine.config import (
-    LIVE_TASK_FIELDS,
-    MAX_LANES,
-    ExperimentConfig,
-    LaneConfig,
-    parse_field_path,
-)
+from muonscope.engine.config import LIVE_RUN_FIELDS, MAX_LANES, ExperimentConfig, LaneConfig, parse_field_path
 from muonscope.engine.errors import ConfigError, format_value
+from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["AddLane", "Change", "RemoveLane", "SetField", "apply_change"]
-
-#: Run fields that can change between steps; the others (device, dtype) need a reset.
-LIVE_RUN_FIELDS = ("steps", "eval_every", "spectra_every", "signal_rank")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +84,9 @@ def _short(value: Any) -> str:
 
 
 def _check_live(config: ExperimentConfig, section: str, name: str, change: SetField) -> None:
-    if section == "task" and name not in LIVE_TASK_FIELDS[config.task.kind]:
-        live = ", ".join(LIVE_TASK_FIELDS[config.task.kind])
+    kind = TASK_KINDS[config.task.kind]
+    if section == "task" and name not in kind.live:
+        live = ", ".join(kind.live)
         raise ConfigError(change.path, change.value, f"changes only with a reset (live: {live})")
     if section == "run" and name not in LIVE_RUN_FIELDS:
         raise ConfigError(

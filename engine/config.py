@@ -16,21 +16,15 @@ from typing import Any
 import tomli_w
 
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.fields import MAX_DIM, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.validate import (
-    check_bool,
-    check_choice,
-    check_float,
-    check_float_list,
-    check_int,
-)
+from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS
 
 __all__ = [
-    "EMBEDDINGS_BY_KIND",
-    "LIVE_TASK_FIELDS",
+    "LANE_FIELDS",
     "MAX_LANES",
-    "PROFILES",
-    "TASK_KINDS",
+    "RUN_FIELDS",
+    "TASK_FIELDS",
     "ExperimentConfig",
     "LaneConfig",
     "RunConfig",
@@ -40,33 +34,7 @@ __all__ = [
     "parse_toml",
 ]
 
-TASK_KINDS = ("zipf", "hierarchical", "two_level", "spiked")
-EMBEDDINGS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "zipf": ("gaussian", "orthogonal", "identity"),
-    "hierarchical": ("orthogonal", "identity"),
-    "two_level": ("identity", "hadamard", "orthogonal"),
-    "spiked": ("none",),
-}
-#: Task fields that may change while a run is live (between steps); the rest need a reset.
-LIVE_TASK_FIELDS: dict[str, tuple[str, ...]] = {
-    "zipf": ("label_noise", "batch_size"),
-    "hierarchical": ("label_noise", "batch_size"),
-    "two_level": ("label_noise", "batch_size"),
-    "spiked": ("noise", "arch"),
-}
-#: Frequency profiles of the two_level task: Wang et al.'s head/tail split, or their staircase
-#: (group 0: one class, group g >= 1: 2^(g-1) classes, each class with mass ∝ 2^-g).
-PROFILES = ("two_level", "staircase")
-ORDERS = ("pre", "post", "none")
-POLARS = ("exact", "ns", "reg")
-BUFFERS = ("ema", "sum")
-NS_DTYPES = ("run", "float64", "float32", "bfloat16")
-DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("auto", "float64", "float32")
 MAX_LANES = 8
-MAX_DIM = 16384
-MAX_ITEMS = 10_000_000
-MAX_SEED = 2**63 - 1
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -74,13 +42,21 @@ def _set(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
+def _check_fields(obj: Any, specs: dict[str, FieldSpec]) -> None:
+    """Check every field of a config dataclass against its spec and store the canonical value."""
+    for name, spec in specs.items():
+        _set(obj, name, spec.check(getattr(obj, name)))
+
+
 @dataclass(frozen=True, slots=True)
 class TaskConfig:
     """What is learned: the memory task or gradient stream and its data stream.
 
     ``zipf`` (Kim et al.), ``hierarchical`` (Wang et al., ICML 2026), ``two_level`` (Wang et al.,
-    ICLR 2026) and ``spiked`` (Li et al.) as SCIENCE.md §5–§8 define them. Fields that a kind does
-    not use are kept (so switching kinds keeps the user's values) but are still range-checked.
+    ICLR 2026) and ``spiked`` (Li et al.) as SCIENCE.md §5–§8 define them; the fields each kind
+    reads, their bounds and the kind's own rules are declared in :mod:`muonscope.engine.task_kinds`.
+    Fields that a kind does not read are kept (so switching kinds keeps the user's values) but are
+    still range-checked.
     """
 
     kind: str = "zipf"
@@ -105,71 +81,15 @@ class TaskConfig:
     profile: str = "two_level"
 
     def __post_init__(self) -> None:
-        kind = check_choice("kind", self.kind, TASK_KINDS)
-        _set(self, "d", check_int("d", self.d, 1, MAX_DIM))
-        _set(self, "n_items", check_int("n_items", self.n_items, 2, MAX_ITEMS))
-        _set(self, "alpha", check_float("alpha", self.alpha, 0.0, 10.0))
-        _set(self, "batch_size", check_int("batch_size", self.batch_size, 0, 100_000_000))
-        _set(self, "label_noise", check_float("label_noise", self.label_noise, 0.0, 1.0, hi_open=True))
-        _set(self, "seed", check_int("seed", self.seed, 0, MAX_SEED))
-        _set(self, "groups", check_int("groups", self.groups, 1, MAX_ITEMS))
-        _set(self, "group_exponent", check_float("group_exponent", self.group_exponent, 0.0, 10.0))
-        _set(
-            self, "head_mass", check_float("head_mass", self.head_mass, 0.0, 1.0, lo_open=True, hi_open=True)
-        )
-        _set(
-            self, "head_frac", check_float("head_frac", self.head_frac, 0.0, 1.0, lo_open=True, hi_open=True)
-        )
-        _set(self, "rows", check_int("rows", self.rows, 1, MAX_DIM))
-        _set(self, "cols", check_int("cols", self.cols, 1, MAX_DIM))
-        _set(self, "strengths", check_float_list("strengths", self.strengths, 0.0))
-        _set(self, "noise", check_float("noise", self.noise, 0.0, 1e6))
-        _set(self, "arch", check_float("arch", self.arch, 0.0, 1.0, hi_open=True))
-        _set(self, "signal_seed", check_int("signal_seed", self.signal_seed, 0, MAX_SEED))
-        _set(self, "anisotropy", check_float("anisotropy", self.anisotropy, 0.0, 10.0))
-        check_choice("profile", self.profile, PROFILES)
-        embeddings = self.embeddings or EMBEDDINGS_BY_KIND[kind][0]
-        allowed = EMBEDDINGS_BY_KIND[kind]
-        if embeddings not in allowed:
-            raise ConfigError("embeddings", embeddings, f"kind {kind!r} allows " + ", ".join(allowed))
-        _set(self, "embeddings", embeddings)
-        self._check_kind_rules()
-
-    def _check_kind_rules(self) -> None:
-        """Cross-field rules that depend on the task kind."""
-        if self.kind == "spiked":
-            rank_limit = min(self.rows, self.cols)
-            if len(self.strengths) > rank_limit:
-                raise ConfigError(
-                    "strengths",
-                    list(self.strengths),
-                    f"at most min(rows, cols) = {rank_limit} signal strengths",
-                )
-            return
-        if self.embeddings != "gaussian" and self.n_items > self.d:
+        kind = TASK_KINDS[TASK_FIELDS["kind"].check(self.kind)]
+        if self.embeddings == "":
+            _set(self, "embeddings", kind.embeddings[0])
+        _check_fields(self, TASK_FIELDS)
+        if self.embeddings not in kind.embeddings:
             raise ConfigError(
-                "n_items",
-                self.n_items,
-                f"{self.embeddings} embeddings need n_items <= d = {self.d}",
+                "embeddings", self.embeddings, f"kind {kind.name!r} allows " + ", ".join(kind.embeddings)
             )
-        if self.anisotropy > 0 and self.embeddings != "gaussian":
-            raise ConfigError("anisotropy", self.anisotropy, "applies to gaussian embeddings only (use 0)")
-        if self.embeddings == "hadamard" and self.d % 2:
-            raise ConfigError("d", self.d, "block-2 Hadamard embeddings need an even d")
-        if self.kind == "hierarchical" and self.n_items % self.groups:
-            raise ConfigError(
-                "groups",
-                self.groups,
-                f"must divide n_items = {self.n_items} (groups of equal size C = n_items / groups)",
-            )
-        if self.kind == "two_level" and self.profile == "two_level":
-            head = self.head_count
-            if not 1 <= head < self.n_items:
-                raise ConfigError(
-                    "head_frac",
-                    self.head_frac,
-                    f"round(head_frac * n_items) = {head} must lie in [1, n_items - 1]",
-                )
+        kind.check(self)
 
     @property
     def head_count(self) -> int:
@@ -177,9 +97,48 @@ class TaskConfig:
         return round(self.head_frac * self.n_items)
 
     @property
-    def is_memory(self) -> bool:
-        """True for the associative-memory tasks (everything but the spiked gradient stream)."""
-        return self.kind != "spiked"
+    def weight_shape(self) -> tuple[int, int]:
+        """Shape of one lane's W (or of the stream's matrices)."""
+        return TASK_KINDS[self.kind].weight_shape(self)
+
+
+#: Lane fields; ``momentum`` is μ of the buffer, or Adam's β1.
+LANE_FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("optimizer", "choice", "optimizer", "update rule", choices=tuple(OPTIMIZERS)),
+        FieldSpec("lr", "float", "lr", "learning rate η: W ← W − η·D", lo=0.0, hi=1e6),
+        FieldSpec("momentum", "float", "μ", "momentum μ (Adam: β1)", lo=0.0, hi=1.0, hi_open=True),
+        FieldSpec(
+            "order",
+            "choice",
+            "momentum order",
+            "buffer before the map (pre), after it (post), or none",
+            choices=("pre", "post", "none"),
+        ),
+        FieldSpec("nesterov", "bool", "Nesterov", "Nesterov look-ahead on the buffer"),
+        FieldSpec(
+            "polar",
+            "choice",
+            "polar",
+            "exact (SVD), ns (Newton–Schulz) or reg (h_λ)",
+            choices=("exact", "ns", "reg"),
+        ),
+        FieldSpec("ns_steps", "int", "NS k", "Newton–Schulz iterations", lo=1, hi=100),
+        FieldSpec("lam", "float", "λ", "λ of the regularised polar map h_λ", lo=0.0, hi=1e6),
+        FieldSpec("buffer", "choice", "buffer", "ema: μM + (1−μ)X; sum: μM + X", choices=("ema", "sum")),
+        FieldSpec("beta2", "float", "β2", "Adam's second-moment rate", lo=0.0, hi=1.0, hi_open=True),
+        FieldSpec("eps", "float", "ε", "Adam's ε", lo=0.0, hi=1.0),
+        FieldSpec(
+            "ns_dtype",
+            "choice",
+            "NS precision",
+            "working precision of Newton–Schulz (run: the run's dtype)",
+            choices=("run", "float64", "float32", "bfloat16"),
+        ),
+        FieldSpec("label", "text", "label", "name in legends (empty: built from the settings)", max_len=80),
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,24 +165,49 @@ class LaneConfig:
     label: str = ""
 
     def __post_init__(self) -> None:
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _set(self, "lr", check_float("lr", self.lr, 0.0, 1e6))
-        _set(self, "momentum", check_float("momentum", self.momentum, 0.0, 1.0, hi_open=True))
-        check_choice("order", self.order, ORDERS)
-        check_bool("nesterov", self.nesterov)
-        check_choice("polar", self.polar, POLARS)
-        _set(self, "ns_steps", check_int("ns_steps", self.ns_steps, 1, 100))
-        _set(self, "lam", check_float("lam", self.lam, 0.0, 1e6))
-        check_choice("buffer", self.buffer, BUFFERS)
-        _set(self, "beta2", check_float("beta2", self.beta2, 0.0, 1.0, hi_open=True))
-        _set(self, "eps", check_float("eps", self.eps, 0.0, 1.0))
-        check_choice("ns_dtype", self.ns_dtype, NS_DTYPES)
-        if not isinstance(self.label, str) or len(self.label) > 80:
-            raise ConfigError("label", self.label, "must be text of at most 80 characters")
+        _check_fields(self, LANE_FIELDS)
 
     def display_label(self) -> str:
         """The lane's name in legends: its ``label`` or one built from its settings."""
         return self.label or OPTIMIZERS[self.optimizer].describe(self)
+
+
+#: Run fields; the live ones may change between steps, the others need a reset.
+RUN_FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("steps", "int", "steps", "run length: playing pauses here", lo=0, hi=MAX_STEPS),
+        FieldSpec(
+            "eval_every", "int", "evaluate every", "steps between population evaluations", lo=1, hi=MAX_STEPS
+        ),
+        FieldSpec("spectra_every", "int", "spectra every", "steps between spectra", lo=1, hi=MAX_STEPS),
+        FieldSpec("device", "choice", "device", "auto: CUDA when present", choices=("auto", "cpu", "cuda")),
+        FieldSpec(
+            "dtype",
+            "choice",
+            "dtype",
+            "auto: float32 on CUDA, float64 on CPU",
+            choices=("auto", "float64", "float32"),
+        ),
+        FieldSpec(
+            "signal_rank",
+            "int",
+            "signal rank r",
+            "rank of the gap σ_r − σ_r+1 and of sin Θ (0: the task's own)",
+            lo=0,
+            hi=MAX_DIM,
+        ),
+        FieldSpec(
+            "max_memory_gb",
+            "float",
+            "memory limit",
+            "GiB a run may use (0: half of RAM or 80% of free GPU memory)",
+            lo=0.0,
+            hi=1e6,
+        ),
+    )
+}
+LIVE_RUN_FIELDS = ("steps", "eval_every", "spectra_every", "signal_rank")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,13 +223,7 @@ class RunConfig:
     max_memory_gb: float = 0.0
 
     def __post_init__(self) -> None:
-        _set(self, "steps", check_int("steps", self.steps, 0, 1_000_000_000))
-        _set(self, "eval_every", check_int("eval_every", self.eval_every, 1, 1_000_000_000))
-        _set(self, "spectra_every", check_int("spectra_every", self.spectra_every, 1, 1_000_000_000))
-        check_choice("device", self.device, DEVICES)
-        check_choice("dtype", self.dtype, DTYPES)
-        _set(self, "signal_rank", check_int("signal_rank", self.signal_rank, 0, MAX_DIM))
-        _set(self, "max_memory_gb", check_float("max_memory_gb", self.max_memory_gb, 0.0, 1e6))
+        _check_fields(self, RUN_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,10 +240,17 @@ class ExperimentConfig:
             raise ConfigError("lanes", len(lanes), f"between 1 and {MAX_LANES} lanes")
         _set(self, "lanes", lanes)
         for i, lane in enumerate(lanes):
-            if OPTIMIZERS[lane.optimizer].needs_geometry and not self.task.is_memory:
+            if OPTIMIZERS[lane.optimizer].needs_geometry and not TASK_KINDS[self.task.kind].has_classes:
                 raise ConfigError(
                     f"lanes[{i}].optimizer", lane.optimizer, "needs a memory task (its bases); not spiked"
                 )
+        smallest = min(self.task.weight_shape)
+        if self.run.signal_rank >= smallest:
+            raise ConfigError(
+                "run.signal_rank",
+                self.run.signal_rank,
+                f"must be below min(rows, cols) = {smallest} of the task's matrices (0: the task's own rank)",
+            )
 
     # ---- dict and TOML round trips -------------------------------------------------------------
 
@@ -289,6 +274,8 @@ class ExperimentConfig:
         lanes_data = data.get("lanes", [{}])
         if not isinstance(lanes_data, list):
             raise ConfigError("lanes", lanes_data, "must be a list of lane tables")
+        if not 1 <= len(lanes_data) <= MAX_LANES:  # counted before any lane is built
+            raise ConfigError("lanes", len(lanes_data), f"between 1 and {MAX_LANES} lanes")
         lanes = tuple(lane_from_dict(item, f"lanes[{i}]") for i, item in enumerate(lanes_data))
         run = _build(RunConfig, "run", data.get("run", {}))
         return cls(task=task, lanes=lanes, run=run)

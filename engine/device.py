@@ -12,17 +12,11 @@ import torch
 
 from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.memory import DEFAULT_CHUNK_ELEMENTS
+from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["check_memory", "estimate_bytes", "memory_limit_bytes", "resolve_device"]
 
 _GIB = 1024**3
-#: Per-lane d×d tensors alive at once: W, G, momentum, second moment, update, signal.
-_MATRICES_PER_LANE = 6
-#: Temporaries of one chunk of the memory pass: logits, log-probabilities, residual, targets.
-_CHUNK_TEMPORARIES = 4
-#: Per-item arrays per lane during an evaluation: loss, p̂(correct), recovery, numpy copies.
-_ITEM_ARRAYS_PER_LANE = 6
 
 
 def resolve_device(run: RunConfig) -> tuple[torch.device, torch.dtype]:
@@ -39,16 +33,9 @@ def resolve_device(run: RunConfig) -> tuple[torch.device, torch.dtype]:
 
 
 def estimate_bytes(config: ExperimentConfig, dtype: torch.dtype) -> int:
-    """Peak bytes a run needs: embeddings, per-lane matrices and one chunk of the memory pass."""
+    """Peak bytes a run needs, as its task kind estimates them."""
     item = torch.empty((), dtype=dtype).element_size()
-    task, lanes = config.task, len(config.lanes)
-    if task.kind == "spiked":
-        return item * task.rows * task.cols * (_MATRICES_PER_LANE * lanes + 3)
-    embeddings = 2 * task.n_items * task.d
-    matrices = _MATRICES_PER_LANE * lanes * task.d * task.d
-    chunk = _CHUNK_TEMPORARIES * min(DEFAULT_CHUNK_ELEMENTS, task.n_items * lanes * task.n_items)
-    per_item = _ITEM_ARRAYS_PER_LANE * lanes * task.n_items
-    return item * (embeddings + matrices + chunk + per_item)
+    return TASK_KINDS[config.task.kind].estimate_bytes(config.task, len(config.lanes), item)
 
 
 def memory_limit_bytes(run: RunConfig, device: torch.device) -> tuple[int, str]:
@@ -69,13 +56,11 @@ def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dt
     if need <= limit:
         return
     task = config.task
-    if task.kind == "spiked":
-        field, value, sizes = "task.rows", task.rows, f"rows={task.rows}, cols={task.cols}"
-    else:
-        field, value, sizes = "task.n_items", task.n_items, f"n_items={task.n_items}, d={task.d}"
+    size_fields = TASK_KINDS[task.kind].size_fields
+    sizes = ", ".join(f"{name}={getattr(task, name)}" for name in size_fields)
     raise ConfigError(
-        field,
-        value,
+        f"task.{size_fields[0]}",
+        getattr(task, size_fields[0]),
         f"{sizes} with {len(config.lanes)} lane(s) needs about {need / _GIB:.1f} GiB, "
         f"more than the {limit / _GIB:.1f} GiB allowed ({source}); "
         "reduce the size or raise run.max_memory_gb",

@@ -7,13 +7,19 @@ from typing import Any
 __all__ = ["ConfigError", "format_value"]
 
 
+#: Longest rendering of a user's value in a message: a pasted list of a million numbers stays one
+#: readable line.
+_MAX_VALUE_CHARS = 80
+
+
 def format_value(value: Any) -> str:
-    """Render a user's value the way they would type it (strings quoted, floats short)."""
-    if isinstance(value, str):
-        return repr(value)
+    """Render a user's value the way they would type it (strings quoted, floats short, long ones cut)."""
     if isinstance(value, float):
         return f"{value:g}"
-    return repr(value)
+    text = repr(value)
+    if len(text) > _MAX_VALUE_CHARS:
+        return text[: _MAX_VALUE_CHARS - 1] + "…"
+    return text
 
 
 class ConfigError(ValueError):

@@ -18,16 +18,17 @@ import numpy as np
 from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep import PointResult, SweepPoint
+from muonscope.engine.task_kinds import view_problem
 
 __all__ = ["AXES", "Curve", "axis_problem", "curves", "guides", "plan"]
 
-#: axis → (x label, y label, metric read from each lane, log x, log y)
+#: sweep axis (as the task kinds name them) → the lane metric read at its last step
 AXES = {
-    "d": ("dimension d", "items recovered after one step", "recovered", True, True),
-    "batch": ("batch size B", "items recovered after one step", "recovered", True, True),
-    "n_items": ("items N", "items recovered after one step", "recovered", True, True),
-    "mu": ("momentum μ", "alignment A(update) at the last step", "alignment", False, False),
-    "window": ("2T − 1, T = 1/(1 − μ)", "‖sin Θ‖ of the buffer's top-r subspace", "sin_theta", True, True),
+    "d": "recovered",
+    "batch": "recovered",
+    "n_items": "recovered",
+    "mu": "alignment",
+    "window": "sin_theta",
 }
 SEEDS = (0, 1, 2)
 MUS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
@@ -47,15 +48,8 @@ class Curve:
 
 
 def axis_problem(config: ExperimentConfig, axis: str) -> str:
-    """Why ``axis`` cannot be swept for this task ("" when it can)."""
-    spiked = config.task.kind == "spiked"
-    if axis in ("mu", "window"):
-        return "" if spiked else "momentum sweeps run on the spiked gradient stream (Li et al. presets)"
-    if spiked:
-        return "the spiked stream has no items to recover"
-    if axis == "d" and config.task.embeddings != "gaussian":
-        return "orthonormal embeddings tie d to N; sweep d on a Gaussian (zipf) task"
-    return ""
+    """Why ``axis`` cannot be swept for this task ("" when it can), as the task's kind declares."""
+    return view_problem(config.task, axis)
 
 
 def _values(config: ExperimentConfig, axis: str) -> list:
@@ -107,7 +101,7 @@ def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> Expe
 
 def curves(results: list[PointResult], axis: str) -> list[Curve]:
     """Per-lane mean and min–max over seeds, sorted by x (``window`` maps μ to 2T − 1)."""
-    metric = AXES[axis][2]
+    metric = AXES[axis]
     by_lane: dict[int, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     labels: dict[int, str] = {}
     for result in results:

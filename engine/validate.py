@@ -12,7 +12,7 @@ from typing import Any
 
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["check_bool", "check_choice", "check_float", "check_float_list", "check_int"]
+__all__ = ["check_bool", "check_choice", "check_float", "check_float_list", "check_int", "check_text"]
 
 
 def check_int(field: str, value: Any, lo: int | None = None, hi: int | None = None) -> int:
@@ -67,12 +67,30 @@ def check_bool(field: str, value: Any) -> bool:
 
 
 def check_float_list(
-    field: str, value: Any, lo: float, *, min_len: int = 1, lo_open: bool = True
+    field: str, value: Any, lo: float | None, *, max_len: int = 0, min_len: int = 1, lo_open: bool = True
 ) -> tuple[float, ...]:
-    """A non-empty list of finite numbers, each above ``lo``."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) < min_len:
-        raise ConfigError(field, value, f"must be a list of at least {min_len} number(s)")
+    """A list of ``min_len`` to ``max_len`` finite numbers, each above ``lo``.
+
+    The length is checked first, so a list of a million numbers is refused before any is read.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ConfigError(field, value, f"must be a list of {_count_text(min_len, max_len)} numbers")
+    if len(value) < min_len or (max_len and len(value) > max_len):
+        shown = value if len(value) <= 8 else f"a list of {len(value)} numbers"
+        raise ConfigError(field, shown, f"must be a list of {_count_text(min_len, max_len)} numbers")
     return tuple(check_float(f"{field}[{i}]", item, lo, lo_open=lo_open) for i, item in enumerate(value))
+
+
+def check_text(field: str, value: Any, max_len: int) -> str:
+    """One line of text of at most ``max_len`` characters."""
+    if not isinstance(value, str) or len(value) > max_len or "\n" in value:
+        shown = value if not isinstance(value, str) or len(value) <= 80 else value[:40] + "…"
+        raise ConfigError(field, shown, f"must be one line of text of at most {max_len} characters")
+    return value
+
+
+def _count_text(lo: int, hi: int) -> str:
+    return f"{lo} to {hi}" if hi else f"at least {lo}"
 
 
 def _range_text(lo: int | None, hi: int | None) -> str:

@@ -39,6 +39,7 @@ class CapacityPlot(PlotPanel):
 
     def __init__(self, parent=None) -> None:
         super().__init__("④ capacity", parent)
+        self._mode_problems: dict[str, str] = {}  # mode → why it does not apply to the task
         self.add_mode("x", MODES, "what the capacity panel shows")
         self._build_sweep_controls()
         self.plot.disableAutoRange()
@@ -95,11 +96,21 @@ class CapacityPlot(PlotPanel):
         self.progress.setFormat(f"{done}/{total}")
 
     def set_mode_state(self, mode: str, enabled: bool, reason: str = "") -> None:
-        """Disable a mode that does not apply to the task, with the reason as its tooltip."""
+        """Disable a mode that does not apply to the task, with the reason as its tooltip.
+
+        When the mode on show is the one disabled, the plot says why it stays empty.
+        """
         combo = self.modes["x"]
         row = combo.findData(mode)
         combo.model().item(row).setEnabled(enabled)
         combo.setItemData(row, None if enabled else reason, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self._mode_problems[mode] = "" if enabled else reason
+        if mode == self.mode("x"):
+            self._show_mode_problem()
+
+    def _show_mode_problem(self) -> None:
+        problem = self._mode_problems.get(self.mode("x"), "")
+        self.set_placeholder(f"Not for this task: {problem}." if problem else None)
 
     # ---- steps mode --------------------------------------------------------------------------
 
@@ -251,6 +262,7 @@ class CapacityPlot(PlotPanel):
         )
 
     def _apply_mode(self) -> None:
+        self._show_mode_problem()
         steps = self.in_steps_mode
         for curve in self._recovered:
             curve.setVisible(steps)

@@ -9,11 +9,17 @@ from muonscope.engine.tasks.base import Evaluation, Task
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.tasks.spiked import SpikedTask
 
-__all__ = ["Evaluation", "MemoryTask", "SpikedTask", "Task", "build_task"]
+__all__ = ["TASK_CLASSES", "Evaluation", "MemoryTask", "SpikedTask", "Task", "build_task"]
+
+#: The class that implements each kind of :data:`muonscope.engine.task_kinds.TASK_KINDS`.
+TASK_CLASSES: dict[str, type[Task]] = {
+    "zipf": MemoryTask,
+    "hierarchical": MemoryTask,
+    "two_level": MemoryTask,
+    "spiked": SpikedTask,
+}
 
 
 def build_task(cfg: TaskConfig, device: torch.device, dtype: torch.dtype) -> Task:
     """The task object for a config, its data drawn from ``cfg.seed``."""
-    if cfg.kind == "spiked":
-        return SpikedTask(cfg, device, dtype)
-    return MemoryTask(cfg, device, dtype)
+    return TASK_CLASSES[cfg.kind](cfg, device, dtype)

@@ -73,7 +73,7 @@ class MemoryTask(Task):
         self.probs = torch.from_numpy(probs).to(device, dtype)  # (N,)
         self.group_of_item = group_of_item
         self.group_starts = np.flatnonzero(np.diff(group_of_item, prepend=-1))
-        self.weight_shape = (cfg.d, cfg.d)
+        self.weight_shape = cfg.weight_shape
         self.n_items = cfg.n_items
         self.label_noise = cfg.label_noise
         self.batch_size = cfg.batch_size

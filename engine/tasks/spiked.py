@@ -38,7 +38,7 @@ class SpikedTask(Task):
 
     def __init__(self, cfg: TaskConfig, device: torch.device, dtype: torch.dtype) -> None:
         self.signal = spiked_signal(cfg.rows, cfg.cols, cfg.strengths, cfg.signal_seed).to(device, dtype)
-        self.weight_shape = (cfg.rows, cfg.cols)
+        self.weight_shape = cfg.weight_shape
         self.noise = cfg.noise
         self.arch = cfg.arch
         self._rank = len(cfg.strengths)

@@ -225,3 +225,16 @@ def test_stable_range_only_grows():
     assert rng.update(np.array([0.02, 3.0])) == (-2.0, 0.5)
     assert rng.update(np.array([0.1, 1.0])) is None
     assert rng.update(np.array([1e-4])) == (-4.0, 0.5)
+
+
+def test_capacity_plot_says_why_a_mode_that_does_not_apply_is_empty(qtbot):
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.set_mode_state("steps", False, "the stream has no items")
+    assert plot.placeholder == "Not for this task: the stream has no items."
+    assert not plot.modes["x"].model().item(plot.modes["x"].findData("steps")).isEnabled()
+    plot.set_mode("x", "mu")
+    assert plot.placeholder is None
+    plot.set_mode_state("steps", True)
+    plot.set_mode("x", "steps")
+    assert plot.placeholder is None

@@ -1,0 +1,70 @@
+"""Config fields as data: type, bounds, choices and meaning, declared once.
+
+The config dataclasses validate through these specs, the command line names them in its errors,
+and the app builds its controls (ranges, choices, tooltips) from them, so a bound is written in one
+place and the three can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.validate import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_float_list,
+    check_int,
+    check_text,
+)
+
+__all__ = ["MAX_DIM", "MAX_ITEMS", "MAX_SEED", "MAX_STEPS", "FieldSpec"]
+
+MAX_DIM = 16384
+MAX_ITEMS = 10_000_000
+#: Seeds are 31-bit so that every control (a Qt spin box holds a 32-bit int) can show any of them.
+MAX_SEED = 2**31 - 1
+MAX_STEPS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One config field: what values it takes and what it means.
+
+    ``kind`` is ``int`` | ``float`` | ``choice`` | ``bool`` | ``floats`` (a list of numbers) |
+    ``text``. Bounds are closed unless ``lo_open``/``hi_open``; ``max_len`` bounds lists and text
+    and is checked before any element is looked at.
+    """
+
+    name: str
+    kind: str
+    label: str
+    help: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    choices: tuple[str, ...] = ()
+    max_len: int = 0
+
+    def check(self, value: Any) -> Any:
+        """The value in its canonical type, or a ConfigError naming this field and what is allowed."""
+        if self.kind == "int":
+            return check_int(self.name, value, _int_or_none(self.lo), _int_or_none(self.hi))
+        if self.kind == "float":
+            return check_float(self.name, value, self.lo, self.hi, lo_open=self.lo_open, hi_open=self.hi_open)
+        if self.kind == "choice":
+            return check_choice(self.name, value, self.choices)
+        if self.kind == "bool":
+            return check_bool(self.name, value)
+        if self.kind == "floats":
+            return check_float_list(self.name, value, self.lo, max_len=self.max_len, lo_open=self.lo_open)
+        if self.kind == "text":
+            return check_text(self.name, value, self.max_len)
+        raise ConfigError(self.name, value, f"has an unknown field kind {self.kind!r}")
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)

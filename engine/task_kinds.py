@@ -1,0 +1,335 @@
+"""Task kinds: everything muonscope knows about each kind of task, in one registry.
+
+Each :class:`TaskKind` declares the task fields it reads (their bounds live in :data:`TASK_FIELDS`),
+which of them may change between steps, its embedding families (the first is the default), the
+sizes that make a valid task when a user switches to it, whether it has classes, its memory
+estimate, its sweep axes and the views that do not apply to it, with the reason. Config
+validation, the task panel's controls, the memory check, the sweep plans and the panels' "not for
+this task" messages all read it; a new kind is one entry here plus its task class. The module
+imports no torch, so the command line can offer its choices before anything heavy is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_SEED, FieldSpec
+
+__all__ = [
+    "EMBEDDING_FAMILIES",
+    "RAY_MAX_ITEMS",
+    "SWEEP_AXES",
+    "TASK_FIELDS",
+    "TASK_KINDS",
+    "TaskKind",
+    "view_problem",
+]
+
+#: Embedding family → whether its rows are orthonormal (which ties d to N: N ≤ d).
+EMBEDDING_FAMILIES = {
+    "gaussian": False,
+    "orthogonal": True,
+    "identity": True,
+    "hadamard": True,
+    "none": False,
+}
+#: Sweeps of the capacity panel (and ``muonscope sweep --axis``).
+SWEEP_AXES = ("d", "batch", "n_items", "mu", "window")
+#: A ray search evaluates the population some 200 times; beyond this N it takes minutes.
+RAY_MAX_ITEMS = 1024
+#: Per-lane matrices alive at once: W, G, momentum, second moment, update, signal.
+_MATRICES_PER_LANE = 6
+#: Temporaries of one chunk of the memory pass: logits, log-probabilities, residual, targets.
+_CHUNK_TEMPORARIES = 4
+#: Per-item arrays per lane during an evaluation: loss, p̂(correct), recovery, numpy copies.
+_ITEM_ARRAYS_PER_LANE = 6
+
+
+def _field(name: str, kind: str, label: str, help_text: str, **bounds: Any) -> FieldSpec:
+    return FieldSpec(name, kind, label, help_text, **bounds)
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """What one kind of task reads, allows and offers."""
+
+    name: str
+    title: str
+    fields: tuple[str, ...]
+    live: tuple[str, ...]
+    embeddings: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    has_classes: bool
+    weight_shape: Callable[[Any], tuple[int, int]]
+    estimate_bytes: Callable[[Any, int, int], int]
+    check: Callable[[Any], None]
+    sweep_axes: tuple[str, ...]
+    #: the fields that set its size, the first named when a run is too large for the machine
+    size_fields: tuple[str, ...] = ("n_items", "d")
+    ray_balance: bool = False
+    #: view → why it does not apply to this kind (views absent here apply)
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+
+
+def _square(task: Any) -> tuple[int, int]:
+    return task.d, task.d
+
+
+def _stream_shape(task: Any) -> tuple[int, int]:
+    return task.rows, task.cols
+
+
+def _memory_bytes(task: Any, lanes: int, item_bytes: int) -> int:
+    """Peak bytes of a memory task: embeddings, per-lane matrices, one chunk of the pass, per-item arrays."""
+    from muonscope.engine.memory import DEFAULT_CHUNK_ELEMENTS  # torch: only when a run is checked
+
+    embeddings = 2 * task.n_items * task.d
+    matrices = _MATRICES_PER_LANE * lanes * task.d * task.d
+    chunk = _CHUNK_TEMPORARIES * min(DEFAULT_CHUNK_ELEMENTS, task.n_items * lanes * task.n_items)
+    per_item = _ITEM_ARRAYS_PER_LANE * lanes * task.n_items
+    return item_bytes * (embeddings + matrices + chunk + per_item)
+
+
+def _stream_bytes(task: Any, lanes: int, item_bytes: int) -> int:
+    """Peak bytes of the spiked stream: the lanes' matrices, the signal and two noise draws."""
+    return item_bytes * task.rows * task.cols * (_MATRICES_PER_LANE * lanes + 3)
+
+
+def _check_memory(task: Any) -> None:
+    """Rules shared by the memory tasks: embedding geometry against d and N."""
+    if EMBEDDING_FAMILIES[task.embeddings] and task.n_items > task.d:
+        raise ConfigError(
+            "n_items", task.n_items, f"{task.embeddings} embeddings need n_items <= d = {task.d}"
+        )
+    if task.anisotropy > 0 and task.embeddings != "gaussian":
+        raise ConfigError("anisotropy", task.anisotropy, "applies to gaussian embeddings only (use 0)")
+    if task.embeddings == "hadamard" and task.d % 2:
+        raise ConfigError("d", task.d, "block-2 Hadamard embeddings need an even d")
+
+
+def _check_hierarchical(task: Any) -> None:
+    _check_memory(task)
+    if task.n_items % task.groups:
+        raise ConfigError(
+            "groups",
+            task.groups,
+            f"must divide n_items = {task.n_items} (groups of equal size C = n_items / groups)",
+        )
+
+
+def _check_two_level(task: Any) -> None:
+    _check_memory(task)
+    if task.profile == "two_level":
+        head = round(task.head_frac * task.n_items)
+        if not 1 <= head < task.n_items:
+            raise ConfigError(
+                "head_frac",
+                task.head_frac,
+                f"round(head_frac * n_items) = {head} must lie in [1, n_items - 1]",
+            )
+
+
+def _check_stream(task: Any) -> None:
+    rank_limit = min(task.rows, task.cols)
+    if len(task.strengths) > rank_limit:
+        raise ConfigError(
+            "strengths", list(task.strengths), f"at most min(rows, cols) = {rank_limit} signal strengths"
+        )
+
+
+_MEMORY_LIVE = ("label_noise", "batch_size")
+_NOT_A_STREAM = "momentum sweeps run on the spiked gradient stream (Li et al. presets)"
+_NOT_ORTHONORMAL = "the ray balance ϱ^ε is defined for orthonormal tasks ({kinds})"
+_TIED = "orthonormal embeddings tie d to N; sweep d on a Gaussian (zipf) task"
+
+TASK_KINDS: dict[str, TaskKind] = {
+    kind.name: kind
+    for kind in (
+        TaskKind(
+            name="zipf",
+            title="Zipf memory (Kim et al.)",
+            fields=("d", "n_items", "alpha", "embeddings", "anisotropy", "batch_size", "label_noise"),
+            live=_MEMORY_LIVE,
+            embeddings=("gaussian", "orthogonal", "identity"),
+            defaults={"d": 128, "n_items": 2048, "embeddings": "gaussian", "batch_size": 256},
+            has_classes=True,
+            weight_shape=_square,
+            estimate_bytes=_memory_bytes,
+            check=_check_memory,
+            sweep_axes=("d", "batch", "n_items"),
+            unavailable={"mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
+        ),
+        TaskKind(
+            name="hierarchical",
+            title="hierarchical memory (Wang et al., ICML)",
+            fields=("d", "n_items", "groups", "group_exponent", "embeddings", "batch_size", "label_noise"),
+            live=_MEMORY_LIVE,
+            embeddings=("orthogonal", "identity"),
+            defaults={"d": 64, "n_items": 64, "groups": 8, "embeddings": "orthogonal", "batch_size": 0},
+            has_classes=True,
+            weight_shape=_square,
+            estimate_bytes=_memory_bytes,
+            check=_check_hierarchical,
+            sweep_axes=("batch", "n_items"),
+            ray_balance=True,
+            unavailable={"d": _TIED, "mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
+        ),
+        TaskKind(
+            name="two_level",
+            title="tail-end memory (Wang et al., ICLR)",
+            fields=(
+                "d",
+                "n_items",
+                "profile",
+                "head_mass",
+                "head_frac",
+                "embeddings",
+                "batch_size",
+                "label_noise",
+            ),
+            live=_MEMORY_LIVE,
+            embeddings=("identity", "hadamard", "orthogonal"),
+            defaults={"d": 64, "n_items": 64, "embeddings": "identity", "batch_size": 0},
+            has_classes=True,
+            weight_shape=_square,
+            estimate_bytes=_memory_bytes,
+            check=_check_two_level,
+            sweep_axes=("batch", "n_items"),
+            ray_balance=True,
+            unavailable={"d": _TIED, "mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
+        ),
+        TaskKind(
+            name="spiked",
+            title="spiked gradient stream (Li et al.)",
+            fields=("rows", "cols", "strengths", "noise", "arch", "signal_seed"),
+            live=("noise", "arch"),
+            embeddings=("none",),
+            defaults={"rows": 100, "cols": 100, "embeddings": "none"},
+            has_classes=False,
+            weight_shape=_stream_shape,
+            estimate_bytes=_stream_bytes,
+            check=_check_stream,
+            sweep_axes=("mu", "window"),
+            size_fields=("rows", "cols"),
+            unavailable={
+                "class_error": (
+                    "A spiked gradient stream has no classes, so there is no per-class error. "
+                    "Panels ① and ② show its spectra and alignment; panel ④ sweeps over μ or the window."
+                ),
+                "steps": "the spiked stream has no items to recover; sweep over μ or the window instead",
+                "d": "the spiked stream has no items to recover",
+                "batch": "the spiked stream has no items to recover",
+                "n_items": "the spiked stream has no items to recover",
+            },
+        ),
+    )
+}
+#: Every task field, whichever kinds read it. Fields a kind does not read are kept (switching kinds
+#: keeps the user's values) and still range-checked.
+TASK_FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        _field("kind", "choice", "task", "which model or gradient stream", choices=tuple(TASK_KINDS)),
+        _field("d", "int", "d (dimension)", "W is d × d; embeddings live in R^d", lo=1, hi=MAX_DIM),
+        _field("n_items", "int", "N (items)", "number of stored associations", lo=2, hi=MAX_ITEMS),
+        _field("alpha", "float", "α (Zipf exponent)", "item frequencies p_i ∝ i^-α", lo=0.0, hi=10.0),
+        _field(
+            "batch_size",
+            "int",
+            "batch B (0 = exact)",
+            "draws per step; 0: population gradient",
+            lo=0,
+            hi=10**8,
+        ),
+        _field(
+            "label_noise",
+            "float",
+            "label noise ε",
+            "share of labels replaced by a uniformly random one",
+            lo=0.0,
+            hi=1.0,
+            hi_open=True,
+        ),
+        _field(
+            "embeddings",
+            "choice",
+            "embeddings",
+            "family of the input and output embeddings",
+            choices=tuple(EMBEDDING_FAMILIES),
+        ),
+        _field("seed", "int", "seed", "seed of the embeddings and the minibatch stream", lo=0, hi=MAX_SEED),
+        _field(
+            "groups", "int", "groups M", "frequency groups of equal size (M divides N)", lo=1, hi=MAX_ITEMS
+        ),
+        _field("group_exponent", "float", "β (group exponent)", "group mass ∝ g^-β", lo=0.0, hi=10.0),
+        _field(
+            "head_mass",
+            "float",
+            "head mass",
+            "probability mass of the head classes",
+            lo=0.0,
+            hi=1.0,
+            lo_open=True,
+            hi_open=True,
+        ),
+        _field(
+            "head_frac",
+            "float",
+            "head fraction",
+            "share of classes in the head",
+            lo=0.0,
+            hi=1.0,
+            lo_open=True,
+            hi_open=True,
+        ),
+        _field(
+            "profile",
+            "choice",
+            "frequencies",
+            "two_level: head and tail; staircase: group g holds 2^(g-1) classes at mass ∝ 2^-g",
+            choices=("two_level", "staircase"),
+        ),
+        _field(
+            "anisotropy",
+            "float",
+            "anisotropy κ",
+            "input covariance eigenvalues ∝ k^-κ (gaussian embeddings)",
+            lo=0.0,
+            hi=10.0,
+        ),
+        _field("rows", "int", "rows", "rows of the gradient stream's matrices", lo=1, hi=MAX_DIM),
+        _field("cols", "int", "cols", "columns of the gradient stream's matrices", lo=1, hi=MAX_DIM),
+        _field(
+            "strengths",
+            "floats",
+            "signal strengths",
+            "singular values of G_sig",
+            lo=0.0,
+            lo_open=True,
+            max_len=MAX_DIM,
+        ),
+        _field("noise", "float", "noise σ", "standard deviation of the ARCH noise", lo=0.0, hi=1e6),
+        _field("arch", "float", "ARCH a", "noise-variance feedback", lo=0.0, hi=1.0, hi_open=True),
+        _field("signal_seed", "int", "signal seed", "seed of G_sig's singular vectors", lo=0, hi=MAX_SEED),
+    )
+}
+
+
+def view_problem(task: Any, view: str) -> str:
+    """Why ``view`` (a panel mode or sweep axis) cannot be shown for ``task``; "" when it can."""
+    kind = TASK_KINDS[task.kind]
+    if view in kind.unavailable:
+        return kind.unavailable[view]
+    if view == "d" and EMBEDDING_FAMILIES[task.embeddings]:
+        return _TIED
+    if view == "ray":
+        if not kind.ray_balance:
+            return _NOT_ORTHONORMAL.format(
+                kinds=", ".join(k.name for k in TASK_KINDS.values() if k.ray_balance)
+            )
+        if task.n_items > RAY_MAX_ITEMS:
+            return f"ray searches need N ≤ {RAY_MAX_ITEMS}"
+    return ""

@@ -1,0 +1,60 @@
+"""The controls' ranges and choices are the engine's own (no second copy to drift)."""
+
+import pytest
+
+from muonscope.app.bindings import lane_field_spec, task_field_specs, task_field_states
+from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
+from muonscope.engine.config import LANE_FIELDS, TASK_FIELDS
+from muonscope.engine.task_kinds import TASK_KINDS
+
+
+def test_the_task_form_offers_every_field_a_kind_reads():
+    shown = {spec.name for spec in task_field_specs()}
+    for kind in TASK_KINDS.values():
+        assert set(kind.fields) <= shown
+    assert {spec.name for spec in task_field_specs() if spec.kind == "choice"} >= {"kind", "embeddings"}
+    kinds = next(spec for spec in task_field_specs() if spec.name == "kind")
+    assert kinds.choices == tuple(TASK_KINDS)
+
+
+NUMERIC = [s for s in task_field_specs() if s.kind in ("int", "float", "slider")]
+
+
+@pytest.mark.parametrize("spec", NUMERIC, ids=[s.name for s in NUMERIC])
+def test_a_task_controls_range_is_what_the_engine_accepts(spec):
+    """The largest value the control offers is accepted; one past the declared bound is refused."""
+    TaskConfig(**{spec.name: int(spec.hi) if spec.kind == "int" else spec.hi})
+    TaskConfig(**{spec.name: int(spec.lo) if spec.kind == "int" else spec.lo})
+    declared = TASK_FIELDS[spec.name]
+    beyond = declared.hi if declared.hi_open else declared.hi + (1 if spec.kind == "int" else 1e-6)
+    with pytest.raises(ConfigError, match=f"^{spec.name} = "):
+        TaskConfig(**{spec.name: beyond})
+    assert spec.hi <= declared.hi and spec.hi >= declared.hi - 0.01
+
+
+def test_the_panel_ranges_that_used_to_disagree_now_match():
+    specs = {spec.name: spec for spec in task_field_specs()}
+    assert specs["d"].hi == TASK_FIELDS["d"].hi == 16384
+    assert specs["label_noise"].hi == pytest.approx(0.99)  # ε < 1, in the slider's hundredths
+    assert lane_field_spec().ranges["momentum"][1] == pytest.approx(0.999)  # μ < 1 at three decimals
+
+
+@pytest.mark.parametrize("name", ["lr", "momentum", "ns_steps", "lam"])
+def test_a_lane_controls_range_is_what_the_engine_accepts(name):
+    lo, hi = lane_field_spec().ranges[name]
+    for value in (lo, hi):
+        LaneConfig(**{name: int(value) if LANE_FIELDS[name].kind == "int" else value})
+    declared = LANE_FIELDS[name]
+    beyond = declared.hi if declared.hi_open else declared.hi + 1
+    with pytest.raises(ConfigError):
+        ExperimentConfig.from_dict({"lanes": [{name: beyond}]})
+
+
+def test_field_states_follow_the_kind():
+    states, live, disabled = task_field_states(TaskConfig(kind="spiked"))
+    visible = {name for name, (shown, _enabled, _why) in states.items() if shown}
+    assert visible == {"kind", *TASK_KINDS["spiked"].fields}
+    assert live == set(TASK_KINDS["spiked"].live)
+    assert "gaussian" in disabled and "spiked" in disabled["gaussian"]
+    _, _, disabled = task_field_states(TaskConfig(d=16, n_items=64))
+    assert disabled["orthogonal"].startswith("needs N ≤ d")
