@@ -1,0 +1,217 @@
+"""Input that must be refused: exit 2, one line naming the field or file, nothing computed.
+
+Each row is something a user typed or pointed the command at. The command runs in-process; files
+(non-UTF-8, binary, deeply nested, FIFOs, huge) are made in a temporary folder first.
+"""
+
+import os
+import pickle
+import sys
+
+import pytest
+import torch
+
+from muonscope.app.cli import main
+
+#: (argv with {tmp} for the temporary folder, text the one-line error must contain)
+CASES = [
+    # ---- config files
+    (["run", "--config", "{tmp}/latin1.toml"], "must be UTF-8 text"),
+    (["run", "--config", "{tmp}/binary.toml"], "holds binary data"),
+    (["run", "--config", "{tmp}/pickled.pkl"], "config = '{tmp}/pickled.pkl'"),
+    (["run", "--config", "{tmp}/deep_arrays.toml"], "nest too deeply"),
+    (["run", "--config", "{tmp}/deep_tables.toml"], "nest too deeply"),
+    (["run", "--config", "{tmp}/fifo.toml"], "must be a regular file"),
+    (["run", "--config", "{tmp}"], "must be a regular file"),
+    (["run", "--config", "/dev/zero"], "config = '/dev/zero'"),
+    (["run", "--config", "{tmp}/huge.toml"], "must be at most 1048576 bytes"),
+    (["run", "--config", "{tmp}/many_lanes.toml"], "lanes = 100000"),
+    (["run", "--config", "{tmp}/nine_lanes.toml"], "lanes = 9"),
+    (["run", "--config", "{tmp}/no_lanes.toml"], "lanes = 0"),
+    (["run", "--config", "{tmp}/lanes_scalar.toml"], "lanes = 3"),
+    (["run", "--config", "{tmp}/task_scalar.toml"], "task = 1"),
+    (["run", "--config", "{tmp}/unknown_table.toml"], "foo = "),
+    (["run", "--config", "{tmp}/unknown_top_key.toml"], "steps = 3 is not allowed: unknown key"),
+    (["run", "--config", "{tmp}/preset_colour.toml"], "preset.colour"),
+    (["run", "--config", "{tmp}/preset_title.toml"], "preset.title = 1"),
+    (["run", "--config", "{tmp}/view_scalar.toml"], "view = 3"),
+    (["run", "--config", "{tmp}/bad_syntax.toml"], "must be valid TOML"),
+    (["run", "--config", "{tmp}/optimizer_list.toml"], "lanes[0].optimizer = []"),
+    (["run", "--config", "{tmp}/optimizer_table.toml"], "lanes[0].optimizer = {}"),
+    (["run", "--config", "{tmp}/long_strengths.toml"], "task.strengths = 'a list of 200001 numbers'"),
+    (["run", "--config", "{tmp}/missing.toml"], "config = '{tmp}/missing.toml'"),
+    # ---- --set
+    (["run", "--set", "task.d=0"], "task.d = 0"),
+    (["run", "--set", "task.d=abc"], "task.d = 'abc'"),
+    (["run", "--set", "task.d=64.5"], "task.d = 64.5"),
+    (["run", "--set", "task.d=1e400"], "task.d = inf"),
+    (["run", "--set", "task.alpha=nan"], "task.alpha = nan"),
+    (["run", "--set", "task.alpha=-1"], "task.alpha = -1"),
+    (["run", "--set", "task.label_noise=1"], "task.label_noise = 1"),
+    (["run", "--set", "task.label_noise=1.5"], "task.label_noise = 1.5"),
+    (["run", "--set", "task.batch_size=-2"], "task.batch_size = -2"),
+    (["run", "--set", "task.batch_size=true"], "task.batch_size = True"),
+    (["run", "--set", "task.kind=mnist"], "task.kind = 'mnist'"),
+    (["run", "--set", "task.kind=[]"], "task.kind = []"),
+    (["run", "--set", "task.embeddings=orthogonal"], "task.n_items = 2048"),
+    (["run", "--set", "task.embeddings=hadamard"], "task.embeddings = 'hadamard'"),
+    (["run", "--set", "task.seed=-1"], "task.seed = -1"),
+    (["run", "--set", "task.seed=2147483648"], "task.seed = 2147483648"),
+    (["run", "--set", "task.colour=1"], "task.colour"),
+    (["run", "--set", "task.d"], "--set = 'task.d'"),
+    (["run", "--set", "d=5"], "key = 'd'"),
+    (["run", "--set", "task.d=64\nx = 1"], "task.d = '64\\nx = 1' is not allowed: must be a single line"),
+    (["run", "--set", "lanes[0].optimizer=[1]"], "lanes[0].optimizer = [1]"),
+    (["run", "--set", "lanes[9].lr=1"], "lanes[9].lr = 1"),
+    (["run", "--set", "lanes[0].label=" + "x" * 81], "lanes[0].label = 'xxxx"),
+    (["run", "--set", "task.strengths=[]"], "task.strengths = []"),
+    (["run", "--set", 'task.strengths=[1, "a"]'], "task.strengths[1] = 'a'"),
+    (["run", "--set", "task.strengths=[" + "1," * 10**6 + "1]"], "--set = '"),
+    (
+        ["run", "--set", "task.d=64", "--set", "task.d=65"],
+        "task.d = 'task.d=65' is not allowed: is set twice",
+    ),
+    (["run", "--set", "run.eval_every=0"], "run.eval_every = 0"),
+    (["run", "--set", "run.device=tpu"], "run.device = 'tpu'"),
+    (["run", "--set", "run.dtype=float16"], "run.dtype = 'float16'"),
+    (["run", "--set", "run.signal_rank=128"], "run.signal_rank = 128"),
+    (["run", "--set", "run.max_memory_gb=-1"], "run.max_memory_gb = -1"),
+    (["run", "--set", "run.steps=10000000000"], "run.steps = 10000000000"),
+    (
+        [
+            "run",
+            "--set",
+            "task.embeddings=identity",
+            "--set",
+            "task.n_items=64",
+            "--set",
+            "task.anisotropy=1",
+        ],
+        "task.anisotropy = 1",
+    ),
+    (
+        [
+            "run",
+            *("--set", "task.kind=hierarchical", "--set", "task.d=60", "--set", "task.n_items=60"),
+            *("--set", "task.embeddings=orthogonal", "--set", "task.groups=7"),
+        ],
+        "task.groups = 7",
+    ),
+    (["run", "--set", "task.kind=spiked", "--set", "task.rows=2", "--set", "task.cols=2"], "task.strengths"),
+    (["run", "--set", "task.n_items=10000000", "--set", "task.d=16384"], "task.n_items = 10000000"),
+    (["run", "--set", "task.kind=spiked", "--lane", "optimizer=newton"], "lanes[0].optimizer = 'newton'"),
+    # ---- --lane
+    (["run", "--lane", "optimizer=rmsprop"], "--lane[0].optimizer = 'rmsprop'"),
+    (["run", "--lane", "optimizer=[1]"], "--lane[0].optimizer = [1]"),
+    (
+        ["run", "--lane", "optimizer=muon,optimizer=sgd"],
+        "--lane[0].optimizer = 'optimizer=muon,optimizer=sgd'",
+    ),
+    (["run", "--lane", "optimizer=muon,order=middle"], "--lane[0].order = 'middle'"),
+    (["run", "--lane", "optimizer=muon,momentum=1.0"], "--lane[0].momentum = 1"),
+    (["run", "--lane", "optimizer=sgd,lr=-0.1"], "--lane[0].lr = -0.1"),
+    (["run", "--lane", "optimizer=muon,polar=svd"], "--lane[0].polar = 'svd'"),
+    (["run", "--lane", "optimizer=muon,ns_steps=0"], "--lane[0].ns_steps = 0"),
+    (["run", "--lane", "optimizer=muon,buffer=fifo"], "--lane[0].buffer = 'fifo'"),
+    (["run", "--lane", "optimizer"], "--lane[0] = 'optimizer'"),
+    (["run", "--lane", ""], "--lane[0] = ''"),
+    (["run", "--lane", "optimizer=adam,beta2=1"], "--lane[0].beta2 = 1"),
+    (["run", "--lane", "optimizer=sgd,nesterov=yes"], "--lane[0].nesterov = 'yes'"),
+    (["run", "--lane", "label=a\nb"], "--lane[0].label = 'a\\nb' is not allowed: must be a single line"),
+    (["run"] + ["--lane", "optimizer=sgd"] * 9, "--lane = 9"),
+    # ---- other run options
+    (["run", "--steps", "-5"], "run.steps = -5"),
+    (["run", "--steps", "10000000000"], "run.steps = 10000000000"),
+    (["run", "--preset", "nosuch"], "preset = 'nosuch'"),
+    (["run", "--preset", ""], "preset = ''"),
+    (["run", "--preset", "../default"], "preset = '../default'"),
+    (["run", "--steps", "x"], "argument --steps: invalid int value: 'x'"),
+    (["run", "--format", "xlsx"], "argument --format: invalid choice: 'xlsx'"),
+    (["run", "--out", "/proc/muonscope-out"], "--out = '/proc/muonscope-out'"),
+    (["run", "--set", "task.d=0", "--out", "{tmp}/never"], "task.d = 0"),
+    (["fly"], "argument COMMAND: invalid choice: 'fly'"),
+    # ---- shot
+    (["shot", "--steps", "1000000000000", "--out", "{tmp}/x.png"], "--steps = 1000000000000"),
+    (["shot", "--steps", "-1", "--out", "{tmp}/x.png"], "--steps = -1"),
+    (["shot", "--size", "10x10", "--out", "{tmp}/x.png"], "--size = '10x10'"),
+    (["shot", "--out", "{tmp}/x.jpg"], "--out = '{tmp}/x.jpg'"),
+    (["shot", "--preset", "", "--out", "{tmp}/x.png"], "preset = ''"),
+    # ---- sweep
+    (["sweep", "--axis", "mu"], "sweep = 'mu'"),
+    (["sweep", "--axis", "d", "--preset", "tail_balance_one_step"], "sweep = 'd'"),
+    (["sweep", "--axis", "d", "--workers", "-1"], "--workers = -1"),
+    (["sweep"], "the following arguments are required: --axis"),
+    # ---- reproduce
+    (["reproduce", "nosuch"], "preset = 'nosuch'"),
+    (["reproduce", ""], "preset = ''"),
+    (["reproduce"], "PRESET = None"),
+    (["reproduce", "default", "--workers", "-1"], "--workers = -1"),
+]
+
+
+@pytest.fixture
+def files(tmp_path):
+    """The config files the cases point at."""
+    write = lambda name, text: (tmp_path / name).write_text(text, encoding="utf-8")  # noqa: E731
+    (tmp_path / "latin1.toml").write_bytes('[task]\ntitle = "é"\n'.encode("latin-1"))
+    (tmp_path / "binary.toml").write_bytes(b"[task]\x00\x01\x02")
+    (tmp_path / "pickled.pkl").write_bytes(pickle.dumps({"task": {"d": 64}}))
+    write("deep_arrays.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n")
+    write("deep_tables.toml", "a = " + "{b = " * 5000 + "1" + "}" * 5000 + "\n")
+    os.mkfifo(tmp_path / "fifo.toml")
+    write("huge.toml", "[[lanes]]\n" * 10**6)
+    write("many_lanes.toml", "[[lanes]]\n" * 100_000)
+    write("nine_lanes.toml", '[[lanes]]\noptimizer = "sgd"\n' * 9)
+    write("no_lanes.toml", "lanes = []\n")
+    write("lanes_scalar.toml", "lanes = 3\n")
+    write("task_scalar.toml", "task = 1\n")
+    write("unknown_table.toml", "[foo]\nx = 1\n")
+    write("unknown_top_key.toml", "steps = 3\n")
+    write("preset_colour.toml", '[preset]\ncolour = "red"\n')
+    write("preset_title.toml", "[preset]\ntitle = 1\n")
+    write("view_scalar.toml", "view = 3\n")
+    write("bad_syntax.toml", "[task\nd = 3\n")
+    write("optimizer_list.toml", "[[lanes]]\noptimizer = []\n")
+    write("optimizer_table.toml", "[[lanes]]\noptimizer = {}\n")
+    write("long_strengths.toml", '[task]\nkind = "spiked"\nstrengths = [' + "1," * 200_000 + "1]\n")
+    return tmp_path
+
+
+def test_there_are_at_least_sixty_cases():
+    assert len(CASES) >= 60
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"), CASES, ids=[f"{i:02d}-{e[:40]}" for i, (_, e) in enumerate(CASES)]
+)
+def test_invalid_input_exits_2_with_one_line_naming_the_field(capsys, files, argv, expected):
+    if "run.device=cuda" in argv and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    argv = [arg.replace("{tmp}", str(files)) for arg in argv]
+    expected = expected.replace("{tmp}", str(files))
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith("muonscope"), err
+    assert expected in err, err
+    assert "Traceback" not in err
+    assert not (files / "never").exists()  # refused before any output folder is made
+
+
+def test_a_cuda_request_without_cuda_exits_2(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["run", "--set", "run.device=cuda", "--steps", "1"]) == 2
+    assert "run.device = 'cuda'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIFOs and /proc are Linux")
+def test_a_fifo_is_refused_without_being_opened(files, capsys):
+    """Opening a FIFO for reading would block until a writer comes; the check must not open it."""
+    assert main(["run", "--config", str(files / "fifo.toml")]) == 2
+    assert "regular file" in capsys.readouterr().err
