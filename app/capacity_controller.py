@@ -1,40 +1,71 @@
-"""The capacity panel's sweeps and one-step rays, computed in the background from the live settings."""
+"""The capacity panel's sweeps and one-step rays, computed in the background from the live settings.
+
+Both are :class:`muonscope.app.background.Job` bodies: a sweep yields each point as it finishes
+(the curves grow while it runs), a ray search yields each lane's ray. Cancel stops a sweep's worker
+processes at once and a ray search after the lane in progress.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import torch
 from PySide6 import QtCore
 
-from muonscope.app.background import BackgroundJob, SweepJob
+from muonscope.app.background import Job, JobControl
 from muonscope.app.sweep_axes import SWEEP_PLOTS
-from muonscope.engine.balance import one_step_rays
+from muonscope.engine.balance import first_step_ray
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.sweep import PointResult
+from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
 from muonscope.engine.sweep_plans import curves, guides, plan
 from muonscope.engine.task_kinds import view_problem
+from muonscope.engine.tasks.memory_task import MemoryTask
 
-__all__ = ["CapacityController"]
+__all__ = ["CapacityController", "ray_body", "sweep_body"]
+
+
+def sweep_body(points: list[SweepPoint], workers: int = 0) -> Callable[[JobControl], Iterator[PointResult]]:
+    """A job that runs a sweep (cached points first) and yields each point's result."""
+
+    def body(control: JobControl) -> Iterator[PointResult]:
+        runner = SweepRunner(points, workers=workers)
+        control.on_cancel(runner.cancel)
+        yield from runner
+
+    return body
+
+
+def ray_body(config: ExperimentConfig) -> Callable[[JobControl], Iterator[tuple]]:
+    """A job that yields (lane, label, Δ along the ray, loss) for each lane's first-step ray."""
+
+    def body(control: JobControl) -> Iterator[tuple]:
+        task = MemoryTask(config.task, torch.device("cpu"), torch.float64)  # small N: float64 on the CPU
+        for index, lane in enumerate(config.lanes):
+            if control.cancelled:
+                return
+            ray = first_step_ray(task, lane)
+            yield index, f"{lane.display_label()}: ϱ = {ray.rho:.3g}", ray.gap, ray.loss
+
+    return body
 
 
 class CapacityController(QtCore.QObject):
     """Starts, streams and cancels the capacity panel's background computations."""
 
     def __init__(
-        self, plot, config: Callable[[], ExperimentConfig], alert: Callable[[str], None], parent=None
+        self, plot, config: Callable[[], ExperimentConfig | None], alert: Callable[[str], None], parent=None
     ) -> None:
         super().__init__(parent)
         self.plot = plot
         self._config = config
         self._alert = alert
-        self.job: BackgroundJob | None = None
+        self._job: Job | None = None
         self._results: list[PointResult] = []
+        self._rays: list[tuple] = []
         self._axis = ""
         self._sweep_config: ExperimentConfig | None = None
         self._planned = 0
-        self._busy = False
-        self._connections: list = []
         plot.run_requested.connect(self.run)
         plot.cancel_requested.connect(self.cancel)
         plot.mode_changed.connect(self._on_mode_changed)
@@ -42,25 +73,28 @@ class CapacityController(QtCore.QObject):
     @property
     def running(self) -> bool:
         """True from a run's start until its last result has reached the window."""
-        return self._busy
+        return self._job is not None
 
-    def update_modes(self, config: ExperimentConfig) -> None:
-        """Disable the modes the task cannot offer, each with its reason."""
-        for mode in (*SWEEP_PLOTS, "ray", "steps"):
-            problem = view_problem(config.task, mode)
-            self.plot.set_mode_state(mode, not problem, problem)
+    @property
+    def results(self) -> tuple[PointResult, ...]:
+        """The points of the sweep on show, in the order they arrived."""
+        return tuple(self._results)
 
     def run(self, mode: str) -> None:
         """Start the sweep (or ray) of ``mode`` for the current settings, replacing any running job."""
         self.stop()
         config = self._config()
-        problem = view_problem(config.task, mode) if mode in (*SWEEP_PLOTS, "ray") else "no sweep"
+        if config is None:
+            return
+        problem = view_problem(config.task, mode) if mode in (*SWEEP_PLOTS, "ray") else "there is no sweep"
         if problem:
             self._alert(f"Cannot run '{mode}': {problem}.")
             return
         if mode == "ray":
-            self.job = BackgroundJob(lambda _worker: one_step_rays(config), self)
-            self._connect(self.job.worker.finished, self._on_rays)
+            self._rays, self._axis, self._planned = [], "", len(config.lanes)
+            job = Job(ray_body(config), "muonscope-ray", parent=self)
+            job.yielded.connect(self._on_ray)
+            self.plot.set_running(True, 0, len(config.lanes))
         else:
             try:
                 points = plan(config, mode)
@@ -69,61 +103,58 @@ class CapacityController(QtCore.QObject):
                 return
             self._results, self._axis, self._sweep_config = [], mode, config
             self._planned = len(points)
-            self.job = SweepJob(points, self)
-            self._connect(self.job.worker.progressed, self._on_point)
-            self._connect(self.job.worker.finished, self._on_sweep_done)
-            x_label, y_label, log_x, log_y = SWEEP_PLOTS[mode]
-            self.plot.set_sweep([], [], x_label, y_label, log_x, log_y)  # the axes, before any point
+            job = Job(sweep_body(points), "muonscope-sweep", parent=self)
+            job.yielded.connect(self._on_point)
+            plot = SWEEP_PLOTS[mode]
+            self.plot.set_sweep([], [], plot.x_label, plot.y_label, plot.log_x, plot.log_y)  # axes first
             self.plot.set_running(True, 0, len(points))
-        self._connect(self.job.worker.failed, self._on_failed)
-        self._busy = True
-        self.job.start()
-
-    def _connect(self, signal, slot) -> None:
-        signal.connect(slot)
-        self._connections.append((signal, slot))
+        job.failed.connect(lambda message: self._alert(f"The capacity computation failed: {message}"))
+        job.finished.connect(self._on_finished)
+        self._job = job
+        job.start()
 
     def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        """Stop soon; what has arrived stays on show."""
+        if self._job is not None:
+            self._job.cancel()
 
-    def stop(self) -> None:
-        """Cancel and wait for the running job (used on mode changes and when the window closes)."""
-        if self.job is not None:
-            for signal, slot in self._connections:
-                signal.disconnect(slot)  # results of a stopped run must not reach the next one
-            self._connections = []
-            self.job.stop()
-            self.job = None
-        self._busy = False
+    def stop(self, deadline_ms: int = 5000) -> None:
+        """Cancel and wait for the running job; nothing more of it reaches the panel."""
+        if self._job is not None:
+            self._job.stop(deadline_ms)
+            self._job.deleteLater()
+            self._job = None
         self.plot.set_running(False)
 
-    @QtCore.Slot(object, int, int)
-    def _on_point(self, result: PointResult, done: int, total: int) -> None:
+    @QtCore.Slot(object)
+    def _on_point(self, result: PointResult) -> None:
         self._results.append(result)
-        self.plot.set_running(True, done, total)
+        self.plot.set_running(True, len(self._results), self._planned)
         drawn = curves(self._results, self._axis)
-        x_label, y_label, log_x, log_y = SWEEP_PLOTS[self._axis]
+        plot = SWEEP_PLOTS[self._axis]
         shown = [(c.lane, c.label, c.x, c.mean, c.lo, c.hi) for c in drawn]
         self.plot.set_sweep(
-            shown, guides(self._sweep_config, self._axis, drawn), x_label, y_label, log_x, log_y
+            shown,
+            guides(self._sweep_config, self._axis, drawn),
+            plot.x_label,
+            plot.y_label,
+            plot.log_x,
+            plot.log_y,
         )
 
-    @QtCore.Slot(object, bool)
-    def _on_sweep_done(self, _value, _cancelled: bool) -> None:
-        self._busy = False
-        self.plot.set_running(False, len(self._results), self._planned)
+    @QtCore.Slot(object)
+    def _on_ray(self, ray: tuple) -> None:
+        self._rays.append(ray)
+        self.plot.set_running(True, len(self._rays), self._planned)
+        self.plot.set_ray(list(self._rays))
 
-    @QtCore.Slot(object, bool)
-    def _on_rays(self, rays, cancelled: bool) -> None:
-        if rays is not None and not cancelled:
-            self.plot.set_ray([(lane, label, gap, loss) for lane, label, gap, loss, _rho in rays])
-        self._busy = False
-        self.plot.set_running(False)
-
-    @QtCore.Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._alert(f"The capacity computation failed: {message}")
+    @QtCore.Slot()
+    def _on_finished(self) -> None:
+        done = len(self._results) if self._axis else len(self._rays)
+        self.plot.set_running(False, done, self._planned)
+        if self._job is not None:
+            self._job.deleteLater()
+        self._job = None
 
     def _on_mode_changed(self, name: str, _value: str) -> None:
         if name == "x" and self.running:

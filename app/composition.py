@@ -1,29 +1,138 @@
-"""The composition root: builds the window, the engine thread and the controllers, and runs them."""
+"""The composition root: builds the views, the engine link and the controllers, and wires them.
+
+Nothing else in the app knows more than one of its neighbours: the window lays out the views, the
+engine link runs the engine in the background, the intent controller turns the controls' signals
+into commands, the frame clock draws what the engine reports, the controls sync shows the config
+in force, and the capacity controller runs sweeps. :class:`App` is where they meet.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Callable
 
-__all__ = ["launch"]
+from PySide6 import QtCore
+
+from muonscope.app.background import abandoned_jobs
+from muonscope.app.capacity_controller import CapacityController
+from muonscope.app.controls_sync import ControlsSync
+from muonscope.app.engine_link import EngineLink
+from muonscope.app.frame_clock import FrameClock
+from muonscope.app.intents import IntentController
+from muonscope.app.main_window import MainWindow
+from muonscope.app.view_settings import apply_view
+from muonscope.app.views import Views, build_views
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.presets import Preset, load_preset
+
+__all__ = ["App", "launch"]
+
+log = logging.getLogger(__name__)
+#: How long closing the window waits for the engine's step in progress.
+STOP_DEADLINE_MS = 1000
+
+
+class App(QtCore.QObject):
+    """One window on one experiment, and everything that runs for it."""
+
+    def __init__(
+        self, preset: Preset, engine_factory: Callable[[ExperimentConfig], Experiment] = Experiment
+    ) -> None:
+        super().__init__()
+        views = build_views()
+        self.window = MainWindow(views)
+        self.setParent(self.window)  # lives as long as its window; closing the window shuts it down
+        self.link = EngineLink(preset.config, engine_factory, parent=self)
+        self.clock = FrameClock(views, self.window.set_status, parent=self)
+        self.controls = ControlsSync(views, parent=self)
+        self.intents = IntentController(
+            views, self.link, lambda: self.clock.config, self._refuse, parent=self
+        )
+        self.capacity = CapacityController(
+            views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
+        )
+        self._sweep_on_start: str | None = None
+        self._wire()
+        self._open(preset)
+
+    @property
+    def views(self) -> Views:
+        return self.window.views
+
+    def _wire(self) -> None:
+        self.link.snapshot.connect(self.clock.on_snapshot)
+        self.link.playing_changed.connect(self.clock.on_playing_changed)
+        self.link.alert.connect(self.window.show_alert)
+        self.link.note.connect(self.window.show_note)
+        self.link.rejected.connect(lambda text: self._refuse(f"Not applied: {text}"))
+        self.clock.run_started.connect(self.controls.show)
+        self.clock.run_started.connect(self._on_run_started)
+        self.clock.config_changed.connect(self.controls.update)
+        self.intents.preset_loaded.connect(self._open)
+        self.window.closing.connect(self.shutdown)
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the engine and the frame clock (once the window exists)."""
+        self.link.start()
+        self.clock.start()
+
+    def shutdown(self) -> bool:
+        """Stop the clock, any sweep and the engine; False if the engine's step outlasts the deadline."""
+        self.clock.stop()
+        self.capacity.stop()
+        return self.link.stop(STOP_DEADLINE_MS)
+
+    # ---- glue --------------------------------------------------------------------------------
+
+    def _refuse(self, message: str, reshow: bool = True) -> None:
+        """An intent was not carried out: say why, and put the controls back to the config in force."""
+        self.views.message.show_message(message, "error")
+        if reshow:
+            self.controls.show_again()
+
+    @QtCore.Slot(object)
+    def _open(self, preset: Preset) -> None:
+        """A preset's title, caption and panel modes; a sweep it opens on runs once its run starts."""
+        self.window.show_preset(preset)
+        self.capacity.stop()
+        for problem in apply_view(self.views, preset.view):
+            self.window.show_alert(f"Preset {preset.name}: {problem}")
+        mode = self.views.capacity.mode("x")
+        self._sweep_on_start = None if mode == "steps" else mode
+
+    @QtCore.Slot(object)
+    def _on_run_started(self, _config: ExperimentConfig) -> None:
+        if self._sweep_on_start is not None:
+            mode, self._sweep_on_start = self._sweep_on_start, None
+            self.capacity.run(mode)
 
 
 def launch(preset: str = "default") -> int:
-    """Open the window and run the Qt event loop until it closes."""
+    """Open the window on ``preset``, play it, and run the Qt event loop until the window closes."""
     import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
     from PySide6 import QtWidgets
 
-    from muonscope.app.main_window import MainWindow
     from muonscope.app.qt_messages import install_message_handler
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     install_message_handler()
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
-    app.setApplicationName("muonscope")
-    window = MainWindow(preset)
-    window.show()
-    window.start()
-    window.controller.play(True)  # the default preset is a race: start it
-    code = app.exec()
-    del window
+    qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
+    qt_app.setApplicationName("muonscope")
+    app = App(load_preset(preset))
+    app.window.show()
+    app.start()
+    app.intents.play(True)  # the default preset is a race: start it
+    code = qt_app.exec()
+    if abandoned_jobs():
+        # An engine step outlived the close deadline; a QThread destroyed while running would abort,
+        # so end the process here (nothing of the closed window's run is left to keep).
+        log.warning("an engine step was still running at exit; ending the process")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code

@@ -1,84 +1,32 @@
 """The main window: toolbar, controls dock, the 2×2 grid of live plots, timeline and status bar.
 
-Layout only; what the controls do lives in :mod:`app.controller`.
+Layout and display only: it places the widgets it is given and shows what it is told. What the
+controls do is wired by :mod:`muonscope.app.composition`.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from muonscope.app.bindings import lane_field_spec, task_field_specs
-from muonscope.app.controller import Controller
-from muonscope.app.renderer import SERIES_METRICS
-from muonscope.engine.config import MAX_LANES
-from muonscope.engine.presets import Preset, load_preset, preset_names
-from muonscope.widgets.capacity_plot import CapacityPlot
-from muonscope.widgets.class_error_plot import ClassErrorPlot
-from muonscope.widgets.lane_table import LaneTable
-from muonscope.widgets.message_bar import MessageBar
-from muonscope.widgets.series_plot import SeriesPlot
-from muonscope.widgets.spectrum_plot import SpectrumPlot
-from muonscope.widgets.task_panel import TaskPanel
-from muonscope.widgets.theme import configure_pyqtgraph
-from muonscope.widgets.timeline import Timeline
-from muonscope.widgets.transport_bar import TransportBar
+from muonscope.app.views import Views
+from muonscope.engine.presets import Preset
 
-__all__ = ["MainWindow", "Views"]
-
-
-@dataclass
-class Views:
-    """Every widget the controller talks to."""
-
-    transport: TransportBar
-    task: TaskPanel
-    lanes: LaneTable
-    spectrum: SpectrumPlot
-    series: SeriesPlot
-    class_error: ClassErrorPlot
-    capacity: CapacityPlot
-    timeline: Timeline
-    message: MessageBar
-    caption: QtWidgets.QLabel
+__all__ = ["MainWindow"]
 
 
 class MainWindow(QtWidgets.QMainWindow):
     """One experiment, its controls and its four live panels."""
 
-    def __init__(self, preset: str | Preset = "default", engine_factory=None) -> None:
+    closing = QtCore.Signal()  # the window is about to close: stop what runs for it
+
+    def __init__(self, views: Views) -> None:
         super().__init__()
-        configure_pyqtgraph()
-        preset = load_preset(preset) if isinstance(preset, str) else preset
-        self.views = self._build_views()
+        self.views = views
         self._build_layout()
         self._build_status()
-        self.views.transport.set_presets(_preset_entries())
-        self.show_preset(preset)
-        self.controller = Controller(self, preset, engine_factory)
         self.resize(1500, 950)
 
     # ---- construction ------------------------------------------------------------------------
-
-    def _build_views(self) -> Views:
-        caption = QtWidgets.QLabel()
-        caption.setWordWrap(True)
-        caption.setObjectName("caption")
-        caption.setStyleSheet("color: #333; padding: 2px 6px;")
-        return Views(
-            transport=TransportBar(self),
-            task=TaskPanel(task_field_specs()),
-            lanes=LaneTable(lane_field_spec(), MAX_LANES),
-            spectrum=SpectrumPlot(),
-            series=SeriesPlot("② over time", SERIES_METRICS),
-            class_error=ClassErrorPlot(),
-            capacity=CapacityPlot(),
-            timeline=Timeline(),
-            message=MessageBar(),
-            caption=caption,
-        )
 
     def _build_layout(self) -> None:
         views = self.views
@@ -123,7 +71,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().addPermanentWidget(label)
             self._status[key] = label
 
-    # ---- what the controller calls -----------------------------------------------------------
+    # ---- what the application shows ----------------------------------------------------------
 
     def show_preset(self, preset: Preset) -> None:
         self.setWindowTitle(f"muonscope — {preset.title or preset.name}")
@@ -141,22 +89,14 @@ class MainWindow(QtWidgets.QMainWindow):
     def status_text(self, key: str) -> str:
         return self._status[key].text()
 
-    def start(self) -> None:
-        """Start the engine and the frame timer (after the window exists)."""
-        self.controller.start()
+    def show_alert(self, message: str) -> None:
+        """A problem: the message bar, and its first sentence in the status bar for ten seconds."""
+        self.views.message.show_message(message, "error")
+        self.statusBar().showMessage(message.split(". ")[0], 10_000)
+
+    def show_note(self, message: str) -> None:
+        self.views.message.show_message(message, "info")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        self.controller.shutdown()
+        self.closing.emit()
         super().closeEvent(event)
-
-
-def _preset_entries() -> list[tuple[str, str, str]]:
-    entries = []
-    for name in preset_names():
-        try:
-            preset = load_preset(name)
-        except Exception:
-            logging.getLogger(__name__).exception("preset %s could not be read", name)
-            continue
-        entries.append((name, preset.title or name, preset.paper or "other"))
-    return sorted(entries, key=lambda entry: (entry[2] != "muonscope", entry[2], entry[1]))

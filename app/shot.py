@@ -70,12 +70,13 @@ def take_screenshot(
     import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
     from PySide6 import QtCore, QtWidgets
 
-    from muonscope.app.main_window import MainWindow
+    from muonscope.app.composition import App
     from muonscope.engine.presets import load_preset
 
     loaded = load_preset(preset) if isinstance(preset, str) else preset  # fails before any window exists
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    window = MainWindow(loaded)
+    qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    app = App(loaded)
+    window = app.window
     window.resize(*size)
     window.show()
     loop = QtCore.QEventLoop()
@@ -89,19 +90,19 @@ def take_screenshot(
         failure.append(message)
         loop.quit()
 
-    window.controller.frame_drawn.connect(on_frame)
-    window.controller.engine.worker.alert.connect(on_alert)
+    app.clock.frame_drawn.connect(on_frame)
+    app.link.alert.connect(on_alert)
     QtCore.QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    window.start()
-    window.controller.step(steps)
+    app.start()
+    app.intents.step(steps)
     loop.exec()
     try:
-        shown = window.controller.newest.step if window.controller.newest else -1
+        shown = app.clock.newest.step if app.clock.newest else -1
         if failure:
             raise RuntimeError(failure[0])
         if shown < steps:
             raise RuntimeError(f"the run reached step {shown} of {steps} within {timeout_s:.0f} s")
-        app.processEvents()
+        qt_app.processEvents()
         out.parent.mkdir(parents=True, exist_ok=True)
         if not window.grab().save(str(out), "PNG"):
             raise OSError(f"could not write {out}")
@@ -109,5 +110,5 @@ def take_screenshot(
     finally:
         window.close()
         window.deleteLater()
-        app.processEvents()
+        qt_app.processEvents()
     return out, rects

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.app.main_window import MainWindow
+from muonscope.app.composition import App
 from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.engine import Experiment
 from muonscope.engine.history import MetricHistory
@@ -40,24 +40,24 @@ def run_for(app: QtWidgets.QApplication, seconds: float) -> None:
     loop.exec()
 
 
-def forced_fps(app, window, seconds: float) -> tuple[float, float]:
+def forced_fps(app, muonscope: App, seconds: float) -> tuple[float, float]:
     """Redraw every tick while playing: (frames/s, engine steps/s)."""
-    controller = window.controller
+    clock = muonscope.clock
     frames = [0]
-    controller.frame_drawn.connect(lambda _step: frames.__setitem__(0, frames[0] + 1))
+    clock.frame_drawn.connect(lambda _step: frames.__setitem__(0, frames[0] + 1))
     force = QtCore.QTimer()
     force.setInterval(1)
-    force.timeout.connect(controller._mark_dirty)
-    controller.play(True)
+    force.timeout.connect(clock.request_frame)
+    muonscope.intents.play(True)
     run_for(app, 1.5)
     frames[0] = 0
-    start_step, start = controller.newest.step, time.perf_counter()
+    start_step, start = clock.newest.step, time.perf_counter()
     force.start()
     run_for(app, seconds)
     force.stop()
     elapsed = time.perf_counter() - start
-    steps = controller.newest.step - start_step
-    controller.play(False)
+    steps = clock.newest.step - start_step
+    muonscope.intents.play(False)
     run_for(app, 0.3)
     return frames[0] / elapsed, steps / elapsed
 
@@ -65,23 +65,23 @@ def forced_fps(app, window, seconds: float) -> tuple[float, float]:
 class _PaintWatch(QtCore.QObject):
     """Times the first paint of the series panel after a frame that shows a given event count."""
 
-    def __init__(self, window) -> None:
+    def __init__(self, muonscope: App) -> None:
         super().__init__()
-        self.window = window
+        self.clock = muonscope.clock
         self.clicked_at = 0.0
         self.events_before = 0
         self.frame_ready = False
         self.latencies: list[float] = []
-        window.controller.frame_drawn.connect(self._on_frame)
-        window.views.series.plot_widget.viewport().installEventFilter(self)
+        self.clock.frame_drawn.connect(self._on_frame)
+        muonscope.views.series.plot_widget.viewport().installEventFilter(self)
 
     def arm(self) -> None:
-        self.events_before = len(self.window.controller.newest.events)
+        self.events_before = len(self.clock.newest.events)
         self.frame_ready = False
         self.clicked_at = time.perf_counter()
 
     def _on_frame(self, _step: int) -> None:
-        newest = self.window.controller.newest
+        newest = self.clock.newest
         if self.clicked_at and len(newest.events) > self.events_before:
             self.frame_ready = True
 
@@ -93,23 +93,23 @@ class _PaintWatch(QtCore.QObject):
         return False
 
 
-def toggle_latency(app, window, toggles: int) -> list[float]:
-    watch = _PaintWatch(window)
-    row = window.views.lanes.rows[3]
-    window.controller.play(True)
+def toggle_latency(app, muonscope: App, toggles: int) -> list[float]:
+    watch = _PaintWatch(muonscope)
+    muonscope.intents.play(True)
     run_for(app, 1.0)
     for i in range(toggles):
         watch.arm()
+        row = muonscope.views.lanes.rows[3]  # rows are rebuilt when the lanes change, not on a toggle
         row.order.buttons["pre" if i % 2 == 0 else "post"].click()
         run_for(app, 0.6)
-    window.controller.play(False)
+    muonscope.intents.play(False)
     run_for(app, 0.3)
     return watch.latencies
 
 
 def pyqtgraph_redraw_ms(app, preset, frames: int = 40) -> tuple[float, tuple[int, int]]:
     """One render + synchronous paint of the four panels with fresh data, in ms; and the grid size."""
-    window = MainWindow(preset)  # engine never started: frames are driven here
+    window = App(preset).window  # engine never started: frames are driven here
     window.resize(*SIZE)
     window.show()
     app.processEvents()
@@ -221,14 +221,15 @@ def main() -> None:
         f"{torch.get_num_threads()} torch threads"
     )
 
-    window = MainWindow(preset)
+    muonscope = App(preset)
+    window = muonscope.window
     window.resize(*SIZE)
     window.show()
-    window.start()
+    muonscope.start()
     run_for(app, 2.0)
-    fps, steps = forced_fps(app, window, args.seconds)
+    fps, steps = forced_fps(app, muonscope, args.seconds)
     print(f"while playing: {fps:.1f} frames/s drawn (redraw forced every tick), engine {steps:.1f} steps/s")
-    latencies = toggle_latency(app, window, args.toggles)
+    latencies = toggle_latency(app, muonscope, args.toggles)
     ms = sorted(1000 * t for t in latencies)
     print(
         f"toggle → first paint showing it ({len(ms)} toggles): median {statistics.median(ms):.0f} ms, "

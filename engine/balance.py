@@ -24,10 +24,11 @@ from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.tasks.memory_task import MemoryTask
 
 __all__ = [
+    "Ray",
     "RayBalance",
     "correct_probabilities",
     "first_step_direction",
-    "one_step_rays",
+    "first_step_ray",
     "ray_balance",
     "ray_curve",
 ]
@@ -123,16 +124,22 @@ def first_step_direction(task: MemoryTask, lane) -> Tensor:
     return spec.rule(grad, state, lane)
 
 
-def one_step_rays(config, points: int = 40) -> list[tuple[int, str, np.ndarray, np.ndarray, float]]:
-    """For each lane of a memory task: (lane, label, Δ along its first-step ray, loss, ϱ^ε).
+@dataclass(frozen=True, slots=True)
+class Ray:
+    """One lane's first-step ray: ϱ^ε and the curves of Δ(W) and loss along it."""
 
-    The ray spans η from 1% to 3× the first η at which some class reaches 1 − ε (ε = 0.01).
+    rho: float
+    gap: np.ndarray  # Δ(W_η) at each η of the ray
+    loss: np.ndarray  # population loss at each η
+
+
+def first_step_ray(task: MemoryTask, lane, points: int = 40) -> Ray:
+    """ϱ^ε (ε = 0.01) of a lane's first step from W = 0, and Δ and loss for η from 1% to 3× η*.
+
+    η* is the first η at which some class reaches 1 − ε; SignGD's infimum is scanned (see
+    :func:`ray_balance`).
     """
-    task = MemoryTask(config.task, torch.device("cpu"), torch.float64)
-    out = []
-    for index, lane in enumerate(config.lanes):
-        direction = first_step_direction(task, lane)
-        balance = ray_balance(task, direction, 0.01, scan=lane.optimizer == "signgd")
-        loss, gap = ray_curve(task, direction, balance.eta_feasible * np.geomspace(1e-2, 3.0, points))
-        out.append((index, f"{lane.display_label()}: ϱ = {balance.rho:.3g}", gap, loss, balance.rho))
-    return out
+    direction = first_step_direction(task, lane)
+    balance = ray_balance(task, direction, 0.01, scan=lane.optimizer == "signgd")
+    loss, gap = ray_curve(task, direction, balance.eta_feasible * np.geomspace(1e-2, 3.0, points))
+    return Ray(balance.rho, gap, loss)

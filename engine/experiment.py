@@ -10,6 +10,7 @@ The experiment is a plain object — ``step(n)``, ``apply(change)``, ``reset(see
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import replace
 
@@ -28,6 +29,8 @@ from muonscope.engine.tasks import Task, build_task
 
 __all__ = ["Experiment"]
 
+#: Every run (a new experiment or a reset) gets a number no other run in this process had.
+_RUN_IDS = itertools.count(1)
 #: Lane fields whose change makes the old optimizer state meaningless.
 _STATE_RESETTING_FIELDS = ("optimizer", "order", "buffer")
 
@@ -61,6 +64,11 @@ class Experiment:
     def weights(self) -> Tensor:
         """The lanes' memories (L, r, c); read-only by convention."""
         return self._weights
+
+    def momentum_buffer(self, lane: int) -> Tensor | None:
+        """A copy of lane ``lane``'s momentum buffer M (Adam: its first moment); None when it has none."""
+        buffer = self._states[lane].buffer
+        return None if buffer is None else buffer.clone()
 
     @property
     def events(self) -> tuple[Event, ...]:
@@ -110,22 +118,21 @@ class Experiment:
 
     def snapshot(self) -> Snapshot:
         """The current state as an immutable snapshot."""
-        task = self._config.task
         return Snapshot(
             step=self._step,
             lanes=tuple(self._lanes),
             events=tuple(self._events),
-            task_kind=task.kind,
-            label_noise=task.label_noise,
-            batch_size=task.batch_size,
+            config=self._config,
             device=str(self.device),
             dtype=str(self.dtype).removeprefix("torch."),
+            run_id=self._run_id,
             group_starts=self._group_starts,
         )
 
     # ---- construction ----------------------------------------------------------------------------
 
     def _build(self, config: ExperimentConfig) -> None:
+        self._run_id = next(_RUN_IDS)
         self._config = config
         self._queued_config = config
         self._pending: deque[Change] = deque()
@@ -259,7 +266,7 @@ class Experiment:
 
     def _mark_diverged(self, index: int) -> None:
         """Freeze a lane whose next W would be NaN/inf; its last finite W stays inspectable."""
-        self._lanes[index] = replace(self._lanes[index], diverged=True)
+        self._lanes[index] = replace(self._lanes[index], diverged=True, diverged_step=self._step + 1)
         label = self._lanes[index].label
         self._events.append(
             Event(self._step, f"lanes[{index}].diverged", False, True, f"lane {index + 1} diverged ({label})")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.metrics import Isotropy
 
 __all__ = ["Event", "LaneSnapshot", "Snapshot", "Spectra", "frozen_array", "group_means"]
@@ -70,6 +71,7 @@ class LaneSnapshot:
     momentum: float
     lane_id: int = 0  # stable identity: survives other lanes being added or removed
     diverged: bool = False
+    diverged_step: int = -1  # the step whose update was not finite (−1: never)
     batch_loss: float = _NAN
     # population evaluation of W at eval_step
     eval_step: int = -1
@@ -102,14 +104,28 @@ class LaneSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The whole experiment after ``step`` steps."""
+    """The whole experiment after ``step`` steps, with the configuration in force.
+
+    ``run_id`` changes whenever a run (re)starts from W = 0, so a receiver knows when its history
+    of an earlier run no longer applies. ``newly_diverged`` and ``reached_run_length`` are what a
+    player pauses on.
+    """
 
     step: int
     lanes: tuple[LaneSnapshot, ...]
     events: tuple[Event, ...]
-    task_kind: str
-    label_noise: float
-    batch_size: int
+    config: ExperimentConfig
     device: str
     dtype: str
+    run_id: int = 0
     group_starts: np.ndarray = field(default_factory=_empty)
+
+    @property
+    def newly_diverged(self) -> tuple[LaneSnapshot, ...]:
+        """Lanes whose update at this very step was not finite."""
+        return tuple(lane for lane in self.lanes if lane.diverged_step == self.step)
+
+    @property
+    def reached_run_length(self) -> bool:
+        """True at the step the run is set to last (``run.steps``); playing past it is allowed."""
+        return self.step == self.config.run.steps

@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
-from muonscope.widgets.series_plot import EventMarkers
+from muonscope.widgets.series_plot import EventMarkers, drawn_data
 from muonscope.widgets.theme import lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
@@ -167,6 +167,15 @@ class CapacityPlot(PlotPanel):
         if steps.size and (steps[-1] > self._x_max or self._x_max == 0):
             self._x_max = nice_ceiling(max(steps[-1] * 1.1, 10.0))
             self.plot.setXRange(0, self._x_max, padding=0)
+
+    def recovered_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (step, items recovered) points drawn for a lane in steps mode."""
+        return drawn_data(self._recovered[lane])
+
+    @property
+    def steps_curves_visible(self) -> bool:
+        """Whether the per-lane curves of steps mode are on show (all of them; False without lanes)."""
+        return bool(self._recovered) and all(curve.isVisible() for curve in self._recovered)
 
     def reset_range(self) -> None:
         self._y.reset()

@@ -10,7 +10,7 @@ from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, nice_ceiling
 from muonscope.widgets.theme import lane_pen
 
-__all__ = ["EventMarkers", "SeriesPlot"]
+__all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
 
 
 class EventMarkers:
@@ -110,6 +110,10 @@ class SeriesPlot(PlotPanel):
         if steps.size:
             self.extend_to(steps[-1])
 
+    def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (step, value) points drawn for a lane."""
+        return drawn_data(self._curves[lane])
+
     @property
     def log_y(self) -> bool:
         return self.mode("scale") == "log"
@@ -130,6 +134,12 @@ class SeriesPlot(PlotPanel):
     def reset_range(self) -> None:
         self._y.reset()
         self._x_max = 0.0
+
+
+def drawn_data(curve: pg.PlotDataItem) -> tuple[np.ndarray, np.ndarray]:
+    """The data a curve was given, in data units (empty arrays before any was set)."""
+    x, y = curve.xData, curve.yData
+    return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
 
 
 def _formatter(metric: str):

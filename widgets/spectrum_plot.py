@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange
+from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import lane_pen
 
 __all__ = ["MATRIX_STYLES", "SpectrumPlot"]
@@ -98,6 +99,10 @@ class SpectrumPlot(PlotPanel):
             self._grow(values[keep], values.size)
         else:
             self.hover.remove_series(key)
+
+    def curve_data(self, lane: int, matrix: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (k, σ_k) points drawn for one lane's matrix (empty while that matrix is not shown)."""
+        return drawn_data(self._curves[(lane, matrix)])
 
     def reset_range(self) -> None:
         self._y.reset()

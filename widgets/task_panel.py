@@ -113,10 +113,10 @@ class TaskPanel(QtWidgets.QWidget):
 
     # ---- state -------------------------------------------------------------------------------
 
-    def set_values(self, values: dict[str, Any]) -> None:
-        """Show a task's values (no signals) and drop any staged edits."""
+    def set_values(self, values: dict[str, Any], keep_staged: bool = False) -> None:
+        """Show a task's values (no signals); staged edits are dropped unless ``keep_staged``."""
         for name, editor in self.editors.items():
-            if name not in values:
+            if name not in values or (keep_staged and name in self._staged):
                 continue
             value = values[name]
             target = editor.slider if hasattr(editor, "slider") else editor
@@ -130,6 +130,8 @@ class TaskPanel(QtWidgets.QWidget):
                     editor.value_label.setText(f"{value:.2f}")
                 else:
                     editor.setValue(value)
+        if keep_staged:
+            return
         self._staged.clear()
         self.apply_button.setEnabled(False)
         self.apply_button.setText("apply && restart")

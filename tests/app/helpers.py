@@ -21,25 +21,28 @@ def small_preset(**task) -> Preset:
     return Preset(name="small", config=config, title="small test preset", caption="four lanes, tiny task")
 
 
-def open_window(qtbot, preset=None, **kwargs):
-    from muonscope.app.main_window import MainWindow
+def open_app(qtbot, preset=None, **kwargs):
+    """The whole application on ``preset``, started and past its first snapshot."""
+    from muonscope.app.composition import App
 
-    window = MainWindow(preset or small_preset(), **kwargs)
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    window.start()
-    qtbot.waitUntil(lambda: window.controller.newest is not None, timeout=WAIT_MS)
-    return window
-
-
-def wait_for_step(qtbot, window, step):
-    qtbot.waitUntil(
-        lambda: window.controller.newest is not None and window.controller.newest.step >= step,
-        timeout=WAIT_MS,
-    )
+    app = App(preset or small_preset(), **kwargs)
+    qtbot.addWidget(app.window)
+    app.window.resize(1400, 900)
+    app.window.show()
+    app.start()
+    qtbot.waitUntil(lambda: app.clock.newest is not None, timeout=WAIT_MS)
+    return app
 
 
-def wait_for_frame(qtbot, window):
-    with qtbot.waitSignal(window.controller.frame_drawn, timeout=WAIT_MS):
-        window.controller._mark_dirty()
+def wait_for_step(qtbot, app, step):
+    qtbot.waitUntil(lambda: app.clock.newest is not None and app.clock.newest.step >= step, timeout=WAIT_MS)
+
+
+def wait_for_frame(qtbot, app):
+    with qtbot.waitSignal(app.clock.frame_drawn, timeout=WAIT_MS):
+        app.clock.request_frame()
+
+
+def wait_until_paused(qtbot, app):
+    """Until the engine reports it stopped playing: every snapshot from before has arrived by then."""
+    qtbot.waitUntil(lambda: not app.clock.playing, timeout=WAIT_MS)

@@ -1,163 +1,174 @@
-"""The live app end to end: engine thread, transport, toggles, errors, shutdown."""
+"""The live app end to end: engine link, transport, toggles, errors, shutdown.
 
-import itertools
-import time
+Nothing here waits on the clock: every wait is for a signal or a condition, and ordering comes from
+the engine's messages (a pause is reported after every snapshot taken before it).
+"""
+
+import threading
 
 import pytest
 from PySide6 import QtCore
 
-from muonscope.app.engine_thread import EngineThread, Step
+from muonscope.app.engine_link import EngineLink
+from muonscope.app.engine_loop import Step
 from muonscope.engine import Experiment
-from tests.app.helpers import WAIT_MS, open_window, small_preset, wait_for_frame, wait_for_step
+from tests.app.helpers import (
+    WAIT_MS,
+    open_app,
+    small_preset,
+    wait_for_frame,
+    wait_for_step,
+    wait_until_paused,
+)
 
 
 def test_window_opens_with_four_panels_and_status(qtbot):
-    window = open_window(qtbot)
-    views = window.views
-    assert "small test preset" in window.windowTitle()
+    app = open_app(qtbot)
+    views = app.views
+    assert "small test preset" in app.window.windowTitle()
     for panel in (views.spectrum, views.series, views.class_error, views.capacity):
         assert panel.isVisible()
-    wait_for_frame(qtbot, window)
-    assert window.status_text("step") == "step 0"
-    assert window.status_text("device").startswith("cpu")
-    assert "4 lanes" in window.status_text("lanes")
+    wait_for_frame(qtbot, app)
+    assert app.window.status_text("step") == "step 0"
+    assert app.window.status_text("device").startswith("cpu")
+    assert "4 lanes" in app.window.status_text("lanes")
     assert views.caption.text().startswith("<b>small test preset</b>")
 
 
 def test_play_advances_and_pause_stops(qtbot):
-    window = open_window(qtbot)
-    window.views.transport.play_action.trigger()
-    wait_for_step(qtbot, window, 5)
-    assert window.controller.playing or window.controller.newest.step >= 5
-    window.views.transport.play_action.trigger()
-    qtbot.waitUntil(lambda: not window.controller.playing, timeout=WAIT_MS)
-    qtbot.wait(100)
-    stopped_at = window.controller.newest.step
-    qtbot.wait(300)
-    assert window.controller.newest.step == stopped_at
-    assert window.views.transport.play_action.text() == "play"
+    app = open_app(qtbot)
+    app.views.transport.play_action.trigger()
+    wait_for_step(qtbot, app, 5)
+    assert app.clock.playing
+    app.views.transport.play_action.trigger()
+    wait_until_paused(qtbot, app)
+    stopped_at = app.clock.newest.step
+    app.intents.step(1)  # had playing gone on, the next snapshot would be further than one step
+    wait_for_step(qtbot, app, stopped_at + 1)
+    assert app.clock.newest.step == stopped_at + 1
+    assert app.clock.history.column("step", lane=0).tolist() == list(range(stopped_at + 2))
+    assert app.views.transport.play_action.text() == "play"
 
 
 def test_step_and_step_n_advance_exactly(qtbot):
-    window = open_window(qtbot)
-    window.views.transport.step_action.trigger()
-    wait_for_step(qtbot, window, 1)
-    window.views.transport.step_n_spin.setValue(7)
-    window.views.transport.step_n_action.trigger()
-    wait_for_step(qtbot, window, 8)
-    qtbot.wait(400)
-    assert window.controller.newest.step == 8
-    assert window.controller.history.column("step", lane=0).tolist() == list(range(9))
-    wait_for_frame(qtbot, window)
-    assert window.status_text("step") == "step 8"
+    app = open_app(qtbot)
+    app.views.transport.step_action.trigger()
+    wait_for_step(qtbot, app, 1)
+    app.views.transport.step_n_spin.setValue(7)
+    app.views.transport.step_n_action.trigger()
+    wait_for_step(qtbot, app, 8)
+    app.intents.step(1)  # an extra step taken after the eighth would show up as a gap or step 10
+    wait_for_step(qtbot, app, 9)
+    assert app.clock.newest.step == 9
+    assert app.clock.history.column("step", lane=0).tolist() == list(range(10))
+    wait_for_frame(qtbot, app)
+    assert app.window.status_text("step") == "step 9"
 
 
-def _toggle_then_step(qtbot, window, action):
-    before = window.controller.newest.step
+def _toggle_then_step(qtbot, app, action):
+    before = app.clock.newest.step
     action()
-    window.controller.step(1)
-    wait_for_step(qtbot, window, before + 1)
-    wait_for_frame(qtbot, window)
-    return window.controller.newest
+    app.intents.step(1)
+    wait_for_step(qtbot, app, before + 1)
+    wait_for_frame(qtbot, app)
+    return app.clock.newest
 
 
 def test_optimizer_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
-    window = open_window(qtbot)
-    row = window.views.lanes.rows[0]
-    snapshot = _toggle_then_step(qtbot, window, lambda: row.optimizer.buttons["signgd"].click())
+    app = open_app(qtbot)
+    row = app.views.lanes.rows[0]
+    snapshot = _toggle_then_step(qtbot, app, lambda: row.optimizer.buttons["signgd"].click())
     assert snapshot.lanes[0].optimizer == "signgd"
+    assert snapshot.config.lanes[0].optimizer == "signgd"
     assert snapshot.events[-1].text == "lane 1 optimizer sgd → signgd"
-    assert "lane 1 optimizer sgd → signgd" in window.views.series.markers.texts
-    assert "lane 1 optimizer sgd → signgd" in window.views.capacity.markers.texts
-    assert row.order.isEnabled()  # SignGD has a map: the order now applies
+    assert "lane 1 optimizer sgd → signgd" in app.views.series.markers.texts
+    assert "lane 1 optimizer sgd → signgd" in app.views.capacity.markers.texts
+    assert app.views.lanes.rows[0].order.isEnabled()  # SignGD has a map: the order now applies
 
 
 def test_order_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
-    window = open_window(qtbot)
-    row = window.views.lanes.rows[2]
-    snapshot = _toggle_then_step(qtbot, window, lambda: row.order.buttons["post"].click())
+    app = open_app(qtbot)
+    row = app.views.lanes.rows[2]
+    snapshot = _toggle_then_step(qtbot, app, lambda: row.order.buttons["post"].click())
     assert snapshot.lanes[2].order == "post"
     assert snapshot.lanes[2].label.startswith("Muon post")
-    assert "lane 3 order pre → post" in window.views.series.markers.texts
+    assert app.views.lanes.rows[2].title.text().startswith("Muon post")
+    assert "lane 3 order pre → post" in app.views.series.markers.texts
 
 
 def test_label_noise_slider_shows_in_next_snapshot_and_as_marker(qtbot):
-    window = open_window(qtbot)
-    slider = window.views.task.editors["label_noise"].slider
+    app = open_app(qtbot)
+    slider = app.views.task.editors["label_noise"].slider
 
     def move():
         slider.setValue(30)  # keyboard-style change: applies when set
 
-    snapshot = _toggle_then_step(qtbot, window, move)
-    assert snapshot.label_noise == pytest.approx(0.3)
-    assert "label noise 0 → 0.3" in window.views.series.markers.texts
-    assert window.views.task.editors["label_noise"].value_label.text() == "0.30"
+    snapshot = _toggle_then_step(qtbot, app, move)
+    assert snapshot.config.task.label_noise == pytest.approx(0.3)
+    assert "label noise 0 → 0.3" in app.views.series.markers.texts
+    assert app.views.task.editors["label_noise"].value_label.text() == "0.30"
 
 
 def test_toggle_while_playing_applies_at_a_step_boundary(qtbot):
-    window = open_window(qtbot)
-    window.controller.play(True)
-    wait_for_step(qtbot, window, 3)
-    window.views.lanes.rows[1].optimizer.buttons["muon"].click()
-    qtbot.waitUntil(lambda: window.controller.newest.lanes[1].optimizer == "muon", timeout=WAIT_MS)
-    window.controller.play(False)
-    event = next(e for e in window.controller.newest.events if e.field == "lanes[1].optimizer")
+    app = open_app(qtbot)
+    app.intents.play(True)
+    wait_for_step(qtbot, app, 3)
+    app.views.lanes.rows[1].optimizer.buttons["muon"].click()
+    qtbot.waitUntil(lambda: app.clock.newest.lanes[1].optimizer == "muon", timeout=WAIT_MS)
+    app.intents.play(False)
+    event = next(e for e in app.clock.newest.events if e.field == "lanes[1].optimizer")
     assert event.step >= 3
-    assert window.controller.store.at_or_before(event.step - 1).lanes[1].optimizer == "adam"
-    assert window.controller.store.at_or_before(event.step + 1).lanes[1].optimizer == "muon"
+    assert app.clock.store.at_or_before(event.step - 1).lanes[1].optimizer == "adam"
+    assert app.clock.store.at_or_before(event.step + 1).lanes[1].optimizer == "muon"
 
 
 def test_disabled_controls_say_why(qtbot):
-    window = open_window(qtbot)
-    sgd_row = window.views.lanes.rows[0]
+    app = open_app(qtbot)
+    sgd_row = app.views.lanes.rows[0]
     assert not sgd_row.order.isEnabled()
     assert "no map" in sgd_row.order.toolTip()
     assert not sgd_row.polar.isEnabled() and "only Muon" in sgd_row.polar.toolTip()
-    muon_row = window.views.lanes.rows[2]
+    muon_row = app.views.lanes.rows[2]
     assert muon_row.polar.isEnabled() and not muon_row.ns_steps.isEnabled()
     assert "Newton–Schulz" in muon_row.ns_steps.toolTip()
-    assert window.views.lanes.rows[0].lr.maximum() == 1e6  # ranges come from the engine's limits
+    assert app.views.lanes.rows[0].lr.maximum() == 1e6  # ranges come from the engine's limits
 
 
 def test_reset_restarts_from_the_seed_with_current_settings(qtbot):
-    window = open_window(qtbot)
-    window.controller.step(4)
-    wait_for_step(qtbot, window, 4)
-    window.views.lanes.rows[2].lr.setValue(0.5)
-    window.views.transport.seed_spin.setValue(5)
-    window.views.transport.reset_action.trigger()
-    qtbot.waitUntil(lambda: window.controller.config.task.seed == 5, timeout=WAIT_MS)
-    assert window.controller.config.lanes[2].lr == 0.5  # reset keeps the edited settings
-    qtbot.waitUntil(
-        lambda: window.controller.newest is not None and window.controller.newest.step == 0, timeout=WAIT_MS
-    )
-    assert len(window.controller.history) == 4  # the old run's rows are gone
+    app = open_app(qtbot)
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    app.views.lanes.rows[2].lr.setValue(0.5)
+    app.views.transport.seed_spin.setValue(5)
+    app.views.transport.reset_action.trigger()
+    qtbot.waitUntil(lambda: app.clock.config.task.seed == 5, timeout=WAIT_MS)
+    assert app.clock.config.lanes[2].lr == 0.5  # reset keeps the edited settings
+    assert app.clock.newest.step == 0
+    assert len(app.clock.history) == 4  # the old run's rows are gone: one row per lane at step 0
 
 
 def test_add_and_remove_lane(qtbot):
-    window = open_window(qtbot)
-    window.views.lanes.add_button.click()
-    assert len(window.views.lanes.rows) == 5
-    window.controller.step(1)
-    qtbot.waitUntil(lambda: len(window.controller.newest.lanes) == 5, timeout=WAIT_MS)
-    window.views.lanes.rows[0].remove_button.click()
-    window.controller.step(1)
-    qtbot.waitUntil(lambda: len(window.controller.newest.lanes) == 4, timeout=WAIT_MS)
-    wait_for_frame(qtbot, window)
-    assert window.controller.newest.lanes[0].optimizer == "adam"
-    assert len(window.views.spectrum.legend.items) == 4
+    app = open_app(qtbot)
+    app.views.lanes.add_button.click()
+    qtbot.waitUntil(lambda: len(app.views.lanes.rows) == 5, timeout=WAIT_MS)
+    assert len(app.clock.newest.lanes) == 5
+    app.views.lanes.rows[0].remove_button.click()
+    app.intents.step(1)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 1, timeout=WAIT_MS)
+    assert len(app.clock.newest.lanes) == 4
+    wait_for_frame(qtbot, app)
+    assert app.clock.newest.lanes[0].optimizer == "adam"
+    assert len(app.views.spectrum.legend.items) == 4
+    assert len(app.views.lanes.rows) == 4
 
 
-def test_closing_during_play_stops_the_engine_within_a_second(qtbot):
-    window = open_window(qtbot)
-    window.controller.play(True)
-    wait_for_step(qtbot, window, 2)
-    thread = window.controller.engine.thread
-    started = time.perf_counter()
-    window.close()
-    assert time.perf_counter() - started < 1.0
-    assert not thread.isRunning()
-    assert not window.controller.timer.isActive()
+def test_closing_during_play_stops_the_engine(qtbot):
+    app = open_app(qtbot)
+    app.intents.play(True)
+    wait_for_step(qtbot, app, 2)
+    app.window.close()
+    assert not app.link.running
+    assert not app.clock.active
 
 
 class _Exploding(Experiment):
@@ -170,34 +181,47 @@ class _Exploding(Experiment):
 
 
 def test_engine_error_pauses_and_shows_a_message(qtbot):
-    window = open_window(qtbot, engine_factory=_Exploding)
-    window.controller.play(True)
-    qtbot.waitUntil(lambda: window.views.message.isVisible(), timeout=WAIT_MS)
-    assert "injected failure" in window.views.message.text
-    assert "paused" in window.views.message.text
-    qtbot.waitUntil(lambda: not window.controller.playing, timeout=WAIT_MS)
-    assert window.controller.newest.step == 2  # what was computed is kept
-    assert window.views.transport.play_action.text() == "play"
-    window.views.lanes.rows[2].order.buttons["none"].click()  # still usable
-    assert window.controller.config.lanes[2].order == "none"
+    app = open_app(qtbot, engine_factory=_Exploding)
+    app.intents.play(True)
+    qtbot.waitUntil(lambda: app.views.message.isVisible(), timeout=WAIT_MS)
+    assert "injected failure" in app.views.message.text
+    assert "paused" in app.views.message.text
+    wait_until_paused(qtbot, app)
+    assert app.clock.newest.step == 2  # what was computed is kept
+    assert app.views.transport.play_action.text() == "play"
+    app.views.lanes.rows[2].order.buttons["none"].click()  # still usable
+    qtbot.waitUntil(lambda: app.clock.config.lanes[2].order == "none", timeout=WAIT_MS)
 
 
 def test_invalid_restart_is_refused_with_a_message(qtbot):
-    window = open_window(qtbot)
-    task = window.views.task
-    task.editors["embeddings"].setCurrentText("orthogonal")
-    task._edited("embeddings", "orthogonal")  # N = 64 > d = 16: not allowed
-    task.apply_button.click()
-    assert "task.n_items = 64" in window.views.message.text
-    assert window.controller.config.task.embeddings == "gaussian"
+    app = open_app(qtbot)
+    combo = app.views.task.editors["embeddings"]
+    combo.setCurrentText("orthogonal")
+    combo.activated.emit(combo.currentIndex())  # as a user's pick: N = 64 > d = 16 is not allowed
+    app.views.task.apply_button.click()
+    assert "task.n_items = 64" in app.views.message.text
+    assert app.clock.config.task.embeddings == "gaussian"
+    assert app.views.task.staged == {"embeddings": "orthogonal"}  # left for the user to fix
+
+
+def test_a_change_the_engine_refuses_is_reported_and_the_controls_follow_the_engine(qtbot):
+    """Two adds checked against seven lanes each; the engine takes the first and refuses the second."""
+    preset = small_preset()
+    seven = preset.config.lanes + preset.config.lanes[:3]
+    app = open_app(qtbot, type(preset)(name="seven", config=type(preset.config)(preset.config.task, seven)))
+    app.views.lanes.add_button.click()
+    app.views.lanes.add_button.click()  # before the first add's snapshot has arrived
+    qtbot.waitUntil(lambda: "at most 8 lanes" in app.views.message.text, timeout=WAIT_MS)
+    assert app.views.message.text.startswith("Not applied: ")
+    qtbot.waitUntil(lambda: len(app.views.lanes.rows) == 8, timeout=WAIT_MS)
+    assert len(app.clock.config.lanes) == 8 and not app.views.lanes.add_button.isEnabled()
 
 
 class _Receiver(QtCore.QObject):
-    """A main-thread receiver, so the worker's signals arrive queued as they do in the app."""
+    """A main-thread receiver, so the link's signals arrive queued as they do in the app."""
 
-    def __init__(self, worker):
+    def __init__(self):
         super().__init__()
-        self.worker = worker
         self.steps = []
         self.threads = set()
 
@@ -205,52 +229,79 @@ class _Receiver(QtCore.QObject):
     def on_snapshot(self, snapshot):
         self.steps.append(snapshot.step)
         self.threads.add(QtCore.QThread.currentThread())
-        self.worker.acknowledge()
 
 
-def test_engine_thread_delivers_snapshots_without_a_window(qtbot, qapp):
+def test_engine_link_delivers_snapshots_without_a_window(qtbot, qapp):
     """The adapter alone: commands in, one snapshot per step out, on the main thread, clean stop."""
-    engine = EngineThread(small_preset().config)
-    receiver = _Receiver(engine.worker)
-    engine.worker.snapshot_ready.connect(receiver.on_snapshot)
+    link = EngineLink(small_preset().config)
+    receiver = _Receiver()
+    link.snapshot.connect(receiver.on_snapshot)
     got = receiver.steps
-    engine.start()
+    link.start()
     try:
-        engine.submit(Step(5))
+        link.submit(Step(5))
         qtbot.waitUntil(lambda: bool(got) and got[-1] == 5, timeout=WAIT_MS)
         assert got == [0, 1, 2, 3, 4, 5]
         assert receiver.threads == {qapp.thread()}
     finally:
-        assert engine.stop()
+        assert link.stop()
 
 
-def test_ui_stays_responsive_while_a_step_takes_long(qtbot):
-    class Slow(Experiment):
+def _held_experiment(entered: threading.Event, release: threading.Event):
+    class Held(Experiment):
+        """Its steps wait until the test lets them go, as a very large step would."""
+
         def step(self, n=1):
-            time.sleep(0.5)
+            entered.set()
+            release.wait(timeout=WAIT_MS / 1000)
             super().step(n)
 
-    window = open_window(qtbot, engine_factory=Slow)
-    window.controller.play(True)
-    ticks = []
-    timer = QtCore.QTimer()
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    timer.start(10)
-    qtbot.wait(800)
-    timer.stop()
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert len(ticks) > 30 and max(gaps) < 0.2  # the event loop never waited on the engine
+    return Held
+
+
+def test_the_window_keeps_working_while_a_step_is_running(qtbot):
+    entered, release = threading.Event(), threading.Event()
+    app = open_app(qtbot, engine_factory=_held_experiment(entered, release))
+    try:
+        app.intents.step(1)
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        ticks = []
+        timer = QtCore.QTimer()
+        timer.timeout.connect(lambda: ticks.append(1))
+        timer.start(5)
+        qtbot.waitUntil(lambda: len(ticks) >= 10, timeout=WAIT_MS)  # the event loop runs meanwhile
+        timer.stop()
+        wait_for_frame(qtbot, app)  # and frames are still drawn
+        app.views.series.set_mode("metric", "alignment")  # the controls still answer
+        assert app.views.series.mode("metric") == "alignment"
+        assert app.clock.newest.step == 0 and not release.is_set()
+    finally:
+        release.set()
+    wait_for_step(qtbot, app, 1)
+
+
+def test_closing_waits_for_a_step_only_until_its_deadline(qtbot):
+    entered, release = threading.Event(), threading.Event()
+    app = open_app(qtbot, engine_factory=_held_experiment(entered, release))
+    app.intents.step(1)
+    qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+    try:
+        assert app.link.stop(deadline_ms=50) is False  # the step is still running: not ended
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not app.link.running, timeout=WAIT_MS)
 
 
 def test_playing_pauses_once_at_the_run_length(qtbot):
     preset = small_preset()
     preset = type(preset)(name="short", config=preset.config.with_value("run.steps", 4), title="short")
-    window = open_window(qtbot, preset)
-    window.controller.play(True)
-    qtbot.waitUntil(lambda: window.views.message.isVisible(), timeout=WAIT_MS)
-    assert "4 steps" in window.views.message.text
-    qtbot.waitUntil(lambda: not window.controller.playing, timeout=WAIT_MS)
-    assert window.controller.newest.step == 4
-    window.controller.play(True)  # and it goes on when asked
-    wait_for_step(qtbot, window, 7)
-    window.controller.play(False)
+    app = open_app(qtbot, preset)
+    app.intents.play(True)
+    qtbot.waitUntil(lambda: app.views.message.isVisible(), timeout=WAIT_MS)
+    assert "4 steps" in app.views.message.text
+    wait_until_paused(qtbot, app)
+    assert app.clock.newest.step == 4
+    assert app.clock.newest.reached_run_length
+    app.intents.play(True)  # and it goes on when asked
+    wait_for_step(qtbot, app, 7)
+    app.intents.play(False)

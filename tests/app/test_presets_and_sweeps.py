@@ -9,7 +9,7 @@ from muonscope.app.view_settings import apply_view
 from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.presets import Preset, load_preset, preset_names
 from muonscope.engine.sweep_plans import curves
-from tests.app.helpers import WAIT_MS, open_window, small_preset
+from tests.app.helpers import WAIT_MS, open_app, small_preset
 
 
 @pytest.fixture(autouse=True)
@@ -17,16 +17,17 @@ def private_sweep_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "cache"))
 
 
-def test_every_preset_loads_runs_a_step_and_opens_its_view(qtbot):
-    window = open_window(qtbot)
-    window.controller.capacity.run = lambda mode: None  # sweeps are tested below; here only the run
+def test_every_preset_loads_runs_a_step_and_opens_its_view(qtbot, monkeypatch):
+    app = open_app(qtbot)
+    window = app.window
+    started = []
+    monkeypatch.setattr(app.capacity, "run", started.append)  # sweeps are tested below; here only the run
     for name in preset_names():
         preset = load_preset(name)
         window.views.transport.preset_chosen.emit(name)
-        qtbot.waitUntil(lambda p=preset: window.controller.config == p.config, timeout=WAIT_MS)
-        qtbot.waitUntil(lambda: window.controller.newest is not None, timeout=WAIT_MS)
-        window.controller.step(1)
-        qtbot.waitUntil(lambda: window.controller.newest.step == 1, timeout=60_000)
+        qtbot.waitUntil(lambda p=preset: app.clock.config == p.config, timeout=WAIT_MS)
+        app.intents.step(1)
+        qtbot.waitUntil(lambda: app.clock.newest.step == 1, timeout=60_000)
         assert window.windowTitle().endswith(preset.title)
         assert window.views.caption.text().startswith(f"<b>{preset.title}</b>")
         expected = preset.view.get("capacity", "steps")
@@ -34,12 +35,13 @@ def test_every_preset_loads_runs_a_step_and_opens_its_view(qtbot):
         assert not window.views.message.text, window.views.message.text
         note = window.views.class_error.placeholder  # a stream has no classes: panel ③ says so
         assert (note is not None and "no classes" in note) == (preset.config.task.kind == "spiked"), name
+        if expected != "steps":  # a preset that opens on a sweep starts it with its run
+            assert started[-1] == expected, name
     assert window.views.transport.preset_combo.count() > len(preset_names())  # group headings
 
 
 def test_preset_picker_groups_presets_by_paper(qtbot):
-    window = open_window(qtbot)
-    combo = window.views.transport.preset_combo
+    combo = open_app(qtbot).views.transport.preset_combo
     texts = [combo.itemText(i) for i in range(combo.count())]
     headings = [t for t in texts if t.startswith("— ")]
     assert len(headings) == 5  # muonscope and the four papers
@@ -47,7 +49,7 @@ def test_preset_picker_groups_presets_by_paper(qtbot):
 
 
 def test_view_settings_report_unknown_keys_and_values(qtbot):
-    window = open_window(qtbot)
+    window = open_app(qtbot).window
     problems = apply_view(window.views, {"spectrum": "nonsense", "colour": "red", "series_log": True})
     assert any("view.spectrum = 'nonsense'" in p for p in problems)
     assert any("view.colour is not a view setting" in p for p in problems)
@@ -67,17 +69,17 @@ def _zipf_preset():
 
 
 def test_capacity_sweep_runs_in_the_background_with_guides(qtbot):
-    window = open_window(qtbot, _zipf_preset())
-    plot = window.views.capacity
+    app = open_app(qtbot, _zipf_preset())
+    plot = app.views.capacity
     plot.set_mode("x", "d")
     assert plot.run_button.isVisible()
     plot.run_button.click()
-    qtbot.waitUntil(lambda: not window.controller.capacity.running, timeout=120_000)
+    qtbot.waitUntil(lambda: not app.capacity.running, timeout=120_000)
     assert plot.progress.text() == "9/9"  # d ∈ {8, 16, 32} × 3 seeds
     labels = [item[1].text for item in plot.legend.items]
     assert labels[:2] == ["GD", "Muon"]
     assert any(label.startswith("guide: slope 1 + 1/(2α)") for label in labels)
-    muon = curves(window.controller.capacity._results, "d")[1]
+    muon = curves(list(app.capacity.results), "d")[1]
     assert muon.x.tolist() == [8.0, 16.0, 32.0]
     assert np.all(muon.lo <= muon.mean) and np.all(muon.mean <= muon.hi)
     text = plot.hover.show_at(np.log10(32), np.log10(muon.mean[-1]))
@@ -87,19 +89,19 @@ def test_capacity_sweep_runs_in_the_background_with_guides(qtbot):
 def test_capacity_sweep_can_be_cancelled(qtbot):
     preset = _zipf_preset()
     preset = dataclasses.replace(preset, config=preset.config.with_value("task.n_items", 4096))
-    window = open_window(qtbot, preset)
-    plot = window.views.capacity
+    app = open_app(qtbot, preset)
+    plot = app.views.capacity
     plot.set_mode("x", "n_items")
     plot.run_button.click()
-    qtbot.waitUntil(lambda: window.controller.capacity.running, timeout=WAIT_MS)
+    assert app.capacity.running and plot.cancel_button.isVisible()
     plot.cancel_button.click()
-    qtbot.waitUntil(lambda: not window.controller.capacity.running, timeout=20_000)
-    assert plot.run_button.isEnabled()
+    qtbot.waitUntil(lambda: not app.capacity.running, timeout=20_000)
+    assert plot.run_button.isEnabled() and not plot.cancel_button.isVisible()
+    assert len(app.capacity.results) < 12  # N ∈ {512, …, 4096} × 3 seeds were planned
 
 
 def test_modes_that_do_not_apply_are_disabled_with_reasons(qtbot):
-    window = open_window(qtbot, small_preset())
-    combo = window.views.capacity.modes["x"]
+    combo = open_app(qtbot, small_preset()).views.capacity.modes["x"]
     row = combo.findData("mu")
     assert not combo.model().item(row).isEnabled()
     assert "spiked" in combo.itemData(row, 3)  # ToolTipRole
@@ -107,9 +109,12 @@ def test_modes_that_do_not_apply_are_disabled_with_reasons(qtbot):
 
 
 def test_one_step_ray_shows_balance_per_lane(qtbot):
-    window = open_window(qtbot, load_preset("tail_balance_one_step"))
-    plot = window.views.capacity
+    """The preset opens on the ray view: each lane's ray arrives as it is computed."""
+    app = open_app(qtbot, load_preset("tail_balance_one_step"))
+    plot = app.views.capacity
     qtbot.waitUntil(lambda: any("ϱ =" in item[1].text for item in plot.legend.items), timeout=60_000)
+    qtbot.waitUntil(lambda: not app.capacity.running, timeout=60_000)
     labels = [item[1].text for item in plot.legend.items]
+    assert len(labels) == len(app.clock.config.lanes) and plot.progress.text() == "3/3"
     muon = next(label for label in labels if label.startswith("Muon"))
     assert 0.985 <= float(muon.split("ϱ = ")[1]) <= 0.99

@@ -13,14 +13,14 @@ from tests.app.helpers import small_preset
 
 
 def _window(qtbot):
-    from muonscope.app.main_window import MainWindow
+    from muonscope.app.composition import App
 
-    window = MainWindow(small_preset())  # the engine thread is never started: frames are driven here
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    app = App(small_preset())  # the engine is never started: frames are driven here
+    qtbot.addWidget(app.window)
+    app.window.resize(1400, 900)
+    app.window.show()
+    qtbot.waitExposed(app.window)
+    return app.window
 
 
 def test_two_hundred_redraws_of_all_panels_with_log_axes(qtbot):
@@ -47,7 +47,7 @@ def test_two_hundred_redraws_of_all_panels_with_log_axes(qtbot):
         window.repaint()
     assert views.spectrum.plot.getAxis("left").logMode
     assert views.class_error.plot.getAxis("bottom").logMode  # back in curve mode at the end
-    x, _y = views.capacity._recovered[0].getData()
+    x, _y = views.capacity.recovered_data(0)
     assert x[-1] == 220 and len(x) == 111  # evaluated every 2 steps, step 0 included
     assert views.series.markers.texts == ["label noise 0 → 0.2"]
 

@@ -7,6 +7,7 @@ import torch
 from muonscope.engine.config import TaskConfig
 from muonscope.engine.memory import memory_pass, minibatch_queries, population_queries
 from muonscope.engine.tasks.memory_task import MemoryTask, noisy_target_entropy
+from muonscope.engine.tasks.sampler import BatchSampler
 
 DT = torch.float64
 CPU = torch.device("cpu")
@@ -55,7 +56,7 @@ def test_population_gradient_matches_autograd(scale, eps):
 @pytest.mark.parametrize("scale", [0.0, 3.0])
 def test_minibatch_gradient_matches_autograd(scale):
     task = _task(label_noise=0.3)
-    batch = task._sampler.draw(64, 0.3)
+    batch = BatchSampler(task.probs_np, seed=0).draw(64, 0.3)
     w = _weights(scale=scale)
     queries = minibatch_queries(batch.items, batch.labels, DT)
     result = memory_pass(task.outputs, task.inputs, w, queries)

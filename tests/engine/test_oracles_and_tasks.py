@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from muonscope.engine import ConfigError, Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from muonscope.engine.balance import first_step_direction, one_step_rays, ray_balance
+from muonscope.engine.balance import first_step_direction, first_step_ray, ray_balance
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.reproduce.tail import gd_rho_closed_form
@@ -94,17 +94,17 @@ def test_gd_ray_balance_matches_the_closed_form():
     )
 
 
-def test_one_step_rays_label_each_lane_with_its_balance():
-    config = ExperimentConfig(
-        task=TaskConfig(kind="two_level", d=32, n_items=32, batch_size=0, embeddings="orthogonal"),
-        lanes=(
-            LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0),
-            LaneConfig(optimizer="muon", lr=1.0, momentum=0.0, order="none"),
-        ),
+def test_first_step_rays_separate_gd_from_muon():
+    task = MemoryTask(
+        TaskConfig(kind="two_level", d=32, n_items=32, batch_size=0, embeddings="orthogonal"),
+        torch.device("cpu"),
+        torch.float64,
     )
-    (gd, muon) = one_step_rays(config, points=10)
-    assert gd[4] < 0.1 < 0.95 < muon[4]
-    assert muon[1].endswith(f"ϱ = {muon[4]:.3g}") and gd[2].shape == gd[3].shape == (10,)
+    gd = first_step_ray(task, LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0), points=10)
+    muon = first_step_ray(task, LaneConfig(optimizer="muon", lr=1.0, momentum=0.0, order="none"), points=10)
+    assert gd.rho < 0.1 < 0.95 < muon.rho
+    assert gd.gap.shape == gd.loss.shape == (10,)
+    assert muon.gap.max() < gd.gap.max()  # Muon's classes rise together along its ray
 
 
 def _config(**task):

@@ -1,10 +1,10 @@
 """The sweep runner: parallel processes, streamed results, disk cache, cancellation."""
 
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -144,13 +144,13 @@ _KILLED_PARENT = """
 import sys
 from muonscope.engine import ExperimentConfig, RunConfig, TaskConfig
 from muonscope.engine.sweep import SweepPoint, SweepRunner
-long = [
-    SweepPoint(ExperimentConfig(task=TaskConfig(d=32, n_items=512, seed=s), run=RunConfig(eval_every=10**9)),
-               steps=10**7, coords=(("seed", s),))
-    for s in (0, 1)
-]
-for result in SweepRunner(long, workers=2, use_cache=False):
-    pass
+def point(seed, steps):
+    task = TaskConfig(d=32, n_items=512, seed=seed)
+    return SweepPoint(ExperimentConfig(task=task, run=RunConfig(eval_every=10**9)), steps, (("seed", seed),))
+quick, endless = [point(s, 1) for s in (0, 1)], [point(s, 10**7) for s in (2, 3)]
+for done, result in enumerate(SweepRunner(quick + endless, workers=2, use_cache=False), 1):
+    if done == 2:  # both workers are through their quick point: each now holds an endless one
+        print("busy", flush=True)
 """
 
 
@@ -166,31 +166,32 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
+def _exits_within(pid: int, timeout_s: float) -> bool:
+    """Block until process ``pid`` ends (it need not be our child), at most ``timeout_s``."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([handle], [], [], timeout_s)
+        return bool(readable)
+    finally:
+        os.close(handle)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux pidfds")
 @pytest.mark.timeout(120)
 def test_workers_exit_when_the_parent_is_killed():
-    parent = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT])
+    parent = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT], stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while len(workers := _children(parent.pid)) < 3 and time.monotonic() < deadline:  # 2 + tracker
-            time.sleep(0.2)
-        assert len(workers) >= 3, "the pool did not start"
-        time.sleep(2)  # let both workers take their (endless) point
+        assert parent.stdout.readline().strip() == "busy", "the pool did not start"
+        workers = _children(parent.pid)
+        assert len(workers) >= 2
     finally:
         parent.kill()
         parent.wait()
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = [pid for pid in workers if _alive(pid)]
+        parent.stdout.close()
+    left = [pid for pid in workers if not _exits_within(pid, timeout_s=30)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"workers still running after their parent was killed: {left}"

@@ -126,7 +126,7 @@ def test_series_plot_drops_missing_points_and_marks_events(qtbot):
     qtbot.addWidget(plot)
     plot.set_lanes(["a"])
     plot.set_series(0, np.arange(5), np.array([1.0, np.nan, 3.0, np.nan, 5.0]))
-    x, y = plot._curves[0].getData()
+    x, y = plot.curve_data(0)
     assert x.tolist() == [0, 2, 4] and y.tolist() == [1, 3, 5]
     plot.markers.set_events([(2, "lr 0.1 → 0.2")])
     assert plot.markers.texts == ["lr 0.1 → 0.2"]
@@ -137,12 +137,12 @@ def test_spectrum_plot_leaves_numerical_zeros_off_the_log_axis(qtbot):
     qtbot.addWidget(plot)
     plot.set_lanes(["a"])
     plot.set_spectrum(0, "gradient", np.array([1.0, 0.1, 1e-3, 1e-17, 0.0]))
-    curve = plot._curves[(0, "gradient")]
-    assert curve.xData.tolist() == [1, 2, 3] and curve.yData.tolist() == [1.0, 0.1, 1e-3]
+    k, sigma = plot.curve_data(0, "gradient")
+    assert k.tolist() == [1, 2, 3] and sigma.tolist() == [1.0, 0.1, 1e-3]
     plot.set_spectrum(0, "weights", np.array([2.0, 1.0]))  # not shown in the default view
-    assert plot._curves[(0, "weights")].yData is None
+    assert plot.curve_data(0, "weights")[1].size == 0
     plot.set_mode("view", "weights")
-    assert plot._curves[(0, "weights")].yData.tolist() == [2.0, 1.0]
+    assert plot.curve_data(0, "weights")[1].tolist() == [2.0, 1.0]
 
 
 def test_class_error_heatmap(qtbot):
@@ -172,9 +172,9 @@ def test_new_lanes_leave_a_running_sweep_on_show(qtbot):
     assert plot.progress.text() == "1/5" and not plot.run_button.isEnabled()
     assert all(item in plot.plot.listDataItems() for item in shown)
     assert [label.text for _, label in plot.legend.items] == ["pre"]
-    assert not any(curve.isVisible() for curve in plot._recovered)
+    assert not plot.steps_curves_visible
     plot.set_mode("x", "steps")  # back to steps: the new lanes' curves and legend appear
-    assert all(curve.isVisible() for curve in plot._recovered)
+    assert plot.steps_curves_visible
     assert [label.text for _, label in plot.legend.items] == ["pre", "post"]
 
 

@@ -1,0 +1,99 @@
+"""The controls show the configuration in force: task form, lane rows, seed, and what applies.
+
+The engine reports the config in force with every snapshot; whenever it changes (a toggle took
+effect, a reset, a refused change) the controls are set from it, with their signals blocked, and
+every control that does not apply says why. Nothing here keeps a copy of the config.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore
+
+from muonscope.app.bindings import (
+    class_error_problem,
+    kind_defaults,
+    lane_field_states,
+    lane_values,
+    task_field_states,
+    task_values,
+)
+from muonscope.engine.config import ExperimentConfig, TaskConfig
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.sweep_plans import AXES
+from muonscope.engine.task_kinds import view_problem
+
+__all__ = ["ControlsSync"]
+
+#: Capacity-panel modes whose availability depends on the task.
+_CAPACITY_MODES = (*AXES, "ray", "steps")
+
+
+class ControlsSync(QtCore.QObject):
+    """Sets the controls from a config; previews a task kind the user is about to switch to."""
+
+    def __init__(self, views, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._views = views
+        self._shown: ExperimentConfig | None = None
+        views.task.staged_changed.connect(self._on_task_staged)
+
+    @QtCore.Slot(object)
+    def show(self, config: ExperimentConfig) -> None:
+        """Every control from ``config``, staged task edits dropped (a run started)."""
+        self._views.task.set_values(task_values(config.task))
+        self._views.lanes.set_lanes(
+            [lane_values(lane) for lane in config.lanes], [lane.display_label() for lane in config.lanes]
+        )
+        self.update(config)
+
+    @QtCore.Slot(object)
+    def update(self, config: ExperimentConfig) -> None:
+        """The controls from ``config`` within a run: edits the user has staged for a restart stay."""
+        self._shown = config
+        views = self._views
+        views.task.set_values(task_values(config.task), keep_staged=True)
+        self._show_task_states(config.task)
+        views.class_error.set_placeholder(class_error_problem(config.task))
+        views.transport.set_seed(config.task.seed)
+        for mode in _CAPACITY_MODES:
+            problem = view_problem(config.task, mode)
+            views.capacity.set_mode_state(mode, not problem, problem)
+        values = [lane_values(lane) for lane in config.lanes]
+        if len(views.lanes.rows) == len(values):
+            for row, lane in zip(views.lanes.rows, values, strict=True):
+                row.set_values(lane)
+        else:
+            views.lanes.set_lanes(values, [lane.display_label() for lane in config.lanes])
+        self.show_lane_states(config)
+
+    def show_again(self) -> None:
+        """Undo what the controls show beyond the config in force (after a refused change)."""
+        if self._shown is not None:
+            self.show(self._shown)
+
+    def show_lane_states(self, config: ExperimentConfig) -> None:
+        """Enable each lane control that applies to its lane's optimizer; the rest say why."""
+        table = self._views.lanes
+        for row, lane in zip(table.rows, config.lanes, strict=False):
+            for name, (enabled, reason) in lane_field_states(lane).items():
+                row.set_field_state(name, enabled, reason)
+        table.set_labels([lane.display_label() for lane in config.lanes])
+
+    def _show_task_states(self, task: TaskConfig) -> None:
+        states, live, disabled = task_field_states(task)
+        self._views.task.set_field_states(states, live)
+        self._views.task.set_choice_states("embeddings", disabled)
+
+    @QtCore.Slot(str, object)
+    def _on_task_staged(self, name: str, value) -> None:
+        """Switching the kind stages sizes that suit it and shows that kind's fields."""
+        if name != "kind" or self._shown is None:
+            return
+        staged = kind_defaults(value)
+        self._views.task.stage(staged)
+        preview = self._shown.task
+        try:
+            preview = TaskConfig(**{**task_values(self._shown.task), **staged})
+        except ConfigError:
+            pass
+        self._show_task_states(preview)

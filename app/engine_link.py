@@ -1,0 +1,67 @@
+"""The window's link to its engine: an EngineLoop run as a background Job, its messages as Qt signals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6 import QtCore
+
+from muonscope.app.background import Job
+from muonscope.app.engine_loop import Alert, Command, EngineLoop, Note, PlayingChanged, Rejected
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.snapshot import Snapshot
+
+__all__ = ["MAX_IN_FLIGHT", "EngineLink"]
+
+#: Snapshots (and messages) that may wait on the main thread before the engine waits for the window.
+MAX_IN_FLIGHT = 64
+
+
+class EngineLink(QtCore.QObject):
+    """Commands in with :meth:`submit`; snapshots and messages out as signals on the main thread."""
+
+    snapshot = QtCore.Signal(object)  # Snapshot: one per step, and one per applied change
+    playing_changed = QtCore.Signal(bool)
+    alert = QtCore.Signal(str)  # an engine failure or a diverged lane: the run paused
+    note = QtCore.Signal(str)  # something worth knowing that is not a problem
+    rejected = QtCore.Signal(str)  # a change the engine refused
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        factory: Callable[[ExperimentConfig], Experiment] = Experiment,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.loop = EngineLoop(config, factory)
+        self.job = Job(self.loop.run, "muonscope-engine", MAX_IN_FLIGHT, self)
+        self.job.yielded.connect(self._dispatch)
+        self.job.failed.connect(lambda message: self.alert.emit(f"The engine thread failed: {message}"))
+
+    def start(self) -> None:
+        self.job.start()
+
+    def submit(self, command: Command) -> None:
+        self.loop.submit(command)
+
+    @property
+    def running(self) -> bool:
+        return self.job.running
+
+    def stop(self, deadline_ms: int = 1000) -> bool:
+        """End the loop after the step in progress; False if that step outlasts the deadline."""
+        return self.job.stop(deadline_ms)
+
+    @QtCore.Slot(object)
+    def _dispatch(self, message: object) -> None:
+        if isinstance(message, Snapshot):
+            self.snapshot.emit(message)
+        elif isinstance(message, PlayingChanged):
+            self.playing_changed.emit(message.playing)
+        elif isinstance(message, Alert):
+            self.alert.emit(message.text)
+        elif isinstance(message, Note):
+            self.note.emit(message.text)
+        elif isinstance(message, Rejected):
+            self.rejected.emit(message.text)

@@ -1,0 +1,305 @@
+"""The engine's run loop as a plain generator: commands in through a queue, messages out by ``yield``.
+
+:meth:`EngineLoop.run` drains commands, takes a step when playing, and yields one immutable
+Snapshot per step, plus short messages (playing started or stopped, an alert, a note, a refused
+change). It knows nothing of Qt: :class:`muonscope.app.background.Job` runs it on a thread and
+delivers what it yields to the window, and tests can drive it with ``next()`` alone.
+
+Pausing is the engine's call: a Snapshot says when a lane diverged or the run length was
+reached, and the loop pauses on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from muonscope.app.background import JobControl
+from muonscope.engine.changes import Change
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.snapshot import Snapshot
+
+__all__ = [
+    "Alert",
+    "Apply",
+    "Command",
+    "EngineLoop",
+    "Message",
+    "Note",
+    "Pause",
+    "Play",
+    "PlayingChanged",
+    "Rejected",
+    "Reset",
+    "SetSpeed",
+    "Step",
+]
+
+log = logging.getLogger(__name__)
+
+_IDLE_WAIT_S = 0.05
+#: After applying a change while idle, how long to wait for the window to show it before stepping on.
+_RECEIPT_WAIT_S = 0.1
+
+
+# ---- commands (window → engine) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Play:
+    """Step continuously (at most at the set speed)."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Stop after the step in progress."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """Take exactly ``n`` more steps, then pause."""
+
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class Apply:
+    """A change for the next step boundary."""
+
+    change: Change
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Restart from W = 0: same settings, a new seed, or a whole new config."""
+
+    seed: int | None = None
+    config: ExperimentConfig | None = None
+
+
+@dataclass(frozen=True)
+class SetSpeed:
+    """Upper limit on steps per second while playing; 0 for no limit."""
+
+    steps_per_s: float
+
+
+Command = Play | Pause | Step | Apply | Reset | SetSpeed
+
+
+# ---- messages (engine → window), besides the Snapshots themselves ------------------------------
+
+
+@dataclass(frozen=True)
+class PlayingChanged:
+    playing: bool
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A failure or a diverged lane: the run paused, nothing computed is lost."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something worth knowing that is not a problem."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A change the engine refused; the next Snapshot carries the config still in force."""
+
+    text: str
+
+
+Message = Snapshot | PlayingChanged | Alert | Note | Rejected
+
+
+class EngineLoop:
+    """Owns the Experiment of one window; ``submit`` is safe from any thread."""
+
+    def __init__(
+        self, config: ExperimentConfig, factory: Callable[[ExperimentConfig], Experiment] = Experiment
+    ) -> None:
+        self._config = config
+        self._factory = factory
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._experiment: Experiment | None = None
+        self._playing = False
+        self._steps_left = 0
+        self._min_interval_s = 0.0
+        self._last_step_at = 0.0
+        self._outbox: list[Message] = []
+
+    def submit(self, command: Command) -> None:
+        """Queue a command; thread-safe and non-blocking."""
+        self._commands.put(command)
+
+    # ---- the loop --------------------------------------------------------------------------
+
+    def run(self, control: JobControl) -> Iterator[Message]:
+        """Yield messages until cancelled: a Snapshot per step and per change, and state changes."""
+        self._start(self._config)
+        while not control.cancelled:
+            yield from self._flush()
+            if self._drain(block=not self._busy()):
+                yield from self._flush()
+                control.wait_delivered(_RECEIPT_WAIT_S)  # the frame showing a change before the next step
+            if control.cancelled:
+                break
+            if self._busy() and self._due():
+                self._take_step()
+        yield from self._flush()
+
+    def _flush(self) -> Iterator[Message]:
+        while self._outbox:
+            yield self._outbox.pop(0)
+
+    def _busy(self) -> bool:
+        return self._experiment is not None and (self._playing or self._steps_left > 0)
+
+    def _due(self) -> bool:
+        """Whether the speed limit allows a step now (waiting in short slices for commands otherwise)."""
+        if self._steps_left > 0 or self._min_interval_s == 0:
+            return True
+        wait = self._last_step_at + self._min_interval_s - time.perf_counter()
+        if wait > 0:
+            self._drain(block=True, timeout=min(wait, _IDLE_WAIT_S))
+            return False
+        return True
+
+    def _drain(self, block: bool, timeout: float = _IDLE_WAIT_S) -> bool:
+        """Handle every queued command; True if that applied changes at this boundary."""
+        try:
+            command = self._commands.get(timeout=timeout) if block else self._commands.get_nowait()
+        except queue.Empty:
+            return False
+        while True:
+            self._handle(command)
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+        return self._commit_changes()
+
+    def _commit_changes(self) -> bool:
+        """Apply accepted changes at this boundary and show them at once (they govern the next step)."""
+        if self._experiment is not None and self._experiment.commit():
+            self._publish()
+            return True
+        return False
+
+    def _handle(self, command: Command) -> None:
+        if isinstance(command, Play):
+            self._set_playing(self._experiment is not None)
+        elif isinstance(command, Pause):
+            self._steps_left = 0
+            self._set_playing(False)
+        elif isinstance(command, Step):
+            self._set_playing(False)
+            self._steps_left += command.n
+        elif isinstance(command, SetSpeed):
+            self._min_interval_s = 1.0 / command.steps_per_s if command.steps_per_s > 0 else 0.0
+        elif isinstance(command, Apply):
+            self._apply(command.change)
+        elif isinstance(command, Reset):
+            self._reset(command)
+
+    def _apply(self, change: Change) -> None:
+        if self._experiment is None:
+            return
+        try:
+            self._experiment.apply(change)
+        except ConfigError as exc:
+            self._outbox.append(Rejected(str(exc)))
+            self._publish()  # the config still in force, so the controls show it again
+
+    def _reset(self, command: Reset) -> None:
+        self._steps_left = 0
+        self._set_playing(False)
+        if command.config is not None or self._experiment is None:
+            config = command.config or self._config
+            if command.seed is not None:
+                config = config.with_value("task.seed", command.seed)
+            self._start(config)
+            return
+        try:
+            self._experiment.reset(seed=command.seed)
+        except Exception as exc:
+            self._fail("reset", exc)
+            return
+        self._publish()
+
+    def _start(self, config: ExperimentConfig) -> None:
+        """Build a new experiment; on failure keep the previous one (nothing computed is lost)."""
+        try:
+            experiment = self._factory(config)
+        except Exception as exc:
+            self._fail("start", exc)
+            return
+        self._experiment = experiment
+        self._config = config
+        self._publish()
+
+    def _take_step(self) -> None:
+        self._last_step_at = time.perf_counter()
+        try:
+            self._experiment.step()
+        except Exception as exc:
+            self._steps_left = 0
+            self._set_playing(False)
+            self._fail(f"step {self._experiment.step_count + 1}", exc)
+            return
+        if self._steps_left > 0:
+            self._steps_left -= 1
+        snapshot = self._publish()
+        self._pause_on(snapshot)
+
+    def _pause_on(self, snapshot: Snapshot) -> None:
+        """Pause for a diverged lane, or once when playing reaches the run length."""
+        diverged = snapshot.newly_diverged
+        if diverged:
+            self._steps_left = 0
+            self._set_playing(False)
+            names = ", ".join(f"lane {lane.index + 1} ({lane.label})" for lane in diverged)
+            self._outbox.append(
+                Alert(
+                    f"Paused at step {snapshot.step}: {names} diverged. "
+                    "Its last finite weights are kept; the other lanes can continue."
+                )
+            )
+        elif self._playing and snapshot.reached_run_length:
+            self._set_playing(False)
+            self._outbox.append(
+                Note(f"Reached the run's {snapshot.step} steps and paused; press play to go on.")
+            )
+
+    def _publish(self) -> Snapshot:
+        snapshot = self._experiment.snapshot()
+        self._outbox.append(snapshot)
+        return snapshot
+
+    def _set_playing(self, playing: bool) -> None:
+        if playing != self._playing:
+            self._playing = playing
+            self._outbox.append(PlayingChanged(playing))
+
+    def _fail(self, where: str, exc: Exception) -> None:
+        log.error("engine failure during %s:\n%s", where, "".join(traceback.format_exception(exc)))
+        kind = "invalid settings" if isinstance(exc, ConfigError) else type(exc).__name__
+        self._outbox.append(
+            Alert(
+                f"The engine stopped during {where} ({kind}): {exc}. The run is paused; "
+                "everything computed so far is kept."
+            )
+        )

@@ -1,0 +1,212 @@
+"""The frame clock: snapshots arrive once per step; the panels are redrawn at most ~60 times a second.
+
+Every snapshot goes into the histories the moment it arrives (no step's metrics are dropped), but
+drawing waits for the next tick of a main-thread timer and uses only the newest snapshot, so the
+step rate and the frame rate are independent and a fast engine never floods the window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+from PySide6 import QtCore
+
+from muonscope.app.renderer import BucketHistory, Renderer
+from muonscope.engine.history import MetricHistory, SnapshotStore
+from muonscope.engine.snapshot import Snapshot
+
+__all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter"]
+
+FRAME_INTERVAL_MS = 16
+
+
+class RateMeter:
+    """Events per second over a sliding one-second window."""
+
+    def __init__(self, window_s: float = 1.0) -> None:
+        self._window_s = window_s
+        self._events: deque[tuple[float, int]] = deque()
+
+    def add(self, count: int = 1) -> None:
+        now = time.perf_counter()
+        self._events.append((now, count))
+        while self._events and now - self._events[0][0] > self._window_s:
+            self._events.popleft()
+
+    def rate(self) -> float:
+        if len(self._events) < 2:
+            return 0.0
+        span = self._events[-1][0] - self._events[0][0]
+        return sum(count for _, count in list(self._events)[1:]) / span if span > 0 else 0.0
+
+
+class FrameClock(QtCore.QObject):
+    """Keeps the run's histories and draws the newest snapshot (or the cursor's step) on each tick.
+
+    ``set_status(step, steps_per_s, fps, device, lanes)`` writes the status line; it is the
+    window's, handed in by the composition root.
+    """
+
+    frame_drawn = QtCore.Signal(int)  # step shown by the frame just drawn
+    run_started = QtCore.Signal(object)  # the config of a run that (re)started from W = 0
+    config_changed = QtCore.Signal(object)  # the config in force, whenever it differs from before
+
+    def __init__(self, views, set_status: Callable[..., None], parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._views = views
+        self._set_status = set_status
+        self.renderer = Renderer(
+            views.spectrum, views.series, views.class_error, views.capacity, views.timeline
+        )
+        self._history = MetricHistory()
+        self._store = SnapshotStore()
+        self._buckets = BucketHistory()
+        self._newest: Snapshot | None = None
+        self._cursor_step: int | None = None  # None: follow the run
+        self._playing = False
+        self._dirty = False
+        self._frames = RateMeter()
+        self._steps = RateMeter()
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(FRAME_INTERVAL_MS)
+        self._timer.timeout.connect(self._on_tick)
+        views.timeline.cursor_dragged.connect(self.look_at)
+        views.timeline.live_toggled.connect(self._on_live_toggled)
+        for panel in (views.spectrum, views.series, views.class_error, views.capacity):
+            panel.mode_changed.connect(self.request_frame)
+
+    # ---- what others read -----------------------------------------------------------------------
+
+    @property
+    def newest(self) -> Snapshot | None:
+        """The latest snapshot of the run (whatever step the cursor shows)."""
+        return self._newest
+
+    @property
+    def config(self):
+        """The configuration in force, as the engine last reported it (None before the first snapshot)."""
+        return None if self._newest is None else self._newest.config
+
+    @property
+    def history(self) -> MetricHistory:
+        return self._history
+
+    @property
+    def store(self) -> SnapshotStore:
+        return self._store
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def cursor_step(self) -> int | None:
+        """The step the panels show when looking back; None while following the run."""
+        return self._cursor_step
+
+    @property
+    def active(self) -> bool:
+        return self._timer.isActive()
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    # ---- input -------------------------------------------------------------------------------
+
+    @QtCore.Slot(object)
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        """Record a snapshot; a new run clears the histories, changed settings draw at once."""
+        previous = self._newest
+        new_run = previous is None or snapshot.run_id != previous.run_id
+        if new_run:
+            self._clear()
+            previous = None
+        repeat = previous is not None and snapshot.step == previous.step
+        if not repeat:  # a repeat carries changed settings at the same step: no new metrics
+            self._history.append(snapshot)
+            self._buckets.add(snapshot)
+            if previous is not None:
+                self._steps.add(max(snapshot.step - previous.step, 0))
+        self._store.add(snapshot)
+        self._newest = snapshot
+        self._dirty = True
+        if new_run:
+            self.run_started.emit(snapshot.config)
+        if previous is None or snapshot.config != previous.config:
+            self.config_changed.emit(snapshot.config)
+        if repeat:
+            self._on_tick()  # the user just changed something: show it without waiting a tick
+
+    @QtCore.Slot(bool)
+    def on_playing_changed(self, playing: bool) -> None:
+        self._playing = playing
+        self._views.transport.set_playing(playing)
+        self._show_status()
+
+    @QtCore.Slot()
+    def request_frame(self, *_args) -> None:
+        """Redraw on the next tick even if no snapshot arrived (a view mode changed)."""
+        self._dirty = True
+
+    @QtCore.Slot(int)
+    def look_at(self, step: int) -> None:
+        """Show an earlier step (the timeline's cursor); the run goes on behind it."""
+        self._cursor_step = step
+        self._dirty = True
+
+    def follow(self) -> None:
+        """Show the newest step again."""
+        self._on_live_toggled(True)
+
+    def _on_live_toggled(self, live: bool) -> None:
+        self._cursor_step = None if live else (self._newest.step if self._newest else 0)
+        if live:
+            self._views.timeline.live_button.setChecked(True)
+        self._dirty = True
+
+    def _clear(self) -> None:
+        """Forget the previous run: its histories, its cursor, its axis ranges."""
+        self._history = MetricHistory()
+        self._store.clear()
+        self._buckets.clear()
+        self._cursor_step = None
+        self.renderer.reset()
+        self._views.timeline.live_button.setChecked(True)
+
+    # ---- frames ------------------------------------------------------------------------------
+
+    def _on_tick(self) -> None:
+        if not self._dirty or self._newest is None:
+            return
+        self._dirty = False
+        shown = self._newest
+        if self._cursor_step is not None:
+            shown = self._store.at_or_before(self._cursor_step) or self._newest
+        self.renderer.render(shown, self._newest, self._history, self._buckets)
+        self._frames.add()
+        self._show_status()
+        self.frame_drawn.emit(shown.step)
+
+    def _show_status(self) -> None:
+        snapshot = self._newest
+        if snapshot is None:
+            return
+        diverged = [lane.index + 1 for lane in snapshot.lanes if lane.diverged]
+        lanes = f"{len(snapshot.lanes)} lanes" + (
+            f", diverged: {', '.join(map(str, diverged))}" if diverged else ", all finite"
+        )
+        state = "playing" if self._playing else "paused"
+        self._set_status(
+            step=snapshot.step,
+            steps_per_s=self._steps.rate(),
+            fps=self._frames.rate(),
+            device=f"{snapshot.device} · {snapshot.dtype}",
+            lanes=f"{state} · {lanes}",
+        )

@@ -1,0 +1,135 @@
+"""User intents become engine commands: transport, presets, toggles, lanes and task restarts.
+
+A change is validated here against the config in force (the newest snapshot's) for instant
+feedback, then queued for the engine, which applies it at the next step boundary and reports the
+result in its next snapshot. A refused change shows a message and the controls go back to the
+config in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6 import QtCore
+
+from muonscope.app.engine_loop import Apply, Pause, Play, Reset, SetSpeed, Step
+from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.presets import Preset, load_preset
+
+__all__ = ["IntentController"]
+
+
+class IntentController(QtCore.QObject):
+    """Connects the controls' signals to commands for the engine link.
+
+    ``config()`` returns the config in force (None before the first snapshot); ``refuse(text,
+    reshow=True)`` shows why an intent was not carried out and (with ``reshow``) puts the controls
+    back to the config in force.
+    """
+
+    preset_loaded = QtCore.Signal(object)  # Preset: its run was requested
+
+    def __init__(
+        self,
+        views,
+        link,
+        config: Callable[[], ExperimentConfig | None],
+        refuse: Callable[..., None],
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._views = views
+        self._link = link
+        self._config = config
+        self._refuse = refuse
+        self._connect()
+
+    def _connect(self) -> None:
+        views = self._views
+        bar = views.transport
+        bar.play_toggled.connect(self.play)
+        bar.step_requested.connect(self.step)
+        bar.reset_requested.connect(self.reset)
+        bar.speed_changed.connect(lambda rate: self._link.submit(SetSpeed(rate)))
+        bar.preset_chosen.connect(self.load_preset)
+        views.lanes.lane_changed.connect(
+            lambda index, name, value: self.change(f"lanes[{index}].{name}", value)
+        )
+        views.lanes.add_requested.connect(self.add_lane)
+        views.lanes.remove_requested.connect(self.remove_lane)
+        views.task.live_changed.connect(lambda name, value: self.change(f"task.{name}", value))
+        views.task.restart_requested.connect(self.restart_with)
+
+    # ---- transport -----------------------------------------------------------------------------
+
+    @QtCore.Slot(bool)
+    def play(self, playing: bool = True) -> None:
+        if playing:
+            self._views.timeline.live_button.setChecked(True)  # playing follows the run again
+        self._link.submit(Play() if playing else Pause())
+
+    @QtCore.Slot(int)
+    def step(self, n: int = 1) -> None:
+        self._link.submit(Step(n))
+
+    @QtCore.Slot(int)
+    def reset(self, seed: int | None = None) -> None:
+        self._link.submit(Reset(seed=seed))
+
+    @QtCore.Slot(str)
+    def load_preset(self, name: str) -> None:
+        try:
+            preset = load_preset(name)
+        except ConfigError as exc:
+            self._refuse(str(exc))
+            return
+        self.run_preset(preset)
+
+    def run_preset(self, preset: Preset) -> None:
+        """Start ``preset``'s run from W = 0 (its view opens with it)."""
+        self._link.submit(Reset(config=preset.config))
+        self.preset_loaded.emit(preset)
+
+    # ---- changes -------------------------------------------------------------------------------
+
+    def change(self, path: str, value) -> None:
+        """One field, applied at the next step boundary (``task.label_noise``, ``lanes[1].lr``, …)."""
+        self._submit(SetField(path, value))
+
+    @QtCore.Slot()
+    def add_lane(self) -> None:
+        """A copy of the last lane's settings, starting from W = 0 on the same minibatches."""
+        config = self._config()
+        if config is not None:
+            self._submit(AddLane(config.lanes[-1]))
+
+    @QtCore.Slot(int)
+    def remove_lane(self, index: int) -> None:
+        self._submit(RemoveLane(index))
+
+    @QtCore.Slot(dict)
+    def restart_with(self, staged: dict) -> None:
+        """Fields that change the task itself: validated together, then a restart from W = 0."""
+        config = self._config()
+        if config is None:
+            return
+        try:
+            restarted = config.with_values([(f"task.{name}", value) for name, value in staged.items()])
+        except ConfigError as exc:
+            self._refuse(f"Not applied: {exc}", reshow=False)  # the staged edits stay to be fixed
+            return
+        self._views.message.dismiss()
+        self._link.submit(Reset(config=restarted))
+
+    def _submit(self, change: Change) -> None:
+        config = self._config()
+        if config is None:
+            return
+        try:
+            apply_change(config, change)  # validates the key, the value and whether it applies live
+        except ConfigError as exc:
+            self._refuse(f"Not applied: {exc}")
+            return
+        self._link.submit(Apply(change))

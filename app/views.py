@@ -1,0 +1,79 @@
+"""The window's widgets, built once from the engine's vocabulary (field specs, optimizers, presets)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from PySide6 import QtWidgets
+
+from muonscope.app.bindings import lane_field_spec, task_field_specs
+from muonscope.app.renderer import SERIES_METRICS
+from muonscope.engine.config import MAX_LANES
+from muonscope.engine.presets import load_preset, preset_names
+from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.class_error_plot import ClassErrorPlot
+from muonscope.widgets.lane_table import LaneTable
+from muonscope.widgets.message_bar import MessageBar
+from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.spectrum_plot import SpectrumPlot
+from muonscope.widgets.task_panel import TaskPanel
+from muonscope.widgets.theme import configure_pyqtgraph
+from muonscope.widgets.timeline import Timeline
+from muonscope.widgets.transport_bar import TransportBar
+
+__all__ = ["Views", "build_views", "preset_entries"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Views:
+    """Every widget of the window that shows state or takes input."""
+
+    transport: TransportBar
+    task: TaskPanel
+    lanes: LaneTable
+    spectrum: SpectrumPlot
+    series: SeriesPlot
+    class_error: ClassErrorPlot
+    capacity: CapacityPlot
+    timeline: Timeline
+    message: MessageBar
+    caption: QtWidgets.QLabel
+
+
+def build_views() -> Views:
+    """The widgets, with their choices and ranges taken from the engine's specs."""
+    configure_pyqtgraph()
+    caption = QtWidgets.QLabel()
+    caption.setWordWrap(True)
+    caption.setObjectName("caption")
+    caption.setStyleSheet("color: #333; padding: 2px 6px;")
+    transport = TransportBar()
+    transport.set_presets(preset_entries())
+    return Views(
+        transport=transport,
+        task=TaskPanel(task_field_specs()),
+        lanes=LaneTable(lane_field_spec(), MAX_LANES),
+        spectrum=SpectrumPlot(),
+        series=SeriesPlot("② over time", SERIES_METRICS),
+        class_error=ClassErrorPlot(),
+        capacity=CapacityPlot(),
+        timeline=Timeline(),
+        message=MessageBar(),
+        caption=caption,
+    )
+
+
+def preset_entries() -> list[tuple[str, str, str]]:
+    """(name, title, paper) of every bundled preset, muonscope's own first, then by paper."""
+    entries = []
+    for name in preset_names():
+        try:
+            preset = load_preset(name)
+        except Exception:
+            log.exception("preset %s could not be read", name)
+            continue
+        entries.append((name, preset.title or name, preset.paper or "other"))
+    return sorted(entries, key=lambda entry: (entry[2] != "muonscope", entry[2], entry[1]))
