@@ -1,5 +1,6 @@
 """The installed distribution as a new user meets it: one import package, fast help, shipped presets."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,6 +13,7 @@ from muonscope.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("run", "shot", "sweep", "reproduce")
+_NOT_SOURCE = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache")
 
 
 def _python(*args, cwd=None, env=None, timeout=120):
@@ -73,6 +75,8 @@ def test_a_closed_pipe_ends_the_output_quietly():
 def wheel(tmp_path_factory):
     """The distribution built from this checkout, as pip would install it."""
     pytest.importorskip("setuptools", minversion="77")
+    source = tmp_path_factory.mktemp("source") / "muonscope"  # built from a copy: no build/ left here
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*_NOT_SOURCE))
     out = tmp_path_factory.mktemp("wheel")
     proc = _python(
         "-m",
@@ -83,7 +87,7 @@ def wheel(tmp_path_factory):
         "--no-build-isolation",
         "-w",
         str(out),
-        str(ROOT),
+        str(source),
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
