@@ -22,6 +22,7 @@ from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS
 
 __all__ = [
     "LANE_FIELDS",
+    "LIVE_RUN_FIELDS",
     "MAX_LANES",
     "RUN_FIELDS",
     "TASK_FIELDS",
