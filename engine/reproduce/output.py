@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce.base import Reproduction
+from muonscope.engine.tables import write_table
 
 __all__ = ["summary_markdown", "write_tables"]
 
@@ -15,21 +15,7 @@ _RESULT = {True: "pass", False: "**FAIL**", None: "reported (not judged)"}
 
 def write_tables(tables: dict[str, dict[str, list]], folder: Path, table_format: str) -> list[Path]:
     """One Parquet or CSV file per named table of equal-length columns."""
-    written = []
-    for name, columns in tables.items():
-        path = folder / f"{name}.{table_format}"
-        if table_format == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.table(columns), path)
-        else:
-            with path.open("w", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(columns)
-                writer.writerows(zip(*columns.values(), strict=True))
-        written.append(path)
-    return written
+    return [write_table(columns, folder / f"{name}.{table_format}") for name, columns in tables.items()]
 
 
 def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: float) -> str:
