@@ -6,7 +6,7 @@ free of any plotting toolkit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "Series",
     "Settings",
     "check_range",
+    "find_lane",
     "loglog_slope",
     "register",
     "run_sweep",
@@ -103,6 +104,29 @@ class Reproduction:
     @property
     def failed(self) -> list[Claim]:
         return [c for c in self.claims if c.passed is False]
+
+
+def _field(lane: Any, name: str) -> Any:
+    return lane[name] if isinstance(lane, Mapping) else getattr(lane, name)
+
+
+def find_lane(lanes: Sequence[Any], name: str | None = None, **role: Any) -> int:
+    """Position of the one lane called ``name`` and/or having ``role`` (e.g. optimizer="muon", order="pre").
+
+    ``lanes`` are LaneConfigs, a snapshot's lanes or a sweep point's lane records: anything with a
+    ``label`` and the fields named in ``role``. Raises LookupError when no lane or several match.
+    """
+    wanted = {"label": name, **role} if name is not None else role
+    if not wanted:
+        raise ValueError("find_lane needs a name or a role")
+    matches = [i for i, lane in enumerate(lanes) if all(_field(lane, k) == v for k, v in wanted.items())]
+    if len(matches) == 1:
+        return matches[0]
+    asked = ", ".join(f"{k} = {v!r}" for k, v in wanted.items())
+    labels = [_field(lane, "label") for lane in lanes]
+    if not matches:
+        raise LookupError(f"no lane with {asked}; the lanes are {labels}")
+    raise LookupError(f"{len(matches)} lanes with {asked}: {[labels[i] for i in matches]}")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from muonscope.engine.reproduce.base import (
     Series,
     Settings,
     check_range,
+    find_lane,
     loglog_slope,
     register,
     run_sweep,
@@ -42,8 +43,11 @@ NEWTON = _lane("newton", "Newton")
 SIGNGD = _lane("signgd", "Adam 1 step = SignGD")
 
 
+_ONE_STEP_NAMES = {"gd": GD, "muon": MUON, "ns5": NS5, "ns10": NS10, "newton": NEWTON, "signgd": SIGNGD}
+
+
 def one_step_lanes() -> tuple[LaneConfig, ...]:
-    return (GD, MUON, NS5, NS10, NEWTON, SIGNGD)
+    return tuple(_ONE_STEP_NAMES.values())
 
 
 def one_step_config(
@@ -58,7 +62,7 @@ def one_step_config(
 
 
 def _mean_recovered(results: list[PointResult], key: str) -> dict[tuple, np.ndarray]:
-    """(coordinate values without seed) → (seeds, lanes) recovered counts."""
+    """(coordinate values without seed) → (seeds, lanes) recovered counts, lanes in the points' order."""
     grouped: dict[tuple, list[list[int]]] = defaultdict(list)
     for result in results:
         coords = tuple(v for k, v in result.point.coords if k != "seed")
@@ -115,11 +119,9 @@ def one_step_capacity(settings: Settings) -> Reproduction:
     out = Reproduction("one_step_capacity", "One-step capacity (Kim et al.)", settings.size)
     out.tables["one_step"] = _table(results)
     panels = []
+    column = {name: find_lane(lanes, lane.label) for name, lane in _ONE_STEP_NAMES.items()}
     for a in alphas:
-        mean = {
-            name: [counts[(a, d)][:, i].mean() for d in dims]
-            for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))
-        }
+        mean = {name: [counts[(a, d)][:, i].mean() for d in dims] for name, i in column.items()}
         muon_slope, gd_slope = loglog_slope(dims, mean["muon"]), loglog_slope(dims, mean["gd"])
         low, high = (1.1, 1.7) if a == 1.5 else (1.0, 1.6)
         out.claims += [
@@ -145,7 +147,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
         ]
         x = np.array(dims, float)
         series = tuple(
-            _series(list(dims), counts, lambda d, a=a: (a, d), i, lane.label, i)
+            _series(list(dims), counts, lambda d, a=a: (a, d), find_lane(lanes, lane.label), lane.label, i)
             for i, lane in enumerate(lanes)
         )
         guides = (
@@ -156,10 +158,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
             Panel(f"α = {a}, N = {n_items}", "d", "items recovered n_rec", series, guides, True, True)
         )
     d_max = dims[-1]
-    top = {
-        name: counts[(1.5, d_max)][:, i].mean()
-        for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))
-    }
+    top = {name: counts[(1.5, d_max)][:, i].mean() for name, i in column.items()}
     out.claims.append(
         check_range(
             "§11.8",
@@ -185,7 +184,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
         )
     )
     for d in dims[-2:]:
-        ratio = counts[(1.5, d)][:, 4].mean() / counts[(1.5, d)][:, 1].mean()
+        ratio = counts[(1.5, d)][:, column["newton"]].mean() / counts[(1.5, d)][:, column["muon"]].mean()
         out.claims.append(
             check_range(
                 "§11.12",
@@ -247,15 +246,15 @@ def critical_batch(settings: Settings) -> Reproduction:
     batches = [2**k for k in range(4, 19 if settings.full else 15)]
     points = []
     for b in batches:
-        lam = max(d**-alpha, 1.0 / b)
-        lanes = (GD, MUON, _lane("muon", "Muon-reg λ = max(d^-α, 1/B)", polar="reg", lam=lam))
+        lanes = _batch_lanes(d, alpha, b)
         points += [
             SweepPoint(one_step_config(d, n_items, alpha, s, lanes, batch_size=b), 1, (("B", b), ("seed", s)))
             for s in SEEDS
         ]
     results = run_sweep(points, settings, "batch sweep")
     counts = _mean_recovered(results, "recovered")
-    mean = [[counts[(b,)][:, i].mean() for b in batches] for i in range(3)]
+    lanes = _batch_lanes(d, alpha, batches[0])  # every B has the same lanes in the same order
+    mean = [[counts[(b,)][:, find_lane(lanes, lane.label)].mean() for b in batches] for lane in lanes]
     b_gd, b_muon = critical_batch_size(batches, mean[0]), critical_batch_size(batches, mean[1])
     plateau_ratio = mean[1][-1] / max(mean[0][-1], 1e-9)
     scale = 1.0 if settings.full else (d / 128) ** (alpha + 0.5)  # B*_Muon ∝ d^(α+1/2)
@@ -281,8 +280,8 @@ def critical_batch(settings: Settings) -> Reproduction:
         )
     x = np.array(batches, float)
     series = tuple(
-        _series(batches, counts, lambda b: (b,), i, label, i)
-        for i, label in enumerate(("GD", "Muon exact", "Muon-reg"))
+        _series(batches, counts, lambda b: (b,), find_lane(lanes, lane.label), label, i)
+        for i, (lane, label) in enumerate(zip(lanes, ("GD", "Muon exact", "Muon-reg"), strict=True))
     )
     guides = (_guide(f"B^(1/α) = B^{1 / alpha:.2f}", x[:6], max(mean[1][0], 1.0), 1 / alpha),)
     panel = Panel(
@@ -296,6 +295,15 @@ def critical_batch(settings: Settings) -> Reproduction:
     )
     out.figures.append(Figure("capacity_vs_batch", "Critical batch size", (panel,)))
     return out
+
+
+REG_LABEL = "Muon-reg λ = max(d^-α, 1/B)"
+
+
+def _batch_lanes(d: int, alpha: float, batch: int) -> tuple[LaneConfig, ...]:
+    """GD, Muon exact and Muon regularised with λ = max(d^-α, 1/B) (Kim et al.'s batch-aware choice)."""
+    lam = max(d**-alpha, 1.0 / batch)
+    return (GD, MUON, _lane("muon", REG_LABEL, polar="reg", lam=lam))
 
 
 # ---- preset 4 ----------------------------------------------------------------------------------
@@ -314,7 +322,8 @@ def anisotropic(settings: Settings) -> Reproduction:
     ]
     results = run_sweep(points, settings, "anisotropy sweep")
     counts = _mean_recovered(results, "recovered")
-    ratio = {k: counts[(k,)][:, 2].mean() / counts[(k,)][:, 1].mean() for k in kappas}
+    newton, muon = find_lane(lanes, NEWTON.label), find_lane(lanes, MUON.label)
+    ratio = {k: counts[(k,)][:, newton].mean() / counts[(k,)][:, muon].mean() for k in kappas}
     out = Reproduction("anisotropic", "Anisotropic embeddings (Kim et al. Fig. 6 analogue)", settings.size)
     out.tables["anisotropy"] = _table(results)
     out.claims.append(
@@ -335,7 +344,8 @@ def anisotropic(settings: Settings) -> Reproduction:
         "reported, not judged, because the paper's κ is unverified."
     )
     series = tuple(
-        _series(list(kappas), counts, lambda k: (k,), i, lane.label, i) for i, lane in enumerate(lanes)
+        _series(list(kappas), counts, lambda k: (k,), find_lane(lanes, lane.label), lane.label, i)
+        for i, lane in enumerate(lanes)
     )
     out.figures.append(
         Figure(

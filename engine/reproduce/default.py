@@ -6,7 +6,16 @@ import numpy as np
 
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.presets import load_preset
-from muonscope.engine.reproduce.base import Claim, Figure, Panel, Reproduction, Series, Settings, register
+from muonscope.engine.reproduce.base import (
+    Claim,
+    Figure,
+    Panel,
+    Reproduction,
+    Series,
+    Settings,
+    find_lane,
+    register,
+)
 
 
 @register("default")
@@ -21,9 +30,10 @@ def default(settings: Settings) -> Reproduction:
         t.append(experiment.step_count)
         counts.append([lane.recovered for lane in experiment.snapshot().lanes])
         settings.report(experiment.step_count, steps, "default race")
-    labels = [lane.label for lane in experiment.snapshot().lanes]
+    lanes = experiment.snapshot().lanes
+    labels = [lane.label for lane in lanes]
     counts = np.array(counts)  # (checkpoints, lanes)
-    muon = labels.index(next(label for label in labels if label.startswith("Muon pre")))
+    muon = find_lane(lanes, optimizer="muon", order="pre")
     early = counts[1:6]  # steps 10..50
     leads = bool(np.all(early[:, muon] > np.delete(early, muon, axis=1).max(axis=1)))
     out = Reproduction("default", "Muon vs SGD vs Adam on a Zipf memory", settings.size)

@@ -18,6 +18,7 @@ from muonscope.engine.reproduce.base import (
     Series,
     Settings,
     check_range,
+    find_lane,
     loglog_slope,
     register,
     run_sweep,
@@ -82,7 +83,7 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
     runs = trajectories(config, steps)
     settings.report(1, 1, "trajectories")
     excess, group_loss = runs["excess"], runs["groups"]
-    gd, muon, tra = 0, 1, 2
+    gd, muon, tra = (find_lane(lanes, optimizer=name) for name in ("sgd", "muon", "tra_signgd"))
     t = np.arange(steps + 1)
     out = Reproduction(
         "hierarchical_noiseless", "Hierarchical spectrum, noiseless (Wang et al.)", settings.size
@@ -202,19 +203,24 @@ def noisy_scaling(settings: Settings) -> Reproduction:
                 )
                 points.append(SweepPoint(config, horizon, (("K", k), ("beta", beta), ("T", horizon))))
     results = run_sweep(points, settings, "horizon sweep")
-    final = defaultdict(dict)
+    final: dict[tuple, dict[int, tuple[dict, ...]]] = defaultdict(dict)  # (K, β) → T → lane records
     table = defaultdict(list)
     for result in results:
         coords = dict(result.point.coords)
-        for i, lane in enumerate(result.lanes):
-            final[(coords["K"], coords["beta"], i)][coords["T"]] = lane
+        final[(coords["K"], coords["beta"])][coords["T"]] = result.lanes
+        for lane in result.lanes:
             for name in ("K", "beta", "T"):
                 table[name].append(coords[name])
             table["lane"].append(lane["label"])
             table["excess_loss"].append(lane["excess_loss"])
     out = Reproduction("noisy_scaling", "Noisy scaling law (Wang et al.)", settings.size)
     out.tables["horizons"] = dict(table)
-    gd, muon = final[(k_check, 1.2, 0)][t_check], final[(k_check, 1.2, 1)][t_check]
+
+    def lane_at(k: int, beta: float, horizon: int, optimizer: str) -> dict:
+        records = final[(k, beta)][horizon]
+        return records[find_lane(records, optimizer=optimizer)]
+
+    gd, muon = lane_at(k_check, 1.2, t_check, "sgd"), lane_at(k_check, 1.2, t_check, "muon")
     out.claims += [
         check_range(
             "§11.22",
@@ -239,10 +245,9 @@ def noisy_scaling(settings: Settings) -> Reproduction:
     for k, groups in sizes:
         series, guides = [], []
         for beta in betas:
-            for i, name in ((0, "GD"), (1, "Muon")):
-                curve = final[(k, beta, i)]
-                x = np.array(sorted(curve), float)
-                y = np.array([curve[int(t)]["excess_loss"] for t in x])
+            for i, (name, optimizer) in enumerate((("GD", "sgd"), ("Muon", "muon"))):
+                x = np.array(horizons, float)
+                y = np.array([lane_at(k, beta, h, optimizer)["excess_loss"] for h in horizons])
                 series.append(
                     Series(
                         f"{name}, β = {beta}",
@@ -253,12 +258,12 @@ def noisy_scaling(settings: Settings) -> Reproduction:
                     )
                 )
             x = np.array(horizons, float)
-            gd_y = final[(k, beta, 0)][horizons[0]]["excess_loss"]
+            gd_y = lane_at(k, beta, horizons[0], "sgd")["excess_loss"]
             guides.append(
                 Guide(f"slope −(1 − 1/β) = {-(1 - 1 / beta):.2f}", x, gd_y * (x / x[0]) ** -(1 - 1 / beta))
             )
         x = np.array(horizons, float)
-        muon_y = final[(k, betas[0], 1)][horizons[0]]["excess_loss"]
+        muon_y = lane_at(k, betas[0], horizons[0], "muon")["excess_loss"]
         guides.append(Guide("slope −2", x, muon_y * (x / x[0]) ** -2.0))
         panels.append(
             Panel(

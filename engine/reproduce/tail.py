@@ -19,6 +19,7 @@ from muonscope.engine.reproduce.base import (
     Series,
     Settings,
     check_range,
+    find_lane,
     register,
     run_sweep,
 )
@@ -217,7 +218,8 @@ def tail_multi_step_isotropy(settings: Settings) -> Reproduction:
     best: dict[str, tuple[float, dict]] = {}
     table = defaultdict(list)
     for result in results:
-        name, scale, lane = result.point.coord("optimizer"), result.point.coord("lr_scale"), result.lane(0)
+        name, scale = result.point.coord("optimizer"), result.point.coord("lr_scale")
+        lane = result.lanes[find_lane(result.lanes, name)]
         table["optimizer"].append(name)
         table["lr_scale"].append(scale)
         for metric in ("loss", "accuracy", "balance_gap", "weight_entropy"):

@@ -2,8 +2,9 @@
 
 import pytest
 
-from muonscope.engine.presets import preset_names
-from muonscope.engine.reproduce import REPRODUCTIONS, Settings
+from muonscope.engine import LaneConfig
+from muonscope.engine.presets import load_preset, preset_names
+from muonscope.engine.reproduce import REPRODUCTIONS, Settings, find_lane
 
 #: preset → the §11 checks its reproduction must contain (and pass).
 CHECKS = {
@@ -47,3 +48,29 @@ def test_reproduction_at_ci_size(name):
 def test_reproduction_at_full_size(name):
     """Hours on two cores; sweep points cached by `muonscope reproduce --full` are reused."""
     _check(name, "full", use_cache=True)
+
+
+def test_find_lane_by_name_and_by_role():
+    lanes = load_preset("default").config.lanes  # labels are empty: found by role
+    muon_pre = find_lane(lanes, optimizer="muon", order="pre")
+    assert lanes[muon_pre].optimizer == "muon" and lanes[muon_pre].order == "pre"
+    assert find_lane(lanes, optimizer="adam") != muon_pre
+    named = (LaneConfig(optimizer="sgd", label="GD"), LaneConfig(optimizer="muon", label="Muon exact"))
+    assert find_lane(named, "Muon exact") == 1
+    records = [{"label": "GD", "optimizer": "sgd"}, {"label": "Muon", "optimizer": "muon"}]  # sweep records
+    assert find_lane(records, optimizer="sgd") == 0
+    assert find_lane(records, "Muon", optimizer="muon") == 1
+
+
+def test_find_lane_fails_clearly_on_missing_or_ambiguous_lanes():
+    records = [{"label": "Muon pre", "optimizer": "muon"}, {"label": "Muon post", "optimizer": "muon"}]
+    with pytest.raises(
+        LookupError, match=r"no lane with label = 'Muon'; the lanes are \['Muon pre', 'Muon post'\]"
+    ):
+        find_lane(records, "Muon")
+    with pytest.raises(LookupError, match=r"2 lanes with optimizer = 'muon': \['Muon pre', 'Muon post'\]"):
+        find_lane(records, optimizer="muon")
+    with pytest.raises(LookupError, match="no lane with label = 'Muon pre', optimizer = 'sgd'"):
+        find_lane(records, "Muon pre", optimizer="sgd")
+    with pytest.raises(ValueError, match="a name or a role"):
+        find_lane(records)
