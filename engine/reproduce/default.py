@@ -8,10 +8,9 @@ from muonscope.engine.experiment import Experiment
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce.base import (
     Claim,
-    Figure,
-    Panel,
+    Curve,
+    CurveSet,
     Reproduction,
-    Series,
     Settings,
     find_lane,
     register,
@@ -36,7 +35,7 @@ def default(settings: Settings) -> Reproduction:
     muon = find_lane(lanes, optimizer="muon", order="pre")
     early = counts[1:6]  # steps 10..50
     leads = bool(np.all(early[:, muon] > np.delete(early, muon, axis=1).max(axis=1)))
-    out = Reproduction("default", "Muon vs SGD vs Adam on a Zipf memory", settings.size)
+    out = Reproduction("default", settings.size)
     out.claims.append(
         Claim(
             "preset",
@@ -49,17 +48,8 @@ def default(settings: Settings) -> Reproduction:
             leads,
         )
     )
-    series = tuple(
-        Series(label, np.array(t, float), counts[:, i].astype(float), colour=i)
-        for i, label in enumerate(labels)
-    )
-    out.figures.append(
-        Figure(
-            "race",
-            "Items recovered on shared minibatches",
-            (Panel("default preset", "step", "items recovered", series),),
-        )
-    )
+    curves = {label: Curve(np.array(t, float), counts[:, i].astype(float)) for i, label in enumerate(labels)}
+    out.data.append(CurveSet("recovered_over_steps", curves))
     out.tables["race"] = {
         "step": [s for s in t for _ in labels],
         "lane": labels * len(t),
