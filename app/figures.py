@@ -1,21 +1,103 @@
-"""Drawing a reproduction's figure data (engine.reproduce.base.Figure) to a PNG with pyqtgraph.
+"""Reproduction figures: what a figure shows (panels of series and guide lines), and drawing it to a PNG.
 
-Used headless by ``muonscope reproduce``: the window is built offscreen, laid out as one row of
-panels, each with its legend underneath (inside the plot a legend hides curves: there is no mouse to
-move it in a still picture), and grabbed. Series keep the lane palette; guides are grey dashed lines.
+The per-preset builders (``app/*_figures.py``) turn a reproduction's plain data into these
+descriptions: titles, axis labels, log axes, legend text, lane colours and line styles are decided
+there and nowhere in the engine. ``render_figure`` draws a description headless with pyqtgraph, for
+``muonscope reproduce``: the window is built offscreen, laid out as one row of panels, each with its
+legend underneath (inside the plot a legend hides curves: there is no mouse to move it in a still
+picture), and grabbed. Series keep the lane palette; guides are grey dashed lines.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from muonscope.engine.reproduce.base import Figure, Panel
+from muonscope.engine.reproduce import Curve, Reproduction
 from muonscope.widgets.ranges import log_ticks
 
-__all__ = ["render_figure"]
+__all__ = [
+    "Figure",
+    "Guide",
+    "Panel",
+    "Presentation",
+    "Series",
+    "guide",
+    "lane_series",
+    "render_figure",
+    "series",
+]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One measured curve as drawn: its legend text, lane colour and line style."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    lo: np.ndarray | None = None  # seed spread (min over seeds), drawn as a band
+    hi: np.ndarray | None = None
+    style: str = "solid"  # solid | dash | points
+    colour: int = 0  # index into the lane palette
+
+
+@dataclass(frozen=True)
+class Guide:
+    """A theory line, drawn dashed in grey and labelled."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    x_label: str
+    y_label: str
+    series: tuple[Series, ...]
+    guides: tuple[Guide, ...] = ()
+    log_x: bool = False
+    log_y: bool = False
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # file stem
+    title: str
+    panels: tuple[Panel, ...]
+
+
+class Presentation(NamedTuple):
+    """How one preset's reproduction is shown: the summary's title and its figures."""
+
+    title: str
+    figures: Callable[[Reproduction], list[Figure]]
+
+
+def series(label: str, curve: Curve, colour: int, style: str = "solid") -> Series:
+    """A measured curve (with its seed spread, if any) drawn in lane colour ``colour``."""
+    return Series(label, curve.x, curve.y, curve.lo, curve.hi, style, colour)
+
+
+def lane_series(curves: Mapping[str, Curve], legend: Mapping[str, str] | None = None) -> tuple[Series, ...]:
+    """One series per named curve in lane colour order; ``legend`` shortens names where given."""
+    legend = legend or {}
+    return tuple(
+        series(legend.get(name, name), curve, colour) for colour, (name, curve) in enumerate(curves.items())
+    )
+
+
+def guide(label: str, curve: Curve) -> Guide:
+    """A theory curve drawn as a labelled guide line."""
+    return Guide(label, curve.x, curve.y)
+
 
 PANEL_SIZE = (620, 460)
 LEGEND_COLUMNS = 2

@@ -12,7 +12,7 @@ from muonscope.app.progress import ProgressBar
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import REPRODUCTIONS, Settings
-from muonscope.engine.reproduce.output import summary_markdown, write_tables
+from muonscope.engine.tables import write_table
 
 __all__ = ["list_presets", "reproduce", "reproduce_command"]
 
@@ -69,13 +69,15 @@ def reproduce(
     if preset not in REPRODUCTIONS:
         raise ConfigError("preset", preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
     from muonscope.app.figures import render_figure
+    from muonscope.app.reproduction_figures import reproduction_figures
+    from muonscope.app.reproduction_summary import summary_markdown
 
     start = time.perf_counter()
     with ProgressBar(progress, delay_s=0.5) as bar:
         result = REPRODUCTIONS[preset](Settings("full" if full else "ci", workers, use_cache, bar))
     out.mkdir(parents=True, exist_ok=True)
-    files = [render_figure(figure, out / f"{figure.name}.png") for figure in result.figures]
-    files += write_tables(result.tables, out, table_format)
+    files = [render_figure(figure, out / f"{figure.name}.png") for figure in reproduction_figures(result)]
+    files += [write_table(columns, out / f"{name}.{table_format}") for name, columns in result.tables.items()]
     summary = summary_markdown(result, files, time.perf_counter() - start)
     (out / "summary.md").write_text(summary, encoding="utf-8")
     print(summary)

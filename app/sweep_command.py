@@ -12,6 +12,7 @@ from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep import SweepRunner
 from muonscope.engine.sweep_plans import curves, guides, plan
+from muonscope.engine.tables import write_table
 
 __all__ = ["sweep_command"]
 
@@ -48,8 +49,6 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
-    from muonscope.engine.reproduce.output import write_tables
-
     points = defaultdict(list)
     for result in results:
         for lane in result.lanes:
@@ -60,5 +59,5 @@ def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
                 points[metric].append(lane.get(metric))
             points["cached"].append(result.cached)
     folder.mkdir(parents=True, exist_ok=True)
-    for path in write_tables({"curves": curve_table, "points": dict(points)}, folder, table_format):
-        print(f"wrote {path}")
+    for name, columns in (("curves", curve_table), ("points", dict(points))):
+        print(f"wrote {write_table(columns, folder / f'{name}.{table_format}')}")

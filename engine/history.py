@@ -10,12 +10,12 @@ long runs keep an evenly thinned history instead of growing without bound.
 from __future__ import annotations
 
 import bisect
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.tables import write_table
 
 __all__ = ["COLUMNS", "MetricHistory", "SnapshotStore"]
 
@@ -117,30 +117,12 @@ class MetricHistory:
         return out
 
     def write(self, path: Path) -> Path:
-        """Write as Parquet (``.parquet``) or CSV (``.csv``), chosen by the suffix."""
+        """Write as Parquet (``.parquet``) or CSV (``.csv``), chosen by the suffix; NaN stays empty in CSV."""
         table = self.table()
         labels = np.array([self.labels.get(int(i), "") for i in table["lane"]], dtype=object)
-        if path.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            columns = {"step": table["step"], "lane": table["lane"], "label": labels}
-            columns.update({k: v for k, v in table.items() if k not in ("step", "lane", "lane_id")})
-            pq.write_table(pa.table(columns), path)
-            return path
-        with path.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["step", "lane", "label", *_SCALARS])
-            for row in range(self._size):
-                values = [table[name][row] for name in _SCALARS]
-                writer.writerow(
-                    [table["step"][row], table["lane"][row], labels[row], *(_csv(v) for v in values)]
-                )
-        return path
-
-
-def _csv(value: float) -> str:
-    return "" if np.isnan(value) else repr(float(value))
+        columns = {"step": table["step"], "lane": table["lane"], "label": labels}
+        columns.update({name: table[name] for name in _SCALARS})
+        return write_table(columns, path)
 
 
 class SnapshotStore:

@@ -1,6 +1,14 @@
 """Reproductions of the four papers' claims: one function per preset, registered by name."""
 
 from muonscope.engine.reproduce import capacity, default, filtering, hierarchical, tail  # noqa: F401 - registers
-from muonscope.engine.reproduce.base import REPRODUCTIONS, Claim, Figure, Reproduction, Settings
+from muonscope.engine.reproduce.base import (
+    REPRODUCTIONS,
+    Claim,
+    Curve,
+    CurveSet,
+    Reproduction,
+    Settings,
+    find_lane,
+)
 
-__all__ = ["REPRODUCTIONS", "Claim", "Figure", "Reproduction", "Settings"]
+__all__ = ["REPRODUCTIONS", "Claim", "Curve", "CurveSet", "Reproduction", "Settings", "find_lane"]

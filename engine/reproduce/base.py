@@ -1,12 +1,12 @@
-"""What a reproduction returns: claims checked against SCIENCE.md §11, tables and figure data.
+"""What a reproduction returns: claims checked against SCIENCE.md §11, tables, and the measured curves.
 
-Figures are plain data (panels of series and guide lines); the app draws them, so the engine stays
-free of any plotting toolkit.
+Everything here is plain data: numbers, names and the settings they were measured at. How a curve is
+drawn (colours, line styles, titles, axes) and how the claims are written up is the app's business.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +17,13 @@ from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
 __all__ = [
     "REPRODUCTIONS",
     "Claim",
-    "Figure",
-    "Guide",
-    "Panel",
+    "Curve",
+    "CurveSet",
     "Progress",
     "Reproduction",
-    "Series",
     "Settings",
     "check_range",
+    "find_lane",
     "loglog_slope",
     "register",
     "run_sweep",
@@ -45,41 +44,27 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class Series:
-    label: str
+class Curve:
+    """y against x; ``lo`` and ``hi`` are the spread over seeds (min and max) where there is one."""
+
     x: np.ndarray
     y: np.ndarray
-    lo: np.ndarray | None = None  # seed spread (min over seeds)
+    lo: np.ndarray | None = None
     hi: np.ndarray | None = None
-    style: str = "solid"  # solid | dash | points
-    colour: int = 0
 
 
 @dataclass(frozen=True)
-class Guide:
-    """A theory line, drawn dashed in grey and labelled."""
+class CurveSet:
+    """Curves measured at one setting, and the theory curves (as numbers) that go with them.
 
-    label: str
-    x: np.ndarray
-    y: np.ndarray
+    ``name`` says what was measured (e.g. "capacity_vs_d"); ``curves`` are keyed by lane name, or by
+    the quantity when there are no lanes; ``setting`` holds the parameters they were measured at.
+    """
 
-
-@dataclass(frozen=True)
-class Panel:
-    title: str
-    x_label: str
-    y_label: str
-    series: tuple[Series, ...]
-    guides: tuple[Guide, ...] = ()
-    log_x: bool = False
-    log_y: bool = False
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str  # file stem
-    title: str
-    panels: tuple[Panel, ...]
+    name: str
+    curves: dict[str, Curve]
+    theory: dict[str, Curve] = field(default_factory=dict)
+    setting: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,11 +72,10 @@ class Reproduction:
     """The outcome of reproducing one preset's claims."""
 
     preset: str
-    title: str
     size: str
     claims: list[Claim] = field(default_factory=list)
     tables: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
-    figures: list[Figure] = field(default_factory=list)
+    data: list[CurveSet] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def claim(self, check: str) -> Claim:
@@ -100,9 +84,40 @@ class Reproduction:
             raise KeyError(f"{check}: {len(matches)} claims")
         return matches[0]
 
+    def curve_sets(self, name: str) -> list[CurveSet]:
+        """Every curve set called ``name``, in the order they were measured."""
+        found = [s for s in self.data if s.name == name]
+        if not found:
+            measured = sorted({s.name for s in self.data})
+            raise KeyError(f"{self.preset} measured no {name!r} curves (it has {measured})")
+        return found
+
     @property
     def failed(self) -> list[Claim]:
         return [c for c in self.claims if c.passed is False]
+
+
+def _field(lane: Any, name: str) -> Any:
+    return lane[name] if isinstance(lane, Mapping) else getattr(lane, name)
+
+
+def find_lane(lanes: Sequence[Any], name: str | None = None, **role: Any) -> int:
+    """Position of the one lane called ``name`` and/or having ``role`` (e.g. optimizer="muon", order="pre").
+
+    ``lanes`` are LaneConfigs, a snapshot's lanes or a sweep point's lane records: anything with a
+    ``label`` and the fields named in ``role``. Raises LookupError when no lane or several match.
+    """
+    wanted = {"label": name, **role} if name is not None else role
+    if not wanted:
+        raise ValueError("find_lane needs a name or a role")
+    matches = [i for i, lane in enumerate(lanes) if all(_field(lane, k) == v for k, v in wanted.items())]
+    if len(matches) == 1:
+        return matches[0]
+    asked = ", ".join(f"{k} = {v!r}" for k, v in wanted.items())
+    labels = [_field(lane, "label") for lane in lanes]
+    if not matches:
+        raise LookupError(f"no lane with {asked}; the lanes are {labels}")
+    raise LookupError(f"{len(matches)} lanes with {asked}: {[labels[i] for i in matches]}")
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,12 @@ from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, Tas
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.reproduce.base import (
     Claim,
-    Figure,
-    Guide,
-    Panel,
+    Curve,
+    CurveSet,
     Reproduction,
-    Series,
     Settings,
     check_range,
+    find_lane,
     loglog_slope,
     register,
     run_sweep,
@@ -42,8 +41,11 @@ NEWTON = _lane("newton", "Newton")
 SIGNGD = _lane("signgd", "Adam 1 step = SignGD")
 
 
+_ONE_STEP_NAMES = {"gd": GD, "muon": MUON, "ns5": NS5, "ns10": NS10, "newton": NEWTON, "signgd": SIGNGD}
+
+
 def one_step_lanes() -> tuple[LaneConfig, ...]:
-    return (GD, MUON, NS5, NS10, NEWTON, SIGNGD)
+    return tuple(_ONE_STEP_NAMES.values())
 
 
 def one_step_config(
@@ -58,7 +60,7 @@ def one_step_config(
 
 
 def _mean_recovered(results: list[PointResult], key: str) -> dict[tuple, np.ndarray]:
-    """(coordinate values without seed) → (seeds, lanes) recovered counts."""
+    """(coordinate values without seed) → (seeds, lanes) recovered counts, lanes in the points' order."""
     grouped: dict[tuple, list[list[int]]] = defaultdict(list)
     for result in results:
         coords = tuple(v for k, v in result.point.coords if k != "seed")
@@ -78,20 +80,25 @@ def _table(results: list[PointResult]) -> dict[str, list]:
     return dict(table)
 
 
-def _series(xs: list, counts: dict, coords_of, lane: int, label: str, colour: int) -> Series:
+def _curve(xs: list, counts: dict, coords_of, lane: int) -> Curve:
+    """Mean over seeds against x, with the seeds' min and max, of the lane in column ``lane``."""
     rows = [counts[coords_of(x)][:, lane] for x in xs]
-    return Series(
-        label,
+    return Curve(
         np.array(xs, float),
         np.array([r.mean() for r in rows]),
         lo=np.array([r.min() for r in rows]),
         hi=np.array([r.max() for r in rows]),
-        colour=colour,
     )
 
 
-def _guide(label: str, x: np.ndarray, anchor_y: float, slope: float) -> Guide:
-    return Guide(label, x, anchor_y * (x / x[0]) ** slope)
+def _curves(xs: list, counts: dict, coords_of, lanes) -> dict[str, Curve]:
+    """One curve per lane, by its label (find_lane refuses two lanes of one label)."""
+    return {lane.label: _curve(xs, counts, coords_of, find_lane(lanes, lane.label)) for lane in lanes}
+
+
+def _power_law(x: np.ndarray, anchor_y: float, slope: float) -> Curve:
+    """y = anchor_y · (x / x₀)^slope: a theory slope drawn through the first measured point."""
+    return Curve(x, anchor_y * (x / x[0]) ** slope)
 
 
 # ---- preset 1 ----------------------------------------------------------------------------------
@@ -112,20 +119,18 @@ def one_step_capacity(settings: Settings) -> Reproduction:
     ]
     results = run_sweep(points, settings, "one-step recovery")
     counts = _mean_recovered(results, "recovered")
-    out = Reproduction("one_step_capacity", "One-step capacity (Kim et al.)", settings.size)
+    out = Reproduction("one_step_capacity", settings.size)
     out.tables["one_step"] = _table(results)
-    panels = []
+    column = {name: find_lane(lanes, lane.label) for name, lane in _ONE_STEP_NAMES.items()}
     for a in alphas:
-        mean = {
-            name: [counts[(a, d)][:, i].mean() for d in dims]
-            for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))
-        }
+        mean = {name: [counts[(a, d)][:, i].mean() for d in dims] for name, i in column.items()}
         muon_slope, gd_slope = loglog_slope(dims, mean["muon"]), loglog_slope(dims, mean["gd"])
+        muon_theory, gd_theory = 1 + 1 / (2 * a), 1 / (2 * a)
         low, high = (1.1, 1.7) if a == 1.5 else (1.0, 1.6)
         out.claims += [
             check_range(
                 "§11.9",
-                f"Muon-exact slope of n_rec vs d, α = {a} (theory {1 + 1 / (2 * a):.2f})",
+                f"Muon-exact slope of n_rec vs d, α = {a} (theory {muon_theory:.2f})",
                 muon_slope,
                 low,
                 high,
@@ -133,7 +138,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
             ),
             check_range(
                 "§11.9",
-                f"GD slope of n_rec vs d, α = {a} (theory {1 / (2 * a):.2f})",
+                f"GD slope of n_rec vs d, α = {a} (theory {gd_theory:.2f})",
                 gd_slope,
                 0.0,
                 0.8,
@@ -144,22 +149,19 @@ def one_step_capacity(settings: Settings) -> Reproduction:
             ),
         ]
         x = np.array(dims, float)
-        series = tuple(
-            _series(list(dims), counts, lambda d, a=a: (a, d), i, lane.label, i)
-            for i, lane in enumerate(lanes)
-        )
-        guides = (
-            _guide(f"slope 1 + 1/(2α) = {1 + 1 / (2 * a):.2f}", x, mean["muon"][0], 1 + 1 / (2 * a)),
-            _guide(f"slope 1/(2α) = {1 / (2 * a):.2f}", x, max(mean["gd"][0], 1.0), 1 / (2 * a)),
-        )
-        panels.append(
-            Panel(f"α = {a}, N = {n_items}", "d", "items recovered n_rec", series, guides, True, True)
+        out.data.append(
+            CurveSet(
+                "capacity_vs_d",
+                _curves(list(dims), counts, lambda d, a=a: (a, d), lanes),
+                {
+                    "muon_slope": _power_law(x, mean["muon"][0], muon_theory),
+                    "gd_slope": _power_law(x, max(mean["gd"][0], 1.0), gd_theory),
+                },
+                {"alpha": a, "n_items": n_items, "muon_slope": muon_theory, "gd_slope": gd_theory},
+            )
         )
     d_max = dims[-1]
-    top = {
-        name: counts[(1.5, d_max)][:, i].mean()
-        for i, name in enumerate(("gd", "muon", "ns5", "ns10", "newton", "signgd"))
-    }
+    top = {name: counts[(1.5, d_max)][:, i].mean() for name, i in column.items()}
     out.claims.append(
         check_range(
             "§11.8",
@@ -185,7 +187,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
         )
     )
     for d in dims[-2:]:
-        ratio = counts[(1.5, d)][:, 4].mean() / counts[(1.5, d)][:, 1].mean()
+        ratio = counts[(1.5, d)][:, column["newton"]].mean() / counts[(1.5, d)][:, column["muon"]].mean()
         out.claims.append(
             check_range(
                 "§11.12",
@@ -196,36 +198,21 @@ def one_step_capacity(settings: Settings) -> Reproduction:
                 ".2f",
             )
         )
-    out.figures.append(Figure("capacity_vs_d", "One-step capacity against d", tuple(panels)))
-    out.figures.append(_recovery_strip(d_max, n_items))
+    out.data.append(_recovered_ranks(d_max, n_items))
     return out
 
 
-def _recovery_strip(d: int, n_items: int) -> Figure:
-    """Which frequency ranks one step recovers, GD against Muon, at the largest d (seed 0)."""
-    experiment = Experiment(one_step_config(d, n_items, 1.5, 0, (GD, MUON)))
+def _recovered_ranks(d: int, n_items: int) -> CurveSet:
+    """Which frequency ranks one step recovers (1) or not (0), GD against Muon, at d (seed 0)."""
+    alpha = 1.5
+    experiment = Experiment(one_step_config(d, n_items, alpha, 0, (GD, MUON)))
     experiment.step(1)
     experiment.evaluate(with_signal=False)
-    series = []
-    for level, lane in enumerate(experiment.snapshot().lanes):
-        ranks = np.flatnonzero(lane.item_recovered) + 1
-        series.append(
-            Series(
-                f"{lane.label}: {ranks.size} items",
-                ranks.astype(float),
-                np.full(ranks.size, level + 1.0),
-                style="points",
-                colour=level,
-            )
-        )
-    panel = Panel(
-        f"recovered ranks after one step, d = {d}, α = 1.5",
-        "frequency rank",
-        "lane (1 = GD, 2 = Muon)",
-        tuple(series),
-        log_x=True,
-    )
-    return Figure("recovery_strip", "Per-rank recovery", (panel,))
+    curves = {}
+    for lane in experiment.snapshot().lanes:
+        recovered = np.asarray(lane.item_recovered, float)  # (N,) in frequency order
+        curves[lane.label] = Curve(np.arange(1, recovered.size + 1, dtype=float), recovered)
+    return CurveSet("recovered_by_rank", curves, setting={"d": d, "alpha": alpha})
 
 
 # ---- preset 2 ----------------------------------------------------------------------------------
@@ -247,19 +234,20 @@ def critical_batch(settings: Settings) -> Reproduction:
     batches = [2**k for k in range(4, 19 if settings.full else 15)]
     points = []
     for b in batches:
-        lam = max(d**-alpha, 1.0 / b)
-        lanes = (GD, MUON, _lane("muon", "Muon-reg λ = max(d^-α, 1/B)", polar="reg", lam=lam))
+        lanes = _batch_lanes(d, alpha, b)
         points += [
             SweepPoint(one_step_config(d, n_items, alpha, s, lanes, batch_size=b), 1, (("B", b), ("seed", s)))
             for s in SEEDS
         ]
     results = run_sweep(points, settings, "batch sweep")
     counts = _mean_recovered(results, "recovered")
-    mean = [[counts[(b,)][:, i].mean() for b in batches] for i in range(3)]
-    b_gd, b_muon = critical_batch_size(batches, mean[0]), critical_batch_size(batches, mean[1])
-    plateau_ratio = mean[1][-1] / max(mean[0][-1], 1e-9)
+    lanes = _batch_lanes(d, alpha, batches[0])  # every B has the same lanes in the same order
+    curves = _curves(batches, counts, lambda b: (b,), lanes)
+    gd, muon = curves[GD.label].y, curves[MUON.label].y
+    b_gd, b_muon = critical_batch_size(batches, list(gd)), critical_batch_size(batches, list(muon))
+    plateau_ratio = muon[-1] / max(gd[-1], 1e-9)
     scale = 1.0 if settings.full else (d / 128) ** (alpha + 0.5)  # B*_Muon ∝ d^(α+1/2)
-    out = Reproduction("critical_batch", "Critical batch size (Kim et al.)", settings.size)
+    out = Reproduction("critical_batch", settings.size)
     out.tables["batch_sweep"] = _table(results)
     out.claims += [
         check_range("§11.11", f"B*_GD (90% of plateau), d = {d}", b_gd, None, 256, ".0f"),
@@ -280,22 +268,24 @@ def critical_batch(settings: Settings) -> Reproduction:
             "and the plateau-ratio threshold is 5 instead of 8 (one-step Muon capacity is smaller at d = 64)."
         )
     x = np.array(batches, float)
-    series = tuple(
-        _series(batches, counts, lambda b: (b,), i, label, i)
-        for i, label in enumerate(("GD", "Muon exact", "Muon-reg"))
+    out.data.append(
+        CurveSet(
+            "capacity_vs_batch",
+            curves,
+            {"muon_slope": _power_law(x[:6], max(muon[0], 1.0), 1 / alpha)},
+            {"d": d, "n_items": n_items, "alpha": alpha, "b_gd": b_gd, "b_muon": b_muon},
+        )
     )
-    guides = (_guide(f"B^(1/α) = B^{1 / alpha:.2f}", x[:6], max(mean[1][0], 1.0), 1 / alpha),)
-    panel = Panel(
-        f"d = {d}, N = {n_items}, α = {alpha}: B*_GD = {b_gd}, B*_Muon = {b_muon}",
-        "batch size B",
-        "items recovered n_rec",
-        series,
-        guides,
-        True,
-        True,
-    )
-    out.figures.append(Figure("capacity_vs_batch", "Critical batch size", (panel,)))
     return out
+
+
+REG_LABEL = "Muon-reg λ = max(d^-α, 1/B)"
+
+
+def _batch_lanes(d: int, alpha: float, batch: int) -> tuple[LaneConfig, ...]:
+    """GD, Muon exact and Muon regularised with λ = max(d^-α, 1/B) (Kim et al.'s batch-aware choice)."""
+    lam = max(d**-alpha, 1.0 / batch)
+    return (GD, MUON, _lane("muon", REG_LABEL, polar="reg", lam=lam))
 
 
 # ---- preset 4 ----------------------------------------------------------------------------------
@@ -314,8 +304,9 @@ def anisotropic(settings: Settings) -> Reproduction:
     ]
     results = run_sweep(points, settings, "anisotropy sweep")
     counts = _mean_recovered(results, "recovered")
-    ratio = {k: counts[(k,)][:, 2].mean() / counts[(k,)][:, 1].mean() for k in kappas}
-    out = Reproduction("anisotropic", "Anisotropic embeddings (Kim et al. Fig. 6 analogue)", settings.size)
+    newton, muon = find_lane(lanes, NEWTON.label), find_lane(lanes, MUON.label)
+    ratio = {k: counts[(k,)][:, newton].mean() / counts[(k,)][:, muon].mean() for k in kappas}
+    out = Reproduction("anisotropic", settings.size)
     out.tables["anisotropy"] = _table(results)
     out.claims.append(
         check_range("§10.4", "Newton / Muon n_rec at κ = 0 (isotropic)", ratio[0.0], 0.75, 1.25, ".2f")
@@ -334,14 +325,11 @@ def anisotropic(settings: Settings) -> Reproduction:
         f"Newton/Muon ratio {'does' if grows else 'does not'} increase from κ = 0 to κ = 1 here; "
         "reported, not judged, because the paper's κ is unverified."
     )
-    series = tuple(
-        _series(list(kappas), counts, lambda k: (k,), i, lane.label, i) for i, lane in enumerate(lanes)
-    )
-    out.figures.append(
-        Figure(
-            "anisotropy",
-            "Anisotropic inputs",
-            (Panel(f"d = {d}, N = {n_items}, α = 1.5", "κ", "items recovered n_rec", series, log_y=True),),
+    out.data.append(
+        CurveSet(
+            "capacity_vs_kappa",
+            _curves(list(kappas), counts, lambda k: (k,), lanes),
+            setting={"d": d, "n_items": n_items, "alpha": 1.5},
         )
     )
     return out
@@ -362,25 +350,19 @@ def multi_step_recovery(settings: Settings) -> Reproduction:
 
     dims = (64, 128) if settings.full else (32,)
     alpha, steps = 1.5, 8
-    out = Reproduction("multi_step_recovery", "Multi-step recovery (Kim et al., exploratory)", settings.size)
-    panels, table = [], defaultdict(list)
+    out = Reproduction("multi_step_recovery", settings.size)
+    table = defaultdict(list)
     for d in dims:
         n_items = max(2 * d * d, 2048)
         curves = run_multistep(d, n_items, alpha, steps)
         t = np.arange(0, steps + 1, dtype=float)
-        series = tuple(
-            Series(name, t, np.array(counts, float), colour=i)
-            for i, (name, counts) in enumerate(curves.items())
-        )
         theory = np.array([min(theory_recovery(d, alpha, int(k)), n_items) if k > 0 else np.nan for k in t])
-        panels.append(
-            Panel(
-                f"d = {d}, N = {n_items}",
-                "step t",
-                "items recovered",
-                series,
-                (Guide("d^(2 − (1 − 1/(2α))^t)", t[1:], theory[1:]),),
-                log_y=True,
+        out.data.append(
+            CurveSet(
+                "recovered_over_steps",
+                {name: Curve(t, np.array(counts, float)) for name, counts in curves.items()},
+                {"d_t": Curve(t[1:], theory[1:])},
+                {"d": d, "n_items": n_items, "alpha": alpha},
             )
         )
         for name, counts in curves.items():
@@ -401,7 +383,6 @@ def multi_step_recovery(settings: Settings) -> Reproduction:
             )
         )
     out.tables["multi_step"] = dict(table)
-    out.figures.append(Figure("multi_step", "Multi-step recovery (exploratory)", tuple(panels)))
     out.notes.append(
         "Experimental — calibration pending. The thresholded-gradient procedure and the λ_t schedule "
         "are our reading "

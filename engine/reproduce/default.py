@@ -6,7 +6,15 @@ import numpy as np
 
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.presets import load_preset
-from muonscope.engine.reproduce.base import Claim, Figure, Panel, Reproduction, Series, Settings, register
+from muonscope.engine.reproduce.base import (
+    Claim,
+    Curve,
+    CurveSet,
+    Reproduction,
+    Settings,
+    find_lane,
+    register,
+)
 
 
 @register("default")
@@ -21,12 +29,13 @@ def default(settings: Settings) -> Reproduction:
         t.append(experiment.step_count)
         counts.append([lane.recovered for lane in experiment.snapshot().lanes])
         settings.report(experiment.step_count, steps, "default race")
-    labels = [lane.label for lane in experiment.snapshot().lanes]
+    lanes = experiment.snapshot().lanes
+    labels = [lane.label for lane in lanes]
     counts = np.array(counts)  # (checkpoints, lanes)
-    muon = labels.index(next(label for label in labels if label.startswith("Muon pre")))
+    muon = find_lane(lanes, optimizer="muon", order="pre")
     early = counts[1:6]  # steps 10..50
     leads = bool(np.all(early[:, muon] > np.delete(early, muon, axis=1).max(axis=1)))
-    out = Reproduction("default", "Muon vs SGD vs Adam on a Zipf memory", settings.size)
+    out = Reproduction("default", settings.size)
     out.claims.append(
         Claim(
             "preset",
@@ -39,17 +48,8 @@ def default(settings: Settings) -> Reproduction:
             leads,
         )
     )
-    series = tuple(
-        Series(label, np.array(t, float), counts[:, i].astype(float), colour=i)
-        for i, label in enumerate(labels)
-    )
-    out.figures.append(
-        Figure(
-            "race",
-            "Items recovered on shared minibatches",
-            (Panel("default preset", "step", "items recovered", series),),
-        )
-    )
+    curves = {label: Curve(np.array(t, float), counts[:, i].astype(float)) for i, label in enumerate(labels)}
+    out.data.append(CurveSet("recovered_over_steps", curves))
     out.tables["race"] = {
         "step": [s for s in t for _ in labels],
         "lane": labels * len(t),

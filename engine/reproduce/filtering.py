@@ -20,11 +20,9 @@ from muonscope.engine.optim.polar import polar_exact
 from muonscope.engine.optim.rules import ema_
 from muonscope.engine.reproduce.base import (
     Claim,
-    Figure,
-    Guide,
-    Panel,
+    Curve,
+    CurveSet,
     Reproduction,
-    Series,
     Settings,
     check_range,
     loglog_slope,
@@ -132,7 +130,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
     trials = 10 if settings.full else 3
     sigmas = (0.2, 0.5, 1.0, 2.0, 5.0) if settings.full else (0.2, 1.0, 5.0)
     mus = np.array([0.5, 0.9, 0.95, 0.98, 0.99, 0.995])
-    out = Reproduction("spectral_filtering", "Momentum as a spectral filter (Li et al.)", settings.size)
+    out = Reproduction("spectral_filtering", settings.size)
     by_sigma = {s: _trials(_spiked(s), mus, steps, trials, False, settings, f"σ = {s}") for s in sigmas}
     base = by_sigma[1.0]
     energy = _mean(base, "noise_energy")
@@ -228,33 +226,30 @@ def spectral_filtering(settings: Settings) -> Reproduction:
             ".3f",
         )
     )
-    out.figures.append(_spectra_figure(base, i95))
+    out.data += _spectra(base, i95, steps, target)
     out.tables["filtering"] = _filtering_table(by_sigma, mus)
     return out
 
 
-def _spectra_figure(runs: list[Buffers], index: int) -> Figure:
+def _spectra(runs: list[Buffers], index: int, steps: int, tail_ratio: float) -> list[CurveSet]:
+    """Trial-mean spectra of G_K, M_K (μ of ``index``) and G_sig; the filtering ratio σ_k(M)/σ_k(G).
+
+    ``tail_ratio`` is the ratio the tail should show, 1/√(2T−1) with T = 1/(1−μ).
+    """
     k = np.arange(1, KEEP + 1, dtype=float)
     buffer, grad, signal = _mean(runs, "s_buffer")[index], _mean(runs, "s_gradient"), _mean(runs, "s_signal")
-    spectra = Panel(
-        f"σ = 1, μ = {runs[0].mus[index]}, K = 1000 (mean of {len(runs)} trials)",
-        "index k",
-        "singular value",
-        (
-            Series("G_K", k, grad, colour=0),
-            Series("M_K", k, buffer, colour=1),
-            Series("G_sig", k, np.where(signal > 1e-9, signal, np.nan), style="points", colour=2),
-        ),
-        log_y=True,
-    )
-    ratio = Panel(
-        "filtering ratio σ_k(M_K) / σ_k(G_K)",
-        "index k",
-        "ratio",
-        (Series("σ = 1", k, buffer / grad, colour=1),),
-        (Guide("1/√(2T−1) = 0.160", k, np.full(KEEP, 1 / np.sqrt(39))),),
-    )
-    return Figure("spectra", "Spectra of the gradient, the momentum buffer and the signal", (spectra, ratio))
+    setting = {"noise": 1.0, "mu": float(runs[0].mus[index]), "steps": steps, "trials": len(runs)}
+    spectra = {
+        "G_K": Curve(k, grad),
+        "M_K": Curve(k, buffer),
+        "G_sig": Curve(k, np.where(signal > 1e-9, signal, np.nan)),  # NaN past its rank: no singular value
+    }
+    ratio = {"M_K / G_K": Curve(k, buffer / grad)}
+    theory = {"1/√(2T−1)": Curve(k, np.full(KEEP, tail_ratio))}
+    return [
+        CurveSet("spectra", spectra, setting=setting),
+        CurveSet("filtering_ratio", ratio, theory, setting),
+    ]
 
 
 def _filtering_table(by_sigma: dict[float, list[Buffers]], mus: np.ndarray) -> dict[str, list]:
@@ -284,7 +279,7 @@ def momentum_order(settings: Settings) -> Reproduction:
     pre, post = _mean(runs, "align_pre"), _mean(runs, "align_post")
     none = float(np.mean([r.align_none for r in runs]))
     i95 = int(np.flatnonzero(mus == 0.95)[0])
-    out = Reproduction("momentum_order", "Order of momentum and polar map (Li et al.)", settings.size)
+    out = Reproduction("momentum_order", settings.size)
     out.claims += [
         check_range("§11.17", "A(pre-polar) at μ = 0.95", pre[i95], 0.93, None, ".3f"),
         check_range("§11.17", "A(polar-only)", none, 0.55, 0.67, ".3f"),
@@ -313,18 +308,16 @@ def momentum_order(settings: Settings) -> Reproduction:
             ".2f",
         )
     )
-    alignment = _alignment_panel("alignment with G_sig (σ = 1, r = 3)", mus, pre, post, none)
-    angles = Panel(
-        "subspace error of the buffer",
-        "2T − 1",
-        "‖sin Θ‖",
-        (Series("top-3 left subspace", two_t, angle[band], colour=0),),
-        (Guide("(2T−1)^(−1/4)", two_t, angle[band][0] * (two_t / two_t[0]) ** -0.25),),
-        log_x=True,
-        log_y=True,
+    out.data.append(_alignment("alignment", mus, pre, post, none, {"noise": 1.0, "rank": 3}))
+    out.data.append(
+        CurveSet(
+            "subspace_error",
+            {"top-3 left subspace": Curve(two_t, angle[band])},
+            {"(2T−1)^(−1/4)": Curve(two_t, angle[band][0] * (two_t / two_t[0]) ** -0.25)},
+            {"noise": 1.0, "rank": 3},
+        )
     )
-    out.figures.append(Figure("order", "Momentum before or after the polar map", (alignment, angles)))
-    out.figures.append(_rank_one_figure(settings, out))
+    out.data.append(_rank_one(settings, out))
     out.tables["order"] = {
         "mu": list(map(float, mus)),
         "A_pre": list(map(float, pre)),
@@ -334,9 +327,10 @@ def momentum_order(settings: Settings) -> Reproduction:
     return out
 
 
-def _rank_one_figure(settings: Settings, out: Reproduction) -> Figure:
+def _rank_one(settings: Settings, out: Reproduction) -> CurveSet:
     """Theorem 3's low-SNR regime: a rank-1 spike λ = 1.5 in 200×50 Gaussian noise (λ < 1.77)."""
-    task = _spiked(1.0, rows=200, cols=50, strengths=(1.5,), arch=0.0)
+    rows, cols, strength = 200, 50, 1.5
+    task = _spiked(1.0, rows=rows, cols=cols, strengths=(strength,), arch=0.0)
     mus = np.array([0.0, 0.5, 0.9, 0.95, 0.99])
     runs = _trials(
         task,
@@ -353,19 +347,18 @@ def _rank_one_figure(settings: Settings, out: Reproduction) -> Figure:
         f"Rank-1 spike λ = 1.5 (m = 200, n = 50): A(polar-only) = {none:.3f}; "
         f"A(pre-polar) at μ = 0.99 = {pre[-1]:.3f}."
     )
-    panel = _alignment_panel("rank-1 spike, λ = 1.5 < 0.25(√m − √n) = 1.77", mus, pre, post, none)
-    return Figure("rank_one", "Low-SNR spike (Theorem 3)", (panel,))
+    limit = 0.25 * (np.sqrt(rows) - np.sqrt(cols))  # Theorem 3 holds for λ below this
+    setting = {"strength": strength, "rows": rows, "cols": cols, "detection_limit": float(limit)}
+    return _alignment("alignment_rank_one", mus, pre, post, none, setting)
 
 
-def _alignment_panel(title: str, mus: np.ndarray, pre: np.ndarray, post: np.ndarray, none: float) -> Panel:
+def _alignment(
+    name: str, mus: np.ndarray, pre: np.ndarray, post: np.ndarray, none: float, setting: dict
+) -> CurveSet:
     """A(update) against μ for the three pipelines (polar-only does not depend on μ)."""
-    return Panel(
-        title,
-        "μ",
-        "A(update)",
-        (
-            Series("pre-polar (Muon)", mus, pre, colour=0),
-            Series("post-polar", mus, post, colour=1),
-            Series("polar-only", mus, np.full(len(mus), none), colour=2),
-        ),
-    )
+    curves = {
+        "pre-polar": Curve(mus, pre),
+        "post-polar": Curve(mus, post),
+        "polar-only": Curve(mus, np.full(len(mus), none)),
+    }
+    return CurveSet(name, curves, setting=setting)

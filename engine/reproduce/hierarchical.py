@@ -11,13 +11,12 @@ from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, Tas
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.reproduce.base import (
     Claim,
-    Figure,
-    Guide,
-    Panel,
+    Curve,
+    CurveSet,
     Reproduction,
-    Series,
     Settings,
     check_range,
+    find_lane,
     loglog_slope,
     register,
     run_sweep,
@@ -82,11 +81,9 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
     runs = trajectories(config, steps)
     settings.report(1, 1, "trajectories")
     excess, group_loss = runs["excess"], runs["groups"]
-    gd, muon, tra = 0, 1, 2
+    gd, muon, tra = (find_lane(lanes, optimizer=name) for name in ("sgd", "muon", "tra_signgd"))
     t = np.arange(steps + 1)
-    out = Reproduction(
-        "hierarchical_noiseless", "Hierarchical spectrum, noiseless (Wang et al.)", settings.size
-    )
+    out = Reproduction("hierarchical_noiseless", settings.size)
     out.claims += [
         check_range("§11.19", "Muon (η = 1) excess loss at t = 20", excess[20, muon], None, 1e-5, ".2e"),
         check_range("§11.19", "GD (η = 1/p₁) excess loss at t = 20", excess[20, gd], 0.3, None, ".3f"),
@@ -137,18 +134,15 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
             growing,
         )
     )
-    series = tuple(
-        Series(lane.label, t[1:].astype(float), excess[1:, i], colour=i) for i, lane in enumerate(lanes)
-    )
-    guide = Guide("∝ 1/t", t[10:].astype(float), excess[10, gd] * 10 / t[10:])
-    out.figures.append(
-        Figure(
+    out.data.append(
+        CurveSet(
             "excess_loss",
-            "Excess loss, noiseless",
-            (Panel("K = 64, M = 8 groups, β = 1.5", "step t", "excess loss", series, (guide,), True, True),),
+            {lane.label: Curve(t[1:].astype(float), excess[1:, i]) for i, lane in enumerate(lanes)},
+            {"1/t": Curve(t[10:].astype(float), excess[10, gd] * 10 / t[10:])},  # through GD at t = 10
+            {"K": k, "groups": groups, "beta": beta},
         )
     )
-    out.figures.append(_heatmaps(group_loss, lanes, (gd, muon)))
+    out.data += [_group_losses(group_loss, lanes, i) for i in (gd, muon)]
     out.tables["excess"] = {
         "step": list(map(int, t)),
         **{lane.label: list(map(float, excess[:, i])) for i, lane in enumerate(lanes)},
@@ -156,25 +150,11 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
     return out
 
 
-def _heatmaps(group_loss: np.ndarray, lanes, shown: tuple[int, ...]) -> Figure:
-    """Group × time loss as curves per group (the app draws the heat map; the figure shows lines)."""
-    panels = []
-    steps = np.arange(1, min(group_loss.shape[0], 61), dtype=float)
-    for i in shown:
-        series = tuple(
-            Series(f"group {g + 1}", steps, group_loss[1 : len(steps) + 1, i, g], colour=g)
-            for g in range(group_loss.shape[2])
-        )
-        panels.append(
-            Panel(
-                f"{lanes[i].label}: loss of each frequency group",
-                "step t",
-                "group loss L_g",
-                series,
-                log_y=True,
-            )
-        )
-    return Figure("group_losses", "Groups learned staggered (GD) or in sync (Muon)", tuple(panels))
+def _group_losses(group_loss: np.ndarray, lanes, lane: int) -> CurveSet:
+    """One lane's loss of each frequency group (keyed "1" = head … "M" = tail) over steps t ≥ 1."""
+    steps = np.arange(1, group_loss.shape[0], dtype=float)
+    curves = {str(g + 1): Curve(steps, group_loss[1:, lane, g]) for g in range(group_loss.shape[2])}
+    return CurveSet("group_loss", curves, setting={"lane": lanes[lane].label})
 
 
 # ---- preset 8 ----------------------------------------------------------------------------------
@@ -202,19 +182,24 @@ def noisy_scaling(settings: Settings) -> Reproduction:
                 )
                 points.append(SweepPoint(config, horizon, (("K", k), ("beta", beta), ("T", horizon))))
     results = run_sweep(points, settings, "horizon sweep")
-    final = defaultdict(dict)
+    final: dict[tuple, dict[int, tuple[dict, ...]]] = defaultdict(dict)  # (K, β) → T → lane records
     table = defaultdict(list)
     for result in results:
         coords = dict(result.point.coords)
-        for i, lane in enumerate(result.lanes):
-            final[(coords["K"], coords["beta"], i)][coords["T"]] = lane
+        final[(coords["K"], coords["beta"])][coords["T"]] = result.lanes
+        for lane in result.lanes:
             for name in ("K", "beta", "T"):
                 table[name].append(coords[name])
             table["lane"].append(lane["label"])
             table["excess_loss"].append(lane["excess_loss"])
-    out = Reproduction("noisy_scaling", "Noisy scaling law (Wang et al.)", settings.size)
+    out = Reproduction("noisy_scaling", settings.size)
     out.tables["horizons"] = dict(table)
-    gd, muon = final[(k_check, 1.2, 0)][t_check], final[(k_check, 1.2, 1)][t_check]
+
+    def lane_at(k: int, beta: float, horizon: int, optimizer: str) -> dict:
+        records = final[(k, beta)][horizon]
+        return records[find_lane(records, optimizer=optimizer)]
+
+    gd, muon = lane_at(k_check, 1.2, t_check, "sgd"), lane_at(k_check, 1.2, t_check, "muon")
     out.claims += [
         check_range(
             "§11.22",
@@ -235,43 +220,22 @@ def noisy_scaling(settings: Settings) -> Reproduction:
             not gd["diverged"],
         ),
     ]
-    panels = []
+    x = np.array(horizons, float)
     for k, groups in sizes:
-        series, guides = [], []
         for beta in betas:
-            for i, name in ((0, "GD"), (1, "Muon")):
-                curve = final[(k, beta, i)]
-                x = np.array(sorted(curve), float)
-                y = np.array([curve[int(t)]["excess_loss"] for t in x])
-                series.append(
-                    Series(
-                        f"{name}, β = {beta}",
-                        x,
-                        y,
-                        colour=2 * betas.index(beta) + i,
-                        style="solid" if i else "dash",
-                    )
-                )
-            x = np.array(horizons, float)
-            gd_y = final[(k, beta, 0)][horizons[0]]["excess_loss"]
-            guides.append(
-                Guide(f"slope −(1 − 1/β) = {-(1 - 1 / beta):.2f}", x, gd_y * (x / x[0]) ** -(1 - 1 / beta))
+            gd_curve, muon_curve = (
+                Curve(x, np.array([lane_at(k, beta, h, optimizer)["excess_loss"] for h in horizons]))
+                for optimizer in ("sgd", "muon")
             )
-        x = np.array(horizons, float)
-        muon_y = final[(k, betas[0], 1)][horizons[0]]["excess_loss"]
-        guides.append(Guide("slope −2", x, muon_y * (x / x[0]) ** -2.0))
-        panels.append(
-            Panel(
-                f"K = {k}, M = {groups} groups, ρ = 0.1",
-                "horizon T",
-                "final excess loss",
-                tuple(series),
-                tuple(guides),
-                True,
-                True,
-            )
-        )
-    out.figures.append(Figure("scaling", "Excess loss against the horizon", tuple(panels)))
+            gd_slope = -(1 - 1 / beta)
+            theory = {  # through each lane's loss at the shortest horizon
+                "gd_slope": Curve(x, gd_curve.y[0] * (x / x[0]) ** gd_slope),
+                "muon_slope": Curve(x, muon_curve.y[0] * (x / x[0]) ** -2.0),
+            }
+            labels = (lane_at(k, beta, horizons[0], o)["label"] for o in ("sgd", "muon"))
+            curves = dict(zip(labels, (gd_curve, muon_curve), strict=True))
+            setting = {"K": k, "groups": groups, "beta": beta, "label_noise": 0.1, "gd_slope": gd_slope}
+            out.data.append(CurveSet("final_excess_vs_horizon", curves, theory, setting))
     out.notes.append("Finite K bends the GD curves once T^(1/β) approaches K (SCIENCE.md §7 pilot).")
     if not settings.full:
         out.notes.append(

@@ -13,12 +13,12 @@ from muonscope.engine.balance import first_step_direction, ray_balance, ray_curv
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.reproduce.base import (
     Claim,
-    Figure,
-    Panel,
+    Curve,
+    CurveSet,
     Reproduction,
-    Series,
     Settings,
     check_range,
+    find_lane,
     register,
     run_sweep,
 )
@@ -58,17 +58,14 @@ def _task(k: int, embeddings: str) -> MemoryTask:
 def tail_balance_one_step(settings: Settings) -> Reproduction:
     """ϱ^ε after one step along the ray, for three optimizers and three orthonormal embedding families."""
     sizes = (64, 256)
-    out = Reproduction(
-        "tail_balance_one_step", "Tail-end balance, one step (Wang et al. Fig. 4b)", settings.size
-    )
+    out = Reproduction("tail_balance_one_step", settings.size)
     table = defaultdict(list)
     rho = {}
-    panels = []
     for k in sizes:
         for embeddings in EMBEDDINGS:
             task = _task(k, embeddings)
-            series = []
-            for colour, (name, lane) in enumerate(ONE_STEP.items()):
+            curves = {}
+            for name, lane in ONE_STEP.items():
                 direction = first_step_direction(task, lane)
                 result = ray_balance(task, direction, EPS, scan=lane.optimizer == "signgd")
                 rho[(k, embeddings, name)] = result.rho
@@ -80,19 +77,13 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
                     ("eta", result.eta_feasible),
                 ):
                     table[column].append(value)
-                if k == sizes[0]:
+                if k == sizes[0]:  # loss against Δ along the ray, for the smallest K only
                     etas = result.eta_feasible * np.geomspace(1e-2, 3.0, 40)
                     loss, gap = ray_curve(task, direction, etas)
-                    series.append(Series(name, gap, loss, colour=colour))
+                    curves[name] = Curve(gap, loss)
             if k == sizes[0]:
-                panels.append(
-                    Panel(
-                        f"{embeddings} embeddings, K = {k}",
-                        "Δ(W) along the ray",
-                        "population loss",
-                        tuple(series),
-                    )
-                )
+                setting = {"K": k, "embeddings": embeddings}
+                out.data.append(CurveSet("loss_vs_gap_along_ray", curves, setting=setting))
             settings.report(len(table["K"]) // 3, len(sizes) * len(EMBEDDINGS), f"K = {k}, {embeddings}")
     closed = gd_rho_closed_form(64, 0.8, 0.2, EPS)
     out.claims += [
@@ -136,9 +127,6 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
         )
     out.claims += _task_coordinate_claims(64)
     out.tables["rho"] = dict(table)
-    out.figures.append(
-        Figure("loss_vs_gap", "Population loss against Δ along the one-step ray", tuple(panels))
-    )
     return out
 
 
@@ -181,7 +169,6 @@ MULTI_STEP = {
     "SignGD": (LaneConfig(optimizer="signgd", momentum=0.0, order="none"), 0.01),
 }
 LR_SCALES = (0.25, 1.0, 4.0)
-MULTI_STEP_COLOURS = {name: index for index, name in enumerate(MULTI_STEP)}
 
 
 #: Muon lanes cost ~10× the others per step; starting them first keeps both workers busy to the end.
@@ -217,16 +204,15 @@ def tail_multi_step_isotropy(settings: Settings) -> Reproduction:
     best: dict[str, tuple[float, dict]] = {}
     table = defaultdict(list)
     for result in results:
-        name, scale, lane = result.point.coord("optimizer"), result.point.coord("lr_scale"), result.lane(0)
+        name, scale = result.point.coord("optimizer"), result.point.coord("lr_scale")
+        lane = result.lanes[find_lane(result.lanes, name)]
         table["optimizer"].append(name)
         table["lr_scale"].append(scale)
         for metric in ("loss", "accuracy", "balance_gap", "weight_entropy"):
             table[metric].append(lane[metric])
         if lane["loss"] is not None and (name not in best or lane["loss"] < best[name][1]["loss"]):
             best[name] = (scale, lane)
-    out = Reproduction(
-        "tail_multi_step_isotropy", "Tail-end, multi-step, isotropy (Wang et al.)", settings.size
-    )
+    out = Reproduction("tail_multi_step_isotropy", settings.size)
     out.tables["lr_grid"] = dict(table)
     entropy = {name: best[name][1]["weight_entropy"] for name in best}
     gap = {name: best[name][1]["balance_gap"] for name in best}
@@ -260,43 +246,19 @@ def tail_multi_step_isotropy(settings: Settings) -> Reproduction:
         "Best lr per optimizer (× base rate; lowest population loss, ties go to the smaller lr): "
         + ", ".join(f"{name} ×{best[name][0]:g}" for name in MULTI_STEP if name in best)
     )
-    out.figures.append(_group_accuracy_figure(best, steps))
+    out.data += [_at_best_lr(name, *best[name], steps) for name in MULTI_STEP if name in best]
     return out
 
 
-def _group_accuracy_figure(best: dict[str, tuple[float, dict]], steps: int) -> Figure:
-    """Per-group accuracy (head → tail) and Δ(W_t) for each optimizer at its best learning rate."""
-    names = [name for name in MULTI_STEP if name in best]
-    records = [best[name][1] for name in names]
-    by_group = Panel(
-        f"recovered share per frequency group after {steps} steps (group 1 = head)",
-        "group",
-        "accuracy",
-        tuple(
-            Series(
-                f"{name}, lr ×{best[name][0]:g}",
-                np.arange(1, len(record["group_accuracy"]) + 1, dtype=float),
-                np.array(record["group_accuracy"], float),
-                colour=MULTI_STEP_COLOURS[name],
-            )
-            for name, record in zip(names, records, strict=True)
-        ),
-    )
-    trajectory = Panel(
-        "Δ(W_t) = max_k p̂(k|k) − min_k p̂(k|k)",
-        "step",
-        "Δ",
-        tuple(
-            Series(
-                name,
-                np.array(record["trace_step"], float),
-                np.array([np.nan if g is None else g for g in record["balance_gap_trace"]], float),
-                colour=MULTI_STEP_COLOURS[name],
-            )
-            for name, record in zip(names, records, strict=True)
-        ),
-    )
-    return Figure("groups", "Per-group accuracy and balance over steps", (by_group, trajectory))
+def _at_best_lr(name: str, lr_scale: float, record: dict, steps: int) -> CurveSet:
+    """Per-group accuracy after ``steps`` (group 1 = head) and Δ(W_t) over steps, at the best lr."""
+    accuracy = np.array(record["group_accuracy"], float)
+    gaps = np.array([np.nan if g is None else g for g in record["balance_gap_trace"]], float)
+    curves = {
+        "group_accuracy": Curve(np.arange(1, accuracy.size + 1, dtype=float), accuracy),
+        "balance_gap": Curve(np.array(record["trace_step"], float), gaps),
+    }
+    return CurveSet("at_best_lr", curves, setting={"optimizer": name, "lr_scale": lr_scale, "steps": steps})
 
 
 def _tuned_lane(name: str, lr_scale: float) -> LaneConfig:

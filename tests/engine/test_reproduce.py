@@ -1,9 +1,16 @@
 """SCIENCE.md §11 checks 8–25 through the reproductions, at CI sizes (full sizes: -m slow)."""
 
+import ast
+import dataclasses
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from muonscope.engine.presets import preset_names
-from muonscope.engine.reproduce import REPRODUCTIONS, Settings
+from muonscope.engine import LaneConfig
+from muonscope.engine.presets import load_preset, preset_names
+from muonscope.engine.reproduce import REPRODUCTIONS, Curve, CurveSet, Reproduction, Settings, find_lane
+from tests.reproduced import reproduced
 
 #: preset → the §11 checks its reproduction must contain (and pass).
 CHECKS = {
@@ -19,26 +26,45 @@ CHECKS = {
     "tail_multi_step_isotropy": {"§11.25", "§10.10"},
     "default": {"preset"},
 }
+#: Words that belong to drawing or writing up a result, not to the result (a lane's label is its name).
+PRESENTATION = {"colour", "color", "style", "title", "legend", "log_x", "log_y", "x_label", "y_label"}
+REPRODUCE = Path(__file__).resolve().parents[2] / "engine" / "reproduce"
 
 
 def test_every_preset_has_a_reproduction():
     assert set(preset_names()) == set(REPRODUCTIONS) == set(CHECKS)
 
 
-def _check(name: str, size: str, use_cache: bool = False) -> None:
-    result = REPRODUCTIONS[name](Settings(size=size, workers=2, use_cache=use_cache))
+def _check(result: Reproduction, name: str) -> None:
+    assert result.preset == name
     assert {claim.check for claim in result.claims} == CHECKS[name]
     failed = [f"{c.check} {c.text}: measured {c.measured}, expected {c.expected}" for c in result.failed]
     assert not failed, "\n".join(failed)
-    assert result.figures and result.tables
+    assert result.tables and result.data
     for table in result.tables.values():
         assert len({len(column) for column in table.values()}) == 1  # rectangular
+    for data in result.data:
+        _check_curve_set(data)
+
+
+def _check_curve_set(data: CurveSet) -> None:
+    """Curves the app can draw: named, numeric, x and y (and any spread) of one length, some finite."""
+    assert data.name and data.curves, data.name
+    for name, curve in [*data.curves.items(), *data.theory.items()]:
+        x, y = np.asarray(curve.x, float), np.asarray(curve.y, float)
+        assert x.ndim == 1 and x.shape == y.shape and x.size > 0, (data.name, name)
+        assert np.isfinite(y).any(), (data.name, name)
+        assert (curve.lo is None) == (curve.hi is None)
+        if curve.lo is not None:
+            assert np.shape(curve.lo) == np.shape(curve.hi) == y.shape
+            assert np.all(np.asarray(curve.lo) <= np.asarray(curve.hi))
+    assert not PRESENTATION & set(data.setting), data.setting
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_reproduction_at_ci_size(name):
-    _check(name, "ci")
+    _check(reproduced(name), name)
 
 
 @pytest.mark.slow
@@ -46,4 +72,58 @@ def test_reproduction_at_ci_size(name):
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_reproduction_at_full_size(name):
     """Hours on two cores; sweep points cached by `muonscope reproduce --full` are reused."""
-    _check(name, "full", use_cache=True)
+    _check(REPRODUCTIONS[name](Settings(size="full", workers=2, use_cache=True)), name)
+
+
+def test_what_a_reproduction_returns_carries_no_presentation():
+    """The result types hold claims, tables and curves; nothing about how they are drawn."""
+    fields = set()
+    for kind in (Reproduction, CurveSet, Curve):
+        fields |= {field.name for field in dataclasses.fields(kind)}
+    assert not PRESENTATION & fields
+    assert not {"figures", "panels", "series", "guides"} & fields
+
+
+def test_the_reproduction_code_names_no_colours_styles_titles_or_markdown():
+    """No keyword, field or attribute of presentation, and no Markdown, in engine/reproduce."""
+    found = []
+    for path in sorted(REPRODUCE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.keyword) and node.arg:
+                names.append(node.arg)
+            elif isinstance(node, ast.Attribute):
+                names.append(node.attr)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names.append(node.target.id)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value in PRESENTATION or "|---" in node.value or node.value.startswith("# "):
+                    found.append(f"{path.name}:{node.lineno} {node.value[:40]!r}")
+            found += [f"{path.name}:{node.lineno} {n}" for n in names if n in PRESENTATION]
+    assert not found, found
+
+
+def test_find_lane_by_name_and_by_role():
+    lanes = load_preset("default").config.lanes  # labels are empty: found by role
+    muon_pre = find_lane(lanes, optimizer="muon", order="pre")
+    assert lanes[muon_pre].optimizer == "muon" and lanes[muon_pre].order == "pre"
+    assert find_lane(lanes, optimizer="adam") != muon_pre
+    named = (LaneConfig(optimizer="sgd", label="GD"), LaneConfig(optimizer="muon", label="Muon exact"))
+    assert find_lane(named, "Muon exact") == 1
+    records = [{"label": "GD", "optimizer": "sgd"}, {"label": "Muon", "optimizer": "muon"}]  # sweep records
+    assert find_lane(records, optimizer="sgd") == 0
+    assert find_lane(records, "Muon", optimizer="muon") == 1
+
+
+def test_find_lane_fails_clearly_on_missing_or_ambiguous_lanes():
+    records = [{"label": "Muon pre", "optimizer": "muon"}, {"label": "Muon post", "optimizer": "muon"}]
+    with pytest.raises(
+        LookupError, match=r"no lane with label = 'Muon'; the lanes are \['Muon pre', 'Muon post'\]"
+    ):
+        find_lane(records, "Muon")
+    with pytest.raises(LookupError, match=r"2 lanes with optimizer = 'muon': \['Muon pre', 'Muon post'\]"):
+        find_lane(records, optimizer="muon")
+    with pytest.raises(LookupError, match="no lane with label = 'Muon pre', optimizer = 'sgd'"):
+        find_lane(records, "Muon pre", optimizer="sgd")
+    with pytest.raises(ValueError, match="a name or a role"):
+        find_lane(records)

@@ -1,35 +1,16 @@
-"""Writing a reproduction to a folder: tables (Parquet or CSV), figure data, and summary.md."""
+"""A reproduction's summary.md: the claims table with measured and expected values, notes, files."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
+from muonscope.app.reproduction_figures import presentation
 from muonscope.engine.presets import load_preset
-from muonscope.engine.reproduce.base import Reproduction
+from muonscope.engine.reproduce import Reproduction
 
-__all__ = ["summary_markdown", "write_tables"]
+__all__ = ["summary_markdown"]
 
 _RESULT = {True: "pass", False: "**FAIL**", None: "reported (not judged)"}
-
-
-def write_tables(tables: dict[str, dict[str, list]], folder: Path, table_format: str) -> list[Path]:
-    """One Parquet or CSV file per named table of equal-length columns."""
-    written = []
-    for name, columns in tables.items():
-        path = folder / f"{name}.{table_format}"
-        if table_format == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.table(columns), path)
-        else:
-            with path.open("w", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(columns)
-                writer.writerows(zip(*columns.values(), strict=True))
-        written.append(path)
-    return written
 
 
 def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: float) -> str:
@@ -38,7 +19,7 @@ def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: flo
     judged = [c for c in reproduction.claims if c.passed is not None]
     passed = sum(1 for c in judged if c.passed)
     lines = [
-        f"# {reproduction.title}",
+        f"# {presentation(reproduction.preset).title}",
         "",
         f"- preset: `{reproduction.preset}` — {preset.citation}",
         f"- claim: {preset.claim}",

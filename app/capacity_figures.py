@@ -1,0 +1,88 @@
+"""Figures of Kim et al.'s capacity presets (1–4): recovered items against d, B, κ and steps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from muonscope.app.figures import Figure, Panel, Presentation, Series, guide, lane_series
+from muonscope.engine.reproduce import CurveSet, Reproduction
+
+__all__ = ["PRESENTATIONS"]
+
+N_REC = "items recovered n_rec"
+#: Shorter legend text for lanes whose names spell out their settings.
+LEGEND = {"Muon-reg λ = max(d^-α, 1/B)": "Muon-reg"}
+
+
+def _lane_series(data: CurveSet) -> tuple[Series, ...]:
+    """Every lane's curve, in lane colour order, with its seed spread."""
+    return lane_series(data.curves, LEGEND)
+
+
+def _capacity_vs_d(reproduction: Reproduction) -> list[Figure]:
+    panels = []
+    for data in reproduction.curve_sets("capacity_vs_d"):
+        s = data.setting
+        guides = (
+            guide(f"slope 1 + 1/(2α) = {s['muon_slope']:.2f}", data.theory["muon_slope"]),
+            guide(f"slope 1/(2α) = {s['gd_slope']:.2f}", data.theory["gd_slope"]),
+        )
+        title = f"α = {s['alpha']}, N = {s['n_items']}"
+        panels.append(Panel(title, "d", N_REC, _lane_series(data), guides, log_x=True, log_y=True))
+    by_d = Figure("capacity_vs_d", "One-step capacity against d", tuple(panels))
+    return [by_d, _recovery_strip(reproduction)]
+
+
+def _recovery_strip(reproduction: Reproduction) -> Figure:
+    """One row of points per lane at the frequency ranks it recovered (1 = GD, 2 = Muon)."""
+    (data,) = reproduction.curve_sets("recovered_by_rank")
+    rows = []
+    for row, (name, curve) in enumerate(data.curves.items()):
+        ranks = curve.x[curve.y > 0]
+        label = f"{name}: {ranks.size} items"
+        rows.append(Series(label, ranks, np.full(ranks.size, row + 1.0), style="points", colour=row))
+    s = data.setting
+    panel = Panel(
+        f"recovered ranks after one step, d = {s['d']}, α = {s['alpha']}",
+        "frequency rank",
+        "lane (1 = GD, 2 = Muon)",
+        tuple(rows),
+        log_x=True,
+    )
+    return Figure("recovery_strip", "Per-rank recovery", (panel,))
+
+
+def _capacity_vs_batch(reproduction: Reproduction) -> list[Figure]:
+    (data,) = reproduction.curve_sets("capacity_vs_batch")
+    s = data.setting
+    title = f"d = {s['d']}, N = {s['n_items']}, α = {s['alpha']}: "
+    title += f"B*_GD = {s['b_gd']}, B*_Muon = {s['b_muon']}"
+    guides = (guide(f"B^(1/α) = B^{1 / s['alpha']:.2f}", data.theory["muon_slope"]),)
+    panel = Panel(title, "batch size B", N_REC, _lane_series(data), guides, log_x=True, log_y=True)
+    return [Figure("capacity_vs_batch", "Critical batch size", (panel,))]
+
+
+def _anisotropy(reproduction: Reproduction) -> list[Figure]:
+    (data,) = reproduction.curve_sets("capacity_vs_kappa")
+    s = data.setting
+    title = f"d = {s['d']}, N = {s['n_items']}, α = {s['alpha']}"
+    panel = Panel(title, "κ", N_REC, _lane_series(data), log_y=True)
+    return [Figure("anisotropy", "Anisotropic inputs", (panel,))]
+
+
+def _multi_step(reproduction: Reproduction) -> list[Figure]:
+    panels = []
+    for data in reproduction.curve_sets("recovered_over_steps"):
+        s = data.setting
+        guides = (guide("d^(2 − (1 − 1/(2α))^t)", data.theory["d_t"]),)
+        title = f"d = {s['d']}, N = {s['n_items']}"
+        panels.append(Panel(title, "step t", "items recovered", _lane_series(data), guides, log_y=True))
+    return [Figure("multi_step", "Multi-step recovery (exploratory)", tuple(panels))]
+
+
+PRESENTATIONS = {
+    "one_step_capacity": Presentation("One-step capacity (Kim et al.)", _capacity_vs_d),
+    "critical_batch": Presentation("Critical batch size (Kim et al.)", _capacity_vs_batch),
+    "anisotropic": Presentation("Anisotropic embeddings (Kim et al. Fig. 6 analogue)", _anisotropy),
+    "multi_step_recovery": Presentation("Multi-step recovery (Kim et al., exploratory)", _multi_step),
+}

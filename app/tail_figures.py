@@ -1,0 +1,50 @@
+"""Figures of Wang et al.'s tail-end presets (9–10): loss along the one-step ray, per-group accuracy."""
+
+from __future__ import annotations
+
+from muonscope.app.figures import Figure, Panel, Presentation, lane_series
+from muonscope.engine.reproduce import Reproduction
+
+__all__ = ["PRESENTATIONS"]
+
+
+def _loss_vs_gap(reproduction: Reproduction) -> list[Figure]:
+    panels = tuple(
+        Panel(
+            f"{data.setting['embeddings']} embeddings, K = {data.setting['K']}",
+            "Δ(W) along the ray",
+            "population loss",
+            lane_series(data.curves),
+        )
+        for data in reproduction.curve_sets("loss_vs_gap_along_ray")
+    )
+    return [Figure("loss_vs_gap", "Population loss against Δ along the one-step ray", panels)]
+
+
+def _groups(reproduction: Reproduction) -> list[Figure]:
+    """Each optimizer at its best learning rate, in lane colour order: accuracy by group, Δ(W_t) by step."""
+    best = reproduction.curve_sets("at_best_lr")
+    steps = best[0].setting["steps"]
+    by_group = Panel(
+        f"recovered share per frequency group after {steps} steps (group 1 = head)",
+        "group",
+        "accuracy",
+        lane_series({_at_lr(data.setting): data.curves["group_accuracy"] for data in best}),
+    )
+    trajectory = Panel(
+        "Δ(W_t) = max_k p̂(k|k) − min_k p̂(k|k)",
+        "step",
+        "Δ",
+        lane_series({data.setting["optimizer"]: data.curves["balance_gap"] for data in best}),
+    )
+    return [Figure("groups", "Per-group accuracy and balance over steps", (by_group, trajectory))]
+
+
+def _at_lr(setting: dict) -> str:
+    return f"{setting['optimizer']}, lr ×{setting['lr_scale']:g}"
+
+
+PRESENTATIONS = {
+    "tail_balance_one_step": Presentation("Tail-end balance, one step (Wang et al. Fig. 4b)", _loss_vs_gap),
+    "tail_multi_step_isotropy": Presentation("Tail-end, multi-step, isotropy (Wang et al.)", _groups),
+}

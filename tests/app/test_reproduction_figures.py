@@ -1,0 +1,137 @@
+"""The app's figures of each reproduction: built from the engine's plain data, drawn with pyqtgraph."""
+
+import numpy as np
+import pytest
+from PySide6 import QtGui
+
+from muonscope.app.figures import render_figure
+from muonscope.app.reproduction_figures import PRESENTATIONS, reproduction_figures
+from muonscope.app.reproduction_summary import summary_markdown
+from muonscope.engine.presets import load_preset
+from muonscope.engine.reproduce import REPRODUCTIONS, Claim, Reproduction
+from tests.reproduced import reproduced
+
+#: The PNG files ``muonscope reproduce PRESET`` writes (their stems).
+FIGURES = {
+    "default": ["race"],
+    "one_step_capacity": ["capacity_vs_d", "recovery_strip"],
+    "critical_batch": ["capacity_vs_batch"],
+    "anisotropic": ["anisotropy"],
+    "multi_step_recovery": ["multi_step"],
+    "spectral_filtering": ["spectra"],
+    "momentum_order": ["order", "rank_one"],
+    "hierarchical_noiseless": ["excess_loss", "group_losses"],
+    "noisy_scaling": ["scaling"],
+    "tail_balance_one_step": ["loss_vs_gap"],
+    "tail_multi_step_isotropy": ["groups"],
+}
+CHEAP = ("default", "hierarchical_noiseless", "multi_step_recovery", "tail_balance_one_step")
+
+
+def test_every_reproduction_has_a_presentation():
+    assert set(PRESENTATIONS) == set(REPRODUCTIONS) == set(FIGURES)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_figures_draw_every_measured_curve_once(name):
+    """Expected files; every panel has legend entries of its own and distinct lane colours."""
+    result = reproduced(name)
+    figures = reproduction_figures(result)
+    assert [figure.name for figure in figures] == FIGURES[name]
+    panels = [panel for figure in figures for panel in figure.panels]
+    assert sum(len(panel.series) for panel in panels) == sum(len(data.curves) for data in result.data)
+    for panel in panels:
+        assert panel.title and panel.x_label and panel.y_label and panel.series
+        legend = [s.label for s in panel.series] + [g.label for g in panel.guides]
+        assert len(set(legend)) == len(legend), legend
+        assert len({s.colour for s in panel.series}) == len(panel.series)
+        for line in (*panel.series, *panel.guides):
+            assert np.shape(line.x) == np.shape(line.y) and np.size(line.x) > 0
+        if panel.log_y:
+            assert any((np.asarray(s.y, float) > 0).any() for s in panel.series)
+
+
+def _panel_series(panel):
+    return {s.label: s for s in panel.series}
+
+
+def test_race_shows_each_default_lane_as_its_table_counts():
+    result = reproduced("default")
+    (figure,) = reproduction_figures(result)
+    (panel,) = figure.panels
+    lanes = [lane.display_label() for lane in load_preset("default").config.lanes]
+    assert [s.label for s in panel.series] == lanes
+    table = result.tables["race"]
+    for label, line in _panel_series(panel).items():
+        rows = [i for i, lane in enumerate(table["lane"]) if lane == label]
+        assert line.x.tolist() == [table["step"][i] for i in rows]
+        assert line.y.tolist() == [table["recovered"][i] for i in rows]
+
+
+def test_hierarchical_figures_show_excess_loss_and_two_lanes_group_losses():
+    result = reproduced("hierarchical_noiseless")
+    excess, groups = reproduction_figures(result)
+    (panel,) = excess.panels
+    assert panel.log_x and panel.log_y
+    table = result.tables["excess"]
+    assert [s.label for s in panel.series] == [name for name in table if name != "step"]
+    for label, line in _panel_series(panel).items():
+        assert line.y.tolist() == table[label][1:]  # t = 0 has no place on a log axis
+    assert [g.label for g in panel.guides] == ["∝ 1/t"]
+    assert [p.title.split(":")[0] for p in groups.panels] == [s.label for s in panel.series[:2]]  # GD, Muon
+    for group_panel in groups.panels:
+        assert group_panel.log_y and not group_panel.log_x
+        assert [s.label for s in group_panel.series] == [f"group {g}" for g in range(1, 9)]
+        assert all(s.x.max() <= 60 for s in group_panel.series)
+
+
+def test_multi_step_panels_hold_four_lanes_and_the_theory_guide():
+    result = reproduced("multi_step_recovery")
+    (figure,) = reproduction_figures(result)
+    table = result.tables["multi_step"]
+    rows = list(zip(table["d"], table["lane"], table["recovered"], strict=True))
+    for panel, data in zip(figure.panels, result.curve_sets("recovered_over_steps"), strict=True):
+        assert panel.log_y and len(panel.series) == 4
+        assert [g.label for g in panel.guides] == ["d^(2 − (1 − 1/(2α))^t)"]
+        for label, line in _panel_series(panel).items():
+            counts = [r for d, lane, r in rows if lane == label and d == data.setting["d"]]
+            assert line.y.tolist() == counts
+
+
+def test_loss_vs_gap_has_one_panel_per_embedding_with_each_optimizer():
+    result = reproduced("tail_balance_one_step")
+    (figure,) = reproduction_figures(result)
+    table = result.tables["rho"]
+    assert [p.title for p in figure.panels] == [
+        f"{embeddings} embeddings, K = 64" for embeddings in ("identity", "hadamard", "orthogonal")
+    ]
+    optimizers = list(dict.fromkeys(table["optimizer"]))
+    for panel in figure.panels:
+        assert [s.label for s in panel.series] == optimizers
+        assert not panel.log_x and not panel.log_y
+
+
+@pytest.mark.parametrize("name", CHEAP)
+def test_figures_render_to_pngs_one_panel_wide_each(name, qtbot, tmp_path):
+    for figure in reproduction_figures(reproduced(name)):
+        path = render_figure(figure, tmp_path / f"{figure.name}.png")
+        image = QtGui.QImage(str(path))
+        assert not image.isNull()
+        assert image.width() == 620 * len(figure.panels) and image.height() > 460
+
+
+def test_summary_lists_claims_with_their_result_and_escapes_table_bars(tmp_path):
+    result = Reproduction("default", "ci", notes=["a note"])
+    result.claims += [
+        Claim("§1", "a | b", "1.0", "≥ 2", False),
+        Claim("§2", "exploratory", "3", "4", None),
+        Claim("§3", "holds", "5", "≤ 6", True),
+    ]
+    summary = summary_markdown(result, [tmp_path / "race.png"], 12.3)
+    assert summary.startswith(f"# {PRESENTATIONS['default'].title}\n")
+    assert "- size: ci (12 s); 1 of 2 checks pass" in summary
+    assert "| §1 | a \\| b | 1.0 | ≥ 2 | **FAIL** |" in summary
+    assert "| §2 | exploratory | 3 | 4 | reported (not judged) |" in summary
+    assert "| §3 | holds | 5 | ≤ 6 | pass |" in summary
+    assert "## Notes\n\n- a note" in summary and "- `race.png`" in summary

@@ -1,0 +1,45 @@
+"""The one table writer: Parquet or CSV by suffix, NaN and missing values as empty CSV cells."""
+
+import csv
+import math
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from muonscope.engine.tables import write_table
+
+COLUMNS = {
+    "step": np.array([0, 1, 2], dtype=np.int64),
+    "lane": ["GD", "Muon", "Muon"],
+    "loss": np.array([0.5, np.nan, 1 / 3]),
+    "accuracy": [0.25, None, float("nan")],
+    "cached": [True, False, True],
+}
+
+
+def test_csv_keeps_column_order_and_leaves_missing_values_empty(tmp_path):
+    path = write_table(COLUMNS, tmp_path / "t.csv")
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["step", "lane", "loss", "accuracy", "cached"]
+    assert rows[1] == ["0", "GD", "0.5", "0.25", "True"]
+    assert rows[2] == ["1", "Muon", "", "", "False"]
+    assert float(rows[3][2]) == 1 / 3  # floats round-trip exactly
+    assert rows[3][3] == ""
+
+
+def test_parquet_holds_the_same_table(tmp_path):
+    table = pq.read_table(write_table(COLUMNS, tmp_path / "t.parquet")).to_pydict()
+    assert list(table) == list(COLUMNS)
+    assert table["step"] == [0, 1, 2] and table["lane"] == ["GD", "Muon", "Muon"]
+    assert table["loss"][0] == 0.5 and math.isnan(table["loss"][1])
+    assert table["accuracy"][1] is None
+
+
+def test_unknown_suffixes_and_ragged_columns_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"\.parquet or \.csv"):
+        write_table(COLUMNS, tmp_path / "t.xlsx")
+    with pytest.raises(ValueError, match="different lengths"):
+        write_table({"a": [1, 2], "b": [1]}, tmp_path / "t.csv")
+    assert not list(tmp_path.iterdir())
