@@ -83,8 +83,21 @@ class TestNewtonSchulz:
         x = _random(30, 12)
         assert torch.allclose(newton_schulz(x, 5), newton_schulz(x.T, 5).T, atol=1e-12)
 
-    def test_coefficients_are_kellers(self):
-        assert KELLER_COEFFICIENTS == (3.4445, -4.7750, 2.0315)
+    def test_a_tiny_direction_grows_by_a_to_the_k(self):
+        """The coefficients are chosen for the slope at zero: after k steps a tiny σ is scaled by a^k."""
+        tiny = 1e-7
+        x = _with_singular_values(torch.tensor([1.0, tiny], dtype=torch.float64), rows=20, cols=10)
+        normalised = tiny / (1.0 + tiny**2) ** 0.5  # NS divides X by its Frobenius norm first
+        for steps in (1, 3, 5):
+            s = torch.linalg.svdvals(newton_schulz(x, steps))
+            assert float(s[1]) / normalised == pytest.approx(KELLER_COEFFICIENTS[0] ** steps, rel=1e-4)
+
+    @pytest.mark.skipif(not hasattr(torch.optim, "Muon"), reason="torch.optim.Muon needs PyTorch >= 2.9")
+    def test_coefficients_are_pytorchs_muon_defaults(self):
+        import inspect
+
+        defaults = inspect.signature(torch.optim.Muon).parameters["ns_coefficients"].default
+        assert defaults == pytest.approx(KELLER_COEFFICIENTS)
 
 
 class TestRegularizedPolar:
