@@ -41,29 +41,42 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text if quiet or not action.option_strings else f"{text} (default: %(default)s)"
 
 
+class _UsageError(Exception):
+    """A command line argparse (or a command's own check) refused; the line is already written."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line with exit status 2."""
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
+        raise _UsageError(message)
 
 
-def _epilog(examples: list[str], environment: list[str]) -> str:
+def _epilog(examples: list[str], environment: list[str], exit_codes: str = _EXIT_CODES) -> str:
     lines = ["example:" if len(examples) == 1 else "examples:"]
     lines += [f"  {example}" for example in examples]
     lines += ["", "environment:"] + [f"  {variable}" for variable in environment]
-    return "\n".join([*lines, "", _EXIT_CODES])
+    return "\n".join([*lines, "", exit_codes])
 
 
-def _command(sub, name: str, summary: str, examples: list[str], environment: list[str]):
-    return sub.add_parser(
+def _command(sub, name: str, summary: str, examples: list[str], environment: list[str], **epilog):
+    parser = sub.add_parser(
         name,
         help=summary,
         description=summary[0].upper() + summary[1:] + ".",
-        epilog=_epilog(examples, environment),
+        epilog=_epilog(examples, environment, **epilog),
         formatter_class=_Formatter,
     )
+    parser.set_defaults(command_parser=parser)  # so a check after parsing can report as argparse does
+    return parser
+
+
+def _path(text: str) -> Path:
+    """A path argument; an empty one would quietly mean the current folder."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,9 +111,11 @@ def _add_run(sub) -> None:
         "--steps", metavar="N", type=int, help="number of steps (run.steps; default: the preset's)"
     )
     run.add_argument(
-        "--out", metavar="DIR", type=Path, help="write per-step metrics, config and final report"
+        "--out", metavar="DIR", type=_path, help="write per-step metrics, config and final report"
     )
-    run.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="metrics table format")
+    run.add_argument(
+        "--format", choices=("parquet", "csv"), help="metrics table format, with --out (default: parquet)"
+    )
     run.add_argument("--json", action="store_true", help="print the final report as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
@@ -115,7 +130,7 @@ def _add_shot(sub) -> None:
     )
     shot.add_argument("--preset", metavar="NAME", default="default", help="bundled preset")
     shot.add_argument("--steps", metavar="N", type=int, default=50, help="steps to run before the picture")
-    shot.add_argument("--out", metavar="FILE.png", type=Path, required=True, help="where to write the PNG")
+    shot.add_argument("--out", metavar="FILE.png", type=_path, required=True, help="where to write the PNG")
     shot.add_argument("--size", metavar="WxH", default="1600x1000", help="window size in pixels")
 
 
@@ -134,8 +149,10 @@ def _add_sweep(sub) -> None:
         choices=SWEEP_AXES,
         help="what to vary (d, batch, n_items: memory tasks; mu, window: spiked streams)",
     )
-    sweep.add_argument("--out", metavar="DIR", type=Path, help="write the curves and every point")
-    sweep.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table format")
+    sweep.add_argument("--out", metavar="DIR", type=_path, help="write the curves and every point")
+    sweep.add_argument(
+        "--format", choices=("parquet", "csv"), help="table format, with --out (default: parquet)"
+    )
     sweep.add_argument("--workers", type=int, default=0, metavar="N", help="processes (0: one per core)")
     sweep.add_argument("--no-cache", action="store_true", help="recompute points even if cached")
     sweep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
@@ -148,10 +165,12 @@ def _add_reproduce(sub) -> None:
         "reproduce a preset's paper claims: figures, data and summary.md",
         ["muonscope reproduce one_step_capacity --out repro/capacity", "muonscope reproduce --list"],
         [_CACHE, _QT, _DEBUG],
+        exit_codes="exit status: 0 every judged check passes, 1 a check failed (see summary.md) or a runtime "
+        "failure, 2 invalid input (one line naming the field)",
     )
     rep.add_argument("preset", nargs="?", metavar="PRESET", help="preset name (see --list)")
     rep.add_argument("--list", action="store_true", help="list the presets with their claims")
-    rep.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: reproduce-PRESET)")
+    rep.add_argument("--out", metavar="DIR", type=_path, help="output folder (default: reproduce-PRESET)")
     rep.add_argument("--full", action="store_true", help="the papers' sizes (slow) instead of CI sizes")
     rep.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="data table format")
     rep.add_argument(
@@ -165,7 +184,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """--preset/--config, --set and --lane: where a run's (or sweep's) settings come from."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--preset", metavar="NAME", help="bundled preset (default: default)")
-    source.add_argument("--config", metavar="FILE", type=Path, help="a config or preset TOML file")
+    source.add_argument("--config", metavar="FILE", type=_path, help="a config or preset TOML file")
     parser.add_argument(
         "--set",
         metavar="KEY=VALUE",
@@ -203,10 +222,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _open_window() -> int:
-    if sys.platform.startswith("linux") and not _has_display():
+    problem = _display_problem()
+    if problem:
         sys.stderr.write(
-            "muonscope: no display found (DISPLAY and WAYLAND_DISPLAY are unset); run it on a desktop, "
-            "under xvfb-run, or use 'muonscope shot' for a PNG of the window\n"
+            f"muonscope: {problem}; run it on a desktop, under xvfb-run, or use 'muonscope shot'\n"
         )
         return EXIT_RUNTIME
     from muonscope.app.composition import launch
@@ -214,16 +233,44 @@ def _open_window() -> int:
     return launch()
 
 
-def _has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in (
-        "offscreen",
-        "minimal",
-        "vnc",
-        "eglfs",
-        "linuxfb",
-    ):
+def _display_problem() -> str:
+    """Why no window can open here ("" when one can): Qt aborts the process rather than say so."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "wayland", "cocoa", "windows"):
+        return ""
+    if not sys.platform.startswith("linux") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        return "no display found (DISPLAY and WAYLAND_DISPLAY are unset)"
+    if not _x_server_answers(display):
+        return f"cannot connect to the X display {display!r} (no X server answers there)"
+    return ""
+
+
+def _x_server_answers(display: str) -> bool:
+    """Whether an X server listens for ``display`` (":1", "unix:1", "host:10.0"); unknown forms pass."""
+    import re
+    import socket
+
+    match = re.match(r"^(?P<host>[^:/]*):(?P<number>\d+)(\.\d+)?$", display)
+    if match is None:
         return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    host, number = match["host"], int(match["number"])
+    if host in ("", "unix"):
+        for address in (f"\0/tmp/.X11-unix/X{number}", f"/tmp/.X11-unix/X{number}"):  # abstract, then file
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(address)
+                    return True
+                except OSError:
+                    continue
+        return False
+    try:
+        socket.create_connection((host, 6000 + number), timeout=2.0).close()
+        return True
+    except OSError:
+        return False
 
 
 def _quiet_broken_pipe() -> int:
@@ -240,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
     except ConfigError as exc:
         sys.stderr.write("muonscope: error: " + " ".join(str(exc).split("\n")) + "\n")
+        return EXIT_USAGE
+    except _UsageError:
         return EXIT_USAGE
     except BrokenPipeError:
         return _quiet_broken_pipe()

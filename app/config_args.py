@@ -8,6 +8,7 @@ option and the value.
 from __future__ import annotations
 
 import argparse
+import os
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -17,10 +18,22 @@ from muonscope.engine.config import MAX_LANES, ExperimentConfig, lane_from_dict
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 
-__all__ = ["MAX_ARGUMENT_CHARS", "build_config", "check_writable", "parse_lane_spec", "parse_value"]
+__all__ = [
+    "MAX_ARGUMENT_CHARS",
+    "MAX_WORKERS",
+    "build_config",
+    "check_cache",
+    "check_workers",
+    "check_writable",
+    "parse_lane_spec",
+    "parse_value",
+    "table_format",
+]
 
 #: Longest --set or --lane text read; a strengths list of this length is far past any bound.
 MAX_ARGUMENT_CHARS = 10_000
+#: Most sweep processes one command may start (each takes a core and some hundred MB).
+MAX_WORKERS = 256
 
 
 def parse_value(text: str, where: str) -> Any:
@@ -98,9 +111,35 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
 def check_writable(folder: Path, option: str = "--out") -> None:
     """Refuse an output folder that cannot be written before spending any compute."""
     try:
+        str(folder).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(option, str(folder), "must be a path in UTF-8") from None
+    try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".muonscope-write-test"
         probe.touch()
         probe.unlink()
     except OSError as exc:
         raise ConfigError(option, str(folder), f"must be a writable folder ({exc.strerror})") from None
+
+
+def table_format(args: argparse.Namespace) -> str:
+    """The table format an output folder gets; ``--format`` without ``--out`` would do nothing."""
+    if args.format is not None and args.out is None:
+        raise ConfigError("--format", args.format, "applies only with --out DIR")
+    return args.format or "parquet"
+
+
+def check_cache() -> None:
+    """The sweep cache folder (``MUONSCOPE_CACHE``, else the user cache folder) must be writable."""
+    from muonscope.engine.sweep import default_cache_dir
+
+    option = "MUONSCOPE_CACHE" if os.environ.get("MUONSCOPE_CACHE") else "cache folder"
+    check_writable(default_cache_dir(), option)
+
+
+def check_workers(workers: int) -> int:
+    """A sweep's process count: 0 (one per core) to MAX_WORKERS."""
+    if not 0 <= workers <= MAX_WORKERS:
+        raise ConfigError("--workers", workers, f"must be an integer from 0 (one per core) to {MAX_WORKERS}")
+    return workers

@@ -295,7 +295,10 @@ class EngineLoop:
             self._outbox.append(PlayingChanged(playing))
 
     def _fail(self, where: str, exc: Exception) -> None:
-        log.error("engine failure during %s:\n%s", where, "".join(traceback.format_exception(exc)))
+        if isinstance(exc, ConfigError):  # the user's settings, not a bug: no traceback
+            log.warning("settings refused during %s: %s", where, exc)
+        else:
+            log.error("engine failure during %s:\n%s", where, "".join(traceback.format_exception(exc)))
         kind = "invalid settings" if isinstance(exc, ConfigError) else type(exc).__name__
         self._outbox.append(
             Alert(

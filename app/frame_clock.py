@@ -172,8 +172,9 @@ class FrameClock(QtCore.QObject):
         self._dirty = True
 
     def _clear(self) -> None:
-        """Forget the previous run: its histories, its cursor, its axis ranges."""
+        """Forget the previous run: its histories, its cursor, its step rate, its axis ranges."""
         self._history = MetricHistory()
+        self._steps = RateMeter()
         self._store.clear()
         self._buckets.clear()
         self._cursor_step = None

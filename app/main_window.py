@@ -24,7 +24,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views = views
         self._build_layout()
         self._build_status()
-        self.resize(1500, 950)
+        self._fit_to_screen(1500, 950)
 
     # ---- construction ------------------------------------------------------------------------
 
@@ -61,6 +61,14 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setWidget(scroll)
         dock.setMinimumWidth(425)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """Open at ``width`` × ``height``, or smaller where the screen is (a laptop, a projector)."""
+        screen = QtGui.QGuiApplication.primaryScreen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            width, height = min(width, room.width()), min(height, room.height())
+        self.resize(width, height)
 
     def _build_status(self) -> None:
         self._status: dict[str, QtWidgets.QLabel] = {}

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from muonscope.app.config_args import check_writable
+from muonscope.app.config_args import check_cache, check_workers, check_writable
 from muonscope.app.progress import ProgressBar
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.presets import load_preset, preset_names
@@ -30,22 +30,25 @@ def list_presets() -> str:
 def reproduce_command(args: argparse.Namespace) -> int:
     """``muonscope reproduce``: --list, or one preset's reproduction into a folder."""
     if args.list:
+        if args.preset is not None:
+            raise ConfigError("--list", args.preset, "lists every preset; give either --list or a PRESET")
         print(list_presets())
         return 0
     if args.preset is None:
-        raise ConfigError("PRESET", None, "name a preset to reproduce, or use --list")
-    if args.workers < 0:
-        raise ConfigError("--workers", args.workers, "must be an integer >= 0")
+        args.command_parser.error("name a PRESET to reproduce (see --list)")
+    workers = check_workers(args.workers)
     if args.preset not in REPRODUCTIONS:
         raise ConfigError("preset", args.preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
     out = args.out or Path(f"reproduce-{args.preset}")
     check_writable(out)
+    if not args.no_cache:
+        check_cache()
     failed = reproduce(
         args.preset,
         out,
         full=args.full,
         table_format=args.format,
-        workers=args.workers,
+        workers=workers,
         use_cache=not args.no_cache,
         progress=not args.no_progress,
     )

@@ -6,23 +6,24 @@ import argparse
 import json
 from typing import Any
 
-from muonscope.app.config_args import build_config, check_writable
+from muonscope.app.config_args import build_config, check_writable, table_format
 from muonscope.app.progress import ProgressBar
 
 __all__ = ["run_command"]
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Validate everything, then run; the report goes to stdout as a table or as JSON."""
-    from muonscope.engine.headless import run_headless, write_outputs
-
+    """Validate everything (before torch is loaded), then run; the report goes to stdout."""
     _, config = build_config(args)
+    table = table_format(args)
     if args.out is not None:
         check_writable(args.out)
+    from muonscope.engine.headless import run_headless, write_outputs
+
     with ProgressBar(not args.no_progress, unit="step") as progress:
         report, history = run_headless(config, record=args.out is not None, progress=progress)
     if args.out is not None:
-        write_outputs(args.out, report, config, history, args.format)
+        write_outputs(args.out, report, config, history, table)
     if args.json:
         print(json.dumps(report))
     else:

@@ -10,7 +10,7 @@ from muonscope.engine.errors import ConfigError
 
 __all__ = ["panel_rects", "parse_size", "shot_command", "take_screenshot"]
 
-_SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+_SIZE = re.compile(r"^(\d{1,6})x(\d{1,6})$")
 
 
 def shot_command(args) -> int:
@@ -36,12 +36,13 @@ def shot_command(args) -> int:
 
 def parse_size(text: str) -> tuple[int, int]:
     """``1600x1000`` → (1600, 1000); between 320×240 and 7680×4320."""
+    allowed = "must be WIDTHxHEIGHT in pixels, from 320x240 to 7680x4320, e.g. 1600x1000"
     match = _SIZE.match(text.strip().lower())
     if not match:
-        raise ConfigError("--size", text, "must be WIDTHxHEIGHT in pixels, e.g. 1600x1000")
+        raise ConfigError("--size", text, allowed)
     width, height = int(match.group(1)), int(match.group(2))
     if not (320 <= width <= 7680 and 240 <= height <= 4320):
-        raise ConfigError("--size", text, "must lie between 320x240 and 7680x4320")
+        raise ConfigError("--size", text, allowed)
     return width, height
 
 

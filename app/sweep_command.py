@@ -6,26 +6,32 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from muonscope.app.config_args import build_config, check_writable
+from muonscope.app.config_args import build_config, check_cache, check_workers, check_writable, table_format
 from muonscope.app.progress import ProgressBar
 from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.sweep import SweepRunner
-from muonscope.engine.sweep_plans import curves, guides, plan
-from muonscope.engine.tables import write_table
+from muonscope.engine.task_kinds import view_problem
 
 __all__ = ["sweep_command"]
 
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Run the sweep, print mean ± spread per lane and x, optionally write curves and points."""
-    if args.workers < 0:
-        raise ConfigError("--workers", args.workers, "must be an integer >= 0")
+    workers = check_workers(args.workers)
     _, config = build_config(args)
-    points = plan(config, args.axis)
+    out_format = table_format(args)
+    problem = view_problem(config.task, args.axis)
+    if problem:
+        raise ConfigError("sweep", args.axis, problem)
     if args.out is not None:
         check_writable(args.out)
-    runner = SweepRunner(points, workers=args.workers, use_cache=not args.no_cache)
+    from muonscope.engine.sweep import SweepRunner  # torch: only once the arguments are known good
+    from muonscope.engine.sweep_plans import curves, guides, plan
+
+    points = plan(config, args.axis)
+    if not args.no_cache:
+        check_cache()
+    runner = SweepRunner(points, workers=workers, use_cache=not args.no_cache)
     results = []
     with ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress:
         for result in runner:
@@ -44,11 +50,13 @@ def sweep_command(args: argparse.Namespace) -> int:
     for label, x, y in guides(config, args.axis, drawn):
         print(f"  guide {label}: from {y[0]:.4g} at {x[0]:g} to {y[-1]:.4g} at {x[-1]:g}")
     if args.out is not None:
-        _write(args.out, args.format, dict(table), results)
+        _write(args.out, out_format, dict(table), results)
     return 0
 
 
 def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
+    from muonscope.engine.tables import write_table
+
     points = defaultdict(list)
     for result in results:
         for lane in result.lanes:

@@ -94,7 +94,7 @@ def read_text_file(path: Path, field_name: str, limit_bytes: int = MAX_CONFIG_BY
     if b"\x00" in data:
         raise ConfigError(field_name, str(path), "must be TOML text (it holds binary data)")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark some editors write
     except UnicodeDecodeError as exc:
         raise ConfigError(
             field_name, str(path), f"must be UTF-8 text (byte {exc.start} is not valid UTF-8)"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from muonscope.engine.config import ExperimentConfig, RunConfig
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError, format_value
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.task_kinds import view_problem
 
@@ -73,13 +73,15 @@ def plan(config: ExperimentConfig, axis: str) -> list[SweepPoint]:
     points = []
     for value in _values(config, axis):
         for seed in SEEDS:
-            points.append(
-                SweepPoint(
-                    _point_config(config, axis, value, seed),
-                    _steps(config, axis),
-                    ((axis, value), ("seed", seed)),
-                )
-            )
+            try:
+                point_config = _point_config(config, axis, value, seed)
+            except ConfigError as exc:  # a point the sweep chose, not a value the user gave
+                raise ConfigError(
+                    "sweep",
+                    axis,
+                    f"it would reach {exc.field} = {format_value(exc.value)}, and {exc.field} {exc.allowed}",
+                ) from None
+            points.append(SweepPoint(point_config, _steps(config, axis), ((axis, value), ("seed", seed))))
     return points
 
 

@@ -82,10 +82,15 @@ def check_float_list(
 
 
 def check_text(field: str, value: Any, max_len: int) -> str:
-    """One line of text of at most ``max_len`` characters."""
+    """One line of UTF-8 text of at most ``max_len`` characters."""
+    allowed = f"must be one line of UTF-8 text of at most {max_len} characters"
     if not isinstance(value, str) or len(value) > max_len or "\n" in value:
         shown = value if not isinstance(value, str) or len(value) <= 80 else value[:40] + "…"
-        raise ConfigError(field, shown, f"must be one line of text of at most {max_len} characters")
+        raise ConfigError(field, shown, allowed)
+    try:
+        value.encode("utf-8")  # bytes a terminal passed in that are not UTF-8 arrive as surrogates
+    except UnicodeEncodeError:
+        raise ConfigError(field, value, allowed) from None
     return value
 
 

@@ -1,14 +1,5 @@
-"""Optimizers: polar maps, update rules and the registry that names them."""
+"""Optimizers: polar maps (``polar``), update rules (``rules``) and the registry that names them.
 
-from muonscope.engine.optim.polar import newton_schulz, polar_exact, polar_regularized
-from muonscope.engine.optim.registry import OPTIMIZERS, OptimizerSpec
-from muonscope.engine.optim.rules import LaneState
-
-__all__ = [
-    "OPTIMIZERS",
-    "LaneState",
-    "OptimizerSpec",
-    "newton_schulz",
-    "polar_exact",
-    "polar_regularized",
-]
+Import the modules themselves; the registry is kept free of torch so that configurations can be
+checked (and refused) before torch is loaded.
+"""

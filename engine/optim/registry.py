@@ -1,28 +1,21 @@
 """Name → optimizer spec. A new optimizer is one rule function plus one entry here.
 
 The spec says which lane fields the rule reads (so the UI can disable the rest with a reason),
-its default learning rate and momentum, and how to name a lane in legends.
+its default learning rate and momentum, and how to name a lane in legends. The rules themselves
+(torch) are imported when a rule first runs, so validating a config never loads torch.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from torch import Tensor
+if TYPE_CHECKING:
+    from torch import Tensor
 
-from muonscope.engine.optim.rules import (
-    LaneState,
-    Momentum,
-    adam_rule,
-    muon_rule,
-    newton_rule,
-    ngd_rule,
-    sgd_rule,
-    signgd_rule,
-    tra_signgd_rule,
-)
+    from muonscope.engine.optim.rules import LaneState, Momentum
 
 __all__ = ["OPTIMIZERS", "LaneSettings", "OptimizerSpec"]
 
@@ -45,12 +38,16 @@ class LaneSettings(Protocol):
 
 
 #: (gradient, state, lane settings) → update direction.
-Rule = Callable[[Tensor, LaneState, Any], Tensor]
+Rule: TypeAlias = "Callable[[Tensor, LaneState, Any], Tensor]"
+
+
+def _rules() -> Any:
+    return importlib.import_module("muonscope.engine.optim.rules")
 
 
 def momentum_of(lane: LaneSettings) -> Momentum:
     """The plain momentum settings a rule takes, read off a lane."""
-    return Momentum(lane.momentum, lane.buffer, lane.nesterov, lane.order)
+    return _rules().Momentum(lane.momentum, lane.buffer, lane.nesterov, lane.order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +86,16 @@ def _polar_text(lane: LaneSettings) -> str:
 
 
 def _adam(g: Tensor, state: LaneState, lane: LaneSettings) -> Tensor:
-    return adam_rule(g, state, lane.momentum, lane.beta2, lane.eps)
+    return _rules().adam_rule(g, state, lane.momentum, lane.beta2, lane.eps)
 
 
 def _muon(g: Tensor, state: LaneState, lane: LaneSettings) -> Tensor:
-    return muon_rule(g, state, momentum_of(lane), lane.polar, lane.ns_steps, lane.lam, lane.ns_dtype)
+    return _rules().muon_rule(g, state, momentum_of(lane), lane.polar, lane.ns_steps, lane.lam, lane.ns_dtype)
 
 
-def _with_momentum(rule: Callable[[Tensor, LaneState, Momentum], Tensor]) -> Rule:
-    return lambda g, state, lane: rule(g, state, momentum_of(lane))
+def _with_momentum(rule_name: str) -> Rule:
+    """A rule of (gradient, state, momentum settings), by its name in :mod:`rules`."""
+    return lambda g, state, lane: getattr(_rules(), rule_name)(g, state, momentum_of(lane))
 
 
 _MOMENTUM = frozenset({"lr", "momentum", "nesterov", "buffer"})
@@ -106,10 +104,10 @@ _MAPPED = _MOMENTUM | {"order"}
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     spec.name: spec
     for spec in (
-        OptimizerSpec("sgd", "SGD", _with_momentum(sgd_rule), 0.5, 0.9, _MOMENTUM),
+        OptimizerSpec("sgd", "SGD", _with_momentum("sgd_rule"), 0.5, 0.9, _MOMENTUM),
         OptimizerSpec("adam", "Adam", _adam, 1e-2, 0.9, frozenset({"lr", "momentum", "beta2", "eps"})),
-        OptimizerSpec("signgd", "SignGD", _with_momentum(signgd_rule), 1e-2, 0.0, _MAPPED),
-        OptimizerSpec("ngd", "NGD", _with_momentum(ngd_rule), 0.5, 0.0, _MAPPED),
+        OptimizerSpec("signgd", "SignGD", _with_momentum("signgd_rule"), 1e-2, 0.0, _MAPPED),
+        OptimizerSpec("ngd", "NGD", _with_momentum("ngd_rule"), 0.5, 0.0, _MAPPED),
         OptimizerSpec(
             "muon",
             "Muon",
@@ -119,12 +117,12 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             _MAPPED | {"polar", "ns_steps", "lam", "ns_dtype"},
         ),
         OptimizerSpec(
-            "newton", "Newton", _with_momentum(newton_rule), 1.0, 0.0, _MAPPED, needs_geometry=True
+            "newton", "Newton", _with_momentum("newton_rule"), 1.0, 0.0, _MAPPED, needs_geometry=True
         ),
         OptimizerSpec(
             "tra_signgd",
             "TRA-SignGD",
-            _with_momentum(tra_signgd_rule),
+            _with_momentum("tra_signgd_rule"),
             0.5,
             0.0,
             _MAPPED,

@@ -126,6 +126,17 @@ def test_window_without_a_display_explains_itself(monkeypatch, capsys):
     assert "no display found" in err and err.count("\n") == 1
 
 
+def test_a_display_nobody_answers_is_reported_not_crashed_into(monkeypatch, capsys):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("display detection is for Linux")
+    for name in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISPLAY", ":987")  # no X server there: Qt itself would abort the process
+    assert main([]) == 1
+    err = capsys.readouterr().err
+    assert "cannot connect to the X display ':987'" in err and err.count("\n") == 1
+
+
 def test_reproduce_lists_presets_with_claims(capsys):
     assert main(["reproduce", "--list"]) == 0
     out = capsys.readouterr().out

@@ -6,6 +6,7 @@ Each row is something a user typed or pointed the command at. The command runs i
 
 import os
 import pickle
+import subprocess
 import sys
 
 import pytest
@@ -128,12 +129,18 @@ CASES = [
     (["run", "--steps", "x"], "argument --steps: invalid int value: 'x'"),
     (["run", "--format", "xlsx"], "argument --format: invalid choice: 'xlsx'"),
     (["run", "--out", "/proc/muonscope-out"], "--out = '/proc/muonscope-out'"),
+    (["run", "--out", ""], "argument --out: must not be empty"),
+    (["run", "--config", ""], "argument --config: must not be empty"),
+    (["run", "--out", "{tmp}/\udcffdir"], "must be a path in UTF-8"),
+    (["run", "--format", "csv"], "--format = 'csv' is not allowed: applies only with --out DIR"),
+    (["run", "--lane", "optimizer=muon,label=\udcff"], "--lane[0].label = '\\udcff'"),
     (["run", "--set", "task.d=0", "--out", "{tmp}/never"], "task.d = 0"),
     (["fly"], "argument COMMAND: invalid choice: 'fly'"),
     # ---- shot
     (["shot", "--steps", "1000000000000", "--out", "{tmp}/x.png"], "--steps = 1000000000000"),
     (["shot", "--steps", "-1", "--out", "{tmp}/x.png"], "--steps = -1"),
     (["shot", "--size", "10x10", "--out", "{tmp}/x.png"], "--size = '10x10'"),
+    (["shot", "--size", "0x0", "--out", "{tmp}/x.png"], "from 320x240 to 7680x4320"),
     (["shot", "--out", "{tmp}/x.jpg"], "--out = '{tmp}/x.jpg'"),
     (["shot", "--preset", "", "--out", "{tmp}/x.png"], "preset = ''"),
     # ---- sweep
@@ -141,10 +148,21 @@ CASES = [
     (["sweep", "--axis", "d", "--preset", "tail_balance_one_step"], "sweep = 'd'"),
     (["sweep", "--axis", "d", "--workers", "-1"], "--workers = -1"),
     (["sweep"], "the following arguments are required: --axis"),
+    (["sweep", "--axis", "d", "--workers", "100000"], "--workers = 100000"),
+    (
+        ["sweep", "--axis", "d", "--format", "csv"],
+        "--format = 'csv' is not allowed: applies only with --out DIR",
+    ),
+    (
+        ["sweep", "--axis", "d", "--preset", "one_step_capacity", "--set", "task.d=16384"],
+        "sweep = 'd' is not allowed: it would reach d = 32768, and d must be an integer from 1 to 16384",
+    ),
     # ---- reproduce
     (["reproduce", "nosuch"], "preset = 'nosuch'"),
     (["reproduce", ""], "preset = ''"),
-    (["reproduce"], "PRESET = None"),
+    (["reproduce"], "muonscope reproduce: error: name a PRESET to reproduce (see --list)"),
+    (["reproduce", "--list", "default"], "--list = 'default'"),
+    (["reproduce", "default", "--workers", "100000"], "--workers = 100000"),
     (["reproduce", "default", "--workers", "-1"], "--workers = -1"),
 ]
 
@@ -189,10 +207,7 @@ def test_invalid_input_exits_2_with_one_line_naming_the_field(capsys, files, arg
         pytest.skip("this machine has CUDA")
     argv = [arg.replace("{tmp}", str(files)) for arg in argv]
     expected = expected.replace("{tmp}", str(files))
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own usage errors
-        code = exc.code
+    code = main(argv)
     out, err = capsys.readouterr()
     assert code == 2, err
     assert out == ""
@@ -201,6 +216,7 @@ def test_invalid_input_exits_2_with_one_line_naming_the_field(capsys, files, arg
     assert expected in err, err
     assert "Traceback" not in err
     assert not (files / "never").exists()  # refused before any output folder is made
+    assert not any(path.name.endswith("dir") for path in files.iterdir())
 
 
 def test_a_cuda_request_without_cuda_exits_2(capsys):
@@ -215,3 +231,33 @@ def test_a_fifo_is_refused_without_being_opened(files, capsys):
     """Opening a FIFO for reading would block until a writer comes; the check must not open it."""
     assert main(["run", "--config", str(files / "fifo.toml")]) == 2
     assert "regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["sweep", "--axis", "d", "--workers", "1"], ["reproduce", "default"]])
+def test_a_cache_folder_that_cannot_be_written_is_refused_first(files, monkeypatch, capsys, command):
+    (files / "a-file").write_text("")
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(files / "a-file"))
+    assert main([*command, "--out", str(files / "never")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"muonscope: error: MUONSCOPE_CACHE = '{files / 'a-file'}'") and err.count("\n") == 1
+    )
+
+
+def test_a_config_file_with_a_byte_order_mark_is_read(files, capsys):
+    (files / "bom.toml").write_bytes("\ufeff[task]\nd = 16\nn_items = 64\n".encode())
+    assert main(["run", "--config", str(files / "bom.toml"), "--steps", "1", "--json", "--no-progress"]) == 0
+    assert '"d": 16' in capsys.readouterr().out
+
+
+def test_a_refusal_comes_before_torch_is_loaded():
+    """Checking a run's settings needs no torch, so a typo is answered at once."""
+    probe = (
+        "import sys\n"
+        "from muonscope.app.cli import main\n"
+        "assert main(['run', '--set', 'task.d=0']) == 2\n"
+        "print('torch' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
