@@ -20,7 +20,7 @@ from muonscope.engine.errors import ConfigError, format_value
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.task_kinds import view_problem
 
-__all__ = ["AXES", "Curve", "axis_problem", "curves", "guides", "plan"]
+__all__ = ["AXES", "Curve", "curves", "guides", "plan"]
 
 #: sweep axis (as the task kinds name them) → the lane metric read at its last step
 AXES = {
@@ -47,11 +47,6 @@ class Curve:
     hi: np.ndarray
 
 
-def axis_problem(config: ExperimentConfig, axis: str) -> str:
-    """Why ``axis`` cannot be swept for this task ("" when it can), as the task's kind declares."""
-    return view_problem(config.task, axis)
-
-
 def _values(config: ExperimentConfig, axis: str) -> list:
     task = config.task
     if axis == "d":
@@ -67,7 +62,7 @@ def _values(config: ExperimentConfig, axis: str) -> list:
 
 def plan(config: ExperimentConfig, axis: str) -> list[SweepPoint]:
     """The points of a sweep along ``axis`` from the current settings; every lane in each point."""
-    problem = axis_problem(config, axis)
+    problem = view_problem(config.task, axis)  # as the task's kind declares
     if problem:
         raise ConfigError("sweep", axis, problem)
     points = []

@@ -12,7 +12,8 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.reproduce.tail import gd_rho_closed_form
 from muonscope.engine.sweep import PointResult, SweepPoint
-from muonscope.engine.sweep_plans import axis_problem, curves, guides, plan
+from muonscope.engine.sweep_plans import curves, guides, plan
+from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.frequencies import staircase_probs
 from muonscope.engine.tasks.memory_task import MemoryTask
 
@@ -130,8 +131,8 @@ def test_sweep_plans_vary_one_field_over_seeds():
 
 
 def test_sweep_axes_that_do_not_apply_are_refused():
-    assert "spiked" in axis_problem(_config(d=32, n_items=512), "mu")
-    assert axis_problem(_config(kind="spiked"), "d")
+    assert "spiked" in view_problem(_config(d=32, n_items=512).task, "mu")
+    assert view_problem(_config(kind="spiked").task, "d")
     with pytest.raises(ConfigError, match="sweep"):
         plan(_config(kind="hierarchical", d=16, n_items=16, groups=4), "d")
 
