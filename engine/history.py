@@ -14,41 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from muonscope.engine.scalar_metrics import SCALAR_METRICS, fresh_value
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.tables import write_table
 
 __all__ = ["COLUMNS", "MetricHistory", "SnapshotStore"]
 
-#: Column name → (metric group, how to read it from a LaneSnapshot).
-_SCALARS: dict[str, tuple[str, str]] = {
-    "batch_loss": ("step", "batch_loss"),
-    "loss": ("eval", "loss"),
-    "excess_loss": ("eval", "excess_loss"),
-    "accuracy": ("eval", "accuracy"),
-    "recovered": ("eval", "recovered"),
-    "recovered_prefix": ("eval", "recovered_prefix"),
-    "balance_gap": ("eval", "balance_gap"),
-    "gap": ("spectra", "gap"),
-    "ratio_gap": ("spectra", "ratio_gap"),
-    "ratio_gap_rank": ("spectra", "ratio_gap_rank"),
-    "tail_filtering": ("spectra", "tail_filtering"),
-    "weight_entropy": ("spectra", "weight_isotropy.entropy"),
-    "weight_effective_rank": ("spectra", "weight_isotropy.effective_rank"),
-    "weight_top_energy": ("spectra", "weight_isotropy.top_energy"),
-    "weight_q75_q25": ("spectra", "weight_isotropy.q75_q25"),
-    "update_entropy": ("spectra", "update_isotropy.entropy"),
-    "alignment": ("signal", "alignment"),
-    "sin_theta": ("signal", "sin_theta"),
-}
-COLUMNS = ("step", "lane", "lane_id", *_SCALARS)
-_GROUP_STEP = {"eval": "eval_step", "spectra": "spectra_step", "signal": "signal_step"}
-
-
-def _read(lane: LaneSnapshot, path: str) -> float:
-    value = lane
-    for part in path.split("."):
-        value = getattr(value, part)
-    return float(value)
+#: The recorded columns: where a row belongs, then every per-lane scalar metric.
+COLUMNS = ("step", "lane", "lane_id", *SCALAR_METRICS)
 
 
 class MetricHistory:
@@ -81,9 +54,9 @@ class MetricHistory:
         self._data["step"][row] = step
         self._data["lane"][row] = lane.index
         self._data["lane_id"][row] = lane.lane_id
-        for name, (group, path) in _SCALARS.items():
-            fresh = group == "step" or getattr(lane, _GROUP_STEP[group]) == step
-            self._data[name][row] = _read(lane, path) if fresh else np.nan
+        for name in SCALAR_METRICS:
+            value = fresh_value(lane, name, step)
+            self._data[name][row] = np.nan if value is None else value
         self.labels[lane.index] = lane.label
         self._size += 1
 
@@ -121,7 +94,7 @@ class MetricHistory:
         table = self.table()
         labels = np.array([self.labels.get(int(i), "") for i in table["lane"]], dtype=object)
         columns = {"step": table["step"], "lane": table["lane"], "label": labels}
-        columns.update({name: table[name] for name in _SCALARS})
+        columns.update({name: table[name] for name in SCALAR_METRICS})
         return write_table(columns, path)
 
 

@@ -1,0 +1,70 @@
+"""The per-lane scalar metrics by name: which group computes each, and where a LaneSnapshot keeps it.
+
+A metric group is computed on its own cadence: ``step`` at every step, ``eval`` (population
+evaluation) every ``run.eval_every``, ``spectra`` every ``run.spectra_every``, ``signal`` with the
+spectra or after an evaluation. A LaneSnapshot keeps the latest value of each group together with
+the step it was computed at, so a reader asks :func:`fresh_value` for the value *computed at* a
+step and never mistakes a stale value for a new one.
+
+Free of torch and numpy, so a command line can check a metric name before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from muonscope.engine.snapshot import LaneSnapshot
+
+__all__ = ["GROUPS", "POPULATION_GROUP", "SCALAR_METRICS", "fresh_value", "read_value"]
+
+#: Metric name → (metric group, attribute path on a LaneSnapshot).
+SCALAR_METRICS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "batch_loss": ("step", "batch_loss"),
+        "loss": ("eval", "loss"),
+        "excess_loss": ("eval", "excess_loss"),
+        "accuracy": ("eval", "accuracy"),
+        "recovered": ("eval", "recovered"),
+        "recovered_prefix": ("eval", "recovered_prefix"),
+        "balance_gap": ("eval", "balance_gap"),
+        "gap": ("spectra", "gap"),
+        "ratio_gap": ("spectra", "ratio_gap"),
+        "ratio_gap_rank": ("spectra", "ratio_gap_rank"),
+        "tail_filtering": ("spectra", "tail_filtering"),
+        "weight_entropy": ("spectra", "weight_isotropy.entropy"),
+        "weight_effective_rank": ("spectra", "weight_isotropy.effective_rank"),
+        "weight_top_energy": ("spectra", "weight_isotropy.top_energy"),
+        "weight_q75_q25": ("spectra", "weight_isotropy.q75_q25"),
+        "update_entropy": ("spectra", "update_isotropy.entropy"),
+        "alignment": ("signal", "alignment"),
+        "sin_theta": ("signal", "sin_theta"),
+    }
+)
+
+#: Metric group → the LaneSnapshot field holding the step it was last computed at (``step``: every step).
+GROUPS: Mapping[str, str | None] = MappingProxyType(
+    {"step": None, "eval": "eval_step", "spectra": "spectra_step", "signal": "signal_step"}
+)
+
+#: The group of the population metrics: computed only every ``run.eval_every`` steps.
+POPULATION_GROUP = "eval"
+
+
+def read_value(lane: LaneSnapshot, name: str) -> float:
+    """The latest value of metric ``name`` on ``lane``, whenever it was computed."""
+    value = lane
+    for part in SCALAR_METRICS[name][1].split("."):
+        value = getattr(value, part)
+    return float(value)
+
+
+def fresh_value(lane: LaneSnapshot, name: str, step: int) -> float | None:
+    """The value of metric ``name`` computed at exactly ``step``; None if its group was not computed then."""
+    stamp = GROUPS[SCALAR_METRICS[name][0]]
+    if stamp is not None and getattr(lane, stamp) != step:
+        return None
+    return read_value(lane, name)
