@@ -1,0 +1,271 @@
+"""Breakpoints on training dynamics: conditions on a lane's metrics that pause a run when they hold.
+
+An expression is ``[LANE:]METRIC OP NUMBER`` or ``[LANE:]diverged``:
+
+* LANE is a lane's 0-based index (``1:``) or its label (``SGD μ=0.9 lr=0.5:``); without it, any
+  lane. A lane written as digits is always an index. A label may contain anything but a line
+  break: the condition never contains ``:``, so the lane is everything before the last ``:``.
+* METRIC is one of the per-lane scalar metrics of :mod:`muonscope.engine.scalar_metrics`.
+* OP is one of ``< <= > >= == !=``; NUMBER is a float literal (``0.5``, ``1e-3``, ``-inf``), not nan.
+
+A metric condition is checked only at the steps its metric group was computed — a population
+metric only when the population was evaluated — so a stale value never triggers it; lanes that
+have diverged are skipped. ``diverged`` holds at the one step a lane diverges.
+
+Breakpoints are plain frozen values; saved, they are only their text and whether they are on, and
+loading parses the text again. Free of torch and numpy, so a command line can check an expression
+before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.scalar_metrics import POPULATION_GROUP, SCALAR_METRICS, fresh_value
+
+if TYPE_CHECKING:
+    from muonscope.engine.snapshot import LaneSnapshot, Snapshot
+
+__all__ = [
+    "DIVERGED",
+    "GRAMMAR",
+    "MAX_CHARS",
+    "METRIC_NAMES",
+    "OPERATORS",
+    "POPULATION_METRICS",
+    "Breakpoint",
+    "Hit",
+    "breakpoint_from_dict",
+    "breakpoint_to_dict",
+    "first_hit",
+    "parse_breakpoint",
+]
+
+#: The condition that holds when a lane diverges.
+DIVERGED = "diverged"
+#: The metrics a condition may compare, in the order the history records them.
+METRIC_NAMES: tuple[str, ...] = tuple(SCALAR_METRICS)
+#: Metrics of the population evaluation: checked only at the steps the population is evaluated.
+POPULATION_METRICS: frozenset[str] = frozenset(
+    name for name, (group, _path) in SCALAR_METRICS.items() if group == POPULATION_GROUP
+)
+#: Comparison → what it computes.
+OPERATORS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
+    {
+        "<": operator.lt,
+        "<=": operator.le,
+        ">": operator.gt,
+        ">=": operator.ge,
+        "==": operator.eq,
+        "!=": operator.ne,
+    }
+)
+#: The longest expression accepted.
+MAX_CHARS = 200
+GRAMMAR = "[LANE:]METRIC OP NUMBER or [LANE:]diverged"
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATOR = re.compile(r"<=|>=|==|!=|<|>")
+_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf)")
+_INDEX = re.compile(r"[0-9]+")
+_SYMBOLS = re.compile(r"[<>=!~]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Breakpoint:
+    """A parsed expression: ``lane`` is an index, a label or None (any lane); ``op`` and
+    ``threshold`` are None for ``diverged``. Make one with :func:`parse_breakpoint`."""
+
+    text: str
+    lane: int | str | None
+    metric: str
+    op: str | None = None
+    threshold: float | None = None
+    enabled: bool = True
+
+    @property
+    def population(self) -> bool:
+        """True for a population metric, checked only when the population is evaluated."""
+        return self.metric in POPULATION_METRICS
+
+    def check(self, snapshot: Snapshot) -> Hit | None:
+        """The first selected lane (by index) for which the condition holds at this step; None if
+        none does or the breakpoint is disabled."""
+        if not self.enabled:
+            return None
+        for lane in sorted(snapshot.lanes, key=lambda lane: lane.index):
+            if not self._selects(lane):
+                continue
+            if self.metric == DIVERGED:
+                if lane.diverged_step == snapshot.step:
+                    return Hit(self, snapshot.step, lane.index, lane.label, None)
+                continue
+            if lane.diverged:
+                continue
+            value = fresh_value(lane, self.metric, snapshot.step)
+            if value is None or not math.isfinite(value):
+                continue
+            assert self.op is not None and self.threshold is not None
+            if OPERATORS[self.op](value, self.threshold):
+                return Hit(self, snapshot.step, lane.index, lane.label, value)
+        return None
+
+    def _selects(self, lane: LaneSnapshot) -> bool:
+        if self.lane is None:
+            return True
+        if isinstance(self.lane, int):
+            return lane.index == self.lane
+        return lane.label.strip() == self.lane
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A breakpoint that held at ``step`` for one lane; ``value`` is the metric's (None for diverged)."""
+
+    breakpoint: Breakpoint
+    step: int
+    lane_index: int
+    lane_label: str
+    value: float | None
+
+    @property
+    def message(self) -> str:
+        """One line saying why the run paused."""
+        lane = f"lane {self.lane_index} ({self.lane_label})"
+        text = self.breakpoint.text
+        if self.value is None:
+            return f"Paused at step {self.step}: {lane} diverged (breakpoint '{text}')"
+        value = _format_number(self.value)
+        return (
+            f"Paused at step {self.step}: breakpoint '{text}' holds for {lane}: "
+            f"{self.breakpoint.metric} = {value}"
+        )
+
+
+def _format_number(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def first_hit(breakpoints: Iterable[Breakpoint], snapshot: Snapshot) -> Hit | None:
+    """The hit of the first enabled breakpoint that holds at this snapshot, if any."""
+    for bp in breakpoints:
+        hit = bp.check(snapshot)
+        if hit is not None:
+            return hit
+    return None
+
+
+def parse_breakpoint(
+    text: str, lane_labels: Sequence[str] | None = None, where: str = "breakpoint"
+) -> Breakpoint:
+    """Parse ``[LANE:]METRIC OP NUMBER`` or ``[LANE:]diverged``.
+
+    With ``lane_labels`` (the current lanes' labels, by index) a lane index must exist and a lane
+    label must be one of them; without, any index or label is taken, and a lane that does not
+    exist when checked never holds. Raises :class:`ConfigError` on ``where``, naming the
+    expression and what is allowed.
+    """
+    if not isinstance(text, str):
+        raise ConfigError(where, text, f"must be text: {GRAMMAR}")
+    stripped = text.strip()
+
+    def fail(reason: str) -> ConfigError:
+        return ConfigError(where, stripped, reason)
+
+    if not stripped:
+        raise fail(f"empty; write {GRAMMAR}, e.g. 'loss < 0.5'")
+    if len(stripped) > MAX_CHARS:
+        raise fail(f"longer than {MAX_CHARS} characters")
+    if len(stripped.splitlines()) > 1:
+        raise fail("must be one line")
+    head, colon, condition = stripped.rpartition(":")
+    metric, op, threshold = _parse_condition(condition.strip(), fail)
+    lane = _parse_lane(head.strip(), lane_labels, fail) if colon else None
+    return Breakpoint(stripped, lane, metric, op, threshold)
+
+
+def _parse_lane(
+    lane: str, lane_labels: Sequence[str] | None, fail: Callable[[str], ConfigError]
+) -> int | str:
+    if not lane:
+        raise fail("nothing before ':'; a lane is its index (0, 1, …) or its label")
+    if _INDEX.fullmatch(lane):
+        index = int(lane)
+        if lane_labels is not None and index >= len(lane_labels):
+            lanes = f"lanes are 0 to {len(lane_labels) - 1}" if lane_labels else "there are no lanes"
+            raise fail(f"lane {index} does not exist; {lanes}")
+        return index
+    if lane_labels is not None and lane not in (label.strip() for label in lane_labels):
+        known = ", ".join(f"{i}: {label.strip()!r}" for i, label in enumerate(lane_labels))
+        raise fail(f"no lane is labelled {lane!r}; lanes are {known or 'none'}")
+    return lane
+
+
+def _parse_condition(
+    condition: str, fail: Callable[[str], ConfigError]
+) -> tuple[str, str | None, float | None]:
+    metrics = f"metrics are {', '.join(METRIC_NAMES)}, or '{DIVERGED}'"
+    comparisons = f"use one of {' '.join(OPERATORS)}"
+    if not condition:
+        raise fail(f"nothing after ':'; write {GRAMMAR}")
+    name = _NAME.match(condition)
+    if name is None:
+        raise fail(f"expected a metric name at {condition!r}; {metrics}")
+    metric = name.group()
+    rest = condition[name.end() :].strip()
+    if metric == DIVERGED:
+        if rest:
+            raise fail(f"'{DIVERGED}' takes no comparison, found {rest!r} after it")
+        return metric, None, None
+    if metric not in SCALAR_METRICS:
+        raise fail(f"unknown metric {metric!r}; {metrics}")
+    if not rest:
+        raise fail(f"missing a comparison after {metric!r}; {comparisons}")
+    op = _OPERATOR.match(rest)
+    if op is None or rest[op.end() : op.end() + 1] in ("=", ">", "<"):
+        bad = _SYMBOLS.match(rest) or re.match(r"\S+", rest)
+        assert bad is not None
+        raise fail(f"{bad.group()!r} is not a comparison; {comparisons}")
+    number = rest[op.end() :].strip()
+    if not number:
+        raise fail(f"missing a number after {op.group()!r}")
+    literal = _NUMBER.match(number)
+    if literal is None:
+        if number.lstrip("+-").lower().startswith("nan"):
+            raise fail("nan is never reached; the threshold must be a number or ±inf")
+        raise fail(f"{number!r} is not a number")
+    if literal.end() != len(number):
+        raise fail(f"unexpected {number[literal.end() :].strip()!r} after the number {literal.group()!r}")
+    return metric, op.group(), float(literal.group())
+
+
+def breakpoint_to_dict(bp: Breakpoint) -> dict[str, Any]:
+    """What is saved of a breakpoint: its text and whether it is on."""
+    return {"text": bp.text, "enabled": bp.enabled}
+
+
+def breakpoint_from_dict(
+    data: Any, lane_labels: Sequence[str] | None = None, where: str = "breakpoint"
+) -> Breakpoint:
+    """A saved breakpoint, its text parsed again (see :func:`parse_breakpoint`); ``enabled``
+    defaults to true, and any other key is refused."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(where, data, "must be a table with 'text' and 'enabled'")
+    extra = sorted(str(key) for key in data if key not in ("text", "enabled"))
+    if extra:
+        raise ConfigError(where, extra, "a breakpoint has only 'text' and 'enabled'")
+    if "text" not in data:
+        raise ConfigError(where, dict(data), "a breakpoint needs its 'text'")
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where}.enabled", enabled, "must be true or false")
+    return replace(parse_breakpoint(data["text"], lane_labels, where=f"{where}.text"), enabled=enabled)
