@@ -82,9 +82,17 @@ def _path(text: str) -> Path:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="muonscope",
-        description="A desktop lab for watching optimizers learn. With no command, opens the window.",
+        usage="muonscope [-h] [--version] [PATH | --preset NAME | --config FILE] [COMMAND ...]",
+        description="A desktop lab for watching optimizers learn. With no command, opens the window "
+        "(on a saved session PATH, a preset or a config file).",
         epilog=_epilog(
-            ["muonscope", "muonscope run --preset default --steps 300 --json", "muonscope COMMAND --help"],
+            [
+                "muonscope",
+                "muonscope runs/s1",
+                "muonscope --preset noisy_scaling",
+                "muonscope run --preset default --steps 300 --json",
+                "muonscope COMMAND --help",
+            ],
             [_DISPLAY, _DEBUG],
         ),
         formatter_class=_Formatter,
@@ -95,7 +103,37 @@ def _parser() -> argparse.ArgumentParser:
     _add_shot(sub)
     _add_sweep(sub)
     _add_reproduce(sub)
+    _add_inspect(sub)
+    parser.add_argument(
+        "--preset", dest="window_preset", metavar="NAME", help="open the window on a bundled preset"
+    )
+    parser.add_argument(
+        "--config",
+        dest="window_config",
+        metavar="FILE",
+        type=_path,
+        help="open the window on a config TOML file",
+    )
+    parser.add_argument("--open", dest="window_session", metavar="PATH", type=_path, help=argparse.SUPPRESS)
     return parser
+
+
+def _add_inspect(sub) -> None:
+    inspect = _command(
+        sub,
+        "inspect",
+        "print one matrix of a saved session (W, G, M or the update) and write it as .npy",
+        ["muonscope inspect runs/s1 --step 120 --lane 2 --tensor update --out update.npy"],
+        [_DEBUG],
+    )
+    inspect.add_argument("session", metavar="PATH", type=_path, help="a saved session folder")
+    inspect.add_argument("--step", metavar="K", type=int, required=True, help="the step to look at")
+    inspect.add_argument("--lane", metavar="L", default="0", help="lane index (0-based) or label")
+    inspect.add_argument("--tensor", choices=("W", "G", "M", "update"), default="W", help="which matrix")
+    inspect.add_argument(
+        "--branch", metavar="B", type=int, help="branch (default: the session's current one)"
+    )
+    inspect.add_argument("--out", metavar="FILE.npy", type=_path, help="write the matrix as a .npy file")
 
 
 def _add_run(sub) -> None:
@@ -103,8 +141,15 @@ def _add_run(sub) -> None:
         sub,
         "run",
         "train headless and report the final metrics",
-        ["muonscope run --set task.d=96 --lane optimizer=muon,order=pre --steps 200 --out runs/a"],
+        [
+            "muonscope run --set task.d=96 --lane optimizer=muon,order=pre --steps 200 --out runs/a",
+            "muonscope run --preset default --steps 300 --save runs/s1",
+            "muonscope run --resume runs/s1 --rewind 100 --set lanes[0].lr=0.1 --steps 300 --save runs/s2",
+            "muonscope run --until '2:recovered >= 500' --until diverged --json",
+        ],
         [_CUDA, _DEBUG],
+        exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
+        "naming the field or expression), 1 runtime failure, 130 interrupted (what was computed is kept)",
     )
     _add_config_arguments(run)
     run.add_argument(
@@ -117,6 +162,33 @@ def _add_run(sub) -> None:
         "--format", choices=("parquet", "csv"), help="metrics table format, with --out (default: parquet)"
     )
     run.add_argument("--json", action="store_true", help="print the final report as one JSON object")
+    run.add_argument(
+        "--save",
+        metavar="PATH",
+        type=_path,
+        help="save the session to the folder PATH at the end (also on Ctrl-C)",
+    )
+    run.add_argument(
+        "--resume",
+        metavar="PATH",
+        type=_path,
+        help="continue a saved session to --steps in total; --set and --lane then change settings "
+        "(--lane i sets the named fields of lane i)",
+    )
+    run.add_argument(
+        "--rewind",
+        metavar="K",
+        type=int,
+        help="with --resume: first go back to step K; changes made there fork a new branch",
+    )
+    run.add_argument(
+        "--until",
+        metavar="EXPR",
+        action="append",
+        default=[],
+        help="stop at the first step where EXPR holds: [LANE:]METRIC OP NUMBER or [LANE:]diverged, "
+        "e.g. 'loss < 0.5' or '1:recovered >= 300' (repeatable: any of them)",
+    )
     run.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
 
@@ -218,10 +290,35 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muonscope.app.sweep_command import sweep_command
 
         return sweep_command(args)
-    return _open_window()
+    if args.command == "inspect":
+        from muonscope.app.inspect_command import inspect_command
+
+        return inspect_command(args)
+    return _open_window(args)
 
 
-def _open_window() -> int:
+def _open_window(args: argparse.Namespace) -> int:
+    """The window, on the default preset or on what the command line names (checked before it opens)."""
+    named = (
+        ("PATH", args.window_session),
+        ("--preset", args.window_preset),
+        ("--config", args.window_config),
+    )
+    given = [(option, value) for option, value in named if value is not None]
+    if len(given) > 1:
+        raise ConfigError(given[1][0], str(given[1][1]), f"cannot go with {given[0][0]}: open one thing")
+    if args.window_config is not None:
+        from muonscope.engine.presets import load_config_file
+
+        load_config_file(args.window_config)
+    elif args.window_preset is not None:
+        from muonscope.engine.presets import load_preset
+
+        load_preset(args.window_preset)
+    elif args.window_session is not None and not args.window_session.exists():
+        raise ConfigError(
+            "PATH", str(args.window_session), "must be a saved session folder (it does not exist)"
+        )
     problem = _display_problem()
     if problem:
         sys.stderr.write(
@@ -230,7 +327,7 @@ def _open_window() -> int:
         return EXIT_RUNTIME
     from muonscope.app.composition import launch
 
-    return launch()
+    return launch(preset=args.window_preset, config_file=args.window_config, session=args.window_session)
 
 
 def _display_problem() -> str:
@@ -280,9 +377,20 @@ def _quiet_broken_pipe() -> int:
     return 128 + 13  # the shell's status for SIGPIPE
 
 
+_COMMANDS = ("run", "shot", "sweep", "reproduce", "inspect")
+
+
+def _session_argument(argv: list[str]) -> list[str]:
+    """``muonscope PATH`` opens the window on a saved session: PATH becomes ``--open PATH``."""
+    if argv and not argv[0].startswith("-") and argv[0] not in _COMMANDS:
+        return ["--open", argv[0], *argv[1:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``muonscope`` command and of ``python -m muonscope``."""
     try:
+        argv = _session_argument(sys.argv[1:] if argv is None else list(argv))
         args = _parser().parse_args(argv)
         return _dispatch(args)
     except ConfigError as exc:

@@ -25,6 +25,8 @@ __all__ = [
     "check_cache",
     "check_workers",
     "check_writable",
+    "overrides",
+    "parse_lane_fields",
     "parse_lane_spec",
     "parse_value",
     "table_format",
@@ -62,6 +64,11 @@ def _bounded(text: str, option: str) -> str:
 
 def parse_lane_spec(spec: str, where: str) -> Any:
     """``optimizer=muon,order=pre`` → a validated LaneConfig; each key at most once."""
+    return lane_from_dict(parse_lane_fields(spec, where), where)
+
+
+def parse_lane_fields(spec: str, where: str) -> dict[str, Any]:
+    """``optimizer=muon,order=pre`` → {"optimizer": "muon", "order": "pre"}; each key at most once."""
     fields: dict[str, Any] = {}
     for part in _bounded(spec, where).split(","):
         key, sep, value = part.partition("=")
@@ -73,7 +80,12 @@ def parse_lane_spec(spec: str, where: str) -> Any:
         if key in fields:
             raise ConfigError(f"{where}.{key}", spec, "is given twice; give each key once")
         fields[key] = parse_value(value.strip(), f"{where}.{key}")
-    return lane_from_dict(fields, where)
+    return fields
+
+
+def overrides(items: list[str]) -> list[tuple[str, Any]]:
+    """--set KEY=VALUE items as (key, value) pairs, each key once."""
+    return _overrides(items)
 
 
 def _overrides(items: list[str]) -> list[tuple[str, Any]]:

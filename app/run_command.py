@@ -1,34 +1,154 @@
-"""``muonscope run``: train headless, print the final report, optionally write every step."""
+"""``muonscope run``: train headless (or continue a saved session), report, optionally save the session.
+
+A fresh run builds its config from --preset/--config, --lane and --set. With ``--resume PATH`` the
+run continues a saved session instead: ``--rewind K`` first goes back to step K of its current
+branch, then --set and --lane change settings at that boundary (behind the branch's newest step
+that is a fork: a new branch, the original kept), and the run goes on to ``--steps`` in total.
+Ctrl-C stops between steps; what was computed is reported, written and saved.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
+import sys
+import threading
+from contextlib import contextmanager
 from typing import Any
 
-from muonscope.app.config_args import build_config, check_writable, table_format
+from muonscope.app.config_args import (
+    build_config,
+    check_writable,
+    overrides,
+    parse_lane_fields,
+    table_format,
+)
 from muonscope.app.progress import ProgressBar
+from muonscope.engine.errors import ConfigError
 
 __all__ = ["run_command"]
 
+EXIT_INTERRUPTED = 130
+
 
 def run_command(args: argparse.Namespace) -> int:
-    """Validate everything (before torch is loaded), then run; the report goes to stdout."""
-    _, config = build_config(args)
+    """Validate everything a user typed (before torch is loaded), then run; the report goes to stdout."""
+    config = _check_arguments(args)
     table = table_format(args)
-    if args.out is not None:
-        check_writable(args.out)
-    from muonscope.engine.headless import run_headless, write_outputs
+    for folder, option in ((args.out, "--out"), (args.save, "--save")):
+        if folder is not None:
+            check_writable(folder.parent if option == "--save" else folder, option)
+    from muonscope.engine.breakpoints import parse_breakpoint
+    from muonscope.engine.headless import run_session, write_outputs
+    from muonscope.engine.session import Session
+    from muonscope.engine.session_file import check_save_target, open_session, save_session
 
-    with ProgressBar(not args.no_progress, unit="step") as progress:
-        report, history = run_headless(config, record=args.out is not None, progress=progress)
+    for text in args.until:
+        parse_breakpoint(text, where="--until")  # the grammar, before anything is built
+    if args.save is not None:
+        check_save_target(args.save)
+    session = open_session(args.resume) if args.resume is not None else Session(config)
+    target = _prepare(session, args)
+    session.set_breakpoints(
+        parse_breakpoint(text, [lane.display_label() for lane in session.config.lanes], where="--until")
+        for text in args.until
+    )
+    with ProgressBar(not args.no_progress, unit="step") as progress, _ctrl_c_stops() as stop:
+        outcome = run_session(
+            session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
+        )
+    if args.save is not None:
+        save_session(session, args.save)
     if args.out is not None:
-        write_outputs(args.out, report, config, history, table)
+        write_outputs(args.out, outcome.report, session.config, session.branch.metrics, table)
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(outcome.report))
     else:
-        _print_table(report)
+        _print_table(outcome.report)
+    if outcome.hit is not None:
+        sys.stderr.write(f"muonscope: {outcome.hit.message}\n")
+    if outcome.interrupted:
+        saved = f"; session saved to {args.save}" if args.save is not None else ""
+        sys.stderr.write(f"muonscope: interrupted at step {outcome.report['step']}{saved}\n")
+        return EXIT_INTERRUPTED
     return 0
+
+
+def _check_arguments(args: argparse.Namespace) -> Any:
+    """The config of a fresh run (None when resuming); options that cannot go together are refused."""
+    if args.resume is None:
+        if args.rewind is not None:
+            raise ConfigError("--rewind", args.rewind, "applies only with --resume PATH")
+        _, config = build_config(args)
+        return config
+    for option, value in (("--preset", args.preset), ("--config", args.config)):
+        if value is not None:
+            raise ConfigError(option, value, "cannot go with --resume: the session holds its settings")
+    if args.rewind is not None and args.rewind < 0:
+        raise ConfigError("--rewind", args.rewind, "must be a step ≥ 0")
+    if args.steps is not None and args.steps < 0:
+        raise ConfigError("--steps", args.steps, "must be ≥ 0")
+    overrides(args.set)  # syntax only; whether each applies live is checked on the session
+    for i, spec in enumerate(args.lane):
+        parse_lane_fields(spec, f"--lane[{i}]")
+    return None
+
+
+def _prepare(session: Any, args: argparse.Namespace) -> int:
+    """Rewind, apply the changes, and say how far to run (``--steps`` in total)."""
+    if args.resume is None:
+        return session.config.run.steps
+    head = session.branch.head_step
+    if args.rewind is not None:
+        if args.rewind > head:
+            raise ConfigError("--rewind", args.rewind, f"must be a step of the session, 0 to {head}")
+        session.go_to(args.rewind)
+    target = session.config.run.steps if args.steps is None else args.steps
+    if target < session.step:
+        raise ConfigError(
+            "--steps", target, f"must be at least the session's step {session.step} (go back with --rewind K)"
+        )
+    for change in _resume_changes(session.config, args):
+        session.apply(change)
+    session.commit()
+    session.experiment.set_run_length(target)
+    return target
+
+
+def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
+    """--set items and --lane specs as changes at the resume step: --lane i sets fields of lane i."""
+    from muonscope.engine.changes import AddLane, SetField
+    from muonscope.engine.config import lane_from_dict
+
+    changes: list[Any] = [SetField(key, value) for key, value in overrides(args.set)]
+    for i, spec in enumerate(args.lane):
+        fields = parse_lane_fields(spec, f"--lane[{i}]")
+        if i < len(config.lanes):
+            changes += [SetField(f"lanes[{i}].{key}", value) for key, value in fields.items()]
+        else:
+            changes.append(AddLane(lane_from_dict(fields, f"--lane[{i}]")))
+    return changes
+
+
+@contextmanager
+def _ctrl_c_stops():
+    """The first Ctrl-C asks the run to stop between steps; a second one interrupts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_interrupt(_signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _print_table(report: dict[str, Any]) -> None:

@@ -199,6 +199,14 @@ RUN_FIELDS: dict[str, FieldSpec] = {
             hi=MAX_DIM,
         ),
         FieldSpec(
+            "checkpoint_mb",
+            "float",
+            "checkpoint memory",
+            "MiB of checkpoints kept for rewinding; older ones are thinned to stay within it",
+            lo=1.0,
+            hi=1e6,
+        ),
+        FieldSpec(
             "max_memory_gb",
             "float",
             "memory limit",
@@ -208,7 +216,7 @@ RUN_FIELDS: dict[str, FieldSpec] = {
         ),
     )
 }
-LIVE_RUN_FIELDS = ("steps", "eval_every", "spectra_every", "signal_rank")
+LIVE_RUN_FIELDS = ("steps", "eval_every", "spectra_every", "signal_rank", "checkpoint_mb")
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +229,7 @@ class RunConfig:
     device: str = "auto"
     dtype: str = "auto"
     signal_rank: int = 0
+    checkpoint_mb: float = 256.0
     max_memory_gb: float = 0.0
 
     def __post_init__(self) -> None:

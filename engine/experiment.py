@@ -19,12 +19,14 @@ import torch
 from torch import Tensor
 
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change, event_text
+from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
 from muonscope.engine.device import check_memory, resolve_device
 from muonscope.engine.lane_metrics import evaluation_fields, signal_fields, spectra_fields
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array
+from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.engine.tasks import Task, build_task
 
 __all__ = ["Experiment"]
@@ -74,6 +76,82 @@ class Experiment:
     def events(self) -> tuple[Event, ...]:
         return tuple(self._events)
 
+    @property
+    def changes(self) -> tuple[tuple[int, Change], ...]:
+        """Every change applied since W = 0, with the step boundary it was applied at."""
+        return tuple(self._changes)
+
+    @property
+    def pending_changes(self) -> bool:
+        """True while accepted changes wait for the next step boundary."""
+        return bool(self._pending)
+
+    @property
+    def last_gradient(self) -> Tensor | None:
+        """G (L, r, c) that the last step used (None before a step, or right after a restore)."""
+        return self._last_gradient
+
+    @property
+    def last_direction(self) -> Tensor | None:
+        """D (L, r, c) of the last step: W ← W − lr·D (zero for lanes that did not move)."""
+        return self._last_direction
+
+    def optimizer_state(self, lane: int) -> LaneState:
+        """Lane ``lane``'s optimizer state; read-only by convention."""
+        return self._states[lane]
+
+    # ---- checkpoints -----------------------------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint:
+        """The whole state at this step boundary, before queued changes: restoring it replays exactly."""
+        states = tuple(
+            LaneStateCopy(_copy(state.buffer), _copy(state.second_moment), state.steps_taken)
+            for state in self._states
+        )
+        return Checkpoint(
+            step=self._step,
+            config=self._config,
+            weights=self._weights.clone(),
+            lane_states=states,
+            task_state={name: t.clone() for name, t in self._task.random_state().items()},
+            lanes=tuple(self._lanes),
+            events=tuple(self._events),
+            changes=tuple(self._changes),
+            next_lane_id=self._next_lane_id,
+        )
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Go back (or forward) to a checkpoint of this run; queued changes are dropped.
+
+        The task must be the one this experiment was built with (only live fields may differ; they
+        are taken from the checkpoint's config). The signal gradient an evaluation leaves for the
+        next step is recomputed when the checkpoint sits on an evaluation step, as the run did.
+        """
+        config = checkpoint.config
+        self._config = self._queued_config = config
+        self._pending.clear()
+        for name in TASK_KINDS[config.task.kind].live:
+            self._task.set_live(name, getattr(config.task, name))
+        self._task.set_random_state({name: t.clone() for name, t in checkpoint.task_state.items()})
+        self._weights = checkpoint.weights.to(self.device, self.dtype).clone()
+        self._states = [self._restored_state(copy) for copy in checkpoint.lane_states]
+        self._lanes = list(checkpoint.lanes)
+        self._events = list(checkpoint.events)
+        self._changes = list(checkpoint.changes)
+        self._next_lane_id = checkpoint.next_lane_id
+        self._step = checkpoint.step
+        self._last_gradient = self._last_direction = None
+        self._signal_cache = None
+        if self._step % config.run.eval_every == 0 and not self._task.cheap_signal:
+            self._evaluate()
+
+    def _restored_state(self, copy: LaneStateCopy) -> LaneState:
+        state = self._fresh_state()
+        state.buffer = _copy(copy.buffer, self.device, self.dtype)
+        state.second_moment = _copy(copy.second_moment, self.device, self.dtype)
+        state.steps_taken = copy.steps_taken
+        return state
+
     def step(self, n: int = 1) -> None:
         """Take ``n`` lockstep steps, applying queued changes at the first boundary."""
         for _ in range(n):
@@ -83,6 +161,12 @@ class Experiment:
         """Queue a change for the next step boundary; invalid changes raise ConfigError now."""
         self._queued_config, *_ = apply_change(self._queued_config, change)
         self._pending.append(change)
+
+    def set_run_length(self, steps: int) -> None:
+        """Set ``run.steps`` (where playing pauses) without recording a change: it is not a setting of
+        the dynamics, so a run continued to a longer length reports the same as one run there at once."""
+        self._config = self._config.with_value("run.steps", steps)
+        self._queued_config = self._queued_config.with_value("run.steps", steps)
 
     def commit(self) -> bool:
         """Apply queued changes now, at the current step boundary; True if there were any.
@@ -145,6 +229,9 @@ class Experiment:
         self._lanes = [self._fresh_snapshot(i, lane, i) for i, lane in enumerate(config.lanes)]
         self._step = 0
         self._events: list[Event] = []
+        self._changes: list[tuple[int, Change]] = []
+        self._last_gradient: Tensor | None = None
+        self._last_direction: Tensor | None = None
         self._signal_cache: tuple[Tensor, Tensor] | None = None
         self._evaluate()
 
@@ -174,6 +261,7 @@ class Experiment:
             change = self._pending.popleft()
             self._config, field, old, new = apply_change(self._config, change)
             self._enact(change)
+            self._changes.append((self._step, change))
             self._events.append(Event(self._step, field, old, new, event_text(field, old, new)))
         self._queued_config = self._config
 
@@ -236,7 +324,9 @@ class Experiment:
                 signal = grads
         directions = self._update_lanes(grads)
         self._step += 1
+        self._last_gradient, self._last_direction = grads, directions
         self._record_step(grads, directions, batch_loss, signal, from_eval)
+        self._check_losses(batch_loss)
         if self._step % self._config.run.eval_every == 0:
             self._evaluate()
 
@@ -257,20 +347,30 @@ class Experiment:
                 continue
             direction = OPTIMIZERS[lane.optimizer].rule(grads[i], self._states[i], lane)
             stepped = self._weights[i] - lane.lr * direction
-            if not bool(torch.isfinite(stepped).all()):
-                self._mark_diverged(i)
+            if not _all_finite(stepped, self._states[i]):
+                self._mark_diverged(i, self._step + 1)
                 continue
             self._weights[i] = stepped
             directions[i] = direction
         return directions
 
-    def _mark_diverged(self, index: int) -> None:
-        """Freeze a lane whose next W would be NaN/inf; its last finite W stays inspectable."""
-        self._lanes[index] = replace(self._lanes[index], diverged=True, diverged_step=self._step + 1)
+    def _mark_diverged(self, index: int, step: int, what: str = "") -> None:
+        """Freeze a lane whose W, optimizer state or loss is non-finite; its last finite W is kept."""
+        self._lanes[index] = replace(self._lanes[index], diverged=True, diverged_step=step)
         label = self._lanes[index].label
-        self._events.append(
-            Event(self._step, f"lanes[{index}].diverged", False, True, f"lane {index + 1} diverged ({label})")
-        )
+        text = f"lane {index + 1} diverged ({label}{', ' + what if what else ''})"
+        self._events.append(Event(step - 1, f"lanes[{index}].diverged", False, True, text))
+
+    def _check_losses(self, batch_loss: Tensor) -> None:
+        """A lane whose minibatch loss is not finite has diverged even if W still is."""
+        if not self._task.has_batch_loss:
+            return
+        for i in np.flatnonzero(~np.isfinite(self._lanes_batch_loss())):
+            if not self._lanes[i].diverged:
+                self._mark_diverged(int(i), self._step, "its loss is not finite")
+
+    def _lanes_batch_loss(self) -> np.ndarray:
+        return np.array([lane.batch_loss for lane in self._lanes], dtype=np.float64)
 
     def _record_step(
         self, grads: Tensor, directions: Tensor, batch_loss: Tensor, signal: Tensor | None, from_eval: bool
@@ -308,8 +408,31 @@ class Experiment:
             self._lanes = [
                 replace(lane, **fields) for lane, fields in zip(self._lanes, per_lane, strict=True)
             ]
+            for i in np.flatnonzero(~np.isfinite(evaluation.loss)):
+                if not self._lanes[i].diverged:
+                    self._mark_diverged(int(i), self._step, "its population loss is not finite")
             loss = torch.as_tensor(evaluation.loss)
         if not self._task.cheap_signal and signal is not None:
             self._signal_cache = (signal, loss)
         else:
             self._lanes = [replace(lane, eval_step=self._step) for lane in self._lanes]
+
+
+def _copy(tensor: Tensor | None, device: torch.device | None = None, dtype: torch.dtype | None = None):
+    """A private copy of an optional tensor (moved to ``device``/``dtype`` when given)."""
+    if tensor is None:
+        return None
+    return tensor.to(device or tensor.device, dtype or tensor.dtype).clone()
+
+
+def _all_finite(stepped: Tensor, state: LaneState) -> bool:
+    """Whether a lane's next W and its optimizer state are finite (one host sync for all of them).
+
+    Adam's second moment can overflow to inf while W stays finite; the lane then silently stops
+    learning, so the state is checked as well.
+    """
+    finite = torch.isfinite(stepped).all()
+    for held in (state.buffer, state.second_moment):
+        if held is not None:
+            finite = finite & torch.isfinite(held).all()
+    return bool(finite)

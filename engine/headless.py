@@ -1,49 +1,64 @@
-"""Run an experiment to the end without a window and report it (the core of ``muonscope run``)."""
+"""Run a session to a step without a window and report it (the core of ``muonscope run``)."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from muonscope.engine.breakpoints import Hit
 from muonscope.engine.config import ExperimentConfig
-from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import MetricHistory
+from muonscope.engine.session import Session
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 
-__all__ = ["final_report", "run_headless", "write_outputs"]
+__all__ = ["RunOutcome", "final_report", "run_session", "write_outputs"]
 
 Progress = Callable[[int, int], None]
 
 
-def run_headless(
-    config: ExperimentConfig,
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How a headless run ended: the final report, and the breakpoint or interruption that stopped it."""
+
+    report: dict[str, Any]
+    hit: Hit | None = None
+    interrupted: bool = False
+
+
+def run_session(
+    session: Session,
+    target: int,
     *,
-    record: bool = False,
+    until: bool = False,
     progress: Progress | None = None,
-) -> tuple[dict[str, Any], MetricHistory | None]:
-    """Run ``config.run.steps`` steps; return the final report and, if asked, the per-step history.
+    stop_requested: Callable[[], bool] | None = None,
+) -> RunOutcome:
+    """Step ``session`` to ``target`` (total steps), stopping early at a breakpoint if ``until``.
 
     The last step is always evaluated, whatever the cadence, so the report describes the final W.
+    ``stop_requested`` is asked between steps (Ctrl-C): the run then stops with what it computed.
     """
-    experiment = Experiment(config)
-    history = MetricHistory() if record else None
-    if history is not None:
-        history.append(experiment.snapshot())
-    total = config.run.steps
-    for done in range(1, total + 1):
-        experiment.step()
-        if done == total:
-            experiment.evaluate(with_signal=False)
-        if history is not None:
-            history.append(experiment.snapshot())
+    start = session.step
+    total = max(target - start, 0)
+    interrupted = False
+
+    def after_step(snapshot: Snapshot) -> bool:
+        nonlocal interrupted
         if progress is not None:
-            progress(done, total)
-    if total == 0:
-        experiment.evaluate()
-    return final_report(experiment.snapshot(), experiment.config), history
+            progress(snapshot.step - start, total)
+        interrupted = stop_requested is not None and stop_requested()
+        return interrupted
+
+    hit = session.run(target, stop_on_breakpoints=until, on_step=after_step)
+    session.evaluate()
+    report = final_report(session.snapshot(), session.config)
+    if until:
+        report["stopped_by"] = None if hit is None else hit.breakpoint.text
+    return RunOutcome(report, hit, interrupted)
 
 
 def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]:

@@ -10,15 +10,16 @@ long runs keep an evenly thinned history instead of growing without bound.
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from muonscope.engine.scalar_metrics import SCALAR_METRICS, fresh_value
-from muonscope.engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.snapshot import LaneSnapshot, Snapshot, Spectra
 from muonscope.engine.tables import write_table
 
-__all__ = ["COLUMNS", "MetricHistory", "SnapshotStore"]
+__all__ = ["COLUMNS", "MetricHistory", "SnapshotStore", "SpectraHistory", "SpectraRow"]
 
 #: The recorded columns: where a row belongs, then every per-lane scalar metric.
 COLUMNS = ("step", "lane", "lane_id", *SCALAR_METRICS)
@@ -67,6 +68,40 @@ class MetricHistory:
             column[: keep.size] = column[keep]
         self._size = keep.size
 
+    def truncate_after(self, step: int) -> None:
+        """Forget the rows after ``step`` (the run went back there and will record them again)."""
+        keep = np.flatnonzero(self._data["step"][: self._size] <= step)
+        for column in self._data.values():
+            column[: keep.size] = column[keep]
+        self._size = keep.size
+
+    def copy(self, up_to_step: int | None = None) -> MetricHistory:
+        """An independent copy, optionally of the rows up to ``up_to_step`` only (what a fork inherits)."""
+        twin = MetricHistory(self.max_rows)
+        twin.stride = self.stride
+        twin.labels = dict(self.labels)
+        twin._data = {name: column.copy() for name, column in self._data.items()}
+        twin._size = self._size
+        if up_to_step is not None:
+            twin.truncate_after(up_to_step)
+        return twin
+
+    @classmethod
+    def from_table(
+        cls, table: dict[str, np.ndarray], labels: dict[int, str], stride: int = 1
+    ) -> MetricHistory:
+        """A history holding the rows of :meth:`table` (e.g. read back from a saved session)."""
+        history = cls()
+        size = len(table["step"])
+        history._data = {
+            name: np.asarray(table[name], dtype=np.float64).copy() if size else np.empty(1024)
+            for name in COLUMNS
+        }
+        history._size = size
+        history.stride = stride
+        history.labels = dict(labels)
+        return history
+
     def column(self, name: str, lane: int | None = None, *, lane_id: int | None = None) -> np.ndarray:
         """A copy of one column, optionally only the rows of one lane (by position or by id)."""
         values = self._data[name][: self._size]
@@ -98,51 +133,140 @@ class MetricHistory:
         return write_table(columns, path)
 
 
-class SnapshotStore:
-    """Recent snapshots by step, for looking back at an earlier step; bounded like MetricHistory.
+@dataclass(frozen=True, slots=True)
+class SpectraRow:
+    """The spectra of one lane at one step."""
 
-    The newest ``recent`` snapshots are always kept; older ones are thinned to every
-    ``stride``-th step whenever ``capacity`` is exceeded, so memory stays bounded on long runs
-    while the whole run remains reachable at a coarser resolution.
+    step: int
+    lane: int
+    lane_id: int
+    spectra: Spectra
+
+
+class SpectraHistory:
+    """Every lane's spectra at the steps they were computed, thinned by halving past ``max_steps``.
+
+    Snapshots' spectra are immutable arrays, so keeping them costs no copy.
+    """
+
+    def __init__(self, max_steps: int = 4096) -> None:
+        self.max_steps = max_steps
+        self.stride = 1
+        self._by_step: dict[int, tuple[SpectraRow, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_step)
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        return tuple(self._by_step)
+
+    def append(self, snapshot: Snapshot) -> None:
+        """Record the lanes whose spectra were computed at this snapshot's step."""
+        step = snapshot.step
+        if step % self.stride or step in self._by_step:
+            return
+        rows = tuple(
+            SpectraRow(step, lane.index, lane.lane_id, lane.spectra)
+            for lane in snapshot.lanes
+            if lane.spectra_step == step
+        )
+        if not rows:
+            return
+        self._by_step[step] = rows
+        if len(self._by_step) > self.max_steps:
+            self.stride *= 2
+            self._by_step = {s: r for s, r in self._by_step.items() if s % self.stride == 0}
+
+    def add_rows(self, rows: list[SpectraRow]) -> None:
+        """Put back rows read from a saved session."""
+        by_step: dict[int, list[SpectraRow]] = {}
+        for row in rows:
+            by_step.setdefault(row.step, []).append(row)
+        self._by_step.update({step: tuple(found) for step, found in sorted(by_step.items())})
+
+    def rows(self) -> list[SpectraRow]:
+        return [row for rows in self._by_step.values() for row in rows]
+
+    def truncate_after(self, step: int) -> None:
+        self._by_step = {s: r for s, r in self._by_step.items() if s <= step}
+
+    def copy(self, up_to_step: int | None = None) -> SpectraHistory:
+        twin = SpectraHistory(self.max_steps)
+        twin.stride = self.stride
+        twin._by_step = dict(self._by_step)
+        if up_to_step is not None:
+            twin.truncate_after(up_to_step)
+        return twin
+
+
+class SnapshotStore:
+    """Snapshots by step, for looking back at an earlier step; bounded like MetricHistory.
+
+    The newest ``recent`` snapshots are always kept. A snapshot that falls out of that window stays
+    only if its step is on the grid of every ``stride``-th step; when more than ``capacity − recent``
+    older snapshots remain, the stride doubles and the grid is thinned. Memory stays bounded on long
+    runs while the whole run remains reachable, at a resolution that coarsens evenly.
     """
 
     def __init__(self, capacity: int = 2000, recent: int = 200) -> None:
+        if not 0 < recent < capacity:
+            raise ValueError(f"recent = {recent}: must be between 1 and capacity − 1 = {capacity - 1}")
         self.capacity = capacity
         self.recent = recent
         self.stride = 1
-        self._steps: list[int] = []
+        self._older: list[int] = []  # steps on the grid, ascending
+        self._newest: list[int] = []  # the last ``recent`` steps, ascending
         self._by_step: dict[int, Snapshot] = {}
 
     def __len__(self) -> int:
-        return len(self._steps)
+        return len(self._older) + len(self._newest)
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        return (*self._older, *self._newest)
 
     def clear(self) -> None:
-        self._steps.clear()
+        self._older.clear()
+        self._newest.clear()
         self._by_step.clear()
         self.stride = 1
 
     def add(self, snapshot: Snapshot) -> None:
         """Store a snapshot; one of the newest step replaces it (settings changed between steps)."""
         step = snapshot.step
-        if self._steps and step == self._steps[-1]:
+        if self._newest and step == self._newest[-1]:
             self._by_step[step] = snapshot
             return
-        if self._steps and step < self._steps[-1]:
-            self.clear()  # a reset or rewind: history starts over
-        self._steps.append(step)
+        if self._newest and step < self._newest[-1]:
+            self.truncate_after(step - 1)  # a rewind: the steps after it are recomputed
+        self._newest.append(step)
         self._by_step[step] = snapshot
-        if len(self._steps) > self.capacity:
-            self._thin()
+        if len(self._newest) > self.recent:
+            self._retire(self._newest.pop(0))
 
-    def _thin(self) -> None:
-        self.stride *= 2
-        cut = len(self._steps) - self.recent
-        kept = [s for s in self._steps[:cut] if s % self.stride == 0] + self._steps[cut:]
-        for step in set(self._steps) - set(kept):
+    def truncate_after(self, step: int) -> None:
+        """Forget every snapshot after ``step`` (the run went back there)."""
+        for kept in (self._older, self._newest):
+            for s in [s for s in kept if s > step]:
+                del self._by_step[s]
+            kept[:] = [s for s in kept if s <= step]
+
+    def _retire(self, step: int) -> None:
+        """A snapshot leaves the recent window: keep it on the grid, thinning the grid when full."""
+        if step % self.stride:
             del self._by_step[step]
-        self._steps = kept
+            return
+        self._older.append(step)
+        while len(self._older) > self.capacity - self.recent:
+            self.stride *= 2
+            dropped = [s for s in self._older if s % self.stride]
+            for s in dropped:
+                del self._by_step[s]
+            self._older = [s for s in self._older if s % self.stride == 0]
 
     def at_or_before(self, step: int) -> Snapshot | None:
         """The stored snapshot of the latest step ≤ ``step``."""
-        index = bisect.bisect_right(self._steps, step) - 1
-        return self._by_step[self._steps[index]] if index >= 0 else None
+        steps = self.steps
+        index = bisect.bisect_right(steps, step) - 1
+        return self._by_step[steps[index]] if index >= 0 else None

@@ -61,6 +61,28 @@ class Task(ABC):
     def set_live(self, name: str, value: Any) -> None:
         """Change a live field (label noise, batch size, noise level) between steps."""
 
+    @abstractmethod
+    def random_state(self) -> dict[str, Tensor]:
+        """Everything random the stream has consumed so far, as CPU tensors (for checkpoints).
+
+        Restoring it with :meth:`set_random_state` makes the next draws bit-identical to the ones
+        the stream would have made from here.
+        """
+
+    @abstractmethod
+    def set_random_state(self, state: dict[str, Tensor]) -> None:
+        """Put the stream back where :meth:`random_state` was taken."""
+
+    @property
+    def has_batch_loss(self) -> bool:
+        """True when ``draw_gradients`` reports a real minibatch loss (a NaN there means divergence)."""
+        return True
+
+    @property
+    def bases(self) -> tuple[Tensor, Tensor] | None:
+        """(answers (N, d) rows ẽ_k, queries (N, d) rows e_i) of a memory task; None without classes."""
+        return None
+
     @property
     def geometry(self) -> Any:
         """The task's bases for oracle rules (None for tasks without them)."""

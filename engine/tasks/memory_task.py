@@ -99,6 +99,10 @@ class MemoryTask(Task):
         return int(self.group_starts[1]) if self.group_starts.size > 1 else 1
 
     @property
+    def bases(self) -> tuple[Tensor, Tensor]:
+        return self.outputs, self.inputs
+
+    @property
     def geometry(self) -> TaskGeometry:
         """Bases and Newton factors for the oracle rules (computed on first use)."""
         if self._geometry is None:
@@ -112,6 +116,12 @@ class MemoryTask(Task):
             self.batch_size = value
         else:
             raise KeyError(name)
+
+    def random_state(self) -> dict[str, Tensor]:
+        return {"batch_generator": self._sampler.generator_state}
+
+    def set_random_state(self, state: dict[str, Tensor]) -> None:
+        self._sampler.set_generator_state(state["batch_generator"])
 
     def draw_gradients(self, weights: Tensor) -> tuple[Tensor, Tensor]:
         if self.exact_gradients:

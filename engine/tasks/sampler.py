@@ -33,6 +33,14 @@ class BatchSampler:
         self._n_items = probs.shape[0]
         self._gen = torch.Generator().manual_seed(seed)
 
+    @property
+    def generator_state(self) -> Tensor:
+        """The CPU generator's state (uint8), enough to replay the stream from here."""
+        return self._gen.get_state()
+
+    def set_generator_state(self, state: Tensor) -> None:
+        self._gen.set_state(state)
+
     def draw(self, batch_size: int, label_noise: float) -> Batch:
         """The next minibatch of ``batch_size`` draws."""
         u_item = torch.rand(batch_size, generator=self._gen, dtype=torch.float64)

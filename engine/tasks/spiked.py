@@ -65,6 +65,22 @@ class SpikedTask(Task):
         else:
             raise KeyError(name)
 
+    @property
+    def has_batch_loss(self) -> bool:
+        return False  # a stream without a model has no loss
+
+    def random_state(self) -> dict[str, Tensor]:
+        """The noise generator and Ξ_{t−1}, which the ARCH variance of the next draw reads."""
+        state = {"noise_generator": self._gen.get_state()}
+        if self._previous is not None:
+            state["previous_noise"] = self._previous.clone()
+        return state
+
+    def set_random_state(self, state: dict[str, Tensor]) -> None:
+        self._gen.set_state(state["noise_generator"])
+        previous = state.get("previous_noise")
+        self._previous = None if previous is None else previous.clone()
+
     def next_noise(self) -> Tensor:
         """Ξ_t (rows, cols): ARCH(1), started at its stationary variance σ²."""
         z = torch.randn(self.weight_shape, generator=self._gen, dtype=torch.float64)

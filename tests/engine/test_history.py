@@ -76,3 +76,34 @@ def test_snapshot_store_is_bounded_and_finds_earlier_steps():
     exp.reset()
     store.add(exp.snapshot())
     assert len(store) == 1 and store.at_or_before(50).step == 0
+
+
+def test_snapshot_store_reaches_the_whole_of_a_long_run():
+    """At step 30,000 every earlier step is found within one grid spacing (the stride used to run away)."""
+    from types import SimpleNamespace
+
+    from muonscope.engine.history import SnapshotStore
+
+    store = SnapshotStore(capacity=2000, recent=200)
+    for step in range(30_001):
+        store.add(SimpleNamespace(step=step))
+    assert len(store) <= 2000
+    spacing = 30_000 / (2000 - 200)
+    assert store.stride <= 2 * spacing  # the grid is as fine as the capacity allows
+    for wanted in (7_500, 15_000, 27_000, 29_900):
+        found = store.at_or_before(wanted).step
+        assert wanted - store.stride < found <= wanted
+    assert store.at_or_before(29_850).step == 29_850  # the newest steps at full resolution
+
+
+def test_snapshot_store_forgets_the_steps_after_a_rewind():
+    from types import SimpleNamespace
+
+    from muonscope.engine.history import SnapshotStore
+
+    store = SnapshotStore(capacity=50, recent=10)
+    for step in range(300):
+        store.add(SimpleNamespace(step=step))
+    store.add(SimpleNamespace(step=120))
+    assert max(store.steps) == 120
+    assert store.at_or_before(299).step == 120

@@ -1,0 +1,144 @@
+"""Checkpoints of a run and the store that keeps them within a memory budget.
+
+A checkpoint is the engine's whole state at a step boundary, taken *before* the changes made at that
+boundary: every lane's W and optimizer state, the task's random state, the configuration in force,
+the lanes' latest metrics and the changes applied so far. Restoring one and replaying the recorded
+changes reproduces the run bit for bit on the same device and dtype.
+
+The store keeps checkpoints on a grid of steps that coarsens as the run grows: whenever the
+checkpoints would exceed the budget, the grid's spacing doubles and every checkpoint off the new grid
+is dropped. Memory is then a setting, not a function of run length, and any step of the run stays
+reachable by replaying at most one spacing's worth of steps from the nearest checkpoint before it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from muonscope.engine.changes import Change
+    from muonscope.engine.config import ExperimentConfig
+    from muonscope.engine.snapshot import Event, LaneSnapshot
+
+__all__ = ["Checkpoint", "CheckpointStore", "LaneStateCopy", "snapshot_nbytes"]
+
+
+@dataclass(frozen=True, slots=True)
+class LaneStateCopy:
+    """One lane's optimizer state, copied: momentum buffer M (Adam: m), second moment v, Adam's t."""
+
+    buffer: Tensor | None
+    second_moment: Tensor | None
+    steps_taken: int
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The engine after ``step`` steps, before the changes made at this boundary."""
+
+    step: int
+    config: ExperimentConfig
+    weights: Tensor  # (L, r, c), a private copy
+    lane_states: tuple[LaneStateCopy, ...]
+    task_state: dict[str, Tensor]
+    lanes: tuple[LaneSnapshot, ...]
+    events: tuple[Event, ...]
+    changes: tuple[tuple[int, Change], ...]  # (step, change) applied before this boundary
+    next_lane_id: int
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the checkpoint holds: its tensors and the arrays of its lane metrics."""
+        tensors = [self.weights, *self.task_state.values()]
+        for state in self.lane_states:
+            tensors += [t for t in (state.buffer, state.second_moment) if t is not None]
+        held = sum(t.element_size() * t.nelement() for t in tensors)
+        return held + sum(snapshot_nbytes(lane) for lane in self.lanes)
+
+
+def snapshot_nbytes(value: Any) -> int:
+    """Bytes of the numpy arrays inside a (nested) snapshot dataclass."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    slots = getattr(type(value), "__slots__", ())
+    return sum(snapshot_nbytes(getattr(value, name)) for name in slots)
+
+
+class CheckpointStore:
+    """Checkpoints of one line of steps, on a grid whose spacing doubles to stay within ``budget_bytes``.
+
+    The first checkpoint (the start of the line: step 0, or a fork's step) is always kept, so every
+    later step can be reached by replay whatever the budget.
+    """
+
+    def __init__(self, budget_bytes: int, spacing: int = 1) -> None:
+        self.budget_bytes = budget_bytes
+        self.spacing = spacing
+        self._steps: list[int] = []
+        self._by_step: dict[int, Checkpoint] = {}
+        self._bytes: dict[int, int] = {}  # each checkpoint's size, measured once
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        return tuple(self._steps)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(self._bytes.values())
+
+    def wants(self, step: int) -> bool:
+        """Whether a checkpoint at ``step`` would be kept (the first one, or on the grid, after the last)."""
+        if not self._steps:
+            return True
+        return step > self._steps[-1] and step % self.spacing == 0
+
+    def add(self, checkpoint: Checkpoint) -> None:
+        """Keep ``checkpoint`` if :meth:`wants` it, then coarsen the grid until the budget holds."""
+        if not self.wants(checkpoint.step):
+            return
+        self._steps.append(checkpoint.step)
+        self._by_step[checkpoint.step] = checkpoint
+        self._bytes[checkpoint.step] = checkpoint.nbytes
+        self._fit_budget()
+
+    def _fit_budget(self) -> None:
+        while len(self._steps) > 1 and self.nbytes > self.budget_bytes:
+            self.spacing *= 2
+            first, *rest = self._steps
+            kept = [first] + [s for s in rest if s % self.spacing == 0]
+            if len(kept) == len(self._steps):  # already on the grid: give up the newest instead
+                kept = kept[:-1]
+            for step in set(self._steps) - set(kept):
+                del self._by_step[step], self._bytes[step]
+            self._steps = kept
+
+    def set_budget(self, budget_bytes: int) -> None:
+        self.budget_bytes = budget_bytes
+        self._fit_budget()
+
+    def at_or_before(self, step: int) -> Checkpoint | None:
+        """The checkpoint nearest before (or at) ``step``."""
+        index = bisect.bisect_right(self._steps, step) - 1
+        return self._by_step[self._steps[index]] if index >= 0 else None
+
+    def up_to(self, step: int) -> list[Checkpoint]:
+        """The checkpoints at or before ``step``, oldest first (what a fork there inherits)."""
+        return [self._by_step[s] for s in self._steps if s <= step]
+
+    def truncate_after(self, step: int) -> None:
+        """Forget checkpoints after ``step``."""
+        for s in [s for s in self._steps if s > step]:
+            del self._by_step[s], self._bytes[s]
+        self._steps = [s for s in self._steps if s <= step]
+
+    def all(self) -> list[Checkpoint]:
+        return [self._by_step[s] for s in self._steps]

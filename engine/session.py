@@ -1,0 +1,321 @@
+"""A run as a session: branches of steps that can be rewound, replayed, forked and inspected.
+
+A session owns one :class:`Experiment` and records, for each branch, the changes made with their
+steps, checkpoints within a memory budget, and the per-step metrics and spectra. Because a run is
+deterministic on one device and dtype, going back to step k is "restore the nearest checkpoint at
+or before k, then replay the branch's changes up to k", and the steps after it stay on record.
+
+A change made while the engine stands before the branch's newest step starts a new branch there (a
+fork) and leaves the original as it was. The session knows nothing of threads or windows; the app
+drives it from its engine thread and the CLI directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from torch import Tensor
+
+from muonscope.engine.breakpoints import Breakpoint, Hit, first_hit
+from muonscope.engine.changes import Change
+from muonscope.engine.checkpoints import Checkpoint, CheckpointStore
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.history import MetricHistory, SpectraHistory
+from muonscope.engine.snapshot import Snapshot
+
+__all__ = ["Branch", "Session", "budget_bytes"]
+
+_MIB = 1024 * 1024
+
+
+def budget_bytes(config: ExperimentConfig) -> int:
+    """The checkpoint budget a config asks for (``run.checkpoint_mb``), in bytes."""
+    return int(config.run.checkpoint_mb * _MIB)
+
+
+@dataclass(eq=False)
+class Branch:
+    """One line of steps: from the start, or forked from ``parent`` after ``fork_step`` steps."""
+
+    id: int
+    name: str
+    parent: int | None
+    fork_step: int
+    checkpoints: CheckpointStore
+    metrics: MetricHistory
+    spectra: SpectraHistory
+    head_step: int = 0  # the furthest step computed on this branch
+    changes: tuple[tuple[int, Change], ...] = ()  # every change of its line, with its step
+    head: Checkpoint | None = None  # the state at head_step, kept when the engine leaves it
+    head_snapshot: Snapshot | None = None
+    notes: dict = field(default_factory=dict)
+
+
+class Session:
+    """An experiment whose every step is on record and can be gone back to."""
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        factory: Callable[[ExperimentConfig], Experiment] = Experiment,
+        *,
+        record_start: bool = True,
+    ) -> None:
+        self.experiment = factory(config)
+        self.initial_config = config
+        self.breakpoints: list[Breakpoint] = []
+        self.branches: list[Branch] = []
+        self._current = 0
+        self._budget_setting = config.run.checkpoint_mb
+        if record_start:
+            self._add_branch(
+                "main", None, 0, CheckpointStore(budget_bytes(config)), MetricHistory(), SpectraHistory()
+            )
+            self._record(self.experiment.snapshot())
+
+    # ---- what others read -----------------------------------------------------------------------
+
+    @property
+    def branch(self) -> Branch:
+        """The branch the engine is on."""
+        return self.branches[self._current]
+
+    @property
+    def step(self) -> int:
+        return self.experiment.step_count
+
+    @property
+    def config(self) -> ExperimentConfig:
+        return self.experiment.config
+
+    @property
+    def at_head(self) -> bool:
+        """True when the engine stands at its branch's newest step (new steps get recorded)."""
+        return self.step >= self.branch.head_step
+
+    def snapshot(self) -> Snapshot:
+        return self.experiment.snapshot()
+
+    def replay_steps(self, target: int) -> int:
+        """How many steps reaching ``target`` on this branch would compute."""
+        if target >= self.step:
+            return target - self.step
+        start = self.branch.checkpoints.at_or_before(target)
+        return target - (start.step if start is not None else 0)
+
+    # ---- moving along the branch ----------------------------------------------------------------
+
+    def step_once(self) -> Snapshot:
+        """One step forward: new on the branch's frontier, a replay of the recorded one behind it."""
+        replaying = not self.at_head
+        if replaying:
+            self._queue_recorded_changes(self.step)
+        self.experiment.step()
+        snapshot = self.experiment.snapshot()
+        if not replaying:
+            self._record(snapshot)
+        return snapshot
+
+    def run(
+        self,
+        target: int,
+        *,
+        stop_on_breakpoints: bool = True,
+        on_step: Callable[[Snapshot], bool | None] | None = None,
+    ) -> Hit | None:
+        """Step to ``target``, or to the first breakpoint that holds, or until ``on_step`` returns True."""
+        while self.step < target:
+            snapshot = self.step_once()
+            hit = self.check_breakpoints(snapshot) if stop_on_breakpoints else None
+            if hit is not None:
+                return hit
+            if on_step is not None and on_step(snapshot):
+                return None
+        return None
+
+    def evaluate(self) -> None:
+        """Population metrics of the current W now (a run's last step), recorded with that step."""
+        self.experiment.evaluate(with_signal=False)
+        if self.at_head:
+            self.branch.metrics.truncate_after(self.step - 1)
+            self.branch.metrics.append(self.snapshot())
+
+    def check_breakpoints(self, snapshot: Snapshot) -> Hit | None:
+        return first_hit(self.breakpoints, snapshot)
+
+    def go_to(self, target: int, on_step: Callable[[Snapshot], bool | None] | None = None) -> None:
+        """Stand at step ``target`` of this branch: forward runs there, backward rewinds and replays."""
+        if target < 0:
+            raise ValueError(f"step {target}: must be ≥ 0")
+        if target < self.step:
+            self._rewind_to(target)
+        self.run(target, stop_on_breakpoints=False, on_step=on_step)
+
+    def _rewind_to(self, target: int) -> None:
+        branch = self.branch
+        if self.at_head:
+            branch.head = self.experiment.checkpoint()
+            branch.head_snapshot = self.experiment.snapshot()
+        start = branch.checkpoints.at_or_before(target)
+        self.experiment.restore(start)
+
+    def _queue_recorded_changes(self, step: int) -> None:
+        """Re-apply the branch's changes recorded at ``step`` (a replay must make the same ones)."""
+        done = len(self.experiment.changes)
+        for change_step, change in self.branch.changes[done:]:
+            if change_step != step:
+                break
+            self.experiment.apply(change)
+
+    # ---- changes and forks ----------------------------------------------------------------------
+
+    def apply(self, change: Change) -> bool:
+        """Queue a change for this boundary; behind the branch's frontier it forks first. True if forked."""
+        forked = False
+        if not self.at_head:
+            self.fork()
+            forked = True
+        self.experiment.apply(change)
+        return forked
+
+    def commit(self) -> bool:
+        """Apply queued changes at this boundary now (so a snapshot shows them)."""
+        committed = self.experiment.commit()
+        if committed:
+            self._sync_head()
+        return committed
+
+    def fork(self, name: str | None = None) -> Branch:
+        """A new branch from the engine's step, inheriting the line before it; the engine moves onto it."""
+        parent, step = self.branch, self.step
+        here = self.experiment.checkpoint()
+        if self.at_head:  # the parent can be continued from exactly here
+            parent.head, parent.head_snapshot = here, self.experiment.snapshot()
+        store = CheckpointStore(parent.checkpoints.budget_bytes, parent.checkpoints.spacing)
+        for checkpoint in parent.checkpoints.up_to(step):
+            store.add(checkpoint)
+        store.add(here)
+        branch = self._add_branch(
+            name or f"fork {len(self.branches)} at step {step}",
+            parent.id,
+            step,
+            store,
+            parent.metrics.copy(up_to_step=step),
+            parent.spectra.copy(up_to_step=step),
+        )
+        branch.head_step = step
+        branch.changes = self.experiment.changes
+        branch.head_snapshot = self.experiment.snapshot()
+        self._current = branch.id
+        return branch
+
+    def switch(self, branch_id: int) -> None:
+        """Continue on another branch, at its newest step."""
+        if not 0 <= branch_id < len(self.branches):
+            raise ValueError(f"branch {branch_id}: must be one of 0…{len(self.branches) - 1}")
+        if branch_id == self._current:
+            return
+        if self.at_head:
+            self.branch.head = self.experiment.checkpoint()
+            self.branch.head_snapshot = self.experiment.snapshot()
+        self.stand_on(branch_id)
+
+    def stand_on(self, branch_id: int) -> None:
+        """Put the engine at the newest step of ``branch_id`` (its kept head, or a replay to it)."""
+        self._current = branch_id
+        branch = self.branch
+        start = branch.head if branch.head is not None else branch.checkpoints.at_or_before(branch.head_step)
+        self.experiment.restore(start)
+        self.run(branch.head_step, stop_on_breakpoints=False)
+
+    # ---- breakpoints ----------------------------------------------------------------------------
+
+    def set_breakpoints(self, breakpoints: Iterable[Breakpoint]) -> None:
+        self.breakpoints = list(breakpoints)
+
+    # ---- inspection -----------------------------------------------------------------------------
+
+    def matrices_at(self, step: int) -> dict:
+        """W, G, M and D of every lane at ``step`` of this branch, by replay; the engine returns after.
+
+        G and D belong to the step that produced W at ``step`` (None at step 0). Nothing is recorded.
+        """
+        if not 0 <= step <= self.branch.head_step:
+            raise ValueError(f"step {step}: must be between 0 and {self.branch.head_step}")
+        here = self.experiment.checkpoint()
+        try:
+            self._replay_quietly(step)
+            experiment = self.experiment
+            lanes = len(experiment.config.lanes)
+            return {
+                "step": step,
+                "config": experiment.config,
+                "weights": experiment.weights.clone(),
+                "gradient": _clone(experiment.last_gradient),
+                "direction": _clone(experiment.last_direction),
+                "momentum": [experiment.momentum_buffer(i) for i in range(lanes)],
+            }
+        finally:
+            self.experiment.restore(here)
+
+    def _replay_quietly(self, target: int) -> None:
+        """Stand at ``target`` having just taken its step (so G and D are that step's); records nothing."""
+        if target > 0:
+            self.experiment.restore(self.branch.checkpoints.at_or_before(target - 1))
+            while self.step < target:
+                self._queue_recorded_changes(self.step)
+                self.experiment.step()
+        else:
+            self.experiment.restore(self.branch.checkpoints.at_or_before(0))
+
+    # ---- recording ------------------------------------------------------------------------------
+
+    def _add_branch(
+        self,
+        name: str,
+        parent: int | None,
+        fork_step: int,
+        store: CheckpointStore,
+        metrics: MetricHistory,
+        spectra: SpectraHistory,
+    ) -> Branch:
+        branch = Branch(len(self.branches), name, parent, fork_step, store, metrics, spectra)
+        self.branches.append(branch)
+        return branch
+
+    def _record(self, snapshot: Snapshot) -> None:
+        """A new step on the frontier: its metrics and spectra, and a checkpoint if the grid wants one."""
+        branch = self.branch
+        branch.metrics.append(snapshot)
+        branch.spectra.append(snapshot)
+        if branch.checkpoints.wants(snapshot.step):
+            branch.checkpoints.add(self.experiment.checkpoint())
+        self._sync_head()
+
+    def _sync_head(self) -> None:
+        branch = self.branch
+        setting = self.experiment.config.run.checkpoint_mb
+        if setting != self._budget_setting:  # the user changed run.checkpoint_mb
+            self._budget_setting = setting
+            self.set_checkpoint_budget(budget_bytes(self.experiment.config))
+        branch.head_step = self.step
+        branch.changes = self.experiment.changes
+        branch.head = None
+        branch.head_snapshot = None
+
+    def set_checkpoint_budget(self, budget: int) -> None:
+        for branch in self.branches:
+            branch.checkpoints.set_budget(budget)
+
+    @property
+    def checkpoint_bytes(self) -> int:
+        """Memory held by checkpoints, each counted once however many branches share it."""
+        unique = {id(c): c for branch in self.branches for c in branch.checkpoints.all()}
+        heads = {id(b.head): b.head for b in self.branches if b.head is not None}
+        return sum(c.nbytes for c in (unique | heads).values())
+
+
+def _clone(tensor: Tensor | None) -> Tensor | None:
+    return None if tensor is None else tensor.clone()

@@ -1,0 +1,225 @@
+"""Sessions: checkpoints replay bit for bit, rewinds and forks keep every branch, memory stays bounded."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from muonscope.engine.breakpoints import parse_breakpoint
+from muonscope.engine.changes import AddLane, SetField
+from muonscope.engine.checkpoints import CheckpointStore
+from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.inspection import lane_matrices
+from muonscope.engine.session import Session
+
+LANES = (
+    LaneConfig(optimizer="sgd", lr=0.5, momentum=0.9),
+    LaneConfig(optimizer="adam", lr=0.01, momentum=0.9),
+    LaneConfig(optimizer="muon", lr=0.05, momentum=0.95, order="pre", polar="ns"),
+    LaneConfig(optimizer="muon", lr=0.05, momentum=0.95, order="post", nesterov=True),
+)
+
+
+def _config(dtype="float64", batch=16, kind="zipf", **run) -> ExperimentConfig:
+    if kind == "spiked":
+        task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0), noise=1.0)
+    else:
+        task = TaskConfig(d=12, n_items=48, batch_size=batch, alpha=1.2)
+    settings = {"steps": 40, "eval_every": 5, "spectra_every": 3, "dtype": dtype, "device": "cpu"} | run
+    return ExperimentConfig(task=task, lanes=LANES, run=RunConfig(**settings))
+
+
+def _state(experiment: Experiment) -> dict[str, np.ndarray]:
+    """Everything a step changes, as arrays to compare bit for bit."""
+    out = {"W": experiment.weights.cpu().numpy().copy()}
+    for i in range(len(experiment.config.lanes)):
+        state = experiment.optimizer_state(i)
+        for name in ("buffer", "second_moment"):
+            held = getattr(state, name)
+            if held is not None:
+                out[f"{i}.{name}"] = held.cpu().numpy().copy()
+    snapshot = experiment.snapshot()
+    for lane in snapshot.lanes:
+        out[f"{lane.index}.metrics"] = np.array([lane.batch_loss, lane.loss, lane.gap, lane.alignment])
+        out[f"{lane.index}.spectra"] = lane.spectra.update.copy()
+    return out
+
+
+def _assert_identical(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("kind", "batch"), [("zipf", 16), ("zipf", 0), ("spiked", 16)])
+def test_restoring_a_checkpoint_replays_bit_for_bit(dtype, kind, batch):
+    experiment = Experiment(_config(dtype, batch, kind))
+    experiment.step(7)
+    checkpoint = experiment.checkpoint()
+    experiment.apply(SetField("lanes[0].lr", 0.25))
+    experiment.step(13)
+    original = _state(experiment)
+    experiment.restore(checkpoint)
+    assert experiment.step_count == 7
+    assert experiment.config.lanes[0].lr == 0.5
+    experiment.apply(SetField("lanes[0].lr", 0.25))
+    experiment.step(13)
+    _assert_identical(original, _state(experiment))
+
+
+def test_rewinding_and_running_again_gives_the_same_run():
+    session = Session(_config(checkpoint_mb=1.0))
+    session.run(40, stop_on_breakpoints=False)
+    original = _state(session.experiment)
+    for target in (0, 17, 33):
+        session.go_to(target)
+        assert session.step == target
+        assert session.snapshot().step == target
+        session.go_to(40)
+        _assert_identical(original, _state(session.experiment))
+    assert len(session.branches) == 1  # rewinding alone forks nothing
+
+
+def test_a_rewound_branch_replays_its_own_changes():
+    session = Session(_config())
+    session.run(10, stop_on_breakpoints=False)
+    session.apply(SetField("task.label_noise", 0.3))
+    session.commit()
+    session.run(25, stop_on_breakpoints=False)
+    original = _state(session.experiment)
+    session.go_to(4)
+    assert session.config.task.label_noise == 0.0
+    session.go_to(25)
+    assert session.config.task.label_noise == 0.3
+    _assert_identical(original, _state(session.experiment))
+
+
+def test_a_fork_keeps_the_original_branch_and_equals_a_run_changed_there():
+    config = _config()
+    straight = Session(config)
+    straight.run(12, stop_on_breakpoints=False)
+    straight.apply(SetField("lanes[2].optimizer", "adam"))
+    straight.commit()
+    straight.run(30, stop_on_breakpoints=False)
+
+    session = Session(config)
+    session.run(30, stop_on_breakpoints=False)
+    original = _state(session.experiment)
+    session.go_to(12)
+    forked = session.apply(SetField("lanes[2].optimizer", "adam"))
+    session.commit()
+    assert forked and len(session.branches) == 2
+    assert session.branch.parent == 0 and session.branch.fork_step == 12
+    session.run(30, stop_on_breakpoints=False)
+    _assert_identical(_state(straight.experiment), _state(session.experiment))
+    session.switch(0)
+    assert session.step == 30 and session.config.lanes[2].optimizer == "muon"
+    _assert_identical(original, _state(session.experiment))
+    # each branch keeps its own metrics, sharing the steps before the fork
+    main, fork = session.branches
+    shared = main.metrics.column("batch_loss", lane=2)[:13]
+    np.testing.assert_array_equal(shared, fork.metrics.column("batch_loss", lane=2)[:13])
+    assert not np.array_equal(
+        main.metrics.column("batch_loss", lane=2), fork.metrics.column("batch_loss", lane=2)
+    )
+
+
+def test_adding_a_lane_is_replayed_too():
+    session = Session(_config())
+    session.run(6, stop_on_breakpoints=False)
+    session.apply(AddLane(LaneConfig(optimizer="signgd", lr=0.01), copy_from=0))
+    session.commit()
+    session.run(20, stop_on_breakpoints=False)
+    original = _state(session.experiment)
+    session.go_to(3)
+    assert len(session.config.lanes) == 4
+    session.go_to(20)
+    _assert_identical(original, _state(session.experiment))
+
+
+def test_inspected_matrices_are_those_of_the_step():
+    session = Session(_config())
+    session.run(9, stop_on_breakpoints=False)
+    weights_8 = None
+    probe = Experiment(_config())
+    probe.step(8)
+    weights_8 = probe.weights.clone()
+    probe.step(1)
+    found = session.matrices_at(9)
+    assert session.step == 9  # the engine is back where it was
+    for lane in range(4):
+        inspected = lane_matrices(found, lane)
+        np.testing.assert_array_equal(inspected.matrices["W"], probe.weights[lane].numpy())
+        np.testing.assert_array_equal(inspected.matrices["G"], probe.last_gradient[lane].numpy())
+        applied = probe.weights[lane] - weights_8[lane]
+        np.testing.assert_allclose(inspected.matrices["update"], applied.numpy(), atol=1e-12)
+    muon_ns = lane_matrices(found, 2)
+    assert muon_ns.map_input == "M" and muon_ns.residual > 0  # five NS steps are not the polar factor
+    assert np.all(muon_ns.polar_sv[: np.linalg.matrix_rank(muon_ns.matrices["M"])] == pytest.approx(1.0))
+    assert lane_matrices(found, 3).residual == pytest.approx(0.0, abs=1e-12)  # exact polar
+    assert lane_matrices(session.matrices_at(0), 0).matrices["G"] is None
+
+
+def test_breakpoints_pause_at_the_first_step_that_meets_them():
+    session = Session(_config())
+    losses = []
+    probe = Session(_config())
+    for _ in range(40):
+        losses.append(probe.step_once().lanes[1].batch_loss)
+    threshold = sorted(losses)[len(losses) // 2]
+    expected = next(i + 1 for i, loss in enumerate(losses) if loss < threshold)
+    session.set_breakpoints([parse_breakpoint(f"1:batch_loss < {threshold!r}")])
+    hit = session.run(40)
+    assert hit is not None and hit.step == expected == session.step
+    assert "1:batch_loss" in hit.message
+
+
+def test_adam_with_an_infinite_second_moment_counts_as_diverged():
+    """g² overflows float32 while W stays finite: the lane would silently stop learning."""
+    task = TaskConfig(kind="spiked", rows=6, cols=5, strengths=(1e25,), noise=0.0)
+    run = RunConfig(steps=5, dtype="float32", device="cpu")
+    lanes = (LaneConfig(optimizer="adam", lr=0.01), LaneConfig(optimizer="signgd", lr=0.01))
+    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=run))
+    experiment.step()
+    snapshot = experiment.snapshot()
+    assert snapshot.lanes[0].diverged and snapshot.lanes[0].diverged_step == 1
+    assert [lane.index for lane in snapshot.newly_diverged] == [0]
+    assert bool(torch.isfinite(experiment.weights[0]).all())  # the last finite W is kept
+    assert not snapshot.lanes[1].diverged
+
+
+def test_checkpoints_stay_within_budget_over_100000_steps():
+    """Fake checkpoints of 1 KiB on a 64 KiB budget: bounded, and every step within one spacing."""
+    checkpoint_bytes = 1024
+    store = CheckpointStore(budget_bytes=64 * checkpoint_bytes)
+    for step in range(100_001):
+        if store.wants(step):
+            store.add(SimpleNamespace(step=step, nbytes=checkpoint_bytes))
+        assert len(store) <= 64
+    assert store.steps[0] == 0
+    for wanted in (1_000, 50_000, 99_000, 100_000):
+        assert 0 <= wanted - store.at_or_before(wanted).step <= store.spacing
+    assert store.spacing <= 100_000 / 64 * 4
+
+
+def test_a_long_session_keeps_its_memory_bounded():
+    lanes = (LaneConfig(optimizer="sgd", lr=0.5, momentum=0.9), LaneConfig(optimizer="muon", lr=0.05))
+    task = TaskConfig(d=8, n_items=32, batch_size=8)
+    run = RunConfig(steps=600, eval_every=50, spectra_every=25, device="cpu")
+    session = Session(ExperimentConfig(task=task, lanes=lanes, run=run))
+    budget = 20 * session.branch.checkpoints.all()[0].nbytes
+    session.set_checkpoint_budget(budget)
+    session.branch.metrics.max_rows = 500
+    session.branch.spectra.max_steps = 8
+    sizes = []
+    for target in (200, 400, 600):
+        session.run(target, stop_on_breakpoints=False)
+        sizes.append((session.checkpoint_bytes, len(session.branch.metrics), len(session.branch.spectra)))
+    assert all(nbytes <= budget for nbytes, _, _ in sizes)
+    assert all(rows <= 500 and spectra <= 8 for _, rows, spectra in sizes)
+    assert session.branch.checkpoints.spacing >= 16  # the grid coarsened to stay within budget
+    session.go_to(477)
+    assert session.step == 477
