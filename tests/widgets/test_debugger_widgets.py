@@ -5,6 +5,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
+from muonscope.widgets.singular_values_plot import SingularValuesPlot
 
 
 def _matrix_view(qtbot) -> MatrixView:
@@ -100,3 +101,25 @@ def test_large_matrix_is_shown_whole_and_read_only(qtbot):
     assert view.image.image.shape == (2048, 2048)
     assert view.levels == (-np.abs(values).max(), np.abs(values).max())
     assert not view.matrix.flags.writeable and values.flags.writeable
+
+
+def test_singular_values_are_drawn_descending_without_round_off(qtbot):
+    plot = SingularValuesPlot()
+    qtbot.addWidget(plot)
+    plot.set_spectra(np.array([0.2, 0.35, 1e-18, 0.3]), np.full(4, 0.3), "residual 0.18")
+    k, sigma = plot.applied
+    assert k.tolist() == [1, 2, 3] and sigma.tolist() == [0.35, 0.3, 0.2]
+    assert plot.reference[1].tolist() == [0.3] * 4
+    assert plot.residual_text == "residual 0.18" and plot.placeholder is None
+    (_x0, _x1), (y0, y1) = plot.plot.getViewBox().viewRange()
+    assert y0 < np.log10(0.2) and y1 > np.log10(0.35)  # log axis: the range is in decades
+    assert "σ = 0.35" in plot.hover.show_at(1, np.log10(0.35))
+
+
+def test_singular_values_clear(qtbot):
+    plot = SingularValuesPlot()
+    qtbot.addWidget(plot)
+    plot.set_spectra(np.ones(3), np.ones(3), "exact")
+    plot.clear("no update before the first step")
+    assert plot.applied[1].size == 0 and plot.reference[1].size == 0
+    assert plot.residual_text == "" and plot.placeholder == "no update before the first step"
