@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.inspector_panel import InspectorPanel, InspectRequest
 from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
 
@@ -123,3 +124,93 @@ def test_singular_values_clear(qtbot):
     plot.clear("no update before the first step")
     assert plot.applied[1].size == 0 and plot.reference[1].size == 0
     assert plot.residual_text == "" and plot.placeholder == "no update before the first step"
+
+
+def _inspector(qtbot, lanes=("Muon", "SGD", "Adam")) -> tuple[InspectorPanel, list]:
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    panel.set_lanes(list(lanes))
+    requests = []
+    panel.request_changed.connect(requests.append)
+    return panel, requests
+
+
+def test_inspector_emits_one_request_per_user_change(qtbot):
+    panel, requests = _inspector(qtbot)
+    assert panel.request == InspectRequest(lane=0, tensor="W", minus_lane=None, task_coordinates=False)
+    qtbot.keyClick(panel.lane_combo, QtCore.Qt.Key.Key_Down)
+    assert requests == [InspectRequest(1, "W", None, False)]
+    panel.tensor_combo.setCurrentIndex(panel.tensor_combo.findData("update"))
+    panel.minus_combo.setCurrentIndex(panel.minus_combo.findData(2))
+    panel.task_coordinates_box.click()
+    assert requests[1:] == [
+        InspectRequest(1, "update", None, False),
+        InspectRequest(1, "update", 2, False),
+        InspectRequest(1, "update", 2, True),
+    ]
+    assert requests[-1] == panel.request
+
+
+def test_inspector_never_subtracts_a_lane_from_itself(qtbot):
+    panel, requests = _inspector(qtbot)
+    panel.minus_combo.setCurrentIndex(panel.minus_combo.findData(1))
+    assert not panel.minus_combo.model().item(1).isEnabled()  # lane 0 is the one shown
+    qtbot.keyClick(panel.lane_combo, QtCore.Qt.Key.Key_Down)  # now lane 1 minus lane 1: the difference goes
+    assert requests == [InspectRequest(0, "W", 1, False), InspectRequest(1, "W", None, False)]
+    assert panel.minus_combo.model().item(1).isEnabled() and not panel.minus_combo.model().item(2).isEnabled()
+
+
+def test_inspector_set_lanes_keeps_the_selection_and_emits_nothing(qtbot):
+    panel, requests = _inspector(qtbot)
+    panel.lane_combo.setCurrentIndex(2)
+    panel.minus_combo.setCurrentIndex(panel.minus_combo.findData(1))
+    requests.clear()
+    with qtbot.assertNotEmitted(panel.request_changed):
+        panel.set_lanes(["Muon", "SGD", "Adam", "SignGD"])
+        assert panel.request == InspectRequest(2, "W", 1, False)
+        assert panel.lane_combo.itemData(3, QtCore.Qt.ItemDataRole.ToolTipRole) == "SignGD"
+        panel.set_lanes(["Muon", "SGD"])  # the lane shown is gone: back to the first
+        assert panel.request == InspectRequest(0, "W", 1, False)
+        panel.set_lanes(["Muon"])
+        assert panel.request == InspectRequest(0, "W", None, False)
+    qtbot.keyClick(panel.tensor_combo, QtCore.Qt.Key.Key_Down)  # the next user change is still reported
+    assert requests == [InspectRequest(0, "G", None, False)]
+
+
+def test_inspector_task_coordinates_can_be_refused_with_a_reason(qtbot):
+    panel, requests = _inspector(qtbot)
+    panel.task_coordinates_box.click()
+    assert requests == [InspectRequest(0, "W", None, True)]
+    with qtbot.assertNotEmitted(panel.request_changed):
+        panel.set_task_coordinates_available(False, "this task has no embeddings")
+    box = panel.task_coordinates_box
+    assert not box.isEnabled() and box.toolTip() == "this task has no embeddings"
+    assert not panel.request.task_coordinates
+    panel.set_task_coordinates_available(True, "")
+    assert box.isEnabled() and "ẼᵀXE" in box.toolTip()
+
+
+def test_inspector_tensor_choices_explain_themselves(qtbot):
+    panel, _requests = _inspector(qtbot)
+    tips = {
+        panel.tensor_combo.itemData(i): panel.tensor_combo.itemData(i, QtCore.Qt.ItemDataRole.ToolTipRole)
+        for i in range(panel.tensor_combo.count())
+    }
+    assert list(tips) == ["W", "G", "M", "update"]
+    assert "gradient" in tips["G"] and "momentum" in tips["M"] and "−lr·D" in tips["update"]
+
+
+def test_inspector_shows_a_result_or_a_message(qtbot):
+    panel, _requests = _inspector(qtbot)
+    matrix = np.array([[1.0, -2.0], [0.5, 0.0]])
+    panel.set_step(800)
+    panel.show_result(matrix, "update, lane 1", np.array([1.2, 0.8]), np.ones(2), "residual 0.2", "2×2")
+    assert panel.step == 800 and panel.step_label.text() == "step 800"
+    assert np.array_equal(panel.matrix_view.matrix, matrix) and panel.matrix_view.title == "update, lane 1"
+    assert panel.spectrum.applied[1].tolist() == [1.2, 0.8] and panel.spectrum.residual_text == "residual 0.2"
+    assert panel.info_text == "2×2" and panel.message is None
+    panel.show_result(matrix, "W, lane 1", None, None, "spectra are shown for the update", "2×2")
+    assert panel.spectrum.placeholder == "spectra are shown for the update"
+    panel.show_message("replaying 800 steps…")
+    assert panel.message == "replaying 800 steps…" and panel.matrix_view.matrix is None
+    assert panel.spectrum.applied[1].size == 0 and panel.info_text == ""
