@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.breakpoint_panel import BreakpointPanel
 from muonscope.widgets.inspector_panel import InspectorPanel, InspectRequest
 from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
@@ -214,3 +215,71 @@ def test_inspector_shows_a_result_or_a_message(qtbot):
     panel.show_message("replaying 800 steps…")
     assert panel.message == "replaying 800 steps…" and panel.matrix_view.matrix is None
     assert panel.spectrum.applied[1].size == 0 and panel.info_text == ""
+
+
+BREAKPOINTS = [("loss < 0.5", True), ("1:recovered >= 300", False), ("Muon:alignment > 0.9", True)]
+
+
+def _breakpoints(qtbot) -> BreakpointPanel:
+    panel = BreakpointPanel()
+    qtbot.addWidget(panel)
+    panel.set_breakpoints(BREAKPOINTS)
+    return panel
+
+
+def test_breakpoint_add_asks_and_the_answer_clears_the_entry(qtbot):
+    panel = _breakpoints(qtbot)
+    qtbot.keyClicks(panel.edit, "  diverged ")
+    with qtbot.waitSignal(panel.add_requested) as added:
+        qtbot.keyClick(panel.edit, QtCore.Qt.Key.Key_Return)
+    assert added.args == ["diverged"]
+    assert panel.items == BREAKPOINTS  # nothing is added until the app answers
+    with qtbot.assertNotEmitted(panel.enabled_changed), qtbot.assertNotEmitted(panel.add_requested):
+        panel.set_breakpoints([*BREAKPOINTS, ("diverged", True)])
+    assert panel.items == [*BREAKPOINTS, ("diverged", True)] and panel.edit.text() == ""
+    with qtbot.assertNotEmitted(panel.add_requested):
+        panel.add_button.click()  # nothing typed: nothing to ask
+
+
+def test_breakpoint_refusal_keeps_the_text_until_it_is_edited(qtbot):
+    panel = _breakpoints(qtbot)
+    qtbot.keyClicks(panel.edit, "los < 1")
+    with qtbot.waitSignal(panel.add_requested):
+        panel.add_button.click()
+    panel.show_error("unknown metric 'los'")
+    assert panel.error == "unknown metric 'los'" and panel.edit.text() == "los < 1"
+    panel.set_breakpoints(BREAKPOINTS)  # e.g. another breakpoint was toggled meanwhile
+    assert panel.edit.text() == "los < 1" and panel.error == ""
+    panel.show_error("unknown metric 'los'")
+    qtbot.keyClicks(panel.edit, "s")
+    assert panel.error == ""
+
+
+def test_breakpoint_enable_and_remove_ask_by_index(qtbot):
+    panel = _breakpoints(qtbot)
+    assert not panel.remove_button.isEnabled()  # nothing selected
+    with qtbot.waitSignal(panel.enabled_changed) as toggled:
+        panel.list_widget.item(1).setCheckState(QtCore.Qt.CheckState.Checked)
+    assert toggled.args == [1, True]
+    panel.list_widget.setCurrentRow(2)
+    with qtbot.waitSignal(panel.remove_requested) as removed:
+        panel.remove_button.click()
+    assert removed.args == [2]
+
+
+def test_breakpoint_that_fired_is_marked(qtbot):
+    panel = _breakpoints(qtbot)
+    with qtbot.assertNotEmitted(panel.enabled_changed):
+        panel.highlight(2)
+    assert panel.highlighted == 2
+    assert [panel.list_widget.item(row).font().bold() for row in range(3)] == [False, False, True]
+    panel.highlight(None)
+    assert panel.highlighted is None and not panel.list_widget.item(2).font().bold()
+    panel.highlight(0)
+    panel.set_breakpoints(BREAKPOINTS[1:])  # indices moved: the mark would point at another one
+    assert panel.highlighted is None and not panel.list_widget.item(0).font().bold()
+
+
+def test_breakpoint_note_explains_the_grammar(qtbot):
+    note = _breakpoints(qtbot).note_label.text()
+    assert "[LANE:]METRIC OP NUMBER" in note and "diverged" in note and "run.eval_every" in note
