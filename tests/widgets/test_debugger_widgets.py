@@ -8,6 +8,7 @@ from muonscope.widgets.breakpoint_panel import BreakpointPanel
 from muonscope.widgets.inspector_panel import InspectorPanel, InspectRequest
 from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
+from muonscope.widgets.transport_bar import GOTO_MAXIMUM, TransportBar
 
 
 def _matrix_view(qtbot) -> MatrixView:
@@ -283,3 +284,24 @@ def test_breakpoint_that_fired_is_marked(qtbot):
 def test_breakpoint_note_explains_the_grammar(qtbot):
     note = _breakpoints(qtbot).note_label.text()
     assert "[LANE:]METRIC OP NUMBER" in note and "diverged" in note and "run.eval_every" in note
+
+
+def test_transport_go_to_asks_for_the_typed_step(qtbot):
+    bar = TransportBar()
+    qtbot.addWidget(bar)
+    bar.resize(1600, 40)  # wide enough that no widget is folded into the overflow menu
+    bar.show()
+    qtbot.waitExposed(bar)
+    bar.activateWindow()
+    qtbot.waitUntil(bar.isActiveWindow)
+    qtbot.keyClick(bar, QtCore.Qt.Key.Key_G, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert bar.goto_spin.hasFocus()
+    with qtbot.assertNotEmitted(bar.goto_requested):
+        qtbot.keyClicks(bar.goto_spin, "250")  # typing alone goes nowhere
+    with qtbot.waitSignal(bar.goto_requested) as went:
+        qtbot.keyClick(bar.goto_spin, QtCore.Qt.Key.Key_Return)
+    assert went.args == [250]
+    bar.goto_spin.setValue(GOTO_MAXIMUM)
+    with qtbot.waitSignal(bar.goto_requested) as went:
+        bar.goto_action.trigger()
+    assert went.args == [10**7]
