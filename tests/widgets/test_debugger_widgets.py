@@ -7,7 +7,9 @@ from PySide6 import QtCore, QtWidgets
 from muonscope.widgets.breakpoint_panel import BreakpointPanel
 from muonscope.widgets.inspector_panel import InspectorPanel, InspectRequest
 from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
+from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
+from muonscope.widgets.timeline import BranchMark, Timeline
 from muonscope.widgets.transport_bar import GOTO_MAXIMUM, TransportBar
 
 
@@ -305,3 +307,73 @@ def test_transport_go_to_asks_for_the_typed_step(qtbot):
     with qtbot.waitSignal(bar.goto_requested) as went:
         bar.goto_action.trigger()
     assert went.args == [10**7]
+
+
+def _timeline(qtbot) -> Timeline:
+    line = Timeline()
+    qtbot.addWidget(line)
+    line.resize(700, 70)
+    line.show()
+    qtbot.waitExposed(line)
+    line.set_extent(100)
+    return line
+
+
+def _click_at_step(qtbot, line: Timeline, step: float) -> None:
+    box = line.plot.getViewBox()
+    scene_pos = box.mapViewToScene(QtCore.QPointF(step, 0.5))
+    point = line.plot_widget.mapFromScene(scene_pos)
+    qtbot.mouseClick(line.plot_widget.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=point)
+
+
+def test_timeline_draws_branches_from_fork_to_head(qtbot):
+    line = _timeline(qtbot)
+    marks = [
+        BranchMark("main", 0, 100, current=False),
+        BranchMark("lr 0.1 @40", 40, 90, current=True),
+        BranchMark("seed 2 @60", 60, 75, current=False),
+    ]
+    line.set_branches(marks)
+    assert line.branches == tuple(marks)
+    x, y = drawn_data(line.current_branch_curve)
+    assert x.tolist() == [40, 90] and y[0] == y[1]
+    x, y = drawn_data(line.other_branch_curve)
+    assert x.tolist() == [0, 100, 60, 75] and len(set(y.tolist())) == 2  # each branch on a line of its own
+    assert y[0] not in drawn_data(line.current_branch_curve)[1]
+    assert sorted(line.fork_markers.getData()[0].tolist()) == [0, 40, 60]
+    assert [label.toPlainText() for label in line.branch_labels] == [mark.label for mark in marks]
+    line.set_branches(marks[:1])
+    assert len(line.branch_labels) == 1 and drawn_data(line.current_branch_curve)[0].size == 0
+    line.reset()
+    assert line.branches == () and line.branch_labels == []
+
+
+def test_timeline_marks_the_engine_apart_from_the_cursor(qtbot):
+    line = _timeline(qtbot)
+    line.set_cursor(30)
+    line.set_engine_step(80)
+    assert line.engine_step == 80 and line.engine_marker.getData()[0].tolist() == [80]
+    assert line.cursor.value() == 30
+    line.set_engine_step(None)
+    assert line.engine_step is None and line.engine_marker.getData()[0].size == 0
+
+
+def test_timeline_click_moves_the_cursor_and_asks_for_the_step(qtbot):
+    line = _timeline(qtbot)
+    assert line.live
+    seen = []
+    line.cursor_dragged.connect(lambda step: seen.append(("cursor_dragged", step)))
+    line.step_requested.connect(lambda step: seen.append(("step_requested", step)))
+    with qtbot.assertNotEmitted(line.live_toggled):
+        _click_at_step(qtbot, line, 30)
+    assert seen == [("cursor_dragged", 30), ("step_requested", 30)]
+    assert line.cursor.value() == 30 and not line.live
+    with qtbot.waitSignal(line.step_requested) as requested:
+        _click_at_step(qtbot, line, 180)  # past the newest step (the axis shows up to 200)
+    assert requested.args == [100] and line.cursor.value() == 100
+
+
+def test_timeline_stays_small(qtbot):
+    line = _timeline(qtbot)
+    line.set_branches([BranchMark("main", 0, 100, current=True)])
+    assert line.sizeHint().height() <= 72 and line.height() <= 72
