@@ -72,6 +72,10 @@ class InspectorPanel(QtWidgets.QWidget):
         self.info_label.setObjectName("info")
         self.info_label.setContentsMargins(6, 2, 6, 2)
         self.info_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        # one line that may be cut at the right, rather than a long line widening the window
+        self.info_label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed
+        )
         self._lay_out()
         self._last = self.request
         for combo in (self.lane_combo, self.tensor_combo, self.minus_combo):
@@ -184,12 +188,14 @@ class InspectorPanel(QtWidgets.QWidget):
         else:
             self.spectrum.set_spectra(applied_sv, polar_sv, residual_text)
         self.info_label.setText(info_text)
+        self.info_label.setToolTip(info_text)
 
     def show_message(self, text: str) -> None:
         """Show no matrix, and say why (e.g. "pause the run to inspect", "replaying 800 steps…")."""
         self.matrix_view.clear(text)
         self.spectrum.clear(text)
         self.info_label.setText("")
+        self.info_label.setToolTip("")
 
     def _on_control_changed(self, *_args) -> None:
         if self._syncing:

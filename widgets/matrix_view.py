@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.panel import PlotPanel
 
@@ -49,6 +49,10 @@ class MatrixView(PlotPanel):
         self._default_title = title
         self._title_text = title
         self._values: np.ndarray | None = None
+        # titles name lane, tensor and step: a long one is cut rather than widening the window
+        self._title.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         self.plot.showGrid(x=False, y=False)
         self.plot.showButtons()
         self.plot.invertY(True)
@@ -119,6 +123,7 @@ class MatrixView(PlotPanel):
         self.colour_bar.setVisible(True)
         self._title_text = title
         self.set_title(title)
+        self._title.setToolTip(title)
         self._set_axis_labels(row_label, col_label)
         self.set_placeholder(None)
         if reshaped:
@@ -134,6 +139,7 @@ class MatrixView(PlotPanel):
         self.readout_label.setVisible(False)
         self._title_text = self._default_title
         self.set_title(self._default_title)
+        self._title.setToolTip("")
         self.set_placeholder(message)
 
     def show_whole_matrix(self) -> None:

@@ -220,6 +220,15 @@ def test_inspector_shows_a_result_or_a_message(qtbot):
     assert panel.spectrum.applied[1].size == 0 and panel.info_text == ""
 
 
+def test_inspector_long_texts_do_not_widen_it(qtbot):
+    panel, _requests = _inspector(qtbot)
+    narrow = panel.minimumSizeHint().width()
+    long = "lane 1 minus lane 2 · update −lr·D · " * 40
+    panel.show_result(np.eye(3), long, np.ones(3), np.ones(3), "residual 0", long)
+    assert panel.minimumSizeHint().width() == narrow
+    assert panel.info_label.toolTip() == long  # the whole line is still there to read
+
+
 BREAKPOINTS = [("loss < 0.5", True), ("1:recovered >= 300", False), ("Muon:alignment > 0.9", True)]
 
 
