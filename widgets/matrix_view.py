@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from muonscope.widgets.panel import PlotPanel
 
@@ -50,9 +50,7 @@ class MatrixView(PlotPanel):
         self._title_text = title
         self._values: np.ndarray | None = None
         # titles name lane, tensor and step: a long one is cut rather than widening the window
-        self._title.setSizePolicy(
-            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
-        )
+        self._title.setMinimumWidth(1)
         self.plot.showGrid(x=False, y=False)
         self.plot.showButtons()
         self.plot.invertY(True)

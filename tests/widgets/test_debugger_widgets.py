@@ -227,6 +227,11 @@ def test_inspector_long_texts_do_not_widen_it(qtbot):
     panel.show_result(np.eye(3), long, np.ones(3), np.ones(3), "residual 0", long)
     assert panel.minimumSizeHint().width() == narrow
     assert panel.info_label.toolTip() == long  # the whole line is still there to read
+    panel.resize(900, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    title = panel.matrix_view.findChild(QtWidgets.QLabel, "title")
+    assert title.width() >= panel.matrix_view.width() // 2  # cut at the edge, not squeezed away
 
 
 BREAKPOINTS = [("loss < 0.5", True), ("1:recovered >= 300", False), ("Muon:alignment > 0.9", True)]
