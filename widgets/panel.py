@@ -46,6 +46,7 @@ class PlotPanel(QtWidgets.QWidget):
     def __init__(self, title: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._title = QtWidgets.QLabel(f"<b>{title}</b>")
+        self._title.setObjectName("title")
         self._header = QtWidgets.QHBoxLayout()
         self._header.setContentsMargins(4, 2, 4, 0)
         self._header.addWidget(self._title)

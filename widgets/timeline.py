@@ -1,25 +1,50 @@
-"""The timeline: one step cursor shared by all panels, with ticks where settings changed."""
+"""The timeline: one step cursor shared by all panels, with ticks where settings changed.
+
+In the debugger it also shows the run's branches and where the engine is, which need not be the
+step the panels show.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.ranges import nice_ceiling
 
-__all__ = ["Timeline"]
+__all__ = ["BranchMark", "Timeline"]
+
+#: Heights (plot y in [0, 1]) of the layers: branches in a band between the engine marker below
+#: and the settings ticks above.
+_TICK_Y = 0.88
+_BRANCH_BAND = (0.3, 0.68)
+_ENGINE_Y = 0.1
+_CURRENT_COLOUR = "#0072B2"
+_OTHER_COLOUR = "#9A9A9A"
+
+
+@dataclass(frozen=True)
+class BranchMark:
+    """One branch of the run's history: forked from its parent at ``fork_step``, now at ``head_step``."""
+
+    label: str
+    fork_step: int
+    head_step: int
+    current: bool
 
 
 class Timeline(QtWidgets.QWidget):
-    """Drag the cursor to look back at an earlier step; ``● live`` follows the run again."""
+    """Drag the cursor (or click) to look back at an earlier step; ``● live`` follows the run again."""
 
     cursor_dragged = QtCore.Signal(int)
     live_toggled = QtCore.Signal(bool)
+    step_requested = QtCore.Signal(int)  # a click on the timeline
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot_widget = pg.PlotWidget()
-        self.plot_widget.setFixedHeight(56)
+        self.plot_widget.setFixedHeight(70)
         plot = self.plot_widget.getPlotItem()
         plot.hideAxis("left")
         plot.setMenuEnabled(False)
@@ -33,6 +58,11 @@ class Timeline(QtWidgets.QWidget):
         plot.addItem(self.cursor)
         self._ticks = pg.ScatterPlotItem(symbol="t", size=9, brush=pg.mkBrush("#444444"), pen=None)
         plot.addItem(self._ticks)
+        self._add_branch_items()
+        self.engine_marker = pg.ScatterPlotItem(symbol="t1", size=11, brush=pg.mkBrush("#000000"), pen=None)
+        self.engine_marker.setToolTip("where the engine is")
+        plot.addItem(self.engine_marker)
+        plot.scene().sigMouseClicked.connect(self._on_clicked)
         self.live_button = QtWidgets.QToolButton()
         self.live_button.setText("● live")
         self.live_button.setCheckable(True)
@@ -48,18 +78,77 @@ class Timeline(QtWidgets.QWidget):
         layout.addWidget(self.plot_widget, 1)
         self._extent = 10.0
         self._last = 0
+        self._branches: tuple[BranchMark, ...] = ()
+        self._engine_step: int | None = None
+
+    def _add_branch_items(self) -> None:
+        """One curve for the current branch and one for all others: a set_branches redraws two items."""
+        self.current_branch_curve = pg.PlotDataItem(pen=pg.mkPen(_CURRENT_COLOUR, width=3), connect="pairs")
+        self.other_branch_curve = pg.PlotDataItem(pen=pg.mkPen(_OTHER_COLOUR, width=2), connect="pairs")
+        self.fork_markers = pg.ScatterPlotItem(symbol="o", size=6, pen=None)
+        for item in (self.other_branch_curve, self.current_branch_curve, self.fork_markers):
+            item.setZValue(-5)  # under the cursor, which stays easy to grab
+            self.plot.addItem(item)
+        self.branch_labels: list[pg.TextItem] = []
 
     @property
     def live(self) -> bool:
         return self.live_button.isChecked()
 
+    @property
+    def branches(self) -> tuple[BranchMark, ...]:
+        return self._branches
+
+    @property
+    def engine_step(self) -> int | None:
+        """The step the engine's state is at (None: not shown)."""
+        return self._engine_step
+
     def set_extent(self, last_step: int) -> None:
         """The newest step the run has reached; the axis grows in round jumps."""
         self._last = last_step
         self.cursor.setBounds((0, max(last_step, 0)))
-        if last_step > self._extent:
-            self._extent = nice_ceiling(last_step * 1.1)
+        self._grow_axis(last_step)
+
+    def _grow_axis(self, step: float) -> None:
+        if step > self._extent:
+            self._extent = nice_ceiling(step * 1.1)
             self.plot.setXRange(0, self._extent, padding=0)
+
+    def set_branches(self, branches: list[BranchMark]) -> None:
+        """Draw each branch from its fork to its head on a line of its own; the current one stands out."""
+        self._branches = tuple(branches)
+        for label in self.branch_labels:
+            self.plot.removeItem(label)
+        self.branch_labels = []
+        current_x, current_y, other_x, other_y, forks = [], [], [], [], []
+        for branch, y in zip(self._branches, _branch_heights(len(self._branches)), strict=True):
+            xs, ys = (current_x, current_y) if branch.current else (other_x, other_y)
+            xs += [branch.fork_step, branch.head_step]
+            ys += [y, y]
+            colour = _CURRENT_COLOUR if branch.current else _OTHER_COLOUR
+            forks.append({"pos": (branch.fork_step, y), "brush": pg.mkBrush(colour)})
+            self.branch_labels.append(self._branch_label(branch, y, colour))
+        self.current_branch_curve.setData(current_x, current_y)
+        self.other_branch_curve.setData(other_x, other_y)
+        self.fork_markers.setData(forks)
+        if self._branches:
+            self._grow_axis(max(branch.head_step for branch in self._branches))
+
+    def _branch_label(self, branch: BranchMark, y: float, colour: str) -> pg.TextItem:
+        label = pg.TextItem(branch.label, color=colour, anchor=(-0.05, 0.9))  # just above its line
+        font = QtGui.QFont()
+        font.setPointSize(7)
+        font.setBold(branch.current)
+        label.setFont(font)
+        label.setPos(branch.fork_step, y)
+        self.plot.addItem(label, ignoreBounds=True)
+        return label
+
+    def set_engine_step(self, step: int | None) -> None:
+        """Mark the step the engine is at (a triangle at the bottom); None hides the mark."""
+        self._engine_step = step
+        self.engine_marker.setData([] if step is None else [step], [] if step is None else [_ENGINE_Y])
 
     def set_cursor(self, step: int) -> None:
         """Move the cursor without emitting ``cursor_dragged``."""
@@ -68,18 +157,44 @@ class Timeline(QtWidgets.QWidget):
         self.step_label.setText(f"step {step}" if step == self._last else f"step {step} / {self._last}")
 
     def set_events(self, steps: list[int]) -> None:
-        self._ticks.setData(steps, [0.85] * len(steps))
+        self._ticks.setData(steps, [_TICK_Y] * len(steps))
 
     def reset(self) -> None:
         self._extent = 10.0
         self._last = 0
         self.plot.setXRange(0, 10, padding=0)
         self.set_events([])
+        self.set_branches([])
+        self.set_engine_step(None)
         self.set_cursor(0)
 
     def _on_dragged(self) -> None:
-        step = round(self.cursor.value())
+        self._leave_live()
+        self.cursor_dragged.emit(round(self.cursor.value()))
+
+    def _on_clicked(self, event) -> None:
+        """A click (not a drag) moves the cursor there, as if it had been dragged, and asks for that step."""
+        box = self.plot.getViewBox()
+        inside = box.sceneBoundingRect().contains(event.scenePos())
+        if event.button() != QtCore.Qt.MouseButton.LeftButton or not inside:
+            return
+        step = min(max(round(box.mapSceneToView(event.scenePos()).x()), 0), max(self._last, 0))
+        with QtCore.QSignalBlocker(self.cursor):
+            self.cursor.setValue(step)
+        self._leave_live()
+        self.cursor_dragged.emit(step)
+        self.step_requested.emit(step)
+
+    def _leave_live(self) -> None:
+        """Looking back stops following the run (without ``live_toggled``: the cursor signal says it)."""
         if self.live:
             with QtCore.QSignalBlocker(self.live_button):
                 self.live_button.setChecked(False)
-        self.cursor_dragged.emit(step)
+
+
+def _branch_heights(count: int) -> list[float]:
+    """Evenly spaced lines in the branch band, the first branch lowest."""
+    lo, hi = _BRANCH_BAND
+    if count == 1:
+        return [(lo + hi) / 2]
+    return [lo + (hi - lo) * i / (count - 1) for i in range(count)]

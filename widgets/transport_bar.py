@@ -1,10 +1,10 @@
-"""The toolbar that drives a run: preset, play/pause, step, step N, reset with seed, speed."""
+"""The toolbar that drives a run: preset, play/pause, step, step N, go to step, reset with seed, speed."""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["SPEEDS", "TransportBar"]
+__all__ = ["GOTO_MAXIMUM", "SPEEDS", "TransportBar"]
 
 #: (steps per second, text); 0 means as fast as the engine goes.
 SPEEDS = [
@@ -14,6 +14,19 @@ SPEEDS = [
     (30.0, "30 steps/s"),
     (0.0, "max speed"),
 ]
+#: Largest step "go to" accepts: far beyond any run, so the box never has to follow the run's length.
+GOTO_MAXIMUM = 10**7
+
+
+class _EnterSpinBox(QtWidgets.QSpinBox):
+    """A spin box that reports Enter, after it has taken in the typed value."""
+
+    entered = QtCore.Signal()
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+            self.entered.emit()
 
 
 class TransportBar(QtWidgets.QToolBar):
@@ -22,6 +35,7 @@ class TransportBar(QtWidgets.QToolBar):
     preset_chosen = QtCore.Signal(str)
     play_toggled = QtCore.Signal(bool)
     step_requested = QtCore.Signal(int)
+    goto_requested = QtCore.Signal(int)
     reset_requested = QtCore.Signal(int)
     speed_changed = QtCore.Signal(float)
 
@@ -52,6 +66,7 @@ class TransportBar(QtWidgets.QToolBar):
         self.step_n_action = self._action("step N", "Shift+Right", "take N steps (Shift+→)")
         self.step_n_action.setIcon(style.standardIcon(icons.SP_MediaSeekForward))
         self.step_n_action.triggered.connect(lambda: self.step_requested.emit(self.step_n_spin.value()))
+        self._add_goto()
         self.addSeparator()
         self.addWidget(QtWidgets.QLabel(" seed "))
         self.seed_spin = self._spin(0, 2**31 - 1, 0, "seed of the data stream and embeddings")
@@ -71,6 +86,32 @@ class TransportBar(QtWidgets.QToolBar):
             lambda _i: self.speed_changed.emit(self.speed_combo.currentData())
         )
         self.addWidget(self.speed_combo)
+
+    def _add_goto(self) -> None:
+        """A step box and "go": Ctrl+G jumps into the box; Enter there, or "go", asks for that step."""
+        self.addWidget(QtWidgets.QLabel(" go to "))
+        self.goto_spin = _EnterSpinBox()
+        self.goto_spin.setObjectName("goto_step")
+        self.goto_spin.setRange(0, GOTO_MAXIMUM)
+        self.goto_spin.setToolTip("the step to go to (Ctrl+G); Enter goes")
+        self.goto_spin.setKeyboardTracking(False)
+        self.goto_spin.entered.connect(self._on_goto)
+        self.addWidget(self.goto_spin)
+        self.goto_action = QtGui.QAction("go", self)
+        self.goto_action.setToolTip("show the run at the step on the left (Enter in the box)")
+        self.goto_action.triggered.connect(self._on_goto)
+        self.addAction(self.goto_action)
+        self.goto_shortcut = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+G"), self)
+        self.goto_shortcut.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        self.goto_shortcut.activated.connect(self.focus_goto)
+
+    def focus_goto(self) -> None:
+        """Put the keyboard in the "go to" box with its number selected, ready to be typed over."""
+        self.goto_spin.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
+        self.goto_spin.selectAll()
+
+    def _on_goto(self) -> None:
+        self.goto_requested.emit(self.goto_spin.value())
 
     def _action(self, text: str, shortcut: str, tip: str, checkable: bool = False) -> QtGui.QAction:
         action = QtGui.QAction(text, self)

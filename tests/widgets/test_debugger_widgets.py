@@ -1,0 +1,393 @@
+"""The debugger's widgets alone: matrices and breakpoints in, user intents out as signals."""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from muonscope.widgets.breakpoint_panel import BreakpointPanel
+from muonscope.widgets.inspector_panel import InspectorPanel, InspectRequest
+from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
+from muonscope.widgets.series_plot import drawn_data
+from muonscope.widgets.singular_values_plot import SingularValuesPlot
+from muonscope.widgets.timeline import BranchMark, Timeline
+from muonscope.widgets.transport_bar import GOTO_MAXIMUM, TransportBar
+
+
+def _matrix_view(qtbot) -> MatrixView:
+    view = MatrixView()
+    qtbot.addWidget(view)
+    view.resize(500, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def _hover(view: MatrixView, x: float, y: float) -> str:
+    """Move the mouse to view coordinates (x = column, y = row) and return the read-out shown."""
+    scene_pos = view.plot.getViewBox().mapViewToScene(QtCore.QPointF(x, y))
+    view.plot.scene().sigMouseMoved.emit(scene_pos)
+    return view.readout
+
+
+@pytest.mark.parametrize(
+    ("values", "peak"),
+    [
+        (np.array([[0.5, -3.0], [1.0, 2.0]]), 3.0),  # the negative entry dominates
+        (np.array([[4.0, -1.0, 0.25]]), 4.0),
+        (np.array([[np.nan, -2.0], [np.inf, 1.0]]), 2.0),  # a diverged lane: scaled by what is finite
+    ],
+)
+def test_matrix_colour_scale_is_symmetric_about_zero(qtbot, values, peak):
+    view = _matrix_view(qtbot)
+    view.set_matrix(values, "G")
+    assert view.levels == (-peak, peak)
+    assert tuple(view.image.getLevels()) == (-peak, peak)  # the image is drawn with the same scale
+    assert view.colour_bar.isVisible()
+
+
+def test_zero_is_white_and_a_zero_matrix_still_has_a_scale(qtbot):
+    assert diverging_colormap().map(0.5, mode="qcolor").name() == "#ffffff"
+    view = _matrix_view(qtbot)
+    view.set_matrix(np.zeros((3, 3)), "W at step 0")
+    assert view.levels == (-1.0, 1.0)
+
+
+def test_matrix_hover_names_the_entry_under_the_mouse(qtbot):
+    view = _matrix_view(qtbot)
+    values = np.arange(6.0).reshape(2, 3) - 2.5
+    view.set_matrix(values, "W", row_label="output", col_label="input")
+    assert view.hover_text_at(1, 2) == "row 1, col 2: 2.5"
+    assert view.hover_text_at(0, 0) == "row 0, col 0: -2.5"
+    assert view.hover_text_at(2, 0) == "" and view.hover_text_at(0, -1) == ""
+    assert _hover(view, 2.5, 1.5) == "row 1, col 2: 2.5"  # x is the column, y the row
+    assert _hover(view, 0.2, 0.9) == "row 0, col 0: -2.5"
+    assert _hover(view, 3.4, 0.5) == ""  # beside the matrix
+    assert view.plot.getAxis("left").labelText == "output"
+
+
+def test_matrix_hover_stays_inside_the_plot_and_goes_when_the_mouse_leaves(qtbot):
+    view = _matrix_view(qtbot)
+    view.set_matrix(np.ones((40, 40)), "W")
+    frame = view.plot.getViewBox().sceneBoundingRect()
+    for x, y in [(0.5, 0.5), (39.5, 0.5), (0.5, 39.5), (39.5, 39.5)]:  # the four corners
+        assert _hover(view, x, y)
+        qtbot.waitUntil(lambda: frame.contains(view.readout_label.sceneBoundingRect()))
+    QtWidgets.QApplication.sendEvent(view.plot_widget, QtCore.QEvent(QtCore.QEvent.Type.Leave))
+    assert view.readout == ""
+
+
+def test_matrix_clear_says_why_nothing_is_shown(qtbot):
+    view = _matrix_view(qtbot)
+    view.set_matrix(np.eye(4), "W at step 3")
+    assert view.title == "W at step 3" and view.placeholder is None
+    view.clear("pause the run to inspect")
+    assert view.matrix is None and view.placeholder == "pause the run to inspect"
+    assert not view.image.isVisible() and not view.colour_bar.isVisible()
+    assert view.hover_text_at(0, 0) == "" and _hover(view, 0.5, 0.5) == ""
+
+
+def test_matrix_keeps_the_zoom_for_the_same_shape_only(qtbot):
+    view = _matrix_view(qtbot)
+    view.set_matrix(np.eye(64), "W")
+    box = view.plot.getViewBox()
+    box.setRange(xRange=(10, 20), yRange=(10, 20), padding=0)
+    zoomed = box.viewRange()
+    view.set_matrix(2 * np.eye(64), "W")  # the next step: same entries stay in view
+    assert box.viewRange() == zoomed
+    view.set_matrix(np.eye(128), "W")
+    (x0, x1), (y0, y1) = box.viewRange()
+    assert x0 <= 0 and x1 >= 128 and y0 <= 0 and y1 >= 128
+
+
+def test_large_matrix_is_shown_whole_and_read_only(qtbot):
+    view = _matrix_view(qtbot)
+    values = np.random.default_rng(0).standard_normal((2048, 2048))
+    view.set_matrix(values, "G")
+    assert view.image.image.shape == (2048, 2048)
+    assert view.levels == (-np.abs(values).max(), np.abs(values).max())
+    assert not view.matrix.flags.writeable and values.flags.writeable
+
+
+def test_singular_values_are_drawn_descending_without_round_off(qtbot):
+    plot = SingularValuesPlot()
+    qtbot.addWidget(plot)
+    plot.set_spectra(np.array([0.2, 0.35, 1e-18, 0.3]), np.full(4, 0.3), "residual 0.18")
+    k, sigma = plot.applied
+    assert k.tolist() == [1, 2, 3] and sigma.tolist() == [0.35, 0.3, 0.2]
+    assert plot.reference[1].tolist() == [0.3] * 4
+    assert plot.residual_text == "residual 0.18" and plot.placeholder is None
+    (_x0, _x1), (y0, y1) = plot.plot.getViewBox().viewRange()
+    assert y0 < np.log10(0.2) and y1 > np.log10(0.35)  # log axis: the range is in decades
+    assert "σ = 0.35" in plot.hover.show_at(1, np.log10(0.35))
+
+
+def test_singular_values_clear(qtbot):
+    plot = SingularValuesPlot()
+    qtbot.addWidget(plot)
+    plot.set_spectra(np.ones(3), np.ones(3), "exact")
+    plot.clear("no update before the first step")
+    assert plot.applied[1].size == 0 and plot.reference[1].size == 0
+    assert plot.residual_text == "" and plot.placeholder == "no update before the first step"
+
+
+def _inspector(qtbot, lanes=("Muon", "SGD", "Adam")) -> tuple[InspectorPanel, list]:
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    panel.set_lanes(list(lanes))
+    requests = []
+    panel.request_changed.connect(requests.append)
+    return panel, requests
+
+
+def test_inspector_emits_one_request_per_user_change(qtbot):
+    panel, requests = _inspector(qtbot)
+    assert panel.request == InspectRequest(lane=0, tensor="W", minus_lane=None, task_coordinates=False)
+    qtbot.keyClick(panel.lane_combo, QtCore.Qt.Key.Key_Down)
+    assert requests == [InspectRequest(1, "W", None, False)]
+    panel.tensor_combo.setCurrentIndex(panel.tensor_combo.findData("update"))
+    panel.minus_combo.setCurrentIndex(panel.minus_combo.findData(2))
+    panel.task_coordinates_box.click()
+    assert requests[1:] == [
+        InspectRequest(1, "update", None, False),
+        InspectRequest(1, "update", 2, False),
+        InspectRequest(1, "update", 2, True),
+    ]
+    assert requests[-1] == panel.request
+
+
+def test_inspector_never_subtracts_a_lane_from_itself(qtbot):
+    panel, requests = _inspector(qtbot)
+    panel.minus_combo.setCurrentIndex(panel.minus_combo.findData(1))
+    assert not panel.minus_combo.model().item(1).isEnabled()  # lane 0 is the one shown
+    qtbot.keyClick(panel.lane_combo, QtCore.Qt.Key.Key_Down)  # now lane 1 minus lane 1: the difference goes
+    assert requests == [InspectRequest(0, "W", 1, False), InspectRequest(1, "W", None, False)]
+    assert panel.minus_combo.model().item(1).isEnabled() and not panel.minus_combo.model().item(2).isEnabled()
+
+
+def test_inspector_set_lanes_keeps_the_selection_and_emits_nothing(qtbot):
+    panel, requests = _inspector(qtbot)
+    panel.lane_combo.setCurrentIndex(2)
+    panel.minus_combo.setCurrentIndex(panel.minus_combo.findData(1))
+    requests.clear()
+    with qtbot.assertNotEmitted(panel.request_changed):
+        panel.set_lanes(["Muon", "SGD", "Adam", "SignGD"])
+        assert panel.request == InspectRequest(2, "W", 1, False)
+        assert panel.lane_combo.itemData(3, QtCore.Qt.ItemDataRole.ToolTipRole) == "SignGD"
+        panel.set_lanes(["Muon", "SGD"])  # the lane shown is gone: back to the first
+        assert panel.request == InspectRequest(0, "W", 1, False)
+        panel.set_lanes(["Muon"])
+        assert panel.request == InspectRequest(0, "W", None, False)
+    qtbot.keyClick(panel.tensor_combo, QtCore.Qt.Key.Key_Down)  # the next user change is still reported
+    assert requests == [InspectRequest(0, "G", None, False)]
+
+
+def test_inspector_task_coordinates_can_be_refused_with_a_reason(qtbot):
+    panel, requests = _inspector(qtbot)
+    panel.task_coordinates_box.click()
+    assert requests == [InspectRequest(0, "W", None, True)]
+    with qtbot.assertNotEmitted(panel.request_changed):
+        panel.set_task_coordinates_available(False, "this task has no embeddings")
+    box = panel.task_coordinates_box
+    assert not box.isEnabled() and box.toolTip() == "this task has no embeddings"
+    assert not panel.request.task_coordinates
+    panel.set_task_coordinates_available(True, "")
+    assert box.isEnabled() and "ẼᵀXE" in box.toolTip()
+
+
+def test_inspector_tensor_choices_explain_themselves(qtbot):
+    panel, _requests = _inspector(qtbot)
+    tips = {
+        panel.tensor_combo.itemData(i): panel.tensor_combo.itemData(i, QtCore.Qt.ItemDataRole.ToolTipRole)
+        for i in range(panel.tensor_combo.count())
+    }
+    assert list(tips) == ["W", "G", "M", "update"]
+    assert "gradient" in tips["G"] and "momentum" in tips["M"] and "−lr·D" in tips["update"]
+
+
+def test_inspector_shows_a_result_or_a_message(qtbot):
+    panel, _requests = _inspector(qtbot)
+    matrix = np.array([[1.0, -2.0], [0.5, 0.0]])
+    panel.set_step(800)
+    panel.show_result(matrix, "update, lane 1", np.array([1.2, 0.8]), np.ones(2), "residual 0.2", "2×2")
+    assert panel.step == 800 and panel.step_label.text() == "step 800"
+    assert np.array_equal(panel.matrix_view.matrix, matrix) and panel.matrix_view.title == "update, lane 1"
+    assert panel.spectrum.applied[1].tolist() == [1.2, 0.8] and panel.spectrum.residual_text == "residual 0.2"
+    assert panel.info_text == "2×2" and panel.message is None
+    panel.show_result(matrix, "W, lane 1", None, None, "spectra are shown for the update", "2×2")
+    assert panel.spectrum.placeholder == "spectra are shown for the update"
+    panel.show_message("replaying 800 steps…")
+    assert panel.message == "replaying 800 steps…" and panel.matrix_view.matrix is None
+    assert panel.spectrum.applied[1].size == 0 and panel.info_text == ""
+
+
+def test_inspector_long_texts_do_not_widen_it(qtbot):
+    panel, _requests = _inspector(qtbot)
+    narrow = panel.minimumSizeHint().width()
+    long = "lane 1 minus lane 2 · update −lr·D · " * 40
+    panel.show_result(np.eye(3), long, np.ones(3), np.ones(3), "residual 0", long)
+    assert panel.minimumSizeHint().width() == narrow
+    assert panel.info_label.toolTip() == long  # the whole line is still there to read
+    panel.resize(900, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    title = panel.matrix_view.findChild(QtWidgets.QLabel, "title")
+    assert title.width() >= panel.matrix_view.width() // 2  # cut at the edge, not squeezed away
+
+
+BREAKPOINTS = [("loss < 0.5", True), ("1:recovered >= 300", False), ("Muon:alignment > 0.9", True)]
+
+
+def _breakpoints(qtbot) -> BreakpointPanel:
+    panel = BreakpointPanel()
+    qtbot.addWidget(panel)
+    panel.set_breakpoints(BREAKPOINTS)
+    return panel
+
+
+def test_breakpoint_add_asks_and_the_answer_clears_the_entry(qtbot):
+    panel = _breakpoints(qtbot)
+    qtbot.keyClicks(panel.edit, "  diverged ")
+    with qtbot.waitSignal(panel.add_requested) as added:
+        qtbot.keyClick(panel.edit, QtCore.Qt.Key.Key_Return)
+    assert added.args == ["diverged"]
+    assert panel.items == BREAKPOINTS  # nothing is added until the app answers
+    with qtbot.assertNotEmitted(panel.enabled_changed), qtbot.assertNotEmitted(panel.add_requested):
+        panel.set_breakpoints([*BREAKPOINTS, ("diverged", True)])
+    assert panel.items == [*BREAKPOINTS, ("diverged", True)] and panel.edit.text() == ""
+    with qtbot.assertNotEmitted(panel.add_requested):
+        panel.add_button.click()  # nothing typed: nothing to ask
+
+
+def test_breakpoint_refusal_keeps_the_text_until_it_is_edited(qtbot):
+    panel = _breakpoints(qtbot)
+    qtbot.keyClicks(panel.edit, "los < 1")
+    with qtbot.waitSignal(panel.add_requested):
+        panel.add_button.click()
+    panel.show_error("unknown metric 'los'")
+    assert panel.error == "unknown metric 'los'" and panel.edit.text() == "los < 1"
+    panel.set_breakpoints(BREAKPOINTS)  # e.g. another breakpoint was toggled meanwhile
+    assert panel.edit.text() == "los < 1" and panel.error == ""
+    panel.show_error("unknown metric 'los'")
+    qtbot.keyClicks(panel.edit, "s")
+    assert panel.error == ""
+
+
+def test_breakpoint_enable_and_remove_ask_by_index(qtbot):
+    panel = _breakpoints(qtbot)
+    assert not panel.remove_button.isEnabled()  # nothing selected
+    with qtbot.waitSignal(panel.enabled_changed) as toggled:
+        panel.list_widget.item(1).setCheckState(QtCore.Qt.CheckState.Checked)
+    assert toggled.args == [1, True]
+    panel.list_widget.setCurrentRow(2)
+    with qtbot.waitSignal(panel.remove_requested) as removed:
+        panel.remove_button.click()
+    assert removed.args == [2]
+
+
+def test_breakpoint_that_fired_is_marked(qtbot):
+    panel = _breakpoints(qtbot)
+    with qtbot.assertNotEmitted(panel.enabled_changed):
+        panel.highlight(2)
+    assert panel.highlighted == 2
+    assert [panel.list_widget.item(row).font().bold() for row in range(3)] == [False, False, True]
+    panel.highlight(None)
+    assert panel.highlighted is None and not panel.list_widget.item(2).font().bold()
+    panel.highlight(0)
+    panel.set_breakpoints(BREAKPOINTS[1:])  # indices moved: the mark would point at another one
+    assert panel.highlighted is None and not panel.list_widget.item(0).font().bold()
+
+
+def test_breakpoint_note_explains_the_grammar(qtbot):
+    note = _breakpoints(qtbot).note_label.text()
+    assert "[LANE:]METRIC OP NUMBER" in note and "diverged" in note and "run.eval_every" in note
+
+
+def test_transport_go_to_asks_for_the_typed_step(qtbot):
+    bar = TransportBar()
+    qtbot.addWidget(bar)
+    bar.resize(1600, 40)  # wide enough that no widget is folded into the overflow menu
+    bar.show()
+    qtbot.waitExposed(bar)
+    bar.activateWindow()
+    qtbot.waitUntil(bar.isActiveWindow)
+    qtbot.keyClick(bar, QtCore.Qt.Key.Key_G, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert bar.goto_spin.hasFocus()
+    with qtbot.assertNotEmitted(bar.goto_requested):
+        qtbot.keyClicks(bar.goto_spin, "250")  # typing alone goes nowhere
+    with qtbot.waitSignal(bar.goto_requested) as went:
+        qtbot.keyClick(bar.goto_spin, QtCore.Qt.Key.Key_Return)
+    assert went.args == [250]
+    bar.goto_spin.setValue(GOTO_MAXIMUM)
+    with qtbot.waitSignal(bar.goto_requested) as went:
+        bar.goto_action.trigger()
+    assert went.args == [10**7]
+
+
+def _timeline(qtbot) -> Timeline:
+    line = Timeline()
+    qtbot.addWidget(line)
+    line.resize(700, 70)
+    line.show()
+    qtbot.waitExposed(line)
+    line.set_extent(100)
+    return line
+
+
+def _click_at_step(qtbot, line: Timeline, step: float) -> None:
+    box = line.plot.getViewBox()
+    scene_pos = box.mapViewToScene(QtCore.QPointF(step, 0.5))
+    point = line.plot_widget.mapFromScene(scene_pos)
+    qtbot.mouseClick(line.plot_widget.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=point)
+
+
+def test_timeline_draws_branches_from_fork_to_head(qtbot):
+    line = _timeline(qtbot)
+    marks = [
+        BranchMark("main", 0, 100, current=False),
+        BranchMark("lr 0.1 @40", 40, 90, current=True),
+        BranchMark("seed 2 @60", 60, 75, current=False),
+    ]
+    line.set_branches(marks)
+    assert line.branches == tuple(marks)
+    x, y = drawn_data(line.current_branch_curve)
+    assert x.tolist() == [40, 90] and y[0] == y[1]
+    x, y = drawn_data(line.other_branch_curve)
+    assert x.tolist() == [0, 100, 60, 75] and len(set(y.tolist())) == 2  # each branch on a line of its own
+    assert y[0] not in drawn_data(line.current_branch_curve)[1]
+    assert sorted(line.fork_markers.getData()[0].tolist()) == [0, 40, 60]
+    assert [label.toPlainText() for label in line.branch_labels] == [mark.label for mark in marks]
+    line.set_branches(marks[:1])
+    assert len(line.branch_labels) == 1 and drawn_data(line.current_branch_curve)[0].size == 0
+    line.reset()
+    assert line.branches == () and line.branch_labels == []
+
+
+def test_timeline_marks_the_engine_apart_from_the_cursor(qtbot):
+    line = _timeline(qtbot)
+    line.set_cursor(30)
+    line.set_engine_step(80)
+    assert line.engine_step == 80 and line.engine_marker.getData()[0].tolist() == [80]
+    assert line.cursor.value() == 30
+    line.set_engine_step(None)
+    assert line.engine_step is None and line.engine_marker.getData()[0].size == 0
+
+
+def test_timeline_click_moves_the_cursor_and_asks_for_the_step(qtbot):
+    line = _timeline(qtbot)
+    assert line.live
+    seen = []
+    line.cursor_dragged.connect(lambda step: seen.append(("cursor_dragged", step)))
+    line.step_requested.connect(lambda step: seen.append(("step_requested", step)))
+    with qtbot.assertNotEmitted(line.live_toggled):
+        _click_at_step(qtbot, line, 30)
+    assert seen == [("cursor_dragged", 30), ("step_requested", 30)]
+    assert line.cursor.value() == 30 and not line.live
+    with qtbot.waitSignal(line.step_requested) as requested:
+        _click_at_step(qtbot, line, 180)  # past the newest step (the axis shows up to 200)
+    assert requested.args == [100] and line.cursor.value() == 100
+
+
+def test_timeline_stays_small(qtbot):
+    line = _timeline(qtbot)
+    line.set_branches([BranchMark("main", 0, 100, current=True)])
+    assert line.sizeHint().height() <= 72 and line.height() <= 72

@@ -1,0 +1,234 @@
+"""The inspector: pick a lane's matrix at the paused step and see its entries and its spectrum."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from muonscope.widgets.matrix_view import MatrixView
+from muonscope.widgets.singular_values_plot import SingularValuesPlot
+
+__all__ = ["NO_LANE", "TENSORS", "InspectRequest", "InspectorPanel"]
+
+#: (value, text, tooltip) of the matrices a lane can show.
+TENSORS = (
+    ("W", "W", "W: the weights after the step"),
+    ("G", "G", "G: the gradient the step used"),
+    ("M", "M", "M: the momentum buffer after the step"),
+    ("update", "update", "update: the applied update −lr·D"),
+)
+#: The "minus lane" entry that means: show the tensor itself, not a difference.
+NO_LANE = "—"
+_TASK_COORDINATES_TIP = (
+    "show ẼᵀXE instead of X: entry (j, i) = ẽ_jᵀ X e_i, how X maps input embedding i onto output embedding j"
+)
+
+
+@dataclass(frozen=True)
+class InspectRequest:
+    """What the user asked to see: ``tensor(lane) − tensor(minus_lane)``, optionally as ẼᵀXE."""
+
+    lane: int
+    tensor: str
+    minus_lane: int | None
+    task_coordinates: bool
+
+
+class InspectorPanel(QtWidgets.QWidget):
+    """Controls above a heat map and a spectrum; the app answers each request with a result."""
+
+    request_changed = QtCore.Signal(object)  # InspectRequest
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._syncing = False
+        self._step = 0
+        self.lane_combo = _combo("lane", "the lane whose matrix is shown")
+        self.tensor_combo = _combo("tensor", "which matrix of the lane")
+        for value, text, tip in TENSORS:
+            self.tensor_combo.addItem(text, value)
+            self.tensor_combo.setItemData(
+                self.tensor_combo.count() - 1, tip, QtCore.Qt.ItemDataRole.ToolTipRole
+            )
+        self.minus_combo = _combo(
+            "minus_lane", "subtract the same matrix of another lane (— : subtract nothing)"
+        )
+        self.minus_combo.addItem(NO_LANE, None)
+        self.task_coordinates_box = QtWidgets.QCheckBox("task coordinates ẼᵀXE")
+        self.task_coordinates_box.setObjectName("task_coordinates")
+        self.task_coordinates_box.setToolTip(_TASK_COORDINATES_TIP)
+        self.step_label = QtWidgets.QLabel("step 0")
+        self.step_label.setMinimumWidth(90)
+        self.step_label.setAlignment(
+            QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+        )
+        self.matrix_view = MatrixView()
+        self.spectrum = SingularValuesPlot()
+        self.info_label = QtWidgets.QLabel()
+        self.info_label.setObjectName("info")
+        self.info_label.setContentsMargins(6, 2, 6, 2)
+        self.info_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        # one line that may be cut at the right, rather than a long line widening the window
+        self.info_label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed
+        )
+        self._lay_out()
+        self._last = self.request
+        for combo in (self.lane_combo, self.tensor_combo, self.minus_combo):
+            combo.currentIndexChanged.connect(self._on_control_changed)
+        self.task_coordinates_box.toggled.connect(self._on_control_changed)
+
+    def _lay_out(self) -> None:
+        controls = QtWidgets.QHBoxLayout()
+        controls.setContentsMargins(4, 2, 4, 2)
+        for text, widget in (
+            ("lane", self.lane_combo),
+            ("tensor", self.tensor_combo),
+            ("minus", self.minus_combo),
+        ):
+            controls.addWidget(QtWidgets.QLabel(text))
+            controls.addSpacing(3)
+            controls.addWidget(widget)
+            controls.addSpacing(6)
+        controls.addWidget(self.task_coordinates_box)
+        controls.addStretch(1)
+        controls.addWidget(self.step_label)
+        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        views.addWidget(self.matrix_view)
+        views.addWidget(self.spectrum)
+        views.setStretchFactor(0, 3)
+        views.setStretchFactor(1, 2)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(controls)
+        layout.addWidget(views, 1)
+        layout.addWidget(self.info_label)
+
+    @property
+    def request(self) -> InspectRequest:
+        """The matrix the controls ask for now."""
+        return InspectRequest(
+            lane=max(self.lane_combo.currentIndex(), 0),
+            tensor=self.tensor_combo.currentData(),
+            minus_lane=self.minus_combo.currentData(),
+            task_coordinates=self.task_coordinates_box.isChecked(),
+        )
+
+    @property
+    def info_text(self) -> str:
+        return self.info_label.text()
+
+    @property
+    def message(self) -> str | None:
+        """Why nothing is shown, or None while a result is."""
+        return self.matrix_view.placeholder
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def set_lanes(self, labels: list[str]) -> None:
+        """Offer these lanes; the lane and the subtracted lane stay selected if they still exist.
+
+        Emits nothing: the app reads :attr:`request` after changing the lanes.
+        """
+        lane, minus = self.request.lane, self.request.minus_lane
+        with self._synced():
+            self.lane_combo.clear()
+            self.minus_combo.clear()
+            self.minus_combo.addItem(NO_LANE, None)
+            for index, label in enumerate(labels):
+                self.lane_combo.addItem(f"lane {index + 1}", index)
+                self.lane_combo.setItemData(index, label, QtCore.Qt.ItemDataRole.ToolTipRole)
+                self.minus_combo.addItem(f"lane {index + 1}", index)
+                self.minus_combo.setItemData(index + 1, label, QtCore.Qt.ItemDataRole.ToolTipRole)
+            self.lane_combo.setCurrentIndex(lane if lane < len(labels) else 0)
+            keep_minus = minus is not None and minus < len(labels) and minus != self.lane_combo.currentIndex()
+            self.minus_combo.setCurrentIndex(minus + 1 if keep_minus else 0)
+            self._disable_own_lane()
+        self._last = self.request
+
+    def set_task_coordinates_available(self, available: bool, reason: str) -> None:
+        """Enable the ẼᵀXE view, or disable (and untick) it with the reason as its tooltip."""
+        with self._synced():
+            if not available:
+                self.task_coordinates_box.setChecked(False)
+            self.task_coordinates_box.setEnabled(available)
+            self.task_coordinates_box.setToolTip(_TASK_COORDINATES_TIP if available else reason)
+        self._last = self.request
+
+    def set_step(self, step: int) -> None:
+        self._step = step
+        self.step_label.setText(f"step {step}")
+
+    def show_result(
+        self,
+        matrix: np.ndarray,
+        title: str,
+        applied_sv: np.ndarray | None,
+        polar_sv: np.ndarray | None,
+        residual_text: str,
+        info_text: str,
+        *,
+        row_label: str = "row",
+        col_label: str = "column",
+    ) -> None:
+        """Show the answer to a request.
+
+        Without spectra (None) the spectrum plot shows ``residual_text`` as the reason instead.
+        """
+        self.matrix_view.set_matrix(matrix, title, row_label, col_label)
+        if applied_sv is None or polar_sv is None:
+            self.spectrum.clear(residual_text)
+        else:
+            self.spectrum.set_spectra(applied_sv, polar_sv, residual_text)
+        self.info_label.setText(info_text)
+        self.info_label.setToolTip(info_text)
+
+    def show_message(self, text: str) -> None:
+        """Show no matrix, and say why (e.g. "pause the run to inspect", "replaying 800 steps…")."""
+        self.matrix_view.clear(text)
+        self.spectrum.clear(text)
+        self.info_label.setText("")
+        self.info_label.setToolTip("")
+
+    def _on_control_changed(self, *_args) -> None:
+        if self._syncing:
+            return
+        with self._synced():
+            if self.minus_combo.currentData() == self.lane_combo.currentIndex():
+                self.minus_combo.setCurrentIndex(0)  # a lane minus itself is zero: drop the difference
+            self._disable_own_lane()
+        request = self.request
+        if request != self._last:
+            self._last = request
+            self.request_changed.emit(request)
+
+    def _disable_own_lane(self) -> None:
+        """A lane cannot be subtracted from itself."""
+        own = self.lane_combo.currentIndex()
+        model = self.minus_combo.model()
+        for row in range(1, self.minus_combo.count()):
+            model.item(row).setEnabled(row - 1 != own)
+
+    @contextmanager
+    def _synced(self) -> Iterator[None]:
+        """Marks programmatic changes of the controls, which must not be reported as the user's."""
+        outer, self._syncing = self._syncing, True
+        try:
+            yield
+        finally:
+            self._syncing = outer
+
+
+def _combo(name: str, tip: str) -> QtWidgets.QComboBox:
+    combo = QtWidgets.QComboBox()
+    combo.setObjectName(name)
+    combo.setToolTip(tip)
+    combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+    return combo

@@ -1,0 +1,182 @@
+"""One real matrix as a heat map on a symmetric, diverging colour scale, with its value under the mouse."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from muonscope.widgets.panel import PlotPanel
+
+__all__ = ["MatrixView", "diverging_colormap", "symmetric_levels"]
+
+
+def diverging_colormap() -> pg.ColorMap:
+    """Blue for negative, white for zero, red for positive.
+
+    Built from three stops rather than looked up by name, so it needs neither matplotlib nor
+    pyqtgraph's colour map files; the blue and red are the Okabe–Ito ones the lanes use.
+    """
+    return pg.ColorMap(pos=[0.0, 0.5, 1.0], color=["#0072B2", "#FFFFFF", "#D55E00"], name="blue-white-red")
+
+
+def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
+    """(−m, m) with m = max |x| over the finite entries, so that white always means exactly zero.
+
+    A zero (or all non-finite) matrix gets (−1, 1): a colour scale needs some width.
+    """
+    peak = float(np.max(np.abs(values))) if values.size else 0.0
+    if not math.isfinite(peak):  # NaN or ∞ from a diverged lane: scale by what is still finite
+        finite = values[np.isfinite(values)]
+        peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+    if peak == 0.0:
+        peak = 1.0
+    return -peak, peak
+
+
+class MatrixView(PlotPanel):
+    """Heat map of a (rows × columns) matrix; row 0 at the top, as matrices are written.
+
+    The mouse wheel zooms and dragging pans (the aspect stays 1:1, so a cell stays square); the
+    "A" button in the corner shows the whole matrix again. A new matrix of the same shape keeps the
+    zoom, so stepping through a run keeps looking at the same entries.
+    """
+
+    def __init__(self, title: str = "matrix", parent=None) -> None:
+        super().__init__(title, parent)
+        self._default_title = title
+        self._title_text = title
+        self._values: np.ndarray | None = None
+        # titles name lane, tensor and step: a long one is cut rather than widening the window
+        self._title.setMinimumWidth(1)
+        self.plot.showGrid(x=False, y=False)
+        self.plot.showButtons()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True, ratio=1.0)
+        self.plot.getViewBox().setMouseEnabled(x=True, y=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(
+            values=(-1.0, 1.0),
+            width=14,
+            colorMap=diverging_colormap(),
+            interactive=False,
+            colorMapMenu=False,
+        )
+        self.colour_bar.getAxis("right").enableAutoSIPrefix(False)
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        self.colour_bar.setVisible(False)  # until there is a matrix to scale
+        self.readout_label = pg.TextItem(
+            color="k", fill=pg.mkBrush(255, 255, 255, 230), border=pg.mkPen("#888")
+        )
+        self.readout_label.setZValue(1000)
+        self.readout_label.setVisible(False)
+        self.plot.addItem(self.readout_label, ignoreBounds=True)
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._set_axis_labels("row", "column")
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        """The array shown (a read-only view of it), or None while the view is cleared."""
+        if self._values is None:
+            return None
+        shown = self._values.view()
+        shown.flags.writeable = False
+        return shown
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        """The colour scale's (low, high): always (−m, m)."""
+        lo, hi = self.colour_bar.levels()
+        return float(lo), float(hi)
+
+    @property
+    def title(self) -> str:
+        return self._title_text
+
+    @property
+    def readout(self) -> str:
+        """The text shown under the mouse ("" when none is shown)."""
+        return self.readout_label.toPlainText() if self.readout_label.isVisible() else ""
+
+    def set_matrix(
+        self, values: np.ndarray, title: str, row_label: str = "row", col_label: str = "column"
+    ) -> None:
+        """Show a 2-D array; the colour scale is symmetric about zero."""
+        values = np.asarray(values)
+        if values.ndim != 2:
+            raise ValueError(f"a matrix is 2-D, got shape {values.shape}")
+        if not np.issubdtype(values.dtype, np.floating):
+            values = values.astype(np.float64)
+        reshaped = self._values is None or self._values.shape != values.shape
+        self._values = values
+        levels = symmetric_levels(values)
+        self.image.setImage(values, autoLevels=False, levels=levels)
+        # again through the bar: its axis follows, and pyqtgraph lets levels set before an image's
+        # first data override that data's own; the image is still drawn once, at the next paint
+        self.colour_bar.setLevels(levels)
+        self.image.setVisible(True)
+        self.colour_bar.setVisible(True)
+        self._title_text = title
+        self.set_title(title)
+        self._title.setToolTip(title)
+        self._set_axis_labels(row_label, col_label)
+        self.set_placeholder(None)
+        if reshaped:
+            self.show_whole_matrix()
+        self.readout_label.setVisible(False)
+
+    def clear(self, message: str) -> None:
+        """Show nothing, and say why in the middle of the plot."""
+        self._values = None
+        self.image.clear()
+        self.image.setVisible(False)
+        self.colour_bar.setVisible(False)  # a scale for nothing would read as data
+        self.readout_label.setVisible(False)
+        self._title_text = self._default_title
+        self.set_title(self._default_title)
+        self._title.setToolTip("")
+        self.set_placeholder(message)
+
+    def show_whole_matrix(self) -> None:
+        """Undo any zoom or pan."""
+        if self._values is None:
+            return
+        rows, cols = self._values.shape
+        self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0.02)
+
+    def hover_text_at(self, row: int, col: int) -> str:
+        """What the read-out says over entry (row, col); "" outside the matrix."""
+        if self._values is None:
+            return ""
+        rows, cols = self._values.shape
+        if not (0 <= row < rows and 0 <= col < cols):
+            return ""
+        return f"row {row}, col {col}: {self._values[row, col]:.6g}"
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self.plot_widget and event.type() == QtCore.QEvent.Type.Leave:
+            self.readout_label.setVisible(False)  # the scene reports no move once the pointer is gone
+        return super().eventFilter(watched, event)
+
+    def _set_axis_labels(self, row_label: str, col_label: str) -> None:
+        self.plot.setLabel("left", row_label)
+        self.plot.setLabel("bottom", col_label)
+
+    def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
+        box = self.plot.getViewBox()
+        frame = box.sceneBoundingRect()
+        point = box.mapSceneToView(scene_pos)
+        text = self.hover_text_at(math.floor(point.y()), math.floor(point.x()))
+        if not text or not frame.contains(scene_pos):
+            self.readout_label.setVisible(False)
+            return
+        # open towards the middle of the plot, so the read-out never runs off its edge
+        right = scene_pos.x() > frame.center().x()
+        low = scene_pos.y() > frame.center().y()
+        self.readout_label.setAnchor((1.05 if right else -0.05, 1.1 if low else -0.1))
+        self.readout_label.setText(text)
+        self.readout_label.setPos(point)
+        self.readout_label.setVisible(True)

@@ -1,0 +1,111 @@
+"""The singular values of the update a lane applied, against those of the exact polar factor."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.series_plot import drawn_data
+from muonscope.widgets.spectrum_plot import NUMERICAL_ZERO
+from muonscope.widgets.theme import STYLE_BY_NAME
+
+__all__ = ["SingularValuesPlot"]
+
+#: key → (legend text, colour, line style, symbol)
+_SPECTRA = {
+    "applied": ("applied update", "#0072B2", "solid", "o"),
+    "reference": ("exact polar factor", "#000000", "dash", None),
+}
+
+
+class SingularValuesPlot(PlotPanel):
+    """σ_k of two matrices on a log axis, descending; a line below says how far apart they are.
+
+    An exact orthogonalisation makes every σ_k of the update equal; Newton–Schulz iterations leave
+    them spread around that value, and the plot shows by how much.
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("singular values σ_k", parent)
+        self.plot.setLogMode(x=False, y=True)
+        self.plot.setLabel("bottom", "index k")
+        self.plot.setLabel("left", "σ_k")
+        self.plot.disableAutoRange()
+        self.plot.getViewBox().setMouseEnabled(x=False, y=False)
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.hover = HoverReadout(self.plot)
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        for key, (text, colour, style, symbol) in _SPECTRA.items():
+            pen = pg.mkPen(colour, width=1.8)
+            pen.setStyle(STYLE_BY_NAME[style])
+            pen.setCosmetic(True)
+            curve = pg.PlotDataItem(
+                pen=pen, symbol=symbol, symbolSize=4, symbolBrush=colour, symbolPen=None, skipFiniteCheck=True
+            )
+            self.plot.addItem(curve)
+            self.legend.addItem(curve, text)
+            self._curves[key] = curve
+        self.legend.setVisible(False)  # until there are spectra to tell apart
+        self._residual = QtWidgets.QLabel()
+        self._residual.setObjectName("residual")
+        self._residual.setContentsMargins(6, 2, 6, 2)
+        self._residual.setWordWrap(True)
+        self.layout().addWidget(self._residual)
+
+    @property
+    def applied(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (k, σ_k) points drawn for the applied update (round-off zeros left out)."""
+        return drawn_data(self._curves["applied"])
+
+    @property
+    def reference(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (k, σ_k) points drawn for the exact polar factor."""
+        return drawn_data(self._curves["reference"])
+
+    @property
+    def residual_text(self) -> str:
+        return self._residual.text()
+
+    def set_spectra(self, applied: np.ndarray, reference: np.ndarray, residual_text: str) -> None:
+        """Draw both spectra in descending order; round-off values are left off the log axis."""
+        shown = []
+        for key, values in (("applied", applied), ("reference", reference)):
+            values = np.sort(np.asarray(values, dtype=float).ravel())[::-1]
+            values = values[np.isfinite(values)]
+            keep = values > NUMERICAL_ZERO * (values[0] if values.size else 0.0)
+            k = np.arange(1, values.size + 1, dtype=float)[keep]
+            self._curves[key].setData(k, values[keep])
+            self.hover.set_series(key, _SPECTRA[key][0], k, values[keep], _formatter)
+            shown.append(values[keep])
+        self._residual.setText(residual_text)
+        self.legend.setVisible(True)
+        self.set_placeholder(None)
+        self._fit(np.concatenate(shown))
+
+    def clear(self, message: str) -> None:
+        """Draw nothing and say why over the plot."""
+        for curve in self._curves.values():
+            curve.setData([], [])
+        self.hover.clear()
+        self._residual.setText("")
+        self.legend.setVisible(False)
+        self.set_placeholder(message)
+
+    def _fit(self, values: np.ndarray) -> None:
+        """Fit both axes to the data: each inspection is a still picture, not an animation."""
+        if values.size == 0:
+            return
+        lo, hi = math.log10(values.min()), math.log10(values.max())
+        margin = max((hi - lo) * 0.08, 0.1)  # a flat spectrum still gets a readable band around it
+        count = max(len(self.applied[0]), len(self.reference[0]), 1)
+        self.plot.setXRange(0.5, count + 0.5, padding=0)
+        self.plot.setYRange(lo - margin, hi + margin, padding=0)
+
+
+def _formatter(k: float, value: float, _i: int) -> str:
+    return f"k = {int(k)}, σ = {value:.6g}"
