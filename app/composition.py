@@ -18,6 +18,7 @@ from PySide6 import QtCore
 from muonscope.app.background import abandoned_jobs
 from muonscope.app.capacity_controller import CapacityController
 from muonscope.app.controls_sync import ControlsSync
+from muonscope.app.debugger_controller import DebuggerController
 from muonscope.app.engine_link import EngineLink
 from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
@@ -48,8 +49,15 @@ class App(QtCore.QObject):
         self.link = EngineLink(preset.config, engine_factory, parent=self)
         self.clock = FrameClock(views, self.window.set_status, parent=self)
         self.controls = ControlsSync(views, parent=self)
+        self.debugger = DebuggerController(self.window, self.link, self.clock, parent=self)
         self.intents = IntentController(
-            views, self.link, lambda: self.clock.config, self._refuse, parent=self
+            views,
+            self.link,
+            lambda: self.clock.config,
+            self._refuse,
+            parent=self,
+            looked_back=self._looked_back,
+            step_view=lambda delta: delta == 1 and self.debugger.step_view(delta),
         )
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
@@ -89,6 +97,13 @@ class App(QtCore.QObject):
 
     # ---- glue --------------------------------------------------------------------------------
 
+    def _looked_back(self) -> int | None:
+        """The earlier step the view shows (where a change would fork), or None when following."""
+        cursor, newest = self.clock.cursor_step, self.clock.newest
+        if cursor is None or newest is None or cursor == newest.step:
+            return None
+        return cursor
+
     def _refuse(self, message: str, reshow: bool = True) -> None:
         """An intent was not carried out: say why, and put the controls back to the config in force."""
         self.views.message.show_message(message, "error")
@@ -112,21 +127,26 @@ class App(QtCore.QObject):
             self.capacity.run(mode)
 
 
-def launch(preset: str = "default") -> int:
-    """Open the window on ``preset``, play it, and run the Qt event loop until the window closes."""
+def launch(preset: str | None = None, config_file=None, session=None) -> int:
+    """Open the window (on a preset, a config file or a saved session), play it, run the event loop."""
     import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
     from PySide6 import QtWidgets
 
     from muonscope.app.qt_messages import install_message_handler
+    from muonscope.engine.presets import load_config_file
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     install_message_handler()
     qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     qt_app.setApplicationName("muonscope")
-    app = App(load_preset(preset))
+    opened = load_config_file(config_file) if config_file is not None else load_preset(preset or "default")
+    app = App(opened)
     app.window.show()
     app.start()
-    app.intents.play(True)  # the default preset is a race: start it
+    if session is not None:
+        app.debugger.open_from(session)  # a problem shows in the window; the preset stays open
+    else:
+        app.intents.play(True)  # a preset is a race: start it
     code = qt_app.exec()
     if abandoned_jobs():
         # An engine step outlived the close deadline; a QThread destroyed while running would abort,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from PySide6 import QtCore
 
 from muonscope.app.background import Job
+from muonscope.app.debugger import BranchesChanged, BreakpointsChanged, HistoryReplaced, Inspection, Saved
 from muonscope.app.engine_loop import Alert, Command, EngineLoop, Note, PlayingChanged, Rejected
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
@@ -26,6 +27,11 @@ class EngineLink(QtCore.QObject):
     alert = QtCore.Signal(str)  # an engine failure or a diverged lane: the run paused
     note = QtCore.Signal(str)  # something worth knowing that is not a problem
     rejected = QtCore.Signal(str)  # a change the engine refused
+    history_replaced = QtCore.Signal(object)  # HistoryReplaced: after a jump, a fork or an open
+    branches_changed = QtCore.Signal(object)  # BranchesChanged
+    breakpoints_changed = QtCore.Signal(object)  # BreakpointsChanged
+    saved = QtCore.Signal(object)  # Saved: a session written (or opened)
+    inspected = QtCore.Signal(object)  # Inspection
 
     def __init__(
         self,
@@ -65,3 +71,15 @@ class EngineLink(QtCore.QObject):
             self.note.emit(message.text)
         elif isinstance(message, Rejected):
             self.rejected.emit(message.text)
+        else:
+            self._debugger_signal(message).emit(message)
+
+    def _debugger_signal(self, message: object) -> QtCore.SignalInstance:
+        signals = {
+            HistoryReplaced: self.history_replaced,
+            BranchesChanged: self.branches_changed,
+            BreakpointsChanged: self.breakpoints_changed,
+            Saved: self.saved,
+            Inspection: self.inspected,
+        }
+        return signals[type(message)]

@@ -19,10 +19,29 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from muonscope.app.background import JobControl
+from muonscope.app.debugger import (
+    BranchesChanged,
+    BreakpointsChanged,
+    GoTo,
+    HistoryReplaced,
+    Inspect,
+    Inspection,
+    OpenSession,
+    Saved,
+    SaveSession,
+    SetBreakpoints,
+    SwitchBranch,
+    branches_message,
+    breakpoints_message,
+    history_message,
+    inspection_message,
+    parse_items,
+)
 from muonscope.engine.changes import Change
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
+from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot
 
 __all__ = [
@@ -90,7 +109,20 @@ class SetSpeed:
     steps_per_s: float
 
 
-Command = Play | Pause | Step | Apply | Reset | SetSpeed
+Command = (
+    Play
+    | Pause
+    | Step
+    | Apply
+    | Reset
+    | SetSpeed
+    | GoTo
+    | SetBreakpoints
+    | SaveSession
+    | OpenSession
+    | Inspect
+    | SwitchBranch
+)
 
 
 # ---- messages (engine → window), besides the Snapshots themselves ------------------------------
@@ -122,7 +154,20 @@ class Rejected:
     text: str
 
 
-Message = Snapshot | PlayingChanged | Alert | Note | Rejected
+Message = (
+    Snapshot
+    | PlayingChanged
+    | Alert
+    | Note
+    | Rejected
+    | HistoryReplaced
+    | BranchesChanged
+    | BreakpointsChanged
+    | Saved
+    | Inspection
+)
+#: A rewind that replays longer than this says so before it starts.
+_LONG_JUMP_S = 1.0
 
 
 class EngineLoop:
@@ -134,7 +179,10 @@ class EngineLoop:
         self._config = config
         self._factory = factory
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self._experiment: Experiment | None = None
+        self._session: Session | None = None
+        self._forked = False  # a change made behind the branch's newest step started a branch
+        self._goto: int | None = None  # a rewind waiting for its announcement to be delivered
+        self._step_s = 0.0  # running mean of the seconds one step takes (for how long a jump will be)
         self._playing = False
         self._steps_left = 0
         self._min_interval_s = 0.0
@@ -157,6 +205,9 @@ class EngineLoop:
                 control.wait_delivered(_RECEIPT_WAIT_S)  # the frame showing a change before the next step
             if control.cancelled:
                 break
+            if self._goto is not None:
+                self._rewind(self._goto)
+                continue
             if self._busy() and self._due():
                 self._take_step()
         yield from self._flush()
@@ -165,8 +216,12 @@ class EngineLoop:
         while self._outbox:
             yield self._outbox.pop(0)
 
+    @property
+    def _experiment(self) -> Experiment | None:
+        return None if self._session is None else self._session.experiment
+
     def _busy(self) -> bool:
-        return self._experiment is not None and (self._playing or self._steps_left > 0)
+        return self._session is not None and (self._playing or self._steps_left > 0)
 
     def _due(self) -> bool:
         """Whether the speed limit allows a step now (waiting in short slices for commands otherwise)."""
@@ -186,6 +241,8 @@ class EngineLoop:
             return False
         while True:
             self._handle(command)
+            if self._goto is not None:
+                break  # the rewind goes first; later commands (a change to fork with) wait for it
             try:
                 command = self._commands.get_nowait()
             except queue.Empty:
@@ -194,8 +251,13 @@ class EngineLoop:
 
     def _commit_changes(self) -> bool:
         """Apply accepted changes at this boundary and show them at once (they govern the next step)."""
-        if self._experiment is not None and self._experiment.commit():
+        if self._session is None:
+            return False
+        if self._session.commit():
             self._publish()
+            if self._forked:
+                self._forked = False
+                self._announce_fork()
             return True
         return False
 
@@ -214,61 +276,174 @@ class EngineLoop:
             self._apply(command.change)
         elif isinstance(command, Reset):
             self._reset(command)
+        else:
+            self._handle_debugger(command)
+
+    def _handle_debugger(self, command: Command) -> None:
+        session = self._session
+        if session is None:
+            return
+        if isinstance(command, GoTo):
+            self._go_to(command.step)
+        elif isinstance(command, SetBreakpoints):
+            self._set_breakpoints(command.items)
+        elif isinstance(command, SaveSession):
+            self._save(command.path)
+        elif isinstance(command, OpenSession):
+            self._open(command.path)
+        elif isinstance(command, Inspect):
+            self._inspect(command)
+        elif isinstance(command, SwitchBranch):
+            self._pause()
+            session.switch(command.branch)
+            self._announce_position()
+
+    def _pause(self) -> None:
+        self._steps_left = 0
+        self._set_playing(False)
+
+    def _go_to(self, step: int) -> None:
+        """Forward: step there (breakpoints still stop it). Backward: announce, then rewind."""
+        session = self._session
+        self._pause()
+        if step >= session.step:
+            self._steps_left = step - session.step
+            return
+        replay = session.replay_steps(step)
+        seconds = replay * self._step_s
+        if seconds > _LONG_JUMP_S:
+            self._outbox.append(
+                Note(
+                    f"Going back to step {step}: replaying {replay} steps from the nearest checkpoint, "
+                    f"about {seconds:.0f} s."
+                )
+            )
+        self._goto = step
+
+    def _rewind(self, step: int) -> None:
+        self._goto = None
+        try:
+            self._session.go_to(step)
+        except Exception as exc:
+            self._fail(f"going back to step {step}", exc)
+            return
+        self._announce_position()
+
+    def _announce_position(self) -> None:
+        """After a jump: the branch's recorded history, its branches, and the snapshot where the engine stands."""
+        self._publish()  # first: a new run's first snapshot clears the window's history
+        self._outbox.append(history_message(self._session))
+        self._outbox.append(branches_message(self._session))
+
+    def _announce_fork(self) -> None:
+        branch = self._session.branch
+        self._outbox.append(Note(f"Forked {branch.name}: the original branch is kept (Branch menu)."))
+        self._outbox.append(history_message(self._session))
+        self._outbox.append(branches_message(self._session))
+
+    def _set_breakpoints(self, items) -> None:
+        labels = [lane.display_label() for lane in self._session.config.lanes]
+        try:
+            self._session.set_breakpoints(parse_items(items, labels))
+        except ConfigError as exc:
+            self._outbox.append(Rejected(str(exc)))
+        self._outbox.append(breakpoints_message(self._session))
+
+    def _save(self, path) -> None:
+        from muonscope.engine.session_file import save_session
+
+        try:
+            save_session(self._session, path)
+        except (OSError, ConfigError) as exc:
+            self._outbox.append(Alert(f"Not saved: {exc}"))
+            return
+        self._outbox.append(Saved(str(path), self._session.step))
+
+    def _open(self, path) -> None:
+        """Open a saved session; on any problem the open one stays as it was."""
+        from muonscope.engine.session_file import open_session
+
+        self._pause()
+        try:
+            session = open_session(path, self._factory)
+        except ConfigError as exc:
+            self._outbox.append(Alert(f"Not opened: {exc}"))
+            return
+        except Exception as exc:
+            self._fail(f"opening {path}", exc)
+            return
+        self._session = session
+        self._config = session.initial_config
+        self._outbox.append(breakpoints_message(session))
+        self._announce_position()
+        self._outbox.append(Saved(str(path), session.step, opened=True))
+
+    def _inspect(self, command: Inspect) -> None:
+        try:
+            self._outbox.append(inspection_message(self._session, command))
+        except (ValueError, ConfigError) as exc:
+            self._outbox.append(Inspection(command, None, f"Cannot inspect: {exc}"))
 
     def _apply(self, change: Change) -> None:
-        if self._experiment is None:
+        if self._session is None:
             return
         try:
-            self._experiment.apply(change)
+            self._forked |= self._session.apply(change)
         except ConfigError as exc:
             self._outbox.append(Rejected(str(exc)))
             self._publish()  # the config still in force, so the controls show it again
 
     def _reset(self, command: Reset) -> None:
-        self._steps_left = 0
-        self._set_playing(False)
-        if command.config is not None or self._experiment is None:
+        """A new session from W = 0: the same settings (queued changes included), a new seed or a new config."""
+        self._pause()
+        if command.config is not None or self._session is None:
             config = command.config or self._config
-            if command.seed is not None:
-                config = config.with_value("task.seed", command.seed)
-            self._start(config)
-            return
-        try:
-            self._experiment.reset(seed=command.seed)
-        except Exception as exc:
-            self._fail("reset", exc)
-            return
-        self._publish()
+        else:
+            config = self._session.experiment.queued_config
+        if command.seed is not None:
+            config = config.with_value("task.seed", command.seed)
+        breakpoints = [] if self._session is None else self._session.breakpoints
+        self._start(config)
+        if self._session is not None and breakpoints:
+            self._set_breakpoints([(b.text, b.enabled) for b in breakpoints])
 
     def _start(self, config: ExperimentConfig) -> None:
-        """Build a new experiment; on failure keep the previous one (nothing computed is lost)."""
+        """Build a new session; on failure keep the previous one (nothing computed is lost)."""
         try:
-            experiment = self._factory(config)
+            session = Session(config, self._factory)
         except Exception as exc:
             self._fail("start", exc)
             return
-        self._experiment = experiment
+        self._session = session
         self._config = config
+        self._outbox.append(branches_message(session))
         self._publish()
 
     def _take_step(self) -> None:
-        self._last_step_at = time.perf_counter()
+        self._last_step_at = started = time.perf_counter()
         try:
-            self._experiment.step()
+            self._session.step_once()
         except Exception as exc:
             self._steps_left = 0
             self._set_playing(False)
             self._fail(f"step {self._experiment.step_count + 1}", exc)
             return
+        self._step_s += 0.1 * (time.perf_counter() - started - self._step_s)
         if self._steps_left > 0:
             self._steps_left -= 1
         snapshot = self._publish()
         self._pause_on(snapshot)
 
     def _pause_on(self, snapshot: Snapshot) -> None:
-        """Pause for a diverged lane, or once when playing reaches the run length."""
+        """Pause for a breakpoint, a diverged lane, or once when playing reaches the run length."""
+        hit = self._session.check_breakpoints(snapshot)
         diverged = snapshot.newly_diverged
-        if diverged:
+        if hit is not None:
+            self._pause()
+            index = next(i for i, b in enumerate(self._session.breakpoints) if b is hit.breakpoint)
+            self._outbox.append(breakpoints_message(self._session, hit=index))
+            self._outbox.append(Alert(hit.message))
+        elif diverged:
             self._steps_left = 0
             self._set_playing(False)
             names = ", ".join(f"lane {lane.index + 1} ({lane.label})" for lane in diverged)

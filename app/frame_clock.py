@@ -16,6 +16,7 @@ from PySide6 import QtCore
 from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.engine.history import MetricHistory, SnapshotStore
 from muonscope.engine.snapshot import Snapshot
+from muonscope.widgets.timeline import BranchMark
 
 __all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter"]
 
@@ -65,6 +66,7 @@ class FrameClock(QtCore.QObject):
         self._buckets = BucketHistory()
         self._newest: Snapshot | None = None
         self._cursor_step: int | None = None  # None: follow the run
+        self._head_step = 0  # the newest step recorded on the branch (the engine may stand before it)
         self._playing = False
         self._dirty = False
         self._frames = RateMeter()
@@ -107,6 +109,11 @@ class FrameClock(QtCore.QObject):
         return self._cursor_step
 
     @property
+    def head_step(self) -> int:
+        """The newest step of the branch on record; the timeline reaches it even after a rewind."""
+        return max(self._head_step, self._newest.step if self._newest else 0)
+
+    @property
     def active(self) -> bool:
         return self._timer.isActive()
 
@@ -130,7 +137,8 @@ class FrameClock(QtCore.QObject):
             previous = None
         repeat = previous is not None and snapshot.step == previous.step
         if not repeat:  # a repeat carries changed settings at the same step: no new metrics
-            self._history.append(snapshot)
+            if snapshot.step > self._history.last_step:  # steps replayed after a rewind are on record
+                self._history.append(snapshot)
             self._buckets.add(snapshot)
             if previous is not None:
                 self._steps.add(max(snapshot.step - previous.step, 0))
@@ -143,6 +151,23 @@ class FrameClock(QtCore.QObject):
             self.config_changed.emit(snapshot.config)
         if repeat:
             self._on_tick()  # the user just changed something: show it without waiting a tick
+
+    @QtCore.Slot(object)
+    def on_history_replaced(self, message) -> None:
+        """The engine jumped (rewind, fork, open): show its branch's recorded history."""
+        labels = dict(message.labels)
+        self._history = MetricHistory.from_table(dict(message.columns), labels, message.stride)
+        self._head_step = message.head_step
+        self._buckets.clear()
+        self._store.clear()
+        self.renderer.reset()
+        self._dirty = True
+
+    @QtCore.Slot(object)
+    def on_branches_changed(self, message) -> None:
+        marks = [BranchMark(b.name, b.fork_step, b.head_step, b.current) for b in message.branches]
+        self._views.timeline.set_branches(marks if len(marks) > 1 else [])
+        self._dirty = True
 
     @QtCore.Slot(bool)
     def on_playing_changed(self, playing: bool) -> None:
@@ -174,6 +199,7 @@ class FrameClock(QtCore.QObject):
     def _clear(self) -> None:
         """Forget the previous run: its histories, its cursor, its step rate, its axis ranges."""
         self._history = MetricHistory()
+        self._head_step = 0
         self._steps = RateMeter()
         self._store.clear()
         self._buckets.clear()
@@ -190,7 +216,10 @@ class FrameClock(QtCore.QObject):
         shown = self._newest
         if self._cursor_step is not None:
             shown = self._store.at_or_before(self._cursor_step) or self._newest
-        self.renderer.render(shown, self._newest, self._history, self._buckets)
+        self.renderer.render(shown, self._newest, self._history, self._buckets, self.head_step)
+        self._views.timeline.set_engine_step(
+            self._newest.step if self.head_step > self._newest.step else None
+        )
         self._frames.add()
         self._show_status()
         self.frame_drawn.emit(shown.step)

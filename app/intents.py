@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
+from muonscope.app.debugger import GoTo
 from muonscope.app.engine_loop import Apply, Pause, Play, Reset, SetSpeed, Step
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
 from muonscope.engine.config import ExperimentConfig
@@ -38,12 +39,17 @@ class IntentController(QtCore.QObject):
         config: Callable[[], ExperimentConfig | None],
         refuse: Callable[..., None],
         parent: QtCore.QObject | None = None,
+        *,
+        looked_back: Callable[[], int | None] = lambda: None,
+        step_view: Callable[[int], bool] = lambda _delta: False,
     ) -> None:
         super().__init__(parent)
         self._views = views
         self._link = link
         self._config = config
         self._refuse = refuse
+        self._looked_back = looked_back
+        self._step_view = step_view
         self._connect()
 
     def _connect(self) -> None:
@@ -72,6 +78,9 @@ class IntentController(QtCore.QObject):
 
     @QtCore.Slot(int)
     def step(self, n: int = 1) -> None:
+        """Step the engine; while the view looks back at an earlier step, → moves the view instead."""
+        if self._step_view(n):
+            return
         self._link.submit(Step(n))
 
     @QtCore.Slot(int)
@@ -132,4 +141,8 @@ class IntentController(QtCore.QObject):
         except ConfigError as exc:
             self._refuse(f"Not applied: {exc}")
             return
+        earlier = self._looked_back()
+        if earlier is not None:  # a change at an earlier step forks the run there
+            self._link.submit(GoTo(earlier))
+            self._views.timeline.live_button.setChecked(True)
         self._link.submit(Apply(change))

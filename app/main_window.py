@@ -61,6 +61,19 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setWidget(scroll)
         dock.setMinimumWidth(425)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.breakpoints_dock = self._dock("Breakpoints", "breakpoints", views.breakpoints)
+        self.inspector_dock = self._dock("Inspector", "inspector", views.inspector)
+        self.tabifyDockWidget(self.breakpoints_dock, self.inspector_dock)
+        self.breakpoints_dock.hide()
+        self.inspector_dock.hide()
+
+    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
+        """A closable, movable, floatable dock on the right (hidden until the View menu shows it)."""
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
 
     def _fit_to_screen(self, width: int, height: int) -> None:
         """Open at ``width`` × ``height``, or smaller where the screen is (a laptop, a projector)."""

@@ -97,7 +97,12 @@ class Renderer:
         self.timeline.reset()
 
     def render(
-        self, shown: Snapshot, newest: Snapshot, history: MetricHistory, buckets: BucketHistory
+        self,
+        shown: Snapshot,
+        newest: Snapshot,
+        history: MetricHistory,
+        buckets: BucketHistory,
+        head_step: int | None = None,
     ) -> None:
         """Draw ``shown`` (the cursor's step) against the history up to ``newest``."""
         self._sync_lanes(newest)
@@ -112,7 +117,7 @@ class Renderer:
         self.series.markers.set_events(events)
         self.capacity.markers.set_events(events)
         self.timeline.set_events([step for step, _ in events])
-        self.timeline.set_extent(newest.step)
+        self.timeline.set_extent(newest.step if head_step is None else max(head_step, newest.step))
         self.timeline.set_cursor(shown.step)
         self.series.markers.set_cursor(shown.step)
         self.capacity.markers.set_cursor(shown.step)

@@ -11,8 +11,10 @@ from muonscope.app.bindings import lane_field_spec, task_field_specs
 from muonscope.app.renderer import SERIES_METRICS
 from muonscope.engine.config import MAX_LANES
 from muonscope.engine.presets import load_preset, preset_names
+from muonscope.widgets.breakpoint_panel import BreakpointPanel
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
+from muonscope.widgets.inspector_panel import InspectorPanel
 from muonscope.widgets.lane_table import LaneTable
 from muonscope.widgets.message_bar import MessageBar
 from muonscope.widgets.series_plot import SeriesPlot
@@ -41,6 +43,8 @@ class Views:
     timeline: Timeline
     message: MessageBar
     caption: QtWidgets.QLabel
+    breakpoints: BreakpointPanel
+    inspector: InspectorPanel
 
 
 def build_views() -> Views:
@@ -63,6 +67,8 @@ def build_views() -> Views:
         timeline=Timeline(),
         message=MessageBar(),
         caption=caption,
+        breakpoints=BreakpointPanel(),
+        inspector=InspectorPanel(),
     )
 
 

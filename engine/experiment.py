@@ -54,6 +54,11 @@ class Experiment:
         return self._config
 
     @property
+    def queued_config(self) -> ExperimentConfig:
+        """The configuration once the accepted changes take effect at the next step boundary."""
+        return self._queued_config
+
+    @property
     def step_count(self) -> int:
         """Number of steps taken since the last reset."""
         return self._step

@@ -68,6 +68,11 @@ class MetricHistory:
             column[: keep.size] = column[keep]
         self._size = keep.size
 
+    @property
+    def last_step(self) -> int:
+        """The newest step recorded (−1 when empty)."""
+        return int(self._data["step"][self._size - 1]) if self._size else -1
+
     def truncate_after(self, step: int) -> None:
         """Forget the rows after ``step`` (the run went back there and will record them again)."""
         keep = np.flatnonzero(self._data["step"][: self._size] <= step)

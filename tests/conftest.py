@@ -21,6 +21,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory, monkeypatch):
+    """The window's remembered settings (recent sessions) go to a fresh folder, never the user's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_threads_or_timers(request, monkeypatch):
     """Fail a Qt test that leaves a QThread running or a repeating QTimer active.
 

@@ -1,0 +1,212 @@
+"""The debugger's commands and messages between the window and its engine thread.
+
+Commands go in (go to a step, breakpoints, save, open, inspect, switch branch); what comes back
+is plain and immutable — tables of numbers, tuples of text — built here from the session on the
+engine thread, so nothing mutable ever crosses to the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.history import COLUMNS
+from muonscope.engine.inspection import lane_matrices, task_coordinates
+from muonscope.engine.session import Session
+from muonscope.engine.snapshot import frozen_array
+
+__all__ = [
+    "BranchInfo",
+    "BranchesChanged",
+    "BreakpointsChanged",
+    "GoTo",
+    "HistoryReplaced",
+    "Inspect",
+    "Inspection",
+    "OpenSession",
+    "SaveSession",
+    "Saved",
+    "SetBreakpoints",
+    "SwitchBranch",
+]
+
+
+# ---- commands ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoTo:
+    """Stand at ``step``: forward runs there, backward rewinds (replay from the nearest checkpoint)."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class SetBreakpoints:
+    """The whole list of breakpoints, as (expression, enabled)."""
+
+    items: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class SaveSession:
+    path: Path
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    path: Path
+
+
+@dataclass(frozen=True)
+class SwitchBranch:
+    branch: int
+
+
+@dataclass(frozen=True)
+class Inspect:
+    """One lane's matrix at one step, optionally minus another lane's, optionally in task coordinates."""
+
+    step: int
+    lane: int
+    tensor: str
+    minus_lane: int | None = None
+    task_coordinates: bool = False
+
+
+# ---- messages ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    id: int
+    name: str
+    fork_step: int
+    head_step: int
+    current: bool
+
+
+@dataclass(frozen=True)
+class BranchesChanged:
+    branches: tuple[BranchInfo, ...]
+    engine_step: int
+
+
+@dataclass(frozen=True)
+class HistoryReplaced:
+    """The current branch's recorded metrics (read-only columns), after a jump, fork or open."""
+
+    columns: dict = field(hash=False)
+    labels: tuple[tuple[int, str], ...]
+    stride: int
+    head_step: int
+
+
+@dataclass(frozen=True)
+class BreakpointsChanged:
+    items: tuple[tuple[str, bool], ...]
+    hit: int | None = None  # the breakpoint that just paused the run
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: str
+    step: int
+    opened: bool = False
+
+
+@dataclass(frozen=True)
+class Inspection:
+    request: Inspect
+    matrix: np.ndarray | None = field(default=None, hash=False)
+    message: str = ""
+    title: str = ""
+    applied_sv: np.ndarray | None = field(default=None, hash=False)
+    polar_sv: np.ndarray | None = field(default=None, hash=False)
+    residual_text: str = ""
+    info: str = ""
+    row_label: str = "row"
+    col_label: str = "column"
+
+
+# ---- builders (engine thread) ------------------------------------------------------------------
+
+
+def parse_items(items, labels: list[str]) -> list[Breakpoint]:
+    from dataclasses import replace
+
+    return [
+        replace(parse_breakpoint(text, labels, where="breakpoint"), enabled=bool(enabled))
+        for text, enabled in items
+    ]
+
+
+def breakpoints_message(session: Session, hit: int | None = None) -> BreakpointsChanged:
+    return BreakpointsChanged(tuple((b.text, b.enabled) for b in session.breakpoints), hit)
+
+
+def branches_message(session: Session) -> BranchesChanged:
+    infos = tuple(
+        BranchInfo(b.id, b.name, b.fork_step, b.head_step, b.id == session.branch.id)
+        for b in session.branches
+    )
+    return BranchesChanged(infos, session.step)
+
+
+def history_message(session: Session) -> HistoryReplaced:
+    metrics = session.branch.metrics
+    table = metrics.table()
+    columns = {name: frozen_array(table[name]) for name in COLUMNS}
+    labels = tuple(sorted(metrics.labels.items()))
+    return HistoryReplaced(columns, labels, metrics.stride, session.branch.head_step)
+
+
+def inspection_message(session: Session, request: Inspect) -> Inspection:
+    """The requested matrix by replay (the engine returns to where it stood)."""
+    found = session.matrices_at(request.step)
+    lanes = len(found["config"].lanes)
+    if not 0 <= request.lane < lanes:
+        raise ConfigError("lane", request.lane, f"a lane of step {request.step}: 0 to {lanes - 1}")
+    inspected = lane_matrices(found, request.lane)
+    matrix = inspected.matrices[request.tensor]
+    if matrix is None:
+        reason = "no step taken yet" if request.step == 0 else "this lane keeps no momentum buffer"
+        return Inspection(request, None, f"{request.tensor} does not exist at step {request.step}: {reason}")
+    title = f"{request.tensor} · lane {request.lane} ({inspected.label}) · step {request.step}"
+    if request.minus_lane is not None and request.minus_lane < lanes:
+        other = lane_matrices(found, request.minus_lane).matrices[request.tensor]
+        if other is None:
+            return Inspection(
+                request, None, f"lane {request.minus_lane} has no {request.tensor} at this step"
+            )
+        matrix = matrix - other
+        title += f" − lane {request.minus_lane}"
+    rows, cols = "row", "column"
+    bases = session.experiment.task.bases
+    if request.task_coordinates and bases is not None:
+        answers, queries = (b.detach().to("cpu").double().numpy() for b in bases)
+        matrix = task_coordinates(matrix, answers, queries)
+        title += " · task coordinates ẼᵀXE"
+        rows, cols = "answer k (by frequency)", "query i (by frequency)"
+    residual = (
+        f"‖map − polar‖/‖polar‖ = {inspected.residual:.3g} (map of {inspected.map_input})"
+        if inspected.residual is not None
+        else "no polar map in this lane's rule: its update's σ against the polar factor of the update"
+    )
+    info = f"‖·‖_F = {np.linalg.norm(matrix):.4g} · max|x| = {np.abs(matrix).max():.4g}"
+    return Inspection(
+        request,
+        frozen_array(matrix),
+        "",
+        title,
+        frozen_array(inspected.applied_sv),
+        frozen_array(inspected.polar_sv),
+        residual,
+        info,
+        rows,
+        cols,
+    )

@@ -1,0 +1,271 @@
+"""The window's debugger: sessions (save, open, recent), go to step, breakpoints, branches, inspector.
+
+User intents become engine commands (:mod:`muonscope.app.debugger`); the engine's answers come back
+as link signals and are shown in the panels, the menus and the status bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from muonscope.app.debugger import GoTo, Inspect, OpenSession, SaveSession, SetBreakpoints, SwitchBranch
+from muonscope.engine.breakpoints import parse_breakpoint
+from muonscope.engine.errors import ConfigError
+
+__all__ = ["RECENT_LIMIT", "DebuggerController"]
+
+#: Sessions remembered in File ▸ Open recent.
+RECENT_LIMIT = 8
+_RECENT_KEY = "recent_sessions"
+
+
+class DebuggerController(QtCore.QObject):
+    """Wires the debugger's widgets and menus to the engine link.
+
+    ``clock`` is the frame clock (the config in force, the step shown, the newest snapshot).
+    """
+
+    def __init__(self, window, link, clock, settings: QtCore.QSettings | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._views = window.views
+        self._link = link
+        self._clock = clock
+        self._settings = settings if settings is not None else QtCore.QSettings("muonscope", "muonscope")
+        self._breakpoints: list[tuple[str, bool]] = []
+        self._branches: tuple = ()
+        self._lane_labels: list[str] = []
+        self._inspect_soon = QtCore.QTimer(self)  # a dragged cursor asks once it rests
+        self._inspect_soon.setSingleShot(True)
+        self._inspect_soon.setInterval(150)
+        self._inspect_soon.timeout.connect(self.inspect)
+        self.session_path: Path | None = None
+        self._build_menus()
+        self._connect()
+
+    # ---- menus -----------------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        bar = self._window.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.save_action = self._add(file_menu, "&Save session…", "Ctrl+S", self.save_dialog)
+        self.open_action = self._add(file_menu, "&Open session…", "Ctrl+O", self.open_dialog)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addSeparator()
+        self._add(file_menu, "&Quit", "Ctrl+Q", self._window.close)
+        view_menu = bar.addMenu("&View")
+        for dock in (self._window.breakpoints_dock, self._window.inspector_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        self._window.breakpoints_dock.toggleViewAction().setShortcut(QtGui.QKeySequence("Ctrl+B"))
+        self._window.inspector_dock.toggleViewAction().setShortcut(QtGui.QKeySequence("Ctrl+I"))
+        self.branch_menu = bar.addMenu("&Branch")
+        self._show_recent()
+        self._show_branches()
+
+    def _add(self, menu, text: str, shortcut: str, slot: Callable) -> QtGui.QAction:
+        action = menu.addAction(text)
+        action.setShortcut(QtGui.QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _connect(self) -> None:
+        views, link = self._views, self._link
+        views.transport.goto_requested.connect(self.go_to)
+        views.timeline.cursor_dragged.connect(lambda _step: self._inspect_soon.start())
+        link.playing_changed.connect(lambda playing: None if playing else self._inspect_soon.start())
+        views.breakpoints.add_requested.connect(self.add_breakpoint)
+        views.breakpoints.remove_requested.connect(self.remove_breakpoint)
+        views.breakpoints.enabled_changed.connect(self.enable_breakpoint)
+        views.inspector.request_changed.connect(lambda _request: self.inspect())
+        self._window.inspector_dock.visibilityChanged.connect(lambda visible: visible and self.inspect())
+        self._clock.frame_drawn.connect(self._on_frame)
+        link.breakpoints_changed.connect(self._on_breakpoints)
+        link.branches_changed.connect(self._on_branches)
+        link.history_replaced.connect(self._clock.on_history_replaced)
+        link.branches_changed.connect(self._clock.on_branches_changed)
+        link.saved.connect(self._on_saved)
+        link.inspected.connect(self._on_inspected)
+
+    # ---- going to a step ---------------------------------------------------------------------------
+
+    @QtCore.Slot(int)
+    def go_to(self, step: int) -> None:
+        """The engine goes to ``step`` (forward runs, backward rewinds); the view follows it."""
+        self._clock.follow()
+        self._link.submit(GoTo(step))
+
+    def step_view(self, delta: int = 1) -> bool:
+        """→ while looking back moves the view by ``delta`` steps; False when following the run."""
+        cursor = self._clock.cursor_step
+        if cursor is None:
+            return False
+        self._clock.look_at(max(0, min(cursor + delta, self._clock.head_step)))
+        self.inspect()
+        return True
+
+    # ---- breakpoints -------------------------------------------------------------------------------
+
+    @QtCore.Slot(str)
+    def add_breakpoint(self, text: str) -> None:
+        config = self._clock.config
+        labels = [lane.display_label() for lane in config.lanes] if config is not None else None
+        try:
+            parsed = parse_breakpoint(text, labels)
+        except ConfigError as exc:
+            self._views.breakpoints.show_error(str(exc))
+            return
+        self._send_breakpoints([*self._breakpoints, (parsed.text, True)])
+
+    @QtCore.Slot(int)
+    def remove_breakpoint(self, index: int) -> None:
+        self._send_breakpoints([item for i, item in enumerate(self._breakpoints) if i != index])
+
+    @QtCore.Slot(int, bool)
+    def enable_breakpoint(self, index: int, enabled: bool) -> None:
+        items = list(self._breakpoints)
+        items[index] = (items[index][0], enabled)
+        self._send_breakpoints(items)
+
+    def _send_breakpoints(self, items: list[tuple[str, bool]]) -> None:
+        self._link.submit(SetBreakpoints(tuple(items)))
+
+    def _on_breakpoints(self, message) -> None:
+        self._breakpoints = list(message.items)
+        self._views.breakpoints.set_breakpoints(self._breakpoints)
+        self._views.breakpoints.highlight(message.hit)
+        if message.hit is not None:
+            self._window.breakpoints_dock.show()
+
+    @property
+    def breakpoints(self) -> list[tuple[str, bool]]:
+        """The breakpoints in force, as the engine last reported them."""
+        return list(self._breakpoints)
+
+    # ---- branches ----------------------------------------------------------------------------------
+
+    def _on_branches(self, message) -> None:
+        self._branches = message.branches
+        self._show_branches()
+
+    def _show_branches(self) -> None:
+        menu = self.branch_menu
+        menu.clear()
+        group = QtGui.QActionGroup(menu)
+        for branch in self._branches:
+            text = f"{branch.name} (steps {branch.fork_step}–{branch.head_step})"
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(branch.current)
+            group.addAction(action)
+            action.triggered.connect(lambda _c=False, b=branch.id: self.switch_branch(b))
+        if not self._branches:
+            menu.addAction("one branch: change a setting at an earlier step to fork").setEnabled(False)
+
+    @property
+    def branches(self) -> tuple:
+        return self._branches
+
+    def switch_branch(self, branch: int) -> None:
+        self._clock.follow()
+        self._link.submit(SwitchBranch(branch))
+
+    # ---- sessions ----------------------------------------------------------------------------------
+
+    def save_dialog(self) -> None:
+        start = str(self.session_path or Path.home() / "muonscope-session")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self._window, "Save session (a folder)", start, "muonscope session folder (*)"
+        )
+        if path:
+            self.save_to(Path(path))
+
+    def open_dialog(self) -> None:
+        start = str(self.session_path.parent if self.session_path else Path.home())
+        path = QtWidgets.QFileDialog.getExistingDirectory(self._window, "Open session folder", start)
+        if path:
+            self.open_from(Path(path))
+
+    def save_to(self, path: Path) -> None:
+        self._window.statusBar().showMessage(f"saving session to {path}…")
+        self._link.submit(SaveSession(path))
+
+    def open_from(self, path: Path) -> None:
+        self._window.statusBar().showMessage(f"opening session {path}…")
+        self._link.submit(OpenSession(path))
+
+    def _on_saved(self, message) -> None:
+        self.session_path = Path(message.path)
+        verb = "opened" if message.opened else "saved"
+        self._window.statusBar().showMessage(f"session {verb}: {message.path} (step {message.step})", 10_000)
+        if message.opened:
+            self._views.message.dismiss()
+        self._remember(message.path)
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self.recent_sessions() if p != path]
+        self._settings.setValue(_RECENT_KEY, [path, *recent][:RECENT_LIMIT])
+        self._show_recent()
+
+    def recent_sessions(self) -> list[str]:
+        value = self._settings.value(_RECENT_KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(p) for p in value or []]
+
+    def _show_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_sessions()
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_from(Path(p)))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # ---- inspector ---------------------------------------------------------------------------------
+
+    def _on_frame(self, step: int) -> None:
+        if self._views.inspector.step != step:
+            self._views.inspector.set_step(step)
+        newest = self._clock.newest
+        labels = [] if newest is None else [lane.label for lane in newest.lanes]
+        if labels and labels != self._lane_labels:
+            self._lane_labels = labels
+            self._views.inspector.set_lanes(labels)
+            bases = newest.config.task.kind != "spiked"
+            self._views.inspector.set_task_coordinates_available(
+                bases, "" if bases else "a stream has no task bases"
+            )
+
+    def inspect(self) -> None:
+        """Ask for the inspector's matrix at the step shown (only while paused: replay shares the engine)."""
+        panel = self._views.inspector
+        if not self._window.inspector_dock.isVisible() or self._clock.newest is None:
+            return
+        if self._clock.playing:
+            panel.show_message("pause the run to inspect (the matrices come from a replay)")
+            return
+        request = panel.request
+        step = self._clock.cursor_step if self._clock.cursor_step is not None else self._clock.newest.step
+        panel.set_step(step)
+        panel.show_message(f"replaying to step {step}…")
+        self._link.submit(
+            Inspect(step, request.lane, request.tensor, request.minus_lane, request.task_coordinates)
+        )
+
+    def _on_inspected(self, message) -> None:
+        panel = self._views.inspector
+        if message.matrix is None:
+            panel.show_message(message.message)
+            return
+        panel.show_result(
+            message.matrix,
+            message.title,
+            message.applied_sv,
+            message.polar_sv,
+            message.residual_text,
+            message.info,
+            row_label=message.row_label,
+            col_label=message.col_label,
+        )
