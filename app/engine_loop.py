@@ -330,7 +330,7 @@ class EngineLoop:
         self._announce_position()
 
     def _announce_position(self) -> None:
-        """After a jump: the branch's recorded history, its branches, and the snapshot where the engine stands."""
+        """After a jump: the snapshot where the engine stands, its branch's history, the branches."""
         self._publish()  # first: a new run's first snapshot clears the window's history
         self._outbox.append(history_message(self._session))
         self._outbox.append(branches_message(self._session))
@@ -394,7 +394,7 @@ class EngineLoop:
             self._publish()  # the config still in force, so the controls show it again
 
     def _reset(self, command: Reset) -> None:
-        """A new session from W = 0: the same settings (queued changes included), a new seed or a new config."""
+        """A new session from W = 0: same settings (queued changes included), a new seed or config."""
         self._pause()
         if command.config is not None or self._session is None:
             config = command.config or self._config

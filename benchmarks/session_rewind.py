@@ -60,7 +60,8 @@ def main() -> None:
         t0 = time.perf_counter()
         session.go_to(target)
         print(
-            f"rewind {back} steps (to step {target}): replayed {replay} steps in {time.perf_counter() - t0:.2f} s"
+            f"rewind {back} steps (to step {target}): "
+            f"replayed {replay} steps in {time.perf_counter() - t0:.2f} s"
         )
 
 
