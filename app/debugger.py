@@ -176,7 +176,7 @@ def inspection_message(session: Session, request: Inspect) -> Inspection:
     if matrix is None:
         reason = "no step taken yet" if request.step == 0 else "this lane keeps no momentum buffer"
         return Inspection(request, None, f"{request.tensor} does not exist at step {request.step}: {reason}")
-    title = f"{request.tensor} · lane {request.lane} ({inspected.label}) · step {request.step}"
+    title = f"{request.tensor} · {inspected.label} · step {request.step}"
     if request.minus_lane is not None and request.minus_lane < lanes:
         other = lane_matrices(found, request.minus_lane).matrices[request.tensor]
         if other is None:
@@ -184,7 +184,7 @@ def inspection_message(session: Session, request: Inspect) -> Inspection:
                 request, None, f"lane {request.minus_lane} has no {request.tensor} at this step"
             )
         matrix = matrix - other
-        title += f" − lane {request.minus_lane}"
+        title += f" − {lane_matrices(found, request.minus_lane).label}"
     rows, cols = "row", "column"
     bases = session.experiment.task.bases
     if request.task_coordinates and bases is not None:

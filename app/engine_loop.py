@@ -416,8 +416,8 @@ class EngineLoop:
             return
         self._session = session
         self._config = config
-        self._outbox.append(branches_message(session))
         self._publish()
+        self._outbox.append(branches_message(session))
 
     def _take_step(self) -> None:
         self._last_step_at = started = time.perf_counter()

@@ -13,6 +13,14 @@ from muonscope.engine.presets import Preset
 
 __all__ = ["MainWindow"]
 
+#: Screens at least this wide get the debugger's docks beside the plots instead of as tabs.
+_WIDE_SCREEN_PX = 1800
+
+
+def _screen_width() -> int:
+    screen = QtGui.QGuiApplication.primaryScreen()
+    return screen.availableGeometry().width() if screen is not None else 0
+
 
 class MainWindow(QtWidgets.QMainWindow):
     """One experiment, its controls and its four live panels."""
@@ -61,18 +69,27 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setWidget(scroll)
         dock.setMinimumWidth(425)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.controls_dock = dock
         self.breakpoints_dock = self._dock("Breakpoints", "breakpoints", views.breakpoints)
         self.inspector_dock = self._dock("Inspector", "inspector", views.inspector)
-        self.tabifyDockWidget(self.breakpoints_dock, self.inspector_dock)
         self.breakpoints_dock.hide()
         self.inspector_dock.hide()
 
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
-        """A closable, movable, floatable dock on the right (hidden until the View menu shows it)."""
+        """A closable, movable, floatable dock (hidden until the View menu shows it).
+
+        On a wide screen it opens on the right, beside the plots; on a laptop or a projector it
+        shares the controls' place as a tab, so the window never grows past the screen.
+        """
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        if _screen_width() >= _WIDE_SCREEN_PX:
+            self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            if name != "breakpoints":
+                self.tabifyDockWidget(self.breakpoints_dock, dock)
+        else:
+            self.tabifyDockWidget(self.controls_dock, dock)
         return dock
 
     def _fit_to_screen(self, width: int, height: int) -> None:

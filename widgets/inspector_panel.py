@@ -83,21 +83,18 @@ class InspectorPanel(QtWidgets.QWidget):
         self.task_coordinates_box.toggled.connect(self._on_control_changed)
 
     def _lay_out(self) -> None:
-        controls = QtWidgets.QHBoxLayout()
+        """Two rows of controls over the heat map, the spectra below it: narrow enough for a side dock."""
+        controls = QtWidgets.QGridLayout()
         controls.setContentsMargins(4, 2, 4, 2)
-        for text, widget in (
-            ("lane", self.lane_combo),
-            ("tensor", self.tensor_combo),
-            ("minus", self.minus_combo),
-        ):
-            controls.addWidget(QtWidgets.QLabel(text))
-            controls.addSpacing(3)
-            controls.addWidget(widget)
-            controls.addSpacing(6)
-        controls.addWidget(self.task_coordinates_box)
-        controls.addStretch(1)
-        controls.addWidget(self.step_label)
-        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        for column, (text, widget) in enumerate((("lane", self.lane_combo), ("tensor", self.tensor_combo))):
+            controls.addWidget(QtWidgets.QLabel(text), 0, 2 * column)
+            controls.addWidget(widget, 0, 2 * column + 1)
+        controls.addWidget(QtWidgets.QLabel("minus"), 1, 0)
+        controls.addWidget(self.minus_combo, 1, 1)
+        controls.addWidget(self.task_coordinates_box, 1, 2, 1, 2)
+        controls.addWidget(self.step_label, 0, 4)
+        controls.setColumnStretch(1, 1)
+        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         views.addWidget(self.matrix_view)
         views.addWidget(self.spectrum)
         views.setStretchFactor(0, 3)
