@@ -213,6 +213,15 @@ def test_a_truncated_file_is_refused(saved, tmp_path, name):
     assert "readable" in message
 
 
+def test_a_pickled_session_json_is_called_binary_not_toml(saved, tmp_path):
+    folder = _copy(saved, tmp_path)
+    (folder / "session.json").write_bytes(pickle.dumps({"format": "muonscope-session"}))
+    message = _refused(folder)
+    assert message.startswith(str(folder / "session.json") + ": ")
+    assert "TOML" not in message
+    assert "JSON text (it holds binary data)" in message
+
+
 def _edit_document(folder: Path, edit) -> None:
     document = json.loads((folder / "session.json").read_text())
     (folder / "session.json").write_text(json.dumps(edit(document)))
