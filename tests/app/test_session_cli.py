@@ -327,6 +327,13 @@ def test_resume_refuses_a_preset(capsys, saved):
     )
 
 
+def test_resume_refuses_a_config_file_naming_it_as_typed(capsys, saved, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[run]\nsteps = 3\n")
+    err = _usage_error(_run(capsys, "--resume", saved["s30"], "--config", config), f"--config = '{config}'")
+    assert "PosixPath" not in err
+
+
 def test_rewind_without_resume_is_refused(capsys):
     _usage_error(_run(capsys, *SMALL, "--rewind", "3", "--steps", "4"), "--rewind = 3", "--resume")
 
