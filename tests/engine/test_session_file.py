@@ -124,6 +124,11 @@ def test_a_saved_session_reopens_equal_and_continues_bit_for_bit(tmp_path, dtype
     for each in (session, reopened):  # back into the main branch: replay from the saved checkpoints
         each.go_to(9)
     np.testing.assert_array_equal(_weights(reopened), _weights(session))
+    for each in (session, reopened):  # the fork just after its fork step: replay with its own change
+        each.switch(1)
+        each.go_to(14)
+        assert each.config.lanes[0].lr == 0.25
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
     _assert_same_record(session, reopened, grid=False)
 
 
