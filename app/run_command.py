@@ -84,7 +84,7 @@ def _check_arguments(args: argparse.Namespace) -> Any:
         return config
     for option, value in (("--preset", args.preset), ("--config", args.config)):
         if value is not None:
-            raise ConfigError(option, value, "cannot go with --resume: the session holds its settings")
+            raise ConfigError(option, str(value), "cannot go with --resume: the session holds its settings")
     if args.rewind is not None and args.rewind < 0:
         raise ConfigError("--rewind", args.rewind, "must be a step ≥ 0")
     if args.steps is not None and args.steps < 0:

@@ -68,7 +68,9 @@ def load_config_file(path: Path) -> Preset:
     return _preset_from_data(path.stem, parse_toml(read_text_file(path, "config"), "config", str(path)))
 
 
-def read_text_file(path: Path, field_name: str, limit_bytes: int = MAX_CONFIG_BYTES) -> str:
+def read_text_file(
+    path: Path, field_name: str, limit_bytes: int = MAX_CONFIG_BYTES, kind: str = "TOML"
+) -> str:
     """The UTF-8 text of a regular file of at most ``limit_bytes``; anything else is a ConfigError.
 
     FIFOs, devices and folders are refused before they are opened for reading (a FIFO would block,
@@ -92,7 +94,7 @@ def read_text_file(path: Path, field_name: str, limit_bytes: int = MAX_CONFIG_BY
     if len(data) > limit_bytes:
         raise ConfigError(field_name, str(path), f"must be at most {limit_bytes} bytes")
     if b"\x00" in data:
-        raise ConfigError(field_name, str(path), "must be TOML text (it holds binary data)")
+        raise ConfigError(field_name, str(path), f"must be {kind} text (it holds binary data)")
     try:
         return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark some editors write
     except UnicodeDecodeError as exc:

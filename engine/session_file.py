@@ -302,7 +302,7 @@ def _session_folder(path: Path) -> Path:
 
 def _read_document(path: Path) -> dict[str, Any]:
     try:
-        text = read_text_file(path, "session", _MAX_JSON_BYTES)
+        text = read_text_file(path, "session", _MAX_JSON_BYTES, kind="JSON")
     except ConfigError as exc:
         raise SessionError(path, exc.allowed) from None
     try:

@@ -1,0 +1,438 @@
+"""``muonscope run --save/--resume/--rewind/--until`` and ``muonscope inspect``: the command-line contract."""
+
+import contextlib
+import fcntl
+import io
+import json
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from muonscope.app.cli import main
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.inspection import lane_matrices
+from muonscope.engine.session import Session
+from muonscope.engine.session_file import open_session
+
+SMALL = [
+    *("--set", "task.d=16"),
+    *("--set", "task.n_items=64"),
+    *("--set", "task.batch_size=16"),
+    *("--set", "run.eval_every=7"),
+    *("--set", "run.spectra_every=3"),
+]
+QUIET = ["--no-progress", "--json"]
+#: Two lanes for inspect: SGD without momentum (no M) and Muon.
+INSPECT_LANES = ["--lane", "optimizer=sgd,momentum=0,lr=0.5", "--lane", "optimizer=muon"]
+
+
+def _call(*argv: str) -> tuple[int, str, str]:
+    """``main(argv)`` with its stdout and stderr (for module fixtures, where capsys is not available)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["run", *(str(a) for a in argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _ok(result: tuple[int, str, str]) -> str:
+    code, out, err = result
+    assert code == 0, err
+    assert err == ""
+    return out
+
+
+def _usage_error(result: tuple[int, str, str], *names: str) -> str:
+    """Exit 2, nothing on stdout, and one line on stderr naming each of ``names``."""
+    code, out, err = result
+    assert code == 2, (out, err)
+    assert out == ""
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    for name in names:
+        assert name in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> dict:
+    """A straight 60-step run, and sessions saved after 30 and 60 steps of the same run."""
+    folder = tmp_path_factory.mktemp("sessions")
+    straight = _ok(_call("run", *SMALL, "--steps", "60", *QUIET))
+    _ok(_call("run", *SMALL, "--steps", "30", *QUIET, "--save", folder / "s30"))
+    assert _ok(_call("run", *SMALL, "--steps", "60", *QUIET, "--save", folder / "s60")) == straight
+    _ok(_call("run", *SMALL, *INSPECT_LANES, "--steps", "20", *QUIET, "--save", folder / "lanes"))
+    return {"straight": straight, "s30": folder / "s30", "s60": folder / "s60", "lanes": folder / "lanes"}
+
+
+# ---- resuming is the same run ---------------------------------------------------------------------
+
+
+def test_resuming_a_saved_run_prints_what_the_straight_run_prints(capsys, saved):
+    out = _ok(_run(capsys, "--resume", saved["s30"], "--steps", "60", *QUIET))
+    assert out == saved["straight"]
+    assert json.loads(out)["step"] == 60
+
+
+def test_rewinding_and_running_again_prints_the_same(capsys, saved):
+    out = _ok(_run(capsys, "--resume", saved["s60"], "--rewind", "30", "--steps", "60", *QUIET))
+    assert out == saved["straight"]
+
+
+def test_rewinding_to_a_step_reports_that_step_as_a_run_that_ended_there(capsys, saved):
+    rewound = _ok(_run(capsys, "--resume", saved["s60"], "--rewind", "25", "--steps", "25", *QUIET))
+    assert rewound == _ok(_run(capsys, *SMALL, "--steps", "25", *QUIET))
+
+
+def test_a_change_after_a_rewind_forks_and_equals_a_change_made_there(capsys, saved, tmp_path):
+    change = ["--set", "lanes[0].lr=0.3"]
+    forked = _ok(
+        _run(
+            capsys,
+            *("--resume", saved["s60"], "--rewind", "30", *change, "--steps", "60"),
+            *(*QUIET, "--save", tmp_path / "s2"),
+        )
+    )
+    continued = _ok(_run(capsys, "--resume", saved["s30"], *change, "--steps", "60", *QUIET))
+    assert forked == continued
+    assert forked != saved["straight"]
+    assert json.loads(forked)["config"]["lanes"][0]["lr"] == 0.3
+    session = open_session(tmp_path / "s2")
+    assert len(session.branches) == 2
+    main_branch, fork = session.branches
+    assert (main_branch.head_step, fork.parent, fork.fork_step, fork.head_step) == (60, 0, 30, 60)
+    assert session.branch is fork and session.step == 60
+    assert [(step, change.path, change.value) for step, change in fork.changes] == [(30, "lanes[0].lr", 0.3)]
+    assert main_branch.changes == ()
+    # the original branch is kept: the saved fork's parent continues as the straight run
+    assert _ok(_run(capsys, "--resume", tmp_path / "s2", "--steps", "60", *QUIET)) == forked
+
+
+def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
+    _ok(_run(capsys, *SMALL, "--steps", "20", *QUIET, "--save", tmp_path / "s"))
+    _ok(_run(capsys, "--resume", tmp_path / "s", "--steps", "40", *QUIET, "--save", tmp_path / "s"))
+    assert open_session(tmp_path / "s").step == 40
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+# ---- --until -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trace(saved) -> dict:
+    """Every step of the straight run through the engine: lane 1's batch loss and lane 2's population loss."""
+    config = ExperimentConfig.from_dict(json.loads(saved["straight"])["config"])
+    session = Session(config)
+    batch_loss, loss = {}, {}
+    for _ in range(60):
+        snapshot = session.step_once()
+        batch_loss[snapshot.step] = snapshot.lanes[1].batch_loss
+        if snapshot.step % 7 == 0:  # run.eval_every
+            assert snapshot.lanes[2].eval_step == snapshot.step
+            loss[snapshot.step] = snapshot.lanes[2].loss
+    return {"batch_loss": batch_loss, "loss": loss}
+
+
+def _first(values: dict, holds) -> int:
+    return next(step for step, value in sorted(values.items()) if holds(value))
+
+
+def test_until_stops_at_the_first_step_a_per_step_metric_holds(capsys, trace, tmp_path):
+    threshold = float(np.median(list(trace["batch_loss"].values())))
+    expected = _first(trace["batch_loss"], lambda v: v < threshold)
+    assert 1 < expected < 60
+    text = f"1:batch_loss < {threshold!r}"
+    code, out, err = _run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", text, "--save", tmp_path / "s")
+    assert code == 0
+    report = json.loads(out)
+    assert report["stopped_by"] == text
+    assert report["step"] == expected
+    assert err.count("\n") == 1 and f"Paused at step {expected}" in err and text in err
+    assert open_session(tmp_path / "s").branch.head_step == expected
+
+
+def test_until_on_a_population_metric_is_checked_where_it_is_evaluated(capsys, trace):
+    losses = trace["loss"]
+    records = [s for s in losses if s > 7 and losses[s] < min(v for t, v in losses.items() if t < s)]
+    assert records, losses
+    expected = records[-1]  # the last new low: a threshold just above it first holds there
+    threshold = (losses[expected] + min(v for t, v in losses.items() if t < expected)) / 2
+    assert _first(losses, lambda v: v < threshold) == expected
+    text = f"2:loss < {threshold!r}"
+    report = json.loads(_run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", text)[1])
+    assert (report["stopped_by"], report["step"]) == (text, expected)
+
+
+def test_until_any_of_several_stops_at_the_earliest(capsys, trace):
+    late = f"0:loss < {min(trace['loss'].values())!r}"  # never strictly below its own minimum
+    early_threshold = float(np.median(list(trace["batch_loss"].values())))
+    early = f"1:batch_loss < {early_threshold!r}"
+    expected = _first(trace["batch_loss"], lambda v: v < early_threshold)
+    report = json.loads(_run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", late, "--until", early)[1])
+    assert (report["stopped_by"], report["step"]) == (early, expected)
+
+
+def test_until_that_never_holds_runs_to_the_end_with_stopped_by_null(capsys, saved):
+    code, out, err = _run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", "loss < -1")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert report["stopped_by"] is None
+    assert report["step"] == 60
+    assert {k: v for k, v in report.items() if k != "stopped_by"} == json.loads(saved["straight"])
+
+
+def test_without_until_there_is_no_stopped_by(saved):
+    assert "stopped_by" not in json.loads(saved["straight"])
+
+
+def test_until_on_a_resumed_session_checks_from_the_next_step(capsys, saved, trace):
+    after_30 = {step: value for step, value in trace["batch_loss"].items() if step > 30}
+    threshold = float(np.median(list(after_30.values())))
+    expected = _first(after_30, lambda v: v < threshold)
+    text = f"1:batch_loss < {threshold!r}"
+    report = json.loads(_run(capsys, "--resume", saved["s30"], "--steps", "60", *QUIET, "--until", text)[1])
+    assert (report["stopped_by"], report["step"]) == (text, expected)
+
+
+@pytest.mark.parametrize(
+    ("expression", "says"),
+    [
+        ("nonsense < 1", "unknown metric 'nonsense'"),
+        ("loss => 1", "is not a comparison"),
+        ("loss ~ 1", "is not a comparison"),
+        ("loss <", "missing a number"),
+        ("loss < many", "is not a number"),
+        ("loss < nan", "nan"),
+        ("9:loss < 1", "lane 9 does not exist"),
+        ("Nobody:loss < 1", "no lane is labelled 'Nobody'"),
+        (":loss < 1", "nothing before ':'"),
+        ("", "empty"),
+    ],
+)
+def test_a_bad_until_expression_exits_2_naming_it(capsys, tmp_path, expression, says):
+    result = _run(capsys, *SMALL, "--steps", "5", *QUIET, "--until", expression, "--save", tmp_path / "s")
+    _usage_error(result, "--until", says, repr(expression.strip()))
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_bad_until_on_resume_is_checked_against_the_sessions_lanes(capsys, saved):
+    _usage_error(_run(capsys, "--resume", saved["lanes"], "--steps", "25", "--until", "2:loss < 1"), "lane 2")
+    adam = "Adam β=(0.9, 0.999) lr=0.1:loss < 1"  # a lane of the default preset, not of this session
+    _usage_error(
+        _run(capsys, "--resume", saved["lanes"], "--steps", "25", "--until", adam), "no lane is labelled"
+    )
+
+
+# ---- inspect -----------------------------------------------------------------------------------------
+
+
+def _inspect(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["inspect", *(str(a) for a in argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("step", "lane", "tensor", "index"),
+    [
+        (0, "0", "W", 0),
+        (9, "1", "M", 1),
+        (9, "SGD lr=0.5", "G", 0),
+        (20, "1", "update", 1),
+        (13, "0", "update", 0),
+    ],
+)
+def test_inspect_prints_and_writes_the_matrix_of_the_step(capsys, saved, tmp_path, step, lane, tensor, index):
+    out_file = tmp_path / "m.npy"
+    argv = (saved["lanes"], "--step", step, "--lane", lane, "--tensor", tensor, "--out", out_file)
+    printed = _ok(_inspect(capsys, *argv))
+    expected = lane_matrices(open_session(saved["lanes"]).matrices_at(step), index).matrices[tensor]
+    written = np.load(out_file, allow_pickle=False)
+    assert written.dtype == expected.dtype and written.shape == expected.shape == (16, 16)
+    np.testing.assert_array_equal(written, expected)
+    lines = printed.splitlines()
+    assert lines[0].startswith(f"step {step} · lane {index} (") and lines[0].endswith(f") · {tensor}")
+    assert lines[1] == f"shape 16×16 · Frobenius norm {np.linalg.norm(expected):.6g}"
+    sv = np.linalg.svd(expected, compute_uv=False)
+    assert lines[2] == "leading singular values: " + " ".join(f"{v:.6g}" for v in sv[:8])
+    assert lines[-1] == f"wrote {out_file}"
+
+
+def test_inspect_reads_the_branch_asked_for(capsys, saved, tmp_path):
+    _ok(
+        _run(
+            capsys,
+            *("--resume", saved["lanes"], "--rewind", "5", "--set", "lanes[1].lr=0.2", "--steps", "20"),
+            *(*QUIET, "--save", tmp_path / "s"),
+        )
+    )
+    found = {}
+    for branch in (0, 1):
+        out_file = tmp_path / f"b{branch}.npy"
+        argv = ("--step", 12, "--lane", 1, "--branch", branch, "--out", out_file)
+        _ok(_inspect(capsys, tmp_path / "s", *argv))
+        session = open_session(tmp_path / "s")
+        session.switch(branch)
+        expected = lane_matrices(session.matrices_at(12), 1).matrices["W"]
+        found[branch] = np.load(out_file)
+        np.testing.assert_array_equal(found[branch], expected)
+    assert not np.array_equal(found[0], found[1])
+    _usage_error(_inspect(capsys, tmp_path / "s", "--step", 3, "--branch", 2), "--branch", "0 to 1")
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (("--step", "21"), ("--step = 21", "0 to 20")),
+        (("--step", "-1"), ("--step = -1",)),
+        (("--step", "0", "--tensor", "G"), ("--tensor = 'G'", "step 0")),
+        (("--step", "0", "--tensor", "update"), ("--tensor = 'update'", "step 0")),
+        (("--step", "5", "--lane", "0", "--tensor", "M"), ("--tensor = 'M'", "lane 0", "momentum")),
+        (("--step", "5", "--lane", "Nobody"), ("--lane = 'Nobody'", "SGD lr=0.5")),
+        (("--step", "5", "--lane", "2"), ("--lane = '2'",)),
+        (("--step", "5", "--out", "{tmp}/m.txt"), ("--out", ".npy")),
+        (("--step", "5", "--tensor", "X"), ("--tensor", "'X'")),
+    ],
+)
+def test_inspect_errors_exit_2_on_one_line(capsys, saved, tmp_path, argv, names):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    _usage_error(_inspect(capsys, saved["lanes"], *argv), *names)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_of_a_bad_session_exits_2_naming_the_file(capsys, saved, tmp_path):
+    _usage_error(_inspect(capsys, tmp_path / "none", "--step", "1"), str(tmp_path / "none"), "does not exist")
+
+
+# ---- what run refuses --------------------------------------------------------------------------------
+
+
+def test_resume_refuses_a_preset(capsys, saved):
+    _usage_error(
+        _run(capsys, "--resume", saved["s30"], "--preset", "default"), "--preset = 'default'", "--resume"
+    )
+
+
+def test_resume_refuses_a_config_file_naming_it_as_typed(capsys, saved, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[run]\nsteps = 3\n")
+    err = _usage_error(_run(capsys, "--resume", saved["s30"], "--config", config), f"--config = '{config}'")
+    assert "PosixPath" not in err
+
+
+def test_rewind_without_resume_is_refused(capsys):
+    _usage_error(_run(capsys, *SMALL, "--rewind", "3", "--steps", "4"), "--rewind = 3", "--resume")
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (("--rewind", "61", "--steps", "70"), ("--rewind = 61", "0 to 60")),
+        (("--rewind", "-1"), ("--rewind = -1",)),
+        (("--steps", "59"), ("--steps = 59", "step 60", "--rewind")),
+        (("--steps", "-5"), ("--steps = -5",)),
+        (("--set", "task.d=32", "--steps", "70"), ("task.d = 32", "reset")),
+        (("--set", "lanes[0].lr=-1", "--steps", "70"), ("lanes[0].lr = -1",)),
+        (("--lane", "optimizer=rmsprop"), ("lanes[0].optimizer = 'rmsprop'",)),
+        (("--rewind", "10", "--steps", "5"), ("--steps = 5", "step 10")),
+    ],
+)
+def test_resume_refuses_what_cannot_apply(capsys, saved, tmp_path, argv, names):
+    result = _run(capsys, "--resume", saved["s60"], *argv, *QUIET, "--save", tmp_path / "s")
+    _usage_error(result, *names)
+    assert not (tmp_path / "s").exists()
+
+
+def test_steps_equal_to_the_sessions_step_runs_nothing(capsys, saved):
+    report = json.loads(_ok(_run(capsys, "--resume", saved["s60"], "--steps", "60", *QUIET)))
+    assert report == json.loads(saved["straight"])
+
+
+def test_resuming_a_bad_session_exits_2_naming_the_file(capsys, saved, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for path in saved["s30"].iterdir():
+        (bad / path.name).write_bytes(path.read_bytes())
+    tensors = bad / "tensors.safetensors"
+    tensors.write_bytes(tensors.read_bytes()[:100])
+    _usage_error(_run(capsys, "--resume", bad, "--steps", "40", *QUIET), str(tensors), "safetensors")
+    _usage_error(_run(capsys, "--resume", tmp_path / "none", "--steps", "40"), str(tmp_path / "none"))
+
+
+def test_save_refuses_a_folder_of_other_files_before_running(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    _usage_error(_run(capsys, *SMALL, "--steps", "5", *QUIET, "--save", tmp_path), str(tmp_path))
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+# ---- Ctrl-C ------------------------------------------------------------------------------------------
+
+
+def _drain(fd: int, into: list[bytes]) -> None:
+    """Read a pseudo-terminal until its other side is closed."""
+    while True:
+        try:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    return
+                into.append(chunk)
+        except OSError:  # EIO: every writer has gone
+            return
+
+
+def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
+    """stderr is a terminal, so the progress bar appears once steps are running: then Ctrl-C."""
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a bar needs a width
+    argv = [sys.executable, "-m", "muonscope", "run", *SMALL, "--steps", "100000", "--json"]
+    proc = subprocess.Popen(
+        [*argv, "--save", str(tmp_path / "s")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
+    os.close(follower)
+    terminal: list[bytes] = []
+    reader = threading.Thread(target=_drain, args=(leader, terminal), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while b"/100000" not in b"".join(terminal):  # the bar: "... 1234/100000 [...]"
+            assert proc.poll() is None, b"".join(terminal).decode(errors="replace")
+            assert time.monotonic() < deadline, "no progress bar within 120 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        reader.join(timeout=10)
+        os.close(leader)
+    err = b"".join(terminal).decode(errors="replace")
+    assert proc.returncode == 130, err
+    found = re.search(rf"interrupted at step (\d+); session saved to {re.escape(str(tmp_path / 's'))}", err)
+    assert found, err
+    step = int(found.group(1))
+    assert 0 < step < 100_000
+    assert json.loads(out)["step"] == step
+    session = open_session(tmp_path / "s")
+    assert session.step == session.branch.head_step == step

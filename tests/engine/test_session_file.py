@@ -1,0 +1,380 @@
+"""Saved sessions: a round trip continues bit for bit; a bad folder is refused in one line, runs nothing."""
+
+import json
+import pickle
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from muonscope.engine.breakpoints import parse_breakpoint
+from muonscope.engine.changes import AddLane, SetField
+from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.session import Session
+from muonscope.engine.session_file import FILES, SessionError, open_session, save_session
+
+LANES = (
+    LaneConfig(optimizer="sgd", lr=0.5, momentum=0.9),
+    LaneConfig(optimizer="adam", lr=0.01, momentum=0.9),
+    LaneConfig(optimizer="muon", lr=0.05, momentum=0.95, order="pre", polar="ns"),
+)
+
+
+def _config(dtype: str = "float64") -> ExperimentConfig:
+    task = TaskConfig(d=10, n_items=40, batch_size=16, alpha=1.2)
+    run = RunConfig(steps=40, eval_every=5, spectra_every=3, dtype=dtype, device="cpu")
+    return ExperimentConfig(task=task, lanes=LANES, run=run)
+
+
+def _two_branches(dtype: str = "float64") -> Session:
+    """Main: a lane added at step 6, run to 30. A fork at 12 that changes an lr, run to 26."""
+    session = Session(_config(dtype))
+    session.set_checkpoint_budget(6 * session.branch.checkpoints.all()[0].nbytes)  # a coarsened grid
+    session.run(6, stop_on_breakpoints=False)
+    session.apply(AddLane(LaneConfig(optimizer="signgd", lr=0.01), copy_from=0))
+    session.commit()
+    session.run(30, stop_on_breakpoints=False)
+    session.go_to(12)
+    assert session.apply(SetField("lanes[0].lr", 0.25))  # behind the head: a fork
+    session.commit()
+    session.run(26, stop_on_breakpoints=False)
+    session.set_breakpoints(
+        [
+            parse_breakpoint("1:batch_loss < 0.001"),
+            replace(parse_breakpoint("diverged"), enabled=False),
+            parse_breakpoint("SGD μ=0.9 lr=0.5:accuracy >= 0.99"),
+        ]
+    )
+    return session
+
+
+def _small_session(steps: int = 5) -> Session:
+    config = ExperimentConfig(
+        task=TaskConfig(d=8, n_items=32, batch_size=8),
+        lanes=(LaneConfig(optimizer="sgd", lr=0.5, momentum=0.9),),
+        run=RunConfig(steps=20, eval_every=4, device="cpu"),
+    )
+    session = Session(config)
+    session.run(steps, stop_on_breakpoints=False)
+    return session
+
+
+def _assert_same_record(original: Session, reopened: Session, *, grid: bool = True) -> None:
+    assert len(reopened.branches) == len(original.branches)
+    assert reopened.branch.id == original.branch.id
+    assert reopened.step == original.step
+    assert reopened.breakpoints == original.breakpoints
+    assert reopened.initial_config == original.initial_config
+    assert reopened.config == original.config
+    for a, b in zip(original.branches, reopened.branches, strict=True):
+        assert (b.id, b.name, b.parent, b.fork_step, b.head_step) == (
+            a.id,
+            a.name,
+            a.parent,
+            a.fork_step,
+            a.head_step,
+        )
+        assert b.changes == a.changes
+        if grid:  # the budget set on the original is not a setting, so only the saved grid is compared
+            assert b.checkpoints.steps == a.checkpoints.steps
+            assert b.checkpoints.spacing == a.checkpoints.spacing
+        table_a, table_b = a.metrics.table(), b.metrics.table()
+        assert table_a.keys() == table_b.keys()
+        for name in table_a:
+            assert table_b[name].dtype == table_a[name].dtype, name
+            np.testing.assert_array_equal(table_b[name], table_a[name], err_msg=name)
+        assert b.metrics.labels == a.metrics.labels
+        assert b.metrics.stride == a.metrics.stride
+        rows_a, rows_b = a.spectra.rows(), b.spectra.rows()
+        assert [(r.step, r.lane, r.lane_id) for r in rows_b] == [(r.step, r.lane, r.lane_id) for r in rows_a]
+        for ra, rb in zip(rows_a, rows_b, strict=True):
+            for name in ("gradient", "momentum", "update", "weights"):
+                np.testing.assert_array_equal(getattr(rb.spectra, name), getattr(ra.spectra, name))
+
+
+def _weights(session: Session) -> np.ndarray:
+    return session.experiment.weights.cpu().numpy().copy()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_saved_session_reopens_equal_and_continues_bit_for_bit(tmp_path, dtype):
+    session = _two_branches(dtype)
+    main, fork = session.branches
+    assert (fork.parent, fork.fork_step, fork.head_step, main.head_step) == (0, 12, 26, 30)
+    assert len(fork.changes) == 2 and len(main.changes) == 1
+    assert main.checkpoints.spacing > 1
+    save_session(session, tmp_path / "s")
+    reopened = open_session(tmp_path / "s")
+    assert reopened.experiment.dtype == session.experiment.dtype == getattr(torch, dtype)
+    assert len(reopened.config.lanes) == 4
+    _assert_same_record(session, reopened)
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
+
+    for each in (session, reopened):  # the fork, onward
+        each.run(37, stop_on_breakpoints=False)
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
+    for each in (session, reopened):  # the main branch, from its kept head
+        each.switch(0)
+        each.run(34, stop_on_breakpoints=False)
+    assert reopened.step == 34
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
+    for each in (session, reopened):  # back into the main branch: replay from the saved checkpoints
+        each.go_to(9)
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
+    for each in (session, reopened):  # the fork just after its fork step: replay with its own change
+        each.switch(1)
+        each.go_to(14)
+        assert each.config.lanes[0].lr == 0.25
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
+    _assert_same_record(session, reopened, grid=False)
+
+
+def test_opening_by_the_session_json_path_works_too(tmp_path):
+    session = _small_session()
+    save_session(session, tmp_path / "s")
+    assert open_session(tmp_path / "s" / "session.json").step == 5
+
+
+# ---- safe loading -------------------------------------------------------------------------------
+
+
+class _Touch:
+    """Unpickling this creates ``path``: proof that loading ran code."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("saved") / "session"
+    save_session(_small_session(), folder)
+    return folder
+
+
+def _copy(saved: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "copy"
+    shutil.copytree(saved, folder)
+    return folder
+
+
+def _refused(path: Path) -> str:
+    with pytest.raises(SessionError) as caught:
+        open_session(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_the_saved_folder_holds_the_four_files(saved):
+    assert sorted(p.name for p in saved.iterdir()) == sorted(FILES)
+    assert open_session(saved).step == 5
+
+
+def _write_payload(path: Path, marker: Path, writer: str) -> None:
+    payload = {"weights": _Touch(marker)}
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(payload))
+    else:
+        torch.save(payload, path)
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_the_payload_does_run_code_when_unpickled(tmp_path, writer):
+    marker = tmp_path / "marker"
+    _write_payload(tmp_path / "payload", marker, writer)
+    if writer == "pickle":
+        loaded = pickle.loads((tmp_path / "payload").read_bytes())
+    else:
+        loaded = torch.load(tmp_path / "payload", weights_only=False)
+    loaded["weights"].close()  # the file the payload opened
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_a_pickle_in_place_of_a_file_is_refused_without_running(saved, tmp_path, name, writer):
+    folder = _copy(saved, tmp_path)
+    marker = tmp_path / "marker"
+    _write_payload(folder / name, marker, writer)
+    message = _refused(folder)
+    assert message.startswith(str(folder / name) + ": ")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", ["tensors.safetensors", "metrics.parquet", "spectra.parquet"])
+def test_a_truncated_file_is_refused(saved, tmp_path, name):
+    folder = _copy(saved, tmp_path)
+    data = (folder / name).read_bytes()
+    (folder / name).write_bytes(data[: len(data) // 2])
+    message = _refused(folder)
+    assert message.startswith(str(folder / name) + ": ")
+    assert "readable" in message
+
+
+def test_a_pickled_session_json_is_called_binary_not_toml(saved, tmp_path):
+    folder = _copy(saved, tmp_path)
+    (folder / "session.json").write_bytes(pickle.dumps({"format": "muonscope-session"}))
+    message = _refused(folder)
+    assert message.startswith(str(folder / "session.json") + ": ")
+    assert "TOML" not in message
+    assert "JSON text (it holds binary data)" in message
+
+
+def _edit_document(folder: Path, edit) -> None:
+    document = json.loads((folder / "session.json").read_text())
+    (folder / "session.json").write_text(json.dumps(edit(document)))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("not json", "is not valid JSON"),
+        ("truncated", "is not valid JSON"),
+        ("no format", "is not a muonscope session"),
+        ("other format", "is not a muonscope session"),
+        ("newer", "newer"),
+        ("no version", "version"),
+        ("list", "is not a muonscope session"),
+    ],
+)
+def test_a_bad_session_json_is_refused(saved, tmp_path, change, expected):
+    folder = _copy(saved, tmp_path)
+    path = folder / "session.json"
+    if change == "not json":
+        path.write_text("format = 'muonscope-session'\n")
+    elif change == "truncated":
+        path.write_text(path.read_text()[:200])
+    elif change == "no format":
+        _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "format"})
+    elif change == "other format":
+        _edit_document(folder, lambda d: d | {"format": "something-else"})
+    elif change == "newer":
+        _edit_document(folder, lambda d: d | {"version": 99})
+    elif change == "no version":
+        _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "version"})
+    else:
+        path.write_text("[1, 2]")
+    message = _refused(folder)
+    assert message.startswith(str(path) + ": ")
+    assert expected in message
+
+
+def test_a_newer_version_asks_for_an_update(saved, tmp_path):
+    folder = _copy(saved, tmp_path)
+    _edit_document(folder, lambda d: d | {"version": 99})
+    assert "update muonscope" in _refused(folder)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_missing_file_is_named(saved, tmp_path, name):
+    folder = _copy(saved, tmp_path)
+    (folder / name).unlink()
+    message = _refused(folder)
+    assert message.startswith(str(folder / name) + ": ")
+    assert "missing" in message
+
+
+def test_a_path_that_does_not_exist_or_is_a_file_is_refused(saved, tmp_path):
+    assert _refused(tmp_path / "nowhere") == f"{tmp_path / 'nowhere'}: does not exist"
+    assert _refused(saved / "metrics.parquet").startswith(f"{saved / 'metrics.parquet'}: is not a session")
+    lone = tmp_path / "file.txt"
+    lone.write_text("hello")
+    assert _refused(lone).startswith(f"{lone}: ")
+
+
+def test_inconsistent_contents_are_refused_on_one_line(saved, tmp_path):
+    folder = _copy(saved, tmp_path)
+    _edit_document(folder, lambda d: d | {"current_branch": 7})
+    assert "current_branch" in _refused(folder)
+    _edit_document(folder, lambda d: d | {"current_branch": 0, "branches": []})
+    assert "branch" in _refused(folder)
+    shutil.rmtree(folder)
+    folder = _copy(saved, tmp_path)
+    _edit_document(folder, lambda d: d | {"initial_config": {"task": {"d": -4}}})
+    assert _refused(folder).startswith(str(folder / "session.json") + ": ")
+
+
+# ---- saving ------------------------------------------------------------------------------------
+
+
+def test_saving_over_a_folder_of_other_files_is_refused(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(SessionError) as caught:
+        save_session(_small_session(), folder)
+    assert str(caught.value).startswith(f"{folder}: ") and "\n" not in str(caught.value)
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    assert (folder / "notes.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_saving_over_a_file_is_refused(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(SessionError):
+        save_session(_small_session(), target)
+    assert target.read_text() == "x"
+
+
+def test_saving_into_an_empty_folder_works(tmp_path):
+    (tmp_path / "empty").mkdir()
+    save_session(_small_session(), tmp_path / "empty")
+    assert open_session(tmp_path / "empty").step == 5
+
+
+def test_saving_twice_replaces_the_session_cleanly(tmp_path):
+    session = _small_session(4)
+    save_session(session, tmp_path / "s")
+    session.run(9, stop_on_breakpoints=False)
+    save_session(session, tmp_path / "s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted(FILES)
+    reopened = open_session(tmp_path / "s")
+    assert reopened.step == reopened.branch.head_step == 9
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
+
+
+def test_a_save_that_fails_midway_leaves_the_previous_session(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    session = _small_session(4)
+    save_session(session, tmp_path / "s")
+    session.run(9, stop_on_breakpoints=False)
+    written = []
+    real_write = pq.write_table
+
+    def write_then_fail(table, where, *args, **kwargs):
+        real_write(table, where, *args, **kwargs)
+        written.append(Path(where).name)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", write_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        save_session(session, tmp_path / "s")
+    assert written == ["metrics.parquet"]
+    with pytest.raises(OSError, match="disk full"):
+        save_session(session, tmp_path / "new")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no half-written folder, no leftovers
+    assert open_session(tmp_path / "s").step == 4
+    save_session(session, tmp_path / "s")  # and the session itself can still be saved
+    assert open_session(tmp_path / "s").step == 9
+
+
+def test_saving_leaves_the_session_running_as_before(tmp_path):
+    session, twin = _two_branches(), _two_branches()
+    save_session(session, tmp_path / "s")
+    for each in (session, twin):
+        each.run(33, stop_on_breakpoints=False)
+        each.switch(0)
+        each.go_to(20)
+    np.testing.assert_array_equal(_weights(session), _weights(twin))
+    assert [b.head_step for b in session.branches] == [b.head_step for b in twin.branches]
