@@ -382,9 +382,15 @@ _COMMANDS = ("run", "shot", "sweep", "reproduce", "inspect")
 
 def _session_argument(argv: list[str]) -> list[str]:
     """``muonscope PATH`` opens the window on a saved session: PATH becomes ``--open PATH``."""
-    if argv and not argv[0].startswith("-") and argv[0] not in _COMMANDS:
-        return ["--open", argv[0], *argv[1:]]
+    first = argv[0] if argv else ""
+    if first and not first.startswith("-") and first not in _COMMANDS and _looks_like_path(first):
+        return ["--open", first, *argv[1:]]
     return argv
+
+
+def _looks_like_path(text: str) -> bool:
+    """An existing path, or one written as a path; a mistyped command stays a usage error."""
+    return os.sep in text or Path(text).exists()
 
 
 def main(argv: list[str] | None = None) -> int:
