@@ -1,7 +1,6 @@
 """``muonscope run --save/--resume/--rewind/--until`` and ``muonscope inspect``: the command-line contract."""
 
 import contextlib
-import fcntl
 import io
 import json
 import os
@@ -11,7 +10,6 @@ import signal
 import struct
 import subprocess
 import sys
-import termios
 import threading
 import time
 
@@ -398,6 +396,11 @@ def _drain(fd: int, into: list[bytes]) -> None:
 
 def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
     """stderr is a terminal, so the progress bar appears once steps are running: then Ctrl-C."""
+    if sys.platform == "win32":
+        pytest.skip("needs a POSIX pseudo-terminal")
+    import fcntl
+    import termios
+
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a bar needs a width
     argv = [sys.executable, "-m", "muonscope", "run", *SMALL, "--steps", "100000", "--json"]
