@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 
 from muonscope.engine.optim.polar import polar_exact
-from muonscope.engine.optim.rules import polar_map
+from muonscope.engine.optim.registry import momentum_of
+from muonscope.engine.optim.rules import nesterov_look_ahead, polar_map
 
 __all__ = ["TENSORS", "LaneMatrices", "lane_matrices", "task_coordinates"]
 
@@ -96,9 +97,7 @@ def _map_input(settings, gradient: Tensor, momentum: Tensor | None) -> tuple[str
         return "G", gradient
     if not settings.nesterov:
         return "M", momentum
-    if settings.buffer == "ema":
-        return "M (Nesterov)", gradient.lerp(momentum, settings.momentum)
-    return "M (Nesterov)", gradient + settings.momentum * momentum
+    return "M (Nesterov)", nesterov_look_ahead(gradient, momentum, momentum_of(settings))
 
 
 def _sv(matrix: Tensor) -> np.ndarray:

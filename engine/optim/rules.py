@@ -29,6 +29,7 @@ __all__ = [
     "adam_rule",
     "ema_",
     "muon_rule",
+    "nesterov_look_ahead",
     "newton_rule",
     "ngd_rule",
     "polar_map",
@@ -116,6 +117,11 @@ def momentum_output(state: LaneState, x: Tensor, momentum: Momentum) -> Tensor:
     buffer = accumulate(state, x, momentum)
     if not momentum.nesterov:
         return buffer.clone()  # callers may keep it; the buffer itself changes next step
+    return nesterov_look_ahead(x, buffer, momentum)
+
+
+def nesterov_look_ahead(x: Tensor, buffer: Tensor, momentum: Momentum) -> Tensor:
+    """The fresh input blended with the updated buffer: ``ema`` (1−μ)X + μM, ``sum`` X + μM."""
     if momentum.convention == "ema":
         return x.lerp(buffer, momentum.mu)
     return x + momentum.mu * buffer

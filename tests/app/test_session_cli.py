@@ -11,7 +11,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -380,18 +379,22 @@ def test_save_refuses_a_folder_of_other_files_before_running(capsys, tmp_path):
 # ---- Ctrl-C ------------------------------------------------------------------------------------------
 
 
-def _drain(fd: int, into: list[bytes]) -> None:
-    """Read a pseudo-terminal until its other side is closed."""
-    while True:
-        try:
+def _drain(fd: int, into: list[bytes], seen: threading.Event, marker: bytes) -> None:
+    """Read a pseudo-terminal until its other side is closed; ``seen`` is set once ``marker`` shows."""
+    try:
+        while True:
             ready, _, _ = select.select([fd], [], [], 0.5)
             if ready:
                 chunk = os.read(fd, 4096)
                 if not chunk:
                     return
                 into.append(chunk)
-        except OSError:  # EIO: every writer has gone
-            return
+                if marker in b"".join(into):
+                    seen.set()
+    except OSError:  # EIO: every writer has gone
+        return
+    finally:
+        seen.set()  # the run ended (or the bar showed): the test looks at which
 
 
 def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
@@ -413,14 +416,12 @@ def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
     )
     os.close(follower)
     terminal: list[bytes] = []
-    reader = threading.Thread(target=_drain, args=(leader, terminal), daemon=True)
+    stepping = threading.Event()  # the bar: "... 1234/100000 [...]"
+    reader = threading.Thread(target=_drain, args=(leader, terminal, stepping, b"/100000"), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 120
-        while b"/100000" not in b"".join(terminal):  # the bar: "... 1234/100000 [...]"
-            assert proc.poll() is None, b"".join(terminal).decode(errors="replace")
-            assert time.monotonic() < deadline, "no progress bar within 120 s"
-            time.sleep(0.05)
+        assert stepping.wait(timeout=120), "no progress bar appeared"
+        assert proc.poll() is None, b"".join(terminal).decode(errors="replace")
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=120)
     finally:
