@@ -49,19 +49,18 @@ class DebuggerController(QtCore.QObject):
     # ---- menus -----------------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
-        bar = self._window.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = self._window.menu("File")
         self.save_action = self._add(file_menu, "&Save session…", "Ctrl+S", self.save_dialog)
         self.open_action = self._add(file_menu, "&Open session…", "Ctrl+O", self.open_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addSeparator()
         self._add(file_menu, "&Quit", "Ctrl+Q", self._window.close)
-        view_menu = bar.addMenu("&View")
+        view_menu = self._window.menu("View")
         for dock in (self._window.breakpoints_dock, self._window.inspector_dock):
             view_menu.addAction(dock.toggleViewAction())
         self._window.breakpoints_dock.toggleViewAction().setShortcut(QtGui.QKeySequence("Ctrl+B"))
         self._window.inspector_dock.toggleViewAction().setShortcut(QtGui.QKeySequence("Ctrl+I"))
-        self.branch_menu = bar.addMenu("&Branch")
+        self.branch_menu = self._window.menu("Branch")
         self._show_recent()
         self._show_branches()
 

@@ -92,6 +92,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tabifyDockWidget(self.controls_dock, dock)
         return dock
 
+    def menu(self, title: str) -> QtWidgets.QMenu:
+        """The menu bar's menu ``title`` ("File", "View", …), created on first use.
+
+        Each controller adds its own entries; File, View, Branch and Help keep that order.
+        """
+        bar = self.menuBar()
+        plain = title.replace("&", "")
+        for action in bar.actions():
+            if action.menu() is not None and action.text().replace("&", "") == plain:
+                return action.menu()
+        return bar.addMenu(f"&{plain}")
+
     def _fit_to_screen(self, width: int, height: int) -> None:
         """Open at ``width`` × ``height``, or smaller where the screen is (a laptop, a projector)."""
         screen = QtGui.QGuiApplication.primaryScreen()

@@ -1,4 +1,5 @@
-"""The toolbar that drives a run: preset, play/pause, step, step N, go to step, reset with seed, speed."""
+"""The toolbar that drives a run: preset, play/pause, step, step N, go to step, reset with seed, speed,
+record and presentation mode."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class TransportBar(QtWidgets.QToolBar):
     goto_requested = QtCore.Signal(int)
     reset_requested = QtCore.Signal(int)
     speed_changed = QtCore.Signal(float)
+    record_toggled = QtCore.Signal(bool)  # start (True) or stop recording what the window shows
+    presentation_toggled = QtCore.Signal(bool)  # enter (True) or leave presentation mode
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("transport", parent)
@@ -86,6 +89,17 @@ class TransportBar(QtWidgets.QToolBar):
             lambda _i: self.speed_changed.emit(self.speed_combo.currentData())
         )
         self.addWidget(self.speed_combo)
+        self.addSeparator()
+        self.record_action = self._action(
+            "● record", "Ctrl+Shift+R", "record what the window shows, a frame per step (Ctrl+Shift+R)", True
+        )
+        self.record_action.setObjectName("record")
+        self.record_action.toggled.connect(self.record_toggled)
+        self.presentation_action = self._action(
+            "⛶ present", "F11", "presentation mode: no chrome, larger type and lines (F11)", True
+        )
+        self.presentation_action.setObjectName("presentation")
+        self.presentation_action.toggled.connect(self.presentation_toggled)
 
     def _add_goto(self) -> None:
         """A step box and "go": Ctrl+G jumps into the box; Enter there, or "go", asks for that step."""
@@ -161,6 +175,16 @@ class TransportBar(QtWidgets.QToolBar):
     def _show_play_state(self, playing: bool) -> None:
         self.play_action.setText("pause" if playing else "play")
         self.play_action.setIcon(self._pause_icon if playing else self._play_icon)
+
+    def set_recording(self, recording: bool) -> None:
+        """Reflect whether a recording runs, without emitting ``record_toggled``."""
+        with QtCore.QSignalBlocker(self.record_action):
+            self.record_action.setChecked(recording)
+
+    def set_presentation(self, on: bool) -> None:
+        """Reflect presentation mode, without emitting ``presentation_toggled``."""
+        with QtCore.QSignalBlocker(self.presentation_action):
+            self.presentation_action.setChecked(on)
 
     def set_seed(self, seed: int) -> None:
         with QtCore.QSignalBlocker(self.seed_spin):
