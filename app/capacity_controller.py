@@ -22,14 +22,20 @@ from muonscope.engine.sweep_plans import curves, guides, plan
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.memory_task import MemoryTask
 
-__all__ = ["CapacityController", "ray_body", "sweep_body"]
+__all__ = ["SWEEP_NICE", "CapacityController", "ray_body", "sweep_body"]
+
+#: How much lower the OS priority of the window's sweep workers is than the window's own: the live
+#: run keeps its steps per second while a sweep fills the capacity panel with what is left.
+SWEEP_NICE = 10
 
 
-def sweep_body(points: list[SweepPoint], workers: int = 0) -> Callable[[JobControl], Iterator[PointResult]]:
+def sweep_body(
+    points: list[SweepPoint], workers: int = 0, nice: int = SWEEP_NICE
+) -> Callable[[JobControl], Iterator[PointResult]]:
     """A job that runs a sweep (cached points first) and yields each point's result."""
 
     def body(control: JobControl) -> Iterator[PointResult]:
-        runner = SweepRunner(points, workers=workers)
+        runner = SweepRunner(points, workers=workers, nice=nice)
         control.on_cancel(runner.cancel)
         yield from runner
 
@@ -53,6 +59,8 @@ def ray_body(config: ExperimentConfig) -> Callable[[JobControl], Iterator[tuple]
 class CapacityController(QtCore.QObject):
     """Starts, streams and cancels the capacity panel's background computations."""
 
+    finished = QtCore.Signal()  # a sweep or ray search ended (completed, cancelled or failed)
+
     def __init__(
         self, plot, config: Callable[[], ExperimentConfig | None], alert: Callable[[str], None], parent=None
     ) -> None:
@@ -74,6 +82,11 @@ class CapacityController(QtCore.QObject):
     def running(self) -> bool:
         """True from a run's start until its last result has reached the window."""
         return self._job is not None
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(results arrived, results planned) of the computation on show."""
+        return (len(self._results) if self._axis else len(self._rays)), self._planned
 
     @property
     def results(self) -> tuple[PointResult, ...]:
@@ -150,11 +163,11 @@ class CapacityController(QtCore.QObject):
 
     @QtCore.Slot()
     def _on_finished(self) -> None:
-        done = len(self._results) if self._axis else len(self._rays)
-        self.plot.set_running(False, done, self._planned)
+        self.plot.set_running(False, *self.progress)
         if self._job is not None:
             self._job.deleteLater()
         self._job = None
+        self.finished.emit()
 
     def _on_mode_changed(self, name: str, _value: str) -> None:
         if name == "x" and self.running:

@@ -14,6 +14,7 @@ import json
 import math
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -137,11 +138,20 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("muonscope")) / "sweeps"
 
 
-def _init_worker(parent_pid: int) -> None:
+def _init_worker(parent_pid: int, nice: int = 0) -> None:
     import torch
 
+    if nice:
+        os.nice(nice)
     torch.set_num_threads(1)
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
+
+
+def _lower_this_thread(nice: int) -> None:
+    """Points computed in the calling thread yield the CPU too; only where the nice value is per
+    thread (Linux), since elsewhere it would slow the whole process, a window included."""
+    if nice and sys.platform.startswith("linux"):
+        os.nice(nice)
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:
@@ -167,6 +177,9 @@ class SweepRunner:
 
     points: Sequence[SweepPoint]
     workers: int = 0  # 0: one per CPU core; 1: in this process
+    #: How much lower the OS priority of the computing processes is (Unix nice, 0 to 19): a sweep
+    #: behind a live run gives the CPU to the run first.
+    nice: int = 0
     cache_dir: Path | None = None
     use_cache: bool = True
     done: int = 0
@@ -213,13 +226,17 @@ class SweepRunner:
     def _compute(self, todo: list[tuple[int, SweepPoint]]) -> Iterator[tuple[int, list, float]]:
         workers = self.workers or os.cpu_count() or 1
         if workers == 1 or len(todo) <= 1:
+            if todo:
+                _lower_this_thread(self.nice)
             for job in todo:
                 if self._cancelled:
                     return
                 yield _run_indexed(job)
             return
         context = multiprocessing.get_context("spawn")  # fork + threads (Qt, torch) is unsafe
-        self._pool = context.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=(os.getpid(),))
+        self._pool = context.Pool(
+            min(workers, len(todo)), initializer=_init_worker, initargs=(os.getpid(), self.nice)
+        )
         try:
             results = self._pool.imap_unordered(_run_indexed, todo)
             for _ in range(len(todo)):

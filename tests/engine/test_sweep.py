@@ -195,3 +195,36 @@ def test_workers_exit_when_the_parent_is_killed():
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"workers still running after their parent was killed: {left}"
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no nice values")
+def test_worker_processes_start_at_the_lower_priority_asked_for():
+    """A sweep behind a live run yields the CPU: a worker's set-up lowers its priority by ``nice``."""
+    probe = (
+        "import os\n"
+        "from muonscope.engine.sweep import _init_worker\n"
+        "before = os.getpriority(os.PRIO_PROCESS, 0)\n"
+        "_init_worker(os.getppid(), 5)\n"
+        "print(before, os.getpriority(os.PRIO_PROCESS, 0))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    before, after = map(int, proc.stdout.split())
+    assert after == min(before + 5, 19), proc.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the nice value is per thread on Linux")
+def test_points_computed_in_a_background_thread_lower_that_thread_alone(tmp_path):
+    import threading
+
+    seen = []
+
+    def sweep() -> None:
+        list(SweepRunner(_points(ds=(8,), seeds=(0,)), workers=1, use_cache=False, nice=4))
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=sweep)
+    thread.start()
+    thread.join()
+    assert seen == [min(ours + 4, 19)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours
