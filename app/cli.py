@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from muonscope import __version__
+from muonscope.app.offscreen import PANELS
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.task_kinds import SWEEP_AXES
 
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog="muonscope")
     _add_run(sub)
     _add_shot(sub)
+    _add_record(sub)
     _add_sweep(sub)
     _add_reproduce(sub)
     _add_inspect(sub)
@@ -151,10 +153,7 @@ def _add_run(sub) -> None:
         exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
         "naming the field or expression), 1 runtime failure, 130 interrupted (what was computed is kept)",
     )
-    _add_config_arguments(run)
-    run.add_argument(
-        "--steps", metavar="N", type=int, help="number of steps (run.steps; default: the preset's)"
-    )
+    _add_session_arguments(run)
     run.add_argument(
         "--out", metavar="DIR", type=_path, help="write per-step metrics, config and final report"
     )
@@ -167,19 +166,6 @@ def _add_run(sub) -> None:
         metavar="PATH",
         type=_path,
         help="save the session to the folder PATH at the end (also on Ctrl-C)",
-    )
-    run.add_argument(
-        "--resume",
-        metavar="PATH",
-        type=_path,
-        help="continue a saved session to --steps in total; --set and --lane then change settings "
-        "(--lane i sets the named fields of lane i)",
-    )
-    run.add_argument(
-        "--rewind",
-        metavar="K",
-        type=int,
-        help="with --resume: first go back to step K; changes made there fork a new branch",
     )
     run.add_argument(
         "--until",
@@ -196,14 +182,64 @@ def _add_shot(sub) -> None:
     shot = _command(
         sub,
         "shot",
-        "save a PNG of the real window after N steps (no display needed)",
-        ["muonscope shot --preset noisy_scaling --steps 80 --out window.png --size 1920x1080"],
-        [_QT, _DEBUG],
+        "save a PNG (or SVG) of the real window, or of one panel, after N steps (no display needed)",
+        [
+            "muonscope shot --preset noisy_scaling --steps 80 --out window.png --size 1920x1080",
+            "muonscope shot --set task.d=96 --steps 40 --panel spectrum --out spectrum.png --size 800x500",
+            "muonscope shot --resume runs/s1 --presentation --out talk.png",
+        ],
+        [_QT, _CUDA, _DEBUG],
+        exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
+        "1 runtime failure, 130 interrupted (nothing written)",
     )
-    shot.add_argument("--preset", metavar="NAME", default="default", help="bundled preset")
-    shot.add_argument("--steps", metavar="N", type=int, default=50, help="steps to run before the picture")
-    shot.add_argument("--out", metavar="FILE.png", type=_path, required=True, help="where to write the PNG")
-    shot.add_argument("--size", metavar="WxH", default="1600x1000", help="window size in pixels")
+    _add_session_arguments(shot)
+    shot.add_argument(
+        "--out", metavar="FILE.png|FILE.svg", type=_path, required=True, help="the picture, by its suffix"
+    )
+    shot.add_argument("--size", metavar="WxH", default="1600x1000", help="picture size in pixels")
+    _add_offscreen_arguments(shot)
+
+
+def _add_record(sub) -> None:
+    record = _command(
+        sub,
+        "record",
+        "record the real window (or one panel) as an MP4 or GIF, one frame per engine step",
+        [
+            "muonscope record --preset default --steps 100 --out run.mp4 --size 1920x1080",
+            "muonscope record --set task.d=32 --steps 60 --every 2 --fps 15 --panel series --out series.gif",
+            "muonscope record --resume runs/s1 --steps 400 --presentation --out talk.mp4",
+        ],
+        [_QT, _CUDA, _DEBUG],
+        exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
+        "1 runtime failure, 130 interrupted (the frames so far are kept as a playable file)",
+    )
+    _add_session_arguments(record)
+    record.add_argument(
+        "--out",
+        metavar="FILE.mp4|FILE.gif",
+        type=_path,
+        required=True,
+        help="the video: H.264 MP4 or GIF, by its suffix",
+    )
+    record.add_argument("--size", metavar="WxH", default="1280x720", help="frame size in pixels")
+    record.add_argument("--fps", metavar="F", type=float, default=30.0, help="frames per second of video")
+    record.add_argument("--every", metavar="K", type=int, default=1, help="one frame every K steps")
+    _add_offscreen_arguments(record)
+    record.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def _add_offscreen_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the offscreen window shows: one panel or all, presentation mode, a sweep waited for."""
+    parser.add_argument("--panel", choices=PANELS, help="one panel alone instead of the whole window")
+    parser.add_argument(
+        "--presentation", action="store_true", help="presentation mode, as the toolbar's ⛶ button sets it"
+    )
+    parser.add_argument(
+        "--no-wait-sweep",
+        action="store_true",
+        help="start at once, even while a sweep the preset started still fills the capacity panel",
+    )
 
 
 def _add_sweep(sub) -> None:
@@ -252,6 +288,27 @@ def _add_reproduce(sub) -> None:
     rep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
 
+def _add_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where a run starts and how far it goes: a preset or config with changes, or a saved session."""
+    _add_config_arguments(parser)
+    parser.add_argument(
+        "--steps", metavar="N", type=int, help="number of steps (run.steps; default: the preset's)"
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="PATH",
+        type=_path,
+        help="continue a saved session to --steps in total; --set and --lane then change settings "
+        "(--lane i sets the named fields of lane i)",
+    )
+    parser.add_argument(
+        "--rewind",
+        metavar="K",
+        type=int,
+        help="with --resume: first go back to step K; changes made there fork a new branch",
+    )
+
+
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """--preset/--config, --set and --lane: where a run's (or sweep's) settings come from."""
     source = parser.add_mutually_exclusive_group()
@@ -282,6 +339,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muonscope.app.shot import shot_command
 
         return shot_command(args)
+    if args.command == "record":
+        from muonscope.app.record_command import record_command
+
+        return record_command(args)
     if args.command == "reproduce":
         from muonscope.app.reproduce_command import reproduce_command
 
@@ -377,7 +438,7 @@ def _quiet_broken_pipe() -> int:
     return 128 + 13  # the shell's status for SIGPIPE
 
 
-_COMMANDS = ("run", "shot", "sweep", "reproduce", "inspect")
+_COMMANDS = ("run", "shot", "record", "sweep", "reproduce", "inspect")
 
 
 def _session_argument(argv: list[str]) -> list[str]:

@@ -23,11 +23,13 @@ from muonscope.app.engine_link import EngineLink
 from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
 from muonscope.app.main_window import MainWindow
+from muonscope.app.record_controller import RecordController
 from muonscope.app.view_settings import apply_view
 from muonscope.app.views import Views, build_views
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.presets import Preset, load_preset
+from muonscope.engine.session import Session
 
 __all__ = ["App", "launch"]
 
@@ -40,13 +42,17 @@ class App(QtCore.QObject):
     """One window on one experiment, and everything that runs for it."""
 
     def __init__(
-        self, preset: Preset, engine_factory: Callable[[ExperimentConfig], Experiment] = Experiment
+        self,
+        preset: Preset,
+        engine_factory: Callable[[ExperimentConfig], Experiment] = Experiment,
+        session: Session | None = None,
     ) -> None:
+        """``session``: the engine starts from it (a saved session resumed) instead of ``preset``'s run."""
         super().__init__()
         views = build_views()
         self.window = MainWindow(views)
         self.setParent(self.window)  # lives as long as its window; closing the window shuts it down
-        self.link = EngineLink(preset.config, engine_factory, parent=self)
+        self.link = EngineLink(preset.config, engine_factory, parent=self, session=session)
         self.clock = FrameClock(views, self.window.set_status, parent=self)
         self.controls = ControlsSync(views, parent=self)
         self.debugger = DebuggerController(self.window, self.link, self.clock, parent=self)
@@ -62,6 +68,7 @@ class App(QtCore.QObject):
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
         )
+        self.recorder = RecordController(self.window, self.link, self.clock, parent=self)
         self._sweep_on_start: str | None = None
         self._wire()
         self._open(preset)

@@ -8,9 +8,10 @@ from PySide6 import QtCore
 
 from muonscope.app.background import Job
 from muonscope.app.debugger import BranchesChanged, BreakpointsChanged, HistoryReplaced, Inspection, Saved
-from muonscope.app.engine_loop import Alert, Command, EngineLoop, Note, PlayingChanged, Rejected
+from muonscope.app.engine_loop import Alert, Command, EngineLoop, Note, Paced, PlayingChanged, Rejected
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
+from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot
 
 __all__ = ["MAX_IN_FLIGHT", "EngineLink"]
@@ -24,6 +25,7 @@ class EngineLink(QtCore.QObject):
 
     snapshot = QtCore.Signal(object)  # Snapshot: one per step, and one per applied change
     playing_changed = QtCore.Signal(bool)
+    paced = QtCore.Signal(bool, int)  # pacing on/off, and the step the engine stood on then
     alert = QtCore.Signal(str)  # an engine failure or a diverged lane: the run paused
     note = QtCore.Signal(str)  # something worth knowing that is not a problem
     rejected = QtCore.Signal(str)  # a change the engine refused
@@ -38,9 +40,10 @@ class EngineLink(QtCore.QObject):
         config: ExperimentConfig,
         factory: Callable[[ExperimentConfig], Experiment] = Experiment,
         parent: QtCore.QObject | None = None,
+        session: Session | None = None,
     ) -> None:
         super().__init__(parent)
-        self.loop = EngineLoop(config, factory)
+        self.loop = EngineLoop(config, factory, session)
         self.job = Job(self.loop.run, "muonscope-engine", MAX_IN_FLIGHT, self)
         self.job.yielded.connect(self._dispatch)
         self.job.failed.connect(lambda message: self.alert.emit(f"The engine thread failed: {message}"))
@@ -65,6 +68,8 @@ class EngineLink(QtCore.QObject):
             self.snapshot.emit(message)
         elif isinstance(message, PlayingChanged):
             self.playing_changed.emit(message.playing)
+        elif isinstance(message, Paced):
+            self.paced.emit(message.on, message.step)
         elif isinstance(message, Alert):
             self.alert.emit(message.text)
         elif isinstance(message, Note):

@@ -49,8 +49,11 @@ __all__ = [
     "Apply",
     "Command",
     "EngineLoop",
+    "FrameShown",
     "Message",
     "Note",
+    "Pace",
+    "Paced",
     "Pause",
     "Play",
     "PlayingChanged",
@@ -109,6 +112,23 @@ class SetSpeed:
     steps_per_s: float
 
 
+@dataclass(frozen=True)
+class Pace:
+    """While on, no step is taken before the window has drawn the step the engine stands on.
+
+    A recording needs a frame of every step, however much faster the engine is than the screen.
+    """
+
+    on: bool
+
+
+@dataclass(frozen=True)
+class FrameShown:
+    """The window has drawn a frame of ``step`` (what a paced engine waits for)."""
+
+    step: int
+
+
 Command = (
     Play
     | Pause
@@ -116,6 +136,8 @@ Command = (
     | Apply
     | Reset
     | SetSpeed
+    | Pace
+    | FrameShown
     | GoTo
     | SetBreakpoints
     | SaveSession
@@ -154,9 +176,18 @@ class Rejected:
     text: str
 
 
+@dataclass(frozen=True)
+class Paced:
+    """Pacing went on (or off) with the engine at ``step``: with it on, every later step gets drawn."""
+
+    on: bool
+    step: int
+
+
 Message = (
     Snapshot
     | PlayingChanged
+    | Paced
     | Alert
     | Note
     | Rejected
@@ -174,12 +205,18 @@ class EngineLoop:
     """Owns the Experiment of one window; ``submit`` is safe from any thread."""
 
     def __init__(
-        self, config: ExperimentConfig, factory: Callable[[ExperimentConfig], Experiment] = Experiment
+        self,
+        config: ExperimentConfig,
+        factory: Callable[[ExperimentConfig], Experiment] = Experiment,
+        session: Session | None = None,
     ) -> None:
+        """``session``: start from it (a saved one resumed, say) instead of a new one of ``config``."""
         self._config = config
         self._factory = factory
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self._session: Session | None = None
+        self._session: Session | None = session
+        self._paced = False
+        self._unshown: int | None = None  # paced: the step whose frame the window has not drawn yet
         self._forked = False  # a change made behind the branch's newest step started a branch
         self._goto: int | None = None  # a rewind waiting for its announcement to be delivered
         self._step_s = 0.0  # running mean of the seconds one step takes (for how long a jump will be)
@@ -197,7 +234,10 @@ class EngineLoop:
 
     def run(self, control: JobControl) -> Iterator[Message]:
         """Yield messages until cancelled: a Snapshot per step and per change, and state changes."""
-        self._start(self._config)
+        if self._session is None:
+            self._start(self._config)
+        else:
+            self._announce_opened()
         while not control.cancelled:
             yield from self._flush()
             if self._drain(block=not self._busy()):
@@ -224,7 +264,11 @@ class EngineLoop:
         return self._session is not None and (self._playing or self._steps_left > 0)
 
     def _due(self) -> bool:
-        """Whether the speed limit allows a step now (waiting in short slices for commands otherwise)."""
+        """Whether a step may be taken now (waiting in short slices for commands otherwise): when paced,
+        once the window has drawn the step the engine stands on; then as the speed limit allows."""
+        if self._unshown is not None:
+            self._drain(block=True)
+            return False
         if self._steps_left > 0 or self._min_interval_s == 0:
             return True
         wait = self._last_step_at + self._min_interval_s - time.perf_counter()
@@ -276,6 +320,11 @@ class EngineLoop:
             self._apply(command.change)
         elif isinstance(command, Reset):
             self._reset(command)
+        elif isinstance(command, Pace):
+            self._pace(command.on)
+        elif isinstance(command, FrameShown):
+            if command.step == self._unshown:
+                self._unshown = None
         else:
             self._handle_debugger(command)
 
@@ -301,6 +350,14 @@ class EngineLoop:
     def _pause(self) -> None:
         self._steps_left = 0
         self._set_playing(False)
+
+    def _pace(self, on: bool) -> None:
+        """Pacing on: the window says when it has drawn the step the engine stands on, and each
+        step waits for that; the message tells from which step on every step is drawn."""
+        step = 0 if self._session is None else self._session.step
+        self._paced = on
+        self._unshown = step if on else None
+        self._outbox.append(Paced(on, step))
 
     def _go_to(self, step: int) -> None:
         """Forward: step there (breakpoints still stop it). Backward: announce, then rewind."""
@@ -373,10 +430,14 @@ class EngineLoop:
             self._fail(f"opening {path}", exc)
             return
         self._session = session
-        self._config = session.initial_config
-        self._outbox.append(breakpoints_message(session))
-        self._announce_position()
+        self._announce_opened()
         self._outbox.append(Saved(str(path), session.step, opened=True))
+
+    def _announce_opened(self) -> None:
+        """A session taken over whole (opened, or handed in): its breakpoints, then where it stands."""
+        self._config = self._session.initial_config
+        self._outbox.append(breakpoints_message(self._session))
+        self._announce_position()
 
     def _inspect(self, command: Inspect) -> None:
         try:
@@ -462,6 +523,8 @@ class EngineLoop:
     def _publish(self) -> Snapshot:
         snapshot = self._experiment.snapshot()
         self._outbox.append(snapshot)
+        if self._paced:
+            self._unshown = snapshot.step
         return snapshot
 
     def _set_playing(self, playing: bool) -> None:

@@ -114,12 +114,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_status(self) -> None:
         self._status: dict[str, QtWidgets.QLabel] = {}
-        for key in ("step", "rate", "fps", "device", "lanes"):
+        for key in ("recording", "step", "rate", "fps", "device", "lanes"):
             label = QtWidgets.QLabel()
             label.setObjectName(f"status_{key}")
             label.setContentsMargins(6, 0, 6, 0)
             self.statusBar().addPermanentWidget(label)
             self._status[key] = label
+        self._status["recording"].setStyleSheet("color: #c0392b; font-weight: bold;")
+        self._status["recording"].hide()
 
     # ---- what the application shows ----------------------------------------------------------
 
@@ -138,6 +140,22 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def status_text(self, key: str) -> str:
         return self._status[key].text()
+
+    def status_shown(self, key: str) -> bool:
+        """Whether the status bar shows the part ``key`` ("recording", "rate", …)."""
+        return not self._status[key].isHidden()
+
+    def set_recording(self, text: str | None) -> None:
+        """Say in the status bar that a recording runs (``text``), or that none does (None)."""
+        label = self._status["recording"]
+        label.setText(text or "")
+        label.setVisible(text is not None)
+
+    def show_rates(self, shown: bool) -> None:
+        """Show or hide the measured steps/s and fps: a frame rendered offscreen for a file leaves
+        them out, since they depend on the machine and the moment, not on the run."""
+        self._status["rate"].setVisible(shown)
+        self._status["fps"].setVisible(shown)
 
     def show_alert(self, message: str) -> None:
         """A problem: the message bar, and its first sentence in the status bar for ten seconds."""

@@ -27,34 +27,32 @@ from muonscope.app.config_args import (
 from muonscope.app.progress import ProgressBar
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["run_command"]
+__all__ = ["EXIT_INTERRUPTED", "check_run_arguments", "ctrl_c_stops", "open_run_session", "run_command"]
 
 EXIT_INTERRUPTED = 130
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Validate everything a user typed (before torch is loaded), then run; the report goes to stdout."""
-    config = _check_arguments(args)
+    config = check_run_arguments(args)
     table = table_format(args)
     for folder, option in ((args.out, "--out"), (args.save, "--save")):
         if folder is not None:
             check_writable(folder.parent if option == "--save" else folder, option)
     from muonscope.engine.breakpoints import parse_breakpoint
     from muonscope.engine.headless import run_session, write_outputs
-    from muonscope.engine.session import Session
-    from muonscope.engine.session_file import check_save_target, open_session, save_session
+    from muonscope.engine.session_file import check_save_target, save_session
 
     for text in args.until:
         parse_breakpoint(text, where="--until")  # the grammar, before anything is built
     if args.save is not None:
         check_save_target(args.save)
-    session = open_session(args.resume) if args.resume is not None else Session(config)
-    target = _prepare(session, args)
+    session, target = open_run_session(args, config)
     session.set_breakpoints(
         parse_breakpoint(text, [lane.display_label() for lane in session.config.lanes], where="--until")
         for text in args.until
     )
-    with ProgressBar(not args.no_progress, unit="step") as progress, _ctrl_c_stops() as stop:
+    with ProgressBar(not args.no_progress, unit="step") as progress, ctrl_c_stops() as stop:
         outcome = run_session(
             session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
         )
@@ -75,8 +73,11 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_arguments(args: argparse.Namespace) -> Any:
-    """The config of a fresh run (None when resuming); options that cannot go together are refused."""
+def check_run_arguments(args: argparse.Namespace) -> Any:
+    """The config of a fresh run (None when resuming); options that cannot go together are refused.
+
+    Reads --preset/--config, --set, --lane, --steps, --resume and --rewind; nothing is built yet.
+    """
     if args.resume is None:
         if args.rewind is not None:
             raise ConfigError("--rewind", args.rewind, "applies only with --resume PATH")
@@ -93,6 +94,16 @@ def _check_arguments(args: argparse.Namespace) -> Any:
     for i, spec in enumerate(args.lane):
         parse_lane_fields(spec, f"--lane[{i}]")
     return None
+
+
+def open_run_session(args: argparse.Namespace, config: Any) -> tuple[Any, int]:
+    """The session a run continues (``config``'s fresh one, or the saved one of --resume, rewound and
+    changed) and the step it runs to."""
+    from muonscope.engine.session import Session
+    from muonscope.engine.session_file import open_session
+
+    session = open_session(args.resume) if args.resume is not None else Session(config)
+    return session, _prepare(session, args)
 
 
 def _prepare(session: Any, args: argparse.Namespace) -> int:
@@ -132,7 +143,7 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
 
 
 @contextmanager
-def _ctrl_c_stops():
+def ctrl_c_stops():
     """The first Ctrl-C asks the run to stop between steps; a second one interrupts at once."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():

@@ -1,37 +1,74 @@
-"""``muonscope shot``: the real window, built offscreen, run for N steps and saved as a PNG."""
+"""``muonscope shot``: the real window (or one panel), offscreen, after a run's steps, as a PNG or SVG.
+
+The run is ``muonscope run``'s (preset or config, --set, --lane, --steps, --resume); the picture
+comes off the offscreen window (:mod:`muonscope.app.offscreen`), which draws every step on the way to it.
+"""
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import re
+import sys
 from pathlib import Path
 
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["panel_rects", "parse_size", "shot_command", "take_screenshot"]
+__all__ = ["PICTURE_SUFFIXES", "panel_rects", "parse_size", "report_sweep", "shot_command", "take_screenshot"]
 
 _SIZE = re.compile(r"^(\d{1,6})x(\d{1,6})$")
+#: The picture kinds ``shot`` writes, by the file name's suffix.
+PICTURE_SUFFIXES = (".png", ".svg")
 
 
 def shot_command(args) -> int:
     """``muonscope shot``: every argument is checked before a window is built."""
     from muonscope.app.config_args import check_writable
+    from muonscope.app.offscreen import OffscreenWindow, plan_offscreen
     from muonscope.app.qt_messages import install_message_handler
-    from muonscope.engine.presets import load_preset
+    from muonscope.app.run_command import EXIT_INTERRUPTED, ctrl_c_stops
 
+    kind = _picture_kind(args.out)
     size = parse_size(args.size)
-    if args.out.suffix.lower() != ".png":
-        raise ConfigError("--out", str(args.out), "must name a .png file")
-    preset = load_preset(args.preset)
-    try:
-        preset.config.with_value("run.steps", args.steps)  # the run's own bound on a number of steps
-    except ConfigError as exc:
-        raise ConfigError("--steps", args.steps, exc.allowed) from None
-    check_writable(args.out.parent if str(args.out.parent) else Path("."))
+    check_writable(args.out.parent)
+    plan = plan_offscreen(args, size)
     install_message_handler()
-    path, _ = take_screenshot(preset, args.steps, args.out, size)
-    print(f"wrote {path} ({size[0]}x{size[1]}, step {args.steps})")
+    with ctrl_c_stops() as stop, OffscreenWindow(plan, stop.is_set) as offscreen:
+        offscreen.open()
+        report_sweep(offscreen)
+        image = offscreen.picture()
+        if image is None:
+            sys.stderr.write("muonscope: interrupted before the picture; nothing written\n")
+            return EXIT_INTERRUPTED
+        if kind == "svg":
+            _write_svg(offscreen.subject, args.out)
+        elif not image.save(str(args.out), "PNG"):
+            raise OSError(f"could not write {args.out}")
+    print(f"wrote {args.out} ({size[0]}x{size[1]}, step {plan.target_step})")
     return 0
+
+
+def _picture_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in PICTURE_SUFFIXES:
+        raise ConfigError("--out", str(path), "must name a .png or .svg file")
+    if suffix == ".svg" and importlib.util.find_spec("muonscope.widgets.export") is None:
+        raise ConfigError("--out", str(path), "must name a .png file: SVG is not available yet")
+    return suffix[1:]
+
+
+def _write_svg(widget, path: Path) -> None:
+    from muonscope.widgets.export import write_svg
+
+    write_svg(widget, path)
+
+
+def report_sweep(offscreen) -> None:
+    """A picture taken while a sweep still ran says so: its capacity panel is not the finished one."""
+    if not offscreen.swept:
+        done, planned = offscreen.sweep_progress
+        sys.stderr.write(
+            f"muonscope: the capacity sweep was not waited for ({done} of {planned} points had arrived)\n"
+        )
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -59,57 +96,28 @@ def panel_rects(window) -> dict[str, tuple[int, int, int, int]]:
 
 
 def take_screenshot(
-    preset, steps: int, out: Path, size: tuple[int, int] = (1600, 1000), timeout_s: float = 600.0
+    preset, steps: int, out: Path, size: tuple[int, int] = (1600, 1000)
 ) -> tuple[Path, dict[str, tuple[int, int, int, int]]]:
-    """Run ``steps`` steps of ``preset`` (a name or a Preset) offscreen; save the window once drawn.
+    """Run ``steps`` steps of ``preset`` (a name or a Preset) offscreen; save the window as a PNG.
 
     Returns the PNG's path and the panels' plotting areas in it.
     """
+    from dataclasses import replace
+
+    from muonscope.app.offscreen import OffscreenPlan, OffscreenWindow
+    from muonscope.engine.presets import load_preset
+    from muonscope.engine.session import Session
+
     if steps < 0:
         raise ConfigError("--steps", steps, "must be an integer >= 0")
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
-    from PySide6 import QtCore, QtWidgets
-
-    from muonscope.app.composition import App
-    from muonscope.engine.presets import load_preset
-
-    loaded = load_preset(preset) if isinstance(preset, str) else preset  # fails before any window exists
-    qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    app = App(loaded)
-    window = app.window
-    window.resize(*size)
-    window.show()
-    loop = QtCore.QEventLoop()
-    failure: list[str] = []
-
-    def on_frame(step: int) -> None:
-        if step >= steps and loop.isRunning():
-            loop.quit()
-
-    def on_alert(message: str) -> None:
-        failure.append(message)
-        loop.quit()
-
-    app.clock.frame_drawn.connect(on_frame)
-    app.link.alert.connect(on_alert)
-    QtCore.QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    app.start()
-    app.intents.step(steps)
-    loop.exec()
-    try:
-        shown = app.clock.newest.step if app.clock.newest else -1
-        if failure:
-            raise RuntimeError(failure[0])
-        if shown < steps:
-            raise RuntimeError(f"the run reached step {shown} of {steps} within {timeout_s:.0f} s")
-        qt_app.processEvents()
+    loaded = load_preset(preset) if isinstance(preset, str) else preset
+    config = loaded.config.with_value("run.steps", steps)
+    plan = OffscreenPlan(replace(loaded, config=config), Session(config), 0, steps, size)
+    with OffscreenWindow(plan) as offscreen:
+        offscreen.open()
+        image = offscreen.picture()
         out.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(out), "PNG"):
+        if not image.save(str(out), "PNG"):
             raise OSError(f"could not write {out}")
-        rects = panel_rects(window)
-    finally:
-        window.close()
-        window.deleteLater()
-        qt_app.processEvents()
+        rects = panel_rects(offscreen.window)
     return out, rects

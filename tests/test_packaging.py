@@ -12,7 +12,7 @@ import muonscope
 from muonscope.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ("run", "shot", "sweep", "reproduce")
+COMMANDS = ("run", "shot", "record", "sweep", "reproduce")
 _NOT_SOURCE = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache")
 
 
@@ -53,7 +53,7 @@ def test_help_is_complete_and_imports_no_torch(command):
     assert description.strip() and len(description.strip().splitlines()) <= 2
     for part in ("example", "environment:", "exit status: 0 ", "2 invalid input", "runtime failure"):
         assert part in text, f"{command} --help lacks {part!r}"
-    if command in ("shot", "sweep", "reproduce", "run"):
+    if command in ("shot", "record", "sweep", "reproduce", "run"):
         assert "(default: " in text
 
 

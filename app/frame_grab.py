@@ -1,0 +1,44 @@
+"""A widget's picture as a video frame: grabbed, fitted to the video's size, as rows of RGB bytes."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+__all__ = ["fit_image", "grab_frame", "rgb_bytes"]
+
+
+def grab_frame(widget: QtWidgets.QWidget, size: tuple[int, int]) -> QtGui.QImage:
+    """What ``widget`` shows now, exactly ``size`` (width, height) pixels."""
+    return fit_image(widget.grab().toImage(), size)
+
+
+def fit_image(image: QtGui.QImage, size: tuple[int, int]) -> QtGui.QImage:
+    """``image`` as exactly ``size`` pixels: scaled smoothly, letterboxed on white if its shape differs.
+
+    A video keeps one size from its first frame to its last, whatever the window does meanwhile.
+    """
+    width, height = size
+    if (image.width(), image.height()) == (width, height):
+        return image
+    scaled = image.scaled(
+        width,
+        height,
+        QtCore.Qt.AspectRatioMode.KeepAspectRatio,
+        QtCore.Qt.TransformationMode.SmoothTransformation,
+    )
+    canvas = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
+    canvas.fill(QtGui.QColor("white"))
+    painter = QtGui.QPainter(canvas)
+    painter.drawImage((width - scaled.width()) // 2, (height - scaled.height()) // 2, scaled)
+    painter.end()
+    return canvas
+
+
+def rgb_bytes(image: QtGui.QImage) -> bytes:
+    """The pixels of ``image`` as rows of RGB bytes, top first (what the video encoder reads)."""
+    import numpy as np
+
+    rgb = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    rows = np.frombuffer(rgb.constBits(), dtype=np.uint8, count=stride * height).reshape(height, stride)
+    return rows[:, : width * 3].tobytes()

@@ -1,0 +1,241 @@
+"""The real window, offscreen, driven one engine step at a time, its frames handed out.
+
+``muonscope shot`` and ``muonscope record`` both stand on it. The run is set up exactly as ``muonscope
+run`` sets it up (the same options, the same checks); the window opens offscreen at the asked size,
+optionally in presentation mode or with one panel alone. Then the engine takes one step, the
+offscreen window waits until the frame of exactly that step is drawn, and hands the frame on; every step is
+drawn (a panel's range grows with what it has drawn, so skipping frames would change later ones),
+and nothing depends on the wall clock, so the same command gives the same frames.
+
+What would differ between two runs is kept out of the picture: the status bar shows the step (and
+"● recording") instead of the measured steps/s and fps, no text cursor blinks, and background
+sweeps a preset starts are waited for before the first frame (unless told not to).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PANELS", "OffscreenPlan", "OffscreenWindow", "plan_offscreen"]
+
+#: The panels ``--panel`` can show alone.
+PANELS = ("spectrum", "series", "class_error", "capacity")
+#: How often a wait looks at a stop request (Ctrl-C) and at conditions no signal announces.
+_CHECK_MS = 100
+
+
+@dataclass(frozen=True)
+class OffscreenPlan:
+    """What to show offscreen: a window on ``preset`` whose engine stands on ``session``, run to
+    ``target_step``; ``size`` in pixels is the picture's (the window's, or the panel's alone)."""
+
+    preset: Any  # Preset: the window's title, caption and panel modes
+    session: Any  # Session: where the engine starts (a fresh run, or a saved one resumed and changed)
+    start_step: int  # the session's step before any is taken here (the engine moves it on)
+    target_step: int
+    size: tuple[int, int]
+    panel: str | None = None
+    presentation: bool = False
+    wait_for_sweep: bool = True
+
+
+def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
+    """The run ``args`` describes, built by ``muonscope run``'s own helpers (ConfigError when refused).
+
+    Reads run's options (--preset/--config, --set, --lane, --steps, --resume, --rewind) and
+    --panel, --presentation, --no-wait-sweep.
+    """
+    from muonscope.app.run_command import check_run_arguments, open_run_session
+    from muonscope.engine.presets import load_preset
+
+    config = check_run_arguments(args)
+    if args.resume is None:
+        from muonscope.app.config_args import build_config
+
+        preset, _ = build_config(args)
+    else:
+        preset = load_preset("default")  # the window's look; the engine runs the saved session
+    session, target = open_run_session(args, config)
+    return OffscreenPlan(
+        preset=preset,
+        session=session,
+        start_step=session.step,
+        target_step=target,
+        size=size,
+        panel=args.panel,
+        presentation=args.presentation,
+        wait_for_sweep=not args.no_wait_sweep,
+    )
+
+
+class OffscreenWindow:
+    """The window of ``plan``, offscreen. Use as a context manager; then :meth:`frames` or :meth:`picture`.
+
+    ``stop()`` is asked between frames (and while waiting for one): True ends the stepping early,
+    with what was drawn so far kept. ``status_note`` replaces the measured rates in the status bar.
+    """
+
+    def __init__(
+        self, plan: OffscreenPlan, stop: Callable[[], bool] = lambda: False, status_note: str | None = None
+    ) -> None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
+        from PySide6 import QtWidgets
+
+        from muonscope.app.composition import App
+
+        self.plan = plan
+        self._stop = stop
+        self._failure: str | None = None
+        self._drawn_step: int | None = None
+        self._expected_step = plan.start_step
+        self.swept = True  # False when a sweep was still running at the first frame
+        self.sweep_progress = (0, 0)
+        self.qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+        self.qt_app.setCursorFlashTime(0)  # a text cursor, if any, stays on: no blinking between frames
+        self.app = App(plan.preset, session=plan.session)
+        self.window = self.app.window
+        self.window.show_rates(False)
+        self.window.set_recording(status_note)
+        self._subject = self._place()
+        self.app.clock.frame_drawn.connect(self._on_frame)
+        self.app.link.alert.connect(self._on_alert)
+
+    def _place(self):
+        """Show the window (and the panel alone, if asked) at a size from which ``plan.size`` scales.
+
+        A window cannot be narrower than its toolbar and controls: asked for less, it is drawn at
+        the smallest size of the same shape that it allows, and each frame is scaled down.
+        """
+        width, height = self.plan.size
+        self.window.resize(width, height)
+        subject = self.window
+        if self.plan.panel is not None:
+            subject = getattr(self.app.views, self.plan.panel)
+            subject.setParent(None)  # the panel alone, as its own (offscreen) window
+        least = subject.minimumSizeHint().expandedTo(subject.minimumSize())
+        scale = max(1.0, least.width() / width, least.height() / height)
+        subject.resize(math.ceil(width * scale), math.ceil(height * scale))
+        self.window.show()
+        subject.show()
+        if self.plan.presentation:
+            self.app.views.transport.presentation_action.setChecked(True)  # as the toolbar's button does
+        return subject
+
+    # ---- driving -------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Start the engine; wait for the first frame and, unless told not to, for a sweep it started."""
+        self.app.start()
+        self._wait_frame(self.plan.start_step)
+        capacity = self.app.capacity
+        if capacity.running:
+            if self.plan.wait_for_sweep:
+                self._run_until(lambda: not capacity.running, capacity.finished)
+            else:
+                self.swept = False
+            self.sweep_progress = capacity.progress
+        self._raise_failure()
+
+    def frames(self, every: int = 1) -> Iterator[tuple[int, Any]]:
+        """(step, QImage) every ``every`` steps after the start, up to the target step.
+
+        Each step is taken alone and drawn before the next; the generator ends early on a stop request.
+        """
+        for step in range(self.plan.start_step + 1, self.plan.target_step + 1):
+            if self._stop():
+                return
+            self.app.intents.step(1)
+            self._wait_frame(step)
+            if self._stop() and self._drawn_step != step:
+                return
+            if (step - self.plan.start_step) % every == 0:
+                yield step, self.grab()
+
+    def picture(self):
+        """The frame of the target step (every step before it drawn on the way), or None if stopped."""
+        steps = self.plan.target_step - self.plan.start_step
+        if steps == 0:
+            return self.grab()
+        for _step, image in self.frames(every=steps):
+            return image
+        return None
+
+    def grab(self):
+        """The picture shown now, exactly ``plan.size`` pixels."""
+        from muonscope.app.frame_grab import grab_frame
+
+        self.qt_app.processEvents()  # layouts and axes the last frame changed settle first
+        return grab_frame(self._subject, self.plan.size)
+
+    @property
+    def subject(self):
+        """The widget pictured: the window, or the panel shown alone."""
+        return self._subject
+
+    # ---- waiting -------------------------------------------------------------------------------
+
+    def _on_frame(self, step: int) -> None:
+        newest = self.app.clock.newest
+        self._drawn_step = step if newest is not None and newest.step == step else None
+
+    def _on_alert(self, message: str) -> None:
+        """An engine failure stops the stepping; a diverged lane or a breakpoint pauses a window, not us."""
+        newest = self.app.clock.newest
+        if newest is None or newest.step < self._expected_step:  # its step never came
+            self._failure = self._failure or message
+
+    def _wait_frame(self, step: int) -> None:
+        self._expected_step = step
+        self._run_until(lambda: self._drawn_step == step, self.app.clock.frame_drawn, self.app.link.alert)
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise RuntimeError(self._failure)
+
+    def _run_until(self, done: Callable[[], bool], *signals) -> None:
+        """Run Qt's event loop until ``done()``, an engine failure or a stop request."""
+        from PySide6 import QtCore
+
+        if done():
+            return
+        loop = QtCore.QEventLoop()
+
+        def check(*_args) -> None:
+            if done() or self._failure is not None or self._stop():
+                loop.quit()
+
+        timer = QtCore.QTimer()
+        timer.setInterval(_CHECK_MS)
+        timer.timeout.connect(check)
+        for signal in signals:
+            signal.connect(check)
+        timer.start()
+        try:
+            loop.exec()
+        finally:
+            timer.stop()
+            for signal in signals:
+                signal.disconnect(check)
+
+    # ---- closing -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the window (its engine and sweeps stop with it)."""
+        if self._subject is not self.window:
+            self._subject.close()
+            self._subject.deleteLater()
+        self.window.close()
+        self.window.deleteLater()
+        self.qt_app.processEvents()
+
+    def __enter__(self) -> OffscreenWindow:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

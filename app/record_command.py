@@ -1,0 +1,129 @@
+"""``muonscope record``: the real window (or one panel), offscreen, as an MP4 or GIF, a frame per step.
+
+The run is ``muonscope run``'s (preset or config, --set, --lane, --steps, --resume); frames come
+off the offscreen window (:mod:`muonscope.app.offscreen`), one per engine step (or per
+``--every`` steps), never by the wall clock, so the same command gives the same frames. They
+stream to the encoder (:mod:`muonscope.app.video`) as they are drawn. Ctrl-C stops after the
+frame in progress and keeps the frames so far as a playable file.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from muonscope.engine.errors import ConfigError
+
+__all__ = ["MAX_FPS", "check_every", "check_fps", "record_command"]
+
+#: Frame rates an MP4 may have; a GIF's frame delays are whole hundredths of a second, and players
+#: slow down delays under two hundredths, so a GIF plays at most 50 frames per second.
+MAX_FPS = {"mp4": 240.0, "gif": 50.0}
+#: Largest --every: a frame per million steps is already far past any run.
+MAX_EVERY = 10**6
+
+
+def record_command(args) -> int:
+    """Check every option (before a window or engine exists), then record; a summary goes to stdout."""
+    from muonscope.app.config_args import check_writable
+    from muonscope.app.offscreen import plan_offscreen
+    from muonscope.app.shot import parse_size
+    from muonscope.app.video import check_video_path
+
+    kind = check_video_path(args.out)
+    size = parse_size(args.size)
+    fps = check_fps(args.fps, kind)
+    every = check_every(args.every)
+    check_writable(args.out.parent)
+    plan = plan_offscreen(args, size)
+    frames = (plan.target_step - plan.start_step) // every
+    if frames < 1:
+        raise ConfigError(
+            "--steps",
+            plan.target_step,
+            f"must be at least --every = {every} steps past the start (step {plan.start_step})",
+        )
+    return _record(plan, args, fps, every, frames)
+
+
+def check_fps(fps: float, kind: str) -> float:
+    """Frames per second of the video: above 0, at most what its kind can play."""
+    top = MAX_FPS[kind]
+    if not (math.isfinite(fps) and 0 < fps <= top):
+        raise ConfigError(
+            "--fps", fps, f"must be a number of frames per second above 0, at most {top:g} for {kind}"
+        )
+    return fps
+
+
+def check_every(every: int) -> int:
+    """One frame every ``every`` steps: 1 to MAX_EVERY."""
+    if not 1 <= every <= MAX_EVERY:
+        raise ConfigError("--every", every, f"must be a whole number of steps from 1 to {MAX_EVERY}")
+    return every
+
+
+def _record(plan, args, fps: float, every: int, total: int) -> int:
+    from muonscope.app.frame_grab import rgb_bytes
+    from muonscope.app.offscreen import OffscreenWindow
+    from muonscope.app.progress import ProgressBar
+    from muonscope.app.qt_messages import install_message_handler
+    from muonscope.app.run_command import EXIT_INTERRUPTED, ctrl_c_stops
+    from muonscope.app.shot import report_sweep
+    from muonscope.app.video import VideoWriter
+
+    install_message_handler()
+    writer = None
+    last_step = plan.start_step
+    with (
+        ctrl_c_stops() as stop,
+        ProgressBar(not args.no_progress, unit="frame") as progress,
+        OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
+    ):
+        offscreen.open()
+        report_sweep(offscreen)
+        try:
+            for step, image in offscreen.frames(every):
+                if writer is None:
+                    writer = VideoWriter(args.out, plan.size, fps)
+                writer.add(rgb_bytes(image))
+                last_step = step
+                progress(writer.frames, total, "recording")
+        except BaseException:
+            _keep_what_was_recorded(writer)
+            raise
+    if writer is None:
+        sys.stderr.write("muonscope: interrupted before the first frame; nothing written\n")
+        return EXIT_INTERRUPTED
+    writer.close()
+    print(_summary(writer, plan, every, last_step))
+    if stop.is_set():
+        sys.stderr.write(f"muonscope: interrupted at step {last_step}; the frames so far are in {args.out}\n")
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _keep_what_was_recorded(writer) -> None:
+    """A failure mid-recording: the frames so far still make a playable file, and the user hears of it."""
+    if writer is None:
+        return
+    try:
+        writer.close()
+    except OSError:
+        return
+    sys.stderr.write(
+        f"muonscope: the {writer.frames} frames recorded before the failure are in {writer.path}\n"
+    )
+
+
+def _summary(writer, plan, every: int, last_step: int) -> str:
+    width, height = plan.size
+    shown = f"{width}x{height}"
+    if writer.video_size != plan.size:
+        shown += f" (padded to {writer.video_size[0]}x{writer.video_size[1]} for H.264)"
+    first = plan.start_step + every
+    steps = f"steps {first}–{last_step}" + (f", every {every}" if every > 1 else "")
+    return (
+        f"wrote {writer.path}: {writer.frames} frames, {shown}, "
+        f"{writer.seconds:.2f} s of video at {writer.fps:g} fps ({steps})"
+    )

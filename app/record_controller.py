@@ -1,0 +1,172 @@
+"""The window's ● record button: from start until stop, one frame of the window per engine step.
+
+Starting asks for a file (.mp4 or .gif) through ``chooser`` (a dialog; tests hand in their own),
+then paces the engine: no step is taken before the window has drawn the one before, so the file
+gets every step exactly once, however much faster the engine is than the screen. The status bar
+says "● recording · N frames → PATH" meanwhile. Stopping (the button again, Ctrl+Shift+R, or
+closing the window) finishes the file and says where it went.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from muonscope.app.config_args import check_writable
+from muonscope.app.engine_loop import FrameShown, Pace
+from muonscope.app.frame_grab import grab_frame, rgb_bytes
+from muonscope.app.video import VideoWriter, check_video_path
+from muonscope.engine.errors import ConfigError
+
+__all__ = ["RECORD_FPS", "RecordController", "choose_video_path"]
+
+#: Frames per second of a recording made in the window.
+RECORD_FPS = 30.0
+_WHAT = "recording file"
+
+
+def choose_video_path(parent: QtWidgets.QWidget) -> Path | None:
+    """Ask where to record (None when cancelled); a name without a suffix becomes an MP4."""
+    text, _ = QtWidgets.QFileDialog.getSaveFileName(
+        parent, "Record to", str(Path.home() / "muonscope.mp4"), "Video (*.mp4 *.gif)"
+    )
+    if not text:
+        return None
+    path = Path(text)
+    return path if path.suffix else path.with_suffix(".mp4")
+
+
+class RecordController(QtCore.QObject):
+    """Wires the toolbar's record toggle to a video file fed by the frame clock.
+
+    ``chooser(window)`` returns the file to record to, or None to cancel.
+    """
+
+    def __init__(
+        self,
+        window,
+        link,
+        clock,
+        chooser: Callable[[QtWidgets.QWidget], Path | None] = choose_video_path,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.chooser = chooser
+        self._window = window
+        self._transport = window.views.transport
+        self._link = link
+        self._clock = clock
+        self._writer: VideoWriter | None = None
+        self._size = (0, 0)
+        self._last_step: int | None = None  # None until the engine is paced: nothing is written yet
+        self._paced_from: int | None = None
+        self._transport.record_toggled.connect(self._on_toggled)
+        link.paced.connect(self._on_paced)
+        clock.frame_drawn.connect(self._on_frame)
+        window.closing.connect(self.stop)
+
+    @property
+    def recording(self) -> bool:
+        return self._writer is not None
+
+    @property
+    def frames(self) -> int:
+        """Frames written to the file being recorded (0 when none is)."""
+        return 0 if self._writer is None else self._writer.frames
+
+    @property
+    def started_after_step(self) -> int | None:
+        """The step the engine stood on when its pacing began: the frames are of the steps after it
+        (None until the engine confirms it; kept after a recording ends)."""
+        return self._paced_from
+
+    @property
+    def path(self) -> Path | None:
+        """The file being recorded, or None."""
+        return None if self._writer is None else self._writer.path
+
+    @QtCore.Slot(bool)
+    def _on_toggled(self, on: bool) -> None:
+        if not on:
+            self.stop()
+            return
+        path = self.chooser(self._window)
+        if path is None or not self.start(path):
+            self._transport.set_recording(False)
+
+    def start(self, path: Path) -> bool:
+        """Record to ``path`` from the next step on; False (and a message) when it cannot be written."""
+        if self.recording:
+            return True
+        try:
+            check_video_path(path, _WHAT)
+            check_writable(path.parent, _WHAT)
+            ratio = self._window.devicePixelRatioF()  # a grab has the screen's pixels, not the logical ones
+            self._size = (round(self._window.width() * ratio), round(self._window.height() * ratio))
+            self._writer = VideoWriter(path, self._size, RECORD_FPS)
+        except (ConfigError, OSError) as exc:
+            self._window.show_alert(f"Not recording: {exc}")
+            return False
+        self._last_step = self._paced_from = None
+        self._link.submit(Pace(True))
+        self._transport.set_recording(True)
+        self._show_progress()
+        return True
+
+    @QtCore.Slot()
+    def stop(self) -> None:
+        """Finish the file (the engine runs free again) and say where it went."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        self._link.submit(Pace(False))
+        self._transport.set_recording(False)
+        self._window.set_recording(None)
+        if writer.frames == 0:
+            self._discard(writer)
+            self._window.show_note("Recording stopped before any step was taken: nothing written.")
+            return
+        try:
+            writer.close()
+        except OSError as exc:
+            self._window.show_alert(f"The recording was not written: {exc}")
+            return
+        self._window.show_note(
+            f"Recorded {writer.frames} frames ({writer.seconds:.1f} s at {writer.fps:g} fps) to {writer.path}"
+        )
+
+    @staticmethod
+    def _discard(writer: VideoWriter) -> None:
+        try:
+            writer.close()
+        except OSError:
+            pass  # no frames: no file, as it should be
+
+    @QtCore.Slot(bool, int)
+    def _on_paced(self, on: bool, step: int) -> None:
+        """From here every step gets drawn: frames start with the next one."""
+        if on and self.recording and self._last_step is None:
+            self._last_step = self._paced_from = step
+            self._link.submit(FrameShown(step))
+
+    @QtCore.Slot(int)
+    def _on_frame(self, _shown_step: int) -> None:
+        """A frame drawn: written if it is a new engine step's; the paced engine may then go on."""
+        newest = self._clock.newest
+        if self._writer is None or self._last_step is None or newest is None:
+            return
+        if newest.step != self._last_step:
+            try:
+                self._writer.add(rgb_bytes(grab_frame(self._window, self._size)))
+            except OSError as exc:
+                self._window.show_alert(f"Recording stopped: {exc}")
+                self.stop()
+                return
+            self._last_step = newest.step
+            self._show_progress()
+        self._link.submit(FrameShown(newest.step))
+
+    def _show_progress(self) -> None:
+        self._window.set_recording(f"● recording · {self.frames} frames → {self.path}")

@@ -1,0 +1,176 @@
+"""Video files from a stream of frames: H.264 MP4 or GIF, encoded by the ffmpeg that imageio-ffmpeg ships.
+
+Frames go to an ffmpeg process through a pipe as they come (nothing holds the whole video in
+memory). An MP4 is H.264 (libx264, yuv420p, which needs even sizes: an odd width or height gets one
+white column or row on the right or bottom). A GIF needs one palette for the whole clip, or colours
+would flicker between frames: the frames stream into a lossless FFV1 file first, and closing reads
+it twice (a palette from every frame, then the GIF drawn with it).
+
+The file appears under its name only when it is complete: ffmpeg writes ``NAME.part`` and closing
+renames it, so an interrupted recording that is closed is a valid, playable file and a killed one
+leaves no broken file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from muonscope.engine.errors import ConfigError
+
+__all__ = ["VIDEO_SUFFIXES", "VideoWriter", "check_video_path", "padded_size"]
+
+#: The file kinds a recording can be, by the file name's suffix.
+VIDEO_SUFFIXES = (".mp4", ".gif")
+#: libx264's constant-quality setting: 18 is visually lossless for text and thin lines.
+_CRF = "18"
+#: How much of ffmpeg's own report a failure message quotes.
+_REPORT_CHARS = 600
+
+
+def check_video_path(path: Path, option: str = "--out") -> str:
+    """The kind of video ``path`` names ("mp4" or "gif"); anything else is refused."""
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise ConfigError(option, str(path), "must name a .mp4 or .gif file")
+    return suffix[1:]
+
+
+def padded_size(size: tuple[int, int], kind: str) -> tuple[int, int]:
+    """The size of the encoded picture: H.264 in yuv420p needs even sides; a GIF takes any."""
+    width, height = size
+    return (width + width % 2, height + height % 2) if kind == "mp4" else (width, height)
+
+
+class VideoWriter:
+    """Write ``size`` (width, height) RGB frames at ``fps`` to ``path`` (.mp4 or .gif).
+
+    :meth:`add` takes one frame as ``width * height * 3`` bytes (rows of RGB, top first);
+    :meth:`close` finishes the file. Use it as a context manager so the file is always finished.
+    """
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: float) -> None:
+        import imageio_ffmpeg
+
+        self.path = Path(path)
+        self.kind = check_video_path(self.path)
+        self.size = size
+        self.fps = fps
+        self.frames = 0
+        self._ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        self._part = self.path.with_name(self.path.name + ".part")
+        self._scratch = tempfile.TemporaryDirectory(prefix="muonscope-video-") if self.kind == "gif" else None
+        self._report = tempfile.TemporaryFile()
+        self._process = self._start()
+
+    @property
+    def video_size(self) -> tuple[int, int]:
+        """The picture size in the file (a frame's size, made even for H.264)."""
+        return padded_size(self.size, self.kind)
+
+    @property
+    def seconds(self) -> float:
+        """How long the video written so far plays."""
+        return self.frames / self.fps
+
+    def _start(self) -> subprocess.Popen:
+        width, height = self.size
+        source = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{self.fps:g}"]
+        if self.kind == "mp4":
+            out_w, out_h = self.video_size
+            pad = [] if (out_w, out_h) == self.size else ["-vf", f"pad={out_w}:{out_h}:0:0:white"]
+            target = [
+                *pad,
+                *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", _CRF),
+                *("-movflags", "+faststart", "-f", "mp4", str(self._part)),
+            ]
+        else:
+            target = ["-c:v", "ffv1", "-f", "matroska", self._lossless]
+        return subprocess.Popen(
+            [self._ffmpeg, "-y", "-v", "error", *source, "-i", "-", *target],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._report,
+            start_new_session=True,  # Ctrl-C in the terminal goes to us; we finish the file
+        )
+
+    @property
+    def _lossless(self) -> str:
+        return os.path.join(self._scratch.name, "frames.mkv")
+
+    def add(self, rgb: bytes) -> None:
+        """Append one frame (``width * height * 3`` bytes)."""
+        expected = self.size[0] * self.size[1] * 3
+        if len(rgb) != expected:
+            raise ValueError(f"a frame of {len(rgb)} bytes; {self.size[0]}x{self.size[1]} RGB is {expected}")
+        try:
+            self._process.stdin.write(rgb)
+        except BrokenPipeError:
+            self._process.wait()
+            raise OSError(f"the encoder stopped: {self._ffmpeg_report()}") from None
+        self.frames += 1
+
+    def close(self) -> Path:
+        """Finish the file and give it its name; raises OSError when ffmpeg could not."""
+        if self._process.stdin.closed:
+            return self.path
+        try:
+            self._process.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            if self._process.wait() != 0:
+                raise OSError(f"could not write {self.path}: {self._ffmpeg_report()}")
+            if self.frames == 0:
+                raise OSError(f"no frames to write to {self.path}")
+            if self.kind == "gif":
+                self._draw_gif()
+            self._part.replace(self.path)
+        finally:
+            self._part.unlink(missing_ok=True)
+            self._report.close()
+            if self._scratch is not None:
+                self._scratch.cleanup()
+        return self.path
+
+    def _draw_gif(self) -> None:
+        """The palette from every frame, then the GIF drawn with that one palette (no dithering noise)."""
+        palette = os.path.join(self._scratch.name, "palette.png")
+        self._ffmpeg_run(["-i", self._lossless, "-vf", "palettegen", palette])
+        self._ffmpeg_run(
+            [
+                "-i",
+                self._lossless,
+                "-i",
+                palette,
+                "-lavfi",
+                "paletteuse=dither=none",
+                "-f",
+                "gif",
+                str(self._part),
+            ]
+        )
+
+    def _ffmpeg_run(self, arguments: list[str]) -> None:
+        done = subprocess.run(
+            [self._ffmpeg, "-y", "-v", "error", *arguments],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            start_new_session=True,
+        )
+        if done.returncode != 0:
+            report = done.stderr.decode(errors="replace").strip()[-_REPORT_CHARS:]
+            raise OSError(f"could not write {self.path}: {report or f'ffmpeg exit status {done.returncode}'}")
+
+    def _ffmpeg_report(self) -> str:
+        self._report.seek(0)
+        text = self._report.read().decode(errors="replace").strip()
+        return text[-_REPORT_CHARS:] or f"ffmpeg exit status {self._process.returncode}"
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

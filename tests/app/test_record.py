@@ -1,0 +1,253 @@
+"""Recording: ``muonscope record`` (MP4 and GIF, a frame per step, the same frames every time), the
+broader ``muonscope shot``, and the window's ● record button (every step taken, none doubled)."""
+
+import signal
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PySide6 import QtGui
+
+from muonscope.app.cli import _parser, main
+from muonscope.app.frame_grab import rgb_bytes
+from muonscope.app.offscreen import OffscreenWindow, plan_offscreen
+from muonscope.app.video import VideoWriter
+from tests.app.helpers import WAIT_MS, open_app, wait_until_paused
+
+#: A tiny run: a 16×16 memory, four default lanes, a few steps a second even on a busy machine.
+TINY = ["--set", "task.d=16", "--set", "task.n_items=64", "--set", "task.batch_size=16"]
+QUIET = ["--no-progress"]
+
+
+def _decoded(path) -> tuple[tuple[int, int], list[np.ndarray]]:
+    """(width, height) and every frame of a video file, read back by ffmpeg.
+
+    The size comes from imageio-ffmpeg's reader (closed at once: read to the end, it leaves its
+    pipes open); the frames from the same ffmpeg, decoding to raw RGB.
+    """
+    reader = imageio_ffmpeg.read_frames(str(path))
+    width, height = next(reader)["size"]
+    reader.close()
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path)]
+    raw = subprocess.run(
+        [*command, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True
+    ).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+    return (width, height), list(frames)
+
+
+def _record(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["record", *TINY, *QUIET, *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---- muonscope record -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_record_writes_one_frame_per_step_at_the_asked_size(capsys, tmp_path, suffix):
+    out = tmp_path / f"clip{suffix}"
+    code, text, err = _record(capsys, "--steps", "6", "--size", "320x240", "--out", str(out))
+    assert code == 0, err
+    size, frames = _decoded(out)
+    assert size == (320, 240)
+    assert len(frames) == 6
+    assert f"wrote {out}: 6 frames, 320x240, 0.20 s of video at 30 fps (steps 1–6)" in text
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_every_k_steps_gives_one_frame_per_k(capsys, tmp_path):
+    out = tmp_path / "every.mp4"
+    code, text, err = _record(capsys, "--steps", "9", "--every", "3", "--out", str(out), "--size", "320x240")
+    assert code == 0, err
+    assert len(_decoded(out)[1]) == 3
+    assert "(steps 3–9, every 3)" in text
+
+
+def test_the_same_command_gives_the_same_frames(tmp_path):
+    """The raw frames the offscreen window hands out, byte for byte, from two runs of one command."""
+    argv = ["record", *TINY, "--steps", "5", "--size", "640x400", "--out", str(tmp_path / "x.mp4")]
+
+    def frames() -> list[bytes]:
+        args = _parser().parse_args(argv)
+        with OffscreenWindow(plan_offscreen(args, (640, 400)), status_note="● recording") as offscreen:
+            offscreen.open()
+            return [rgb_bytes(image) for _step, image in offscreen.frames()]
+
+    first, second = frames(), frames()
+    assert len(first) == 5
+    assert first == second
+    assert len(set(first)) == 5  # each step's frame shows something new
+
+
+def test_gif_frames_match_on_a_second_run(capsys, tmp_path):
+    paths = [tmp_path / "a.gif", tmp_path / "b.gif"]
+    for path in paths:
+        code, _text, err = _record(capsys, "--steps", "4", "--size", "320x240", "--out", str(path))
+        assert code == 0, err
+    (_, first), (_, second) = _decoded(paths[0]), _decoded(paths[1])
+    assert len(first) == len(second) == 4
+    assert all((a == b).all() for a, b in zip(first, second, strict=True))
+
+
+def test_an_odd_size_is_padded_for_h264_and_kept_for_gif(capsys, tmp_path):
+    code, text, err = _record(capsys, "--steps", "2", "--size", "321x241", "--out", str(tmp_path / "o.mp4"))
+    assert code == 0, err
+    assert _decoded(tmp_path / "o.mp4")[0] == (322, 242)
+    assert "321x241 (padded to 322x242 for H.264)" in text
+    code, _text, err = _record(capsys, "--steps", "2", "--size", "321x241", "--out", str(tmp_path / "o.gif"))
+    assert code == 0, err
+    assert _decoded(tmp_path / "o.gif")[0] == (321, 241)
+
+
+def test_one_panel_alone(capsys, tmp_path):
+    args = _parser().parse_args(["record", *TINY, "--steps", "2", "--panel", "series", "--out", "x.mp4"])
+    with OffscreenWindow(plan_offscreen(args, (480, 300))) as offscreen:
+        assert offscreen.subject is offscreen.app.views.series
+        offscreen.open()
+        images = [image for _step, image in offscreen.frames()]
+    assert [(i.width(), i.height()) for i in images] == [(480, 300)] * 2
+    out = tmp_path / "series.mp4"
+    code, _text, err = _record(
+        capsys, "--steps", "3", "--panel", "series", "--size", "480x300", "--out", str(out)
+    )
+    assert code == 0, err
+    assert _decoded(out)[0] == (480, 300) and len(_decoded(out)[1]) == 3
+
+
+def test_a_resumed_session_records_the_steps_after_it(capsys, tmp_path):
+    assert main(["run", *TINY, "--steps", "3", "--save", str(tmp_path / "s"), *QUIET]) == 0
+    capsys.readouterr()
+    out = tmp_path / "resumed.mp4"
+    code, text, err = (
+        main(
+            [
+                "record",
+                *QUIET,
+                "--resume",
+                str(tmp_path / "s"),
+                "--steps",
+                "6",
+                "--out",
+                str(out),
+                "--size",
+                "320x240",
+            ]
+        ),
+        *capsys.readouterr(),
+    )
+    assert code == 0, err
+    assert len(_decoded(out)[1]) == 3
+    assert "(steps 4–6)" in text
+
+
+def test_ctrl_c_keeps_the_frames_so_far_as_a_playable_file(capsys, tmp_path, monkeypatch):
+    """Ctrl-C after the third frame: the run stops there, the file plays with three frames, exit 130."""
+    add = VideoWriter.add
+
+    def add_then_interrupt(self, rgb):
+        add(self, rgb)
+        if self.frames == 3:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(VideoWriter, "add", add_then_interrupt)
+    out = tmp_path / "cut.mp4"
+    code, text, err = _record(capsys, "--steps", "50", "--size", "320x240", "--out", str(out))
+    assert code == 130
+    assert f"interrupted at step 3; the frames so far are in {out}" in err
+    assert "3 frames" in text
+    assert len(_decoded(out)[1]) == 3
+
+
+# ---- muonscope shot ---------------------------------------------------------------------------
+
+
+def test_shot_takes_runs_options_and_one_panel(capsys, tmp_path):
+    out = tmp_path / "d32.png"
+    settings = ["--set", "task.d=32", "--set", "task.n_items=64", "--set", "task.batch_size=16"]
+    code = main(["shot", *settings, "--steps", "3", "--size", "640x400", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert f"wrote {out} (640x400, step 3)" in text
+    image = QtGui.QImage(str(out))
+    assert (image.width(), image.height()) == (640, 400)
+    panel = tmp_path / "capacity.png"
+    assert (
+        main(["shot", *TINY, "--steps", "2", "--panel", "capacity", "--size", "400x300", "--out", str(panel)])
+        == 0
+    )
+    assert QtGui.QImage(str(panel)).size().toTuple() == (400, 300)
+
+
+def test_shot_refuses_what_it_cannot_write(capsys, tmp_path):
+    assert main(["shot", *TINY, "--out", str(tmp_path / "x.jpg")]) == 2
+    assert "--out = " in capsys.readouterr().err
+    assert main(["shot", *TINY, "--panel", "nope", "--out", str(tmp_path / "x.png")]) == 2
+    assert "argument --panel: invalid choice: 'nope'" in capsys.readouterr().err
+
+
+# ---- the window's record button ---------------------------------------------------------------
+
+
+def _start_recording(qtbot, app, path):
+    app.recorder.chooser = lambda _window: path
+    app.views.transport.record_action.trigger()
+    qtbot.waitUntil(lambda: app.recorder.started_after_step is not None, timeout=WAIT_MS)
+
+
+def test_record_button_writes_one_frame_per_step_taken(qtbot, tmp_path):
+    app = open_app(qtbot)
+    path = tmp_path / "window.mp4"
+    _start_recording(qtbot, app, path)
+    assert app.window.status_text("recording") == f"● recording · 0 frames → {path}"
+    app.intents.step(5)
+    qtbot.waitUntil(lambda: app.recorder.frames == 5, timeout=WAIT_MS)
+    assert app.window.status_text("recording") == f"● recording · 5 frames → {path}"
+    app.views.transport.record_action.trigger()
+    assert not app.recorder.recording and not app.views.transport.record_action.isChecked()
+    assert not app.window.status_shown("recording")
+    assert str(path) in app.views.message.text
+    size, frames = _decoded(path)
+    assert len(frames) == 5
+    assert size == (
+        app.window.width() + app.window.width() % 2,
+        app.window.height() + app.window.height() % 2,
+    )
+
+
+def test_a_fast_engine_is_paced_so_that_no_step_is_skipped(qtbot, tmp_path):
+    """Played at full speed, the tiny run outpaces the screen; recorded, every step still gets a frame."""
+    app = open_app(qtbot)
+    path = tmp_path / "fast.gif"
+    _start_recording(qtbot, app, path)
+    start = app.recorder.started_after_step
+    app.intents.play(True)
+    qtbot.waitUntil(lambda: app.recorder.frames >= 30, timeout=WAIT_MS)
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)
+    qtbot.waitUntil(lambda: app.recorder.frames == app.clock.newest.step - start, timeout=WAIT_MS)
+    app.views.transport.record_action.trigger()
+    assert len(_decoded(path)[1]) == app.clock.newest.step - start
+
+
+def test_closing_the_window_finishes_the_file(qtbot, tmp_path):
+    app = open_app(qtbot)
+    path = tmp_path / "closed.mp4"
+    _start_recording(qtbot, app, path)
+    app.intents.step(3)
+    qtbot.waitUntil(lambda: app.recorder.frames == 3, timeout=WAIT_MS)
+    app.window.close()
+    assert len(_decoded(path)[1]) == 3
+
+
+def test_a_refused_file_shows_a_message_and_the_button_goes_back(qtbot, tmp_path):
+    app = open_app(qtbot)
+    app.recorder.chooser = lambda _window: tmp_path / "clip.avi"
+    app.views.transport.record_action.trigger()
+    assert not app.recorder.recording and not app.views.transport.record_action.isChecked()
+    assert "must name a .mp4 or .gif file" in app.views.message.text
+    app.recorder.chooser = lambda _window: None  # the dialog cancelled
+    app.views.transport.record_action.trigger()
+    assert not app.recorder.recording and not app.views.transport.record_action.isChecked()
