@@ -6,6 +6,8 @@ controls do is wired by :mod:`muonscope.app.composition`.
 
 from __future__ import annotations
 
+import html
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.views import Views
@@ -50,6 +52,8 @@ class MainWindow(QtWidgets.QMainWindow):
         column.setContentsMargins(4, 4, 4, 0)
         column.addWidget(views.message)
         column.addWidget(views.caption)
+        column.addWidget(views.live_caption)
+        column.addWidget(views.lane_key)
         column.addLayout(grid, 1)
         column.addWidget(views.timeline)
         self.setCentralWidget(central)
@@ -123,11 +127,19 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ---- what the application shows ----------------------------------------------------------
 
-    def show_preset(self, preset: Preset) -> None:
+    def show_preset(self, preset: Preset, drift: list[str] | tuple[str, ...] = ()) -> None:
+        """The preset's title and description; ``drift`` names the settings that no longer match it."""
         self.setWindowTitle(f"muonscope — {preset.title or preset.name}")
         self.views.transport.set_preset(preset.name)
-        caption = " ".join(preset.caption.split())
-        self.views.caption.setText(f"<b>{preset.title}</b> — {caption}" if caption else preset.title)
+        caption = html.escape(" ".join(preset.caption.split()))
+        text = f"<b>{html.escape(preset.title)}</b> — {caption}" if caption else html.escape(preset.title)
+        if drift:
+            changed = html.escape(", ".join(drift))
+            text += f"<br><i>The description is of the preset's settings; these differ now: {changed}.</i>"
+        self.views.caption.setText(text)
+
+    def show_live_caption(self, text: str) -> None:
+        self.views.live_caption.setText(text)
 
     def set_status(self, step: int, steps_per_s: float, fps: float, device: str, lanes: str) -> None:
         self._status["step"].setText(f"step {step}")

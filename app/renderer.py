@@ -8,6 +8,7 @@ import numpy as np
 
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.snapshot import Snapshot, group_means
+from muonscope.widgets.lane_key import LaneKeyEntry
 
 __all__ = ["SERIES_METRICS", "BucketHistory", "Renderer", "bucket_labels"]
 
@@ -79,18 +80,23 @@ class BucketHistory:
 class Renderer:
     """Pushes one snapshot (and the history behind it) into the four panels and the timeline."""
 
-    def __init__(self, spectrum, series, class_error, capacity, timeline) -> None:
+    def __init__(self, spectrum, series, class_error, capacity, timeline, lane_key=None) -> None:
         self.spectrum = spectrum
         self.series = series
         self.class_error = class_error
         self.capacity = capacity
         self.timeline = timeline
+        self.lane_key = lane_key
         self._lane_ids: tuple[int, ...] = ()
         self._labels: list[str] = []
+        #: lane id → the labels it had before, each with the step it changed at (oldest first)
+        self._earlier: dict[int, list[tuple[str, int]]] = {}
         self._capacity_key: tuple | None = None
 
     def reset(self) -> None:
+        """Forget the drawn lanes (a new run, a jump, or a new stage style): the next frame redraws."""
         self._lane_ids = ()
+        self._earlier.clear()
         self._capacity_key = None
         for panel in (self.spectrum, self.series, self.capacity):
             panel.reset_range()
@@ -106,6 +112,7 @@ class Renderer:
     ) -> None:
         """Draw ``shown`` (the cursor's step) against the history up to ``newest``."""
         self._sync_lanes(newest)
+        self.spectrum.set_dtype(shown.dtype)
         for position, lane in enumerate(shown.lanes[: len(self._lane_ids)]):
             for matrix in SPECTRUM_MATRICES:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
@@ -125,6 +132,10 @@ class Renderer:
     def _sync_lanes(self, snapshot: Snapshot) -> None:
         ids = tuple(lane.lane_id for lane in snapshot.lanes)
         labels = [lane.label for lane in snapshot.lanes]
+        if ids == self._lane_ids:
+            for lane_id, before, now in zip(ids, self._labels, labels, strict=True):
+                if before != now:  # its settings changed at this step: its past keeps the old label
+                    self._earlier.setdefault(lane_id, []).append((before, snapshot.step))
         if ids != self._lane_ids:
             self._lane_ids = ids
             for panel in (self.spectrum, self.series, self.class_error, self.capacity):
@@ -133,6 +144,13 @@ class Renderer:
             for panel in (self.spectrum, self.series, self.class_error, self.capacity):
                 panel.set_labels(labels)
         self._labels = labels
+        if self.lane_key is not None:
+            self.lane_key.set_lanes(
+                [
+                    LaneKeyEntry(position, label, tuple(self._earlier.get(lane_id, ())))
+                    for position, (lane_id, label) in enumerate(zip(ids, labels, strict=True))
+                ]
+            )
 
     def _draw_series(self, history: MetricHistory, newest: Snapshot) -> None:
         metric = self.series.mode("metric")

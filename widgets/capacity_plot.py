@@ -140,12 +140,8 @@ class CapacityPlot(PlotPanel):
             self.right.addItem(dashed)
             self._recovered.append(solid)
             self._accuracy.append(dashed)
-        if steps:
-            self._show_steps_legend()
 
     def set_labels(self, labels: list[str]) -> None:
-        if self.in_steps_mode:
-            self.rename_legend(self._recovered, labels)
         self._labels = list(labels)
 
     def set_capacity(self, lane: int, steps: np.ndarray, recovered: np.ndarray, accuracy: np.ndarray) -> None:
@@ -279,23 +275,15 @@ class CapacityPlot(PlotPanel):
             curve.setVisible(steps)
         self.plot.getAxis("right").setVisible(steps)
         self.clear_sweep()
-        self.legend.clear()
+        self.legend.clear()  # the sweep's; lanes are in the window's shared key
         self.hover.clear()
         if steps:
-            self._show_steps_legend()
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.getAxis("left").setTicks(None)
             self.plot.setLabel("bottom", "step")
             self.plot.setLabel("left", "recovered items (solid)")
             self.reset_range()
         self.set_running(False)
-
-    def _show_steps_legend(self) -> None:
-        self.legend.clear()
-        self.hover.clear()
-        self.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
-        for curve, label in zip(self._recovered, self._labels, strict=False):
-            self.legend.addItem(curve, label)
 
 
 def _sweep_text(x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):
