@@ -83,6 +83,11 @@ class EventMarkers:
         self.set_events(list(events))
 
     @property
+    def lines(self) -> tuple[pg.InfiniteLine, ...]:
+        """The markers drawn, in the order of their events."""
+        return tuple(self._lines)
+
+    @property
     def texts(self) -> list[str]:
         return [text for _step, text in self._shown]
 
