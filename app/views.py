@@ -59,7 +59,7 @@ def build_views() -> Views:
     caption.setStyleSheet("color: #333; padding: 2px 6px;")
     live_caption = QtWidgets.QLabel()
     live_caption.setObjectName("live_caption")
-    live_caption.setStyleSheet("padding: 0px 6px;")
+    live_caption.setContentsMargins(6, 0, 6, 0)
     transport = TransportBar()
     transport.set_presets(preset_entries())
     return Views(

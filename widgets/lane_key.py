@@ -68,7 +68,9 @@ class LaneKey(QtWidgets.QLabel):
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(KEY_PT))
         self.setFont(font)
-        self.setStyleSheet(f"color: {style.colours.foreground}; background: {style.colours.background};")
+        palette = self.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(style.colours.foreground))
+        self.setPalette(palette)  # a palette, not a style sheet: style sheets slow every repaint
         self._render()
 
     def _render(self) -> None:

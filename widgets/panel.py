@@ -142,7 +142,9 @@ class PlotPanel(QtWidgets.QWidget):
         font.setPointSizeF(style.font_pt(TITLE_PT))
         self.setFont(font)  # the header: title and mode boxes
         self._title.setFont(font)
-        self._title.setStyleSheet(f"color: {colours.foreground};")
+        palette = self._title.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
+        self._title.setPalette(palette)
 
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")
