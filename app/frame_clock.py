@@ -170,6 +170,16 @@ class FrameClock(QtCore.QObject):
         self._dirty = True
 
     @QtCore.Slot(object)
+    def on_comparison(self, message) -> None:
+        """Another branch's history to draw faded (``message.branch`` None: no comparison)."""
+        if message.branch is None:
+            self.renderer.set_comparison(None)
+        else:
+            history = MetricHistory.from_table(dict(message.columns), dict(message.labels), message.stride)
+            self.renderer.set_comparison(history, message.name)
+        self._dirty = True
+
+    @QtCore.Slot(object)
     def on_branches_changed(self, message) -> None:
         marks = [BranchMark(b.name, b.fork_step, b.head_step, b.current) for b in message.branches]
         self._views.timeline.set_branches(marks if len(marks) > 1 else [])

@@ -92,11 +92,20 @@ class Renderer:
         #: lane id → the labels it had before, each with the step it changed at (oldest first)
         self._earlier: dict[int, list[tuple[str, int]]] = {}
         self._capacity_key: tuple | None = None
+        self._comparison: MetricHistory | None = None  # another branch, drawn faded
+        self._comparison_name = ""
+        self._faded_key: tuple | None = None
+
+    def set_comparison(self, history: MetricHistory | None, name: str = "") -> None:
+        """Another branch's recorded metrics to draw faded in ② and ④ (None: none)."""
+        self._comparison, self._comparison_name = history, name
+        self._faded_key = None
 
     def reset(self) -> None:
         """Forget the drawn lanes (a new run, a jump, or a new stage style): the next frame redraws."""
         self._lane_ids = ()
         self._earlier.clear()
+        self._faded_key = None
         self._capacity_key = None
         for panel in (self.spectrum, self.series, self.capacity):
             panel.reset_range()
@@ -119,6 +128,7 @@ class Renderer:
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
             self.class_error.set_errors(position, lane.class_error)
         self._draw_series(history, newest)
+        self._draw_faded()
         self._draw_heatmap(newest, buckets)
         events = [(e.step, e.text) for e in newest.events]
         self.series.markers.set_events(events)
@@ -165,6 +175,25 @@ class Renderer:
             if fresh_capacity:
                 self.capacity.set_capacity(position, steps, recovered, accuracy)
         self._capacity_key = capacity_key
+
+    def _draw_faded(self) -> None:
+        """The compared branch's curves of the same lanes (by lane id), redrawn when they change."""
+        metric = self.series.mode("metric")
+        key = (self._lane_ids, metric, id(self._comparison))
+        if key == self._faded_key:
+            return
+        self._faded_key = key
+        other = self._comparison
+        for position, lane_id in enumerate(self._lane_ids):
+            if other is None or lane_id not in other.labels:
+                self.series.set_faded(position, [], [])
+                self.capacity.set_faded(position, [], [])
+                continue
+            steps, values, recovered = other.columns(("step", metric, "recovered"), lane_id)
+            self.series.set_faded(position, steps, values)
+            self.capacity.set_faded(position, steps, recovered)
+        if self.lane_key is not None:
+            self.lane_key.set_note(f"dotted, faint: {self._comparison_name}" if other is not None else "")
 
     def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory) -> None:
         if self.class_error.view != "heatmap" or not self._lane_ids:

@@ -47,6 +47,7 @@ class LaneKey(QtWidgets.QLabel):
         self.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.setContentsMargins(6, 0, 6, 0)
         self._entries: tuple[LaneKeyEntry, ...] = ()
+        self._note = ""
         self.apply_style(stage_style())
 
     def set_lanes(self, entries: list[LaneKeyEntry]) -> None:
@@ -55,6 +56,16 @@ class LaneKey(QtWidgets.QLabel):
             return
         self._entries = entries
         self._render()
+
+    def set_note(self, note: str) -> None:
+        """A last item after the lanes, e.g. what the faint curves are ("" removes it)."""
+        if note != self._note:
+            self._note = note
+            self._render()
+
+    @property
+    def note(self) -> str:
+        return self._note
 
     @property
     def entries(self) -> tuple[LaneKeyEntry, ...]:
@@ -79,4 +90,6 @@ class LaneKey(QtWidgets.QLabel):
             f"{html.escape(entry.text())}"
             for entry in self._entries
         ]
+        if self._note:
+            swatches.append(f"<i>{html.escape(self._note)}</i>")
         self.setText("&nbsp;&nbsp;&nbsp; ".join(swatches))

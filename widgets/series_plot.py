@@ -9,7 +9,7 @@ from PySide6 import QtGui
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, nice_ceiling
-from muonscope.widgets.theme import lane_pen, stage_style
+from muonscope.widgets.theme import faded_pen, lane_pen, stage_style
 
 __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
 
@@ -108,18 +108,22 @@ class SeriesPlot(PlotPanel):
         self.hover = HoverReadout(self.plot)
         self.markers = EventMarkers(self.plot)
         self._curves: list[pg.PlotDataItem] = []
+        self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
         self._labels: list[str] = []
         self._y = StableRange()
         self._x_max = 0.0
         self.mode_changed.connect(self._on_mode_changed)
 
     def set_lanes(self, labels: list[str]) -> None:
-        self.remove_lane_curves(self._curves)
-        self._curves = []
+        self.remove_lane_curves(self._curves + self._faded)
+        self._curves, self._faded = [], []
         self._labels = list(labels)
         for lane in range(len(labels)):
+            faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
             curve = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
+            self.plot.addItem(faded)
             self.plot.addItem(curve)
+            self._faded.append(faded)
             self._curves.append(curve)
 
     def set_labels(self, labels: list[str]) -> None:
@@ -140,9 +144,20 @@ class SeriesPlot(PlotPanel):
         if steps.size:
             self.extend_to(steps[-1])
 
+    def set_faded(self, lane: int, steps, values) -> None:
+        """Another branch's (step, value) points of a lane, drawn faint (empty: none)."""
+        steps = np.asarray(steps, dtype=float)
+        values = np.asarray(values, dtype=float)
+        keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
+        self._faded[lane].setData(steps[keep], values[keep])
+
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, value) points drawn for a lane."""
         return drawn_data(self._curves[lane])
+
+    def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        """The compared branch's points drawn for a lane."""
+        return drawn_data(self._faded[lane])
 
     @property
     def log_y(self) -> bool:

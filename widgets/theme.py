@@ -22,6 +22,7 @@ __all__ = [
     "StageStyle",
     "Theme",
     "configure_pyqtgraph",
+    "faded_pen",
     "lane_colour",
     "lane_pen",
     "set_stage_style",
@@ -58,6 +59,8 @@ THEMES = {
     "light": Theme("light", "#FFFFFF", "#000000", "#222222", 0.2),
     "dark": Theme("dark", "#111111", "#EEEEEE", "#BBBBBB", 0.25, black_lane="#FFFFFF"),
 }
+#: Opacity (0–255) of a compared branch's curves.
+FADED_ALPHA = 110
 #: Presentation scale factors offered: fonts, ticks, markers and line widths grow by this much.
 SCALES = (1.0, 1.5, 2.0, 2.5, 3.0)
 
@@ -112,6 +115,15 @@ def lane_pen(index: int, style: str = "solid", width: float = 2.0) -> QtGui.QPen
     pen = pg.mkPen(lane_colour(index), width=width * _style.scale)
     pen.setStyle(STYLE_BY_NAME[style])
     pen.setCosmetic(True)
+    return pen
+
+
+def faded_pen(index: int) -> QtGui.QPen:
+    """A lane's pen for another branch of the run: dotted and faint, under the lane's own curve."""
+    pen = lane_pen(index, "dot", 1.5)
+    colour = pen.color()
+    colour.setAlpha(FADED_ALPHA)
+    pen.setColor(colour)
     return pen
 
 
