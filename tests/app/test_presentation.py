@@ -1,5 +1,7 @@
 """Presentation mode and the captions written from the live state."""
 
+from dataclasses import replace
+
 import pytest
 from PySide6 import QtCore
 
@@ -96,3 +98,16 @@ def test_presentation_survives_a_preset_change_and_keeps_the_window_size(qtbot):
     wait_for_frame(qtbot, app)
     assert app.presentation.active and app.views.transport.isHidden()
     assert QtCore.QSize(app.window.size()) == size
+
+
+def test_a_long_description_folds_to_its_first_sentence_on_a_short_window(qtbot):
+    preset = replace(small_preset(), caption="First sentence here. Second one follows.")
+    app = open_app(qtbot, preset)
+    app.window.resize(1280, 720)
+    app.window.show_preset(preset)
+    caption = app.views.caption
+    assert "First sentence here." in caption.text() and "Second one" not in caption.text()
+    caption.linkActivated.emit("more")
+    assert "Second one follows." in caption.text()
+    caption.linkActivated.emit("less")
+    assert "Second one" not in caption.text()
