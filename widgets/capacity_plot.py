@@ -16,7 +16,7 @@ from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
 from muonscope.widgets.series_plot import EventMarkers, drawn_data
-from muonscope.widgets.theme import lane_colour, lane_pen
+from muonscope.widgets.theme import faded_pen, lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
 
@@ -58,6 +58,7 @@ class CapacityPlot(PlotPanel):
         self.markers = EventMarkers(self.plot)
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
+        self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
         self._sweep_items: list[pg.GraphicsObject] = []
         self._labels: list[str] = []
         self._y = StableRange(floor=0.0)
@@ -128,10 +129,16 @@ class CapacityPlot(PlotPanel):
             self.plot.removeItem(curve)
         for curve in self._accuracy:
             self.right.removeItem(curve)
-        self._recovered, self._accuracy = [], []
+        for curve in self._faded:
+            self.plot.removeItem(curve)
+        self._recovered, self._accuracy, self._faded = [], [], []
         self._labels = list(labels)
         steps = self.in_steps_mode
         for lane in range(len(labels)):
+            faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
+            faded.setVisible(steps)
+            self.plot.addItem(faded)
+            self._faded.append(faded)
             solid = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
             dashed = pg.PlotDataItem(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True)
             solid.setVisible(steps)
@@ -140,12 +147,8 @@ class CapacityPlot(PlotPanel):
             self.right.addItem(dashed)
             self._recovered.append(solid)
             self._accuracy.append(dashed)
-        if steps:
-            self._show_steps_legend()
 
     def set_labels(self, labels: list[str]) -> None:
-        if self.in_steps_mode:
-            self.rename_legend(self._recovered, labels)
         self._labels = list(labels)
 
     def set_capacity(self, lane: int, steps: np.ndarray, recovered: np.ndarray, accuracy: np.ndarray) -> None:
@@ -167,6 +170,16 @@ class CapacityPlot(PlotPanel):
         if steps.size and (steps[-1] > self._x_max or self._x_max == 0):
             self._x_max = nice_ceiling(max(steps[-1] * 1.1, 10.0))
             self.plot.setXRange(0, self._x_max, padding=0)
+
+    def set_faded(self, lane: int, steps, recovered) -> None:
+        """Another branch's recovered items of a lane, drawn faint (empty: none)."""
+        steps = np.asarray(steps, dtype=float)
+        recovered = np.asarray(recovered, dtype=float)
+        keep = np.isfinite(recovered)
+        self._faded[lane].setData(steps[keep], recovered[keep])
+
+    def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        return drawn_data(self._faded[lane])
 
     def recovered_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, items recovered) points drawn for a lane in steps mode."""
@@ -275,27 +288,19 @@ class CapacityPlot(PlotPanel):
         steps = self.in_steps_mode
         for curve in self._recovered:
             curve.setVisible(steps)
-        for curve in self._accuracy:
+        for curve in self._accuracy + self._faded:
             curve.setVisible(steps)
         self.plot.getAxis("right").setVisible(steps)
         self.clear_sweep()
-        self.legend.clear()
+        self.legend.clear()  # the sweep's; lanes are in the window's shared key
         self.hover.clear()
         if steps:
-            self._show_steps_legend()
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.getAxis("left").setTicks(None)
             self.plot.setLabel("bottom", "step")
             self.plot.setLabel("left", "recovered items (solid)")
             self.reset_range()
         self.set_running(False)
-
-    def _show_steps_legend(self) -> None:
-        self.legend.clear()
-        self.hover.clear()
-        self.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
-        for curve, label in zip(self._recovered, self._labels, strict=False):
-            self.legend.addItem(curve, label)
 
 
 def _sweep_text(x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):
