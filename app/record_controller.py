@@ -64,7 +64,9 @@ class RecordController(QtCore.QObject):
         self._paced_from: int | None = None
         self._transport.record_toggled.connect(self._on_toggled)
         link.paced.connect(self._on_paced)
-        clock.frame_drawn.connect(self._on_frame)
+        # Queued: the frame is grabbed once everything else that follows a drawn frame (the live
+        # caption, the inspector) has caught up with it.
+        clock.frame_drawn.connect(self._on_frame, QtCore.Qt.ConnectionType.QueuedConnection)
         window.closing.connect(self.stop)
 
     @property
