@@ -1,0 +1,193 @@
+"""Figures and tables out of the panels: SVG that other programs read, PNG at a size, CSV of the curves."""
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from muonscope.widgets.export import ExportError, write_svg
+from muonscope.widgets.portable_svg import PLOT_AREA_END, PLOT_AREA_START, SVG_NS, portable_svg
+from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.theme import configure_pyqtgraph, lane_colour
+
+SVG = f"{{{SVG_NS}}}"
+LANES = ["SGD", "Adam", "Muon (pre)"]
+POINTS = 60
+
+
+def _series_panel(qtbot, size=(600, 400)) -> SeriesPlot:
+    """Panel ② with three lanes of POINTS steps, two of which run above the plot's range."""
+    configure_pyqtgraph()
+    panel = SeriesPlot("② over time", [("loss", "loss")])
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    panel.show()
+    panel.set_lanes(LANES)
+    steps = np.arange(POINTS, dtype=float)
+    for lane in range(len(LANES)):
+        panel.set_series(lane, steps, 2.0 + np.sin(steps / 8 + lane) * (1 + lane))
+    panel.plot.setYRange(0.0, 3.0, padding=0)  # lanes 2 and 3 leave the plot area
+    qtbot.waitUntil(lambda: panel.plot.getViewBox().width() > 0)
+    return panel
+
+
+def _parse(path):
+    root = ET.parse(path).getroot()
+    parents = {child: parent for parent in root.iter() for child in parent}
+    return root, parents
+
+
+def _inherited(element, name, parents):
+    while element is not None:
+        if name in element.attrib:
+            return element.get(name)
+        element = parents.get(element)
+    return None
+
+
+def _shapes(root):
+    return [e for e in root.iter() if e.tag in (f"{SVG}path", f"{SVG}polyline")]
+
+
+def _pairs(shape) -> list[tuple[float, float]]:
+    text = shape.get("d") or shape.get("points") or ""
+    numbers = [float(n) for n in re.findall(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", text)]
+    return list(zip(numbers[0::2], numbers[1::2], strict=True))
+
+
+def _lane_curves(root, parents, lane):
+    """The shapes stroked in the lane's colour that hold a whole curve (not a legend sample)."""
+    colour = lane_colour(lane).lower()
+    return [
+        shape
+        for shape in _shapes(root)
+        if _inherited(shape, "stroke", parents) == colour and len(_pairs(shape)) == POINTS
+    ]
+
+
+def _in_panel(panel, x, y) -> tuple[float, float]:
+    """Where the panel draws the data point (x, y), in the panel's pixels."""
+    scene = panel.plot.getViewBox().mapViewToScene(QtCore.QPointF(x, y))
+    view = panel.plot_widget
+    local = view.viewportTransform().map(scene)
+    corner = view.viewport().mapTo(panel, QtCore.QPoint(0, 0))
+    return local.x() + corner.x(), local.y() + corner.y()
+
+
+def test_svg_parses_with_each_lane_curve_as_one_vector_path(qtbot, tmp_path):
+    panel = _series_panel(qtbot)
+    path = write_svg(panel, tmp_path / "series.svg")
+    root, parents = _parse(path)
+    assert root.tag == f"{SVG}svg"
+    assert root.get("viewBox") == "0 0 600 400"
+    curves = [_lane_curves(root, parents, lane) for lane in range(len(LANES))]
+    assert [len(found) for found in curves] == [1, 1, 1]  # one path per curve, every point in it
+    texts = {"".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")}
+    assert {"step", "SGD", "Adam", "Muon (pre)"} <= texts  # axis and legend text as text, not pixels
+    assert len(list(root.iter(f"{SVG}image"))) == 1  # the header, pictured; nothing of the plot
+
+
+def test_svg_points_sit_where_the_panel_draws_them(qtbot, tmp_path):
+    panel = _series_panel(qtbot)
+    root, parents = _parse(write_svg(panel, tmp_path / "series.svg"))
+    steps = np.arange(POINTS, dtype=float)
+    for lane in range(len(LANES)):
+        (curve,) = _lane_curves(root, parents, lane)
+        assert curve.get("vector-effect") is None  # plain coordinates: any viewer scales them right
+        values = 2.0 + np.sin(steps / 8 + lane) * (1 + lane)
+        for i in (0, POINTS // 2, POINTS - 1):
+            assert _pairs(curve)[i] == pytest.approx(_in_panel(panel, steps[i], values[i]), abs=0.01)
+
+
+def test_svg_clips_curves_to_the_plot_area(qtbot, tmp_path):
+    panel = _series_panel(qtbot)
+    root, parents = _parse(write_svg(panel, tmp_path / "series.svg"))
+    box = panel.plot.getViewBox()
+    left, top = _in_panel(panel, *box.viewRange()[0][:1], box.viewRange()[1][1])
+    right, bottom = _in_panel(panel, box.viewRange()[0][1], box.viewRange()[1][0])
+    clips = {clip.get("id"): clip.find(f"{SVG}rect") for clip in root.iter(f"{SVG}clipPath")}
+    for lane in range(len(LANES)):
+        (curve,) = _lane_curves(root, parents, lane)
+        rect = clips[re.fullmatch(r"url\(#(.+)\)", _inherited(curve, "clip-path", parents)).group(1)]
+        x, y, w, h = (float(rect.get(key)) for key in ("x", "y", "width", "height"))
+        assert (x, y, x + w, y + h) == pytest.approx((left, top, right, bottom), abs=1.0)
+    assert not [g for g in root.iter(f"{SVG}g") if g.get("stroke") in (PLOT_AREA_START, PLOT_AREA_END)]
+
+
+def test_svg_export_leaves_the_screen_drawing_as_it_was(qtbot, tmp_path):
+    panel = _series_panel(qtbot)
+    scene = panel.plot.scene()
+    before = [(item, item.cacheMode()) for item in scene.items()]
+    write_svg(panel, tmp_path / "series.svg")
+    assert [(item, item.cacheMode()) for item in scene.items()] == before  # markers gone, caches back
+    assert panel.plot.getAxis("left").cacheMode() != panel.plot.getAxis("left").CacheMode.NoCache
+
+
+def test_svg_refuses_a_wrong_extension_or_folder_naming_the_file(qtbot, tmp_path):
+    panel = _series_panel(qtbot)
+    with pytest.raises(ExportError, match=r"series\.png: an SVG file must end in \.svg"):
+        write_svg(panel, tmp_path / "series.png")
+    with pytest.raises(ExportError, match=r"cannot write .*missing.*series\.svg: there is no folder"):
+        write_svg(panel, tmp_path / "missing" / "series.svg")
+    (tmp_path / "taken.svg").mkdir()
+    with pytest.raises(ExportError, match=r"cannot write .*taken\.svg: ") as refused:
+        write_svg(panel, tmp_path / "taken.svg")
+    assert "\n" not in str(refused.value)
+
+
+# ---- Qt's SVG made portable, on small documents ------------------------------------------------------
+
+
+def _document(body: str) -> bytes:
+    return (
+        f'<svg xmlns="{SVG_NS}" version="1.2" baseProfile="tiny" viewBox="0 0 100 100"><g>{body}</g></svg>'
+    ).encode()
+
+
+def test_curves_in_data_units_are_mapped_to_pixels():
+    body = (
+        '<g stroke="#0072b2" transform="matrix(2,0,0,-10,5,50)">'
+        '<path vector-effect="non-scaling-stroke" d="M0,1 L1,2 L2,0.5"/>'
+        '<polyline vector-effect="non-scaling-stroke" points="0,0 3,1"/></g>'
+    )
+    root = ET.fromstring(portable_svg(_document(body)))
+    group = next(g for g in root.iter(f"{SVG}g") if g.get("stroke") == "#0072b2")
+    path, line = list(group)
+    assert group.get("transform") is None and path.get("vector-effect") is None
+    assert path.get("d") == "M5,40 L7,30 L9,45"
+    assert line.get("points") == "5,50 11,40"
+    assert root.get("version") == "1.1" and root.get("baseProfile") is None
+
+
+def test_groups_with_anything_but_plain_shapes_keep_their_transform():
+    shape = '<path vector-effect="non-scaling-stroke" d="{}"/>'
+    body = (
+        f'<g transform="matrix(2,0,0,2,0,0)">{shape.format("M0,0 A1,1 0 0 1 2,2")}</g>'
+        f'<g transform="matrix(2,0,0,2,0,0)">{shape.format("M0,0 L1,1")}<text>1</text></g>'
+    )
+    root = ET.fromstring(portable_svg(_document(body)))
+    assert [g.get("transform") for g in root.iter(f"{SVG}g") if g.get("transform")] == [
+        "matrix(2,0,0,2,0,0)",
+        "matrix(2,0,0,2,0,0)",
+    ]
+
+
+def test_what_lies_between_plot_area_markers_is_clipped_to_the_marker():
+    marker = '<g stroke="{}" transform="matrix(1,0,0,1,10,20)"><rect x="0" y="0" width="50" height="30"/></g>'
+    body = (
+        '<g stroke="#000000"><polyline points="0,0 5,5"/></g>'
+        + marker.format(PLOT_AREA_START)
+        + '<g stroke="#0072b2"><polyline points="0,0 90,90"/></g>'
+        + marker.format(PLOT_AREA_END)
+        + '<g stroke="#d55e00"><polyline points="1,1 2,2"/></g>'
+    )
+    root = ET.fromstring(portable_svg(_document(body)))
+    clip = root.find(f"{SVG}defs/{SVG}clipPath")
+    assert clip.find(f"{SVG}rect").attrib == {"x": "10", "y": "20", "width": "50", "height": "30"}
+    clipped = next(g for g in root.iter(f"{SVG}g") if g.get("clip-path"))
+    assert clipped.get("clip-path") == f"url(#{clip.get('id')})"
+    assert [g.get("stroke") for g in clipped] == ["#0072b2"]
+    outside = [g.get("stroke") for g in root.iter(f"{SVG}g") if g.get("stroke") and g not in list(clipped)]
+    assert outside == ["#000000", "#d55e00"]

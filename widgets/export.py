@@ -1,0 +1,150 @@
+"""Figures out of the window: any widget (a panel or the whole window) as an SVG with vector plots.
+
+pyqtgraph's own SVG exporter fails on the Qt we pin (a ValueError while it rewrites Qt's path
+data, upstream issue #3485), so plots are painted straight onto a ``QSvgGenerator``, and what of
+Qt's SVG would spoil a figure is put right afterwards (:mod:`muonscope.widgets.portable_svg`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
+
+from muonscope.widgets.export_drawing import drawing_for_export, plot_areas_marked
+from muonscope.widgets.portable_svg import portable_svg
+
+__all__ = ["ExportError", "svg_bytes", "write_svg"]
+
+
+class ExportError(Exception):
+    """A figure or table could not be written; the message is one line that names the file."""
+
+
+def write_svg(widget: QtWidgets.QWidget, path: str | os.PathLike) -> Path:
+    """Write ``widget`` as it is on screen to an SVG file whose plots are vectors.
+
+    Everything inside a plot (curves, axes, ticks, legends, their text) is drawn as SVG shapes and
+    text, clipped to the plot area as on screen; the widgets around the plots (headers, combo
+    boxes, the controls of the window) are one picture of the screen at twice its resolution. The
+    picture's user units are the widget's pixels (its viewBox is the widget's rectangle), and its
+    physical size follows the screen's resolution, so text keeps its size relative to the plots.
+    """
+    path = checked_path(path, ".svg", "an SVG")
+    write_bytes(path, svg_bytes(widget))
+    return path
+
+
+def svg_bytes(widget: QtWidgets.QWidget) -> bytes:
+    """The SVG document of :func:`write_svg`.
+
+    Qt's SVG generator cannot be trusted with clipping: SVG Tiny 1.2 has no clip paths, and Qt
+    6.11's SVG 1.1 writes them shifted by the position of the child widget being painted and keeps
+    them past the painter state they belong to. Widgets rely on clipping (a menu bar paints its
+    background around its items, a combo box cuts a long text at its arrow), so they are painted
+    as a picture; plots need it only at their plot areas, which :mod:`portable_svg` clips itself.
+    """
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    generator = QtSvg.QSvgGenerator(QtSvg.QSvgGenerator.SvgVersion.SvgTiny12)
+    generator.setOutputDevice(buffer)
+    size = widget.size()
+    generator.setSize(size)
+    generator.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), size))
+    generator.setResolution(widget.logicalDpiX())  # font sizes in pixels, as the screen has them
+    generator.setTitle(widget.windowTitle() or "muonscope")
+    generator.setDescription("muonscope")
+    views = _shown_graphics_views(widget)
+    surroundings = _picture(widget, QtGui.QRegion(widget.rect()).subtracted(_plots_region(widget, views)))
+    with drawing_for_export(widget), plot_areas_marked(widget):
+        painter = QtGui.QPainter(generator)
+        try:
+            painter.drawImage(QtCore.QRectF(widget.rect()), surroundings)
+            for view in views:
+                _draw_scene(painter, widget, view)
+                for overlay in _overlays(view):  # e.g. a placeholder saying why the plot is empty
+                    corner = overlay.mapTo(widget, QtCore.QPoint(0, 0))
+                    painter.drawImage(QtCore.QRectF(corner, overlay.size().toSizeF()), _picture(overlay))
+        finally:
+            painter.end()
+    return portable_svg(bytes(buffer.data()), _installed_family)
+
+
+#: Widgets around the plots are pictured at this multiple of the screen's resolution.
+_PICTURE_SCALE = 2
+
+
+def _picture(widget: QtWidgets.QWidget, region: QtGui.QRegion | None = None) -> QtGui.QImage:
+    """``widget`` (only ``region`` of it, if given) painted into a transparent image."""
+    image = QtGui.QImage(widget.size() * _PICTURE_SCALE, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    image.setDevicePixelRatio(_PICTURE_SCALE)
+    image.fill(QtCore.Qt.GlobalColor.transparent)
+    flags = QtWidgets.QWidget.RenderFlag.DrawChildren
+    if widget.isWindow():
+        flags |= QtWidgets.QWidget.RenderFlag.DrawWindowBackground
+    widget.render(image, QtCore.QPoint(0, 0), region if region is not None else QtGui.QRegion(), flags)
+    return image
+
+
+def _shown_graphics_views(widget: QtWidgets.QWidget) -> list[QtWidgets.QGraphicsView]:
+    views = [view for view in widget.findChildren(QtWidgets.QGraphicsView) if view.isVisibleTo(widget)]
+    if isinstance(widget, QtWidgets.QGraphicsView):
+        views.insert(0, widget)
+    return [view for view in views if view.scene() is not None]
+
+
+def _plots_region(widget: QtWidgets.QWidget, views: list[QtWidgets.QGraphicsView]) -> QtGui.QRegion:
+    region = QtGui.QRegion()
+    for view in views:
+        viewport = view.viewport()
+        region += QtCore.QRect(viewport.mapTo(widget, QtCore.QPoint(0, 0)), viewport.size())
+    return region
+
+
+def _draw_scene(painter: QtGui.QPainter, widget: QtWidgets.QWidget, view: QtWidgets.QGraphicsView) -> None:
+    """The view's scene as shapes and text, where its viewport lies in ``widget``."""
+    viewport = view.viewport()
+    painter.save()
+    painter.translate(viewport.mapTo(widget, QtCore.QPoint(0, 0)))
+    view.render(painter, QtCore.QRectF(viewport.rect()), viewport.rect())
+    painter.restore()
+
+
+def _overlays(view: QtWidgets.QGraphicsView) -> list[QtWidgets.QWidget]:
+    """Widgets shown over a view's plots: its visible children besides the viewport and scroll bars."""
+    children = view.findChildren(QtWidgets.QWidget, options=QtCore.Qt.FindChildOption.FindDirectChildrenOnly)
+    return [
+        child
+        for child in children
+        if child is not view.viewport()
+        and child.isVisibleTo(view)
+        and not child.objectName().startswith("qt_scrollarea")
+    ]
+
+
+def _installed_family(family: str) -> str:
+    """The font family Qt draws for ``family`` (e.g. "DejaVu Sans" for its alias "Sans Serif")."""
+    return QtGui.QFontInfo(QtGui.QFont(family)).family()
+
+
+# ---- files ---------------------------------------------------------------------------------------
+
+
+def checked_path(path: str | os.PathLike, suffix: str, what: str) -> Path:
+    """``path`` as a Path, if it names a ``suffix`` file in an existing folder."""
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        raise ExportError(f"cannot write {path}: {what} file must end in {suffix}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {path}: there is no folder {folder}")
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write the file, or raise ExportError naming it and the system's reason."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
