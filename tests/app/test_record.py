@@ -197,6 +197,42 @@ def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
     assert len(shapes) >= 4  # a curve per lane at least, besides the axes
 
 
+SWEEPING = """
+[preset]
+title = "a tiny d-sweep"
+[task]
+d = 16
+n_items = 256
+batch_size = 0
+[[lanes]]
+optimizer = "sgd"
+lr = 1.0
+momentum = 0.0
+[[lanes]]
+optimizer = "muon"
+lr = 1.0
+momentum = 0.0
+order = "none"
+[run]
+steps = 1
+[view]
+capacity = "d"
+"""
+
+
+def test_a_sweep_the_preset_starts_is_finished_before_the_first_frame(tmp_path, monkeypatch):
+    """Workers of a sweep would otherwise take the run's CPU and leave panel ④ half drawn."""
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "sweeping.toml").write_text(SWEEPING, encoding="utf-8")
+    args = _parser().parse_args(["shot", "--config", str(tmp_path / "sweeping.toml"), "--out", "x.png"])
+    with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
+        offscreen.open()
+        capacity = offscreen.app.capacity
+        assert offscreen.swept and not capacity.running
+        assert capacity.progress == (9, 9)  # d ∈ {8, 16, 32} × 3 seeds, all drawn
+        assert offscreen.picture() is not None
+
+
 # ---- the window's record button ---------------------------------------------------------------
 
 
