@@ -188,7 +188,7 @@ def _add_shot(sub) -> None:
             "muonscope shot --set task.d=96 --steps 40 --panel spectrum --out spectrum.png --size 800x500",
             "muonscope shot --resume runs/s1 --presentation --out talk.png",
         ],
-        [_QT, _CUDA, _DEBUG],
+        [_QT, _CACHE, _CUDA, _DEBUG],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, 130 interrupted (nothing written)",
     )
@@ -210,7 +210,7 @@ def _add_record(sub) -> None:
             "muonscope record --set task.d=32 --steps 60 --every 2 --fps 15 --panel series --out series.gif",
             "muonscope record --resume runs/s1 --steps 400 --presentation --out talk.mp4",
         ],
-        [_QT, _CUDA, _DEBUG],
+        [_QT, _CACHE, _CUDA, _DEBUG],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, 130 interrupted (the frames so far are kept as a playable file)",
     )
