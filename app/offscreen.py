@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PANELS", "OffscreenPlan", "OffscreenWindow", "plan_offscreen"]
+__all__ = ["PANELS", "OffscreenPlan", "OffscreenWindow", "exit_status", "plan_offscreen"]
 
 #: The panels ``--panel`` can show alone.
 PANELS = ("spectrum", "series", "class_error", "capacity")
@@ -239,3 +240,19 @@ class OffscreenWindow:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def exit_status(code: int) -> int:
+    """``code``, to return from a command once its offscreen window is closed.
+
+    An engine step still running past the close deadline (a Ctrl-C in a long step) keeps its thread
+    alive, and Python ending with it would abort the process; the process ends here instead, with
+    ``code`` and its output flushed (nothing of that step is wanted any more).
+    """
+    from muonscope.app.background import abandoned_jobs
+
+    if abandoned_jobs():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

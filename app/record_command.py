@@ -65,7 +65,7 @@ def check_every(every: int) -> int:
 
 def _record(plan, args, fps: float, every: int, total: int) -> int:
     from muonscope.app.frame_grab import rgb_bytes
-    from muonscope.app.offscreen import OffscreenWindow
+    from muonscope.app.offscreen import OffscreenWindow, exit_status
     from muonscope.app.progress import ProgressBar
     from muonscope.app.qt_messages import install_message_handler
     from muonscope.app.run_command import EXIT_INTERRUPTED, ctrl_c_stops
@@ -94,13 +94,13 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
             raise
     if writer is None:
         sys.stderr.write("muonscope: interrupted before the first frame; nothing written\n")
-        return EXIT_INTERRUPTED
+        return exit_status(EXIT_INTERRUPTED)
     writer.close()
     print(_summary(writer, plan, every, last_step))
     if stop.is_set():
         sys.stderr.write(f"muonscope: interrupted at step {last_step}; the frames so far are in {args.out}\n")
-        return EXIT_INTERRUPTED
-    return 0
+        return exit_status(EXIT_INTERRUPTED)
+    return exit_status(0)
 
 
 def _keep_what_was_recorded(writer) -> None:

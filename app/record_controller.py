@@ -3,12 +3,14 @@
 Starting asks for a file (.mp4 or .gif) through ``chooser`` (a dialog; tests hand in their own),
 then paces the engine: no step is taken before the window has drawn the one before, so the file
 gets every step exactly once, however much faster the engine is than the screen. The status bar
-says "● recording · N frames → PATH" meanwhile. Stopping (the button again, Ctrl+Shift+R, or
-closing the window) finishes the file and says where it went.
+says "● recording · N frames → PATH" meanwhile. Stopping (the button again, Ctrl+Shift+R)
+finishes the file on a background thread and then says where it went; closing the window waits
+for the file to be finished.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +46,9 @@ class RecordController(QtCore.QObject):
     ``chooser(window)`` returns the file to record to, or None to cancel.
     """
 
+    finished = QtCore.Signal()  # a stopped recording's file is finished (or failed), and the window said so
+    _done = QtCore.Signal(str, str)  # (level, message) from the thread that finished a file
+
     def __init__(
         self,
         window,
@@ -62,12 +67,14 @@ class RecordController(QtCore.QObject):
         self._size = (0, 0)
         self._last_step: int | None = None  # None until the engine is paced: nothing is written yet
         self._paced_from: int | None = None
+        self._finishing: list[threading.Thread] = []
         self._transport.record_toggled.connect(self._on_toggled)
         link.paced.connect(self._on_paced)
         # Queued: the frame is grabbed once everything else that follows a drawn frame (the live
         # caption, the inspector) has caught up with it.
         clock.frame_drawn.connect(self._on_frame, QtCore.Qt.ConnectionType.QueuedConnection)
-        window.closing.connect(self.stop)
+        self._done.connect(self._on_done)
+        window.closing.connect(self._on_closing)
 
     @property
     def recording(self) -> bool:
@@ -119,32 +126,55 @@ class RecordController(QtCore.QObject):
 
     @QtCore.Slot()
     def stop(self) -> None:
-        """Finish the file (the engine runs free again) and say where it went."""
+        """Stop recording (the engine runs free again); the file is finished in the background.
+
+        Finishing takes seconds (the encoder's last frames; a GIF's palette pass), so the window
+        stays live meanwhile and says where the file went once it is there (:attr:`finished`).
+        """
         writer, self._writer = self._writer, None
         if writer is None:
             return
         self._link.submit(Pace(False))
         self._transport.set_recording(False)
-        self._window.set_recording(None)
-        if writer.frames == 0:
-            self._discard(writer)
-            self._window.show_note("Recording stopped before any step was taken: nothing written.")
-            return
+        self._window.set_recording(f"finishing {writer.path}…")
+        thread = threading.Thread(target=self._finish, args=(writer,), name="muonscope-recording")
+        self._finishing.append(thread)
+        thread.start()
+
+    def wait_finished(self) -> None:
+        """Block until every stopped recording's file is finished (the window is closing)."""
+        for thread in self._finishing:
+            thread.join()
+        self._finishing.clear()
+
+    @QtCore.Slot()
+    def _on_closing(self) -> None:
+        self.stop()
+        self.wait_finished()
+
+    def _finish(self, writer: VideoWriter) -> None:
+        """On its own thread: close the file, then report on the main thread."""
         try:
             writer.close()
         except OSError as exc:
-            self._window.show_alert(f"The recording was not written: {exc}")
+            if writer.frames == 0:
+                self._done.emit("info", "Recording stopped before any step was taken: nothing written.")
+            else:
+                self._done.emit("error", f"The recording was not written: {exc}")
             return
-        self._window.show_note(
-            f"Recorded {writer.frames} frames ({writer.seconds:.1f} s at {writer.fps:g} fps) to {writer.path}"
-        )
+        played = f"{writer.seconds:.1f} s at {writer.fps:g} fps"
+        self._done.emit("info", f"Recorded {writer.frames} frames ({played}) to {writer.path}")
 
-    @staticmethod
-    def _discard(writer: VideoWriter) -> None:
-        try:
-            writer.close()
-        except OSError:
-            pass  # no frames: no file, as it should be
+    @QtCore.Slot(str, str)
+    def _on_done(self, level: str, message: str) -> None:
+        self._finishing = [thread for thread in self._finishing if thread.is_alive()]
+        if not self.recording:
+            self._window.set_recording(None)
+        if level == "error":
+            self._window.show_alert(message)
+        else:
+            self._window.show_note(message)
+        self.finished.emit()
 
     @QtCore.Slot(bool, int)
     def _on_paced(self, on: bool, step: int) -> None:

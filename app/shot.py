@@ -23,7 +23,7 @@ PICTURE_SUFFIXES = (".png", ".svg")
 def shot_command(args) -> int:
     """``muonscope shot``: every argument is checked before a window is built."""
     from muonscope.app.config_args import check_writable
-    from muonscope.app.offscreen import OffscreenWindow, plan_offscreen
+    from muonscope.app.offscreen import OffscreenWindow, exit_status, plan_offscreen
     from muonscope.app.qt_messages import install_message_handler
     from muonscope.app.run_command import EXIT_INTERRUPTED, ctrl_c_stops
 
@@ -36,15 +36,22 @@ def shot_command(args) -> int:
         offscreen.open()
         report_sweep(offscreen)
         image = offscreen.picture()
-        if image is None:
-            sys.stderr.write("muonscope: interrupted before the picture; nothing written\n")
-            return EXIT_INTERRUPTED
-        if kind == "svg":
-            _write_svg(offscreen.subject, args.out)
-        elif not image.save(str(args.out), "PNG"):
-            raise OSError(f"could not write {args.out}")
+        if image is not None:
+            _write(offscreen, image, kind, args.out)
+    if image is None:
+        sys.stderr.write("muonscope: interrupted before the picture; nothing written\n")
+        return exit_status(EXIT_INTERRUPTED)
     print(f"wrote {args.out} ({size[0]}x{size[1]}, step {plan.target_step})")
-    return 0
+    return exit_status(0)
+
+
+def _write(offscreen, image, kind: str, out: Path) -> None:
+    if kind == "svg":
+        from muonscope.widgets.export import write_svg
+
+        write_svg(offscreen.subject, out)
+    elif not image.save(str(out), "PNG"):
+        raise OSError(f"could not write {out}")
 
 
 def _picture_kind(path: Path) -> str:
@@ -54,12 +61,6 @@ def _picture_kind(path: Path) -> str:
     if suffix == ".svg" and importlib.util.find_spec("muonscope.widgets.export") is None:
         raise ConfigError("--out", str(path), "must name a .png file: SVG is not available yet")
     return suffix[1:]
-
-
-def _write_svg(widget, path: Path) -> None:
-    from muonscope.widgets.export import write_svg
-
-    write_svg(widget, path)
 
 
 def report_sweep(offscreen) -> None:

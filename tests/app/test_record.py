@@ -250,10 +250,12 @@ def test_record_button_writes_one_frame_per_step_taken(qtbot, tmp_path):
     app.intents.step(5)
     qtbot.waitUntil(lambda: app.recorder.frames == 5, timeout=WAIT_MS)
     assert app.window.status_text("recording") == f"● recording · 5 frames → {path}"
-    app.views.transport.record_action.trigger()
-    assert not app.recorder.recording and not app.views.transport.record_action.isChecked()
+    with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
+        app.views.transport.record_action.trigger()
+        assert not app.recorder.recording and not app.views.transport.record_action.isChecked()
+        assert app.window.status_text("recording") == f"finishing {path}…"  # the window stays live
     assert not app.window.status_shown("recording")
-    assert str(path) in app.views.message.text
+    assert app.views.message.text == f"Recorded 5 frames (0.2 s at 30 fps) to {path}"
     size, frames = _decoded(path)
     assert len(frames) == 5
     assert size == (
@@ -273,7 +275,8 @@ def test_a_fast_engine_is_paced_so_that_no_step_is_skipped(qtbot, tmp_path):
     app.intents.play(False)
     wait_until_paused(qtbot, app)
     qtbot.waitUntil(lambda: app.recorder.frames == app.clock.newest.step - start, timeout=WAIT_MS)
-    app.views.transport.record_action.trigger()
+    with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
+        app.views.transport.record_action.trigger()
     assert len(_decoded(path)[1]) == app.clock.newest.step - start
 
 
@@ -296,3 +299,12 @@ def test_a_refused_file_shows_a_message_and_the_button_goes_back(qtbot, tmp_path
     app.recorder.chooser = lambda _window: None  # the dialog cancelled
     app.views.transport.record_action.trigger()
     assert not app.recorder.recording and not app.views.transport.record_action.isChecked()
+
+
+def test_stopping_before_any_step_writes_nothing_and_says_so(qtbot, tmp_path):
+    app = open_app(qtbot)
+    _start_recording(qtbot, app, tmp_path / "empty.mp4")
+    with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
+        app.views.transport.record_action.trigger()
+    assert app.views.message.text == "Recording stopped before any step was taken: nothing written."
+    assert list(tmp_path.iterdir()) == []
