@@ -11,10 +11,19 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from muonscope.app.views import Views
 from muonscope.engine.presets import Preset
 
-__all__ = ["MainWindow"]
+__all__ = ["MainWindow", "rate_text"]
 
 #: Screens at least this wide get the debugger's docks beside the plots instead of as tabs.
 _WIDE_SCREEN_PX = 1800
+
+
+def rate_text(per_s: float) -> str:
+    """A rate with the digits it needs: ``24``, ``3.5``, ``0.3``, ``0.042`` (never a false ``0.0``)."""
+    if per_s >= 10:
+        return f"{per_s:.0f}"
+    if per_s >= 1:
+        return f"{per_s:.1f}"
+    return f"{per_s:.2g}"
 
 
 def _screen_width() -> int:
@@ -129,10 +138,13 @@ class MainWindow(QtWidgets.QMainWindow):
         caption = " ".join(preset.caption.split())
         self.views.caption.setText(f"<b>{preset.title}</b> — {caption}" if caption else preset.title)
 
-    def set_status(self, step: int, steps_per_s: float, fps: float, device: str, lanes: str) -> None:
+    def set_status(
+        self, step: int, steps_per_s: float | None, fps: float | None, device: str, lanes: str
+    ) -> None:
+        """The status line; a rate of None (paused, or not measured yet) leaves its place empty."""
         self._status["step"].setText(f"step {step}")
-        self._status["rate"].setText(f"{steps_per_s:.1f} steps/s")
-        self._status["fps"].setText(f"{fps:.0f} fps")
+        self._status["rate"].setText("" if steps_per_s is None else f"{rate_text(steps_per_s)} steps/s")
+        self._status["fps"].setText("" if fps is None else f"{rate_text(fps)} fps")
         self._status["device"].setText(device)
         self._status["lanes"].setText(lanes)
 
