@@ -23,6 +23,7 @@ from muonscope.app.engine_link import EngineLink
 from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
 from muonscope.app.main_window import MainWindow
+from muonscope.app.standing_messages import StandingMessages
 from muonscope.app.view_settings import apply_view
 from muonscope.app.views import Views, build_views
 from muonscope.engine.config import ExperimentConfig
@@ -49,6 +50,7 @@ class App(QtCore.QObject):
         self.link = EngineLink(preset.config, engine_factory, parent=self)
         self.clock = FrameClock(views, self.window.set_status, parent=self)
         self.controls = ControlsSync(views, parent=self)
+        self.messages = StandingMessages(self.window, parent=self)
         self.debugger = DebuggerController(self.window, self.link, self.clock, parent=self)
         self.intents = IntentController(
             views,
@@ -73,8 +75,10 @@ class App(QtCore.QObject):
     def _wire(self) -> None:
         self.link.snapshot.connect(self.clock.on_snapshot)
         self.link.playing_changed.connect(self.clock.on_playing_changed)
-        self.link.alert.connect(self.window.show_alert)
-        self.link.note.connect(self.window.show_note)
+        self.link.snapshot.connect(self.messages.on_snapshot)
+        self.link.playing_changed.connect(self.messages.on_playing_changed)
+        self.link.alert.connect(self.messages.on_alert)
+        self.link.note.connect(self.messages.on_note)
         self.link.rejected.connect(lambda text: self._refuse(f"Not applied: {text}"))
         self.clock.run_started.connect(self.controls.show)
         self.clock.run_started.connect(self._on_run_started)

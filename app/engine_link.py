@@ -24,8 +24,10 @@ class EngineLink(QtCore.QObject):
 
     snapshot = QtCore.Signal(object)  # Snapshot: one per step, and one per applied change
     playing_changed = QtCore.Signal(bool)
-    alert = QtCore.Signal(str)  # an engine failure or a diverged lane: the run paused
-    note = QtCore.Signal(str)  # something worth knowing that is not a problem
+    # (text, until_moved): an engine failure or a diverged lane, the run paused; until_moved says
+    # the text describes where the run stands and stops being true once it moves on
+    alert = QtCore.Signal(str, bool)
+    note = QtCore.Signal(str, bool)  # (text, until_moved): something worth knowing, not a problem
     rejected = QtCore.Signal(str)  # a change the engine refused
     history_replaced = QtCore.Signal(object)  # HistoryReplaced: after a jump, a fork or an open
     branches_changed = QtCore.Signal(object)  # BranchesChanged
@@ -43,7 +45,9 @@ class EngineLink(QtCore.QObject):
         self.loop = EngineLoop(config, factory)
         self.job = Job(self.loop.run, "muonscope-engine", MAX_IN_FLIGHT, self)
         self.job.yielded.connect(self._dispatch)
-        self.job.failed.connect(lambda message: self.alert.emit(f"The engine thread failed: {message}"))
+        self.job.failed.connect(
+            lambda message: self.alert.emit(f"The engine thread failed: {message}", False)
+        )
 
     def start(self) -> None:
         self.job.start()
@@ -66,9 +70,9 @@ class EngineLink(QtCore.QObject):
         elif isinstance(message, PlayingChanged):
             self.playing_changed.emit(message.playing)
         elif isinstance(message, Alert):
-            self.alert.emit(message.text)
+            self.alert.emit(message.text, message.until_moved)
         elif isinstance(message, Note):
-            self.note.emit(message.text)
+            self.note.emit(message.text, message.until_moved)
         elif isinstance(message, Rejected):
             self.rejected.emit(message.text)
         else:

@@ -135,16 +135,22 @@ class PlayingChanged:
 
 @dataclass(frozen=True)
 class Alert:
-    """A failure or a diverged lane: the run paused, nothing computed is lost."""
+    """A failure or a diverged lane: the run paused, nothing computed is lost.
+
+    ``until_moved``: the text describes where the run stands (paused here, and why), so it stops
+    being true once the run moves on: plays, steps, restarts or jumps.
+    """
 
     text: str
+    until_moved: bool = False
 
 
 @dataclass(frozen=True)
 class Note:
-    """Something worth knowing that is not a problem."""
+    """Something worth knowing that is not a problem (``until_moved`` as for an :class:`Alert`)."""
 
     text: str
+    until_moved: bool = False
 
 
 @dataclass(frozen=True)
@@ -315,7 +321,8 @@ class EngineLoop:
             self._outbox.append(
                 Note(
                     f"Going back to step {step}: replaying {replay} steps from the nearest checkpoint, "
-                    f"about {seconds:.0f} s."
+                    f"about {seconds:.0f} s.",
+                    until_moved=True,
                 )
             )
         self._goto = step
@@ -442,7 +449,7 @@ class EngineLoop:
             self._pause()
             index = next(i for i, b in enumerate(self._session.breakpoints) if b is hit.breakpoint)
             self._outbox.append(breakpoints_message(self._session, hit=index))
-            self._outbox.append(Alert(hit.message))
+            self._outbox.append(Alert(hit.message, until_moved=True))
         elif diverged:
             self._steps_left = 0
             self._set_playing(False)
@@ -450,13 +457,17 @@ class EngineLoop:
             self._outbox.append(
                 Alert(
                     f"Paused at step {snapshot.step}: {names} diverged. "
-                    "Its last finite weights are kept; the other lanes can continue."
+                    "Its last finite weights are kept; the other lanes can continue.",
+                    until_moved=True,
                 )
             )
         elif self._playing and snapshot.reached_run_length:
             self._set_playing(False)
             self._outbox.append(
-                Note(f"Reached the run's {snapshot.step} steps and paused; press play to go on.")
+                Note(
+                    f"Reached the run's {snapshot.step} steps and paused; press play to go on.",
+                    until_moved=True,
+                )
             )
 
     def _publish(self) -> Snapshot:
@@ -478,6 +489,7 @@ class EngineLoop:
         self._outbox.append(
             Alert(
                 f"The engine stopped during {where} ({kind}): {exc}. The run is paused; "
-                "everything computed so far is kept."
+                "everything computed so far is kept.",
+                until_moved=True,
             )
         )

@@ -26,6 +26,10 @@ def rate_text(per_s: float) -> str:
     return f"{per_s:.2g}"
 
 
+def _first_sentence(message: str) -> str:
+    return message.split(". ")[0]
+
+
 def _screen_width() -> int:
     screen = QtGui.QGuiApplication.primaryScreen()
     return screen.availableGeometry().width() if screen is not None else 0
@@ -151,13 +155,23 @@ class MainWindow(QtWidgets.QMainWindow):
     def status_text(self, key: str) -> str:
         return self._status[key].text()
 
-    def show_alert(self, message: str) -> None:
-        """A problem: the message bar, and its first sentence in the status bar for ten seconds."""
-        self.views.message.show_message(message, "error")
-        self.statusBar().showMessage(message.split(". ")[0], 10_000)
+    def show_alert(self, message: str) -> int:
+        """A problem: the message bar, and its first sentence in the status bar for ten seconds.
 
-    def show_note(self, message: str) -> None:
-        self.views.message.show_message(message, "info")
+        Returns the message's number (for :meth:`withdraw_message`).
+        """
+        self.statusBar().showMessage(_first_sentence(message), 10_000)
+        return self.views.message.show_message(message, "error")
+
+    def show_note(self, message: str) -> int:
+        """Something worth knowing; returns the message's number (for :meth:`withdraw_message`)."""
+        return self.views.message.show_message(message, "info")
+
+    def withdraw_message(self, number: int) -> None:
+        """Take message ``number`` away (what it says is no longer true), with its status-bar line."""
+        text = self.views.message.text
+        if self.views.message.withdraw(number) and self.statusBar().currentMessage() == _first_sentence(text):
+            self.statusBar().clearMessage()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.closing.emit()

@@ -87,7 +87,7 @@ def take_screenshot(
         if step >= steps and loop.isRunning():
             loop.quit()
 
-    def on_alert(message: str) -> None:
+    def on_alert(message: str, _until_moved: bool = False) -> None:
         failure.append(message)
         loop.quit()
 
