@@ -37,7 +37,7 @@ from muonscope.app.debugger import (
     inspection_message,
     parse_items,
 )
-from muonscope.engine.changes import Change
+from muonscope.engine.changes import Change, change_note
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
@@ -392,13 +392,19 @@ class EngineLoop:
             self._outbox.append(Inspection(command, None, f"Cannot inspect: {exc}"))
 
     def _apply(self, change: Change) -> None:
+        """Queue a change; what it does beyond what it names (a switch's learning rate) is said."""
         if self._session is None:
             return
+        before = self._experiment.queued_config
         try:
             self._forked |= self._session.apply(change)
         except ConfigError as exc:
             self._outbox.append(Rejected(str(exc)))
             self._publish()  # the config still in force, so the controls show it again
+            return
+        note = change_note(before, change)
+        if note:
+            self._outbox.append(Note(note))
 
     def _reset(self, command: Reset) -> None:
         """A new session from W = 0: same settings (queued changes included), a new seed or config."""

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change, event_text
+from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
 from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
 from muonscope.engine.device import check_memory, resolve_device
@@ -164,7 +164,7 @@ class Experiment:
 
     def apply(self, change: Change) -> None:
         """Queue a change for the next step boundary; invalid changes raise ConfigError now."""
-        self._queued_config, *_ = apply_change(self._queued_config, change)
+        self._queued_config = apply_change(self._queued_config, change).config
         self._pending.append(change)
 
     def set_run_length(self, steps: int) -> None:
@@ -264,10 +264,11 @@ class Experiment:
     def _apply_pending(self) -> None:
         while self._pending:
             change = self._pending.popleft()
-            self._config, field, old, new = apply_change(self._config, change)
+            applied = apply_change(self._config, change)
+            self._config = applied.config
             self._enact(change)
             self._changes.append((self._step, change))
-            self._events.append(Event(self._step, field, old, new, event_text(field, old, new)))
+            self._events.append(Event(self._step, applied.field, applied.old, applied.new, applied.text))
         self._queued_config = self._config
 
     def _enact(self, change: Change) -> None:
