@@ -24,6 +24,7 @@ from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
 from muonscope.app.main_window import MainWindow
 from muonscope.app.standing_messages import StandingMessages
+from muonscope.app.step_watch import StepWatch
 from muonscope.app.view_settings import apply_view
 from muonscope.app.views import Views, build_views
 from muonscope.engine.config import ExperimentConfig
@@ -51,6 +52,7 @@ class App(QtCore.QObject):
         self.clock = FrameClock(views, self.window.set_status, parent=self)
         self.controls = ControlsSync(views, parent=self)
         self.messages = StandingMessages(self.window, parent=self)
+        self.step_watch = StepWatch(self.link, views.busy, parent=self)
         self.debugger = DebuggerController(self.window, self.link, self.clock, parent=self)
         self.intents = IntentController(
             views,
@@ -92,10 +94,12 @@ class App(QtCore.QObject):
         """Start the engine and the frame clock (once the window exists)."""
         self.link.start()
         self.clock.start()
+        self.step_watch.start()
 
     def shutdown(self) -> bool:
         """Stop the clock, any sweep and the engine; False if the engine's step outlasts the deadline."""
         self.clock.stop()
+        self.step_watch.stop()
         self.capacity.stop()
         return self.link.stop(STOP_DEADLINE_MS)
 

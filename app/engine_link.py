@@ -8,7 +8,15 @@ from PySide6 import QtCore
 
 from muonscope.app.background import Job
 from muonscope.app.debugger import BranchesChanged, BreakpointsChanged, HistoryReplaced, Inspection, Saved
-from muonscope.app.engine_loop import Alert, Command, EngineLoop, Note, PlayingChanged, Rejected
+from muonscope.app.engine_loop import (
+    Alert,
+    Command,
+    EngineLoop,
+    Note,
+    PlayingChanged,
+    Rejected,
+    StepInProgress,
+)
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.snapshot import Snapshot
@@ -54,6 +62,15 @@ class EngineLink(QtCore.QObject):
 
     def submit(self, command: Command) -> None:
         self.loop.submit(command)
+
+    def cancel_step(self) -> None:
+        """Abandon the step in progress (undone whole), drop the queued steps, pause."""
+        self.loop.cancel_step()
+
+    @property
+    def step_in_progress(self) -> StepInProgress | None:
+        """The step the engine is computing now (None between steps)."""
+        return self.loop.step_in_progress
 
     @property
     def running(self) -> bool:

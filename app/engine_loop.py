@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -39,7 +40,7 @@ from muonscope.app.debugger import (
 )
 from muonscope.engine.changes import Change, change_note
 from muonscope.engine.config import ExperimentConfig
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot
@@ -47,6 +48,7 @@ from muonscope.engine.snapshot import Snapshot
 __all__ = [
     "Alert",
     "Apply",
+    "CancelStep",
     "Command",
     "EngineLoop",
     "Message",
@@ -58,6 +60,7 @@ __all__ = [
     "Reset",
     "SetSpeed",
     "Step",
+    "StepInProgress",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,9 +112,18 @@ class SetSpeed:
     steps_per_s: float
 
 
+@dataclass(frozen=True)
+class CancelStep:
+    """Abandon the step in progress (it is undone whole), drop the steps queued after it, and pause.
+
+    Sent by :meth:`EngineLoop.cancel_step`, which first raises the flag the step itself checks.
+    """
+
+
 Command = (
     Play
     | Pause
+    | CancelStep
     | Step
     | Apply
     | Reset
@@ -123,6 +135,14 @@ Command = (
     | Inspect
     | SwitchBranch
 )
+
+
+@dataclass(frozen=True)
+class StepInProgress:
+    """The step the engine is computing: its number and when it began (``time.monotonic()``)."""
+
+    step: int
+    started_s: float
 
 
 # ---- messages (engine → window), besides the Snapshots themselves ------------------------------
@@ -194,15 +214,37 @@ class EngineLoop:
         self._min_interval_s = 0.0
         self._last_step_at = 0.0
         self._outbox: list[Message] = []
+        self._cancel_step = threading.Event()  # checked by the step in progress between its stages
+        self._in_step: StepInProgress | None = None
 
     def submit(self, command: Command) -> None:
         """Queue a command; thread-safe and non-blocking."""
         self._commands.put(command)
 
+    def cancel_step(self) -> None:
+        """Abandon the step in progress at its next cancellation point, and pause; thread-safe.
+
+        The flag goes up before the command is queued, so whichever the loop sees first, the step
+        under way (or, if it has just ended, the next one) is not carried out.
+        """
+        self._cancel_step.set()
+        self.submit(CancelStep())
+
+    @property
+    def step_in_progress(self) -> StepInProgress | None:
+        """The step being computed now, or None between steps; safe to read from any thread."""
+        return self._in_step
+
+    @property
+    def steps_queued(self) -> int:
+        """Steps still to take before pausing (step N, go to a later step); 0 when none."""
+        return self._steps_left
+
     # ---- the loop --------------------------------------------------------------------------
 
     def run(self, control: JobControl) -> Iterator[Message]:
         """Yield messages until cancelled: a Snapshot per step and per change, and state changes."""
+        control.on_cancel(self._cancel_step.set)  # closing the window also ends a long step soon
         self._start(self._config)
         while not control.cancelled:
             yield from self._flush()
@@ -273,6 +315,9 @@ class EngineLoop:
         elif isinstance(command, Pause):
             self._steps_left = 0
             self._set_playing(False)
+        elif isinstance(command, CancelStep):
+            self._cancel_step.clear()  # the request is seen; a step that began after it is spared
+            self._pause()
         elif isinstance(command, Step):
             self._set_playing(False)
             self._steps_left += command.n
@@ -434,18 +479,36 @@ class EngineLoop:
 
     def _take_step(self) -> None:
         self._last_step_at = started = time.perf_counter()
+        number = self._experiment.step_count + 1
+        self._in_step = StepInProgress(number, time.monotonic())
         try:
-            self._session.step_once()
+            self._session.step_once(cancelled=self._cancel_step.is_set)
+        except StepCancelled:
+            self._cancelled(number, time.perf_counter() - started)
+            return
         except Exception as exc:
             self._steps_left = 0
             self._set_playing(False)
-            self._fail(f"step {self._experiment.step_count + 1}", exc)
+            self._fail(f"step {number}", exc)
             return
+        finally:
+            self._in_step = None
         self._step_s += 0.1 * (time.perf_counter() - started - self._step_s)
         if self._steps_left > 0:
             self._steps_left -= 1
         snapshot = self._publish()
         self._pause_on(snapshot)
+
+    def _cancelled(self, number: int, elapsed_s: float) -> None:
+        """A step abandoned: nothing of it is left, the steps queued after it are dropped."""
+        self._pause()
+        self._outbox.append(
+            Note(
+                f"Cancelled step {number} after {elapsed_s:.0f} s: the run is paused at step {number - 1}, "
+                "as it was before that step.",
+                until_moved=True,
+            )
+        )
 
     def _pause_on(self, snapshot: Snapshot) -> None:
         """Pause for a breakpoint, a diverged lane, or once when playing reaches the run length."""

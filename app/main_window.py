@@ -62,6 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
         column = QtWidgets.QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 0)
         column.addWidget(views.message)
+        column.addWidget(views.busy)
         column.addWidget(views.caption)
         column.addLayout(grid, 1)
         column.addWidget(views.timeline)

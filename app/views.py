@@ -12,6 +12,7 @@ from muonscope.app.renderer import SERIES_METRICS
 from muonscope.engine.config import MAX_LANES
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.widgets.breakpoint_panel import BreakpointPanel
+from muonscope.widgets.busy_bar import BusyBar
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.inspector_panel import InspectorPanel
@@ -42,6 +43,7 @@ class Views:
     capacity: CapacityPlot
     timeline: Timeline
     message: MessageBar
+    busy: BusyBar
     caption: QtWidgets.QLabel
     breakpoints: BreakpointPanel
     inspector: InspectorPanel
@@ -66,6 +68,7 @@ def build_views() -> Views:
         capacity=CapacityPlot(),
         timeline=Timeline(),
         message=MessageBar(),
+        busy=BusyBar(),
         caption=caption,
         breakpoints=BreakpointPanel(),
         inspector=InspectorPanel(),

@@ -183,10 +183,10 @@ def test_closing_during_play_stops_the_engine(qtbot):
 class _Exploding(Experiment):
     """Fails on its third step, as a bug in an update rule would."""
 
-    def step(self, n=1):
+    def step(self, n=1, **kwargs):
         if self.step_count >= 2:
             raise RuntimeError("injected failure")
-        super().step(n)
+        super().step(n, **kwargs)
 
 
 def test_engine_error_pauses_and_shows_a_message(qtbot):
@@ -260,10 +260,10 @@ def _held_experiment(entered: threading.Event, release: threading.Event):
     class Held(Experiment):
         """Its steps wait until the test lets them go, as a very large step would."""
 
-        def step(self, n=1):
+        def step(self, n=1, **kwargs):
             entered.set()
             release.wait(timeout=WAIT_MS / 1000)
-            super().step(n)
+            super().step(n, **kwargs)
 
     return Held
 
