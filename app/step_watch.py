@@ -32,6 +32,10 @@ class StepWatch(QtCore.QObject):
         self._timer.timeout.connect(self.poll)
         self._shown = None  # the StepInProgress on show
         bar.cancel_requested.connect(link.cancel_step)
+        # a step's end comes with a message (its snapshot; a cancelled or failed step's note or
+        # alert): look again then, so the line never outlives its step by a poll interval
+        for signal in (link.snapshot, link.playing_changed, link.note, link.alert):
+            signal.connect(self.poll)
 
     def start(self) -> None:
         self._timer.start()
@@ -40,8 +44,7 @@ class StepWatch(QtCore.QObject):
         self._timer.stop()
         self._hide()
 
-    @QtCore.Slot()
-    def poll(self) -> None:
+    def poll(self, *_message) -> None:
         busy = self._link.step_in_progress
         if busy != self._shown:  # that step ended (another may have begun)
             self._hide()
