@@ -40,6 +40,9 @@ class CapacityPlot(PlotPanel):
     def __init__(self, parent=None) -> None:
         super().__init__("④ capacity", parent)
         self._mode_problems: dict[str, str] = {}  # mode → why it does not apply to the task
+        self._sweep_points = 0  # points of the sweep (or ray) on show
+        self._running = False
+        self._points: list[int] = []  # points drawn per lane in steps mode
         self.add_mode("x", MODES, "what the capacity panel shows")
         self._build_sweep_controls()
         self.plot.disableAutoRange()
@@ -87,6 +90,7 @@ class CapacityPlot(PlotPanel):
     def set_running(self, running: bool, done: int = 0, total: int = 0) -> None:
         """Show a sweep's progress; the run button is disabled while one runs."""
         sweeping = self.mode("x") != "steps"
+        self._running = running
         self.run_button.setVisible(sweeping)
         self.run_button.setEnabled(not running)
         self.cancel_button.setVisible(sweeping and running)
@@ -94,6 +98,7 @@ class CapacityPlot(PlotPanel):
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done}/{total}")
+        self.show_why_empty()
 
     def set_mode_state(self, mode: str, enabled: bool, reason: str = "") -> None:
         """Disable a mode that does not apply to the task, with the reason as its tooltip.
@@ -106,11 +111,24 @@ class CapacityPlot(PlotPanel):
         combo.setItemData(row, None if enabled else reason, QtCore.Qt.ItemDataRole.ToolTipRole)
         self._mode_problems[mode] = "" if enabled else reason
         if mode == self.mode("x"):
-            self._show_mode_problem()
+            self.show_why_empty()
 
-    def _show_mode_problem(self) -> None:
+    def why_empty(self) -> str | None:
+        """Why the plot is empty: the mode does not apply, a sweep not run (yet), or too few steps.
+
+        The steps mode's reason comes from the application (:meth:`set_empty_text`): it knows the run.
+        """
         problem = self._mode_problems.get(self.mode("x"), "")
-        self.set_placeholder(f"Not for this task: {problem}." if problem else None)
+        if problem:
+            return f"Not for this task: {problem}."
+        if self.in_steps_mode:
+            return self.empty_text if max(self._points, default=0) < 2 else None
+        if self._sweep_points:
+            return None
+        what = "This one-step ray" if self.mode("x") == "ray" else "This sweep"
+        if self._running:
+            return f"{what} is being computed in the background; its points appear as they finish."
+        return f"{what} has not been computed for these settings: press run (results are cached)."
 
     # ---- steps mode --------------------------------------------------------------------------
 
@@ -130,6 +148,7 @@ class CapacityPlot(PlotPanel):
             self.right.removeItem(curve)
         self._recovered, self._accuracy = [], []
         self._labels = list(labels)
+        self._points = [0] * len(labels)
         steps = self.in_steps_mode
         for lane in range(len(labels)):
             solid = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
@@ -157,8 +176,10 @@ class CapacityPlot(PlotPanel):
         steps, recovered, accuracy = steps[keep], recovered[keep], accuracy[keep]
         self._recovered[lane].setData(steps, recovered)
         self._accuracy[lane].setData(steps, accuracy)
+        self._points[lane] = steps.size
         if not self.in_steps_mode:
             return
+        self.show_why_empty()
         text = lambda step, count, i: f"step {int(step)}: recovered {int(count)}, accuracy {accuracy[i]:.4f}"  # noqa: E731
         self.hover.set_series(lane, self._labels[lane], steps, recovered, text)
         grown = self._y.update(np.append(recovered, 1.0))
@@ -187,6 +208,7 @@ class CapacityPlot(PlotPanel):
         for item in self._sweep_items:
             self.plot.removeItem(item)
         self._sweep_items = []
+        self._sweep_points = 0
         if not self.in_steps_mode:
             self.legend.clear()
             self.hover.clear()
@@ -228,11 +250,13 @@ class CapacityPlot(PlotPanel):
             self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(*originals))
             xs.append(px)
             ys.append(py)
+            self._sweep_points += px.size
         for label, x, y in guides:
             _, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
             pen = pg.mkPen("#777777", width=1.5, style=QtCore.Qt.PenStyle.DashLine)
             self._add(pg.PlotDataItem(px, py, pen=pen), f"guide: {label}")
         self._fit(xs, ys, log_x, log_y)
+        self.show_why_empty()
 
     def _map(self, x, mean, lo, hi, log_x: bool, log_y: bool):
         x, mean, lo, hi = (np.asarray(v, float) for v in (x, mean, lo, hi))
@@ -271,7 +295,7 @@ class CapacityPlot(PlotPanel):
         )
 
     def _apply_mode(self) -> None:
-        self._show_mode_problem()
+        self.show_why_empty()
         steps = self.in_steps_mode
         for curve in self._recovered:
             curve.setVisible(steps)

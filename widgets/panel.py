@@ -71,6 +71,7 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._placeholder.setStyleSheet("color: #555; background: rgba(255, 255, 255, 220); padding: 12px;")
         self._placeholder.hide()
+        self._empty_text: str | None = None
         self.plot_widget.installEventFilter(self)
 
     def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> QtWidgets.QComboBox:
@@ -127,6 +128,25 @@ class PlotPanel(QtWidgets.QWidget):
         self._place_placeholder()
         self._placeholder.show()
         self._placeholder.raise_()
+
+    def set_empty_text(self, text: str | None) -> None:
+        """What the panel says while it has nothing to draw: what it would show and why it is empty."""
+        self._empty_text = text
+        self.show_why_empty()
+
+    def show_why_empty(self) -> None:
+        """Show (or take away) the placeholder after the panel's data or mode changed."""
+        text = self.why_empty()
+        if text != self.placeholder:
+            self.set_placeholder(text)
+
+    def why_empty(self) -> str | None:
+        """The placeholder's text now: the empty text while nothing is drawn (panels that track it)."""
+        return None
+
+    @property
+    def empty_text(self) -> str | None:
+        return self._empty_text
 
     @property
     def placeholder(self) -> str | None:

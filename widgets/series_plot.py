@@ -77,6 +77,7 @@ class SeriesPlot(PlotPanel):
         self.markers = EventMarkers(self.plot)
         self._curves: list[pg.PlotDataItem] = []
         self._labels: list[str] = []
+        self._points: list[int] = []  # points drawn per lane: a curve needs two
         self._y = StableRange()
         self._x_max = 0.0
         self.mode_changed.connect(self._on_mode_changed)
@@ -85,6 +86,7 @@ class SeriesPlot(PlotPanel):
         self.remove_lane_curves(self._curves)
         self._curves = []
         self._labels = list(labels)
+        self._points = [0] * len(labels)
         for lane, label in enumerate(labels):
             curve = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
             self.plot.addItem(curve)
@@ -102,6 +104,8 @@ class SeriesPlot(PlotPanel):
         keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
         steps, values = steps[keep], values[keep]
         self._curves[lane].setData(steps, values)
+        self._points[lane] = steps.size
+        self.show_why_empty()
         metric = self.modes["metric"].currentText()
         self.hover.set_series(lane, self._labels[lane], steps, values, _formatter(metric))
         grown = self._y.update(values)
@@ -113,6 +117,10 @@ class SeriesPlot(PlotPanel):
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, value) points drawn for a lane."""
         return drawn_data(self._curves[lane])
+
+    def why_empty(self) -> str | None:
+        """The empty text while no lane has two points (a curve)."""
+        return self.empty_text if max(self._points, default=0) < 2 else None
 
     @property
     def log_y(self) -> bool:
