@@ -22,6 +22,7 @@ from muonscope.app.debugger_controller import DebuggerController
 from muonscope.app.engine_link import EngineLink
 from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
+from muonscope.app.keyboard import KeyboardController
 from muonscope.app.main_window import MainWindow
 from muonscope.app.standing_messages import StandingMessages
 from muonscope.app.step_watch import StepWatch
@@ -63,6 +64,7 @@ class App(QtCore.QObject):
             looked_back=self._looked_back,
             step_view=lambda delta: delta == 1 and self.debugger.step_view(delta),
         )
+        self.keyboard = KeyboardController(self.window, self.clock, self.debugger, parent=self)
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
         )

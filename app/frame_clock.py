@@ -212,6 +212,7 @@ class FrameClock(QtCore.QObject):
     def look_at(self, step: int) -> None:
         """Show an earlier step (the timeline's cursor); the run goes on behind it."""
         self._cursor_step = step
+        self._views.timeline.set_live(False)
         self._dirty = True
 
     def follow(self) -> None:

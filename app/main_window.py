@@ -66,7 +66,10 @@ class MainWindow(QtWidgets.QMainWindow):
         column.addWidget(views.caption)
         column.addLayout(grid, 1)
         column.addWidget(views.timeline)
+        central.setObjectName("stage")
+        central.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)  # the keys' home: Esc returns here
         self.setCentralWidget(central)
+        self.stage = central
         controls = QtWidgets.QWidget()
         form = QtWidgets.QVBoxLayout(controls)
         for title, widget in (("Task", views.task), ("Lanes (same minibatches)", views.lanes)):
@@ -117,6 +120,10 @@ class MainWindow(QtWidgets.QMainWindow):
             if action.menu() is not None and action.text().replace("&", "") == plain:
                 return action.menu()
         return bar.addMenu(f"&{plain}")
+
+    def focus_stage(self) -> None:
+        """Give the keyboard back to the plots (from a box being typed in): Space, ←, → work again."""
+        self.stage.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
         """Open at ``width`` × ``height``, or smaller where the screen is (a laptop, a projector)."""
