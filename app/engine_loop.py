@@ -534,7 +534,8 @@ class EngineLoop:
             self._set_playing(False)
             self._outbox.append(
                 Note(
-                    f"Reached the run's {snapshot.step} steps and paused; press play to go on.",
+                    f"Reached the run's {snapshot.step} step{'' if snapshot.step == 1 else 's'} and paused; "
+                    "press play to go on.",
                     until_moved=True,
                 )
             )

@@ -52,7 +52,7 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
     """What panel ② says while no lane has two values of ``metric`` (the menu's text) to draw."""
     what = f"Each lane's {metric} over the steps."
     if snapshot.step == 0:
-        return f"{what} Nothing to draw yet: the run is at step 0 (press step or play)."
+        return f"{what} Nothing to draw yet: the run is at step 0."
     if _one_step_run(snapshot):
         return (
             f"{what} This preset is a single step from W = 0 (run.steps = 1): one value per lane, "
@@ -67,7 +67,7 @@ def capacity_empty_text(snapshot: Snapshot) -> str:
     cadence = "every step" if every == 1 else f"every {every} steps"
     what = f"Items each lane has recovered over the steps, counted at each population evaluation ({cadence})."
     if snapshot.step == 0:
-        return f"{what} Nothing to draw yet: the run is at step 0 (press step or play)."
+        return f"{what} Nothing to draw yet: the run is at step 0."
     if _one_step_run(snapshot):
         return (
             f"{what} This preset is a single step from W = 0 (run.steps = 1): no curve over steps. "

@@ -66,5 +66,12 @@ class ShortcutSheet(QtWidgets.QDialog):
             for _group, keys, description in members:
                 QtWidgets.QTreeWidgetItem(self._table, [keys, description])
         self._table.resizeColumnToContents(0)
+        self._table.resizeColumnToContents(1)
         self._table.setColumnWidth(0, self._table.columnWidth(0) + 24)
-        self.resize(self._table.columnWidth(0) + 380, min(80 + 22 * self._table.topLevelItemCount(), 720))
+        rows_px = self._table.sizeHintForRow(0) * self._table.topLevelItemCount()
+        frame_px = 2 * self._table.frameWidth() + 4
+        self._table.setMinimumSize(
+            self._table.columnWidth(0) + self._table.columnWidth(1) + frame_px + 8,
+            min(rows_px + frame_px, 640),
+        )
+        self.adjustSize()
