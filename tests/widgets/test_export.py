@@ -1,13 +1,14 @@
 """Figures and tables out of the panels: SVG that other programs read, PNG at a size, CSV of the curves."""
 
+import csv
 import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 
-from muonscope.widgets.export import ExportError, write_svg
+from muonscope.widgets.export import ExportError, write_csv, write_png, write_svg
 from muonscope.widgets.portable_svg import PLOT_AREA_END, PLOT_AREA_START, SVG_NS, portable_svg
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.theme import configure_pyqtgraph, lane_colour
@@ -17,20 +18,26 @@ LANES = ["SGD", "Adam", "Muon (pre)"]
 POINTS = 60
 
 
-def _series_panel(qtbot, size=(600, 400)) -> SeriesPlot:
-    """Panel ② with three lanes of POINTS steps, two of which run above the plot's range."""
+@pytest.fixture
+def series_panel(qtbot):
+    """Panel ② in a 600×400 window, three lanes of POINTS steps, two of which leave the plot's range."""
     configure_pyqtgraph()
+    window = QtWidgets.QWidget()  # a panel lives in a window's layout
+    qtbot.addWidget(window)
     panel = SeriesPlot("② over time", [("loss", "loss")])
-    qtbot.addWidget(panel)
-    panel.resize(*size)
-    panel.show()
+    layout = QtWidgets.QVBoxLayout(window)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(panel)
+    window.resize(600, 400)
+    window.show()
     panel.set_lanes(LANES)
     steps = np.arange(POINTS, dtype=float)
     for lane in range(len(LANES)):
         panel.set_series(lane, steps, 2.0 + np.sin(steps / 8 + lane) * (1 + lane))
-    panel.plot.setYRange(0.0, 3.0, padding=0)  # lanes 2 and 3 leave the plot area
+    panel.plot.setYRange(0.0, 3.0, padding=0)
     qtbot.waitUntil(lambda: panel.plot.getViewBox().width() > 0)
-    return panel
+    yield panel
+    window.close()
 
 
 def _parse(path):
@@ -76,8 +83,8 @@ def _in_panel(panel, x, y) -> tuple[float, float]:
     return local.x() + corner.x(), local.y() + corner.y()
 
 
-def test_svg_parses_with_each_lane_curve_as_one_vector_path(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_parses_with_each_lane_curve_as_one_vector_path(series_panel, tmp_path):
+    panel = series_panel
     path = write_svg(panel, tmp_path / "series.svg")
     root, parents = _parse(path)
     assert root.tag == f"{SVG}svg"
@@ -89,8 +96,8 @@ def test_svg_parses_with_each_lane_curve_as_one_vector_path(qtbot, tmp_path):
     assert len(list(root.iter(f"{SVG}image"))) == 1  # the header, pictured; nothing of the plot
 
 
-def test_svg_points_sit_where_the_panel_draws_them(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_points_sit_where_the_panel_draws_them(series_panel, tmp_path):
+    panel = series_panel
     root, parents = _parse(write_svg(panel, tmp_path / "series.svg"))
     steps = np.arange(POINTS, dtype=float)
     for lane in range(len(LANES)):
@@ -101,8 +108,8 @@ def test_svg_points_sit_where_the_panel_draws_them(qtbot, tmp_path):
             assert _pairs(curve)[i] == pytest.approx(_in_panel(panel, steps[i], values[i]), abs=0.01)
 
 
-def test_svg_clips_curves_to_the_plot_area(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_clips_curves_to_the_plot_area(series_panel, tmp_path):
+    panel = series_panel
     root, parents = _parse(write_svg(panel, tmp_path / "series.svg"))
     box = panel.plot.getViewBox()
     left, top = _in_panel(panel, *box.viewRange()[0][:1], box.viewRange()[1][1])
@@ -116,8 +123,8 @@ def test_svg_clips_curves_to_the_plot_area(qtbot, tmp_path):
     assert not [g for g in root.iter(f"{SVG}g") if g.get("stroke") in (PLOT_AREA_START, PLOT_AREA_END)]
 
 
-def test_svg_export_leaves_the_screen_drawing_as_it_was(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_export_leaves_the_screen_drawing_as_it_was(series_panel, tmp_path):
+    panel = series_panel
     scene = panel.plot.scene()
     before = [(item, item.cacheMode()) for item in scene.items()]
     write_svg(panel, tmp_path / "series.svg")
@@ -125,8 +132,8 @@ def test_svg_export_leaves_the_screen_drawing_as_it_was(qtbot, tmp_path):
     assert panel.plot.getAxis("left").cacheMode() != panel.plot.getAxis("left").CacheMode.NoCache
 
 
-def test_svg_refuses_a_wrong_extension_or_folder_naming_the_file(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_refuses_a_wrong_extension_or_folder_naming_the_file(series_panel, tmp_path):
+    panel = series_panel
     with pytest.raises(ExportError, match=r"series\.png: an SVG file must end in \.svg"):
         write_svg(panel, tmp_path / "series.png")
     with pytest.raises(ExportError, match=r"cannot write .*missing.*series\.svg: there is no folder"):
@@ -191,3 +198,68 @@ def test_what_lies_between_plot_area_markers_is_clipped_to_the_marker():
     assert [g.get("stroke") for g in clipped] == ["#0072b2"]
     outside = [g.get("stroke") for g in root.iter(f"{SVG}g") if g.get("stroke") and g not in list(clipped)]
     assert outside == ["#000000", "#d55e00"]
+
+
+# ---- PNG ---------------------------------------------------------------------------------------------
+
+
+def _lane_pixels(image, lane) -> int:
+    """Pixels close to the lane's colour (antialiased edges count when they are mostly that colour)."""
+    colour = QtGui.QColor(lane_colour(lane))
+    target = np.array([colour.red(), colour.green(), colour.blue()], dtype=float)
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    rgb = pixels[:, : image.width() * 3].reshape(image.height(), image.width(), 3).astype(float)
+    return int((np.abs(rgb - target).sum(axis=2) < 60).sum())
+
+
+def test_png_has_the_requested_size_and_the_screen_look_at_more_pixels(series_panel, tmp_path):
+    panel = series_panel
+    plain = QtGui.QImage(str(write_png(panel, tmp_path / "1x.png", (600, 400))))
+    double = QtGui.QImage(str(write_png(panel, tmp_path / "2x.png", (1200, 800))))
+    assert (plain.width(), plain.height()) == (600, 400)
+    assert (double.width(), double.height()) == (1200, 800)
+    for lane in range(len(LANES)):  # curves twice as long and twice as thick: about four times the ink
+        assert 3.0 < _lane_pixels(double, lane) / _lane_pixels(plain, lane) < 6.0  # not 2: thin
+
+
+def test_png_of_another_shape_gives_the_room_to_the_plot_and_puts_the_panel_back(series_panel, tmp_path):
+    panel = series_panel
+    box = panel.plot.getViewBox()
+    before = (panel.size(), box.viewRange())
+    plain = QtGui.QImage(str(write_png(panel, tmp_path / "plain.png", (600, 400))))
+    wide = QtGui.QImage(str(write_png(panel, tmp_path / "wide.png", (1800, 400))))
+    assert (wide.width(), wide.height()) == (1800, 400)
+    assert (panel.size(), box.viewRange()) == before
+    title = QtCore.QRect(0, 0, 150, 24)  # "② over time", drawn as on screen: not stretched threefold
+    assert wide.copy(title) == plain.copy(title)
+    legend = _lane_pixels(wide.copy(1500, 30, 300, 150), 0)
+    assert legend > 0  # the legend moved out with the plot's right edge
+
+
+def test_png_refuses_a_size_out_of_range_naming_the_file(series_panel, tmp_path):
+    panel = series_panel
+    with pytest.raises(
+        ExportError, match=r"big\.png: a PNG of 9000x400 pixels; each side must be 16 to 8192"
+    ):
+        write_png(panel, tmp_path / "big.png", (9000, 400))
+    with pytest.raises(ExportError, match=r"series\.svg: a PNG file must end in \.png"):
+        write_png(panel, tmp_path / "series.svg", (600, 400))
+    assert not list(tmp_path.iterdir())
+
+
+# ---- CSV ---------------------------------------------------------------------------------------------
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as file:
+        header, *rows = list(csv.reader(file))
+    return header, rows
+
+
+def test_csv_writes_numbers_exactly_and_a_missing_point_as_an_empty_cell(tmp_path):
+    path = write_csv(tmp_path / "t.csv", ["step", "a, b"], [[1.0, 0.1 + 0.2], [2, float("nan")], [3, 1e-300]])
+    header, rows = _read_csv(path)
+    assert header == ["step", "a, b"]
+    assert rows == [["1", repr(0.1 + 0.2)], ["2", ""], ["3", "1e-300"]]
+    assert float(rows[0][1]) == 0.1 + 0.2
