@@ -12,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
@@ -59,6 +60,8 @@ class CapacityPlot(PlotPanel):
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
         self._sweep_items: list[pg.GraphicsObject] = []
+        self._sweep_x_label = ""
+        self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
         self._labels: list[str] = []
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
@@ -181,12 +184,28 @@ class CapacityPlot(PlotPanel):
         self._y.reset()
         self._x_max = 0.0
 
+    def data_table(self) -> DataTable:
+        """Steps mode: step, then items recovered and population accuracy per lane.
+
+        Sweep and ray modes: the sweep's x, then per lane the mean over seeds with the lowest and
+        highest seed (one column where the seeds agree, as along a ray), then each guide line; the
+        numbers of the points drawn, in data units rather than the logarithms a log axis plots.
+        """
+        if not self.in_steps_mode:
+            return merged_on_x(self._sweep_x_label or "x", self._sweep_series)
+        series = []
+        for lane, label in enumerate(self._labels):
+            series.append((f"recovered items: {label}", *drawn_data(self._recovered[lane])))
+            series.append((f"population accuracy: {label}", *drawn_data(self._accuracy[lane])))
+        return merged_on_x("step", series)
+
     # ---- sweep and ray modes -----------------------------------------------------------------
 
     def clear_sweep(self) -> None:
         for item in self._sweep_items:
             self.plot.removeItem(item)
         self._sweep_items = []
+        self._sweep_series = []
         if not self.in_steps_mode:
             self.legend.clear()
             self.hover.clear()
@@ -211,6 +230,7 @@ class CapacityPlot(PlotPanel):
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
         self.plot.setLabel("left", y_label + (" (log)" if log_y else ""))
+        self._sweep_x_label = x_label
         xs, ys = [], []
         for lane, label, x, mean, lo, hi in curves:
             keep, (px, py, plo, phi) = self._map(x, mean, lo, hi, log_x, log_y)
@@ -226,13 +246,22 @@ class CapacityPlot(PlotPanel):
                 self._add(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
             originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi)]
             self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(*originals))
+            self._keep_sweep_columns(y_label, label, *originals)
             xs.append(px)
             ys.append(py)
         for label, x, y in guides:
-            _, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
+            keep, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
+            shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
+            self._sweep_series.append((f"guide: {label}", shown_x, shown_y))
             pen = pg.mkPen("#777777", width=1.5, style=QtCore.Qt.PenStyle.DashLine)
             self._add(pg.PlotDataItem(px, py, pen=pen), f"guide: {label}")
         self._fit(xs, ys, log_x, log_y)
+
+    def _keep_sweep_columns(self, y_label: str, label: str, x, mean, lo, hi) -> None:
+        self._sweep_series.append((f"{y_label}: {label}", x, mean))
+        if not (np.array_equal(lo, mean) and np.array_equal(hi, mean)):
+            self._sweep_series.append((f"{y_label}, lowest seed: {label}", x, lo))
+            self._sweep_series.append((f"{y_label}, highest seed: {label}", x, hi))
 
     def _map(self, x, mean, lo, hi, log_x: bool, log_y: bool):
         x, mean, lo, hi = (np.asarray(v, float) for v in (x, mean, lo, hi))

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
 
 __all__ = ["PlotPanel", "cache_axes", "plain_units"]
@@ -114,6 +115,10 @@ class PlotPanel(QtWidgets.QWidget):
             self.plot.removeItem(curve)
         self.legend.clear()
         self.hover.clear()
+
+    def data_table(self) -> DataTable:
+        """What the plot shows, as (column names, rows): the numbers its curves were given."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
 
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, nice_ceiling
@@ -113,6 +114,12 @@ class SeriesPlot(PlotPanel):
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, value) points drawn for a lane."""
         return drawn_data(self._curves[lane])
+
+    def data_table(self) -> DataTable:
+        """step, then the metric on show for each lane."""
+        metric = self.modes["metric"].currentText()
+        series = [(f"{metric}: {label}", *self.curve_data(lane)) for lane, label in enumerate(self._labels)]
+        return merged_on_x("step", series)
 
     @property
     def log_y(self) -> bool:

@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.export import ExportError, write_csv, write_png, write_svg
+from muonscope.widgets.matrix_view import MatrixView
 from muonscope.widgets.portable_svg import PLOT_AREA_END, PLOT_AREA_START, SVG_NS, portable_svg
 from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.singular_values_plot import SingularValuesPlot
+from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.theme import configure_pyqtgraph, lane_colour
 
 SVG = f"{{{SVG_NS}}}"
@@ -257,9 +262,129 @@ def _read_csv(path):
     return header, rows
 
 
+def _column(path, name) -> tuple[np.ndarray, np.ndarray]:
+    """(x, value) of the rows where column ``name`` has a value."""
+    header, rows = _read_csv(path)
+    j = header.index(name)
+    kept = [(float(row[0]), float(row[j])) for row in rows if row[j] != ""]
+    return np.array([x for x, _ in kept]), np.array([y for _, y in kept])
+
+
+def _assert_same(read, drawn):
+    for got, want in zip(read, drawn, strict=True):
+        np.testing.assert_allclose(got, np.asarray(want, dtype=float), rtol=1e-12, atol=0)
+
+
+def _csv_of(panel, path):
+    return write_csv(path, *panel.data_table())
+
+
 def test_csv_writes_numbers_exactly_and_a_missing_point_as_an_empty_cell(tmp_path):
     path = write_csv(tmp_path / "t.csv", ["step", "a, b"], [[1.0, 0.1 + 0.2], [2, float("nan")], [3, 1e-300]])
     header, rows = _read_csv(path)
     assert header == ["step", "a, b"]
     assert rows == [["1", repr(0.1 + 0.2)], ["2", ""], ["3", "1e-300"]]
     assert float(rows[0][1]) == 0.1 + 0.2
+
+
+def test_csv_of_panel_two_is_each_lane_curve_as_drawn(series_panel, tmp_path):
+    panel = series_panel
+    steps = np.arange(POINTS, dtype=float)
+    values = np.where(steps % 3 == 0, np.nan, np.exp(-steps / 7))  # NaN: steps not evaluated
+    panel.set_series(1, steps, values)
+    path = _csv_of(panel, tmp_path / "series.csv")
+    assert _read_csv(path)[0] == ["step", "loss: SGD", "loss: Adam", "loss: Muon (pre)"]
+    for lane, label in enumerate(LANES):
+        _assert_same(_column(path, f"loss: {label}"), panel.curve_data(lane))
+    assert len(_column(path, "loss: Adam")[0]) == POINTS - POINTS // 3
+
+
+def test_csv_of_panel_one_is_sigma_k_of_each_lane_and_matrix_shown(qtbot, tmp_path):
+    panel = SpectrumPlot()
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD", "Muon"])
+    rng = np.random.default_rng(0)
+    for lane in range(2):
+        for matrix in ("gradient", "momentum", "update"):
+            sigma = np.sort(rng.random(16))[::-1]
+            sigma[-3:] = 0.0  # round-off: not drawn
+            panel.set_spectrum(lane, matrix, sigma)
+    path = _csv_of(panel, tmp_path / "spectra.csv")
+    header, rows = _read_csv(path)
+    assert header == ["index k", "σ_k of G: SGD", "σ_k of M: SGD", "σ_k of G: Muon", "σ_k of M: Muon"]
+    assert len(rows) == 13
+    for lane, label in enumerate(["SGD", "Muon"]):
+        _assert_same(_column(path, f"σ_k of G: {label}"), panel.curve_data(lane, "gradient"))
+        _assert_same(_column(path, f"σ_k of M: {label}"), panel.curve_data(lane, "momentum"))
+
+
+def test_csv_of_panel_three_follows_its_view(qtbot, tmp_path):
+    panel = ClassErrorPlot()
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD", "Muon"])
+    errors = [np.linspace(0.0, 1.0, 40) ** (lane + 1) for lane in range(2)]
+    for lane in range(2):
+        panel.set_errors(lane, errors[lane])
+    steps = np.array([0.0, 10.0, 20.0])
+    buckets = ["1–3", "4–40"]
+    losses = np.array([[2.0, 3.0], [1.0, 2.5], [0.5, 2.25]])
+    panel.set_heatmap(steps, buckets, losses)
+    path = _csv_of(panel, tmp_path / "curves.csv")
+    for lane, label in enumerate(["SGD", "Muon"]):
+        _assert_same(_column(path, f"error 1 − p̂(correct): {label}"), (np.arange(1, 41), errors[lane]))
+    panel.set_mode("view", "heatmap")
+    panel.set_mode("quantity", "group_loss")
+    header, rows = _read_csv(_csv_of(panel, tmp_path / "heat.csv"))
+    assert header == ["step", "group loss, ranks 1–3: SGD", "group loss, ranks 4–40: SGD"]
+    _assert_same([[float(cell) for cell in row] for row in rows], np.column_stack([steps, losses]))
+
+
+def test_csv_of_panel_four_in_steps_and_sweep_modes(qtbot, tmp_path):
+    panel = CapacityPlot()
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD", "Muon"])
+    steps = np.arange(0.0, 50.0, 5.0)
+    for lane in range(2):
+        recovered = np.where(steps == 15.0, np.nan, steps * (lane + 1))
+        panel.set_capacity(lane, steps, recovered, recovered / 100)
+    path = _csv_of(panel, tmp_path / "steps.csv")
+    for lane, label in enumerate(["SGD", "Muon"]):
+        _assert_same(_column(path, f"recovered items: {label}"), panel.recovered_data(lane))
+    d = np.array([16.0, 32.0, 64.0, 128.0])
+    panel.set_mode("x", "d")
+    panel.set_sweep(
+        [(0, "SGD", d, d * 0.5, d * 0.4, d * 0.6), (1, "Muon", d, d * 1.5, d * 1.5, d * 1.5)],
+        [("∝ d", np.array([10.0, 200.0]), np.array([5.0, 100.0]))],
+        "d",
+        "recovered items",
+        log_x=True,
+        log_y=True,
+    )
+    path = _csv_of(panel, tmp_path / "sweep.csv")
+    assert _read_csv(path)[0] == [
+        "d",
+        "recovered items: SGD",
+        "recovered items, lowest seed: SGD",
+        "recovered items, highest seed: SGD",
+        "recovered items: Muon",  # its seeds agree: no spread columns
+        "guide: ∝ d",
+    ]
+    _assert_same(_column(path, "recovered items: SGD"), (d, d * 0.5))  # data units, not log10
+    _assert_same(_column(path, "recovered items, highest seed: SGD"), (d, d * 0.6))
+    _assert_same(_column(path, "guide: ∝ d"), ([10.0, 200.0], [5.0, 100.0]))
+
+
+def test_csv_of_the_inspector_matrix_and_its_singular_values(qtbot, tmp_path):
+    view = MatrixView()
+    qtbot.addWidget(view)
+    matrix = np.arange(6, dtype=float).reshape(2, 3) / 7
+    view.set_matrix(matrix, "W of lane 1", "output j", "input i")
+    header, rows = _read_csv(_csv_of(view, tmp_path / "matrix.csv"))
+    assert header == ["output j \\ input i", "input i 0", "input i 1", "input i 2"]
+    _assert_same([[float(cell) for cell in row] for row in rows], np.column_stack([[0, 1], matrix]))
+    spectrum = SingularValuesPlot()
+    qtbot.addWidget(spectrum)
+    spectrum.set_spectra(np.array([3.0, 2.0, 1.0]), np.array([1.0, 1.0, 1.0]), "")
+    path = _csv_of(spectrum, tmp_path / "sv.csv")
+    _assert_same(_column(path, "σ_k: applied update"), spectrum.applied)
+    _assert_same(_column(path, "σ_k: exact polar factor"), spectrum.reference)
