@@ -10,7 +10,10 @@ from PySide6 import QtCore, QtWidgets
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
 
-__all__ = ["PlotPanel", "cache_axes", "plain_units"]
+__all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units"]
+
+#: (kind, menu text) of what a panel can be written as.
+EXPORTS = (("png", "Export PNG…"), ("svg", "Export SVG…"), ("csv", "Export data as CSV…"))
 
 
 def cache_axes(plot: pg.PlotItem) -> None:
@@ -41,6 +44,7 @@ class PlotPanel(QtWidgets.QWidget):
     """
 
     mode_changed = QtCore.Signal(str, str)  # (switch name, value)
+    export_requested = QtCore.Signal(str)  # "png", "svg" or "csv": the app asks where and writes
     legend: pg.LegendItem  # panels with lane curves create these two
     hover: HoverReadout
 
@@ -73,6 +77,7 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.setStyleSheet("color: #555; background: rgba(255, 255, 255, 220); padding: 12px;")
         self._placeholder.hide()
         self.plot_widget.installEventFilter(self)
+        self._build_export_menu()
 
     def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> QtWidgets.QComboBox:
         """A combo of (value, text) options in the header; emits ``mode_changed(name, value)``."""
@@ -116,10 +121,6 @@ class PlotPanel(QtWidgets.QWidget):
         self.legend.clear()
         self.hover.clear()
 
-    def data_table(self) -> DataTable:
-        """What the plot shows, as (column names, rows): the numbers its curves were given."""
-        raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
-
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")
 
@@ -151,3 +152,25 @@ class PlotPanel(QtWidgets.QWidget):
             (self.plot_widget.width() - width) // 2,
             (self.plot_widget.height() - self._placeholder.height()) // 2,
         )
+
+    # ---- export ------------------------------------------------------------------------------
+
+    def data_table(self) -> DataTable:
+        """What the plot shows, as (column names, rows): the numbers its curves were given."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
+
+    def _build_export_menu(self) -> None:
+        """A right click on the plot offers its exports; pyqtgraph's own menu stays off.
+
+        A click, not a press: a right drag (zooming a heat map) is no click and stays pyqtgraph's.
+        """
+        self.export_menu = QtWidgets.QMenu(self)
+        for kind, text in EXPORTS:
+            action = self.export_menu.addAction(text)
+            action.triggered.connect(lambda _checked=False, k=kind: self.export_requested.emit(k))
+        self.plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
+
+    def _on_plot_clicked(self, event) -> None:
+        if event.button() == QtCore.Qt.MouseButton.RightButton and not event.isAccepted():
+            event.accept()
+            self.export_menu.popup(event.screenPos().toPoint())

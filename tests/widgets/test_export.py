@@ -6,12 +6,13 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.export import ExportError, write_csv, write_png, write_svg
 from muonscope.widgets.matrix_view import MatrixView
+from muonscope.widgets.png_size_dialog import PngSizeDialog
 from muonscope.widgets.portable_svg import PLOT_AREA_END, PLOT_AREA_START, SVG_NS, portable_svg
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
@@ -388,3 +389,61 @@ def test_csv_of_the_inspector_matrix_and_its_singular_values(qtbot, tmp_path):
     path = _csv_of(spectrum, tmp_path / "sv.csv")
     _assert_same(_column(path, "σ_k: applied update"), spectrum.applied)
     _assert_same(_column(path, "σ_k: exact polar factor"), spectrum.reference)
+
+
+# ---- asking: the context menu and the size dialog ---------------------------------------------------
+
+
+def _right_click(panel, button=QtCore.Qt.MouseButton.RightButton):
+    viewport = panel.plot_widget.viewport()
+    QtTest.QTest.mouseClick(viewport, button, QtCore.Qt.KeyboardModifier.NoModifier, viewport.rect().center())
+
+
+def test_a_right_click_on_the_plot_offers_the_three_exports(series_panel, qtbot):
+    panel = series_panel
+    assert [a.text() for a in panel.export_menu.actions()] == [
+        "Export PNG…",
+        "Export SVG…",
+        "Export data as CSV…",
+    ]
+    _right_click(panel, QtCore.Qt.MouseButton.LeftButton)
+    assert not panel.export_menu.isVisible()
+    _right_click(panel)
+    qtbot.waitUntil(panel.export_menu.isVisible)
+    with qtbot.waitSignal(panel.export_requested) as requested:
+        panel.export_menu.actions()[2].trigger()
+    assert requested.args == ["csv"]
+    panel.export_menu.hide()
+
+
+def test_a_right_drag_still_zooms_the_inspector_heat_map(qtbot):
+    view = MatrixView()
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.show()
+    view.set_matrix(np.arange(64, dtype=float).reshape(8, 8), "W")
+    qtbot.waitUntil(lambda: view.plot.getViewBox().width() > 0)
+    before = view.plot.getViewBox().viewRange()
+    viewport = view.plot_widget.viewport()
+    centre = viewport.rect().center()
+    right = QtCore.Qt.MouseButton.RightButton
+    QtTest.QTest.mousePress(viewport, right, QtCore.Qt.KeyboardModifier.NoModifier, centre)
+    for step in range(1, 6):
+        QtTest.QTest.mouseMove(viewport, centre + QtCore.QPoint(12 * step, -12 * step))
+    QtTest.QTest.mouseRelease(
+        viewport, right, QtCore.Qt.KeyboardModifier.NoModifier, centre + QtCore.QPoint(60, -60)
+    )
+    assert view.plot.getViewBox().viewRange() != before  # pyqtgraph's right-drag zoom
+    assert not view.export_menu.isVisible()
+
+
+def test_png_size_dialog_keeps_the_shape_unless_told_not_to(qtbot):
+    dialog = PngSizeDialog((1200, 800))
+    qtbot.addWidget(dialog)
+    assert dialog.size_px == (1200, 800)
+    dialog.width_box.setValue(600)
+    assert dialog.size_px == (600, 400)
+    dialog.keep_shape_box.setChecked(False)
+    dialog.height_box.setValue(600)
+    assert dialog.size_px == (600, 600)
+    assert PngSizeDialog((20000, 10)).size_px == (8192, 16)  # within what a PNG export takes
