@@ -20,6 +20,7 @@ from muonscope.app.capacity_controller import CapacityController
 from muonscope.app.controls_sync import ControlsSync
 from muonscope.app.debugger_controller import DebuggerController
 from muonscope.app.engine_link import EngineLink
+from muonscope.app.export_controller import ExportController
 from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
 from muonscope.app.main_window import MainWindow
@@ -62,6 +63,7 @@ class App(QtCore.QObject):
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
         )
+        self.exports = ExportController(self.window, parent=self)
         self._sweep_on_start: str | None = None
         self._wire()
         self._open(preset)
