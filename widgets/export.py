@@ -65,7 +65,8 @@ def svg_bytes(widget: QtWidgets.QWidget) -> bytes:
     generator.setTitle(widget.windowTitle() or "muonscope")
     generator.setDescription("muonscope")
     views = _shown_graphics_views(widget)
-    surroundings = _picture(widget, QtGui.QRegion(widget.rect()).subtracted(_plots_region(widget, views)))
+    around_plots = QtGui.QRegion(widget.rect()).subtracted(_plots_region(widget, views))
+    surroundings = _picture(widget, around_plots, background=True)
     with drawing_for_export(widget), plot_areas_marked(widget):
         painter = QtGui.QPainter(generator)
         try:
@@ -84,13 +85,18 @@ def svg_bytes(widget: QtWidgets.QWidget) -> bytes:
 _PICTURE_SCALE = 2
 
 
-def _picture(widget: QtWidgets.QWidget, region: QtGui.QRegion | None = None) -> QtGui.QImage:
-    """``widget`` (only ``region`` of it, if given) painted into a transparent image."""
+def _picture(
+    widget: QtWidgets.QWidget, region: QtGui.QRegion | None = None, background: bool = False
+) -> QtGui.QImage:
+    """``widget`` (only ``region`` of it, if given) painted into an image, transparent where it is.
+
+    With ``background`` the widget's window colour fills it first, as behind a panel on screen.
+    """
     image = QtGui.QImage(widget.size() * _PICTURE_SCALE, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
     image.setDevicePixelRatio(_PICTURE_SCALE)
     image.fill(QtCore.Qt.GlobalColor.transparent)
     flags = QtWidgets.QWidget.RenderFlag.DrawChildren
-    if widget.isWindow():
+    if background:
         flags |= QtWidgets.QWidget.RenderFlag.DrawWindowBackground
     widget.render(image, QtCore.QPoint(0, 0), region if region is not None else QtGui.QRegion(), flags)
     return image
