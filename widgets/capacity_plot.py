@@ -46,6 +46,7 @@ class CapacityPlot(PlotPanel):
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.right = pg.ViewBox(enableMouse=False)
+        self.right.setMenuEnabled(False)  # it lies over the plot: a right click is the panel's
         self.plot.showAxis("right")
         self.plot.scene().addItem(self.right)
         axis = self.plot.getAxis("right")

@@ -416,6 +416,34 @@ def test_a_right_click_on_the_plot_offers_the_three_exports(series_panel, qtbot)
     panel.export_menu.hide()
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        SpectrumPlot,
+        lambda: SeriesPlot("② over time", [("loss", "loss")]),
+        ClassErrorPlot,
+        CapacityPlot,  # its right-hand axis has a view box of its own over the plot
+        MatrixView,
+        SingularValuesPlot,
+    ],
+)
+def test_every_panel_answers_a_right_click_with_its_export_menu(qtbot, make):
+    panel = make()
+    qtbot.addWidget(panel)
+    panel.resize(500, 350)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.plot.getViewBox().width() > 0)
+    _right_click(panel)
+    qtbot.waitUntil(panel.export_menu.isVisible)
+    shown = [
+        w
+        for w in QtWidgets.QApplication.topLevelWidgets()
+        if isinstance(w, QtWidgets.QMenu) and w.isVisible()
+    ]
+    assert shown == [panel.export_menu]  # and no pyqtgraph menu besides it
+    panel.export_menu.hide()
+
+
 def test_a_right_drag_still_zooms_the_inspector_heat_map(qtbot):
     view = MatrixView()
     qtbot.addWidget(view)
