@@ -20,6 +20,9 @@ from muonscope.widgets.theme import faded_pen, lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
 
+#: The PlotItem layout's row under the bottom axis, where the sweep's legend goes.
+LEGEND_ROW = 4
+
 MODES = [
     ("steps", "recovered vs step"),
     ("d", "sweep: vs d"),
@@ -53,7 +56,10 @@ class CapacityPlot(PlotPanel):
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
-        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
+        # the sweep's legend sits under the plot, in its own row: inside, it would cover curves
+        self.legend = pg.LegendItem(labelTextSize="8pt", colCount=2)
+        self.plot.layout.addItem(self.legend, LEGEND_ROW, 1)
+        self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
         self.markers = EventMarkers(self.plot)
         self._recovered: list[pg.PlotDataItem] = []
@@ -203,6 +209,7 @@ class CapacityPlot(PlotPanel):
         if not self.in_steps_mode:
             self.legend.clear()
             self.hover.clear()
+        self._fit_legend_row()
 
     def set_sweep(
         self,
@@ -212,15 +219,9 @@ class CapacityPlot(PlotPanel):
         y_label: str,
         log_x: bool,
         log_y: bool,
-        legend_corner: tuple[int, int] = (0, 0),
     ) -> None:
-        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines.
-
-        The legend sits in ``legend_corner`` ((0, 0) top left: power laws rise to the right).
-        """
+        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines."""
         self.clear_sweep()
-        offset = (10 if legend_corner[0] == 0 else -10, 10 if legend_corner[1] == 0 else -10)
-        self.legend.anchor(legend_corner, legend_corner, offset=offset)
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
         self.plot.setLabel("left", y_label + (" (log)" if log_y else ""))
@@ -246,6 +247,13 @@ class CapacityPlot(PlotPanel):
             pen = pg.mkPen("#777777", width=1.5, style=QtCore.Qt.PenStyle.DashLine)
             self._add(pg.PlotDataItem(px, py, pen=pen), f"guide: {label}")
         self._fit(xs, ys, log_x, log_y)
+        self._fit_legend_row()
+
+    def _fit_legend_row(self) -> None:
+        """The legend's row takes room only while the legend has entries."""
+        empty = not self.legend.items
+        self.plot.layout.setRowMaximumHeight(LEGEND_ROW, 0 if empty else 10_000)
+        self.legend.setVisible(not empty)
 
     def _map(self, x, mean, lo, hi, log_x: bool, log_y: bool):
         x, mean, lo, hi = (np.asarray(v, float) for v in (x, mean, lo, hi))
@@ -280,7 +288,6 @@ class CapacityPlot(PlotPanel):
             "population loss",
             False,
             True,
-            legend_corner=(1, 1),  # losses fall towards Δ = 0: the bottom right stays empty
         )
 
     def _apply_mode(self) -> None:
@@ -293,6 +300,7 @@ class CapacityPlot(PlotPanel):
         self.plot.getAxis("right").setVisible(steps)
         self.clear_sweep()
         self.legend.clear()  # the sweep's; lanes are in the window's shared key
+        self._fit_legend_row()
         self.hover.clear()
         if steps:
             self.plot.getAxis("bottom").setTicks(None)
