@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 from muonscope.app.background import JobControl
 from muonscope.app.debugger import (
+    BranchComparison,
     BranchesChanged,
     BreakpointsChanged,
+    CompareBranch,
     GoTo,
     HistoryReplaced,
     Inspect,
@@ -33,6 +35,7 @@ from muonscope.app.debugger import (
     SwitchBranch,
     branches_message,
     breakpoints_message,
+    comparison_message,
     history_message,
     inspection_message,
     parse_items,
@@ -122,6 +125,7 @@ Command = (
     | OpenSession
     | Inspect
     | SwitchBranch
+    | CompareBranch
 )
 
 
@@ -165,6 +169,7 @@ Message = (
     | BreakpointsChanged
     | Saved
     | Inspection
+    | BranchComparison
 )
 #: A rewind that replays longer than this says so before it starts.
 _LONG_JUMP_S = 1.0
@@ -297,6 +302,8 @@ class EngineLoop:
             self._pause()
             session.switch(command.branch)
             self._announce_position()
+        elif isinstance(command, CompareBranch):
+            self._outbox.append(comparison_message(session, command.branch))
 
     def _pause(self) -> None:
         self._steps_left = 0

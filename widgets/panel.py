@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.axes import decade_axes
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.theme import StageStyle
 
-__all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units"]
+__all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
 
+#: Point sizes of the panels' text at scale 1: tick labels, axis labels, the header.
+TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
 #: (kind, menu text) of what a panel can be written as.
 EXPORTS = (("png", "Export PNG…"), ("svg", "Export SVG…"), ("csv", "Export data as CSV…"))
 
@@ -36,6 +40,24 @@ def plain_units(plot: pg.PlotItem) -> None:
         plot.getAxis(name).enableAutoSIPrefix(False)
 
 
+def style_axes(plot: pg.PlotItem, style: StageStyle) -> None:
+    """Tick text, tick marks, axis lines and labels at the stage's scale and in its colours."""
+    colours = style.colours
+    tick_font = QtGui.QFont()
+    tick_font.setPointSizeF(style.font_pt(TICK_PT))
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(colours.foreground, width=style.scale))
+        axis.setTextPen(pg.mkPen(colours.foreground))
+        axis.setStyle(
+            tickFont=tick_font, tickLength=int(-5 * style.scale), tickTextOffset=int(3 * style.scale)
+        )
+        label_css = {"color": colours.foreground, "font-size": f"{style.font_pt(LABEL_PT):.1f}pt"}
+        axis.setLabel(axis.labelText, units=axis.labelUnits or None, **label_css)
+        if axis.grid is not False:
+            axis.setGrid(colours.grid_alpha)
+
+
 class PlotPanel(QtWidgets.QWidget):
     """Header (title, mode combo boxes) above one pyqtgraph plot.
 
@@ -45,8 +67,8 @@ class PlotPanel(QtWidgets.QWidget):
 
     mode_changed = QtCore.Signal(str, str)  # (switch name, value)
     export_requested = QtCore.Signal(str)  # "png", "svg" or "csv": the app asks where and writes
-    legend: pg.LegendItem  # panels with lane curves create these two
-    hover: HoverReadout
+    legend: pg.LegendItem | None = None  # only for curves that are not lanes (lanes: the shared key)
+    hover: HoverReadout  # panels with lane curves create it
 
     def __init__(self, title: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,7 +78,7 @@ class PlotPanel(QtWidgets.QWidget):
         self._header.setContentsMargins(4, 2, 4, 0)
         self._header.addWidget(self._title)
         self._header.addStretch(1)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = pg.PlotWidget(axisItems=decade_axes())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         cache_axes(self.plot)
@@ -106,20 +128,28 @@ class PlotPanel(QtWidgets.QWidget):
             raise ValueError(f"{name} has no mode {value!r}")
         combo.setCurrentIndex(index)
 
-    def rename_legend(self, curves: list, labels: list[str]) -> None:
-        """Relabel legend entries in place (a lane's settings changed), without new items."""
-        legend = self.plot.legend
-        for curve, label in zip(curves, labels, strict=False):
-            sample = legend.getLabel(curve) if legend is not None else None
-            if sample is not None and sample.text != label:
-                sample.setText(label)
-
     def remove_lane_curves(self, curves: Iterable[pg.PlotDataItem]) -> None:
-        """Take a lane set's curves off the plot, with their legend entries and hover series."""
+        """Take a lane set's curves off the plot, with their hover series."""
         for curve in curves:
             self.plot.removeItem(curve)
-        self.legend.clear()
         self.hover.clear()
+
+    def apply_style(self, style: StageStyle) -> None:
+        """Redraw the panel's chrome (background, axes, text) at the stage's scale and in its theme.
+
+        Lane curves are not touched here: their pens come from ``lane_pen`` when the lanes are
+        (re)created, which the application asks for after a style change.
+        """
+        colours = style.colours
+        self.plot_widget.setBackground(colours.background)
+        style_axes(self.plot, style)
+        font = QtGui.QFont()
+        font.setPointSizeF(style.font_pt(TITLE_PT))
+        self.setFont(font)  # the header: title and mode boxes
+        self._title.setFont(font)
+        palette = self._title.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
+        self._title.setPalette(palette)
 
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")

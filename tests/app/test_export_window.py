@@ -136,7 +136,7 @@ def test_the_panels_context_menu_writes_through_the_same_chooser(qtbot, tmp_path
     assert table.name == "muonscope-per-class-error.csv"
     with open(table, newline="", encoding="utf-8") as file:
         header = next(csv.reader(file))
-    assert header[0] == "frequency rank (head → tail)" and len(header) == 5
+    assert header[0] == "frequency rank (head → tail)" and len(header) == 1 + 2 * 4  # raw, smoothed
 
 
 def test_a_refused_file_is_said_on_one_line_and_a_cancel_writes_nothing(qtbot, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 
 from muonscope.widgets.capacity_plot import CapacityPlot
-from muonscope.widgets.class_error_plot import ClassErrorPlot
+from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
 from muonscope.widgets.export import ExportError, write_csv, write_png, write_svg
 from muonscope.widgets.matrix_view import MatrixView
 from muonscope.widgets.png_size_dialog import PngSizeDialog
@@ -98,7 +98,7 @@ def test_svg_parses_with_each_lane_curve_as_one_vector_path(series_panel, tmp_pa
     curves = [_lane_curves(root, parents, lane) for lane in range(len(LANES))]
     assert [len(found) for found in curves] == [1, 1, 1]  # one path per curve, every point in it
     texts = {"".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")}
-    assert {"step", "SGD", "Adam", "Muon (pre)"} <= texts  # axis and legend text as text, not pixels
+    assert {"step", "0.5", "1", "1.5", "2", "2.5"} <= texts  # axis label and ticks as text, not pixels
     assert len(list(root.iter(f"{SVG}image"))) == 1  # the header, pictured; nothing of the plot
 
 
@@ -239,8 +239,9 @@ def test_png_of_another_shape_gives_the_room_to_the_plot_and_puts_the_panel_back
     assert (panel.size(), box.viewRange()) == before
     title = QtCore.QRect(0, 0, 150, 24)  # "② over time", drawn as on screen: not stretched threefold
     assert wide.copy(title) == plain.copy(title)
-    legend = _lane_pixels(wide.copy(1500, 30, 300, 150), 0)
-    assert legend > 0  # the legend moved out with the plot's right edge
+    row = wide.copy(0, 200, 1800, 1).convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    white = sum(row.pixel(x, 0) == 0xFFFFFFFF for x in range(1800))
+    assert white > 1500  # the plot's white area spans the picture, not a 600 px panel in margins
 
 
 def test_png_refuses_a_size_out_of_range_naming_the_file(series_panel, tmp_path):
@@ -332,7 +333,10 @@ def test_csv_of_panel_three_follows_its_view(qtbot, tmp_path):
     panel.set_heatmap(steps, buckets, losses)
     path = _csv_of(panel, tmp_path / "curves.csv")
     for lane, label in enumerate(["SGD", "Muon"]):
-        _assert_same(_column(path, f"error 1 − p̂(correct): {label}"), (np.arange(1, 41), errors[lane]))
+        ranks = np.arange(1, 41)
+        _assert_same(_column(path, f"error 1 − p̂(correct): {label}"), (ranks, errors[lane]))
+        smoothed = f"error 1 − p̂(correct), mean over ranks r/1.25…r·1.25: {label}"
+        _assert_same(_column(path, smoothed), (ranks, smooth_by_rank(errors[lane])))
     panel.set_mode("view", "heatmap")
     panel.set_mode("quantity", "group_loss")
     header, rows = _read_csv(_csv_of(panel, tmp_path / "heat.csv"))
