@@ -299,6 +299,10 @@ def test_csv_of_panel_two_is_each_lane_curve_as_drawn(series_panel, tmp_path):
     for lane, label in enumerate(LANES):
         _assert_same(_column(path, f"loss: {label}"), panel.curve_data(lane))
     assert len(_column(path, "loss: Adam")[0]) == POINTS - POINTS // 3
+    panel.set_faded(0, steps[:20], np.full(20, 1.5))  # a compared branch, drawn faint
+    path = _csv_of(panel, tmp_path / "compared.csv")
+    assert _read_csv(path)[0][1:3] == ["loss: SGD", "loss: SGD, compared branch"]
+    _assert_same(_column(path, "loss: SGD, compared branch"), panel.faded_data(0))
 
 
 def test_csv_of_panel_one_is_sigma_k_of_each_lane_and_matrix_shown(qtbot, tmp_path):
