@@ -7,6 +7,7 @@ callables, so tests answer them without a dialog.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -104,6 +105,14 @@ class ExportController(QtCore.QObject):
 
     # ---- writing ---------------------------------------------------------------------------------
 
+    def _lane_legend(self, target: QtWidgets.QWidget):
+        """For a live panel drawn alone, the lanes' names under it (the window has its own key)."""
+        views = self._window.views
+        live = (views.spectrum, views.series, views.class_error, views.capacity)
+        if not any(target is panel for panel in live):
+            return contextlib.nullcontext()
+        return target.lane_legend([(entry.position, entry.text()) for entry in views.lane_key.entries])
+
     def _export(self, target: QtWidgets.QWidget, name: str, kind: str) -> Path | None:
         size = None
         if kind == "png":
@@ -118,12 +127,14 @@ class ExportController(QtCore.QObject):
         if not path.suffix:
             path = path.with_suffix(f".{kind}")
         try:
-            if kind == "png":
-                write_png(target, path, size)
-            elif kind == "svg":
-                write_svg(target, path)
-            else:
+            if kind == "csv":
                 write_csv(path, *target.data_table())
+            else:
+                with self._lane_legend(target):
+                    if kind == "png":
+                        write_png(target, path, size)
+                    else:
+                        write_svg(target, path)
         except ExportError as exc:
             self._window.show_alert(str(exc))
             return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -10,10 +11,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from muonscope.widgets.axes import decade_axes
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
-from muonscope.widgets.theme import StageStyle
+from muonscope.widgets.theme import StageStyle, lane_pen
 
 __all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
 
+#: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
+EXPORT_LEGEND_ROW = 5
 #: Point sizes of the panels' text at scale 1: tick labels, axis labels, the header.
 TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
 #: (kind, menu text) of what a panel can be written as.
@@ -188,6 +191,28 @@ class PlotPanel(QtWidgets.QWidget):
     def data_table(self) -> DataTable:
         """What the plot shows, as (column names, rows): the numbers its curves were given."""
         raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
+
+    @contextmanager
+    def lane_legend(self, lanes: Iterable[tuple[int, str]]) -> Iterator[None]:
+        """A legend of (colour position, text) lanes under the plot while a picture of it is taken.
+
+        On screen the lanes are named once, in the window's key above the panels; a panel exported
+        alone would otherwise leave its reader guessing which curve is which.
+        """
+        lanes = list(lanes)
+        if not lanes:
+            yield
+            return
+        legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
+        for position, text in lanes:
+            legend.addItem(pg.PlotDataItem(pen=lane_pen(position)), text)
+        self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 1)
+        QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
+        try:
+            yield
+        finally:
+            self.plot.layout.removeItem(legend)
+            self.plot.scene().removeItem(legend)
 
     def _build_export_menu(self) -> None:
         """A right click on the plot offers its exports; pyqtgraph's own menu stays off.

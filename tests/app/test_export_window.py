@@ -151,3 +151,14 @@ def test_a_refused_file_is_said_on_one_line_and_a_cancel_writes_nothing(qtbot, t
     written = app.exports.export_panel("capacity", "csv")
     assert written == tmp_path / "typed-without-extension.csv" and written.is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["typed-without-extension.csv"]
+
+
+def test_a_panel_exported_alone_names_its_lanes_and_the_screen_stays_as_it_was(qtbot, tmp_path):
+    """On screen the lanes are named in the window's key; a panel's picture carries them itself."""
+    app, _answers = _app_with_answers(qtbot, tmp_path)
+    items_before = len(app.views.series.plot.scene().items())
+    path = app.exports.export_panel("over-time", "svg")
+    words = set(" ".join(e.text or "" for e in ET.parse(path).getroot().iter()).split())
+    for entry in app.views.lane_key.entries:  # Qt writes a text run per word
+        assert set(entry.text().split()) <= words, entry.text()
+    assert len(app.views.series.plot.scene().items()) == items_before  # the legend went again
