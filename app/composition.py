@@ -20,10 +20,13 @@ from muonscope.app.capacity_controller import CapacityController
 from muonscope.app.controls_sync import ControlsSync
 from muonscope.app.debugger_controller import DebuggerController
 from muonscope.app.engine_link import EngineLink
+from muonscope.app.export_controller import ExportController
 from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
 from muonscope.app.keyboard import KeyboardController
+from muonscope.app.live_caption import live_caption, preset_drift
 from muonscope.app.main_window import MainWindow
+from muonscope.app.presentation import PresentationController
 from muonscope.app.standing_messages import StandingMessages
 from muonscope.app.step_watch import StepWatch
 from muonscope.app.view_settings import apply_view
@@ -68,7 +71,10 @@ class App(QtCore.QObject):
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
         )
+        self.exports = ExportController(self.window, parent=self)
+        self.presentation = PresentationController(self.window, self._redraw_all, parent=self)
         self._sweep_on_start: str | None = None
+        self._preset = preset
         self._wire()
         self._open(preset)
 
@@ -87,6 +93,8 @@ class App(QtCore.QObject):
         self.clock.run_started.connect(self.controls.show)
         self.clock.run_started.connect(self._on_run_started)
         self.clock.config_changed.connect(self.controls.update)
+        self.clock.config_changed.connect(self._show_drift)
+        self.clock.frame_drawn.connect(self._show_live_caption)
         self.intents.preset_loaded.connect(self._open)
         self.window.closing.connect(self.shutdown)
 
@@ -103,9 +111,15 @@ class App(QtCore.QObject):
         self.clock.stop()
         self.step_watch.stop()
         self.capacity.stop()
+        self.presentation.restore_desk_style()
         return self.link.stop(STOP_DEADLINE_MS)
 
     # ---- glue --------------------------------------------------------------------------------
+
+    def _redraw_all(self) -> None:
+        """Re-create the curves (their pens follow the stage style) and draw the next frame."""
+        self.clock.renderer.reset()
+        self.clock.request_frame()
 
     def _looked_back(self) -> int | None:
         """The earlier step the view shows (where a change would fork), or None when following."""
@@ -123,12 +137,22 @@ class App(QtCore.QObject):
     @QtCore.Slot(object)
     def _open(self, preset: Preset) -> None:
         """A preset's title, caption and panel modes; a sweep it opens on runs once its run starts."""
+        self._preset = preset
         self.window.show_preset(preset)
         self.capacity.stop()
         for problem in apply_view(self.views, preset.view):
             self.window.show_alert(f"Preset {preset.name}: {problem}")
         mode = self.views.capacity.mode("x")
         self._sweep_on_start = None if mode == "steps" else mode
+
+    @QtCore.Slot(object)
+    def _show_drift(self, config: ExperimentConfig) -> None:
+        self.window.show_preset(self._preset, preset_drift(self._preset.config, config))
+
+    @QtCore.Slot(int)
+    def _show_live_caption(self, _step: int) -> None:
+        if self.clock.shown is not None:
+            self.window.show_live_caption(live_caption(self.clock.shown))
 
     @QtCore.Slot(object)
     def _on_run_started(self, _config: ExperimentConfig) -> None:

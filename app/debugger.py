@@ -68,6 +68,13 @@ class SwitchBranch:
 
 
 @dataclass(frozen=True)
+class CompareBranch:
+    """Send another branch's recorded metrics, to be drawn faded beside the current one (None: stop)."""
+
+    branch: int | None
+
+
+@dataclass(frozen=True)
 class Inspect:
     """One lane's matrix at one step, optionally minus another lane's, optionally in task coordinates."""
 
@@ -104,6 +111,17 @@ class HistoryReplaced:
     labels: tuple[tuple[int, str], ...]
     stride: int
     head_step: int
+
+
+@dataclass(frozen=True)
+class BranchComparison:
+    """Another branch's recorded metrics (read-only columns), or ``branch`` None: no comparison."""
+
+    branch: int | None
+    name: str = ""
+    columns: dict = field(default_factory=dict, hash=False)
+    labels: tuple[tuple[int, str], ...] = ()
+    stride: int = 1
 
 
 @dataclass(frozen=True)
@@ -157,12 +175,24 @@ def branches_message(session: Session) -> BranchesChanged:
     return BranchesChanged(infos, session.step)
 
 
-def history_message(session: Session) -> HistoryReplaced:
-    metrics = session.branch.metrics
+def _frozen_columns(metrics) -> tuple[dict, tuple[tuple[int, str], ...]]:
+    """A branch's metric table as read-only columns, and its lane labels by lane id."""
     table = metrics.table()
-    columns = {name: frozen_array(table[name]) for name in COLUMNS}
-    labels = tuple(sorted(metrics.labels.items()))
-    return HistoryReplaced(columns, labels, metrics.stride, session.branch.head_step)
+    return {name: frozen_array(table[name]) for name in COLUMNS}, tuple(sorted(metrics.labels.items()))
+
+
+def history_message(session: Session) -> HistoryReplaced:
+    columns, labels = _frozen_columns(session.branch.metrics)
+    return HistoryReplaced(columns, labels, session.branch.metrics.stride, session.branch.head_step)
+
+
+def comparison_message(session: Session, branch_id: int | None) -> BranchComparison:
+    """The metrics of branch ``branch_id`` to compare with; none when it is unknown or the current one."""
+    found = [b for b in session.branches if b.id == branch_id and b.id != session.branch.id]
+    if not found:
+        return BranchComparison(None)
+    columns, labels = _frozen_columns(found[0].metrics)
+    return BranchComparison(found[0].id, found[0].name, columns, labels, found[0].metrics.stride)
 
 
 def inspection_message(session: Session, request: Inspect) -> Inspection:

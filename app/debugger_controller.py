@@ -11,7 +11,15 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from muonscope.app.debugger import GoTo, Inspect, OpenSession, SaveSession, SetBreakpoints, SwitchBranch
+from muonscope.app.debugger import (
+    CompareBranch,
+    GoTo,
+    Inspect,
+    OpenSession,
+    SaveSession,
+    SetBreakpoints,
+    SwitchBranch,
+)
 from muonscope.engine.breakpoints import parse_breakpoint
 from muonscope.engine.errors import ConfigError
 
@@ -37,6 +45,7 @@ class DebuggerController(QtCore.QObject):
         self._settings = settings if settings is not None else QtCore.QSettings("muonscope", "muonscope")
         self._breakpoints: list[tuple[str, bool]] = []
         self._branches: tuple = ()
+        self._compared: int | None = None  # the branch drawn faded beside the current one
         self._lane_labels: list[str] = []
         self._inspect_soon = QtCore.QTimer(self)  # a dragged cursor asks once it rests
         self._inspect_soon.setSingleShot(True)
@@ -91,6 +100,7 @@ class DebuggerController(QtCore.QObject):
         link.branches_changed.connect(self._clock.on_branches_changed)
         link.saved.connect(self._on_saved)
         link.inspected.connect(self._on_inspected)
+        link.comparison.connect(self._clock.on_comparison)
 
     # ---- going to a step ---------------------------------------------------------------------------
 
@@ -165,7 +175,14 @@ class DebuggerController(QtCore.QObject):
     # ---- branches ----------------------------------------------------------------------------------
 
     def _on_branches(self, message) -> None:
+        before = {branch.id for branch in self._branches}
+        previous = next((branch.id for branch in self._branches if branch.current), None)
         self._branches = message.branches
+        current = next((branch.id for branch in self._branches if branch.current), None)
+        if before and current not in before and previous is not None:
+            self.compare_with(previous)  # a fork: show where it came from, faded
+        elif self._compared is not None and self._compared in (current, None):
+            self.compare_with(None)  # switched onto the compared branch
         self._show_branches()
 
     def _show_branches(self) -> None:
@@ -181,6 +198,25 @@ class DebuggerController(QtCore.QObject):
             action.triggered.connect(lambda _c=False, b=branch.id: self.switch_branch(b))
         if not self._branches:
             menu.addAction("one branch: change a setting at an earlier step to fork").setEnabled(False)
+            return
+        menu.addSeparator()
+        compare = menu.addMenu("Compare with (faded in ② and ④)")
+        choices = QtGui.QActionGroup(compare)
+        for branch_id, text in [(None, "none"), *((b.id, b.name) for b in self._branches if not b.current)]:
+            action = compare.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(branch_id == self._compared)
+            choices.addAction(action)
+            action.triggered.connect(lambda _c=False, b=branch_id: self.compare_with(b))
+
+    def compare_with(self, branch: int | None) -> None:
+        """Draw branch ``branch``'s curves faded beside the current branch's (None: stop)."""
+        self._compared = branch
+        self._link.submit(CompareBranch(branch))
+
+    @property
+    def compared_branch(self) -> int | None:
+        return self._compared
 
     @property
     def branches(self) -> tuple:

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from PySide6 import QtCore
 
 from muonscope.app.background import Job
-from muonscope.app.debugger import BranchesChanged, BreakpointsChanged, HistoryReplaced, Inspection, Saved
+from muonscope.app.debugger import (
+    BranchComparison,
+    BranchesChanged,
+    BreakpointsChanged,
+    HistoryReplaced,
+    Inspection,
+    Saved,
+)
 from muonscope.app.engine_loop import (
     Alert,
     Command,
@@ -38,6 +45,7 @@ class EngineLink(QtCore.QObject):
     note = QtCore.Signal(str, bool)  # (text, until_moved): something worth knowing, not a problem
     rejected = QtCore.Signal(str)  # a change the engine refused
     history_replaced = QtCore.Signal(object)  # HistoryReplaced: after a jump, a fork or an open
+    comparison = QtCore.Signal(object)  # BranchComparison: another branch's metrics, drawn faded
     branches_changed = QtCore.Signal(object)  # BranchesChanged
     breakpoints_changed = QtCore.Signal(object)  # BreakpointsChanged
     saved = QtCore.Signal(object)  # Saved: a session written (or opened)
@@ -102,5 +110,6 @@ class EngineLink(QtCore.QObject):
             BreakpointsChanged: self.breakpoints_changed,
             Saved: self.saved,
             Inspection: self.inspected,
+            BranchComparison: self.comparison,
         }
         return signals[type(message)]

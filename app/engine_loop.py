@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 from muonscope.app.background import JobControl
 from muonscope.app.debugger import (
+    BranchComparison,
     BranchesChanged,
     BreakpointsChanged,
+    CompareBranch,
     GoTo,
     HistoryReplaced,
     Inspect,
@@ -34,6 +36,7 @@ from muonscope.app.debugger import (
     SwitchBranch,
     branches_message,
     breakpoints_message,
+    comparison_message,
     history_message,
     inspection_message,
     parse_items,
@@ -134,6 +137,7 @@ Command = (
     | OpenSession
     | Inspect
     | SwitchBranch
+    | CompareBranch
 )
 
 
@@ -191,6 +195,7 @@ Message = (
     | BreakpointsChanged
     | Saved
     | Inspection
+    | BranchComparison
 )
 #: A rewind that replays longer than this says so before it starts.
 _LONG_JUMP_S = 1.0
@@ -348,6 +353,8 @@ class EngineLoop:
             self._pause()
             session.switch(command.branch)
             self._announce_position()
+        elif isinstance(command, CompareBranch):
+            self._outbox.append(comparison_message(session, command.branch))
 
     def _pause(self) -> None:
         self._steps_left = 0

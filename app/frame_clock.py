@@ -83,12 +83,13 @@ class FrameClock(QtCore.QObject):
         self._views = views
         self._set_status = set_status
         self.renderer = Renderer(
-            views.spectrum, views.series, views.class_error, views.capacity, views.timeline
+            views.spectrum, views.series, views.class_error, views.capacity, views.timeline, views.lane_key
         )
         self._history = MetricHistory()
         self._store = SnapshotStore()
         self._buckets = BucketHistory()
         self._newest: Snapshot | None = None
+        self._shown: Snapshot | None = None  # the snapshot the last frame drew
         self._cursor_step: int | None = None  # None: follow the run
         self._head_step = 0  # the newest step recorded on the branch (the engine may stand before it)
         self._playing = False
@@ -110,6 +111,11 @@ class FrameClock(QtCore.QObject):
     def newest(self) -> Snapshot | None:
         """The latest snapshot of the run (whatever step the cursor shows)."""
         return self._newest
+
+    @property
+    def shown(self) -> Snapshot | None:
+        """The snapshot on screen: the newest, or the one at the cursor when looking back."""
+        return self._shown
 
     @property
     def config(self):
@@ -189,6 +195,16 @@ class FrameClock(QtCore.QObject):
         self._dirty = True
 
     @QtCore.Slot(object)
+    def on_comparison(self, message) -> None:
+        """Another branch's history to draw faded (``message.branch`` None: no comparison)."""
+        if message.branch is None:
+            self.renderer.set_comparison(None)
+        else:
+            history = MetricHistory.from_table(dict(message.columns), dict(message.labels), message.stride)
+            self.renderer.set_comparison(history, message.name)
+        self._dirty = True
+
+    @QtCore.Slot(object)
     def on_branches_changed(self, message) -> None:
         marks = [BranchMark(b.name, b.fork_step, b.head_step, b.current) for b in message.branches]
         self._views.timeline.set_branches(marks if len(marks) > 1 else [])
@@ -248,6 +264,7 @@ class FrameClock(QtCore.QObject):
         if self._cursor_step is not None:
             shown = self._store.at_or_before(self._cursor_step) or self._newest
         self.renderer.render(shown, self._newest, self._history, self._buckets, self.head_step)
+        self._shown = shown
         self._views.timeline.set_engine_step(
             self._newest.step if self.head_step > self._newest.step else None
         )

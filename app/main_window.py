@@ -6,6 +6,8 @@ controls do is wired by :mod:`muonscope.app.composition`.
 
 from __future__ import annotations
 
+import html
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.views import Views
@@ -43,6 +45,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, views: Views) -> None:
         super().__init__()
         self.views = views
+        self._caption_expanded: bool | None = None  # None: by the window's height
+        self._shown_preset: tuple[Preset, tuple[str, ...]] | None = None
+        views.caption.linkActivated.connect(self._toggle_caption)
         self._build_layout()
         self._build_status()
         self._fit_to_screen(1500, 950)
@@ -64,6 +69,8 @@ class MainWindow(QtWidgets.QMainWindow):
         column.addWidget(views.message)
         column.addWidget(views.busy)
         column.addWidget(views.caption)
+        column.addWidget(views.live_caption)
+        column.addWidget(views.lane_key)
         column.addLayout(grid, 1)
         column.addWidget(views.timeline)
         central.setObjectName("stage")
@@ -144,11 +151,37 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ---- what the application shows ----------------------------------------------------------
 
-    def show_preset(self, preset: Preset) -> None:
+    def show_preset(self, preset: Preset, drift: list[str] | tuple[str, ...] = ()) -> None:
+        """The preset's title and description; ``drift`` names the settings that no longer match it.
+
+        Below 900 px of window height the description shows its first sentence and a "more" link,
+        so the plots keep their room on a laptop or a projector.
+        """
         self.setWindowTitle(f"muonscope — {preset.title or preset.name}")
         self.views.transport.set_preset(preset.name)
+        self._shown_preset = (preset, tuple(drift))
         caption = " ".join(preset.caption.split())
-        self.views.caption.setText(f"<b>{preset.title}</b> — {caption}" if caption else preset.title)
+        first, _, rest = caption.partition(". ")
+        expanded = self._caption_expanded if self._caption_expanded is not None else self.height() >= 900
+        if rest and not expanded:
+            body = f'{html.escape(first)}. <a href="more">more…</a>'
+        elif rest:
+            body = f'{html.escape(caption)} <a href="less">less</a>'
+        else:
+            body = html.escape(caption)
+        text = f"<b>{html.escape(preset.title)}</b> — {body}" if caption else html.escape(preset.title)
+        if drift:
+            changed = html.escape(", ".join(drift))
+            text += f"<br><i>The description is of the preset's settings; these differ now: {changed}.</i>"
+        self.views.caption.setText(text)
+
+    def _toggle_caption(self, link: str) -> None:
+        self._caption_expanded = link == "more"
+        if self._shown_preset is not None:
+            self.show_preset(*self._shown_preset)
+
+    def show_live_caption(self, text: str) -> None:
+        self.views.live_caption.setText(text)
 
     def set_status(
         self, step: int, steps_per_s: float | None, fps: float | None, device: str, lanes: str

@@ -8,6 +8,7 @@ import numpy as np
 
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.snapshot import Snapshot, group_means
+from muonscope.widgets.lane_key import LaneKeyEntry
 
 __all__ = [
     "SERIES_METRICS",
@@ -118,18 +119,32 @@ class BucketHistory:
 class Renderer:
     """Pushes one snapshot (and the history behind it) into the four panels and the timeline."""
 
-    def __init__(self, spectrum, series, class_error, capacity, timeline) -> None:
+    def __init__(self, spectrum, series, class_error, capacity, timeline, lane_key=None) -> None:
         self.spectrum = spectrum
         self.series = series
         self.class_error = class_error
         self.capacity = capacity
         self.timeline = timeline
+        self.lane_key = lane_key
         self._lane_ids: tuple[int, ...] = ()
         self._labels: list[str] = []
+        #: lane id → the labels it had before, each with the step it changed at (oldest first)
+        self._earlier: dict[int, list[tuple[str, int]]] = {}
         self._capacity_key: tuple | None = None
+        self._comparison: MetricHistory | None = None  # another branch, drawn faded
+        self._comparison_name = ""
+        self._faded_key: tuple | None = None
+
+    def set_comparison(self, history: MetricHistory | None, name: str = "") -> None:
+        """Another branch's recorded metrics to draw faded in ② and ④ (None: none)."""
+        self._comparison, self._comparison_name = history, name
+        self._faded_key = None
 
     def reset(self) -> None:
+        """Forget the drawn lanes (a new run, a jump, or a new stage style): the next frame redraws."""
         self._lane_ids = ()
+        self._earlier.clear()
+        self._faded_key = None
         self._capacity_key = None
         for panel in (self.spectrum, self.series, self.capacity):
             panel.reset_range()
@@ -145,6 +160,7 @@ class Renderer:
     ) -> None:
         """Draw ``shown`` (the cursor's step) against the history up to ``newest``."""
         self._sync_lanes(newest)
+        self.spectrum.set_dtype(shown.dtype)
         for position, lane in enumerate(shown.lanes[: len(self._lane_ids)]):
             for matrix in SPECTRUM_MATRICES:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
@@ -153,6 +169,7 @@ class Renderer:
         self._draw_series(history, newest)
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))
+        self._draw_faded()
         self._draw_heatmap(newest, buckets)
         events = [(e.step, e.text) for e in newest.events]
         self.series.markers.set_events(events)
@@ -166,6 +183,10 @@ class Renderer:
     def _sync_lanes(self, snapshot: Snapshot) -> None:
         ids = tuple(lane.lane_id for lane in snapshot.lanes)
         labels = [lane.label for lane in snapshot.lanes]
+        if ids == self._lane_ids:
+            for lane_id, before, now in zip(ids, self._labels, labels, strict=True):
+                if before != now:  # its settings changed at this step: its past keeps the old label
+                    self._earlier.setdefault(lane_id, []).append((before, snapshot.step))
         if ids != self._lane_ids:
             self._lane_ids = ids
             for panel in (self.spectrum, self.series, self.class_error, self.capacity):
@@ -174,6 +195,13 @@ class Renderer:
             for panel in (self.spectrum, self.series, self.class_error, self.capacity):
                 panel.set_labels(labels)
         self._labels = labels
+        if self.lane_key is not None:
+            self.lane_key.set_lanes(
+                [
+                    LaneKeyEntry(position, label, tuple(self._earlier.get(lane_id, ())))
+                    for position, (lane_id, label) in enumerate(zip(ids, labels, strict=True))
+                ]
+            )
 
     def _draw_series(self, history: MetricHistory, newest: Snapshot) -> None:
         metric = self.series.mode("metric")
@@ -188,6 +216,25 @@ class Renderer:
             if fresh_capacity:
                 self.capacity.set_capacity(position, steps, recovered, accuracy)
         self._capacity_key = capacity_key
+
+    def _draw_faded(self) -> None:
+        """The compared branch's curves of the same lanes (by lane id), redrawn when they change."""
+        metric = self.series.mode("metric")
+        key = (self._lane_ids, metric, id(self._comparison))
+        if key == self._faded_key:
+            return
+        self._faded_key = key
+        other = self._comparison
+        for position, lane_id in enumerate(self._lane_ids):
+            if other is None or lane_id not in other.labels:
+                self.series.set_faded(position, [], [])
+                self.capacity.set_faded(position, [], [])
+                continue
+            steps, values, recovered = other.columns(("step", metric, "recovered"), lane_id)
+            self.series.set_faded(position, steps, values)
+            self.capacity.set_faded(position, steps, recovered)
+        if self.lane_key is not None:
+            self.lane_key.set_note(f"dotted, faint: {self._comparison_name}" if other is not None else "")
 
     def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory) -> None:
         if self.class_error.view != "heatmap" or not self._lane_ids:

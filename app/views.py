@@ -16,6 +16,7 @@ from muonscope.widgets.busy_bar import BusyBar
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.inspector_panel import InspectorPanel
+from muonscope.widgets.lane_key import LaneKey
 from muonscope.widgets.lane_table import LaneTable
 from muonscope.widgets.message_bar import MessageBar
 from muonscope.widgets.series_plot import SeriesPlot
@@ -44,7 +45,9 @@ class Views:
     timeline: Timeline
     message: MessageBar
     busy: BusyBar
-    caption: QtWidgets.QLabel
+    caption: QtWidgets.QLabel  # the preset's description, and whether the settings left it
+    live_caption: QtWidgets.QLabel  # one line from the live state: step, last change, who leads
+    lane_key: LaneKey
     breakpoints: BreakpointPanel
     inspector: InspectorPanel
 
@@ -56,6 +59,9 @@ def build_views() -> Views:
     caption.setWordWrap(True)
     caption.setObjectName("caption")
     caption.setStyleSheet("color: #333; padding: 2px 6px;")
+    live_caption = QtWidgets.QLabel()
+    live_caption.setObjectName("live_caption")
+    live_caption.setContentsMargins(6, 0, 6, 0)
     transport = TransportBar()
     transport.set_presets(preset_entries())
     return Views(
@@ -70,6 +76,8 @@ def build_views() -> Views:
         message=MessageBar(),
         busy=BusyBar(),
         caption=caption,
+        live_caption=live_caption,
+        lane_key=LaneKey(),
         breakpoints=BreakpointPanel(),
         inspector=InspectorPanel(),
     )

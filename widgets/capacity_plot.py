@@ -12,13 +12,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
 from muonscope.widgets.series_plot import EventMarkers, drawn_data
-from muonscope.widgets.theme import lane_colour, lane_pen
+from muonscope.widgets.theme import faded_pen, lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
+
+#: The PlotItem layout's row under the bottom axis, where the sweep's legend goes.
+LEGEND_ROW = 4
 
 MODES = [
     ("steps", "recovered vs step"),
@@ -48,6 +52,7 @@ class CapacityPlot(PlotPanel):
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.right = pg.ViewBox(enableMouse=False)
+        self.right.setMenuEnabled(False)  # it lies over the plot: a right click is the panel's
         self.plot.showAxis("right")
         self.plot.scene().addItem(self.right)
         axis = self.plot.getAxis("right")
@@ -56,12 +61,18 @@ class CapacityPlot(PlotPanel):
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
-        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
+        # the sweep's legend sits under the plot, in its own row: inside, it would cover curves
+        self.legend = pg.LegendItem(labelTextSize="8pt", colCount=2)
+        self.plot.layout.addItem(self.legend, LEGEND_ROW, 1)
+        self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
         self.markers = EventMarkers(self.plot)
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
+        self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
         self._sweep_items: list[pg.GraphicsObject] = []
+        self._sweep_x_label = ""
+        self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
         self._labels: list[str] = []
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
@@ -146,11 +157,17 @@ class CapacityPlot(PlotPanel):
             self.plot.removeItem(curve)
         for curve in self._accuracy:
             self.right.removeItem(curve)
-        self._recovered, self._accuracy = [], []
+        for curve in self._faded:
+            self.plot.removeItem(curve)
+        self._recovered, self._accuracy, self._faded = [], [], []
         self._labels = list(labels)
         self._points = [0] * len(labels)
         steps = self.in_steps_mode
         for lane in range(len(labels)):
+            faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
+            faded.setVisible(steps)
+            self.plot.addItem(faded)
+            self._faded.append(faded)
             solid = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
             dashed = pg.PlotDataItem(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True)
             solid.setVisible(steps)
@@ -159,12 +176,8 @@ class CapacityPlot(PlotPanel):
             self.right.addItem(dashed)
             self._recovered.append(solid)
             self._accuracy.append(dashed)
-        if steps:
-            self._show_steps_legend()
 
     def set_labels(self, labels: list[str]) -> None:
-        if self.in_steps_mode:
-            self.rename_legend(self._recovered, labels)
         self._labels = list(labels)
 
     def set_capacity(self, lane: int, steps: np.ndarray, recovered: np.ndarray, accuracy: np.ndarray) -> None:
@@ -189,6 +202,16 @@ class CapacityPlot(PlotPanel):
             self._x_max = nice_ceiling(max(steps[-1] * 1.1, 10.0))
             self.plot.setXRange(0, self._x_max, padding=0)
 
+    def set_faded(self, lane: int, steps, recovered) -> None:
+        """Another branch's recovered items of a lane, drawn faint (empty: none)."""
+        steps = np.asarray(steps, dtype=float)
+        recovered = np.asarray(recovered, dtype=float)
+        keep = np.isfinite(recovered)
+        self._faded[lane].setData(steps[keep], recovered[keep])
+
+    def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        return drawn_data(self._faded[lane])
+
     def recovered_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, items recovered) points drawn for a lane in steps mode."""
         return drawn_data(self._recovered[lane])
@@ -202,6 +225,25 @@ class CapacityPlot(PlotPanel):
         self._y.reset()
         self._x_max = 0.0
 
+    def data_table(self) -> DataTable:
+        """Steps mode: step, then items recovered and population accuracy per lane (and the
+        compared branch's items recovered, where one is drawn faint).
+
+        Sweep and ray modes: the sweep's x, then per lane the mean over seeds with the lowest and
+        highest seed (one column where the seeds agree, as along a ray), then each guide line; the
+        numbers of the points drawn, in data units rather than the logarithms a log axis plots.
+        """
+        if not self.in_steps_mode:
+            return merged_on_x(self._sweep_x_label or "x", self._sweep_series)
+        series = []
+        for lane, label in enumerate(self._labels):
+            series.append((f"recovered items: {label}", *drawn_data(self._recovered[lane])))
+            series.append((f"population accuracy: {label}", *drawn_data(self._accuracy[lane])))
+            faded = drawn_data(self._faded[lane])
+            if faded[0].size:
+                series.append((f"recovered items: {label}, compared branch", *faded))
+        return merged_on_x("step", series)
+
     # ---- sweep and ray modes -----------------------------------------------------------------
 
     def clear_sweep(self) -> None:
@@ -209,9 +251,11 @@ class CapacityPlot(PlotPanel):
             self.plot.removeItem(item)
         self._sweep_items = []
         self._sweep_points = 0
+        self._sweep_series = []
         if not self.in_steps_mode:
             self.legend.clear()
             self.hover.clear()
+        self._fit_legend_row()
 
     def set_sweep(
         self,
@@ -221,18 +265,13 @@ class CapacityPlot(PlotPanel):
         y_label: str,
         log_x: bool,
         log_y: bool,
-        legend_corner: tuple[int, int] = (0, 0),
     ) -> None:
-        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines.
-
-        The legend sits in ``legend_corner`` ((0, 0) top left: power laws rise to the right).
-        """
+        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines."""
         self.clear_sweep()
-        offset = (10 if legend_corner[0] == 0 else -10, 10 if legend_corner[1] == 0 else -10)
-        self.legend.anchor(legend_corner, legend_corner, offset=offset)
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
         self.plot.setLabel("left", y_label + (" (log)" if log_y else ""))
+        self._sweep_x_label = x_label
         xs, ys = [], []
         for lane, label, x, mean, lo, hi in curves:
             keep, (px, py, plo, phi) = self._map(x, mean, lo, hi, log_x, log_y)
@@ -248,15 +287,31 @@ class CapacityPlot(PlotPanel):
                 self._add(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
             originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi)]
             self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(*originals))
+            self._keep_sweep_columns(y_label, label, *originals)
             xs.append(px)
             ys.append(py)
             self._sweep_points += px.size
         for label, x, y in guides:
-            _, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
+            keep, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
+            shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
+            self._sweep_series.append((f"guide: {label}", shown_x, shown_y))
             pen = pg.mkPen("#777777", width=1.5, style=QtCore.Qt.PenStyle.DashLine)
             self._add(pg.PlotDataItem(px, py, pen=pen), f"guide: {label}")
         self._fit(xs, ys, log_x, log_y)
+        self._fit_legend_row()
         self.show_why_empty()
+
+    def _fit_legend_row(self) -> None:
+        """The legend's row takes room only while the legend has entries."""
+        empty = not self.legend.items
+        self.plot.layout.setRowMaximumHeight(LEGEND_ROW, 0 if empty else 10_000)
+        self.legend.setVisible(not empty)
+
+    def _keep_sweep_columns(self, y_label: str, label: str, x, mean, lo, hi) -> None:
+        self._sweep_series.append((f"{y_label}: {label}", x, mean))
+        if not (np.array_equal(lo, mean) and np.array_equal(hi, mean)):
+            self._sweep_series.append((f"{y_label}, lowest seed: {label}", x, lo))
+            self._sweep_series.append((f"{y_label}, highest seed: {label}", x, hi))
 
     def _map(self, x, mean, lo, hi, log_x: bool, log_y: bool):
         x, mean, lo, hi = (np.asarray(v, float) for v in (x, mean, lo, hi))
@@ -291,7 +346,6 @@ class CapacityPlot(PlotPanel):
             "population loss",
             False,
             True,
-            legend_corner=(1, 1),  # losses fall towards Δ = 0: the bottom right stays empty
         )
 
     def _apply_mode(self) -> None:
@@ -299,27 +353,20 @@ class CapacityPlot(PlotPanel):
         steps = self.in_steps_mode
         for curve in self._recovered:
             curve.setVisible(steps)
-        for curve in self._accuracy:
+        for curve in self._accuracy + self._faded:
             curve.setVisible(steps)
         self.plot.getAxis("right").setVisible(steps)
         self.clear_sweep()
-        self.legend.clear()
+        self.legend.clear()  # the sweep's; lanes are in the window's shared key
+        self._fit_legend_row()
         self.hover.clear()
         if steps:
-            self._show_steps_legend()
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.getAxis("left").setTicks(None)
             self.plot.setLabel("bottom", "step")
             self.plot.setLabel("left", "recovered items (solid)")
             self.reset_range()
         self.set_running(False)
-
-    def _show_steps_legend(self) -> None:
-        self.legend.clear()
-        self.hover.clear()
-        self.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
-        for curve, label in zip(self._recovered, self._labels, strict=False):
-            self.legend.addItem(curve, label)
 
 
 def _sweep_text(x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):

@@ -1,4 +1,10 @@
-"""Panel ③: per-class error from the head to the tail of the frequency law, or its history as a heat map."""
+"""Panel ③: per-class error from the head to the tail of the frequency law, or its history as a heat map.
+
+Classes in the tail are each right or wrong (error 0 or 1 with a few samples), so the raw per-class
+curve is a dense hatch there. Each lane shows that raw curve faint and, on top, its mean over a window
+of ranks a fixed ratio wide (the same width on the log axis at every rank): the trend reads at once,
+the raw values stay visible, and the hover reads the raw ones.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,40 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import nice_ceiling
+from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import lane_pen
 
-__all__ = ["ClassErrorPlot"]
+__all__ = ["RANK_WINDOW", "ClassErrorPlot", "smooth_by_rank"]
+
+#: The smoothed curve at rank r averages ranks r / RANK_WINDOW … r · RANK_WINDOW.
+RANK_WINDOW = 1.25
+#: Opacity (0–255) of the raw per-class curve under the smoothed one.
+RAW_ALPHA = 60
+_RANK_AXIS = "frequency rank (head → tail)"
+_ERROR_AXIS = "error 1 − p̂(correct)"
+_HEAT_NAMES = {"error": "mean error", "group_loss": "group loss"}
+
+
+def smooth_by_rank(errors: np.ndarray, window: float = RANK_WINDOW) -> np.ndarray:
+    """Mean of ``errors`` (index = rank − 1) over ranks [r / window, r · window] for every rank r.
+
+    O(N) through a cumulative sum; the window is one rank wide at the head, where every class has
+    many samples and needs no averaging, and grows in proportion to the rank in the tail.
+    """
+    values = np.asarray(errors, dtype=float)  # (N,)
+    n = values.size
+    if n == 0:
+        return values
+    rank = np.arange(1, n + 1, dtype=float)
+    first = np.clip(np.ceil(rank / window), 1, n).astype(int)  # 1-based, inclusive
+    last = np.clip(np.floor(rank * window), 1, n).astype(int)
+    last = np.maximum(last, first)
+    total = np.concatenate([[0.0], np.cumsum(values)])  # (N + 1,)
+    return (total[last] - total[first - 1]) / (last - first + 1)
 
 
 class ClassErrorPlot(PlotPanel):
@@ -26,15 +60,20 @@ class ClassErrorPlot(PlotPanel):
         self.lane_combo = self.add_mode("lane", [], "lane shown in the heat map")
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
-        self.legend = self.plot.addLegend(
-            offset=(10, 10), labelTextSize="8pt"
-        )  # head errors are low: top left is free
         self.hover = HoverReadout(self.plot)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
         self.image.setLevels((0.0, 1.0))
         self.plot.addItem(self.image)
-        self._curves: list[pg.PlotDataItem] = []
+        self.colour_bar = pg.ColorBarItem(
+            values=(0.0, 1.0),
+            colorMap=pg.colormap.get("viridis"),
+            interactive=False,
+            width=12,
+            colorMapMenu=False,
+        )
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        self._curves: list[pg.PlotDataItem] = []  # the smoothed curve of each lane
+        self._raw: list[pg.PlotDataItem] = []  # the per-class values under it, faint
         self._drawn: dict[int, np.ndarray] = {}
         self._labels: list[str] = []
         self._n_items = 0
@@ -47,8 +86,8 @@ class ClassErrorPlot(PlotPanel):
         return self.mode("view")
 
     def set_lanes(self, labels: list[str]) -> None:
-        self.remove_lane_curves(self._curves)
-        self._curves = []
+        self.remove_lane_curves(self._curves + self._raw)
+        self._curves, self._raw = [], []
         self._drawn.clear()
         self._labels = list(labels)
         with QtCore.QSignalBlocker(self.lane_combo):
@@ -58,15 +97,20 @@ class ClassErrorPlot(PlotPanel):
                 self.lane_combo.addItem(f"lane {lane + 1}", lane)
                 self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
-        for lane, label in enumerate(labels):
-            curve = pg.PlotDataItem(pen=lane_pen(lane, width=1.5), skipFiniteCheck=True)
+        for lane in range(len(labels)):
+            faint = lane_pen(lane, width=1.0)
+            colour = faint.color()
+            colour.setAlpha(RAW_ALPHA)
+            faint.setColor(colour)
+            raw = pg.PlotDataItem(pen=faint, skipFiniteCheck=True)
+            curve = pg.PlotDataItem(pen=lane_pen(lane, width=2.0), skipFiniteCheck=True)
+            self.plot.addItem(raw)
             self.plot.addItem(curve)
-            self.legend.addItem(curve, label)
+            self._raw.append(raw)
             self._curves.append(curve)
         self._apply_view()
 
     def set_labels(self, labels: list[str]) -> None:
-        self.rename_legend(self._curves, labels)
         self._labels = list(labels)
 
     def heat_lane(self) -> int:
@@ -79,7 +123,8 @@ class ClassErrorPlot(PlotPanel):
         self._drawn[lane] = errors
         errors = np.asarray(errors, dtype=float)
         rank = np.arange(1, errors.size + 1, dtype=float)
-        self._curves[lane].setData(rank, errors)
+        self._raw[lane].setData(rank, errors)
+        self._curves[lane].setData(rank, smooth_by_rank(errors))
         if self.view == "curves":
             self.hover.set_series(lane, self._labels[lane], rank, errors, _curve_text)
         if errors.size and errors.size != self._n_items:
@@ -103,6 +148,32 @@ class ClassErrorPlot(PlotPanel):
         if self.view == "heatmap":
             self._draw_heatmap()
 
+    def data_table(self) -> DataTable:
+        """What is on show: error by frequency rank per lane, or the heat map's steps × rank buckets.
+
+        Curves: each lane's per-class error (the faint curve) and its mean over the window of
+        ranks (the solid one). The heat map's cells are its data (mean error, or group loss itself
+        rather than the log₁₀ that sets its colour), a row per recorded step, a column per bucket.
+        """
+        if self.view == "curves":
+            series = []
+            for raw, curve, label in zip(self._raw, self._curves, self._labels, strict=False):
+                series.append((f"{_ERROR_AXIS}: {label}", *drawn_data(raw)))
+                series.append(
+                    (
+                        f"{_ERROR_AXIS}, mean over ranks r/{RANK_WINDOW:g}…r·{RANK_WINDOW:g}: {label}",
+                        *drawn_data(curve),
+                    )
+                )
+            return merged_on_x(_RANK_AXIS, series)
+        if self._heat_cache is None:
+            return ["step"], []
+        steps, buckets, values = self._heat_cache
+        lane = self._labels[self.heat_lane()] if self._labels else ""
+        name = _HEAT_NAMES[self.quantity]
+        columns = ["step", *(f"{name}, ranks {bucket}: {lane}" for bucket in buckets)]
+        return columns, np.column_stack([steps, values]).tolist()
+
     def _draw_heatmap(self) -> None:
         if self._heat_cache is None or self._heat_cache[0].size == 0:
             self.image.clear()
@@ -115,6 +186,7 @@ class ClassErrorPlot(PlotPanel):
             else (float(shown.min()), float(max(shown.max(), shown.min() + 1e-9)))
         )
         self.image.setImage(shown.T, autoLevels=False, levels=levels)  # rows: buckets (head at bottom)
+        self.colour_bar.setLevels(levels)
         x0 = steps[0]
         width = max(steps[-1] - x0, 1.0)
         self.image.setRect(QtCore.QRectF(x0, 0.0, width, values.shape[1]))
@@ -131,11 +203,11 @@ class ClassErrorPlot(PlotPanel):
     def _apply_view(self) -> None:
         heat = self.view == "heatmap"
         self.image.setVisible(heat)
+        self.colour_bar.setVisible(heat)
         self.lane_combo.setEnabled(heat)
         self.modes["quantity"].setEnabled(heat)
-        for curve in self._curves:
+        for curve in self._curves + self._raw:
             curve.setVisible(not heat)
-        self.legend.setVisible(not heat)
         self.hover.clear()
         self._drawn.clear()
         if heat:
@@ -149,8 +221,8 @@ class ClassErrorPlot(PlotPanel):
             self.plot.setXRange(0, np.log10(max(self._n_items, 10)), padding=0.01)
             self.plot.setYRange(0, 1, padding=0.02)
             self.plot.setLogMode(x=True, y=False)
-            self.plot.setLabel("bottom", "frequency rank (head → tail)")
-            self.plot.setLabel("left", "error 1 − p̂(correct)")
+            self.plot.setLabel("bottom", _RANK_AXIS)
+            self.plot.setLabel("left", _ERROR_AXIS)
 
 
 def _curve_text(rank: float, error: float, _i: int) -> str:
@@ -158,5 +230,5 @@ def _curve_text(rank: float, error: float, _i: int) -> str:
 
 
 def _heat_text(column: np.ndarray, quantity: str):
-    name = "mean error" if quantity == "error" else "group loss"
+    name = _HEAT_NAMES[quantity]
     return lambda step, _y, i: f"step {int(step)}: {name} = {column[i]:.4g}"

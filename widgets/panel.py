@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.axes import decade_axes
+from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.theme import StageStyle, lane_pen
 
-__all__ = ["PlotPanel", "cache_axes", "plain_units"]
+__all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
+
+#: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
+EXPORT_LEGEND_ROW = 5
+#: Point sizes of the panels' text at scale 1: tick labels, axis labels, the header.
+TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
+#: (kind, menu text) of what a panel can be written as.
+EXPORTS = (("png", "Export PNG…"), ("svg", "Export SVG…"), ("csv", "Export data as CSV…"))
 
 
 def cache_axes(plot: pg.PlotItem) -> None:
@@ -32,6 +43,24 @@ def plain_units(plot: pg.PlotItem) -> None:
         plot.getAxis(name).enableAutoSIPrefix(False)
 
 
+def style_axes(plot: pg.PlotItem, style: StageStyle) -> None:
+    """Tick text, tick marks, axis lines and labels at the stage's scale and in its colours."""
+    colours = style.colours
+    tick_font = QtGui.QFont()
+    tick_font.setPointSizeF(style.font_pt(TICK_PT))
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(colours.foreground, width=style.scale))
+        axis.setTextPen(pg.mkPen(colours.foreground))
+        axis.setStyle(
+            tickFont=tick_font, tickLength=int(-5 * style.scale), tickTextOffset=int(3 * style.scale)
+        )
+        label_css = {"color": colours.foreground, "font-size": f"{style.font_pt(LABEL_PT):.1f}pt"}
+        axis.setLabel(axis.labelText, units=axis.labelUnits or None, **label_css)
+        if axis.grid is not False:
+            axis.setGrid(colours.grid_alpha)
+
+
 class PlotPanel(QtWidgets.QWidget):
     """Header (title, mode combo boxes) above one pyqtgraph plot.
 
@@ -40,8 +69,9 @@ class PlotPanel(QtWidgets.QWidget):
     """
 
     mode_changed = QtCore.Signal(str, str)  # (switch name, value)
-    legend: pg.LegendItem  # panels with lane curves create these two
-    hover: HoverReadout
+    export_requested = QtCore.Signal(str)  # "png", "svg" or "csv": the app asks where and writes
+    legend: pg.LegendItem | None = None  # only for curves that are not lanes (lanes: the shared key)
+    hover: HoverReadout  # panels with lane curves create it
 
     def __init__(self, title: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,7 +81,7 @@ class PlotPanel(QtWidgets.QWidget):
         self._header.setContentsMargins(4, 2, 4, 0)
         self._header.addWidget(self._title)
         self._header.addStretch(1)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = pg.PlotWidget(axisItems=decade_axes())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         cache_axes(self.plot)
@@ -73,6 +103,7 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.hide()
         self._empty_text: str | None = None
         self.plot_widget.installEventFilter(self)
+        self._build_export_menu()
 
     def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> QtWidgets.QComboBox:
         """A combo of (value, text) options in the header; emits ``mode_changed(name, value)``."""
@@ -101,20 +132,28 @@ class PlotPanel(QtWidgets.QWidget):
             raise ValueError(f"{name} has no mode {value!r}")
         combo.setCurrentIndex(index)
 
-    def rename_legend(self, curves: list, labels: list[str]) -> None:
-        """Relabel legend entries in place (a lane's settings changed), without new items."""
-        legend = self.plot.legend
-        for curve, label in zip(curves, labels, strict=False):
-            sample = legend.getLabel(curve) if legend is not None else None
-            if sample is not None and sample.text != label:
-                sample.setText(label)
-
     def remove_lane_curves(self, curves: Iterable[pg.PlotDataItem]) -> None:
-        """Take a lane set's curves off the plot, with their legend entries and hover series."""
+        """Take a lane set's curves off the plot, with their hover series."""
         for curve in curves:
             self.plot.removeItem(curve)
-        self.legend.clear()
         self.hover.clear()
+
+    def apply_style(self, style: StageStyle) -> None:
+        """Redraw the panel's chrome (background, axes, text) at the stage's scale and in its theme.
+
+        Lane curves are not touched here: their pens come from ``lane_pen`` when the lanes are
+        (re)created, which the application asks for after a style change.
+        """
+        colours = style.colours
+        self.plot_widget.setBackground(colours.background)
+        style_axes(self.plot, style)
+        font = QtGui.QFont()
+        font.setPointSizeF(style.font_pt(TITLE_PT))
+        self.setFont(font)  # the header: title and mode boxes
+        self._title.setFont(font)
+        palette = self._title.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
+        self._title.setPalette(palette)
 
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")
@@ -166,3 +205,47 @@ class PlotPanel(QtWidgets.QWidget):
             (self.plot_widget.width() - width) // 2,
             (self.plot_widget.height() - self._placeholder.height()) // 2,
         )
+
+    # ---- export ------------------------------------------------------------------------------
+
+    def data_table(self) -> DataTable:
+        """What the plot shows, as (column names, rows): the numbers its curves were given."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
+
+    @contextmanager
+    def lane_legend(self, lanes: Iterable[tuple[int, str]]) -> Iterator[None]:
+        """A legend of (colour position, text) lanes under the plot while a picture of it is taken.
+
+        On screen the lanes are named once, in the window's key above the panels; a panel exported
+        alone would otherwise leave its reader guessing which curve is which.
+        """
+        lanes = list(lanes)
+        if not lanes:
+            yield
+            return
+        legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
+        for position, text in lanes:
+            legend.addItem(pg.PlotDataItem(pen=lane_pen(position)), text)
+        self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 1)
+        QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
+        try:
+            yield
+        finally:
+            self.plot.layout.removeItem(legend)
+            self.plot.scene().removeItem(legend)
+
+    def _build_export_menu(self) -> None:
+        """A right click on the plot offers its exports; pyqtgraph's own menu stays off.
+
+        A click, not a press: a right drag (zooming a heat map) is no click and stays pyqtgraph's.
+        """
+        self.export_menu = QtWidgets.QMenu(self)
+        for kind, text in EXPORTS:
+            action = self.export_menu.addAction(text)
+            action.triggered.connect(lambda _checked=False, k=kind: self.export_requested.emit(k))
+        self.plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
+
+    def _on_plot_clicked(self, event) -> None:
+        if event.button() == QtCore.Qt.MouseButton.RightButton and not event.isAccepted():
+            event.accept()
+            self.export_menu.popup(event.screenPos().toPoint())

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtGui
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, nice_ceiling
-from muonscope.widgets.theme import lane_pen
+from muonscope.widgets.theme import faded_pen, lane_pen, stage_style
 
 __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
+
+#: Point size of a change marker's label at scale 1.
+MARKER_PT = 8.0
+#: Change labels take turns among this many rows, each this fraction of the plot's height lower.
+MARKER_ROWS, MARKER_ROW = 3, 0.1
 
 
 class EventMarkers:
@@ -39,20 +46,47 @@ class EventMarkers:
         self._shown = events
 
     def _marker(self, step: int, text: str) -> pg.InfiniteLine:
+        """A dashed line with its label written across the top of the plot, beside the line.
+
+        Text along the line was cut to its first letters ("lab") in a plot a few hundred pixels
+        high; across it, a label fits a quarter-window panel. It sits right of the line in the left
+        half of the view and left of it in the right half, and successive labels step down a row
+        so that nearby changes do not write over each other.
+        """
+        colours = stage_style().colours
+        fill = pg.mkColor(colours.background)
+        fill.setAlpha(200)
         line = pg.InfiniteLine(
             pos=step,
             angle=90,
-            pen=pg.mkPen("#444444", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+            pen=pg.mkPen(colours.muted, width=stage_style().scale, style=pg.QtCore.Qt.PenStyle.DashLine),
             label=text,
             labelOpts={
-                "position": 0.92,
-                "color": "#222222",
-                "rotateAxis": (1, 0),
-                "anchors": [(0, 0), (0, 0)],
+                "position": 0.98 - MARKER_ROW * (len(self._lines) % MARKER_ROWS),
+                "color": colours.foreground,
+                "fill": fill,
+                # pyqtgraph takes the first when the view's centre lies right of the line
+                "anchors": [(0, 0), (1, 0)],
             },
         )
+        font = QtGui.QFont()
+        font.setPointSizeF(stage_style().font_pt(MARKER_PT))
+        line.label.setFont(font)
         self._plot.addItem(line, ignoreBounds=True)
         return line
+
+    def restyle(self) -> None:
+        """Redraw the markers in the stage's style (presentation scale or theme changed)."""
+        events, self._shown = self._shown, ()
+        for line in self._lines:
+            self._plot.removeItem(line)
+        self._lines = []
+        self.set_events(list(events))
+
+    @property
+    def lines(self) -> tuple[pg.InfiniteLine, ...]:
+        """The markers drawn, in the order of their events."""
+        return tuple(self._lines)
 
     @property
     def texts(self) -> list[str]:
@@ -72,10 +106,10 @@ class SeriesPlot(PlotPanel):
         self.plot.setLabel("bottom", "step")
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.hover = HoverReadout(self.plot)
         self.markers = EventMarkers(self.plot)
         self._curves: list[pg.PlotDataItem] = []
+        self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
         self._labels: list[str] = []
         self._points: list[int] = []  # points drawn per lane: a curve needs two
         self._y = StableRange()
@@ -83,18 +117,19 @@ class SeriesPlot(PlotPanel):
         self.mode_changed.connect(self._on_mode_changed)
 
     def set_lanes(self, labels: list[str]) -> None:
-        self.remove_lane_curves(self._curves)
-        self._curves = []
+        self.remove_lane_curves(self._curves + self._faded)
+        self._curves, self._faded = [], []
         self._labels = list(labels)
         self._points = [0] * len(labels)
-        for lane, label in enumerate(labels):
+        for lane in range(len(labels)):
+            faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
             curve = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
+            self.plot.addItem(faded)
             self.plot.addItem(curve)
-            self.legend.addItem(curve, label)
+            self._faded.append(faded)
             self._curves.append(curve)
 
     def set_labels(self, labels: list[str]) -> None:
-        self.rename_legend(self._curves, labels)
         self._labels = list(labels)
 
     def set_series(self, lane: int, steps: np.ndarray, values: np.ndarray) -> None:
@@ -114,6 +149,13 @@ class SeriesPlot(PlotPanel):
         if steps.size:
             self.extend_to(steps[-1])
 
+    def set_faded(self, lane: int, steps, values) -> None:
+        """Another branch's (step, value) points of a lane, drawn faint (empty: none)."""
+        steps = np.asarray(steps, dtype=float)
+        values = np.asarray(values, dtype=float)
+        keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
+        self._faded[lane].setData(steps[keep], values[keep])
+
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, value) points drawn for a lane."""
         return drawn_data(self._curves[lane])
@@ -121,6 +163,21 @@ class SeriesPlot(PlotPanel):
     def why_empty(self) -> str | None:
         """The empty text while no lane has two points (a curve)."""
         return self.empty_text if max(self._points, default=0) < 2 else None
+
+    def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        """The compared branch's points drawn for a lane."""
+        return drawn_data(self._faded[lane])
+
+    def data_table(self) -> DataTable:
+        """step, then the metric on show for each lane (and for the compared branch, where drawn)."""
+        metric = self.modes["metric"].currentText()
+        series = []
+        for lane, label in enumerate(self._labels):
+            series.append((f"{metric}: {label}", *self.curve_data(lane)))
+            faded = self.faded_data(lane)
+            if faded[0].size:
+                series.append((f"{metric}: {label}, compared branch", *faded))
+        return merged_on_x("step", series)
 
     @property
     def log_y(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange
@@ -22,7 +23,8 @@ MATRIX_STYLES = {
     "signal": ("dot", "G_sig"),
 }
 _STYLE_WORDS = {"solid": "solid", "dash": "dashed", "dot": "dotted", "dashdot": "dash-dot"}
-#: Singular values below this fraction of the largest are round-off, not spectrum: not drawn.
+#: Singular values below this fraction of the largest are round-off, not spectrum: not drawn. In
+#: float32 the floor is higher: n · eps(dtype) (see :meth:`SpectrumPlot.noise_floor`).
 NUMERICAL_ZERO = 1e-10
 
 VIEWS = [
@@ -45,7 +47,6 @@ class SpectrumPlot(PlotPanel):
         self.plot.setLabel("left", "singular value σ_k")
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.plot.disableAutoRange()
-        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="8pt")  # spectra fall to the left
         self.hover = HoverReadout(self.plot)
         self._curves: dict[tuple[int, str], pg.PlotDataItem] = {}
         self._drawn: dict[tuple[int, str], np.ndarray] = {}
@@ -53,6 +54,7 @@ class SpectrumPlot(PlotPanel):
         self._labels: list[str] = []
         self._y = StableRange(log=True)
         self._x_max = 1
+        self._eps = float(np.finfo(np.float64).eps)
         self.mode_changed.connect(lambda *_: self._apply_visibility())
 
     def visible_matrices(self) -> tuple[str, ...]:
@@ -65,20 +67,32 @@ class SpectrumPlot(PlotPanel):
         self._drawn.clear()
         self._pending.clear()
         self._labels = list(labels)
-        for lane, label in enumerate(labels):
+        for lane in range(len(labels)):
             for matrix, (style, _short) in MATRIX_STYLES.items():
                 width = 2.5 if matrix == "signal" else 1.8
                 curve = pg.PlotDataItem(pen=lane_pen(lane, style, width), skipFiniteCheck=True)
                 self.plot.addItem(curve)
                 self._curves[(lane, matrix)] = curve
-            self.legend.addItem(self._curves[(lane, "gradient")], label)
         self._apply_visibility()
 
     def set_labels(self, labels: list[str]) -> None:
-        """Rename lanes in the legend (settings changed) without recreating curves."""
-        lanes = range(len(self._labels))
-        self.rename_legend([self._curves[(lane, "gradient")] for lane in lanes], labels)
+        """Rename lanes (settings changed) for the hover read-out, without recreating curves."""
         self._labels = list(labels)
+
+    def set_dtype(self, name: str) -> None:
+        """The floating-point type the spectra were computed in ("float32", "float64")."""
+        try:
+            self._eps = float(np.finfo(np.dtype(name)).eps)
+        except TypeError:
+            self._eps = float(np.finfo(np.float64).eps)
+
+    def noise_floor(self, n: int) -> float:
+        """Relative size below which the singular values of an n-wide matrix are round-off.
+
+        An SVD in a dtype with machine epsilon eps is backward stable to about n · eps · σ₁, so
+        values under that are noise (float32 at n = 512: 6e-5 · σ₁); never below NUMERICAL_ZERO.
+        """
+        return max(NUMERICAL_ZERO, n * self._eps)
 
     def set_spectrum(self, lane: int, matrix: str, values: np.ndarray) -> None:
         """Draw one lane's sorted singular values of one matrix (zeros are left off the log axis)."""
@@ -91,7 +105,7 @@ class SpectrumPlot(PlotPanel):
         self._drawn[key] = values
         values = np.asarray(values, dtype=float)
         k = np.arange(1, values.size + 1, dtype=float)
-        keep = values > NUMERICAL_ZERO * (values.max() if values.size else 0.0)
+        keep = values > self.noise_floor(values.size) * (values.max() if values.size else 0.0)
         self._curves[key].setData(k[keep], values[keep])
         if keep.any():
             name = MATRIX_STYLES[matrix][1]
@@ -103,6 +117,16 @@ class SpectrumPlot(PlotPanel):
     def curve_data(self, lane: int, matrix: str) -> tuple[np.ndarray, np.ndarray]:
         """The (k, σ_k) points drawn for one lane's matrix (empty while that matrix is not shown)."""
         return drawn_data(self._curves[(lane, matrix)])
+
+    def data_table(self) -> DataTable:
+        """index k, then σ_k of every lane's shown matrices (round-off values left out, as drawn)."""
+        shown = self.visible_matrices()
+        series = [
+            (f"σ_k of {MATRIX_STYLES[matrix][1]}: {self._labels[lane]}", *self.curve_data(lane, matrix))
+            for lane, matrix in self._curves
+            if matrix in shown
+        ]
+        return merged_on_x("index k", series)
 
     def reset_range(self) -> None:
         self._y.reset()

@@ -2,14 +2,32 @@
 
 Lane colours are the Okabe–Ito palette, readable with the common forms of colour blindness; a lane
 keeps its colour in every panel. Line styles, not colours, tell the matrices of one lane apart.
+
+The stage style (presentation scale and theme) is one value for the whole window, like pyqtgraph's
+own configuration: pens made by :func:`lane_pen` follow it, and panels restyle their chrome from it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-__all__ = ["LANE_COLOURS", "STYLE_BY_NAME", "configure_pyqtgraph", "lane_colour", "lane_pen"]
+__all__ = [
+    "LANE_COLOURS",
+    "SCALES",
+    "STYLE_BY_NAME",
+    "THEMES",
+    "StageStyle",
+    "Theme",
+    "configure_pyqtgraph",
+    "faded_pen",
+    "lane_colour",
+    "lane_pen",
+    "set_stage_style",
+    "stage_style",
+]
 
 #: Okabe & Ito (2008), reordered so that the first four lanes are the most distinct.
 LANE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -22,16 +40,90 @@ STYLE_BY_NAME = {
 }
 
 
+@dataclass(frozen=True)
+class Theme:
+    """Colours of the stage: plots, text, grid, and the one lane colour that would vanish."""
+
+    name: str
+    background: str
+    foreground: str
+    muted: str  # secondary text and lines: markers, cursors, faint curves
+    grid_alpha: float
+    #: The palette's black lane becomes this (white on a dark stage).
+    black_lane: str = "#000000"
+
+
+THEMES = {
+    "normal": Theme("normal", "#FFFFFF", "#000000", "#444444", 0.15),
+    # Projectors wash out pale greys and thin lines: pure black on white, a stronger grid.
+    "light": Theme("light", "#FFFFFF", "#000000", "#222222", 0.2),
+    "dark": Theme("dark", "#111111", "#EEEEEE", "#BBBBBB", 0.25, black_lane="#FFFFFF"),
+}
+#: Opacity (0–255) of a compared branch's curves.
+FADED_ALPHA = 110
+#: Presentation scale factors offered: fonts, ticks, markers and line widths grow by this much.
+SCALES = (1.0, 1.5, 2.0, 2.5, 3.0)
+
+
+@dataclass(frozen=True)
+class StageStyle:
+    """How large and in which colours the stage is drawn; the default is the desk's."""
+
+    scale: float = 1.0
+    theme: str = "normal"
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.scale <= 3.0:
+            raise ValueError(f"scale {self.scale} must be between 1 and 3")
+        if self.theme not in THEMES:
+            raise ValueError(f"theme {self.theme!r} must be one of {', '.join(THEMES)}")
+
+    @property
+    def colours(self) -> Theme:
+        return THEMES[self.theme]
+
+    def font_pt(self, base_pt: float) -> float:
+        return base_pt * self.scale
+
+
+_style = StageStyle()
+
+
+def stage_style() -> StageStyle:
+    return _style
+
+
+def set_stage_style(style: StageStyle) -> None:
+    """Make ``style`` the window's; pens made from now on follow it (panels restyle themselves)."""
+    global _style
+    _style = style
+    pg.setConfigOptions(background=style.colours.background, foreground=style.colours.foreground)
+
+
 def lane_colour(index: int) -> str:
-    """The colour of lane ``index`` (cycling past eight lanes)."""
-    return LANE_COLOURS[index % len(LANE_COLOURS)]
+    """The colour of lane ``index`` (cycling past eight lanes), as the stage's theme shows it."""
+    colour = LANE_COLOURS[index % len(LANE_COLOURS)]
+    return _style.colours.black_lane if colour == "#000000" else colour
 
 
 def lane_pen(index: int, style: str = "solid", width: float = 2.0) -> QtGui.QPen:
-    """A cosmetic pen in the lane's colour; widths stay ≤ 2 px because thick pens are slow."""
-    pen = pg.mkPen(lane_colour(index), width=width)
+    """A cosmetic pen in the lane's colour, ``width`` px at the stage's scale.
+
+    Cosmetic pens keep their pixel width under zoom and are the cheap ones to draw; see
+    benchmarks/presentation_frames.py for what thick ones cost per frame.
+    """
+    pen = pg.mkPen(lane_colour(index), width=width * _style.scale)
     pen.setStyle(STYLE_BY_NAME[style])
     pen.setCosmetic(True)
+    return pen
+
+
+def faded_pen(index: int) -> QtGui.QPen:
+    """A lane's pen for another branch of the run: dotted and faint, under the lane's own curve."""
+    pen = lane_pen(index, "dot", 1.5)
+    colour = pen.color()
+    colour.setAlpha(FADED_ALPHA)
+    pen.setColor(colour)
     return pen
 
 

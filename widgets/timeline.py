@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.panel import style_axes
 from muonscope.widgets.ranges import nice_ceiling
+from muonscope.widgets.theme import StageStyle
 
 __all__ = ["BranchMark", "Timeline"]
 
@@ -21,6 +23,8 @@ _TICK_Y = 0.88
 _BRANCH_BAND = (0.3, 0.68)
 _ENGINE_Y = 0.1
 _CURRENT_COLOUR = "#0072B2"
+#: Height of the timeline's plot at scale 1.
+TIMELINE_PX = 70
 _OTHER_COLOUR = "#9A9A9A"
 
 
@@ -44,7 +48,7 @@ class Timeline(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot_widget = pg.PlotWidget()
-        self.plot_widget.setFixedHeight(70)
+        self.plot_widget.setFixedHeight(TIMELINE_PX)
         plot = self.plot_widget.getPlotItem()
         plot.hideAxis("left")
         plot.setMenuEnabled(False)
@@ -80,6 +84,18 @@ class Timeline(QtWidgets.QWidget):
         self._last = 0
         self._branches: tuple[BranchMark, ...] = ()
         self._engine_step: int | None = None
+
+    def apply_style(self, style: StageStyle) -> None:
+        """The stage's scale and theme: taller, larger text and a thicker cursor for a talk."""
+        self.plot_widget.setBackground(style.colours.background)
+        self.plot_widget.setFixedHeight(int(TIMELINE_PX * (0.5 + 0.5 * style.scale)))
+        style_axes(self.plot, style)
+        self.cursor.setPen(pg.mkPen("#D55E00", width=2 * style.scale))
+        font = QtGui.QFont()
+        font.setPointSizeF(style.font_pt(9.0))
+        for widget in (self.live_button, self.step_label):
+            widget.setFont(font)
+        self.step_label.setMinimumWidth(int(110 * style.scale))
 
     def _add_branch_items(self) -> None:
         """One curve for the current branch and one for all others: a set_branches redraws two items."""

@@ -124,3 +124,28 @@ def test_the_inspector_shows_the_matrix_of_the_step_under_the_cursor(qtbot, tmp_
     low, high = panel.matrix_view.levels
     assert low == -high == -np.abs(expected).max()
     assert app.clock.newest.step == 7  # inspecting replays without moving the engine
+
+
+def test_after_a_fork_the_original_branch_is_drawn_faded_beside_the_new_one(qtbot):
+    app = open_app(qtbot)
+    app.views.series.set_mode("metric", "batch_loss")
+    _run_to(qtbot, app, 12)
+    straight_steps, straight = app.clock.history.columns(("step", "batch_loss"), 0)
+    straight_steps, straight = straight_steps.copy(), straight.copy()
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(5)
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.intents.change("lanes[0].lr", 5.0)  # forks; the original becomes the comparison
+    original = next(b for b in app.debugger.branches if not b.current)
+    assert app.debugger.compared_branch == original.id
+    wait_for_frame(qtbot, app)
+    steps, values = app.views.series.faded_data(0)
+    measured = np.isfinite(straight)  # no minibatch loss before the first step
+    np.testing.assert_array_equal(steps, straight_steps[measured])
+    np.testing.assert_array_equal(values, straight[measured])
+    assert app.views.capacity.faded_data(0)[0].size > 0
+    assert original.name in app.views.lane_key.note
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.debugger.compare_with(None)
+    wait_for_frame(qtbot, app)
+    assert app.views.series.faded_data(0)[0].size == 0 and app.views.lane_key.note == ""

@@ -167,8 +167,26 @@ def test_add_and_remove_lane(qtbot):
     assert len(app.clock.newest.lanes) == 4
     wait_for_frame(qtbot, app)
     assert app.clock.newest.lanes[0].optimizer == "adam"
-    assert len(app.views.spectrum.legend.items) == 4
+    assert len(app.views.lane_key.entries) == 4
     assert len(app.views.lanes.rows) == 4
+
+
+def test_a_lane_that_changes_optimizer_keeps_its_old_label_in_the_key(qtbot):
+    """The past curve was drawn by the old settings: the key says so, with the step of the change."""
+    app = open_app(qtbot)
+    app.intents.step(3)
+    wait_for_step(qtbot, app, 3)
+    before = app.clock.newest.lanes[0].label
+    app.intents.change("lanes[0].optimizer", "signgd")
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].optimizer == "signgd", timeout=WAIT_MS)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 4)
+    wait_for_frame(qtbot, app)
+    entry = app.views.lane_key.entries[0]
+    assert entry.label == app.clock.newest.lanes[0].label != before
+    assert entry.earlier == ((before, 3),)
+    assert entry.text().startswith(before) and entry.text().endswith("(step 3)")
+    assert app.views.lane_key.entries[1].earlier == ()  # the other lanes did not change
 
 
 def test_closing_during_play_stops_the_engine(qtbot):

@@ -1,0 +1,93 @@
+"""Captions written from the state on screen: one live line, and how far the settings left the preset.
+
+A talk's audience reads one line, not the controls: which step this is, what changed last and when,
+and who leads (``step 640 · label noise 0 → 0.21 at step 581 · Muon (pre) recovers 690 items, SGD
+210``). A preset's description is true only of the settings it describes, so once the user moves
+away from them the caption says which ones differ.
+"""
+
+from __future__ import annotations
+
+import math
+
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.errors import format_value
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.task_kinds import TASK_KINDS
+
+__all__ = ["live_caption", "preset_drift", "short_lane_name"]
+
+#: Lanes named in the live caption after the leader (the rest would not fit on one line).
+MAX_LANES_NAMED = 3
+
+
+def short_lane_name(lane: LaneSnapshot) -> str:
+    """``Muon (pre)``, ``SGD``: the optimizer and, where it has one, its momentum order."""
+    spec = OPTIMIZERS.get(lane.optimizer)
+    title = spec.title if spec is not None else lane.optimizer
+    return f"{title} ({lane.order})" if spec is not None and "order" in spec.uses else title
+
+
+def live_caption(snapshot: Snapshot) -> str:
+    """The step, the last change with its step, and the lanes from the leader down."""
+    parts = [f"step {snapshot.step}"]
+    if snapshot.events:
+        last = snapshot.events[-1]
+        parts.append(f"{last.text} at step {last.step}")
+    standing = _standing(snapshot)
+    if standing:
+        parts.append(standing)
+    return " · ".join(parts)
+
+
+def _standing(snapshot: Snapshot) -> str:
+    lanes = [lane for lane in snapshot.lanes if lane.eval_step >= 0]
+    if not lanes:
+        return ""
+    names = _distinct_names(snapshot.lanes)
+    if TASK_KINDS[snapshot.config.task.kind].has_classes:
+        ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered))
+        first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
+        text = f"{names[first.lane_id]} recovers {first.recovered} items"
+        others = [f"{names[lane.lane_id]} {lane.recovered}" for lane in rest]
+    else:
+        ranked = sorted(lanes, key=lambda lane: (lane.diverged or not math.isfinite(lane.loss), lane.loss))
+        first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
+        text = f"{names[first.lane_id]} loss {first.loss:.3g}"
+        others = [f"{names[lane.lane_id]} {lane.loss:.3g}" for lane in rest]
+    return ", ".join([text, *others])
+
+
+def _distinct_names(lanes: tuple[LaneSnapshot, ...]) -> dict[int, str]:
+    """Short names, with the lane number added where two lanes would read the same."""
+    names = {lane.lane_id: short_lane_name(lane) for lane in lanes}
+    counts: dict[str, int] = {}
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {
+        lane.lane_id: names[lane.lane_id] + (f" #{lane.index + 1}" if counts[names[lane.lane_id]] > 1 else "")
+        for lane in lanes
+    }
+
+
+def preset_drift(preset: ExperimentConfig, current: ExperimentConfig) -> list[str]:
+    """The settings that differ from the preset's, as ``d 128 → 2048`` (task first, then lanes)."""
+    if preset.task.kind != current.task.kind:
+        return [f"task {preset.task.kind} → {current.task.kind}"]
+    changes = [
+        f"{name.replace('_', ' ')} {_text(getattr(preset.task, name))} → {_text(getattr(current.task, name))}"
+        for name in TASK_KINDS[preset.task.kind].fields
+        if getattr(preset.task, name) != getattr(current.task, name)
+    ]
+    if len(preset.lanes) != len(current.lanes):
+        changes.append(f"lanes {len(preset.lanes)} → {len(current.lanes)}")
+    else:
+        for index, (before, now) in enumerate(zip(preset.lanes, current.lanes, strict=True)):
+            if before != now:
+                changes.append(f"lane {index + 1} settings")
+    return changes
+
+
+def _text(value) -> str:
+    return format_value(value).strip("'")

@@ -1,0 +1,209 @@
+"""Presentation mode: the stage alone, larger and in a theme a projector shows well.
+
+F11 (or the toolbar's ⛶ button) hides the controls dock, the debugger's docks, the menu bar, the
+toolbar, the status bar and the preset's long description; what stays is the live caption, the lane
+key, the four panels and the timeline. Fonts, ticks, markers and lines grow by the chosen scale (1×–3×),
+in a high-contrast light theme or a dark one. Every shortcut keeps working with the bars hidden, since
+the window itself carries their actions while the mode is on.
+
+On a real screen the window also goes full screen; offscreen (``shot``, ``record``) it keeps the size
+it was given, so a recording's frames have the size asked for.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from muonscope.widgets.theme import SCALES, THEMES, StageStyle, set_stage_style, stage_style
+
+__all__ = ["DEFAULT_SCALE", "DEFAULT_THEME", "PresentationController"]
+
+#: What presentation mode starts with: readable from the back of a room at 1920×1080.
+DEFAULT_SCALE = 1.5
+DEFAULT_THEME = "light"
+_THEME_TEXT = {"light": "high-contrast light (projectors)", "dark": "dark"}
+
+
+class PresentationController(QtCore.QObject):
+    """Enters and leaves presentation mode and restyles the stage.
+
+    ``redraw()`` is called after a style change so that curves are re-created with the new pens
+    (the frame clock's reset and next frame).
+    """
+
+    changed = QtCore.Signal(bool)  # presentation mode on (True) or off
+
+    def __init__(self, window, redraw, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._views = window.views
+        self._redraw = redraw
+        self._active = False
+        self._scale = DEFAULT_SCALE
+        self._theme = DEFAULT_THEME
+        self._hidden: list[QtWidgets.QWidget] = []
+        self._carried: list[QtGui.QAction] = []
+        self._was_full_screen = False
+        self._views.transport.presentation_toggled.connect(self.set_active)
+        self._build_menu()
+
+    # ---- state ---------------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    @property
+    def style(self) -> StageStyle:
+        """The style presentation mode draws in (whether or not it is on)."""
+        return StageStyle(self._scale, self._theme)
+
+    def set_active(self, active: bool) -> None:
+        if active == self._active:
+            return
+        self._active = active
+        if active:
+            self._hide_chrome()
+        else:
+            self._show_chrome()
+        self._views.transport.set_presentation(active)
+        self._toggle_action.setChecked(active)
+        self._apply(self.style if active else StageStyle())
+        self.changed.emit(active)
+
+    def set_scale(self, scale: float) -> None:
+        """1× to 3×; applies at once when presentation mode is on."""
+        self._scale = StageStyle(scale, self._theme).scale  # validates the range
+        for action in self._scale_group.actions():
+            action.setChecked(action.data() == scale)
+        if self._active:
+            self._apply(self.style)
+
+    def set_theme(self, theme: str) -> None:
+        """``light`` (high contrast, for projectors) or ``dark``."""
+        self._theme = StageStyle(self._scale, theme).theme
+        for action in self._theme_group.actions():
+            action.setChecked(action.data() == theme)
+        if self._active:
+            self._apply(self.style)
+
+    # ---- chrome ----------------------------------------------------------------------------------
+
+    def _hide_chrome(self) -> None:
+        window = self._window
+        candidates = [
+            window.menuBar(),
+            window.statusBar(),
+            self._views.transport,
+            self._views.caption,
+            *window.findChildren(QtWidgets.QDockWidget),
+        ]
+        self._hidden = [widget for widget in candidates if not widget.isHidden()]
+        # the bars' shortcuts must outlive the bars: the window carries their actions meanwhile
+        self._carried = [action for action in self._shortcut_actions() if action not in window.actions()]
+        window.addActions(self._carried)
+        for widget in self._hidden:
+            widget.hide()
+        self._was_full_screen = window.isFullScreen()
+        if window.isVisible() and QtGui.QGuiApplication.platformName() != "offscreen":
+            window.showFullScreen()
+
+    def _show_chrome(self) -> None:
+        window = self._window
+        for widget in self._hidden:
+            widget.show()
+        for action in self._carried:
+            window.removeAction(action)
+        self._hidden, self._carried = [], []
+        if window.isFullScreen() and not self._was_full_screen:
+            window.showNormal()
+
+    def _shortcut_actions(self) -> list[QtGui.QAction]:
+        found = []
+        for widget in (self._window.menuBar(), self._views.transport):
+            found += _actions_with_shortcuts(widget)
+        return found
+
+    # ---- style -----------------------------------------------------------------------------------
+
+    def _apply(self, style: StageStyle) -> None:
+        set_stage_style(style)
+        views = self._views
+        for panel in (views.spectrum, views.series, views.class_error, views.capacity):
+            panel.apply_style(style)
+        for markers in (views.series.markers, views.capacity.markers):
+            markers.restyle()
+        views.timeline.apply_style(style)
+        views.lane_key.apply_style(style)
+        font = QtGui.QFont()
+        font.setPointSizeF(style.font_pt(10.0))
+        views.live_caption.setFont(font)
+        colours = style.colours
+        self._paint_stage(colours.background, colours.foreground, desk=style == StageStyle())
+        self._redraw()
+
+    def _paint_stage(self, background: str, foreground: str, desk: bool) -> None:
+        """The stage's own background and text colour, through its palette.
+
+        A style sheet on the stage would do the same, but Qt then paints every child through its
+        style-sheet style: measured 7× the frame time (benchmarks/presentation_frames.py).
+        """
+        central = self._window.centralWidget()
+        palette = (
+            QtGui.QPalette(QtWidgets.QApplication.palette()) if desk else QtGui.QPalette(central.palette())
+        )
+        if not desk:
+            for role, colour in (
+                (QtGui.QPalette.ColorRole.Window, background),
+                (QtGui.QPalette.ColorRole.WindowText, foreground),
+            ):
+                palette.setColor(role, QtGui.QColor(colour))
+        central.setPalette(palette)
+        central.setAutoFillBackground(not desk)
+
+    # ---- menu ------------------------------------------------------------------------------------
+
+    def _build_menu(self) -> None:
+        menu = self._window.menu("View")
+        menu.addSeparator()
+        self._toggle_action = menu.addAction("Presentation mode")
+        self._toggle_action.setCheckable(True)
+        self._toggle_action.setToolTip("F11 or the toolbar's present button")
+        self._toggle_action.toggled.connect(self.set_active)
+        scales = menu.addMenu("Presentation scale")
+        self._scale_group = QtGui.QActionGroup(self)
+        for scale in SCALES:
+            action = scales.addAction(f"{scale:g}×")
+            action.setData(scale)
+            action.setCheckable(True)
+            action.setChecked(scale == self._scale)
+            action.triggered.connect(lambda _checked=False, s=scale: self.set_scale(s))
+            self._scale_group.addAction(action)
+        themes = menu.addMenu("Presentation theme")
+        self._theme_group = QtGui.QActionGroup(self)
+        for theme in THEMES:
+            if theme == "normal":
+                continue
+            action = themes.addAction(_THEME_TEXT[theme])
+            action.setData(theme)
+            action.setCheckable(True)
+            action.setChecked(theme == self._theme)
+            action.triggered.connect(lambda _checked=False, t=theme: self.set_theme(t))
+            self._theme_group.addAction(action)
+
+    def restore_desk_style(self) -> None:
+        """Leave the window's style as the desk's (closing the window in presentation mode)."""
+        if stage_style() != StageStyle():
+            set_stage_style(StageStyle())
+
+
+def _actions_with_shortcuts(widget: QtWidgets.QWidget) -> list[QtGui.QAction]:
+    """Every action under ``widget`` (menus and submenus included) that has a shortcut."""
+    found, queue = [], list(widget.actions())
+    while queue:
+        action = queue.pop()
+        if action.menu() is not None:
+            queue.extend(action.menu().actions())
+        elif not action.shortcut().isEmpty():
+            found.append(action)
+    return found

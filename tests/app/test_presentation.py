@@ -1,0 +1,113 @@
+"""Presentation mode and the captions written from the live state."""
+
+from dataclasses import replace
+
+import pytest
+from PySide6 import QtCore
+
+from muonscope.app.live_caption import preset_drift
+from muonscope.widgets.panel import TICK_PT
+from muonscope.widgets.theme import StageStyle, stage_style
+from tests.app.helpers import open_app, small_preset, wait_for_frame, wait_for_step
+
+
+def _spectrum_pen_width(app) -> float:
+    curve = next(item for item in app.views.spectrum.plot.listDataItems() if item.isVisible())
+    return curve.opts["pen"].widthF()
+
+
+def test_presentation_hides_the_chrome_scales_the_stage_and_comes_back(qtbot):
+    app = open_app(qtbot)
+    window, views = app.window, app.views
+    wait_for_frame(qtbot, app)
+    desk_width = _spectrum_pen_width(app)
+    views.transport.presentation_action.trigger()  # the toolbar button (F11)
+    assert app.presentation.active
+    for chrome in (window.menuBar(), window.statusBar(), views.transport, window.controls_dock):
+        assert chrome.isHidden()
+    assert views.lane_key.isVisible() and views.live_caption.isVisible() and views.timeline.isVisible()
+    wait_for_frame(qtbot, app)
+    scale = app.presentation.style.scale
+    assert scale > 1 and stage_style() == app.presentation.style
+    assert _spectrum_pen_width(app) == pytest.approx(desk_width * scale)
+    tick_font = views.spectrum.plot.getAxis("left").style["tickFont"]
+    assert tick_font.pointSizeF() == pytest.approx(TICK_PT * scale)
+    # the hidden toolbar's shortcuts still work: the window carries its actions
+    assert views.transport.play_action in window.actions()
+    assert views.transport.presentation_action in window.actions()
+    views.transport.presentation_action.trigger()  # F11 again leaves
+    assert not app.presentation.active and stage_style() == StageStyle()
+    for chrome in (window.menuBar(), window.statusBar(), views.transport, window.controls_dock):
+        assert not chrome.isHidden()
+    assert views.transport.play_action not in window.actions()
+
+
+def test_scale_and_theme_apply_while_presenting(qtbot):
+    app = open_app(qtbot)
+    app.presentation.set_active(True)
+    app.presentation.set_scale(3.0)
+    app.presentation.set_theme("dark")
+    wait_for_frame(qtbot, app)
+    assert stage_style() == StageStyle(3.0, "dark")
+    background = app.views.series.plot_widget.backgroundBrush().color().name()
+    assert background == StageStyle(3.0, "dark").colours.background.lower()
+    assert _spectrum_pen_width(app) == pytest.approx(1.8 * 3.0)
+    with pytest.raises(ValueError, match="scale"):
+        app.presentation.set_scale(4.0)
+    app.window.close()  # closing in presentation mode leaves the desk style for the next window
+    assert stage_style() == StageStyle()
+
+
+def test_live_caption_names_the_step_the_last_change_and_the_leader(qtbot):
+    app = open_app(qtbot)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 2)
+    app.intents.change("task.label_noise", 0.2)
+    qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.2, timeout=20_000)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 4)
+    wait_for_frame(qtbot, app)
+    text = app.views.live_caption.text()
+    assert text.startswith("step 4 · label noise 0 → 0.2 at step 2 · ")
+    lanes = app.clock.newest.lanes
+    best = max(lane.recovered for lane in lanes)
+    assert f"recovers {best} items" in text
+
+
+def test_preset_caption_says_when_the_settings_left_it(qtbot):
+    preset = small_preset()
+    assert preset_drift(preset.config, preset.config) == []
+    moved = preset.config.with_value("task.d", 32).with_value("lanes[1].lr", 0.01)
+    assert preset_drift(preset.config, moved) == ["d 16 → 32", "lane 2 settings"]
+    app = open_app(qtbot, preset)
+    assert "differ" not in app.views.caption.text()
+    app.intents.restart_with({"d": 24})
+    qtbot.waitUntil(lambda: app.clock.config.task.d == 24, timeout=20_000)
+    qtbot.waitUntil(lambda: "d 16 → 24" in app.views.caption.text(), timeout=20_000)
+
+
+def test_presentation_survives_a_preset_change_and_keeps_the_window_size(qtbot):
+    """Offscreen (shot, record) the window keeps the size it was given."""
+    app = open_app(qtbot)
+    size = app.window.size()
+    app.presentation.set_active(True)
+    qtbot.wait(0)
+    assert app.window.size() == size
+    app.intents.run_preset(small_preset())
+    wait_for_step(qtbot, app, 0)
+    wait_for_frame(qtbot, app)
+    assert app.presentation.active and app.views.transport.isHidden()
+    assert QtCore.QSize(app.window.size()) == size
+
+
+def test_a_long_description_folds_to_its_first_sentence_on_a_short_window(qtbot):
+    preset = replace(small_preset(), caption="First sentence here. Second one follows.")
+    app = open_app(qtbot, preset)
+    app.window.resize(1280, 720)
+    app.window.show_preset(preset)
+    caption = app.views.caption
+    assert "First sentence here." in caption.text() and "Second one" not in caption.text()
+    caption.linkActivated.emit("more")
+    assert "Second one follows." in caption.text()
+    caption.linkActivated.emit("less")
+    assert "Second one" not in caption.text()

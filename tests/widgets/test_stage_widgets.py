@@ -1,0 +1,140 @@
+"""The stage's readability: decade labels, smoothed per-class error, noise floor, markers, lane key."""
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+
+from muonscope.widgets.axes import DecadeAxis
+from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
+from muonscope.widgets.lane_key import LaneKey, LaneKeyEntry
+from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.spectrum_plot import NUMERICAL_ZERO, SpectrumPlot
+from muonscope.widgets.theme import StageStyle, lane_pen, set_stage_style
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_smoothing_is_the_mean_over_a_window_of_ranks(dtype):
+    errors = np.random.default_rng(0).random(500).astype(dtype)
+    smooth = smooth_by_rank(errors, 1.25)
+    for rank in (1, 2, 7, 64, 333, 500):
+        first, last = int(np.ceil(rank / 1.25)), min(int(np.floor(rank * 1.25)), 500)
+        expected = errors[first - 1 : last].astype(float).mean()
+        assert smooth[rank - 1] == pytest.approx(expected, rel=1e-6 if dtype == np.float32 else 1e-12)
+    assert smooth[0] == pytest.approx(float(errors[0]))  # the head is not averaged with anything
+
+
+def test_per_class_error_draws_the_raw_curve_faint_under_the_smoothed_one(qtbot):
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    errors = (np.arange(1000) % 2).astype(float)  # a hatch: 0, 1, 0, 1, …
+    plot.set_errors(0, errors)
+    drawn = [i for i in plot.plot.listDataItems() if isinstance(i, pg.PlotDataItem) and i.yData is not None]
+    raw = [item for item in drawn if np.array_equal(item.yData, errors)]
+    smooth = [item for item in drawn if not np.array_equal(item.yData, errors)]
+    assert len(raw) == 1 and len(smooth) == 1
+    assert raw[0].opts["pen"].color().alpha() < smooth[0].opts["pen"].color().alpha()
+    assert np.all(np.abs(smooth[0].yData[100:] - 0.5) < 0.05)  # the tail's trend reads as 0.5
+
+
+def test_heat_map_has_a_colour_bar_that_follows_its_levels(qtbot):
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    assert not plot.colour_bar.isVisible()
+    plot.set_mode("view", "heatmap")
+    plot.set_mode("quantity", "group_loss")
+    plot.set_heatmap(np.array([1.0, 2.0]), ["1", "2–3"], np.array([[1.0, 10.0], [0.1, 100.0]]))
+    assert plot.colour_bar.isVisible()
+    assert plot.colour_bar.levels() == pytest.approx((-1.0, 2.0))  # log₁₀ of the losses shown
+
+
+def test_log_axis_labels_decades_only_and_never_loses_them(qtbot):
+    widget = pg.PlotWidget(axisItems={"bottom": DecadeAxis("bottom")})
+    qtbot.addWidget(widget)
+    widget.resize(1600, 300)
+    widget.show()
+    widget.setLogMode(x=True, y=False)
+    widget.setXRange(0, np.log10(512), padding=0)
+    axis = widget.getPlotItem().getAxis("bottom")
+    labelled = []
+    for spacing, values in axis.tickValues(0, np.log10(512), 1600):
+        labelled += [s for s in axis.tickStrings(values, 1.0, spacing) if s]
+    assert sorted(set(labelled)) == sorted({"1", "10¹", "10²"})  # no "2·10¹", "3·10¹", …
+
+
+def test_spectra_stop_at_the_dtypes_noise_floor(qtbot):
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    values = np.logspace(0, -12, 256)  # σ₁ = 1 down to 1e-12
+    plot.set_dtype("float32")
+    plot.set_spectrum(0, "gradient", values)
+    _k, drawn = plot.curve_data(0, "gradient")
+    floor = 256 * np.finfo(np.float32).eps
+    assert drawn.min() > floor and drawn.size == np.count_nonzero(values > floor)
+    plot.set_dtype("float64")
+    plot.set_spectrum(0, "gradient", values.copy())
+    _k, drawn = plot.curve_data(0, "gradient")
+    assert drawn.min() > NUMERICAL_ZERO and drawn.min() < floor  # float64 keeps the real tail
+
+
+def test_change_labels_lie_wholly_inside_the_plot(qtbot):
+    """A long label near either edge is written where it fits (once it was cut to "lab")."""
+    plot = SeriesPlot("② over time", [("gap", "gap")])
+    qtbot.addWidget(plot)
+    plot.resize(420, 220)
+    plot.show()
+    plot.set_lanes(["a"])
+    plot.set_series(0, np.arange(100.0), np.linspace(0, 1, 100))
+    plot.markers.set_events([(3, "lane 1 optimizer sgd → signgd"), (95, "label noise 0 → 0.21")])
+    qtbot.waitExposed(plot)
+    box = plot.plot.getViewBox().sceneBoundingRect()
+    for line in plot.markers.lines:
+        line.label.updatePosition()
+        label = line.label.mapRectToScene(line.label.boundingRect())
+        assert box.contains(label), (line.label.toPlainText(), label, box)
+
+
+def test_lane_key_keeps_every_earlier_label_with_its_step(qtbot):
+    key = LaneKey()
+    qtbot.addWidget(key)
+    entry = LaneKeyEntry(0, "Adam lr=0.1", (("SGD lr=128", 300), ("SignGD lr=0.01", 581)))
+    key.set_lanes([entry, LaneKeyEntry(1, "Muon pre")])
+    assert entry.text() == "SGD lr=128 → SignGD lr=0.01 (step 300) → Adam lr=0.1 (step 581)"
+    assert key.plain_text().splitlines() == [entry.text(), "Muon pre"]
+
+
+def test_stage_style_scales_lane_pens_and_rejects_bad_values():
+    try:
+        set_stage_style(StageStyle(2.5, "dark"))
+        assert lane_pen(0, width=2.0).widthF() == pytest.approx(5.0)
+        assert lane_pen(6).color().name() == "#ffffff"  # the palette's black lane on a dark stage
+    finally:
+        set_stage_style(StageStyle())
+    assert lane_pen(0, width=2.0).widthF() == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="scale"):
+        StageStyle(3.5)
+    with pytest.raises(ValueError, match="theme"):
+        StageStyle(1.0, "sepia")
+
+
+def test_a_sweeps_legend_sits_under_the_plot_not_on_its_curves(qtbot):
+    from muonscope.widgets.capacity_plot import CapacityPlot
+
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(640, 360)
+    plot.show()
+    plot.set_lanes(["a", "b"])
+    plot.set_mode("x", "d")
+    x = np.array([16.0, 32.0, 64.0, 128.0])
+    curves = [(0, "Muon ϱ = 1.2", x, x**1.2, x**1.2, x**1.2), (1, "SGD ϱ = 0.9", x, x**0.9, x**0.9, x**0.9)]
+    plot.set_sweep(curves, [("slope 1 + 1/(2α)", x, x**1.33)], "d", "items", True, True)
+    qtbot.waitExposed(plot)
+    assert len(plot.legend.items) == 3 and plot.legend.isVisible()
+    box = plot.plot.getViewBox().sceneBoundingRect
+    qtbot.waitUntil(lambda: plot.legend.sceneBoundingRect().top() >= box().bottom(), timeout=5000)
+    assert not plot.legend.sceneBoundingRect().intersects(box())
+    plot.set_mode("x", "steps")
+    assert plot.legend.items == [] and not plot.legend.isVisible()

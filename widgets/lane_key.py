@@ -1,0 +1,95 @@
+"""One key for the lanes, shared by the four panels and placed above them, off the data.
+
+A legend inside each plot covers curves on a laptop or a projector and repeats itself four times;
+one line of lane swatches says the same once. A lane whose settings changed during the run keeps
+its earlier labels in the key, with the step of each change, so its past curve is never relabelled.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from muonscope.widgets.theme import StageStyle, lane_colour, stage_style
+
+__all__ = ["LaneKey", "LaneKeyEntry"]
+
+#: Point size of the key at scale 1.
+KEY_PT = 9.0
+
+
+@dataclass(frozen=True)
+class LaneKeyEntry:
+    """A lane's colour position, its label now, and the labels it had before: (label, changed at step)."""
+
+    position: int
+    label: str
+    earlier: tuple[tuple[str, int], ...] = ()
+
+    def text(self) -> str:
+        """``SGD lr=128 → SignGD lr=0.01 (step 581)``: each earlier label, then the label now."""
+        parts = [self.earlier[0][0]] if self.earlier else []
+        for index, (_label, step) in enumerate(self.earlier):
+            following = self.earlier[index + 1][0] if index + 1 < len(self.earlier) else self.label
+            parts.append(f"{following} (step {step})")
+        return " → ".join(parts) if parts else self.label
+
+
+class LaneKey(QtWidgets.QLabel):
+    """A line of coloured swatches and lane labels; it wraps when the window is narrow."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lane_key")
+        self.setWordWrap(True)
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setContentsMargins(6, 0, 6, 0)
+        self._entries: tuple[LaneKeyEntry, ...] = ()
+        self._note = ""
+        self.apply_style(stage_style())
+
+    def set_lanes(self, entries: list[LaneKeyEntry]) -> None:
+        entries = tuple(entries)
+        if entries == self._entries:
+            return
+        self._entries = entries
+        self._render()
+
+    def set_note(self, note: str) -> None:
+        """A last item after the lanes, e.g. what the faint curves are ("" removes it)."""
+        if note != self._note:
+            self._note = note
+            self._render()
+
+    @property
+    def note(self) -> str:
+        return self._note
+
+    @property
+    def entries(self) -> tuple[LaneKeyEntry, ...]:
+        return self._entries
+
+    def plain_text(self) -> str:
+        """What the key says, without its markup: one lane per line."""
+        return "\n".join(entry.text() for entry in self._entries)
+
+    def apply_style(self, style: StageStyle) -> None:
+        font = QtGui.QFont()
+        font.setPointSizeF(style.font_pt(KEY_PT))
+        self.setFont(font)
+        palette = self.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(style.colours.foreground))
+        self.setPalette(palette)  # a palette, not a style sheet: style sheets slow every repaint
+        self._render()
+
+    def _render(self) -> None:
+        swatches = [
+            f'<span style="color:{lane_colour(entry.position)}; font-weight:bold">━━</span>&nbsp;'
+            f"{html.escape(entry.text())}"
+            for entry in self._entries
+        ]
+        if self._note:
+            swatches.append(f"<i>{html.escape(self._note)}</i>")
+        self.setText("&nbsp;&nbsp;&nbsp; ".join(swatches))
