@@ -38,6 +38,7 @@ class KeyboardController(QtCore.QObject):
         transport.goto_focus_action.setProperty(SHEET_GROUP, "Run")
         for action in (transport.previous_preset_action, transport.next_preset_action):
             action.setProperty(SHEET_GROUP, "Presets")
+            window.addAction(action)  # a talk changes preset in presentation mode too, toolbar hidden
         self.sheet_action = window.menu("Help").addAction("&Keyboard shortcuts")
         self.sheet_action.setStatusTip("this list of keyboard shortcuts")
         self.sheet_action.setShortcuts([QtGui.QKeySequence("F1"), QtGui.QKeySequence("?")])

@@ -109,3 +109,15 @@ def test_end_goes_back_to_live(app, qtbot):
     app.window.focus_stage()
     qtbot.keyClick(app.window.stage, Key.Key_End)
     assert app.clock.cursor_step is None and app.views.timeline.live
+
+
+def test_page_down_changes_preset_in_presentation_mode_with_the_toolbar_hidden(app, qtbot):
+    transport = app.views.transport
+    transport.preset_chosen.disconnect(app.intents.load_preset)  # the choice is what is tested
+    app.presentation.set_active(True)
+    assert not transport.isVisible()
+    app.window.focus_stage()
+    with qtbot.waitSignal(transport.preset_chosen, timeout=WAIT_MS) as chosen:
+        qtbot.keyClick(app.window.stage, Key.Key_PageDown)
+    assert chosen.args[0] == transport.preset_combo.currentData()
+    app.presentation.set_active(False)
