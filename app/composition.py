@@ -20,12 +20,16 @@ from muonscope.app.capacity_controller import CapacityController
 from muonscope.app.controls_sync import ControlsSync
 from muonscope.app.debugger_controller import DebuggerController
 from muonscope.app.engine_link import EngineLink
+from muonscope.app.export_controller import ExportController
 from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
+from muonscope.app.keyboard import KeyboardController
 from muonscope.app.live_caption import live_caption, preset_drift
 from muonscope.app.main_window import MainWindow
 from muonscope.app.presentation import PresentationController
 from muonscope.app.record_controller import RecordController
+from muonscope.app.standing_messages import StandingMessages
+from muonscope.app.step_watch import StepWatch
 from muonscope.app.view_settings import apply_view
 from muonscope.app.views import Views, build_views
 from muonscope.engine.config import ExperimentConfig
@@ -57,6 +61,8 @@ class App(QtCore.QObject):
         self.link = EngineLink(preset.config, engine_factory, parent=self, session=session)
         self.clock = FrameClock(views, self.window.set_status, parent=self)
         self.controls = ControlsSync(views, parent=self)
+        self.messages = StandingMessages(self.window, parent=self)
+        self.step_watch = StepWatch(self.link, views.busy, parent=self)
         self.debugger = DebuggerController(self.window, self.link, self.clock, parent=self)
         self.intents = IntentController(
             views,
@@ -67,9 +73,11 @@ class App(QtCore.QObject):
             looked_back=self._looked_back,
             step_view=lambda delta: delta == 1 and self.debugger.step_view(delta),
         )
+        self.keyboard = KeyboardController(self.window, self.clock, self.debugger, parent=self)
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
         )
+        self.exports = ExportController(self.window, parent=self)
         self.presentation = PresentationController(self.window, self._redraw_all, parent=self)
         self.recorder = RecordController(self.window, self.link, self.clock, parent=self)
         self._sweep_on_start: str | None = None
@@ -84,8 +92,10 @@ class App(QtCore.QObject):
     def _wire(self) -> None:
         self.link.snapshot.connect(self.clock.on_snapshot)
         self.link.playing_changed.connect(self.clock.on_playing_changed)
-        self.link.alert.connect(self.window.show_alert)
-        self.link.note.connect(self.window.show_note)
+        self.link.snapshot.connect(self.messages.on_snapshot)
+        self.link.playing_changed.connect(self.messages.on_playing_changed)
+        self.link.alert.connect(self.messages.on_alert)
+        self.link.note.connect(self.messages.on_note)
         self.link.rejected.connect(lambda text: self._refuse(f"Not applied: {text}"))
         self.clock.run_started.connect(self.controls.show)
         self.clock.run_started.connect(self._on_run_started)
@@ -101,10 +111,12 @@ class App(QtCore.QObject):
         """Start the engine and the frame clock (once the window exists)."""
         self.link.start()
         self.clock.start()
+        self.step_watch.start()
 
     def shutdown(self) -> bool:
         """Stop the clock, any sweep and the engine; False if the engine's step outlasts the deadline."""
         self.clock.stop()
+        self.step_watch.stop()
         self.capacity.stop()
         self.presentation.restore_desk_style()
         return self.link.stop(STOP_DEADLINE_MS)

@@ -63,12 +63,16 @@ class DebuggerController(QtCore.QObject):
         self.open_action = self._add(file_menu, "&Open session…", "Ctrl+O", self.open_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addSeparator()
-        self._add(file_menu, "&Quit", "Ctrl+Q", self._window.close)
+        self.quit_action = self._add(file_menu, "&Quit", "Ctrl+Q", self._window.close)
         view_menu = self._window.menu("View")
         for dock in (self._window.breakpoints_dock, self._window.inspector_dock):
             view_menu.addAction(dock.toggleViewAction())
-        self._window.breakpoints_dock.toggleViewAction().setShortcut(QtGui.QKeySequence("Ctrl+B"))
-        self._window.inspector_dock.toggleViewAction().setShortcut(QtGui.QKeySequence("Ctrl+I"))
+        for dock, key, what in (
+            (self._window.breakpoints_dock, "Ctrl+B", "breakpoints"),
+            (self._window.inspector_dock, "Ctrl+I", "inspector"),
+        ):
+            dock.toggleViewAction().setShortcut(QtGui.QKeySequence(key))
+            dock.toggleViewAction().setStatusTip(f"show / hide the {what}")
         self.branch_menu = self._window.menu("Branch")
         self._show_recent()
         self._show_branches()
@@ -107,11 +111,26 @@ class DebuggerController(QtCore.QObject):
         self._link.submit(GoTo(step))
 
     def step_view(self, delta: int = 1) -> bool:
-        """→ while looking back moves the view by ``delta`` steps; False when following the run."""
-        cursor = self._clock.cursor_step
-        if cursor is None:
+        """Move the view (not the engine) ``delta`` steps: ← and → scrub a paused run.
+
+        Back from the newest step starts looking back (not while playing: the run moves on);
+        forward again to the newest step follows the run, so the next → steps the engine. Returns
+        False when there is no view to move (→ while following: the engine steps instead).
+        """
+        cursor, newest = self._clock.cursor_step, self._clock.newest
+        if newest is None:
             return False
-        self._clock.look_at(max(0, min(cursor + delta, self._clock.head_step)))
+        if cursor is None:
+            if delta >= 0:
+                return False
+            if self._clock.playing:
+                return True
+            cursor = newest.step
+        target = max(0, min(cursor + delta, self._clock.head_step))
+        if target == newest.step:
+            self._clock.follow()
+        else:
+            self._clock.look_at(target)
         self.inspect()
         return True
 

@@ -15,7 +15,16 @@ from muonscope.app.debugger import (
     Inspection,
     Saved,
 )
-from muonscope.app.engine_loop import Alert, Command, EngineLoop, Note, Paced, PlayingChanged, Rejected
+from muonscope.app.engine_loop import (
+    Alert,
+    Command,
+    EngineLoop,
+    Note,
+    Paced,
+    PlayingChanged,
+    Rejected,
+    StepInProgress,
+)
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
@@ -33,8 +42,10 @@ class EngineLink(QtCore.QObject):
     snapshot = QtCore.Signal(object)  # Snapshot: one per step, and one per applied change
     playing_changed = QtCore.Signal(bool)
     paced = QtCore.Signal(bool, int)  # pacing on/off, and the step the engine stood on then
-    alert = QtCore.Signal(str)  # an engine failure or a diverged lane: the run paused
-    note = QtCore.Signal(str)  # something worth knowing that is not a problem
+    # (text, until_moved): an engine failure or a diverged lane, the run paused; until_moved says
+    # the text describes where the run stands and stops being true once it moves on
+    alert = QtCore.Signal(str, bool)
+    note = QtCore.Signal(str, bool)  # (text, until_moved): something worth knowing, not a problem
     rejected = QtCore.Signal(str)  # a change the engine refused
     history_replaced = QtCore.Signal(object)  # HistoryReplaced: after a jump, a fork or an open
     comparison = QtCore.Signal(object)  # BranchComparison: another branch's metrics, drawn faded
@@ -54,13 +65,24 @@ class EngineLink(QtCore.QObject):
         self.loop = EngineLoop(config, factory, session)
         self.job = Job(self.loop.run, "muonscope-engine", MAX_IN_FLIGHT, self)
         self.job.yielded.connect(self._dispatch)
-        self.job.failed.connect(lambda message: self.alert.emit(f"The engine thread failed: {message}"))
+        self.job.failed.connect(
+            lambda message: self.alert.emit(f"The engine thread failed: {message}", False)
+        )
 
     def start(self) -> None:
         self.job.start()
 
     def submit(self, command: Command) -> None:
         self.loop.submit(command)
+
+    def cancel_step(self) -> None:
+        """Abandon the step in progress (undone whole), drop the queued steps, pause."""
+        self.loop.cancel_step()
+
+    @property
+    def step_in_progress(self) -> StepInProgress | None:
+        """The step the engine is computing now (None between steps)."""
+        return self.loop.step_in_progress
 
     @property
     def running(self) -> bool:
@@ -79,9 +101,9 @@ class EngineLink(QtCore.QObject):
         elif isinstance(message, Paced):
             self.paced.emit(message.on, message.step)
         elif isinstance(message, Alert):
-            self.alert.emit(message.text)
+            self.alert.emit(message.text, message.until_moved)
         elif isinstance(message, Note):
-            self.note.emit(message.text)
+            self.note.emit(message.text, message.until_moved)
         elif isinstance(message, Rejected):
             self.rejected.emit(message.text)
         else:

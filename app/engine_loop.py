@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -40,9 +41,9 @@ from muonscope.app.debugger import (
     inspection_message,
     parse_items,
 )
-from muonscope.engine.changes import Change
+from muonscope.engine.changes import Change, change_note
 from muonscope.engine.config import ExperimentConfig
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot
@@ -50,6 +51,7 @@ from muonscope.engine.snapshot import Snapshot
 __all__ = [
     "Alert",
     "Apply",
+    "CancelStep",
     "Command",
     "EngineLoop",
     "FrameShown",
@@ -64,6 +66,7 @@ __all__ = [
     "Reset",
     "SetSpeed",
     "Step",
+    "StepInProgress",
 ]
 
 log = logging.getLogger(__name__)
@@ -132,9 +135,18 @@ class FrameShown:
     step: int
 
 
+@dataclass(frozen=True)
+class CancelStep:
+    """Abandon the step in progress (it is undone whole), drop the steps queued after it, and pause.
+
+    Sent by :meth:`EngineLoop.cancel_step`, which first raises the flag the step itself checks.
+    """
+
+
 Command = (
     Play
     | Pause
+    | CancelStep
     | Step
     | Apply
     | Reset
@@ -151,6 +163,14 @@ Command = (
 )
 
 
+@dataclass(frozen=True)
+class StepInProgress:
+    """The step the engine is computing: its number and when it began (``time.monotonic()``)."""
+
+    step: int
+    started_s: float
+
+
 # ---- messages (engine → window), besides the Snapshots themselves ------------------------------
 
 
@@ -161,16 +181,22 @@ class PlayingChanged:
 
 @dataclass(frozen=True)
 class Alert:
-    """A failure or a diverged lane: the run paused, nothing computed is lost."""
+    """A failure or a diverged lane: the run paused, nothing computed is lost.
+
+    ``until_moved``: the text describes where the run stands (paused here, and why), so it stops
+    being true once the run moves on: plays, steps, restarts or jumps.
+    """
 
     text: str
+    until_moved: bool = False
 
 
 @dataclass(frozen=True)
 class Note:
-    """Something worth knowing that is not a problem."""
+    """Something worth knowing that is not a problem (``until_moved`` as for an :class:`Alert`)."""
 
     text: str
+    until_moved: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,15 +256,37 @@ class EngineLoop:
         self._min_interval_s = 0.0
         self._last_step_at = 0.0
         self._outbox: list[Message] = []
+        self._cancel_step = threading.Event()  # checked by the step in progress between its stages
+        self._in_step: StepInProgress | None = None
 
     def submit(self, command: Command) -> None:
         """Queue a command; thread-safe and non-blocking."""
         self._commands.put(command)
 
+    def cancel_step(self) -> None:
+        """Abandon the step in progress at its next cancellation point, and pause; thread-safe.
+
+        The flag goes up before the command is queued, so whichever the loop sees first, the step
+        under way (or, if it has just ended, the next one) is not carried out.
+        """
+        self._cancel_step.set()
+        self.submit(CancelStep())
+
+    @property
+    def step_in_progress(self) -> StepInProgress | None:
+        """The step being computed now, or None between steps; safe to read from any thread."""
+        return self._in_step
+
+    @property
+    def steps_queued(self) -> int:
+        """Steps still to take before pausing (step N, go to a later step); 0 when none."""
+        return self._steps_left
+
     # ---- the loop --------------------------------------------------------------------------
 
     def run(self, control: JobControl) -> Iterator[Message]:
         """Yield messages until cancelled: a Snapshot per step and per change, and state changes."""
+        control.on_cancel(self._cancel_step.set)  # closing the window also ends a long step soon
         if self._session is None:
             self._start(self._config)
         else:
@@ -316,6 +364,9 @@ class EngineLoop:
         elif isinstance(command, Pause):
             self._steps_left = 0
             self._set_playing(False)
+        elif isinstance(command, CancelStep):
+            self._cancel_step.clear()  # the request is seen; a step that began after it is spared
+            self._pause()
         elif isinstance(command, Step):
             self._set_playing(False)
             self._steps_left += command.n
@@ -379,7 +430,8 @@ class EngineLoop:
             self._outbox.append(
                 Note(
                     f"Going back to step {step}: replaying {replay} steps from the nearest checkpoint, "
-                    f"about {seconds:.0f} s."
+                    f"about {seconds:.0f} s.",
+                    until_moved=True,
                 )
             )
         self._goto = step
@@ -453,13 +505,19 @@ class EngineLoop:
             self._outbox.append(Inspection(command, None, f"Cannot inspect: {exc}"))
 
     def _apply(self, change: Change) -> None:
+        """Queue a change; what it does beyond what it names (a switch's learning rate) is said."""
         if self._session is None:
             return
+        before = self._experiment.queued_config
         try:
             self._forked |= self._session.apply(change)
         except ConfigError as exc:
             self._outbox.append(Rejected(str(exc)))
             self._publish()  # the config still in force, so the controls show it again
+            return
+        note = change_note(before, change)
+        if note:
+            self._outbox.append(Note(note))
 
     def _reset(self, command: Reset) -> None:
         """A new session from W = 0: same settings (queued changes included), a new seed or config."""
@@ -489,18 +547,36 @@ class EngineLoop:
 
     def _take_step(self) -> None:
         self._last_step_at = started = time.perf_counter()
+        number = self._experiment.step_count + 1
+        self._in_step = StepInProgress(number, time.monotonic())
         try:
-            self._session.step_once()
+            self._session.step_once(cancelled=self._cancel_step.is_set)
+        except StepCancelled:
+            self._cancelled(number, time.perf_counter() - started)
+            return
         except Exception as exc:
             self._steps_left = 0
             self._set_playing(False)
-            self._fail(f"step {self._experiment.step_count + 1}", exc)
+            self._fail(f"step {number}", exc)
             return
+        finally:
+            self._in_step = None
         self._step_s += 0.1 * (time.perf_counter() - started - self._step_s)
         if self._steps_left > 0:
             self._steps_left -= 1
         snapshot = self._publish()
         self._pause_on(snapshot)
+
+    def _cancelled(self, number: int, elapsed_s: float) -> None:
+        """A step abandoned: nothing of it is left, the steps queued after it are dropped."""
+        self._pause()
+        self._outbox.append(
+            Note(
+                f"Cancelled step {number} after {elapsed_s:.0f} s: the run is paused at step {number - 1}, "
+                "as it was before that step.",
+                until_moved=True,
+            )
+        )
 
     def _pause_on(self, snapshot: Snapshot) -> None:
         """Pause for a breakpoint, a diverged lane, or once when playing reaches the run length."""
@@ -510,7 +586,7 @@ class EngineLoop:
             self._pause()
             index = next(i for i, b in enumerate(self._session.breakpoints) if b is hit.breakpoint)
             self._outbox.append(breakpoints_message(self._session, hit=index))
-            self._outbox.append(Alert(hit.message))
+            self._outbox.append(Alert(hit.message, until_moved=True))
         elif diverged:
             self._steps_left = 0
             self._set_playing(False)
@@ -518,13 +594,18 @@ class EngineLoop:
             self._outbox.append(
                 Alert(
                     f"Paused at step {snapshot.step}: {names} diverged. "
-                    "Its last finite weights are kept; the other lanes can continue."
+                    "Its last finite weights are kept; the other lanes can continue.",
+                    until_moved=True,
                 )
             )
         elif self._playing and snapshot.reached_run_length:
             self._set_playing(False)
             self._outbox.append(
-                Note(f"Reached the run's {snapshot.step} steps and paused; press play to go on.")
+                Note(
+                    f"Reached the run's {snapshot.step} step{'' if snapshot.step == 1 else 's'} and paused; "
+                    "press play to go on.",
+                    until_moved=True,
+                )
             )
 
     def _publish(self) -> Snapshot:
@@ -548,6 +629,7 @@ class EngineLoop:
         self._outbox.append(
             Alert(
                 f"The engine stopped during {where} ({kind}): {exc}. The run is paused; "
-                "everything computed so far is kept."
+                "everything computed so far is kept.",
+                until_moved=True,
             )
         )

@@ -21,33 +21,57 @@ from muonscope.widgets.timeline import BranchMark
 __all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter"]
 
 FRAME_INTERVAL_MS = 16
+#: While playing, the status line is refreshed at least this often even without a new frame, so a
+#: slow step shows its rate falling instead of the last one frozen.
+STATUS_REFRESH_S = 0.5
 
 
 class RateMeter:
-    """Events per second over a sliding one-second window."""
+    """Events per second, from the events of the last ``window_s`` seconds (and at least the last two).
 
-    def __init__(self, window_s: float = 1.0) -> None:
+    ``rate()`` divides the events after the first one kept by the longer of two spans: from the
+    first kept event to the last, and from the last event to now. Steady events read steadily at
+    any speed (one step every 3 s is 0.33/s, not 0 because a one-second window holds one event),
+    and when events stop coming the rate falls with the wait instead of freezing at its last value.
+    ``clock`` returns seconds (tests pass their own).
+    """
+
+    def __init__(self, window_s: float = 1.0, clock: Callable[[], float] = time.perf_counter) -> None:
         self._window_s = window_s
+        self._clock = clock
         self._events: deque[tuple[float, int]] = deque()
 
     def add(self, count: int = 1) -> None:
-        now = time.perf_counter()
+        now = self._clock()
         self._events.append((now, count))
-        while self._events and now - self._events[0][0] > self._window_s:
+        self._forget_before(now - self._window_s)
+
+    def _forget_before(self, start: float) -> None:
+        while len(self._events) > 2 and self._events[0][0] < start:
             self._events.popleft()
 
-    def rate(self) -> float:
+    def clear(self) -> None:
+        """Forget every event (a pause: the next measurement starts afresh)."""
+        self._events.clear()
+
+    def rate(self) -> float | None:
+        """Events per second; None until two events have been seen (no interval to measure)."""
+        now = self._clock()
+        self._forget_before(now - self._window_s)
         if len(self._events) < 2:
-            return 0.0
-        span = self._events[-1][0] - self._events[0][0]
-        return sum(count for _, count in list(self._events)[1:]) / span if span > 0 else 0.0
+            return None
+        first, last = self._events[0][0], self._events[-1][0]
+        span_s = max(last - first, now - last)
+        counted = sum(count for _, count in list(self._events)[1:])
+        return counted / span_s if span_s > 0 else None
 
 
 class FrameClock(QtCore.QObject):
     """Keeps the run's histories and draws the newest snapshot (or the cursor's step) on each tick.
 
     ``set_status(step, steps_per_s, fps, device, lanes)`` writes the status line; it is the
-    window's, handed in by the composition root.
+    window's, handed in by the composition root. The rates are measured while playing and None
+    while paused: a paused run has no rate to report.
     """
 
     frame_drawn = QtCore.Signal(int)  # step shown by the frame just drawn
@@ -72,6 +96,7 @@ class FrameClock(QtCore.QObject):
         self._dirty = False
         self._frames = RateMeter()
         self._steps = RateMeter()
+        self._status_at = 0.0
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(FRAME_INTERVAL_MS)
         self._timer.timeout.connect(self._on_tick)
@@ -188,6 +213,9 @@ class FrameClock(QtCore.QObject):
     @QtCore.Slot(bool)
     def on_playing_changed(self, playing: bool) -> None:
         self._playing = playing
+        if playing:  # the time paused is no interval between steps or frames
+            self._steps.clear()
+            self._frames.clear()
         self._views.transport.set_playing(playing)
         self._show_status()
 
@@ -200,6 +228,7 @@ class FrameClock(QtCore.QObject):
     def look_at(self, step: int) -> None:
         """Show an earlier step (the timeline's cursor); the run goes on behind it."""
         self._cursor_step = step
+        self._views.timeline.set_live(False)
         self._dirty = True
 
     def follow(self) -> None:
@@ -216,7 +245,7 @@ class FrameClock(QtCore.QObject):
         """Forget the previous run: its histories, its cursor, its step rate, its axis ranges."""
         self._history = MetricHistory()
         self._head_step = 0
-        self._steps = RateMeter()
+        self._steps.clear()
         self._store.clear()
         self._buckets.clear()
         self._cursor_step = None
@@ -227,6 +256,8 @@ class FrameClock(QtCore.QObject):
 
     def _on_tick(self) -> None:
         if not self._dirty or self._newest is None:
+            if self._playing and time.perf_counter() - self._status_at >= STATUS_REFRESH_S:
+                self._show_status()
             return
         self._dirty = False
         shown = self._newest
@@ -250,10 +281,11 @@ class FrameClock(QtCore.QObject):
             f", diverged: {', '.join(map(str, diverged))}" if diverged else ", all finite"
         )
         state = "playing" if self._playing else "paused"
+        self._status_at = time.perf_counter()
         self._set_status(
             step=snapshot.step,
-            steps_per_s=self._steps.rate(),
-            fps=self._frames.rate(),
+            steps_per_s=self._steps.rate() if self._playing else None,
+            fps=self._frames.rate() if self._playing else None,
             device=f"{snapshot.device} · {snapshot.dtype}",
             lanes=f"{state} · {lanes}",
         )

@@ -13,10 +13,23 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from muonscope.app.views import Views
 from muonscope.engine.presets import Preset
 
-__all__ = ["MainWindow"]
+__all__ = ["MainWindow", "rate_text"]
 
 #: Screens at least this wide get the debugger's docks beside the plots instead of as tabs.
 _WIDE_SCREEN_PX = 1800
+
+
+def rate_text(per_s: float) -> str:
+    """A rate with the digits it needs: ``24``, ``3.5``, ``0.3``, ``0.042`` (never a false ``0.0``)."""
+    if per_s >= 10:
+        return f"{per_s:.0f}"
+    if per_s >= 1:
+        return f"{per_s:.1f}"
+    return f"{per_s:.2g}"
+
+
+def _first_sentence(message: str) -> str:
+    return message.split(". ")[0]
 
 
 def _screen_width() -> int:
@@ -54,12 +67,16 @@ class MainWindow(QtWidgets.QMainWindow):
         column = QtWidgets.QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 0)
         column.addWidget(views.message)
+        column.addWidget(views.busy)
         column.addWidget(views.caption)
         column.addWidget(views.live_caption)
         column.addWidget(views.lane_key)
         column.addLayout(grid, 1)
         column.addWidget(views.timeline)
+        central.setObjectName("stage")
+        central.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)  # the keys' home: Esc returns here
         self.setCentralWidget(central)
+        self.stage = central
         controls = QtWidgets.QWidget()
         form = QtWidgets.QVBoxLayout(controls)
         for title, widget in (("Task", views.task), ("Lanes (same minibatches)", views.lanes)):
@@ -110,6 +127,10 @@ class MainWindow(QtWidgets.QMainWindow):
             if action.menu() is not None and action.text().replace("&", "") == plain:
                 return action.menu()
         return bar.addMenu(f"&{plain}")
+
+    def focus_stage(self) -> None:
+        """Give the keyboard back to the plots (from a box being typed in): Space, ←, → work again."""
+        self.stage.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
         """Open at ``width`` × ``height``, or smaller where the screen is (a laptop, a projector)."""
@@ -164,10 +185,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_live_caption(self, text: str) -> None:
         self.views.live_caption.setText(text)
 
-    def set_status(self, step: int, steps_per_s: float, fps: float, device: str, lanes: str) -> None:
+    def set_status(
+        self, step: int, steps_per_s: float | None, fps: float | None, device: str, lanes: str
+    ) -> None:
+        """The status line; a rate of None (paused, or not measured yet) leaves its place empty."""
         self._status["step"].setText(f"step {step}")
-        self._status["rate"].setText(f"{steps_per_s:.1f} steps/s")
-        self._status["fps"].setText(f"{fps:.0f} fps")
+        self._status["rate"].setText("" if steps_per_s is None else f"{rate_text(steps_per_s)} steps/s")
+        self._status["fps"].setText("" if fps is None else f"{rate_text(fps)} fps")
         self._status["device"].setText(device)
         self._status["lanes"].setText(lanes)
 
@@ -190,13 +214,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self._status["rate"].setVisible(shown)
         self._status["fps"].setVisible(shown)
 
-    def show_alert(self, message: str) -> None:
-        """A problem: the message bar, and its first sentence in the status bar for ten seconds."""
-        self.views.message.show_message(message, "error")
-        self.statusBar().showMessage(message.split(". ")[0], 10_000)
+    def show_alert(self, message: str) -> int:
+        """A problem: the message bar, and its first sentence in the status bar for ten seconds.
 
-    def show_note(self, message: str) -> None:
-        self.views.message.show_message(message, "info")
+        Returns the message's number (for :meth:`withdraw_message`).
+        """
+        self.statusBar().showMessage(_first_sentence(message), 10_000)
+        return self.views.message.show_message(message, "error")
+
+    def show_note(self, message: str) -> int:
+        """Something worth knowing; returns the message's number (for :meth:`withdraw_message`)."""
+        return self.views.message.show_message(message, "info")
+
+    def withdraw_message(self, number: int) -> None:
+        """Take message ``number`` away (what it says is no longer true), with its status-bar line."""
+        text = self.views.message.text
+        if self.views.message.withdraw(number) and self.statusBar().currentMessage() == _first_sentence(text):
+            self.statusBar().clearMessage()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.closing.emit()

@@ -184,7 +184,7 @@ class OffscreenWindow:
         newest = self.app.clock.newest
         self._drawn_step = step if newest is not None and newest.step == step else None
 
-    def _on_alert(self, message: str) -> None:
+    def _on_alert(self, message: str, _until_moved: bool = False) -> None:
         """An engine failure stops the stepping; a diverged lane or a breakpoint pauses a window, not us."""
         newest = self.app.clock.newest
         if newest is None or newest.step < self._expected_step:  # its step never came

@@ -10,7 +10,14 @@ from muonscope.engine.history import MetricHistory
 from muonscope.engine.snapshot import Snapshot, group_means
 from muonscope.widgets.lane_key import LaneKeyEntry
 
-__all__ = ["SERIES_METRICS", "BucketHistory", "Renderer", "bucket_labels"]
+__all__ = [
+    "SERIES_METRICS",
+    "BucketHistory",
+    "Renderer",
+    "bucket_labels",
+    "capacity_empty_text",
+    "series_empty_text",
+]
 
 #: History column → menu text of panel ②.
 SERIES_METRICS = [
@@ -36,6 +43,38 @@ def bucket_labels(group_starts: np.ndarray, n_items: int) -> list[str]:
     """Rank ranges of the frequency groups, e.g. ``1``, ``2–3``, ``4–7``."""
     ends = np.append(group_starts[1:], n_items)
     return [f"{a + 1}" if b - a == 1 else f"{a + 1}–{b}" for a, b in zip(group_starts, ends, strict=True)]
+
+
+def _one_step_run(snapshot: Snapshot) -> bool:
+    return snapshot.config.run.steps <= 1 and snapshot.step <= 1
+
+
+def series_empty_text(metric: str, snapshot: Snapshot) -> str:
+    """What panel ② says while no lane has two values of ``metric`` (the menu's text) to draw."""
+    what = f"Each lane's {metric} over the steps."
+    if snapshot.step == 0:
+        return f"{what} Nothing to draw yet: the run is at step 0."
+    if _one_step_run(snapshot):
+        return (
+            f"{what} This preset is a single step from W = 0 (run.steps = 1): one value per lane, "
+            "no curve. Panels ① and ③ show what that step did; step on to draw a curve."
+        )
+    return f"{what} No lane has two values of it yet: it is computed only at some steps, or for some lanes."
+
+
+def capacity_empty_text(snapshot: Snapshot) -> str:
+    """What panel ④ says in its steps mode while no lane has two evaluations to draw a curve through."""
+    every = snapshot.config.run.eval_every
+    cadence = "every step" if every == 1 else f"every {every} steps"
+    what = f"Items each lane has recovered over the steps, counted at each population evaluation ({cadence})."
+    if snapshot.step == 0:
+        return f"{what} Nothing to draw yet: the run is at step 0."
+    if _one_step_run(snapshot):
+        return (
+            f"{what} This preset is a single step from W = 0 (run.steps = 1): no curve over steps. "
+            "Choose a sweep above for capacity against d, N or B."
+        )
+    return f"{what} A curve needs two evaluations; there has been one so far."
 
 
 @dataclass
@@ -128,6 +167,8 @@ class Renderer:
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
             self.class_error.set_errors(position, lane.class_error)
         self._draw_series(history, newest)
+        self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
+        self.capacity.set_empty_text(capacity_empty_text(newest))
         self._draw_faded()
         self._draw_heatmap(newest, buckets)
         events = [(e.step, e.text) for e in newest.events]

@@ -120,16 +120,25 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
         raise ConfigError(
             "--steps", target, f"must be at least the session's step {session.step} (go back with --rewind K)"
         )
+    from muonscope.engine.changes import change_note
+
     for change in _resume_changes(session.config, args):
+        note = change_note(session.experiment.queued_config, change)
         session.apply(change)
+        if note:
+            sys.stderr.write(f"muonscope: {note}\n")
     session.commit()
     session.experiment.set_run_length(target)
     return target
 
 
 def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
-    """--set items and --lane specs as changes at the resume step: --lane i sets fields of lane i."""
-    from muonscope.engine.changes import AddLane, SetField
+    """--set items and --lane specs as changes at the resume step: --lane i sets fields of lane i.
+
+    Optimizer switches go first: a switch sets its lane's learning rate, and an lr given on the
+    same command line is the one the user wants.
+    """
+    from muonscope.engine.changes import AddLane, SetField, switches_first
     from muonscope.engine.config import lane_from_dict
 
     changes: list[Any] = [SetField(key, value) for key, value in overrides(args.set)]
@@ -139,7 +148,7 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
             changes += [SetField(f"lanes[{i}].{key}", value) for key, value in fields.items()]
         else:
             changes.append(AddLane(lane_from_dict(fields, f"--lane[{i}]")))
-    return changes
+    return switches_first(changes)
 
 
 @contextmanager

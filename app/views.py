@@ -12,6 +12,7 @@ from muonscope.app.renderer import SERIES_METRICS
 from muonscope.engine.config import MAX_LANES
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.widgets.breakpoint_panel import BreakpointPanel
+from muonscope.widgets.busy_bar import BusyBar
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.inspector_panel import InspectorPanel
@@ -43,6 +44,7 @@ class Views:
     capacity: CapacityPlot
     timeline: Timeline
     message: MessageBar
+    busy: BusyBar
     caption: QtWidgets.QLabel  # the preset's description, and whether the settings left it
     live_caption: QtWidgets.QLabel  # one line from the live state: step, last change, who leads
     lane_key: LaneKey
@@ -72,6 +74,7 @@ def build_views() -> Views:
         capacity=CapacityPlot(),
         timeline=Timeline(),
         message=MessageBar(),
+        busy=BusyBar(),
         caption=caption,
         live_caption=live_caption,
         lane_key=LaneKey(),

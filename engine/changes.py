@@ -1,4 +1,9 @@
-"""Changes a user makes while a run is live, validated at once and applied at a step boundary."""
+"""Changes a user makes while a run is live, validated at once and applied at a step boundary.
+
+One change may carry another with it: a lane switched to another optimizer takes that optimizer's
+default learning rate (see :func:`switch_optimizer`). Both are one change, one event at one step,
+and :attr:`Applied.note` says what came with it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,20 @@ from typing import Any
 
 from muonscope.engine.config import LIVE_RUN_FIELDS, MAX_LANES, ExperimentConfig, LaneConfig, parse_field_path
 from muonscope.engine.errors import ConfigError, format_value
+from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_kinds import TASK_KINDS
 
-__all__ = ["AddLane", "Change", "RemoveLane", "SetField", "apply_change"]
+__all__ = [
+    "AddLane",
+    "Applied",
+    "Change",
+    "RemoveLane",
+    "SetField",
+    "apply_change",
+    "change_note",
+    "switch_optimizer",
+    "switches_first",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,30 +54,101 @@ class RemoveLane:
 Change = SetField | AddLane | RemoveLane
 
 
-def apply_change(config: ExperimentConfig, change: Change) -> tuple[ExperimentConfig, str, Any, Any]:
-    """The config after ``change`` and (field, old, new) for the event log; raises ConfigError."""
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A change carried out on a config: the config after it and what it did, for the event log.
+
+    ``text`` labels the change's marker (``label noise 0 → 0.2``); ``note`` is a sentence for the
+    user when the change did more than it names ("" otherwise).
+    """
+
+    config: ExperimentConfig
+    field: str
+    old: Any
+    new: Any
+    text: str
+    note: str = ""
+
+
+def apply_change(config: ExperimentConfig, change: Change) -> Applied:
+    """The config after ``change`` and what it did; raises ConfigError for a change not allowed."""
     if isinstance(change, AddLane):
         if len(config.lanes) >= MAX_LANES:
             raise ConfigError("lanes", len(config.lanes) + 1, f"at most {MAX_LANES} lanes")
         if change.copy_from is not None and not 0 <= change.copy_from < len(config.lanes):
             raise ConfigError("copy_from", change.copy_from, _index_text(config))
         lanes = (*config.lanes, change.lane)
-        return replace(config, lanes=lanes), "lanes", len(config.lanes), len(lanes)
+        return _applied(replace(config, lanes=lanes), "lanes", len(config.lanes), len(lanes))
     if isinstance(change, RemoveLane):
         if not 0 <= change.index < len(config.lanes):
             raise ConfigError("lanes", change.index, _index_text(config))
         if len(config.lanes) == 1:
             raise ConfigError("lanes", change.index, "the last lane cannot be removed")
         lanes = tuple(lane for i, lane in enumerate(config.lanes) if i != change.index)
-        return replace(config, lanes=lanes), "lanes", len(config.lanes), len(lanes)
+        return _applied(replace(config, lanes=lanes), "lanes", len(config.lanes), len(lanes))
     section, index, name = parse_field_path(change.path)
     if section == "lanes" and not 0 <= index < len(config.lanes):
         raise ConfigError(change.path, change.value, _index_text(config))
     updated = config.with_value(change.path, change.value)  # validates the key and the value
     _check_live(config, section, name, change)
+    if section == "lanes" and name == "optimizer":
+        return _switched(config, updated, index)
     old = _holder(config, section, index)
     new = _holder(updated, section, index)
-    return updated, change.path, getattr(old, name), getattr(new, name)
+    return _applied(updated, change.path, getattr(old, name), getattr(new, name))
+
+
+def change_note(config: ExperimentConfig, change: Change) -> str:
+    """What ``change`` would do to ``config`` beyond what it names, as a sentence ("" if nothing)."""
+    return apply_change(config, change).note
+
+
+def switch_optimizer(lane: LaneConfig, optimizer: str) -> LaneConfig:
+    """``lane`` on ``optimizer``, with that optimizer's default learning rate.
+
+    A learning rate means something different to each optimizer: SGD's scales the gradient, whose
+    size depends on the task (128 on the default memory), while SignGD's, NGD's and Muon's is the
+    length of the step itself. Carried over, the old rate is usually absurd (SignGD at lr = 128
+    jumps by 128 per entry), so the lane takes the registry's default for its new optimizer and
+    the user is told, and can set another. Momentum and order stay: they describe the buffer.
+    """
+    if optimizer == lane.optimizer:
+        return lane
+    return replace(lane, optimizer=optimizer, lr=OPTIMIZERS[optimizer].default_lr)
+
+
+def switches_first(changes: list[Change]) -> list[Change]:
+    """A batch of changes with the optimizer switches first (otherwise in order).
+
+    A switch sets its lane's learning rate; an ``lr`` given in the same batch must come after it
+    to hold, whichever order the user wrote them in.
+    """
+    return sorted(changes, key=lambda change: not _is_switch(change))
+
+
+def _is_switch(change: Change) -> bool:
+    if not isinstance(change, SetField):
+        return False
+    section, _index, name = parse_field_path(change.path)
+    return section == "lanes" and name == "optimizer"
+
+
+def _switched(config: ExperimentConfig, updated: ExperimentConfig, index: int) -> Applied:
+    """An optimizer switch: the new optimizer and its default learning rate, as one change."""
+    old, new = config.lanes[index], switch_optimizer(config.lanes[index], updated.lanes[index].optimizer)
+    path = f"lanes[{index}].optimizer"
+    updated = updated.with_value(f"lanes[{index}].lr", new.lr)
+    if new.optimizer == old.optimizer:
+        return _applied(updated, path, old.optimizer, new.optimizer)
+    text = event_text(path, old.optimizer, new.optimizer)
+    lr_text = f"lr {_short(old.lr)} → {_short(new.lr)}" if new.lr != old.lr else f"lr {_short(new.lr)}"
+    title = OPTIMIZERS[new.optimizer].title
+    note = f"lane {index + 1}: {OPTIMIZERS[old.optimizer].title} → {title}, {lr_text} ({title}'s default)"
+    return Applied(updated, path, old.optimizer, new.optimizer, f"{text}, {lr_text}", note)
+
+
+def _applied(config: ExperimentConfig, field: str, old: Any, new: Any) -> Applied:
+    return Applied(config, field, old, new, event_text(field, old, new))
 
 
 def _holder(config: ExperimentConfig, section: str, index: int) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ConfigError", "format_value"]
+__all__ = ["ConfigError", "StepCancelled", "format_value"]
 
 
 #: Longest rendering of a user's value in a message: a pasted list of a million numbers stays one
@@ -39,3 +39,7 @@ class ConfigError(ValueError):
         """The same error with its field placed under ``prefix`` (``lr`` → ``lanes[2].lr``)."""
         field = f"{prefix}.{self.field}" if self.field else prefix
         return ConfigError(field, self.value, self.allowed)
+
+
+class StepCancelled(Exception):
+    """A step was abandoned at one of its cancellation points; the experiment is as it was before it."""

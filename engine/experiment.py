@@ -6,22 +6,29 @@ tensor (L, r, c), so the gradient of every lane comes out of one batched pass.
 
 The experiment is a plain object — ``step(n)``, ``apply(change)``, ``reset(seed)``, ``snapshot()``
 — that knows nothing about threads or Qt; the app drives it from a worker thread.
+
+A step can be cancelled: ``step(cancelled=...)`` asks the callable between the step's stages and
+between its SVDs (a step at d = 2048 takes minutes, almost all of it in SVDs). A cancelled step
+raises :class:`StepCancelled` and leaves the experiment exactly as it was before the step: either
+a step happens whole or not at all, never a half-updated lane.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change, event_text
+from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
 from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
 from muonscope.engine.device import check_memory, resolve_device
+from muonscope.engine.errors import StepCancelled
 from muonscope.engine.lane_metrics import evaluation_fields, signal_fields, spectra_fields
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
@@ -35,6 +42,8 @@ __all__ = ["Experiment"]
 _RUN_IDS = itertools.count(1)
 #: Lane fields whose change makes the old optimizer state meaningless.
 _STATE_RESETTING_FIELDS = ("optimizer", "order", "buffer")
+#: Called at a step's cancellation points; raises StepCancelled to abandon it (None: no points).
+Check = Callable[[], None] | None
 
 
 class Experiment:
@@ -132,9 +141,18 @@ class Experiment:
         are taken from the checkpoint's config). The signal gradient an evaluation leaves for the
         next step is recomputed when the checkpoint sits on an evaluation step, as the run did.
         """
-        config = checkpoint.config
-        self._config = self._queued_config = config
+        self._queued_config = checkpoint.config  # before the states: it says which need the geometry
+        self._load(checkpoint)
         self._pending.clear()
+        self._last_gradient = self._last_direction = None
+        self._signal_cache = None
+        if self._step % checkpoint.config.run.eval_every == 0 and not self._task.cheap_signal:
+            self._evaluate()
+
+    def _load(self, checkpoint: Checkpoint) -> None:
+        """Put the checkpoint's settings, weights, optimizer states, stream, lanes and log in place."""
+        config = checkpoint.config
+        self._config = config
         for name in TASK_KINDS[config.task.kind].live:
             self._task.set_live(name, getattr(config.task, name))
         self._task.set_random_state({name: t.clone() for name, t in checkpoint.task_state.items()})
@@ -145,10 +163,6 @@ class Experiment:
         self._changes = list(checkpoint.changes)
         self._next_lane_id = checkpoint.next_lane_id
         self._step = checkpoint.step
-        self._last_gradient = self._last_direction = None
-        self._signal_cache = None
-        if self._step % config.run.eval_every == 0 and not self._task.cheap_signal:
-            self._evaluate()
 
     def _restored_state(self, copy: LaneStateCopy) -> LaneState:
         state = self._fresh_state()
@@ -157,14 +171,45 @@ class Experiment:
         state.steps_taken = copy.steps_taken
         return state
 
-    def step(self, n: int = 1) -> None:
-        """Take ``n`` lockstep steps, applying queued changes at the first boundary."""
+    def step(self, n: int = 1, *, cancelled: Callable[[], bool] | None = None) -> None:
+        """Take ``n`` lockstep steps, applying queued changes at the first boundary.
+
+        With ``cancelled``, each step asks it at its cancellation points and, when it returns True,
+        is undone and raises :class:`StepCancelled` (steps finished before it stay taken).
+        """
         for _ in range(n):
-            self._advance()
+            if cancelled is None:
+                self._advance()
+                continue
+            undo = self._undo_point()
+            try:
+                self._advance(_raising(cancelled, self._step + 1))
+            except StepCancelled:
+                undo()
+                raise
+
+    def discard_pending(self) -> None:
+        """Drop the changes queued for the next boundary (a replay queues them again)."""
+        self._pending.clear()
+        self._queued_config = self._config
+
+    def _undo_point(self) -> Callable[[], None]:
+        """Everything a step may change, kept; calling the result puts it all back."""
+        saved = self.checkpoint()
+        pending, queued = tuple(self._pending), self._queued_config
+        signal_cache, last = self._signal_cache, (self._last_gradient, self._last_direction)
+
+        def undo() -> None:
+            self._pending, self._queued_config = deque(pending), queued
+            self._load(saved)
+            self._signal_cache = signal_cache
+            self._last_gradient, self._last_direction = last
+
+        return undo
 
     def apply(self, change: Change) -> None:
         """Queue a change for the next step boundary; invalid changes raise ConfigError now."""
-        self._queued_config, *_ = apply_change(self._queued_config, change)
+        self._queued_config = apply_change(self._queued_config, change).config
         self._pending.append(change)
 
     def set_run_length(self, steps: int) -> None:
@@ -264,10 +309,11 @@ class Experiment:
     def _apply_pending(self) -> None:
         while self._pending:
             change = self._pending.popleft()
-            self._config, field, old, new = apply_change(self._config, change)
+            applied = apply_change(self._config, change)
+            self._config = applied.config
             self._enact(change)
             self._changes.append((self._step, change))
-            self._events.append(Event(self._step, field, old, new, event_text(field, old, new)))
+            self._events.append(Event(self._step, applied.field, applied.old, applied.new, applied.text))
         self._queued_config = self._config
 
     def _enact(self, change: Change) -> None:
@@ -317,7 +363,8 @@ class Experiment:
 
     # ---- stepping --------------------------------------------------------------------------------
 
-    def _advance(self) -> None:
+    def _advance(self, check: Check = None) -> None:
+        """One step; ``check`` is called between its stages, and between lanes and SVDs within them."""
         self._apply_pending()
         from_eval = self._signal_cache is not None
         signal, signal_loss = self._take_signal()
@@ -327,12 +374,14 @@ class Experiment:
             grads, batch_loss = self._task.draw_gradients(self._weights)
             if self._task.exact_gradients:
                 signal = grads
-        directions = self._update_lanes(grads)
+        directions = self._update_lanes(grads, check)
         self._step += 1
         self._last_gradient, self._last_direction = grads, directions
-        self._record_step(grads, directions, batch_loss, signal, from_eval)
+        self._record_step(grads, directions, batch_loss, signal, from_eval, check)
         self._check_losses(batch_loss)
         if self._step % self._config.run.eval_every == 0:
+            if check is not None:
+                check()
             self._evaluate()
 
     def _take_signal(self) -> tuple[Tensor | None, Tensor | None]:
@@ -344,10 +393,12 @@ class Experiment:
             return self._task.signal_gradients(self._weights), None
         return None, None
 
-    def _update_lanes(self, grads: Tensor) -> Tensor:
+    def _update_lanes(self, grads: Tensor, check: Check = None) -> Tensor:
         """Run each lane's rule on its gradient and step W ← W − lr·D; returns D (L, r, c)."""
         directions = torch.zeros_like(grads)
         for i, lane in enumerate(self._config.lanes):
+            if check is not None:
+                check()  # Muon's exact polar factor is an SVD: seconds per lane at d = 2048
             if self._lanes[i].diverged:
                 continue
             direction = OPTIMIZERS[lane.optimizer].rule(grads[i], self._states[i], lane)
@@ -378,7 +429,13 @@ class Experiment:
         return np.array([lane.batch_loss for lane in self._lanes], dtype=np.float64)
 
     def _record_step(
-        self, grads: Tensor, directions: Tensor, batch_loss: Tensor, signal: Tensor | None, from_eval: bool
+        self,
+        grads: Tensor,
+        directions: Tensor,
+        batch_loss: Tensor,
+        signal: Tensor | None,
+        from_eval: bool,
+        check: Check = None,
     ) -> None:
         """Per-step metrics: minibatch loss always; spectra and signal metrics at their cadences.
 
@@ -392,10 +449,10 @@ class Experiment:
         buffers = [state.buffer for state in self._states]
         spectra = None
         if self._step % run.spectra_every == 0:
-            spectra = spectra_fields(grads, buffers, directions, self._weights, rank, self._step)
+            spectra = spectra_fields(grads, buffers, directions, self._weights, rank, self._step, check)
         signals = None
         if signal is not None and (spectra is not None or from_eval):
-            signals = signal_fields(directions, buffers, grads, signal, rank, self._step)
+            signals = signal_fields(directions, buffers, grads, signal, rank, self._step, check)
         for i in range(len(self._lanes)):
             fields = {"batch_loss": float(losses[i])}
             if spectra is not None:
@@ -421,6 +478,16 @@ class Experiment:
             self._signal_cache = (signal, loss)
         else:
             self._lanes = [replace(lane, eval_step=self._step) for lane in self._lanes]
+
+
+def _raising(cancelled: Callable[[], bool], step: int) -> Callable[[], None]:
+    """A check that abandons step ``step`` once ``cancelled()`` says so."""
+
+    def check() -> None:
+        if cancelled():
+            raise StepCancelled(f"step {step} cancelled")
+
+    return check
 
 
 def _copy(tensor: Tensor | None, device: torch.device | None = None, dtype: torch.dtype | None = None):

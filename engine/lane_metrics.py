@@ -2,10 +2,16 @@
 
 Kept apart from the experiment loop so that each group is a plain function of tensors: the
 experiment decides *when* to compute (cadence), these decide *what*.
+
+The SVDs behind the spectra are most of a large step (at d = 2048 each takes seconds, and one
+cannot be interrupted). Given a ``check`` — a callable that raises to abandon the step — they run
+one matrix at a time with a check before each, so a cancelled step stops within one SVD; the
+numbers are the same as from one batched call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,6 +33,19 @@ from muonscope.engine.tasks.base import Evaluation
 __all__ = ["evaluation_fields", "signal_fields", "spectra_fields"]
 
 Fields = dict[str, Any]
+#: Called between SVDs; raises to abandon the step (None: nothing to check, one batched call).
+Check = Callable[[], None] | None
+
+
+def _one_at_a_time(fn: Callable[..., np.ndarray], *stacks: Tensor, check: Check) -> np.ndarray:
+    """``fn`` over stacks of matrices (n, r, c) → (n, ...): batched, or matrix by matrix with checks."""
+    if check is None:
+        return fn(*stacks)
+    parts = []
+    for i in range(stacks[0].shape[0]):
+        check()
+        parts.append(fn(*(stack[i : i + 1] for stack in stacks)))
+    return np.concatenate(parts)
 
 
 def spectra_fields(
@@ -36,6 +55,7 @@ def spectra_fields(
     weights: Tensor,
     rank: int,
     step: int,
+    check: Check = None,
 ) -> list[Fields]:
     """Spectra of G, M, the update direction and W, with gaps, filtering ratio and isotropy.
 
@@ -43,9 +63,9 @@ def spectra_fields(
     filter acts on), else on the raw gradient.
     """
     lanes = grads.shape[0]
-    stacked = singular_values(torch.cat([grads, directions, weights]))  # (3L, k)
+    stacked = _one_at_a_time(singular_values, torch.cat([grads, directions, weights]), check=check)  # (3L, k)
     s_grad, s_dir, s_w = stacked[:lanes], stacked[lanes : 2 * lanes], stacked[2 * lanes :]
-    s_mom = _buffer_spectra(buffers)
+    s_mom = _buffer_spectra(buffers, check)
     kept = [filtering_ratio(s_mom[i], s_grad[i]) if s_mom[i].size else np.zeros(0) for i in range(lanes)]
     out = []
     for i in range(lanes):
@@ -80,11 +100,11 @@ def _tail_median(ratio: np.ndarray, rank: int) -> float:
     return float(np.median(tail)) if tail.size else float("nan")
 
 
-def _buffer_spectra(buffers: list[Tensor | None]) -> list[np.ndarray]:
+def _buffer_spectra(buffers: list[Tensor | None], check: Check = None) -> list[np.ndarray]:
     present = [i for i, b in enumerate(buffers) if b is not None]
     spectra = [np.zeros(0)] * len(buffers)
     if present:
-        values = singular_values(torch.stack([buffers[i] for i in present]))
+        values = _one_at_a_time(singular_values, torch.stack([buffers[i] for i in present]), check=check)
         for row, i in enumerate(present):
             spectra[i] = values[row]
     return spectra
@@ -97,12 +117,13 @@ def signal_fields(
     signal: Tensor,
     rank: int,
     step: int,
+    check: Check = None,
 ) -> list[Fields]:
     """Alignment A(D) = ⟨D, G_sig⟩/‖G_sig‖_* and sinΘ between the buffer's and G_sig's top-r spaces."""
-    s_sig = singular_values(signal)  # (L, k)
+    s_sig = _one_at_a_time(singular_values, signal, check=check)  # (L, k)
     aligned = alignment(directions, signal, s_sig)  # (L,)
     watched = torch.stack([b if b is not None else g for b, g in zip(buffers, grads, strict=True)])
-    angles = sin_theta(watched, signal, rank)
+    angles = _one_at_a_time(lambda w, s: sin_theta(w, s, rank), watched, signal, check=check)
     out = []
     for i in range(signal.shape[0]):
         out.append(

@@ -21,6 +21,7 @@ from muonscope.engine.breakpoints import Breakpoint, Hit, first_hit
 from muonscope.engine.changes import Change
 from muonscope.engine.checkpoints import Checkpoint, CheckpointStore
 from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.errors import StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import MetricHistory, SpectraHistory
 from muonscope.engine.snapshot import Snapshot
@@ -107,12 +108,21 @@ class Session:
 
     # ---- moving along the branch ----------------------------------------------------------------
 
-    def step_once(self) -> Snapshot:
-        """One step forward: new on the branch's frontier, a replay of the recorded one behind it."""
+    def step_once(self, cancelled: Callable[[], bool] | None = None) -> Snapshot:
+        """One step forward: new on the branch's frontier, a replay of the recorded one behind it.
+
+        ``cancelled`` is asked between the step's stages; when it says so the step is undone and
+        :class:`StepCancelled` raised, with nothing recorded.
+        """
         replaying = not self.at_head
         if replaying:
             self._queue_recorded_changes(self.step)
-        self.experiment.step()
+        try:
+            self.experiment.step(cancelled=cancelled)
+        except StepCancelled:
+            if replaying:
+                self.experiment.discard_pending()  # the replay queues them again next time
+            raise
         snapshot = self.experiment.snapshot()
         if not replaying:
             self._record(snapshot)

@@ -12,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
@@ -19,6 +20,9 @@ from muonscope.widgets.series_plot import EventMarkers, drawn_data
 from muonscope.widgets.theme import faded_pen, lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
+
+#: The PlotItem layout's row under the bottom axis, where the sweep's legend goes.
+LEGEND_ROW = 4
 
 MODES = [
     ("steps", "recovered vs step"),
@@ -40,11 +44,15 @@ class CapacityPlot(PlotPanel):
     def __init__(self, parent=None) -> None:
         super().__init__("④ capacity", parent)
         self._mode_problems: dict[str, str] = {}  # mode → why it does not apply to the task
+        self._sweep_points = 0  # points of the sweep (or ray) on show
+        self._running = False
+        self._points: list[int] = []  # points drawn per lane in steps mode
         self.add_mode("x", MODES, "what the capacity panel shows")
         self._build_sweep_controls()
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.right = pg.ViewBox(enableMouse=False)
+        self.right.setMenuEnabled(False)  # it lies over the plot: a right click is the panel's
         self.plot.showAxis("right")
         self.plot.scene().addItem(self.right)
         axis = self.plot.getAxis("right")
@@ -53,13 +61,18 @@ class CapacityPlot(PlotPanel):
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
-        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
+        # the sweep's legend sits under the plot, in its own row: inside, it would cover curves
+        self.legend = pg.LegendItem(labelTextSize="8pt", colCount=2)
+        self.plot.layout.addItem(self.legend, LEGEND_ROW, 1)
+        self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
         self.markers = EventMarkers(self.plot)
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
         self._sweep_items: list[pg.GraphicsObject] = []
+        self._sweep_x_label = ""
+        self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
         self._labels: list[str] = []
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
@@ -88,6 +101,7 @@ class CapacityPlot(PlotPanel):
     def set_running(self, running: bool, done: int = 0, total: int = 0) -> None:
         """Show a sweep's progress; the run button is disabled while one runs."""
         sweeping = self.mode("x") != "steps"
+        self._running = running
         self.run_button.setVisible(sweeping)
         self.run_button.setEnabled(not running)
         self.cancel_button.setVisible(sweeping and running)
@@ -95,6 +109,7 @@ class CapacityPlot(PlotPanel):
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done}/{total}")
+        self.show_why_empty()
 
     def set_mode_state(self, mode: str, enabled: bool, reason: str = "") -> None:
         """Disable a mode that does not apply to the task, with the reason as its tooltip.
@@ -107,11 +122,24 @@ class CapacityPlot(PlotPanel):
         combo.setItemData(row, None if enabled else reason, QtCore.Qt.ItemDataRole.ToolTipRole)
         self._mode_problems[mode] = "" if enabled else reason
         if mode == self.mode("x"):
-            self._show_mode_problem()
+            self.show_why_empty()
 
-    def _show_mode_problem(self) -> None:
+    def why_empty(self) -> str | None:
+        """Why the plot is empty: the mode does not apply, a sweep not run (yet), or too few steps.
+
+        The steps mode's reason comes from the application (:meth:`set_empty_text`): it knows the run.
+        """
         problem = self._mode_problems.get(self.mode("x"), "")
-        self.set_placeholder(f"Not for this task: {problem}." if problem else None)
+        if problem:
+            return f"Not for this task: {problem}."
+        if self.in_steps_mode:
+            return self.empty_text if max(self._points, default=0) < 2 else None
+        if self._sweep_points:
+            return None
+        what = "This one-step ray" if self.mode("x") == "ray" else "This sweep"
+        if self._running:
+            return f"{what} is being computed in the background; its points appear as they finish."
+        return f"{what} has not been computed for these settings: press run (results are cached)."
 
     # ---- steps mode --------------------------------------------------------------------------
 
@@ -133,6 +161,7 @@ class CapacityPlot(PlotPanel):
             self.plot.removeItem(curve)
         self._recovered, self._accuracy, self._faded = [], [], []
         self._labels = list(labels)
+        self._points = [0] * len(labels)
         steps = self.in_steps_mode
         for lane in range(len(labels)):
             faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
@@ -160,8 +189,10 @@ class CapacityPlot(PlotPanel):
         steps, recovered, accuracy = steps[keep], recovered[keep], accuracy[keep]
         self._recovered[lane].setData(steps, recovered)
         self._accuracy[lane].setData(steps, accuracy)
+        self._points[lane] = steps.size
         if not self.in_steps_mode:
             return
+        self.show_why_empty()
         text = lambda step, count, i: f"step {int(step)}: recovered {int(count)}, accuracy {accuracy[i]:.4f}"  # noqa: E731
         self.hover.set_series(lane, self._labels[lane], steps, recovered, text)
         grown = self._y.update(np.append(recovered, 1.0))
@@ -194,15 +225,37 @@ class CapacityPlot(PlotPanel):
         self._y.reset()
         self._x_max = 0.0
 
+    def data_table(self) -> DataTable:
+        """Steps mode: step, then items recovered and population accuracy per lane (and the
+        compared branch's items recovered, where one is drawn faint).
+
+        Sweep and ray modes: the sweep's x, then per lane the mean over seeds with the lowest and
+        highest seed (one column where the seeds agree, as along a ray), then each guide line; the
+        numbers of the points drawn, in data units rather than the logarithms a log axis plots.
+        """
+        if not self.in_steps_mode:
+            return merged_on_x(self._sweep_x_label or "x", self._sweep_series)
+        series = []
+        for lane, label in enumerate(self._labels):
+            series.append((f"recovered items: {label}", *drawn_data(self._recovered[lane])))
+            series.append((f"population accuracy: {label}", *drawn_data(self._accuracy[lane])))
+            faded = drawn_data(self._faded[lane])
+            if faded[0].size:
+                series.append((f"recovered items: {label}, compared branch", *faded))
+        return merged_on_x("step", series)
+
     # ---- sweep and ray modes -----------------------------------------------------------------
 
     def clear_sweep(self) -> None:
         for item in self._sweep_items:
             self.plot.removeItem(item)
         self._sweep_items = []
+        self._sweep_points = 0
+        self._sweep_series = []
         if not self.in_steps_mode:
             self.legend.clear()
             self.hover.clear()
+        self._fit_legend_row()
 
     def set_sweep(
         self,
@@ -212,18 +265,13 @@ class CapacityPlot(PlotPanel):
         y_label: str,
         log_x: bool,
         log_y: bool,
-        legend_corner: tuple[int, int] = (0, 0),
     ) -> None:
-        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines.
-
-        The legend sits in ``legend_corner`` ((0, 0) top left: power laws rise to the right).
-        """
+        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines."""
         self.clear_sweep()
-        offset = (10 if legend_corner[0] == 0 else -10, 10 if legend_corner[1] == 0 else -10)
-        self.legend.anchor(legend_corner, legend_corner, offset=offset)
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
         self.plot.setLabel("left", y_label + (" (log)" if log_y else ""))
+        self._sweep_x_label = x_label
         xs, ys = [], []
         for lane, label, x, mean, lo, hi in curves:
             keep, (px, py, plo, phi) = self._map(x, mean, lo, hi, log_x, log_y)
@@ -239,13 +287,31 @@ class CapacityPlot(PlotPanel):
                 self._add(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
             originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi)]
             self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(*originals))
+            self._keep_sweep_columns(y_label, label, *originals)
             xs.append(px)
             ys.append(py)
+            self._sweep_points += px.size
         for label, x, y in guides:
-            _, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
+            keep, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
+            shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
+            self._sweep_series.append((f"guide: {label}", shown_x, shown_y))
             pen = pg.mkPen("#777777", width=1.5, style=QtCore.Qt.PenStyle.DashLine)
             self._add(pg.PlotDataItem(px, py, pen=pen), f"guide: {label}")
         self._fit(xs, ys, log_x, log_y)
+        self._fit_legend_row()
+        self.show_why_empty()
+
+    def _fit_legend_row(self) -> None:
+        """The legend's row takes room only while the legend has entries."""
+        empty = not self.legend.items
+        self.plot.layout.setRowMaximumHeight(LEGEND_ROW, 0 if empty else 10_000)
+        self.legend.setVisible(not empty)
+
+    def _keep_sweep_columns(self, y_label: str, label: str, x, mean, lo, hi) -> None:
+        self._sweep_series.append((f"{y_label}: {label}", x, mean))
+        if not (np.array_equal(lo, mean) and np.array_equal(hi, mean)):
+            self._sweep_series.append((f"{y_label}, lowest seed: {label}", x, lo))
+            self._sweep_series.append((f"{y_label}, highest seed: {label}", x, hi))
 
     def _map(self, x, mean, lo, hi, log_x: bool, log_y: bool):
         x, mean, lo, hi = (np.asarray(v, float) for v in (x, mean, lo, hi))
@@ -280,11 +346,10 @@ class CapacityPlot(PlotPanel):
             "population loss",
             False,
             True,
-            legend_corner=(1, 1),  # losses fall towards Δ = 0: the bottom right stays empty
         )
 
     def _apply_mode(self) -> None:
-        self._show_mode_problem()
+        self.show_why_empty()
         steps = self.in_steps_mode
         for curve in self._recovered:
             curve.setVisible(steps)
@@ -293,6 +358,7 @@ class CapacityPlot(PlotPanel):
         self.plot.getAxis("right").setVisible(steps)
         self.clear_sweep()
         self.legend.clear()  # the sweep's; lanes are in the window's shared key
+        self._fit_legend_row()
         self.hover.clear()
         if steps:
             self.plot.getAxis("bottom").setTicks(None)

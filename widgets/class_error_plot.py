@@ -12,9 +12,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import nice_ceiling
+from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import lane_pen
 
 __all__ = ["RANK_WINDOW", "ClassErrorPlot", "smooth_by_rank"]
@@ -23,6 +25,9 @@ __all__ = ["RANK_WINDOW", "ClassErrorPlot", "smooth_by_rank"]
 RANK_WINDOW = 1.25
 #: Opacity (0–255) of the raw per-class curve under the smoothed one.
 RAW_ALPHA = 60
+_RANK_AXIS = "frequency rank (head → tail)"
+_ERROR_AXIS = "error 1 − p̂(correct)"
+_HEAT_NAMES = {"error": "mean error", "group_loss": "group loss"}
 
 
 def smooth_by_rank(errors: np.ndarray, window: float = RANK_WINDOW) -> np.ndarray:
@@ -143,6 +148,32 @@ class ClassErrorPlot(PlotPanel):
         if self.view == "heatmap":
             self._draw_heatmap()
 
+    def data_table(self) -> DataTable:
+        """What is on show: error by frequency rank per lane, or the heat map's steps × rank buckets.
+
+        Curves: each lane's per-class error (the faint curve) and its mean over the window of
+        ranks (the solid one). The heat map's cells are its data (mean error, or group loss itself
+        rather than the log₁₀ that sets its colour), a row per recorded step, a column per bucket.
+        """
+        if self.view == "curves":
+            series = []
+            for raw, curve, label in zip(self._raw, self._curves, self._labels, strict=False):
+                series.append((f"{_ERROR_AXIS}: {label}", *drawn_data(raw)))
+                series.append(
+                    (
+                        f"{_ERROR_AXIS}, mean over ranks r/{RANK_WINDOW:g}…r·{RANK_WINDOW:g}: {label}",
+                        *drawn_data(curve),
+                    )
+                )
+            return merged_on_x(_RANK_AXIS, series)
+        if self._heat_cache is None:
+            return ["step"], []
+        steps, buckets, values = self._heat_cache
+        lane = self._labels[self.heat_lane()] if self._labels else ""
+        name = _HEAT_NAMES[self.quantity]
+        columns = ["step", *(f"{name}, ranks {bucket}: {lane}" for bucket in buckets)]
+        return columns, np.column_stack([steps, values]).tolist()
+
     def _draw_heatmap(self) -> None:
         if self._heat_cache is None or self._heat_cache[0].size == 0:
             self.image.clear()
@@ -190,8 +221,8 @@ class ClassErrorPlot(PlotPanel):
             self.plot.setXRange(0, np.log10(max(self._n_items, 10)), padding=0.01)
             self.plot.setYRange(0, 1, padding=0.02)
             self.plot.setLogMode(x=True, y=False)
-            self.plot.setLabel("bottom", "frequency rank (head → tail)")
-            self.plot.setLabel("left", "error 1 − p̂(correct)")
+            self.plot.setLabel("bottom", _RANK_AXIS)
+            self.plot.setLabel("left", _ERROR_AXIS)
 
 
 def _curve_text(rank: float, error: float, _i: int) -> str:
@@ -199,5 +230,5 @@ def _curve_text(rank: float, error: float, _i: int) -> str:
 
 
 def _heat_text(column: np.ndarray, quantity: str):
-    name = "mean error" if quantity == "error" else "group loss"
+    name = _HEAT_NAMES[quantity]
     return lambda step, _y, i: f"step {int(step)}: {name} = {column[i]:.4g}"

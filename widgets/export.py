@@ -1,4 +1,4 @@
-"""Figures out of the window: any widget (a panel or the whole window) as an SVG with vector plots.
+"""Figures and tables out of the window: SVG with vector plots, PNG at a chosen size, CSV.
 
 pyqtgraph's own SVG exporter fails on the Qt we pin (a ValueError while it rewrites Qt's path
 data, upstream issue #3485), so plots are painted straight onto a ``QSvgGenerator``, and what of
@@ -7,7 +7,13 @@ Qt's SVG would spoil a figure is put right afterwards (:mod:`muonscope.widgets.p
 
 from __future__ import annotations
 
+import csv
+import io
+import math
+import numbers
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
@@ -15,7 +21,10 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 from muonscope.widgets.export_drawing import drawing_for_export, plot_areas_marked
 from muonscope.widgets.portable_svg import portable_svg
 
-__all__ = ["ExportError", "svg_bytes", "write_svg"]
+__all__ = ["PNG_SIDE_PX", "ExportError", "svg_bytes", "write_csv", "write_png", "write_svg"]
+
+#: The smallest and largest width or height of an exported PNG.
+PNG_SIDE_PX = (16, 8192)
 
 
 class ExportError(Exception):
@@ -56,7 +65,8 @@ def svg_bytes(widget: QtWidgets.QWidget) -> bytes:
     generator.setTitle(widget.windowTitle() or "muonscope")
     generator.setDescription("muonscope")
     views = _shown_graphics_views(widget)
-    surroundings = _picture(widget, QtGui.QRegion(widget.rect()).subtracted(_plots_region(widget, views)))
+    around_plots = QtGui.QRegion(widget.rect()).subtracted(_plots_region(widget, views))
+    surroundings = _picture(widget, around_plots, background=True)
     with drawing_for_export(widget), plot_areas_marked(widget):
         painter = QtGui.QPainter(generator)
         try:
@@ -75,13 +85,18 @@ def svg_bytes(widget: QtWidgets.QWidget) -> bytes:
 _PICTURE_SCALE = 2
 
 
-def _picture(widget: QtWidgets.QWidget, region: QtGui.QRegion | None = None) -> QtGui.QImage:
-    """``widget`` (only ``region`` of it, if given) painted into a transparent image."""
+def _picture(
+    widget: QtWidgets.QWidget, region: QtGui.QRegion | None = None, background: bool = False
+) -> QtGui.QImage:
+    """``widget`` (only ``region`` of it, if given) painted into an image, transparent where it is.
+
+    With ``background`` the widget's window colour fills it first, as behind a panel on screen.
+    """
     image = QtGui.QImage(widget.size() * _PICTURE_SCALE, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
     image.setDevicePixelRatio(_PICTURE_SCALE)
     image.fill(QtCore.Qt.GlobalColor.transparent)
     flags = QtWidgets.QWidget.RenderFlag.DrawChildren
-    if widget.isWindow():
+    if background:
         flags |= QtWidgets.QWidget.RenderFlag.DrawWindowBackground
     widget.render(image, QtCore.QPoint(0, 0), region if region is not None else QtGui.QRegion(), flags)
     return image
@@ -121,6 +136,102 @@ def _overlays(view: QtWidgets.QGraphicsView) -> list[QtWidgets.QWidget]:
         and child.isVisibleTo(view)
         and not child.objectName().startswith("qt_scrollarea")
     ]
+
+
+def write_png(widget: QtWidgets.QWidget, path: str | os.PathLike, size: tuple[int, int]) -> Path:
+    """Write ``widget`` as a PNG of ``size`` = (width, height) pixels.
+
+    Painted afresh at that size, not a screen grab scaled up: the painter is scaled by
+    s = min(width / widget width, height / widget height), so the picture is the screen's at s
+    times its resolution (text, symbols and curve pens grow with it, as on a high-resolution
+    screen, instead of staying screen-thin in a larger picture). Where the requested shape differs
+    from the widget's, a widget inside the window is laid out at (width / s, height / s) for the
+    export and put back, so the extra room goes to the plots rather than to stretched text; a
+    window keeps its layout and gets margins.
+    """
+    path = checked_path(path, ".png", "a PNG")
+    width, height = _checked_size(path, size)
+    image = QtGui.QImage(width, height, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(widget.palette().color(QtGui.QPalette.ColorRole.Window))
+    with _laid_out_for(widget, width, height) as laid:
+        scale = min(width / laid.width(), height / laid.height())
+        margin = QtCore.QPointF(width - laid.width() * scale, height - laid.height() * scale) / 2
+        dots_per_metre = round(widget.logicalDpiX() * scale / 0.0254)
+        image.setDotsPerMeterX(dots_per_metre)
+        image.setDotsPerMeterY(dots_per_metre)
+        with drawing_for_export(widget, scale):
+            painter = QtGui.QPainter(image)
+            try:
+                painter.translate(margin)
+                painter.scale(scale, scale)
+                widget.render(painter, QtCore.QPoint(0, 0))
+            finally:
+                painter.end()
+    write_bytes(path, _png_bytes(image, path))
+    return path
+
+
+def write_csv(path: str | os.PathLike, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    """A header line of ``columns``, then one line per row, comma-separated (RFC 4180 quoting).
+
+    Numbers are written exactly: the shortest text that reads back as the same double, whole
+    numbers without ".0". NaN stands for "no point here" (a curve without a value at that row's
+    x) and is written as an empty cell, which spreadsheets and pandas read as missing; ±inf as
+    "inf" and "-inf".
+    """
+    path = checked_path(path, ".csv", "a CSV")
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    write_bytes(path, text.getvalue().encode("utf-8"))
+    return path
+
+
+def _cell(value: object) -> object:
+    if not isinstance(value, numbers.Real):  # numpy's scalars are Real too
+        return value
+    number = float(value)
+    if math.isnan(number):
+        return ""
+    if number.is_integer() and abs(number) < 2**53:
+        return int(number)
+    return repr(number)
+
+
+def _checked_size(path: Path, size: tuple[int, int]) -> tuple[int, int]:
+    low, high = PNG_SIDE_PX
+    width, height = size
+    if not (low <= width <= high and low <= height <= high):
+        raise ExportError(
+            f"cannot write {path}: a PNG of {width}x{height} pixels; each side must be {low} to {high}"
+        )
+    return width, height
+
+
+@contextmanager
+def _laid_out_for(widget: QtWidgets.QWidget, width: int, height: int) -> Iterator[QtCore.QSize]:
+    """``widget`` in the shape of a width × height picture while exporting; yields its size then."""
+    original = widget.size()
+    scale = min(width / max(original.width(), 1), height / max(original.height(), 1))
+    wanted = QtCore.QSize(round(width / scale), round(height / scale))
+    resize = not widget.isWindow() and wanted != original
+    if resize:
+        widget.resize(wanted)  # lays the panel and its plot out again, at once
+    try:
+        laid = widget.size()  # a minimum size may have had its say
+        yield QtCore.QSize(max(laid.width(), 1), max(laid.height(), 1))
+    finally:
+        if resize:
+            widget.resize(original)
+
+
+def _png_bytes(image: QtGui.QImage, path: Path) -> bytes:
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise ExportError(f"cannot write {path}: the image could not be encoded as PNG")
+    return bytes(buffer.data())
 
 
 def _installed_family(family: str) -> str:

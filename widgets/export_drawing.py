@@ -14,13 +14,17 @@ __all__ = ["drawing_for_export", "plot_areas_marked"]
 
 
 @contextmanager
-def drawing_for_export(widget: QtWidgets.QWidget) -> Iterator[None]:
+def drawing_for_export(widget: QtWidgets.QWidget, scale: float = 1.0) -> Iterator[None]:
     """While exporting ``widget``: no pixmap caches, one path per curve, antialiased curves, no plot buttons.
 
     On screen the axes are cached as pixmaps (their tick text is costly to redraw) and thick solid
     curves are drawn as separate segments (faster without antialiasing); in a file the first would
     turn axes and tick labels into bitmaps and the second a curve into hundreds of loose segments.
     pyqtgraph's export mode antialiases curves and draws symbols as shapes.
+
+    ``scale`` is the painter's scale of a picture drawn larger than the screen: curve and marker
+    pens (screen-width, "cosmetic" pens, which a painter's scale does not widen) and symbols grow
+    by it, so that the picture looks like the screen with more pixels.
     """
     with ExitStack() as stack:
         for view in _graphics_views(widget):
@@ -29,7 +33,9 @@ def drawing_for_export(widget: QtWidgets.QWidget) -> Iterator[None]:
                 if isinstance(item, pg.PlotCurveItem):
                     stack.enter_context(_unsegmented(item))
                 if isinstance(item, pg.GraphicsItem):
-                    stack.enter_context(_export_mode(item))
+                    stack.enter_context(_export_mode(item, scale))
+                if scale != 1.0:
+                    stack.enter_context(_widened(item, scale))
         yield
 
 
@@ -106,9 +112,32 @@ def _unsegmented(curve: pg.PlotCurveItem) -> Iterator[None]:
 
 
 @contextmanager
-def _export_mode(item: pg.GraphicsItem) -> Iterator[None]:
-    item.setExportMode(True, {"antialias": True})
+def _export_mode(item: pg.GraphicsItem, scale: float) -> Iterator[None]:
+    item.setExportMode(True, {"antialias": True, "resolutionScale": scale})
     try:
         yield
     finally:
         item.setExportMode(False)
+
+
+@contextmanager
+def _widened(item: QtWidgets.QGraphicsItem, scale: float) -> Iterator[None]:
+    """A curve's or a marker line's pen ``scale`` times as wide (hairlines count as 1 px)."""
+    if isinstance(item, pg.PlotDataItem) or (
+        isinstance(item, pg.PlotCurveItem) and not isinstance(item.parentItem(), pg.PlotDataItem)
+    ):
+        pen = item.opts["pen"]
+    elif isinstance(item, pg.InfiniteLine):
+        pen = item.pen
+    else:
+        pen = None
+    if not isinstance(pen, QtGui.QPen) or pen.style() == QtCore.Qt.PenStyle.NoPen:
+        yield
+        return
+    wide = QtGui.QPen(pen)
+    wide.setWidthF(max(pen.widthF(), 1.0) * scale)
+    item.setPen(wide)
+    try:
+        yield
+    finally:
+        item.setPen(pen)

@@ -1,4 +1,9 @@
-"""Exact values under the mouse: the nearest data point of any curve in a plot, with its label."""
+"""Exact values under the mouse: the nearest data point of any curve in a plot, with its label.
+
+The read-out sits beside its point, on whichever side keeps it inside the plot (right and above
+by default; left near the right edge, below near the top), and goes away when the pointer leaves
+the plot, also when it leaves the window in one quick move.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 __all__ = ["HoverReadout"]
+
+#: Room (px) kept between the read-out and the plot's edge, and between it and its point.
+_MARGIN_PX = 4.0
+_GAP_PX = 6.0
 
 #: (x, y, index of the point in its series) → the value line of the readout.
 Formatter = Callable[[float, float, int], str]
@@ -35,13 +44,15 @@ class HoverReadout(QtCore.QObject):
         self._plot = plot
         self._series: dict[object, _Series] = {}
         self._max_px = max_distance_px
-        self._text = pg.TextItem(color="k", fill=pg.mkBrush(255, 255, 255, 220), anchor=(0, 1))
+        self._text = pg.TextItem(color="k", fill=pg.mkBrush(255, 255, 255, 220))
         self._dot = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(0, 0, 0, 160), pen=None)
         for item in (self._text, self._dot):
             item.setZValue(1000)
             item.setVisible(False)
             plot.addItem(item, ignoreBounds=True)
         plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        for view in plot.scene().views():  # the widget the plot is drawn in: leaving it hides us
+            view.installEventFilter(self)
         self.last_text = ""
 
     def set_series(self, key: object, label: str, x: np.ndarray, y: np.ndarray, formatter: Formatter) -> None:
@@ -58,6 +69,21 @@ class HoverReadout(QtCore.QObject):
     def hide(self) -> None:
         self._text.setVisible(False)
         self._dot.setVisible(False)
+
+    @property
+    def shown(self) -> bool:
+        """Whether a read-out is on show."""
+        return self._text.isVisible()
+
+    @property
+    def label_scene_rect(self) -> QtCore.QRectF:
+        """Where the read-out's text box is, in scene coordinates (the plot's: :attr:`plot_scene_rect`)."""
+        return self._text.sceneBoundingRect()
+
+    @property
+    def plot_scene_rect(self) -> QtCore.QRectF:
+        """The plot's data area in scene coordinates: the read-out stays inside it."""
+        return self._plot.getViewBox().sceneBoundingRect()
 
     def _to_view(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         log_x = self._plot.getAxis("bottom").logMode
@@ -92,11 +118,38 @@ class HoverReadout(QtCore.QObject):
         self.last_text = f"{series.label}\n{series.formatter(x, y, i)}"
         vx, vy = self._to_view(np.array([x]), np.array([y]))
         self._text.setText(self.last_text)
-        self._text.setPos(vx[0], vy[0])
+        self._place_text(vx[0], vy[0])
         self._dot.setData([vx[0]], [vy[0]])
         self._text.setVisible(True)
         self._dot.setVisible(True)
         return self.last_text
+
+    def _place_text(self, view_x: float, view_y: float) -> None:
+        """Put the text box beside the point, inside the plot.
+
+        Right of the point and above it by default; left of it where the right edge is too close,
+        below it where the top is; then pushed inside wherever the box would still cross an edge.
+        """
+        box = self._plot.getViewBox()
+        area = box.sceneBoundingRect().adjusted(_MARGIN_PX, _MARGIN_PX, -_MARGIN_PX, -_MARGIN_PX)
+        point = box.mapViewToScene(QtCore.QPointF(view_x, view_y))
+        size = self._text.textItem.boundingRect()  # px: the text is drawn unscaled
+        width, height = size.width(), size.height()
+        left = point.x() + _GAP_PX
+        if left + width > area.right():
+            left = point.x() - _GAP_PX - width
+        top = point.y() - _GAP_PX - height
+        if top < area.top():
+            top = point.y() + _GAP_PX
+        left = max(min(left, area.right() - width), area.left())
+        top = max(min(top, area.bottom() - height), area.top())
+        self._text.setAnchor((0, 0))
+        self._text.setPos(box.mapSceneToView(QtCore.QPointF(left, top)))
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.Leave:
+            self.hide()
+        return False
 
     def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
         box = self._plot.getViewBox()

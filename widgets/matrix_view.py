@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.panel import PlotPanel
 
 __all__ = ["MatrixView", "diverging_colormap", "symmetric_levels"]
@@ -49,6 +50,7 @@ class MatrixView(PlotPanel):
         self._default_title = title
         self._title_text = title
         self._values: np.ndarray | None = None
+        self._axis_names = ("row", "column")
         # titles name lane, tensor and step: a long one is cut rather than widening the window
         self._title.setMinimumWidth(1)
         self.plot.showGrid(x=False, y=False)
@@ -147,6 +149,14 @@ class MatrixView(PlotPanel):
         rows, cols = self._values.shape
         self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0.02)
 
+    def data_table(self) -> DataTable:
+        """The matrix shown: a row per matrix row, led by its index, then one column per matrix column."""
+        row_name, col_name = self._axis_names
+        if self._values is None:
+            return [row_name], []
+        columns = [f"{row_name} \\ {col_name}", *(f"{col_name} {j}" for j in range(self._values.shape[1]))]
+        return columns, [[i, *row] for i, row in enumerate(self._values.astype(float).tolist())]
+
     def hover_text_at(self, row: int, col: int) -> str:
         """What the read-out says over entry (row, col); "" outside the matrix."""
         if self._values is None:
@@ -162,6 +172,7 @@ class MatrixView(PlotPanel):
         return super().eventFilter(watched, event)
 
     def _set_axis_labels(self, row_label: str, col_label: str) -> None:
+        self._axis_names = (row_label, col_label)
         self.plot.setLabel("left", row_label)
         self.plot.setLabel("bottom", col_label)
 

@@ -13,7 +13,11 @@ _STYLES = {
 
 
 class MessageBar(QtWidgets.QFrame):
-    """Shows one message at a time until dismissed or replaced."""
+    """Shows one message at a time until dismissed, replaced or withdrawn.
+
+    Each message gets a number, so whoever showed it can take it back later (when what it says is
+    no longer true) without removing a newer message that has replaced it.
+    """
 
     dismissed = QtCore.Signal()
 
@@ -30,16 +34,27 @@ class MessageBar(QtWidgets.QFrame):
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
+        self._number = 0
         self.hide()
 
     @property
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
 
-    def show_message(self, text: str, level: str = "error") -> None:
+    def show_message(self, text: str, level: str = "error") -> int:
+        """Show ``text`` (``level`` "error" or "info"); returns its number for :meth:`withdraw`."""
         self.setStyleSheet(_STYLES[level])
         self.label.setText(text)
         self.show()
+        self._number += 1
+        return self._number
+
+    def withdraw(self, number: int) -> bool:
+        """Hide message ``number`` if it is still on show; True if it was."""
+        if number != self._number or self.isHidden():
+            return False
+        self.hide()
+        return True
 
     def dismiss(self) -> None:
         self.hide()

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axes import decade_axes
+from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
-from muonscope.widgets.theme import StageStyle
+from muonscope.widgets.theme import StageStyle, lane_pen
 
-__all__ = ["PlotPanel", "cache_axes", "plain_units", "style_axes"]
+__all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
 
+#: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
+EXPORT_LEGEND_ROW = 5
 #: Point sizes of the panels' text at scale 1: tick labels, axis labels, the header.
 TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
+#: (kind, menu text) of what a panel can be written as.
+EXPORTS = (("png", "Export PNG…"), ("svg", "Export SVG…"), ("csv", "Export data as CSV…"))
 
 
 def cache_axes(plot: pg.PlotItem) -> None:
@@ -63,6 +69,7 @@ class PlotPanel(QtWidgets.QWidget):
     """
 
     mode_changed = QtCore.Signal(str, str)  # (switch name, value)
+    export_requested = QtCore.Signal(str)  # "png", "svg" or "csv": the app asks where and writes
     legend: pg.LegendItem | None = None  # only for curves that are not lanes (lanes: the shared key)
     hover: HoverReadout  # panels with lane curves create it
 
@@ -94,7 +101,9 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._placeholder.setStyleSheet("color: #555; background: rgba(255, 255, 255, 220); padding: 12px;")
         self._placeholder.hide()
+        self._empty_text: str | None = None
         self.plot_widget.installEventFilter(self)
+        self._build_export_menu()
 
     def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> QtWidgets.QComboBox:
         """A combo of (value, text) options in the header; emits ``mode_changed(name, value)``."""
@@ -159,6 +168,25 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.show()
         self._placeholder.raise_()
 
+    def set_empty_text(self, text: str | None) -> None:
+        """What the panel says while it has nothing to draw: what it would show and why it is empty."""
+        self._empty_text = text
+        self.show_why_empty()
+
+    def show_why_empty(self) -> None:
+        """Show (or take away) the placeholder after the panel's data or mode changed."""
+        text = self.why_empty()
+        if text != self.placeholder:
+            self.set_placeholder(text)
+
+    def why_empty(self) -> str | None:
+        """The placeholder's text now: the empty text while nothing is drawn (panels that track it)."""
+        return None
+
+    @property
+    def empty_text(self) -> str | None:
+        return self._empty_text
+
     @property
     def placeholder(self) -> str | None:
         """The text shown over the plot, or None when the plot speaks for itself."""
@@ -177,3 +205,47 @@ class PlotPanel(QtWidgets.QWidget):
             (self.plot_widget.width() - width) // 2,
             (self.plot_widget.height() - self._placeholder.height()) // 2,
         )
+
+    # ---- export ------------------------------------------------------------------------------
+
+    def data_table(self) -> DataTable:
+        """What the plot shows, as (column names, rows): the numbers its curves were given."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
+
+    @contextmanager
+    def lane_legend(self, lanes: Iterable[tuple[int, str]]) -> Iterator[None]:
+        """A legend of (colour position, text) lanes under the plot while a picture of it is taken.
+
+        On screen the lanes are named once, in the window's key above the panels; a panel exported
+        alone would otherwise leave its reader guessing which curve is which.
+        """
+        lanes = list(lanes)
+        if not lanes:
+            yield
+            return
+        legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
+        for position, text in lanes:
+            legend.addItem(pg.PlotDataItem(pen=lane_pen(position)), text)
+        self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 1)
+        QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
+        try:
+            yield
+        finally:
+            self.plot.layout.removeItem(legend)
+            self.plot.scene().removeItem(legend)
+
+    def _build_export_menu(self) -> None:
+        """A right click on the plot offers its exports; pyqtgraph's own menu stays off.
+
+        A click, not a press: a right drag (zooming a heat map) is no click and stays pyqtgraph's.
+        """
+        self.export_menu = QtWidgets.QMenu(self)
+        for kind, text in EXPORTS:
+            action = self.export_menu.addAction(text)
+            action.triggered.connect(lambda _checked=False, k=kind: self.export_requested.emit(k))
+        self.plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
+
+    def _on_plot_clicked(self, event) -> None:
+        if event.button() == QtCore.Qt.MouseButton.RightButton and not event.isAccepted():
+            event.accept()
+            self.export_menu.popup(event.screenPos().toPoint())

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtGui
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, nice_ceiling
@@ -110,6 +111,7 @@ class SeriesPlot(PlotPanel):
         self._curves: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
         self._labels: list[str] = []
+        self._points: list[int] = []  # points drawn per lane: a curve needs two
         self._y = StableRange()
         self._x_max = 0.0
         self.mode_changed.connect(self._on_mode_changed)
@@ -118,6 +120,7 @@ class SeriesPlot(PlotPanel):
         self.remove_lane_curves(self._curves + self._faded)
         self._curves, self._faded = [], []
         self._labels = list(labels)
+        self._points = [0] * len(labels)
         for lane in range(len(labels)):
             faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
             curve = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
@@ -136,6 +139,8 @@ class SeriesPlot(PlotPanel):
         keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
         steps, values = steps[keep], values[keep]
         self._curves[lane].setData(steps, values)
+        self._points[lane] = steps.size
+        self.show_why_empty()
         metric = self.modes["metric"].currentText()
         self.hover.set_series(lane, self._labels[lane], steps, values, _formatter(metric))
         grown = self._y.update(values)
@@ -155,9 +160,24 @@ class SeriesPlot(PlotPanel):
         """The (step, value) points drawn for a lane."""
         return drawn_data(self._curves[lane])
 
+    def why_empty(self) -> str | None:
+        """The empty text while no lane has two points (a curve)."""
+        return self.empty_text if max(self._points, default=0) < 2 else None
+
     def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The compared branch's points drawn for a lane."""
         return drawn_data(self._faded[lane])
+
+    def data_table(self) -> DataTable:
+        """step, then the metric on show for each lane (and for the compared branch, where drawn)."""
+        metric = self.modes["metric"].currentText()
+        series = []
+        for lane, label in enumerate(self._labels):
+            series.append((f"{metric}: {label}", *self.curve_data(lane)))
+            faded = self.faded_data(lane)
+            if faded[0].size:
+                series.append((f"{metric}: {label}, compared branch", *faded))
+        return merged_on_x("step", series)
 
     @property
     def log_y(self) -> bool:

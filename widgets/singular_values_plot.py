@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.series_plot import drawn_data
@@ -66,6 +67,11 @@ class SingularValuesPlot(PlotPanel):
     def reference(self) -> tuple[np.ndarray, np.ndarray]:
         """The (k, σ_k) points drawn for the exact polar factor."""
         return drawn_data(self._curves["reference"])
+
+    def data_table(self) -> DataTable:
+        """index k, then σ_k of the applied update and of the exact polar factor (as drawn)."""
+        series = [(f"σ_k: {_SPECTRA[key][0]}", *drawn_data(curve)) for key, curve in self._curves.items()]
+        return merged_on_x("index k", series)
 
     @property
     def residual_text(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange
@@ -116,6 +117,16 @@ class SpectrumPlot(PlotPanel):
     def curve_data(self, lane: int, matrix: str) -> tuple[np.ndarray, np.ndarray]:
         """The (k, σ_k) points drawn for one lane's matrix (empty while that matrix is not shown)."""
         return drawn_data(self._curves[(lane, matrix)])
+
+    def data_table(self) -> DataTable:
+        """index k, then σ_k of every lane's shown matrices (round-off values left out, as drawn)."""
+        shown = self.visible_matrices()
+        series = [
+            (f"σ_k of {MATRIX_STYLES[matrix][1]}: {self._labels[lane]}", *self.curve_data(lane, matrix))
+            for lane, matrix in self._curves
+            if matrix in shown
+        ]
+        return merged_on_x("index k", series)
 
     def reset_range(self) -> None:
         self._y.reset()

@@ -203,9 +203,13 @@ class Timeline(QtWidgets.QWidget):
 
     def _leave_live(self) -> None:
         """Looking back stops following the run (without ``live_toggled``: the cursor signal says it)."""
-        if self.live:
+        self.set_live(False)
+
+    def set_live(self, live: bool) -> None:
+        """Show whether the view follows the run, without emitting ``live_toggled``."""
+        if self.live != live:
             with QtCore.QSignalBlocker(self.live_button):
-                self.live_button.setChecked(False)
+                self.live_button.setChecked(live)
 
 
 def _branch_heights(count: int) -> list[float]:

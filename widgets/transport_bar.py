@@ -1,5 +1,10 @@
 """The toolbar that drives a run: preset, play/pause, step, step N, go to step, reset with seed, speed,
-record and presentation mode."""
+record and presentation mode.
+
+Every keyboard shortcut is a QAction (so a shortcut sheet can list them all): the toolbar's buttons,
+and a few actions without a button, held by the widget they drive (Ctrl+G by the "go to" box,
+Page Up/Page Down by the preset picker).
+"""
 
 from __future__ import annotations
 
@@ -54,19 +59,28 @@ class TransportBar(QtWidgets.QToolBar):
         self.preset_combo.activated.connect(self._on_preset_activated)
         self.addWidget(QtWidgets.QLabel(" preset "))
         self.addWidget(self.preset_combo)
+        self.previous_preset_action = self._hidden_action(
+            "previous preset", "PgUp", self.preset_combo, lambda: self.step_preset(-1)
+        )
+        self.next_preset_action = self._hidden_action(
+            "next preset", "PgDown", self.preset_combo, lambda: self.step_preset(1)
+        )
         self.addSeparator()
         style = self.style()
         icons = QtWidgets.QStyle.StandardPixmap
         self._play_icon = style.standardIcon(icons.SP_MediaPlay)
         self._pause_icon = style.standardIcon(icons.SP_MediaPause)
         self.play_action = self._action("play", "Space", "play / pause (Space)", checkable=True)
+        self.play_action.setStatusTip("play / pause")
         self.play_action.setIcon(self._play_icon)
         self.play_action.toggled.connect(self._on_play_toggled)
         self.step_action = self._action("step", "Right", "one step (→)")
+        self.step_action.setStatusTip("one step (looking back: the view one step on)")
         self.step_action.setIcon(style.standardIcon(icons.SP_MediaSkipForward))
         self.step_action.triggered.connect(lambda: self.step_requested.emit(1))
         self.step_n_spin = self._spin(1, 1_000_000, 10, "N: steps taken by 'step N'")
         self.step_n_action = self._action("step N", "Shift+Right", "take N steps (Shift+→)")
+        self.step_n_action.setStatusTip("take N steps (the box beside it)")
         self.step_n_action.setIcon(style.standardIcon(icons.SP_MediaSeekForward))
         self.step_n_action.triggered.connect(lambda: self.step_requested.emit(self.step_n_spin.value()))
         self._add_goto()
@@ -77,6 +91,7 @@ class TransportBar(QtWidgets.QToolBar):
             "reset", "Ctrl+R", "restart from W = 0 with this seed and the current settings"
         )
         self.reset_action.setIcon(style.standardIcon(icons.SP_BrowserReload))
+        self.reset_action.setStatusTip("restart from W = 0 with the seed in the box")
         self.reset_action.triggered.connect(lambda: self.reset_requested.emit(self.seed_spin.value()))
         self.addSeparator()
         self.speed_combo = QtWidgets.QComboBox()
@@ -94,11 +109,13 @@ class TransportBar(QtWidgets.QToolBar):
             "● record", "Ctrl+Shift+R", "record what the window shows, a frame per step (Ctrl+Shift+R)", True
         )
         self.record_action.setObjectName("record")
+        self.record_action.setStatusTip("record what the window shows, a frame per step")
         self.record_action.toggled.connect(self.record_toggled)
         self.presentation_action = self._action(
             "⛶ present", "F11", "presentation mode: no chrome, larger type and lines (F11)", True
         )
         self.presentation_action.setObjectName("presentation")
+        self.presentation_action.setStatusTip("presentation mode")
         self.presentation_action.toggled.connect(self.presentation_toggled)
 
     def _add_goto(self) -> None:
@@ -115,9 +132,8 @@ class TransportBar(QtWidgets.QToolBar):
         self.goto_action.setToolTip("show the run at the step on the left (Enter in the box)")
         self.goto_action.triggered.connect(self._on_goto)
         self.addAction(self.goto_action)
-        self.goto_shortcut = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+G"), self)
-        self.goto_shortcut.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-        self.goto_shortcut.activated.connect(self.focus_goto)
+        self.goto_focus_action = self._hidden_action("go to step…", "Ctrl+G", self.goto_spin, self.focus_goto)
+        self.goto_focus_action.setStatusTip("go to step: type it in the box, then Enter")
 
     def focus_goto(self) -> None:
         """Put the keyboard in the "go to" box with its number selected, ready to be typed over."""
@@ -134,6 +150,15 @@ class TransportBar(QtWidgets.QToolBar):
         action.setToolTip(tip)
         action.setCheckable(checkable)
         self.addAction(action)
+        return action
+
+    def _hidden_action(self, text: str, shortcut: str, holder: QtWidgets.QWidget, slot) -> QtGui.QAction:
+        """A shortcut without a button, active in the whole window while ``holder`` is on show."""
+        action = QtGui.QAction(text, self)
+        action.setShortcut(QtGui.QKeySequence(shortcut))
+        action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        holder.addAction(action)
         return action
 
     def _spin(self, lo: int, hi: int, value: int, tip: str) -> QtWidgets.QSpinBox:
@@ -193,6 +218,16 @@ class TransportBar(QtWidgets.QToolBar):
     def _on_play_toggled(self, playing: bool) -> None:
         self._show_play_state(playing)
         self.play_toggled.emit(playing)
+
+    def step_preset(self, offset: int) -> None:
+        """Load the preset ``offset`` entries away in the picker (headings skipped); none past the ends."""
+        combo = self.preset_combo
+        index = combo.currentIndex() + offset
+        while 0 <= index < combo.count() and not combo.itemData(index):
+            index += 1 if offset > 0 else -1
+        if 0 <= index < combo.count():
+            combo.setCurrentIndex(index)
+            self._on_preset_activated(index)
 
     def _on_preset_activated(self, index: int) -> None:
         name = self.preset_combo.itemData(index)

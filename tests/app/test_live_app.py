@@ -80,10 +80,19 @@ def test_optimizer_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
     snapshot = _toggle_then_step(qtbot, app, lambda: row.optimizer.buttons["signgd"].click())
     assert snapshot.lanes[0].optimizer == "signgd"
     assert snapshot.config.lanes[0].optimizer == "signgd"
-    assert snapshot.events[-1].text == "lane 1 optimizer sgd → signgd"
-    assert "lane 1 optimizer sgd → signgd" in app.views.series.markers.texts
-    assert "lane 1 optimizer sgd → signgd" in app.views.capacity.markers.texts
+    assert snapshot.events[-1].text == "lane 1 optimizer sgd → signgd, lr 20 → 0.01"
+    assert "lane 1 optimizer sgd → signgd, lr 20 → 0.01" in app.views.series.markers.texts
+    assert "lane 1 optimizer sgd → signgd, lr 20 → 0.01" in app.views.capacity.markers.texts
     assert app.views.lanes.rows[0].order.isEnabled()  # SignGD has a map: the order now applies
+
+
+def test_an_optimizer_switch_shows_the_rate_it_sets_in_the_message_bar_and_the_lane(qtbot):
+    app = open_app(qtbot)
+    row = app.views.lanes.rows[0]
+    snapshot = _toggle_then_step(qtbot, app, lambda: row.optimizer.buttons["signgd"].click())
+    assert snapshot.config.lanes[0].lr == 0.01
+    assert app.views.message.text == "lane 1: SGD → SignGD, lr 20 → 0.01 (SignGD's default)"
+    qtbot.waitUntil(lambda: app.views.lanes.rows[0].lr.value() == 0.01, timeout=WAIT_MS)
 
 
 def test_order_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
@@ -192,10 +201,10 @@ def test_closing_during_play_stops_the_engine(qtbot):
 class _Exploding(Experiment):
     """Fails on its third step, as a bug in an update rule would."""
 
-    def step(self, n=1):
+    def step(self, n=1, **kwargs):
         if self.step_count >= 2:
             raise RuntimeError("injected failure")
-        super().step(n)
+        super().step(n, **kwargs)
 
 
 def test_engine_error_pauses_and_shows_a_message(qtbot):
@@ -269,10 +278,10 @@ def _held_experiment(entered: threading.Event, release: threading.Event):
     class Held(Experiment):
         """Its steps wait until the test lets them go, as a very large step would."""
 
-        def step(self, n=1):
+        def step(self, n=1, **kwargs):
             entered.set()
             release.wait(timeout=WAIT_MS / 1000)
-            super().step(n)
+            super().step(n, **kwargs)
 
     return Held
 

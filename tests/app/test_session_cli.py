@@ -119,6 +119,24 @@ def test_a_change_after_a_rewind_forks_and_equals_a_change_made_there(capsys, sa
     assert _ok(_run(capsys, "--resume", tmp_path / "s2", "--steps", "60", *QUIET)) == forked
 
 
+def test_switching_a_lanes_optimizer_on_resume_sets_its_default_rate_and_says_so(capsys, saved):
+    code, out, err = _run(
+        capsys, "--resume", saved["s30"], "--set", "lanes[0].optimizer=signgd", "--steps", "31", *QUIET
+    )
+    assert code == 0, err
+    assert err == "muonscope: lane 1: SGD → SignGD, lr 128 → 0.01 (SignGD's default)\n"
+    lane = json.loads(out)["config"]["lanes"][0]
+    assert (lane["optimizer"], lane["lr"]) == ("signgd", 0.01)
+
+
+def test_a_rate_given_with_a_switch_on_resume_holds_whatever_the_order(capsys, saved):
+    changes = ["--set", "lanes[0].lr=0.05", "--set", "lanes[0].optimizer=signgd"]
+    code, out, err = _run(capsys, "--resume", saved["s30"], *changes, "--steps", "31", *QUIET)
+    assert code == 0, err
+    lane = json.loads(out)["config"]["lanes"][0]
+    assert (lane["optimizer"], lane["lr"]) == ("signgd", 0.05)
+
+
 def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
     _ok(_run(capsys, *SMALL, "--steps", "20", *QUIET, "--save", tmp_path / "s"))
     _ok(_run(capsys, "--resume", tmp_path / "s", "--steps", "40", *QUIET, "--save", tmp_path / "s"))

@@ -71,7 +71,37 @@ class TestChanges:
         assert snap.lanes[0].label.startswith("Muon")
         (event,) = snap.events
         assert (event.step, event.field, event.old, event.new) == (3, "lanes[0].optimizer", "sgd", "muon")
-        assert event.text == "lane 1 optimizer sgd → muon"
+        assert event.text == "lane 1 optimizer sgd → muon, lr 20 → 0.05"
+
+    def test_an_optimizer_switch_takes_the_new_optimizers_learning_rate_in_the_same_event(self):
+        exp = Experiment(_config(dataclasses.replace(SGD, lr=128.0), MUON))
+        exp.step(2)
+        exp.apply(SetField("lanes[0].optimizer", "signgd"))
+        exp.step()
+        snap = exp.snapshot()
+        assert snap.config.lanes[0].lr == OPTIMIZERS["signgd"].default_lr == 0.01
+        assert snap.lanes[0].lr == 0.01
+        assert snap.lanes[0].label.endswith("lr=0.01")
+        (event,) = snap.events  # one event at one step, not a second one for the rate
+        assert (event.step, event.field, event.old, event.new) == (2, "lanes[0].optimizer", "sgd", "signgd")
+        assert event.text == "lane 1 optimizer sgd → signgd, lr 128 → 0.01"
+
+    def test_a_rate_set_after_a_switch_holds(self):
+        exp = Experiment(_config(SGD, MUON))
+        exp.apply(SetField("lanes[0].optimizer", "signgd"))
+        exp.apply(SetField("lanes[0].lr", 0.003))
+        exp.step()
+        assert exp.config.lanes[0].lr == 0.003
+        assert [e.field for e in exp.events] == ["lanes[0].optimizer", "lanes[0].lr"]
+
+    def test_a_switched_lane_steps_with_the_new_rate(self):
+        """The step after a switch uses SignGD's default rate: W moves by exactly lr per entry."""
+        plain = dataclasses.replace(SGD, momentum=0.0)
+        exp = Experiment(_config(plain))
+        exp.apply(SetField("lanes[0].optimizer", "signgd"))
+        exp.step()
+        moved = exp.weights[0].abs()
+        assert moved.max().item() == pytest.approx(0.01)
 
     def test_label_noise_change_reaches_the_task_and_the_excess_loss(self):
         exp = Experiment(_config(MUON))

@@ -39,7 +39,7 @@ def test_only_a_kinds_live_fields_change_between_steps(name):
     for field in kind.live:
         value = getattr(config.task, field)
         bumped = value + 1 if isinstance(value, int) else min(value + 0.1, 0.5)
-        updated, *_ = apply_change(config, SetField(f"task.{field}", bumped))
+        updated = apply_change(config, SetField(f"task.{field}", bumped)).config
         assert getattr(updated.task, field) == bumped
     for field in set(kind.fields) - set(kind.live) - {"embeddings", "strengths", "profile"}:
         value = getattr(config.task, field)

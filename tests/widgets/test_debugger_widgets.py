@@ -391,3 +391,19 @@ def test_timeline_stays_small(qtbot):
     line = _timeline(qtbot)
     line.set_branches([BranchMark("main", 0, 100, current=True)])
     assert line.sizeHint().height() <= 72 and line.height() <= 72
+
+
+def test_page_up_and_down_step_through_the_presets_past_their_headings(qtbot):
+    bar = TransportBar()
+    qtbot.addWidget(bar)
+    bar.set_presets([("a", "A", "muonscope"), ("b", "B", "muonscope"), ("c", "C", "Kim et al.")])
+    bar.set_preset("b")
+    chosen = []
+    bar.preset_chosen.connect(chosen.append)
+    bar.next_preset_action.trigger()  # over the separator and the "— Kim et al. —" heading
+    bar.next_preset_action.trigger()  # nothing after the last
+    bar.previous_preset_action.trigger()
+    bar.previous_preset_action.trigger()
+    bar.previous_preset_action.trigger()  # nothing before the first
+    assert chosen == ["c", "b", "a"]
+    assert bar.preset_combo.currentData() == "a"

@@ -1,15 +1,22 @@
 """Figures and tables out of the panels: SVG that other programs read, PNG at a size, CSV of the curves."""
 
+import csv
 import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 
-from muonscope.widgets.export import ExportError, write_svg
+from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
+from muonscope.widgets.export import ExportError, write_csv, write_png, write_svg
+from muonscope.widgets.matrix_view import MatrixView
+from muonscope.widgets.png_size_dialog import PngSizeDialog
 from muonscope.widgets.portable_svg import PLOT_AREA_END, PLOT_AREA_START, SVG_NS, portable_svg
 from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.singular_values_plot import SingularValuesPlot
+from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.theme import configure_pyqtgraph, lane_colour
 
 SVG = f"{{{SVG_NS}}}"
@@ -17,20 +24,26 @@ LANES = ["SGD", "Adam", "Muon (pre)"]
 POINTS = 60
 
 
-def _series_panel(qtbot, size=(600, 400)) -> SeriesPlot:
-    """Panel ② with three lanes of POINTS steps, two of which run above the plot's range."""
+@pytest.fixture
+def series_panel(qtbot):
+    """Panel ② in a 600×400 window, three lanes of POINTS steps, two of which leave the plot's range."""
     configure_pyqtgraph()
+    window = QtWidgets.QWidget()  # a panel lives in a window's layout
+    qtbot.addWidget(window)
     panel = SeriesPlot("② over time", [("loss", "loss")])
-    qtbot.addWidget(panel)
-    panel.resize(*size)
-    panel.show()
+    layout = QtWidgets.QVBoxLayout(window)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(panel)
+    window.resize(600, 400)
+    window.show()
     panel.set_lanes(LANES)
     steps = np.arange(POINTS, dtype=float)
     for lane in range(len(LANES)):
         panel.set_series(lane, steps, 2.0 + np.sin(steps / 8 + lane) * (1 + lane))
-    panel.plot.setYRange(0.0, 3.0, padding=0)  # lanes 2 and 3 leave the plot area
+    panel.plot.setYRange(0.0, 3.0, padding=0)
     qtbot.waitUntil(lambda: panel.plot.getViewBox().width() > 0)
-    return panel
+    yield panel
+    window.close()
 
 
 def _parse(path):
@@ -76,8 +89,8 @@ def _in_panel(panel, x, y) -> tuple[float, float]:
     return local.x() + corner.x(), local.y() + corner.y()
 
 
-def test_svg_parses_with_each_lane_curve_as_one_vector_path(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_parses_with_each_lane_curve_as_one_vector_path(series_panel, tmp_path):
+    panel = series_panel
     path = write_svg(panel, tmp_path / "series.svg")
     root, parents = _parse(path)
     assert root.tag == f"{SVG}svg"
@@ -85,12 +98,12 @@ def test_svg_parses_with_each_lane_curve_as_one_vector_path(qtbot, tmp_path):
     curves = [_lane_curves(root, parents, lane) for lane in range(len(LANES))]
     assert [len(found) for found in curves] == [1, 1, 1]  # one path per curve, every point in it
     texts = {"".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")}
-    assert {"step", "SGD", "Adam", "Muon (pre)"} <= texts  # axis and legend text as text, not pixels
+    assert {"step", "0.5", "1", "1.5", "2", "2.5"} <= texts  # axis label and ticks as text, not pixels
     assert len(list(root.iter(f"{SVG}image"))) == 1  # the header, pictured; nothing of the plot
 
 
-def test_svg_points_sit_where_the_panel_draws_them(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_points_sit_where_the_panel_draws_them(series_panel, tmp_path):
+    panel = series_panel
     root, parents = _parse(write_svg(panel, tmp_path / "series.svg"))
     steps = np.arange(POINTS, dtype=float)
     for lane in range(len(LANES)):
@@ -101,8 +114,8 @@ def test_svg_points_sit_where_the_panel_draws_them(qtbot, tmp_path):
             assert _pairs(curve)[i] == pytest.approx(_in_panel(panel, steps[i], values[i]), abs=0.01)
 
 
-def test_svg_clips_curves_to_the_plot_area(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_clips_curves_to_the_plot_area(series_panel, tmp_path):
+    panel = series_panel
     root, parents = _parse(write_svg(panel, tmp_path / "series.svg"))
     box = panel.plot.getViewBox()
     left, top = _in_panel(panel, *box.viewRange()[0][:1], box.viewRange()[1][1])
@@ -116,8 +129,8 @@ def test_svg_clips_curves_to_the_plot_area(qtbot, tmp_path):
     assert not [g for g in root.iter(f"{SVG}g") if g.get("stroke") in (PLOT_AREA_START, PLOT_AREA_END)]
 
 
-def test_svg_export_leaves_the_screen_drawing_as_it_was(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_export_leaves_the_screen_drawing_as_it_was(series_panel, tmp_path):
+    panel = series_panel
     scene = panel.plot.scene()
     before = [(item, item.cacheMode()) for item in scene.items()]
     write_svg(panel, tmp_path / "series.svg")
@@ -125,8 +138,8 @@ def test_svg_export_leaves_the_screen_drawing_as_it_was(qtbot, tmp_path):
     assert panel.plot.getAxis("left").cacheMode() != panel.plot.getAxis("left").CacheMode.NoCache
 
 
-def test_svg_refuses_a_wrong_extension_or_folder_naming_the_file(qtbot, tmp_path):
-    panel = _series_panel(qtbot)
+def test_svg_refuses_a_wrong_extension_or_folder_naming_the_file(series_panel, tmp_path):
+    panel = series_panel
     with pytest.raises(ExportError, match=r"series\.png: an SVG file must end in \.svg"):
         write_svg(panel, tmp_path / "series.png")
     with pytest.raises(ExportError, match=r"cannot write .*missing.*series\.svg: there is no folder"):
@@ -191,3 +204,282 @@ def test_what_lies_between_plot_area_markers_is_clipped_to_the_marker():
     assert [g.get("stroke") for g in clipped] == ["#0072b2"]
     outside = [g.get("stroke") for g in root.iter(f"{SVG}g") if g.get("stroke") and g not in list(clipped)]
     assert outside == ["#000000", "#d55e00"]
+
+
+# ---- PNG ---------------------------------------------------------------------------------------------
+
+
+def _lane_pixels(image, lane) -> int:
+    """Pixels close to the lane's colour (antialiased edges count when they are mostly that colour)."""
+    colour = QtGui.QColor(lane_colour(lane))
+    target = np.array([colour.red(), colour.green(), colour.blue()], dtype=float)
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    rgb = pixels[:, : image.width() * 3].reshape(image.height(), image.width(), 3).astype(float)
+    return int((np.abs(rgb - target).sum(axis=2) < 60).sum())
+
+
+def test_png_has_the_requested_size_and_the_screen_look_at_more_pixels(series_panel, tmp_path):
+    panel = series_panel
+    plain = QtGui.QImage(str(write_png(panel, tmp_path / "1x.png", (600, 400))))
+    double = QtGui.QImage(str(write_png(panel, tmp_path / "2x.png", (1200, 800))))
+    assert (plain.width(), plain.height()) == (600, 400)
+    assert (double.width(), double.height()) == (1200, 800)
+    for lane in range(len(LANES)):  # curves twice as long and twice as thick: about four times the ink
+        assert 3.0 < _lane_pixels(double, lane) / _lane_pixels(plain, lane) < 6.0  # not 2: thin
+
+
+def test_png_of_another_shape_gives_the_room_to_the_plot_and_puts_the_panel_back(series_panel, tmp_path):
+    panel = series_panel
+    box = panel.plot.getViewBox()
+    before = (panel.size(), box.viewRange())
+    plain = QtGui.QImage(str(write_png(panel, tmp_path / "plain.png", (600, 400))))
+    wide = QtGui.QImage(str(write_png(panel, tmp_path / "wide.png", (1800, 400))))
+    assert (wide.width(), wide.height()) == (1800, 400)
+    assert (panel.size(), box.viewRange()) == before
+    title = QtCore.QRect(0, 0, 150, 24)  # "② over time", drawn as on screen: not stretched threefold
+    assert wide.copy(title) == plain.copy(title)
+    row = wide.copy(0, 200, 1800, 1).convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    white = sum(row.pixel(x, 0) == 0xFFFFFFFF for x in range(1800))
+    assert white > 1500  # the plot's white area spans the picture, not a 600 px panel in margins
+
+
+def test_png_refuses_a_size_out_of_range_naming_the_file(series_panel, tmp_path):
+    panel = series_panel
+    with pytest.raises(
+        ExportError, match=r"big\.png: a PNG of 9000x400 pixels; each side must be 16 to 8192"
+    ):
+        write_png(panel, tmp_path / "big.png", (9000, 400))
+    with pytest.raises(ExportError, match=r"series\.svg: a PNG file must end in \.png"):
+        write_png(panel, tmp_path / "series.svg", (600, 400))
+    assert not list(tmp_path.iterdir())
+
+
+# ---- CSV ---------------------------------------------------------------------------------------------
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as file:
+        header, *rows = list(csv.reader(file))
+    return header, rows
+
+
+def _column(path, name) -> tuple[np.ndarray, np.ndarray]:
+    """(x, value) of the rows where column ``name`` has a value."""
+    header, rows = _read_csv(path)
+    j = header.index(name)
+    kept = [(float(row[0]), float(row[j])) for row in rows if row[j] != ""]
+    return np.array([x for x, _ in kept]), np.array([y for _, y in kept])
+
+
+def _assert_same(read, drawn):
+    for got, want in zip(read, drawn, strict=True):
+        np.testing.assert_allclose(got, np.asarray(want, dtype=float), rtol=1e-12, atol=0)
+
+
+def _csv_of(panel, path):
+    return write_csv(path, *panel.data_table())
+
+
+def test_csv_writes_numbers_exactly_and_a_missing_point_as_an_empty_cell(tmp_path):
+    path = write_csv(tmp_path / "t.csv", ["step", "a, b"], [[1.0, 0.1 + 0.2], [2, float("nan")], [3, 1e-300]])
+    header, rows = _read_csv(path)
+    assert header == ["step", "a, b"]
+    assert rows == [["1", repr(0.1 + 0.2)], ["2", ""], ["3", "1e-300"]]
+    assert float(rows[0][1]) == 0.1 + 0.2
+
+
+def test_csv_of_panel_two_is_each_lane_curve_as_drawn(series_panel, tmp_path):
+    panel = series_panel
+    steps = np.arange(POINTS, dtype=float)
+    values = np.where(steps % 3 == 0, np.nan, np.exp(-steps / 7))  # NaN: steps not evaluated
+    panel.set_series(1, steps, values)
+    path = _csv_of(panel, tmp_path / "series.csv")
+    assert _read_csv(path)[0] == ["step", "loss: SGD", "loss: Adam", "loss: Muon (pre)"]
+    for lane, label in enumerate(LANES):
+        _assert_same(_column(path, f"loss: {label}"), panel.curve_data(lane))
+    assert len(_column(path, "loss: Adam")[0]) == POINTS - POINTS // 3
+    panel.set_faded(0, steps[:20], np.full(20, 1.5))  # a compared branch, drawn faint
+    path = _csv_of(panel, tmp_path / "compared.csv")
+    assert _read_csv(path)[0][1:3] == ["loss: SGD", "loss: SGD, compared branch"]
+    _assert_same(_column(path, "loss: SGD, compared branch"), panel.faded_data(0))
+
+
+def test_csv_of_panel_one_is_sigma_k_of_each_lane_and_matrix_shown(qtbot, tmp_path):
+    panel = SpectrumPlot()
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD", "Muon"])
+    rng = np.random.default_rng(0)
+    for lane in range(2):
+        for matrix in ("gradient", "momentum", "update"):
+            sigma = np.sort(rng.random(16))[::-1]
+            sigma[-3:] = 0.0  # round-off: not drawn
+            panel.set_spectrum(lane, matrix, sigma)
+    path = _csv_of(panel, tmp_path / "spectra.csv")
+    header, rows = _read_csv(path)
+    assert header == ["index k", "σ_k of G: SGD", "σ_k of M: SGD", "σ_k of G: Muon", "σ_k of M: Muon"]
+    assert len(rows) == 13
+    for lane, label in enumerate(["SGD", "Muon"]):
+        _assert_same(_column(path, f"σ_k of G: {label}"), panel.curve_data(lane, "gradient"))
+        _assert_same(_column(path, f"σ_k of M: {label}"), panel.curve_data(lane, "momentum"))
+
+
+def test_csv_of_panel_three_follows_its_view(qtbot, tmp_path):
+    panel = ClassErrorPlot()
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD", "Muon"])
+    errors = [np.linspace(0.0, 1.0, 40) ** (lane + 1) for lane in range(2)]
+    for lane in range(2):
+        panel.set_errors(lane, errors[lane])
+    steps = np.array([0.0, 10.0, 20.0])
+    buckets = ["1–3", "4–40"]
+    losses = np.array([[2.0, 3.0], [1.0, 2.5], [0.5, 2.25]])
+    panel.set_heatmap(steps, buckets, losses)
+    path = _csv_of(panel, tmp_path / "curves.csv")
+    for lane, label in enumerate(["SGD", "Muon"]):
+        ranks = np.arange(1, 41)
+        _assert_same(_column(path, f"error 1 − p̂(correct): {label}"), (ranks, errors[lane]))
+        smoothed = f"error 1 − p̂(correct), mean over ranks r/1.25…r·1.25: {label}"
+        _assert_same(_column(path, smoothed), (ranks, smooth_by_rank(errors[lane])))
+    panel.set_mode("view", "heatmap")
+    panel.set_mode("quantity", "group_loss")
+    header, rows = _read_csv(_csv_of(panel, tmp_path / "heat.csv"))
+    assert header == ["step", "group loss, ranks 1–3: SGD", "group loss, ranks 4–40: SGD"]
+    _assert_same([[float(cell) for cell in row] for row in rows], np.column_stack([steps, losses]))
+
+
+def test_csv_of_panel_four_in_steps_and_sweep_modes(qtbot, tmp_path):
+    panel = CapacityPlot()
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD", "Muon"])
+    steps = np.arange(0.0, 50.0, 5.0)
+    for lane in range(2):
+        recovered = np.where(steps == 15.0, np.nan, steps * (lane + 1))
+        panel.set_capacity(lane, steps, recovered, recovered / 100)
+    path = _csv_of(panel, tmp_path / "steps.csv")
+    for lane, label in enumerate(["SGD", "Muon"]):
+        _assert_same(_column(path, f"recovered items: {label}"), panel.recovered_data(lane))
+    d = np.array([16.0, 32.0, 64.0, 128.0])
+    panel.set_mode("x", "d")
+    panel.set_sweep(
+        [(0, "SGD", d, d * 0.5, d * 0.4, d * 0.6), (1, "Muon", d, d * 1.5, d * 1.5, d * 1.5)],
+        [("∝ d", np.array([10.0, 200.0]), np.array([5.0, 100.0]))],
+        "d",
+        "recovered items",
+        log_x=True,
+        log_y=True,
+    )
+    path = _csv_of(panel, tmp_path / "sweep.csv")
+    assert _read_csv(path)[0] == [
+        "d",
+        "recovered items: SGD",
+        "recovered items, lowest seed: SGD",
+        "recovered items, highest seed: SGD",
+        "recovered items: Muon",  # its seeds agree: no spread columns
+        "guide: ∝ d",
+    ]
+    _assert_same(_column(path, "recovered items: SGD"), (d, d * 0.5))  # data units, not log10
+    _assert_same(_column(path, "recovered items, highest seed: SGD"), (d, d * 0.6))
+    _assert_same(_column(path, "guide: ∝ d"), ([10.0, 200.0], [5.0, 100.0]))
+
+
+def test_csv_of_the_inspector_matrix_and_its_singular_values(qtbot, tmp_path):
+    view = MatrixView()
+    qtbot.addWidget(view)
+    matrix = np.arange(6, dtype=float).reshape(2, 3) / 7
+    view.set_matrix(matrix, "W of lane 1", "output j", "input i")
+    header, rows = _read_csv(_csv_of(view, tmp_path / "matrix.csv"))
+    assert header == ["output j \\ input i", "input i 0", "input i 1", "input i 2"]
+    _assert_same([[float(cell) for cell in row] for row in rows], np.column_stack([[0, 1], matrix]))
+    spectrum = SingularValuesPlot()
+    qtbot.addWidget(spectrum)
+    spectrum.set_spectra(np.array([3.0, 2.0, 1.0]), np.array([1.0, 1.0, 1.0]), "")
+    path = _csv_of(spectrum, tmp_path / "sv.csv")
+    _assert_same(_column(path, "σ_k: applied update"), spectrum.applied)
+    _assert_same(_column(path, "σ_k: exact polar factor"), spectrum.reference)
+
+
+# ---- asking: the context menu and the size dialog ---------------------------------------------------
+
+
+def _right_click(panel, button=QtCore.Qt.MouseButton.RightButton):
+    viewport = panel.plot_widget.viewport()
+    QtTest.QTest.mouseClick(viewport, button, QtCore.Qt.KeyboardModifier.NoModifier, viewport.rect().center())
+
+
+def test_a_right_click_on_the_plot_offers_the_three_exports(series_panel, qtbot):
+    panel = series_panel
+    assert [a.text() for a in panel.export_menu.actions()] == [
+        "Export PNG…",
+        "Export SVG…",
+        "Export data as CSV…",
+    ]
+    _right_click(panel, QtCore.Qt.MouseButton.LeftButton)
+    assert not panel.export_menu.isVisible()
+    _right_click(panel)
+    qtbot.waitUntil(panel.export_menu.isVisible)
+    with qtbot.waitSignal(panel.export_requested) as requested:
+        panel.export_menu.actions()[2].trigger()
+    assert requested.args == ["csv"]
+    panel.export_menu.hide()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        SpectrumPlot,
+        lambda: SeriesPlot("② over time", [("loss", "loss")]),
+        ClassErrorPlot,
+        CapacityPlot,  # its right-hand axis has a view box of its own over the plot
+        MatrixView,
+        SingularValuesPlot,
+    ],
+)
+def test_every_panel_answers_a_right_click_with_its_export_menu(qtbot, make):
+    panel = make()
+    qtbot.addWidget(panel)
+    panel.resize(500, 350)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.plot.getViewBox().width() > 0)
+    _right_click(panel)
+    qtbot.waitUntil(panel.export_menu.isVisible)
+    shown = [
+        w
+        for w in QtWidgets.QApplication.topLevelWidgets()
+        if isinstance(w, QtWidgets.QMenu) and w.isVisible()
+    ]
+    assert shown == [panel.export_menu]  # and no pyqtgraph menu besides it
+    panel.export_menu.hide()
+
+
+def test_a_right_drag_still_zooms_the_inspector_heat_map(qtbot):
+    view = MatrixView()
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.show()
+    view.set_matrix(np.arange(64, dtype=float).reshape(8, 8), "W")
+    qtbot.waitUntil(lambda: view.plot.getViewBox().width() > 0)
+    before = view.plot.getViewBox().viewRange()
+    viewport = view.plot_widget.viewport()
+    centre = viewport.rect().center()
+    right = QtCore.Qt.MouseButton.RightButton
+    QtTest.QTest.mousePress(viewport, right, QtCore.Qt.KeyboardModifier.NoModifier, centre)
+    for step in range(1, 6):
+        QtTest.QTest.mouseMove(viewport, centre + QtCore.QPoint(12 * step, -12 * step))
+    QtTest.QTest.mouseRelease(
+        viewport, right, QtCore.Qt.KeyboardModifier.NoModifier, centre + QtCore.QPoint(60, -60)
+    )
+    assert view.plot.getViewBox().viewRange() != before  # pyqtgraph's right-drag zoom
+    assert not view.export_menu.isVisible()
+
+
+def test_png_size_dialog_keeps_the_shape_unless_told_not_to(qtbot):
+    dialog = PngSizeDialog((1200, 800))
+    qtbot.addWidget(dialog)
+    assert dialog.size_px == (1200, 800)
+    dialog.width_box.setValue(600)
+    assert dialog.size_px == (600, 400)
+    dialog.keep_shape_box.setChecked(False)
+    dialog.height_box.setValue(600)
+    assert dialog.size_px == (600, 600)
+    assert PngSizeDialog((20000, 10)).size_px == (8192, 16)  # within what a PNG export takes

@@ -117,3 +117,24 @@ def test_stage_style_scales_lane_pens_and_rejects_bad_values():
         StageStyle(3.5)
     with pytest.raises(ValueError, match="theme"):
         StageStyle(1.0, "sepia")
+
+
+def test_a_sweeps_legend_sits_under_the_plot_not_on_its_curves(qtbot):
+    from muonscope.widgets.capacity_plot import CapacityPlot
+
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(640, 360)
+    plot.show()
+    plot.set_lanes(["a", "b"])
+    plot.set_mode("x", "d")
+    x = np.array([16.0, 32.0, 64.0, 128.0])
+    curves = [(0, "Muon ϱ = 1.2", x, x**1.2, x**1.2, x**1.2), (1, "SGD ϱ = 0.9", x, x**0.9, x**0.9, x**0.9)]
+    plot.set_sweep(curves, [("slope 1 + 1/(2α)", x, x**1.33)], "d", "items", True, True)
+    qtbot.waitExposed(plot)
+    assert len(plot.legend.items) == 3 and plot.legend.isVisible()
+    box = plot.plot.getViewBox().sceneBoundingRect
+    qtbot.waitUntil(lambda: plot.legend.sceneBoundingRect().top() >= box().bottom(), timeout=5000)
+    assert not plot.legend.sceneBoundingRect().intersects(box())
+    plot.set_mode("x", "steps")
+    assert plot.legend.items == [] and not plot.legend.isVisible()

@@ -1,0 +1,143 @@
+"""Figures and tables out of the window: File ▸ Export and each panel's context menu.
+
+The controller asks for a size (PNG) and a file, writes, and says what happened: a problem in the
+message bar, on one line naming the file; a written file in the status bar. The two questions are
+callables, so tests answer them without a dialog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from muonscope.widgets.export import ExportError, write_csv, write_png, write_svg
+from muonscope.widgets.panel import EXPORTS, PlotPanel
+from muonscope.widgets.png_size_dialog import ask_png_size
+
+__all__ = ["ExportController", "choose_save_path"]
+
+#: (caption, file name filter) of the file dialog for each kind of file.
+_FILES = {
+    "png": ("Export PNG", "PNG image (*.png)"),
+    "svg": ("Export SVG", "SVG image (*.svg)"),
+    "csv": ("Export data as CSV", "CSV table (*.csv)"),
+}
+#: How long "Wrote FILE" stays in the status bar.
+_WRITTEN_MS = 10_000
+#: The panels File ▸ Export offers, in the grid's order (the inspector's are in their context menus).
+_MENU_PANELS = ("spectra", "over-time", "per-class-error", "capacity")
+
+#: (parent, caption, suggested path, name filter) → the path chosen, or None when cancelled.
+ChoosePath = Callable[[QtWidgets.QWidget, str, Path, str], Path | None]
+#: (parent, default (width, height)) → the size chosen, or None when cancelled.
+AskSize = Callable[[QtWidgets.QWidget, tuple[int, int]], tuple[int, int] | None]
+
+
+def choose_save_path(
+    parent: QtWidgets.QWidget, caption: str, suggested: Path, name_filter: str
+) -> Path | None:
+    """The save dialog (a name typed without an extension gets the kind's extension afterwards)."""
+    chosen, _filter = QtWidgets.QFileDialog.getSaveFileName(parent, caption, str(suggested), name_filter)
+    return Path(chosen) if chosen else None
+
+
+class ExportController(QtCore.QObject):
+    """Writes the four panels, the inspector's plots and the whole window to PNG, SVG and CSV."""
+
+    def __init__(
+        self,
+        window,
+        choose_path: ChoosePath = choose_save_path,
+        ask_size: AskSize = ask_png_size,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._window = window
+        self.choose_path = choose_path
+        self.ask_size = ask_size
+        self.folder = Path.cwd()  # where the next file dialog opens: the last folder written to
+        views = window.views
+        self.panels: dict[str, tuple[str, PlotPanel]] = {
+            "spectra": ("① spectra", views.spectrum),
+            "over-time": ("② over time", views.series),
+            "per-class-error": ("③ per-class error", views.class_error),
+            "capacity": ("④ capacity", views.capacity),
+            "inspector-matrix": ("inspector matrix", views.inspector.matrix_view),
+            "inspector-singular-values": ("inspector σ_k", views.inspector.spectrum),
+        }
+        for name, (_title, panel) in self.panels.items():
+            panel.export_requested.connect(lambda kind, n=name: self.export_panel(n, kind))
+        self.menu = self._build_menu()
+
+    def export_panel(self, name: str, kind: str) -> Path | None:
+        """Ask for the file (and a PNG's size), write panel ``name`` to it; the path, or None."""
+        return self._export(self.panels[name][1], name, kind)
+
+    def export_window(self, kind: str) -> Path | None:
+        """The whole window as a PNG or an SVG; the path written, or None."""
+        return self._export(self._window, "window", kind)
+
+    # ---- menus -----------------------------------------------------------------------------------
+
+    def _build_menu(self) -> QtWidgets.QMenu:
+        """File ▸ Export ▸ one submenu per live panel, then the window; placed above Quit."""
+        file_menu = self._window.menu("File")
+        menu = QtWidgets.QMenu("&Export", file_menu)
+        for name in _MENU_PANELS:
+            submenu = menu.addMenu(self.panels[name][0])
+            for kind, _text in EXPORTS:
+                action = submenu.addAction(f"{kind.upper()}…")
+                action.triggered.connect(lambda _checked=False, n=name, k=kind: self.export_panel(n, k))
+        menu.addSeparator()
+        for kind in ("png", "svg"):
+            action = menu.addAction(f"Window as {kind.upper()}…")
+            action.triggered.connect(lambda _checked=False, k=kind: self.export_window(k))
+        quit_action = next((a for a in file_menu.actions() if a.text().replace("&", "") == "Quit"), None)
+        if quit_action is None:
+            file_menu.addMenu(menu)
+        else:
+            file_menu.insertMenu(quit_action, menu)
+            file_menu.insertSeparator(quit_action)
+        return menu
+
+    # ---- writing ---------------------------------------------------------------------------------
+
+    def _lane_legend(self, target: QtWidgets.QWidget):
+        """For a live panel drawn alone, the lanes' names under it (the window has its own key)."""
+        views = self._window.views
+        live = (views.spectrum, views.series, views.class_error, views.capacity)
+        if not any(target is panel for panel in live):
+            return contextlib.nullcontext()
+        return target.lane_legend([(entry.position, entry.text()) for entry in views.lane_key.entries])
+
+    def _export(self, target: QtWidgets.QWidget, name: str, kind: str) -> Path | None:
+        size = None
+        if kind == "png":
+            size = self.ask_size(self._window, (target.width() * 2, target.height() * 2))
+            if size is None:
+                return None
+        caption, name_filter = _FILES[kind]
+        path = self.choose_path(self._window, caption, self.folder / f"muonscope-{name}.{kind}", name_filter)
+        if path is None:
+            return None
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(f".{kind}")
+        try:
+            if kind == "csv":
+                write_csv(path, *target.data_table())
+            else:
+                with self._lane_legend(target):
+                    if kind == "png":
+                        write_png(target, path, size)
+                    else:
+                        write_svg(target, path)
+        except ExportError as exc:
+            self._window.show_alert(str(exc))
+            return None
+        self.folder = path.parent
+        self._window.statusBar().showMessage(f"Wrote {path}", _WRITTEN_MS)
+        return path

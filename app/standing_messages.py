@@ -1,0 +1,63 @@
+"""The engine's notes and alerts in the window, each shown only while what it says is true.
+
+Most messages report something that happened ("Not saved: …", "Forked …") and stay until dismissed
+or replaced. Some describe where the run stands — "Reached the run's 300 steps and paused", a
+breakpoint that holds, a diverged lane, a failed step, a jump in progress — and stop being true
+the moment the run moves on: it plays, takes a step, restarts (a reset or another preset) or
+jumps to another step. Those are withdrawn then.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore
+
+from muonscope.engine.snapshot import Snapshot
+
+__all__ = ["StandingMessages"]
+
+
+class StandingMessages(QtCore.QObject):
+    """Routes the engine link's notes and alerts to the window and withdraws the standing ones.
+
+    ``window`` shows messages (``show_note``/``show_alert`` return a number) and withdraws them
+    (``withdraw_message(number)``).
+    """
+
+    def __init__(self, window, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._position: tuple[int, int] | None = None  # (run id, step) of the newest snapshot
+        self._standing: tuple[int, tuple[int, int] | None] | None = None  # (number, where it was shown)
+
+    @property
+    def standing(self) -> bool:
+        """Whether a message that holds only while the run stays where it is may be on show."""
+        return self._standing is not None
+
+    @QtCore.Slot(str, bool)
+    def on_note(self, text: str, until_moved: bool) -> None:
+        self._hold(self._window.show_note(text), until_moved)
+
+    @QtCore.Slot(str, bool)
+    def on_alert(self, text: str, until_moved: bool) -> None:
+        self._hold(self._window.show_alert(text), until_moved)
+
+    @QtCore.Slot(object)
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        """A step, a restart or a jump moves the run; a change at the same step does not."""
+        self._position = (snapshot.run_id, snapshot.step)
+        if self._standing is not None and self._standing[1] != self._position:
+            self._withdraw()
+
+    @QtCore.Slot(bool)
+    def on_playing_changed(self, playing: bool) -> None:
+        if playing:
+            self._withdraw()
+
+    def _hold(self, number: int, until_moved: bool) -> None:
+        self._standing = (number, self._position) if until_moved else None
+
+    def _withdraw(self) -> None:
+        if self._standing is not None:
+            self._window.withdraw_message(self._standing[0])
+            self._standing = None

@@ -1,0 +1,164 @@
+"""Exports from the running window: File ▸ Export and the panels' context menus, with dialogs stood in for."""
+
+import csv
+import xml.etree.ElementTree as ET
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtTest
+
+from muonscope.widgets.portable_svg import SVG_NS
+from muonscope.widgets.theme import lane_colour
+from tests.app.helpers import open_app, wait_for_frame, wait_for_step
+
+STEPS = 12
+
+
+class Answers:
+    """Stands in for the file dialog and the size dialog; records what they were asked."""
+
+    def __init__(self, folder, size=(640, 360)):
+        self.folder = folder
+        self.size = size
+        self.paths = []
+        self.next_name = None
+
+    def choose_path(self, _parent, _caption, suggested, _name_filter):
+        if self.next_name == "cancel":
+            return None
+        path = self.folder / (self.next_name or suggested.name)
+        self.paths.append(path)
+        return path
+
+    def ask_size(self, _parent, default):
+        self.default_size = default
+        return self.size
+
+
+def _app_with_answers(qtbot, tmp_path):
+    app = open_app(qtbot)
+    app.intents.step(STEPS)
+    wait_for_step(qtbot, app, STEPS)
+    wait_for_frame(qtbot, app)
+    answers = Answers(tmp_path)
+    app.exports.choose_path = answers.choose_path
+    app.exports.ask_size = answers.ask_size
+    return app, answers
+
+
+def _menu_texts(menu):
+    return [action.text().replace("&", "") for action in menu.actions() if not action.isSeparator()]
+
+
+def _submenu(menu, title):
+    return next(action.menu() for action in menu.actions() if action.text().replace("&", "") == title)
+
+
+def _action(menu, text):
+    return next(action for action in menu.actions() if action.text() == text)
+
+
+def test_file_menu_has_export_with_a_submenu_per_panel_above_quit(qtbot, tmp_path):
+    app, _answers = _app_with_answers(qtbot, tmp_path)
+    file_menu = app.window.menu("File")
+    texts = _menu_texts(file_menu)
+    assert texts.index("Export") == texts.index("Quit") - 1
+    export = _submenu(file_menu, "Export")
+    assert _menu_texts(export) == [
+        "① spectra",
+        "② over time",
+        "③ per-class error",
+        "④ capacity",
+        "Window as PNG…",
+        "Window as SVG…",
+    ]
+    for title in ("① spectra", "② over time", "③ per-class error", "④ capacity"):
+        assert _menu_texts(_submenu(export, title)) == ["PNG…", "SVG…", "CSV…"]
+
+
+def test_file_menu_writes_a_panel_as_png_svg_and_csv(qtbot, tmp_path):
+    app, answers = _app_with_answers(qtbot, tmp_path)
+    series = app.views.series
+    over_time = _submenu(_submenu(app.window.menu("File"), "Export"), "② over time")
+    for text in ("PNG…", "SVG…", "CSV…"):
+        _action(over_time, text).trigger()
+    png, svg, table = answers.paths
+    assert [p.name for p in answers.paths] == [
+        "muonscope-over-time.png",
+        "muonscope-over-time.svg",
+        "muonscope-over-time.csv",
+    ]
+    assert answers.default_size == (series.width() * 2, series.height() * 2)
+    assert QtGui.QImage(str(png)).size() == QtCore.QSize(640, 360)
+    root = ET.parse(svg).getroot()
+    assert root.tag == f"{{{SVG_NS}}}svg"
+    strokes = {e.get("stroke") for e in root.iter() if e.get("stroke")}
+    assert {lane_colour(lane).lower() for lane in range(4)} <= strokes
+    with open(table, newline="", encoding="utf-8") as file:
+        header, *rows = list(csv.reader(file))
+    assert header[0] == "step" and len(header) == 5
+    for lane in range(4):
+        steps, values = series.curve_data(lane)
+        kept = [(float(r[0]), float(r[lane + 1])) for r in rows if r[lane + 1] != ""]
+        np.testing.assert_allclose(np.array(kept), np.column_stack([steps, values]), rtol=1e-12, atol=0)
+    assert app.window.statusBar().currentMessage() == f"Wrote {table}"
+
+
+def test_file_menu_writes_the_whole_window(qtbot, tmp_path):
+    app, answers = _app_with_answers(qtbot, tmp_path)
+    answers.size = (app.window.width() * 2, app.window.height() * 2)
+    export = _submenu(app.window.menu("File"), "Export")
+    _action(export, "Window as PNG…").trigger()
+    _action(export, "Window as SVG…").trigger()
+    png, svg = answers.paths
+    assert QtGui.QImage(str(png)).size() == app.window.size() * 2
+    root = ET.parse(svg).getroot()
+    assert root.get("viewBox") == f"0 0 {app.window.width()} {app.window.height()}"
+    areas = list(root.iter(f"{{{SVG_NS}}}clipPath"))
+    assert (
+        len(areas) >= 4
+    )  # a clipped plot area per panel at least (the timeline and ④'s right axis add some)
+
+
+def test_the_panels_context_menu_writes_through_the_same_chooser(qtbot, tmp_path):
+    app, answers = _app_with_answers(qtbot, tmp_path)
+    panel = app.views.class_error
+    viewport = panel.plot_widget.viewport()
+    QtTest.QTest.mouseClick(
+        viewport,
+        QtCore.Qt.MouseButton.RightButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+        viewport.rect().center(),
+    )
+    qtbot.waitUntil(panel.export_menu.isVisible)
+    _action(panel.export_menu, "Export data as CSV…").trigger()
+    panel.export_menu.hide()
+    (table,) = answers.paths
+    assert table.name == "muonscope-per-class-error.csv"
+    with open(table, newline="", encoding="utf-8") as file:
+        header = next(csv.reader(file))
+    assert header[0] == "frequency rank (head → tail)" and len(header) == 1 + 2 * 4  # raw, smoothed
+
+
+def test_a_refused_file_is_said_on_one_line_and_a_cancel_writes_nothing(qtbot, tmp_path):
+    app, answers = _app_with_answers(qtbot, tmp_path)
+    answers.next_name = "missing/figure.svg"
+    assert app.exports.export_panel("spectra", "svg") is None
+    message = app.views.message.text
+    assert "figure.svg" in message and "there is no folder" in message and "\n" not in message
+    answers.next_name = "cancel"
+    assert app.exports.export_panel("capacity", "csv") is None
+    answers.next_name = "typed-without-extension"
+    written = app.exports.export_panel("capacity", "csv")
+    assert written == tmp_path / "typed-without-extension.csv" and written.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["typed-without-extension.csv"]
+
+
+def test_a_panel_exported_alone_names_its_lanes_and_the_screen_stays_as_it_was(qtbot, tmp_path):
+    """On screen the lanes are named in the window's key; a panel's picture carries them itself."""
+    app, _answers = _app_with_answers(qtbot, tmp_path)
+    items_before = len(app.views.series.plot.scene().items())
+    path = app.exports.export_panel("over-time", "svg")
+    words = set(" ".join(e.text or "" for e in ET.parse(path).getroot().iter()).split())
+    for entry in app.views.lane_key.entries:  # Qt writes a text run per word
+        assert set(entry.text().split()) <= words, entry.text()
+    assert len(app.views.series.plot.scene().items()) == items_before  # the legend went again

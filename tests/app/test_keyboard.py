@@ -1,0 +1,123 @@
+"""The keyboard: a sheet of every shortcut, Esc gives the keys back after typing, ← scrubs a paused run."""
+
+import pytest
+from PySide6 import QtCore, QtGui
+
+from tests.app.helpers import WAIT_MS, open_app, wait_for_frame, wait_for_step, wait_until_paused
+
+Key = QtCore.Qt.Key
+
+#: (keys, a word of what they do) the sheet must list.
+EXPECTED = [
+    ("Space", "play / pause"),
+    ("→", "one step"),
+    ("Shift+→", "N steps"),
+    ("Ctrl+G", "go to step"),
+    ("←", "view one step back"),
+    ("End", "back to live"),
+    ("Page Up", "previous preset"),
+    ("Page Down", "next preset"),
+    ("Ctrl+Shift+R", "record"),
+    ("F11", "presentation"),
+    ("Ctrl+S", "Save"),
+    ("Ctrl+O", "Open"),
+    ("Ctrl+Q", "Quit"),
+    ("F1, ?", "keyboard shortcuts"),
+]
+
+
+@pytest.fixture
+def app(qtbot):
+    app = open_app(qtbot)
+    app.window.activateWindow()
+    qtbot.waitUntil(app.window.isActiveWindow, timeout=WAIT_MS)
+    return app
+
+
+def _listed(app) -> dict[str, str]:
+    return {keys: description for _group, keys, description in app.keyboard.sheet.rows}
+
+
+@pytest.mark.parametrize("key", [Key.Key_Question, Key.Key_F1])
+def test_question_mark_and_f1_open_a_sheet_that_lists_every_shortcut(app, qtbot, key):
+    app.window.focus_stage()
+    qtbot.keyClick(app.window.stage, key)
+    qtbot.waitUntil(app.keyboard.sheet.isVisible, timeout=WAIT_MS)
+    listed = _listed(app)
+    for keys, word in EXPECTED:
+        assert keys in listed, f"{keys} missing from {sorted(listed)}"
+        assert word in listed[keys], (keys, listed[keys])
+    app.keyboard.sheet.close()
+
+
+def test_the_help_menu_opens_the_sheet(app, qtbot):
+    entries = {action.text().replace("&", ""): action for action in app.window.menu("Help").actions()}
+    entries["Keyboard shortcuts"].trigger()
+    qtbot.waitUntil(app.keyboard.sheet.isVisible, timeout=WAIT_MS)
+    app.keyboard.sheet.close()
+
+
+def test_an_action_added_later_with_a_shortcut_shows_up_in_the_sheet(app, qtbot):
+    action = QtGui.QAction("export the panels", app.window)
+    action.setShortcut(QtGui.QKeySequence("Ctrl+E"))
+    app.window.menu("File").addAction(action)
+    app.keyboard.show_sheet()
+    assert ("File", "Ctrl+E", "export the panels") in app.keyboard.sheet.rows
+    app.keyboard.sheet.close()
+
+
+def test_escape_after_typing_in_a_spin_box_gives_space_back_to_play(app, qtbot):
+    spin = app.views.transport.step_n_spin
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=WAIT_MS)
+    spin.selectAll()
+    qtbot.keyClicks(spin, "25")
+    qtbot.keyClick(spin, Key.Key_Escape)
+    assert app.window.stage.hasFocus()
+    assert spin.value() == 25  # what was typed is kept
+    qtbot.keyClick(app.window.stage, Key.Key_Space)
+    qtbot.waitUntil(lambda: app.clock.playing, timeout=WAIT_MS)
+    qtbot.keyClick(app.window.stage, Key.Key_Space)
+    wait_until_paused(qtbot, app)
+
+
+def test_left_moves_the_view_back_one_step_when_paused_and_right_returns_to_live(app, qtbot):
+    app.intents.step(5)
+    wait_for_step(qtbot, app, 5)
+    stage = app.window.stage
+    app.window.focus_stage()
+    with qtbot.waitSignal(app.clock.frame_drawn, timeout=WAIT_MS) as frame:
+        qtbot.keyClick(stage, Key.Key_Left)
+    assert frame.args == [4] and app.clock.cursor_step == 4
+    assert not app.views.timeline.live
+    qtbot.keyClick(stage, Key.Key_Left)
+    assert app.clock.cursor_step == 3
+    qtbot.keyClick(stage, Key.Key_Right)  # the view, not the engine
+    assert app.clock.cursor_step == 4
+    wait_for_frame(qtbot, app)
+    assert app.clock.newest.step == 5
+    qtbot.keyClick(stage, Key.Key_Right)  # back at the newest step: following the run again
+    assert app.clock.cursor_step is None and app.views.timeline.live
+    qtbot.keyClick(stage, Key.Key_Right)  # and now → steps the engine
+    wait_for_step(qtbot, app, 6)
+
+
+def test_end_goes_back_to_live(app, qtbot):
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    app.clock.look_at(1)
+    app.window.focus_stage()
+    qtbot.keyClick(app.window.stage, Key.Key_End)
+    assert app.clock.cursor_step is None and app.views.timeline.live
+
+
+def test_page_down_changes_preset_in_presentation_mode_with_the_toolbar_hidden(app, qtbot):
+    transport = app.views.transport
+    transport.preset_chosen.disconnect(app.intents.load_preset)  # the choice is what is tested
+    app.presentation.set_active(True)
+    assert not transport.isVisible()
+    app.window.focus_stage()
+    with qtbot.waitSignal(transport.preset_chosen, timeout=WAIT_MS) as chosen:
+        qtbot.keyClick(app.window.stage, Key.Key_PageDown)
+    assert chosen.args[0] == transport.preset_combo.currentData()
+    app.presentation.set_active(False)

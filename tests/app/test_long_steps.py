@@ -1,0 +1,57 @@
+"""A long step shows a busy line with its elapsed time, and Cancel abandons it cleanly."""
+
+import re
+import threading
+
+from muonscope.engine import Experiment
+from tests.app.helpers import WAIT_MS, open_app, wait_for_frame, wait_for_step, wait_until_paused
+
+
+def _held(entered: threading.Event, release: threading.Event):
+    class Held(Experiment):
+        """Its first step waits until the test lets it go, as a step at d = 2048 takes minutes."""
+
+        def step(self, n=1, **kwargs):
+            if not release.is_set():
+                entered.set()
+                release.wait(timeout=WAIT_MS / 1000)
+            super().step(n, **kwargs)
+
+    return Held
+
+
+def test_a_long_step_shows_the_busy_line_and_cancel_abandons_it(qtbot):
+    entered, release = threading.Event(), threading.Event()
+    app = open_app(qtbot, engine_factory=_held(entered, release))
+    busy = app.views.busy
+    try:
+        app.intents.step(5)
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        qtbot.waitUntil(busy.isVisible, timeout=WAIT_MS)  # once the step has run for a second
+        assert re.fullmatch(r"computing step 1 · \d+ s", busy.text), busy.text
+        assert app.window.status_text("step") == "step 0"
+        busy.cancel_button.click()
+        assert busy.cancelling and not busy.cancel_button.isEnabled()
+    finally:
+        release.set()  # the step goes on to its first cancellation point and stops there
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Cancelled step 1"), timeout=WAIT_MS)
+    assert "paused at step 0" in app.views.message.text
+    qtbot.waitUntil(lambda: not busy.isVisible(), timeout=WAIT_MS)
+    assert app.link.loop.steps_queued == 0  # the four steps queued after it were dropped
+    assert app.link.step_in_progress is None
+    assert app.clock.newest.step == 0 and not app.clock.playing
+    assert len(app.clock.history) == 4  # one row per lane: step 0 only, nothing of step 1
+    app.intents.step(1)  # the engine is as before the step: it takes it again, in full
+    wait_for_step(qtbot, app, 1)
+    wait_until_paused(qtbot, app)
+    wait_for_frame(qtbot, app)
+    assert app.clock.history.column("step", lane=0).tolist() == [0, 1]
+    assert not app.views.message.text.startswith("Cancelled")  # the run moved on
+
+
+def test_a_quick_step_shows_no_busy_line(qtbot):
+    app = open_app(qtbot)
+    app.intents.step(3)
+    wait_for_step(qtbot, app, 3)
+    app.step_watch.poll()
+    assert not app.views.busy.isVisible()

@@ -1,0 +1,83 @@
+"""Messages that describe where the run stands go away once it moves on; others stay."""
+
+import pytest
+
+from muonscope.widgets.message_bar import MessageBar
+from tests.app.helpers import WAIT_MS, open_app, small_preset, wait_for_step, wait_until_paused
+
+REACHED = "Reached the run's 4 steps and paused"
+
+
+def _paused_at_run_length(qtbot):
+    preset = small_preset()
+    preset = type(preset)(name="short", config=preset.config.with_value("run.steps", 4), title="short")
+    app = open_app(qtbot, preset)
+    app.intents.play(True)
+    qtbot.waitUntil(lambda: REACHED in app.views.message.text, timeout=WAIT_MS)
+    wait_until_paused(qtbot, app)
+    return app
+
+
+def _banner_gone(app) -> bool:
+    return REACHED not in app.views.message.text
+
+
+def test_the_run_length_banner_goes_when_play_resumes(qtbot):
+    app = _paused_at_run_length(qtbot)
+    app.intents.play(True)
+    qtbot.waitUntil(lambda: _banner_gone(app), timeout=WAIT_MS)
+    wait_for_step(qtbot, app, 6)
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)
+    assert not app.views.message.isVisible()
+
+
+def test_the_run_length_banner_goes_on_reset(qtbot):
+    app = _paused_at_run_length(qtbot)
+    app.intents.reset(3)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 0, timeout=WAIT_MS)
+    assert _banner_gone(app)
+
+
+def test_the_run_length_banner_goes_on_a_preset_change(qtbot):
+    app = _paused_at_run_length(qtbot)
+    app.intents.run_preset(small_preset(label_noise=0.1))
+    qtbot.waitUntil(lambda: app.clock.config.task.label_noise == pytest.approx(0.1), timeout=WAIT_MS)
+    assert _banner_gone(app)
+
+
+def test_the_run_length_banner_goes_when_a_step_is_taken(qtbot):
+    app = _paused_at_run_length(qtbot)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 5)
+    assert _banner_gone(app)
+
+
+def test_the_banner_stays_while_the_run_stays_where_it_is(qtbot):
+    app = _paused_at_run_length(qtbot)
+    app.views.lanes.rows[2].order.buttons["none"].click()  # a change at the same step
+    qtbot.waitUntil(lambda: app.clock.config.lanes[2].order == "none", timeout=WAIT_MS)
+    assert REACHED in app.views.message.text
+
+
+def test_a_message_about_something_that_happened_stays_when_play_resumes(qtbot):
+    app = open_app(qtbot)
+    app.intents.change("lanes[0].lr", -1.0)  # refused: lr must be positive
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Not applied"), timeout=WAIT_MS)
+    app.intents.play(True)
+    wait_for_step(qtbot, app, 3)
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)
+    assert app.views.message.text.startswith("Not applied")
+
+
+def test_withdrawing_a_message_leaves_a_newer_one(qtbot):
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    first = bar.show_message("paused here", "info")
+    second = bar.show_message("something else")
+    assert not bar.withdraw(first)
+    assert bar.text == "something else"
+    assert bar.withdraw(second)
+    assert bar.text == ""

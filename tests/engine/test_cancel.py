@@ -1,0 +1,130 @@
+"""A cancelled step leaves the experiment as it was: it happens whole or not at all."""
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from muonscope.engine.changes import SetField
+from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.errors import StepCancelled
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.session import Session
+
+LANES = (
+    LaneConfig(optimizer="sgd", lr=20.0, momentum=0.9, buffer="sum"),
+    LaneConfig(optimizer="adam", lr=0.05, momentum=0.9),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.95, order="pre"),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.95, order="post"),
+)
+#: Evaluation every second step, spectra every step: a step at an evaluation boundary has them all.
+CONFIG = ExperimentConfig(
+    task=TaskConfig(d=16, n_items=64, alpha=1.5, batch_size=32),
+    lanes=LANES,
+    run=RunConfig(eval_every=2, spectra_every=1),
+)
+
+
+def _plain(value):
+    """A value as something ``==`` compares fully (arrays and tensors as nested lists, NaN as text)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, np.where(np.isnan(value), -1.2345e300, value).tolist())
+    if isinstance(value, float) and np.isnan(value):
+        return "nan"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, *(_plain(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _plain(v)) for k, v in value.items()))
+    return value
+
+
+def _state(experiment: Experiment):
+    """Everything a step may change: settings, queued changes, W, optimizer states, stream, snapshot."""
+    states = [experiment.optimizer_state(i) for i in range(len(experiment.config.lanes))]
+    return _plain(
+        {
+            "step": experiment.step_count,
+            "config": experiment.config,
+            "queued": experiment.queued_config,
+            "pending": experiment.pending_changes,
+            "weights": experiment.weights,
+            "states": [(s.buffer, s.second_moment, s.steps_taken) for s in states],
+            "stream": experiment.task.random_state(),
+            "snapshot": dataclasses.replace(experiment.snapshot(), run_id=0),  # twins differ only here
+            "changes": experiment.changes,
+        }
+    )
+
+
+def _after(calls: int):
+    """A ``cancelled`` that says yes from its ``calls``-th question on (0: at the first point)."""
+    counter = itertools.count()
+    return lambda: next(counter) >= calls
+
+
+def _points_in_a_step(experiment: Experiment) -> int:
+    counter = itertools.count()
+    experiment.step(cancelled=lambda: next(counter) < 0)
+    return next(counter)
+
+
+def _ready(steps: int = 3) -> Experiment:
+    """Three steps in, with a change queued for the next boundary (it must survive a cancel)."""
+    experiment = Experiment(CONFIG)
+    experiment.step(steps)
+    experiment.apply(SetField("lanes[0].optimizer", "signgd"))
+    experiment.apply(SetField("task.label_noise", 0.1))
+    return experiment
+
+
+@pytest.mark.parametrize("steps_before", [3, 4], ids=["step with evaluation", "step without"])
+def test_a_step_cancelled_at_any_point_leaves_the_state_as_before(steps_before):
+    points = _points_in_a_step(_ready(steps_before))
+    assert points >= 10  # between the lanes' updates, the spectra's SVDs, before the evaluation
+    for calls in range(points):
+        experiment = _ready(steps_before)
+        before = _state(experiment)
+        with pytest.raises(StepCancelled):
+            experiment.step(cancelled=_after(calls))
+        assert _state(experiment) == before, f"cancelled at point {calls}"
+
+
+@pytest.mark.parametrize("calls", [0, 5, 12])
+def test_after_a_cancelled_step_the_run_goes_on_as_its_uncancelled_twin(calls):
+    cancelled, twin = _ready(), _ready()
+    with pytest.raises(StepCancelled):
+        cancelled.step(cancelled=_after(calls))
+    cancelled.step(2)
+    twin.step(2)
+    assert _state(cancelled) == _state(twin)
+    assert [e.text for e in cancelled.events] == [e.text for e in twin.events]  # the changes, once
+
+
+def test_a_cancellable_step_computes_the_same_numbers_as_a_plain_one():
+    """Checked matrix by matrix or batched, the spectra and metrics agree bit for bit."""
+    checked, plain = _ready(), _ready()
+    checked.step(3, cancelled=lambda: False)
+    plain.step(3)
+    assert _state(checked) == _state(plain)
+
+
+def test_a_cancelled_replayed_step_queues_its_recorded_changes_once():
+    session, straight = Session(CONFIG), Session(CONFIG)
+    for s in (session, straight):
+        s.run(3)
+        s.apply(SetField("task.label_noise", 0.2))
+        s.run(6)
+    session.go_to(2)
+    session.step_once()  # replaying: step 3 is recorded, its change comes at the boundary after it
+    with pytest.raises(StepCancelled):
+        session.step_once(cancelled=_after(3))
+    assert session.step == 3 and not session.experiment.pending_changes
+    session.run(6, stop_on_breakpoints=False)
+    assert _state(session.experiment) == _state(straight.experiment)
+    assert [e.text for e in session.experiment.events] == ["label noise 0 → 0.2"]

@@ -1,0 +1,55 @@
+"""What a change carries with it: an optimizer switch sets the new optimizer's learning rate."""
+
+import pytest
+
+from muonscope.engine import OPTIMIZERS, ExperimentConfig, LaneConfig, RemoveLane, SetField, TaskConfig
+from muonscope.engine.changes import apply_change, change_note, switch_optimizer, switches_first
+
+SGD_128 = LaneConfig(optimizer="sgd", lr=128.0, momentum=0.9, buffer="sum")
+CONFIG = ExperimentConfig(
+    task=TaskConfig(d=16, n_items=64), lanes=(SGD_128, LaneConfig(optimizer="adam", lr=0.1))
+)
+
+
+def test_a_switch_takes_the_new_optimizers_default_rate_and_says_so():
+    applied = apply_change(CONFIG, SetField("lanes[0].optimizer", "signgd"))
+    lane = applied.config.lanes[0]
+    assert (lane.optimizer, lane.lr) == ("signgd", OPTIMIZERS["signgd"].default_lr)
+    assert (lane.momentum, lane.buffer) == (0.9, "sum")  # the buffer's settings stay
+    assert (applied.field, applied.old, applied.new) == ("lanes[0].optimizer", "sgd", "signgd")
+    assert applied.text == "lane 1 optimizer sgd → signgd, lr 128 → 0.01"
+    assert applied.note == "lane 1: SGD → SignGD, lr 128 → 0.01 (SignGD's default)"
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_switched_to_gets_its_registry_default(optimizer):
+    switched = switch_optimizer(LaneConfig(optimizer="sgd", lr=128.0), optimizer)
+    expected = 128.0 if optimizer == "sgd" else OPTIMIZERS[optimizer].default_lr
+    assert switched.lr == expected
+
+
+def test_a_switch_to_a_rate_already_at_the_default_names_it_without_an_arrow():
+    config = CONFIG.with_value("lanes[0].lr", 0.01)
+    assert change_note(config, SetField("lanes[0].optimizer", "signgd")) == (
+        "lane 1: SGD → SignGD, lr 0.01 (SignGD's default)"
+    )
+
+
+def test_other_changes_carry_nothing():
+    assert change_note(CONFIG, SetField("lanes[0].optimizer", "sgd")) == ""
+    assert apply_change(CONFIG, SetField("lanes[0].optimizer", "sgd")).config.lanes[0].lr == 128.0
+    assert change_note(CONFIG, SetField("lanes[1].lr", 0.2)) == ""
+    assert change_note(CONFIG, RemoveLane(1)) == ""
+
+
+def test_switches_go_first_so_that_a_rate_given_with_them_holds():
+    rate, switch, noise = (
+        SetField("lanes[0].lr", 0.05),
+        SetField("lanes[0].optimizer", "signgd"),
+        SetField("task.label_noise", 0.1),
+    )
+    assert switches_first([rate, noise, switch]) == [switch, rate, noise]
+    config = CONFIG
+    for change in switches_first([rate, switch]):
+        config = apply_change(config, change).config
+    assert (config.lanes[0].optimizer, config.lanes[0].lr) == ("signgd", 0.05)

@@ -1,0 +1,30 @@
+"""A panel's data as a table: a column of x values, then one column per curve, rows merged on x."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["DataTable", "merged_on_x"]
+
+#: (column names, rows); a row holds one number per column, NaN where a curve has no point.
+DataTable = tuple[list[str], list[list[float]]]
+
+
+def merged_on_x(x_name: str, series: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> DataTable:
+    """Columns ``x_name`` and each (name, x, y) series' name; a row per x of any series, ascending.
+
+    Curves of one panel need not share their x values (a lane's spectrum loses its round-off
+    values, a guide line has its own points): where a series has no point at a row's x, its cell
+    is NaN. Points with a NaN x are dropped (no curve draws them).
+    """
+    columns = [x_name, *(name for name, _x, _y in series)]
+    arrays = [(np.asarray(x, dtype=float), np.asarray(y, dtype=float)) for _name, x, y in series]
+    arrays = [(x[~np.isnan(x)], y[~np.isnan(x)]) for x, y in arrays]
+    xs = np.unique(np.concatenate([x for x, _y in arrays])) if arrays else np.zeros(0)
+    table = np.full((xs.size, len(columns)), np.nan)
+    table[:, 0] = xs
+    for column, (x, y) in enumerate(arrays, start=1):
+        table[np.searchsorted(xs, x), column] = y
+    return columns, table.tolist()
