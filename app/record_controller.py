@@ -68,6 +68,7 @@ class RecordController(QtCore.QObject):
         self._last_step: int | None = None  # None until the engine is paced: nothing is written yet
         self._paced_from: int | None = None
         self._finishing: list[threading.Thread] = []
+        self._stop_when_drawn = False
         self._transport.record_toggled.connect(self._on_toggled)
         link.paced.connect(self._on_paced)
         # Queued: the frame is grabbed once everything else that follows a drawn frame (the live
@@ -107,7 +108,9 @@ class RecordController(QtCore.QObject):
 
     def start(self, path: Path) -> bool:
         """Record to ``path`` from the next step on; False (and a message) when it cannot be written."""
-        if self.recording:
+        if self.recording:  # pressed again before a stop took effect: the recording goes on
+            self._stop_when_drawn = False
+            self._transport.set_recording(True)
             return True
         try:
             check_video_path(path, _WHAT)
@@ -119,6 +122,7 @@ class RecordController(QtCore.QObject):
             self._window.show_alert(f"Not recording: {exc}")
             return False
         self._last_step = self._paced_from = None
+        self._stop_when_drawn = False
         self._link.submit(Pace(True))
         self._transport.set_recording(True)
         self._show_progress()
@@ -128,10 +132,23 @@ class RecordController(QtCore.QObject):
     def stop(self) -> None:
         """Stop recording (the engine runs free again); the file is finished in the background.
 
-        Finishing takes seconds (the encoder's last frames; a GIF's palette pass), so the window
-        stays live meanwhile and says where the file went once it is there (:attr:`finished`).
+        A step the engine took before the stop but the window has not drawn yet still gets its
+        frame: the recording ends once that frame is written. Finishing takes seconds (the
+        encoder's last frames; a GIF's palette pass), so the window stays live meanwhile and says
+        where the file went once it is there (:attr:`finished`).
         """
+        if self._writer is None:
+            return
+        self._transport.set_recording(False)
+        newest = self._clock.newest
+        if self._last_step is not None and newest is not None and newest.step != self._last_step:
+            self._stop_when_drawn = True  # the paced engine waits on that frame: it comes next
+            return
+        self._end()
+
+    def _end(self) -> None:
         writer, self._writer = self._writer, None
+        self._stop_when_drawn = False
         if writer is None:
             return
         self._link.submit(Pace(False))
@@ -149,7 +166,7 @@ class RecordController(QtCore.QObject):
 
     @QtCore.Slot()
     def _on_closing(self) -> None:
-        self.stop()
+        self._end()  # no more frames will be drawn
         self.wait_finished()
 
     def _finish(self, writer: VideoWriter) -> None:
@@ -194,10 +211,13 @@ class RecordController(QtCore.QObject):
                 self._writer.add(rgb_bytes(grab_frame(self._window, self._size)))
             except OSError as exc:
                 self._window.show_alert(f"Recording stopped: {exc}")
-                self.stop()
+                self._end()
                 return
             self._last_step = newest.step
             self._show_progress()
+        if self._stop_when_drawn:
+            self._end()
+            return
         self._link.submit(FrameShown(newest.step))
 
     def _show_progress(self) -> None:

@@ -280,6 +280,19 @@ def test_a_fast_engine_is_paced_so_that_no_step_is_skipped(qtbot, tmp_path):
     assert len(_decoded(path)[1]) == app.clock.newest.step - start
 
 
+def test_a_step_taken_just_before_the_stop_still_gets_its_frame(qtbot, tmp_path):
+    """Stopped as the step's snapshot arrives (its frame perhaps not drawn yet): the frame is kept."""
+    app = open_app(qtbot)
+    path = tmp_path / "last.mp4"
+    _start_recording(qtbot, app, path)
+    start = app.recorder.started_after_step
+    app.intents.step(1)
+    qtbot.waitUntil(lambda: app.clock.newest.step == start + 1, timeout=WAIT_MS)
+    with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
+        app.views.transport.record_action.trigger()
+    assert len(_decoded(path)[1]) == 1
+
+
 def test_closing_the_window_finishes_the_file(qtbot, tmp_path):
     app = open_app(qtbot)
     path = tmp_path / "closed.mp4"
