@@ -58,7 +58,7 @@ def measure(app: App, nice: int | None, seconds: float, warmup: float) -> tuple[
         run_for(warmup)
         return steps_per_s(app, seconds), ""
     done = [0]
-    points = plan(app.clock.config, "d") * 4  # long enough to outlast the measurement
+    points = plan(app.clock.config, "d") * 16  # long enough to outlast the measurement
     job = Job(sweep_body(points, nice), "benchmark-sweep")
     job.yielded.connect(lambda _result: done.__setitem__(0, done[0] + 1))
     job.start()
