@@ -151,6 +151,8 @@ class PlotPanel(QtWidgets.QWidget):
         font.setPointSizeF(style.font_pt(TITLE_PT))
         self.setFont(font)  # the header: title and mode boxes
         self._title.setFont(font)
+        self._placeholder.setFont(font)
+        self._place_placeholder()
         palette = self._title.palette()
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
         self._title.setPalette(palette)

@@ -1,5 +1,7 @@
 """Small presets and waits shared by the app tests."""
 
+import threading
+
 from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.presets import Preset
 
@@ -46,3 +48,22 @@ def wait_for_frame(qtbot, app):
 def wait_until_paused(qtbot, app):
     """Until the engine reports it stopped playing: every snapshot from before has arrived by then."""
     qtbot.waitUntil(lambda: not app.clock.playing, timeout=WAIT_MS)
+
+
+def held_experiment(entered: threading.Event, release: threading.Event, first_only: bool = False):
+    """An Experiment whose steps wait until the test sets ``release``.
+
+    A very large step (d = 2048) takes minutes; this makes one without the minutes and without a
+    clock: ``entered`` is set when a held step begins. With ``first_only``, steps after the release
+    neither wait nor set ``entered``.
+    """
+    from muonscope.engine import Experiment
+
+    class Held(Experiment):
+        def step(self, n=1, **kwargs):
+            if not (first_only and release.is_set()):
+                entered.set()
+                release.wait(timeout=WAIT_MS / 1000)
+            super().step(n, **kwargs)
+
+    return Held

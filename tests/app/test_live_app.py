@@ -14,6 +14,7 @@ from muonscope.app.engine_loop import Step
 from muonscope.engine import Experiment
 from tests.app.helpers import (
     WAIT_MS,
+    held_experiment,
     open_app,
     small_preset,
     wait_for_frame,
@@ -274,21 +275,9 @@ def test_engine_link_delivers_snapshots_without_a_window(qtbot, qapp):
         assert link.stop()
 
 
-def _held_experiment(entered: threading.Event, release: threading.Event):
-    class Held(Experiment):
-        """Its steps wait until the test lets them go, as a very large step would."""
-
-        def step(self, n=1, **kwargs):
-            entered.set()
-            release.wait(timeout=WAIT_MS / 1000)
-            super().step(n, **kwargs)
-
-    return Held
-
-
 def test_the_window_keeps_working_while_a_step_is_running(qtbot):
     entered, release = threading.Event(), threading.Event()
-    app = open_app(qtbot, engine_factory=_held_experiment(entered, release))
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release))
     try:
         app.intents.step(1)
         qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
@@ -309,7 +298,7 @@ def test_the_window_keeps_working_while_a_step_is_running(qtbot):
 
 def test_closing_waits_for_a_step_only_until_its_deadline(qtbot):
     entered, release = threading.Event(), threading.Event()
-    app = open_app(qtbot, engine_factory=_held_experiment(entered, release))
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release))
     app.intents.step(1)
     qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
     try:

@@ -3,26 +3,19 @@
 import re
 import threading
 
-from muonscope.engine import Experiment
-from tests.app.helpers import WAIT_MS, open_app, wait_for_frame, wait_for_step, wait_until_paused
-
-
-def _held(entered: threading.Event, release: threading.Event):
-    class Held(Experiment):
-        """Its first step waits until the test lets it go, as a step at d = 2048 takes minutes."""
-
-        def step(self, n=1, **kwargs):
-            if not release.is_set():
-                entered.set()
-                release.wait(timeout=WAIT_MS / 1000)
-            super().step(n, **kwargs)
-
-    return Held
+from tests.app.helpers import (
+    WAIT_MS,
+    held_experiment,
+    open_app,
+    wait_for_frame,
+    wait_for_step,
+    wait_until_paused,
+)
 
 
 def test_a_long_step_shows_the_busy_line_and_cancel_abandons_it(qtbot):
     entered, release = threading.Event(), threading.Event()
-    app = open_app(qtbot, engine_factory=_held(entered, release))
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release, first_only=True))
     busy = app.views.busy
     try:
         app.intents.step(5)
