@@ -15,10 +15,10 @@ from muonscope.app.debugger import (
     Inspection,
     Saved,
 )
-from muonscope.app.engine_loop import (
+from muonscope.app.engine_loop import EngineLoop
+from muonscope.app.engine_protocol import (
     Alert,
     Command,
-    EngineLoop,
     Note,
     Paced,
     PlayingChanged,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from PySide6 import QtCore
 
 from muonscope.app.debugger import GoTo
-from muonscope.app.engine_loop import Apply, Pause, Play, Reset, SetSpeed, Step
+from muonscope.app.engine_protocol import Apply, Pause, Play, Reset, SetSpeed, Step
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError

@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.config_args import check_writable
-from muonscope.app.engine_loop import FrameShown, Pace
+from muonscope.app.engine_protocol import FrameShown, Pace
 from muonscope.app.frame_grab import grab_frame, rgb_bytes
 from muonscope.app.video import VideoWriter, check_video_path
 from muonscope.engine.errors import ConfigError

@@ -5,7 +5,8 @@ import threading
 import pytest
 
 from muonscope.app.background import Job, JobControl
-from muonscope.app.engine_loop import EngineLoop, Pause, Play, PlayingChanged, Step
+from muonscope.app.engine_loop import EngineLoop
+from muonscope.app.engine_protocol import Pause, Play, PlayingChanged, Step
 from muonscope.engine import Snapshot
 from tests.app.helpers import WAIT_MS, small_preset
 

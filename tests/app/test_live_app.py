@@ -10,7 +10,7 @@ import pytest
 from PySide6 import QtCore
 
 from muonscope.app.engine_link import EngineLink
-from muonscope.app.engine_loop import Step
+from muonscope.app.engine_protocol import Step
 from muonscope.engine import Experiment
 from tests.app.helpers import (
     WAIT_MS,
