@@ -23,10 +23,11 @@ MAX_LANES_NAMED = 3
 
 
 def short_lane_name(lane: LaneSnapshot) -> str:
-    """``Muon (pre)``, ``SGD``: the optimizer and, where it has one, its momentum order."""
+    """``Muon (pre)``, ``SGD``: the optimizer and, where it has momentum, its order."""
     spec = OPTIMIZERS.get(lane.optimizer)
     title = spec.title if spec is not None else lane.optimizer
-    return f"{title} ({lane.order})" if spec is not None and "order" in spec.uses else title
+    ordered = spec is not None and "order" in spec.uses and lane.order != "none"
+    return f"{title} ({lane.order})" if ordered else title
 
 
 def live_caption(snapshot: Snapshot) -> str:

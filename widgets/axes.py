@@ -2,8 +2,8 @@
 
 pyqtgraph labels every minor tick of a log axis ("2·10¹ 3·10¹ 4·10¹ …"); on a panel a quarter of a
 window wide, across two or more decades, those labels overlap into an unreadable run. Here the minor
-ticks stay as marks and only the decades carry text, unless the axis spans less than a decade (then
-the minor labels are all there is to read).
+ticks keep their marks, and their text is thinned to what fits: every mantissa 2…9 where even the
+tightest pair (8 and 9) has room, else 2 and 5, else the decades alone.
 """
 
 from __future__ import annotations
@@ -11,12 +11,28 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
+from PySide6 import QtGui
 
-__all__ = ["DecadeAxis", "decade_axes"]
+__all__ = ["DecadeAxis", "decade_axes", "minor_mantissas"]
+
+#: The mantissas labelled at each density, densest first, with the narrowest gap (in decades)
+#: between two neighbouring labels of the set (the ends of a decade included).
+_MANTISSA_SETS = (
+    (frozenset(range(2, 10)), math.log10(10 / 9)),  # 9 → 10 is the tightest pair
+    (frozenset({2, 5}), math.log10(2)),  # 1 → 2 and 5 → 10 (0.30); 2 → 5 is wider (0.40)
+)
+
+
+def minor_mantissas(pixels_per_decade: float, label_px: float) -> frozenset[int]:
+    """Which minor ticks (2…9 × 10^k) get text when a decade spans ``pixels_per_decade`` pixels."""
+    for mantissas, narrowest in _MANTISSA_SETS:
+        if narrowest * pixels_per_decade >= label_px:
+            return mantissas
+    return frozenset()
 
 
 class DecadeAxis(pg.AxisItem):
-    """A linear axis as pyqtgraph draws it; on a log axis, text at decades only."""
+    """A linear axis as pyqtgraph draws it; on a log axis, minor labels only where they fit."""
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         """pyqtgraph's levels, with a decade level first whenever the range holds a decade.
@@ -32,10 +48,31 @@ class DecadeAxis(pg.AxisItem):
         return levels
 
     def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        if spacing is not None:
+            return strings  # a decade level
         low, high = self.range
-        if spacing is None and abs(high - low) >= 1.0:
-            return [""] * len(values)  # the minor level: marks without text
-        return super().logTickStrings(values, scale, spacing)
+        span = abs(high - low)
+        if span == 0:
+            return strings
+        keep = minor_mantissas(self._length_px() / span, self._label_px())
+        return [text if _mantissa(value) in keep else "" for value, text in zip(values, strings, strict=True)]
+
+    def _length_px(self) -> float:
+        rect = self.geometry()
+        return rect.height() if self.orientation in ("left", "right") else rect.width()
+
+    def _label_px(self) -> float:
+        """Room one label needs along the axis: its height on a vertical axis, a width on a horizontal."""
+        metrics = QtGui.QFontMetricsF(self.style["tickFont"] or QtGui.QFont())
+        if self.orientation in ("left", "right"):
+            return metrics.height()
+        return metrics.horizontalAdvance("5·10⁻⁸") + metrics.averageCharWidth()
+
+
+def _mantissa(log_value: float) -> int:
+    """The leading digit of 10**log_value (1 at a decade)."""
+    return round(10 ** (log_value - math.floor(log_value + 1e-9)))
 
 
 def decade_axes() -> dict[str, DecadeAxis]:

@@ -4,7 +4,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from muonscope.widgets.axes import DecadeAxis
+from muonscope.widgets.axes import DecadeAxis, minor_mantissas
 from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
 from muonscope.widgets.lane_key import LaneKey, LaneKeyEntry
 from muonscope.widgets.series_plot import SeriesPlot
@@ -49,18 +49,32 @@ def test_heat_map_has_a_colour_bar_that_follows_its_levels(qtbot):
     assert plot.colour_bar.levels() == pytest.approx((-1.0, 2.0))  # log₁₀ of the losses shown
 
 
-def test_log_axis_labels_decades_only_and_never_loses_them(qtbot):
+@pytest.mark.parametrize(
+    ("width_px", "expected"),
+    [
+        (300, {"1", "10¹", "10²"}),  # 2.7 decades in 300 px: decades only (once "4·10¹6·10¹…")
+        (1600, {"1", "2", "5", "10¹", "2·10¹", "5·10¹", "10²", "2·10²", "5·10²"}),
+    ],
+)
+def test_log_axis_labels_only_what_fits_and_never_loses_the_decades(qtbot, width_px, expected):
     widget = pg.PlotWidget(axisItems={"bottom": DecadeAxis("bottom")})
     qtbot.addWidget(widget)
-    widget.resize(1600, 300)
+    widget.resize(width_px, 300)
     widget.show()
     widget.setLogMode(x=True, y=False)
     widget.setXRange(0, np.log10(512), padding=0)
+    qtbot.waitExposed(widget)
     axis = widget.getPlotItem().getAxis("bottom")
     labelled = []
-    for spacing, values in axis.tickValues(0, np.log10(512), 1600):
+    for spacing, values in axis.tickValues(0, np.log10(512), axis.geometry().width()):
         labelled += [s for s in axis.tickStrings(values, 1.0, spacing) if s]
-    assert sorted(set(labelled)) == sorted({"1", "10¹", "10²"})  # no "2·10¹", "3·10¹", …
+    assert set(labelled) == expected
+
+
+def test_minor_labels_thin_from_every_mantissa_to_two_and_five_to_none():
+    assert minor_mantissas(pixels_per_decade=1000, label_px=40) == frozenset(range(2, 10))
+    assert minor_mantissas(pixels_per_decade=300, label_px=40) == {2, 5}
+    assert minor_mantissas(pixels_per_decade=100, label_px=40) == frozenset()
 
 
 def test_spectra_stop_at_the_dtypes_noise_floor(qtbot):
