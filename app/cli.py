@@ -233,7 +233,7 @@ def _add_offscreen_arguments(parser: argparse.ArgumentParser) -> None:
     """What the offscreen window shows: one panel or all, presentation mode, a sweep waited for."""
     parser.add_argument("--panel", choices=PANELS, help="one panel alone instead of the whole window")
     parser.add_argument(
-        "--presentation", action="store_true", help="presentation mode, as the toolbar's ⛶ button sets it"
+        "--presentation", action="store_true", help="presentation mode, as F11 in the window sets it"
     )
     parser.add_argument(
         "--no-wait-sweep",

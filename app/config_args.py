@@ -23,8 +23,10 @@ __all__ = [
     "MAX_WORKERS",
     "build_config",
     "check_cache",
+    "check_output_file",
     "check_workers",
     "check_writable",
+    "named_preset",
     "overrides",
     "parse_lane_fields",
     "parse_lane_spec",
@@ -103,10 +105,7 @@ def _overrides(items: list[str]) -> list[tuple[str, Any]]:
 
 def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     """The config a ``run`` or ``sweep`` describes: preset or file, then --lane, --set and --steps."""
-    if args.config is not None:
-        preset = load_config_file(args.config)
-    else:
-        preset = load_preset("default" if args.preset is None else args.preset)
+    preset = named_preset(args)
     config = preset.config
     if args.lane:
         if len(args.lane) > MAX_LANES:
@@ -118,6 +117,20 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     if steps is not None:
         config = config.with_value("run.steps", steps)
     return replace(preset, config=config), config
+
+
+def named_preset(args: argparse.Namespace) -> Preset:
+    """The preset (or config file) the arguments name, as it is, before --lane, --set or --steps."""
+    if args.config is not None:
+        return load_config_file(args.config)
+    return load_preset("default" if args.preset is None else args.preset)
+
+
+def check_output_file(path: Path, option: str = "--out") -> None:
+    """A file to be written: not an existing folder, and in a folder that can be written."""
+    if path.is_dir():
+        raise ConfigError(option, str(path), "is a folder; must name a file to write")
+    check_writable(path.parent if str(path.parent) else Path("."), option)
 
 
 def check_writable(folder: Path, option: str = "--out") -> None:

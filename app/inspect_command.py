@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from muonscope.app.config_args import check_writable
+from muonscope.app.config_args import check_output_file
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["inspect_command"]
@@ -22,7 +22,7 @@ def inspect_command(args: argparse.Namespace) -> int:
     if args.out is not None:
         if args.out.suffix != ".npy":
             raise ConfigError("--out", str(args.out), "must be a file name ending in .npy")
-        check_writable(args.out.parent, "--out")
+        check_output_file(args.out)
     from muonscope.engine.inspection import lane_matrices
     from muonscope.engine.session_file import open_session
 

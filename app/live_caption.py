@@ -46,7 +46,7 @@ def _standing(snapshot: Snapshot) -> str:
     lanes = [lane for lane in snapshot.lanes if lane.eval_step >= 0]
     if not lanes:
         return ""
-    names = _distinct_names(snapshot.lanes)
+    names = _distinct_names(snapshot)
     if TASK_KINDS[snapshot.config.task.kind].has_classes:
         ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered))
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
@@ -60,15 +60,25 @@ def _standing(snapshot: Snapshot) -> str:
     return ", ".join([text, *others])
 
 
-def _distinct_names(lanes: tuple[LaneSnapshot, ...]) -> dict[int, str]:
-    """Short names, with the lane number added where two lanes would read the same."""
-    names = {lane.lane_id: short_lane_name(lane) for lane in lanes}
+def _distinct_names(snapshot: Snapshot) -> dict[int, str]:
+    """How the caption names each lane, always as the lane key can be matched to.
+
+    A lane the preset named keeps that name; otherwise its short name, unless two lanes would read
+    the same, then the full label of the key.
+    """
+    configs = snapshot.config.lanes
+    names = {
+        lane.lane_id: configs[lane.index].label
+        if lane.index < len(configs) and configs[lane.index].label
+        else short_lane_name(lane)
+        for lane in snapshot.lanes
+    }
     counts: dict[str, int] = {}
     for name in names.values():
         counts[name] = counts.get(name, 0) + 1
     return {
-        lane.lane_id: names[lane.lane_id] + (f" #{lane.index + 1}" if counts[names[lane.lane_id]] > 1 else "")
-        for lane in lanes
+        lane.lane_id: names[lane.lane_id] if counts[names[lane.lane_id]] == 1 else lane.label
+        for lane in snapshot.lanes
     }
 
 

@@ -14,6 +14,7 @@ sweeps a preset starts are waited for before the first frame (unless told not to
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -55,9 +56,10 @@ def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
 
     config = check_run_arguments(args)
     if args.resume is None:
-        from muonscope.app.config_args import build_config
+        from muonscope.app.config_args import named_preset
 
-        preset, _ = build_config(args)
+        # as the preset describes itself: the window's caption then names what --set or --lane changed
+        preset = named_preset(args)
     else:
         preset = load_preset("default")  # the window's look; the engine runs the saved session
     session, target = open_run_session(args, config)
@@ -171,7 +173,15 @@ class OffscreenWindow:
         from muonscope.app.frame_grab import grab_frame
 
         self.qt_app.processEvents()  # layouts and axes the last frame changed settle first
-        return grab_frame(self._subject, self.plan.size)
+        with self.keyed():
+            return grab_frame(self._subject, self.plan.size)
+
+    def keyed(self):
+        """While a picture is taken: a panel alone names its lanes under its plot (no window key)."""
+        if self.plan.panel is None:
+            return contextlib.nullcontext()
+        lanes = [(entry.position, entry.text()) for entry in self.app.views.lane_key.entries]
+        return self._subject.lane_legend(lanes)
 
     @property
     def subject(self):

@@ -1,6 +1,6 @@
 """Presentation mode: the stage alone, larger and in a theme a projector shows well.
 
-F11 (or the toolbar's ⛶ button) hides the controls dock, the debugger's docks, the menu bar, the
+F11 (or the toolbar's present button) hides the controls dock, the debugger's docks, the menu bar, the
 toolbar, the status bar and the preset's long description; what stays is the live caption, the lane
 key, the four panels and the timeline. Fonts, ticks, markers and lines grow by the chosen scale (1×–3×),
 in a high-contrast light theme or a dark one. Every shortcut keeps working with the bars hidden, since

@@ -25,7 +25,7 @@ MAX_EVERY = 10**6
 
 def record_command(args) -> int:
     """Check every option (before a window or engine exists), then record; a summary goes to stdout."""
-    from muonscope.app.config_args import check_writable
+    from muonscope.app.config_args import check_output_file
     from muonscope.app.offscreen import plan_offscreen
     from muonscope.app.shot import parse_size
     from muonscope.app.video import check_video_path
@@ -34,7 +34,7 @@ def record_command(args) -> int:
     size = parse_size(args.size)
     fps = check_fps(args.fps, kind)
     every = check_every(args.every)
-    check_writable(args.out.parent)
+    check_output_file(args.out)
     plan = plan_offscreen(args, size)
     frames = (plan.target_step - plan.start_step) // every
     if frames < 1:

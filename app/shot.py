@@ -6,7 +6,6 @@ comes off the offscreen window (:mod:`muonscope.app.offscreen`), which draws eve
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -22,14 +21,14 @@ PICTURE_SUFFIXES = (".png", ".svg")
 
 def shot_command(args) -> int:
     """``muonscope shot``: every argument is checked before a window is built."""
-    from muonscope.app.config_args import check_writable
+    from muonscope.app.config_args import check_output_file
     from muonscope.app.offscreen import OffscreenWindow, exit_status, plan_offscreen
     from muonscope.app.qt_messages import install_message_handler
     from muonscope.app.run_command import EXIT_INTERRUPTED, ctrl_c_stops
 
     kind = _picture_kind(args.out)
     size = parse_size(args.size)
-    check_writable(args.out.parent)
+    check_output_file(args.out)
     plan = plan_offscreen(args, size)
     install_message_handler()
     with ctrl_c_stops() as stop, OffscreenWindow(plan, stop.is_set) as offscreen:
@@ -49,7 +48,8 @@ def _write(offscreen, image, kind: str, out: Path) -> None:
     if kind == "svg":
         from muonscope.widgets.export import write_svg
 
-        write_svg(offscreen.subject, out)
+        with offscreen.keyed():
+            write_svg(offscreen.subject, out)
     elif not image.save(str(out), "PNG"):
         raise OSError(f"could not write {out}")
 
@@ -58,8 +58,6 @@ def _picture_kind(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in PICTURE_SUFFIXES:
         raise ConfigError("--out", str(path), "must name a .png or .svg file")
-    if suffix == ".svg" and importlib.util.find_spec("muonscope.widgets.export") is None:
-        raise ConfigError("--out", str(path), "must name a .png file: SVG is not available yet")
     return suffix[1:]
 
 

@@ -57,7 +57,7 @@ class CapacityPlot(PlotPanel):
         self.plot.scene().addItem(self.right)
         axis = self.plot.getAxis("right")
         axis.linkToView(self.right)
-        axis.setLabel("population accuracy (dashed)")
+        axis.setLabel("accuracy (dashed)")
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
@@ -364,7 +364,7 @@ class CapacityPlot(PlotPanel):
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.getAxis("left").setTicks(None)
             self.plot.setLabel("bottom", "step")
-            self.plot.setLabel("left", "recovered items (solid)")
+            self.plot.setLabel("left", "recovered (solid)")
             self.reset_range()
         self.set_running(False)
 

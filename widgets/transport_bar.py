@@ -112,8 +112,10 @@ class TransportBar(QtWidgets.QToolBar):
         self.record_action.setStatusTip("record what the window shows, a frame per step")
         self.record_action.toggled.connect(self.record_toggled)
         self.presentation_action = self._action(
-            "⛶ present", "F11", "presentation mode: no chrome, larger type and lines (F11)", True
+            "present", "F11", "presentation mode: no chrome, larger type and lines (F11)", True
         )
+        # a standard icon: the "⛶" glyph is missing from common fonts and showed as an empty box
+        self.presentation_action.setIcon(style.standardIcon(icons.SP_TitleBarMaxButton))
         self.presentation_action.setObjectName("presentation")
         self.presentation_action.setStatusTip("presentation mode")
         self.presentation_action.toggled.connect(self.presentation_toggled)

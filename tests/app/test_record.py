@@ -195,6 +195,24 @@ def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     shapes = [e for e in root.iter() if e.tag.rsplit("}", 1)[-1] in ("path", "polyline")]
     assert len(shapes) >= 4  # a curve per lane at least, besides the axes
+    words = set(" ".join(e.text or "" for e in root.iter()).split())
+    assert {"Adam", "Muon", "SGD"} <= words  # a panel alone names its lanes under its plot
+
+
+def test_a_picture_after_set_says_the_description_is_of_other_settings(capsys, tmp_path):
+    args = _parser().parse_args(["shot", *TINY, "--steps", "1", "--out", str(tmp_path / "x.png")])
+    with OffscreenWindow(plan_offscreen(args, (1280, 720))) as offscreen:
+        offscreen.open()
+        offscreen.picture()
+        caption = offscreen.app.views.caption.text()
+    assert "these differ now: d 128 → 16, n items 2048 → 64, batch size 256 → 16" in caption
+
+
+def test_an_output_that_is_a_folder_is_refused_before_anything_runs(capsys, tmp_path):
+    (tmp_path / "clip.mp4").mkdir()
+    code, _out, err = _record(capsys, "--steps", "2", "--out", str(tmp_path / "clip.mp4"))
+    assert code == 2
+    assert err.strip().endswith("is a folder; must name a file to write") and "\n" not in err.strip()
 
 
 SWEEPING = """
