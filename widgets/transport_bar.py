@@ -55,7 +55,11 @@ class TransportBar(QtWidgets.QToolBar):
         self.preset_combo = QtWidgets.QComboBox()
         self.preset_combo.setObjectName("preset")
         self.preset_combo.setToolTip("load a preset: its task, lanes and caption")
-        self.preset_combo.setMinimumContentsLength(28)
+        # as wide as 22 characters, not as the longest title: at 1280 px the toolbar keeps all its buttons
+        self.preset_combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.preset_combo.setMinimumContentsLength(22)
         self.preset_combo.activated.connect(self._on_preset_activated)
         self.addWidget(QtWidgets.QLabel(" preset "))
         self.addWidget(self.preset_combo)

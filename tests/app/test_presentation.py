@@ -111,3 +111,11 @@ def test_a_long_description_folds_to_its_first_sentence_on_a_short_window(qtbot)
     assert "Second one follows." in caption.text()
     caption.linkActivated.emit("less")
     assert "Second one" not in caption.text()
+
+
+def test_at_1280_px_the_toolbar_keeps_record_and_present_in_view(qtbot):
+    app = open_app(qtbot)
+    app.window.resize(1280, 720)
+    transport = app.views.transport
+    for action in (transport.record_action, transport.presentation_action):
+        qtbot.waitUntil(lambda a=action: transport.widgetForAction(a).isVisible(), timeout=5000)
