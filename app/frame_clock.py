@@ -93,6 +93,7 @@ class FrameClock(QtCore.QObject):
         self._cursor_step: int | None = None  # None: follow the run
         self._head_step = 0  # the newest step recorded on the branch (the engine may stand before it)
         self._playing = False
+        self._play_state_shown = True
         self._dirty = False
         self._frames = RateMeter()
         self._steps = RateMeter()
@@ -280,12 +281,21 @@ class FrameClock(QtCore.QObject):
         lanes = f"{len(snapshot.lanes)} lanes" + (
             f", diverged: {', '.join(map(str, diverged))}" if diverged else ", all finite"
         )
-        state = "playing" if self._playing else "paused"
+        state = ("playing · " if self._playing else "paused · ") if self._play_state_shown else ""
         self._status_at = time.perf_counter()
         self._set_status(
             step=snapshot.step,
             steps_per_s=self._steps.rate() if self._playing else None,
             fps=self._frames.rate() if self._playing else None,
             device=f"{snapshot.device} · {snapshot.dtype}",
-            lanes=f"{state} · {lanes}",
+            lanes=f"{state}{lanes}",
         )
+
+    def set_play_state_shown(self, shown: bool) -> None:
+        """Whether the status line says "playing" or "paused".
+
+        A recording or picture made offscreen takes its steps one by one, each drawn before the next:
+        between them the engine is paused, and a frame saying so would misreport the run it shows.
+        """
+        self._play_state_shown = shown
+        self._show_status()

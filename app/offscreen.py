@@ -103,6 +103,7 @@ class OffscreenWindow:
         self.app = App(plan.preset, session=plan.session)
         self.window = self.app.window
         self.window.show_rates(False)
+        self.app.clock.set_play_state_shown(False)
         self.window.set_recording(status_note)
         self._subject = self._place()
         self.app.clock.frame_drawn.connect(self._on_frame)
