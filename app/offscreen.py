@@ -173,16 +173,19 @@ class OffscreenWindow:
         """The picture shown now, exactly ``plan.size`` pixels."""
         from muonscope.app.frame_grab import grab_frame
 
+        if self.plan.panel is not None:  # a panel alone has no window key: it names its lanes itself
+            self._subject.set_lane_legend(self._lanes())
         self.qt_app.processEvents()  # layouts and axes the last frame changed settle first
-        with self.keyed():
-            return grab_frame(self._subject, self.plan.size)
+        return grab_frame(self._subject, self.plan.size)
 
     def keyed(self):
         """While a picture is taken: a panel alone names its lanes under its plot (no window key)."""
         if self.plan.panel is None:
             return contextlib.nullcontext()
-        lanes = [(entry.position, entry.text()) for entry in self.app.views.lane_key.entries]
-        return self._subject.lane_legend(lanes)
+        return self._subject.lane_legend(self._lanes())
+
+    def _lanes(self) -> list[tuple[int, str]]:
+        return [(entry.position, entry.text()) for entry in self.app.views.lane_key.entries]
 
     @property
     def subject(self):

@@ -94,6 +94,8 @@ class PlotPanel(QtWidgets.QWidget):
         layout.addLayout(self._header)
         layout.addWidget(self.plot_widget, 1)
         self.modes: dict[str, QtWidgets.QComboBox] = {}
+        self._legend_lanes: tuple[tuple[int, str], ...] = ()  # named under the plot (a panel alone)
+        self._lane_legend_item: pg.LegendItem | None = None
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
         self._placeholder.setObjectName("placeholder")
         self._placeholder.setWordWrap(True)
@@ -221,20 +223,33 @@ class PlotPanel(QtWidgets.QWidget):
         On screen the lanes are named once, in the window's key above the panels; a panel exported
         alone would otherwise leave its reader guessing which curve is which.
         """
-        lanes = list(lanes)
-        if not lanes:
-            yield
-            return
-        legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
-        for position, text in lanes:
-            legend.addItem(pg.PlotDataItem(pen=lane_pen(position)), text)
-        self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 1)
+        before = self._legend_lanes
+        self.set_lane_legend(lanes)
         QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
         try:
             yield
         finally:
-            self.plot.layout.removeItem(legend)
-            self.plot.scene().removeItem(legend)
+            self.set_lane_legend(before)
+
+    def set_lane_legend(self, lanes: Iterable[tuple[int, str]]) -> None:
+        """Keep a legend of (colour position, text) lanes under the plot; empty removes it.
+
+        Rebuilt only when the lanes change, so a panel recorded alone frame after frame keeps one.
+        """
+        lanes = tuple(lanes)
+        if lanes == self._legend_lanes:
+            return
+        if self._lane_legend_item is not None:
+            self.plot.layout.removeItem(self._lane_legend_item)
+            self.plot.scene().removeItem(self._lane_legend_item)
+            self._lane_legend_item = None
+        self._legend_lanes = lanes
+        if lanes:
+            legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
+            for position, text in lanes:
+                legend.addItem(pg.PlotDataItem(pen=lane_pen(position)), text)
+            self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 1)
+            self._lane_legend_item = legend
 
     def _build_export_menu(self) -> None:
         """A right click on the plot offers its exports; pyqtgraph's own menu stays off.

@@ -55,6 +55,7 @@ class SpectrumPlot(PlotPanel):
         self._y = StableRange(log=True)
         self._x_max = 1
         self._eps = float(np.finfo(np.float64).eps)
+        self._dtype = "float64"
         self.mode_changed.connect(lambda *_: self._apply_visibility())
 
     def visible_matrices(self) -> tuple[str, ...]:
@@ -81,6 +82,9 @@ class SpectrumPlot(PlotPanel):
 
     def set_dtype(self, name: str) -> None:
         """The floating-point type the spectra were computed in ("float32", "float64")."""
+        if name == self._dtype:
+            return  # told every frame; the same nearly always
+        self._dtype = name
         try:
             self._eps = float(np.finfo(np.dtype(name)).eps)
         except TypeError:

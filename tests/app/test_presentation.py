@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.live_caption import preset_drift
 from muonscope.widgets.panel import TICK_PT
@@ -91,7 +91,7 @@ def test_presentation_survives_a_preset_change_and_keeps_the_window_size(qtbot):
     app = open_app(qtbot)
     size = app.window.size()
     app.presentation.set_active(True)
-    qtbot.wait(0)
+    QtWidgets.QApplication.processEvents()  # a resize it caused would be handled by now
     assert app.window.size() == size
     app.intents.run_preset(small_preset())
     wait_for_step(qtbot, app, 0)
