@@ -19,6 +19,7 @@ __all__ = [
     "newton_schulz",
     "polar_exact",
     "polar_regularized",
+    "rank_floor",
     "safe_svd",
 ]
 
@@ -55,10 +56,17 @@ def _svd_from_gram(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return (v, s, u.mT) if wide else (u, s, v.mT)
 
 
-def _rank_floor(s: Tensor, shape: torch.Size) -> Tensor:
-    """Singular values below this are numerically zero: max(1e-12, n·eps)·σ₁ (SCIENCE.md §3)."""
-    eps = torch.finfo(s.dtype).eps * max(shape[-2], shape[-1])
-    return s[..., :1] * max(1e-12, eps)
+def rank_floor(s: Tensor) -> Tensor:
+    """Singular values below this are numerically zero: max(1e-12, eps)·σ₁ (SCIENCE.md §3).
+
+    One unit round-off, not the worst-case bound n·eps that matrix-rank routines use: gradients
+    of power-law memories are graded, and their SVD resolves real tail directions far below
+    n·eps·σ₁ (in float32, n·eps at d = 256 dropped a third of the directions Muon stores items
+    in). What must go is round-off in structurally null directions — the two-level gradient at
+    W = 0, a minibatch gradient with fewer items than d — which in float32 sits at 0.01–0.3·eps·σ₁.
+    In float64 the 1e-12 term decides, as it always did.
+    """
+    return s[..., :1] * max(1e-12, torch.finfo(s.dtype).eps)
 
 
 def polar_exact(x: Tensor) -> Tensor:
@@ -69,7 +77,7 @@ def polar_exact(x: Tensor) -> Tensor:
     round-off directions to unit size.
     """
     u, s, vh = safe_svd(x)  # (..., m, k), (..., k), (..., k, n)
-    keep = (s > _rank_floor(s, x.shape)).to(x.dtype)  # (..., k)
+    keep = (s > rank_floor(s)).to(x.dtype)  # (..., k)
     return (u * keep.unsqueeze(-2)) @ vh
 
 

@@ -36,6 +36,20 @@ class TestExactPolar:
         assert torch.allclose(s[:3], torch.ones(3, dtype=torch.float64), atol=1e-12)
         assert s[3:].abs().max() < 1e-10
 
+    def test_float32_keeps_graded_tail_directions(self):
+        """A power-law spectrum reaching 1e-6·σ₁ is resolved by a float32 SVD: every direction stays."""
+        values = torch.logspace(0, -6, 40).tolist()
+        s = torch.linalg.svdvals(polar_exact(_with_singular_values(values).float()))
+        assert torch.allclose(s[:40], torch.ones(40), atol=1e-3)
+
+    def test_float32_drops_round_off_in_null_directions(self):
+        """Rounding an exactly rank-3 matrix to float32 leaves ~eps-sized values; they stay zero."""
+        x = _with_singular_values([3.0, 2.0, 1.0, 0.0, 0.0]).float()
+        assert torch.linalg.svdvals(x)[3] > 0  # the round-off the floor is there for
+        s = torch.linalg.svdvals(polar_exact(x))
+        assert torch.allclose(s[:3], torch.ones(3), atol=1e-5)
+        assert s[3:].abs().max() < 1e-5
+
     def test_zero_matrix_maps_to_zero(self):
         assert torch.count_nonzero(polar_exact(torch.zeros(8, 5, dtype=torch.float64))) == 0
 
