@@ -14,7 +14,7 @@ from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.task_kinds import TASK_KINDS
 
-__all__ = ["check_memory", "estimate_bytes", "memory_limit_bytes", "resolve_device"]
+__all__ = ["check_memory", "estimate_bytes", "exact_float32_matmuls", "memory_limit_bytes", "resolve_device"]
 
 _GIB = 1024**3
 
@@ -30,6 +30,17 @@ def resolve_device(run: RunConfig) -> tuple[torch.device, torch.dtype]:
     else:
         dtype = getattr(torch, run.dtype)
     return device, dtype
+
+
+def exact_float32_matmuls() -> None:
+    """Turn TF32 off: float32 matmuls and convolutions round to float32, not to a 10-bit mantissa.
+
+    Recent GPUs may run float32 matmuls in TF32 (about 3 decimal digits); the tail of a power-law
+    spectrum and the one-step capacity then come out wrong, so a run never allows it.
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
 
 
 def estimate_bytes(config: ExperimentConfig, dtype: torch.dtype) -> int:

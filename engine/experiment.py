@@ -27,9 +27,10 @@ from torch import Tensor
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
 from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
-from muonscope.engine.device import check_memory, resolve_device
+from muonscope.engine.device import check_memory, exact_float32_matmuls, resolve_device
 from muonscope.engine.errors import StepCancelled
 from muonscope.engine.lane_metrics import evaluation_fields, signal_fields, spectra_fields
+from muonscope.engine.lane_update import LaneStep, step_lanes
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array
@@ -52,6 +53,7 @@ class Experiment:
     def __init__(self, config: ExperimentConfig) -> None:
         self.device, self.dtype = resolve_device(config.run)
         check_memory(config, self.device, self.dtype)
+        exact_float32_matmuls()
         self._initial = config
         self._build(config)
 
@@ -371,14 +373,19 @@ class Experiment:
         if self._task.exact_gradients and signal is not None:
             grads, batch_loss = signal, signal_loss
         else:
-            grads, batch_loss = self._task.draw_gradients(self._weights)
+            grads, batch_loss = self._task.draw_gradients(self._weights, at_zero=self._step == 0)
             if self._task.exact_gradients:
                 signal = grads
-        directions = self._update_lanes(grads, check)
+        frozen = [lane.diverged for lane in self._lanes]
+        stepped = step_lanes(grads, self._weights, self._states, self._config.lanes, frozen, check)
+        self._weights = stepped.weights
         self._step += 1
-        self._last_gradient, self._last_direction = grads, directions
-        self._record_step(grads, directions, batch_loss, signal, from_eval, check)
-        self._check_losses(batch_loss)
+        self._last_gradient, self._last_direction = grads, stepped.directions
+        finite, losses = _to_host(stepped.finite, batch_loss)  # the step's one wait for the device
+        for i in np.flatnonzero(~finite):
+            self._mark_diverged(int(i), self._step)
+        self._record_step(grads, stepped, losses, signal, from_eval, check)
+        self._check_losses()
         if self._step % self._config.run.eval_every == 0:
             if check is not None:
                 check()
@@ -390,25 +397,8 @@ class Experiment:
         if cached is not None:
             return cached
         if self._task.cheap_signal:
-            return self._task.signal_gradients(self._weights), None
+            return self._task.signal_gradients(self._weights, at_zero=self._step == 0), None
         return None, None
-
-    def _update_lanes(self, grads: Tensor, check: Check = None) -> Tensor:
-        """Run each lane's rule on its gradient and step W ← W − lr·D; returns D (L, r, c)."""
-        directions = torch.zeros_like(grads)
-        for i, lane in enumerate(self._config.lanes):
-            if check is not None:
-                check()  # Muon's exact polar factor is an SVD: seconds per lane at d = 2048
-            if self._lanes[i].diverged:
-                continue
-            direction = OPTIMIZERS[lane.optimizer].rule(grads[i], self._states[i], lane)
-            stepped = self._weights[i] - lane.lr * direction
-            if not _all_finite(stepped, self._states[i]):
-                self._mark_diverged(i, self._step + 1)
-                continue
-            self._weights[i] = stepped
-            directions[i] = direction
-        return directions
 
     def _mark_diverged(self, index: int, step: int, what: str = "") -> None:
         """Freeze a lane whose W, optimizer state or loss is non-finite; its last finite W is kept."""
@@ -417,7 +407,7 @@ class Experiment:
         text = f"lane {index + 1} diverged ({label}{', ' + what if what else ''})"
         self._events.append(Event(step - 1, f"lanes[{index}].diverged", False, True, text))
 
-    def _check_losses(self, batch_loss: Tensor) -> None:
+    def _check_losses(self) -> None:
         """A lane whose minibatch loss is not finite has diverged even if W still is."""
         if not self._task.has_batch_loss:
             return
@@ -431,8 +421,8 @@ class Experiment:
     def _record_step(
         self,
         grads: Tensor,
-        directions: Tensor,
-        batch_loss: Tensor,
+        stepped: LaneStep,
+        losses: np.ndarray,
         signal: Tensor | None,
         from_eval: bool,
         check: Check = None,
@@ -445,11 +435,13 @@ class Experiment:
         """
         run = self._config.run
         rank = run.signal_rank or self._task.signal_rank
-        losses = batch_loss.detach().cpu().numpy()
         buffers = [state.buffer for state in self._states]
+        directions = stepped.directions
         spectra = None
         if self._step % run.spectra_every == 0:
-            spectra = spectra_fields(grads, buffers, directions, self._weights, rank, self._step, check)
+            spectra = spectra_fields(
+                grads, buffers, directions, self._weights, rank, self._step, check, stepped.known_spectra
+            )
         signals = None
         if signal is not None and (spectra is not None or from_eval):
             signals = signal_fields(directions, buffers, grads, signal, rank, self._step, check)
@@ -497,14 +489,9 @@ def _copy(tensor: Tensor | None, device: torch.device | None = None, dtype: torc
     return tensor.to(device or tensor.device, dtype or tensor.dtype).clone()
 
 
-def _all_finite(stepped: Tensor, state: LaneState) -> bool:
-    """Whether a lane's next W and its optimizer state are finite (one host sync for all of them).
-
-    Adam's second moment can overflow to inf while W stays finite; the lane then silently stops
-    learning, so the state is checked as well.
-    """
-    finite = torch.isfinite(stepped).all()
-    for held in (state.buffer, state.second_moment):
-        if held is not None:
-            finite = finite & torch.isfinite(held).all()
-    return bool(finite)
+def _to_host(finite: Tensor, batch_loss: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(L,) finite flags and (L,) minibatch losses, brought to the host in one transfer."""
+    losses = batch_loss.detach().to(finite.device, torch.float64)  # exact-gradient losses are on the host
+    both = torch.cat([finite.to(torch.float64), losses]).cpu().numpy()  # (2L,)
+    lanes = finite.shape[0]
+    return both[:lanes] > 0, both[lanes:].astype(np.float64)

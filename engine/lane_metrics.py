@@ -11,13 +11,14 @@ numbers are the same as from one batched call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from muonscope.engine.lane_update import KnownSpectrum
 from muonscope.engine.metrics import (
     alignment,
     filtering_ratio,
@@ -56,16 +57,17 @@ def spectra_fields(
     rank: int,
     step: int,
     check: Check = None,
+    known: Sequence[KnownSpectrum] = (),
 ) -> list[Fields]:
     """Spectra of G, M, the update direction and W, with gaps, filtering ratio and isotropy.
 
     The gap is read on the momentum buffer where a lane has one (that is the matrix the momentum
-    filter acts on), else on the raw gradient.
+    filter acts on), else on the raw gradient. Spectra the step already has (``known``: the input
+    and output of a Muon lane's SVD) are reused, and a matrix equal to another of its lane (SGD's
+    direction is its buffer) is decomposed once.
     """
     lanes = grads.shape[0]
-    stacked = _one_at_a_time(singular_values, torch.cat([grads, directions, weights]), check=check)  # (3L, k)
-    s_grad, s_dir, s_w = stacked[:lanes], stacked[lanes : 2 * lanes], stacked[2 * lanes :]
-    s_mom = _buffer_spectra(buffers, check)
+    s_grad, s_mom, s_dir, s_w = _lane_spectra(grads, buffers, directions, weights, known, check)
     kept = [filtering_ratio(s_mom[i], s_grad[i]) if s_mom[i].size else np.zeros(0) for i in range(lanes)]
     out = []
     for i in range(lanes):
@@ -93,21 +95,73 @@ def spectra_fields(
     return out
 
 
+def _lane_spectra(
+    grads: Tensor,
+    buffers: list[Tensor | None],
+    directions: Tensor,
+    weights: Tensor,
+    known: Sequence[KnownSpectrum],
+    check: Check,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Singular values of each lane's G, M (empty without a buffer), D and W, each SVD done once.
+
+    Every matrix either reuses a spectrum its lane already has (from the step's SVD map, or an
+    equal matrix earlier in the list) or joins one batched computation of what is left.
+    """
+    lanes = grads.shape[0]
+    slots: list[tuple[int, str, Tensor]] = []  # (lane, kind, matrix) in the order G, M, D, W
+    for i in range(lanes):
+        slots.append((i, "gradient", grads[i]))
+        if buffers[i] is not None:
+            slots.append((i, "momentum", buffers[i]))
+        slots += [(i, "update", directions[i]), (i, "weights", weights[i])]
+    found: list[Tensor | int | None] = []  # device values, the index of an equal earlier slot, or None
+    for n, (lane, _kind, matrix) in enumerate(slots):
+        found.append(_reusable(lane, matrix, known, slots[:n]))
+    missing = [n for n, hit in enumerate(found) if hit is None]
+    computed = iter(
+        _one_at_a_time(singular_values, torch.stack([slots[n][2] for n in missing]), check=check)
+        if missing
+        else ()
+    )
+    reused = [n for n, hit in enumerate(found) if isinstance(hit, Tensor)]
+    host = iter(torch.stack([found[n] for n in reused]).to("cpu", torch.float64).numpy() if reused else ())
+    values: list[np.ndarray] = []
+    for hit in found:
+        if hit is None:
+            values.append(next(computed))
+        elif isinstance(hit, Tensor):
+            values.append(next(host))
+        else:
+            values.append(values[hit])
+    by_kind = {kind: [np.zeros(0)] * lanes for kind in ("gradient", "momentum", "update", "weights")}
+    for (lane, kind, _matrix), spectrum in zip(slots, values, strict=True):
+        by_kind[kind][lane] = spectrum
+    return by_kind["gradient"], by_kind["momentum"], by_kind["update"], by_kind["weights"]
+
+
+def _reusable(
+    lane: int, matrix: Tensor, known: Sequence[KnownSpectrum], earlier: list[tuple[int, str, Tensor]]
+) -> Tensor | int | None:
+    """A spectrum this matrix already has: known values, or the index of an equal earlier slot."""
+    for spectrum in known:
+        if spectrum.lane == lane and _same(spectrum.matrix, matrix):
+            return spectrum.values
+    for n, (other_lane, _kind, other) in enumerate(earlier):
+        if other_lane == lane and _same(other, matrix):
+            return n
+    return None
+
+
+def _same(a: Tensor, b: Tensor) -> bool:
+    return a.shape == b.shape and (a is b or torch.equal(a, b))
+
+
 def _tail_median(ratio: np.ndarray, rank: int) -> float:
     """Median filtering ratio below the signal rank: how much of the noise bulk the buffer keeps."""
     tail = ratio[rank:]
     tail = tail[np.isfinite(tail)]
     return float(np.median(tail)) if tail.size else float("nan")
-
-
-def _buffer_spectra(buffers: list[Tensor | None], check: Check = None) -> list[np.ndarray]:
-    present = [i for i, b in enumerate(buffers) if b is not None]
-    spectra = [np.zeros(0)] * len(buffers)
-    if present:
-        values = _one_at_a_time(singular_values, torch.stack([buffers[i] for i in present]), check=check)
-        for row, i in enumerate(present):
-            spectra[i] = values[row]
-    return spectra
 
 
 def signal_fields(

@@ -15,6 +15,7 @@ every lane at once; memory stays bounded by the chunk size, never by N².
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +37,11 @@ class QueryBatch:
     label_cols: Tensor  # (n,) long: column that mass belongs to (ascending)
     label_mass: Tensor  # (n,)
     uniform_mass: Tensor | None  # (m,): mass spread evenly over all outputs (expected label noise)
+
+    def to(self, device: torch.device) -> QueryBatch:
+        """The same queries on ``device`` (built where the sampler draws, then moved in one go)."""
+        fields = (getattr(self, name) for name in self.__slots__)
+        return QueryBatch(*(None if t is None else t.to(device, non_blocking=True) for t in fields))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +77,23 @@ def minibatch_queries(items: Tensor, labels: Tensor, dtype: torch.dtype) -> Quer
     return QueryBatch(unique, counts / batch_size, labels[order], column[order], mass, None)
 
 
-def _chunk_labels(q: QueryBatch, start: int, stop: int) -> tuple[Tensor, Tensor, Tensor]:
-    """The sparse target entries of columns [start, stop): (column in chunk, output, mass)."""
-    bounds = torch.searchsorted(q.label_cols, torch.tensor([start, stop], device=q.items.device))
-    lo, hi = int(bounds[0]), int(bounds[1])
+def _label_bounds(q: QueryBatch, starts: range, m_total: int) -> list[tuple[int, int]]:
+    """Where each chunk's target entries begin and end in the sorted label arrays.
+
+    Read in one transfer for the whole pass (each would otherwise wait for the device), and not
+    at all when the pass is one chunk, as every minibatch is.
+    """
+    n_labels = q.label_cols.shape[0]
+    if len(starts) == 1:
+        return [(0, n_labels)]
+    edges = torch.tensor([*starts, m_total], device=q.items.device)
+    cuts = torch.searchsorted(q.label_cols, edges).tolist()
+    return list(itertools.pairwise(cuts))
+
+
+def _chunk_labels(q: QueryBatch, start: int, bounds: tuple[int, int]) -> tuple[Tensor, Tensor, Tensor]:
+    """The sparse target entries of the chunk from ``start``: (column in chunk, output, mass)."""
+    lo, hi = bounds
     return q.label_cols[lo:hi] - start, q.label_items[lo:hi], q.label_mass[lo:hi]
 
 
@@ -106,14 +125,15 @@ def memory_pass(
     loss = weights.new_zeros(lanes)
     grad = weights.new_zeros(lanes, d, d) if want_grad else None
     columns: list[tuple[Tensor, Tensor, Tensor]] = []
-    for start in range(0, m_total, chunk):
+    starts = range(0, m_total, chunk)
+    for start, bounds in zip(starts, _label_bounds(queries, starts, m_total), strict=True):
         stop = min(start + chunk, m_total)
         items = queries.items[start:stop]  # (m,)
         e_q = inputs[items]  # (m, d)
         width = stop - start
         col_weight = queries.weights[start:stop]  # (m,)
         uniform = None if queries.uniform_mass is None else queries.uniform_mass[start:stop] / n_out
-        rows, outs, mass = _chunk_labels(queries, start, stop)
+        rows, outs, mass = _chunk_labels(queries, start, bounds)
         we = (e_q @ weights.mT).reshape(lanes * width, d)  # (L·m, d): rows (W e_i)ᵀ
         block = workspace[: lanes * width * n_out].view(lanes * width, n_out)
         torch.matmul(we, outputs.T, out=block)

@@ -21,6 +21,7 @@ __all__ = [
     "polar_regularized",
     "rank_floor",
     "safe_svd",
+    "svd_polar",
 ]
 
 #: (a, b, c) of Keller Jordan's quintic, chosen to maximise the slope at zero (≈ a⁵ after five
@@ -76,9 +77,7 @@ def polar_exact(x: Tensor) -> Tensor:
     gradients (the two-level task's gradient at W = 0 has rank K − 1) instead of amplifying
     round-off directions to unit size.
     """
-    u, s, vh = safe_svd(x)  # (..., m, k), (..., k), (..., k, n)
-    keep = (s > rank_floor(s)).to(x.dtype)  # (..., k)
-    return (u * keep.unsqueeze(-2)) @ vh
+    return svd_polar(x, 0.0)[0]
 
 
 def polar_regularized(x: Tensor, lam: float) -> Tensor:
@@ -88,11 +87,22 @@ def polar_regularized(x: Tensor, lam: float) -> Tensor:
     are shrunk in proportion (σ/λ), so λ sets which tail directions are whitened. λ = 0 is the
     exact polar factor.
     """
+    return svd_polar(x, lam)[0]
+
+
+def svd_polar(x: Tensor, lam: float) -> tuple[Tensor, Tensor, Tensor]:
+    """(h_λ(X), σ(X), σ(h_λ(X))): the map and both spectra, from the one SVD it costs.
+
+    The spectra come for free with the map, so a Muon lane's input and update need no SVD of their
+    own when the panels show them. Both are descending; λ = 0 is the exact polar factor, whose
+    singular values are 1 over the kept directions and 0 below the rank floor.
+    """
+    u, s, vh = safe_svd(x)  # (..., m, k), (..., k), (..., k, n)
     if lam == 0:
-        return polar_exact(x)
-    u, s, vh = safe_svd(x)
-    gain = s / torch.sqrt(s * s + lam * lam)  # (..., k)
-    return (u * gain.unsqueeze(-2)) @ vh
+        gain = (s > rank_floor(s)).to(x.dtype)  # (..., k)
+    else:
+        gain = s / torch.sqrt(s * s + lam * lam)
+    return (u * gain.unsqueeze(-2)) @ vh, s, gain
 
 
 def _fused_matmul_add(base: Tensor, left: Tensor, right: Tensor, beta: float, alpha: float) -> Tensor:

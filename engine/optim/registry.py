@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from muonscope.engine.optim.rules import LaneState, Momentum
 
-__all__ = ["OPTIMIZERS", "LaneSettings", "OptimizerSpec"]
+__all__ = ["OPTIMIZERS", "LaneSettings", "OptimizerSpec", "PolarKey", "momentum_of"]
 
 
 class LaneSettings(Protocol):
@@ -39,6 +39,8 @@ class LaneSettings(Protocol):
 
 #: (gradient, state, lane settings) → update direction.
 Rule: TypeAlias = "Callable[[Tensor, LaneState, Any], Tensor]"
+#: (polar, ns_steps, lam, ns_dtype): which orthogonalising map a lane runs.
+PolarKey: TypeAlias = tuple[str, int, float, str]
 
 
 def _rules() -> Any:
@@ -61,6 +63,9 @@ class OptimizerSpec:
     default_momentum: float
     uses: frozenset[str]
     needs_geometry: bool = False  # an oracle that reads the task's bases (memory tasks only)
+    #: For rules built around a polar map: the lane settings that define the map. Lanes with equal
+    #: keys can share one batched map between :func:`rules.before_map` and :func:`rules.after_map`.
+    polar_key: Callable[[LaneSettings], PolarKey] | None = None
 
     def describe(self, lane: LaneSettings) -> str:
         """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 exact``."""
@@ -93,6 +98,15 @@ def _muon(g: Tensor, state: LaneState, lane: LaneSettings) -> Tensor:
     return _rules().muon_rule(g, state, momentum_of(lane), lane.polar, lane.ns_steps, lane.lam, lane.ns_dtype)
 
 
+def _muon_polar_key(lane: LaneSettings) -> PolarKey:
+    """Only the settings the map reads: exact maps ignore λ and the Newton–Schulz settings."""
+    if lane.polar == "exact":
+        return ("exact", 0, 0.0, "")
+    if lane.polar == "reg":
+        return ("reg", 0, lane.lam, "")
+    return ("ns", lane.ns_steps, 0.0, lane.ns_dtype)
+
+
 def _with_momentum(rule_name: str) -> Rule:
     """A rule of (gradient, state, momentum settings), by its name in :mod:`rules`."""
     return lambda g, state, lane: getattr(_rules(), rule_name)(g, state, momentum_of(lane))
@@ -115,6 +129,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             0.05,
             0.95,
             _MAPPED | {"polar", "ns_steps", "lam", "ns_dtype"},
+            polar_key=_muon_polar_key,
         ),
         OptimizerSpec(
             "newton", "Newton", _with_momentum("newton_rule"), 1.0, 0.0, _MAPPED, needs_geometry=True

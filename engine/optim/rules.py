@@ -27,6 +27,8 @@ __all__ = [
     "Momentum",
     "TaskGeometry",
     "adam_rule",
+    "after_map",
+    "before_map",
     "ema_",
     "muon_rule",
     "nesterov_look_ahead",
@@ -127,13 +129,23 @@ def nesterov_look_ahead(x: Tensor, buffer: Tensor, momentum: Momentum) -> Tensor
     return x + momentum.mu * buffer
 
 
+def before_map(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
+    """What the map is applied to: the momentum output for ``pre``, the gradient itself otherwise."""
+    return momentum_output(state, g, momentum) if momentum.order == "pre" else g
+
+
+def after_map(mapped: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
+    """The direction from the mapped input: folded into the buffer for ``post``, as it is otherwise."""
+    return momentum_output(state, mapped, momentum) if momentum.order == "post" else mapped
+
+
 def with_order(g: Tensor, state: LaneState, momentum: Momentum, fn: Callable[[Tensor], Tensor]) -> Tensor:
-    """Place the momentum buffer before, after, or nowhere around the map ``fn``."""
-    if momentum.order == "pre":
-        return fn(momentum_output(state, g, momentum))
-    if momentum.order == "post":
-        return momentum_output(state, fn(g), momentum)
-    return fn(g)
+    """Place the momentum buffer before, after, or nowhere around the map ``fn``.
+
+    Split in :func:`before_map` and :func:`after_map` so that the engine can run one expensive map
+    (an SVD) for many lanes at once between the two halves.
+    """
+    return after_map(fn(before_map(g, state, momentum)), state, momentum)
 
 
 def sgd_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
@@ -165,8 +177,9 @@ def signgd_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
 
 
 def _frobenius_normalize(x: Tensor) -> Tensor:
-    norm = torch.linalg.matrix_norm(x)
-    return x / norm if norm > 0 else torch.zeros_like(x)
+    """X/‖X‖_F, 0 for X = 0 (decided on the device: no host synchronisation)."""
+    norm = torch.linalg.matrix_norm(x, keepdim=True)
+    return torch.where(norm > 0, x / torch.where(norm > 0, norm, 1.0), 0.0)
 
 
 def ngd_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:

@@ -46,11 +46,15 @@ class Task(ABC):
         """True when the noiseless signal gradient costs nothing (no population pass needed)."""
 
     @abstractmethod
-    def draw_gradients(self, weights: Tensor) -> tuple[Tensor, Tensor]:
-        """Advance the data stream one step: (G (L, r, c), minibatch loss (L,))."""
+    def draw_gradients(self, weights: Tensor, at_zero: bool | None = None) -> tuple[Tensor, Tensor]:
+        """Advance the data stream one step: (G (L, r, c), minibatch loss (L,)).
+
+        ``at_zero`` says whether every W is 0 when the caller knows (None: look), so that a task
+        with a closed form there need not wait for the device to find out.
+        """
 
     @abstractmethod
-    def signal_gradients(self, weights: Tensor) -> Tensor:
+    def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:
         """The noiseless gradient at each lane's W (L, r, c): the population gradient or G_sig."""
 
     @abstractmethod

@@ -123,22 +123,21 @@ class MemoryTask(Task):
     def set_random_state(self, state: dict[str, Tensor]) -> None:
         self._sampler.set_generator_state(state["batch_generator"])
 
-    def draw_gradients(self, weights: Tensor) -> tuple[Tensor, Tensor]:
+    def draw_gradients(self, weights: Tensor, at_zero: bool | None = None) -> tuple[Tensor, Tensor]:
         if self.exact_gradients:
             self.last_batch = None
-            if _all_zero(weights):
+            if _all_zero(weights, at_zero):
                 return self._gradient_at_zero(weights), self._loss_at_zero(weights)
             result = self._pass(weights, self._population())
             return result.grad, result.loss
         batch = self._sampler.draw(self.batch_size, self.label_noise)
         self.last_batch = batch
-        device = self.inputs.device
-        queries = minibatch_queries(batch.items.to(device), batch.labels.to(device), weights.dtype)
+        queries = minibatch_queries(batch.items, batch.labels, weights.dtype).to(self.inputs.device)
         result = self._pass(weights, queries)
         return result.grad, result.loss
 
-    def signal_gradients(self, weights: Tensor) -> Tensor:
-        if _all_zero(weights):
+    def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:
+        if _all_zero(weights, at_zero):
             return self._gradient_at_zero(weights)
         return self._pass(weights, self._population()).grad
 
@@ -217,8 +216,9 @@ class MemoryTask(Task):
         return population_queries(self.probs, self.label_noise)
 
 
-def _all_zero(weights: Tensor) -> bool:
-    return not bool(torch.any(weights))
+def _all_zero(weights: Tensor, known: bool | None = None) -> bool:
+    """Whether every W is 0: ``known`` when the caller says, else looked up (a device sync)."""
+    return known if known is not None else not bool(torch.any(weights))
 
 
 def task_geometry(outputs: Tensor, inputs: Tensor, probs: Tensor) -> TaskGeometry:

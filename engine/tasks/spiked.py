@@ -92,13 +92,13 @@ class SpikedTask(Task):
         self._previous = variance.sqrt() * z
         return self._previous
 
-    def draw_gradients(self, weights: Tensor) -> tuple[Tensor, Tensor]:
+    def draw_gradients(self, weights: Tensor, at_zero: bool | None = None) -> tuple[Tensor, Tensor]:
         g = self.signal + self.next_noise().to(self.signal.device, self.signal.dtype)  # (r, c)
         lanes = weights.shape[0]
         nan = torch.full((lanes,), float("nan"), dtype=weights.dtype, device=weights.device)
         return g.expand(lanes, -1, -1).clone(), nan
 
-    def signal_gradients(self, weights: Tensor) -> Tensor:
+    def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:
         return self.signal.expand(weights.shape[0], -1, -1)
 
     def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[None, Tensor | None]:

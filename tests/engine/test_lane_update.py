@@ -1,0 +1,149 @@
+"""Lanes stepped together: batched polar maps, reused spectra, one wait for the device per step."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.device import exact_float32_matmuls
+from muonscope.engine.lane_metrics import spectra_fields
+from muonscope.engine.lane_update import step_lanes
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.optim.rules import LaneState
+
+#: Every shape of lane the batching must handle: maps shared by several lanes, each order, Nesterov.
+MIXED_LANES = (
+    LaneConfig(optimizer="sgd", lr=5.0, momentum=0.9, buffer="sum"),
+    LaneConfig(optimizer="adam", lr=0.05),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.9, order="pre", polar="exact"),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.9, order="post", polar="exact"),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.9, order="pre", polar="exact", nesterov=True),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.0, order="none", polar="exact"),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.9, order="pre", polar="ns", ns_steps=5),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.9, order="post", polar="ns", ns_steps=5),
+    LaneConfig(optimizer="muon", lr=0.3, momentum=0.9, order="pre", polar="reg", lam=1e-3),
+    LaneConfig(optimizer="signgd", lr=0.01, momentum=0.9, order="pre"),
+)
+
+
+def _gradients(lanes: int, steps: int, dtype=torch.float64) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(3)
+    return [torch.randn(lanes, 24, 16, generator=gen, dtype=dtype) for _ in range(steps)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("with_check", [False, True])
+def test_stepping_lanes_together_equals_each_rule_alone(dtype, with_check):
+    """Oracle: the registry's per-lane rule, run lane by lane on the same gradients."""
+    lanes = len(MIXED_LANES)
+    together = [LaneState() for _ in range(lanes)]
+    alone = [LaneState() for _ in range(lanes)]
+    weights = torch.zeros(lanes, 24, 16, dtype=dtype)
+    reference = weights.clone()
+    checks = []
+    for grads in _gradients(lanes, 4, dtype):
+        step = step_lanes(
+            grads,
+            weights,
+            together,
+            MIXED_LANES,
+            [False] * lanes,
+            (lambda: checks.append(1)) if with_check else None,
+        )
+        weights = step.weights
+        for i, lane in enumerate(MIXED_LANES):
+            direction = OPTIMIZERS[lane.optimizer].rule(grads[i], alone[i], lane)
+            reference[i] -= lane.lr * direction
+        assert bool(step.finite.all())
+    tolerance = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(weights, reference, rtol=tolerance, atol=tolerance)
+    assert bool(checks) == with_check
+
+
+def test_a_frozen_lane_neither_moves_nor_updates_its_state():
+    lanes = MIXED_LANES[:4]
+    states = [LaneState() for _ in lanes]
+    grads = _gradients(len(lanes), 1)[0]
+    weights = torch.ones(len(lanes), 24, 16, dtype=torch.float64)
+    step = step_lanes(grads, weights, states, lanes, [False, True, False, True])
+    assert torch.equal(step.weights[1], weights[1]) and torch.equal(step.weights[3], weights[3])
+    assert states[1].buffer is None and states[3].buffer is None
+    assert not torch.equal(step.weights[2], weights[2])
+
+
+def test_a_lane_whose_step_or_state_is_not_finite_is_reported_and_kept_in_place():
+    lanes = MIXED_LANES[:2]
+    states = [LaneState() for _ in lanes]
+    grads = _gradients(2, 1)[0]
+    grads[1, 0, 0] = float("inf")  # Adam's moments become non-finite
+    weights = torch.zeros(2, 24, 16, dtype=torch.float64)
+    step = step_lanes(grads, weights, states, lanes, [False, False])
+    assert step.finite.tolist() == [True, False]
+    assert torch.equal(step.weights[1], weights[1])
+    assert torch.count_nonzero(step.directions[1]) == 0
+
+
+def test_spectra_reused_from_the_polar_map_equal_fresh_ones():
+    """The SVD behind Muon's map gives its input's and output's spectra; they match svdvals."""
+    lanes = MIXED_LANES
+    states = [LaneState() for _ in lanes]
+    weights = torch.zeros(len(lanes), 24, 16, dtype=torch.float64)
+    for grads in _gradients(len(lanes), 3):
+        step = step_lanes(grads, weights, states, lanes, [False] * len(lanes))
+        weights = step.weights
+    assert len(step.known_spectra) == 2 * 5  # five SVD-mapped lanes: their input and their output
+    buffers = [state.buffer for state in states]
+    reused = spectra_fields(grads, buffers, step.directions, weights, 3, 3, None, step.known_spectra)
+    fresh = spectra_fields(grads, buffers, step.directions, weights, 3, 3, None, ())
+    for a, b in zip(reused, fresh, strict=True):
+        for kind in ("gradient", "momentum", "update", "weights"):
+            np.testing.assert_allclose(getattr(a["spectra"], kind), getattr(b["spectra"], kind), atol=1e-12)
+
+
+def _quiet_config(**run) -> ExperimentConfig:
+    return ExperimentConfig(
+        task=TaskConfig(d=16, n_items=128, batch_size=32),
+        lanes=MIXED_LANES[:8],
+        run=RunConfig(eval_every=10**6, spectra_every=10**6, **run),
+    )
+
+
+_HOST_READS = ("__bool__", "__float__", "__int__", "__index__", "item", "tolist", "cpu", "__array__")
+
+
+def test_a_step_waits_for_the_device_once(monkeypatch):
+    """Every per-lane value a step reports comes back in one transfer (on a GPU each is a sync)."""
+    experiment = Experiment(_quiet_config())
+    experiment.step(2)
+    reads = []
+    for name in _HOST_READS:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            reads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    experiment.step(1)
+    assert reads == ["cpu"]
+
+
+def test_runs_never_allow_tf32():
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        Experiment(_quiet_config())
+        assert torch.backends.cuda.matmul.allow_tf32 is False
+        assert torch.get_float32_matmul_precision() == "highest"
+    finally:
+        exact_float32_matmuls()
+
+
+def test_batched_and_cancellable_steps_take_the_same_path():
+    """A step run with a cancel check (lane by lane) lands exactly where the batched one does."""
+    config = _quiet_config()
+    plain, checked = Experiment(config), Experiment(copy.deepcopy(config))
+    plain.step(3)
+    checked.step(3, cancelled=lambda: False)
+    assert torch.equal(plain.weights, checked.weights)
