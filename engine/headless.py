@@ -61,6 +61,13 @@ def run_session(
     return RunOutcome(report, hit, interrupted)
 
 
+def torch_version() -> str:
+    """The PyTorch that computed a result: results differ in their last digits between versions."""
+    import torch
+
+    return torch.__version__
+
+
 def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]:
     """The ``--json`` object: the config, the step, and each lane's final metrics and spectra."""
     return {
@@ -68,6 +75,7 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
         "step": snapshot.step,
         "device": snapshot.device,
         "dtype": snapshot.dtype,
+        "torch_version": torch_version(),
         "lanes": [_lane_report(lane) for lane in snapshot.lanes],
         "events": [
             {"step": e.step, "field": e.field, "old": e.old, "new": e.new, "text": e.text}

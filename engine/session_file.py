@@ -84,6 +84,7 @@ def save_session(session: Session, path: Path) -> Path:
         "written_by": f"muonscope {__version__}",
         "device": str(session.experiment.device),
         "dtype": str(session.experiment.dtype).removeprefix("torch."),
+        "torch_version": torch.__version__,
         "initial_config": session.initial_config.to_dict(),
         "current_branch": session.branch.id,
         "breakpoints": [breakpoint_to_dict(b) for b in session.breakpoints],

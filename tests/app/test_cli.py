@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from muonscope.app.cli import main
 from muonscope.engine.presets import preset_names
@@ -36,6 +37,11 @@ def test_json_report_has_the_documented_shape(capsys):
     report = json.loads(out)
     assert report["step"] == 3
     assert report["config"]["task"]["d"] == 16
+    assert (report["device"], report["dtype"], report["torch_version"]) == (
+        "cpu",
+        "float64",
+        torch.__version__,
+    )
     assert len(report["lanes"]) == 4
     for lane in report["lanes"]:
         for key in ("label", "optimizer", "order", "loss", "accuracy", "recovered", "gap", "alignment"):

@@ -177,6 +177,15 @@ def test_the_saved_folder_holds_the_four_files(saved):
     assert open_session(saved).step == 5
 
 
+def test_a_session_says_where_and_with_what_it_was_computed(saved):
+    document = json.loads((saved / "session.json").read_text())
+    assert (document["device"], document["dtype"], document["torch_version"]) == (
+        "cpu",
+        "float64",
+        torch.__version__,
+    )
+
+
 def _write_payload(path: Path, marker: Path, writer: str) -> None:
     payload = {"weights": _Touch(marker)}
     if writer == "pickle":
