@@ -1,11 +1,14 @@
 """Spectral and isotropy metrics (SCIENCE.md §4), as pure functions.
 
-Singular values are computed on the CPU in float64 whatever the run's device: for the d×d matrices
-here a CPU SVD beats a GPU one, and float64 keeps the tail of a power-law spectrum readable.
+Singular values are computed in float64 (it keeps the tail of a power-law spectrum readable), on
+the CPU or on the run's GPU, whichever is faster for the matrices' size on this machine: a CPU SVD
+wins for small matrices, a GPU one for large, and where the two cross depends on both chips, so it
+is measured once per size (see :func:`spectra_placement`).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,17 +25,47 @@ __all__ = [
     "largest_ratio_gap",
     "sin_theta",
     "singular_values",
+    "spectra_placement",
     "spectral_gap",
 ]
 
 
 def singular_values(matrices: Tensor) -> np.ndarray:
     """Descending singular values of a stack (..., r, c) → numpy (..., min(r, c))."""
-    host = matrices.detach().to("cpu", torch.float64)
+    where = spectra_placement(matrices)
+    work = matrices.detach().to(where, torch.float64)
     try:
-        return torch.linalg.svdvals(host).numpy()
+        values = torch.linalg.svdvals(work)
     except torch.linalg.LinAlgError:
-        return safe_svd(host)[1].numpy()
+        values = safe_svd(work.cpu())[1]
+    return values.cpu().numpy()
+
+
+#: (device, matrix shape) → where its spectra run, decided by timing both the first time.
+_PLACEMENT: dict[tuple[str, tuple[int, ...]], torch.device] = {}
+
+
+def spectra_placement(matrices: Tensor) -> torch.device:
+    """The CPU, or the matrices' own GPU when a float64 SVD of this size is faster there.
+
+    The first stack of a shape on a GPU is decomposed on both and timed (that result is kept);
+    later stacks of the shape go wherever that was faster.
+    """
+    if matrices.device.type == "cpu":
+        return matrices.device
+    key = (str(matrices.device), tuple(matrices.shape[-2:]))
+    if key not in _PLACEMENT:
+        _PLACEMENT[key] = min((torch.device("cpu"), matrices.device), key=lambda d: _svd_seconds(matrices, d))
+    return _PLACEMENT[key]
+
+
+def _svd_seconds(matrices: Tensor, device: torch.device) -> float:
+    """Seconds of one float64 SVD on ``device``, after an untimed one (library start-up)."""
+    work = matrices.detach()[:1].to(device, torch.float64)
+    torch.linalg.svdvals(work).cpu()
+    start = time.perf_counter()
+    torch.linalg.svdvals(work).cpu()
+    return time.perf_counter() - start
 
 
 def spectral_gap(s: np.ndarray, rank: int) -> float:

@@ -28,3 +28,31 @@ def test_cuda_run_matches_cpu_run_in_float64():
         assert a.recovered == b.recovered
         assert a.loss == pytest.approx(b.loss, rel=1e-8)
     assert runs["cuda"][1].device.startswith("cuda")
+
+
+@pytest.mark.gpu
+def test_spectra_of_a_gpu_stack_match_the_cpus_wherever_they_run():
+    from muonscope.engine.metrics import singular_values, spectra_placement
+
+    for size in (64, 1024):
+        stack = torch.randn(3, size, size, dtype=torch.float32, generator=torch.Generator().manual_seed(size))
+        on_gpu = stack.cuda()
+        assert spectra_placement(on_gpu).type in ("cpu", "cuda")
+        values = singular_values(on_gpu)
+        reference = torch.linalg.svdvals(stack.double()).numpy()
+        assert values == pytest.approx(reference, rel=1e-10, abs=1e-12 * reference.max())
+
+
+@pytest.mark.gpu
+def test_batched_lanes_on_the_gpu_match_the_cpu_in_float32():
+    from muonscope.engine.presets import load_preset
+
+    base = load_preset("default").config.with_values([("run.eval_every", 5), ("run.spectra_every", 5)])
+    runs = {}
+    for device in ("cpu", "cuda"):
+        exp = Experiment(base.with_values([("run.device", device), ("run.dtype", "float32")]))
+        exp.step(10)
+        runs[device] = exp
+    assert torch.allclose(runs["cpu"].weights, runs["cuda"].weights.cpu(), rtol=1e-3, atol=1e-4)
+    for a, b in zip(runs["cpu"].snapshot().lanes, runs["cuda"].snapshot().lanes, strict=True):
+        assert abs(a.recovered - b.recovered) <= max(2, a.recovered // 50)
