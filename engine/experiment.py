@@ -16,6 +16,7 @@ a step happens whole or not at all, never a half-updated lane.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
@@ -55,6 +56,8 @@ class Experiment:
         check_memory(config, self.device, self.dtype)
         exact_float32_matmuls()
         self._initial = config
+        self._spectra_gate: Callable[[int], bool] | None = None
+        self._last_spectra_s = 0.0
         self._build(config)
 
     # ---- public API ------------------------------------------------------------------------------
@@ -111,6 +114,20 @@ class Experiment:
     def last_direction(self) -> Tensor | None:
         """D (L, r, c) of the last step: W ← W − lr·D (zero for lanes that did not move)."""
         return self._last_direction
+
+    @property
+    def spectra_gate(self) -> Callable[[int], bool] | None:
+        """Asked on each step of the spectra cadence whether to compute them (None: always)."""
+        return self._spectra_gate
+
+    @spectra_gate.setter
+    def spectra_gate(self, gate: Callable[[int], bool] | None) -> None:
+        self._spectra_gate = gate
+
+    @property
+    def last_spectra_s(self) -> float:
+        """Seconds the most recent spectra took (0 before any): what a gate weighs them by."""
+        return self._last_spectra_s
 
     def optimizer_state(self, lane: int) -> LaneState:
         """Lane ``lane``'s optimizer state; read-only by convention."""
@@ -438,10 +455,14 @@ class Experiment:
         buffers = [state.buffer for state in self._states]
         directions = stepped.directions
         spectra = None
-        if self._step % run.spectra_every == 0:
+        if self._step % run.spectra_every == 0 and (
+            self._spectra_gate is None or self._spectra_gate(self._step)
+        ):
+            started = time.perf_counter()
             spectra = spectra_fields(
                 grads, buffers, directions, self._weights, rank, self._step, check, stepped.known_spectra
             )
+            self._last_spectra_s = time.perf_counter() - started
         signals = None
         if signal is not None and (spectra is not None or from_eval):
             signals = signal_fields(directions, buffers, grads, signal, rank, self._step, check)

@@ -1,0 +1,117 @@
+"""The live window at a chosen size: engine steps/s, frames/s, UI lateness and toggle → paint, per
+torch thread count.
+
+Each thread count runs in its own process (torch's intra-op pool is process-wide): the real window
+(offscreen unless a display is set) plays the preset, with any ``--set`` overrides, for ``--seconds``;
+the capacity panel's background sweep is stopped so that only the live run is measured. A 10 ms
+timer on the UI thread measures how late the event loop serves it (a window that keeps a core
+serves it within a few ms); then the momentum order of a lane is toggled ``--toggles`` times and the
+time from the click to the first paint that shows the change is recorded.
+
+Usage: python benchmarks/live_window.py [--preset default] [--set task.d=512 --set task.n_items=16384
+       --set task.batch_size=1024] [--threads 1,2] [--seconds 10] [--toggles 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TICK_MS = 10
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(share * (len(ordered) - 1))] if ordered else float("nan")
+
+
+def child(args) -> dict:
+    import torch
+    from PySide6 import QtCore, QtWidgets
+    from ui_latency import run_for, toggle_latency
+
+    from muonscope.app.composition import App
+    from muonscope.app.config_args import overrides
+    from muonscope.engine.presets import load_preset
+
+    torch.set_num_threads(args.child)
+    qt = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    preset = load_preset(args.preset)
+    config = preset.config.with_values(overrides(args.set)).with_value("run.steps", 10**7)
+    app = App(dataclasses.replace(preset, config=config))
+    app.window.resize(1600, 1000)
+    app.window.show()
+    app.start()
+    app.capacity.stop()
+    frames = [0]
+    app.clock.frame_drawn.connect(lambda _step: frames.__setitem__(0, frames[0] + 1))
+    ticks: list[float] = []
+    timer = QtCore.QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    app.intents.play(True)
+    run_for(qt, 2.0)
+    app.capacity.stop()
+    frames[0], start_step, start = 0, app.clock.newest.step, time.perf_counter()
+    timer.start()
+    run_for(qt, args.seconds)
+    timer.stop()
+    elapsed = time.perf_counter() - start
+    steps = app.clock.newest.step - start_step
+    late = [1000 * (b - a) - TICK_MS for a, b in itertools.pairwise(ticks)]
+    toggles = [1000 * t for t in toggle_latency(qt, app, args.toggles)] if args.toggles else []
+    app.shutdown()
+    return {
+        "threads": args.child,
+        "steps_per_s": steps / elapsed,
+        "frames_per_s": frames[0] / elapsed,
+        "late_p90_ms": percentile(late, 0.9),
+        "late_max_ms": max(late, default=float("nan")),
+        "toggle_median_ms": statistics.median(toggles) if toggles else float("nan"),
+        "toggle_p90_ms": percentile(toggles, 0.9),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--toggles", type=int, default=10)
+    parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+    print(f"preset {args.preset} {' '.join(args.set)}; {os.cpu_count()} cores; {args.seconds:g} s playing")
+    head = f"{'threads':>7} {'steps/s':>8} {'frames/s':>9} {'UI late p90':>12} {'max':>7}"
+    print(f"{head} {'toggle→paint':>13} {'p90':>7}")
+    for threads in (int(t) for t in args.threads.split(",")):
+        argv = [sys.executable, __file__, "--child", str(threads), "--preset", args.preset]
+        argv += [f"--set={s}" for s in args.set] + [
+            "--seconds",
+            str(args.seconds),
+            "--toggles",
+            str(args.toggles),
+        ]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        r = json.loads(out)
+        print(
+            f"{r['threads']:>7} {r['steps_per_s']:8.2f} {r['frames_per_s']:9.1f} {r['late_p90_ms']:10.1f}ms "
+            f"{r['late_max_ms']:5.0f}ms {r['toggle_median_ms']:11.0f}ms {r['toggle_p90_ms']:5.0f}ms",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Spectra while playing: as often as frames, never more than their share of the engine's time."""
+
+from muonscope.app.spectra_pacer import SpectraPacer
+from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _due_steps(pacer: SpectraPacer, clock: FakeClock, step_s: float, steps: int) -> list[int]:
+    due = []
+    for step in range(1, steps + 1):
+        clock.now += step_s
+        if pacer(step):
+            due.append(step)
+    return due
+
+
+def test_cheap_spectra_follow_the_frame_rate():
+    clock = FakeClock()
+    pacer = SpectraPacer(lambda: 0.001, frame_interval_s=0.1, clock=clock)
+    assert _due_steps(pacer, clock, step_s=0.025, steps=12) == [1, 5, 9]
+
+
+def test_slow_steps_get_spectra_every_step_when_they_are_cheap():
+    clock = FakeClock()
+    pacer = SpectraPacer(lambda: 0.01, frame_interval_s=0.1, clock=clock)
+    assert _due_steps(pacer, clock, step_s=0.5, steps=4) == [1, 2, 3, 4]
+
+
+def test_costly_spectra_take_at_most_their_share_of_the_time():
+    clock = FakeClock()
+    pacer = SpectraPacer(lambda: 0.6, frame_interval_s=0.1, max_share=0.25, clock=clock)
+    due = _due_steps(pacer, clock, step_s=1.0, steps=12)
+    assert due == [1, 4, 7, 10]  # 0.6 s of spectra at most once per 2.4 s
+
+
+def test_the_experiment_asks_the_gate_on_its_cadence_and_skips_when_told():
+    config = ExperimentConfig(
+        task=TaskConfig(d=16, n_items=64, batch_size=16),
+        lanes=(LaneConfig(optimizer="sgd", lr=1.0),),
+        run=RunConfig(spectra_every=2, eval_every=100),
+    )
+    experiment = Experiment(config)
+    asked = []
+    experiment.spectra_gate = lambda step: asked.append(step) or step != 4
+    experiment.step(6)
+    assert asked == [2, 4, 6]
+    assert experiment.snapshot().lanes[0].spectra_step == 6
+    assert experiment.last_spectra_s > 0
+    experiment.spectra_gate = lambda step: step == 8
+    experiment.step(2)
+    assert experiment.snapshot().lanes[0].spectra_step == 8
