@@ -118,11 +118,25 @@ def sin_theta(estimate: Tensor, signal: Tensor, rank: int) -> np.ndarray:
     host_s = signal.detach().to("cpu", torch.float64)
     if not 1 <= rank <= min(host_e.shape[-2:]):
         return np.full(host_e.shape[0], np.nan)
-    u_hat = safe_svd(host_e)[0][..., :rank]  # (L, r, rank)
-    u_sig = safe_svd(host_s)[0][..., :rank]
+    u_hat = _top_left_subspace(host_e, rank)  # (L, r, rank)
+    u_sig = _top_left_subspace(host_s, rank)
     cosines = torch.linalg.svdvals(u_hat.mT @ u_sig)  # (L, rank)
     smallest = cosines[..., -1].clamp(max=1.0)
     return torch.sqrt(1.0 - smallest.square()).numpy()
+
+
+def _top_left_subspace(x: Tensor, rank: int) -> Tensor:
+    """An orthonormal basis (..., r, rank) of the top-``rank`` left singular subspace of X (..., r, c).
+
+    The eigenvectors of XXᵀ with the largest eigenvalues: half the cost of an SVD at d = 512, and
+    as accurate for the leading directions (the error grows as eps·σ₁²/(σ_r² − σ_{r+1}²), where the
+    subspace itself stops being well defined).
+    """
+    try:
+        vectors = torch.linalg.eigh(x @ x.mT)[1]  # (..., r, r), ascending eigenvalues
+    except torch.linalg.LinAlgError:
+        return safe_svd(x)[0][..., :rank]
+    return vectors[..., -rank:]
 
 
 @dataclass(frozen=True, slots=True)

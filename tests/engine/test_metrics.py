@@ -69,3 +69,16 @@ def test_sin_theta_between_subspaces():
     u, s, vh = torch.linalg.svd(signal[0], full_matrices=False)
     swapped = (u[:, 3:6] * s[:3]) @ vh[:3]  # top-3 energy placed on orthogonal left directions
     assert sin_theta(swapped.unsqueeze(0), signal, 3)[0] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_sin_theta_equals_the_angle_between_svd_subspaces():
+    """Oracle: the largest principal angle between top-r left singular vectors from full SVDs."""
+    gen = torch.Generator().manual_seed(5)
+    signal = torch.randn(3, 40, 30, generator=gen, dtype=DT)
+    estimate = signal + 0.3 * torch.randn(3, 40, 30, generator=gen, dtype=DT)
+    u_hat = torch.linalg.svd(estimate, full_matrices=False)[0][..., :4]
+    u_sig = torch.linalg.svd(signal, full_matrices=False)[0][..., :4]
+    smallest_cosine = torch.linalg.svdvals(u_hat.mT @ u_sig)[..., -1]
+    expected = torch.sqrt(1 - smallest_cosine.square()).numpy()
+    np.testing.assert_allclose(sin_theta(estimate, signal, 4), expected, rtol=1e-8, atol=1e-10)
+    assert 0.05 < expected.min() and expected.max() < 0.95  # a case where the angle is informative
