@@ -24,7 +24,7 @@ MATRIX_STYLES = {
 }
 _STYLE_WORDS = {"solid": "solid", "dash": "dashed", "dot": "dotted", "dashdot": "dash-dot"}
 #: Singular values below this fraction of the largest are round-off, not spectrum: not drawn. In
-#: float32 the floor is higher: n · eps(dtype) (see :meth:`SpectrumPlot.noise_floor`).
+#: float32 the floor is higher: one eps(dtype) (see :meth:`SpectrumPlot.noise_floor`).
 NUMERICAL_ZERO = 1e-10
 
 VIEWS = [
@@ -90,13 +90,15 @@ class SpectrumPlot(PlotPanel):
         except TypeError:
             self._eps = float(np.finfo(np.float64).eps)
 
-    def noise_floor(self, n: int) -> float:
-        """Relative size below which the singular values of an n-wide matrix are round-off.
+    def noise_floor(self) -> float:
+        """Relative size below which singular values are round-off, whatever the matrix's width.
 
-        An SVD in a dtype with machine epsilon eps is backward stable to about n · eps · σ₁, so
-        values under that are noise (float32 at n = 512: 6e-5 · σ₁); never below NUMERICAL_ZERO.
+        One unit round-off of the run's dtype (float32: 1.2e-7 · σ₁), never below NUMERICAL_ZERO:
+        the same floor below which Muon's exact polar map treats a direction as zero. The graded
+        matrices of power-law memories resolve real directions well under the worst-case n · eps,
+        but round-off in their null directions reaches a fraction of eps.
         """
-        return max(NUMERICAL_ZERO, n * self._eps)
+        return max(NUMERICAL_ZERO, self._eps)
 
     def set_spectrum(self, lane: int, matrix: str, values: np.ndarray) -> None:
         """Draw one lane's sorted singular values of one matrix (zeros are left off the log axis)."""
@@ -109,7 +111,7 @@ class SpectrumPlot(PlotPanel):
         self._drawn[key] = values
         values = np.asarray(values, dtype=float)
         k = np.arange(1, values.size + 1, dtype=float)
-        keep = values > self.noise_floor(values.size) * (values.max() if values.size else 0.0)
+        keep = values > self.noise_floor() * (values.max() if values.size else 0.0)
         self._curves[key].setData(k[keep], values[keep])
         if keep.any():
             name = MATRIX_STYLES[matrix][1]
