@@ -30,7 +30,7 @@ _CACHE = "MUONSCOPE_CACHE=DIR  sweep cache folder (default: the user cache folde
 _QT = "QT_QPA_PLATFORM  Qt platform; the picture is drawn offscreen unless this names another"
 _CUDA = "CUDA_VISIBLE_DEVICES  GPUs that run.device=auto may use"
 _DISPLAY = "DISPLAY / WAYLAND_DISPLAY  the screen the window opens on"
-_DASK = "DASK_*  Dask's own settings (e.g. DASK_DISTRIBUTED__COMM__TLS__...), with --executor dask"
+_DASK = "DASK_*  Dask's own configuration (e.g. DASK_LOGGING__DISTRIBUTED=error), with --executor dask"
 #: Exit codes of the commands that run sweeps.
 _SWEEP_EXIT_CODES = (
     "exit status: 0 success, 2 invalid input (one line naming the field; also a --scheduler that does "

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from muonscope.engine.config import RunConfig
@@ -209,6 +210,23 @@ def _lower_this_thread(nice: int) -> None:
 # ---- a Dask cluster -------------------------------------------------------------------------
 
 
+@contextmanager
+def _terminal_interrupts_ignored() -> Iterator[None]:
+    """Processes started within ignore SIGINT (Python keeps an ignored SIGINT ignored at start-up).
+
+    Ctrl-C goes to every process of the terminal's group; a cluster's worker processes would each
+    print a KeyboardInterrupt traceback while this process is already shutting them down.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class DaskExecutor:
     """Points on a Dask cluster: the scheduler at ``scheduler``, or a LocalCluster started here.
 
@@ -236,13 +254,14 @@ class DaskExecutor:
         if scheduler:
             self._client = Client(scheduler, timeout=connect_timeout_s)
         else:
-            self._cluster = LocalCluster(
-                n_workers=local_workers(workers, usable_cores()),
-                threads_per_worker=1,
-                processes=processes,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            with _terminal_interrupts_ignored():  # Ctrl-C reaches this process, which closes the cluster
+                self._cluster = LocalCluster(
+                    n_workers=local_workers(workers, usable_cores()),
+                    threads_per_worker=1,
+                    processes=processes,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             self._client = Client(self._cluster)
         self._runtimes: dict[RunConfig, Runtime] = {}
 

@@ -275,32 +275,50 @@ SLOW_COMMANDS = {
 REPORTED = r"\b[1-9]\d*/12\b"  # the progress bar, once a point is in
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal and SIGTERM")
-@pytest.mark.parametrize("command", sorted(SLOW_COMMANDS))
+def _sigterm(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)  # to the command alone, as kill(1) sends it
+
+
+def _ctrl_c(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGINT)  # to every process of the group, as a terminal sends it
+
+
+STOPS = {
+    "sweep, SIGTERM": (SLOW_COMMANDS["sweep"], _sigterm),
+    "reproduce, SIGTERM": (SLOW_COMMANDS["reproduce"], _sigterm),
+    "sweep on a local Dask cluster, SIGTERM": ([*SLOW_COMMANDS["sweep"], "--executor", "dask"], _sigterm),
+    "sweep on a local Dask cluster, Ctrl-C": ([*SLOW_COMMANDS["sweep"], "--executor", "dask"], _ctrl_c),
+}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal and process groups")
+@pytest.mark.parametrize("stop", sorted(STOPS))
 @pytest.mark.timeout(240)
-def test_sigterm_stops_a_running_sweep_like_ctrl_c(tmp_path, command):
-    """Once the progress bar shows a finished point: exit 130, no traceback, no leaked semaphore."""
+def test_a_stopped_sweep_ends_cleanly_and_keeps_its_points(tmp_path, stop):
+    """Stopped once the progress bar shows a finished point: exit 130, no traceback, no leaked semaphore."""
+    command, send = STOPS[stop]
     env = {**os.environ, "MUONSCOPE_CACHE": str(tmp_path / "cache")}
     controller, terminal = _terminal()
-    argv = [*SLOW_COMMANDS[command], "--workers", "2", "--out", str(tmp_path / "out")]
+    argv = [*command, "--workers", "2", "--out", str(tmp_path / "out")]
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW_DRIVER, *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=terminal,
         env=env,
+        start_new_session=True,  # its own process group, as a shell gives a command
     )
     os.close(terminal)
     try:
         shown = _read_until(controller, REPORTED, timeout_s=180)
         assert re.search(REPORTED, shown), f"no point was reported: {shown!r}"
         assert proc.poll() is None, "the sweep ended before it could be stopped"
-        proc.send_signal(signal.SIGTERM)
+        send(proc)
         shown += _read_until(controller, r"(?!x)x", timeout_s=60)  # to the end: workers and tracker too
         assert proc.wait(timeout=60) == 130
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         os.close(controller)
     assert "Traceback" not in shown and "leaked semaphore" not in shown, shown
