@@ -30,6 +30,13 @@ _CACHE = "MUONSCOPE_CACHE=DIR  sweep cache folder (default: the user cache folde
 _QT = "QT_QPA_PLATFORM  Qt platform; the picture is drawn offscreen unless this names another"
 _CUDA = "CUDA_VISIBLE_DEVICES  GPUs that run.device=auto may use"
 _DISPLAY = "DISPLAY / WAYLAND_DISPLAY  the screen the window opens on"
+_DASK = "DASK_*  Dask's own configuration (e.g. DASK_LOGGING__DISTRIBUTED=error), with --executor dask"
+#: Exit codes of the commands that run sweeps.
+_SWEEP_EXIT_CODES = (
+    "exit status: 0 success, 2 invalid input (one line naming the field; also a --scheduler that does "
+    "not answer), 1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (points computed so far "
+    "stay cached)"
+)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -105,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_record(sub)
     _add_sweep(sub)
     _add_reproduce(sub)
+    _add_cache(sub)
     _add_inspect(sub)
     parser.add_argument(
         "--preset", dest="window_preset", metavar="NAME", help="open the window on a bundled preset"
@@ -247,8 +255,12 @@ def _add_sweep(sub) -> None:
         sub,
         "sweep",
         "run the capacity panel's sweeps (one-step recovery, momentum) from a preset's settings",
-        ["muonscope sweep --preset one_step_capacity --axis d --out sweeps/d"],
-        [_CACHE, _DEBUG],
+        [
+            "muonscope sweep --preset one_step_capacity --axis d --out sweeps/d",
+            "muonscope sweep --preset critical_batch --axis batch --executor dask --scheduler tcp://10.0.0.5:8786",
+        ],
+        [_CACHE, _CUDA, _DASK, _DEBUG],
+        exit_codes=_SWEEP_EXIT_CODES,
     )
     _add_config_arguments(sweep)
     sweep.add_argument(
@@ -261,9 +273,33 @@ def _add_sweep(sub) -> None:
     sweep.add_argument(
         "--format", choices=("parquet", "csv"), help="table format, with --out (default: parquet)"
     )
-    sweep.add_argument("--workers", type=int, default=0, metavar="N", help="processes (0: one per core)")
+    _add_executor_arguments(sweep)
     sweep.add_argument("--no-cache", action="store_true", help="recompute points even if cached")
     sweep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where sweep points compute: --executor, --scheduler and --workers."""
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where points compute: local processes (kept running between sweeps), or a Dask cluster "
+        "(needs pip install muonscope[dask])",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: the running scheduler to use, e.g. tcp://10.0.0.5:8786 "
+        "(default: a local cluster of --workers processes)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="local processes, at most the cores (0: one per core; points on a GPU use one)",
+    )
 
 
 def _add_reproduce(sub) -> None:
@@ -271,21 +307,51 @@ def _add_reproduce(sub) -> None:
         sub,
         "reproduce",
         "reproduce a preset's paper claims: figures, data and summary.md",
-        ["muonscope reproduce one_step_capacity --out repro/capacity", "muonscope reproduce --list"],
-        [_CACHE, _QT, _DEBUG],
+        [
+            "muonscope reproduce one_step_capacity --out repro/capacity",
+            "muonscope reproduce --list",
+            "muonscope reproduce noisy_scaling --full --executor dask --scheduler tcp://10.0.0.5:8786",
+        ],
+        [_CACHE, _QT, _CUDA, _DASK, _DEBUG],
         exit_codes="exit status: 0 every judged check passes, 1 a check failed (see summary.md) or a runtime "
-        "failure, 2 invalid input (one line naming the field)",
+        "failure, 2 invalid input (one line naming the field; also a --scheduler that does not answer), "
+        "130 interrupted by Ctrl-C or SIGTERM (points computed so far stay cached)",
     )
     rep.add_argument("preset", nargs="?", metavar="PRESET", help="preset name (see --list)")
     rep.add_argument("--list", action="store_true", help="list the presets with their claims")
     rep.add_argument("--out", metavar="DIR", type=_path, help="output folder (default: reproduce-PRESET)")
     rep.add_argument("--full", action="store_true", help="the papers' sizes (slow) instead of CI sizes")
     rep.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="data table format")
-    rep.add_argument(
-        "--workers", type=int, default=0, metavar="N", help="processes for sweeps (0: one per core)"
-    )
+    _add_executor_arguments(rep)
     rep.add_argument("--no-cache", action="store_true", help="recompute sweep points even if cached")
     rep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def _add_cache(sub) -> None:
+    cache = _command(
+        sub,
+        "cache",
+        "show or clear the sweep cache (the points sweep and reproduce keep so that re-runs are quick)",
+        ["muonscope cache info", "muonscope cache clear"],
+        [_CACHE, _DEBUG],
+    )
+    actions = cache.add_subparsers(
+        dest="cache_action", metavar="ACTION", parser_class=_Parser, prog="muonscope cache", required=True
+    )
+    _command(
+        actions,
+        "info",
+        "print the cache folder, its number of entries, their total size and what they were computed on",
+        ["muonscope cache info", "MUONSCOPE_CACHE=/scratch/sweeps muonscope cache info"],
+        [_CACHE, _DEBUG],
+    )
+    _command(
+        actions,
+        "clear",
+        "remove every cached sweep point (only muonscope's own files) and say how many",
+        ["muonscope cache clear"],
+        [_CACHE, _DEBUG],
+    )
 
 
 def _add_session_arguments(parser: argparse.ArgumentParser) -> None:
@@ -351,6 +417,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muonscope.app.sweep_command import sweep_command
 
         return sweep_command(args)
+    if args.command == "cache":
+        from muonscope.app.cache_command import cache_command
+
+        return cache_command(args)
     if args.command == "inspect":
         from muonscope.app.inspect_command import inspect_command
 
@@ -438,7 +508,7 @@ def _quiet_broken_pipe() -> int:
     return 128 + 13  # the shell's status for SIGPIPE
 
 
-_COMMANDS = ("run", "shot", "record", "sweep", "reproduce", "inspect")
+_COMMANDS = ("run", "shot", "record", "sweep", "reproduce", "cache", "inspect")
 
 
 def _session_argument(argv: list[str]) -> list[str]:

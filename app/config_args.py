@@ -8,8 +8,12 @@ option and the value.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import sys
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,25 +23,34 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 
 __all__ = [
+    "CONNECT_TIMEOUT_S",
+    "EXECUTORS",
     "MAX_ARGUMENT_CHARS",
     "MAX_WORKERS",
     "build_config",
     "check_cache",
+    "check_executor",
     "check_output_file",
     "check_workers",
     "check_writable",
     "named_preset",
+    "open_executor",
     "overrides",
     "parse_lane_fields",
     "parse_lane_spec",
     "parse_value",
     "table_format",
+    "usable_workers",
 ]
 
 #: Longest --set or --lane text read; a strengths list of this length is far past any bound.
 MAX_ARGUMENT_CHARS = 10_000
-#: Most sweep processes one command may start (each takes a core and some hundred MB).
+#: Largest --workers accepted; a count above the cores this process may use is lowered to them.
 MAX_WORKERS = 256
+#: Where sweep points compute: processes on this machine, or a Dask cluster.
+EXECUTORS = ("local", "dask")
+#: How long ``--scheduler ADDRESS`` may take to answer before the command gives up.
+CONNECT_TIMEOUT_S = 5.0
 
 
 def parse_value(text: str, where: str) -> Any:
@@ -157,10 +170,13 @@ def table_format(args: argparse.Namespace) -> str:
 
 def check_cache() -> None:
     """The sweep cache folder (``MUONSCOPE_CACHE``, else the user cache folder) must be writable."""
-    from muonscope.engine.sweep import default_cache_dir
+    from muonscope.engine.sweep_cache import default_cache_dir
 
     option = "MUONSCOPE_CACHE" if os.environ.get("MUONSCOPE_CACHE") else "cache folder"
-    check_writable(default_cache_dir(), option)
+    folder = default_cache_dir()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(option, str(folder), "must be a folder (it is a file)")
+    check_writable(folder, option)
 
 
 def check_workers(workers: int) -> int:
@@ -168,3 +184,72 @@ def check_workers(workers: int) -> int:
     if not 0 <= workers <= MAX_WORKERS:
         raise ConfigError("--workers", workers, f"must be an integer from 0 (one per core) to {MAX_WORKERS}")
     return workers
+
+
+def usable_workers(workers: int) -> int:
+    """``workers`` lowered to the cores this process may use, with a note on stderr when it is.
+
+    More processes than cores only share the cores, and each holds its own copy of torch.
+    """
+    from muonscope.engine.sweep_workers import usable_cores
+
+    cores = usable_cores()
+    if workers <= cores:
+        return workers
+    sys.stderr.write(
+        f"muonscope: note: --workers {workers} is more than the {cores} core(s) this process may use; "
+        f"using {cores}\n"
+    )
+    return cores
+
+
+def check_executor(executor: str, scheduler: str | None) -> None:
+    """``--executor`` and ``--scheduler`` go together and Dask is installed when asked for."""
+    if scheduler is not None and executor != "dask":
+        raise ConfigError("--scheduler", scheduler, "needs --executor dask")
+    if scheduler is not None and not scheduler.strip():
+        raise ConfigError("--scheduler", scheduler, "must be a scheduler address, e.g. tcp://10.0.0.5:8786")
+    if executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ConfigError(
+            "--executor", executor, "needs Dask, which is not installed: pip install muonscope[dask]"
+        )
+
+
+@contextmanager
+def open_executor(executor: str, scheduler: str | None, workers: int, nice: int = 0) -> Iterator:
+    """The executor the options name, open for the whole command (several sweeps share it).
+
+    ``local`` keeps its worker processes warm between the sweeps; ``dask`` connects to the
+    scheduler at ``scheduler`` (or starts a LocalCluster of ``workers`` processes) and closes the
+    connection at the end. A scheduler that does not answer within CONNECT_TIMEOUT_S is a
+    ConfigError naming its address.
+    """
+    if executor == "local":
+        from muonscope.engine.executors import LocalExecutor
+
+        yield LocalExecutor(workers, nice)
+        return
+    from muonscope.engine.executors import DaskExecutor
+
+    try:
+        dask = DaskExecutor(scheduler, workers, connect_timeout_s=CONNECT_TIMEOUT_S)
+    except OSError:
+        if scheduler is None:
+            raise
+        raise ConfigError(
+            "--scheduler", scheduler, f"no Dask scheduler answered there within {CONNECT_TIMEOUT_S:g} s"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        if scheduler is None:
+            raise
+        detail = " ".join(str(exc).split())
+        raise ConfigError(
+            "--scheduler", scheduler, f"must be a scheduler address such as tcp://HOST:8786 ({detail})"
+        ) from None
+    with dask:
+        if scheduler is not None and dask.worker_count() == 0:
+            sys.stderr.write(
+                f"muonscope: note: the scheduler at {scheduler} has no workers yet; "
+                f"points start once one joins (dask worker {scheduler})\n"
+            )
+        yield dask

@@ -7,9 +7,18 @@ import sys
 import time
 from pathlib import Path
 
-from muonscope.app.config_args import check_cache, check_workers, check_writable
+from muonscope.app.command_io import headless_command
+from muonscope.app.config_args import (
+    check_cache,
+    check_executor,
+    check_workers,
+    check_writable,
+    open_executor,
+    usable_workers,
+)
 from muonscope.app.progress import ProgressBar
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.executors import Executor
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import REPRODUCTIONS, Settings
 from muonscope.engine.tables import write_table
@@ -37,21 +46,25 @@ def reproduce_command(args: argparse.Namespace) -> int:
     if args.preset is None:
         args.command_parser.error("name a PRESET to reproduce (see --list)")
     workers = check_workers(args.workers)
+    check_executor(args.executor, args.scheduler)
     if args.preset not in REPRODUCTIONS:
         raise ConfigError("preset", args.preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
     out = args.out or Path(f"reproduce-{args.preset}")
-    check_writable(out)
     if not args.no_cache:
         check_cache()
-    failed = reproduce(
-        args.preset,
-        out,
-        full=args.full,
-        table_format=args.format,
-        workers=workers,
-        use_cache=not args.no_cache,
-        progress=not args.no_progress,
-    )
+    check_writable(out)
+    workers = usable_workers(workers)
+    with headless_command(), open_executor(args.executor, args.scheduler, workers) as executor:
+        failed = reproduce(
+            args.preset,
+            out,
+            full=args.full,
+            table_format=args.format,
+            workers=workers,
+            use_cache=not args.no_cache,
+            progress=not args.no_progress,
+            executor=executor,
+        )
     if failed:
         sys.stderr.write(f"muonscope: {failed} check(s) failed; see {out / 'summary.md'}\n")
         return 1
@@ -67,8 +80,13 @@ def reproduce(
     workers: int = 0,
     use_cache: bool = True,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> int:
-    """Run, write figures/data/summary.md into ``out``, print the summary; returns failed checks."""
+    """Run, write figures/data/summary.md into ``out``, print the summary; returns failed checks.
+
+    Sweep points compute on ``executor`` (None: ``workers`` local processes); the summary's notes
+    say how many there were, how many came from the cache and where they were computed.
+    """
     if preset not in REPRODUCTIONS:
         raise ConfigError("preset", preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
     from muonscope.app.figures import render_figure
@@ -77,7 +95,10 @@ def reproduce(
 
     start = time.perf_counter()
     with ProgressBar(progress, delay_s=0.5) as bar:
-        result = REPRODUCTIONS[preset](Settings("full" if full else "ci", workers, use_cache, bar))
+        settings = Settings("full" if full else "ci", workers, use_cache, bar, executor)
+        result = REPRODUCTIONS[preset](settings)
+    if settings.tally.points:
+        result.notes.append(f"Sweep points: {settings.tally.describe()}.")
     out.mkdir(parents=True, exist_ok=True)
     files = [render_figure(figure, out / f"{figure.name}.png") for figure in reproduction_figures(result)]
     files += [write_table(columns, out / f"{name}.{table_format}") for name, columns in result.tables.items()]

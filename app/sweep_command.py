@@ -6,7 +6,17 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from muonscope.app.config_args import build_config, check_cache, check_workers, check_writable, table_format
+from muonscope.app.command_io import headless_command
+from muonscope.app.config_args import (
+    build_config,
+    check_cache,
+    check_executor,
+    check_workers,
+    check_writable,
+    open_executor,
+    table_format,
+    usable_workers,
+)
 from muonscope.app.progress import ProgressBar
 from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.errors import ConfigError
@@ -18,24 +28,31 @@ __all__ = ["sweep_command"]
 def sweep_command(args: argparse.Namespace) -> int:
     """Run the sweep, print mean ± spread per lane and x, optionally write curves and points."""
     workers = check_workers(args.workers)
+    check_executor(args.executor, args.scheduler)
     _, config = build_config(args)
     out_format = table_format(args)
     problem = view_problem(config.task, args.axis)
     if problem:
         raise ConfigError("sweep", args.axis, problem)
+    if not args.no_cache:
+        check_cache()
     if args.out is not None:
         check_writable(args.out)
-    from muonscope.engine.sweep import SweepRunner  # torch: only once the arguments are known good
+    from muonscope.engine.sweep import SweepRunner, SweepTally
     from muonscope.engine.sweep_plans import curves, guides, plan
 
     points = plan(config, args.axis)
-    if not args.no_cache:
-        check_cache()
-    runner = SweepRunner(points, workers=workers, use_cache=not args.no_cache)
+    workers = usable_workers(workers)
+    tally = SweepTally()
     results = []
-    with ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress:
-        for result in runner:
+    with (
+        headless_command(),
+        open_executor(args.executor, args.scheduler, workers) as executor,
+        ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress,
+    ):
+        for result in SweepRunner(points, use_cache=not args.no_cache, executor=executor):
             results.append(result)
+            tally.add(result)
             progress(len(results), len(points))
     drawn = curves(results, args.axis)
     x_label, y_label = SWEEP_PLOTS[args.axis][:2]
@@ -49,6 +66,7 @@ def sweep_command(args: argparse.Namespace) -> int:
                 table[column].append(value)
     for label, x, y in guides(config, args.axis, drawn):
         print(f"  guide {label}: from {y[0]:.4g} at {x[0]:g} to {y[-1]:.4g} at {x[-1]:g}")
+    print(tally.describe())
     if args.out is not None:
         _write(args.out, out_format, dict(table), results)
     return 0

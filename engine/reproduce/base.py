@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
+from muonscope.engine.executors import Executor
+from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner, SweepTally
 
 __all__ = [
     "REPRODUCTIONS",
@@ -122,12 +123,18 @@ def find_lane(lanes: Sequence[Any], name: str | None = None, **role: Any) -> int
 
 @dataclass(frozen=True)
 class Settings:
-    """How a reproduction runs: ``ci`` (minutes, adapted sizes) or ``full`` (the papers' sizes)."""
+    """How a reproduction runs: ``ci`` (minutes, adapted sizes) or ``full`` (the papers' sizes).
+
+    Its sweeps compute on ``executor`` (None: ``workers`` local processes, 0 for one per core) and
+    are counted in ``tally`` (points, how many from the cache, where they ran).
+    """
 
     size: str = "ci"
     workers: int = 0
     use_cache: bool = True
     progress: Progress | None = None
+    executor: Executor | None = None
+    tally: SweepTally = field(default_factory=SweepTally)
 
     @property
     def full(self) -> bool:
@@ -154,10 +161,13 @@ def register(preset: str) -> Callable[[Reproducer], Reproducer]:
 
 def run_sweep(points: list[SweepPoint], settings: Settings, what: str) -> list[PointResult]:
     """All results of a sweep (cached points first), reporting progress as they come in."""
-    runner = SweepRunner(points, workers=settings.workers, use_cache=settings.use_cache)
+    runner = SweepRunner(
+        points, workers=settings.workers, use_cache=settings.use_cache, executor=settings.executor
+    )
     results = []
     for result in runner:
         results.append(result)
+        settings.tally.add(result)
         settings.report(len(results), len(points), what)
     return results
 

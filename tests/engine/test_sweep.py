@@ -1,5 +1,6 @@
-"""The sweep runner: parallel processes, streamed results, disk cache, cancellation."""
+"""The sweep runner: parallel processes, streamed results, cancellation (the cache: test_sweep_cache.py)."""
 
+import dataclasses
 import os
 import select
 import signal
@@ -11,7 +12,10 @@ import numpy as np
 import pytest
 
 from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from muonscope.engine.sweep import SweepPoint, SweepRunner, run_point
+from muonscope.engine.executors import LocalExecutor, shutdown_local_pool
+from muonscope.engine.sweep import Runtime, SweepPoint, SweepRunner, run_point
+from muonscope.engine.sweep_point import runtime_of
+from muonscope.engine.sweep_workers import local_workers, usable_cores
 
 LANES = (
     LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0),
@@ -57,14 +61,6 @@ def test_rerun_reuses_the_cache_and_only_computes_new_points(tmp_path):
     for result in second:
         if result.cached:
             assert result.lanes == by_key[result.point.key]
-
-
-def test_a_damaged_cache_file_is_recomputed(tmp_path):
-    point = _points(ds=(8,), seeds=(0,))[0]
-    list(SweepRunner([point], workers=1, cache_dir=tmp_path))
-    (tmp_path / f"{point.key}.json").write_text("{ not json")
-    (result,) = SweepRunner([point], workers=1, cache_dir=tmp_path)
-    assert not result.cached and result.lanes[1]["recovered"] >= 0
 
 
 def test_cancel_stops_the_stream(tmp_path):
@@ -202,7 +198,7 @@ def test_worker_processes_start_at_the_lower_priority_asked_for():
     """A sweep behind a live run yields the CPU: a worker's set-up lowers its priority by ``nice``."""
     probe = (
         "import os\n"
-        "from muonscope.engine.sweep import _init_worker\n"
+        "from muonscope.engine.executors import _init_worker\n"
         "before = os.getpriority(os.PRIO_PROCESS, 0)\n"
         "_init_worker(os.getppid(), 5)\n"
         "print(before, os.getpriority(os.PRIO_PROCESS, 0))\n"
@@ -228,3 +224,83 @@ def test_points_computed_in_a_background_thread_lower_that_thread_alone(tmp_path
     thread.join()
     assert seen == [min(ours + 4, 19)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours
+
+
+def test_results_say_where_they_were_computed(tmp_path):
+    """Fresh and cached results carry the device, dtype and torch version of their computation."""
+    import torch
+
+    points = _points(ds=(8,), seeds=(0, 1))
+    expected = runtime_of(points[0].config.run)
+    assert expected.torch_version == torch.__version__
+    assert (expected.device, expected.dtype) in {("cpu", "float64"), ("cuda", "float32")}
+    fresh = list(SweepRunner(points, workers=1, cache_dir=tmp_path))
+    cached = list(SweepRunner(points, workers=1, cache_dir=tmp_path))
+    assert [r.cached for r in fresh + cached] == [False, False, True, True]
+    assert all(r.runtime == expected for r in fresh + cached)
+
+
+def test_local_workers_are_bounded_by_the_cores_and_one_on_a_gpu():
+    assert local_workers(0, cores=2) == 2  # one per core
+    assert local_workers(1000, cores=2) == 2
+    assert local_workers(3, cores=8) == 3
+    assert local_workers(0, cores=0) == 1
+    assert local_workers(0, cores=16, devices={"cuda"}) == 1  # one CUDA context, not sixteen
+    assert local_workers(8, cores=16, devices={"cpu", "cuda"}) == 1
+    assert local_workers(8, cores=16, devices={"cpu"}) == 8
+
+
+def test_the_local_executor_applies_the_rules_to_where_its_points_run():
+    jobs = list(enumerate(_points()))
+    assert LocalExecutor(workers=10**6).processes(jobs) == usable_cores()
+
+    class OnAGpu(LocalExecutor):
+        def runtime(self, run):
+            return Runtime("cuda", "float32", "2.13.0")
+
+    assert OnAGpu(workers=0).processes(jobs) == 1
+
+
+def _pool_workers() -> set[int]:
+    """Our spawned pool workers (not the resource tracker, nor anything else we started)."""
+    found = set()
+    for pid in _children(os.getpid()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.add(pid)
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_local_pool_stays_warm_between_sweeps_and_is_replaced_after_a_cancel():
+    shutdown_local_pool()
+    assert _pool_workers() == set()
+    first = list(SweepRunner(_points(ds=(8, 16)), workers=2, use_cache=False))
+    warm = _pool_workers()
+    assert len(first) == 4 and len(warm) == 2  # the pool outlives its sweep
+    second = list(SweepRunner(_points(ds=(24,)), workers=2, use_cache=False))
+    assert len(second) == 2 and _pool_workers() == warm  # the next sweep took it over: no new processes
+    runner = SweepRunner(_points(ds=(8, 16, 24, 32)), workers=2, use_cache=False)
+    for _ in runner:
+        runner.cancel()
+    assert _pool_workers() == set()  # a cancel ends the running points, and with them the processes
+    assert len(list(SweepRunner(_points(ds=(8,)), workers=2, use_cache=False))) == 2
+    assert len(_pool_workers()) == 2 and not _pool_workers() & warm
+    shutdown_local_pool()
+    assert _pool_workers() == set()
+
+
+@pytest.mark.gpu
+def test_points_on_a_gpu_compute_in_this_process(tmp_path):
+    """One CUDA context: no worker processes are started, whatever --workers asks for."""
+    shutdown_local_pool()
+    points = [
+        SweepPoint(dataclasses.replace(p.config, run=RunConfig(eval_every=1000, device="cuda")), 1, p.coords)
+        for p in _points()
+    ]
+    results = list(SweepRunner(points, workers=4, cache_dir=tmp_path))
+    assert len(results) == len(points) and _pool_workers() == set()
+    assert {(r.runtime.device, r.runtime.dtype) for r in results} == {("cuda", "float32")}

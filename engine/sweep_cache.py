@@ -1,0 +1,222 @@
+"""The sweep cache: one JSON file per computed point, keyed by what it computed and where.
+
+A key hashes the point's config, steps and tracing with the runtime it was computed in (device,
+dtype, torch version), so float32 results from a GPU never stand in for float64 results from a
+CPU. The cache only ever saves time: an entry that cannot be read, does not parse, lacks a field or
+describes another point is skipped with a warning naming its file, and the point is recomputed; a
+write that fails is reported the same way and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from muonscope.engine.sweep_point import LANE_FIELDS, Runtime, SweepPoint
+
+__all__ = ["CacheInfo", "CacheWarning", "CachedPoint", "SweepCache", "cache_key", "default_cache_dir"]
+
+#: Our entries and our writers' temporary files; nothing else in the folder is ever touched.
+_ENTRY = re.compile(r"^[0-9a-f]{32}\.json$")
+_TEMPORARY = re.compile(r"^\.[0-9a-f]{32}\.[^/]+\.tmp$")
+
+
+class CacheWarning(UserWarning):
+    """A cache entry was skipped or could not be written; the sweep recomputes and goes on."""
+
+
+def default_cache_dir() -> Path:
+    """Per-user cache folder (``MUONSCOPE_CACHE`` overrides)."""
+    if os.environ.get("MUONSCOPE_CACHE"):
+        return Path(os.environ["MUONSCOPE_CACHE"])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("muonscope")) / "sweeps"
+
+
+def cache_key(point: SweepPoint, runtime: Runtime) -> str:
+    """The entry name of ``point`` computed in ``runtime``."""
+    content = {**point.identity(), "device": runtime.device, "dtype": runtime.dtype}
+    content["torch_version"] = runtime.torch_version
+    payload = json.dumps(content, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CachedPoint:
+    """A stored point's lane records and the seconds it took to compute."""
+
+    lanes: tuple[dict[str, Any], ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What ``muonscope cache info`` reports."""
+
+    folder: Path
+    exists: bool
+    entries: int
+    total_bytes: int
+    #: Entries by (schema, device, dtype, torch version); "?" where a record does not say.
+    kinds: dict[tuple[str, str, str, str], int]
+    unreadable: int
+
+
+class SweepCache:
+    """The entries in one folder (created on the first store)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, point: SweepPoint, runtime: Runtime) -> Path:
+        return self.folder / f"{cache_key(point, runtime)}.json"
+
+    def load(self, point: SweepPoint, runtime: Runtime) -> CachedPoint | None:
+        """The stored result of ``point`` in ``runtime``; None (with a warning if damaged) otherwise."""
+        path = self.path(point, runtime)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            return _skip(path, _reason(exc))
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return _skip(path, "it is not complete JSON")
+        problem = _record_problem(record, point, runtime)
+        if problem:
+            return _skip(path, problem)
+        return CachedPoint(tuple(record["lanes"]), float(record["seconds"]))
+
+    def store(self, point: SweepPoint, runtime: Runtime, lanes: list[dict[str, Any]], seconds: float) -> None:
+        """Write the entry atomically under a temporary name of this writer's own, then rename it.
+
+        Two writers of one entry each write their own file; the last rename wins with a complete
+        record, and a reader never sees half of one. A failed write is a warning, not an error.
+        """
+        path = self.path(point, runtime)
+        record = {
+            **point.identity(),
+            "device": runtime.device,
+            "dtype": runtime.dtype,
+            "torch_version": runtime.torch_version,
+            "lanes": lanes,
+            "seconds": seconds,
+        }
+        temporary = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                "w", encoding="utf-8", dir=self.folder, prefix=f".{path.stem}.", suffix=".tmp", delete=False
+            ) as handle:
+                temporary = Path(handle.name)
+                json.dump(record, handle)
+            os.replace(temporary, path)
+        except OSError as exc:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+            warnings.warn(f"cannot write the cache entry {path}: {_reason(exc)}", CacheWarning, stacklevel=2)
+
+    def entries(self) -> list[Path]:
+        """Our entry files (any schema), sorted by name."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(p for p in self.folder.iterdir() if _ENTRY.match(p.name) and not p.is_dir())
+
+    def info(self) -> CacheInfo:
+        """How many entries there are, how much room they take, and what they were computed on."""
+        entries = self.entries()
+        kinds: Counter[tuple[str, str, str, str]] = Counter()
+        unreadable = 0
+        total = 0
+        for path in entries:
+            try:
+                total += path.stat().st_size
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                unreadable += 1
+                continue
+            if not isinstance(record, dict):
+                unreadable += 1
+                continue
+            fields = ("schema", "device", "dtype", "torch_version")
+            kinds[tuple(str(record.get(name, "?")) for name in fields)] += 1
+        return CacheInfo(self.folder, self.folder.is_dir(), len(entries), total, dict(kinds), unreadable)
+
+    def clear(self) -> tuple[int, int]:
+        """Remove our entries and left-over temporary files; (entries removed, bytes freed)."""
+        if not self.folder.is_dir():
+            return 0, 0
+        removed = freed = 0
+        for path in self.folder.iterdir():
+            ours = _ENTRY.match(path.name) or _TEMPORARY.match(path.name)
+            if not ours or path.is_dir():
+                continue
+            size = path.stat().st_size
+            path.unlink(missing_ok=True)
+            if _ENTRY.match(path.name):
+                removed += 1
+            freed += size
+        return removed, freed
+
+
+def _skip(path: Path, reason: str) -> None:
+    warnings.warn(f"ignoring the cache entry {path}: {reason}; recomputing it", CacheWarning, stacklevel=3)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder"
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc)
+
+
+def _record_problem(record: Any, point: SweepPoint, runtime: Runtime) -> str:
+    """Why ``record`` is not a usable result of ``point`` in ``runtime`` ("" when it is)."""
+    if not isinstance(record, dict):
+        return f"it holds a JSON {type(record).__name__}, not an object"
+    expected = {
+        **point.identity(),
+        "device": runtime.device,
+        "dtype": runtime.dtype,
+        "torch_version": runtime.torch_version,
+    }
+    for name, value in expected.items():
+        if name not in record:
+            return f"it has no {name!r}"
+        if record[name] != value:
+            return f"its {name!r} is not the point's"
+    extra = sorted(set(record) - set(expected) - {"lanes", "seconds"})
+    if extra:
+        return f"it has a field {extra[0]!r} the point does not"
+    seconds = record.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
+        return "its 'seconds' is not a number of seconds"
+    return _lanes_problem(record.get("lanes"), len(point.config.lanes))
+
+
+def _lanes_problem(lanes: Any, count: int) -> str:
+    if not isinstance(lanes, list) or len(lanes) != count:
+        return f"its 'lanes' is not a list of {count} lane records"
+    for index, lane in enumerate(lanes):
+        if not isinstance(lane, dict):
+            return f"lane {index} is not a record"
+        missing = [name for name in LANE_FIELDS if name not in lane]
+        if missing:
+            return f"lane {index} has no {missing[0]!r}"
+        if not isinstance(lane["label"], str) or not isinstance(lane["recovered"], int):
+            return f"lane {index} has a 'label' or 'recovered' of the wrong type"
+    return ""

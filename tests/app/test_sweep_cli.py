@@ -1,0 +1,326 @@
+"""``muonscope sweep``, ``reproduce`` and ``cache`` as a batch user meets them: executors, the worker
+count, the cache's faults and contents, and a clean stop on SIGTERM."""
+
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+from muonscope.app import config_args
+from muonscope.app.cli import main
+from muonscope.engine import RunConfig
+from muonscope.engine.sweep_point import runtime_of
+from muonscope.engine.sweep_workers import usable_cores
+
+SWEEP = [
+    "sweep",
+    "--preset",
+    "one_step_capacity",
+    "--set",
+    "task.d=16",
+    "--set",
+    "task.n_items=256",
+    "--axis",
+    "d",
+    "--no-progress",
+]
+HELP_PROBE = (
+    "import sys\n"
+    "from muonscope.app.cli import main\n"
+    "try:\n"
+    "    main({argv!r})\n"
+    "except SystemExit as exc:\n"
+    "    assert exc.code == 0, exc.code\n"
+    "sys.stderr.write('torch' if 'torch' in sys.modules else '')\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _main(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _where() -> str:
+    """Where this machine computes points with the default run settings."""
+    return "computed on " + runtime_of(RunConfig()).describe()
+
+
+def test_the_summary_says_how_many_points_came_from_the_cache_and_where_they_ran(capsys):
+    code, first, err = _main(capsys, *SWEEP, "--workers", "1")  # d ∈ {8, 16, 32} × 3 seeds
+    assert code == 0 and err == ""
+    where = _where()
+    assert first.splitlines()[-1] == f"9 points, 0 from the cache; {where}"
+    code, second, _ = _main(capsys, *SWEEP, "--workers", "1")
+    assert second.splitlines()[-1] == f"9 points, 9 from the cache; {where}"
+    assert first.splitlines()[:-1] == second.splitlines()[:-1]
+
+
+def test_more_workers_than_cores_are_lowered_to_the_cores_with_a_note(capsys):
+    cores = usable_cores()
+    code, _, err = _main(capsys, *SWEEP, "--workers", str(cores + 5))
+    assert code == 0
+    assert err == (
+        f"muonscope: note: --workers {cores + 5} is more than the {cores} core(s) this process may use; "
+        f"using {cores}\n"
+    )
+
+
+def test_damaged_cache_entries_are_one_line_warnings_and_the_sweep_goes_on(capsys, private_cache):
+    code, clean, _ = _main(capsys, *SWEEP, "--workers", "1")
+    entries = sorted(private_cache.glob("*.json"))
+    entries[0].write_text("[]")
+    entries[1].write_text("{}")
+    entries[2].write_text(entries[2].read_text()[:50])
+    entries[3].unlink()
+    entries[3].mkdir()
+    code, out, err = _main(capsys, *SWEEP, "--workers", "1")
+    assert code == 0 and "Traceback" not in err
+    lines = err.splitlines()
+    assert all(line.startswith("muonscope: warning: ") for line in lines), err
+    for path in entries[:4]:
+        assert sum(f"ignoring the cache entry {path}:" in line for line in lines) == 1, err
+    assert sum(f"cannot write the cache entry {entries[3]}" in line for line in lines) == 1
+    assert out.splitlines()[-1].startswith("9 points, 5 from the cache;")
+    assert out.splitlines()[:-1] == clean.splitlines()[:-1]
+
+
+@pytest.mark.parametrize("command", [SWEEP, ["reproduce", "anisotropic", "--no-progress"]])
+def test_dask_without_dask_installed_exits_2_saying_how_to_install_it(capsys, monkeypatch, command, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    code, out, err = _main(capsys, *command, "--executor", "dask", "--out", str(tmp_path / "never"))
+    assert code == 2 and out == ""
+    assert err == (
+        "muonscope: error: --executor = 'dask' is not allowed: needs Dask, which is not installed: "
+        "pip install muonscope[dask]\n"
+    )
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("command", [SWEEP, ["reproduce", "anisotropic", "--no-progress"]])
+def test_a_scheduler_needs_the_dask_executor(capsys, command):
+    code, _, err = _main(capsys, *command, "--scheduler", "tcp://127.0.0.1:8786")
+    assert code == 2
+    assert (
+        err
+        == "muonscope: error: --scheduler = 'tcp://127.0.0.1:8786' is not allowed: needs --executor dask\n"
+    )
+
+
+def _silent_address() -> str:
+    with socket.socket() as probe:  # a port on this machine that nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_a_scheduler_that_does_not_answer_exits_2_naming_it(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(config_args, "CONNECT_TIMEOUT_S", 1.0)
+    address = _silent_address()
+    argv = ["reproduce", "anisotropic", "--no-progress", "--executor", "dask", "--scheduler", address]
+    code, out, err = _main(capsys, *argv, "--out", str(tmp_path / "out"))
+    assert code == 2 and out == ""
+    assert err == (
+        f"muonscope: error: --scheduler = '{address}' is not allowed: "
+        "no Dask scheduler answered there within 1 s\n"
+    )
+    code, _, err = _main(capsys, *SWEEP, "--executor", "dask", "--scheduler", "nonsense")
+    assert code == 2 and err.startswith("muonscope: error: --scheduler = 'nonsense' is not allowed: must be")
+
+
+def test_a_sweep_on_a_running_scheduler_prints_what_a_local_sweep_prints(capsys):
+    from distributed import LocalCluster
+
+    code, local, _ = _main(capsys, *SWEEP, "--workers", "2", "--no-cache")
+    assert code == 0
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        argv = [*SWEEP, "--no-cache", "--executor", "dask", "--scheduler", cluster.scheduler_address]
+        code, on_dask, err = _main(capsys, *argv)
+    assert code == 0 and err == ""
+    assert on_dask == local
+
+
+def test_cache_info_and_clear(capsys, private_cache):
+    code, out, _ = _main(capsys, "cache", "info")
+    assert code == 0
+    assert out.splitlines()[:2] == [f"folder: {private_cache} (not created yet)", "entries: 0 (0 bytes)"]
+    assert _main(capsys, *SWEEP, "--workers", "1")[0] == 0
+    (private_cache / "keep.txt").write_text("not ours")
+    size = sum(p.stat().st_size for p in private_cache.glob("*.json"))
+    code, out, _ = _main(capsys, "cache", "info")
+    runtime = runtime_of(RunConfig())
+    assert out.splitlines()[1] == f"entries: 9 ({size / 1000:.1f} KB)"
+    kind = f"muonscope-sweep-3: {runtime.device} {runtime.dtype}, torch {runtime.torch_version}"
+    assert out.splitlines()[2].split(maxsplit=1) == ["9", kind]
+    code, out, _ = _main(capsys, "cache", "clear")
+    assert code == 0 and out == f"removed 9 cached points ({size / 1000:.1f} KB) from {private_cache}\n"
+    assert [p.name for p in private_cache.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("command", [["cache", "info"], ["cache", "clear"], SWEEP, ["reproduce", "default"]])
+def test_a_cache_folder_that_is_a_file_is_refused(capsys, monkeypatch, tmp_path, command):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "a-file"))
+    output = [] if command[0] == "cache" else ["--out", str(tmp_path / "never")]
+    code, out, err = _main(capsys, *command, *output)
+    assert code == 2 and out == ""
+    assert err == (
+        f"muonscope: error: MUONSCOPE_CACHE = '{tmp_path / 'a-file'}' is not allowed: "
+        "must be a folder (it is a file)\n"
+    )
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize(
+    "argv", [["cache", "--help"], ["cache", "info", "--help"], ["cache", "clear", "--help"]]
+)
+def test_cache_help_is_complete_and_imports_no_torch(argv):
+    proc = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE.format(argv=argv)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    for part in ("example", "environment:", "MUONSCOPE_CACHE", "exit status: 0 success, 2 invalid input"):
+        assert part in proc.stdout, part
+
+
+def test_sweep_and_reproduce_help_name_the_executors():
+    for command in ("sweep", "reproduce"):
+        proc = subprocess.run(
+            [sys.executable, "-c", HELP_PROBE.format(argv=[command, "--help"])],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        text = " ".join(proc.stdout.split())
+        assert "--executor {local,dask}" in text and "--scheduler ADDRESS" in text
+        assert "pip install muonscope[dask]" in text and "130 interrupted by Ctrl-C or SIGTERM" in text
+
+
+def test_the_reproduce_summary_counts_its_sweep_points(capsys, tmp_path):
+    argv = ["reproduce", "anisotropic", "--no-progress", "--format", "csv", "--workers", "2"]
+    code, out, _ = _main(capsys, *argv, "--out", str(tmp_path / "a"))
+    assert code in (0, 1)
+    note = re.search(r"- Sweep points: (\d+) points, 0 from the cache; (.*)\.$", out, re.MULTILINE)
+    assert note and note.group(2) == _where(), out
+    code, out, _ = _main(capsys, *argv, "--out", str(tmp_path / "b"))
+    count = note.group(1)
+    assert f"- Sweep points: {count} points, {count} from the cache; {_where()}." in out
+    assert (
+        f"Sweep points: {count} points, {count} from the cache" in (tmp_path / "b" / "summary.md").read_text()
+    )
+
+
+def _read_until(fd: int, pattern: str, timeout_s: float) -> str:
+    """Read a terminal's output until ``pattern`` appears (or it closes, or ``timeout_s`` passes)."""
+    text, deadline = "", time.monotonic() + timeout_s
+    while not re.search(pattern, text) and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every writer has closed the terminal
+            break
+        if not chunk:
+            break
+        text += chunk.decode(errors="replace")
+    return text
+
+
+def _terminal() -> tuple[int, int]:
+    """A pseudo-terminal of 24 × 80 characters (a new one is 0 × 0, and a bar 0 wide draws nothing)."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    return controller, terminal
+
+
+#: The real command line, with one_step_capacity's reproduction replaced by one slow sweep: twelve
+#: points from d = 256 (about a second each) to d = 2048 (tens of seconds each), so a SIGTERM sent
+#: once a point is reported lands mid-sweep.
+SLOW_DRIVER = """
+import sys
+from muonscope.app.cli import main
+from muonscope.engine.presets import load_preset
+from muonscope.engine.reproduce.base import REPRODUCTIONS, Reproduction, run_sweep
+from muonscope.engine.sweep_plans import plan
+
+def slow(settings):
+    config = load_preset("one_step_capacity").config.with_values([("task.d", 1024), ("task.n_items", 512)])
+    run_sweep(plan(config, "d"), settings, "slow sweep")
+    return Reproduction("one_step_capacity", settings.size)
+
+REPRODUCTIONS["one_step_capacity"] = slow
+sys.exit(main(sys.argv[1:]))
+"""
+SLOW_SETTINGS = ["--preset", "one_step_capacity", "--set", "task.d=1024", "--set", "task.n_items=512"]
+SLOW_COMMANDS = {
+    "sweep": ["sweep", *SLOW_SETTINGS, "--axis", "d"],
+    "reproduce": ["reproduce", "one_step_capacity"],
+}
+REPORTED = r"\b[1-9]\d*/12\b"  # the progress bar, once a point is in
+
+
+def _sigterm(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)  # to the command alone, as kill(1) sends it
+
+
+def _ctrl_c(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGINT)  # to every process of the group, as a terminal sends it
+
+
+STOPS = {
+    "sweep, SIGTERM": (SLOW_COMMANDS["sweep"], _sigterm),
+    "reproduce, SIGTERM": (SLOW_COMMANDS["reproduce"], _sigterm),
+    "sweep on a local Dask cluster, SIGTERM": ([*SLOW_COMMANDS["sweep"], "--executor", "dask"], _sigterm),
+    "sweep on a local Dask cluster, Ctrl-C": ([*SLOW_COMMANDS["sweep"], "--executor", "dask"], _ctrl_c),
+}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal and process groups")
+@pytest.mark.parametrize("stop", sorted(STOPS))
+@pytest.mark.timeout(240)
+def test_a_stopped_sweep_ends_cleanly_and_keeps_its_points(tmp_path, stop):
+    """Stopped once the progress bar shows a finished point: exit 130, no traceback, no leaked semaphore."""
+    command, send = STOPS[stop]
+    env = {**os.environ, "MUONSCOPE_CACHE": str(tmp_path / "cache")}
+    controller, terminal = _terminal()
+    argv = [*command, "--workers", "2", "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_DRIVER, *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        env=env,
+        start_new_session=True,  # its own process group, as a shell gives a command
+    )
+    os.close(terminal)
+    try:
+        shown = _read_until(controller, REPORTED, timeout_s=180)
+        assert re.search(REPORTED, shown), f"no point was reported: {shown!r}"
+        assert proc.poll() is None, "the sweep ended before it could be stopped"
+        send(proc)
+        shown += _read_until(controller, r"(?!x)x", timeout_s=60)  # to the end: workers and tracker too
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        os.close(controller)
+    assert "Traceback" not in shown and "leaked semaphore" not in shown, shown
+    assert shown.rstrip().endswith("muonscope: interrupted"), shown
+    assert list((tmp_path / "cache").glob("*.json")), "the points computed before the stop were not kept"

@@ -1,0 +1,93 @@
+"""Sweeps on a Dask cluster: the same numbers as on local processes, streamed, cancellable, cached here."""
+
+import socket
+import time
+
+import pytest
+
+from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.executors import DaskExecutor, LocalExecutor
+from muonscope.engine.sweep import SweepPoint, SweepRunner
+from muonscope.engine.sweep_point import PointStopped, compute_point
+
+
+def _points(ds=(8, 16), seeds=(0, 1), steps=1):
+    lanes = (
+        LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0),
+        LaneConfig(optimizer="muon", lr=1.0, momentum=0.0, order="none"),
+    )
+    return [
+        SweepPoint(
+            ExperimentConfig(
+                task=TaskConfig(d=d, n_items=128, batch_size=0, seed=seed),
+                lanes=lanes,
+                run=RunConfig(eval_every=1000),
+            ),
+            steps=steps,
+            coords=(("d", d), ("seed", seed)),
+        )
+        for d in ds
+        for seed in seeds
+    ]
+
+
+@pytest.fixture(scope="module")
+def dask():
+    """A LocalCluster of two single-thread workers in this process (quick to start on two cores)."""
+    with DaskExecutor(workers=2, processes=False) as executor:
+        assert executor.worker_count() == 2
+        yield executor
+
+
+def test_dask_results_equal_local_results(dask):
+    points = _points()
+    on_dask = {r.point.key: r for r in SweepRunner(points, use_cache=False, executor=dask)}
+    local = {r.point.key: r for r in SweepRunner(points, use_cache=False, executor=LocalExecutor(workers=2))}
+    assert set(on_dask) == set(local) == {p.key for p in points}
+    for key, result in on_dask.items():
+        assert result.lanes == local[key].lanes  # every metric of every lane, to the bit
+        assert result.runtime == local[key].runtime
+
+
+def test_the_cache_stays_with_the_caller_and_is_shared_with_local_sweeps(dask, tmp_path):
+    points = _points(ds=(8,))
+    first = list(SweepRunner(points, cache_dir=tmp_path, executor=dask))
+    assert not any(r.cached for r in first) and len(list(tmp_path.glob("*.json"))) == len(points)
+    again = list(SweepRunner(points, cache_dir=tmp_path, executor=LocalExecutor(workers=1)))
+    assert all(r.cached for r in again)
+    assert {r.point.key: r.lanes for r in again} == {r.point.key: r.lanes for r in first}
+
+
+def test_dask_streams_results_and_a_cancel_cancels_the_rest(dask):
+    quick = _points(ds=(8,), seeds=(0,))
+    slow = _points(ds=(64,), seeds=(1, 2, 3), steps=10**6)  # hours each: only a cancel ends them
+    runner = SweepRunner(quick + slow, use_cache=False, executor=dask)
+    seen = []
+    for result in runner:
+        seen.append(result)
+        runner.cancel()
+    assert [r.point for r in seen] == quick and runner.cancelled
+    # points not started never start, and the running ones give up at their next look (≈ 1 s)
+    deadline = time.monotonic() + 60
+    while _executing(dask) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _executing(dask) == 0
+
+
+def _executing(dask) -> int:
+    """Tasks running on the cluster's workers now."""
+    return sum(dask.client.run(lambda dask_worker: dask_worker.state.executing_count).values())
+
+
+def test_a_point_told_to_stop_gives_up_between_steps():
+    (endless,) = _points(ds=(8,), seeds=(0,), steps=10**9)
+    with pytest.raises(PointStopped, match="stopped at step"):
+        compute_point(endless, stop=lambda: True)
+
+
+def test_a_scheduler_that_does_not_answer_is_an_os_error_after_the_timeout():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(OSError, match=address):
+        DaskExecutor(address, connect_timeout_s=1)
