@@ -85,15 +85,18 @@ def _steps(config: ExperimentConfig, axis: str) -> int:
 
 
 def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> ExperimentConfig:
+    """One point's settings: the sweep's value, no metrics along the way, and the run's device and
+    dtype (a float32 GPU sweep is not a float64 CPU one)."""
+    quiet = dataclasses.replace(_QUIET, device=config.run.device, dtype=config.run.dtype)
     if axis in ("mu", "window"):
         lanes = tuple(dataclasses.replace(lane, momentum=value) for lane in config.lanes)
         task = dataclasses.replace(config.task, seed=seed)
-        run = dataclasses.replace(_QUIET, spectra_every=config.run.steps)  # signal metrics at the end
+        run = dataclasses.replace(quiet, spectra_every=config.run.steps)  # signal metrics at the end
         return ExperimentConfig(task=task, lanes=lanes, run=run)
     size = {"d": {"d": value, "batch_size": 0}, "n_items": {"n_items": value, "batch_size": 0}}
     fields = size.get(axis, {"batch_size": value})  # capacity against a size uses the exact gradient
     task = dataclasses.replace(config.task, seed=seed, **fields)
-    return ExperimentConfig(task=task, lanes=config.lanes, run=_QUIET)
+    return ExperimentConfig(task=task, lanes=config.lanes, run=quiet)
 
 
 def curves(results: list[PointResult], axis: str) -> list[Curve]:

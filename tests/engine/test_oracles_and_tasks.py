@@ -130,6 +130,12 @@ def test_sweep_plans_vary_one_field_over_seeds():
     assert all(p.steps == 40 and all(lane.momentum == p.coord("mu") for lane in p.config.lanes) for p in mus)
 
 
+def test_sweep_points_run_on_the_runs_device_and_dtype():
+    config = _config(d=32, n_items=512).with_values([("run.device", "cpu"), ("run.dtype", "float32")])
+    for axis in ("d", "batch"):
+        assert {(p.config.run.device, p.config.run.dtype) for p in plan(config, axis)} == {("cpu", "float32")}
+
+
 def test_sweep_axes_that_do_not_apply_are_refused():
     assert "spiked" in view_problem(_config(d=32, n_items=512).task, "mu")
     assert view_problem(_config(kind="spiked").task, "d")
