@@ -121,15 +121,20 @@ def _finite(stepped: Tensor, states: Sequence[LaneState]) -> Tensor:
     """(L,) whether each lane's next W and its optimizer state are finite, computed on the device.
 
     Adam's second moment can overflow to inf while W stays finite; the lane then silently stops
-    learning, so the state is checked as well.
+    learning, so the state is checked as well (all lanes' state tensors in one stacked test).
     """
     finite = torch.isfinite(stepped).flatten(1).all(dim=1)  # (L,)
-    held = [
-        torch.stack(
-            [torch.isfinite(t).all() for t in (state.buffer, state.second_moment) if t is not None]
-        ).all()
-        if state.buffer is not None or state.second_moment is not None
-        else torch.ones((), dtype=torch.bool, device=stepped.device)
-        for state in states
-    ]
-    return finite & torch.stack(held).to(stepped.device)
+    owners, held = [], []
+    for i, state in enumerate(states):
+        for tensor in (state.buffer, state.second_moment):
+            if tensor is not None:
+                owners.append(i)
+                held.append(tensor)
+    if not held:
+        return finite
+    bad = (~torch.isfinite(torch.stack(held)).flatten(1).all(dim=1)).long()  # (n,)
+    index = torch.tensor(owners, device=stepped.device)
+    bad_per_lane = torch.zeros(finite.shape[0], dtype=torch.long, device=stepped.device).index_add_(
+        0, index, bad
+    )
+    return finite & (bad_per_lane == 0)

@@ -82,3 +82,9 @@ def test_sin_theta_equals_the_angle_between_svd_subspaces():
     expected = torch.sqrt(1 - smallest_cosine.square()).numpy()
     np.testing.assert_allclose(sin_theta(estimate, signal, 4), expected, rtol=1e-8, atol=1e-10)
     assert 0.05 < expected.min() and expected.max() < 0.95  # a case where the angle is informative
+
+
+def test_isotropy_quantile_ratio_is_numpys_percentile():
+    s = np.sort(np.random.default_rng(4).lognormal(size=37))[::-1]
+    q25, q75 = np.percentile(s**2, [25, 75])
+    assert isotropy(s).q75_q25 == pytest.approx(q75 / q25, rel=1e-12)
