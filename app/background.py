@@ -9,7 +9,9 @@ Backpressure: at most ``max_in_flight`` yielded values wait on the main thread's
 body that gets that far ahead waits at its next ``yield`` (checking for cancellation) instead of
 flooding the window, so no value is dropped and memory stays bounded. Cancellation is a request
 the body sees between yields (``control.cancelled``); :meth:`Job.stop` cancels and waits with a
-deadline, and values yielded after ``stop`` are never delivered.
+deadline. From the moment ``stop`` is called the thread emits nothing more: a body still computing
+at the deadline (an SVD cannot be interrupted) is left to end on its own, touching no Qt object
+on the way, and the process may end without waiting for it (:func:`abandoned_jobs`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class JobControl:
         self._in_flight = 0
         self._condition = threading.Condition()
         self._on_cancel: list[Callable[[], None]] = []
+        self._stopped = False  # set by Job.stop: the thread emits nothing from then on
+        self._emitting = threading.Lock()  # held while the thread emits, and while stop() sets _stopped
 
     @property
     def cancelled(self) -> bool:
@@ -76,6 +80,20 @@ class JobControl:
 
     # ---- used by the Job --------------------------------------------------------------------
 
+    def _stop(self) -> None:
+        """No emission from the thread after this returns (one under way is waited for), then cancel."""
+        with self._emitting:
+            self._stopped = True
+        self.cancel()
+
+    def _emit(self, signal: QtCore.SignalInstance, *args: Any) -> bool:
+        """Emit ``signal`` from the thread unless the job was stopped; False if it was."""
+        with self._emitting:
+            if self._stopped:
+                return False
+            signal.emit(*args)
+            return True
+
     def _take(self) -> bool:
         """One slot on the way to the window; False if cancelled while waiting for it."""
         with self._condition:
@@ -106,21 +124,21 @@ class _Runner(QtCore.QThread):
         self._control = control
 
     def run(self) -> None:
+        control = self._control
         try:
-            generator = self._body(self._control)
+            generator = self._body(control)
             while True:
                 try:
                     value = next(generator)
                 except StopIteration as stop:
-                    self.returned.emit(stop.value)
+                    control._emit(self.returned, stop.value)
                     return
-                if self._control.cancelled or not self._control._take():
+                if control.cancelled or not control._take() or not control._emit(self.item, value):
                     generator.close()
                     return
-                self.item.emit(value)
         except Exception as exc:
             log.error("%s failed:\n%s", self.objectName(), "".join(traceback.format_exception(exc)))
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            control._emit(self.failed, f"{type(exc).__name__}: {exc}")
 
 
 class Job(QtCore.QObject):
@@ -167,16 +185,18 @@ class Job(QtCore.QObject):
         """Cancel, deliver nothing more, and wait up to ``deadline_ms`` for the thread to end.
 
         Returns False when the body is still busy (a long engine step) at the deadline; its thread
-        is then kept alive, with nothing connected to it, until it ends on its own.
+        is then kept alive, with nothing connected to it and emitting nothing, until it ends on its
+        own (or the process ends first).
         """
         self._stopped = True
-        self.cancel()
-        if not self._runner.isRunning():
+        self.control._stop()
+        runner = self._runner
+        if not runner.isRunning() or runner.wait(QtCore.QDeadlineTimer(max(0, deadline_ms))):
             return True
-        if self._runner.wait(QtCore.QDeadlineTimer(deadline_ms)):
-            return True
-        log.warning("%s still busy after %d ms; it ends on its own", self._runner.objectName(), deadline_ms)
-        _ABANDONED.add(self._runner)  # a QThread destroyed while running would abort the process
+        log.warning("%s still busy after %d ms; it ends on its own", runner.objectName(), deadline_ms)
+        _ABANDONED.add(runner)  # a QThread destroyed while running would abort the process
+        for signal in (runner.item, runner.returned, runner.failed, runner.finished):
+            signal.disconnect()
         return False
 
     # ---- on the main thread ----------------------------------------------------------------

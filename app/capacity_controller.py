@@ -2,7 +2,8 @@
 
 Both are :class:`muonscope.app.background.Job` bodies: a sweep yields each point as it finishes
 (the curves grow while it runs), a ray search yields each lane's ray. Cancel stops a sweep's worker
-processes at once and a ray search after the lane in progress.
+processes at once, and a ray search at its next evaluation along the ray (a Muon lane's one SVD
+cannot be interrupted; stopping waits for it only until its deadline).
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ from muonscope.app.background import Job, JobControl
 from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.balance import first_step_ray
 from muonscope.engine.config import ExperimentConfig
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import Cancelled, ConfigError
 from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
 from muonscope.engine.sweep_plans import curves, guides, plan
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.memory_task import MemoryTask
 
-__all__ = ["SWEEP_NICE", "CapacityController", "ray_body", "sweep_body"]
+__all__ = ["STOP_DEADLINE_MS", "SWEEP_NICE", "CapacityController", "ray_body", "sweep_body"]
 
 #: How much lower the OS priority of the window's sweep workers is than the window's own: the live
 #: run keeps its steps per second while a sweep fills the capacity panel with what is left.
 SWEEP_NICE = 10
+#: How long replacing or stopping a running computation waits for it before leaving it to end alone.
+STOP_DEADLINE_MS = 1000
 
 
 def sweep_body(
@@ -48,9 +51,10 @@ def ray_body(config: ExperimentConfig) -> Callable[[JobControl], Iterator[tuple]
     def body(control: JobControl) -> Iterator[tuple]:
         task = MemoryTask(config.task, torch.device("cpu"), torch.float64)  # small N: float64 on the CPU
         for index, lane in enumerate(config.lanes):
-            if control.cancelled:
+            try:
+                ray = first_step_ray(task, lane, cancelled=lambda: control.cancelled)
+            except Cancelled:
                 return
-            ray = first_step_ray(task, lane)
             yield index, f"{lane.display_label()}: ϱ = {ray.rho:.3g}", ray.gap, ray.loss
 
     return body
@@ -131,13 +135,18 @@ class CapacityController(QtCore.QObject):
         if self._job is not None:
             self._job.cancel()
 
-    def stop(self, deadline_ms: int = 5000) -> None:
-        """Cancel and wait for the running job; nothing more of it reaches the panel."""
+    def stop(self, deadline_ms: int = STOP_DEADLINE_MS) -> bool:
+        """Cancel and wait for the running job; nothing more of it reaches the panel.
+
+        False when it was still computing at the deadline: it then ends on its own, unseen.
+        """
+        ended = True
         if self._job is not None:
-            self._job.stop(deadline_ms)
+            ended = self._job.stop(deadline_ms)
             self._job.deleteLater()
             self._job = None
         self.plot.set_running(False)
+        return ended
 
     @QtCore.Slot(object)
     def _on_point(self, result: PointResult) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 
 from PySide6 import QtCore
@@ -40,8 +41,10 @@ from muonscope.engine.session import Session
 __all__ = ["App", "launch"]
 
 log = logging.getLogger(__name__)
-#: How long closing the window waits for the engine's step in progress.
-STOP_DEADLINE_MS = 1000
+#: How long closing the window waits, in all, for its background work (the engine's step in
+#: progress, a sweep or a ray) to end before leaving it to end on its own: the window closes well
+#: within a second, whatever runs.
+SHUTDOWN_DEADLINE_MS = 500
 
 
 class App(QtCore.QObject):
@@ -114,12 +117,22 @@ class App(QtCore.QObject):
         self.step_watch.start()
 
     def shutdown(self) -> bool:
-        """Stop the clock, any sweep and the engine; False if the engine's step outlasts the deadline."""
+        """Stop the clock, any sweep or ray and the engine; False if one was left still computing.
+
+        Everything is asked to stop first, then waited for under one deadline shared by all: a step
+        or a ray inside an SVD (seconds at d = 2048) cannot be interrupted, so it is left to end on
+        its own, and nothing more of it reaches the window (:func:`launch` then ends the process
+        without waiting for it).
+        """
         self.clock.stop()
         self.step_watch.stop()
-        self.capacity.stop()
         self.presentation.restore_desk_style()
-        return self.link.stop(STOP_DEADLINE_MS)
+        self.link.request_stop()
+        self.capacity.cancel()
+        until = time.monotonic() + SHUTDOWN_DEADLINE_MS / 1000
+        capacity_ended = self.capacity.stop(_ms_until(until))
+        engine_ended = self.link.stop(_ms_until(until))
+        return capacity_ended and engine_ended
 
     # ---- glue --------------------------------------------------------------------------------
 
@@ -168,6 +181,11 @@ class App(QtCore.QObject):
             self.capacity.run(mode)
 
 
+def _ms_until(moment_s: float) -> int:
+    """Milliseconds from now until ``moment_s`` (``time.monotonic()``), 0 once it has passed."""
+    return max(0, round((moment_s - time.monotonic()) * 1000))
+
+
 def launch(preset: str | None = None, config_file=None, session=None) -> int:
     """Open the window (on a preset, a config file or a saved session), play it, run the event loop."""
     import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
@@ -189,10 +207,13 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     else:
         app.intents.play(True)  # a preset is a race: start it
     code = qt_app.exec()
+    if app.recorder.finishing:  # the window is gone; the recording it stopped is still worth its file
+        log.info("finishing the recording before exiting")
+        app.recorder.wait_finished()
     if abandoned_jobs():
-        # An engine step outlived the close deadline; a QThread destroyed while running would abort,
+        # A step or a ray outlived the close deadline; a QThread destroyed while running would abort,
         # so end the process here (nothing of the closed window's run is left to keep).
-        log.warning("an engine step was still running at exit; ending the process")
+        log.warning("a computation was still running at exit; ending the process")
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -88,8 +88,14 @@ class EngineLink(QtCore.QObject):
     def running(self) -> bool:
         return self.job.running
 
+    def request_stop(self) -> None:
+        """Ask the loop to end, without waiting: a step in progress is abandoned at its next
+        cancellation point. :meth:`stop` then waits (for less, if it has ended meanwhile)."""
+        self.job.cancel()
+
     def stop(self, deadline_ms: int = 1000) -> bool:
-        """End the loop after the step in progress; False if that step outlasts the deadline."""
+        """End the loop, abandoning the step in progress; False if that step outlasts the deadline
+        (its thread then ends on its own, and nothing more of it reaches the window)."""
         return self.job.stop(deadline_ms)
 
     @QtCore.Slot(object)

@@ -4,8 +4,8 @@ Starting asks for a file (.mp4 or .gif) through ``chooser`` (a dialog; tests han
 then paces the engine: no step is taken before the window has drawn the one before, so the file
 gets every step exactly once, however much faster the engine is than the screen. The status bar
 says "● recording · N frames → PATH" meanwhile. Stopping (the button again, Ctrl+Shift+R)
-finishes the file on a background thread and then says where it went; closing the window waits
-for the file to be finished.
+finishes the file on a background thread and then says where it went; closing the window stops
+the recording without waiting, and the application waits for the file once the window is gone.
 """
 
 from __future__ import annotations
@@ -159,15 +159,21 @@ class RecordController(QtCore.QObject):
         thread.start()
 
     def wait_finished(self) -> None:
-        """Block until every stopped recording's file is finished (the window is closing)."""
+        """Block until every stopped recording's file is finished (the window has closed)."""
         for thread in self._finishing:
             thread.join()
         self._finishing.clear()
 
+    @property
+    def finishing(self) -> bool:
+        """Whether a stopped recording's file is still being finished."""
+        return any(thread.is_alive() for thread in self._finishing)
+
     @QtCore.Slot()
     def _on_closing(self) -> None:
-        self._end()  # no more frames will be drawn
-        self.wait_finished()
+        """No more frames will be drawn: stop, and finish the file in the background (encoding can
+        take many seconds; the window closes meanwhile and the process waits for the file)."""
+        self._end()
 
     def _finish(self, writer: VideoWriter) -> None:
         """On its own thread: close the file, then report on the main thread."""

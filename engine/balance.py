@@ -7,18 +7,24 @@ W_η = −η·D of a one-step direction D:
 * ϱ^ε = inf { min_k f_k(W_η) : η ≥ 0, max_k f_k(W_η) ≥ 1 − ε }, how well the worst class is
   learned by the time the best one is learned to 1 − ε.
 
-Every η of a search is one "lane" of a single batched memory pass, so a whole grid costs one pass.
+Every η of a search is one "lane" of a batched memory pass, so a whole grid costs a few passes: as
+many η per pass as keep its stack of weights (η, d, d) within a bound. Every function that runs
+passes takes ``cancelled``, asked before each pass: at d = 2048 a ray costs hundreds of passes
+(tens of seconds), and a window closing or a new search started should not wait for them. When it
+says yes, :class:`Cancelled` is raised.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from muonscope.engine.memory import memory_pass, population_queries
+from muonscope.engine.errors import Cancelled
+from muonscope.engine.memory import MemoryPass, memory_pass, population_queries
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.tasks.memory_task import MemoryTask
@@ -35,6 +41,11 @@ __all__ = [
 
 _GRID = 48
 _ROUNDS = 5
+#: At most this many weights per pass along a ray: 2²³ float64 values are 64 MiB (two η at d = 2048,
+#: about 0.1 s; a whole grid in one pass at d ≤ 400).
+_PASS_ELEMENTS = 2**23
+#: Asked before each pass; True abandons the computation (None: never).
+Cancel = Callable[[], bool] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,61 +65,77 @@ def correct_probabilities(task: MemoryTask, weights: Tensor) -> Tensor:
     ).correct_prob
 
 
-def _along(task: MemoryTask, direction: Tensor, etas: np.ndarray) -> Tensor:
+def _check(cancelled: Cancel) -> None:
+    if cancelled is not None and cancelled():
+        raise Cancelled("the ray search was cancelled")
+
+
+def _passes(task: MemoryTask, direction: Tensor, etas: np.ndarray, cancelled: Cancel) -> list[MemoryPass]:
+    """The memory passes at W = −η D for each η, a bounded number of η per pass, in order."""
+    per_pass = max(1, _PASS_ELEMENTS // direction.numel())
+    queries = population_queries(task.probs, 0.0)
+    passes = []
+    for start in range(0, len(etas), per_pass):
+        _check(cancelled)
+        eta = torch.as_tensor(etas[start : start + per_pass], dtype=direction.dtype, device=direction.device)
+        weights = -eta[:, None, None] * direction  # (η, d, d)
+        passes.append(
+            memory_pass(task.outputs, task.inputs, weights, queries, want_grad=False, want_columns=True)
+        )
+    return passes
+
+
+def _along(task: MemoryTask, direction: Tensor, etas: np.ndarray, cancelled: Cancel = None) -> Tensor:
     """f_k at W = −η D for each η: (len(etas), N)."""
-    eta = torch.as_tensor(etas, dtype=direction.dtype, device=direction.device)
-    return correct_probabilities(task, -eta[:, None, None] * direction)
+    return torch.cat([p.correct_prob for p in _passes(task, direction, etas, cancelled)])
 
 
-def _first_feasible(task: MemoryTask, direction: Tensor, eps: float) -> float:
+def _first_feasible(task: MemoryTask, direction: Tensor, eps: float, cancelled: Cancel = None) -> float:
     """Smallest η with max_k f_k ≥ 1 − ε, by repeated grid refinement of a doubling bracket."""
     hi = 1.0
-    while float(_along(task, direction, np.array([hi])).max()) < 1.0 - eps:
+    while float(_along(task, direction, np.array([hi]), cancelled).max()) < 1.0 - eps:
         hi *= 4.0
         if hi > 1e12:
             raise ValueError("no step along this direction makes any class reach 1 − ε")
     lo = 0.0
     for _ in range(_ROUNDS):
         grid = np.linspace(lo, hi, _GRID)
-        feasible = (_along(task, direction, grid).amax(dim=1) >= 1.0 - eps).cpu().numpy()
+        feasible = (_along(task, direction, grid, cancelled).amax(dim=1) >= 1.0 - eps).cpu().numpy()
         first = int(np.argmax(feasible))
         lo, hi = grid[max(first - 1, 0)], grid[first]
     return float(hi)
 
 
-def ray_balance(task: MemoryTask, direction: Tensor, eps: float = 0.01, scan: bool = False) -> RayBalance:
+def ray_balance(
+    task: MemoryTask, direction: Tensor, eps: float = 0.01, scan: bool = False, cancelled: Cancel = None
+) -> RayBalance:
     """ϱ^ε of the ray W_η = −η D.
 
     For GD and Muon every f_k rises with η, so the infimum sits at the first feasible η. SignGD's
     classes need not rise together; ``scan`` evaluates min_k f_k over η ∈ [η*, 100 η*] instead
     (SCIENCE.md §4).
     """
-    eta_star = _first_feasible(task, direction, eps)
+    eta_star = _first_feasible(task, direction, eps, cancelled)
     if not scan:
-        rho = float(_along(task, direction, np.array([eta_star])).min())
+        rho = float(_along(task, direction, np.array([eta_star]), cancelled).min())
         return RayBalance(rho, eta_star, eta_star)
     etas = eta_star * np.geomspace(1.0, 100.0, 200)
-    f = _along(task, direction, etas)  # (200, N)
+    f = _along(task, direction, etas, cancelled)  # (200, N)
     feasible = f.amax(dim=1) >= 1.0 - eps
     worst = torch.where(feasible, f.amin(dim=1), torch.inf)
     best = int(torch.argmin(worst))
     return RayBalance(float(worst[best]), eta_star, float(etas[best]))
 
 
-def ray_curve(task: MemoryTask, direction: Tensor, etas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ray_curve(
+    task: MemoryTask, direction: Tensor, etas: np.ndarray, cancelled: Cancel = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Population loss and Δ(W) along the ray (the curves of Wang et al.'s Fig. 4b)."""
-    eta = torch.as_tensor(etas, dtype=direction.dtype, device=direction.device)
-    weights = -eta[:, None, None] * direction
-    result = memory_pass(
-        task.outputs,
-        task.inputs,
-        weights,
-        population_queries(task.probs, 0.0),
-        want_grad=False,
-        want_columns=True,
-    )
-    gap = (result.correct_prob.amax(dim=1) - result.correct_prob.amin(dim=1)).cpu().numpy()
-    return result.loss.cpu().numpy(), gap
+    passes = _passes(task, direction, etas, cancelled)
+    loss = torch.cat([p.loss for p in passes])  # (η,)
+    correct = torch.cat([p.correct_prob for p in passes])  # (η, N)
+    gap = (correct.amax(dim=1) - correct.amin(dim=1)).cpu().numpy()
+    return loss.cpu().numpy(), gap
 
 
 def first_step_direction(task: MemoryTask, lane) -> Tensor:
@@ -133,13 +160,16 @@ class Ray:
     loss: np.ndarray  # population loss at each η
 
 
-def first_step_ray(task: MemoryTask, lane, points: int = 40) -> Ray:
+def first_step_ray(task: MemoryTask, lane, points: int = 40, cancelled: Cancel = None) -> Ray:
     """ϱ^ε (ε = 0.01) of a lane's first step from W = 0, and Δ and loss for η from 1% to 3× η*.
 
     η* is the first η at which some class reaches 1 − ε; SignGD's infimum is scanned (see
-    :func:`ray_balance`).
+    :func:`ray_balance`). ``cancelled`` is asked before the direction (a Muon lane's is one SVD)
+    and before every pass along the ray; :class:`Cancelled` is raised when it says yes.
     """
+    _check(cancelled)
     direction = first_step_direction(task, lane)
-    balance = ray_balance(task, direction, 0.01, scan=lane.optimizer == "signgd")
-    loss, gap = ray_curve(task, direction, balance.eta_feasible * np.geomspace(1e-2, 3.0, points))
+    balance = ray_balance(task, direction, 0.01, scan=lane.optimizer == "signgd", cancelled=cancelled)
+    etas = balance.eta_feasible * np.geomspace(1e-2, 3.0, points)
+    loss, gap = ray_curve(task, direction, etas, cancelled)
     return Ray(balance.rho, gap, loss)

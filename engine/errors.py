@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ConfigError", "StepCancelled", "format_value"]
+__all__ = ["Cancelled", "ConfigError", "StepCancelled", "format_value"]
 
 
 #: Longest rendering of a user's value in a message: a pasted list of a million numbers stays one
@@ -41,5 +41,9 @@ class ConfigError(ValueError):
         return ConfigError(field, self.value, self.allowed)
 
 
-class StepCancelled(Exception):
+class Cancelled(Exception):
+    """A long computation abandoned at one of its cancellation points, as its caller asked."""
+
+
+class StepCancelled(Cancelled):
     """A step was abandoned at one of its cancellation points; the experiment is as it was before it."""

@@ -320,6 +320,7 @@ def test_closing_the_window_finishes_the_file(qtbot, tmp_path):
     app.intents.step(3)
     qtbot.waitUntil(lambda: app.recorder.frames == 3, timeout=WAIT_MS)
     app.window.close()
+    app.recorder.wait_finished()  # as the application does once its window has gone
     assert len(_decoded(path)[1]) == 3
 
 

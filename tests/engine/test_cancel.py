@@ -1,4 +1,5 @@
-"""A cancelled step leaves the experiment as it was: it happens whole or not at all."""
+"""A cancelled step leaves the experiment as it was: it happens whole or not at all. A ray search
+asks to be cancelled before every memory pass, and computes the same numbers when it is not."""
 
 import dataclasses
 import itertools
@@ -7,11 +8,14 @@ import numpy as np
 import pytest
 import torch
 
+from muonscope.engine import balance
+from muonscope.engine.balance import first_step_ray
 from muonscope.engine.changes import SetField
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from muonscope.engine.errors import StepCancelled
+from muonscope.engine.errors import Cancelled, StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
+from muonscope.engine.tasks.memory_task import MemoryTask
 
 LANES = (
     LaneConfig(optimizer="sgd", lr=20.0, momentum=0.9, buffer="sum"),
@@ -128,3 +132,58 @@ def test_a_cancelled_replayed_step_queues_its_recorded_changes_once():
     session.run(6, stop_on_breakpoints=False)
     assert _state(session.experiment) == _state(straight.experiment)
     assert [e.text for e in session.experiment.events] == ["label noise 0 → 0.2"]
+
+
+# ---- ray searches ---------------------------------------------------------------------------------
+
+RAY_LANES = {
+    "gd": LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0),
+    "signgd (scanned)": LaneConfig(optimizer="signgd", lr=1.0, momentum=0.0, order="none"),
+    "muon": LaneConfig(optimizer="muon", lr=1.0, momentum=0.0, order="none"),
+}
+
+
+def _ray_task() -> MemoryTask:
+    config = TaskConfig(kind="two_level", d=24, n_items=24, batch_size=0, embeddings="identity")
+    return MemoryTask(config, torch.device("cpu"), torch.float64)
+
+
+def _questions_in_a_ray(task: MemoryTask, lane: LaneConfig) -> int:
+    counter = itertools.count()
+    first_step_ray(task, lane, points=10, cancelled=lambda: next(counter) < 0)
+    return next(counter)
+
+
+def _told_at(calls: int):
+    """A ``cancelled`` that says yes from its ``calls``-th question on, and the count of its questions."""
+    asked = itertools.count()
+    return (lambda: next(asked) >= calls), asked
+
+
+@pytest.fixture
+def three_etas_per_pass(monkeypatch):
+    """Passes of three η each, as a d = 2048 search has (there: two), so a grid takes several."""
+    monkeypatch.setattr(balance, "_PASS_ELEMENTS", 3 * 24 * 24)
+
+
+@pytest.mark.parametrize("name", list(RAY_LANES))
+def test_a_ray_search_is_abandoned_at_once_when_told(name, three_etas_per_pass):
+    """Told to stop at its n-th question (the first, every sixth, the last), it asks no more."""
+    task, lane = _ray_task(), RAY_LANES[name]
+    questions = _questions_in_a_ray(task, lane)
+    assert questions >= 5 * 48 // 3  # at least once per pass of the five refinement rounds
+    for calls in sorted({*range(0, questions, 6), questions - 1}):
+        cancelled, asked = _told_at(calls)
+        with pytest.raises(Cancelled):
+            first_step_ray(task, lane, points=10, cancelled=cancelled)
+        assert next(asked) == calls + 1, f"went on after question {calls}"
+
+
+@pytest.mark.parametrize("name", list(RAY_LANES))
+def test_a_ray_in_passes_computes_the_same_numbers_as_in_one(name, monkeypatch):
+    """However many η a pass holds, and whether it is asked to stop or not, the ray is the same."""
+    task, lane = _ray_task(), RAY_LANES[name]
+    whole = first_step_ray(task, lane, points=10)
+    monkeypatch.setattr(balance, "_PASS_ELEMENTS", 3 * 24 * 24)
+    split = first_step_ray(task, lane, points=10, cancelled=lambda: False)
+    assert _plain(split) == _plain(whole)
