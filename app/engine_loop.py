@@ -55,6 +55,7 @@ from muonscope.app.engine_protocol import (
     Step,
     StepInProgress,
 )
+from muonscope.app.spectra_pacer import SpectraPacer
 from muonscope.engine.changes import Change, change_note
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError, StepCancelled
@@ -73,6 +74,9 @@ _RECEIPT_WAIT_S = 0.1
 
 #: A rewind that replays longer than this says so before it starts.
 _LONG_JUMP_S = 1.0
+#: A change or reset that arrives while a step has run this long abandons that step and goes first:
+#: on a big memory the user sees the change now instead of after a step of seconds.
+_MAKE_WAY_AFTER_S = 0.25
 
 
 class EngineLoop:
@@ -100,10 +104,21 @@ class EngineLoop:
         self._last_step_at = 0.0
         self._outbox: list[Message] = []
         self._cancel_step = threading.Event()  # checked by the step in progress between its stages
+        self._make_way = threading.Event()  # like it, but the run goes on after the change
         self._in_step: StepInProgress | None = None
+        self._spectra_pacer = SpectraPacer(self._last_spectra_s)
 
     def submit(self, command: Command) -> None:
-        """Queue a command; thread-safe and non-blocking."""
+        """Queue a command; thread-safe and non-blocking.
+
+        A change or a reset made while a long step is under way abandons that step (it is undone
+        whole) so that the change applies at the boundary the window shows; the step is then taken
+        again, with the change.
+        """
+        in_step = self._in_step
+        if isinstance(command, Apply | Reset) and in_step is not None:
+            if time.monotonic() - in_step.started_s >= _MAKE_WAY_AFTER_S:
+                self._make_way.set()
         self._commands.put(command)
 
     def cancel_step(self) -> None:
@@ -391,11 +406,16 @@ class EngineLoop:
     def _take_step(self) -> None:
         self._last_step_at = started = time.perf_counter()
         number = self._experiment.step_count + 1
+        self._make_way.clear()  # a change that asked for it has been applied by now
         self._in_step = StepInProgress(number, time.monotonic())
+        # Playing, spectra follow the frame rate; stepped or recorded, every step has its own.
+        self._experiment.spectra_gate = self._spectra_pacer if self._playing and not self._paced else None
         try:
-            self._session.step_once(cancelled=self._cancel_step.is_set)
+            self._session.step_once(cancelled=self._step_abandoned)
         except StepCancelled:
-            self._cancelled(number, time.perf_counter() - started)
+            if self._cancel_step.is_set() or not self._make_way.is_set():
+                self._cancelled(number, time.perf_counter() - started)
+            self._make_way.clear()  # otherwise the change goes first and the step is taken again
             return
         except Exception as exc:
             self._steps_left = 0
@@ -409,6 +429,12 @@ class EngineLoop:
             self._steps_left -= 1
         snapshot = self._publish()
         self._pause_on(snapshot)
+
+    def _step_abandoned(self) -> bool:
+        return self._cancel_step.is_set() or self._make_way.is_set()
+
+    def _last_spectra_s(self) -> float:
+        return 0.0 if self._experiment is None else self._experiment.last_spectra_s
 
     def _cancelled(self, number: int, elapsed_s: float) -> None:
         """A step abandoned: nothing of it is left, the steps queued after it are dropped."""

@@ -2,6 +2,7 @@
 
 import re
 import threading
+import time
 
 from tests.app.helpers import (
     WAIT_MS,
@@ -48,3 +49,28 @@ def test_a_quick_step_shows_no_busy_line(qtbot):
     wait_for_step(qtbot, app, 3)
     app.step_watch.poll()
     assert not app.views.busy.isVisible()
+
+
+def test_a_change_during_a_long_step_goes_first_and_the_run_plays_on(qtbot):
+    """The step under way is undone, the change applies at the boundary on screen, play goes on."""
+    entered, release = threading.Event(), threading.Event()
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release, first_only=True))
+
+    def step_has_run_a_while() -> bool:
+        in_progress = app.link.step_in_progress
+        return in_progress is not None and time.monotonic() - in_progress.started_s >= 0.3
+
+    try:
+        app.intents.play(True)
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        qtbot.waitUntil(step_has_run_a_while, timeout=WAIT_MS)
+        app.intents.change("task.label_noise", 0.2)
+    finally:
+        release.set()
+    wait_for_step(qtbot, app, 2)
+    change = next(e for e in app.clock.newest.events if e.field == "task.label_noise")
+    assert change.step == 0  # before the abandoned step, not after it
+    assert app.clock.playing
+    assert not app.views.message.text.startswith("Cancelled")
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)

@@ -56,3 +56,37 @@ def test_the_experiment_asks_the_gate_on_its_cadence_and_skips_when_told():
     experiment.spectra_gate = lambda step: step == 8
     experiment.step(2)
     assert experiment.snapshot().lanes[0].spectra_step == 8
+
+
+def test_the_engine_loop_paces_spectra_only_while_playing():
+    """Steps taken one by one (the debugger, offscreen frames) compute every spectrum they are due."""
+    from muonscope.app.background import JobControl
+    from muonscope.app.engine_loop import EngineLoop
+    from muonscope.app.engine_protocol import Pause, Play, PlayingChanged, Step
+    from muonscope.engine.snapshot import Snapshot
+    from tests.app.helpers import small_preset
+
+    gates = []
+
+    class Watched(Experiment):
+        def step(self, n=1, **kwargs):
+            gates.append(self.spectra_gate)
+            super().step(n, **kwargs)
+
+    loop = EngineLoop(small_preset().config, Watched)
+    control = JobControl(max_in_flight=1000)
+    messages = loop.run(control)
+    next(messages)
+    loop.submit(Step(2))
+    while not isinstance(message := next(messages), Snapshot) or message.step < 2:
+        pass
+    assert gates == [None, None]
+    loop.submit(Play())
+    while len(gates) < 4:
+        next(messages)
+    loop.submit(Pause())
+    while not isinstance(message := next(messages), PlayingChanged) or message.playing:
+        pass
+    control.cancel()
+    list(messages)
+    assert all(isinstance(gate, SpectraPacer) for gate in gates[2:])
