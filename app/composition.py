@@ -192,10 +192,13 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     from PySide6 import QtWidgets
 
     from muonscope.app.qt_messages import install_message_handler
+    from muonscope.engine.device import share_cores_with_a_window
     from muonscope.engine.presets import load_config_file
+    from muonscope.engine.sweep_workers import usable_cores
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     install_message_handler()
+    share_cores_with_a_window(usable_cores())
     qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     qt_app.setApplicationName("muonscope")
     opened = load_config_file(config_file) if config_file is not None else load_preset(preset or "default")

@@ -1,7 +1,8 @@
 """The live window at a chosen size: engine steps/s, frames/s, UI lateness and toggle → paint, per
 torch thread count.
 
-Each thread count runs in its own process (torch's intra-op pool is process-wide): the real window
+Each thread count runs in its own process (torch's intra-op pool is process-wide; the app itself
+gives the engine all cores but one, engine.device.share_cores_with_a_window): the real window
 (offscreen unless a display is set) plays the preset, with any ``--set`` overrides, for ``--seconds``;
 the capacity panel's background sweep is stopped so that only the live run is measured. A 10 ms
 timer on the UI thread measures how late the event loop serves it (a window that keeps a core
@@ -91,8 +92,8 @@ def main() -> None:
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args)))
-        return
+        print(json.dumps(child(args)), flush=True)
+        os._exit(0)  # a step may still be computing on the engine's thread; the window is gone
     print(f"preset {args.preset} {' '.join(args.set)}; {os.cpu_count()} cores; {args.seconds:g} s playing")
     head = f"{'threads':>7} {'steps/s':>8} {'frames/s':>9} {'UI late p90':>12} {'max':>7}"
     print(f"{head} {'toggle→paint':>13} {'p90':>7}")

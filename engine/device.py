@@ -14,7 +14,14 @@ from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.task_kinds import TASK_KINDS
 
-__all__ = ["check_memory", "estimate_bytes", "exact_float32_matmuls", "memory_limit_bytes", "resolve_device"]
+__all__ = [
+    "check_memory",
+    "estimate_bytes",
+    "exact_float32_matmuls",
+    "memory_limit_bytes",
+    "resolve_device",
+    "share_cores_with_a_window",
+]
 
 _GIB = 1024**3
 
@@ -41,6 +48,19 @@ def exact_float32_matmuls() -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
+
+
+def share_cores_with_a_window(cores: int) -> int:
+    """Give the engine all cores but one, so that a window beside it always has one to draw on.
+
+    Measured on two cores (benchmarks/live_window.py): with torch at two threads the engine's
+    threads wait on each other whenever the window or anything else takes a core, and the run
+    slows down two- to eightfold; at one thread it keeps its pace and the window stays prompt.
+    Returns the thread count set.
+    """
+    threads = max(1, cores - 1)
+    torch.set_num_threads(threads)
+    return threads
 
 
 def estimate_bytes(config: ExperimentConfig, dtype: torch.dtype) -> int:

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from muonscope.engine.device import exact_float32_matmuls
 from muonscope.engine.lane_metrics import spectra_fields
 from muonscope.engine.lane_update import step_lanes
 from muonscope.engine.optim.registry import OPTIMIZERS
@@ -128,16 +127,6 @@ def test_a_step_waits_for_the_device_once(monkeypatch):
         monkeypatch.setattr(torch.Tensor, name, counted)
     experiment.step(1)
     assert reads == ["cpu"]
-
-
-def test_runs_never_allow_tf32():
-    torch.backends.cuda.matmul.allow_tf32 = True
-    try:
-        Experiment(_quiet_config())
-        assert torch.backends.cuda.matmul.allow_tf32 is False
-        assert torch.get_float32_matmul_precision() == "highest"
-    finally:
-        exact_float32_matmuls()
 
 
 def test_batched_and_cancellable_steps_take_the_same_path():
