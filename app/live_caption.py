@@ -16,7 +16,7 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
 
-__all__ = ["live_caption", "preset_drift", "short_lane_name"]
+__all__ = ["count_text", "live_caption", "preset_drift", "short_lane_name"]
 
 #: Lanes named in the live caption after the leader (the rest would not fit on one line).
 MAX_LANES_NAMED = 3
@@ -28,6 +28,29 @@ def short_lane_name(lane: LaneSnapshot) -> str:
     title = spec.title if spec is not None else lane.optimizer
     ordered = spec is not None and "order" in spec.uses and lane.order != "none"
     return f"{title} ({lane.order})" if ordered else title
+
+
+def count_text(count: float, standard_error: float, estimated: bool) -> str:
+    """``690``, or for an estimate ``≈ 6900 ± 120`` (rounded to the standard error's second digit)."""
+    if not estimated:
+        return f"{count:.0f}"
+    if not math.isfinite(standard_error) or standard_error <= 0:
+        return f"≈ {count:.0f}"
+    place = math.floor(math.log10(standard_error)) - 1  # the error's second significant digit
+    if place < 0:  # an error below 10 items: counts stay whole, the error keeps two digits
+        return f"≈ {count:.0f} ± {standard_error:.{-place}f}"
+    step = 10**place
+    return f"≈ {round(count / step) * step} ± {round(standard_error / step) * step}"
+
+
+def sample_note(snapshot: Snapshot) -> str:
+    """``estimate from 4096 sampled items`` when the lanes' last evaluation was a sample, else ""."""
+    sampled = {
+        lane.eval_sampled_items for lane in snapshot.lanes if lane.eval_step >= 0 and lane.eval_estimated
+    }
+    if not sampled:
+        return ""
+    return f"estimate from {max(sampled)} sampled items"
 
 
 def live_caption(snapshot: Snapshot) -> str:
@@ -50,14 +73,21 @@ def _standing(snapshot: Snapshot) -> str:
     if TASK_KINDS[snapshot.config.task.kind].has_classes:
         ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered))
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
-        text = f"{names[first.lane_id]} recovers {first.recovered} items"
-        others = [f"{names[lane.lane_id]} {lane.recovered}" for lane in rest]
+        text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
+        others = [f"{names[lane.lane_id]} {_recovered(lane)}" for lane in rest]
+        note = sample_note(snapshot)
+        if note:
+            return ", ".join([text, *others]) + f" ({note})"
     else:
         ranked = sorted(lanes, key=lambda lane: (lane.diverged or not math.isfinite(lane.loss), lane.loss))
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
         text = f"{names[first.lane_id]} loss {first.loss:.3g}"
         others = [f"{names[lane.lane_id]} {lane.loss:.3g}" for lane in rest]
     return ", ".join([text, *others])
+
+
+def _recovered(lane: LaneSnapshot) -> str:
+    return count_text(lane.recovered, lane.recovered_se, lane.eval_estimated)
 
 
 def _distinct_names(snapshot: Snapshot) -> dict[int, str]:

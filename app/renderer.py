@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from muonscope.app.live_caption import sample_note
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.snapshot import Snapshot, group_means
 from muonscope.widgets.lane_key import LaneKeyEntry
@@ -37,6 +38,8 @@ SERIES_METRICS = [
     ("update_entropy", "isotropy of the update: entropy"),
 ]
 SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
+#: Panel ② metrics that need the population gradient (the noiseless signal).
+SIGNAL_METRICS = ("alignment A(update)", "sin Θ of top-r subspace")
 
 
 def bucket_labels(group_starts: np.ndarray, n_items: int) -> list[str]:
@@ -54,6 +57,13 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
     what = f"Each lane's {metric} over the steps."
     if snapshot.step == 0:
         return f"{what} Nothing to draw yet: the run is at step 0."
+    if metric in SIGNAL_METRICS and sample_note(snapshot):
+        run, n_items = snapshot.config.run, snapshot.config.task.n_items
+        return (
+            f"{what} It needs the population gradient, which this run does not compute: with "
+            f"N = {n_items} above run.exact_eval_items = {run.exact_eval_items}, the population is "
+            "evaluated on a sample of items. Raise run.exact_eval_items to N to compute it."
+        )
     if _one_step_run(snapshot):
         return (
             f"{what} This preset is a single step from W = 0 (run.steps = 1): one value per lane, "
@@ -102,7 +112,10 @@ class BucketHistory:
             if steps and steps[-1] >= snapshot.step:
                 continue
             steps.append(snapshot.step)
-            values.append(group_means(lane.class_error, starts))
+            # the engine's group means (estimates when it sampled); a session saved before it reported
+            # them has the per-class errors of every item to average
+            reported = lane.group_error.size > 0
+            values.append(np.asarray(lane.group_error) if reported else group_means(lane.class_error, starts))
             losses.append(np.asarray(lane.group_loss, dtype=float))
             if len(steps) > self.capacity:
                 del steps[1::2], values[1::2], losses[1::2]
@@ -161,6 +174,9 @@ class Renderer:
         """Draw ``shown`` (the cursor's step) against the history up to ``newest``."""
         self._sync_lanes(newest)
         self.spectrum.set_dtype(shown.dtype)
+        note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
+        self.class_error.set_sample_note(note.replace("estimate from", "errors of") if note else "")
+        self.capacity.set_estimate_note(sample_note(newest).replace("estimate from", "estimated from"))
         for position, lane in enumerate(shown.lanes[: len(self._lane_ids)]):
             for matrix in SPECTRUM_MATRICES:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))

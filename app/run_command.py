@@ -172,13 +172,27 @@ def ctrl_c_stops():
 
 
 def _print_table(report: dict[str, Any]) -> None:
-    """A short human-readable summary of the final report."""
+    """A short human-readable summary of the final report; estimates are marked ≈ with their error."""
+    from muonscope.app.live_caption import count_text
+
     print(f"step {report['step']} on {report['device']} ({report['dtype']})")
+    sampled = {lane["sampled_items"] for lane in report["lanes"] if lane["estimated"]}
+    if sampled:
+        print(f"population metrics estimated from {max(sampled)} sampled items (± one standard error)")
     for lane in report["lanes"]:
         cells = [f"{lane['label']:<34s}"]
+        about = "≈" if lane["estimated"] else ""
         for key, fmt in (("loss", ".4f"), ("accuracy", ".4f"), ("recovered", "d"), ("alignment", ".3f")):
             value = lane[key]
-            cells.append(f"{key} {'n/a' if value is None else format(value, fmt)}")
+            if value is None:
+                text = "n/a"
+            elif key == "recovered":
+                text = count_text(value, lane["recovered_se"] or 0.0, lane["estimated"])
+            elif key in ("loss", "accuracy"):
+                text = about + format(value, fmt)
+            else:
+                text = format(value, fmt)
+            cells.append(f"{key} {text}")
         if lane["diverged"]:
             cells.append("DIVERGED")
         print("  ".join(cells))

@@ -16,11 +16,12 @@ from typing import Any
 import tomli_w
 
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.fields import MAX_DIM, MAX_STEPS, FieldSpec
+from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS
 
 __all__ = [
+    "EXACT_EVAL_ITEMS",
     "LANE_FIELDS",
     "LIVE_RUN_FIELDS",
     "MAX_LANES",
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 MAX_LANES = 8
+#: Largest N whose population evaluation is exact by default: every shipped preset (N ≤ 4096) stays
+#: exact, and a larger minibatch run evaluates a sample of this many items instead of N² pairs.
+EXACT_EVAL_ITEMS = 4096
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -207,6 +211,16 @@ RUN_FIELDS: dict[str, FieldSpec] = {
             hi=1e6,
         ),
         FieldSpec(
+            "exact_eval_items",
+            "int",
+            "exact evaluation up to",
+            "N up to which population metrics are exact; beyond, minibatch runs estimate them from a "
+            "seeded sample of this many items (exact-gradient runs pay for the full pass anyway and stay "
+            "exact); the alignment with the population gradient is then not computed",
+            lo=128,  # two draws for each of the ≤ 24 log2 rank buckets of N ≤ 10⁷, twice over
+            hi=MAX_ITEMS,
+        ),
+        FieldSpec(
             "max_memory_gb",
             "float",
             "memory limit",
@@ -221,7 +235,7 @@ LIVE_RUN_FIELDS = ("steps", "eval_every", "spectra_every", "signal_rank", "check
 
 @dataclass(frozen=True, slots=True)
 class RunConfig:
-    """How the run proceeds: length, metric cadence, device and precision."""
+    """How the run proceeds: length, metric cadence and exactness, device and precision."""
 
     steps: int = 200
     eval_every: int = 10
@@ -230,6 +244,7 @@ class RunConfig:
     dtype: str = "auto"
     signal_rank: int = 0
     checkpoint_mb: float = 256.0
+    exact_eval_items: int = EXACT_EVAL_ITEMS
     max_memory_gb: float = 0.0
 
     def __post_init__(self) -> None:

@@ -289,7 +289,7 @@ class Experiment:
         self._config = config
         self._queued_config = config
         self._pending: deque[Change] = deque()
-        self._task = build_task(config.task, self.device, self.dtype)
+        self._task = build_task(config.task, self.device, self.dtype, config.run.exact_eval_items)
         self._group_starts = frozen_array(self._task.group_starts, dtype=np.int64)
         lanes = len(config.lanes)
         self._weights = torch.zeros(lanes, *self._task.weight_shape, dtype=self.dtype, device=self.device)

@@ -85,16 +85,23 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
 
 
 def _lane_report(lane: LaneSnapshot) -> dict[str, Any]:
+    """A lane's final metrics. ``estimated``: the population metrics come from ``sampled_items``
+    items (null when every item was evaluated), with standard errors ``*_se`` (0 when exact)."""
     return {
         "label": lane.label,
         "optimizer": lane.optimizer,
         "order": lane.order,
         "diverged": lane.diverged,
+        "estimated": lane.eval_estimated,
+        "sampled_items": lane.eval_sampled_items if lane.eval_estimated else None,
         "loss": _number(lane.loss),
+        "loss_se": _number(lane.loss_se),
         "excess_loss": _number(lane.excess_loss),
         "batch_loss": _number(lane.batch_loss),
         "accuracy": _number(lane.accuracy),
+        "accuracy_se": _number(lane.accuracy_se),
         "recovered": lane.recovered,
+        "recovered_se": _number(lane.recovered_se),
         "recovered_prefix": lane.recovered_prefix,
         "gap": _number(lane.gap),
         "gap_rank": lane.gap_rank,

@@ -192,19 +192,36 @@ def signal_fields(
 
 
 def evaluation_fields(evaluation: Evaluation, step: int) -> list[Fields]:
-    """Population loss, accuracy, recovery and per-class/per-group errors of each lane."""
+    """Population loss, accuracy, recovery and per-class/per-group errors of each lane.
+
+    An estimated evaluation brings its sample size and standard errors; an exact one has none (0).
+    """
+    lanes = evaluation.loss.shape[0]
+    exact = np.zeros(lanes)
+    loss_se = exact if evaluation.loss_se is None else evaluation.loss_se
+    accuracy_se = exact if evaluation.accuracy_se is None else evaluation.accuracy_se
+    recovered_se = exact if evaluation.recovered_se is None else evaluation.recovered_se
+    group_se = evaluation.group_loss_se
+    if group_se is None:
+        group_se = np.zeros_like(evaluation.group_loss)
     return [
         {
             "eval_step": step,
+            "eval_sampled_items": evaluation.sampled_items,
             "loss": float(evaluation.loss[i]),
+            "loss_se": float(loss_se[i]),
             "excess_loss": float(evaluation.excess_loss[i]),
             "accuracy": float(evaluation.accuracy[i]),
-            "recovered": int(evaluation.recovered[i]),
+            "accuracy_se": float(accuracy_se[i]),
+            "recovered": round(float(evaluation.recovered[i])),
+            "recovered_se": float(recovered_se[i]),
             "recovered_prefix": int(evaluation.recovered_prefix[i]),
             "class_error": frozen_array(evaluation.class_error[i]),
             "item_recovered": frozen_array(evaluation.item_recovered[i]),
             "group_loss": frozen_array(evaluation.group_loss[i]),
+            "group_loss_se": frozen_array(group_se[i]),
+            "group_error": frozen_array(evaluation.group_error[i]),
             "balance_gap": float(evaluation.balance_gap[i]),
         }
-        for i in range(evaluation.loss.shape[0])
+        for i in range(lanes)
     ]

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["MemoryPass", "QueryBatch", "memory_pass", "minibatch_queries", "population_queries"]
+__all__ = [
+    "MemoryPass",
+    "QueryBatch",
+    "item_queries",
+    "memory_pass",
+    "minibatch_queries",
+    "population_queries",
+]
 
 #: Elements of one (N outputs × lanes × query columns) logit block; bounds a pass's memory.
 DEFAULT_CHUNK_ELEMENTS = 1 << 22
@@ -57,10 +64,19 @@ class MemoryPass:
 
 def population_queries(probs: Tensor, label_noise: float) -> QueryBatch:
     """Every item, weighted by p_i, with the expected noisy target (1−ε)δ_i + ε/N."""
-    n_items = probs.shape[0]
-    items = torch.arange(n_items, device=probs.device)
-    uniform = probs * label_noise if label_noise > 0 else None
-    return QueryBatch(items, probs, items, items, probs * (1.0 - label_noise), uniform)
+    return item_queries(probs, torch.arange(probs.shape[0], device=probs.device), label_noise)
+
+
+def item_queries(probs: Tensor, items: Tensor, label_noise: float) -> QueryBatch:
+    """Chosen items (ascending), each weighted by its p_i, with the expected noisy target.
+
+    A column's loss per unit of its weight is then that item's own loss ℓ_i, whichever items are
+    chosen: a sample of the population is evaluated exactly as the population is, item by item.
+    """
+    weight = probs[items]  # (m,)
+    cols = torch.arange(items.shape[0], device=items.device)
+    uniform = weight * label_noise if label_noise > 0 else None
+    return QueryBatch(items, weight, items, cols, weight * (1.0 - label_noise), uniform)
 
 
 def minibatch_queries(items: Tensor, labels: Tensor, dtype: torch.dtype) -> QueryBatch:
@@ -139,7 +155,7 @@ def memory_pass(
         torch.matmul(we, outputs.T, out=block)
         logits = block.view(lanes, width, n_out)  # (L, m, N)
         peak = logits.amax(dim=-1)  # (L, m)
-        stats = _column_stats(logits, peak, items) if want_columns else None
+        stats = _column_stats(logits, items) if want_columns else None
         label_logits = logits[:, rows, outs]  # (L, n_labels)
         logit_sums = logits.sum(dim=-1) if uniform is not None else None  # (L, m)
         scaled = logits.sub_(peak.unsqueeze(-1)).exp_()  # exp(z − max), in place
@@ -191,19 +207,16 @@ def _residual_(
     return resid
 
 
-def _column_stats(logits: Tensor, peak: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
+def _column_stats(logits: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
     """The item's own logit and its best rival (strict-argmax recovery is own > rival).
 
-    Only when the own logit is the peak can a rival reach it, so the masked second pass runs over
-    those columns alone.
+    The rival is the peak of the block with each column's own entry masked out for a moment: one
+    more reduction over the block, but no copy of it and no host synchronisation (a data-dependent
+    selection of the columns where the item leads would need both).
     """
     cols = torch.arange(items.shape[0], device=items.device)
     own = logits[:, cols, items]  # (L, m): z_i(i)
-    rival = peak.clone()
-    lead = own >= peak  # (L, m): columns where the item may win
-    if bool(lead.any()):
-        lanes_ix, cols_ix = torch.nonzero(lead, as_tuple=True)
-        candidates = logits[lanes_ix, cols_ix]  # (n_lead, N)
-        candidates[torch.arange(cols_ix.shape[0]), items[cols_ix]] = -torch.inf
-        rival[lanes_ix, cols_ix] = candidates.amax(dim=-1)
+    logits[:, cols, items] = -torch.inf
+    rival = logits.amax(dim=-1)  # (L, m)
+    logits[:, cols, items] = own
     return own, rival

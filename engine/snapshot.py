@@ -73,16 +73,23 @@ class LaneSnapshot:
     diverged: bool = False
     diverged_step: int = -1  # the step whose update was not finite (−1: never)
     batch_loss: float = _NAN
-    # population evaluation of W at eval_step
+    # population evaluation of W at eval_step: exact, or estimated from a sample of eval_sampled_items
+    # items with the standard errors *_se (0 when exact); per-item arrays are NaN where not evaluated
     eval_step: int = -1
+    eval_sampled_items: int = 0  # 0: every item was evaluated
     loss: float = _NAN
+    loss_se: float = _NAN
     excess_loss: float = _NAN
     accuracy: float = _NAN
-    recovered: int = 0
+    accuracy_se: float = _NAN
+    recovered: int = 0  # the estimate rounded to an item when sampled
+    recovered_se: float = _NAN
     recovered_prefix: int = 0
     class_error: np.ndarray = field(default_factory=_empty)
-    item_recovered: np.ndarray = field(default_factory=_empty)
+    item_recovered: np.ndarray = field(default_factory=_empty)  # 1, 0, or NaN: not evaluated
     group_loss: np.ndarray = field(default_factory=_empty)
+    group_loss_se: np.ndarray = field(default_factory=_empty)
+    group_error: np.ndarray = field(default_factory=_empty)  # mean 1 − p̂(correct) within each group
     balance_gap: float = _NAN  # Δ(W): spread of the correct-class probabilities
     # spectra of G, M, the update direction and W at spectra_step
     spectra_step: int = -1
@@ -100,6 +107,11 @@ class LaneSnapshot:
     alignment: float = _NAN
     sin_theta: float = _NAN
     signal_spectrum: np.ndarray = field(default_factory=_empty)
+
+    @property
+    def eval_estimated(self) -> bool:
+        """True when the population metrics are estimates from a sample of items."""
+        return self.eval_sampled_items > 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,7 @@ class CapacityPlot(PlotPanel):
         self._labels: list[str] = []
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
+        self._estimate_note = ""  # how the recovered counts were estimated ("": they are exact)
         self.mode_changed.connect(lambda *_: self._apply_mode())
         self._apply_mode()
 
@@ -193,7 +194,10 @@ class CapacityPlot(PlotPanel):
         if not self.in_steps_mode:
             return
         self.show_why_empty()
-        text = lambda step, count, i: f"step {int(step)}: recovered {int(count)}, accuracy {accuracy[i]:.4f}"  # noqa: E731
+        about = "≈ " if self._estimate_note else ""
+        text = lambda step, count, i: (  # noqa: E731
+            f"step {int(step)}: recovered {about}{int(count)}, accuracy {about}{accuracy[i]:.4f}"
+        )
         self.hover.set_series(lane, self._labels[lane], steps, recovered, text)
         grown = self._y.update(np.append(recovered, 1.0))
         if grown is not None:
@@ -201,6 +205,19 @@ class CapacityPlot(PlotPanel):
         if steps.size and (steps[-1] > self._x_max or self._x_max == 0):
             self._x_max = nice_ceiling(max(steps[-1] * 1.1, 10.0))
             self.plot.setXRange(0, self._x_max, padding=0)
+
+    def set_estimate_note(self, note: str) -> None:
+        """Say that the counts on show are estimates and how they were made (``""``: they are exact)."""
+        if note == self._estimate_note:
+            return
+        self._estimate_note = note
+        if self.in_steps_mode:
+            self.plot.setLabel("left", self._steps_label())
+
+    def _steps_label(self) -> str:
+        if self._estimate_note:
+            return f"recovered, ≈ (solid; {self._estimate_note})"
+        return "recovered (solid)"
 
     def set_faded(self, lane: int, steps, recovered) -> None:
         """Another branch's recovered items of a lane, drawn faint (empty: none)."""
@@ -364,7 +381,7 @@ class CapacityPlot(PlotPanel):
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.getAxis("left").setTicks(None)
             self.plot.setLabel("bottom", "step")
-            self.plot.setLabel("left", "recovered (solid)")
+            self.plot.setLabel("left", self._steps_label())
             self.reset_range()
         self.set_running(False)
 

@@ -4,6 +4,9 @@ Classes in the tail are each right or wrong (error 0 or 1 with a few samples), s
 curve is a dense hatch there. Each lane shows that raw curve faint and, on top, its mean over a window
 of ranks a fixed ratio wide (the same width on the log axis at every rank): the trend reads at once,
 the raw values stay visible, and the hover reads the raw ones.
+
+A class that was not evaluated (a large population is evaluated on a sample of its classes) has a
+NaN error: it is left out of the raw curve and of every window's mean, never read as 0 or 1.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ _HEAT_NAMES = {"error": "mean error", "group_loss": "group loss"}
 def smooth_by_rank(errors: np.ndarray, window: float = RANK_WINDOW) -> np.ndarray:
     """Mean of ``errors`` (index = rank − 1) over ranks [r / window, r · window] for every rank r.
 
-    O(N) through a cumulative sum; the window is one rank wide at the head, where every class has
-    many samples and needs no averaging, and grows in proportion to the rank in the tail.
+    O(N) through cumulative sums; the window is one rank wide at the head, where every class has
+    many samples and needs no averaging, and grows in proportion to the rank in the tail. NaN
+    values (classes not evaluated) are skipped; a window with none evaluated is NaN.
     """
     values = np.asarray(errors, dtype=float)  # (N,)
     n = values.size
@@ -44,8 +48,12 @@ def smooth_by_rank(errors: np.ndarray, window: float = RANK_WINDOW) -> np.ndarra
     first = np.clip(np.ceil(rank / window), 1, n).astype(int)  # 1-based, inclusive
     last = np.clip(np.floor(rank * window), 1, n).astype(int)
     last = np.maximum(last, first)
-    total = np.concatenate([[0.0], np.cumsum(values)])  # (N + 1,)
-    return (total[last] - total[first - 1]) / (last - first + 1)
+    known = np.isfinite(values)
+    total = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])  # (N + 1,)
+    count = np.concatenate([[0], np.cumsum(known)])  # (N + 1,)
+    evaluated = count[last] - count[first - 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(evaluated > 0, (total[last] - total[first - 1]) / evaluated, np.nan)
 
 
 class ClassErrorPlot(PlotPanel):
@@ -77,6 +85,7 @@ class ClassErrorPlot(PlotPanel):
         self._drawn: dict[int, np.ndarray] = {}
         self._labels: list[str] = []
         self._n_items = 0
+        self._sample_note = ""  # what the rank axis says about classes not evaluated
         self._heat_cache: tuple[np.ndarray, list[str], np.ndarray] | None = None
         self.mode_changed.connect(lambda *_: self._apply_view())
         self._apply_view()
@@ -123,10 +132,13 @@ class ClassErrorPlot(PlotPanel):
         self._drawn[lane] = errors
         errors = np.asarray(errors, dtype=float)
         rank = np.arange(1, errors.size + 1, dtype=float)
-        self._raw[lane].setData(rank, errors)
-        self._curves[lane].setData(rank, smooth_by_rank(errors))
+        smooth = smooth_by_rank(errors)
+        known = np.isfinite(errors)  # the classes evaluated (all, unless a sample was)
+        shown = np.isfinite(smooth)
+        self._raw[lane].setData(rank[known], errors[known])
+        self._curves[lane].setData(rank[shown], smooth[shown])
         if self.view == "curves":
-            self.hover.set_series(lane, self._labels[lane], rank, errors, _curve_text)
+            self.hover.set_series(lane, self._labels[lane], rank[known], errors[known], _curve_text)
         if errors.size and errors.size != self._n_items:
             self._n_items = errors.size
             self._apply_view()
@@ -221,8 +233,19 @@ class ClassErrorPlot(PlotPanel):
             self.plot.setXRange(0, np.log10(max(self._n_items, 10)), padding=0.01)
             self.plot.setYRange(0, 1, padding=0.02)
             self.plot.setLogMode(x=True, y=False)
-            self.plot.setLabel("bottom", _RANK_AXIS)
+            self.plot.setLabel("bottom", self._rank_axis_label())
             self.plot.setLabel("left", _ERROR_AXIS)
+
+    def set_sample_note(self, note: str) -> None:
+        """Say on the rank axis that only some classes were evaluated (``""``: all were)."""
+        if note == self._sample_note:
+            return
+        self._sample_note = note
+        if self.view == "curves":
+            self.plot.setLabel("bottom", self._rank_axis_label())
+
+    def _rank_axis_label(self) -> str:
+        return f"{_RANK_AXIS} · {self._sample_note}" if self._sample_note else _RANK_AXIS
 
 
 def _curve_text(rank: float, error: float, _i: int) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.experiment import Experiment
+from muonscope.engine.fields import MAX_ITEMS
 from muonscope.engine.reproduce.base import (
     Claim,
     Curve,
@@ -25,7 +26,8 @@ from muonscope.engine.sweep import PointResult, SweepPoint
 __all__ = ["one_step_config", "one_step_lanes"]
 
 SEEDS = (0, 1, 2)
-_QUIET = RunConfig(eval_every=1_000_000_000, spectra_every=1_000_000_000)
+#: The claims count recovered items: every item is evaluated, however large N (never a sample).
+_QUIET = RunConfig(eval_every=1_000_000_000, spectra_every=1_000_000_000, exact_eval_items=MAX_ITEMS)
 
 
 def _lane(optimizer: str, label: str, **fields) -> LaneConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from muonscope.engine.config import TaskConfig
+from muonscope.engine.config import EXACT_EVAL_ITEMS, TaskConfig
 from muonscope.engine.tasks.base import Evaluation, Task
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.tasks.spiked import SpikedTask
@@ -20,6 +20,15 @@ TASK_CLASSES: dict[str, type[Task]] = {
 }
 
 
-def build_task(cfg: TaskConfig, device: torch.device, dtype: torch.dtype) -> Task:
-    """The task object for a config, its data drawn from ``cfg.seed``."""
-    return TASK_CLASSES[cfg.kind](cfg, device, dtype)
+def build_task(
+    cfg: TaskConfig, device: torch.device, dtype: torch.dtype, exact_eval_items: int = EXACT_EVAL_ITEMS
+) -> Task:
+    """The task object for a config, its data drawn from ``cfg.seed``.
+
+    ``exact_eval_items`` (``run.exact_eval_items``): how large a population a memory task evaluates
+    exactly before it samples.
+    """
+    task_class = TASK_CLASSES[cfg.kind]
+    if issubclass(task_class, MemoryTask):
+        return task_class(cfg, device, dtype, exact_eval_items)
+    return task_class(cfg, device, dtype)

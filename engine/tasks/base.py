@@ -14,17 +14,37 @@ __all__ = ["Evaluation", "Task"]
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """Population metrics of L lanes at one W, already on the CPU as numpy."""
+    """Population metrics of L lanes at one W, already on the CPU as numpy.
+
+    Exact when every item was evaluated (``sampled_items`` 0). Otherwise a seeded stratified
+    sample of ``sampled_items`` items was evaluated, each exactly over all N outputs, and the
+    population values are unbiased estimates with standard errors (the ``*_se`` fields; None when
+    exact). Per-item arrays are NaN at the items that were not evaluated: nothing is known there.
+    ``recovered_prefix`` is then the first failing rank among the evaluated items (exact while the
+    head strata before it were evaluated in full, else an upper bound) and ``balance_gap`` the
+    spread over the evaluated items (a lower bound of the population's).
+    """
 
     loss: np.ndarray  # (L,) population loss L(W)
     excess_loss: np.ndarray  # (L,) L(W) − L*
     accuracy: np.ndarray  # (L,) Σ_i p_i 1[item i recovered]
-    recovered: np.ndarray  # (L,) int: number of recovered items
+    recovered: np.ndarray  # (L,) float: number of recovered items
     recovered_prefix: np.ndarray  # (L,) int: first frequency rank that fails
-    class_error: np.ndarray  # (L, N): 1 − p̂(i | i), items in frequency-rank order
-    item_recovered: np.ndarray  # (L, N) bool
+    class_error: np.ndarray  # (L, N): 1 − p̂(i | i), items in frequency-rank order; NaN: not evaluated
+    item_recovered: np.ndarray  # (L, N) float: 1 recovered, 0 not, NaN not evaluated
     group_loss: np.ndarray  # (L, groups): mean sub-task loss L_j within each frequency group
+    group_error: np.ndarray  # (L, groups): mean of 1 − p̂(i | i) within each frequency group
     balance_gap: np.ndarray  # (L,) Δ(W) = max_k p̂(k|k) − min_k p̂(k|k)
+    sampled_items: int = 0  # items evaluated when the population was sampled; 0: every item
+    loss_se: np.ndarray | None = None  # (L,) standard errors of the estimates
+    accuracy_se: np.ndarray | None = None  # (L,)
+    recovered_se: np.ndarray | None = None  # (L,)
+    group_loss_se: np.ndarray | None = None  # (L, groups)
+
+    @property
+    def estimated(self) -> bool:
+        """True when the population values are estimates from a sample of items."""
+        return self.sampled_items > 0
 
 
 class Task(ABC):
@@ -59,7 +79,12 @@ class Task(ABC):
 
     @abstractmethod
     def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[Evaluation | None, Tensor | None]:
-        """Population metrics at W (None when the task has none) and, if asked, the signal gradients."""
+        """Population metrics at W (None when the task has none) and, if asked, the signal gradients.
+
+        The signal may be None even when asked for: a task that estimated its metrics from a sample
+        has not computed the population gradient, and computing it would cost the full pass the
+        sample avoided.
+        """
 
     @abstractmethod
     def set_live(self, name: str, value: Any) -> None:

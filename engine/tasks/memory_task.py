@@ -13,11 +13,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from muonscope.engine.config import TaskConfig
+from muonscope.engine.config import EXACT_EVAL_ITEMS, TaskConfig
 from muonscope.engine.memory import (
     DEFAULT_CHUNK_ELEMENTS,
     MemoryPass,
     QueryBatch,
+    item_queries,
     memory_pass,
     minibatch_queries,
     population_queries,
@@ -31,6 +32,12 @@ from muonscope.engine.tasks.frequencies import (
     staircase_probs,
     two_level_probs,
     zipf_probs,
+)
+from muonscope.engine.tasks.population_sample import (
+    StratifiedSample,
+    draw_stratified,
+    estimate_group_means,
+    estimate_totals,
 )
 from muonscope.engine.tasks.sampler import Batch, BatchSampler
 
@@ -61,9 +68,19 @@ def noisy_target_entropy(n_items: int, label_noise: float) -> float:
 
 
 class MemoryTask(Task):
-    """Embeddings, frequencies and the seeded minibatch stream of one memory task."""
+    """Embeddings, frequencies and the seeded minibatch stream of one memory task.
 
-    def __init__(self, cfg: TaskConfig, device: torch.device, dtype: torch.dtype) -> None:
+    ``exact_eval_items``: up to this N the population evaluation is exact; beyond it a minibatch
+    run evaluates a seeded stratified sample of that many items (see :meth:`evaluate`).
+    """
+
+    def __init__(
+        self,
+        cfg: TaskConfig,
+        device: torch.device,
+        dtype: torch.dtype,
+        exact_eval_items: int = EXACT_EVAL_ITEMS,
+    ) -> None:
         gen = torch.Generator().manual_seed(cfg.seed)
         inputs, outputs = make_embeddings(cfg.embeddings, cfg.n_items, cfg.d, gen, cfg.anisotropy)
         self.inputs = inputs.to(device, dtype)  # (N, d) rows e_i
@@ -82,6 +99,9 @@ class MemoryTask(Task):
         self.last_batch: Batch | None = None
         self._workspace = torch.empty(0, dtype=dtype, device=device)  # grown once, reused by every pass
         self._geometry: TaskGeometry | None = None
+        self.exact_eval_items = exact_eval_items
+        self._seed = cfg.seed
+        self._sample: StratifiedSample | None = None  # drawn on first use, the same at every evaluation
 
     @property
     def exact_gradients(self) -> bool:
@@ -141,27 +161,90 @@ class MemoryTask(Task):
             return self._gradient_at_zero(weights)
         return self._pass(weights, self._population()).grad
 
+    @property
+    def evaluation_sample(self) -> StratifiedSample | None:
+        """The items a population evaluation looks at now; None when it looks at every item.
+
+        Exact up to ``exact_eval_items`` items, and always with exact gradients: each of their steps
+        pays for the full pass, which the evaluation shares. Otherwise a stratified sample of
+        ``exact_eval_items`` items drawn once from the task's seed, so every evaluation of a run
+        follows the same items and its curves do not jitter from one sample to the next.
+        """
+        if self.exact_gradients or self.n_items <= self.exact_eval_items:
+            return None
+        if self._sample is None:
+            self._sample = draw_stratified(
+                self.probs_np, self.group_starts, self.exact_eval_items, self._seed
+            )
+        return self._sample
+
     def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[Evaluation, Tensor | None]:
+        """Population metrics of every lane, exact or estimated from :attr:`evaluation_sample`.
+
+        A sampled evaluation computes no signal gradient: the population gradient is a full pass,
+        the very cost the sample avoids.
+        """
         if _all_zero(weights):
             signal = self._gradient_at_zero(weights) if with_signal else None
             return self._evaluation_at_zero(weights.shape[0]), signal
-        result = self._pass(weights, self._population(), want_columns=True, want_grad=with_signal)
-        loss = result.loss.cpu().numpy()
-        recovered = result.recovered.cpu().numpy()  # (L, N)
-        correct = result.correct_prob.cpu().numpy()  # (L, N)
-        item_loss = result.column_loss.cpu().numpy()  # (L, N)
-        evaluation = Evaluation(
+        sample = self.evaluation_sample
+        if sample is None:
+            result = self._pass(weights, self._population(), want_columns=True, want_grad=with_signal)
+            return self._exact_evaluation(result), result.grad
+        items = torch.from_numpy(sample.items).to(self.inputs.device)
+        queries = item_queries(self.probs, items, self.label_noise)
+        result = self._pass(weights, queries, want_columns=True, want_grad=False)
+        return self._sampled_evaluation(result, sample), None
+
+    def _exact_evaluation(self, result: MemoryPass) -> Evaluation:
+        loss, item_loss, correct, recovered = _to_host(result)
+        found = recovered > 0.5  # (L, N)
+        return Evaluation(
             loss=loss,
             excess_loss=loss - noisy_target_entropy(self.n_items, self.label_noise),
-            accuracy=recovered.astype(np.float64) @ self.probs_np,
+            accuracy=recovered @ self.probs_np,
             recovered=recovered.sum(axis=1),
-            recovered_prefix=_first_false(recovered),
+            recovered_prefix=_first_false(found),
             class_error=1.0 - correct,
             item_recovered=recovered,
             group_loss=_group_means(item_loss, self.group_of_item),
+            group_error=_group_means(1.0 - correct, self.group_of_item),
             balance_gap=correct.max(axis=1) - correct.min(axis=1),
         )
-        return evaluation, result.grad
+
+    def _sampled_evaluation(self, result: MemoryPass, sample: StratifiedSample) -> Evaluation:
+        """Unbiased estimates of the population metrics from exact metrics of the sampled items."""
+        _, item_loss, correct, recovered = _to_host(result)  # (L, n) each
+        probs = self.probs_np[sample.items]  # (n,)
+        count, count_se = estimate_totals(sample, recovered)
+        accuracy, accuracy_se = estimate_totals(sample, recovered * probs)
+        loss, loss_se = estimate_totals(sample, item_loss * probs)
+        group_loss, group_loss_se = estimate_group_means(sample, item_loss, self.group_of_item)
+        group_error, _ = estimate_group_means(sample, 1.0 - correct, self.group_of_item)
+        first_failed = np.where(recovered < 0.5, sample.items, self.n_items).min(axis=1)  # (L,)
+        return Evaluation(
+            loss=loss,
+            excess_loss=loss - noisy_target_entropy(self.n_items, self.label_noise),
+            accuracy=accuracy,
+            recovered=count,
+            recovered_prefix=first_failed,
+            class_error=self._spread(1.0 - correct, sample),
+            item_recovered=self._spread(recovered, sample),
+            group_loss=group_loss,
+            group_error=group_error,
+            balance_gap=correct.max(axis=1) - correct.min(axis=1),
+            sampled_items=sample.size,
+            loss_se=loss_se,
+            accuracy_se=accuracy_se,
+            recovered_se=count_se,
+            group_loss_se=group_loss_se,
+        )
+
+    def _spread(self, values: np.ndarray, sample: StratifiedSample) -> np.ndarray:
+        """(L, n) values of the sampled items as (L, N), NaN at the items not evaluated."""
+        full = np.full((values.shape[0], self.n_items), np.nan)
+        full[:, sample.items] = values
+        return full
 
     # ---- W = 0, where every logit ties and everything has a closed form ------------------------
 
@@ -186,11 +269,12 @@ class MemoryTask(Task):
             loss=loss,
             excess_loss=loss - noisy_target_entropy(n, self.label_noise),
             accuracy=np.zeros(lanes),
-            recovered=np.zeros(lanes, dtype=np.int64),
+            recovered=np.zeros(lanes),
             recovered_prefix=np.zeros(lanes, dtype=np.int64),
             class_error=np.full((lanes, n), 1.0 - 1.0 / n),
-            item_recovered=np.zeros((lanes, n), dtype=bool),
+            item_recovered=np.zeros((lanes, n)),
             group_loss=np.full((lanes, groups), math.log(n)),
+            group_error=np.full((lanes, groups), 1.0 - 1.0 / n),
             balance_gap=np.zeros(lanes),
         )
 
@@ -232,6 +316,18 @@ def task_geometry(outputs: Tensor, inputs: Tensor, probs: Tensor) -> TaskGeometr
         newton_left=torch.linalg.pinv(c_u, hermitian=True, rtol=1e-10),
         newton_right=torch.linalg.pinv(c_e, hermitian=True, rtol=1e-10),
     )
+
+
+def _to_host(result: MemoryPass) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(loss (L,), item loss, p̂(correct), recovered as 0/1 (L, m) each) in float64, in one transfer.
+
+    Each transfer from a GPU is a synchronisation, so everything the host needs travels packed.
+    """
+    lanes, width = result.column_loss.shape
+    columns = torch.stack([result.column_loss, result.correct_prob, result.recovered.to(result.loss.dtype)])
+    packed = np.asarray(torch.cat([result.loss, columns.flatten()]).cpu().numpy(), dtype=np.float64)
+    item_loss, correct, recovered = packed[lanes:].reshape(3, lanes, width)
+    return packed[:lanes], item_loss, correct, recovered
 
 
 def _first_false(flags: np.ndarray) -> np.ndarray:

@@ -51,6 +51,22 @@ def test_json_report_has_the_documented_shape(capsys):
         assert 0.0 <= lane["accuracy"] <= 1.0
 
 
+def test_a_sampled_population_is_reported_as_an_estimate(capsys):
+    sampled = [*SMALL, "--set", "run.exact_eval_items=128", "--steps", "2"]
+    sampled[sampled.index("task.n_items=64")] = "task.n_items=600"
+    code, out, _ = _run(capsys, *sampled, "--json", "--no-progress")
+    assert code == 0
+    for lane in json.loads(out)["lanes"]:
+        assert lane["estimated"] is True and lane["sampled_items"] == 128
+        assert lane["recovered_se"] >= 0 and lane["loss_se"] > 0 and lane["accuracy_se"] >= 0
+    code, out, _ = _run(capsys, *sampled, "--no-progress")
+    assert code == 0
+    assert "population metrics estimated from 128 sampled items" in out
+    assert out.count("recovered ≈") == 4 and out.count("loss ≈") == 4
+    code, out, _ = _run(capsys, *SMALL, "--steps", "2", "--no-progress")
+    assert "≈" not in out and "estimated" not in out
+
+
 def test_same_seed_gives_identical_json(capsys):
     first = _run(capsys, *SMALL, "--steps", "4", "--json")[1]
     second = _run(capsys, *SMALL, "--steps", "4", "--json")[1]

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.app.live_caption import preset_drift
+from muonscope.app.live_caption import count_text, preset_drift
 from muonscope.widgets.panel import TICK_PT
 from muonscope.widgets.theme import StageStyle, stage_style
 from tests.app.helpers import open_app, small_preset, wait_for_frame, wait_for_step
@@ -72,6 +72,41 @@ def test_live_caption_names_the_step_the_last_change_and_the_leader(qtbot):
     lanes = app.clock.newest.lanes
     best = max(lane.recovered for lane in lanes)
     assert f"recovers {best} items" in text
+
+
+def test_a_sampled_population_reads_as_an_estimate_wherever_counts_appear(qtbot):
+    """N above run.exact_eval_items: the caption, panel ④'s axis and panel ③'s rank axis say so."""
+    preset = small_preset()
+    config = preset.config.with_values([("task.n_items", 600), ("run.exact_eval_items", 128)])
+    app = open_app(qtbot, replace(preset, config=config))
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 2)
+    wait_for_frame(qtbot, app)
+    lanes = app.clock.newest.lanes
+    assert all(lane.eval_step == 2 and lane.eval_sampled_items == 128 for lane in lanes)
+    text = app.views.live_caption.text()
+    best = max(lanes, key=lambda lane: lane.recovered)
+    assert f"recovers {count_text(best.recovered, best.recovered_se, True)} items" in text
+    assert text.endswith("(estimate from 128 sampled items)") and "≈" in text
+    assert "128 sampled items" in app.views.capacity.plot.getAxis("left").labelText
+    assert "128 sampled items" in app.views.class_error.plot.getAxis("bottom").labelText
+    app.views.series.set_mode("metric", "alignment")  # needs the population gradient, not computed here
+    wait_for_frame(qtbot, app)
+    assert "Raise run.exact_eval_items to N" in app.views.series.empty_text
+
+
+@pytest.mark.parametrize(
+    ("count", "error", "text"),
+    [
+        (6903.4, 118.2, "≈ 6900 ± 120"),
+        (42.47, 2.37, "≈ 42 ± 2.4"),
+        (12.0, 0.0, "≈ 12"),
+        (61234, 1234, "≈ 61200 ± 1200"),
+    ],
+)
+def test_an_estimated_count_is_rounded_to_its_error(count, error, text):
+    assert count_text(count, error, True) == text
+    assert count_text(690, 0.0, False) == "690"
 
 
 def test_preset_caption_says_when_the_settings_left_it(qtbot):

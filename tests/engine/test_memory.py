@@ -146,3 +146,102 @@ def test_closed_forms_at_zero_match_the_general_pass(eps):
     assert np.allclose(evaluation.class_error, 1 - general.correct_prob.numpy())
     assert not evaluation.item_recovered.any() and not general.recovered.any()
     assert np.all(evaluation.balance_gap == 0)
+
+
+# ---- a population larger than run.exact_eval_items: a stratified sample of items --------------------
+
+
+N_LARGE = 600  # items of the sampled tests; orthonormal embeddings (d = N) make recovery controllable
+
+
+def _sampled_task(budget: int, seed: int = 0) -> MemoryTask:
+    cfg = TaskConfig(
+        kind="zipf",
+        d=N_LARGE,
+        n_items=N_LARGE,
+        alpha=1.1,
+        embeddings="orthogonal",
+        batch_size=64,
+        label_noise=0.1,
+        seed=seed,
+    )
+    return MemoryTask(cfg, CPU, DT, exact_eval_items=budget)
+
+
+def _mixed_memory(task: MemoryTask, seed: int) -> torch.Tensor:
+    """Two lanes of W = Σ_i s_i u_i e_iᵀ + noise: items stored with a chance falling with their rank.
+
+    With orthonormal embeddings z_k(i) = s_i δ_ki + noise, so the head is mostly recovered, the tail
+    mostly not, and every stratum holds both: the estimates are tested where they can go wrong.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    rank = torch.arange(N_LARGE, dtype=DT)
+    lanes = []
+    for reach in (60.0, 250.0):
+        stored = torch.rand(N_LARGE, generator=gen, dtype=DT) < torch.exp(-rank / reach)
+        strength = stored * (2.0 + 4.0 * torch.rand(N_LARGE, generator=gen, dtype=DT))  # (N,)
+        noise = torch.randn(N_LARGE, N_LARGE, generator=gen, dtype=DT) * 0.3 / N_LARGE**0.5
+        lanes.append(task.outputs.T @ (torch.diag(strength) + noise) @ task.inputs)  # (d, d)
+    return torch.stack(lanes)
+
+
+def test_a_sampled_evaluation_brackets_the_exact_one_within_its_standard_errors():
+    """Across seeds (each a new task and a new sample), the exact value lies within 4 standard errors.
+
+    Group losses come from small strata (a few dozen draws), whose sample variance can miss a rare
+    outcome (the few recovered items of a mostly failed stratum): most, not all, lie within 3 errors.
+    """
+    group_z = []
+    for seed in range(6):
+        exact_task, task = _sampled_task(budget=N_LARGE, seed=seed), _sampled_task(budget=160, seed=seed)
+        w = _mixed_memory(task, seed)
+        exact, signal = exact_task.evaluate(w)
+        assert not exact.estimated and signal is not None
+        assert 30 < exact.recovered.min() and exact.recovered.max() < 300  # recovery is mixed: a real test
+        estimate, signal = task.evaluate(w)
+        assert signal is None  # the population gradient is the full pass the sample avoids
+        assert estimate.estimated and estimate.sampled_items == 160
+        for name in ("loss", "accuracy", "recovered"):
+            value, error = getattr(estimate, name), getattr(estimate, f"{name}_se")
+            assert np.all(error > 0), name
+            assert np.all(np.abs(value - getattr(exact, name)) <= 4 * error), (name, seed)
+        assert np.allclose(estimate.excess_loss - estimate.loss, exact.excess_loss - exact.loss)
+        whole = estimate.group_loss_se == 0  # the head's strata, evaluated in full
+        assert whole[:, :4].all() and np.allclose(estimate.group_loss[whole], exact.group_loss[whole])
+        error = estimate.group_loss - exact.group_loss
+        group_z += list(np.abs(error[~whole]) / estimate.group_loss_se[~whole])
+    assert len(group_z) > 50 and np.mean(np.array(group_z) < 3) >= 0.9
+
+
+def test_a_sampled_evaluation_is_exact_item_by_item_and_nan_elsewhere():
+    exact_task, task = _sampled_task(budget=N_LARGE), _sampled_task(budget=160)
+    w = _mixed_memory(task, 0)
+    exact, _ = exact_task.evaluate(w)
+    estimate, _ = task.evaluate(w)
+    again, _ = _sampled_task(budget=160).evaluate(w)
+    items = task.evaluation_sample.items
+    evaluated = np.isfinite(estimate.class_error)  # (L, N)
+    assert np.array_equal(evaluated[0], np.isin(np.arange(N_LARGE), items)) and np.array_equal(*evaluated)
+    assert np.array_equal(evaluated, np.isfinite(estimate.item_recovered))
+    assert np.allclose(estimate.class_error[:, items], exact.class_error[:, items], rtol=1e-12)
+    assert np.array_equal(estimate.item_recovered[:, items], exact.item_recovered[:, items])
+    for name in ("loss", "recovered", "accuracy", "group_loss", "recovered_prefix", "balance_gap"):
+        assert np.array_equal(getattr(estimate, name), getattr(again, name)), name  # one seed, one sample
+    # the first failure among the evaluated items: exact where the head before it was taken whole
+    assert np.all(estimate.recovered_prefix >= exact.recovered_prefix)
+    head = np.flatnonzero(items != np.arange(items.size))[0]  # the items evaluated without a gap
+    exact_where_whole = exact.recovered_prefix < head
+    assert np.array_equal(
+        estimate.recovered_prefix[exact_where_whole], exact.recovered_prefix[exact_where_whole]
+    )
+    assert np.all(estimate.balance_gap <= exact.balance_gap + 1e-12)  # a spread over fewer items
+
+
+def test_exact_gradients_and_small_populations_are_evaluated_exactly():
+    assert _sampled_task(budget=N_LARGE).evaluation_sample is None  # N within the budget
+    full_batch = _sampled_task(budget=160)
+    full_batch.set_live("batch_size", 0)  # every step pays for the full pass: the evaluation shares it
+    assert full_batch.evaluation_sample is None
+    evaluation, signal = full_batch.evaluate(_mixed_memory(full_batch, 0))
+    assert not evaluation.estimated and signal is not None
+    assert evaluation.loss_se is None and np.isfinite(evaluation.class_error).all()

@@ -37,6 +37,38 @@ def test_per_class_error_draws_the_raw_curve_faint_under_the_smoothed_one(qtbot)
     assert np.all(np.abs(smooth[0].yData[100:] - 0.5) < 0.05)  # the tail's trend reads as 0.5
 
 
+def test_smoothing_skips_classes_that_were_not_evaluated():
+    """A sampled evaluation leaves NaN at the classes it did not look at: means run over the others."""
+    errors = np.random.default_rng(1).random(400)
+    sampled = errors.copy()
+    sampled[np.random.default_rng(2).random(400) < 0.7] = np.nan
+    sampled[:3] = errors[:3]
+    smooth = smooth_by_rank(sampled, 1.25)
+    for rank in (1, 50, 333):
+        first, last = int(np.ceil(rank / 1.25)), min(int(np.floor(rank * 1.25)), 400)
+        assert smooth[rank - 1] == pytest.approx(np.nanmean(sampled[first - 1 : last]), rel=1e-12)
+    lonely = np.full(50, np.nan)
+    lonely[0] = 0.5
+    assert smooth_by_rank(lonely)[0] == 0.5 and np.isnan(smooth_by_rank(lonely)[10])  # none evaluated there
+
+
+def test_per_class_error_draws_only_the_classes_evaluated_and_says_so(qtbot):
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    errors = np.full(1000, np.nan)
+    errors[::7] = np.linspace(0, 1, errors[::7].size)
+    plot.set_errors(0, errors)
+    drawn = [i for i in plot.plot.listDataItems() if isinstance(i, pg.PlotDataItem) and i.yData is not None]
+    assert drawn and all(np.isfinite(item.yData).all() for item in drawn)
+    raw = next(item for item in drawn if item.yData.size == errors[::7].size)
+    assert np.array_equal(raw.xData, np.arange(1, 1001, 7))  # ranks of the evaluated classes
+    plot.set_sample_note("errors of 143 sampled items")
+    assert "143 sampled items" in plot.plot.getAxis("bottom").labelText
+    plot.set_sample_note("")
+    assert "sampled" not in plot.plot.getAxis("bottom").labelText
+
+
 def test_heat_map_has_a_colour_bar_that_follows_its_levels(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)

@@ -157,6 +157,22 @@ def test_class_error_heatmap(qtbot):
     assert "ranks 2–3" in text and "0.95" in text
 
 
+def test_estimated_counts_read_as_estimates_on_the_axis_and_in_the_hover(qtbot):
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    plot.set_lanes(["Muon"])
+    plot.set_estimate_note("estimated from 4096 sampled items")
+    plot.set_capacity(0, np.array([10.0, 20.0]), np.array([6900.0, 7100.0]), np.array([0.5, 0.6]))
+    assert "4096 sampled items" in plot.plot.getAxis("left").labelText
+    assert "≈ 7100" in plot.hover.show_at(20, 7100.0)
+    plot.set_estimate_note("")  # an exact evaluation: plain counts again
+    plot.set_capacity(0, np.array([10.0, 20.0]), np.array([690.0, 710.0]), np.array([0.5, 0.6]))
+    assert plot.plot.getAxis("left").labelText == "recovered (solid)"
+    assert "≈" not in plot.hover.show_at(20, 710.0)
+
+
 def test_new_lanes_leave_a_running_sweep_on_show(qtbot):
     """The first frame of a preset re-creates the lane curves while the preset's sweep runs."""
     plot = CapacityPlot()

@@ -1,0 +1,42 @@
+"""A run whose population is sampled says so in every snapshot and in its final report."""
+
+import numpy as np
+
+from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.headless import run_session
+from muonscope.engine.session import Session
+
+
+def _config(n_items: int, batch_size: int = 64) -> ExperimentConfig:
+    return ExperimentConfig(
+        task=TaskConfig(d=16, n_items=n_items, alpha=1.2, batch_size=batch_size),
+        lanes=(LaneConfig(optimizer="muon", lr=0.3), LaneConfig(optimizer="sgd", lr=20.0, momentum=0.9)),
+        run=RunConfig(steps=4, eval_every=2, exact_eval_items=128),
+    )
+
+
+def test_a_sampled_run_reports_estimates_with_their_sample_and_errors():
+    session = Session(_config(n_items=2000))
+    outcome = run_session(session, 4)
+    lanes = session.snapshot().lanes
+    for lane, report in zip(lanes, outcome.report["lanes"], strict=True):
+        assert lane.eval_step == 4 and lane.eval_estimated and lane.eval_sampled_items == 128
+        assert np.isfinite(lane.class_error).sum() == 128  # the other items were not evaluated
+        assert np.array_equal(np.isfinite(lane.class_error), np.isfinite(lane.item_recovered))
+        assert lane.group_error.shape == lane.group_loss.shape == lane.group_loss_se.shape
+        assert lane.loss_se > 0 and lane.accuracy_se >= 0 and lane.recovered_se >= 0
+        assert report["estimated"] is True and report["sampled_items"] == 128
+        assert report["recovered"] == lane.recovered and report["loss_se"] == lane.loss_se
+        assert report["recovered_se"] == lane.recovered_se and report["accuracy_se"] == lane.accuracy_se
+        # the population gradient is known in closed form at W = 0 only: a sampled run has no other
+        assert lane.signal_step == 1
+
+
+def test_an_exact_run_reports_zero_errors_and_no_sample():
+    session = Session(_config(n_items=100))
+    report = run_session(session, 4).report
+    for lane, entry in zip(session.snapshot().lanes, report["lanes"], strict=True):
+        assert not lane.eval_estimated and lane.eval_sampled_items == 0
+        assert lane.loss_se == lane.recovered_se == lane.accuracy_se == 0.0
+        assert np.isfinite(lane.class_error).all() and not np.isnan(lane.item_recovered).any()
+        assert entry["estimated"] is False and entry["sampled_items"] is None and entry["recovered_se"] == 0.0
