@@ -476,7 +476,7 @@ class Experiment:
 
     def _evaluate(self, with_signal: bool = True) -> None:
         """Population metrics of the current W; keeps the signal gradient for the next step."""
-        evaluation, signal = self._task.evaluate(self._weights, with_signal)
+        evaluation, signal = self._task.evaluate(self._weights, with_signal, at_zero=self._step == 0)
         loss = None
         if evaluation is not None:
             per_lane = evaluation_fields(evaluation, self._step)

@@ -78,7 +78,9 @@ class Task(ABC):
         """The noiseless gradient at each lane's W (L, r, c): the population gradient or G_sig."""
 
     @abstractmethod
-    def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[Evaluation | None, Tensor | None]:
+    def evaluate(
+        self, weights: Tensor, with_signal: bool = True, at_zero: bool | None = None
+    ) -> tuple[Evaluation | None, Tensor | None]:
         """Population metrics at W (None when the task has none) and, if asked, the signal gradients.
 
         The signal may be None even when asked for: a task that estimated its metrics from a sample

@@ -178,13 +178,15 @@ class MemoryTask(Task):
             )
         return self._sample
 
-    def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[Evaluation, Tensor | None]:
+    def evaluate(
+        self, weights: Tensor, with_signal: bool = True, at_zero: bool | None = None
+    ) -> tuple[Evaluation, Tensor | None]:
         """Population metrics of every lane, exact or estimated from :attr:`evaluation_sample`.
 
         A sampled evaluation computes no signal gradient: the population gradient is a full pass,
         the very cost the sample avoids.
         """
-        if _all_zero(weights):
+        if _all_zero(weights, at_zero):
             signal = self._gradient_at_zero(weights) if with_signal else None
             return self._evaluation_at_zero(weights.shape[0]), signal
         sample = self.evaluation_sample

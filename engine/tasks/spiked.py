@@ -101,5 +101,7 @@ class SpikedTask(Task):
     def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:
         return self.signal.expand(weights.shape[0], -1, -1)
 
-    def evaluate(self, weights: Tensor, with_signal: bool = True) -> tuple[None, Tensor | None]:
+    def evaluate(
+        self, weights: Tensor, with_signal: bool = True, at_zero: bool | None = None
+    ) -> tuple[None, Tensor | None]:
         return None, self.signal_gradients(weights) if with_signal else None

@@ -112,9 +112,10 @@ def _quiet_config(**run) -> ExperimentConfig:
 _HOST_READS = ("__bool__", "__float__", "__int__", "__index__", "item", "tolist", "cpu", "__array__")
 
 
-def test_a_step_waits_for_the_device_once(monkeypatch):
+@pytest.mark.parametrize(("eval_every", "expected"), [(10**6, ["cpu"]), (3, ["cpu", "cpu"])])
+def test_a_step_waits_for_the_device_once_and_an_evaluation_once_more(monkeypatch, eval_every, expected):
     """Every per-lane value a step reports comes back in one transfer (on a GPU each is a sync)."""
-    experiment = Experiment(_quiet_config())
+    experiment = Experiment(_quiet_config().with_values([("run.eval_every", eval_every)]))
     experiment.step(2)
     reads = []
     for name in _HOST_READS:
@@ -126,7 +127,7 @@ def test_a_step_waits_for_the_device_once(monkeypatch):
 
         monkeypatch.setattr(torch.Tensor, name, counted)
     experiment.step(1)
-    assert reads == ["cpu"]
+    assert reads == expected
 
 
 def test_batched_and_cancellable_steps_take_the_same_path():
