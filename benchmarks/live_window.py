@@ -35,10 +35,25 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[int(share * (len(ordered) - 1))] if ordered else float("nan")
 
 
+def toggle_order(qt, app, toggles: int, watch_type, run_for) -> list[float]:
+    """Flip the last lane's momentum order ``toggles`` times while playing; seconds to each paint."""
+    watch = watch_type(app)
+    app.intents.play(True)
+    row = app.views.lanes.rows[-1]  # rows are rebuilt when the lanes change, not on a toggle
+    first = row.order.value() or "pre"
+    orders = [*[name for name in row.order.buttons if name != first][:1], first]
+    for i in range(toggles):
+        watch.arm()
+        row.order.buttons[orders[i % 2]].click()
+        run_for(qt, 1.0)
+    app.intents.play(False)
+    return watch.latencies
+
+
 def child(args) -> dict:
     import torch
     from PySide6 import QtCore, QtWidgets
-    from ui_latency import run_for, toggle_latency
+    from ui_latency import _PaintWatch, run_for
 
     from muonscope.app.composition import App
     from muonscope.app.config_args import overrides
@@ -69,7 +84,7 @@ def child(args) -> dict:
     elapsed = time.perf_counter() - start
     steps = app.clock.newest.step - start_step
     late = [1000 * (b - a) - TICK_MS for a, b in itertools.pairwise(ticks)]
-    toggles = [1000 * t for t in toggle_latency(qt, app, args.toggles)] if args.toggles else []
+    toggles = [1000 * t for t in toggle_order(qt, app, args.toggles, _PaintWatch, run_for)]
     app.shutdown()
     return {
         "threads": args.child,

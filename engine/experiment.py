@@ -126,7 +126,7 @@ class Experiment:
 
     @property
     def last_spectra_s(self) -> float:
-        """Seconds the most recent spectra took (0 before any): what a gate weighs them by."""
+        """Seconds the most recent spectra and signal metrics took (0 before any): what a gate weighs."""
         return self._last_spectra_s
 
     def optimizer_state(self, lane: int) -> LaneState:
@@ -446,26 +446,28 @@ class Experiment:
     ) -> None:
         """Per-step metrics: minibatch loss always; spectra and signal metrics at their cadences.
 
-        Signal metrics (alignment, sin Θ) cost full SVDs, so even when the signal is free (exact
-        gradients, the spiked stream) they follow the spectra cadence, or the step after an
-        evaluation, whose signal they pair with.
+        Signal metrics (alignment, sin Θ) cost SVDs, so even when the signal is free (exact
+        gradients, the spiked stream) they follow the spectra cadence; a minibatch run also has
+        them on the step after an evaluation, whose population gradient they pair with.
         """
         run = self._config.run
         rank = run.signal_rank or self._task.signal_rank
         buffers = [state.buffer for state in self._states]
         directions = stepped.directions
+        started = time.perf_counter()
         spectra = None
         if self._step % run.spectra_every == 0 and (
             self._spectra_gate is None or self._spectra_gate(self._step)
         ):
-            started = time.perf_counter()
             spectra = spectra_fields(
                 grads, buffers, directions, self._weights, rank, self._step, check, stepped.known_spectra
             )
-            self._last_spectra_s = time.perf_counter() - started
         signals = None
-        if signal is not None and (spectra is not None or from_eval):
+        paired = from_eval and not self._task.exact_gradients
+        if signal is not None and (spectra is not None or paired):
             signals = signal_fields(directions, buffers, grads, signal, rank, self._step, check)
+        if spectra is not None or signals is not None:
+            self._last_spectra_s = time.perf_counter() - started
         for i in range(len(self._lanes)):
             fields = {"batch_loss": float(losses[i])}
             if spectra is not None:
