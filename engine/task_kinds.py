@@ -54,7 +54,7 @@ _EMBEDDING_DRAW_COPIES = {"gaussian": 1, "orthogonal": 4, "identity": 1, "hadama
 _BATCH_KEPT_BYTES = 16
 #: ... and, while a step runs, the grouping of draws into columns and the sparse label entries
 #: (int64 sort keys, positions, masses) ...
-_BATCH_STEP_BYTES = 70
+_BATCH_STEP_BYTES = 80
 #: ... plus, per lane, the logits at the labels, their log-probabilities and the weighted losses
 #: (values of the run's dtype per draw, not all alive at once) ...
 _LABEL_VALUES_PER_LANE = 2.5
@@ -67,7 +67,7 @@ _HEAP_ARRAY_VALUES = 1 << 22
 _MATRICES_KEPT_PER_LANE = 4
 #: ... and during a step or its spectra: the new gradient and update, the undo copy of W and its
 #: state, the stacked matrices whose singular values are taken and LAPACK's copy of them.
-_MATRICES_STEP_PER_LANE = 11
+_MATRICES_STEP_PER_LANE = 12
 #: d×d matrices of one lane's update rule or SVD at a time (U, Vᵀ, the input's copy, work space).
 _MATRICES_ONE_AT_A_TIME = 10
 #: Per-item float64 arrays per lane in the snapshot (class error, recovery), kept by the run, with
