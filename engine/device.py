@@ -19,6 +19,7 @@ __all__ = [
     "estimate_bytes",
     "exact_float32_matmuls",
     "memory_limit_bytes",
+    "memory_parts",
     "resolve_device",
     "share_cores_with_a_window",
 ]
@@ -63,10 +64,16 @@ def share_cores_with_a_window(cores: int) -> int:
     return threads
 
 
-def estimate_bytes(config: ExperimentConfig, dtype: torch.dtype) -> int:
-    """Peak bytes a run needs, as its task kind estimates them."""
+def memory_parts(config: ExperimentConfig, dtype: torch.dtype) -> dict[str, int]:
+    """Peak bytes a run needs, by the setting that sizes each part (they add up to the estimate)."""
     item = torch.empty((), dtype=dtype).element_size()
-    return TASK_KINDS[config.task.kind].estimate_bytes(config.task, len(config.lanes), item)
+    return TASK_KINDS[config.task.kind].memory_parts(config, item)
+
+
+def estimate_bytes(config: ExperimentConfig, dtype: torch.dtype) -> int:
+    """Peak bytes a run needs: its data, its lanes' matrices and optimizer state, and the largest of
+    a minibatch step, a population evaluation (sampled or exact) and the spectra."""
+    return sum(memory_parts(config, dtype).values())
 
 
 def memory_limit_bytes(run: RunConfig, device: torch.device) -> tuple[int, str]:
@@ -81,18 +88,25 @@ def memory_limit_bytes(run: RunConfig, device: torch.device) -> tuple[int, str]:
 
 
 def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dtype) -> None:
-    """Refuse, before allocating, a problem whose estimate exceeds the memory limit."""
-    need = estimate_bytes(config, dtype)
+    """Refuse, before allocating, a problem whose estimate exceeds the memory limit.
+
+    The error names the setting behind the largest part of the estimate (the batch size when the
+    minibatch is what does not fit), with what it alone needs.
+    """
+    parts = memory_parts(config, dtype)
+    need = sum(parts.values())
     limit, source = memory_limit_bytes(config.run, device)
     if need <= limit:
         return
+    path = max(parts, key=parts.__getitem__)
+    section, _, name = path.partition(".")
+    value = getattr(getattr(config, section), name)
     task = config.task
-    size_fields = TASK_KINDS[task.kind].size_fields
-    sizes = ", ".join(f"{name}={getattr(task, name)}" for name in size_fields)
+    sizes = ", ".join(f"{field}={getattr(task, field)}" for field in TASK_KINDS[task.kind].size_fields)
     raise ConfigError(
-        f"task.{size_fields[0]}",
-        getattr(task, size_fields[0]),
-        f"{sizes} with {len(config.lanes)} lane(s) needs about {need / _GIB:.1f} GiB, "
-        f"more than the {limit / _GIB:.1f} GiB allowed ({source}); "
-        "reduce the size or raise run.max_memory_gb",
+        path,
+        value,
+        f"{sizes} with {len(config.lanes)} lane(s) needs about {need / _GIB:.1f} GiB "
+        f"({parts[path] / _GIB:.1f} GiB of it for {path} = {value}), more than the "
+        f"{limit / _GIB:.1f} GiB allowed ({source}); reduce it or raise run.max_memory_gb",
     )

@@ -40,12 +40,43 @@ EMBEDDING_FAMILIES = {
 SWEEP_AXES = ("d", "batch", "n_items", "mu", "window")
 #: A ray search evaluates the population some 200 times; beyond this N it takes minutes.
 RAY_MAX_ITEMS = 1024
-#: Per-lane matrices alive at once: W, G, momentum, second moment, update, signal.
-_MATRICES_PER_LANE = 6
-#: Temporaries of one chunk of the memory pass: logits, log-probabilities, residual, targets.
-_CHUNK_TEMPORARIES = 4
-#: Per-item arrays per lane during an evaluation: loss, p̂(correct), recovery, numpy copies.
-_ITEM_ARRAYS_PER_LANE = 6
+#: Bytes of the process beyond the run's own arrays that a run still adds: allocator slack, the
+#: linear-algebra libraries' workspaces, Python objects of the snapshots (measured at small sizes).
+_FIXED_BYTES = 24 * 1024**2
+#: Host bytes per item kept for the whole run: p as numpy and float64 tensor, the sampler's CDF,
+#: the group of each item.
+_ITEM_BOOKKEEPING_BYTES = 32
+#: While the embeddings are drawn, N×d float64 arrays beyond the two kept: the generator's draw
+#: before it is rescaled, or QR's factors and their sign-fixed, transposed copies (a float32 run
+#: holds the float64 originals too).
+_EMBEDDING_DRAW_COPIES = {"gaussian": 1, "orthogonal": 4, "identity": 1, "hadamard": 1}
+#: Bytes per minibatch draw: the kept batch (items and labels, int64) ...
+_BATCH_KEPT_BYTES = 16
+#: ... and, while a step runs, the grouping of draws into columns and the sparse label entries
+#: (int64 sort keys, positions, masses) ...
+_BATCH_STEP_BYTES = 80
+#: ... plus, per lane, the logits at the labels, their log-probabilities and the weighted losses
+#: (values of the run's dtype per draw, not all alive at once) ...
+_LABEL_VALUES_PER_LANE = 2.5
+#: ... plus what the allocator keeps of freed batch arrays: arrays under 32 MiB (2^22 int64) come
+#: from the heap, which frees them to itself rather than to the system (measured on glibc).
+_BATCH_HEAP_BYTES = 48
+_HEAP_ARRAY_VALUES = 1 << 22
+#: d×d matrices per lane alive through the run: W, the last gradient and update, the signal
+#: gradient (and the optimizer's buffers, counted per optimizer).
+_MATRICES_KEPT_PER_LANE = 4
+#: ... and during a step or its spectra: the new gradient and update, the undo copy of W and its
+#: state, the stacked matrices whose singular values are taken and LAPACK's copy of them.
+_MATRICES_STEP_PER_LANE = 12
+#: d×d matrices of one lane's update rule or SVD at a time (U, Vᵀ, the input's copy, work space).
+_MATRICES_ONE_AT_A_TIME = 10
+#: Per-item float64 arrays per lane in the snapshot (class error, recovery), kept by the run, with
+#: the previous evaluation's and the frozen copies alive while a new one is made.
+_ITEM_ARRAYS_KEPT_PER_LANE = 2
+_ITEM_ARRAYS_EVAL_PER_LANE = 6
+#: Bytes per evaluated column and lane: per-column loss, p̂(correct) and recovery, gathered,
+#: stacked for the one transfer to the host and unpacked there (float64 on the host).
+_COLUMN_BYTES_PER_LANE = 96
 
 
 def _field(name: str, kind: str, label: str, help_text: str, **bounds: Any) -> FieldSpec:
@@ -64,10 +95,12 @@ class TaskKind:
     defaults: Mapping[str, Any]
     has_classes: bool
     weight_shape: Callable[[Any], tuple[int, int]]
-    estimate_bytes: Callable[[Any, int, int], int]
+    #: (experiment config, bytes per value of the run's dtype) → peak bytes of a run, by the setting
+    #: that sizes each part
+    memory_parts: Callable[[Any, int], dict[str, int]]
     check: Callable[[Any], None]
     sweep_axes: tuple[str, ...]
-    #: the fields that set its size, the first named when a run is too large for the machine
+    #: the fields that set its size
     size_fields: tuple[str, ...] = ("n_items", "d")
     ray_balance: bool = False
     #: view → why it does not apply to this kind (views absent here apply)
@@ -82,20 +115,110 @@ def _stream_shape(task: Any) -> tuple[int, int]:
     return task.rows, task.cols
 
 
-def _memory_bytes(task: Any, lanes: int, item_bytes: int) -> int:
-    """Peak bytes of a memory task: embeddings, per-lane matrices, one chunk of the pass, per-item arrays."""
+def _memory_parts(config: Any, item_bytes: int) -> dict[str, int]:
+    """Peak bytes of a run on a memory task, by the setting that sizes each part.
+
+    What the run keeps: the embeddings, per-item bookkeeping, the pass workspace, the last
+    minibatch, the lanes' matrices and optimizer state, the latest evaluation's per-item arrays.
+    On top of it, the largest of what passes, one at a time: drawing the embeddings, a minibatch
+    step (its draws grouped into columns, one label entry each), a step's or its spectra's
+    matrices, a population evaluation (exact or sampled). Host arrays count as float64 whatever
+    the run's dtype; the parts add up to the estimate.
+    """
+    task, lanes = config.task, len(config.lanes)
+    n, d, batch = task.n_items, task.d, task.batch_size
+    evaluated = n if batch == 0 else min(n, config.run.exact_eval_items)
+    columns = max(evaluated, min(batch, n))  # the widest pass: an evaluation or a step
+    matrices = _MATRICES_KEPT_PER_LANE * lanes + _optimizer_state_matrices(config)
+    parts = {
+        "task.n_items": (
+            _FIXED_BYTES
+            + item_bytes * 2 * n * d
+            + (_ITEM_BOOKKEEPING_BYTES + item_bytes) * n
+            + _workspace_bytes(n, d, lanes, columns, item_bytes)
+            + 8 * _ITEM_ARRAYS_KEPT_PER_LANE * lanes * n
+        ),
+        "task.batch_size": _BATCH_KEPT_BYTES * batch,
+        "task.d": item_bytes * d * d * matrices + _oracle_bytes(config, item_bytes),
+    }
+    passing = [  # (the setting that sizes it, bytes), one phase at a time
+        ("task.n_items", 8 * _embedding_draw_copies(task.embeddings, item_bytes) * n * d),
+        ("task.batch_size", _batch_step_bytes(batch, lanes, item_bytes)),
+        ("task.d", item_bytes * d * d * (_MATRICES_STEP_PER_LANE * lanes + _MATRICES_ONE_AT_A_TIME)),
+        (_evaluation_field(n, lanes, evaluated), _evaluation_bytes(n, lanes, evaluated, item_bytes)),
+    ]
+    field, largest = max(passing, key=lambda phase: phase[1])
+    parts[field] = parts.get(field, 0) + largest
+    return parts
+
+
+def _batch_step_bytes(batch: int, lanes: int, item_bytes: int) -> int:
+    """A minibatch step's own arrays: B draws grouped into columns, one label entry per draw."""
+    per_draw = _BATCH_STEP_BYTES + _LABEL_VALUES_PER_LANE * lanes * item_bytes
+    return int(per_draw * batch) + _BATCH_HEAP_BYTES * min(batch, _HEAP_ARRAY_VALUES)
+
+
+def _embedding_draw_copies(family: str, item_bytes: int) -> int:
+    """N×d float64 arrays alive beyond the kept embeddings while they are drawn (and converted)."""
+    return _EMBEDDING_DRAW_COPIES[family] + (0 if item_bytes == 8 else 1)
+
+
+def _workspace_bytes(n: int, d: int, lanes: int, columns: int, item_bytes: int) -> int:
+    """The logit block the passes reuse (``L × chunk × N``, at least one column) and its per-chunk rows."""
     from muonscope.engine.memory import DEFAULT_CHUNK_ELEMENTS  # torch: only when a run is checked
 
-    embeddings = 2 * task.n_items * task.d
-    matrices = _MATRICES_PER_LANE * lanes * task.d * task.d
-    chunk = _CHUNK_TEMPORARIES * min(DEFAULT_CHUNK_ELEMENTS, task.n_items * lanes * task.n_items)
-    per_item = _ITEM_ARRAYS_PER_LANE * lanes * task.n_items
-    return item_bytes * (embeddings + matrices + chunk + per_item)
+    width = max(1, min(DEFAULT_CHUNK_ELEMENTS // (n * lanes), columns))  # query columns per chunk
+    return item_bytes * (lanes * width * n + 3 * lanes * width * d)
 
 
-def _stream_bytes(task: Any, lanes: int, item_bytes: int) -> int:
-    """Peak bytes of the spiked stream: the lanes' matrices, the signal and two noise draws."""
-    return item_bytes * task.rows * task.cols * (_MATRICES_PER_LANE * lanes + 3)
+def _evaluation_field(n: int, lanes: int, evaluated: int) -> str:
+    """The setting that sizes an evaluation most: the sample (its columns) or N (its per-item arrays)."""
+    columns = (_COLUMN_BYTES_PER_LANE * lanes + 40) * evaluated
+    sampled = evaluated < n
+    return (
+        "run.exact_eval_items"
+        if sampled and columns > 8 * _ITEM_ARRAYS_EVAL_PER_LANE * lanes * n
+        else "task.n_items"
+    )
+
+
+def _evaluation_bytes(n: int, lanes: int, evaluated: int, item_bytes: int) -> int:
+    """A population evaluation's own arrays: its queries, per-column results, per-item arrays."""
+    queries = (16 + 3 * item_bytes) * evaluated  # items, columns, weights and target masses
+    results = (_COLUMN_BYTES_PER_LANE + 2 * item_bytes) * lanes * evaluated
+    return queries + results + 8 * _ITEM_ARRAYS_EVAL_PER_LANE * lanes * n
+
+
+def _optimizer_state_matrices(config: Any) -> int:
+    """d×d buffers the lanes' optimizers keep: Adam two moments, a momentum buffer one, none without."""
+    count = 0
+    for lane in config.lanes:
+        if lane.optimizer == "adam":
+            count += 2
+        elif lane.momentum > 0 and (lane.optimizer == "sgd" or lane.order != "none"):
+            count += 1
+    return count
+
+
+def _oracle_bytes(config: Any, item_bytes: int) -> int:
+    """Newton's and TRA-SignGD's task geometry: two d×d inverses (and their SVDs while computed), and
+    TRA-SignGD's N×N task-basis coordinates (with their sign) during a step."""
+    names = {lane.optimizer for lane in config.lanes}
+    n, d = config.task.n_items, config.task.d
+    total = 0
+    if names & {"newton", "tra_signgd"}:
+        total += item_bytes * 8 * d * d
+    if "tra_signgd" in names:
+        total += item_bytes * (3 * n * n + 2 * n * d)
+    return total
+
+
+def _stream_parts(config: Any, item_bytes: int) -> dict[str, int]:
+    """Peak bytes of the spiked stream: the lanes' matrices and state, the signal and two noise draws."""
+    task, lanes = config.task, len(config.lanes)
+    per_lane = _MATRICES_KEPT_PER_LANE + _MATRICES_STEP_PER_LANE
+    matrices = per_lane * lanes + _optimizer_state_matrices(config) + _MATRICES_ONE_AT_A_TIME + 3
+    return {"task.rows": _FIXED_BYTES + item_bytes * task.rows * task.cols * matrices}
 
 
 def _check_memory(task: Any) -> None:
@@ -157,7 +280,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             defaults={"d": 128, "n_items": 2048, "embeddings": "gaussian", "batch_size": 256},
             has_classes=True,
             weight_shape=_square,
-            estimate_bytes=_memory_bytes,
+            memory_parts=_memory_parts,
             check=_check_memory,
             sweep_axes=("d", "batch", "n_items"),
             unavailable={"mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
@@ -171,7 +294,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             defaults={"d": 64, "n_items": 64, "groups": 8, "embeddings": "orthogonal", "batch_size": 0},
             has_classes=True,
             weight_shape=_square,
-            estimate_bytes=_memory_bytes,
+            memory_parts=_memory_parts,
             check=_check_hierarchical,
             sweep_axes=("batch", "n_items"),
             ray_balance=True,
@@ -195,7 +318,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             defaults={"d": 64, "n_items": 64, "embeddings": "identity", "batch_size": 0},
             has_classes=True,
             weight_shape=_square,
-            estimate_bytes=_memory_bytes,
+            memory_parts=_memory_parts,
             check=_check_two_level,
             sweep_axes=("batch", "n_items"),
             ray_balance=True,
@@ -210,7 +333,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             defaults={"rows": 100, "cols": 100, "embeddings": "none"},
             has_classes=False,
             weight_shape=_stream_shape,
-            estimate_bytes=_stream_bytes,
+            memory_parts=_stream_parts,
             check=_check_stream,
             sweep_axes=("mu", "window"),
             size_fields=("rows", "cols"),

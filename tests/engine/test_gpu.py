@@ -56,3 +56,21 @@ def test_batched_lanes_on_the_gpu_match_the_cpu_in_float32():
     assert torch.allclose(runs["cpu"].weights, runs["cuda"].weights.cpu(), rtol=1e-3, atol=1e-4)
     for a, b in zip(runs["cpu"].snapshot().lanes, runs["cuda"].snapshot().lanes, strict=True):
         assert abs(a.recovered - b.recovered) <= max(2, a.recovered // 50)
+
+
+@pytest.mark.gpu
+def test_a_sampled_evaluation_on_cuda_matches_the_cpu_one():
+    """The sample is drawn on the host; the evaluated items and their one transfer back agree."""
+    task = TaskConfig(d=32, n_items=3000, batch_size=64, label_noise=0.1)
+    snapshots = {}
+    for device in ("cpu", "cuda"):
+        run = RunConfig(device=device, dtype="float64", eval_every=5, exact_eval_items=256)
+        exp = Experiment(ExperimentConfig(task=task, lanes=(LaneConfig(optimizer="muon", lr=0.3),), run=run))
+        exp.step(5)
+        snapshots[device] = exp.snapshot().lanes[0]
+    cpu, cuda = snapshots["cpu"], snapshots["cuda"]
+    assert cuda.eval_sampled_items == cpu.eval_sampled_items == 256
+    assert cuda.recovered == cpu.recovered and cuda.recovered_se == pytest.approx(cpu.recovered_se, rel=1e-8)
+    assert cuda.loss == pytest.approx(cpu.loss, rel=1e-8) and cuda.loss_se == pytest.approx(
+        cpu.loss_se, rel=1e-6
+    )

@@ -1,12 +1,17 @@
 """The task-kind registry: each kind is declared once and everything else follows it."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
-from muonscope.engine import ConfigError, ExperimentConfig, TaskConfig
+from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
 from muonscope.engine.changes import SetField, apply_change
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS
-from muonscope.engine.device import estimate_bytes
+from muonscope.engine.device import check_memory, estimate_bytes
 from muonscope.engine.sweep_plans import AXES, plan
 from muonscope.engine.task_kinds import SWEEP_AXES, TASK_KINDS, view_problem
 from muonscope.engine.tasks import TASK_CLASSES, build_task
@@ -84,5 +89,56 @@ def test_the_memory_estimate_is_the_kinds():
     large = ExperimentConfig(task=TaskConfig(d=16, n_items=64 * 1024))
     stream = ExperimentConfig(task=TaskConfig(kind="spiked", rows=20, cols=10))
     assert estimate_bytes(large, torch.float64) > estimate_bytes(small, torch.float64)
-    assert estimate_bytes(small, torch.float64) == 2 * estimate_bytes(small, torch.float32)
-    assert estimate_bytes(stream, torch.float32) == TASK_KINDS["spiked"].estimate_bytes(stream.task, 1, 4)
+    assert estimate_bytes(stream, torch.float32) == sum(TASK_KINDS["spiked"].memory_parts(stream, 4).values())
+    wide = ExperimentConfig(task=TaskConfig(d=2048, n_items=4096))  # matrices dominate: dtype halves them
+    ratio = estimate_bytes(wide, torch.float64) / estimate_bytes(wide, torch.float32)
+    assert 1.8 < ratio <= 2.0
+
+
+def test_the_memory_estimate_counts_the_batch_the_optimizers_and_the_evaluation():
+    base = ExperimentConfig(task=TaskConfig(d=256, n_items=2048, batch_size=256))
+    sizes = [
+        estimate_bytes(base.with_value("task.batch_size", b), torch.float64)
+        for b in (256, 10**5, 10**6, 3 * 10**7)
+    ]
+    assert sizes == sorted(sizes) and sizes[-1] - sizes[0] > 3 * 10**7 * 100  # bytes per draw, per lane
+    plain = estimate_bytes(_with_lane(base, {"optimizer": "sgd", "momentum": 0.0}), torch.float64)
+    adam = estimate_bytes(_with_lane(base, {"optimizer": "adam"}), torch.float64)
+    assert adam - plain == 2 * 256 * 256 * 8  # Adam's two moments, d × d each
+    big = ExperimentConfig(task=TaskConfig(d=16, n_items=10**6), lanes=(LaneConfig(),) * 8)
+    exact = estimate_bytes(big.with_value("task.batch_size", 0), torch.float64)  # exact gradients: all N
+    sampled = estimate_bytes(big, torch.float64)  # a minibatch run evaluates 4096 sampled items
+    assert sampled < 0.6 * exact
+
+
+def _with_lane(config, fields):
+    from muonscope.engine.config import lane_from_dict
+
+    return ExperimentConfig(task=config.task, lanes=(lane_from_dict(fields),), run=config.run)
+
+
+def test_a_batch_too_large_for_the_limit_is_refused_naming_the_batch():
+    config = ExperimentConfig(task=TaskConfig(batch_size=3 * 10**7)).with_value("run.max_memory_gb", 0.25)
+    with pytest.raises(ConfigError) as caught:
+        check_memory(config, torch.device("cpu"), torch.float64)
+    message = str(caught.value)
+    assert caught.value.field == "task.batch_size" and message.startswith("task.batch_size = 30000000")
+    assert "0.2 GiB allowed (run.max_memory_gb)" in message and "\n" not in message
+    ok = config.with_value("task.batch_size", 256)
+    check_memory(ok, torch.device("cpu"), torch.float64)  # the same run with a small batch fits
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the resident set from /proc")
+def test_a_runs_measured_peak_stays_within_its_estimate():
+    """A fresh process runs steps with a large batch, spectra and evaluations; its peak stays under."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "memory_estimate.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--one", "--set", "task.batch_size=400000", "--steps", "3"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["peak"] > 400_000 * 100  # the batch was really drawn and grouped
+    assert result["peak"] <= result["estimate"] <= 2 * result["peak"]
