@@ -76,7 +76,7 @@ _RECEIPT_WAIT_S = 0.1
 _LONG_JUMP_S = 1.0
 #: A change or reset that arrives while a step has run this long abandons that step and goes first:
 #: on a big memory the user sees the change now instead of after a step of seconds.
-_MAKE_WAY_AFTER_S = 0.25
+_MAKE_WAY_AFTER_S = 0.05
 
 
 class EngineLoop:

@@ -404,9 +404,7 @@ class Experiment:
         self._record_step(grads, stepped, losses, signal, from_eval, check)
         self._check_losses()
         if self._step % self._config.run.eval_every == 0:
-            if check is not None:
-                check()
-            self._evaluate()
+            self._evaluate(check=check)
 
     def _take_signal(self) -> tuple[Tensor | None, Tensor | None]:
         """The noiseless gradient at the current W, if it is free (cached or cheap)."""
@@ -476,9 +474,10 @@ class Experiment:
                 fields.update(signals[i])
             self._lanes[i] = replace(self._lanes[i], **fields)
 
-    def _evaluate(self, with_signal: bool = True) -> None:
+    def _evaluate(self, with_signal: bool = True, check: Check = None) -> None:
         """Population metrics of the current W; keeps the signal gradient for the next step."""
-        evaluation, signal = self._task.evaluate(self._weights, with_signal, at_zero=self._step == 0)
+        at_zero = self._step == 0
+        evaluation, signal = self._task.evaluate(self._weights, with_signal, at_zero, check)
         loss = None
         if evaluation is not None:
             per_lane = evaluation_fields(evaluation, self._step)

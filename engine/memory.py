@@ -16,6 +16,7 @@ every lane at once; memory stays bounded by the chunk size, never by N².
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -123,6 +124,7 @@ def memory_pass(
     want_columns: bool = False,
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
     workspace: Tensor | None = None,
+    check: Callable[[], None] | None = None,
 ) -> MemoryPass:
     """Loss (and gradient, per-column statistics) of L memories on a query batch.
 
@@ -143,6 +145,8 @@ def memory_pass(
     columns: list[tuple[Tensor, Tensor, Tensor]] = []
     starts = range(0, m_total, chunk)
     for start, bounds in zip(starts, _label_bounds(queries, starts, m_total), strict=True):
+        if check is not None:
+            check()  # a population pass of a big memory takes seconds; it can be abandoned per chunk
         stop = min(start + chunk, m_total)
         items = queries.items[start:stop]  # (m,)
         e_q = inputs[items]  # (m, d)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,11 @@ class Task(ABC):
 
     @abstractmethod
     def evaluate(
-        self, weights: Tensor, with_signal: bool = True, at_zero: bool | None = None
+        self,
+        weights: Tensor,
+        with_signal: bool = True,
+        at_zero: bool | None = None,
+        check: Callable[[], None] | None = None,
     ) -> tuple[Evaluation | None, Tensor | None]:
         """Population metrics at W (None when the task has none) and, if asked, the signal gradients.
 

@@ -7,6 +7,7 @@ recovery test are the same chunked pass of :mod:`engine.memory`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -179,7 +180,11 @@ class MemoryTask(Task):
         return self._sample
 
     def evaluate(
-        self, weights: Tensor, with_signal: bool = True, at_zero: bool | None = None
+        self,
+        weights: Tensor,
+        with_signal: bool = True,
+        at_zero: bool | None = None,
+        check: Callable[[], None] | None = None,
     ) -> tuple[Evaluation, Tensor | None]:
         """Population metrics of every lane, exact or estimated from :attr:`evaluation_sample`.
 
@@ -191,11 +196,11 @@ class MemoryTask(Task):
             return self._evaluation_at_zero(weights.shape[0]), signal
         sample = self.evaluation_sample
         if sample is None:
-            result = self._pass(weights, self._population(), want_columns=True, want_grad=with_signal)
+            result = self._pass(weights, self._population(), True, with_signal, check)
             return self._exact_evaluation(result), result.grad
         items = torch.from_numpy(sample.items).to(self.inputs.device)
         queries = item_queries(self.probs, items, self.label_noise)
-        result = self._pass(weights, queries, want_columns=True, want_grad=False)
+        result = self._pass(weights, queries, True, False, check)
         return self._sampled_evaluation(result, sample), None
 
     def _exact_evaluation(self, result: MemoryPass) -> Evaluation:
@@ -281,7 +286,12 @@ class MemoryTask(Task):
         )
 
     def _pass(
-        self, weights: Tensor, queries: QueryBatch, want_columns: bool = False, want_grad: bool = True
+        self,
+        weights: Tensor,
+        queries: QueryBatch,
+        want_columns: bool = False,
+        want_grad: bool = True,
+        check: Callable[[], None] | None = None,
     ) -> MemoryPass:
         lanes = weights.shape[0]
         needed = min(DEFAULT_CHUNK_ELEMENTS, lanes * self.n_items * queries.items.shape[0])
@@ -296,6 +306,7 @@ class MemoryTask(Task):
             want_grad=want_grad,
             want_columns=want_columns,
             workspace=self._workspace,
+            check=check,
         )
 
     def _population(self) -> QueryBatch:

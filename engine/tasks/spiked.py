@@ -8,6 +8,7 @@ W ← W − lr·D so that every spectrum panel has something to show, but the st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,10 @@ class SpikedTask(Task):
         return self.signal.expand(weights.shape[0], -1, -1)
 
     def evaluate(
-        self, weights: Tensor, with_signal: bool = True, at_zero: bool | None = None
+        self,
+        weights: Tensor,
+        with_signal: bool = True,
+        at_zero: bool | None = None,
+        check: Callable[[], None] | None = None,
     ) -> tuple[None, Tensor | None]:
         return None, self.signal_gradients(weights) if with_signal else None

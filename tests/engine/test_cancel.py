@@ -187,3 +187,22 @@ def test_a_ray_in_passes_computes_the_same_numbers_as_in_one(name, monkeypatch):
     monkeypatch.setattr(balance, "_PASS_ELEMENTS", 3 * 24 * 24)
     split = first_step_ray(task, lane, points=10, cancelled=lambda: False)
     assert _plain(split) == _plain(whole)
+
+
+def test_an_evaluation_of_a_big_population_can_be_abandoned_chunk_by_chunk():
+    """A population pass over many chunks asks before each one, so a change need not wait it out."""
+    config = ExperimentConfig(
+        task=TaskConfig(d=16, n_items=4096, alpha=1.5, batch_size=32),
+        lanes=LANES[:1],
+        run=RunConfig(eval_every=2, spectra_every=10**6, exact_eval_items=4096),
+    )
+    counted, experiment = Experiment(config), Experiment(config)
+    counted.step(1)
+    experiment.step(1)
+    # Step 2 evaluates 4096 columns of 4096 outputs: four chunks of 2^22 logits, each asked before,
+    # besides the one point before the lane's update.
+    assert _points_in_a_step(counted) == 1 + 4
+    before = _state(experiment)
+    with pytest.raises(StepCancelled):
+        experiment.step(cancelled=_after(3))  # inside the evaluation
+    assert _state(experiment) == before
