@@ -175,7 +175,7 @@ class Renderer:
         self._sync_lanes(newest)
         self.spectrum.set_dtype(shown.dtype)
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
-        self.class_error.set_sample_note(note.replace("estimate from", "errors of") if note else "")
+        self.class_error.set_sample_note(note.replace("estimate from ", "").replace(" items", ""))
         self.capacity.set_estimate_note(sample_note(newest).replace("estimate from", "estimated from"))
         for position, lane in enumerate(shown.lanes[: len(self._lane_ids)]):
             for matrix in SPECTRUM_MATRICES:

@@ -215,8 +215,8 @@ class CapacityPlot(PlotPanel):
             self.plot.setLabel("left", self._steps_label())
 
     def _steps_label(self) -> str:
-        if self._estimate_note:
-            return f"recovered, ≈ (solid; {self._estimate_note})"
+        if self._estimate_note:  # short enough for a 720-pixel window; the caption says how
+            return "≈ recovered (solid)"
         return "recovered (solid)"
 
     def set_faded(self, lane: int, steps, recovered) -> None:

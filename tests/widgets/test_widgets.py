@@ -165,7 +165,7 @@ def test_estimated_counts_read_as_estimates_on_the_axis_and_in_the_hover(qtbot):
     plot.set_lanes(["Muon"])
     plot.set_estimate_note("estimated from 4096 sampled items")
     plot.set_capacity(0, np.array([10.0, 20.0]), np.array([6900.0, 7100.0]), np.array([0.5, 0.6]))
-    assert "4096 sampled items" in plot.plot.getAxis("left").labelText
+    assert plot.plot.getAxis("left").labelText == "≈ recovered (solid)"
     assert "≈ 7100" in plot.hover.show_at(20, 7100.0)
     plot.set_estimate_note("")  # an exact evaluation: plain counts again
     plot.set_capacity(0, np.array([10.0, 20.0]), np.array([690.0, 710.0]), np.array([0.5, 0.6]))
