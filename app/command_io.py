@@ -1,4 +1,4 @@
-"""How a long headless command meets its terminal: SIGTERM stops it as Ctrl-C does, and warnings
+"""How a long headless command meets its terminal: SIGTERM and Ctrl-C stop it alike, and warnings
 are one line each.
 
 A sweep or reproduction stopped by ``kill`` (a job scheduler, a closed session, ``timeout``) should
@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from muonscope.engine.sweep import cancel_running_sweeps
 from muonscope.engine.sweep_cache import CacheWarning
 
 __all__ = ["headless_command"]
@@ -24,28 +25,45 @@ __all__ = ["headless_command"]
 
 @contextmanager
 def headless_command() -> Iterator[None]:
-    """Within: SIGTERM raises KeyboardInterrupt (once), and warnings print as ``muonscope: warning: …``."""
-    with _sigterm_as_interrupt(), warnings.catch_warnings():
+    """Within: SIGTERM and SIGINT stop the command (once), and warnings print as ``muonscope: warning: …``."""
+    with _signals_as_interrupt(), warnings.catch_warnings():
         warnings.showwarning = _one_line
         warnings.simplefilter("always", CacheWarning)  # each damaged entry names its own file
         yield
 
 
+_STOPPING = (signal.SIGTERM, signal.SIGINT)
+
+
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGINT cancel the running sweeps and raise KeyboardInterrupt.
+
+    The exception alone is not enough: it lands wherever the main thread happens to be, and a
+    library waiting there (Dask's client) may swallow it, after which the sweep would run to its
+    end and exit 0. The cancelled sweeps stop at their next poll whatever happens to the exception,
+    and a command that was told to stop leaves by KeyboardInterrupt even if it finished.
+    """
     if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
         yield
         return
+    told = threading.Event()
 
     def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+        for stopping in _STOPPING:  # a second signal must not cut the clean-up short
+            signal.signal(stopping, signal.SIG_IGN)
+        told.set()
+        cancel_running_sweeps()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {stopping: signal.signal(stopping, interrupt) for stopping in _STOPPING}
     try:
         yield
+        if told.is_set():
+            raise KeyboardInterrupt
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stopping, handler in previous.items():
+            signal.signal(stopping, handler)
 
 
 def _one_line(message, category, _filename, _lineno, _file=None, _line=None) -> None:

@@ -9,6 +9,7 @@ torch version it ran with, so re-running a sweep with the same grid computes onl
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import closing
@@ -27,6 +28,7 @@ __all__ = [
     "SweepPoint",
     "SweepRunner",
     "SweepTally",
+    "cancel_running_sweeps",
     "default_cache_dir",
     "run_point",
 ]
@@ -83,6 +85,13 @@ class SweepRunner:
         return self._cancelled
 
     def __iter__(self) -> Iterator[PointResult]:
+        _RUNNING[id(self)] = weakref.ref(self)
+        try:
+            yield from self._results()
+        finally:
+            _RUNNING.pop(id(self), None)
+
+    def _results(self) -> Iterator[PointResult]:
         executor = self.executor or LocalExecutor(self.workers, self.nice)
         cache = SweepCache(self.cache_dir or default_cache_dir()) if self.use_cache else None
         todo = []
@@ -105,6 +114,21 @@ class SweepRunner:
                 yield PointResult(point, tuple(lanes), seconds, runtime=runtime)
                 if self._cancelled:
                     return
+
+
+#: The runners being iterated in this process, for :func:`cancel_running_sweeps`.
+_RUNNING: dict[int, weakref.ReferenceType[SweepRunner]] = {}
+
+
+def cancel_running_sweeps() -> None:
+    """Cancel every sweep this process is iterating (a signal handler's way to stop them all).
+
+    Safe from a signal handler: it only sets each runner's flag, which the runner's own loop reads.
+    """
+    for reference in list(_RUNNING.values()):
+        runner = reference()
+        if runner is not None:
+            runner.cancel()
 
 
 @dataclass
