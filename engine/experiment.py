@@ -227,8 +227,14 @@ class Experiment:
         return undo
 
     def apply(self, change: Change) -> None:
-        """Queue a change for the next step boundary; invalid changes raise ConfigError now."""
-        self._queued_config = apply_change(self._queued_config, change).config
+        """Queue a change for the next step boundary; invalid changes raise ConfigError now.
+
+        A live change can make a step too large for memory (a batch of 10⁷ draws): it is refused
+        by the same check as a new run, before anything is allocated.
+        """
+        queued = apply_change(self._queued_config, change).config
+        check_memory(queued, self.device, self.dtype)
+        self._queued_config = queued
         self._pending.append(change)
 
     def set_run_length(self, steps: int) -> None:

@@ -128,6 +128,21 @@ def test_a_batch_too_large_for_the_limit_is_refused_naming_the_batch():
     check_memory(ok, torch.device("cpu"), torch.float64)  # the same run with a small batch fits
 
 
+def test_a_live_batch_change_too_large_for_the_limit_is_refused_and_changes_nothing():
+    from muonscope.engine.changes import SetField
+    from muonscope.engine.experiment import Experiment
+
+    config = ExperimentConfig(task=TaskConfig(d=16, n_items=64, batch_size=32)).with_value(
+        "run.max_memory_gb", 0.25
+    )
+    experiment = Experiment(config)
+    with pytest.raises(ConfigError, match=r"^task\.batch_size = 30000000"):
+        experiment.apply(SetField("task.batch_size", 3 * 10**7))
+    assert experiment.queued_config == experiment.config and not experiment.pending_changes
+    experiment.apply(SetField("task.batch_size", 64))  # one that fits is queued as before
+    assert experiment.queued_config.task.batch_size == 64
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the resident set from /proc")
 def test_a_runs_measured_peak_stays_within_its_estimate():
     """A fresh process runs steps with a large batch, spectra and evaluations; its peak stays under."""
