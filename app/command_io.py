@@ -17,16 +17,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from muonscope.engine.sweep import cancel_running_sweeps
+from muonscope.engine.sweep import allow_sweeps, stop_all_sweeps
 from muonscope.engine.sweep_cache import CacheWarning
 
 __all__ = ["headless_command"]
 
 
 @contextmanager
-def headless_command() -> Iterator[None]:
-    """Within: SIGTERM and SIGINT stop the command (once), and warnings print as ``muonscope: warning: …``."""
-    with _signals_as_interrupt(), warnings.catch_warnings():
+def headless_command(interrupt_at_once: bool = True) -> Iterator[None]:
+    """Within: SIGTERM and SIGINT stop the command (once), and warnings print as ``muonscope: warning: …``.
+
+    ``interrupt_at_once=False`` (sweeps on Dask) only stops the sweeps and lets the command reach its
+    end before it exits as interrupted: Dask's client, when an exception reaches it mid-wait, logs a
+    traceback of its own.
+    """
+    with _signals_as_interrupt(interrupt_at_once), warnings.catch_warnings():
         warnings.showwarning = _one_line
         warnings.simplefilter("always", CacheWarning)  # each damaged entry names its own file
         yield
@@ -36,8 +41,8 @@ _STOPPING = (signal.SIGTERM, signal.SIGINT)
 
 
 @contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGINT cancel the running sweeps and raise KeyboardInterrupt.
+def _signals_as_interrupt(at_once: bool) -> Iterator[None]:
+    """SIGTERM and SIGINT stop the sweeps and (``at_once``) raise KeyboardInterrupt.
 
     The exception alone is not enough: it lands wherever the main thread happens to be, and a
     library waiting there (Dask's client) may swallow it, after which the sweep would run to its
@@ -53,8 +58,9 @@ def _signals_as_interrupt() -> Iterator[None]:
         for stopping in _STOPPING:  # a second signal must not cut the clean-up short
             signal.signal(stopping, signal.SIG_IGN)
         told.set()
-        cancel_running_sweeps()
-        raise KeyboardInterrupt
+        stop_all_sweeps()
+        if at_once:
+            raise KeyboardInterrupt
 
     previous = {stopping: signal.signal(stopping, interrupt) for stopping in _STOPPING}
     try:
@@ -62,6 +68,7 @@ def _signals_as_interrupt() -> Iterator[None]:
         if told.is_set():
             raise KeyboardInterrupt
     finally:
+        allow_sweeps()
         for stopping, handler in previous.items():
             signal.signal(stopping, handler)
 

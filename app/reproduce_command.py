@@ -54,7 +54,10 @@ def reproduce_command(args: argparse.Namespace) -> int:
         check_cache()
     check_writable(out)
     workers = usable_workers(workers)
-    with headless_command(), open_executor(args.executor, args.scheduler, workers) as executor:
+    with (
+        headless_command(interrupt_at_once=args.executor != "dask"),
+        open_executor(args.executor, args.scheduler, workers) as executor,
+    ):
         failed = reproduce(
             args.preset,
             out,

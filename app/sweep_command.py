@@ -46,7 +46,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     tally = SweepTally()
     results = []
     with (
-        headless_command(),
+        headless_command(interrupt_at_once=args.executor != "dask"),
         open_executor(args.executor, args.scheduler, workers) as executor,
         ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress,
     ):

@@ -9,6 +9,7 @@ torch version it ran with, so re-running a sweep with the same grid computes onl
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -28,9 +29,10 @@ __all__ = [
     "SweepPoint",
     "SweepRunner",
     "SweepTally",
-    "cancel_running_sweeps",
+    "allow_sweeps",
     "default_cache_dir",
     "run_point",
+    "stop_all_sweeps",
 ]
 
 
@@ -85,6 +87,8 @@ class SweepRunner:
         return self._cancelled
 
     def __iter__(self) -> Iterator[PointResult]:
+        if _STOP_ALL.is_set():
+            self._cancelled = True  # the command is stopping: a sweep begun now yields nothing new
         _RUNNING[id(self)] = weakref.ref(self)
         try:
             yield from self._results()
@@ -116,19 +120,28 @@ class SweepRunner:
                     return
 
 
-#: The runners being iterated in this process, for :func:`cancel_running_sweeps`.
+#: The runners being iterated in this process, for :func:`stop_all_sweeps`.
 _RUNNING: dict[int, weakref.ReferenceType[SweepRunner]] = {}
+#: Set by :func:`stop_all_sweeps`: sweeps begun afterwards are cancelled from the start.
+_STOP_ALL = threading.Event()
 
 
-def cancel_running_sweeps() -> None:
-    """Cancel every sweep this process is iterating (a signal handler's way to stop them all).
+def stop_all_sweeps() -> None:
+    """Cancel every sweep this process is iterating, and every one it begins until :func:`allow_sweeps`.
 
-    Safe from a signal handler: it only sets each runner's flag, which the runner's own loop reads.
+    A signal handler's way to stop a command: it only sets flags, which the runners' own loops read
+    (within 0.2 s), so no exception has to travel through a library that may be waiting there.
     """
+    _STOP_ALL.set()
     for reference in list(_RUNNING.values()):
         runner = reference()
         if runner is not None:
             runner.cancel()
+
+
+def allow_sweeps() -> None:
+    """Undo :func:`stop_all_sweeps` for the sweeps begun from now on."""
+    _STOP_ALL.clear()
 
 
 @dataclass
