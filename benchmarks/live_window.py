@@ -74,6 +74,8 @@ def child(args) -> dict:
     timer = QtCore.QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    while app.clock.newest is None:  # a big memory takes a while to build and evaluate at W = 0
+        run_for(qt, 0.5)
     app.intents.play(True)
     run_for(qt, 2.0)
     app.capacity.stop()
