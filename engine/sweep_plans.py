@@ -85,9 +85,13 @@ def _steps(config: ExperimentConfig, axis: str) -> int:
 
 
 def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> ExperimentConfig:
-    """One point's settings: the sweep's value, no metrics along the way, and the run's device and
-    dtype (a float32 GPU sweep is not a float64 CPU one)."""
-    quiet = dataclasses.replace(_QUIET, device=config.run.device, dtype=config.run.dtype)
+    """One point's settings: the sweep's value, no metrics along the way, the run's device and dtype
+    (a float32 GPU sweep is not a float64 CPU one), and an exact evaluation whatever N (a curve of
+    counts is drawn as counts, not as estimates)."""
+    exact = max(config.run.exact_eval_items, config.task.n_items)
+    quiet = dataclasses.replace(
+        _QUIET, device=config.run.device, dtype=config.run.dtype, exact_eval_items=exact
+    )
     if axis in ("mu", "window"):
         lanes = tuple(dataclasses.replace(lane, momentum=value) for lane in config.lanes)
         task = dataclasses.replace(config.task, seed=seed)

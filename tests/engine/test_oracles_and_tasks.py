@@ -134,6 +134,8 @@ def test_sweep_points_run_on_the_runs_device_and_dtype():
     config = _config(d=32, n_items=512).with_values([("run.device", "cpu"), ("run.dtype", "float32")])
     for axis in ("d", "batch"):
         assert {(p.config.run.device, p.config.run.dtype) for p in plan(config, axis)} == {("cpu", "float32")}
+    big = _config(d=32, n_items=8192, batch_size=64)  # past the exact-evaluation size of a live run
+    assert all(p.config.run.exact_eval_items >= p.config.task.n_items for p in plan(big, "batch"))
 
 
 def test_sweep_axes_that_do_not_apply_are_refused():
