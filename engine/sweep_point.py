@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LANE_FIELDS",
     "SCHEMA",
+    "TRACED_METRICS",
     "PointStopped",
     "Runtime",
     "SweepPoint",
@@ -32,8 +33,9 @@ __all__ = [
 ]
 
 #: Bumped whenever what a point computes or what its record holds changes, so stale cache entries
-#: are never reused. 3: records and keys name the device, dtype and torch version.
-SCHEMA = "muonscope-sweep-3"
+#: are never reused. 3: records and keys name the device, dtype and torch version; 4: traced points
+#: keep loss, accuracy, recovered and per-group accuracy over time as well as Δ(W_t).
+SCHEMA = "muonscope-sweep-4"
 _LANE_METRICS = (
     "recovered",
     "recovered_prefix",
@@ -49,7 +51,18 @@ _LANE_METRICS = (
 #: How often a point computing far from its caller asks whether it is still wanted.
 _STOP_POLL_S = 1.0
 #: Fields every lane record has (the traced ones come on top).
-LANE_FIELDS = (*_LANE_METRICS, "label", "optimizer", "order", "diverged", "group_loss", "weight_entropy")
+LANE_FIELDS = (
+    *_LANE_METRICS,
+    "label",
+    "optimizer",
+    "order",
+    "buffer",
+    "diverged",
+    "group_loss",
+    "weight_entropy",
+)
+#: Scalars a traced point records after every chunk, each as ``<name>_trace`` (one value per trace step).
+TRACED_METRICS = ("balance_gap", "loss", "accuracy", "recovered")
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,8 @@ class SweepPoint:
     """One run of a sweep: ``steps`` steps of ``config``, evaluated at the end.
 
     With ``trace_every_steps`` > 0 the point is also evaluated every that many steps and keeps the
-    Δ(W_t) trajectory and the per-group accuracy, so a figure over time needs no second run.
+    trajectories of :data:`TRACED_METRICS` and of the per-group accuracy, so a figure over time needs
+    no second run.
     """
 
     config: ExperimentConfig
@@ -132,7 +146,6 @@ def run_point(
 ) -> tuple[list[dict[str, Any]], float]:
     """Run one point in this process: its lanes' final metrics and the seconds it took."""
     from muonscope.engine.experiment import Experiment
-    from muonscope.engine.snapshot import group_means
 
     start = time.perf_counter()
     experiment = Experiment(point.config)
@@ -147,14 +160,14 @@ def run_point(
         record["recovered"] = lane.recovered
         record["recovered_prefix"] = lane.recovered_prefix
         record.update(label=lane.label, optimizer=lane.optimizer, order=lane.order, diverged=lane.diverged)
+        record["buffer"] = point.config.lanes[index].buffer
         record["group_loss"] = [_clean(float(v)) for v in lane.group_loss]
         record["weight_entropy"] = _clean(lane.weight_isotropy.entropy)
         if traces is not None:
+            record["group_accuracy"] = _group_accuracy(snapshot.group_starts, lane.item_recovered)
             record["trace_step"] = traces["step"]
-            record["balance_gap_trace"] = [_clean(gaps[index]) for gaps in traces["balance_gap"]]
-            starts = snapshot.group_starts  # tasks without groups (spiked streams) have none
-            accuracy = group_means(lane.item_recovered, starts) if starts.size else []
-            record["group_accuracy"] = list(map(float, accuracy))
+            for name, per_step in traces["lanes"].items():
+                record[f"{name}_trace"] = [values[index] for values in per_step]
         lanes.append(record)
     return lanes, time.perf_counter() - start
 
@@ -182,14 +195,37 @@ class _Stepper:
             self.experiment.step(1)
 
 
-def _run_traced(experiment: Experiment, point: SweepPoint, step_to: _Stepper) -> dict[str, list]:
-    """Step to ``point.steps`` in chunks, recording each lane's Δ(W_t) after every chunk (and at 0)."""
+def _group_accuracy(group_starts: Any, item_recovered: Any) -> list[float]:
+    """Share of each frequency group's items recovered; empty for tasks without groups (spiked streams)."""
+    from muonscope.engine.snapshot import group_means
+
+    if not group_starts.size:
+        return []
+    return [float(v) for v in group_means(item_recovered, group_starts)]
+
+
+def _run_traced(experiment: Experiment, point: SweepPoint, step_to: _Stepper) -> dict[str, Any]:
+    """Step to ``point.steps`` in chunks, recording each lane's traced metrics after every chunk (and at 0).
+
+    Returns the trace steps and, per metric, a list over trace steps of per-lane values:
+    ``{"step": [T], "lanes": {name: [T][L]}}`` with ``group_accuracy`` a per-group list per lane.
+    """
     steps: list[int] = []
-    balance_gap: list[list[float]] = []  # (T_trace, L)
+    lanes: dict[str, list[list[Any]]] = {name: [] for name in (*TRACED_METRICS, "group_accuracy")}
     while True:
         experiment.evaluate(with_signal=False)
+        snapshot = experiment.snapshot()
         steps.append(experiment.step_count)
-        balance_gap.append([float(lane.balance_gap) for lane in experiment.snapshot().lanes])
+        for name in TRACED_METRICS:
+            lanes[name].append([_clean(_plain(getattr(lane, name))) for lane in snapshot.lanes])
+        lanes["group_accuracy"].append(
+            [_group_accuracy(snapshot.group_starts, lane.item_recovered) for lane in snapshot.lanes]
+        )
         if experiment.step_count >= point.steps:
-            return {"step": steps, "balance_gap": balance_gap}
+            return {"step": steps, "lanes": lanes}
         step_to(min(experiment.step_count + point.trace_every_steps, point.steps))
+
+
+def _plain(value: Any) -> Any:
+    """A snapshot scalar as a JSON number: counts stay ints, the rest become floats."""
+    return value if isinstance(value, int) else float(value)

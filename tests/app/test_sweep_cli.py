@@ -19,7 +19,7 @@ import pytest
 from muonscope.app import config_args
 from muonscope.app.cli import main
 from muonscope.engine import RunConfig
-from muonscope.engine.sweep_point import runtime_of
+from muonscope.engine.sweep_point import SCHEMA, runtime_of
 from muonscope.engine.sweep_workers import usable_cores
 
 SWEEP = [
@@ -165,7 +165,7 @@ def test_cache_info_and_clear(capsys, private_cache):
     code, out, _ = _main(capsys, "cache", "info")
     runtime = runtime_of(RunConfig())
     assert out.splitlines()[1] == f"entries: 9 ({size / 1000:.1f} KB)"
-    kind = f"muonscope-sweep-3: {runtime.device} {runtime.dtype}, torch {runtime.torch_version}"
+    kind = f"{SCHEMA}: {runtime.device} {runtime.dtype}, torch {runtime.torch_version}"
     assert out.splitlines()[2].split(maxsplit=1) == ["9", kind]
     code, out, _ = _main(capsys, "cache", "clear")
     assert code == 0 and out == f"removed 9 cached points ({size / 1000:.1f} KB) from {private_cache}\n"

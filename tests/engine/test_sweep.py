@@ -96,18 +96,19 @@ STAIRCASE_LANES = (
 )
 
 
-def test_a_traced_point_records_the_gap_over_time_and_the_accuracy_per_group():
+def test_a_traced_point_records_its_metrics_over_time_and_the_accuracy_per_group():
     lanes, _ = run_point(_staircase_point(STAIRCASE_LANES, steps=12, trace_every_steps=5))
+    sizes = np.diff(np.append(_staircase_starts(), 32))
     for lane in lanes:
         assert lane["trace_step"] == [0, 5, 10, 12]
         assert lane["balance_gap_trace"][0] == 0.0  # W = 0 predicts every class alike
-        assert lane["balance_gap_trace"][-1] == lane["balance_gap"]
-        shares = np.array(lane["group_accuracy"])
-        assert ((0 <= shares) & (shares <= 1)).all()
-    sizes = np.diff(np.append(_staircase_starts(), 32))
-    assert [round(float(np.dot(lane["group_accuracy"], sizes))) for lane in lanes] == [
-        lane["recovered"] for lane in lanes
-    ]
+        for name in ("balance_gap", "loss", "accuracy", "recovered", "group_accuracy"):
+            assert lane[f"{name}_trace"][-1] == lane[name], name  # the last trace step is the end
+        assert lane["loss_trace"][0] == pytest.approx(np.log(32))  # uniform prediction over 32 classes
+        assert lane["recovered_trace"][-1] > lane["recovered_trace"][0]
+        for shares, recovered in zip(lane["group_accuracy_trace"], lane["recovered_trace"], strict=True):
+            assert ((0 <= np.array(shares)) & (np.array(shares) <= 1)).all()
+            assert round(float(np.dot(shares, sizes))) == recovered
 
 
 def _staircase_starts():

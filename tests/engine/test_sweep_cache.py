@@ -8,7 +8,7 @@ import pytest
 from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.sweep import SweepPoint, SweepRunner, run_point
 from muonscope.engine.sweep_cache import CacheWarning, SweepCache
-from muonscope.engine.sweep_point import Runtime, runtime_of
+from muonscope.engine.sweep_point import SCHEMA, Runtime, runtime_of
 
 
 def _point(d=8, seed=0):
@@ -179,8 +179,8 @@ def test_info_counts_entries_by_runtime_and_clear_removes_only_ours(tmp_path):
     info = cache.info()
     assert info.entries == 5 and info.unreadable == 1
     assert info.kinds == {
-        ("muonscope-sweep-3", "cpu", "float64", "2.13.0"): 3,
-        ("muonscope-sweep-3", "cuda", "float32", "2.13.0"): 1,
+        (SCHEMA, "cpu", "float64", "2.13.0"): 3,
+        (SCHEMA, "cuda", "float32", "2.13.0"): 1,
     }
     sizes = sum(p.stat().st_size for p in cache.entries())
     assert info.total_bytes == sizes
