@@ -8,6 +8,7 @@ import numpy as np
 
 from muonscope.app.live_caption import sample_note
 from muonscope.engine.history import MetricHistory
+from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.snapshot import Snapshot, group_means
 from muonscope.widgets.lane_key import LaneKeyEntry
 
@@ -40,6 +41,7 @@ SERIES_METRICS = [
 SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
 #: Panel ② metrics that need the population gradient (the noiseless signal).
 SIGNAL_METRICS = ("alignment A(update)", "sin Θ of top-r subspace")
+FILTERING_METRIC = dict(SERIES_METRICS)["tail_filtering"]
 
 
 def bucket_labels(group_starts: np.ndarray, n_items: int) -> list[str]:
@@ -68,6 +70,14 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
         return (
             f"{what} This preset is a single step from W = 0 (run.steps = 1): one value per lane, "
             "no curve. Panels ① and ③ show what that step did; step on to draw a curve."
+        )
+    if metric == FILTERING_METRIC and not any(
+        OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) is not None for lane in snapshot.config.lanes
+    ):
+        return (
+            f"{what} It compares a momentum buffer, read as the average of the gradients, with the "
+            "gradient: no lane here keeps one (μ = 0 or order none keep no buffer, and a post-order "
+            "buffer averages the mapped gradients msgn(G), so σ(M)/σ(G) would divide unlike quantities)."
         )
     return f"{what} No lane has two values of it yet: it is computed only at some steps, or for some lanes."
 

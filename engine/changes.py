@@ -104,17 +104,19 @@ def change_note(config: ExperimentConfig, change: Change) -> str:
 
 
 def switch_optimizer(lane: LaneConfig, optimizer: str) -> LaneConfig:
-    """``lane`` on ``optimizer``, with that optimizer's default learning rate.
+    """``lane`` on ``optimizer``, with that optimizer's default learning rate and buffer convention.
 
     A learning rate means something different to each optimizer: SGD's scales the gradient, whose
     size depends on the task (128 on the default memory), while SignGD's, NGD's and Muon's is the
     length of the step itself. Carried over, the old rate is usually absurd (SignGD at lr = 128
     jumps by 128 per entry), so the lane takes the registry's default for its new optimizer and
-    the user is told, and can set another. Momentum and order stay: they describe the buffer.
+    the user is told, and can set another. The rate is calibrated for the optimizer's own buffer
+    convention (SGD's ``sum``, as torch keeps it), so the convention follows; μ and order stay.
     """
     if optimizer == lane.optimizer:
         return lane
-    return replace(lane, optimizer=optimizer, lr=OPTIMIZERS[optimizer].default_lr)
+    spec = OPTIMIZERS[optimizer]
+    return replace(lane, optimizer=optimizer, lr=spec.default_lr, buffer=spec.default_buffer)
 
 
 def switches_first(changes: list[Change]) -> list[Change]:
@@ -137,13 +139,17 @@ def _switched(config: ExperimentConfig, updated: ExperimentConfig, index: int) -
     """An optimizer switch: the new optimizer and its default learning rate, as one change."""
     old, new = config.lanes[index], switch_optimizer(config.lanes[index], updated.lanes[index].optimizer)
     path = f"lanes[{index}].optimizer"
-    updated = updated.with_value(f"lanes[{index}].lr", new.lr)
+    updated = updated.with_values([(f"lanes[{index}].lr", new.lr), (f"lanes[{index}].buffer", new.buffer)])
     if new.optimizer == old.optimizer:
         return _applied(updated, path, old.optimizer, new.optimizer)
     text = event_text(path, old.optimizer, new.optimizer)
     lr_text = f"lr {_short(old.lr)} → {_short(new.lr)}" if new.lr != old.lr else f"lr {_short(new.lr)}"
+    defaults = "default"
+    if new.buffer != old.buffer and OPTIMIZERS[new.optimizer].keeps_buffer(new):
+        lr_text += f", buffer {old.buffer} → {new.buffer}"
+        defaults = "defaults"
     title = OPTIMIZERS[new.optimizer].title
-    note = f"lane {index + 1}: {OPTIMIZERS[old.optimizer].title} → {title}, {lr_text} ({title}'s default)"
+    note = f"lane {index + 1}: {OPTIMIZERS[old.optimizer].title} → {title}, {lr_text} ({title}'s {defaults})"
     return Applied(updated, path, old.optimizer, new.optimizer, f"{text}, {lr_text}", note)
 
 

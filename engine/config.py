@@ -131,7 +131,13 @@ LANE_FIELDS: dict[str, FieldSpec] = {
         ),
         FieldSpec("ns_steps", "int", "NS k", "Newton–Schulz iterations", lo=1, hi=100),
         FieldSpec("lam", "float", "λ", "λ of the regularised polar map h_λ", lo=0.0, hi=1e6),
-        FieldSpec("buffer", "choice", "buffer", "ema: μM + (1−μ)X; sum: μM + X", choices=("ema", "sum")),
+        FieldSpec(
+            "buffer",
+            "choice",
+            "buffer",
+            "ema: μM + (1−μ)X; sum: μM + X (empty: the optimizer's, sum for SGD as in torch)",
+            choices=("ema", "sum"),
+        ),
         FieldSpec("beta2", "float", "β2", "Adam's second-moment rate", lo=0.0, hi=1.0, hi_open=True),
         FieldSpec("eps", "float", "ε", "Adam's ε", lo=0.0, hi=1.0),
         FieldSpec(
@@ -152,7 +158,9 @@ class LaneConfig:
 
     ``momentum`` is μ for the momentum buffer, or Adam's β1. ``order`` places the momentum buffer
     before (``pre``, standard Muon) or after (``post``) the nonlinear map, or drops it (``none``).
-    ``buffer`` is the accumulation convention: ``ema`` M ← μM + (1−μ)X or ``sum`` M ← μM + X.
+    ``buffer`` is the accumulation convention: ``ema`` M ← μM + (1−μ)X or ``sum`` M ← μM + X; left
+    empty it is the optimizer's own (``sum`` for SGD, as torch.optim.SGD keeps it, so that an SGD
+    lr means what torch's does; ``ema`` for Muon, as its reference keeps it).
     """
 
     optimizer: str = "muon"
@@ -163,13 +171,16 @@ class LaneConfig:
     polar: str = "exact"
     ns_steps: int = 5
     lam: float = 1e-3
-    buffer: str = "ema"
+    buffer: str = ""
     beta2: float = 0.999
     eps: float = 1e-8
     ns_dtype: str = "run"
     label: str = ""
 
     def __post_init__(self) -> None:
+        spec = OPTIMIZERS.get(self.optimizer) if isinstance(self.optimizer, str) else None
+        if self.buffer == "" and spec is not None:
+            _set(self, "buffer", spec.default_buffer)
         _check_fields(self, LANE_FIELDS)
 
     def display_label(self) -> str:

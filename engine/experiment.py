@@ -327,6 +327,7 @@ class Experiment:
             order=lane.order,
             lr=lane.lr,
             momentum=lane.momentum,
+            buffer=OPTIMIZERS[lane.optimizer].buffer_convention(lane),
         )
 
     # ---- changes ---------------------------------------------------------------------------------
@@ -384,6 +385,7 @@ class Experiment:
             order=lane.order,
             lr=lane.lr,
             momentum=lane.momentum,
+            buffer=OPTIMIZERS[lane.optimizer].buffer_convention(lane),
         )
 
     # ---- stepping --------------------------------------------------------------------------------
@@ -463,8 +465,17 @@ class Experiment:
         if self._step % run.spectra_every == 0 and (
             self._spectra_gate is None or self._spectra_gate(self._step)
         ):
+            scales = [OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) for lane in self._config.lanes]
             spectra = spectra_fields(
-                grads, buffers, directions, self._weights, rank, self._step, check, stepped.known_spectra
+                grads,
+                buffers,
+                directions,
+                self._weights,
+                rank,
+                self._step,
+                check,
+                stepped.known_spectra,
+                scales,
             )
         signals = None
         paired = from_eval and not self._task.exact_gradients

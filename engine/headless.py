@@ -85,12 +85,18 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
 
 
 def _lane_report(lane: LaneSnapshot) -> dict[str, Any]:
-    """A lane's final metrics. ``estimated``: the population metrics come from ``sampled_items``
-    items (null when every item was evaluated), with standard errors ``*_se`` (0 when exact)."""
+    """A lane's final metrics. ``buffer``: the momentum buffer's convention (``ema`` μM + (1−μ)G or
+    ``sum`` μM + G; null when the lane keeps none). ``estimated``: the population metrics come from
+    ``sampled_items`` items (null when every item was evaluated), with standard errors ``*_se`` (0
+    when exact). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the EMA of
+    the gradients (null for lanes without one, and for post-order lanes, whose buffer averages
+    mapped gradients)."""
     return {
         "label": lane.label,
         "optimizer": lane.optimizer,
         "order": lane.order,
+        "momentum": lane.momentum,
+        "buffer": lane.buffer or None,
         "diverged": lane.diverged,
         "estimated": lane.eval_estimated,
         "sampled_items": lane.eval_sampled_items if lane.eval_estimated else None,
@@ -107,6 +113,7 @@ def _lane_report(lane: LaneSnapshot) -> dict[str, Any]:
         "gap_rank": lane.gap_rank,
         "alignment": _number(lane.alignment),
         "sin_theta": _number(lane.sin_theta),
+        "tail_filtering": _number(lane.tail_filtering),
         "signal_step": lane.signal_step,
         "spectra": {
             "gradient": _numbers(lane.spectra.gradient),

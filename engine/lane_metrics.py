@@ -58,6 +58,7 @@ def spectra_fields(
     step: int,
     check: Check = None,
     known: Sequence[KnownSpectrum] = (),
+    average_scales: Sequence[float | None] | None = None,
 ) -> list[Fields]:
     """Spectra of G, M, the update direction and W, with gaps, filtering ratio and isotropy.
 
@@ -65,10 +66,21 @@ def spectra_fields(
     filter acts on), else on the raw gradient. Spectra the step already has (``known``: the input
     and output of a Muon lane's SVD) are reused, and a matrix equal to another of its lane (SGD's
     direction is its buffer) is decomposed once.
+
+    The filtering ratio σ_k(M)/σ_k(G) reads M as the EMA of the gradients: each lane's buffer
+    spectrum is multiplied by its ``average_scales`` entry (1 − μ for a ``sum`` buffer, 1 for an EMA;
+    None: the buffer averages something else, such as a post-order lane's mapped gradients, and the
+    lane has no filtering ratio). Without scales every buffer is taken as an EMA.
     """
     lanes = grads.shape[0]
     s_grad, s_mom, s_dir, s_w = _lane_spectra(grads, buffers, directions, weights, known, check)
-    kept = [filtering_ratio(s_mom[i], s_grad[i]) if s_mom[i].size else np.zeros(0) for i in range(lanes)]
+    scales = [1.0] * lanes if average_scales is None else list(average_scales)
+    kept = [
+        filtering_ratio(scales[i] * s_mom[i], s_grad[i])
+        if s_mom[i].size and scales[i] is not None
+        else np.zeros(0)
+        for i in range(lanes)
+    ]
     out = []
     for i in range(lanes):
         watched = s_mom[i] if s_mom[i].size else s_grad[i]

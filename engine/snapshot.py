@@ -69,6 +69,7 @@ class LaneSnapshot:
     order: str
     lr: float
     momentum: float
+    buffer: str = ""  # the momentum buffer's convention, ema | sum; "" when the lane keeps none
     lane_id: int = 0  # stable identity: survives other lanes being added or removed
     diverged: bool = False
     diverged_step: int = -1  # the step whose update was not finite (−1: never)

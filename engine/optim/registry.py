@@ -63,19 +63,54 @@ class OptimizerSpec:
     default_momentum: float
     uses: frozenset[str]
     needs_geometry: bool = False  # an oracle that reads the task's bases (memory tasks only)
+    #: The buffer convention a lane gets when it does not name one: ``sum`` for SGD, so that its lr
+    #: means what torch.optim.SGD's does; ``ema`` elsewhere (Muon's reference keeps an EMA).
+    default_buffer: str = "ema"
     #: For rules built around a polar map: the lane settings that define the map. Lanes with equal
     #: keys can share one batched map between :func:`rules.before_map` and :func:`rules.after_map`.
     polar_key: Callable[[LaneSettings], PolarKey] | None = None
 
+    def keeps_buffer(self, lane: LaneSettings) -> bool:
+        """Whether the lane accumulates a momentum buffer under its ``buffer`` convention.
+
+        Adam's first moment is an EMA by definition and reads no convention; μ = 0 or order ``none``
+        keeps no buffer at all.
+        """
+        if "buffer" not in self.uses or lane.momentum == 0:
+            return False
+        return "order" not in self.uses or lane.order != "none"
+
+    def buffer_convention(self, lane: LaneSettings) -> str:
+        """``ema`` or ``sum`` for the buffer the lane keeps, ``""`` when it keeps none.
+
+        Adam's first moment is an EMA whatever the lane's ``buffer`` field says.
+        """
+        if self.name == "adam":
+            return "ema"
+        return lane.buffer if self.keeps_buffer(lane) else ""
+
+    def gradient_average_scale(self, lane: LaneSettings) -> float | None:
+        """The factor that turns the lane's buffer into the EMA of its gradients, (1−μ)Σμ^(t−s)G_s.
+
+        This is the M of the filtering ratio σ_k(M)/σ_k(G) (Li et al.), comparable across
+        conventions: a ``sum`` buffer is 1/(1−μ) times the EMA, so it is scaled by (1−μ). None when
+        the buffer is no average of gradients: order ``post`` averages the mapped gradients, and
+        dividing their spectrum by the gradient's compares unlike quantities.
+        """
+        convention = self.buffer_convention(lane)
+        if not convention or ("order" in self.uses and lane.order == "post"):
+            return None
+        return 1.0 - lane.momentum if convention == "sum" else 1.0
+
     def describe(self, lane: LaneSettings) -> str:
-        """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 exact``."""
+        """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 ema exact``."""
         parts = [self.title]
         if "order" in self.uses:
             parts.append(lane.order)
         if self.name == "adam":
             parts.append(f"β=({lane.momentum:g}, {lane.beta2:g})")
-        elif lane.momentum > 0 and ("order" not in self.uses or lane.order != "none"):
-            parts.append(f"μ={lane.momentum:g}" + (" nesterov" if lane.nesterov else ""))
+        elif self.keeps_buffer(lane):
+            parts.append(f"μ={lane.momentum:g} {lane.buffer}" + (" nesterov" if lane.nesterov else ""))
         if self.name == "muon":
             parts.append(_polar_text(lane))
         parts.append(f"lr={lane.lr:g}")
@@ -118,7 +153,7 @@ _MAPPED = _MOMENTUM | {"order"}
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     spec.name: spec
     for spec in (
-        OptimizerSpec("sgd", "SGD", _with_momentum("sgd_rule"), 0.5, 0.9, _MOMENTUM),
+        OptimizerSpec("sgd", "SGD", _with_momentum("sgd_rule"), 0.5, 0.9, _MOMENTUM, default_buffer="sum"),
         OptimizerSpec("adam", "Adam", _adam, 1e-2, 0.9, frozenset({"lr", "momentum", "beta2", "eps"})),
         OptimizerSpec("signgd", "SignGD", _with_momentum("signgd_rule"), 1e-2, 0.0, _MAPPED),
         OptimizerSpec("ngd", "NGD", _with_momentum("ngd_rule"), 0.5, 0.0, _MAPPED),

@@ -90,7 +90,27 @@ def test_lane_specs_replace_the_preset_lanes(capsys):
     lanes = json.loads(out)["lanes"]
     assert code == 0
     assert [lane["optimizer"] for lane in lanes] == ["muon", "signgd"]
-    assert lanes[0]["label"] == "Muon post μ=0.9 NS3 lr=0.05"
+    assert lanes[0]["label"] == "Muon post μ=0.9 ema NS3 lr=0.05"
+    assert [lane["buffer"] for lane in lanes] == ["ema", None]  # SignGD with order none keeps no buffer
+
+
+def test_a_hand_made_sgd_lane_keeps_torchs_sum_buffer_and_says_so(capsys):
+    code, out, _ = _run(
+        capsys,
+        *SMALL,
+        "--steps",
+        "2",
+        "--json",
+        "--lane",
+        "optimizer=sgd,momentum=0.9,lr=1",
+        "--lane",
+        "optimizer=adam",
+    )
+    assert code == 0
+    sgd, adam = json.loads(out)["lanes"]
+    assert (sgd["buffer"], sgd["momentum"], sgd["label"]) == ("sum", 0.9, "SGD μ=0.9 sum lr=1")
+    assert json.loads(out)["config"]["lanes"][0]["buffer"] == "sum"
+    assert adam["buffer"] == "ema"  # Adam's first moment is an EMA by definition
 
 
 def test_out_writes_metrics_config_and_report(capsys, tmp_path):

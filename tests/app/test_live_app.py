@@ -81,9 +81,9 @@ def test_optimizer_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
     snapshot = _toggle_then_step(qtbot, app, lambda: row.optimizer.buttons["signgd"].click())
     assert snapshot.lanes[0].optimizer == "signgd"
     assert snapshot.config.lanes[0].optimizer == "signgd"
-    assert snapshot.events[-1].text == "lane 1 optimizer sgd → signgd, lr 20 → 0.01"
-    assert "lane 1 optimizer sgd → signgd, lr 20 → 0.01" in app.views.series.markers.texts
-    assert "lane 1 optimizer sgd → signgd, lr 20 → 0.01" in app.views.capacity.markers.texts
+    assert snapshot.events[-1].text == "lane 1 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema"
+    assert "lane 1 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema" in app.views.series.markers.texts
+    assert "lane 1 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema" in app.views.capacity.markers.texts
     assert app.views.lanes.rows[0].order.isEnabled()  # SignGD has a map: the order now applies
 
 
@@ -92,7 +92,8 @@ def test_an_optimizer_switch_shows_the_rate_it_sets_in_the_message_bar_and_the_l
     row = app.views.lanes.rows[0]
     snapshot = _toggle_then_step(qtbot, app, lambda: row.optimizer.buttons["signgd"].click())
     assert snapshot.config.lanes[0].lr == 0.01
-    assert app.views.message.text == "lane 1: SGD → SignGD, lr 20 → 0.01 (SignGD's default)"
+    expected = "lane 1: SGD → SignGD, lr 20 → 0.01, buffer sum → ema (SignGD's defaults)"
+    assert app.views.message.text == expected
     qtbot.waitUntil(lambda: app.views.lanes.rows[0].lr.value() == 0.01, timeout=WAIT_MS)
 
 

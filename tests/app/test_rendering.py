@@ -99,3 +99,22 @@ def test_shot_writes_a_png_with_data_in_every_panel(qtbot, tmp_path):
     for name, rect in rects.items():
         assert rect[2] > 100 and rect[3] > 80, name
         assert _lane_pixels(image, rect) > 50, f"panel {name} shows no lane curves"
+
+
+def test_the_filtering_ratio_panel_says_why_post_order_lanes_have_none():
+    from muonscope.app.renderer import FILTERING_METRIC, series_empty_text
+    from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+    task = TaskConfig(d=16, n_items=64, batch_size=32)
+    post = LaneConfig(optimizer="muon", lr=0.1, momentum=0.9, order="post")
+    experiment = Experiment(ExperimentConfig(task=task, lanes=(post,), run=RunConfig(eval_every=5)))
+    experiment.step(3)
+    snapshot = experiment.snapshot()
+    assert np.isnan(snapshot.lanes[0].tail_filtering)
+    assert "post-order buffer averages the mapped gradients" in series_empty_text(FILTERING_METRIC, snapshot)
+    pre = experiment.config.with_value("lanes[0].order", "pre")
+    experiment.reset(config=pre)
+    experiment.step(3)
+    snapshot = experiment.snapshot()
+    assert np.isfinite(snapshot.lanes[0].tail_filtering)
+    assert "post-order" not in series_empty_text(FILTERING_METRIC, snapshot)

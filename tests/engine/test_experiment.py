@@ -71,7 +71,8 @@ class TestChanges:
         assert snap.lanes[0].label.startswith("Muon")
         (event,) = snap.events
         assert (event.step, event.field, event.old, event.new) == (3, "lanes[0].optimizer", "sgd", "muon")
-        assert event.text == "lane 1 optimizer sgd → muon, lr 20 → 0.05"
+        assert event.text == "lane 1 optimizer sgd → muon, lr 20 → 0.05, buffer sum → ema"
+        assert (snap.lanes[0].buffer, snap.config.lanes[0].buffer) == ("ema", "ema")
 
     def test_an_optimizer_switch_takes_the_new_optimizers_learning_rate_in_the_same_event(self):
         exp = Experiment(_config(dataclasses.replace(SGD, lr=128.0), MUON))
@@ -84,7 +85,7 @@ class TestChanges:
         assert snap.lanes[0].label.endswith("lr=0.01")
         (event,) = snap.events  # one event at one step, not a second one for the rate
         assert (event.step, event.field, event.old, event.new) == (2, "lanes[0].optimizer", "sgd", "signgd")
-        assert event.text == "lane 1 optimizer sgd → signgd, lr 128 → 0.01"
+        assert event.text == "lane 1 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
 
     def test_a_rate_set_after_a_switch_holds(self):
         exp = Experiment(_config(SGD, MUON))
@@ -229,6 +230,31 @@ class TestSnapshots:
         # Muon's update direction is an orthogonal matrix: all singular values 1
         assert np.allclose(with_buffer.spectra.update, 1.0)
         assert with_buffer.update_isotropy.entropy == pytest.approx(1.0)
+
+    def test_the_filtering_ratio_reads_every_buffer_as_the_ema_of_its_gradients(self):
+        """A sum buffer is 1/(1−μ) times the EMA of the same gradients: its raw spectrum is that
+        much larger, its filtering ratio the same. A post-order buffer averages msgn(G): no ratio."""
+        lanes = (
+            LaneConfig(optimizer="sgd", lr=2.0, momentum=0.9, buffer="sum"),
+            LaneConfig(optimizer="sgd", lr=20.0, momentum=0.9, buffer="ema"),
+            LaneConfig(optimizer="muon", lr=0.1, momentum=0.9, order="post"),
+        )
+        exp = Experiment(_config(*lanes))
+        exp.step(4)
+        summed, averaged, post = exp.snapshot().lanes
+        assert (summed.buffer, averaged.buffer, post.buffer) == ("sum", "ema", "ema")
+        rank = averaged.spectra.gradient > 1e-9 * averaged.spectra.gradient[0]  # a small batch: rank < d
+        np.testing.assert_allclose(summed.spectra.gradient[rank], averaged.spectra.gradient[rank], rtol=1e-9)
+        head = slice(0, 4)  # well above the noise floor of either buffer
+        np.testing.assert_allclose(
+            summed.spectra.momentum[head], averaged.spectra.momentum[head] / 0.1, rtol=1e-9
+        )
+        np.testing.assert_allclose(summed.filtering_ratio[rank], averaged.filtering_ratio[rank], rtol=1e-9)
+        np.testing.assert_allclose(
+            averaged.filtering_ratio, averaged.spectra.momentum / averaged.spectra.gradient, rtol=1e-12
+        )
+        assert post.spectra.momentum.size == 16  # its buffer is shown, but not as a filtering ratio
+        assert post.filtering_ratio.size == 0 and np.isnan(post.tail_filtering)
 
 
 class TestSignalMetrics:

@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from muonscope.engine.config import LaneConfig
+from muonscope.engine.config import LaneConfig, lane_from_dict
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 
@@ -70,6 +70,18 @@ def test_sgd_sum_buffer_matches_torch(nesterov):
     lane = LaneConfig(optimizer="sgd", lr=0.05, momentum=0.9, buffer="sum", nesterov=nesterov)
     ours = _run_ours(lane, w0, grad, 30)
     theirs = _run_torch(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=nesterov), w0, loss, 30)
+    assert _max_rel(ours, theirs) < 1e-12
+
+
+def test_an_sgd_lane_left_to_its_default_keeps_torchs_sum_buffer():
+    """A hand-made SGD lane's lr means what torch.optim.SGD's lr means; Muon keeps its EMA."""
+    w0, loss, grad = _problem()
+    lane = lane_from_dict({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9})
+    assert lane.buffer == "sum" and LaneConfig(optimizer="sgd").buffer == "sum"
+    assert LaneConfig(optimizer="muon").buffer == "ema" and LaneConfig(optimizer="signgd").buffer == "ema"
+    assert LaneConfig(optimizer="sgd", buffer="ema").buffer == "ema"  # a named convention is kept
+    ours = _run_ours(lane, w0, grad, 30)
+    theirs = _run_torch(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), w0, loss, 30)
     assert _max_rel(ours, theirs) < 1e-12
 
 
@@ -196,7 +208,10 @@ def test_muon_regularized_and_ns_polar_are_selectable():
 
 def test_registry_labels_name_the_settings():
     lane = LaneConfig(optimizer="muon", momentum=0.95, order="pre", polar="exact", lr=0.3)
-    assert lane.display_label() == "Muon pre μ=0.95 exact lr=0.3"
+    assert lane.display_label() == "Muon pre μ=0.95 ema exact lr=0.3"
+    assert LaneConfig(optimizer="sgd", momentum=0.9, lr=0.5).display_label() == "SGD μ=0.9 sum lr=0.5"
+    assert LaneConfig(optimizer="sgd", momentum=0.0, lr=0.5).display_label() == "SGD lr=0.5"  # no buffer
+    assert LaneConfig(optimizer="muon", order="none", lr=0.3).display_label() == "Muon none exact lr=0.3"
     assert (
         LaneConfig(optimizer="adam", lr=0.1, momentum=0.9).display_label().startswith("Adam β=(0.9, 0.999)")
     )
