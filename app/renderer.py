@@ -44,10 +44,21 @@ SIGNAL_METRICS = ("alignment A(update)", "sin Θ of top-r subspace")
 FILTERING_METRIC = dict(SERIES_METRICS)["tail_filtering"]
 
 
-def bucket_labels(group_starts: np.ndarray, n_items: int) -> list[str]:
-    """Rank ranges of the frequency groups, e.g. ``1``, ``2–3``, ``4–7``."""
+def bucket_labels(group_starts: np.ndarray, n_items: int, numbered: bool = False) -> list[str]:
+    """Rank ranges of the frequency groups, e.g. ``1``, ``2–3``, ``4–7``.
+
+    ``numbered`` puts each group's own number g = 0, 1, … in front (``g=2 · 3–4``), for tasks whose
+    groups are part of their definition (Wang et al.'s staircase: g = 0 holds one class, g ≥ 1
+    holds 2^(g−1)).
+    """
     ends = np.append(group_starts[1:], n_items)
-    return [f"{a + 1}" if b - a == 1 else f"{a + 1}–{b}" for a, b in zip(group_starts, ends, strict=True)]
+    ranges = [f"{a + 1}" if b - a == 1 else f"{a + 1}–{b}" for a, b in zip(group_starts, ends, strict=True)]
+    return [f"g={g} · {text}" for g, text in enumerate(ranges)] if numbered else ranges
+
+
+def _staircase(snapshot: Snapshot) -> bool:
+    task = snapshot.config.task
+    return task.kind == "two_level" and task.profile == "staircase"
 
 
 def _one_step_run(snapshot: Snapshot) -> bool:
@@ -268,5 +279,10 @@ class Renderer:
         position = min(self.class_error.heat_lane(), len(self._lane_ids) - 1)
         steps, values = buckets.table(self._lane_ids[position], self.class_error.quantity)
         n_items = snapshot.lanes[position].class_error.size
-        labels = bucket_labels(snapshot.group_starts, n_items) if n_items else []
-        self.class_error.set_heatmap(steps, labels, values)
+        numbered = _staircase(snapshot)
+        labels = bucket_labels(snapshot.group_starts, n_items, numbered) if n_items else []
+        if numbered:
+            axis = "staircase group g · ranks"
+            self.class_error.set_heatmap(steps, labels, values, axis, "group ")
+        else:
+            self.class_error.set_heatmap(steps, labels, values)

@@ -87,6 +87,7 @@ class ClassErrorPlot(PlotPanel):
         self._n_items = 0
         self._sample_note = ""  # what the rank axis says about classes not evaluated
         self._heat_cache: tuple[np.ndarray, list[str], np.ndarray] | None = None
+        self._bucket_axis, self._bucket_prefix = "frequency rank bucket", "ranks "
         self.mode_changed.connect(lambda *_: self._apply_view())
         self._apply_view()
 
@@ -147,11 +148,24 @@ class ClassErrorPlot(PlotPanel):
     def quantity(self) -> str:
         return self.mode("quantity")
 
-    def set_heatmap(self, steps: np.ndarray, bucket_labels: list[str], values: np.ndarray) -> None:
+    def set_heatmap(
+        self,
+        steps: np.ndarray,
+        bucket_labels: list[str],
+        values: np.ndarray,
+        bucket_axis: str = "frequency rank bucket",
+        bucket_prefix: str = "ranks ",
+    ) -> None:
         """values (T, buckets) at each recorded step: mean error per rank bucket, or group loss.
 
-        Errors are drawn on a fixed 0–1 scale; losses as log₁₀ with the data's own range.
+        Errors are drawn on a fixed 0–1 scale; losses as log₁₀ with the data's own range. A task
+        whose buckets are its own frequency groups names them (``bucket_axis`` titles the axis,
+        ``bucket_prefix`` starts each hover read-out).
         """
+        if (bucket_axis, bucket_prefix) != (self._bucket_axis, self._bucket_prefix):
+            self._bucket_axis, self._bucket_prefix = bucket_axis, bucket_prefix
+            if self.view == "heatmap":
+                self.plot.setLabel("left", bucket_axis)
         self._heat_cache = (
             np.asarray(steps, dtype=float),
             list(bucket_labels),
@@ -209,7 +223,11 @@ class ClassErrorPlot(PlotPanel):
         for b, text in enumerate(labels):
             row = np.full(steps.size, b + 0.5)
             self.hover.set_series(
-                ("heat", b), f"ranks {text}", steps, row, _heat_text(values[:, b], self.quantity)
+                ("heat", b),
+                f"{self._bucket_prefix}{text}",
+                steps,
+                row,
+                _heat_text(values[:, b], self.quantity),
             )
 
     def _apply_view(self) -> None:
@@ -225,7 +243,7 @@ class ClassErrorPlot(PlotPanel):
         if heat:
             self.plot.setLogMode(x=False, y=False)
             self.plot.setLabel("bottom", "step")
-            self.plot.setLabel("left", "frequency rank bucket")
+            self.plot.setLabel("left", self._bucket_axis)
             self._draw_heatmap()
         else:
             self.plot.getAxis("left").setTicks(None)

@@ -118,3 +118,17 @@ def test_the_filtering_ratio_panel_says_why_post_order_lanes_have_none():
     snapshot = experiment.snapshot()
     assert np.isfinite(snapshot.lanes[0].tail_filtering)
     assert "post-order" not in series_empty_text(FILTERING_METRIC, snapshot)
+
+
+def test_the_staircase_heat_map_names_its_eleven_groups_at_k_1024():
+    """Wang et al.'s staircase: g = 0 holds one class, g ≥ 1 holds 2^(g−1); at K = 1024, g = 0…10."""
+    from muonscope.app.renderer import bucket_labels
+    from muonscope.engine.tasks.frequencies import staircase_probs
+
+    _, groups = staircase_probs(1024)
+    starts = np.flatnonzero(np.diff(groups, prepend=-1))
+    labels = bucket_labels(starts, 1024, numbered=True)
+    assert len(labels) == 11
+    assert labels[:4] == ["g=0 · 1", "g=1 · 2", "g=2 · 3–4", "g=3 · 5–8"]
+    assert labels[-1] == "g=10 · 513–1024"
+    assert bucket_labels(starts, 1024)[2] == "3–4"  # other tasks' buckets are rank ranges only
