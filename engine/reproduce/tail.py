@@ -234,7 +234,7 @@ class Horizon:
     steps. Minibatches of B ≈ K cap it as well: a tail class (p ≈ 2^−10/6 at K = 1024) is first drawn
     after ~6 steps on average and Muon recovers each class the step it is first drawn, so Muon and
     Adam both trail the sampling. The population gradient removes that cap; at step 2 Adam's
-    extreme-tail group is about a quarter recovered at K = 1024 (half at K = 256) and Muon's all of it.
+    extreme-tail group is about 15% recovered at K = 1024 (half at K = 256) and Muon's all of it.
     """
 
     k: int
