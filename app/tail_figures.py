@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from muonscope.app.figures import Figure, Panel, Presentation, lane_series
 from muonscope.engine.reproduce import Reproduction
+from muonscope.engine.reproduce.tail import group_label
 
-__all__ = ["PRESENTATIONS"]
+__all__ = ["PRESENTATIONS", "group_axis_label"]
 
 
 def _loss_vs_gap(reproduction: Reproduction) -> list[Figure]:
@@ -24,10 +25,10 @@ def _loss_vs_gap(reproduction: Reproduction) -> list[Figure]:
 def _groups(reproduction: Reproduction) -> list[Figure]:
     """Each optimizer at its best learning rate, in lane colour order: accuracy by group, Δ(W_t) by step."""
     best = reproduction.curve_sets("at_best_lr")
-    steps = best[0].setting["steps"]
+    step, sizes = best[0].setting["step"], best[0].setting["group_sizes"]
     by_group = Panel(
-        f"recovered share per frequency group after {steps} steps (group 1 = head)",
-        "group",
+        f"recovered share per staircase group at step {step}",
+        group_axis_label(sizes),
         "accuracy",
         lane_series({_at_lr(data.setting): data.curves["group_accuracy"] for data in best}),
     )
@@ -37,7 +38,25 @@ def _groups(reproduction: Reproduction) -> list[Figure]:
         "Δ",
         lane_series({data.setting["optimizer"]: data.curves["balance_gap"] for data in best}),
     )
-    return [Figure("groups", "Per-group accuracy and balance over steps", (by_group, trajectory))]
+    over_time = tuple(
+        Panel(
+            f"{group_label(data.setting['group'], data.setting['classes'])}: recovered share",
+            "step",
+            "accuracy",
+            lane_series(data.curves),
+        )
+        for data in reproduction.curve_sets("tail_group_over_time")
+    )
+    return [
+        Figure("groups", "Per-group accuracy and balance over steps", (by_group, trajectory)),
+        Figure("tail_groups", "The tail groups over steps, each optimizer at its best lr", over_time),
+    ]
+
+
+def group_axis_label(sizes: list[int]) -> str:
+    """The group axis of a staircase: g = 0…G−1 with the class count of each, e.g. ``(1, 1, 2, …, 512)``."""
+    shown = sizes if len(sizes) <= 5 else [*sizes[:3], "…", sizes[-1]]
+    return f"group g = 0…{len(sizes) - 1} (classes: {', '.join(str(n) for n in shown)})"
 
 
 def _at_lr(setting: dict) -> str:

@@ -37,9 +37,12 @@ __all__ = [
     "first_step_ray",
     "ray_balance",
     "ray_curve",
+    "update_condition_ratio",
 ]
 
 _GRID = 48
+#: Singular values below this share of σ_max count as zero (∇L(0) has rank K − 1).
+_RANK_TOL = 1e-10
 _ROUNDS = 5
 #: At most this many weights per pass along a ray: 2²³ float64 values are 64 MiB (two η at d = 2048,
 #: about 0.1 s; a whole grid in one pass at d ≤ 400).
@@ -173,3 +176,19 @@ def first_step_ray(task: MemoryTask, lane, points: int = 40, cancelled: Cancel =
     etas = balance.eta_feasible * np.geomspace(1e-2, 3.0, points)
     loss, gap = ray_curve(task, direction, etas, cancelled)
     return Ray(balance.rho, gap, loss)
+
+
+def update_condition_ratio(task: MemoryTask, direction: Tensor, project_ones: bool = True) -> float:
+    """σ_min/σ_max of an update in task coordinates ẼᵀDE, over its nonzero singular values.
+
+    Wang et al.'s SignGD bound (σ_min/σ_max ≤ 25% for overlapping embeddings) concerns the part of
+    the update that tells classes apart. The all-ones output direction moves every logit of a query
+    alike, so softmax ignores it; ``project_ones`` removes it first, (I − J/K)·ẼᵀDE. Without that, a
+    perfectly balanced update (identity embeddings, sign(G) = J − 2I) reads (K − 2)/2 apart.
+    """
+    coordinates = task.outputs @ direction @ task.inputs.T  # (K, K) = Ẽᵀ D E
+    if project_ones:
+        coordinates = coordinates - coordinates.mean(dim=0, keepdim=True)  # (I − J/K) Ẽᵀ D E
+    s = torch.linalg.svdvals(coordinates)  # (K,), descending
+    nonzero = s[s > _RANK_TOL * s[0]]
+    return float(nonzero[-1] / nonzero[0])

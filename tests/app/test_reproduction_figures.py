@@ -7,8 +7,10 @@ from PySide6 import QtGui
 from muonscope.app.figures import render_figure
 from muonscope.app.reproduction_figures import PRESENTATIONS, reproduction_figures
 from muonscope.app.reproduction_summary import summary_markdown
+from muonscope.app.tail_figures import group_axis_label
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce import REPRODUCTIONS, Claim, Reproduction
+from muonscope.engine.reproduce.tail import staircase_group_sizes
 from tests.reproduced import reproduced
 
 #: The PNG files ``muonscope reproduce PRESET`` writes (their stems).
@@ -23,7 +25,7 @@ FIGURES = {
     "hierarchical_noiseless": ["excess_loss", "group_losses"],
     "noisy_scaling": ["scaling"],
     "tail_balance_one_step": ["loss_vs_gap"],
-    "tail_multi_step_isotropy": ["groups"],
+    "tail_multi_step_isotropy": ["groups", "tail_groups"],
 }
 CHEAP = ("default", "hierarchical_noiseless", "multi_step_recovery", "tail_balance_one_step")
 
@@ -110,6 +112,25 @@ def test_loss_vs_gap_has_one_panel_per_embedding_with_each_optimizer():
     for panel in figure.panels:
         assert [s.label for s in panel.series] == optimizers
         assert not panel.log_x and not panel.log_y
+
+
+def test_tail_group_figures_name_staircase_groups_from_zero_with_their_class_counts():
+    result = reproduced("tail_multi_step_isotropy")
+    groups, tail = reproduction_figures(result)
+    by_group, trajectory = groups.panels
+    assert by_group.x_label == "group g = 0…8 (classes: 1, 1, 2, …, 128)"
+    assert all(s.x.tolist() == list(range(9)) for s in by_group.series)
+    assert [p.title.split(":")[0] for p in tail.panels] == [
+        "g = 6 (32 classes)",
+        "g = 7 (64 classes)",
+        "g = 8 (128 classes)",
+    ]
+    lanes = [s.label for s in trajectory.series]
+    assert all([s.label for s in panel.series] == lanes for panel in tail.panels)
+
+
+def test_group_axis_names_the_eleven_groups_of_1024_classes():
+    assert group_axis_label(staircase_group_sizes(1024)) == "group g = 0…10 (classes: 1, 1, 2, …, 512)"
 
 
 @pytest.mark.parametrize("name", CHEAP)

@@ -1,0 +1,94 @@
+"""Wang et al.'s tail-end presets: SignGD's conditioning, the paper's optimizer settings, staircase groups."""
+
+import numpy as np
+import pytest
+import torch
+
+from muonscope.engine.balance import first_step_direction, update_condition_ratio
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.presets import load_preset
+from muonscope.engine.reproduce.tail import (
+    ADAMS,
+    MULTI_STEP,
+    ONE_STEP,
+    _task,
+    group_label,
+    staircase_group_sizes,
+)
+from muonscope.engine.tasks.memory_task import MemoryTask
+
+SIGNGD = ONE_STEP["SignGD (= Adam, 1 step)"]
+PAPER_BETAS = {(0.8, 0.95), (0.9, 0.95)}
+
+
+def test_signgd_step_on_identity_embeddings_is_perfectly_conditioned_once_the_ones_direction_is_gone():
+    """Oracle: sign(∇L(0)) = J − 2I up to sign; (I − J/K)(J − 2I) = −2(I − J/K): K − 1 equal σ = 2.
+
+    Unprojected, J − 2I has σ = K − 2 (on 1) and 2 (K − 1 times): the ratio 2/(K − 2) = 0.032 at K = 64.
+    """
+    k = 64
+    task = _task(k, "identity")
+    direction = first_step_direction(task, SIGNGD)
+    assert update_condition_ratio(task, direction) == pytest.approx(1.0, abs=1e-12)
+    unprojected = update_condition_ratio(task, direction, project_ones=False)
+    assert unprojected == pytest.approx(2 / (k - 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("embeddings", ["hadamard", "orthogonal"])
+def test_signgd_step_on_overlapping_embeddings_stays_ill_conditioned(embeddings):
+    """Wang et al.'s Thm 5.3: σ_min/σ_max ≤ 25% for block-Hadamard and Haar embeddings (projected)."""
+    task = _task(64, embeddings)
+    ratio = update_condition_ratio(task, first_step_direction(task, SIGNGD))
+    assert 0.0 < ratio <= 0.25
+
+
+def test_muon_step_is_perfectly_conditioned_for_any_orthonormal_embeddings():
+    task = _task(64, "orthogonal")
+    assert update_condition_ratio(task, first_step_direction(task, ONE_STEP["Muon"])) == pytest.approx(1.0)
+
+
+def test_condition_ratio_ignores_singular_values_at_rounding_level():
+    """∇L(0) has rank K − 1: a zero singular value must not make every ratio 0."""
+    task = _task(16, "orthogonal")
+    direction = torch.zeros(16, 16, dtype=torch.float64)
+    direction[0, 0], direction[1, 1] = 2.0, 1.0
+    rotated = task.outputs.T @ direction @ task.inputs  # task coordinates diag(2, 1, 0, …)
+    assert update_condition_ratio(task, rotated, project_ones=False) == pytest.approx(0.5)
+
+
+def _adam_betas(lanes):
+    return {(lane.momentum, lane.beta2) for lane in lanes if lane.optimizer == "adam"}
+
+
+def test_preset_ten_runs_the_papers_optimizer_settings():
+    """Adam β = (0.8, 0.95) and (0.9, 0.95), Muon μ = 0.95 without Nesterov (NS5 and exact), SGD-m, SignGD."""
+    reproduced_lanes = [lane for lane, _ in MULTI_STEP.values()]
+    for lanes in (load_preset("tail_multi_step_isotropy").config.lanes, reproduced_lanes):
+        assert _adam_betas(lanes) == PAPER_BETAS
+        muons = [lane for lane in lanes if lane.optimizer == "muon"]
+        assert {lane.polar for lane in muons} == {"ns", "exact"}
+        assert all(lane.momentum == 0.95 and not lane.nesterov and lane.order == "pre" for lane in muons)
+        assert any(lane.optimizer == "sgd" and lane.momentum > 0 for lane in lanes)
+        assert any(lane.optimizer == "signgd" for lane in lanes)
+
+
+def test_preset_ten_lanes_are_named_by_their_settings():
+    preset = load_preset("tail_multi_step_isotropy")
+    labels = [lane.display_label() for lane in preset.config.lanes]
+    assert set(labels) == set(MULTI_STEP)  # the live window and the reproduction name lanes alike
+    assert {label for label in labels if label.startswith("Adam")} == set(ADAMS)
+    assert all("no Nesterov" in label and "μ = 0.95" in label for label in labels if "Muon" in label)
+    assert "no weight decay" in preset.caption and "0.999" not in preset.caption
+
+
+def test_staircase_at_1024_classes_has_eleven_groups_named_from_zero():
+    sizes = staircase_group_sizes(1024)
+    assert sizes == [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+    assert [group_label(g, n) for g, n in enumerate(sizes)][::5] == [
+        "g = 0 (1 class)",
+        "g = 5 (16 classes)",
+        "g = 10 (512 classes)",
+    ]
+    config = TaskConfig(kind="two_level", profile="staircase", d=1024, n_items=1024, batch_size=0)
+    task = MemoryTask(config, torch.device("cpu"), torch.float64)
+    assert np.diff(np.append(task.group_starts, 1024)).tolist() == sizes
