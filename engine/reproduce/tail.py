@@ -202,18 +202,18 @@ def _task_coordinate_claims(k: int) -> list[Claim]:
 
 ADAM_08 = "Adam, β = (0.8, 0.95)"
 ADAM_09 = "Adam, β = (0.9, 0.95)"
-MUON_EXACT = "Muon exact, μ = 0.95, no Nesterov"
+MUON_EXACT = "Muon exact, μ = 0.95 ema, no Nesterov"
 #: Wang et al.'s settings: Adam β = (0.8, 0.95) (160M) and (0.9, 0.95) (0.7B), Muon μ = 0.95 without
 #: Nesterov, no weight decay anywhere (the rules here have none); each with its base learning rate.
 MULTI_STEP = {
     ADAM_08: (LaneConfig(optimizer="adam", momentum=0.8, beta2=0.95), 0.01),
     ADAM_09: (LaneConfig(optimizer="adam", momentum=0.9, beta2=0.95), 0.01),
-    "Muon NS5, μ = 0.95, no Nesterov": (
+    "Muon NS5, μ = 0.95 ema, no Nesterov": (
         LaneConfig(optimizer="muon", momentum=0.95, nesterov=False, polar="ns", ns_steps=5),
         0.5,
     ),
     MUON_EXACT: (LaneConfig(optimizer="muon", momentum=0.95, nesterov=False, polar="exact"), 0.5),
-    "SGD-momentum, μ = 0.9": (LaneConfig(optimizer="sgd", momentum=0.9, buffer="sum"), 20.0),
+    "SGD-momentum, μ = 0.9 sum": (LaneConfig(optimizer="sgd", momentum=0.9, buffer="sum"), 20.0),
     "SignGD": (LaneConfig(optimizer="signgd", momentum=0.0, order="none"), 0.01),
 }
 ADAMS = (ADAM_08, ADAM_09)
