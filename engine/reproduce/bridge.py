@@ -14,7 +14,6 @@ reported, not judged.
 
 from __future__ import annotations
 
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -258,7 +257,7 @@ def reproduce_bridge(settings: Settings, size: BridgeSize) -> Reproduction:
     mu = config.lanes[0].momentum
     window = round(1 / (1 - mu))
     out = Reproduction("bridge", settings.size)
-    marks = _recovery_marks(size.steps)
+    marks = _recovery_marks(size)
     out.tables["over_time"] = _over_time_table(seeds, traces)
     out.tables["summary"] = _summary_table(seeds, traces, marks, window)
     chosen = _spectrum_steps(traces[0][0].paired, window)
@@ -271,9 +270,10 @@ def reproduce_bridge(settings: Settings, size: BridgeSize) -> Reproduction:
     return out
 
 
-def _recovery_marks(steps: int) -> list[int]:
-    """Steps at which recovery is tabulated: a third, two thirds and the end of the run."""
-    return [steps // 3, 2 * steps // 3, steps]
+def _recovery_marks(size: BridgeSize) -> list[int]:
+    """Trace steps at which recovery is tabulated: those nearest a third and two thirds, and the end."""
+    every = size.trace_every_steps
+    return [every * round(size.steps * share / (3 * every)) for share in (1, 2)] + [size.steps]
 
 
 def _spectrum_steps(paired: np.ndarray, window: int) -> list[int]:
@@ -383,11 +383,15 @@ def _spectra_table(seeds: list[int], traces: list[list[LaneTrace]], chosen: list
 
 
 def _over_seeds(x: np.ndarray, rows: list[np.ndarray]) -> Curve:
-    """Mean over seeds with the min–max spread (NaN where no seed has a value)."""
+    """Mean over seeds with the min–max spread, at the points every seed measured.
+
+    A spectrum past a gradient's rank, or a ratio there, has no value: such points are left out
+    rather than averaged over the seeds that happen to have them.
+    """
     stack = np.array(rows, float)  # (seeds, points)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: a point no seed measured
-        return Curve(x, np.nanmean(stack, 0), np.nanmin(stack, 0), np.nanmax(stack, 0))
+    kept = np.all(np.isfinite(stack), axis=0)
+    stack = stack[:, kept]
+    return Curve(np.asarray(x, float)[kept], stack.mean(0), stack.min(0), stack.max(0))
 
 
 def _lane_curves(traces: list[list[LaneTrace]], quantity: str, lanes: list[int]) -> dict[str, Curve]:
