@@ -284,7 +284,8 @@ def _spectrum_steps(paired: np.ndarray, window: int) -> list[int]:
 
 
 def _settled(trace: LaneTrace, window: int) -> np.ndarray:
-    """Paired steps past the buffer's first window, where its start from M = 0 no longer biases it."""
+    """Measured steps past the buffer's first window 1/(1 − μ): before it, a buffer started at M = 0
+    has averaged fewer gradients than its window holds (bias-correcting its scale does not change that)."""
     return trace.paired > window
 
 
@@ -298,8 +299,8 @@ def _recovered_at(trace: LaneTrace, step: int) -> float:
     return float(trace.recovered[hits[0]]) if hits.size else float("nan")
 
 
-#: Per-lane quantities of the summary: name → how one seed's trace gives one number.
 def _lane_numbers(trace: LaneTrace, marks: list[int], window: int) -> dict[str, float]:
+    """One seed's summary of a lane: recovered at the marks, run means of every measurement."""
     settled = _settled(trace, window)
     numbers = {f"recovered_t{step}": _recovered_at(trace, step) for step in marks}
     numbers.update(
