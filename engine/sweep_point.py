@@ -265,7 +265,8 @@ def _run_traced(experiment: Experiment, point: SweepPoint, step_to: _Stepper) ->
         names += (*SIGNAL_TRACED_METRICS, *SIGNAL_TRACED_SPECTRA)
     lanes: dict[str, list[list[Any]]] = {name: [] for name in names}
     while True:
-        experiment.evaluate(with_signal=point.trace_signal)
+        done = experiment.step_count >= point.steps
+        experiment.evaluate(with_signal=point.trace_signal and not done)  # no step pairs with the last
         snapshot = experiment.snapshot()
         steps.append(experiment.step_count)
         for name in TRACED_METRICS:
@@ -273,7 +274,6 @@ def _run_traced(experiment: Experiment, point: SweepPoint, step_to: _Stepper) ->
         lanes["group_accuracy"].append(
             [_group_accuracy(snapshot.group_starts, lane.item_recovered) for lane in snapshot.lanes]
         )
-        done = experiment.step_count >= point.steps
         if point.trace_signal:
             if not done:
                 step_to(experiment.step_count + 1)  # the step that pairs with this evaluation's G_sig
