@@ -20,9 +20,12 @@ def _lane_lines(curves: dict[str, Curve], colours: dict[str, int]) -> tuple[Seri
     return tuple(series(label, curve, colours[label]) for label, curve in curves.items())
 
 
-def _over_steps(data: CurveSet, colours: dict[str, int], title: str, y_label: str) -> Panel:
+def _over_steps(
+    data: CurveSet, colours: dict[str, int], title: str, y_label: str, log_y: bool = False
+) -> Panel:
     lines = _lane_lines(data.curves, colours)
-    return Panel(title, "step", y_label, lines, tuple(guide(n, c) for n, c in data.theory.items()))
+    guides = tuple(guide(n, c) for n, c in data.theory.items())
+    return Panel(title, "step", y_label, lines, guides, log_y=log_y)
 
 
 def _training(reproduction: Reproduction) -> list[Figure]:
@@ -33,6 +36,7 @@ def _training(reproduction: Reproduction) -> list[Figure]:
     (raw,) = reproduction.curve_sets("alignment_over_steps")
     (angles,) = reproduction.curve_sets("sin_theta_over_steps")
     (head,) = reproduction.curve_sets("head_ratio_over_steps")
+    (kept,) = reproduction.curve_sets("head_kept_over_steps")
     (tail,) = reproduction.curve_sets("tail_ratio_over_steps")
     where = f"d = {s['d']}, N = {s['n_items']}, mean and range of {s['seeds']} seeds"
     return [
@@ -49,8 +53,11 @@ def _training(reproduction: Reproduction) -> list[Figure]:
             "filtering_over_steps",
             f"The buffer against the minibatch gradient (μ = {s['mu']}) and the signal's subspace",
             (
-                _over_steps(head, colours, f"head σ_k(M)/σ_k(G), k ≤ r ({NO_POST})", "ratio"),
-                _over_steps(tail, colours, "tail σ_k(M)/σ_k(G), r + 1 ≤ k ≤ rank G", "ratio"),
+                _over_steps(head, colours, f"head σ_k(M)/σ_k(G), k ≤ r ({NO_POST})", "ratio", True),
+                _over_steps(tail, colours, "tail σ_k(M)/σ_k(G), r + 1 ≤ k ≤ rank G", "ratio", True),
+                _over_steps(
+                    kept, colours, "head σ_k(M)/σ_k(G_sig), k ≤ r: buffer against signal", "ratio", True
+                ),
                 _over_steps(angles, colours, "sin Θ of the top-r left subspaces vs G_sig", "‖sin Θ‖"),
             ),
         ),

@@ -144,34 +144,43 @@ class LaneTrace:
 
     @property
     def head_ratio(self) -> np.ndarray:
-        """(T−1,) mean of σ_k(M)/σ_k(G) over k ≤ r: how much of the gradient's head the buffer keeps."""
-        return _nanmean(self.ratio[:, : self.rank])
+        """(T−1,) median of σ_k(M)/σ_k(G) over k ≤ r: how much of the gradient's head the buffer keeps."""
+        return _row_median(self.ratio[:, : self.rank])
 
     @property
     def tail_ratio(self) -> np.ndarray:
         """(T−1,) median of σ_k(M)/σ_k(G) over r < k ≤ rank(G): how much of the rest it keeps."""
-        tail = self.ratio[:, self.rank :]
-        out = np.full(tail.shape[0], np.nan)
-        for i, row in enumerate(tail):
-            live = row[np.isfinite(row)]
-            if live.size:
-                out[i] = np.median(live)
-        return out
+        return _row_median(self.ratio[:, self.rank :])
 
     @property
     def head_kept(self) -> np.ndarray:
-        """(T−1,) mean of σ_k(M)/σ_k(G_sig) over k ≤ r: the buffer's head against the signal's."""
+        """(T−1,) median of σ_k(M)/σ_k(G_sig) over k ≤ r: the buffer's head against the signal's."""
+        return _row_median(self._to_signal(self.s_buffer)[:, : self.rank])
+
+    @property
+    def tail_kept(self) -> np.ndarray:
+        """(T−1,) median of σ_k(M)/σ_k(G_sig) over k > r: the buffer's tail against the signal's."""
+        return _row_median(self._to_signal(self.s_buffer)[:, self.rank :])
+
+    @property
+    def gradient_head_to_signal(self) -> np.ndarray:
+        """(T−1,) median of σ_k(G)/σ_k(G_sig) over k ≤ r: the minibatch gradient's head against G_sig's."""
+        return _row_median(self._to_signal(self.s_gradient)[:, : self.rank])
+
+    def _to_signal(self, spectra: np.ndarray) -> np.ndarray:
+        """(T−1, k) σ_k(X)/σ_k(G_sig), NaN where G_sig has no k-th singular value."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _nanmean(self.s_buffer[:, : self.rank] / self.s_signal[:, : self.rank])
+            return np.where(self.s_signal > 0, spectra / self.s_signal, np.nan)
 
 
-def _nanmean(values: np.ndarray) -> np.ndarray:
-    """Row means over finite entries; NaN for a row with none."""
-    finite = np.isfinite(values)
-    counts = finite.sum(axis=1)
-    sums = np.where(finite, values, 0.0).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+def _row_median(values: np.ndarray) -> np.ndarray:
+    """Row medians over finite entries; NaN for a row with none."""
+    out = np.full(values.shape[0], np.nan)
+    for i, row in enumerate(values):
+        live = row[np.isfinite(row)]
+        if live.size:
+            out[i] = np.median(live)
+    return out
 
 
 def _numbers(values: list) -> np.ndarray:
@@ -267,7 +276,40 @@ def reproduce_bridge(settings: Settings, size: BridgeSize) -> Reproduction:
     out.data += _spectrum_curves(traces, chosen, setting, mu)
     out.claims += _claims(traces, window, mu)
     out.notes += _notes(config, size, window)
+    out.notes += _answers(traces, window)
     return out
+
+
+def _seed_means(traces: list[list[LaneTrace]], quantity: str, window: int) -> dict[str, float]:
+    """Each lane's run value of ``quantity``, averaged over seeds."""
+    return {label: _seed_mean(values) for label, values in _per_lane(traces, quantity, window).items()}
+
+
+def _answers(traces: list[list[LaneTrace]], window: int) -> list[str]:
+    """The three questions the bridge asks, answered with this run's seed means."""
+    lanes = traces[0]
+    aligned = _seed_means(traces, "normalised_alignment", window)
+    order = " > ".join(sorted(aligned, key=aligned.get, reverse=True))
+    final = {
+        lane.label: _seed_mean([seed[i].recovered[-1] for seed in traces]) for i, lane in enumerate(lanes)
+    }
+    best, most = max(aligned, key=aligned.get), max(final, key=final.get)
+    answers = [
+        f"Alignment order A(D)/‖D‖₂ (seed means): {order}. The best-aligned lane "
+        f"{'is' if best == most else 'is not'} the one that recovers the most items ({most})."
+    ]
+    for lane in lanes:
+        if not lane.filters:
+            continue
+        head = _seed_means(traces, "head_kept", window)[lane.label]
+        tail = _seed_means(traces, "tail_kept", window)[lane.label]
+        raw = _seed_means(traces, "gradient_head_to_signal", window)[lane.label]
+        answers.append(
+            f"{lane.label}: its buffer's singular values sit at {head:.2f}× the signal's in the head "
+            f"(k ≤ r) and {tail:.2f}× in the tail, where its minibatch gradient's head sits at {raw:.2f}× "
+            f"(seed means of run medians)."
+        )
+    return answers
 
 
 def _recovery_marks(size: BridgeSize) -> list[int]:
@@ -289,9 +331,25 @@ def _settled(trace: LaneTrace, window: int) -> np.ndarray:
     return trace.paired > window
 
 
-def _run_mean(values: np.ndarray, mask: np.ndarray) -> float:
-    chosen = values[mask & np.isfinite(values)]
-    return float(chosen.mean()) if chosen.size else float("nan")
+#: Quantities summarised over a run by their median: ratios of singular values swing over decades
+#: when a minibatch gradient's head jumps, and one such step should not set a run's value.
+RATIOS = ("head_ratio", "tail_ratio", "head_kept", "tail_kept", "gradient_head_to_signal")
+#: What a run summary holds for each lane, besides the items recovered.
+MEASURED = (
+    "alignment",
+    "normalised_alignment",
+    "sin_theta",
+    *RATIOS,
+)
+
+
+def _run_value(trace: LaneTrace, quantity: str, window: int) -> float:
+    """``quantity`` over the measured steps past the first window: its median for ratios, else its mean."""
+    values = getattr(trace, quantity)
+    chosen = values[_settled(trace, window) & np.isfinite(values)]
+    if not chosen.size:
+        return float("nan")
+    return float(np.median(chosen) if quantity in RATIOS else chosen.mean())
 
 
 def _recovered_at(trace: LaneTrace, step: int) -> float:
@@ -303,15 +361,9 @@ def _lane_numbers(trace: LaneTrace, marks: list[int], window: int) -> dict[str, 
     """One seed's summary of a lane: recovered at the marks, run means of every measurement."""
     settled = _settled(trace, window)
     numbers = {f"recovered_t{step}": _recovered_at(trace, step) for step in marks}
-    numbers.update(
-        alignment=_run_mean(trace.alignment, settled),
-        normalised_alignment=_run_mean(trace.normalised_alignment, settled),
-        sin_theta=_run_mean(trace.sin_theta, settled),
-        head_ratio=_run_mean(trace.head_ratio, settled),
-        tail_ratio=_run_mean(trace.tail_ratio, settled),
-        head_kept=_run_mean(trace.head_kept, settled),
-        gradient_rank=_run_mean(trace.gradient_rank.astype(float), settled),
-    )
+    numbers.update({quantity: _run_value(trace, quantity, window) for quantity in MEASURED})
+    ranks = trace.gradient_rank[settled]
+    numbers["gradient_rank"] = float(ranks.mean()) if ranks.size else float("nan")
     return numbers
 
 
@@ -349,6 +401,8 @@ def _over_time_table(seeds: list[int], traces: list[list[LaneTrace]]) -> dict:
                 "head_ratio": trace.head_ratio,
                 "tail_ratio": trace.tail_ratio,
                 "head_kept": trace.head_kept,
+                "tail_kept": trace.tail_kept,
+                "gradient_head_to_signal": trace.gradient_head_to_signal,
                 "gradient_rank": trace.gradient_rank.astype(float),
             }
             for i, step in enumerate(trace.step):
@@ -411,6 +465,7 @@ def _over_time_curves(traces: list[list[LaneTrace]], setting: dict, mu: float) -
     muon = [i for i in every if traces[0][i].optimizer == "muon"]
     tail = 1 / np.sqrt(2 / (1 - mu) - 1)
     x = traces[0][0].paired
+    guide = {"1/√(2T−1)": Curve(x, np.full(x.size, tail))}  # what averaging leaves of independent noise
     return [
         CurveSet("recovered_over_steps", _lane_curves(traces, "recovered", every), setting=setting),
         CurveSet("alignment_over_steps", _lane_curves(traces, "alignment", muon), setting=setting),
@@ -420,11 +475,12 @@ def _over_time_curves(traces: list[list[LaneTrace]], setting: dict, mu: float) -
             setting=setting,
         ),
         CurveSet("sin_theta_over_steps", _lane_curves(traces, "sin_theta", every), setting=setting),
-        CurveSet("head_ratio_over_steps", _lane_curves(traces, "head_ratio", filtering), setting=setting),
+        CurveSet("head_ratio_over_steps", _lane_curves(traces, "head_ratio", filtering), guide, setting),
+        CurveSet("head_kept_over_steps", _lane_curves(traces, "head_kept", filtering), setting=setting),
         CurveSet(
             "tail_ratio_over_steps",
             _lane_curves(traces, "tail_ratio", filtering),
-            {"1/√(2T−1)": Curve(x, np.full(x.size, tail))},
+            guide,
             setting,
         ),
     ]
@@ -478,13 +534,10 @@ def _spread(values: list[float], fmt: str = ".3f") -> str:
 def _per_lane(
     traces: list[list[LaneTrace]], quantity: str, window: int, lanes: list[int] | None = None
 ) -> dict[str, list[float]]:
-    """Each lane's run mean (past the first window) of ``quantity``, one value per seed."""
+    """Each lane's run value (past the first window) of ``quantity``, one per seed."""
     lanes = range(len(traces[0])) if lanes is None else lanes
     return {
-        traces[0][lane].label: [
-            _run_mean(getattr(seed[lane], quantity), _settled(seed[lane], window)) for seed in traces
-        ]
-        for lane in lanes
+        traces[0][lane].label: [_run_value(seed[lane], quantity, window) for seed in traces] for lane in lanes
     }
 
 
@@ -509,15 +562,29 @@ def _claims(traces: list[list[LaneTrace]], window: int, mu: float) -> list[Claim
     return [
         Claim(
             "§9",
-            f"buffer's head against the signal's: mean σ_k(M)/σ_k(G_sig), k ≤ r = {rank}, "
-            f"steps past the first window T = {window}",
+            f"buffer's head against the signal's: σ_k(M)/σ_k(G_sig), k ≤ r = {rank} (median over k, then "
+            f"over the steps past the first window T = {window})",
             _by_lane(_per_lane(traces, "head_kept", window, filtering)),
             "≈ 1 if the buffer keeps the signal's head (exploratory)",
             None,
         ),
         Claim(
             "§9",
-            f"head filtering ratio: mean σ_k(M)/σ_k(G), k ≤ r = {rank}",
+            f"the minibatch gradient's head against the signal's: σ_k(G)/σ_k(G_sig), k ≤ r = {rank}",
+            _by_lane(_per_lane(traces, "gradient_head_to_signal", window)),
+            "> 1 where sampling noise inflates the head (exploratory)",
+            None,
+        ),
+        Claim(
+            "§9",
+            f"buffer's tail against the signal's: σ_k(M)/σ_k(G_sig), k > r = {rank}",
+            _by_lane(_per_lane(traces, "tail_kept", window, filtering)),
+            "≈ 1 if the buffer keeps the signal's tail (exploratory)",
+            None,
+        ),
+        Claim(
+            "§9",
+            f"head filtering ratio: σ_k(M)/σ_k(G), k ≤ r = {rank}",
             _by_lane(_per_lane(traces, "head_ratio", window, filtering)),
             "≈ 1 on Li et al.'s stream at low noise (exploratory)",
             None,
@@ -570,8 +637,10 @@ def _notes(config: ExperimentConfig, size: BridgeSize, window: int) -> list[str]
         f"Measured: zipf memory d = {size.d}, N = {size.n_items}, α = {config.task.alpha:g}, "
         f"B = {config.task.batch_size}, {size.steps} steps, seeds {', '.join(map(str, size.seeds))}; "
         f"lanes {lanes}. Every {size.trace_every_steps} steps the population gradient G_sig(W_t) is "
-        "computed exactly and step t → t + 1 is measured against it; run means use the measured steps "
-        f"past the buffer's first window (t + 1 > {window}).",
+        "computed exactly and step t → t + 1 is measured against it. A run's value is the mean over the "
+        f"measured steps past the buffer's first window (t + 1 > {window}); for ratios of singular values "
+        "(medians over k within each step) it is their median over those steps, as one step whose "
+        "minibatch head jumps moves a ratio by decades.",
         "The filtering ratio σ_k(M)/σ_k(G) is shown only for lanes whose buffer averages raw gradients "
         "(Muon pre, Adam's first moment): the post-polar buffer averages msgn(G_t), whose singular values "
         "are not a filtered σ_k(G), and the lane without momentum has no buffer. Buffers are read on the "

@@ -125,7 +125,7 @@ def test_bridge_lanes_keep_one_colour_in_every_panel_and_post_polar_is_said_to_b
                 assert line.label in recovered.curves, line.label
                 assert colour.setdefault(line.label, line.colour) == line.colour, line.label
     assert len(colour) == 4
-    head, tail, _angles = figures["filtering_over_steps"].panels
+    head, tail, _kept, _angles = figures["filtering_over_steps"].panels
     assert not any("post" in line.label for line in (*head.series, *tail.series))
     assert "post-polar not shown" in head.title and "post-polar not shown" in figures["filtering_ratio"].title
 
