@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from muonscope.app import capacity_figures, filtering_figures, hierarchical_figures, tail_figures
+from muonscope.app import (
+    bridge_figures,
+    capacity_figures,
+    filtering_figures,
+    hierarchical_figures,
+    tail_figures,
+)
 from muonscope.app.figures import Figure, Panel, Presentation, lane_series
 from muonscope.engine.reproduce import Reproduction
 
@@ -18,6 +24,7 @@ def _race(reproduction: Reproduction) -> list[Figure]:
 
 PRESENTATIONS: dict[str, Presentation] = {
     "default": Presentation("Muon vs SGD vs Adam on a Zipf memory", _race),
+    **bridge_figures.PRESENTATIONS,
     **capacity_figures.PRESENTATIONS,
     **filtering_figures.PRESENTATIONS,
     **hierarchical_figures.PRESENTATIONS,

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = [
     "LANE_FIELDS",
     "SCHEMA",
+    "SIGNAL_TRACED_METRICS",
+    "SIGNAL_TRACED_SPECTRA",
     "TRACED_METRICS",
     "PointStopped",
     "Runtime",
@@ -34,8 +36,9 @@ __all__ = [
 
 #: Bumped whenever what a point computes or what its record holds changes, so stale cache entries
 #: are never reused. 3: records and keys name the device, dtype and torch version; 4: traced points
-#: keep loss, accuracy, recovered and per-group accuracy over time as well as Δ(W_t).
-SCHEMA = "muonscope-sweep-4"
+#: keep loss, accuracy, recovered and per-group accuracy over time as well as Δ(W_t); 5: traced
+#: points may also keep the signal metrics (alignment, sin Θ, spectra against the population gradient).
+SCHEMA = "muonscope-sweep-5"
 _LANE_METRICS = (
     "recovered",
     "recovered_prefix",
@@ -63,6 +66,18 @@ LANE_FIELDS = (
 )
 #: Scalars a traced point records after every chunk, each as ``<name>_trace`` (one value per trace step).
 TRACED_METRICS = ("balance_gap", "loss", "accuracy", "recovered")
+#: Scalars a point traced with the signal records on the step after each trace step, as ``<name>_trace``.
+SIGNAL_TRACED_METRICS = ("alignment", "sin_theta", "gap", "tail_filtering")
+#: Spectra (one list of singular values or ratios per trace step) recorded beside them: σ_k of the
+#: population gradient G_sig, of the minibatch gradient G, of the buffer M and of the update D, and the
+#: engine's filtering ratio σ_k(M)/σ_k(G) (empty for a lane without a buffer of gradients).
+SIGNAL_TRACED_SPECTRA = (
+    "signal_spectrum",
+    "gradient_spectrum",
+    "momentum_spectrum",
+    "update_spectrum",
+    "filtering_ratio",
+)
 
 
 @dataclass(frozen=True)
@@ -72,12 +87,24 @@ class SweepPoint:
     With ``trace_every_steps`` > 0 the point is also evaluated every that many steps and keeps the
     trajectories of :data:`TRACED_METRICS` and of the per-group accuracy, so a figure over time needs
     no second run.
+
+    With ``trace_signal`` as well, each trace step t evaluates the population gradient G_sig = ∇L(W_t)
+    and takes the next step at once, so that its signal metrics (:data:`SIGNAL_TRACED_METRICS`) and
+    spectra (:data:`SIGNAL_TRACED_SPECTRA`) describe the step t → t + 1: its minibatch gradient, the
+    buffer and update it produced, against the population gradient at the W it started from (Li et
+    al.'s signal). The last trace step (the end of the run) has no such step: its values are None.
+    Only the metrics change; the trajectory is the one the untraced point takes.
     """
 
     config: ExperimentConfig
     steps: int
     coords: tuple[tuple[str, Any], ...] = ()
     trace_every_steps: int = 0
+    trace_signal: bool = False
+
+    def __post_init__(self) -> None:
+        if self.trace_signal and self.trace_every_steps <= 0:
+            raise ValueError("trace_signal needs trace_every_steps > 0 (the steps it measures at)")
 
     @property
     def key(self) -> str:
@@ -90,6 +117,8 @@ class SweepPoint:
         content: dict[str, Any] = {"schema": SCHEMA, "config": self.config.to_dict(), "steps": self.steps}
         if self.trace_every_steps:  # untraced points keep the keys they always had
             content["trace_every_steps"] = self.trace_every_steps
+        if self.trace_signal:
+            content["trace_signal"] = True
         return json.loads(json.dumps(content))  # tuples become lists, as they come back from a file
 
     def coord(self, name: str) -> Any:
@@ -145,10 +174,8 @@ def run_point(
     point: SweepPoint, stop: Callable[[], bool] | None = None
 ) -> tuple[list[dict[str, Any]], float]:
     """Run one point in this process: its lanes' final metrics and the seconds it took."""
-    from muonscope.engine.experiment import Experiment
-
     start = time.perf_counter()
-    experiment = Experiment(point.config)
+    experiment = _experiment(point)
     step_to = _Stepper(experiment, stop)
     traces = _run_traced(experiment, point, step_to) if point.trace_every_steps else None
     step_to(point.steps)
@@ -165,11 +192,30 @@ def run_point(
         record["weight_entropy"] = _clean(lane.weight_isotropy.entropy)
         if traces is not None:
             record["group_accuracy"] = _group_accuracy(snapshot.group_starts, lane.item_recovered)
-            record["trace_step"] = traces["step"]
+            for name in ("trace_step", "signal_trace_step"):
+                if name in traces:
+                    record[name] = traces[name]
             for name, per_step in traces["lanes"].items():
                 record[f"{name}_trace"] = [values[index] for values in per_step]
         lanes.append(record)
     return lanes, time.perf_counter() - start
+
+
+def _experiment(point: SweepPoint) -> Experiment:
+    """The point's experiment; traced with the signal, its spectra also come on every paired step.
+
+    Spectra cost SVDs, so rather than computing them on every step the run's cadence becomes 1 with
+    a gate that opens on the steps that follow a trace step and on the config's own cadence.
+    """
+    from muonscope.engine.experiment import Experiment
+
+    if not point.trace_signal:
+        return Experiment(point.config)
+    own_every = point.config.run.spectra_every
+    paired = {t + 1 for t in range(0, point.steps, point.trace_every_steps)}
+    experiment = Experiment(point.config.with_value("run.spectra_every", 1))
+    experiment.spectra_gate = lambda step: step in paired or step % own_every == 0
+    return experiment
 
 
 class _Stepper:
@@ -208,12 +254,19 @@ def _run_traced(experiment: Experiment, point: SweepPoint, step_to: _Stepper) ->
     """Step to ``point.steps`` in chunks, recording each lane's traced metrics after every chunk (and at 0).
 
     Returns the trace steps and, per metric, a list over trace steps of per-lane values:
-    ``{"step": [T], "lanes": {name: [T][L]}}`` with ``group_accuracy`` a per-group list per lane.
+    ``{"trace_step": [T], "lanes": {name: [T][L]}}`` with ``group_accuracy`` a per-group list per
+    lane; traced with the signal, also ``signal_trace_step`` ([T]: the step each signal value
+    describes, None at the end) and the signal metrics and spectra.
     """
     steps: list[int] = []
-    lanes: dict[str, list[list[Any]]] = {name: [] for name in (*TRACED_METRICS, "group_accuracy")}
+    signal_steps: list[int | None] = []
+    names = (*TRACED_METRICS, "group_accuracy")
+    if point.trace_signal:
+        names += (*SIGNAL_TRACED_METRICS, *SIGNAL_TRACED_SPECTRA)
+    lanes: dict[str, list[list[Any]]] = {name: [] for name in names}
     while True:
-        experiment.evaluate(with_signal=False)
+        done = experiment.step_count >= point.steps
+        experiment.evaluate(with_signal=point.trace_signal and not done)  # no step pairs with the last
         snapshot = experiment.snapshot()
         steps.append(experiment.step_count)
         for name in TRACED_METRICS:
@@ -221,9 +274,50 @@ def _run_traced(experiment: Experiment, point: SweepPoint, step_to: _Stepper) ->
         lanes["group_accuracy"].append(
             [_group_accuracy(snapshot.group_starts, lane.item_recovered) for lane in snapshot.lanes]
         )
-        if experiment.step_count >= point.steps:
-            return {"step": steps, "lanes": lanes}
-        step_to(min(experiment.step_count + point.trace_every_steps, point.steps))
+        if point.trace_signal:
+            if not done:
+                step_to(experiment.step_count + 1)  # the step that pairs with this evaluation's G_sig
+            signal_steps.append(None if done else experiment.step_count)
+            _record_signal(lanes, None if done else experiment.snapshot())
+        if done:
+            traced: dict[str, Any] = {"trace_step": steps, "lanes": lanes}
+            if point.trace_signal:
+                traced["signal_trace_step"] = signal_steps
+            return traced
+        step_to(min(steps[-1] + point.trace_every_steps, point.steps))
+
+
+def _record_signal(lanes: dict[str, list[list[Any]]], snapshot: Any) -> None:
+    """Append each lane's signal metrics and spectra of the snapshot's step (None/[] where not computed).
+
+    ``snapshot`` None (no step followed the trace step) records nothing measured; a lane whose signal
+    or spectra were not computed at this very step (no population gradient: a sampled evaluation)
+    records None and [] rather than an older value.
+    """
+    count = len(next(iter(lanes.values()))[-1])
+    for name in (*SIGNAL_TRACED_METRICS, *SIGNAL_TRACED_SPECTRA):
+        lanes[name].append([None if name in SIGNAL_TRACED_METRICS else [] for _ in range(count)])
+    if snapshot is None:
+        return
+    for index, lane in enumerate(snapshot.lanes):
+        fresh_signal = lane.signal_step == snapshot.step
+        fresh_spectra = lane.spectra_step == snapshot.step
+        values = {
+            "alignment": lane.alignment if fresh_signal else None,
+            "sin_theta": lane.sin_theta if fresh_signal else None,
+            "gap": lane.gap if fresh_spectra else None,
+            "tail_filtering": lane.tail_filtering if fresh_spectra else None,
+            "signal_spectrum": lane.signal_spectrum if fresh_signal else (),
+            "gradient_spectrum": lane.spectra.gradient if fresh_spectra else (),
+            "momentum_spectrum": lane.spectra.momentum if fresh_spectra else (),
+            "update_spectrum": lane.spectra.update if fresh_spectra else (),
+            "filtering_ratio": lane.filtering_ratio if fresh_spectra else (),
+        }
+        for name, value in values.items():
+            if name in SIGNAL_TRACED_METRICS:
+                lanes[name][-1][index] = None if value is None else _clean(float(value))
+            else:
+                lanes[name][-1][index] = [_clean(float(v)) for v in value]
 
 
 def _plain(value: Any) -> Any:

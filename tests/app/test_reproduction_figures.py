@@ -26,6 +26,7 @@ FIGURES = {
     "noisy_scaling": ["scaling"],
     "tail_balance_one_step": ["loss_vs_gap"],
     "tail_multi_step_isotropy": ["groups", "tail_groups"],
+    "bridge": ["recovery_and_alignment", "filtering_over_steps", "spectra", "filtering_ratio"],
 }
 CHEAP = ("default", "hierarchical_noiseless", "multi_step_recovery", "tail_balance_one_step")
 
@@ -131,6 +132,23 @@ def test_tail_group_figures_name_staircase_groups_from_zero_with_their_class_cou
 
 def test_group_axis_names_the_eleven_groups_of_1024_classes():
     assert group_axis_label(staircase_group_sizes(1024)) == "group g = 0…10 (classes: 1, 1, 2, …, 512)"
+
+
+@pytest.mark.timeout(600)
+def test_bridge_lanes_keep_one_colour_in_every_panel_and_post_polar_is_said_to_be_left_out():
+    result = reproduced("bridge")
+    (recovered,) = result.curve_sets("recovered_over_steps")
+    figures = {figure.name: figure for figure in reproduction_figures(result)}
+    colour = {}
+    for name in ("recovery_and_alignment", "filtering_over_steps", "filtering_ratio"):
+        for panel in figures[name].panels:
+            for line in panel.series:
+                assert line.label in recovered.curves, line.label
+                assert colour.setdefault(line.label, line.colour) == line.colour, line.label
+    assert len(colour) == 4
+    head, tail, _kept, _angles = figures["filtering_over_steps"].panels
+    assert not any("post" in line.label for line in (*head.series, *tail.series))
+    assert "post-polar not shown" in head.title and "post-polar not shown" in figures["filtering_ratio"].title
 
 
 @pytest.mark.parametrize("name", CHEAP)

@@ -34,6 +34,7 @@ CHECKS = {
     "tail_balance_one_step": {"§11.23", "§11.24", "§8"},
     "tail_multi_step_isotropy": {"§11.25", "§10.10"},
     "default": {"preset"},
+    "bridge": {"§9"},
 }
 #: Words that belong to drawing or writing up a result, not to the result (a lane's label is its name).
 PRESENTATION = {"colour", "color", "style", "title", "legend", "log_x", "log_y", "x_label", "y_label"}
