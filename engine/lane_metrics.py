@@ -28,6 +28,7 @@ from muonscope.engine.metrics import (
     singular_values,
     spectral_gap,
 )
+from muonscope.engine.optim.polar import relative_floor
 from muonscope.engine.snapshot import Spectra, frozen_array
 from muonscope.engine.tasks.base import Evaluation
 
@@ -75,8 +76,9 @@ def spectra_fields(
     lanes = grads.shape[0]
     s_grad, s_mom, s_dir, s_w = _lane_spectra(grads, buffers, directions, weights, known, check)
     scales = [1.0] * lanes if average_scales is None else list(average_scales)
+    floor = relative_floor(grads.dtype)
     kept = [
-        filtering_ratio(scales[i] * s_mom[i], s_grad[i])
+        filtering_ratio(scales[i] * s_mom[i], s_grad[i], floor)
         if s_mom[i].size and scales[i] is not None
         else np.zeros(0)
         for i in range(lanes)

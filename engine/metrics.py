@@ -88,10 +88,17 @@ def largest_ratio_gap(s: np.ndarray, rel_floor: float = 1e-10) -> tuple[int, flo
     return k + 1, float(ratios[k])
 
 
-def filtering_ratio(s_buffer: np.ndarray, s_gradient: np.ndarray) -> np.ndarray:
-    """σ_k(M)/σ_k(G): how much the momentum buffer keeps of each raw singular direction."""
+def filtering_ratio(s_buffer: np.ndarray, s_gradient: np.ndarray, floor: float = 1e-12) -> np.ndarray:
+    """σ_k(M)/σ_k(G): how much the momentum buffer keeps of each raw singular direction.
+
+    NaN where σ_k(G) ≤ floor·σ₁(G): a minibatch gradient of B draws has rank at most the number of
+    distinct items drawn, and beyond it σ_k(G) is round-off, so the ratio there would be noise
+    divided by noise (1e13 on a Zipf memory). ``floor`` is the run dtype's
+    :func:`~muonscope.engine.optim.polar.relative_floor`.
+    """
+    live = s_gradient > floor * (s_gradient[0] if s_gradient.size else 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(s_gradient > 0, s_buffer / s_gradient, np.nan)
+        return np.where(live, s_buffer / s_gradient, np.nan)
 
 
 def alignment(update: Tensor, signal: Tensor, signal_spectrum: np.ndarray | None = None) -> np.ndarray:

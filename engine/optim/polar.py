@@ -57,6 +57,11 @@ def _svd_from_gram(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return (v, s, u.mT) if wide else (u, s, v.mT)
 
 
+def relative_floor(dtype: torch.dtype) -> float:
+    """max(1e-12, eps): the fraction of σ₁ below which a singular value is round-off (see rank_floor)."""
+    return max(1e-12, torch.finfo(dtype).eps)
+
+
 def rank_floor(s: Tensor) -> Tensor:
     """Singular values below this are numerically zero: max(1e-12, eps)·σ₁ (SCIENCE.md §3).
 
@@ -67,7 +72,7 @@ def rank_floor(s: Tensor) -> Tensor:
     W = 0, a minibatch gradient with fewer items than d — which in float32 sits at 0.01–0.3·eps·σ₁.
     In float64 the 1e-12 term decides, as it always did.
     """
-    return s[..., :1] * max(1e-12, torch.finfo(s.dtype).eps)
+    return s[..., :1] * relative_floor(s.dtype)
 
 
 def polar_exact(x: Tensor) -> Tensor:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from muonscope.engine.config import ExperimentConfig, LaneConfig
+from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce.base import (
     Claim,
@@ -101,9 +102,9 @@ def averages_gradients(lane: LaneConfig) -> bool:
 
     A post-polar buffer averages msgn(G_t): its singular values are those of an average of partial
     isometries, not a filtered G, so dividing them by σ_k(G) compares unlike things. A lane without
-    momentum has no buffer.
+    momentum has no buffer. The registry decides, as it does for the engine's own filtering ratio.
     """
-    return lane.order != "post" and lane.momentum > 0 and (lane.optimizer == "adam" or lane.order == "pre")
+    return lane.momentum > 0 and OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) is not None
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def lane_trace(record: dict, lane: LaneConfig, rank: int) -> LaneTrace:
 def _buffer_scale(lane: LaneConfig, steps: np.ndarray) -> np.ndarray:
     """(len(steps),) factor taking the buffer after ``steps`` steps to the bias-corrected EMA of G."""
     mu = lane.momentum
-    convention = (1.0 - mu) if lane.buffer == "sum" else 1.0
+    convention = OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) or 1.0
     with np.errstate(divide="ignore"):
         return convention / (1.0 - mu**steps)
 

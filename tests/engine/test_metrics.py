@@ -88,3 +88,14 @@ def test_isotropy_quantile_ratio_is_numpys_percentile():
     s = np.sort(np.random.default_rng(4).lognormal(size=37))[::-1]
     q25, q75 = np.percentile(s**2, [25, 75])
     assert isotropy(s).q75_q25 == pytest.approx(q75 / q25, rel=1e-12)
+
+
+def test_filtering_ratio_leaves_out_the_gradients_round_off_directions():
+    """Past a minibatch gradient's rank σ_k(G) is round-off: no ratio there, in either dtype's floor."""
+    s_buffer, s_gradient = np.array([2.0, 1.0, 1e-3, 1e-15]), np.array([4.0, 2.0, 1e-5, 1e-17])
+    np.testing.assert_array_equal(filtering_ratio(s_buffer, s_gradient), [0.5, 0.5, 100.0, np.nan])
+    float32_floor = float(np.finfo(np.float32).eps)
+    np.testing.assert_array_equal(
+        filtering_ratio(s_buffer, s_gradient, float32_floor), [0.5, 0.5, 100.0, np.nan]
+    )
+    np.testing.assert_array_equal(filtering_ratio(s_buffer, s_gradient, 1e-3), [0.5, 0.5, np.nan, np.nan])
