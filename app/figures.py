@@ -10,6 +10,7 @@ picture), and grabbed. Series keep the lane palette; guides are grey dashed line
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -123,7 +124,7 @@ def render_figure(figure: Figure, path: Path) -> Path:
     view = pg.GraphicsLayoutWidget()
     legend_px = LEGEND_ROW_PX * max(_legend_rows(panel) for panel in figure.panels) + 10
     view.resize(PANEL_SIZE[0] * len(figure.panels), PANEL_SIZE[1] + 30 + legend_px)
-    view.addLabel(f"<b>{figure.title}</b>", row=0, col=0, colspan=len(figure.panels))
+    view.addLabel(f"<b>{html.escape(figure.title)}</b>", row=0, col=0, colspan=len(figure.panels))
     for column, panel in enumerate(figure.panels):
         plot = view.addPlot(row=1, col=column)
         legend = pg.LegendItem(labelTextSize="8pt", colCount=LEGEND_COLUMNS)
@@ -164,7 +165,7 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
     from muonscope.widgets.theme import lane_colour, lane_pen
 
     plain_units(plot)
-    plot.setTitle(panel.title, size="10pt")
+    plot.setTitle(html.escape(panel.title), size="10pt")  # pyqtgraph reads titles as HTML: "λ < …"
     plot.setLabel("bottom", panel.x_label)
     plot.setLabel("left", panel.y_label)
     plot.showGrid(x=True, y=True, alpha=0.15)
