@@ -1,6 +1,13 @@
 """Reproductions of the four papers' claims: one function per preset, registered by name."""
 
-from muonscope.engine.reproduce import capacity, default, filtering, hierarchical, tail  # noqa: F401 - registers
+from muonscope.engine.reproduce import (  # noqa: F401 - registers
+    capacity,
+    default,
+    filtering,
+    hierarchical,
+    multistep,
+    tail,
+)
 from muonscope.engine.reproduce.base import (
     REPRODUCTIONS,
     Claim,
