@@ -46,6 +46,8 @@ __all__ = [
     "Dynamics",
     "MultiStepRun",
     "lambda_schedule",
+    "multi_step_recovery",
+    "population_gradient",
     "recovery_target",
     "run_multistep",
     "theory_recovery",
@@ -90,6 +92,10 @@ class Constants:
             raise ValueError(f"eta_scale and lam_scale must be > 0, got {self.eta_scale}, {self.lam_scale}")
         if self.lam_target not in ("capped", "law"):
             raise ValueError(f"lam_target {self.lam_target!r}: allowed are 'capped', 'law'")
+
+    @property
+    def text(self) -> str:
+        return f"η = {self.eta_scale:g}·√d, λ_t × {self.lam_scale:.3g}"
 
     def eta(self, d: int) -> float:
         return self.eta_scale * math.sqrt(d)
@@ -190,23 +196,30 @@ def _measure(task: MemoryTask, w: Tensor, with_grad: bool) -> _Measured:
     )
 
 
+def population_gradient(task: MemoryTask, w: Tensor, recovered: Tensor, full: Tensor | None = None) -> Tensor:
+    """∇L(W) = Σ_i p_i ∇ℓ_i(W) over the items not flagged in ``recovered`` ((N,) bool) [S].
+
+    ``full``, the gradient over every item when already known, lets the few recovered items' share
+    be subtracted instead of passing over the many that remain: the same sum, a fraction of the cost.
+    """
+    queries = item_queries(task.probs, torch.arange(task.n_items), 0.0)
+    if full is not None and int(recovered.sum()) < task.n_items // 2:
+        return full - _gradient(task, w, without_items(queries, ~recovered))
+    return thresholded_gradient(task, w, queries, recovered)
+
+
 def _step_gradient(
     task: MemoryTask, w: Tensor, lane: Dynamics, seen: _Measured, sampler: BatchSampler
 ) -> Tensor:
     """G_t's negative, ∇L(W_t; 𝔅_t), with the recovered items removed when the lane thresholds."""
-    if lane.batch_size > 0:
-        batch = sampler.draw(lane.batch_size, 0.0)
-        queries = minibatch_queries(batch.items, batch.labels, w.dtype)
-    elif not lane.thresholded or not bool(seen.recovered.any()):
-        return seen.grad
-    else:
-        queries = item_queries(task.probs, torch.arange(task.n_items), 0.0)
+    if lane.batch_size == 0:
+        if not lane.thresholded or not bool(seen.recovered.any()):
+            return seen.grad
+        return population_gradient(task, w, seen.recovered, seen.grad)
+    batch = sampler.draw(lane.batch_size, 0.0)
+    queries = minibatch_queries(batch.items, batch.labels, w.dtype)
     if not lane.thresholded:
         return _gradient(task, w, queries)
-    n_recovered = int(seen.recovered.sum())
-    if lane.batch_size == 0 and n_recovered < task.n_items // 2:
-        # the population gradient is already known: subtract the few recovered columns' share
-        return seen.grad - _gradient(task, w, without_items(queries, ~seen.recovered))
     return thresholded_gradient(task, w, queries, seen.recovered)
 
 
@@ -271,7 +284,7 @@ def run_multistep(
         gd_lr = constants.eta(d) / float(torch.linalg.matrix_norm(task.signal_gradients(zero, True)[0], 2))
         for lane in lanes:
             if progress is not None:
-                progress(f"d = {d}, seed {seed}: {lane.name}")
+                progress(f"d = {d}, seed {seed}, {constants.text}: {lane.name}")
             counts, losses = _run_lane(task, alpha, lane, steps, seed, constants, gd_lr)
             recovered[lane.name][s] = counts
             loss[lane.name][s] = losses
@@ -404,14 +417,26 @@ def _variant(d: int, eta: float | str, lam: float | str) -> Constants:
     return Constants(float(d) if eta == "d" else float(eta), 1.0 / d if lam == "1/d" else float(lam))
 
 
-def _variants_table(d: int, settings: Settings) -> dict[str, list]:
+class _LaneCounter:
+    """Reports each lane run (one lane, one seed) as one unit of the reproduction's progress."""
+
+    def __init__(self, settings: Settings, total: int) -> None:
+        self.settings, self.total, self.done = settings, total, 0
+
+    def __call__(self, text: str) -> None:
+        self.settings.report(self.done, self.total, text)
+        self.done += 1
+
+
+VARIANT_LANES = (Dynamics("muon_reg", True, 0), Dynamics("muon_reg", False, 0))
+
+
+def _variants_table(d: int, progress: _LaneCounter) -> dict[str, list]:
     """Thresholded and exact Muon-reg at B = ∞ under the other constants, one seed (seed 0)."""
     table = defaultdict(list)
-    lanes = (Dynamics("muon_reg", True, 0), Dynamics("muon_reg", False, 0))
     for eta, lam in CONSTANT_VARIANTS:
         constants = _variant(d, eta, lam)
-        settings.report(0, 1, f"d = {d}: constants η = {eta}·√d, λ scale {lam}")
-        run = run_multistep(d, n_items_for(d), ALPHA, STEPS, lanes, (0,), constants)
+        run = run_multistep(d, n_items_for(d), ALPHA, STEPS, VARIANT_LANES, (0,), constants, progress)
         _add_rows(table, run, {"eta_scale": constants.eta_scale, "lam_scale": constants.lam_scale})
     return dict(table)
 
@@ -429,11 +454,12 @@ def multi_step_recovery(settings: Settings) -> Reproduction:
     out = Reproduction("multi_step_recovery", settings.size)
     table: dict[str, list] = defaultdict(list)
     lanes = multistep_lanes(BATCH)
+    progress = _LaneCounter(
+        settings, len(dims) * len(SEEDS) * len(lanes) + len(CONSTANT_VARIANTS) * len(VARIANT_LANES)
+    )
     runs = []
     for d in dims:
-        run = run_multistep(
-            d, n_items_for(d), ALPHA, STEPS, lanes, SEEDS, progress=lambda text: settings.report(0, 1, text)
-        )
+        run = run_multistep(d, n_items_for(d), ALPHA, STEPS, lanes, SEEDS, progress=progress)
         out.data.append(_curve_set(run))
         _add_rows(table, run)
         out.claims.append(_claim(run))
@@ -441,7 +467,7 @@ def multi_step_recovery(settings: Settings) -> Reproduction:
     if len(runs) > 1:
         out.claims.append(_slope_claim(runs))
     out.tables["multi_step"] = dict(table)
-    out.tables["constants"] = _variants_table(dims[0], settings)
+    out.tables["constants"] = _variants_table(dims[0], progress)
     out.notes.extend(_notes(out.tables["multi_step"], out.tables["constants"]))
     return out
 
