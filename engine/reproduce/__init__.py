@@ -6,6 +6,7 @@ from muonscope.engine.reproduce import (  # noqa: F401 - registers
     default,
     filtering,
     hierarchical,
+    multistep,
     tail,
 )
 from muonscope.engine.reproduce.base import (

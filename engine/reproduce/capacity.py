@@ -1,4 +1,7 @@
-"""Kim, Nichani, Wu, Bietti, Lee — capacity of one Muon step (presets 1–4, SCIENCE.md §5)."""
+"""Kim, Nichani, Wu, Bietti, Lee — capacity of one Muon step (presets 1, 2 and 4, SCIENCE.md §5).
+
+Preset 3, their multi-step recovery, is reproduced in :mod:`engine.reproduce.multistep`.
+"""
 
 from __future__ import annotations
 
@@ -333,61 +336,5 @@ def anisotropic(settings: Settings) -> Reproduction:
             _curves(list(kappas), counts, lambda k: (k,), lanes),
             setting={"d": d, "n_items": n_items, "alpha": 1.5},
         )
-    )
-    return out
-
-
-# ---- preset 3 ----------------------------------------------------------------------------------
-
-
-def theory_recovery(d: int, alpha: float, t: int) -> float:
-    """d_t = d^{2 − (1 − 1/(2α))^t} (Kim et al.'s multi-step conjecture, population gradient)."""
-    return d ** (2.0 - (1.0 - 1.0 / (2.0 * alpha)) ** t)
-
-
-@register("multi_step_recovery")
-def multi_step_recovery(settings: Settings) -> Reproduction:
-    """Exploratory: n_rec over T steps of Muon-reg (η = √d) and GD against d_t; calibration pending."""
-    from muonscope.engine.reproduce.multistep import run_multistep
-
-    dims = (64, 128) if settings.full else (32,)
-    alpha, steps = 1.5, 8
-    out = Reproduction("multi_step_recovery", settings.size)
-    table = defaultdict(list)
-    for d in dims:
-        n_items = max(2 * d * d, 2048)
-        curves = run_multistep(d, n_items, alpha, steps)
-        t = np.arange(0, steps + 1, dtype=float)
-        theory = np.array([min(theory_recovery(d, alpha, int(k)), n_items) if k > 0 else np.nan for k in t])
-        out.data.append(
-            CurveSet(
-                "recovered_over_steps",
-                {name: Curve(t, np.array(counts, float)) for name, counts in curves.items()},
-                {"d_t": Curve(t[1:], theory[1:])},
-                {"d": d, "n_items": n_items, "alpha": alpha},
-            )
-        )
-        for name, counts in curves.items():
-            for k, count in enumerate(counts):
-                table["d"].append(d)
-                table["lane"].append(name)
-                table["step"].append(k)
-                table["recovered"].append(count)
-                table["theory"].append(float(theory[k]) if k else float("nan"))
-        best = max(curves.values(), key=lambda c: c[-1])
-        out.claims.append(
-            Claim(
-                "§11.13",
-                f"measured d_t against theory, d = {d}, t = 1, 2, {steps}",
-                f"{best[1]}, {best[2]}, {best[steps]}",
-                f"{theory[1]:.0f}, {theory[2]:.0f}, {theory[steps]:.0f}",
-                None,
-            )
-        )
-    out.tables["multi_step"] = dict(table)
-    out.notes.append(
-        "Experimental — calibration pending. The thresholded-gradient procedure and the λ_t schedule "
-        "are our reading "
-        "of a secondary source (SCIENCE.md §5); the pilot there did not reproduce the d_t growth either."
     )
     return out

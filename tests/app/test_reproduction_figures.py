@@ -89,13 +89,14 @@ def test_hierarchical_figures_show_excess_loss_and_two_lanes_group_losses():
         assert all(s.x.max() <= 60 for s in group_panel.series)
 
 
-def test_multi_step_panels_hold_four_lanes_and_the_theory_guide():
+def test_multi_step_panels_hold_every_lane_and_the_theory_guide():
     result = reproduced("multi_step_recovery")
     (figure,) = reproduction_figures(result)
     table = result.tables["multi_step"]
     rows = list(zip(table["d"], table["lane"], table["recovered"], strict=True))
     for panel, data in zip(figure.panels, result.curve_sets("recovered_over_steps"), strict=True):
-        assert panel.log_y and len(panel.series) == 4
+        assert panel.log_y and [s.label for s in panel.series] == list(data.curves)
+        assert len(panel.series) == 6  # Muon-reg thresholded / exact at B = ∞ and 4096, GD at B = ∞
         assert [g.label for g in panel.guides] == ["d^(2 − (1 − 1/(2α))^t)"]
         for label, line in _panel_series(panel).items():
             counts = [r for d, lane, r in rows if lane == label and d == data.setting["d"]]
