@@ -76,7 +76,10 @@ def _multi_step(reproduction: Reproduction) -> list[Figure]:
         s = data.setting
         guides = (guide("d^(2 − (1 − 1/(2α))^t)", data.theory["d_t"]),)
         title = f"d = {s['d']}, N = {s['n_items']}"
-        panels.append(Panel(title, "step t", "items recovered", _lane_series(data), guides, log_y=True))
+        lanes = _lane_series(data)
+        panels.append(
+            Panel(title, "step t", "items recovered", lanes, guides, log_y=True, range_with_guides=True)
+        )
     return [Figure("multi_step", "Multi-step recovery (exploratory)", tuple(panels))]
 
 

@@ -66,6 +66,9 @@ class Panel:
     guides: tuple[Guide, ...] = ()
     log_x: bool = False
     log_y: bool = False
+    #: Whether the axes' ranges take the guides in too: for a panel whose point is how far the data
+    #: sit from the theory line (otherwise ranges follow the data and a long guide is cut).
+    range_with_guides: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,13 +196,17 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
         x, y = _positive(np.asarray(guide.x, float), np.asarray(guide.y, float), panel)
         pen = pg.mkPen("#777777", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
         legend.addItem(plot.plot(x, y, pen=pen), f"guide: {guide.label}")
+        if panel.range_with_guides:
+            xs.append(x)
+            ys.append(y)
     _set_axes(
         plot, panel, np.concatenate(xs) if xs else np.zeros(0), np.concatenate(ys) if ys else np.zeros(0)
     )
 
 
 def _set_axes(plot, panel: Panel, x: np.ndarray, y: np.ndarray) -> None:
-    """Ranges from the data (not from fills or guides) and decade ticks on log axes."""
+    """Ranges from the data (not from fills, nor from guides unless the panel asks) and decade ticks
+    on log axes."""
     for side, values, log in (("bottom", x, panel.log_x), ("left", y, panel.log_y)):
         if values.size == 0:
             continue
