@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/muonscope
 
+# One torch thread per test process: the suite's matrices are small, and on two cores a second
+# intra-op thread only contends with the Qt event loop and the sweep workers the tests start.
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet matplotlib  # the UI benchmark's baseline, not an app dependency
