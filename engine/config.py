@@ -135,7 +135,7 @@ LANE_FIELDS: dict[str, FieldSpec] = {
             "buffer",
             "choice",
             "buffer",
-            "ema: μM + (1−μ)X; sum: μM + X (empty: the optimizer's, sum for SGD as in torch)",
+            "ema: μM + (1−μ)X; sum: μM + X (left out: the optimizer's own, sum for SGD as in torch)",
             choices=("ema", "sum"),
         ),
         FieldSpec("beta2", "float", "β2", "Adam's second-moment rate", lo=0.0, hi=1.0, hi_open=True),
