@@ -9,14 +9,8 @@ import pytest
 from muonscope.engine import LaneConfig
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import Settings
-from muonscope.engine.reproduce.bridge import (
-    SIZES,
-    BridgeSize,
-    averages_gradients,
-    bridge_points,
-    lane_trace,
-    reproduce_bridge,
-)
+from muonscope.engine.reproduce.bridge import SIZES, BridgeSize, bridge_points, reproduce_bridge
+from muonscope.engine.reproduce.bridge_traces import averages_gradients, lane_trace
 
 TINY = BridgeSize(d=16, n_items=256, steps=40, trace_every_steps=10, seeds=(0, 1))
 
