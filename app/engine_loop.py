@@ -74,8 +74,9 @@ _RECEIPT_WAIT_S = 0.1
 
 #: A rewind that replays longer than this says so before it starts.
 _LONG_JUMP_S = 1.0
-#: A change or reset that arrives while a step has run this long abandons that step and goes first:
-#: on a big memory the user sees the change now instead of after a step of seconds.
+#: A change or reset waiting while the step under way has run this long abandons that step and goes
+#: first: the user sees the change now instead of after the rest of the step (an evaluation of a
+#: quarter of a second at the default size, seconds on a big memory). A shorter step is let finish.
 _MAKE_WAY_AFTER_S = 0.05
 
 
@@ -104,22 +105,22 @@ class EngineLoop:
         self._last_step_at = 0.0
         self._outbox: list[Message] = []
         self._cancel_step = threading.Event()  # checked by the step in progress between its stages
-        self._make_way = threading.Event()  # like it, but the run goes on after the change
+        self._change_queued = threading.Event()  # like it, once the step is long; the run goes on
         self._in_step: StepInProgress | None = None
         self._spectra_pacer = SpectraPacer(self._last_spectra_s)
 
     def submit(self, command: Command) -> None:
         """Queue a command; thread-safe and non-blocking.
 
-        A change or a reset made while a long step is under way abandons that step (it is undone
-        whole) so that the change applies at the boundary the window shows; the step is then taken
-        again, with the change.
+        A change or a reset made while a step is under way abandons that step (it is undone whole)
+        at the step's first cancellation point after it has run ``_MAKE_WAY_AFTER_S``, so that the
+        change applies at the boundary the window shows; the step is then taken again, with the
+        change. Whether the step is long is judged there, not here: a step that has only begun may
+        be the one with the evaluation.
         """
-        in_step = self._in_step
-        if isinstance(command, Apply | Reset) and in_step is not None:
-            if time.monotonic() - in_step.started_s >= _MAKE_WAY_AFTER_S:
-                self._make_way.set()
         self._commands.put(command)
+        if isinstance(command, Apply | Reset):
+            self._change_queued.set()
 
     def cancel_step(self) -> None:
         """Abandon the step in progress at its next cancellation point, and pause; thread-safe.
@@ -202,6 +203,7 @@ class EngineLoop:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 break
+        self._change_queued.clear()  # every change queued so far has been handled
         return self._commit_changes()
 
     def _commit_changes(self) -> bool:
@@ -406,17 +408,15 @@ class EngineLoop:
     def _take_step(self) -> None:
         self._last_step_at = started = time.perf_counter()
         number = self._experiment.step_count + 1
-        self._make_way.clear()  # a change that asked for it has been applied by now
         self._in_step = StepInProgress(number, time.monotonic())
         # Playing, spectra follow the frame rate; stepped or recorded, every step has its own.
         self._experiment.spectra_gate = self._spectra_pacer if self._playing and not self._paced else None
         try:
             self._session.step_once(cancelled=self._step_abandoned)
         except StepCancelled:
-            if self._cancel_step.is_set() or not self._make_way.is_set():
+            if self._cancel_step.is_set() or not self._change_queued.is_set():
                 self._cancelled(number, time.perf_counter() - started)
-            self._make_way.clear()  # otherwise the change goes first and the step is taken again
-            return
+            return  # otherwise the change goes first and the step is taken again
         except Exception as exc:
             self._steps_left = 0
             self._set_playing(False)
@@ -431,7 +431,16 @@ class EngineLoop:
         self._pause_on(snapshot)
 
     def _step_abandoned(self) -> bool:
-        return self._cancel_step.is_set() or self._make_way.is_set()
+        """Asked at the step's cancellation points: cancelled, or a change waits and the step is long."""
+        if self._cancel_step.is_set():
+            return True
+        in_step = self._in_step
+        return (
+            self._change_queued.is_set()
+            and not self._commands.empty()
+            and in_step is not None
+            and time.monotonic() - in_step.started_s >= _MAKE_WAY_AFTER_S
+        )
 
     def _last_spectra_s(self) -> float:
         return 0.0 if self._experiment is None else self._experiment.last_spectra_s

@@ -4,10 +4,16 @@ import re
 import threading
 
 from muonscope.app import engine_loop
+from muonscope.app.background import JobControl
+from muonscope.app.engine_loop import EngineLoop
+from muonscope.app.engine_protocol import Apply, Note, Step
+from muonscope.engine import Experiment, Snapshot
+from muonscope.engine.changes import SetField
 from tests.app.helpers import (
     WAIT_MS,
     held_experiment,
     open_app,
+    small_preset,
     wait_for_frame,
     wait_for_step,
     wait_until_paused,
@@ -70,3 +76,37 @@ def test_a_change_during_a_long_step_goes_first_and_the_run_plays_on(qtbot, monk
     assert not app.views.message.text.startswith("Cancelled")
     app.intents.play(False)
     wait_until_paused(qtbot, app)
+
+
+def test_a_change_made_as_a_step_begins_abandons_it_once_the_step_turns_out_long(monkeypatch):
+    """How long the step has run is judged at its cancellation points, not when the change comes:
+    the step that evaluates the population is long, though it has only begun when the user clicks."""
+    loop: EngineLoop
+    long_yet = []
+
+    class ClickedAsStepTwoBegins(Experiment):
+        def step(self, n=1, *, cancelled=None):
+            if self.step_count == 1 and not long_yet:
+                loop.submit(Apply(SetField("task.label_noise", 0.2)))
+                long_yet.append(cancelled())
+                monkeypatch.setattr(engine_loop, "_MAKE_WAY_AFTER_S", 0.0)  # the step has run long now
+            super().step(n, cancelled=cancelled)
+
+    monkeypatch.setattr(engine_loop, "_MAKE_WAY_AFTER_S", 3600.0)
+    loop = EngineLoop(small_preset().config, ClickedAsStepTwoBegins)
+    control = JobControl(max_in_flight=1000)
+    messages = loop.run(control)
+    next(messages)
+    loop.submit(Step(3))
+    seen = []
+    while not seen or not isinstance(seen[-1], Snapshot) or seen[-1].step < 3:
+        seen.append(next(messages))
+    control.cancel()
+    list(messages)
+    assert long_yet == [False]  # just begun: the step was not abandoned when the change arrived
+    snapshots = [m for m in seen if isinstance(m, Snapshot)]
+    assert [s.step for s in snapshots] == [1, 1, 2, 3]  # step 2 gave way, then was taken with the change
+    change = next(e for e in snapshots[-1].events if e.field == "task.label_noise")
+    assert change.step == 1
+    assert snapshots[1].config.task.label_noise == 0.2
+    assert not any(isinstance(m, Note) and m.text.startswith("Cancelled") for m in seen)
