@@ -165,9 +165,9 @@ def _embedding_draw_copies(family: str, item_bytes: int) -> int:
 
 def _workspace_bytes(n: int, d: int, lanes: int, columns: int, item_bytes: int) -> int:
     """The logit block the passes reuse (``L × chunk × N``, at least one column) and its per-chunk rows."""
-    from muonscope.engine.memory import DEFAULT_CHUNK_ELEMENTS  # torch: only when a run is checked
+    from muonscope.engine.memory import chunk_columns  # torch: only when a run is checked
 
-    width = max(1, min(DEFAULT_CHUNK_ELEMENTS // (n * lanes), columns))  # query columns per chunk
+    width = chunk_columns(n, lanes, columns)  # query columns per chunk
     return item_bytes * (lanes * width * n + 3 * lanes * width * d)
 
 

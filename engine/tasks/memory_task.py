@@ -16,9 +16,9 @@ from torch import Tensor
 
 from muonscope.engine.config import EXACT_EVAL_ITEMS, TaskConfig
 from muonscope.engine.memory import (
-    DEFAULT_CHUNK_ELEMENTS,
     MemoryPass,
     QueryBatch,
+    chunk_columns,
     item_queries,
     memory_pass,
     minibatch_queries,
@@ -294,8 +294,7 @@ class MemoryTask(Task):
         check: Callable[[], None] | None = None,
     ) -> MemoryPass:
         lanes = weights.shape[0]
-        needed = min(DEFAULT_CHUNK_ELEMENTS, lanes * self.n_items * queries.items.shape[0])
-        needed = max(needed, lanes * self.n_items)
+        needed = lanes * self.n_items * chunk_columns(self.n_items, lanes, queries.items.shape[0])
         if self._workspace.numel() < needed:
             self._workspace = torch.empty(needed, dtype=weights.dtype, device=weights.device)
         return memory_pass(
