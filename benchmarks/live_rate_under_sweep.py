@@ -23,7 +23,7 @@ from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.background import Job
 from muonscope.app.capacity_controller import SWEEP_NICE
-from muonscope.app.composition import App
+from muonscope.app.composition import App, keep_startup_objects_out_of_collections
 from muonscope.engine.presets import load_preset
 from muonscope.engine.sweep import SweepRunner
 from muonscope.engine.sweep_plans import plan
@@ -81,6 +81,7 @@ def main() -> None:
     app = App(dataclasses.replace(preset, config=endless))
     app.window.resize(1280, 720)
     app.window.show()
+    keep_startup_objects_out_of_collections()  # as the app does
     app.start()
     app.intents.play(True)
     while app.clock.newest is None:

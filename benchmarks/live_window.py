@@ -55,7 +55,7 @@ def child(args) -> dict:
     from PySide6 import QtCore, QtWidgets
     from ui_latency import _PaintWatch, run_for
 
-    from muonscope.app.composition import App
+    from muonscope.app.composition import App, keep_startup_objects_out_of_collections
     from muonscope.app.config_args import overrides
     from muonscope.engine.presets import load_preset
 
@@ -66,6 +66,7 @@ def child(args) -> dict:
     app = App(dataclasses.replace(preset, config=config))
     app.window.resize(1600, 1000)
     app.window.show()
+    keep_startup_objects_out_of_collections()  # as the app does
     app.start()
     app.capacity.stop()
     frames = [0]

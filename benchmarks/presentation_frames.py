@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.app.composition import App
+from muonscope.app.composition import App, keep_startup_objects_out_of_collections
 from muonscope.engine.presets import load_preset
 from muonscope.widgets.theme import StageStyle
 
@@ -98,6 +98,7 @@ def main() -> None:
     app = App(load_preset("default"))
     app.window.resize(width, height)
     app.window.show()
+    keep_startup_objects_out_of_collections()  # as the app does
     app.start()
     app.intents.step(60)
     while app.clock.newest is None or app.clock.newest.step < 60:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.app.composition import App
+from muonscope.app.composition import App, keep_startup_objects_out_of_collections
 from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.engine import Experiment
 from muonscope.engine.history import MetricHistory
@@ -225,6 +225,7 @@ def main() -> None:
     window = muonscope.window
     window.resize(*SIZE)
     window.show()
+    keep_startup_objects_out_of_collections()  # as the app does
     muonscope.start()
     run_for(app, 2.0)
     fps, steps = forced_fps(app, muonscope, args.seconds)
