@@ -398,7 +398,7 @@ class Experiment:
         if self._task.exact_gradients and signal is not None:
             grads, batch_loss = signal, signal_loss
         else:
-            grads, batch_loss = self._task.draw_gradients(self._weights, at_zero=self._step == 0)
+            grads, batch_loss = self._task.draw_gradients(self._weights, self._step == 0, check)
             if self._task.exact_gradients:
                 signal = grads
         frozen = [lane.diverged for lane in self._lanes]

@@ -67,11 +67,14 @@ class Task(ABC):
         """True when the noiseless signal gradient costs nothing (no population pass needed)."""
 
     @abstractmethod
-    def draw_gradients(self, weights: Tensor, at_zero: bool | None = None) -> tuple[Tensor, Tensor]:
+    def draw_gradients(
+        self, weights: Tensor, at_zero: bool | None = None, check: Callable[[], None] | None = None
+    ) -> tuple[Tensor, Tensor]:
         """Advance the data stream one step: (G (L, r, c), minibatch loss (L,)).
 
         ``at_zero`` says whether every W is 0 when the caller knows (None: look), so that a task
-        with a closed form there need not wait for the device to find out.
+        with a closed form there need not wait for the device to find out. A long pass calls
+        ``check`` between its blocks (it raises to abandon the step; the caller restores the stream).
         """
 
     @abstractmethod

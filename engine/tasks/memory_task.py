@@ -144,17 +144,19 @@ class MemoryTask(Task):
     def set_random_state(self, state: dict[str, Tensor]) -> None:
         self._sampler.set_generator_state(state["batch_generator"])
 
-    def draw_gradients(self, weights: Tensor, at_zero: bool | None = None) -> tuple[Tensor, Tensor]:
+    def draw_gradients(
+        self, weights: Tensor, at_zero: bool | None = None, check: Callable[[], None] | None = None
+    ) -> tuple[Tensor, Tensor]:
         if self.exact_gradients:
             self.last_batch = None
             if _all_zero(weights, at_zero):
                 return self._gradient_at_zero(weights), self._loss_at_zero(weights)
-            result = self._pass(weights, self._population())
+            result = self._pass(weights, self._population(), check=check)
             return result.grad, result.loss
         batch = self._sampler.draw(self.batch_size, self.label_noise)
         self.last_batch = batch
         queries = minibatch_queries(batch.items, batch.labels, weights.dtype).to(self.inputs.device)
-        result = self._pass(weights, queries)
+        result = self._pass(weights, queries, check=check)
         return result.grad, result.loss
 
     def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:

@@ -93,7 +93,9 @@ class SpikedTask(Task):
         self._previous = variance.sqrt() * z
         return self._previous
 
-    def draw_gradients(self, weights: Tensor, at_zero: bool | None = None) -> tuple[Tensor, Tensor]:
+    def draw_gradients(
+        self, weights: Tensor, at_zero: bool | None = None, check: Callable[[], None] | None = None
+    ) -> tuple[Tensor, Tensor]:
         g = self.signal + self.next_noise().to(self.signal.device, self.signal.dtype)  # (r, c)
         lanes = weights.shape[0]
         nan = torch.full((lanes,), float("nan"), dtype=weights.dtype, device=weights.device)

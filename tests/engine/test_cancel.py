@@ -202,11 +202,31 @@ def test_an_evaluation_of_a_big_population_can_be_abandoned_chunk_by_chunk():
     counted.step(1)
     experiment.step(1)
     # Step 2 evaluates 4096 columns of 4096 outputs in blocks of at most 128 columns, each asked
-    # before, besides the one point before the lane's update.
+    # before, besides the points before the minibatch pass's one block and the lane's update.
     blocks = math.ceil(4096 / chunk_columns(n_out=4096, lanes=1, m_total=4096))
     assert blocks >= 4
-    assert _points_in_a_step(counted) == 1 + blocks
+    assert _points_in_a_step(counted) == 2 + blocks
     before = _state(experiment)
     with pytest.raises(StepCancelled):
         experiment.step(cancelled=_after(3))  # inside the evaluation
     assert _state(experiment) == before
+
+
+def test_the_gradient_pass_of_a_big_batch_can_be_abandoned_block_by_block():
+    """The minibatch pass asks between its blocks (at d = 1024, N = 65536 it takes seconds); abandoned
+    inside it, the step leaves W, the states and the batch stream as they were, and taken again it
+    is the step an uncancelled twin takes."""
+    config = ExperimentConfig(
+        task=TaskConfig(d=16, n_items=4096, alpha=0.5, batch_size=4096),  # thousands of distinct items
+        lanes=LANES,
+        run=RunConfig(eval_every=10**6, spectra_every=10**6),
+    )
+    counted, experiment, twin = Experiment(config), Experiment(config), Experiment(config)
+    assert _points_in_a_step(counted) >= 1 + 8  # the pass's blocks, then the lanes' updates
+    before = _state(experiment)
+    with pytest.raises(StepCancelled):
+        experiment.step(cancelled=_after(2))  # inside the gradient pass
+    assert _state(experiment) == before
+    experiment.step(1)
+    twin.step(1)
+    assert _state(experiment) == _state(twin)
