@@ -16,6 +16,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
+from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import nice_ceiling
@@ -81,6 +82,7 @@ class ClassErrorPlot(PlotPanel):
         )
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         self._curves: list[pg.PlotDataItem] = []  # the smoothed curve of each lane
+        self._smoothed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (rank, mean): all of it
         self._raw: list[pg.PlotDataItem] = []  # the per-class values under it, faint
         self._drawn: dict[int, np.ndarray] = {}
         self._labels: list[str] = []
@@ -89,6 +91,7 @@ class ClassErrorPlot(PlotPanel):
         self._heat_cache: tuple[np.ndarray, list[str], np.ndarray] | None = None
         self._bucket_axis, self._bucket_prefix = "frequency rank bucket", "ranks "
         self.mode_changed.connect(lambda *_: self._apply_view())
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._draw_smoothed())
         self._apply_view()
 
     @property
@@ -99,6 +102,7 @@ class ClassErrorPlot(PlotPanel):
         self.remove_lane_curves(self._curves + self._raw)
         self._curves, self._raw = [], []
         self._drawn.clear()
+        self._smoothed.clear()
         self._labels = list(labels)
         with QtCore.QSignalBlocker(self.lane_combo):
             current = max(self.lane_combo.currentIndex(), 0)
@@ -137,12 +141,34 @@ class ClassErrorPlot(PlotPanel):
         known = np.isfinite(errors)  # the classes evaluated (all, unless a sample was)
         shown = np.isfinite(smooth)
         self._raw[lane].setData(rank[known], errors[known])
-        self._curves[lane].setData(rank[shown], smooth[shown])
+        self._smoothed[lane] = (rank[shown], smooth[shown])
+        self._draw_smoothed(lane)
         if self.view == "curves":
             self.hover.set_series(lane, self._labels[lane], rank[known], errors[known], _curve_text)
         if errors.size and errors.size != self._n_items:
             self._n_items = errors.size
             self._apply_view()
+
+    def smoothed_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rank, mean error) of a lane's smoothed curve at every rank, as computed (not as thinned)."""
+        return self._smoothed.get(lane, (np.zeros(0), np.zeros(0)))
+
+    def _draw_smoothed(self, *lanes: int) -> None:
+        """Give the smoothed curves the points their pixel columns show (all lanes when none is named).
+
+        The smoothed curve is drawn thick, and a thick line costs per point; the per-class values
+        under it are drawn whole (faint lines blend where they overlap, so fewer would look lighter).
+        """
+        view = self.plot.getViewBox()
+        (left, right), _ = view.viewRange()  # log₁₀ rank
+        columns = view.width() * self.plot_widget.devicePixelRatioF()
+        for lane in lanes or tuple(self._smoothed):
+            rank, mean = self._smoothed[lane]
+            if right <= left or columns < 1:
+                keep = np.arange(rank.size)
+            else:
+                keep = pixel_envelope((np.log10(rank) - left) / (right - left) * columns, mean)
+            self._curves[lane].setData(rank[keep], mean[keep])
 
     @property
     def quantity(self) -> str:
@@ -183,12 +209,12 @@ class ClassErrorPlot(PlotPanel):
         """
         if self.view == "curves":
             series = []
-            for raw, curve, label in zip(self._raw, self._curves, self._labels, strict=False):
+            for lane, (raw, label) in enumerate(zip(self._raw, self._labels, strict=False)):
                 series.append((f"{_ERROR_AXIS}: {label}", *drawn_data(raw)))
                 series.append(
                     (
                         f"{_ERROR_AXIS}, mean over ranks r/{RANK_WINDOW:g}…r·{RANK_WINDOW:g}: {label}",
-                        *drawn_data(curve),
+                        *self.smoothed_data(lane),
                     )
                 )
             return merged_on_x(_RANK_AXIS, series)
@@ -251,6 +277,7 @@ class ClassErrorPlot(PlotPanel):
             self.plot.setXRange(0, np.log10(max(self._n_items, 10)), padding=0.01)
             self.plot.setYRange(0, 1, padding=0.02)
             self.plot.setLogMode(x=True, y=False)
+            self._draw_smoothed()  # thinned for the rank range just set
             self.plot.setLabel("bottom", self._rank_axis_label())
             self.plot.setLabel("left", _ERROR_AXIS)
 

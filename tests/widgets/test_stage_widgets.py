@@ -38,6 +38,33 @@ def test_per_class_error_draws_the_raw_curve_faint_under_the_smoothed_one(qtbot)
     assert np.all(np.abs(smooth[0].yData[100:] - 0.5) < 0.05)  # the tail's trend reads as 0.5
 
 
+def test_a_long_smoothed_curve_is_drawn_from_its_pixels_and_exported_whole(qtbot):
+    """At N = 65,536 the thick smoothed curve keeps only what each pixel column shows (a thick line
+    costs per point: 25 ms a lane); the raw values, the hover and the CSV keep every rank."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    n = 65536
+    errors = (np.random.default_rng(0).random(n) < np.linspace(0, 1, n)).astype(float)
+    plot.set_errors(0, errors)
+    rank, mean = plot.smoothed_data(0)
+    assert rank.size == n and np.allclose(mean, smooth_by_rank(errors))
+    drawn = [i for i in plot.plot.listDataItems() if isinstance(i, pg.PlotDataItem) and i.yData is not None]
+    curve = next(item for item in drawn if item.yData.size < n)
+    columns = plot.plot.getViewBox().width() * plot.plot_widget.devicePixelRatioF()
+    assert curve.yData.size <= 4 * columns + 4
+    assert curve.yData.min() == mean.min() and curve.yData.max() == mean.max()
+    assert curve.xData[0] == 1 and curve.xData[-1] == n  # it reaches both ends of the axis
+    _names, rows = plot.data_table()
+    assert len(rows) == n  # a row per rank
+    narrow = curve.yData.size
+    plot.resize(1400, 400)
+    qtbot.waitUntil(lambda: curve.yData.size > 1.5 * narrow, timeout=5000)  # thinned for the new width
+
+
 def test_smoothing_skips_classes_that_were_not_evaluated():
     """A sampled evaluation leaves NaN at the classes it did not look at: means run over the others."""
     errors = np.random.default_rng(1).random(400)
