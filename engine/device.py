@@ -54,9 +54,10 @@ def exact_float32_matmuls() -> None:
 def share_cores_with_a_window(cores: int) -> int:
     """Give the engine all cores but one, so that a window beside it always has one to draw on.
 
-    Measured on two cores (benchmarks/live_window.py): with torch at two threads the engine's
-    threads wait on each other whenever the window or anything else takes a core, and the run
-    slows down two- to eightfold; at one thread it keeps its pace and the window stays prompt.
+    Measured on two cores (benchmarks/live_window.py, default preset): beside the window alone,
+    two threads ran 1.3× faster than one; beside one other busy process (a sweep's worker, any
+    program) they wait on each other for the taken core and ran 3.6× slower, while one thread kept
+    its pace (24 steps/s) and the window stayed prompt.
     Returns the thread count set.
     """
     threads = max(1, cores - 1)
