@@ -395,10 +395,12 @@ class Experiment:
         self._apply_pending()
         from_eval = self._signal_cache is not None
         signal, signal_loss = self._take_signal()
+        factors = None  # G as thin factors, when it was drawn with fewer columns than its size
         if self._task.exact_gradients and signal is not None:
             grads, batch_loss = signal, signal_loss
         else:
             grads, batch_loss = self._task.draw_gradients(self._weights, self._step == 0, check)
+            factors = self._task.last_gradient_factors
             if self._task.exact_gradients:
                 signal = grads
         frozen = [lane.diverged for lane in self._lanes]
@@ -409,7 +411,7 @@ class Experiment:
         finite, losses = _to_host(stepped.finite, batch_loss)  # the step's one wait for the device
         for i in np.flatnonzero(~finite):
             self._mark_diverged(int(i), self._step)
-        self._record_step(grads, stepped, losses, signal, from_eval, check)
+        self._record_step(grads, stepped, losses, signal, from_eval, check, factors)
         self._check_losses()
         if self._step % self._config.run.eval_every == 0:
             self._evaluate(check=check)
@@ -449,6 +451,7 @@ class Experiment:
         signal: Tensor | None,
         from_eval: bool,
         check: Check = None,
+        gradient_factors: tuple[Tensor, Tensor] | None = None,
     ) -> None:
         """Per-step metrics: minibatch loss always; spectra and signal metrics at their cadences.
 
@@ -476,6 +479,7 @@ class Experiment:
                 check,
                 stepped.known_spectra,
                 scales,
+                gradient_factors,
             )
         signals = None
         paired = from_eval and not self._task.exact_gradients

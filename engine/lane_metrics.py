@@ -60,13 +60,15 @@ def spectra_fields(
     check: Check = None,
     known: Sequence[KnownSpectrum] = (),
     average_scales: Sequence[float | None] | None = None,
+    gradient_factors: tuple[Tensor, Tensor] | None = None,
 ) -> list[Fields]:
     """Spectra of G, M, the update direction and W, with gaps, filtering ratio and isotropy.
 
     The gap is read on the momentum buffer where a lane has one (that is the matrix the momentum
     filter acts on), else on the raw gradient. Spectra the step already has (``known``: the input
     and output of a Muon lane's SVD) are reused, and a matrix equal to another of its lane (SGD's
-    direction is its buffer) is decomposed once.
+    direction is its buffer) is decomposed once. Given ``gradient_factors`` (G_l = left[l]ᵀ @ right,
+    m columns: a minibatch of m distinct items), G's spectrum comes from an m-wide matrix.
 
     The filtering ratio σ_k(M)/σ_k(G) reads M as the EMA of the gradients: each lane's buffer
     spectrum is multiplied by its ``average_scales`` entry (1 − μ for a ``sum`` buffer, 1 for an EMA;
@@ -74,7 +76,9 @@ def spectra_fields(
     lane has no filtering ratio). Without scales every buffer is taken as an EMA.
     """
     lanes = grads.shape[0]
-    s_grad, s_mom, s_dir, s_w = _lane_spectra(grads, buffers, directions, weights, known, check)
+    s_grad, s_mom, s_dir, s_w = _lane_spectra(
+        grads, buffers, directions, weights, known, check, gradient_factors
+    )
     scales = [1.0] * lanes if average_scales is None else list(average_scales)
     floor = relative_floor(grads.dtype)
     kept = [
@@ -116,11 +120,13 @@ def _lane_spectra(
     weights: Tensor,
     known: Sequence[KnownSpectrum],
     check: Check,
+    gradient_factors: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Singular values of each lane's G, M (empty without a buffer), D and W, each SVD done once.
 
     Every matrix either reuses a spectrum its lane already has (from the step's SVD map, or an
-    equal matrix earlier in the list) or joins one batched computation of what is left.
+    equal matrix earlier in the list) or joins one batched computation of what is left; a G with
+    thin factors is decomposed through them instead.
     """
     lanes = grads.shape[0]
     slots: list[tuple[int, str, Tensor]] = []  # (lane, kind, matrix) in the order G, M, D, W
@@ -133,17 +139,20 @@ def _lane_spectra(
     for n, (lane, _kind, matrix) in enumerate(slots):
         found.append(_reusable(lane, matrix, known, slots[:n]))
     missing = [n for n, hit in enumerate(found) if hit is None]
+    thin = {n for n in missing if gradient_factors is not None and slots[n][1] == "gradient"}
+    full = [n for n in missing if n not in thin]
     computed = iter(
-        _one_at_a_time(singular_values, torch.stack([slots[n][2] for n in missing]), check=check)
-        if missing
-        else ()
+        _one_at_a_time(singular_values, torch.stack([slots[n][2] for n in full]), check=check) if full else ()
     )
+    thin_lanes = [slots[n][0] for n in sorted(thin)]
+    size = min(grads.shape[1:])
+    from_factors = iter(_factored_values(gradient_factors, thin_lanes, size, check) if thin else ())
     reused = [n for n, hit in enumerate(found) if isinstance(hit, Tensor)]
     host = iter(torch.stack([found[n] for n in reused]).to("cpu", torch.float64).numpy() if reused else ())
     values: list[np.ndarray] = []
-    for hit in found:
+    for n, hit in enumerate(found):
         if hit is None:
-            values.append(next(computed))
+            values.append(next(from_factors) if n in thin else next(computed))
         elif isinstance(hit, Tensor):
             values.append(next(host))
         else:
@@ -152,6 +161,19 @@ def _lane_spectra(
     for (lane, kind, _matrix), spectrum in zip(slots, values, strict=True):
         by_kind[kind][lane] = spectrum
     return by_kind["gradient"], by_kind["momentum"], by_kind["update"], by_kind["weights"]
+
+
+def _factored_values(factors: tuple[Tensor, Tensor], lanes: list[int], size: int, check: Check) -> np.ndarray:
+    """Singular values (k, size) of G_l = left[l]ᵀ @ right for ``lanes``, each from an m-wide matrix.
+
+    With rightᵀ = Q R (Q's m columns orthonormal), G_l = left[l]ᵀ Rᵀ Qᵀ has the singular values of
+    R left[l] (m × r); the other size − m are zero. At the default size (m ≈ 54 of d = 128) that is
+    less than half the work of decomposing G itself, and it is done in float64 whatever the run's dtype.
+    """
+    left, right = (factor.to(torch.float64) for factor in factors)  # (L, m, r), (m, c)
+    r_factor = torch.linalg.qr(right.mT, mode="r").R  # (m, m)
+    values = _one_at_a_time(singular_values, r_factor @ left[lanes], check=check)  # (k, m)
+    return np.pad(values, ((0, 0), (0, size - values.shape[1])))
 
 
 def _reusable(

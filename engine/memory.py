@@ -71,6 +71,10 @@ class MemoryPass:
     column_loss: Tensor | None  # (L, m): loss of each column per unit of its weight
     correct_prob: Tensor | None  # (L, m): p̂(item | item)
     recovered: Tensor | None  # (L, m) bool: the item's own output strictly beats every other
+    #: grad as a product of two thin factors, G_l = left[l]ᵀ @ right, when the pass had fewer query
+    #: columns m than W has rows or columns (a minibatch of few distinct items): G then has rank ≤ m
+    #: and its singular values cost an m-wide SVD (see lane_metrics). None otherwise.
+    grad_factors: tuple[Tensor, Tensor] | None = None  # (L, m, r), (m, c)
 
 
 def population_queries(probs: Tensor, label_noise: float) -> QueryBatch:
@@ -152,6 +156,8 @@ def memory_pass(
         workspace = weights.new_empty(lanes * chunk * n_out)
     loss = weights.new_zeros(lanes)
     grad = weights.new_zeros(lanes, d, d) if want_grad else None
+    thin = want_grad and m_total < min(weights.shape[1:])  # keep G's factors: it has rank ≤ m
+    factors: list[tuple[Tensor, Tensor]] = []
     columns: list[tuple[Tensor, Tensor, Tensor]] = []
     starts = range(0, m_total, chunk)
     for start, bounds in zip(starts, _label_bounds(queries, starts, m_total), strict=True):
@@ -185,10 +191,15 @@ def memory_pass(
             resid = _residual_(scaled, col_weight / total, rows, outs, mass, uniform)  # (L, m, N)
             ur = (resid.view(lanes * width, n_out) @ outputs).view(lanes, width, d)  # (L, m, d)
             grad += ur.mT @ e_q  # (L, d, d)
+            if thin:
+                factors.append((ur, e_q))
+    grad_factors = None
+    if thin:  # (L, m, d) and (m, d): every chunk's columns side by side
+        grad_factors = (torch.cat([u for u, _ in factors], dim=1), torch.cat([e for _, e in factors]))
     if not want_columns:
-        return MemoryPass(loss, grad, None, None, None)
+        return MemoryPass(loss, grad, None, None, None, grad_factors)
     col_loss, correct, recovered = (torch.cat(parts, dim=1) for parts in zip(*columns, strict=True))
-    return MemoryPass(loss, grad, col_loss, correct, recovered)
+    return MemoryPass(loss, grad, col_loss, correct, recovered, grad_factors)
 
 
 def _column_loss(

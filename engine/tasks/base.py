@@ -55,6 +55,9 @@ class Task(ABC):
     weight_shape: tuple[int, int]
     #: Start rank of each frequency group (empty when the task has no items).
     group_starts: np.ndarray
+    #: The gradients the last ``draw_gradients`` returned, as thin factors (left (L, m, r), right
+    #: (m, c), G_l = left[l]ᵀ @ right) when they have rank m below their size; None otherwise.
+    last_gradient_factors: tuple[Tensor, Tensor] | None = None
 
     @property
     @abstractmethod

@@ -147,16 +147,19 @@ class MemoryTask(Task):
     def draw_gradients(
         self, weights: Tensor, at_zero: bool | None = None, check: Callable[[], None] | None = None
     ) -> tuple[Tensor, Tensor]:
+        self.last_gradient_factors = None
         if self.exact_gradients:
             self.last_batch = None
             if _all_zero(weights, at_zero):
                 return self._gradient_at_zero(weights), self._loss_at_zero(weights)
             result = self._pass(weights, self._population(), check=check)
+            self.last_gradient_factors = result.grad_factors
             return result.grad, result.loss
         batch = self._sampler.draw(self.batch_size, self.label_noise)
         self.last_batch = batch
         queries = minibatch_queries(batch.items, batch.labels, weights.dtype).to(self.inputs.device)
         result = self._pass(weights, queries, check=check)
+        self.last_gradient_factors = result.grad_factors
         return result.grad, result.loss
 
     def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:

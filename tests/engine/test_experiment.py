@@ -254,7 +254,7 @@ class TestSnapshots:
         )
         np.testing.assert_allclose(summed.filtering_ratio[rank], averaged.filtering_ratio[rank], rtol=1e-9)
         np.testing.assert_allclose(
-            averaged.filtering_ratio[rank], (averaged.spectra.momentum / averaged.spectra.gradient)[rank]
+            averaged.filtering_ratio[rank], averaged.spectra.momentum[rank] / averaged.spectra.gradient[rank]
         )
         assert np.isnan(averaged.filtering_ratio[~rank]).all() and (~rank).any()  # round-off: no ratio
         assert post.spectra.momentum.size == 16  # its buffer is shown, but not as a filtering ratio

@@ -101,6 +101,26 @@ def test_spectra_reused_from_the_polar_map_equal_fresh_ones():
             np.testing.assert_allclose(getattr(a["spectra"], kind), getattr(b["spectra"], kind), atol=1e-12)
 
 
+@pytest.mark.parametrize(("dtype", "tolerance"), [("float64", 1e-12), ("float32", 1e-5)])
+def test_a_minibatch_gradients_spectrum_through_its_thin_factors_is_its_svd(dtype, tolerance):
+    """A batch of 6 draws has at most 6 distinct items: G has rank ≤ 6 of 32, and its singular values
+    come from its thin factors; they equal svdvals of G, and the other 26 are zero, not round-off."""
+    config = ExperimentConfig(
+        task=TaskConfig(d=32, n_items=512, alpha=1.2, batch_size=6),
+        lanes=MIXED_LANES[:8],
+        run=RunConfig(eval_every=10**6, spectra_every=1, dtype=dtype),
+    )
+    experiment = Experiment(config)
+    experiment.step(3)
+    grads = experiment.last_gradient.double()
+    distinct = torch.unique(experiment.task.last_batch.items).numel()
+    for lane, g in zip(experiment.snapshot().lanes, grads, strict=True):
+        expected = torch.linalg.svdvals(g).numpy()
+        np.testing.assert_allclose(lane.spectra.gradient, expected, atol=tolerance * expected[0])
+    sgd = experiment.snapshot().lanes[0].spectra.gradient  # SGD: its G has no spectrum from a map
+    assert np.all(sgd[distinct:] == 0) and np.all(sgd[:distinct] > 0)
+
+
 def _quiet_config(**run) -> ExperimentConfig:
     return ExperimentConfig(
         task=TaskConfig(d=16, n_items=128, batch_size=32),

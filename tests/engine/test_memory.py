@@ -5,7 +5,12 @@ import pytest
 import torch
 
 from muonscope.engine.config import TaskConfig
-from muonscope.engine.memory import memory_pass, minibatch_queries, population_queries
+from muonscope.engine.memory import (
+    DEFAULT_CHUNK_ELEMENTS,
+    memory_pass,
+    minibatch_queries,
+    population_queries,
+)
 from muonscope.engine.tasks.memory_task import MemoryTask, noisy_target_entropy
 from muonscope.engine.tasks.sampler import BatchSampler
 
@@ -64,6 +69,21 @@ def test_minibatch_gradient_matches_autograd(scale):
     assert torch.unique(batch.items).numel() < 64  # repeats were grouped
     assert torch.allclose(result.loss, loss, rtol=1e-12)
     assert (result.grad - grad).norm() <= 1e-10 * grad.norm()
+
+
+def test_a_pass_with_fewer_columns_than_w_keeps_the_gradient_as_thin_factors():
+    """G_l = left[l]ᵀ @ right exactly (the chunks' columns side by side); none when m ≥ d."""
+    task = _task(label_noise=0.3)
+    w = _weights(scale=3.0)
+    batch = BatchSampler(task.probs_np, 5).draw(6, 0.3)
+    queries = minibatch_queries(batch.items, batch.labels, DT)
+    for chunk_elements in (DEFAULT_CHUNK_ELEMENTS, 3 * 40 * 2):  # one chunk, then two columns a chunk
+        result = memory_pass(task.outputs, task.inputs, w, queries, chunk_elements=chunk_elements)
+        left, right = result.grad_factors
+        assert left.shape[1] == right.shape[0] == queries.items.shape[0] < 12
+        assert (left.mT @ right - result.grad).norm() <= 1e-13 * result.grad.norm()
+    population = memory_pass(task.outputs, task.inputs, w, population_queries(task.probs, 0.3))
+    assert population.grad_factors is None  # 40 columns for a 12 × 12 W: nothing to gain
 
 
 def test_gradient_at_zero_is_frequency_weighted_hebbian_sum():
