@@ -170,9 +170,9 @@ def _factored_values(factors: tuple[Tensor, Tensor], lanes: list[int], size: int
     R left[l] (m × r); the other size − m are zero. At the default size (m ≈ 54 of d = 128) that is
     less than half the work of decomposing G itself, and it is done in float64 whatever the run's dtype.
     """
-    left, right = (factor.to(torch.float64) for factor in factors)  # (L, m, r), (m, c)
+    left, right = factors[0][lanes].to(torch.float64), factors[1].to(torch.float64)  # (k, m, r), (m, c)
     r_factor = torch.linalg.qr(right.mT, mode="r").R  # (m, m)
-    values = _one_at_a_time(singular_values, r_factor @ left[lanes], check=check)  # (k, m)
+    values = _one_at_a_time(singular_values, r_factor @ left, check=check)  # (k, m)
     return np.pad(values, ((0, 0), (0, size - values.shape[1])))
 
 
