@@ -484,7 +484,10 @@ class Experiment:
         signals = None
         paired = from_eval and not self._task.exact_gradients
         if signal is not None and (spectra is not None or paired):
-            signals = signal_fields(directions, buffers, grads, signal, rank, self._step, check)
+            known = None  # the gradient's spectra, when the signal is the gradient itself
+            if spectra is not None and signal is grads:
+                known = [fields["spectra"].gradient for fields in spectra]
+            signals = signal_fields(directions, buffers, grads, signal, rank, self._step, check, known)
         if spectra is not None or signals is not None:
             self._last_spectra_s = time.perf_counter() - started
         for i in range(len(self._lanes)):

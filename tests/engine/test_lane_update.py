@@ -9,6 +9,7 @@ import torch
 from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.lane_metrics import spectra_fields
 from muonscope.engine.lane_update import step_lanes
+from muonscope.engine.metrics import alignment, sin_theta
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 
@@ -119,6 +120,33 @@ def test_a_minibatch_gradients_spectrum_through_its_thin_factors_is_its_svd(dtyp
         np.testing.assert_allclose(lane.spectra.gradient, expected, atol=tolerance * expected[0])
     sgd = experiment.snapshot().lanes[0].spectra.gradient  # SGD: its G has no spectrum from a map
     assert np.all(sgd[distinct:] == 0) and np.all(sgd[:distinct] > 0)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_signal_metrics_of_exact_gradients_equal_fresh_ones(dtype):
+    """With exact gradients the signal is G itself: its spectrum comes from the step's spectra and a lane
+    without a buffer watches the signal (sinΘ = 0); both equal the metrics computed from scratch."""
+    config = ExperimentConfig(
+        task=TaskConfig(d=24, n_items=64, alpha=1.2, batch_size=0),
+        lanes=MIXED_LANES[:6],  # SGD and Muon with buffers, Adam, and a Muon lane without one
+        run=RunConfig(eval_every=10**6, spectra_every=1, dtype=dtype),
+    )
+    experiment = Experiment(config)
+    experiment.step(3)
+    signal = experiment.last_gradient
+    buffers = [experiment.momentum_buffer(i) for i in range(len(config.lanes))]
+    watched = [b if b is not None else g for b, g in zip(buffers, signal, strict=True)]
+    lanes = experiment.snapshot().lanes
+    rank = config.run.signal_rank or experiment.task.signal_rank
+    atol = 1e-9 if dtype == "float64" else 2e-4
+    for i, lane in enumerate(lanes):
+        expected_spectrum = torch.linalg.svdvals(signal[i].double()).numpy()
+        np.testing.assert_allclose(lane.signal_spectrum, expected_spectrum, atol=atol * expected_spectrum[0])
+        expected_angle = sin_theta(watched[i][None], signal[i : i + 1], rank)[0]
+        assert lane.sin_theta == pytest.approx(expected_angle, abs=1e-6 if dtype == "float64" else 1e-3)
+        direction = experiment.last_direction[i : i + 1]
+        assert lane.alignment == pytest.approx(alignment(direction, signal[i : i + 1])[0], rel=1e-6)
+    assert lanes[5].sin_theta == 0.0 and lanes[0].sin_theta > 0.0  # no buffer: the signal itself
 
 
 def _quiet_config(**run) -> ExperimentConfig:
