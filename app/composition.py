@@ -38,6 +38,7 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.presets import Preset, load_preset
 from muonscope.engine.session import Session
+from muonscope.engine.thread_count import ThreadChooser
 
 __all__ = ["App", "keep_startup_objects_out_of_collections", "launch"]
 
@@ -56,13 +57,15 @@ class App(QtCore.QObject):
         preset: Preset,
         engine_factory: Callable[[ExperimentConfig], Experiment] = Experiment,
         session: Session | None = None,
+        threads: ThreadChooser | None = None,
     ) -> None:
-        """``session``: the engine starts from it (a saved session resumed) instead of ``preset``'s run."""
+        """``session``: the engine starts from it (a saved session resumed) instead of ``preset``'s run;
+        ``threads``: how the engine chooses its torch thread count (None: the process's count)."""
         super().__init__()
         views = build_views()
         self.window = MainWindow(views)
         self.setParent(self.window)  # lives as long as its window; closing the window shuts it down
-        self.link = EngineLink(preset.config, engine_factory, parent=self, session=session)
+        self.link = EngineLink(preset.config, engine_factory, parent=self, session=session, threads=threads)
         self.clock = FrameClock(views, self.window.set_status, parent=self)
         self.controls = ControlsSync(views, parent=self)
         self.messages = StandingMessages(self.window, parent=self)
@@ -204,9 +207,9 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     from PySide6 import QtWidgets
 
     from muonscope.app.qt_messages import install_message_handler
-    from muonscope.engine.device import share_cores_with_a_window
     from muonscope.engine.presets import load_config_file
     from muonscope.engine.sweep_workers import usable_cores
+    from muonscope.engine.thread_count import share_cores_with_a_window
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     install_message_handler()
@@ -214,7 +217,7 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     qt_app.setApplicationName("muonscope")
     opened = load_config_file(config_file) if config_file is not None else load_preset(preset or "default")
-    app = App(opened)
+    app = App(opened, threads=ThreadChooser.beside_a_window(usable_cores()))
     app.window.show()
     keep_startup_objects_out_of_collections()
     app.start()

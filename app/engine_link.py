@@ -29,6 +29,7 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot
+from muonscope.engine.thread_count import ThreadChooser
 
 __all__ = ["MAX_IN_FLIGHT", "EngineLink"]
 
@@ -60,9 +61,10 @@ class EngineLink(QtCore.QObject):
         factory: Callable[[ExperimentConfig], Experiment] = Experiment,
         parent: QtCore.QObject | None = None,
         session: Session | None = None,
+        threads: ThreadChooser | None = None,
     ) -> None:
         super().__init__(parent)
-        self.loop = EngineLoop(config, factory, session)
+        self.loop = EngineLoop(config, factory, session, threads)
         self.job = Job(self.loop.run, "muonscope-engine", MAX_IN_FLIGHT, self)
         self.job.yielded.connect(self._dispatch)
         self.job.failed.connect(

@@ -62,6 +62,7 @@ from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot
+from muonscope.engine.thread_count import ThreadChooser
 
 __all__ = ["EngineLoop"]
 
@@ -88,9 +89,16 @@ class EngineLoop:
         config: ExperimentConfig,
         factory: Callable[[ExperimentConfig], Experiment] = Experiment,
         session: Session | None = None,
+        threads: ThreadChooser | None = None,
     ) -> None:
-        """``session``: start from it (a saved one resumed, say) instead of a new one of ``config``."""
+        """``session``: start from it (a saved one resumed, say) instead of a new one of ``config``.
+
+        ``threads`` chooses the engine thread's torch thread count as it steps; without one the count
+        the process has now is set on the engine thread, which would otherwise take its BLAS threads
+        from the environment.
+        """
         self._config = config
+        self._threads = threads or ThreadChooser.as_the_process_has()
         self._factory = factory
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._session: Session | None = session
@@ -146,6 +154,7 @@ class EngineLoop:
     def run(self, control: JobControl) -> Iterator[Message]:
         """Yield messages until cancelled: a Snapshot per step and per change, and state changes."""
         control.on_cancel(self._cancel_step.set)  # closing the window also ends a long step soon
+        self._threads.begin()  # on the engine's thread, where the count applies
         if self._session is None:
             self._start(self._config)
         else:
@@ -349,6 +358,7 @@ class EngineLoop:
             self._fail(f"opening {path}", exc)
             return
         self._session = session
+        self._threads.begin()
         self._announce_opened()
         self._outbox.append(Saved(str(path), session.step, opened=True))
 
@@ -402,6 +412,7 @@ class EngineLoop:
             return
         self._session = session
         self._config = config
+        self._threads.begin()  # a new run: its steps cost something else
         self._publish()
         self._outbox.append(branches_message(session))
 
@@ -424,7 +435,9 @@ class EngineLoop:
             return
         finally:
             self._in_step = None
-        self._step_s += 0.1 * (time.perf_counter() - started - self._step_s)
+        elapsed_s = time.perf_counter() - started
+        self._step_s += 0.1 * (elapsed_s - self._step_s)
+        self._threads.record(elapsed_s)
         if self._steps_left > 0:
             self._steps_left -= 1
         snapshot = self._publish()

@@ -1,8 +1,8 @@
 """The live window at a chosen size: engine steps/s, frames/s, UI lateness and toggle → paint, per
 torch thread count.
 
-Each thread count runs in its own process (torch's intra-op pool is process-wide; the app itself
-gives the engine all cores but one, engine.device.share_cores_with_a_window): the real window
+Each thread count runs in its own process; ``auto`` is what the app does (engine.thread_count:
+all cores but one, or all when the engine's steps time clearly faster so): the real window
 (offscreen unless a display is set) plays the preset, with any ``--set`` overrides, for ``--seconds``;
 the capacity panel's background sweep is stopped so that only the live run is measured. A 10 ms
 timer on the UI thread measures how late the event loop serves it (a window that keeps a core
@@ -10,7 +10,7 @@ serves it within a few ms); then the momentum order of a lane is toggled ``--tog
 time from the click to the first paint that shows the change is recorded.
 
 Usage: python benchmarks/live_window.py [--preset default] [--set task.d=512 --set task.n_items=16384
-       --set task.batch_size=1024] [--threads 1,2] [--seconds 10] [--toggles 10]
+       --set task.batch_size=1024] [--threads auto,1,2] [--seconds 10] [--toggles 10]
 """
 
 from __future__ import annotations
@@ -58,12 +58,19 @@ def child(args) -> dict:
     from muonscope.app.composition import App, keep_startup_objects_out_of_collections
     from muonscope.app.config_args import overrides
     from muonscope.engine.presets import load_preset
+    from muonscope.engine.sweep_workers import usable_cores
+    from muonscope.engine.thread_count import ThreadChooser, share_cores_with_a_window
 
-    torch.set_num_threads(args.child)
+    if args.child == "auto":
+        threads = ThreadChooser.beside_a_window(usable_cores())
+        share_cores_with_a_window(usable_cores())
+    else:
+        threads = ThreadChooser.fixed(int(args.child))
+        torch.set_num_threads(int(args.child))
     qt = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     preset = load_preset(args.preset)
     config = preset.config.with_values(overrides(args.set)).with_value("run.steps", 10**7)
-    app = App(dataclasses.replace(preset, config=config))
+    app = App(dataclasses.replace(preset, config=config), threads=threads)
     app.window.resize(1600, 1000)
     app.window.show()
     keep_startup_objects_out_of_collections()  # as the app does
@@ -90,7 +97,7 @@ def child(args) -> dict:
     toggles = [1000 * t for t in toggle_order(qt, app, args.toggles, _PaintWatch, run_for)]
     app.shutdown()
     return {
-        "threads": args.child,
+        "threads": args.child if args.child != "auto" else f"auto:{threads.threads}",
         "steps_per_s": steps / elapsed,
         "frames_per_s": frames[0] / elapsed,
         "late_p90_ms": percentile(late, 0.9),
@@ -104,10 +111,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
-    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--threads", default="auto,1,2")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--toggles", type=int, default=10)
-    parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args)), flush=True)
@@ -115,8 +122,8 @@ def main() -> None:
     print(f"preset {args.preset} {' '.join(args.set)}; {os.cpu_count()} cores; {args.seconds:g} s playing")
     head = f"{'threads':>7} {'steps/s':>8} {'frames/s':>9} {'UI late p90':>12} {'max':>7}"
     print(f"{head} {'toggle→paint':>13} {'p90':>7}")
-    for threads in (int(t) for t in args.threads.split(",")):
-        argv = [sys.executable, __file__, "--child", str(threads), "--preset", args.preset]
+    for threads in args.threads.split(","):
+        argv = [sys.executable, __file__, "--child", threads, "--preset", args.preset]
         argv += [f"--set={s}" for s in args.set] + [
             "--seconds",
             str(args.seconds),

@@ -21,7 +21,6 @@ __all__ = [
     "memory_limit_bytes",
     "memory_parts",
     "resolve_device",
-    "share_cores_with_a_window",
 ]
 
 _GIB = 1024**3
@@ -49,20 +48,6 @@ def exact_float32_matmuls() -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
-
-
-def share_cores_with_a_window(cores: int) -> int:
-    """Give the engine all cores but one, so that a window beside it always has one to draw on.
-
-    Measured on two cores (benchmarks/live_window.py, default preset): beside the window alone,
-    two threads ran 1.3× faster than one; beside one other busy process (a sweep's worker, any
-    program) they wait on each other for the taken core and ran 3.6× slower, while one thread kept
-    its pace (24 steps/s) and the window stayed prompt.
-    Returns the thread count set.
-    """
-    threads = max(1, cores - 1)
-    torch.set_num_threads(threads)
-    return threads
 
 
 def memory_parts(config: ExperimentConfig, dtype: torch.dtype) -> dict[str, int]:

@@ -8,6 +8,7 @@ from muonscope.app.background import Job, JobControl
 from muonscope.app.engine_loop import EngineLoop
 from muonscope.app.engine_protocol import Pause, Play, PlayingChanged, Step
 from muonscope.engine import Snapshot
+from muonscope.engine.thread_count import ThreadChooser
 from tests.app.helpers import WAIT_MS, small_preset
 
 
@@ -130,3 +131,28 @@ def test_the_engine_loop_runs_without_qt():
     assert not paused.playing
     control.cancel()
     assert all(not isinstance(m, Snapshot) or m.step >= 3 for m in messages)
+
+
+def test_the_engine_thread_sets_and_times_its_own_thread_count():
+    """The count is applied on the thread that steps (BLAS reads it there), and every step is timed."""
+    calls = []
+    chooser = ThreadChooser(
+        (1, 2), lambda n: calls.append((n, threading.get_ident())), window_steps=2, window_s=0.0
+    )
+    loop = EngineLoop(small_preset().config, threads=chooser)
+    control = JobControl(max_in_flight=1000)
+
+    def drive():
+        messages = loop.run(control)
+        next(messages)
+        loop.submit(Step(8))
+        _until(messages, lambda m: isinstance(m, Snapshot) and m.step == 8)
+        control.cancel()
+        list(messages)
+
+    engine = threading.Thread(target=drive)
+    engine.start()
+    engine.join(timeout=WAIT_MS / 1000)
+    assert not engine.is_alive()
+    assert calls and {ident for _, ident in calls} == {engine.ident}
+    assert set(chooser.medians_s) == {1, 2}  # each count timed over the steps the loop took
