@@ -292,7 +292,7 @@ def _session_folder(path: Path) -> Path:
     if path.name == "session.json" and path.is_file():
         path = path.parent
     if not path.exists():
-        raise SessionError(path, "does not exist")
+        raise SessionError(path, "does not exist; a saved session is a folder holding session.json")
     if not path.is_dir():
         raise SessionError(path, "is not a session folder (a session is a folder holding session.json)")
     for name in FILES:

@@ -291,7 +291,9 @@ def test_a_missing_file_is_named(saved, tmp_path, name):
 
 
 def test_a_path_that_does_not_exist_or_is_a_file_is_refused(saved, tmp_path):
-    assert _refused(tmp_path / "nowhere") == f"{tmp_path / 'nowhere'}: does not exist"
+    assert _refused(tmp_path / "nowhere") == (
+        f"{tmp_path / 'nowhere'}: does not exist; a saved session is a folder holding session.json"
+    )
     assert _refused(saved / "metrics.parquet").startswith(f"{saved / 'metrics.parquet'}: is not a session")
     lone = tmp_path / "file.txt"
     lone.write_text("hello")
