@@ -224,7 +224,8 @@ def signal_fields(
         s_sig = np.stack([np.asarray(values) for values in signal_spectra])
     aligned = alignment(directions, signal, s_sig)  # (L,)
     watched = [b if b is not None else g for b, g in zip(buffers, grads, strict=True)]
-    angles = np.zeros(signal.shape[0])
+    defined = 1 <= rank <= min(signal.shape[-2:])  # as in sin_theta: NaN for a rank out of range
+    angles = np.full(signal.shape[0], 0.0 if defined else np.nan)
     apart = [i for i in range(signal.shape[0]) if not _same(watched[i], signal[i])]
     if apart:
         stacked = torch.stack([watched[i] for i in apart])  # (n, r, c)
