@@ -22,12 +22,14 @@ from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
 from muonscope.engine.sweep_plans import curves, guides, plan
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.memory_task import MemoryTask
+from muonscope.engine.thread_count import ENGINE_NICE
 
 __all__ = ["STOP_DEADLINE_MS", "SWEEP_NICE", "CapacityController", "ray_body", "sweep_body"]
 
 #: How much lower the OS priority of the window's sweep workers is than the window's own: the live
-#: run keeps its steps per second while a sweep fills the capacity panel with what is left.
-SWEEP_NICE = 10
+#: run keeps its steps per second while a sweep fills the capacity panel with what is left. Ten below
+#: the engine's thread: the engine then gets nine tenths of a core a worker shares with it.
+SWEEP_NICE = ENGINE_NICE + 10
 #: How long replacing or stopping a running computation waits for it before leaving it to end alone.
 STOP_DEADLINE_MS = 1000
 

@@ -1,12 +1,14 @@
 """What a background sweep costs the live run: steps per second with no sweep, with a sweep at the
 window's own priority, and with the sweep's workers at the lower priority the window gives them.
 
+The engine shares the machine as the app makes it (engine.thread_count: its thread count chosen by
+timing, its thread ENGINE_NICE behind the window's). ``--nices`` lists the sweep priorities to try.
 The default preset plays at full speed in the real window (offscreen unless a display is set) while
 the capacity panel's d-sweep of the same settings runs in worker processes (one per core, the cache
 not used). Steps per second are measured over the same span in each condition, once the workers
 have started, in interleaved rounds (a machine shared with others drifts).
 
-Usage: python benchmarks/live_rate_under_sweep.py [--seconds 15] [--warmup 5] [--rounds 3]
+Usage: python benchmarks/live_rate_under_sweep.py [--seconds 15] [--warmup 5] [--rounds 3] [--nices 0,15]
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from muonscope.app.composition import App, keep_startup_objects_out_of_collectio
 from muonscope.engine.presets import load_preset
 from muonscope.engine.sweep import SweepRunner
 from muonscope.engine.sweep_plans import plan
+from muonscope.engine.sweep_workers import usable_cores
+from muonscope.engine.thread_count import ThreadChooser, share_cores_with_a_window
 
 
 def run_for(seconds: float) -> None:
@@ -74,11 +78,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--nices", default=f"0,{SWEEP_NICE}", help="sweep workers' nice values to try")
     args = parser.parse_args()
     qt = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     preset = load_preset("default")
     endless = preset.config.with_value("run.steps", 1_000_000)  # playing never pauses at the run's end
-    app = App(dataclasses.replace(preset, config=endless))
+    share_cores_with_a_window(usable_cores())  # as the app does
+    threads = ThreadChooser.beside_a_window(usable_cores())
+    app = App(dataclasses.replace(preset, config=endless), threads=threads)
     app.window.resize(1280, 720)
     app.window.show()
     keep_startup_objects_out_of_collections()  # as the app does
@@ -89,13 +96,15 @@ def main() -> None:
     print(
         f"default preset playing, 1280x720, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
     )
-    conditions = (("no sweep", None), ("sweep, nice 0", 0), (f"sweep, nice {SWEEP_NICE}", SWEEP_NICE))
+    nices = [int(n) for n in args.nices.split(",")]
+    conditions = (("no sweep", None), *((f"sweep, nice {n}", n) for n in nices))
     for round_ in range(1, args.rounds + 1):  # interleaved: a machine shared with others drifts
         base = None
         for name, nice in conditions:
             rate, state = measure(app, nice, args.seconds, args.warmup)
             base = base or rate
-            print(f"round {round_}  {name:<16} {rate:8.1f} steps/s  {rate / base:5.2f}x  {state}", flush=True)
+            row = f"round {round_}  {name:<16} {rate:8.1f} steps/s  {rate / base:5.2f}x  {state}"
+            print(f"{row}  (engine threads {threads.threads})", flush=True)
     app.intents.play(False)
     app.window.close()
 

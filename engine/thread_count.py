@@ -1,4 +1,5 @@
-"""How many torch threads the engine computes with beside a window, chosen by timing its own steps.
+"""How many torch threads the engine computes with beside a window, chosen by timing its own steps,
+and at what priority.
 
 On two cores the choice is between leaving the window a core (one engine thread) and taking both.
 Measured with benchmarks/live_window.py on two quiet cores: the default preset's steps ran no faster
@@ -12,26 +13,35 @@ sweep may have started, another program may have ended).
 
 The count is set on the thread that steps: torch's BLAS and LAPACK calls read the calling thread's
 OpenMP setting, which a new thread takes from the environment, not from ``torch.set_num_threads``
-called earlier on the main thread.
+called earlier on the main thread. That thread also runs a little behind the window's (Linux nice
+value ENGINE_NICE; its OpenMP helpers, started from it, inherit it): with both cores computing, the
+window was served within 0.7 ms (p90) instead of 3.1-3.5 ms.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import statistics
+import sys
+import threading
 from collections.abc import Callable
 
 import torch
 
-__all__ = ["ThreadChooser", "share_cores_with_a_window"]
+__all__ = ["ENGINE_NICE", "ThreadChooser", "share_cores_with_a_window"]
 
 log = logging.getLogger(__name__)
 
 #: Steps and seconds of stepping that one measurement of a thread count needs at least.
 WINDOW_STEPS = 6
 WINDOW_S = 1.5
+#: A measurement of two steps suffices once they take this many times WINDOW_S.
+LONG_WINDOW_FACTOR = 4
 #: How much faster (in median step time) more threads must be to take the window's core.
 MARGIN = 0.15
+#: How much lower the stepping thread's OS priority is than the window's (Unix nice, per thread on Linux).
+ENGINE_NICE = 5
 #: Seconds of stepping between two rounds of measurements; doubled, up to MAX_HOLD_S, each time a
 #: round keeps the count (a round costs a few seconds at the worse count: beside a busy process, two
 #: threads ran at a quarter of one's pace).
@@ -56,10 +66,13 @@ class ThreadChooser:
     ``candidates`` come in order of preference: the first leaves the window a core. A round measures
     the count in force, then the other, each over at least ``window_steps`` steps and ``window_s``
     seconds of stepping (the first step after a switch is not counted: the thread pool starts up).
+    Holding the count that takes the window's core, it goes back as soon as each of the latest steps
+    took longer than the preferred count's median.
     The median step time is compared, so the periodic heavy steps (evaluations, spectra) do not
     decide; the preferred count is kept unless the other's median is ``margin`` smaller. A new round
     starts after ``hold_s`` seconds of stepping, twice that after a round that kept the count (up to
-    ``max_hold_s``). ``apply`` sets a count on the calling thread.
+    ``max_hold_s``). ``apply`` sets a count on the calling thread; ``nice`` lowers the stepping thread's
+    priority when it begins (Linux only: elsewhere the value is the whole process's, window included).
     """
 
     def __init__(
@@ -72,6 +85,7 @@ class ThreadChooser:
         margin: float = MARGIN,
         hold_s: float = HOLD_S,
         max_hold_s: float = MAX_HOLD_S,
+        nice: int = 0,
     ) -> None:
         if not candidates or len(candidates) > 2 or min(candidates) < 1:
             raise ValueError(f"candidates = {candidates!r}: one or two thread counts of at least 1")
@@ -82,6 +96,7 @@ class ThreadChooser:
         self._margin = margin
         self._base_hold_s = self._hold_s = hold_s
         self._max_hold_s = max_hold_s
+        self._nice = nice
         self._threads = self._candidates[0]
         self._to_measure: list[int] = []
         self._medians: dict[int, float] = {}
@@ -92,8 +107,8 @@ class ThreadChooser:
 
     @classmethod
     def beside_a_window(cls, cores: int) -> ThreadChooser:
-        """All cores but one, or all of them when that is clearly faster."""
-        return cls((max(1, cores - 1), cores))
+        """All cores but one, or all of them when that is clearly faster; behind the window's thread."""
+        return cls((max(1, cores - 1), cores), nice=ENGINE_NICE)
 
     @classmethod
     def fixed(cls, threads: int) -> ThreadChooser:
@@ -118,6 +133,7 @@ class ThreadChooser:
     def begin(self) -> None:
         """Start over at the preferred count; called on the stepping thread, and for a new run (its
         steps cost something else)."""
+        _lower_this_thread(self._nice)
         self._switch(self._candidates[0])
         self._medians.clear()
         self._hold_s = self._base_hold_s
@@ -128,15 +144,13 @@ class ThreadChooser:
         if len(self._candidates) == 1:
             return
         if not self._to_measure:
-            self._held_s += step_s
-            if self._held_s >= self._hold_s:
-                self._start_round()
+            self._hold(step_s)
             return
         if self._skip:
             self._skip -= 1
             return
         self._window.append(step_s)
-        if len(self._window) < self._window_steps or sum(self._window) < self._window_s:
+        if not self._window_full():
             return
         self._medians[self._threads] = statistics.median(self._window)
         self._to_measure.pop(0)
@@ -144,6 +158,50 @@ class ThreadChooser:
             self._switch(self._to_measure[0])
         else:
             self._decide()
+
+    def _window_full(self) -> bool:
+        """Enough steps to judge a count by: ``window_steps`` over ``window_s``, or two long ones (a
+        big memory's steps take seconds; beside a busy process two threads took 60× longer)."""
+        n, seconds = len(self._window), sum(self._window)
+        return (n >= self._window_steps and seconds >= self._window_s) or (
+            n >= 2 and seconds >= LONG_WINDOW_FACTOR * self._window_s
+        )
+
+    def _hold(self, step_s: float) -> None:
+        """Between rounds: count the time held, and give the window's core back as soon as taking it
+        stops paying (a sweep's workers started, say: the steps then slow down several times)."""
+        self._held_s += step_s
+        if self._threads != self._candidates[0] and self._slower_than_preferred(step_s):
+            self._give_the_core_back()
+        elif self._held_s >= self._hold_s:
+            self._start_round()
+
+    def _slower_than_preferred(self, step_s: float) -> bool:
+        """Whether every one of the latest steps (two at least, over ``window_s``) at the count held
+        took longer than the preferred count's median: a clear loss, seen within seconds."""
+        if self._skip:
+            self._skip -= 1
+            return False
+        self._window.append(step_s)
+        while len(self._window) > 2 and sum(self._window[1:]) >= self._window_s:
+            self._window.pop(0)  # the latest steps, just enough of them to judge
+        preferred_s = self._medians[self._candidates[0]]
+        return (
+            len(self._window) >= 2 and sum(self._window) >= self._window_s and min(self._window) > preferred_s
+        )
+
+    def _give_the_core_back(self) -> None:
+        preferred = self._candidates[0]
+        log.info(
+            "engine threads: back to %d (steps at %d now take %.0f ms or more; %.0f ms were measured at %d)",
+            preferred,
+            self._threads,
+            1000 * min(self._window),
+            1000 * self._medians[preferred],
+            preferred,
+        )
+        self._switch(preferred)
+        self._held_s, self._hold_s = 0.0, self._base_hold_s
 
     def _start_round(self) -> None:
         if len(self._candidates) == 1:
@@ -173,3 +231,20 @@ class ThreadChooser:
         self._apply(threads)
         self._threads = threads
         self._window, self._skip = [], 1
+
+
+def _lower_this_thread(nice: int) -> None:
+    """Make the calling thread ``nice`` lower in priority than the process's main thread.
+
+    Set relative to the main thread (a process started with ``nice`` stays that much lower), and as
+    a value, not a step, so that calling it again changes nothing.
+    """
+    if not nice or not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        target = os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice
+        if target > os.getpriority(os.PRIO_PROCESS, thread):
+            os.setpriority(os.PRIO_PROCESS, thread, min(target, 19))
+    except OSError as exc:  # a sandbox may refuse; the engine then runs at the window's priority
+        log.info("engine thread priority left as it is: %s", exc)

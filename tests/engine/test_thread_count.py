@@ -1,5 +1,9 @@
 """The engine's torch thread count: a core left to the window unless taking it is clearly faster."""
 
+import os
+import sys
+import threading
+
 import pytest
 import torch
 
@@ -61,15 +65,50 @@ def test_the_window_keeps_its_core_unless_the_gain_is_clear(two_threads_s):
 
 
 def test_a_later_round_follows_the_machine():
-    """Two threads win; then another program takes a core and the next round goes back to one."""
-    steps = SimulatedSteps({1: 0.10, 2: 0.06})
+    """Another program holds a core and one thread wins; once it ends, the next round takes two."""
+    steps = SimulatedSteps({1: 0.10, 2: 0.35})
     chooser = _chooser(steps)
+    steps.run(chooser, 40)
+    assert chooser.threads == 1
+    steps.seconds_at = {1: 0.10, 2: 0.06}
+    steps.run(chooser, 400)  # past the hold (10 s, then 20 s), then a round at each count
+    assert chooser.threads == 2
+    assert chooser.medians_s[2] == pytest.approx(0.06)
+
+
+def test_the_core_goes_back_as_soon_as_taking_it_stops_paying():
+    """Two threads won; then a sweep starts and they slow down: one thread is back within a few
+    seconds of stepping, not after the hold (here 1000 s)."""
+    steps = SimulatedSteps({1: 0.10, 2: 0.06})
+    chooser = ThreadChooser((1, 2), steps.apply, window_steps=6, window_s=0.5, hold_s=1000.0)
+    chooser.begin()
     steps.run(chooser, 40)
     assert chooser.threads == 2
     steps.seconds_at = {1: 0.10, 2: 0.35}
-    steps.run(chooser, 100)  # past the 10 s hold, then a round at each count
+    steps.run(chooser, 8)  # a skipped step, then enough for a full window at the new pace
     assert chooser.threads == 1
-    assert chooser.medians_s[2] == pytest.approx(0.35)
+    steps.run(chooser, 500)  # 50 s at one thread: no round before the hold is over
+    assert steps.applied[-1] == 1 and chooser.threads == 1
+
+
+def test_two_slow_steps_are_enough_to_judge():
+    """A big memory's steps take seconds, and beside a busy process two threads took 60× longer:
+    two steps over four windows' time decide, not six."""
+    steps = SimulatedSteps({1: 1.0, 2: 0.5})
+    chooser = _chooser(steps)  # window: 6 steps and 0.5 s, or 2 steps and 2 s
+    steps.run(chooser, 8)  # a skipped step, two at one thread (2 s), a skipped one, four at two (2 s)
+    assert chooser.threads == 2 and chooser.medians_s == pytest.approx({1: 1.0, 2: 0.5})
+    steps.seconds_at = {1: 1.0, 2: 30.0}
+    steps.run(chooser, 3)  # a skipped step, then two that each took longer than one thread's
+    assert chooser.threads == 1
+
+
+def test_a_held_count_that_still_pays_is_kept():
+    steps = SimulatedSteps({1: 0.10, 2: 0.06}, heavy_every=8)
+    chooser = ThreadChooser((1, 2), steps.apply, window_steps=6, window_s=0.5, hold_s=1000.0)
+    chooser.begin()
+    steps.run(chooser, 2000)
+    assert chooser.threads == 2 and steps.applied == [1, 2, 2]  # begun at 1, trial at 2, decision
 
 
 def test_rounds_that_keep_the_count_come_less_often():
@@ -98,6 +137,24 @@ def test_a_fixed_count_is_only_applied():
     chooser.begin()
     steps.run(chooser, 50)
     assert steps.applied == [3] and chooser.threads == 3
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the nice value is per thread on Linux")
+def test_the_stepping_thread_runs_behind_the_window_once_however_often_it_begins():
+    seen = []
+
+    def stepping_thread():
+        chooser = ThreadChooser((1,), lambda _n: None, nice=3)
+        chooser.begin()
+        chooser.begin()  # a new run on the same thread
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = threading.Thread(target=stepping_thread)
+    worker.start()
+    worker.join()
+    assert seen == [min(main + 3, 19)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main  # the window's is kept
 
 
 @pytest.mark.parametrize("candidates", [(), (0,), (1, 2, 3)])
