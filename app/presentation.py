@@ -44,6 +44,7 @@ class PresentationController(QtCore.QObject):
         self._hidden: list[QtWidgets.QWidget] = []
         self._carried: list[QtGui.QAction] = []
         self._was_full_screen = False
+        self._desk_geometry: QtCore.QRect | None = None  # the window's, unless maximised or full screen
         self._views.transport.presentation_toggled.connect(self.set_active)
         self._build_menu()
 
@@ -63,12 +64,18 @@ class PresentationController(QtCore.QObject):
             return
         self._active = active
         if active:
+            plain = not (self._window.isMaximized() or self._window.isFullScreen())
+            self._desk_geometry = self._window.geometry() if plain else None
             self._hide_chrome()
         else:
             self._show_chrome()
         self._views.transport.set_presentation(active)
         self._toggle_action.setChecked(active)
         self._apply(self.style if active else StageStyle())
+        if not active and self._desk_geometry is not None:
+            # back to the size it had: larger fonts may have widened it past the screen meanwhile
+            self._window.setGeometry(self._desk_geometry)
+            self._desk_geometry = None
         self.changed.emit(active)
 
     def set_scale(self, scale: float) -> None:
@@ -152,12 +159,21 @@ class PresentationController(QtCore.QObject):
         palette = (
             QtGui.QPalette(QtWidgets.QApplication.palette()) if desk else QtGui.QPalette(central.palette())
         )
-        if not desk:
+        if not desk:  # the stage and the panels' mode boxes, in the theme's colours
+            roles = QtGui.QPalette.ColorRole
             for role, colour in (
-                (QtGui.QPalette.ColorRole.Window, background),
-                (QtGui.QPalette.ColorRole.WindowText, foreground),
+                (roles.Window, background),
+                (roles.WindowText, foreground),
+                (roles.Base, background),
+                (roles.Text, foreground),
+                (roles.Button, background),
+                (roles.ButtonText, foreground),
             ):
                 palette.setColor(role, QtGui.QColor(colour))
+            muted = QtGui.QColor(foreground)
+            muted.setAlphaF(0.45)  # a mode box that does not apply to this run
+            for role in (roles.WindowText, roles.Text, roles.ButtonText):
+                palette.setColor(QtGui.QPalette.ColorGroup.Disabled, role, muted)
         central.setPalette(palette)
         central.setAutoFillBackground(not desk)
 

@@ -76,6 +76,19 @@ class DecadeAxis(pg.AxisItem):
                 p.fillRect(rect, pen.color())
         super().drawPicture(p, axisSpec, stroked, textSpecs)
 
+    def _updateWidth(self):
+        """pyqtgraph's width, with room for the whole axis title beside the tick labels.
+
+        pyqtgraph leaves 0.8 of the title's box for it, counting on the box's margins; at the
+        presentation scales the text fills more of its box, and the title ran into labels such as
+        "0.0001". A fifth of the box more keeps them apart at every scale.
+        """
+        super()._updateWidth()
+        if self.fixedWidth is None and self.isVisible() and self.label.isVisible():
+            width = self.maximumWidth() + 0.2 * self.label.boundingRect().height()
+            self.setMaximumWidth(width)
+            self.setMinimumWidth(width)
+
     def _length_px(self) -> float:
         rect = self.geometry()
         return rect.height() if self.orientation in ("left", "right") else rect.width()

@@ -13,6 +13,10 @@ from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.theme import StageStyle, lane_pen
 
+#: Characters a panel's mode box is sized for beside the controls, and at most on the stage alone.
+DESK_MODE_CHARS = 6
+STAGE_MODE_CHARS = 24
+
 __all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
 
 #: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
@@ -94,6 +98,7 @@ class PlotPanel(QtWidgets.QWidget):
         layout.addLayout(self._header)
         layout.addWidget(self.plot_widget, 1)
         self.modes: dict[str, QtWidgets.QComboBox] = {}
+        self._modes_in_full = False
         self._legend_lanes: tuple[tuple[int, str], ...] = ()  # named under the plot (a panel alone)
         self._lane_legend_item: pg.LegendItem | None = None
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
@@ -112,11 +117,13 @@ class PlotPanel(QtWidgets.QWidget):
         combo = QtWidgets.QComboBox()
         combo.setObjectName(f"{name}_mode")
         combo.setToolTip(tooltip)
-        # headers share a quarter of the window: let long option texts elide instead of widening it
+        # headers share a quarter of the window beside the controls: long option texts elide there
+        # instead of widening the window; on the stage alone a box shows the option it holds in full
         combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        combo.setMinimumContentsLength(6)
+        combo.setMinimumContentsLength(DESK_MODE_CHARS)
         for value, text in options:
             combo.addItem(text, value)
+        combo.currentIndexChanged.connect(lambda _i, c=combo: self._fit_mode(c))
         combo.currentIndexChanged.connect(
             lambda _i, n=name, c=combo: self.mode_changed.emit(n, c.currentData())
         )
@@ -158,6 +165,14 @@ class PlotPanel(QtWidgets.QWidget):
         palette = self._title.palette()
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
         self._title.setPalette(palette)
+        self._modes_in_full = style != StageStyle()
+        for combo in self.modes.values():
+            self._fit_mode(combo)
+
+    def _fit_mode(self, combo: QtWidgets.QComboBox) -> None:
+        """The box's width: the option it holds in full on the stage alone, else DESK_MODE_CHARS."""
+        full = max(DESK_MODE_CHARS, min(len(combo.currentText()), STAGE_MODE_CHARS))
+        combo.setMinimumContentsLength(full if self._modes_in_full else DESK_MODE_CHARS)
 
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")

@@ -154,3 +154,30 @@ def test_at_1280_px_the_toolbar_keeps_record_and_present_in_view(qtbot):
     transport = app.views.transport
     for action in (transport.record_action, transport.presentation_action):
         qtbot.waitUntil(lambda a=action: transport.widgetForAction(a).isVisible(), timeout=5000)
+
+
+def test_leaving_presentation_gives_the_window_back_its_size(qtbot):
+    """Larger fonts may widen the window past a small screen while presenting; leaving restores it."""
+    app = open_app(qtbot)
+    app.window.resize(1280, 720)
+    app.presentation.set_active(True)
+    app.window.resize(1587, 720)  # as a window manager-less screen let it grow
+    app.presentation.set_active(False)
+    assert app.window.size() == QtCore.QSize(1280, 720)
+
+
+def test_on_the_stage_a_mode_box_shows_its_option_whole_and_in_the_theme(qtbot):
+    app = open_app(qtbot)
+    combo = app.views.series.modes["metric"]
+    combo.setCurrentIndex(combo.findText("spectral gap", QtCore.Qt.MatchFlag.MatchStartsWith))
+    text_px = combo.fontMetrics().horizontalAdvance(combo.currentText())
+    assert combo.sizeHint().width() < text_px  # beside the controls: elided, the window stays narrow
+    app.presentation.set_theme("dark")
+    app.presentation.set_active(True)
+    text_px = combo.fontMetrics().horizontalAdvance(combo.currentText())  # at the stage's font size
+    assert combo.sizeHint().width() >= text_px
+    dark = StageStyle(app.presentation.style.scale, "dark").colours
+    assert combo.palette().color(combo.palette().ColorRole.Button).name() == dark.background.lower()
+    assert combo.palette().color(combo.palette().ColorRole.ButtonText).name() == dark.foreground.lower()
+    app.presentation.set_active(False)
+    assert combo.sizeHint().width() < combo.fontMetrics().horizontalAdvance(combo.currentText())

@@ -267,3 +267,26 @@ def test_a_sweeps_legend_sits_under_the_plot_not_on_its_curves(qtbot):
     assert not plot.legend.sceneBoundingRect().intersects(box())
     plot.set_mode("x", "steps")
     assert plot.legend.items == [] and not plot.legend.isVisible()
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0])
+def test_a_vertical_axis_leaves_its_title_its_whole_box(qtbot, scale):
+    """pyqtgraph counts 0.8 of the title's box; at the presentation scales the title then ran into
+    tick labels such as "0.0001". The axis is as wide as tick labels, offsets and the whole box."""
+    set_stage_style(StageStyle(scale))
+    try:
+        plot = SpectrumPlot()
+        qtbot.addWidget(plot)
+        plot.resize(600, 400)
+        plot.show()
+        plot.apply_style(StageStyle(scale))
+        axis = plot.plot.getAxis("left")
+
+        def fits() -> bool:  # tick text is measured as it is drawn: wait for the layout to settle
+            offset = axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+            needed = axis.textWidth + offset + axis.label.boundingRect().height()
+            return axis.textWidth > 0 and axis.width() >= needed - 0.5
+
+        qtbot.waitUntil(fits, timeout=5000)
+    finally:
+        set_stage_style(StageStyle())
