@@ -66,8 +66,8 @@ class ThreadChooser:
     ``candidates`` come in order of preference: the first leaves the window a core. A round measures
     the count in force, then the other, each over at least ``window_steps`` steps and ``window_s``
     seconds of stepping (the first step after a switch is not counted: the thread pool starts up).
-    Holding the count that takes the window's core, it goes back as soon as each of the latest steps
-    took longer than the preferred count's median.
+    A trial of the count that takes the window's core ends after two steps that each took longer than
+    the preferred count's median; holding that count, it goes back as soon as the latest steps do.
     The median step time is compared, so the periodic heavy steps (evaluations, spectra) do not
     decide; the preferred count is kept unless the other's median is ``margin`` smaller. A new round
     starts after ``hold_s`` seconds of stepping, twice that after a round that kept the count (up to
@@ -150,7 +150,7 @@ class ThreadChooser:
             self._skip -= 1
             return
         self._window.append(step_s)
-        if not self._window_full():
+        if not (self._window_full() or self._clearly_losing()):
             return
         self._medians[self._threads] = statistics.median(self._window)
         self._to_measure.pop(0)
@@ -158,6 +158,15 @@ class ThreadChooser:
             self._switch(self._to_measure[0])
         else:
             self._decide()
+
+    def _clearly_losing(self) -> bool:
+        """A trial of the count that takes the window's core ends early once two of its steps each
+        took longer than the preferred count's median: beside a busy process a trial of six steps
+        would cost seconds at a fraction of the pace."""
+        preferred = self._candidates[0]
+        if self._threads == preferred or preferred not in self._medians or len(self._window) < 2:
+            return False
+        return min(self._window) > self._medians[preferred]
 
     def _window_full(self) -> bool:
         """Enough steps to judge a count by: ``window_steps`` over ``window_s``, or two long ones (a

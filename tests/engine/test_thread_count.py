@@ -111,6 +111,15 @@ def test_a_held_count_that_still_pays_is_kept():
     assert chooser.threads == 2 and steps.applied == [1, 2, 2]  # begun at 1, trial at 2, decision
 
 
+def test_a_trial_that_clearly_loses_ends_after_two_steps():
+    steps = SimulatedSteps({1: 0.10, 2: 0.80})
+    chooser = _chooser(steps)  # a trial window would otherwise need 6 steps, or 2 over 2 s
+    steps.run(chooser, 7)  # a skipped step, six at one thread
+    assert chooser.threads == 2 and chooser.medians_s == {1: pytest.approx(0.10)}
+    steps.run(chooser, 3)  # a skipped step, then two that each took longer than one thread's median
+    assert chooser.threads == 1 and chooser.medians_s[2] == pytest.approx(0.80)
+
+
 def test_rounds_that_keep_the_count_come_less_often():
     """Beside a busy process every round at two threads costs; the hold doubles (10, 20, 40, 80 s cap)."""
     steps = SimulatedSteps({1: 0.10, 2: 0.40})
