@@ -270,10 +270,44 @@ class Session:
         finally:
             self.experiment.restore(here)
 
-    def _replay_quietly(self, target: int) -> None:
-        """Stand at ``target`` having just taken its step (so G and D are that step's); records nothing."""
+    def snapshot_at(self, step: int) -> Snapshot:
+        """The snapshot of ``step`` of this branch, by replay with every spectrum due computed.
+
+        A playing run computes spectra only as often as frames are drawn, so most of its recorded
+        steps carry an earlier step's; the replay computes them at every step of the spectra
+        cadence, so the snapshot holds those of ``step`` (or of the cadence's last step before it),
+        and the changes recorded at ``step`` are applied, as the window showed them. The engine
+        returns to where it stood; nothing is recorded.
+        """
+        if not 0 <= step <= self.branch.head_step:
+            raise ValueError(f"step {step}: must be between 0 and {self.branch.head_step}")
+        experiment = self.experiment
+        here, gate = experiment.checkpoint(), experiment.spectra_gate
+        experiment.spectra_gate = None
+        try:
+            self._replay_quietly(step, from_step=self._last_spectra_step(step))
+            self._queue_recorded_changes(step)
+            experiment.commit()
+            return experiment.snapshot()
+        finally:
+            experiment.spectra_gate = gate
+            experiment.restore(here)
+
+    def _last_spectra_step(self, step: int) -> int:
+        """The step at or before ``step`` whose spectra its snapshot shows: the cadence's last one."""
+        start = self.branch.checkpoints.at_or_before(max(step - 1, 0))
+        every = (start.config if start is not None else self.config).run.spectra_every
+        due = step - step % every
+        return due if due > 0 else step
+
+    def _replay_quietly(self, target: int, from_step: int | None = None) -> None:
+        """Stand at ``target`` having just taken its step (so G and D are that step's); records nothing.
+
+        ``from_step`` (≤ ``target``): replay from a checkpoint before it, so that its step is taken too.
+        """
+        first = target if from_step is None else min(from_step, target)
         if target > 0:
-            self.experiment.restore(self.branch.checkpoints.at_or_before(target - 1))
+            self.experiment.restore(self.branch.checkpoints.at_or_before(max(first - 1, 0)))
             while self.step < target:
                 self._queue_recorded_changes(self.step)
                 self.experiment.step()

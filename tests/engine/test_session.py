@@ -163,6 +163,51 @@ def test_inspected_matrices_are_those_of_the_step():
     assert lane_matrices(session.matrices_at(0), 0).matrices["G"] is None
 
 
+def test_a_recalled_step_has_the_snapshot_and_spectra_an_unpaced_run_had_there():
+    """Played runs skip spectra at most steps; the snapshot of a step, recalled, has its own."""
+    config = _config(spectra_every=1)
+    unpaced = Session(config)
+    recorded = {0: unpaced.snapshot()}
+    for step in range(1, 25):
+        recorded[step] = unpaced.step_once()
+        if step == 18:  # a change at step 18, shown with that step
+            unpaced.apply(SetField("lanes[1].lr", 0.02))
+            unpaced.commit()
+            recorded[step] = unpaced.snapshot()
+    paced = Session(config)
+    paced.set_checkpoint_budget(40_000)  # checkpoints a few steps apart
+    paced.experiment.spectra_gate = lambda step: step % 7 == 0
+    paced.run(18, stop_on_breakpoints=False)
+    paced.apply(SetField("lanes[1].lr", 0.02))
+    paced.commit()
+    paced.run(24, stop_on_breakpoints=False)
+    assert paced.branch.checkpoints.spacing > 1
+    before = _state(paced.experiment)
+    for step in (0, 5, 13, 18, 24):
+        recalled, original = paced.snapshot_at(step), recorded[step]
+        assert recalled.step == step and recalled.config == original.config
+        assert recalled.events == original.events
+        for mine, theirs in zip(recalled.lanes, original.lanes, strict=True):
+            assert mine.spectra_step == theirs.spectra_step == (step if step else -1)
+            for matrix in ("gradient", "momentum", "update", "weights"):
+                np.testing.assert_array_equal(getattr(mine.spectra, matrix), getattr(theirs.spectra, matrix))
+            np.testing.assert_array_equal(mine.class_error, theirs.class_error)
+            assert mine.recovered == theirs.recovered and mine.eval_step == theirs.eval_step
+    _assert_identical(before, _state(paced.experiment))  # the engine is back where it stood
+    assert paced.experiment.spectra_gate(14) and not paced.experiment.spectra_gate(15)  # its gate too
+    with pytest.raises(ValueError, match="between 0 and 24"):
+        paced.snapshot_at(25)
+
+
+def test_a_recalled_step_off_the_spectra_cadence_has_the_cadence_step_before_it():
+    session = Session(_config(spectra_every=3))
+    session.experiment.spectra_gate = lambda _step: False  # played: none computed at all
+    session.run(11, stop_on_breakpoints=False)
+    assert {lane.spectra_step for lane in session.snapshot_at(11).lanes} == {9}
+    assert {lane.spectra_step for lane in session.snapshot_at(9).lanes} == {9}
+    assert {lane.spectra_step for lane in session.snapshot_at(2).lanes} == {-1}
+
+
 def test_breakpoints_pause_at_the_first_step_that_meets_them():
     session = Session(_config())
     losses = []
