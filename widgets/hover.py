@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-__all__ = ["HoverReadout"]
+__all__ = ["HoverReadout", "place_beside", "room_inside"]
 
 #: Room (px) kept between the read-out and the plot's edge, and between it and its point.
 _MARGIN_PX = 4.0
@@ -30,6 +30,32 @@ class _Series:
     x: np.ndarray
     y: np.ndarray
     formatter: Formatter
+
+
+def room_inside(box: pg.ViewBox) -> QtCore.QRectF:
+    """The part of a view box (scene coordinates) a read-out may cover: all but a margin at each edge."""
+    return box.sceneBoundingRect().adjusted(_MARGIN_PX, _MARGIN_PX, -_MARGIN_PX, -_MARGIN_PX)
+
+
+def place_beside(text: pg.TextItem, box: pg.ViewBox, point: QtCore.QPointF) -> None:
+    """Put a text box beside a point (scene coordinates), inside the view box.
+
+    Right of the point and above it by default; left of it where the right edge is too close,
+    below it where the top is; then pushed inside wherever the box would still cross an edge.
+    """
+    area = room_inside(box)
+    size = text.textItem.boundingRect()  # px: the text is drawn unscaled
+    width, height = size.width(), size.height()
+    left = point.x() + _GAP_PX
+    if left + width > area.right():
+        left = point.x() - _GAP_PX - width
+    top = point.y() - _GAP_PX - height
+    if top < area.top():
+        top = point.y() + _GAP_PX
+    left = max(min(left, area.right() - width), area.left())
+    top = max(min(top, area.bottom() - height), area.top())
+    text.setAnchor((0, 0))
+    text.setPos(box.mapSceneToView(QtCore.QPointF(left, top)))
 
 
 class HoverReadout(QtCore.QObject):
@@ -125,26 +151,8 @@ class HoverReadout(QtCore.QObject):
         return self.last_text
 
     def _place_text(self, view_x: float, view_y: float) -> None:
-        """Put the text box beside the point, inside the plot.
-
-        Right of the point and above it by default; left of it where the right edge is too close,
-        below it where the top is; then pushed inside wherever the box would still cross an edge.
-        """
         box = self._plot.getViewBox()
-        area = box.sceneBoundingRect().adjusted(_MARGIN_PX, _MARGIN_PX, -_MARGIN_PX, -_MARGIN_PX)
-        point = box.mapViewToScene(QtCore.QPointF(view_x, view_y))
-        size = self._text.textItem.boundingRect()  # px: the text is drawn unscaled
-        width, height = size.width(), size.height()
-        left = point.x() + _GAP_PX
-        if left + width > area.right():
-            left = point.x() - _GAP_PX - width
-        top = point.y() - _GAP_PX - height
-        if top < area.top():
-            top = point.y() + _GAP_PX
-        left = max(min(left, area.right() - width), area.left())
-        top = max(min(top, area.bottom() - height), area.top())
-        self._text.setAnchor((0, 0))
-        self._text.setPos(box.mapSceneToView(QtCore.QPointF(left, top)))
+        place_beside(self._text, box, box.mapViewToScene(QtCore.QPointF(view_x, view_y)))
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         if event.type() == QtCore.QEvent.Type.Leave:

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from muonscope.widgets.data_table import DataTable
+from muonscope.widgets.hover import place_beside, room_inside
 from muonscope.widgets.panel import PlotPanel
 
 __all__ = ["MatrixView", "diverging_colormap", "symmetric_levels"]
@@ -75,6 +76,7 @@ class MatrixView(PlotPanel):
         )
         self.readout_label.setZValue(1000)
         self.readout_label.setVisible(False)
+        self._readout = ""
         self.plot.addItem(self.readout_label, ignoreBounds=True)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._set_axis_labels("row", "column")
@@ -101,7 +103,7 @@ class MatrixView(PlotPanel):
     @property
     def readout(self) -> str:
         """The text shown under the mouse ("" when none is shown)."""
-        return self.readout_label.toPlainText() if self.readout_label.isVisible() else ""
+        return self._readout if self.readout_label.isVisible() else ""
 
     def set_matrix(
         self, values: np.ndarray, title: str, row_label: str = "row", col_label: str = "column"
@@ -184,10 +186,9 @@ class MatrixView(PlotPanel):
         if not text or not frame.contains(scene_pos):
             self.readout_label.setVisible(False)
             return
-        # open towards the middle of the plot, so the read-out never runs off its edge
-        right = scene_pos.x() > frame.center().x()
-        low = scene_pos.y() > frame.center().y()
-        self.readout_label.setAnchor((1.05 if right else -0.05, 1.1 if low else -0.1))
+        self._readout = text
         self.readout_label.setText(text)
-        self.readout_label.setPos(point)
+        if self.readout_label.textItem.boundingRect().width() > room_inside(box).width():
+            self.readout_label.setText(text.replace(": ", ":\n"))  # a narrow dock: the value below
+        place_beside(self.readout_label, box, scene_pos)
         self.readout_label.setVisible(True)

@@ -76,6 +76,22 @@ def test_matrix_hover_stays_inside_the_plot_and_goes_when_the_mouse_leaves(qtbot
     assert view.readout == ""
 
 
+@pytest.mark.parametrize("width", [300, 190])  # the read-out wider than half the plot; than all of it
+def test_matrix_hover_stays_inside_a_narrow_plot(qtbot, width):
+    view = _matrix_view(qtbot)
+    view.resize(width, 420)
+    box = view.plot.getViewBox()
+    qtbot.waitUntil(lambda: box.sceneBoundingRect().right() < width)
+    view.set_matrix(np.full((128, 128), -2.18408), "W")
+    frame = box.sceneBoundingRect()
+    for col in (0.5, 40.5, 60.5, 68.5, 90.5, 127.5):
+        for row in (0.5, 61.5, 127.5):
+            text = _hover(view, col, row)
+            assert text == f"row {int(row)}, col {int(col)}: -2.18408"
+            label = view.readout_label.sceneBoundingRect()
+            assert frame.contains(label), (col, row, label, frame)
+
+
 def test_matrix_clear_says_why_nothing_is_shown(qtbot):
     view = _matrix_view(qtbot)
     view.set_matrix(np.eye(4), "W at step 3")
