@@ -1,6 +1,6 @@
 """The debugger's commands and messages between the window and its engine thread.
 
-Commands go in (go to a step, breakpoints, save, open, inspect, switch branch); what comes back
+Commands go in (go to a step, breakpoints, save, open, inspect, recall a step, switch branch); what comes back
 is plain and immutable — tables of numbers, tuples of text — built here from the session on the
 engine thread, so nothing mutable ever crosses to the window.
 """
@@ -17,7 +17,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.history import COLUMNS
 from muonscope.engine.inspection import lane_matrices, task_coordinates
 from muonscope.engine.session import Session
-from muonscope.engine.snapshot import frozen_array
+from muonscope.engine.snapshot import Snapshot, frozen_array
 
 __all__ = [
     "BranchInfo",
@@ -28,9 +28,11 @@ __all__ = [
     "Inspect",
     "Inspection",
     "OpenSession",
+    "RecallStep",
     "SaveSession",
     "Saved",
     "SetBreakpoints",
+    "StepRecalled",
     "SwitchBranch",
 ]
 
@@ -83,6 +85,13 @@ class Inspect:
     tensor: str
     minus_lane: int | None = None
     task_coordinates: bool = False
+
+
+@dataclass(frozen=True)
+class RecallStep:
+    """The snapshot of an earlier (or later) recorded step, recomputed by replay, spectra included."""
+
+    step: int
 
 
 # ---- messages ----------------------------------------------------------------------------------
@@ -151,6 +160,15 @@ class Inspection:
     col_label: str = "column"
 
 
+@dataclass(frozen=True)
+class StepRecalled:
+    """The answer to :class:`RecallStep`: the step's snapshot, or None and why not."""
+
+    step: int
+    snapshot: Snapshot | None = None
+    message: str = ""
+
+
 # ---- builders (engine thread) ------------------------------------------------------------------
 
 
@@ -193,6 +211,14 @@ def comparison_message(session: Session, branch_id: int | None) -> BranchCompari
         return BranchComparison(None)
     columns, labels = _frozen_columns(found[0].metrics)
     return BranchComparison(found[0].id, found[0].name, columns, labels, found[0].metrics.stride)
+
+
+def recall_message(session: Session, request: RecallStep) -> StepRecalled:
+    """The snapshot of ``request.step`` of the current branch (the engine returns to where it stood)."""
+    try:
+        return StepRecalled(request.step, session.snapshot_at(request.step))
+    except (ValueError, ConfigError) as exc:
+        return StepRecalled(request.step, None, f"step {request.step} cannot be shown: {exc}")
 
 
 def inspection_message(session: Session, request: Inspect) -> Inspection:

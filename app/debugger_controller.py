@@ -16,6 +16,7 @@ from muonscope.app.debugger import (
     GoTo,
     Inspect,
     OpenSession,
+    RecallStep,
     SaveSession,
     SetBreakpoints,
     SwitchBranch,
@@ -94,6 +95,8 @@ class DebuggerController(QtCore.QObject):
         views.inspector.request_changed.connect(lambda _request: self.inspect())
         self._window.inspector_dock.visibilityChanged.connect(lambda visible: visible and self.inspect())
         self._clock.frame_drawn.connect(self._on_frame)
+        self._clock.step_wanted.connect(lambda step: link.submit(RecallStep(step)))
+        link.recalled.connect(self._clock.on_recalled)
         link.breakpoints_changed.connect(self._on_breakpoints)
         link.branches_changed.connect(self._on_branches)
         link.history_replaced.connect(self._clock.on_history_replaced)
@@ -301,7 +304,7 @@ class DebuggerController(QtCore.QObject):
             panel.show_message("pause the run to inspect (the matrices come from a replay)")
             return
         request = panel.request
-        step = self._clock.cursor_step if self._clock.cursor_step is not None else self._clock.newest.step
+        step = self._clock.view_step
         panel.set_step(step)
         panel.show_message(f"replaying to step {step}…")
         self._link.submit(

@@ -14,6 +14,7 @@ from muonscope.app.debugger import (
     HistoryReplaced,
     Inspection,
     Saved,
+    StepRecalled,
 )
 from muonscope.app.engine_loop import EngineLoop
 from muonscope.app.engine_protocol import (
@@ -54,6 +55,7 @@ class EngineLink(QtCore.QObject):
     breakpoints_changed = QtCore.Signal(object)  # BreakpointsChanged
     saved = QtCore.Signal(object)  # Saved: a session written (or opened)
     inspected = QtCore.Signal(object)  # Inspection
+    recalled = QtCore.Signal(object)  # StepRecalled: a recorded step's snapshot, recomputed
 
     def __init__(
         self,
@@ -85,6 +87,11 @@ class EngineLink(QtCore.QObject):
     def step_in_progress(self) -> StepInProgress | None:
         """The step the engine is computing now (None between steps)."""
         return self.loop.step_in_progress
+
+    @property
+    def steps_queued(self) -> int:
+        """Steps the engine will still take before it pauses (step N, go to a later step)."""
+        return self.loop.steps_queued
 
     @property
     def running(self) -> bool:
@@ -125,5 +132,6 @@ class EngineLink(QtCore.QObject):
             Saved: self.saved,
             Inspection: self.inspected,
             BranchComparison: self.comparison,
+            StepRecalled: self.recalled,
         }
         return signals[type(message)]

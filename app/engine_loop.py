@@ -25,6 +25,7 @@ from muonscope.app.debugger import (
     Inspect,
     Inspection,
     OpenSession,
+    RecallStep,
     Saved,
     SaveSession,
     SetBreakpoints,
@@ -35,6 +36,7 @@ from muonscope.app.debugger import (
     history_message,
     inspection_message,
     parse_items,
+    recall_message,
 )
 from muonscope.app.engine_protocol import (
     Alert,
@@ -266,7 +268,11 @@ class EngineLoop:
         elif isinstance(command, OpenSession):
             self._open(command.path)
         elif isinstance(command, Inspect):
+            self._commit_changes()  # a replay restores the engine, which would drop them
             self._inspect(command)
+        elif isinstance(command, RecallStep):
+            self._commit_changes()
+            self._outbox.append(recall_message(session, command))
         elif isinstance(command, SwitchBranch):
             self._pause()
             session.switch(command.branch)
@@ -507,6 +513,8 @@ class EngineLoop:
         return snapshot
 
     def _set_playing(self, playing: bool) -> None:
+        if not playing and self._experiment is not None:
+            self._experiment.spectra_gate = None  # a rewind or a branch switch replays every spectrum
         if playing != self._playing:
             self._playing = playing
             self._outbox.append(PlayingChanged(playing))

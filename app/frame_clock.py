@@ -14,6 +14,7 @@ from collections.abc import Callable
 from PySide6 import QtCore
 
 from muonscope.app.renderer import BucketHistory, Renderer
+from muonscope.app.step_lookup import StepLookup, view_notes
 from muonscope.engine.history import MetricHistory, SnapshotStore
 from muonscope.engine.snapshot import Snapshot
 from muonscope.widgets.timeline import BranchMark
@@ -75,6 +76,8 @@ class FrameClock(QtCore.QObject):
     """
 
     frame_drawn = QtCore.Signal(int)  # step shown by the frame just drawn
+    # paused on a step without a snapshot of its own (with its own spectra): ask the engine for it
+    step_wanted = QtCore.Signal(int)
     run_started = QtCore.Signal(object)  # the config of a run that (re)started from W = 0
     config_changed = QtCore.Signal(object)  # the config in force, whenever it differs from before
 
@@ -87,6 +90,9 @@ class FrameClock(QtCore.QObject):
         )
         self._history = MetricHistory()
         self._store = SnapshotStore()
+        self._lookup = StepLookup(self._store)
+        self._asked: int | None = None  # the step asked for with step_wanted, until its answer
+        self._refused: set[int] = set()  # steps the engine could not recompute (until history changes)
         self._buckets = BucketHistory()
         self._newest: Snapshot | None = None
         self._shown: Snapshot | None = None  # the snapshot the last frame drew
@@ -115,8 +121,31 @@ class FrameClock(QtCore.QObject):
 
     @property
     def shown(self) -> Snapshot | None:
-        """The snapshot on screen: the newest, or the one at the cursor when looking back."""
+        """The snapshot on screen: the newest, or the one at the cursor when looking back.
+
+        While the cursor's step is being recomputed it is the nearest one on hand, and panels ①
+        and ③ say which step they show.
+        """
         return self._shown
+
+    @property
+    def view_step(self) -> int | None:
+        """The step the view is at: the cursor's when looking back, else the newest (None before any)."""
+        if self._cursor_step is not None:
+            return self._cursor_step
+        return None if self._newest is None else self._newest.step
+
+    @property
+    def recalling(self) -> bool:
+        """True while the view's step waits for its snapshot (with its own spectra) from the engine."""
+        step = self.view_step
+        return (
+            step is not None
+            and not self._playing
+            and step not in self._refused
+            and step <= self.head_step
+            and self._lookup.wants_recall(step)
+        )
 
     @property
     def config(self):
@@ -168,7 +197,9 @@ class FrameClock(QtCore.QObject):
             self._clear()
             previous = None
         repeat = previous is not None and snapshot.step == previous.step
-        if not repeat:  # a repeat carries changed settings at the same step: no new metrics
+        if repeat:  # a repeat carries changed settings at the same step: no new metrics
+            self._lookup.forget(snapshot.step)
+        else:
             if snapshot.step > self._history.last_step:  # steps replayed after a rewind are on record
                 self._history.append(snapshot)
             self._buckets.add(snapshot)
@@ -191,9 +222,29 @@ class FrameClock(QtCore.QObject):
         self._history = MetricHistory.from_table(dict(message.columns), labels, message.stride)
         self._head_step = message.head_step
         self._buckets.clear()
-        self._store.clear()
+        self._forget_snapshots()
+        if self._newest is not None:  # where the engine stands: the first snapshot of this history
+            self._store.add(self._newest)
         self.renderer.reset()
         self._dirty = True
+
+    @QtCore.Slot(object)
+    def on_recalled(self, message) -> None:
+        """The engine's answer to ``step_wanted``: the step's snapshot (kept for the view), or why not."""
+        self._asked = None
+        snapshot = message.snapshot
+        if snapshot is None:
+            self._refused.add(message.step)
+        elif self._newest is not None and snapshot.run_id == self._newest.run_id:
+            self._lookup.add(snapshot)
+        self._dirty = True
+
+    def _forget_snapshots(self) -> None:
+        """The run's history changed: what was delivered or recomputed before is not of it."""
+        self._store.clear()
+        self._lookup.clear()
+        self._refused.clear()
+        self._shown = None
 
     @QtCore.Slot(object)
     def on_comparison(self, message) -> None:
@@ -247,7 +298,7 @@ class FrameClock(QtCore.QObject):
         self._history = MetricHistory()
         self._head_step = 0
         self._steps.clear()
-        self._store.clear()
+        self._forget_snapshots()
         self._buckets.clear()
         self._cursor_step = None
         self.renderer.reset()
@@ -261,17 +312,24 @@ class FrameClock(QtCore.QObject):
                 self._show_status()
             return
         self._dirty = False
-        shown = self._newest
-        if self._cursor_step is not None:
-            shown = self._store.at_or_before(self._cursor_step) or self._newest
-        self.renderer.render(shown, self._newest, self._history, self._buckets, self.head_step)
+        step = self.view_step
+        recalling = self.recalling
+        if recalling and self._asked is None:
+            self._asked = step
+            self.step_wanted.emit(step)
+        shown = self._lookup.exact(step) or self._lookup.nearest(step) or self._shown or self._newest
+        following_play = self._playing and self._cursor_step is None  # spectra follow the frame rate
+        notes = ("", "") if following_play else view_notes(shown, step, recalling)
+        self.renderer.render(
+            shown, self._newest, self._history, self._buckets, self.head_step, cursor_step=step, notes=notes
+        )
         self._shown = shown
         self._views.timeline.set_engine_step(
             self._newest.step if self.head_step > self._newest.step else None
         )
         self._frames.add()
         self._show_status()
-        self.frame_drawn.emit(shown.step)
+        self.frame_drawn.emit(step)
 
     def _show_status(self) -> None:
         snapshot = self._newest

@@ -191,9 +191,20 @@ class Renderer:
         history: MetricHistory,
         buckets: BucketHistory,
         head_step: int | None = None,
+        *,
+        cursor_step: int | None = None,
+        notes: tuple[str, str] = ("", ""),
     ) -> None:
-        """Draw ``shown`` (the cursor's step) against the history up to ``newest``."""
+        """Draw ``shown`` (the cursor's step) against the history up to ``newest``.
+
+        ``cursor_step``: where the view is (default ``shown``'s step), for the timeline and the time
+        axes, whose history reaches every step; ``notes``: what panels ① and ③ say when what they
+        draw is of another step (while that step's snapshot is being recomputed, say).
+        """
+        cursor = shown.step if cursor_step is None else cursor_step
         self._sync_lanes(newest)
+        self.spectrum.set_note(notes[0])
+        self.class_error.set_note(notes[1])
         self.spectrum.set_dtype(shown.dtype)
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
         self.class_error.set_sample_note(note.replace("estimate from ", "").replace(" items", ""))
@@ -213,9 +224,9 @@ class Renderer:
         self.capacity.markers.set_events(events)
         self.timeline.set_events([step for step, _ in events])
         self.timeline.set_extent(newest.step if head_step is None else max(head_step, newest.step))
-        self.timeline.set_cursor(shown.step)
-        self.series.markers.set_cursor(shown.step)
-        self.capacity.markers.set_cursor(shown.step)
+        self.timeline.set_cursor(cursor)
+        self.series.markers.set_cursor(cursor)
+        self.capacity.markers.set_cursor(cursor)
 
     def _sync_lanes(self, snapshot: Snapshot) -> None:
         ids = tuple(lane.lane_id for lane in snapshot.lanes)

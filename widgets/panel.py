@@ -23,6 +23,8 @@ __all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
 EXPORT_LEGEND_ROW = 5
 #: Point sizes of the panels' text at scale 1: tick labels, axis labels, the header.
 TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
+#: Pixels between the corner note and the plot's edges.
+_NOTE_INSET_PX = 4.0
 #: (kind, menu text) of what a panel can be written as.
 EXPORTS = (("png", "Export PNG…"), ("svg", "Export SVG…"), ("csv", "Export data as CSV…"))
 
@@ -63,6 +65,15 @@ def style_axes(plot: pg.PlotItem, style: StageStyle) -> None:
         axis.setLabel(axis.labelText, units=axis.labelUnits or None, **label_css)
         if axis.grid is not False:
             axis.setGrid(colours.grid_alpha)
+
+
+def _corner_note(plot: pg.PlotItem) -> pg.TextItem:
+    """A hidden text box for :meth:`PlotPanel.set_note`, above the curves and out of the autorange."""
+    note = pg.TextItem("", color="#000000", fill=pg.mkBrush(255, 255, 255, 225), anchor=(1, 0))
+    note.setZValue(900)
+    note.setVisible(False)
+    plot.addItem(note, ignoreBounds=True)
+    return note
 
 
 class PlotPanel(QtWidgets.QWidget):
@@ -109,6 +120,9 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.setStyleSheet("color: #555; background: rgba(255, 255, 255, 220); padding: 12px;")
         self._placeholder.hide()
         self._empty_text: str | None = None
+        self._note = _corner_note(self.plot)
+        self.plot.getViewBox().sigRangeChanged.connect(self._place_note)
+        self.plot.getViewBox().sigResized.connect(self._place_note)
         self.plot_widget.installEventFilter(self)
         self._build_export_menu()
 
@@ -168,6 +182,10 @@ class PlotPanel(QtWidgets.QWidget):
         self._modes_in_full = style != StageStyle()
         for combo in self.modes.values():
             self._fit_mode(combo)
+        self._note.setColor(colours.foreground)
+        self._note.fill = pg.mkBrush(QtGui.QColor(colours.background))
+        self._note.setFont(font)
+        self._place_note()
 
     def _fit_mode(self, combo: QtWidgets.QComboBox) -> None:
         """The box's width: the option it holds in full on the stage alone, else DESK_MODE_CHARS."""
@@ -176,6 +194,38 @@ class PlotPanel(QtWidgets.QWidget):
 
     def set_title(self, title: str) -> None:
         self._title.setText(f"<b>{title}</b>")
+
+    def set_note(self, text: str) -> None:
+        """A short line in the plot's top right corner on what the curves are of ("spectra of step 77");
+        "" takes it away. Part of the plot, so a picture of the panel keeps it."""
+        if text == self.note:
+            return
+        self._note.setText(text)
+        self._note.setVisible(bool(text))
+        self._place_note()
+
+    @property
+    def note(self) -> str:
+        """The corner note shown ("" when none)."""
+        return self._note.toPlainText() if self._note.isVisible() else ""
+
+    @property
+    def note_scene_rect(self) -> QtCore.QRectF:
+        """Where the corner note is drawn, in scene coordinates (those of the plot's view box)."""
+        return self._note.sceneBoundingRect()
+
+    def _place_note(self, *_args) -> None:
+        """Keep the note in the view's top right corner, a few pixels in, whatever the axes show."""
+        if not self._note.isVisible():
+            return
+        box = self.plot.getViewBox()
+        frame = box.sceneBoundingRect()
+        room = frame.width() - 2 * _NOTE_INSET_PX
+        self._note.setTextWidth(-1)  # one line where it fits, wrapped where the plot is narrower
+        if self._note.textItem.boundingRect().width() > room > 0:
+            self._note.setTextWidth(room)
+        corner = frame.topRight() + QtCore.QPointF(-_NOTE_INSET_PX, _NOTE_INSET_PX)
+        self._note.setPos(box.mapSceneToView(corner))
 
     def set_placeholder(self, text: str | None) -> None:
         """Say over the plot why it stays empty (e.g. the task has no classes); None removes it."""

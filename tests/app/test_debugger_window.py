@@ -1,10 +1,22 @@
 """The window's debugger: save and open sessions, go to a step, fork, breakpoints, inspector."""
 
 import pickle
+import threading
+from dataclasses import replace
 
 import numpy as np
-from helpers import WAIT_MS, open_app, wait_for_frame, wait_for_step, wait_until_paused
+from helpers import (
+    WAIT_MS,
+    held_experiment,
+    open_app,
+    small_preset,
+    wait_for_frame,
+    wait_for_step,
+    wait_until_paused,
+)
+from PySide6 import QtCore
 
+from muonscope.engine.experiment import Experiment
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.session_file import open_session
 
@@ -149,3 +161,117 @@ def test_after_a_fork_the_original_branch_is_drawn_faded_beside_the_new_one(qtbo
         app.debugger.compare_with(None)
     wait_for_frame(qtbot, app)
     assert app.views.series.faded_data(0)[0].size == 0 and app.views.lane_key.note == ""
+
+
+def _wait_shown(qtbot, app, step):
+    """Until the view stands at ``step`` with that step's own snapshot drawn."""
+    qtbot.waitUntil(
+        lambda: app.clock.shown is not None and app.clock.shown.step == step and not app.clock.recalling,
+        timeout=WAIT_MS,
+    )
+    wait_for_frame(qtbot, app)
+
+
+def _click_timeline_at(qtbot, app, step):
+    line = app.views.timeline
+    scene_pos = line.plot.getViewBox().mapViewToScene(QtCore.QPointF(step, 0.5))
+    qtbot.mouseClick(
+        line.plot_widget.viewport(),
+        QtCore.Qt.MouseButton.LeftButton,
+        pos=line.plot_widget.mapFromScene(scene_pos),
+    )
+
+
+def _opened(qtbot, path):
+    """A second window that opened the session at ``path``, drawn at the session's step."""
+    app = open_app(qtbot)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS) as opened:
+        app.debugger.open_from(path)
+    qtbot.waitUntil(lambda: app.clock.newest.step == opened.args[0].step, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    return app
+
+
+def _assert_same_spectra(shown, delivered):
+    assert shown.step == delivered.step
+    for mine, theirs in zip(shown.lanes, delivered.lanes, strict=True):
+        assert mine.spectra_step == theirs.spectra_step == shown.step
+        np.testing.assert_allclose(mine.spectra.gradient, theirs.spectra.gradient, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(mine.class_error, theirs.class_error, rtol=1e-12, atol=0)
+
+
+def test_after_opening_a_session_the_arrows_and_the_timeline_move_the_view_over_its_run(qtbot, tmp_path):
+    source = open_app(qtbot)
+    _run_to(qtbot, source, 12)  # stepped, not played: every delivered step has its own spectra
+    delivered = {step: source.clock.store.at_or_before(step) for step in (4, 6, 7, 10)}
+    _saved(qtbot, source, tmp_path / "s")
+    app = _opened(qtbot, tmp_path / "s")
+    app.window.focus_stage()
+    qtbot.keyClick(app.window.stage, QtCore.Qt.Key.Key_Left)
+    qtbot.keyClick(app.window.stage, QtCore.Qt.Key.Key_Left)
+    _wait_shown(qtbot, app, 10)
+    _assert_same_spectra(app.clock.shown, delivered[10])
+    assert app.views.timeline.cursor.value() == 10 and app.views.timeline.step_label.text() == "step 10 / 12"
+    assert app.views.live_caption.text().startswith("step 10 ·")
+    assert app.views.spectrum.note == "" and app.views.class_error.note == ""
+    _click_timeline_at(qtbot, app, 4)
+    _wait_shown(qtbot, app, 4)
+    _assert_same_spectra(app.clock.shown, delivered[4])
+    assert app.clock.newest.step == 12  # the view moved, not the engine
+    _run_to(qtbot, app, 12)
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(7)  # a rewind: the window keeps no snapshot from before it
+    _wait_shown(qtbot, app, 7)
+    qtbot.keyClick(app.window.stage, QtCore.Qt.Key.Key_Left)
+    _wait_shown(qtbot, app, 6)
+    _assert_same_spectra(app.clock.shown, delivered[6])
+
+
+def test_a_step_played_past_shows_its_own_spectra_once_the_run_is_paused(qtbot):
+    """Playing, spectra follow the frame rate; paused, the step in view gets its own (a replay)."""
+    app = open_app(qtbot)
+    app.intents.play(True)
+    wait_for_step(qtbot, app, 40)
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)
+    store = app.clock.store
+    played_past = [s for s in store.steps if 0 < s and store.at_or_before(s).lanes[0].spectra_step != s]
+    assert played_past  # steps of a few ms: most of them drew no spectra
+    step = played_past[-1]
+    app.clock.look_at(step)
+    _wait_shown(qtbot, app, step)
+    stepped = Experiment(small_preset().config)
+    stepped.step(step)
+    _assert_same_spectra(app.clock.shown, stepped.snapshot())
+    assert app.views.spectrum.note == ""
+    app.clock.follow()  # the step the run paused at has its own spectra too
+    _wait_shown(qtbot, app, app.clock.newest.step)
+    assert {lane.spectra_step for lane in app.clock.shown.lanes} == {app.clock.newest.step}
+
+
+def test_panels_one_and_three_say_which_step_they_show_while_the_view_waits_for_its_own(qtbot):
+    preset = small_preset()
+    preset = replace(preset, config=preset.config.with_value("run.spectra_every", 3))
+    entered, release = threading.Event(), threading.Event()
+    release.set()
+    app = open_app(qtbot, preset, engine_factory=held_experiment(entered, release))
+    try:
+        _run_to(qtbot, app, 12)
+        with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+            app.debugger.go_to(10)
+        _wait_shown(qtbot, app, 10)
+        assert app.views.spectrum.note == "spectra of step 9"  # computed every 3 steps
+        assert app.views.class_error.note == ""
+        release.clear()
+        entered.clear()
+        app.clock.look_at(8)  # no snapshot of step 8 since the rewind: the engine replays it
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        wait_for_frame(qtbot, app)
+        assert app.views.timeline.cursor.value() == 8
+        assert app.views.spectrum.note == "spectra of step 9 · computing step 8…"
+        assert app.views.class_error.note == "errors as at step 10 · computing step 8…"
+    finally:
+        release.set()
+    _wait_shown(qtbot, app, 8)
+    assert app.views.spectrum.note == "spectra of step 6"
+    assert app.views.class_error.note == ""

@@ -145,6 +145,29 @@ def test_spectrum_plot_leaves_numerical_zeros_off_the_log_axis(qtbot):
     assert plot.curve_data(0, "weights")[1].tolist() == [2.0, 1.0]
 
 
+@pytest.mark.parametrize(
+    "note", ["spectra of step 161", "spectra of steps 149, 153, 161 · computing step 166…"]
+)  # one line; wider than the plot, wrapped
+def test_a_panel_note_sits_inside_the_plot_whatever_its_axes_show(qtbot, note):
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.resize(300, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    plot.set_spectrum(0, "gradient", np.logspace(0, -8, 40))
+    assert plot.note == ""
+    plot.set_note(note)
+    assert plot.note == note
+    box = plot.plot.getViewBox()
+    qtbot.waitUntil(lambda: box.sceneBoundingRect().contains(plot.note_scene_rect))
+    plot.set_spectrum(0, "gradient", np.logspace(3, -12, 90))  # the axes grow: the note stays put
+    QtWidgets.QApplication.processEvents()
+    assert box.sceneBoundingRect().contains(plot.note_scene_rect)
+    plot.set_note("")
+    assert plot.note == ""
+
+
 def test_class_error_heatmap(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
