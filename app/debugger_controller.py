@@ -28,6 +28,7 @@ __all__ = ["RECENT_LIMIT", "DebuggerController"]
 
 #: Sessions remembered in File ▸ Open recent.
 RECENT_LIMIT = 8
+_PAUSE_TO_INSPECT = "pause the run to inspect (the matrices come from a replay)"
 _RECENT_KEY = "recent_sessions"
 
 
@@ -48,7 +49,9 @@ class DebuggerController(QtCore.QObject):
         self._branches: tuple = ()
         self._compared: int | None = None  # the branch drawn faded beside the current one
         self._lane_labels: list[str] = []
-        self._inspect_soon = QtCore.QTimer(self)  # a dragged cursor asks once it rests
+        self._history_count = 0  # histories the window has shown (a new run, an open, a jump, a fork)
+        self._inspected_at: tuple[int, int] | None = None  # (history, step) the inspector was last set to
+        self._inspect_soon = QtCore.QTimer(self)  # a moving view asks once it rests
         self._inspect_soon.setSingleShot(True)
         self._inspect_soon.setInterval(150)
         self._inspect_soon.timeout.connect(self.inspect)
@@ -87,19 +90,20 @@ class DebuggerController(QtCore.QObject):
     def _connect(self) -> None:
         views, link = self._views, self._link
         views.transport.goto_requested.connect(self.go_to)
-        views.timeline.cursor_dragged.connect(lambda _step: self._inspect_soon.start())
-        link.playing_changed.connect(lambda playing: None if playing else self._inspect_soon.start())
+        link.playing_changed.connect(lambda playing: None if playing else self._inspect_later())
         views.breakpoints.add_requested.connect(self.add_breakpoint)
         views.breakpoints.remove_requested.connect(self.remove_breakpoint)
         views.breakpoints.enabled_changed.connect(self.enable_breakpoint)
         views.inspector.request_changed.connect(lambda _request: self.inspect())
         self._window.inspector_dock.visibilityChanged.connect(lambda visible: visible and self.inspect())
         self._clock.frame_drawn.connect(self._on_frame)
+        self._clock.run_started.connect(self._on_new_history)
         self._clock.step_wanted.connect(lambda step: link.submit(RecallStep(step)))
         link.recalled.connect(self._clock.on_recalled)
         link.breakpoints_changed.connect(self._on_breakpoints)
         link.branches_changed.connect(self._on_branches)
         link.history_replaced.connect(self._clock.on_history_replaced)
+        link.history_replaced.connect(self._on_new_history)
         link.branches_changed.connect(self._clock.on_branches_changed)
         link.saved.connect(self._on_saved)
         link.inspected.connect(self._on_inspected)
@@ -134,7 +138,6 @@ class DebuggerController(QtCore.QObject):
             self._clock.follow()
         else:
             self._clock.look_at(target)
-        self.inspect()
         return True
 
     # ---- breakpoints -------------------------------------------------------------------------------
@@ -282,37 +285,65 @@ class DebuggerController(QtCore.QObject):
 
     # ---- inspector ---------------------------------------------------------------------------------
 
-    def _on_frame(self, step: int) -> None:
-        if self._views.inspector.step != step:
-            self._views.inspector.set_step(step)
-        newest = self._clock.newest
+    def _on_new_history(self, *_args) -> None:
+        """A new run, an open, a jump or a fork: what the inspector shows is of another history."""
+        self._history_count += 1
+
+    def _on_frame(self, _step: int) -> None:
+        newest, step = self._clock.newest, self._clock.view_step
         labels = [] if newest is None else [lane.label for lane in newest.lanes]
-        if labels and labels != self._lane_labels:
+        lanes_changed = bool(labels) and labels != self._lane_labels
+        if lanes_changed:
             self._lane_labels = labels
             self._views.inspector.set_lanes(labels)
             bases = newest.config.task.kind != "spiked"
             self._views.inspector.set_task_coordinates_available(
                 bases, "" if bases else "a stream has no task bases"
             )
+        at = (self._history_count, step)
+        if step is not None and (at != self._inspected_at or lanes_changed):
+            self._inspected_at = at
+            self._views.inspector.set_step(step)
+            self._inspect_later()
 
-    def inspect(self) -> None:
-        """Ask for the inspector's matrix at the step shown (only while paused: replay shares the engine)."""
+    def _inspect_later(self) -> None:
+        """The view moved: say the inspector's matrix is on its way, and ask once the view rests."""
         panel = self._views.inspector
-        if not self._window.inspector_dock.isVisible() or self._clock.newest is None:
+        step = self._clock.view_step
+        if not self._window.inspector_dock.isVisible() or step is None:
             return
         if self._clock.playing:
-            panel.show_message("pause the run to inspect (the matrices come from a replay)")
-            return
-        request = panel.request
+            panel.show_message(_PAUSE_TO_INSPECT)
+        elif self._link.steps_queued > 0:
+            panel.show_message(f"step {step}: the matrices are replayed once the run stops")
+        else:
+            panel.show_message(f"replaying to step {step}…")
+            self._inspect_soon.start()
+
+    def inspect(self) -> None:
+        """Ask for the inspector's matrix at the view's step (only while paused: replay shares the engine)."""
+        panel = self._views.inspector
         step = self._clock.view_step
+        if not self._window.inspector_dock.isVisible() or step is None:
+            return
+        if self._clock.playing:
+            panel.show_message(_PAUSE_TO_INSPECT)
+            return
         panel.set_step(step)
         panel.show_message(f"replaying to step {step}…")
-        self._link.submit(
-            Inspect(step, request.lane, request.tensor, request.minus_lane, request.task_coordinates)
+        self._link.submit(self._inspect_request())
+
+    def _inspect_request(self) -> Inspect:
+        """What the inspector asks for now: its lane and matrix at the view's step."""
+        request = self._views.inspector.request
+        return Inspect(
+            self._clock.view_step, request.lane, request.tensor, request.minus_lane, request.task_coordinates
         )
 
     def _on_inspected(self, message) -> None:
         panel = self._views.inspector
+        if message.request != self._inspect_request():
+            return  # asked for another step or matrix since: that answer is on its way
         if message.matrix is None:
             panel.show_message(message.message)
             return

@@ -275,3 +275,35 @@ def test_panels_one_and_three_say_which_step_they_show_while_the_view_waits_for_
     _wait_shown(qtbot, app, 8)
     assert app.views.spectrum.note == "spectra of step 6"
     assert app.views.class_error.note == ""
+
+
+def _inspected(qtbot, app, step):
+    """Until the inspector shows lane 0's W at ``step``; returns it."""
+    panel = app.views.inspector
+    qtbot.waitUntil(
+        lambda: panel.matrix_view.matrix is not None and panel.matrix_view.title.endswith(f"step {step}"),
+        timeout=WAIT_MS,
+    )
+    assert panel.step == step
+    return panel.matrix_view.matrix
+
+
+def test_the_inspector_follows_an_open_and_a_go_to_made_while_paused(qtbot, tmp_path):
+    source = open_app(qtbot)
+    _run_to(qtbot, source, 9)
+    _saved(qtbot, source, tmp_path / "s")
+    saved = open_session(tmp_path / "s")
+    app = open_app(qtbot)
+    app.window.inspector_dock.show()
+    _run_to(qtbot, app, 4)
+    _inspected(qtbot, app, 4)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.debugger.open_from(tmp_path / "s")
+    for step in (9, 3, 6):  # opened; then back (a rewind) and forward, all while paused
+        if step != 9:
+            _run_to(qtbot, app, step)
+        shown = _inspected(qtbot, app, step)
+        np.testing.assert_array_equal(shown, lane_matrices(saved.matrices_at(step), 0).matrices["W"])
+    app.clock.look_at(2)
+    shown = _inspected(qtbot, app, 2)
+    np.testing.assert_array_equal(shown, lane_matrices(saved.matrices_at(2), 0).matrices["W"])
