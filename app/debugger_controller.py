@@ -48,6 +48,7 @@ class DebuggerController(QtCore.QObject):
         self._breakpoints: list[tuple[str, bool]] = []
         self._branches: tuple = ()
         self._compared: int | None = None  # the branch drawn faded beside the current one
+        self._branch_actions: dict[int, QtGui.QAction] = {}  # the Branch menu's entry of each branch
         self._lane_labels: list[str] = []
         self._history_count = 0  # histories the window has shown (a new run, an open, a jump, a fork)
         self._inspected_at: tuple[int, int] | None = None  # (history, step) the inspector was last set to
@@ -194,14 +195,15 @@ class DebuggerController(QtCore.QObject):
     def _show_branches(self) -> None:
         menu = self.branch_menu
         menu.clear()
+        self._branch_actions = {}
         group = QtGui.QActionGroup(menu)
         for branch in self._branches:
-            text = f"{branch.name} (steps {branch.fork_step}–{branch.head_step})"
-            action = menu.addAction(text)
+            action = menu.addAction(self._branch_text(branch))
             action.setCheckable(True)
             action.setChecked(branch.current)
             group.addAction(action)
             action.triggered.connect(lambda _c=False, b=branch.id: self.switch_branch(b))
+            self._branch_actions[branch.id] = action
         if not self._branches:
             menu.addAction("one branch: change a setting at an earlier step to fork").setEnabled(False)
             return
@@ -214,6 +216,20 @@ class DebuggerController(QtCore.QObject):
             action.setChecked(branch_id == self._compared)
             choices.addAction(action)
             action.triggered.connect(lambda _c=False, b=branch_id: self.compare_with(b))
+
+    def _branch_text(self, branch) -> str:
+        """``main (steps 0–120)``: the branch the run is on reaches as far as the run has."""
+        head = max(branch.head_step, self._clock.head_step) if branch.current else branch.head_step
+        return f"{branch.name} (steps {branch.fork_step}–{head})"
+
+    def _show_branch_heads(self) -> None:
+        """The current branch's entry follows the run (the engine reports branches only when they change)."""
+        for branch in self._branches:
+            action = self._branch_actions.get(branch.id)
+            if branch.current and action is not None:
+                text = self._branch_text(branch)
+                if action.text() != text:
+                    action.setText(text)
 
     def compare_with(self, branch: int | None) -> None:
         """Draw branch ``branch``'s curves faded beside the current branch's (None: stop)."""
@@ -290,6 +306,7 @@ class DebuggerController(QtCore.QObject):
         self._history_count += 1
 
     def _on_frame(self, _step: int) -> None:
+        self._show_branch_heads()
         newest, step = self._clock.newest, self._clock.view_step
         labels = [] if newest is None else [lane.label for lane in newest.lanes]
         lanes_changed = bool(labels) and labels != self._lane_labels

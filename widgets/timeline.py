@@ -151,6 +151,23 @@ class Timeline(QtWidgets.QWidget):
         if self._branches:
             self._grow_axis(max(branch.head_step for branch in self._branches))
 
+    def extend_current_branch(self, head_step: int) -> None:
+        """The branch the run is on has reached ``head_step``: draw its line that far (nothing else moves)."""
+        marks = [
+            BranchMark(b.label, b.fork_step, max(b.head_step, head_step), True) if b.current else b
+            for b in self._branches
+        ]
+        if tuple(marks) == self._branches:
+            return
+        self._branches = tuple(marks)
+        xs, ys = [], []
+        for branch, y in zip(marks, _branch_heights(len(marks)), strict=True):
+            if branch.current:
+                xs += [branch.fork_step, branch.head_step]
+                ys += [y, y]
+        self.current_branch_curve.setData(xs, ys)
+        self._grow_axis(head_step)
+
     def _branch_label(self, branch: BranchMark, y: float, colour: str) -> pg.TextItem:
         label = pg.TextItem(branch.label, color=colour, anchor=(-0.05, 0.9))  # just above its line
         font = QtGui.QFont()

@@ -307,3 +307,23 @@ def test_the_inspector_follows_an_open_and_a_go_to_made_while_paused(qtbot, tmp_
     app.clock.look_at(2)
     shown = _inspected(qtbot, app, 2)
     np.testing.assert_array_equal(shown, lane_matrices(saved.matrices_at(2), 0).matrices["W"])
+
+
+def test_the_branch_menu_and_the_timeline_follow_the_run(qtbot):
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 20)
+    wait_for_frame(qtbot, app)
+
+    def entries():
+        return [action.text() for action in app.debugger.branch_menu.actions() if action.isCheckable()]
+
+    assert entries() == ["main (steps 0–20)"]
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(8)
+    with qtbot.waitSignal(app.link.branches_changed, timeout=WAIT_MS):
+        app.intents.change("lanes[0].lr", 5.0)
+    _run_to(qtbot, app, 15)
+    wait_for_frame(qtbot, app)
+    assert entries() == ["main (steps 0–20)", "fork 1 at step 8 (steps 8–15)"]
+    current = next(mark for mark in app.views.timeline.branches if mark.current)
+    assert (current.fork_step, current.head_step) == (8, 15)

@@ -378,6 +378,18 @@ def test_timeline_draws_branches_from_fork_to_head(qtbot):
     assert line.branches == () and line.branch_labels == []
 
 
+def test_timeline_draws_the_current_branch_as_far_as_the_run_has_gone(qtbot):
+    line = _timeline(qtbot)
+    line.set_branches([BranchMark("main", 0, 60, current=False), BranchMark("fork", 30, 30, current=True)])
+    line.extend_current_branch(80)
+    assert [(b.label, b.fork_step, b.head_step) for b in line.branches] == [("main", 0, 60), ("fork", 30, 80)]
+    assert drawn_data(line.current_branch_curve)[0].tolist() == [30, 80]
+    assert drawn_data(line.other_branch_curve)[0].tolist() == [0, 60]
+    assert line.plot.getViewBox().viewRange()[0][1] >= 80
+    line.extend_current_branch(50)  # a rewind: the branch keeps the steps after it
+    assert line.branches[1].head_step == 80
+
+
 def test_timeline_marks_the_engine_apart_from_the_cursor(qtbot):
     line = _timeline(qtbot)
     line.set_cursor(30)
