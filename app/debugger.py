@@ -7,13 +7,14 @@ engine thread, so nothing mutable ever crosses to the window.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.history import COLUMNS
 from muonscope.engine.inspection import lane_matrices, task_coordinates
 from muonscope.engine.session import Session
@@ -162,11 +163,16 @@ class Inspection:
 
 @dataclass(frozen=True)
 class StepRecalled:
-    """The answer to :class:`RecallStep`: the step's snapshot, or None and why not."""
+    """The answer to :class:`RecallStep`: the step's snapshot, or None and why not.
+
+    ``abandoned``: the replay stopped because other commands were waiting (the view had moved on,
+    say); the step may be asked for again.
+    """
 
     step: int
     snapshot: Snapshot | None = None
     message: str = ""
+    abandoned: bool = False
 
 
 # ---- builders (engine thread) ------------------------------------------------------------------
@@ -213,10 +219,15 @@ def comparison_message(session: Session, branch_id: int | None) -> BranchCompari
     return BranchComparison(found[0].id, found[0].name, columns, labels, found[0].metrics.stride)
 
 
-def recall_message(session: Session, request: RecallStep) -> StepRecalled:
-    """The snapshot of ``request.step`` of the current branch (the engine returns to where it stood)."""
+def recall_message(
+    session: Session, request: RecallStep, cancelled: Callable[[], bool] | None = None
+) -> StepRecalled:
+    """The snapshot of ``request.step`` of the current branch (the engine returns to where it stood);
+    the replay stops early once ``cancelled`` says so."""
     try:
-        return StepRecalled(request.step, session.snapshot_at(request.step))
+        return StepRecalled(request.step, session.snapshot_at(request.step, cancelled))
+    except StepCancelled:
+        return StepRecalled(request.step, None, f"step {request.step}: replay abandoned", abandoned=True)
     except (ValueError, ConfigError) as exc:
         return StepRecalled(request.step, None, f"step {request.step} cannot be shown: {exc}")
 

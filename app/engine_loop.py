@@ -272,13 +272,17 @@ class EngineLoop:
             self._inspect(command)
         elif isinstance(command, RecallStep):
             self._commit_changes()
-            self._outbox.append(recall_message(session, command))
+            self._outbox.append(recall_message(session, command, self._recall_abandoned))
         elif isinstance(command, SwitchBranch):
             self._pause()
             session.switch(command.branch)
             self._announce_position()
         elif isinstance(command, CompareBranch):
             self._outbox.append(comparison_message(session, command.branch))
+
+    def _recall_abandoned(self) -> bool:
+        """A replay for the view gives way to whatever the window asked for since (or to closing)."""
+        return self._cancel_step.is_set() or not self._commands.empty()
 
     def _pause(self) -> None:
         self._steps_left = 0

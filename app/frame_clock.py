@@ -91,7 +91,7 @@ class FrameClock(QtCore.QObject):
         self._history = MetricHistory()
         self._store = SnapshotStore()
         self._lookup = StepLookup(self._store)
-        self._asked: int | None = None  # the step asked for with step_wanted, until its answer
+        self._asked: int | None = None  # the step last asked for with step_wanted, until its answer
         self._refused: set[int] = set()  # steps the engine could not recompute (until history changes)
         self._buckets = BucketHistory()
         self._newest: Snapshot | None = None
@@ -231,10 +231,12 @@ class FrameClock(QtCore.QObject):
     @QtCore.Slot(object)
     def on_recalled(self, message) -> None:
         """The engine's answer to ``step_wanted``: the step's snapshot (kept for the view), or why not."""
-        self._asked = None
+        if message.step == self._asked:
+            self._asked = None  # an abandoned replay is asked for again while the view still wants it
         snapshot = message.snapshot
         if snapshot is None:
-            self._refused.add(message.step)
+            if not message.abandoned:
+                self._refused.add(message.step)
         elif self._newest is not None and snapshot.run_id == self._newest.run_id:
             self._lookup.add(snapshot)
         self._dirty = True
@@ -314,7 +316,7 @@ class FrameClock(QtCore.QObject):
         self._dirty = False
         step = self.view_step
         recalling = self.recalling
-        if recalling and self._asked is None:
+        if recalling and self._asked != step:  # a replay still under way gives way to this one
             self._asked = step
             self.step_wanted.emit(step)
         shown = self._lookup.exact(step) or self._lookup.nearest(step) or self._shown or self._newest

@@ -270,14 +270,16 @@ class Session:
         finally:
             self.experiment.restore(here)
 
-    def snapshot_at(self, step: int) -> Snapshot:
+    def snapshot_at(self, step: int, cancelled: Callable[[], bool] | None = None) -> Snapshot:
         """The snapshot of ``step`` of this branch, by replay with every spectrum due computed.
 
         A playing run computes spectra only as often as frames are drawn, so most of its recorded
         steps carry an earlier step's; the replay computes them at every step of the spectra
         cadence, so the snapshot holds those of ``step`` (or of the cadence's last step before it),
         and the changes recorded at ``step`` are applied, as the window showed them. The engine
-        returns to where it stood; nothing is recorded.
+        returns to where it stood; nothing is recorded. ``cancelled`` is asked at the replayed
+        steps' cancellation points: when it says so the replay stops and :class:`StepCancelled` is
+        raised (a long replay the window no longer wants).
         """
         if not 0 <= step <= self.branch.head_step:
             raise ValueError(f"step {step}: must be between 0 and {self.branch.head_step}")
@@ -285,7 +287,7 @@ class Session:
         here, gate = experiment.checkpoint(), experiment.spectra_gate
         experiment.spectra_gate = None
         try:
-            self._replay_quietly(step, from_step=self._last_spectra_step(step))
+            self._replay_quietly(step, self._last_spectra_step(step), cancelled)
             self._queue_recorded_changes(step)
             experiment.commit()
             return experiment.snapshot()
@@ -300,7 +302,9 @@ class Session:
         due = step - step % every
         return due if due > 0 else step
 
-    def _replay_quietly(self, target: int, from_step: int | None = None) -> None:
+    def _replay_quietly(
+        self, target: int, from_step: int | None = None, cancelled: Callable[[], bool] | None = None
+    ) -> None:
         """Stand at ``target`` having just taken its step (so G and D are that step's); records nothing.
 
         ``from_step`` (≤ ``target``): replay from a checkpoint before it, so that its step is taken too.
@@ -310,7 +314,7 @@ class Session:
             self.experiment.restore(self.branch.checkpoints.at_or_before(max(first - 1, 0)))
             while self.step < target:
                 self._queue_recorded_changes(self.step)
-                self.experiment.step()
+                self.experiment.step(cancelled=cancelled)
         else:
             self.experiment.restore(self.branch.checkpoints.at_or_before(0))
 

@@ -277,6 +277,30 @@ def test_panels_one_and_three_say_which_step_they_show_while_the_view_waits_for_
     assert app.views.class_error.note == ""
 
 
+def test_a_replay_for_the_view_gives_way_when_the_view_moves_on(qtbot):
+    entered, release = threading.Event(), threading.Event()
+    release.set()
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release))
+    answers = []
+    app.link.recalled.connect(lambda m: answers.append((m.step, m.snapshot is not None, m.abandoned)))
+    try:
+        _run_to(qtbot, app, 12)
+        with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+            app.debugger.go_to(10)
+        _wait_shown(qtbot, app, 10)
+        release.clear()
+        entered.clear()
+        app.clock.look_at(8)
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)  # replaying towards step 8
+        app.clock.look_at(5)
+        wait_for_frame(qtbot, app)  # the view asks for step 5 meanwhile
+    finally:
+        release.set()
+    _wait_shown(qtbot, app, 5)
+    assert answers == [(8, False, True), (5, True, False)]
+    assert app.views.spectrum.note == ""
+
+
 def _inspected(qtbot, app, step):
     """Until the inspector shows lane 0's W at ``step``; returns it."""
     panel = app.views.inspector

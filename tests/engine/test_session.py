@@ -10,6 +10,7 @@ from muonscope.engine.breakpoints import parse_breakpoint
 from muonscope.engine.changes import AddLane, SetField
 from muonscope.engine.checkpoints import CheckpointStore
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.errors import StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.session import Session
@@ -206,6 +207,24 @@ def test_a_recalled_step_off_the_spectra_cadence_has_the_cadence_step_before_it(
     assert {lane.spectra_step for lane in session.snapshot_at(11).lanes} == {9}
     assert {lane.spectra_step for lane in session.snapshot_at(9).lanes} == {9}
     assert {lane.spectra_step for lane in session.snapshot_at(2).lanes} == {-1}
+
+
+def test_a_recall_given_up_midway_leaves_the_engine_where_it_stood():
+    session = Session(_config())
+    session.set_checkpoint_budget(40_000)  # a replay of a few steps
+    session.run(20, stop_on_breakpoints=False)
+    before = _state(session.experiment)
+    asked = []
+
+    def cancelled() -> bool:
+        asked.append(session.experiment.step_count)
+        return len(asked) > 20  # a few steps into the replay
+
+    with pytest.raises(StepCancelled):
+        session.snapshot_at(15, cancelled)
+    assert asked and session.step == 20
+    _assert_identical(before, _state(session.experiment))
+    assert session.snapshot_at(15).step == 15  # and it can be asked again
 
 
 def test_breakpoints_pause_at_the_first_step_that_meets_them():
