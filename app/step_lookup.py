@@ -16,8 +16,9 @@ from muonscope.engine.snapshot import Snapshot
 
 __all__ = ["RECALLED_LIMIT", "StepLookup", "spectra_are_current", "spectra_steps", "view_notes"]
 
-#: Recomputed snapshots kept (the most recently used); each is a few hundred kB at most.
-RECALLED_LIMIT = 256
+#: Recomputed snapshots kept (the most recently used): scrubbing goes back and forth near where it
+#: is. One holds every lane's per-class errors and spectra, about 150 kB on the default preset.
+RECALLED_LIMIT = 64
 
 
 def spectra_steps(snapshot: Snapshot) -> tuple[int, ...]:
