@@ -52,6 +52,7 @@ class DebuggerController(QtCore.QObject):
         self._lane_labels: list[str] = []
         self._history_count = 0  # histories the window has shown (a new run, an open, a jump, a fork)
         self._inspected_at: tuple[int, int] | None = None  # (history, step) the inspector was last set to
+        self._answer_shown: tuple[int, Inspect] | None = None  # (history, request) of the answer on show
         self._inspect_soon = QtCore.QTimer(self)  # a moving view asks once it rests
         self._inspect_soon.setSingleShot(True)
         self._inspect_soon.setInterval(150)
@@ -325,30 +326,37 @@ class DebuggerController(QtCore.QObject):
 
     def _inspect_later(self) -> None:
         """The view moved: say the inspector's matrix is on its way, and ask once the view rests."""
-        panel = self._views.inspector
         step = self._clock.view_step
-        if not self._window.inspector_dock.isVisible() or step is None:
+        if not self._window.inspector_dock.isVisible() or step is None or self._answer_is_shown():
             return
         if self._clock.playing:
-            panel.show_message(_PAUSE_TO_INSPECT)
+            self._say(_PAUSE_TO_INSPECT)
         elif self._link.steps_queued > 0:
-            panel.show_message(f"step {step}: the matrices are replayed once the run stops")
+            self._say(f"step {step}: the matrices are replayed once the run stops")
         else:
-            panel.show_message(f"replaying to step {step}…")
+            self._say(f"replaying to step {step}…")
             self._inspect_soon.start()
 
     def inspect(self) -> None:
         """Ask for the inspector's matrix at the view's step (only while paused: replay shares the engine)."""
-        panel = self._views.inspector
         step = self._clock.view_step
-        if not self._window.inspector_dock.isVisible() or step is None:
+        if not self._window.inspector_dock.isVisible() or step is None or self._answer_is_shown():
             return
         if self._clock.playing:
-            panel.show_message(_PAUSE_TO_INSPECT)
+            self._say(_PAUSE_TO_INSPECT)
             return
-        panel.set_step(step)
-        panel.show_message(f"replaying to step {step}…")
+        self._views.inspector.set_step(step)
+        self._say(f"replaying to step {step}…")
         self._link.submit(self._inspect_request())
+
+    def _answer_is_shown(self) -> bool:
+        """Whether the inspector already shows the answer to what it would ask for now."""
+        return self._answer_shown == (self._history_count, self._inspect_request())
+
+    def _say(self, text: str) -> None:
+        """The inspector shows why it has no matrix (and the one it had is gone)."""
+        self._views.inspector.show_message(text)
+        self._answer_shown = None
 
     def _inspect_request(self) -> Inspect:
         """What the inspector asks for now: its lane and matrix at the view's step."""
@@ -361,6 +369,7 @@ class DebuggerController(QtCore.QObject):
         panel = self._views.inspector
         if message.request != self._inspect_request():
             return  # asked for another step or matrix since: that answer is on its way
+        self._answer_shown = (self._history_count, message.request)
         if message.matrix is None:
             panel.show_message(message.message)
             return

@@ -75,7 +75,7 @@ class FrameClock(QtCore.QObject):
     while paused: a paused run has no rate to report.
     """
 
-    frame_drawn = QtCore.Signal(int)  # step shown by the frame just drawn
+    frame_drawn = QtCore.Signal(int)  # the view's step in the frame just drawn (the cursor's or the newest)
     # paused on a step without a snapshot of its own (with its own spectra): ask the engine for it
     step_wanted = QtCore.Signal(int)
     run_started = QtCore.Signal(object)  # the config of a run that (re)started from W = 0
