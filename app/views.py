@@ -62,6 +62,7 @@ def build_views() -> Views:
     live_caption = QtWidgets.QLabel()
     live_caption.setObjectName("live_caption")
     live_caption.setContentsMargins(6, 0, 6, 0)
+    live_caption.setWordWrap(True)  # after a few changes it runs long: it wraps, the window keeps its width
     transport = TransportBar()
     transport.set_presets(preset_entries())
     return Views(

@@ -181,3 +181,15 @@ def test_on_the_stage_a_mode_box_shows_its_option_whole_and_in_the_theme(qtbot):
     assert combo.palette().color(combo.palette().ColorRole.ButtonText).name() == dark.foreground.lower()
     app.presentation.set_active(False)
     assert combo.sizeHint().width() < combo.fontMetrics().horizontalAdvance(combo.currentText())
+
+
+def test_a_long_live_caption_wraps_instead_of_widening_the_window(qtbot):
+    """After a few changes the caption runs long; at 1280 px it once pushed the window to 1801."""
+    app = open_app(qtbot)
+    app.window.resize(1280, 720)
+    change = "optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
+    changes = " · ".join(f"lane {i} {change}" for i in range(4))
+    app.window.show_live_caption(f"step 640 · {changes} at step 581 · Muon (pre) recovers 690 items")
+    qtbot.waitUntil(lambda: app.views.live_caption.text().startswith("step 640"), timeout=2000)
+    QtWidgets.QApplication.processEvents()
+    assert app.window.width() == 1280 and app.window.minimumSizeHint().width() <= 1280
