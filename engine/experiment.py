@@ -30,6 +30,7 @@ from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
 from muonscope.engine.device import check_memory, exact_float32_matmuls, resolve_device
 from muonscope.engine.errors import StepCancelled
+from muonscope.engine.lane_history import lane_histories
 from muonscope.engine.lane_metrics import evaluation_fields, signal_fields, spectra_fields
 from muonscope.engine.lane_update import LaneStep, step_lanes
 from muonscope.engine.optim.registry import OPTIMIZERS
@@ -180,6 +181,7 @@ class Experiment:
         self._lanes = list(checkpoint.lanes)
         self._events = list(checkpoint.events)
         self._changes = list(checkpoint.changes)
+        self._lane_histories = lane_histories(self._start_config, self._changes)
         self._next_lane_id = checkpoint.next_lane_id
         self._step = checkpoint.step
 
@@ -286,12 +288,15 @@ class Experiment:
             dtype=str(self.dtype).removeprefix("torch."),
             run_id=self._run_id,
             group_starts=self._group_starts,
+            lane_histories=self._lane_histories,
         )
 
     # ---- construction ----------------------------------------------------------------------------
 
     def _build(self, config: ExperimentConfig) -> None:
         self._run_id = next(_RUN_IDS)
+        self._start_config = config
+        self._lane_histories = lane_histories(config, ())
         self._config = config
         self._queued_config = config
         self._pending: deque[Change] = deque()
@@ -333,6 +338,14 @@ class Experiment:
     # ---- changes ---------------------------------------------------------------------------------
 
     def _apply_pending(self) -> None:
+        if self._pending:
+            try:
+                self._enact_pending()
+            finally:  # what was applied, also when a change failed halfway
+                self._lane_histories = lane_histories(self._start_config, self._changes)
+        self._queued_config = self._config
+
+    def _enact_pending(self) -> None:
         while self._pending:
             change = self._pending.popleft()
             applied = apply_change(self._config, change)
@@ -340,7 +353,6 @@ class Experiment:
             self._enact(change)
             self._changes.append((self._step, change))
             self._events.append(Event(self._step, applied.field, applied.old, applied.new, applied.text))
-        self._queued_config = self._config
 
     def _enact(self, change: Change) -> None:
         """Carry a config change over to the live task, lanes and weights."""

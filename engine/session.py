@@ -24,6 +24,7 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import MetricHistory, SpectraHistory
+from muonscope.engine.lane_history import LaneHistory, lane_histories
 from muonscope.engine.snapshot import Snapshot
 
 __all__ = ["Branch", "Session", "budget_bytes"]
@@ -98,6 +99,14 @@ class Session:
 
     def snapshot(self) -> Snapshot:
         return self.experiment.snapshot()
+
+    def lane_histories(self, branch: Branch | None = None) -> tuple[LaneHistory, ...]:
+        """Every lane's settings along ``branch`` (the current one by default), to its newest step.
+
+        The engine's own snapshot knows only the changes up to where it stands; after a rewind the
+        branch's recorded steps beyond it were drawn by the later settings, which this includes.
+        """
+        return lane_histories(self.initial_config, (branch or self.branch).changes)
 
     def replay_steps(self, target: int) -> int:
         """How many steps reaching ``target`` on this branch would compute."""

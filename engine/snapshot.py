@@ -9,12 +9,15 @@ differ (spectra every few steps, population evaluation every ``run.eval_every``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.metrics import Isotropy
+
+if TYPE_CHECKING:
+    from muonscope.engine.lane_history import LaneHistory
 
 __all__ = ["Event", "LaneSnapshot", "Snapshot", "Spectra", "frozen_array", "group_means"]
 
@@ -121,7 +124,8 @@ class Snapshot:
 
     ``run_id`` changes whenever a run (re)starts from W = 0, so a receiver knows when its history
     of an earlier run no longer applies. ``newly_diverged`` and ``reached_run_length`` are what a
-    player pauses on.
+    player pauses on. ``lane_histories`` hold every lane's settings through the run (by lane id), so
+    a lane's past can be named by the settings that drew it.
     """
 
     step: int
@@ -132,6 +136,7 @@ class Snapshot:
     dtype: str
     run_id: int = 0
     group_starts: np.ndarray = field(default_factory=_empty)
+    lane_histories: tuple[LaneHistory, ...] = ()
 
     @property
     def newly_diverged(self) -> tuple[LaneSnapshot, ...]:
