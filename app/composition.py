@@ -176,7 +176,7 @@ class App(QtCore.QObject):
     @QtCore.Slot(int)
     def _show_live_caption(self, _step: int) -> None:
         if self.clock.shown is not None:
-            self.window.show_live_caption(live_caption(self.clock.shown))
+            self.window.show_live_caption(live_caption(self.clock.shown, self.clock.lane_histories))
 
     @QtCore.Slot(object)
     def _on_run_started(self, _config: ExperimentConfig) -> None:

@@ -17,6 +17,7 @@ from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.history import COLUMNS
 from muonscope.engine.inspection import lane_matrices, task_coordinates
+from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot, frozen_array
 
@@ -115,12 +116,14 @@ class BranchesChanged:
 
 @dataclass(frozen=True)
 class HistoryReplaced:
-    """The current branch's recorded metrics (read-only columns), after a jump, fork or open."""
+    """The current branch's recorded metrics (read-only columns), after a jump, fork or open,
+    with every lane's settings along the branch up to its newest step."""
 
     columns: dict = field(hash=False)
     labels: tuple[tuple[int, str], ...]
     stride: int
     head_step: int
+    lane_histories: tuple[LaneHistory, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class BranchComparison:
     columns: dict = field(default_factory=dict, hash=False)
     labels: tuple[tuple[int, str], ...] = ()
     stride: int = 1
+    lane_histories: tuple[LaneHistory, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,9 @@ def _frozen_columns(metrics) -> tuple[dict, tuple[tuple[int, str], ...]]:
 
 def history_message(session: Session) -> HistoryReplaced:
     columns, labels = _frozen_columns(session.branch.metrics)
-    return HistoryReplaced(columns, labels, session.branch.metrics.stride, session.branch.head_step)
+    return HistoryReplaced(
+        columns, labels, session.branch.metrics.stride, session.branch.head_step, session.lane_histories()
+    )
 
 
 def comparison_message(session: Session, branch_id: int | None) -> BranchComparison:
@@ -215,8 +221,10 @@ def comparison_message(session: Session, branch_id: int | None) -> BranchCompari
     found = [b for b in session.branches if b.id == branch_id and b.id != session.branch.id]
     if not found:
         return BranchComparison(None)
-    columns, labels = _frozen_columns(found[0].metrics)
-    return BranchComparison(found[0].id, found[0].name, columns, labels, found[0].metrics.stride)
+    branch = found[0]
+    columns, labels = _frozen_columns(branch.metrics)
+    histories = session.lane_histories(branch)
+    return BranchComparison(branch.id, branch.name, columns, labels, branch.metrics.stride, histories)
 
 
 def recall_message(

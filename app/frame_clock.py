@@ -16,6 +16,7 @@ from PySide6 import QtCore
 from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.app.step_lookup import StepLookup, view_notes
 from muonscope.engine.history import MetricHistory, SnapshotStore
+from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.snapshot import Snapshot
 from muonscope.widgets.timeline import BranchMark
 
@@ -98,6 +99,7 @@ class FrameClock(QtCore.QObject):
         self._shown: Snapshot | None = None  # the snapshot the last frame drew
         self._cursor_step: int | None = None  # None: follow the run
         self._head_step = 0  # the newest step recorded on the branch (the engine may stand before it)
+        self._branch_histories: tuple[LaneHistory, ...] | None = None  # the lanes along that branch
         self._playing = False
         self._play_state_shown = True
         self._dirty = False
@@ -161,6 +163,20 @@ class FrameClock(QtCore.QObject):
         return self._store
 
     @property
+    def lane_histories(self) -> tuple[LaneHistory, ...]:
+        """Every lane's settings along the steps on screen.
+
+        The newest snapshot's, except while the engine stands behind its branch's newest step (after
+        a rewind): the steps drawn beyond it were made by settings the engine has not reached again.
+        """
+        newest = self._newest
+        if newest is None:
+            return ()
+        if self._branch_histories is not None and newest.step < self._head_step:
+            return self._branch_histories
+        return newest.lane_histories
+
+    @property
     def playing(self) -> bool:
         return self._playing
 
@@ -221,6 +237,7 @@ class FrameClock(QtCore.QObject):
         labels = dict(message.labels)
         self._history = MetricHistory.from_table(dict(message.columns), labels, message.stride)
         self._head_step = message.head_step
+        self._branch_histories = message.lane_histories
         self._buckets.clear()
         self._forget_snapshots()
         if self._newest is not None:  # where the engine stands: the first snapshot of this history
@@ -255,7 +272,7 @@ class FrameClock(QtCore.QObject):
             self.renderer.set_comparison(None)
         else:
             history = MetricHistory.from_table(dict(message.columns), dict(message.labels), message.stride)
-            self.renderer.set_comparison(history, message.name)
+            self.renderer.set_comparison(history, message.name, message.lane_histories)
         self._dirty = True
 
     @QtCore.Slot(object)
@@ -299,6 +316,7 @@ class FrameClock(QtCore.QObject):
         """Forget the previous run: its histories, its cursor, its step rate, its axis ranges."""
         self._history = MetricHistory()
         self._head_step = 0
+        self._branch_histories = None
         self._steps.clear()
         self._forget_snapshots()
         self._buckets.clear()
@@ -323,7 +341,14 @@ class FrameClock(QtCore.QObject):
         following_play = self._playing and self._cursor_step is None  # spectra follow the frame rate
         notes = ("", "") if following_play else view_notes(shown, step, recalling)
         self.renderer.render(
-            shown, self._newest, self._history, self._buckets, self.head_step, cursor_step=step, notes=notes
+            shown,
+            self._newest,
+            self._history,
+            self._buckets,
+            self.head_step,
+            cursor_step=step,
+            notes=notes,
+            histories=self.lane_histories,
         )
         self._shown = shown
         self._views.timeline.set_engine_step(

@@ -9,9 +9,11 @@ away from them the caption says which ones differ.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.errors import format_value
+from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
@@ -22,7 +24,7 @@ __all__ = ["count_text", "live_caption", "preset_drift", "short_lane_name"]
 MAX_LANES_NAMED = 3
 
 
-def short_lane_name(lane: LaneSnapshot) -> str:
+def short_lane_name(lane: LaneSnapshot | LaneConfig) -> str:
     """``Muon (pre)``, ``SGD``: the optimizer and, where it has momentum, its order."""
     spec = OPTIMIZERS.get(lane.optimizer)
     title = spec.title if spec is not None else lane.optimizer
@@ -53,23 +55,28 @@ def sample_note(snapshot: Snapshot) -> str:
     return f"estimate from {max(sampled)} sampled items"
 
 
-def live_caption(snapshot: Snapshot) -> str:
-    """The step, the last change with its step, and the lanes from the leader down."""
+def live_caption(snapshot: Snapshot, histories: Sequence[LaneHistory] | None = None) -> str:
+    """The step, the last change with its step, and the lanes from the leader down.
+
+    Each lane is named as it was at the snapshot's step: at the step of a change (a fork, say) its
+    counts are still those of the settings before it. ``histories``: the lanes' settings along the
+    steps on screen (default: the snapshot's own).
+    """
     parts = [f"step {snapshot.step}"]
     if snapshot.events:
         last = snapshot.events[-1]
         parts.append(f"{last.text} at step {last.step}")
-    standing = _standing(snapshot)
+    standing = _standing(snapshot, snapshot.lane_histories if histories is None else histories)
     if standing:
         parts.append(standing)
     return " · ".join(parts)
 
 
-def _standing(snapshot: Snapshot) -> str:
+def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
     lanes = [lane for lane in snapshot.lanes if lane.eval_step >= 0]
     if not lanes:
         return ""
-    names = _distinct_names(snapshot)
+    names = _distinct_names(snapshot, histories)
     if TASK_KINDS[snapshot.config.task.kind].has_classes:
         ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered))
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
@@ -90,24 +97,34 @@ def _recovered(lane: LaneSnapshot) -> str:
     return count_text(lane.recovered, lane.recovered_se, lane.eval_estimated)
 
 
-def _distinct_names(snapshot: Snapshot) -> dict[int, str]:
-    """How the caption names each lane, always as the lane key can be matched to.
+def _distinct_names(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> dict[int, str]:
+    """How the caption names each lane at the snapshot's step, always as the lane key can be matched to.
 
     A lane the preset named keeps that name; otherwise its short name, unless two lanes would read
     the same, then the full label of the key.
     """
-    configs = snapshot.config.lanes
+    settings = _settings_at(snapshot, histories)
     names = {
-        lane.lane_id: configs[lane.index].label
-        if lane.index < len(configs) and configs[lane.index].label
-        else short_lane_name(lane)
-        for lane in snapshot.lanes
+        lane_id: lane.label if lane.label else short_lane_name(lane) for lane_id, lane in settings.items()
     }
     counts: dict[str, int] = {}
     for name in names.values():
         counts[name] = counts.get(name, 0) + 1
     return {
-        lane.lane_id: names[lane.lane_id] if counts[names[lane.lane_id]] == 1 else lane.label
+        lane_id: name if counts[name] == 1 else settings[lane_id].display_label()
+        for lane_id, name in names.items()
+    }
+
+
+def _settings_at(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> dict[int, LaneConfig]:
+    """Each lane's settings that drew the snapshot's step (by lane id); the config in force for a lane
+    without a history."""
+    by_id = {history.lane_id: history for history in histories}
+    configs = snapshot.config.lanes
+    return {
+        lane.lane_id: by_id[lane.lane_id].settings_at(snapshot.step)
+        if lane.lane_id in by_id
+        else configs[lane.index]
         for lane in snapshot.lanes
     }
 

@@ -8,9 +8,11 @@ import numpy as np
 
 from muonscope.app.live_caption import sample_note
 from muonscope.engine.history import MetricHistory
+from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.snapshot import Snapshot, group_means
 from muonscope.widgets.lane_key import LaneKeyEntry
+from muonscope.widgets.lane_names import LaneNames
 
 __all__ = [
     "SERIES_METRICS",
@@ -18,6 +20,7 @@ __all__ = [
     "Renderer",
     "bucket_labels",
     "capacity_empty_text",
+    "lane_names",
     "series_empty_text",
 ]
 
@@ -54,6 +57,11 @@ def bucket_labels(group_starts: np.ndarray, n_items: int, numbered: bool = False
     ends = np.append(group_starts[1:], n_items)
     ranges = [f"{a + 1}" if b - a == 1 else f"{a + 1}–{b}" for a, b in zip(group_starts, ends, strict=True)]
     return [f"g={g} · {text}" for g, text in enumerate(ranges)] if numbered else ranges
+
+
+def lane_names(history: LaneHistory) -> LaneNames:
+    """A lane's settings along the run as the panels name it: its labels and when each ended."""
+    return LaneNames(history.label, history.earlier)
 
 
 def _staircase(snapshot: Snapshot) -> bool:
@@ -160,24 +168,34 @@ class Renderer:
         self.capacity = capacity
         self.timeline = timeline
         self.lane_key = lane_key
-        self._lane_ids: tuple[int, ...] = ()
-        self._labels: list[str] = []
-        #: lane id → the labels it had before, each with the step it changed at (oldest first)
-        self._earlier: dict[int, list[tuple[str, int]]] = {}
+        self._lane_ids: tuple[int, ...] = ()  # the lanes named (from the histories below)
+        self._drawn_ids: tuple[int, ...] = ()  # the lanes the panels have curves for
+        self._labels_now: tuple[str, ...] = ()  # the snapshot's labels when the lanes were named
+        self._histories: tuple[LaneHistory, ...] | None = None
+        self._by_id: dict[int, LaneHistory] = {}
+        self._names: list[LaneNames] = []  # each drawn lane's labels over the steps
+        self._step_labels: dict[str, list[str]] = {}  # ① and ③: each lane's label at its data's step
         self._capacity_key: tuple | None = None
         self._comparison: MetricHistory | None = None  # another branch, drawn faded
         self._comparison_name = ""
+        self._comparison_names: dict[int, LaneNames] = {}  # by lane id
         self._faded_key: tuple | None = None
 
-    def set_comparison(self, history: MetricHistory | None, name: str = "") -> None:
-        """Another branch's recorded metrics to draw faded in ② and ④ (None: none)."""
+    def set_comparison(
+        self, history: MetricHistory | None, name: str = "", histories: tuple[LaneHistory, ...] = ()
+    ) -> None:
+        """Another branch's recorded metrics to draw faded in ② and ④ (None: none), with its lanes'
+        settings along that branch."""
         self._comparison, self._comparison_name = history, name
+        self._comparison_names = {h.lane_id: lane_names(h) for h in histories}
         self._faded_key = None
 
     def reset(self) -> None:
         """Forget the drawn lanes (a new run, a jump, or a new stage style): the next frame redraws."""
-        self._lane_ids = ()
-        self._earlier.clear()
+        self._lane_ids = self._drawn_ids = ()
+        self._histories = None
+        self._names = []
+        self._step_labels = {}
         self._faded_key = None
         self._capacity_key = None
         for panel in (self.spectrum, self.series, self.capacity):
@@ -194,15 +212,24 @@ class Renderer:
         *,
         cursor_step: int | None = None,
         notes: tuple[str, str] = ("", ""),
+        histories: tuple[LaneHistory, ...] | None = None,
     ) -> None:
         """Draw ``shown`` (the cursor's step) against the history up to ``newest``.
 
         ``cursor_step``: where the view is (default ``shown``'s step), for the timeline and the time
         axes, whose history reaches every step; ``notes``: what panels ① and ③ say when what they
-        draw is of another step (while that step's snapshot is being recomputed, say).
+        draw is of another step (while that step's snapshot is being recomputed, say);
+        ``histories``: every lane's settings along the steps drawn (default: ``newest``'s, which
+        know no step beyond it); each point is named by the settings of its step.
         """
         cursor = shown.step if cursor_step is None else cursor_step
-        self._sync_lanes(newest)
+        source = newest.lane_histories if histories is None else histories
+        if source is not self._histories:  # the same tuple from step to step until settings change
+            self._histories = source
+            self._by_id = {h.lane_id: h for h in source}
+            self._lane_ids = ()  # name the lanes afresh
+        self._sync_lanes(newest, self._by_id)
+        self._name_shown_lanes(shown, self._by_id)
         self.spectrum.set_note(notes[0])
         self.class_error.set_note(notes[1])
         self.spectrum.set_dtype(shown.dtype)
@@ -228,28 +255,48 @@ class Renderer:
         self.series.markers.set_cursor(cursor)
         self.capacity.markers.set_cursor(cursor)
 
-    def _sync_lanes(self, snapshot: Snapshot) -> None:
+    def _sync_lanes(self, snapshot: Snapshot, histories: dict[int, LaneHistory]) -> None:
         ids = tuple(lane.lane_id for lane in snapshot.lanes)
-        labels = [lane.label for lane in snapshot.lanes]
-        if ids == self._lane_ids:
-            for lane_id, before, now in zip(ids, self._labels, labels, strict=True):
-                if before != now:  # its settings changed at this step: its past keeps the old label
-                    self._earlier.setdefault(lane_id, []).append((before, snapshot.step))
-        if ids != self._lane_ids:
-            self._lane_ids = ids
-            for panel in (self.spectrum, self.series, self.class_error, self.capacity):
-                panel.set_lanes(labels)
-        elif labels != self._labels:
-            for panel in (self.spectrum, self.series, self.class_error, self.capacity):
-                panel.set_labels(labels)
-        self._labels = labels
+        labels = tuple(lane.label for lane in snapshot.lanes)
+        if (ids, labels) == (self._lane_ids, self._labels_now):
+            return  # the same lanes under the same histories: named as before
+        self._labels_now = labels
+        names = [
+            lane_names(histories[lane.lane_id]) if lane.lane_id in histories else LaneNames(lane.label)
+            for lane in snapshot.lanes
+        ]
+        if ids != self._drawn_ids:  # new lanes: new curves
+            self._drawn_ids = ids
+            self._step_labels = {}
+            for panel in (self.spectrum, self.class_error):
+                panel.set_lanes([n.label for n in names])
+            for panel in (self.series, self.capacity):
+                panel.set_lanes(names)
+        elif names != self._names:
+            for panel in (self.series, self.capacity):
+                panel.set_labels(names)
+        self.class_error.set_lane_names(names)
+        self._lane_ids = ids
+        self._names = names
         if self.lane_key is not None:
             self.lane_key.set_lanes(
-                [
-                    LaneKeyEntry(position, label, tuple(self._earlier.get(lane_id, ())))
-                    for position, (lane_id, label) in enumerate(zip(ids, labels, strict=True))
-                ]
+                [LaneKeyEntry(position, n.label, n.earlier) for position, n in enumerate(names)]
             )
+
+    def _name_shown_lanes(self, shown: Snapshot, histories: dict[int, LaneHistory]) -> None:
+        """① and ③ show one step's data: each lane is named by the settings that drew that step."""
+        for name, panel, step_of in (
+            ("spectrum", self.spectrum, lambda lane: lane.spectra_step),
+            ("class_error", self.class_error, lambda lane: lane.eval_step),
+        ):
+            labels = [
+                histories[lane.lane_id].label_at(step_of(lane)) if lane.lane_id in histories else lane.label
+                for lane in shown.lanes[: len(self._lane_ids)]
+            ]
+            labels += [n.label for n in self._names[len(labels) :]]  # lanes the shown step did not have
+            if labels != self._step_labels.get(name):
+                self._step_labels[name] = labels
+                panel.set_labels(labels)
 
     def _draw_series(self, history: MetricHistory, newest: Snapshot) -> None:
         metric = self.series.mode("metric")
@@ -279,8 +326,9 @@ class Renderer:
                 self.capacity.set_faded(position, [], [])
                 continue
             steps, values, recovered = other.columns(("step", metric, "recovered"), lane_id)
-            self.series.set_faded(position, steps, values)
-            self.capacity.set_faded(position, steps, recovered)
+            names = self._comparison_names.get(lane_id)
+            self.series.set_faded(position, steps, values, names)
+            self.capacity.set_faded(position, steps, recovered, names)
         if self.lane_key is not None:
             self.lane_key.set_note(f"dotted, faint: {self._comparison_name}" if other is not None else "")
 

@@ -8,12 +8,15 @@ against Δ along each lane's first step. The panel only draws; the application c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
 from muonscope.widgets.series_plot import EventMarkers, drawn_data
@@ -73,7 +76,8 @@ class CapacityPlot(PlotPanel):
         self._sweep_items: list[pg.GraphicsObject] = []
         self._sweep_x_label = ""
         self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
-        self._labels: list[str] = []
+        self._names: list[LaneNames] = []  # each lane's labels over the steps
+        self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
         self._estimate_note = ""  # how the recovered counts were estimated ("": they are exact)
@@ -148,7 +152,7 @@ class CapacityPlot(PlotPanel):
         self.right.setGeometry(self.plot.getViewBox().sceneBoundingRect())
         self.right.linkedViewChanged(self.plot.getViewBox(), self.right.XAxis)
 
-    def set_lanes(self, labels: list[str]) -> None:
+    def set_lanes(self, labels: Sequence[str | LaneNames]) -> None:
         """One solid and one dashed curve per lane for steps mode.
 
         A sweep or ray on show, and its progress, stay as they are: lanes change with every run
@@ -161,7 +165,8 @@ class CapacityPlot(PlotPanel):
         for curve in self._faded:
             self.plot.removeItem(curve)
         self._recovered, self._accuracy, self._faded = [], [], []
-        self._labels = list(labels)
+        self._names = [LaneNames.of(label) for label in labels]
+        self._faded_names = {}
         self._points = [0] * len(labels)
         steps = self.in_steps_mode
         for lane in range(len(labels)):
@@ -178,8 +183,12 @@ class CapacityPlot(PlotPanel):
             self._recovered.append(solid)
             self._accuracy.append(dashed)
 
-    def set_labels(self, labels: list[str]) -> None:
-        self._labels = list(labels)
+    def set_labels(self, labels: Sequence[str | LaneNames]) -> None:
+        """Rename the lanes (a label, or the labels over the steps), read-outs of drawn points included."""
+        self._names = [LaneNames.of(label) for label in labels]
+        if self.in_steps_mode:
+            for lane, names in enumerate(self._names):
+                self.hover.set_label(lane, names.at)
 
     def set_capacity(self, lane: int, steps: np.ndarray, recovered: np.ndarray, accuracy: np.ndarray) -> None:
         """Points where the population was evaluated (NaN elsewhere is dropped)."""
@@ -198,7 +207,7 @@ class CapacityPlot(PlotPanel):
         text = lambda step, count, i: (  # noqa: E731
             f"step {int(step)}: recovered {about}{int(count)}, accuracy {about}{accuracy[i]:.4f}"
         )
-        self.hover.set_series(lane, self._labels[lane], steps, recovered, text)
+        self.hover.set_series(lane, self._names[lane].at, steps, recovered, text)
         grown = self._y.update(np.append(recovered, 1.0))
         if grown is not None:
             self.plot.setYRange(*grown, padding=0.02)
@@ -219,8 +228,13 @@ class CapacityPlot(PlotPanel):
             return "≈ recovered (solid)"
         return "recovered (solid)"
 
-    def set_faded(self, lane: int, steps, recovered) -> None:
-        """Another branch's recovered items of a lane, drawn faint (empty: none)."""
+    def set_faded(self, lane: int, steps, recovered, names: str | LaneNames | None = None) -> None:
+        """Another branch's recovered items of a lane, drawn faint (empty: none); ``names``: the lane's
+        labels on that branch, when they differ from this one's."""
+        if names is None:
+            self._faded_names.pop(lane, None)
+        else:
+            self._faded_names[lane] = LaneNames.of(names)
         steps = np.asarray(steps, dtype=float)
         recovered = np.asarray(recovered, dtype=float)
         keep = np.isfinite(recovered)
@@ -253,12 +267,14 @@ class CapacityPlot(PlotPanel):
         if not self.in_steps_mode:
             return merged_on_x(self._sweep_x_label or "x", self._sweep_series)
         series = []
-        for lane, label in enumerate(self._labels):
+        for lane, names in enumerate(self._names):
+            label = names.text()
             series.append((f"recovered items: {label}", *drawn_data(self._recovered[lane])))
             series.append((f"population accuracy: {label}", *drawn_data(self._accuracy[lane])))
             faded = drawn_data(self._faded[lane])
             if faded[0].size:
-                series.append((f"recovered items: {label}, compared branch", *faded))
+                other = self._faded_names.get(lane, names).text()
+                series.append((f"recovered items: {other}, compared branch", *faded))
         return merged_on_x("step", series)
 
     # ---- sweep and ray modes -----------------------------------------------------------------

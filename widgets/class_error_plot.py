@@ -11,6 +11,8 @@ NaN error: it is left out of the raw curve and of every window's mean, never rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
@@ -18,6 +20,7 @@ from PySide6 import QtCore
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import nice_ceiling
 from muonscope.widgets.series_plot import drawn_data
@@ -85,7 +88,8 @@ class ClassErrorPlot(PlotPanel):
         self._smoothed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (rank, mean): all of it
         self._raw: list[pg.PlotDataItem] = []  # the per-class values under it, faint
         self._drawn: dict[int, np.ndarray] = {}
-        self._labels: list[str] = []
+        self._labels: list[str] = []  # each lane's label at the step its errors are of
+        self._names: list[LaneNames] = []  # each lane's labels over the steps (the heat map's)
         self._n_items = 0
         self._sample_note = ""  # what the rank axis says about classes not evaluated
         self._heat_cache: tuple[np.ndarray, list[str], np.ndarray] | None = None
@@ -104,6 +108,7 @@ class ClassErrorPlot(PlotPanel):
         self._drawn.clear()
         self._smoothed.clear()
         self._labels = list(labels)
+        self._names = []
         with QtCore.QSignalBlocker(self.lane_combo):
             current = max(self.lane_combo.currentIndex(), 0)
             self.lane_combo.clear()
@@ -125,7 +130,18 @@ class ClassErrorPlot(PlotPanel):
         self._apply_view()
 
     def set_labels(self, labels: list[str]) -> None:
+        """Rename lanes for the curves' read-outs and table (the errors are of one step: each lane is
+        named by the settings that drew it), without recreating curves."""
         self._labels = list(labels)
+        if self.view == "curves":
+            for lane, label in enumerate(self._labels):
+                self.hover.set_label(lane, label)
+
+    def set_lane_names(self, names: Sequence[str | LaneNames]) -> None:
+        """Each lane's labels over the steps: the heat map of one lane spans them all."""
+        self._names = [LaneNames.of(name) for name in names]
+        for lane, lane_names in enumerate(self._names[: self.lane_combo.count()]):
+            self.lane_combo.setItemData(lane, lane_names.text(), QtCore.Qt.ItemDataRole.ToolTipRole)
 
     def heat_lane(self) -> int:
         return max(self.lane_combo.currentIndex(), 0)
@@ -148,6 +164,10 @@ class ClassErrorPlot(PlotPanel):
         if errors.size and errors.size != self._n_items:
             self._n_items = errors.size
             self._apply_view()
+
+    def raw_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rank, error) of a lane's per-class curve: the faint one, which the hover reads."""
+        return drawn_data(self._raw[lane])
 
     def smoothed_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """(rank, mean error) of a lane's smoothed curve at every rank, as computed (not as thinned)."""
@@ -221,7 +241,9 @@ class ClassErrorPlot(PlotPanel):
         if self._heat_cache is None:
             return ["step"], []
         steps, buckets, values = self._heat_cache
-        lane = self._labels[self.heat_lane()] if self._labels else ""
+        position = self.heat_lane()
+        names = self._names or [LaneNames.of(label) for label in self._labels]
+        lane = names[position].text() if position < len(names) else ""
         name = _HEAT_NAMES[self.quantity]
         columns = ["step", *(f"{name}, ranks {bucket}: {lane}" for bucket in buckets)]
         return columns, np.column_stack([steps, values]).tolist()

@@ -22,14 +22,19 @@ _GAP_PX = 6.0
 
 #: (x, y, index of the point in its series) → the value line of the readout.
 Formatter = Callable[[float, float, int], str]
+#: A series' name, or x → its name at x (a lane over steps is named by the settings of each step).
+Label = str | Callable[[float], str]
 
 
 @dataclass
 class _Series:
-    label: str
+    label: Label
     x: np.ndarray
     y: np.ndarray
     formatter: Formatter
+
+    def name_at(self, x: float) -> str:
+        return self.label if isinstance(self.label, str) else self.label(x)
 
 
 def room_inside(box: pg.ViewBox) -> QtCore.QRectF:
@@ -81,9 +86,16 @@ class HoverReadout(QtCore.QObject):
             view.installEventFilter(self)
         self.last_text = ""
 
-    def set_series(self, key: object, label: str, x: np.ndarray, y: np.ndarray, formatter: Formatter) -> None:
-        """Register (or replace) the data of one curve."""
+    def set_series(
+        self, key: object, label: Label, x: np.ndarray, y: np.ndarray, formatter: Formatter
+    ) -> None:
+        """Register (or replace) the data of one curve; ``label`` names it, or names each of its points."""
         self._series[key] = _Series(label, np.asarray(x, float), np.asarray(y, float), formatter)
+
+    def set_label(self, key: object, label: Label) -> None:
+        """Rename a registered curve (its data stays); unknown keys are ignored."""
+        if key in self._series:
+            self._series[key].label = label
 
     def remove_series(self, key: object) -> None:
         self._series.pop(key, None)
@@ -141,7 +153,7 @@ class HoverReadout(QtCore.QObject):
             return ""
         series, i = hit
         x, y = series.x[i], series.y[i]
-        self.last_text = f"{series.label}\n{series.formatter(x, y, i)}"
+        self.last_text = f"{series.name_at(x)}\n{series.formatter(x, y, i)}"
         vx, vy = self._to_view(np.array([x]), np.array([y]))
         self._text.setText(self.last_text)
         self._place_text(vx[0], vy[0])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.theme import StageStyle, lane_colour, stage_style
 
 __all__ = ["LaneKey", "LaneKeyEntry"]
@@ -28,13 +29,13 @@ class LaneKeyEntry:
     label: str
     earlier: tuple[tuple[str, int], ...] = ()
 
+    @property
+    def names(self) -> LaneNames:
+        return LaneNames(self.label, self.earlier)
+
     def text(self) -> str:
         """``SGD lr=128 → SignGD lr=0.01 (step 581)``: each earlier label, then the label now."""
-        parts = [self.earlier[0][0]] if self.earlier else []
-        for index, (_label, step) in enumerate(self.earlier):
-            following = self.earlier[index + 1][0] if index + 1 < len(self.earlier) else self.label
-            parts.append(f"{following} (step {step})")
-        return " → ".join(parts) if parts else self.label
+        return self.names.text()
 
 
 class LaneKey(QtWidgets.QLabel):

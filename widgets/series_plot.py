@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtGui
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, nice_ceiling
 from muonscope.widgets.theme import faded_pen, lane_pen, stage_style
@@ -110,16 +113,18 @@ class SeriesPlot(PlotPanel):
         self.markers = EventMarkers(self.plot)
         self._curves: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
-        self._labels: list[str] = []
+        self._names: list[LaneNames] = []  # each lane's labels over the steps
+        self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
         self._points: list[int] = []  # points drawn per lane: a curve needs two
         self._y = StableRange()
         self._x_max = 0.0
         self.mode_changed.connect(self._on_mode_changed)
 
-    def set_lanes(self, labels: list[str]) -> None:
+    def set_lanes(self, labels: Sequence[str | LaneNames]) -> None:
         self.remove_lane_curves(self._curves + self._faded)
         self._curves, self._faded = [], []
-        self._labels = list(labels)
+        self._names = [LaneNames.of(label) for label in labels]
+        self._faded_names = {}
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
             faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
@@ -129,8 +134,11 @@ class SeriesPlot(PlotPanel):
             self._faded.append(faded)
             self._curves.append(curve)
 
-    def set_labels(self, labels: list[str]) -> None:
-        self._labels = list(labels)
+    def set_labels(self, labels: Sequence[str | LaneNames]) -> None:
+        """Rename the lanes (a label, or the labels over the steps), read-outs of drawn points included."""
+        self._names = [LaneNames.of(label) for label in labels]
+        for lane, names in enumerate(self._names):
+            self.hover.set_label(lane, names.at)
 
     def set_series(self, lane: int, steps: np.ndarray, values: np.ndarray) -> None:
         """Draw a lane's finite (step, value) points; NaN marks steps where the metric was not computed."""
@@ -142,15 +150,20 @@ class SeriesPlot(PlotPanel):
         self._points[lane] = steps.size
         self.show_why_empty()
         metric = self.modes["metric"].currentText()
-        self.hover.set_series(lane, self._labels[lane], steps, values, _formatter(metric))
+        self.hover.set_series(lane, self._names[lane].at, steps, values, _formatter(metric))
         grown = self._y.update(values)
         if grown is not None:
             self.plot.setYRange(*grown, padding=0.02)
         if steps.size:
             self.extend_to(steps[-1])
 
-    def set_faded(self, lane: int, steps, values) -> None:
-        """Another branch's (step, value) points of a lane, drawn faint (empty: none)."""
+    def set_faded(self, lane: int, steps, values, names: str | LaneNames | None = None) -> None:
+        """Another branch's (step, value) points of a lane, drawn faint (empty: none); ``names``: the
+        lane's labels on that branch, when they differ from this one's."""
+        if names is None:
+            self._faded_names.pop(lane, None)
+        else:
+            self._faded_names[lane] = LaneNames.of(names)
         steps = np.asarray(steps, dtype=float)
         values = np.asarray(values, dtype=float)
         keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
@@ -172,11 +185,12 @@ class SeriesPlot(PlotPanel):
         """step, then the metric on show for each lane (and for the compared branch, where drawn)."""
         metric = self.modes["metric"].currentText()
         series = []
-        for lane, label in enumerate(self._labels):
-            series.append((f"{metric}: {label}", *self.curve_data(lane)))
+        for lane, names in enumerate(self._names):
+            series.append((f"{metric}: {names.text()}", *self.curve_data(lane)))
             faded = self.faded_data(lane)
             if faded[0].size:
-                series.append((f"{metric}: {label}, compared branch", *faded))
+                other = self._faded_names.get(lane, names)
+                series.append((f"{metric}: {other.text()}, compared branch", *faded))
         return merged_on_x("step", series)
 
     @property

@@ -77,8 +77,13 @@ class SpectrumPlot(PlotPanel):
         self._apply_visibility()
 
     def set_labels(self, labels: list[str]) -> None:
-        """Rename lanes (settings changed) for the hover read-out, without recreating curves."""
+        """Rename lanes for the hover read-out and the table, without recreating curves.
+
+        The spectra are those of one step: each lane is named by the settings that drew that step.
+        """
         self._labels = list(labels)
+        for lane, matrix in self._curves:
+            self.hover.set_label((lane, matrix), self._labels[lane])
 
     def set_dtype(self, name: str) -> None:
         """The floating-point type the spectra were computed in ("float32", "float64")."""

@@ -1,0 +1,131 @@
+"""A lane's past is named by the settings that drew it: hover read-outs, tables, the key and the caption.
+
+A lane switched from SGD to SignGD drew its earlier steps as SGD. Whatever names a point or a step
+of it must say SGD there, also after a fork, a rewind, or a save and reopen.
+"""
+
+import numpy as np
+from helpers import WAIT_MS, open_app, wait_for_frame, wait_for_step
+
+
+def _switched_at(qtbot, app, step, then):
+    """Lane 0 goes from SGD to SignGD at ``step``; the run goes on to ``then``. Returns (old, new) labels."""
+    app.intents.step(step)
+    wait_for_step(qtbot, app, step)
+    old = app.clock.newest.lanes[0].label
+    app.intents.change("lanes[0].optimizer", "signgd")
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].optimizer == "signgd", timeout=WAIT_MS)
+    app.intents.step(then - step)
+    wait_for_step(qtbot, app, then)
+    wait_for_frame(qtbot, app)
+    return old, app.clock.newest.lanes[0].label
+
+
+def _point(x, y, step):
+    """The (x, y) of a curve's point at ``step``."""
+    index = int(np.flatnonzero(x == step)[0])
+    return x[index], y[index]
+
+
+def _hover(plot, x, y, log_x=False, log_y=False):
+    return plot.hover.show_at(np.log10(x) if log_x else x, np.log10(y) if log_y else y)
+
+
+def _look_at(qtbot, app, step):
+    app.clock.look_at(step)
+    qtbot.waitUntil(lambda: app.clock.shown is not None and app.clock.shown.step == step, timeout=WAIT_MS)
+
+
+def test_hovering_a_lanes_past_names_the_settings_of_that_step(qtbot):
+    app = open_app(qtbot)
+    old, new = _switched_at(qtbot, app, 6, 10)
+    assert old != new and old.startswith("SGD") and new.startswith("SignGD")
+    capacity = app.views.capacity
+    for step, label in ((4, old), (6, old), (8, new)):  # step 6 was taken by SGD; the change came after
+        text = _hover(capacity, *_point(*capacity.recovered_data(0), step))
+        assert text.startswith(f"{label}\nstep {step}:"), text
+    series = app.views.series
+    steps, values = series.curve_data(0)
+    for step, label in ((int(steps[0]), old), (int(steps[-1]), new)):
+        assert _hover(series, *_point(steps, values, step)).startswith(f"{label}\nstep {step}:")
+
+    _look_at(qtbot, app, 4)  # ① and ③ show that step's spectra and errors: drawn by SGD
+    wait_for_frame(qtbot, app)
+    k, sigma = app.views.spectrum.curve_data(0, "gradient")
+    assert _hover(app.views.spectrum, k[0], sigma[0], log_y=True).startswith(old + "\n")
+    rank, error = app.views.class_error.raw_data(0)
+    assert _hover(app.views.class_error, rank[0], error[0], log_x=True).startswith(old + "\n")
+
+
+def test_a_panels_table_names_each_lane_with_its_changes(qtbot):
+    app = open_app(qtbot)
+    old, new = _switched_at(qtbot, app, 6, 10)
+    columns, _rows = app.views.capacity.data_table()
+    assert f"recovered items: {old} → {new} (step 6)" in columns
+    columns, _rows = app.views.series.data_table()
+    assert any(name.endswith(f": {old} → {new} (step 6)") for name in columns)
+
+
+def _fork_at(qtbot, app, step, head):
+    """Run to ``head``, go back to ``step`` and switch lane 0 to SignGD there (a fork)."""
+    app.debugger.go_to(head)
+    qtbot.waitUntil(lambda: app.clock.newest.step == head and not app.clock.playing, timeout=WAIT_MS)
+    old = app.clock.newest.lanes[0].label
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(step)
+    qtbot.waitUntil(lambda: app.clock.newest.step == step, timeout=WAIT_MS)
+    app.intents.change("lanes[0].optimizer", "signgd")
+    qtbot.waitUntil(lambda: len(app.debugger.branches) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].optimizer == "signgd", timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    return old
+
+
+def _standing(caption: str) -> str:
+    """The caption's last part: the lanes from the leader down."""
+    return caption.split(" · ")[-1]
+
+
+def test_a_fork_keeps_the_lanes_history_in_the_key_and_the_caption_names_it_as_it_was(qtbot):
+    app = open_app(qtbot)
+    old = _fork_at(qtbot, app, 6, 12)
+    new = app.clock.newest.lanes[0].label
+    entry = app.views.lane_key.entries[0]
+    assert entry.earlier == ((old, 6),)
+    assert entry.text() == f"{old} → {new} (step 6)"
+    standing = _standing(app.views.live_caption.text())
+    assert "SGD" in standing and "SignGD" not in standing  # step 6's counts are SGD's
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 8)
+    wait_for_frame(qtbot, app)
+    assert "SignGD" in _standing(app.views.live_caption.text())
+
+
+def test_a_reopened_fork_keeps_the_lanes_history(qtbot, tmp_path):
+    app = open_app(qtbot)
+    old = _fork_at(qtbot, app, 6, 12)
+    app.debugger.go_to(10)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 10 and not app.clock.playing, timeout=WAIT_MS)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.debugger.save_to(tmp_path / "s")
+    key = app.views.lane_key.plain_text()
+
+    other = open_app(qtbot)
+    with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
+        other.debugger.open_from(tmp_path / "s")
+    qtbot.waitUntil(lambda: other.clock.newest.step == 10, timeout=WAIT_MS)
+    wait_for_frame(qtbot, other)
+    assert other.views.lane_key.plain_text() == key
+    assert other.views.lane_key.entries[0].earlier == ((old, 6),)
+
+
+def test_after_a_rewind_the_steps_beyond_the_engine_keep_their_later_names(qtbot):
+    app = open_app(qtbot)
+    old, new = _switched_at(qtbot, app, 6, 12)
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(3)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 3, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert app.views.lane_key.entries[0].text() == f"{old} → {new} (step 6)"
+    capacity = app.views.capacity
+    assert _hover(capacity, *_point(*capacity.recovered_data(0), 10)).startswith(f"{new}\nstep 10:")

@@ -1,0 +1,43 @@
+"""A lane's names over the steps: the settings that drew each part of its curve.
+
+A lane switched from SGD to SignGD at step 89 drew steps up to 89 as SGD. A plot over steps names
+a point by the label of its step, and a table column covering all steps by the whole story
+(``SGD lr=128 → SignGD lr=0.01 (step 89)``). Plain data, no Qt: panels, the lane key and tests
+share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LaneNames"]
+
+
+@dataclass(frozen=True)
+class LaneNames:
+    """The lane's label now, and each earlier label with the last step it named (oldest first)."""
+
+    label: str
+    earlier: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def of(cls, value: str | LaneNames) -> LaneNames:
+        """A plain label is a lane that never changed."""
+        return value if isinstance(value, LaneNames) else cls(value)
+
+    def at(self, step: float) -> str:
+        """The label of the settings that drew ``step``."""
+        for label, last_step in self.earlier:
+            if step <= last_step:
+                return label
+        return self.label
+
+    def text(self) -> str:
+        """``SGD lr=128 → SignGD lr=0.01 (step 89)``: each earlier label, then the label now."""
+        if not self.earlier:
+            return self.label
+        parts = [self.earlier[0][0]]
+        for index, (_label, step) in enumerate(self.earlier):
+            following = self.earlier[index + 1][0] if index + 1 < len(self.earlier) else self.label
+            parts.append(f"{following} (step {step})")
+        return " → ".join(parts)
