@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.scalar_metrics import SCALAR_METRICS, fresh_value
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot, Spectra
 from muonscope.engine.tables import write_table
@@ -34,6 +35,8 @@ class MetricHistory:
         self._size = 0
         self._data = {name: np.empty(1024, dtype=np.float64) for name in COLUMNS}
         self.labels: dict[int, str] = {}
+        #: every lane's settings through the run, as the newest recorded snapshot knew them
+        self.lane_histories: tuple[LaneHistory, ...] = ()
 
     def __len__(self) -> int:
         return self._size
@@ -44,6 +47,7 @@ class MetricHistory:
             return
         for lane in snapshot.lanes:
             self._append_row(snapshot.step, lane)
+        self.lane_histories = snapshot.lane_histories
         if self._size > self.max_rows:
             self._thin()
 
@@ -85,6 +89,7 @@ class MetricHistory:
         twin = MetricHistory(self.max_rows)
         twin.stride = self.stride
         twin.labels = dict(self.labels)
+        twin.lane_histories = self.lane_histories
         twin._data = {name: column.copy() for name, column in self._data.items()}
         twin._size = self._size
         if up_to_step is not None:
@@ -129,10 +134,28 @@ class MetricHistory:
         out["lane_id"] = out["lane_id"].astype(np.int64)
         return out
 
+    def row_labels(self, histories: tuple[LaneHistory, ...] | None = None) -> list[str]:
+        """Each row's lane as it was at the row's step: the label of the settings that drew it.
+
+        ``histories``: the lanes' settings along the recorded steps (default: the newest snapshot's).
+        A lane with none is named by its last recorded label.
+        """
+        by_id = {h.lane_id: h for h in (self.lane_histories if histories is None else histories)}
+        size = self._size
+        steps, lanes, ids = (self._data[name][:size].astype(np.int64) for name in ("step", "lane", "lane_id"))
+        labels = np.array([self.labels.get(lane, "") for lane in lanes.tolist()], dtype=object)
+        for lane_id, history in by_id.items():
+            rows = ids == lane_id
+            labels[rows] = history.labels_at(steps[rows])
+        return labels.tolist()
+
     def write(self, path: Path) -> Path:
-        """Write as Parquet (``.parquet``) or CSV (``.csv``), chosen by the suffix; NaN stays empty in CSV."""
+        """Write as Parquet (``.parquet``) or CSV (``.csv``), chosen by the suffix; NaN stays empty in CSV.
+
+        Each row's ``label`` names the lane's settings at that row's step.
+        """
         table = self.table()
-        labels = np.array([self.labels.get(int(i), "") for i in table["lane"]], dtype=object)
+        labels = np.array(self.row_labels(), dtype=object)
         columns = {"step": table["step"], "lane": table["lane"], "label": labels}
         columns.update({name: table[name] for name in SCALAR_METRICS})
         return write_table(columns, path)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from muonscope.engine.changes import AddLane, Change, RemoveLane, apply_change
 from muonscope.engine.config import ExperimentConfig, LaneConfig
 
@@ -49,6 +51,12 @@ class LaneHistory:
 
     def label_at(self, step: int) -> str:
         return self.settings_at(step).display_label()
+
+    def labels_at(self, steps: np.ndarray) -> np.ndarray:
+        """:meth:`label_at` of many steps at once (object array): long tables label every row."""
+        names = np.array([lane.display_label() for lane in self.settings], dtype=object)
+        boundaries = np.asarray(self.steps[1:], dtype=np.int64)  # ascending: changes come in step order
+        return names[np.searchsorted(boundaries, np.asarray(steps, dtype=np.int64), side="left")]
 
     @property
     def earlier(self) -> tuple[tuple[str, int], ...]:

@@ -97,7 +97,7 @@ def save_session(session: Session, path: Path) -> Path:
     try:
         (staging / "session.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         _write_tensors(staging / "tensors.safetensors", tensors)
-        _write_metrics(staging / "metrics.parquet", session.branches)
+        _write_metrics(staging / "metrics.parquet", session)
         _write_spectra(staging / "spectra.parquet", session.branches)
         if path.exists():
             shutil.rmtree(path)
@@ -221,15 +221,16 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(path))
 
 
-def _write_metrics(path: Path, branches: list[Branch]) -> None:
+def _write_metrics(path: Path, session: Session) -> None:
+    """Every branch's metric rows, each labelled with its lane's settings at the row's step."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     parts = []
-    for branch in branches:
+    for branch in session.branches:
         table = branch.metrics.table()
         rows = len(table["step"])
-        labels = [branch.metrics.labels.get(int(i), "") for i in table["lane"]]
+        labels = branch.metrics.row_labels(session.lane_histories(branch))
         parts.append(
             pa.table(
                 {

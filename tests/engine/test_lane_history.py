@@ -1,5 +1,10 @@
 """A lane's settings through a run: its past is named by the settings that drew it, wherever the run went."""
 
+import csv
+
+import numpy as np
+import pyarrow.parquet as pq
+
 from muonscope.engine.changes import AddLane, RemoveLane, SetField
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.experiment import Experiment
@@ -30,6 +35,8 @@ def test_a_switch_names_the_steps_before_it_by_the_old_settings():
     assert history.label_at(90) == history.label == SIGNGD_LABEL
     assert history.settings_at(40).lr == 0.5 and history.settings_at(90).optimizer == "signgd"
     assert history.earlier == ((SGD.display_label(), 89),)
+    labels = [history.label_at(step) for step in (0, 40, 89, 90, 200)]
+    assert history.labels_at(np.array([0, 40, 89, 90, 200])).tolist() == labels
 
 
 def test_changes_at_one_boundary_are_one_transition_and_an_undone_one_is_none():
@@ -81,3 +88,19 @@ def test_a_session_names_its_branch_beyond_the_engine_and_keeps_a_fork_through_s
     reopened = open_session(tmp_path / "s")
     assert reopened.lane_histories() == forked
     assert reopened.snapshot().lane_histories == forked
+
+
+def test_metric_tables_label_each_row_by_the_settings_of_its_step(tmp_path):
+    session = Session(_config())
+    session.run(6)
+    session.apply(SetField("lanes[0].optimizer", "signgd"))
+    session.run(10)
+    new = session.config.lanes[0].display_label()
+    expected = {step: SGD.display_label() if step <= 6 else new for step in range(11)}
+    with session.branch.metrics.write(tmp_path / "metrics.csv").open(encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["lane"] == "0"]
+    assert {int(row["step"]): row["label"] for row in rows} == expected
+    save_session(session, tmp_path / "s")
+    table = pq.read_table(tmp_path / "s" / "metrics.parquet").to_pydict()
+    rows = zip(table["step"], table["lane"], table["label"], strict=True)
+    assert {step: label for step, lane, label in rows if lane == 0} == expected
