@@ -154,7 +154,7 @@ class App(QtCore.QObject):
 
     def _refuse(self, message: str, reshow: bool = True) -> None:
         """An intent was not carried out: say why, and put the controls back to the config in force."""
-        self.views.message.show_message(message, "error")
+        self.messages.hold_until_replaced(self.views.message.show_message(message, "error"))
         if reshow:
             self.controls.show_again()
 

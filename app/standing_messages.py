@@ -1,10 +1,11 @@
 """The engine's notes and alerts in the window, each shown only while what it says is true.
 
-Most messages report something that happened ("Not saved: …", "Forked …") and stay until dismissed
-or replaced. Some describe where the run stands — "Reached the run's 300 steps and paused", a
-breakpoint that holds, a diverged lane, a failed step, a jump in progress — and stop being true
-the moment the run moves on: it plays, takes a step, restarts (a reset or another preset) or
-jumps to another step. Those are withdrawn then.
+Every such message is about the run it was made in ("lane 1: SGD → SignGD, lr 128 → 0.01", "Forked
+…", "Not applied: …"): once that run is replaced — a reset, another preset, a session opened — it
+describes nothing on screen and is withdrawn. Until then most stay until dismissed or replaced.
+Some describe where the run stands — "Reached the run's 300 steps and paused", a breakpoint that
+holds, a diverged lane, a failed step, a jump in progress — and stop being true the moment the run
+moves on: it plays, takes a step or jumps to another step. Those are withdrawn then.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class StandingMessages(QtCore.QObject):
         self._window = window
         self._position: tuple[int, int] | None = None  # (run id, step) of the newest snapshot
         self._standing: tuple[int, tuple[int, int] | None] | None = None  # (number, where it was shown)
+        self._about_run: tuple[int, int] | None = None  # (number, run id) of the last message about a run
 
     @property
     def standing(self) -> bool:
@@ -42,10 +44,21 @@ class StandingMessages(QtCore.QObject):
     def on_alert(self, text: str, until_moved: bool) -> None:
         self._hold(self._window.show_alert(text), until_moved)
 
+    def hold_until_replaced(self, number: int) -> None:
+        """Message ``number``, shown elsewhere, is about the run on show: withdrawn once it is replaced."""
+        self._hold(number, until_moved=False)
+
     @QtCore.Slot(object)
     def on_snapshot(self, snapshot: Snapshot) -> None:
-        """A step, a restart or a jump moves the run; a change at the same step does not."""
+        """A step, a restart or a jump moves the run; a change at the same step does not.
+
+        A restart (a reset, another preset, an opened session) replaces the run: every message about
+        the one before goes.
+        """
         self._position = (snapshot.run_id, snapshot.step)
+        if self._about_run is not None and self._about_run[1] != snapshot.run_id:
+            self._window.withdraw_message(self._about_run[0])
+            self._about_run = None
         if self._standing is not None and self._standing[1] != self._position:
             self._withdraw()
 
@@ -56,6 +69,8 @@ class StandingMessages(QtCore.QObject):
 
     def _hold(self, number: int, until_moved: bool) -> None:
         self._standing = (number, self._position) if until_moved else None
+        # before the first snapshot there is no run it could be about (a run that failed to start)
+        self._about_run = (number, self._position[0]) if self._position is not None else None
 
     def _withdraw(self) -> None:
         if self._standing is not None:

@@ -1,9 +1,19 @@
-"""Messages that describe where the run stands go away once it moves on; others stay."""
+"""Messages that describe where the run stands go away once it moves on, messages about a run once it
+is replaced; others stay."""
+
+from dataclasses import replace
 
 import pytest
 
 from muonscope.widgets.message_bar import MessageBar
-from tests.app.helpers import WAIT_MS, open_app, small_preset, wait_for_step, wait_until_paused
+from tests.app.helpers import (
+    WAIT_MS,
+    open_app,
+    small_preset,
+    wait_for_frame,
+    wait_for_step,
+    wait_until_paused,
+)
 
 REACHED = "Reached the run's 4 steps and paused"
 
@@ -81,3 +91,57 @@ def test_withdrawing_a_message_leaves_a_newer_one(qtbot):
     assert bar.text == "something else"
     assert bar.withdraw(second)
     assert bar.text == ""
+
+
+SWITCHED = "lane 1: SGD → SignGD"
+
+
+def _switched_lane(qtbot):
+    """Lane 1 switched to SignGD: the window says what came with the switch (its learning rate)."""
+    app = open_app(qtbot)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 2)
+    app.intents.change("lanes[0].optimizer", "signgd")
+    qtbot.waitUntil(lambda: app.views.message.text.startswith(SWITCHED), timeout=WAIT_MS)
+    return app
+
+
+def test_a_banner_about_a_lane_change_stays_while_that_run_goes_on(qtbot):
+    app = _switched_lane(qtbot)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 4)
+    assert app.views.message.text.startswith(SWITCHED)
+
+
+def test_a_banner_about_a_lane_change_goes_with_a_preset_change(qtbot):
+    app = _switched_lane(qtbot)
+    app.intents.run_preset(small_preset(label_noise=0.1))
+    qtbot.waitUntil(lambda: app.clock.config.task.label_noise == pytest.approx(0.1), timeout=WAIT_MS)
+    assert not app.views.message.isVisible()
+
+
+def test_a_banner_about_a_lane_change_goes_on_reset(qtbot):
+    app = _switched_lane(qtbot)
+    run = app.clock.newest.run_id
+    app.intents.reset(3)
+    qtbot.waitUntil(lambda: app.clock.newest.run_id != run, timeout=WAIT_MS)
+    assert not app.views.message.isVisible()
+
+
+def test_a_refused_change_goes_with_the_run_it_was_refused_in(qtbot):
+    app = open_app(qtbot)
+    app.intents.change("lanes[0].lr", -1.0)
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Not applied"), timeout=WAIT_MS)
+    app.intents.run_preset(small_preset(label_noise=0.1))
+    qtbot.waitUntil(lambda: app.clock.config.task.label_noise == pytest.approx(0.1), timeout=WAIT_MS)
+    assert not app.views.message.isVisible()
+
+
+def test_a_problem_with_the_new_preset_stays_once_its_run_starts(qtbot):
+    app = _switched_lane(qtbot)
+    run = app.clock.newest.run_id
+    preset = replace(small_preset(label_noise=0.1), view={"series": "no such metric"})
+    app.intents.run_preset(preset)
+    qtbot.waitUntil(lambda: app.clock.newest.run_id != run, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert "view.series" in app.views.message.text
