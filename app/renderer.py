@@ -254,6 +254,8 @@ class Renderer:
         self.timeline.set_cursor(cursor)
         self.series.markers.set_cursor(cursor)
         self.capacity.markers.set_cursor(cursor)
+        self.series.markers.keep_clear()  # the curves grew: a change's label may now cover one
+        self.capacity.markers.keep_clear()
 
     def _sync_lanes(self, snapshot: Snapshot, histories: dict[int, LaneHistory]) -> None:
         ids = tuple(lane.lane_id for lane in snapshot.lanes)

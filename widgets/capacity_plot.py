@@ -15,11 +15,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
+from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
-from muonscope.widgets.series_plot import EventMarkers, drawn_data
+from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import faded_pen, lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
@@ -69,7 +70,7 @@ class CapacityPlot(PlotPanel):
         self.plot.layout.addItem(self.legend, LEGEND_ROW, 1)
         self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
-        self.markers = EventMarkers(self.plot)
+        self.markers = EventMarkers(self.plot, avoid=(self.right,))
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
@@ -389,6 +390,7 @@ class CapacityPlot(PlotPanel):
         for curve in self._accuracy + self._faded:
             curve.setVisible(steps)
         self.plot.getAxis("right").setVisible(steps)
+        self.markers.set_visible(steps)  # steps where settings changed mean nothing on a sweep's axis
         self.clear_sweep()
         self.legend.clear()  # the sweep's; lanes are in the window's shared key
         self._fit_legend_row()

@@ -6,97 +6,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtGui
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
+from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, nice_ceiling
-from muonscope.widgets.theme import faded_pen, lane_pen, stage_style
+from muonscope.widgets.theme import faded_pen, lane_pen
 
 __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
-
-#: Point size of a change marker's label at scale 1.
-MARKER_PT = 8.0
-#: Change labels take turns among this many rows, each this fraction of the plot's height lower.
-MARKER_ROWS, MARKER_ROW = 3, 0.1
-
-
-class EventMarkers:
-    """Labelled vertical lines at the steps where settings changed, plus the shared step cursor."""
-
-    def __init__(self, plot: pg.PlotItem) -> None:
-        self._plot = plot
-        self._lines: list[pg.InfiniteLine] = []
-        self._shown: tuple[tuple[int, str], ...] = ()
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", width=1))
-        self.cursor.setZValue(-10)
-        plot.addItem(self.cursor, ignoreBounds=True)
-
-    def set_events(self, events: list[tuple[int, str]]) -> None:
-        """Show one marker per (step, text); new events are appended, the rest left as they are."""
-        events = tuple(events)
-        if events == self._shown:
-            return
-        known = len(self._shown)
-        if events[:known] != self._shown:  # not a continuation (a reset): start over
-            for line in self._lines:
-                self._plot.removeItem(line)
-            self._lines, known = [], 0
-        for step, text in events[known:]:
-            self._lines.append(self._marker(step, text))
-        self._shown = events
-
-    def _marker(self, step: int, text: str) -> pg.InfiniteLine:
-        """A dashed line with its label written across the top of the plot, beside the line.
-
-        Text along the line was cut to its first letters ("lab") in a plot a few hundred pixels
-        high; across it, a label fits a quarter-window panel. It sits right of the line in the left
-        half of the view and left of it in the right half, and successive labels step down a row
-        so that nearby changes do not write over each other.
-        """
-        colours = stage_style().colours
-        fill = pg.mkColor(colours.background)
-        fill.setAlpha(200)
-        line = pg.InfiniteLine(
-            pos=step,
-            angle=90,
-            pen=pg.mkPen(colours.muted, width=stage_style().scale, style=pg.QtCore.Qt.PenStyle.DashLine),
-            label=text,
-            labelOpts={
-                "position": 0.98 - MARKER_ROW * (len(self._lines) % MARKER_ROWS),
-                "color": colours.foreground,
-                "fill": fill,
-                # pyqtgraph takes the first when the view's centre lies right of the line
-                "anchors": [(0, 0), (1, 0)],
-            },
-        )
-        font = QtGui.QFont()
-        font.setPointSizeF(stage_style().font_pt(MARKER_PT))
-        line.label.setFont(font)
-        self._plot.addItem(line, ignoreBounds=True)
-        return line
-
-    def restyle(self) -> None:
-        """Redraw the markers in the stage's style (presentation scale or theme changed)."""
-        events, self._shown = self._shown, ()
-        for line in self._lines:
-            self._plot.removeItem(line)
-        self._lines = []
-        self.set_events(list(events))
-
-    @property
-    def lines(self) -> tuple[pg.InfiniteLine, ...]:
-        """The markers drawn, in the order of their events."""
-        return tuple(self._lines)
-
-    @property
-    def texts(self) -> list[str]:
-        return [text for _step, text in self._shown]
-
-    def set_cursor(self, step: int) -> None:
-        self.cursor.setValue(step)
 
 
 class SeriesPlot(PlotPanel):

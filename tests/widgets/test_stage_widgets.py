@@ -8,7 +8,6 @@ from PySide6 import QtGui
 from muonscope.widgets.axes import DecadeAxis, minor_mantissas
 from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
 from muonscope.widgets.lane_key import LaneKey, LaneKeyEntry
-from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import NUMERICAL_ZERO, SpectrumPlot
 from muonscope.widgets.theme import StageStyle, lane_pen, set_stage_style
 
@@ -206,23 +205,6 @@ def test_spectra_stop_at_the_dtypes_noise_floor(qtbot):
     plot.set_spectrum(0, "gradient", values.copy())
     _k, drawn = plot.curve_data(0, "gradient")
     assert drawn.min() > NUMERICAL_ZERO and drawn.min() < floor  # float64 keeps the real tail
-
-
-def test_change_labels_lie_wholly_inside_the_plot(qtbot):
-    """A long label near either edge is written where it fits (once it was cut to "lab")."""
-    plot = SeriesPlot("② over time", [("gap", "gap")])
-    qtbot.addWidget(plot)
-    plot.resize(420, 220)
-    plot.show()
-    plot.set_lanes(["a"])
-    plot.set_series(0, np.arange(100.0), np.linspace(0, 1, 100))
-    plot.markers.set_events([(3, "lane 1 optimizer sgd → signgd"), (95, "label noise 0 → 0.21")])
-    qtbot.waitExposed(plot)
-    box = plot.plot.getViewBox().sceneBoundingRect()
-    for line in plot.markers.lines:
-        line.label.updatePosition()
-        label = line.label.mapRectToScene(line.label.boundingRect())
-        assert box.contains(label), (line.label.toPlainText(), label, box)
 
 
 def test_lane_key_keeps_every_earlier_label_with_its_step(qtbot):

@@ -1,0 +1,167 @@
+"""Change markers' labels show whole, inside the plot, off the curves and off each other where they can."""
+
+import numpy as np
+import pytest
+from PySide6 import QtWidgets
+
+from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.theme import StageStyle, set_stage_style
+
+SWITCH = "lane 1 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
+#: Panel widths of a quarter of a 1280×720 and of a 1920×1080 window.
+WIDTHS = (450, 900)
+
+
+def _plot(qtbot, width, height=240, curves=((0.1, 0.3),)):
+    """Panel ② over steps 0…100, y 0…1, with straight curves from (0, a) to (100, b)."""
+    plot = SeriesPlot("② over time", [("gap", "gap")])
+    qtbot.addWidget(plot)
+    plot.resize(width, height)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes([f"lane {i}" for i in range(len(curves))])
+    steps = np.arange(0.0, 101.0)
+    for lane, (start, end) in enumerate(curves):
+        plot.set_series(lane, steps, np.linspace(start, end, steps.size))
+    plot.plot.setXRange(0, 100, padding=0)
+    plot.plot.setYRange(0, 1, padding=0)
+    QtWidgets.QApplication.processEvents()
+    return plot
+
+
+def _area(plot):
+    return plot.plot.getViewBox().sceneBoundingRect()
+
+
+def _shown_whole(plot, label) -> bool:
+    return (
+        label.isVisible()
+        and label.toPlainText() == label.full_text
+        and _area(plot).contains(label.scene_rect())
+    )
+
+
+def _crosses(plot, label) -> bool:
+    """Whether any drawn curve passes through the label (checked on a fine grid of the curve)."""
+    rect = label.scene_rect()
+    box = plot.plot.getViewBox()
+    for item in plot.plot.listDataItems():
+        x, y = item.getData()
+        if x is None or len(x) == 0:
+            continue
+        fine = np.linspace(x[0], x[-1], 4000)
+        for xv, yv in zip(fine, np.interp(fine, x, y), strict=True):
+            if rect.contains(box.mapViewToScene(pg_point(xv, yv))):
+                return True
+    return False
+
+
+def pg_point(x, y):
+    from PySide6 import QtCore
+
+    return QtCore.QPointF(float(x), float(y))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("step", [1, 3, 50, 89, 97])
+def test_a_long_label_shows_whole_inside_the_plot_near_either_edge(qtbot, width, step):
+    plot = _plot(qtbot, width)
+    plot.markers.set_events([(step, SWITCH)])
+    (label,) = plot.markers.labels
+    assert _shown_whole(plot, label), (label.toPlainText(), label.scene_rect(), _area(plot))
+    line_x = plot.plot.getViewBox().mapViewToScene(pg_point(step, 0)).x()
+    rect = label.scene_rect()
+    assert rect.left() > line_x or rect.right() < line_x  # beside its line, not across it
+
+
+def test_a_label_that_fits_on_neither_side_in_one_line_wraps(qtbot):
+    plot = _plot(qtbot, 300)
+    plot.markers.set_events([(50, SWITCH)])
+    (label,) = plot.markers.labels
+    assert _shown_whole(plot, label)
+    assert label.scene_rect().height() > 1.5 * label.document().firstBlock().layout().lineAt(0).height()
+
+
+def test_a_label_too_long_even_wrapped_is_shortened_with_the_whole_text_on_hover(qtbot):
+    text = "lanes[1].optimizer_with_an_unbreakable_name → another_unbreakable_name"
+    plot = _plot(qtbot, 260)
+    plot.markers.set_events([(50, text)])
+    (label,) = plot.markers.labels
+    assert label.elided and label.toPlainText().endswith("…")
+    assert label.toolTip() == text
+    assert _area(plot).contains(label.scene_rect())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_labels_keep_off_the_curves_where_there_is_room(qtbot, width):
+    # one curve along the top, one rising through the middle: the labels go between them
+    plot = _plot(qtbot, width, curves=((0.95, 0.95), (0.0, 0.5)))
+    plot.markers.set_events([(10, SWITCH), (60, "label noise 0 → 0.21")])
+    for label in plot.markers.labels:
+        assert _shown_whole(plot, label)
+        assert not _crosses(plot, label), label.full_text
+
+
+def test_labels_do_not_cover_each_other(qtbot):
+    plot = _plot(qtbot, 450)
+    plot.markers.set_events([(40, "label noise 0 → 0.21"), (42, SWITCH), (44, "lane 3 order pre → post")])
+    rects = [label.scene_rect() for label in plot.markers.labels]
+    for i, rect in enumerate(rects):
+        assert all(not rect.intersects(other) for other in rects[i + 1 :])
+
+
+def test_a_label_moves_off_new_data_that_runs_under_it(qtbot):
+    plot = _plot(qtbot, 450, curves=((0.1, 0.1),))
+    plot.markers.set_events([(20, "label noise 0 → 0.21")])
+    (label,) = plot.markers.labels
+    top = label.scene_rect().top()
+    steps = np.arange(0.0, 101.0)
+    plot.set_series(0, steps, np.full(steps.size, 0.97))  # the curve now runs where the label sits
+    plot.markers.keep_clear()
+    assert label.scene_rect().top() > top and not _crosses(plot, label)
+
+
+def test_labels_keep_off_panel_fours_accuracy_curves_too(qtbot):
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(450, 240)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    steps = np.arange(0.0, 101.0, 10.0)
+    # few items recovered (the left axis), an accuracy near 1 (the right axis): the top is taken
+    plot.set_capacity(0, steps, np.full(steps.size, 5.0), np.full(steps.size, 0.95))
+    plot.plot.setXRange(0, 100, padding=0)
+    plot.plot.setYRange(0, 100, padding=0)
+    plot.markers.set_events([(30, SWITCH)])
+    (label,) = plot.markers.labels
+    right = plot.right
+    y_top = right.mapViewToScene(pg_point(0, 0.95)).y()
+    assert not label.scene_rect().top() <= y_top <= label.scene_rect().bottom()
+    assert plot.plot.getViewBox().sceneBoundingRect().contains(label.scene_rect())
+
+
+def test_a_sweep_on_panel_four_hides_the_step_markers(qtbot):
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    plot.markers.set_events([(30, "label noise 0 → 0.21")])
+    plot.set_mode("x", "d")
+    assert not plot.markers.lines[0].isVisible() and not plot.markers.labels[0].isVisible()
+    plot.set_mode("x", "steps")
+    assert plot.markers.lines[0].isVisible()
+
+
+def test_labels_follow_the_stage_scale_and_still_fit(qtbot):
+    try:
+        set_stage_style(StageStyle(2.5, "light"))
+        plot = _plot(qtbot, 450)
+        plot.apply_style(StageStyle(2.5, "light"))
+        plot.markers.restyle()
+        plot.markers.set_events([(3, SWITCH), (97, "label noise 0 → 0.21")])
+        for label in plot.markers.labels:
+            assert _area(plot).contains(label.scene_rect())
+            assert label.toPlainText() == label.full_text or label.toolTip() == label.full_text
+    finally:
+        set_stage_style(StageStyle())

@@ -1,0 +1,351 @@
+"""Change markers: a dashed line at each step where settings changed, labelled with what changed.
+
+A label is shown whole, inside the plot's data area, and off the curves where it can be. It sits
+beside its line, on whichever side it fits (right first: the change acts after the line); where it
+fits on neither side in one line it wraps onto several, narrower ones; only where even that fails
+(a narrow panel at a large presentation scale) is it shortened, with the whole text on hover. Of
+the places that fit, the first from the top that covers no other label, no curve and no other
+marker's line wins (or, where none is clear, the one that covers least, in that order).
+
+Labels live in the view box's own pixels (not in its scaled data coordinates), so their size is the
+text's at any range, and under the curves, so that where a label cannot avoid a curve the data
+still shows. They are placed again when the markers, the view's range or size change, and when new
+data runs under a label that had been clear of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from muonscope.widgets.theme import stage_style
+
+__all__ = ["MARKER_PT", "EventMarkers", "MarkerLabel"]
+
+#: Point size of a change marker's label at scale 1.
+MARKER_PT = 8.0
+#: Pixels between a label and its line, and between a label and the edge of the data area.
+GAP_PX, MARGIN_PX = 4.0, 2.0
+#: Narrower than this, a label is not wrapped on that side of its line (a column of single words).
+MIN_WRAP_PX = 60.0
+
+
+class MarkerLabel(QtWidgets.QGraphicsTextItem):
+    """A change's text on a translucent background, in the plot's pixels (never scaled or clipped)."""
+
+    def __init__(self, text: str, parent: QtWidgets.QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.full_text = text
+        style = stage_style()
+        font = QtGui.QFont()
+        font.setPointSizeF(style.font_pt(MARKER_PT))
+        self.setFont(font)
+        self.document().setDocumentMargin(2.0)
+        option = self.document().defaultTextOption()
+        option.setWrapMode(QtGui.QTextOption.WrapMode.WordWrap)  # never inside a word: "sign-gd"
+        self.document().setDefaultTextOption(option)
+        self.setDefaultTextColor(pg.mkColor(style.colours.foreground))
+        self._fill = pg.mkColor(style.colours.background)
+        self._fill.setAlpha(215)
+        self.setZValue(-10)  # above the view's background, under its curves and the hover read-out
+        self.setPlainText(text)
+
+    def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
+        painter.fillRect(self.boundingRect(), self._fill)
+        super().paint(painter, option, widget)
+
+    @property
+    def elided(self) -> bool:
+        """Whether the text on show is shortened (the whole of it is the tooltip)."""
+        return self.toPlainText() != self.full_text
+
+    def scene_rect(self) -> QtCore.QRectF:
+        return self.mapRectToScene(self.boundingRect())
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """How a label's text is laid out in the room on one side of its line."""
+
+    text: str
+    text_width: float  # -1: one line, as wide as the text
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class _Curve:
+    """A curve's points as drawn (view coordinates, ascending x) and the map from its view to the scene."""
+
+    x: np.ndarray
+    y: np.ndarray
+    scale_x: float
+    offset_x: float
+    scale_y: float
+    offset_y: float
+
+    def crosses(self, rect: QtCore.QRectF) -> bool:
+        """Whether the polyline through the points passes through ``rect`` (scene pixels)."""
+        x0, x1 = sorted(
+            ((rect.left() - self.offset_x) / self.scale_x, (rect.right() - self.offset_x) / self.scale_x)
+        )
+        y0, y1 = sorted(
+            ((rect.top() - self.offset_y) / self.scale_y, (rect.bottom() - self.offset_y) / self.scale_y)
+        )
+        x, y = self.x, self.y
+        if x.size == 0 or x1 < x[0] or x0 > x[-1]:
+            return False
+        inside = y[np.searchsorted(x, x0, "left") : np.searchsorted(x, x1, "right")]
+        ends = np.interp([max(x0, x[0]), min(x1, x[-1])], x, y)  # where the line enters and leaves
+        low, high = min(inside.min(initial=np.inf), ends.min()), max(inside.max(initial=-np.inf), ends.max())
+        return bool(low <= y1 and high >= y0)  # a continuous line spans [low, high] inside the x range
+
+
+@dataclass(frozen=True)
+class _Obstacles:
+    """What a label should not cover, worst first: labels placed before it, curves, other markers' lines."""
+
+    curves: list[_Curve]
+    labels: list[QtCore.QRectF]
+    lines_x: list[float]
+
+    def cost(self, rect: QtCore.QRectF) -> tuple[int, int, int]:
+        return (
+            sum(rect.intersects(other) for other in self.labels),
+            sum(curve.crosses(rect) for curve in self.curves),
+            sum(rect.left() <= x <= rect.right() for x in self.lines_x),
+        )
+
+
+class EventMarkers:
+    """Labelled vertical lines at the steps where settings changed, plus the shared step cursor.
+
+    ``avoid``: further view boxes whose curves the labels keep off too (panel ④'s accuracy axis).
+    """
+
+    def __init__(self, plot: pg.PlotItem, avoid: Sequence[pg.ViewBox] = ()) -> None:
+        self._plot = plot
+        self._avoid = tuple(avoid)
+        self._lines: list[pg.InfiniteLine] = []
+        self._labels: list[MarkerLabel] = []
+        self._shown: tuple[tuple[int, str], ...] = ()
+        self._crossings = 0  # curves the labels cover as last placed (more: place them again)
+        self._visible = True
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", width=1))
+        self.cursor.setZValue(-10)
+        plot.addItem(self.cursor, ignoreBounds=True)
+        box = plot.getViewBox()
+        box.sigRangeChanged.connect(self.place_labels)
+        box.sigResized.connect(self.place_labels)
+
+    def set_events(self, events: list[tuple[int, str]]) -> None:
+        """Show one marker per (step, text); new events are appended, the rest left as they are."""
+        events = tuple(events)
+        if events == self._shown:
+            return
+        known = len(self._shown)
+        if events[:known] != self._shown:  # not a continuation (a reset): start over
+            self._clear()
+            known = 0
+        for step, text in events[known:]:
+            self._add(step, text)
+        self._shown = events
+        self.place_labels()
+
+    def restyle(self) -> None:
+        """Redraw the markers in the stage's style (presentation scale or theme changed)."""
+        events, self._shown = self._shown, ()
+        self._clear()
+        self.set_events(list(events))
+
+    @property
+    def lines(self) -> tuple[pg.InfiniteLine, ...]:
+        """The markers drawn, in the order of their events."""
+        return tuple(self._lines)
+
+    @property
+    def labels(self) -> tuple[MarkerLabel, ...]:
+        """Each marker's label, in the order of their events (hidden while its line is out of view)."""
+        return tuple(self._labels)
+
+    @property
+    def texts(self) -> list[str]:
+        return [text for _step, text in self._shown]
+
+    def set_cursor(self, step: int) -> None:
+        self.cursor.setValue(step)
+
+    def set_visible(self, visible: bool) -> None:
+        """Show or hide the markers and the cursor (a panel whose x axis is not steps hides them)."""
+        self._visible = visible
+        for item in (self.cursor, *self._lines):
+            item.setVisible(visible)
+        self.place_labels()
+
+    @property
+    def visible(self) -> bool:
+        return self._visible
+
+    def keep_clear(self) -> None:
+        """The curves changed: place the labels again if one now covers a curve it did not."""
+        if self._labels and self._count_crossings(self._curves()) > self._crossings:
+            self.place_labels()
+
+    # ---- placing -----------------------------------------------------------------------------
+
+    def place_labels(self, *_args) -> None:
+        """Put every label where it shows whole, off the curves and the other labels where it can."""
+        box = self._plot.getViewBox()
+        area = box.sceneBoundingRect().adjusted(MARGIN_PX, MARGIN_PX, -MARGIN_PX, -MARGIN_PX)
+        (left, right), _ = box.viewRange()
+        curves = self._curves()
+        lines_x = [box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x() for line in self._lines]
+        taken: list[QtCore.QRectF] = []
+        for line, label in zip(self._lines, self._labels, strict=True):
+            step = line.value()
+            if not (self._visible and left <= step <= right and area.width() > 0 and area.height() > 0):
+                label.hide()
+                continue
+            x = box.mapViewToScene(QtCore.QPointF(step, 0.0)).x()
+            others = [other for other in lines_x if other != x]
+            rect = self._place(label, x, area, _Obstacles(curves, taken, others))
+            label.setPos(box.mapFromScene(rect.topLeft()))
+            label.show()
+            taken.append(rect)
+        self._crossings = self._count_crossings(curves)
+
+    def _place(
+        self,
+        label: MarkerLabel,
+        x: float,
+        area: QtCore.QRectF,
+        obstacles: _Obstacles,
+    ) -> QtCore.QRectF:
+        """The best rectangle for ``label`` beside the line at scene x ``x``; the label is set to fit it."""
+        rooms = {"right": area.right() - x - GAP_PX, "left": x - GAP_PX - area.left()}
+        fits = {side: _fit(label, room) for side, room in rooms.items()}
+        fits = {side: fit for side, fit in fits.items() if fit is not None}
+        if not fits:  # too long even wrapped: shortened on the roomier side, whole on hover
+            side = max(rooms, key=rooms.get)
+            fits = {side: _elide(label, rooms[side])}
+        best: tuple[tuple, QtCore.QRectF, _Fit] | None = None
+        for order, (side, fit) in enumerate(fits.items()):
+            left = x + GAP_PX if side == "right" else x - GAP_PX - fit.width
+            for row, top in enumerate(_row_tops(area, fit.height, label)):
+                rect = QtCore.QRectF(left, top, fit.width, fit.height)
+                cost = (*obstacles.cost(rect), row, order)
+                if best is None or cost < best[0]:
+                    best = (cost, rect, fit)
+        _, rect, fit = best
+        _apply(label, fit)
+        return rect
+
+    def _curves(self) -> list[_Curve]:
+        """Every visible curve of the plot (and of the avoided views), as drawn."""
+        items: list[QtWidgets.QGraphicsItem] = list(self._plot.listDataItems())
+        for view in self._avoid:
+            items += [item for item in view.addedItems if isinstance(item, pg.PlotDataItem)]
+        curves = []
+        for item in items:
+            if not item.isVisible() or not isinstance(item, pg.PlotDataItem):
+                continue
+            x, y = item.getData()
+            if x is None or len(x) == 0:
+                continue
+            finite = np.isfinite(x) & np.isfinite(y)
+            x, y = np.asarray(x, float)[finite], np.asarray(y, float)[finite]
+            if x.size and np.any(np.diff(x) < 0):
+                order = np.argsort(x, kind="stable")
+                x, y = x[order], y[order]
+            curves.append(_curve(item.getViewBox(), x, y))
+        return [curve for curve in curves if curve is not None]
+
+    def _count_crossings(self, curves: list[_Curve]) -> int:
+        return sum(
+            curve.crosses(label.scene_rect())
+            for label in self._labels
+            if label.isVisible()
+            for curve in curves
+        )
+
+    # ---- items -------------------------------------------------------------------------------
+
+    def _add(self, step: int, text: str) -> None:
+        style = stage_style()
+        pen = pg.mkPen(style.colours.muted, width=style.scale, style=QtCore.Qt.PenStyle.DashLine)
+        line = pg.InfiniteLine(pos=step, angle=90, pen=pen)
+        line.setVisible(self._visible)
+        self._plot.addItem(line, ignoreBounds=True)
+        label = MarkerLabel(text, self._plot.getViewBox())
+        label.hide()
+        self._lines.append(line)
+        self._labels.append(label)
+
+    def _clear(self) -> None:
+        for line in self._lines:
+            self._plot.removeItem(line)
+        for label in self._labels:
+            label.setParentItem(None)
+            if label.scene() is not None:
+                label.scene().removeItem(label)
+        self._lines, self._labels = [], []
+
+
+def _curve(box: pg.ViewBox | None, x: np.ndarray, y: np.ndarray) -> _Curve | None:
+    if box is None:
+        return None
+    origin = box.mapViewToScene(QtCore.QPointF(0.0, 0.0))
+    unit = box.mapViewToScene(QtCore.QPointF(1.0, 1.0))
+    scale_x, scale_y = unit.x() - origin.x(), unit.y() - origin.y()
+    if scale_x == 0 or scale_y == 0 or not np.isfinite([scale_x, scale_y]).all():
+        return None
+    return _Curve(x, y, scale_x, origin.x(), scale_y, origin.y())
+
+
+def _fit(label: MarkerLabel, room: float) -> _Fit | None:
+    """The label whole in ``room`` pixels: on one line, else wrapped; None when neither fits."""
+    label.setPlainText(label.full_text)
+    label.setToolTip("")
+    label.setTextWidth(-1)
+    size = label.boundingRect().size()
+    if size.width() <= room:
+        return _Fit(label.full_text, -1, size.width(), size.height())
+    if room < MIN_WRAP_PX:
+        return None
+    label.setTextWidth(room)
+    if label.document().idealWidth() > room:  # a word longer than the room
+        return None
+    label.setTextWidth(np.ceil(label.document().idealWidth()))  # as narrow as its longest line
+    size = label.boundingRect().size()
+    return _Fit(label.full_text, label.textWidth(), size.width(), size.height())
+
+
+def _elide(label: MarkerLabel, room: float) -> _Fit:
+    """The label cut to one line of ``room`` pixels with an ellipsis, its whole text as the tooltip."""
+    label.setTextWidth(-1)
+    margins = 2 * label.document().documentMargin()
+    metrics = QtGui.QFontMetricsF(label.font())
+    text = metrics.elidedText(label.full_text, QtCore.Qt.TextElideMode.ElideRight, max(room - margins, 0.0))
+    label.setPlainText(text)
+    size = label.boundingRect().size()
+    return _Fit(text, -1, size.width(), size.height())
+
+
+def _apply(label: MarkerLabel, fit: _Fit) -> None:
+    label.setPlainText(fit.text)
+    label.setTextWidth(fit.text_width)
+    label.setToolTip(label.full_text if label.elided else "")
+
+
+def _row_tops(area: QtCore.QRectF, height: float, label: MarkerLabel) -> Iterable[float]:
+    """Tops of the rows a label may take, from the top of the area down (one line apart)."""
+    line = QtGui.QFontMetricsF(label.font()).lineSpacing()
+    top = area.top()
+    yield top
+    while top + line + height <= area.bottom():
+        top += line
+        yield top
