@@ -3,7 +3,8 @@
 A label is shown whole, inside the plot's data area, and off the curves where it can be. It sits
 beside its line, on whichever side it fits (right first: the change acts after the line); where it
 fits on neither side in one line it wraps onto several, narrower ones; only where even that fails
-(a narrow panel at a large presentation scale) is it shortened, with the whole text on hover. Of
+(a narrow panel at a large presentation scale) is it shortened, with the whole text on hover; in a
+plot lower than one line of text only the line shows (its tooltip holds the text). Of
 the places that fit, the first from the top that covers no other label, no curve and no other
 marker's line wins (or, where none is clear, the one that covers least, in that order).
 
@@ -75,6 +76,7 @@ class _Fit:
     text_width: float  # -1: one line, as wide as the text
     width: float
     height: float
+    lines: int
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,9 @@ class EventMarkers:
             x = box.mapViewToScene(QtCore.QPointF(step, 0.0)).x()
             others = [other for other in lines_x if other != x]
             rect = self._place(label, x, area, _Obstacles(curves, taken, others))
+            if rect.height() > area.height():  # a plot lower than one line of text: the line alone
+                label.hide()  # (its tooltip and the timeline still say what changed)
+                continue
             label.setPos(box.mapFromScene(rect.topLeft()))
             label.show()
             taken.append(rect)
@@ -225,22 +230,34 @@ class EventMarkers:
         area: QtCore.QRectF,
         obstacles: _Obstacles,
     ) -> QtCore.QRectF:
-        """The best rectangle for ``label`` beside the line at scene x ``x``; the label is set to fit it."""
+        """The best rectangle for ``label`` beside the line at scene x ``x``; the label is set to fit it.
+
+        As wide as the room allows first; only where that covers a curve or another label are
+        narrower shapes of it (on two or three lines) tried, which fit between curves.
+        """
         rooms = {"right": area.right() - x - GAP_PX, "left": x - GAP_PX - area.left()}
-        fits = {side: _fit(label, room) for side, room in rooms.items()}
-        fits = {side: fit for side, fit in fits.items() if fit is not None}
-        if not fits:  # too long even wrapped: shortened on the roomier side, whole on hover
+        shapes = [
+            (side, fit)
+            for side, room in rooms.items()
+            if (fit := _fit(label, room)) is not None and fit.height <= area.height()
+        ]
+        if not shapes:  # too long even wrapped: shortened on the roomier side, whole on hover
             side = max(rooms, key=rooms.get)
-            fits = {side: _elide(label, rooms[side])}
-        best: tuple[tuple, QtCore.QRectF, _Fit] | None = None
-        for order, (side, fit) in enumerate(fits.items()):
-            left = x + GAP_PX if side == "right" else x - GAP_PX - fit.width
-            for row, top in enumerate(_row_tops(area, fit.height, label)):
-                rect = QtCore.QRectF(left, top, fit.width, fit.height)
-                cost = (*obstacles.cost(rect), row, order)
-                if best is None or cost < best[0]:
-                    best = (cost, rect, fit)
-        _, rect, fit = best
+            shapes = [(side, _elide(label, rooms[side]))]
+        best = _best(shapes, x, area, obstacles, label)
+        if best[0][:2] != (0, 0) and not label.elided:
+            one_line = _fit(label, float("inf")).width
+            narrower = [
+                (side, fit)
+                for parts in (2, 3)
+                for side, room in rooms.items()
+                if room > one_line / parts
+                and (fit := _fit(label, one_line / parts)) is not None
+                and fit.height <= area.height()
+            ]
+            if narrower:
+                best = min(best, _best(narrower, x, area, obstacles, label), key=lambda found: found[0])
+        _cost, rect, fit = best
         _apply(label, fit)
         return rect
 
@@ -278,6 +295,7 @@ class EventMarkers:
         style = stage_style()
         pen = pg.mkPen(style.colours.muted, width=style.scale, style=QtCore.Qt.PenStyle.DashLine)
         line = pg.InfiniteLine(pos=step, angle=90, pen=pen)
+        line.setToolTip(text)
         line.setVisible(self._visible)
         self._plot.addItem(line, ignoreBounds=True)
         label = MarkerLabel(text, self._plot.getViewBox())
@@ -293,6 +311,29 @@ class EventMarkers:
             if label.scene() is not None:
                 label.scene().removeItem(label)
         self._lines, self._labels = [], []
+
+
+def _best(
+    shapes: list[tuple[str, _Fit]],
+    x: float,
+    area: QtCore.QRectF,
+    obstacles: _Obstacles,
+    label: MarkerLabel,
+) -> tuple[tuple, QtCore.QRectF, _Fit]:
+    """The cheapest (cost, rectangle, fit) among the rows each (side, fit) shape may take.
+
+    Cost: labels covered, curves crossed, marker lines crossed, then lines of text (fewer read
+    better), how far down, and left of the line rather than right.
+    """
+    best = None
+    for side, fit in shapes:
+        left = x + GAP_PX if side == "right" else x - GAP_PX - fit.width
+        for row, top in enumerate(_row_tops(area, fit.height, label)):
+            rect = QtCore.QRectF(left, top, fit.width, fit.height)
+            cost = (*obstacles.cost(rect), fit.lines, row, side == "left")
+            if best is None or cost < best[0]:
+                best = (cost, rect, fit)
+    return best
 
 
 def _curve(box: pg.ViewBox | None, x: np.ndarray, y: np.ndarray) -> _Curve | None:
@@ -313,7 +354,7 @@ def _fit(label: MarkerLabel, room: float) -> _Fit | None:
     label.setTextWidth(-1)
     size = label.boundingRect().size()
     if size.width() <= room:
-        return _Fit(label.full_text, -1, size.width(), size.height())
+        return _Fit(label.full_text, -1, size.width(), size.height(), 1)
     if room < MIN_WRAP_PX:
         return None
     label.setTextWidth(room)
@@ -321,7 +362,17 @@ def _fit(label: MarkerLabel, room: float) -> _Fit | None:
         return None
     label.setTextWidth(np.ceil(label.document().idealWidth()))  # as narrow as its longest line
     size = label.boundingRect().size()
-    return _Fit(label.full_text, label.textWidth(), size.width(), size.height())
+    lines = _line_count(label.document())
+    return _Fit(label.full_text, label.textWidth(), size.width(), size.height(), lines)
+
+
+def _line_count(document: QtGui.QTextDocument) -> int:
+    """Lines of text as laid out (a wrapped paragraph counts each of its lines)."""
+    count, block = 0, document.begin()
+    while block.isValid():
+        count += block.layout().lineCount()
+        block = block.next()
+    return count
 
 
 def _elide(label: MarkerLabel, room: float) -> _Fit:
@@ -332,7 +383,7 @@ def _elide(label: MarkerLabel, room: float) -> _Fit:
     text = metrics.elidedText(label.full_text, QtCore.Qt.TextElideMode.ElideRight, max(room - margins, 0.0))
     label.setPlainText(text)
     size = label.boundingRect().size()
-    return _Fit(text, -1, size.width(), size.height())
+    return _Fit(text, -1, size.width(), size.height(), 1)
 
 
 def _apply(label: MarkerLabel, fit: _Fit) -> None:

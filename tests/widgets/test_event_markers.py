@@ -165,3 +165,38 @@ def test_labels_follow_the_stage_scale_and_still_fit(qtbot):
             assert label.toPlainText() == label.full_text or label.toolTip() == label.full_text
     finally:
         set_stage_style(StageStyle())
+
+
+def test_a_label_takes_more_lines_to_fit_between_curves_a_single_line_would_cross(qtbot):
+    plot = _plot(qtbot, 450, curves=((0.95, 0.95),))
+    plot.set_lanes(["top", "wall"])
+    steps = np.arange(0.0, 101.0)
+    plot.set_series(0, steps, np.full(steps.size, 0.95))
+    plot.set_series(1, steps, np.where(steps < 60, 0.02, 0.98))  # a wall at step 60, floor to ceiling
+    plot.plot.setYRange(0, 1, padding=0)
+    plot.markers.set_events([(10, SWITCH)])  # one line would reach past step 90, through the wall
+    (label,) = plot.markers.labels
+    assert _shown_whole(plot, label) and not _crosses(plot, label)
+    assert label.scene_rect().height() > 1.5 * label.document().firstBlock().layout().lineAt(0).height()
+
+
+def test_in_a_plot_lower_than_a_line_of_text_only_the_line_shows_its_text_on_hover(qtbot):
+    try:
+        set_stage_style(StageStyle(3.0, "light"))  # a line of text some 50 px high
+        plot = _plot(qtbot, 450, height=90)
+        plot.apply_style(StageStyle(3.0, "light"))
+        plot.markers.set_events([(50, SWITCH)])
+        (line,), (label,) = plot.markers.lines, plot.markers.labels
+        assert _area(plot).height() < label.boundingRect().height()
+        assert not label.isVisible() and line.isVisible()
+        assert line.toolTip() == SWITCH
+    finally:
+        set_stage_style(StageStyle())
+
+
+def test_a_label_too_tall_wrapped_is_shortened_to_one_line_instead(qtbot):
+    plot = _plot(qtbot, 300, height=90)  # some 30 px of plot: one line, not two
+    plot.markers.set_events([(50, SWITCH)])
+    (label,) = plot.markers.labels
+    assert label.isVisible() and _area(plot).contains(label.scene_rect())
+    assert label.elided and label.toolTip() == SWITCH
