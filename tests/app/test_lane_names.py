@@ -129,3 +129,13 @@ def test_after_a_rewind_the_steps_beyond_the_engine_keep_their_later_names(qtbot
     assert app.views.lane_key.entries[0].text() == f"{old} → {new} (step 6)"
     capacity = app.views.capacity
     assert _hover(capacity, *_point(*capacity.recovered_data(0), 10)).startswith(f"{new}\nstep 10:")
+
+
+def test_the_compared_branchs_columns_are_named_by_that_branchs_settings(qtbot):
+    app = open_app(qtbot)
+    old = _fork_at(qtbot, app, 6, 12)  # the original branch ran lane 0 as SGD throughout
+    capacity = app.views.capacity
+    qtbot.waitUntil(lambda: capacity.faded_data(0)[0].size > 0, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    columns, _rows = capacity.data_table()
+    assert f"recovered items: {old}, compared branch" in columns
