@@ -1,12 +1,13 @@
 """Change markers: a dashed line at each step where settings changed, labelled with what changed.
 
-A label is shown whole, inside the plot's data area, and off the curves where it can be. It sits
-beside its line, on whichever side it fits (right first: the change acts after the line); where it
-fits on neither side in one line it wraps onto several, narrower ones; only where even that fails
-(a narrow panel at a large presentation scale) is it shortened, with the whole text on hover; in a
-plot lower than one line of text only the line shows (its tooltip holds the text). Of
-the places that fit, the first from the top that covers no other label, no curve and no other
-marker's line wins (or, where none is clear, the one that covers least, in that order).
+A label is shown whole, inside the plot's data area, off the curves where it can be and never over
+another label. It sits beside its line, on whichever side it fits (right first: the change acts
+after the line); where it fits on neither side in one line it wraps onto several, narrower ones.
+Of the places that fit, the first from the top that crosses no curve and no other marker's line
+wins, or where none is clear the one that crosses fewest. Only where it fits nowhere whole (a
+narrow panel at a large presentation scale, a crowd of changes) is it shortened, with the whole
+text on hover, and where even a short line finds no room (a plot lower than a line of text) the
+line shows alone, its tooltip holding the text.
 
 Labels live in the view box's own pixels (not in its scaled data coordinates), so their size is the
 text's at any range, and under the curves, so that where a label cannot avoid a curve the data
@@ -215,8 +216,8 @@ class EventMarkers:
             x = box.mapViewToScene(QtCore.QPointF(step, 0.0)).x()
             others = [other for other in lines_x if other != x]
             rect = self._place(label, x, area, _Obstacles(curves, taken, others))
-            if rect.height() > area.height():  # a plot lower than one line of text: the line alone
-                label.hide()  # (its tooltip and the timeline still say what changed)
+            if rect is None:  # no room for it: the line alone (its tooltip and the timeline say what changed)
+                label.hide()
                 continue
             label.setPos(box.mapFromScene(rect.topLeft()))
             label.show()
@@ -229,11 +230,13 @@ class EventMarkers:
         x: float,
         area: QtCore.QRectF,
         obstacles: _Obstacles,
-    ) -> QtCore.QRectF:
-        """The best rectangle for ``label`` beside the line at scene x ``x``; the label is set to fit it.
+    ) -> QtCore.QRectF | None:
+        """The best rectangle for ``label`` beside the line at scene x ``x`` (the label is set to fit
+        it), or None where it has no room: lower than the plot, or over another label however short.
 
-        As wide as the room allows first; only where that covers a curve or another label are
-        narrower shapes of it (on two or three lines) tried, which fit between curves.
+        Whole and as wide as the room allows first; where that covers a curve or another label,
+        narrower shapes of it (on two or three lines); where it would still cover another label,
+        shorter single lines (its whole text on hover).
         """
         rooms = {"right": area.right() - x - GAP_PX, "left": x - GAP_PX - area.left()}
         shapes = [
@@ -241,11 +244,12 @@ class EventMarkers:
             for side, room in rooms.items()
             if (fit := _fit(label, room)) is not None and fit.height <= area.height()
         ]
-        if not shapes:  # too long even wrapped: shortened on the roomier side, whole on hover
+        whole = bool(shapes)
+        if not whole:  # too long even wrapped: shortened on the roomier side, whole on hover
             side = max(rooms, key=rooms.get)
             shapes = [(side, _elide(label, rooms[side]))]
         best = _best(shapes, x, area, obstacles, label)
-        if best[0][:2] != (0, 0) and not label.elided:
+        if whole and best[0][:2] != (0, 0):
             one_line = _fit(label, float("inf")).width
             narrower = [
                 (side, fit)
@@ -257,7 +261,18 @@ class EventMarkers:
             ]
             if narrower:
                 best = min(best, _best(narrower, x, area, obstacles, label), key=lambda found: found[0])
-        _cost, rect, fit = best
+        if best[0][0] > 0:  # over another label: a shorter line beside it, if one is clear
+            shorter = [
+                (side, _elide(label, room / parts))
+                for side, room in rooms.items()
+                for parts in (1, 2, 3)
+                if room / parts >= MIN_WRAP_PX
+            ]
+            if shorter:
+                best = min(best, _best(shorter, x, area, obstacles, label), key=lambda found: found[0])
+        cost, rect, fit = best
+        if cost[0] > 0 or rect.height() > area.height():
+            return None
         _apply(label, fit)
         return rect
 

@@ -200,3 +200,19 @@ def test_a_label_too_tall_wrapped_is_shortened_to_one_line_instead(qtbot):
     (label,) = plot.markers.labels
     assert label.isVisible() and _area(plot).contains(label.scene_rect())
     assert label.elided and label.toolTip() == SWITCH
+
+
+@pytest.mark.parametrize("height", [90, 130])
+def test_crowded_labels_are_shortened_or_left_to_their_lines_never_stacked(qtbot, height):
+    plot = _plot(qtbot, 450, height=height)
+    events = [(40, SWITCH), (42, SWITCH.replace("lane 1", "lane 2")), (44, "label noise 0 → 0.21")]
+    plot.markers.set_events(events)
+    shown = [label for label in plot.markers.labels if label.isVisible()]
+    assert shown  # the first at least has the plot to itself
+    rects = [label.scene_rect() for label in shown]
+    for i, rect in enumerate(rects):
+        assert _area(plot).contains(rect)
+        assert all(not rect.intersects(other) for other in rects[i + 1 :])
+    for label in shown:
+        assert label.toPlainText() == label.full_text or label.toolTip() == label.full_text
+    assert [line.toolTip() for line in plot.markers.lines] == [text for _step, text in events]
