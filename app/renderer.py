@@ -20,7 +20,6 @@ __all__ = [
     "Renderer",
     "bucket_labels",
     "capacity_empty_text",
-    "lane_names",
     "series_empty_text",
 ]
 
@@ -59,7 +58,7 @@ def bucket_labels(group_starts: np.ndarray, n_items: int, numbered: bool = False
     return [f"g={g} · {text}" for g, text in enumerate(ranges)] if numbered else ranges
 
 
-def lane_names(history: LaneHistory) -> LaneNames:
+def _names_of(history: LaneHistory) -> LaneNames:
     """A lane's settings along the run as the panels name it: its labels and when each ended."""
     return LaneNames(history.label, history.earlier)
 
@@ -187,7 +186,7 @@ class Renderer:
         """Another branch's recorded metrics to draw faded in ② and ④ (None: none), with its lanes'
         settings along that branch."""
         self._comparison, self._comparison_name = history, name
-        self._comparison_names = {h.lane_id: lane_names(h) for h in histories}
+        self._comparison_names = {h.lane_id: _names_of(h) for h in histories}
         self._faded_key = None
 
     def reset(self) -> None:
@@ -264,7 +263,7 @@ class Renderer:
             return  # the same lanes under the same histories: named as before
         self._labels_now = labels
         names = [
-            lane_names(histories[lane.lane_id]) if lane.lane_id in histories else LaneNames(lane.label)
+            _names_of(histories[lane.lane_id]) if lane.lane_id in histories else LaneNames(lane.label)
             for lane in snapshot.lanes
         ]
         if ids != self._drawn_ids:  # new lanes: new curves
