@@ -7,12 +7,16 @@ Of the places that fit, the first from the top that crosses no curve and no othe
 wins, or where none is clear the one that crosses fewest. Only where it fits nowhere whole (a
 narrow panel at a large presentation scale, a crowd of changes) is it shortened, with the whole
 text on hover, and where even a short line finds no room (a plot lower than a line of text) the
-line shows alone, its tooltip holding the text.
+line shows alone, its tooltip holding the text. Only the latest LABELLED_CHANGES changes are
+labelled; older ones keep their line and its tooltip.
 
 Labels live in the view box's own pixels (not in its scaled data coordinates), so their size is the
 text's at any range, and under the curves, so that where a label cannot avoid a curve the data
-still shows. They are placed again when the markers, the view's range or size change, and when new
-data runs under a label that had been clear of it.
+still shows. Finding a place costs milliseconds per label (dozens of shapes and rows against every
+curve), so a new change places its own label only, and while the range moves (every frame of a
+playing run) each label keeps its place beside its line; all are placed again when the view is
+resized, when a label no longer fits beside its line, and when new data runs under a label that
+had been clear of it, at most every PLACE_AGAIN_MS.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ MARKER_PT = 8.0
 GAP_PX, MARGIN_PX = 4.0, 2.0
 #: Narrower than this, a label is not wrapped on that side of its line (a column of single words).
 MIN_WRAP_PX = 60.0
+#: Placing every label again waits this long after the reason for it, gathering the reasons since.
+PLACE_AGAIN_MS = 1000
+#: Only the latest changes' labels are shown; older markers keep their line, whose tooltip holds the
+#: text (the timeline lists every change). Thirty labels took 90 ms to place, and a change made while
+#: playing waited for them.
+LABELLED_CHANGES = 6
 
 
 class MarkerLabel(QtWidgets.QGraphicsTextItem):
@@ -137,13 +147,19 @@ class EventMarkers:
         self._labels: list[MarkerLabel] = []
         self._shown: tuple[tuple[int, str], ...] = ()
         self._crossings = 0  # curves the labels cover as last placed (more: place them again)
+        self._offsets: dict[int, float] = {}  # shown label → its left edge from its line (scene px)
+        self._tried: set[int] = set()  # labels whose line was in view when last placed (found room or not)
+        self._again = QtCore.QTimer()
+        self._again.setSingleShot(True)
+        self._again.setInterval(PLACE_AGAIN_MS)
+        self._again.timeout.connect(self.place_labels)
         self._visible = True
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", width=1))
         self.cursor.setZValue(-10)
         plot.addItem(self.cursor, ignoreBounds=True)
         box = plot.getViewBox()
-        box.sigRangeChanged.connect(self.place_labels)
-        box.sigResized.connect(self.place_labels)
+        box.sigRangeChanged.connect(self._follow_lines)
+        box.sigResized.connect(lambda *_args: self.place_labels())
 
     def set_events(self, events: list[tuple[int, str]]) -> None:
         """Show one marker per (step, text); new events are appended, the rest left as they are."""
@@ -157,7 +173,7 @@ class EventMarkers:
         for step, text in events[known:]:
             self._add(step, text)
         self._shown = events
-        self.place_labels()
+        self.place_labels(range(known, len(events)) if known else None)
 
     def restyle(self) -> None:
         """Redraw the markers in the stage's style (presentation scale or theme changed)."""
@@ -196,25 +212,38 @@ class EventMarkers:
     def keep_clear(self) -> None:
         """The curves changed: place the labels again if one now covers a curve it did not."""
         if self._labels and self._count_crossings(self._curves()) > self._crossings:
-            self.place_labels()
+            self._place_again_soon()
 
     # ---- placing -----------------------------------------------------------------------------
 
-    def place_labels(self, *_args) -> None:
-        """Put every label where it shows whole, off the curves and the other labels where it can."""
+    def place_labels(self, which: Iterable[int] | None = None) -> None:
+        """Put labels where they show whole, off the curves and the other labels where they can:
+        every label, or only those ``which`` (new ones), around the others as they stand."""
         box = self._plot.getViewBox()
         area = box.sceneBoundingRect().adjusted(MARGIN_PX, MARGIN_PX, -MARGIN_PX, -MARGIN_PX)
         (left, right), _ = box.viewRange()
         curves = self._curves()
         lines_x = [box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x() for line in self._lines]
-        taken: list[QtCore.QRectF] = []
-        for line, label in zip(self._lines, self._labels, strict=True):
+        first = max(0, len(self._labels) - LABELLED_CHANGES)
+        indices = range(first, len(self._labels)) if which is None else [i for i in which if i >= first]
+        if which is None:
+            self._again.stop()
+            self._offsets.clear()
+            self._tried.clear()
+        for i in range(first):  # too old to be labelled: the line alone
+            self._labels[i].hide()
+            self._offsets.pop(i, None)
+        taken = [self._labels[i].scene_rect() for i in self._offsets if i not in indices]
+        for i in indices:
+            line, label = self._lines[i], self._labels[i]
+            self._offsets.pop(i, None)
             step = line.value()
             if not (self._visible and left <= step <= right and area.width() > 0 and area.height() > 0):
                 label.hide()
                 continue
             x = box.mapViewToScene(QtCore.QPointF(step, 0.0)).x()
             others = [other for other in lines_x if other != x]
+            self._tried.add(i)
             rect = self._place(label, x, area, _Obstacles(curves, taken, others))
             if rect is None:  # no room for it: the line alone (its tooltip and the timeline say what changed)
                 label.hide()
@@ -222,7 +251,40 @@ class EventMarkers:
             label.setPos(box.mapFromScene(rect.topLeft()))
             label.show()
             taken.append(rect)
+            self._offsets[i] = rect.left() - x
         self._crossings = self._count_crossings(curves)
+
+    def _follow_lines(self, *_args) -> None:
+        """The range moved: each shown label moves with its line; where one no longer fits beside it,
+        or a line without a label came into view, every label is placed again soon."""
+        box = self._plot.getViewBox()
+        area = box.sceneBoundingRect().adjusted(MARGIN_PX, MARGIN_PX, -MARGIN_PX, -MARGIN_PX)
+        (left, right), _ = box.viewRange()
+        again = False
+        first = max(0, len(self._labels) - LABELLED_CHANGES)
+        for i, (line, label) in enumerate(zip(self._lines, self._labels, strict=True)):
+            if i < first:
+                continue
+            in_view = self._visible and left <= line.value() <= right
+            if i not in self._offsets:
+                again |= in_view and i not in self._tried  # came into view since: a place for it?
+                continue
+            x = box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x()
+            rect = label.scene_rect()
+            rect.moveLeft(x + self._offsets[i])
+            if not in_view or rect.left() < area.left() or rect.right() > area.right():
+                label.hide()
+                del self._offsets[i]
+                self._tried.discard(i)
+                again |= in_view
+                continue
+            label.setPos(box.mapFromScene(rect.topLeft()))
+        if again:
+            self._place_again_soon()
+
+    def _place_again_soon(self) -> None:
+        if not self._again.isActive():
+            self._again.start()
 
     def _place(
         self,
@@ -326,6 +388,8 @@ class EventMarkers:
             if label.scene() is not None:
                 label.scene().removeItem(label)
         self._lines, self._labels = [], []
+        self._offsets.clear()
+        self._tried.clear()
 
 
 def _best(

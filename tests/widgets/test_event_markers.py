@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.event_markers import LABELLED_CHANGES
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.theme import StageStyle, set_stage_style
 
@@ -118,8 +119,8 @@ def test_a_label_moves_off_new_data_that_runs_under_it(qtbot):
     top = label.scene_rect().top()
     steps = np.arange(0.0, 101.0)
     plot.set_series(0, steps, np.full(steps.size, 0.97))  # the curve now runs where the label sits
-    plot.markers.keep_clear()
-    assert label.scene_rect().top() > top and not _crosses(plot, label)
+    plot.markers.keep_clear()  # placed again soon (at most every PLACE_AGAIN_MS), not on every frame
+    qtbot.waitUntil(lambda: label.scene_rect().top() > top and not _crosses(plot, label), timeout=5000)
 
 
 def test_labels_keep_off_panel_fours_accuracy_curves_too(qtbot):
@@ -216,3 +217,39 @@ def test_crowded_labels_are_shortened_or_left_to_their_lines_never_stacked(qtbot
     for label in shown:
         assert label.toPlainText() == label.full_text or label.toolTip() == label.full_text
     assert [line.toolTip() for line in plot.markers.lines] == [text for _step, text in events]
+
+
+def test_the_range_moving_keeps_each_label_beside_its_line_without_placing_it_again(qtbot):
+    """A playing run moves the range every frame: labels follow their lines at their offset."""
+    plot = _plot(qtbot, 900)
+    plot.markers.set_events([(40, "label noise 0 → 0.21")])
+    (label,) = plot.markers.labels
+    (line,) = plot.markers.lines
+    box = plot.plot.getViewBox()
+
+    def gap() -> float:
+        return label.scene_rect().left() - box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x()
+
+    before, top = gap(), label.scene_rect().top()
+    plot.plot.setXRange(0, 130, padding=0)
+    assert line.value() == 40 and gap() == pytest.approx(before) and label.scene_rect().top() == top
+
+
+def test_a_new_change_places_its_own_label_around_the_others(qtbot):
+    plot = _plot(qtbot, 900)
+    plot.markers.set_events([(30, "label noise 0 → 0.21")])
+    first = plot.markers.labels[0].scene_rect()
+    plot.markers.set_events([(30, "label noise 0 → 0.21"), (32, SWITCH)])
+    labels = plot.markers.labels
+    assert labels[0].scene_rect() == first  # left where it was
+    assert labels[1].isVisible() and not labels[1].scene_rect().intersects(first)
+
+
+def test_only_the_latest_changes_are_labelled_and_every_line_keeps_its_text(qtbot):
+    plot = _plot(qtbot, 900, height=480)
+    events = [(8 * i + 4, f"lane {i % 4} order pre → post") for i in range(LABELLED_CHANGES + 4)]
+    plot.markers.set_events(events)
+    labels, lines = plot.markers.labels, plot.markers.lines
+    assert not any(label.isVisible() for label in labels[:4])
+    assert any(label.isVisible() for label in labels[4:])
+    assert [line.toolTip() for line in lines] == [text for _step, text in events]
