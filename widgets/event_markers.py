@@ -149,7 +149,7 @@ class EventMarkers:
         self._crossings = 0  # curves the labels cover as last placed (more: place them again)
         self._offsets: dict[int, float] = {}  # shown label → its left edge from its line (scene px)
         self._tried: set[int] = set()  # labels whose line was in view when last placed (found room or not)
-        self._again = QtCore.QTimer()
+        self._again = QtCore.QTimer(plot.getViewBox())  # goes with the plot: never fires after it
         self._again.setSingleShot(True)
         self._again.setInterval(PLACE_AGAIN_MS)
         self._again.timeout.connect(self.place_labels)
