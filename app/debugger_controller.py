@@ -324,14 +324,23 @@ class DebuggerController(QtCore.QObject):
             self._views.inspector.set_step(step)
             self._inspect_later()
 
-    def _inspect_later(self) -> None:
-        """The view moved: say the inspector's matrix is on its way, and ask once the view rests."""
+    def _step_to_inspect(self) -> int | None:
+        """The view's step, when the inspector is shown, lacks its answer and may replay (paused);
+        while the run plays it says so instead."""
         step = self._clock.view_step
         if not self._window.inspector_dock.isVisible() or step is None or self._answer_is_shown():
-            return
+            return None
         if self._clock.playing:
             self._say(_PAUSE_TO_INSPECT)
-        elif self._link.steps_queued > 0:
+            return None
+        return step
+
+    def _inspect_later(self) -> None:
+        """The view moved: say the inspector's matrix is on its way, and ask once the view rests."""
+        step = self._step_to_inspect()
+        if step is None:
+            return
+        if self._link.steps_queued > 0:
             self._say(f"step {step}: the matrices are replayed once the run stops")
         else:
             self._say(f"replaying to step {step}…")
@@ -339,11 +348,8 @@ class DebuggerController(QtCore.QObject):
 
     def inspect(self) -> None:
         """Ask for the inspector's matrix at the view's step (only while paused: replay shares the engine)."""
-        step = self._clock.view_step
-        if not self._window.inspector_dock.isVisible() or step is None or self._answer_is_shown():
-            return
-        if self._clock.playing:
-            self._say(_PAUSE_TO_INSPECT)
+        step = self._step_to_inspect()
+        if step is None:
             return
         self._views.inspector.set_step(step)
         self._say(f"replaying to step {step}…")

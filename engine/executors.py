@@ -12,7 +12,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 from muonscope.engine.config import RunConfig
 from muonscope.engine.sweep_point import Runtime, SweepPoint, compute_point, runtime_of
 from muonscope.engine.sweep_workers import local_workers, usable_cores
+from muonscope.engine.thread_count import lower_this_thread
 
 __all__ = ["Computed", "DaskExecutor", "Executor", "Job", "LocalExecutor", "shutdown_local_pool"]
 
@@ -98,7 +98,7 @@ class LocalExecutor:
 
     def _in_this_process(self, jobs: Sequence[Job], cancelled: Cancelled) -> Iterator[Computed]:
         if jobs:
-            _lower_this_thread(self.nice)
+            lower_this_thread(self.nice)  # points computed here yield the CPU too
         for job in jobs:
             if cancelled():
                 return
@@ -198,13 +198,6 @@ def _exit_when_orphaned(parent_pid: int) -> None:
     while os.getppid() == parent_pid:
         time.sleep(_ORPHAN_POLL_S)
     os._exit(1)
-
-
-def _lower_this_thread(nice: int) -> None:
-    """Points computed in the calling thread yield the CPU too; only where the nice value is per
-    thread (Linux), since elsewhere it would slow the whole process, a window included."""
-    if nice and sys.platform.startswith("linux"):
-        os.nice(nice)
 
 
 # ---- a Dask cluster -------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["ENGINE_NICE", "ThreadChooser", "share_cores_with_a_window"]
+__all__ = ["ENGINE_NICE", "ThreadChooser", "lower_this_thread", "share_cores_with_a_window"]
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class ThreadChooser:
     def begin(self) -> None:
         """Start over at the preferred count; called on the stepping thread, and for a new run (its
         steps cost something else)."""
-        _lower_this_thread(self._nice)
+        lower_this_thread(self._nice)
         self._switch(self._candidates[0])
         self._medians.clear()
         self._hold_s = self._base_hold_s
@@ -242,11 +242,12 @@ class ThreadChooser:
         self._window, self._skip = [], 1
 
 
-def _lower_this_thread(nice: int) -> None:
+def lower_this_thread(nice: int) -> None:
     """Make the calling thread ``nice`` lower in priority than the process's main thread.
 
     Set relative to the main thread (a process started with ``nice`` stays that much lower), and as
-    a value, not a step, so that calling it again changes nothing.
+    a value, not a step, so that calling it again changes nothing. Only on Linux, where the nice
+    value is the thread's: elsewhere it would slow the whole process, a window included.
     """
     if not nice or not sys.platform.startswith("linux"):
         return
