@@ -21,8 +21,7 @@ from typing import Any, Protocol
 
 from muonscope.engine.config import RunConfig
 from muonscope.engine.sweep_point import Runtime, SweepPoint, compute_point, runtime_of
-from muonscope.engine.sweep_workers import local_workers, usable_cores
-from muonscope.engine.thread_count import lower_this_thread
+from muonscope.engine.sweep_workers import local_workers, lower_this_thread, usable_cores
 
 __all__ = ["Computed", "DaskExecutor", "Executor", "Job", "LocalExecutor", "shutdown_local_pool"]
 

@@ -21,15 +21,14 @@ window was served within 0.7 ms (p90) instead of 3.1-3.5 ms.
 from __future__ import annotations
 
 import logging
-import os
 import statistics
-import sys
-import threading
 from collections.abc import Callable
 
 import torch
 
-__all__ = ["ENGINE_NICE", "ThreadChooser", "lower_this_thread", "share_cores_with_a_window"]
+from muonscope.engine.sweep_workers import lower_this_thread
+
+__all__ = ["ENGINE_NICE", "ThreadChooser", "share_cores_with_a_window"]
 
 log = logging.getLogger(__name__)
 
@@ -240,21 +239,3 @@ class ThreadChooser:
         self._apply(threads)
         self._threads = threads
         self._window, self._skip = [], 1
-
-
-def lower_this_thread(nice: int) -> None:
-    """Make the calling thread ``nice`` lower in priority than the process's main thread.
-
-    Set relative to the main thread (a process started with ``nice`` stays that much lower), and as
-    a value, not a step, so that calling it again changes nothing. Only on Linux, where the nice
-    value is the thread's: elsewhere it would slow the whole process, a window included.
-    """
-    if not nice or not sys.platform.startswith("linux"):
-        return
-    thread = threading.get_native_id()
-    try:
-        target = os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice
-        if target > os.getpriority(os.PRIO_PROCESS, thread):
-            os.setpriority(os.PRIO_PROCESS, thread, min(target, 19))
-    except OSError as exc:  # a sandbox may refuse; the engine then runs at the window's priority
-        log.info("engine thread priority left as it is: %s", exc)
