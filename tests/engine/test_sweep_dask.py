@@ -1,7 +1,6 @@
 """Sweeps on a Dask cluster: the same numbers as on local processes, streamed, cancellable, cached here."""
 
 import socket
-import time
 
 import pytest
 
@@ -67,16 +66,20 @@ def test_dask_streams_results_and_a_cancel_cancels_the_rest(dask):
         seen.append(result)
         runner.cancel()
     assert [r.point for r in seen] == quick and runner.cancelled
-    # points not started never start, and the running ones give up at their next look (≈ 1 s)
-    deadline = time.monotonic() + 60
-    while _executing(dask) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _executing(dask) == 0
+    # points not started never start, and the running ones give up at their next look (≈ 1 s): a task
+    # pinned to each single-thread worker starts only once that worker's thread is free again
+    probes = [
+        dask.client.submit(_tasks_running_here, pure=False, workers=[address], allow_other_workers=False)
+        for address in dask.client.scheduler_info()["workers"]
+    ]
+    assert [probe.result(timeout=300) for probe in probes] == [1] * dask.worker_count()  # the probe alone
 
 
-def _executing(dask) -> int:
-    """Tasks running on the cluster's workers now."""
-    return sum(dask.client.run(lambda dask_worker: dask_worker.state.executing_count).values())
+def _tasks_running_here() -> int:
+    """Tasks the worker running this one is executing now, this one included."""
+    from distributed import get_worker
+
+    return get_worker().state.executing_count
 
 
 def test_a_point_told_to_stop_gives_up_between_steps():
