@@ -491,7 +491,7 @@ class EngineLoop:
         elif diverged:
             self._steps_left = 0
             self._set_playing(False)
-            names = ", ".join(f"lane {lane.index + 1} ({lane.label})" for lane in diverged)
+            names = ", ".join(f"lane {lane.index} ({lane.label})" for lane in diverged)
             self._outbox.append(
                 Alert(
                     f"Paused at step {snapshot.step}: {names} diverged. "

@@ -143,7 +143,7 @@ def preset_drift(preset: ExperimentConfig, current: ExperimentConfig) -> list[st
     else:
         for index, (before, now) in enumerate(zip(preset.lanes, current.lanes, strict=True)):
             if before != now:
-                changes.append(f"lane {index + 1} settings")
+                changes.append(f"lane {index} settings")
     return changes
 
 

@@ -149,7 +149,7 @@ def _switched(config: ExperimentConfig, updated: ExperimentConfig, index: int) -
         lr_text += f", buffer {old.buffer} → {new.buffer}"
         defaults = "defaults"
     title = OPTIMIZERS[new.optimizer].title
-    note = f"lane {index + 1}: {OPTIMIZERS[old.optimizer].title} → {title}, {lr_text} ({title}'s {defaults})"
+    note = f"lane {index}: {OPTIMIZERS[old.optimizer].title} → {title}, {lr_text} ({title}'s {defaults})"
     return Applied(updated, path, old.optimizer, new.optimizer, f"{text}, {lr_text}", note)
 
 
@@ -168,7 +168,7 @@ def event_text(field: str, old: Any, new: Any) -> str:
     section, index, name = parse_field_path(field)
     subject = name.replace("_", " ")
     if section == "lanes":
-        subject = f"lane {index + 1} {subject}"
+        subject = f"lane {index} {subject}"
     return f"{subject} {_short(old)} → {_short(new)}"
 
 

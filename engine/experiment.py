@@ -441,7 +441,7 @@ class Experiment:
         """Freeze a lane whose W, optimizer state or loss is non-finite; its last finite W is kept."""
         self._lanes[index] = replace(self._lanes[index], diverged=True, diverged_step=step)
         label = self._lanes[index].label
-        text = f"lane {index + 1} diverged ({label}{', ' + what if what else ''})"
+        text = f"lane {index} diverged ({label}{', ' + what if what else ''})"
         self._events.append(Event(step - 1, f"lanes[{index}].diverged", False, True, text))
 
     def _check_losses(self) -> None:

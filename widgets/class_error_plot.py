@@ -113,7 +113,7 @@ class ClassErrorPlot(PlotPanel):
             current = max(self.lane_combo.currentIndex(), 0)
             self.lane_combo.clear()
             for lane, label in enumerate(labels):
-                self.lane_combo.addItem(f"lane {lane + 1}", lane)
+                self.lane_combo.addItem(f"lane {lane}", lane)
                 self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
         for lane in range(len(labels)):

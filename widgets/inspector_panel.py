@@ -140,9 +140,9 @@ class InspectorPanel(QtWidgets.QWidget):
             self.minus_combo.clear()
             self.minus_combo.addItem(NO_LANE, None)
             for index, label in enumerate(labels):
-                self.lane_combo.addItem(f"lane {index + 1}", index)
+                self.lane_combo.addItem(f"lane {index}", index)
                 self.lane_combo.setItemData(index, label, QtCore.Qt.ItemDataRole.ToolTipRole)
-                self.minus_combo.addItem(f"lane {index + 1}", index)
+                self.minus_combo.addItem(f"lane {index}", index)
                 self.minus_combo.setItemData(index + 1, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(lane if lane < len(labels) else 0)
             keep_minus = minus is not None and minus < len(labels) and minus != self.lane_combo.currentIndex()

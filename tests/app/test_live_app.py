@@ -84,9 +84,9 @@ def test_optimizer_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
     snapshot = _toggle_then_step(qtbot, app, lambda: row.optimizer.buttons["signgd"].click())
     assert snapshot.lanes[0].optimizer == "signgd"
     assert snapshot.config.lanes[0].optimizer == "signgd"
-    assert snapshot.events[-1].text == "lane 1 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema"
-    assert "lane 1 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema" in app.views.series.markers.texts
-    assert "lane 1 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema" in app.views.capacity.markers.texts
+    assert snapshot.events[-1].text == "lane 0 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema"
+    assert "lane 0 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema" in app.views.series.markers.texts
+    assert "lane 0 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema" in app.views.capacity.markers.texts
     assert app.views.lanes.rows[0].order.isEnabled()  # SignGD has a map: the order now applies
 
 
@@ -95,7 +95,7 @@ def test_an_optimizer_switch_shows_the_rate_it_sets_in_the_message_bar_and_the_l
     row = app.views.lanes.rows[0]
     snapshot = _toggle_then_step(qtbot, app, lambda: row.optimizer.buttons["signgd"].click())
     assert snapshot.config.lanes[0].lr == 0.01
-    expected = "lane 1: SGD → SignGD, lr 20 → 0.01, buffer sum → ema (SignGD's defaults)"
+    expected = "lane 0: SGD → SignGD, lr 20 → 0.01, buffer sum → ema (SignGD's defaults)"
     assert app.views.message.text == expected
     qtbot.waitUntil(lambda: app.views.lanes.rows[0].lr.value() == 0.01, timeout=WAIT_MS)
 
@@ -107,7 +107,7 @@ def test_order_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
     assert snapshot.lanes[2].order == "post"
     assert snapshot.lanes[2].label.startswith("Muon post")
     assert app.views.lanes.rows[2].title.text().startswith("Muon post")
-    assert "lane 3 order pre → post" in app.views.series.markers.texts
+    assert "lane 2 order pre → post" in app.views.series.markers.texts
 
 
 def test_label_noise_slider_shows_in_next_snapshot_and_as_marker(qtbot):

@@ -113,7 +113,7 @@ def test_preset_caption_says_when_the_settings_left_it(qtbot):
     preset = small_preset()
     assert preset_drift(preset.config, preset.config) == []
     moved = preset.config.with_value("task.d", 32).with_value("lanes[1].lr", 0.01)
-    assert preset_drift(preset.config, moved) == ["d 16 → 32", "lane 2 settings"]
+    assert preset_drift(preset.config, moved) == ["d 16 → 32", "lane 1 settings"]
     app = open_app(qtbot, preset)
     assert "differ" not in app.views.caption.text()
     app.intents.restart_with({"d": 24})

@@ -124,7 +124,7 @@ def test_switching_a_lanes_optimizer_on_resume_sets_its_default_rate_and_says_so
         capsys, "--resume", saved["s30"], "--set", "lanes[0].optimizer=signgd", "--steps", "31", *QUIET
     )
     assert code == 0, err
-    assert err == "muonscope: lane 1: SGD → SignGD, lr 128 → 0.01, buffer sum → ema (SignGD's defaults)\n"
+    assert err == "muonscope: lane 0: SGD → SignGD, lr 128 → 0.01, buffer sum → ema (SignGD's defaults)\n"
     lane = json.loads(out)["config"]["lanes"][0]
     assert (lane["optimizer"], lane["lr"]) == ("signgd", 0.01)
 

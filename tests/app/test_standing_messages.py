@@ -93,11 +93,11 @@ def test_withdrawing_a_message_leaves_a_newer_one(qtbot):
     assert bar.text == ""
 
 
-SWITCHED = "lane 1: SGD → SignGD"
+SWITCHED = "lane 0: SGD → SignGD"
 
 
 def _switched_lane(qtbot):
-    """Lane 1 switched to SignGD: the window says what came with the switch (its learning rate)."""
+    """Lane 0 switched to SignGD: the window says what came with the switch (its learning rate)."""
     app = open_app(qtbot)
     app.intents.step(2)
     wait_for_step(qtbot, app, 2)

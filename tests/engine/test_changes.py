@@ -17,8 +17,8 @@ def test_a_switch_takes_the_new_optimizers_default_rate_and_convention_and_says_
     assert (lane.optimizer, lane.lr) == ("signgd", OPTIMIZERS["signgd"].default_lr)
     assert (lane.momentum, lane.order, lane.buffer) == (0.9, "pre", "ema")  # μ and order stay
     assert (applied.field, applied.old, applied.new) == ("lanes[0].optimizer", "sgd", "signgd")
-    assert applied.text == "lane 1 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
-    assert applied.note == "lane 1: SGD → SignGD, lr 128 → 0.01, buffer sum → ema (SignGD's defaults)"
+    assert applied.text == "lane 0 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
+    assert applied.note == "lane 0: SGD → SignGD, lr 128 → 0.01, buffer sum → ema (SignGD's defaults)"
     back = apply_change(applied.config, SetField("lanes[0].optimizer", "sgd")).config.lanes[0]
     assert (back.lr, back.buffer) == (OPTIMIZERS["sgd"].default_lr, "sum")  # torch's convention again
 
@@ -33,7 +33,7 @@ def test_every_optimizer_switched_to_gets_its_registry_default(optimizer):
 def test_a_switch_to_a_rate_already_at_the_default_names_it_without_an_arrow():
     config = CONFIG.with_value("lanes[0].lr", 0.01)
     assert change_note(config, SetField("lanes[0].optimizer", "signgd")) == (
-        "lane 1: SGD → SignGD, lr 0.01, buffer sum → ema (SignGD's defaults)"
+        "lane 0: SGD → SignGD, lr 0.01, buffer sum → ema (SignGD's defaults)"
     )
 
 

@@ -71,7 +71,7 @@ class TestChanges:
         assert snap.lanes[0].label.startswith("Muon")
         (event,) = snap.events
         assert (event.step, event.field, event.old, event.new) == (3, "lanes[0].optimizer", "sgd", "muon")
-        assert event.text == "lane 1 optimizer sgd → muon, lr 20 → 0.05, buffer sum → ema"
+        assert event.text == "lane 0 optimizer sgd → muon, lr 20 → 0.05, buffer sum → ema"
         assert (snap.lanes[0].buffer, snap.config.lanes[0].buffer) == ("ema", "ema")
 
     def test_an_optimizer_switch_takes_the_new_optimizers_learning_rate_in_the_same_event(self):
@@ -85,7 +85,7 @@ class TestChanges:
         assert snap.lanes[0].label.endswith("lr=0.01")
         (event,) = snap.events  # one event at one step, not a second one for the rate
         assert (event.step, event.field, event.old, event.new) == (2, "lanes[0].optimizer", "sgd", "signgd")
-        assert event.text == "lane 1 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
+        assert event.text == "lane 0 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
 
     def test_a_rate_set_after_a_switch_holds(self):
         exp = Experiment(_config(SGD, MUON))
@@ -168,7 +168,10 @@ class TestDivergenceAndReset:
         assert snap.lanes[1].diverged
         assert not snap.lanes[0].diverged
         assert torch.isfinite(exp.weights).all()
-        assert any("diverged" in e.text for e in snap.events)
+        (event,) = [e for e in snap.events if "diverged" in e.text]
+        # named as lanes[1], `--until 1:diverged` and the JSON's lanes[1] name it: numbering starts at 0
+        assert event.field == "lanes[1].diverged"
+        assert event.text.startswith(f"lane 1 diverged ({snap.lanes[1].label}")
 
     def test_reset_replays_the_run_and_a_new_seed_changes_it(self):
         exp = Experiment(_config(MUON, SGD))
