@@ -180,6 +180,8 @@ class App(QtCore.QObject):
 
     @QtCore.Slot(object)
     def _on_run_started(self, _config: ExperimentConfig) -> None:
+        for label in (self.views.caption, self.views.live_caption, self.views.lane_key):
+            label.settle()  # held heights were for the run before
         if self._sweep_on_start is not None:
             mode, self._sweep_on_start = self._sweep_on_start, None
             self.capacity.run(mode)

@@ -179,6 +179,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _toggle_caption(self, link: str) -> None:
         self._caption_expanded = link == "more"
+        self.views.caption.settle()  # "less" gives the plots their room back
         if self._shown_preset is not None:
             self.show_preset(*self._shown_preset)
 

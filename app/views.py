@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6 import QtWidgets
-
 from muonscope.app.bindings import lane_field_spec, task_field_specs
 from muonscope.app.renderer import SERIES_METRICS
 from muonscope.engine.config import MAX_LANES
@@ -21,6 +19,7 @@ from muonscope.widgets.lane_table import LaneTable
 from muonscope.widgets.message_bar import MessageBar
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
+from muonscope.widgets.steady_label import SteadyLabel
 from muonscope.widgets.task_panel import TaskPanel
 from muonscope.widgets.theme import configure_pyqtgraph
 from muonscope.widgets.timeline import Timeline
@@ -45,8 +44,8 @@ class Views:
     timeline: Timeline
     message: MessageBar
     busy: BusyBar
-    caption: QtWidgets.QLabel  # the preset's description, and whether the settings left it
-    live_caption: QtWidgets.QLabel  # one line from the live state: step, last change, who leads
+    caption: SteadyLabel  # the preset's description, and whether the settings left it
+    live_caption: SteadyLabel  # one line from the live state: step, last change, who leads
     lane_key: LaneKey
     breakpoints: BreakpointPanel
     inspector: InspectorPanel
@@ -55,14 +54,12 @@ class Views:
 def build_views() -> Views:
     """The widgets, with their choices and ranges taken from the engine's specs."""
     configure_pyqtgraph()
-    caption = QtWidgets.QLabel()
-    caption.setWordWrap(True)
+    caption = SteadyLabel()
     caption.setObjectName("caption")
     caption.setStyleSheet("color: #333; padding: 2px 6px;")
-    live_caption = QtWidgets.QLabel()
+    live_caption = SteadyLabel()  # after a few changes it runs long: it wraps, the window keeps its width
     live_caption.setObjectName("live_caption")
     live_caption.setContentsMargins(6, 0, 6, 0)
-    live_caption.setWordWrap(True)  # after a few changes it runs long: it wraps, the window keeps its width
     transport = TransportBar()
     transport.set_presets(preset_entries())
     return Views(

@@ -71,14 +71,22 @@ class _PaintWatch(QtCore.QObject):
         self.clicked_at = 0.0
         self.events_before = 0
         self.frame_ready = False
+        self.arrived_at = 0.0
         self.latencies: list[float] = []
+        self.arrivals: list[float] = []  # click → the snapshot carrying the change reaches the window
         self.clock.frame_drawn.connect(self._on_frame)
+        self.clock.config_changed.connect(self._on_config)
         muonscope.views.series.plot_widget.viewport().installEventFilter(self)
 
     def arm(self) -> None:
         self.events_before = len(self.clock.newest.events)
         self.frame_ready = False
+        self.arrived_at = 0.0
         self.clicked_at = time.perf_counter()
+
+    def _on_config(self, _config) -> None:
+        if self.clicked_at and not self.arrived_at:
+            self.arrived_at = time.perf_counter()
 
     def _on_frame(self, _step: int) -> None:
         newest = self.clock.newest
@@ -88,12 +96,13 @@ class _PaintWatch(QtCore.QObject):
     def eventFilter(self, _obj, event) -> bool:
         if event.type() == QtCore.QEvent.Type.Paint and self.frame_ready and self.clicked_at:
             self.latencies.append(time.perf_counter() - self.clicked_at)
+            self.arrivals.append((self.arrived_at or time.perf_counter()) - self.clicked_at)
             self.clicked_at = 0.0
             self.frame_ready = False
         return False
 
 
-def toggle_latency(app, muonscope: App, toggles: int) -> list[float]:
+def toggle_latency(app, muonscope: App, toggles: int) -> tuple[list[float], list[float]]:
     watch = _PaintWatch(muonscope)
     muonscope.intents.play(True)
     run_for(app, 1.0)
@@ -104,7 +113,7 @@ def toggle_latency(app, muonscope: App, toggles: int) -> list[float]:
         run_for(app, 0.6)
     muonscope.intents.play(False)
     run_for(app, 0.3)
-    return watch.latencies
+    return watch.latencies, watch.arrivals
 
 
 def pyqtgraph_redraw_ms(app, preset, frames: int = 40) -> tuple[float, tuple[int, int]]:
@@ -209,6 +218,12 @@ def matplotlib_redraw_ms(preset, area: tuple[int, int], frames: int = 20) -> flo
     return 1000 * statistics.median(times)
 
 
+def _spread(seconds: list[float]) -> str:
+    ms = sorted(1000 * t for t in seconds)
+    p90 = ms[int(0.9 * (len(ms) - 1))]
+    return f"median {statistics.median(ms):.0f} ms, p90 {p90:.0f} ms, max {ms[-1]:.0f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -230,12 +245,11 @@ def main() -> None:
     run_for(app, 2.0)
     fps, steps = forced_fps(app, muonscope, args.seconds)
     print(f"while playing: {fps:.1f} frames/s drawn (redraw forced every tick), engine {steps:.1f} steps/s")
-    latencies = toggle_latency(app, muonscope, args.toggles)
-    ms = sorted(1000 * t for t in latencies)
-    print(
-        f"toggle → first paint showing it ({len(ms)} toggles): median {statistics.median(ms):.0f} ms, "
-        f"p90 {ms[int(0.9 * (len(ms) - 1))]:.0f} ms, max {ms[-1]:.0f} ms"
-    )
+    latencies, arrivals = toggle_latency(app, muonscope, args.toggles)
+    print(f"toggle → first paint showing it ({len(latencies)} toggles): {_spread(latencies)}")
+    print(f"  of which click → the engine's snapshot with the change: {_spread(arrivals)}")
+    drawing = [paint - arrival for paint, arrival in zip(latencies, arrivals, strict=True)]
+    print(f"  and that snapshot → its first paint: {_spread(drawing)}")
     window.close()
     app.processEvents()
 

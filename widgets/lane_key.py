@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.lane_names import LaneNames
+from muonscope.widgets.steady_label import SteadyLabel
 from muonscope.widgets.theme import StageStyle, lane_colour, stage_style
 
 __all__ = ["LaneKey", "LaneKeyEntry"]
@@ -38,13 +39,12 @@ class LaneKeyEntry:
         return self.names.text()
 
 
-class LaneKey(QtWidgets.QLabel):
+class LaneKey(SteadyLabel):
     """A line of coloured swatches and lane labels; it wraps when the window is narrow."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lane_key")
-        self.setWordWrap(True)
         self.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.setContentsMargins(6, 0, 6, 0)
         self._entries: tuple[LaneKeyEntry, ...] = ()
