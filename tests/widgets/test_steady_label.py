@@ -42,7 +42,7 @@ def test_the_label_grows_with_its_text_but_does_not_shrink_back(qtbot):
 
 
 def test_settle_lets_the_label_fit_its_text_again(qtbot):
-    window, label, panel = _column(qtbot)
+    window, label, _panel = _column(qtbot)
     short_px = _settled(qtbot, window, label, SHORT)
     _settled(qtbot, window, label, LONG)
     _settled(qtbot, window, label, SHORT)
