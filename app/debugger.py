@@ -163,6 +163,7 @@ class Inspection:
     info: str = ""
     row_label: str = "row"
     col_label: str = "column"
+    abandoned: bool = False  # the replay gave way to commands sent since; ask again if still wanted
 
 
 @dataclass(frozen=True)
@@ -240,9 +241,15 @@ def recall_message(
         return StepRecalled(request.step, None, f"step {request.step} cannot be shown: {exc}")
 
 
-def inspection_message(session: Session, request: Inspect) -> Inspection:
-    """The requested matrix by replay (the engine returns to where it stood)."""
-    found = session.matrices_at(request.step)
+def inspection_message(
+    session: Session, request: Inspect, cancelled: Callable[[], bool] | None = None
+) -> Inspection:
+    """The requested matrix by replay (the engine returns to where it stood); the replay stops early
+    once ``cancelled`` says so."""
+    try:
+        found = session.matrices_at(request.step, cancelled)
+    except StepCancelled:
+        return Inspection(request, None, f"step {request.step}: replay abandoned", abandoned=True)
     lanes = len(found["config"].lanes)
     if not 0 <= request.lane < lanes:
         raise ConfigError("lane", request.lane, f"a lane of step {request.step}: 0 to {lanes - 1}")

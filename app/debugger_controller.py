@@ -375,6 +375,9 @@ class DebuggerController(QtCore.QObject):
         panel = self._views.inspector
         if message.request != self._inspect_request():
             return  # asked for another step or matrix since: that answer is on its way
+        if message.abandoned:  # it gave way to other commands, and is still what the panel wants
+            self._link.submit(message.request)
+            return
         self._answer_shown = (self._history_count, message.request)
         if message.matrix is None:
             panel.show_message(message.message)

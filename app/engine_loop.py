@@ -272,7 +272,7 @@ class EngineLoop:
             self._inspect(command)
         elif isinstance(command, RecallStep):
             self._commit_changes()
-            self._outbox.append(recall_message(session, command, self._recall_abandoned))
+            self._outbox.append(recall_message(session, command, self._replay_abandoned))
         elif isinstance(command, SwitchBranch):
             self._pause()
             session.switch(command.branch)
@@ -280,8 +280,9 @@ class EngineLoop:
         elif isinstance(command, CompareBranch):
             self._outbox.append(comparison_message(session, command.branch))
 
-    def _recall_abandoned(self) -> bool:
-        """A replay for the view gives way to whatever the window asked for since (or to closing)."""
+    def _replay_abandoned(self) -> bool:
+        """A replay for the view or the inspector gives way to whatever the window asked for since
+        (another step, another matrix) or to closing."""
         return self._cancel_step.is_set() or not self._commands.empty()
 
     def _pause(self) -> None:
@@ -380,7 +381,7 @@ class EngineLoop:
 
     def _inspect(self, command: Inspect) -> None:
         try:
-            self._outbox.append(inspection_message(self._session, command))
+            self._outbox.append(inspection_message(self._session, command, self._replay_abandoned))
         except (ValueError, ConfigError) as exc:
             self._outbox.append(Inspection(command, None, f"Cannot inspect: {exc}"))
 

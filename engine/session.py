@@ -256,16 +256,18 @@ class Session:
 
     # ---- inspection -----------------------------------------------------------------------------
 
-    def matrices_at(self, step: int) -> dict:
+    def matrices_at(self, step: int, cancelled: Callable[[], bool] | None = None) -> dict:
         """W, G, M and D of every lane at ``step`` of this branch, by replay; the engine returns after.
 
         G and D belong to the step that produced W at ``step`` (None at step 0). Nothing is recorded.
+        ``cancelled`` is asked as in :meth:`snapshot_at`: a replay no longer wanted stops with
+        :class:`StepCancelled`.
         """
         if not 0 <= step <= self.branch.head_step:
             raise ValueError(f"step {step}: must be between 0 and {self.branch.head_step}")
         here = self.experiment.checkpoint()
         try:
-            self._replay_quietly(step)
+            self._replay_quietly(step, cancelled=cancelled)
             experiment = self.experiment
             lanes = len(experiment.config.lanes)
             return {

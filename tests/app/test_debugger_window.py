@@ -16,6 +16,7 @@ from helpers import (
 )
 from PySide6 import QtCore
 
+from muonscope.app.debugger import SetBreakpoints
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.session_file import open_session
@@ -299,6 +300,58 @@ def test_a_replay_for_the_view_gives_way_when_the_view_moves_on(qtbot):
     _wait_shown(qtbot, app, 5)
     assert answers == [(8, False, True), (5, True, False)]
     assert app.views.spectrum.note == ""
+
+
+def test_an_inspector_replay_gives_way_when_the_inspector_asks_for_something_else(qtbot):
+    entered, release = threading.Event(), threading.Event()
+    release.set()
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release))
+    app.window.inspector_dock.show()
+    answers = []
+    app.link.inspected.connect(lambda m: answers.append((m.request.lane, m.matrix is not None, m.abandoned)))
+    panel = app.views.inspector
+    try:
+        _run_to(qtbot, app, 12)
+        with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+            app.debugger.go_to(10)
+        _inspected(qtbot, app, 10)
+        answers.clear()
+        release.clear()
+        entered.clear()
+        panel.lane_combo.setCurrentIndex(1)  # lane 1's W at step 10: replayed from a checkpoint
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        panel.lane_combo.setCurrentIndex(0)  # back to lane 0 while that replay runs
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=WAIT_MS)
+    assert answers == [(1, False, True), (0, True, False)]  # lane 1's gave way; lane 0's is shown
+    assert panel.matrix_view.title.startswith("W · ")
+    assert app.views.inspector.request.lane == 0
+
+
+def test_an_inspector_replay_that_gave_way_to_other_work_is_asked_for_again(qtbot):
+    entered, release = threading.Event(), threading.Event()
+    release.set()
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release))
+    app.window.inspector_dock.show()
+    answers = []
+    app.link.inspected.connect(lambda m: answers.append((m.request.lane, m.matrix is not None, m.abandoned)))
+    try:
+        _run_to(qtbot, app, 12)
+        with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+            app.debugger.go_to(10)
+        _inspected(qtbot, app, 10)
+        answers.clear()
+        release.clear()
+        entered.clear()
+        app.views.inspector.lane_combo.setCurrentIndex(1)
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        app.link.submit(SetBreakpoints((("loss < 0", True),)))  # other work, while it replays
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=WAIT_MS)
+    assert answers == [(1, False, True), (1, True, False)]  # it gave way, then came back for it
+    assert app.views.inspector.matrix_view.matrix is not None
 
 
 def _inspected(qtbot, app, step):

@@ -209,7 +209,8 @@ def test_a_recalled_step_off_the_spectra_cadence_has_the_cadence_step_before_it(
     assert {lane.spectra_step for lane in session.snapshot_at(2).lanes} == {-1}
 
 
-def test_a_recall_given_up_midway_leaves_the_engine_where_it_stood():
+@pytest.mark.parametrize("replay", ["snapshot_at", "matrices_at"])
+def test_a_replay_given_up_midway_leaves_the_engine_where_it_stood(replay):
     session = Session(_config())
     session.set_checkpoint_budget(40_000)  # a replay of a few steps
     session.run(20, stop_on_breakpoints=False)
@@ -221,10 +222,11 @@ def test_a_recall_given_up_midway_leaves_the_engine_where_it_stood():
         return len(asked) > 20  # a few steps into the replay
 
     with pytest.raises(StepCancelled):
-        session.snapshot_at(15, cancelled)
+        getattr(session, replay)(15, cancelled)
     assert asked and session.step == 20
     _assert_identical(before, _state(session.experiment))
-    assert session.snapshot_at(15).step == 15  # and it can be asked again
+    again = getattr(session, replay)(15)  # and it can be asked again
+    assert (again["step"] if replay == "matrices_at" else again.step) == 15
 
 
 def test_breakpoints_pause_at_the_first_step_that_meets_them():
