@@ -49,11 +49,8 @@ class MatrixView(PlotPanel):
     def __init__(self, title: str = "matrix", parent=None) -> None:
         super().__init__(title, parent)
         self._default_title = title
-        self._title_text = title
         self._values: np.ndarray | None = None
         self._axis_names = ("row", "column")
-        # titles name lane, tensor and step: a long one is cut rather than widening the window
-        self._title.setMinimumWidth(1)
         self.plot.showGrid(x=False, y=False)
         self.plot.showButtons()
         self.plot.invertY(True)
@@ -97,10 +94,6 @@ class MatrixView(PlotPanel):
         return float(lo), float(hi)
 
     @property
-    def title(self) -> str:
-        return self._title_text
-
-    @property
     def readout(self) -> str:
         """The text shown under the mouse ("" when none is shown)."""
         return self._readout if self.readout_label.isVisible() else ""
@@ -123,9 +116,7 @@ class MatrixView(PlotPanel):
         self.colour_bar.setLevels(levels)
         self.image.setVisible(True)
         self.colour_bar.setVisible(True)
-        self._title_text = title
         self.set_title(title)
-        self._title.setToolTip(title)
         self._set_axis_labels(row_label, col_label)
         self.set_placeholder(None)
         if reshaped:
@@ -139,9 +130,7 @@ class MatrixView(PlotPanel):
         self.image.setVisible(False)
         self.colour_bar.setVisible(False)  # a scale for nothing would read as data
         self.readout_label.setVisible(False)
-        self._title_text = self._default_title
         self.set_title(self._default_title)
-        self._title.setToolTip("")
         self.set_placeholder(message)
 
     def show_whole_matrix(self) -> None:

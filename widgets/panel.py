@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -92,6 +93,8 @@ class PlotPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self._title = QtWidgets.QLabel(f"<b>{title}</b>")
         self._title.setObjectName("title")
+        self._title_full = title
+        self._fit_title()
         self._header = QtWidgets.QHBoxLayout()
         self._header.setContentsMargins(4, 2, 4, 0)
         self._header.addWidget(self._title)
@@ -174,6 +177,7 @@ class PlotPanel(QtWidgets.QWidget):
         font.setPointSizeF(style.font_pt(TITLE_PT))
         self.setFont(font)  # the header: title and mode boxes
         self._title.setFont(font)
+        self._fit_title()
         self._placeholder.setFont(font)
         self._place_placeholder()
         palette = self._title.palette()
@@ -193,7 +197,26 @@ class PlotPanel(QtWidgets.QWidget):
         combo.setMinimumContentsLength(full if self._modes_in_full else DESK_MODE_CHARS)
 
     def set_title(self, title: str) -> None:
+        self._title_full = title
         self._title.setText(f"<b>{title}</b>")
+        self._fit_title()
+
+    @property
+    def title(self) -> str:
+        """The panel's whole title (the header may show it cut)."""
+        return self._title_full
+
+    def _fit_title(self) -> None:
+        """Keep the title's head ("① spectra σ_k", "W"); what follows " — " or " · " may be cut.
+
+        A long title (a style key, a lane and a step, 3× on a projector) would otherwise widen the
+        window past the screen; the whole title stays readable as a tooltip.
+        """
+        head = re.split(" — | · ", self._title_full, maxsplit=1)[0]
+        font = QtGui.QFont(self._title.font())
+        font.setBold(True)
+        self._title.setMinimumWidth(QtGui.QFontMetrics(font).horizontalAdvance(head) + 4)
+        self._title.setToolTip(self._title_full)
 
     def set_note(self, text: str) -> None:
         """A short line in the plot's top right corner on what the curves are of ("spectra of step 77");

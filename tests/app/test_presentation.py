@@ -193,3 +193,17 @@ def test_a_long_live_caption_wraps_instead_of_widening_the_window(qtbot):
     qtbot.waitUntil(lambda: app.views.live_caption.text().startswith("step 640"), timeout=2000)
     QtWidgets.QApplication.processEvents()
     assert app.window.width() == 1280 and app.window.minimumSizeHint().width() <= 1280
+
+
+def test_at_3x_the_stage_stays_within_a_1280_px_window(qtbot):
+    """The spectra panel's title with its style key once pushed the window to 1344 px at 3×."""
+    app = open_app(qtbot)
+    app.window.resize(1280, 720)
+    app.presentation.set_active(True)
+    app.presentation.set_scale(3.0)
+    app.window.resize(1280, 720)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 2)
+    wait_for_frame(qtbot, app)
+    assert app.window.minimumSizeHint().width() <= 1280 and app.window.width() == 1280
+    assert app.views.spectrum.title.startswith("① spectra σ_k — solid: G")  # cut on screen, whole here

@@ -3,7 +3,7 @@
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6 import QtGui
+from PySide6 import QtGui, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis, minor_mantissas
 from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
@@ -272,3 +272,20 @@ def test_a_vertical_axis_leaves_its_title_its_whole_box(qtbot, scale):
         qtbot.waitUntil(fits, timeout=5000)
     finally:
         set_stage_style(StageStyle())
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0])
+def test_a_long_title_is_cut_after_its_head_instead_of_widening_the_panel(qtbot, scale):
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.apply_style(StageStyle(scale))
+    head_only = plot.minimumSizeHint().width()
+    long = "① spectra σ_k — " + ", ".join(["solid: G, dashed: M, dotted: update"] * 8)
+    plot.set_title(long)
+    assert plot.minimumSizeHint().width() == head_only  # the window can stay on the screen
+    assert plot.title == long
+    title = plot.findChild(QtWidgets.QLabel, "title")
+    assert title.toolTip() == long  # what is cut can still be read
+    bold = QtGui.QFont(title.font())
+    bold.setBold(True)
+    assert title.minimumWidth() >= QtGui.QFontMetrics(bold).horizontalAdvance("① spectra σ_k")
