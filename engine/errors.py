@@ -35,6 +35,11 @@ class ConfigError(ValueError):
         self.allowed = allowed
         super().__init__(f"{field} = {format_value(value)} is not allowed: {allowed}")
 
+    def __reduce__(self):
+        """Rebuilt from its three parts: a point refused in a sweep worker reaches the caller whole
+        (the default rebuilds from the message alone, and the worker's result thread dies on it)."""
+        return type(self), (self.field, self.value, self.allowed)
+
     def prefixed(self, prefix: str) -> ConfigError:
         """The same error with its field placed under ``prefix`` (``lr`` → ``lanes[2].lr``)."""
         field = f"{prefix}.{self.field}" if self.field else prefix

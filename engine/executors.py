@@ -11,6 +11,7 @@ import atexit
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import time
@@ -51,12 +52,35 @@ def _compute_job(job: Job) -> Computed:
     return index, lanes, seconds, runtime
 
 
+def _compute_job_in_a_worker(job: Job) -> Computed:
+    """A point in a pool worker: its error must survive the trip back to the sweep.
+
+    A pool whose result thread cannot unpickle an error dies quietly and the sweep waits forever;
+    an error that cannot make the trip is sent as a RuntimeError with its type and message.
+    """
+    try:
+        return _compute_job(job)
+    except Exception as exc:
+        raise _able_to_travel(exc) from None
+
+
+def _able_to_travel(exc: Exception) -> Exception:
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
 def _compute_job_on_dask(job: Job, stop_event: str) -> Computed:
     """A point on a Dask worker: it gives up once the sweep sets the Dask event ``stop_event``."""
     from distributed import Event
 
     index, point = job
-    lanes, seconds, runtime = compute_point(point, stop=Event(stop_event).is_set)
+    try:
+        lanes, seconds, runtime = compute_point(point, stop=Event(stop_event).is_set)
+    except Exception as exc:
+        raise _able_to_travel(exc) from None
     return index, lanes, seconds, runtime
 
 
@@ -107,7 +131,7 @@ class LocalExecutor:
         pool = _take_pool(processes, self.nice)
         finished = False
         try:
-            results = pool.imap_unordered(_compute_job, jobs)
+            results = pool.imap_unordered(_compute_job_in_a_worker, jobs)
             for _ in range(len(jobs)):
                 while True:
                     if cancelled():

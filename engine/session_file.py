@@ -63,6 +63,9 @@ class SessionError(ConfigError):
         self.field, self.value, self.allowed = str(path), str(path), problem
         ValueError.__init__(self, f"{path}: {problem}")
 
+    def __reduce__(self):
+        return type(self), (self.field, self.allowed)
+
 
 # ---- saving ------------------------------------------------------------------------------------
 

@@ -89,3 +89,15 @@ def test_default_preset_is_the_reference_scenario():
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(ConfigError, match="default"):
         load_preset("no-such-preset")
+
+
+def test_errors_survive_the_trip_from_a_worker_process_whole():
+    """Sweep workers send their errors back pickled; the rebuilt error names the same field."""
+    import pickle
+
+    from muonscope.engine.session_file import SessionError
+
+    for error in (ConfigError("task.d", 5, "between 8 and 16384"), SessionError("runs/s1", "not a session")):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+        assert (back.field, back.value, back.allowed) == (error.field, error.value, error.allowed)
