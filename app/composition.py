@@ -29,7 +29,7 @@ from muonscope.app.keyboard import KeyboardController
 from muonscope.app.live_caption import live_caption, preset_drift
 from muonscope.app.main_window import MainWindow
 from muonscope.app.presentation import PresentationController
-from muonscope.app.record_controller import RecordController
+from muonscope.app.record_controller import FINISH_DEADLINE_MS, RecordController
 from muonscope.app.standing_messages import StandingMessages
 from muonscope.app.step_watch import StepWatch
 from muonscope.app.view_settings import apply_view
@@ -230,7 +230,11 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     code = qt_app.exec()
     if app.recorder.finishing:  # the window is gone; the recording it stopped is still worth its file
         log.info("finishing the recording before exiting")
-        app.recorder.wait_finished()
+        if not app.recorder.wait_finished():
+            log.warning(
+                "the recording was still being finished after %d s; it may be incomplete",
+                FINISH_DEADLINE_MS // 1000,
+            )
     if abandoned_jobs():
         # A step or a ray outlived the close deadline; a QThread destroyed while running would abort,
         # so end the process here (nothing of the closed window's run is left to keep).

@@ -10,12 +10,12 @@ the recording without waiting, and the application waits for the file once the w
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.app.background import Job
 from muonscope.app.config_args import check_writable
 from muonscope.app.engine_protocol import FrameShown, Pace
 from muonscope.app.frame_grab import grab_frame, rgb_bytes
@@ -26,6 +26,8 @@ __all__ = ["RECORD_FPS", "RecordController", "choose_video_path"]
 
 #: Frames per second of a recording made in the window.
 RECORD_FPS = 30.0
+#: How long a closing window waits for a stopped recording's file (a long GIF's palette pass takes a while).
+FINISH_DEADLINE_MS = 120_000
 _WHAT = "recording file"
 
 
@@ -47,7 +49,6 @@ class RecordController(QtCore.QObject):
     """
 
     finished = QtCore.Signal()  # a stopped recording's file is finished (or failed), and the window said so
-    _done = QtCore.Signal(str, str)  # (level, message) from the thread that finished a file
 
     def __init__(
         self,
@@ -67,14 +68,13 @@ class RecordController(QtCore.QObject):
         self._size = (0, 0)
         self._last_step: int | None = None  # None until the engine is paced: nothing is written yet
         self._paced_from: int | None = None
-        self._finishing: list[threading.Thread] = []
+        self._finishing: list[Job] = []  # files being finished, on their own threads
         self._stop_when_drawn = False
         self._transport.record_toggled.connect(self._on_toggled)
         link.paced.connect(self._on_paced)
         # Queued: the frame is grabbed once everything else that follows a drawn frame (the live
         # caption, the inspector) has caught up with it.
         clock.frame_drawn.connect(self._on_frame, QtCore.Qt.ConnectionType.QueuedConnection)
-        self._done.connect(self._on_done)
         window.closing.connect(self._on_closing)
 
     @property
@@ -154,20 +154,23 @@ class RecordController(QtCore.QObject):
         self._link.submit(Pace(False))
         self._transport.set_recording(False)
         self._window.set_recording(f"finishing {writer.path}…")
-        thread = threading.Thread(target=self._finish, args=(writer,), name="muonscope-recording")
-        self._finishing.append(thread)
-        thread.start()
+        job = Job(_finish_body(writer), name="muonscope-recording", parent=self)
+        job.returned.connect(lambda outcome: self._on_done(*outcome))
+        job.failed.connect(lambda text: self._on_done("error", f"The recording was not written: {text}"))
+        job.finished.connect(lambda: self._forget(job))
+        self._finishing.append(job)
+        job.start()
 
-    def wait_finished(self) -> None:
-        """Block until every stopped recording's file is finished (the window has closed)."""
-        for thread in self._finishing:
-            thread.join()
-        self._finishing.clear()
+    def wait_finished(self, deadline_ms: int = FINISH_DEADLINE_MS) -> bool:
+        """Wait until every stopped recording's file is finished (the window has closed), at most
+        ``deadline_ms``; False if one was still being written then (it goes on until the process ends)."""
+        self._finishing = [job for job in self._finishing if not job.stop(deadline_ms)]
+        return not self._finishing
 
     @property
     def finishing(self) -> bool:
         """Whether a stopped recording's file is still being finished."""
-        return any(thread.is_alive() for thread in self._finishing)
+        return any(job.running for job in self._finishing)
 
     @QtCore.Slot()
     def _on_closing(self) -> None:
@@ -175,22 +178,11 @@ class RecordController(QtCore.QObject):
         take many seconds; the window closes meanwhile and the process waits for the file)."""
         self._end()
 
-    def _finish(self, writer: VideoWriter) -> None:
-        """On its own thread: close the file, then report on the main thread."""
-        try:
-            writer.close()
-        except OSError as exc:
-            if writer.frames == 0:
-                self._done.emit("info", "Recording stopped before any step was taken: nothing written.")
-            else:
-                self._done.emit("error", f"The recording was not written: {exc}")
-            return
-        played = f"{writer.seconds:.1f} s at {writer.fps:g} fps"
-        self._done.emit("info", f"Recorded {writer.frames} frames ({played}) to {writer.path}")
+    def _forget(self, job: Job) -> None:
+        if job in self._finishing:
+            self._finishing.remove(job)
 
-    @QtCore.Slot(str, str)
     def _on_done(self, level: str, message: str) -> None:
-        self._finishing = [thread for thread in self._finishing if thread.is_alive()]
         if not self.recording:
             self._window.set_recording(None)
         if level == "error":
@@ -228,3 +220,20 @@ class RecordController(QtCore.QObject):
 
     def _show_progress(self) -> None:
         self._window.set_recording(f"● recording · {self.frames} frames → {self.path}")
+
+
+def _finish_body(writer: VideoWriter) -> Callable[..., Iterator[None]]:
+    """A job that closes the file and returns (level, message) for the window."""
+
+    def body(_control) -> Iterator[None]:
+        yield from ()  # one piece of work, nothing to hand over before it ends
+        try:
+            writer.close()
+        except OSError as exc:
+            if writer.frames == 0:
+                return "info", "Recording stopped before any step was taken: nothing written."
+            return "error", f"The recording was not written: {exc}"
+        played = f"{writer.seconds:.1f} s at {writer.fps:g} fps"
+        return "info", f"Recorded {writer.frames} frames ({played}) to {writer.path}"
+
+    return body

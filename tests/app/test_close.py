@@ -188,9 +188,10 @@ def test_closing_during_a_recording_returns_before_the_file_is_finished(qtbot, m
         app.window.close()
         assert app.recorder.finishing and not gate.left.is_set()  # the file is finished after the close
         assert not path.exists()
+        assert app.recorder.wait_finished(deadline_ms=0) is False  # waiting has a deadline
     finally:
         gate.release.set()
-    app.recorder.wait_finished()  # as the application does once its window has gone
+    qtbot.waitUntil(lambda: not app.recorder.finishing, timeout=WAIT_MS)  # still finished after that wait
     assert path.stat().st_size > 0
 
 
