@@ -23,6 +23,9 @@ from muonscope.engine.task_kinds import SWEEP_AXES
 __all__ = ["EXIT_OK", "EXIT_RUNTIME", "EXIT_USAGE", "main"]
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+#: More arguments than any command needs (argparse takes quadratic time over a repeated option:
+#: 100,000 ``--lane`` took minutes before the lane count was checked).
+MAX_ARGUMENTS = 2000
 #: What ``--help`` of every command says about exit codes.
 _EXIT_CODES = "exit status: 0 success, 2 invalid input (one line naming the field), 1 runtime failure"
 _DEBUG = "MUONSCOPE_DEBUG=1  print a traceback for runtime failures"
@@ -528,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``muonscope`` command and of ``python -m muonscope``."""
     try:
         argv = _session_argument(sys.argv[1:] if argv is None else list(argv))
+        if len(argv) > MAX_ARGUMENTS:
+            raise ConfigError("arguments", len(argv), f"at most {MAX_ARGUMENTS} on the command line")
         args = _parser().parse_args(argv)
         return _dispatch(args)
     except ConfigError as exc:

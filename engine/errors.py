@@ -8,17 +8,21 @@ __all__ = ["Cancelled", "ConfigError", "StepCancelled", "format_value"]
 
 
 #: Longest rendering of a user's value in a message: a pasted list of a million numbers stays one
-#: readable line.
-_MAX_VALUE_CHARS = 80
+#: readable line, and a file's path (often long in a temporary folder) stays whole.
+_MAX_VALUE_CHARS = 240
 
 
 def format_value(value: Any) -> str:
-    """Render a user's value the way they would type it (strings quoted, floats short, long ones cut)."""
+    """Render a user's value the way they would type it (strings quoted, floats short, long ones cut).
+
+    A long value is cut in the middle: its end (a file's name, a list's last items) stays readable.
+    """
     if isinstance(value, float):
         return f"{value:g}"
     text = repr(value)
     if len(text) > _MAX_VALUE_CHARS:
-        return text[: _MAX_VALUE_CHARS - 1] + "…"
+        keep = (_MAX_VALUE_CHARS - 1) // 2
+        return text[:keep] + "…" + text[-keep:]
     return text
 
 

@@ -111,6 +111,7 @@ def _range_text(lo: int | None, hi: int | None) -> str:
 def _interval_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
     if lo is None and hi is None:
         return ""
-    left = ("(" if lo_open else "[") + (f"{lo:g}" if lo is not None else "-inf")
-    right = (f"{hi:g}" if hi is not None else "inf") + (")" if hi_open else "]")
+    # an unbounded end is open: only finite numbers are allowed
+    left = "(-inf" if lo is None else ("(" if lo_open else "[") + f"{lo:g}"
+    right = "inf)" if hi is None else f"{hi:g}" + (")" if hi_open else "]")
     return f" in {left}, {right}"

@@ -101,3 +101,15 @@ def test_errors_survive_the_trip_from_a_worker_process_whole():
         back = pickle.loads(pickle.dumps(error))
         assert type(back) is type(error) and str(back) == str(error)
         assert (back.field, back.value, back.allowed) == (error.field, error.value, error.allowed)
+
+
+def test_a_long_value_is_cut_in_the_middle_so_a_files_name_stays_in_the_message():
+    from muonscope.engine.errors import format_value
+
+    path = "/tmp/" + "deeply/nested/" * 30 + "config.toml"
+    text = format_value(path)
+    assert len(text) < len(repr(path)) and "…" in text
+    assert text.endswith("config.toml'") and text.startswith("'/tmp/")
+    assert format_value("/tmp/short.toml") == "'/tmp/short.toml'"
+    numbers = list(range(10**5))
+    assert len(format_value(numbers)) < 300 and format_value(numbers).endswith("99999]")
