@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.number_box import CompactDoubleSpinBox
 from muonscope.widgets.theme import lane_colour
 
 __all__ = ["LaneFieldSpec", "LaneRow", "LaneTable"]
@@ -20,30 +21,6 @@ class LaneFieldSpec:
     orders: list[str] = field(default_factory=lambda: ["pre", "post", "none"])
     polars: list[str] = field(default_factory=lambda: ["exact", "ns", "reg"])
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-
-class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
-    """A spin box that shows 128 and 0.0003 alike without trailing zeros (format ``%g``)."""
-
-    def textFromValue(self, value: float) -> str:
-        return f"{value:.6g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int):
-        try:
-            float(text)
-        except ValueError:
-            partial = text in ("", "-", ".", "e") or text.endswith(("e", "e-", "."))
-            state = QtGui.QValidator.State.Intermediate if partial else QtGui.QValidator.State.Invalid
-            return state, text, pos
-        value = float(text)
-        ok = self.minimum() <= value <= self.maximum()
-        return (QtGui.QValidator.State.Acceptable if ok else QtGui.QValidator.State.Intermediate), text, pos
 
 
 class _Segmented(QtWidgets.QWidget):
@@ -99,7 +76,7 @@ class LaneRow(QtWidgets.QFrame):
         self.optimizer.chosen.connect(lambda v: self.field_changed.emit("optimizer", v))
         self.order = _Segmented([(o, o) for o in spec.orders])
         self.order.chosen.connect(lambda v: self.field_changed.emit("order", v))
-        self.momentum = self._double("momentum", spec, 3, 0.01)
+        self.momentum = self._double("momentum", spec, 6, 0.01)  # 0.9999 is shown as such
         self.lr = self._double("lr", spec, 8, 0.0)
         self.polar = QtWidgets.QComboBox()
         self.polar.addItems(spec.polars)

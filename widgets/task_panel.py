@@ -7,6 +7,8 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.number_box import CompactDoubleSpinBox
+
 __all__ = ["TaskFieldSpec", "TaskPanel"]
 
 
@@ -19,7 +21,7 @@ class TaskFieldSpec:
     kind: str  # "int" | "float" | "choice" | "floats" | "slider"
     lo: float = 0.0
     hi: float = 1.0
-    decimals: int = 3
+    decimals: int = 6  # what the box keeps: a configured 0.9999 stays 0.9999, and is shown so
     choices: tuple[str, ...] = ()
     tooltip: str = ""
 
@@ -76,7 +78,7 @@ class TaskPanel(QtWidgets.QWidget):
             box.valueChanged.connect(lambda v, n=spec.name: self._edited(n, v))
             return box
         if spec.kind == "float":
-            box = QtWidgets.QDoubleSpinBox()
+            box = CompactDoubleSpinBox()
             box.setDecimals(spec.decimals)
             box.setRange(spec.lo, spec.hi)
             box.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
@@ -98,7 +100,7 @@ class TaskPanel(QtWidgets.QWidget):
         slider.setRange(round(spec.lo * 100), round(spec.hi * 100))
         value = QtWidgets.QLabel("0.00")
         value.setMinimumWidth(36)
-        slider.valueChanged.connect(lambda v: value.setText(f"{v / 100:.2f}"))
+        slider.valueChanged.connect(lambda v: value.setText(_slider_text(v / 100)))
         slider.valueChanged.connect(
             lambda v, s=slider, n=spec.name: None if s.isSliderDown() else self._edited(n, v / 100)
         )
@@ -127,7 +129,7 @@ class TaskPanel(QtWidgets.QWidget):
                     editor.setText(", ".join(f"{v:g}" for v in value))
                 elif hasattr(editor, "slider"):
                     editor.slider.setValue(round(value * 100))
-                    editor.value_label.setText(f"{value:.2f}")
+                    editor.value_label.setText(_slider_text(value))
                 else:
                     editor.setValue(value)
         if keep_staged:
@@ -196,3 +198,11 @@ class TaskPanel(QtWidgets.QWidget):
     def _on_apply(self) -> None:
         if self._staged:
             self.restart_requested.emit(dict(self._staged))
+
+
+def _slider_text(value: float) -> str:
+    """A slider's value in hundredths ("0.21"), or in full when the configuration holds a finer one
+    ("0.995"): the handle can only stand on a hundredth, the label says what is in force."""
+    if abs(value * 100 - round(value * 100)) < 1e-9:
+        return f"{value:.2f}"
+    return f"{value:.6g}"

@@ -55,6 +55,26 @@ def test_lane_table_sync_does_not_echo(qtbot):
     assert not table.rows[0].remove_button.isEnabled()  # the last lane cannot go
 
 
+def test_every_number_shown_is_the_one_in_force_to_the_digit(qtbot):
+    """A valid μ = 0.9999 showed as 0.999 and ε = 0.995 as 0.99: the screen must not round them."""
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([{**LANE, "momentum": 0.9999}], ["a"])
+    assert table.rows[0].momentum.value() == 0.9999 and table.rows[0].momentum.text() == "0.9999"
+    fields = [
+        TaskFieldSpec("label_noise", "noise", "slider", 0.0, 0.999),
+        TaskFieldSpec("arch", "κ", "float", 0.0, 0.999),
+    ]
+    panel = TaskPanel(fields)
+    qtbot.addWidget(panel)
+    panel.set_values({"label_noise": 0.995, "arch": 0.9985})
+    assert panel.editors["label_noise"].value_label.text() == "0.995"
+    assert panel.editors["arch"].value() == 0.9985 and panel.editors["arch"].text() == "0.9985"
+    panel.set_values({"label_noise": 0.2, "arch": 0.5})
+    assert panel.editors["label_noise"].value_label.text() == "0.20"  # hundredths as the handle moves
+    assert panel.editors["arch"].text() == "0.5"
+
+
 def test_lane_field_state_disables_with_reason(qtbot):
     table = LaneTable(SPEC)
     qtbot.addWidget(table)
