@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.widgets.export import ExportError, write_csv, write_png, write_svg
+from muonscope.engine.tables import rows_to_columns, write_table
+from muonscope.widgets.export import ExportError, checked_path, write_png, write_svg
 from muonscope.widgets.panel import EXPORTS, PlotPanel
 from muonscope.widgets.png_size_dialog import ask_png_size
 
@@ -128,7 +129,7 @@ class ExportController(QtCore.QObject):
             path = path.with_suffix(f".{kind}")
         try:
             if kind == "csv":
-                write_csv(path, *target.data_table())
+                _write_csv(path, *target.data_table())
             else:
                 with self._lane_legend(target):
                     if kind == "png":
@@ -141,3 +142,12 @@ class ExportController(QtCore.QObject):
         self.folder = path.parent
         self._window.statusBar().showMessage(f"Wrote {path}", _WRITTEN_MS)
         return path
+
+
+def _write_csv(path: Path, names: list[str], rows: list[list[float]]) -> None:
+    """A panel's data through the one table writer; a refusal names the file and the reason."""
+    path = checked_path(path, ".csv", "a CSV")
+    try:
+        write_table(rows_to_columns(names, rows), path)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None

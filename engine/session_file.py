@@ -43,6 +43,7 @@ from muonscope.engine.metrics import Isotropy
 from muonscope.engine.presets import read_text_file
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.snapshot import Event, LaneSnapshot, Spectra, frozen_array
+from muonscope.engine.tables import write_table
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SessionError", "check_save_target", "open_session", "save_session"]
 
@@ -227,7 +228,6 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 def _write_metrics(path: Path, session: Session) -> None:
     """Every branch's metric rows, each labelled with its lane's settings at the row's step."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     parts = []
     for branch in session.branches:
@@ -243,12 +243,11 @@ def _write_metrics(path: Path, session: Session) -> None:
                 }
             )
         )
-    pq.write_table(pa.concat_tables(parts), path)
+    write_table(pa.concat_tables(parts), path)
 
 
 def _write_spectra(path: Path, branches: list[Branch]) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     columns: dict[str, list] = {name: [] for name in ("branch", "step", "lane", "lane_id", *_SPECTRA)}
     for branch in branches:
@@ -263,7 +262,7 @@ def _write_spectra(path: Path, branches: list[Branch]) -> None:
         [(name, pa.int64()) for name in ("branch", "step", "lane", "lane_id")]
         + [(name, pa.list_(pa.float64())) for name in _SPECTRA]
     )
-    pq.write_table(pa.table(columns, schema=schema), path)
+    write_table(columns, path, schema)
 
 
 # ---- opening -----------------------------------------------------------------------------------

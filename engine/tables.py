@@ -9,32 +9,49 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TABLE_SUFFIXES", "write_table"]
+__all__ = ["TABLE_SUFFIXES", "rows_to_columns", "write_table"]
 
 TABLE_SUFFIXES = (".parquet", ".csv")
 
 
-def write_table(columns: Mapping[str, Sequence[Any]], path: Path) -> Path:
+def write_table(columns: Mapping[str, Sequence[Any]], path: Path, schema: Any = None) -> Path:
     """Write ``columns`` (name → values, in order) as Parquet or CSV, chosen by the suffix of ``path``.
 
     In CSV a float is written as Python writes it and a NaN or missing value (None) as an empty
-    cell, so a metric that was not computed at a row is never mistaken for a number.
+    cell, so a metric that was not computed at a row is never mistaken for a number. ``schema``
+    (a pyarrow schema) fixes Parquet's column types where values alone do not (lists of floats,
+    an empty table); ``columns`` may also be a pyarrow Table.
     """
+    path = Path(path)
     if path.suffix not in TABLE_SUFFIXES:
         raise ValueError(f"{path.name}: a table is written as {' or '.join(TABLE_SUFFIXES)}")
+    if not isinstance(columns, Mapping):  # a pyarrow Table
+        if path.suffix == ".parquet":
+            return _write_parquet(columns, path)
+        columns = columns.to_pydict()
     lengths = {name: len(values) for name, values in columns.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"{path.name}: columns of different lengths {lengths}")
     if path.suffix == ".parquet":
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        pq.write_table(pa.table(dict(columns)), path)
-        return path
+        return _write_parquet(pa.table(dict(columns), schema=schema), path)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         writer.writerows(map(_csv_row, zip(*columns.values(), strict=True)))
+    return path
+
+
+def rows_to_columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
+    """A table given row by row as the columns :func:`write_table` takes (the header kept when empty)."""
+    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+
+
+def _write_parquet(table: Any, path: Path) -> Path:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path)
     return path
 
 

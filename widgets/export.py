@@ -7,12 +7,8 @@ Qt's SVG would spoil a figure is put right afterwards (:mod:`muonscope.widgets.p
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import numbers
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 from muonscope.widgets.export_drawing import drawing_for_export, plot_areas_marked
 from muonscope.widgets.portable_svg import portable_svg
 
-__all__ = ["PNG_SIDE_PX", "ExportError", "svg_bytes", "write_csv", "write_png", "write_svg"]
+__all__ = ["PNG_SIDE_PX", "ExportError", "checked_path", "svg_bytes", "write_png", "write_svg"]
 
 #: The smallest and largest width or height of an exported PNG.
 PNG_SIDE_PX = (16, 8192)
@@ -169,34 +165,6 @@ def write_png(widget: QtWidgets.QWidget, path: str | os.PathLike, size: tuple[in
                 painter.end()
     write_bytes(path, _png_bytes(image, path))
     return path
-
-
-def write_csv(path: str | os.PathLike, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
-    """A header line of ``columns``, then one line per row, comma-separated (RFC 4180 quoting).
-
-    Numbers are written exactly: the shortest text that reads back as the same double, whole
-    numbers without ".0". NaN stands for "no point here" (a curve without a value at that row's
-    x) and is written as an empty cell, which spreadsheets and pandas read as missing; ±inf as
-    "inf" and "-inf".
-    """
-    path = checked_path(path, ".csv", "a CSV")
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([_cell(value) for value in row] for row in rows)
-    write_bytes(path, text.getvalue().encode("utf-8"))
-    return path
-
-
-def _cell(value: object) -> object:
-    if not isinstance(value, numbers.Real):  # numpy's scalars are Real too
-        return value
-    number = float(value)
-    if math.isnan(number):
-        return ""
-    if number.is_integer() and abs(number) < 2**53:
-        return int(number)
-    return repr(number)
 
 
 def _checked_size(path: Path, size: tuple[int, int]) -> tuple[int, int]:
