@@ -41,6 +41,17 @@ def _imports(path: Path):
             for alias in node.names:
                 yield node.lineno, f"{base}.{alias.name}" if base else alias.name, node.level
             yield node.lineno, base, node.level
+        elif _imports_by_name(node):  # importlib.import_module("muonscope.…"): an import all the same
+            yield node.lineno, node.args[0].value, 0
+
+
+def _imports_by_name(node: ast.AST) -> bool:
+    """A call ``import_module("a.b")`` or ``importlib.import_module("a.b")`` with a literal name."""
+    if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+        return False
+    function = node.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+    return name == "import_module" and isinstance(node.args[0].value, str)
 
 
 def _target(name: str, modules: dict[str, Path]) -> str | None:
@@ -148,3 +159,9 @@ def test_the_checker_sees_function_level_imports(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from PySide6 import QtCore\n")
     assert (2, "PySide6.QtCore", 0) in list(_imports(probe))
+
+
+def test_the_checker_sees_imports_by_name(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("import importlib\n\ndef f():\n    return importlib.import_module('torch.nn')\n")
+    assert (4, "torch.nn", 0) in list(_imports(probe))
