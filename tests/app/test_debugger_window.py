@@ -5,6 +5,7 @@ import threading
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from helpers import (
     WAIT_MS,
     held_experiment,
@@ -302,34 +303,24 @@ def test_a_replay_for_the_view_gives_way_when_the_view_moves_on(qtbot):
     assert app.views.spectrum.note == ""
 
 
-def test_an_inspector_replay_gives_way_when_the_inspector_asks_for_something_else(qtbot):
-    entered, release = threading.Event(), threading.Event()
-    release.set()
-    app = open_app(qtbot, engine_factory=held_experiment(entered, release))
-    app.window.inspector_dock.show()
-    answers = []
-    app.link.inspected.connect(lambda m: answers.append((m.request.lane, m.matrix is not None, m.abandoned)))
-    panel = app.views.inspector
-    try:
-        _run_to(qtbot, app, 12)
-        with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
-            app.debugger.go_to(10)
-        _inspected(qtbot, app, 10)
-        answers.clear()
-        release.clear()
-        entered.clear()
-        panel.lane_combo.setCurrentIndex(1)  # lane 1's W at step 10: replayed from a checkpoint
-        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
-        panel.lane_combo.setCurrentIndex(0)  # back to lane 0 while that replay runs
-    finally:
-        release.set()
-    qtbot.waitUntil(lambda: len(answers) == 2, timeout=WAIT_MS)
-    assert answers == [(1, False, True), (0, True, False)]  # lane 1's gave way; lane 0's is shown
-    assert panel.matrix_view.title.startswith("W · ")
-    assert app.views.inspector.request.lane == 0
+def _other_work(app) -> None:
+    app.link.submit(SetBreakpoints((("loss < 0", True),)))
 
 
-def test_an_inspector_replay_that_gave_way_to_other_work_is_asked_for_again(qtbot):
+@pytest.mark.parametrize(
+    ("meanwhile", "expected"),
+    [
+        # the inspector asks for lane 0 again: lane 1's replay gives way, lane 0's is shown
+        (lambda app: app.views.inspector.lane_combo.setCurrentIndex(0), [(1, False, True), (0, True, False)]),
+        # other work arrives: lane 1's replay gives way to it, then is asked for again
+        (
+            lambda app: app.link.submit(SetBreakpoints((("loss < 0", True),))),
+            [(1, False, True), (1, True, False)],
+        ),
+    ],
+    ids=["another-lane", "other-work"],
+)
+def test_an_inspector_replay_gives_way_to_what_the_window_asks_for_since(qtbot, meanwhile, expected):
     entered, release = threading.Event(), threading.Event()
     release.set()
     app = open_app(qtbot, engine_factory=held_experiment(entered, release))
@@ -344,14 +335,14 @@ def test_an_inspector_replay_that_gave_way_to_other_work_is_asked_for_again(qtbo
         answers.clear()
         release.clear()
         entered.clear()
-        app.views.inspector.lane_combo.setCurrentIndex(1)
+        app.views.inspector.lane_combo.setCurrentIndex(1)  # lane 1's W at step 10: replayed
         qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
-        app.link.submit(SetBreakpoints((("loss < 0", True),)))  # other work, while it replays
+        meanwhile(app)
     finally:
         release.set()
     qtbot.waitUntil(lambda: len(answers) == 2, timeout=WAIT_MS)
-    assert answers == [(1, False, True), (1, True, False)]  # it gave way, then came back for it
-    assert app.views.inspector.matrix_view.matrix is not None
+    assert answers == expected
+    assert app.views.inspector.matrix_view.title.startswith("W · ")
 
 
 def _inspected(qtbot, app, step):
