@@ -105,6 +105,10 @@ class TaskKind:
     ray_balance: bool = False
     #: view → why it does not apply to this kind (views absent here apply)
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    #: task config → the rank r of its signal (the head/tail split, sin Θ, the gap) when the run sets
+    #: none, for kinds whose config alone decides it; None: the task object's (a grouped task's first
+    #: frequency group, the spiked stream's number of strengths)
+    signal_rank: Callable[[Any], int] | None = None
 
 
 def _square(task: Any) -> tuple[int, int]:
@@ -113,6 +117,11 @@ def _square(task: Any) -> tuple[int, int]:
 
 def _stream_shape(task: Any) -> tuple[int, int]:
     return task.rows, task.cols
+
+
+def _zipf_signal_rank(task: Any) -> int:
+    """A Zipf spectrum has no break to split at: its top 10 directions (fewer on a small W)."""
+    return min(10, task.d - 1)
 
 
 def _memory_parts(config: Any, item_bytes: int) -> dict[str, int]:
@@ -284,6 +293,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             check=_check_memory,
             sweep_axes=("d", "batch", "n_items"),
             unavailable={"mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
+            signal_rank=_zipf_signal_rank,
         ),
         TaskKind(
             name="hierarchical",

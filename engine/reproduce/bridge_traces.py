@@ -15,6 +15,7 @@ import numpy as np
 from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.metrics import filtering_ratio
 from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["NUMERICAL_ZERO", "LaneTrace", "averages_gradients", "lane_trace", "signal_rank"]
 
@@ -170,5 +171,10 @@ def _buffer_scale(lane: LaneConfig, steps: np.ndarray) -> np.ndarray:
 
 
 def signal_rank(config: ExperimentConfig) -> int:
-    """r of the head/tail split, sin Θ and the gap: ``run.signal_rank`` or the zipf task's own (10)."""
-    return config.run.signal_rank or min(10, config.task.d - 1)
+    """r of the head/tail split, sin Θ and the gap: ``run.signal_rank`` or the task kind's own (zipf: 10)."""
+    if config.run.signal_rank:
+        return config.run.signal_rank
+    own_rank = TASK_KINDS[config.task.kind].signal_rank
+    if own_rank is None:
+        raise ValueError(f"a {config.task.kind} task's rank comes from its drawn groups: set run.signal_rank")
+    return own_rank(config.task)

@@ -25,6 +25,7 @@ from muonscope.engine.memory import (
     population_queries,
 )
 from muonscope.engine.optim.rules import TaskGeometry
+from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.engine.tasks.base import Evaluation, Task
 from muonscope.engine.tasks.embeddings import make_embeddings
 from muonscope.engine.tasks.frequencies import (
@@ -57,6 +58,11 @@ def task_frequencies(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
     if cfg.kind == "two_level":
         return two_level_probs(cfg.n_items, cfg.head_count, cfg.head_mass)
     return zipf_probs(cfg.n_items, cfg.alpha), log2_rank_groups(cfg.n_items)
+
+
+def _first_group_size(group_starts: np.ndarray) -> int:
+    """Where a grouped task's spectrum breaks: after its first (most frequent) group."""
+    return int(group_starts[1]) if group_starts.size > 1 else 1
 
 
 def noisy_target_entropy(n_items: int, label_noise: float) -> float:
@@ -95,7 +101,8 @@ class MemoryTask(Task):
         self.n_items = cfg.n_items
         self.label_noise = cfg.label_noise
         self.batch_size = cfg.batch_size
-        self._kind = cfg.kind
+        own_rank = TASK_KINDS[cfg.kind].signal_rank
+        self._signal_rank = own_rank(cfg) if own_rank is not None else _first_group_size(self.group_starts)
         self._sampler = BatchSampler(probs, cfg.seed + _BATCH_STREAM)
         self.last_batch: Batch | None = None
         self._workspace = torch.empty(0, dtype=dtype, device=device)  # grown once, reused by every pass
@@ -114,10 +121,8 @@ class MemoryTask(Task):
 
     @property
     def signal_rank(self) -> int:
-        """First-group size for grouped tasks (where their spectra break), else 10."""
-        if self._kind == "zipf":
-            return min(10, self.weight_shape[0] - 1)
-        return int(self.group_starts[1]) if self.group_starts.size > 1 else 1
+        """The kind's own rank where its config decides it (zipf), else the first group's size."""
+        return self._signal_rank
 
     @property
     def bases(self) -> tuple[Tensor, Tensor]:

@@ -157,3 +157,22 @@ def test_a_runs_measured_peak_stays_within_its_estimate():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["peak"] > 400_000 * 100  # the batch was really drawn and grouped
     assert result["peak"] <= result["estimate"] <= 2 * result["peak"]
+
+
+def test_a_tasks_own_signal_rank_is_its_kinds_wherever_it_is_read(monkeypatch):
+    """The engine's run and the bridge reproduction read r from the registry, not from a copy of it."""
+    import dataclasses
+
+    from muonscope.engine.reproduce.bridge_traces import signal_rank
+
+    zipf = ExperimentConfig(task=TaskConfig(d=64, n_items=256))
+    small = ExperimentConfig(task=TaskConfig(d=8, n_items=256))
+    stream = TaskConfig(kind="spiked", rows=20, cols=10, strengths=(3.0, 2.0))
+    cpu = torch.device("cpu")
+    assert build_task(zipf.task, cpu, torch.float64).signal_rank == signal_rank(zipf) == 10
+    assert build_task(small.task, cpu, torch.float64).signal_rank == signal_rank(small) == 7  # d − 1
+    assert build_task(stream, cpu, torch.float64).signal_rank == 2  # one direction per strength
+    assert signal_rank(zipf.with_value("run.signal_rank", 4)) == 4
+    redeclared = dataclasses.replace(TASK_KINDS["zipf"], signal_rank=lambda task: 3)
+    monkeypatch.setitem(TASK_KINDS, "zipf", redeclared)
+    assert build_task(zipf.task, cpu, torch.float64).signal_rank == signal_rank(zipf) == 3
