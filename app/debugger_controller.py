@@ -23,6 +23,7 @@ from muonscope.app.debugger import (
 )
 from muonscope.engine.breakpoints import parse_breakpoint
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.task_kinds import view_problem
 
 __all__ = ["RECENT_LIMIT", "DebuggerController"]
 
@@ -314,10 +315,8 @@ class DebuggerController(QtCore.QObject):
         if lanes_changed:
             self._lane_labels = labels
             self._views.inspector.set_lanes(labels)
-            bases = newest.config.task.kind != "spiked"
-            self._views.inspector.set_task_coordinates_available(
-                bases, "" if bases else "a stream has no task bases"
-            )
+            no_bases = view_problem(newest.config.task, "bases")
+            self._views.inspector.set_task_coordinates_available(not no_bases, no_bases)
         at = (self._history_count, step)
         if step is not None and (at != self._inspected_at or lanes_changed):
             self._inspected_at = at

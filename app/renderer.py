@@ -11,6 +11,7 @@ from muonscope.engine.history import MetricHistory
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.snapshot import Snapshot, group_means
+from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
 
@@ -65,7 +66,7 @@ def _names_of(history: LaneHistory) -> LaneNames:
 
 def _staircase(snapshot: Snapshot) -> bool:
     task = snapshot.config.task
-    return task.kind == "two_level" and task.profile == "staircase"
+    return TASK_KINDS[task.kind].numbered_groups(task)
 
 
 def _one_step_run(snapshot: Snapshot) -> bool:

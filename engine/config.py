@@ -18,7 +18,7 @@ import tomli_w
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS
+from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS, view_problem
 
 __all__ = [
     "EXACT_EVAL_ITEMS",
@@ -275,10 +275,11 @@ class ExperimentConfig:
         if not 1 <= len(lanes) <= MAX_LANES:
             raise ConfigError("lanes", len(lanes), f"between 1 and {MAX_LANES} lanes")
         _set(self, "lanes", lanes)
+        no_bases = view_problem(self.task, "bases")
         for i, lane in enumerate(lanes):
-            if OPTIMIZERS[lane.optimizer].needs_geometry and not TASK_KINDS[self.task.kind].has_classes:
+            if OPTIMIZERS[lane.optimizer].needs_geometry and no_bases:
                 raise ConfigError(
-                    f"lanes[{i}].optimizer", lane.optimizer, "needs a memory task (its bases); not spiked"
+                    f"lanes[{i}].optimizer", lane.optimizer, f"reads the task's bases; {no_bases}"
                 )
         smallest = min(self.task.weight_shape)
         if self.run.signal_rank >= smallest:

@@ -3,7 +3,8 @@
 Each :class:`TaskKind` declares the task fields it reads (their bounds live in :data:`TASK_FIELDS`),
 which of them may change between steps, its embedding families (the first is the default), the
 sizes that make a valid task when a user switches to it, whether it has classes, its memory
-estimate, its sweep axes and the views that do not apply to it, with the reason. Config
+estimate, its sweep axes and the views that do not apply to it, with the reason, whether its
+groups are numbered and, where its config decides it, its signal rank. Config
 validation, the task panel's controls, the memory check, the sweep plans and the panels' "not for
 this task" messages all read it; a new kind is one entry here plus its task class. The module
 imports no torch, so the command line can offer its choices before anything heavy is loaded.
@@ -105,10 +106,18 @@ class TaskKind:
     ray_balance: bool = False
     #: view → why it does not apply to this kind (views absent here apply)
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    #: task config → whether its frequency groups are numbered by their definition (panels then
+    #: label each group by its g)
+    numbered_groups: Callable[[Any], bool] = lambda _task: False
     #: task config → the rank r of its signal (the head/tail split, sin Θ, the gap) when the run sets
     #: none, for kinds whose config alone decides it; None: the task object's (a grouped task's first
     #: frequency group, the spiked stream's number of strengths)
     signal_rank: Callable[[Any], int] | None = None
+
+    @property
+    def has_bases(self) -> bool:
+        """Whether its items have embeddings: the bases of task coordinates and of the oracle rules."""
+        return self.embeddings != ("none",)
 
 
 def _square(task: Any) -> tuple[int, int]:
@@ -117,6 +126,11 @@ def _square(task: Any) -> tuple[int, int]:
 
 def _stream_shape(task: Any) -> tuple[int, int]:
     return task.rows, task.cols
+
+
+def _staircase(task: Any) -> bool:
+    """Wang et al.'s staircase defines its groups by number: g = 0 holds one class, g ≥ 1 holds 2^(g−1)."""
+    return task.profile == "staircase"
 
 
 def _zipf_signal_rank(task: Any) -> int:
@@ -276,6 +290,7 @@ _MEMORY_LIVE = ("label_noise", "batch_size")
 _NOT_A_STREAM = "momentum sweeps run on the spiked gradient stream (Li et al. presets)"
 _NOT_ORTHONORMAL = "the ray balance ϱ^ε is defined for orthonormal tasks ({kinds})"
 _TIED = "orthonormal embeddings tie d to N; sweep d on a Gaussian (zipf) task"
+_NO_BASES = "the {title} has no embeddings, so no task bases (tasks with them: {kinds})"
 
 TASK_KINDS: dict[str, TaskKind] = {
     kind.name: kind
@@ -332,6 +347,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             check=_check_two_level,
             sweep_axes=("batch", "n_items"),
             ray_balance=True,
+            numbered_groups=_staircase,
             unavailable={"d": _TIED, "mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
         ),
         TaskKind(
@@ -452,10 +468,15 @@ TASK_FIELDS: dict[str, FieldSpec] = {
 
 
 def view_problem(task: Any, view: str) -> str:
-    """Why ``view`` (a panel mode or sweep axis) cannot be shown for ``task``; "" when it can."""
+    """Why ``view`` (a panel mode, a sweep axis, or ``bases``: anything that reads the task's
+    embeddings) cannot be shown for ``task``; "" when it can."""
     kind = TASK_KINDS[task.kind]
     if view in kind.unavailable:
         return kind.unavailable[view]
+    if view == "bases" and not kind.has_bases:
+        return _NO_BASES.format(
+            title=kind.title, kinds=", ".join(k.name for k in TASK_KINDS.values() if k.has_bases)
+        )
     if view == "d" and EMBEDDING_FAMILIES[task.embeddings]:
         return _TIED
     if view == "ray":

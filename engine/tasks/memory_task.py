@@ -43,21 +43,37 @@ from muonscope.engine.tasks.population_sample import (
 )
 from muonscope.engine.tasks.sampler import Batch, BatchSampler
 
-__all__ = ["MemoryTask", "noisy_target_entropy"]
+__all__ = ["FREQUENCIES", "MemoryTask", "noisy_target_entropy"]
 
 #: Offset that separates the embedding stream from the minibatch stream of one seed.
 _BATCH_STREAM = 0x5EED
 
 
+def _zipf_frequencies(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
+    return zipf_probs(cfg.n_items, cfg.alpha), log2_rank_groups(cfg.n_items)
+
+
+def _hierarchical_frequencies(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
+    return hierarchical_probs(cfg.n_items, cfg.groups, cfg.group_exponent)
+
+
+def _tail_end_frequencies(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
+    if cfg.profile == "staircase":
+        return staircase_probs(cfg.n_items)
+    return two_level_probs(cfg.n_items, cfg.head_count, cfg.head_mass)
+
+
+#: The frequency law of each memory kind of :data:`muonscope.engine.task_kinds.TASK_KINDS`.
+FREQUENCIES: dict[str, Callable[[TaskConfig], tuple[np.ndarray, np.ndarray]]] = {
+    "zipf": _zipf_frequencies,
+    "hierarchical": _hierarchical_frequencies,
+    "two_level": _tail_end_frequencies,
+}
+
+
 def task_frequencies(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
     """Item probabilities in rank order and the frequency group of each item."""
-    if cfg.kind == "hierarchical":
-        return hierarchical_probs(cfg.n_items, cfg.groups, cfg.group_exponent)
-    if cfg.kind == "two_level" and cfg.profile == "staircase":
-        return staircase_probs(cfg.n_items)
-    if cfg.kind == "two_level":
-        return two_level_probs(cfg.n_items, cfg.head_count, cfg.head_mass)
-    return zipf_probs(cfg.n_items, cfg.alpha), log2_rank_groups(cfg.n_items)
+    return FREQUENCIES[cfg.kind](cfg)
 
 
 def _first_group_size(group_starts: np.ndarray) -> int:

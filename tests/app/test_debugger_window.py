@@ -18,9 +18,12 @@ from helpers import (
 from PySide6 import QtCore
 
 from muonscope.app.debugger import SetBreakpoints
+from muonscope.engine import ExperimentConfig, LaneConfig, TaskConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.inspection import lane_matrices
+from muonscope.engine.presets import Preset
 from muonscope.engine.session_file import open_session
+from muonscope.engine.task_kinds import view_problem
 
 
 def _run_to(qtbot, app, step):
@@ -138,6 +141,17 @@ def test_the_inspector_shows_the_matrix_of_the_step_under_the_cursor(qtbot, tmp_
     low, high = panel.matrix_view.levels
     assert low == -high == -np.abs(expected).max()
     assert app.clock.newest.step == 7  # inspecting replays without moving the engine
+
+
+def test_task_coordinates_are_offered_only_for_a_task_with_bases_and_say_why_not(qtbot):
+    stream = ExperimentConfig(
+        task=TaskConfig(kind="spiked", rows=12, cols=8, strengths=(3.0,)),
+        lanes=(LaneConfig(optimizer="muon", lr=0.1, momentum=0.9, order="pre"),),
+    )
+    app = open_app(qtbot, Preset(name="stream", config=stream, title="a spiked stream"))
+    box = app.views.inspector.task_coordinates_box
+    qtbot.waitUntil(lambda: not box.isEnabled(), timeout=WAIT_MS)
+    assert box.toolTip() == view_problem(stream.task, "bases") and "no task bases" in box.toolTip()
 
 
 def test_after_a_fork_the_original_branch_is_drawn_faded_beside_the_new_one(qtbot):

@@ -1,5 +1,6 @@
 """The task-kind registry: each kind is declared once and everything else follows it."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -14,11 +15,13 @@ from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS
 from muonscope.engine.device import check_memory, estimate_bytes
 from muonscope.engine.sweep_plans import AXES, plan
 from muonscope.engine.task_kinds import SWEEP_AXES, TASK_KINDS, view_problem
-from muonscope.engine.tasks import TASK_CLASSES, build_task
+from muonscope.engine.tasks import TASK_CLASSES, MemoryTask, build_task
+from muonscope.engine.tasks.memory_task import FREQUENCIES
 
 
 def test_every_kind_has_a_task_class_and_every_axis_a_metric():
     assert set(TASK_CLASSES) == set(TASK_KINDS)
+    assert set(FREQUENCIES) == {name for name, task in TASK_CLASSES.items() if task is MemoryTask}
     assert tuple(AXES) == SWEEP_AXES
     for kind in TASK_KINDS.values():
         assert set(kind.sweep_axes) <= set(SWEEP_AXES)
@@ -176,3 +179,59 @@ def test_a_tasks_own_signal_rank_is_its_kinds_wherever_it_is_read(monkeypatch):
     redeclared = dataclasses.replace(TASK_KINDS["zipf"], signal_rank=lambda task: 3)
     monkeypatch.setitem(TASK_KINDS, "zipf", redeclared)
     assert build_task(zipf.task, cpu, torch.float64).signal_rank == signal_rank(zipf) == 3
+
+
+def test_tasks_without_embeddings_have_no_bases_and_refuse_what_reads_them():
+    spiked, zipf = TaskConfig(kind="spiked"), TaskConfig()
+    problem = view_problem(spiked, "bases")
+    assert problem.startswith(f"the {TASK_KINDS['spiked'].title} has no embeddings, so no task bases")
+    assert problem.endswith("(tasks with them: zipf, hierarchical, two_level)")
+    assert view_problem(zipf, "bases") == ""
+    with pytest.raises(ConfigError) as refused:
+        ExperimentConfig(task=spiked, lanes=(LaneConfig(), LaneConfig(optimizer="newton")))
+    assert refused.value.field == "lanes[1].optimizer" and problem in str(refused.value)
+    ExperimentConfig(task=zipf, lanes=(LaneConfig(optimizer="newton"),))  # a memory task has them
+
+
+def test_only_the_staircase_numbers_its_groups():
+    numbered = {
+        (name, profile)
+        for name, kind in TASK_KINDS.items()
+        for profile in TASK_FIELDS["profile"].choices
+        if kind.numbered_groups(TaskConfig(kind=name, profile=profile, **kind.defaults))
+    }
+    assert numbered == {("two_level", "staircase")}
+
+
+def _kind_name_comparisons(path: Path) -> list[int]:
+    """Lines of ``path`` that compare a ``kind`` (or ``_kind``) with a task kind's name."""
+    names = set(TASK_KINDS)
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        literals = set()
+        for operand in operands:
+            elements = operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) else [operand]
+            literals |= {e.value for e in elements if isinstance(e, ast.Constant)}
+        reads_kind = any(
+            (isinstance(o, ast.Attribute) and o.attr in ("kind", "_kind"))
+            or (isinstance(o, ast.Name) and o.id in ("kind", "_kind"))
+            for o in operands
+        )
+        if reads_kind and literals & names:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_module_outside_the_registry_tells_task_kinds_apart_by_name():
+    """What a kind allows is asked of TASK_KINDS (a flag, a view, a declared rule), never of its name."""
+    root = Path(__file__).resolve().parents[2]
+    found = {
+        str(path.relative_to(root)): lines
+        for package in ("app", "engine", "widgets")
+        for path in sorted((root / package).rglob("*.py"))
+        if path != root / "engine" / "task_kinds.py" and (lines := _kind_name_comparisons(path))
+    }
+    assert found == {}
