@@ -3,10 +3,10 @@
 Each :class:`TaskKind` declares the task fields it reads (their bounds live in :data:`TASK_FIELDS`),
 which of them may change between steps, its embedding families (the first is the default), the
 sizes that make a valid task when a user switches to it, whether it has classes, its memory
-estimate, its sweep axes and the views that do not apply to it, with the reason, whether its
-groups are numbered and, where its config decides it, its signal rank. Config
-validation, the task panel's controls, the memory check, the sweep plans and the panels' "not for
-this task" messages all read it; a new kind is one entry here plus its task class. The module
+estimate, the views and sweep axes that do not apply to it, with the reason (the axes it allows
+are the rest), whether its groups are numbered and, where its config decides it, its signal rank.
+Config validation, the task panel's controls, the memory check, the sweep plans and the panels'
+"not for this task" messages all read it; a new kind is one entry here plus its task class. The module
 imports no torch, so the command line can offer its choices before anything heavy is loaded.
 """
 
@@ -100,7 +100,6 @@ class TaskKind:
     #: that sizes each part
     memory_parts: Callable[[Any, int], dict[str, int]]
     check: Callable[[Any], None]
-    sweep_axes: tuple[str, ...]
     #: the fields that set its size
     size_fields: tuple[str, ...] = ("n_items", "d")
     ray_balance: bool = False
@@ -113,6 +112,11 @@ class TaskKind:
     #: none, for kinds whose config alone decides it; None: the task object's (a grouped task's first
     #: frequency group, the spiked stream's number of strengths)
     signal_rank: Callable[[Any], int] | None = None
+
+    @property
+    def sweep_axes(self) -> tuple[str, ...]:
+        """The sweeps it allows: every axis of :data:`SWEEP_AXES` it does not name as unavailable."""
+        return tuple(axis for axis in SWEEP_AXES if axis not in self.unavailable)
 
     @property
     def has_bases(self) -> bool:
@@ -306,7 +310,6 @@ TASK_KINDS: dict[str, TaskKind] = {
             weight_shape=_square,
             memory_parts=_memory_parts,
             check=_check_memory,
-            sweep_axes=("d", "batch", "n_items"),
             unavailable={"mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
             signal_rank=_zipf_signal_rank,
         ),
@@ -321,7 +324,6 @@ TASK_KINDS: dict[str, TaskKind] = {
             weight_shape=_square,
             memory_parts=_memory_parts,
             check=_check_hierarchical,
-            sweep_axes=("batch", "n_items"),
             ray_balance=True,
             unavailable={"d": _TIED, "mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
         ),
@@ -345,7 +347,6 @@ TASK_KINDS: dict[str, TaskKind] = {
             weight_shape=_square,
             memory_parts=_memory_parts,
             check=_check_two_level,
-            sweep_axes=("batch", "n_items"),
             ray_balance=True,
             numbered_groups=_staircase,
             unavailable={"d": _TIED, "mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
@@ -361,7 +362,6 @@ TASK_KINDS: dict[str, TaskKind] = {
             weight_shape=_stream_shape,
             memory_parts=_stream_parts,
             check=_check_stream,
-            sweep_axes=("mu", "window"),
             size_fields=("rows", "cols"),
             unavailable={
                 "class_error": (
