@@ -18,6 +18,7 @@ from typing import Any
 
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_SEED, FieldSpec
+from muonscope.engine.optim.registry import OPTIMIZERS
 
 __all__ = [
     "EMBEDDING_FAMILIES",
@@ -217,25 +218,19 @@ def _evaluation_bytes(n: int, lanes: int, evaluated: int, item_bytes: int) -> in
 
 
 def _optimizer_state_matrices(config: Any) -> int:
-    """d×d buffers the lanes' optimizers keep: Adam two moments, a momentum buffer one, none without."""
-    count = 0
-    for lane in config.lanes:
-        if lane.optimizer == "adam":
-            count += 2
-        elif lane.momentum > 0 and (lane.optimizer == "sgd" or lane.order != "none"):
-            count += 1
-    return count
+    """Matrices of W's shape the lanes' optimizers keep, as each optimizer declares them."""
+    return sum(OPTIMIZERS[lane.optimizer].state_matrices(lane) for lane in config.lanes)
 
 
 def _oracle_bytes(config: Any, item_bytes: int) -> int:
-    """Newton's and TRA-SignGD's task geometry: two d×d inverses (and their SVDs while computed), and
-    TRA-SignGD's N×N task-basis coordinates (with their sign) during a step."""
-    names = {lane.optimizer for lane in config.lanes}
+    """The oracles' task geometry: two d×d inverses (and their SVDs while computed) once any lane
+    reads it, and N×N task-basis coordinates (with their sign) during a step of one working in them."""
+    specs = [OPTIMIZERS[lane.optimizer] for lane in config.lanes]
     n, d = config.task.n_items, config.task.d
     total = 0
-    if names & {"newton", "tra_signgd"}:
+    if any(spec.needs_geometry for spec in specs):
         total += item_bytes * 8 * d * d
-    if "tra_signgd" in names:
+    if any(spec.task_coordinates for spec in specs):
         total += item_bytes * (3 * n * n + 2 * n * d)
     return total
 

@@ -63,6 +63,11 @@ class OptimizerSpec:
     default_momentum: float
     uses: frozenset[str]
     needs_geometry: bool = False  # an oracle that reads the task's bases (memory tasks only)
+    #: An oracle that steps in the task's N×N coordinates ẼᵀXE (TRA-SignGD), not only in d×d.
+    task_coordinates: bool = False
+    #: Moment estimates (matrices of W's shape) the rule keeps whatever the lane's momentum: Adam's
+    #: first and second; a momentum buffer is counted by :meth:`keeps_buffer`.
+    moments: int = 0
     #: The buffer convention a lane gets when it does not name one: ``sum`` for SGD, so that its lr
     #: means what torch.optim.SGD's does; ``ema`` elsewhere (Muon's reference keeps an EMA).
     default_buffer: str = "ema"
@@ -79,6 +84,10 @@ class OptimizerSpec:
         if "buffer" not in self.uses or lane.momentum == 0:
             return False
         return "order" not in self.uses or lane.order != "none"
+
+    def state_matrices(self, lane: LaneSettings) -> int:
+        """Matrices of W's shape the lane's optimizer keeps between steps: moments or a buffer."""
+        return self.moments + int(self.keeps_buffer(lane))
 
     def buffer_convention(self, lane: LaneSettings) -> str:
         """``ema`` or ``sum`` for the buffer the lane keeps, ``""`` when it keeps none.
@@ -154,7 +163,9 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     spec.name: spec
     for spec in (
         OptimizerSpec("sgd", "SGD", _with_momentum("sgd_rule"), 0.5, 0.9, _MOMENTUM, default_buffer="sum"),
-        OptimizerSpec("adam", "Adam", _adam, 1e-2, 0.9, frozenset({"lr", "momentum", "beta2", "eps"})),
+        OptimizerSpec(
+            "adam", "Adam", _adam, 1e-2, 0.9, frozenset({"lr", "momentum", "beta2", "eps"}), moments=2
+        ),
         OptimizerSpec("signgd", "SignGD", _with_momentum("signgd_rule"), 1e-2, 0.0, _MAPPED),
         OptimizerSpec("ngd", "NGD", _with_momentum("ngd_rule"), 0.5, 0.0, _MAPPED),
         OptimizerSpec(
@@ -177,6 +188,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             0.0,
             _MAPPED,
             needs_geometry=True,
+            task_coordinates=True,
         ),
     )
 }

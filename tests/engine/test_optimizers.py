@@ -216,3 +216,22 @@ def test_registry_labels_name_the_settings():
         LaneConfig(optimizer="adam", lr=0.1, momentum=0.9).display_label().startswith("Adam β=(0.9, 0.999)")
     )
     assert LaneConfig(label="mine").display_label() == "mine"
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize(("momentum", "order"), [(0.0, "pre"), (0.9, "pre"), (0.9, "post"), (0.9, "none")])
+def test_the_state_an_optimizer_declares_is_the_state_its_rule_keeps(name, momentum, order):
+    """The memory estimate counts state by the registry's declaration: it must be what the rule holds."""
+    from muonscope.engine.config import TaskConfig
+    from muonscope.engine.tasks import build_task
+
+    spec = OPTIMIZERS[name]
+    lane = LaneConfig(optimizer=name, momentum=momentum, order=order)
+    task = build_task(TaskConfig(d=8, n_items=8, embeddings="orthogonal"), torch.device("cpu"), DT)
+    state = LaneState(geometry=task.geometry if spec.needs_geometry else None)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(2):
+        spec.rule(torch.randn(8, 8, generator=gen, dtype=DT), state, lane)
+    kept = [t for t in (state.buffer, state.second_moment) if t is not None]
+    assert all(t.shape == (8, 8) for t in kept)
+    assert len(kept) == spec.state_matrices(lane)

@@ -128,6 +128,27 @@ def test_the_memory_estimate_counts_the_batch_the_optimizers_and_the_evaluation(
     assert sampled < 0.6 * exact
 
 
+def test_the_memory_estimate_counts_what_each_optimizer_declares(monkeypatch):
+    """The estimate reads the optimizer registry: a changed declaration changes it, no name is looked at."""
+    from muonscope.engine.optim.registry import OPTIMIZERS
+
+    d, n = 32, 64
+    config = _with_lane(
+        ExperimentConfig(task=TaskConfig(d=d, n_items=n)), {"optimizer": "sgd", "momentum": 0.0}
+    )
+    before = estimate_bytes(config, torch.float64)
+    plain = OPTIMIZERS["sgd"]
+    monkeypatch.setitem(OPTIMIZERS, "sgd", dataclasses.replace(plain, moments=3))
+    assert estimate_bytes(config, torch.float64) - before == 3 * d * d * 8
+    monkeypatch.setitem(OPTIMIZERS, "sgd", dataclasses.replace(plain, needs_geometry=True))
+    with_geometry = estimate_bytes(config, torch.float64)
+    assert with_geometry > before
+    monkeypatch.setitem(
+        OPTIMIZERS, "sgd", dataclasses.replace(plain, needs_geometry=True, task_coordinates=True)
+    )
+    assert estimate_bytes(config, torch.float64) - with_geometry >= 3 * n * n * 8  # the N×N coordinates
+
+
 def _with_lane(config, fields):
     from muonscope.engine.config import lane_from_dict
 
