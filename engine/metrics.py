@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -19,10 +20,12 @@ from muonscope.engine.optim.polar import safe_svd
 
 __all__ = [
     "Isotropy",
+    "MomentumWindow",
     "alignment",
     "filtering_ratio",
     "isotropy",
     "largest_ratio_gap",
+    "momentum_window",
     "sin_theta",
     "singular_values",
     "spectra_placement",
@@ -99,6 +102,28 @@ def filtering_ratio(s_buffer: np.ndarray, s_gradient: np.ndarray, floor: float =
     live = s_gradient > floor * (s_gradient[0] if s_gradient.size else 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(live, s_buffer / s_gradient, np.nan)
+
+
+class MomentumWindow(NamedTuple):
+    """How long a momentum buffer remembers, and how much independent noise it lets through."""
+
+    steps: Any  # T = 1/(1 − μ)
+    noise_steps: Any  # 2T − 1 = (1 + μ)/(1 − μ)
+    noise_kept: Any  # 1/√(2T − 1)
+
+
+def momentum_window(mu: Any) -> MomentumWindow:
+    """The window of the buffer M_t = μM_{t−1} + (1−μ)G_t (Li et al., SCIENCE.md §6): T, 2T − 1, 1/√(2T − 1).
+
+    The buffer weighs G_{t−s} by (1−μ)μ^s: weights summing to one over about T = 1/(1−μ) steps. Their
+    squares sum to (1−μ)/(1+μ) = 1/(2T − 1), so zero-mean noise independent across steps keeps
+    1/(2T − 1) of its variance: 1/√(2T − 1) of its standard deviation, the tail filtering ratio
+    σ_k(M)/σ_k(G), and the 2T − 1 of Li et al.'s bounds. Elementwise on a float, a numpy array or a
+    tensor of μ ∈ [0, 1), in its own precision.
+    """
+    steps = 1 / (1 - mu)
+    noise_steps = 2 * steps - 1
+    return MomentumWindow(steps, noise_steps, noise_steps**-0.5)
 
 
 def alignment(update: Tensor, signal: Tensor, signal_spectrum: np.ndarray | None = None) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 
 from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError, format_value
+from muonscope.engine.metrics import momentum_window
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.task_kinds import view_problem
 
@@ -111,7 +112,7 @@ def curves(results: list[PointResult], axis: str) -> list[Curve]:
     for result in results:
         x = result.point.coord(axis)
         if axis == "window":
-            x = 2.0 / (1.0 - x) - 1.0
+            x = momentum_window(x).noise_steps
         for i, lane in enumerate(result.lanes):
             value = lane.get(metric)
             if value is not None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.metrics import momentum_window
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce.base import (
     Claim,
@@ -109,7 +110,8 @@ def reproduce_bridge(settings: Settings, size: BridgeSize) -> Reproduction:
     traces = [_seed_traces(r) for r in results]  # [seed][lane]
     config = points[0].config
     mu = config.lanes[0].momentum
-    window = round(1 / (1 - mu))
+    buffer = momentum_window(mu)
+    window = round(buffer.steps)
     out = Reproduction("bridge", settings.size)
     marks = _recovery_marks(size)
     out.tables["over_time"] = _over_time_table(seeds, traces)
@@ -117,9 +119,9 @@ def reproduce_bridge(settings: Settings, size: BridgeSize) -> Reproduction:
     chosen = _spectrum_steps(traces[0][0].paired, window)
     out.tables["spectra"] = _spectra_table(seeds, traces, chosen)
     setting = {"d": size.d, "n_items": size.n_items, "steps": size.steps, "seeds": len(seeds), "mu": mu}
-    out.data += _over_time_curves(traces, setting, mu)
-    out.data += _spectrum_curves(traces, chosen, setting, mu)
-    out.claims += _claims(traces, window, mu)
+    out.data += _over_time_curves(traces, setting, buffer.noise_kept)
+    out.data += _spectrum_curves(traces, chosen, setting, buffer.noise_kept)
+    out.claims += _claims(traces, window, buffer.noise_kept)
     out.notes += _notes(config, size, window)
     out.notes += _answers(traces, window)
     return out
@@ -304,11 +306,11 @@ def _lane_curves(traces: list[list[LaneTrace]], quantity: str, lanes: list[int])
     return curves
 
 
-def _over_time_curves(traces: list[list[LaneTrace]], setting: dict, mu: float) -> list[CurveSet]:
+def _over_time_curves(traces: list[list[LaneTrace]], setting: dict, tail: float) -> list[CurveSet]:
+    """Each lane's measures over the steps; ``tail`` = 1/√(2T−1): what a buffer keeps of independent noise."""
     every = list(range(len(traces[0])))
     filtering = [i for i in every if traces[0][i].filters]
     muon = [i for i in every if traces[0][i].optimizer == "muon"]
-    tail = 1 / np.sqrt(2 / (1 - mu) - 1)
     x = traces[0][0].paired
     guide = {"1/√(2T−1)": Curve(x, np.full(x.size, tail))}  # what averaging leaves of independent noise
     return [
@@ -332,13 +334,12 @@ def _over_time_curves(traces: list[list[LaneTrace]], setting: dict, mu: float) -
 
 
 def _spectrum_curves(
-    traces: list[list[LaneTrace]], chosen: list[int], setting: dict, mu: float
+    traces: list[list[LaneTrace]], chosen: list[int], setting: dict, tail: float
 ) -> list[CurveSet]:
     """At each chosen step: the spectra of the first filtering lane, and every filtering lane's ratio."""
     every = range(len(traces[0]))
     filtering = [i for i in every if traces[0][i].filters]
     shown = filtering[0] if filtering else 0
-    tail = 1 / np.sqrt(2 / (1 - mu) - 1)
     out = []
     for step in chosen:
         i = int(np.flatnonzero(traces[0][shown].paired == step)[0])
@@ -390,9 +391,8 @@ def _by_lane(values: dict[str, list[float]], fmt: str = ".3f") -> str:
     return "; ".join(f"{label}: {_spread(v, fmt)}" for label, v in values.items())
 
 
-def _claims(traces: list[list[LaneTrace]], window: int, mu: float) -> list[Claim]:
+def _claims(traces: list[list[LaneTrace]], window: int, tail: float) -> list[Claim]:
     filtering = [i for i in range(len(traces[0])) if traces[0][i].filters]
-    tail = 1 / np.sqrt(2 / (1 - mu) - 1)
     rank = traces[0][0].rank
     aligned = _per_lane(traces, "normalised_alignment", window)
     final = {

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from muonscope.engine.config import TaskConfig
-from muonscope.engine.metrics import alignment, sin_theta
+from muonscope.engine.metrics import alignment, momentum_window, sin_theta
 from muonscope.engine.optim.polar import polar_exact
 from muonscope.engine.optim.rules import ema_
 from muonscope.engine.reproduce.base import (
@@ -85,7 +85,7 @@ def buffer_noise_std(noise: float, mus: np.ndarray, steps: int) -> np.ndarray:
     Martingale-difference noise of variance σ² per entry averages to σ²(1−μ)/(1+μ)·(1 − μ^(2K)),
     the origin of the 1/(2T−1) factors of SCIENCE.md §6.
     """
-    return noise * np.sqrt((1 - mus) / (1 + mus) * (1 - mus ** (2 * steps)))
+    return noise * momentum_window(mus).noise_kept * np.sqrt(1 - mus ** (2 * steps))
 
 
 def spiked_outlier(strength, rows: int, cols: int, entry_std):
@@ -136,7 +136,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
     energy = _mean(base, "noise_energy")
     for mu in (0.5, 0.9, 0.99):
         i = int(np.flatnonzero(mus == mu)[0])
-        expected = (1 - mu) / (1 + mu) * (1 - mu ** (2 * steps))
+        expected = (1 - mu ** (2 * steps)) / momentum_window(mu).noise_steps
         out.claims.append(
             check_range(
                 "§11.14",
@@ -176,7 +176,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
             ".3f",
         )
     )
-    two_t = 2 / (1 - mus[high]) - 1
+    two_t = momentum_window(mus[high]).noise_steps
     edge_slope = loglog_slope(two_t, s_buf[high][:, 3])
     out.claims.append(
         check_range(
@@ -200,7 +200,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
         )
     )
     i95 = int(np.flatnonzero(mus == 0.95)[0])
-    target = 1 / np.sqrt(2 * 20 - 1)
+    target = momentum_window(mus[i95]).noise_kept
     for sigma, runs in by_sigma.items():
         ratio = _mean(runs, "s_buffer")[i95] / _mean(runs, "s_gradient")
         tail = float(np.median(ratio[3:KEEP]))
@@ -296,7 +296,7 @@ def momentum_order(settings: Settings) -> Reproduction:
     ]
     angle = _mean(runs, "sin_theta")
     band = mus >= 0.9
-    two_t = 2 / (1 - mus[band]) - 1
+    two_t = momentum_window(mus[band]).noise_steps
     slope = loglog_slope(two_t, angle[band])
     out.claims.append(
         check_range(

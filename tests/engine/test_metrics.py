@@ -1,5 +1,8 @@
 """Spectral metrics and isotropy (SCIENCE.md §4; check 25's orthogonal case)."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +12,7 @@ from muonscope.engine.metrics import (
     filtering_ratio,
     isotropy,
     largest_ratio_gap,
+    momentum_window,
     sin_theta,
     singular_values,
     spectral_gap,
@@ -99,3 +103,37 @@ def test_filtering_ratio_leaves_out_the_gradients_round_off_directions():
         filtering_ratio(s_buffer, s_gradient, float32_floor), [0.5, 0.5, 100.0, np.nan]
     )
     np.testing.assert_array_equal(filtering_ratio(s_buffer, s_gradient, 1e-3), [0.5, 0.5, np.nan, np.nan])
+
+
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float32, 2e-6), (np.float64, 1e-14)])
+def test_the_momentum_window_is_its_closed_form_in_the_inputs_precision(dtype, rtol):
+    mus = np.array([0.0, 0.5, 0.9, 0.95, 0.99, 0.995], dtype=dtype)
+    window = momentum_window(mus)
+    assert all(value.dtype == dtype for value in window)
+    mu = mus.astype(np.float64)  # the same μ, the closed forms in float64
+    np.testing.assert_allclose(window.steps, 1 / (1 - mu), rtol=rtol)
+    np.testing.assert_allclose(window.noise_steps, (1 + mu) / (1 - mu), rtol=rtol)
+    np.testing.assert_allclose(window.noise_kept, np.sqrt((1 - mu) / (1 + mu)), rtol=rtol)
+    tensor = momentum_window(torch.tensor([0.95], dtype=torch.float32))
+    assert tensor.noise_kept.dtype == torch.float32
+    at_95 = momentum_window(0.95)  # Li et al.'s setting: T = 20, the tail ratio 1/√39 ≈ 0.16
+    assert at_95.steps == pytest.approx(20) and at_95.noise_steps == pytest.approx(39)
+    assert at_95.noise_kept == pytest.approx(0.1601, abs=1e-4)
+
+
+def test_the_momentum_window_is_written_only_in_metrics():
+    """T = 1/(1 − μ) and 2T − 1 = 2/(1 − μ) − 1 have one home; reproductions and sweeps call it."""
+    root = Path(__file__).resolve().parents[2]
+    spelled = re.compile(
+        r"\(\s*1(?:\.0)?\s*-\s*(?:\w+\.)?(?:mu|mus|momentum)\b(?:\[[^\]]*\])?\s*\)"  # (1 − μ)
+        r"|2(?:\.0)?\s*/\s*\(\s*1(?:\.0)?\s*-"  # 2/(1 − x)
+    )
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for package in ("app", "engine", "widgets")
+        for path in sorted((root / package).rglob("*.py"))
+        if path != root / "engine" / "metrics.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if spelled.search(line)
+    ]
+    assert found == []
