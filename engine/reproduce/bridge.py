@@ -15,12 +15,14 @@ reported, not judged.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.metrics import momentum_window
+from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce.base import (
     Claim,
@@ -28,6 +30,7 @@ from muonscope.engine.reproduce.base import (
     CurveSet,
     Reproduction,
     Settings,
+    find_lane,
     register,
     run_sweep,
 )
@@ -36,8 +39,10 @@ from muonscope.engine.sweep import PointResult, SweepPoint
 
 __all__ = [
     "SIZES",
+    "SPECTRA_LANE",
     "BridgeSize",
     "bridge_points",
+    "buffer_momentum",
     "reproduce_bridge",
 ]
 
@@ -52,6 +57,10 @@ class BridgeSize:
     trace_every_steps: int
     seeds: tuple[int, ...]
 
+
+#: The lane whose spectra σ(G), σ(M), σ(G_sig) are kept at the chosen steps: the pre-polar buffer,
+#: the one Li et al.'s filter is about.
+SPECTRA_LANE = {"optimizer": "muon", "order": "pre"}
 
 SIZES = {
     "ci": BridgeSize(d=64, n_items=4096, steps=60, trace_every_steps=10, seeds=(0, 1)),
@@ -87,6 +96,18 @@ def bridge_points(size: BridgeSize) -> list[SweepPoint]:
     ]
 
 
+def buffer_momentum(lanes: Sequence[LaneConfig]) -> float:
+    """The μ that every lane keeping a buffer shares: its window T = 1/(1 − μ) is the one the
+    reproduction measures past and compares with. Lanes without a buffer have no say.
+
+    Raises ValueError when those lanes disagree (no one window fits them) or there are none.
+    """
+    kept = {lane.label: lane.momentum for lane in lanes if OPTIMIZERS[lane.optimizer].buffer_convention(lane)}
+    if len(set(kept.values())) != 1:
+        raise ValueError(f"the bridge needs one μ shared by the lanes that keep a buffer; they have {kept}")
+    return next(iter(kept.values()))
+
+
 def _seed_traces(result: PointResult) -> list[LaneTrace]:
     config = result.point.config
     rank = signal_rank(config)
@@ -105,22 +126,23 @@ def bridge(settings: Settings) -> Reproduction:
 def reproduce_bridge(settings: Settings, size: BridgeSize) -> Reproduction:
     """The bridge at ``size`` (tests use sizes smaller than CI's)."""
     points = bridge_points(size)
+    config = points[0].config
+    mu = buffer_momentum(config.lanes)
+    shown = find_lane(config.lanes, **SPECTRA_LANE)
     results = sorted(run_sweep(points, settings, "seeds"), key=lambda r: r.point.coord("seed"))
     seeds = [r.point.coord("seed") for r in results]
     traces = [_seed_traces(r) for r in results]  # [seed][lane]
-    config = points[0].config
-    mu = config.lanes[0].momentum
     buffer = momentum_window(mu)
     window = round(buffer.steps)
     out = Reproduction("bridge", settings.size)
     marks = _recovery_marks(size)
     out.tables["over_time"] = _over_time_table(seeds, traces)
     out.tables["summary"] = _summary_table(seeds, traces, marks, window)
-    chosen = _spectrum_steps(traces[0][0].paired, window)
+    chosen = _spectrum_steps(traces[0][shown].paired, window)
     out.tables["spectra"] = _spectra_table(seeds, traces, chosen)
     setting = {"d": size.d, "n_items": size.n_items, "steps": size.steps, "seeds": len(seeds), "mu": mu}
     out.data += _over_time_curves(traces, setting, buffer.noise_kept)
-    out.data += _spectrum_curves(traces, chosen, setting, buffer.noise_kept)
+    out.data += _spectrum_curves(traces, chosen, setting, buffer.noise_kept, shown)
     out.claims += _claims(traces, window, buffer.noise_kept)
     out.notes += _notes(config, size, window)
     out.notes += _answers(traces, window)
@@ -311,7 +333,7 @@ def _over_time_curves(traces: list[list[LaneTrace]], setting: dict, tail: float)
     every = list(range(len(traces[0])))
     filtering = [i for i in every if traces[0][i].filters]
     muon = [i for i in every if traces[0][i].optimizer == "muon"]
-    x = traces[0][0].paired
+    x = traces[0][0].paired  # the point's measured steps, the same for every lane
     guide = {"1/√(2T−1)": Curve(x, np.full(x.size, tail))}  # what averaging leaves of independent noise
     return [
         CurveSet("recovered_over_steps", _lane_curves(traces, "recovered", every), setting=setting),
@@ -334,17 +356,21 @@ def _over_time_curves(traces: list[list[LaneTrace]], setting: dict, tail: float)
 
 
 def _spectrum_curves(
-    traces: list[list[LaneTrace]], chosen: list[int], setting: dict, tail: float
+    traces: list[list[LaneTrace]], chosen: list[int], setting: dict, tail: float, shown: int
 ) -> list[CurveSet]:
-    """At each chosen step: the spectra of the first filtering lane, and every filtering lane's ratio."""
+    """At each chosen step: the spectra of lane ``shown``, and every filtering lane's ratio."""
     every = range(len(traces[0]))
     filtering = [i for i in every if traces[0][i].filters]
-    shown = filtering[0] if filtering else 0
     out = []
     for step in chosen:
         i = int(np.flatnonzero(traces[0][shown].paired == step)[0])
         k = np.arange(1, traces[0][shown].s_gradient.shape[1] + 1, dtype=float)
-        at_step = {**setting, "paired_step": step, "lane": traces[0][shown].label, "rank": traces[0][0].rank}
+        at_step = {
+            **setting,
+            "paired_step": step,
+            "lane": traces[0][shown].label,
+            "rank": traces[0][shown].rank,
+        }
         spectra = {
             "G_sig": _over_seeds(k, [seed[shown].s_signal[i] for seed in traces]),
             "G": _over_seeds(k, [_above_zero(seed[shown].s_gradient[i]) for seed in traces]),
@@ -393,7 +419,7 @@ def _by_lane(values: dict[str, list[float]], fmt: str = ".3f") -> str:
 
 def _claims(traces: list[list[LaneTrace]], window: int, tail: float) -> list[Claim]:
     filtering = [i for i in range(len(traces[0])) if traces[0][i].filters]
-    rank = traces[0][0].rank
+    rank = traces[0][0].rank  # the point's r, the same for every lane
     aligned = _per_lane(traces, "normalised_alignment", window)
     final = {
         traces[0][lane].label: [float(seed[lane].recovered[-1]) for seed in traces]

@@ -8,8 +8,15 @@ import pytest
 
 from muonscope.engine import LaneConfig
 from muonscope.engine.presets import load_preset, preset_names
-from muonscope.engine.reproduce import Settings
-from muonscope.engine.reproduce.bridge import SIZES, BridgeSize, bridge_points, reproduce_bridge
+from muonscope.engine.reproduce import Settings, find_lane
+from muonscope.engine.reproduce.bridge import (
+    SIZES,
+    SPECTRA_LANE,
+    BridgeSize,
+    bridge_points,
+    buffer_momentum,
+    reproduce_bridge,
+)
 from muonscope.engine.reproduce.bridge_traces import averages_gradients, lane_trace
 
 TINY = BridgeSize(d=16, n_items=256, steps=40, trace_every_steps=10, seeds=(0, 1))
@@ -127,3 +134,33 @@ def test_curves_have_seed_spreads_and_the_spectra_come_at_three_steps():
     for data in spectra:
         assert data.setting["paired_step"] > 20  # past the buffer's first window 1/(1 − μ)
         assert data.curves["G_sig"].y.shape == (TINY.d,)
+
+
+def test_the_window_is_the_mu_the_buffered_lanes_share_and_a_disagreement_is_refused():
+    lanes = load_preset("bridge").config.lanes
+    assert buffer_momentum(lanes) == buffer_momentum(lanes[::-1]) == 0.95
+    no_momentum = next(i for i, lane in enumerate(lanes) if lane.order == "none")
+    unbuffered = dataclasses.replace(lanes[no_momentum], momentum=0.5)  # keeps no buffer: no say
+    assert buffer_momentum([*lanes[:no_momentum], unbuffered, *lanes[no_momentum + 1 :]]) == 0.95
+    adam = next(i for i, lane in enumerate(lanes) if lane.optimizer == "adam")
+    other = [*lanes[:adam], dataclasses.replace(lanes[adam], momentum=0.9)]
+    with pytest.raises(ValueError, match="one μ shared by the lanes that keep a buffer"):
+        buffer_momentum(other)
+    with pytest.raises(ValueError, match="one μ"):
+        buffer_momentum([unbuffered])
+
+
+def test_the_spectra_are_the_pre_polar_lanes_wherever_it_stands(monkeypatch):
+    """Lanes are found by role: with the preset's lanes reversed the spectra still follow Muon pre."""
+    from muonscope.engine.reproduce import bridge
+
+    in_order = _tiny()  # the preset's own order, computed before the preset is swapped
+    preset = load_preset("bridge")
+    reversed_lanes = dataclasses.replace(preset.config, lanes=preset.config.lanes[::-1])
+    monkeypatch.setattr(
+        bridge, "load_preset", lambda name: dataclasses.replace(preset, config=reversed_lanes)
+    )
+    pre = preset.config.lanes[find_lane(preset.config.lanes, **SPECTRA_LANE)].label
+    for result in (in_order, reproduce_bridge(Settings(size="ci", workers=1, use_cache=False), TINY)):
+        spectra = [data for data in result.data if data.name == "spectra"]
+        assert spectra and all(data.setting["lane"] == pre for data in spectra)
