@@ -6,12 +6,13 @@ from itertools import groupby
 
 from muonscope.app.figures import Figure, Guide, Panel, Presentation, Series, guide, lane_series, series
 from muonscope.engine.reproduce import Curve, Reproduction
+from muonscope.engine.reproduce.hierarchical import HORIZON_GD, HORIZON_MUON
 
 __all__ = ["PRESENTATIONS"]
 
 GROUP_LOSS_STEPS = 60  # group losses separate (GD) or stay together (Muon) early; later they all shrink
 #: Legend text and line style of the horizon sweep's lanes: GD dashed, Muon solid.
-HORIZON_LANES = {"GD η = 1.9/p₁": ("GD", "dash"), "Muon η = 2 log K / T": ("Muon", "solid")}
+HORIZON_LANES = {HORIZON_GD: ("GD", "dash"), HORIZON_MUON: ("Muon", "solid")}
 
 
 def _noiseless(reproduction: Reproduction) -> list[Figure]:

@@ -24,7 +24,11 @@ from muonscope.engine.reproduce.base import (
 from muonscope.engine.sweep import SweepPoint
 from muonscope.engine.tasks.frequencies import hierarchical_probs
 
-__all__ = ["trajectories"]
+__all__ = ["HORIZON_GD", "HORIZON_MUON", "trajectories"]
+
+#: Labels of the horizon sweep's two lanes (preset 8): GD at η p₁ = 1.9, Muon tuned to the horizon T.
+HORIZON_GD = "GD η = 1.9/p₁"
+HORIZON_MUON = "Muon η = 2 log K / T"
 
 
 def _lane(optimizer: str, lr: float, label: str, **fields) -> LaneConfig:
@@ -173,8 +177,8 @@ def noisy_scaling(settings: Settings) -> Reproduction:
             p1 = float(hierarchical_probs(k, groups, beta)[0][0])
             for horizon in horizons:
                 lanes = (
-                    _lane("sgd", 1.9 / p1, "GD η = 1.9/p₁"),
-                    _lane("muon", 2 * math.log(k) / horizon, "Muon η = 2 log K / T", polar="exact"),
+                    _lane("sgd", 1.9 / p1, HORIZON_GD),
+                    _lane("muon", 2 * math.log(k) / horizon, HORIZON_MUON, polar="exact"),
                 )
                 task = _hierarchical(k, groups, beta, label_noise=0.1)
                 config = ExperimentConfig(

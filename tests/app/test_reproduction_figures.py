@@ -1,5 +1,7 @@
 """The app's figures of each reproduction: built from the engine's plain data, drawn with pyqtgraph."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6 import QtGui
@@ -9,7 +11,8 @@ from muonscope.app.reproduction_figures import PRESENTATIONS, reproduction_figur
 from muonscope.app.reproduction_summary import summary_markdown
 from muonscope.app.tail_figures import group_axis_label
 from muonscope.engine.presets import load_preset
-from muonscope.engine.reproduce import REPRODUCTIONS, Claim, Reproduction
+from muonscope.engine.reproduce import REPRODUCTIONS, Claim, Curve, CurveSet, Reproduction
+from muonscope.engine.reproduce.hierarchical import HORIZON_GD, HORIZON_MUON
 from muonscope.engine.reproduce.tail import staircase_group_sizes
 from tests.reproduced import reproduced
 
@@ -87,6 +90,24 @@ def test_hierarchical_figures_show_excess_loss_and_two_lanes_group_losses():
         assert group_panel.log_y and not group_panel.log_x
         assert [s.label for s in group_panel.series] == [f"group {g}" for g in range(1, 9)]
         assert all(s.x.max() <= 60 for s in group_panel.series)
+
+
+def test_the_horizon_sweeps_lanes_are_styled_by_the_engines_labels():
+    """GD dashed, Muon solid: the app looks the engine's lane labels up; it keeps no copy of them."""
+    x = np.array([16.0, 64.0])
+    curve = Curve(x, np.array([1.0, 0.5]))
+    setting = {"K": 256, "groups": 256, "beta": 1.2, "label_noise": 0.1, "gd_slope": -1 / 6}
+    theory = {"gd_slope": curve, "muon_slope": curve}
+    curves = {HORIZON_GD: curve, HORIZON_MUON: curve}
+    result = Reproduction(
+        "noisy_scaling", "ci", data=[CurveSet("final_excess_vs_horizon", curves, theory, setting)]
+    )
+    ((panel,),) = [figure.panels for figure in reproduction_figures(result)]
+    assert [(s.label, s.style) for s in panel.series] == [("GD, β = 1.2", "dash"), ("Muon, β = 1.2", "solid")]
+    app = Path(__file__).resolve().parents[2] / "app"
+    for path in app.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert HORIZON_GD not in source and HORIZON_MUON not in source, path
 
 
 def test_multi_step_panels_hold_every_lane_and_the_theory_guide():
