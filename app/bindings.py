@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from muonscope.engine.config import LANE_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
+from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
 from muonscope.engine.fields import FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_kinds import EMBEDDING_FAMILIES, TASK_KINDS, view_problem
 from muonscope.widgets.lane_table import LaneFieldSpec
 from muonscope.widgets.task_panel import TaskFieldSpec
+from muonscope.widgets.transport_bar import TransportRanges
 
 __all__ = [
     "LANE_CONTROLS",
@@ -27,6 +28,7 @@ __all__ = [
     "task_field_specs",
     "task_field_states",
     "task_values",
+    "transport_ranges",
 ]
 
 #: Lane fields with a control in the lane table.
@@ -81,6 +83,12 @@ def lane_field_spec() -> LaneFieldSpec:
         polars=list(LANE_FIELDS["polar"].choices),
         ranges=ranges,
     )
+
+
+def transport_ranges() -> TransportRanges:
+    """The toolbar's seed box and "go to" box: the seeds a task accepts, the steps a run may reach."""
+    seed, steps = TASK_FIELDS["seed"], RUN_FIELDS["steps"]
+    return TransportRanges(seed=(int(seed.lo), int(seed.hi)), step=(int(steps.lo), int(steps.hi)))
 
 
 def lane_values(lane: LaneConfig) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from muonscope.app.bindings import lane_field_spec, task_field_specs
+from muonscope.app.bindings import lane_field_spec, task_field_specs, transport_ranges
 from muonscope.app.renderer import SERIES_METRICS
 from muonscope.engine.config import MAX_LANES
 from muonscope.engine.presets import load_preset, preset_names
@@ -60,7 +60,7 @@ def build_views() -> Views:
     live_caption = SteadyLabel()  # after a few changes it runs long: it wraps, the window keeps its width
     live_caption.setObjectName("live_caption")
     live_caption.setContentsMargins(6, 0, 6, 0)
-    transport = TransportBar()
+    transport = TransportBar(transport_ranges())
     transport.set_presets(preset_entries())
     return Views(
         transport=transport,

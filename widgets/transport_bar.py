@@ -8,9 +8,11 @@ Page Up/Page Down by the preset picker).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["GOTO_MAXIMUM", "SPEEDS", "TransportBar"]
+__all__ = ["SPEEDS", "TransportBar", "TransportRanges"]
 
 #: (steps per second, text); 0 means as fast as the engine goes.
 SPEEDS = [
@@ -20,8 +22,15 @@ SPEEDS = [
     (30.0, "30 steps/s"),
     (0.0, "max speed"),
 ]
-#: Largest step "go to" accepts: far beyond any run, so the box never has to follow the run's length.
-GOTO_MAXIMUM = 10**7
+
+
+@dataclass(frozen=True)
+class TransportRanges:
+    """The bounds of the bar's number boxes: the values the run's settings accept."""
+
+    seed: tuple[int, int]  # the seed the reset box offers
+    #: the steps "go to" accepts: any a run may reach, so the box never has to follow the run's length
+    step: tuple[int, int]
 
 
 class _EnterSpinBox(QtWidgets.QSpinBox):
@@ -47,7 +56,7 @@ class TransportBar(QtWidgets.QToolBar):
     record_toggled = QtCore.Signal(bool)  # start (True) or stop recording what the window shows
     presentation_toggled = QtCore.Signal(bool)  # enter (True) or leave presentation mode
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, ranges: TransportRanges, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("transport", parent)
         self.setObjectName("transport")
         self.setMovable(False)
@@ -87,10 +96,10 @@ class TransportBar(QtWidgets.QToolBar):
         self.step_n_action.setStatusTip("take N steps (the box beside it)")
         self.step_n_action.setIcon(style.standardIcon(icons.SP_MediaSeekForward))
         self.step_n_action.triggered.connect(lambda: self.step_requested.emit(self.step_n_spin.value()))
-        self._add_goto()
+        self._add_goto(ranges.step)
         self.addSeparator()
         self.addWidget(QtWidgets.QLabel(" seed "))
-        self.seed_spin = self._spin(0, 2**31 - 1, 0, "seed of the data stream and embeddings")
+        self.seed_spin = self._spin(*ranges.seed, 0, "seed of the data stream and embeddings")
         self.reset_action = self._action(
             "reset", "Ctrl+R", "restart from W = 0 with this seed and the current settings"
         )
@@ -124,12 +133,12 @@ class TransportBar(QtWidgets.QToolBar):
         self.presentation_action.setStatusTip("presentation mode")
         self.presentation_action.toggled.connect(self.presentation_toggled)
 
-    def _add_goto(self) -> None:
+    def _add_goto(self, steps: tuple[int, int]) -> None:
         """A step box and "go": Ctrl+G jumps into the box; Enter there, or "go", asks for that step."""
         self.addWidget(QtWidgets.QLabel(" go to "))
         self.goto_spin = _EnterSpinBox()
         self.goto_spin.setObjectName("goto_step")
-        self.goto_spin.setRange(0, GOTO_MAXIMUM)
+        self.goto_spin.setRange(*steps)
         self.goto_spin.setToolTip("the step to go to (Ctrl+G); Enter goes")
         self.goto_spin.setKeyboardTracking(False)
         self.goto_spin.entered.connect(self._on_goto)

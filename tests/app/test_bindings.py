@@ -2,9 +2,10 @@
 
 import pytest
 
-from muonscope.app.bindings import lane_field_spec, task_field_specs, task_field_states
+from muonscope.app.bindings import lane_field_spec, task_field_specs, task_field_states, transport_ranges
 from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
 from muonscope.engine.config import LANE_FIELDS, TASK_FIELDS
+from muonscope.engine.fields import MAX_SEED, MAX_STEPS
 from muonscope.engine.task_kinds import TASK_KINDS
 
 
@@ -58,3 +59,16 @@ def test_field_states_follow_the_kind():
     assert "gaussian" in disabled and "spiked" in disabled["gaussian"]
     _, _, disabled = task_field_states(TaskConfig(d=16, n_items=64))
     assert disabled["orthogonal"].startswith("needs N ≤ d")
+
+
+def test_the_toolbars_seed_and_go_to_boxes_offer_what_the_engine_accepts(qtbot):
+    from muonscope.widgets.transport_bar import TransportBar
+
+    bar = TransportBar(transport_ranges())
+    qtbot.addWidget(bar)
+    assert (bar.seed_spin.minimum(), bar.seed_spin.maximum()) == (0, MAX_SEED)
+    assert (bar.goto_spin.minimum(), bar.goto_spin.maximum()) == (0, MAX_STEPS)
+    TaskConfig(seed=bar.seed_spin.maximum())  # the largest seed offered is accepted ...
+    with pytest.raises(ConfigError, match=r"^seed = "):
+        TaskConfig(seed=bar.seed_spin.maximum() + 1)  # ... and one more is not
+    ExperimentConfig().with_value("run.steps", bar.goto_spin.maximum())  # a run may reach the last step

@@ -10,7 +10,9 @@ from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
 from muonscope.widgets.timeline import BranchMark, Timeline
-from muonscope.widgets.transport_bar import GOTO_MAXIMUM, TransportBar
+from muonscope.widgets.transport_bar import TransportBar, TransportRanges
+
+RANGES = TransportRanges(seed=(0, 999), step=(0, 10**9))  # the app passes the engine's bounds
 
 
 def _matrix_view(qtbot) -> MatrixView:
@@ -319,7 +321,7 @@ def test_breakpoint_note_explains_the_grammar(qtbot):
 
 
 def test_transport_go_to_asks_for_the_typed_step(qtbot):
-    bar = TransportBar()
+    bar = TransportBar(RANGES)
     qtbot.addWidget(bar)
     bar.resize(1600, 40)  # wide enough that no widget is folded into the overflow menu
     bar.show()
@@ -333,10 +335,10 @@ def test_transport_go_to_asks_for_the_typed_step(qtbot):
     with qtbot.waitSignal(bar.goto_requested) as went:
         qtbot.keyClick(bar.goto_spin, QtCore.Qt.Key.Key_Return)
     assert went.args == [250]
-    bar.goto_spin.setValue(GOTO_MAXIMUM)
+    bar.goto_spin.setValue(RANGES.step[1] + 1)  # held at the largest step the app allows
     with qtbot.waitSignal(bar.goto_requested) as went:
         bar.goto_action.trigger()
-    assert went.args == [10**7]
+    assert went.args == [RANGES.step[1]]
 
 
 def _timeline(qtbot) -> Timeline:
@@ -422,7 +424,7 @@ def test_timeline_stays_small(qtbot):
 
 
 def test_page_up_and_down_step_through_the_presets_past_their_headings(qtbot):
-    bar = TransportBar()
+    bar = TransportBar(RANGES)
     qtbot.addWidget(bar)
     bar.set_presets([("a", "A", "muonscope"), ("b", "B", "muonscope"), ("c", "C", "Kim et al.")])
     bar.set_preset("b")

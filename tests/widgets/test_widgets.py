@@ -13,7 +13,9 @@ from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
 from muonscope.widgets.timeline import Timeline
-from muonscope.widgets.transport_bar import TransportBar
+from muonscope.widgets.transport_bar import TransportBar, TransportRanges
+
+RANGES = TransportRanges(seed=(0, 999), step=(0, 10**9))  # the app passes the engine's bounds
 
 LANE = {
     "optimizer": "muon",
@@ -123,7 +125,7 @@ def test_task_panel_disables_choices_with_reasons(qtbot):
 
 
 def test_transport_bar_signals(qtbot):
-    bar = TransportBar()
+    bar = TransportBar(RANGES)
     qtbot.addWidget(bar)
     with qtbot.waitSignal(bar.play_toggled) as toggled:
         bar.play_action.trigger()
