@@ -107,9 +107,9 @@ def lane_field_states(lane: LaneConfig) -> dict[str, tuple[bool, str]]:
     for name in ("polar", "ns_steps", "lam"):
         if name not in spec.uses:
             states[name] = (False, "only Muon orthogonalises its update")
-    if lane.optimizer == "muon" and lane.polar != "ns":
+    if "polar" in spec.uses and lane.polar != "ns":
         states["ns_steps"] = (False, "only the Newton–Schulz map (polar = ns) has iteration steps")
-    if lane.optimizer == "muon" and lane.polar != "reg":
+    if "polar" in spec.uses and lane.polar != "reg":
         states["lam"] = (False, "λ belongs to the regularised polar map (polar = reg)")
     if lane.order == "none" and "order" in spec.uses:
         states["momentum"] = (False, "momentum order is none: no buffer, so μ has no effect")

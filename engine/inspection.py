@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from muonscope.engine.optim.polar import polar_exact
-from muonscope.engine.optim.registry import momentum_of
+from muonscope.engine.optim.registry import OPTIMIZERS, momentum_of
 from muonscope.engine.optim.rules import nesterov_look_ahead, polar_map
 
 __all__ = ["TENSORS", "LaneMatrices", "lane_matrices", "task_coordinates"]
@@ -79,7 +79,7 @@ def _polar_comparison(settings, gradient: Tensor | None, momentum: Tensor | None
     empty = np.zeros(0)
     if gradient is None or direction is None:
         return empty, empty, None, ""
-    if settings.optimizer != "muon":
+    if "polar" not in OPTIMIZERS[settings.optimizer].uses:  # no polar map of its own
         reference = polar_exact(direction)
         return _sv(direction), _sv(reference), None, "update"
     source, x = _map_input(settings, gradient, momentum)
