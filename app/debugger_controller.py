@@ -98,7 +98,8 @@ class DebuggerController(QtCore.QObject):
         views.breakpoints.remove_requested.connect(self.remove_breakpoint)
         views.breakpoints.enabled_changed.connect(self.enable_breakpoint)
         views.inspector.request_changed.connect(lambda _request: self.inspect())
-        self._window.inspector_dock.visibilityChanged.connect(lambda visible: visible and self.inspect())
+        # the flag Qt passes is not always the dock's state once shown (False on a first show): ask the dock
+        self._window.inspector_dock.visibilityChanged.connect(lambda _visible: self.inspect())
         self._clock.frame_drawn.connect(self._on_frame)
         self._clock.run_started.connect(self._on_new_history)
         self._clock.step_wanted.connect(lambda step: link.submit(RecallStep(step)))
