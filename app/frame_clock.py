@@ -363,7 +363,7 @@ class FrameClock(QtCore.QObject):
         snapshot = self._newest
         if snapshot is None:
             return
-        diverged = [lane.index + 1 for lane in snapshot.lanes if lane.diverged]
+        diverged = [lane.index for lane in snapshot.lanes if lane.diverged]  # numbered from 0, as everywhere
         lanes = f"{len(snapshot.lanes)} lanes" + (
             f", diverged: {', '.join(map(str, diverged))}" if diverged else ", all finite"
         )

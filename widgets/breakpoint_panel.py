@@ -11,7 +11,8 @@ __all__ = ["GRAMMAR_NOTE", "BreakpointPanel"]
 
 GRAMMAR_NOTE = (
     "<b>[LANE:]METRIC OP NUMBER</b> or <b>diverged</b> — e.g. <code>loss &lt; 0.5</code>, "
-    "<code>1:recovered &gt;= 300</code>, <code>Muon:alignment &gt; 0.9</code>. "
+    "<code>1:recovered &gt;= 300</code>, <code>2:alignment &gt; 0.9</code>; LANE is a lane's number "
+    "(from 0) or its whole label as the key shows it. "
     "Population metrics (loss, accuracy, recovered, …) are checked only at steps where they are "
     "evaluated (every run.eval_every steps)."
 )

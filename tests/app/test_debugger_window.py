@@ -1,5 +1,6 @@
 """The window's debugger: save and open sessions, go to a step, fork, breakpoints, inspector."""
 
+import html
 import pickle
 import threading
 from dataclasses import replace
@@ -424,3 +425,18 @@ def test_the_branch_menu_and_the_timeline_follow_the_run(qtbot):
     assert entries() == ["main (steps 0–20)", "fork 1 at step 8 (steps 8–15)"]
     current = next(mark for mark in app.views.timeline.branches if mark.current)
     assert (current.fork_step, current.head_step) == (8, 15)
+
+
+def test_the_breakpoint_panels_examples_are_accepted_on_the_default_preset():
+    """The examples the panel shows are what a new user types first: each must work as shown."""
+    import re
+
+    from muonscope.engine.breakpoints import parse_breakpoint
+    from muonscope.engine.presets import load_preset
+    from muonscope.widgets.breakpoint_panel import GRAMMAR_NOTE
+
+    labels = [lane.display_label() for lane in load_preset("default").config.lanes]
+    examples = [html.unescape(text) for text in re.findall(r"<code>(.*?)</code>", GRAMMAR_NOTE)]
+    assert len(examples) >= 3
+    for example in examples:
+        parse_breakpoint(example, labels)  # raises, naming the expression, if the example is wrong

@@ -7,6 +7,7 @@ the engine's messages (a pause is reported after every snapshot taken before it)
 import gc
 import threading
 import weakref
+from dataclasses import replace
 
 import pytest
 from PySide6 import QtCore
@@ -14,7 +15,7 @@ from PySide6 import QtCore
 from muonscope.app.composition import keep_startup_objects_out_of_collections
 from muonscope.app.engine_link import EngineLink
 from muonscope.app.engine_protocol import Step
-from muonscope.engine import Experiment
+from muonscope.engine import Experiment, LaneConfig
 from tests.app.helpers import (
     WAIT_MS,
     held_experiment,
@@ -344,3 +345,19 @@ def test_startup_objects_leave_full_collections_and_later_garbage_is_still_colle
         assert alive() is None
     finally:
         gc.unfreeze()
+
+
+def test_a_diverged_lane_is_named_by_the_same_number_in_the_banner_and_the_status_bar(qtbot, monkeypatch):
+    import dataclasses
+
+    from muonscope.engine.optim.registry import OPTIMIZERS
+
+    blow_up = dataclasses.replace(OPTIMIZERS["ngd"], rule=lambda g, state, lane: g * float("inf"))
+    monkeypatch.setitem(OPTIMIZERS, "ngd", blow_up)
+    preset = small_preset()
+    lanes = (preset.config.lanes[2], LaneConfig(optimizer="ngd", lr=0.1))
+    app = open_app(qtbot, replace(preset, config=replace(preset.config, lanes=lanes)))
+    app.intents.step(3)
+    qtbot.waitUntil(lambda: "diverged" in app.window.status_text("lanes"), timeout=WAIT_MS)
+    assert app.window.status_text("lanes").endswith("2 lanes, diverged: 1")
+    qtbot.waitUntil(lambda: "lane 1 (" in app.views.message.text, timeout=WAIT_MS)  # the second lane: 1
