@@ -93,6 +93,7 @@ class CapacityPlot(PlotPanel):
         self.run_button.clicked.connect(lambda: self.run_requested.emit(self.mode("x")))
         self.progress = QtWidgets.QProgressBar()
         self.progress.setMaximumWidth(120)
+        self.progress.setMinimumWidth(56)  # "12/12" fits: the header stays within half a 1280 px window
         self.progress.setTextVisible(True)
         self.cancel_button = QtWidgets.QPushButton("cancel")
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
@@ -105,11 +106,11 @@ class CapacityPlot(PlotPanel):
         return self.mode("x") == "steps"
 
     def set_running(self, running: bool, done: int = 0, total: int = 0) -> None:
-        """Show a sweep's progress; the run button is disabled while one runs."""
+        """Show a sweep's progress; cancel takes the run button's place while one runs (both at once
+        made the header wider than half a 1280 px window)."""
         sweeping = self.mode("x") != "steps"
         self._running = running
-        self.run_button.setVisible(sweeping)
-        self.run_button.setEnabled(not running)
+        self.run_button.setVisible(sweeping and not running)
         self.cancel_button.setVisible(sweeping and running)
         self.progress.setVisible(sweeping and (running or total > 0))
         self.progress.setRange(0, max(total, 1))

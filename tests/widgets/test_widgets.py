@@ -230,7 +230,7 @@ def test_new_lanes_leave_a_running_sweep_on_show(qtbot):
     shown = list(plot.plot.listDataItems())
     plot.set_lanes(["pre", "post"])
     assert plot.cancel_button.isVisible() and plot.progress.isVisible()
-    assert plot.progress.text() == "1/5" and not plot.run_button.isEnabled()
+    assert plot.progress.text() == "1/5" and not plot.run_button.isVisible()  # cancel in its place
     assert all(item in plot.plot.listDataItems() for item in shown)
     assert [label.text for _, label in plot.legend.items] == ["pre"]
     assert not plot.steps_curves_visible
@@ -299,3 +299,15 @@ def test_capacity_plot_says_why_a_mode_that_does_not_apply_is_empty(qtbot):
     plot.set_mode_state("steps", True)
     plot.set_mode("x", "steps")
     assert plot.placeholder is None
+
+
+def test_a_running_sweep_keeps_the_capacity_header_within_half_a_1280_px_window(qtbot):
+    """Run, progress and cancel side by side pushed a 1280 px window to 1301 px (one_step_capacity)."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    plot.set_mode("x", "mu")
+    idle = plot.minimumSizeHint().width()
+    plot.set_running(True, 12, 12)
+    assert plot.cancel_button.isVisible() and not plot.run_button.isVisible()
+    assert plot.minimumSizeHint().width() <= max(idle, 420)  # the per-class panel beside it needs 420
