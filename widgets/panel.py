@@ -336,6 +336,8 @@ class PlotPanel(QtWidgets.QWidget):
             legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
             for position, text in lanes:
                 legend.addItem(pg.PlotDataItem(pen=lane_pen(position)), text)
+            if legend.layout.preferredWidth() > self.plot.getViewBox().width():
+                legend.setColumnCount(1)  # two columns wider than the plot would widen it past the panel
             self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 1)
             self._lane_legend_item = legend
 

@@ -478,3 +478,22 @@ def test_png_size_dialog_keeps_the_shape_unless_told_not_to(qtbot):
     dialog.height_box.setValue(600)
     assert dialog.size_px == (600, 600)
     assert PngSizeDialog((20000, 10)).size_px == (8192, 16)  # within what a PNG export takes
+
+
+def test_a_lane_legend_wider_than_a_narrow_panel_stacks_instead_of_widening_the_plot(qtbot):
+    """Two columns of long lane labels under a 415 px panel pushed the plot past its edge: cut axes."""
+    configure_pyqtgraph()
+    window = QtWidgets.QWidget()
+    qtbot.addWidget(window)
+    panel = SeriesPlot("② over time", [("loss", "loss")])
+    QtWidgets.QVBoxLayout(window).addWidget(panel)
+    window.resize(415, 231)
+    window.show()
+    qtbot.waitExposed(window)
+    labels = ["SGD μ=0.9 sum lr=128", "Adam β=(0.9, 0.999) lr=0.1", "Muon pre μ=0.95 ema exact lr=0.3"]
+    with panel.lane_legend(list(enumerate(labels))):
+        QtWidgets.QApplication.processEvents()
+        view = panel.plot_widget.viewport().width()
+        assert panel.plot.geometry().width() <= view + 1  # the plot stays inside its panel
+    with panel.lane_legend([(0, "SGD"), (1, "Adam")]):  # short labels keep two columns
+        assert panel.plot.geometry().width() <= view + 1
