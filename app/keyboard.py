@@ -35,6 +35,7 @@ class KeyboardController(QtCore.QObject):
         self.stage_action = self._add("give the keys back to the plots (leave a box)", "Escape", "View")
         self.stage_action.triggered.connect(window.focus_stage)
         transport = window.views.transport
+        transport.typing_done.connect(window.focus_stage)  # Enter in a box, then Space plays
         transport.goto_focus_action.setProperty(SHEET_GROUP, "Run")
         for action in (transport.previous_preset_action, transport.next_preset_action):
             action.setProperty(SHEET_GROUP, "Presets")
@@ -68,6 +69,7 @@ class KeyboardController(QtCore.QObject):
         self.sheet.set_rows(self.shortcut_rows())
         self.sheet.show()
         self.sheet.activateWindow()
+        self._window.focus_stage()  # once the sheet closes, the keys are the plots' again
 
 
 def _group(action: QtGui.QAction) -> str:

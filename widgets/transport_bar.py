@@ -55,6 +55,7 @@ class TransportBar(QtWidgets.QToolBar):
     speed_changed = QtCore.Signal(float)
     record_toggled = QtCore.Signal(bool)  # start (True) or stop recording what the window shows
     presentation_toggled = QtCore.Signal(bool)  # enter (True) or leave presentation mode
+    typing_done = QtCore.Signal()  # Enter in one of the bar's boxes: the keys may go back to the plots
 
     def __init__(self, ranges: TransportRanges, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("transport", parent)
@@ -142,6 +143,7 @@ class TransportBar(QtWidgets.QToolBar):
         self.goto_spin.setToolTip("the step to go to (Ctrl+G); Enter goes")
         self.goto_spin.setKeyboardTracking(False)
         self.goto_spin.entered.connect(self._on_goto)
+        self.goto_spin.entered.connect(self.typing_done.emit)
         self.addWidget(self.goto_spin)
         self.goto_action = QtGui.QAction("go", self)
         self.goto_action.setToolTip("show the run at the step on the left (Enter in the box)")
@@ -177,7 +179,8 @@ class TransportBar(QtWidgets.QToolBar):
         return action
 
     def _spin(self, lo: int, hi: int, value: int, tip: str) -> QtWidgets.QSpinBox:
-        spin = QtWidgets.QSpinBox()
+        spin = _EnterSpinBox()
+        spin.entered.connect(self.typing_done.emit)
         spin.setRange(lo, hi)
         spin.setValue(value)
         spin.setToolTip(tip)

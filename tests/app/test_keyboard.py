@@ -81,6 +81,29 @@ def test_escape_after_typing_in_a_spin_box_gives_space_back_to_play(app, qtbot):
     wait_until_paused(qtbot, app)
 
 
+@pytest.mark.parametrize("box", ["step_n_spin", "seed_spin", "goto_spin"])
+def test_enter_in_a_toolbar_box_takes_the_value_and_gives_space_back_to_play(app, qtbot, box):
+    """Type 25, Enter, Space: it plays (Space used to land in the box and empty it)."""
+    spin = getattr(app.views.transport, box)
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=WAIT_MS)
+    spin.selectAll()
+    qtbot.keyClicks(spin, "25")
+    qtbot.keyClick(spin, Key.Key_Return)
+    assert spin.value() == 25 and app.window.stage.hasFocus()
+    wait_until_paused(qtbot, app)  # "go to 25" runs there first
+    qtbot.keyClick(app.window.stage, Key.Key_Space)
+    qtbot.waitUntil(lambda: app.clock.playing, timeout=WAIT_MS)
+    assert spin.value() == 25
+
+
+def test_closing_the_shortcut_sheet_gives_the_keys_to_the_plots(app, qtbot):
+    app.keyboard.show_sheet()
+    qtbot.waitUntil(app.keyboard.sheet.isVisible, timeout=WAIT_MS)
+    app.keyboard.sheet.close()
+    assert app.window.stage.hasFocus() or app.window.focusWidget() is app.window.stage
+
+
 def test_left_moves_the_view_back_one_step_when_paused_and_right_returns_to_live(app, qtbot):
     app.intents.step(5)
     wait_for_step(qtbot, app, 5)
