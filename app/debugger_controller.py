@@ -80,6 +80,11 @@ class DebuggerController(QtCore.QObject):
         ):
             dock.toggleViewAction().setShortcut(QtGui.QKeySequence(key))
             dock.toggleViewAction().setStatusTip(f"show / hide the {what}")
+            # shown as a tab behind the other dock it would stay out of sight: bring it to the front
+            # (once the dock layout has taken it in: raised at once, a first show stays behind)
+            dock.toggleViewAction().toggled.connect(
+                lambda shown, d=dock: shown and QtCore.QTimer.singleShot(0, d, d.raise_)
+            )
         self.branch_menu = self._window.menu("Branch")
         self._show_recent()
         self._show_branches()

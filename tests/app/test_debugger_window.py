@@ -440,3 +440,21 @@ def test_the_breakpoint_panels_examples_are_accepted_on_the_default_preset():
     assert len(examples) >= 3
     for example in examples:
         parse_breakpoint(example, labels)  # raises, naming the expression, if the example is wrong
+
+
+def test_a_dock_opened_from_its_shortcut_comes_to_the_front_of_its_tabs(qtbot):
+    from PySide6 import QtWidgets
+
+    app = open_app(qtbot)
+    window = app.window
+
+    def front_tab() -> str:
+        bars = [bar for bar in window.findChildren(QtWidgets.QTabBar) if bar.count() > 1]
+        return bars[0].tabText(bars[0].currentIndex()) if bars else ""
+
+    window.breakpoints_dock.toggleViewAction().trigger()
+    window.inspector_dock.toggleViewAction().trigger()  # Ctrl+I
+    qtbot.waitUntil(lambda: front_tab() == "Inspector", timeout=WAIT_MS)  # not a tab behind breakpoints
+    window.breakpoints_dock.toggleViewAction().trigger()  # hide
+    window.breakpoints_dock.toggleViewAction().trigger()  # Ctrl+B again: now it is in front
+    qtbot.waitUntil(lambda: front_tab() == "Breakpoints", timeout=WAIT_MS)
