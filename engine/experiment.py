@@ -442,7 +442,7 @@ class Experiment:
         self._lanes[index] = replace(self._lanes[index], diverged=True, diverged_step=step)
         label = self._lanes[index].label
         text = f"lane {index} diverged ({label}{', ' + what if what else ''})"
-        self._events.append(Event(step - 1, f"lanes[{index}].diverged", False, True, text))
+        self._events.append(Event(step, f"lanes[{index}].diverged", False, True, text))
 
     def _check_losses(self) -> None:
         """A lane whose minibatch loss is not finite has diverged even if W still is."""

@@ -171,6 +171,7 @@ class TestDivergenceAndReset:
         (event,) = [e for e in snap.events if "diverged" in e.text]
         # named as lanes[1], `--until 1:diverged` and the JSON's lanes[1] name it: numbering starts at 0
         assert event.field == "lanes[1].diverged"
+        assert event.step == snap.lanes[1].diverged_step  # the step it diverged at, as the pause says
         assert event.text.startswith(f"lane 1 diverged ({snap.lanes[1].label}")
 
     def test_reset_replays_the_run_and_a_new_seed_changes_it(self):
