@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -243,6 +244,27 @@ def _terminal_interrupts_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _check_scheduler_answers(address: str, timeout_s: float) -> None:
+    """Refuse an address no scheduler listens at before a Client is made for it.
+
+    A Client whose connection fails is left half-built; garbage-collected later, at any moment,
+    its clean-up takes a lock that the collecting thread may already hold, and the process hangs.
+    So a network address is parsed and its port knocked on first (other transports, such as an
+    in-process cluster's inproc://, go to the Client as they are). Raises ValueError for an
+    address without a port, OSError when nothing answers within ``timeout_s``.
+    """
+    from distributed.comm import get_address_host_port
+
+    scheme = address.partition("://")[0] if "://" in address else "tcp"
+    if scheme not in ("tcp", "tls"):
+        return
+    host, port = get_address_host_port(address)  # ValueError names what is wrong with it
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise OSError(f"no Dask scheduler answers at {address}: {exc.strerror or exc}") from None
+
+
 class DaskExecutor:
     """Points on a Dask cluster: the scheduler at ``scheduler``, or a LocalCluster started here.
 
@@ -268,6 +290,7 @@ class DaskExecutor:
         self.scheduler = scheduler
         self._cluster = None
         if scheduler:
+            _check_scheduler_answers(scheduler, connect_timeout_s)
             self._client = Client(scheduler, timeout=connect_timeout_s)
         else:
             with _terminal_interrupts_ignored():  # Ctrl-C reaches this process, which closes the cluster

@@ -94,3 +94,25 @@ def test_a_scheduler_that_does_not_answer_is_an_os_error_after_the_timeout():
         address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
     with pytest.raises(OSError, match=address):
         DaskExecutor(address, connect_timeout_s=1)
+
+
+def test_a_refused_scheduler_leaves_no_half_built_client_behind():
+    """A Client whose connection failed cleans up whenever the collector finds it, taking a lock the
+    collecting thread may hold: a later test hung 300 s in its clean-up. None is made at all."""
+    import gc
+
+    from distributed import Client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+
+    def clients() -> int:  # by exact type: isinstance would touch lazy module attributes
+        return sum(type(obj) is Client for obj in gc.get_objects())
+
+    gc.collect()
+    before = clients()
+    for _ in range(2):
+        with pytest.raises(OSError, match=address):
+            DaskExecutor(address, connect_timeout_s=1)
+    assert clients() == before
