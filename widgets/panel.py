@@ -12,11 +12,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from muonscope.widgets.axes import decade_axes
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.mode_box import ModeBox
 from muonscope.widgets.theme import StageStyle, lane_pen
 
 #: Characters a panel's mode box is sized for beside the controls, and at most on the stage alone.
-DESK_MODE_CHARS = 6
-STAGE_MODE_CHARS = 24
+#: The characters a header's mode box keeps when the header is short of room.
+LEAST_MODE_CHARS = 6
 
 __all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
 
@@ -112,7 +113,6 @@ class PlotPanel(QtWidgets.QWidget):
         layout.addLayout(self._header)
         layout.addWidget(self.plot_widget, 1)
         self.modes: dict[str, QtWidgets.QComboBox] = {}
-        self._modes_in_full = False
         self._legend_lanes: tuple[tuple[int, str], ...] = ()  # named under the plot (a panel alone)
         self._lane_legend_item: pg.LegendItem | None = None
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
@@ -129,18 +129,15 @@ class PlotPanel(QtWidgets.QWidget):
         self.plot_widget.installEventFilter(self)
         self._build_export_menu()
 
-    def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> QtWidgets.QComboBox:
+    def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> ModeBox:
         """A combo of (value, text) options in the header; emits ``mode_changed(name, value)``."""
-        combo = QtWidgets.QComboBox()
+        # headers share a quarter of the window beside the controls: a box shows its option whole
+        # where the header has room and elides it where not, instead of widening the window
+        combo = ModeBox(LEAST_MODE_CHARS)
         combo.setObjectName(f"{name}_mode")
         combo.setToolTip(tooltip)
-        # headers share a quarter of the window beside the controls: long option texts elide there
-        # instead of widening the window; on the stage alone a box shows the option it holds in full
-        combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        combo.setMinimumContentsLength(DESK_MODE_CHARS)
         for value, text in options:
             combo.addItem(text, value)
-        combo.currentIndexChanged.connect(lambda _i, c=combo: self._fit_mode(c))
         combo.currentIndexChanged.connect(
             lambda _i, n=name, c=combo: self.mode_changed.emit(n, c.currentData())
         )
@@ -183,18 +180,10 @@ class PlotPanel(QtWidgets.QWidget):
         palette = self._title.palette()
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
         self._title.setPalette(palette)
-        self._modes_in_full = style != StageStyle()
-        for combo in self.modes.values():
-            self._fit_mode(combo)
         self._note.setColor(colours.foreground)
         self._note.fill = pg.mkBrush(QtGui.QColor(colours.background))
         self._note.setFont(font)
         self._place_note()
-
-    def _fit_mode(self, combo: QtWidgets.QComboBox) -> None:
-        """The box's width: the option it holds in full on the stage alone, else DESK_MODE_CHARS."""
-        full = max(DESK_MODE_CHARS, min(len(combo.currentText()), STAGE_MODE_CHARS))
-        combo.setMinimumContentsLength(full if self._modes_in_full else DESK_MODE_CHARS)
 
     def set_title(self, title: str) -> None:
         self._title_full = title

@@ -1,0 +1,55 @@
+"""A panel header's mode combo: its option in full where the header has room, cut with "…" where not.
+
+Four panel headers share the width beside the controls. A combo sized to its minimum contents
+showed a clipped glyph where the header had room to spare ("spectral ga", "error vs ran" at 1280
+pixels); sized to its contents it widened the window. This box asks for its option's whole width
+and gives way down to a few characters, drawing the option elided when squeezed, so the text shown
+is never a cut word without a mark; the open list always has the options whole.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["ModeBox"]
+
+
+class ModeBox(QtWidgets.QComboBox):
+    """A QComboBox whose preferred width is its current option's and whose label elides."""
+
+    def __init__(self, least_chars: int, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(least_chars)
+        self.currentIndexChanged.connect(lambda _index: self.updateGeometry())
+
+    def sizeHint(self) -> QtCore.QSize:
+        """The least width plus the room the current option needs beyond its least characters."""
+        hint = super().sizeHint()
+        metrics = self.fontMetrics()
+        least = metrics.horizontalAdvance("X" * self.minimumContentsLength())  # as Qt counts them
+        extra = max(metrics.horizontalAdvance(self.currentText()) - least, 0)
+        return QtCore.QSize(hint.width() + extra, hint.height())
+
+    @property
+    def shown_text(self) -> str:
+        """The option's text as drawn at the box's present width ("…" where it is cut)."""
+        option = QtWidgets.QStyleOptionComboBox()
+        self.initStyleOption(option)
+        field = self.style().subControlRect(
+            QtWidgets.QStyle.ComplexControl.CC_ComboBox,
+            option,
+            QtWidgets.QStyle.SubControl.SC_ComboBoxEditField,
+            self,
+        )
+        return self.fontMetrics().elidedText(
+            self.currentText(), QtCore.Qt.TextElideMode.ElideRight, field.width()
+        )
+
+    def paintEvent(self, _event) -> None:
+        painter = QtWidgets.QStylePainter(self)
+        option = QtWidgets.QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QtWidgets.QStyle.ComplexControl.CC_ComboBox, option)
+        option.currentText = self.shown_text
+        painter.drawControl(QtWidgets.QStyle.ControlElement.CE_ComboBoxLabel, option)
