@@ -164,6 +164,7 @@ def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, n
 def _draw_panel(plot, legend, panel: Panel) -> None:
     import pyqtgraph as pg
 
+    from muonscope.widgets.guide_legend import guide_label
     from muonscope.widgets.panel import plain_units
     from muonscope.widgets.theme import lane_colour, lane_pen
 
@@ -195,7 +196,7 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
     for guide in panel.guides:
         x, y = _positive(np.asarray(guide.x, float), np.asarray(guide.y, float), panel)
         pen = pg.mkPen("#777777", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
-        legend.addItem(plot.plot(x, y, pen=pen), f"guide: {guide.label}")
+        legend.addItem(plot.plot(x, y, pen=pen), guide_label(guide.label))
         if panel.range_with_guides:
             xs.append(x)
             ys.append(y)

@@ -4,6 +4,10 @@ pyqtgraph labels every minor tick of a log axis ("2·10¹ 3·10¹ 4·10¹ …");
 window wide, across two or more decades, those labels overlap into an unreadable run. Here the minor
 ticks keep their marks, and their text is thinned to what fits: every mantissa 2…9 where even the
 tightest pair (8 and 9) has room, else 2 and 5, else the decades alone.
+
+The axis title is cut to the axis's length with "…" (whole in the axis's tooltip): a long title
+("items recovered after one step (log)") on a plot squeezed by its legend in a 720-pixel window ran
+past the plot's top and was cut there without a mark.
 """
 
 from __future__ import annotations
@@ -31,8 +35,15 @@ def minor_mantissas(pixels_per_decade: float, label_px: float) -> frozenset[int]
     return frozenset()
 
 
+#: Pixels an axis title keeps clear of each end of its axis.
+_TITLE_MARGIN_PX = 8.0
+
+
 class DecadeAxis(pg.AxisItem):
-    """A linear axis as pyqtgraph draws it; on a log axis, minor labels only where they fit."""
+    """A linear axis as pyqtgraph draws it; on a log axis, minor labels only where they fit; a title
+    no longer than the axis."""
+
+    _titled_length_px = -1.0  # the axis length the title was last fitted to
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         """pyqtgraph's levels, with a decade level first whenever the range holds a decade.
@@ -76,6 +87,48 @@ class DecadeAxis(pg.AxisItem):
                 p.fillRect(rect, pen.color())
         super().drawPicture(p, axisSpec, stroked, textSpecs)
 
+    def _updateLabel(self):
+        """pyqtgraph's title, cut with "…" to the axis's length where it is longer."""
+        self._titled_length_px = self._length_px()
+        super()._updateLabel()
+        full = self.labelString()
+        room = self._title_room_px()
+        if room <= 0 or self.label.boundingRect().width() <= room:  # not laid out yet, or it fits
+            self.setToolTip("")
+            return
+        kept = _longest_fitting(len(self.labelText), lambda n: self._title_fits(self._title_cut(n)))
+        self.label.setHtml(self._title_html(self._title_cut(kept)))
+        self.setToolTip(QtGui.QTextDocumentFragment.fromHtml(full).toPlainText().strip())
+        self._adjustSize()
+
+    def resizeEvent(self, ev=None):
+        if self.label is not None and self.labelText and self._length_px() != self._titled_length_px:
+            self._updateLabel()  # the title's room changed: cut it again (or show it whole)
+        super().resizeEvent(ev)
+
+    @property
+    def shown_title(self) -> str:
+        """The axis title as drawn (cut with "…" where the axis is shorter than it)."""
+        return self.label.toPlainText().strip() if self.label is not None else ""
+
+    def _title_room_px(self) -> float:
+        return self._length_px() - _TITLE_MARGIN_PX
+
+    def _title_cut(self, kept: int) -> str:
+        return self.labelText[:kept].rstrip() + "…"
+
+    def _title_html(self, text: str) -> str:
+        full_text = self.labelText
+        try:
+            self.labelText = text
+            return self.labelString()
+        finally:
+            self.labelText = full_text
+
+    def _title_fits(self, text: str) -> bool:
+        self.label.setHtml(self._title_html(text))
+        return self.label.boundingRect().width() <= self._title_room_px()
+
     def _updateWidth(self):
         """pyqtgraph's width, with room for the whole axis title beside the tick labels.
 
@@ -99,6 +152,18 @@ class DecadeAxis(pg.AxisItem):
         if self.orientation in ("left", "right"):
             return metrics.height()
         return metrics.horizontalAdvance("5·10⁻⁸") + metrics.averageCharWidth()
+
+
+def _longest_fitting(most: int, fits) -> int:
+    """The largest n in 0…``most`` − 1 with ``fits(n)`` (0 when none): ``fits`` holds up to some n."""
+    low, high = 0, most - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _line_as_rect(pen: QtGui.QPen, start, end) -> QtCore.QRectF | None:

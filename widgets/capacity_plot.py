@@ -14,8 +14,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.axes import DecadeAxis
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
+from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_label
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
@@ -57,7 +59,7 @@ class CapacityPlot(PlotPanel):
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.right = pg.ViewBox(enableMouse=False)
         self.right.setMenuEnabled(False)  # it lies over the plot: a right click is the panel's
-        self.plot.showAxis("right")
+        self.plot.setAxisItems({"right": DecadeAxis("right")})  # its title is cut to fit, as the left's
         self.plot.scene().addItem(self.right)
         axis = self.plot.getAxis("right")
         axis.linkToView(self.right)
@@ -65,8 +67,9 @@ class CapacityPlot(PlotPanel):
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
+        self.plot.getViewBox().sigResized.connect(self._fit_legend_columns)
         # the sweep's legend sits under the plot, in its own row: inside, it would cover curves
-        self.legend = pg.LegendItem(labelTextSize="8pt", colCount=2)
+        self.legend = GuideLegend(labelTextSize="8pt", colCount=2)
         self.plot.layout.addItem(self.legend, LEGEND_ROW, 1)
         self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
@@ -329,12 +332,25 @@ class CapacityPlot(PlotPanel):
         for label, x, y in guides:
             keep, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
             shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
-            self._sweep_series.append((f"guide: {label}", shown_x, shown_y))
+            self._sweep_series.append((guide_label(label), shown_x, shown_y))
             pen = pg.mkPen("#777777", width=1.5, style=QtCore.Qt.PenStyle.DashLine)
-            self._add(pg.PlotDataItem(px, py, pen=pen), f"guide: {label}")
+            self._add(pg.PlotDataItem(px, py, pen=pen), guide_label(label))
         self._fit(xs, ys, log_x, log_y)
+        self._fit_legend_columns()
         self._fit_legend_row()
         self.show_why_empty()
+
+    def _fit_legend_columns(self) -> None:
+        """As many lanes to a legend row as the plot's width takes: one row of lanes where it can,
+        so the plot keeps its height in a 720-pixel window."""
+        lanes = sum(not text.startswith(GUIDE_PREFIX) for text in self.legend_texts)
+        if lanes:
+            self.legend.fit_columns(self.plot.getViewBox().width(), lanes)
+
+    @property
+    def legend_texts(self) -> list[str]:
+        """The sweep legend's entries, in order (empty in steps mode: the lane key names the lanes)."""
+        return [label.text for _sample, label in self.legend.items]
 
     def _fit_legend_row(self) -> None:
         """The legend's row takes room only while the legend has entries."""

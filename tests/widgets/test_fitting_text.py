@@ -1,0 +1,115 @@
+"""Text that must fit its panel: a sweep's legend, a header's mode box, an axis title."""
+
+import numpy as np
+import pyqtgraph as pg
+
+from muonscope.widgets.axes import DecadeAxis
+from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.series_plot import SeriesPlot
+
+LANES = ["GD", "Muon exact", "Muon NS5", "Newton"]
+GUIDES = ["slope 1 + 1/(2α) = 1.33", "slope 1/(2α) = 0.33"]
+METRICS = [("loss", "loss"), ("gap", "spectral gap σ_r − σ_r+1")]
+
+
+def _sweep_panel(qtbot, width_px: int, height_px: int = 260) -> CapacityPlot:
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(width_px, height_px)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(LANES)
+    plot.set_mode("x", "d")
+    x = np.array([16.0, 32.0, 64.0, 128.0])
+    curves = [(lane, name, x, x * (lane + 1), x, x * (lane + 2)) for lane, name in enumerate(LANES)]
+    guides = [(GUIDES[0], x, x**1.33), (GUIDES[1], x, x**0.33)]
+    plot.set_sweep(curves, guides, "dimension d", "items recovered after one step", True, True)
+    return plot
+
+
+def _legend_labels(plot: CapacityPlot) -> list[pg.LabelItem]:
+    return [label for _sample, label in plot.legend.items]
+
+
+def _inside_panel(plot: CapacityPlot, item: pg.LabelItem) -> bool:
+    rect = item.mapRectToScene(item.item.boundingRect())  # the text itself, not the cell it sits in
+    return 0 <= rect.left() and rect.right() <= plot.plot_widget.width()
+
+
+def test_guides_in_a_narrow_panel_keep_their_whole_label_on_rows_of_their_own(qtbot):
+    """At half of a 1280-pixel window two guides side by side ran past the panel's edge."""
+    plot = _sweep_panel(qtbot, 420)
+    qtbot.waitUntil(lambda: all(_inside_panel(plot, label) for label in _legend_labels(plot)), timeout=5000)
+    rows = {label.text: label.mapToScene(0, 0).y() for label in _legend_labels(plot)}
+    guide_rows = [rows[f"guide: {text}"] for text in GUIDES]
+    assert guide_rows[0] != guide_rows[1]
+    assert all(rows[lane] < min(guide_rows) for lane in LANES)  # lanes first, each guide below
+
+
+def test_a_wide_panel_lays_every_lane_in_one_legend_row(qtbot):
+    """A row of lanes where it fits keeps the plot tall; a narrow panel takes fewer to a row."""
+    wide = _sweep_panel(qtbot, 1000)
+    qtbot.waitUntil(lambda: wide.legend.columnCount == len(LANES), timeout=5000)
+    narrow = _sweep_panel(qtbot, 300)
+    qtbot.waitUntil(
+        lambda: all(_inside_panel(narrow, label) for label in _legend_labels(narrow)), timeout=5000
+    )
+    assert narrow.legend.columnCount < len(LANES)
+
+
+def test_a_mode_box_shows_its_option_whole_where_the_header_has_room(qtbot):
+    """A box held to a few characters clipped "spectral gap σ_r − σ_r+1" beside a short title."""
+    plot = SeriesPlot("② over time", METRICS)
+    qtbot.addWidget(plot)
+    plot.resize(420, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_mode("metric", "gap")
+    box = plot.modes["metric"]
+    qtbot.waitUntil(lambda: box.shown_text == box.currentText(), timeout=5000)
+    assert box.width() >= box.sizeHint().width()
+
+
+def test_a_squeezed_mode_box_cuts_its_option_with_a_mark(qtbot):
+    plot = SeriesPlot("② over time", METRICS)
+    qtbot.addWidget(plot)
+    plot.set_mode("metric", "gap")
+    box = plot.modes["metric"]
+    plot.resize(box.minimumSizeHint().width() + 120, 300)  # the title's head and the boxes at their least
+    plot.show()
+    qtbot.waitExposed(plot)
+    qtbot.waitUntil(lambda: box.shown_text != box.currentText(), timeout=5000)
+    shown = box.shown_text
+    assert shown.endswith("…") and box.currentText().startswith(shown[:-1])
+
+
+def _titled_axis(qtbot, height_px: int) -> tuple[pg.PlotWidget, DecadeAxis]:
+    widget = pg.PlotWidget(axisItems={"left": DecadeAxis("left")})
+    qtbot.addWidget(widget)
+    widget.resize(300, height_px)
+    widget.setLabel("left", "items recovered after one step (log)")
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget, widget.getAxis("left")
+
+
+def _title_within_axis(axis: DecadeAxis) -> bool:
+    return axis.label.boundingRect().width() <= axis.geometry().height()
+
+
+def test_an_axis_title_longer_than_its_axis_is_cut_with_a_mark_and_whole_in_the_tooltip(qtbot):
+    widget, axis = _titled_axis(qtbot, 120)
+    qtbot.waitUntil(lambda: axis.shown_title.endswith("…"), timeout=5000)
+    assert _title_within_axis(axis)
+    assert "items recovered after one step (log)".startswith(axis.shown_title[:-1].rstrip())
+    assert axis.toolTip() == "items recovered after one step (log)"
+    widget.resize(300, 600)  # room again: the whole title comes back
+    qtbot.waitUntil(lambda: axis.shown_title == "items recovered after one step (log)", timeout=5000)
+    assert axis.toolTip() == ""
+
+
+def test_a_title_that_fits_is_left_whole(qtbot):
+    _widget, axis = _titled_axis(qtbot, 600)
+    qtbot.waitUntil(lambda: axis.geometry().height() > 300, timeout=5000)
+    assert axis.shown_title == "items recovered after one step (log)"
+    assert _title_within_axis(axis) and axis.toolTip() == ""
