@@ -342,3 +342,43 @@ def test_stopping_before_any_step_writes_nothing_and_says_so(qtbot, tmp_path):
         app.views.transport.record_action.trigger()
     assert app.views.message.text == "Recording stopped before any step was taken: nothing written."
     assert list(tmp_path.iterdir()) == []
+
+
+def _gif_delays_cs(path) -> list[int]:
+    """Each frame's delay in hundredths of a second, walking the GIF's blocks (GIF89a)."""
+    data = path.read_bytes()
+    assert data[:6] == b"GIF89a"
+    flags = data[10]
+    at = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)  # after the global colour table
+    delays = []
+
+    def skip_sub_blocks(at: int) -> int:
+        while data[at]:
+            at += data[at] + 1
+        return at + 1
+
+    while data[at] != 0x3B:  # the trailer
+        if data[at] == 0x21:  # an extension: a graphic control one holds the delay
+            if data[at + 1] == 0xF9:
+                delays.append(int.from_bytes(data[at + 4 : at + 6], "little"))
+            at = skip_sub_blocks(at + 2)
+        else:
+            assert data[at] == 0x2C, f"unexpected block {data[at]:#x} at byte {at}"
+            local = data[at + 9]
+            at += 10 + (3 * 2 ** ((local & 7) + 1) if local & 0x80 else 0)
+            at = skip_sub_blocks(at + 1)  # the LZW code size, then the image data
+    return delays
+
+
+@pytest.mark.parametrize("fps", [30.0, 24.0, 15.0])
+def test_a_gif_plays_at_the_asked_frame_rate(tmp_path, fps):
+    """A GIF's delays are whole hundredths: 1/30 s is 3⅓, so they alternate (3, 4, 3) to keep 30 fps
+    on average rather than rounding every frame to 3 (33⅓ fps)."""
+    path, frames = tmp_path / "rate.gif", 30
+    with VideoWriter(path, (16, 12), fps) as writer:
+        for i in range(frames):
+            writer.add(bytes([8 * i]) * (16 * 12 * 3))
+    delays = _gif_delays_cs(path)
+    assert len(delays) == frames
+    assert all(abs(delay - 100 / fps) < 1 for delay in delays)
+    assert sum(delays) == pytest.approx(100 * frames / fps, abs=1)
