@@ -4,12 +4,13 @@ The captions and the lane key sit above the four panels. Text that comes and goe
 that the settings left the preset's, a longer line after a change) changed the label's line count,
 and every change of its height laid out and repainted all four panels below: a visible jump at each
 toggle and about 30 ms of the toggle → paint time. So the label keeps the tallest height it has
-needed at its width until told that what it shows has started over (a new preset, a new run).
+needed at its width until told that what it shows has started over (a new preset, a new run), or
+until its font changes (a presentation scale: heights held at 3× left wide gaps back at 1.5×).
 """
 
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 __all__ = ["SteadyLabel"]
 
@@ -18,7 +19,7 @@ _WIDTHS_KEPT = 32
 
 
 class SteadyLabel(QtWidgets.QLabel):
-    """A word-wrapped QLabel whose height only grows until :meth:`settle`."""
+    """A word-wrapped QLabel whose height only grows until :meth:`settle` or a new font."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,6 +33,11 @@ class SteadyLabel(QtWidgets.QLabel):
         while len(self._tallest_px) > _WIDTHS_KEPT:
             del self._tallest_px[next(iter(self._tallest_px))]
         return held
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self._tallest_px.clear()  # heights held at another font size say nothing about this one
+        super().changeEvent(event)
 
     def settle(self) -> None:
         """Start over: what the label shows begins anew, so its height follows its text again."""

@@ -1,6 +1,6 @@
 """Text above the plots that comes and goes does not move the plots, until what it shows starts over."""
 
-from PySide6 import QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from muonscope.widgets.steady_label import SteadyLabel
 
@@ -57,3 +57,16 @@ def test_a_new_width_is_measured_afresh(qtbot):
     window.resize(1200, 400)
     window.layout().activate()
     qtbot.waitUntil(lambda: label.height() < narrow_px, timeout=5000)  # wider: fewer lines, less height
+
+
+def test_a_smaller_font_lets_the_label_shrink_to_it(qtbot):
+    """Heights held at a presentation's 3× left gaps above the plots back at 1.5×."""
+    window, label, _panel = _column(qtbot)
+    big, small = QtGui.QFont(label.font()), QtGui.QFont(label.font())
+    big.setPointSizeF(3 * label.font().pointSizeF())
+    label.setFont(big)
+    window.resize(1200, 600)  # a few lines at 3×, within the window
+    big_px = _settled(qtbot, window, label, LONG)
+    label.setFont(small)
+    window.layout().activate()
+    qtbot.waitUntil(lambda: label.height() < big_px / 2, timeout=5000)
