@@ -142,6 +142,7 @@ class PresentationController(QtCore.QObject):
             markers.restyle()
         views.timeline.apply_style(style)
         views.lane_key.apply_style(style)
+        views.message.apply_style(style)
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(10.0))
         views.live_caption.setFont(font)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from muonscope.widgets.theme import StageStyle
 
 __all__ = ["MessageBar"]
 
@@ -26,7 +28,7 @@ class MessageBar(QtWidgets.QFrame):
         self.label = QtWidgets.QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QtWidgets.QToolButton()
+        self._close = close = QtWidgets.QToolButton()
         close.setText("✕")
         close.setToolTip("dismiss")
         close.clicked.connect(self.dismiss)
@@ -55,6 +57,13 @@ class MessageBar(QtWidgets.QFrame):
             return False
         self.hide()
         return True
+
+    def apply_style(self, style: StageStyle) -> None:
+        """Text at the stage's scale: a message at the desk's size was unreadable on a 3× stage."""
+        font = QtGui.QFont(QtWidgets.QApplication.font())
+        font.setPointSizeF(style.font_pt(font.pointSizeF()))
+        for widget in (self.label, self._close):
+            widget.setFont(font)
 
     def dismiss(self) -> None:
         self.hide()

@@ -58,6 +58,19 @@ def test_scale_and_theme_apply_while_presenting(qtbot):
     assert stage_style() == StageStyle()
 
 
+def test_a_message_on_the_stage_is_as_large_as_the_stage(qtbot):
+    """The "reached the run's N steps" banner stayed at the desk's size on a 3× stage."""
+    app = open_app(qtbot)
+    label = app.views.message.label
+    desk_pt = label.font().pointSizeF()
+    app.views.message.show_message("Reached the run's 15 steps and paused; press play to go on.", "info")
+    app.presentation.set_active(True)
+    app.presentation.set_scale(3.0)
+    assert label.font().pointSizeF() == pytest.approx(3 * desk_pt)
+    app.presentation.set_active(False)
+    assert label.font().pointSizeF() == pytest.approx(desk_pt)
+
+
 def test_live_caption_names_the_step_the_last_change_and_the_leader(qtbot):
     app = open_app(qtbot)
     app.intents.step(2)
