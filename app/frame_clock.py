@@ -256,6 +256,7 @@ class FrameClock(QtCore.QObject):
                 self._refused.add(message.step)
         elif self._newest is not None and snapshot.run_id == self._newest.run_id:
             self._lookup.add(snapshot)
+            self._history.fill_in(snapshot)  # ② then reaches a step whose spectra play skipped
         self._dirty = True
 
     def _forget_snapshots(self) -> None:

@@ -65,6 +65,29 @@ class MetricHistory:
         self.labels[lane.index] = lane.label
         self._size += 1
 
+    def fill_in(self, snapshot: Snapshot) -> bool:
+        """Complete a recorded step's rows with the metrics a recomputation of it has and they lack.
+
+        A playing run computes spectra only as often as frames are drawn, so a step can be on
+        record without its spectral metrics; when that step is recomputed in full (the view paused
+        there) its values are the run's own (a replay is bit-identical) and belong in the record.
+        Returns whether any value was added; a step not on record is left out.
+        """
+        steps = self._data["step"][: self._size]
+        rows = np.flatnonzero(steps == snapshot.step)
+        lanes = {lane.lane_id: lane for lane in snapshot.lanes}
+        added = False
+        for row in rows:
+            lane = lanes.get(int(self._data["lane_id"][row]))
+            if lane is None:
+                continue
+            for name in SCALAR_METRICS:
+                value = fresh_value(lane, name, snapshot.step)
+                if value is not None and np.isnan(self._data[name][row]):
+                    self._data[name][row] = value
+                    added = True
+        return added
+
     def _thin(self) -> None:
         self.stride *= 2
         keep = np.flatnonzero(self._data["step"][: self._size] % self.stride == 0)

@@ -90,3 +90,34 @@ def test_the_engine_loop_paces_spectra_only_while_playing():
     control.cancel()
     list(messages)
     assert all(isinstance(gate, SpectraPacer) for gate in gates[2:])
+
+
+def test_a_paused_step_recomputed_in_full_extends_the_over_time_curve(qtbot):
+    """Played fast, step 5's spectra were skipped: ② stopped at step 2 while the view was at 5."""
+    from muonscope.app.debugger import StepRecalled
+    from muonscope.app.frame_clock import FrameClock
+    from muonscope.app.views import build_views
+    from muonscope.engine.scalar_metrics import read_value
+    from muonscope.engine.session import Session
+
+    views = build_views()
+    qtbot.addWidget(views.series)
+    clock = FrameClock(views, lambda *_args, **_kwargs: None)
+    views.series.set_mode("metric", "gap")
+    session = Session(ExperimentConfig(task=TaskConfig(d=16, n_items=64, batch_size=16)))
+    session.experiment.spectra_gate = lambda step: step == 2
+    clock.on_snapshot(session.snapshot())
+    for _ in range(5):
+        clock.on_snapshot(session.step_once())
+    clock.start()
+    with qtbot.waitSignal(clock.frame_drawn, timeout=10_000):
+        clock.request_frame()
+    steps, _gaps = views.series.curve_data(0)
+    assert steps.max() == 2
+    recalled = session.snapshot_at(5)
+    clock.on_recalled(StepRecalled(5, recalled))
+    with qtbot.waitSignal(clock.frame_drawn, timeout=10_000):
+        clock.request_frame()
+    steps, gaps = views.series.curve_data(0)
+    assert steps.max() == 5 and gaps[-1] == read_value(recalled.lanes[0], "gap")
+    clock.stop()

@@ -107,3 +107,29 @@ def test_snapshot_store_forgets_the_steps_after_a_rewind():
     store.add(SimpleNamespace(step=120))
     assert max(store.steps) == 120
     assert store.at_or_before(299).step == 120
+
+
+def test_a_recomputed_step_fills_in_the_metrics_play_skipped():
+    """Play computes spectra only as often as frames are drawn; a step recomputed in full (the view
+    paused there) completes its rows, and the values are those an unpaced run records."""
+    from muonscope.engine.session import Session
+
+    config = _experiment().config
+    unpaced, whole = Session(config), MetricHistory()
+    whole.append(unpaced.snapshot())
+    for _ in range(6):
+        whole.append(unpaced.step_once())
+    paced, history = Session(config), MetricHistory()
+    paced.experiment.spectra_gate = lambda step: step == 2
+    history.append(paced.snapshot())
+    for _ in range(6):
+        history.append(paced.step_once())
+    gap, expected = history.column("gap"), whole.column("gap")
+    steps = history.column("step")
+    assert np.isnan(gap[steps == 5]).all() and np.isfinite(expected[steps == 5]).all()
+    assert history.fill_in(paced.snapshot_at(5))
+    filled = history.column("gap")
+    np.testing.assert_array_equal(filled[steps == 5], expected[steps == 5])
+    np.testing.assert_array_equal(filled[steps == 2], gap[steps == 2])  # what was on record stays
+    assert np.isnan(filled[steps == 4]).all()  # other steps are not touched
+    assert not history.fill_in(paced.snapshot_at(5))  # nothing left to add
