@@ -8,6 +8,11 @@ the window itself carries their actions while the mode is on.
 
 On a real screen the window also goes full screen; offscreen (``shot``, ``record``) it keeps the size
 it was given, so a recording's frames have the size asked for.
+
+A scale needs room: at 3× in a 1280×720 window the captions, headers and axes left the plots some
+30 pixels tall, their axis titles cut to "…". The stage is drawn at the largest scale, up to the one
+chosen, that the window holds (a scale per 360 pixels of height and 640 of width: 2× at 1280×720, 3× at
+1920×1080), and the scale menu says when the chosen one is drawn smaller.
 """
 
 from __future__ import annotations
@@ -16,12 +21,20 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.theme import SCALES, THEMES, StageStyle, set_stage_style, stage_style
 
-__all__ = ["DEFAULT_SCALE", "DEFAULT_THEME", "PresentationController"]
+__all__ = ["DEFAULT_SCALE", "DEFAULT_THEME", "PX_PER_SCALE", "PresentationController", "fitting_scale"]
 
 #: What presentation mode starts with: readable from the back of a room at 1920×1080.
 DEFAULT_SCALE = 1.5
+#: The window's pixels (width, height) each unit of scale needs for the plots to keep their room.
+PX_PER_SCALE = (640, 360)
 DEFAULT_THEME = "light"
 _THEME_TEXT = {"light": "high-contrast light (projectors)", "dark": "dark"}
+
+
+def fitting_scale(width_px: int, height_px: int) -> float:
+    """The largest of the scales a window of this size holds (1× at least)."""
+    room = min(width_px / PX_PER_SCALE[0], height_px / PX_PER_SCALE[1])
+    return max([scale for scale in SCALES if scale <= room], default=SCALES[0])
 
 
 class PresentationController(QtCore.QObject):
@@ -47,6 +60,7 @@ class PresentationController(QtCore.QObject):
         self._desk_geometry: QtCore.QRect | None = None  # the window's, unless maximised or full screen
         self._views.transport.presentation_toggled.connect(self.set_active)
         self._build_menu()
+        window.installEventFilter(self)
 
     # ---- state ---------------------------------------------------------------------------------
 
@@ -56,8 +70,16 @@ class PresentationController(QtCore.QObject):
 
     @property
     def style(self) -> StageStyle:
-        """The style presentation mode draws in (whether or not it is on)."""
+        """The style chosen for presentation mode (whether or not it is on)."""
         return StageStyle(self._scale, self._theme)
+
+    @property
+    def shown_style(self) -> StageStyle:
+        """The style the stage is drawn in while presenting: the chosen scale, or the largest the
+        window holds when that is smaller."""
+        size = self._window.size()
+        scale = min(self._scale, fitting_scale(size.width(), size.height()))
+        return StageStyle(scale, self._theme)
 
     def set_active(self, active: bool) -> None:
         if active == self._active:
@@ -71,7 +93,7 @@ class PresentationController(QtCore.QObject):
             self._show_chrome()
         self._views.transport.set_presentation(active)
         self._toggle_action.setChecked(active)
-        self._apply(self.style if active else StageStyle())
+        self._apply(self.shown_style if active else StageStyle())
         if not active and self._desk_geometry is not None:
             # back to the size it had: larger fonts may have widened it past the screen meanwhile
             self._window.setGeometry(self._desk_geometry)
@@ -84,7 +106,7 @@ class PresentationController(QtCore.QObject):
         for action in self._scale_group.actions():
             action.setChecked(action.data() == scale)
         if self._active:
-            self._apply(self.style)
+            self._apply(self.shown_style)
 
     def set_theme(self, theme: str) -> None:
         """``light`` (high contrast, for projectors) or ``dark``."""
@@ -92,7 +114,7 @@ class PresentationController(QtCore.QObject):
         for action in self._theme_group.actions():
             action.setChecked(action.data() == theme)
         if self._active:
-            self._apply(self.style)
+            self._apply(self.shown_style)
 
     # ---- chrome ----------------------------------------------------------------------------------
 
@@ -133,7 +155,14 @@ class PresentationController(QtCore.QObject):
 
     # ---- style -----------------------------------------------------------------------------------
 
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        """A resized window (full screen, a smaller screen) may hold more or less of the chosen scale."""
+        if event.type() == QtCore.QEvent.Type.Resize and self._active and self.shown_style != stage_style():
+            self._apply(self.shown_style)
+        return False
+
     def _apply(self, style: StageStyle) -> None:
+        self._name_scales(style.scale)
         set_stage_style(style)
         views = self._views
         for panel in (views.spectrum, views.series, views.class_error, views.capacity):
@@ -207,6 +236,19 @@ class PresentationController(QtCore.QObject):
             action.setChecked(theme == self._theme)
             action.triggered.connect(lambda _checked=False, t=theme: self.set_theme(t))
             self._theme_group.addAction(action)
+
+    def _name_scales(self, shown: float) -> None:
+        """Each scale's menu entry; the chosen one says so when the stage is drawn at a smaller one."""
+        for action in self._scale_group.actions():
+            text = f"{action.data():g}×"
+            if action.data() == self._scale and self._active and shown < self._scale:
+                text += f" ({shown:g}× fits this window)"
+            action.setText(text)
+
+    @property
+    def scale_texts(self) -> list[str]:
+        """The scale menu's entries as shown."""
+        return [action.text() for action in self._scale_group.actions()]
 
     def restore_desk_style(self) -> None:
         """Leave the window's style as the desk's (closing the window in presentation mode)."""

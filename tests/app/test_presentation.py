@@ -6,6 +6,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.live_caption import count_text, preset_drift
+from muonscope.app.presentation import fitting_scale
 from muonscope.widgets.panel import TICK_PT
 from muonscope.widgets.theme import StageStyle, stage_style
 from tests.app.helpers import open_app, small_preset, wait_for_frame, wait_for_step
@@ -44,6 +45,7 @@ def test_presentation_hides_the_chrome_scales_the_stage_and_comes_back(qtbot):
 
 def test_scale_and_theme_apply_while_presenting(qtbot):
     app = open_app(qtbot)
+    app.window.resize(1920, 1080)  # room for 3×
     app.presentation.set_active(True)
     app.presentation.set_scale(3.0)
     app.presentation.set_theme("dark")
@@ -63,6 +65,7 @@ def test_a_message_on_the_stage_is_as_large_as_the_stage(qtbot):
     app = open_app(qtbot)
     label = app.views.message.label
     desk_pt = label.font().pointSizeF()
+    app.window.resize(1920, 1080)  # room for 3×
     app.views.message.show_message("Reached the run's 15 steps and paused; press play to go on.", "info")
     app.presentation.set_active(True)
     app.presentation.set_scale(3.0)
@@ -221,3 +224,30 @@ def test_at_3x_the_stage_stays_within_a_1280_px_window(qtbot):
     wait_for_frame(qtbot, app)
     assert app.window.minimumSizeHint().width() <= 1280 and app.window.width() == 1280
     assert app.views.spectrum.title.startswith("① spectra σ_k — solid: G")  # cut on screen, whole here
+
+
+def test_a_scale_the_window_cannot_hold_is_drawn_smaller_and_the_menu_says_so(qtbot):
+    """At 3× in a 1280×720 window the plots were left some 30 pixels tall."""
+    app = open_app(qtbot)
+    app.window.resize(1280, 720)
+    app.presentation.set_active(True)
+    app.presentation.set_scale(3.0)
+    assert stage_style().scale == 2.0 and app.presentation.style.scale == 3.0
+    assert "3× (2× fits this window)" in app.presentation.scale_texts
+    wait_for_frame(qtbot, app)
+    axis = app.views.spectrum.plot.getAxis("left")
+    assert axis.geometry().height() > 100  # the plot keeps its room
+    app.window.resize(1920, 1080)  # a larger screen: the chosen scale fits
+    qtbot.waitUntil(lambda: stage_style().scale == 3.0, timeout=5000)
+    assert "3×" in app.presentation.scale_texts and not any("fits" in t for t in app.presentation.scale_texts)
+    app.window.resize(1280, 720)
+    qtbot.waitUntil(lambda: stage_style().scale == 2.0, timeout=5000)
+    app.presentation.set_active(False)
+    assert stage_style() == StageStyle() and not any("fits" in t for t in app.presentation.scale_texts)
+
+
+@pytest.mark.parametrize(
+    ("size", "scale"), [((1280, 720), 2.0), ((1920, 1080), 3.0), ((1024, 768), 1.5), ((640, 360), 1.0)]
+)
+def test_the_scale_a_window_holds(size, scale):
+    assert fitting_scale(*size) == scale
