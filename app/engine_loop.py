@@ -298,10 +298,18 @@ class EngineLoop:
         self._outbox.append(Paced(on, step))
 
     def _go_to(self, step: int) -> None:
-        """Forward: step there (breakpoints still stop it). Backward: announce, then rewind."""
+        """Forward: skip the recorded steps a stored state lets it skip, then step there (breakpoints
+        stop the steps it takes). Backward: announce, then rewind."""
         session = self._session
         self._pause()
         if step >= session.step:
+            try:
+                skipped = session.skip_ahead(step)
+            except Exception as exc:
+                self._fail(f"going to step {step}", exc)
+                return
+            if skipped:
+                self._announce_position()
             self._steps_left = step - session.step
             return
         replay = session.replay_steps(step)

@@ -458,3 +458,22 @@ def test_a_dock_opened_from_its_shortcut_comes_to_the_front_of_its_tabs(qtbot):
     window.breakpoints_dock.toggleViewAction().trigger()  # hide
     window.breakpoints_dock.toggleViewAction().trigger()  # Ctrl+B again: now it is in front
     qtbot.waitUntil(lambda: front_tab() == "Breakpoints", timeout=WAIT_MS)
+
+
+def test_going_forward_after_a_rewind_starts_from_the_nearest_checkpoint(qtbot):
+    """Back at step 0 of a long run, "go to" a late step replayed every step from 0."""
+    preset = small_preset()
+    settings = {"task.d": 48, "task.n_items": 192, "run.checkpoint_mb": 1.0}  # checkpoints steps apart
+    preset = replace(preset, config=preset.config.with_values(list(settings.items())))
+    app = open_app(qtbot, preset)
+    _run_to(qtbot, app, 60)
+    losses = app.clock.history.column("batch_loss", lane=2).copy()
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(0)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 0, timeout=WAIT_MS)
+    received = []
+    app.link.snapshot.connect(lambda snapshot: received.append(snapshot.step))
+    _run_to(qtbot, app, 55)
+    assert received[0] > 1 and received == list(range(received[0], 56))  # from a checkpoint, then stepped
+    wait_for_frame(qtbot, app)
+    np.testing.assert_array_equal(app.clock.history.column("batch_loss", lane=2), losses)

@@ -289,3 +289,30 @@ def test_a_long_session_keeps_its_memory_bounded():
     assert session.branch.checkpoints.spacing >= 16  # the grid coarsened to stay within budget
     session.go_to(477)
     assert session.step == 477
+
+
+def test_going_forward_through_the_record_replays_only_from_the_nearest_stored_state():
+    """After a rewind to step 0, going to a late step replayed every step from 0 (some 50 minutes at
+    step 99,000 of a 100,000-step run); the checkpoint before it, or the kept head, is as good."""
+    config = _config(steps=120)
+    straight, expected = Session(config), {}
+    for step in (77, 120):
+        straight.run(step, stop_on_breakpoints=False)
+        expected[step] = _state(straight.experiment)
+    session = Session(config)
+    session.set_checkpoint_budget(40_000)  # checkpoints a few steps apart
+    session.run(120, stop_on_breakpoints=False)
+    session.go_to(0)
+    nearest = session.branch.checkpoints.at_or_before(77).step
+    assert 0 < nearest < 77 and session.replay_steps(77) == 77 - nearest
+    computed = []
+    session.go_to(77, on_step=lambda snapshot: computed.append(snapshot.step))
+    assert computed == list(range(nearest + 1, 78))
+    _assert_identical(expected[77], _state(session.experiment))
+    assert session.replay_steps(120) == 0  # the head, kept when the engine left it
+    session.go_to(120, on_step=lambda snapshot: computed.append(snapshot.step))
+    assert computed[-1] == 77 and session.at_head
+    _assert_identical(expected[120], _state(session.experiment))
+    session.run(125, stop_on_breakpoints=False)  # and the branch goes on from there
+    straight.run(125, stop_on_breakpoints=False)
+    _assert_identical(_state(straight.experiment), _state(session.experiment))
