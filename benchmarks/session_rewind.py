@@ -3,9 +3,10 @@
     python benchmarks/session_rewind.py --steps 100000 [--set run.spectra_every=10] [--project 100000]
 
 Runs the preset to ``--steps``, saves the session, then goes back 1,000 steps, back to the start (the
-whole run) and to the step that needs the longest replay (just before a checkpoint), timing each jump:
-a rewind restores the nearest checkpoint and replays the steps between it and the target, so its time
-is the replay's. ``--project N`` also gives the checkpoint grid a run of N steps would have within the
+whole run) and to the step that needs the longest replay (just before a checkpoint), timing each jump
+from the run's newest step (the way back there is timed too): a jump restores the nearest stored state
+and replays the steps between it and the target, so its time is the replay's.
+``--project N`` also gives the checkpoint grid a run of N steps would have within the
 same budget (the store's own thinning, fed checkpoints of the measured size) and the longest replay
 there at the measured step rate: an estimate, printed as one, for runs too long to run here.
 """
@@ -60,13 +61,15 @@ def main() -> None:
         open_session(folder)
         print(f"opened in {time.perf_counter() - t0:.2f} s")
     head = session.branch.head_step
-    longest = max(min(step + store.spacing - 1, head - 1) for step in store.steps)
     for name, target in (
         ("1000 steps back", max(head - 1_000, 0)),
         ("to the start", 0),
-        ("longest replay", longest),
+        ("longest replay", _longest_replay_target(store.steps, head)),
     ):
+        t0 = time.perf_counter()
+        back = session.replay_steps(head)
         session.go_to(head)
+        print(f"forward to the newest step {head}: replayed {back} steps in {time.perf_counter() - t0:.2f} s")
         replay = session.replay_steps(target)
         t0 = time.perf_counter()
         session.go_to(target)
@@ -74,6 +77,13 @@ def main() -> None:
         print(f"rewind {name} (to step {target}): replayed {replay} steps in {seconds:.2f} s")
     if args.project:
         _project(args.project, store.nbytes / len(store), config.run.checkpoint_mb, rate)
+
+
+def _longest_replay_target(checkpoint_steps: tuple[int, ...], head: int) -> int:
+    """The step whose replay is longest: the one just before the widest gap between checkpoints."""
+    ends = (*checkpoint_steps[1:], head)
+    gap, start = max((end - 1 - start, start) for start, end in zip(checkpoint_steps, ends, strict=True))
+    return start + gap
 
 
 @dataclass(frozen=True)
