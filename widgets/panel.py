@@ -15,7 +15,6 @@ from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.mode_box import ModeBox
 from muonscope.widgets.theme import StageStyle, lane_pen
 
-#: Characters a panel's mode box is sized for beside the controls, and at most on the stage alone.
 #: The characters a header's mode box keeps when the header is short of room.
 LEAST_MODE_CHARS = 6
 
@@ -112,7 +111,7 @@ class PlotPanel(QtWidgets.QWidget):
         layout.setSpacing(0)
         layout.addLayout(self._header)
         layout.addWidget(self.plot_widget, 1)
-        self.modes: dict[str, QtWidgets.QComboBox] = {}
+        self.modes: dict[str, ModeBox] = {}
         self._legend_lanes: tuple[tuple[int, str], ...] = ()  # named under the plot (a panel alone)
         self._lane_legend_item: pg.LegendItem | None = None
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
