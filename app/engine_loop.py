@@ -172,6 +172,9 @@ class EngineLoop:
                 self._rewind(self._goto)
                 continue
             if self._busy() and self._due():
+                # what the commands made (a new run's first snapshot) is shown before a step that may
+                # take minutes: at d = 2048 the old run stayed on screen for the new one's first step
+                yield from self._flush()
                 self._take_step()
         yield from self._flush()
 

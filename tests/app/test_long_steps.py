@@ -110,3 +110,25 @@ def test_a_change_made_as_a_step_begins_abandons_it_once_the_step_turns_out_long
     assert change.step == 1
     assert snapshots[1].config.task.label_noise == 0.2
     assert not any(isinstance(m, Note) and m.text.startswith("Cancelled") for m in seen)
+
+
+def test_a_restart_shows_the_new_run_before_its_first_long_step(qtbot):
+    """At d = 2048 the panels kept the old run's curves, and "apply & restart (1 change)", for the 20 s
+    of the new run's first step: its first snapshot waited for that step to end."""
+    entered, release = threading.Event(), threading.Event()
+    release.set()
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release))
+    try:
+        app.intents.step(2)
+        wait_for_step(qtbot, app, 2)
+        wait_until_paused(qtbot, app)
+        release.clear()
+        entered.clear()
+        app.intents.restart_with({"d": 24})
+        app.intents.step(1)
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)  # the new run's first step has begun
+        qtbot.waitUntil(lambda: app.clock.newest.config.task.d == 24, timeout=WAIT_MS // 4)
+        assert app.clock.newest.step == 0 and len(app.clock.history) == 4  # the new run's step 0 alone
+    finally:
+        release.set()
+    wait_for_step(qtbot, app, 1)
