@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -14,6 +13,7 @@ from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.mode_box import ModeBox
 from muonscope.widgets.theme import StageStyle, lane_pen
+from muonscope.widgets.title_label import TitleLabel
 
 #: The characters a header's mode box keeps when the header is short of room.
 LEAST_MODE_CHARS = 6
@@ -91,10 +91,8 @@ class PlotPanel(QtWidgets.QWidget):
 
     def __init__(self, title: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self._title = QtWidgets.QLabel(f"<b>{title}</b>")
+        self._title = TitleLabel(title)
         self._title.setObjectName("title")
-        self._title_full = title
-        self._fit_title()
         self._header = QtWidgets.QHBoxLayout()
         self._header.setContentsMargins(4, 2, 4, 0)
         self._header.addWidget(self._title)
@@ -172,8 +170,7 @@ class PlotPanel(QtWidgets.QWidget):
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(TITLE_PT))
         self.setFont(font)  # the header: title and mode boxes
-        self._title.setFont(font)
-        self._fit_title()
+        self._title.setFont(font)  # bold at that size: a title stays bold
         self._placeholder.setFont(font)
         self._place_placeholder()
         palette = self._title.palette()
@@ -185,26 +182,19 @@ class PlotPanel(QtWidgets.QWidget):
         self._place_note()
 
     def set_title(self, title: str) -> None:
-        self._title_full = title
-        self._title.setText(f"<b>{title}</b>")
-        self._fit_title()
+        """A long title (a style key, a lane and a step, 3× on a projector) keeps its head and is cut
+        with "…" where the header is short of room, rather than widening the window."""
+        self._title.set_title(title)
 
     @property
     def title(self) -> str:
         """The panel's whole title (the header may show it cut)."""
-        return self._title_full
+        return self._title.full_title
 
-    def _fit_title(self) -> None:
-        """Keep the title's head ("① spectra σ_k", "W"); what follows " — " or " · " may be cut.
-
-        A long title (a style key, a lane and a step, 3× on a projector) would otherwise widen the
-        window past the screen; the whole title stays readable as a tooltip.
-        """
-        head = re.split(" — | · ", self._title_full, maxsplit=1)[0]
-        font = QtGui.QFont(self._title.font())
-        font.setBold(True)
-        self._title.setMinimumWidth(QtGui.QFontMetrics(font).horizontalAdvance(head) + 4)
-        self._title.setToolTip(self._title_full)
+    @property
+    def shown_title(self) -> str:
+        """The title as the header draws it ("…" where it is cut)."""
+        return self._title.shown_title
 
     def set_note(self, text: str) -> None:
         """A short line in the plot's top right corner on what the curves are of ("spectra of step 77");

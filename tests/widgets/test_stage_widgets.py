@@ -288,4 +288,13 @@ def test_a_long_title_is_cut_after_its_head_instead_of_widening_the_panel(qtbot,
     assert title.toolTip() == long  # what is cut can still be read
     bold = QtGui.QFont(title.font())
     bold.setBold(True)
-    assert title.minimumWidth() >= QtGui.QFontMetrics(bold).horizontalAdvance("① spectra σ_k")
+    assert title.minimumSizeHint().width() >= QtGui.QFontMetrics(bold).horizontalAdvance("① spectra σ_k")
+    plot.resize(plot.minimumSizeHint().width() + 40, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    qtbot.waitUntil(lambda: plot.shown_title.endswith("…"), timeout=5000)
+    shown = plot.shown_title
+    assert shown.startswith("① spectra σ_k") and long.startswith(shown[:-1])
+    assert QtGui.QFontMetrics(title.font()).horizontalAdvance(shown) <= title.contentsRect().width()
+    plot.resize(title.sizeHint().width() + 600, 300)  # room for all of it, beside the mode box
+    qtbot.waitUntil(lambda: plot.shown_title == long, timeout=5000)
