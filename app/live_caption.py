@@ -15,6 +15,7 @@ from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.errors import format_value
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.scalar_metrics import read_value
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
 
@@ -86,10 +87,18 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         if note:
             return ", ".join([text, *others]) + f" ({note})"
     else:
-        ranked = sorted(lanes, key=lambda lane: (lane.diverged or not math.isfinite(lane.loss), lane.loss))
+        metric, higher_is_better = TASK_KINDS[snapshot.config.task.kind].standing_metric
+        value = {lane.lane_id: read_value(lane, metric) for lane in lanes}
+        ranked = sorted(
+            lanes,
+            key=lambda lane: (
+                lane.diverged or not math.isfinite(value[lane.lane_id]),
+                -value[lane.lane_id] if higher_is_better else value[lane.lane_id],
+            ),
+        )
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
-        text = f"{names[first.lane_id]} loss {first.loss:.3g}"
-        others = [f"{names[lane.lane_id]} {lane.loss:.3g}" for lane in rest]
+        text = f"{names[first.lane_id]} {metric} {value[first.lane_id]:.3g}"
+        others = [f"{names[lane.lane_id]} {value[lane.lane_id]:.3g}" for lane in rest]
     return ", ".join([text, *others])
 
 

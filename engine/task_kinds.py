@@ -113,6 +113,9 @@ class TaskKind:
     #: none, for kinds whose config alone decides it; None: the task object's (a grouped task's first
     #: frequency group, the spiked stream's number of strengths)
     signal_rank: Callable[[Any], int] | None = None
+    #: for kinds without classes (no items to count): the per-lane metric that ranks the lanes in the
+    #: live caption, and whether more of it is better
+    standing_metric: tuple[str, bool] = ("loss", False)
 
     @property
     def sweep_axes(self) -> tuple[str, ...]:
@@ -358,6 +361,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             memory_parts=_stream_parts,
             check=_check_stream,
             size_fields=("rows", "cols"),
+            standing_metric=("alignment", True),  # the stream has no population loss
             unavailable={
                 "class_error": (
                     "A spiked gradient stream has no classes, so there is no per-class error. "

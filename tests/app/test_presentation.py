@@ -251,3 +251,19 @@ def test_a_scale_the_window_cannot_hold_is_drawn_smaller_and_the_menu_says_so(qt
 )
 def test_the_scale_a_window_holds(size, scale):
     assert fitting_scale(*size) == scale
+
+
+def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_loss():
+    """The spiked stream has no population loss: its caption read "ema loss nan, … nan"."""
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+    from muonscope.engine.scalar_metrics import read_value
+
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0), noise=1.0)
+    lanes = (LaneConfig(optimizer="sgd", lr=0.01, momentum=0.5), LaneConfig(optimizer="muon", lr=0.05))
+    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=1)))
+    experiment.step(5)
+    snapshot = experiment.snapshot()
+    text = live_caption(snapshot)
+    best = max(read_value(lane, "alignment") for lane in snapshot.lanes)
+    assert "nan" not in text and f"alignment {best:.3g}," in text
