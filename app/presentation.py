@@ -76,10 +76,22 @@ class PresentationController(QtCore.QObject):
     @property
     def shown_style(self) -> StageStyle:
         """The style the stage is drawn in while presenting: the chosen scale, or the largest the
-        window holds when that is smaller."""
-        size = self._window.size()
+        stage holds when that is smaller."""
+        size = self._stage_size()
         scale = min(self._scale, fitting_scale(size.width(), size.height()))
         return StageStyle(scale, self._theme)
+
+    def _stage_size(self) -> QtCore.QSize:
+        """The stage's size while presenting: the window's then; before, the screen's it will fill
+        (offscreen the window keeps its size)."""
+        screen = self._window.screen()
+        if self._active or self._offscreen or screen is None:
+            return self._window.size()
+        return screen.size()
+
+    @property
+    def _offscreen(self) -> bool:
+        return QtGui.QGuiApplication.platformName() == "offscreen"
 
     def set_active(self, active: bool) -> None:
         if active == self._active:
@@ -105,6 +117,7 @@ class PresentationController(QtCore.QObject):
         self._scale = StageStyle(scale, self._theme).scale  # validates the range
         for action in self._scale_group.actions():
             action.setChecked(action.data() == scale)
+        self._name_scales()
         if self._active:
             self._apply(self.shown_style)
 
@@ -134,7 +147,7 @@ class PresentationController(QtCore.QObject):
         for widget in self._hidden:
             widget.hide()
         self._was_full_screen = window.isFullScreen()
-        if window.isVisible() and QtGui.QGuiApplication.platformName() != "offscreen":
+        if window.isVisible() and not self._offscreen:
             window.showFullScreen()
 
     def _show_chrome(self) -> None:
@@ -162,8 +175,8 @@ class PresentationController(QtCore.QObject):
         return False
 
     def _apply(self, style: StageStyle) -> None:
-        self._name_scales(style.scale)
         set_stage_style(style)
+        self._name_scales()
         views = self._views
         for panel in (views.spectrum, views.series, views.class_error, views.capacity):
             panel.apply_style(style)
@@ -217,6 +230,7 @@ class PresentationController(QtCore.QObject):
         self._toggle_action.setToolTip("F11 or the toolbar's present button")
         self._toggle_action.toggled.connect(self.set_active)
         scales = menu.addMenu("Presentation scale")
+        scales.aboutToShow.connect(self._name_scales)  # the screen or the window may have changed
         self._scale_group = QtGui.QActionGroup(self)
         for scale in SCALES:
             action = scales.addAction(f"{scale:g}×")
@@ -237,12 +251,14 @@ class PresentationController(QtCore.QObject):
             action.triggered.connect(lambda _checked=False, t=theme: self.set_theme(t))
             self._theme_group.addAction(action)
 
-    def _name_scales(self, shown: float) -> None:
-        """Each scale's menu entry; the chosen one says so when the stage is drawn at a smaller one."""
+    def _name_scales(self) -> None:
+        """Each scale's menu entry; the chosen one says when the stage is (or will be) drawn smaller."""
+        shown = self.shown_style.scale
+        where = "window" if self._active or self._offscreen else "screen"
         for action in self._scale_group.actions():
             text = f"{action.data():g}×"
-            if action.data() == self._scale and self._active and shown < self._scale:
-                text += f" ({shown:g}× fits this window)"
+            if action.data() == self._scale and shown < self._scale:
+                text += f" ({shown:g}× fits this {where})"
             action.setText(text)
 
     @property

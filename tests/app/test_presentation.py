@@ -230,8 +230,9 @@ def test_a_scale_the_window_cannot_hold_is_drawn_smaller_and_the_menu_says_so(qt
     """At 3× in a 1280×720 window the plots were left some 30 pixels tall."""
     app = open_app(qtbot)
     app.window.resize(1280, 720)
+    app.presentation.set_scale(3.0)  # chosen at the desk, where the menu is: it says so at once
+    assert "3× (2× fits this window)" in app.presentation.scale_texts
     app.presentation.set_active(True)
-    app.presentation.set_scale(3.0)
     assert stage_style().scale == 2.0 and app.presentation.style.scale == 3.0
     assert "3× (2× fits this window)" in app.presentation.scale_texts
     wait_for_frame(qtbot, app)
@@ -243,7 +244,7 @@ def test_a_scale_the_window_cannot_hold_is_drawn_smaller_and_the_menu_says_so(qt
     app.window.resize(1280, 720)
     qtbot.waitUntil(lambda: stage_style().scale == 2.0, timeout=5000)
     app.presentation.set_active(False)
-    assert stage_style() == StageStyle() and not any("fits" in t for t in app.presentation.scale_texts)
+    assert stage_style() == StageStyle()
 
 
 @pytest.mark.parametrize(
