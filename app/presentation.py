@@ -101,11 +101,14 @@ class PresentationController(QtCore.QObject):
             plain = not (self._window.isMaximized() or self._window.isFullScreen())
             self._desk_geometry = self._window.geometry() if plain else None
             self._hide_chrome()
+            self._apply(self.shown_style)
         else:
+            # the stage at the desk's size first: the controls coming back beside a 2× stage made
+            # the window's least width more than the screen's, and it stayed that wide
+            self._apply(StageStyle())
             self._show_chrome()
         self._views.transport.set_presentation(active)
         self._toggle_action.setChecked(active)
-        self._apply(self.shown_style if active else StageStyle())
         if not active and self._desk_geometry is not None:
             # back to the size it had: larger fonts may have widened it past the screen meanwhile
             self._window.setGeometry(self._desk_geometry)

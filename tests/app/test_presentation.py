@@ -268,3 +268,19 @@ def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_los
     text = live_caption(snapshot)
     best = max(read_value(lane, "alignment") for lane in snapshot.lanes)
     assert "nan" not in text and f"alignment {best:.3g}," in text
+
+
+def test_leaving_a_large_scale_gives_a_1280_px_window_back_its_width(qtbot):
+    """The controls came back beside a stage still at 2×: the window's least width passed 1280 px
+    and it stayed 1361 px wide, past the screen."""
+    app = open_app(qtbot)
+    app.window.resize(1280, 720)
+    app.presentation.set_scale(3.0)
+    app.presentation.set_active(True)
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    wait_for_frame(qtbot, app)
+    app.presentation.set_active(False)
+    wait_for_frame(qtbot, app)
+    QtWidgets.QApplication.processEvents()
+    assert app.window.size() == QtCore.QSize(1280, 720)
