@@ -112,11 +112,13 @@ def switch_optimizer(lane: LaneConfig, optimizer: str) -> LaneConfig:
     jumps by 128 per entry), so the lane takes the registry's default for its new optimizer and
     the user is told, and can set another. The rate is calibrated for the optimizer's own buffer
     convention (SGD's ``sum``, as torch keeps it), so the convention follows; μ and order stay.
+    A lane's name goes with its optimizer: a preset's names say what they run ("GD η = 1.9/p₁"),
+    and kept after a switch to Adam it named the Adam lane GD; the lane is then named by its settings.
     """
     if optimizer == lane.optimizer:
         return lane
     spec = OPTIMIZERS[optimizer]
-    return replace(lane, optimizer=optimizer, lr=spec.default_lr, buffer=spec.default_buffer)
+    return replace(lane, optimizer=optimizer, lr=spec.default_lr, buffer=spec.default_buffer, label="")
 
 
 def switches_first(changes: list[Change]) -> list[Change]:
@@ -139,7 +141,9 @@ def _switched(config: ExperimentConfig, updated: ExperimentConfig, index: int) -
     """An optimizer switch: the new optimizer and its default learning rate, as one change."""
     old, new = config.lanes[index], switch_optimizer(config.lanes[index], updated.lanes[index].optimizer)
     path = f"lanes[{index}].optimizer"
-    updated = updated.with_values([(f"lanes[{index}].lr", new.lr), (f"lanes[{index}].buffer", new.buffer)])
+    updated = updated.with_values(
+        [(f"lanes[{index}].{name}", getattr(new, name)) for name in ("lr", "buffer", "label")]
+    )
     if new.optimizer == old.optimizer:
         return _applied(updated, path, old.optimizer, new.optimizer)
     text = event_text(path, old.optimizer, new.optimizer)
@@ -150,6 +154,8 @@ def _switched(config: ExperimentConfig, updated: ExperimentConfig, index: int) -
         defaults = "defaults"
     title = OPTIMIZERS[new.optimizer].title
     note = f"lane {index}: {OPTIMIZERS[old.optimizer].title} → {title}, {lr_text} ({title}'s {defaults})"
+    if old.label:
+        note += f"; its name “{old.label}” went with {OPTIMIZERS[old.optimizer].title}"
     return Applied(updated, path, old.optimizer, new.optimizer, f"{text}, {lr_text}", note)
 
 

@@ -55,3 +55,18 @@ def test_switches_go_first_so_that_a_rate_given_with_them_holds():
     for change in switches_first([rate, switch]):
         config = apply_change(config, change).config
     assert (config.lanes[0].optimizer, config.lanes[0].lr) == ("signgd", 0.05)
+
+
+def test_a_named_lane_is_named_by_its_settings_after_a_switch():
+    """A preset's "GD η = 1.9/p₁" kept naming the lane after it switched to Adam."""
+    config = CONFIG.with_value("lanes[0].label", "GD η = 1.9/p₁")
+    applied = apply_change(config, SetField("lanes[0].optimizer", "adam"))
+    lane = applied.config.lanes[0]
+    assert lane.label == "" and lane.display_label() == OPTIMIZERS["adam"].describe(lane)
+    assert applied.note.endswith("; its name “GD η = 1.9/p₁” went with SGD")
+    assert apply_change(config, SetField("lanes[0].lr", 2.0)).config.lanes[0].label == "GD η = 1.9/p₁"
+    renamed = config
+    both = [SetField("lanes[0].label", "mine"), SetField("lanes[0].optimizer", "adam")]
+    for change in switches_first(both):
+        renamed = apply_change(renamed, change).config
+    assert renamed.lanes[0].label == "mine"  # a name given with the switch holds
