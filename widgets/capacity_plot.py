@@ -23,12 +23,14 @@ from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import faded_pen, lane_colour, lane_pen
+from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
 
 #: The PlotItem layout's row under the bottom axis, where the sweep's legend goes.
 LEGEND_ROW = 4
+#: Point size of the sweep legend's text at scale 1.
+LEGEND_PT = 8.0
 
 MODES = [
     ("steps", "recovered vs step"),
@@ -69,7 +71,7 @@ class CapacityPlot(PlotPanel):
         self.plot.getViewBox().sigResized.connect(self._sync_right)
         self.plot.getViewBox().sigResized.connect(self._fit_legend_columns)
         # the sweep's legend sits under the plot, in its own row: inside, it would cover curves
-        self.legend = GuideLegend(labelTextSize="8pt", colCount=2)
+        self.legend = GuideLegend(labelTextSize=f"{LEGEND_PT:g}pt", colCount=2)
         self.plot.layout.addItem(self.legend, LEGEND_ROW, 1)
         self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
@@ -256,6 +258,20 @@ class CapacityPlot(PlotPanel):
     def steps_curves_visible(self) -> bool:
         """Whether the per-lane curves of steps mode are on show (all of them; False without lanes)."""
         return bool(self._recovered) and all(curve.isVisible() for curve in self._recovered)
+
+    def apply_style(self, style: StageStyle) -> None:
+        """The panel's chrome, and the sweep legend's text, at the stage's scale."""
+        super().apply_style(style)
+        self.legend.setLabelTextSize(f"{style.font_pt(LEGEND_PT):g}pt")
+        self.legend.setLabelTextColor(style.colours.foreground)
+        for _sample, label in self.legend.items:
+            label.setText(label.text)  # pyqtgraph keeps the new size and colour for the next text
+        self._fit_legend_columns()
+
+    @property
+    def legend_text_pt(self) -> float:
+        """The sweep legend's text size in points."""
+        return float(self.legend.opts["labelTextSize"].removesuffix("pt"))
 
     def reset_range(self) -> None:
         self._y.reset()

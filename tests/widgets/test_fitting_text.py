@@ -113,3 +113,18 @@ def test_a_title_that_fits_is_left_whole(qtbot):
     qtbot.waitUntil(lambda: axis.geometry().height() > 300, timeout=5000)
     assert axis.shown_title == "items recovered after one step (log)"
     assert _title_within_axis(axis) and axis.toolTip() == ""
+
+
+def test_a_sweep_legend_grows_with_the_stage_and_takes_its_colours(qtbot):
+    from muonscope.widgets.theme import StageStyle
+
+    plot = _sweep_panel(qtbot, 1200, 500)
+    desk_px = _legend_labels(plot)[0].item.boundingRect().height()
+    style = StageStyle(3.0, "dark")
+    plot.apply_style(style)
+    assert plot.legend_text_pt == style.font_pt(8.0)
+    label = _legend_labels(plot)[0]
+    assert label.item.boundingRect().height() > 2 * desk_px  # the text drawn is larger, not only the setting
+    assert style.colours.foreground.lower() in label.item.toHtml().lower()  # light text on the dark stage
+    plot.apply_style(StageStyle())
+    assert _legend_labels(plot)[0].item.boundingRect().height() == desk_px
