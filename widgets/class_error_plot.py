@@ -1,9 +1,9 @@
 """Panel ③: per-class error from the head to the tail of the frequency law, or its history as a heat map.
 
-Classes in the tail are each right or wrong (error 0 or 1 with a few samples), so the raw per-class
-curve is a dense hatch there. Each lane shows that raw curve faint and, on top, its mean over a window
-of ranks a fixed ratio wide (the same width on the log axis at every rank): the trend reads at once,
-the raw values stay visible, and the hover reads the raw ones.
+Classes in the tail are each right or wrong (error 0 or 1 with a few samples), so a raw per-class
+curve is a dense hatch there. Each lane shows the raw values as faint dots and, on top, their mean over
+a window of ranks a fixed ratio wide (the same width on the log axis at every rank): the trend reads
+at once, the raw values stay visible, and the hover reads the raw ones.
 
 A class that was not evaluated (a large population is evaluated on a sample of its classes) has a
 NaN error: it is left out of the raw curve and of every window's mean, never read as 0 or 1.
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
@@ -24,14 +24,17 @@ from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import nice_ceiling
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import lane_pen
+from muonscope.widgets.theme import lane_colour, lane_pen, stage_style
 
 __all__ = ["RANK_WINDOW", "ClassErrorPlot", "smooth_by_rank"]
 
 #: The smoothed curve at rank r averages ranks r / RANK_WINDOW … r · RANK_WINDOW.
 RANK_WINDOW = 1.25
-#: Opacity (0–255) of the raw per-class curve under the smoothed one.
-RAW_ALPHA = 60
+#: Opacity (0–255) and size of the dots of the raw per-class values under the smoothed curve. Dots,
+#: not a line: in the tail, where classes are right or wrong, a line zigzagging between 0 and 1
+#: filled the plot with a dense hatch however faint it was drawn.
+RAW_ALPHA = 90
+RAW_DOT_PX = 2.5
 _RANK_AXIS = "frequency rank (head → tail)"
 _ERROR_AXIS = "error 1 − p̂(correct)"
 _HEAT_NAMES = {"error": "mean error", "group_loss": "group loss"}
@@ -117,11 +120,11 @@ class ClassErrorPlot(PlotPanel):
                 self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
         for lane in range(len(labels)):
-            faint = lane_pen(lane, width=1.0)
-            colour = faint.color()
+            colour = QtGui.QColor(lane_colour(lane))
             colour.setAlpha(RAW_ALPHA)
-            faint.setColor(colour)
-            raw = pg.PlotDataItem(pen=faint, skipFiniteCheck=True)
+            dot_px = RAW_DOT_PX * stage_style().scale
+            dots = {"symbol": "o", "symbolSize": dot_px, "symbolPen": None, "symbolBrush": colour}
+            raw = pg.PlotDataItem(pen=None, skipFiniteCheck=True, **dots)
             curve = pg.PlotDataItem(pen=lane_pen(lane, width=2.0), skipFiniteCheck=True)
             self.plot.addItem(raw)
             self.plot.addItem(curve)
@@ -166,7 +169,7 @@ class ClassErrorPlot(PlotPanel):
             self._apply_view()
 
     def raw_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rank, error) of a lane's per-class curve: the faint one, which the hover reads."""
+        """(rank, error) of a lane's per-class values: the faint dots, which the hover reads."""
         return drawn_data(self._raw[lane])
 
     def smoothed_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +180,7 @@ class ClassErrorPlot(PlotPanel):
         """Give the smoothed curves the points their pixel columns show (all lanes when none is named).
 
         The smoothed curve is drawn thick, and a thick line costs per point; the per-class values
-        under it are drawn whole (faint lines blend where they overlap, so fewer would look lighter).
+        under it are drawn whole (faint dots blend where they overlap, so fewer would look lighter).
         """
         view = self.plot.getViewBox()
         (left, right), _ = view.viewRange()  # log₁₀ rank

@@ -23,7 +23,7 @@ def test_smoothing_is_the_mean_over_a_window_of_ranks(dtype):
     assert smooth[0] == pytest.approx(float(errors[0]))  # the head is not averaged with anything
 
 
-def test_per_class_error_draws_the_raw_curve_faint_under_the_smoothed_one(qtbot):
+def test_per_class_error_draws_the_raw_values_as_faint_dots_under_the_smoothed_curve(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
     plot.set_lanes(["a"])
@@ -33,7 +33,9 @@ def test_per_class_error_draws_the_raw_curve_faint_under_the_smoothed_one(qtbot)
     raw = [item for item in drawn if np.array_equal(item.yData, errors)]
     smooth = [item for item in drawn if not np.array_equal(item.yData, errors)]
     assert len(raw) == 1 and len(smooth) == 1
-    assert raw[0].opts["pen"].color().alpha() < smooth[0].opts["pen"].color().alpha()
+    # the raw values are faint dots, not a line: a line zigzagging between 0 and 1 is the hatch
+    assert raw[0].opts["pen"] is None and raw[0].opts["symbol"] == "o"
+    assert pg.mkBrush(raw[0].opts["symbolBrush"]).color().alpha() < smooth[0].opts["pen"].color().alpha()
     assert np.all(np.abs(smooth[0].yData[100:] - 0.5) < 0.05)  # the tail's trend reads as 0.5
 
 
