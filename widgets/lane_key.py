@@ -88,9 +88,17 @@ class LaneKey(SteadyLabel):
     def _render(self) -> None:
         swatches = [
             f'<span style="color:{lane_colour(entry.position)}; font-weight:bold">━━</span>&nbsp;'
-            f"{html.escape(entry.text())}"
+            f"{_unbroken(entry.text())}"
             for entry in self._entries
         ]
         if self._note:
             swatches.append(f"<i>{html.escape(self._note)}</i>")
         self.setText("&nbsp;&nbsp;&nbsp; ".join(swatches))
+
+
+def _unbroken(text: str) -> str:
+    """An entry's text as HTML that wraps only after its arrows: a line break inside one lane's
+    settings ("Muon post μ=0.95 ema" | "exact lr=0.3") read as two lanes. Spaces become non-breaking,
+    except the one after each "→", where a lane's history may go on to the next line."""
+    parts = [html.escape(part).replace(" ", "&nbsp;") for part in text.split(" → ")]
+    return " → ".join(parts)

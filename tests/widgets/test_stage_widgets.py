@@ -1,5 +1,7 @@
 """The stage's readability: decade labels, smoothed per-class error, noise floor, markers, lane key."""
 
+import itertools
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -300,3 +302,32 @@ def test_a_long_title_is_cut_after_its_head_instead_of_widening_the_panel(qtbot,
     assert QtGui.QFontMetrics(title.font()).horizontalAdvance(shown) <= title.contentsRect().width()
     plot.resize(title.sizeHint().width() + 600, 300)  # room for all of it, beside the mode box
     qtbot.waitUntil(lambda: plot.shown_title == long, timeout=5000)
+
+
+def test_the_lane_key_wraps_between_lanes_and_after_arrows_never_inside_a_setting(qtbot):
+    """At 3× a line break fell inside "Muon post μ=0.95 ema | exact lr=0.3", which read as two lanes."""
+    key = LaneKey()
+    qtbot.addWidget(key)
+    history = (("SGD μ=0.9 sum lr=128", 300),)
+    entries = [
+        LaneKeyEntry(0, "SignGD pre μ=0.9 ema lr=0.01", history),
+        LaneKeyEntry(1, "Adam β=(0.9, 0.999) lr=0.1"),
+        LaneKeyEntry(2, "Muon post μ=0.95 ema exact lr=0.3"),
+    ]
+    key.set_lanes(entries)
+    document = QtGui.QTextDocument()
+    document.setDefaultFont(key.font())
+    document.setHtml(key.text())
+    document.setTextWidth(
+        QtGui.QFontMetrics(key.font()).horizontalAdvance("Muon post μ=0.95 ema exact lr=0.3") * 1.4
+    )
+    document.documentLayout()  # lays the text out at that width
+    block = document.firstBlock()
+    layout = block.layout()
+    lines = [
+        block.text()[layout.lineAt(i).textStart() :][: layout.lineAt(i).textLength()]
+        for i in range(layout.lineCount())
+    ]
+    assert len(lines) >= 3  # narrow enough to wrap
+    for before, line in itertools.pairwise(lines):
+        assert line.startswith("━━") or before.rstrip().endswith("→"), (before, line)
