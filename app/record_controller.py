@@ -70,6 +70,7 @@ class RecordController(QtCore.QObject):
         self._paced_from: int | None = None
         self._finishing: list[Job] = []  # files being finished, on their own threads
         self._stop_when_drawn = False
+        self._outcome_message: int | None = None  # the number of the last "Recorded …" message
         self._transport.record_toggled.connect(self._on_toggled)
         link.paced.connect(self._on_paced)
         # Queued: the frame is grabbed once everything else that follows a drawn frame (the live
@@ -123,6 +124,9 @@ class RecordController(QtCore.QObject):
             return False
         self._last_step = self._paced_from = None
         self._stop_when_drawn = False
+        if self._outcome_message is not None:  # the last recording's outcome is not in this one's frames
+            self._window.withdraw_message(self._outcome_message)
+            self._outcome_message = None
         self._link.submit(Pace(True))
         self._transport.set_recording(True)
         self._show_progress()
@@ -186,9 +190,9 @@ class RecordController(QtCore.QObject):
         if not self.recording:
             self._window.set_recording(None)
         if level == "error":
-            self._window.show_alert(message)
+            self._outcome_message = self._window.show_alert(message)
         else:
-            self._window.show_note(message)
+            self._outcome_message = self._window.show_note(message)
         self.finished.emit()
 
     @QtCore.Slot(bool, int)

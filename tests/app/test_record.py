@@ -282,6 +282,11 @@ def test_record_button_writes_one_frame_per_step_taken(qtbot, tmp_path):
         app.window.width() + app.window.width() % 2,
         app.window.height() + app.window.height() % 2,
     )
+    _start_recording(qtbot, app, tmp_path / "next.mp4")  # the last outcome stays out of its frames
+    assert app.views.message.text == ""
+    with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
+        app.views.transport.record_action.trigger()
+    assert app.views.message.text.startswith("Recording stopped before any step was taken")
 
 
 def test_a_fast_engine_is_paced_so_that_no_step_is_skipped(qtbot, tmp_path):
