@@ -89,6 +89,8 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
     else:
         metric, higher_is_better = TASK_KINDS[snapshot.config.task.kind].standing_metric
         value = {lane.lane_id: read_value(lane, metric) for lane in lanes}
+        if not any(math.isfinite(v) for v in value.values()):
+            return ""  # not measured yet (step 0): nothing to rank, rather than "nan"
         ranked = sorted(
             lanes,
             key=lambda lane: (

@@ -263,6 +263,7 @@ def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_los
     task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0), noise=1.0)
     lanes = (LaneConfig(optimizer="sgd", lr=0.01, momentum=0.5), LaneConfig(optimizer="muon", lr=0.05))
     experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=1)))
+    assert live_caption(experiment.snapshot()) == "step 0"  # nothing measured yet: no "nan"
     experiment.step(5)
     snapshot = experiment.snapshot()
     text = live_caption(snapshot)
