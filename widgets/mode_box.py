@@ -11,25 +11,17 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["ModeBox"]
+__all__ = ["ElidingCombo", "ModeBox"]
 
 
-class ModeBox(QtWidgets.QComboBox):
-    """A QComboBox whose preferred width is its current option's and whose label elides."""
+class ElidingCombo(QtWidgets.QComboBox):
+    """A QComboBox sized for ``least_chars`` characters whose option, when longer, ends in "…"
+    (the toolbar's preset box: "Muon vs SGD vs Adam on a Zipf r" was cut mid-word)."""
 
     def __init__(self, least_chars: int, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(least_chars)
-        self.currentIndexChanged.connect(lambda _index: self.updateGeometry())
-
-    def sizeHint(self) -> QtCore.QSize:
-        """The least width plus the room the current option needs beyond its least characters."""
-        hint = super().sizeHint()
-        metrics = self.fontMetrics()
-        least = metrics.horizontalAdvance("X" * self.minimumContentsLength())  # as Qt counts them
-        extra = max(metrics.horizontalAdvance(self.currentText()) - least, 0)
-        return QtCore.QSize(hint.width() + extra, hint.height())
 
     @property
     def shown_text(self) -> str:
@@ -53,3 +45,19 @@ class ModeBox(QtWidgets.QComboBox):
         painter.drawComplexControl(QtWidgets.QStyle.ComplexControl.CC_ComboBox, option)
         option.currentText = self.shown_text
         painter.drawControl(QtWidgets.QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+
+class ModeBox(ElidingCombo):
+    """An eliding combo whose preferred width is its current option's: whole where there is room."""
+
+    def __init__(self, least_chars: int, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(least_chars, parent)
+        self.currentIndexChanged.connect(lambda _index: self.updateGeometry())
+
+    def sizeHint(self) -> QtCore.QSize:
+        """The least width plus the room the current option needs beyond its least characters."""
+        hint = super().sizeHint()
+        metrics = self.fontMetrics()
+        least = metrics.horizontalAdvance("X" * self.minimumContentsLength())  # as Qt counts them
+        extra = max(metrics.horizontalAdvance(self.currentText()) - least, 0)
+        return QtCore.QSize(hint.width() + extra, hint.height())

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.mode_box import ElidingCombo
+
 __all__ = ["SPEEDS", "TransportBar", "TransportRanges"]
 
 #: (steps per second, text); 0 means as fast as the engine goes.
@@ -62,14 +64,11 @@ class TransportBar(QtWidgets.QToolBar):
         self.setObjectName("transport")
         self.setMovable(False)
         self.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.preset_combo = QtWidgets.QComboBox()
+        # as wide as 22 characters, not as the longest title: at 1280 px the toolbar keeps all its
+        # buttons; a longer title ends in "…" (the list shows it whole)
+        self.preset_combo = ElidingCombo(22)
         self.preset_combo.setObjectName("preset")
         self.preset_combo.setToolTip("load a preset: its task, lanes and caption")
-        # as wide as 22 characters, not as the longest title: at 1280 px the toolbar keeps all its buttons
-        self.preset_combo.setSizeAdjustPolicy(
-            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.preset_combo.setMinimumContentsLength(22)
         self.preset_combo.activated.connect(self._on_preset_activated)
         self.addWidget(QtWidgets.QLabel(" preset "))
         self.addWidget(self.preset_combo)

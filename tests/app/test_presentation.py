@@ -285,3 +285,11 @@ def test_leaving_a_large_scale_gives_a_1280_px_window_back_its_width(qtbot):
     wait_for_frame(qtbot, app)
     QtWidgets.QApplication.processEvents()
     assert app.window.size() == QtCore.QSize(1280, 720)
+
+
+def test_the_toolbars_preset_box_cuts_a_long_title_with_a_mark(qtbot):
+    app = open_app(qtbot, replace(small_preset(), title="Muon vs SGD vs Adam on a Zipf memory"))
+    box = app.views.transport.preset_combo
+    box.addItem("Muon vs SGD vs Adam on a Zipf memory")
+    box.setCurrentIndex(box.count() - 1)
+    assert box.shown_text.endswith("…") and box.currentText().startswith(box.shown_text[:-1])

@@ -128,3 +128,16 @@ def test_a_sweep_legend_grows_with_the_stage_and_takes_its_colours(qtbot):
     assert style.colours.foreground.lower() in label.item.toHtml().lower()  # light text on the dark stage
     plot.apply_style(StageStyle())
     assert _legend_labels(plot)[0].item.boundingRect().height() == desk_px
+
+
+def test_the_toolbars_preset_box_keeps_its_width_and_cuts_a_long_title_with_a_mark(qtbot):
+    """"Muon vs SGD vs Adam on a Zipf r": the box is 22 characters wide and clipped the title mid-word."""
+    from muonscope.widgets.mode_box import ElidingCombo
+
+    box = ElidingCombo(22)
+    qtbot.addWidget(box)
+    box.addItem("Muon vs SGD vs Adam on a Zipf memory")
+    box.show()
+    qtbot.waitExposed(box)
+    assert box.sizeHint().width() < box.fontMetrics().horizontalAdvance(box.currentText())  # the toolbar fits
+    assert box.shown_text.endswith("…") and box.currentText().startswith(box.shown_text[:-1])
