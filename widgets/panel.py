@@ -270,7 +270,12 @@ class PlotPanel(QtWidgets.QWidget):
     def _place_placeholder(self) -> None:
         width = max(self.plot_widget.width() * 2 // 3, 120)
         self._placeholder.setFixedWidth(width)
-        self._placeholder.adjustSize()
+        # the height its wrapped text needs at this width; adjustSize sizes a wrapped label for a width
+        # of its own choosing (back from presentation the note was cut at its top and bottom)
+        self._placeholder.setMinimumHeight(0)  # QLabel's heightForWidth is at least its least height
+        needed = self._placeholder.heightForWidth(width)
+        if needed > 0:
+            self._placeholder.setFixedHeight(needed)
         self._placeholder.move(
             (self.plot_widget.width() - width) // 2,
             (self.plot_widget.height() - self._placeholder.height()) // 2,

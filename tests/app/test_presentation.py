@@ -288,7 +288,7 @@ def test_leaving_a_large_scale_gives_a_1280_px_window_back_its_width(qtbot):
 
 
 def test_the_toolbars_preset_box_cuts_a_long_title_with_a_mark(qtbot):
-    app = open_app(qtbot, replace(small_preset(), title="Muon vs SGD vs Adam on a Zipf memory"))
+    app = open_app(qtbot)
     box = app.views.transport.preset_combo
     box.addItem("Muon vs SGD vs Adam on a Zipf memory")
     box.setCurrentIndex(box.count() - 1)

@@ -131,7 +131,7 @@ def test_a_sweep_legend_grows_with_the_stage_and_takes_its_colours(qtbot):
 
 
 def test_the_toolbars_preset_box_keeps_its_width_and_cuts_a_long_title_with_a_mark(qtbot):
-    """"Muon vs SGD vs Adam on a Zipf r": the box is 22 characters wide and clipped the title mid-word."""
+    """ "Muon vs SGD vs Adam on a Zipf r": the box is 22 characters wide and clipped the title mid-word."""
     from muonscope.widgets.mode_box import ElidingCombo
 
     box = ElidingCombo(22)
@@ -141,3 +141,30 @@ def test_the_toolbars_preset_box_keeps_its_width_and_cuts_a_long_title_with_a_ma
     qtbot.waitExposed(box)
     assert box.sizeHint().width() < box.fontMetrics().horizontalAdvance(box.currentText())  # the toolbar fits
     assert box.shown_text.endswith("…") and box.currentText().startswith(box.shown_text[:-1])
+
+
+def test_a_panels_note_is_as_tall_as_its_wrapped_text_at_every_size_and_scale(qtbot):
+    """Back from presentation, panel ②'s note was cut at its top and bottom (sized for another width)."""
+    from PySide6 import QtCore, QtGui, QtWidgets
+
+    from muonscope.widgets.theme import StageStyle
+
+    plot = SeriesPlot("② over time", METRICS)
+    qtbot.addWidget(plot)
+    plot.resize(420, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    text = "Each lane's spectral gap over the steps. This preset is a single step from W = 0: " * 2
+    plot.set_placeholder(text)
+    note = plot.findChild(QtWidgets.QLabel, "placeholder")
+
+    def fits() -> bool:
+        room = QtCore.QRect(0, 0, note.width() - 24, 10_000)  # its style sheet pads it by 12 px a side
+        wrap = QtCore.Qt.TextFlag.TextWordWrap
+        needed = QtGui.QFontMetrics(note.font()).boundingRect(room, wrap, text).height() + 24
+        return abs(note.height() - needed) <= 4
+
+    for style, width in ((StageStyle(2.0), 640), (StageStyle(), 420), (StageStyle(), 300)):
+        plot.apply_style(style)
+        plot.resize(width, 300)
+        qtbot.waitUntil(fits, timeout=5000)
