@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.number_box import CompactDoubleSpinBox
 from muonscope.widgets.theme import lane_colour
+from muonscope.widgets.wheel_guard import guard_wheel
 
 __all__ = ["LaneFieldSpec", "LaneRow", "LaneTable"]
 
@@ -87,6 +88,7 @@ class LaneRow(QtWidgets.QFrame):
         self.ns_steps.setKeyboardTracking(False)
         self.ns_steps.valueChanged.connect(lambda v: self.field_changed.emit("ns_steps", v))
         self.lam = self._double("lam", spec, 8, 0.0)
+        guard_wheel(self.polar, self.ns_steps)
         remove = QtWidgets.QToolButton()
         remove.setText("✕")
         remove.setToolTip("remove this lane")
@@ -96,6 +98,7 @@ class LaneRow(QtWidgets.QFrame):
 
     def _double(self, name: str, spec: LaneFieldSpec, decimals: int, step: float) -> QtWidgets.QDoubleSpinBox:
         box = CompactDoubleSpinBox()
+        guard_wheel(box)
         lo, hi = spec.ranges.get(name, (0.0, 1e6))
         box.setDecimals(decimals)
         box.setMinimumWidth(72)

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.number_box import CompactDoubleSpinBox
+from muonscope.widgets.wheel_guard import guard_wheel
 
 __all__ = ["TaskFieldSpec", "TaskPanel"]
 
@@ -70,12 +71,14 @@ class TaskPanel(QtWidgets.QWidget):
             box = QtWidgets.QComboBox()
             box.addItems(list(spec.choices))
             box.activated.connect(lambda _i, n=spec.name, b=box: self._edited(n, b.currentText()))
+            guard_wheel(box)
             return box
         if spec.kind == "int":
             box = QtWidgets.QSpinBox()
             box.setRange(int(spec.lo), int(spec.hi))
             box.setKeyboardTracking(False)
             box.valueChanged.connect(lambda v, n=spec.name: self._edited(n, v))
+            guard_wheel(box)
             return box
         if spec.kind == "float":
             box = CompactDoubleSpinBox()
@@ -84,6 +87,7 @@ class TaskPanel(QtWidgets.QWidget):
             box.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
             box.setKeyboardTracking(False)
             box.valueChanged.connect(lambda v, n=spec.name: self._edited(n, v))
+            guard_wheel(box)
             return box
         if spec.kind == "floats":
             line = QtWidgets.QLineEdit()
@@ -98,6 +102,7 @@ class TaskPanel(QtWidgets.QWidget):
         slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         slider.setObjectName(f"{spec.name}_slider")
         slider.setRange(round(spec.lo * 100), round(spec.hi * 100))
+        guard_wheel(slider)
         value = QtWidgets.QLabel("0.00")
         value.setMinimumWidth(36)
         slider.valueChanged.connect(lambda v: value.setText(_slider_text(v / 100)))

@@ -361,3 +361,17 @@ def test_a_diverged_lane_is_named_by_the_same_number_in_the_banner_and_the_statu
     qtbot.waitUntil(lambda: "diverged" in app.window.status_text("lanes"), timeout=WAIT_MS)
     assert app.window.status_text("lanes").endswith("2 lanes, diverged: 1")
     qtbot.waitUntil(lambda: "lane 1 (" in app.views.message.text, timeout=WAIT_MS)  # the second lane: 1
+
+
+def test_the_controls_dock_fields_leave_the_wheel_to_the_dock(qtbot):
+    """Scrolling the dock changed "batch B ⚡" from 0 to 4 on its way by, and the run with it."""
+    from tests.qt_events import wheel_down
+
+    app = open_app(qtbot)
+    app.window.resize(1280, 720)
+    batch = app.views.task.editors["batch_size"]
+    lr = app.views.lanes.rows[0].lr
+    values = (batch.value(), lr.value())
+    for field in (batch, lr):
+        wheel_down(field)
+    assert (batch.value(), lr.value()) == values
