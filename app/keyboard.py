@@ -36,6 +36,9 @@ class KeyboardController(QtCore.QObject):
         self.stage_action.triggered.connect(window.focus_stage)
         transport = window.views.transport
         transport.typing_done.connect(window.focus_stage)  # Enter in a box, then Space plays
+        # after "apply & restart" the keys are the plots' again; left on the button, the focus moved on
+        # to the next field when the button greyed out, and the dock scrolled to it
+        window.views.task.restart_requested.connect(lambda _staged: window.focus_stage())
         transport.goto_focus_action.setProperty(SHEET_GROUP, "Run")
         for action in (transport.previous_preset_action, transport.next_preset_action):
             action.setProperty(SHEET_GROUP, "Presets")

@@ -144,3 +144,20 @@ def test_page_down_changes_preset_in_presentation_mode_with_the_toolbar_hidden(a
         qtbot.keyClick(app.window.stage, Key.Key_PageDown)
     assert chosen.args[0] == transport.preset_combo.currentData()
     app.presentation.set_active(False)
+
+
+def test_apply_and_restart_gives_the_keys_to_the_plots_and_the_dock_stays_put(app, qtbot):
+    """The greyed-out button passed the focus on to the next field, and the dock scrolled down to it."""
+    app.window.resize(1280, 720)
+    dock_bar = app.window.controls_dock.widget().verticalScrollBar()
+    d_box = app.views.task.editors["d"]
+    d_box.setFocus()
+    qtbot.waitUntil(d_box.hasFocus, timeout=WAIT_MS)
+    d_box.setValue(24)
+    button = app.views.task.apply_button
+    qtbot.waitUntil(button.isEnabled, timeout=WAIT_MS)
+    top = dock_bar.value()
+    button.setFocus()
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.clock.newest.config.task.d == 24 and not button.isEnabled(), timeout=WAIT_MS)
+    assert app.window.stage.hasFocus() and dock_bar.value() == top
