@@ -299,7 +299,9 @@ class DaskExecutor:
                     threads_per_worker=1,
                     processes=processes,
                     dashboard_address=None,
-                    silence_logs=logging.ERROR,
+                    # a worker whose scheduler closes first (Ctrl-C, SIGTERM) logs its failed heartbeat
+                    # as an error with a traceback; what goes wrong in a point reaches the client anyway
+                    silence_logs=logging.CRITICAL,
                 )
             self._client = Client(self._cluster)
         self._runtimes: dict[RunConfig, Runtime] = {}
