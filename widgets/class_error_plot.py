@@ -122,7 +122,7 @@ class ClassErrorPlot(PlotPanel):
         for lane in range(len(labels)):
             colour = QtGui.QColor(lane_colour(lane))
             colour.setAlpha(RAW_ALPHA)
-            dot_px = RAW_DOT_PX * stage_style().scale**0.5  # a dot per class: at 3× the tail crowded
+            dot_px = RAW_DOT_PX * stage_style().scale ** 0.5  # a dot per class: at 3× the tail crowded
             dots = {"symbol": "o", "symbolSize": dot_px, "symbolPen": None, "symbolBrush": colour}
             raw = pg.PlotDataItem(pen=None, skipFiniteCheck=True, **dots)
             curve = pg.PlotDataItem(pen=lane_pen(lane, width=2.0), skipFiniteCheck=True)

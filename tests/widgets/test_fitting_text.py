@@ -2,10 +2,13 @@
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis
 from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.mode_box import ElidingCombo
 from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.theme import StageStyle
 
 LANES = ["GD", "Muon exact", "Muon NS5", "Newton"]
 GUIDES = ["slope 1 + 1/(2α) = 1.33", "slope 1/(2α) = 0.33"]
@@ -57,13 +60,19 @@ def test_a_wide_panel_lays_every_lane_in_one_legend_row(qtbot):
     assert narrow.legend.columnCount < len(LANES)
 
 
-def test_a_mode_box_shows_its_option_whole_where_the_header_has_room(qtbot):
-    """A box held to a few characters clipped "spectral gap σ_r − σ_r+1" beside a short title."""
+def _series_panel(qtbot) -> SeriesPlot:
+    """Panel ② at about the size it has in half a 1280-pixel window, on screen."""
     plot = SeriesPlot("② over time", METRICS)
     qtbot.addWidget(plot)
     plot.resize(420, 300)
     plot.show()
     qtbot.waitExposed(plot)
+    return plot
+
+
+def test_a_mode_box_shows_its_option_whole_where_the_header_has_room(qtbot):
+    """A box held to a few characters clipped "spectral gap σ_r − σ_r+1" beside a short title."""
+    plot = _series_panel(qtbot)
     plot.set_mode("metric", "gap")
     box = plot.modes["metric"]
     qtbot.waitUntil(lambda: box.shown_text == box.currentText(), timeout=5000)
@@ -116,8 +125,6 @@ def test_a_title_that_fits_is_left_whole(qtbot):
 
 
 def test_a_sweep_legend_grows_with_the_stage_and_takes_its_colours(qtbot):
-    from muonscope.widgets.theme import StageStyle
-
     plot = _sweep_panel(qtbot, 1200, 500)
     desk_px = _legend_labels(plot)[0].item.boundingRect().height()
     style = StageStyle(3.0, "dark")
@@ -132,7 +139,6 @@ def test_a_sweep_legend_grows_with_the_stage_and_takes_its_colours(qtbot):
 
 def test_the_toolbars_preset_box_keeps_its_width_and_cuts_a_long_title_with_a_mark(qtbot):
     """ "Muon vs SGD vs Adam on a Zipf r": the box is 22 characters wide and clipped the title mid-word."""
-    from muonscope.widgets.mode_box import ElidingCombo
 
     box = ElidingCombo(22)
     qtbot.addWidget(box)
@@ -145,15 +151,7 @@ def test_the_toolbars_preset_box_keeps_its_width_and_cuts_a_long_title_with_a_ma
 
 def test_a_panels_note_is_as_tall_as_its_wrapped_text_at_every_size_and_scale(qtbot):
     """Back from presentation, panel ②'s note was cut at its top and bottom (sized for another width)."""
-    from PySide6 import QtCore, QtGui, QtWidgets
-
-    from muonscope.widgets.theme import StageStyle
-
-    plot = SeriesPlot("② over time", METRICS)
-    qtbot.addWidget(plot)
-    plot.resize(420, 300)
-    plot.show()
-    qtbot.waitExposed(plot)
+    plot = _series_panel(qtbot)
     text = "Each lane's spectral gap over the steps. This preset is a single step from W = 0: " * 2
     plot.set_placeholder(text)
     note = plot.findChild(QtWidgets.QLabel, "placeholder")
