@@ -31,9 +31,9 @@ from muonscope.app.main_window import MainWindow
 from muonscope.app.presentation import PresentationController
 from muonscope.app.record_controller import FINISH_DEADLINE_MS, RecordController
 from muonscope.app.standing_messages import StandingMessages
-from muonscope.app.step_watch import StepWatch
 from muonscope.app.view_settings import apply_view
 from muonscope.app.views import Views, build_views
+from muonscope.app.work_watch import WorkWatch
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.presets import Preset, load_preset
@@ -69,7 +69,7 @@ class App(QtCore.QObject):
         self.clock = FrameClock(views, self.window.set_status, parent=self)
         self.controls = ControlsSync(views, parent=self)
         self.messages = StandingMessages(self.window, parent=self)
-        self.step_watch = StepWatch(self.link, views.busy, parent=self)
+        self.work_watch = WorkWatch(self.link, views.busy, parent=self)
         self.debugger = DebuggerController(self.window, self.link, self.clock, parent=self)
         self.intents = IntentController(
             views,
@@ -118,7 +118,7 @@ class App(QtCore.QObject):
         """Start the engine and the frame clock (once the window exists)."""
         self.link.start()
         self.clock.start()
-        self.step_watch.start()
+        self.work_watch.start()
 
     def shutdown(self) -> bool:
         """Stop the clock, any sweep or ray and the engine; False if one was left still computing.
@@ -129,7 +129,7 @@ class App(QtCore.QObject):
         without waiting for it).
         """
         self.clock.stop()
-        self.step_watch.stop()
+        self.work_watch.stop()
         self.presentation.restore_desk_style()
         self.link.request_stop()
         self.capacity.cancel()

@@ -24,7 +24,7 @@ from muonscope.app.engine_protocol import (
     Paced,
     PlayingChanged,
     Rejected,
-    StepInProgress,
+    WorkInProgress,
 )
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
@@ -80,13 +80,14 @@ class EngineLink(QtCore.QObject):
         self.loop.submit(command)
 
     def cancel_step(self) -> None:
-        """Abandon the step in progress (undone whole), drop the queued steps, pause."""
+        """Abandon the step in progress (undone whole) or stop a rewind's replay where it is, drop
+        the queued steps, pause."""
         self.loop.cancel_step()
 
     @property
-    def step_in_progress(self) -> StepInProgress | None:
-        """The step the engine is computing now (None between steps)."""
-        return self.loop.step_in_progress
+    def work_in_progress(self) -> WorkInProgress | None:
+        """What the engine is computing now: a step, a new run, a replay, a save (None when it waits)."""
+        return self.loop.work_in_progress
 
     @property
     def steps_queued(self) -> int:

@@ -55,7 +55,7 @@ from muonscope.app.engine_protocol import (
     Reset,
     SetSpeed,
     Step,
-    StepInProgress,
+    WorkInProgress,
 )
 from muonscope.app.spectra_pacer import SpectraPacer
 from muonscope.engine.changes import Change, change_note
@@ -81,6 +81,11 @@ _LONG_JUMP_S = 1.0
 #: first: the user sees the change now instead of after the rest of the step (an evaluation of a
 #: quarter of a second at the default size, seconds on a big memory). A shorter step is let finish.
 _MAKE_WAY_AFTER_S = 0.05
+
+#: What Cancel does, said on its button's tooltip.
+_CANCEL_STEP = "stop this step: it is undone whole and the run pauses before it"
+_CANCEL_REWIND = "stop going back: the engine stays at the step replayed so far"
+_CANCEL_REPLAY = "stop this replay: the step is not shown"
 
 
 class EngineLoop:
@@ -116,7 +121,7 @@ class EngineLoop:
         self._outbox: list[Message] = []
         self._cancel_step = threading.Event()  # checked by the step in progress between its stages
         self._change_queued = threading.Event()  # like it, once the step is long; the run goes on
-        self._in_step: StepInProgress | None = None
+        self._work: WorkInProgress | None = None
         self._spectra_pacer = SpectraPacer(self._last_spectra_s)
 
     def submit(self, command: Command) -> None:
@@ -133,7 +138,8 @@ class EngineLoop:
             self._change_queued.set()
 
     def cancel_step(self) -> None:
-        """Abandon the step in progress at its next cancellation point, and pause; thread-safe.
+        """Abandon the step in progress at its next cancellation point (or stop a rewind's replay
+        there), and pause; thread-safe.
 
         The flag goes up before the command is queued, so whichever the loop sees first, the step
         under way (or, if it has just ended, the next one) is not carried out.
@@ -142,9 +148,10 @@ class EngineLoop:
         self.submit(CancelStep())
 
     @property
-    def step_in_progress(self) -> StepInProgress | None:
-        """The step being computed now, or None between steps; safe to read from any thread."""
-        return self._in_step
+    def work_in_progress(self) -> WorkInProgress | None:
+        """What the engine is computing now (a step, a new run, a replay, a save), or None when it
+        waits; safe to read from any thread."""
+        return self._work
 
     @property
     def steps_queued(self) -> int:
@@ -275,7 +282,8 @@ class EngineLoop:
             self._inspect(command)
         elif isinstance(command, RecallStep):
             self._commit_changes()
-            self._outbox.append(recall_message(session, command, self._replay_abandoned))
+            what = f"recalling step {command.step}"
+            self._outbox.append(self._replay_for_view(recall_message, command, what))
         elif isinstance(command, SwitchBranch):
             self._pause()
             session.switch(command.branch)
@@ -287,6 +295,38 @@ class EngineLoop:
         """A replay for the view or the inspector gives way to whatever the window asked for since
         (another step, another matrix) or to closing."""
         return self._cancel_step.is_set() or not self._commands.empty()
+
+    def _replay_for_view(self, make: Callable, request: RecallStep | Inspect, what: str) -> Message:
+        """``make(session, request, cancelled)``, a replay for the window: said on the busy line with
+        its progress, given up for Cancel or for the window's next request."""
+        self._working(what, _CANCEL_REPLAY)
+        try:
+            cancelled = self._replay_watch(what, request.step, self._replay_abandoned)
+            return make(self._session, request, cancelled)
+        finally:
+            self._work = None
+
+    def _working(self, what: str, cancel_means: str | None = None, step: int | None = None) -> None:
+        self._work = WorkInProgress(what, time.monotonic(), step, cancel_means)
+
+    def _replay_watch(
+        self, what: str, target: int, abandoned: Callable[[], bool], total: int | None = None
+    ) -> Callable[[], bool]:
+        """A ``cancelled`` callback for a replay to ``target`` that also keeps the busy line's
+        progress: asked at every cancellation point of the replayed steps, it says how many of the
+        ``total`` steps are done (without ``total``, it counts from the step of its first question,
+        the checkpoint the replay starts at)."""
+
+        def cancelled() -> bool:
+            nonlocal total
+            work, left = self._work, target - self._session.step
+            total = left if total is None else total
+            text = f"{what}: {total - left} of {total} steps replayed"
+            if work is not None and work.what != text:
+                self._work = WorkInProgress(text, work.started_s, None, work.cancel_means)
+            return abandoned()
+
+        return cancelled
 
     def _pause(self) -> None:
         self._steps_left = 0
@@ -328,12 +368,27 @@ class EngineLoop:
         self._goto = step
 
     def _rewind(self, step: int) -> None:
+        """Replay from the checkpoint before ``step``; Cancel (or closing) stops the replay where it is."""
         self._goto = None
+        what, total = f"going back to step {step}", self._session.replay_steps(step)
+        self._working(f"{what}: 0 of {total} steps replayed", _CANCEL_REWIND)
         try:
-            self._session.go_to(step)
+            watch = self._replay_watch(what, step, self._cancel_step.is_set, total)
+            self._session.go_to(step, cancelled=watch)
+        except StepCancelled:
+            self._announce_position()
+            self._outbox.append(  # after the position: a note is withdrawn when the run moves
+                Note(
+                    f"Stopped going back to step {step}: the run stands at step {self._session.step}.",
+                    until_moved=True,
+                )
+            )
+            return
         except Exception as exc:
             self._fail(f"going back to step {step}", exc)
             return
+        finally:
+            self._work = None
         self._announce_position()
 
     def _announce_position(self) -> None:
@@ -359,11 +414,14 @@ class EngineLoop:
     def _save(self, path) -> None:
         from muonscope.engine.session_file import save_session
 
+        self._working(f"saving the session to {path}")
         try:
             save_session(self._session, path)
         except (OSError, ConfigError) as exc:
             self._outbox.append(Alert(f"Not saved: {exc}"))
             return
+        finally:
+            self._work = None
         self._outbox.append(Saved(str(path), self._session.step))
 
     def _open(self, path) -> None:
@@ -371,6 +429,7 @@ class EngineLoop:
         from muonscope.engine.session_file import open_session
 
         self._pause()
+        self._working(f"opening {path}")
         try:
             session = open_session(path, self._factory)
         except ConfigError as exc:
@@ -379,6 +438,8 @@ class EngineLoop:
         except Exception as exc:
             self._fail(f"opening {path}", exc)
             return
+        finally:
+            self._work = None
         self._session = session
         self._threads.begin()
         self._announce_opened()
@@ -392,7 +453,8 @@ class EngineLoop:
 
     def _inspect(self, command: Inspect) -> None:
         try:
-            self._outbox.append(inspection_message(self._session, command, self._replay_abandoned))
+            what = f"replaying to step {command.step} for the inspector"
+            self._outbox.append(self._replay_for_view(inspection_message, command, what))
         except (ValueError, ConfigError) as exc:
             self._outbox.append(Inspection(command, None, f"Cannot inspect: {exc}"))
 
@@ -427,11 +489,14 @@ class EngineLoop:
 
     def _start(self, config: ExperimentConfig) -> None:
         """Build a new session; on failure keep the previous one (nothing computed is lost)."""
+        self._working("building the run")
         try:
             session = Session(config, self._factory)
         except Exception as exc:
             self._fail("start", exc)
             return
+        finally:
+            self._work = None
         self._session = session
         self._config = config
         self._threads.begin()  # a new run: its steps cost something else
@@ -441,7 +506,7 @@ class EngineLoop:
     def _take_step(self) -> None:
         self._last_step_at = started = time.perf_counter()
         number = self._experiment.step_count + 1
-        self._in_step = StepInProgress(number, time.monotonic())
+        self._working(f"computing step {number}", _CANCEL_STEP, step=number)
         # Playing, spectra follow the frame rate; stepped or recorded, every step has its own.
         self._experiment.spectra_gate = self._spectra_pacer if self._playing and not self._paced else None
         try:
@@ -456,7 +521,7 @@ class EngineLoop:
             self._fail(f"step {number}", exc)
             return
         finally:
-            self._in_step = None
+            self._work = None
         elapsed_s = time.perf_counter() - started
         self._step_s += 0.1 * (elapsed_s - self._step_s)
         self._threads.record(elapsed_s)
@@ -469,12 +534,12 @@ class EngineLoop:
         """Asked at the step's cancellation points: cancelled, or a change waits and the step is long."""
         if self._cancel_step.is_set():
             return True
-        in_step = self._in_step
+        work = self._work
         return (
             self._change_queued.is_set()
             and not self._commands.empty()
-            and in_step is not None
-            and time.monotonic() - in_step.started_s >= _MAKE_WAY_AFTER_S
+            and work is not None
+            and time.monotonic() - work.started_s >= _MAKE_WAY_AFTER_S
         )
 
     def _last_spectra_s(self) -> float:

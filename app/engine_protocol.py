@@ -47,7 +47,7 @@ __all__ = [
     "Reset",
     "SetSpeed",
     "Step",
-    "StepInProgress",
+    "WorkInProgress",
 ]
 
 
@@ -139,11 +139,19 @@ Command = (
 
 
 @dataclass(frozen=True)
-class StepInProgress:
-    """The step the engine is computing: its number and when it began (``time.monotonic()``)."""
+class WorkInProgress:
+    """What the engine is doing now that may take long, and since when (``time.monotonic()``).
 
-    step: int
+    A step on a large memory, building a d = 2048 run, replaying hundreds of steps to rewind or to
+    inspect, saving or opening a long session: each takes seconds to minutes, and the window's busy
+    line says which past a second. A piece of work with progress (a replay) is replaced by a new
+    value with the same ``started_s`` as it advances.
+    """
+
+    what: str  # "computing step 12", "going back to step 400: 120 of 511 steps replayed"
     started_s: float
+    step: int | None = None  # the step being computed, when the work is one step
+    cancel_means: str | None = None  # what Cancel does to it; None: it cannot be cancelled
 
 
 # ---- messages (engine → window), besides the Snapshots themselves ------------------------------

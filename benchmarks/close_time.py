@@ -119,10 +119,10 @@ def _ready(app, state: str, seen: dict[str, float], after_s: float, rays: int) -
     if state == "playing":
         return app.clock.playing and newest.step >= 5
     if state == "step":
-        step = app.link.step_in_progress
-        return step is not None and time.monotonic() - step.started_s >= after_s
+        work = app.link.work_in_progress
+        return work is not None and work.step is not None and time.monotonic() - work.started_s >= after_s
     if state in ("ray", "sweep"):
-        if not app.capacity.running or app.link.step_in_progress is not None:
+        if not app.capacity.running or app.link.work_in_progress is not None:
             return False
         if state == "ray" and app.capacity.progress[0] < rays:
             return False

@@ -153,10 +153,15 @@ class Session:
         *,
         stop_on_breakpoints: bool = True,
         on_step: Callable[[Snapshot], bool | None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Hit | None:
-        """Step to ``target``, or to the first breakpoint that holds, or until ``on_step`` returns True."""
+        """Step to ``target``, or to the first breakpoint that holds, or until ``on_step`` returns True.
+
+        ``cancelled`` is asked inside each step as in :meth:`step_once`: the steps taken stay, the one
+        under way is undone and :class:`StepCancelled` raised.
+        """
         while self.step < target:
-            snapshot = self.step_once()
+            snapshot = self.step_once(cancelled)
             hit = self.check_breakpoints(snapshot) if stop_on_breakpoints else None
             if hit is not None:
                 return hit
@@ -174,16 +179,25 @@ class Session:
     def check_breakpoints(self, snapshot: Snapshot) -> Hit | None:
         return first_hit(self.breakpoints, snapshot)
 
-    def go_to(self, target: int, on_step: Callable[[Snapshot], bool | None] | None = None) -> None:
+    def go_to(
+        self,
+        target: int,
+        on_step: Callable[[Snapshot], bool | None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
         """Stand at step ``target`` of this branch: backward rewinds and replays; forward skips the
-        recorded steps it can (see :meth:`skip_ahead`) and runs the rest."""
+        recorded steps it can (see :meth:`skip_ahead`) and runs the rest.
+
+        ``on_step`` and ``cancelled`` work as in :meth:`run`: a replay of hundreds of steps can be
+        stopped, and the engine then stands at the last step replayed (on the branch, behind its head).
+        """
         if target < 0:
             raise ValueError(f"step {target}: must be ≥ 0")
         if target < self.step:
             self._rewind_to(target)
         else:
             self.skip_ahead(target)
-        self.run(target, stop_on_breakpoints=False, on_step=on_step)
+        self.run(target, stop_on_breakpoints=False, on_step=on_step, cancelled=cancelled)
 
     def skip_ahead(self, target: int) -> bool:
         """Forward within the branch's record: restore its stored state nearest at or before

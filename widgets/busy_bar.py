@@ -32,7 +32,6 @@ class BusyBar(QtWidgets.QFrame):
         self.activity.setTextVisible(False)
         self.activity.setFixedSize(120, 12)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setToolTip("stop this step: it is undone whole and the run pauses before it")
         self.cancel_button.clicked.connect(self._on_cancel)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(8, 3, 4, 3)
@@ -52,10 +51,16 @@ class BusyBar(QtWidgets.QFrame):
         """True from a Cancel click until the work ends."""
         return self._cancelling
 
-    def show_busy(self, what: str, elapsed_s: float) -> None:
-        """``what`` has run for ``elapsed_s`` seconds: "computing step 1 · 12 s"."""
+    def show_busy(self, what: str, elapsed_s: float, cancel_means: str | None = None) -> None:
+        """``what`` has run for ``elapsed_s`` seconds: "computing step 1 · 12 s".
+
+        ``cancel_means``: what Cancel would do (its tooltip); None hides Cancel, for work that cannot
+        be stopped part-way (building a run, saving).
+        """
         suffix = " · cancelling…" if self._cancelling else ""
         self.label.setText(f"{what} · {elapsed_text(elapsed_s)}{suffix}")
+        self.cancel_button.setVisible(cancel_means is not None)
+        self.cancel_button.setToolTip(cancel_means or "")
         self.cancel_button.setEnabled(not self._cancelling)
         self.show()
 

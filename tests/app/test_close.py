@@ -127,7 +127,7 @@ def test_closing_during_a_long_step_returns_while_the_step_still_computes(qtbot,
     try:
         app.window.close()
         assert app.link.running and not release.is_set()  # close did not wait for the step
-        assert app.link.step_in_progress is not None
+        assert app.link.work_in_progress.step == 1
     finally:
         release.set()  # the step goes on to its first cancellation point and is abandoned there
     _wait_for_threads(qtbot, qapp)
@@ -250,9 +250,9 @@ qt_app = QtWidgets.QApplication(sys.argv)
 def close_once_an_svd_computes():
     for window in qt_app.topLevelWidgets():
         app = window.findChild(App)
-        if app is not None and in_svd.is_set() and app.link.step_in_progress is not None:
+        if app is not None and in_svd.is_set() and app.link.work_in_progress is not None:
             timer.stop()
-            print("closing during step", app.link.step_in_progress.step, flush=True)
+            print("closing during step", app.link.work_in_progress.step, flush=True)
             window.close()
 
 

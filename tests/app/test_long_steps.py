@@ -2,6 +2,7 @@
 
 import re
 import threading
+from dataclasses import replace
 
 from muonscope.app import engine_loop
 from muonscope.app.background import JobControl
@@ -38,7 +39,7 @@ def test_a_long_step_shows_the_busy_line_and_cancel_abandons_it(qtbot):
     assert "paused at step 0" in app.views.message.text
     qtbot.waitUntil(lambda: not busy.isVisible(), timeout=WAIT_MS)
     assert app.link.loop.steps_queued == 0  # the four steps queued after it were dropped
-    assert app.link.step_in_progress is None
+    assert app.link.work_in_progress is None
     assert app.clock.newest.step == 0 and not app.clock.playing
     assert len(app.clock.history) == 4  # one row per lane: step 0 only, nothing of step 1
     app.intents.step(1)  # the engine is as before the step: it takes it again, in full
@@ -53,7 +54,7 @@ def test_a_quick_step_shows_no_busy_line(qtbot):
     app = open_app(qtbot)
     app.intents.step(3)
     wait_for_step(qtbot, app, 3)
-    app.step_watch.poll()
+    app.work_watch.poll()
     assert not app.views.busy.isVisible()
 
 
@@ -65,7 +66,7 @@ def test_a_change_during_a_long_step_goes_first_and_the_run_plays_on(qtbot, monk
     try:
         app.intents.play(True)
         qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
-        qtbot.waitUntil(lambda: app.link.step_in_progress is not None, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: app.link.work_in_progress is not None, timeout=WAIT_MS)
         app.intents.change("task.label_noise", 0.2)
     finally:
         release.set()
@@ -132,3 +133,64 @@ def test_a_restart_shows_the_new_run_before_its_first_long_step(qtbot):
     finally:
         release.set()
     wait_for_step(qtbot, app, 1)
+
+
+def test_building_a_large_run_shows_the_busy_line_without_cancel(qtbot):
+    """A d = 2048 run takes seconds to build (embeddings, the step-0 evaluation): after "apply &
+    restart" the window showed the old run with no sign of work."""
+    hold, entered, release = threading.Event(), threading.Event(), threading.Event()
+
+    class SlowToBuild(Experiment):
+        def __init__(self, config, *args, **kwargs):
+            if hold.is_set():
+                entered.set()
+                release.wait(timeout=WAIT_MS / 1000)
+            super().__init__(config, *args, **kwargs)
+
+    app = open_app(qtbot, engine_factory=SlowToBuild)
+    busy = app.views.busy
+    hold.set()
+    try:
+        app.intents.restart_with({"d": 24})
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        qtbot.waitUntil(busy.isVisible, timeout=WAIT_MS)
+        assert re.fullmatch(r"building the run · \d+ s", busy.text), busy.text
+        assert not busy.cancel_button.isVisible()  # a run cannot be half built
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: app.clock.newest.config.task.d == 24, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not busy.isVisible(), timeout=WAIT_MS)
+    assert app.link.work_in_progress is None
+
+
+def test_a_long_rewind_shows_its_progress_and_cancel_stops_it_where_it_is(qtbot):
+    """Going back replays up to a checkpoint spacing of steps (hundreds on a long run): the busy line
+    counts them, and Cancel leaves the run at the last step replayed, on the branch it was on."""
+    entered, release = threading.Event(), threading.Event()
+    release.set()
+    preset = small_preset()
+    settings = {"task.d": 48, "task.n_items": 192, "run.checkpoint_mb": 1.0}  # checkpoints steps apart
+    preset = replace(preset, config=preset.config.with_values(list(settings.items())))
+    app = open_app(qtbot, preset, engine_factory=held_experiment(entered, release))
+    busy = app.views.busy
+    app.debugger.go_to(60)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 60 and not app.clock.playing, timeout=WAIT_MS)
+    release.clear()
+    entered.clear()
+    try:
+        app.debugger.go_to(59)  # off the checkpoints' grid: steps are replayed to reach it
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        qtbot.waitUntil(busy.isVisible, timeout=WAIT_MS)
+        progress = re.fullmatch(r"going back to step 59: 0 of (\d+) steps replayed · \d+ s", busy.text)
+        assert progress and int(progress[1]) >= 1, busy.text
+        assert busy.cancel_button.isVisible()
+        busy.cancel_button.click()
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Stopped going back"), timeout=WAIT_MS)
+    stood = int(re.search(r"stands at step (\d+)", app.views.message.text)[1])
+    assert stood == 59 - int(progress[1])  # the step held was undone: the replay's checkpoint
+    qtbot.waitUntil(lambda: app.clock.newest.step == stood and not busy.isVisible(), timeout=WAIT_MS)
+    assert app.link.work_in_progress is None and not app.clock.playing
+    app.debugger.go_to(59)  # and the rewind can be finished: the recorded steps replay as before
+    qtbot.waitUntil(lambda: app.clock.newest.step == 59, timeout=WAIT_MS)

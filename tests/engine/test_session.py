@@ -316,3 +316,30 @@ def test_going_forward_through_the_record_replays_only_from_the_nearest_stored_s
     session.run(125, stop_on_breakpoints=False)  # and the branch goes on from there
     straight.run(125, stop_on_breakpoints=False)
     _assert_identical(_state(straight.experiment), _state(session.experiment))
+
+
+def test_a_rewind_stopped_midway_stands_at_the_last_step_replayed_and_can_finish():
+    """The window's Cancel on a long rewind: the steps replayed stay, the one under way is undone."""
+    session = Session(_config())
+    session.set_checkpoint_budget(40_000)  # checkpoints a few steps apart
+    session.run(30, stop_on_breakpoints=False)
+    original = _state(session.experiment)
+    session.go_to(25)
+    expected = _state(session.experiment)
+    session.go_to(30)
+    nearest = session.branch.checkpoints.at_or_before(25).step
+    assert session.replay_steps(25) == 25 - nearest >= 3
+
+    def cancelled() -> bool:
+        return session.experiment.step_count == nearest + 3  # a few steps into the replay
+
+    with pytest.raises(StepCancelled):
+        session.go_to(25, cancelled=cancelled)
+    stood, stood_state = session.step, _state(session.experiment)
+    assert nearest < stood < 25 and not session.at_head
+    session.go_to(25)  # the rewind can be finished
+    _assert_identical(expected, _state(session.experiment))
+    session.go_to(stood)  # and where it stopped was that step of the run, whole
+    _assert_identical(stood_state, _state(session.experiment))
+    session.go_to(30)
+    _assert_identical(original, _state(session.experiment))
