@@ -5,9 +5,10 @@ import itertools
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis, minor_mantissas
+from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
 from muonscope.widgets.lane_key import LaneKey, LaneKeyEntry
 from muonscope.widgets.spectrum_plot import NUMERICAL_ZERO, SpectrumPlot
@@ -331,3 +332,33 @@ def test_the_lane_key_wraps_between_lanes_and_after_arrows_never_inside_a_settin
     assert len(lines) >= 3  # narrow enough to wrap
     for before, line in itertools.pairwise(lines):
         assert line.startswith("━━") or before.rstrip().endswith("→"), (before, line)
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0])
+def test_a_tick_label_at_the_plots_top_edge_is_drawn_whole(qtbot, scale):
+    """A y tick at the top is centred on the edge: at 3× the panel's header cut ④'s "1.0" in half."""
+    set_stage_style(StageStyle(scale))
+    try:
+        plot = CapacityPlot()
+        qtbot.addWidget(plot)
+        plot.resize(700, 450)
+        plot.show()
+        plot.apply_style(StageStyle(scale))
+        qtbot.waitExposed(plot)
+        axis = plot.plot.getAxis("right")  # accuracy, 0 to 1: "1.0" sits at the top edge
+
+        def top_label() -> QtCore.QRectF | None:
+            image = QtGui.QImage(10, 10, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            painter = QtGui.QPainter(image)
+            try:
+                _axis_spec, _tick_specs, text_specs = axis.generateDrawSpecs(painter)
+            finally:
+                painter.end()
+            return next((rect for rect, _flags, text in text_specs if text == "1.0"), None)
+
+        qtbot.waitUntil(lambda: top_label() is not None, timeout=5000)  # the layout has settled
+        top = top_label()
+        shown = plot.plot_widget.mapFromScene(axis.mapRectToScene(top)).boundingRect()
+        assert plot.plot_widget.rect().contains(shown), (shown, plot.plot_widget.rect())
+    finally:
+        set_stage_style(StageStyle())
