@@ -9,10 +9,16 @@ Qt's ``QSvgGenerator`` writes what the painter did, and three of its habits spoi
 * Curves are written in data units under the plot's matrix with screen-width strokes
   (``vector-effect="non-scaling-stroke"``); see :func:`_bake_cosmetic_strokes`.
 * Fonts are named as Qt's aliases ("Sans Serif"), which other programs do not know.
+
+It is also verbose where a panel draws thousands of marks: each of panel ③'s 8,192 dots was a group
+of its own, repeating the same five style attributes, around four Bézier arcs (3.3 MB for one panel).
+Runs of identical sibling groups become one group and circles are written as circles
+(:func:`_compact_marks`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -45,6 +51,7 @@ def portable_svg(svg: bytes, font_family: Callable[[str], str] = lambda family: 
     root = ET.fromstring(svg)
     _clip_plot_areas(root)
     _bake_cosmetic_strokes(root)
+    _compact_marks(root)
     families: dict[str, str] = {}
     for element in root.iter():
         family = element.get("font-family")
@@ -202,6 +209,69 @@ def _replace_shape(shape: ET.Element, attributes: dict[str, str]) -> None:
         shape.attrib.pop(name, None)
     shape.tag = f"{{{SVG_NS}}}{attributes.pop('tag')}"
     shape.attrib.update(attributes)
+
+
+# ---- many marks ------------------------------------------------------------------------------------
+
+#: Group attributes that make a group more than shared style: merging two such groups would change
+#: what is drawn (opacity composites the group as a whole) or what refers to it.
+_GROUP_ONLY = ("opacity", "filter", "mask", "id")
+#: How far (pixels) a written arc's points may be from a circle's and still count as one.
+_CIRCLE_TOLERANCE_PX = 0.01
+
+
+def _compact_marks(root: ET.Element) -> None:
+    """Merge each run of sibling groups with the same attributes; write four-arc circles as circles."""
+    for parent in [element for element in root.iter() if len(element) > 1]:
+        _merge_sibling_groups(parent)
+    for path in root.iter(f"{{{SVG_NS}}}path"):
+        circle = _as_circle(path.get("d", ""))
+        if circle is not None:
+            cx, cy, r = circle
+            del path.attrib["d"]
+            path.attrib.pop("fill-rule", None)  # a circle has no self-intersections to rule on
+            path.tag = f"{{{SVG_NS}}}circle"
+            path.attrib.update({"cx": _num(cx), "cy": _num(cy), "r": _num(r)})
+
+
+def _merge_sibling_groups(parent: ET.Element) -> None:
+    kept: ET.Element | None = None
+    for child in list(parent):
+        mergeable = child.tag == _G and not any(name in child.attrib for name in _GROUP_ONLY)
+        if mergeable and kept is not None and child.attrib == kept.attrib:
+            kept.extend(list(child))
+            parent.remove(child)
+        else:
+            kept = child if mergeable else None
+
+
+def _as_circle(d: str) -> tuple[float, float, float] | None:
+    """(cx, cy, r) when ``d`` is a closed path of four cubic quarter arcs of one circle, as Qt writes
+    an ellipse with equal radii; else None."""
+    tokens = [letter or float(number) for letter, number in _PATH_TOKEN.findall(d)]
+    if [t for t in tokens if isinstance(t, str)] != ["M", "C", "C", "C", "C", "Z"] or len(tokens) != 32:
+        return None
+    numbers = [t for t in tokens if not isinstance(t, str)]
+    ends = [(numbers[i], numbers[i + 1]) for i in (0, 6, 12, 18, 24)]  # the start, each arc's end
+    cx, cy = (ends[0][0] + ends[2][0]) / 2, (ends[0][1] + ends[2][1]) / 2
+    r = math.dist(ends[0], (cx, cy))
+    if r == 0 or math.dist(ends[4], ends[0]) > _CIRCLE_TOLERANCE_PX:
+        return None
+    kappa = 4 * (math.sqrt(2) - 1) / 3  # a quarter arc's control points, as a fraction of r
+    for arc in range(4):
+        (x0, y0), (x3, y3) = ends[arc], ends[arc + 1]
+        if abs(math.dist((x3, y3), (cx, cy)) - r) > _CIRCLE_TOLERANCE_PX:
+            return None
+        controls = numbers[2 + 6 * arc : 6 + 6 * arc]
+        expected = (
+            x0 + kappa * (x3 - cx),
+            y0 + kappa * (y3 - cy),
+            x3 + kappa * (x0 - cx),
+            y3 + kappa * (y0 - cy),
+        )
+        if max(abs(a - b) for a, b in zip(controls, expected, strict=True)) > _CIRCLE_TOLERANCE_PX:
+            return None
+    return cx, cy, r
 
 
 # ---- numbers -------------------------------------------------------------------------------------------

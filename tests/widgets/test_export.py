@@ -1,6 +1,7 @@
 """Figures and tables out of the panels: SVG that other programs read, PNG at a size, CSV of the curves."""
 
 import csv
+import itertools
 import re
 import xml.etree.ElementTree as ET
 
@@ -182,10 +183,9 @@ def test_groups_with_anything_but_plain_shapes_keep_their_transform():
         f'<g transform="matrix(2,0,0,2,0,0)">{shape.format("M0,0 L1,1")}<text>1</text></g>'
     )
     root = ET.fromstring(portable_svg(_document(body)))
-    assert [g.get("transform") for g in root.iter(f"{SVG}g") if g.get("transform")] == [
-        "matrix(2,0,0,2,0,0)",
-        "matrix(2,0,0,2,0,0)",
-    ]
+    kept = [g for g in root.iter(f"{SVG}g") if g.get("transform")]
+    assert {g.get("transform") for g in kept} == {"matrix(2,0,0,2,0,0)"}
+    assert sum(len(g) for g in kept) == 3  # both paths and the text, still under their transform
 
 
 def test_what_lies_between_plot_area_markers_is_clipped_to_the_marker():
@@ -205,6 +205,73 @@ def test_what_lies_between_plot_area_markers_is_clipped_to_the_marker():
     assert [g.get("stroke") for g in clipped] == ["#0072b2"]
     outside = [g.get("stroke") for g in root.iter(f"{SVG}g") if g.get("stroke") and g not in list(clipped)]
     assert outside == ["#000000", "#d55e00"]
+
+
+def test_a_run_of_groups_with_the_same_style_becomes_one_group():
+    dot = '<g fill="#0072b2" fill-opacity="0.35"><path d="M{0},5 L{0},6"/></g>'
+    faded = '<g fill="#0072b2" opacity="0.5"><path d="M1,1 L2,2"/></g>'
+    other = '<g fill="#d55e00"><path d="M9,9 L8,8"/></g>'
+    body = dot.format(1) + dot.format(2) + dot.format(3) + other + dot.format(4) + faded + faded
+    root = ET.fromstring(portable_svg(_document(body)))
+    groups = [g for g in root.iter(f"{SVG}g") if g.get("fill")]
+    assert [(g.get("fill"), len(g)) for g in groups] == [
+        ("#0072b2", 3),  # the three dots, in their order
+        ("#d55e00", 1),
+        ("#0072b2", 1),  # after another colour: drawn above it, so not merged back
+        ("#0072b2", 1),  # group opacity composites each group whole: never merged
+        ("#0072b2", 1),
+    ]
+    assert [p.get("d") for p in groups[0]] == ["M1,5 L1,6", "M2,5 L2,6", "M3,5 L3,6"]
+
+
+def _arcs(cx: float, cy: float, rx: float, ry: float) -> str:
+    """An ellipse as Qt writes it: four cubic quarter arcs from its rightmost point."""
+    k = 4 * (2**0.5 - 1) / 3
+    ends = [(cx + rx, cy), (cx, cy + ry), (cx - rx, cy), (cx, cy - ry), (cx + rx, cy)]
+    d = f"M{ends[0][0]:.3f},{ends[0][1]:.3f}"
+    for (x0, y0), (x3, y3) in itertools.pairwise(ends):
+        c1 = (x0 + k * (x3 - cx), y0 + k * (y3 - cy))
+        c2 = (x3 + k * (x0 - cx), y3 + k * (y0 - cy))
+        d += " C" + " ".join(f"{x:.3f},{y:.3f}" for x, y in (c1, c2, (x3, y3)))
+    return d + " Z"
+
+
+def test_four_arc_circles_are_written_as_circles_and_other_curves_stay_paths():
+    body = (
+        f'<path fill-rule="evenodd" fill="#009e73" d="{_arcs(40.5, 12.25, 1.25, 1.25)}"/>'
+        f'<path d="{_arcs(10, 10, 3, 2)}"/>'  # an ellipse
+        '<path d="M0,0 C1,1 2,2 3,3 C4,4 5,5 6,6 C7,7 8,8 9,9 C1,2 3,4 0,0 Z"/>'
+    )
+    root = ET.fromstring(portable_svg(_document(body)))
+    (circle,) = root.iter(f"{SVG}circle")
+    assert circle.attrib == {"fill": "#009e73", "cx": "40.5", "cy": "12.25", "r": "1.25"}
+    assert len(list(root.iter(f"{SVG}path"))) == 2
+
+
+def test_panel_three_dots_are_circles_where_the_panel_draws_them_in_a_small_file(qtbot, tmp_path):
+    """Each of 8,192 dots was a group with its own style around four arcs: 3.3 MB for one panel."""
+    configure_pyqtgraph()
+    panel = ClassErrorPlot()
+    qtbot.addWidget(panel)
+    panel.resize(700, 450)
+    panel.show()
+    panel.set_lanes(LANES[:2])
+    classes = 500
+    errors = [np.linspace(0.05, 0.95, classes), np.linspace(0.9, 0.1, classes)]
+    for lane, values in enumerate(errors):
+        panel.set_errors(lane, values)
+    qtbot.waitUntil(lambda: panel.plot.getViewBox().width() > 0)
+    path = write_svg(panel, tmp_path / "class_error.svg")
+    root, parents = _parse(path)
+    circles = list(root.iter(f"{SVG}circle"))
+    for lane, values in enumerate(errors):
+        dots = [c for c in circles if _inherited(c, "fill", parents) == lane_colour(lane).lower()]
+        assert len(dots) == classes
+        centres = sorted((float(c.get("cx")), float(c.get("cy"))) for c in dots)
+        for rank in (1, 250, 500):  # the x axis is the frequency rank, on a log scale
+            x = np.log10(rank) if panel.plot.getAxis("bottom").logMode else rank
+            assert centres[rank - 1] == pytest.approx(_in_panel(panel, x, values[rank - 1]), abs=0.01)
+    assert path.stat().st_size < 200 * len(circles)  # bytes per dot, with axes, text and curves
 
 
 # ---- PNG ---------------------------------------------------------------------------------------------
