@@ -33,6 +33,10 @@ Cancelled = Callable[[], bool]
 
 _POLL_S = 0.2  # how often a waiting executor looks at ``cancelled``
 _ORPHAN_POLL_S = 0.5  # how often a worker checks that its parent is still there
+#: How long closing a worker pool may take before it is left to finish on its own (see _Pool.close).
+_POOL_CLOSE_DEADLINE_S = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class Executor(Protocol):
@@ -163,6 +167,24 @@ class _Pool:
         return self._pool.imap_unordered(function, jobs)
 
     def close(self) -> None:
+        """Stop the workers now; past a deadline, leave the pool's own clean-up to finish on its own.
+
+        ``Pool.terminate()`` can wait for ever: it stops the workers, then joins its task thread,
+        which still sends one message through the results queue, whose lock a worker stopped in the
+        middle of sending a result holds for good (CPython issue 96995). A sweep cancelled at that
+        moment hung for minutes, and so would Ctrl-C on ``muonscope sweep``. The workers have been
+        told to stop by then; the stuck thread is a daemon and ends with the process.
+        """
+        closer = threading.Thread(target=self._terminate, name="muonscope-pool-close", daemon=True)
+        closer.start()
+        closer.join(_POOL_CLOSE_DEADLINE_S)
+        if closer.is_alive():
+            log.warning(
+                "the sweep's worker pool did not close within %.0f s; it is left to finish on its own",
+                _POOL_CLOSE_DEADLINE_S,
+            )
+
+    def _terminate(self) -> None:
         self._pool.terminate()
         self._pool.join()
 

@@ -1,17 +1,20 @@
 """The sweep runner: parallel processes, streamed results, cancellation (the cache: test_sweep_cache.py)."""
 
 import dataclasses
+import logging
+import multiprocessing.pool
 import os
 import select
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig, executors
 from muonscope.engine.executors import LocalExecutor, shutdown_local_pool
 from muonscope.engine.sweep import Runtime, SweepPoint, SweepRunner, run_point
 from muonscope.engine.sweep_point import runtime_of
@@ -291,6 +294,35 @@ def test_the_local_pool_stays_warm_between_sweeps_and_is_replaced_after_a_cancel
     assert len(list(SweepRunner(_points(ds=(8,)), workers=2, use_cache=False))) == 2
     assert len(_pool_workers()) == 2 and not _pool_workers() & warm
     shutdown_local_pool()
+    assert _pool_workers() == set()
+
+
+@pytest.mark.timeout(120)
+def test_a_cancel_returns_when_the_pool_cannot_finish_closing(monkeypatch, caplog):
+    """Pool.terminate() can hang for good: a worker stopped while sending a result keeps the result
+    queue's lock, which terminate's task thread then waits for (CPython issue 96995). A test sweep
+    cancelled at that moment hung for minutes; the cancel now returns and the pool ends later."""
+    shutdown_local_pool()
+    stuck = threading.Event()
+    terminate = multiprocessing.pool.Pool.terminate
+
+    def terminate_stuck_until_released(pool):
+        stuck.wait()
+        terminate(pool)
+
+    monkeypatch.setattr(multiprocessing.pool.Pool, "terminate", terminate_stuck_until_released)
+    monkeypatch.setattr(executors, "_POOL_CLOSE_DEADLINE_S", 0.2)
+    runner = SweepRunner(_points(ds=(8, 16, 24, 32)), workers=2, use_cache=False)
+    try:
+        with caplog.at_level(logging.WARNING, logger=executors.__name__):
+            for _ in runner:
+                runner.cancel()
+        assert runner.cancelled
+        assert "worker pool did not close within" in caplog.text
+    finally:
+        stuck.set()  # the pool's own clean-up goes on and ends its processes
+    for closer in [t for t in threading.enumerate() if t.name == "muonscope-pool-close"]:
+        closer.join(timeout=60)
     assert _pool_workers() == set()
 
 
