@@ -66,6 +66,8 @@ def parse_value(text: str, where: str) -> Any:
         return text
     except RecursionError:
         raise ConfigError(where, text[:40] + "…", "nests arrays or tables too deeply") from None
+    except ValueError:  # int() refuses a number of more than 4300 digits
+        raise ConfigError(where, text[:40] + "…", "must be a number of at most 4300 digits") from None
     if set(data) != {"value"}:
         raise ConfigError(where, text, "must be one value")
     return data["value"]

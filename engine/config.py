@@ -361,6 +361,8 @@ def parse_toml(text: str, field_name: str = "config", source: str = "<toml>") ->
         raise ConfigError(
             field_name, source, "must be valid TOML (tables or arrays nest too deeply)"
         ) from None
+    except ValueError:  # int() refuses a number of more than 4300 digits
+        raise ConfigError(field_name, source, "must be valid TOML (a number has over 4300 digits)") from None
 
 
 _PATH = re.compile(r"^(task|run)\.(\w+)$|^lanes(?:\[(\d+)\]|\.(\d+))\.(\w+)$")

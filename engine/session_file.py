@@ -313,6 +313,10 @@ def _read_document(path: Path) -> dict[str, Any]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SessionError(path, f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise SessionError(path, "is not JSON muonscope can read (arrays nest too deeply)") from None
+    except ValueError:  # int() refuses a number of more than 4300 digits
+        raise SessionError(path, "is not JSON muonscope can read (a number has over 4300 digits)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SessionError(path, f'is not a muonscope session (no "format": "{FORMAT}")')
     version = document.get("version")

@@ -22,6 +22,10 @@ CASES = [
     (["run", "--config", "{tmp}/pickled.pkl"], "config = '{tmp}/pickled.pkl'"),
     (["run", "--config", "{tmp}/deep_arrays.toml"], ("config = '{tmp}/deep_arrays.toml'", "nest too deeply")),
     (["run", "--config", "{tmp}/deep_tables.toml"], ("config = '{tmp}/deep_tables.toml'", "nest too deeply")),
+    (
+        ["run", "--config", "{tmp}/huge_number.toml"],
+        ("config = '{tmp}/huge_number.toml'", "over 4300 digits"),
+    ),
     (["run", "--config", "{tmp}/fifo.toml"], ("config = '{tmp}/fifo.toml'", "must be a regular file")),
     (["run", "--config", "{tmp}"], ("config = '{tmp}'", "must be a regular file")),
     (["run", "--config", "/dev/zero"], "config = '/dev/zero'"),
@@ -49,6 +53,7 @@ CASES = [
     (["run", "--set", "task.d=abc"], "task.d = 'abc'"),
     (["run", "--set", "task.d=64.5"], "task.d = 64.5"),
     (["run", "--set", "task.d=1e400"], "task.d = inf"),
+    (["run", "--set", "task.d=" + "9" * 5000], ("task.d = '9999", "at most 4300 digits")),
     (["run", "--set", "task.alpha=nan"], "task.alpha = nan"),
     (["run", "--set", "task.alpha=-1"], "task.alpha = -1"),
     (["run", "--set", "task.label_noise=1"], "task.label_noise = 1"),
@@ -207,6 +212,7 @@ def files(tmp_path):
     (tmp_path / "binary.toml").write_bytes(b"[task]\x00\x01\x02")
     (tmp_path / "pickled.pkl").write_bytes(pickle.dumps({"task": {"d": 64}}))
     write("deep_arrays.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n")
+    write("huge_number.toml", "[task]\nd = " + "9" * 5000 + "\n")
     write("deep_tables.toml", "a = " + "{b = " * 5000 + "1" + "}" * 5000 + "\n")
     os.mkfifo(tmp_path / "fifo.toml")
     write("huge.toml", "[[lanes]]\n" * 10**6)

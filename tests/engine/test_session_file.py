@@ -251,6 +251,8 @@ def _edit_document(folder: Path, edit) -> None:
         ("newer", "newer"),
         ("no version", "version"),
         ("list", "is not a muonscope session"),
+        ("nested deep", "nest too deeply"),
+        ("huge number", "a number has over 4300 digits"),
     ],
 )
 def test_a_bad_session_json_is_refused(saved, tmp_path, change, expected):
@@ -268,6 +270,10 @@ def test_a_bad_session_json_is_refused(saved, tmp_path, change, expected):
         _edit_document(folder, lambda d: d | {"version": 99})
     elif change == "no version":
         _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "version"})
+    elif change == "nested deep":
+        path.write_text("[" * 100_000 + "]" * 100_000)
+    elif change == "huge number":
+        path.write_text(path.read_text().replace('"current_branch": 0', '"current_branch": ' + "9" * 5000))
     else:
         path.write_text("[1, 2]")
     message = _refused(folder)
