@@ -441,7 +441,26 @@ def _branch(
         changes=tuple(_change(item) for item in _list(record["changes"])),
         head=None if head is None else checkpoints[_int(head, "head")],
     )
+    _check_head(branch)
     return branch
+
+
+def _check_head(branch: Branch) -> None:
+    """The branch's newest step agrees with its records: opening replays up to it from the stored
+    state before it (a checkpoint spacing at most), and an edited ``head_step`` of 10¹² replayed for
+    ever."""
+    where, head_step, last = f"branch {branch.id}", branch.head_step, branch.metrics.last_step
+    if not last <= head_step < last + branch.metrics.stride:
+        raise ValueError(f"{where}: head_step {head_step} is not where its metrics end ({last})")
+    newest = branch.checkpoints.steps[-1]  # the store keeps them in order
+    if newest > head_step:
+        raise ValueError(f"{where}: a checkpoint at step {newest} lies past its head, step {head_step}")
+    if branch.head is not None and branch.head.step != head_step:
+        raise ValueError(f"{where}: its head is step {branch.head.step}, not head_step {head_step}")
+    start = branch.head or branch.checkpoints.at_or_before(head_step)
+    spacing = branch.checkpoints.spacing
+    if start is None or head_step - start.step > spacing:
+        raise ValueError(f"{where}: no checkpoint within {spacing} steps of its head")
 
 
 def _branch_metrics(metrics: dict[str, Any], branch_id: int, stride: int) -> MetricHistory:

@@ -395,3 +395,34 @@ def test_saving_leaves_the_session_running_as_before(tmp_path):
         each.go_to(20)
     np.testing.assert_array_equal(_weights(session), _weights(twin))
     assert [b.head_step for b in session.branches] == [b.head_step for b in twin.branches]
+
+
+def _edit_branch(folder: Path, **fields) -> None:
+    _edit_document(folder, lambda d: d | {"branches": [d["branches"][0] | fields, *d["branches"][1:]]})
+
+
+def _edit_checkpoint(folder: Path, index: int, **fields) -> None:
+    def edit(document):
+        checkpoints = list(document["checkpoints"])
+        checkpoints[index] = checkpoints[index] | fields
+        return document | {"checkpoints": checkpoints}
+
+    _edit_document(folder, edit)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # opening replays to the head: 10¹² steps would have run for ever
+        (lambda folder: _edit_branch(folder, head_step=10**12), "head_step 1000000000000"),
+        (lambda folder: _edit_branch(folder, head_step=3), "head_step 3"),
+        (lambda folder: _edit_checkpoint(folder, 1, step=10**6), "checkpoint at step 1000000"),
+        (lambda folder: _edit_branch(folder, head=0), "its head is step 0"),
+    ],
+    ids=["head far ahead", "head behind its metrics", "checkpoint past the head", "head kept elsewhere"],
+)
+def test_a_head_that_disagrees_with_the_records_is_refused(saved, tmp_path, edit, expected):
+    folder = _copy(saved, tmp_path)
+    edit(folder)
+    message = _refused(folder)
+    assert message.startswith(f"{folder}: is not a consistent muonscope session") and expected in message
