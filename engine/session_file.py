@@ -514,14 +514,23 @@ def _checkpoint(n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor]
     lanes_count = len(config.lanes)
     if tuple(weights.shape) != (lanes_count, *config.task.weight_shape):
         raise ValueError(f"checkpoint {n}: weights of shape {tuple(weights.shape)} do not fit its config")
+    if not torch.isfinite(weights).all():  # a diverged lane keeps its last finite weights
+        raise ValueError(f"checkpoint {n}: weights hold values that are not finite")
     states = []
     for j, state in enumerate(_list(record["lane_states"])):
         parts = {part: tensors.get(f"{prefix}.lane{j}.{part}") for part in ("buffer", "second_moment")}
+        for part, tensor in parts.items():
+            if tensor is not None and tuple(tensor.shape) != config.task.weight_shape:
+                shape = tuple(tensor.shape)
+                raise ValueError(f"checkpoint {n}: lane {j}'s {part} of shape {shape} does not fit")
         states.append(
             LaneStateCopy(parts["buffer"], parts["second_moment"], _int(state["steps_taken"], "steps_taken"))
         )
     if len(states) != lanes_count:
         raise ValueError(f"checkpoint {n}: {len(states)} optimizer states for {lanes_count} lanes")
+    for j, (lane, state) in enumerate(zip(config.lanes, states, strict=True)):
+        if lane.optimizer == "adam" and (state.buffer is None) != (state.second_moment is None):
+            raise ValueError(f"checkpoint {n}: lane {j} (Adam) has a first moment without a second")
     return Checkpoint(
         step=_int(record["step"], "step"),
         config=config,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 
 from muonscope.engine.breakpoints import parse_breakpoint
@@ -424,5 +425,57 @@ def _edit_checkpoint(folder: Path, index: int, **fields) -> None:
 def test_a_head_that_disagrees_with_the_records_is_refused(saved, tmp_path, edit, expected):
     folder = _copy(saved, tmp_path)
     edit(folder)
+    message = _refused(folder)
+    assert message.startswith(f"{folder}: is not a consistent muonscope session") and expected in message
+
+
+@pytest.fixture(scope="module")
+def saved_with_adam(tmp_path_factory) -> Path:
+    config = ExperimentConfig(
+        task=TaskConfig(d=8, n_items=32, batch_size=8),
+        lanes=(LaneConfig(optimizer="sgd", lr=0.5, momentum=0.9), LaneConfig(optimizer="adam", lr=0.01)),
+        run=RunConfig(steps=20, eval_every=4, device="cpu"),
+    )
+    session = Session(config)
+    session.run(5, stop_on_breakpoints=False)
+    folder = tmp_path_factory.mktemp("adam") / "session"
+    save_session(session, folder)
+    return folder
+
+
+def _edit_tensors(folder: Path, edit) -> None:
+    path = folder / "tensors.safetensors"
+    tensors = safetensors.torch.load_file(path)
+    edit(tensors)
+    safetensors.torch.save_file(tensors, path)
+
+
+def _newest(tensors: dict, suffix: str) -> str:
+    """The name of the newest checkpoint's tensor ending in ``suffix`` (that checkpoint is replayed)."""
+    names = [name for name in tensors if "." + name.split(".", 1)[1] == suffix]  # "c7" + suffix
+    return max(names, key=lambda name: int(name.split(".")[0][1:]))
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t[_newest(t, ".weights")].fill_(float("nan")), "weights hold values that are not finite"),
+        (
+            lambda t: t.pop(_newest(t, ".lane1.second_moment")),
+            "lane 1 (Adam) has a first moment without a second",
+        ),
+        (
+            lambda t: t.__setitem__(_newest(t, ".lane0.buffer"), torch.zeros(3, 3, dtype=torch.float64)),
+            "lane 0's buffer of shape (3, 3) does not fit",
+        ),
+    ],
+    ids=["weights not finite", "Adam without its second moment", "buffer of another shape"],
+)
+def test_optimizer_state_and_weights_that_no_run_could_hold_are_refused(
+    saved_with_adam, tmp_path, edit, expected
+):
+    """A step on them failed with a runtime error (an SVD of NaN, Adam's missing v) instead."""
+    folder = _copy(saved_with_adam, tmp_path)
+    _edit_tensors(folder, edit)
     message = _refused(folder)
     assert message.startswith(f"{folder}: is not a consistent muonscope session") and expected in message
