@@ -86,6 +86,7 @@ _MAKE_WAY_AFTER_S = 0.05
 _CANCEL_STEP = "stop this step: it is undone whole and the run pauses before it"
 _CANCEL_REWIND = "stop going back: the engine stays at the step replayed so far"
 _CANCEL_REPLAY = "stop this replay: the step is not shown"
+_CANCEL_OPEN = "stop opening: the session open now stays as it was"
 
 
 class EngineLoop:
@@ -429,11 +430,14 @@ class EngineLoop:
         from muonscope.engine.session_file import open_session
 
         self._pause()
-        self._working(f"opening {path}")
+        self._working(f"opening {path}", _CANCEL_OPEN)  # it replays up to hundreds of steps
         try:
-            session = open_session(path, self._factory)
+            session = open_session(path, self._factory, self._cancel_step.is_set)
         except ConfigError as exc:
             self._outbox.append(Alert(f"Not opened: {exc}"))
+            return
+        except StepCancelled:
+            self._outbox.append(Note(f"Not opened: {path} was cancelled; the session open before stays."))
             return
         except Exception as exc:
             self._fail(f"opening {path}", exc)

@@ -282,13 +282,14 @@ class Session:
             self.branch.head_snapshot = self.experiment.snapshot()
         self.stand_on(branch_id)
 
-    def stand_on(self, branch_id: int) -> None:
-        """Put the engine at the newest step of ``branch_id`` (its kept head, or a replay to it)."""
+    def stand_on(self, branch_id: int, cancelled: Callable[[], bool] | None = None) -> None:
+        """Put the engine at the newest step of ``branch_id`` (its kept head, or a replay to it);
+        ``cancelled`` is asked during the replay as in :meth:`run`."""
         self._current = branch_id
         branch = self.branch
         start = branch.head if branch.head is not None else branch.checkpoints.at_or_before(branch.head_step)
         self.experiment.restore(start)
-        self.run(branch.head_step, stop_on_breakpoints=False)
+        self.run(branch.head_step, stop_on_breakpoints=False, cancelled=cancelled)
 
     # ---- breakpoints ----------------------------------------------------------------------------
 

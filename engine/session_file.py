@@ -268,11 +268,17 @@ def _write_spectra(path: Path, branches: list[Branch]) -> None:
 # ---- opening -----------------------------------------------------------------------------------
 
 
-def open_session(path: Path, factory: Callable[[ExperimentConfig], Experiment] = Experiment) -> Session:
+def open_session(
+    path: Path,
+    factory: Callable[[ExperimentConfig], Experiment] = Experiment,
+    cancelled: Callable[[], bool] | None = None,
+) -> Session:
     """Read a saved session and stand at its current branch's newest step.
 
     ``path`` is the session folder (or its ``session.json``). Everything is read and checked before
-    the engine is built; any problem raises :class:`SessionError` naming the file.
+    the engine is built; any problem raises :class:`SessionError` naming the file. Standing at the
+    newest step replays up to a checkpoint spacing of steps (hundreds on a long run): ``cancelled``
+    is asked during it, and :class:`StepCancelled` raised when it says so.
     """
     folder = _session_folder(Path(path))
     document = _read_document(folder / "session.json")
@@ -280,7 +286,7 @@ def open_session(path: Path, factory: Callable[[ExperimentConfig], Experiment] =
     metrics = _read_metrics(folder / "metrics.parquet")
     spectra = _read_spectra(folder / "spectra.parquet")
     try:
-        return _build_session(document, tensors, metrics, spectra, factory)
+        return _build_session(document, tensors, metrics, spectra, factory, cancelled)
     except SessionError:
         raise
     except ConfigError as exc:
@@ -384,6 +390,7 @@ def _build_session(
     metrics: dict[str, Any],
     spectra: dict[str, Any],
     factory: Callable[[ExperimentConfig], Experiment],
+    cancelled: Callable[[], bool] | None,
 ) -> Session:
     initial = ExperimentConfig.from_dict(document["initial_config"])
     checkpoints = [_checkpoint(n, record, tensors) for n, record in enumerate(_list(document["checkpoints"]))]
@@ -396,7 +403,7 @@ def _build_session(
     if not isinstance(current, int) or not 0 <= current < len(session.branches):
         raise ValueError(f"current_branch {current!r} is not one of the branches")
     session.set_breakpoints(breakpoint_from_dict(item) for item in _list(document["breakpoints"]))
-    session.stand_on(current)
+    session.stand_on(current, cancelled)
     return session
 
 

@@ -14,6 +14,7 @@ import torch
 from muonscope.engine.breakpoints import parse_breakpoint
 from muonscope.engine.changes import AddLane, SetField
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.errors import StepCancelled
 from muonscope.engine.session import Session
 from muonscope.engine.session_file import FILES, SessionError, open_session, save_session
 
@@ -479,3 +480,21 @@ def test_optimizer_state_and_weights_that_no_run_could_hold_are_refused(
     _edit_tensors(folder, edit)
     message = _refused(folder)
     assert message.startswith(f"{folder}: is not a consistent muonscope session") and expected in message
+
+
+def test_opening_can_be_cancelled_during_its_replay_to_the_newest_step(tmp_path):
+    """A session saved away from its newest step replays up to a checkpoint spacing to stand there."""
+    session = _small_session(steps=14)
+    session.set_checkpoint_budget(1)  # one checkpoint kept: the newest step is replayed from step 0
+    folder = tmp_path / "s"
+    save_session(session, folder)
+    _edit_branch(folder, head=None)
+    asked = []
+
+    def cancelled() -> bool:
+        asked.append(True)
+        return len(asked) > 5  # inside the replay's first steps
+
+    with pytest.raises(StepCancelled):
+        open_session(folder, cancelled=cancelled)
+    assert open_session(folder).step == 14  # the file is as it was: opened whole without a cancel
