@@ -177,6 +177,7 @@ class EngineLoop:
             if control.cancelled:
                 break
             if self._goto is not None:
+                yield from self._flush()  # the note on how long the rewind will take, before it
                 self._rewind(self._goto)
                 continue
             if self._busy() and self._due():
@@ -310,24 +311,27 @@ class EngineLoop:
     def _working(self, what: str, cancel_means: str | None = None, step: int | None = None) -> None:
         self._work = WorkInProgress(what, time.monotonic(), step, cancel_means)
 
-    def _replay_watch(
-        self, what: str, target: int, abandoned: Callable[[], bool], total: int | None = None
-    ) -> Callable[[], bool]:
-        """A ``cancelled`` callback for a replay to ``target`` that also keeps the busy line's
-        progress: asked at every cancellation point of the replayed steps, it says how many of the
-        ``total`` steps are done (without ``total``, it counts from the step of its first question,
-        the checkpoint the replay starts at)."""
+    def _replay_watch(self, what: str, target: int, abandoned: Callable[[], bool]) -> Callable[[], bool]:
+        """A ``cancelled`` callback for a replay to ``target`` for the window that also keeps the
+        busy line's progress: asked at every cancellation point of the replayed steps, it counts
+        from the step of its first question (the checkpoint the replay starts at) to where the
+        engine is (which, in a step's last stages, includes that step)."""
+        start: int | None = None
 
         def cancelled() -> bool:
-            nonlocal total
-            work, left = self._work, target - self._session.step
-            total = left if total is None else total
-            text = f"{what}: {total - left} of {total} steps replayed"
-            if work is not None and work.what != text:
-                self._work = WorkInProgress(text, work.started_s, None, work.cancel_means)
+            nonlocal start
+            step = self._session.step
+            start = step if start is None else start
+            self._show_progress(what, step - start, target - start)
             return abandoned()
 
         return cancelled
+
+    def _show_progress(self, what: str, done: int, total: int) -> None:
+        work = self._work
+        text = f"{what}: {done} of {total} steps replayed"
+        if work is not None and work.what != text:
+            self._work = WorkInProgress(text, work.started_s, None, work.cancel_means)
 
     def _pause(self) -> None:
         self._steps_left = 0
@@ -373,9 +377,12 @@ class EngineLoop:
         self._goto = None
         what, total = f"going back to step {step}", self._session.replay_steps(step)
         self._working(f"{what}: 0 of {total} steps replayed", _CANCEL_REWIND)
+
+        def replayed(snapshot: Snapshot) -> None:  # after each whole step: Cancel stands there
+            self._show_progress(what, snapshot.step - (step - total), total)
+
         try:
-            watch = self._replay_watch(what, step, self._cancel_step.is_set, total)
-            self._session.go_to(step, cancelled=watch)
+            self._session.go_to(step, on_step=replayed, cancelled=self._cancel_step.is_set)
         except StepCancelled:
             self._announce_position()
             self._outbox.append(  # after the position: a note is withdrawn when the run moves

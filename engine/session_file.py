@@ -33,7 +33,7 @@ import torch
 
 from muonscope import __version__
 from muonscope.engine.breakpoints import breakpoint_from_dict, breakpoint_to_dict
-from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField
+from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
 from muonscope.engine.checkpoints import Checkpoint, CheckpointStore, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, lane_from_dict
 from muonscope.engine.errors import ConfigError
@@ -449,7 +449,19 @@ def _branch(
         head=None if head is None else checkpoints[_int(head, "head")],
     )
     _check_head(branch)
+    _check_changes(branch, initial)
     return branch
+
+
+def _check_changes(branch: Branch, initial: ExperimentConfig) -> None:
+    """Every change the branch replays is one the engine accepts, in step order up to its head: an
+    edited ``lanes[0].lr = "zzz"`` was found only when a replay reached it, and stopped the engine."""
+    config, last = initial, 0
+    for step, change in branch.changes:
+        if not last <= step <= branch.head_step:
+            raise ValueError(f"branch {branch.id}: a change at step {step} is out of order")
+        config = apply_change(config, change).config  # a ConfigError names the field and value
+        last = step
 
 
 def _check_head(branch: Branch) -> None:
@@ -535,6 +547,8 @@ def _checkpoint(n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor]
         )
     if len(states) != lanes_count:
         raise ValueError(f"checkpoint {n}: {len(states)} optimizer states for {lanes_count} lanes")
+    if len(_list(record["lanes"])) != lanes_count:
+        raise ValueError(f"checkpoint {n}: {len(record['lanes'])} lane snapshots for {lanes_count} lanes")
     for j, (lane, state) in enumerate(zip(config.lanes, states, strict=True)):
         if lane.optimizer == "adam" and (state.buffer is None) != (state.second_moment is None):
             raise ValueError(f"checkpoint {n}: lane {j} (Adam) has a first moment without a second")

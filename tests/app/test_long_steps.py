@@ -163,9 +163,11 @@ def test_building_a_large_run_shows_the_busy_line_without_cancel(qtbot):
     assert app.link.work_in_progress is None
 
 
-def test_a_long_rewind_shows_its_progress_and_cancel_stops_it_where_it_is(qtbot):
-    """Going back replays up to a checkpoint spacing of steps (hundreds on a long run): the busy line
-    counts them, and Cancel leaves the run at the last step replayed, on the branch it was on."""
+def test_a_long_rewind_shows_its_progress_and_cancel_stops_it_where_it_is(qtbot, monkeypatch):
+    """Going back replays up to a checkpoint spacing of steps (hundreds on a long run): the message
+    says how long it will take, the busy line counts the steps, and Cancel leaves the run at the
+    last step replayed, on the branch it was on."""
+    monkeypatch.setattr(engine_loop, "_LONG_JUMP_S", 0.0)  # every rewind counts as long
     entered, release = threading.Event(), threading.Event()
     release.set()
     preset = small_preset()
@@ -183,6 +185,7 @@ def test_a_long_rewind_shows_its_progress_and_cancel_stops_it_where_it_is(qtbot)
         qtbot.waitUntil(busy.isVisible, timeout=WAIT_MS)
         progress = re.fullmatch(r"going back to step 59: 0 of (\d+) steps replayed · \d+ s", busy.text)
         assert progress and int(progress[1]) >= 1, busy.text
+        assert app.views.message.text.startswith(f"Going back to step 59: replaying {progress[1]} steps")
         assert busy.cancel_button.isVisible()
         busy.cancel_button.click()
     finally:

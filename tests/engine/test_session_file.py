@@ -498,3 +498,25 @@ def test_opening_can_be_cancelled_during_its_replay_to_the_newest_step(tmp_path)
     with pytest.raises(StepCancelled):
         open_session(folder, cancelled=cancelled)
     assert open_session(folder).step == 14  # the file is as it was: opened whole without a cancel
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"step": 2, "set": "lanes[0].lr", "value": "zzz"},
+            "session.json: holds settings that are not valid: lanes[0].lr",
+        ),
+        (
+            {"step": 2, "set": "task.d", "value": 64},
+            "session.json: holds settings that are not valid: task.d = 64",
+        ),
+        ({"step": 99, "set": "lanes[0].lr", "value": 0.1}, "a change at step 99 is out of order"),
+    ],
+    ids=["bad value", "field that is not live", "past the head"],
+)
+def test_a_recorded_change_the_engine_would_refuse_is_refused_on_opening(saved, tmp_path, change, expected):
+    """Found only when a replay reached it, such a change stopped the window's engine for good."""
+    folder = _copy(saved, tmp_path)
+    _edit_branch(folder, changes=[change])
+    assert expected in _refused(folder)
