@@ -51,9 +51,11 @@ class GoTo:
 
 @dataclass(frozen=True)
 class SetBreakpoints:
-    """The whole list of breakpoints, as (expression, enabled)."""
+    """The whole list of breakpoints, as (expression, enabled); ``serial`` numbers the window's
+    edits, so that it can tell the answer to its latest from the answers to earlier ones."""
 
     items: tuple[tuple[str, bool], ...]
+    serial: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ class BranchComparison:
 class BreakpointsChanged:
     items: tuple[tuple[str, bool], ...]
     hit: int | None = None  # the breakpoint that just paused the run
+    answer_to: int | None = None  # the serial of the SetBreakpoints this answers, if any
 
 
 @dataclass(frozen=True)
@@ -192,8 +195,10 @@ def parse_items(items, labels: list[str]) -> list[Breakpoint]:
     ]
 
 
-def breakpoints_message(session: Session, hit: int | None = None) -> BreakpointsChanged:
-    return BreakpointsChanged(tuple((b.text, b.enabled) for b in session.breakpoints), hit)
+def breakpoints_message(
+    session: Session, hit: int | None = None, answer_to: int | None = None
+) -> BreakpointsChanged:
+    return BreakpointsChanged(tuple((b.text, b.enabled) for b in session.breakpoints), hit, answer_to)
 
 
 def branches_message(session: Session) -> BranchesChanged:

@@ -47,6 +47,7 @@ class DebuggerController(QtCore.QObject):
         self._clock = clock
         self._settings = settings if settings is not None else QtCore.QSettings("muonscope", "muonscope")
         self._breakpoints: list[tuple[str, bool]] = []
+        self._breakpoints_sent = 0  # the serial of the latest list sent to the engine
         self._branches: tuple = ()
         self._compared: int | None = None  # the branch drawn faded beside the current one
         self._branch_actions: dict[int, QtGui.QAction] = {}  # the Branch menu's entry of each branch
@@ -173,9 +174,17 @@ class DebuggerController(QtCore.QObject):
         self._send_breakpoints(items)
 
     def _send_breakpoints(self, items: list[tuple[str, bool]]) -> None:
-        self._link.submit(SetBreakpoints(tuple(items)))
+        """Send the whole list, and show it now: a second edit made before the engine answers the
+        first (it answers between steps, or after a long replay) builds on it instead of dropping it.
+        The engine's answer then confirms the list, or puts back the one it keeps."""
+        self._breakpoints = list(items)
+        self._views.breakpoints.set_breakpoints(self._breakpoints)
+        self._breakpoints_sent += 1
+        self._link.submit(SetBreakpoints(tuple(items), self._breakpoints_sent))
 
     def _on_breakpoints(self, message) -> None:
+        if message.answer_to is not None and message.answer_to < self._breakpoints_sent:
+            return  # an answer to an edit made before the latest: the latest's answer follows
         self._breakpoints = list(message.items)
         self._views.breakpoints.set_breakpoints(self._breakpoints)
         self._views.breakpoints.highlight(message.hit)
@@ -184,7 +193,7 @@ class DebuggerController(QtCore.QObject):
 
     @property
     def breakpoints(self) -> list[tuple[str, bool]]:
-        """The breakpoints in force, as the engine last reported them."""
+        """The breakpoints as last set here or reported by the engine, whichever came later."""
         return list(self._breakpoints)
 
     # ---- branches ----------------------------------------------------------------------------------

@@ -274,7 +274,7 @@ class EngineLoop:
         if isinstance(command, GoTo):
             self._go_to(command.step)
         elif isinstance(command, SetBreakpoints):
-            self._set_breakpoints(command.items)
+            self._set_breakpoints(command.items, command.serial)
         elif isinstance(command, SaveSession):
             self._save(command.path)
         elif isinstance(command, OpenSession):
@@ -411,13 +411,13 @@ class EngineLoop:
         self._outbox.append(history_message(self._session))
         self._outbox.append(branches_message(self._session))
 
-    def _set_breakpoints(self, items) -> None:
+    def _set_breakpoints(self, items, serial: int | None = None) -> None:
         labels = [lane.display_label() for lane in self._session.config.lanes]
         try:
             self._session.set_breakpoints(parse_items(items, labels))
         except ConfigError as exc:
             self._outbox.append(Rejected(str(exc)))
-        self._outbox.append(breakpoints_message(self._session))
+        self._outbox.append(breakpoints_message(self._session, answer_to=serial))
 
     def _save(self, path) -> None:
         from muonscope.engine.session_file import save_session

@@ -477,3 +477,22 @@ def test_going_forward_after_a_rewind_starts_from_the_nearest_checkpoint(qtbot):
     assert received[0] > 1 and received == list(range(received[0], 56))  # from a checkpoint, then stepped
     wait_for_frame(qtbot, app)
     np.testing.assert_array_equal(app.clock.history.column("batch_loss", lane=2), losses)
+
+
+def test_breakpoints_added_before_the_engine_answers_are_all_kept(qtbot):
+    """Each add sent the list as the engine last reported it: a second add made while the engine
+    was busy (a long replay) overwrote the first."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 4)
+    app.debugger.add_breakpoint("loss < 0.2")
+    app.debugger.add_breakpoint("1:recovered >= 400")  # before the engine has answered the first
+    expected = [("loss < 0.2", True), ("1:recovered >= 400", True)]
+    assert app.views.breakpoints.items == expected  # shown at once
+    app.debugger.remove_breakpoint(0)
+    app.debugger.enable_breakpoint(0, False)
+    expected = [("1:recovered >= 400", False)]
+    answers = []
+    app.link.breakpoints_changed.connect(lambda message: answers.append(message.items))
+    qtbot.waitUntil(lambda: len(answers) == 4, timeout=WAIT_MS)  # one per edit, in order
+    assert list(answers[-1]) == expected
+    assert app.debugger.breakpoints == expected and app.views.breakpoints.items == expected
