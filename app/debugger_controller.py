@@ -282,8 +282,24 @@ class DebuggerController(QtCore.QObject):
             self.open_from(Path(path))
 
     def save_to(self, path: Path) -> None:
+        """Save there; a folder holding another saved session is replaced only if the user says so."""
+        if not self._may_replace(Path(path)):
+            return
         self._window.statusBar().showMessage(f"saving session to {path}…")
         self._link.submit(SaveSession(path))
+
+    def _may_replace(self, path: Path) -> bool:
+        held = path / "session.json"
+        if not held.is_file() or (
+            self.session_path is not None and path.resolve() == self.session_path.resolve()
+        ):
+            return True
+        answer = QtWidgets.QMessageBox.question(
+            self._window,
+            "Replace a saved session?",
+            f"{path} holds another saved session. Replace it with this one? Its run and branches are lost.",
+        )
+        return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
     def open_from(self, path: Path) -> None:
         self._window.statusBar().showMessage(f"opening session {path}…")

@@ -46,7 +46,7 @@ def run_command(args: argparse.Namespace) -> int:
     for text in args.until:
         parse_breakpoint(text, where="--until")  # the grammar, before anything is built
     if args.save is not None:
-        check_save_target(args.save)
+        check_save_target(args.save, args.resume)
     session, target = open_run_session(args, config)
     session.set_breakpoints(
         parse_breakpoint(text, [lane.display_label() for lane in session.config.lanes], where="--until")

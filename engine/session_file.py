@@ -112,9 +112,25 @@ def save_session(session: Session, path: Path) -> Path:
     return path
 
 
-def check_save_target(path: Path) -> None:
-    """Refuse a save path that is a file or a folder of something else, before any compute."""
-    _check_target(Path(path))
+def check_save_target(path: Path, resumed: Path | None = None) -> None:
+    """Refuse a save path that is a file, a folder of something else, or another saved session
+    (only ``resumed``, the session being continued, may be replaced), before any compute.
+
+    ``run --steps 5 --save s2`` replaced a 200-step session with two branches without a word.
+    """
+    path = Path(path)
+    _check_target(path)
+    if (path / "session.json").is_file() and (resumed is None or path.resolve() != _folder(resumed)):
+        raise SessionError(
+            path,
+            "already holds another saved session; save to a new folder (a session is replaced only "
+            "by its own --resume)",
+        )
+
+
+def _folder(resumed: Path) -> Path:
+    resumed = Path(resumed).resolve()
+    return resumed.parent if resumed.name == "session.json" else resumed
 
 
 def _check_target(path: Path) -> None:

@@ -16,7 +16,7 @@ from helpers import (
     wait_for_step,
     wait_until_paused,
 )
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.debugger import SetBreakpoints
 from muonscope.engine import ExperimentConfig, LaneConfig, TaskConfig
@@ -496,3 +496,29 @@ def test_breakpoints_added_before_the_engine_answers_are_all_kept(qtbot):
     qtbot.waitUntil(lambda: len(answers) == 4, timeout=WAIT_MS)  # one per edit, in order
     assert list(answers[-1]) == expected
     assert app.debugger.breakpoints == expected and app.views.breakpoints.items == expected
+
+
+@pytest.mark.parametrize("answer", ["No", "Yes"])
+def test_saving_over_another_session_asks_first(qtbot, tmp_path, monkeypatch, answer):
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 3)
+    _saved(qtbot, app, tmp_path / "other")
+    other_app = open_app(qtbot)
+    _run_to(qtbot, other_app, 5)
+    asked = []
+
+    def question(*args, **kwargs):
+        asked.append(args[2])
+        return getattr(QtWidgets.QMessageBox.StandardButton, answer)
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", question)
+    if answer == "Yes":
+        _saved(qtbot, other_app, tmp_path / "other")
+    else:
+        other_app.debugger.save_to(tmp_path / "other")
+    assert len(asked) == 1 and "holds another saved session" in asked[0]
+    assert open_session(tmp_path / "other").step == (5 if answer == "Yes" else 3)
+    if answer == "Yes":
+        asked.clear()
+        _saved(qtbot, other_app, tmp_path / "other")  # now the window's own session: saved without asking
+        assert asked == []

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -458,3 +459,16 @@ def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
     assert json.loads(out)["step"] == step
     session = open_session(tmp_path / "s")
     assert session.step == session.branch.head_step == step
+
+
+def test_saving_over_another_session_is_refused_but_a_resumed_one_is_replaced(capsys, saved, tmp_path):
+    """``run --steps 5 --save s2`` replaced a 200-step session with two branches without a word."""
+    other = tmp_path / "other"
+    shutil.copytree(saved["s30"], other)
+    before = (other / "session.json").read_bytes()
+    _usage_error(
+        _run(capsys, *SMALL, "--steps", "5", *QUIET, "--save", other), str(other), "another saved session"
+    )
+    assert (other / "session.json").read_bytes() == before
+    _ok(_run(capsys, "--resume", other / "session.json", "--steps", "35", *QUIET, "--save", other))
+    assert open_session(other).step == 35  # its own --resume replaces it
