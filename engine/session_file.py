@@ -321,8 +321,10 @@ def _session_folder(path: Path) -> Path:
     if not path.is_dir():
         raise SessionError(path, "is not a session folder (a session is a folder holding session.json)")
     for name in FILES:
-        if not (path / name).is_file():
+        if not (path / name).exists():
             raise SessionError(path / name, "is missing; a session folder holds " + ", ".join(FILES))
+        if not (path / name).is_file():
+            raise SessionError(path / name, "is not a regular file (a folder, a pipe or a device)")
     return path
 
 
@@ -371,7 +373,8 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        problem = " ".join(str(exc).split())[:160]
+        problem = " ".join(str(exc).split()).replace(f"'{path}'", "it")  # the path is named once
+        problem = problem if len(problem) <= 160 else problem[:160].rsplit(" ", 1)[0] + " …"
         raise SessionError(path, f"is not a readable Parquet table ({problem})") from None
     missing = [name for name in columns if name not in table.column_names]
     if missing:

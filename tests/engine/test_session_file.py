@@ -520,3 +520,21 @@ def test_a_recorded_change_the_engine_would_refuse_is_refused_on_opening(saved, 
     folder = _copy(saved, tmp_path)
     _edit_branch(folder, changes=[change])
     assert expected in _refused(folder)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_folder_in_place_of_a_file_is_not_called_missing(saved, tmp_path, name):
+    folder = _copy(saved, tmp_path)
+    (folder / name).unlink()
+    (folder / name).mkdir()
+    assert _refused(folder) == f"{folder / name}: is not a regular file (a folder, a pipe or a device)"
+
+
+def test_an_unreadable_parquet_table_is_named_once_and_cut_between_words(saved, tmp_path):
+    folder = _copy(saved, tmp_path)
+    (folder / "metrics.parquet").write_bytes(b"PAR1" + b"\0" * 64)
+    message = _refused(folder)
+    assert message.startswith(f"{folder / 'metrics.parquet'}: is not a readable Parquet table (")
+    assert message.count(str(folder)) == 1
+    detail = message.split(" (", 1)[1]
+    assert detail.endswith(")") and (detail.endswith(" …)") or len(detail) <= 162)
