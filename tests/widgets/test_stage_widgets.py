@@ -1,5 +1,6 @@
 """The stage's readability: decade labels, smoothed per-class error, noise floor, markers, lane key."""
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -256,17 +257,25 @@ def test_a_sweeps_legend_sits_under_the_plot_not_on_its_curves(qtbot):
     assert plot.legend.items == [] and not plot.legend.isVisible()
 
 
+@contextlib.contextmanager
+def _shown_at_scale(qtbot, panel, scale: float, size: tuple[int, int]):
+    """``panel`` shown at ``size`` in the stage style of ``scale``; the desk style is back after."""
+    set_stage_style(StageStyle(scale))
+    try:
+        qtbot.addWidget(panel)
+        panel.resize(*size)
+        panel.show()
+        panel.apply_style(StageStyle(scale))
+        yield panel
+    finally:
+        set_stage_style(StageStyle())
+
+
 @pytest.mark.parametrize("scale", [1.0, 3.0])
 def test_a_vertical_axis_leaves_its_title_its_whole_box(qtbot, scale):
     """pyqtgraph counts 0.8 of the title's box; at the presentation scales the title then ran into
     tick labels such as "0.0001". The axis is as wide as tick labels, offsets and the whole box."""
-    set_stage_style(StageStyle(scale))
-    try:
-        plot = SpectrumPlot()
-        qtbot.addWidget(plot)
-        plot.resize(600, 400)
-        plot.show()
-        plot.apply_style(StageStyle(scale))
+    with _shown_at_scale(qtbot, SpectrumPlot(), scale, (600, 400)) as plot:
         axis = plot.plot.getAxis("left")
 
         def fits() -> bool:  # tick text is measured as it is drawn: wait for the layout to settle
@@ -275,8 +284,6 @@ def test_a_vertical_axis_leaves_its_title_its_whole_box(qtbot, scale):
             return axis.textWidth > 0 and axis.width() >= needed - 0.5
 
         qtbot.waitUntil(fits, timeout=5000)
-    finally:
-        set_stage_style(StageStyle())
 
 
 @pytest.mark.parametrize("scale", [1.0, 3.0])
@@ -337,13 +344,7 @@ def test_the_lane_key_wraps_between_lanes_and_after_arrows_never_inside_a_settin
 @pytest.mark.parametrize("scale", [1.0, 3.0])
 def test_a_tick_label_at_the_plots_top_edge_is_drawn_whole(qtbot, scale):
     """A y tick at the top is centred on the edge: at 3× the panel's header cut ④'s "1.0" in half."""
-    set_stage_style(StageStyle(scale))
-    try:
-        plot = CapacityPlot()
-        qtbot.addWidget(plot)
-        plot.resize(700, 450)
-        plot.show()
-        plot.apply_style(StageStyle(scale))
+    with _shown_at_scale(qtbot, CapacityPlot(), scale, (700, 450)) as plot:
         qtbot.waitExposed(plot)
         axis = plot.plot.getAxis("right")  # accuracy, 0 to 1: "1.0" sits at the top edge
 
@@ -360,5 +361,3 @@ def test_a_tick_label_at_the_plots_top_edge_is_drawn_whole(qtbot, scale):
         top = top_label()
         shown = plot.plot_widget.mapFromScene(axis.mapRectToScene(top)).boundingRect()
         assert plot.plot_widget.rect().contains(shown), (shown, plot.plot_widget.rect())
-    finally:
-        set_stage_style(StageStyle())
