@@ -162,6 +162,16 @@ def test_the_grid_has_the_pixels_pyqtgraph_strokes(qtbot, pen_width):
     assert (inside < 255).sum() > 0.02 * inside.size  # there is a grid to compare
 
 
+def _draw_specs(axis: pg.AxisItem):
+    """What the axis would draw now: (axis line, ticks, texts), as pyqtgraph lays them out."""
+    image = QtGui.QImage(400, 400, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QtGui.QPainter(image)
+    try:
+        return axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+
+
 def test_translucent_grid_lines_are_filled_not_stroked(qtbot):
     """Qt strokes a translucent aliased line pixel by pixel (an 80-line grid: 20 ms); a fill is far faster."""
     widget = pg.PlotWidget(axisItems={"left": DecadeAxis("left")})
@@ -178,12 +188,7 @@ def test_translucent_grid_lines_are_filled_not_stroked(qtbot):
         def __getattr__(self, name):
             return lambda *args: calls.append((name, args))
 
-    image = QtGui.QImage(400, 400, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-    painter = QtGui.QPainter(image)
-    try:
-        axis_spec, tick_specs, text_specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
+    axis_spec, tick_specs, text_specs = _draw_specs(axis)
     axis.drawPicture(Recorder(), axis_spec, tick_specs, text_specs)
     translucent = [spec for spec in tick_specs if spec[0].color().alpha() < 255]
     assert translucent
@@ -349,12 +354,7 @@ def test_a_tick_label_at_the_plots_top_edge_is_drawn_whole(qtbot, scale):
         axis = plot.plot.getAxis("right")  # accuracy, 0 to 1: "1.0" sits at the top edge
 
         def top_label() -> QtCore.QRectF | None:
-            image = QtGui.QImage(10, 10, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-            painter = QtGui.QPainter(image)
-            try:
-                _axis_spec, _tick_specs, text_specs = axis.generateDrawSpecs(painter)
-            finally:
-                painter.end()
+            _axis_spec, _tick_specs, text_specs = _draw_specs(axis)
             return next((rect for rect, _flags, text in text_specs if text == "1.0"), None)
 
         qtbot.waitUntil(lambda: top_label() is not None, timeout=5000)  # the layout has settled
