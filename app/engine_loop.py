@@ -120,6 +120,7 @@ class EngineLoop:
         self._min_interval_s = 0.0
         self._last_step_at = 0.0
         self._outbox: list[Message] = []
+        self._breakpoints_shown: tuple[str, ...] = ()  # their texts as the window last heard them
         self._cancel_step = threading.Event()  # checked by the step in progress between its stages
         self._change_queued = threading.Event()  # like it, once the step is long; the run goes on
         self._work: WorkInProgress | None = None
@@ -417,7 +418,11 @@ class EngineLoop:
             self._session.set_breakpoints(parse_items(items, labels))
         except ConfigError as exc:
             self._outbox.append(Rejected(str(exc)))
-        self._outbox.append(breakpoints_message(self._session, answer_to=serial))
+        self._announce_breakpoints(answer_to=serial)
+
+    def _announce_breakpoints(self, hit: int | None = None, answer_to: int | None = None) -> None:
+        self._breakpoints_shown = tuple(b.text for b in self._session.breakpoints)
+        self._outbox.append(breakpoints_message(self._session, hit=hit, answer_to=answer_to))
 
     def _save(self, path) -> None:
         from muonscope.engine.session_file import save_session
@@ -459,7 +464,7 @@ class EngineLoop:
     def _announce_opened(self) -> None:
         """A session taken over whole (opened, or handed in): its breakpoints, then where it stands."""
         self._config = self._session.initial_config
-        self._outbox.append(breakpoints_message(self._session))
+        self._announce_breakpoints()
         self._announce_position()
 
     def _inspect(self, command: Inspect) -> None:
@@ -574,7 +579,7 @@ class EngineLoop:
         if hit is not None:
             self._pause()
             index = next(i for i, b in enumerate(self._session.breakpoints) if b is hit.breakpoint)
-            self._outbox.append(breakpoints_message(self._session, hit=index))
+            self._announce_breakpoints(hit=index)
             self._outbox.append(Alert(hit.message, until_moved=True))
         elif diverged:
             self._steps_left = 0
@@ -600,6 +605,9 @@ class EngineLoop:
     def _publish(self) -> Snapshot:
         snapshot = self._experiment.snapshot()
         self._outbox.append(snapshot)
+        self._session.follow_lane_labels()  # a change, rewind or switch relabels lanes
+        if tuple(b.text for b in self._session.breakpoints) != self._breakpoints_shown:
+            self._announce_breakpoints()
         if self._paced:
             self._unshown = snapshot.step
         return snapshot

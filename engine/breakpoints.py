@@ -164,6 +164,31 @@ def first_hit(breakpoints: Iterable[Breakpoint], snapshot: Snapshot) -> Hit | No
     return None
 
 
+def follow_relabelled_lanes(
+    breakpoints: Iterable[Breakpoint], before: Sequence[str], after: Sequence[str]
+) -> list[Breakpoint]:
+    """The breakpoints with each lane named by a label that no lane bears any more renamed to the
+    label its lane bears now (``before``/``after``: the lanes' labels by index).
+
+    A label is how the user pointed at a lane, and a lane's label follows its settings: a learning
+    rate changed mid-run turns ``SGD lr=0.5`` into ``SGD lr=0.3``, and a breakpoint written for that
+    lane would otherwise never hold again while still showing as on. A label that several lanes bore
+    and that now became different labels is left as written: no one lane is meant.
+    """
+    current = {label.strip() for label in after}
+    followed = []
+    for bp in breakpoints:
+        if isinstance(bp.lane, str) and bp.lane not in current:
+            lanes = [i for i, label in enumerate(before[: len(after)]) if label.strip() == bp.lane]
+            renamed = {after[i].strip() for i in lanes}
+            if len(renamed) == 1:
+                (label,) = renamed
+                condition = bp.text.rpartition(":")[2].strip()
+                bp = replace(bp, text=f"{label}: {condition}", lane=label)
+        followed.append(bp)
+    return followed
+
+
 def parse_breakpoint(
     text: str, lane_labels: Sequence[str] | None = None, where: str = "breakpoint"
 ) -> Breakpoint:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from torch import Tensor
 
-from muonscope.engine.breakpoints import Breakpoint, Hit, first_hit
+from muonscope.engine.breakpoints import Breakpoint, Hit, first_hit, follow_relabelled_lanes
 from muonscope.engine.changes import Change
 from muonscope.engine.checkpoints import Checkpoint, CheckpointStore
 from muonscope.engine.config import ExperimentConfig
@@ -68,6 +68,7 @@ class Session:
         self.experiment = factory(config)
         self.initial_config = config
         self.breakpoints: list[Breakpoint] = []
+        self._breakpoint_labels: tuple[str, ...] = ()  # the lanes' labels the breakpoints name
         self.branches: list[Branch] = []
         self._current = 0
         self._budget_setting = config.run.checkpoint_mb
@@ -177,6 +178,7 @@ class Session:
             self.branch.metrics.append(self.snapshot())
 
     def check_breakpoints(self, snapshot: Snapshot) -> Hit | None:
+        self.follow_lane_labels()
         return first_hit(self.breakpoints, snapshot)
 
     def go_to(
@@ -294,7 +296,23 @@ class Session:
     # ---- breakpoints ----------------------------------------------------------------------------
 
     def set_breakpoints(self, breakpoints: Iterable[Breakpoint]) -> None:
+        """Breakpoints written for the lanes as they are labelled now."""
         self.breakpoints = list(breakpoints)
+        self._breakpoint_labels = self._lane_labels()
+
+    def follow_lane_labels(self) -> bool:
+        """Rename the lane in breakpoints that name a lane by a label it no longer bears (a live
+        change, a rewind or a branch switch relabels lanes); True when any text changed."""
+        labels = self._lane_labels()
+        if labels == self._breakpoint_labels:
+            return False
+        before = [b.text for b in self.breakpoints]
+        self.breakpoints = follow_relabelled_lanes(self.breakpoints, self._breakpoint_labels, labels)
+        self._breakpoint_labels = labels
+        return [b.text for b in self.breakpoints] != before
+
+    def _lane_labels(self) -> tuple[str, ...]:
+        return tuple(lane.display_label() for lane in self.config.lanes)
 
     # ---- inspection -----------------------------------------------------------------------------
 

@@ -421,8 +421,8 @@ def _build_session(
     current = document["current_branch"]
     if not isinstance(current, int) or not 0 <= current < len(session.branches):
         raise ValueError(f"current_branch {current!r} is not one of the branches")
+    session.stand_on(current, cancelled)  # first: the breakpoints name the lanes as labelled there
     session.set_breakpoints(breakpoint_from_dict(item) for item in _list(document["breakpoints"]))
-    session.stand_on(current, cancelled)
     return session
 
 

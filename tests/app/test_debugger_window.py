@@ -522,3 +522,18 @@ def test_saving_over_another_session_asks_first(qtbot, tmp_path, monkeypatch, an
         asked.clear()
         _saved(qtbot, other_app, tmp_path / "other")  # now the window's own session: saved without asking
         assert asked == []
+
+
+def test_a_breakpoint_naming_a_lane_by_label_follows_the_lane_when_its_label_changes(qtbot):
+    app = open_app(qtbot)
+    label = app.clock.newest.lanes[0].label
+    with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
+        app.debugger.add_breakpoint(f"{label}: batch_loss > -inf")
+    app.intents.change("lanes[0].lr", 5.0)
+    with qtbot.waitSignal(app.link.alert, timeout=WAIT_MS) as alert:
+        app.intents.step(1)  # the change applies, and the lane's label says the new rate
+    relabelled = app.clock.newest.lanes[0].label
+    assert relabelled != label and "5" in relabelled
+    expected = [(f"{relabelled}: batch_loss > -inf", True)]
+    qtbot.waitUntil(lambda: app.views.breakpoints.items == expected, timeout=WAIT_MS)
+    assert relabelled in alert.args[0]  # and it held: the lane is still the one it names

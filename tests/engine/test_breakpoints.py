@@ -26,6 +26,7 @@ from muonscope.engine.breakpoints import (
     breakpoint_from_dict,
     breakpoint_to_dict,
     first_hit,
+    follow_relabelled_lanes,
     parse_breakpoint,
 )
 from muonscope.engine.history import COLUMNS
@@ -354,3 +355,25 @@ def test_a_breakpoint_is_a_plain_value():
     assert hash(bp) == hash(parse_breakpoint("loss < 0.5"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         bp.enabled = False  # type: ignore[misc]
+
+
+def test_a_relabelled_lane_takes_the_breakpoints_naming_it_along():
+    before, after = ["SGD lr=0.5", "Adam lr=0.01"], ["SGD lr=0.3", "Adam lr=0.01"]
+    written = [
+        parse_breakpoint("SGD lr=0.5: loss <= 1e-3", before),
+        parse_breakpoint("Adam lr=0.01: diverged", before),
+        parse_breakpoint("0: loss < 0.5", before),
+    ]
+    disabled = [dataclasses.replace(written[0], enabled=False), *written[1:]]
+    followed = follow_relabelled_lanes(disabled, before, after)
+    assert followed[0] == dataclasses.replace(
+        parse_breakpoint("SGD lr=0.3: loss <= 1e-3", after), enabled=False
+    )
+    assert followed[1:] == written[1:]  # a label still borne, and an index, stay as written
+
+
+def test_a_label_several_lanes_bore_stays_when_they_part():
+    before, after = ["twin", "twin"], ["twin a", "twin b"]
+    written = [parse_breakpoint("twin: loss < 0.5", before)]
+    assert follow_relabelled_lanes(written, before, after) == written
+    assert follow_relabelled_lanes(written, before, ["both", "both"])[0].text == "both: loss < 0.5"

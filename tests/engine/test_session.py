@@ -243,6 +243,22 @@ def test_breakpoints_pause_at_the_first_step_that_meets_them():
     assert "1:batch_loss" in hit.message
 
 
+def test_a_breakpoint_naming_a_lane_by_label_follows_it_through_a_relabelling_change():
+    session = Session(_config())
+    old_label = session.config.lanes[1].display_label()
+    session.set_breakpoints([parse_breakpoint(f"{old_label}: batch_loss > -inf", [old_label])])
+    session.apply(SetField("lanes[1].lr", 0.02))
+    session.commit()
+    new_label = session.config.lanes[1].display_label()
+    assert new_label != old_label  # the label shows the learning rate
+    hit = session.run(5)
+    assert hit is not None and hit.step == 1 and hit.lane_index == 1
+    assert session.breakpoints[0].text == f"{new_label}: batch_loss > -inf"
+    session.go_to(0)  # before the change: the lane bears its old label again
+    assert session.follow_lane_labels()
+    assert session.breakpoints[0].text == f"{old_label}: batch_loss > -inf"
+
+
 def test_adam_with_an_infinite_second_moment_counts_as_diverged():
     """g² overflows float32 while W stays finite: the lane would silently stop learning."""
     task = TaskConfig(kind="spiked", rows=6, cols=5, strengths=(1e25,), noise=0.0)
