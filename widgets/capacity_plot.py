@@ -21,7 +21,7 @@ from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_labe
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
-from muonscope.widgets.ranges import StableRange, log_ticks, nice_ceiling
+from muonscope.widgets.ranges import StableRange, log_ticks, step_axis_end
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen
 
@@ -215,11 +215,15 @@ class CapacityPlot(PlotPanel):
             f"step {int(step)}: recovered {about}{int(count)}, accuracy {about}{accuracy[i]:.4f}"
         )
         self.hover.set_series(lane, self._names[lane].at, steps, recovered, text)
+        self._fit_steps(steps, recovered)
+
+    def _fit_steps(self, steps: np.ndarray, recovered: np.ndarray) -> None:
+        """Grow the steps mode's axes to show these points (and at least one item)."""
         grown = self._y.update(np.append(recovered, 1.0))
         if grown is not None:
             self.plot.setYRange(*grown, padding=0.02)
         if steps.size and (steps[-1] > self._x_max or self._x_max == 0):
-            self._x_max = nice_ceiling(max(steps[-1] * 1.1, 10.0))
+            self._x_max = step_axis_end(steps[-1])
             self.plot.setXRange(0, self._x_max, padding=0)
 
     def set_estimate_note(self, note: str) -> None:
@@ -245,7 +249,10 @@ class CapacityPlot(PlotPanel):
         steps = np.asarray(steps, dtype=float)
         recovered = np.asarray(recovered, dtype=float)
         keep = np.isfinite(recovered)
-        self._faded[lane].setData(steps[keep], recovered[keep])
+        steps, recovered = steps[keep], recovered[keep]
+        self._faded[lane].setData(steps, recovered)
+        if self.in_steps_mode:
+            self._fit_steps(steps, recovered)  # a branch that ran further, or recovered more, is drawn whole
 
     def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         return drawn_data(self._faded[lane])

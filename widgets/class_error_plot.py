@@ -22,7 +22,7 @@ from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
-from muonscope.widgets.ranges import nice_ceiling
+from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import lane_colour, lane_pen, stage_style
 
@@ -267,7 +267,7 @@ class ClassErrorPlot(PlotPanel):
         x0 = steps[0]
         width = max(steps[-1] - x0, 1.0)
         self.image.setRect(QtCore.QRectF(x0, 0.0, width, values.shape[1]))
-        self.plot.setXRange(0, nice_ceiling(max(steps[-1] * 1.1, 10.0)), padding=0)
+        self.plot.setXRange(0, step_axis_end(steps[-1]), padding=0)
         self.plot.setYRange(0, len(labels), padding=0)
         ticks = [(i + 0.5, text) for i, text in enumerate(labels)]
         self.plot.getAxis("left").setTicks([ticks])

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["StableRange", "log_ticks", "nice_ceiling"]
+__all__ = ["StableRange", "log_ticks", "nice_ceiling", "step_axis_end"]
 
 
 def nice_ceiling(value: float) -> float:
@@ -19,6 +19,24 @@ def nice_ceiling(value: float) -> float:
         if candidate >= value * (1 - 1e-12):
             return candidate
     return 10.0 ** (exponent + 1)
+
+
+#: Where a step axis may end, per decade: close enough that a finished run fills most of its plot
+#: (300 steps end at 350, not 500), few enough that a playing run rescales about ten times a decade.
+_STEP_AXIS_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
+#: Room kept past the newest step, so that the run is not drawn against the plot's edge.
+_STEP_AXIS_HEADROOM = 1.05
+_STEP_AXIS_MIN = 10.0
+
+
+def step_axis_end(step: float) -> float:
+    """The end of a step axis that shows ``step``: the next round number a little past it.
+
+    Every plot over steps (② and ④, the timeline) grows to the same ends, so their ticks line up.
+    """
+    wanted = max(step * _STEP_AXIS_HEADROOM, _STEP_AXIS_MIN)
+    decade = 10.0 ** math.floor(math.log10(wanted))
+    return next(m * decade for m in _STEP_AXIS_MANTISSAS if m * decade >= wanted * (1 - 1e-12))
 
 
 class StableRange:

@@ -12,7 +12,7 @@ from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
-from muonscope.widgets.ranges import StableRange, nice_ceiling
+from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.theme import faded_pen, lane_pen
 
 __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
@@ -70,6 +70,9 @@ class SeriesPlot(PlotPanel):
         self.show_why_empty()
         metric = self.modes["metric"].currentText()
         self.hover.set_series(lane, self._names[lane].at, steps, values, _formatter(metric))
+        self._fit(steps, values)
+
+    def _fit(self, steps: np.ndarray, values: np.ndarray) -> None:
         grown = self._y.update(values)
         if grown is not None:
             self.plot.setYRange(*grown, padding=0.02)
@@ -86,7 +89,9 @@ class SeriesPlot(PlotPanel):
         steps = np.asarray(steps, dtype=float)
         values = np.asarray(values, dtype=float)
         keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
-        self._faded[lane].setData(steps[keep], values[keep])
+        steps, values = steps[keep], values[keep]
+        self._faded[lane].setData(steps, values)
+        self._fit(steps, values)  # a branch that ran further, or higher, is drawn whole
 
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, value) points drawn for a lane."""
@@ -126,7 +131,7 @@ class SeriesPlot(PlotPanel):
     def extend_to(self, step: float) -> None:
         """Grow the step axis in round jumps so it does not creep every frame."""
         if step > self._x_max or self._x_max == 0:
-            self._x_max = nice_ceiling(max(step * 1.1, 10.0))
+            self._x_max = step_axis_end(step)
             self.plot.setXRange(0, self._x_max, padding=0)
 
     def reset_range(self) -> None:

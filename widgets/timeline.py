@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.panel import style_axes
-from muonscope.widgets.ranges import nice_ceiling
+from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.theme import StageStyle
 
 __all__ = ["BranchMark", "Timeline"]
@@ -128,7 +128,7 @@ class Timeline(QtWidgets.QWidget):
 
     def _grow_axis(self, step: float) -> None:
         if step > self._extent:
-            self._extent = nice_ceiling(step * 1.1)
+            self._extent = step_axis_end(step)
             self.plot.setXRange(0, self._extent, padding=0)
 
     def set_branches(self, branches: list[BranchMark]) -> None:

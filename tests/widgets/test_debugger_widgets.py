@@ -5,9 +5,10 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.breakpoint_panel import BreakpointPanel
+from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.inspector_panel import InspectorPanel, InspectRequest
 from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
-from muonscope.widgets.series_plot import drawn_data
+from muonscope.widgets.series_plot import SeriesPlot, drawn_data
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
 from muonscope.widgets.timeline import BranchMark, Timeline
 from muonscope.widgets.transport_bar import TransportBar, TransportRanges
@@ -413,7 +414,7 @@ def test_timeline_click_moves_the_cursor_and_asks_for_the_step(qtbot):
     assert seen == [("cursor_dragged", 30), ("step_requested", 30)]
     assert line.cursor.value() == 30 and not line.live
     with qtbot.waitSignal(line.step_requested) as requested:
-        _click_at_step(qtbot, line, 180)  # past the newest step (the axis shows up to 200)
+        _click_at_step(qtbot, line, 115)  # past the newest step (the axis shows up to 120)
     assert requested.args == [100] and line.cursor.value() == 100
 
 
@@ -437,3 +438,27 @@ def test_page_up_and_down_step_through_the_presets_past_their_headings(qtbot):
     bar.previous_preset_action.trigger()  # nothing before the first
     assert chosen == ["c", "b", "a"]
     assert bar.preset_combo.currentData() == "a"
+
+
+def _ranges(panel) -> tuple[list[float], list[float]]:
+    return panel.plot.getViewBox().viewRange()
+
+
+@pytest.mark.parametrize("kind", ["series", "capacity"])
+def test_a_compared_branch_that_ran_further_and_higher_is_drawn_whole(qtbot, kind):
+    """After a fork at step 100 of a 300-step run, the new branch (at 150) set the axes; the
+    original branch, drawn faint beside it, was cut off past step 165 and above the new one's top."""
+    panel = SeriesPlot("② over time", [("gap", "gap")]) if kind == "series" else CapacityPlot()
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD"])
+    steps = np.arange(0, 151, 10.0)
+    if kind == "series":
+        panel.set_series(0, steps, np.linspace(0.0, 1.0, steps.size))
+        panel.set_faded(0, np.arange(0, 301, 10.0), np.linspace(0.0, 3.0, 31))
+    else:
+        panel.set_capacity(0, steps, np.linspace(0.0, 100.0, steps.size), np.linspace(0, 0.1, steps.size))
+        panel.set_faded(0, np.arange(0, 301, 10.0), np.linspace(0.0, 300.0, 31))
+    (x_lo, x_hi), (y_lo, y_hi) = _ranges(panel)
+    top = 3.0 if kind == "series" else 300.0
+    assert x_lo <= 0 and x_hi >= 300
+    assert y_lo <= 0 and y_hi >= top

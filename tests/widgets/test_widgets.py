@@ -8,7 +8,7 @@ from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.lane_table import LaneFieldSpec, LaneTable
 from muonscope.widgets.message_bar import MessageBar
-from muonscope.widgets.ranges import StableRange, nice_ceiling
+from muonscope.widgets.ranges import StableRange, nice_ceiling, step_axis_end
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
@@ -279,6 +279,16 @@ def test_message_bar(qtbot):
 @pytest.mark.parametrize(("value", "expected"), [(0.7, 1.0), (3.0, 5.0), (12, 20), (50, 50)])
 def test_nice_ceiling(value, expected):
     assert nice_ceiling(value) == expected
+
+
+def test_a_step_axis_ends_a_little_past_the_step_at_a_round_number():
+    steps = np.unique(np.geomspace(1, 1e6, 4000).round())
+    ends = np.array([step_axis_end(step) for step in steps])
+    assert np.all(ends >= steps * 1.05) and np.all(ends >= 10)  # the newest point is never on the edge
+    assert np.all(ends[steps >= 10] <= steps[steps >= 10] * 1.05 * 4 / 3 * (1 + 1e-12))  # nor 3/10 empty
+    assert np.all(np.diff(ends) >= 0)
+    assert len(set(ends)) <= 13 * 6  # round ends: a playing run rescales about a dozen times a decade
+    assert step_axis_end(300) == 350 and step_axis_end(1000) == 1200
 
 
 def test_stable_range_only_grows():
