@@ -101,6 +101,7 @@ class App(QtCore.QObject):
         self.link.playing_changed.connect(self.clock.on_playing_changed)
         self.link.snapshot.connect(self.messages.on_snapshot)
         self.link.playing_changed.connect(self.messages.on_playing_changed)
+        self.link.branches_changed.connect(self.messages.on_branches_changed)
         self.link.alert.connect(self.messages.on_alert)
         self.link.note.connect(self.messages.on_note)
         self.link.rejected.connect(lambda text: self._refuse(f"Not applied: {text}"))

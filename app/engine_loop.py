@@ -407,10 +407,11 @@ class EngineLoop:
         self._outbox.append(branches_message(self._session))
 
     def _announce_fork(self) -> None:
+        """The new branch, then the note about it (a note is about the branch on show when it comes)."""
         branch = self._session.branch
-        self._outbox.append(Note(f"Forked {branch.name}: the original branch is kept (Branch menu)."))
         self._outbox.append(history_message(self._session))
         self._outbox.append(branches_message(self._session))
+        self._outbox.append(Note(f"Forked {branch.name}: the original branch is kept (Branch menu)."))
 
     def _set_breakpoints(self, items, serial: int | None = None) -> None:
         labels = [lane.display_label() for lane in self._session.config.lanes]

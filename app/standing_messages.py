@@ -1,8 +1,9 @@
 """The engine's notes and alerts in the window, each shown only while what it says is true.
 
-Every such message is about the run it was made in ("lane 1: SGD → SignGD, lr 128 → 0.01", "Forked
-…", "Not applied: …"): once that run is replaced — a reset, another preset, a session opened — it
-describes nothing on screen and is withdrawn. Until then most stay until dismissed or replaced.
+Every such message is about the run and the branch it was made on ("lane 1: SGD → SignGD, lr 128 →
+0.01", "Forked …", "Not applied: …"): once that run is replaced — a reset, another preset, a session
+opened — or another branch is put on show, it describes nothing on screen and is withdrawn. Until
+then most stay until dismissed or replaced.
 Some describe where the run stands — "Reached the run's 300 steps and paused", a breakpoint that
 holds, a diverged lane, a failed step, a jump in progress — and stop being true the moment the run
 moves on: it plays, takes a step or jumps to another step. Those are withdrawn then.
@@ -29,7 +30,9 @@ class StandingMessages(QtCore.QObject):
         self._window = window
         self._position: tuple[int, int] | None = None  # (run id, step) of the newest snapshot
         self._standing: tuple[int, tuple[int, int] | None] | None = None  # (number, where it was shown)
-        self._about_run: tuple[int, int] | None = None  # (number, run id) of the last message about a run
+        # (number, run id, branch id) of the last message about a run: the branch is None when not yet known
+        self._about_run: tuple[int, int, int | None] | None = None
+        self._branch: int | None = None  # the id of the branch on show
 
     @property
     def standing(self) -> bool:
@@ -62,6 +65,15 @@ class StandingMessages(QtCore.QObject):
         if self._standing is not None and self._standing[1] != self._position:
             self._withdraw()
 
+    @QtCore.Slot(object)
+    def on_branches_changed(self, message) -> None:
+        """Another branch on show (a switch, a fork): the messages about the one before go."""
+        self._branch = next((b.id for b in message.branches if b.current), None)
+        about = self._about_run
+        if about is not None and about[2] is not None and about[2] != self._branch:
+            self._window.withdraw_message(about[0])
+            self._about_run = None
+
     @QtCore.Slot(bool)
     def on_playing_changed(self, playing: bool) -> None:
         if playing:
@@ -70,7 +82,7 @@ class StandingMessages(QtCore.QObject):
     def _hold(self, number: int, until_moved: bool) -> None:
         self._standing = (number, self._position) if until_moved else None
         # before the first snapshot there is no run it could be about (a run that failed to start)
-        self._about_run = (number, self._position[0]) if self._position is not None else None
+        self._about_run = (number, self._position[0], self._branch) if self._position is not None else None
 
     def _withdraw(self) -> None:
         if self._standing is not None:

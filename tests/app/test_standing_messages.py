@@ -128,6 +128,23 @@ def test_a_banner_about_a_lane_change_goes_on_reset(qtbot):
     assert not app.views.message.isVisible()
 
 
+def test_the_fork_note_stays_on_its_branch_and_goes_when_another_is_put_on_show(qtbot):
+    app = open_app(qtbot)
+    app.debugger.go_to(6)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 6 and not app.clock.playing, timeout=WAIT_MS)
+    app.debugger.go_to(3)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 3, timeout=WAIT_MS)
+    app.intents.change("lanes[0].lr", 5.0)
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Forked"), timeout=WAIT_MS)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 5)
+    assert app.views.message.text.startswith("Forked")  # true while the fork is on show
+    main = next(b.id for b in app.debugger.branches if not b.current)
+    app.debugger.switch_branch(main)
+    qtbot.waitUntil(lambda: not app.views.message.isVisible(), timeout=WAIT_MS)
+    assert next(b for b in app.debugger.branches if b.current).id == main
+
+
 def test_a_refused_change_goes_with_the_run_it_was_refused_in(qtbot):
     app = open_app(qtbot)
     app.intents.change("lanes[0].lr", -1.0)
