@@ -120,13 +120,14 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
         raise ConfigError(
             "--steps", target, f"must be at least the session's step {session.step} (go back with --rewind K)"
         )
-    from muonscope.engine.changes import change_note
+    from muonscope.engine.changes import change_notes
 
-    for change in _resume_changes(session.config, args):
-        note = change_note(session.experiment.queued_config, change)
+    changes = _resume_changes(session.config, args)
+    notes = change_notes(session.experiment.queued_config, changes)  # refuses a change not allowed
+    for change in changes:
         session.apply(change)
-        if note:
-            sys.stderr.write(f"muonscope: {note}\n")
+    for note in notes:
+        sys.stderr.write(f"muonscope: {note}\n")
     session.commit()
     session.experiment.set_run_length(target)
     return target

@@ -23,6 +23,7 @@ __all__ = [
     "SetField",
     "apply_change",
     "change_note",
+    "change_notes",
     "switch_optimizer",
     "switches_first",
 ]
@@ -146,17 +147,59 @@ def _switched(config: ExperimentConfig, updated: ExperimentConfig, index: int) -
     )
     if new.optimizer == old.optimizer:
         return _applied(updated, path, old.optimizer, new.optimizer)
-    text = event_text(path, old.optimizer, new.optimizer)
-    lr_text = f"lr {_short(old.lr)} → {_short(new.lr)}" if new.lr != old.lr else f"lr {_short(new.lr)}"
-    defaults = "default"
-    if new.buffer != old.buffer and OPTIMIZERS[new.optimizer].keeps_buffer(new):
-        lr_text += f", buffer {old.buffer} → {new.buffer}"
-        defaults = "defaults"
-    title = OPTIMIZERS[new.optimizer].title
-    note = f"lane {index}: {OPTIMIZERS[old.optimizer].title} → {title}, {lr_text} ({title}'s {defaults})"
-    if old.label:
-        note += f"; its name “{old.label}” went with {OPTIMIZERS[old.optimizer].title}"
-    return Applied(updated, path, old.optimizer, new.optimizer, f"{text}, {lr_text}", note)
+    text = ", ".join([event_text(path, old.optimizer, new.optimizer), *_defaults_taken(old, new)])
+    return Applied(updated, path, old.optimizer, new.optimizer, text, _switch_note(old, new, index))
+
+
+def _defaults_taken(old: LaneConfig, new: LaneConfig, named: frozenset[str] = frozenset()) -> list[str]:
+    """The learning rate and buffer convention a switch from ``old`` to ``new`` set, but those in
+    ``named`` (given by the user alongside the switch)."""
+    taken = []
+    if "lr" not in named:
+        taken.append(
+            f"lr {_short(old.lr)} → {_short(new.lr)}" if new.lr != old.lr else f"lr {_short(new.lr)}"
+        )
+    if "buffer" not in named and new.buffer != old.buffer and OPTIMIZERS[new.optimizer].keeps_buffer(new):
+        taken.append(f"buffer {old.buffer} → {new.buffer}")
+    return taken
+
+
+def _switch_note(old: LaneConfig, new: LaneConfig, index: int, named: frozenset[str] = frozenset()) -> str:
+    """What a switch from ``old`` to ``new`` set that the user did not name (``named``: the lane's
+    fields given alongside it, which hold instead of the new optimizer's defaults); "" if nothing."""
+    title, old_title = OPTIMIZERS[new.optimizer].title, OPTIMIZERS[old.optimizer].title
+    parts = []
+    defaults = _defaults_taken(old, new, named)
+    if defaults:
+        parts.append(f", {', '.join(defaults)} ({title}'s default{'s' if len(defaults) > 1 else ''})")
+    if old.label and "label" not in named:
+        parts.append(f"; its name “{old.label}” went with {old_title}")
+    return f"lane {index}: {old_title} → {title}" + "".join(parts) if parts else ""
+
+
+def change_notes(config: ExperimentConfig, changes: list[Change]) -> list[str]:
+    """What a batch of changes, applied in order to ``config``, did beyond what it names.
+
+    A switch's note leaves out what the batch sets itself: ``optimizer=signgd`` with ``lr=0.3``
+    keeps lr 0.3, and saying "lr 128 → 0.01 (SignGD's default)" would be false.
+    """
+    notes = []
+    for n, change in enumerate(changes):
+        applied = apply_change(config, change)
+        if applied.note and _is_switch(change):
+            index = parse_field_path(change.path)[1]
+            named = frozenset(
+                parse_field_path(later.path)[2]
+                for later in changes[n + 1 :]
+                if isinstance(later, SetField) and parse_field_path(later.path)[:2] == ("lanes", index)
+            )
+            note = _switch_note(config.lanes[index], applied.config.lanes[index], index, named)
+        else:
+            note = applied.note
+        if note:
+            notes.append(note)
+        config = applied.config
+    return notes
 
 
 def _applied(config: ExperimentConfig, field: str, old: Any, new: Any) -> Applied:

@@ -136,6 +136,7 @@ def test_a_rate_given_with_a_switch_on_resume_holds_whatever_the_order(capsys, s
     assert code == 0, err
     lane = json.loads(out)["config"]["lanes"][0]
     assert (lane["optimizer"], lane["lr"]) == ("signgd", 0.05)
+    assert err == "muonscope: lane 0: SGD → SignGD, buffer sum → ema (SignGD's default)\n"  # not lr 0.01
 
 
 def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):

@@ -3,7 +3,13 @@
 import pytest
 
 from muonscope.engine import OPTIMIZERS, ExperimentConfig, LaneConfig, RemoveLane, SetField, TaskConfig
-from muonscope.engine.changes import apply_change, change_note, switch_optimizer, switches_first
+from muonscope.engine.changes import (
+    apply_change,
+    change_note,
+    change_notes,
+    switch_optimizer,
+    switches_first,
+)
 
 SGD_128 = LaneConfig(optimizer="sgd", lr=128.0, momentum=0.9, buffer="sum")
 CONFIG = ExperimentConfig(
@@ -55,6 +61,23 @@ def test_switches_go_first_so_that_a_rate_given_with_them_holds():
     for change in switches_first([rate, switch]):
         config = apply_change(config, change).config
     assert (config.lanes[0].optimizer, config.lanes[0].lr) == ("signgd", 0.05)
+
+
+def test_a_batchs_notes_leave_out_what_the_batch_sets_itself():
+    switch = SetField("lanes[0].optimizer", "signgd")
+    assert change_notes(CONFIG, [switch]) == [change_note(CONFIG, switch)]
+    rate = SetField("lanes[0].lr", 0.05)
+    assert change_notes(CONFIG, [switch, rate]) == [
+        "lane 0: SGD → SignGD, buffer sum → ema (SignGD's default)"
+    ]
+    buffer = SetField("lanes[0].buffer", "sum")
+    assert change_notes(CONFIG, [switch, rate, buffer]) == []  # nothing beyond what was named
+    other_lane = SetField("lanes[1].lr", 0.05)
+    assert change_notes(CONFIG, [switch, other_lane]) == [change_note(CONFIG, switch)]
+    named = CONFIG.with_value("lanes[0].label", "GD")
+    assert change_notes(named, [switch, rate, buffer]) == [
+        "lane 0: SGD → SignGD; its name “GD” went with SGD"
+    ]
 
 
 def test_a_named_lane_is_named_by_its_settings_after_a_switch():
