@@ -145,22 +145,42 @@ def check_output_file(path: Path, option: str = "--out") -> None:
     """A file to be written: not an existing folder, and in a folder that can be written."""
     if path.is_dir():
         raise ConfigError(option, str(path), "is a folder; must name a file to write")
-    check_writable(path.parent if str(path.parent) else Path("."), option)
+    check_writable(path.parent if str(path.parent) else Path("."), option, given=path)
 
 
-def check_writable(folder: Path, option: str = "--out") -> None:
-    """Refuse an output folder that cannot be written before spending any compute."""
+def check_writable(folder: Path, option: str = "--out", given: Path | None = None) -> None:
+    """Refuse an output folder that cannot be written before spending any compute (``given``: the
+    path the user named, when ``folder`` is the one it is written in).
+
+    Says which folder failed: ``--save /proc/nope`` was refused as "'/proc' … (No such file or
+    directory)", naming neither the path given nor what could not be done.
+    """
+    given = folder if given is None else given
     try:
-        str(folder).encode("utf-8")
+        str(given).encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError(option, str(folder), "must be a path in UTF-8") from None
+        raise ConfigError(option, str(given), "must be a path in UTF-8") from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = _nearest_existing(folder)
+        if not where.is_dir():
+            raise ConfigError(option, str(given), f"{where} is a file, not a folder") from None
+        raise ConfigError(option, str(given), f"cannot create a folder in {where} ({exc.strerror})") from None
+    try:
         probe = folder / ".muonscope-write-test"
         probe.touch()
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(option, str(folder), f"must be a writable folder ({exc.strerror})") from None
+        where = "" if folder == given else f" in {folder}"
+        raise ConfigError(option, str(given), f"cannot be written{where} ({exc.strerror})") from None
+
+
+def _nearest_existing(folder: Path) -> Path:
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return candidate
+    return folder
 
 
 def table_format(args: argparse.Namespace) -> str:

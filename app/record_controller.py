@@ -115,7 +115,7 @@ class RecordController(QtCore.QObject):
             return True
         try:
             check_video_path(path, _WHAT)
-            check_writable(path.parent, _WHAT)
+            check_writable(path.parent, _WHAT, given=path)
             ratio = self._window.devicePixelRatioF()  # a grab has the screen's pixels, not the logical ones
             self._size = (round(self._window.width() * ratio), round(self._window.height() * ratio))
             self._writer = VideoWriter(path, self._size, RECORD_FPS)

@@ -38,7 +38,7 @@ def run_command(args: argparse.Namespace) -> int:
     table = table_format(args)
     for folder, option in ((args.out, "--out"), (args.save, "--save")):
         if folder is not None:
-            check_writable(folder.parent if option == "--save" else folder, option)
+            check_writable(folder.parent if option == "--save" else folder, option, given=folder)
     from muonscope.engine.breakpoints import parse_breakpoint
     from muonscope.engine.headless import run_session, write_outputs
     from muonscope.engine.session_file import check_save_target, save_session

@@ -148,6 +148,14 @@ CASES = [
     (["run", "--format", "csv"], "--format = 'csv' is not allowed: applies only with --out DIR"),
     (["run", "--lane", "optimizer=muon,label=\udcff"], "--lane[0].label = '\\udcff'"),
     (["run", "--set", "task.d=0", "--out", "{tmp}/never"], "task.d = 0"),
+    (
+        ["run", "--steps", "1", "--save", "/proc/muonscope-out"],
+        "--save = '/proc/muonscope-out' is not allowed: cannot be written in /proc (",
+    ),
+    (
+        ["run", "--steps", "1", "--out", "{tmp}/latin1.toml/x"],
+        "--out = '{tmp}/latin1.toml/x' is not allowed: {tmp}/latin1.toml is a file, not a folder",
+    ),
     (["fly"], "argument COMMAND: invalid choice: 'fly'"),
     # ---- shot
     (["shot", "--steps", "1000000000000", "--out", "{tmp}/x.png"], "run.steps = 1000000000000"),
@@ -158,7 +166,10 @@ CASES = [
     (["shot", "--preset", "", "--out", "{tmp}/x.png"], "preset = ''"),
     (["shot", "--panel", "legend", "--out", "{tmp}/x.png"], "argument --panel: invalid choice: 'legend'"),
     (["shot", "--set", "task.d=0", "--out", "{tmp}/x.png"], "task.d = 0"),
-    (["shot", "--out", "/proc/muonscope-out/x.png"], "--out = '/proc/muonscope-out'"),
+    (
+        ["shot", "--out", "/proc/muonscope-out/x.png"],
+        "--out = '/proc/muonscope-out/x.png' is not allowed: cannot create a folder in /proc (",
+    ),
     # ---- record
     (
         ["record", "--out", "{tmp}/x.avi"],
@@ -174,7 +185,10 @@ CASES = [
     ),
     (["record", "--out", "{tmp}/x.mp4", "--every", "0"], "--every = 0"),
     (["record", "--out", "{tmp}/x.mp4", "--panel", "legend"], "argument --panel: invalid choice: 'legend'"),
-    (["record", "--out", "/proc/muonscope-out/x.mp4"], "--out = '/proc/muonscope-out'"),
+    (
+        ["record", "--out", "/proc/muonscope-out/x.mp4"],
+        "--out = '/proc/muonscope-out/x.mp4' is not allowed: cannot create a folder in /proc (",
+    ),
     (["record", "--out", "{tmp}/x.mp4", "--steps", "0"], "--steps = 0 is not allowed: must be at least"),
     (["record", "--out", "{tmp}/x.mp4", "--steps", "4", "--every", "5"], "--steps = 4"),
     (["record", "--out", "{tmp}/x.mp4", "--set", "task.alpha=-1"], "task.alpha = -1"),
