@@ -70,6 +70,27 @@ def snapshot_nbytes(value: Any) -> int:
     return sum(snapshot_nbytes(getattr(value, name)) for name in slots)
 
 
+def same_state(a: Checkpoint, b: Checkpoint) -> bool:
+    """Whether two checkpoints hold one state: step, settings, changes, weights, optimizer and task
+    state (their metrics may differ: one taken after a population evaluation holds it)."""
+    if (a.step, a.config, a.changes, a.next_lane_id) != (b.step, b.config, b.changes, b.next_lane_id):
+        return False
+    if a.task_state.keys() != b.task_state.keys() or len(a.lane_states) != len(b.lane_states):
+        return False
+    pairs = [(a.weights, b.weights), *((a.task_state[k], b.task_state[k]) for k in a.task_state)]
+    for x, y in zip(a.lane_states, b.lane_states, strict=True):
+        if x.steps_taken != y.steps_taken:
+            return False
+        pairs += [(x.buffer, y.buffer), (x.second_moment, y.second_moment)]
+    return all(_same_tensor(x, y) for x, y in pairs)
+
+
+def _same_tensor(x: Tensor | None, y: Tensor | None) -> bool:
+    if x is None or y is None:
+        return x is y
+    return x.dtype == y.dtype and x.shape == y.shape and bool(x.equal(y))
+
+
 class CheckpointStore:
     """Checkpoints of one line of steps, on a grid whose spacing doubles to stay within ``budget_bytes``.
 
@@ -139,6 +160,12 @@ class CheckpointStore:
         for s in [s for s in self._steps if s > step]:
             del self._by_step[s], self._bytes[s]
         self._steps = [s for s in self._steps if s <= step]
+
+    def replace(self, old: Checkpoint, new: Checkpoint) -> None:
+        """Hold ``new`` where ``old`` is held (one state, taken twice: keep one object of it)."""
+        if self._by_step.get(old.step) is old:
+            self._by_step[old.step] = new
+            self._bytes[old.step] = new.nbytes
 
     def all(self) -> list[Checkpoint]:
         return [self._by_step[s] for s in self._steps]

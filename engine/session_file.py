@@ -34,7 +34,7 @@ import torch
 from muonscope import __version__
 from muonscope.engine.breakpoints import breakpoint_from_dict, breakpoint_to_dict
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
-from muonscope.engine.checkpoints import Checkpoint, CheckpointStore, LaneStateCopy
+from muonscope.engine.checkpoints import Checkpoint, CheckpointStore, LaneStateCopy, same_state
 from muonscope.engine.config import ExperimentConfig, lane_from_dict
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
@@ -78,6 +78,7 @@ def save_session(session: Session, path: Path) -> Path:
     if session.at_head:  # the engine's exact state, so opening continues from here
         session.branch.head = session.experiment.checkpoint()
         session.branch.head_snapshot = session.experiment.snapshot()
+    _store_each_head_once(session)
     checkpoints = _unique_checkpoints(session)
     ids = {id(c): n for n, c in enumerate(checkpoints)}
     tensors: dict[str, torch.Tensor] = {}
@@ -138,6 +139,17 @@ def _check_target(path: Path) -> None:
         raise SessionError(path, "exists and is not a folder; a session is saved as a folder")
     if path.is_dir() and any(path.iterdir()) and not (path / "session.json").is_file():
         raise SessionError(path, "is a folder that holds no muonscope session; choose a new or empty one")
+
+
+def _store_each_head_once(session: Session) -> None:
+    """A head on the checkpoint grid (a 300-step run with one every 50) is the state stored there,
+    taken again: the stores hold the head instead, so that it is written once, metrics and all."""
+    for branch in session.branches:
+        head = branch.head
+        stored = None if head is None else branch.checkpoints.at_or_before(head.step)
+        if stored is not None and stored is not head and same_state(stored, head):
+            for holder in session.branches:  # a fork shares the checkpoints before it
+                holder.checkpoints.replace(stored, head)
 
 
 def _unique_checkpoints(session: Session) -> list[Checkpoint]:

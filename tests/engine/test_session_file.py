@@ -538,3 +538,38 @@ def test_an_unreadable_parquet_table_is_named_once_and_cut_between_words(saved, 
     assert message.count(str(folder)) == 1
     detail = message.split(" (", 1)[1]
     assert detail.endswith(")") and (detail.endswith(" …)") or len(detail) <= 162)
+
+
+def _saved_document(session: Session, path: Path) -> dict:
+    save_session(session, path)
+    return json.loads((path / "session.json").read_text(encoding="utf-8"))
+
+
+def test_a_head_on_the_checkpoint_grid_is_written_once(tmp_path):
+    session = _small_session(5)
+    assert 5 in session.branch.checkpoints.steps  # the head's step is on the grid
+    document = _saved_document(session, tmp_path / "s")
+    steps = [record["step"] for record in document["checkpoints"]]
+    assert len(steps) == len(set(steps))
+    (branch,) = document["branches"]
+    assert branch["head"] in branch["checkpoints"]
+    reopened = open_session(tmp_path / "s")
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
+    for each in (session, reopened):
+        each.run(9, stop_on_breakpoints=False)
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
+
+
+def test_a_head_changed_at_its_step_keeps_both_states(tmp_path):
+    """A change made at the head's step: the grid's checkpoint is the state before it, the head after."""
+    session = _small_session(5)
+    session.apply(SetField("lanes[0].lr", 0.25))
+    session.commit()
+    document = _saved_document(session, tmp_path / "s")
+    fives = [record for record in document["checkpoints"] if record["step"] == 5]
+    assert len(fives) == 2
+    assert sorted(record["config"]["lanes"][0]["lr"] for record in fives) == [0.25, 0.5]
+    reopened = open_session(tmp_path / "s")
+    for each in (session, reopened):
+        each.run(8, stop_on_breakpoints=False)
+    np.testing.assert_array_equal(_weights(reopened), _weights(session))
