@@ -7,6 +7,7 @@ controls do is wired by :mod:`muonscope.app.composition`.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -15,8 +16,9 @@ from muonscope.engine.presets import Preset
 
 __all__ = ["MainWindow", "rate_text"]
 
-#: Screens at least this wide get the debugger's docks beside the plots instead of as tabs.
-_WIDE_SCREEN_PX = 1800
+#: Room a dock beside the plots takes besides its own width: the splitter between them.
+_DOCK_SEPARATOR_PX = 8
+_RIGHT = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
 
 
 def rate_text(per_s: float) -> str:
@@ -32,9 +34,18 @@ def _first_sentence(message: str) -> str:
     return message.split(". ")[0]
 
 
-def _screen_width() -> int:
-    screen = QtGui.QGuiApplication.primaryScreen()
-    return screen.availableGeometry().width() if screen is not None else 0
+class _PlacedDock(QtWidgets.QDockWidget):
+    """A dock that asks its window where to go each time it is shown: the room there changes
+    as the window is resized."""
+
+    def __init__(self, title: str, parent: QtWidgets.QWidget, place: Callable[[QtWidgets.QDockWidget], None]):
+        super().__init__(title, parent)
+        self._place = place
+
+    def setVisible(self, visible: bool) -> None:  # Qt calls it from show() and the View menu
+        if visible and self.isHidden():
+            self._place(self)
+        super().setVisible(visible)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -100,21 +111,36 @@ class MainWindow(QtWidgets.QMainWindow):
         self.inspector_dock.hide()
 
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
-        """A closable, movable, floatable dock (hidden until the View menu shows it).
-
-        On a wide screen it opens on the right, beside the plots; on a laptop or a projector it
-        shares the controls' place as a tab, so the window never grows past the screen.
-        """
-        dock = QtWidgets.QDockWidget(title, self)
+        """A closable, movable, floatable dock (hidden until the View menu shows it), placed each
+        time it is shown by :meth:`_place_debugger_dock`."""
+        dock = _PlacedDock(title, self, self._place_debugger_dock)
         dock.setObjectName(name)
         dock.setWidget(widget)
-        if _screen_width() >= _WIDE_SCREEN_PX:
-            self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            if name != "breakpoints":
-                self.tabifyDockWidget(self.breakpoints_dock, dock)
-        else:
-            self.tabifyDockWidget(self.controls_dock, dock)
+        self.tabifyDockWidget(self.controls_dock, dock)
         return dock
+
+    def _place_debugger_dock(self, dock: QtWidgets.QDockWidget) -> None:
+        """Beside the plots where the window has room for it, else a tab in the controls' place.
+
+        Placed by the screen's width, a dock opened in a 1280-pixel window on a wide screen
+        widened the window past its screen edge, and it stayed wide once the dock was closed.
+        """
+        room = self.width() - self.minimumSizeHint().width()
+        needed = dock.minimumSizeHint().width() + _DOCK_SEPARATOR_PX
+        for other in (self.breakpoints_dock, self.inspector_dock):
+            if other is not dock and not other.isHidden() and not other.isFloating():
+                if self.dockWidgetArea(other) == _RIGHT:
+                    needed = dock.minimumSizeHint().width() - other.minimumSizeHint().width()
+                    if room >= needed:
+                        self.tabifyDockWidget(other, dock)
+                        return
+        if dock.isFloating():
+            return
+        if room >= needed:
+            if self.dockWidgetArea(dock) != _RIGHT:
+                self.addDockWidget(_RIGHT, dock)
+        elif self.dockWidgetArea(dock) == _RIGHT:
+            self.tabifyDockWidget(self.controls_dock, dock)
 
     def menu(self, title: str) -> QtWidgets.QMenu:
         """The menu bar's menu ``title`` ("File", "View", …), created on first use.

@@ -447,6 +447,8 @@ def test_a_dock_opened_from_its_shortcut_comes_to_the_front_of_its_tabs(qtbot):
 
     app = open_app(qtbot)
     window = app.window
+    window.resize(1280, 720)  # no room beside the plots: the docks are tabs with the controls
+    qtbot.waitUntil(lambda: window.width() == 1280, timeout=WAIT_MS)
 
     def front_tab() -> str:
         bars = [bar for bar in window.findChildren(QtWidgets.QTabBar) if bar.count() > 1]
@@ -537,3 +539,26 @@ def test_a_breakpoint_naming_a_lane_by_label_follows_the_lane_when_its_label_cha
     expected = [(f"{relabelled}: batch_loss > -inf", True)]
     qtbot.waitUntil(lambda: app.views.breakpoints.items == expected, timeout=WAIT_MS)
     assert relabelled in alert.args[0]  # and it held: the lane is still the one it names
+
+
+@pytest.mark.parametrize(("width", "beside"), [(1280, False), (1920, True)])
+def test_the_debugger_docks_open_beside_the_plots_only_where_there_is_room(qtbot, width, beside):
+    """Placed by the screen's width, they widened a 1280-pixel window for good."""
+    app = open_app(qtbot)
+    window = app.window
+    window.resize(width, 720)
+    qtbot.waitUntil(lambda: window.width() == width, timeout=WAIT_MS)
+    for dock in (window.breakpoints_dock, window.inspector_dock):
+        dock.toggleViewAction().trigger()
+        qtbot.waitUntil(dock.isVisible, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+    for dock in (window.breakpoints_dock, window.inspector_dock):
+        assert (window.dockWidgetArea(dock) == right) == beside
+    assert window.width() == width
+    for dock in (window.breakpoints_dock, window.inspector_dock):
+        dock.toggleViewAction().trigger()
+    window.resize(1920, 720)
+    qtbot.waitUntil(lambda: window.width() == 1920, timeout=WAIT_MS)
+    window.inspector_dock.show()  # a window made wider has room for it now
+    assert window.dockWidgetArea(window.inspector_dock) == right
