@@ -160,12 +160,13 @@ class Inspection:
     matrix: np.ndarray | None = field(default=None, hash=False)
     message: str = ""
     title: str = ""
-    applied_sv: np.ndarray | None = field(default=None, hash=False)
+    direction_sv: np.ndarray | None = field(default=None, hash=False)
     polar_sv: np.ndarray | None = field(default=None, hash=False)
     residual_text: str = ""
     info: str = ""
     row_label: str = "row"
     col_label: str = "column"
+    spectra_names: tuple[str, str] = ("direction D", "exact polar factor")
     abandoned: bool = False  # the replay gave way to commands sent since; ask again if still wanted
 
 
@@ -279,21 +280,24 @@ def inspection_message(
         matrix = task_coordinates(matrix, answers, queries)
         title += " · task coordinates ẼᵀXE"
         rows, cols = "answer k (by frequency)", "query i (by frequency)"
-    residual = (
-        f"‖map − polar‖/‖polar‖ = {inspected.residual:.3g} (map of {inspected.map_input})"
-        if inspected.residual is not None
-        else "no polar map in this lane's rule: its update's σ against the polar factor of the update"
-    )
+    if inspected.residual is not None:
+        source = inspected.map_input
+        residual = f"‖map − polar‖/‖polar‖ = {inspected.residual:.3g} (map of {source}; the update is −lr·D)"
+        names = (f"D: the lane's map of {source}", f"exact polar factor of {source}")
+    else:
+        residual = "no polar map in this lane's rule: its direction D (update −lr·D) against D's polar factor"
+        names = ("D: the lane's direction", "exact polar factor of D")
     info = f"‖·‖_F = {np.linalg.norm(matrix):.4g} · max|x| = {np.abs(matrix).max():.4g}"
     return Inspection(
         request,
         frozen_array(matrix),
         "",
         title,
-        frozen_array(inspected.applied_sv),
+        frozen_array(inspected.direction_sv),
         frozen_array(inspected.polar_sv),
         residual,
         info,
         rows,
         cols,
+        names,
     )

@@ -415,10 +415,11 @@ class DebuggerController(QtCore.QObject):
         panel.show_result(
             message.matrix,
             message.title,
-            message.applied_sv,
+            message.direction_sv,
             message.polar_sv,
             message.residual_text,
             message.info,
             row_label=message.row_label,
             col_label=message.col_label,
+            spectra_names=message.spectra_names,
         )

@@ -2,8 +2,9 @@
 
 Nothing is stored per step: the session restores the nearest checkpoint and replays to the step,
 and these functions turn what the engine holds then into plain numpy matrices, with the spectra a
-debugger compares — the applied update against the exact polar factor of the same input, whose
-difference is the Newton–Schulz (or regularisation) residual.
+debugger compares — the direction D a lane's map made of its input (its update is −lr·D) against
+the exact polar factor of the same input, whose difference is the Newton–Schulz (or
+regularisation) residual.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class LaneMatrices:
     lane: int
     label: str
     matrices: dict[str, np.ndarray | None]
-    applied_sv: np.ndarray  # σ of the lane's map of its input (Muon: NS / reg / exact), descending
+    direction_sv: np.ndarray  # σ of D, the lane's map of its input (Muon: NS / reg / exact), descending
     polar_sv: np.ndarray  # σ of the exact polar factor of the same input
     residual: float | None  # ‖map(X) − polar(X)‖_F / ‖polar(X)‖_F; None for lanes without a polar map
     map_input: str  # which matrix the lane's map was applied to ("M", "G", or "" before a step)
@@ -67,7 +68,7 @@ def lane_matrices(found: dict, lane: int) -> LaneMatrices:
         lane=lane,
         label=settings.display_label(),
         matrices=matrices,
-        applied_sv=applied,
+        direction_sv=applied,
         polar_sv=reference,
         residual=residual,
         map_input=source,

@@ -167,23 +167,25 @@ class InspectorPanel(QtWidgets.QWidget):
         self,
         matrix: np.ndarray,
         title: str,
-        applied_sv: np.ndarray | None,
+        direction_sv: np.ndarray | None,
         polar_sv: np.ndarray | None,
         residual_text: str,
         info_text: str,
         *,
         row_label: str = "row",
         col_label: str = "column",
+        spectra_names: tuple[str, str] | None = None,
     ) -> None:
         """Show the answer to a request.
 
-        Without spectra (None) the spectrum plot shows ``residual_text`` as the reason instead.
+        Without spectra (None) the spectrum plot shows ``residual_text`` as the reason instead;
+        ``spectra_names`` say what the two spectra are (see :meth:`SingularValuesPlot.set_spectra`).
         """
         self.matrix_view.set_matrix(matrix, title, row_label, col_label)
-        if applied_sv is None or polar_sv is None:
+        if direction_sv is None or polar_sv is None:
             self.spectrum.clear(residual_text)
         else:
-            self.spectrum.set_spectra(applied_sv, polar_sv, residual_text)
+            self.spectrum.set_spectra(direction_sv, polar_sv, residual_text, spectra_names)
         self.info_label.setText(info_text)
         self.info_label.setToolTip(info_text)
 

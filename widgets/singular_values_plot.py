@@ -1,4 +1,4 @@
-"""The singular values of the update a lane applied, against those of the exact polar factor."""
+"""The singular values of the direction a lane stepped along, against those of the exact polar factor."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from muonscope.widgets.theme import STYLE_BY_NAME
 
 __all__ = ["SingularValuesPlot"]
 
-#: key → (legend text, colour, line style, symbol)
+#: key → (legend text until told what was inspected, colour, line style, symbol)
 _SPECTRA = {
-    "applied": ("applied update", "#0072B2", "solid", "o"),
+    "direction": ("direction D", "#0072B2", "solid", "o"),
     "reference": ("exact polar factor", "#000000", "dash", None),
 }
 
@@ -27,7 +27,7 @@ _SPECTRA = {
 class SingularValuesPlot(PlotPanel):
     """σ_k of two matrices on a log axis, descending; a line below says how far apart they are.
 
-    An exact orthogonalisation makes every σ_k of the update equal; Newton–Schulz iterations leave
+    An exact orthogonalisation makes every σ_k of the direction equal; Newton–Schulz iterations leave
     them spread around that value, and the plot shows by how much.
     """
 
@@ -41,6 +41,7 @@ class SingularValuesPlot(PlotPanel):
         self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.hover = HoverReadout(self.plot)
         self._curves: dict[str, pg.PlotDataItem] = {}
+        self._names = {key: spec[0] for key, spec in _SPECTRA.items()}  # as the legend says them
         for key, (text, colour, style, symbol) in _SPECTRA.items():
             pen = pg.mkPen(colour, width=1.8)
             pen.setStyle(STYLE_BY_NAME[style])
@@ -59,9 +60,14 @@ class SingularValuesPlot(PlotPanel):
         self.layout().addWidget(self._residual)
 
     @property
-    def applied(self) -> tuple[np.ndarray, np.ndarray]:
-        """The (k, σ_k) points drawn for the applied update (round-off zeros left out)."""
-        return drawn_data(self._curves["applied"])
+    def direction(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (k, σ_k) points drawn for the lane's direction D (round-off zeros left out)."""
+        return drawn_data(self._curves["direction"])
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """The legend's names of the direction's curve and the polar factor's."""
+        return self._names["direction"], self._names["reference"]
 
     @property
     def reference(self) -> tuple[np.ndarray, np.ndarray]:
@@ -69,29 +75,46 @@ class SingularValuesPlot(PlotPanel):
         return drawn_data(self._curves["reference"])
 
     def data_table(self) -> DataTable:
-        """index k, then σ_k of the applied update and of the exact polar factor (as drawn)."""
-        series = [(f"σ_k: {_SPECTRA[key][0]}", *drawn_data(curve)) for key, curve in self._curves.items()]
+        """index k, then σ_k of the direction and of the exact polar factor (as drawn)."""
+        series = [(f"σ_k: {self._names[key]}", *drawn_data(curve)) for key, curve in self._curves.items()]
         return merged_on_x("index k", series)
 
     @property
     def residual_text(self) -> str:
         return self._residual.text()
 
-    def set_spectra(self, applied: np.ndarray, reference: np.ndarray, residual_text: str) -> None:
-        """Draw both spectra in descending order; round-off values are left off the log axis."""
+    def set_spectra(
+        self,
+        direction: np.ndarray,
+        reference: np.ndarray,
+        residual_text: str,
+        names: tuple[str, str] | None = None,
+    ) -> None:
+        """Draw both spectra in descending order; round-off values are left off the log axis.
+
+        ``names``: what the two are, for the legend, the read-out and the data table ("lane's map of
+        M", "polar factor of M"); without, the names before stay.
+        """
+        if names is not None:
+            self._set_names(*names)
         shown = []
-        for key, values in (("applied", applied), ("reference", reference)):
+        for key, values in (("direction", direction), ("reference", reference)):
             values = np.sort(np.asarray(values, dtype=float).ravel())[::-1]
             values = values[np.isfinite(values)]
             keep = values > NUMERICAL_ZERO * (values[0] if values.size else 0.0)
             k = np.arange(1, values.size + 1, dtype=float)[keep]
             self._curves[key].setData(k, values[keep])
-            self.hover.set_series(key, _SPECTRA[key][0], k, values[keep], _formatter)
+            self.hover.set_series(key, self._names[key], k, values[keep], _formatter)
             shown.append(values[keep])
         self._residual.setText(residual_text)
         self.legend.setVisible(True)
         self.set_placeholder(None)
         self._fit(np.concatenate(shown))
+
+    def _set_names(self, direction: str, reference: str) -> None:
+        self._names = {"direction": direction, "reference": reference}
+        for key, curve in self._curves.items():
+            self.legend.getLabel(curve).setText(self._names[key])
 
     def clear(self, message: str) -> None:
         """Draw nothing and say why over the plot."""
@@ -108,7 +131,7 @@ class SingularValuesPlot(PlotPanel):
             return
         lo, hi = math.log10(values.min()), math.log10(values.max())
         margin = max((hi - lo) * 0.08, 0.1)  # a flat spectrum still gets a readable band around it
-        count = max(len(self.applied[0]), len(self.reference[0]), 1)
+        count = max(len(self.direction[0]), len(self.reference[0]), 1)
         self.plot.setXRange(0.5, count + 0.5, padding=0)
         self.plot.setYRange(lo - margin, hi + margin, padding=0)
 

@@ -142,6 +142,11 @@ def test_the_inspector_shows_the_matrix_of_the_step_under_the_cursor(qtbot, tmp_
     low, high = panel.matrix_view.levels
     assert low == -high == -np.abs(expected).max()
     assert app.clock.newest.step == 7  # inspecting replays without moving the engine
+    # the σ plot shows the direction D the lane stepped along: the update is −lr·D
+    lr = app.clock.config.lanes[2].lr
+    drawn = panel.spectrum.direction[1]
+    np.testing.assert_allclose(lr * drawn, np.linalg.svd(expected, compute_uv=False)[: drawn.size], rtol=1e-9)
+    assert panel.spectrum.names[0].startswith("D: ")
 
 
 def test_task_coordinates_are_offered_only_for_a_task_with_bases_and_say_why_not(qtbot):

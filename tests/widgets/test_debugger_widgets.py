@@ -131,7 +131,7 @@ def test_singular_values_are_drawn_descending_without_round_off(qtbot):
     plot = SingularValuesPlot()
     qtbot.addWidget(plot)
     plot.set_spectra(np.array([0.2, 0.35, 1e-18, 0.3]), np.full(4, 0.3), "residual 0.18")
-    k, sigma = plot.applied
+    k, sigma = plot.direction
     assert k.tolist() == [1, 2, 3] and sigma.tolist() == [0.35, 0.3, 0.2]
     assert plot.reference[1].tolist() == [0.3] * 4
     assert plot.residual_text == "residual 0.18" and plot.placeholder is None
@@ -145,7 +145,7 @@ def test_singular_values_clear(qtbot):
     qtbot.addWidget(plot)
     plot.set_spectra(np.ones(3), np.ones(3), "exact")
     plot.clear("no update before the first step")
-    assert plot.applied[1].size == 0 and plot.reference[1].size == 0
+    assert plot.direction[1].size == 0 and plot.reference[1].size == 0
     assert plot.residual_text == "" and plot.placeholder == "no update before the first step"
 
 
@@ -230,13 +230,15 @@ def test_inspector_shows_a_result_or_a_message(qtbot):
     panel.show_result(matrix, "update, lane 1", np.array([1.2, 0.8]), np.ones(2), "residual 0.2", "2×2")
     assert panel.step == 800 and panel.step_label.text() == "step 800"
     assert np.array_equal(panel.matrix_view.matrix, matrix) and panel.matrix_view.title == "update, lane 1"
-    assert panel.spectrum.applied[1].tolist() == [1.2, 0.8] and panel.spectrum.residual_text == "residual 0.2"
+    assert (
+        panel.spectrum.direction[1].tolist() == [1.2, 0.8] and panel.spectrum.residual_text == "residual 0.2"
+    )
     assert panel.info_text == "2×2" and panel.message is None
     panel.show_result(matrix, "W, lane 1", None, None, "spectra are shown for the update", "2×2")
     assert panel.spectrum.placeholder == "spectra are shown for the update"
     panel.show_message("replaying 800 steps…")
     assert panel.message == "replaying 800 steps…" and panel.matrix_view.matrix is None
-    assert panel.spectrum.applied[1].size == 0 and panel.info_text == ""
+    assert panel.spectrum.direction[1].size == 0 and panel.info_text == ""
 
 
 def test_inspector_long_texts_do_not_widen_it(qtbot):

@@ -455,10 +455,11 @@ def test_csv_of_the_inspector_matrix_and_its_singular_values(qtbot, tmp_path):
     _assert_same([[float(cell) for cell in row] for row in rows], np.column_stack([[0, 1], matrix]))
     spectrum = SingularValuesPlot()
     qtbot.addWidget(spectrum)
-    spectrum.set_spectra(np.array([3.0, 2.0, 1.0]), np.array([1.0, 1.0, 1.0]), "")
+    names = ("D: the lane's map of M", "exact polar factor of M")
+    spectrum.set_spectra(np.array([3.0, 2.0, 1.0]), np.array([1.0, 1.0, 1.0]), "", names)
     path = _csv_of(spectrum, tmp_path / "sv.csv")
-    _assert_same(_column(path, "σ_k: applied update"), spectrum.applied)
-    _assert_same(_column(path, "σ_k: exact polar factor"), spectrum.reference)
+    _assert_same(_column(path, "σ_k: D: the lane's map of M"), spectrum.direction)
+    _assert_same(_column(path, "σ_k: exact polar factor of M"), spectrum.reference)
 
 
 # ---- asking: the context menu and the size dialog ---------------------------------------------------
