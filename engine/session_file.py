@@ -424,7 +424,9 @@ def _build_session(
     cancelled: Callable[[], bool] | None,
 ) -> Session:
     initial = ExperimentConfig.from_dict(document["initial_config"])
-    checkpoints = [_checkpoint(n, record, tensors) for n, record in enumerate(_list(document["checkpoints"]))]
+    dtype = _saved_dtype(document)
+    records = _list(document["checkpoints"])
+    checkpoints = [_checkpoint(n, record, tensors, dtype) for n, record in enumerate(records)]
     session = Session(initial, factory, record_start=False)
     for record in _list(document["branches"]):
         session.branches.append(_branch(record, checkpoints, metrics, spectra, initial))
@@ -480,19 +482,50 @@ def _branch(
         head=None if head is None else checkpoints[_int(head, "head")],
     )
     _check_head(branch)
-    _check_changes(branch, initial)
+    final = _check_changes(branch, initial)
+    _check_records(branch)
+    _check_lane_rows(branch, len(initial.lanes), len(final.lanes))
     return branch
 
 
-def _check_changes(branch: Branch, initial: ExperimentConfig) -> None:
+def _check_records(branch: Branch) -> None:
+    """The branch's metrics hold each recorded step once, every ``stride``-th step from 0 to its
+    newest, and its spectra each lane's once per step: a table with rows dropped or repeated was
+    read without a word and drew curves that doubled back or jumped."""
+    where, table = f"branch {branch.id}", branch.metrics.table()
+    steps, lanes = table["step"], table["lane"]
+    if np.any(np.diff(steps) < 0):
+        raise ValueError(f"{where}: its metrics rows are not in step order")
+    if len({(s, lane) for s, lane in zip(steps.tolist(), lanes.tolist(), strict=True)}) != steps.size:
+        raise ValueError(f"{where}: its metrics hold a step of a lane twice")
+    recorded = np.unique(steps)
+    grid = np.arange(0, branch.metrics.last_step + 1, branch.metrics.stride)
+    if recorded.size != grid.size or np.any(recorded != grid):
+        missing = np.setdiff1d(grid, recorded)
+        what = f"lack step {int(missing[0])}" if missing.size else "hold steps off their grid"
+        every = f"each multiple of {branch.metrics.stride}" if branch.metrics.stride > 1 else "every step"
+        raise ValueError(f"{where}: its metrics {what} (they hold {every} from 0 to {int(grid[-1])})")
+    rows = [(row.step, row.lane) for row in branch.spectra.rows()]
+    if len(set(rows)) != len(rows):
+        raise ValueError(f"{where}: its spectra hold a step of a lane twice")
+    late = [step for step, _lane in rows if step > branch.head_step or step % branch.spectra.stride]
+    if late:
+        raise ValueError(
+            f"{where}: its spectra hold step {late[0]}, off its record (0 to {branch.head_step})"
+        )
+
+
+def _check_changes(branch: Branch, initial: ExperimentConfig) -> ExperimentConfig:
     """Every change the branch replays is one the engine accepts, in step order up to its head: an
-    edited ``lanes[0].lr = "zzz"`` was found only when a replay reached it, and stopped the engine."""
+    edited ``lanes[0].lr = "zzz"`` was found only when a replay reached it, and stopped the engine.
+    Returns the settings at the head."""
     config, last = initial, 0
     for step, change in branch.changes:
         if not last <= step <= branch.head_step:
             raise ValueError(f"branch {branch.id}: a change at step {step} is out of order")
         config = apply_change(config, change).config  # a ConfigError names the field and value
         last = step
+    return config
 
 
 def _check_head(branch: Branch) -> None:
@@ -511,6 +544,36 @@ def _check_head(branch: Branch) -> None:
     spacing = branch.checkpoints.spacing
     if start is None or head_step - start.step > spacing:
         raise ValueError(f"{where}: no checkpoint within {spacing} steps of its head")
+
+
+def _check_lane_rows(branch: Branch, lanes_at_start: int, lanes_at_head: int) -> None:
+    """Each recorded step has a metrics row for each of its lanes, 0 to n − 1, and n changes only
+    where a lane was added or removed (a lane's rows dropped were otherwise read as a shorter run)."""
+    table = branch.metrics.table()
+    steps, lanes = table["step"], table["lane"]
+    if steps.size == 0:
+        return
+    recorded, starts, counts = np.unique(steps, return_index=True, return_counts=True)
+    if np.any(lanes < 0) or np.any(np.maximum.reduceat(lanes, starts) != counts - 1):
+        raise ValueError(f"branch {branch.id}: its metrics miss a lane's row at a step")
+    changed = [step for step, change in branch.changes if isinstance(change, AddLane | RemoveLane)]
+
+    def settled(first: float, last: float) -> bool:  # no lane added or removed from first to last
+        return not any(first <= step <= last for step in changed)
+
+    where = f"branch {branch.id}: its metrics have"
+    for step, count, configured in (
+        (recorded[0], counts[0], lanes_at_start),
+        (recorded[-1], counts[-1], lanes_at_head),
+    ):
+        if count != configured and settled(step, step):
+            raise ValueError(f"{where} {count} lane(s) at step {int(step)}, its settings {configured}")
+    for i in np.flatnonzero(np.diff(counts)):
+        if settled(recorded[i], recorded[i + 1]):
+            raise ValueError(
+                f"{where} {counts[i]} lane(s) at step {int(recorded[i])} and {counts[i + 1]} at step "
+                f"{int(recorded[i + 1])}, with no lane added or removed"
+            )
 
 
 def _branch_metrics(metrics: dict[str, Any], branch_id: int, stride: int) -> MetricHistory:
@@ -557,7 +620,9 @@ def _change(record: dict[str, Any]) -> tuple[int, Change]:
     raise ValueError(f"change {record!r} is neither set, add_lane nor remove_lane")
 
 
-def _checkpoint(n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Checkpoint:
+def _checkpoint(
+    n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor], dtype: torch.dtype
+) -> Checkpoint:
     prefix = f"c{n}"
     config = ExperimentConfig.from_dict(record["config"])
     weights = tensors[f"{prefix}.weights"]
@@ -566,6 +631,7 @@ def _checkpoint(n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor]
         raise ValueError(f"checkpoint {n}: weights of shape {tuple(weights.shape)} do not fit its config")
     if not torch.isfinite(weights).all():  # a diverged lane keeps its last finite weights
         raise ValueError(f"checkpoint {n}: weights hold values that are not finite")
+    _check_dtype(weights, dtype, f"checkpoint {n}: weights")
     states = []
     for j, state in enumerate(_list(record["lane_states"])):
         parts = {part: tensors.get(f"{prefix}.lane{j}.{part}") for part in ("buffer", "second_moment")}
@@ -573,6 +639,11 @@ def _checkpoint(n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor]
             if tensor is not None and tuple(tensor.shape) != config.task.weight_shape:
                 shape = tuple(tensor.shape)
                 raise ValueError(f"checkpoint {n}: lane {j}'s {part} of shape {shape} does not fit")
+            if tensor is not None:
+                _check_dtype(tensor, dtype, f"checkpoint {n}: lane {j}'s {part}")
+        second = parts["second_moment"]
+        if second is not None and bool((second < 0).any()):  # a mean of squares: never negative
+            raise ValueError(f"checkpoint {n}: lane {j}'s second moment holds negative values")
         states.append(
             LaneStateCopy(parts["buffer"], parts["second_moment"], _int(state["steps_taken"], "steps_taken"))
         )
@@ -597,6 +668,23 @@ def _checkpoint(n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor]
         changes=tuple(_change(item) for item in _list(record["changes"])),
         next_lane_id=_int(record["next_lane_id"], "next_lane_id"),
     )
+
+
+def _saved_dtype(document: dict[str, Any]) -> torch.dtype:
+    """The precision the session was computed in (opened elsewhere, the engine's own is used)."""
+    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    name = document["dtype"]
+    if name not in dtypes:
+        raise ValueError(f"dtype {name!r} is not one muonscope computes in ({', '.join(dtypes)})")
+    return dtypes[name]
+
+
+def _check_dtype(tensor: torch.Tensor, dtype: torch.dtype, what: str) -> None:
+    """A run's state is in the one precision it was computed in: float32 weights edited into a
+    float64 session were taken in silently, rounded, as if the run had held them."""
+    if tensor.dtype != dtype:
+        found, wanted = (str(t).removeprefix("torch.") for t in (tensor.dtype, dtype))
+        raise ValueError(f"{what} are {found}, but the session was computed in {wanted}")
 
 
 def _lane(record: dict[str, Any], prefix: str, tensors: dict[str, torch.Tensor], kind: type) -> Any:

@@ -469,8 +469,22 @@ def _newest(tensors: dict, suffix: str) -> str:
             lambda t: t.__setitem__(_newest(t, ".lane0.buffer"), torch.zeros(3, 3, dtype=torch.float64)),
             "lane 0's buffer of shape (3, 3) does not fit",
         ),
+        (
+            lambda t: t.__setitem__(name := _newest(t, ".weights"), t[name].float()),
+            "weights are float32, but the session was computed in float64",
+        ),
+        (
+            lambda t: t[_newest(t, ".lane1.second_moment")].sub_(1.0),
+            "lane 1's second moment holds negative values",
+        ),
     ],
-    ids=["weights not finite", "Adam without its second moment", "buffer of another shape"],
+    ids=[
+        "weights not finite",
+        "Adam without its second moment",
+        "buffer of another shape",
+        "weights of another precision",
+        "negative second moment",
+    ],
 )
 def test_optimizer_state_and_weights_that_no_run_could_hold_are_refused(
     saved_with_adam, tmp_path, edit, expected
@@ -573,3 +587,66 @@ def test_a_head_changed_at_its_step_keeps_both_states(tmp_path):
     for each in (session, reopened):
         each.run(8, stop_on_breakpoints=False)
     np.testing.assert_array_equal(_weights(reopened), _weights(session))
+
+
+def _edit_table(folder: Path, name: str, edit) -> None:
+    import pyarrow.parquet as pq
+
+    path = folder / name
+    pq.write_table(edit(pq.read_table(path)), path)
+
+
+def _every_other_row(table):
+    return table.take(list(range(0, table.num_rows, 2)))
+
+
+def _twice(table):
+    import pyarrow as pa
+
+    return pa.concat_tables([table, table])
+
+
+def _without(table, step: int, lane: int | None = None):
+    """The table without the rows of ``step`` (of one lane, when given)."""
+    steps, lanes = table.column("step").to_pylist(), table.column("lane").to_pylist()
+    keep = [
+        i for i, (s, j) in enumerate(zip(steps, lanes, strict=True)) if s != step or lane not in (None, j)
+    ]
+    return table.take(keep)
+
+
+def _step_repeated(table):
+    import pyarrow as pa
+
+    return pa.concat_tables([table.slice(0, 2), table])  # step 0's two rows, twice
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "expected"),
+    [
+        ("metrics.parquet", lambda t: _without(t, 2), "branch 0: its metrics lack step 2"),
+        (
+            "metrics.parquet",
+            lambda t: _without(t, 3, lane=1),
+            "have 2 lane(s) at step 2 and 1 at step 3, with no lane added or removed",
+        ),
+        ("metrics.parquet", _every_other_row, "its metrics have 1 lane(s) at step 0, its settings 2"),
+        ("metrics.parquet", _step_repeated, "branch 0: its metrics hold a step of a lane twice"),
+        ("metrics.parquet", _twice, "branch 0: its metrics rows are not in step order"),
+        ("spectra.parquet", _twice, "branch 0: its spectra hold a step of a lane twice"),
+    ],
+    ids=[
+        "a step dropped",
+        "a lane's row dropped",
+        "metrics halved",
+        "a step repeated",
+        "metrics repeated",
+        "spectra repeated",
+    ],
+)
+def test_a_table_with_rows_dropped_or_repeated_is_refused(saved_with_adam, tmp_path, name, edit, expected):
+    """Read without a word, they drew curves that jumped over steps or doubled back."""
+    folder = _copy(saved_with_adam, tmp_path)
+    _edit_table(folder, name, edit)
+    message = _refused(folder)
+    assert message.startswith(f"{folder}: is not a consistent muonscope session") and expected in message
