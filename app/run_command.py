@@ -172,6 +172,12 @@ def ctrl_c_stops():
         signal.signal(signal.SIGINT, previous)
 
 
+def _number(value: float, digits: int) -> str:
+    """``digits`` decimals, or as many significant digits in powers of ten once the number is large
+    (the loss of huge weights printed 300 digits)."""
+    return format(value, f".{digits}g" if abs(value) >= 1e6 else f".{digits}f")
+
+
 def _print_table(report: dict[str, Any]) -> None:
     """A short human-readable summary of the final report; estimates are marked ≈ with their error."""
     from muonscope.app.live_caption import count_text
@@ -183,16 +189,16 @@ def _print_table(report: dict[str, Any]) -> None:
     for lane in report["lanes"]:
         cells = [f"{lane['label']:<34s}"]
         about = "≈" if lane["estimated"] else ""
-        for key, fmt in (("loss", ".4f"), ("accuracy", ".4f"), ("recovered", "d"), ("alignment", ".3f")):
+        for key, digits in (("loss", 4), ("accuracy", 4), ("recovered", 0), ("alignment", 3)):
             value = lane[key]
             if value is None:
                 text = "n/a"
             elif key == "recovered":
                 text = count_text(value, lane["recovered_se"] or 0.0, lane["estimated"])
             elif key in ("loss", "accuracy"):
-                text = about + format(value, fmt)
+                text = about + _number(value, digits)
             else:
-                text = format(value, fmt)
+                text = _number(value, digits)
             cells.append(f"{key} {text}")
         if lane["diverged"]:
             cells.append("DIVERGED")

@@ -201,11 +201,11 @@ def _percentiles_of_descending(values: np.ndarray, *shares: float) -> list[float
 
 def isotropy(s: np.ndarray, top_k: int = 10, rel_floor: float = 1e-12) -> Isotropy:
     """Isotropy of the nonzero singular values σ_1 ≥ … ≥ σ_n (SCIENCE.md §4)."""
-    live = s[s > rel_floor * s[0]] if s.size and s[0] > 0 else s[:0]
+    live = s[s > rel_floor * s[0]] if s.size and 0 < s[0] < np.inf else s[:0]
     n = live.size
     if n == 0:
         return Isotropy.empty()
-    energy = live**2
+    energy = (live / live[0]) ** 2  # relative to σ_1²: σ of 1e200 would overflow when squared
     q = energy / energy.sum()
     entropy = float(-(q * np.log(q)).sum())
     q25, q75 = _percentiles_of_descending(energy, 0.25, 0.75)

@@ -473,3 +473,23 @@ def test_saving_over_another_session_is_refused_but_a_resumed_one_is_replaced(ca
     assert (other / "session.json").read_bytes() == before
     _ok(_run(capsys, "--resume", other / "session.json", "--steps", "35", *QUIET, "--save", other))
     assert open_session(other).step == 35  # its own --resume replaces it
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # one on stderr is a test failure here
+def test_a_session_of_huge_weights_resumes_with_a_readable_table_and_no_warnings(capsys, saved, tmp_path):
+    """Weights of 1e300 (a run on its way to diverging) printed a 300-digit loss and numpy's
+    overflow warnings."""
+    import safetensors.torch
+
+    folder = tmp_path / "huge"
+    shutil.copytree(saved["s30"], folder)
+    path = folder / "tensors.safetensors"
+    tensors = safetensors.torch.load_file(path)
+    for name, tensor in tensors.items():
+        if name.endswith(".weights"):
+            tensor.fill_(1e300)
+    safetensors.torch.save_file(tensors, path)
+    code, out, err = _run(capsys, "--resume", folder, "--steps", "31", "--no-progress")
+    assert code == 0 and err == ""
+    losses = re.findall(r"loss (\S+)", out)
+    assert losses and all(float(loss) > 1e299 and len(loss) < 12 for loss in losses)

@@ -38,6 +38,16 @@ def test_isotropy_of_a_rank_one_matrix_ignores_zero_directions():
     assert iso.top_energy == pytest.approx(1.0)
 
 
+@pytest.mark.filterwarnings("error")
+def test_isotropy_of_huge_singular_values_is_that_of_the_same_spectrum_scaled_down():
+    """σ ≈ 1e200 (the weights of a run blown up) overflowed when squared, with warnings on stderr."""
+    s = np.array([8.0, 4.0, 2.0, 1.0, 0.5])
+    small, huge = isotropy(s), isotropy(s * 1e200)
+    for name in ("entropy", "effective_rank", "top_energy", "q75_q25"):
+        assert getattr(huge, name) == pytest.approx(getattr(small, name), rel=1e-12)
+    assert np.isnan(isotropy(np.array([np.inf, 1.0])).entropy)  # no finite spectrum, no isotropy
+
+
 def test_isotropy_orders_spectra():
     flat = isotropy(np.array([1.0, 1.0, 1.0, 1.0]))
     steep = isotropy(np.array([8.0, 4.0, 2.0, 1.0]))
