@@ -315,13 +315,13 @@ class EngineLoop:
     def _replay_watch(self, what: str, target: int, abandoned: Callable[[], bool]) -> Callable[[], bool]:
         """A ``cancelled`` callback for a replay to ``target`` for the window that also keeps the
         busy line's progress: asked at every cancellation point of the replayed steps, it counts
-        from the step of its first question (the checkpoint the replay starts at) to where the
-        engine is (which, in a step's last stages, includes that step)."""
+        the steps finished since its first question (the checkpoint the replay starts at)."""
         start: int | None = None
 
         def cancelled() -> bool:
             nonlocal start
-            step = self._session.step
+            under_way = self._experiment.step_under_way
+            step = self._session.step if under_way is None else under_way - 1
             start = step if start is None else start
             self._show_progress(what, step - start, target - start)
             return abandoned()

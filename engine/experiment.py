@@ -59,6 +59,7 @@ class Experiment:
         self._initial = config
         self._spectra_gate: Callable[[int], bool] | None = None
         self._last_spectra_s = 0.0
+        self._under_way: int | None = None  # the step being taken, while it is
         self._build(config)
 
     # ---- public API ------------------------------------------------------------------------------
@@ -75,8 +76,15 @@ class Experiment:
 
     @property
     def step_count(self) -> int:
-        """Number of steps taken since the last reset."""
+        """Number of steps taken since the last reset (in a step's later stages, that step included)."""
         return self._step
+
+    @property
+    def step_under_way(self) -> int | None:
+        """The step being taken (asked from a cancellation point), None between steps: a replay's
+        progress counts the steps finished, and ``step_count`` already counts a step whose update
+        is made while its spectra and evaluation are still being computed."""
+        return self._under_way
 
     @property
     def task(self) -> Task:
@@ -199,15 +207,19 @@ class Experiment:
         is undone and raises :class:`StepCancelled` (steps finished before it stay taken).
         """
         for _ in range(n):
-            if cancelled is None:
-                self._advance()
-                continue
-            undo = self._undo_point()
+            self._under_way = self._step + 1
             try:
-                self._advance(_raising(cancelled, self._step + 1))
-            except StepCancelled:
-                undo()
-                raise
+                if cancelled is None:
+                    self._advance()
+                    continue
+                undo = self._undo_point()
+                try:
+                    self._advance(_raising(cancelled, self._step + 1))
+                except StepCancelled:
+                    undo()
+                    raise
+            finally:
+                self._under_way = None
 
     def discard_pending(self) -> None:
         """Drop the changes queued for the next boundary (a replay queues them again)."""

@@ -230,3 +230,20 @@ def test_the_gradient_pass_of_a_big_batch_can_be_abandoned_block_by_block():
     experiment.step(1)
     twin.step(1)
     assert _state(experiment) == _state(twin)
+
+
+def test_the_step_under_way_is_named_at_every_cancellation_point_and_none_between_steps():
+    """A replay's progress counts finished steps: ``step_count`` already counts a step whose update is
+    made while its spectra and evaluation are still being computed."""
+    experiment = Experiment(CONFIG)
+    experiment.step()
+    seen = []
+    experiment.step(
+        cancelled=lambda: seen.append((experiment.step_count, experiment.step_under_way)) or False
+    )
+    assert {under_way for _count, under_way in seen} == {2}
+    assert {count for count, _under_way in seen} == {1, 2}  # the update is made midway through the step
+    assert experiment.step_under_way is None
+    with pytest.raises(StepCancelled):
+        experiment.step(cancelled=lambda: True)
+    assert experiment.step_under_way is None and experiment.step_count == 2
