@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 
 from muonscope.app.background import JobControl
@@ -89,6 +90,10 @@ _CANCEL_REPLAY = "stop this replay: the step is not shown"
 _CANCEL_OPEN = "stop opening: the session open now stays as it was"
 
 
+#: Commands that leave what a replay for the window is for as it was: they wait for its end.
+_WAIT_FOR_A_REPLAY = (SetBreakpoints, SetSpeed, FrameShown, CompareBranch)
+
+
 class EngineLoop:
     """Owns the Experiment of one window; ``submit`` is safe from any thread."""
 
@@ -109,6 +114,7 @@ class EngineLoop:
         self._threads = threads or ThreadChooser.as_the_process_has()
         self._factory = factory
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._held: deque[Command] = deque()  # taken from the queue during a replay: handled first
         self._session: Session | None = session
         self._paced = False
         self._unshown: int | None = None  # paced: the step whose frame the window has not drawn yet
@@ -216,7 +222,7 @@ class EngineLoop:
     def _drain(self, block: bool, timeout: float = _IDLE_WAIT_S) -> bool:
         """Handle every queued command; True if that applied changes at this boundary."""
         try:
-            command = self._commands.get(timeout=timeout) if block else self._commands.get_nowait()
+            command = self._next_command(block, timeout)
         except queue.Empty:
             return False
         while True:
@@ -224,11 +230,17 @@ class EngineLoop:
             if self._goto is not None:
                 break  # the rewind goes first; later commands (a change to fork with) wait for it
             try:
-                command = self._commands.get_nowait()
+                command = self._next_command(block=False)
             except queue.Empty:
                 break
         self._change_queued.clear()  # every change queued so far has been handled
         return self._commit_changes()
+
+    def _next_command(self, block: bool, timeout: float = _IDLE_WAIT_S) -> Command:
+        """The oldest command: those a replay took from the queue first; raises queue.Empty."""
+        if self._held:
+            return self._held.popleft()
+        return self._commands.get(timeout=timeout) if block else self._commands.get_nowait()
 
     def _commit_changes(self) -> bool:
         """Apply accepted changes at this boundary and show them at once (they govern the next step)."""
@@ -295,9 +307,18 @@ class EngineLoop:
             self._outbox.append(comparison_message(session, command.branch))
 
     def _replay_abandoned(self) -> bool:
-        """A replay for the view or the inspector gives way to whatever the window asked for since
-        (another step, another matrix) or to closing."""
-        return self._cancel_step.is_set() or not self._commands.empty()
+        """A replay for the view or the inspector gives way to what the window asked for since
+        (another step, another matrix, a change) or to closing, not to a command that leaves what
+        it replays for as it was (a breakpoint edited, the speed): those wait for its end. A
+        breakpoint added restarted a replay of hundreds of steps."""
+        if self._cancel_step.is_set():
+            return True
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return any(not isinstance(held, _WAIT_FOR_A_REPLAY) for held in self._held)
+            self._held.append(command)
 
     def _replay_for_view(self, make: Callable, request: RecallStep | Inspect, what: str) -> Message:
         """``make(session, request, cancelled)``, a replay for the window: said on the busy line with
@@ -554,7 +575,7 @@ class EngineLoop:
         work = self._work
         return (
             self._change_queued.is_set()
-            and not self._commands.empty()
+            and not (self._commands.empty() and not self._held)
             and work is not None
             and time.monotonic() - work.started_s >= _MAKE_WAY_AFTER_S
         )
