@@ -4,7 +4,7 @@ import re
 import threading
 from dataclasses import replace
 
-from muonscope.app import engine_loop
+from muonscope.app import engine_loop, session_commands
 from muonscope.app.background import JobControl
 from muonscope.app.engine_loop import EngineLoop
 from muonscope.app.engine_protocol import Apply, Note, Step
@@ -167,7 +167,7 @@ def test_a_long_rewind_shows_its_progress_and_cancel_stops_it_where_it_is(qtbot,
     """Going back replays up to a checkpoint spacing of steps (hundreds on a long run): the message
     says how long it will take, the busy line counts the steps, and Cancel leaves the run at the
     last step replayed, on the branch it was on."""
-    monkeypatch.setattr(engine_loop, "_LONG_JUMP_S", 0.0)  # every rewind counts as long
+    monkeypatch.setattr(session_commands, "_LONG_JUMP_S", 0.0)  # every rewind counts as long
     entered, release = threading.Event(), threading.Event()
     release.set()
     preset = small_preset()
