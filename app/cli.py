@@ -144,7 +144,9 @@ def _add_inspect(sub) -> None:
     inspect.add_argument("--lane", metavar="L", default="0", help="lane index (0-based) or label")
     inspect.add_argument("--tensor", choices=("W", "G", "M", "update"), default="W", help="which matrix")
     inspect.add_argument(
-        "--branch", metavar="B", type=int, help="branch (default: the session's current one)"
+        "--branch",
+        metavar="B",
+        help="branch by index (0 is main) or name (default: the session's current one)",
     )
     inspect.add_argument("--out", metavar="FILE.npy", type=_path, help="write the matrix as a .npy file")
 
@@ -369,6 +371,12 @@ def _add_session_arguments(parser: argparse.ArgumentParser) -> None:
         type=_path,
         help="continue a saved session to --steps in total; --set and --lane then change settings "
         "(--lane i sets the named fields of lane i)",
+    )
+    parser.add_argument(
+        "--branch",
+        metavar="B",
+        help="with --resume: continue branch B, by index (0 is main) or name (default: the one saved "
+        "as current)",
     )
     parser.add_argument(
         "--rewind",

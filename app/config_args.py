@@ -141,6 +141,17 @@ def named_preset(args: argparse.Namespace) -> Preset:
     return load_preset("default" if args.preset is None else args.preset)
 
 
+def branch_of(session: Any, text: str, option: str = "--branch") -> int:
+    """A saved session's branch by its index (0 is main, the Branch menu's order) or its name."""
+    names = [branch.name for branch in session.branches]
+    if text.strip().isdigit() and int(text) < len(names):
+        return int(text)
+    if text in names:
+        return names.index(text)
+    choices = "; ".join(f"{i}: {name}" for i, name in enumerate(names))
+    raise ConfigError(option, text, f"must be a branch of the session by index or name ({choices})")
+
+
 def check_output_file(path: Path, option: str = "--out") -> None:
     """A file to be written: not an existing folder, and in a folder that can be written."""
     if path.is_dir():

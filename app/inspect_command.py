@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from muonscope.app.config_args import check_output_file
+from muonscope.app.config_args import branch_of, check_output_file
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["inspect_command"]
@@ -28,11 +28,7 @@ def inspect_command(args: argparse.Namespace) -> int:
 
     session = open_session(args.session)
     if args.branch is not None:
-        if not 0 <= args.branch < len(session.branches):
-            raise ConfigError(
-                "--branch", args.branch, f"must be a branch of the session, 0 to {len(session.branches) - 1}"
-            )
-        session.switch(args.branch)
+        session.switch(branch_of(session, args.branch))
     head = session.branch.head_step
     if args.step > head:
         raise ConfigError("--step", args.step, f"must be a step of the session's branch, 0 to {head}")

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from muonscope.app.config_args import (
+    branch_of,
     build_config,
     check_writable,
     overrides,
@@ -81,6 +82,8 @@ def check_run_arguments(args: argparse.Namespace) -> Any:
     if args.resume is None:
         if args.rewind is not None:
             raise ConfigError("--rewind", args.rewind, "applies only with --resume PATH")
+        if args.branch is not None:
+            raise ConfigError("--branch", args.branch, "applies only with --resume PATH")
         _, config = build_config(args)
         return config
     for option, value in (("--preset", args.preset), ("--config", args.config)):
@@ -110,6 +113,8 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
     """Rewind, apply the changes, and say how far to run (``--steps`` in total)."""
     if args.resume is None:
         return session.config.run.steps
+    if args.branch is not None:
+        session.switch(branch_of(session, args.branch))
     head = session.branch.head_step
     if args.rewind is not None:
         if args.rewind > head:

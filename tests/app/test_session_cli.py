@@ -116,8 +116,13 @@ def test_a_change_after_a_rewind_forks_and_equals_a_change_made_there(capsys, sa
     assert session.branch is fork and session.step == 60
     assert [(step, change.path, change.value) for step, change in fork.changes] == [(30, "lanes[0].lr", 0.3)]
     assert main_branch.changes == ()
-    # the original branch is kept: the saved fork's parent continues as the straight run
     assert _ok(_run(capsys, "--resume", tmp_path / "s2", "--steps", "60", *QUIET)) == forked
+    # the original branch is kept: continued by --branch, by name or index, it is the straight run
+    for branch in ("main", "0"):
+        main_run = _ok(_run(capsys, "--resume", tmp_path / "s2", "--branch", branch, "--steps", "60", *QUIET))
+        assert main_run == saved["straight"]
+    _usage_error(_run(capsys, "--resume", tmp_path / "s2", "--branch", "2", *QUIET), "--branch", "main")
+    _usage_error(_run(capsys, "--branch", "main", *SMALL, "--steps", "1", *QUIET), "--branch", "--resume")
 
 
 def test_switching_a_lanes_optimizer_on_resume_sets_its_default_rate_and_says_so(capsys, saved):
@@ -308,7 +313,13 @@ def test_inspect_reads_the_branch_asked_for(capsys, saved, tmp_path):
         found[branch] = np.load(out_file)
         np.testing.assert_array_equal(found[branch], expected)
     assert not np.array_equal(found[0], found[1])
-    _usage_error(_inspect(capsys, tmp_path / "s", "--step", 3, "--branch", 2), "--branch", "0 to 1")
+    _usage_error(
+        _inspect(capsys, tmp_path / "s", "--step", 3, "--branch", 2), "--branch", "0: main; 1: fork 1"
+    )
+    by_name = tmp_path / "by_name.npy"
+    argv = ("--step", 12, "--lane", 1, "--branch", "fork 1 at step 5", "--out", by_name)
+    _ok(_inspect(capsys, tmp_path / "s", *argv))
+    np.testing.assert_array_equal(np.load(by_name), found[1])
 
 
 @pytest.mark.parametrize(
