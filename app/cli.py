@@ -135,14 +135,26 @@ def _add_inspect(sub) -> None:
     inspect = _command(
         sub,
         "inspect",
-        "print one matrix of a saved session (W, G, M or the update) and write it as .npy",
-        ["muonscope inspect runs/s1 --step 120 --lane 2 --tensor update --out update.npy"],
+        "print what a saved session holds, or one of its matrices (W, G, M or the update) as .npy",
+        [
+            "muonscope inspect runs/s1",
+            "muonscope inspect runs/s1 --step 120 --lane 2 --tensor update --out update.npy",
+        ],
         [_DEBUG],
     )
     inspect.add_argument("session", metavar="PATH", type=_path, help="a saved session folder")
-    inspect.add_argument("--step", metavar="K", type=int, required=True, help="the step to look at")
-    inspect.add_argument("--lane", metavar="L", default="0", help="lane index (0-based) or label")
-    inspect.add_argument("--tensor", choices=("W", "G", "M", "update"), default="W", help="which matrix")
+    inspect.add_argument(
+        "--step",
+        metavar="K",
+        type=int,
+        help="the step to look at (without it: the session's task, branches, lanes and breakpoints)",
+    )
+    inspect.add_argument(
+        "--lane", metavar="L", help="lane index (0-based) or label, with --step (default: 0)"
+    )
+    inspect.add_argument(
+        "--tensor", choices=("W", "G", "M", "update"), help="which matrix, with --step (default: W)"
+    )
     inspect.add_argument(
         "--branch",
         metavar="B",

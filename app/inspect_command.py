@@ -1,4 +1,4 @@
-"""``muonscope inspect``: one matrix of a saved session, printed and written as .npy."""
+"""``muonscope inspect``: what a saved session holds, or one of its matrices printed and written as .npy."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ _SHOWN_SV = 8
 
 
 def inspect_command(args: argparse.Namespace) -> int:
-    """Replay the session to ``--step`` and report the lane's matrix; a missing matrix is an input error."""
+    """Replay the session to ``--step`` and report the lane's matrix; a missing matrix is an input error.
+
+    Without ``--step``: the session's summary (task, branches, lanes, breakpoints).
+    """
+    if args.step is None:
+        return _summary_command(args)
     if args.step < 0:
         raise ConfigError("--step", args.step, "must be a step ≥ 0")
     if args.out is not None:
@@ -33,15 +38,30 @@ def inspect_command(args: argparse.Namespace) -> int:
     if args.step > head:
         raise ConfigError("--step", args.step, f"must be a step of the session's branch, 0 to {head}")
     found = session.matrices_at(args.step)
-    lane = _lane_index(args.lane, found["config"])
+    lane = _lane_index(args.lane or "0", found["config"])
     inspected = lane_matrices(found, lane)
-    matrix = inspected.matrices[args.tensor]
+    tensor = args.tensor or "W"
+    matrix = inspected.matrices[tensor]
     if matrix is None:
-        raise ConfigError("--tensor", args.tensor, _missing(args.tensor, inspected))
-    _print(inspected, args.tensor, matrix)
+        raise ConfigError("--tensor", tensor, _missing(tensor, inspected))
+    _print(inspected, tensor, matrix)
     if args.out is not None:
         np.save(args.out, matrix, allow_pickle=False)
         print(f"wrote {args.out}")
+    return 0
+
+
+def _summary_command(args: argparse.Namespace) -> int:
+    for option, value in (("--lane", args.lane), ("--tensor", args.tensor), ("--out", args.out)):
+        if value is not None:
+            raise ConfigError(option, str(value), "needs --step K (the step to look at)")
+    from muonscope.app.session_summary import session_summary
+    from muonscope.engine.session_file import open_session
+
+    session = open_session(args.session)
+    if args.branch is not None:
+        session.switch(branch_of(session, args.branch))
+    print("\n".join(session_summary(session, args.session)))
     return 0
 
 

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 
 from muonscope.app.cli import main
+from muonscope.engine.breakpoints import parse_breakpoint
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.session import Session
-from muonscope.engine.session_file import open_session
+from muonscope.engine.session_file import open_session, save_session
 
 SMALL = [
     *("--set", "task.d=16"),
@@ -344,6 +345,48 @@ def test_inspect_errors_exit_2_on_one_line(capsys, saved, tmp_path, argv, names)
 
 def test_inspect_of_a_bad_session_exits_2_naming_the_file(capsys, saved, tmp_path):
     _usage_error(_inspect(capsys, tmp_path / "none", "--step", "1"), str(tmp_path / "none"), "does not exist")
+
+
+def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
+    """Branches with their fork and own changes, each branch's lanes at its newest step with the
+    metrics the run reported there, and the breakpoints kept in the session."""
+    fork = json.loads(
+        _ok(
+            _run(
+                capsys,
+                *("--resume", saved["lanes"], "--rewind", "5", "--set", "lanes[1].lr=0.2", "--steps", "24"),
+                *(*QUIET, "--save", tmp_path / "s"),
+            )
+        )
+    )
+    main_report = json.loads(_ok(_run(capsys, "--resume", saved["lanes"], *QUIET)))
+    session = open_session(tmp_path / "s")
+    session.set_breakpoints([parse_breakpoint("1:recovered >= 40")])
+    session.run(27)  # past the last evaluation (step 24): the summary says where the values are from
+    save_session(session, tmp_path / "s")
+    lines = _ok(_inspect(capsys, tmp_path / "s")).splitlines()
+    ran_on = session.snapshot()
+    assert lines[0] == f"session {tmp_path / 's'} · {ran_on.device} {ran_on.dtype} · 2 branches"
+    assert "d=16 · n_items=64" in lines[1]
+    branches = lines[lines.index("branches (* the current one):") + 1 :]
+    assert branches[0] == "  0 main · steps 0–20"
+    assert branches[1] == "* 1 fork 1 at step 5 · forked at step 5 from branch 0 (main) · steps to 27"
+    assert branches[2].split() == ["at", "step", "5:", "lanes[1].lr", "=", "0.2"]
+    for head, report in ((20, main_report), (27, fork)):
+        at = lines.index(next(line for line in lines if line.startswith(f"lanes at step {head} of branch")))
+        for n, lane in enumerate(report["lanes"]):
+            shown = lines[at + 1 + n]
+            assert shown.startswith(f"  {n} {lane['label']} ")
+            assert f"loss {lane['loss']:.4g}  accuracy {lane['accuracy']:.4f}" in shown
+            assert f"recovered {lane['recovered']:.0f}" in shown
+            assert shown.endswith("(evaluated at step 24)") == (head == 27)
+    assert "breakpoints: 1:recovered >= 40" in lines
+
+
+def test_inspect_options_of_one_matrix_need_a_step(capsys, saved, tmp_path):
+    for option, value in (("--lane", "1"), ("--tensor", "M"), ("--out", str(tmp_path / "m.npy"))):
+        _usage_error(_inspect(capsys, saved["lanes"], option, value), f"{option} = ", "needs --step")
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---- what run refuses --------------------------------------------------------------------------------

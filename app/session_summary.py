@@ -1,0 +1,116 @@
+"""What a saved session holds, as text: ``muonscope inspect PATH`` without ``--step``.
+
+Someone handed a session folder (or coming back to one) first needs its map: the task, the
+branches with where each forked and what it changed, how far each runs, the lanes and where they
+stood at each branch's newest step, and the breakpoints. Everything here is read from the opened
+session; nothing is recomputed beyond what opening it does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField
+from muonscope.engine.session import Branch, Session
+from muonscope.engine.task_kinds import TASK_KINDS
+
+__all__ = ["change_text", "session_summary"]
+
+#: The metrics shown for each lane at a branch's newest step: column, heading, format.
+_LANE_METRICS = (("loss", "loss", ".4g"), ("accuracy", "accuracy", ".4f"), ("recovered", "recovered", ".0f"))
+
+
+def session_summary(session: Session, folder: Path) -> list[str]:
+    """The lines that describe ``session`` (read from ``folder``)."""
+    snapshot = session.snapshot()
+    lines = [
+        f"session {folder} · {snapshot.device} {snapshot.dtype} · {len(session.branches)} "
+        + ("branch" if len(session.branches) == 1 else "branches"),
+        "task at step 0: " + _task_text(session.initial_config.task),
+        "branches (* the current one):",
+    ]
+    for branch in session.branches:
+        lines += _branch_lines(session, branch)
+    for branch in session.branches:
+        lines += _lane_lines(branch)
+    lines.append("breakpoints: " + ("; ".join(b.text for b in session.breakpoints) or "none"))
+    lines.append(
+        f"look at one matrix: muonscope inspect {folder} --step K [--lane L] [--tensor W|G|M|update] "
+        "[--branch B]"
+    )
+    return lines
+
+
+def change_text(change: Change) -> str:
+    """One change as a user would write it: ``lanes[0].lr = 0.1``, ``add lane …``, ``remove lane 2``."""
+    if isinstance(change, SetField):
+        value = repr(change.value) if isinstance(change.value, str) else change.value
+        return f"{change.path} = {value}"
+    if isinstance(change, AddLane):
+        source = "" if change.copy_from is None else f" (W copied from lane {change.copy_from})"
+        return f"add lane {change.lane.display_label()}{source}"
+    if isinstance(change, RemoveLane):
+        return f"remove lane {change.index}"
+    raise TypeError(f"not a change: {change!r}")
+
+
+def _task_text(task) -> str:
+    kind = TASK_KINDS[task.kind]
+    settings = " · ".join(f"{name}={getattr(task, name)}" for name in kind.fields)
+    return f"{kind.title} · {settings} · seed={task.seed}"
+
+
+def _branch_lines(session: Session, branch: Branch) -> list[str]:
+    mark = "*" if branch.id == session.branch.id else " "
+    if branch.parent is None:
+        origin = f"steps 0–{branch.head_step}"
+    else:
+        parent = session.branches[branch.parent]
+        origin = (
+            f"forked at step {branch.fork_step} from branch {parent.id} ({parent.name})"
+            f" · steps to {branch.head_step}"
+        )
+    lines = [f"{mark} {branch.id} {branch.name} · {origin}"]
+    for step, change in _own_changes(session, branch):
+        lines.append(f"      at step {step}: {change_text(change)}")
+    return lines
+
+
+def _own_changes(session: Session, branch: Branch) -> tuple[tuple[int, Change], ...]:
+    """The changes made on ``branch`` itself: its line's changes past those it shares with its parent."""
+    if branch.parent is None:
+        return branch.changes
+    inherited = session.branches[branch.parent].changes
+    shared = 0
+    while shared < min(len(inherited), len(branch.changes)) and inherited[shared] == branch.changes[shared]:
+        shared += 1
+    return branch.changes[shared:]
+
+
+def _lane_lines(branch: Branch) -> list[str]:
+    """Each lane at the branch's newest step, with its newest measured metrics (and their step,
+    when the last evaluation came before the newest step)."""
+    table = branch.metrics.table()
+    lines = [f"lanes at step {branch.head_step} of branch {branch.id} ({branch.name}):"]
+    rows = np.flatnonzero(table["step"] == branch.head_step)
+    labels = [branch.metrics.labels.get(int(table["lane"][row]), "") for row in rows]
+    width = max((len(label) for label in labels), default=0)
+    for row, label in zip(rows, labels, strict=True):
+        measured = _measured(table, int(table["lane_id"][row]), branch.head_step)
+        lines.append(f"  {int(table['lane'][row])} {label:<{width}}  {measured}")
+    if len(lines) == 1:
+        lines.append("  (no metrics recorded at this step)")
+    return lines
+
+
+def _measured(table: dict, lane_id: int, head_step: int) -> str:
+    """``loss 1.25  accuracy 0.8801  recovered 26`` from the lane's newest evaluated row."""
+    rows = np.flatnonzero((table["lane_id"] == lane_id) & ~np.isnan(table["loss"]))
+    if rows.size == 0:
+        return "not evaluated yet"
+    row = rows[-1]
+    text = "  ".join(f"{heading} {float(table[name][row]):{spec}}" for name, heading, spec in _LANE_METRICS)
+    step = int(table["step"][row])
+    return text if step == head_step else f"{text}  (evaluated at step {step})"
