@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.views import Views
 from muonscope.engine.presets import Preset
+from muonscope.widgets.top_overlay import TopOverlay
 
 __all__ = ["MainWindow", "rate_text"]
 
@@ -78,7 +79,6 @@ class MainWindow(QtWidgets.QMainWindow):
         column = QtWidgets.QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 0)
         column.addWidget(views.message)
-        column.addWidget(views.busy)
         column.addWidget(views.caption)
         column.addWidget(views.live_caption)
         column.addWidget(views.lane_key)
@@ -88,6 +88,7 @@ class MainWindow(QtWidgets.QMainWindow):
         central.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)  # the keys' home: Esc returns here
         self.setCentralWidget(central)
         self.stage = central
+        self._busy_overlay = TopOverlay(views.busy, central, below=views.message)  # no layout jumps
         controls = QtWidgets.QWidget()
         form = QtWidgets.QVBoxLayout(controls)
         for title, widget in (("Task", views.task), ("Lanes (same minibatches)", views.lanes)):

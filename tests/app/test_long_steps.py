@@ -4,6 +4,8 @@ import re
 import threading
 from dataclasses import replace
 
+from PySide6 import QtWidgets
+
 from muonscope.app import engine_loop, session_commands
 from muonscope.app.background import JobControl
 from muonscope.app.engine_loop import EngineLoop
@@ -48,6 +50,33 @@ def test_a_long_step_shows_the_busy_line_and_cancel_abandons_it(qtbot):
     wait_for_frame(qtbot, app)
     assert app.clock.history.column("step", lane=0).tolist() == [0, 1]
     assert not app.views.message.text.startswith("Cancelled")  # the run moved on
+
+
+def test_the_busy_line_floats_over_the_stage_and_moves_no_plot(qtbot):
+    """A step that runs past a second shows the line; the next quick one hides it: were it a row of
+    the layout, the plots would jump down and up with every slow step."""
+    entered, release = threading.Event(), threading.Event()
+    app = open_app(qtbot, engine_factory=held_experiment(entered, release, first_only=True))
+    views, stage = app.views, app.window.stage
+    plots = (views.spectrum, views.series, views.class_error, views.capacity, views.timeline)
+    views.message.show_message("An earlier note stays readable above the busy line.", "info")
+    before = [plot.geometry() for plot in plots]
+    try:
+        app.intents.step(1)
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        qtbot.waitUntil(views.busy.isVisible, timeout=WAIT_MS)
+        assert [plot.geometry() for plot in plots] == before
+        line = views.busy.geometry()
+        assert views.busy.parentWidget() is stage and stage.rect().contains(line)
+        assert line.top() > views.message.geometry().bottom()  # the note is not covered
+        assert line.height() >= views.busy.sizeHint().height()
+        widgets = [child for child in stage.children() if isinstance(child, QtWidgets.QWidget)]
+        assert widgets[-1] is views.busy  # drawn above the captions it floats over
+    finally:
+        release.set()
+    wait_for_step(qtbot, app, 1)
+    qtbot.waitUntil(lambda: not views.busy.isVisible(), timeout=WAIT_MS)
+    assert [plot.geometry() for plot in plots] == before
 
 
 def test_a_quick_step_shows_no_busy_line(qtbot):
