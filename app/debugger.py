@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
+from muonscope.engine.changes import change_text
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.history import COLUMNS
 from muonscope.engine.inspection import lane_matrices, task_coordinates
@@ -108,6 +109,9 @@ class BranchInfo:
     fork_step: int
     head_step: int
     current: bool
+    parent: int | None = None
+    #: the changes made on this branch itself, as "at step 10: lanes[0].lr = 0.1"
+    changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,7 +208,15 @@ def breakpoints_message(
 
 def branches_message(session: Session) -> BranchesChanged:
     infos = tuple(
-        BranchInfo(b.id, b.name, b.fork_step, b.head_step, b.id == session.branch.id)
+        BranchInfo(
+            b.id,
+            b.name,
+            b.fork_step,
+            b.head_step,
+            b.id == session.branch.id,
+            b.parent,
+            tuple(f"at step {step}: {change_text(change)}" for step, change in session.own_changes(b)),
+        )
         for b in session.branches
     )
     return BranchesChanged(infos, session.step)

@@ -87,6 +87,7 @@ class DebuggerController(QtCore.QObject):
                 lambda shown, d=dock: shown and QtCore.QTimer.singleShot(0, d, d.raise_)
             )
         self.branch_menu = self._window.menu("Branch")
+        self.branch_menu.setToolTipsVisible(True)  # each branch's tooltip says what was changed on it
         self._show_recent()
         self._show_branches()
 
@@ -216,6 +217,7 @@ class DebuggerController(QtCore.QObject):
         group = QtGui.QActionGroup(menu)
         for branch in self._branches:
             action = menu.addAction(self._branch_text(branch))
+            action.setToolTip(self._branch_story(branch))
             action.setCheckable(True)
             action.setChecked(branch.current)
             group.addAction(action)
@@ -238,6 +240,16 @@ class DebuggerController(QtCore.QObject):
         """``main (steps 0–120)``: the branch the run is on reaches as far as the run has."""
         head = max(branch.head_step, self._clock.head_step) if branch.current else branch.head_step
         return f"{branch.name} (steps {branch.fork_step}–{head})"
+
+    def _branch_story(self, branch) -> str:
+        """Where ``branch`` came from and what was changed on it (the Branch menu's tooltip)."""
+        parents = {b.id: b.name for b in self._branches}
+        origin = (
+            "the run from step 0"
+            if branch.parent is None
+            else f"forked at step {branch.fork_step} from {parents.get(branch.parent, branch.parent)}"
+        )
+        return "\n".join((origin, *(branch.changes or ("no changes made on it",))))
 
     def _show_branch_heads(self) -> None:
         """The current branch's entry follows the run (the engine reports branches only when they change)."""

@@ -226,6 +226,8 @@ class EngineLoop(SessionCommands):
             if self._forked:
                 self._forked = False
                 self._announce_fork()
+            else:  # the branch's own changes grew (the Branch menu lists them)
+                self._outbox.append(branches_message(self._session))
             return True
         return False
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField
+from muonscope.engine.changes import change_text
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.task_kinds import TASK_KINDS
 
-__all__ = ["change_text", "session_summary"]
+__all__ = ["session_summary"]
 
 #: The metrics shown for each lane at a branch's newest step: column, heading, format.
 _LANE_METRICS = (("loss", "loss", ".4g"), ("accuracy", "accuracy", ".4f"), ("recovered", "recovered", ".0f"))
@@ -43,19 +43,6 @@ def session_summary(session: Session, folder: Path) -> list[str]:
     return lines
 
 
-def change_text(change: Change) -> str:
-    """One change as a user would write it: ``lanes[0].lr = 0.1``, ``add lane …``, ``remove lane 2``."""
-    if isinstance(change, SetField):
-        value = repr(change.value) if isinstance(change.value, str) else change.value
-        return f"{change.path} = {value}"
-    if isinstance(change, AddLane):
-        source = "" if change.copy_from is None else f" (W copied from lane {change.copy_from})"
-        return f"add lane {change.lane.display_label()}{source}"
-    if isinstance(change, RemoveLane):
-        return f"remove lane {change.index}"
-    raise TypeError(f"not a change: {change!r}")
-
-
 def _task_text(task) -> str:
     kind = TASK_KINDS[task.kind]
     settings = " · ".join(f"{name}={getattr(task, name)}" for name in kind.fields)
@@ -73,20 +60,9 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
             f" · steps to {branch.head_step}"
         )
     lines = [f"{mark} {branch.id} {branch.name} · {origin}"]
-    for step, change in _own_changes(session, branch):
+    for step, change in session.own_changes(branch):
         lines.append(f"      at step {step}: {change_text(change)}")
     return lines
-
-
-def _own_changes(session: Session, branch: Branch) -> tuple[tuple[int, Change], ...]:
-    """The changes made on ``branch`` itself: its line's changes past those it shares with its parent."""
-    if branch.parent is None:
-        return branch.changes
-    inherited = session.branches[branch.parent].changes
-    shared = 0
-    while shared < min(len(inherited), len(branch.changes)) and inherited[shared] == branch.changes[shared]:
-        shared += 1
-    return branch.changes[shared:]
 
 
 def _lane_lines(branch: Branch) -> list[str]:

@@ -24,6 +24,7 @@ __all__ = [
     "apply_change",
     "change_note",
     "change_notes",
+    "change_text",
     "switch_optimizer",
     "switches_first",
 ]
@@ -53,6 +54,16 @@ class RemoveLane:
 
 
 Change = SetField | AddLane | RemoveLane
+
+
+def change_text(change: Change) -> str:
+    """One change as a user would write it: ``lanes[0].lr = 0.1``, ``add lane …``, ``remove lane 2``."""
+    if isinstance(change, SetField):
+        return f"{change.path} = {format_value(change.value)}"
+    if isinstance(change, AddLane):
+        source = "" if change.copy_from is None else f" (W copied from lane {change.copy_from})"
+        return f"add lane {change.lane.display_label()}{source}"
+    return f"remove lane {change.index}"
 
 
 @dataclass(frozen=True, slots=True)

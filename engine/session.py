@@ -101,6 +101,17 @@ class Session:
     def snapshot(self) -> Snapshot:
         return self.experiment.snapshot()
 
+    def own_changes(self, branch: Branch) -> tuple[tuple[int, Change], ...]:
+        """The changes made on ``branch`` itself, with their steps: those of its line past the ones
+        it shares with the branch it forked from (all of them on main)."""
+        if branch.parent is None:
+            return branch.changes
+        inherited, line = self.branches[branch.parent].changes, branch.changes
+        shared = 0
+        while shared < min(len(inherited), len(line)) and inherited[shared] == line[shared]:
+            shared += 1
+        return line[shared:]
+
     def lane_histories(self, branch: Branch | None = None) -> tuple[LaneHistory, ...]:
         """Every lane's settings along ``branch`` (the current one by default), to its newest step.
 

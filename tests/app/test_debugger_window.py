@@ -435,6 +435,14 @@ def test_the_branch_menu_and_the_timeline_follow_the_run(qtbot):
     assert entries() == ["main (steps 0–20)", "fork 1 at step 8 (steps 8–15)"]
     current = next(mark for mark in app.views.timeline.branches if mark.current)
     assert (current.fork_step, current.head_step) == (8, 15)
+    with qtbot.waitSignal(app.link.branches_changed, timeout=WAIT_MS):
+        app.intents.change("lanes[1].lr", 0.2)  # at the head: the branch goes on, with one more change
+    tips = [action.toolTip() for action in app.debugger.branch_menu.actions() if action.isCheckable()]
+    assert tips == [
+        "the run from step 0\nno changes made on it",
+        "forked at step 8 from main\nat step 8: lanes[0].lr = 5\nat step 15: lanes[1].lr = 0.2",
+    ]
+    assert app.debugger.branch_menu.toolTipsVisible()
 
 
 def test_the_breakpoint_panels_examples_are_accepted_on_the_default_preset():

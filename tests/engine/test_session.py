@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from muonscope.engine.breakpoints import parse_breakpoint
-from muonscope.engine.changes import AddLane, SetField
+from muonscope.engine.changes import AddLane, SetField, change_text
 from muonscope.engine.checkpoints import CheckpointStore
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.errors import StepCancelled
@@ -126,6 +126,37 @@ def test_a_fork_keeps_the_original_branch_and_equals_a_run_changed_there():
     assert not np.array_equal(
         main.metrics.column("batch_loss", lane=2), fork.metrics.column("batch_loss", lane=2)
     )
+
+
+def test_each_branch_names_the_changes_made_on_it_not_those_it_inherited():
+    session = Session(_config())
+
+    def change_at(step: int, path: str, value) -> SetField:
+        if step < session.branch.head_step:
+            session.go_to(step)
+        else:
+            session.run(step, stop_on_breakpoints=False)
+        change = SetField(path, value)
+        session.apply(change)
+        session.commit()
+        return change
+
+    on_main = change_at(3, "task.label_noise", 0.1)
+    session.run(10, stop_on_breakpoints=False)
+    main_later = change_at(10, "lanes[0].lr", 0.5)  # at the head: main goes on
+    first_fork = change_at(5, "lanes[1].lr", 0.01)
+    on_fork = change_at(8, "lanes[2].momentum", 0.5)
+    session.run(12, stop_on_breakpoints=False)
+    second_fork = change_at(6, "lanes[0].lr", 2.0)
+    main, fork, fork_of_fork = session.branches
+    assert (fork.parent, fork_of_fork.parent) == (0, 1)
+    assert session.own_changes(main) == ((3, on_main), (10, main_later))
+    assert session.own_changes(fork) == ((5, first_fork), (8, on_fork))
+    assert session.own_changes(fork_of_fork) == ((6, second_fork),)
+    assert [change_text(c) for _, c in session.own_changes(fork)] == [
+        "lanes[1].lr = 0.01",
+        "lanes[2].momentum = 0.5",
+    ]
 
 
 def test_adding_a_lane_is_replayed_too():
