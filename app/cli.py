@@ -158,7 +158,7 @@ def _add_inspect(sub) -> None:
     inspect.add_argument(
         "--branch",
         metavar="B",
-        help="branch by index (0 is main) or name (default: the session's current one)",
+        help="with --step: the branch, by index (0 is main) or name (default: the session's current one)",
     )
     inspect.add_argument("--out", metavar="FILE.npy", type=_path, help="write the matrix as a .npy file")
 

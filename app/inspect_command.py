@@ -52,16 +52,16 @@ def inspect_command(args: argparse.Namespace) -> int:
 
 
 def _summary_command(args: argparse.Namespace) -> int:
-    for option, value in (("--lane", args.lane), ("--tensor", args.tensor), ("--out", args.out)):
+    for option in ("--lane", "--tensor", "--branch", "--out"):
+        value = getattr(args, option[2:])
         if value is not None:
-            raise ConfigError(option, str(value), "needs --step K (the step to look at)")
+            raise ConfigError(
+                option, str(value), "needs --step K (the step to look at; without it every branch is listed)"
+            )
     from muonscope.app.session_summary import session_summary
     from muonscope.engine.session_file import open_session
 
-    session = open_session(args.session)
-    if args.branch is not None:
-        session.switch(branch_of(session, args.branch))
-    print("\n".join(session_summary(session, args.session)))
+    print("\n".join(session_summary(open_session(args.session), args.session)))
     return 0
 
 

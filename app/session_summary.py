@@ -70,20 +70,21 @@ def _lane_lines(branch: Branch) -> list[str]:
     when the last evaluation came before the newest step)."""
     table = branch.metrics.table()
     lines = [f"lanes at step {branch.head_step} of branch {branch.id} ({branch.name}):"]
-    rows = np.flatnonzero(table["step"] == branch.head_step)
+    recorded = table["step"][table["step"] <= branch.head_step]
+    # a long run's record is thinned to every 2ᵏ-th step: its lanes are those of the newest one kept
+    rows = np.flatnonzero(table["step"] == recorded.max()) if recorded.size else np.empty(0, dtype=int)
     labels = [branch.metrics.labels.get(int(table["lane"][row]), "") for row in rows]
     width = max((len(label) for label in labels), default=0)
     for row, label in zip(rows, labels, strict=True):
         measured = _measured(table, int(table["lane_id"][row]), branch.head_step)
         lines.append(f"  {int(table['lane'][row])} {label:<{width}}  {measured}")
-    if len(lines) == 1:
-        lines.append("  (no metrics recorded at this step)")
     return lines
 
 
 def _measured(table: dict, lane_id: int, head_step: int) -> str:
-    """``loss 1.25  accuracy 0.8801  recovered 26`` from the lane's newest evaluated row."""
-    rows = np.flatnonzero((table["lane_id"] == lane_id) & ~np.isnan(table["loss"]))
+    """``loss 1.25  accuracy 0.8801  recovered 26`` from the lane's newest evaluated row (the recovered
+    count is there at every evaluation; a diverged lane's loss may be NaN)."""
+    rows = np.flatnonzero((table["lane_id"] == lane_id) & ~np.isnan(table["recovered"]))
     if rows.size == 0:
         return "not evaluated yet"
     row = rows[-1]

@@ -384,7 +384,8 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
 
 
 def test_inspect_options_of_one_matrix_need_a_step(capsys, saved, tmp_path):
-    for option, value in (("--lane", "1"), ("--tensor", "M"), ("--out", str(tmp_path / "m.npy"))):
+    options = (("--lane", "1"), ("--tensor", "M"), ("--branch", "main"), ("--out", str(tmp_path / "m.npy")))
+    for option, value in options:
         _usage_error(_inspect(capsys, saved["lanes"], option, value), f"{option} = ", "needs --step")
     assert list(tmp_path.iterdir()) == []
 
