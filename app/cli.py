@@ -382,7 +382,8 @@ def _add_session_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         type=_path,
         help="continue a saved session to --steps in total; --set and --lane then change settings "
-        "(--lane i sets the named fields of lane i)",
+        "(the i-th --lane sets the named fields of lane i, '' leaves it as it is, one past the last adds "
+        "a lane)",
     )
     parser.add_argument(
         "--branch",

@@ -95,8 +95,13 @@ def check_run_arguments(args: argparse.Namespace) -> Any:
         raise ConfigError("--steps", args.steps, "must be ≥ 0")
     overrides(args.set)  # syntax only; whether each applies live is checked on the session
     for i, spec in enumerate(args.lane):
-        parse_lane_fields(spec, f"--lane[{i}]")
+        _resumed_lane_fields(spec, f"--lane[{i}]")
     return None
+
+
+def _resumed_lane_fields(spec: str, where: str) -> dict[str, Any]:
+    """A resumed run's --lane: the fields it names ('' names none: the lane stays as it is)."""
+    return parse_lane_fields(spec, where) if spec.strip() else {}
 
 
 def open_run_session(args: argparse.Namespace, config: Any) -> tuple[Any, int]:
@@ -139,7 +144,8 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
 
 
 def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
-    """--set items and --lane specs as changes at the resume step: --lane i sets fields of lane i.
+    """--set items and --lane specs as changes at the resume step: the i-th --lane sets fields of lane i
+    ('' leaves it as it is, so that one past the last can add a lane).
 
     Optimizer switches go first: a switch sets its lane's learning rate, and an lr given on the
     same command line is the one the user wants.
@@ -149,11 +155,15 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
 
     changes: list[Any] = [SetField(key, value) for key, value in overrides(args.set)]
     for i, spec in enumerate(args.lane):
-        fields = parse_lane_fields(spec, f"--lane[{i}]")
+        where = f"--lane[{i}]"
+        fields = _resumed_lane_fields(spec, where)
         if i < len(config.lanes):
             changes += [SetField(f"lanes[{i}].{key}", value) for key, value in fields.items()]
+        elif not fields:
+            past = f"is past the session's {len(config.lanes)} lanes, so it adds one: name its fields"
+            raise ConfigError(where, spec, past)
         else:
-            changes.append(AddLane(lane_from_dict(fields, f"--lane[{i}]")))
+            changes.append(AddLane(lane_from_dict(fields, where)))
     return switches_first(changes)
 
 

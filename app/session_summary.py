@@ -19,7 +19,11 @@ from muonscope.engine.task_kinds import TASK_KINDS
 __all__ = ["session_summary"]
 
 #: The metrics shown for each lane at a branch's newest step: column, heading, format.
-_LANE_METRICS = (("loss", "loss", ".4g"), ("accuracy", "accuracy", ".4f"), ("recovered", "recovered", ".0f"))
+_LANE_METRICS = (
+    ("loss", "loss", "<8.4g"),
+    ("accuracy", "accuracy", ".4f"),
+    ("recovered", "recovered", ".0f"),
+)
 
 
 def session_summary(session: Session, folder: Path) -> list[str]:

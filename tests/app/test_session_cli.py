@@ -145,6 +145,23 @@ def test_a_rate_given_with_a_switch_on_resume_holds_whatever_the_order(capsys, s
     assert err == "muonscope: lane 0: SGD → SignGD, buffer sum → ema (SignGD's default)\n"  # not lr 0.01
 
 
+def test_an_empty_lane_spec_on_resume_leaves_that_lane_so_a_later_one_can_be_added(capsys, saved):
+    def report(*argv: str) -> dict:
+        return json.loads(_ok(_run(capsys, "--resume", saved["lanes"], *argv, "--steps", "26", *QUIET)))
+
+    by_lane = report("--lane", "", "--lane", "lr=0.2")
+    assert by_lane == report("--set", "lanes[1].lr=0.2")
+    assert by_lane["config"]["lanes"][1]["lr"] == 0.2
+    kept = [lane["label"] for lane in report()["lanes"]]
+    added = report("--lane", " ", "--lane", "", "--lane", "optimizer=signgd,lr=0.01")
+    assert [lane["label"] for lane in added["lanes"]] == [*kept, "SignGD pre lr=0.01"]
+    _usage_error(
+        _run(capsys, "--resume", saved["lanes"], "--lane", "", "--lane", "", "--lane", "", *QUIET),
+        "--lane[2] = ''",
+        "past the session's 2 lanes",
+    )
+
+
 def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
     _ok(_run(capsys, *SMALL, "--steps", "20", *QUIET, "--save", tmp_path / "s"))
     _ok(_run(capsys, "--resume", tmp_path / "s", "--steps", "40", *QUIET, "--save", tmp_path / "s"))
@@ -377,7 +394,7 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
         for n, lane in enumerate(report["lanes"]):
             shown = lines[at + 1 + n]
             assert shown.startswith(f"  {n} {lane['label']} ")
-            assert f"loss {lane['loss']:.4g}  accuracy {lane['accuracy']:.4f}" in shown
+            assert f"loss {lane['loss']:<8.4g}  accuracy {lane['accuracy']:.4f}" in shown
             assert f"recovered {lane['recovered']:.0f}" in shown
             assert shown.endswith("(evaluated at step 24)") == (head == 27)
     assert "breakpoints: 1:recovered >= 40" in lines
