@@ -82,7 +82,7 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered))
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
         text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
-        others = [f"{names[lane.lane_id]} {_recovered(lane)}" for lane in rest]
+        others = [f"{names[lane.lane_id]} {_recovered(lane)}" for lane in rest] + _unnamed(ranked, rest)
         note = sample_note(snapshot)
         if note:
             return ", ".join([text, *others]) + f" ({note})"
@@ -101,7 +101,14 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
         text = f"{names[first.lane_id]} {metric} {value[first.lane_id]:.3g}"
         others = [f"{names[lane.lane_id]} {value[lane.lane_id]:.3g}" for lane in rest]
+        others += _unnamed(ranked, rest)
     return ", ".join([text, *others])
+
+
+def _unnamed(ranked: list[LaneSnapshot], named: list[LaneSnapshot]) -> list[str]:
+    """``["2 more lanes"]`` for the ranked lanes the caption has no room to name (so none seems lost)."""
+    left = len(ranked) - 1 - len(named)
+    return [] if left <= 0 else [f"{left} more lane" + ("s" if left > 1 else "")]
 
 
 def _recovered(lane: LaneSnapshot) -> str:

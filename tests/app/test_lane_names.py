@@ -139,3 +139,16 @@ def test_the_compared_branchs_columns_are_named_by_that_branchs_settings(qtbot):
     wait_for_frame(qtbot, app)
     columns, _rows = capacity.data_table()
     assert f"recovered items: {old}, compared branch" in columns
+
+
+def test_the_caption_counts_the_lanes_it_has_no_room_to_name(qtbot):
+    app = open_app(qtbot)  # four lanes, evaluated every 2 steps
+    for lanes, step in ((5, 2), (6, 4)):
+        app.intents.add_lane()
+        qtbot.waitUntil(lambda n=lanes: len(app.clock.config.lanes) == n, timeout=WAIT_MS)
+        app.intents.step(2)  # to the next evaluation: a lane is ranked once it has been evaluated
+        wait_for_step(qtbot, app, step)
+        wait_for_frame(qtbot, app)
+        standing = _standing(app.views.live_caption.text()).split(", ")
+        assert len(standing) == 5, standing  # the leader, three more named, then the count of the rest
+        assert standing[-1] == ("1 more lane" if lanes == 5 else "2 more lanes")
