@@ -135,7 +135,7 @@ def _add_inspect(sub) -> None:
     inspect = _command(
         sub,
         "inspect",
-        "print what a saved session holds, or one of its matrices (W, G, M or the update) as .npy",
+        "map a saved session (branches, changes, lanes), or print one of its matrices and write it as .npy",
         [
             "muonscope inspect runs/s1",
             "muonscope inspect runs/s1 --step 120 --lane 2 --tensor update --out update.npy",
