@@ -78,7 +78,7 @@ def _lane_index(text: str, config) -> int:
 
 
 def _missing(tensor: str, inspected) -> str:
-    if inspected.step == 0 and tensor in ("G", "update"):
+    if inspected.step == 0:  # nothing but W exists before the first step, a momentum buffer neither
         return "does not exist at step 0 (no step was taken yet); choose W or a later step"
     return f"does not exist for lane {inspected.lane} ({inspected.label}): it keeps no momentum buffer"
 

@@ -49,6 +49,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.save is not None:
         check_save_target(args.save, args.resume)
     session, target = open_run_session(args, config)
+    session.follow_lane_labels()  # a resumed session's own breakpoints follow lanes relabelled by --set
+    kept = list(session.breakpoints)
+    _say_kept(kept)
     session.set_breakpoints(
         parse_breakpoint(text, [lane.display_label() for lane in session.config.lanes], where="--until")
         for text in args.until
@@ -57,6 +60,7 @@ def run_command(args: argparse.Namespace) -> int:
         outcome = run_session(
             session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
         )
+    session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
     if args.save is not None:
         save_session(session, args.save)
     if args.out is not None:
@@ -72,6 +76,14 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"muonscope: interrupted at step {outcome.report['step']}{saved}\n")
         return EXIT_INTERRUPTED
     return 0
+
+
+def _say_kept(breakpoints: list[Any]) -> None:
+    """A resumed session's breakpoints are the window's: run keeps them in what it saves, and checks
+    only --until (a batch run that stopped at a breakpoint set months ago would surprise)."""
+    if breakpoints:
+        texts = ", ".join(repr(b.text) for b in breakpoints)
+        sys.stderr.write(f"muonscope: the session's breakpoints ({texts}) are kept; run stops at --until\n")
 
 
 def check_run_arguments(args: argparse.Namespace) -> Any:

@@ -348,7 +348,9 @@ def _read_document(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SessionError(path, f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        # json's messages end in "at" where they would give a character offset: line and column read better
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise SessionError(path, f"is not valid JSON ({exc.msg.removesuffix(' at')}: {where})") from None
     except RecursionError:
         raise SessionError(path, "is not JSON muonscope can read (arrays nest too deeply)") from None
     except ValueError:  # int() refuses a number of more than 4300 digits

@@ -162,6 +162,26 @@ def test_an_empty_lane_spec_on_resume_leaves_that_lane_so_a_later_one_can_be_add
     )
 
 
+def test_resuming_keeps_the_sessions_breakpoints_and_says_run_does_not_stop_there(capsys, saved, tmp_path):
+    shutil.copytree(saved["lanes"], tmp_path / "s")
+    session = open_session(tmp_path / "s")
+    session.set_breakpoints([parse_breakpoint("batch_loss < 1e9"), parse_breakpoint("SGD lr=0.5:diverged")])
+    save_session(session, tmp_path / "s")
+    argv = ("--resume", tmp_path / "s", "--set", "lanes[0].lr=0.25", "--steps", "24", *QUIET)
+    code, out, err = _run(capsys, *argv, "--save", tmp_path / "s")
+    assert code == 0
+    assert json.loads(out)["step"] == 24  # a breakpoint that holds at every step did not stop it
+    assert err.splitlines()[-1] == (
+        "muonscope: the session's breakpoints ('batch_loss < 1e9', 'SGD lr=0.25: diverged') are kept; "
+        "run stops at --until"
+    )
+    # kept, the lane label following the lane's new rate
+    assert [b.text for b in open_session(tmp_path / "s").breakpoints] == [
+        "batch_loss < 1e9",
+        "SGD lr=0.25: diverged",
+    ]
+
+
 def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
     _ok(_run(capsys, *SMALL, "--steps", "20", *QUIET, "--save", tmp_path / "s"))
     _ok(_run(capsys, "--resume", tmp_path / "s", "--steps", "40", *QUIET, "--save", tmp_path / "s"))
@@ -347,6 +367,7 @@ def test_inspect_reads_the_branch_asked_for(capsys, saved, tmp_path):
         (("--step", "-1"), ("--step = -1",)),
         (("--step", "0", "--tensor", "G"), ("--tensor = 'G'", "step 0")),
         (("--step", "0", "--tensor", "update"), ("--tensor = 'update'", "step 0")),
+        (("--step", "0", "--lane", "1", "--tensor", "M"), ("--tensor = 'M'", "step 0", "no step was taken")),
         (("--step", "5", "--lane", "0", "--tensor", "M"), ("--tensor = 'M'", "lane 0", "momentum")),
         (("--step", "5", "--lane", "Nobody"), ("--lane = 'Nobody'", "SGD lr=0.5")),
         (("--step", "5", "--lane", "2"), ("--lane = '2'",)),

@@ -248,6 +248,7 @@ def _edit_document(folder: Path, edit) -> None:
     [
         ("not json", "is not valid JSON"),
         ("truncated", "is not valid JSON"),
+        ("unterminated", "is not valid JSON (Unterminated string starting: line 2, column 7)"),
         ("no format", "is not a muonscope session"),
         ("other format", "is not a muonscope session"),
         ("newer", "newer"),
@@ -264,6 +265,8 @@ def test_a_bad_session_json_is_refused(saved, tmp_path, change, expected):
         path.write_text("format = 'muonscope-session'\n")
     elif change == "truncated":
         path.write_text(path.read_text()[:200])
+    elif change == "unterminated":
+        path.write_text('{"format": "muonscope-session",\n "x": "abc')
     elif change == "no format":
         _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "format"})
     elif change == "other format":
