@@ -111,6 +111,7 @@ class App(QtCore.QObject):
         self.clock.config_changed.connect(self._show_drift)
         self.clock.frame_drawn.connect(self._show_live_caption)
         self.intents.preset_loaded.connect(self._open)
+        self.link.saved.connect(self._on_session_opened)
         self.window.closing.connect(self.shutdown)
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -169,6 +170,22 @@ class App(QtCore.QObject):
             self.window.show_alert(f"Preset {preset.name}: {problem}")
         mode = self.views.capacity.mode("x")
         self._sweep_on_start = None if mode == "steps" else mode
+
+    @QtCore.Slot(object)
+    def _on_session_opened(self, message) -> None:
+        """An opened session is shown as the preset its settings come closest to (its title, caption
+        and panel views), with the settings that differ from it named, as a preset changed by hand is."""
+        if not message.opened or self.clock.config is None:
+            return
+        from muonscope.engine.presets import nearest_preset
+
+        preset = nearest_preset(self.clock.config)
+        self.views.transport.set_preset(preset.name)
+        self._open(preset)
+        self._show_drift(self.clock.config)
+        if self._sweep_on_start is not None:  # the session's run has started already
+            mode, self._sweep_on_start = self._sweep_on_start, None
+            self.capacity.run(mode)
 
     @QtCore.Slot(object)
     def _show_drift(self, config: ExperimentConfig) -> None:

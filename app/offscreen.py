@@ -52,7 +52,6 @@ def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
     --panel, --presentation, --no-wait-sweep.
     """
     from muonscope.app.run_command import check_run_arguments, open_run_session
-    from muonscope.engine.presets import load_preset
 
     config = check_run_arguments(args)
     if args.resume is None:
@@ -60,9 +59,11 @@ def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
 
         # as the preset describes itself: the window's caption then names what --set or --lane changed
         preset = named_preset(args)
-    else:
-        preset = load_preset("default")  # the window's look; the engine runs the saved session
     session, target = open_run_session(args, config)
+    if args.resume is not None:
+        from muonscope.engine.presets import nearest_preset
+
+        preset = nearest_preset(session.initial_config)  # its title, caption and views; the drift named
     return OffscreenPlan(
         preset=preset,
         session=session,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -20,7 +20,15 @@ from typing import Any
 from muonscope.engine.config import ExperimentConfig, parse_toml
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["MAX_CONFIG_BYTES", "Preset", "load_config_file", "load_preset", "preset_names", "read_text_file"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "Preset",
+    "load_config_file",
+    "load_preset",
+    "nearest_preset",
+    "preset_names",
+    "read_text_file",
+]
 
 _META_KEYS = ("title", "caption", "citation", "claim", "paper")
 _NAME = re.compile(r"^[a-z0-9_]+$")
@@ -61,6 +69,23 @@ def load_preset(name: str) -> Preset:
         raise ConfigError("preset", name, "must be one of " + ", ".join(names))
     text = _bundled().joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return _preset_from_data(name, parse_toml(text, "preset", name))
+
+
+def nearest_preset(config: ExperimentConfig) -> Preset:
+    """The bundled preset a run's settings come closest to: the one they equal, else one of the same
+    task kind with the fewest settings changed (a saved session keeps its config, not its preset's
+    name: this gives its window back the title, caption and panel views it was made under)."""
+    presets = [load_preset(name) for name in preset_names()]
+    return min(presets, key=lambda preset: _settings_apart(preset.config, config))
+
+
+def _settings_apart(a: ExperimentConfig, b: ExperimentConfig) -> tuple[int, int]:
+    """(whether the task kinds differ, how many task, lane and run settings differ)."""
+    task = sum(getattr(a.task, f.name) != getattr(b.task, f.name) for f in fields(a.task))
+    lanes = sum(x != y for x, y in zip(a.lanes, b.lanes, strict=False)) + abs(len(a.lanes) - len(b.lanes))
+    cadence = ("steps", "eval_every", "spectra_every")
+    run = sum(getattr(a.run, name) != getattr(b.run, name) for name in cadence)
+    return (a.task.kind != b.task.kind, task + lanes + run)
 
 
 def load_config_file(path: Path) -> Preset:

@@ -580,3 +580,20 @@ def test_the_debugger_docks_open_beside_the_plots_only_where_there_is_room(qtbot
     qtbot.waitUntil(lambda: window.width() == 1920, timeout=WAIT_MS)
     window.inspector_dock.show()  # a window made wider has room for it now
     assert window.dockWidgetArea(window.inspector_dock) == right
+
+
+def test_an_opened_session_is_shown_as_the_preset_it_came_from_with_what_differs(qtbot, tmp_path):
+    from muonscope.engine.presets import load_preset
+    from muonscope.engine.session import Session
+    from muonscope.engine.session_file import save_session
+
+    preset = load_preset("hierarchical_noiseless")
+    session = Session(preset.config.with_value("task.label_noise", 0.1))
+    session.run(3, stop_on_breakpoints=False)
+    save_session(session, tmp_path / "s")
+    app = _opened(qtbot, tmp_path / "s")  # a window on the small test preset
+    assert app.views.transport.preset_combo.currentData() == "hierarchical_noiseless"
+    caption = app.views.caption.text()
+    assert html.escape(preset.title) in caption and "label noise 0 → 0.1" in caption
+    assert app.views.series.mode("metric") == preset.view["series"]
+    assert app.views.series.mode("scale") == "log"

@@ -144,6 +144,21 @@ def test_a_resumed_session_records_the_steps_after_it(capsys, tmp_path):
     assert "(steps 4–6)" in text
 
 
+def test_a_resumed_session_is_drawn_as_the_preset_it_came_from(capsys, tmp_path):
+    """Its title, caption and panel views, with what differs from it named, not the default's."""
+    made = ["--preset", "hierarchical_noiseless", "--set", "task.label_noise=0.1", "--steps", "2"]
+    assert main(["run", *made, "--save", str(tmp_path / "s"), *QUIET]) == 0
+    capsys.readouterr()
+    args = _parser().parse_args(["shot", "--resume", str(tmp_path / "s"), "--out", str(tmp_path / "x.png")])
+    plan = plan_offscreen(args, (640, 400))
+    assert plan.preset.name == "hierarchical_noiseless"
+    with OffscreenWindow(plan) as offscreen:
+        offscreen.open()
+        views = offscreen.app.views
+        assert "label noise 0 → 0.1" in views.caption.text()
+        assert views.series.mode("metric") == plan.preset.view["series"]
+
+
 def test_ctrl_c_keeps_the_frames_so_far_as_a_playable_file(capsys, tmp_path, monkeypatch):
     """Ctrl-C after the third frame: the run stops there, the file plays with three frames, exit 130."""
     add = VideoWriter.add
