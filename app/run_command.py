@@ -40,6 +40,8 @@ def run_command(args: argparse.Namespace) -> int:
     for folder, option in ((args.out, "--out"), (args.save, "--save")):
         if folder is not None:
             check_writable(folder.parent if option == "--save" else folder, option, given=folder)
+    if args.save is not None and args.save.is_dir():  # a session saved over (its own --resume)
+        check_writable(args.save, "--save")
     from muonscope.engine.breakpoints import parse_breakpoint
     from muonscope.engine.headless import run_session, write_outputs
     from muonscope.engine.session_file import check_save_target, save_session

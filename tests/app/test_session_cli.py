@@ -489,6 +489,40 @@ def test_save_refuses_a_folder_of_other_files_before_running(capsys, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
+@contextlib.contextmanager
+def _read_only(folder):
+    """``folder`` made unwritable: chmod for a user, the immutable flag for root (whom modes do not
+    stop); skips where neither works."""
+    immutable = os.geteuid() == 0 and shutil.which("chattr") is not None
+    if immutable:
+        subprocess.run(["chattr", "+i", str(folder)], check=False, capture_output=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        try:
+            (folder / "probe").touch()
+        except OSError:
+            pass
+        else:
+            (folder / "probe").unlink()
+            pytest.skip("this file system lets the folder be written however it is marked")
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=False, capture_output=True)
+        else:
+            folder.chmod(0o755)
+
+
+def test_saving_a_resumed_session_into_its_unwritable_folder_is_refused_first(capsys, saved, tmp_path):
+    shutil.copytree(saved["s30"], tmp_path / "s")
+    before = (tmp_path / "s" / "session.json").read_bytes()
+    with _read_only(tmp_path / "s"):
+        argv = ("--resume", tmp_path / "s", "--steps", "40", *QUIET, "--save", tmp_path / "s")
+        _usage_error(_run(capsys, *argv), f"--save = '{tmp_path / 's'}'", "cannot be written")
+    assert (tmp_path / "s" / "session.json").read_bytes() == before
+
+
 # ---- Ctrl-C ------------------------------------------------------------------------------------------
 
 
