@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from muonscope import __version__
 from muonscope.app.offscreen import PANELS
+from muonscope.app.warning_lines import one_line_warnings
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.task_kinds import SWEEP_AXES
 
@@ -555,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         if len(argv) > MAX_ARGUMENTS:
             raise ConfigError("arguments", len(argv), f"at most {MAX_ARGUMENTS} on the command line")
         args = _parser().parse_args(argv)
-        return _dispatch(args)
+        with one_line_warnings():
+            return _dispatch(args)
     except ConfigError as exc:
         sys.stderr.write("muonscope: error: " + " ".join(str(exc).split("\n")) + "\n")
         return EXIT_USAGE

@@ -10,13 +10,13 @@ semaphores.
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from muonscope.app.warning_lines import one_line_warnings
 from muonscope.engine.sweep import allow_sweeps, stop_all_sweeps
 from muonscope.engine.sweep_cache import CacheWarning
 
@@ -31,8 +31,7 @@ def headless_command(interrupt_at_once: bool = True) -> Iterator[None]:
     end before it exits as interrupted: Dask's client, when an exception reaches it mid-wait, logs a
     traceback of its own.
     """
-    with _signals_as_interrupt(interrupt_at_once), warnings.catch_warnings():
-        warnings.showwarning = _one_line
+    with _signals_as_interrupt(interrupt_at_once), one_line_warnings():
         warnings.simplefilter("always", CacheWarning)  # each damaged entry names its own file
         yield
 
@@ -71,8 +70,3 @@ def _signals_as_interrupt(at_once: bool) -> Iterator[None]:
         allow_sweeps()
         for stopping, handler in previous.items():
             signal.signal(stopping, handler)
-
-
-def _one_line(message, category, _filename, _lineno, _file=None, _line=None) -> None:
-    text = " ".join(str(message).split())
-    sys.stderr.write(f"muonscope: warning: {text}\n")

@@ -243,3 +243,23 @@ def test_every_preset_runs_headless(capsys, preset):
     assert main(["run", "--preset", preset, "--steps", "2", "--json", "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["step"] == 2 and not any(lane["diverged"] for lane in report["lanes"])
+
+
+def test_a_warning_from_any_command_prints_as_one_line(capsys, monkeypatch):
+    """shot, record and the window run sweeps too: a damaged cache entry is one sentence, not the
+    file, line and source of the warn call."""
+    import warnings
+
+    from muonscope.app import cli
+    from muonscope.engine.sweep_cache import CacheWarning
+
+    def command(_args):
+        warnings.simplefilter("always", CacheWarning)  # as sweeps set it (the suite makes warnings errors)
+        warnings.warn("ignoring the cache entry /c/x.json: not a JSON object", CacheWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(cli, "_dispatch", command)
+    assert cli.main(["cache", "info"]) == 0
+    assert capsys.readouterr().err == (
+        "muonscope: warning: ignoring the cache entry /c/x.json: not a JSON object\n"
+    )
