@@ -429,17 +429,45 @@ def _build_session(
     dtype = _saved_dtype(document)
     records = _list(document["checkpoints"])
     checkpoints = [_checkpoint(n, record, tensors, dtype) for n, record in enumerate(records)]
+    for n, checkpoint in enumerate(checkpoints):
+        if checkpoint.config.task.weight_shape != initial.task.weight_shape:  # no change reshapes W
+            raise ValueError(
+                f"initial_config's task has weights {initial.task.weight_shape}, "
+                f"checkpoint {n}'s {checkpoint.config.task.weight_shape}"
+            )
     session = Session(initial, factory, record_start=False)
     for record in _list(document["branches"]):
         session.branches.append(_branch(record, checkpoints, metrics, spectra, initial))
-    if not session.branches:
-        raise ValueError("a session has at least one branch")
+    _check_branch_tree(session.branches)
     current = document["current_branch"]
     if not isinstance(current, int) or not 0 <= current < len(session.branches):
         raise ValueError(f"current_branch {current!r} is not one of the branches")
     session.stand_on(current, cancelled)  # first: the breakpoints name the lanes as labelled there
     session.set_breakpoints(breakpoint_from_dict(item) for item in _list(document["breakpoints"]))
     return session
+
+
+def _check_branch_tree(branches: list[Branch]) -> None:
+    """Branch i has id i; main has no parent and every other branch forked from an earlier one,
+    within both lines' steps; names are distinct (``--branch NAME`` picks one)."""
+    if not branches:
+        raise ValueError("a session has at least one branch")
+    names = set()
+    for index, branch in enumerate(branches):
+        where = f"branch {index} ({branch.name!r})"
+        if branch.id != index:
+            raise ValueError(f"{where} has id {branch.id}; branches are numbered 0, 1, … in order")
+        if branch.name in names:
+            raise ValueError(f"{where}: another branch has that name; names are distinct")
+        names.add(branch.name)
+        if (branch.parent is None) != (index == 0):
+            raise ValueError(f"{where}: only branch 0, main, has no parent, found parent {branch.parent}")
+        if branch.parent is not None and branch.parent >= index:
+            raise ValueError(f"{where}: its parent {branch.parent} must be an earlier branch")
+        if branch.parent is not None and branch.fork_step > branches[branch.parent].head_step:
+            raise ValueError(f"{where}: forked at step {branch.fork_step}, past its parent's newest step")
+        if branch.fork_step > branch.head_step:
+            raise ValueError(f"{where}: forked at step {branch.fork_step}, past its own newest step")
 
 
 def _list(value: Any) -> list:
@@ -465,7 +493,8 @@ def _branch(
     store = CheckpointStore(
         int(initial.run.checkpoint_mb * 1024 * 1024), _int(record["checkpoint_spacing"], "spacing") or 1
     )
-    owned = [checkpoints[_int(i, "checkpoint")] for i in _list(record["checkpoints"])]
+    what = f"branch {branch_id}'s checkpoint"
+    owned = [_stored(checkpoints, i, what) for i in _list(record["checkpoints"])]
     if not owned:
         raise ValueError(f"branch {branch_id} has no checkpoint")
     for checkpoint in owned:
@@ -481,13 +510,20 @@ def _branch(
         spectra=_branch_spectra(spectra, branch_id, _int(record["spectra_stride"], "stride") or 1),
         head_step=_int(record["head_step"], "head_step"),
         changes=tuple(_change(item) for item in _list(record["changes"])),
-        head=None if head is None else checkpoints[_int(head, "head")],
+        head=None if head is None else _stored(checkpoints, head, f"branch {branch_id}'s head"),
     )
     _check_head(branch)
     final = _check_changes(branch, initial)
     _check_records(branch)
     _check_lane_rows(branch, len(initial.lanes), len(final.lanes))
     return branch
+
+
+def _stored(checkpoints: list[Checkpoint], index: Any, what: str) -> Checkpoint:
+    """The checkpoint ``index`` of the document's list, which ``what`` refers to."""
+    if _int(index, what) >= len(checkpoints):
+        raise ValueError(f"{what} {index} is not one of the {len(checkpoints)} checkpoints stored")
+    return checkpoints[index]
 
 
 def _check_records(branch: Branch) -> None:

@@ -434,6 +434,66 @@ def test_a_head_that_disagrees_with_the_records_is_refused(saved, tmp_path, edit
 
 
 @pytest.fixture(scope="module")
+def saved_forked(tmp_path_factory) -> Path:
+    """Main to step 6, and a fork at step 3 run to step 6."""
+    session = _small_session(6)
+    session.go_to(3)
+    session.apply(SetField("lanes[0].lr", 0.25))
+    session.commit()
+    session.run(6, stop_on_breakpoints=False)
+    folder = tmp_path_factory.mktemp("forked") / "session"
+    save_session(session, folder)
+    return folder
+
+
+def _edit_second_branch(folder: Path, **fields) -> None:
+    _edit_document(folder, lambda d: d | {"branches": [d["branches"][0], d["branches"][1] | fields]})
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda f: _edit_second_branch(f, parent=1), "branch 1 ('fork 1 at step 3'): its parent 1 must be"),
+        (lambda f: _edit_second_branch(f, parent=None), "only branch 0, main, has no parent"),
+        (lambda f: _edit_second_branch(f, fork_step=99), "forked at step 99, past its parent's newest step"),
+        (lambda f: _edit_second_branch(f, name="main"), "another branch has that name"),
+        (lambda f: _edit_second_branch(f, id=0), "has id 0; branches are numbered"),
+        (lambda f: _edit_second_branch(f, checkpoints=[0, 999]), "checkpoint 999 is not one of the"),
+        (lambda f: _edit_second_branch(f, head=999), "branch 1's head 999 is not one of the"),
+        (
+            lambda f: _edit_document(
+                f,
+                lambda d: (
+                    d
+                    | {
+                        "initial_config": d["initial_config"]
+                        | {"task": d["initial_config"]["task"] | {"d": 16}}
+                    }
+                ),
+            ),
+            "initial_config's task has weights (16, 16), checkpoint 0's (8, 8)",
+        ),
+    ],
+    ids=[
+        "own parent",
+        "second root",
+        "fork past parent",
+        "same name",
+        "id out of order",
+        "no such checkpoint",
+        "no such head",
+        "other shape",
+    ],
+)
+def test_a_branch_tree_or_checkpoint_list_that_cannot_be_is_refused(saved_forked, tmp_path, edit, expected):
+    folder = _copy(saved_forked, tmp_path)
+    assert len(open_session(folder).branches) == 2
+    edit(folder)
+    message = _refused(folder)
+    assert message.startswith(f"{folder}: is not a consistent muonscope session") and expected in message
+
+
+@pytest.fixture(scope="module")
 def saved_with_adam(tmp_path_factory) -> Path:
     config = ExperimentConfig(
         task=TaskConfig(d=8, n_items=32, batch_size=8),
