@@ -66,7 +66,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.save is not None:
         save_session(session, args.save)
     if args.out is not None:
-        write_outputs(args.out, outcome.report, session.config, session.branch.metrics, table)
+        write_outputs(
+            args.out, outcome.report, session.config, session.branch.metrics, table, session.branch.changes
+        )
     if args.json:
         print(json.dumps(outcome.report))
     else:

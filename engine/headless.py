@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from muonscope.engine.breakpoints import Hit
+from muonscope.engine.changes import Change, change_text
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.session import Session
@@ -139,14 +140,31 @@ def write_outputs(
     config: ExperimentConfig,
     history: MetricHistory,
     table_format: str,
+    changes: tuple[tuple[int, Change], ...] = (),
 ) -> list[Path]:
-    """Write metrics (Parquet or CSV), the config (TOML) and the final report (JSON) to a folder."""
+    """Write metrics (Parquet or CSV), the config (TOML) and the final report (JSON) to a folder.
+
+    ``changes``: the settings changed along the run, with their steps. The config written is the one
+    in force at the end; run from step 0 it is another run, and its header says so, listing them.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
         history.write(out_dir / f"metrics.{table_format}"),
         out_dir / "config.toml",
         out_dir / "final.json",
     ]
-    written[1].write_text(config.to_toml(), encoding="utf-8")
+    written[1].write_text(_changes_header(changes) + config.to_toml(), encoding="utf-8")
     written[2].write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return written
+
+
+def _changes_header(changes: tuple[tuple[int, Change], ...]) -> str:
+    """TOML comments naming the changes a run made, or nothing for a run that made none."""
+    if not changes:
+        return ""
+    lines = [
+        "# The settings in force at the end of a run that changed them along the way; run from step 0",
+        "# they make another run (a session saved with --save replays this one). The changes, by step:",
+        *(f"#   at step {step}: {change_text(change)}" for step, change in changes),
+    ]
+    return "\n".join(lines) + "\n\n"

@@ -182,6 +182,20 @@ def test_resuming_keeps_the_sessions_breakpoints_and_says_run_does_not_stop_ther
     ]
 
 
+def test_the_config_written_by_a_run_that_changed_settings_lists_the_changes(capsys, saved, tmp_path):
+    from muonscope.engine.presets import load_config_file
+
+    _ok(_run(capsys, *SMALL, "--steps", "4", *QUIET, "--out", tmp_path / "plain"))
+    assert not (tmp_path / "plain" / "config.toml").read_text().startswith("#")
+    argv = ("--resume", saved["s30"], "--rewind", "10", "--set", "task.label_noise=0.2", "--steps", "32")
+    report = json.loads(_ok(_run(capsys, *argv, *QUIET, "--out", tmp_path / "changed")))
+    text = (tmp_path / "changed" / "config.toml").read_text()
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    assert header[-1] == "#   at step 10: task.label_noise = 0.2" and "another run" in header[0] + header[1]
+    written = load_config_file(tmp_path / "changed" / "config.toml").config  # the comments do not hurt
+    assert written.to_dict() == report["config"]
+
+
 def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
     _ok(_run(capsys, *SMALL, "--steps", "20", *QUIET, "--save", tmp_path / "s"))
     _ok(_run(capsys, "--resume", tmp_path / "s", "--steps", "40", *QUIET, "--save", tmp_path / "s"))
