@@ -209,6 +209,12 @@ def _number(value: float, digits: int) -> str:
     return format(value, f".{digits}g" if abs(value) >= 1e6 else f".{digits}f")
 
 
+def _measured_at(step: int, final_step: int) -> str:
+    """`` (step 21)`` for a value measured before the final step (the alignment follows its own
+    cadence, and a sampled evaluation never measures it past the first step)."""
+    return "" if step == final_step else f" (step {step})"
+
+
 def _print_table(report: dict[str, Any]) -> None:
     """A short human-readable summary of the final report; estimates are marked ≈ with their error."""
     from muonscope.app.live_caption import count_text
@@ -229,7 +235,7 @@ def _print_table(report: dict[str, Any]) -> None:
             elif key in ("loss", "accuracy"):
                 text = about + _number(value, digits)
             else:
-                text = _number(value, digits)
+                text = _number(value, digits) + _measured_at(lane["signal_step"], report["step"])
             cells.append(f"{key} {text}")
         if lane["diverged"]:
             cells.append("DIVERGED")

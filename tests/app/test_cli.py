@@ -51,6 +51,26 @@ def test_json_report_has_the_documented_shape(capsys):
         assert 0.0 <= lane["accuracy"] <= 1.0
 
 
+@pytest.mark.parametrize("sampled", [False, True])
+def test_the_table_names_the_step_an_older_alignment_was_measured_at(capsys, sampled):
+    argv = [*SMALL, "--steps", "5", "--no-progress"]
+    if sampled:  # a sampled evaluation measures the alignment at the first step only
+        argv[argv.index("task.n_items=64")] = "task.n_items=600"
+        argv += ["--set", "run.exact_eval_items=128"]
+    code, out, _ = _run(capsys, *argv, "--json")
+    assert code == 0
+    report = json.loads(out)
+    code, table, _ = _run(capsys, *argv)
+    rows = table.splitlines()[-len(report["lanes"]) :]
+    for lane, row in zip(report["lanes"], rows, strict=True):
+        shown = row.split("alignment ")[1]
+        assert shown.startswith(f"{lane['alignment']:.3f}")
+        older = lane["signal_step"] != report["step"]
+        assert shown.endswith(f"(step {lane['signal_step']})") == older
+        if sampled:
+            assert older
+
+
 def test_a_sampled_population_is_reported_as_an_estimate(capsys):
     sampled = [*SMALL, "--set", "run.exact_eval_items=128", "--steps", "2"]
     sampled[sampled.index("task.n_items=64")] = "task.n_items=600"
