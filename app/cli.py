@@ -471,10 +471,10 @@ def _open_window(args: argparse.Namespace) -> int:
         from muonscope.engine.presets import load_preset
 
         load_preset(args.window_preset)
-    elif args.window_session is not None and not args.window_session.exists():
-        raise ConfigError(
-            "PATH", str(args.window_session), "must be a saved session folder (it does not exist)"
-        )
+    elif args.window_session is not None:
+        from muonscope.engine.session_file import check_session_folder
+
+        check_session_folder(args.window_session)
     problem = _display_problem()
     if problem:
         sys.stderr.write(

@@ -45,7 +45,15 @@ from muonscope.engine.session import Branch, Session
 from muonscope.engine.snapshot import Event, LaneSnapshot, Spectra, frozen_array
 from muonscope.engine.tables import write_table
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "SessionError", "check_save_target", "open_session", "save_session"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "SessionError",
+    "check_save_target",
+    "check_session_folder",
+    "open_session",
+    "save_session",
+]
 
 FORMAT = "muonscope-session"
 FORMAT_VERSION = 1
@@ -323,6 +331,12 @@ def open_session(
         raise SessionError(
             folder, f"is not a consistent muonscope session ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def check_session_folder(path: Path) -> None:
+    """The quick part of opening ``path``: a folder with the four files and a session.json that reads
+    as one (SessionError naming the file otherwise), so a bad path is refused before a window opens."""
+    _read_document(_session_folder(Path(path)) / "session.json")
 
 
 def _session_folder(path: Path) -> Path:

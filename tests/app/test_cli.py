@@ -188,6 +188,19 @@ def test_window_without_a_display_explains_itself(monkeypatch, capsys):
     assert "no display found" in err and err.count("\n") == 1
 
 
+def test_a_bad_session_path_is_named_before_the_display_is_looked_for(monkeypatch, capsys, tmp_path):
+    """Without a display too, a wrong PATH is the user's mistake to hear about (exit 2), first."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "s").mkdir()
+    for name in ("session.json", "tensors.safetensors", "metrics.parquet", "spectra.parquet"):
+        (tmp_path / "s" / name).write_text('{"format": "muonscope-session",\n "version": 1,')
+    assert main([str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"muonscope: error: {tmp_path / 's' / 'session.json'}: is not valid JSON")
+    assert err.count("\n") == 1
+
+
 def test_a_display_nobody_answers_is_reported_not_crashed_into(monkeypatch, capsys):
     if not sys.platform.startswith("linux"):
         pytest.skip("display detection is for Linux")
