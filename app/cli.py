@@ -154,7 +154,10 @@ def _add_inspect(sub) -> None:
         "--lane", metavar="L", help="lane index (0-based) or label, with --step (default: 0)"
     )
     inspect.add_argument(
-        "--tensor", choices=("W", "G", "M", "update"), help="which matrix, with --step (default: W)"
+        "--tensor",
+        choices=("W", "G", "M", "update"),
+        help="which matrix, with --step (default: W); update is the step applied to W, −lr·D, where the "
+        "spectra's update is D",
     )
     inspect.add_argument(
         "--branch",
