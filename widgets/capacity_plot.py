@@ -350,7 +350,7 @@ class CapacityPlot(PlotPanel):
             self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(*originals))
             self._keep_sweep_columns(y_label, label, *originals)
             xs.append(px)
-            ys.append(py)
+            ys.append(np.concatenate([py, plo, phi]))  # the seeds' band is in view, not cut by the axes
             self._sweep_points += px.size
         for label, x, y in guides:
             keep, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
@@ -362,6 +362,11 @@ class CapacityPlot(PlotPanel):
         self._fit_legend_columns()
         self._fit_legend_row()
         self.show_why_empty()
+
+    def set_lane_legend(self, lanes) -> None:
+        """A sweep's own legend names its lanes (with their sweep settings): a second one under it
+        would repeat them; over steps the lanes are named as in the other panels."""
+        super().set_lane_legend(lanes if self.in_steps_mode else ())
 
     def _fit_legend_columns(self) -> None:
         """As many lanes to a legend row as the plot's width takes: one row of lanes where it can,

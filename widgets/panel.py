@@ -314,6 +314,11 @@ class PlotPanel(QtWidgets.QWidget):
         finally:
             self.set_lane_legend(before)
 
+    @property
+    def named_lanes(self) -> tuple[tuple[int, str], ...]:
+        """The (colour position, text) lanes the legend under the plot names (none on screen)."""
+        return self._legend_lanes
+
     def set_lane_legend(self, lanes: Iterable[tuple[int, str]]) -> None:
         """Keep a legend of (colour position, text) lanes under the plot; empty removes it.
 

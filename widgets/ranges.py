@@ -84,7 +84,11 @@ class StableRange:
 
 
 def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """Ticks for data drawn as log10 values in [lo, hi]: decades, plus 2×, 3×, 5× on short spans."""
+    """Ticks for data drawn as log10 values in [lo, hi]: decades, plus 2×, 3×, 5× on short spans.
+
+    A span too short to hold two of those (sin Θ from 0.88 to 0.95) gets evenly spaced round values
+    instead: an axis with one label or none cannot be read.
+    """
     span = hi - lo
     mantissas = (1, 2, 3, 5) if span < 1.2 else (1, 2, 5) if span < 2.5 else (1,)
     ticks = []
@@ -93,4 +97,13 @@ def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
             value = mantissa * 10.0**exponent
             if lo - 1e-9 <= math.log10(value) <= hi + 1e-9:
                 ticks.append((math.log10(value), f"{value:g}"))
-    return ticks
+    return ticks if len(ticks) >= 2 else _round_ticks(10.0**lo, 10.0**hi)
+
+
+def _round_ticks(low: float, high: float, wanted: int = 4) -> list[tuple[float, str]]:
+    """About ``wanted`` round values (steps of 1, 2 or 5 × 10^k) within [low, high], as log10 ticks."""
+    step = nice_ceiling((high - low) / wanted)
+    digits = max(0, -math.floor(math.log10(step)))
+    first = math.ceil(low / step)
+    values = [n * step for n in range(first, math.floor(high / step) + 1)]
+    return [(math.log10(v), f"{v:.{digits}f}") for v in values if v > 0]

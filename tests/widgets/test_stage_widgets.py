@@ -361,3 +361,40 @@ def test_a_tick_label_at_the_plots_top_edge_is_drawn_whole(qtbot, scale):
         top = top_label()
         shown = plot.plot_widget.mapFromScene(axis.mapRectToScene(top)).boundingRect()
         assert plot.plot_widget.rect().contains(shown), (shown, plot.plot_widget.rect())
+
+
+def test_a_sweep_over_a_short_log_span_has_readable_ticks_and_its_seed_band_in_view(qtbot):
+    """sin Θ from 0.88 to 0.95 on a log axis held no decade and no 2×, 3×, 5×: the axis had no label;
+    the y range followed the means only, so the seeds' band filled the plot past its edges."""
+    from muonscope.widgets.ranges import log_ticks
+
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(640, 360)
+    plot.show()
+    plot.set_lanes(["a"])
+    plot.set_mode("x", "window")
+    x = np.array([3.0, 9.0, 39.0, 199.0])
+    mean = np.array([0.95, 0.91, 0.89, 0.88])
+    plot.set_sweep([(0, "Muon", x, mean, mean - 0.2, mean + 0.03)], [], "2T − 1", "sin Θ", True, True)
+    low, high = plot.plot.getViewBox().viewRange()[1]
+    assert low <= np.log10(0.68) and high >= np.log10(0.98)  # the band, lowest seed to highest
+    ticks = log_ticks(np.log10(0.88), np.log10(0.95))
+    assert len(ticks) >= 3 and len({label for _value, label in ticks}) == len(ticks)
+    assert all(np.log10(0.88) - 1e-9 <= value <= np.log10(0.95) + 1e-9 for value, _label in ticks)
+    np.testing.assert_allclose([float(label) for _value, label in ticks], [10**value for value, _ in ticks])
+    assert [value for value, _label in ticks] == sorted(value for value, _label in ticks)
+
+
+def test_a_sweep_shown_alone_names_its_lanes_once(qtbot):
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    plot.set_mode("x", "d")
+    x = np.array([16.0, 32.0])
+    plot.set_sweep([(0, "Muon ϱ = 1.2", x, x, x, x)], [], "d", "items", True, True)
+    plot.set_lane_legend([(0, "Muon pre μ=0.95")])  # as a panel exported alone asks
+    assert plot.named_lanes == () and len(plot.legend.items) == 1
+    plot.set_mode("x", "steps")
+    plot.set_lane_legend([(0, "Muon pre μ=0.95")])
+    assert plot.named_lanes == ((0, "Muon pre μ=0.95"),)
