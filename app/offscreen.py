@@ -43,6 +43,7 @@ class OffscreenPlan:
     panel: str | None = None
     presentation: bool = False
     wait_for_sweep: bool = True
+    compared_branch: int | None = None  # drawn faded beside the session's branch (its parent, on a fork)
 
 
 def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
@@ -73,6 +74,7 @@ def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
         panel=args.panel,
         presentation=args.presentation,
         wait_for_sweep=not args.no_wait_sweep,
+        compared_branch=session.branch.parent,  # as the window shows a fork: beside where it came from
     )
 
 
@@ -137,6 +139,11 @@ class OffscreenWindow:
         """Start the engine; wait for the first frame and, unless told not to, for a sweep it started."""
         self.app.start()
         self._wait_frame(self.plan.start_step)
+        if self.plan.compared_branch is not None:
+            compared = []
+            self.app.link.comparison.connect(compared.append)
+            self.app.debugger.compare_with(self.plan.compared_branch)
+            self._run_until(lambda: bool(compared), self.app.link.comparison, self.app.link.alert)
         capacity = self.app.capacity
         if capacity.running:
             if self.plan.wait_for_sweep:

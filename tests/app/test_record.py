@@ -159,6 +159,23 @@ def test_a_resumed_session_is_drawn_as_the_preset_it_came_from(capsys, tmp_path)
         assert views.series.mode("metric") == plan.preset.view["series"]
 
 
+def test_a_fork_made_on_the_command_line_is_drawn_beside_the_branch_it_came_from(capsys, tmp_path):
+    """As the window shows a fork: the original branch's curves faded in ② and ④, named in the key."""
+    assert main(["run", *TINY, "--steps", "6", "--save", str(tmp_path / "s"), *QUIET]) == 0
+    capsys.readouterr()
+    fork = ["--resume", str(tmp_path / "s"), "--rewind", "3", "--set", "task.label_noise=0.2", "--steps", "6"]
+    plan = plan_offscreen(_parser().parse_args(["shot", *fork, "--out", str(tmp_path / "x.png")]), (640, 400))
+    assert plan.compared_branch == 0
+    with OffscreenWindow(plan) as offscreen:
+        offscreen.open()
+        offscreen.picture()
+        assert offscreen.app.debugger.compared_branch == 0
+        assert offscreen.app.views.lane_key.note == "dotted, faint: main"
+    straight = ["shot", "--resume", str(tmp_path / "s"), "--steps", "8", "--out", str(tmp_path / "y.png")]
+    plan = plan_offscreen(_parser().parse_args(straight), (640, 400))
+    assert plan.compared_branch is None  # main, continued: nothing to compare with
+
+
 def test_ctrl_c_keeps_the_frames_so_far_as_a_playable_file(capsys, tmp_path, monkeypatch):
     """Ctrl-C after the third frame: the run stops there, the file plays with three frames, exit 130."""
     add = VideoWriter.add
