@@ -113,3 +113,15 @@ def test_a_long_value_is_cut_in_the_middle_so_a_files_name_stays_in_the_message(
     assert format_value("/tmp/short.toml") == "'/tmp/short.toml'"
     numbers = list(range(10**5))
     assert len(format_value(numbers)) < 300 and format_value(numbers).endswith("99999]")
+
+
+def test_a_run_is_shown_as_the_bundled_preset_its_settings_come_closest_to():
+    from muonscope.engine.presets import nearest_preset
+
+    for name in preset_names():
+        assert nearest_preset(load_preset(name).config).name == name
+    spiked = load_preset("momentum_order").config.with_value("run.steps", 7)
+    assert nearest_preset(spiked).name == "momentum_order"
+    assert nearest_preset(spiked.with_value("task.noise", 3.0)).config.task.kind == "spiked"
+    smaller = load_preset("tail_multi_step_isotropy").config.with_value("task.label_noise", 0.1)
+    assert nearest_preset(smaller).name == "tail_multi_step_isotropy"
