@@ -57,7 +57,7 @@ def sample_note(snapshot: Snapshot) -> str:
 
 
 def live_caption(snapshot: Snapshot, histories: Sequence[LaneHistory] | None = None) -> str:
-    """The step, the last change with its step, and the lanes from the leader down.
+    """The step, the last change with its step, and the lanes from the leader down (as evaluated last).
 
     Each lane is named as it was at the snapshot's step: at the step of a change (a fork, say) its
     counts are still those of the settings before it. ``histories``: the lanes' settings along the
@@ -69,6 +69,10 @@ def live_caption(snapshot: Snapshot, histories: Sequence[LaneHistory] | None = N
         parts.append(f"{last.text} at step {last.step}")
     standing = _standing(snapshot, snapshot.lane_histories if histories is None else histories)
     if standing:
+        evaluated = max(lane.eval_step for lane in snapshot.lanes)
+        # the counts are the last evaluation's: between evaluations, say which step they are of
+        if evaluated != snapshot.step:
+            standing = f"as evaluated at step {evaluated}: {standing}"
         parts.append(standing)
     return " · ".join(parts)
 

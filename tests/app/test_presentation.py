@@ -90,6 +90,18 @@ def test_live_caption_names_the_step_the_last_change_and_the_leader(qtbot):
     assert f"recovers {best} items" in text
 
 
+def test_between_evaluations_the_caption_says_which_step_its_counts_are_of(qtbot):
+    app = open_app(qtbot)  # evaluated every 2 steps
+    for step, evaluated in ((3, 2), (4, 4)):
+        app.intents.step(1 if step == 4 else 3)
+        wait_for_step(qtbot, app, step)
+        wait_for_frame(qtbot, app)
+        text = app.views.live_caption.text()
+        assert text.startswith(f"step {step} · ")
+        assert (f" · as evaluated at step {evaluated}: " in text) == (evaluated != step), text
+        assert "recovers" in text
+
+
 def test_a_sampled_population_reads_as_an_estimate_wherever_counts_appear(qtbot):
     """N above run.exact_eval_items: the caption, panel ④'s axis and panel ③'s rank axis say so."""
     preset = small_preset()
