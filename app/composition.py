@@ -183,9 +183,7 @@ class App(QtCore.QObject):
         self.views.transport.set_preset(preset.name)
         self._open(preset)
         self._show_drift(self.clock.config)
-        if self._sweep_on_start is not None:  # the session's run has started already
-            mode, self._sweep_on_start = self._sweep_on_start, None
-            self.capacity.run(mode)
+        self._start_preset_sweep()  # the session's run has started already
 
     @QtCore.Slot(object)
     def _show_drift(self, config: ExperimentConfig) -> None:
@@ -200,6 +198,10 @@ class App(QtCore.QObject):
     def _on_run_started(self, _config: ExperimentConfig) -> None:
         for label in (self.views.caption, self.views.live_caption, self.views.lane_key):
             label.settle()  # held heights were for the run before
+        self._start_preset_sweep()
+
+    def _start_preset_sweep(self) -> None:
+        """The sweep the preset opens panel ④ on, once its run exists (once per preset opened)."""
         if self._sweep_on_start is not None:
             mode, self._sweep_on_start = self._sweep_on_start, None
             self.capacity.run(mode)

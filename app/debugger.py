@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
-from muonscope.engine.changes import change_text
+from muonscope.engine.changes import dated_change_text
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.history import COLUMNS
 from muonscope.engine.inspection import lane_matrices, task_coordinates
@@ -215,7 +215,7 @@ def branches_message(session: Session) -> BranchesChanged:
             b.head_step,
             b.id == session.branch.id,
             b.parent,
-            tuple(f"at step {step}: {change_text(change)}" for step, change in session.own_changes(b)),
+            tuple(dated_change_text(step, change) for step, change in session.own_changes(b)),
         )
         for b in session.branches
     )

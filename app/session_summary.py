@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from muonscope.engine.changes import change_text
+from muonscope.engine.changes import dated_change_text
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.task_kinds import TASK_KINDS
 
@@ -65,7 +65,7 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
         )
     lines = [f"{mark} {branch.id} {branch.name} · {origin}"]
     for step, change in session.own_changes(branch):
-        lines.append(f"      at step {step}: {change_text(change)}")
+        lines.append(f"      {dated_change_text(step, change)}")
     return lines
 
 

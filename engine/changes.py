@@ -25,6 +25,7 @@ __all__ = [
     "change_note",
     "change_notes",
     "change_text",
+    "dated_change_text",
     "switch_optimizer",
     "switches_first",
 ]
@@ -64,6 +65,11 @@ def change_text(change: Change) -> str:
         source = "" if change.copy_from is None else f" (W copied from lane {change.copy_from})"
         return f"add lane {change.lane.display_label()}{source}"
     return f"remove lane {change.index}"
+
+
+def dated_change_text(step: int, change: Change) -> str:
+    """``at step 10: lanes[0].lr = 0.1``: a change as a session records it, with its step."""
+    return f"at step {step}: {change_text(change)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from muonscope.engine.breakpoints import Hit
-from muonscope.engine.changes import Change, change_text
+from muonscope.engine.changes import Change, dated_change_text
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.session import Session
@@ -165,6 +165,6 @@ def _changes_header(changes: tuple[tuple[int, Change], ...]) -> str:
     lines = [
         "# The settings in force at the end of a run that changed them along the way; run from step 0",
         "# they make another run (a session saved with --save replays this one). The changes, by step:",
-        *(f"#   at step {step}: {change_text(change)}" for step, change in changes),
+        *(f"#   {dated_change_text(step, change)}" for step, change in changes),
     ]
     return "\n".join(lines) + "\n\n"

@@ -46,14 +46,18 @@ class TopOverlay(QtCore.QObject):
         self.place()
 
     def place(self) -> None:
-        """Put the overlay where it belongs now (called on every resize, move, show or hide)."""
+        """Put the overlay where it belongs now (on a resize, move, show or hide while it is shown:
+        the captions under it ask for a layout at every frame, and a hidden line needs no place)."""
         host, overlay = self._host, self._overlay
+        if not overlay.isVisible():
+            return
         width = max(0, min(host.width() - 2 * _MARGIN_PX, self._max_width_px))
         top = self._below.geometry().bottom() + 1 + _MARGIN_PX if self._below.isVisible() else _MARGIN_PX
         overlay.setGeometry((host.width() - width) // 2, top, width, overlay.sizeHint().height())
-        overlay.raise_()
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self._overlay and event.type() == QtCore.QEvent.Type.Show:
+            self._overlay.raise_()  # above the captions it floats over, each time it comes
         if event.type() in _WATCHED:
             self.place()
         return False
