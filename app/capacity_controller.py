@@ -79,6 +79,7 @@ class CapacityController(QtCore.QObject):
         self._rays: list[tuple] = []
         self._axis = ""
         self._sweep_config: ExperimentConfig | None = None
+        self._y_titles = ("", "")  # the sweep's y title and its short form
         self._planned = 0
         plot.run_requested.connect(self.run)
         plot.cancel_requested.connect(self.cancel)
@@ -124,8 +125,8 @@ class CapacityController(QtCore.QObject):
             self._planned = len(points)
             job = Job(sweep_body(points), "muonscope-sweep", parent=self)
             job.yielded.connect(self._on_point)
-            plot = SWEEP_PLOTS[mode]
-            self.plot.set_sweep([], [], plot.x_label, plot.y_label, plot.log_x, plot.log_y)  # axes first
+            self._y_titles = SWEEP_PLOTS[mode].y_titles(points[0].steps)
+            self._show_sweep([], [])  # its axes first
             self.plot.set_running(True, 0, len(points))
         job.failed.connect(lambda message: self._alert(f"The capacity computation failed: {message}"))
         job.finished.connect(self._on_finished)
@@ -155,16 +156,13 @@ class CapacityController(QtCore.QObject):
         self._results.append(result)
         self.plot.set_running(True, len(self._results), self._planned)
         drawn = curves(self._results, self._axis)
-        plot = SWEEP_PLOTS[self._axis]
         shown = [(c.lane, c.label, c.x, c.mean, c.lo, c.hi) for c in drawn]
-        self.plot.set_sweep(
-            shown,
-            guides(self._sweep_config, self._axis, drawn),
-            plot.x_label,
-            plot.y_label,
-            plot.log_x,
-            plot.log_y,
-        )
+        self._show_sweep(shown, guides(self._sweep_config, self._axis, drawn))
+
+    def _show_sweep(self, shown: list, guide_lines: list) -> None:
+        plot = SWEEP_PLOTS[self._axis]
+        y_label, y_short = self._y_titles
+        self.plot.set_sweep(shown, guide_lines, plot.x_label, y_label, plot.log_x, plot.log_y, y_short)
 
     @QtCore.Slot(object)
     def _on_ray(self, ray: tuple) -> None:

@@ -75,6 +75,9 @@ class MainWindow(QtWidgets.QMainWindow):
         grid.addWidget(views.series, 0, 1)
         grid.addWidget(views.class_error, 1, 0)
         grid.addWidget(views.capacity, 1, 1)
+        for index in (0, 1):  # four equal panels, whatever their headers hold
+            grid.setRowStretch(index, 1)
+            grid.setColumnStretch(index, 1)
         central = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 0)

@@ -10,9 +10,11 @@ On a real screen the window also goes full screen; offscreen (``shot``, ``record
 it was given, so a recording's frames have the size asked for.
 
 A scale needs room: at 3× in a 1280×720 window the captions, headers and axes left the plots some
-30 pixels tall, their axis titles cut to "…". The stage is drawn at the largest scale, up to the one
-chosen, that the window holds (a scale per 360 pixels of height and 640 of width: 2× at 1280×720, 3× at
-1920×1080), and the scale menu says when the chosen one is drawn smaller.
+30 pixels tall, their axis titles cut to "…"; at 2× there the plots were some 100 pixels tall, the axis
+titles still cut and the headers' boxes squeezed. The stage is drawn at the largest scale, up to the
+one chosen, that the window holds (a scale per 480 pixels of height and 800 of width: 1.5× at
+1280×720, 2× at 1920×1080, 3× at 2560×1440), and the scale menu says when the chosen one is drawn
+smaller.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ __all__ = ["DEFAULT_SCALE", "DEFAULT_THEME", "PX_PER_SCALE", "PresentationContro
 #: What presentation mode starts with: readable from the back of a room at 1920×1080.
 DEFAULT_SCALE = 1.5
 #: The window's pixels (width, height) each unit of scale needs for the plots to keep their room.
-PX_PER_SCALE = (640, 360)
+PX_PER_SCALE = (800, 480)
 DEFAULT_THEME = "light"
 _THEME_TEXT = {"light": "high-contrast light (projectors)", "dark": "dark"}
 

@@ -55,8 +55,9 @@ def sweep_command(args: argparse.Namespace) -> int:
             tally.add(result)
             progress(len(results), len(points))
     drawn = curves(results, args.axis)
-    x_label, y_label = SWEEP_PLOTS[args.axis][:2]
-    print(f"{y_label} against {x_label} (mean over seeds, [min, max])")
+    axes = SWEEP_PLOTS[args.axis]
+    y_label, _short = axes.y_titles(points[0].steps)
+    print(f"{y_label} against {axes.x_label} (mean over seeds, [min, max])")
     table = defaultdict(list)
     for curve in drawn:
         print(f"  {curve.label}")

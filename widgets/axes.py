@@ -7,7 +7,9 @@ tightest pair (8 and 9) has room, else 2 and 5, else the decades alone.
 
 The axis title is cut to the axis's length with "…" (whole in the axis's tooltip): a long title
 ("items recovered after one step (log)") on a plot squeezed by its legend in a 720-pixel window ran
-past the plot's top and was cut there without a mark.
+past the plot's top and was cut there without a mark. A title may name a short form ("σ_k" for
+"singular value σ_k"), which the axis shows instead where the whole title does not fit: on a stage at
+1.5× in a 1280×720 window "singul…" and "recove…" told a room nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-__all__ = ["DecadeAxis", "decade_axes", "minor_mantissas"]
+__all__ = ["DecadeAxis", "decade_axes", "minor_mantissas", "set_axis_title"]
 
 #: The mantissas labelled at each density, densest first, with the narrowest gap (in decades)
 #: between two neighbouring labels of the set (the ends of a decade included).
@@ -44,6 +46,15 @@ class DecadeAxis(pg.AxisItem):
     no longer than the axis."""
 
     _titled_length_px = -1.0  # the axis length the title was last fitted to
+    _short_title: tuple[str, str] | None = None  # (whole title, its short form) from set_title
+
+    def set_title(self, text: str, short: str = "") -> None:
+        """The axis title, and the ``short`` form shown instead where the whole one is too long.
+
+        The short form belongs to this title: a later ``setLabel`` with another text drops it.
+        """
+        self._short_title = (text, short) if short else None
+        self.setLabel(text)
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         """pyqtgraph's levels, with a decade level first whenever the range holds a decade.
@@ -88,7 +99,7 @@ class DecadeAxis(pg.AxisItem):
         super().drawPicture(p, axisSpec, stroked, textSpecs)
 
     def _updateLabel(self):
-        """pyqtgraph's title, cut with "…" to the axis's length where it is longer."""
+        """pyqtgraph's title; where it is longer than the axis, its short form, else cut with "…"."""
         self._titled_length_px = self._length_px()
         super()._updateLabel()
         full = self.labelString()
@@ -96,10 +107,18 @@ class DecadeAxis(pg.AxisItem):
         if room <= 0 or self.label.boundingRect().width() <= room:  # not laid out yet, or it fits
             self.setToolTip("")
             return
-        kept = _longest_fitting(len(self.labelText), lambda n: self._title_fits(self._title_cut(n)))
-        self.label.setHtml(self._title_html(self._title_cut(kept)))
+        text = self._short_form() or self.labelText
+        if not self._title_fits(text):
+            text = _cut(text, _longest_fitting(len(text), lambda n: self._title_fits(_cut(text, n))))
+        self.label.setHtml(self._title_html(text))
         self.setToolTip(QtGui.QTextDocumentFragment.fromHtml(full).toPlainText().strip())
         self._adjustSize()
+
+    def _short_form(self) -> str:
+        """The short form given with the title on show ("" when none was, or the title changed since)."""
+        if self._short_title is None or self._short_title[0] != self.labelText:
+            return ""
+        return self._short_title[1]
 
     def resizeEvent(self, ev=None):
         if self.label is not None and self.labelText and self._length_px() != self._titled_length_px:
@@ -108,14 +127,11 @@ class DecadeAxis(pg.AxisItem):
 
     @property
     def shown_title(self) -> str:
-        """The axis title as drawn (cut with "…" where the axis is shorter than it)."""
+        """The axis title as drawn: whole, its short form, or cut with "…" where the axis is shorter."""
         return self.label.toPlainText().strip() if self.label is not None else ""
 
     def _title_room_px(self) -> float:
         return self._length_px() - _TITLE_MARGIN_PX
-
-    def _title_cut(self, kept: int) -> str:
-        return self.labelText[:kept].rstrip() + "…"
 
     def _title_html(self, text: str) -> str:
         full_text = self.labelText
@@ -166,6 +182,11 @@ def _longest_fitting(most: int, fits) -> int:
     return low
 
 
+def _cut(text: str, kept: int) -> str:
+    """The first ``kept`` characters of ``text`` with "…" for the rest."""
+    return text[:kept].rstrip() + "…"
+
+
 def _line_as_rect(pen: QtGui.QPen, start, end) -> QtCore.QRectF | None:
     """The rectangle a translucent, solid, axis-aligned line strokes (its caps included); None otherwise."""
     solid = pen.style() == QtCore.Qt.PenStyle.SolidLine
@@ -192,3 +213,9 @@ def _mantissa(log_value: float) -> int:
 def decade_axes() -> dict[str, DecadeAxis]:
     """Axis items for a PlotWidget's left and bottom sides (the two a plot shows by default)."""
     return {side: DecadeAxis(side) for side in ("left", "bottom")}
+
+
+def set_axis_title(plot: pg.PlotItem, side: str, text: str, short: str = "") -> None:
+    """Title one of the plot's axes (a :class:`DecadeAxis`), with the ``short`` form it falls back to."""
+    plot.getAxis(side).set_title(text, short)
+    plot.showAxis(side)

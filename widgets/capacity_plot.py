@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.widgets.axes import DecadeAxis
+from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_label
@@ -65,7 +65,7 @@ class CapacityPlot(PlotPanel):
         self.plot.scene().addItem(self.right)
         axis = self.plot.getAxis("right")
         axis.linkToView(self.right)
-        axis.setLabel("accuracy (dashed)")
+        axis.set_title("accuracy (dashed)", "accuracy")
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
@@ -232,12 +232,12 @@ class CapacityPlot(PlotPanel):
             return
         self._estimate_note = note
         if self.in_steps_mode:
-            self.plot.setLabel("left", self._steps_label())
+            self._title_steps_axis()
 
-    def _steps_label(self) -> str:
-        if self._estimate_note:  # short enough for a 720-pixel window; the caption says how
-            return "≈ recovered (solid)"
-        return "recovered (solid)"
+    def _title_steps_axis(self) -> None:
+        """Recovered items on the left axis, "≈" when they are estimates (the caption says how)."""
+        sign = "≈ " if self._estimate_note else ""
+        set_axis_title(self.plot, "left", f"{sign}recovered (solid)", f"{sign}recovered")
 
     def set_faded(self, lane: int, steps, recovered, names: str | LaneNames | None = None) -> None:
         """Another branch's recovered items of a lane, drawn faint (empty: none); ``names``: the lane's
@@ -326,12 +326,15 @@ class CapacityPlot(PlotPanel):
         y_label: str,
         log_x: bool,
         log_y: bool,
+        y_short: str = "",
     ) -> None:
-        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines."""
+        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines; ``y_short``
+        is the y title a short axis shows."""
         self.clear_sweep()
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
+        log_note = " (log)" if log_y else ""
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
-        self.plot.setLabel("left", y_label + (" (log)" if log_y else ""))
+        set_axis_title(self.plot, "left", y_label + log_note, y_short + log_note if y_short else "")
         self._sweep_x_label = x_label
         xs, ys = [], []
         for lane, label, x, mean, lo, hi in curves:
@@ -444,7 +447,7 @@ class CapacityPlot(PlotPanel):
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.getAxis("left").setTicks(None)
             self.plot.setLabel("bottom", "step")
-            self.plot.setLabel("left", self._steps_label())
+            self._title_steps_axis()
             self.reset_range()
         self.set_running(False)
 

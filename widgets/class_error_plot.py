@@ -17,6 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.hover import HoverReadout
@@ -304,7 +305,7 @@ class ClassErrorPlot(PlotPanel):
             self.plot.setLogMode(x=True, y=False)
             self._draw_smoothed()  # thinned for the rank range just set
             self.plot.setLabel("bottom", self._rank_axis_label())
-            self.plot.setLabel("left", _ERROR_AXIS)
+            set_axis_title(self.plot, "left", _ERROR_AXIS, "error")
 
     def set_sample_note(self, note: str) -> None:
         """Say on the rank axis that only some classes were evaluated (``""``: all were)."""

@@ -122,6 +122,7 @@ class PlotPanel(QtWidgets.QWidget):
         layout.addLayout(self._header)
         layout.addWidget(self.plot_widget, 1)
         self.modes: dict[str, ModeBox] = {}
+        self._on_stage = False  # drawn in a presentation style: mode boxes that do not apply are left out
         self._legend_lanes: tuple[tuple[int, str], ...] = ()  # named under the plot (a panel alone)
         self._lane_legend_item: pg.LegendItem | None = None
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
@@ -152,6 +153,7 @@ class PlotPanel(QtWidgets.QWidget):
         )
         self._header.addWidget(combo)
         self.modes[name] = combo
+        combo.installEventFilter(self)  # its enabled state decides whether a stage shows it
         return combo
 
     def mode(self, name: str) -> str:
@@ -178,6 +180,8 @@ class PlotPanel(QtWidgets.QWidget):
         """
         colours = style.colours
         self.plot_widget.setBackground(colours.background)
+        self._on_stage = style != StageStyle()
+        self._show_applying_modes()
         style_axes(self.plot, style)
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(TITLE_PT))
@@ -277,7 +281,21 @@ class PlotPanel(QtWidgets.QWidget):
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         if watched is self.plot_widget and event.type() == QtCore.QEvent.Type.Resize:
             self._place_placeholder()
+        elif event.type() == QtCore.QEvent.Type.EnabledChange and watched in self.modes.values():
+            self._show_applying_modes()
         return super().eventFilter(watched, event)
+
+    def _show_applying_modes(self) -> None:
+        """At the desk every mode box shows, greyed where it does not apply (so it can be found); on
+        a stage those are left out: greyed text tells a room nothing, and the room it took cut the
+        boxes that do apply ("error vs r…" beside "mean e…" and "lane 0" at 1280×720)."""
+        for box in self.modes.values():
+            box.setVisible(box.isEnabledTo(self) or not self._on_stage)
+
+    @property
+    def shown_modes(self) -> tuple[str, ...]:
+        """The names of the mode boxes the header shows."""
+        return tuple(name for name, box in self.modes.items() if not box.isHidden())
 
     def _place_placeholder(self) -> None:
         width = max(self.plot_widget.width() * 2 // 3, 120)

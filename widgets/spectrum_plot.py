@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
@@ -44,7 +45,7 @@ class SpectrumPlot(PlotPanel):
         self.add_mode("view", VIEWS, "which matrices' singular values to draw")
         self.plot.setLogMode(x=False, y=True)
         self.plot.setLabel("bottom", "index k")
-        self.plot.setLabel("left", "singular value σ_k")
+        set_axis_title(self.plot, "left", "singular value σ_k", "σ_k")
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.plot.disableAutoRange()
         self.hover = HoverReadout(self.plot)

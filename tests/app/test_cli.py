@@ -266,6 +266,15 @@ def test_sweep_prints_curves_and_writes_tables(capsys, tmp_path, monkeypatch):
     assert (tmp_path / "out" / "points.csv").read_text().count(",True") == 4 * 9
 
 
+def test_a_momentum_sweep_says_at_which_step_it_reads_the_alignment(capsys, tmp_path, monkeypatch):
+    """Its points run the run's length: "at the last step" left the reader to guess which."""
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "cache"))
+    argv = ["sweep", "--preset", "momentum_order", "--axis", "mu", "--set", "run.steps=6", "--no-progress"]
+    argv += ["--set", "task.rows=12", "--set", "task.cols=10", "--workers", "1"]
+    assert main(argv) == 0
+    assert "alignment A(update) at step 6 against momentum μ" in capsys.readouterr().out
+
+
 def test_sweep_refuses_axes_the_task_cannot_sweep(capsys):
     assert main(["sweep", "--axis", "mu", "--no-progress"]) == 2
     assert "sweep = 'mu'" in capsys.readouterr().err

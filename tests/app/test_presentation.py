@@ -45,7 +45,7 @@ def test_presentation_hides_the_chrome_scales_the_stage_and_comes_back(qtbot):
 
 def test_scale_and_theme_apply_while_presenting(qtbot):
     app = open_app(qtbot)
-    app.window.resize(1920, 1080)  # room for 3×
+    app.window.resize(2560, 1440)  # room for 3×
     app.presentation.set_active(True)
     app.presentation.set_scale(3.0)
     app.presentation.set_theme("dark")
@@ -65,7 +65,7 @@ def test_a_message_on_the_stage_is_as_large_as_the_stage(qtbot):
     app = open_app(qtbot)
     label = app.views.message.label
     desk_pt = label.font().pointSizeF()
-    app.window.resize(1920, 1080)  # room for 3×
+    app.window.resize(2560, 1440)  # room for 3×
     app.views.message.show_message("Reached the run's 15 steps and paused; press play to go on.", "info")
     app.presentation.set_active(True)
     app.presentation.set_scale(3.0)
@@ -239,31 +239,74 @@ def test_at_3x_the_stage_stays_within_a_1280_px_window(qtbot):
 
 
 def test_a_scale_the_window_cannot_hold_is_drawn_smaller_and_the_menu_says_so(qtbot):
-    """At 3× in a 1280×720 window the plots were left some 30 pixels tall."""
+    """At 3× in a 1280×720 window the plots were left some 30 pixels tall; at 2×, some 100."""
     app = open_app(qtbot)
     app.window.resize(1280, 720)
     app.presentation.set_scale(3.0)  # chosen at the desk, where the menu is: it says so at once
-    assert "3× (2× fits this window)" in app.presentation.scale_texts
+    assert "3× (1.5× fits this window)" in app.presentation.scale_texts
     app.presentation.set_active(True)
-    assert stage_style().scale == 2.0 and app.presentation.style.scale == 3.0
-    assert "3× (2× fits this window)" in app.presentation.scale_texts
+    assert stage_style().scale == 1.5 and app.presentation.style.scale == 3.0
+    assert "3× (1.5× fits this window)" in app.presentation.scale_texts
     wait_for_frame(qtbot, app)
     axis = app.views.spectrum.plot.getAxis("left")
-    assert axis.geometry().height() > 100  # the plot keeps its room
-    app.window.resize(1920, 1080)  # a larger screen: the chosen scale fits
+    assert axis.geometry().height() > 150  # the plot keeps its room
+    app.window.resize(1920, 1080)  # a larger screen: more of the chosen scale fits
+    qtbot.waitUntil(lambda: stage_style().scale == 2.0, timeout=5000)
+    assert "3× (2× fits this window)" in app.presentation.scale_texts
+    app.window.resize(2560, 1440)  # larger still: all of it
     qtbot.waitUntil(lambda: stage_style().scale == 3.0, timeout=5000)
     assert "3×" in app.presentation.scale_texts and not any("fits" in t for t in app.presentation.scale_texts)
     app.window.resize(1280, 720)
-    qtbot.waitUntil(lambda: stage_style().scale == 2.0, timeout=5000)
+    qtbot.waitUntil(lambda: stage_style().scale == 1.5, timeout=5000)
     app.presentation.set_active(False)
     assert stage_style() == StageStyle()
 
 
 @pytest.mark.parametrize(
-    ("size", "scale"), [((1280, 720), 2.0), ((1920, 1080), 3.0), ((1024, 768), 1.5), ((640, 360), 1.0)]
+    ("size", "scale"),
+    [((1280, 720), 1.5), ((1920, 1080), 2.0), ((2560, 1440), 3.0), ((1024, 768), 1.0), ((640, 360), 1.0)],
 )
 def test_the_scale_a_window_holds(size, scale):
     assert fitting_scale(*size) == scale
+
+
+def _cut_texts(app) -> list[str]:
+    """Every axis title, panel title and mode box on the stage that is drawn cut with "…"."""
+    views = app.views
+    cut = []
+    for panel in (views.spectrum, views.series, views.class_error, views.capacity):
+        texts = [panel.shown_title] + [panel.modes[name].shown_text for name in panel.shown_modes]
+        for side in ("left", "bottom", "right"):
+            axis = panel.plot.getAxis(side)
+            if axis.isVisible() and axis.labelText:
+                texts.append(axis.shown_title)
+        cut += [text for text in texts if text.endswith("…")]
+    return cut
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_at_the_scale_a_window_holds_nothing_on_the_stage_is_cut(qtbot, size):
+    """At 1.5× in 1280×720 the axes read "singular valu…", "recove…" and "accura…", and ③'s header
+    "error vs r…" beside two greyed boxes that do not apply to its view."""
+    app = open_app(qtbot)
+    app.window.resize(*size)
+    app.presentation.set_scale(3.0)  # drawn at what fits
+    app.presentation.set_active(True)
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    wait_for_frame(qtbot, app)
+    QtWidgets.QApplication.processEvents()
+    assert stage_style().scale == fitting_scale(*size)
+    assert _cut_texts(app) == []
+    for panel in (app.views.spectrum, app.views.series, app.views.class_error, app.views.capacity):
+        assert panel.plot.getViewBox().height() > 150
+    class_error = app.views.class_error
+    assert class_error.shown_modes == ("view",)  # "error vs rank": the heat map's boxes are left out
+    class_error.set_mode("view", "heatmap")
+    assert set(class_error.shown_modes) == set(class_error.modes)  # they apply now, and show
+    app.presentation.set_active(False)
+    class_error.set_mode("view", "curves")
+    assert set(class_error.shown_modes) == set(class_error.modes)  # at the desk they show, greyed
 
 
 def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_loss():

@@ -4,7 +4,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from muonscope.widgets.axes import DecadeAxis
+from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.mode_box import ElidingCombo
 from muonscope.widgets.series_plot import SeriesPlot
@@ -115,6 +115,25 @@ def test_an_axis_title_longer_than_its_axis_is_cut_with_a_mark_and_whole_in_the_
     widget.resize(300, 600)  # room again: the whole title comes back
     qtbot.waitUntil(lambda: axis.shown_title == "items recovered after one step (log)", timeout=5000)
     assert axis.toolTip() == ""
+
+
+def test_a_short_axis_shows_the_titles_short_form_and_the_whole_one_where_there_is_room(qtbot):
+    widget = pg.PlotWidget(axisItems={"left": DecadeAxis("left")})
+    qtbot.addWidget(widget)
+    widget.resize(300, 90)
+    axis = widget.getAxis("left")
+    set_axis_title(widget.getPlotItem(), "left", "singular value σ_k of the buffer", "σ_k")
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: axis.shown_title == "σ_k", timeout=5000)
+    assert axis.toolTip() == "singular value σ_k of the buffer"
+    widget.resize(300, 600)
+    qtbot.waitUntil(lambda: axis.shown_title == "singular value σ_k of the buffer", timeout=5000)
+    widget.resize(300, 90)
+    qtbot.waitUntil(lambda: axis.shown_title == "σ_k", timeout=5000)
+    widget.setLabel("left", "items recovered after one step (log)")  # another title: its own form
+    qtbot.waitUntil(lambda: axis.shown_title.endswith("…"), timeout=5000)
+    assert "items recovered after one step (log)".startswith(axis.shown_title[:-1].rstrip())
 
 
 def test_a_title_that_fits_is_left_whole(qtbot):
