@@ -12,7 +12,7 @@ from typing import Any
 
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
 from muonscope.engine.fields import FieldSpec
-from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.optim.registry import OPTIMIZERS, lane_field_problem
 from muonscope.engine.task_kinds import EMBEDDING_FAMILIES, TASK_KINDS, view_problem
 from muonscope.widgets.lane_table import LaneFieldSpec
 from muonscope.widgets.task_panel import TaskFieldSpec
@@ -97,23 +97,8 @@ def lane_values(lane: LaneConfig) -> dict[str, Any]:
 
 def lane_field_states(lane: LaneConfig) -> dict[str, tuple[bool, str]]:
     """(enabled, reason) for every lane control, from the optimizer's declared fields."""
-    spec = OPTIMIZERS[lane.optimizer]
-    states = {name: (True, "") for name in LANE_CONTROLS}
-    if "order" not in spec.uses:
-        states["order"] = (
-            False,
-            f"{spec.title} applies momentum directly: there is no map to place it around",
-        )
-    for name in ("polar", "ns_steps", "lam"):
-        if name not in spec.uses:
-            states[name] = (False, "only Muon orthogonalises its update")
-    if "polar" in spec.uses and lane.polar != "ns":
-        states["ns_steps"] = (False, "only the Newton–Schulz map (polar = ns) has iteration steps")
-    if "polar" in spec.uses and lane.polar != "reg":
-        states["lam"] = (False, "λ belongs to the regularised polar map (polar = reg)")
-    if lane.order == "none" and "order" in spec.uses:
-        states["momentum"] = (False, "momentum order is none: no buffer, so μ has no effect")
-    return states
+    problems = {name: lane_field_problem(lane, name) for name in LANE_CONTROLS}
+    return {name: (not problem, problem) for name, problem in problems.items()}
 
 
 def task_values(task: TaskConfig) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from muonscope.engine.config import MAX_LANES, ExperimentConfig, lane_from_dict
+from muonscope.engine.config import MAX_LANES, ExperimentConfig, lane_from_dict, parse_field_path
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.optim.registry import lane_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 
 __all__ = [
@@ -33,12 +34,13 @@ __all__ = [
     "check_output_file",
     "check_workers",
     "check_writable",
+    "lane_fields_named",
     "named_preset",
     "open_executor",
     "overrides",
     "parse_lane_fields",
-    "parse_lane_spec",
     "parse_value",
+    "refuse_fields_without_effect",
     "table_format",
     "usable_workers",
 ]
@@ -79,11 +81,6 @@ def _bounded(text: str, option: str) -> str:
     return text
 
 
-def parse_lane_spec(spec: str, where: str) -> Any:
-    """``optimizer=muon,order=pre`` → a validated LaneConfig; each key at most once."""
-    return lane_from_dict(parse_lane_fields(spec, where), where)
-
-
 def parse_lane_fields(spec: str, where: str) -> dict[str, Any]:
     """``optimizer=muon,order=pre`` → {"optimizer": "muon", "order": "pre"}; each key at most once."""
     fields: dict[str, Any] = {}
@@ -98,6 +95,40 @@ def parse_lane_fields(spec: str, where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}.{key}", spec, "is given twice; give each key once")
         fields[key] = parse_value(value.strip(), f"{where}.{key}")
     return fields
+
+
+#: A lane field typed on the command line: (where it was typed, lane index, field, value).
+NamedLaneField = tuple[str, int, str, Any]
+
+
+def lane_fields_named(lane_specs: list[dict[str, Any]], sets: list[tuple[str, Any]]) -> list[NamedLaneField]:
+    """The lane fields the i-th --lane spec (lane i) and the ``lanes[i].NAME`` --set items name."""
+    named = [
+        (f"--lane[{index}].{name}", index, name, value)
+        for index, fields in enumerate(lane_specs)
+        for name, value in fields.items()
+    ]
+    for key, value in sets:
+        section, index, name = parse_field_path(key)
+        if section == "lanes":
+            named.append((key, index, name, value))
+    return named
+
+
+def refuse_fields_without_effect(lanes: tuple[Any, ...], named: list[NamedLaneField]) -> None:
+    """Refuse a lane field typed for a lane that, as it ends up, does not read it.
+
+    ``--lane optimizer=sgd,polar=ns`` ran plain SGD and said nothing; ``--lane optimizer=muon,
+    ns_steps=3`` ran the exact polar map. Fields are checked on the lanes after every option, so
+    ``--lane polar=ns --set lanes[0].optimizer=muon`` is a Muon lane that reads its polar map.
+    """
+    for where, index, name, value in named:
+        if not 0 <= index < len(lanes):
+            continue
+        problem = lane_field_problem(lanes[index], name)
+        if problem:
+            lane = f"lane {index} ({lanes[index].display_label()})"
+            raise ConfigError(where, value, f"has no effect on {lane}: {problem}")
 
 
 def overrides(items: list[str]) -> list[tuple[str, Any]]:
@@ -122,15 +153,18 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     """The config a ``run`` or ``sweep`` describes: preset or file, then --lane, --set and --steps."""
     preset = named_preset(args)
     config = preset.config
-    if args.lane:
-        if len(args.lane) > MAX_LANES:
-            raise ConfigError("--lane", len(args.lane), f"at most {MAX_LANES} lanes")
-        lanes = tuple(parse_lane_spec(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane))
+    lane_specs = [parse_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
+    if lane_specs:
+        if len(lane_specs) > MAX_LANES:
+            raise ConfigError("--lane", len(lane_specs), f"at most {MAX_LANES} lanes")
+        lanes = tuple(lane_from_dict(fields, f"--lane[{i}]") for i, fields in enumerate(lane_specs))
         config = ExperimentConfig(task=config.task, lanes=lanes, run=config.run)
-    config = config.with_values(_overrides(args.set))
+    sets = _overrides(args.set)
+    config = config.with_values(sets)
     steps = getattr(args, "steps", None)
     if steps is not None:
         config = config.with_value("run.steps", steps)
+    refuse_fields_without_effect(config.lanes, lane_fields_named(lane_specs, sets))
     return replace(preset, config=config), config
 
 

@@ -21,8 +21,10 @@ from muonscope.app.config_args import (
     branch_of,
     build_config,
     check_writable,
+    lane_fields_named,
     overrides,
     parse_lane_fields,
+    refuse_fields_without_effect,
     table_format,
 )
 from muonscope.app.progress import ProgressBar
@@ -146,10 +148,15 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
         raise ConfigError(
             "--steps", target, f"must be at least the session's step {session.step} (go back with --rewind K)"
         )
-    from muonscope.engine.changes import change_notes
+    from muonscope.engine.changes import apply_change, change_notes
 
     changes = _resume_changes(session.config, args)
     notes = change_notes(session.experiment.queued_config, changes)  # refuses a change not allowed
+    changed = session.experiment.queued_config
+    for change in changes:
+        changed = apply_change(changed, change).config
+    lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
+    refuse_fields_without_effect(changed.lanes, lane_fields_named(lane_specs, overrides(args.set)))
     for change in changes:
         session.apply(change)
     for note in notes:

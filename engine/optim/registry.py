@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from muonscope.engine.optim.rules import LaneState, Momentum
 
-__all__ = ["OPTIMIZERS", "LaneSettings", "OptimizerSpec", "PolarKey", "momentum_of"]
+__all__ = ["OPTIMIZERS", "LaneSettings", "OptimizerSpec", "PolarKey", "lane_field_problem", "momentum_of"]
 
 
 class LaneSettings(Protocol):
@@ -192,3 +192,41 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         ),
     )
 }
+
+
+#: Lane fields every lane reads, whatever its optimizer.
+_ALWAYS_READ = frozenset({"optimizer", "lr", "label"})
+_POLAR_FIELDS = frozenset({"polar", "ns_steps", "lam", "ns_dtype"})
+
+
+def lane_field_problem(lane: LaneSettings, name: str) -> str:
+    """Why lane field ``name`` has no effect on ``lane`` ("" when it has one).
+
+    The controls disable such a field with this reason; the command line refuses a field named
+    there that would be dropped silently (``--lane optimizer=sgd,polar=ns`` ran plain SGD).
+    """
+    spec = OPTIMIZERS[lane.optimizer]
+    if name in _ALWAYS_READ:
+        return ""
+    if name not in spec.uses:
+        return _unread_reason(spec, name)
+    if name in ("ns_steps", "ns_dtype") and lane.polar != "ns":
+        return "only the Newton–Schulz map (polar = ns) has iteration steps"
+    if name == "lam" and lane.polar != "reg":
+        return "λ belongs to the regularised polar map (polar = reg)"
+    if name in ("momentum", "nesterov", "buffer") and "order" in spec.uses and lane.order == "none":
+        return "momentum order is none: no buffer, so μ has no effect"
+    return ""
+
+
+def _unread_reason(spec: OptimizerSpec, name: str) -> str:
+    """Why an optimizer's rule does not read lane field ``name`` at all."""
+    if name == "order":
+        return f"{spec.title} applies momentum directly: there is no map to place it around"
+    if name in _POLAR_FIELDS:
+        return "only Muon orthogonalises its update"
+    if name in ("beta2", "eps"):
+        return "only Adam keeps a second moment (β₂, ε)"
+    if name in ("nesterov", "buffer"):
+        return f"{spec.title} keeps its own moment estimates, not a momentum buffer"
+    return f"{spec.title} does not read it"

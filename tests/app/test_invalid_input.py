@@ -133,6 +133,16 @@ CASES = [
     (["run", "--lane", "optimizer=sgd,nesterov=yes"], "--lane[0].nesterov = 'yes'"),
     (["run", "--lane", "label=a\nb"], "--lane[0].label = 'a\\nb' is not allowed: must be a single line"),
     (["run"] + ["--lane", "optimizer=sgd"] * 9, "--lane = 9"),
+    # a lane field the lane does not read ran as if never typed
+    (
+        ["run", "--lane", "optimizer=sgd,polar=exact"],
+        "--lane[0].polar = 'exact' is not allowed: has no effect on lane 0 (SGD μ=0.9 sum lr=0.5): only Muon",
+    ),
+    (["run", "--lane", "optimizer=muon,ns_steps=3"], "--lane[0].ns_steps = 3 is not allowed: has no effect"),
+    (["run", "--lane", "optimizer=adam,nesterov=true"], "--lane[0].nesterov = True is not allowed: has no"),
+    (["run", "--lane", "optimizer=muon,order=none,momentum=0.9"], "--lane[0].momentum = 0.9 is not allowed"),
+    (["run", "--set", "lanes[0].eps=1e-6"], "lanes[0].eps = 1e-06 is not allowed: has no effect on lane 0"),
+    (["run", "--set", "lanes[0].optimizer=muon", "--set", "lanes[0].beta2=0.9"], "lanes[0].beta2 = 0.9"),
     # ---- other run options
     (["run", "--steps", "-5"], "run.steps = -5"),
     (["run", "--steps", "10000000000"], "run.steps = 10000000000"),

@@ -145,6 +145,19 @@ def test_a_rate_given_with_a_switch_on_resume_holds_whatever_the_order(capsys, s
     assert err == "muonscope: lane 0: SGD → SignGD, buffer sum → ema (SignGD's default)\n"  # not lr 0.01
 
 
+def test_a_field_of_the_optimizer_a_lane_switches_to_on_resume_is_read(capsys, saved):
+    """The fields are checked on the lane as the options leave it: Muon reads its polar map."""
+    argv = ["--resume", saved["s30"], "--lane", "polar=ns,ns_steps=3", "--set", "lanes[0].optimizer=muon"]
+    lane = json.loads(_ok_with_notes(_run(capsys, *argv, "--steps", "31", *QUIET)))["config"]["lanes"][0]
+    assert (lane["optimizer"], lane["polar"], lane["ns_steps"]) == ("muon", "ns", 3)
+
+
+def _ok_with_notes(result: tuple[int, str, str]) -> str:
+    code, out, err = result
+    assert code == 0, err
+    return out
+
+
 def test_an_empty_lane_spec_on_resume_leaves_that_lane_so_a_later_one_can_be_added(capsys, saved):
     def report(*argv: str) -> dict:
         return json.loads(_ok(_run(capsys, "--resume", saved["lanes"], *argv, "--steps", "26", *QUIET)))
@@ -473,6 +486,12 @@ def test_rewind_without_resume_is_refused(capsys):
         (("--set", "lanes[0].lr=-1", "--steps", "70"), ("lanes[0].lr = -1",)),
         (("--lane", "optimizer=rmsprop"), ("lanes[0].optimizer = 'rmsprop'",)),
         (("--rewind", "10", "--steps", "5"), ("--steps = 5", "step 10")),
+        (
+            ("--set", "lanes[0].polar=ns", "--steps", "70"),
+            ("lanes[0].polar = 'ns'", "lane 0 (SGD", "only Muon"),
+        ),
+        (("--lane", "ns_steps=3", "--steps", "70"), ("--lane[0].ns_steps = 3", "has no effect on lane 0")),
+        (("--lane", "", "--lane", "", "--lane", "optimizer=adam,buffer=sum"), ("--lane[2].buffer = 'sum'",)),
     ],
 )
 def test_resume_refuses_what_cannot_apply(capsys, saved, tmp_path, argv, names):

@@ -235,3 +235,51 @@ def test_the_state_an_optimizer_declares_is_the_state_its_rule_keeps(name, momen
     kept = [t for t in (state.buffer, state.second_moment) if t is not None]
     assert all(t.shape == (8, 8) for t in kept)
     assert len(kept) == spec.state_matrices(lane)
+
+
+#: Another valid value for each lane field, to see whether changing it changes anything.
+_OTHER_VALUE = {
+    "momentum": lambda v: 0.5 if v != 0.5 else 0.8,
+    "order": lambda v: "post" if v != "post" else "pre",
+    "nesterov": lambda v: not v,
+    "polar": lambda v: "ns" if v != "ns" else "exact",
+    "ns_steps": lambda v: 2 if v != 2 else 3,
+    "lam": lambda v: 0.5 if v != 0.5 else 0.25,
+    "buffer": lambda v: "sum" if v != "sum" else "ema",
+    "beta2": lambda v: 0.9 if v != 0.9 else 0.99,
+    "eps": lambda v: 0.1 if v != 0.1 else 0.2,
+    "ns_dtype": lambda v: "float32" if v != "float32" else "float64",
+}
+#: Lanes whose ignored fields are checked: each optimizer with its defaults, and Muon and SignGD with
+#: other settings that change which fields are idle (no buffer; each polar map).
+_IDLE_FIELD_LANES = [{"optimizer": name} for name in OPTIMIZERS] + [
+    {"optimizer": "muon", "order": "none"},
+    {"optimizer": "muon", "polar": "reg"},
+    {"optimizer": "muon", "polar": "ns"},
+    {"optimizer": "signgd", "order": "none", "momentum": 0.9},
+]
+
+
+@pytest.mark.parametrize(
+    "settings", _IDLE_FIELD_LANES, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items())
+)
+def test_a_field_said_to_have_no_effect_leaves_every_step_as_it_was(settings):
+    """What the controls grey out and the command line refuses must really change nothing."""
+    from muonscope.engine import Experiment, ExperimentConfig, RunConfig, TaskConfig
+    from muonscope.engine.optim.registry import lane_field_problem
+
+    task = TaskConfig(d=8, n_items=24, alpha=1.2, batch_size=8)
+    run = RunConfig(eval_every=1_000_000, spectra_every=1_000_000)
+
+    def weights_after_steps(lane: LaneConfig) -> torch.Tensor:
+        experiment = Experiment(ExperimentConfig(task=task, lanes=(lane,), run=run))
+        experiment.step(3)
+        return experiment.weights.clone()
+
+    lane = lane_from_dict(settings)
+    idle = [name for name in _OTHER_VALUE if lane_field_problem(lane, name)]
+    assert idle  # every lane here ignores something
+    base = weights_after_steps(lane)
+    for name in idle:
+        changed = lane_from_dict({**settings, name: _OTHER_VALUE[name](getattr(lane, name))})
+        assert torch.equal(weights_after_steps(changed), base), name
