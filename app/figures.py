@@ -20,7 +20,6 @@ from typing import NamedTuple
 import numpy as np
 
 from muonscope.engine.reproduce import Curve, Reproduction
-from muonscope.widgets.ranges import log_ticks
 
 __all__ = [
     "Figure",
@@ -119,6 +118,7 @@ def render_figure(figure: Figure, path: Path) -> Path:
     import pyqtgraph as pg
     from PySide6 import QtWidgets
 
+    from muonscope.widgets.axes import decade_axes
     from muonscope.widgets.theme import configure_pyqtgraph
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -129,7 +129,7 @@ def render_figure(figure: Figure, path: Path) -> Path:
     view.resize(PANEL_SIZE[0] * len(figure.panels), PANEL_SIZE[1] + 30 + legend_px)
     view.addLabel(f"<b>{html.escape(figure.title)}</b>", row=0, col=0, colspan=len(figure.panels))
     for column, panel in enumerate(figure.panels):
-        plot = view.addPlot(row=1, col=column)
+        plot = view.addPlot(row=1, col=column, axisItems=decade_axes())
         legend = pg.LegendItem(labelTextSize="8pt", colCount=LEGEND_COLUMNS)
         view.addItem(legend, row=2, col=column)
         _draw_panel(plot, legend, panel)
@@ -217,8 +217,7 @@ def _set_axes(plot, panel: Panel, x: np.ndarray, y: np.ndarray) -> None:
             plot.setXRange(lo - pad, hi + pad, padding=0)
         else:
             plot.setYRange(lo - pad, hi + pad, padding=0)
-        if log:
-            plot.getAxis(side).setTicks([log_ticks(lo - pad, hi + pad)])
+        plot.getAxis(side).set_log_mapped(log)
 
 
 def _band(plot, series, panel: Panel) -> None:

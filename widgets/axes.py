@@ -10,14 +10,21 @@ The axis title is cut to the axis's length with "…" (whole in the axis's toolt
 past the plot's top and was cut there without a mark. A title may name a short form ("σ_k" for
 "singular value σ_k"), which the axis shows instead where the whole title does not fit: on a stage at
 1.5× in a 1280×720 window "singul…" and "recove…" told a room nothing.
+
+Data a plot maps to log10 itself (sweeps, whose bands and guides live in those units) get their
+ticks here as well, from the densest set whose labels fit the axis as it is now sized
+(:meth:`DecadeAxis.set_log_mapped`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
+
+from muonscope.widgets.ranges import log_tick_sets
 
 __all__ = ["DecadeAxis", "decade_axes", "minor_mantissas", "set_axis_title"]
 
@@ -47,6 +54,7 @@ class DecadeAxis(pg.AxisItem):
 
     _titled_length_px = -1.0  # the axis length the title was last fitted to
     _short_title: tuple[str, str] | None = None  # (whole title, its short form) from set_title
+    _log_mapped = False  # the data are log10 values: ticks from log_tick_sets, fitted at each draw
 
     def set_title(self, text: str, short: str = "") -> None:
         """The axis title, and the ``short`` form shown instead where the whole one is too long.
@@ -55,6 +63,50 @@ class DecadeAxis(pg.AxisItem):
         """
         self._short_title = (text, short) if short else None
         self.setLabel(text)
+
+    def set_log_mapped(self, log_mapped: bool) -> None:
+        """Whether the plot draws log10 of its data on this axis: then ticks sit at decades (with
+        2×, 5× where there is room, every 2nd, 5th … decade where there is not) labelled in data units."""
+        self._log_mapped = log_mapped
+        self.setTicks(None)
+
+    def generateDrawSpecs(self, p):
+        if self._log_mapped:
+            self._tickLevels = [self._fitting_log_ticks()]  # chosen for the axis's length at this draw
+        return super().generateDrawSpecs(p)
+
+    def _fitting_log_ticks(self) -> list[tuple[float, str]]:
+        """The densest of :func:`log_tick_sets` for the axis's range that puts two or more labels on
+        the axis (pyqtgraph drops one that would reach past its ends) without any two touching."""
+        low, high = sorted(self.range)
+        length_px = self._length_px()
+        if high <= low or length_px <= 0:
+            return []
+        metrics = QtGui.QFontMetricsF(self.style["tickFont"] or QtGui.QFont())
+        vertical = self.orientation in ("left", "right")
+        gap_px = metrics.averageCharWidth()
+
+        def shown(ticks: list[tuple[float, str]]) -> list[tuple[float, float]]:
+            """(centre, half extent) in pixels of the labels that lie wholly on the axis."""
+            spans = []
+            for value, label in ticks:
+                half_px = (metrics.height() if vertical else metrics.horizontalAdvance(label)) / 2
+                at_px = (value - low) / (high - low) * length_px
+                if half_px <= at_px <= length_px - half_px:
+                    spans.append((at_px, half_px))
+            return spans
+
+        def apart(spans: list[tuple[float, float]]) -> bool:
+            return all(b[0] - a[0] >= a[1] + b[1] + gap_px for a, b in itertools.pairwise(spans))
+
+        fallback: list[tuple[float, str]] = []
+        for ticks in log_tick_sets(low, high):
+            spans = shown(ticks)
+            if apart(spans) and len(spans) >= 2:
+                return ticks
+            if apart(spans) and spans and not fallback:
+                fallback = ticks  # one label, where no set fits two
+        return fallback
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         """pyqtgraph's levels, with a decade level first whenever the range holds a decade.

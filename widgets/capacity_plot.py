@@ -21,7 +21,7 @@ from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_labe
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
-from muonscope.widgets.ranges import StableRange, log_ticks, step_axis_end
+from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen
 
@@ -329,12 +329,12 @@ class CapacityPlot(PlotPanel):
         y_short: str = "",
     ) -> None:
         """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines; ``y_short``
-        is the y title a short axis shows."""
+        is the y title a short axis shows (without "(log)": its labels, 1, 10, 100, say so)."""
         self.clear_sweep()
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
         log_note = " (log)" if log_y else ""
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
-        set_axis_title(self.plot, "left", y_label + log_note, y_short + log_note if y_short else "")
+        set_axis_title(self.plot, "left", y_label + log_note, y_short)
         self._sweep_x_label = x_label
         xs, ys = [], []
         for lane, label, x, mean, lo, hi in curves:
@@ -417,7 +417,7 @@ class CapacityPlot(PlotPanel):
             lo, hi = float(values.min()), float(values.max())
             pad = 0.08 * (hi - lo) if hi > lo else 0.5
             setter(lo - pad, hi + pad, padding=0)
-            self.plot.getAxis(side).setTicks([log_ticks(lo - pad, hi + pad)] if log else None)
+            self.plot.getAxis(side).set_log_mapped(log)
 
     def set_ray(self, curves: list[tuple[int, str, np.ndarray, np.ndarray]]) -> None:
         """(lane, label, Δ along the ray, loss) per lane."""
@@ -428,6 +428,7 @@ class CapacityPlot(PlotPanel):
             "population loss",
             False,
             True,
+            y_short="loss",
         )
 
     def _apply_mode(self) -> None:
@@ -444,8 +445,8 @@ class CapacityPlot(PlotPanel):
         self._fit_legend_row()
         self.hover.clear()
         if steps:
-            self.plot.getAxis("bottom").setTicks(None)
-            self.plot.getAxis("left").setTicks(None)
+            self.plot.getAxis("bottom").set_log_mapped(False)
+            self.plot.getAxis("left").set_log_mapped(False)
             self.plot.setLabel("bottom", "step")
             self._title_steps_axis()
             self.reset_range()

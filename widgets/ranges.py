@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["StableRange", "log_ticks", "nice_ceiling", "step_axis_end"]
+__all__ = ["StableRange", "log_tick_sets", "log_ticks", "nice_ceiling", "step_axis_end"]
 
 
 def nice_ceiling(value: float) -> float:
@@ -83,21 +84,55 @@ class StableRange:
         return self.lo, self.hi
 
 
-def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """Ticks for data drawn as log10 values in [lo, hi]: decades, plus 2×, 3×, 5× on short spans.
+def log_tick_sets(lo: float, hi: float) -> Iterator[list[tuple[float, str]]]:
+    """Ticks for data drawn as log10 values in [lo, hi], densest first, for an axis to take the first
+    whose labels fit: decades with 2×, 3×, 5× on short spans, then every decade, then every 2nd,
+    3rd, 5th, 10th … decade (those at exponents divisible by the stride first, then the same stride
+    shifted: 10⁻⁸, 10⁻⁵, 10⁻² where 10⁻⁹, 10⁻⁶, 10⁻³, 1 would put both ends' labels past the axis),
+    down to strides that leave two decades or fewer.
 
     A span too short to hold two of those (sin Θ from 0.88 to 0.95) gets evenly spaced round values
-    instead: an axis with one label or none cannot be read.
+    instead: an axis with one label or none cannot be read. Ten decades on a 110-pixel axis at the
+    stage's font drew ten labels one over the other; the axis now takes every 5th.
     """
     span = hi - lo
-    mantissas = (1, 2, 3, 5) if span < 1.2 else (1, 2, 5) if span < 2.5 else (1,)
+    mantissa_sets = [(1, 2, 3, 5)] if span < 1.2 else [(1, 2, 5)] if span < 2.5 else []
+    for mantissas in mantissa_sets:
+        ticks = _decade_ticks(lo, hi, mantissas, stride=1)
+        if len(ticks) >= 2:
+            yield ticks
+    if len(_decade_ticks(lo, hi, (1,), stride=1)) < 2:
+        yield from (_round_ticks(10.0**lo, 10.0**hi, wanted) for wanted in (4, 2))
+        return
+    for stride in _DECADE_STRIDES:
+        shifted = [_decade_ticks(lo, hi, (1,), stride, offset) for offset in range(stride)]
+        yield from shifted
+        if max(len(ticks) for ticks in shifted) <= 2:
+            return
+
+
+#: Every how many decades a crowded log axis is labelled, densest first.
+_DECADE_STRIDES = (1, 2, 3, 5, 10, 20, 30, 50, 100)
+
+
+def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """The densest of :func:`log_tick_sets`: for an axis with room for every label."""
+    return next(log_tick_sets(lo, hi))
+
+
+def _decade_ticks(
+    lo: float, hi: float, mantissas: tuple[int, ...], stride: int, offset: int = 0
+) -> list[tuple[float, str]]:
+    """m × 10^e (m in ``mantissas``, e ≡ ``offset`` mod ``stride``) in [lo, hi] as (log10 value, label)."""
     ticks = []
     for exponent in range(math.floor(lo), math.ceil(hi) + 1):
+        if (exponent - offset) % stride:
+            continue
         for mantissa in mantissas:
             value = mantissa * 10.0**exponent
             if lo - 1e-9 <= math.log10(value) <= hi + 1e-9:
                 ticks.append((math.log10(value), f"{value:g}"))
-    return ticks if len(ticks) >= 2 else _round_ticks(10.0**lo, 10.0**hi)
+    return ticks
 
 
 def _round_ticks(low: float, high: float, wanted: int = 4) -> list[tuple[float, str]]:

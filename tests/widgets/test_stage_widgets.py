@@ -398,3 +398,41 @@ def test_a_sweep_shown_alone_names_its_lanes_once(qtbot):
     plot.set_mode("x", "steps")
     plot.set_lane_legend([(0, "Muon pre μ=0.95")])
     assert plot.named_lanes == ((0, "Muon pre μ=0.95"),)
+
+
+def _ray_panel(qtbot, height_px: int, scale: float) -> CapacityPlot:
+    """Panel ④ along a one-step ray whose loss spans ten decades (1e-9 … 1), at ``scale``."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.apply_style(StageStyle(scale))
+    plot.resize(600, height_px)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["Muon"])
+    plot.set_mode("x", "ray")
+    gap = np.linspace(0.0, 1.0, 20)
+    plot.set_ray([(0, "Muon", gap, np.logspace(0, -9, 20))])
+    return plot
+
+
+def _tick_labels(axis: DecadeAxis) -> list[tuple[QtCore.QRectF, str]]:
+    return [(rect, text) for rect, _flags, text in _draw_specs(axis)[2]]
+
+
+@pytest.mark.parametrize(("height_px", "scale"), [(230, 1.5), (150, 1.0), (600, 1.0)])
+def test_a_log_sweep_axis_labels_only_as_many_decades_as_fit_without_touching(qtbot, height_px, scale):
+    """Ten decades on panel ④'s y axis, some 110 pixels high on a 1280×720 stage, drew ten labels one
+    over the other ("1 0.1 0.01 … 1e-09" as a smudge); the axis keeps every 2nd or 5th decade there."""
+    plot = _ray_panel(qtbot, height_px, scale)
+    axis = plot.plot.getAxis("left")
+    qtbot.waitUntil(lambda: len(_tick_labels(axis)) >= 2, timeout=5000)
+    labels = sorted(_tick_labels(axis), key=lambda spec: spec[0].center().y())
+    for (upper, _), (lower, _) in itertools.pairwise(labels):
+        assert not upper.intersects(lower), [text for _rect, text in labels]
+    values = [float(text) for _rect, text in labels]
+    exponents = np.log10(values)
+    np.testing.assert_allclose(exponents, np.round(exponents))  # decades, in data units
+    strides = set(np.diff(np.round(exponents)).astype(int))
+    assert len(strides) == 1  # evenly thinned
+    if height_px == 600:
+        assert strides == {-1}  # room for every decade: every decade is labelled
