@@ -240,7 +240,7 @@ class Renderer:
             for matrix in SPECTRUM_MATRICES:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
-            self.class_error.set_errors(position, lane.class_error)
+            self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
         self._draw_series(history, newest)
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))

@@ -65,7 +65,7 @@ class CapacityPlot(PlotPanel):
         self.plot.scene().addItem(self.right)
         axis = self.plot.getAxis("right")
         axis.linkToView(self.right)
-        axis.set_title("accuracy (dashed)", "accuracy")
+        axis.set_title("population accuracy", "accuracy")
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
@@ -237,7 +237,7 @@ class CapacityPlot(PlotPanel):
     def _title_steps_axis(self) -> None:
         """Recovered items on the left axis, "≈" when they are estimates (the caption says how)."""
         sign = "≈ " if self._estimate_note else ""
-        set_axis_title(self.plot, "left", f"{sign}recovered (solid)", f"{sign}recovered")
+        set_axis_title(self.plot, "left", f"{sign}items recovered", f"{sign}recovered")
 
     def set_faded(self, lane: int, steps, recovered, names: str | LaneNames | None = None) -> None:
         """Another branch's recovered items of a lane, drawn faint (empty: none); ``names``: the lane's
@@ -439,6 +439,7 @@ class CapacityPlot(PlotPanel):
         for curve in self._accuracy + self._faded:
             curve.setVisible(steps)
         self.plot.getAxis("right").setVisible(steps)
+        self.style_key.set_entries([("solid", "recovered"), ("dash", "accuracy")] if steps else [])
         self.markers.set_visible(steps)  # steps where settings changed mean nothing on a sweep's axis
         self.clear_sweep()
         self.legend.clear()  # the sweep's; lanes are in the window's shared key

@@ -1,5 +1,11 @@
 """Panel ③: per-class error from the head to the tail of the frequency law, or its history as a heat map.
 
+Two per-class errors: 1 − p̂(correct), how much probability the item's own class still lacks, and
+whether the item is not yet recovered (argmax ≠ item), the 0/1 error the papers count items by. With
+a learning rate small against log N a lane recovers its head (the argmax is right) long before p̂
+moves: the first reads ≈ 1 for every class of a lane that the caption says recovered dozens, the
+second drops to 0 over exactly the ranks counted.
+
 Classes in the tail are each right or wrong (error 0 or 1 with a few samples), so a raw per-class
 curve is a dense hatch there. Each lane shows the raw values as faint dots and, on top, their mean over
 a window of ranks a fixed ratio wide (the same width on the log axis at every rank): the trend reads
@@ -12,6 +18,7 @@ NaN error: it is left out of the raw curve and of every window's mean, never rea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,7 +34,7 @@ from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import lane_colour, lane_pen, stage_style
 
-__all__ = ["RANK_WINDOW", "ClassErrorPlot", "smooth_by_rank"]
+__all__ = ["RANK_QUANTITIES", "RANK_WINDOW", "ClassErrorPlot", "RankQuantity", "smooth_by_rank"]
 
 #: The smoothed curve at rank r averages ranks r / RANK_WINDOW … r · RANK_WINDOW.
 RANK_WINDOW = 1.25
@@ -37,7 +44,22 @@ RANK_WINDOW = 1.25
 RAW_ALPHA = 90
 RAW_DOT_PX = 2.5
 _RANK_AXIS = "frequency rank (head → tail)"
-_ERROR_AXIS = "error 1 − p̂(correct)"
+
+
+class RankQuantity(NamedTuple):
+    """A per-class value drawn against frequency rank: its axis title, the short form and its name."""
+
+    title: str
+    short: str
+    name: str
+
+
+#: The views of per-class values against rank (view key → what it draws); the first is the panel's
+#: own: what the caption and panel ④ count items by.
+RANK_QUANTITIES = {
+    "recovery": RankQuantity("not recovered (argmax ≠ item)", "not recovered", "not recovered"),
+    "curves": RankQuantity("error 1 − p̂(correct)", "error", "error"),
+}
 _HEAT_NAMES = {"error": "mean error", "group_loss": "group loss"}
 
 
@@ -65,11 +87,13 @@ def smooth_by_rank(errors: np.ndarray, window: float = RANK_WINDOW) -> np.ndarra
 
 
 class ClassErrorPlot(PlotPanel):
-    """``curves``: error against frequency rank (log x) per lane; ``heatmap``: buckets × steps of one lane."""
+    """``recovery``: the share of items not recovered against frequency rank (log x) per lane;
+    ``curves``: error 1 − p̂(correct) against rank; ``heatmap``: buckets × steps of one lane."""
 
     def __init__(self, parent=None) -> None:
         super().__init__("③ per-class error", parent)
-        self.add_mode("view", [("curves", "error vs rank"), ("heatmap", "rank buckets × time")])
+        views = [("recovery", "not recovered vs rank"), ("curves", "error vs rank")]
+        self.add_mode("view", [*views, ("heatmap", "rank buckets × time")])
         self.add_mode(
             "quantity", [("error", "mean error"), ("group_loss", "group loss (log₁₀)")], "heat map colour"
         )
@@ -91,7 +115,7 @@ class ClassErrorPlot(PlotPanel):
         self._curves: list[pg.PlotDataItem] = []  # the smoothed curve of each lane
         self._smoothed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (rank, mean): all of it
         self._raw: list[pg.PlotDataItem] = []  # the per-class values under it, faint
-        self._drawn: dict[int, np.ndarray] = {}
+        self._given: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # lane → (errors, recovered)
         self._labels: list[str] = []  # each lane's label at the step its errors are of
         self._names: list[LaneNames] = []  # each lane's labels over the steps (the heat map's)
         self._n_items = 0
@@ -109,7 +133,7 @@ class ClassErrorPlot(PlotPanel):
     def set_lanes(self, labels: list[str]) -> None:
         self.remove_lane_curves(self._curves + self._raw)
         self._curves, self._raw = [], []
-        self._drawn.clear()
+        self._given.clear()
         self._smoothed.clear()
         self._labels = list(labels)
         self._names = []
@@ -137,7 +161,7 @@ class ClassErrorPlot(PlotPanel):
         """Rename lanes for the curves' read-outs and table (the errors are of one step: each lane is
         named by the settings that drew it), without recreating curves."""
         self._labels = list(labels)
-        if self.view == "curves":
+        if self.view in RANK_QUANTITIES:
             for lane, label in enumerate(self._labels):
                 self.hover.set_label(lane, label)
 
@@ -150,31 +174,46 @@ class ClassErrorPlot(PlotPanel):
     def heat_lane(self) -> int:
         return max(self.lane_combo.currentIndex(), 0)
 
-    def set_errors(self, lane: int, errors: np.ndarray) -> None:
-        """Error of each class (index = frequency rank − 1), head first."""
-        if self._drawn.get(lane) is errors:
-            return  # errors only change at evaluation steps
-        self._drawn[lane] = errors
-        errors = np.asarray(errors, dtype=float)
-        rank = np.arange(1, errors.size + 1, dtype=float)
-        smooth = smooth_by_rank(errors)
-        known = np.isfinite(errors)  # the classes evaluated (all, unless a sample was)
-        shown = np.isfinite(smooth)
-        self._raw[lane].setData(rank[known], errors[known])
-        self._smoothed[lane] = (rank[shown], smooth[shown])
-        self._draw_smoothed(lane)
-        if self.view == "curves":
-            self.hover.set_series(lane, self._labels[lane], rank[known], errors[known], _curve_text)
-        if errors.size and errors.size != self._n_items:
-            self._n_items = errors.size
+    def set_errors(self, lane: int, errors: np.ndarray, recovered: np.ndarray | None = None) -> None:
+        """Error 1 − p̂(correct) of each class and whether it is recovered (1, 0, or NaN where not
+        evaluated), index = frequency rank − 1, head first."""
+        given = self._given.get(lane)
+        if given is not None and given[0] is errors and given[1] is recovered:
+            return  # they only change at evaluation steps
+        self._given[lane] = (errors, recovered)
+        if self.view in RANK_QUANTITIES:
+            self._draw_lane(lane)
+        n_items = np.asarray(errors).size
+        if n_items and n_items != self._n_items:
+            self._n_items = n_items
             self._apply_view()
 
+    def _shown_values(self, lane: int) -> np.ndarray:
+        """The lane's per-class values the view draws: its errors, or 1 where an item is not recovered."""
+        errors, recovered = self._given.get(lane, (np.zeros(0), None))
+        if self.view != "recovery":
+            return np.asarray(errors, dtype=float)
+        return np.zeros(0) if recovered is None else 1.0 - np.asarray(recovered, dtype=float)
+
+    def _draw_lane(self, lane: int) -> None:
+        values = self._shown_values(lane)
+        rank = np.arange(1, values.size + 1, dtype=float)
+        smooth = smooth_by_rank(values)
+        known = np.isfinite(values)  # the classes evaluated (all, unless a sample was)
+        shown = np.isfinite(smooth)
+        self._raw[lane].setData(rank[known], values[known])
+        self._smoothed[lane] = (rank[shown], smooth[shown])
+        self._draw_smoothed(lane)
+        text = _rank_text(RANK_QUANTITIES[self.view].name)
+        self.hover.set_series(lane, self._labels[lane], rank[known], values[known], text)
+
     def raw_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rank, error) of a lane's per-class values: the faint dots, which the hover reads."""
+        """(rank, value) of a lane's per-class values as the view draws them: the faint dots, which the
+        hover reads."""
         return drawn_data(self._raw[lane])
 
     def smoothed_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rank, mean error) of a lane's smoothed curve at every rank, as computed (not as thinned)."""
+        """(rank, window mean) of a lane's smoothed curve at every rank, as computed (not as thinned)."""
         return self._smoothed.get(lane, (np.zeros(0), np.zeros(0)))
 
     def _draw_smoothed(self, *lanes: int) -> None:
@@ -231,13 +270,14 @@ class ClassErrorPlot(PlotPanel):
         ranks (the solid one). The heat map's cells are its data (mean error, or group loss itself
         rather than the log₁₀ that sets its colour), a row per recorded step, a column per bucket.
         """
-        if self.view == "curves":
+        if self.view in RANK_QUANTITIES:
+            title = RANK_QUANTITIES[self.view].title
             series = []
             for lane, (raw, label) in enumerate(zip(self._raw, self._labels, strict=False)):
-                series.append((f"{_ERROR_AXIS}: {label}", *drawn_data(raw)))
+                series.append((f"{title}: {label}", *drawn_data(raw)))
                 series.append(
                     (
-                        f"{_ERROR_AXIS}, mean over ranks r/{RANK_WINDOW:g}…r·{RANK_WINDOW:g}: {label}",
+                        f"{title}, mean over ranks r/{RANK_WINDOW:g}…r·{RANK_WINDOW:g}: {label}",
                         *self.smoothed_data(lane),
                     )
                 )
@@ -291,7 +331,6 @@ class ClassErrorPlot(PlotPanel):
         for curve in self._curves + self._raw:
             curve.setVisible(not heat)
         self.hover.clear()
-        self._drawn.clear()
         if heat:
             self.plot.setLogMode(x=False, y=False)
             self.plot.setLabel("bottom", "step")
@@ -305,22 +344,25 @@ class ClassErrorPlot(PlotPanel):
             self.plot.setLogMode(x=True, y=False)
             self._draw_smoothed()  # thinned for the rank range just set
             self.plot.setLabel("bottom", self._rank_axis_label())
-            set_axis_title(self.plot, "left", _ERROR_AXIS, "error")
+            quantity = RANK_QUANTITIES[self.view]
+            set_axis_title(self.plot, "left", quantity.title, quantity.short)
+            for lane in self._given:
+                self._draw_lane(lane)
 
     def set_sample_note(self, note: str) -> None:
         """Say on the rank axis that only some classes were evaluated (``""``: all were)."""
         if note == self._sample_note:
             return
         self._sample_note = note
-        if self.view == "curves":
+        if self.view in RANK_QUANTITIES:
             self.plot.setLabel("bottom", self._rank_axis_label())
 
     def _rank_axis_label(self) -> str:
         return f"{_RANK_AXIS} · {self._sample_note}" if self._sample_note else _RANK_AXIS
 
 
-def _curve_text(rank: float, error: float, _i: int) -> str:
-    return f"rank {int(rank)}: error = {error:.4g}"
+def _rank_text(name: str):
+    return lambda rank, value, _i: f"rank {int(rank)}: {name} = {value:.4g}"
 
 
 def _heat_text(column: np.ndarray, quantity: str):

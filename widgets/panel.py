@@ -13,6 +13,7 @@ from muonscope.widgets.axes import decade_axes
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.mode_box import ModeBox
+from muonscope.widgets.style_key import StyleKey
 from muonscope.widgets.theme import StageStyle, lane_pen
 from muonscope.widgets.title_label import TitleLabel
 
@@ -108,6 +109,8 @@ class PlotPanel(QtWidgets.QWidget):
         self._header = QtWidgets.QHBoxLayout()
         self._header.setContentsMargins(4, 2, 4, 0)
         self._header.addWidget(self._title)
+        self.style_key = StyleKey()  # which line style draws what, where a lane has more than one curve
+        self._header.addWidget(self.style_key)
         self._header.addStretch(1)
         self.plot_widget = pg.PlotWidget(axisItems=decade_axes())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
@@ -192,6 +195,7 @@ class PlotPanel(QtWidgets.QWidget):
         palette = self._title.palette()
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
         self._title.setPalette(palette)
+        self.style_key.setPalette(palette)
         self._note.setColor(colours.foreground)
         self._note.fill = pg.mkBrush(QtGui.QColor(colours.background))
         self._note.setFont(font)

@@ -23,7 +23,6 @@ MATRIX_STYLES = {
     "weights": ("dashdot", "W"),
     "signal": ("dot", "G_sig"),
 }
-_STYLE_WORDS = {"solid": "solid", "dash": "dashed", "dot": "dotted", "dashdot": "dash-dot"}
 #: Singular values below this fraction of the largest are round-off, not spectrum: not drawn. In
 #: float32 the floor is higher: one eps(dtype) (see :meth:`SpectrumPlot.noise_floor`).
 NUMERICAL_ZERO = 1e-10
@@ -154,8 +153,7 @@ class SpectrumPlot(PlotPanel):
 
     def _apply_visibility(self) -> None:
         shown = self.visible_matrices()
-        styles = ", ".join(f"{_STYLE_WORDS[MATRIX_STYLES[m][0]]}: {MATRIX_STYLES[m][1]}" for m in shown)
-        self.set_title(f"① spectra σ_k — {styles}")
+        self.style_key.set_entries([MATRIX_STYLES[matrix] for matrix in shown])
         for (lane, matrix), curve in self._curves.items():
             curve.setVisible(matrix in shown)
             if matrix not in shown:

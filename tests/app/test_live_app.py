@@ -9,6 +9,7 @@ import threading
 import weakref
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from PySide6 import QtCore
 
@@ -375,3 +376,25 @@ def test_the_controls_dock_fields_leave_the_wheel_to_the_dock(qtbot):
     for field in (batch, lr):
         wheel_down(field)
     assert (batch.value(), lr.value()) == values
+
+
+def test_panel_three_shows_by_default_the_items_the_caption_counts_as_recovered(qtbot):
+    """With a step small against log N, Muon's argmax is right over its head while p̂(correct) has
+    barely moved: 1 − p̂ read ≈ 1 at every rank beside a caption that counted dozens recovered."""
+    lanes = (LaneConfig(optimizer="muon", lr=0.05, momentum=0.95), LaneConfig(optimizer="sgd", lr=20.0))
+    app = open_app(qtbot, replace(small_preset(), config=replace(small_preset().config, lanes=lanes)))
+    app.intents.step(6)
+    wait_for_step(qtbot, app, 6)
+    wait_for_frame(qtbot, app)
+    panel, newest = app.views.class_error, app.clock.newest
+    assert panel.mode("view") == "recovery"
+    for position, lane in enumerate(newest.lanes):
+        _rank, missed = panel.raw_data(position)
+        assert lane.recovered > 0 and np.count_nonzero(missed == 0) == lane.recovered
+    muon = newest.lanes[0]
+    head = np.asarray(muon.item_recovered) == 1
+    assert np.asarray(muon.class_error)[head].min() > 0.5  # recovered, and yet p̂(correct) < ½
+    panel.set_mode("view", "curves")
+    _rank, errors = panel.raw_data(0)
+    np.testing.assert_array_equal(errors, muon.class_error)
+    assert panel.plot.getAxis("left").labelText == "error 1 − p̂(correct)"

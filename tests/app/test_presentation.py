@@ -116,7 +116,7 @@ def test_a_sampled_population_reads_as_an_estimate_wherever_counts_appear(qtbot)
     best = max(lanes, key=lambda lane: lane.recovered)
     assert f"recovers {count_text(best.recovered, best.recovered_se, True)} items" in text
     assert text.endswith("(estimate from 128 sampled items)") and "≈" in text
-    assert app.views.capacity.plot.getAxis("left").labelText.startswith("≈ recovered")
+    assert app.views.capacity.plot.getAxis("left").labelText.startswith("≈ items recovered")
     assert app.views.class_error.plot.getAxis("bottom").labelText.endswith("· 128 sampled")
     app.views.series.set_mode("metric", "alignment")  # needs the population gradient, not computed here
     wait_for_frame(qtbot, app)
@@ -235,7 +235,7 @@ def test_at_3x_the_stage_stays_within_a_1280_px_window(qtbot):
     wait_for_step(qtbot, app, 2)
     wait_for_frame(qtbot, app)
     assert app.window.minimumSizeHint().width() <= 1280 and app.window.width() == 1280
-    assert app.views.spectrum.title.startswith("① spectra σ_k — solid: G")  # cut on screen, whole here
+    assert app.views.spectrum.style_key.text == "solid: G, dashed: M"
 
 
 def test_a_scale_the_window_cannot_hold_is_drawn_smaller_and_the_menu_says_so(qtbot):
@@ -300,7 +300,17 @@ def test_at_the_scale_a_window_holds_nothing_on_the_stage_is_cut(qtbot, size):
     assert _cut_texts(app) == []
     for panel in (app.views.spectrum, app.views.series, app.views.class_error, app.views.capacity):
         assert panel.plot.getViewBox().height() > 150
+    app.views.spectrum.set_mode("view", "gradient+momentum+signal")  # the widest key and box
+    app.views.class_error.set_mode("view", "recovery")
+    QtWidgets.QApplication.processEvents()
+    assert _cut_texts(app) == []
+    keys = {panel: panel.style_key for panel in (app.views.spectrum, app.views.capacity)}
+    assert keys[app.views.spectrum].text == "solid: G, dashed: M, dotted: G_sig"
+    assert keys[app.views.capacity].text == "solid: recovered, dashed: accuracy"
+    for key in keys.values():
+        assert key.isVisible() and key.width() >= key.sizeHint().width()  # drawn whole
     class_error = app.views.class_error
+    class_error.set_mode("view", "curves")
     assert class_error.shown_modes == ("view",)  # "error vs rank": the heat map's boxes are left out
     class_error.set_mode("view", "heatmap")
     assert set(class_error.shown_modes) == set(class_error.modes)  # they apply now, and show

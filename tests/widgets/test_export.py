@@ -256,6 +256,7 @@ def test_panel_three_dots_are_circles_where_the_panel_draws_them_in_a_small_file
     panel.resize(700, 450)
     panel.show()
     panel.set_lanes(LANES[:2])
+    panel.set_mode("view", "curves")
     classes = 500
     errors = [np.linspace(0.05, 0.95, classes), np.linspace(0.9, 0.1, classes)]
     for lane, values in enumerate(errors):
@@ -391,15 +392,23 @@ def test_csv_of_panel_three_follows_its_view(qtbot, tmp_path):
     qtbot.addWidget(panel)
     panel.set_lanes(["SGD", "Muon"])
     errors = [np.linspace(0.0, 1.0, 40) ** (lane + 1) for lane in range(2)]
+    recovered = [(np.arange(40) < 10 * (lane + 1)).astype(float) for lane in range(2)]  # the head
     for lane in range(2):
-        panel.set_errors(lane, errors[lane])
+        panel.set_errors(lane, errors[lane], recovered[lane])
     steps = np.array([0.0, 10.0, 20.0])
     buckets = ["1–3", "4–40"]
     losses = np.array([[2.0, 3.0], [1.0, 2.5], [0.5, 2.25]])
     panel.set_heatmap(steps, buckets, losses)
+    ranks = np.arange(1, 41)
+    path = _csv_of(panel, tmp_path / "recovery.csv")  # the panel's first view
+    for lane, label in enumerate(["SGD", "Muon"]):
+        missed = 1.0 - recovered[lane]
+        _assert_same(_column(path, f"not recovered (argmax ≠ item): {label}"), (ranks, missed))
+        smoothed = f"not recovered (argmax ≠ item), mean over ranks r/1.25…r·1.25: {label}"
+        _assert_same(_column(path, smoothed), (ranks, smooth_by_rank(missed)))
+    panel.set_mode("view", "curves")
     path = _csv_of(panel, tmp_path / "curves.csv")
     for lane, label in enumerate(["SGD", "Muon"]):
-        ranks = np.arange(1, 41)
         _assert_same(_column(path, f"error 1 − p̂(correct): {label}"), (ranks, errors[lane]))
         smoothed = f"error 1 − p̂(correct), mean over ranks r/1.25…r·1.25: {label}"
         _assert_same(_column(path, smoothed), (ranks, smooth_by_rank(errors[lane])))

@@ -31,6 +31,7 @@ def test_per_class_error_draws_the_raw_values_as_faint_dots_under_the_smoothed_c
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
     plot.set_lanes(["a"])
+    plot.set_mode("view", "curves")  # 1 − p̂(correct)
     errors = (np.arange(1000) % 2).astype(float)  # a hatch: 0, 1, 0, 1, …
     plot.set_errors(0, errors)
     drawn = [i for i in plot.plot.listDataItems() if isinstance(i, pg.PlotDataItem) and i.yData is not None]
@@ -52,6 +53,7 @@ def test_a_long_smoothed_curve_is_drawn_from_its_pixels_and_exported_whole(qtbot
     plot.show()
     qtbot.waitExposed(plot)
     plot.set_lanes(["a"])
+    plot.set_mode("view", "curves")  # 1 − p̂(correct)
     n = 65536
     errors = (np.random.default_rng(0).random(n) < np.linspace(0, 1, n)).astype(float)
     plot.set_errors(0, errors)
@@ -89,6 +91,7 @@ def test_per_class_error_draws_only_the_classes_evaluated_and_says_so(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
     plot.set_lanes(["a"])
+    plot.set_mode("view", "curves")  # 1 − p̂(correct)
     errors = np.full(1000, np.nan)
     errors[::7] = np.linspace(0, 1, errors[::7].size)
     plot.set_errors(0, errors)

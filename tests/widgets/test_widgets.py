@@ -210,11 +210,11 @@ def test_estimated_counts_read_as_estimates_on_the_axis_and_in_the_hover(qtbot):
     plot.set_lanes(["Muon"])
     plot.set_estimate_note("estimated from 4096 sampled items")
     plot.set_capacity(0, np.array([10.0, 20.0]), np.array([6900.0, 7100.0]), np.array([0.5, 0.6]))
-    assert plot.plot.getAxis("left").labelText == "≈ recovered (solid)"
+    assert plot.plot.getAxis("left").labelText == "≈ items recovered"
     assert "≈ 7100" in plot.hover.show_at(20, 7100.0)
     plot.set_estimate_note("")  # an exact evaluation: plain counts again
     plot.set_capacity(0, np.array([10.0, 20.0]), np.array([690.0, 710.0]), np.array([0.5, 0.6]))
-    assert plot.plot.getAxis("left").labelText == "recovered (solid)"
+    assert plot.plot.getAxis("left").labelText == "items recovered"
     assert "≈" not in plot.hover.show_at(20, 710.0)
 
 
@@ -321,3 +321,22 @@ def test_a_running_sweep_keeps_the_capacity_header_within_half_a_1280_px_window(
     plot.set_running(True, 12, 12)
     assert plot.cancel_button.isVisible() and not plot.run_button.isVisible()
     assert plot.minimumSizeHint().width() <= max(idle, 420)  # the per-class panel beside it needs 420
+
+
+def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_none(qtbot):
+    spectrum, capacity = SpectrumPlot(), CapacityPlot()
+    for panel in (spectrum, capacity):
+        qtbot.addWidget(panel)
+        panel.show()
+        panel.set_lanes(["a"])
+    assert spectrum.style_key.text == "solid: G, dashed: M"
+    spectrum.set_mode("view", "update")
+    assert spectrum.style_key.text == "dotted: update" and spectrum.style_key.toolTip() == "dotted: update"
+    wide = spectrum.style_key.sizeHint().width()
+    spectrum.set_mode("view", "gradient+momentum+signal")
+    assert spectrum.style_key.sizeHint().width() > wide  # room for the third sample and name
+    assert capacity.style_key.text == "solid: recovered, dashed: accuracy" and capacity.style_key.isVisible()
+    capacity.set_mode("x", "d")  # a sweep: one curve per lane, no styles to tell apart
+    assert not capacity.style_key.isVisible()
+    with pytest.raises(ValueError, match="line style 'wavy' must be one of"):
+        capacity.style_key.set_entries([("wavy", "x")])

@@ -1,0 +1,89 @@
+"""A key of line styles in a panel's header: a short sample of each style, then what it draws.
+
+One lane's curves in a panel differ by line style (① G solid, M dashed, G_sig dotted; ④ recovered
+solid, accuracy dashed). Said in words in a title or an axis title ("solid: G, dashed: M, dotted:
+G_sig"), the key was the first text cut on a stage ("… dotte…", "recovered" without "(solid)"). A
+drawn sample is a third as wide as the word for it and is read at a glance, as in a legend.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from muonscope.widgets.theme import STYLE_BY_NAME
+
+__all__ = ["STYLE_WORDS", "StyleKey"]
+
+#: A line style's name in words (the key's tooltip and text).
+STYLE_WORDS = {"solid": "solid", "dash": "dashed", "dot": "dotted", "dashdot": "dash-dot"}
+#: Length of a sample line and the gaps around it, in widths of "M" of the header's font.
+_SAMPLE_EMS = 1.8
+_GAP_EMS = 0.35
+_ENTRY_GAP_EMS = 0.9
+_LEAD_EMS = 0.8  # apart from the title before it
+
+
+class StyleKey(QtWidgets.QWidget):
+    """(line style, name) entries drawn as "—— G  - - M  ···· G_sig" in the text colour."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._entries: tuple[tuple[str, str], ...] = ()
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.hide()
+
+    def set_entries(self, entries: list[tuple[str, str]]) -> None:
+        """The styles to name, in order (none: the key is hidden)."""
+        for style, _name in entries:
+            if style not in STYLE_BY_NAME:
+                raise ValueError(f"line style {style!r} must be one of {', '.join(STYLE_BY_NAME)}")
+        self._entries = tuple(entries)
+        self.setToolTip(self.text)
+        self.setVisible(bool(entries))
+        self.updateGeometry()
+        self.update()
+
+    @property
+    def entries(self) -> tuple[tuple[str, str], ...]:
+        return self._entries
+
+    @property
+    def text(self) -> str:
+        """The key in words: "solid: G, dashed: M"."""
+        return ", ".join(f"{STYLE_WORDS[style]}: {name}" for style, name in self._entries)
+
+    def sizeHint(self) -> QtCore.QSize:
+        metrics = self.fontMetrics()
+        em = metrics.horizontalAdvance("M")
+        names_px = sum(metrics.horizontalAdvance(name) for _style, name in self._entries)
+        width = names_px + (_SAMPLE_EMS + _GAP_EMS) * em * len(self._entries)
+        width += (_LEAD_EMS + _ENTRY_GAP_EMS * max(len(self._entries) - 1, 0)) * em
+        return QtCore.QSize(round(width) + 2, metrics.height())
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return self.sizeHint()
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self.updateGeometry()
+
+    def paintEvent(self, _event: QtGui.QPaintEvent) -> None:
+        painter = QtGui.QPainter(self)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        metrics = self.fontMetrics()
+        em = metrics.horizontalAdvance("M")
+        colour = self.palette().color(QtGui.QPalette.ColorRole.WindowText)
+        pen = QtGui.QPen(colour, max(1.5, em / 7))
+        middle = self.height() / 2
+        baseline = (self.height() + metrics.ascent() - metrics.descent()) / 2
+        x = _LEAD_EMS * em
+        for style, name in self._entries:
+            pen.setStyle(STYLE_BY_NAME[style])
+            painter.setPen(pen)
+            painter.drawLine(QtCore.QPointF(x, middle), QtCore.QPointF(x + _SAMPLE_EMS * em, middle))
+            x += (_SAMPLE_EMS + _GAP_EMS) * em
+            painter.setPen(colour)
+            painter.drawText(QtCore.QPointF(x, baseline), name)
+            x += metrics.horizontalAdvance(name) + _ENTRY_GAP_EMS * em
+        painter.end()
