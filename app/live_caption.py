@@ -83,10 +83,15 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         return ""
     names = _distinct_names(snapshot, histories)
     if TASK_KINDS[snapshot.config.task.kind].has_classes:
-        ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered))
+        ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered, _loss_order(lane)))
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
-        text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
-        others = [f"{names[lane.lane_id]} {_recovered(lane)}" for lane in rest] + _unnamed(ranked, rest)
+        if _all_tied(ranked):
+            text = f"all {len(ranked)} lanes recover {_recovered(first)} items; loss: "
+            text += ", ".join(f"{names[lane.lane_id]} {lane.loss:.3g}" for lane in (first, *rest))
+            others = _unnamed(ranked, rest)
+        else:
+            text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
+            others = [f"{names[lane.lane_id]} {_recovered(lane)}" for lane in rest] + _unnamed(ranked, rest)
         note = sample_note(snapshot)
         if note:
             return ", ".join([text, *others]) + f" ({note})"
@@ -107,6 +112,22 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         others = [f"{names[lane.lane_id]} {value[lane.lane_id]:.3g}" for lane in rest]
         others += _unnamed(ranked, rest)
     return ", ".join([text, *others])
+
+
+def _loss_order(lane: LaneSnapshot) -> float:
+    """Among lanes that recover as many items, the lower population loss first (unmeasured last)."""
+    return lane.loss if math.isfinite(lane.loss) else math.inf
+
+
+def _all_tied(ranked: list[LaneSnapshot]) -> bool:
+    """Two or more lanes, none diverged, all recovering as many items: the count ranks nobody.
+
+    "GD recovers 64 items, SignGD 64, Muon 64" named GD the leader of a three-way tie; the caption
+    then ranks them by their loss instead.
+    """
+    count = ranked[0].recovered
+    same = all(not lane.diverged and lane.recovered == count and math.isfinite(lane.loss) for lane in ranked)
+    return len(ranked) > 1 and same
 
 
 def _unnamed(ranked: list[LaneSnapshot], named: list[LaneSnapshot]) -> list[str]:

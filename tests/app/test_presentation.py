@@ -358,3 +358,26 @@ def test_the_toolbars_preset_box_cuts_a_long_title_with_a_mark(qtbot):
     box.addItem("Muon vs SGD vs Adam on a Zipf memory")
     box.setCurrentIndex(box.count() - 1)
     assert box.shown_text.endswith("…") and box.currentText().startswith(box.shown_text[:-1])
+
+
+def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_leaders_of_a_tie():
+    """"GD recovers 64 items, SignGD 64, Muon 64" made GD the leader of a three-way tie."""
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment
+    from muonscope.engine.presets import load_preset
+
+    experiment = Experiment(load_preset("tail_balance_one_step").config)
+    experiment.step(1)
+    lanes = experiment.snapshot().lanes
+    best = max(lane.recovered for lane in lanes)
+    tied = sorted((lane for lane in lanes if lane.recovered == best), key=lambda lane: lane.loss)
+    assert 1 < len(tied) < len(lanes)  # some lanes tie at the top, one is behind
+    leader = f"step 1 · {tied[0].label} recovers {best} items, {tied[1].label} {best}"
+    assert live_caption(experiment.snapshot()).startswith(leader)  # the lower loss leads the tie
+    experiment.step(1)
+    snapshot = experiment.snapshot()
+    assert len({lane.recovered for lane in snapshot.lanes}) == 1  # now every lane recovers them all
+    by_loss = sorted(snapshot.lanes, key=lambda lane: lane.loss)
+    ranking = ", ".join(f"{lane.label} {lane.loss:.3g}" for lane in by_loss)
+    count = snapshot.lanes[0].recovered
+    assert live_caption(snapshot) == f"step 2 · all 3 lanes recover {count} items; loss: {ranking}"
