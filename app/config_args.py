@@ -22,6 +22,7 @@ from muonscope.engine.config import MAX_LANES, ExperimentConfig, lane_from_dict,
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import lane_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
+from muonscope.engine.task_kinds import task_field_problem
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -41,6 +42,7 @@ __all__ = [
     "parse_lane_fields",
     "parse_value",
     "refuse_fields_without_effect",
+    "refuse_task_fields_without_effect",
     "table_format",
     "usable_workers",
 ]
@@ -131,6 +133,15 @@ def refuse_fields_without_effect(lanes: tuple[Any, ...], named: list[NamedLaneFi
             raise ConfigError(where, value, f"has no effect on {lane}: {problem}")
 
 
+def refuse_task_fields_without_effect(kind: str, sets: list[tuple[str, Any]]) -> None:
+    """Refuse a ``--set task.NAME`` that the task's kind, as it ends up, does not read."""
+    for key, value in sets:
+        section, _index, name = parse_field_path(key)
+        problem = task_field_problem(kind, name) if section == "task" else ""
+        if problem:
+            raise ConfigError(key, value, f"has no effect: {problem}")
+
+
 def overrides(items: list[str]) -> list[tuple[str, Any]]:
     """--set KEY=VALUE items as (key, value) pairs, each key once."""
     return _overrides(items)
@@ -165,6 +176,7 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     if steps is not None:
         config = config.with_value("run.steps", steps)
     refuse_fields_without_effect(config.lanes, lane_fields_named(lane_specs, sets))
+    refuse_task_fields_without_effect(config.task.kind, sets)
     return replace(preset, config=config), config
 
 

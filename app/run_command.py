@@ -25,6 +25,7 @@ from muonscope.app.config_args import (
     overrides,
     parse_lane_fields,
     refuse_fields_without_effect,
+    refuse_task_fields_without_effect,
     table_format,
 )
 from muonscope.app.progress import ProgressBar
@@ -156,7 +157,9 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
     for change in changes:
         changed = apply_change(changed, change).config
     lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
-    refuse_fields_without_effect(changed.lanes, lane_fields_named(lane_specs, overrides(args.set)))
+    sets = overrides(args.set)
+    refuse_fields_without_effect(changed.lanes, lane_fields_named(lane_specs, sets))
+    refuse_task_fields_without_effect(changed.task.kind, sets)
     for change in changes:
         session.apply(change)
     for note in notes:

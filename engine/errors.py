@@ -17,6 +17,8 @@ def format_value(value: Any) -> str:
 
     A long value is cut in the middle: its end (a file's name, a list's last items) stays readable.
     """
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as TOML and the command line spell them
     if isinstance(value, float):
         return f"{value:g}"
     text = repr(value)

@@ -27,6 +27,7 @@ __all__ = [
     "TASK_FIELDS",
     "TASK_KINDS",
     "TaskKind",
+    "task_field_problem",
     "view_problem",
 ]
 
@@ -464,6 +465,22 @@ TASK_FIELDS: dict[str, FieldSpec] = {
         _field("signal_seed", "int", "signal seed", "seed of G_sig's singular vectors", lo=0, hi=MAX_SEED),
     )
 }
+
+
+#: Task fields every kind reads.
+_EVERY_KIND_READS = frozenset({"kind", "seed"})
+
+
+def task_field_problem(kind: str, name: str) -> str:
+    """Why task field ``name`` has no effect on a task of ``kind`` ("" when it has one).
+
+    Every kind keeps every field (switching kinds keeps the user's values), so
+    ``--set task.head_mass=0.9`` on a Zipf memory was taken and changed nothing.
+    """
+    if name in _EVERY_KIND_READS or name in TASK_KINDS[kind].fields or name not in TASK_FIELDS:
+        return ""
+    readers = [other.name for other in TASK_KINDS.values() if name in other.fields]
+    return f"a {kind} task does not read it (read by: {', '.join(readers)})"
 
 
 def view_problem(task: Any, view: str) -> str:

@@ -214,9 +214,19 @@ def lane_field_problem(lane: LaneSettings, name: str) -> str:
         return "only the Newton–Schulz map (polar = ns) has iteration steps"
     if name == "lam" and lane.polar != "reg":
         return "λ belongs to the regularised polar map (polar = reg)"
-    if name in ("momentum", "nesterov", "buffer") and "order" in spec.uses and lane.order == "none":
-        return "momentum order is none: no buffer, so μ has no effect"
+    if name in _BUFFER_FIELDS and "order" in spec.uses and lane.order == "none":
+        return f"momentum order is none: there is no buffer, so {_BUFFER_FIELDS[name]} has no effect"
+    if name in ("nesterov", "buffer") and lane.momentum == 0:
+        return f"μ = 0: the buffer is the gradient itself, so {_BUFFER_FIELDS[name]} has no effect"
     return ""
+
+
+#: Fields of the momentum buffer, as a reason names them.
+_BUFFER_FIELDS = {
+    "momentum": "μ",
+    "nesterov": "Nesterov's look-ahead",
+    "buffer": "its convention (ema or sum)",
+}
 
 
 def _unread_reason(spec: OptimizerSpec, name: str) -> str:

@@ -59,7 +59,7 @@ CASES = [
     (["run", "--set", "task.label_noise=1"], "task.label_noise = 1"),
     (["run", "--set", "task.label_noise=1.5"], "task.label_noise = 1.5"),
     (["run", "--set", "task.batch_size=-2"], "task.batch_size = -2"),
-    (["run", "--set", "task.batch_size=true"], "task.batch_size = True"),
+    (["run", "--set", "task.batch_size=true"], "task.batch_size = true"),
     (["run", "--set", "task.kind=mnist"], "task.kind = 'mnist'"),
     (["run", "--set", "task.kind=[]"], "task.kind = []"),
     (["run", "--set", "task.embeddings=orthogonal"], "task.n_items = 2048"),
@@ -139,9 +139,23 @@ CASES = [
         "--lane[0].polar = 'exact' is not allowed: has no effect on lane 0 (SGD μ=0.9 sum lr=0.5): only Muon",
     ),
     (["run", "--lane", "optimizer=muon,ns_steps=3"], "--lane[0].ns_steps = 3 is not allowed: has no effect"),
-    (["run", "--lane", "optimizer=adam,nesterov=true"], "--lane[0].nesterov = True is not allowed: has no"),
+    (["run", "--lane", "optimizer=adam,nesterov=true"], "--lane[0].nesterov = true is not allowed: has no"),
     (["run", "--lane", "optimizer=muon,order=none,momentum=0.9"], "--lane[0].momentum = 0.9 is not allowed"),
+    (
+        ["run", "--lane", "optimizer=sgd,momentum=0,nesterov=true"],
+        "--lane[0].nesterov = true is not allowed: has no effect on lane 0 (SGD lr=0.5): μ = 0: the buffer",
+    ),
+    (
+        ["run", "--lane", "optimizer=muon,order=none,buffer=sum"],
+        "there is no buffer, so its convention (ema or sum) has no effect",
+    ),
     (["run", "--set", "lanes[0].eps=1e-6"], "lanes[0].eps = 1e-06 is not allowed: has no effect on lane 0"),
+    # a task field of another kind, kept for switching kinds, but read by none of this task's
+    (
+        ["run", "--set", "task.head_mass=0.9"],
+        "task.head_mass = 0.9 is not allowed: has no effect: a zipf task does not read it (read by: two_level)",
+    ),
+    (["run", "--set", "task.noise=0.5", "--set", "task.groups=4"], "task.noise = 0.5 is not allowed: has no"),
     (["run", "--set", "lanes[0].optimizer=muon", "--set", "lanes[0].beta2=0.9"], "lanes[0].beta2 = 0.9"),
     # ---- other run options
     (["run", "--steps", "-5"], "run.steps = -5"),

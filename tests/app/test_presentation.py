@@ -361,7 +361,7 @@ def test_the_toolbars_preset_box_cuts_a_long_title_with_a_mark(qtbot):
 
 
 def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_leaders_of_a_tie():
-    """"GD recovers 64 items, SignGD 64, Muon 64" made GD the leader of a three-way tie."""
+    """ "GD recovers 64 items, SignGD 64, Muon 64" made GD the leader of a three-way tie."""
     from muonscope.app.live_caption import live_caption
     from muonscope.engine import Experiment
     from muonscope.engine.presets import load_preset

@@ -250,13 +250,15 @@ _OTHER_VALUE = {
     "eps": lambda v: 0.1 if v != 0.1 else 0.2,
     "ns_dtype": lambda v: "float32" if v != "float32" else "float64",
 }
-#: Lanes whose ignored fields are checked: each optimizer with its defaults, and Muon and SignGD with
-#: other settings that change which fields are idle (no buffer; each polar map).
+#: Lanes whose ignored fields are checked: each optimizer with its defaults, and Muon, SignGD and SGD
+#: with other settings that change which fields are idle (no buffer; each polar map; μ = 0).
 _IDLE_FIELD_LANES = [{"optimizer": name} for name in OPTIMIZERS] + [
     {"optimizer": "muon", "order": "none"},
     {"optimizer": "muon", "polar": "reg"},
     {"optimizer": "muon", "polar": "ns"},
     {"optimizer": "signgd", "order": "none", "momentum": 0.9},
+    {"optimizer": "sgd", "momentum": 0.0},  # μ = 0: the buffer is the gradient, whatever its convention
+    {"optimizer": "muon", "momentum": 0.0},
 ]
 
 
