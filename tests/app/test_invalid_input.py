@@ -153,7 +153,7 @@ CASES = [
     # a task field of another kind, kept for switching kinds, but read by none of this task's
     (
         ["run", "--set", "task.head_mass=0.9"],
-        "task.head_mass = 0.9 is not allowed: has no effect: a zipf task does not read it (read by: two_level)",
+        "task.head_mass = 0.9 is not allowed: has no effect: a zipf task does not read it (read by: two_lev",
     ),
     (["run", "--set", "task.noise=0.5", "--set", "task.groups=4"], "task.noise = 0.5 is not allowed: has no"),
     (["run", "--set", "lanes[0].optimizer=muon", "--set", "lanes[0].beta2=0.9"], "lanes[0].beta2 = 0.9"),

@@ -1,5 +1,8 @@
 """Wang et al.'s tail-end presets: SignGD's conditioning, the paper's optimizer settings, staircase groups."""
 
+import re
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -92,3 +95,21 @@ def test_staircase_at_1024_classes_has_eleven_groups_named_from_zero():
     config = TaskConfig(kind="two_level", profile="staircase", d=1024, n_items=1024, batch_size=0)
     task = MemoryTask(config, torch.device("cpu"), torch.float64)
     assert np.diff(np.append(task.group_starts, 1024)).tolist() == sizes
+
+
+def test_the_one_step_presets_caption_states_the_signgd_conditioning_it_measures():
+    """The caption said "about 0.1" for block-2 Hadamard embeddings, where the step measures 0.018."""
+    preset = load_preset("tail_balance_one_step")
+    caption = preset.caption.replace("\n", " ")
+    signgd = next(lane for lane in preset.config.lanes if lane.optimizer == "signgd")
+
+    def conditioning(embeddings: str) -> float:
+        config = replace(preset.config.task, embeddings=embeddings)
+        task = MemoryTask(config, torch.device("cpu"), torch.float64)
+        return update_condition_ratio(task, first_step_direction(task, signgd), project_ones=True)
+
+    for embeddings, name in (("hadamard", "block-2 Hadamard"), ("orthogonal", "Haar")):
+        stated = float(re.search(rf"(\d+\.\d+) \({name}\)", caption).group(1))
+        assert stated == pytest.approx(conditioning(embeddings), rel=0.05), name
+    assert "has σ_min/σ_max = 1 for identity" in caption
+    assert conditioning("identity") == pytest.approx(1.0)
