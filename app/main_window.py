@@ -15,7 +15,7 @@ from muonscope.app.views import Views
 from muonscope.engine.presets import Preset
 from muonscope.widgets.top_overlay import TopOverlay
 
-__all__ = ["MainWindow", "rate_text"]
+__all__ = ["MainWindow", "rate_text", "split_first_sentence"]
 
 #: Room a dock beside the plots takes besides its own width: the splitter between them.
 _DOCK_SEPARATOR_PX = 8
@@ -31,8 +31,27 @@ def rate_text(per_s: float) -> str:
     return f"{per_s:.2g}"
 
 
+#: Words whose full stop ends no sentence ("Kim et al. conjecture …", "e.g. the head").
+_ABBREVIATIONS = ("al.", "e.g.", "i.e.", "cf.", "Fig.", "vs.", "Eq.", "Thm.")
+
+
+def split_first_sentence(text: str) -> tuple[str, str]:
+    """``text``'s first sentence (without its full stop) and the rest ("" when there is none).
+
+    A full stop after an abbreviation ends no sentence: "Exploratory: Kim et al. conjecture …"
+    once folded to "Exploratory: Kim et al." with a "more" link.
+    """
+    start = 0
+    while (stop := text.find(". ", start)) >= 0:
+        word = text[: stop + 1].rsplit(None, 1)[-1]
+        if word not in _ABBREVIATIONS:
+            return text[:stop], text[stop + 2 :]
+        start = stop + 2
+    return text, ""
+
+
 def _first_sentence(message: str) -> str:
-    return message.split(". ")[0]
+    return split_first_sentence(message)[0]
 
 
 class _PlacedDock(QtWidgets.QDockWidget):
@@ -193,7 +212,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views.transport.set_preset(preset.name)
         self._shown_preset = (preset, tuple(drift))
         caption = " ".join(preset.caption.split())
-        first, _, rest = caption.partition(". ")
+        first, rest = split_first_sentence(caption)
         expanded = self._caption_expanded if self._caption_expanded is not None else self.height() >= 900
         if rest and not expanded:
             body = f'{html.escape(first)}. <a href="more">more…</a>'

@@ -176,6 +176,21 @@ def test_a_long_description_folds_to_its_first_sentence_on_a_short_window(qtbot)
     assert "Second one" not in caption.text()
 
 
+def test_a_folded_description_ends_at_a_sentence_not_at_an_abbreviation():
+    """The multi-step preset folded to "Exploratory: Kim et al." and a "more" link."""
+    from muonscope.app.main_window import split_first_sentence
+    from muonscope.engine.presets import load_preset, preset_names
+
+    assert split_first_sentence("Kim et al. conjecture a law. It holds.") == (
+        "Kim et al. conjecture a law",
+        "It holds.",
+    )
+    assert split_first_sentence("One sentence only.") == ("One sentence only.", "")
+    for name in preset_names():
+        first, _rest = split_first_sentence(" ".join(load_preset(name).caption.split()))
+        assert len(first.split()) >= 4 and not first.endswith(("al", "e.g", "i.e")), (name, first)
+
+
 def test_at_1280_px_the_toolbar_keeps_record_and_present_in_view(qtbot):
     app = open_app(qtbot)
     app.window.resize(1280, 720)
