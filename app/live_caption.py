@@ -86,9 +86,7 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered, _loss_order(lane)))
         first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
         if _all_tied(ranked):
-            text = f"all {len(ranked)} lanes recover {_recovered(first)} items; loss: "
-            text += ", ".join(f"{names[lane.lane_id]} {lane.loss:.3g}" for lane in (first, *rest))
-            others = _unnamed(ranked, rest)
+            text, others = _tie_text(ranked, rest, names)
         else:
             text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
             others = [f"{names[lane.lane_id]} {_recovered(lane)}" for lane in rest] + _unnamed(ranked, rest)
@@ -112,6 +110,18 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         others = [f"{names[lane.lane_id]} {value[lane.lane_id]:.3g}" for lane in rest]
         others += _unnamed(ranked, rest)
     return ", ".join([text, *others])
+
+
+def _tie_text(
+    ranked: list[LaneSnapshot], named: list[LaneSnapshot], names: dict[int, str]
+) -> tuple[str, list[str]]:
+    """Lanes that all recover as many items, ranked by loss (or, all at one loss, said to be alike)."""
+    text = f"all {len(ranked)} lanes recover {_recovered(ranked[0])} items"
+    losses = [f"{lane.loss:.3g}" for lane in ranked]
+    if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
+        return f"{text}, each at loss {losses[0]}", []
+    ranking = ", ".join(f"{names[lane.lane_id]} {lane.loss:.3g}" for lane in (ranked[0], *named))
+    return f"{text}; loss: {ranking}", _unnamed(ranked, named)
 
 
 def _loss_order(lane: LaneSnapshot) -> float:

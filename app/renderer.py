@@ -230,7 +230,6 @@ class Renderer:
             self._lane_ids = ()  # name the lanes afresh
         self._sync_lanes(newest, self._by_id)
         self._name_shown_lanes(shown, self._by_id)
-        self.spectrum.set_note(notes[0])
         self.class_error.set_note(notes[1])
         self.spectrum.set_dtype(shown.dtype)
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
@@ -241,6 +240,7 @@ class Renderer:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
+        self.spectrum.set_note(" · ".join(note for note in (notes[0], self.spectrum.coinciding) if note))
         self._draw_series(history, newest)
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))

@@ -398,3 +398,15 @@ def test_panel_three_shows_by_default_the_items_the_caption_counts_as_recovered(
     _rank, errors = panel.raw_data(0)
     np.testing.assert_array_equal(errors, muon.class_error)
     assert panel.plot.getAxis("left").labelText == "error 1 − p̂(correct)"
+
+
+def test_the_spectra_panel_notes_lanes_whose_curves_coincide_and_drops_it_once_they_part(qtbot):
+    app = open_app(qtbot)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 1)
+    wait_for_frame(qtbot, app)
+    assert "G equal in all 4 lanes" in app.views.spectrum.note  # the gradient at W = 0, drawn four times
+    app.intents.step(3)
+    wait_for_step(qtbot, app, 4)
+    wait_for_frame(qtbot, app)
+    assert "equal in" not in app.views.spectrum.note

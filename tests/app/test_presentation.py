@@ -382,6 +382,9 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
     from muonscope.engine.presets import load_preset
 
     experiment = Experiment(load_preset("tail_balance_one_step").config)
+    at_zero = experiment.snapshot().lanes[0]  # W = 0: every lane alike
+    expected = f"step 0 · all 3 lanes recover {at_zero.recovered} items, each at loss {at_zero.loss:.3g}"
+    assert live_caption(experiment.snapshot()) == expected
     experiment.step(1)
     lanes = experiment.snapshot().lanes
     best = max(lane.recovered for lane in lanes)

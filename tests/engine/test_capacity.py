@@ -1,8 +1,11 @@
 """One-step recovery from W = 0 (Kim et al.): scale invariance (check 7) and Muon's capacity edge."""
 
+import re
+
 import pytest
 
 from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.presets import load_preset
 
 
 def _one_step(task, *lanes):
@@ -37,3 +40,18 @@ def test_one_muon_step_recovers_five_times_more_items_than_sgd():
     assert muon.accuracy > sgd.accuracy
     # Recovery is a frequency-ordered head for SGD: its recovered items sit at the top ranks.
     assert sgd.item_recovered[: sgd.recovered_prefix].all()
+
+
+def test_the_anisotropic_presets_caption_states_the_counts_one_step_recovers():
+    """The caption's counts per κ are what the preset's one step recovers (within a tenth)."""
+    preset = load_preset("anisotropic")
+    caption = " ".join(preset.caption.split())
+    newton = int(re.search(r"recovers (\d+) items with Newton at every κ", caption).group(1))
+    muon = {float(k): int(n) for n, k in re.findall(r"(\d+) at κ = (\d)", caption)}
+    assert sorted(muon) == [0.0, 1.0, 2.0] and f"(here κ = {preset.config.task.anisotropy:g})" in caption
+    for kappa, stated in muon.items():
+        experiment = Experiment(preset.config.with_values([("task.anisotropy", kappa)]))
+        experiment.step(1)
+        counts = {lane.label: lane.recovered for lane in experiment.snapshot().lanes}
+        assert counts["Muon exact"] == pytest.approx(stated, rel=0.1), kappa
+        assert counts["Newton"] == pytest.approx(newton, rel=0.1), kappa

@@ -77,6 +77,18 @@ def test_reproduction_at_ci_size(name):
     _check(reproduced(name), name)
 
 
+@pytest.mark.timeout(600)
+def test_the_critical_batch_caption_states_what_the_window_sized_sweep_measures():
+    """The caption said B*_Muon reaches thousands; at the window's d = 64 the sweep measures 256."""
+    caption = " ".join(load_preset("critical_batch").caption.split())
+    measured = {claim.text.split(",")[0]: claim.measured for claim in reproduced("critical_batch").claims}
+    stated = f"B*_GD = {measured['B*_GD (90% of plateau)']}, B*_Muon = {measured['B*_Muon (90% of plateau)']}"
+    assert (
+        f"at d = 64 and N = 4096, {stated} and Muon's plateau sits {measured['plateau ratio Muon / GD']}×"
+        in caption
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(7200)
 @pytest.mark.parametrize("name", sorted(CHECKS))

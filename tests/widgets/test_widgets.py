@@ -340,3 +340,18 @@ def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_n
     assert not capacity.style_key.isVisible()
     with pytest.raises(ValueError, match="line style 'wavy' must be one of"):
         capacity.style_key.set_entries([("wavy", "x")])
+
+
+def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
+    """At W = 0 every lane has the same gradient: the last lane's curve hid the others unsaid."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["GD", "Muon", "Newton"])
+    spectrum = np.logspace(0, -3, 16)
+    for lane in range(3):
+        plot.set_spectrum(lane, "gradient", spectrum.copy())
+    assert plot.coinciding == "G equal in all 3 lanes"
+    plot.set_spectrum(1, "gradient", spectrum * 1.01)  # Muon's moves off
+    assert plot.coinciding == "G equal in GD and Newton"
+    plot.set_spectrum(2, "gradient", spectrum * (1 + 1e-6))  # a relative millionth apart: seen as apart
+    assert plot.coinciding == ""
