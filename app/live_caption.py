@@ -120,8 +120,8 @@ def _tie_text(
     losses = [f"{lane.loss:.3g}" for lane in ranked]
     if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
         return f"{text}, each at loss {losses[0]}", []
-    ranking = ", ".join(f"{names[lane.lane_id]} {lane.loss:.3g}" for lane in (ranked[0], *named))
-    return f"{text}; loss: {ranking}", _unnamed(ranked, named)
+    ranking = ", ".join(f"{names[lane.lane_id]} ({lane.loss:.3g})" for lane in (ranked[0], *named))
+    return f"{text}; by loss: {ranking}", _unnamed(ranked, named)
 
 
 def _loss_order(lane: LaneSnapshot) -> float:

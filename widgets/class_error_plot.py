@@ -141,7 +141,7 @@ class ClassErrorPlot(PlotPanel):
             current = max(self.lane_combo.currentIndex(), 0)
             self.lane_combo.clear()
             for lane, label in enumerate(labels):
-                self.lane_combo.addItem(f"lane {lane}", lane)
+                self.lane_combo.addItem(label, lane)  # named: "lane 0" told a room nothing
                 self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
         for lane in range(len(labels)):
@@ -161,6 +161,8 @@ class ClassErrorPlot(PlotPanel):
         """Rename lanes for the curves' read-outs and table (the errors are of one step: each lane is
         named by the settings that drew it), without recreating curves."""
         self._labels = list(labels)
+        for lane, label in enumerate(self._labels[: self.lane_combo.count()]):
+            self.lane_combo.setItemText(lane, label)
         if self.view in RANK_QUANTITIES:
             for lane, label in enumerate(self._labels):
                 self.hover.set_label(lane, label)
@@ -254,7 +256,7 @@ class ClassErrorPlot(PlotPanel):
         if (bucket_axis, bucket_prefix) != (self._bucket_axis, self._bucket_prefix):
             self._bucket_axis, self._bucket_prefix = bucket_axis, bucket_prefix
             if self.view == "heatmap":
-                self.plot.setLabel("left", bucket_axis)
+                self._title_bucket_axis()
         self._heat_cache = (
             np.asarray(steps, dtype=float),
             list(bucket_labels),
@@ -334,7 +336,7 @@ class ClassErrorPlot(PlotPanel):
         if heat:
             self.plot.setLogMode(x=False, y=False)
             self.plot.setLabel("bottom", "step")
-            self.plot.setLabel("left", self._bucket_axis)
+            self._title_bucket_axis()
             self._draw_heatmap()
         else:
             self.plot.getAxis("left").setTicks(None)
@@ -348,6 +350,11 @@ class ClassErrorPlot(PlotPanel):
             set_axis_title(self.plot, "left", quantity.title, quantity.short)
             for lane in self._given:
                 self._draw_lane(lane)
+
+    def _title_bucket_axis(self) -> None:
+        """The heat map's bucket axis, "ranks" or "group" where the whole title does not fit."""
+        short = "group" if self._bucket_prefix.strip() == "group" else "ranks"
+        set_axis_title(self.plot, "left", self._bucket_axis, short)
 
     def set_sample_note(self, note: str) -> None:
         """Say on the rank axis that only some classes were evaluated (``""``: all were)."""

@@ -396,6 +396,6 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
     snapshot = experiment.snapshot()
     assert len({lane.recovered for lane in snapshot.lanes}) == 1  # now every lane recovers them all
     by_loss = sorted(snapshot.lanes, key=lambda lane: lane.loss)
-    ranking = ", ".join(f"{lane.label} {lane.loss:.3g}" for lane in by_loss)
+    ranking = ", ".join(f"{lane.label} ({lane.loss:.3g})" for lane in by_loss)
     count = snapshot.lanes[0].recovered
-    assert live_caption(snapshot) == f"step 2 · all 3 lanes recover {count} items; loss: {ranking}"
+    assert live_caption(snapshot) == f"step 2 · all 3 lanes recover {count} items; by loss: {ranking}"

@@ -355,3 +355,19 @@ def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     assert plot.coinciding == "G equal in GD and Newton"
     plot.set_spectrum(2, "gradient", spectrum * (1 + 1e-6))  # a relative millionth apart: seen as apart
     assert plot.coinciding == ""
+
+
+def test_the_heat_maps_lane_box_names_its_lanes_and_a_short_bucket_axis_keeps_a_word(qtbot):
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["GD", "Muon"])
+    assert [plot.lane_combo.itemText(i) for i in range(2)] == ["GD", "Muon"]  # "lane 1" told a room nothing
+    plot.set_labels(["GD", "Muon pre"])  # renamed at the step shown
+    assert plot.lane_combo.itemText(1) == "Muon pre"
+    plot.set_mode("view", "heatmap")
+    plot.set_heatmap(np.array([0.0, 10.0]), ["1", "2–3"], np.array([[0.9, 1.0], [0.5, 0.9]]))
+    plot.resize(500, 140)
+    plot.show()
+    axis = plot.plot.getAxis("left")
+    qtbot.waitUntil(lambda: axis.shown_title == "ranks", timeout=5000)  # not "frequency rank…"
+    assert axis.toolTip() == "frequency rank bucket"
