@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from muonscope.widgets.axes import set_axis_title
+from muonscope.widgets.coinciding import coincidence_text
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
@@ -13,7 +14,7 @@ from muonscope.widgets.ranges import StableRange
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import lane_pen
 
-__all__ = ["MATRIX_STYLES", "SpectrumPlot", "equal_curves"]
+__all__ = ["MATRIX_STYLES", "SpectrumPlot"]
 
 #: Matrix → (line style, short name). Styles, not colours, separate the matrices of one lane.
 MATRIX_STYLES = {
@@ -127,21 +128,14 @@ class SpectrumPlot(PlotPanel):
 
     @property
     def coinciding(self) -> str:
-        """Which lanes' curves on show lie exactly on one another ("G equal in all 3 lanes"), or "".
-
-        Lanes are drawn in order, so the last one's curve hides the others': at W = 0 every lane has
-        the same gradient, and ① of a one-step preset showed one lane of three and said nothing.
-        """
+        """Which lanes' curves on show lie exactly on one another ("G equal in all 3 lanes"), or ""
+        (see :mod:`muonscope.widgets.coinciding`)."""
         parts = []
         for matrix in self.visible_matrices():
-            drawn = {lane: self.curve_data(lane, matrix)[1] for lane in range(len(self._labels))}
-            drawn = {lane: values for lane, values in drawn.items() if values.size}
-            name = MATRIX_STYLES[matrix][1]
-            for group in equal_curves(drawn):
-                if len(group) == len(self._labels):
-                    parts.append(f"{name} equal in all {len(group)} lanes")
-                else:
-                    parts.append(f"{name} equal in " + _and(self._labels[lane] for lane in group))
+            drawn = {lane: self.curve_data(lane, matrix) for lane in range(len(self._labels))}
+            text = coincidence_text(drawn, self._labels)
+            if text:
+                parts.append(f"{MATRIX_STYLES[matrix][1]} {text}")
         return "; ".join(parts)
 
     def curve_data(self, lane: int, matrix: str) -> tuple[np.ndarray, np.ndarray]:
@@ -183,25 +177,6 @@ class SpectrumPlot(PlotPanel):
             if matrix in shown:
                 del self._pending[(lane, matrix)]
                 self.set_spectrum(lane, matrix, values)
-
-
-def equal_curves(curves: dict[int, np.ndarray]) -> list[list[int]]:
-    """Groups of two or more lanes whose values are equal (to round-off), each in lane order."""
-    groups: list[list[int]] = []
-    for lane, values in curves.items():
-        for group in groups:
-            first = curves[group[0]]
-            if first.shape == values.shape and np.allclose(first, values, rtol=1e-9, atol=0.0):
-                group.append(lane)
-                break
-        else:
-            groups.append([lane])
-    return [group for group in groups if len(group) > 1]
-
-
-def _and(names) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _formatter(name: str):

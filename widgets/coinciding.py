@@ -1,0 +1,57 @@
+"""Which lanes' curves lie exactly on one another, said in words.
+
+Lanes are drawn in order, so where two lanes' curves are equal the later one hides the earlier:
+at W = 0 every lane has the same gradient, and panel ① of a one-step preset showed one lane of
+three. A panel that draws such curves says so rather than seem to have lost a lane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["coincidence_text", "equal_curves"]
+
+
+def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
+    """Groups of two or more lanes whose (x, y) points are equal (to round-off), each in lane order.
+
+    Lanes with no points are left out: an empty curve hides nothing.
+    """
+    groups: list[list[int]] = []
+    for lane, points in curves.items():
+        if np.size(points[1]) == 0:
+            continue
+        for group in groups:
+            if all(_close(a, b) for a, b in zip(curves[group[0]], points, strict=True)):
+                group.append(lane)
+                break
+        else:
+            groups.append([lane])
+    return [group for group in groups if len(group) > 1]
+
+
+def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels: Sequence[str]) -> str:
+    """``equal in all 3 lanes`` or ``equal in GD and Newton`` (groups joined by "; "), "" when none."""
+    parts = []
+    for group in equal_curves(curves):
+        if len(group) == len(labels):
+            parts.append(f"equal in all {len(group)} lanes")
+        else:
+            parts.append("equal in " + _and(labels[lane] for lane in group))
+    return "; ".join(parts)
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal shapes and values; the last values first, which tell most curves apart at once."""
+    if np.shape(a) != np.shape(b):
+        return False
+    if np.size(a) and not np.isclose(a[-1], b[-1], rtol=1e-9, atol=0.0):
+        return False
+    return bool(np.allclose(a, b, rtol=1e-9, atol=0.0))
+
+
+def _and(names: Iterable[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
