@@ -112,9 +112,10 @@ class OptimizerSpec:
         return 1.0 - lane.momentum if convention == "sum" else 1.0
 
     def describe(self, lane: LaneSettings) -> str:
-        """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 ema exact``."""
+        """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 ema exact``; a lane without
+        momentum names no order and no μ (``Muon exact``, as ``SGD lr=0.5``), not ``Muon none``."""
         parts = [self.title]
-        if "order" in self.uses:
+        if "order" in self.uses and lane.order != "none":
             parts.append(lane.order)
         if self.name == "adam":
             parts.append(f"β=({lane.momentum:g}, {lane.beta2:g})")

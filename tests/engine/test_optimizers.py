@@ -211,7 +211,7 @@ def test_registry_labels_name_the_settings():
     assert lane.display_label() == "Muon pre μ=0.95 ema exact lr=0.3"
     assert LaneConfig(optimizer="sgd", momentum=0.9, lr=0.5).display_label() == "SGD μ=0.9 sum lr=0.5"
     assert LaneConfig(optimizer="sgd", momentum=0.0, lr=0.5).display_label() == "SGD lr=0.5"  # no buffer
-    assert LaneConfig(optimizer="muon", order="none", lr=0.3).display_label() == "Muon none exact lr=0.3"
+    assert LaneConfig(optimizer="muon", order="none", lr=0.3).display_label() == "Muon exact lr=0.3"
     assert (
         LaneConfig(optimizer="adam", lr=0.1, momentum=0.9).display_label().startswith("Adam β=(0.9, 0.999)")
     )
