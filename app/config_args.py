@@ -20,7 +20,7 @@ from typing import Any
 
 from muonscope.engine.config import MAX_LANES, ExperimentConfig, lane_from_dict, parse_field_path
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.optim.registry import lane_field_problem
+from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 from muonscope.engine.task_kinds import task_field_problem
 
@@ -127,7 +127,7 @@ def refuse_fields_without_effect(lanes: tuple[Any, ...], named: list[NamedLaneFi
     for where, index, name, value in named:
         if not 0 <= index < len(lanes):
             continue
-        problem = lane_field_problem(lanes[index], name)
+        problem = typed_field_problem(lanes[index], name, value)
         if problem:
             lane = f"lane {index} ({lanes[index].display_label()})"
             raise ConfigError(where, value, f"has no effect on {lane}: {problem}")

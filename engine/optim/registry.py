@@ -17,7 +17,15 @@ if TYPE_CHECKING:
 
     from muonscope.engine.optim.rules import LaneState, Momentum
 
-__all__ = ["OPTIMIZERS", "LaneSettings", "OptimizerSpec", "PolarKey", "lane_field_problem", "momentum_of"]
+__all__ = [
+    "OPTIMIZERS",
+    "LaneSettings",
+    "OptimizerSpec",
+    "PolarKey",
+    "lane_field_problem",
+    "momentum_of",
+    "typed_field_problem",
+]
 
 
 class LaneSettings(Protocol):
@@ -111,16 +119,19 @@ class OptimizerSpec:
             return None
         return 1.0 - lane.momentum if convention == "sum" else 1.0
 
-    def describe(self, lane: LaneSettings) -> str:
+    def describe(self, lane: LaneSettings, momentum_shown: bool = True) -> str:
         """A legend label from the lane's settings, e.g. ``Muon pre μ=0.95 ema exact``; a lane without
-        momentum names no order and no μ (``Muon exact``, as ``SGD lr=0.5``), not ``Muon none``."""
+        a buffer names no order and no μ (``Muon exact``, as ``SGD lr=0.5``): at μ = 0 or order none,
+        pre, post and none run the same update, and a label does not tell apart what runs alike.
+        ``momentum_shown=False`` leaves μ out, for a sweep whose axis is μ."""
         parts = [self.title]
-        if "order" in self.uses and lane.order != "none":
+        if "order" in self.uses and self.keeps_buffer(lane):
             parts.append(lane.order)
         if self.name == "adam":
             parts.append(f"β=({lane.momentum:g}, {lane.beta2:g})")
         elif self.keeps_buffer(lane):
-            parts.append(f"μ={lane.momentum:g} {lane.buffer}" + (" nesterov" if lane.nesterov else ""))
+            momentum = f"μ={lane.momentum:g} " if momentum_shown else ""
+            parts.append(f"{momentum}{lane.buffer}" + (" nesterov" if lane.nesterov else ""))
         if self.name == "muon":
             parts.append(_polar_text(lane))
         parts.append(f"lr={lane.lr:g}")
@@ -203,23 +214,56 @@ _POLAR_FIELDS = frozenset({"polar", "ns_steps", "lam", "ns_dtype"})
 def lane_field_problem(lane: LaneSettings, name: str) -> str:
     """Why lane field ``name`` has no effect on ``lane`` ("" when it has one).
 
-    The controls disable such a field with this reason; the command line refuses a field named
-    there that would be dropped silently (``--lane optimizer=sgd,polar=ns`` ran plain SGD).
+    The controls disable such a field with this reason. It covers fields the lane's rule does not
+    read (:func:`typed_field_problem`) and the buffer's settings at μ = 0, which it reads to no avail.
     """
+    unread = _unread_field_problem(lane, name)
+    if unread:
+        return unread
+    if name in ("nesterov", "buffer") and lane.momentum == 0:
+        return f"μ = 0: the buffer is the gradient itself, so {_BUFFER_FIELDS[name]} has no effect"
+    return ""
+
+
+def typed_field_problem(lane: LaneSettings, name: str, value: Any) -> str:
+    """Why a typed ``name = value`` would be dropped silently on ``lane`` ("" when it would not be).
+
+    The command line refuses such a field: ``--lane optimizer=sgd,polar=ns`` ran plain SGD. A value
+    that states what the lane does anyway is no loss (``momentum=0`` or ``nesterov=false`` for a lane
+    without a buffer, as presets write them), nor is a setting the rule reads that changes nothing at
+    μ = 0 (an order or buffer convention): refusing those would refuse lanes copied from presets.
+    """
+    problem = _unread_field_problem(lane, name)
+    if problem and name in _VALUES_WITHOUT_BUFFER and value == _VALUES_WITHOUT_BUFFER[name]:
+        return ""
+    return problem
+
+
+#: Values of buffer fields that say what a lane without a buffer does.
+_VALUES_WITHOUT_BUFFER: dict[str, Any] = {"momentum": 0, "nesterov": False}
+
+
+def _unread_field_problem(lane: LaneSettings, name: str) -> str:
+    """Why the lane's rule, with the lane's other settings, does not read field ``name`` ("" if it does)."""
     spec = OPTIMIZERS[lane.optimizer]
     if name in _ALWAYS_READ:
         return ""
     if name not in spec.uses:
         return _unread_reason(spec, name)
     if name in ("ns_steps", "ns_dtype") and lane.polar != "ns":
-        return "only the Newton–Schulz map (polar = ns) has iteration steps"
+        return _NS_ONLY[name]
     if name == "lam" and lane.polar != "reg":
         return "λ belongs to the regularised polar map (polar = reg)"
     if name in _BUFFER_FIELDS and "order" in spec.uses and lane.order == "none":
         return f"momentum order is none: there is no buffer, so {_BUFFER_FIELDS[name]} has no effect"
-    if name in ("nesterov", "buffer") and lane.momentum == 0:
-        return f"μ = 0: the buffer is the gradient itself, so {_BUFFER_FIELDS[name]} has no effect"
     return ""
+
+
+#: Why a Newton–Schulz setting means nothing to another polar map.
+_NS_ONLY = {
+    "ns_steps": "only the Newton–Schulz map (polar = ns) has iteration steps",
+    "ns_dtype": "only the Newton–Schulz map (polar = ns) runs its iterations in another precision",
+}
 
 
 #: Fields of the momentum buffer, as a reason names them.

@@ -1,8 +1,12 @@
 """``muonscope run``: exit codes, one-line errors, determinism and outputs."""
 
+import argparse
+import dataclasses
 import json
 import subprocess
 import sys
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -10,7 +14,8 @@ import pytest
 import torch
 
 from muonscope.app.cli import main
-from muonscope.engine.presets import preset_names
+from muonscope.app.config_args import build_config
+from muonscope.engine.presets import load_preset, preset_names
 
 SMALL = [
     "--set",
@@ -112,6 +117,24 @@ def test_lane_specs_replace_the_preset_lanes(capsys):
     assert [lane["optimizer"] for lane in lanes] == ["muon", "signgd"]
     assert lanes[0]["label"] == "Muon post μ=0.9 ema NS3 lr=0.05"
     assert [lane["buffer"] for lane in lanes] == ["ema", None]  # SignGD with order none keeps no buffer
+
+
+def _typed(value) -> str:
+    """A TOML value as a --lane spec writes it."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_a_presets_lanes_typed_as_lane_specs_are_accepted_and_run_as_in_the_preset(name):
+    text = resources.files("muonscope").joinpath("resources", "presets", f"{name}.toml").read_text("utf-8")
+    specs = [
+        ",".join(f"{key}={_typed(value)}" for key, value in lane.items() if key != "label")
+        for lane in tomllib.loads(text)["lanes"]
+    ]
+    args = argparse.Namespace(config=None, preset=name, lane=specs, set=[], steps=None)
+    _, typed = build_config(args)  # a field the lane does not read would raise ConfigError
+    unlabelled = [dataclasses.replace(lane, label="") for lane in load_preset(name).config.lanes]
+    assert [dataclasses.replace(lane, label="") for lane in typed.lanes] == unlabelled
 
 
 def test_a_hand_made_sgd_lane_keeps_torchs_sum_buffer_and_says_so(capsys):

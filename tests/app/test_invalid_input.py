@@ -142,8 +142,8 @@ CASES = [
     (["run", "--lane", "optimizer=adam,nesterov=true"], "--lane[0].nesterov = true is not allowed: has no"),
     (["run", "--lane", "optimizer=muon,order=none,momentum=0.9"], "--lane[0].momentum = 0.9 is not allowed"),
     (
-        ["run", "--lane", "optimizer=sgd,momentum=0,nesterov=true"],
-        "--lane[0].nesterov = true is not allowed: has no effect on lane 0 (SGD lr=0.5): μ = 0: the buffer",
+        ["run", "--lane", "optimizer=muon,order=none,nesterov=true"],
+        "--lane[0].nesterov = true is not allowed: has no effect on lane 0 (Muon exact lr=0.05): momentum",
     ),
     (
         ["run", "--lane", "optimizer=muon,order=none,buffer=sum"],

@@ -167,7 +167,7 @@ def test_an_empty_lane_spec_on_resume_leaves_that_lane_so_a_later_one_can_be_add
     assert by_lane["config"]["lanes"][1]["lr"] == 0.2
     kept = [lane["label"] for lane in report()["lanes"]]
     added = report("--lane", " ", "--lane", "", "--lane", "optimizer=signgd,lr=0.01")
-    assert [lane["label"] for lane in added["lanes"]] == [*kept, "SignGD pre lr=0.01"]
+    assert [lane["label"] for lane in added["lanes"]] == [*kept, "SignGD lr=0.01"]
     _usage_error(
         _run(capsys, "--resume", saved["lanes"], "--lane", "", "--lane", "", "--lane", "", *QUIET),
         "--lane[2] = ''",

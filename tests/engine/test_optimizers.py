@@ -218,6 +218,22 @@ def test_registry_labels_name_the_settings():
     assert LaneConfig(label="mine").display_label() == "mine"
 
 
+@pytest.mark.parametrize("name", ["muon", "signgd", "ngd"])
+def test_lanes_that_run_the_same_update_share_a_label(name):
+    """At μ = 0 the orders pre, post and none run one update: their labels must not tell them apart."""
+    gen = torch.Generator().manual_seed(3)
+    grads = [torch.randn(6, 5, generator=gen, dtype=DT) for _ in range(3)]
+    updates, labels = [], set()
+    for order in ("pre", "post", "none"):
+        lane, state = LaneConfig(optimizer=name, momentum=0.0, order=order, lr=0.3), LaneState()
+        updates.append(torch.stack([OPTIMIZERS[name].rule(g, state, lane) for g in grads]))
+        labels.add(lane.display_label())
+    assert all(torch.allclose(update, updates[0], atol=1e-12) for update in updates)
+    assert len(labels) == 1
+    with_buffer = {LaneConfig(optimizer=name, momentum=0.9, order=o).display_label() for o in ("pre", "post")}
+    assert len(with_buffer) == 2
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 @pytest.mark.parametrize(("momentum", "order"), [(0.0, "pre"), (0.9, "pre"), (0.9, "post"), (0.9, "none")])
 def test_the_state_an_optimizer_declares_is_the_state_its_rule_keeps(name, momentum, order):
