@@ -18,6 +18,7 @@ import numpy as np
 from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError, format_value
 from muonscope.engine.metrics import momentum_window
+from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.task_kinds import view_problem
 
@@ -94,7 +95,10 @@ def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> Expe
         _QUIET, device=config.run.device, dtype=config.run.dtype, exact_eval_items=exact
     )
     if axis in ("mu", "window"):
-        lanes = tuple(dataclasses.replace(lane, momentum=value) for lane in config.lanes)
+        lanes = tuple(
+            dataclasses.replace(lane, momentum=value, label=_label_across_momenta(lane))
+            for lane in config.lanes
+        )
         task = dataclasses.replace(config.task, seed=seed)
         run = dataclasses.replace(quiet, spectra_every=config.run.steps)  # signal metrics at the end
         return ExperimentConfig(task=task, lanes=lanes, run=run)
@@ -102,6 +106,17 @@ def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> Expe
     fields = size.get(axis, {"batch_size": value})  # capacity against a size uses the exact gradient
     task = dataclasses.replace(config.task, seed=seed, **fields)
     return ExperimentConfig(task=task, lanes=config.lanes, run=quiet)
+
+
+def _label_across_momenta(lane) -> str:
+    """A lane's name on a curve against μ: its own label unless that states a μ, which the sweep
+    replaces ("Muon pre μ = 0.95" drawn from μ = 0.5 to 0.99 named a μ it ran at once), else its
+    settings without μ."""
+    if lane.label and "μ" not in lane.label:
+        return lane.label
+    return OPTIMIZERS[lane.optimizer].describe(
+        dataclasses.replace(lane, momentum=MUS[0]), momentum_shown=False
+    )
 
 
 def curves(results: list[PointResult], axis: str) -> list[Curve]:
@@ -118,21 +133,33 @@ def curves(results: list[PointResult], axis: str) -> list[Curve]:
             if value is not None:
                 by_lane[i][float(x)].append(float(value))
             labels[i] = lane["label"]
-    out = []
+    out: list[Curve] = []
     for i in sorted(by_lane):
         xs = np.array(sorted(by_lane[i]))
         rows = [np.array(by_lane[i][x]) for x in xs]
-        out.append(
-            Curve(
-                i,
-                labels[i],
-                xs,
-                np.array([r.mean() for r in rows]),
-                np.array([r.min() for r in rows]),
-                np.array([r.max() for r in rows]),
-            )
+        curve = Curve(
+            i,
+            labels[i],
+            xs,
+            np.array([r.mean() for r in rows]),
+            np.array([r.min() for r in rows]),
+            np.array([r.max() for r in rows]),
         )
+        if not any(_same_curve(curve, earlier) for earlier in out):
+            out.append(curve)
     return out
+
+
+def _same_curve(curve: Curve, other: Curve) -> bool:
+    """Whether two lanes' curves are one: lanes that a sweep's value makes alike (two momenta of one
+    optimizer, swept over μ) run the same points and share a name; the second is not drawn."""
+    return (
+        curve.label == other.label
+        and np.array_equal(curve.x, other.x)
+        and np.array_equal(curve.mean, other.mean)
+        and np.array_equal(curve.lo, other.lo)
+        and np.array_equal(curve.hi, other.hi)
+    )
 
 
 def guides(

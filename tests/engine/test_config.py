@@ -1,10 +1,14 @@
 """Config validation, round trips and presets."""
 
+import math
+import re
+
 import pytest
 
 from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
 from muonscope.engine.config import lane_from_dict
 from muonscope.engine.presets import load_preset, preset_names
+from muonscope.engine.task_kinds import view_problem
 
 
 def test_dict_and_toml_round_trip():
@@ -125,3 +129,47 @@ def test_a_run_is_shown_as_the_bundled_preset_its_settings_come_closest_to():
     assert nearest_preset(spiked.with_value("task.noise", 3.0)).config.task.kind == "spiked"
     smaller = load_preset("tail_multi_step_isotropy").config.with_value("task.label_noise", 0.1)
     assert nearest_preset(smaller).name == "tail_multi_step_isotropy"
+
+
+#: A preset label's symbol → the lane field it states.
+_LABEL_SYMBOLS = {"η": "lr", "λ": "lam", "μ": "momentum"}
+#: Sweep axis → the label variables it changes while the lanes' fields stay as they are.
+_SWEPT_VARIABLES = {"d": {"d"}, "batch": {"B"}, "n_items": {"K", "p1"}}
+
+
+def _label_variables(preset) -> dict:
+    """The variables a label's formula may name, at the preset's settings."""
+    from muonscope.engine.tasks.memory_task import task_frequencies
+
+    task = preset.config.task
+    names = {"sqrt": math.sqrt, "log": math.log, "alpha": task.alpha, "T": preset.config.run.steps}
+    names |= {"d": task.d, "K": task.n_items, "B": task.batch_size}
+    if task.kind != "spiked":
+        names["p1"] = float(task_frequencies(task)[0][0])
+    return names
+
+
+def _label_value(expression: str, names: dict) -> float:
+    """A label's formula (``1.9/p₁``, ``2 log K / T``, ``32^-α``) with the given variables."""
+    text = re.sub(r"√(\w+)", r"sqrt(\1)", expression.replace("p₁", "p1").replace("α", "alpha"))
+    text = re.sub(r"log (\w+)", r"log(\1)", text).replace("^", "**")
+    text = re.sub(r"(\d)\s+(?=[a-z(])", r"\1*", text)
+    return eval(text, {"__builtins__": {}}, names)  # the test's own formulas, from the bundled presets
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_a_preset_lanes_label_states_the_values_the_lane_runs(name):
+    """A label's η, λ or μ equals the lane's; a λ is not stated in a size that the preset's capacity
+    sweeps vary, as its lane keeps one λ across them ("λ = 1/B" on a lane fixed at 1/256 named a
+    batch sweep's curve). A sweep over μ names its curves itself; a step size does not change what a
+    step from W = 0 recovers, which is what the size sweeps count."""
+    preset = load_preset(name)
+    names = _label_variables(preset)
+    swept = {axis for axis in _SWEPT_VARIABLES if not view_problem(preset.config.task, axis)}
+    fixed = {k: v for k, v in names.items() if not any(k in _SWEPT_VARIABLES[axis] for axis in swept)}
+    for lane in preset.config.lanes:
+        for symbol, expression in re.findall(r"([ημλ])\s*=\s*([^,·)]+)", lane.label):
+            expression = re.sub(r"\s+(ema|sum)\s*$", "", expression).strip()
+            field = _LABEL_SYMBOLS[symbol]
+            stated = _label_value(expression, fixed if field == "lam" else names)
+            assert getattr(lane, field) == pytest.approx(stated, rel=2e-3), (lane.label, field)

@@ -13,6 +13,7 @@ from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.reproduce.tail import gd_rho_closed_form
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.sweep_plans import curves, guides, plan
+from muonscope.engine.sweep_point import run_point
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.frequencies import staircase_probs
 from muonscope.engine.tasks.memory_task import MemoryTask
@@ -166,3 +167,25 @@ def test_window_axis_maps_momentum_to_two_t_minus_one():
     results = [_result("window", 0.9, 0, (0.5, 0.5)), _result("window", 0.5, 0, (0.9, 0.9))]
     (first, _) = curves(results, "window")
     assert first.x.tolist() == pytest.approx([3.0, 19.0])
+
+
+def test_a_sweep_over_mu_names_no_mu_and_draws_lanes_it_makes_alike_once():
+    """Two lanes that differ only in μ ran as one curve per lane, each named after a μ it ran at once."""
+    lanes = (
+        LaneConfig(optimizer="muon", lr=0.01, momentum=0.95, order="pre", label="Muon pre μ = 0.95"),
+        LaneConfig(optimizer="muon", lr=0.01, momentum=0.5, order="pre", label="Muon pre μ = 0.5"),
+        LaneConfig(optimizer="muon", lr=0.01, momentum=0.5, order="post"),
+        LaneConfig(optimizer="muon", lr=0.01, order="none", label="polar only"),
+    )
+    task = TaskConfig(kind="spiked", rows=12, cols=6)
+    config = ExperimentConfig(task=task, lanes=lanes, run=RunConfig(steps=3))
+    points = [p for p in plan(config, "mu") if p.coord("mu") in (0.5, 0.9)]
+    results = [PointResult(p, tuple(run_point(p)[0]), 0.0) for p in points]
+    drawn = curves(results, "mu")
+    assert [c.label for c in drawn] == [
+        "Muon pre ema exact lr=0.01",
+        "Muon post ema exact lr=0.01",
+        "polar only",
+    ]
+    assert [c.lane for c in drawn] == [0, 2, 3]
+    assert not np.array_equal(drawn[0].mean, drawn[1].mean)  # pre and post differ at μ > 0
