@@ -18,6 +18,7 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import read_value
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
+from muonscope.widgets.lane_names import all_lanes
 
 __all__ = ["count_text", "live_caption", "preset_drift", "short_lane_name"]
 
@@ -84,12 +85,12 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
     names = _distinct_names(snapshot, histories)
     if TASK_KINDS[snapshot.config.task.kind].has_classes:
         ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered, _loss_order(lane)))
-        first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
+        first, rest = ranked[0], _named_after_leader(ranked)
         if _all_tied(ranked):
             text, others = _tie_text(ranked, rest, names)
         else:
             text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
-            others = [f"{names[lane.lane_id]} {_recovered(lane)}" for lane in rest] + _unnamed(ranked, rest)
+            others = [_entry(names[lane.lane_id], _recovered(lane)) for lane in rest] + _unnamed(ranked, rest)
         note = sample_note(snapshot)
         if note:
             return ", ".join([text, *others]) + f" ({note})"
@@ -105,9 +106,9 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
                 -value[lane.lane_id] if higher_is_better else value[lane.lane_id],
             ),
         )
-        first, rest = ranked[0], ranked[1 : 1 + MAX_LANES_NAMED]
+        first, rest = ranked[0], _named_after_leader(ranked)
         text = f"{names[first.lane_id]} {metric} {value[first.lane_id]:.3g}"
-        others = [f"{names[lane.lane_id]} {value[lane.lane_id]:.3g}" for lane in rest]
+        others = [_entry(names[lane.lane_id], f"{value[lane.lane_id]:.3g}") for lane in rest]
         others += _unnamed(ranked, rest)
     return ", ".join([text, *others])
 
@@ -116,11 +117,11 @@ def _tie_text(
     ranked: list[LaneSnapshot], named: list[LaneSnapshot], names: dict[int, str]
 ) -> tuple[str, list[str]]:
     """Lanes that all recover as many items, ranked by loss (or, all at one loss, said to be alike)."""
-    text = f"all {len(ranked)} lanes recover {_recovered(ranked[0])} items"
+    text = f"{all_lanes(len(ranked))} recover {_recovered(ranked[0])} items"
     losses = [f"{lane.loss:.3g}" for lane in ranked]
     if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
         return f"{text}, each at loss {losses[0]}", []
-    ranking = ", ".join(f"{names[lane.lane_id]} ({lane.loss:.3g})" for lane in (ranked[0], *named))
+    ranking = ", ".join(_entry(names[lane.lane_id], f"{lane.loss:.3g}") for lane in (ranked[0], *named))
     return f"{text}; by loss: {ranking}", _unnamed(ranked, named)
 
 
@@ -138,6 +139,23 @@ def _all_tied(ranked: list[LaneSnapshot]) -> bool:
     count = ranked[0].recovered
     same = all(not lane.diverged and lane.recovered == count and math.isfinite(lane.loss) for lane in ranked)
     return len(ranked) > 1 and same
+
+
+def _named_after_leader(ranked: list[LaneSnapshot]) -> list[LaneSnapshot]:
+    """The lanes after the leader that the caption names: up to :data:`MAX_LANES_NAMED`, or all of
+    them when that would leave one out ("1 more lane" takes the room its name would)."""
+    rest = ranked[1:]
+    return rest if len(rest) <= MAX_LANES_NAMED + 1 else rest[:MAX_LANES_NAMED]
+
+
+def _entry(name: str, value: str) -> str:
+    """``Muon exact 0.0012`` held on one line: a wrapped caption breaks between lanes, not inside
+    one, so no value starts a line apart from its lane's name."""
+    return f"{name} {value}".replace(" ", NO_BREAK)
+
+
+#: The space a wrapped label does not break at.
+NO_BREAK = "\u00a0"
 
 
 def _unnamed(ranked: list[LaneSnapshot], named: list[LaneSnapshot]) -> list[str]:

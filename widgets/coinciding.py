@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from muonscope.widgets.lane_names import all_lanes
+
 __all__ = ["coincidence_text", "equal_curves"]
 
 
@@ -33,11 +35,12 @@ def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[li
 
 
 def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels: Sequence[str]) -> str:
-    """``equal in all 3 lanes`` or ``equal in GD and Newton`` (groups joined by "; "), "" when none."""
+    """``equal in all 3 lanes`` (``in both lanes``) or ``equal in GD and Newton`` (groups joined by
+    "; "), "" when none."""
     parts = []
     for group in equal_curves(curves):
         if len(group) == len(labels):
-            parts.append(f"equal in all {len(group)} lanes")
+            parts.append(f"equal in {all_lanes(len(group))}")
         else:
             parts.append("equal in " + _and(labels[lane] for lane in group))
     return "; ".join(parts)

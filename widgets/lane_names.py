@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LaneNames"]
+__all__ = ["LaneNames", "all_lanes"]
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,8 @@ class LaneNames:
             following = self.earlier[index + 1][0] if index + 1 < len(self.earlier) else self.label
             parts.append(f"{following} (step {step})")
         return " → ".join(parts)
+
+
+def all_lanes(count: int) -> str:
+    """``both lanes`` or ``all 3 lanes``: a caption's or note's words for every lane on screen."""
+    return "both lanes" if count == 2 else f"all {count} lanes"

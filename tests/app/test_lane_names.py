@@ -141,7 +141,7 @@ def test_the_compared_branchs_columns_are_named_by_that_branchs_settings(qtbot):
     assert f"recovered items: {old}, compared branch" in columns
 
 
-def test_the_caption_counts_the_lanes_it_has_no_room_to_name(qtbot):
+def test_the_caption_names_one_lane_more_rather_than_counting_it_and_counts_two(qtbot):
     app = open_app(qtbot)  # four lanes, evaluated every 2 steps
     for lanes, step in ((5, 2), (6, 4)):
         app.intents.add_lane()
@@ -150,5 +150,8 @@ def test_the_caption_counts_the_lanes_it_has_no_room_to_name(qtbot):
         wait_for_step(qtbot, app, step)
         wait_for_frame(qtbot, app)
         standing = _standing(app.views.live_caption.text()).split(", ")
-        assert len(standing) == 5, standing  # the leader, three more named, then the count of the rest
-        assert standing[-1] == ("1 more lane" if lanes == 5 else "2 more lanes")
+        assert len(standing) == 5, standing  # the leader and four more, or three more and the rest's count
+        if lanes == 5:  # "1 more lane" would take the room of the lane's name
+            assert not any("more lane" in part for part in standing)
+        else:
+            assert standing[-1] == "2 more lanes"

@@ -390,12 +390,17 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
     best = max(lane.recovered for lane in lanes)
     tied = sorted((lane for lane in lanes if lane.recovered == best), key=lambda lane: lane.loss)
     assert 1 < len(tied) < len(lanes)  # some lanes tie at the top, one is behind
-    leader = f"step 1 · {tied[0].label} recovers {best} items, {tied[1].label} {best}"
+    leader = f"step 1 · {tied[0].label} recovers {best} items, {_unbroken(tied[1].label, best)}"
     assert live_caption(experiment.snapshot()).startswith(leader)  # the lower loss leads the tie
     experiment.step(1)
     snapshot = experiment.snapshot()
     assert len({lane.recovered for lane in snapshot.lanes}) == 1  # now every lane recovers them all
     by_loss = sorted(snapshot.lanes, key=lambda lane: lane.loss)
-    ranking = ", ".join(f"{lane.label} ({lane.loss:.3g})" for lane in by_loss)
+    ranking = ", ".join(_unbroken(lane.label, f"{lane.loss:.3g}") for lane in by_loss)  # no brackets
     count = snapshot.lanes[0].recovered
     assert live_caption(snapshot) == f"step 2 · all 3 lanes recover {count} items; by loss: {ranking}"
+
+
+def _unbroken(name: str, value) -> str:
+    """A lane's entry in the caption as it is held on one line: no-break spaces."""
+    return f"{name} {value}".replace(" ", "\u00a0")

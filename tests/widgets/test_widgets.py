@@ -355,6 +355,10 @@ def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     assert plot.coinciding == "G equal in GD and Newton"
     plot.set_spectrum(2, "gradient", spectrum * (1 + 1e-6))  # a relative millionth apart: seen as apart
     assert plot.coinciding == ""
+    plot.set_lanes(["GD", "Muon"])
+    for lane in range(2):
+        plot.set_spectrum(lane, "gradient", spectrum.copy())
+    assert plot.coinciding == "G equal in both lanes"  # not "all 2 lanes"
 
 
 def test_the_heat_maps_lane_box_names_its_lanes_and_a_short_bucket_axis_keeps_a_word(qtbot):
