@@ -97,6 +97,7 @@ class OffscreenWindow:
         self.plan = plan
         self._stop = stop
         self._failure: str | None = None
+        self._hook_before = sys.excepthook  # put back after a run (see _on_slot_error)
         self._drawn_step: int | None = None
         self._expected_step = plan.start_step
         self.swept = True  # False when a sweep was still running at the first frame
@@ -258,10 +259,21 @@ class OffscreenWindow:
         self.qt_app.processEvents()
 
     def __enter__(self) -> OffscreenWindow:
+        self._hook_before = sys.excepthook
+        sys.excepthook = self._on_slot_error
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.close()
+        try:
+            self.close()
+        finally:
+            sys.excepthook = self._hook_before
+
+    def _on_slot_error(self, kind: type[BaseException], error: BaseException, trace: Any) -> None:
+        """An error in a Qt slot (drawing a frame, say) ends the command rather than leaving it
+        waiting for a frame that never comes: Qt reports it here and goes on with its loop."""
+        self._failure = self._failure or f"drawing the window failed: {kind.__name__}: {error}"
+        self._hook_before(kind, error, trace)
 
 
 def exit_status(code: int) -> int:

@@ -3,6 +3,7 @@ broader ``muonscope shot``, and the window's ● record button (every step taken
 
 import signal
 import subprocess
+import sys
 from xml.etree import ElementTree
 
 import imageio_ffmpeg
@@ -214,6 +215,24 @@ def test_shot_takes_runs_options_and_one_panel(capsys, tmp_path):
         == 0
     )
     assert QtGui.QImage(str(panel)).size().toTuple() == (400, 300)
+
+
+@pytest.mark.qt_no_exception_capture
+def test_a_frame_that_fails_to_draw_ends_the_shot_with_the_error_instead_of_waiting(
+    capsys, tmp_path, monkeypatch
+):
+    """An error while drawing left ``shot`` waiting for a frame that never came, for ever."""
+    from muonscope.app.renderer import Renderer
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("a broken panel")
+
+    monkeypatch.setattr(Renderer, "render", broken)
+    monkeypatch.setattr(sys, "excepthook", lambda *_exc: None)  # Qt reports the error here, quietly
+    code = main(["shot", *TINY, "--steps", "2", "--size", "640x400", "--out", str(tmp_path / "x.png")])
+    assert code != 0
+    assert "drawing the window failed: ValueError: a broken panel" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
