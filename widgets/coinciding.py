@@ -13,7 +13,7 @@ import numpy as np
 
 from muonscope.widgets.lane_names import all_lanes
 
-__all__ = ["coincidence_text", "equal_curves"]
+__all__ = ["and_join", "coincidence_text", "equal_curves"]
 
 
 def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
@@ -42,7 +42,7 @@ def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels
         if len(group) == len(labels):
             parts.append(f"equal in {all_lanes(len(group))}")
         else:
-            parts.append("equal in " + _and(labels[lane] for lane in group))
+            parts.append("equal in " + and_join(labels[lane] for lane in group))
     return "; ".join(parts)
 
 
@@ -55,6 +55,7 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a, b, rtol=1e-9, atol=0.0))
 
 
-def _and(names: Iterable[str]) -> str:
+def and_join(names: Iterable[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
     names = list(names)
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axes import decade_axes
+from muonscope.widgets.corner_note import CornerNote
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.mode_box import ModeBox
@@ -26,8 +27,8 @@ __all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
 EXPORT_LEGEND_ROW = 5
 #: Point sizes of the panels' text at scale 1: tick labels, axis labels, the header.
 TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
-#: Pixels between the corner note and the plot's edges.
-_NOTE_INSET_PX = 4.0
+#: Pixels at least between a placeholder's text and the plot's edges.
+_PLACEHOLDER_PADDING_PX = 12
 #: (kind, menu text) of what a panel can be written as.
 EXPORTS = (("png", "Export PNG…"), ("svg", "Export SVG…"), ("csv", "Export data as CSV…"))
 
@@ -81,15 +82,6 @@ def _room_for_the_top_tick(plot: pg.PlotItem, tick_font: QtGui.QFont) -> None:
     plot.layout.setContentsMargins(left, max(1, half_text_px), right, bottom)
 
 
-def _corner_note(plot: pg.PlotItem) -> pg.TextItem:
-    """A hidden text box for :meth:`PlotPanel.set_note`, above the curves and out of the autorange."""
-    note = pg.TextItem("", color="#000000", fill=pg.mkBrush(255, 255, 255, 225), anchor=(1, 0))
-    note.setZValue(900)
-    note.setVisible(False)
-    plot.addItem(note, ignoreBounds=True)
-    return note
-
-
 class PlotPanel(QtWidgets.QWidget):
     """Header (title, mode combo boxes) above one pyqtgraph plot.
 
@@ -133,10 +125,10 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.setWordWrap(True)
         self._placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self._placeholder.setStyleSheet("color: #555; background: rgba(255, 255, 255, 220); padding: 12px;")
         self._placeholder.hide()
+        self._style_placeholder("#ffffff", "#555555")
         self._empty_text: str | None = None
-        self._note = _corner_note(self.plot)
+        self._note = CornerNote(self.plot)
         self.plot.getViewBox().sigRangeChanged.connect(self._place_note)
         self.plot.getViewBox().sigResized.connect(self._place_note)
         self.plot_widget.installEventFilter(self)
@@ -191,15 +183,16 @@ class PlotPanel(QtWidgets.QWidget):
         self.setFont(font)  # the header: title and mode boxes
         self._title.setFont(font)  # bold at that size: a title stays bold
         self._placeholder.setFont(font)
+        self._style_placeholder(colours.background, colours.muted)
         self._place_placeholder()
         palette = self._title.palette()
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
         self._title.setPalette(palette)
         self.style_key.setPalette(palette)
-        self._note.setColor(colours.foreground)
-        self._note.fill = pg.mkBrush(QtGui.QColor(colours.background))
-        self._note.setFont(font)
-        self._place_note()
+        self._note.item.setColor(colours.foreground)
+        self._note.item.fill = pg.mkBrush(QtGui.QColor(colours.background))
+        self._note.item.setFont(font)
+        self._note.place()
 
     def set_title(self, title: str) -> None:
         """A long title (a style key, a lane and a step, 3× on a projector) keeps its head and is cut
@@ -217,36 +210,31 @@ class PlotPanel(QtWidgets.QWidget):
         return self._title.shown_title
 
     def set_note(self, text: str) -> None:
-        """A short line in the plot's top right corner on what the curves are of ("spectra of step 77");
-        "" takes it away. Part of the plot, so a picture of the panel keeps it."""
-        if text == self.note:
-            return
-        self._note.setText(text)
-        self._note.setVisible(bool(text))
-        self._place_note()
+        """A short line in a corner of the plot on what the curves are of ("spectra of step 77");
+        "" takes it away. Part of the plot, so a picture of the panel keeps it. Set again each
+        frame, it moves to another corner when the curves come to lie under it."""
+        if text != self.note:
+            self._note.item.setText(text)
+            self._note.item.setVisible(bool(text))
+        self._note.place()
 
     @property
     def note(self) -> str:
         """The corner note shown ("" when none)."""
-        return self._note.toPlainText() if self._note.isVisible() else ""
+        return self._note.item.toPlainText() if self._note.item.isVisible() else ""
+
+    @property
+    def note_corner(self) -> str:
+        """Which corner the note is in: one of :data:`~muonscope.widgets.corner_note.CORNERS`."""
+        return self._note.corner
 
     @property
     def note_scene_rect(self) -> QtCore.QRectF:
         """Where the corner note is drawn, in scene coordinates (those of the plot's view box)."""
-        return self._note.sceneBoundingRect()
+        return self._note.item.sceneBoundingRect()
 
     def _place_note(self, *_args) -> None:
-        """Keep the note in the view's top right corner, a few pixels in, whatever the axes show."""
-        if not self._note.isVisible():
-            return
-        box = self.plot.getViewBox()
-        frame = box.sceneBoundingRect()
-        room = frame.width() - 2 * _NOTE_INSET_PX
-        self._note.setTextWidth(-1)  # one line where it fits, wrapped where the plot is narrower
-        if self._note.textItem.boundingRect().width() > room > 0:
-            self._note.setTextWidth(room)
-        corner = frame.topRight() + QtCore.QPointF(-_NOTE_INSET_PX, _NOTE_INSET_PX)
-        self._note.setPos(box.mapSceneToView(corner))
+        self._note.place()
 
     def set_placeholder(self, text: str | None) -> None:
         """Say over the plot why it stays empty (e.g. the task has no classes); None removes it."""
@@ -301,19 +289,19 @@ class PlotPanel(QtWidgets.QWidget):
         """The names of the mode boxes the header shows."""
         return tuple(name for name, box in self.modes.items() if not box.isHidden())
 
+    def _style_placeholder(self, background: str, text: str) -> None:
+        """Opaque in the plot's own background: the axes' ticks and titles behind an empty plot say
+        nothing true (panel ③ of a spiked stream showed "not recovered" from 0.2 to 0.8)."""
+        self._placeholder.setStyleSheet(f"color: {text}; background: {background};")
+
     def _place_placeholder(self) -> None:
-        width = max(self.plot_widget.width() * 2 // 3, 120)
-        self._placeholder.setFixedWidth(width)
-        # the height its wrapped text needs at this width; adjustSize sizes a wrapped label for a width
-        # of its own choosing (back from presentation the note was cut at its top and bottom)
-        self._placeholder.setMinimumHeight(0)  # QLabel's heightForWidth is at least its least height
-        needed = self._placeholder.heightForWidth(width)
-        if needed > 0:
-            self._placeholder.setFixedHeight(needed)
-        self._placeholder.move(
-            (self.plot_widget.width() - width) // 2,
-            (self.plot_widget.height() - self._placeholder.height()) // 2,
+        """Cover the whole plot, axes included, with the text wrapped to two thirds of its width."""
+        width, height = self.plot_widget.width(), self.plot_widget.height()
+        side_px = max((width - max(width * 2 // 3, 120)) // 2, _PLACEHOLDER_PADDING_PX)
+        self._placeholder.setContentsMargins(
+            side_px, _PLACEHOLDER_PADDING_PX, side_px, _PLACEHOLDER_PADDING_PX
         )
+        self._placeholder.setGeometry(0, 0, width, height)
 
     # ---- export ------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from muonscope.widgets.axes import set_axis_title
-from muonscope.widgets.coinciding import coincidence_text
+from muonscope.widgets.coinciding import and_join, coincidence_text
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
@@ -118,7 +118,10 @@ class SpectrumPlot(PlotPanel):
         values = np.asarray(values, dtype=float)
         k = np.arange(1, values.size + 1, dtype=float)
         keep = values > self.noise_floor() * (values.max() if values.size else 0.0)
+        was_drawn = self._curves[key].yData is not None and self._curves[key].yData.size > 0
         self._curves[key].setData(k[keep], values[keep])
+        if was_drawn != bool(keep.any()):
+            self._show_drawn_styles()
         if keep.any():
             name = MATRIX_STYLES[matrix][1]
             self.hover.set_series(key, self._labels[lane], k[keep], values[keep], _formatter(name))
@@ -129,14 +132,15 @@ class SpectrumPlot(PlotPanel):
     @property
     def coinciding(self) -> str:
         """Which lanes' curves on show lie exactly on one another ("G equal in all 3 lanes"), or ""
-        (see :mod:`muonscope.widgets.coinciding`)."""
-        parts = []
+        (see :mod:`muonscope.widgets.coinciding`). Matrices equal in the same lanes share one
+        phrase: "G and G_sig equal in both lanes", not the lanes said twice."""
+        matrices_by_text: dict[str, list[str]] = {}
         for matrix in self.visible_matrices():
             drawn = {lane: self.curve_data(lane, matrix) for lane in range(len(self._labels))}
             text = coincidence_text(drawn, self._labels)
             if text:
-                parts.append(f"{MATRIX_STYLES[matrix][1]} {text}")
-        return "; ".join(parts)
+                matrices_by_text.setdefault(text, []).append(MATRIX_STYLES[matrix][1])
+        return "; ".join(f"{and_join(names)} {text}" for text, names in matrices_by_text.items())
 
     def curve_data(self, lane: int, matrix: str) -> tuple[np.ndarray, np.ndarray]:
         """The (k, σ_k) points drawn for one lane's matrix (empty while that matrix is not shown)."""
@@ -166,7 +170,6 @@ class SpectrumPlot(PlotPanel):
 
     def _apply_visibility(self) -> None:
         shown = self.visible_matrices()
-        self.style_key.set_entries([MATRIX_STYLES[matrix] for matrix in shown])
         for (lane, matrix), curve in self._curves.items():
             curve.setVisible(matrix in shown)
             if matrix not in shown:
@@ -177,6 +180,17 @@ class SpectrumPlot(PlotPanel):
             if matrix in shown:
                 del self._pending[(lane, matrix)]
                 self.set_spectrum(lane, matrix, values)
+        self._show_drawn_styles()
+
+    def _show_drawn_styles(self) -> None:
+        """The style key names the matrices drawn: one-step lanes without momentum have no M, and
+        "— G - - M" in the header promised a dashed curve that was nowhere."""
+        drawn = [
+            matrix
+            for matrix in self.visible_matrices()
+            if any(self.curve_data(lane, matrix)[1].size for lane in range(len(self._labels)))
+        ]
+        self.style_key.set_entries([MATRIX_STYLES[matrix] for matrix in drawn])
 
 
 def _formatter(name: str):

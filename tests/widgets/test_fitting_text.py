@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.capacity_plot import CapacityPlot
+from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.mode_box import ElidingCombo
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.theme import StageStyle
@@ -49,6 +50,18 @@ def test_guides_in_a_narrow_panel_keep_their_whole_label_on_rows_of_their_own(qt
     assert all(rows[lane] < min(guide_rows) for lane in LANES)  # lanes first, each guide below
 
 
+def test_guides_share_a_row_where_the_panel_is_wide_enough(qtbot):
+    """Each legend row is a row the plot loses: on a 1280×720 stage the y title shrank to "recov…"."""
+    plot = _sweep_panel(qtbot, 900)
+    qtbot.waitUntil(lambda: all(_inside_panel(plot, label) for label in _legend_labels(plot)), timeout=5000)
+    rows = {label.text: label.mapToScene(0, 0).y() for label in _legend_labels(plot)}
+    guide_rows = {rows[f"guide: {text}"] for text in GUIDES}
+    assert len(guide_rows) == 1 and all(rows[lane] < min(guide_rows) for lane in LANES)
+    guide_labels = [label for label in _legend_labels(plot) if label.text.startswith("guide: ")]
+    left, right = (label.mapRectToScene(label.item.boundingRect()) for label in guide_labels)
+    assert left.right() <= right.left()  # side by side, not over one another
+
+
 def test_a_wide_panel_lays_every_lane_in_one_legend_row(qtbot):
     """A row of lanes where it fits keeps the plot tall; a narrow panel takes fewer to a row."""
     wide = _sweep_panel(qtbot, 1000)
@@ -90,6 +103,25 @@ def test_a_squeezed_mode_box_cuts_its_option_with_a_mark(qtbot):
     qtbot.waitUntil(lambda: box.shown_text != box.currentText(), timeout=5000)
     shown = box.shown_text
     assert shown.endswith("…") and box.currentText().startswith(shown[:-1])
+
+
+def test_greyed_mode_boxes_give_their_room_to_the_one_that_applies(qtbot):
+    """At 1280 pixels panel ③'s greyed heat-map boxes cut its live box to "not recov…"."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["SGD μ=0.9 · sum", "Muon pre μ = 0.95 · ema"])
+    plot.set_mode("view", "recovery")
+    view, greyed = plot.modes["view"], [plot.modes["quantity"], plot.modes["lane"]]
+    assert not any(box.isEnabled() for box in greyed)
+    room = view.sizeHint().width() + sum(box.minimumSizeHint().width() for box in greyed)
+    title_px = QtGui.QFontMetrics(plot.font()).horizontalAdvance(plot.title) * 1.2  # bold
+    plot.resize(room + int(title_px) + 60, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    qtbot.waitUntil(lambda: view.shown_text == view.currentText(), timeout=5000)  # whole
+    assert all(box.isVisible() and box.width() <= box.minimumSizeHint().width() + 2 for box in greyed)
+    plot.set_mode("view", "heatmap")  # now they apply: they ask for their room again
+    assert all(box.sizeHint().width() > box.minimumSizeHint().width() for box in greyed)
 
 
 def _titled_axis(qtbot, height_px: int) -> tuple[pg.PlotWidget, DecadeAxis]:
@@ -168,18 +200,22 @@ def test_the_toolbars_preset_box_keeps_its_width_and_cuts_a_long_title_with_a_ma
     assert box.shown_text.endswith("…") and box.currentText().startswith(box.shown_text[:-1])
 
 
-def test_a_panels_note_is_as_tall_as_its_wrapped_text_at_every_size_and_scale(qtbot):
-    """Back from presentation, panel ②'s note was cut at its top and bottom (sized for another width)."""
+def test_a_panels_note_covers_the_plot_and_its_wrapped_text_fits_at_every_size_and_scale(qtbot):
+    """Back from presentation, panel ②'s note was cut at its top and bottom (sized for another width);
+    and the axes' ticks behind an empty plot said nothing true, so the note covers them."""
     plot = _series_panel(qtbot)
     text = "Each lane's spectral gap over the steps. This preset is a single step from W = 0: " * 2
     plot.set_placeholder(text)
     note = plot.findChild(QtWidgets.QLabel, "placeholder")
 
     def fits() -> bool:
-        room = QtCore.QRect(0, 0, note.width() - 24, 10_000)  # its style sheet pads it by 12 px a side
+        room = note.contentsRect()
         wrap = QtCore.Qt.TextFlag.TextWordWrap
-        needed = QtGui.QFontMetrics(note.font()).boundingRect(room, wrap, text).height() + 24
-        return abs(note.height() - needed) <= 4
+        needed = QtGui.QFontMetrics(note.font()).boundingRect(
+            QtCore.QRect(0, 0, room.width(), 10_000), wrap, text
+        )
+        covers = note.geometry() == plot.plot_widget.rect()
+        return covers and needed.height() <= room.height() and room.width() >= note.width() // 2
 
     for style, width in ((StageStyle(2.0), 640), (StageStyle(), 420), (StageStyle(), 300)):
         plot.apply_style(style)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
@@ -190,6 +190,43 @@ def test_a_panel_note_sits_inside_the_plot_whatever_its_axes_show(qtbot, note):
     assert plot.note == ""
 
 
+def _scene_points(plot, x, y) -> list[QtCore.QPointF]:
+    """Points along the curve through (x, y) on a log-y plot, 16 per segment, in scene coordinates."""
+    box = plot.plot.getViewBox()
+    fine = np.linspace(0, len(x) - 1, 16 * (len(x) - 1) + 1)
+    xs, ys = np.interp(fine, np.arange(len(x)), x), np.interp(fine, np.arange(len(x)), np.log10(y))
+    return [box.mapViewToScene(QtCore.QPointF(a, b)) for a, b in zip(xs, ys, strict=True)]
+
+
+def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
+    """A spiked stream's momentum spectrum runs flat near the top: the top-right note hid it."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    plot.set_mode("view", "gradient+momentum")
+    k = np.arange(1, 41, dtype=float)
+    falling, flat = np.logspace(1, -4, 40), np.full(40, 10.0) * np.linspace(1, 0.8, 40)
+    plot.set_spectrum(0, "gradient", falling)
+    plot.set_note("G equal in both lanes")
+    QtWidgets.QApplication.processEvents()
+    assert plot.note_corner == "top right"  # nothing under it yet
+    plot.set_spectrum(0, "momentum", flat)
+    plot.set_note("G equal in both lanes")  # the renderer sets it every frame
+    QtWidgets.QApplication.processEvents()
+    assert plot.note_corner != "top right"
+    rect = plot.note_scene_rect
+    assert plot.plot.getViewBox().sceneBoundingRect().contains(rect)
+    for values in (falling, flat):
+        assert not any(rect.contains(point) for point in _scene_points(plot, k, values))
+    corner = plot.note_corner
+    plot.set_spectrum(0, "momentum", flat * 0.999)  # nothing new under it: it stays
+    plot.set_note("G equal in both lanes")
+    assert plot.note_corner == corner
+
+
 def test_class_error_heatmap(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
@@ -249,6 +286,10 @@ def test_panel_placeholder_says_why_a_plot_is_empty(qtbot):
     assert plot.placeholder == "no classes here"
     label = plot.plot_widget.findChild(QtWidgets.QLabel, "placeholder")
     assert label.isVisible() and plot.plot_widget.rect().contains(label.geometry())
+    # the axes behind say nothing about a plot with no data: the left sixth (ticks, axis title) is blank
+    image = plot.plot_widget.grab().toImage()
+    strip = {image.pixel(x, y) for x in range(0, image.width() // 6 - 2) for y in range(0, image.height(), 3)}
+    assert strip == {QtGui.QColor("#ffffff").rgb()}
     plot.resize(900, 500)  # stays centred over the plot as the window changes size
     qtbot.waitUntil(lambda: abs(label.geometry().center().x() - plot.plot_widget.rect().center().x()) <= 2)
     plot.set_placeholder(None)
@@ -329,6 +370,13 @@ def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_n
         qtbot.addWidget(panel)
         panel.show()
         panel.set_lanes(["a"])
+    assert not spectrum.style_key.isVisible()  # nothing drawn yet: no style to name
+    for matrix in ("gradient", "momentum", "update", "signal"):
+        spectrum.set_spectrum(0, matrix, np.logspace(0, -3, 8))
+    assert spectrum.style_key.text == "solid: G, dashed: M"
+    spectrum.set_spectrum(0, "momentum", np.zeros(0))  # a lane without a buffer draws no M
+    assert spectrum.style_key.text == "solid: G"  # not a dashed M that is nowhere
+    spectrum.set_spectrum(0, "momentum", np.logspace(0, -3, 8))
     assert spectrum.style_key.text == "solid: G, dashed: M"
     spectrum.set_mode("view", "update")
     assert spectrum.style_key.text == "dotted: update" and spectrum.style_key.toolTip() == "dotted: update"
@@ -359,6 +407,10 @@ def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     for lane in range(2):
         plot.set_spectrum(lane, "gradient", spectrum.copy())
     assert plot.coinciding == "G equal in both lanes"  # not "all 2 lanes"
+    plot.set_mode("view", "gradient+signal")
+    for lane in range(2):
+        plot.set_spectrum(lane, "signal", spectrum[:3].copy())
+    assert plot.coinciding == "G and G_sig equal in both lanes"  # the lanes said once
 
 
 def test_the_heat_maps_lane_box_names_its_lanes_and_a_short_bucket_axis_keeps_a_word(qtbot):

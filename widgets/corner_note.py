@@ -1,0 +1,115 @@
+"""A short note in a corner of a plot that keeps off the curves.
+
+The spectra panel's note ("G and G_sig equal in both lanes") sat in the top right corner, where a
+spiked stream's momentum spectra run flat, and hid them. The note takes the corner whose box covers
+the fewest drawn points (with points sampled along each segment, so a sparse curve's lines count),
+and stays in its corner unless another covers fewer, so it does not hop between frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+__all__ = ["CORNERS", "CornerNote"]
+
+#: The corners in the order they are preferred when they cover the same number of points.
+CORNERS = ("top right", "top left", "bottom left", "bottom right")
+#: Where each corner puts the text's anchor: (0, 0) its top left, (1, 1) its bottom right.
+_ANCHORS = {"top right": (1, 0), "top left": (0, 0), "bottom left": (0, 1), "bottom right": (1, 1)}
+#: Pixels between the note and the plot's edges.
+_INSET_PX = 4.0
+#: Points looked at per curve: a long spectrum is thinned to this many, a short curve's segments
+#: are sampled up to this many, so a line between two far points counts (at most 16 per segment).
+_POINTS_PER_CURVE = 1024
+_MOST_SAMPLES_PER_SEGMENT = 16
+
+
+class CornerNote:
+    """A hidden text box over ``plot``'s curves, outside its autorange; :meth:`place` moves it."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self._plot = plot
+        self.item = pg.TextItem("", color="#000000", fill=pg.mkBrush(255, 255, 255, 225), anchor=(1, 0))
+        self.item.setZValue(900)
+        self.item.setVisible(False)
+        plot.addItem(self.item, ignoreBounds=True)
+        self.corner = CORNERS[0]
+
+    def place(self) -> None:
+        """Fit the text to the view's width and put it in the corner that hides the fewest points."""
+        if not self.item.isVisible():
+            return
+        frame = self._plot.getViewBox().sceneBoundingRect()
+        room = frame.width() - 2 * _INSET_PX
+        self.item.setTextWidth(-1)  # one line where it fits, wrapped where the plot is narrower
+        if self.item.textItem.boundingRect().width() > room > 0:
+            self.item.setTextWidth(room)
+        size = self.item.textItem.boundingRect().size()
+        points = self._drawn_scene_points(frame)
+        covered = {corner: _count_inside(points, _box(frame, corner, size)) for corner in CORNERS}
+        best = min(CORNERS, key=lambda corner: covered[corner])  # the first of equals: CORNERS' order
+        if covered[best] < covered[self.corner]:
+            self.corner = best
+        self.item.setAnchor(_ANCHORS[self.corner])
+        self.item.setPos(self._plot.getViewBox().mapSceneToView(_corner_point(frame, self.corner)))
+
+    def _drawn_scene_points(self, frame: QtCore.QRectF) -> np.ndarray:
+        """(n, 2) scene positions along every visible curve, in the view's current range."""
+        (x0, x1), (y0, y1) = self._plot.getViewBox().viewRange()
+        if x1 == x0 or y1 == y0:
+            return np.zeros((0, 2))
+        parts = []
+        for item in self._plot.listDataItems():
+            if not item.isVisible():
+                continue
+            x, y = item.getData()  # as displayed: log axes already applied
+            if x is None or len(x) == 0:
+                continue
+            x, y = _along_segments(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+            scene_x = frame.left() + (x - x0) / (x1 - x0) * frame.width()
+            scene_y = frame.bottom() - (y - y0) / (y1 - y0) * frame.height()
+            parts.append(np.column_stack([scene_x, scene_y]))
+        return np.concatenate(parts) if parts else np.zeros((0, 2))
+
+
+def _along_segments(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The finite points, thinned or sampled along their segments to about ``_POINTS_PER_CURVE``."""
+    finite = np.isfinite(x) & np.isfinite(y)
+    x, y = x[finite], y[finite]
+    if x.size > _POINTS_PER_CURVE:
+        keep = np.linspace(0, x.size - 1, _POINTS_PER_CURVE).round().astype(int)
+        x, y = x[keep], y[keep]
+    if x.size < 2:
+        return x, y
+    per_segment = min(_MOST_SAMPLES_PER_SEGMENT, max(1, _POINTS_PER_CURVE // (x.size - 1)))
+    index = np.arange(x.size, dtype=float)
+    along = np.linspace(0.0, x.size - 1.0, (x.size - 1) * per_segment + 1)
+    return np.interp(along, index, x), np.interp(along, index, y)
+
+
+def _corner_point(frame: QtCore.QRectF, corner: str) -> QtCore.QPointF:
+    """The note's anchor point: the view's corner, ``_INSET_PX`` in from both edges."""
+    right, bottom = corner.endswith("right"), corner.startswith("bottom")
+    x = frame.right() - _INSET_PX if right else frame.left() + _INSET_PX
+    y = frame.bottom() - _INSET_PX if bottom else frame.top() + _INSET_PX
+    return QtCore.QPointF(x, y)
+
+
+def _box(frame: QtCore.QRectF, corner: str, size: QtCore.QSizeF) -> QtCore.QRectF:
+    """The scene rectangle the note covers in ``corner``."""
+    point = _corner_point(frame, corner)
+    left = point.x() - size.width() if corner.endswith("right") else point.x()
+    top = point.y() - size.height() if corner.startswith("bottom") else point.y()
+    return QtCore.QRectF(left, top, size.width(), size.height())
+
+
+def _count_inside(points: np.ndarray, box: QtCore.QRectF) -> int:
+    inside = (
+        (points[:, 0] >= box.left())
+        & (points[:, 0] <= box.right())
+        & (points[:, 1] >= box.top())
+        & (points[:, 1] <= box.bottom())
+    )
+    return int(np.count_nonzero(inside))
