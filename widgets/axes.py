@@ -24,7 +24,7 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from muonscope.widgets.ranges import log_tick_sets
+from muonscope.widgets.ranges import log_label, log_labels_as_powers, log_tick_sets
 
 __all__ = ["DecadeAxis", "decade_axes", "minor_mantissas", "set_axis_title"]
 
@@ -122,10 +122,13 @@ class DecadeAxis(pg.AxisItem):
         return levels
 
     def logTickStrings(self, values, scale, spacing):
-        strings = super().logTickStrings(values, scale, spacing)
+        """Labels in one form for the whole axis (see :func:`log_label`): pyqtgraph wrote "0.0001"
+        above "10⁻⁵" and "5" beside "10¹"."""
+        low, high = self.range
+        powers = log_labels_as_powers(min(low, high), max(low, high))
+        strings = [log_label(10.0**value, powers) for value in values]
         if spacing is not None:
             return strings  # a decade level
-        low, high = self.range
         span = abs(high - low)
         if span == 0:
             return strings

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["StableRange", "log_tick_sets", "log_ticks", "nice_ceiling", "step_axis_end"]
+__all__ = [
+    "StableRange",
+    "log_label",
+    "log_labels_as_powers",
+    "log_tick_sets",
+    "log_ticks",
+    "nice_ceiling",
+    "step_axis_end",
+]
 
 
 def nice_ceiling(value: float) -> float:
@@ -84,6 +92,30 @@ class StableRange:
         return self.lo, self.hi
 
 
+#: A log axis whose range lies within 10^lo … 10^hi of these is labelled in plain decimals ("0.001",
+#: "20", "5000"); one reaching past them is labelled in powers of ten throughout ("10⁻⁵", "2·10⁻⁵",
+#: "10⁰"). One axis never mixes the two: "0.0001" above "10⁻⁵" read as two scales.
+_PLAIN_DECADES = (-4.0, 5.0)
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_labels_as_powers(lo: float, hi: float) -> bool:
+    """Whether a log axis showing 10^lo … 10^hi labels its ticks as powers of ten (see _PLAIN_DECADES)."""
+    return lo < _PLAIN_DECADES[0] - 1e-9 or hi > _PLAIN_DECADES[1] + 1e-9
+
+
+def log_label(value: float, powers: bool) -> str:
+    """A log-axis tick label for ``value`` = m × 10^e: "m·10ᵉ" (or "10ᵉ") with ``powers``, else the
+    plain decimal with as many places as it needs ("0.00002", "20", "5000")."""
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = round(value / 10.0**exponent, 6)
+    if powers:
+        power = "10" + str(exponent).translate(_SUPERSCRIPTS)
+        return power if mantissa == 1 else f"{mantissa:g}·{power}"
+    places = max(0, -exponent + (0 if mantissa == round(mantissa) else 1))
+    return f"{value:.{places}f}"
+
+
 def log_tick_sets(lo: float, hi: float) -> Iterator[list[tuple[float, str]]]:
     """Ticks for data drawn as log10 values in [lo, hi], densest first, for an axis to take the first
     whose labels fit: decades with 2×, 3×, 5× on short spans, then every decade, then every 2nd,
@@ -96,7 +128,7 @@ def log_tick_sets(lo: float, hi: float) -> Iterator[list[tuple[float, str]]]:
     stage's font drew ten labels one over the other; the axis now takes every 5th.
     """
     span = hi - lo
-    mantissa_sets = [(1, 2, 3, 5)] if span < 1.2 else [(1, 2, 5)] if span < 2.5 else []
+    mantissa_sets = [(1, 2, 3, 5), (1, 2, 5)] if span < 1.2 else [(1, 2, 5)] if span < 2.5 else []
     for mantissas in mantissa_sets:
         ticks = _decade_ticks(lo, hi, mantissas, stride=1)
         if len(ticks) >= 2:
@@ -124,6 +156,7 @@ def _decade_ticks(
     lo: float, hi: float, mantissas: tuple[int, ...], stride: int, offset: int = 0
 ) -> list[tuple[float, str]]:
     """m × 10^e (m in ``mantissas``, e ≡ ``offset`` mod ``stride``) in [lo, hi] as (log10 value, label)."""
+    powers = log_labels_as_powers(lo, hi)
     ticks = []
     for exponent in range(math.floor(lo), math.ceil(hi) + 1):
         if (exponent - offset) % stride:
@@ -131,7 +164,7 @@ def _decade_ticks(
         for mantissa in mantissas:
             value = mantissa * 10.0**exponent
             if lo - 1e-9 <= math.log10(value) <= hi + 1e-9:
-                ticks.append((math.log10(value), f"{value:g}"))
+                ticks.append((math.log10(value), log_label(value, powers)))
     return ticks
 
 

@@ -120,23 +120,37 @@ def test_heat_map_has_a_colour_bar_that_follows_its_levels(qtbot):
 @pytest.mark.parametrize(
     ("width_px", "expected"),
     [
-        (300, {"1", "10¹", "10²"}),  # 2.7 decades in 300 px: decades only (once "4·10¹6·10¹…")
-        (1600, {"1", "2", "5", "10¹", "2·10¹", "5·10¹", "10²", "2·10²", "5·10²"}),
+        (300, {"1", "10", "100"}),  # 2.7 decades in 300 px: decades only (once "4·10¹6·10¹…")
+        (1600, {"1", "2", "5", "10", "20", "50", "100", "200", "500"}),
     ],
 )
 def test_log_axis_labels_only_what_fits_and_never_loses_the_decades(qtbot, width_px, expected):
+    assert set(_log_axis_labels(qtbot, width_px, 0, np.log10(512))) == expected
+
+
+def test_a_log_axis_writes_all_its_labels_in_one_form(qtbot):
+    """Spectra from 10⁻⁶ to 20 read "10¹, 1, 0.1, … 0.0001, 10⁻⁵": two scales on one axis."""
+    labels = _log_axis_labels(qtbot, 1600, -6, np.log10(20))
+    assert "10⁻⁶" in labels and "10⁰" in labels and "10¹" in labels
+    assert all("10" in label for label in labels)  # no plain "1" or "0.001" among the powers
+    plain = _log_axis_labels(qtbot, 1600, -3, 1)  # within 10⁻⁴ … 10⁵: plain decimals throughout
+    assert "0.001" in plain and "0.002" in plain and "10" in plain and "·" not in "".join(plain)
+
+
+def _log_axis_labels(qtbot, width_px: int, low: float, high: float) -> list[str]:
+    """The non-empty labels of a log x axis drawn over log10 values ``low`` … ``high``."""
     widget = pg.PlotWidget(axisItems={"bottom": DecadeAxis("bottom")})
     qtbot.addWidget(widget)
     widget.resize(width_px, 300)
     widget.show()
     widget.setLogMode(x=True, y=False)
-    widget.setXRange(0, np.log10(512), padding=0)
+    widget.setXRange(low, high, padding=0)
     qtbot.waitExposed(widget)
     axis = widget.getPlotItem().getAxis("bottom")
     labelled = []
-    for spacing, values in axis.tickValues(0, np.log10(512), axis.geometry().width()):
+    for spacing, values in axis.tickValues(low, high, axis.geometry().width()):
         labelled += [s for s in axis.tickStrings(values, 1.0, spacing) if s]
-    assert set(labelled) == expected
+    return labelled
 
 
 def _grid_image(qtbot, axis_type, pen_width: float) -> np.ndarray:
@@ -155,11 +169,18 @@ def _grid_image(qtbot, axis_type, pen_width: float) -> np.ndarray:
     return np.array(image.constBits()).reshape(image.height(), image.width(), 4).copy()
 
 
+class _StrokedGridAxis(DecadeAxis):
+    """Our axis (ticks and labels) with the grid stroked as pyqtgraph strokes it."""
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):
+        pg.AxisItem.drawPicture(self, p, axisSpec, tickSpecs, textSpecs)
+
+
 @pytest.mark.parametrize("pen_width", [1.0, 1.5, 2.0, 3.0])
 def test_the_grid_has_the_pixels_pyqtgraph_strokes(qtbot, pen_width):
     """The grid's lines are filled as rectangles (fast) but land on exactly the stroked pixels."""
     ours = _grid_image(qtbot, DecadeAxis, pen_width)
-    stroked = _grid_image(qtbot, pg.AxisItem, pen_width)
+    stroked = _grid_image(qtbot, _StrokedGridAxis, pen_width)
     assert np.array_equal(ours, stroked)
     inside = ours[10:-40, 60:-10, 0]  # the view, away from the axes' own lines and labels
     assert (inside < 255).sum() > 0.02 * inside.size  # there is a grid to compare
@@ -385,7 +406,8 @@ def test_a_sweep_over_a_short_log_span_has_readable_ticks_and_its_seed_band_in_v
     ticks = log_ticks(np.log10(0.88), np.log10(0.95))
     assert len(ticks) >= 3 and len({label for _value, label in ticks}) == len(ticks)
     assert all(np.log10(0.88) - 1e-9 <= value <= np.log10(0.95) + 1e-9 for value, _label in ticks)
-    np.testing.assert_allclose([float(label) for _value, label in ticks], [10**value for value, _ in ticks])
+    stated = [_label_value(label) for _value, label in ticks]
+    np.testing.assert_allclose(stated, [10**value for value, _ in ticks])
     assert [value for value, _label in ticks] == sorted(value for value, _label in ticks)
 
 
@@ -432,10 +454,21 @@ def test_a_log_sweep_axis_labels_only_as_many_decades_as_fit_without_touching(qt
     labels = sorted(_tick_labels(axis), key=lambda spec: spec[0].center().y())
     for (upper, _), (lower, _) in itertools.pairwise(labels):
         assert not upper.intersects(lower), [text for _rect, text in labels]
-    values = [float(text) for _rect, text in labels]
+    values = [_label_value(text) for _rect, text in labels]
     exponents = np.log10(values)
     np.testing.assert_allclose(exponents, np.round(exponents))  # decades, in data units
     strides = set(np.diff(np.round(exponents)).astype(int))
     assert len(strides) == 1  # evenly thinned
     if height_px == 600:
         assert strides == {-1}  # room for every decade: every decade is labelled
+
+
+_SUPERSCRIPT_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def _label_value(text: str) -> float:
+    """The number a tick label states: "0.002", "10⁻⁵" or "2·10³"."""
+    if not any(char in text for char in "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"):
+        return float(text)
+    mantissa, _, power = text.rpartition("10")
+    return float(mantissa.rstrip("·") or 1) * 10.0 ** int(power.translate(_SUPERSCRIPT_DIGITS))
