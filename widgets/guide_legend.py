@@ -1,12 +1,15 @@
-"""A legend of lanes and theory guides: lanes side by side, each guide on a row of its own.
+"""A legend of lanes and theory guides: lanes side by side, guides on rows of their own.
 
-A guide's label ("guide: slope 1 + 1/(2α) = 1.33") is about twice as long as a lane's. Laid two to a
-row like the lanes, the guides made the legend wider than a panel in half a 1280-pixel window and the
-second one was cut at the window's edge; on a row of their own their labels run under both lane
-columns, so the legend is as wide as its widest lane pair or its longest guide, whichever is more.
+A guide's label ("guide: slope 1 + 1/(2α) = 1.33") is about twice as long as a lane's. Laid in the
+lanes' columns, the guides made the legend wider than a panel in half a 1280-pixel window and the
+second one was cut at the window's edge. On rows of their own their labels run under the lane
+columns: side by side where the panel is wide enough, one to a row where it is not. Every legend row
+is a row the plot above it loses (on a 1280×720 stage panel ④'s axis title shrank to "recov…").
 """
 
 from __future__ import annotations
+
+import math
 
 import pyqtgraph as pg
 from PySide6 import QtCore
@@ -23,25 +26,61 @@ def guide_label(label: str) -> str:
 
 
 class GuideLegend(pg.LegendItem):
-    """A ``pg.LegendItem`` that puts every entry whose text starts with :data:`GUIDE_PREFIX` on a
-    row of its own, its label spanning the columns the lanes use."""
+    """A ``pg.LegendItem`` that puts the entries whose text starts with :data:`GUIDE_PREFIX` on rows
+    of their own, ``guide_columns`` to a row, each label spanning its share of the lanes' columns."""
+
+    guide_columns = 1
+    _guide_row: int | None = None  # the row the next guide may join, None to start a new one
+    _guides_in_row = 0
 
     def _addItemToLayout(self, sample, label) -> None:
         if not label.text.startswith(GUIDE_PREFIX):
             super()._addItemToLayout(sample, label)
+            self._guide_row = None
             return
-        row = self.layout.rowCount()
-        self.layout.addItem(sample, row, 0, alignment=QtCore.Qt.AlignmentFlag.AlignVCenter)
-        self.layout.addItem(label, row, 1, 1, max(2 * self.columnCount - 1, 1))
-        self.rowCount = row + 1
+        lane_columns = max(self.columnCount, 1)
+        per_row = max(min(self.guide_columns, lane_columns), 1)
+        if self._guide_row is None or self._guides_in_row >= per_row:
+            self._guide_row, self._guides_in_row = self.layout.rowCount(), 0
+        share = self._guides_in_row
+        start = 2 * (share * lane_columns // per_row)  # grid columns: (sample, label) per lane column
+        end = 2 * ((share + 1) * lane_columns // per_row)
+        self.layout.addItem(sample, self._guide_row, start, alignment=QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.layout.addItem(label, self._guide_row, start + 1, 1, max(end - start - 1, 1))
+        self._guides_in_row += 1
+        self.rowCount = self._guide_row + 1
+
+    def clear(self) -> None:
+        super().clear()
+        self._guide_row = None
+
+    def set_columns(self, lane_columns: int, guide_columns: int) -> None:
+        """Lay the entries out again: lanes ``lane_columns`` to a row, guides ``guide_columns``."""
+        self.columnCount, self.guide_columns = max(lane_columns, 1), max(guide_columns, 1)
+        for index in range(self.layout.count() - 1, -1, -1):
+            self.layout.removeAt(index)
+        self.rowCount, self._guide_row = 0, None
+        for sample, label in self.items:
+            self._addItemToLayout(sample, label)
+        self.updateSize()
 
     def fit_columns(self, width_px: float, most: int) -> int:
-        """Lay the lanes in as many columns, up to ``most``, as keep the legend within ``width_px``
-        (at least one); return how many."""
-        for columns in range(max(most, 1), 0, -1):
-            self.setColumnCount(columns)
-            if self.layout.preferredWidth() <= width_px:
-                break
+        """Lay the legend out in the fewest rows that keep it within ``width_px``: lanes in up to
+        ``most`` columns, guides side by side where they fit (the more lane columns of equals);
+        one of each where nothing fits. Return how many lane columns."""
+        lanes = sum(not label.text.startswith(GUIDE_PREFIX) for _sample, label in self.items)
+        guides = len(self.items) - lanes
+        best: tuple[int, int, int] | None = None  # (rows, lane columns, guide columns)
+        for lane_columns in range(max(most, 1), 0, -1):
+            for guide_columns in range(max(min(guides, lane_columns), 1), 0, -1):
+                self.set_columns(lane_columns, guide_columns)
+                if self.layout.preferredWidth() <= width_px:
+                    rows = math.ceil(lanes / lane_columns) + math.ceil(guides / guide_columns)
+                    if best is None or rows < best[0]:
+                        best = (rows, lane_columns, guide_columns)
+                    break  # fewer guides to a row only adds rows
+        _rows, lane_columns, guide_columns = best or (0, 1, 1)
+        self.set_columns(lane_columns, guide_columns)
         return self.columnCount
 
     def updateSize(self) -> None:

@@ -48,15 +48,27 @@ class ElidingCombo(QtWidgets.QComboBox):
 
 
 class ModeBox(ElidingCombo):
-    """An eliding combo whose preferred width is its current option's: whole where there is room."""
+    """An eliding combo whose preferred width is its current option's: whole where there is room.
+
+    A greyed box (a mode that does not apply to the view on show) asks only for its least width:
+    at 1280 pixels panel ③'s two greyed boxes took the room its one live box needed ("not recov…").
+    """
 
     def __init__(self, least_chars: int, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(least_chars, parent)
         self.currentIndexChanged.connect(lambda _index: self.updateGeometry())
 
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.EnabledChange:
+            self.updateGeometry()
+
     def sizeHint(self) -> QtCore.QSize:
-        """The least width plus the room the current option needs beyond its least characters."""
+        """The least width plus the room the current option needs beyond its least characters (a
+        greyed box: its least width alone)."""
         hint = super().sizeHint()
+        if not self.isEnabled():
+            return hint
         metrics = self.fontMetrics()
         least = metrics.horizontalAdvance("X" * self.minimumContentsLength())  # as Qt counts them
         extra = max(metrics.horizontalAdvance(self.currentText()) - least, 0)
