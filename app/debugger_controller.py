@@ -157,8 +157,9 @@ class DebuggerController(QtCore.QObject):
     def add_breakpoint(self, text: str) -> None:
         config = self._clock.config
         labels = [lane.display_label() for lane in config.lanes] if config is not None else None
+        kind = config.task.kind if config is not None else None
         try:
-            parsed = parse_breakpoint(text, labels)
+            parsed = parse_breakpoint(text, labels, task_kind=kind)
         except ConfigError as exc:
             self._views.breakpoints.show_error(str(exc))
             return

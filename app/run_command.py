@@ -58,7 +58,12 @@ def run_command(args: argparse.Namespace) -> int:
     kept = list(session.breakpoints)
     _say_kept(kept)
     session.set_breakpoints(
-        parse_breakpoint(text, [lane.display_label() for lane in session.config.lanes], where="--until")
+        parse_breakpoint(
+            text,
+            [lane.display_label() for lane in session.config.lanes],
+            where="--until",
+            task_kind=session.config.task.kind,
+        )
         for text in args.until
     )
     with ProgressBar(not args.no_progress, unit="step") as progress, ctrl_c_stops() as stop:

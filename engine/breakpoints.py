@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.scalar_metrics import POPULATION_GROUP, SCALAR_METRICS, fresh_value
+from muonscope.engine.task_kinds import metric_problem
 
 if TYPE_CHECKING:
     from muonscope.engine.snapshot import LaneSnapshot, Snapshot
@@ -190,14 +191,17 @@ def follow_relabelled_lanes(
 
 
 def parse_breakpoint(
-    text: str, lane_labels: Sequence[str] | None = None, where: str = "breakpoint"
+    text: str,
+    lane_labels: Sequence[str] | None = None,
+    where: str = "breakpoint",
+    task_kind: str | None = None,
 ) -> Breakpoint:
     """Parse ``[LANE:]METRIC OP NUMBER`` or ``[LANE:]diverged``.
 
     With ``lane_labels`` (the current lanes' labels, by index) a lane index must exist and a lane
     label must be one of them; without, any index or label is taken, and a lane that does not
-    exist when checked never holds. Raises :class:`ConfigError` on ``where``, naming the
-    expression and what is allowed.
+    exist when checked never holds. With ``task_kind`` the metric must be one that kind measures.
+    Raises :class:`ConfigError` on ``where``, naming the expression and what is allowed.
     """
     if not isinstance(text, str):
         raise ConfigError(where, text, f"must be text: {GRAMMAR}")
@@ -214,6 +218,9 @@ def parse_breakpoint(
         raise fail("must be one line")
     head, colon, condition = stripped.rpartition(":")
     metric, op, threshold = _parse_condition(condition.strip(), fail)
+    problem = metric_problem(task_kind, metric) if task_kind is not None else ""
+    if problem:
+        raise fail(problem)
     lane = _parse_lane(head.strip(), lane_labels, fail) if colon else None
     return Breakpoint(stripped, lane, metric, op, threshold)
 

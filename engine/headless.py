@@ -15,6 +15,7 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["RunOutcome", "final_report", "run_session", "write_outputs"]
 
@@ -77,7 +78,7 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
         "device": snapshot.device,
         "dtype": snapshot.dtype,
         "torch_version": torch_version(),
-        "lanes": [_lane_report(lane) for lane in snapshot.lanes],
+        "lanes": [_lane_report(lane, TASK_KINDS[config.task.kind].has_classes) for lane in snapshot.lanes],
         "events": [
             {"step": e.step, "field": e.field, "old": e.old, "new": e.new, "text": e.text}
             for e in snapshot.events
@@ -85,8 +86,10 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
     }
 
 
-def _lane_report(lane: LaneSnapshot) -> dict[str, Any]:
-    """A lane's final metrics. ``buffer``: the momentum buffer's convention (``ema`` μM + (1−μ)G or
+def _lane_report(lane: LaneSnapshot, has_items: bool) -> dict[str, Any]:
+    """A lane's final metrics; the item counts (``recovered``…) are null for a task without items
+    to recover (a gradient stream: "recovered 0" beside "loss n/a" read as a lane that failed).
+    ``buffer``: the momentum buffer's convention (``ema`` μM + (1−μ)G or
     ``sum`` μM + G; null when the lane keeps none). ``estimated``: the population metrics come from
     ``sampled_items`` items (null when every item was evaluated), with standard errors ``*_se`` (0
     when exact). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the EMA of
@@ -107,9 +110,9 @@ def _lane_report(lane: LaneSnapshot) -> dict[str, Any]:
         "batch_loss": _number(lane.batch_loss),
         "accuracy": _number(lane.accuracy),
         "accuracy_se": _number(lane.accuracy_se),
-        "recovered": lane.recovered,
-        "recovered_se": _number(lane.recovered_se),
-        "recovered_prefix": lane.recovered_prefix,
+        "recovered": lane.recovered if has_items else None,
+        "recovered_se": _number(lane.recovered_se) if has_items else None,
+        "recovered_prefix": lane.recovered_prefix if has_items else None,
         "gap": _number(lane.gap),
         "gap_rank": lane.gap_rank,
         "alignment": _number(lane.alignment),

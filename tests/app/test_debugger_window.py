@@ -125,6 +125,20 @@ def test_a_breakpoint_pauses_the_run_and_names_itself(qtbot):
     assert "loss <" in app.views.breakpoints.error
 
 
+def test_the_breakpoint_panel_refuses_a_metric_the_task_never_measures(qtbot):
+    """On a gradient stream "recovered >= 0" was listed, and the run went on past it for ever."""
+    stream = ExperimentConfig(
+        task=TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0)),
+        lanes=(LaneConfig(optimizer="muon", lr=0.01, momentum=0.9),),
+    )
+    app = open_app(qtbot, Preset(name="stream", config=stream, title="a stream"))
+    app.debugger.add_breakpoint("recovered >= 0")
+    assert "a spiked task has no items, so no recovered" in app.views.breakpoints.error
+    with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
+        app.debugger.add_breakpoint("alignment > 0")  # what a stream measures is taken
+    assert app.views.breakpoints.error == ""
+
+
 def test_the_inspector_shows_the_matrix_of_the_step_under_the_cursor(qtbot, tmp_path):
     app = open_app(qtbot)
     _run_to(qtbot, app, 7)

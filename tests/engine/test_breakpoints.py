@@ -157,6 +157,16 @@ class TestParsing:
             parse_breakpoint("lost < 1")
         assert all(name in str(info.value) for name in (*METRIC_NAMES, DIVERGED))
 
+    @pytest.mark.parametrize("metric", ["recovered", "loss", "accuracy", "batch_loss"])
+    def test_a_metric_the_task_never_measures_is_refused(self, metric):
+        """A gradient stream has no items: "recovered >= 0" on it waited for ever, unsaid."""
+        with pytest.raises(ConfigError) as info:
+            parse_breakpoint(f"{metric} >= 0", task_kind="spiked", where="--until")
+        assert f"a spiked task has no items, so no {metric}" in str(info.value)
+        assert "alignment" in str(info.value).rpartition("it measures")[2]  # what it can stop on
+        assert parse_breakpoint(f"{metric} >= 0", task_kind="zipf").metric == metric
+        assert parse_breakpoint("alignment > 0.5", task_kind="spiked").metric == "alignment"
+
     def test_an_unknown_label_lists_the_lanes(self):
         with pytest.raises(ConfigError) as info:
             parse_breakpoint("Muon: loss < 1", lane_labels=LABELS)

@@ -40,3 +40,17 @@ def test_an_exact_run_reports_zero_errors_and_no_sample():
         assert lane.loss_se == lane.recovered_se == lane.accuracy_se == 0.0
         assert np.isfinite(lane.class_error).all() and not np.isnan(lane.item_recovered).any()
         assert entry["estimated"] is False and entry["sampled_items"] is None and entry["recovered_se"] == 0.0
+
+
+def test_a_stream_without_items_reports_no_item_counts():
+    """A spiked stream has no items: "recovered 0" beside "loss n/a" read as a lane that learnt nothing."""
+    config = ExperimentConfig(
+        task=TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0)),
+        lanes=(LaneConfig(optimizer="muon", lr=0.01, momentum=0.9),),
+        run=RunConfig(steps=3),
+    )
+    report = run_session(Session(config), 3).report["lanes"][0]
+    assert report["recovered"] is report["recovered_se"] is report["recovered_prefix"] is None
+    assert report["loss"] is None and report["alignment"] is not None  # what a stream does measure
+    memory = run_session(Session(_config(n_items=100)), 2).report["lanes"][0]
+    assert isinstance(memory["recovered"], int)  # a memory counts its items
