@@ -9,6 +9,7 @@ away from them the caption says which ones differ.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from muonscope.engine.config import ExperimentConfig, LaneConfig
@@ -93,7 +94,7 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
             others = [_entry(names[lane.lane_id], _recovered(lane)) for lane in rest] + _unnamed(ranked, rest)
         note = sample_note(snapshot)
         if note:
-            return ", ".join([text, *others]) + f" ({note})"
+            return _listed(names, [text, *others]) + f" ({note})"
     else:
         metric, higher_is_better = TASK_KINDS[snapshot.config.task.kind].standing_metric
         value = {lane.lane_id: read_value(lane, metric) for lane in lanes}
@@ -110,7 +111,15 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         text = f"{names[first.lane_id]} {metric} {value[first.lane_id]:.3g}"
         others = [_entry(names[lane.lane_id], f"{value[lane.lane_id]:.3g}") for lane in rest]
         others += _unnamed(ranked, rest)
-    return ", ".join([text, *others])
+    return _listed(names, [text, *others])
+
+
+def _listed(names: dict[int, str], entries: list[str]) -> str:
+    """The entries joined by commas, or by semicolons where a lane's name holds a comma outside
+    brackets: "Muon NS5, μ = 0.95 ema, no Nesterov 0, Muon exact, …" could not be told apart lane
+    by lane ("SignGD (= Adam, 1 step)" keeps its comma to itself)."""
+    bare = (re.sub(r"\([^()]*\)", "", name) for name in names.values())
+    return ("; " if any("," in name for name in bare) else ", ").join(entries)
 
 
 def _tie_text(
@@ -121,7 +130,8 @@ def _tie_text(
     losses = [f"{lane.loss:.3g}" for lane in ranked]
     if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
         return f"{text}, each at loss {losses[0]}", []
-    ranking = ", ".join(_entry(names[lane.lane_id], f"{lane.loss:.3g}") for lane in (ranked[0], *named))
+    entries = [_entry(names[lane.lane_id], f"{lane.loss:.3g}") for lane in (ranked[0], *named)]
+    ranking = _listed(names, entries)
     return f"{text}; by loss: {ranking}", _unnamed(ranked, named)
 
 

@@ -401,6 +401,25 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
     assert live_caption(snapshot) == f"step 2 · all 3 lanes recover {count} items; by loss: {ranking}"
 
 
+def test_lanes_whose_names_hold_commas_are_listed_with_semicolons():
+    """ "Muon NS5, μ = 0.95 ema, no Nesterov 0, Muon exact, μ = 0.95 ema, …": where did a lane end?"""
+    from dataclasses import replace
+
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment
+    from muonscope.engine.presets import load_preset
+
+    config = load_preset("tail_balance_one_step").config
+    lanes = tuple(replace(lane, label=f"{lane.label}, run {i}") for i, lane in enumerate(config.lanes))
+    experiment = Experiment(replace(config, lanes=lanes))
+    experiment.step(1)
+    snapshot = experiment.snapshot()
+    text = live_caption(snapshot)
+    ranked = sorted(snapshot.lanes, key=lambda lane: (-lane.recovered, lane.loss))
+    assert text.startswith(f"step 1 · {ranked[0].label} recovers {ranked[0].recovered} items; ")
+    assert _unbroken(ranked[1].label, ranked[1].recovered) + "; " in text
+
+
 def _unbroken(name: str, value) -> str:
     """A lane's entry in the caption as it is held on one line: no-break spaces."""
     return f"{name} {value}".replace(" ", "\u00a0")
