@@ -32,7 +32,7 @@ from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import lane_colour, lane_pen, stage_style
+from muonscope.widgets.theme import lane_colour, lane_pen, lane_swatch, stage_style
 
 __all__ = ["RANK_QUANTITIES", "RANK_WINDOW", "ClassErrorPlot", "RankQuantity", "smooth_by_rank"]
 
@@ -141,7 +141,7 @@ class ClassErrorPlot(PlotPanel):
             current = max(self.lane_combo.currentIndex(), 0)
             self.lane_combo.clear()
             for lane, label in enumerate(labels):
-                self.lane_combo.addItem(label, lane)  # named: "lane 0" told a room nothing
+                self.lane_combo.addItem(lane_swatch(lane), label, lane)  # named: "lane 0" told a room nothing
                 self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
         for lane in range(len(labels)):

@@ -34,9 +34,10 @@ class ElidingCombo(QtWidgets.QComboBox):
             QtWidgets.QStyle.SubControl.SC_ComboBoxEditField,
             self,
         )
-        return self.fontMetrics().elidedText(
-            self.currentText(), QtCore.Qt.TextElideMode.ElideRight, field.width()
-        )
+        room = field.width()
+        if not option.currentIcon.isNull():  # the label draws the icon first, then the text beside it
+            room -= option.iconSize.width() + 4
+        return self.fontMetrics().elidedText(self.currentText(), QtCore.Qt.TextElideMode.ElideRight, room)
 
     def paintEvent(self, _event) -> None:
         painter = QtWidgets.QStylePainter(self)

@@ -25,6 +25,7 @@ __all__ = [
     "faded_pen",
     "lane_colour",
     "lane_pen",
+    "lane_swatch",
     "set_stage_style",
     "stage_style",
 ]
@@ -104,6 +105,14 @@ def lane_colour(index: int) -> str:
     """The colour of lane ``index`` (cycling past eight lanes), as the stage's theme shows it."""
     colour = LANE_COLOURS[index % len(LANE_COLOURS)]
     return _style.colours.black_lane if colour == "#000000" else colour
+
+
+def lane_swatch(index: int, size_px: int = 12) -> QtGui.QIcon:
+    """A square of lane ``index``'s colour: a lane box cut to "Adam…" on a stage still says which
+    of two Adam lanes it holds."""
+    pixmap = QtGui.QPixmap(size_px, size_px)
+    pixmap.fill(QtGui.QColor(lane_colour(index)))
+    return QtGui.QIcon(pixmap)
 
 
 def lane_pen(index: int, style: str = "solid", width: float = 2.0) -> QtGui.QPen:

@@ -12,6 +12,7 @@ from muonscope.widgets.ranges import StableRange, nice_ceiling, step_axis_end
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
+from muonscope.widgets.theme import lane_colour
 from muonscope.widgets.timeline import Timeline
 from muonscope.widgets.transport_bar import TransportBar, TransportRanges
 
@@ -420,6 +421,9 @@ def test_the_heat_maps_lane_box_names_its_lanes_and_a_short_bucket_axis_keeps_a_
     assert [plot.lane_combo.itemText(i) for i in range(2)] == ["GD", "Muon"]  # "lane 1" told a room nothing
     plot.set_labels(["GD", "Muon pre"])  # renamed at the step shown
     assert plot.lane_combo.itemText(1) == "Muon pre"
+    for lane in range(2):  # a swatch of the lane's colour: a box cut to "Adam…" says which Adam lane
+        swatch = plot.lane_combo.itemIcon(lane).pixmap(8, 8).toImage()
+        assert swatch.pixelColor(4, 4) == QtGui.QColor(lane_colour(lane))
     plot.set_mode("view", "heatmap")
     plot.set_heatmap(np.array([0.0, 10.0]), ["1", "2–3"], np.array([[0.9, 1.0], [0.5, 0.9]]))
     plot.resize(500, 140)
