@@ -58,6 +58,11 @@ class ModeBox(ElidingCombo):
     def __init__(self, least_chars: int, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(least_chars, parent)
         self.currentIndexChanged.connect(lambda _index: self.updateGeometry())
+        # options renamed or refilled under a signal blocker (the heat map's lane box) change the
+        # width wanted too: the box kept the width of its first lane's name ("Adam,…" at 1920 px)
+        model = self.model()
+        for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset):
+            signal.connect(lambda *_args: self.updateGeometry())
 
     def changeEvent(self, event: QtCore.QEvent) -> None:
         super().changeEvent(event)

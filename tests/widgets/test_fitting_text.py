@@ -124,6 +124,23 @@ def test_greyed_mode_boxes_give_their_room_to_the_one_that_applies(qtbot):
     assert all(box.sizeHint().width() > box.minimumSizeHint().width() for box in greyed)
 
 
+def test_a_mode_box_refilled_or_renamed_quietly_asks_for_its_new_width(qtbot):
+    """The heat map's lane box is refilled under a signal blocker: it kept the width of its first
+    lanes' names and showed "Adam,…" in a 1920-pixel window."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a", "b"])
+    plot.set_mode("view", "heatmap")
+    plot.resize(1000, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    box = plot.modes["lane"]
+    plot.set_lanes(["Adam, β = (0.8, 0.95)", "Adam, β = (0.9, 0.95)"])
+    qtbot.waitUntil(lambda: box.shown_text == "Adam, β = (0.8, 0.95)", timeout=5000)
+    plot.set_labels(["Adam, β = (0.8, 0.95) after a change of lr", "Adam, β = (0.9, 0.95)"])
+    qtbot.waitUntil(lambda: box.shown_text == box.currentText(), timeout=5000)
+
+
 def _titled_axis(qtbot, height_px: int) -> tuple[pg.PlotWidget, DecadeAxis]:
     widget = pg.PlotWidget(axisItems={"left": DecadeAxis("left")})
     qtbot.addWidget(widget)
