@@ -24,7 +24,7 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from muonscope.widgets.ranges import log_label, log_labels_as_powers, log_tick_sets
+from muonscope.widgets.ranges import linear_labels, log_label, log_labels_as_powers, log_tick_sets
 
 __all__ = ["DecadeAxis", "decade_axes", "minor_mantissas", "set_axis_title"]
 
@@ -108,6 +108,20 @@ class DecadeAxis(pg.AxisItem):
                 fallback = ticks  # one label, where no set fits two
         return fallback
 
+    def boundingRect(self):
+        """pyqtgraph's, reaching past the axis's ends by the label overhang its style allows.
+
+        With the grid on pyqtgraph bounds the axis by its own box and the view's, leaving out the
+        overhang it allows otherwise; a label centred on either end of a y axis then stuck out and
+        was dropped: panel ③'s "not recovered" axis read 0.2 … 0.8 without its 0 and 1.
+        """
+        rect = super().boundingRect()
+        overhang = self.style["hideOverlappingLabels"]
+        if self.grid is False or overhang is True or self.orientation not in ("left", "right"):
+            return rect
+        overhang_px = 15 if overhang is False else int(overhang)
+        return rect.adjusted(0, -overhang_px, 0, overhang_px)
+
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         """pyqtgraph's levels, with a decade level first whenever the range holds a decade.
 
@@ -120,6 +134,13 @@ class DecadeAxis(pg.AxisItem):
             if decades:
                 levels.insert(0, (1.0, decades))
         return levels
+
+    def tickStrings(self, values, scale, spacing):
+        """On a linear axis, every label in one form (see :func:`linear_labels`)."""
+        if self.logMode:
+            return self.logTickStrings(values, scale, spacing)
+        reach = max(abs(end) for end in self.range) * scale
+        return linear_labels([value * scale for value in values], spacing * scale, reach)
 
     def logTickStrings(self, values, scale, spacing):
         """Labels in one form for the whole axis (see :func:`log_label`): pyqtgraph wrote "0.0001"

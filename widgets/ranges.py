@@ -9,6 +9,7 @@ import numpy as np
 
 __all__ = [
     "StableRange",
+    "linear_labels",
     "log_label",
     "log_labels_as_powers",
     "log_tick_sets",
@@ -114,6 +115,32 @@ def log_label(value: float, powers: bool) -> str:
         return power if mantissa == 1 else f"{mantissa:g}·{power}"
     places = max(0, -exponent + (0 if mantissa == round(mantissa) else 1))
     return f"{value:.{places}f}"
+
+
+#: A linear axis reaching at most this far from 0 (and at least the first) is labelled in plain
+#: decimals; beyond, in one power of ten for all its labels.
+_PLAIN_LINEAR = (1e-5, 1e6)
+
+
+def linear_labels(values: list[float], spacing: float, reach: float) -> list[str]:
+    """Labels for ticks ``spacing`` apart on a linear axis that reaches ``reach`` from 0: every one
+    with the decimals the spacing needs ("0.00005", "0.00010", … where pyqtgraph wrote "5e-05"
+    below "0.0001"), or, far from 1, "m·10ᵉ" with one exponent for the whole axis."""
+    if spacing <= 0 or not math.isfinite(spacing):
+        return [f"{value:g}" for value in values]
+    exponent = 0
+    if not _PLAIN_LINEAR[0] <= reach < _PLAIN_LINEAR[1]:
+        exponent = math.floor(math.log10(reach)) if reach > 0 else 0
+    unit = 10.0**exponent
+    places = max(0, math.ceil(-math.log10(spacing / unit) - 1e-9))
+    power = "" if exponent == 0 else "·10" + str(exponent).translate(_SUPERSCRIPTS)
+    labels = []
+    for value in values:
+        if abs(value) < spacing * 1e-6:
+            labels.append("0")  # not "-0.000" from round-off
+        else:
+            labels.append(f"{value / unit:.{places}f}{power}")
+    return labels
 
 
 def log_tick_sets(lo: float, hi: float) -> Iterator[list[tuple[float, str]]]:

@@ -137,6 +137,25 @@ def test_a_log_axis_writes_all_its_labels_in_one_form(qtbot):
     assert "0.001" in plain and "0.002" in plain and "10" in plain and "·" not in "".join(plain)
 
 
+def test_a_linear_axis_of_small_values_writes_them_all_as_decimals(qtbot):
+    """Panel ②'s spectral gap read "5e-05" under "0.0001" and "0.00015"."""
+    widget = pg.PlotWidget(axisItems={"left": DecadeAxis("left")})
+    qtbot.addWidget(widget)
+    widget.resize(300, 400)
+    widget.show()
+    widget.setYRange(0, 2.6e-4, padding=0)
+    qtbot.waitExposed(widget)
+    axis = widget.getAxis("left")
+    labels = []
+    for spacing, values in axis.tickValues(0, 2.6e-4, axis.geometry().height()):
+        labels += [text for text in axis.tickStrings(values, 1.0, spacing) if text]
+    assert "0.00005" in labels and "0.0001" in labels
+    assert not any("e" in text for text in labels), labels
+    widget.setYRange(0, 3e-7, padding=0)  # far below 1: one power of ten for every label
+    labels = axis.tickStrings([1e-7, 2e-7], 1.0, 1e-7)
+    assert labels == ["1·10⁻⁷", "2·10⁻⁷"]
+
+
 def _log_axis_labels(qtbot, width_px: int, low: float, high: float) -> list[str]:
     """The non-empty labels of a log x axis drawn over log10 values ``low`` … ``high``."""
     widget = pg.PlotWidget(axisItems={"bottom": DecadeAxis("bottom")})
@@ -194,6 +213,20 @@ def _draw_specs(axis: pg.AxisItem):
         return axis.generateDrawSpecs(painter)
     finally:
         painter.end()
+
+
+def test_a_gridded_y_axis_labels_the_ticks_at_both_its_ends(qtbot):
+    """Panel ③'s "not recovered" axis read 0.2 … 0.8: with the grid on, 0 and 1 were dropped."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    plot.resize(600, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_errors(0, np.r_[np.zeros(10), np.ones(100)], np.r_[np.ones(10), np.zeros(100)])
+    _axis, _ticks, texts = _draw_specs(plot.plot.getAxis("left"))
+    shown = [text for _rect, _flags, text in texts]
+    assert shown[0] == "0" and shown[-1] == "1.0", shown
 
 
 def test_translucent_grid_lines_are_filled_not_stroked(qtbot):
