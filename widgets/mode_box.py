@@ -48,15 +48,21 @@ class ElidingCombo(QtWidgets.QComboBox):
         painter.drawControl(QtWidgets.QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
+#: The characters a greyed mode box keeps.
+_GREYED_LEAST_CHARS = 2
+
+
 class ModeBox(ElidingCombo):
     """An eliding combo whose preferred width is its current option's: whole where there is room.
 
-    A greyed box (a mode that does not apply to the view on show) asks only for its least width:
-    at 1280 pixels panel ③'s two greyed boxes took the room its one live box needed ("not recov…").
+    A greyed box (a mode that does not apply to the view on show) asks only for a least width of a
+    couple of characters: at 1280 pixels panel ③'s two greyed boxes took the room its one live box
+    needed ("not recov…").
     """
 
     def __init__(self, least_chars: int, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(least_chars, parent)
+        self._least_chars = least_chars
         self.currentIndexChanged.connect(lambda _index: self.updateGeometry())
         # options renamed or refilled under a signal blocker (the heat map's lane box) change the
         # width wanted too: the box kept the width of its first lane's name ("Adam,…" at 1920 px)
@@ -67,6 +73,9 @@ class ModeBox(ElidingCombo):
     def changeEvent(self, event: QtCore.QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QtCore.QEvent.Type.EnabledChange:
+            # greyed, it is there to be found (its tooltip says what it does), not read: two
+            # characters and its arrow leave the header's room to the box that applies
+            self.setMinimumContentsLength(self._least_chars if self.isEnabled() else _GREYED_LEAST_CHARS)
             self.updateGeometry()
 
     def sizeHint(self) -> QtCore.QSize:

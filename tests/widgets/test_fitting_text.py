@@ -120,6 +120,7 @@ def test_greyed_mode_boxes_give_their_room_to_the_one_that_applies(qtbot):
     qtbot.waitExposed(plot)
     qtbot.waitUntil(lambda: view.shown_text == view.currentText(), timeout=5000)  # whole
     assert all(box.isVisible() and box.width() <= box.minimumSizeHint().width() + 2 for box in greyed)
+    assert all(box.minimumSizeHint().width() < view.minimumSizeHint().width() for box in greyed)
     plot.set_mode("view", "heatmap")  # now they apply: they ask for their room again
     assert all(box.sizeHint().width() > box.minimumSizeHint().width() for box in greyed)
 
