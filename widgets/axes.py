@@ -109,18 +109,26 @@ class DecadeAxis(pg.AxisItem):
         return fallback
 
     def boundingRect(self):
-        """pyqtgraph's, reaching past the axis's ends by the label overhang its style allows.
+        """pyqtgraph's, reaching past the axis's ends by the label overhang its style allows (on an
+        x axis, half a two-digit label past its left end).
 
         With the grid on pyqtgraph bounds the axis by its own box and the view's, leaving out the
-        overhang it allows otherwise; a label centred on either end of a y axis then stuck out and
-        was dropped: panel ③'s "not recovered" axis read 0.2 … 0.8 without its 0 and 1.
+        overhang it allows otherwise; a label centred on either end of the axis then stuck out and
+        was dropped: panel ③'s "not recovered" axis read 0.2 … 0.8 without its 0 and 1, and its
+        rank axis began at 10 rather than at the head, 1.
         """
         rect = super().boundingRect()
-        overhang = self.style["hideOverlappingLabels"]
-        if self.grid is False or overhang is True or self.orientation not in ("left", "right"):
+        if self.grid is False:
             return rect
-        overhang_px = 15 if overhang is False else int(overhang)
-        return rect.adjusted(0, -overhang_px, 0, overhang_px)
+        if self.orientation in ("left", "right"):
+            overhang = self.style["hideOverlappingLabels"]
+            overhang_px = 0 if overhang is True else 15 if overhang is False else int(overhang)
+            return rect.adjusted(0, -overhang_px, 0, overhang_px)
+        # a short label ("1" at the head of a rank axis) may stand half out past the left end,
+        # over the y axis; past the right end it could be cut by the window's edge ("6" for 60)
+        metrics = QtGui.QFontMetricsF(self.style["tickFont"] or QtGui.QFont())
+        overhang_px = metrics.horizontalAdvance("00") / 2
+        return rect.adjusted(-overhang_px, 0, 0, 0)
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         """pyqtgraph's levels, with a decade level first whenever the range holds a decade.

@@ -222,7 +222,7 @@ class CapacityPlot(PlotPanel):
         grown = self._y.update(np.append(recovered, 1.0))
         if grown is not None:
             self.plot.setYRange(*grown, padding=0.02)
-        if steps.size and (steps[-1] > self._x_max or self._x_max == 0):
+        if steps.size and step_axis_end(steps[-1]) > self._x_max:
             self._x_max = step_axis_end(steps[-1])
             self.plot.setXRange(0, self._x_max, padding=0)
 

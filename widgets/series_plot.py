@@ -130,7 +130,7 @@ class SeriesPlot(PlotPanel):
 
     def extend_to(self, step: float) -> None:
         """Grow the step axis in round jumps so it does not creep every frame."""
-        if step > self._x_max or self._x_max == 0:
+        if step_axis_end(step) > self._x_max:  # past the end's headroom, not only past the end
             self._x_max = step_axis_end(step)
             self.plot.setXRange(0, self._x_max, padding=0)
 

@@ -127,7 +127,7 @@ class Timeline(QtWidgets.QWidget):
         self._grow_axis(last_step)
 
     def _grow_axis(self, step: float) -> None:
-        if step > self._extent:
+        if step_axis_end(step) > self._extent:  # the same ends as ② and ④ at every step
             self._extent = step_axis_end(step)
             self.plot.setXRange(0, self._extent, padding=0)
 

@@ -215,8 +215,9 @@ def _draw_specs(axis: pg.AxisItem):
         painter.end()
 
 
-def test_a_gridded_y_axis_labels_the_ticks_at_both_its_ends(qtbot):
-    """Panel ③'s "not recovered" axis read 0.2 … 0.8: with the grid on, 0 and 1 were dropped."""
+def test_a_gridded_axis_labels_the_ticks_at_its_ends(qtbot):
+    """Panel ③'s "not recovered" axis read 0.2 … 0.8: with the grid on, 0 and 1 were dropped; and
+    its rank axis began at 10, not at the head's rank 1."""
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
     plot.set_lanes(["a"])
@@ -227,6 +228,8 @@ def test_a_gridded_y_axis_labels_the_ticks_at_both_its_ends(qtbot):
     _axis, _ticks, texts = _draw_specs(plot.plot.getAxis("left"))
     shown = [text for _rect, _flags, text in texts]
     assert shown[0] == "0" and shown[-1] == "1.0", shown
+    _axis, _ticks, texts = _draw_specs(plot.plot.getAxis("bottom"))
+    assert texts[0][2] == "1"  # the head's rank
 
 
 def test_translucent_grid_lines_are_filled_not_stroked(qtbot):

@@ -333,6 +333,22 @@ def test_a_step_axis_ends_a_little_past_the_step_at_a_round_number():
     assert step_axis_end(300) == 350 and step_axis_end(1000) == 1200
 
 
+def test_the_step_axes_end_alike_whichever_steps_they_were_shown_on_the_way(qtbot):
+    """At step 60 panel ② and the timeline ended at 60, the newest point on the edge, and ④ at 70:
+    they had grown at step 57 (to 60) and not again, where ④ had first seen step 60."""
+    series, capacity, timeline = SeriesPlot("② over time", [("loss", "loss")]), CapacityPlot(), Timeline()
+    for widget in (series, capacity, timeline):
+        qtbot.addWidget(widget)
+    series.set_lanes(["a"])
+    capacity.set_lanes(["a"])
+    for steps in (np.arange(1.0, 58.0), np.arange(1.0, 61.0)):
+        series.set_series(0, steps, np.ones_like(steps))
+        timeline.set_extent(int(steps[-1]))
+    capacity.set_capacity(0, np.arange(1.0, 61.0), np.ones(60), np.ones(60))
+    ends = [plot.getViewBox().viewRange()[0][1] for plot in (series.plot, capacity.plot, timeline.plot)]
+    assert ends == [step_axis_end(60)] * 3
+
+
 def test_stable_range_only_grows():
     rng = StableRange(log=True)
     assert rng.update(np.array([0.02, 3.0])) == (-2.0, 0.5)
