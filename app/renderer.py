@@ -242,6 +242,8 @@ class Renderer:
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
         self.spectrum.set_note(" · ".join(note for note in (notes[0], self.spectrum.coinciding) if note))
         self._draw_series(history, newest)
+        for panel in (self.series, self.capacity):  # a curve hidden under another lane's, said
+            panel.set_note(panel.coinciding)
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))
         self._draw_faded()

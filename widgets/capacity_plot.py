@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis, set_axis_title
+from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_label
@@ -283,6 +284,19 @@ class CapacityPlot(PlotPanel):
     def reset_range(self) -> None:
         self._y.reset()
         self._x_max = 0.0
+
+    @property
+    def coinciding(self) -> str:
+        """Over steps, which lanes' curves lie exactly on one another ("recovered and accuracy equal
+        in both lanes": the later lane's hid the earlier's), or ""; a sweep names its own curves."""
+        if not self.in_steps_mode:
+            return ""
+        lanes = range(len(self._recovered))
+        curve_sets = [
+            ("recovered", {lane: drawn_data(self._recovered[lane]) for lane in lanes}),
+            ("accuracy", {lane: drawn_data(self._accuracy[lane]) for lane in lanes}),
+        ]
+        return coincidence_note(curve_sets, [names.label for names in self._names])
 
     def data_table(self) -> DataTable:
         """Steps mode: step, then items recovered and population accuracy per lane (and the

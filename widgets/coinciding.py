@@ -13,7 +13,7 @@ import numpy as np
 
 from muonscope.widgets.lane_names import all_lanes
 
-__all__ = ["and_join", "coincidence_text", "equal_curves"]
+__all__ = ["and_join", "coincidence_note", "coincidence_text", "equal_curves"]
 
 
 def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
@@ -44,6 +44,20 @@ def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels
         else:
             parts.append("equal in " + and_join(labels[lane] for lane in group))
     return "; ".join(parts)
+
+
+def coincidence_note(
+    curve_sets: Iterable[tuple[str, Mapping[int, tuple[np.ndarray, np.ndarray]]]], labels: Sequence[str]
+) -> str:
+    """A panel's note on its curves that lie on one another: ``(name, curves by lane)`` per kind of
+    curve, and kinds equal in the same lanes share one phrase ("G and G_sig equal in both lanes";
+    "recovered and accuracy equal in both lanes"); "" when none."""
+    names_by_text: dict[str, list[str]] = {}
+    for name, curves in curve_sets:
+        text = coincidence_text(curves, labels)
+        if text:
+            names_by_text.setdefault(text, []).append(name)
+    return "; ".join(f"{and_join(names)} {text}" for text, names in names_by_text.items())
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:

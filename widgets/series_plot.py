@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 
+from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.hover import HoverReadout
@@ -96,6 +97,13 @@ class SeriesPlot(PlotPanel):
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, value) points drawn for a lane."""
         return drawn_data(self._curves[lane])
+
+    @property
+    def coinciding(self) -> str:
+        """Which lanes' curves lie exactly on one another ("loss equal in both lanes"), or ""."""
+        curves = {lane: self.curve_data(lane) for lane in range(len(self._curves))}
+        metric = self.modes["metric"].currentText()
+        return coincidence_note([(metric, curves)], [names.label for names in self._names])
 
     def why_empty(self) -> str | None:
         """The empty text while no lane has two points (a curve)."""

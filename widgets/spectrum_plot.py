@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from muonscope.widgets.axes import set_axis_title
-from muonscope.widgets.coinciding import and_join, coincidence_text
+from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.panel import PlotPanel
@@ -134,13 +134,12 @@ class SpectrumPlot(PlotPanel):
         """Which lanes' curves on show lie exactly on one another ("G equal in all 3 lanes"), or ""
         (see :mod:`muonscope.widgets.coinciding`). Matrices equal in the same lanes share one
         phrase: "G and G_sig equal in both lanes", not the lanes said twice."""
-        matrices_by_text: dict[str, list[str]] = {}
-        for matrix in self.visible_matrices():
-            drawn = {lane: self.curve_data(lane, matrix) for lane in range(len(self._labels))}
-            text = coincidence_text(drawn, self._labels)
-            if text:
-                matrices_by_text.setdefault(text, []).append(MATRIX_STYLES[matrix][1])
-        return "; ".join(f"{and_join(names)} {text}" for text, names in matrices_by_text.items())
+        lanes = range(len(self._labels))
+        curve_sets = [
+            (MATRIX_STYLES[matrix][1], {lane: self.curve_data(lane, matrix) for lane in lanes})
+            for matrix in self.visible_matrices()
+        ]
+        return coincidence_note(curve_sets, self._labels)
 
     def curve_data(self, lane: int, matrix: str) -> tuple[np.ndarray, np.ndarray]:
         """The (k, σ_k) points drawn for one lane's matrix (empty while that matrix is not shown)."""

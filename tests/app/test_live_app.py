@@ -410,3 +410,15 @@ def test_the_spectra_panel_notes_lanes_whose_curves_coincide_and_drops_it_once_t
     wait_for_step(qtbot, app, 4)
     wait_for_frame(qtbot, app)
     assert "equal in" not in app.views.spectrum.note
+
+
+def test_panels_over_steps_note_two_lanes_that_run_alike(qtbot):
+    """Two lanes with the same settings draw one curve in ② and ④: the panels say so."""
+    preset = small_preset()
+    twins = replace(preset.config, lanes=(preset.config.lanes[2], preset.config.lanes[2]))
+    app = open_app(qtbot, replace(preset, config=twins))
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    wait_for_frame(qtbot, app)
+    assert app.views.capacity.note == "recovered and accuracy equal in both lanes"
+    assert app.views.series.note.endswith("equal in both lanes")

@@ -381,6 +381,26 @@ def test_a_running_sweep_keeps_the_capacity_header_within_half_a_1280_px_window(
     assert plot.minimumSizeHint().width() <= max(idle, 420)  # the per-class panel beside it needs 420
 
 
+def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
+    """noisy_scaling's two lanes recover all 512 items from step 8: ④ showed one lane of two."""
+    capacity, series = CapacityPlot(), SeriesPlot("② over time", [("loss", "loss")])
+    for panel in (capacity, series):
+        qtbot.addWidget(panel)
+        panel.set_lanes(["GD", "Muon"])
+    steps = np.arange(0.0, 40.0, 8.0)
+    for lane in range(2):
+        capacity.set_capacity(lane, steps, np.minimum(steps * 64, 512), np.minimum(steps / 8, 1.0))
+        series.set_series(lane, steps, 1 / (1 + steps))
+    assert capacity.coinciding == "recovered and accuracy equal in both lanes"
+    assert series.coinciding == "loss equal in both lanes"
+    capacity.set_capacity(1, steps, np.minimum(steps * 64, 512), np.minimum(steps / 8, 0.99))
+    series.set_series(1, steps, 2 / (1 + steps))
+    assert capacity.coinciding == "recovered equal in both lanes"  # accuracy parted
+    assert series.coinciding == ""
+    capacity.set_mode("x", "d")  # a sweep names its own curves
+    assert capacity.coinciding == ""
+
+
 def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_none(qtbot):
     spectrum, capacity = SpectrumPlot(), CapacityPlot()
     for panel in (spectrum, capacity):
