@@ -230,7 +230,6 @@ class Renderer:
             self._lane_ids = ()  # name the lanes afresh
         self._sync_lanes(newest, self._by_id)
         self._name_shown_lanes(shown, self._by_id)
-        self.class_error.set_note(notes[1])
         self.spectrum.set_dtype(shown.dtype)
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
         self.class_error.set_sample_note(note.replace("estimate from ", "").replace(" items", ""))
@@ -240,7 +239,8 @@ class Renderer:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
-        self.spectrum.set_note(" · ".join(note for note in (notes[0], self.spectrum.coinciding) if note))
+        for panel, note in ((self.spectrum, notes[0]), (self.class_error, notes[1])):
+            panel.set_note(" · ".join(text for text in (note, panel.coinciding) if text))
         self._draw_series(history, newest)
         for panel in (self.series, self.capacity):  # a curve hidden under another lane's, said
             panel.set_note(panel.coinciding)

@@ -25,6 +25,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 from muonscope.widgets.axes import set_axis_title
+from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.hover import HoverReadout
@@ -213,6 +214,15 @@ class ClassErrorPlot(PlotPanel):
         """(rank, value) of a lane's per-class values as the view draws them: the faint dots, which the
         hover reads."""
         return drawn_data(self._raw[lane])
+
+    @property
+    def coinciding(self) -> str:
+        """Which lanes' per-class values lie exactly on one another ("not recovered equal in both
+        lanes": every item recovered by each), or ""; the heat map shows one lane at a time."""
+        if self.view == "heatmap":
+            return ""
+        curves = {lane: self.raw_data(lane) for lane in range(len(self._raw))}
+        return coincidence_note([(RANK_QUANTITIES[self.view].name, curves)], self._labels)
 
     def smoothed_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """(rank, window mean) of a lane's smoothed curve at every rank, as computed (not as thinned)."""

@@ -399,6 +399,14 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     assert series.coinciding == ""
     capacity.set_mode("x", "d")  # a sweep names its own curves
     assert capacity.coinciding == ""
+    per_class = ClassErrorPlot()
+    qtbot.addWidget(per_class)
+    per_class.set_lanes(["GD", "Muon"])
+    for lane in range(2):  # every item recovered by both: two flat lines at 0, one on the other
+        per_class.set_errors(lane, np.full(50, 0.1), np.ones(50))
+    assert per_class.coinciding == "not recovered equal in both lanes"
+    per_class.set_mode("view", "heatmap")  # one lane at a time
+    assert per_class.coinciding == ""
 
 
 def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_none(qtbot):
