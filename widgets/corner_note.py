@@ -22,7 +22,7 @@ _ANCHORS = {"top right": (1, 0), "top left": (0, 0), "bottom left": (0, 1), "bot
 _INSET_PX = 4.0
 #: Points looked at per curve: a long spectrum is thinned to this many, a short curve's segments
 #: are sampled up to this many, so a line between two far points counts (at most 16 per segment).
-_POINTS_PER_CURVE = 1024
+_POINTS_PER_CURVE = 256
 _MOST_SAMPLES_PER_SEGMENT = 16
 
 
@@ -75,15 +75,16 @@ class CornerNote:
 
 
 def _along_segments(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The finite points, thinned or sampled along their segments to about ``_POINTS_PER_CURVE``."""
+    """The finite points, thinned or sampled along their segments to about ``_POINTS_PER_CURVE``
+    (a curve as dense as that is taken as it is: its points trace its lines)."""
+    if x.size > _POINTS_PER_CURVE:
+        stride = -(-x.size // _POINTS_PER_CURVE)
+        x, y = x[::stride], y[::stride]
     finite = np.isfinite(x) & np.isfinite(y)
     x, y = x[finite], y[finite]
-    if x.size > _POINTS_PER_CURVE:
-        keep = np.linspace(0, x.size - 1, _POINTS_PER_CURVE).round().astype(int)
-        x, y = x[keep], y[keep]
-    if x.size < 2:
+    if x.size < 2 or x.size * 2 > _POINTS_PER_CURVE:
         return x, y
-    per_segment = min(_MOST_SAMPLES_PER_SEGMENT, max(1, _POINTS_PER_CURVE // (x.size - 1)))
+    per_segment = min(_MOST_SAMPLES_PER_SEGMENT, _POINTS_PER_CURVE // (x.size - 1))
     index = np.arange(x.size, dtype=float)
     along = np.linspace(0.0, x.size - 1.0, (x.size - 1) * per_segment + 1)
     return np.interp(along, index, x), np.interp(along, index, y)
