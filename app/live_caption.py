@@ -160,8 +160,10 @@ def _named_after_leader(ranked: list[LaneSnapshot]) -> list[LaneSnapshot]:
 
 def _entry(name: str, value: str) -> str:
     """``Muon exact 0.0012`` held on one line: a wrapped caption breaks between lanes, not inside
-    one, so no value starts a line apart from its lane's name."""
-    return f"{name} {value}".replace(" ", NO_BREAK)
+    one, so no value starts a line apart from its lane's name. A name ending in a digit takes a
+    colon before its value: "Muon-reg λ = 1/256 59" read as one number."""
+    separator = ": " if name[-1:].isdigit() else " "
+    return f"{name}{separator}{value}".replace(" ", NO_BREAK)
 
 
 #: The space a wrapped label does not break at.

@@ -410,7 +410,9 @@ def test_lanes_whose_names_hold_commas_are_listed_with_semicolons():
     from muonscope.engine.presets import load_preset
 
     config = load_preset("tail_balance_one_step").config
-    lanes = tuple(replace(lane, label=f"{lane.label}, run {i}") for i, lane in enumerate(config.lanes))
+    lanes = tuple(
+        replace(lane, label=f"{lane.label}, take {chr(65 + i)}") for i, lane in enumerate(config.lanes)
+    )
     experiment = Experiment(replace(config, lanes=lanes))
     experiment.step(1)
     snapshot = experiment.snapshot()
@@ -418,6 +420,23 @@ def test_lanes_whose_names_hold_commas_are_listed_with_semicolons():
     ranked = sorted(snapshot.lanes, key=lambda lane: (-lane.recovered, lane.loss))
     assert text.startswith(f"step 1 · {ranked[0].label} recovers {ranked[0].recovered} items; ")
     assert _unbroken(ranked[1].label, ranked[1].recovered) + "; " in text
+
+
+def test_a_lane_named_with_a_number_at_its_end_keeps_its_value_apart():
+    """ "Muon exact recovers 62 items, Muon-reg λ = 1/256 59, GD 6": 1/256 59 read as one number."""
+    from dataclasses import replace
+
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment
+    from muonscope.engine.presets import load_preset
+
+    config = load_preset("critical_batch").config
+    lanes = tuple(replace(lane, label=f"run {i + 1}") for i, lane in enumerate(config.lanes))
+    experiment = Experiment(replace(config, lanes=lanes))
+    experiment.step(1)
+    snapshot = experiment.snapshot()
+    ranked = sorted(snapshot.lanes, key=lambda lane: (-lane.recovered, lane.loss))
+    assert f", {_unbroken(ranked[1].label + ':', ranked[1].recovered)}" in live_caption(snapshot)
 
 
 def _unbroken(name: str, value) -> str:
