@@ -252,7 +252,12 @@ class Renderer:
         self.series.markers.set_events(events)
         self.capacity.markers.set_events(events)
         self.timeline.set_events([step for step, _ in events])
-        self.timeline.set_extent(newest.step if head_step is None else max(head_step, newest.step))
+        extent = newest.step if head_step is None else max(head_step, newest.step)
+        self.timeline.set_extent(extent)
+        # ② and ④ reach the same step as the timeline, not only their own last point (the
+        # alignment is measured every 20 steps in the bridge preset: ② ended at 100, ④ at 120)
+        self.series.extend_to(extent)
+        self.capacity.extend_to(extent)
         self.timeline.set_cursor(cursor)
         self.series.markers.set_cursor(cursor)
         self.capacity.markers.set_cursor(cursor)

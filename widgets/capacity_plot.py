@@ -223,8 +223,14 @@ class CapacityPlot(PlotPanel):
         grown = self._y.update(np.append(recovered, 1.0))
         if grown is not None:
             self.plot.setYRange(*grown, padding=0.02)
-        if steps.size and step_axis_end(steps[-1]) > self._x_max:
-            self._x_max = step_axis_end(steps[-1])
+        if steps.size:
+            self.extend_to(steps[-1])
+
+    def extend_to(self, step: float) -> None:
+        """Over steps, grow the step axis to show ``step`` (in the round jumps ② and the timeline
+        take, so the three end alike); a sweep's x axis is its own."""
+        if self.in_steps_mode and step_axis_end(step) > self._x_max:
+            self._x_max = step_axis_end(step)
             self.plot.setXRange(0, self._x_max, padding=0)
 
     def set_estimate_note(self, note: str) -> None:

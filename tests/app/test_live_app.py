@@ -412,6 +412,20 @@ def test_the_spectra_panel_notes_lanes_whose_curves_coincide_and_drops_it_once_t
     assert "equal in" not in app.views.spectrum.note
 
 
+def test_the_panels_over_steps_end_where_the_timeline_does(qtbot):
+    """The bridge preset measures its alignment every 20 steps: at step 100 ② ended at 100 and ④,
+    like the timeline, at 120."""
+    preset = small_preset()
+    sparse = preset.config.with_values([("run.eval_every", 20)])
+    app = open_app(qtbot, replace(preset, config=sparse))
+    app.views.series.set_mode("metric", "loss")  # measured with the population, every 20 steps
+    app.intents.step(59)
+    wait_for_step(qtbot, app, 59)
+    wait_for_frame(qtbot, app)
+    ends = [view.plot.getViewBox().viewRange()[0][1] for view in (app.views.series, app.views.capacity)]
+    assert ends == [app.views.timeline.plot.getViewBox().viewRange()[0][1]] * 2
+
+
 def test_panels_over_steps_note_two_lanes_that_run_alike(qtbot):
     """Two lanes with the same settings draw one curve in ② and ④: the panels say so."""
     preset = small_preset()
