@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.scalar_metrics import POPULATION_GROUP, SCALAR_METRICS, fresh_value
-from muonscope.engine.task_kinds import metric_problem
+from muonscope.engine.task_kinds import TASK_KINDS
 
 if TYPE_CHECKING:
     from muonscope.engine.snapshot import LaneSnapshot, Snapshot
@@ -46,6 +46,7 @@ __all__ = [
     "breakpoint_from_dict",
     "breakpoint_to_dict",
     "first_hit",
+    "metric_problem",
     "parse_breakpoint",
 ]
 
@@ -57,6 +58,8 @@ METRIC_NAMES: tuple[str, ...] = tuple(SCALAR_METRICS)
 POPULATION_METRICS: frozenset[str] = frozenset(
     name for name, (group, _path) in SCALAR_METRICS.items() if group == POPULATION_GROUP
 )
+#: The metrics only a task with items has: its population evaluation's, and the minibatch loss.
+_ITEM_METRICS = POPULATION_METRICS | {"batch_loss"}
 #: Comparison → what it computes.
 OPERATORS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
     {
@@ -188,6 +191,16 @@ def follow_relabelled_lanes(
                 bp = replace(bp, text=f"{label}: {condition}", lane=label)
         followed.append(bp)
     return followed
+
+
+def metric_problem(kind: str, metric: str) -> str:
+    """Why per-lane metric ``metric`` is never measured on a task of ``kind`` ("" when it is): a
+    task without items has no population to evaluate and no loss ("recovered >= 0" on a gradient
+    stream waited for ever)."""
+    if TASK_KINDS[kind].has_classes or metric not in SCALAR_METRICS or metric not in _ITEM_METRICS:
+        return ""
+    measured = [name for name in SCALAR_METRICS if name not in _ITEM_METRICS]
+    return f"a {kind} task has no items, so no {metric}; it measures {', '.join(measured)}"
 
 
 def parse_breakpoint(

@@ -19,7 +19,6 @@ from typing import Any
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_SEED, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.scalar_metrics import POPULATION_GROUP, SCALAR_METRICS
 
 __all__ = [
     "EMBEDDING_FAMILIES",
@@ -28,7 +27,6 @@ __all__ = [
     "TASK_FIELDS",
     "TASK_KINDS",
     "TaskKind",
-    "metric_problem",
     "task_field_problem",
     "view_problem",
 ]
@@ -483,22 +481,6 @@ def task_field_problem(kind: str, name: str) -> str:
         return ""
     readers = [other.name for other in TASK_KINDS.values() if name in other.fields]
     return f"a {kind} task does not read it (read by: {', '.join(readers)})"
-
-
-def metric_problem(kind: str, metric: str) -> str:
-    """Why per-lane metric ``metric`` is never measured on a task of ``kind`` ("" when it is): a
-    task without items has no population to evaluate and no loss ("recovered >= 0" on a gradient
-    stream waited for ever)."""
-    if TASK_KINDS[kind].has_classes or metric not in SCALAR_METRICS or metric not in _ITEM_METRICS:
-        return ""
-    measured = [name for name in SCALAR_METRICS if name not in _ITEM_METRICS]
-    return f"a {kind} task has no items, so no {metric}; it measures {', '.join(measured)}"
-
-
-#: The metrics only a task with items has: its population evaluation's, and the minibatch loss.
-_ITEM_METRICS = frozenset(
-    name for name, (group, _path) in SCALAR_METRICS.items() if group == POPULATION_GROUP
-) | {"batch_loss"}
 
 
 def view_problem(task: Any, view: str) -> str:
