@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 __all__ = ["CORNERS", "CornerNote"]
 
@@ -36,6 +36,23 @@ class CornerNote:
         self.item.setVisible(False)
         plot.addItem(self.item, ignoreBounds=True)
         self.corner = CORNERS[0]
+
+    @property
+    def text(self) -> str:
+        """The note shown ("" when hidden)."""
+        return self.item.toPlainText() if self.item.isVisible() else ""
+
+    def set_text(self, text: str) -> None:
+        """Show ``text`` ("" hides the note); :meth:`place` puts it in its corner."""
+        if text != self.text:
+            self.item.setText(text)
+            self.item.setVisible(bool(text))
+
+    def set_look(self, foreground: str, background: str, font: QtGui.QFont) -> None:
+        """The stage's colours and type: the note's box is the plot's background."""
+        self.item.setColor(foreground)
+        self.item.fill = pg.mkBrush(QtGui.QColor(background))
+        self.item.setFont(font)
 
     def place(self) -> None:
         """Fit the text to the view's width and put it in the corner that hides the fewest points."""

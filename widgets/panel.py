@@ -189,9 +189,7 @@ class PlotPanel(QtWidgets.QWidget):
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
         self._title.setPalette(palette)
         self.style_key.setPalette(palette)
-        self._note.item.setColor(colours.foreground)
-        self._note.item.fill = pg.mkBrush(QtGui.QColor(colours.background))
-        self._note.item.setFont(font)
+        self._note.set_look(colours.foreground, colours.background, font)
         self._note.place()
 
     def set_title(self, title: str) -> None:
@@ -213,15 +211,13 @@ class PlotPanel(QtWidgets.QWidget):
         """A short line in a corner of the plot on what the curves are of ("spectra of step 77");
         "" takes it away. Part of the plot, so a picture of the panel keeps it. Set again each
         frame, it moves to another corner when the curves come to lie under it."""
-        if text != self.note:
-            self._note.item.setText(text)
-            self._note.item.setVisible(bool(text))
+        self._note.set_text(text)
         self._note.place()
 
     @property
     def note(self) -> str:
         """The corner note shown ("" when none)."""
-        return self._note.item.toPlainText() if self._note.item.isVisible() else ""
+        return self._note.text
 
     @property
     def note_corner(self) -> str:
