@@ -217,7 +217,7 @@ class ClassErrorPlot(PlotPanel):
 
     @property
     def coinciding(self) -> str:
-        """Which lanes' per-class values lie exactly on one another ("not recovered equal in both
+        """Which lanes' per-class values lie exactly on one another ("same not recovered in both
         lanes": every item recovered by each), or ""; the heat map shows one lane at a time."""
         if self.view == "heatmap":
             return ""

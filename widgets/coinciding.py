@@ -36,14 +36,14 @@ def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[li
 
 
 def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels: Sequence[str]) -> str:
-    """``equal in all 3 lanes`` (``in both lanes``) or ``equal in GD and Newton`` (groups joined by
-    "; "), "" when none."""
+    """``in all 3 lanes`` (``in both lanes``) or ``in GD and Newton`` (groups joined by "; "), ""
+    when none."""
     parts = []
     for group in equal_curves(curves):
         if len(group) == len(labels):
-            parts.append(f"equal in {all_lanes(len(group))}")
+            parts.append(f"in {all_lanes(len(group))}")
         else:
-            parts.append("equal in " + and_join(labels[lane] for lane in group))
+            parts.append("in " + and_join(labels[lane] for lane in group))
     return "; ".join(parts)
 
 
@@ -51,14 +51,17 @@ def coincidence_note(
     curve_sets: Iterable[tuple[str, Mapping[int, tuple[np.ndarray, np.ndarray]]]], labels: Sequence[str]
 ) -> str:
     """A panel's note on its curves that lie on one another: ``(name, curves by lane)`` per kind of
-    curve, and kinds equal in the same lanes share one phrase ("G and G_sig equal in both lanes";
-    "recovered and accuracy equal in both lanes"); "" when none."""
+    curve, and kinds equal in the same lanes share one phrase ("same G, same G_sig in both lanes":
+    "G and G_sig equal" read as G equal to G_sig; "same recovered, same accuracy in both lanes");
+    "" when none."""
     names_by_text: dict[str, list[str]] = {}
     for name, curves in curve_sets:
         text = coincidence_text(curves, labels)
         if text:
             names_by_text.setdefault(text, []).append(name)
-    return "; ".join(f"{and_join(names)} {text}" for text, names in names_by_text.items())
+    return "; ".join(
+        ", ".join(f"same {name}" for name in names) + f" {text}" for text, names in names_by_text.items()
+    )
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:

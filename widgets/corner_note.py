@@ -1,6 +1,6 @@
 """A short note in a corner of a plot that keeps off the curves.
 
-The spectra panel's note ("G and G_sig equal in both lanes") sat in the top right corner, where a
+The spectra panel's note ("same G, same G_sig in both lanes") sat in the top right corner, where a
 spiked stream's momentum spectra run flat, and hid them. The note takes the corner whose box covers
 the fewest drawn points (with points sampled along each segment, so a sparse curve's lines count),
 and stays in its corner unless another covers fewer, so it does not hop between frames.

@@ -100,7 +100,7 @@ class SeriesPlot(PlotPanel):
 
     @property
     def coinciding(self) -> str:
-        """Which lanes' curves lie exactly on one another ("loss equal in both lanes"), or ""."""
+        """Which lanes' curves lie exactly on one another ("same loss in both lanes"), or ""."""
         curves = {lane: self.curve_data(lane) for lane in range(len(self._curves))}
         metric = self.modes["metric"].currentText()
         return coincidence_note([(metric, curves)], [names.label for names in self._names])

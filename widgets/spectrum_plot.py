@@ -131,9 +131,9 @@ class SpectrumPlot(PlotPanel):
 
     @property
     def coinciding(self) -> str:
-        """Which lanes' curves on show lie exactly on one another ("G equal in all 3 lanes"), or ""
+        """Which lanes' curves on show lie exactly on one another ("same G in all 3 lanes"), or ""
         (see :mod:`muonscope.widgets.coinciding`). Matrices equal in the same lanes share one
-        phrase: "G and G_sig equal in both lanes", not the lanes said twice."""
+        phrase: "same G, same G_sig in both lanes", not the lanes said twice."""
         lanes = range(len(self._labels))
         curve_sets = [
             (MATRIX_STYLES[matrix][1], {lane: self.curve_data(lane, matrix) for lane in lanes})

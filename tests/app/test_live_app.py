@@ -405,11 +405,11 @@ def test_the_spectra_panel_notes_lanes_whose_curves_coincide_and_drops_it_once_t
     app.intents.step(1)
     wait_for_step(qtbot, app, 1)
     wait_for_frame(qtbot, app)
-    assert "G equal in all 4 lanes" in app.views.spectrum.note  # the gradient at W = 0, drawn four times
+    assert "same G in all 4 lanes" in app.views.spectrum.note  # the gradient at W = 0, drawn four times
     app.intents.step(3)
     wait_for_step(qtbot, app, 4)
     wait_for_frame(qtbot, app)
-    assert "equal in" not in app.views.spectrum.note
+    assert "same G" not in app.views.spectrum.note
 
 
 def test_the_panels_over_steps_end_where_the_timeline_does(qtbot):
@@ -434,5 +434,5 @@ def test_panels_over_steps_note_two_lanes_that_run_alike(qtbot):
     app.intents.step(4)
     wait_for_step(qtbot, app, 4)
     wait_for_frame(qtbot, app)
-    assert app.views.capacity.note == "recovered and accuracy equal in both lanes"
-    assert app.views.series.note.endswith("equal in both lanes")
+    assert app.views.capacity.note == "same recovered, same accuracy in both lanes"
+    assert app.views.series.note.endswith("in both lanes")

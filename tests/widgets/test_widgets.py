@@ -211,11 +211,11 @@ def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
     k = np.arange(1, 41, dtype=float)
     falling, flat = np.logspace(1, -4, 40), np.full(40, 10.0) * np.linspace(1, 0.8, 40)
     plot.set_spectrum(0, "gradient", falling)
-    plot.set_note("G equal in both lanes")
+    plot.set_note("same G in both lanes")
     QtWidgets.QApplication.processEvents()
     assert plot.note_corner == "top right"  # nothing under it yet
     plot.set_spectrum(0, "momentum", flat)
-    plot.set_note("G equal in both lanes")  # the renderer sets it every frame
+    plot.set_note("same G in both lanes")  # the renderer sets it every frame
     QtWidgets.QApplication.processEvents()
     assert plot.note_corner != "top right"
     rect = plot.note_scene_rect
@@ -224,7 +224,7 @@ def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
         assert not any(rect.contains(point) for point in _scene_points(plot, k, values))
     corner = plot.note_corner
     plot.set_spectrum(0, "momentum", flat * 0.999)  # nothing new under it: it stays
-    plot.set_note("G equal in both lanes")
+    plot.set_note("same G in both lanes")
     assert plot.note_corner == corner
 
 
@@ -391,11 +391,11 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     for lane in range(2):
         capacity.set_capacity(lane, steps, np.minimum(steps * 64, 512), np.minimum(steps / 8, 1.0))
         series.set_series(lane, steps, 1 / (1 + steps))
-    assert capacity.coinciding == "recovered and accuracy equal in both lanes"
-    assert series.coinciding == "loss equal in both lanes"
+    assert capacity.coinciding == "same recovered, same accuracy in both lanes"
+    assert series.coinciding == "same loss in both lanes"
     capacity.set_capacity(1, steps, np.minimum(steps * 64, 512), np.minimum(steps / 8, 0.99))
     series.set_series(1, steps, 2 / (1 + steps))
-    assert capacity.coinciding == "recovered equal in both lanes"  # accuracy parted
+    assert capacity.coinciding == "same recovered in both lanes"  # accuracy parted
     assert series.coinciding == ""
     capacity.set_mode("x", "d")  # a sweep names its own curves
     assert capacity.coinciding == ""
@@ -404,7 +404,7 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     per_class.set_lanes(["GD", "Muon"])
     for lane in range(2):  # every item recovered by both: two flat lines at 0, one on the other
         per_class.set_errors(lane, np.full(50, 0.1), np.ones(50))
-    assert per_class.coinciding == "not recovered equal in both lanes"
+    assert per_class.coinciding == "same not recovered in both lanes"
     per_class.set_mode("view", "heatmap")  # one lane at a time
     assert per_class.coinciding == ""
 
@@ -443,19 +443,19 @@ def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     spectrum = np.logspace(0, -3, 16)
     for lane in range(3):
         plot.set_spectrum(lane, "gradient", spectrum.copy())
-    assert plot.coinciding == "G equal in all 3 lanes"
+    assert plot.coinciding == "same G in all 3 lanes"
     plot.set_spectrum(1, "gradient", spectrum * 1.01)  # Muon's moves off
-    assert plot.coinciding == "G equal in GD and Newton"
+    assert plot.coinciding == "same G in GD and Newton"
     plot.set_spectrum(2, "gradient", spectrum * (1 + 1e-6))  # a relative millionth apart: seen as apart
     assert plot.coinciding == ""
     plot.set_lanes(["GD", "Muon"])
     for lane in range(2):
         plot.set_spectrum(lane, "gradient", spectrum.copy())
-    assert plot.coinciding == "G equal in both lanes"  # not "all 2 lanes"
+    assert plot.coinciding == "same G in both lanes"  # not "all 2 lanes"
     plot.set_mode("view", "gradient+signal")
     for lane in range(2):
         plot.set_spectrum(lane, "signal", spectrum[:3].copy())
-    assert plot.coinciding == "G and G_sig equal in both lanes"  # the lanes said once
+    assert plot.coinciding == "same G, same G_sig in both lanes"  # the lanes said once
 
 
 def test_the_heat_maps_lane_box_names_its_lanes_and_a_short_bucket_axis_keeps_a_word(qtbot):
