@@ -23,6 +23,7 @@ from muonscope.engine.sweep_plans import curves, guides, plan
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.thread_count import ENGINE_NICE
+from muonscope.widgets.number_text import number_text
 
 __all__ = ["STOP_DEADLINE_MS", "SWEEP_NICE", "CapacityController", "ray_body", "sweep_body"]
 
@@ -57,7 +58,7 @@ def ray_body(config: ExperimentConfig) -> Callable[[JobControl], Iterator[tuple]
                 ray = first_step_ray(task, lane, cancelled=lambda: control.cancelled)
             except Cancelled:
                 return
-            yield index, f"{lane.display_label()}: ϱ = {ray.rho:.3g}", ray.gap, ray.loss
+            yield index, f"{lane.display_label()}: ϱ = {number_text(ray.rho)}", ray.gap, ray.loss
 
     return body
 

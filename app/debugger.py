@@ -21,6 +21,7 @@ from muonscope.engine.inspection import lane_matrices, task_coordinates
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot, frozen_array
+from muonscope.widgets.number_text import number_text
 
 __all__ = [
     "BranchInfo",
@@ -294,12 +295,14 @@ def inspection_message(
         rows, cols = "answer k (by frequency)", "query i (by frequency)"
     if inspected.residual is not None:
         source = inspected.map_input
-        residual = f"‖map − polar‖/‖polar‖ = {inspected.residual:.3g} (map of {source}; the update is −lr·D)"
+        shown = number_text(inspected.residual)
+        residual = f"‖map − polar‖/‖polar‖ = {shown} (map of {source}; the update is −lr·D)"
         names = (f"D: the lane's map of {source}", f"exact polar factor of {source}")
     else:
         residual = "no polar map in this lane's rule: its direction D (update −lr·D) against D's polar factor"
         names = ("D: the lane's direction", "exact polar factor of D")
-    info = f"‖·‖_F = {np.linalg.norm(matrix):.4g} · max|x| = {np.abs(matrix).max():.4g}"
+    norm, largest = number_text(np.linalg.norm(matrix), 4), number_text(np.abs(matrix).max(), 4)
+    info = f"‖·‖_F = {norm} · max|x| = {largest}"
     return Inspection(
         request,
         frozen_array(matrix),

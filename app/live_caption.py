@@ -20,6 +20,7 @@ from muonscope.engine.scalar_metrics import read_value
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_names import all_lanes
+from muonscope.widgets.number_text import number_text
 
 __all__ = ["count_text", "live_caption", "preset_drift", "short_lane_name"]
 
@@ -108,8 +109,8 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
             ),
         )
         first, rest = ranked[0], _named_after_leader(ranked)
-        text = f"{names[first.lane_id]} {metric} {value[first.lane_id]:.3g}"
-        others = [_entry(names[lane.lane_id], f"{value[lane.lane_id]:.3g}") for lane in rest]
+        text = f"{names[first.lane_id]} {metric} {number_text(value[first.lane_id])}"
+        others = [_entry(names[lane.lane_id], number_text(value[lane.lane_id])) for lane in rest]
         others += _unnamed(ranked, rest)
     return _listed(names, [text, *others])
 
@@ -127,10 +128,10 @@ def _tie_text(
 ) -> tuple[str, list[str]]:
     """Lanes that all recover as many items, ranked by loss (or, all at one loss, said to be alike)."""
     text = f"{all_lanes(len(ranked))} recover {_recovered(ranked[0])} items"
-    losses = [f"{lane.loss:.3g}" for lane in ranked]
+    losses = [number_text(lane.loss) for lane in ranked]
     if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
         return f"{text}, each at loss {losses[0]}", []
-    entries = [_entry(names[lane.lane_id], f"{lane.loss:.3g}") for lane in (ranked[0], *named)]
+    entries = [_entry(names[lane.lane_id], number_text(lane.loss)) for lane in (ranked[0], *named)]
     ranking = _listed(names, entries)
     return f"{text}; by loss: {ranking}", _unnamed(ranked, named)
 

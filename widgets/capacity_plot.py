@@ -21,6 +21,7 @@ from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_label
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.series_plot import drawn_data
@@ -476,4 +477,9 @@ class CapacityPlot(PlotPanel):
 
 def _sweep_text(x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     """Hover text in data units (the plot holds log-mapped coordinates)."""
-    return lambda _px, _py, i: f"x = {x[i]:g}: mean {mean[i]:.4g} (seeds {lo[i]:.4g} – {hi[i]:.4g})"
+
+    def text(_px: float, _py: float, i: int) -> str:
+        seeds = f"{number_text(lo[i], 4)} – {number_text(hi[i], 4)}"
+        return f"x = {number_text(x[i], 6)}: mean {number_text(mean[i], 4)} (seeds {seeds})"
+
+    return text

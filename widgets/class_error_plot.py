@@ -30,6 +30,7 @@ from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.series_plot import drawn_data
@@ -379,9 +380,9 @@ class ClassErrorPlot(PlotPanel):
 
 
 def _rank_text(name: str):
-    return lambda rank, value, _i: f"rank {int(rank)}: {name} = {value:.4g}"
+    return lambda rank, value, _i: f"rank {int(rank)}: {name} = {number_text(value, 4)}"
 
 
 def _heat_text(column: np.ndarray, quantity: str):
     name = _HEAT_NAMES[quantity]
-    return lambda step, _y, i: f"step {int(step)}: {name} = {column[i]:.4g}"
+    return lambda step, _y, i: f"step {int(step)}: {name} = {number_text(column[i], 4)}"

@@ -10,6 +10,7 @@ from PySide6 import QtCore
 
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import place_beside, room_inside
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 
 __all__ = ["MatrixView", "diverging_colormap", "symmetric_levels"]
@@ -155,7 +156,7 @@ class MatrixView(PlotPanel):
         rows, cols = self._values.shape
         if not (0 <= row < rows and 0 <= col < cols):
             return ""
-        return f"row {row}, col {col}: {self._values[row, col]:.6g}"
+        return f"row {row}, col {col}: {number_text(self._values[row, col], 6)}"
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         if watched is self.plot_widget and event.type() == QtCore.QEvent.Type.Leave:

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from muonscope.widgets.number_text import PLAIN_DECADES, power_text
+
 __all__ = [
     "StableRange",
     "linear_labels",
@@ -93,16 +95,12 @@ class StableRange:
         return self.lo, self.hi
 
 
-#: A log axis whose range lies within 10^lo … 10^hi of these is labelled in plain decimals ("0.001",
-#: "20", "5000"); one reaching past them is labelled in powers of ten throughout ("10⁻⁵", "2·10⁻⁵",
-#: "10⁰"). One axis never mixes the two: "0.0001" above "10⁻⁵" read as two scales.
-_PLAIN_DECADES = (-4.0, 5.0)
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 def log_labels_as_powers(lo: float, hi: float) -> bool:
-    """Whether a log axis showing 10^lo … 10^hi labels its ticks as powers of ten (see _PLAIN_DECADES)."""
-    return lo < _PLAIN_DECADES[0] - 1e-9 or hi > _PLAIN_DECADES[1] + 1e-9
+    """Whether a log axis showing 10^lo … 10^hi labels its ticks as powers of ten: one whose range lies
+    within PLAIN_DECADES is labelled in plain decimals ("0.001", "20", "5000"), one reaching past them
+    in powers of ten throughout ("10⁻⁵", "2·10⁻⁵", "10⁰"). One axis never mixes the two: "0.0001"
+    above "10⁻⁵" read as two scales."""
+    return lo < PLAIN_DECADES[0] - 1e-9 or hi > PLAIN_DECADES[1] + 1e-9
 
 
 def log_label(value: float, powers: bool) -> str:
@@ -111,7 +109,7 @@ def log_label(value: float, powers: bool) -> str:
     exponent = math.floor(math.log10(value) + 1e-9)
     mantissa = round(value / 10.0**exponent, 6)
     if powers:
-        power = "10" + str(exponent).translate(_SUPERSCRIPTS)
+        power = power_text(exponent)
         return power if mantissa == 1 else f"{mantissa:g}·{power}"
     places = max(0, -exponent + (0 if mantissa == round(mantissa) else 1))
     return f"{value:.{places}f}"
@@ -133,7 +131,7 @@ def linear_labels(values: list[float], spacing: float, reach: float) -> list[str
         exponent = math.floor(math.log10(reach)) if reach > 0 else 0
     unit = 10.0**exponent
     places = max(0, math.ceil(-math.log10(spacing / unit) - 1e-9))
-    power = "" if exponent == 0 else "·10" + str(exponent).translate(_SUPERSCRIPTS)
+    power = "" if exponent == 0 else "·" + power_text(exponent)
     labels = []
     for value in values:
         if abs(value) < spacing * 1e-6:

@@ -12,6 +12,7 @@ from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.theme import faded_pen, lane_pen
@@ -154,4 +155,4 @@ def drawn_data(curve: pg.PlotDataItem) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _formatter(metric: str):
-    return lambda step, value, _i: f"step {int(step)}: {metric} = {value:.6g}"
+    return lambda step, value, _i: f"step {int(step)}: {metric} = {number_text(value, 6)}"

@@ -10,6 +10,7 @@ from PySide6 import QtWidgets
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.spectrum_plot import NUMERICAL_ZERO
@@ -137,4 +138,4 @@ class SingularValuesPlot(PlotPanel):
 
 
 def _formatter(k: float, value: float, _i: int) -> str:
-    return f"k = {int(k)}, σ = {value:.6g}"
+    return f"k = {int(k)}, σ = {number_text(value, 6)}"

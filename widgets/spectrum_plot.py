@@ -9,6 +9,7 @@ from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange
 from muonscope.widgets.series_plot import drawn_data
@@ -193,4 +194,4 @@ class SpectrumPlot(PlotPanel):
 
 
 def _formatter(name: str):
-    return lambda k, value, _i: f"{name}: k = {int(k)}, σ = {value:.6g}"
+    return lambda k, value, _i: f"{name}: k = {int(k)}, σ = {number_text(value, 6)}"

@@ -7,6 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.live_caption import count_text, preset_drift
 from muonscope.app.presentation import fitting_scale
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import TICK_PT
 from muonscope.widgets.theme import StageStyle, stage_style
 from tests.app.helpers import open_app, small_preset, wait_for_frame, wait_for_step
@@ -348,7 +349,7 @@ def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_los
     snapshot = experiment.snapshot()
     text = live_caption(snapshot)
     best = max(read_value(lane, "alignment") for lane in snapshot.lanes)
-    assert "nan" not in text and f"alignment {best:.3g}," in text
+    assert "nan" not in text and f"alignment {number_text(best)}," in text
 
 
 def test_leaving_a_large_scale_gives_a_1280_px_window_back_its_width(qtbot):
@@ -383,7 +384,8 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
 
     experiment = Experiment(load_preset("tail_balance_one_step").config)
     at_zero = experiment.snapshot().lanes[0]  # W = 0: every lane alike
-    expected = f"step 0 · all 3 lanes recover {at_zero.recovered} items, each at loss {at_zero.loss:.3g}"
+    loss = number_text(at_zero.loss)
+    expected = f"step 0 · all 3 lanes recover {at_zero.recovered} items, each at loss {loss}"
     assert live_caption(experiment.snapshot()) == expected
     experiment.step(1)
     lanes = experiment.snapshot().lanes
@@ -396,7 +398,7 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
     snapshot = experiment.snapshot()
     assert len({lane.recovered for lane in snapshot.lanes}) == 1  # now every lane recovers them all
     by_loss = sorted(snapshot.lanes, key=lambda lane: lane.loss)
-    ranking = ", ".join(_unbroken(lane.label, f"{lane.loss:.3g}") for lane in by_loss)  # no brackets
+    ranking = ", ".join(_unbroken(lane.label, number_text(lane.loss)) for lane in by_loss)  # no brackets
     count = snapshot.lanes[0].recovered
     assert live_caption(snapshot) == f"step 2 · all 3 lanes recover {count} items; by loss: {ranking}"
 

@@ -1,6 +1,7 @@
 """Presets in the window, and the capacity panel's background sweeps and rays."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from muonscope.app.view_settings import apply_view
 from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.presets import Preset, load_preset, preset_names
 from muonscope.engine.sweep_plans import curves
+from muonscope.widgets.number_text import number_text
 from tests.app.helpers import WAIT_MS, open_app, small_preset
 
 
@@ -83,7 +85,7 @@ def test_capacity_sweep_runs_in_the_background_with_guides(qtbot):
     assert muon.x.tolist() == [8.0, 16.0, 32.0]
     assert np.all(muon.lo <= muon.mean) and np.all(muon.mean <= muon.hi)
     text = plot.hover.show_at(np.log10(32), np.log10(muon.mean[-1]))
-    assert text.startswith("Muon") and f"mean {muon.mean[-1]:.4g}" in text
+    assert text.startswith("Muon") and f"mean {number_text(muon.mean[-1], 4)}" in text
 
 
 def test_capacity_sweep_can_be_cancelled(qtbot):
@@ -118,3 +120,4 @@ def test_one_step_ray_shows_balance_per_lane(qtbot):
     assert len(labels) == len(app.clock.config.lanes) and plot.progress.text() == "3/3"
     muon = next(label for label in labels if label.startswith("Muon"))
     assert 0.985 <= float(muon.split("ϱ = ")[1]) <= 0.99
+    assert not any(re.search(r"\de[-+]?\d", label) for label in labels)  # "2.19·10⁻³⁷", not "2.19e-37"

@@ -8,6 +8,7 @@ from muonscope.app.renderer import SERIES_METRICS, BucketHistory, Renderer
 from muonscope.app.shot import parse_size, take_screenshot
 from muonscope.engine import ConfigError, Experiment, SetField
 from muonscope.engine.history import MetricHistory
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.theme import LANE_COLOURS
 from tests.app.helpers import small_preset
 
@@ -66,7 +67,7 @@ def test_hover_reports_exact_values(qtbot):
     window.repaint()
     sigma = snapshot.lanes[2].spectra.gradient[4]
     text = views.spectrum.hover.show_at(5.0, np.log10(sigma))
-    assert snapshot.lanes[2].label in text and f"k = 5, σ = {sigma:.6g}" in text
+    assert snapshot.lanes[2].label in text and f"k = 5, σ = {number_text(sigma, 6)}" in text
     recovered = snapshot.lanes[0].recovered
     text = views.capacity.hover.show_at(4.0, recovered)
     assert f"step 4: recovered {recovered}" in text

@@ -8,7 +8,8 @@ from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.lane_table import LaneFieldSpec, LaneTable
 from muonscope.widgets.message_bar import MessageBar
-from muonscope.widgets.ranges import StableRange, nice_ceiling, step_axis_end
+from muonscope.widgets.number_text import number_text
+from muonscope.widgets.ranges import StableRange, log_label, nice_ceiling, step_axis_end
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
@@ -321,6 +322,38 @@ def test_message_bar(qtbot):
 @pytest.mark.parametrize(("value", "expected"), [(0.7, 1.0), (3.0, 5.0), (12, 20), (50, 50)])
 def test_nice_ceiling(value, expected):
     assert nice_ceiling(value) == expected
+
+
+_SUPERSCRIPT_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def _stated(text: str) -> float:
+    """The number a text states: "0.0263", "12346" or "2.19·10⁻³⁷"."""
+    if "10" in text and any(char in text for char in "⁰¹²³⁴⁵⁶⁷⁸⁹"):
+        mantissa, _, power = text.rpartition("10")
+        return float(mantissa.rstrip("·") or 1) * 10.0 ** int(power.translate(_SUPERSCRIPT_DIGITS))
+    return float(text)
+
+
+@pytest.mark.parametrize("significant", [3, 4, 6])
+def test_number_text_states_the_value_to_its_digits_without_e_notation(significant):
+    values = np.concatenate([np.geomspace(1e-40, 1e40, 997), -np.geomspace(1e-9, 1e9, 101), [1.0, 64.0]])
+    for value in values:
+        text = number_text(float(value), significant)
+        assert "e" not in text and "." not in text.rpartition("·")[0][-1:], text  # never "2.19e-37", "2.·10"
+        assert abs(_stated(text) - value) <= 0.5 * 10 ** (1 - significant) * abs(value) * (1 + 1e-9), text
+        rounding = 1 - 0.5 * 10**-significant  # 9.995·10⁻⁵ is "0.0001" to three digits
+        plain = 1e-4 * rounding <= abs(value) < 1e6 * rounding
+        powers = any(char in text for char in "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+        assert powers != plain, text  # plain digits exactly where an axis also writes them
+
+
+def test_number_text_and_axis_ticks_write_a_power_of_ten_alike():
+    """A legend's "ϱ = 10⁻⁷" beside an axis tick "10⁻⁷": one form for one number."""
+    for exponent in (-37, -7, 6, 12):
+        assert number_text(10.0**exponent) == log_label(10.0**exponent, powers=True)
+    assert number_text(2e-7) == log_label(2e-7, powers=True) == "2·10⁻⁷"
+    assert number_text(0.0) == "0" and number_text(float("nan")) == "nan" and number_text(-np.inf) == "−∞"
 
 
 def test_a_step_axis_ends_a_little_past_the_step_at_a_round_number():
