@@ -53,7 +53,7 @@ class ControlsSync(QtCore.QObject):
         views = self._views
         views.task.set_values(task_values(config.task), keep_staged=True)
         self._show_task_states(config.task)
-        views.class_error.set_placeholder(class_error_problem(config.task))
+        views.class_error.set_unavailable(class_error_problem(config.task))
         views.transport.set_seed(config.task.seed)
         for mode in _CAPACITY_MODES:
             problem = view_problem(config.task, mode)

@@ -17,6 +17,7 @@ from muonscope.widgets.lane_names import LaneNames
 
 __all__ = [
     "SERIES_METRICS",
+    "SERIES_SHORT_TITLES",
     "BucketHistory",
     "Renderer",
     "bucket_labels",
@@ -41,6 +42,20 @@ SERIES_METRICS = [
     ("weight_q75_q25", "isotropy of W: Q75/Q25 of σ²"),
     ("update_entropy", "isotropy of the update: entropy"),
 ]
+#: Panel ②'s y-axis title where its menu text is too long for the axis (the menu has it whole).
+SERIES_SHORT_TITLES = {
+    "gap": "spectral gap",
+    "ratio_gap": "gap ratio",
+    "alignment": "alignment",
+    "tail_filtering": "filtering ratio",
+    "sin_theta": "sin Θ",
+    "balance_gap": "balance Δ",
+    "weight_entropy": "entropy of W",
+    "weight_effective_rank": "effective rank of W",
+    "weight_top_energy": "top-10 energy of W",
+    "weight_q75_q25": "Q75/Q25 of W's σ²",
+    "update_entropy": "entropy of the update",
+}
 SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
 #: Panel ② metrics that need the population gradient (the noiseless signal).
 SIGNAL_METRICS = ("alignment A(update)", "sin Θ of top-r subspace")

@@ -104,6 +104,12 @@ class PlotPanel(QtWidgets.QWidget):
         self.style_key = StyleKey()  # which line style draws what, where a lane has more than one curve
         self._header.addWidget(self.style_key)
         self._header.addStretch(1)
+        # the mode boxes sit in a strip of their own: greying the strip greys them all (a panel that
+        # does not apply to the task) and gives each back its own state when the panel applies again
+        self._mode_strip = QtWidgets.QWidget()
+        strip_layout = QtWidgets.QHBoxLayout(self._mode_strip)
+        strip_layout.setContentsMargins(0, 0, 0, 0)
+        self._header.addWidget(self._mode_strip)
         self.plot_widget = pg.PlotWidget(axisItems=decade_axes())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
@@ -128,6 +134,7 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.hide()
         self._style_placeholder("#ffffff", "#555555")
         self._empty_text: str | None = None
+        self._unavailable: str | None = None  # why the panel does not apply to the task, if it does not
         self._note = CornerNote(self.plot)
         self.plot.getViewBox().sigRangeChanged.connect(self._place_note)
         self.plot.getViewBox().sigResized.connect(self._place_note)
@@ -146,7 +153,7 @@ class PlotPanel(QtWidgets.QWidget):
         combo.currentIndexChanged.connect(
             lambda _i, n=name, c=combo: self.mode_changed.emit(n, c.currentData())
         )
-        self._header.addWidget(combo)
+        self._mode_strip.layout().addWidget(combo)
         self.modes[name] = combo
         combo.installEventFilter(self)  # its enabled state decides whether a stage shows it
         return combo
@@ -242,6 +249,20 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.show()
         self._placeholder.raise_()
 
+    def set_unavailable(self, reason: str | None) -> None:
+        """The panel does not apply to the task (``reason`` says why over the plot) or, with None, does.
+
+        Its mode boxes then choose nothing: greyed at the desk, left out on a stage (a spiked stream's
+        panel ③ offered "not recovered vs rank" above "has no classes")."""
+        self._unavailable = reason
+        self._mode_strip.setEnabled(reason is None)
+        self.show_why_empty()
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why the panel does not apply to the task, or None where it does."""
+        return self._unavailable
+
     def set_empty_text(self, text: str | None) -> None:
         """What the panel says while it has nothing to draw: what it would show and why it is empty."""
         self._empty_text = text
@@ -249,7 +270,7 @@ class PlotPanel(QtWidgets.QWidget):
 
     def show_why_empty(self) -> None:
         """Show (or take away) the placeholder after the panel's data or mode changed."""
-        text = self.why_empty()
+        text = self._unavailable or self.why_empty()
         if text != self.placeholder:
             self.set_placeholder(text)
 

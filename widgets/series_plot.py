@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 
+from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
@@ -23,11 +24,21 @@ __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
 class SeriesPlot(PlotPanel):
     """One curve per lane of a metric over steps; the metric is chosen in the header."""
 
-    def __init__(self, title: str, metrics: list[tuple[str, str]], parent=None) -> None:
+    def __init__(
+        self,
+        title: str,
+        metrics: list[tuple[str, str]],
+        short_titles: Mapping[str, str] | None = None,
+        parent=None,
+    ) -> None:
+        """``metrics``: (key, menu text) of each metric; ``short_titles``: the y-axis title of a key
+        whose menu text does not fit beside the axis."""
         super().__init__(title, parent)
+        self._short_titles = dict(short_titles or {})
         self.add_mode("metric", metrics, "which metric to plot over steps")
         self.add_mode("scale", [("linear", "linear y"), ("log", "log y")], "vertical axis scale")
         self.plot.setLabel("bottom", "step")
+        self._title_metric_axis()
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.hover = HoverReadout(self.plot)
@@ -130,7 +141,15 @@ class SeriesPlot(PlotPanel):
     def log_y(self) -> bool:
         return self.mode("scale") == "log"
 
+    def _title_metric_axis(self) -> None:
+        """The y axis says what it measures, as the header's menu does: a picture of the panel
+        (an export, a slide) carries no menu."""
+        box = self.modes["metric"]
+        set_axis_title(self.plot, "left", box.currentText(), self._short_titles.get(box.currentData(), ""))
+
     def _on_mode_changed(self, name: str, _value: str) -> None:
+        if name == "metric":
+            self._title_metric_axis()
         if name == "scale":
             self.plot.setYRange(0, 1, padding=0)  # a linear range read as decades would overflow
             self.plot.setLogMode(x=False, y=self.log_y)

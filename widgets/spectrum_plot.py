@@ -25,6 +25,11 @@ MATRIX_STYLES = {
     "weights": ("dashdot", "W"),
     "signal": ("dot", "G_sig"),
 }
+#: Why a lane draws no curve of a matrix it was asked for (the style key's tooltip).
+_MISSING_WHY = {
+    "momentum": "a lane with μ = 0 or momentum order none keeps no momentum buffer M",
+    "signal": "only a spiked stream has a signal G_sig",
+}
 #: Singular values below this fraction of the largest are round-off, not spectrum: not drawn. In
 #: float32 the floor is higher: one eps(dtype) (see :meth:`SpectrumPlot.noise_floor`).
 NUMERICAL_ZERO = 1e-10
@@ -183,14 +188,14 @@ class SpectrumPlot(PlotPanel):
         self._show_drawn_styles()
 
     def _show_drawn_styles(self) -> None:
-        """The style key names the matrices drawn: one-step lanes without momentum have no M, and
-        "— G - - M" in the header promised a dashed curve that was nowhere."""
-        drawn = [
-            matrix
-            for matrix in self.visible_matrices()
-            if any(self.curve_data(lane, matrix)[1].size for lane in range(len(self._labels)))
-        ]
-        self.style_key.set_entries([MATRIX_STYLES[matrix] for matrix in drawn])
+        """The style key names the matrices drawn, and says "no M" where none is: one-step lanes
+        without momentum have no M, and "— G - - M" in the header promised a dashed curve that was
+        nowhere."""
+        lanes = range(len(self._labels))
+        drawn = {m: any(self.curve_data(lane, m)[1].size for lane in lanes) for m in self.visible_matrices()}
+        missing = [MATRIX_STYLES[m][1] for m, shown in drawn.items() if not shown]
+        why = "; ".join(_MISSING_WHY[m] for m, shown in drawn.items() if not shown and m in _MISSING_WHY)
+        self.style_key.set_entries([MATRIX_STYLES[m] for m, shown in drawn.items() if shown], missing, why)
 
 
 def _formatter(name: str):

@@ -8,6 +8,8 @@ drawn sample is a third as wide as the word for it and is read at a glance, as i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.theme import STYLE_BY_NAME
@@ -24,21 +26,26 @@ _LEAD_EMS = 0.8  # apart from the title before it
 
 
 class StyleKey(QtWidgets.QWidget):
-    """(line style, name) entries drawn as "—— G  - - M  ···· G_sig" in the text colour."""
+    """(line style, name) entries drawn as "—— G  - - M  ···· G_sig" in the text colour, then the names
+    of curves asked for but drawn for no lane ("—— G  no M"): a key of "G" alone under "G and M" read
+    as a drawing fault."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._entries: tuple[tuple[str, str], ...] = ()
+        self._missing: tuple[str, ...] = ()
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Preferred)
         self.hide()
 
-    def set_entries(self, entries: list[tuple[str, str]]) -> None:
-        """The styles to name, in order (none: the key is hidden)."""
+    def set_entries(self, entries: list[tuple[str, str]], missing: Sequence[str] = (), why: str = "") -> None:
+        """The styles to name, in order (none: the key is hidden), and the ``missing`` names of curves
+        asked for that no lane has, with ``why`` in the tooltip."""
         for style, _name in entries:
             if style not in STYLE_BY_NAME:
                 raise ValueError(f"line style {style!r} must be one of {', '.join(STYLE_BY_NAME)}")
         self._entries = tuple(entries)
-        self.setToolTip(self.text)
+        self._missing = tuple(missing) if entries else ()
+        self.setToolTip(self.text + (f" ({why})" if why and self._missing else ""))
         self.setVisible(bool(entries))
         self.updateGeometry()
         self.update()
@@ -48,9 +55,15 @@ class StyleKey(QtWidgets.QWidget):
         return self._entries
 
     @property
+    def missing(self) -> tuple[str, ...]:
+        """Names of curves asked for that no lane has ("M" where no lane keeps momentum)."""
+        return self._missing
+
+    @property
     def text(self) -> str:
-        """The key in words: "solid: G, dashed: M"."""
-        return ", ".join(f"{STYLE_WORDS[style]}: {name}" for style, name in self._entries)
+        """The key in words: "solid: G, dashed: M" or "solid: G, no M"."""
+        words = [f"{STYLE_WORDS[style]}: {name}" for style, name in self._entries]
+        return ", ".join(words + [_missing_text(name) for name in self._missing])
 
     def sizeHint(self) -> QtCore.QSize:
         metrics = self.fontMetrics()
@@ -58,6 +71,8 @@ class StyleKey(QtWidgets.QWidget):
         names_px = sum(metrics.horizontalAdvance(name) for _style, name in self._entries)
         width = names_px + (_SAMPLE_EMS + _GAP_EMS) * em * len(self._entries)
         width += (_LEAD_EMS + _ENTRY_GAP_EMS * max(len(self._entries) - 1, 0)) * em
+        for name in self._missing:
+            width += _ENTRY_GAP_EMS * em + metrics.horizontalAdvance(_missing_text(name))
         return QtCore.QSize(round(width) + 2, metrics.height())
 
     def minimumSizeHint(self) -> QtCore.QSize:
@@ -86,4 +101,11 @@ class StyleKey(QtWidgets.QWidget):
             painter.setPen(colour)
             painter.drawText(QtCore.QPointF(x, baseline), name)
             x += metrics.horizontalAdvance(name) + _ENTRY_GAP_EMS * em
+        for name in self._missing:
+            painter.drawText(QtCore.QPointF(x, baseline), _missing_text(name))
+            x += metrics.horizontalAdvance(_missing_text(name)) + _ENTRY_GAP_EMS * em
         painter.end()
+
+
+def _missing_text(name: str) -> str:
+    return f"no {name}"

@@ -13,7 +13,7 @@ from muonscope.widgets.ranges import StableRange, log_label, nice_ceiling, step_
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
-from muonscope.widgets.theme import lane_colour
+from muonscope.widgets.theme import StageStyle, lane_colour
 from muonscope.widgets.timeline import Timeline
 from muonscope.widgets.transport_bar import TransportBar, TransportRanges
 
@@ -319,6 +319,28 @@ def test_message_bar(qtbot):
     assert bar.text == ""
 
 
+def test_a_panel_that_does_not_apply_says_why_and_its_modes_choose_nothing(qtbot):
+    """A spiked stream's panel ③ offered "not recovered vs rank" above "has no classes"."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 400)
+    plot.show()
+    plot.set_mode("view", "curves")  # the heat map's lane and quantity boxes do not apply here
+    assert plot.modes["view"].isEnabled() and not plot.modes["quantity"].isEnabled()
+    plot.set_unavailable("no classes here")
+    assert plot.placeholder == plot.unavailable == "no classes here"
+    assert not any(box.isEnabled() for box in plot.modes.values())  # greyed at the desk, still there
+    assert set(plot.shown_modes) == set(plot.modes)
+    plot.set_empty_text("nothing drawn yet")
+    assert plot.placeholder == "no classes here"  # the reason the panel does not apply stays
+    plot.apply_style(StageStyle(2.0))
+    assert plot.shown_modes == ()  # on a stage, left out
+    plot.set_unavailable(None)
+    assert plot.shown_modes == ("view",) and plot.placeholder != "no classes here"
+    plot.apply_style(StageStyle())
+    assert plot.modes["view"].isEnabled() and not plot.modes["quantity"].isEnabled()  # each its own state
+
+
 @pytest.mark.parametrize(("value", "expected"), [(0.7, 1.0), (3.0, 5.0), (12, 20), (50, 50)])
 def test_nice_ceiling(value, expected):
     assert nice_ceiling(value) == expected
@@ -442,6 +464,23 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     assert per_class.coinciding == ""
 
 
+def test_the_series_panel_titles_its_y_axis_with_the_metric_on_show(qtbot):
+    """② had no y-axis title: an exported picture of it said nothing of what it measured."""
+    metrics = [("gap", "spectral gap σ_r − σ_r+1"), ("loss", "population loss")]
+    plot = SeriesPlot("② over time", metrics, {"gap": "spectral gap"})
+    qtbot.addWidget(plot)
+    plot.resize(700, 600)
+    plot.show()
+    axis = plot.plot.getAxis("left")
+    qtbot.waitUntil(lambda: axis.shown_title == "spectral gap σ_r − σ_r+1")
+    plot.resize(700, 200)  # too short for the menu's text: the short title, not "spectral gap σ_…"
+    qtbot.waitUntil(lambda: axis.shown_title == "spectral gap")
+    plot.set_mode("metric", "loss")
+    assert axis.isVisible() and axis.shown_title == "population loss"
+    plot.set_mode("scale", "log")
+    assert axis.shown_title == "population loss"
+
+
 def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_none(qtbot):
     spectrum, capacity = SpectrumPlot(), CapacityPlot()
     for panel in (spectrum, capacity):
@@ -453,9 +492,12 @@ def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_n
         spectrum.set_spectrum(0, matrix, np.logspace(0, -3, 8))
     assert spectrum.style_key.text == "solid: G, dashed: M"
     spectrum.set_spectrum(0, "momentum", np.zeros(0))  # a lane without a buffer draws no M
-    assert spectrum.style_key.text == "solid: G"  # not a dashed M that is nowhere
+    assert spectrum.style_key.text == "solid: G, no M"  # not a dashed M that is nowhere, nor silence
+    assert spectrum.style_key.missing == ("M",) and "momentum buffer" in spectrum.style_key.toolTip()
+    width_saying_no_m = spectrum.style_key.sizeHint().width()
     spectrum.set_spectrum(0, "momentum", np.logspace(0, -3, 8))
-    assert spectrum.style_key.text == "solid: G, dashed: M"
+    assert spectrum.style_key.text == "solid: G, dashed: M" and spectrum.style_key.missing == ()
+    assert spectrum.style_key.sizeHint().width() != width_saying_no_m  # sized for what it draws
     spectrum.set_mode("view", "update")
     assert spectrum.style_key.text == "dotted: update" and spectrum.style_key.toolTip() == "dotted: update"
     wide = spectrum.style_key.sizeHint().width()
