@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -95,9 +96,10 @@ def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> Expe
         _QUIET, device=config.run.device, dtype=config.run.dtype, exact_eval_items=exact
     )
     if axis in ("mu", "window"):
+        labels = _labels_across_momenta(config.lanes)
         lanes = tuple(
-            dataclasses.replace(lane, momentum=value, label=_label_across_momenta(lane))
-            for lane in config.lanes
+            dataclasses.replace(lane, momentum=value, label=label)
+            for lane, label in zip(config.lanes, labels, strict=True)
         )
         task = dataclasses.replace(config.task, seed=seed)
         run = dataclasses.replace(quiet, spectra_every=config.run.steps)  # signal metrics at the end
@@ -108,15 +110,30 @@ def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> Expe
     return ExperimentConfig(task=task, lanes=config.lanes, run=quiet)
 
 
-def _label_across_momenta(lane) -> str:
-    """A lane's name on a curve against μ: its own label unless that states a μ, which the sweep
-    replaces ("Muon pre μ = 0.95" drawn from μ = 0.5 to 0.99 named a μ it ran at once), else its
-    settings without μ."""
-    if lane.label and "μ" not in lane.label:
-        return lane.label
-    return OPTIMIZERS[lane.optimizer].describe(
-        dataclasses.replace(lane, momentum=MUS[0]), momentum_shown=False
-    )
+#: "μ = 0.95", "μ=0.5" in a lane's label: the value a sweep over μ replaces.
+_STATED_MU = re.compile(r"μ\s*=\s*[-+]?[0-9.]+(?:e[-+]?[0-9]+)?")
+
+
+def _labels_across_momenta(lanes) -> list[str]:
+    """Each lane's name on a curve against μ: its own label with any μ it states left out ("Muon pre
+    μ = 0.95 · ema" drawn from μ = 0.5 to 0.99 named a μ it ran at once; "Muon pre · ema" keeps the
+    name the lane key shows), else its settings without μ. Lanes that differ in more than μ and
+    would share a name are named by their settings."""
+    stated = [_without_stated_mu(lane.label) for lane in lanes]
+    settings = [dataclasses.replace(lane, momentum=MUS[0], label="") for lane in lanes]
+    names = []
+    for label, lane in zip(stated, settings, strict=True):
+        alike = all(other == lane for name, other in zip(stated, settings, strict=True) if name == label)
+        names.append(
+            label if label and alike else OPTIMIZERS[lane.optimizer].describe(lane, momentum_shown=False)
+        )
+    return names
+
+
+def _without_stated_mu(label: str) -> str:
+    label = _STATED_MU.sub(" ", label)
+    label = re.sub(r"(\s*·\s*)+", " · ", label)  # "pre  · ema", "pre · · ema" → "pre · ema"
+    return re.sub(r"\s+", " ", label).strip(" ·,")
 
 
 def curves(results: list[PointResult], axis: str) -> list[Curve]:
@@ -188,5 +205,6 @@ def guides(
     elif axis == "batch" and (muon := first("muon")) is not None:
         out.append(line(muon, 1 / alpha, f"B^(1/α) = B^{1 / alpha:.2f}"))
     elif axis == "window" and drawn[0].mean.size:
-        out.append(line(drawn[0], -0.25, "(2T − 1)^(−1/4)"))
+        # the bound of Li et al.'s Theorem 1 falls as (2T − 1)^(−1/4); measured sin Θ may fall faster
+        out.append(line(drawn[0], -0.25, "(2T − 1)^(−1/4), the bound's rate"))
     return out

@@ -163,6 +163,18 @@ def test_curves_average_over_seeds_and_guides_anchor_on_the_right_lane():
     assert lines[0][2][0] == muon.mean[0] and lines[1][2][0] == gd.mean[0]
 
 
+def test_a_sweep_over_mu_names_lanes_that_differ_in_more_than_mu_by_their_settings():
+    """Labels stripped of their μ must not name two different lanes alike."""
+    lanes = (
+        LaneConfig(optimizer="muon", lr=0.1, momentum=0.9, order="pre", label="Muon μ = 0.9"),
+        LaneConfig(optimizer="muon", lr=0.01, momentum=0.5, order="pre", label="Muon μ = 0.5"),
+        LaneConfig(optimizer="muon", lr=0.01, momentum=0.5, order="pre", label="μ=0.5 · Muon · ema"),
+    )
+    config = ExperimentConfig(task=TaskConfig(kind="spiked", rows=12, cols=6), lanes=lanes)
+    named = {p.config.lanes[i].label for p in plan(config, "mu") for i in range(3)}
+    assert named == {"Muon pre ema exact lr=0.1", "Muon pre ema exact lr=0.01", "Muon · ema"}
+
+
 def test_window_axis_maps_momentum_to_two_t_minus_one():
     results = [_result("window", 0.9, 0, (0.5, 0.5)), _result("window", 0.5, 0, (0.9, 0.9))]
     (first, _) = curves(results, "window")
@@ -183,7 +195,7 @@ def test_a_sweep_over_mu_names_no_mu_and_draws_lanes_it_makes_alike_once():
     results = [PointResult(p, tuple(run_point(p)[0]), 0.0) for p in points]
     drawn = curves(results, "mu")
     assert [c.label for c in drawn] == [
-        "Muon pre ema exact lr=0.01",
+        "Muon pre",  # the lane key's "Muon pre μ = 0.95" without the μ the sweep replaces
         "Muon post ema exact lr=0.01",
         "polar only",
     ]
