@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -61,8 +62,31 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line with exit status 2."""
 
     def error(self, message: str) -> NoReturn:
+        message = _as_field_error(message)
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise _UsageError(message)
+
+
+#: argparse's refusals of a value, reworded as every other bad value is ("FIELD = VALUE is not
+#: allowed: WHAT IS"): "argument --steps: invalid int value: 'abc'" named no rule.
+_ARGPARSE_VALUE = re.compile(
+    r"argument (?P<option>[^:]+): invalid (?P<kind>int|float|choice)(?: value)?: (?P<value>'.*?')(?P<rest>.*)"
+)
+_KIND_ALLOWED = {"int": "must be a whole number", "float": "must be a number"}
+
+
+def _as_field_error(message: str) -> str:
+    empty = re.fullmatch(r"argument (?P<option>[^:]+): must not be empty", message)
+    if empty is not None:  # _path's refusal: the value is known
+        return f"{empty['option'].split('/')[-1]} = '' is not allowed: must not be empty"
+    found = _ARGPARSE_VALUE.fullmatch(message)
+    if found is None:
+        return message
+    option = found["option"].split("/")[-1]
+    allowed = _KIND_ALLOWED.get(found["kind"])
+    if allowed is None:  # " (choose from 'parquet', 'csv')"
+        allowed = "must be one of " + found["rest"].strip(" ()").removeprefix("choose from ").replace("'", "")
+    return f"{option} = {found['value']} is not allowed: {allowed}"
 
 
 def _epilog(examples: list[str], environment: list[str], exit_codes: str = _EXIT_CODES) -> str:

@@ -154,6 +154,12 @@ def _overrides(items: list[str]) -> list[tuple[str, Any]]:
         key = key.strip()
         if not sep:
             raise ConfigError("--set", item, "must be KEY=VALUE, e.g. task.d=96")
+        try:
+            parse_field_path(key)
+        except ConfigError:  # "key = 'foo.bar'" named no option the user typed
+            raise ConfigError(
+                "--set", item, "KEY must be task.NAME, run.NAME or lanes[INDEX].NAME, e.g. task.d=96"
+            ) from None
         if key in out:
             raise ConfigError(key, item, "is set twice by --set; give each key once")
         out[key] = parse_value(value.strip(), key)

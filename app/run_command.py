@@ -83,6 +83,11 @@ def run_command(args: argparse.Namespace) -> int:
         _print_table(outcome.report)
     if outcome.hit is not None:
         sys.stderr.write(f"muonscope: {outcome.hit.message}\n")
+    elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
+        conditions = " or ".join(repr(text) for text in args.until)
+        sys.stderr.write(
+            f"muonscope: --until {conditions} never held; the run went on to step {outcome.report['step']}\n"
+        )
     if outcome.interrupted:
         saved = f"; session saved to {args.save}" if args.save is not None else ""
         sys.stderr.write(f"muonscope: interrupted at step {outcome.report['step']}{saved}\n")
@@ -230,28 +235,41 @@ def _measured_at(step: int, final_step: int) -> str:
     return "" if step == final_step else f" (step {step})"
 
 
+#: The table's columns (report key, decimals) for a task with items, and for a stream without them
+#: (loss, accuracy and recovered are n/a there; what it measures is its signal and spectra).
+_ITEM_COLUMNS = (("loss", 4), ("accuracy", 4), ("recovered", 0), ("alignment", 3))
+_STREAM_COLUMNS = (("alignment", 3), ("sin_theta", 3), ("tail_filtering", 3), ("gap", 4))
+#: Columns measured with the population gradient, at their own cadence (``signal_step``).
+_SIGNAL_COLUMNS = ("alignment", "sin_theta", "tail_filtering")
+
+
 def _print_table(report: dict[str, Any]) -> None:
     """A short human-readable summary of the final report; estimates are marked ≈ with their error."""
-    from muonscope.app.live_caption import count_text
-
     print(f"step {report['step']} on {report['device']} ({report['dtype']})")
     sampled = {lane["sampled_items"] for lane in report["lanes"] if lane["estimated"]}
     if sampled:
         print(f"population metrics estimated from {max(sampled)} sampled items (± one standard error)")
+    items = any(lane["loss"] is not None for lane in report["lanes"])
     for lane in report["lanes"]:
         cells = [f"{lane['label']:<34s}"]
-        about = "≈" if lane["estimated"] else ""
-        for key, digits in (("loss", 4), ("accuracy", 4), ("recovered", 0), ("alignment", 3)):
-            value = lane[key]
-            if value is None:
-                text = "n/a"
-            elif key == "recovered":
-                text = count_text(value, lane["recovered_se"] or 0.0, lane["estimated"])
-            elif key in ("loss", "accuracy"):
-                text = about + _number(value, digits)
-            else:
-                text = _number(value, digits) + _measured_at(lane["signal_step"], report["step"])
-            cells.append(f"{key} {text}")
+        for key, digits in _ITEM_COLUMNS if items else _STREAM_COLUMNS:
+            cells.append(f"{key} {_cell(lane, key, digits, report['step'])}")
         if lane["diverged"]:
             cells.append("DIVERGED")
         print("  ".join(cells))
+
+
+def _cell(lane: dict[str, Any], key: str, digits: int, final_step: int) -> str:
+    """One lane's value of ``key`` as the table shows it: n/a, a count, ≈ an estimate, or a number."""
+    from muonscope.app.live_caption import count_text
+
+    value = lane[key]
+    if value is None:
+        return "n/a"
+    if key == "recovered":
+        return count_text(value, lane["recovered_se"] or 0.0, lane["estimated"])
+    if key in ("loss", "accuracy"):
+        return ("≈" if lane["estimated"] else "") + _number(value, digits)
+    if key in _SIGNAL_COLUMNS:
+        return _number(value, digits) + _measured_at(lane["signal_step"], final_step)
+    return _number(value, digits)

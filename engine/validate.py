@@ -19,12 +19,13 @@ def check_int(field: str, value: Any, lo: int | None = None, hi: int | None = No
     """An integer in ``[lo, hi]``; floats with an integral value (``64.0``) are accepted."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(field, value, f"must be an integer{_range_text(lo, hi)}")
+    given = value  # a refusal echoes the value as given: 1e30, not 1000000000000000019884624838656
     if isinstance(value, float):
         if not value.is_integer():
             raise ConfigError(field, value, f"must be an integer{_range_text(lo, hi)}")
         value = int(value)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigError(field, value, f"must be an integer{_range_text(lo, hi)}")
+        raise ConfigError(field, given, f"must be an integer{_range_text(lo, hi)}")
     return value
 
 

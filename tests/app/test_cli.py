@@ -76,6 +76,21 @@ def test_the_table_names_the_step_an_older_alignment_was_measured_at(capsys, sam
             assert older
 
 
+def test_a_stream_without_items_tables_what_it_measures_rather_than_columns_of_n_a(capsys):
+    """A spiked stream's table read "loss n/a  accuracy n/a  recovered n/a  alignment 0.903"."""
+    argv = ["--set", "task.kind=spiked", "--set", "task.rows=12", "--set", "task.cols=8", "--steps", "4"]
+    argv += ["--lane", "optimizer=muon,order=pre,momentum=0.9", "--no-progress"]
+    code, out, _ = _run(capsys, *argv, "--json")
+    assert code == 0
+    (lane,) = json.loads(out)["lanes"]
+    code, table, _ = _run(capsys, *argv)
+    row = table.splitlines()[-1]
+    assert code == 0 and "n/a" not in row and "loss" not in row
+    for key in ("alignment", "sin_theta", "tail_filtering"):
+        assert f"{key} {lane[key]:.3f}" in row
+    assert f"gap {lane['gap']:.4f}" in row
+
+
 def test_a_sampled_population_is_reported_as_an_estimate(capsys):
     sampled = [*SMALL, "--set", "run.exact_eval_items=128", "--steps", "2"]
     sampled[sampled.index("task.n_items=64")] = "task.n_items=600"
