@@ -50,6 +50,8 @@ class ElidingCombo(QtWidgets.QComboBox):
 
 #: The characters a greyed mode box keeps.
 _GREYED_LEAST_CHARS = 2
+#: Qt's "no maximum" width (QWIDGETSIZE_MAX).
+_UNBOUNDED_PX = 16_777_215
 
 
 class ModeBox(ElidingCombo):
@@ -57,18 +59,19 @@ class ModeBox(ElidingCombo):
 
     A greyed box (a mode that does not apply to the view on show) asks only for a least width of a
     couple of characters: at 1280 pixels panel ③'s two greyed boxes took the room its one live box
-    needed ("not recov…").
+    needed ("not recov…"). It may grow to its option's whole width (:attr:`whole_width`) where the
+    header has room to spare: a header gives it room only after the boxes that apply have theirs.
     """
 
     def __init__(self, least_chars: int, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(least_chars, parent)
         self._least_chars = least_chars
-        self.currentIndexChanged.connect(lambda _index: self.updateGeometry())
         # options renamed or refilled under a signal blocker (the heat map's lane box) change the
         # width wanted too: the box kept the width of its first lane's name ("Adam,…" at 1920 px)
         model = self.model()
         for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset):
-            signal.connect(lambda *_args: self.updateGeometry())
+            signal.connect(lambda *_args: self._fit())
+        self.currentIndexChanged.connect(lambda _index: self._fit())
 
     def changeEvent(self, event: QtCore.QEvent) -> None:
         super().changeEvent(event)
@@ -76,7 +79,19 @@ class ModeBox(ElidingCombo):
             # greyed, it is there to be found (its tooltip says what it does), not read: two
             # characters and its arrow leave the header's room to the box that applies
             self.setMinimumContentsLength(self._least_chars if self.isEnabled() else _GREYED_LEAST_CHARS)
-            self.updateGeometry()
+            self._fit()
+        elif event.type() == QtCore.QEvent.Type.FontChange:
+            self._fit()
+
+    def _fit(self) -> None:
+        """A greyed box grows no wider than its whole option; one that applies, as wide as given."""
+        self.setMaximumWidth(self.whole_width if not self.isEnabled() else _UNBOUNDED_PX)
+        self.updateGeometry()
+
+    @property
+    def whole_width(self) -> int:
+        """The width that shows the current option whole."""
+        return self._width_for(self._least_chars)
 
     def sizeHint(self) -> QtCore.QSize:
         """The least width plus the room the current option needs beyond its least characters (a
@@ -84,7 +99,12 @@ class ModeBox(ElidingCombo):
         hint = super().sizeHint()
         if not self.isEnabled():
             return hint
+        return QtCore.QSize(self._width_for(self.minimumContentsLength()), hint.height())
+
+    def _width_for(self, least_chars: int) -> int:
+        """Qt's width for ``least_chars`` characters, plus what the current option needs beyond them."""
         metrics = self.fontMetrics()
-        least = metrics.horizontalAdvance("X" * self.minimumContentsLength())  # as Qt counts them
-        extra = max(metrics.horizontalAdvance(self.currentText()) - least, 0)
-        return QtCore.QSize(hint.width() + extra, hint.height())
+        shown = self.minimumContentsLength()
+        base = super().sizeHint().width() - metrics.horizontalAdvance("X" * shown)  # frame, arrow, margins
+        least = metrics.horizontalAdvance("X" * least_chars)  # as Qt counts them
+        return base + max(least, metrics.horizontalAdvance(self.currentText()))

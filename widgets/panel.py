@@ -27,6 +27,9 @@ __all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
 EXPORT_LEGEND_ROW = 5
 #: Point sizes of the panels' text at scale 1: tick labels, axis labels, the header.
 TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
+#: A greyed mode box's share of its header's spare room against the strip's leading space's 1: the
+#: box grows to its whole option first, the rest of the room stays to the left of the boxes.
+_GREYED_STRETCH = 1000
 #: Pixels at least between a placeholder's text and the plot's edges.
 _PLACEHOLDER_PADDING_PX = 12
 #: (kind, menu text) of what a panel can be written as.
@@ -103,13 +106,15 @@ class PlotPanel(QtWidgets.QWidget):
         self._header.addWidget(self._title)
         self.style_key = StyleKey()  # which line style draws what, where a lane has more than one curve
         self._header.addWidget(self.style_key)
-        self._header.addStretch(1)
         # the mode boxes sit in a strip of their own: greying the strip greys them all (a panel that
-        # does not apply to the task) and gives each back its own state when the panel applies again
+        # does not apply to the task) and gives each back its own state when the panel applies again.
+        # The strip takes the header's spare room, right-aligns its boxes and gives that room to its
+        # greyed boxes first (up to their whole option), so they are cut only where room is short.
         self._mode_strip = QtWidgets.QWidget()
         strip_layout = QtWidgets.QHBoxLayout(self._mode_strip)
         strip_layout.setContentsMargins(0, 0, 0, 0)
-        self._header.addWidget(self._mode_strip)
+        strip_layout.addStretch(1)
+        self._header.addWidget(self._mode_strip, 1)
         self.plot_widget = pg.PlotWidget(axisItems=decade_axes())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
@@ -292,6 +297,7 @@ class PlotPanel(QtWidgets.QWidget):
             self._place_placeholder()
         elif event.type() == QtCore.QEvent.Type.EnabledChange and watched in self.modes.values():
             self._show_applying_modes()
+            self._mode_strip.layout().setStretchFactor(watched, 0 if watched.isEnabled() else _GREYED_STRETCH)
         return super().eventFilter(watched, event)
 
     def _show_applying_modes(self) -> None:

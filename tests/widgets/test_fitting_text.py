@@ -106,7 +106,8 @@ def test_a_squeezed_mode_box_cuts_its_option_with_a_mark(qtbot):
 
 
 def test_greyed_mode_boxes_give_their_room_to_the_one_that_applies(qtbot):
-    """At 1280 pixels panel ③'s greyed heat-map boxes cut its live box to "not recov…"."""
+    """At 1280 pixels panel ③'s greyed heat-map boxes cut its live box to "not recov…"; at 1920 with
+    room to spare they read "mea…" and "…"."""
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
     plot.set_lanes(["SGD μ=0.9 · sum", "Muon pre μ = 0.95 · ema"])
@@ -119,8 +120,11 @@ def test_greyed_mode_boxes_give_their_room_to_the_one_that_applies(qtbot):
     plot.show()
     qtbot.waitExposed(plot)
     qtbot.waitUntil(lambda: view.shown_text == view.currentText(), timeout=5000)  # whole
-    assert all(box.isVisible() and box.width() <= box.minimumSizeHint().width() + 2 for box in greyed)
+    assert all(box.isVisible() and box.shown_text != box.currentText() for box in greyed)  # cut first
     assert all(box.minimumSizeHint().width() < view.minimumSizeHint().width() for box in greyed)
+    plot.resize(room + int(title_px) + 60 + sum(box.whole_width for box in greyed), 300)
+    qtbot.waitUntil(lambda: all(box.shown_text == box.currentText() for box in greyed), timeout=5000)
+    assert view.shown_text == view.currentText()  # room to spare: greyed boxes are read whole too
     plot.set_mode("view", "heatmap")  # now they apply: they ask for their room again
     assert all(box.sizeHint().width() > box.minimumSizeHint().width() for box in greyed)
 
