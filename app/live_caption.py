@@ -119,8 +119,13 @@ def _listed(names: dict[int, str], entries: list[str]) -> str:
     """The entries joined by commas, or by semicolons where a lane's name holds a comma outside
     brackets: "Muon NS5, μ = 0.95 ema, no Nesterov 0, Muon exact, …" could not be told apart lane
     by lane ("SignGD (= Adam, 1 step)" keeps its comma to itself)."""
-    bare = (re.sub(r"\([^()]*\)", "", name) for name in names.values())
+    bare = (_outside_brackets(name) for name in names.values())
     return ("; " if any("," in name for name in bare) else ", ").join(entries)
+
+
+def _outside_brackets(name: str) -> str:
+    """The name without its bracketed asides: "SignGD (= Adam, 1 step)" → "SignGD "."""
+    return re.sub(r"\([^()]*\)", "", name)
 
 
 def _tie_text(
@@ -161,9 +166,11 @@ def _named_after_leader(ranked: list[LaneSnapshot]) -> list[LaneSnapshot]:
 
 def _entry(name: str, value: str) -> str:
     """``Muon exact 0.0012`` held on one line: a wrapped caption breaks between lanes, not inside
-    one, so no value starts a line apart from its lane's name. A name ending in a digit takes a
-    colon before its value: "Muon-reg λ = 1/256 59" read as one number."""
-    separator = ": " if name[-1:].isdigit() else " "
+    one, so no value starts a line apart from its lane's name. A name ending in a digit, or one
+    that is itself a formula, takes a colon before its value: "Muon-reg λ = 1/256 59" read as one
+    number, "Muon η = 2 log K / T 4.49" as T = 4.49 ("SignGD (= Adam, 1 step) 0.005" keeps its
+    formula to its brackets)."""
+    separator = ": " if name[-1:].isdigit() or "=" in _outside_brackets(name) else " "
     return f"{name}{separator}{value}".replace(" ", NO_BREAK)
 
 
