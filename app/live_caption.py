@@ -168,7 +168,7 @@ def _entry(name: str, value: str) -> str:
     """``Muon exact 0.0012`` held on one line: a wrapped caption breaks between lanes, not inside
     one, so no value starts a line apart from its lane's name. A name ending in a digit, or one
     that is itself a formula, takes a colon before its value: "Muon-reg λ = 1/256 59" read as one
-    number, "Muon η = 2 log K / T 4.49" as T = 4.49 ("SignGD (= Adam, 1 step) 0.005" keeps its
+    number, "Muon η = c / T 4.49" as T = 4.49 ("SignGD (= Adam, 1 step) 0.005" keeps its
     formula to its brackets)."""
     separator = ": " if name[-1:].isdigit() or "=" in _outside_brackets(name) else " "
     return f"{name}{separator}{value}".replace(" ", NO_BREAK)
