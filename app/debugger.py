@@ -24,6 +24,8 @@ from muonscope.engine.snapshot import Snapshot, frozen_array
 from muonscope.widgets.number_text import number_text
 
 __all__ = [
+    "BACK_TO_RUN_BEFORE",
+    "BackToRunBefore",
     "BranchInfo",
     "BranchesChanged",
     "BreakpointsChanged",
@@ -33,6 +35,7 @@ __all__ = [
     "Inspection",
     "OpenSession",
     "RecallStep",
+    "RunKept",
     "SaveSession",
     "Saved",
     "SetBreakpoints",
@@ -68,6 +71,15 @@ class SaveSession:
 @dataclass(frozen=True)
 class OpenSession:
     path: Path
+
+
+#: The File menu's item that brings back a replaced run, and its shortcut (messages name them).
+BACK_TO_RUN_BEFORE = ("Back to the run before", "Ctrl+Shift+Z")
+
+
+@dataclass(frozen=True)
+class BackToRunBefore:
+    """Bring back the run that a reset, another preset or an opened session replaced (it is kept)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,18 @@ class Saved:
     path: str
     step: int
     opened: bool = False
+    restored: bool = False  # the run before, brought back (``path``: where it was saved, "" if nowhere)
+
+
+@dataclass(frozen=True)
+class RunKept:
+    """A run holding steps was replaced and is kept: :class:`BackToRunBefore` brings it back.
+
+    ``step``: the kept run's newest step; ``path``: where the run now on show was saved or opened
+    ("" for a new run, which a Save must not write over the folder of the run it replaced)."""
+
+    step: int
+    path: str
 
 
 @dataclass(frozen=True)

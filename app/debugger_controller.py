@@ -12,6 +12,8 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.debugger import (
+    BACK_TO_RUN_BEFORE,
+    BackToRunBefore,
     CompareBranch,
     GoTo,
     Inspect,
@@ -29,6 +31,8 @@ __all__ = ["RECENT_LIMIT", "DebuggerController"]
 
 #: Sessions remembered in File ▸ Open recent.
 RECENT_LIMIT = 8
+#: How long the status line says where a replaced run is kept.
+_KEPT_MESSAGE_MS = 30_000
 _PAUSE_TO_INSPECT = "pause the run to inspect (the matrices come from a replay)"
 _RECENT_KEY = "recent_sessions"
 
@@ -70,6 +74,11 @@ class DebuggerController(QtCore.QObject):
         self.save_action = self._add(file_menu, "&Save session…", "Ctrl+S", self.save_dialog)
         self.open_action = self._add(file_menu, "&Open session…", "Ctrl+O", self.open_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
+        item, shortcut = BACK_TO_RUN_BEFORE
+        self.back_action = self._add(file_menu, f"&{item}", shortcut, self.back_to_run_before)
+        self.back_action.setStatusTip(
+            "bring back the run that a reset, another preset or an opened session replaced"
+        )
         file_menu.addSeparator()
         self.quit_action = self._add(file_menu, "&Quit", "Ctrl+Q", self._window.close)
         view_menu = self._window.menu("View")
@@ -117,6 +126,7 @@ class DebuggerController(QtCore.QObject):
         link.history_replaced.connect(self._on_new_history)
         link.branches_changed.connect(self._clock.on_branches_changed)
         link.saved.connect(self._on_saved)
+        link.run_kept.connect(self._on_run_kept)
         link.inspected.connect(self._on_inspected)
         link.comparison.connect(self._clock.on_comparison)
 
@@ -318,12 +328,31 @@ class DebuggerController(QtCore.QObject):
         self._window.statusBar().showMessage(f"opening session {path}…")
         self._link.submit(OpenSession(path))
 
+    def back_to_run_before(self) -> None:
+        """Bring back the run kept when a reset, another preset or an open replaced it (they swap)."""
+        self._clock.follow()
+        self._link.submit(BackToRunBefore())
+
+    def _on_run_kept(self, message) -> None:
+        """Say where the replaced run is kept, on the status line: the message bar above the plots
+        keeps what concerns the new run (a problem with its preset), and a talk's stage shows no
+        status line. A new run has no folder yet: Save must not write over the replaced run's."""
+        self.session_path = Path(message.path) if message.path else None
+        item, shortcut = BACK_TO_RUN_BEFORE
+        self._window.statusBar().showMessage(
+            f"The run before (step {message.step}) is kept: File ▸ {item} ({shortcut}) brings it back.",
+            _KEPT_MESSAGE_MS,
+        )
+
     def _on_saved(self, message) -> None:
-        self.session_path = Path(message.path)
-        verb = "opened" if message.opened else "saved"
-        self._window.statusBar().showMessage(f"session {verb}: {message.path} (step {message.step})", 10_000)
+        self.session_path = Path(message.path) if message.path else None
         if message.opened:
             self._views.message.dismiss()
+        if message.restored:  # (the run it replaced, if kept, is said next)
+            self._window.statusBar().showMessage(f"back to the run before (step {message.step})", 10_000)
+            return
+        verb = "opened" if message.opened else "saved"
+        self._window.statusBar().showMessage(f"session {verb}: {message.path} (step {message.step})", 10_000)
         self._remember(message.path)
 
     def _remember(self, path: str) -> None:

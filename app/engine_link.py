@@ -13,6 +13,7 @@ from muonscope.app.debugger import (
     BreakpointsChanged,
     HistoryReplaced,
     Inspection,
+    RunKept,
     Saved,
     StepRecalled,
 )
@@ -53,7 +54,8 @@ class EngineLink(QtCore.QObject):
     comparison = QtCore.Signal(object)  # BranchComparison: another branch's metrics, drawn faded
     branches_changed = QtCore.Signal(object)  # BranchesChanged
     breakpoints_changed = QtCore.Signal(object)  # BreakpointsChanged
-    saved = QtCore.Signal(object)  # Saved: a session written (or opened)
+    saved = QtCore.Signal(object)  # Saved: a session written (or opened, or the run before brought back)
+    run_kept = QtCore.Signal(object)  # RunKept: the run replaced is kept, to be brought back
     inspected = QtCore.Signal(object)  # Inspection
     recalled = QtCore.Signal(object)  # StepRecalled: a recorded step's snapshot, recomputed
 
@@ -131,6 +133,7 @@ class EngineLink(QtCore.QObject):
             BranchesChanged: self.branches_changed,
             BreakpointsChanged: self.breakpoints_changed,
             Saved: self.saved,
+            RunKept: self.run_kept,
             Inspection: self.inspected,
             BranchComparison: self.comparison,
             StepRecalled: self.recalled,

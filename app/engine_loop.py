@@ -91,6 +91,9 @@ class EngineLoop(SessionCommands):
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._held: deque[Command] = deque()  # taken from the queue during a replay: handled first
         self._session: Session | None = session
+        self._before: Session | None = None  # the run a reset, a preset or an open replaced (kept)
+        self._path = ""  # the folder the run on show was saved to or opened from ("" when none)
+        self._before_path = ""  # the kept run's
         self._paced = False
         self._unshown: int | None = None  # paced: the step whose frame the window has not drawn yet
         self._forked = False  # a change made behind the branch's newest step started a branch
@@ -303,6 +306,7 @@ class EngineLoop(SessionCommands):
 
     def _start(self, config: ExperimentConfig) -> None:
         """Build a new session; on failure keep the previous one (nothing computed is lost)."""
+        self._make_room()
         self._working("building the run")
         try:
             session = Session(config, self._factory)
@@ -311,11 +315,13 @@ class EngineLoop(SessionCommands):
             return
         finally:
             self._work = None
-        self._session = session
+        replaced, self._session = self._session, session
         self._config = config
         self._threads.begin()  # a new run: its steps cost something else
         self._publish()
         self._outbox.append(branches_message(session))
+        replaced_path, self._path = self._path, ""
+        self._keep(replaced, replaced_path)
 
     def _take_step(self) -> None:
         self._last_step_at = started = time.perf_counter()

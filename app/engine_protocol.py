@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from muonscope.app.debugger import (
+    BackToRunBefore,
     BranchComparison,
     BranchesChanged,
     BreakpointsChanged,
@@ -21,6 +22,7 @@ from muonscope.app.debugger import (
     Inspect,
     Inspection,
     OpenSession,
+    RunKept,
     Saved,
     SaveSession,
     SetBreakpoints,
@@ -135,6 +137,7 @@ Command = (
     | Inspect
     | SwitchBranch
     | CompareBranch
+    | BackToRunBefore
 )
 
 
@@ -208,6 +211,7 @@ Message = (
     | BranchesChanged
     | BreakpointsChanged
     | Saved
+    | RunKept
     | Inspection
     | BranchComparison
 )

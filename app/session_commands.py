@@ -12,12 +12,14 @@ import queue
 from collections.abc import Callable
 
 from muonscope.app.debugger import (
+    BackToRunBefore,
     CompareBranch,
     GoTo,
     Inspect,
     Inspection,
     OpenSession,
     RecallStep,
+    RunKept,
     Saved,
     SaveSession,
     SetBreakpoints,
@@ -85,6 +87,8 @@ class SessionCommands:
             self._announce_position()
         elif isinstance(command, CompareBranch):
             self._outbox.append(comparison_message(session, command.branch))
+        elif isinstance(command, BackToRunBefore):
+            self._back_to_run_before()
 
     def _replay_abandoned(self) -> bool:
         """A replay for the view or the inspector gives way to what the window asked for since
@@ -222,6 +226,7 @@ class SessionCommands:
             return
         finally:
             self._work = None
+        self._path = str(path)
         self._outbox.append(Saved(str(path), self._session.step))
 
     def _open(self, path) -> None:
@@ -229,6 +234,7 @@ class SessionCommands:
         from muonscope.engine.session_file import open_session
 
         self._pause()
+        self._make_room()
         self._working(f"opening {path}", _CANCEL_OPEN)  # it replays up to hundreds of steps
         try:
             session = open_session(path, self._factory, self._cancel_step.is_set)
@@ -243,10 +249,42 @@ class SessionCommands:
             return
         finally:
             self._work = None
-        self._session = session
+        replaced, self._session = self._session, session
+        replaced_path, self._path = self._path, str(path)
         self._threads.begin()
         self._announce_opened()
         self._outbox.append(Saved(str(path), session.step, opened=True))
+        self._keep(replaced, replaced_path)
+
+    # ---- the run before ----------------------------------------------------------------------
+
+    def _make_room(self) -> None:
+        """Before a new run is built: the run kept gives way if the one on show will take its place
+        (at most two runs are held, the one on show and one before it)."""
+        if _holds_work(self._session):
+            self._before = None
+
+    def _keep(self, replaced, path: str) -> None:
+        """Keep a replaced run that holds steps or branches, so that nothing computed is lost: one
+        key (Page Down, another preset in a talk) replaced a run of hours. A replaced run at step 0
+        holds nothing and leaves the run kept before it."""
+        if not _holds_work(replaced):
+            return
+        self._before, self._before_path = replaced, path
+        self._outbox.append(RunKept(replaced.branch.head_step, self._path))
+
+    def _back_to_run_before(self) -> None:
+        """Swap the run on show with the one kept: the run left is kept in turn (if it holds steps)."""
+        if self._before is None:
+            self._outbox.append(Note("No run before this one is kept."))
+            return
+        self._pause()
+        replaced, self._session, self._before = self._session, self._before, None
+        replaced_path, self._path = self._path, self._before_path
+        self._threads.begin()
+        self._announce_opened()
+        self._outbox.append(Saved(self._path, self._session.step, opened=True, restored=True))
+        self._keep(replaced, replaced_path)
 
     def _announce_opened(self) -> None:
         """A session taken over whole (opened, or handed in): its breakpoints, then where it stands."""
@@ -260,3 +298,8 @@ class SessionCommands:
             self._outbox.append(self._replay_for_view(inspection_message, command, what))
         except (ValueError, ConfigError) as exc:
             self._outbox.append(Inspection(command, None, f"Cannot inspect: {exc}"))
+
+
+def _holds_work(session) -> bool:
+    """Whether a run holds anything computed: a step taken or a branch forked."""
+    return session is not None and (session.branch.head_step > 0 or len(session.branches) > 1)

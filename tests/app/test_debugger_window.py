@@ -611,3 +611,41 @@ def test_an_opened_session_is_shown_as_the_preset_it_came_from_with_what_differs
     assert html.escape(preset.title) in caption and "label noise 0 → 0.1" in caption
     assert app.views.series.mode("metric") == preset.view["series"]
     assert app.views.series.mode("scale") == "log"
+
+
+def test_a_run_replaced_by_another_preset_is_kept_and_comes_back(qtbot, tmp_path):
+    """Page Down in a talk (another preset) replaced a run of 25 steps and a fork with nothing to undo it."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 6)
+    _saved(qtbot, app, tmp_path / "first")
+    first = app.clock.config
+    losses = app.clock.history.column("batch_loss", lane=1)
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
+        app.intents.run_preset(small_preset(label_noise=0.1))
+    qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.1, timeout=WAIT_MS)
+    assert app.window.statusBar().currentMessage().startswith("The run before (step 6) is kept: File ▸ Back")
+    assert app.debugger.session_path is None  # Save asks afresh: the new run is not the saved one
+    _run_to(qtbot, app, 2)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS) as restored:
+        app.debugger.back_action.trigger()
+    assert restored.args[0].restored
+    qtbot.waitUntil(lambda: app.clock.newest.step == 6 and app.clock.config == first, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    np.testing.assert_array_equal(app.clock.history.column("batch_loss", lane=1), losses)
+    assert app.debugger.session_path == tmp_path / "first"  # it is its own saved session again
+    assert app.window.statusBar().currentMessage().startswith("The run before (step 2) is kept")  # swapped
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.debugger.back_action.trigger()
+    qtbot.waitUntil(
+        lambda: app.clock.config.task.label_noise == 0.1 and app.clock.newest.step == 2, timeout=WAIT_MS
+    )
+    assert app.debugger.session_path is None
+
+
+def test_with_no_run_kept_going_back_says_so_and_changes_nothing(qtbot):
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 3)
+    with qtbot.waitSignal(app.link.note, timeout=WAIT_MS) as note:
+        app.debugger.back_action.trigger()
+    assert note.args[0] == "No run before this one is kept."
+    assert app.clock.newest.step == 3
