@@ -88,6 +88,15 @@ def _one_step_run(snapshot: Snapshot) -> bool:
     return snapshot.config.run.steps <= 1 and snapshot.step <= 1
 
 
+def spectrum_empty_text(snapshot: Snapshot) -> str:
+    """What panel ① says while it draws no spectrum at the cursor's step ``snapshot``."""
+    what = "The singular values σ_k of each lane's matrices at the step on show."
+    if snapshot.step == 0:
+        return f"{what} Nothing to draw yet: the run is at step 0, before its first gradient."
+    every = snapshot.config.run.spectra_every
+    return f"{what} None computed yet: spectra are computed every {every} steps (run.spectra_every)."
+
+
 def series_empty_text(metric: str, snapshot: Snapshot) -> str:
     """What panel ② says while no lane has two values of ``metric`` (the menu's text) to draw."""
     what = f"Each lane's {metric} over the steps."
@@ -246,6 +255,7 @@ class Renderer:
         self._sync_lanes(newest, self._by_id)
         self._name_shown_lanes(shown, self._by_id)
         self.spectrum.set_dtype(shown.dtype)
+        self.spectrum.set_empty_text(spectrum_empty_text(shown))
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
         self.class_error.set_sample_note(note.replace("estimate from ", "").replace(" items", ""))
         self.capacity.set_estimate_note(sample_note(newest).replace("estimate from", "estimated from"))

@@ -294,13 +294,13 @@ class CapacityPlot(PlotPanel):
 
     @property
     def coinciding(self) -> str:
-        """Over steps, which lanes' curves lie exactly on one another ("recovered and accuracy equal
-        in both lanes": the later lane's hid the earlier's), or ""; a sweep names its own curves."""
+        """Over steps, which lanes' curves lie exactly on one another ("same items recovered, same
+        accuracy in both lanes": the later lane's hid the earlier's), or ""; a sweep names its own."""
         if not self.in_steps_mode:
             return ""
         lanes = range(len(self._recovered))
         curve_sets = [
-            ("recovered", {lane: drawn_data(self._recovered[lane]) for lane in lanes}),
+            ("items recovered", {lane: drawn_data(self._recovered[lane]) for lane in lanes}),
             ("accuracy", {lane: drawn_data(self._accuracy[lane]) for lane in lanes}),
         ]
         return coincidence_note(curve_sets, [names.label for names in self._names])

@@ -49,18 +49,22 @@ _RANK_AXIS = "frequency rank (head → tail)"
 
 
 class RankQuantity(NamedTuple):
-    """A per-class value drawn against frequency rank: its axis title, the short form and its name."""
+    """A per-class value drawn against frequency rank: its axis title, the short form, its name (a
+    read-out's "rank 5: error = 0.3"), and what lanes whose curves coincide share ("same errors")."""
 
     title: str
     short: str
     name: str
+    shared: str
 
 
 #: The views of per-class values against rank (view key → what it draws); the first is the panel's
 #: own: what the caption and panel ④ count items by.
 RANK_QUANTITIES = {
-    "recovery": RankQuantity("not recovered (argmax ≠ item)", "not recovered", "not recovered"),
-    "curves": RankQuantity("error 1 − p̂(correct)", "error", "error"),
+    "recovery": RankQuantity(
+        "not recovered (argmax ≠ item)", "not recovered", "not recovered", "items not recovered"
+    ),
+    "curves": RankQuantity("error 1 − p̂(correct)", "error", "error", "errors"),
 }
 _HEAT_NAMES = {"error": "mean error", "group_loss": "group loss"}
 
@@ -218,12 +222,12 @@ class ClassErrorPlot(PlotPanel):
 
     @property
     def coinciding(self) -> str:
-        """Which lanes' per-class values lie exactly on one another ("same not recovered in both
-        lanes": every item recovered by each), or ""; the heat map shows one lane at a time."""
+        """Which lanes' per-class values lie exactly on one another ("same items not recovered in
+        both lanes": every item recovered by each), or ""; the heat map shows one lane at a time."""
         if self.view == "heatmap":
             return ""
         curves = {lane: self.raw_data(lane) for lane in range(len(self._raw))}
-        return coincidence_note([(RANK_QUANTITIES[self.view].name, curves)], self._labels)
+        return coincidence_note([(RANK_QUANTITIES[self.view].shared, curves)], self._labels)
 
     def smoothed_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """(rank, window mean) of a lane's smoothed curve at every rank, as computed (not as thinned)."""

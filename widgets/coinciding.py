@@ -52,7 +52,7 @@ def coincidence_note(
 ) -> str:
     """A panel's note on its curves that lie on one another: ``(name, curves by lane)`` per kind of
     curve, and kinds equal in the same lanes share one phrase ("same G, same G_sig in both lanes":
-    "G and G_sig equal" read as G equal to G_sig; "same recovered, same accuracy in both lanes");
+    "G and G_sig equal" read as G equal to G_sig; "same items recovered, same accuracy in both lanes");
     "" when none."""
     names_by_text: dict[str, list[str]] = {}
     for name, curves in curve_sets:

@@ -127,7 +127,7 @@ class SpectrumPlot(PlotPanel):
         was_drawn = self._curves[key].yData is not None and self._curves[key].yData.size > 0
         self._curves[key].setData(k[keep], values[keep])
         if was_drawn != bool(keep.any()):
-            self._show_drawn_styles()
+            self._show_what_is_drawn()
         if keep.any():
             name = MATRIX_STYLES[matrix][1]
             self.hover.set_series(key, self._labels[lane], k[keep], values[keep], _formatter(name))
@@ -185,17 +185,27 @@ class SpectrumPlot(PlotPanel):
             if matrix in shown:
                 del self._pending[(lane, matrix)]
                 self.set_spectrum(lane, matrix, values)
-        self._show_drawn_styles()
+        self._show_what_is_drawn()
 
-    def _show_drawn_styles(self) -> None:
+    def why_empty(self) -> str | None:
+        """The empty text while no lane draws any matrix on show (step 0: no gradient yet)."""
+        return None if any(self._drawn_matrices().values()) else self.empty_text
+
+    def _drawn_matrices(self) -> dict[str, bool]:
+        """Whether each matrix on show is drawn for at least one lane."""
+        lanes = range(len(self._labels))
+        return {m: any(self.curve_data(lane, m)[1].size for lane in lanes) for m in self.visible_matrices()}
+
+    def _show_what_is_drawn(self) -> None:
         """The style key names the matrices drawn, and says "no M" where none is: one-step lanes
         without momentum have no M, and "— G - - M" in the header promised a dashed curve that was
-        nowhere."""
-        lanes = range(len(self._labels))
-        drawn = {m: any(self.curve_data(lane, m)[1].size for lane in lanes) for m in self.visible_matrices()}
+        nowhere. With nothing drawn the panel says why (an empty grid, its axes left from the run
+        before, said nothing)."""
+        drawn = self._drawn_matrices()
         missing = [MATRIX_STYLES[m][1] for m, shown in drawn.items() if not shown]
         why = "; ".join(_MISSING_WHY[m] for m, shown in drawn.items() if not shown and m in _MISSING_WHY)
         self.style_key.set_entries([MATRIX_STYLES[m] for m, shown in drawn.items() if shown], missing, why)
+        self.show_why_empty()
 
 
 def _formatter(name: str):

@@ -434,5 +434,5 @@ def test_panels_over_steps_note_two_lanes_that_run_alike(qtbot):
     app.intents.step(4)
     wait_for_step(qtbot, app, 4)
     wait_for_frame(qtbot, app)
-    assert app.views.capacity.note == "same recovered, same accuracy in both lanes"
+    assert app.views.capacity.note == "same items recovered, same accuracy in both lanes"
     assert app.views.series.note.endswith("in both lanes")

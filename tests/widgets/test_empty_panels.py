@@ -4,6 +4,7 @@ import numpy as np
 
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.spectrum_plot import SpectrumPlot
 
 WHY = "a single step: no curve"
 
@@ -50,3 +51,19 @@ def test_the_capacity_panel_says_why_a_sweep_is_empty(qtbot):
     assert "ray" in plot.placeholder and "press run" in plot.placeholder
     plot.set_mode_state("ray", False, "the stream has no items")
     assert plot.placeholder == "Not for this task: the stream has no items."
+
+
+def test_the_spectrum_panel_says_why_while_no_lane_draws_a_spectrum(qtbot):
+    """At step 0 panel ① was an empty grid, its axes left from the run before, saying nothing."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a", "b"])
+    plot.set_empty_text(WHY)
+    assert plot.placeholder == WHY
+    plot.set_spectrum(1, "momentum", np.logspace(0, -2, 6))
+    assert plot.placeholder is None  # one lane's M is something to show
+    plot.set_mode("view", "update")  # a view of what no lane has drawn
+    assert plot.placeholder == WHY
+    plot.set_mode("view", "gradient+momentum")
+    plot.set_lanes(["a"])  # a new run
+    assert plot.placeholder == WHY

@@ -446,11 +446,11 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     for lane in range(2):
         capacity.set_capacity(lane, steps, np.minimum(steps * 64, 512), np.minimum(steps / 8, 1.0))
         series.set_series(lane, steps, 1 / (1 + steps))
-    assert capacity.coinciding == "same recovered, same accuracy in both lanes"
+    assert capacity.coinciding == "same items recovered, same accuracy in both lanes"
     assert series.coinciding == "same loss in both lanes"
     capacity.set_capacity(1, steps, np.minimum(steps * 64, 512), np.minimum(steps / 8, 0.99))
     series.set_series(1, steps, 2 / (1 + steps))
-    assert capacity.coinciding == "same recovered in both lanes"  # accuracy parted
+    assert capacity.coinciding == "same items recovered in both lanes"  # accuracy parted
     assert series.coinciding == ""
     capacity.set_mode("x", "d")  # a sweep names its own curves
     assert capacity.coinciding == ""
@@ -459,7 +459,7 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     per_class.set_lanes(["GD", "Muon"])
     for lane in range(2):  # every item recovered by both: two flat lines at 0, one on the other
         per_class.set_errors(lane, np.full(50, 0.1), np.ones(50))
-    assert per_class.coinciding == "same not recovered in both lanes"
+    assert per_class.coinciding == "same items not recovered in both lanes"
     per_class.set_mode("view", "heatmap")  # one lane at a time
     assert per_class.coinciding == ""
 
