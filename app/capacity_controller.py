@@ -80,7 +80,7 @@ class CapacityController(QtCore.QObject):
         self._rays: list[tuple] = []
         self._axis = ""
         self._sweep_config: ExperimentConfig | None = None
-        self._y_titles = ("", "")  # the sweep's y title and its short form
+        self._titles = ("", "", "")  # the sweep's x title, y title and the y title's short form
         self._planned = 0
         plot.run_requested.connect(self.run)
         plot.cancel_requested.connect(self.cancel)
@@ -126,7 +126,7 @@ class CapacityController(QtCore.QObject):
             self._planned = len(points)
             job = Job(sweep_body(points), "muonscope-sweep", parent=self)
             job.yielded.connect(self._on_point)
-            self._y_titles = SWEEP_PLOTS[mode].y_titles(points[0].steps)
+            self._titles = SWEEP_PLOTS[mode].titles(points[0].steps)
             self._show_sweep([], [])  # its axes first
             self.plot.set_running(True, 0, len(points))
         job.failed.connect(lambda message: self._alert(f"The capacity computation failed: {message}"))
@@ -162,8 +162,8 @@ class CapacityController(QtCore.QObject):
 
     def _show_sweep(self, shown: list, guide_lines: list) -> None:
         plot = SWEEP_PLOTS[self._axis]
-        y_label, y_short = self._y_titles
-        self.plot.set_sweep(shown, guide_lines, plot.x_label, y_label, plot.log_x, plot.log_y, y_short)
+        x_label, y_label, y_short = self._titles
+        self.plot.set_sweep(shown, guide_lines, x_label, y_label, plot.log_x, plot.log_y, y_short)
 
     @QtCore.Slot(object)
     def _on_ray(self, ray: tuple) -> None:

@@ -10,8 +10,10 @@ __all__ = ["SWEEP_PLOTS", "SweepPlot"]
 class SweepPlot(NamedTuple):
     """A sweep's axes: titles (the y title in full and the short form a short axis shows) and scales.
 
-    A y title may name ``{steps}``, the steps each point runs: the μ and window sweeps run the live
-    run's length, which the title then states rather than "the last step".
+    The x title may name ``{steps}``, the steps each point runs: the μ and window sweeps run the live
+    run's length, which it then states (the same panel after 3 and after 30 steps showed two unlike
+    figures alike). It goes on the x axis, which is long enough for it at any window size; a short
+    y axis shows only the y title's short form.
     """
 
     x_label: str
@@ -20,9 +22,9 @@ class SweepPlot(NamedTuple):
     log_x: bool
     log_y: bool
 
-    def y_titles(self, steps: int) -> tuple[str, str]:
-        """The y title and its short form for points that run ``steps`` steps."""
-        return self.y_label.format(steps=steps), self.y_short.format(steps=steps)
+    def titles(self, steps: int) -> tuple[str, str, str]:
+        """The x title, the y title and its short form for points that run ``steps`` steps."""
+        return self.x_label.format(steps=steps), self.y_label, self.y_short
 
 
 #: axis → its plot; power laws (capacity against a size) on log-log axes
@@ -30,10 +32,12 @@ SWEEP_PLOTS = {
     "d": SweepPlot("dimension d", "items recovered after one step", "recovered", True, True),
     "batch": SweepPlot("batch size B", "items recovered after one step", "recovered", True, True),
     "n_items": SweepPlot("items N", "items recovered after one step", "recovered", True, True),
-    "mu": SweepPlot("momentum μ", "alignment A(update) at step {steps}", "A(update)", False, False),
+    "mu": SweepPlot(
+        "momentum μ; each point at step {steps}", "alignment A(update)", "A(update)", False, False
+    ),
     "window": SweepPlot(
-        "2T − 1, T = 1/(1 − μ)",
-        "‖sin Θ‖ of the buffer's top-r subspace at step {steps}",
+        "2T − 1, T = 1/(1 − μ); each point at step {steps}",
+        "‖sin Θ‖ of the buffer's top-r subspace",
         "‖sin Θ‖",
         True,
         True,

@@ -56,8 +56,8 @@ def sweep_command(args: argparse.Namespace) -> int:
             progress(len(results), len(points))
     drawn = curves(results, args.axis)
     axes = SWEEP_PLOTS[args.axis]
-    y_label, _short = axes.y_titles(points[0].steps)
-    print(f"{y_label} against {axes.x_label} (mean over seeds, [min, max])")
+    x_label, y_label, _short = axes.titles(points[0].steps)
+    print(f"{y_label} against {x_label} (mean over seeds, [min, max])")
     table = defaultdict(list)
     for curve in drawn:
         print(f"  {curve.label}")

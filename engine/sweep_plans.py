@@ -63,11 +63,21 @@ def _values(config: ExperimentConfig, axis: str) -> list:
     return list(MUS)
 
 
+#: The sweeps that run the live run's steps, as a message names what they sweep.
+_SWEPT = {"mu": "μ", "window": "the momentum window"}
+
+
 def plan(config: ExperimentConfig, axis: str) -> list[SweepPoint]:
     """The points of a sweep along ``axis`` from the current settings; every lane in each point."""
     problem = view_problem(config.task, axis)  # as the task's kind declares
     if problem:
         raise ConfigError("sweep", axis, problem)
+    if _steps(config, axis) < 1:  # "it would reach spectra_every = 0" named a field nobody set
+        raise ConfigError(
+            "run.steps",
+            config.run.steps,
+            f"must be at least 1 for a sweep over {_SWEPT[axis]}: each point runs that many steps",
+        )
     points = []
     for value in _values(config, axis):
         for seed in SEEDS:

@@ -114,7 +114,12 @@ class PlotPanel(QtWidgets.QWidget):
         strip_layout = QtWidgets.QHBoxLayout(self._mode_strip)
         strip_layout.setContentsMargins(0, 0, 0, 0)
         strip_layout.addStretch(1)
-        self._header.addWidget(self._mode_strip, 1)
+        # Expanding rather than a stretch factor: the spare room goes to it, while a short header
+        # still takes its room from every item in proportion (a stretch factor made it give first)
+        self._mode_strip.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred
+        )
+        self._header.addWidget(self._mode_strip)
         self.plot_widget = pg.PlotWidget(axisItems=decade_axes())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)

@@ -310,7 +310,7 @@ def test_a_momentum_sweep_says_at_which_step_it_reads_the_alignment(capsys, tmp_
     argv = ["sweep", "--preset", "momentum_order", "--axis", "mu", "--set", "run.steps=6", "--no-progress"]
     argv += ["--set", "task.rows=12", "--set", "task.cols=10", "--workers", "1"]
     assert main(argv) == 0
-    assert "alignment A(update) at step 6 against momentum μ" in capsys.readouterr().out
+    assert "alignment A(update) against momentum μ; each point at step 6" in capsys.readouterr().out
 
 
 def test_sweep_refuses_axes_the_task_cannot_sweep(capsys):

@@ -175,6 +175,14 @@ def test_a_sweep_over_mu_names_lanes_that_differ_in_more_than_mu_by_their_settin
     assert named == {"Muon pre ema exact lr=0.1", "Muon pre ema exact lr=0.01", "Muon · ema"}
 
 
+@pytest.mark.parametrize("axis", ["mu", "window"])
+def test_a_sweep_over_momentum_at_step_0_is_refused_naming_run_steps(axis):
+    """It read "it would reach spectra_every = 0", a field nobody set."""
+    config = ExperimentConfig(task=TaskConfig(kind="spiked", rows=12, cols=6), run=RunConfig(steps=0))
+    with pytest.raises(ConfigError, match=r"^run\.steps = 0 is not allowed: must be at least 1 for a sweep"):
+        plan(config, axis)
+
+
 def test_window_axis_maps_momentum_to_two_t_minus_one():
     results = [_result("window", 0.9, 0, (0.5, 0.5)), _result("window", 0.5, 0, (0.9, 0.9))]
     (first, _) = curves(results, "window")
