@@ -235,6 +235,8 @@ def event_text(field: str, old: Any, new: Any) -> str:
     subject = name.replace("_", " ")
     if section == "lanes":
         subject = f"lane {index} {subject}"
+    if name == "optimizer":  # as the lane key and the switch's note name them: "SGD → SignGD"
+        old, new = (OPTIMIZERS[value].title if value in OPTIMIZERS else value for value in (old, new))
     return f"{subject} {_short(old)} → {_short(new)}"
 
 

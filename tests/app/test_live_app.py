@@ -86,9 +86,9 @@ def test_optimizer_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
     snapshot = _toggle_then_step(qtbot, app, lambda: row.optimizer.buttons["signgd"].click())
     assert snapshot.lanes[0].optimizer == "signgd"
     assert snapshot.config.lanes[0].optimizer == "signgd"
-    assert snapshot.events[-1].text == "lane 0 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema"
-    assert "lane 0 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema" in app.views.series.markers.texts
-    assert "lane 0 optimizer sgd → signgd, lr 20 → 0.01, buffer sum → ema" in app.views.capacity.markers.texts
+    assert snapshot.events[-1].text == "lane 0 optimizer SGD → SignGD, lr 20 → 0.01, buffer sum → ema"
+    assert "lane 0 optimizer SGD → SignGD, lr 20 → 0.01, buffer sum → ema" in app.views.series.markers.texts
+    assert "lane 0 optimizer SGD → SignGD, lr 20 → 0.01, buffer sum → ema" in app.views.capacity.markers.texts
     assert app.views.lanes.rows[0].order.isEnabled()  # SignGD has a map: the order now applies
 
 

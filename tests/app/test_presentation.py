@@ -232,7 +232,7 @@ def test_a_long_live_caption_wraps_instead_of_widening_the_window(qtbot):
     """After a few changes the caption runs long; at 1280 px it once pushed the window to 1801."""
     app = open_app(qtbot)
     app.window.resize(1280, 720)
-    change = "optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
+    change = "optimizer SGD → SignGD, lr 128 → 0.01, buffer sum → ema"
     changes = " · ".join(f"lane {i} {change}" for i in range(4))
     app.window.show_live_caption(f"step 640 · {changes} at step 581 · Muon (pre) recovers 690 items")
     qtbot.waitUntil(lambda: app.views.live_caption.text().startswith("step 640"), timeout=2000)

@@ -23,7 +23,7 @@ def test_a_switch_takes_the_new_optimizers_default_rate_and_convention_and_says_
     assert (lane.optimizer, lane.lr) == ("signgd", OPTIMIZERS["signgd"].default_lr)
     assert (lane.momentum, lane.order, lane.buffer) == (0.9, "pre", "ema")  # μ and order stay
     assert (applied.field, applied.old, applied.new) == ("lanes[0].optimizer", "sgd", "signgd")
-    assert applied.text == "lane 0 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
+    assert applied.text == "lane 0 optimizer SGD → SignGD, lr 128 → 0.01, buffer sum → ema"
     assert applied.note == "lane 0: SGD → SignGD, lr 128 → 0.01, buffer sum → ema (SignGD's defaults)"
     back = apply_change(applied.config, SetField("lanes[0].optimizer", "sgd")).config.lanes[0]
     assert (back.lr, back.buffer) == (OPTIMIZERS["sgd"].default_lr, "sum")  # torch's convention again

@@ -71,7 +71,7 @@ class TestChanges:
         assert snap.lanes[0].label.startswith("Muon")
         (event,) = snap.events
         assert (event.step, event.field, event.old, event.new) == (3, "lanes[0].optimizer", "sgd", "muon")
-        assert event.text == "lane 0 optimizer sgd → muon, lr 20 → 0.05, buffer sum → ema"
+        assert event.text == "lane 0 optimizer SGD → Muon, lr 20 → 0.05, buffer sum → ema"
         assert (snap.lanes[0].buffer, snap.config.lanes[0].buffer) == ("ema", "ema")
 
     def test_an_optimizer_switch_takes_the_new_optimizers_learning_rate_in_the_same_event(self):
@@ -85,7 +85,7 @@ class TestChanges:
         assert snap.lanes[0].label.endswith("lr=0.01")
         (event,) = snap.events  # one event at one step, not a second one for the rate
         assert (event.step, event.field, event.old, event.new) == (2, "lanes[0].optimizer", "sgd", "signgd")
-        assert event.text == "lane 0 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
+        assert event.text == "lane 0 optimizer SGD → SignGD, lr 128 → 0.01, buffer sum → ema"
 
     def test_a_rate_set_after_a_switch_holds(self):
         exp = Experiment(_config(SGD, MUON))

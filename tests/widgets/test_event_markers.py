@@ -9,7 +9,7 @@ from muonscope.widgets.event_markers import LABELLED_CHANGES
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.theme import StageStyle, set_stage_style
 
-SWITCH = "lane 1 optimizer sgd → signgd, lr 128 → 0.01, buffer sum → ema"
+SWITCH = "lane 1 optimizer SGD → SignGD, lr 128 → 0.01, buffer sum → ema"
 #: Panel widths of a quarter of a 1280×720 and of a 1920×1080 window.
 WIDTHS = (450, 900)
 
