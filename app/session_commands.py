@@ -201,7 +201,8 @@ class SessionCommands:
         branch = self._session.branch
         self._outbox.append(history_message(self._session))
         self._outbox.append(branches_message(self._session))
-        self._outbox.append(Note(f"Forked {branch.name}: the original branch is kept (Branch menu)."))
+        note = f"Forked a new branch, “{branch.name}”: the original is kept (Branch menu)."
+        self._outbox.append(Note(note))
 
     def _set_breakpoints(self, items, serial: int | None = None) -> None:
         labels = [lane.display_label() for lane in self._session.config.lanes]
