@@ -67,6 +67,11 @@ class IntentController(QtCore.QObject):
         views.lanes.remove_requested.connect(self.remove_lane)
         views.task.live_changed.connect(lambda name, value: self.change(f"task.{name}", value))
         views.task.restart_requested.connect(self.restart_with)
+        views.task.entry_refused.connect(
+            lambda name, text, allowed: self._refuse(
+                f"Not applied: {ConfigError(f'task.{name}', text, allowed)}", reshow=False
+            )
+        )
 
     # ---- transport -----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ class TaskPanel(QtWidgets.QWidget):
     live_changed = QtCore.Signal(str, object)
     staged_changed = QtCore.Signal(str, object)
     restart_requested = QtCore.Signal(dict)
+    entry_refused = QtCore.Signal(str, str, str)  # (field, text typed, what is allowed): said in the window
 
     def __init__(self, fields: list[TaskFieldSpec], parent=None) -> None:
         super().__init__(parent)
@@ -193,9 +194,10 @@ class TaskPanel(QtWidgets.QWidget):
     def _edited_list(self, name: str, line: QtWidgets.QLineEdit) -> None:
         try:
             values = [float(part) for part in line.text().replace(";", ",").split(",") if part.strip()]
-        except ValueError:
+        except ValueError:  # pink alone said nothing of why; the window says it in its message bar
             line.setStyleSheet("background: #ffe0e0;")
             line.setToolTip("numbers separated by commas")
+            self.entry_refused.emit(name, line.text(), "must be numbers separated by commas, e.g. 12, 8, 5")
             return
         line.setStyleSheet("")
         self._edited(name, values)

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from muonscope.engine import TaskConfig
 from muonscope.widgets.message_bar import MessageBar
 from tests.app.helpers import (
     WAIT_MS,
@@ -162,3 +163,15 @@ def test_a_problem_with_the_new_preset_stays_once_its_run_starts(qtbot):
     qtbot.waitUntil(lambda: app.clock.newest.run_id != run, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
     assert "view.series" in app.views.message.text
+
+
+def test_a_list_field_that_is_not_numbers_says_why_in_the_message_bar(qtbot):
+    """ "12, x, 5" in signal strengths only turned the field pink."""
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
+    app = open_app(qtbot, replace(small_preset(), config=replace(small_preset().config, task=task)))
+    line = app.views.task.editors["strengths"]
+    line.setText("12, x, 5")
+    line.editingFinished.emit()
+    expected = "Not applied: task.strengths = '12, x, 5' is not allowed: must be numbers separated by commas"
+    assert app.views.message.text.startswith(expected)
+    assert app.clock.config.task.strengths == (5.0, 3.0)  # nothing changed
