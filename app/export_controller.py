@@ -8,7 +8,9 @@ callables, so tests answer them without a dialog.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
+from numbers import Real
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
@@ -147,7 +149,16 @@ class ExportController(QtCore.QObject):
 def _write_csv(path: Path, names: list[str], rows: list[list[float]]) -> None:
     """A panel's data through the one table writer; a refusal names the file and the reason."""
     path = checked_path(path, ".csv", "a CSV")
+    columns = rows_to_columns(names, rows)
+    if names:  # the x column: steps, indices and ranks are counts ("1", not "1.0")
+        columns[names[0]] = _as_counts(columns[names[0]])
     try:
-        write_table(rows_to_columns(names, rows), path)
+        write_table(columns, path)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _as_counts(values: list) -> list:
+    """``values`` as ints where every one is a whole number (a step, an index k, a rank), else as given."""
+    whole = all(isinstance(v, Real) and math.isfinite(v) and float(v).is_integer() for v in values)
+    return [int(v) for v in values] if values and whole else values
