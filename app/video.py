@@ -26,6 +26,11 @@ __all__ = ["VIDEO_SUFFIXES", "VideoWriter", "check_video_path", "padded_size"]
 VIDEO_SUFFIXES = (".mp4", ".gif")
 #: libx264's constant-quality setting: 18 is visually lossless for text and thin lines.
 _CRF = "18"
+#: What a user can do when there is no ffmpeg to run.
+_ENCODER_HINT = (
+    "Videos (.mp4 and .gif) are encoded by the ffmpeg of the imageio-ffmpeg package: reinstall it "
+    "(pip install --force-reinstall imageio-ffmpeg) or point IMAGEIO_FFMPEG_EXE at an ffmpeg."
+)
 #: How much of ffmpeg's own report a failure message quotes.
 _REPORT_CHARS = 600
 
@@ -59,7 +64,10 @@ class VideoWriter:
         self.size = size
         self.fps = fps
         self.frames = 0
-        self._ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        try:
+            self._ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        except RuntimeError as exc:  # no binary for this platform, and none on the PATH
+            raise OSError(f"no video encoder: {exc} {_ENCODER_HINT}") from None
         self._part = self.path.with_name(self.path.name + ".part")
         self._scratch = tempfile.TemporaryDirectory(prefix="muonscope-video-") if self.kind == "gif" else None
         self._report = tempfile.TemporaryFile()
@@ -88,13 +96,21 @@ class VideoWriter:
             ]
         else:
             target = ["-c:v", "ffv1", "-f", "matroska", self._lossless]
-        return subprocess.Popen(
-            [self._ffmpeg, "-y", "-v", "error", *source, "-i", "-", *target],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=self._report,
-            start_new_session=True,  # Ctrl-C in the terminal goes to us; we finish the file
-        )
+        try:
+            return subprocess.Popen(
+                [self._ffmpeg, "-y", "-v", "error", *source, "-i", "-", *target],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self._report,
+                start_new_session=True,  # Ctrl-C in the terminal goes to us; we finish the file
+            )
+        except OSError as exc:  # "[Errno 2] No such file or directory: '/x/ffmpeg'" named no remedy
+            self._report.close()
+            if self._scratch is not None:
+                self._scratch.cleanup()
+            raise OSError(
+                f"cannot start the video encoder {self._ffmpeg}: {exc.strerror or exc}. {_ENCODER_HINT}"
+            ) from None
 
     @property
     def _lossless(self) -> str:

@@ -438,3 +438,12 @@ def test_a_gif_plays_at_the_asked_frame_rate(tmp_path, fps):
     assert len(delays) == frames
     assert all(abs(delay - 100 / fps) < 1 for delay in delays)
     assert sum(delays) == pytest.approx(100 * frames / fps, abs=1)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_without_an_encoder_to_run_the_writer_says_what_to_do(tmp_path, monkeypatch, suffix):
+    """It read "FileNotFoundError: [Errno 2] No such file or directory: '/nonexistent/ffmpeg'"."""
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "no-ffmpeg"))
+    with pytest.raises(OSError, match=r"cannot start the video encoder .*no-ffmpeg: .*IMAGEIO_FFMPEG_EXE"):
+        VideoWriter(tmp_path / f"x{suffix}", (64, 48), 10.0)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
