@@ -525,6 +525,29 @@ def _display_problem() -> str:
         return "no display found (DISPLAY and WAYLAND_DISPLAY are unset)"
     if not _x_server_answers(display):
         return f"cannot connect to the X display {display!r} (no X server answers there)"
+    return _xcb_plugin_problem()
+
+
+def _xcb_plugin_problem() -> str:
+    """Why Qt's X11 platform plugin cannot load ("" when it can): Qt aborts naming libxcb-cursor0
+    whichever library is missing, and "reinstalling the application" fixes nothing."""
+    import ctypes
+
+    from PySide6 import QtCore
+
+    plugins = QtCore.QLibraryInfo.path(QtCore.QLibraryInfo.LibraryPath.PluginsPath)
+    plugin = os.path.join(plugins, "platforms", "libqxcb.so")
+    if not os.path.isfile(plugin):
+        return ""  # a Qt laid out otherwise: let it try
+    try:
+        ctypes.CDLL(plugin)
+    except OSError as exc:
+        missing = str(exc).split(":")[0] if "cannot open shared object" in str(exc) else str(exc)
+        return (
+            f"Qt's X11 platform plugin cannot load: {missing} is missing (install the system libraries "
+            "README.md names, e.g. libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 "
+            "libxcb-render-util0 libxkbcommon-x11-0)"
+        )
     return ""
 
 

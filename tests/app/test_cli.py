@@ -250,6 +250,28 @@ def test_a_display_nobody_answers_is_reported_not_crashed_into(monkeypatch, caps
     assert "cannot connect to the X display ':987'" in err and err.count("\n") == 1
 
 
+def test_a_qt_plugin_that_cannot_load_names_the_missing_library(monkeypatch, capsys):
+    """Qt aborted (exit 134) naming libxcb-cursor0, whichever library was missing."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("display detection is for Linux")
+    import ctypes
+    import socket
+
+    def missing(path, *args, **kwargs):
+        raise OSError("libxcb-icccm.so.4: cannot open shared object file: No such file or directory")
+
+    for name in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISPLAY", ":986")
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:  # an X server answers at :986
+        server.bind("\0/tmp/.X11-unix/X986")
+        server.listen(1)
+        assert main([]) == 1
+    err = capsys.readouterr().err
+    assert "X11 platform plugin cannot load: libxcb-icccm.so.4 is missing" in err and err.count("\n") == 1
+
+
 def test_reproduce_lists_presets_with_claims(capsys):
     assert main(["reproduce", "--list"]) == 0
     out = capsys.readouterr().out
