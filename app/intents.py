@@ -68,10 +68,15 @@ class IntentController(QtCore.QObject):
         views.task.live_changed.connect(lambda name, value: self.change(f"task.{name}", value))
         views.task.restart_requested.connect(self.restart_with)
         views.task.entry_refused.connect(
-            lambda name, text, allowed: self._refuse(
-                f"Not applied: {ConfigError(f'task.{name}', text, allowed)}", reshow=False
-            )
+            lambda name, text, allowed: self._refuse_entry(f"task.{name}", text, allowed)
         )
+        views.lanes.entry_refused.connect(
+            lambda index, name, text, allowed: self._refuse_entry(f"lanes[{index}].{name}", text, allowed)
+        )
+
+    def _refuse_entry(self, field: str, text: str, allowed: str) -> None:
+        """A control refused what was typed (and shows the value in force): say so, as for a change."""
+        self._refuse(f"Not applied: {ConfigError(field, text, allowed)}", reshow=False)
 
     # ---- transport -----------------------------------------------------------------------------
 

@@ -63,6 +63,7 @@ class LaneRow(QtWidgets.QFrame):
     """Controls of one lane; edits leave as ``field_changed(field, value)``."""
 
     field_changed = QtCore.Signal(str, object)
+    entry_refused = QtCore.Signal(str, str, str)  # (field, text typed, what is allowed)
     remove_clicked = QtCore.Signal()
 
     def __init__(self, index: int, spec: LaneFieldSpec, parent=None) -> None:
@@ -110,6 +111,7 @@ class LaneRow(QtWidgets.QFrame):
         box.setKeyboardTracking(False)
         box.setObjectName(name)
         box.valueChanged.connect(lambda v: self.field_changed.emit(name, v))
+        box.refused.connect(lambda text, allowed: self.entry_refused.emit(name, text, allowed))
         return box
 
     def _build_layout(self) -> None:
@@ -174,6 +176,7 @@ class LaneTable(QtWidgets.QWidget):
     """All lanes, plus adding and removing them."""
 
     lane_changed = QtCore.Signal(int, str, object)
+    entry_refused = QtCore.Signal(int, str, str, str)  # (lane, field, text typed, what is allowed)
     add_requested = QtCore.Signal()
     remove_requested = QtCore.Signal(int)
 
@@ -203,6 +206,7 @@ class LaneTable(QtWidgets.QWidget):
             row = LaneRow(index, self._spec)
             row.set_values(values)
             row.field_changed.connect(lambda name, value, i=index: self.lane_changed.emit(i, name, value))
+            row.entry_refused.connect(lambda *refusal, i=index: self.entry_refused.emit(i, *refusal))
             row.remove_clicked.connect(lambda i=index: self.remove_requested.emit(i))
             self._rows_layout.addWidget(row)
             self.rows.append(row)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from muonscope.widgets.number_text import number_text
 
 __all__ = ["CompactDoubleSpinBox"]
 
 
 class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
-    """A spin box that shows 128 and 0.0003 alike without trailing zeros (format ``%g``)."""
+    """A spin box that shows 128 and 0.0003 alike without trailing zeros (format ``%g``).
+
+    A number typed outside its range goes back to the value in force, as in any spin box, and is
+    said: ``refused`` carries the text typed and the range (1e9 for a learning rate reverted in
+    silence).
+    """
+
+    refused = QtCore.Signal(str, str)  # (text typed, what is allowed)
 
     def textFromValue(self, value: float) -> str:
         return f"{value:.6g}"
@@ -29,3 +38,13 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
         value = float(text)
         ok = self.minimum() <= value <= self.maximum()
         return (QtGui.QValidator.State.Acceptable if ok else QtGui.QValidator.State.Intermediate), text, pos
+
+    def fixup(self, text: str) -> str:
+        """Called on Enter or leaving the box with text that is not a value it takes."""
+        try:
+            float(text)
+        except ValueError:
+            return super().fixup(text)
+        low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
+        self.refused.emit(text, f"must be a number from {low} to {high}")
+        return super().fixup(text)

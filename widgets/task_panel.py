@@ -88,6 +88,7 @@ class TaskPanel(QtWidgets.QWidget):
             box.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
             box.setKeyboardTracking(False)
             box.valueChanged.connect(lambda v, n=spec.name: self._edited(n, v))
+            box.refused.connect(lambda text, allowed, n=spec.name: self.entry_refused.emit(n, text, allowed))
             guard_wheel(box)
             return box
         if spec.kind == "floats":

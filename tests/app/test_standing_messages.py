@@ -4,6 +4,7 @@ is replaced; others stay."""
 from dataclasses import replace
 
 import pytest
+from PySide6 import QtCore
 
 from muonscope.engine import TaskConfig
 from muonscope.widgets.message_bar import MessageBar
@@ -175,3 +176,18 @@ def test_a_list_field_that_is_not_numbers_says_why_in_the_message_bar(qtbot):
     expected = "Not applied: task.strengths = '12, x, 5' is not allowed: must be numbers separated by commas"
     assert app.views.message.text.startswith(expected)
     assert app.clock.config.task.strengths == (5.0, 3.0)  # nothing changed
+
+
+def test_a_number_typed_outside_its_range_is_said_not_reverted_in_silence(qtbot):
+    """1e9 typed as a learning rate went back to the old value with no word of why."""
+    app = open_app(qtbot)
+    box = app.views.lanes.rows[0].widget_for("lr")
+    before = box.value()
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "1e9")
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+    assert app.views.message.text.startswith(
+        "Not applied: lanes[0].lr = '1e9' is not allowed: must be a number from"
+    )
+    assert box.value() == before and app.clock.config.lanes[0].lr == before
