@@ -120,7 +120,8 @@ class _Curve:
 
 @dataclass(frozen=True)
 class _Obstacles:
-    """What a label should not cover, worst first: labels placed before it, curves, other markers' lines."""
+    """What a label should not cover, worst first: labels placed before it, curves, other markers'
+    lines and the step cursor."""
 
     curves: list[_Curve]
     labels: list[QtCore.QRectF]
@@ -210,7 +211,8 @@ class EventMarkers:
         return self._visible
 
     def keep_clear(self) -> None:
-        """The curves changed: place the labels again if one now covers a curve it did not."""
+        """The curves or the cursor moved: place the labels again if one now covers a curve, or the
+        cursor runs through one, where it did not."""
         if self._labels and self._count_crossings(self._curves()) > self._crossings:
             self._place_again_soon()
 
@@ -223,7 +225,9 @@ class EventMarkers:
         area = box.sceneBoundingRect().adjusted(MARGIN_PX, MARGIN_PX, -MARGIN_PX, -MARGIN_PX)
         (left, right), _ = box.viewRange()
         curves = self._curves()
-        lines_x = [box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x() for line in self._lines]
+        # the other markers' lines and the step cursor: a label it ran through lost its words there
+        lines = [*self._lines, self.cursor] if self.cursor.isVisible() else self._lines
+        lines_x = [box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x() for line in lines]
         first = max(0, len(self._labels) - LABELLED_CHANGES)
         indices = range(first, len(self._labels)) if which is None else [i for i in which if i >= first]
         if which is None:
@@ -359,12 +363,11 @@ class EventMarkers:
         return [curve for curve in curves if curve is not None]
 
     def _count_crossings(self, curves: list[_Curve]) -> int:
-        return sum(
-            curve.crosses(label.scene_rect())
-            for label in self._labels
-            if label.isVisible()
-            for curve in curves
-        )
+        """Curves over shown labels, and the step cursor through one (it moves as the run plays)."""
+        shown = [label.scene_rect() for label in self._labels if label.isVisible()]
+        cursor_x = self._plot.getViewBox().mapViewToScene(QtCore.QPointF(self.cursor.value(), 0.0)).x()
+        through = self.cursor.isVisible() and any(rect.left() <= cursor_x <= rect.right() for rect in shown)
+        return sum(curve.crosses(rect) for rect in shown for curve in curves) + through
 
     # ---- items -------------------------------------------------------------------------------
 

@@ -76,6 +76,26 @@ def test_a_long_label_shows_whole_inside_the_plot_near_either_edge(qtbot, width,
     assert rect.left() > line_x or rect.right() < line_x  # beside its line, not across it
 
 
+def test_a_label_keeps_off_the_step_cursor_where_it_fits_on_the_other_side(qtbot):
+    """A change at step 35 with the cursor at 40: the label to its right was crossed by the cursor."""
+    plot = _plot(qtbot, 900)
+    plot.markers.set_cursor(60)
+    plot.markers.set_events([(50, "lane 0 lr 128 → 50")])
+    (label,) = plot.markers.labels
+    assert _shown_whole(plot, label) and not _cursor_through(plot, label)
+    plot.markers.set_cursor(int(plot.plot.getViewBox().mapSceneToView(label.scene_rect().center()).x()))
+    assert _cursor_through(plot, label)  # the run moved on into it: the label moves off
+    plot.markers.keep_clear()
+    qtbot.waitUntil(lambda: not _cursor_through(plot, label), timeout=5000)
+    assert _shown_whole(plot, label)
+
+
+def _cursor_through(plot, label) -> bool:
+    cursor_x = plot.plot.getViewBox().mapViewToScene(pg_point(plot.markers.cursor.value(), 0)).x()
+    rect = label.scene_rect()
+    return rect.left() <= cursor_x <= rect.right()
+
+
 def test_a_label_that_fits_on_neither_side_in_one_line_wraps(qtbot):
     plot = _plot(qtbot, 300)
     plot.markers.set_events([(50, SWITCH)])
