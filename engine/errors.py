@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["Cancelled", "ConfigError", "StepCancelled", "format_value"]
+__all__ = ["Cancelled", "ConfigError", "StepCancelled", "format_value", "plain_number"]
+
+#: Exponents written out in plain digits by :func:`plain_number` ("0.000000001" … "1000000000").
+_PLAIN_EXPONENTS = (-9, 9)
 
 
 #: Longest rendering of a user's value in a message: a pasted list of a million numbers stays one
@@ -20,12 +25,26 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"  # as TOML and the command line spell them
     if isinstance(value, float):
-        return f"{value:g}"
+        return plain_number(value)
     text = repr(value)
     if len(text) > _MAX_VALUE_CHARS:
         keep = (_MAX_VALUE_CHARS - 1) // 2
         return text[:keep] + "…" + text[-keep:]
     return text
+
+
+def plain_number(value: float) -> str:
+    """A number as a user types it, in plain digits: "0.00001", "2000000", "0.3" (Python's ``g``
+    wrote "1e-05" and "2e+06" in lane names and messages beside axes that never do); beyond
+    10^±9, where plain digits stop being readable, in e-notation still."""
+    text = f"{value:g}"
+    if "e" not in text or not math.isfinite(value):
+        return text
+    exponent = math.floor(math.log10(abs(value)))
+    if not _PLAIN_EXPONENTS[0] <= exponent <= _PLAIN_EXPONENTS[1]:
+        return text
+    plain = f"{Decimal(repr(float(value))):f}"  # the shortest digits that give the value back
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
 
 
 class ConfigError(ValueError):

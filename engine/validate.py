@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError, plain_number
 
 __all__ = ["check_bool", "check_choice", "check_float", "check_float_list", "check_int", "check_text"]
 
@@ -113,6 +113,6 @@ def _interval_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: b
     if lo is None and hi is None:
         return ""
     # an unbounded end is open: only finite numbers are allowed
-    left = "(-inf" if lo is None else ("(" if lo_open else "[") + f"{lo:g}"
-    right = "inf)" if hi is None else f"{hi:g}" + (")" if hi_open else "]")
+    left = "(-inf" if lo is None else ("(" if lo_open else "[") + plain_number(lo)
+    right = "inf)" if hi is None else plain_number(hi) + (")" if hi_open else "]")
     return f" in {left}, {right}"

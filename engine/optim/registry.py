@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
+from muonscope.engine.errors import plain_number
+
 if TYPE_CHECKING:
     from torch import Tensor
 
@@ -128,13 +130,13 @@ class OptimizerSpec:
         if "order" in self.uses and self.keeps_buffer(lane):
             parts.append(lane.order)
         if self.name == "adam":
-            parts.append(f"β=({lane.momentum:g}, {lane.beta2:g})")
+            parts.append(f"β=({plain_number(lane.momentum)}, {plain_number(lane.beta2)})")
         elif self.keeps_buffer(lane):
-            momentum = f"μ={lane.momentum:g} " if momentum_shown else ""
+            momentum = f"μ={plain_number(lane.momentum)} " if momentum_shown else ""
             parts.append(f"{momentum}{lane.buffer}" + (" nesterov" if lane.nesterov else ""))
         if self.name == "muon":
             parts.append(_polar_text(lane))
-        parts.append(f"lr={lane.lr:g}")
+        parts.append(f"lr={plain_number(lane.lr)}")
         return " ".join(parts)
 
 
@@ -142,7 +144,7 @@ def _polar_text(lane: LaneSettings) -> str:
     if lane.polar == "ns":
         return f"NS{lane.ns_steps}"
     if lane.polar == "reg":
-        return f"reg λ={lane.lam:g}"
+        return f"reg λ={plain_number(lane.lam)}"
     return "exact"
 
 

@@ -149,7 +149,10 @@ CASES = [
         ["run", "--lane", "optimizer=muon,order=none,buffer=sum"],
         "there is no buffer, so its convention (ema or sum) has no effect",
     ),
-    (["run", "--set", "lanes[0].eps=1e-6"], "lanes[0].eps = 1e-06 is not allowed: has no effect on lane 0"),
+    (
+        ["run", "--set", "lanes[0].eps=1e-6"],
+        "lanes[0].eps = 0.000001 is not allowed: has no effect on lane 0",
+    ),
     # a task field of another kind, kept for switching kinds, but read by none of this task's
     (
         ["run", "--set", "task.head_mass=0.9"],

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from muonscope.engine.config import LaneConfig, lane_from_dict
+from muonscope.engine.errors import plain_number
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 
@@ -204,6 +205,17 @@ def test_muon_regularized_and_ns_polar_are_selectable():
     assert s_ns.max() < 1.25
     assert not torch.allclose(ns, exact, atol=1e-3)
     assert torch.allclose(1e3 * reg, g, rtol=1e-4, atol=1e-8)
+
+
+def test_registry_labels_write_small_settings_in_plain_digits_a_user_can_type():
+    """ "SGD μ=0.9 sum lr=1e-05" beside axes that never write e-notation; the label is also what a
+    breakpoint or --until names the lane by."""
+    assert LaneConfig(optimizer="sgd", momentum=0.9, lr=1e-5).display_label() == "SGD μ=0.9 sum lr=0.00001"
+    reg = LaneConfig(optimizer="muon", order="pre", polar="reg", lam=1e-5, lr=2e-5)
+    assert reg.display_label() == "Muon pre μ=0.95 ema reg λ=0.00001 lr=0.00002"
+    for value in (1e-5, 2.5e-7, 3e6, 0.3, 128.0, 1e-9, 123456789.0):
+        assert float(plain_number(value)) == value and "e" not in plain_number(value)
+    assert plain_number(1e30) == "1e+30" and plain_number(1e-10) == "1e-10"  # past 10^±9: no rows of zeros
 
 
 def test_registry_labels_name_the_settings():
