@@ -80,6 +80,7 @@ class CapacityController(QtCore.QObject):
         self._rays: list[tuple] = []
         self._axis = ""
         self._sweep_config: ExperimentConfig | None = None
+        self._ray_config: ExperimentConfig | None = None
         self._titles = ("", "", "")  # the sweep's x title, y title and the y title's short form
         self._planned = 0
         plot.run_requested.connect(self.run)
@@ -113,6 +114,7 @@ class CapacityController(QtCore.QObject):
             return
         if mode == "ray":
             self._rays, self._axis, self._planned = [], "", len(config.lanes)
+            self._ray_config = config
             job = Job(ray_body(config), "muonscope-ray", parent=self)
             job.yielded.connect(self._on_ray)
             self.plot.set_running(True, 0, len(config.lanes))
@@ -133,6 +135,23 @@ class CapacityController(QtCore.QObject):
         job.finished.connect(self._on_finished)
         self._job = job
         job.start()
+
+    def forget_if_stale(self, config: ExperimentConfig) -> None:
+        """A new run (a reset, apply & restart, another preset): a sweep or ray computed for other
+        settings goes, and the panel says to run it again (a sweep for signal strengths 12, 8, 5
+        stayed under a run of 1, 1, 1 as if it were its own). One whose points are the same stays."""
+        if self._axis and self._sweep_config is not None:
+            stale = _points_or_none(self._sweep_config, self._axis) != _points_or_none(config, self._axis)
+        elif self._rays and self._ray_config is not None:
+            stale = (self._ray_config.task, self._ray_config.lanes) != (config.task, config.lanes)
+        else:
+            return
+        if stale:
+            self.stop()
+            self._results, self._rays, self._planned = [], [], 0
+            self._sweep_config = self._ray_config = None
+            self.plot.clear_sweep()
+            self.plot.show_why_empty()
 
     def cancel(self) -> None:
         """Stop soon; what has arrived stays on show."""
@@ -182,3 +201,11 @@ class CapacityController(QtCore.QObject):
     def _on_mode_changed(self, name: str, _value: str) -> None:
         if name == "x" and self.running:
             self.stop()
+
+
+def _points_or_none(config: ExperimentConfig, axis: str) -> list | None:
+    """The points a sweep along ``axis`` runs for ``config`` (None where it cannot run)."""
+    try:
+        return plan(config, axis)
+    except ConfigError:
+        return None

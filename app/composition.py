@@ -195,9 +195,10 @@ class App(QtCore.QObject):
             self.window.show_live_caption(live_caption(self.clock.shown, self.clock.lane_histories))
 
     @QtCore.Slot(object)
-    def _on_run_started(self, _config: ExperimentConfig) -> None:
+    def _on_run_started(self, config: ExperimentConfig) -> None:
         for label in (self.views.caption, self.views.live_caption, self.views.lane_key):
             label.settle()  # held heights were for the run before
+        self.capacity.forget_if_stale(config)
         self._start_preset_sweep()
 
     def _start_preset_sweep(self) -> None:

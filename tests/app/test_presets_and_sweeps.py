@@ -88,6 +88,25 @@ def test_capacity_sweep_runs_in_the_background_with_guides(qtbot):
     assert text.startswith("Muon") and f"mean {number_text(muon.mean[-1], 4)}" in text
 
 
+def test_a_sweep_for_other_settings_goes_when_the_run_restarts_and_one_for_these_stays(qtbot):
+    """A sweep computed for one task stayed under a restarted run of another, as if it were its own."""
+    app = open_app(qtbot, _zipf_preset())
+    plot = app.views.capacity
+    plot.set_mode("x", "d")
+    plot.run_button.click()
+    qtbot.waitUntil(lambda: not app.capacity.running, timeout=120_000)
+    drawn = plot.legend_texts
+    run = app.clock.newest.run_id
+    app.intents.reset(7)  # another seed for the live run: the sweep's points (their own seeds) are alike
+    qtbot.waitUntil(lambda: app.clock.newest.run_id != run, timeout=WAIT_MS)
+    assert plot.legend_texts == drawn and plot.placeholder is None
+    app.intents.restart_with({"alpha": 2.0})  # other settings: its points are not the run's
+    qtbot.waitUntil(lambda: app.clock.config.task.alpha == 2.0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: plot.placeholder is not None, timeout=WAIT_MS)
+    assert "has not been computed for these settings: press run" in plot.placeholder
+    assert app.capacity.results == ()
+
+
 def test_capacity_sweep_can_be_cancelled(qtbot):
     preset = _zipf_preset()
     preset = dataclasses.replace(preset, config=preset.config.with_value("task.n_items", 4096))
