@@ -17,10 +17,11 @@ from muonscope.app.bindings import (
     task_field_states,
     task_values,
 )
+from muonscope.app.renderer import ITEM_METRICS
 from muonscope.engine.config import ExperimentConfig, TaskConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep_plans import AXES
-from muonscope.engine.task_kinds import view_problem
+from muonscope.engine.task_kinds import TASK_KINDS, view_problem
 
 __all__ = ["ControlsSync"]
 
@@ -58,6 +59,9 @@ class ControlsSync(QtCore.QObject):
         for mode in _CAPACITY_MODES:
             problem = view_problem(config.task, mode)
             views.capacity.set_mode_state(mode, not problem, problem)
+        has_items = TASK_KINDS[config.task.kind].has_classes
+        for metric in ITEM_METRICS:
+            views.series.set_option_state("metric", metric, has_items, "this task has no items or classes")
         values = [lane_values(lane) for lane in config.lanes]
         if len(views.lanes.rows) == len(values):
             for row, lane in zip(views.lanes.rows, values, strict=True):

@@ -16,6 +16,7 @@ from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
 
 __all__ = [
+    "ITEM_METRICS",
     "SERIES_METRICS",
     "SERIES_SHORT_TITLES",
     "BucketHistory",
@@ -60,6 +61,8 @@ SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
 #: Panel ② metrics that need the population gradient (the noiseless signal).
 SIGNAL_METRICS = ("alignment A(update)", "sin Θ of top-r subspace")
 FILTERING_METRIC = dict(SERIES_METRICS)["tail_filtering"]
+#: Panel ② metrics of a task's items and their losses: none on a task without classes (the stream).
+ITEM_METRICS = ("batch_loss", "loss", "excess_loss", "balance_gap")
 
 
 def bucket_labels(group_starts: np.ndarray, n_items: int, numbered: bool = False) -> list[str]:
@@ -102,6 +105,9 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
     what = f"Each lane's {metric} over the steps."
     if snapshot.step == 0:
         return f"{what} Nothing to draw yet: the run is at step 0."
+    kind = TASK_KINDS[snapshot.config.task.kind]
+    if not kind.has_classes and metric in (dict(SERIES_METRICS)[key] for key in ITEM_METRICS):
+        return f"{what} The {kind.name} task has no items or classes, so no {metric}: choose another metric."
     if metric in SIGNAL_METRICS and sample_note(snapshot):
         run, n_items = snapshot.config.run, snapshot.config.task.n_items
         return (

@@ -130,10 +130,7 @@ class CapacityPlot(PlotPanel):
 
         When the mode on show is the one disabled, the plot says why it stays empty.
         """
-        combo = self.modes["x"]
-        row = combo.findData(mode)
-        combo.model().item(row).setEnabled(enabled)
-        combo.setItemData(row, None if enabled else reason, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.set_option_state("x", mode, enabled, reason)
         self._mode_problems[mode] = "" if enabled else reason
         if mode == self.mode("x"):
             self.show_why_empty()

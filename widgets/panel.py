@@ -171,6 +171,15 @@ class PlotPanel(QtWidgets.QWidget):
     def mode(self, name: str) -> str:
         return self.modes[name].currentData()
 
+    def set_option_state(self, name: str, value: str, enabled: bool, reason: str = "") -> None:
+        """Grey one option of mode box ``name`` that does not apply, with ``reason`` as its tooltip."""
+        combo = self.modes[name]
+        row = combo.findData(value)
+        if row < 0:
+            raise ValueError(f"{name} has no option {value!r}")
+        combo.model().item(row).setEnabled(enabled)
+        combo.setItemData(row, None if enabled else reason, QtCore.Qt.ItemDataRole.ToolTipRole)
+
     def set_mode(self, name: str, value: str) -> None:
         combo = self.modes[name]
         index = combo.findData(value)

@@ -11,7 +11,7 @@ from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.presets import Preset, load_preset, preset_names
 from muonscope.engine.sweep_plans import curves
 from muonscope.widgets.number_text import number_text
-from tests.app.helpers import WAIT_MS, open_app, small_preset
+from tests.app.helpers import WAIT_MS, open_app, small_preset, wait_for_frame
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +40,22 @@ def test_every_preset_loads_runs_a_step_and_opens_its_view(qtbot, monkeypatch):
         if expected != "steps":  # a preset that opens on a sweep starts it with its run
             assert started[-1] == expected, name
     assert window.views.transport.preset_combo.count() > len(preset_names())  # group headings
+
+
+def test_a_stream_greys_the_item_metrics_of_panel_two_and_says_why_if_one_is_chosen(qtbot):
+    """The spiked stream offered "population loss" and said it was "computed only at some steps"."""
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
+    preset = dataclasses.replace(small_preset(), config=dataclasses.replace(small_preset().config, task=task))
+    app = open_app(qtbot, preset)
+    series = app.views.series
+    combo = series.modes["metric"]
+    for metric, enabled in (("loss", False), ("balance_gap", False), ("alignment", True), ("gap", True)):
+        assert combo.model().item(combo.findData(metric)).isEnabled() == enabled, metric
+    series.set_mode("metric", "loss")
+    app.intents.step(3)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 3, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert "The spiked task has no items or classes, so no population loss" in series.placeholder
 
 
 def test_preset_picker_groups_presets_by_paper(qtbot):
