@@ -109,7 +109,7 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
             ),
         )
         first, rest = ranked[0], _named_after_leader(ranked)
-        text = f"{names[first.lane_id]} {metric} {number_text(value[first.lane_id])}"
+        text = _entry(names[first.lane_id], f"{metric} {number_text(value[first.lane_id])}")
         others = [_entry(names[lane.lane_id], number_text(value[lane.lane_id])) for lane in rest]
         others += _unnamed(ranked, rest)
     return _listed(names, [text, *others])

@@ -26,7 +26,11 @@ def format_value(value: Any) -> str:
         return "true" if value else "false"  # as TOML and the command line spell them
     if isinstance(value, float):
         return plain_number(value)
-    text = repr(value)
+    if isinstance(value, tuple | list) and value and all(type(v) is float for v in value):
+        inner = ", ".join(plain_number(v) for v in value)  # "(12, 8, 5)", not "(12.0, 8.0, 5.0)"
+        text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    else:
+        text = repr(value)
     if len(text) > _MAX_VALUE_CHARS:
         keep = (_MAX_VALUE_CHARS - 1) // 2
         return text[:keep] + "…" + text[-keep:]

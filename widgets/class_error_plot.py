@@ -62,7 +62,7 @@ class RankQuantity(NamedTuple):
 #: own: what the caption and panel ④ count items by.
 RANK_QUANTITIES = {
     "recovery": RankQuantity(
-        "not recovered (argmax ≠ item)", "not recovered", "not recovered", "items not recovered"
+        "not recovered (argmax ≠ item)", "not recovered", "not recovered", "recovery per item"
     ),
     "curves": RankQuantity("error 1 − p̂(correct)", "error", "error", "errors"),
 }
@@ -222,8 +222,8 @@ class ClassErrorPlot(PlotPanel):
 
     @property
     def coinciding(self) -> str:
-        """Which lanes' per-class values lie exactly on one another ("same items not recovered in
-        both lanes": every item recovered by each), or ""; the heat map shows one lane at a time."""
+        """Which lanes' per-class values lie exactly on one another ("same recovery per item in both
+        lanes": every item recovered by each), or ""; the heat map shows one lane at a time."""
         if self.view == "heatmap":
             return ""
         curves = {lane: self.raw_data(lane) for lane in range(len(self._raw))}

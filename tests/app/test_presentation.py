@@ -349,7 +349,7 @@ def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_los
     snapshot = experiment.snapshot()
     text = live_caption(snapshot)
     best = max(read_value(lane, "alignment") for lane in snapshot.lanes)
-    assert "nan" not in text and f"alignment {number_text(best)}," in text
+    assert "nan" not in text and f"alignment\u00a0{number_text(best)}," in text  # held on one line
 
 
 def test_leaving_a_large_scale_gives_a_1280_px_window_back_its_width(qtbot):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from muonscope.engine.config import LaneConfig, lane_from_dict
-from muonscope.engine.errors import plain_number
+from muonscope.engine.errors import format_value, plain_number
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 
@@ -216,6 +216,7 @@ def test_registry_labels_write_small_settings_in_plain_digits_a_user_can_type():
     for value in (1e-5, 2.5e-7, 3e6, 0.3, 128.0, 1e-9, 123456789.0):
         assert float(plain_number(value)) == value and "e" not in plain_number(value)
     assert plain_number(1e30) == "1e+30" and plain_number(1e-10) == "1e-10"  # past 10^±9: no rows of zeros
+    assert format_value((12.0, 8.0, 5.0)) == "(12, 8, 5)" and format_value([0.5, 1e-5]) == "[0.5, 0.00001]"
 
 
 def test_registry_labels_name_the_settings():

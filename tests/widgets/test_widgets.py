@@ -459,7 +459,7 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     per_class.set_lanes(["GD", "Muon"])
     for lane in range(2):  # every item recovered by both: two flat lines at 0, one on the other
         per_class.set_errors(lane, np.full(50, 0.1), np.ones(50))
-    assert per_class.coinciding == "same items not recovered in both lanes"
+    assert per_class.coinciding == "same recovery per item in both lanes"
     per_class.set_mode("view", "heatmap")  # one lane at a time
     assert per_class.coinciding == ""
 
