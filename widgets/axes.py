@@ -183,7 +183,15 @@ class DecadeAxis(pg.AxisItem):
         super().drawPicture(p, axisSpec, stroked, textSpecs)
 
     def _updateLabel(self):
-        """pyqtgraph's title; where it is longer than the axis, its short form, else cut with "…"."""
+        """pyqtgraph's title; where it is longer than the axis, its short form, else cut with "…".
+
+        The title is centred again on the axis here: pyqtgraph centres it only on a resize, so a new
+        title stood where the old one's middle had been (④'s "2T − 1, …" began where "step" had and
+        ran off the panel)."""
+        self._fit_title()
+        pg.AxisItem.resizeEvent(self)
+
+    def _fit_title(self) -> None:
         self._titled_length_px = self._length_px()
         super()._updateLabel()
         full = self.labelString()

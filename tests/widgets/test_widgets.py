@@ -481,6 +481,19 @@ def test_the_series_panel_titles_its_y_axis_with_the_metric_on_show(qtbot):
     assert axis.shown_title == "population loss"
 
 
+def test_a_new_axis_title_is_centred_on_its_axis_without_waiting_for_a_resize(qtbot):
+    """pyqtgraph centres a title only on a resize: ④'s sweep title began where "step" had been."""
+    plot = SeriesPlot("② over time", [("gap", "gap"), ("loss", "population loss of every lane")])
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    axis = plot.plot.getAxis("left")
+    plot.set_mode("metric", "loss")  # a longer title, the axis as long as before
+    middle = axis.label.pos().y() - axis.label.boundingRect().width() / 2  # drawn turned: x runs up
+    assert abs(middle - axis.height() / 2) <= 2
+
+
 def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_none(qtbot):
     spectrum, capacity = SpectrumPlot(), CapacityPlot()
     for panel in (spectrum, capacity):
