@@ -78,6 +78,12 @@ def plan(config: ExperimentConfig, axis: str) -> list[SweepPoint]:
             config.run.steps,
             f"must be at least 1 for a sweep over {_SWEPT[axis]}: each point runs that many steps",
         )
+    if axis in _SWEPT:  # named once for every point: μ leaves the names the lane key shows
+        labels = _labels_across_momenta(config.lanes)
+        lanes = tuple(
+            dataclasses.replace(lane, label=label) for lane, label in zip(config.lanes, labels, strict=True)
+        )
+        config = dataclasses.replace(config, lanes=lanes)
     points = []
     for value in _values(config, axis):
         for seed in SEEDS:
@@ -106,11 +112,7 @@ def _point_config(config: ExperimentConfig, axis: str, value, seed: int) -> Expe
         _QUIET, device=config.run.device, dtype=config.run.dtype, exact_eval_items=exact
     )
     if axis in ("mu", "window"):
-        labels = _labels_across_momenta(config.lanes)
-        lanes = tuple(
-            dataclasses.replace(lane, momentum=value, label=label)
-            for lane, label in zip(config.lanes, labels, strict=True)
-        )
+        lanes = tuple(dataclasses.replace(lane, momentum=value) for lane in config.lanes)
         task = dataclasses.replace(config.task, seed=seed)
         run = dataclasses.replace(quiet, spectra_every=config.run.steps)  # signal metrics at the end
         return ExperimentConfig(task=task, lanes=lanes, run=run)
