@@ -117,6 +117,10 @@ class ExportController(QtCore.QObject):
         return target.lane_legend([(entry.position, entry.text()) for entry in views.lane_key.entries])
 
     def _export(self, target: QtWidgets.QWidget, name: str, kind: str) -> Path | None:
+        table = target.data_table() if kind == "csv" else None
+        if table is not None and not table[1]:
+            self._window.show_note(_nothing_to_write(self.panels[name][0], target))
+            return None
         size = None
         if kind == "png":
             size = self.ask_size(self._window, (target.width() * 2, target.height() * 2))
@@ -130,8 +134,8 @@ class ExportController(QtCore.QObject):
         if not path.suffix:
             path = path.with_suffix(f".{kind}")
         try:
-            if kind == "csv":
-                _write_csv(path, *target.data_table())
+            if table is not None:
+                _write_csv(path, *table)
             else:
                 with self._lane_legend(target):
                     if kind == "png":
@@ -144,6 +148,12 @@ class ExportController(QtCore.QObject):
         self.folder = path.parent
         self._window.statusBar().showMessage(f"Wrote {path}", _WRITTEN_MS)
         return path
+
+
+def _nothing_to_write(title: str, panel: PlotPanel) -> str:
+    """Why a CSV of ``panel`` was not written: it draws no numbers (a header alone would say nothing)."""
+    reason = " ".join((panel.placeholder or "").split())
+    return f"No CSV written: {title} has no numbers to export yet. {reason}".strip()
 
 
 def _write_csv(path: Path, names: list[str], rows: list[list[float]]) -> None:

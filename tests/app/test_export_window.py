@@ -2,13 +2,15 @@
 
 import csv
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtTest
 
+from muonscope.engine import TaskConfig
 from muonscope.widgets.portable_svg import SVG_NS
 from muonscope.widgets.theme import lane_colour
-from tests.app.helpers import open_app, wait_for_frame, wait_for_step
+from tests.app.helpers import open_app, small_preset, wait_for_frame, wait_for_step
 
 STEPS = 12
 
@@ -152,6 +154,38 @@ def test_a_refused_file_is_said_on_one_line_and_a_cancel_writes_nothing(qtbot, t
     written = app.exports.export_panel("capacity", "csv")
     assert written == tmp_path / "typed-without-extension.csv" and written.is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["typed-without-extension.csv"]
+
+
+def test_a_panel_with_no_numbers_writes_no_csv_and_says_why(qtbot, tmp_path):
+    """③ on a spiked task wrote a CSV holding a header alone, without a word."""
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
+    app = open_app(qtbot, replace(small_preset(), config=replace(small_preset().config, task=task)))
+    app.intents.step(STEPS)
+    wait_for_step(qtbot, app, STEPS)
+    wait_for_frame(qtbot, app)
+    answers = Answers(tmp_path)
+    app.exports.choose_path = answers.choose_path
+    assert app.exports.export_panel("per-class-error", "csv") is None
+    assert answers.paths == [] and list(tmp_path.iterdir()) == []  # not even asked where
+    message = app.views.message.text
+    assert message.startswith("No CSV written: ③ per-class error has no numbers to export yet.")
+    assert " ".join(app.views.class_error.placeholder.split()) in message  # and why: the panel's own words
+
+
+def test_capacity_csv_writes_items_recovered_as_counts(qtbot, tmp_path):
+    """Items recovered were written "37.0": a count of items is a whole number."""
+    app, _answers = _app_with_answers(qtbot, tmp_path)
+    table = app.exports.export_panel("capacity", "csv")
+    with open(table, newline="", encoding="utf-8") as file:
+        header, *rows = list(csv.reader(file))
+    recovered = [i for i, name in enumerate(header) if name.startswith("recovered items")]
+    accuracy = [i for i, name in enumerate(header) if name.startswith("population accuracy")]
+    assert len(recovered) == len(accuracy) == 4 and rows
+    cells = [row[i] for row in rows for i in recovered if row[i] != ""]
+    assert cells and all(cell.isdigit() for cell in cells)
+    assert all(
+        "." in row[i] or "e" in row[i] for row in rows for i in accuracy if row[i] not in ("", "0", "1")
+    )
 
 
 def test_a_panel_exported_alone_names_its_lanes_and_the_screen_stays_as_it_was(qtbot, tmp_path):
