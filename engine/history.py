@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from muonscope.engine.lane_history import LaneHistory
-from muonscope.engine.scalar_metrics import SCALAR_METRICS, fresh_value
+from muonscope.engine.scalar_metrics import COUNT_METRICS, SCALAR_METRICS, fresh_value
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot, Spectra
 from muonscope.engine.tables import write_table
 
@@ -175,13 +175,20 @@ class MetricHistory:
     def write(self, path: Path) -> Path:
         """Write as Parquet (``.parquet``) or CSV (``.csv``), chosen by the suffix; NaN stays empty in CSV.
 
-        Each row's ``label`` names the lane's settings at that row's step.
+        Each row's ``label`` names the lane's settings at that row's step. The counts (items
+        recovered, a rank) are integers, missing where not computed: "37", not "37.0".
         """
         table = self.table()
         labels = np.array(self.row_labels(), dtype=object)
         columns = {"step": table["step"], "lane": table["lane"], "label": labels}
         columns.update({name: table[name] for name in SCALAR_METRICS})
+        columns.update({name: _counts(table[name]) for name in COUNT_METRICS})
         return write_table(columns, path)
+
+
+def _counts(values: np.ndarray) -> list[int | None]:
+    """A float column of whole numbers as ints, None where the metric was not computed (NaN)."""
+    return [None if np.isnan(value) else int(value) for value in values.tolist()]
 
 
 @dataclass(frozen=True, slots=True)

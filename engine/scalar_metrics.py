@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from muonscope.engine.snapshot import LaneSnapshot
 
-__all__ = ["GROUPS", "POPULATION_GROUP", "SCALAR_METRICS", "fresh_value", "read_value"]
+__all__ = ["COUNT_METRICS", "GROUPS", "POPULATION_GROUP", "SCALAR_METRICS", "fresh_value", "read_value"]
 
 #: Metric name → (metric group, attribute path on a LaneSnapshot).
 SCALAR_METRICS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -44,6 +44,9 @@ SCALAR_METRICS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "sin_theta": ("signal", "sin_theta"),
     }
 )
+
+#: The metrics that count something (items, a rank): whole numbers, written as integers in a table.
+COUNT_METRICS = frozenset({"recovered", "recovered_prefix", "ratio_gap_rank"})
 
 #: Metric group → the LaneSnapshot field holding the step it was last computed at (``step``: every step).
 GROUPS: Mapping[str, str | None] = MappingProxyType(

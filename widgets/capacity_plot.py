@@ -16,7 +16,7 @@ from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
-from muonscope.widgets.data_table import DataTable, merged_on_x
+from muonscope.widgets.data_table import DataTable, as_counts, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_label
 from muonscope.widgets.hover import HoverReadout
@@ -321,7 +321,7 @@ class CapacityPlot(PlotPanel):
             if faded[0].size:
                 other = self._faded_names.get(lane, names).text()
                 series.append((f"recovered items: {other}, compared branch", *faded))
-        return merged_on_x("step", series)
+        return as_counts(merged_on_x("step", series), lambda name: name.startswith("recovered items"))
 
     # ---- sweep and ray modes -----------------------------------------------------------------
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["DataTable", "merged_on_x"]
+__all__ = ["DataTable", "as_counts", "merged_on_x"]
 
 #: (column names, rows); a row holds one number per column, NaN where a curve has no point.
 DataTable = tuple[list[str], list[list[float]]]
@@ -28,3 +29,18 @@ def merged_on_x(x_name: str, series: Sequence[tuple[str, np.ndarray, np.ndarray]
     for column, (x, y) in enumerate(arrays, start=1):
         table[np.searchsorted(xs, x), column] = y
     return columns, table.tolist()
+
+
+def as_counts(table: DataTable, is_count: Callable[[str], bool]) -> DataTable:
+    """``table`` with the whole numbers of each column ``is_count`` names as ints (items, not 37.0).
+
+    Rows merged on x hold floats; a column of counts written as "37.0" reads as a measurement.
+    A missing cell (NaN) stays NaN, and a value that is not whole stays as it was.
+    """
+    columns, rows = table
+    counted = [i for i, name in enumerate(columns) if is_count(name)]
+    for row in rows:
+        for i in counted:
+            if math.isfinite(row[i]) and float(row[i]).is_integer():
+                row[i] = int(row[i])
+    return columns, rows

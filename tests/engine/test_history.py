@@ -60,6 +60,23 @@ def test_parquet_and_csv_hold_the_same_table(tmp_path):
     assert np.isnan(table["loss"][2])
 
 
+def test_counts_are_written_as_integers_and_missing_where_not_computed(tmp_path):
+    """Items recovered were written "37.0", a count read as a measurement."""
+    exp, history = _experiment(), MetricHistory()
+    _record(exp, 4, history)
+    recorded = history.column("recovered")
+    table = pq.read_table(history.write(tmp_path / "m.parquet"))
+    assert str(table.schema.field("recovered").type) == "int64"
+    with history.write(tmp_path / "m.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    for row, parquet_value, value in zip(rows, table["recovered"].to_pylist(), recorded, strict=True):
+        if np.isnan(value):
+            assert row["recovered"] == "" and parquet_value is None
+        else:
+            assert row["recovered"] == str(int(value)) and parquet_value == value
+    assert any(row["recovered"] == "" for row in rows) and any(row["recovered"] for row in rows)
+
+
 def test_snapshot_store_is_bounded_and_finds_earlier_steps():
     from muonscope.engine.history import SnapshotStore
 
