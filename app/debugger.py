@@ -177,10 +177,12 @@ class RunKept:
     """A run holding steps was replaced and is kept: :class:`BackToRunBefore` brings it back.
 
     ``step``: the kept run's newest step; ``path``: where the run now on show was saved or opened
-    ("" for a new run, which a Save must not write over the folder of the run it replaced)."""
+    ("" for a new run, which a Save must not write over the folder of the run it replaced);
+    ``let_go``: (step, folder or "") of the run kept until now, which gave way (one run is kept)."""
 
     step: int
     path: str
+    let_go: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True)

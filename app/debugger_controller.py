@@ -339,10 +339,12 @@ class DebuggerController(QtCore.QObject):
         status line. A new run has no folder yet: Save must not write over the replaced run's."""
         self.session_path = Path(message.path) if message.path else None
         item, shortcut = BACK_TO_RUN_BEFORE
-        self._window.statusBar().showMessage(
-            f"The run before (step {message.step}) is kept: File ▸ {item} ({shortcut}) brings it back.",
-            _KEPT_MESSAGE_MS,
-        )
+        text = f"The run before (step {message.step}) is kept: File ▸ {item} ({shortcut}) brings it back."
+        if message.let_go is not None:
+            step, folder = message.let_go
+            where = f"saved in {folder}" if folder else "never saved"
+            text += f" The run kept until now (step {step}, {where}) is let go."
+        self._window.statusBar().showMessage(text, _KEPT_MESSAGE_MS)
 
     def _on_saved(self, message) -> None:
         self.session_path = Path(message.path) if message.path else None

@@ -94,6 +94,7 @@ class EngineLoop(SessionCommands):
         self._before: Session | None = None  # the run a reset, a preset or an open replaced (kept)
         self._path = ""  # the folder the run on show was saved to or opened from ("" when none)
         self._before_path = ""  # the kept run's
+        self._let_go: tuple[int, str] | None = None  # (step, path) of a kept run that gave way to a newer one
         self._paced = False
         self._unshown: int | None = None  # paced: the step whose frame the window has not drawn yet
         self._forked = False  # a change made behind the branch's newest step started a branch

@@ -262,17 +262,20 @@ class SessionCommands:
     def _make_room(self) -> None:
         """Before a new run is built: the run kept gives way if the one on show will take its place
         (at most two runs are held, the one on show and one before it)."""
-        if _holds_work(self._session):
+        self._let_go = None
+        if _holds_work(self._session) and self._before is not None:
+            self._let_go = (self._before.branch.head_step, self._before_path)
             self._before = None
 
     def _keep(self, replaced, path: str) -> None:
         """Keep a replaced run that holds steps or branches, so that nothing computed is lost: one
         key (Page Down, another preset in a talk) replaced a run of hours. A replaced run at step 0
         holds nothing and leaves the run kept before it."""
+        let_go, self._let_go = self._let_go, None
         if not _holds_work(replaced):
             return
         self._before, self._before_path = replaced, path
-        self._outbox.append(RunKept(replaced.branch.head_step, self._path))
+        self._outbox.append(RunKept(replaced.branch.head_step, self._path, let_go))
 
     def _back_to_run_before(self) -> None:
         """Swap the run on show with the one kept: the run left is kept in turn (if it holds steps)."""
@@ -280,6 +283,7 @@ class SessionCommands:
             self._outbox.append(Note("No run before this one is kept."))
             return
         self._pause()
+        self._let_go = None  # a swap lets nothing go
         replaced, self._session, self._before = self._session, self._before, None
         replaced_path, self._path = self._path, self._before_path
         self._threads.begin()
