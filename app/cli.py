@@ -538,26 +538,32 @@ def _looks_like_path(text: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``muonscope`` command and of ``python -m muonscope``."""
+    """Entry point of the ``muonscope`` command and of ``python -m muonscope``.
+
+    A problem is said as argparse says its own, prefixed by the command it stopped
+    ("muonscope run: error: …"), so that every error of one command reads alike.
+    """
+    prog = "muonscope"
     try:
         argv = _session_argument(sys.argv[1:] if argv is None else list(argv))
         if len(argv) > MAX_ARGUMENTS:
             raise ConfigError("arguments", len(argv), f"at most {MAX_ARGUMENTS} on the command line")
         args = _parser().parse_args(argv)
+        prog = " ".join(filter(None, ("muonscope", args.command)))
         with one_line_warnings():
             return _dispatch(args)
     except ConfigError as exc:
-        sys.stderr.write("muonscope: error: " + " ".join(str(exc).split("\n")) + "\n")
+        sys.stderr.write(f"{prog}: error: " + " ".join(str(exc).split("\n")) + "\n")
         return EXIT_USAGE
     except _UsageError:
         return EXIT_USAGE
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except KeyboardInterrupt:
-        sys.stderr.write("muonscope: interrupted\n")
+        sys.stderr.write(f"{prog}: interrupted\n")
         return 130
     except Exception as exc:
         if os.environ.get("MUONSCOPE_DEBUG"):
             traceback.print_exc()
-        sys.stderr.write(f"muonscope: runtime failure: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(f"{prog}: runtime failure: {type(exc).__name__}: {exc}\n")
         return EXIT_RUNTIME

@@ -93,7 +93,7 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
             _keep_what_was_recorded(writer)
             raise
     if writer is None:
-        sys.stderr.write("muonscope: interrupted before the first frame; nothing written\n")
+        sys.stderr.write("muonscope record: interrupted before the first frame; nothing written\n")
         return exit_status(EXIT_INTERRUPTED)
     writer.close()
     print(_summary(writer, plan, every, last_step))

@@ -329,9 +329,8 @@ def test_a_cache_folder_that_cannot_be_written_is_refused_first(files, monkeypat
     monkeypatch.setenv("MUONSCOPE_CACHE", str(files / "a-file"))
     assert main([*command, "--out", str(files / "never")]) == 2
     err = capsys.readouterr().err
-    assert (
-        err.startswith(f"muonscope: error: MUONSCOPE_CACHE = '{files / 'a-file'}'") and err.count("\n") == 1
-    )
+    assert err.startswith(f"muonscope {command[0]}: error: MUONSCOPE_CACHE = '{files / 'a-file'}'")
+    assert err.count("\n") == 1
 
 
 def test_a_config_file_with_a_byte_order_mark_is_read(files, capsys):

@@ -115,8 +115,8 @@ def test_dask_without_dask_installed_exits_2_saying_how_to_install_it(capsys, mo
     code, out, err = _main(capsys, *command, "--executor", "dask", "--out", str(tmp_path / "never"))
     assert code == 2 and out == ""
     assert err == (
-        "muonscope: error: --executor = 'dask' is not allowed: needs Dask, which is not installed: "
-        "pip install muonscope[dask]\n"
+        f"muonscope {command[0]}: error: --executor = 'dask' is not allowed: "
+        "needs Dask, which is not installed: pip install muonscope[dask]\n"
     )
     assert not (tmp_path / "never").exists()
 
@@ -125,9 +125,9 @@ def test_dask_without_dask_installed_exits_2_saying_how_to_install_it(capsys, mo
 def test_a_scheduler_needs_the_dask_executor(capsys, command):
     code, _, err = _main(capsys, *command, "--scheduler", "tcp://127.0.0.1:8786")
     assert code == 2
-    assert (
-        err
-        == "muonscope: error: --scheduler = 'tcp://127.0.0.1:8786' is not allowed: needs --executor dask\n"
+    assert err == (
+        f"muonscope {command[0]}: error: --scheduler = 'tcp://127.0.0.1:8786' is not allowed: "
+        "needs --executor dask\n"
     )
 
 
@@ -144,11 +144,12 @@ def test_a_scheduler_that_does_not_answer_exits_2_naming_it(capsys, monkeypatch,
     code, out, err = _main(capsys, *argv, "--out", str(tmp_path / "out"))
     assert code == 2 and out == ""
     assert err == (
-        f"muonscope: error: --scheduler = '{address}' is not allowed: "
+        f"muonscope reproduce: error: --scheduler = '{address}' is not allowed: "
         "no Dask scheduler answered there within 1 s\n"
     )
     code, _, err = _main(capsys, *SWEEP, "--executor", "dask", "--scheduler", "nonsense")
-    assert code == 2 and err.startswith("muonscope: error: --scheduler = 'nonsense' is not allowed: must be")
+    assert code == 2
+    assert err.startswith("muonscope sweep: error: --scheduler = 'nonsense' is not allowed: must be")
 
 
 def test_a_sweep_on_a_running_scheduler_prints_what_a_local_sweep_prints(capsys):
@@ -188,7 +189,7 @@ def test_a_cache_folder_that_is_a_file_is_refused(capsys, monkeypatch, tmp_path,
     code, out, err = _main(capsys, *command, *output)
     assert code == 2 and out == ""
     assert err == (
-        f"muonscope: error: MUONSCOPE_CACHE = '{tmp_path / 'a-file'}' is not allowed: "
+        f"muonscope {command[0]}: error: MUONSCOPE_CACHE = '{tmp_path / 'a-file'}' is not allowed: "
         "must be a folder (it is a file)\n"
     )
     assert not (tmp_path / "never").exists()
@@ -332,5 +333,5 @@ def test_a_stopped_sweep_ends_cleanly_and_keeps_its_points(tmp_path, stop):
             proc.wait()
         os.close(controller)
     assert "Traceback" not in shown and "leaked semaphore" not in shown, shown
-    assert shown.rstrip().endswith("muonscope: interrupted"), shown
+    assert shown.rstrip().endswith(f"muonscope {command[0]}: interrupted"), shown
     assert list((tmp_path / "cache").glob("*.json")), "the points computed before the stop were not kept"
