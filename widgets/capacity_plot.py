@@ -70,6 +70,7 @@ class CapacityPlot(PlotPanel):
         axis.set_title("population accuracy", "accuracy")
         self.right.setXLink(self.plot)
         self.right.setYRange(0.0, 1.0, padding=0.02)
+        self._note.avoid_curves_of(self.right)
         self.plot.getViewBox().sigResized.connect(self._sync_right)
         self.plot.getViewBox().sigResized.connect(self._fit_legend_columns)
         # the sweep's legend sits under the plot, in its own row: inside, it would cover curves

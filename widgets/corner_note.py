@@ -36,6 +36,12 @@ class CornerNote:
         self.item.setVisible(False)
         plot.addItem(self.item, ignoreBounds=True)
         self.corner = CORNERS[0]
+        self._other_views: list[pg.ViewBox] = []  # views over the plot with curves of their own
+
+    def avoid_curves_of(self, view: pg.ViewBox) -> None:
+        """Keep off the curves of ``view`` as well: a second y axis' view laid over the plot (④'s
+        accuracy, at 1 along the top, went under the note that its own view did not count)."""
+        self._other_views.append(view)
 
     @property
     def text(self) -> str:
@@ -73,22 +79,31 @@ class CornerNote:
         self.item.setPos(self._plot.getViewBox().mapSceneToView(_corner_point(frame, self.corner)))
 
     def _drawn_scene_points(self, frame: QtCore.QRectF) -> np.ndarray:
-        """(n, 2) scene positions along every visible curve, in the view's current range."""
-        (x0, x1), (y0, y1) = self._plot.getViewBox().viewRange()
-        if x1 == x0 or y1 == y0:
-            return np.zeros((0, 2))
-        parts = []
-        for item in self._plot.listDataItems():
-            if not item.isVisible():
-                continue
-            x, y = item.getData()  # as displayed: log axes already applied
-            if x is None or len(x) == 0:
-                continue
-            x, y = _along_segments(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-            scene_x = frame.left() + (x - x0) / (x1 - x0) * frame.width()
-            scene_y = frame.bottom() - (y - y0) / (y1 - y0) * frame.height()
-            parts.append(np.column_stack([scene_x, scene_y]))
+        """(n, 2) scene positions along every visible curve, in its view's current range."""
+        views = [(self._plot.getViewBox(), self._plot.listDataItems())]
+        for view in self._other_views:
+            views.append((view, [item for item in view.addedItems if isinstance(item, pg.PlotDataItem)]))
+        parts = [_scene_points(view.viewRange(), frame, items) for view, items in views]
         return np.concatenate(parts) if parts else np.zeros((0, 2))
+
+
+def _scene_points(view_range, frame: QtCore.QRectF, items) -> np.ndarray:
+    """(n, 2) scene positions along the visible ``items`` of one view showing ``view_range`` in ``frame``."""
+    (x0, x1), (y0, y1) = view_range
+    if x1 == x0 or y1 == y0:
+        return np.zeros((0, 2))
+    parts = [np.zeros((0, 2))]
+    for item in items:
+        if not item.isVisible():
+            continue
+        x, y = item.getData()  # as displayed: log axes already applied
+        if x is None or len(x) == 0:
+            continue
+        x, y = _along_segments(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        scene_x = frame.left() + (x - x0) / (x1 - x0) * frame.width()
+        scene_y = frame.bottom() - (y - y0) / (y1 - y0) * frame.height()
+        parts.append(np.column_stack([scene_x, scene_y]))
+    return np.concatenate(parts)
 
 
 def _along_segments(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

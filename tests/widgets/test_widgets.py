@@ -229,6 +229,27 @@ def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
     assert plot.note_corner == corner
 
 
+def test_capacity_note_keeps_off_the_accuracy_curves_of_the_right_axis(qtbot):
+    """④'s accuracy, at 1 along the top on its own axis, ran under the note, which counted only the
+    curves of the left axis."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    steps = np.arange(0.0, 61.0)
+    accuracy = np.minimum(steps / 2.0, 1.0)
+    plot.set_capacity(0, steps, np.minimum(steps * 13.0, 64.0), accuracy)
+    plot.set_note("same items recovered, same accuracy in a and b")
+    QtWidgets.QApplication.processEvents()
+    rect = plot.note_scene_rect
+    fine = np.linspace(0.0, 60.0, 961)
+    along = zip(fine, np.minimum(fine / 2, 1), strict=True)
+    points = [plot.right.mapViewToScene(QtCore.QPointF(x, y)) for x, y in along]
+    assert not any(rect.contains(point) for point in points), plot.note_corner
+
+
 def test_class_error_heatmap(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
