@@ -26,7 +26,7 @@ from PySide6 import QtCore, QtGui
 
 from muonscope.widgets.ranges import linear_labels, log_label, log_labels_as_powers, log_tick_sets
 
-__all__ = ["DecadeAxis", "decade_axes", "minor_mantissas", "set_axis_title"]
+__all__ = ["DecadeAxis", "decade_axes", "decade_colour_axis", "minor_mantissas", "set_axis_title"]
 
 #: The mantissas labelled at each density, densest first, with the narrowest gap (in decades)
 #: between two neighbouring labels of the set (the ends of a decade included).
@@ -305,6 +305,26 @@ def _mantissa(log_value: float) -> int:
 def decade_axes() -> dict[str, DecadeAxis]:
     """Axis items for a PlotWidget's left and bottom sides (the two a plot shows by default)."""
     return {side: DecadeAxis(side) for side in ("left", "bottom")}
+
+
+def decade_colour_axis(bar: pg.ColorBarItem) -> DecadeAxis:
+    """Give a vertical colour bar a :class:`DecadeAxis` for its scale, set up as pyqtgraph sets its own.
+
+    pyqtgraph's scale wrote "0" beside "1.0" and, for a map of log10 values, "-1.0 -0.5 0" where
+    the plots beside it say "0.1" and "1": with :meth:`DecadeAxis.set_log_mapped` the bar labels
+    decades in data units, as the panels' log axes do.
+    """
+    low, high = bar.levels()
+    axis = DecadeAxis("right")
+    bar.setAxisItems({"right": axis})
+    axis.setZValue(0.5)
+    axis.setWidth(45)
+    axis.enableAutoSIPrefix(False)
+    axis.setStyle(showValues=True)
+    axis.unlinkFromView()
+    axis.setRange(low, high)
+    bar.axis = axis  # where ColorBarItem.setLevels sets the scale's range
+    return axis
 
 
 def set_axis_title(plot: pg.PlotItem, side: str, text: str, short: str = "") -> None:

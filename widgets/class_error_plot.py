@@ -24,17 +24,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from muonscope.widgets.axes import set_axis_title
+from muonscope.widgets.axes import decade_colour_axis, set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
-from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.panel import PlotPanel, style_axis
 from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import lane_colour, lane_pen, lane_swatch, stage_style
+from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, lane_swatch, stage_style
 
 __all__ = ["RANK_QUANTITIES", "RANK_WINDOW", "ClassErrorPlot", "RankQuantity", "smooth_by_rank"]
 
@@ -101,7 +101,7 @@ class ClassErrorPlot(PlotPanel):
         views = [("recovery", "not recovered vs rank"), ("curves", "error vs rank")]
         self.add_mode("view", [*views, ("heatmap", "rank buckets × time")])
         self.add_mode(
-            "quantity", [("error", "mean error"), ("group_loss", "group loss (log₁₀)")], "heat map colour"
+            "quantity", [("error", "mean error"), ("group_loss", "group loss (log scale)")], "heat map colour"
         )
         self.lane_combo = self.add_mode("lane", [], "lane shown in the heat map")
         self.plot.disableAutoRange()
@@ -117,6 +117,7 @@ class ClassErrorPlot(PlotPanel):
             width=12,
             colorMapMenu=False,
         )
+        self.colour_axis = decade_colour_axis(self.colour_bar)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         self._curves: list[pg.PlotDataItem] = []  # the smoothed curve of each lane
         self._smoothed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (rank, mean): all of it
@@ -321,6 +322,7 @@ class ClassErrorPlot(PlotPanel):
             else (float(shown.min()), float(max(shown.max(), shown.min() + 1e-9)))
         )
         self.image.setImage(shown.T, autoLevels=False, levels=levels)  # rows: buckets (head at bottom)
+        self.colour_axis.set_log_mapped(self.quantity != "error")  # group loss: decades, as loss values
         self.colour_bar.setLevels(levels)
         x0 = steps[0]
         width = max(steps[-1] - x0, 1.0)
@@ -338,6 +340,11 @@ class ClassErrorPlot(PlotPanel):
                 row,
                 _heat_text(values[:, b], self.quantity),
             )
+
+    def apply_style(self, style: StageStyle) -> None:
+        """The panel's chrome, and the heat map's colour scale with it (at 3× its labels stayed small)."""
+        super().apply_style(style)
+        style_axis(self.colour_axis, style)
 
     def _apply_view(self) -> None:
         heat = self.view == "heatmap"

@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from muonscope.widgets.axes import decade_colour_axis
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import place_beside, room_inside
 from muonscope.widgets.number_text import number_text
@@ -66,7 +67,7 @@ class MatrixView(PlotPanel):
             interactive=False,
             colorMapMenu=False,
         )
-        self.colour_bar.getAxis("right").enableAutoSIPrefix(False)
+        decade_colour_axis(self.colour_bar)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         self.colour_bar.setVisible(False)  # until there is a matrix to scale
         self.readout_label = pg.TextItem(

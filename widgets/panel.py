@@ -21,7 +21,7 @@ from muonscope.widgets.title_label import TitleLabel
 #: The characters a header's mode box keeps when the header is short of room.
 LEAST_MODE_CHARS = 6
 
-__all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes"]
+__all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes", "style_axis"]
 
 #: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
 EXPORT_LEGEND_ROW = 5
@@ -58,21 +58,29 @@ def plain_units(plot: pg.PlotItem) -> None:
 
 def style_axes(plot: pg.PlotItem, style: StageStyle) -> None:
     """Tick text, tick marks, axis lines and labels at the stage's scale and in its colours."""
-    colours = style.colours
-    tick_font = QtGui.QFont()
-    tick_font.setPointSizeF(style.font_pt(TICK_PT))
     for name in ("left", "bottom", "right", "top"):
-        axis = plot.getAxis(name)
-        axis.setPen(pg.mkPen(colours.foreground, width=style.scale))
-        axis.setTextPen(pg.mkPen(colours.foreground))
-        axis.setStyle(
-            tickFont=tick_font, tickLength=int(-5 * style.scale), tickTextOffset=int(3 * style.scale)
-        )
-        label_css = {"color": colours.foreground, "font-size": f"{style.font_pt(LABEL_PT):.1f}pt"}
-        axis.setLabel(axis.labelText, units=axis.labelUnits or None, **label_css)
-        if axis.grid is not False:
-            axis.setGrid(colours.grid_alpha)
-    _room_for_the_top_tick(plot, tick_font)
+        style_axis(plot.getAxis(name), style)
+    _room_for_the_top_tick(plot, _tick_font(style))
+
+
+def style_axis(axis: pg.AxisItem, style: StageStyle) -> None:
+    """One axis (a plot's, or a colour bar's scale) at the stage's scale and in its colours."""
+    colours = style.colours
+    axis.setPen(pg.mkPen(colours.foreground, width=style.scale))
+    axis.setTextPen(pg.mkPen(colours.foreground))
+    axis.setStyle(
+        tickFont=_tick_font(style), tickLength=int(-5 * style.scale), tickTextOffset=int(3 * style.scale)
+    )
+    label_css = {"color": colours.foreground, "font-size": f"{style.font_pt(LABEL_PT):.1f}pt"}
+    axis.setLabel(axis.labelText, units=axis.labelUnits or None, **label_css)
+    if axis.grid is not False:
+        axis.setGrid(colours.grid_alpha)
+
+
+def _tick_font(style: StageStyle) -> QtGui.QFont:
+    font = QtGui.QFont()
+    font.setPointSizeF(style.font_pt(TICK_PT))
+    return font
 
 
 def _room_for_the_top_tick(plot: pg.PlotItem, tick_font: QtGui.QFont) -> None:
@@ -127,6 +135,7 @@ class PlotPanel(QtWidgets.QWidget):
         plain_units(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
+        _room_for_the_top_tick(self.plot, QtGui.QFont())  # at the desk too: ③'s colour bar cut its "1.0"
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

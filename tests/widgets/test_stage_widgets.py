@@ -508,3 +508,48 @@ def _label_value(text: str) -> float:
         return float(text)
     mantissa, _, power = text.rpartition("10")
     return float(mantissa.rstrip("·") or 1) * 10.0 ** int(power.translate(_SUPERSCRIPT_DIGITS))
+
+
+def _heat_map(qtbot, quantity, values):
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    plot.resize(700, 420)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_mode("view", "heatmap")
+    plot.set_mode("quantity", quantity)
+    plot.set_heatmap(np.arange(0.0, 40.0, 10.0), ["1", "2–3", "4–7"], values)
+    QtWidgets.QApplication.processEvents()
+    return plot
+
+
+def test_the_heat_maps_colour_scale_labels_group_loss_in_loss_values(qtbot):
+    """The colour scale of log₁₀ group loss read "-1.0 -0.5 0 0.5" beside plots that say 0.1 and 1."""
+    losses = np.geomspace(0.04, 2.5, 12).reshape(4, 3)  # (steps, buckets)
+    plot = _heat_map(qtbot, "group_loss", losses)
+    _axis, _ticks, texts = _draw_specs(plot.colour_axis)
+    shown = [text for _rect, _flags, text in texts if text]
+    assert {"0.1", "1"} <= set(shown), shown
+    assert not any(text.startswith(("-", "−")) for text in shown), shown  # losses, not their logarithms
+
+
+def test_the_heat_maps_colour_scale_is_drawn_at_the_stages_scale(qtbot):
+    """At 3× the colour scale's labels stayed at the desk's size beside tripled axes."""
+    plot = _heat_map(qtbot, "error", np.linspace(0, 1, 12).reshape(4, 3))
+    try:
+        plot.apply_style(StageStyle(3.0, "dark"))
+        bar_pt = plot.colour_axis.style["tickFont"].pointSizeF()
+        assert bar_pt == plot.plot.getAxis("left").style["tickFont"].pointSizeF() > 0
+        assert plot.colour_axis.textPen().color() == QtGui.QColor(StageStyle(3.0, "dark").colours.foreground)
+    finally:
+        plot.apply_style(StageStyle())
+
+
+def test_at_the_desk_a_label_at_the_top_edge_has_room_above_the_plot(qtbot):
+    """At the desk the heat map's colour scale cut its top label "1.0" in half."""
+    plot = _heat_map(qtbot, "error", np.linspace(0, 1, 12).reshape(4, 3))
+    _left, top_px, _right, _bottom = plot.plot.layout.getContentsMargins()
+    assert top_px >= QtGui.QFontMetricsF(QtGui.QFont()).height() / 2
+    label_rects = [rect for rect, _flags, text in _draw_specs(plot.colour_axis)[2] if text == "1.0"]
+    assert label_rects and plot.colour_axis.mapRectToScene(label_rects[0]).top() >= 0
