@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
-from muonscope.app.cli import _parser, main
+from muonscope.app.cli import main
+from muonscope.app.cli_parser import build_parser
 from muonscope.app.frame_grab import rgb_bytes
 from muonscope.app.offscreen import OffscreenWindow, plan_offscreen
 from muonscope.app.video import VideoWriter
@@ -73,7 +74,7 @@ def test_the_same_command_gives_the_same_frames(tmp_path):
     argv = ["record", *TINY, "--steps", "5", "--size", "640x400", "--out", str(tmp_path / "x.mp4")]
 
     def frames() -> list[bytes]:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         with OffscreenWindow(plan_offscreen(args, (640, 400)), status_note="● recording") as offscreen:
             offscreen.open()
             return [rgb_bytes(image) for _step, image in offscreen.frames()]
@@ -105,7 +106,7 @@ def test_an_odd_size_is_padded_for_h264_and_kept_for_gif(capsys, tmp_path):
 
 
 def test_one_panel_alone(capsys, tmp_path):
-    args = _parser().parse_args(["record", *TINY, "--steps", "2", "--panel", "series", "--out", "x.mp4"])
+    args = build_parser().parse_args(["record", *TINY, "--steps", "2", "--panel", "series", "--out", "x.mp4"])
     with OffscreenWindow(plan_offscreen(args, (480, 300))) as offscreen:
         assert offscreen.subject is offscreen.app.views.series
         offscreen.open()
@@ -150,7 +151,9 @@ def test_a_resumed_session_is_drawn_as_the_preset_it_came_from(capsys, tmp_path)
     made = ["--preset", "hierarchical_noiseless", "--set", "task.label_noise=0.1", "--steps", "2"]
     assert main(["run", *made, "--save", str(tmp_path / "s"), *QUIET]) == 0
     capsys.readouterr()
-    args = _parser().parse_args(["shot", "--resume", str(tmp_path / "s"), "--out", str(tmp_path / "x.png")])
+    args = build_parser().parse_args(
+        ["shot", "--resume", str(tmp_path / "s"), "--out", str(tmp_path / "x.png")]
+    )
     plan = plan_offscreen(args, (640, 400))
     assert plan.preset.name == "hierarchical_noiseless"
     with OffscreenWindow(plan) as offscreen:
@@ -165,7 +168,9 @@ def test_a_fork_made_on_the_command_line_is_drawn_beside_the_branch_it_came_from
     assert main(["run", *TINY, "--steps", "6", "--save", str(tmp_path / "s"), *QUIET]) == 0
     capsys.readouterr()
     fork = ["--resume", str(tmp_path / "s"), "--rewind", "3", "--set", "task.label_noise=0.2", "--steps", "6"]
-    plan = plan_offscreen(_parser().parse_args(["shot", *fork, "--out", str(tmp_path / "x.png")]), (640, 400))
+    plan = plan_offscreen(
+        build_parser().parse_args(["shot", *fork, "--out", str(tmp_path / "x.png")]), (640, 400)
+    )
     assert plan.compared_branch == 0
     with OffscreenWindow(plan) as offscreen:
         offscreen.open()
@@ -173,7 +178,7 @@ def test_a_fork_made_on_the_command_line_is_drawn_beside_the_branch_it_came_from
         assert offscreen.app.debugger.compared_branch == 0
         assert offscreen.app.views.lane_key.note == "dotted, faint: main"
     straight = ["shot", "--resume", str(tmp_path / "s"), "--steps", "8", "--out", str(tmp_path / "y.png")]
-    plan = plan_offscreen(_parser().parse_args(straight), (640, 400))
+    plan = plan_offscreen(build_parser().parse_args(straight), (640, 400))
     assert plan.compared_branch is None  # main, continued: nothing to compare with
 
 
@@ -207,7 +212,7 @@ def test_shot_takes_runs_options_and_one_panel(capsys, tmp_path):
     assert f"wrote {out} (640x400, step 3)" in text
     image = QtGui.QImage(str(out))
     assert (image.width(), image.height()) == (640, 400)
-    plan = plan_offscreen(_parser().parse_args(["shot", *settings, "--out", str(out)]), (640, 400))
+    plan = plan_offscreen(build_parser().parse_args(["shot", *settings, "--out", str(out)]), (640, 400))
     assert plan.session.config.task.d == 32 and plan.target_step == 300  # the preset's run length
     panel = tmp_path / "capacity.png"
     assert (
@@ -251,7 +256,7 @@ def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
 
 
 def test_a_picture_after_set_says_the_description_is_of_other_settings(capsys, tmp_path):
-    args = _parser().parse_args(["shot", *TINY, "--steps", "1", "--out", str(tmp_path / "x.png")])
+    args = build_parser().parse_args(["shot", *TINY, "--steps", "1", "--out", str(tmp_path / "x.png")])
     with OffscreenWindow(plan_offscreen(args, (1280, 720))) as offscreen:
         offscreen.open()
         offscreen.picture()
@@ -295,7 +300,7 @@ def test_a_sweep_the_preset_starts_is_finished_before_the_first_frame(tmp_path, 
     """Workers of a sweep would otherwise take the run's CPU and leave panel ④ half drawn."""
     monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "cache"))
     (tmp_path / "sweeping.toml").write_text(SWEEPING, encoding="utf-8")
-    args = _parser().parse_args(["shot", "--config", str(tmp_path / "sweeping.toml"), "--out", "x.png"])
+    args = build_parser().parse_args(["shot", "--config", str(tmp_path / "sweeping.toml"), "--out", "x.png"])
     with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
         offscreen.open()
         capacity = offscreen.app.capacity

@@ -1,0 +1,440 @@
+"""The ``muonscope`` command line as argparse reads it: every command, its options and its ``--help``.
+
+Each command's help has a one-line description, examples, the defaults, the environment variables it
+reads and its exit codes; a refused value is reported on one line as every other bad value is
+("FIELD = VALUE is not allowed: WHAT IS"). Nothing heavy is imported here, so ``--help`` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from muonscope import __version__
+from muonscope.app.offscreen import PANELS
+from muonscope.engine.task_kinds import SWEEP_AXES
+
+__all__ = ["UsageError", "build_parser"]
+
+#: What ``--help`` of every command says about exit codes.
+_EXIT_CODES = "exit status: 0 success, 2 invalid input (one line naming the field), 1 runtime failure"
+_DEBUG = "MUONSCOPE_DEBUG=1  print a traceback for runtime failures"
+_CACHE = "MUONSCOPE_CACHE=DIR  sweep cache folder (default: the user cache folder, muonscope/sweeps)"
+_QT = "QT_QPA_PLATFORM  Qt platform; the picture is drawn offscreen unless this names another"
+_CUDA = "CUDA_VISIBLE_DEVICES  GPUs that run.device=auto may use"
+_DISPLAY = "DISPLAY / WAYLAND_DISPLAY  the screen the window opens on"
+_DASK = "DASK_*  Dask's own configuration (e.g. DASK_LOGGING__DISTRIBUTED=error), with --executor dask"
+#: Exit codes of the commands that run sweeps.
+_SWEEP_EXIT_CODES = (
+    "exit status: 0 success, 2 invalid input (one line naming the field; also a --scheduler that does "
+    "not answer), 1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (points computed so far "
+    "stay cached)"
+)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Epilogs keep their line breaks; every option with a value shows its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == []
+        quiet = unset or action.default == argparse.SUPPRESS or "default" in text
+        return text if quiet or not action.option_strings else f"{text} (default: %(default)s)"
+
+
+class UsageError(Exception):
+    """A command line argparse (or a command's own check) refused; the line is already written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        message = _as_field_error(message)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise UsageError(message)
+
+
+#: argparse's refusals of a value, reworded as every other bad value is ("FIELD = VALUE is not
+#: allowed: WHAT IS"): "argument --steps: invalid int value: 'abc'" named no rule.
+_ARGPARSE_VALUE = re.compile(
+    r"argument (?P<option>[^:]+): invalid (?P<kind>int|float|choice)(?: value)?: (?P<value>'.*?')(?P<rest>.*)"
+)
+_KIND_ALLOWED = {"int": "must be a whole number", "float": "must be a number"}
+
+
+def _as_field_error(message: str) -> str:
+    empty = re.fullmatch(r"argument (?P<option>[^:]+): must not be empty", message)
+    if empty is not None:  # _path's refusal: the value is known
+        return f"{empty['option'].split('/')[-1]} = '' is not allowed: must not be empty"
+    found = _ARGPARSE_VALUE.fullmatch(message)
+    if found is None:
+        return message
+    option = found["option"].split("/")[-1]
+    allowed = _KIND_ALLOWED.get(found["kind"])
+    if allowed is None:  # " (choose from 'parquet', 'csv')"
+        allowed = "must be one of " + found["rest"].strip(" ()").removeprefix("choose from ").replace("'", "")
+    return f"{option} = {found['value']} is not allowed: {allowed}"
+
+
+def _epilog(examples: list[str], environment: list[str], exit_codes: str = _EXIT_CODES) -> str:
+    lines = ["example:" if len(examples) == 1 else "examples:"]
+    lines += [f"  {example}" for example in examples]
+    lines += ["", "environment:"] + [f"  {variable}" for variable in environment]
+    return "\n".join([*lines, "", exit_codes])
+
+
+def _command(sub, name: str, summary: str, examples: list[str], environment: list[str], **epilog):
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=_epilog(examples, environment, **epilog),
+        formatter_class=_Formatter,
+    )
+    parser.set_defaults(command_parser=parser)  # so a check after parsing can report as argparse does
+    return parser
+
+
+def _path(text: str) -> Path:
+    """A path argument; an empty one would quietly mean the current folder."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``muonscope`` and of each of its commands."""
+    parser = _Parser(
+        prog="muonscope",
+        usage="muonscope [-h] [--version] [PATH | --preset NAME | --config FILE] [COMMAND ...]",
+        description="A desktop lab for watching optimizers learn. With no command, opens the window "
+        "(on a saved session PATH, a preset or a config file).",
+        epilog=_epilog(
+            [
+                "muonscope",
+                "muonscope runs/s1",
+                "muonscope --preset noisy_scaling",
+                "muonscope run --preset default --steps 300 --json",
+                "muonscope COMMAND --help",
+            ],
+            [_DISPLAY, _DEBUG],
+        ),
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"muonscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog="muonscope")
+    _add_run(sub)
+    _add_shot(sub)
+    _add_record(sub)
+    _add_sweep(sub)
+    _add_reproduce(sub)
+    _add_cache(sub)
+    _add_inspect(sub)
+    parser.add_argument(
+        "--preset", dest="window_preset", metavar="NAME", help="open the window on a bundled preset"
+    )
+    parser.add_argument(
+        "--config",
+        dest="window_config",
+        metavar="FILE",
+        type=_path,
+        help="open the window on a config TOML file",
+    )
+    parser.add_argument("--open", dest="window_session", metavar="PATH", type=_path, help=argparse.SUPPRESS)
+    return parser
+
+
+def _add_inspect(sub) -> None:
+    inspect = _command(
+        sub,
+        "inspect",
+        "map a saved session (branches, changes, lanes), or print one of its matrices and write it as .npy",
+        [
+            "muonscope inspect runs/s1",
+            "muonscope inspect runs/s1 --step 120 --lane 2 --tensor update --out update.npy",
+        ],
+        [_DEBUG],
+    )
+    inspect.add_argument("session", metavar="PATH", type=_path, help="a saved session folder")
+    inspect.add_argument(
+        "--step",
+        metavar="K",
+        type=int,
+        help="the step to look at (without it: the session's task, branches, lanes and breakpoints)",
+    )
+    inspect.add_argument(
+        "--lane", metavar="L", help="lane index (0-based) or label, with --step (default: 0)"
+    )
+    inspect.add_argument(
+        "--tensor",
+        choices=("W", "G", "M", "update"),
+        help="which matrix, with --step (default: W); update is the step applied to W, −lr·D, where the "
+        "spectra's update is D",
+    )
+    inspect.add_argument(
+        "--branch",
+        metavar="B",
+        help="with --step: the branch, by index (0 is main) or name (default: the session's current one)",
+    )
+    inspect.add_argument("--out", metavar="FILE.npy", type=_path, help="write the matrix as a .npy file")
+
+
+def _add_run(sub) -> None:
+    run = _command(
+        sub,
+        "run",
+        "train headless and report the final metrics",
+        [
+            "muonscope run --set task.d=96 --lane optimizer=muon,order=pre --steps 200 --out runs/a",
+            "muonscope run --preset default --steps 300 --save runs/s1",
+            "muonscope run --resume runs/s1 --rewind 100 --set lanes[0].lr=0.1 --steps 300 --save runs/s2",
+            "muonscope run --until '2:recovered >= 500' --until diverged --json",
+        ],
+        [_CUDA, _DEBUG],
+        exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
+        "naming the field or expression), 1 runtime failure, 130 interrupted (what was computed is kept)",
+    )
+    _add_session_arguments(run)
+    run.add_argument(
+        "--out", metavar="DIR", type=_path, help="write per-step metrics, config and final report"
+    )
+    run.add_argument(
+        "--format", choices=("parquet", "csv"), help="metrics table format, with --out (default: parquet)"
+    )
+    run.add_argument("--json", action="store_true", help="print the final report as one JSON object")
+    run.add_argument(
+        "--save",
+        metavar="PATH",
+        type=_path,
+        help="save the session to the folder PATH at the end (also on Ctrl-C)",
+    )
+    run.add_argument(
+        "--until",
+        metavar="EXPR",
+        action="append",
+        default=[],
+        help="stop at the first step where EXPR holds: [LANE:]METRIC OP NUMBER or [LANE:]diverged, "
+        "e.g. 'loss < 0.5' or '1:recovered >= 300' (repeatable: any of them)",
+    )
+    run.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def _add_shot(sub) -> None:
+    shot = _command(
+        sub,
+        "shot",
+        "save a PNG (or SVG) of the real window, or of one panel, after N steps (no display needed)",
+        [
+            "muonscope shot --preset noisy_scaling --steps 80 --out window.png --size 1920x1080",
+            "muonscope shot --set task.d=96 --steps 40 --panel spectrum --out spectrum.png --size 800x500",
+            "muonscope shot --resume runs/s1 --presentation --out talk.png",
+        ],
+        [_QT, _CACHE, _CUDA, _DEBUG],
+        exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
+        "1 runtime failure, 130 interrupted (nothing written)",
+    )
+    _add_session_arguments(shot)
+    shot.add_argument(
+        "--out", metavar="FILE.png|FILE.svg", type=_path, required=True, help="the picture, by its suffix"
+    )
+    shot.add_argument("--size", metavar="WxH", default="1600x1000", help="picture size in pixels")
+    _add_offscreen_arguments(shot)
+
+
+def _add_record(sub) -> None:
+    record = _command(
+        sub,
+        "record",
+        "record the real window (or one panel) as an MP4 or GIF, one frame per engine step",
+        [
+            "muonscope record --preset default --steps 100 --out run.mp4 --size 1920x1080",
+            "muonscope record --set task.d=32 --steps 60 --every 2 --fps 15 --panel series --out series.gif",
+            "muonscope record --resume runs/s1 --steps 400 --presentation --out talk.mp4",
+        ],
+        [_QT, _CACHE, _CUDA, _DEBUG],
+        exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
+        "1 runtime failure, 130 interrupted (the frames so far are kept as a playable file)",
+    )
+    _add_session_arguments(record)
+    record.add_argument(
+        "--out",
+        metavar="FILE.mp4|FILE.gif",
+        type=_path,
+        required=True,
+        help="the video: H.264 MP4 or GIF, by its suffix",
+    )
+    record.add_argument("--size", metavar="WxH", default="1280x720", help="frame size in pixels")
+    record.add_argument("--fps", metavar="F", type=float, default=30.0, help="frames per second of video")
+    record.add_argument("--every", metavar="K", type=int, default=1, help="one frame every K steps")
+    _add_offscreen_arguments(record)
+    record.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def _add_offscreen_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the offscreen window shows: one panel or all, presentation mode, a sweep waited for."""
+    parser.add_argument("--panel", choices=PANELS, help="one panel alone instead of the whole window")
+    parser.add_argument(
+        "--presentation", action="store_true", help="presentation mode, as F11 in the window sets it"
+    )
+    parser.add_argument(
+        "--no-wait-sweep",
+        action="store_true",
+        help="start at once, even while a sweep the preset started still fills the capacity panel",
+    )
+
+
+def _add_sweep(sub) -> None:
+    sweep = _command(
+        sub,
+        "sweep",
+        "run the capacity panel's sweeps (one-step recovery, momentum) from a preset's settings",
+        [
+            "muonscope sweep --preset one_step_capacity --axis d --out sweeps/d",
+            "muonscope sweep --preset critical_batch --axis batch --executor dask --scheduler tcp://10.0.0.5:8786",
+        ],
+        [_CACHE, _CUDA, _DASK, _DEBUG],
+        exit_codes=_SWEEP_EXIT_CODES,
+    )
+    _add_config_arguments(sweep)
+    sweep.add_argument(
+        "--axis",
+        required=True,
+        choices=SWEEP_AXES,
+        help="what to vary (d, batch, n_items: memory tasks; mu, window: spiked streams)",
+    )
+    sweep.add_argument("--out", metavar="DIR", type=_path, help="write the curves and every point")
+    sweep.add_argument(
+        "--format", choices=("parquet", "csv"), help="table format, with --out (default: parquet)"
+    )
+    _add_executor_arguments(sweep)
+    sweep.add_argument("--no-cache", action="store_true", help="recompute points even if cached")
+    sweep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where sweep points compute: --executor, --scheduler and --workers."""
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where points compute: local processes (kept running between sweeps), or a Dask cluster "
+        "(needs pip install muonscope[dask])",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: the running scheduler to use, e.g. tcp://10.0.0.5:8786 "
+        "(default: a local cluster of --workers processes)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="local processes, at most the cores (0: one per core; points on a GPU use one)",
+    )
+
+
+def _add_reproduce(sub) -> None:
+    rep = _command(
+        sub,
+        "reproduce",
+        "reproduce a preset's paper claims: figures, data and summary.md",
+        [
+            "muonscope reproduce one_step_capacity --out repro/capacity",
+            "muonscope reproduce --list",
+            "muonscope reproduce noisy_scaling --full --executor dask --scheduler tcp://10.0.0.5:8786",
+        ],
+        [_CACHE, _QT, _CUDA, _DASK, _DEBUG],
+        exit_codes="exit status: 0 every judged check passes, 1 a check failed (see summary.md) or a runtime "
+        "failure, 2 invalid input (one line naming the field; also a --scheduler that does not answer), "
+        "130 interrupted by Ctrl-C or SIGTERM (points computed so far stay cached)",
+    )
+    rep.add_argument("preset", nargs="?", metavar="PRESET", help="preset name (see --list)")
+    rep.add_argument("--list", action="store_true", help="list the presets with their claims")
+    rep.add_argument("--out", metavar="DIR", type=_path, help="output folder (default: reproduce-PRESET)")
+    rep.add_argument("--full", action="store_true", help="the papers' sizes (slow) instead of CI sizes")
+    rep.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="data table format")
+    _add_executor_arguments(rep)
+    rep.add_argument("--no-cache", action="store_true", help="recompute sweep points even if cached")
+    rep.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def _add_cache(sub) -> None:
+    cache = _command(
+        sub,
+        "cache",
+        "show or clear the sweep cache (the points sweep and reproduce keep so that re-runs are quick)",
+        ["muonscope cache info", "muonscope cache clear"],
+        [_CACHE, _DEBUG],
+    )
+    actions = cache.add_subparsers(
+        dest="cache_action", metavar="ACTION", parser_class=_Parser, prog="muonscope cache", required=True
+    )
+    _command(
+        actions,
+        "info",
+        "print the cache folder, its number of entries, their total size and what they were computed on",
+        ["muonscope cache info", "MUONSCOPE_CACHE=/scratch/sweeps muonscope cache info"],
+        [_CACHE, _DEBUG],
+    )
+    _command(
+        actions,
+        "clear",
+        "remove every cached sweep point (only muonscope's own files) and say how many",
+        ["muonscope cache clear"],
+        [_CACHE, _DEBUG],
+    )
+
+
+def _add_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where a run starts and how far it goes: a preset or config with changes, or a saved session."""
+    _add_config_arguments(parser)
+    parser.add_argument(
+        "--steps", metavar="N", type=int, help="number of steps (run.steps; default: the preset's)"
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="PATH",
+        type=_path,
+        help="continue a saved session to --steps in total; --set and --lane then change settings "
+        "(the i-th --lane sets the named fields of lane i, '' leaves it as it is, one past the last adds "
+        "a lane)",
+    )
+    parser.add_argument(
+        "--branch",
+        metavar="B",
+        help="with --resume: continue branch B, by index (0 is main) or name (default: the one saved "
+        "as current)",
+    )
+    parser.add_argument(
+        "--rewind",
+        metavar="K",
+        type=int,
+        help="with --resume: first go back to step K; changes made there fork a new branch",
+    )
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """--preset/--config, --set and --lane: where a run's (or sweep's) settings come from."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--preset", metavar="NAME", help="bundled preset (default: default)")
+    source.add_argument("--config", metavar="FILE", type=_path, help="a config or preset TOML file")
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="override a field, e.g. task.d=96 (VALUE is read as TOML; repeatable)",
+    )
+    parser.add_argument(
+        "--lane",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="replace the lanes, e.g. optimizer=muon,order=pre,momentum=0.95 (repeatable)",
+    )
