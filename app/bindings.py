@@ -15,6 +15,7 @@ from muonscope.engine.fields import FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS, lane_field_problem
 from muonscope.engine.task_kinds import EMBEDDING_FAMILIES, TASK_KINDS, view_problem
 from muonscope.widgets.lane_table import LaneFieldSpec
+from muonscope.widgets.number_box import BOX_DECIMALS
 from muonscope.widgets.task_panel import TaskFieldSpec
 from muonscope.widgets.transport_bar import TransportRanges
 
@@ -35,8 +36,6 @@ __all__ = [
 LANE_CONTROLS = ("optimizer", "order", "momentum", "lr", "polar", "ns_steps", "lam")
 #: Task fields shown as a slider (in hundredths) rather than a spin box.
 _SLIDERS = {"label_noise"}
-#: Decimals of floating-point spin boxes (an open upper bound shows as the largest value below it).
-_DECIMALS = 3
 #: The seed sits in the toolbar next to reset, not in the task form.
 _NOT_IN_FORM = {"seed"}
 
@@ -53,8 +52,8 @@ def _task_field_spec(spec: FieldSpec) -> TaskFieldSpec:
         lo, hi = _widget_range(spec, 0.01)
         return TaskFieldSpec(spec.name, spec.label, "slider", lo, hi, tooltip=spec.help)
     if spec.kind in ("int", "float"):
-        lo, hi = _widget_range(spec, 1 if spec.kind == "int" else 10.0**-_DECIMALS)
-        return TaskFieldSpec(spec.name, spec.label, spec.kind, lo, hi, _DECIMALS, tooltip=spec.help)
+        lo, hi = _widget_range(spec, 1 if spec.kind == "int" else 10.0**-BOX_DECIMALS)
+        return TaskFieldSpec(spec.name, spec.label, spec.kind, lo, hi, BOX_DECIMALS, tooltip=spec.help)
     return TaskFieldSpec(spec.name, spec.label, spec.kind, choices=spec.choices, tooltip=spec.help)
 
 
@@ -76,7 +75,7 @@ def lane_field_spec() -> LaneFieldSpec:
     ranges = {}
     for name in ("lr", "momentum", "ns_steps", "lam"):
         spec = LANE_FIELDS[name]
-        ranges[name] = _widget_range(spec, 1 if spec.kind == "int" else 10.0**-_DECIMALS)
+        ranges[name] = _widget_range(spec, 1 if spec.kind == "int" else 10.0**-BOX_DECIMALS)
     return LaneFieldSpec(
         optimizers=[(name, spec.title) for name, spec in OPTIMIZERS.items()],
         orders=list(LANE_FIELDS["order"].choices),

@@ -80,6 +80,7 @@ class App(QtCore.QObject):
             looked_back=self._looked_back,
             step_view=lambda delta: delta == 1 and self.debugger.step_view(delta),
         )
+        self.intents.change_carried_out.connect(self.messages.on_change_carried_out)
         self.keyboard = KeyboardController(self.window, self.clock, self.debugger, parent=self)
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
@@ -156,7 +157,7 @@ class App(QtCore.QObject):
 
     def _refuse(self, message: str, reshow: bool = True) -> None:
         """An intent was not carried out: say why, and put the controls back to the config in force."""
-        self.messages.hold_until_replaced(self.views.message.show_message(message, "error"))
+        self.messages.hold_refusal(self.views.message.show_message(message, "error"))
         if reshow:
             self.controls.show_again()
 

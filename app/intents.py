@@ -31,6 +31,7 @@ class IntentController(QtCore.QObject):
     """
 
     preset_loaded = QtCore.Signal(object)  # Preset: its run was requested
+    change_carried_out = QtCore.Signal()  # a change passed its checks and went to the engine
 
     def __init__(
         self,
@@ -75,8 +76,24 @@ class IntentController(QtCore.QObject):
         )
 
     def _refuse_entry(self, field: str, text: str, allowed: str) -> None:
-        """A control refused what was typed (and shows the value in force): say so, as for a change."""
-        self._refuse(f"Not applied: {ConfigError(field, text, allowed)}", reshow=False)
+        """A control refused what was typed (and shows the value in force): say so, in the engine's
+        words where it has them, so that the window and the command line name one rule alike."""
+        engine = self._engine_refusal(field, text)
+        self._refuse(
+            f"Not applied: {ConfigError(field, text, engine.allowed if engine else allowed)}", reshow=False
+        )
+
+    def _engine_refusal(self, field: str, text: str) -> ConfigError | None:
+        """Why the engine refuses ``text`` typed for ``field``; None if it is not a number or is allowed."""
+        config = self._config()
+        value = _typed_number(text)
+        if config is None or value is None:
+            return None
+        try:
+            config.with_value(field, value)
+        except ConfigError as exc:
+            return exc
+        return None
 
     # ---- transport -----------------------------------------------------------------------------
 
@@ -140,6 +157,7 @@ class IntentController(QtCore.QObject):
             self._refuse(f"Not applied: {exc}", reshow=False)  # the staged edits stay to be fixed
             return
         self._views.message.dismiss()
+        self.change_carried_out.emit()
         self._link.submit(Reset(config=restarted))
 
     def _submit(self, change: Change) -> None:
@@ -151,8 +169,19 @@ class IntentController(QtCore.QObject):
         except ConfigError as exc:
             self._refuse(f"Not applied: {exc}")
             return
+        self.change_carried_out.emit()
         earlier = self._looked_back()
         if earlier is not None:  # a change at an earlier step forks the run there
             self._link.submit(GoTo(earlier))
             self._views.timeline.live_button.setChecked(True)
         self._link.submit(Apply(change))
+
+
+def _typed_number(text: str) -> int | float | None:
+    """``text`` as the number it spells (a whole number as an int), or None."""
+    for kind in (int, float):
+        try:
+            return kind(text.strip())
+        except ValueError:
+            continue
+    return None

@@ -7,6 +7,8 @@ then most stay until dismissed or replaced.
 Some describe where the run stands — "Reached the run's 300 steps and paused", a breakpoint that
 holds, a diverged lane, a failed step, a jump in progress — and stop being true the moment the run
 moves on: it plays, takes a step or jumps to another step. Those are withdrawn then.
+A refusal ("Not applied: lanes[2].momentum = 1.5 …") holds until a later change is carried out:
+left on show, it read as if that change had failed too.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class StandingMessages(QtCore.QObject):
         # (number, run id, branch id) of the last message about a run: the branch is None when not yet known
         self._about_run: tuple[int, int, int | None] | None = None
         self._branch: int | None = None  # the id of the branch on show
+        self._refusal: int | None = None  # the number of a "Not applied" message on show
 
     @property
     def standing(self) -> bool:
@@ -50,6 +53,18 @@ class StandingMessages(QtCore.QObject):
     def hold_until_replaced(self, number: int) -> None:
         """Message ``number``, shown elsewhere, is about the run on show: withdrawn once it is replaced."""
         self._hold(number, until_moved=False)
+
+    def hold_refusal(self, number: int) -> None:
+        """Message ``number`` says a change was not carried out: it goes once the run is replaced or
+        a later change is carried out (:meth:`on_change_carried_out`)."""
+        self.hold_until_replaced(number)
+        self._refusal = number
+
+    def on_change_carried_out(self) -> None:
+        """A change passed its checks and went to the engine: an earlier refusal no longer stands."""
+        if self._refusal is not None:
+            self._window.withdraw_message(self._refusal)
+            self._refusal = None
 
     @QtCore.Slot(object)
     def on_snapshot(self, snapshot: Snapshot) -> None:

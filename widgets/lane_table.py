@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.widgets.number_box import CompactDoubleSpinBox
+from muonscope.widgets.number_box import CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.theme import lane_colour
 from muonscope.widgets.wheel_guard import guard_wheel
 
@@ -78,17 +78,18 @@ class LaneRow(QtWidgets.QFrame):
         self.optimizer.chosen.connect(lambda v: self.field_changed.emit("optimizer", v))
         self.order = _Segmented([(o, o) for o in spec.orders])
         self.order.chosen.connect(lambda v: self.field_changed.emit("order", v))
-        self.momentum = self._double("momentum", spec, 6, 0.01)  # 0.9999 is shown as such
-        self.lr = self._double("lr", spec, 8, 0.0)
+        self.momentum = self._double("momentum", spec, 0.01)  # 0.9995 is shown as such
+        self.lr = self._double("lr", spec, 0.0)
         self.polar = QtWidgets.QComboBox()
         self.polar.addItems(spec.polars)
         self.polar.activated.connect(lambda _i: self.field_changed.emit("polar", self.polar.currentText()))
-        self.ns_steps = QtWidgets.QSpinBox()
+        self.ns_steps = CompactSpinBox()
         lo, hi = spec.ranges.get("ns_steps", (1, 100))
         self.ns_steps.setRange(int(lo), int(hi))
         self.ns_steps.setKeyboardTracking(False)
         self.ns_steps.valueChanged.connect(lambda v: self.field_changed.emit("ns_steps", v))
-        self.lam = self._double("lam", spec, 8, 0.0)
+        self.ns_steps.refused.connect(lambda text, why: self.entry_refused.emit("ns_steps", text, why))
+        self.lam = self._double("lam", spec, 0.0)
         guard_wheel(self.polar, self.ns_steps)
         remove = QtWidgets.QToolButton()
         remove.setText("✕")
@@ -97,11 +98,10 @@ class LaneRow(QtWidgets.QFrame):
         self.remove_button = remove
         self._build_layout()
 
-    def _double(self, name: str, spec: LaneFieldSpec, decimals: int, step: float) -> QtWidgets.QDoubleSpinBox:
+    def _double(self, name: str, spec: LaneFieldSpec, step: float) -> QtWidgets.QDoubleSpinBox:
         box = CompactDoubleSpinBox()
         guard_wheel(box)
         lo, hi = spec.ranges.get(name, (0.0, 1e6))
-        box.setDecimals(decimals)
         box.setMinimumWidth(72)
         box.setRange(lo, hi)
         if step:

@@ -1,4 +1,4 @@
-"""A number box that shows what the configuration holds, to the digit, without trailing zeros."""
+"""Number boxes that show what the configuration holds, to the digit, and say why they refuse a value."""
 
 from __future__ import annotations
 
@@ -6,11 +6,18 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.number_text import number_text
 
-__all__ = ["CompactDoubleSpinBox"]
+__all__ = ["BOX_DECIMALS", "CompactDoubleSpinBox", "CompactSpinBox"]
+
+#: Decimals a floating-point box keeps: a learning rate of 10⁻⁹ or a μ of 0.9995 is held as it is,
+#: not rounded to 0 or refused as above 0.999 (an open bound such as μ < 1 steps in by one unit).
+BOX_DECIMALS = 12
+#: A box is as wide as this number needs, whatever its bounds: 1 − 10⁻¹² need not widen a column.
+_TYPICAL_TEXT = "0.000001"
 
 
 class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
-    """A spin box that shows 128 and 0.0003 alike without trailing zeros (format ``%g``).
+    """A spin box that shows 128, 0.0003 and 0.9995 alike: the value to the digits it holds, with no
+    trailing zeros.
 
     A number typed outside its range goes back to the value in force, as in any spin box, and is
     said: ``refused`` carries the text typed and the range (1e9 for a learning rate reverted in
@@ -19,8 +26,12 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
 
     refused = QtCore.Signal(str, str)  # (text typed, what is allowed)
 
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(BOX_DECIMALS)
+
     def textFromValue(self, value: float) -> str:
-        return f"{value:.6g}"
+        return f"{round(value, self.decimals()):.15g}"
 
     def valueFromText(self, text: str) -> float:
         try:
@@ -47,4 +58,51 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
             return super().fixup(text)
         low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
         self.refused.emit(text, f"must be a number from {low} to {high}")
+        return super().fixup(text)
+
+    def sizeHint(self) -> QtCore.QSize:
+        return self._typical(super().sizeHint())
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return self._typical(super().minimumSizeHint())
+
+    def _typical(self, hint: QtCore.QSize) -> QtCore.QSize:
+        """Qt sizes a box for its bounds' text; 0.999999999999 made the μ column twice as wide."""
+        metrics = self.fontMetrics()
+        bounds = (self.minimum(), self.maximum())
+        widest = max(metrics.horizontalAdvance(self.textFromValue(bound)) for bound in bounds)
+        surplus = widest - metrics.horizontalAdvance(_TYPICAL_TEXT)
+        return hint if surplus <= 0 else QtCore.QSize(hint.width() - surplus, hint.height())
+
+
+class CompactSpinBox(QtWidgets.QSpinBox):
+    """A whole-number box that takes any whole number typed and says when it refuses one.
+
+    Qt's box dropped the keys that would leave its range as they were typed: 100000 typed into
+    d (at most 16384) became 10000 and was staged, −5 became 5, and 1 for N went back in silence.
+    Here the text stays as typed until Enter; a number outside the range then goes back to the
+    value in force and ``refused`` carries the text and the range.
+    """
+
+    refused = QtCore.Signal(str, str)  # (text typed, what is allowed)
+
+    def validate(self, text: str, pos: int):
+        stripped = text.strip()
+        if stripped in ("", "-", "+"):
+            return QtGui.QValidator.State.Intermediate, text, pos
+        try:
+            value = int(stripped)
+        except ValueError:
+            return QtGui.QValidator.State.Invalid, text, pos
+        ok = self.minimum() <= value <= self.maximum()
+        return (QtGui.QValidator.State.Acceptable if ok else QtGui.QValidator.State.Intermediate), text, pos
+
+    def fixup(self, text: str) -> str:
+        """Called on Enter or leaving the box with text that is not a value it takes."""
+        try:
+            int(text.strip())
+        except ValueError:
+            return super().fixup(text)
+        low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
+        self.refused.emit(text.strip(), f"must be a whole number from {low} to {high}")
         return super().fixup(text)

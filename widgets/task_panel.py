@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.widgets.number_box import CompactDoubleSpinBox
+from muonscope.widgets.number_box import BOX_DECIMALS, CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.wheel_guard import guard_wheel
 
 __all__ = ["TaskFieldSpec", "TaskPanel"]
@@ -22,7 +22,7 @@ class TaskFieldSpec:
     kind: str  # "int" | "float" | "choice" | "floats" | "slider"
     lo: float = 0.0
     hi: float = 1.0
-    decimals: int = 6  # what the box keeps: a configured 0.9999 stays 0.9999, and is shown so
+    decimals: int = BOX_DECIMALS  # what the box keeps: a configured 0.9999 stays 0.9999, and is shown so
     choices: tuple[str, ...] = ()
     tooltip: str = ""
 
@@ -75,10 +75,11 @@ class TaskPanel(QtWidgets.QWidget):
             guard_wheel(box)
             return box
         if spec.kind == "int":
-            box = QtWidgets.QSpinBox()
+            box = CompactSpinBox()
             box.setRange(int(spec.lo), int(spec.hi))
             box.setKeyboardTracking(False)
             box.valueChanged.connect(lambda v, n=spec.name: self._edited(n, v))
+            box.refused.connect(lambda text, allowed, n=spec.name: self.entry_refused.emit(n, text, allowed))
             guard_wheel(box)
             return box
         if spec.kind == "float":

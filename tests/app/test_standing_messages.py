@@ -187,7 +187,54 @@ def test_a_number_typed_outside_its_range_is_said_not_reverted_in_silence(qtbot)
     box.lineEdit().selectAll()
     qtbot.keyClicks(box.lineEdit(), "1e9")
     qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
-    assert app.views.message.text.startswith(
-        "Not applied: lanes[0].lr = '1e9' is not allowed: must be a number from"
+    # the engine's rule, in the words the command line uses for it
+    assert (
+        app.views.message.text
+        == "Not applied: lanes[0].lr = '1e9' is not allowed: must be a number in [0, 1000000]"
     )
     assert box.value() == before and app.clock.config.lanes[0].lr == before
+
+
+def _type_into(qtbot, box, text):
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), text)
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+
+
+@pytest.mark.parametrize(("field", "typed"), [("d", "100000"), ("d", "-5"), ("n_items", "1")])
+def test_a_whole_number_outside_its_range_is_refused_as_typed_not_cut_to_fit(qtbot, field, typed):
+    """100000 typed into d became 10000 and was staged; −5 became 5; 1 for N went back in silence."""
+    app = open_app(qtbot)
+    box = app.views.task.editors[field]
+    before = box.value()
+    _type_into(qtbot, box, typed)
+    message = app.views.message.text
+    assert message.startswith(
+        f"Not applied: task.{field} = '{typed}' is not allowed: must be an integer from"
+    )
+    assert box.value() == before and not app.views.task.apply_button.isEnabled()  # nothing staged
+
+
+def test_a_refusal_goes_once_a_later_change_is_carried_out(qtbot):
+    """After a refused μ the banner stayed over an lr change that was applied, as if it had failed too."""
+    app = open_app(qtbot)
+    _type_into(qtbot, app.views.lanes.rows[0].widget_for("momentum"), "1.5")
+    assert app.views.message.text.startswith("Not applied: lanes[0].momentum = '1.5'")
+    _type_into(qtbot, app.views.lanes.rows[0].widget_for("lr"), "0.05")
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].lr == 0.05, timeout=WAIT_MS)
+    assert app.views.message.isHidden()
+
+
+def test_lane_boxes_hold_what_the_lane_runs_with(qtbot):
+    """μ = 0.9995 showed 0.999 (and was refused when typed) and lr = 10⁻⁹ showed 0."""
+    preset = small_preset()
+    lanes = (replace(preset.config.lanes[0], momentum=0.9995, lr=1e-9), *preset.config.lanes[1:])
+    app = open_app(qtbot, replace(preset, config=replace(preset.config, lanes=lanes)))
+    row = app.views.lanes.rows[0]
+    assert row.widget_for("momentum").value() == 0.9995 and row.widget_for("momentum").text() == "0.9995"
+    assert row.widget_for("lr").value() == 1e-9
+    _type_into(qtbot, row.widget_for("lr"), "0")
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].lr == 0.0, timeout=WAIT_MS)
+    _type_into(qtbot, row.widget_for("momentum"), "0.99995")
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].momentum == 0.99995, timeout=WAIT_MS)
