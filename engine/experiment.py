@@ -379,15 +379,24 @@ class Experiment:
             self._states.append(self._fresh_state())
             self._lanes.append(self._fresh_snapshot(len(self._lanes), change.lane, self._next_lane_id))
             self._next_lane_id += 1
-            self._signal_cache = None
+            self._signal_for_new_lanes()
         elif isinstance(change, RemoveLane):
             keep = [i for i in range(len(self._lanes)) if i != change.index]
             self._weights = self._weights[keep]
             self._states = [self._states[i] for i in keep]
             self._lanes = [replace(self._lanes[i], index=j) for j, i in enumerate(keep)]
-            self._signal_cache = None
+            self._signal_for_new_lanes()
         elif isinstance(change, SetField):
             self._enact_field(change)
+
+    def _signal_for_new_lanes(self) -> None:
+        """After lanes were added or removed at an evaluation step: evaluate again, so that the
+        next step still measures alignment and sin Θ for every lane (dropping the signal left a gap
+        at that step in every lane). The weights are those just evaluated, so the other lanes'
+        metrics do not change; a restore at this step evaluates the same lanes the same way."""
+        if self._signal_cache is not None:
+            self._signal_cache = None
+            self._evaluate()
 
     def _enact_field(self, change: SetField) -> None:
         section, index, name = parse_field_path(change.path)

@@ -156,6 +156,21 @@ class TestChanges:
         with pytest.raises(ConfigError, match="last lane"):
             Experiment(_config(MUON)).apply(RemoveLane(0))
 
+    @pytest.mark.parametrize("change", [AddLane(ADAM), AddLane(ADAM, copy_from=0), RemoveLane(0)])
+    def test_a_lane_added_or_removed_at_an_evaluation_leaves_no_gap_in_alignment(self, change):
+        """Adding a lane after an evaluation dropped the next alignment and sin Θ of every lane."""
+        exp = Experiment(_config(MUON, SGD))
+        exp.step(2)  # an evaluation step: its signal gradient serves the next step's alignment
+        exp.apply(change)
+        exp.step()
+        lanes = exp.snapshot().lanes
+        assert [lane.signal_step for lane in lanes] == [3] * len(lanes)
+        assert all(np.isfinite(lane.alignment) and np.isfinite(lane.sin_theta) for lane in lanes)
+        untouched = Experiment(_config(MUON, SGD))
+        untouched.step(3)
+        kept = untouched.snapshot().lanes[1]  # SGD, in both runs; its measurement is unchanged
+        assert lanes[0 if isinstance(change, RemoveLane) else 1].alignment == kept.alignment
+
 
 class TestDivergenceAndReset:
     def test_diverging_lane_is_frozen_and_others_continue(self, monkeypatch):

@@ -159,15 +159,23 @@ def test_each_branch_names_the_changes_made_on_it_not_those_it_inherited():
     ]
 
 
-def test_adding_a_lane_is_replayed_too():
-    session = Session(_config())
-    session.run(6, stop_on_breakpoints=False)
-    session.apply(AddLane(LaneConfig(optimizer="signgd", lr=0.01), copy_from=0))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch", [16, 0])
+@pytest.mark.parametrize("added_at", [6, 5])  # 5: an evaluation step, whose signal the next step uses
+@pytest.mark.parametrize("copy_from", [0, None])
+def test_adding_a_lane_is_replayed_too(dtype, batch, added_at, copy_from):
+    session = Session(_config(dtype, batch))
+    session.run(added_at, stop_on_breakpoints=False)
+    session.apply(AddLane(LaneConfig(optimizer="signgd", lr=0.01), copy_from=copy_from))
     session.commit()
+    session.run(added_at + 1, stop_on_breakpoints=False)
+    just_after = _state(session.experiment)
     session.run(20, stop_on_breakpoints=False)
     original = _state(session.experiment)
     session.go_to(3)
     assert len(session.config.lanes) == 4
+    session.go_to(added_at + 1)
+    _assert_identical(just_after, _state(session.experiment))
     session.go_to(20)
     _assert_identical(original, _state(session.experiment))
 
