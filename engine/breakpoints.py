@@ -46,8 +46,10 @@ __all__ = [
     "breakpoint_from_dict",
     "breakpoint_to_dict",
     "first_hit",
+    "follow_moved_lanes",
     "metric_problem",
     "parse_breakpoint",
+    "pinned_to_lanes",
 ]
 
 #: The condition that holds when a lane diverges.
@@ -85,7 +87,11 @@ _SYMBOLS = re.compile(r"[<>=!~]+")
 @dataclass(frozen=True, slots=True)
 class Breakpoint:
     """A parsed expression: ``lane`` is an index, a label or None (any lane); ``op`` and
-    ``threshold`` are None for ``diverged``. Make one with :func:`parse_breakpoint`."""
+    ``threshold`` are None for ``diverged``. Make one with :func:`parse_breakpoint`.
+
+    ``lane_id``: for a lane given by index, the id of the lane that index named when the breakpoint
+    was set (see :func:`pinned_to_lanes`); it then selects that lane wherever it moves.
+    """
 
     text: str
     lane: int | str | None
@@ -93,6 +99,7 @@ class Breakpoint:
     op: str | None = None
     threshold: float | None = None
     enabled: bool = True
+    lane_id: int | None = None
 
     @property
     def population(self) -> bool:
@@ -124,6 +131,8 @@ class Breakpoint:
     def _selects(self, lane: LaneSnapshot) -> bool:
         if self.lane is None:
             return True
+        if self.lane_id is not None:
+            return lane.lane_id == self.lane_id
         if isinstance(self.lane, int):
             return lane.index == self.lane
         return lane.label.strip() == self.lane
@@ -189,6 +198,45 @@ def follow_relabelled_lanes(
                 (label,) = renamed
                 condition = bp.text.rpartition(":")[2].strip()
                 bp = replace(bp, text=f"{label}: {condition}", lane=label)
+        followed.append(bp)
+    return followed
+
+
+def pinned_to_lanes(breakpoints: Iterable[Breakpoint], lane_ids: Sequence[int]) -> list[Breakpoint]:
+    """The breakpoints with each lane given by index tied to the lane that index names now
+    (``lane_ids``: the lanes' ids by index), so that removing an earlier lane does not hand the
+    breakpoint to the lane that moves into its place; one already tied, or past the last lane,
+    is kept as it is."""
+    pinned = []
+    for bp in breakpoints:
+        if isinstance(bp.lane, int) and bp.lane_id is None and bp.lane < len(lane_ids):
+            bp = replace(bp, lane_id=lane_ids[bp.lane])
+        pinned.append(bp)
+    return pinned
+
+
+def follow_moved_lanes(
+    breakpoints: Iterable[Breakpoint], before: Sequence[tuple[int, str]], lane_ids: Sequence[int]
+) -> list[Breakpoint]:
+    """The breakpoints tied to a lane that now stands at another index, written with that index
+    ("2:recovered >= 40" becomes "1:recovered >= 40" once lane 1 is removed); ``before``: the lanes'
+    (id, label) by index when the breakpoints were last followed, ``lane_ids``: their ids now.
+
+    One whose lane is gone (removed, or a rewind to before it was added) names it by its label
+    instead: an index would point at whichever lane stands there, while the label holds for no lane
+    until one bears it again.
+    """
+    labels = dict(before)
+    followed = []
+    for bp in breakpoints:
+        condition = bp.text.partition(":")[2].strip()
+        if bp.lane_id is not None and bp.lane_id in lane_ids:
+            index = lane_ids.index(bp.lane_id)
+            if index != bp.lane:
+                bp = replace(bp, text=f"{index}:{condition}", lane=index)
+        elif bp.lane_id is not None and bp.lane_id in labels:
+            label = labels[bp.lane_id].strip()
+            bp = replace(bp, text=f"{label}: {condition}", lane=label, lane_id=None)
         followed.append(bp)
     return followed
 

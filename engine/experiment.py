@@ -162,6 +162,11 @@ class Experiment:
             next_lane_id=self._next_lane_id,
         )
 
+    @property
+    def lane_ids(self) -> tuple[int, ...]:
+        """Each lane's id, by index: a lane keeps its id when lanes before it are removed."""
+        return tuple(lane.lane_id for lane in self._lanes)
+
     def restore(self, checkpoint: Checkpoint) -> None:
         """Go back (or forward) to a checkpoint of this run; queued changes are dropped.
 

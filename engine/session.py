@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 from torch import Tensor
 
-from muonscope.engine.breakpoints import Breakpoint, Hit, first_hit, follow_relabelled_lanes
+from muonscope.engine.breakpoints import (
+    Breakpoint,
+    Hit,
+    first_hit,
+    follow_moved_lanes,
+    follow_relabelled_lanes,
+    pinned_to_lanes,
+)
 from muonscope.engine.changes import Change
 from muonscope.engine.checkpoints import Checkpoint, CheckpointStore
 from muonscope.engine.config import ExperimentConfig
@@ -69,6 +76,9 @@ class Session:
         self.initial_config = config
         self.breakpoints: list[Breakpoint] = []
         self._breakpoint_labels: tuple[str, ...] = ()  # the lanes' labels the breakpoints name
+        self._breakpoint_lane_ids: tuple[
+            int, ...
+        ] = ()  # the lanes' ids by index, as the breakpoints number them
         self.branches: list[Branch] = []
         self._current = 0
         self._budget_setting = config.run.checkpoint_mb
@@ -307,20 +317,26 @@ class Session:
     # ---- breakpoints ----------------------------------------------------------------------------
 
     def set_breakpoints(self, breakpoints: Iterable[Breakpoint]) -> None:
-        """Breakpoints written for the lanes as they are labelled now."""
-        self.breakpoints = list(breakpoints)
+        """Breakpoints written for the lanes as they are labelled and ordered now."""
+        self.breakpoints = pinned_to_lanes(breakpoints, self.experiment.lane_ids)
         self._breakpoint_labels = self._lane_labels()
+        self._breakpoint_lane_ids = self.experiment.lane_ids
 
     def follow_lane_labels(self) -> bool:
         """Rename the lane in breakpoints that name a lane by a label it no longer bears (a live
-        change, a rewind or a branch switch relabels lanes); True when any text changed."""
-        labels = self._lane_labels()
-        if labels == self._breakpoint_labels:
+        change, a rewind or a branch switch relabels lanes), and renumber those that name a lane
+        by an index it no longer stands at (a lane before it removed); True when any text changed."""
+        labels, lane_ids = self._lane_labels(), self.experiment.lane_ids
+        if labels == self._breakpoint_labels and lane_ids == self._breakpoint_lane_ids:
             return False
-        before = [b.text for b in self.breakpoints]
-        self.breakpoints = follow_relabelled_lanes(self.breakpoints, self._breakpoint_labels, labels)
-        self._breakpoint_labels = labels
-        return [b.text for b in self.breakpoints] != before
+        texts = [b.text for b in self.breakpoints]
+        before = list(zip(self._breakpoint_lane_ids, self._breakpoint_labels, strict=False))
+        followed = follow_moved_lanes(self.breakpoints, before, lane_ids)
+        known = dict(before)  # each lane's label before, at the index it stands at now
+        aligned = [known.get(lane_id, label) for lane_id, label in zip(lane_ids, labels, strict=True)]
+        self.breakpoints = follow_relabelled_lanes(followed, aligned, labels)
+        self._breakpoint_labels, self._breakpoint_lane_ids = labels, lane_ids
+        return [b.text for b in self.breakpoints] != texts
 
     def _lane_labels(self) -> tuple[str, ...]:
         return tuple(lane.display_label() for lane in self.config.lanes)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from muonscope.engine.breakpoints import parse_breakpoint
-from muonscope.engine.changes import AddLane, SetField, change_text
+from muonscope.engine.changes import AddLane, RemoveLane, SetField, change_text
 from muonscope.engine.checkpoints import CheckpointStore
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.errors import StepCancelled
@@ -296,6 +296,27 @@ def test_a_breakpoint_naming_a_lane_by_label_follows_it_through_a_relabelling_ch
     session.go_to(0)  # before the change: the lane bears its old label again
     assert session.follow_lane_labels()
     assert session.breakpoints[0].text == f"{old_label}: batch_loss > -inf"
+
+
+def test_a_breakpoint_naming_a_lane_by_index_follows_it_when_a_lane_before_it_is_removed():
+    """ "2:…" went on naming index 2 after lane 1 was removed: another lane, with nothing said."""
+    session = Session(_config())
+    labels = [lane.display_label() for lane in session.config.lanes]
+    session.set_breakpoints(
+        [parse_breakpoint("2: batch_loss > -inf"), parse_breakpoint("1: batch_loss > -inf")]
+    )
+    session.run(2, stop_on_breakpoints=False)
+    session.apply(RemoveLane(1))
+    session.commit()
+    hit = session.run(5)
+    # the removed lane's breakpoint names it by its settings: it holds for no lane now
+    assert [b.text for b in session.breakpoints] == ["1:batch_loss > -inf", f"{labels[1]}: batch_loss > -inf"]
+    assert hit is not None and hit.step == 3 and hit.lane_index == 1 and hit.lane_label == labels[2]
+    assert session.breakpoints[1].check(session.snapshot()) is None
+    session.go_to(1)  # before the removal: both lanes stand where they stood
+    assert session.follow_lane_labels()
+    assert session.breakpoints[0].text == "2:batch_loss > -inf"
+    assert session.breakpoints[1].check(session.snapshot()).lane_index == 1
 
 
 def test_adam_with_an_infinite_second_moment_counts_as_diverged():
