@@ -87,7 +87,13 @@ class FrameClock(QtCore.QObject):
         self._views = views
         self._set_status = set_status
         self.renderer = Renderer(
-            views.spectrum, views.series, views.class_error, views.capacity, views.timeline, views.lane_key
+            views.spectrum,
+            views.series,
+            views.class_error,
+            views.capacity,
+            views.timeline,
+            views.lane_key,
+            views.lanes,
         )
         self._history = MetricHistory()
         self._store = SnapshotStore()

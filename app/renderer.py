@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from muonscope.app.lane_colours import lane_slots
 from muonscope.app.live_caption import sample_note
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.lane_history import LaneHistory
@@ -14,6 +15,7 @@ from muonscope.engine.snapshot import Snapshot, group_means
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
+from muonscope.widgets.theme import set_lane_slots
 
 __all__ = [
     "ITEM_METRICS",
@@ -191,13 +193,17 @@ class BucketHistory:
 class Renderer:
     """Pushes one snapshot (and the history behind it) into the four panels and the timeline."""
 
-    def __init__(self, spectrum, series, class_error, capacity, timeline, lane_key=None) -> None:
+    def __init__(
+        self, spectrum, series, class_error, capacity, timeline, lane_key=None, lane_table=None
+    ) -> None:
         self.spectrum = spectrum
         self.series = series
         self.class_error = class_error
         self.capacity = capacity
         self.timeline = timeline
         self.lane_key = lane_key
+        self.lane_table = lane_table
+        self._slots: dict[int, int] = {}  # each lane id's palette slot: its colour while it lives
         self._lane_ids: tuple[int, ...] = ()  # the lanes named (from the histories below)
         self._drawn_ids: tuple[int, ...] = ()  # the lanes the panels have curves for
         self._labels_now: tuple[str, ...] = ()  # the snapshot's labels when the lanes were named
@@ -307,6 +313,7 @@ class Renderer:
         ]
         if ids != self._drawn_ids:  # new lanes: new curves
             self._drawn_ids = ids
+            self._colour_lanes(ids)
             self._step_labels = {}
             for panel in (self.spectrum, self.class_error):
                 panel.set_lanes([n.label for n in names])
@@ -322,6 +329,14 @@ class Renderer:
             self.lane_key.set_lanes(
                 [LaneKeyEntry(position, n.label, n.earlier) for position, n in enumerate(names)]
             )
+
+    def _colour_lanes(self, ids: tuple[int, ...]) -> None:
+        """Each lane in the colour it wore (a fresh run's lanes 0 … n−1: the palette in order)."""
+        fresh = ids == tuple(range(len(ids)))
+        self._slots = lane_slots(ids, {} if fresh else self._slots)
+        set_lane_slots([self._slots[lane_id] for lane_id in ids])
+        if self.lane_table is not None:
+            self.lane_table.recolour()
 
     def _name_shown_lanes(self, shown: Snapshot, histories: dict[int, LaneHistory]) -> None:
         """① and ③ show one step's data: each lane is named by the settings that drew that step."""

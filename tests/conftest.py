@@ -27,6 +27,16 @@ def private_settings(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def palette_in_order(request):
+    """After a Qt test, lanes wear the palette in order again (one that removed a lane shifted it)."""
+    yield
+    if request.node.path.parent.name in QT_TEST_FOLDERS:
+        from muonscope.widgets.theme import set_lane_slots
+
+        set_lane_slots(())
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_threads_or_timers(request, monkeypatch):
     """Fail a Qt test that leaves a QThread running or a repeating QTimer active.
 

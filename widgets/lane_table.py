@@ -71,7 +71,7 @@ class LaneRow(QtWidgets.QFrame):
         self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
         self.chip = QtWidgets.QLabel()
         self.chip.setFixedSize(14, 14)
-        self.chip.setStyleSheet(f"background: {lane_colour(index)}; border-radius: 7px;")
+        self.set_colour(lane_colour(index))
         self.title = QtWidgets.QLabel()
         self.title.setStyleSheet("font-weight: bold;")
         self.optimizer = _Segmented(spec.optimizers, columns=4)
@@ -97,6 +97,16 @@ class LaneRow(QtWidgets.QFrame):
         remove.clicked.connect(self.remove_clicked.emit)
         self.remove_button = remove
         self._build_layout()
+
+    def set_colour(self, colour: str) -> None:
+        """The lane's colour, on the chip beside its name."""
+        self._colour = colour
+        self.chip.setStyleSheet(f"background: {colour}; border-radius: 7px;")
+
+    @property
+    def colour(self) -> str:
+        """The colour on the lane's chip."""
+        return self._colour
 
     def _double(self, name: str, spec: LaneFieldSpec, step: float) -> QtWidgets.QDoubleSpinBox:
         box = CompactDoubleSpinBox()
@@ -217,6 +227,11 @@ class LaneTable(QtWidgets.QWidget):
         )
         for row in self.rows:
             row.remove_button.setEnabled(len(lanes) > 1)
+
+    def recolour(self) -> None:
+        """Each row's chip in its lane's colour now (a lane before it was removed: it keeps its own)."""
+        for index, row in enumerate(self.rows):
+            row.set_colour(lane_colour(index))
 
     def set_labels(self, labels: list[str]) -> None:
         for row, label in zip(self.rows, labels, strict=False):

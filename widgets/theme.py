@@ -1,7 +1,8 @@
 """Colours, pens and global pyqtgraph options shared by every view.
 
 Lane colours are the Okabe–Ito palette, readable with the common forms of colour blindness; a lane
-keeps its colour in every panel. Line styles, not colours, tell the matrices of one lane apart.
+keeps its colour in every panel, and when a lane before it is removed (:func:`set_lane_slots`).
+Line styles, not colours, tell the matrices of one lane apart.
 
 The stage style (presentation scale and theme) is one value for the whole window, like pyqtgraph's
 own configuration: pens made by :func:`lane_pen` follow it, and panels restyle their chrome from it.
@@ -9,6 +10,7 @@ own configuration: pens made by :func:`lane_pen` follow it, and panels restyle t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyqtgraph as pg
@@ -26,6 +28,8 @@ __all__ = [
     "lane_colour",
     "lane_pen",
     "lane_swatch",
+    "palette_colour",
+    "set_lane_slots",
     "set_stage_style",
     "stage_style",
 ]
@@ -101,10 +105,27 @@ def set_stage_style(style: StageStyle) -> None:
     pg.setConfigOptions(background=style.colours.background, foreground=style.colours.foreground)
 
 
-def lane_colour(index: int) -> str:
-    """The colour of lane ``index`` (cycling past eight lanes), as the stage's theme shows it."""
-    colour = LANE_COLOURS[index % len(LANE_COLOURS)]
+#: The palette slot of the lane at each position (a position past its end: its own number).
+_slots: tuple[int, ...] = ()
+
+
+def set_lane_slots(slots: Sequence[int]) -> None:
+    """The palette slot of each lane by position: a lane keeps its colour when a lane before it is
+    removed (the lanes after it took the colours of the lanes before them). Pens made from now on
+    follow it; the panels make theirs when their lanes change."""
+    global _slots
+    _slots = tuple(slots)
+
+
+def palette_colour(slot: int) -> str:
+    """Colour ``slot`` of the palette (cycling past eight), as the stage's theme shows it."""
+    colour = LANE_COLOURS[slot % len(LANE_COLOURS)]
     return _style.colours.black_lane if colour == "#000000" else colour
+
+
+def lane_colour(index: int) -> str:
+    """The colour of the lane at position ``index``: its palette slot's (see :func:`set_lane_slots`)."""
+    return palette_colour(_slots[index] if index < len(_slots) else index)
 
 
 def lane_swatch(index: int, size_px: int = 12) -> QtGui.QIcon:
