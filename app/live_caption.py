@@ -192,19 +192,26 @@ def _distinct_names(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> dic
     """How the caption names each lane at the snapshot's step, always as the lane key can be matched to.
 
     A lane the preset named keeps that name; otherwise its short name, unless two lanes would read
-    the same, then the full label of the key.
+    the same, then the full label of the key; lanes alike in every setting (a lane added as a copy)
+    are told apart by their index, as breakpoints and ``--lane`` count them.
     """
     settings = _settings_at(snapshot, histories)
     names = {
         lane_id: lane.label if lane.label else short_lane_name(lane) for lane_id, lane in settings.items()
     }
-    counts: dict[str, int] = {}
-    for name in names.values():
-        counts[name] = counts.get(name, 0) + 1
-    return {
-        lane_id: name if counts[name] == 1 else settings[lane_id].display_label()
+    names = {
+        lane_id: name if _count(names, name) == 1 else settings[lane_id].display_label()
         for lane_id, name in names.items()
     }
+    index = {lane.lane_id: lane.index for lane in snapshot.lanes}  # lanes alike in every setting (a copy)
+    return {
+        lane_id: name if _count(names, name) == 1 else f"{name} (lane {index[lane_id]})"
+        for lane_id, name in names.items()
+    }
+
+
+def _count(names: dict[int, str], name: str) -> int:
+    return sum(other == name for other in names.values())
 
 
 def _settings_at(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> dict[int, LaneConfig]:

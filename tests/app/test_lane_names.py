@@ -155,3 +155,17 @@ def test_the_caption_names_one_lane_more_rather_than_counting_it_and_counts_two(
             assert not any("more lane" in part for part in standing)
         else:
             assert standing[-1] == "2 more lanes"
+
+
+def test_a_lane_added_as_a_copy_is_told_apart_in_the_caption_by_its_index(qtbot):
+    """Adding a lane copies the last lane: the caption named two lanes "Muon post … lr=0.3"."""
+    app = open_app(qtbot)
+    app.intents.add_lane()
+    qtbot.waitUntil(lambda: len(app.clock.config.lanes) == 5, timeout=WAIT_MS)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 2)
+    wait_for_frame(qtbot, app)
+    caption = app.views.live_caption.text().replace("\xa0", " ")  # (names do not break inside)
+    copied = app.clock.config.lanes[3].display_label()
+    assert app.clock.config.lanes[4].display_label() == copied
+    assert f"{copied} (lane 3)" in caption and f"{copied} (lane 4)" in caption, caption
