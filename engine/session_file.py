@@ -22,6 +22,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -401,7 +402,10 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        problem = " ".join(str(exc).split()).replace(f"'{path}'", "it")  # the path is named once
+        problem = " ".join(str(exc).split()).replace(f"'{path}'", "").replace(f"{path}", "")
+        problem = re.sub(
+            r"^Could not open Parquet input source\s*:?\s*", "", problem
+        )  # the path is named once
         problem = problem if len(problem) <= 160 else problem[:160].rsplit(" ", 1)[0] + " …"
         raise SessionError(path, f"is not a readable Parquet table ({problem})") from None
     missing = [name for name in columns if name not in table.column_names]
