@@ -98,7 +98,9 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     writer.close()
     print(_summary(writer, plan, every, last_step))
     if stop.is_set():
-        sys.stderr.write(f"muonscope: interrupted at step {last_step}; the frames so far are in {args.out}\n")
+        sys.stderr.write(
+            f"muonscope record: interrupted at step {last_step}; the frames so far are in {args.out}\n"
+        )
         return exit_status(EXIT_INTERRUPTED)
     return exit_status(0)
 
@@ -112,7 +114,7 @@ def _keep_what_was_recorded(writer) -> None:
     except OSError:
         return
     sys.stderr.write(
-        f"muonscope: the {writer.frames} frames recorded before the failure are in {writer.path}\n"
+        f"muonscope record: the {writer.frames} frames recorded before the failure are in {writer.path}\n"
     )
 
 

@@ -69,7 +69,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
             executor=executor,
         )
     if failed:
-        sys.stderr.write(f"muonscope: {failed} check(s) failed; see {out / 'summary.md'}\n")
+        sys.stderr.write(f"muonscope reproduce: {failed} check(s) failed; see {out / 'summary.md'}\n")
         return 1
     return 0
 

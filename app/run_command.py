@@ -82,15 +82,16 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         _print_table(outcome.report)
     if outcome.hit is not None:
-        sys.stderr.write(f"muonscope: {outcome.hit.message}\n")
+        sys.stderr.write(f"muonscope run: {outcome.hit.said('Stopped')}\n")
     elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
         conditions = " or ".join(repr(text) for text in args.until)
         sys.stderr.write(
-            f"muonscope: --until {conditions} never held; the run went on to step {outcome.report['step']}\n"
+            f"muonscope run: --until {conditions} never held; "
+            f"the run went on to step {outcome.report['step']}\n"
         )
     if outcome.interrupted:
         saved = f"; session saved to {args.save}" if args.save is not None else ""
-        sys.stderr.write(f"muonscope: interrupted at step {outcome.report['step']}{saved}\n")
+        sys.stderr.write(f"muonscope run: interrupted at step {outcome.report['step']}{saved}\n")
         return EXIT_INTERRUPTED
     return 0
 
@@ -100,7 +101,9 @@ def _say_kept(breakpoints: list[Any]) -> None:
     only --until (a batch run that stopped at a breakpoint set months ago would surprise)."""
     if breakpoints:
         texts = ", ".join(repr(b.text) for b in breakpoints)
-        sys.stderr.write(f"muonscope: the session's breakpoints ({texts}) are kept; run stops at --until\n")
+        sys.stderr.write(
+            f"muonscope run: the session's breakpoints ({texts}) are kept; run stops at --until\n"
+        )
 
 
 def check_run_arguments(args: argparse.Namespace) -> Any:
@@ -173,7 +176,7 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
     for change in changes:
         session.apply(change)
     for note in notes:
-        sys.stderr.write(f"muonscope: {note}\n")
+        sys.stderr.write(f"muonscope run: {note}\n")
     session.commit()
     session.experiment.set_run_length(target)
     return target

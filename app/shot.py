@@ -38,7 +38,7 @@ def shot_command(args) -> int:
         if image is not None:
             _write(offscreen, image, kind, args.out)
     if image is None:
-        sys.stderr.write("muonscope: interrupted before the picture; nothing written\n")
+        sys.stderr.write("muonscope shot: interrupted before the picture; nothing written\n")
         return exit_status(EXIT_INTERRUPTED)
     print(f"wrote {args.out} ({size[0]}x{size[1]}, step {plan.target_step})")
     return exit_status(0)
@@ -66,7 +66,8 @@ def report_sweep(offscreen) -> None:
     if not offscreen.swept:
         done, planned = offscreen.sweep_progress
         sys.stderr.write(
-            f"muonscope: the capacity sweep was not waited for ({done} of {planned} points had arrived)\n"
+            f"muonscope shot: the capacity sweep was not waited for "
+            f"({done} of {planned} points had arrived)\n"
         )
 
 

@@ -150,14 +150,18 @@ class Hit:
 
     @property
     def message(self) -> str:
-        """One line saying why the run paused."""
+        """One line saying why the run paused (in the window, where it can go on)."""
+        return self.said("Paused")
+
+    def said(self, verb: str) -> str:
+        """One line saying why the run ``verb`` ("Paused", or "Stopped" for a batch run that ends there)."""
         lane = f"lane {self.lane_index} ({self.lane_label})"
         text = self.breakpoint.text
         if self.value is None:
-            return f"Paused at step {self.step}: {lane} diverged (breakpoint '{text}')"
+            return f"{verb} at step {self.step}: {lane} diverged (breakpoint '{text}')"
         value = _format_number(self.value)
         return (
-            f"Paused at step {self.step}: breakpoint '{text}' holds for {lane}: "
+            f"{verb} at step {self.step}: breakpoint '{text}' holds for {lane}: "
             f"{self.breakpoint.metric} = {value}"
         )
 

@@ -131,7 +131,7 @@ def test_switching_a_lanes_optimizer_on_resume_sets_its_default_rate_and_says_so
         capsys, "--resume", saved["s30"], "--set", "lanes[0].optimizer=signgd", "--steps", "31", *QUIET
     )
     assert code == 0, err
-    assert err == "muonscope: lane 0: SGD → SignGD, lr 128 → 0.01, buffer sum → ema (SignGD's defaults)\n"
+    assert err == "muonscope run: lane 0: SGD → SignGD, lr 128 → 0.01, buffer sum → ema (SignGD's defaults)\n"
     lane = json.loads(out)["config"]["lanes"][0]
     assert (lane["optimizer"], lane["lr"]) == ("signgd", 0.01)
 
@@ -142,7 +142,7 @@ def test_a_rate_given_with_a_switch_on_resume_holds_whatever_the_order(capsys, s
     assert code == 0, err
     lane = json.loads(out)["config"]["lanes"][0]
     assert (lane["optimizer"], lane["lr"]) == ("signgd", 0.05)
-    assert err == "muonscope: lane 0: SGD → SignGD, buffer sum → ema (SignGD's default)\n"  # not lr 0.01
+    assert err == "muonscope run: lane 0: SGD → SignGD, buffer sum → ema (SignGD's default)\n"  # not lr 0.01
 
 
 def test_a_field_of_the_optimizer_a_lane_switches_to_on_resume_is_read(capsys, saved):
@@ -185,7 +185,7 @@ def test_resuming_keeps_the_sessions_breakpoints_and_says_run_does_not_stop_ther
     assert code == 0
     assert json.loads(out)["step"] == 24  # a breakpoint that holds at every step did not stop it
     assert err.splitlines()[-1] == (
-        "muonscope: the session's breakpoints ('batch_loss < 1e9', 'SGD lr=0.25: diverged') are kept; "
+        "muonscope run: the session's breakpoints ('batch_loss < 1e9', 'SGD lr=0.25: diverged') are kept; "
         "run stops at --until"
     )
     # kept, the lane label following the lane's new rate
@@ -248,7 +248,8 @@ def test_until_stops_at_the_first_step_a_per_step_metric_holds(capsys, trace, tm
     report = json.loads(out)
     assert report["stopped_by"] == text
     assert report["step"] == expected
-    assert err.count("\n") == 1 and f"Paused at step {expected}" in err and text in err
+    assert err.count("\n") == 1 and text in err
+    assert err.startswith(f"muonscope run: Stopped at step {expected}")
     assert open_session(tmp_path / "s").branch.head_step == expected
 
 
@@ -275,7 +276,7 @@ def test_until_any_of_several_stops_at_the_earliest(capsys, trace):
 
 def test_until_that_never_holds_runs_to_the_end_with_stopped_by_null(capsys, saved):
     code, out, err = _run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", "loss < -1")
-    assert code == 0 and err == "muonscope: --until 'loss < -1' never held; the run went on to step 60\n"
+    assert code == 0 and err == "muonscope run: --until 'loss < -1' never held; the run went on to step 60\n"
     report = json.loads(out)
     assert report["stopped_by"] is None
     assert report["step"] == 60
