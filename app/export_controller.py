@@ -114,7 +114,7 @@ class ExportController(QtCore.QObject):
         live = (views.spectrum, views.series, views.class_error, views.capacity)
         if not any(target is panel for panel in live):
             return contextlib.nullcontext()
-        return target.lane_legend([(entry.position, entry.text()) for entry in views.lane_key.entries])
+        return target.lane_legend(views.lane_key.legend_entries())
 
     def _export(self, target: QtWidgets.QWidget, name: str, kind: str) -> Path | None:
         table = target.data_table() if kind == "csv" else None

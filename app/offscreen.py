@@ -193,8 +193,8 @@ class OffscreenWindow:
             return contextlib.nullcontext()
         return self._subject.lane_legend(self._lanes())
 
-    def _lanes(self) -> list[tuple[int, str]]:
-        return [(entry.position, entry.text()) for entry in self.app.views.lane_key.entries]
+    def _lanes(self) -> list[tuple[int | None, str]]:
+        return self.app.views.lane_key.legend_entries()
 
     @property
     def subject(self):

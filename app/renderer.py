@@ -384,6 +384,8 @@ class Renderer:
             names = self._comparison_names.get(lane_id)
             self.series.set_faded(position, steps, values, names)
             self.capacity.set_faded(position, steps, recovered, names)
+        for panel in (self.series, self.capacity):  # a table's columns name it as the key does
+            panel.compared_branch = f"compared branch {self._comparison_name}".strip()
         if self.lane_key is not None:
             self.lane_key.set_note(f"dotted, faint: {self._comparison_name}" if other is not None else "")
 

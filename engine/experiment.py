@@ -366,6 +366,8 @@ class Experiment:
         while self._pending:
             change = self._pending.popleft()
             applied = apply_change(self._config, change)
+            if applied.config == self._config:  # lr 0.01 → 0.01: nothing to carry out, no marker to draw
+                continue
             self._config = applied.config
             self._enact(change)
             self._changes.append((self._step, change))

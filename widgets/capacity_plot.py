@@ -87,6 +87,7 @@ class CapacityPlot(PlotPanel):
         self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
         self._names: list[LaneNames] = []  # each lane's labels over the steps
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
+        self.compared_branch = "compared branch"  # how a table names the faint curves' branch
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
         self._estimate_note = ""  # how the recovered counts were estimated ("": they are exact)
@@ -321,7 +322,7 @@ class CapacityPlot(PlotPanel):
             faded = drawn_data(self._faded[lane])
             if faded[0].size:
                 other = self._faded_names.get(lane, names).text()
-                series.append((f"recovered items: {other}, compared branch", *faded))
+                series.append((f"recovered items: {other}, {self.compared_branch}", *faded))
         return as_counts(merged_on_x("step", series), lambda name: name.startswith("recovered items"))
 
     # ---- sweep and ray modes -----------------------------------------------------------------

@@ -72,6 +72,12 @@ class LaneKey(SteadyLabel):
     def entries(self) -> tuple[LaneKeyEntry, ...]:
         return self._entries
 
+    def legend_entries(self) -> list[tuple[int | None, str]]:
+        """What a panel drawn alone names under its plot: (colour position, text) per lane, then
+        the note (position None), which says what its faint curves are: a picture of a fork lost it."""
+        entries: list[tuple[int | None, str]] = [(entry.position, entry.text()) for entry in self._entries]
+        return [*entries, (None, self._note)] if self._note else entries
+
     def plain_text(self) -> str:
         """What the key says, without its markup: one lane per line."""
         return "\n".join(entry.text() for entry in self._entries)

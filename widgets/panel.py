@@ -30,6 +30,8 @@ TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
 #: A greyed mode box's share of its header's spare room against the strip's leading space's 1: the
 #: box grows to its whole option first, the rest of the room stays to the left of the boxes.
 _GREYED_STRETCH = 1000
+#: The line beside a legend's note on the faint curves (another branch's): grey and dotted, as they are.
+_NOTE_PEN = pg.mkPen("#888888", width=2, style=QtCore.Qt.PenStyle.DotLine)
 #: Pixels at least between a placeholder's text and the plot's edges.
 _PLACEHOLDER_PADDING_PX = 12
 #: (kind, menu text) of what a panel can be written as.
@@ -356,8 +358,9 @@ class PlotPanel(QtWidgets.QWidget):
         raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
 
     @contextmanager
-    def lane_legend(self, lanes: Iterable[tuple[int, str]]) -> Iterator[None]:
-        """A legend of (colour position, text) lanes under the plot while a picture of it is taken.
+    def lane_legend(self, lanes: Iterable[tuple[int | None, str]]) -> Iterator[None]:
+        """A legend of (colour position, text) lanes under the plot while a picture of it is taken
+        (position None: a note on the faint curves, beside a grey dotted line).
 
         On screen the lanes are named once, in the window's key above the panels; a panel exported
         alone would otherwise leave its reader guessing which curve is which.
@@ -371,11 +374,11 @@ class PlotPanel(QtWidgets.QWidget):
             self.set_lane_legend(before)
 
     @property
-    def named_lanes(self) -> tuple[tuple[int, str], ...]:
+    def named_lanes(self) -> tuple[tuple[int | None, str], ...]:
         """The (colour position, text) lanes the legend under the plot names (none on screen)."""
         return self._legend_lanes
 
-    def set_lane_legend(self, lanes: Iterable[tuple[int, str]]) -> None:
+    def set_lane_legend(self, lanes: Iterable[tuple[int | None, str]]) -> None:
         """Keep a legend of (colour position, text) lanes under the plot; empty removes it.
 
         Rebuilt only when the lanes change, so a panel recorded alone frame after frame keeps one.
@@ -391,7 +394,8 @@ class PlotPanel(QtWidgets.QWidget):
         if lanes:
             legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
             for position, text in lanes:
-                legend.addItem(pg.PlotDataItem(pen=lane_pen(position)), text)
+                pen = _NOTE_PEN if position is None else lane_pen(position)
+                legend.addItem(pg.PlotDataItem(pen=pen), text)
             if legend.layout.preferredWidth() > self.plot.getViewBox().width():
                 legend.setColumnCount(1)  # two columns wider than the plot would widen it past the panel
             self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 1)

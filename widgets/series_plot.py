@@ -47,6 +47,7 @@ class SeriesPlot(PlotPanel):
         self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
         self._names: list[LaneNames] = []  # each lane's labels over the steps
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
+        self.compared_branch = "compared branch"  # how a table names the faint curves' branch
         self._points: list[int] = []  # points drawn per lane: a curve needs two
         self._y = StableRange()
         self._x_max = 0.0
@@ -134,7 +135,7 @@ class SeriesPlot(PlotPanel):
             faded = self.faded_data(lane)
             if faded[0].size:
                 other = self._faded_names.get(lane, names)
-                series.append((f"{metric}: {other.text()}, compared branch", *faded))
+                series.append((f"{metric}: {other.text()}, {self.compared_branch}", *faded))
         return merged_on_x("step", series)
 
     @property

@@ -138,7 +138,24 @@ def test_the_compared_branchs_columns_are_named_by_that_branchs_settings(qtbot):
     qtbot.waitUntil(lambda: capacity.faded_data(0)[0].size > 0, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
     columns, _rows = capacity.data_table()
-    assert f"recovered items: {old}, compared branch" in columns
+    branch = app.views.lane_key.note.removeprefix("dotted, faint: ")  # the branch as the key names it
+    assert branch and f"recovered items: {old}, compared branch {branch}" in columns
+    columns, _rows = app.views.series.data_table()
+    assert any(name.endswith(f", compared branch {branch}") for name in columns)
+
+
+def test_a_panel_drawn_alone_keeps_the_key_to_its_faint_curves(qtbot):
+    """A picture of ④ after a fork drew the other branch faint with nothing saying what it was."""
+    app = open_app(qtbot)
+    _fork_at(qtbot, app, 6, 12)
+    capacity = app.views.capacity
+    qtbot.waitUntil(lambda: capacity.faded_data(0)[0].size > 0, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    note = app.views.lane_key.note
+    assert note.startswith("dotted, faint: ")
+    with capacity.lane_legend(app.views.lane_key.legend_entries()):
+        assert capacity.named_lanes[-1] == (None, note)
+        assert len(capacity.named_lanes) == len(app.clock.config.lanes) + 1
 
 
 def test_the_caption_names_one_lane_more_rather_than_counting_it_and_counts_two(qtbot):

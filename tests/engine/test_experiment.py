@@ -156,6 +156,16 @@ class TestChanges:
         with pytest.raises(ConfigError, match="last lane"):
             Experiment(_config(MUON)).apply(RemoveLane(0))
 
+    def test_a_change_to_the_value_in_force_is_no_event(self):
+        """Setting lr 0.01 on a lane that already ran at 0.01 drew a marker "lr 0.01 → 0.01"."""
+        exp = Experiment(_config(MUON, SGD))
+        exp.step()
+        exp.apply(SetField("lanes[0].lr", MUON.lr))
+        exp.apply(SetField("lanes[1].lr", 10.0))
+        exp.step()
+        assert [event.field for event in exp.snapshot().events] == ["lanes[1].lr"]
+        assert [change.path for _step, change in exp.changes] == ["lanes[1].lr"]
+
     @pytest.mark.parametrize("change", [AddLane(ADAM), AddLane(ADAM, copy_from=0), RemoveLane(0)])
     def test_a_lane_added_or_removed_at_an_evaluation_leaves_no_gap_in_alignment(self, change):
         """Adding a lane after an evaluation dropped the next alignment and sin Θ of every lane."""

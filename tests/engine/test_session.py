@@ -143,8 +143,8 @@ def test_each_branch_names_the_changes_made_on_it_not_those_it_inherited():
 
     on_main = change_at(3, "task.label_noise", 0.1)
     session.run(10, stop_on_breakpoints=False)
-    main_later = change_at(10, "lanes[0].lr", 0.5)  # at the head: main goes on
-    first_fork = change_at(5, "lanes[1].lr", 0.01)
+    main_later = change_at(10, "lanes[0].lr", 0.4)  # at the head: main goes on
+    first_fork = change_at(5, "lanes[1].lr", 0.02)
     on_fork = change_at(8, "lanes[2].momentum", 0.5)
     session.run(12, stop_on_breakpoints=False)
     second_fork = change_at(6, "lanes[0].lr", 2.0)
@@ -154,7 +154,7 @@ def test_each_branch_names_the_changes_made_on_it_not_those_it_inherited():
     assert session.own_changes(fork) == ((5, first_fork), (8, on_fork))
     assert session.own_changes(fork_of_fork) == ((6, second_fork),)
     assert [change_text(c) for _, c in session.own_changes(fork)] == [
-        "lanes[1].lr = 0.01",
+        "lanes[1].lr = 0.02",
         "lanes[2].momentum = 0.5",
     ]
 
