@@ -11,6 +11,7 @@ from muonscope.app.live_caption import sample_note
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import Snapshot, group_means
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
@@ -130,7 +131,23 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
             "gradient: no lane here keeps one (μ = 0 or order none keep no buffer, and a post-order "
             "buffer averages the mapped gradients msgn(G), so σ(M)/σ(G) would divide unlike quantities)."
         )
-    return f"{what} No lane has two values of it yet: it is computed only at some steps, or for some lanes."
+    return f"{what} A curve needs two values, and no lane has two yet: it is {_cadence(metric, snapshot)}."
+
+
+def _cadence(metric: str, snapshot: Snapshot) -> str:
+    """When panel ②'s ``metric`` (the menu's text) is computed, in the run's own settings."""
+    key = next((key for key, text in SERIES_METRICS if text == metric), None)
+    group = SCALAR_METRICS[key][0] if key in SCALAR_METRICS else None
+    run = snapshot.config.run
+    if group == "step":
+        return "computed at every step"
+    if group == "eval":
+        return f"computed at each population evaluation, every {run.eval_every} steps (run.eval_every)"
+    if group == "spectra":
+        return f"computed with the spectra, every {run.spectra_every} steps (run.spectra_every)"
+    if group == "signal":
+        return "measured with the spectra, or after a population evaluation that gave the population gradient"
+    return "computed only at some steps, or for some lanes"
 
 
 def capacity_empty_text(snapshot: Snapshot) -> str:

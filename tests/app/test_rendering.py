@@ -121,6 +121,28 @@ def test_the_filtering_ratio_panel_says_why_post_order_lanes_have_none():
     assert "post-order" not in series_empty_text(FILTERING_METRIC, snapshot)
 
 
+@pytest.mark.parametrize(
+    ("metric", "says"),
+    [
+        ("gap", "computed with the spectra, every 3 steps (run.spectra_every)"),
+        ("loss", "computed at each population evaluation, every 5 steps (run.eval_every)"),
+        ("batch_loss", "computed at every step"),
+    ],
+)
+def test_panel_two_says_when_a_metric_with_one_value_so_far_is_computed(metric, says):
+    """At step 1 ② said the gap "is computed only at some steps, or for some lanes"."""
+    from muonscope.app.renderer import SERIES_METRICS, series_empty_text
+    from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+    task = TaskConfig(d=16, n_items=64, batch_size=32)
+    lane = LaneConfig(optimizer="muon", lr=0.1, momentum=0.9)
+    run = RunConfig(eval_every=5, spectra_every=3)
+    experiment = Experiment(ExperimentConfig(task=task, lanes=(lane,), run=run))
+    experiment.step(1)
+    text = series_empty_text(dict(SERIES_METRICS)[metric], experiment.snapshot())
+    assert text.endswith(f"A curve needs two values, and no lane has two yet: it is {says}.")
+
+
 def test_the_staircase_heat_map_names_its_eleven_groups_at_k_1024():
     """Wang et al.'s staircase: g = 0 holds one class, g ≥ 1 holds 2^(g−1); at K = 1024, g = 0…10."""
     from muonscope.app.renderer import bucket_labels
