@@ -25,6 +25,10 @@ _SPECTRA = {
 }
 
 
+#: The plot layout's row under the bottom axis that holds the legend.
+_LEGEND_ROW = 4
+
+
 class SingularValuesPlot(PlotPanel):
     """σ_k of two matrices on a log axis, descending; a line below says how far apart they are.
 
@@ -39,7 +43,9 @@ class SingularValuesPlot(PlotPanel):
         self.plot.setLabel("left", "σ_k")
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        # under the plot, in a row of its own: inside, it sat on the polar factor's line at σ = 1
+        self.legend = pg.LegendItem(labelTextSize="8pt", colCount=2)
+        self.plot.layout.addItem(self.legend, _LEGEND_ROW, 1)
         self.hover = HoverReadout(self.plot)
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._names = {key: spec[0] for key, spec in _SPECTRA.items()}  # as the legend says them

@@ -140,6 +140,20 @@ def test_singular_values_are_drawn_descending_without_round_off(qtbot):
     assert "σ = 0.35" in plot.hover.show_at(1, np.log10(0.35))
 
 
+def test_the_singular_values_legend_sits_under_the_plot_not_on_the_data(qtbot):
+    """Inside the plot's top right it lay on the exact polar factor's line at σ = 1."""
+    plot = SingularValuesPlot()
+    qtbot.addWidget(plot)
+    plot.resize(520, 260)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_spectra(np.linspace(1.0, 0.01, 40), np.ones(40), "exact")
+    QtWidgets.QApplication.processEvents()
+    legend = plot.legend.sceneBoundingRect()
+    view = plot.plot.getViewBox().sceneBoundingRect()
+    assert plot.legend.isVisible() and legend.top() >= view.bottom()
+
+
 def test_singular_values_clear(qtbot):
     plot = SingularValuesPlot()
     qtbot.addWidget(plot)
