@@ -1,0 +1,42 @@
+"""What a saved session folder holds and how a bad one is refused: the format's constants and error.
+
+A saved session is a folder of four files, none of which can run code when read:
+
+* ``session.json`` — format name and version, the initial configuration, the branches with their
+  changes, the breakpoints, and for every checkpoint its step, configuration, events and the scalars
+  of its lanes' latest metrics;
+* ``tensors.safetensors`` — every tensor and array: W, optimizer state, the task's random state and
+  the arrays of the lanes' latest metrics, keyed ``c<checkpoint>.<name>``;
+* ``metrics.parquet`` — the per-step metrics of every branch (one row per branch, step and lane);
+* ``spectra.parquet`` — the singular values of G, M, the update and W of every branch at the steps
+  they were computed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.metrics import Isotropy
+from muonscope.engine.snapshot import Spectra
+
+__all__ = ["FILES", "FORMAT", "FORMAT_VERSION", "NESTED", "SPECTRA_COLUMNS", "SessionError"]
+
+FORMAT = "muonscope-session"
+FORMAT_VERSION = 1
+FILES = ("session.json", "tensors.safetensors", "metrics.parquet", "spectra.parquet")
+#: The spectra saved per branch, step and lane, one list column each.
+SPECTRA_COLUMNS = ("gradient", "momentum", "update", "weights")
+#: Nested snapshot types a saved lane may hold, by field name.
+NESTED = {"spectra": Spectra, "weight_isotropy": Isotropy, "update_isotropy": Isotropy}
+
+
+class SessionError(ConfigError):
+    """A session file that cannot be read or written: one line naming the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.field, self.value, self.allowed = str(path), str(path), problem
+        ValueError.__init__(self, f"{path}: {problem}")
+
+    def __reduce__(self):
+        return type(self), (self.field, self.allowed)

@@ -1,0 +1,390 @@
+"""Opening a saved session: every file is checked before anything is built.
+
+A bad file raises :class:`~muonscope.engine.session_format.SessionError` naming the file and what
+is wrong, and the caller's open session is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from muonscope.engine.breakpoints import breakpoint_from_dict
+from muonscope.engine.changes import AddLane, RemoveLane, apply_change
+from muonscope.engine.checkpoints import Checkpoint, CheckpointStore
+from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.history import COLUMNS, MetricHistory, SpectraHistory, SpectraRow
+from muonscope.engine.presets import read_text_file
+from muonscope.engine.session import Branch, Session
+from muonscope.engine.session_format import (
+    FILES,
+    FORMAT,
+    FORMAT_VERSION,
+    SPECTRA_COLUMNS,
+    SessionError,
+)
+from muonscope.engine.session_records import (
+    change_from_record,
+    checkpoint_from_record,
+    record_int,
+    record_list,
+    saved_dtype,
+)
+from muonscope.engine.snapshot import Spectra, frozen_array
+
+#: Largest session.json read (a million-step session with many branches stays far below it).
+_MAX_JSON_BYTES = 256 * 1024 * 1024
+
+__all__ = ["check_session_folder", "open_session"]
+
+
+def open_session(
+    path: Path,
+    factory: Callable[[ExperimentConfig], Experiment] = Experiment,
+    cancelled: Callable[[], bool] | None = None,
+) -> Session:
+    """Read a saved session and stand at its current branch's newest step.
+
+    ``path`` is the session folder (or its ``session.json``). Everything is read and checked before
+    the engine is built; any problem raises :class:`SessionError` naming the file. Standing at the
+    newest step replays up to a checkpoint spacing of steps (hundreds on a long run): ``cancelled``
+    is asked during it, and :class:`StepCancelled` raised when it says so.
+    """
+    folder = _session_folder(Path(path))
+    document = _read_document(folder / "session.json")
+    tensors = _read_tensors(folder / "tensors.safetensors")
+    metrics = _read_metrics(folder / "metrics.parquet")
+    spectra = _read_spectra(folder / "spectra.parquet")
+    try:
+        return _build_session(document, tensors, metrics, spectra, factory, cancelled)
+    except SessionError:
+        raise
+    except ConfigError as exc:
+        raise SessionError(folder / "session.json", f"holds settings that are not valid: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
+        raise SessionError(
+            folder, f"is not a consistent muonscope session ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def check_session_folder(path: Path) -> None:
+    """The quick part of opening ``path``: a folder with the four files and a session.json that reads
+    as one (SessionError naming the file otherwise), so a bad path is refused before a window opens."""
+    _read_document(_session_folder(Path(path)) / "session.json")
+
+
+def _session_folder(path: Path) -> Path:
+    if path.name == "session.json" and path.is_file():
+        path = path.parent
+    if not path.exists():
+        raise SessionError(path, "does not exist; a saved session is a folder holding session.json")
+    if not path.is_dir():
+        raise SessionError(path, "is not a session folder (a session is a folder holding session.json)")
+    for name in FILES:
+        if not (path / name).exists():
+            raise SessionError(path / name, "is missing; a session folder holds " + ", ".join(FILES))
+        if not (path / name).is_file():
+            raise SessionError(path / name, "is not a regular file (a folder, a pipe or a device)")
+    return path
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    try:
+        text = read_text_file(path, "session", _MAX_JSON_BYTES, kind="JSON")
+    except ConfigError as exc:
+        raise SessionError(path, exc.allowed) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # json's messages end in "at" where they would give a character offset: line and column read better
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise SessionError(path, f"is not valid JSON ({exc.msg.removesuffix(' at')}: {where})") from None
+    except RecursionError:
+        raise SessionError(path, "is not JSON muonscope can read (arrays nest too deeply)") from None
+    except ValueError:  # int() refuses a number of more than 4300 digits
+        raise SessionError(path, "is not JSON muonscope can read (a number has over 4300 digits)") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise SessionError(path, f'is not a muonscope session (no "format": "{FORMAT}")')
+    version = document.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SessionError(path, f"has no valid format version (found {version!r})")
+    if version > FORMAT_VERSION:
+        raise SessionError(
+            path,
+            f"was written by a newer muonscope (session format {version}; this one reads up to "
+            f"{FORMAT_VERSION}): update muonscope to open it",
+        )
+    return document
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        problem = " ".join(str(exc).split())[:160]
+        raise SessionError(path, f"is not a readable safetensors file ({problem})") from None
+
+
+def _read_table(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        problem = " ".join(str(exc).split()).replace(f"'{path}'", "").replace(f"{path}", "")
+        problem = re.sub(
+            r"^Could not open Parquet input source\s*:?\s*", "", problem
+        )  # the path is named once
+        problem = problem if len(problem) <= 160 else problem[:160].rsplit(" ", 1)[0] + " …"
+        raise SessionError(path, f"is not a readable Parquet table ({problem})") from None
+    missing = [name for name in columns if name not in table.column_names]
+    if missing:
+        raise SessionError(path, "lacks the columns " + ", ".join(missing))
+    return {name: table.column(name) for name in columns}
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    table = _read_table(path, ("branch", *COLUMNS, "label"))
+    try:
+        out = {
+            name: np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64)
+            for name in ("branch", *COLUMNS)
+        }
+    except (TypeError, ValueError) as exc:
+        raise SessionError(path, f"has a column that is not numeric ({exc})") from None
+    out["label"] = [str(v) for v in table["label"].to_pylist()]
+    return out
+
+
+def _read_spectra(path: Path) -> dict[str, Any]:
+    table = _read_table(path, ("branch", "step", "lane", "lane_id", *SPECTRA_COLUMNS))
+    try:
+        return {name: column.to_pylist() for name, column in table.items()}
+    except (TypeError, ValueError) as exc:
+        raise SessionError(path, f"has a malformed column ({exc})") from None
+
+
+def _build_session(
+    document: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
+    metrics: dict[str, Any],
+    spectra: dict[str, Any],
+    factory: Callable[[ExperimentConfig], Experiment],
+    cancelled: Callable[[], bool] | None,
+) -> Session:
+    initial = ExperimentConfig.from_dict(document["initial_config"])
+    dtype = saved_dtype(document)
+    records = record_list(document["checkpoints"])
+    checkpoints = [checkpoint_from_record(n, record, tensors, dtype) for n, record in enumerate(records)]
+    for n, checkpoint in enumerate(checkpoints):
+        if checkpoint.config.task.weight_shape != initial.task.weight_shape:  # no change reshapes W
+            raise ValueError(
+                f"initial_config's task has weights {initial.task.weight_shape}, "
+                f"checkpoint {n}'s {checkpoint.config.task.weight_shape}"
+            )
+    session = Session(initial, factory, record_start=False)
+    for record in record_list(document["branches"]):
+        session.branches.append(_branch(record, checkpoints, metrics, spectra, initial))
+    _check_branch_tree(session.branches)
+    current = document["current_branch"]
+    if not isinstance(current, int) or not 0 <= current < len(session.branches):
+        raise ValueError(f"current_branch {current!r} is not one of the branches")
+    session.stand_on(current, cancelled)  # first: the breakpoints name the lanes as labelled there
+    session.set_breakpoints(breakpoint_from_dict(item) for item in record_list(document["breakpoints"]))
+    return session
+
+
+def _check_branch_tree(branches: list[Branch]) -> None:
+    """Branch i has id i; main has no parent and every other branch forked from an earlier one,
+    within both lines' steps; names are distinct (``--branch NAME`` picks one)."""
+    if not branches:
+        raise ValueError("a session has at least one branch")
+    names = set()
+    for index, branch in enumerate(branches):
+        where = f"branch {index} ({branch.name!r})"
+        if branch.id != index:
+            raise ValueError(f"{where} has id {branch.id}; branches are numbered 0, 1, … in order")
+        if branch.name in names:
+            raise ValueError(f"{where}: another branch has that name; names are distinct")
+        names.add(branch.name)
+        if (branch.parent is None) != (index == 0):
+            raise ValueError(f"{where}: only branch 0, main, has no parent, found parent {branch.parent}")
+        if branch.parent is not None and branch.parent >= index:
+            raise ValueError(f"{where}: its parent {branch.parent} must be an earlier branch")
+        if branch.parent is not None and branch.fork_step > branches[branch.parent].head_step:
+            raise ValueError(f"{where}: forked at step {branch.fork_step}, past its parent's newest step")
+        if branch.fork_step > branch.head_step:
+            raise ValueError(f"{where}: forked at step {branch.fork_step}, past its own newest step")
+
+
+def _branch(
+    record: dict[str, Any],
+    checkpoints: list[Checkpoint],
+    metrics: dict[str, Any],
+    spectra: dict[str, Any],
+    initial: ExperimentConfig,
+) -> Branch:
+    branch_id = record_int(record["id"], "branch id")
+    store = CheckpointStore(
+        int(initial.run.checkpoint_mb * 1024 * 1024), record_int(record["checkpoint_spacing"], "spacing") or 1
+    )
+    what = f"branch {branch_id}'s checkpoint"
+    owned = [_stored(checkpoints, i, what) for i in record_list(record["checkpoints"])]
+    if not owned:
+        raise ValueError(f"branch {branch_id} has no checkpoint")
+    for checkpoint in owned:
+        store.add(checkpoint)
+    head = record["head"]
+    branch = Branch(
+        id=branch_id,
+        name=str(record["name"]),
+        parent=None if record["parent"] is None else record_int(record["parent"], "parent"),
+        fork_step=record_int(record["fork_step"], "fork_step"),
+        checkpoints=store,
+        metrics=_branch_metrics(metrics, branch_id, record_int(record["metrics_stride"], "stride") or 1),
+        spectra=_branch_spectra(spectra, branch_id, record_int(record["spectra_stride"], "stride") or 1),
+        head_step=record_int(record["head_step"], "head_step"),
+        changes=tuple(change_from_record(item) for item in record_list(record["changes"])),
+        head=None if head is None else _stored(checkpoints, head, f"branch {branch_id}'s head"),
+    )
+    _check_head(branch)
+    final = _check_changes(branch, initial)
+    _check_records(branch)
+    _check_lane_rows(branch, len(initial.lanes), len(final.lanes))
+    return branch
+
+
+def _stored(checkpoints: list[Checkpoint], index: Any, what: str) -> Checkpoint:
+    """The checkpoint ``index`` of the document's list, which ``what`` refers to."""
+    if record_int(index, what) >= len(checkpoints):
+        raise ValueError(f"{what} {index} is not one of the {len(checkpoints)} checkpoints stored")
+    return checkpoints[index]
+
+
+def _check_records(branch: Branch) -> None:
+    """The branch's metrics hold each recorded step once, every ``stride``-th step from 0 to its
+    newest, and its spectra each lane's once per step: a table with rows dropped or repeated was
+    read without a word and drew curves that doubled back or jumped."""
+    where, table = f"branch {branch.id}", branch.metrics.table()
+    steps, lanes = table["step"], table["lane"]
+    if np.any(np.diff(steps) < 0):
+        raise ValueError(f"{where}: its metrics rows are not in step order")
+    if len({(s, lane) for s, lane in zip(steps.tolist(), lanes.tolist(), strict=True)}) != steps.size:
+        raise ValueError(f"{where}: its metrics hold a step of a lane twice")
+    recorded = np.unique(steps)
+    grid = np.arange(0, branch.metrics.last_step + 1, branch.metrics.stride)
+    if recorded.size != grid.size or np.any(recorded != grid):
+        missing = np.setdiff1d(grid, recorded)
+        what = f"lack step {int(missing[0])}" if missing.size else "hold steps off their grid"
+        every = f"each multiple of {branch.metrics.stride}" if branch.metrics.stride > 1 else "every step"
+        raise ValueError(f"{where}: its metrics {what} (they hold {every} from 0 to {int(grid[-1])})")
+    rows = [(row.step, row.lane) for row in branch.spectra.rows()]
+    if len(set(rows)) != len(rows):
+        raise ValueError(f"{where}: its spectra hold a step of a lane twice")
+    late = [step for step, _lane in rows if step > branch.head_step or step % branch.spectra.stride]
+    if late:
+        raise ValueError(
+            f"{where}: its spectra hold step {late[0]}, off its record (0 to {branch.head_step})"
+        )
+
+
+def _check_changes(branch: Branch, initial: ExperimentConfig) -> ExperimentConfig:
+    """Every change the branch replays is one the engine accepts, in step order up to its head: an
+    edited ``lanes[0].lr = "zzz"`` was found only when a replay reached it, and stopped the engine.
+    Returns the settings at the head."""
+    config, last = initial, 0
+    for step, change in branch.changes:
+        if not last <= step <= branch.head_step:
+            raise ValueError(f"branch {branch.id}: a change at step {step} is out of order")
+        config = apply_change(config, change).config  # a ConfigError names the field and value
+        last = step
+    return config
+
+
+def _check_head(branch: Branch) -> None:
+    """The branch's newest step agrees with its records: opening replays up to it from the stored
+    state before it (a checkpoint spacing at most), and an edited ``head_step`` of 10¹² replayed for
+    ever."""
+    where, head_step, last = f"branch {branch.id}", branch.head_step, branch.metrics.last_step
+    if not last <= head_step < last + branch.metrics.stride:
+        raise ValueError(f"{where}: head_step {head_step} is not where its metrics end ({last})")
+    newest = branch.checkpoints.steps[-1]  # the store keeps them in order
+    if newest > head_step:
+        raise ValueError(f"{where}: a checkpoint at step {newest} lies past its head, step {head_step}")
+    if branch.head is not None and branch.head.step != head_step:
+        raise ValueError(f"{where}: its head is step {branch.head.step}, not head_step {head_step}")
+    start = branch.head or branch.checkpoints.at_or_before(head_step)
+    spacing = branch.checkpoints.spacing
+    if start is None or head_step - start.step > spacing:
+        raise ValueError(f"{where}: no checkpoint within {spacing} steps of its head")
+
+
+def _check_lane_rows(branch: Branch, lanes_at_start: int, lanes_at_head: int) -> None:
+    """Each recorded step has a metrics row for each of its lanes, 0 to n − 1, and n changes only
+    where a lane was added or removed (a lane's rows dropped were otherwise read as a shorter run)."""
+    table = branch.metrics.table()
+    steps, lanes = table["step"], table["lane"]
+    if steps.size == 0:
+        return
+    recorded, starts, counts = np.unique(steps, return_index=True, return_counts=True)
+    if np.any(lanes < 0) or np.any(np.maximum.reduceat(lanes, starts) != counts - 1):
+        raise ValueError(f"branch {branch.id}: its metrics miss a lane's row at a step")
+    changed = [step for step, change in branch.changes if isinstance(change, AddLane | RemoveLane)]
+
+    def settled(first: float, last: float) -> bool:  # no lane added or removed from first to last
+        return not any(first <= step <= last for step in changed)
+
+    where = f"branch {branch.id}: its metrics have"
+    for step, count, configured in (
+        (recorded[0], counts[0], lanes_at_start),
+        (recorded[-1], counts[-1], lanes_at_head),
+    ):
+        if count != configured and settled(step, step):
+            raise ValueError(f"{where} {count} lane(s) at step {int(step)}, its settings {configured}")
+    for i in np.flatnonzero(np.diff(counts)):
+        if settled(recorded[i], recorded[i + 1]):
+            raise ValueError(
+                f"{where} {counts[i]} lane(s) at step {int(recorded[i])} and {counts[i + 1]} at step "
+                f"{int(recorded[i + 1])}, with no lane added or removed"
+            )
+
+
+def _branch_metrics(metrics: dict[str, Any], branch_id: int, stride: int) -> MetricHistory:
+    rows = metrics["branch"] == branch_id
+    table = {name: metrics[name][rows] for name in COLUMNS}
+    labels = {}
+    for lane, label in zip(table["lane"], np.asarray(metrics["label"], dtype=object)[rows], strict=True):
+        labels[int(lane)] = label
+    return MetricHistory.from_table(table, labels, stride)
+
+
+def _branch_spectra(spectra: dict[str, Any], branch_id: int, stride: int) -> SpectraHistory:
+    history = SpectraHistory()
+    history.stride = stride
+    rows = []
+    for i, owner in enumerate(spectra["branch"]):
+        if owner != branch_id:
+            continue
+        values = {name: frozen_array(spectra[name][i], dtype=np.float64) for name in SPECTRA_COLUMNS}
+        rows.append(
+            SpectraRow(
+                int(spectra["step"][i]),
+                int(spectra["lane"][i]),
+                int(spectra["lane_id"][i]),
+                Spectra(**values),
+            )
+        )
+    history.add_rows(rows)
+    return history

@@ -1,0 +1,160 @@
+"""Saved records read back: a session.json's changes, checkpoints, lanes and events, each checked.
+
+Every value is checked for its type and range as it is read, so that a hand-edited or damaged file
+is refused with the file and the record named, before anything is built from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+
+from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField
+from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
+from muonscope.engine.config import ExperimentConfig, lane_from_dict
+from muonscope.engine.session_format import NESTED
+from muonscope.engine.snapshot import Event, LaneSnapshot, frozen_array
+
+__all__ = ["change_from_record", "checkpoint_from_record", "record_int", "record_list", "saved_dtype"]
+
+
+def record_list(value: Any) -> list:
+    """``value``, which a record holds as a list (a hand-edited file may hold anything)."""
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, found {type(value).__name__}")
+    return value
+
+
+def record_int(value: Any, what: str) -> int:
+    """``value``, which a record holds as a count or a step (``what``: its name in the refusal)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{what} must be a non-negative integer, found {value!r}")
+    return value
+
+
+def change_from_record(record: dict[str, Any]) -> tuple[int, Change]:
+    step = record_int(record["step"], "change step")
+    if "set" in record:
+        value = record["value"]
+        return step, SetField(str(record["set"]), tuple(value) if isinstance(value, list) else value)
+    if "add_lane" in record:
+        copy_from = record.get("copy_from")
+        return step, AddLane(
+            lane_from_dict(record["add_lane"]),
+            None if copy_from is None else record_int(copy_from, "copy_from"),
+        )
+    if "remove_lane" in record:
+        return step, RemoveLane(record_int(record["remove_lane"], "lane index"))
+    raise ValueError(f"change {record!r} is neither set, add_lane nor remove_lane")
+
+
+def checkpoint_from_record(
+    n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor], dtype: torch.dtype
+) -> Checkpoint:
+    prefix = f"c{n}"
+    config = ExperimentConfig.from_dict(record["config"])
+    weights = tensors[f"{prefix}.weights"]
+    lanes_count = len(config.lanes)
+    if tuple(weights.shape) != (lanes_count, *config.task.weight_shape):
+        raise ValueError(f"checkpoint {n}: weights of shape {tuple(weights.shape)} do not fit its config")
+    if not torch.isfinite(weights).all():  # a diverged lane keeps its last finite weights
+        raise ValueError(f"checkpoint {n}: weights hold values that are not finite")
+    _check_dtype(weights, dtype, f"checkpoint {n}: weights")
+    states = []
+    for j, state in enumerate(record_list(record["lane_states"])):
+        parts = {part: tensors.get(f"{prefix}.lane{j}.{part}") for part in ("buffer", "second_moment")}
+        for part, tensor in parts.items():
+            if tensor is not None and tuple(tensor.shape) != config.task.weight_shape:
+                shape = tuple(tensor.shape)
+                raise ValueError(f"checkpoint {n}: lane {j}'s {part} of shape {shape} does not fit")
+            if tensor is not None:
+                _check_dtype(tensor, dtype, f"checkpoint {n}: lane {j}'s {part}")
+        second = parts["second_moment"]
+        if second is not None and bool((second < 0).any()):  # a mean of squares: never negative
+            raise ValueError(f"checkpoint {n}: lane {j}'s second moment holds negative values")
+        states.append(
+            LaneStateCopy(
+                parts["buffer"], parts["second_moment"], record_int(state["steps_taken"], "steps_taken")
+            )
+        )
+    if len(states) != lanes_count:
+        raise ValueError(f"checkpoint {n}: {len(states)} optimizer states for {lanes_count} lanes")
+    if len(record_list(record["lanes"])) != lanes_count:
+        raise ValueError(f"checkpoint {n}: {len(record['lanes'])} lane snapshots for {lanes_count} lanes")
+    for j, (lane, state) in enumerate(zip(config.lanes, states, strict=True)):
+        if lane.optimizer == "adam" and (state.buffer is None) != (state.second_moment is None):
+            raise ValueError(f"checkpoint {n}: lane {j} (Adam) has a first moment without a second")
+    return Checkpoint(
+        step=record_int(record["step"], "step"),
+        config=config,
+        weights=weights,
+        lane_states=tuple(states),
+        task_state={name: tensors[f"{prefix}.task.{name}"] for name in record_list(record["task_state"])},
+        lanes=tuple(
+            _lane(item, f"{prefix}.snap{j}", tensors, LaneSnapshot)
+            for j, item in enumerate(record_list(record["lanes"]))
+        ),
+        events=tuple(_event(item) for item in record_list(record["events"])),
+        changes=tuple(change_from_record(item) for item in record_list(record["changes"])),
+        next_lane_id=record_int(record["next_lane_id"], "next_lane_id"),
+    )
+
+
+def saved_dtype(document: dict[str, Any]) -> torch.dtype:
+    """The precision the session was computed in (opened elsewhere, the engine's own is used)."""
+    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    name = document["dtype"]
+    if name not in dtypes:
+        raise ValueError(f"dtype {name!r} is not one muonscope computes in ({', '.join(dtypes)})")
+    return dtypes[name]
+
+
+def _check_dtype(tensor: torch.Tensor, dtype: torch.dtype, what: str) -> None:
+    """A run's state is in the one precision it was computed in: float32 weights edited into a
+    float64 session were taken in silently, rounded, as if the run had held them."""
+    if tensor.dtype != dtype:
+        found, wanted = (str(t).removeprefix("torch.") for t in (tensor.dtype, dtype))
+        raise ValueError(f"{what} are {found}, but the session was computed in {wanted}")
+
+
+def _lane(record: dict[str, Any], prefix: str, tensors: dict[str, torch.Tensor], kind: type) -> Any:
+    """A snapshot dataclass back from its JSON scalars and its arrays; unknown fields are refused."""
+    if not isinstance(record, dict):
+        raise TypeError(f"{prefix}: expected a table")
+    known = {spec.name: spec for spec in dataclasses.fields(kind)}
+    unknown = set(record) - set(known)
+    if unknown:
+        raise ValueError(f"{prefix}: unknown fields {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name in known:
+        key = f"{prefix}.{name}"
+        if key in tensors:
+            values[name] = frozen_array(tensors[key].numpy())
+        elif name in NESTED and name in record:
+            values[name] = _lane(record[name], key, tensors, NESTED[name])
+        elif name in record:
+            values[name] = _scalar(record[name], key)
+    return kind(**values)
+
+
+def _scalar(value: Any, where: str) -> Any:
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return float(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"{where}: expected a number, a flag or text, found {type(value).__name__}")
+
+
+def _event(record: dict[str, Any]) -> Event:
+    def value(v: Any) -> Any:
+        return tuple(v) if isinstance(v, list) else v
+
+    return Event(
+        record_int(record["step"], "event step"),
+        str(record["field"]),
+        value(record["old"]),
+        value(record["new"]),
+        str(record["text"]),
+    )

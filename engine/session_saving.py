@@ -1,0 +1,256 @@
+"""Writing a session to its folder: a temporary folder that replaces the target only when complete.
+
+What the folder holds is said in :mod:`muonscope.engine.session_format`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from muonscope import __version__
+from muonscope.engine.breakpoints import breakpoint_to_dict
+from muonscope.engine.changes import AddLane, Change, SetField
+from muonscope.engine.checkpoints import Checkpoint, same_state
+from muonscope.engine.session import Branch, Session
+from muonscope.engine.session_format import (
+    FORMAT,
+    FORMAT_VERSION,
+    SPECTRA_COLUMNS,
+    SessionError,
+)
+from muonscope.engine.snapshot import Event
+from muonscope.engine.tables import write_table
+
+__all__ = ["check_save_target", "save_session"]
+
+
+def save_session(session: Session, path: Path) -> Path:
+    """Write ``session`` to the folder ``path`` (replacing a session saved there before)."""
+    path = Path(path)
+    _check_target(path)
+    if session.at_head:  # the engine's exact state, so opening continues from here
+        session.branch.head = session.experiment.checkpoint()
+        session.branch.head_snapshot = session.experiment.snapshot()
+    _store_each_head_once(session)
+    checkpoints = _unique_checkpoints(session)
+    ids = {id(c): n for n, c in enumerate(checkpoints)}
+    tensors: dict[str, torch.Tensor] = {}
+    records = [_checkpoint_record(n, c, tensors) for n, c in enumerate(checkpoints)]
+    document = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "written_by": f"muonscope {__version__}",
+        "device": str(session.experiment.device),
+        "dtype": str(session.experiment.dtype).removeprefix("torch."),
+        "torch_version": torch.__version__,
+        "initial_config": session.initial_config.to_dict(),
+        "current_branch": session.branch.id,
+        "breakpoints": [breakpoint_to_dict(b) for b in session.breakpoints],
+        "branches": [_branch_record(b, ids) for b in session.branches],
+        "checkpoints": records,
+    }
+    parent = path.parent if str(path.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
+    try:
+        (staging / "session.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        _write_tensors(staging / "tensors.safetensors", tensors)
+        _write_metrics(staging / "metrics.parquet", session)
+        _write_spectra(staging / "spectra.parquet", session.branches)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return path
+
+
+def check_save_target(path: Path, resumed: Path | None = None) -> None:
+    """Refuse a save path that is a file, a folder of something else, or another saved session
+    (only ``resumed``, the session being continued, may be replaced), before any compute.
+
+    ``run --steps 5 --save s2`` replaced a 200-step session with two branches without a word.
+    """
+    path = Path(path)
+    _check_target(path)
+    if (path / "session.json").is_file() and (resumed is None or path.resolve() != _folder(resumed)):
+        raise SessionError(
+            path,
+            "already holds another saved session; save to a new folder (a session is replaced only "
+            "by its own --resume)",
+        )
+
+
+def _folder(resumed: Path) -> Path:
+    resumed = Path(resumed).resolve()
+    return resumed.parent if resumed.name == "session.json" else resumed
+
+
+def _check_target(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise SessionError(path, "exists and is not a folder; a session is saved as a folder")
+    if path.is_dir() and any(path.iterdir()) and not (path / "session.json").is_file():
+        raise SessionError(path, "is a folder that holds no muonscope session; choose a new or empty one")
+
+
+def _store_each_head_once(session: Session) -> None:
+    """A head on the checkpoint grid (a 300-step run with one every 50) is the state stored there,
+    taken again: the stores hold the head instead, so that it is written once, metrics and all."""
+    for branch in session.branches:
+        head = branch.head
+        stored = None if head is None else branch.checkpoints.at_or_before(head.step)
+        if stored is not None and stored is not head and same_state(stored, head):
+            for holder in session.branches:  # a fork shares the checkpoints before it
+                holder.checkpoints.replace(stored, head)
+
+
+def _unique_checkpoints(session: Session) -> list[Checkpoint]:
+    found: dict[int, Checkpoint] = {}
+    for branch in session.branches:
+        for checkpoint in [*branch.checkpoints.all(), branch.head]:
+            if checkpoint is not None:
+                found.setdefault(id(checkpoint), checkpoint)
+    return list(found.values())
+
+
+def _branch_record(branch: Branch, ids: dict[int, int]) -> dict[str, Any]:
+    return {
+        "id": branch.id,
+        "name": branch.name,
+        "parent": branch.parent,
+        "fork_step": branch.fork_step,
+        "head_step": branch.head_step,
+        "head": None if branch.head is None else ids[id(branch.head)],
+        "checkpoints": [ids[id(c)] for c in branch.checkpoints.all()],
+        "checkpoint_spacing": branch.checkpoints.spacing,
+        "metrics_stride": branch.metrics.stride,
+        "spectra_stride": branch.spectra.stride,
+        "changes": [_change_record(step, change) for step, change in branch.changes],
+    }
+
+
+def _change_record(step: int, change: Change) -> dict[str, Any]:
+    if isinstance(change, SetField):
+        return {"step": step, "set": change.path, "value": _plain(change.value)}
+    if isinstance(change, AddLane):
+        return {"step": step, "add_lane": dataclasses.asdict(change.lane), "copy_from": change.copy_from}
+    return {"step": step, "remove_lane": change.index}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _checkpoint_record(n: int, checkpoint: Checkpoint, tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    prefix = f"c{n}"
+    tensors[f"{prefix}.weights"] = checkpoint.weights
+    for name, value in checkpoint.task_state.items():
+        tensors[f"{prefix}.task.{name}"] = value
+    states = []
+    for j, state in enumerate(checkpoint.lane_states):
+        for part in ("buffer", "second_moment"):
+            value = getattr(state, part)
+            if value is not None:
+                tensors[f"{prefix}.lane{j}.{part}"] = value
+        states.append({"steps_taken": state.steps_taken})
+    lanes = [_lane_record(lane, f"{prefix}.snap{j}", tensors) for j, lane in enumerate(checkpoint.lanes)]
+    return {
+        "step": checkpoint.step,
+        "config": checkpoint.config.to_dict(),
+        "lane_states": states,
+        "task_state": sorted(checkpoint.task_state),
+        "lanes": lanes,
+        "events": [_event_record(e) for e in checkpoint.events],
+        "changes": [_change_record(step, change) for step, change in checkpoint.changes],
+        "next_lane_id": checkpoint.next_lane_id,
+    }
+
+
+def _lane_record(value: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Scalars of a (nested) snapshot dataclass for JSON; its arrays go to ``tensors``."""
+    record: dict[str, Any] = {}
+    for spec in dataclasses.fields(value):
+        item = getattr(value, spec.name)
+        if isinstance(item, np.ndarray):
+            tensors[f"{prefix}.{spec.name}"] = torch.from_numpy(np.array(item))
+        elif dataclasses.is_dataclass(item):
+            record[spec.name] = _lane_record(item, f"{prefix}.{spec.name}", tensors)
+        else:
+            record[spec.name] = _json_scalar(item)
+    return record
+
+
+def _json_scalar(value: Any) -> Any:
+    """Plain JSON: numpy scalars as Python ones, non-finite floats as text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _event_record(event: Event) -> dict[str, Any]:
+    return {
+        "step": event.step,
+        "field": event.field,
+        "old": _plain(event.old),
+        "new": _plain(event.new),
+        "text": event.text,
+    }
+
+
+def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    from safetensors.torch import save_file
+
+    save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(path))
+
+
+def _write_metrics(path: Path, session: Session) -> None:
+    """Every branch's metric rows, each labelled with its lane's settings at the row's step."""
+    import pyarrow as pa
+
+    parts = []
+    for branch in session.branches:
+        table = branch.metrics.table()
+        rows = len(table["step"])
+        labels = branch.metrics.row_labels(session.lane_histories(branch))
+        parts.append(
+            pa.table(
+                {
+                    "branch": np.full(rows, branch.id, dtype=np.int64),
+                    **table,
+                    "label": pa.array(labels, pa.string()),
+                }
+            )
+        )
+    write_table(pa.concat_tables(parts), path)
+
+
+def _write_spectra(path: Path, branches: list[Branch]) -> None:
+    import pyarrow as pa
+
+    columns: dict[str, list] = {name: [] for name in ("branch", "step", "lane", "lane_id", *SPECTRA_COLUMNS)}
+    for branch in branches:
+        for row in branch.spectra.rows():
+            columns["branch"].append(branch.id)
+            columns["step"].append(row.step)
+            columns["lane"].append(row.lane)
+            columns["lane_id"].append(row.lane_id)
+            for name in SPECTRA_COLUMNS:
+                columns[name].append(np.asarray(getattr(row.spectra, name), dtype=np.float64))
+    schema = pa.schema(
+        [(name, pa.int64()) for name in ("branch", "step", "lane", "lane_id")]
+        + [(name, pa.list_(pa.float64())) for name in SPECTRA_COLUMNS]
+    )
+    write_table(columns, path, schema)
