@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from muonscope.engine.config import lanes_text
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.scalar_metrics import POPULATION_GROUP, SCALAR_METRICS, fresh_value
 from muonscope.engine.task_kinds import TASK_KINDS
@@ -298,8 +299,7 @@ def _parse_lane(
     if _INDEX.fullmatch(lane):
         index = int(lane)
         if lane_labels is not None and index >= len(lane_labels):
-            lanes = f"lanes are 0 to {len(lane_labels) - 1}" if lane_labels else "there are no lanes"
-            raise fail(f"lane {index} does not exist; {lanes}")
+            raise fail(f"lane {index} does not exist; {lanes_text(len(lane_labels))}")
         return index
     if lane_labels is not None and lane not in (label.strip() for label in lane_labels):
         known = ", ".join(f"{i}: {label.strip()!r}" for i, label in enumerate(lane_labels))

@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from muonscope.engine.config import LIVE_RUN_FIELDS, MAX_LANES, ExperimentConfig, LaneConfig, parse_field_path
+from muonscope.engine.config import (
+    LIVE_RUN_FIELDS,
+    MAX_LANES,
+    ExperimentConfig,
+    LaneConfig,
+    lanes_text,
+    parse_field_path,
+)
 from muonscope.engine.errors import ConfigError, format_value
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_kinds import TASK_KINDS
@@ -256,4 +263,4 @@ def _check_live(config: ExperimentConfig, section: str, name: str, change: SetFi
 
 
 def _index_text(config: ExperimentConfig) -> str:
-    return f"lane index in [0, {len(config.lanes) - 1}]"
+    return f"must be a lane index: {lanes_text(len(config.lanes))}"

@@ -32,6 +32,7 @@ __all__ = [
     "RunConfig",
     "TaskConfig",
     "lane_from_dict",
+    "lanes_text",
     "parse_field_path",
     "parse_toml",
 ]
@@ -341,7 +342,7 @@ class ExperimentConfig:
             section, index, name = parse_field_path(path)
             if section == "lanes":
                 if not 0 <= index < len(self.lanes):
-                    raise ConfigError(path, value, f"lane index must be in [0, {len(self.lanes) - 1}]")
+                    raise ConfigError(path, value, f"there is no lane {index}; {lanes_text(len(self.lanes))}")
                 data["lanes"][index][name] = value
             else:
                 data[section][name] = value
@@ -366,6 +367,13 @@ def parse_toml(text: str, field_name: str = "config", source: str = "<toml>") ->
 
 
 _PATH = re.compile(r"^(task|run)\.(\w+)$|^lanes(?:\[(\d+)\]|\.(\d+))\.(\w+)$")
+
+
+def lanes_text(count: int) -> str:
+    """The lane indices there are, as every refusal of a lane index says them: "lanes are 0 to 3"."""
+    if count > 1:
+        return f"lanes are 0 to {count - 1}"
+    return "the one lane is 0" if count else "there are no lanes"
 
 
 def parse_field_path(path: str) -> tuple[str, int, str]:

@@ -18,6 +18,7 @@ from muonscope.engine import (
     SetField,
     TaskConfig,
 )
+from muonscope.engine.breakpoints import parse_breakpoint
 
 SMALL = TaskConfig(d=16, n_items=64, alpha=1.5, batch_size=32)
 RUN = RunConfig(eval_every=2, spectra_every=1)
@@ -139,6 +140,22 @@ class TestChanges:
             exp.apply(SetField("lanes[3].lr", 0.1))
         exp.step()
         assert exp.snapshot().events == ()
+
+    def test_a_lane_index_that_does_not_exist_is_refused_in_one_wording(self):
+        """One rule read "lane index must be in [0, 1]", "lane index in [0, 1]" and "lanes are 0 to 1"."""
+        config = _config(MUON, SGD)
+        refusals = []
+        for attempt in (
+            lambda: Experiment(config).apply(SetField("lanes[5].lr", 0.1)),
+            lambda: Experiment(config).apply(RemoveLane(5)),
+            lambda: config.with_value("lanes[5].lr", 0.1),
+        ):
+            with pytest.raises(ConfigError) as refused:
+                attempt()
+            refusals.append(str(refused.value))
+        assert all(text.endswith("lanes are 0 to 1") for text in refusals), refusals
+        with pytest.raises(ConfigError, match="lane 5 does not exist; lanes are 0 to 1"):
+            parse_breakpoint("5: loss < 1", ["a", "b"])
 
     def test_add_and_remove_lanes(self):
         exp = Experiment(_config(MUON, SGD))
