@@ -134,6 +134,10 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
     return f"{what} A curve needs two values, and no lane has two yet: it is {_cadence(metric, snapshot)}."
 
 
+def _every(steps: int) -> str:
+    return "every step" if steps == 1 else f"every {steps} steps"
+
+
 def _cadence(metric: str, snapshot: Snapshot) -> str:
     """When panel ②'s ``metric`` (the menu's text) is computed, in the run's own settings."""
     key = next((key for key, text in SERIES_METRICS if text == metric), None)
@@ -142,9 +146,9 @@ def _cadence(metric: str, snapshot: Snapshot) -> str:
     if group == "step":
         return "computed at every step"
     if group == "eval":
-        return f"computed at each population evaluation, every {run.eval_every} steps (run.eval_every)"
+        return f"computed at each population evaluation, {_every(run.eval_every)} (run.eval_every)"
     if group == "spectra":
-        return f"computed with the spectra, every {run.spectra_every} steps (run.spectra_every)"
+        return f"computed with the spectra, {_every(run.spectra_every)} (run.spectra_every)"
     if group == "signal":
         return "measured with the spectra, or after a population evaluation that gave the population gradient"
     return "computed only at some steps, or for some lanes"

@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.panel import style_axes
 from muonscope.widgets.ranges import step_axis_end
-from muonscope.widgets.theme import StageStyle
+from muonscope.widgets.theme import StageStyle, stage_style
 
 __all__ = ["BranchMark", "Timeline"]
 
@@ -57,7 +57,8 @@ class Timeline(QtWidgets.QWidget):
         plot.setYRange(0, 1, padding=0)
         plot.setXRange(0, 10, padding=0)
         self.plot = plot
-        self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=pg.mkPen("#D55E00", width=2))
+        # in the stage's muted colour, not a lane's: in lane 1's orange it read as lane 1's
+        self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=_cursor_pen(stage_style()))
         self.cursor.sigDragged.connect(self._on_dragged)
         plot.addItem(self.cursor)
         self._ticks = pg.ScatterPlotItem(symbol="t", size=9, brush=pg.mkBrush("#444444"), pen=None)
@@ -90,7 +91,7 @@ class Timeline(QtWidgets.QWidget):
         self.plot_widget.setBackground(style.colours.background)
         self.plot_widget.setFixedHeight(int(TIMELINE_PX * (0.5 + 0.5 * style.scale)))
         style_axes(self.plot, style)
-        self.cursor.setPen(pg.mkPen("#D55E00", width=2 * style.scale))
+        self.cursor.setPen(_cursor_pen(style))
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(9.0))
         for widget in (self.live_button, self.step_label):
@@ -235,3 +236,7 @@ def _branch_heights(count: int) -> list[float]:
     if count == 1:
         return [(lo + hi) / 2]
     return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+
+
+def _cursor_pen(style: StageStyle) -> QtGui.QPen:
+    return pg.mkPen(style.colours.muted, width=2 * style.scale)

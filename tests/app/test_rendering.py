@@ -127,6 +127,7 @@ def test_the_filtering_ratio_panel_says_why_post_order_lanes_have_none():
         ("gap", "computed with the spectra, every 3 steps (run.spectra_every)"),
         ("loss", "computed at each population evaluation, every 5 steps (run.eval_every)"),
         ("batch_loss", "computed at every step"),
+        ("ratio_gap", "computed with the spectra, every step (run.spectra_every)"),
     ],
 )
 def test_panel_two_says_when_a_metric_with_one_value_so_far_is_computed(metric, says):
@@ -136,7 +137,7 @@ def test_panel_two_says_when_a_metric_with_one_value_so_far_is_computed(metric, 
 
     task = TaskConfig(d=16, n_items=64, batch_size=32)
     lane = LaneConfig(optimizer="muon", lr=0.1, momentum=0.9)
-    run = RunConfig(eval_every=5, spectra_every=3)
+    run = RunConfig(eval_every=5, spectra_every=1 if metric == "ratio_gap" else 3)
     experiment = Experiment(ExperimentConfig(task=task, lanes=(lane,), run=run))
     experiment.step(1)
     text = series_empty_text(dict(SERIES_METRICS)[metric], experiment.snapshot())

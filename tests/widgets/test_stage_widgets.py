@@ -553,3 +553,18 @@ def test_at_the_desk_a_label_at_the_top_edge_has_room_above_the_plot(qtbot):
     assert top_px >= QtGui.QFontMetricsF(QtGui.QFont()).height() / 2
     label_rects = [rect for rect, _flags, text in _draw_specs(plot.colour_axis)[2] if text == "1.0"]
     assert label_rects and plot.colour_axis.mapRectToScene(label_rects[0]).top() >= 0
+
+
+def test_the_timeline_cursor_wears_no_lanes_colour(qtbot):
+    """In lane 1's orange the step cursor read as belonging to lane 1."""
+    from muonscope.widgets.theme import LANE_COLOURS
+    from muonscope.widgets.timeline import Timeline
+
+    timeline = Timeline()
+    qtbot.addWidget(timeline)
+    for style in (StageStyle(), StageStyle(2.0, "dark")):
+        timeline.apply_style(style)
+        colour = timeline.cursor.pen.color().name().lower()
+        assert colour == QtGui.QColor(style.colours.muted).name().lower()
+        assert colour not in {c.lower() for c in LANE_COLOURS}
+    timeline.apply_style(StageStyle())
