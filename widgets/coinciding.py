@@ -13,7 +13,7 @@ import numpy as np
 
 from muonscope.widgets.lane_names import all_lanes
 
-__all__ = ["and_join", "coincidence_note", "coincidence_text", "equal_curves"]
+__all__ = ["NAMED_AT_MOST_CHARS", "and_join", "coincidence_note", "coincidence_text", "equal_curves"]
 
 
 def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
@@ -35,15 +35,24 @@ def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[li
     return [group for group in groups if len(group) > 1]
 
 
+#: Longest list of lane names a note gives; longer, it counts the lanes instead. Three preset names
+#: such as "Muon NS5, μ = 0.95 ema, no Nesterov" filled a third of ④ on a stage and hid the curves
+#: rising under them; the lanes' colours and the key say which they are.
+NAMED_AT_MOST_CHARS = 48
+
+
 def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels: Sequence[str]) -> str:
-    """``in all 3 lanes`` (``in both lanes``) or ``in GD and Newton`` (groups joined by "; "), ""
-    when none."""
+    """``in all 3 lanes`` (``in both lanes``), ``in GD and Newton``, or ``in 3 of 6 lanes`` where the
+    names are long (groups joined by "; "); "" when none."""
     parts = []
     for group in equal_curves(curves):
+        named = and_join(labels[lane] for lane in group)
         if len(group) == len(labels):
             parts.append(f"in {all_lanes(len(group))}")
+        elif len(named) <= NAMED_AT_MOST_CHARS:
+            parts.append(f"in {named}")
         else:
-            parts.append("in " + and_join(labels[lane] for lane in group))
+            parts.append(f"in {len(group)} of {len(labels)} lanes")
     return "; ".join(parts)
 
 
@@ -76,6 +85,10 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def and_join(names: Iterable[str]) -> str:
-    """ "a", "a and b", "a, b and c"."""
+    """ "a", "a and b", "a, b and c"; names holding commas are parted by semicolons ("Adam, β = 0.9;
+    SGD, μ = 0.9 and Muon"), else one could not tell where a name ends."""
     names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    between = "; " if any("," in name for name in names) else ", "
+    return between.join(names[:-1]) + " and " + names[-1]

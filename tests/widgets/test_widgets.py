@@ -584,3 +584,20 @@ def test_the_heat_maps_lane_box_names_its_lanes_and_a_short_bucket_axis_keeps_a_
     axis = plot.plot.getAxis("left")
     qtbot.waitUntil(lambda: axis.shown_title == "ranks", timeout=5000)  # not "frequency rank…"
     assert axis.toolTip() == "frequency rank bucket"
+
+
+def test_a_coincidence_note_counts_lanes_whose_names_would_cover_the_plot():
+    """ "same items recovered … in Muon NS5, μ = 0.95 ema, no Nesterov, Muon exact, μ = 0.95 ema, no
+    Nesterov and SGD-momentum, μ = 0.9 sum" filled a third of ④ on a stage: names joined by commas
+    that hold commas themselves, and too long to keep off the curves."""
+    from muonscope.widgets.coinciding import NAMED_AT_MOST_CHARS, and_join, coincidence_text
+
+    same = (np.arange(3.0), np.ones(3))
+    other = (np.arange(3.0), np.zeros(3))
+    long_names = ["Muon NS5, μ = 0.95 ema", "Muon exact, μ = 0.95 ema", "SGD, μ = 0.9 sum", "Adam"]
+    curves = {0: same, 1: same, 2: same, 3: other}
+    assert coincidence_text(curves, long_names) == "in 3 of 4 lanes"
+    assert coincidence_text({0: same, 1: same, 2: other}, ["GD", "Newton", "Muon"]) == "in GD and Newton"
+    assert and_join(["Adam, β = 0.9", "SGD", "Muon"]) == "Adam, β = 0.9; SGD and Muon"
+    assert and_join(["GD", "SGD", "Muon"]) == "GD, SGD and Muon"
+    assert len(and_join(long_names[:3])) > NAMED_AT_MOST_CHARS
