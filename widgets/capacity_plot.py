@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
@@ -25,7 +25,7 @@ from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen
+from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen, stage_style
 
 __all__ = ["MODES", "CapacityPlot"]
 
@@ -83,6 +83,7 @@ class CapacityPlot(PlotPanel):
         self._accuracy: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
         self._sweep_items: list[pg.GraphicsObject] = []
+        self._sweep_drawn: tuple | None = None  # the last set_sweep call, drawn again at a new stage scale
         self._sweep_x_label = ""
         self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
         self._names: list[LaneNames] = []  # each lane's labels over the steps
@@ -276,6 +277,8 @@ class CapacityPlot(PlotPanel):
     def apply_style(self, style: StageStyle) -> None:
         """The panel's chrome, and the sweep legend's text, at the stage's scale."""
         super().apply_style(style)
+        if self._sweep_drawn is not None:  # pens made at the scale before stayed thin on a stage
+            self.set_sweep(*self._sweep_drawn)
         self.legend.setLabelTextSize(f"{style.font_pt(LEGEND_PT):g}pt")
         self.legend.setLabelTextColor(style.colours.foreground)
         for _sample, label in self.legend.items:
@@ -328,6 +331,7 @@ class CapacityPlot(PlotPanel):
     # ---- sweep and ray modes -----------------------------------------------------------------
 
     def clear_sweep(self) -> None:
+        self._sweep_drawn = None
         for item in self._sweep_items:
             self.plot.removeItem(item)
         self._sweep_items = []
@@ -350,6 +354,7 @@ class CapacityPlot(PlotPanel):
     ) -> None:
         """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines; ``y_short``
         is the y title a short axis shows (without "(log)": its labels, 1, 10, 100, say so)."""
+        drawn = (curves, guides, x_label, y_label, log_x, log_y, y_short)
         self.clear_sweep()
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
         log_note = " (log)" if log_y else ""
@@ -375,12 +380,12 @@ class CapacityPlot(PlotPanel):
             xs.append(px)
             ys.append(np.concatenate([py, plo, phi]))  # the seeds' band is in view, not cut by the axes
             self._sweep_points += px.size
-        for label, x, y in guides:
+        for index, (label, x, y) in enumerate(guides):
             keep, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
             shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
             self._sweep_series.append((guide_label(label), shown_x, shown_y))
-            pen = pg.mkPen("#777777", width=1.5, style=QtCore.Qt.PenStyle.DashLine)
-            self._add(pg.PlotDataItem(px, py, pen=pen), guide_label(label))
+            self._add(pg.PlotDataItem(px, py, pen=_guide_pen(index)), guide_label(label))
+        self._sweep_drawn = drawn
         self._fit(xs, ys, log_x, log_y)
         self._fit_legend_columns()
         self._fit_legend_row()
@@ -482,3 +487,17 @@ def _sweep_text(x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray)
         return f"x = {number_text(x[i], 6)}: mean {number_text(mean[i], 4)} (seeds {seeds})"
 
     return text
+
+
+#: The guides' dashes, one per guide in turn: two guides of one dash read as one line in the legend.
+_GUIDE_DASHES = (QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine, QtCore.Qt.PenStyle.DashDotLine)
+
+
+def _guide_pen(index: int) -> QtGui.QPen:
+    """Guide ``index``'s pen: the stage's muted colour at its scale, in a dash of its own."""
+    style = stage_style()
+    pen = pg.mkPen(
+        style.colours.muted, width=1.5 * style.scale, style=_GUIDE_DASHES[index % len(_GUIDE_DASHES)]
+    )
+    pen.setCosmetic(True)
+    return pen

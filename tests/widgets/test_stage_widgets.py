@@ -568,3 +568,29 @@ def test_the_timeline_cursor_wears_no_lanes_colour(qtbot):
         assert colour == QtGui.QColor(style.colours.muted).name().lower()
         assert colour not in {c.lower() for c in LANE_COLOURS}
     timeline.apply_style(StageStyle())
+
+
+def test_a_sweep_on_show_grows_with_the_stage_and_its_guides_differ(qtbot):
+    """At 2× ④'s sweep curves stayed 2 px while ③'s doubled; two guides shared one grey dash."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.set_mode("x", "batch")
+    x = np.array([8.0, 16.0, 32.0])
+    curves = [(0, "Muon", x, x, x, x)]
+    guides = [("slope 1", x, x), ("slope 1/3", x, x ** (1 / 3))]
+    plot.set_sweep(curves, guides, "B", "items recovered", True, True)
+
+    def pens():  # by the legend's text
+        return {label.text: sample.item.opts["pen"] for sample, label in plot.legend.items}
+
+    desk = pens()
+    assert desk["guide: slope 1"].style() != desk["guide: slope 1/3"].style()
+    try:
+        set_stage_style(StageStyle(2.0))
+        plot.apply_style(StageStyle(2.0))
+        staged = pens()
+        assert staged["Muon"].widthF() == 2 * desk["Muon"].widthF()
+        assert staged["guide: slope 1"].widthF() == 2 * desk["guide: slope 1"].widthF()
+    finally:
+        set_stage_style(StageStyle())
+        plot.apply_style(StageStyle())
