@@ -375,7 +375,7 @@ class CapacityPlot(PlotPanel):
                 colour.setAlpha(45)
                 self._add(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
             originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi)]
-            self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(*originals))
+            self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(_x_name(x_label), *originals))
             self._keep_sweep_columns(y_label, label, *originals)
             xs.append(px)
             ys.append(np.concatenate([py, plo, phi]))  # the seeds' band is in view, not cut by the axes
@@ -479,14 +479,29 @@ class CapacityPlot(PlotPanel):
         self.set_running(False)
 
 
-def _sweep_text(x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    """Hover text in data units (the plot holds log-mapped coordinates)."""
+def _sweep_text(x_name: str, x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Hover text in data units (the plot holds log-mapped coordinates): "B = 64: 11.3, the mean over
+    seeds (lowest 9, highest 13)"; "x = 64 … (seeds 9 – 13)" named neither the axis nor what 9 and 13 were."""
 
     def text(_px: float, _py: float, i: int) -> str:
-        seeds = f"{number_text(lo[i], 4)} – {number_text(hi[i], 4)}"
-        return f"x = {number_text(x[i], 6)}: mean {number_text(mean[i], 4)} (seeds {seeds})"
+        point = f"{x_name} = {number_text(x[i], 6)}: {number_text(mean[i], 4)}"
+        if lo[i] == hi[i]:
+            return point  # one seed, or seeds that agree
+        return (
+            f"{point}, the mean over seeds (lowest {number_text(lo[i], 4)}, highest {number_text(hi[i], 4)})"
+        )
 
     return text
+
+
+def _x_name(title: str) -> str:
+    """The symbol a sweep's x title ends its first clause with ("batch size B" → "B"), or that clause
+    where it is a formula ("2T − 1, T = …" → "2T − 1")."""
+    head = title.split(";")[0].split(",")[0].split(" = ")[0].strip()
+    words = head.split()
+    if len(words) >= 2 and all(word.isalpha() and len(word) > 2 for word in words[:-1]):
+        return words[-1]
+    return head or "x"
 
 
 #: The guides' dashes, one per guide in turn: two guides of one dash read as one line in the legend.

@@ -101,7 +101,7 @@ def test_capacity_sweep_runs_in_the_background_with_guides(qtbot):
     assert muon.x.tolist() == [8.0, 16.0, 32.0]
     assert np.all(muon.lo <= muon.mean) and np.all(muon.mean <= muon.hi)
     text = plot.hover.show_at(np.log10(32), np.log10(muon.mean[-1]))
-    assert text.startswith("Muon") and f"mean {number_text(muon.mean[-1], 4)}" in text
+    assert text.startswith("Muon") and f": {number_text(muon.mean[-1], 4)}, the mean over seeds" in text
 
 
 def test_a_sweep_for_other_settings_goes_when_the_run_restarts_and_one_for_these_stays(qtbot):

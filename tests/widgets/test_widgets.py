@@ -601,3 +601,23 @@ def test_a_coincidence_note_counts_lanes_whose_names_would_cover_the_plot():
     assert and_join(["Adam, β = 0.9", "SGD", "Muon"]) == "Adam, β = 0.9; SGD and Muon"
     assert and_join(["GD", "SGD", "Muon"]) == "GD, SGD and Muon"
     assert len(and_join(long_names[:3])) > NAMED_AT_MOST_CHARS
+
+
+def test_a_sweep_points_hover_names_the_axis_and_says_what_its_spread_is(qtbot):
+    """It read "x = 64: mean 11.33 (seeds 9 – 13)": which axis, and 9 and 13 looked like seed numbers."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.set_mode("x", "batch")
+    x = np.array([32.0, 64.0])
+    plot.set_sweep(
+        [(0, "Muon", x, np.array([10.0, 11.33]), np.array([8.0, 9.0]), np.array([12.0, 13.0]))],
+        [],
+        "batch size B",
+        "items recovered after one step",
+        True,
+        True,
+    )
+    text = plot.hover.show_at(np.log10(64.0), np.log10(11.33))
+    assert "B = 64: 11.33, the mean over seeds (lowest 9, highest 13)" in text
+    plot.set_ray([(0, "Muon", np.array([0.1, 0.2]), np.array([1.0, 0.5]))])
+    assert "Δ(W) = 0.2: 0.5" in plot.hover.show_at(0.2, np.log10(0.5))
