@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from muonscope.app.bindings import lane_field_spec, task_field_specs, transport_ranges
@@ -82,7 +83,9 @@ def build_views() -> Views:
 
 
 def preset_entries() -> list[tuple[str, str, str]]:
-    """(name, title, paper) of every bundled preset, muonscope's own first, then by paper."""
+    """(name, title, paper) of every bundled preset: muonscope's own first, then each paper in the
+    order of its presets' numbers, and within a group by number ("9 ·" before "10 ·": sorted as
+    text, 10 came first and PageDown stepped back)."""
     entries = []
     for name in preset_names():
         try:
@@ -91,4 +94,16 @@ def preset_entries() -> list[tuple[str, str, str]]:
             log.exception("preset %s could not be read", name)
             continue
         entries.append((name, preset.title or name, preset.paper or "other"))
-    return sorted(entries, key=lambda entry: (entry[2] != "muonscope", entry[2], entry[1]))
+    first_number = {}
+    for _name, title, paper in entries:
+        first_number[paper] = min(first_number.get(paper, math.inf), _number(title))
+    return sorted(
+        entries,
+        key=lambda e: (e[2] != "muonscope", first_number[e[2]], e[2], _number(e[1]), e[1]),
+    )
+
+
+def _number(title: str) -> float:
+    """The number a preset's title starts with ("9 · Tail-end …" → 9); 0 for one without (default)."""
+    head = title.split("·", 1)[0].strip()
+    return float(head) if head.isdigit() and "·" in title else 0.0

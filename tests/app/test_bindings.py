@@ -73,3 +73,17 @@ def test_the_toolbars_seed_and_go_to_boxes_offer_what_the_engine_accepts(qtbot):
     with pytest.raises(ConfigError, match=r"^seed = "):
         TaskConfig(seed=bar.seed_spin.maximum() + 1)  # ... and one more is not
     ExperimentConfig().with_value("run.steps", bar.goto_spin.maximum())  # a run may reach the last step
+
+
+def test_the_preset_picker_lists_the_papers_presets_in_their_numbers_order():
+    """The list read "10 · Tail-end …" before "9 · Tail-end …" (sorted as text), and 12 before default."""
+    from muonscope.app.views import preset_entries
+
+    entries = preset_entries()
+    assert entries[0][0] == "default"
+    numbers = [int(title.split(" · ")[0]) for _name, title, paper in entries if paper != "muonscope"]
+    assert numbers == sorted(numbers) and numbers[0] == 1
+    every = sorted(
+        int(t.split(" · ")[0]) for _n, t, _p in entries if " · " in t and t.split(" · ")[0].isdigit()
+    )
+    assert every == list(range(1, len(every) + 1))  # numbered without a gap

@@ -30,7 +30,7 @@ def _tiny():
 def test_the_preset_is_listed_and_is_the_issue_s_setting():
     assert "bridge" in preset_names()
     preset = load_preset("bridge")
-    assert preset.title.startswith("12 · ")
+    assert preset.title.startswith("11 · ")
     task, run = preset.config.task, preset.config.run
     assert (task.kind, task.d, task.n_items, task.alpha, task.batch_size) == ("zipf", 128, 16384, 1.5, 256)
     assert run.steps == 300
