@@ -131,14 +131,15 @@ def _outside_brackets(name: str) -> str:
 def _tie_text(
     ranked: list[LaneSnapshot], named: list[LaneSnapshot], names: dict[int, str]
 ) -> tuple[str, list[str]]:
-    """Lanes that all recover as many items, ranked by loss (or, all at one loss, said to be alike)."""
+    """Lanes that all recover as many items, ranked by population loss (named so: ② beside it may
+    show the excess loss, lower by the noise floor); all at one loss, said to be alike."""
     text = f"{all_lanes(len(ranked))} recover {_recovered(ranked[0])} items"
     losses = [number_text(lane.loss) for lane in ranked]
     if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
-        return f"{text}, each at loss {losses[0]}", []
+        return f"{text}, each at population loss {losses[0]}", []
     entries = [_entry(names[lane.lane_id], number_text(lane.loss)) for lane in (ranked[0], *named)]
     ranking = _listed(names, entries)
-    return f"{text}; by loss: {ranking}", _unnamed(ranked, named)
+    return f"{text}; by population loss: {ranking}", _unnamed(ranked, named)
 
 
 def _loss_order(lane: LaneSnapshot) -> float:

@@ -385,7 +385,7 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
     experiment = Experiment(load_preset("tail_balance_one_step").config)
     at_zero = experiment.snapshot().lanes[0]  # W = 0: every lane alike
     loss = number_text(at_zero.loss)
-    expected = f"step 0 · all 3 lanes recover {at_zero.recovered} items, each at loss {loss}"
+    expected = f"step 0 · all 3 lanes recover {at_zero.recovered} items, each at population loss {loss}"
     assert live_caption(experiment.snapshot()) == expected
     experiment.step(1)
     lanes = experiment.snapshot().lanes
@@ -400,7 +400,8 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
     by_loss = sorted(snapshot.lanes, key=lambda lane: lane.loss)
     ranking = ", ".join(_unbroken(lane.label, number_text(lane.loss)) for lane in by_loss)  # no brackets
     count = snapshot.lanes[0].recovered
-    assert live_caption(snapshot) == f"step 2 · all 3 lanes recover {count} items; by loss: {ranking}"
+    expected = f"step 2 · all 3 lanes recover {count} items; by population loss: {ranking}"
+    assert live_caption(snapshot) == expected
 
 
 def test_lanes_whose_names_hold_commas_are_listed_with_semicolons():
