@@ -8,13 +8,14 @@ drawn sample is a third as wide as the word for it and is read at a glance, as i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.theme import STYLE_BY_NAME
 
-__all__ = ["STYLE_WORDS", "StyleKey"]
+__all__ = ["STYLE_WORDS", "StyleKey", "whole_dash_length"]
 
 #: A line style's name in words (the key's tooltip and text).
 STYLE_WORDS = {"solid": "solid", "dash": "dashed", "dot": "dotted", "dashdot": "dash-dot"}
@@ -96,7 +97,8 @@ class StyleKey(QtWidgets.QWidget):
         for style, name in self._entries:
             pen.setStyle(STYLE_BY_NAME[style])
             painter.setPen(pen)
-            painter.drawLine(QtCore.QPointF(x, middle), QtCore.QPointF(x + _SAMPLE_EMS * em, middle))
+            length = whole_dash_length(pen, _SAMPLE_EMS * em)
+            painter.drawLine(QtCore.QPointF(x, middle), QtCore.QPointF(x + length, middle))
             x += (_SAMPLE_EMS + _GAP_EMS) * em
             painter.setPen(colour)
             painter.drawText(QtCore.QPointF(x, baseline), name)
@@ -105,6 +107,18 @@ class StyleKey(QtWidgets.QWidget):
             painter.drawText(QtCore.QPointF(x, baseline), _missing_text(name))
             x += metrics.horizontalAdvance(_missing_text(name)) + _ENTRY_GAP_EMS * em
         painter.end()
+
+
+def whole_dash_length(pen: QtGui.QPen, most_px: float) -> float:
+    """The longest sample line up to ``most_px`` that ends on a whole dash of ``pen``'s pattern: at
+    a stage's scale M's dashed sample ended in a sliver and read "– – ·"."""
+    pattern = pen.dashPattern() if pen.style() != QtCore.Qt.PenStyle.SolidLine else []
+    if not pattern:
+        return most_px
+    width = pen.widthF()
+    period, last_gap = sum(pattern) * width, pattern[-1] * width
+    whole = max(1, math.floor((most_px + last_gap) / period))
+    return whole * period - last_gap
 
 
 def _missing_text(name: str) -> str:

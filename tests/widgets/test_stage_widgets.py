@@ -594,3 +594,19 @@ def test_a_sweep_on_show_grows_with_the_stage_and_its_guides_differ(qtbot):
     finally:
         set_stage_style(StageStyle())
         plot.apply_style(StageStyle())
+
+
+@pytest.mark.parametrize(
+    "style", [QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine, QtCore.Qt.PenStyle.DashDotLine]
+)
+@pytest.mark.parametrize("width", [1.5, 2.3, 4.1])
+def test_a_style_keys_sample_line_ends_on_a_whole_dash(style, width):
+    """At a stage's scale ①'s dashed M sample ended in a sliver and read "– – ·"."""
+    from muonscope.widgets.style_key import whole_dash_length
+
+    pen = QtGui.QPen(QtGui.QColor("black"), width)
+    pen.setStyle(style)
+    pattern = [part * width for part in pen.dashPattern()]
+    length = whole_dash_length(pen, 12.0 * width)
+    periods = (length + pattern[-1]) / sum(pattern)
+    assert length <= 12.0 * width and abs(periods - round(periods)) < 1e-9 and round(periods) >= 1
