@@ -10,8 +10,10 @@ from muonscope.engine.reproduce import CurveSet, Reproduction
 __all__ = ["PRESENTATIONS"]
 
 N_REC = "items recovered n_rec"
-#: Shorter legend text for lanes whose names spell out their settings.
-LEGEND = {"Muon-reg λ = max(d^-α, 1/B)": "Muon-reg"}
+#: Legend text for lanes whose names spell out their settings in plain characters. The λ rule stays
+#: in it: cut to "Muon-reg", the figure's lane read as the window's "Muon-reg λ = 1/256", whose
+#: fixed λ gives another plateau.
+LEGEND = {"Muon-reg λ = max(d^-α, 1/B)": "Muon-reg λ = max(d⁻ᵅ, 1/B)"}
 
 
 def _lane_series(data: CurveSet) -> tuple[Series, ...]:
