@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from muonscope.app.reproduction_figures import presentation
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce import Reproduction
+from muonscope.widgets.number_text import power_text
 
 __all__ = ["summary_markdown"]
 
 _RESULT = {True: "pass", False: "**FAIL**", None: "reported (not judged)"}
+#: A number in e-notation: "2.19e-37", "5.00e-02".
+_E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?\d+)\b")
 
 
 def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: float) -> str:
@@ -29,9 +33,23 @@ def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: flo
         "|---|---|---|---|---|",
     ]
     for claim in reproduction.claims:
-        cells = (claim.check, claim.text, claim.measured, claim.expected, _RESULT[claim.passed])
+        cells = (
+            claim.check,
+            claim.text,
+            _readable(claim.measured),
+            _readable(claim.expected),
+            _RESULT[claim.passed],
+        )
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     if reproduction.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in reproduction.notes]
     lines += ["", "## Files", ""] + [f"- `{path.name}`" for path in files]
     return "\n".join(lines) + "\n"
+
+
+def _readable(text: str) -> str:
+    """Numbers in e-notation written as the window writes them: "2.19e-37" → "2.19·10⁻³⁷" (one column
+    mixed "0.0270" with "1.56e-02")."""
+    return _E_NOTATION.sub(
+        lambda m: f"{m[1]}·{power_text(int(m[2]))}" if m[1] != "1" else power_text(int(m[2])), text
+    )

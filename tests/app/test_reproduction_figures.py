@@ -196,3 +196,11 @@ def test_summary_lists_claims_with_their_result_and_escapes_table_bars(tmp_path)
     assert "| §2 | exploratory | 3 | 4 | reported (not judged) |" in summary
     assert "| §3 | holds | 5 | ≤ 6 | pass |" in summary
     assert "## Notes\n\n- a note" in summary and "- `race.png`" in summary
+
+
+def test_summary_writes_numbers_as_the_window_does():
+    """One column mixed "0.0270" with "1.56e-02" and "2.19e-37", where the window writes 2.19·10⁻³⁷."""
+    result = Reproduction("default", "ci")
+    result.claims += [Claim("§4", "ϱ, K = 64 (x3e5 kept)", "2.19e-37", "≤ 5.00e-02", True)]
+    summary = summary_markdown(result, [], 1.0)
+    assert "| §4 | ϱ, K = 64 (x3e5 kept) | 2.19·10⁻³⁷ | ≤ 5.00·10⁻² | pass |" in summary
