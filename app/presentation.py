@@ -255,6 +255,31 @@ class PresentationController(QtCore.QObject):
             action.setChecked(theme == self._theme)
             action.triggered.connect(lambda _checked=False, t=theme: self.set_theme(t))
             self._theme_group.addAction(action)
+        self._build_stage_keys(menu)
+
+    def _build_stage_keys(self, menu: QtWidgets.QMenu) -> None:
+        """Scale and theme from the keyboard: on a stage the menus are hidden, and a speaker had to
+        leave presentation mode to change either."""
+        larger = menu.addAction("Larger presentation scale")
+        larger.setShortcuts([QtGui.QKeySequence("Ctrl+="), QtGui.QKeySequence("Ctrl++")])
+        larger.triggered.connect(lambda: self.step_scale(+1))
+        smaller = menu.addAction("Smaller presentation scale")
+        smaller.setShortcut(QtGui.QKeySequence("Ctrl+-"))
+        smaller.triggered.connect(lambda: self.step_scale(-1))
+        theme = menu.addAction("Next presentation theme")
+        theme.setShortcut(QtGui.QKeySequence("Ctrl+Shift+T"))
+        theme.triggered.connect(self.next_theme)
+        self.stage_key_actions = (larger, smaller, theme)
+
+    def step_scale(self, steps: int) -> None:
+        """The next scale up (``steps`` > 0) or down the menu's list, stopping at its ends."""
+        at = min(range(len(SCALES)), key=lambda i: abs(SCALES[i] - self._scale))
+        self.set_scale(SCALES[max(0, min(len(SCALES) - 1, at + steps))])
+
+    def next_theme(self) -> None:
+        """The next of the stage's themes (light, dark), round again after the last."""
+        themes = [theme for theme in THEMES if theme != "normal"]
+        self.set_theme(themes[(themes.index(self._theme) + 1) % len(themes)])
 
     def _name_scales(self) -> None:
         """Each scale's menu entry; the chosen one says when the stage is (or will be) drawn smaller."""

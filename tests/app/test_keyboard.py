@@ -161,3 +161,26 @@ def test_apply_and_restart_gives_the_keys_to_the_plots_and_the_dock_stays_put(ap
     qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: app.clock.newest.config.task.d == 24 and not button.isEnabled(), timeout=WAIT_MS)
     assert app.window.stage.hasFocus() and dock_bar.value() == top
+
+
+def test_the_stage_scale_and_theme_change_from_the_keyboard_on_the_stage(app, qtbot):
+    """With the menus hidden on a stage, a speaker had to leave presentation mode to change either."""
+    presentation = app.presentation
+    presentation.set_active(True)
+    app.window.focus_stage()
+    control = QtCore.Qt.KeyboardModifier.ControlModifier
+    before = presentation.style
+    qtbot.keyClick(app.window.stage, Key.Key_Equal, control)
+    assert presentation.style.scale > before.scale
+    qtbot.keyClick(app.window.stage, Key.Key_Minus, control)
+    qtbot.keyClick(app.window.stage, Key.Key_Minus, control)
+    assert presentation.style.scale < before.scale
+    qtbot.keyClick(app.window.stage, Key.Key_T, control | QtCore.Qt.KeyboardModifier.ShiftModifier)
+    assert presentation.style.theme != before.theme
+    app.keyboard.show_sheet()
+    listed = _listed(app)
+    assert {"Larger presentation scale", "Smaller presentation scale", "Next presentation theme"} <= set(
+        listed.values()
+    )
+    app.keyboard.sheet.close()
+    presentation.set_active(False)
