@@ -88,4 +88,7 @@ def _group(action: QtGui.QAction) -> str:
 
 
 def _description(action: QtGui.QAction) -> str:
-    return action.statusTip() or action.text().replace("&", "")
+    """What the key does, capitalised as the menus' entries are ("Save session…" beside "the view
+    one step back" read as two lists)."""
+    text = action.statusTip() or action.text().replace("&", "")
+    return text[:1].upper() + text[1:]
