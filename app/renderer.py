@@ -300,8 +300,10 @@ class Renderer:
         for panel, note in ((self.spectrum, notes[0]), (self.class_error, notes[1])):
             panel.set_note(" · ".join(text for text in (note, panel.coinciding) if text))
         self._draw_series(history, newest)
-        for panel in (self.series, self.capacity):  # a curve hidden under another lane's, said
-            panel.set_note(panel.coinciding)
+        self.capacity.set_note(self.capacity.coinciding)  # a curve hidden under another lane's, said
+        self.series.set_note(
+            " · ".join(text for text in (self.series.coinciding, self.series.zeros_note) if text)
+        )
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))
         self._draw_faded()

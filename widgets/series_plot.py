@@ -47,6 +47,7 @@ class SeriesPlot(PlotPanel):
         self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
         self._names: list[LaneNames] = []  # each lane's labels over the steps
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
+        self._zeros_left_out: dict[int, bool] = {}  # lane → values ≤ 0 a log axis could not draw
         self.compared_branch = "compared branch"  # how a table names the faint curves' branch
         self._points: list[int] = []  # points drawn per lane: a curve needs two
         self._y = StableRange()
@@ -58,6 +59,7 @@ class SeriesPlot(PlotPanel):
         self._curves, self._faded = [], []
         self._names = [LaneNames.of(label) for label in labels]
         self._faded_names = {}
+        self._zeros_left_out = {}
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
             faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
@@ -77,7 +79,9 @@ class SeriesPlot(PlotPanel):
         """Draw a lane's finite (step, value) points; NaN marks steps where the metric was not computed."""
         steps = np.asarray(steps, dtype=float)
         values = np.asarray(values, dtype=float)
-        keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
+        finite = np.isfinite(values)
+        keep = finite & ((values > 0) if self.log_y else True)
+        self._zeros_left_out[lane] = bool(np.any(finite & ~keep))
         steps, values = steps[keep], values[keep]
         self._curves[lane].setData(steps, values)
         self._points[lane] = steps.size
@@ -110,6 +114,14 @@ class SeriesPlot(PlotPanel):
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, value) points drawn for a lane."""
         return drawn_data(self._curves[lane])
+
+    @property
+    def zeros_note(self) -> str:
+        """What the log axis leaves out ("values at 0 are not drawn on a log axis"), or "": a curve that
+        reached 0 (a loss at round-off) simply stopped, as if its lane had stopped running."""
+        if not any(self._zeros_left_out.get(lane, False) for lane in range(len(self._curves))):
+            return ""
+        return "a curve ends where its value reaches 0, which a log axis cannot draw"
 
     @property
     def coinciding(self) -> str:

@@ -621,3 +621,20 @@ def test_a_sweep_points_hover_names_the_axis_and_says_what_its_spread_is(qtbot):
     assert "B = 64: 11.33, the mean over seeds (lowest 9, highest 13)" in text
     plot.set_ray([(0, "Muon", np.array([0.1, 0.2]), np.array([1.0, 0.5]))])
     assert "Δ(W) = 0.2: 0.5" in plot.hover.show_at(0.2, np.log10(0.5))
+
+
+def test_a_log_axis_says_a_curve_ended_where_its_value_reached_zero(qtbot):
+    """A loss at round-off (0) simply ended ②'s log curve at step 38, as if the lane had stopped."""
+    plot = SeriesPlot("② over time", [("loss", "loss")])
+    qtbot.addWidget(plot)
+    plot.set_lanes(["Muon", "GD"])
+    plot.set_mode("scale", "log")
+    steps = np.arange(5.0)
+    plot.set_series(1, steps, np.array([1.0, 0.5, 0.2, 0.1, 0.05]))
+    assert plot.zeros_note == ""
+    plot.set_series(0, steps, np.array([1.0, 1e-8, 1e-15, 0.0, 0.0]))
+    assert plot.curve_data(0)[0].tolist() == [0.0, 1.0, 2.0]
+    assert plot.zeros_note.startswith("a curve ends where its value reaches 0")
+    plot.set_mode("scale", "linear")
+    plot.set_series(0, steps, np.array([1.0, 1e-8, 1e-15, 0.0, 0.0]))
+    assert plot.zeros_note == ""  # a linear axis draws the zeros
