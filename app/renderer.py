@@ -297,8 +297,11 @@ class Renderer:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
-        for panel, note in ((self.spectrum, notes[0]), (self.class_error, notes[1])):
-            panel.set_note(" · ".join(text for text in (note, panel.coinciding) if text))
+        spectrum_notes = (notes[0], self.spectrum.coinciding, self.spectrum.round_off_note)
+        self.spectrum.set_note(" · ".join(text for text in spectrum_notes if text))
+        self.class_error.set_note(
+            " · ".join(text for text in (notes[1], self.class_error.coinciding) if text)
+        )
         self._draw_series(history, newest)
         self.capacity.set_note(self.capacity.coinciding)  # a curve hidden under another lane's, said
         self.series.set_note(

@@ -57,6 +57,7 @@ class SpectrumPlot(PlotPanel):
         self.hover = HoverReadout(self.plot)
         self._curves: dict[tuple[int, str], pg.PlotDataItem] = {}
         self._drawn: dict[tuple[int, str], np.ndarray] = {}
+        self._cut: dict[tuple[int, str], bool] = {}  # (lane, matrix) → σ_k left out below the floor
         self._pending: dict[tuple[int, str], np.ndarray] = {}
         self._labels: list[str] = []
         self._y = StableRange(log=True)
@@ -73,6 +74,7 @@ class SpectrumPlot(PlotPanel):
         self.remove_lane_curves(self._curves.values())
         self._curves.clear()
         self._drawn.clear()
+        self._cut.clear()
         self._pending.clear()
         self._labels = list(labels)
         for lane in range(len(labels)):
@@ -124,6 +126,7 @@ class SpectrumPlot(PlotPanel):
         values = np.asarray(values, dtype=float)
         k = np.arange(1, values.size + 1, dtype=float)
         keep = values > self.noise_floor() * (values.max() if values.size else 0.0)
+        self._cut[key] = bool(keep.any() and not keep.all())
         was_drawn = self._curves[key].yData is not None and self._curves[key].yData.size > 0
         self._curves[key].setData(k[keep], values[keep])
         if was_drawn != bool(keep.any()):
@@ -134,6 +137,15 @@ class SpectrumPlot(PlotPanel):
             self._grow(values[keep], values.size)
         else:
             self.hover.remove_series(key)
+
+    @property
+    def round_off_note(self) -> str:
+        """What the plot leaves out ("σ_k below 10⁻¹⁰·σ₁ are round-off: not drawn"), or "" when no
+        curve on show loses any: a spectrum that ended at k = 47 read as a lane that had no more."""
+        shown = self.visible_matrices()
+        if not any(cut for (_lane, matrix), cut in self._cut.items() if matrix in shown):
+            return ""
+        return f"σ_k below {number_text(self.noise_floor())}·σ₁ are round-off: not drawn"
 
     @property
     def coinciding(self) -> str:

@@ -638,3 +638,18 @@ def test_a_log_axis_says_a_curve_ended_where_its_value_reached_zero(qtbot):
     plot.set_mode("scale", "linear")
     plot.set_series(0, steps, np.array([1.0, 1e-8, 1e-15, 0.0, 0.0]))
     assert plot.zeros_note == ""  # a linear axis draws the zeros
+
+
+def test_a_spectrum_cut_at_round_off_is_said_to_be(qtbot):
+    """A spectrum that ended at k = 47 read as a lane that had no more singular values."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    plot.set_mode("view", "gradient+momentum")
+    plot.set_spectrum(0, "gradient", np.logspace(0, -3, 20))
+    assert plot.round_off_note == ""
+    plot.set_spectrum(0, "momentum", np.r_[np.logspace(0, -3, 10), np.full(10, 1e-14)])
+    assert plot.curve_data(0, "momentum")[0].size == 10
+    assert plot.round_off_note.endswith("·σ₁ are round-off: not drawn")
+    plot.set_mode("view", "update")  # the cut curve is not on show: nothing to say
+    assert plot.round_off_note == ""
