@@ -100,9 +100,7 @@ class ClassErrorPlot(PlotPanel):
         super().__init__("③ per-class error", parent)
         views = [("recovery", "not recovered vs rank"), ("curves", "error vs rank")]
         self.add_mode("view", [*views, ("heatmap", "heat map")])
-        self.add_mode(
-            "quantity", [("error", "mean error"), ("group_loss", "group loss")], "heat map colour"
-        )
+        self.add_mode("quantity", [("error", "mean error"), ("group_loss", "group loss")], "heat map colour")
         self.lane_combo = self.add_mode("lane", [], "lane shown in the heat map")
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
