@@ -134,6 +134,11 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
     return f"{what} A curve needs two values, and no lane has two yet: it is {_cadence(metric, snapshot)}."
 
 
+def _notes(*parts: str) -> str:
+    """A panel's corner note from its parts, those that say something, joined by " · "."""
+    return " · ".join(part for part in parts if part)
+
+
 def _every(steps: int) -> str:
     return "every step" if steps == 1 else f"every {steps} steps"
 
@@ -156,8 +161,7 @@ def _cadence(metric: str, snapshot: Snapshot) -> str:
 
 def capacity_empty_text(snapshot: Snapshot) -> str:
     """What panel ④ says in its steps mode while no lane has two evaluations to draw a curve through."""
-    every = snapshot.config.run.eval_every
-    cadence = "every step" if every == 1 else f"every {every} steps"
+    cadence = _every(snapshot.config.run.eval_every)
     what = f"Items each lane has recovered over the steps, counted at each population evaluation ({cadence})."
     if snapshot.step == 0:
         return f"{what} Nothing to draw yet: the run is at step 0."
@@ -297,16 +301,11 @@ class Renderer:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
-        spectrum_notes = (notes[0], self.spectrum.coinciding, self.spectrum.round_off_note)
-        self.spectrum.set_note(" · ".join(text for text in spectrum_notes if text))
-        self.class_error.set_note(
-            " · ".join(text for text in (notes[1], self.class_error.coinciding) if text)
-        )
+        self.spectrum.set_note(_notes(notes[0], self.spectrum.coinciding, self.spectrum.round_off_note))
+        self.class_error.set_note(_notes(notes[1], self.class_error.coinciding))
         self._draw_series(history, newest)
         self.capacity.set_note(self.capacity.coinciding)  # a curve hidden under another lane's, said
-        self.series.set_note(
-            " · ".join(text for text in (self.series.coinciding, self.series.zeros_note) if text)
-        )
+        self.series.set_note(_notes(self.series.coinciding, self.series.zeros_note))
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))
         self._draw_faded()
