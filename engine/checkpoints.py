@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    import torch
     from torch import Tensor
 
     from muonscope.engine.changes import Change
     from muonscope.engine.config import ExperimentConfig
+    from muonscope.engine.optim.rules import LaneState
     from muonscope.engine.snapshot import Event, LaneSnapshot
 
 __all__ = ["Checkpoint", "CheckpointStore", "LaneStateCopy", "snapshot_nbytes"]
@@ -36,6 +38,18 @@ class LaneStateCopy:
     buffer: Tensor | None
     second_moment: Tensor | None
     steps_taken: int
+
+    @classmethod
+    def of(cls, state: LaneState) -> LaneStateCopy:
+        """A private copy of a live lane's state (later steps do not reach it)."""
+        return cls(_private(state.buffer), _private(state.second_moment), state.steps_taken)
+
+    def put_into(self, state: LaneState, device: torch.device, dtype: torch.dtype) -> LaneState:
+        """``state`` (fresh) holding a private copy of this one, on ``device`` in ``dtype``."""
+        state.buffer = _private(self.buffer, device, dtype)
+        state.second_moment = _private(self.second_moment, device, dtype)
+        state.steps_taken = self.steps_taken
+        return state
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +74,15 @@ class Checkpoint:
             tensors += [t for t in (state.buffer, state.second_moment) if t is not None]
         held = sum(t.element_size() * t.nelement() for t in tensors)
         return held + sum(snapshot_nbytes(lane) for lane in self.lanes)
+
+
+def _private(
+    tensor: Tensor | None, device: torch.device | None = None, dtype: torch.dtype | None = None
+) -> Tensor | None:
+    """A private copy of an optional tensor (moved to ``device``/``dtype`` when given)."""
+    if tensor is None:
+        return None
+    return tensor.to(device or tensor.device, dtype or tensor.dtype).clone()
 
 
 def snapshot_nbytes(value: Any) -> int:

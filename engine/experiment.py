@@ -31,11 +31,12 @@ from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_pa
 from muonscope.engine.device import check_memory, exact_float32_matmuls, resolve_device
 from muonscope.engine.errors import StepCancelled
 from muonscope.engine.lane_history import lane_histories
-from muonscope.engine.lane_metrics import evaluation_fields, signal_fields, spectra_fields
-from muonscope.engine.lane_update import LaneStep, step_lanes
+from muonscope.engine.lane_metrics import evaluation_fields
+from muonscope.engine.lane_update import step_lanes
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array
+from muonscope.engine.step_metrics import StepInputs, step_metric_fields
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.engine.tasks import Task, build_task
 
@@ -146,15 +147,11 @@ class Experiment:
 
     def checkpoint(self) -> Checkpoint:
         """The whole state at this step boundary, before queued changes: restoring it replays exactly."""
-        states = tuple(
-            LaneStateCopy(_copy(state.buffer), _copy(state.second_moment), state.steps_taken)
-            for state in self._states
-        )
         return Checkpoint(
             step=self._step,
             config=self._config,
             weights=self._weights.clone(),
-            lane_states=states,
+            lane_states=tuple(LaneStateCopy.of(state) for state in self._states),
             task_state={name: t.clone() for name, t in self._task.random_state().items()},
             lanes=tuple(self._lanes),
             events=tuple(self._events),
@@ -190,20 +187,15 @@ class Experiment:
             self._task.set_live(name, getattr(config.task, name))
         self._task.set_random_state({name: t.clone() for name, t in checkpoint.task_state.items()})
         self._weights = checkpoint.weights.to(self.device, self.dtype).clone()
-        self._states = [self._restored_state(copy) for copy in checkpoint.lane_states]
+        self._states = [
+            copy.put_into(self._fresh_state(), self.device, self.dtype) for copy in checkpoint.lane_states
+        ]
         self._lanes = list(checkpoint.lanes)
         self._events = list(checkpoint.events)
         self._changes = list(checkpoint.changes)
         self._lane_histories = lane_histories(self._start_config, self._changes)
         self._next_lane_id = checkpoint.next_lane_id
         self._step = checkpoint.step
-
-    def _restored_state(self, copy: LaneStateCopy) -> LaneState:
-        state = self._fresh_state()
-        state.buffer = _copy(copy.buffer, self.device, self.dtype)
-        state.second_moment = _copy(copy.second_moment, self.device, self.dtype)
-        state.steps_taken = copy.steps_taken
-        return state
 
     def step(self, n: int = 1, *, cancelled: Callable[[], bool] | None = None) -> None:
         """Take ``n`` lockstep steps, applying queued changes at the first boundary.
@@ -341,16 +333,7 @@ class Experiment:
 
     @staticmethod
     def _fresh_snapshot(index: int, lane: LaneConfig, lane_id: int) -> LaneSnapshot:
-        return LaneSnapshot(
-            index=index,
-            lane_id=lane_id,
-            label=lane.display_label(),
-            optimizer=lane.optimizer,
-            order=lane.order,
-            lr=lane.lr,
-            momentum=lane.momentum,
-            buffer=OPTIMIZERS[lane.optimizer].buffer_convention(lane),
-        )
+        return LaneSnapshot(index=index, lane_id=lane_id, **_lane_settings(lane))
 
     # ---- changes ---------------------------------------------------------------------------------
 
@@ -418,15 +401,7 @@ class Experiment:
             self._states[index].clear()
         if OPTIMIZERS[lane.optimizer].needs_geometry and self._states[index].geometry is None:
             self._states[index].geometry = self._task.geometry
-        self._lanes[index] = replace(
-            self._lanes[index],
-            label=lane.display_label(),
-            optimizer=lane.optimizer,
-            order=lane.order,
-            lr=lane.lr,
-            momentum=lane.momentum,
-            buffer=OPTIMIZERS[lane.optimizer].buffer_convention(lane),
-        )
+        self._lanes[index] = replace(self._lanes[index], **_lane_settings(lane))
 
     # ---- stepping --------------------------------------------------------------------------------
 
@@ -448,10 +423,12 @@ class Experiment:
         self._weights = stepped.weights
         self._step += 1
         self._last_gradient, self._last_direction = grads, stepped.directions
-        finite, losses = _to_host(stepped.finite, batch_loss)  # the step's one wait for the device
+        finite, losses = stepped.on_host(batch_loss)  # the step's one wait for the device
         for i in np.flatnonzero(~finite):
             self._mark_diverged(int(i), self._step)
-        self._record_step(grads, stepped, losses, signal, from_eval, check, factors)
+        buffers = [state.buffer for state in self._states]
+        inputs = StepInputs(grads, stepped, losses, buffers, signal, factors)
+        self._record_step(inputs, from_eval, check)
         self._check_losses()
         if self._step % self._config.run.eval_every == 0:
             self._evaluate(check=check)
@@ -485,58 +462,31 @@ class Experiment:
 
     def _record_step(
         self,
-        grads: Tensor,
-        stepped: LaneStep,
-        losses: np.ndarray,
-        signal: Tensor | None,
+        inputs: StepInputs,
         from_eval: bool,
         check: Check = None,
-        gradient_factors: tuple[Tensor, Tensor] | None = None,
     ) -> None:
-        """Per-step metrics: minibatch loss always; spectra and signal metrics at their cadences.
-
-        Signal metrics (alignment, sin Θ) cost SVDs, so even when the signal is free (exact
-        gradients, the spiked stream) they follow the spectra cadence; a minibatch run also has
-        them on the step after an evaluation, whose population gradient they pair with.
-        """
+        """Per-step metrics (see :mod:`step_metrics` for which, and when) into every lane."""
         run = self._config.run
-        rank = run.signal_rank or self._task.signal_rank
-        buffers = [state.buffer for state in self._states]
-        directions = stepped.directions
-        started = time.perf_counter()
-        spectra = None
-        if self._step % run.spectra_every == 0 and (
+        with_spectra = self._step % run.spectra_every == 0 and (
             self._spectra_gate is None or self._spectra_gate(self._step)
-        ):
-            scales = [OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) for lane in self._config.lanes]
-            spectra = spectra_fields(
-                grads,
-                buffers,
-                directions,
-                self._weights,
-                rank,
-                self._step,
-                check,
-                stepped.known_spectra,
-                scales,
-                gradient_factors,
-            )
-        signals = None
-        paired = from_eval and not self._task.exact_gradients
-        if signal is not None and (spectra is not None or paired):
-            known = None  # the gradient's spectra, when the signal is the gradient itself
-            if spectra is not None and signal is grads:
-                known = [fields["spectra"].gradient for fields in spectra]
-            signals = signal_fields(directions, buffers, grads, signal, rank, self._step, check, known)
-        if spectra is not None or signals is not None:
+        )
+        pair_signal = from_eval and not self._task.exact_gradients
+        started = time.perf_counter()
+        per_lane = step_metric_fields(
+            inputs,
+            step=self._step,
+            rank=run.signal_rank or self._task.signal_rank,
+            with_spectra=with_spectra,
+            pair_signal=pair_signal,
+            gradient_scales=[
+                OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) for lane in self._config.lanes
+            ],
+            check=check,
+        )
+        if with_spectra or (pair_signal and inputs.signal is not None):
             self._last_spectra_s = time.perf_counter() - started
-        for i in range(len(self._lanes)):
-            fields = {"batch_loss": float(losses[i])}
-            if spectra is not None:
-                fields.update(spectra[i])
-            if signals is not None:
-                fields.update(signals[i])
-            self._lanes[i] = replace(self._lanes[i], **fields)
+        self._lanes = [replace(lane, **fields) for lane, fields in zip(self._lanes, per_lane, strict=True)]
 
     def _evaluate(self, with_signal: bool = True, check: Check = None) -> None:
         """Population metrics of the current W; keeps the signal gradient for the next step."""
@@ -558,6 +508,18 @@ class Experiment:
             self._lanes = [replace(lane, eval_step=self._step) for lane in self._lanes]
 
 
+def _lane_settings(lane: LaneConfig) -> dict[str, object]:
+    """The snapshot fields that say how a lane is set up, from its config."""
+    return {
+        "label": lane.display_label(),
+        "optimizer": lane.optimizer,
+        "order": lane.order,
+        "lr": lane.lr,
+        "momentum": lane.momentum,
+        "buffer": OPTIMIZERS[lane.optimizer].buffer_convention(lane),
+    }
+
+
 def _raising(cancelled: Callable[[], bool], step: int) -> Callable[[], None]:
     """A check that abandons step ``step`` once ``cancelled()`` says so."""
 
@@ -566,18 +528,3 @@ def _raising(cancelled: Callable[[], bool], step: int) -> Callable[[], None]:
             raise StepCancelled(f"step {step} cancelled")
 
     return check
-
-
-def _copy(tensor: Tensor | None, device: torch.device | None = None, dtype: torch.dtype | None = None):
-    """A private copy of an optional tensor (moved to ``device``/``dtype`` when given)."""
-    if tensor is None:
-        return None
-    return tensor.to(device or tensor.device, dtype or tensor.dtype).clone()
-
-
-def _to_host(finite: Tensor, batch_loss: Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """(L,) finite flags and (L,) minibatch losses, brought to the host in one transfer."""
-    losses = batch_loss.detach().to(finite.device, torch.float64)  # exact-gradient losses are on the host
-    both = torch.cat([finite.to(torch.float64), losses]).cpu().numpy()  # (2L,)
-    lanes = finite.shape[0]
-    return both[:lanes] > 0, both[lanes:].astype(np.float64)

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -47,6 +48,13 @@ class LaneStep:
     directions: Tensor  # (L, r, c) D of the step, zero for lanes that did not move
     finite: Tensor  # (L,) bool on the device: the lane's new W and optimizer state are finite
     known_spectra: tuple[KnownSpectrum, ...]
+
+    def on_host(self, batch_loss: Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(L,) finite flags and (L,) minibatch losses, brought to the host in one transfer."""
+        losses = batch_loss.detach().to(self.finite.device, torch.float64)  # exact-gradient losses: host
+        both = torch.cat([self.finite.to(torch.float64), losses]).cpu().numpy()  # (2L,)
+        lanes = self.finite.shape[0]
+        return both[:lanes] > 0, both[lanes:].astype(np.float64)
 
 
 def step_lanes(
