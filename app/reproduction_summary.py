@@ -29,12 +29,11 @@ def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: flo
         f"- claim: {preset.claim}",
         f"- size: {reproduction.size} ({seconds:.0f} s); {passed} of {len(judged)} checks pass",
         "",
-        "| check | claim | measured | expected | result |",
-        "|---|---|---|---|---|",
+        "| claim | measured | expected | result |",
+        "|---|---|---|---|",
     ]
     for claim in reproduction.claims:
         cells = (
-            claim.check,
             claim.text,
             _readable(claim.measured),
             _readable(claim.expected),

@@ -25,7 +25,6 @@ from muonscope.engine.metrics import momentum_window
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce.base import (
-    Claim,
     Curve,
     CurveSet,
     Reproduction,
@@ -33,6 +32,14 @@ from muonscope.engine.reproduce.base import (
     find_lane,
     register,
     run_sweep,
+)
+from muonscope.engine.reproduce.bridge_summary import (
+    MEASURED,
+    bridge_answers,
+    bridge_claims,
+    past_first_window,
+    run_value,
+    seed_mean,
 )
 from muonscope.engine.reproduce.bridge_traces import NUMERICAL_ZERO, LaneTrace, lane_trace, signal_rank
 from muonscope.engine.sweep import PointResult, SweepPoint
@@ -143,42 +150,10 @@ def reproduce_bridge(settings: Settings, size: BridgeSize) -> Reproduction:
     setting = {"d": size.d, "n_items": size.n_items, "steps": size.steps, "seeds": len(seeds), "mu": mu}
     out.data += _over_time_curves(traces, setting, buffer.noise_kept)
     out.data += _spectrum_curves(traces, chosen, setting, buffer.noise_kept, shown)
-    out.claims += _claims(traces, window, buffer.noise_kept)
+    out.claims += bridge_claims(traces, window, buffer.noise_kept)
     out.notes += _notes(config, size, window)
-    out.notes += _answers(traces, window)
+    out.notes += bridge_answers(traces, window)
     return out
-
-
-def _seed_means(traces: list[list[LaneTrace]], quantity: str, window: int) -> dict[str, float]:
-    """Each lane's run value of ``quantity``, averaged over seeds."""
-    return {label: _seed_mean(values) for label, values in _per_lane(traces, quantity, window).items()}
-
-
-def _answers(traces: list[list[LaneTrace]], window: int) -> list[str]:
-    """The three questions the bridge asks, answered with this run's seed means."""
-    lanes = traces[0]
-    aligned = _seed_means(traces, "normalised_alignment", window)
-    order = " > ".join(sorted(aligned, key=aligned.get, reverse=True))
-    final = {
-        lane.label: _seed_mean([seed[i].recovered[-1] for seed in traces]) for i, lane in enumerate(lanes)
-    }
-    best, most = max(aligned, key=aligned.get), max(final, key=final.get)
-    answers = [
-        f"Alignment order A(D)/‖D‖₂ (seed means): {order}. The best-aligned lane "
-        f"{'is' if best == most else 'is not'} the one that recovers the most items ({most})."
-    ]
-    for lane in lanes:
-        if not lane.filters:
-            continue
-        head = _seed_means(traces, "head_kept", window)[lane.label]
-        tail = _seed_means(traces, "tail_kept", window)[lane.label]
-        raw = _seed_means(traces, "gradient_head_to_signal", window)[lane.label]
-        answers.append(
-            f"{lane.label}: its buffer's singular values sit at {head:.2f}× the signal's in the head "
-            f"(k ≤ r) and {tail:.2f}× in the tail, where its minibatch gradient's head sits at {raw:.2f}× "
-            f"(seed means of run medians)."
-        )
-    return answers
 
 
 def _recovery_marks(size: BridgeSize) -> list[int]:
@@ -194,33 +169,6 @@ def _spectrum_steps(paired: np.ndarray, window: int) -> list[int]:
     return [int(settled[i]) for i in sorted(picks)]
 
 
-def _settled(trace: LaneTrace, window: int) -> np.ndarray:
-    """Measured steps past the buffer's first window 1/(1 − μ): before it, a buffer started at M = 0
-    has averaged fewer gradients than its window holds (bias-correcting its scale does not change that)."""
-    return trace.paired > window
-
-
-#: Quantities summarised over a run by their median: ratios of singular values swing over decades
-#: when a minibatch gradient's head jumps, and one such step should not set a run's value.
-RATIOS = ("head_ratio", "tail_ratio", "head_kept", "tail_kept", "gradient_head_to_signal")
-#: What a run summary holds for each lane, besides the items recovered.
-MEASURED = (
-    "alignment",
-    "normalised_alignment",
-    "sin_theta",
-    *RATIOS,
-)
-
-
-def _run_value(trace: LaneTrace, quantity: str, window: int) -> float:
-    """``quantity`` over the measured steps past the first window: its median for ratios, else its mean."""
-    values = getattr(trace, quantity)
-    chosen = values[_settled(trace, window) & np.isfinite(values)]
-    if not chosen.size:
-        return float("nan")
-    return float(np.median(chosen) if quantity in RATIOS else chosen.mean())
-
-
 def _recovered_at(trace: LaneTrace, step: int) -> float:
     hits = np.flatnonzero(trace.step == step)
     return float(trace.recovered[hits[0]]) if hits.size else float("nan")
@@ -228,9 +176,9 @@ def _recovered_at(trace: LaneTrace, step: int) -> float:
 
 def _lane_numbers(trace: LaneTrace, marks: list[int], window: int) -> dict[str, float]:
     """One seed's summary of a lane: recovered at the marks, run means of every measurement."""
-    settled = _settled(trace, window)
+    settled = past_first_window(trace, window)
     numbers = {f"recovered_t{step}": _recovered_at(trace, step) for step in marks}
-    numbers.update({quantity: _run_value(trace, quantity, window) for quantity in MEASURED})
+    numbers.update({quantity: run_value(trace, quantity, window) for quantity in MEASURED})
     ranks = trace.gradient_rank[settled]
     numbers["gradient_rank"] = float(ranks.mean()) if ranks.size else float("nan")
     return numbers
@@ -242,19 +190,13 @@ def _summary_table(seeds: list[int], traces: list[list[LaneTrace]], marks: list[
     for lane in range(len(traces[0])):
         per_seed = [_lane_numbers(seed_traces[lane], marks, window) for seed_traces in traces]
         rows = [(str(seed), numbers) for seed, numbers in zip(seeds, per_seed, strict=True)]
-        rows.append(("mean", {name: _seed_mean([n[name] for n in per_seed]) for name in per_seed[0]}))
+        rows.append(("mean", {name: seed_mean([n[name] for n in per_seed]) for name in per_seed[0]}))
         for seed, numbers in rows:
             table["lane"].append(traces[0][lane].label)
             table["seed"].append(seed)
             for name, value in numbers.items():
                 table[name].append(value)
     return dict(table)
-
-
-def _seed_mean(values: list[float]) -> float:
-    """Mean over the seeds that measured a value (NaN when none did, e.g. no ratio for a lane)."""
-    finite = [v for v in values if np.isfinite(v)]
-    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _over_time_table(seeds: list[int], traces: list[list[LaneTrace]]) -> dict:
@@ -389,114 +331,6 @@ def _spectrum_curves(
 def _above_zero(values: np.ndarray) -> np.ndarray:
     """Singular values with the round-off ones (beyond the matrix's rank) as NaN: not drawn."""
     return np.where(values > NUMERICAL_ZERO * values[0], values, np.nan)
-
-
-# ---- claims and notes --------------------------------------------------------------------------
-
-
-def _spread(values: list[float], fmt: str = ".3f") -> str:
-    """Mean over seeds and the min–max range, e.g. ``0.912 (0.90–0.93, 3 seeds)``."""
-    v = np.array(values, float)
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return "not measured"
-    return f"{v.mean():{fmt}} ({v.min():{fmt}}–{v.max():{fmt}}, {v.size} seeds)"
-
-
-def _per_lane(
-    traces: list[list[LaneTrace]], quantity: str, window: int, lanes: list[int] | None = None
-) -> dict[str, list[float]]:
-    """Each lane's run value (past the first window) of ``quantity``, one per seed."""
-    lanes = range(len(traces[0])) if lanes is None else lanes
-    return {
-        traces[0][lane].label: [_run_value(seed[lane], quantity, window) for seed in traces] for lane in lanes
-    }
-
-
-def _by_lane(values: dict[str, list[float]], fmt: str = ".3f") -> str:
-    return "; ".join(f"{label}: {_spread(v, fmt)}" for label, v in values.items())
-
-
-def _claims(traces: list[list[LaneTrace]], window: int, tail: float) -> list[Claim]:
-    filtering = [i for i in range(len(traces[0])) if traces[0][i].filters]
-    rank = traces[0][0].rank  # the point's r, the same for every lane
-    aligned = _per_lane(traces, "normalised_alignment", window)
-    final = {
-        traces[0][lane].label: [float(seed[lane].recovered[-1]) for seed in traces]
-        for lane in range(len(traces[0]))
-    }
-    muon = [i for i in range(len(traces[0])) if traces[0][i].optimizer == "muon"]
-    raw = _per_lane(traces, "alignment", window, muon)
-    best_aligned = max(aligned, key=lambda label: _seed_mean(aligned[label]))
-    best_raw = max(raw, key=lambda label: _seed_mean(raw[label]))
-    most_recovered = max(final, key=lambda label: _seed_mean(final[label]))
-    return [
-        Claim(
-            "§9",
-            f"buffer's head against the signal's: σ_k(M)/σ_k(G_sig), k ≤ r = {rank} (median over k, then "
-            f"over the steps past the first window T = {window})",
-            _by_lane(_per_lane(traces, "head_kept", window, filtering)),
-            "≈ 1 if the buffer keeps the signal's head (exploratory)",
-            None,
-        ),
-        Claim(
-            "§9",
-            f"the minibatch gradient's head against the signal's: σ_k(G)/σ_k(G_sig), k ≤ r = {rank}",
-            _by_lane(_per_lane(traces, "gradient_head_to_signal", window)),
-            "> 1 where sampling noise inflates the head (exploratory)",
-            None,
-        ),
-        Claim(
-            "§9",
-            f"buffer's tail against the signal's: σ_k(M)/σ_k(G_sig), k > r = {rank}",
-            _by_lane(_per_lane(traces, "tail_kept", window, filtering)),
-            "≈ 1 if the buffer keeps the signal's tail (exploratory)",
-            None,
-        ),
-        Claim(
-            "§9",
-            f"head filtering ratio: σ_k(M)/σ_k(G), k ≤ r = {rank}",
-            _by_lane(_per_lane(traces, "head_ratio", window, filtering)),
-            "≈ 1 on Li et al.'s stream at low noise (exploratory)",
-            None,
-        ),
-        Claim(
-            "§9",
-            "tail filtering ratio: median σ_k(M)/σ_k(G), r < k ≤ rank(G)",
-            _by_lane(_per_lane(traces, "tail_ratio", window, filtering)),
-            f"1/√(2T−1) = {tail:.3f} for noise independent across steps (exploratory)",
-            None,
-        ),
-        Claim(
-            "§9",
-            "alignment with G_sig, A(D)/‖D‖₂ (= Li et al.'s A(D) for msgn updates)",
-            _by_lane(aligned),
-            "pre > none ≈ post, as on Li et al.'s stream (exploratory)",
-            None,
-        ),
-        Claim(
-            "§9",
-            "Li et al.'s A(D), Muon lanes (post-polar's M̃ has ‖M̃‖₂ ≤ 1)",
-            _by_lane(raw),
-            "pre > post, none (exploratory)",
-            None,
-        ),
-        Claim(
-            "§9",
-            f"sin Θ between the buffer's (or G's) and G_sig's top-{rank} left subspaces",
-            _by_lane(_per_lane(traces, "sin_theta", window)),
-            "smaller for the pre-polar buffer (exploratory)",
-            None,
-        ),
-        Claim(
-            "§9",
-            "the best-aligned lane recovers the most items at the end",
-            f"best A(D)/‖D‖₂: {best_aligned}; best A(D) of the Muon lanes: {best_raw}; "
-            f"most recovered: {most_recovered} ({_by_lane(final, '.0f')})",
-            "the same lane (exploratory)",
-            None,
-        ),
-    ]
 
 
 def _notes(config: ExperimentConfig, size: BridgeSize, window: int) -> list[str]:

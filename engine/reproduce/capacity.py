@@ -129,30 +129,8 @@ def one_step_capacity(settings: Settings) -> Reproduction:
     column = {name: find_lane(lanes, lane.label) for name, lane in _ONE_STEP_NAMES.items()}
     for a in alphas:
         mean = {name: [counts[(a, d)][:, i].mean() for d in dims] for name, i in column.items()}
-        muon_slope, gd_slope = loglog_slope(dims, mean["muon"]), loglog_slope(dims, mean["gd"])
+        out.claims += _slope_claims(a, dims, mean)
         muon_theory, gd_theory = 1 + 1 / (2 * a), 1 / (2 * a)
-        low, high = (1.1, 1.7) if a == 1.5 else (1.0, 1.6)
-        out.claims += [
-            check_range(
-                "§11.9",
-                f"Muon-exact slope of n_rec vs d, α = {a} (theory {muon_theory:.2f})",
-                muon_slope,
-                low,
-                high,
-                ".2f",
-            ),
-            check_range(
-                "§11.9",
-                f"GD slope of n_rec vs d, α = {a} (theory {gd_theory:.2f})",
-                gd_slope,
-                0.0,
-                0.8,
-                ".2f",
-            ),
-            check_range(
-                "§11.9", f"Muon slope − GD slope, α = {a} (theory 1)", muon_slope - gd_slope, 0.6, None, ".2f"
-            ),
-        ]
         x = np.array(dims, float)
         out.data.append(
             CurveSet(
@@ -165,9 +143,47 @@ def one_step_capacity(settings: Settings) -> Reproduction:
                 {"alpha": a, "n_items": n_items, "muon_slope": muon_theory, "gd_slope": gd_theory},
             )
         )
+    out.claims += _ratio_claims(counts, dims, column)
+    out.data.append(_recovered_ranks(dims[-1], n_items))
+    return out
+
+
+def _slope_claims(a: float, dims: tuple[int, ...], mean: dict[str, list[float]]) -> list[Claim]:
+    """§11.9: n_rec grows like d^(1+1/(2α)) under Muon and d^(1/(2α)) under GD."""
+    muon_slope, gd_slope = loglog_slope(dims, mean["muon"]), loglog_slope(dims, mean["gd"])
+    muon_theory, gd_theory = 1 + 1 / (2 * a), 1 / (2 * a)
+    low, high = (1.1, 1.7) if a == 1.5 else (1.0, 1.6)
+    return [
+        check_range(
+            "§11.9",
+            f"Muon-exact slope of n_rec vs d, α = {a} (theory {muon_theory:.2f})",
+            muon_slope,
+            low,
+            high,
+            ".2f",
+        ),
+        check_range(
+            "§11.9",
+            f"GD slope of n_rec vs d, α = {a} (theory {gd_theory:.2f})",
+            gd_slope,
+            0.0,
+            0.8,
+            ".2f",
+        ),
+        check_range(
+            "§11.9", f"Muon slope − GD slope, α = {a} (theory 1)", muon_slope - gd_slope, 0.6, None, ".2f"
+        ),
+    ]
+
+
+def _ratio_claims(
+    counts: dict[tuple, np.ndarray], dims: tuple[int, ...], column: dict[str, int]
+) -> list[Claim]:
+    """§11.8, §11.10, §11.12 at α = 1.5: Muon against GD, its Newton–Schulz approximations and Newton."""
     d_max = dims[-1]
+    claims = []
     top = {name: counts[(1.5, d_max)][:, i].mean() for name, i in column.items()}
-    out.claims.append(
+    claims.append(
         check_range(
             "§11.8",
             f"n_rec(Muon-exact) / n_rec(GD), α = 1.5, d = {d_max}",
@@ -177,7 +193,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
             ".1f",
         )
     )
-    out.claims.append(
+    claims.append(
         Claim(
             "§11.10",
             f"NS5 loses tail items: n_rec(NS5) ≤ n_rec(exact), d = {d_max}",
@@ -186,14 +202,14 @@ def one_step_capacity(settings: Settings) -> Reproduction:
             bool(top["ns5"] <= top["muon"]),
         )
     )
-    out.claims.append(
+    claims.append(
         check_range(
             "§11.10", f"n_rec(NS10) / n_rec(exact), d = {d_max}", top["ns10"] / top["muon"], 0.9, None, ".2f"
         )
     )
     for d in dims[-2:]:
         ratio = counts[(1.5, d)][:, column["newton"]].mean() / counts[(1.5, d)][:, column["muon"]].mean()
-        out.claims.append(
+        claims.append(
             check_range(
                 "§11.12",
                 f"Newton / Muon-exact n_rec at isotropic embeddings, d = {d}",
@@ -203,8 +219,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
                 ".2f",
             )
         )
-    out.data.append(_recovered_ranks(d_max, n_items))
-    return out
+    return claims
 
 
 def _recovered_ranks(d: int, n_items: int) -> CurveSet:

@@ -133,11 +133,23 @@ def spectral_filtering(settings: Settings) -> Reproduction:
     out = Reproduction("spectral_filtering", settings.size)
     by_sigma = {s: _trials(_spiked(s), mus, steps, trials, False, settings, f"σ = {s}") for s in sigmas}
     base = by_sigma[1.0]
+    out.claims += _energy_claims(base, mus, steps) + _head_claims(base, mus, steps)
+    out.claims += _gap_and_tail_claims(by_sigma, mus)
+    i95 = int(np.flatnonzero(mus == 0.95)[0])
+    target = momentum_window(mus[i95]).noise_kept
+    out.data += _spectra(base, i95, steps, target)
+    out.tables["filtering"] = _filtering_table(by_sigma, mus)
+    return out
+
+
+def _energy_claims(base: list[Buffers], mus: np.ndarray, steps: int) -> list[Claim]:
+    """§11.14: the buffer keeps (1−μ)/(1+μ) of the noise energy (σ = 1)."""
+    claims = []
     energy = _mean(base, "noise_energy")
     for mu in (0.5, 0.9, 0.99):
         i = int(np.flatnonzero(mus == mu)[0])
         expected = (1 - mu ** (2 * steps)) / momentum_window(mu).noise_steps
-        out.claims.append(
+        claims.append(
             check_range(
                 "§11.14",
                 f"buffer noise energy / (mnσ²) over (1−μ)/(1+μ), μ = {mu}",
@@ -147,12 +159,19 @@ def spectral_filtering(settings: Settings) -> Reproduction:
                 ".3f",
             )
         )
+    return claims
+
+
+def _head_claims(base: list[Buffers], mus: np.ndarray, steps: int) -> list[Claim]:
+    """§11.15: the buffer's top singular values sit at the spiked model's outliers, its edge falls
+    like (2T−1)^(−1/2) (σ = 1)."""
+    claims = []
     s_buf = _mean(base, "s_buffer")
     high = mus >= 0.95
     unit = _spiked(1.0)  # the σ = 1 stream of the head checks
     strengths = np.array(unit.strengths)
     head_err = np.max(np.abs(s_buf[high][:, :3] / strengths - 1))
-    out.claims.append(
+    claims.append(
         check_range(
             "§11.15",
             "σ_1..3(M_K) against (12, 8, 5), worst relative error, μ ≥ 0.95, σ = 1 "
@@ -165,7 +184,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
     )
     noise_std = buffer_noise_std(unit.noise, mus[high], steps)[:, None]  # (nμ, 1)
     outlier = spiked_outlier(strengths[None, :], unit.rows, unit.cols, noise_std)  # (nμ, 3)
-    out.claims.append(
+    claims.append(
         check_range(
             "§11.15",
             "σ_1..3(M_K) against the spiked-model outlier (λ² + n s²)/λ, s² = σ²(1−μ)/(1+μ), "
@@ -178,7 +197,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
     )
     two_t = momentum_window(mus[high]).noise_steps
     edge_slope = loglog_slope(two_t, s_buf[high][:, 3])
-    out.claims.append(
+    claims.append(
         check_range(
             "§11.15",
             "log-log slope of σ_4(M_K) against 2T−1, μ ≥ 0.95 (≈ −1/2)",
@@ -188,9 +207,17 @@ def spectral_filtering(settings: Settings) -> Reproduction:
             ".2f",
         )
     )
+    return claims
+
+
+def _gap_and_tail_claims(by_sigma: dict[float, list[Buffers]], mus: np.ndarray) -> list[Claim]:
+    """§11.16: the gap σ_3 − σ_4 of the buffer grows with μ; the tail is filtered by 1/√(2T−1) at
+    every noise level while the head (weak noise) passes."""
+    s_buf = _mean(by_sigma[1.0], "s_buffer")
+    claims = []
     gap = s_buf[:, 2] - s_buf[:, 3]
     checked = [int(np.flatnonzero(mus == m)[0]) for m in (0.5, 0.9, 0.95, 0.99)]
-    out.claims.append(
+    claims.append(
         Claim(
             "§11.16",
             "gap σ_3 − σ_4 of M_K grows over μ = 0.5, 0.9, 0.95, 0.99 (σ = 1)",
@@ -204,7 +231,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
     for sigma, runs in by_sigma.items():
         ratio = _mean(runs, "s_buffer")[i95] / _mean(runs, "s_gradient")
         tail = float(np.median(ratio[3:KEEP]))
-        out.claims.append(
+        claims.append(
             check_range(
                 "§11.16",
                 f"tail filtering ratio σ_k(M)/σ_k(G), k ≥ 4, μ = 0.95, σ = {sigma} (1/√39 = 0.160)",
@@ -216,7 +243,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
         )
     low = by_sigma[0.2]
     head = (_mean(low, "s_buffer")[i95] / _mean(low, "s_gradient"))[:3]
-    out.claims.append(
+    claims.append(
         check_range(
             "§11.16",
             "head filtering ratios k ≤ 3 at σ = 0.2, μ = 0.95 (authors 0.98, 0.95, 0.88): smallest",
@@ -226,9 +253,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
             ".3f",
         )
     )
-    out.data += _spectra(base, i95, steps, target)
-    out.tables["filtering"] = _filtering_table(by_sigma, mus)
-    return out
+    return claims
 
 
 def _spectra(runs: list[Buffers], index: int, steps: int, tail_ratio: float) -> list[CurveSet]:
