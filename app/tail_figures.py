@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from muonscope.app.figures import Figure, Panel, Presentation, lane_series
 from muonscope.engine.reproduce import Reproduction
-from muonscope.engine.reproduce.tail import group_label
+from muonscope.engine.reproduce.tail_isotropy import group_label
 
 __all__ = ["PRESENTATIONS", "group_axis_label"]
 

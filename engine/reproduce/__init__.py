@@ -8,6 +8,7 @@ from muonscope.engine.reproduce import (  # noqa: F401 - registers
     hierarchical,
     multistep,
     tail,
+    tail_isotropy,
 )
 from muonscope.engine.reproduce.base import (
     REPRODUCTIONS,

@@ -13,7 +13,7 @@ from muonscope.app.tail_figures import group_axis_label
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce import REPRODUCTIONS, Claim, Curve, CurveSet, Reproduction
 from muonscope.engine.reproduce.hierarchical import HORIZON_GD, HORIZON_MUON
-from muonscope.engine.reproduce.tail import staircase_group_sizes
+from muonscope.engine.reproduce.tail_isotropy import staircase_group_sizes
 from tests.reproduced import reproduced
 
 #: The PNG files ``muonscope reproduce PRESET`` writes (their stems).
@@ -192,9 +192,9 @@ def test_summary_lists_claims_with_their_result_and_escapes_table_bars(tmp_path)
     summary = summary_markdown(result, [tmp_path / "race.png"], 12.3)
     assert summary.startswith(f"# {PRESENTATIONS['default'].title}\n")
     assert "- size: ci (12 s); 1 of 2 checks pass" in summary
-    assert "| §1 | a \\| b | 1.0 | ≥ 2 | **FAIL** |" in summary
-    assert "| §2 | exploratory | 3 | 4 | reported (not judged) |" in summary
-    assert "| §3 | holds | 5 | ≤ 6 | pass |" in summary
+    assert "| a \\| b | 1.0 | ≥ 2 | **FAIL** |" in summary
+    assert "| exploratory | 3 | 4 | reported (not judged) |" in summary
+    assert "| holds | 5 | ≤ 6 | pass |" in summary
     assert "## Notes\n\n- a note" in summary and "- `race.png`" in summary
 
 
@@ -203,4 +203,4 @@ def test_summary_writes_numbers_as_the_window_does():
     result = Reproduction("default", "ci")
     result.claims += [Claim("§4", "ϱ, K = 64 (x3e5 kept)", "2.19e-37", "≤ 5.00e-02", True)]
     summary = summary_markdown(result, [], 1.0)
-    assert "| §4 | ϱ, K = 64 (x3e5 kept) | 2.19·10⁻³⁷ | ≤ 5.00·10⁻² | pass |" in summary
+    assert "| ϱ, K = 64 (x3e5 kept) | 2.19·10⁻³⁷ | ≤ 5.00·10⁻² | pass |" in summary

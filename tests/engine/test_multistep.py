@@ -8,13 +8,11 @@ import torch
 
 from muonscope.engine.config import TaskConfig
 from muonscope.engine.memory import memory_pass, minibatch_queries
-from muonscope.engine.reproduce.multistep import (
-    CONSTANT_VARIANTS,
-    STEPS,
+from muonscope.engine.reproduce.multistep import CONSTANT_VARIANTS, STEPS, multistep_lanes
+from muonscope.engine.reproduce.multistep_dynamics import (
     Constants,
     Dynamics,
     lambda_schedule,
-    multistep_lanes,
     population_gradient,
     recovery_target,
     run_multistep,

@@ -10,7 +10,7 @@ import pytest
 from muonscope.engine import LaneConfig
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import REPRODUCTIONS, Curve, CurveSet, Reproduction, Settings, find_lane
-from muonscope.engine.reproduce.tail import (
+from muonscope.engine.reproduce.tail_isotropy import (
     ADAMS,
     LR_SCALES,
     MULTI_STEP,

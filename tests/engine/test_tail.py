@@ -10,14 +10,8 @@ import torch
 from muonscope.engine.balance import first_step_direction, update_condition_ratio
 from muonscope.engine.config import TaskConfig
 from muonscope.engine.presets import load_preset
-from muonscope.engine.reproduce.tail import (
-    ADAMS,
-    MULTI_STEP,
-    ONE_STEP,
-    _task,
-    group_label,
-    staircase_group_sizes,
-)
+from muonscope.engine.reproduce.tail import ONE_STEP, two_level_task
+from muonscope.engine.reproduce.tail_isotropy import ADAMS, MULTI_STEP, group_label, staircase_group_sizes
 from muonscope.engine.tasks.memory_task import MemoryTask
 
 SIGNGD = ONE_STEP["SignGD (= Adam, 1 step)"]
@@ -30,7 +24,7 @@ def test_signgd_step_on_identity_embeddings_is_perfectly_conditioned_once_the_on
     Unprojected, J − 2I has σ = K − 2 (on 1) and 2 (K − 1 times): the ratio 2/(K − 2) = 0.032 at K = 64.
     """
     k = 64
-    task = _task(k, "identity")
+    task = two_level_task(k, "identity")
     direction = first_step_direction(task, SIGNGD)
     assert update_condition_ratio(task, direction) == pytest.approx(1.0, abs=1e-12)
     unprojected = update_condition_ratio(task, direction, project_ones=False)
@@ -40,19 +34,19 @@ def test_signgd_step_on_identity_embeddings_is_perfectly_conditioned_once_the_on
 @pytest.mark.parametrize("embeddings", ["hadamard", "orthogonal"])
 def test_signgd_step_on_overlapping_embeddings_stays_ill_conditioned(embeddings):
     """Wang et al.'s Thm 5.3: σ_min/σ_max ≤ 25% for block-Hadamard and Haar embeddings (projected)."""
-    task = _task(64, embeddings)
+    task = two_level_task(64, embeddings)
     ratio = update_condition_ratio(task, first_step_direction(task, SIGNGD))
     assert 0.0 < ratio <= 0.25
 
 
 def test_muon_step_is_perfectly_conditioned_for_any_orthonormal_embeddings():
-    task = _task(64, "orthogonal")
+    task = two_level_task(64, "orthogonal")
     assert update_condition_ratio(task, first_step_direction(task, ONE_STEP["Muon"])) == pytest.approx(1.0)
 
 
 def test_condition_ratio_ignores_singular_values_at_rounding_level():
     """∇L(0) has rank K − 1: a zero singular value must not make every ratio 0."""
-    task = _task(16, "orthogonal")
+    task = two_level_task(16, "orthogonal")
     direction = torch.zeros(16, 16, dtype=torch.float64)
     direction[0, 0], direction[1, 1] = 2.0, 1.0
     rotated = task.outputs.T @ direction @ task.inputs  # task coordinates diag(2, 1, 0, …)
