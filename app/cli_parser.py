@@ -196,7 +196,8 @@ def _add_run(sub) -> None:
         ],
         [_CUDA, _DEBUG],
         exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
-        "naming the field or expression), 1 runtime failure, 130 interrupted (what was computed is kept)",
+        "naming the field or expression), 1 runtime failure, "
+        "130 interrupted by Ctrl-C or SIGTERM (what was computed is kept)",
     )
     _add_session_arguments(run)
     run.add_argument(
@@ -210,7 +211,7 @@ def _add_run(sub) -> None:
         "--save",
         metavar="PATH",
         type=_path,
-        help="save the session to the folder PATH at the end (also on Ctrl-C)",
+        help="save the session to the folder PATH at the end (also on Ctrl-C or SIGTERM)",
     )
     run.add_argument(
         "--until",
@@ -235,7 +236,7 @@ def _add_shot(sub) -> None:
         ],
         [_QT, _CACHE, _CUDA, _DEBUG],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
-        "1 runtime failure, 130 interrupted (nothing written)",
+        "1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written)",
     )
     _add_session_arguments(shot)
     shot.add_argument(
@@ -257,7 +258,8 @@ def _add_record(sub) -> None:
         ],
         [_QT, _CACHE, _CUDA, _DEBUG],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
-        "1 runtime failure, 130 interrupted (the frames so far are kept as a playable file)",
+        "1 runtime failure, "
+        "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file)",
     )
     _add_session_arguments(record)
     record.add_argument(

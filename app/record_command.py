@@ -3,8 +3,8 @@
 The run is ``muonscope run``'s (preset or config, --set, --lane, --steps, --resume); frames come
 off the offscreen window (:mod:`muonscope.app.offscreen`), one per engine step (or per
 ``--every`` steps), never by the wall clock, so the same command gives the same frames. They
-stream to the encoder (:mod:`muonscope.app.video`) as they are drawn. Ctrl-C stops after the
-frame in progress and keeps the frames so far as a playable file.
+stream to the encoder (:mod:`muonscope.app.video`) as they are drawn. Ctrl-C or SIGTERM stops after
+the frame in progress and keeps the frames so far as a playable file.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     from muonscope.app.offscreen import OffscreenWindow, exit_status
     from muonscope.app.progress import ProgressBar
     from muonscope.app.qt_messages import install_message_handler
-    from muonscope.app.run_command import EXIT_INTERRUPTED, ctrl_c_stops
+    from muonscope.app.run_command import EXIT_INTERRUPTED, stop_signals
     from muonscope.app.shot import report_sweep
     from muonscope.app.video import VideoWriter
 
@@ -76,7 +76,7 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     writer = None
     last_step = plan.start_step
     with (
-        ctrl_c_stops() as stop,
+        stop_signals() as stop,
         ProgressBar(not args.no_progress, unit="frame") as progress,
         OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
     ):

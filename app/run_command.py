@@ -31,7 +31,7 @@ from muonscope.app.config_args import (
 from muonscope.app.progress import ProgressBar
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["EXIT_INTERRUPTED", "check_run_arguments", "ctrl_c_stops", "open_run_session", "run_command"]
+__all__ = ["EXIT_INTERRUPTED", "check_run_arguments", "open_run_session", "run_command", "stop_signals"]
 
 EXIT_INTERRUPTED = 130
 
@@ -66,7 +66,7 @@ def run_command(args: argparse.Namespace) -> int:
         )
         for text in args.until
     )
-    with ProgressBar(not args.no_progress, unit="step") as progress, ctrl_c_stops() as stop:
+    with ProgressBar(not args.no_progress, unit="step") as progress, stop_signals() as stop:
         outcome = run_session(
             session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
         )
@@ -90,8 +90,10 @@ def run_command(args: argparse.Namespace) -> int:
             f"the run went on to step {outcome.report['step']}\n"
         )
     if outcome.interrupted:
+        step = outcome.report["step"]
         saved = f"; session saved to {args.save}" if args.save is not None else ""
-        sys.stderr.write(f"muonscope run: interrupted at step {outcome.report['step']}{saved}\n")
+        written = f"; {args.out} holds steps 0 to {step}" if args.out is not None else ""
+        sys.stderr.write(f"muonscope run: interrupted at step {step}{saved}{written}\n")
         return EXIT_INTERRUPTED
     return 0
 
@@ -207,23 +209,26 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
 
 
 @contextmanager
-def ctrl_c_stops():
-    """The first Ctrl-C asks the run to stop between steps; a second one interrupts at once."""
+def stop_signals():
+    """The first Ctrl-C or SIGTERM asks the run to stop between steps (what was computed is kept and
+    saved, as a job scheduler's SIGTERM expects); a second one interrupts at once."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
 
-    def on_interrupt(_signum: int, _frame: Any) -> None:
+    def on_stop(_signum: int, _frame: Any) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, on_stop) for signum in stopping}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _number(value: float, digits: int) -> str:

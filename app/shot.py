@@ -24,14 +24,14 @@ def shot_command(args) -> int:
     from muonscope.app.config_args import check_output_file
     from muonscope.app.offscreen import OffscreenWindow, exit_status, plan_offscreen
     from muonscope.app.qt_messages import install_message_handler
-    from muonscope.app.run_command import EXIT_INTERRUPTED, ctrl_c_stops
+    from muonscope.app.run_command import EXIT_INTERRUPTED, stop_signals
 
     kind = _picture_kind(args.out)
     size = parse_size(args.size)
     check_output_file(args.out)
     plan = plan_offscreen(args, size)
     install_message_handler()
-    with ctrl_c_stops() as stop, OffscreenWindow(plan, stop.is_set) as offscreen:
+    with stop_signals() as stop, OffscreenWindow(plan, stop.is_set) as offscreen:
         offscreen.open()
         report_sweep(offscreen)
         image = offscreen.picture()

@@ -42,7 +42,8 @@ def run_session(
     """Step ``session`` to ``target`` (total steps), stopping early at a breakpoint if ``until``.
 
     The last step is always evaluated, whatever the cadence, so the report describes the final W.
-    ``stop_requested`` is asked between steps (Ctrl-C): the run then stops with what it computed.
+    ``stop_requested`` is asked between steps (Ctrl-C, SIGTERM): the run then stops with what it
+    computed, and its report says ``interrupted``.
     """
     start = session.step
     total = max(target - start, 0)
@@ -58,6 +59,7 @@ def run_session(
     hit = session.run(target, stop_on_breakpoints=until, on_step=after_step)
     session.evaluate()
     report = final_report(session.snapshot(), session.config)
+    report["interrupted"] = interrupted  # final.json of a stopped run must not read as a finished one
     if until:
         report["stopped_by"] = None if hit is None else hit.breakpoint.text
     return RunOutcome(report, hit, interrupted)

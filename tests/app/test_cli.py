@@ -40,7 +40,7 @@ def test_json_report_has_the_documented_shape(capsys):
     assert code == 0
     assert err == ""
     report = json.loads(out)
-    assert report["step"] == 3
+    assert (report["step"], report["interrupted"]) == (3, False)
     assert report["config"]["task"]["d"] == 16
     assert (report["device"], report["dtype"], report["torch_version"]) == (
         "cpu",

@@ -578,8 +578,10 @@ def _drain(fd: int, into: list[bytes], seen: threading.Event, marker: bytes) -> 
         seen.set()  # the run ended (or the bar showed): the test looks at which
 
 
-def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
-    """stderr is a terminal, so the progress bar appears once steps are running: then Ctrl-C."""
+@pytest.mark.parametrize("stopping", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_between_steps_reports_and_saves(tmp_path, stopping):
+    """stderr is a terminal, so the progress bar appears once steps are running: then Ctrl-C, or the
+    SIGTERM a job scheduler sends (which lost the whole run)."""
     if sys.platform == "win32":
         pytest.skip("needs a POSIX pseudo-terminal")
     import fcntl
@@ -589,7 +591,7 @@ def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a bar needs a width
     argv = [sys.executable, "-m", "muonscope", "run", *SMALL, "--steps", "100000", "--json"]
     proc = subprocess.Popen(
-        [*argv, "--save", str(tmp_path / "s")],
+        [*argv, "--save", str(tmp_path / "s"), "--out", str(tmp_path / "out")],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=follower,
@@ -603,7 +605,7 @@ def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
     try:
         assert stepping.wait(timeout=120), "no progress bar appeared"
         assert proc.poll() is None, b"".join(terminal).decode(errors="replace")
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stopping)
         out, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -614,11 +616,16 @@ def test_ctrl_c_stops_between_steps_reports_and_saves(tmp_path):
         os.close(leader)
     err = b"".join(terminal).decode(errors="replace")
     assert proc.returncode == 130, err
-    found = re.search(rf"interrupted at step (\d+); session saved to {re.escape(str(tmp_path / 's'))}", err)
+    saved, written = re.escape(str(tmp_path / "s")), re.escape(str(tmp_path / "out"))
+    said = rf"interrupted at step (\d+); session saved to {saved}; {written} holds steps 0 to \1"
+    found = re.search(said, err)
     assert found, err
     step = int(found.group(1))
     assert 0 < step < 100_000
-    assert json.loads(out)["step"] == step
+    report = json.loads(out)
+    assert (report["step"], report["interrupted"]) == (step, True)
+    final = json.loads((tmp_path / "out" / "final.json").read_text())
+    assert (final["step"], final["interrupted"]) == (step, True)
     session = open_session(tmp_path / "s")
     assert session.step == session.branch.head_step == step
 
