@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from muonscope.engine.config import ExperimentConfig, parse_toml
+from muonscope.engine.config import ExperimentConfig, TaskConfig, lane_from_dict, parse_toml
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.optim.registry import typed_field_problem
+from muonscope.engine.task_kinds import task_field_problem
 
 __all__ = [
     "MAX_CONFIG_BYTES",
@@ -141,4 +144,34 @@ def _preset_from_data(name: str, data: dict[str, Any]) -> Preset:
         if not isinstance(value, str):
             raise ConfigError(f"preset.{key}", value, "must be text")
     config = ExperimentConfig.from_dict(data)
+    _refuse_unread_fields(data, config)
     return Preset(name=name, config=config, view=view, **meta)
+
+
+def _refuse_unread_fields(data: dict[str, Any], config: ExperimentConfig) -> None:
+    """Refuse a field a file sets, to a value of its own, on a lane or task that does not read it.
+
+    ``polar = "ns"`` on an SGD lane ran plain SGD without a word. A field that states what leaving
+    it out gives is taken as it is: the files ``run --out`` writes hold every field, read or not.
+    """
+    task = data.get("task", {})
+    for name, value in task.items():
+        problem = task_field_problem(config.task.kind, name)
+        if problem and _states_something(lambda fields: TaskConfig(**fields), task, name, config.task):
+            raise ConfigError(f"task.{name}", value, f"has no effect: {problem}")
+    for index, (written, lane) in enumerate(zip(data.get("lanes", ()), config.lanes, strict=False)):
+        for name, value in written.items():
+            problem = typed_field_problem(lane, name, getattr(lane, name))
+            if problem and _states_something(lane_from_dict, written, name, lane):
+                where = f"lane {index} ({lane.display_label()})"
+                raise ConfigError(f"lanes[{index}].{name}", value, f"has no effect on {where}: {problem}")
+
+
+def _states_something(
+    build: Callable[[dict[str, Any]], Any], written: dict[str, Any], name: str, built: Any
+) -> bool:
+    """Whether field ``name`` of ``written`` makes ``built`` differ from what leaving it out builds."""
+    try:
+        return build({key: value for key, value in written.items() if key != name}) != built
+    except ConfigError:
+        return True

@@ -232,12 +232,14 @@ def typed_field_problem(lane: LaneSettings, name: str, value: Any) -> str:
 
     The command line refuses such a field: ``--lane optimizer=sgd,polar=ns`` ran plain SGD. A value
     that states what the lane does anyway is no loss (``momentum=0`` or ``nesterov=false`` for a lane
-    without a buffer, as presets write them), nor is a setting the rule reads that changes nothing at
-    μ = 0 (an order or buffer convention): refusing those would refuse lanes copied from presets.
+    without a buffer, as presets write them), nor is a momentum order at μ = 0 (presets write one);
+    ``nesterov=true`` or a buffer convention at μ = 0 is refused: the buffer is the gradient itself.
     """
     problem = _unread_field_problem(lane, name)
     if problem and name in _VALUES_WITHOUT_BUFFER and value == _VALUES_WITHOUT_BUFFER[name]:
         return ""
+    if not problem and name in ("nesterov", "buffer") and lane.momentum == 0 and value is not False:
+        return lane_field_problem(lane, name)  # μ = 0: the buffer is the gradient itself
     return problem
 
 

@@ -40,6 +40,12 @@ CASES = [
     (["run", "--config", "{tmp}/preset_colour.toml"], "preset.colour"),
     (["run", "--config", "{tmp}/preset_title.toml"], "preset.title = 1"),
     (["run", "--config", "{tmp}/view_scalar.toml"], "view = 3"),
+    # a field the file sets, away from its default, that its lane or task does not read
+    (
+        ["run", "--config", "{tmp}/sgd_polar.toml"],
+        "lanes[0].polar = 'ns' is not allowed: has no effect on lane 0 (SGD μ=0.9 sum lr=0.5): only Muon",
+    ),
+    (["run", "--config", "{tmp}/zipf_head_mass.toml"], "task.head_mass = 0.9 is not allowed: has no effect"),
     (
         ["run", "--config", "{tmp}/bad_syntax.toml"],
         ("config = '{tmp}/bad_syntax.toml'", "must be valid TOML"),
@@ -144,6 +150,14 @@ CASES = [
     (
         ["run", "--lane", "optimizer=muon,order=none,nesterov=true"],
         "--lane[0].nesterov = true is not allowed: has no effect on lane 0 (Muon exact lr=0.05): momentum",
+    ),
+    (
+        ["run", "--lane", "optimizer=sgd,momentum=0,nesterov=true"],
+        "--lane[0].nesterov = true is not allowed: has no effect on lane 0 (SGD lr=0.5): μ = 0: the buffer",
+    ),
+    (
+        ["run", "--lane", "optimizer=muon,momentum=0,buffer=ema"],
+        "--lane[0].buffer = 'ema' is not allowed: has",
     ),
     (
         ["run", "--lane", "optimizer=muon,order=none,buffer=sum"],
@@ -276,6 +290,8 @@ def files(tmp_path):
     write("preset_colour.toml", '[preset]\ncolour = "red"\n')
     write("preset_title.toml", "[preset]\ntitle = 1\n")
     write("view_scalar.toml", "view = 3\n")
+    write("sgd_polar.toml", '[[lanes]]\noptimizer = "sgd"\npolar = "ns"\n')
+    write("zipf_head_mass.toml", "[task]\nhead_mass = 0.9\n")
     write("bad_syntax.toml", "[task\nd = 3\n")
     write("optimizer_list.toml", "[[lanes]]\noptimizer = []\n")
     write("optimizer_table.toml", "[[lanes]]\noptimizer = {}\n")

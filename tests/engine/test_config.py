@@ -7,7 +7,7 @@ import pytest
 
 from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
 from muonscope.engine.config import lane_from_dict
-from muonscope.engine.presets import load_preset, preset_names
+from muonscope.engine.presets import load_config_file, load_preset, preset_names
 from muonscope.engine.task_kinds import view_problem
 
 
@@ -173,3 +173,18 @@ def test_a_preset_lanes_label_states_the_values_the_lane_runs(name):
             field = _LABEL_SYMBOLS[symbol]
             stated = _label_value(expression, fixed if field == "lam" else names)
             assert getattr(lane, field) == pytest.approx(stated, rel=2e-3), (lane.label, field)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_the_config_file_a_run_writes_loads_back_though_it_holds_every_field(name, tmp_path):
+    """A config file is refused a field its lane or task does not read (``polar = "ns"`` on SGD ran
+    plain SGD), unless the field states what leaving it out gives, as every field of a written one does."""
+    config = load_preset(name).config
+    path = tmp_path / "config.toml"
+    path.write_text(config.to_toml(), encoding="utf-8")
+    assert load_config_file(path).config == config
+    sgd = next((i for i, lane in enumerate(config.lanes) if lane.optimizer == "sgd"), None)
+    if sgd is not None:
+        path.write_text(config.with_value(f"lanes[{sgd}].ns_steps", 3).to_toml(), encoding="utf-8")
+        with pytest.raises(ConfigError, match=rf"lanes\[{sgd}\]\.ns_steps = 3 .*only Muon"):
+            load_config_file(path)
