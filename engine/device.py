@@ -92,7 +92,15 @@ def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dt
     raise ConfigError(
         path,
         value,
-        f"{sizes} with {len(config.lanes)} lane(s) needs about {need / _GIB:.1f} GiB "
-        f"({parts[path] / _GIB:.1f} GiB of it for {path} = {value}), more than the "
-        f"{limit / _GIB:.1f} GiB allowed ({source}); reduce it or raise run.max_memory_gb",
+        f"{sizes} with {len(config.lanes)} lane(s) needs about {_bytes_text(need)} "
+        f"({_bytes_text(parts[path])} of it for {path} = {value}), more than the "
+        f"{_bytes_text(limit)} allowed ({source}); reduce it or raise run.max_memory_gb",
     )
+
+
+def _bytes_text(size_bytes: float) -> str:
+    """A size in GiB, or in MiB below a tenth of one ("needs about 0.0 GiB, more than the 0.0 GiB
+    allowed" read as nonsense for a small limit)."""
+    if size_bytes >= 0.1 * _GIB:
+        return f"{size_bytes / _GIB:.1f} GiB"
+    return f"{size_bytes / 2**20:.1f} MiB"

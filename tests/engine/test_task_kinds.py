@@ -3,6 +3,7 @@
 import ast
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -164,6 +165,15 @@ def test_a_batch_too_large_for_the_limit_is_refused_naming_the_batch():
     assert "0.2 GiB allowed (run.max_memory_gb)" in message and "\n" not in message
     ok = config.with_value("task.batch_size", 256)
     check_memory(ok, torch.device("cpu"), torch.float64)  # the same run with a small batch fits
+
+
+def test_a_small_limit_is_stated_in_mib_not_as_zero_gib():
+    """``run.max_memory_gb = 0.001`` read "needs about 0.0 GiB, more than the 0.0 GiB allowed"."""
+    config = ExperimentConfig(task=TaskConfig(d=16, n_items=64)).with_value("run.max_memory_gb", 0.001)
+    with pytest.raises(ConfigError) as caught:
+        check_memory(config, torch.device("cpu"), torch.float64)
+    needs = re.search(r"needs about (\d+\.\d) MiB .* than the 1\.0 MiB allowed", str(caught.value))
+    assert needs and float(needs.group(1)) > 1.0, str(caught.value)
 
 
 def test_a_live_batch_change_too_large_for_the_limit_is_refused_and_changes_nothing():
