@@ -64,6 +64,7 @@ class DebuggerController(QtCore.QObject):
         self._inspect_soon.setInterval(150)
         self._inspect_soon.timeout.connect(self.inspect)
         self.session_path: Path | None = None
+        self._step_said: tuple[str, int | None] = ("", None)  # a status message that names a step
         self._build_menus()
         self._connect()
 
@@ -354,10 +355,21 @@ class DebuggerController(QtCore.QObject):
             self._window.statusBar().showMessage(f"back to the run before (step {message.step})", 10_000)
             return
         verb = "opened" if message.opened else "saved"
-        self._window.statusBar().showMessage(f"session {verb}: {message.path} (step {message.step})", 10_000)
+        text = f"session {verb}: {message.path} (step {message.step})"
+        self._window.statusBar().showMessage(text, 10_000)
+        self._step_said = (text, message.step)
         self._remember(message.path)
 
+    def _withdraw_step_said(self, step: int | None) -> None:
+        """ "session opened: s2 (step 130)" stayed up for seconds after a jump to step 60."""
+        text, said_step = self._step_said
+        if step != said_step and self._window.statusBar().currentMessage() == text:
+            self._window.statusBar().clearMessage()
+
     def _remember(self, path: str) -> None:
+        """Keep ``path`` first in File ▸ Open recent, as an absolute path: one typed relative to the
+        folder the app was started in opened another session (or none) from elsewhere."""
+        path = str(Path(path).resolve())
         recent = [p for p in self.recent_sessions() if p != path]
         self._settings.setValue(_RECENT_KEY, [path, *recent][:RECENT_LIMIT])
         self._show_recent()
@@ -385,6 +397,7 @@ class DebuggerController(QtCore.QObject):
     def _on_frame(self, _step: int) -> None:
         self._show_branch_heads()
         newest, step = self._clock.newest, self._clock.view_step
+        self._withdraw_step_said(step)
         labels = [] if newest is None else [lane.label for lane in newest.lanes]
         lanes_changed = bool(labels) and labels != self._lane_labels
         if lanes_changed:

@@ -4,6 +4,7 @@ import html
 import pickle
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +56,26 @@ def test_save_then_open_restores_the_run_and_its_breakpoints(qtbot, tmp_path):
     np.testing.assert_array_equal(other.clock.history.column("batch_loss", lane=1), losses)
     assert other.debugger.breakpoints == [("2:recovered >= 60", True)]
     assert other.views.breakpoints.items == [("2:recovered >= 60", True)]
+
+
+def test_a_session_opened_by_a_relative_path_is_remembered_whole_and_its_step_note_goes_with_the_step(
+    qtbot, tmp_path, monkeypatch
+):
+    """Open recent kept "runs/s1" as typed (from another folder it opened nothing or another session);
+    "session opened: … (step 12)" stayed in the status bar after a jump to step 5."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 12)
+    _saved(qtbot, app, tmp_path / "s")
+    monkeypatch.chdir(tmp_path)
+    other = open_app(qtbot)
+    with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
+        other.debugger.open_from(Path("s"))
+    assert other.debugger.recent_sessions()[0] == str(tmp_path / "s")
+    qtbot.waitUntil(lambda: other.clock.newest.step == 12, timeout=WAIT_MS)
+    wait_for_frame(qtbot, other)
+    assert other.window.statusBar().currentMessage() == "session opened: s (step 12)"
+    _run_to(qtbot, other, 5)
+    qtbot.waitUntil(lambda: other.window.statusBar().currentMessage() == "", timeout=WAIT_MS)
 
 
 def test_a_bad_session_file_changes_nothing_and_runs_nothing(qtbot, tmp_path):
