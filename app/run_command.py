@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -231,6 +232,18 @@ def stop_signals():
             signal.signal(signum, handler)
 
 
+def _estimate_text(value: float, standard_error: float | None, digits: int) -> str:
+    """``≈ 3.030 ± 0.035``: an estimate to its standard error's second digit, at most one decimal past
+    the table's own (the header promised "± one standard error" and only the count had one)."""
+    if standard_error is None or not math.isfinite(standard_error) or standard_error <= 0:
+        return "≈ " + _number(value, digits)
+    decimals = min(max(1 - math.floor(math.log10(standard_error)), 0), digits + 1)
+    error = f"{standard_error:.{decimals}f}"
+    if float(error) == 0:
+        error = f"< {10.0**-decimals:.{decimals}f}"
+    return f"≈ {value:.{decimals}f} ± {error}"
+
+
 def _number(value: float, digits: int) -> str:
     """``digits`` decimals, or as many significant digits in powers of ten once the number is large
     (the loss of huge weights printed 300 digits)."""
@@ -277,7 +290,9 @@ def _cell(lane: dict[str, Any], key: str, digits: int, final_step: int) -> str:
     if key == "recovered":
         return count_text(value, lane["recovered_se"] or 0.0, lane["estimated"])
     if key in ("loss", "accuracy"):
-        return ("≈" if lane["estimated"] else "") + _number(value, digits)
+        return (
+            _estimate_text(value, lane[f"{key}_se"], digits) if lane["estimated"] else _number(value, digits)
+        )
     if key in _SIGNAL_COLUMNS:
         return _number(value, digits) + _measured_at(lane["signal_step"], final_step)
     return _number(value, digits)

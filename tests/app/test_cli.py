@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -99,10 +100,16 @@ def test_a_sampled_population_is_reported_as_an_estimate(capsys):
     for lane in json.loads(out)["lanes"]:
         assert lane["estimated"] is True and lane["sampled_items"] == 128
         assert lane["recovered_se"] >= 0 and lane["loss_se"] > 0 and lane["accuracy_se"] >= 0
+    lanes = json.loads(out)["lanes"]
     code, out, _ = _run(capsys, *sampled, "--no-progress")
     assert code == 0
-    assert "population metrics estimated from 128 sampled items" in out
+    assert "population metrics estimated from 128 sampled items (± one standard error)" in out
     assert out.count("recovered ≈") == 4 and out.count("loss ≈") == 4
+    for lane, row in zip(lanes, out.splitlines()[2:], strict=True):  # each loss with its own error
+        said = re.search(r"loss ≈ (\d+\.\d+) ± (\d+\.\d+)", row)
+        assert said, row
+        assert abs(float(said.group(1)) - lane["loss"]) <= lane["loss_se"]
+        assert abs(float(said.group(2)) - lane["loss_se"]) <= 0.1 * lane["loss_se"]
     code, out, _ = _run(capsys, *SMALL, "--steps", "2", "--no-progress")
     assert "≈" not in out and "estimated" not in out
 
