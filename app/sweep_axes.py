@@ -27,11 +27,15 @@ class SweepPlot(NamedTuple):
         return self.x_label.format(steps=steps), self.y_label, self.y_short
 
 
+#: A sweep over a size takes its one step on the population gradient, whatever the live batch
+#: (Kim et al.'s capacity law); the title says so, since the lanes keep their live labels.
+_EXACT_STEP = "items recovered after one population-gradient step (B = ∞)"
+
 #: axis → its plot; power laws (capacity against a size) on log-log axes
 SWEEP_PLOTS = {
-    "d": SweepPlot("dimension d", "items recovered after one step", "recovered", True, True),
+    "d": SweepPlot("dimension d", _EXACT_STEP, "recovered", True, True),
     "batch": SweepPlot("batch size B", "items recovered after one step", "recovered", True, True),
-    "n_items": SweepPlot("items N", "items recovered after one step", "recovered", True, True),
+    "n_items": SweepPlot("items N", _EXACT_STEP, "recovered", True, True),
     "mu": SweepPlot(
         "momentum μ; each point at step {steps}", "alignment A(update)", "A(update)", False, False
     ),

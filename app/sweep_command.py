@@ -33,7 +33,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     out_format = table_format(args)
     problem = view_problem(config.task, args.axis)
     if problem:
-        raise ConfigError("sweep", args.axis, problem)
+        raise ConfigError("--axis", args.axis, problem)
     if not args.no_cache:
         check_cache()
     if args.out is not None:

@@ -245,8 +245,8 @@ CASES = [
     (["record", "--out", "{tmp}/x.mp4", "--resume", "{tmp}/missing"], "{tmp}/missing"),
     (["record"], "the following arguments are required: --out"),
     # ---- sweep
-    (["sweep", "--axis", "mu"], "sweep = 'mu'"),
-    (["sweep", "--axis", "d", "--preset", "tail_balance_one_step"], "sweep = 'd'"),
+    (["sweep", "--axis", "mu"], "--axis = 'mu'"),
+    (["sweep", "--axis", "d", "--preset", "tail_balance_one_step"], "--axis = 'd'"),
     (["sweep", "--axis", "d", "--workers", "-1"], "--workers = -1"),
     (["sweep"], "the following arguments are required: --axis"),
     (["sweep", "--axis", "d", "--workers", "100000"], "--workers = 100000"),
