@@ -28,14 +28,15 @@ class SweepPlot(NamedTuple):
 
 
 #: A sweep over a size takes its one step on the population gradient, whatever the live batch
-#: (Kim et al.'s capacity law); the title says so, since the lanes keep their live labels.
-_EXACT_STEP = "items recovered after one population-gradient step (B = ∞)"
+#: (Kim et al.'s capacity law); the x title says so (the y axis is too short for it), since the
+#: lanes keep their live labels.
+_EXACT_STEP = ", one exact-gradient step (B = ∞)"
 
 #: axis → its plot; power laws (capacity against a size) on log-log axes
 SWEEP_PLOTS = {
-    "d": SweepPlot("dimension d", _EXACT_STEP, "recovered", True, True),
+    "d": SweepPlot(f"dimension d{_EXACT_STEP}", "items recovered after one step", "recovered", True, True),
     "batch": SweepPlot("batch size B", "items recovered after one step", "recovered", True, True),
-    "n_items": SweepPlot("items N", _EXACT_STEP, "recovered", True, True),
+    "n_items": SweepPlot(f"items N{_EXACT_STEP}", "items recovered after one step", "recovered", True, True),
     "mu": SweepPlot(
         "momentum μ; each point at step {steps}", "alignment A(update)", "A(update)", False, False
     ),

@@ -327,7 +327,8 @@ def test_sweep_prints_curves_and_writes_tables(capsys, tmp_path, monkeypatch):
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "items recovered after one population-gradient step (B = ∞) against dimension d" in out
+    heading = "items recovered after one step against dimension d, one exact-gradient step"
+    assert f"{heading} (B = ∞)" in out
     assert "guide slope 1/(2α)" in out
     rows = (tmp_path / "out" / "curves.csv").read_text().splitlines()
     assert rows[0] == "lane,x,mean,min,max" and len(rows) == 1 + 4 * 3
