@@ -134,6 +134,21 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
     return f"{what} A curve needs two values, and no lane has two yet: it is {_cadence(metric, snapshot)}."
 
 
+def series_definition(key: str, snapshot: Snapshot) -> str:
+    """What panel ②'s metric ``key`` is taken of, where its name alone does not say: the rank r
+    (a gap "σ_r − σ_r+1" with no r, on which matrix?) and an alignment that is not a cosine."""
+    rank = snapshot.lanes[0].gap_rank if snapshot.lanes else 0
+    if not rank:
+        return ""
+    if key == "gap":
+        return f"r = {rank}, of M (of G where a lane keeps no buffer)"
+    if key in ("sin_theta", "tail_filtering"):
+        return f"r = {rank}" if key == "sin_theta" else f"k > r = {rank}"
+    if key == "alignment":
+        return "1 for msgn(G_sig); not a cosine: grows with the update's scale"
+    return ""
+
+
 def _notes(*parts: str) -> str:
     """A panel's corner note from its parts, those that say something, joined by " · "."""
     return " · ".join(part for part in parts if part)
@@ -305,7 +320,8 @@ class Renderer:
         self.class_error.set_note(_notes(notes[1], self.class_error.coinciding))
         self._draw_series(history, newest)
         self.capacity.set_note(self.capacity.coinciding)  # a curve hidden under another lane's, said
-        self.series.set_note(_notes(self.series.coinciding, self.series.zeros_note))
+        definition = series_definition(self.series.mode("metric"), newest)
+        self.series.set_note(_notes(definition, self.series.coinciding, self.series.zeros_note))
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))
         self._draw_faded()

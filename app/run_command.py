@@ -262,6 +262,11 @@ _ITEM_COLUMNS = (("loss", 4), ("accuracy", 4), ("recovered", 0), ("alignment", 3
 _STREAM_COLUMNS = (("alignment", 3), ("sin_theta", 3), ("tail_filtering", 3), ("gap", 4))
 #: Columns measured with the population gradient, at their own cadence (``signal_step``).
 _SIGNAL_COLUMNS = ("alignment", "sin_theta", "tail_filtering")
+#: What the alignment is: Adam's "alignment 42.566" beside Muon's 0.928 read as an error without it.
+_ALIGNMENT_NOTE = (
+    "alignment A(D) = ⟨D, G_sig⟩ / ‖G_sig‖_*: 1 for msgn(G_sig); not a cosine, it grows with "
+    "the update's scale"
+)
 
 
 def _print_table(report: dict[str, Any]) -> None:
@@ -278,6 +283,8 @@ def _print_table(report: dict[str, Any]) -> None:
         if lane["diverged"]:
             cells.append("DIVERGED")
         print("  ".join(cells))
+    if any(lane["alignment"] is not None for lane in report["lanes"]):
+        print(_ALIGNMENT_NOTE)
 
 
 def _cell(lane: dict[str, Any], key: str, digits: int, final_step: int) -> str:

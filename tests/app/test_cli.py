@@ -67,7 +67,8 @@ def test_the_table_names_the_step_an_older_alignment_was_measured_at(capsys, sam
     assert code == 0
     report = json.loads(out)
     code, table, _ = _run(capsys, *argv)
-    rows = table.splitlines()[-len(report["lanes"]) :]
+    *rows, note = table.splitlines()[-len(report["lanes"]) - 1 :]
+    assert note.startswith("alignment A(D) = ⟨D, G_sig⟩ / ‖G_sig‖_*: 1 for msgn(G_sig); not a cosine")
     for lane, row in zip(report["lanes"], rows, strict=True):
         shown = row.split("alignment ")[1]
         assert shown.startswith(f"{lane['alignment']:.3f}")
@@ -85,7 +86,7 @@ def test_a_stream_without_items_tables_what_it_measures_rather_than_columns_of_n
     assert code == 0
     (lane,) = json.loads(out)["lanes"]
     code, table, _ = _run(capsys, *argv)
-    row = table.splitlines()[-1]
+    row = table.splitlines()[-2]  # the lane, then what its alignment is
     assert code == 0 and "n/a" not in row and "loss" not in row
     for key in ("alignment", "sin_theta", "tail_filtering"):
         assert f"{key} {lane[key]:.3f}" in row
@@ -105,7 +106,9 @@ def test_a_sampled_population_is_reported_as_an_estimate(capsys):
     assert code == 0
     assert "population metrics estimated from 128 sampled items (± one standard error)" in out
     assert out.count("recovered ≈") == 4 and out.count("loss ≈") == 4
-    for lane, row in zip(lanes, out.splitlines()[2:], strict=True):  # each loss with its own error
+    rows = out.splitlines()[2 : 2 + len(lanes)]
+    assert out.splitlines()[2 + len(lanes)].startswith("alignment A(D) = ⟨D, G_sig⟩ / ‖G_sig‖_*: 1 for msgn")
+    for lane, row in zip(lanes, rows, strict=True):  # each loss with its own error
         said = re.search(r"loss ≈ (\d+\.\d+) ± (\d+\.\d+)", row)
         assert said, row
         assert abs(float(said.group(1)) - lane["loss"]) <= lane["loss_se"]

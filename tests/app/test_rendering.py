@@ -156,3 +156,23 @@ def test_the_staircase_heat_map_names_its_eleven_groups_at_k_1024():
     assert labels[:4] == ["g=0 · 1", "g=1 · 2", "g=2 · 3–4", "g=3 · 5–8"]
     assert labels[-1] == "g=10 · 513–1024"
     assert bucket_labels(starts, 1024)[2] == "3–4"  # other tasks' buckets are rank ranges only
+
+
+def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_is():
+    """The gap "σ_r − σ_r+1" named no r and no matrix; an Adam alignment of 42 read as an error."""
+    from muonscope.app.renderer import series_definition
+    from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+    task = TaskConfig(d=16, n_items=64, batch_size=32)
+    lane = LaneConfig(optimizer="muon", lr=0.1, momentum=0.9)
+    for rank in (3, 5):
+        run = RunConfig(signal_rank=rank)
+        experiment = Experiment(ExperimentConfig(task=task, lanes=(lane,), run=run))
+        experiment.step(1)
+        snapshot = experiment.snapshot()
+        assert snapshot.lanes[0].gap_rank == rank
+        assert series_definition("gap", snapshot) == f"r = {rank}, of M (of G where a lane keeps no buffer)"
+        assert series_definition("sin_theta", snapshot) == f"r = {rank}"
+        assert series_definition("tail_filtering", snapshot) == f"k > r = {rank}"
+    assert "not a cosine" in series_definition("alignment", snapshot)
+    assert series_definition("loss", snapshot) == ""
