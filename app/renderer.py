@@ -145,7 +145,7 @@ def series_definition(key: str, snapshot: Snapshot) -> str:
     if key in ("sin_theta", "tail_filtering"):
         return f"r = {rank}" if key == "sin_theta" else f"k > r = {rank}"
     if key == "alignment":
-        return "1 for msgn(G_sig); not a cosine: grows with the update's scale"
+        return "1 for msgn(G_sig), scales with the update"
     return ""
 
 

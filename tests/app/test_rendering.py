@@ -174,5 +174,5 @@ def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_
         assert series_definition("gap", snapshot) == f"r = {rank}, of M (of G where a lane keeps no buffer)"
         assert series_definition("sin_theta", snapshot) == f"r = {rank}"
         assert series_definition("tail_filtering", snapshot) == f"k > r = {rank}"
-    assert "not a cosine" in series_definition("alignment", snapshot)
+    assert series_definition("alignment", snapshot) == "1 for msgn(G_sig), scales with the update"
     assert series_definition("loss", snapshot) == ""
