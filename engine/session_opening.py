@@ -70,9 +70,8 @@ def open_session(
     except ConfigError as exc:
         raise SessionError(folder / "session.json", f"holds settings that are not valid: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
-        raise SessionError(
-            folder, f"is not a consistent muonscope session ({type(exc).__name__}: {exc})"
-        ) from None
+        detail = f"a record lacks its field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise SessionError(folder, f"is not a consistent muonscope session: {detail}") from None
 
 
 def check_session_folder(path: Path) -> None:
@@ -186,7 +185,7 @@ def _build_session(
 ) -> Session:
     initial = ExperimentConfig.from_dict(document["initial_config"])
     dtype = saved_dtype(document)
-    records = record_list(document["checkpoints"])
+    records = record_list(document["checkpoints"], "checkpoints")
     checkpoints = [checkpoint_from_record(n, record, tensors, dtype) for n, record in enumerate(records)]
     for n, checkpoint in enumerate(checkpoints):
         if checkpoint.config.task.weight_shape != initial.task.weight_shape:  # no change reshapes W
@@ -195,14 +194,16 @@ def _build_session(
                 f"checkpoint {n}'s {checkpoint.config.task.weight_shape}"
             )
     session = Session(initial, factory, record_start=False)
-    for record in record_list(document["branches"]):
+    for record in record_list(document["branches"], "branches"):
         session.branches.append(_branch(record, checkpoints, metrics, spectra, initial))
     _check_branch_tree(session.branches)
     current = document["current_branch"]
     if not isinstance(current, int) or not 0 <= current < len(session.branches):
         raise ValueError(f"current_branch {current!r} is not one of the branches")
     session.stand_on(current, cancelled)  # first: the breakpoints name the lanes as labelled there
-    session.set_breakpoints(breakpoint_from_dict(item) for item in record_list(document["breakpoints"]))
+    session.set_breakpoints(
+        breakpoint_from_dict(item) for item in record_list(document["breakpoints"], "breakpoints")
+    )
     return session
 
 
@@ -237,11 +238,19 @@ def _branch(
     initial: ExperimentConfig,
 ) -> Branch:
     branch_id = record_int(record["id"], "branch id")
+
+    def count(name: str) -> int:
+        return record_int(record[name], f"branch {branch_id}: {name}")
+
+    def listed(name: str) -> list:
+        return record_list(record[name], f"branch {branch_id}: {name}")
+
     store = CheckpointStore(
-        int(initial.run.checkpoint_mb * 1024 * 1024), record_int(record["checkpoint_spacing"], "spacing") or 1
+        int(initial.run.checkpoint_mb * 1024 * 1024),
+        count("checkpoint_spacing") or 1,
     )
     what = f"branch {branch_id}'s checkpoint"
-    owned = [_stored(checkpoints, i, what) for i in record_list(record["checkpoints"])]
+    owned = [_stored(checkpoints, i, what) for i in listed("checkpoints")]
     if not owned:
         raise ValueError(f"branch {branch_id} has no checkpoint")
     for checkpoint in owned:
@@ -250,13 +259,21 @@ def _branch(
     branch = Branch(
         id=branch_id,
         name=str(record["name"]),
-        parent=None if record["parent"] is None else record_int(record["parent"], "parent"),
-        fork_step=record_int(record["fork_step"], "fork_step"),
+        parent=None if record["parent"] is None else count("parent"),
+        fork_step=count("fork_step"),
         checkpoints=store,
-        metrics=_branch_metrics(metrics, branch_id, record_int(record["metrics_stride"], "stride") or 1),
-        spectra=_branch_spectra(spectra, branch_id, record_int(record["spectra_stride"], "stride") or 1),
-        head_step=record_int(record["head_step"], "head_step"),
-        changes=tuple(change_from_record(item) for item in record_list(record["changes"])),
+        metrics=_branch_metrics(
+            metrics,
+            branch_id,
+            count("metrics_stride") or 1,
+        ),
+        spectra=_branch_spectra(
+            spectra,
+            branch_id,
+            count("spectra_stride") or 1,
+        ),
+        head_step=count("head_step"),
+        changes=tuple(change_from_record(item) for item in listed("changes")),
         head=None if head is None else _stored(checkpoints, head, f"branch {branch_id}'s head"),
     )
     _check_head(branch)

@@ -20,10 +20,11 @@ from muonscope.engine.snapshot import Event, LaneSnapshot, frozen_array
 __all__ = ["change_from_record", "checkpoint_from_record", "record_int", "record_list", "saved_dtype"]
 
 
-def record_list(value: Any) -> list:
-    """``value``, which a record holds as a list (a hand-edited file may hold anything)."""
+def record_list(value: Any, what: str) -> list:
+    """``value``, which a record holds as a list (a hand-edited file may hold anything; ``what``: its
+    name in the refusal)."""
     if not isinstance(value, list):
-        raise TypeError(f"expected a list, found {type(value).__name__}")
+        raise TypeError(f"{what} must be a list, found {type(value).__name__}")
     return value
 
 
@@ -54,6 +55,10 @@ def checkpoint_from_record(
     n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor], dtype: torch.dtype
 ) -> Checkpoint:
     prefix = f"c{n}"
+
+    def listed(name: str) -> list:
+        return record_list(record[name], f"checkpoint {n}: {name}")
+
     config = ExperimentConfig.from_dict(record["config"])
     weights = tensors[f"{prefix}.weights"]
     lanes_count = len(config.lanes)
@@ -63,7 +68,7 @@ def checkpoint_from_record(
         raise ValueError(f"checkpoint {n}: weights hold values that are not finite")
     _check_dtype(weights, dtype, f"checkpoint {n}: weights")
     states = []
-    for j, state in enumerate(record_list(record["lane_states"])):
+    for j, state in enumerate(listed("lane_states")):
         parts = {part: tensors.get(f"{prefix}.lane{j}.{part}") for part in ("buffer", "second_moment")}
         for part, tensor in parts.items():
             if tensor is not None and tuple(tensor.shape) != config.task.weight_shape:
@@ -76,29 +81,30 @@ def checkpoint_from_record(
             raise ValueError(f"checkpoint {n}: lane {j}'s second moment holds negative values")
         states.append(
             LaneStateCopy(
-                parts["buffer"], parts["second_moment"], record_int(state["steps_taken"], "steps_taken")
+                parts["buffer"],
+                parts["second_moment"],
+                record_int(state["steps_taken"], f"checkpoint {n}: lane {j}: steps_taken"),
             )
         )
     if len(states) != lanes_count:
         raise ValueError(f"checkpoint {n}: {len(states)} optimizer states for {lanes_count} lanes")
-    if len(record_list(record["lanes"])) != lanes_count:
+    if len(listed("lanes")) != lanes_count:
         raise ValueError(f"checkpoint {n}: {len(record['lanes'])} lane snapshots for {lanes_count} lanes")
     for j, (lane, state) in enumerate(zip(config.lanes, states, strict=True)):
         if lane.optimizer == "adam" and (state.buffer is None) != (state.second_moment is None):
             raise ValueError(f"checkpoint {n}: lane {j} (Adam) has a first moment without a second")
     return Checkpoint(
-        step=record_int(record["step"], "step"),
+        step=record_int(record["step"], f"checkpoint {n}: step"),
         config=config,
         weights=weights,
         lane_states=tuple(states),
-        task_state={name: tensors[f"{prefix}.task.{name}"] for name in record_list(record["task_state"])},
+        task_state={name: tensors[f"{prefix}.task.{name}"] for name in listed("task_state")},
         lanes=tuple(
-            _lane(item, f"{prefix}.snap{j}", tensors, LaneSnapshot)
-            for j, item in enumerate(record_list(record["lanes"]))
+            _lane(item, f"{prefix}.snap{j}", tensors, LaneSnapshot) for j, item in enumerate(listed("lanes"))
         ),
-        events=tuple(_event(item) for item in record_list(record["events"])),
-        changes=tuple(change_from_record(item) for item in record_list(record["changes"])),
-        next_lane_id=record_int(record["next_lane_id"], "next_lane_id"),
+        events=tuple(_event(item) for item in listed("events")),
+        changes=tuple(change_from_record(item) for item in listed("changes")),
+        next_lane_id=record_int(record["next_lane_id"], f"checkpoint {n}: next_lane_id"),
     )
 
 

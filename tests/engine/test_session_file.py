@@ -714,3 +714,37 @@ def test_a_table_with_rows_dropped_or_repeated_is_refused(saved_with_adam, tmp_p
     _edit_table(folder, name, edit)
     message = _refused(folder)
     assert message.startswith(f"{folder}: is not a consistent muonscope session") and expected in message
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda folder: _edit_document(folder, lambda d: d | {"branches": {}}),
+            "branches must be a list, found dict",
+        ),
+        (
+            lambda folder: _edit_document(folder, lambda d: d | {"breakpoints": "x"}),
+            "breakpoints must be a list",
+        ),
+        (
+            lambda folder: _edit_checkpoint(folder, 0, step="three"),
+            "checkpoint 0: step must be a non-negative",
+        ),
+        (lambda folder: _edit_branch(folder, changes=3), "branch 0: changes must be a list, found int"),
+        (
+            lambda folder: _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "branches"}),
+            "lacks",
+        ),
+    ],
+    ids=["branches a table", "breakpoints a string", "step a word", "changes a number", "no branches"],
+)
+def test_a_hand_edited_record_is_refused_naming_its_field_not_a_python_exception(
+    saved, tmp_path, edit, expected
+):
+    """ "(TypeError: expected a list, found dict)" named neither the field nor anything a user wrote."""
+    folder = _copy(saved, tmp_path)
+    edit(folder)
+    message = _refused(folder)
+    assert message.startswith(f"{folder}: is not a consistent muonscope session: ") and expected in message
+    assert "Error" not in message
