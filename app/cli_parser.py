@@ -425,7 +425,13 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """--preset/--config, --set and --lane: where a run's (or sweep's) settings come from."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--preset", metavar="NAME", help="bundled preset (default: default)")
-    source.add_argument("--config", metavar="FILE", type=_path, help="a config or preset TOML file")
+    source.add_argument(
+        "--config",
+        metavar="FILE",
+        type=_path,
+        help="a config or preset TOML file; what it leaves out takes the built-in defaults (one Muon "
+        "lane), not the default preset's",
+    )
     parser.add_argument(
         "--set",
         metavar="KEY=VALUE",

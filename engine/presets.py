@@ -93,7 +93,18 @@ def _settings_apart(a: ExperimentConfig, b: ExperimentConfig) -> tuple[int, int]
 
 def load_config_file(path: Path) -> Preset:
     """A config or preset file given by path (the CLI's ``--config``)."""
+    _refuse_a_session(path)
     return _preset_from_data(path.stem, parse_toml(read_text_file(path, "config"), "config", str(path)))
+
+
+def _refuse_a_session(path: Path) -> None:
+    """A saved session (its folder or its session.json) is not a config file: say how to use it
+    ("must be valid TOML" left the user guessing)."""
+    folder = path if path.is_dir() else path.parent
+    if (path.is_dir() or path.name == "session.json") and (folder / "session.json").is_file():
+        raise ConfigError(
+            "config", str(path), f"is a saved session, not a config file: continue it with --resume {folder}"
+        )
 
 
 def read_text_file(

@@ -46,6 +46,9 @@ CASES = [
         "lanes[0].polar = 'ns' is not allowed: has no effect on lane 0 (SGD μ=0.9 sum lr=0.5): only Muon",
     ),
     (["run", "--config", "{tmp}/zipf_head_mass.toml"], "task.head_mass = 0.9 is not allowed: has no effect"),
+    # a saved session given as a config: "must be valid TOML" left the user guessing
+    (["run", "--config", "{tmp}/saved"], "is a saved session, not a config file: continue it with --resume"),
+    (["run", "--config", "{tmp}/saved/session.json"], "continue it with --resume {tmp}/saved"),
     (
         ["run", "--config", "{tmp}/bad_syntax.toml"],
         ("config = '{tmp}/bad_syntax.toml'", "must be valid TOML"),
@@ -292,6 +295,8 @@ def files(tmp_path):
     write("view_scalar.toml", "view = 3\n")
     write("sgd_polar.toml", '[[lanes]]\noptimizer = "sgd"\npolar = "ns"\n')
     write("zipf_head_mass.toml", "[task]\nhead_mass = 0.9\n")
+    (tmp_path / "saved").mkdir()
+    write("saved/session.json", "{}")
     write("bad_syntax.toml", "[task\nd = 3\n")
     write("optimizer_list.toml", "[[lanes]]\noptimizer = []\n")
     write("optimizer_table.toml", "[[lanes]]\noptimizer = {}\n")
