@@ -748,3 +748,20 @@ def test_a_hand_edited_record_is_refused_naming_its_field_not_a_python_exception
     message = _refused(folder)
     assert message.startswith(f"{folder}: is not a consistent muonscope session: ") and expected in message
     assert "Error" not in message
+
+
+def test_a_saved_sessions_metric_columns_have_the_types_of_run_out(saved, tmp_path):
+    """The README promises "the columns of run --out": the counts were 147.0 in one, 147 in the other."""
+    import pyarrow.parquet as pq
+
+    session = open_session(saved)
+    written = session.branch.metrics.write(tmp_path / "metrics.parquet")
+    out_schema = pq.read_schema(written)
+    saved_schema = pq.read_schema(saved / "metrics.parquet")
+    shared = [name for name in out_schema.names if name in saved_schema.names]
+    assert {"recovered", "recovered_prefix", "ratio_gap_rank", "loss"} <= set(shared)
+    for name in shared:
+        assert saved_schema.field(name).type == out_schema.field(name).type, name
+    reopened = open_session(saved).branch.metrics.table()  # nulls come back as NaN
+    np.testing.assert_array_equal(reopened["recovered"], session.branch.metrics.table()["recovered"])
+    assert np.isnan(reopened["ratio_gap_rank"]).any() and not np.isnan(reopened["recovered"]).all()
