@@ -326,11 +326,26 @@ class PlotPanel(QtWidgets.QWidget):
         return super().eventFilter(watched, event)
 
     def _show_applying_modes(self) -> None:
-        """At the desk every mode box shows, greyed where it does not apply (so it can be found); on
-        a stage those are left out: greyed text tells a room nothing, and the room it took cut the
-        boxes that do apply ("error vs r…" beside "mean e…" and "lane 0" at 1280×720)."""
+        """At the desk every mode box shows, greyed where it does not apply (so it can be found), while
+        the header has room for them all; on a stage, or in a header too short for every box, those
+        are left out: greyed text tells a room nothing, and the room it took cut the boxes that do
+        apply ("error vs r…" beside "mean e…" and "lane 0" at 1280×720)."""
+        keep_greyed = not self._on_stage and self._header_fits_every_box()
         for box in self.modes.values():
-            box.setVisible(box.isEnabledTo(self) or not self._on_stage)
+            box.setVisible(box.isEnabledTo(self) or keep_greyed)
+
+    def _header_fits_every_box(self) -> bool:
+        """Whether the header is wide enough for its title, style key and every mode box whole."""
+        parts = [self._title, *self.modes.values()]
+        if not self.style_key.isHidden():
+            parts.append(self.style_key)
+        spacing = max(self._header.spacing(), 0)
+        needed = sum(part.sizeHint().width() + spacing for part in parts) + 8  # 8: the margins
+        return needed <= self.width()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._show_applying_modes()
 
     @property
     def shown_modes(self) -> tuple[str, ...]:

@@ -362,6 +362,23 @@ def test_a_panel_that_does_not_apply_says_why_and_its_modes_choose_nothing(qtbot
     assert plot.modes["view"].isEnabled() and not plot.modes["quantity"].isEnabled()  # each its own state
 
 
+def test_a_short_header_leaves_out_the_greyed_boxes_before_it_cuts_the_one_that_applies(qtbot):
+    """At 1280×720 ③ read "not recovered vs r…" beside a greyed "mea…" and "S…"."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["SGD μ=0.9 sum lr=128", "Adam β=(0.9, 0.999) lr=0.1"])
+    plot.show()
+    plot.set_mode("view", "recovery")
+    plot.resize(900, 400)
+    qtbot.waitUntil(lambda: set(plot.shown_modes) == set(plot.modes), timeout=5000)  # room: all found
+    plot.resize(420, 400)
+    qtbot.waitUntil(lambda: plot.shown_modes == ("view",), timeout=5000)
+    view = plot.modes["view"]
+    qtbot.waitUntil(lambda: view.width() >= view.sizeHint().width(), timeout=5000)  # whole, not cut
+    plot.set_mode("view", "heatmap")  # the heat map's boxes apply: they show, short of room or not
+    assert set(plot.shown_modes) == set(plot.modes)
+
+
 @pytest.mark.parametrize(("value", "expected"), [(0.7, 1.0), (3.0, 5.0), (12, 20), (50, 50)])
 def test_nice_ceiling(value, expected):
     assert nice_ceiling(value) == expected
