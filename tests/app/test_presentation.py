@@ -332,7 +332,12 @@ def test_at_the_scale_a_window_holds_nothing_on_the_stage_is_cut(qtbot, size):
     assert set(class_error.shown_modes) == set(class_error.modes)  # they apply now, and show
     app.presentation.set_active(False)
     class_error.set_mode("view", "curves")
-    assert set(class_error.shown_modes) == set(class_error.modes)  # at the desk they show, greyed
+    # at the desk they show, greyed, where the header has room for every box (at 1920×1080), and are
+    # left out where it has not (1280×720), rather than cutting "not recovered vs rank"
+    shown = set(class_error.modes) if size[0] >= 1920 else {"view"}
+    qtbot.waitUntil(lambda: set(class_error.shown_modes) == shown, timeout=5000)
+    view = class_error.modes["view"]
+    qtbot.waitUntil(lambda: view.width() >= view.sizeHint().width(), timeout=5000)
 
 
 def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_loss():
