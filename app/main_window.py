@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.views import Views
 from muonscope.engine.presets import Preset
+from muonscope.widgets.status_bar import ElidingStatusBar
 from muonscope.widgets.top_overlay import TopOverlay
 
 __all__ = ["MainWindow", "rate_text", "split_first_sentence"]
@@ -80,6 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shown_preset: tuple[Preset, tuple[str, ...]] | None = None
         views.caption.linkActivated.connect(self._toggle_caption)
         self._build_layout()
+        self.setStatusBar(ElidingStatusBar())
         self._build_status()
         self._fit_to_screen(1500, 950)
 

@@ -347,6 +347,18 @@ class PlotPanel(QtWidgets.QWidget):
         super().resizeEvent(event)
         self._show_applying_modes()
 
+    def minimumSizeHint(self) -> QtCore.QSize:
+        """As wide as with the greyed boxes a short header leaves out: the window weighs its room
+        for a dock beside the plots by this, and a dock placed there squeezed the plots further."""
+        hint = super().minimumSizeHint()
+        if self._on_stage:
+            return hint
+        spacing = max(self._header.spacing(), 0)
+        left_out = sum(
+            box.minimumSizeHint().width() + spacing for box in self.modes.values() if box.isHidden()
+        )
+        return QtCore.QSize(hint.width() + left_out, hint.height())
+
     @property
     def shown_modes(self) -> tuple[str, ...]:
         """The names of the mode boxes the header shows."""

@@ -670,3 +670,27 @@ def test_a_spectrum_cut_at_round_off_is_said_to_be(qtbot):
     assert plot.round_off_note.endswith("·σ₁ are round-off: not drawn")
     plot.set_mode("view", "update")  # the cut curve is not on show: nothing to say
     assert plot.round_off_note == ""
+
+
+def test_a_long_status_message_ends_in_an_ellipsis_before_the_fields_on_the_right(qtbot):
+    """A "Not opened: …" message ran on under the step counter, cut mid-word."""
+    from muonscope.widgets.status_bar import ElidingStatusBar
+
+    window = QtWidgets.QMainWindow()
+    qtbot.addWidget(window)
+    bar = ElidingStatusBar()
+    window.setStatusBar(bar)
+    counter = QtWidgets.QLabel("step 120   cpu · float64   paused · 4 lanes, all finite")
+    bar.addPermanentWidget(counter)
+    window.resize(640, 200)
+    window.show()
+    qtbot.waitUntil(lambda: counter.x() > 0, timeout=5000)
+    text = "Not opened: bad/tensors.safetensors: is not a readable safetensors file " * 3
+    bar.showMessage(text, 10_000)
+    assert bar.drawn_message.endswith("…") and len(bar.drawn_message) < len(text)
+    assert bar.fontMetrics().horizontalAdvance(bar.drawn_message) < counter.x()
+    assert bar.currentMessage() == text and bar.toolTip() == text  # the whole text, to compare and on hover
+    bar.showMessage("saved", 10_000)
+    assert bar.drawn_message == bar.currentMessage() == "saved" and bar.toolTip() == ""
+    bar.clearMessage()
+    assert bar.currentMessage() == ""
