@@ -98,12 +98,19 @@ def load_config_file(path: Path) -> Preset:
 
 
 def _refuse_a_session(path: Path) -> None:
-    """A saved session (its folder or its session.json) is not a config file: say how to use it
-    ("must be valid TOML" left the user guessing)."""
+    """A saved session (its folder or its session.json), or a folder ``run --out`` wrote, is not a
+    config file: say what to give instead ("must be valid TOML" left the user guessing)."""
     folder = path if path.is_dir() else path.parent
     if (path.is_dir() or path.name == "session.json") and (folder / "session.json").is_file():
         raise ConfigError(
-            "config", str(path), f"is a saved session, not a config file: continue it with --resume {folder}"
+            "config",
+            str(path),
+            f"is a saved session, not a config file: open it with `muonscope {folder}`, or continue "
+            f"it with `muonscope run --resume {folder}`",
+        )
+    if path.is_dir() and (path / "config.toml").is_file():
+        raise ConfigError(
+            "config", str(path), f"is a folder; the config written there is {path / 'config.toml'}"
         )
 
 

@@ -47,8 +47,15 @@ CASES = [
     ),
     (["run", "--config", "{tmp}/zipf_head_mass.toml"], "task.head_mass = 0.9 is not allowed: has no effect"),
     # a saved session given as a config: "must be valid TOML" left the user guessing
-    (["run", "--config", "{tmp}/saved"], "is a saved session, not a config file: continue it with --resume"),
-    (["run", "--config", "{tmp}/saved/session.json"], "continue it with --resume {tmp}/saved"),
+    (["run", "--config", "{tmp}/saved"], "is a saved session, not a config file: open it with `muonscope"),
+    (
+        ["run", "--config", "{tmp}/saved/session.json"],
+        "continue it with `muonscope run --resume {tmp}/saved`",
+    ),
+    (
+        ["run", "--config", "{tmp}/written"],
+        "is a folder; the config written there is {tmp}/written/config.toml",
+    ),
     (
         ["run", "--config", "{tmp}/bad_syntax.toml"],
         ("config = '{tmp}/bad_syntax.toml'", "must be valid TOML"),
@@ -296,6 +303,8 @@ def files(tmp_path):
     write("sgd_polar.toml", '[[lanes]]\noptimizer = "sgd"\npolar = "ns"\n')
     write("zipf_head_mass.toml", "[task]\nhead_mass = 0.9\n")
     (tmp_path / "saved").mkdir()
+    (tmp_path / "written").mkdir()
+    write("written/config.toml", "[task]\nd = 16\n")
     write("saved/session.json", "{}")
     write("bad_syntax.toml", "[task\nd = 3\n")
     write("optimizer_list.toml", "[[lanes]]\noptimizer = []\n")
