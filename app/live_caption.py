@@ -40,8 +40,10 @@ def count_text(count: float, standard_error: float, estimated: bool) -> str:
     """``690``, or for an estimate ``≈ 6900 ± 120`` (rounded to the standard error's second digit)."""
     if not estimated:
         return f"{count:.0f}"
-    if not math.isfinite(standard_error) or standard_error <= 0:
+    if not math.isfinite(standard_error) or standard_error < 0:
         return f"≈ {count:.0f}"
+    if standard_error == 0:  # every sampled item alike (all of a stratum unrecovered): said, not dropped
+        return f"≈ {count:.0f} ± 0"
     place = math.floor(math.log10(standard_error)) - 1  # the error's second significant digit
     if place < 0:  # an error below 10 items: counts stay whole, the error keeps two digits
         return f"≈ {count:.0f} ± {standard_error:.{-place}f}"

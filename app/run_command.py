@@ -235,8 +235,10 @@ def stop_signals():
 def _estimate_text(value: float, standard_error: float | None, digits: int) -> str:
     """``≈ 3.030 ± 0.035``: an estimate to its standard error's second digit, at most one decimal past
     the table's own (the header promised "± one standard error" and only the count had one)."""
-    if standard_error is None or not math.isfinite(standard_error) or standard_error <= 0:
+    if standard_error is None or not math.isfinite(standard_error) or standard_error < 0:
         return "≈ " + _number(value, digits)
+    if standard_error == 0:  # every sampled item alike: the sample shows no spread, and says so
+        return f"≈ {_number(value, digits)} ± 0"
     decimals = min(max(1 - math.floor(math.log10(standard_error)), 0), digits + 1)
     error = f"{standard_error:.{decimals}f}"
     if float(error) == 0:

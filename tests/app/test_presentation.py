@@ -129,7 +129,7 @@ def test_a_sampled_population_reads_as_an_estimate_wherever_counts_appear(qtbot)
     [
         (6903.4, 118.2, "≈ 6900 ± 120"),
         (42.47, 2.37, "≈ 42 ± 2.4"),
-        (12.0, 0.0, "≈ 12"),
+        (12.0, 0.0, "≈ 12 ± 0"),  # a sample without spread: the header's "± one standard error" holds
         (61234, 1234, "≈ 61200 ± 1200"),
     ],
 )
