@@ -12,6 +12,7 @@ import torch
 
 from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.memory_estimate import OVERHEAD
 from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = [
@@ -65,7 +66,7 @@ def estimate_bytes(config: ExperimentConfig, dtype: torch.dtype) -> int:
 def memory_limit_bytes(run: RunConfig, device: torch.device) -> tuple[int, str]:
     """How much memory a run may use, and where that limit comes from."""
     if run.max_memory_gb > 0:
-        return int(run.max_memory_gb * _GIB), "run.max_memory_gb"
+        return int(run.max_memory_gb * _GIB), f"run.max_memory_gb = {run.max_memory_gb:g} GiB"
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
         return int(0.8 * free), "80% of the GPU's free memory"
@@ -84,6 +85,14 @@ def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dt
     limit, source = memory_limit_bytes(config.run, device)
     if need <= limit:
         return
+    overhead = parts.pop(OVERHEAD, 0)
+    if limit <= overhead:
+        raise ConfigError(
+            "run.max_memory_gb",
+            config.run.max_memory_gb,
+            f"a run needs at least its fixed overhead of about {_bytes_text(overhead)}, more than the "
+            f"{_bytes_text(limit)} this allows (the limit is in GiB; 0 means half of RAM)",
+        )
     path = max(parts, key=parts.__getitem__)
     section, _, name = path.partition(".")
     value = getattr(getattr(config, section), name)
@@ -93,8 +102,9 @@ def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dt
         path,
         value,
         f"{sizes} with {len(config.lanes)} lane(s) needs about {_bytes_text(need)} "
-        f"({_bytes_text(parts[path])} of it for {path} = {value}), more than the "
-        f"{_bytes_text(limit)} allowed ({source}); reduce it or raise run.max_memory_gb",
+        f"({_bytes_text(parts[path])} of it for {path} = {value}, {_bytes_text(overhead)} a fixed "
+        f"overhead), more than the {_bytes_text(limit)} allowed ({source}); reduce it or raise "
+        "run.max_memory_gb",
     )
 
 

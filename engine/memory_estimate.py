@@ -13,7 +13,10 @@ from typing import Any
 
 from muonscope.engine.optim.registry import OPTIMIZERS
 
-__all__ = ["memory_task_parts", "stream_task_parts"]
+__all__ = ["OVERHEAD", "memory_task_parts", "stream_task_parts"]
+
+#: The part of an estimate no setting sizes: what a run adds to the process whatever its size.
+OVERHEAD = "overhead"
 
 #: Bytes of the process beyond the run's own arrays that a run still adds: allocator slack, the
 #: linear-algebra libraries' workspaces, Python objects of the snapshots (measured at small sizes).
@@ -70,9 +73,9 @@ def memory_task_parts(config: Any, item_bytes: int) -> dict[str, int]:
     columns = max(evaluated, min(batch, n))  # the widest pass: an evaluation or a step
     matrices = _MATRICES_KEPT_PER_LANE * lanes + _optimizer_state_matrices(config)
     parts = {
+        OVERHEAD: _FIXED_BYTES,
         "task.n_items": (
-            _FIXED_BYTES
-            + item_bytes * 2 * n * d
+            item_bytes * 2 * n * d
             + (_ITEM_BOOKKEEPING_BYTES + item_bytes) * n
             + _workspace_bytes(n, d, lanes, columns, item_bytes)
             + 8 * _ITEM_ARRAYS_KEPT_PER_LANE * lanes * n
@@ -151,4 +154,4 @@ def stream_task_parts(config: Any, item_bytes: int) -> dict[str, int]:
     task, lanes = config.task, len(config.lanes)
     per_lane = _MATRICES_KEPT_PER_LANE + _MATRICES_STEP_PER_LANE
     matrices = per_lane * lanes + _optimizer_state_matrices(config) + _MATRICES_ONE_AT_A_TIME + 3
-    return {"task.rows": _FIXED_BYTES + item_bytes * task.rows * task.cols * matrices}
+    return {OVERHEAD: _FIXED_BYTES, "task.rows": item_bytes * task.rows * task.cols * matrices}

@@ -162,18 +162,30 @@ def test_a_batch_too_large_for_the_limit_is_refused_naming_the_batch():
         check_memory(config, torch.device("cpu"), torch.float64)
     message = str(caught.value)
     assert caught.value.field == "task.batch_size" and message.startswith("task.batch_size = 30000000")
-    assert "0.2 GiB allowed (run.max_memory_gb)" in message and "\n" not in message
+    assert "0.2 GiB allowed (run.max_memory_gb = 0.25 GiB)" in message and "\n" not in message
     ok = config.with_value("task.batch_size", 256)
     check_memory(ok, torch.device("cpu"), torch.float64)  # the same run with a small batch fits
 
 
-def test_a_small_limit_is_stated_in_mib_not_as_zero_gib():
-    """``run.max_memory_gb = 0.001`` read "needs about 0.0 GiB, more than the 0.0 GiB allowed"."""
+def test_a_small_limit_is_stated_in_mib_and_the_fixed_overhead_is_not_blamed_on_a_setting():
+    """``run.max_memory_gb = 0.001`` read "needs about 0.0 GiB, more than the 0.0 GiB allowed", and a
+    limit below a run's fixed overhead blamed task.n_items, which no N could satisfy."""
     config = ExperimentConfig(task=TaskConfig(d=16, n_items=64)).with_value("run.max_memory_gb", 0.001)
     with pytest.raises(ConfigError) as caught:
         check_memory(config, torch.device("cpu"), torch.float64)
-    needs = re.search(r"needs about (\d+\.\d) MiB .* than the 1\.0 MiB allowed", str(caught.value))
-    assert needs and float(needs.group(1)) > 1.0, str(caught.value)
+    assert caught.value.field == "run.max_memory_gb"
+    assert re.search(r"its fixed overhead of about \d+\.\d MiB, more than the 1\.0 MiB", str(caught.value))
+    config = ExperimentConfig(task=TaskConfig(d=32, n_items=4096)).with_value("run.max_memory_gb", 0.03)
+    with pytest.raises(ConfigError) as caught:
+        check_memory(config, torch.device("cpu"), torch.float64)
+    assert caught.value.field == "task.n_items"
+    said = re.search(
+        r"needs about ([\d.]+) MiB \(([\d.]+) MiB of it for task.n_items = 4096, ([\d.]+) MiB a fixed",
+        str(caught.value),
+    )
+    assert said, str(caught.value)
+    total, for_n, overhead = map(float, said.groups())
+    assert 0 < for_n < total and for_n + overhead <= total + 0.1  # parts of the whole
 
 
 def test_a_live_batch_change_too_large_for_the_limit_is_refused_and_changes_nothing():
