@@ -58,6 +58,13 @@ class _Segmented(QtWidgets.QWidget):
     def set_value(self, value: str) -> None:
         self.buttons[value].setChecked(True)
 
+    def setToolTip(self, text: str) -> None:
+        """Each button says it too: the pointer rests on a button, whose own tooltip was empty (a
+        greyed "pre post none" on an SGD lane said nothing of why)."""
+        super().setToolTip(text)
+        for button in self.buttons.values():
+            button.setToolTip(text)
+
 
 class LaneRow(QtWidgets.QFrame):
     """Controls of one lane; edits leave as ``field_changed(field, value)``."""

@@ -13,6 +13,10 @@ from muonscope.widgets.wheel_guard import guard_wheel
 __all__ = ["TaskFieldSpec", "TaskPanel"]
 
 
+#: What the ⚡ beside a field's name means, in its tooltip.
+_LIVE_NOTE = " (⚡: changes between steps, without a restart)"
+
+
 @dataclass(frozen=True)
 class TaskFieldSpec:
     """One task field as the application describes it (widgets know no engine)."""
@@ -155,8 +159,11 @@ class TaskPanel(QtWidgets.QWidget):
             label.setVisible(visible)
             editor.setEnabled(enabled)
             tip = self._specs[name].tooltip
+            if name in self._live:
+                tip += _LIVE_NOTE
             editor.setToolTip(tip if enabled else reason)
             label.setText(self._specs[name].label + (" ⚡" if name in self._live else ""))
+            label.setToolTip(_LIVE_NOTE.strip() if name in self._live else "")
 
     def set_choice_states(self, name: str, disabled: dict[str, str]) -> None:
         """Disable some choices of a combo field, each with the reason as its tooltip."""

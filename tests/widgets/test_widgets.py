@@ -86,6 +86,21 @@ def test_lane_field_state_disables_with_reason(qtbot):
     table.rows[0].set_field_state("polar", False, "only Muon orthogonalises")
     assert not table.rows[0].polar.isEnabled()
     assert table.rows[0].polar.toolTip() == "only Muon orthogonalises"
+    # the greyed "pre post none" of an SGD lane: the button under the pointer says why too
+    table.rows[0].set_field_state("order", False, "SGD applies momentum directly")
+    assert [button.toolTip() for button in table.rows[0].order.buttons.values()] == [
+        "SGD applies momentum directly"
+    ] * 3
+    table.rows[0].set_field_state("order", True)
+    assert all(button.toolTip() == "" for button in table.rows[0].order.buttons.values())
+
+
+def test_a_live_task_field_says_what_its_lightning_means(qtbot):
+    """The ⚡ beside "batch B" and "label noise ε" was explained nowhere in the window."""
+    panel = _panel(qtbot)
+    panel.set_field_states({n: (True, True, "") for n in ("d", "label_noise", "kind")}, live={"label_noise"})
+    assert "⚡: changes between steps, without a restart" in panel.editors["label_noise"].toolTip()
+    assert "⚡" not in panel.editors["d"].toolTip()
 
 
 def _panel(qtbot):
