@@ -37,7 +37,7 @@ class SingularValuesPlot(PlotPanel):
     """
 
     def __init__(self, parent=None) -> None:
-        super().__init__("singular values σ_k", parent)
+        super().__init__("σ_k of the step direction D, whatever matrix is shown", parent)
         self.plot.setLogMode(x=False, y=True)
         self.plot.setLabel("bottom", "index k")
         self.plot.setLabel("left", "σ_k")
