@@ -83,6 +83,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_layout()
         self.setStatusBar(ElidingStatusBar())
         self._build_status()
+        self._follows_screen = False  # screenChanged connected (once the window has a native handle)
         self._fit_to_screen(1500, 950)
 
     # ---- construction ------------------------------------------------------------------------
@@ -166,6 +167,35 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.addDockWidget(_RIGHT, dock)
         elif self.dockWidgetArea(dock) == _RIGHT:
             self.tabifyDockWidget(self.controls_dock, dock)
+
+    def resize(self, *size) -> None:
+        """Resize; docks beside the plots that would hold the window wider than asked become tabs in
+        the controls' place first (opened beside the plots at 1920, they kept it 1534 wide at 1280)."""
+        wanted = QtCore.QSize(*size) if len(size) == 2 else QtCore.QSize(size[0])
+        self.fit_docks_to(wanted.width())
+        super().resize(wanted)
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        handle = self.windowHandle()
+        if isinstance(handle, QtGui.QWindow) and not self._follows_screen:
+            handle.screenChanged.connect(self._on_screen_changed)
+            self._follows_screen = True
+
+    def _on_screen_changed(self, screen: QtGui.QScreen | None) -> None:
+        """Moved to a narrower screen (a laptop's, a projector's): docks beside the plots become tabs."""
+        if screen is not None:
+            self.fit_docks_to(screen.availableGeometry().width())
+
+    def fit_docks_to(self, width: int) -> None:
+        """Make tabs of the docks beside the plots, one at a time, until the window can be ``width``
+        wide (also when it moves to a narrower screen)."""
+        for dock in (self.inspector_dock, self.breakpoints_dock):
+            self.layout().activate()
+            if self.minimumSizeHint().width() <= width:
+                return
+            if not dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) == _RIGHT:
+                self.tabifyDockWidget(self.controls_dock, dock)
 
     def menu(self, title: str) -> QtWidgets.QMenu:
         """The menu bar's menu ``title`` ("File", "View", …), created on first use.

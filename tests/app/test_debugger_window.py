@@ -692,3 +692,21 @@ def test_with_no_run_kept_going_back_says_so_and_changes_nothing(qtbot):
         app.debugger.back_action.trigger()
     assert note.args[0] == "No run before this one is kept."
     assert app.clock.newest.step == 3
+
+
+def test_docks_opened_beside_the_plots_of_a_wide_window_let_it_shrink_to_1280(qtbot):
+    """Opened at 1920, the inspector and breakpoints sat beside the plots and held the window 1534 wide."""
+    from PySide6 import QtCore
+
+    app = open_app(qtbot)
+    window = app.window
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: window.width() == 1920, timeout=WAIT_MS)
+    window.inspector_dock.toggleViewAction().trigger()
+    window.breakpoints_dock.toggleViewAction().trigger()
+    right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+    qtbot.waitUntil(lambda: window.dockWidgetArea(window.inspector_dock) == right, timeout=WAIT_MS)
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.width() == 1280, timeout=WAIT_MS)
+    assert not window.inspector_dock.isHidden()  # still open, as a tab in the controls' place
+    assert window.dockWidgetArea(window.inspector_dock) != right
