@@ -78,7 +78,7 @@ class CapacityPlot(PlotPanel):
         self.plot.layout.addItem(self.legend, LEGEND_ROW, 1)
         self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
-        self.markers = EventMarkers(self.plot, avoid=(self.right,))
+        self.markers = EventMarkers(self.plot, avoid=(self.right,), keep_off=self._note_rect)
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane

@@ -21,7 +21,7 @@ had been clear of it, at most every PLACE_AGAIN_MS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,12 +138,20 @@ class _Obstacles:
 class EventMarkers:
     """Labelled vertical lines at the steps where settings changed, plus the shared step cursor.
 
-    ``avoid``: further view boxes whose curves the labels keep off too (panel ④'s accuracy axis).
+    ``avoid``: further view boxes whose curves the labels keep off too (panel ④'s accuracy axis);
+    ``keep_off``: where the panel's corner note stands, kept off as a label is (a change's label went
+    under ②'s note).
     """
 
-    def __init__(self, plot: pg.PlotItem, avoid: Sequence[pg.ViewBox] = ()) -> None:
+    def __init__(
+        self,
+        plot: pg.PlotItem,
+        avoid: Sequence[pg.ViewBox] = (),
+        keep_off: Callable[[], QtCore.QRectF | None] = lambda: None,
+    ) -> None:
         self._plot = plot
         self._avoid = tuple(avoid)
+        self._keep_off = keep_off  # where the plot's corner note is (None: none shown)
         self._lines: list[pg.InfiniteLine] = []
         self._labels: list[MarkerLabel] = []
         self._shown: tuple[tuple[int, str], ...] = ()
@@ -215,6 +223,14 @@ class EventMarkers:
         cursor runs through one, where it did not."""
         if self._labels and self._count_crossings(self._curves()) > self._crossings:
             self._place_again_soon()
+        elif self._under_the_note():
+            self._place_again_soon()
+
+    def _under_the_note(self) -> bool:
+        note = self._keep_off()
+        return note is not None and any(
+            label.isVisible() and label.scene_rect().intersects(note) for label in self._labels
+        )
 
     # ---- placing -----------------------------------------------------------------------------
 
@@ -238,6 +254,9 @@ class EventMarkers:
             self._labels[i].hide()
             self._offsets.pop(i, None)
         taken = [self._labels[i].scene_rect() for i in self._offsets if i not in indices]
+        note = self._keep_off()
+        if note is not None:
+            taken.append(note)
         for i in indices:
             line, label = self._lines[i], self._labels[i]
             self._offsets.pop(i, None)

@@ -266,6 +266,10 @@ class PlotPanel(QtWidgets.QWidget):
         """Where the corner note is drawn, in scene coordinates (those of the plot's view box)."""
         return self._note.item.sceneBoundingRect()
 
+    def _note_rect(self) -> QtCore.QRectF | None:
+        """Where the corner note stands (scene coordinates), None while none is shown."""
+        return self.note_scene_rect if self.note else None
+
     def _place_note(self, *_args) -> None:
         self._note.place()
 

@@ -42,7 +42,7 @@ class SeriesPlot(PlotPanel):
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.hover = HoverReadout(self.plot)
-        self.markers = EventMarkers(self.plot)
+        self.markers = EventMarkers(self.plot, keep_off=self._note_rect)
         self._curves: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
         self._names: list[LaneNames] = []  # each lane's labels over the steps

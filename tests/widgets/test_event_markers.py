@@ -273,3 +273,19 @@ def test_only_the_latest_changes_are_labelled_and_every_line_keeps_its_text(qtbo
     assert not any(label.isVisible() for label in labels[:4])
     assert any(label.isVisible() for label in labels[4:])
     assert [line.toolTip() for line in lines] == [text for _step, text in events]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_label_keeps_off_the_panels_corner_note(qtbot, width):
+    """② at 1920: "lane 0 lr 128 → 5" stood under the note "r = 10, of M (…)", its ghost behind it."""
+    plot = _plot(qtbot, width, curves=((0.05, 0.1),))  # low curves: the note takes a top corner
+    plot.set_note("r = 10, of M (of G where a lane keeps no buffer)")
+    note = plot.note_scene_rect
+    step = int(plot.plot.getViewBox().mapSceneToView(note.center()).x())  # a change under the note
+    plot.markers.set_events([(step, "lane 0 lr 128 → 5")])
+    (label,) = plot.markers.labels
+    assert label.isVisible() and not label.scene_rect().intersects(plot.note_scene_rect)
+    plot.set_note("a longer note that stretches across more of the plot's top, as notes may")
+    plot.markers.keep_clear()  # the note grew over the label: it moves off
+    qtbot.waitUntil(lambda: not label.scene_rect().intersects(plot.note_scene_rect), timeout=5000)
+    assert label.isVisible()
