@@ -20,7 +20,7 @@ from muonscope.engine.scalar_metrics import COUNT_METRICS, SCALAR_METRICS, fresh
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot, Spectra
 from muonscope.engine.tables import write_table
 
-__all__ = ["COLUMNS", "MetricHistory", "SnapshotStore", "SpectraHistory", "SpectraRow"]
+__all__ = ["COLUMNS", "MetricHistory", "SnapshotStore", "SpectraHistory", "SpectraRow", "count_values"]
 
 #: The recorded columns: where a row belongs, then every per-lane scalar metric.
 COLUMNS = ("step", "lane", "lane_id", *SCALAR_METRICS)
@@ -182,12 +182,13 @@ class MetricHistory:
         labels = np.array(self.row_labels(), dtype=object)
         columns = {"step": table["step"], "lane": table["lane"], "label": labels}
         columns.update({name: table[name] for name in SCALAR_METRICS})
-        columns.update({name: _counts(table[name]) for name in COUNT_METRICS})
+        columns.update({name: count_values(table[name]) for name in COUNT_METRICS})
         return write_table(columns, path)
 
 
-def _counts(values: np.ndarray) -> list[int | None]:
-    """A float column of whole numbers as ints, None where the metric was not computed (NaN)."""
+def count_values(values: np.ndarray) -> list[int | None]:
+    """A float column of whole numbers as ints, None where the metric was not computed (NaN): how
+    every table written (``run --out``'s, a saved session's) holds the counts."""
     return [None if np.isnan(value) else int(value) for value in values.tolist()]
 
 

@@ -21,6 +21,7 @@ from muonscope import __version__
 from muonscope.engine.breakpoints import breakpoint_to_dict
 from muonscope.engine.changes import AddLane, Change, SetField
 from muonscope.engine.checkpoints import Checkpoint, same_state
+from muonscope.engine.history import count_values
 from muonscope.engine.scalar_metrics import COUNT_METRICS
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.session_format import (
@@ -226,7 +227,7 @@ def _write_metrics(path: Path, session: Session) -> None:
         table = branch.metrics.table()
         rows = len(table["step"])
         labels = branch.metrics.row_labels(session.lane_histories(branch))
-        counts = {name: _count_column(table[name]) for name in COUNT_METRICS}  # ints, as run --out's
+        counts = {name: pa.array(count_values(table[name]), pa.int64()) for name in COUNT_METRICS}
         parts.append(
             pa.table(
                 {
@@ -238,14 +239,6 @@ def _write_metrics(path: Path, session: Session) -> None:
             )
         )
     write_table(pa.concat_tables(parts), path)
-
-
-def _count_column(values: np.ndarray):
-    """A float column of whole numbers as int64, null where the metric was not computed (NaN)."""
-    import pyarrow as pa
-
-    missing = np.isnan(values)
-    return pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing)
 
 
 def _write_spectra(path: Path, branches: list[Branch]) -> None:
