@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.branch_label_places import BranchLine, place_branch_labels
 from muonscope.widgets.panel import style_axes
 from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.theme import StageStyle, stage_style
@@ -107,6 +108,10 @@ class Timeline(QtWidgets.QWidget):
             item.setZValue(-5)  # under the cursor, which stays easy to grab
             self.plot.addItem(item)
         self.branch_labels: list[pg.TextItem] = []
+        self._branch_hover: list[QtWidgets.QGraphicsRectItem] = []
+        box = self.plot.getViewBox()
+        box.sigResized.connect(self._place_branch_labels)
+        box.sigXRangeChanged.connect(self._place_branch_labels)
 
     @property
     def live(self) -> bool:
@@ -135,9 +140,9 @@ class Timeline(QtWidgets.QWidget):
     def set_branches(self, branches: list[BranchMark]) -> None:
         """Draw each branch from its fork to its head on a line of its own; the current one stands out."""
         self._branches = tuple(branches)
-        for label in self.branch_labels:
-            self.plot.removeItem(label)
-        self.branch_labels = []
+        for item in (*self.branch_labels, *self._branch_hover):
+            self.plot.removeItem(item)
+        self.branch_labels, self._branch_hover = [], []
         current_x, current_y, other_x, other_y, forks = [], [], [], [], []
         for branch, y in zip(self._branches, _branch_heights(len(self._branches)), strict=True):
             xs, ys = (current_x, current_y) if branch.current else (other_x, other_y)
@@ -145,12 +150,14 @@ class Timeline(QtWidgets.QWidget):
             ys += [y, y]
             colour = _CURRENT_COLOUR if branch.current else _OTHER_COLOUR
             forks.append({"pos": (branch.fork_step, y), "brush": pg.mkBrush(colour)})
-            self.branch_labels.append(self._branch_label(branch, y, colour))
+            self.branch_labels.append(self._branch_label(branch, colour))
+            self._branch_hover.append(self._hover_band(branch, y))
         self.current_branch_curve.setData(current_x, current_y)
         self.other_branch_curve.setData(other_x, other_y)
         self.fork_markers.setData(forks)
         if self._branches:
             self._grow_axis(max(branch.head_step for branch in self._branches))
+        self._place_branch_labels()
 
     def extend_current_branch(self, head_step: int) -> None:
         """The branch the run is on has reached ``head_step``: draw its line that far (nothing else moves)."""
@@ -162,22 +169,61 @@ class Timeline(QtWidgets.QWidget):
             return
         self._branches = tuple(marks)
         xs, ys = [], []
-        for branch, y in zip(marks, _branch_heights(len(marks)), strict=True):
+        for index, (branch, y) in enumerate(zip(marks, _branch_heights(len(marks)), strict=True)):
             if branch.current:
                 xs += [branch.fork_step, branch.head_step]
                 ys += [y, y]
+                self._set_hover_band(self._branch_hover[index], branch, y)
         self.current_branch_curve.setData(xs, ys)
         self._grow_axis(head_step)
+        self._place_branch_labels()
 
-    def _branch_label(self, branch: BranchMark, y: float, colour: str) -> pg.TextItem:
-        label = pg.TextItem(branch.label, color=colour, anchor=(-0.05, 0.9))  # just above its line
+    def _branch_label(self, branch: BranchMark, colour: str) -> pg.TextItem:
+        """The branch's name, placed by :meth:`_place_branch_labels`."""
+        label = pg.TextItem(branch.label, color=colour, anchor=(0, 0))
         font = QtGui.QFont()
         font.setPointSize(7)
         font.setBold(branch.current)
         label.setFont(font)
-        label.setPos(branch.fork_step, y)
+        label.textItem.document().setDocumentMargin(1.0)  # the default 4 px would not fit between lines
+        label.setToolTip(_branch_tooltip(branch))
         self.plot.addItem(label, ignoreBounds=True)
         return label
+
+    def _hover_band(self, branch: BranchMark, y: float) -> QtWidgets.QGraphicsRectItem:
+        """A bare band over the branch's line whose tooltip names it, also where its name is not drawn."""
+        band = QtWidgets.QGraphicsRectItem()
+        band.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+        band.setZValue(-10)
+        self.plot.addItem(band, ignoreBounds=True)
+        self._set_hover_band(band, branch, y)
+        return band
+
+    def _set_hover_band(self, band: QtWidgets.QGraphicsRectItem, branch: BranchMark, y: float) -> None:
+        """Cover the line from fork to head, halfway to its neighbours' lines."""
+        half_height = (_BRANCH_BAND[1] - _BRANCH_BAND[0]) / max(2 * (len(self._branches) - 1), 2)
+        length = branch.head_step - branch.fork_step
+        band.setRect(QtCore.QRectF(branch.fork_step, y - half_height, length, 2 * half_height))
+        band.setToolTip(_branch_tooltip(branch))
+
+    def _place_branch_labels(self, *_args) -> None:
+        """Each branch's name beside its line, over no other line or name (see branch_label_places)."""
+        if not self.branch_labels:
+            return
+        box = self.plot.getViewBox()
+        lines = []
+        for branch, y, label in zip(
+            self._branches, _branch_heights(len(self._branches)), self.branch_labels, strict=True
+        ):
+            fork = box.mapViewToScene(QtCore.QPointF(branch.fork_step, y))
+            head = box.mapViewToScene(QtCore.QPointF(branch.head_step, y))
+            size = label.textItem.boundingRect().size()
+            lines.append(BranchLine(fork.x(), head.x(), fork.y(), size, branch.current))
+        corners = place_branch_labels(lines, box.sceneBoundingRect())
+        for label, corner in zip(self.branch_labels, corners, strict=True):
+            label.setVisible(corner is not None)
+            if corner is not None:
+                label.setPos(box.mapSceneToView(corner))
 
     def set_engine_step(self, step: int | None) -> None:
         """Mark the step the engine is at (a triangle at the bottom); None hides the mark."""
@@ -236,6 +282,11 @@ def _branch_heights(count: int) -> list[float]:
     if count == 1:
         return [(lo + hi) / 2]
     return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+
+
+def _branch_tooltip(branch: BranchMark) -> str:
+    where = "the branch the run is on" if branch.current else "switch to it in the branches list"
+    return f"{branch.label}: steps {branch.fork_step}–{branch.head_step} ({where})"
 
 
 def _cursor_pen(style: StageStyle) -> QtGui.QPen:

@@ -397,6 +397,67 @@ def test_timeline_draws_branches_from_fork_to_head(qtbot):
     assert line.branches == () and line.branch_labels == []
 
 
+def _close_forks(count: int) -> list[BranchMark]:
+    """main and ``count`` forks a few steps apart, the newest current: their lines lie pixels apart."""
+    forks = [
+        BranchMark(f"fork {i} at step {40 + 3 * i}", 40 + 3 * i, 70 + 4 * i, i == count)
+        for i in range(1, count + 1)
+    ]
+    return [BranchMark("main", 0, 100, False), *forks]
+
+
+def _line_bands(line: Timeline) -> dict[str, QtCore.QRectF]:
+    """Each branch's line in scene pixels, by its name (the names' tooltips map them)."""
+    box = line.plot.getViewBox()
+    bands = {}
+    for curve in (line.current_branch_curve, line.other_branch_curve):
+        xs, ys = drawn_data(curve)
+        for x0, x1, y in zip(xs[::2], xs[1::2], ys[::2], strict=True):
+            left = box.mapViewToScene(QtCore.QPointF(x0, y))
+            right = box.mapViewToScene(QtCore.QPointF(x1, y))
+            name = _tooltip_at(line, (x0 + x1) / 2, y).split(":")[0]
+            bands[name] = QtCore.QRectF(left.x(), left.y() - 1, right.x() - left.x(), 2)
+    return bands
+
+
+def _tooltip_at(line: Timeline, step: float, y: float) -> str:
+    """The tooltip a hover at (step, y) shows: that of the topmost item there that has one."""
+    scene_pos = line.plot.getViewBox().mapViewToScene(QtCore.QPointF(step, y))
+    return next((item.toolTip() for item in line.plot.scene().items(scene_pos) if item.toolTip()), "")
+
+
+@pytest.mark.parametrize("count", [1, 3, 6])
+def test_timeline_writes_branch_names_over_no_other_line_or_name(qtbot, count):
+    line = _timeline(qtbot)
+    marks = _close_forks(count)
+    line.set_branches(marks)
+    bands = _line_bands(line)
+    assert sorted(bands) == sorted(mark.label for mark in marks)  # every line's hover names its branch
+    shown = {
+        label.toPlainText(): label.mapRectToScene(label.boundingRect())
+        for label in line.branch_labels
+        if label.isVisible()
+    }
+    assert marks[-1].label in shown  # the current branch is always named
+    area = line.plot.getViewBox().sceneBoundingRect()
+    for name, rect in shown.items():
+        assert area.contains(rect), name
+        assert not any(rect.intersects(band) for other, band in bands.items() if other != name), name
+        assert not any(rect.intersects(r) for other, r in shown.items() if other != name), name
+    if count == 1:
+        assert len(shown) == 2  # room for both: nothing is left out needlessly
+
+
+def test_timeline_places_branch_names_again_when_it_narrows(qtbot):
+    line = _timeline(qtbot)
+    line.set_branches(_close_forks(3))
+    line.resize(400, 70)  # a data area some 220 px wide: room for two names of the four
+    qtbot.waitUntil(lambda: line.plot.getViewBox().sceneBoundingRect().width() < 300)
+    area = line.plot.getViewBox().sceneBoundingRect()
+    shown = [label.mapRectToScene(label.boundingRect()) for label in line.branch_labels if label.isVisible()]
+    assert shown and all(area.contains(rect) for rect in shown)
+
+
 def test_timeline_draws_the_current_branch_as_far_as_the_run_has_gone(qtbot):
     line = _timeline(qtbot)
     line.set_branches([BranchMark("main", 0, 60, current=False), BranchMark("fork", 30, 30, current=True)])

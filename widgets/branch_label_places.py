@@ -1,0 +1,65 @@
+"""Where the timeline writes each branch's name: beside its own line, over no other line or name.
+
+Branch lines sit a few pixels apart in a strip 70 px high, so a name written above every fork
+(its first place) crosses the next branch's line as soon as forks come close. Each name tries its
+places in turn — above its line from the fork, right of its head, left of its fork, above its line
+ending at its head — and takes the
+first that stays inside the plot and clear of every other line and every name already placed. The
+current branch places first, then the others from the oldest. A name that fits nowhere is left
+out; its line's tooltip still names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6 import QtCore
+
+__all__ = ["BranchLine", "place_branch_labels"]
+
+#: Pixels between a name and its line's end or fork, and half the thickness a line claims.
+GAP_PX, LINE_HALF_PX = 3.0, 1.5
+
+
+@dataclass(frozen=True)
+class BranchLine:
+    """One branch's line in the plot's pixels (y grows downwards), and the size of its name."""
+
+    left_px: float
+    right_px: float
+    y_px: float
+    label_size: QtCore.QSizeF
+    current: bool = False
+
+    def band(self) -> QtCore.QRectF:
+        """The pixels the line itself covers."""
+        return QtCore.QRectF(
+            self.left_px, self.y_px - LINE_HALF_PX, self.right_px - self.left_px, 2 * LINE_HALF_PX
+        )
+
+
+def place_branch_labels(lines: list[BranchLine], area: QtCore.QRectF) -> list[QtCore.QPointF | None]:
+    """The top-left corner (px) of each line's name, or None where it fits nowhere."""
+    order = sorted(range(len(lines)), key=lambda i: (not lines[i].current, i))
+    placed: list[QtCore.QRectF] = []
+    corners: list[QtCore.QPointF | None] = [None] * len(lines)
+    for index in order:
+        others = [line.band() for i, line in enumerate(lines) if i != index]
+        for rect in _places(lines[index]):
+            if area.contains(rect) and not any(rect.intersects(o) for o in (*others, *placed)):
+                corners[index] = rect.topLeft()
+                placed.append(rect)
+                break
+    return corners
+
+
+def _places(line: BranchLine) -> list[QtCore.QRectF]:
+    """Above the line from its fork; right of its head; left of its fork; above the line up to its head."""
+    width, height = line.label_size.width(), line.label_size.height()
+    middle, above = line.y_px - height / 2, line.y_px - LINE_HALF_PX - height
+    return [
+        QtCore.QRectF(line.left_px + GAP_PX, above, width, height),
+        QtCore.QRectF(line.right_px + GAP_PX, middle, width, height),
+        QtCore.QRectF(line.left_px - GAP_PX - width, middle, width, height),
+        QtCore.QRectF(line.right_px - width, above, width, height),
+    ]
