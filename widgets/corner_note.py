@@ -3,7 +3,10 @@
 The spectra panel's note ("same G, same G_sig in both lanes") sat in the top right corner, where a
 spiked stream's momentum spectra run flat, and hid them. The note takes the corner whose box covers
 the fewest drawn points (with points sampled along each segment, so a sparse curve's lines count),
-and stays in its corner unless another covers fewer, so it does not hop between frames.
+and stays in its corner unless another covers fewer, so it does not hop between frames. A note
+longer than the plot is wide may wrap to a narrower column: wrapped to the whole width it covered
+the same curves in every corner (④'s rise from 0 at the left, ①'s head at the top), where half the
+width leaves a corner clear. Of boxes that cover as few points, the widest (fewest lines) wins.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ _INSET_PX = 4.0
 #: are sampled up to this many, so a line between two far points counts (at most 16 per segment).
 _POINTS_PER_CURVE = 256
 _MOST_SAMPLES_PER_SEGMENT = 16
+#: Widths a note too long for one line may wrap to, as shares of the plot's width, widest first;
+#: none narrower than _NARROWEST_WRAP_PX (a column of single words).
+_WRAP_SHARES = (1.0, 0.6, 0.4)
+_NARROWEST_WRAP_PX = 140.0
 
 
 class CornerNote:
@@ -36,6 +43,7 @@ class CornerNote:
         self.item.setVisible(False)
         plot.addItem(self.item, ignoreBounds=True)
         self.corner = CORNERS[0]
+        self._wrap_share: float | None = None  # None: one line; else the share of the width it wraps to
         self._other_views: list[pg.ViewBox] = []  # views over the plot with curves of their own
 
     def avoid_curves_of(self, view: pg.ViewBox) -> None:
@@ -61,22 +69,39 @@ class CornerNote:
         self.item.setFont(font)
 
     def place(self) -> None:
-        """Fit the text to the view's width and put it in the corner that hides the fewest points."""
+        """Fit the text to the view's width and put it in the corner (and at the wrap width) that
+        hides the fewest points; the note stays where it is unless another place hides fewer."""
         if not self.item.isVisible():
             return
         frame = self._plot.getViewBox().sceneBoundingRect()
-        room = frame.width() - 2 * _INSET_PX
-        self.item.setTextWidth(-1)  # one line where it fits, wrapped where the plot is narrower
-        if self.item.textItem.boundingRect().width() > room > 0:
-            self.item.setTextWidth(room)
-        size = self.item.textItem.boundingRect().size()
         points = self._drawn_scene_points(frame)
-        covered = {corner: _count_inside(points, _box(frame, corner, size)) for corner in CORNERS}
-        best = min(CORNERS, key=lambda corner: covered[corner])  # the first of equals: CORNERS' order
-        if covered[best] < covered[self.corner]:
-            self.corner = best
+        covered: dict[tuple[float | None, str], int] = {}
+        for share in self._wrap_choices(frame.width() - 2 * _INSET_PX):
+            size = self._wrapped_size(share, frame.width() - 2 * _INSET_PX)
+            for corner in CORNERS:
+                covered[(share, corner)] = _count_inside(points, _box(frame, corner, size))
+        best = min(covered, key=covered.get)  # the first of equals: widest, then CORNERS' order
+        current = covered.get((self._wrap_share, self.corner))
+        if current is None or covered[best] < current:
+            self._wrap_share, self.corner = best
+        self._wrapped_size(self._wrap_share, frame.width() - 2 * _INSET_PX)
         self.item.setAnchor(_ANCHORS[self.corner])
         self.item.setPos(self._plot.getViewBox().mapSceneToView(_corner_point(frame, self.corner)))
+
+    def _wrap_choices(self, room: float) -> list[float | None]:
+        """One line where it fits, and the shares of the width that would wrap it narrower, widest first."""
+        one_line = self._wrapped_size(None, room).width()
+        if room <= 0:
+            return [None]
+        narrowest = min(_NARROWEST_WRAP_PX, room)
+        shares = [share for share in _WRAP_SHARES if narrowest <= share * room < one_line]
+        choices: list[float | None] = [None] if one_line <= room else []
+        return choices + shares or [_WRAP_SHARES[0]]
+
+    def _wrapped_size(self, share: float | None, room: float) -> QtCore.QSizeF:
+        """Lay the text out on one line (share None) or wrapped to ``share`` of the room; its size."""
+        self.item.setTextWidth(-1 if share is None or room <= 0 else share * room)
+        return self.item.textItem.boundingRect().size()
 
     def _drawn_scene_points(self, frame: QtCore.QRectF) -> np.ndarray:
         """(n, 2) scene positions along every visible curve, in its view's current range."""

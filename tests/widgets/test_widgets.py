@@ -265,6 +265,31 @@ def test_capacity_note_keeps_off_the_accuracy_curves_of_the_right_axis(qtbot):
     assert not any(rect.contains(point) for point in points), plot.note_corner
 
 
+def test_a_note_too_long_for_the_plot_wraps_narrower_to_leave_the_curves_clear(qtbot):
+    """Wrapped to the whole width, ④'s note covered the rise from 0 at the left in either bottom
+    corner and the plateaus in either top one; a narrower column fits clear in the bottom right."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(420, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    steps = np.arange(0.0, 81.0)
+    recovered, accuracy = np.minimum(steps * 64.0, 512.0), np.minimum(steps / 8.0, 1.0)
+    plot.set_capacity(0, steps, recovered, accuracy)
+    text = "same items recovered, same accuracy in both lanes, the first and the second of them"
+    plot.set_note(text)
+    QtWidgets.QApplication.processEvents()
+    box = plot.plot.getViewBox()
+    assert plot.note == text and box.sceneBoundingRect().contains(plot.note_scene_rect)
+    rect = plot.note_scene_rect
+    assert rect.width() < box.sceneBoundingRect().width() * 0.7  # wrapped narrower than the plot
+    fine = np.linspace(0.0, 80.0, 1281)
+    left = [box.mapViewToScene(QtCore.QPointF(x, min(x * 64, 512))) for x in fine]
+    right = [plot.right.mapViewToScene(QtCore.QPointF(x, min(x / 8, 1))) for x in fine]
+    assert not any(rect.contains(point) for point in (*left, *right)), plot.note_corner
+
+
 def test_class_error_heatmap(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
