@@ -169,11 +169,12 @@ def _named_after_leader(ranked: list[LaneSnapshot]) -> list[LaneSnapshot]:
 
 def _entry(name: str, value: str) -> str:
     """``Muon exact 0.0012`` held on one line: a wrapped caption breaks between lanes, not inside
-    one, so no value starts a line apart from its lane's name. A name ending in a digit, or one
-    that is itself a formula, takes a colon before its value: "Muon-reg λ = 1/256 59" read as one
-    number, "Muon η = c / T 4.49" as T = 4.49 ("SignGD (= Adam, 1 step) 0.005" keeps its
-    formula to its brackets)."""
-    separator = ": " if name[-1:].isdigit() or "=" in _outside_brackets(name) else " "
+    one, so no value starts a line apart from its lane's name. A name ending in a digit or a
+    bracketed aside, or one that is itself a formula, takes a colon before its value: "Muon-reg
+    λ = 1/256 59" read as one number, "Muon η = c / T 4.49" as T = 4.49, and "SignGD (= Adam,
+    1 step) 29" as an item "1 step) 29" of the list."""
+    ends_apart = name[-1:].isdigit() or name.endswith(")")
+    separator = ": " if ends_apart or "=" in _outside_brackets(name) else " "
     return f"{name}{separator}{value}".replace(" ", NO_BREAK)
 
 

@@ -397,13 +397,13 @@ def test_lanes_that_recover_as_many_items_are_ranked_by_their_loss_not_named_lea
     best = max(lane.recovered for lane in lanes)
     tied = sorted((lane for lane in lanes if lane.recovered == best), key=lambda lane: lane.loss)
     assert 1 < len(tied) < len(lanes)  # some lanes tie at the top, one is behind
-    leader = f"step 1 · {tied[0].label} recovers {best} items, {_unbroken(tied[1].label, best)}"
+    leader = f"step 1 · {tied[0].label} recovers {best} items, {_entry(tied[1].label, best)}"
     assert live_caption(experiment.snapshot()).startswith(leader)  # the lower loss leads the tie
     experiment.step(1)
     snapshot = experiment.snapshot()
     assert len({lane.recovered for lane in snapshot.lanes}) == 1  # now every lane recovers them all
     by_loss = sorted(snapshot.lanes, key=lambda lane: lane.loss)
-    ranking = ", ".join(_unbroken(lane.label, number_text(lane.loss)) for lane in by_loss)  # no brackets
+    ranking = ", ".join(_entry(lane.label, number_text(lane.loss)) for lane in by_loss)
     count = snapshot.lanes[0].recovered
     expected = f"step 2 · all 3 lanes recover {count} items; by population loss: {ranking}"
     assert live_caption(snapshot) == expected
@@ -430,10 +430,11 @@ def test_lanes_whose_names_hold_commas_are_listed_with_semicolons():
     assert _unbroken(ranked[1].label, ranked[1].recovered) + "; " in text
 
 
-@pytest.mark.parametrize("name", ["run {}", "η = {} log K / T"])
+@pytest.mark.parametrize("name", ["run {}", "η = {} log K / T", "SignGD (= Adam, {} step)"])
 def test_a_lane_named_with_a_number_at_its_end_or_a_formula_keeps_its_value_apart(name):
     """ "Muon exact recovers 62 items, Muon-reg λ = 1/256 59, GD 6": 1/256 59 read as one number;
-    "Muon η = c / T 4.49" read as T = 4.49."""
+    "Muon η = c / T 4.49" read as T = 4.49; "GD 64, SignGD (= Adam, 1 step) 29" as an item
+    "1 step) 29"."""
     from dataclasses import replace
 
     from muonscope.app.live_caption import live_caption
@@ -447,6 +448,11 @@ def test_a_lane_named_with_a_number_at_its_end_or_a_formula_keeps_its_value_apar
     snapshot = experiment.snapshot()
     ranked = sorted(snapshot.lanes, key=lambda lane: (-lane.recovered, lane.loss))
     assert f", {_unbroken(ranked[1].label + ':', ranked[1].recovered)}" in live_caption(snapshot)
+
+
+def _entry(name: str, value) -> str:
+    """A lane's entry in the caption: a name ending in a bracketed aside takes a colon."""
+    return _unbroken(f"{name}:" if name.endswith(")") else name, value)
 
 
 def _unbroken(name: str, value) -> str:
