@@ -7,6 +7,7 @@ controls do is wired by :mod:`muonscope.app.composition`.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -49,6 +50,12 @@ def split_first_sentence(text: str) -> tuple[str, str]:
             return text[:stop], text[stop + 2 :]
         start = stop + 2
     return text, ""
+
+
+def caption_html(text: str) -> str:
+    """A preset's description as rich text: escaped, its `command` spans set in a fixed-width font
+    (the TOML writes them as Markdown does; shown raw, the backticks read as part of the command)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _first_sentence(message: str) -> str:
@@ -247,11 +254,11 @@ class MainWindow(QtWidgets.QMainWindow):
         first, rest = split_first_sentence(caption)
         expanded = self._caption_expanded if self._caption_expanded is not None else self.height() >= 900
         if rest and not expanded:
-            body = f'{html.escape(first)}. <a href="more">more…</a>'
+            body = f'{caption_html(first)}. <a href="more">more…</a>'
         elif rest:
-            body = f'{html.escape(caption)} <a href="less">less</a>'
+            body = f'{caption_html(caption)} <a href="less">less</a>'
         else:
-            body = html.escape(caption)
+            body = caption_html(caption)
         text = f"<b>{html.escape(preset.title)}</b> — {body}" if caption else html.escape(preset.title)
         if drift:
             changed = html.escape(", ".join(drift))

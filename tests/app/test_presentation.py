@@ -177,6 +177,18 @@ def test_a_long_description_folds_to_its_first_sentence_on_a_short_window(qtbot)
     assert "Second one" not in caption.text()
 
 
+def test_a_description_shows_its_commands_in_a_fixed_width_font_without_backticks(qtbot):
+    """ "`muonscope reproduce noisy_scaling`" showed its Markdown backticks as if they were typed."""
+    command = "muonscope reproduce x"
+    preset = replace(small_preset(), caption=f"First sentence here. Then `{command}` draws it <all>.")
+    app = open_app(qtbot, preset)
+    app.window.show_preset(preset)
+    caption = app.views.caption
+    caption.linkActivated.emit("more")
+    assert f"<code>{command}</code>" in caption.text() and "`" not in caption.text()
+    assert "&lt;all&gt;" in caption.text()  # the rest is still text, not markup
+
+
 def test_a_folded_description_ends_at_a_sentence_not_at_an_abbreviation():
     """The multi-step preset folded to "Exploratory: Kim et al." and a "more" link."""
     from muonscope.app.main_window import split_first_sentence
