@@ -144,18 +144,22 @@ class LaneRow(QtWidgets.QFrame):
         grid.addWidget(self.optimizer, 1, 0, 1, 6)
         grid.addWidget(QtWidgets.QLabel("momentum"), 2, 0)
         grid.addWidget(self.order, 2, 1, 1, 3)
+        # lr and NS k as wide as the order buttons: a learning rate such as 0.0243685 or
+        # 0.000000001 is shown to its last digit; polar and λ under μ
         self._pair(grid, 2, 4, "μ", self.momentum)
-        self._pair(grid, 3, 0, "lr", self.lr)
-        self._pair(grid, 3, 2, "polar", self.polar)
-        self._pair(grid, 4, 0, "NS k", self.ns_steps)
-        self._pair(grid, 4, 2, "λ", self.lam)
+        self._pair(grid, 3, 0, "lr", self.lr, span=3)
+        self._pair(grid, 3, 4, "polar", self.polar)
+        self._pair(grid, 4, 0, "NS k", self.ns_steps, span=3)
+        self._pair(grid, 4, 4, "λ", self.lam)
 
     @staticmethod
-    def _pair(grid: QtWidgets.QGridLayout, row: int, col: int, text: str, widget: QtWidgets.QWidget) -> None:
+    def _pair(
+        grid: QtWidgets.QGridLayout, row: int, col: int, text: str, widget: QtWidgets.QWidget, span: int = 1
+    ) -> None:
         label = QtWidgets.QLabel(text)
         label.setBuddy(widget)
         grid.addWidget(label, row, col)
-        grid.addWidget(widget, row, col + 1)
+        grid.addWidget(widget, row, col + 1, 1, span)
 
     def widget_for(self, name: str) -> QtWidgets.QWidget:
         return {

@@ -29,6 +29,7 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setDecimals(BOX_DECIMALS)
+        self.valueChanged.connect(self.updateGeometry)  # a longer value asks for the room to show it
 
     def textFromValue(self, value: float) -> str:
         return f"{round(value, self.decimals()):.15g}"
@@ -67,12 +68,14 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
         return self._typical(super().minimumSizeHint())
 
     def _typical(self, hint: QtCore.QSize) -> QtCore.QSize:
-        """Qt sizes a box for its bounds' text; 0.999999999999 made the μ column twice as wide."""
+        """Qt sizes a box for its bounds' text; 0.999999999999 made the μ column twice as wide. The
+        box asks for room for a typical number or the value it holds, whichever is longer (a
+        learning rate of 0.0243685 showed as "0.02436")."""
         metrics = self.fontMetrics()
         bounds = (self.minimum(), self.maximum())
         widest = max(metrics.horizontalAdvance(self.textFromValue(bound)) for bound in bounds)
-        surplus = widest - metrics.horizontalAdvance(_TYPICAL_TEXT)
-        return hint if surplus <= 0 else QtCore.QSize(hint.width() - surplus, hint.height())
+        needed = max(metrics.horizontalAdvance(text) for text in (_TYPICAL_TEXT, self.text()))
+        return QtCore.QSize(hint.width() - (widest - needed), hint.height())
 
 
 class CompactSpinBox(QtWidgets.QSpinBox):

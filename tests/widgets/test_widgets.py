@@ -59,6 +59,21 @@ def test_lane_table_sync_does_not_echo(qtbot):
     assert not table.rows[0].remove_button.isEnabled()  # the last lane cannot go
 
 
+@pytest.mark.parametrize("lr", [0.0243685, 0.000000001])
+def test_a_learning_rate_is_shown_to_its_last_digit_in_a_narrow_controls_dock(qtbot, lr):
+    """noisy_scaling's 0.0243685 showed as "0.02436", its last digits under the box's arrows."""
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([{**LANE, "lr": lr}], ["a"])
+    table.resize(360, 400)  # the lane cards' width in the window's controls dock at 1280 × 720
+    table.show()
+    qtbot.waitExposed(table)
+    box = table.rows[0].lr
+    line = box.findChild(QtWidgets.QLineEdit)
+    assert float(box.text()) == lr
+    qtbot.waitUntil(lambda: line.width() >= line.fontMetrics().horizontalAdvance(box.text()) + 4)
+
+
 def test_every_number_shown_is_the_one_in_force_to_the_digit(qtbot):
     """A valid μ = 0.9999 showed as 0.999 and ε = 0.995 as 0.99: the screen must not round them."""
     table = LaneTable(SPEC)
