@@ -20,6 +20,7 @@ from muonscope.widgets.theme import set_lane_slots
 
 __all__ = [
     "ITEM_METRICS",
+    "SERIES_AT_MOST_ONE",
     "SERIES_METRICS",
     "SERIES_SHORT_TITLES",
     "BucketHistory",
@@ -60,6 +61,8 @@ SERIES_SHORT_TITLES = {
     "weight_q75_q25": "Q75/Q25 of W's σ²",
     "update_entropy": "entropy of the update",
 }
+#: Panel ② metrics that never exceed 1: its axis stops at 1 for them.
+SERIES_AT_MOST_ONE = ("sin_theta", "balance_gap", "weight_entropy", "weight_top_energy", "update_entropy")
 SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
 #: Panel ② metrics that need the population gradient (the noiseless signal).
 SIGNAL_METRICS = ("alignment A(update)", "sin Θ of top-r subspace")

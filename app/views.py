@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from muonscope.app.bindings import lane_field_spec, task_field_specs, transport_ranges
-from muonscope.app.renderer import SERIES_METRICS, SERIES_SHORT_TITLES
+from muonscope.app.renderer import SERIES_AT_MOST_ONE, SERIES_METRICS, SERIES_SHORT_TITLES
 from muonscope.engine.config import MAX_LANES
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.widgets.breakpoint_panel import BreakpointPanel
@@ -68,7 +68,7 @@ def build_views() -> Views:
         task=TaskPanel(task_field_specs()),
         lanes=LaneTable(lane_field_spec(), MAX_LANES),
         spectrum=SpectrumPlot(),
-        series=SeriesPlot("② over time", SERIES_METRICS, SERIES_SHORT_TITLES),
+        series=SeriesPlot("② over time", SERIES_METRICS, SERIES_SHORT_TITLES, SERIES_AT_MOST_ONE),
         class_error=ClassErrorPlot(),
         capacity=CapacityPlot(),
         timeline=Timeline(),

@@ -76,17 +76,17 @@ class StableRange:
         lo, hi = float(data.min()), float(data.max())
         if self.log:
             lo, hi = math.floor(2 * math.log10(lo)) / 2, math.ceil(2 * math.log10(hi)) / 2
-            if hi - lo < 0.5:
-                hi = lo + 0.5
+            step = 0.5
         else:
-            span = nice_ceiling(max(hi - lo, abs(hi), 1e-12) / 5)
-            lo, hi = math.floor(lo / span) * span, math.ceil(hi / span) * span
-            if hi == lo:
-                hi = lo + span
+            step = nice_ceiling(max(hi - lo, abs(hi), 1e-12) / 5)
+            lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+        if hi - lo < step:
+            hi = lo + step
         if self.floor is not None:
             lo = max(lo, self.floor)
         if self.ceiling is not None:
             hi = min(hi, self.ceiling)
+            lo = min(lo, hi - step)  # every value at the ceiling (an entropy of 1) keeps a range below it
         grown = self.lo is None or lo < self.lo or hi > self.hi
         if not grown:
             return None

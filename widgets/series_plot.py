@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -29,12 +29,16 @@ class SeriesPlot(PlotPanel):
         title: str,
         metrics: list[tuple[str, str]],
         short_titles: Mapping[str, str] | None = None,
+        at_most_one: Collection[str] = (),
         parent=None,
     ) -> None:
         """``metrics``: (key, menu text) of each metric; ``short_titles``: the y-axis title of a key
-        whose menu text does not fit beside the axis."""
+        whose menu text does not fit beside the axis; ``at_most_one``: keys of metrics that never
+        exceed 1 (sin Θ, a share, a normalised entropy), whose axis stops there rather than at a
+        round 1.2 above a curve near 1."""
         super().__init__(title, parent)
         self._short_titles = dict(short_titles or {})
+        self._at_most_one = frozenset(at_most_one)
         self.add_mode("metric", metrics, "which metric to plot over steps")
         self.add_mode("scale", [("linear", "linear y"), ("log", "log y")], "vertical axis scale")
         self.plot.setLabel("bottom", "step")
@@ -50,7 +54,7 @@ class SeriesPlot(PlotPanel):
         self._zeros_left_out: dict[int, bool] = {}  # lane → values ≤ 0 a log axis could not draw
         self.compared_branch = "compared branch"  # how a table names the faint curves' branch
         self._points: list[int] = []  # points drawn per lane: a curve needs two
-        self._y = StableRange()
+        self._y = self._new_range()
         self._x_max = 0.0
         self.mode_changed.connect(self._on_mode_changed)
 
@@ -166,8 +170,13 @@ class SeriesPlot(PlotPanel):
         if name == "scale":
             self.plot.setYRange(0, 1, padding=0)  # a linear range read as decades would overflow
             self.plot.setLogMode(x=False, y=self.log_y)
-            self._y = StableRange(log=self.log_y)
+        self._y = self._new_range()
         self.reset_range()
+
+    def _new_range(self) -> StableRange:
+        """The y range of the metric and scale on show; log ranges are in decades (1 = decade 0)."""
+        bounded = self.modes["metric"].currentData() in self._at_most_one
+        return StableRange(log=self.log_y, ceiling=(0.0 if self.log_y else 1.0) if bounded else None)
 
     def extend_to(self, step: float) -> None:
         """Grow the step axis in round jumps so it does not creep every frame."""

@@ -504,6 +504,34 @@ def test_stable_range_only_grows():
     assert rng.update(np.array([1e-4])) == (-4.0, 0.5)
 
 
+@pytest.mark.parametrize("scale", ["linear", "log"])
+def test_a_metric_that_never_exceeds_one_has_an_axis_that_stops_at_one(qtbot, scale):
+    """An isotropy entropy of 1 (in floats one unit above it) drew an axis to 1.2, above anything a
+    normalised entropy can be."""
+    plot = SeriesPlot("② over time", [("gap", "gap"), ("entropy", "entropy")], at_most_one=["entropy"])
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    plot.set_mode("scale", scale)
+    steps = np.arange(1.0, 21.0)
+    near_one = 1 - 0.2 / steps
+    near_one[-1] = np.nextafter(1.0, 2.0)  # round-off above 1
+
+    def top() -> float:
+        hi = plot.plot.getViewBox().viewRange()[1][1]
+        return 10**hi if scale == "log" else hi
+
+    plot.set_series(0, steps, near_one)
+    assert top() > 1.05  # the gap has no such bound: its axis is rounded up as any other
+    plot.set_mode("metric", "entropy")
+    plot.set_series(0, steps, near_one)
+    assert 1.0 <= top() <= 1.05  # 1 and the axis' padding
+    plot.set_mode("metric", "gap")
+    plot.set_mode("metric", "entropy")  # a fresh range
+    plot.set_series(0, steps, np.full_like(steps, near_one[-1]))  # all at the bound: a range below it
+    low, high = plot.plot.getViewBox().viewRange()[1]
+    assert high - low > 0.1 and top() <= 1.05
+
+
 def test_capacity_plot_says_why_a_mode_that_does_not_apply_is_empty(qtbot):
     plot = CapacityPlot()
     qtbot.addWidget(plot)
