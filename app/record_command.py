@@ -35,15 +35,20 @@ def record_command(args) -> int:
     fps = check_fps(args.fps, kind)
     every = check_every(args.every)
     check_output_file(args.out)
+    if args.steps is not None and args.steps < every:  # before the config's own check ("from 0")
+        raise _too_few_steps(args.steps, every, None if args.resume else 0)
     plan = plan_offscreen(args, size)
     frames = (plan.target_step - plan.start_step) // every
     if frames < 1:
-        raise ConfigError(
-            "--steps",
-            plan.target_step,
-            f"must be at least --every = {every} steps past the start (step {plan.start_step})",
-        )
+        raise _too_few_steps(plan.target_step, every, plan.start_step)
     return _record(plan, args, fps, every, frames)
+
+
+def _too_few_steps(steps: int, every: int, start_step: int | None) -> ConfigError:
+    """A video needs one frame: --steps (the step it ends at) at least --every past where it starts
+    (None: a session's step, not yet read)."""
+    where = "the resumed session's step" if start_step is None else f"step {start_step}"
+    return ConfigError("--steps", steps, f"must be at least --every = {every} steps past the start ({where})")
 
 
 def check_fps(fps: float, kind: str) -> float:
