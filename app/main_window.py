@@ -121,6 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(central)
         self.stage = central
         self._busy_overlay = TopOverlay(views.busy, central, below=views.message)  # no layout jumps
+        self._note_overlay = TopOverlay(views.passing_note, central, below=views.message, max_width_px=560)
         controls = QtWidgets.QWidget()
         form = QtWidgets.QVBoxLayout(controls)
         for title, widget in (("Task", views.task), ("Lanes (same minibatches)", views.lanes)):

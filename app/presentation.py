@@ -190,6 +190,7 @@ class PresentationController(QtCore.QObject):
         views.timeline.apply_style(style)
         views.lane_key.apply_style(style)
         views.message.apply_style(style)
+        views.passing_note.apply_style(style)
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(10.0))
         views.live_caption.setFont(font)
@@ -272,14 +273,23 @@ class PresentationController(QtCore.QObject):
         self.stage_key_actions = (larger, smaller, theme)
 
     def step_scale(self, steps: int) -> None:
-        """The next scale up (``steps`` > 0) or down the menu's list, stopping at its ends."""
+        """The next scale up (``steps`` > 0) or down the menu's list, stopping at its ends; a
+        passing note says the scale chosen, and the one drawn where the window holds less."""
         at = min(range(len(SCALES)), key=lambda i: abs(SCALES[i] - self._scale))
         self.set_scale(SCALES[max(0, min(len(SCALES) - 1, at + steps))])
+        text = f"presentation scale {self._scale:g}×"
+        shown = self.shown_style.scale
+        if shown < self._scale:
+            text += f" · this {'window' if self._active or self._offscreen else 'screen'} holds {shown:g}×"
+        elif self._scale == SCALES[-1 if steps > 0 else 0]:
+            text += f" · the {'largest' if steps > 0 else 'smallest'}"
+        self._views.passing_note.say(text)
 
     def next_theme(self) -> None:
         """The next of the stage's themes (light, dark), round again after the last."""
         themes = [theme for theme in THEMES if theme != "normal"]
         self.set_theme(themes[(themes.index(self._theme) + 1) % len(themes)])
+        self._views.passing_note.say(f"presentation theme: {_THEME_TEXT[self._theme]}")
 
     def _name_scales(self) -> None:
         """Each scale's menu entry; the chosen one says when the stage is (or will be) drawn smaller."""

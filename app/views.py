@@ -18,6 +18,7 @@ from muonscope.widgets.inspector_panel import InspectorPanel
 from muonscope.widgets.lane_key import LaneKey
 from muonscope.widgets.lane_table import LaneTable
 from muonscope.widgets.message_bar import MessageBar
+from muonscope.widgets.passing_note import PassingNote
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.steady_label import SteadyLabel
@@ -45,6 +46,7 @@ class Views:
     timeline: Timeline
     message: MessageBar
     busy: BusyBar
+    passing_note: PassingNote  # what a key on the stage did (a scale, a theme), for a moment
     caption: SteadyLabel  # the preset's description, and whether the settings left it
     live_caption: SteadyLabel  # one line from the live state: step, last change, who leads
     lane_key: LaneKey
@@ -74,6 +76,7 @@ def build_views() -> Views:
         timeline=Timeline(),
         message=MessageBar(),
         busy=BusyBar(),
+        passing_note=PassingNote(),
         caption=caption,
         live_caption=live_caption,
         lane_key=LaneKey(),

@@ -290,6 +290,29 @@ def test_a_scale_the_window_cannot_hold_is_drawn_smaller_and_the_menu_says_so(qt
     assert stage_style() == StageStyle()
 
 
+def test_the_stage_keys_say_what_they_did_for_a_moment(qtbot):
+    """On the stage, where the menus are hidden, Ctrl+= at the most a window holds changed nothing
+    and said nothing: a missed key and a full window looked alike."""
+    app = open_app(qtbot)
+    app.window.resize(1280, 720)
+    app.presentation.set_active(True)
+    note = app.views.passing_note
+    larger, _smaller, theme = app.presentation.stage_key_actions
+    assert not note.isVisible()
+    larger.trigger()  # 1.5× → 2×: this window holds 1.5×
+    assert note.isVisible() and note.text() == "presentation scale 2× · this window holds 1.5×"
+    stage = app.window.stage.geometry()
+    assert note.geometry().width() < stage.width() and note.geometry().top() < stage.height() // 4
+    theme.trigger()
+    assert note.text() == "presentation theme: dark"
+    qtbot.waitUntil(lambda: not note.isVisible(), timeout=20_000)  # it goes by itself
+    app.window.resize(2560, 1440)
+    qtbot.waitUntil(lambda: stage_style().scale == 2.0, timeout=5000)
+    while app.presentation.style.scale < 3.0:
+        larger.trigger()
+    assert note.text() == "presentation scale 3× · the largest"
+
+
 @pytest.mark.parametrize(
     ("size", "scale"),
     [((1280, 720), 1.5), ((1920, 1080), 2.0), ((2560, 1440), 3.0), ((1024, 768), 1.0), ((640, 360), 1.0)],
