@@ -318,7 +318,7 @@ def decade_colour_axis(bar: pg.ColorBarItem) -> DecadeAxis:
     axis = DecadeAxis("right")
     bar.setAxisItems({"right": axis})
     axis.setZValue(0.5)
-    axis.setWidth(45)
+    axis.setWidth(45)  # tick labels; a title (set_title) widens it by its line
     axis.enableAutoSIPrefix(False)
     axis.setStyle(showValues=True)
     axis.unlinkFromView()

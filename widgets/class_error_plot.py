@@ -321,6 +321,8 @@ class ClassErrorPlot(PlotPanel):
         )
         self.image.setImage(shown.T, autoLevels=False, levels=levels)  # rows: buckets (head at bottom)
         self.colour_axis.set_log_mapped(self.quantity != "error")  # group loss: decades, as loss values
+        # the colour's meaning on the bar itself: the header's box is cut to "mea…" at 1280 px
+        self.colour_axis.set_title(_HEAT_NAMES[self.quantity])
         self.colour_bar.setLevels(levels)
         x0 = steps[0]
         width = max(steps[-1] - x0, 1.0)

@@ -315,6 +315,10 @@ def test_class_error_heatmap(qtbot):
     assert plot.image.isVisible() and plot.image.image.shape == (2, 3)
     text = plot.hover.show_at(10, 1.5)
     assert "ranks 2–3" in text and "0.95" in text
+    assert plot.colour_axis.labelText == "mean error"  # the colour says what it is where the box is cut
+    plot.set_mode("quantity", "group_loss")
+    plot.set_heatmap(np.array([0, 10, 20]), ["1", "2–3"], values)
+    assert plot.colour_axis.labelText == "group loss"
 
 
 def test_estimated_counts_read_as_estimates_on_the_axis_and_in_the_hover(qtbot):
