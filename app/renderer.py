@@ -302,6 +302,8 @@ class Renderer:
         know no step beyond it); each point is named by the settings of its step.
         """
         cursor = shown.step if cursor_step is None else cursor_step
+        for panel in (self.series, self.capacity, self.class_error, self.timeline):
+            panel.set_run_length(newest.config.run.steps)  # step axes end with the run
         source = newest.lane_histories if histories is None else histories
         if source is not self._histories:  # the same tuple from step to step until settings change
             self._histories = source

@@ -91,6 +91,7 @@ class CapacityPlot(PlotPanel):
         self.compared_branch = "compared branch"  # how a table names the faint curves' branch
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
+        self._run_length: int | None = None
         self._estimate_note = ""  # how the recovered counts were estimated ("": they are exact)
         self.mode_changed.connect(lambda *_: self._apply_mode())
         self._apply_mode()
@@ -230,9 +231,14 @@ class CapacityPlot(PlotPanel):
     def extend_to(self, step: float) -> None:
         """Over steps, grow the step axis to show ``step`` (in the round jumps ② and the timeline
         take, so the three end alike); a sweep's x axis is its own."""
-        if self.in_steps_mode and step_axis_end(step) > self._x_max:
-            self._x_max = step_axis_end(step)
+        end = step_axis_end(step, self._run_length)
+        if self.in_steps_mode and end > self._x_max:
+            self._x_max = end
             self.plot.setXRange(0, self._x_max, padding=0)
+
+    def set_run_length(self, steps: int | None) -> None:
+        """The run's length: over steps, the axis ends there while the run is within it."""
+        self._run_length = steps
 
     def set_estimate_note(self, note: str) -> None:
         """Say that the counts on show are estimates and how they were made (``""``: they are exact)."""

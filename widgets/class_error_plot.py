@@ -122,6 +122,7 @@ class ClassErrorPlot(PlotPanel):
         self._raw: list[pg.PlotDataItem] = []  # the per-class values under it, faint
         self._given: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # lane → (errors, recovered)
         self._labels: list[str] = []  # each lane's label at the step its errors are of
+        self._run_length: int | None = None  # the heat map's step axis ends there, as ②'s does
         self._names: list[LaneNames] = []  # each lane's labels over the steps (the heat map's)
         self._n_items = 0
         self._sample_note = ""  # what the rank axis says about classes not evaluated
@@ -327,7 +328,7 @@ class ClassErrorPlot(PlotPanel):
         x0 = steps[0]
         width = max(steps[-1] - x0, 1.0)
         self.image.setRect(QtCore.QRectF(x0, 0.0, width, values.shape[1]))
-        self.plot.setXRange(0, step_axis_end(steps[-1]), padding=0)
+        self.plot.setXRange(0, step_axis_end(steps[-1], self._run_length), padding=0)
         self.plot.setYRange(0, len(labels), padding=0)
         ticks = [(i + 0.5, text) for i, text in enumerate(labels)]
         self.plot.getAxis("left").setTicks([ticks])
@@ -340,6 +341,10 @@ class ClassErrorPlot(PlotPanel):
                 row,
                 _heat_text(values[:, b], self.quantity),
             )
+
+    def set_run_length(self, steps: int | None) -> None:
+        """The run's length: the heat map's step axis ends there while the run is within it."""
+        self._run_length = steps
 
     def apply_style(self, style: StageStyle) -> None:
         """The panel's chrome, and the heat map's colour scale with it (at 3× its labels stayed small)."""

@@ -39,16 +39,24 @@ _STEP_AXIS_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8
 #: Room kept past the newest step, so that the run is not drawn against the plot's edge.
 _STEP_AXIS_HEADROOM = 1.05
 _STEP_AXIS_MIN = 10.0
+#: A step axis that ends with its run keeps this much room past the last step: pyqtgraph leaves out
+#: a tick label that would cross the plot's edge, and "80" at the very end of 0–80 went missing.
+_RUN_END_ROOM = 1.025
 
 
-def step_axis_end(step: float) -> float:
-    """The end of a step axis that shows ``step``: the next round number a little past it.
+def step_axis_end(step: float, run_length: int | None = None) -> float:
+    """The end of a step axis that shows ``step``: the next round number a little past it, or the
+    run's length where the run ends before that (a 300-step run paused at its end showed 0–350,
+    and an 80-step picture 0–100, a fifth of each plot empty).
 
     Every plot over steps (② and ④, the timeline) grows to the same ends, so their ticks line up.
     """
     wanted = max(step * _STEP_AXIS_HEADROOM, _STEP_AXIS_MIN)
     decade = 10.0 ** math.floor(math.log10(wanted))
-    return next(m * decade for m in _STEP_AXIS_MANTISSAS if m * decade >= wanted * (1 - 1e-12))
+    end = next(m * decade for m in _STEP_AXIS_MANTISSAS if m * decade >= wanted * (1 - 1e-12))
+    if run_length is not None and 0 < run_length and step <= run_length and run_length * _RUN_END_ROOM < end:
+        return run_length * _RUN_END_ROOM
+    return end
 
 
 class StableRange:

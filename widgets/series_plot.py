@@ -56,6 +56,7 @@ class SeriesPlot(PlotPanel):
         self._points: list[int] = []  # points drawn per lane: a curve needs two
         self._y = self._new_range()
         self._x_max = 0.0
+        self._run_length: int | None = None
         self.mode_changed.connect(self._on_mode_changed)
 
     def set_lanes(self, labels: Sequence[str | LaneNames]) -> None:
@@ -178,10 +179,15 @@ class SeriesPlot(PlotPanel):
         bounded = self.modes["metric"].currentData() in self._at_most_one
         return StableRange(log=self.log_y, ceiling=(0.0 if self.log_y else 1.0) if bounded else None)
 
+    def set_run_length(self, steps: int | None) -> None:
+        """The run's length: the step axis ends there while the run is within it (see step_axis_end)."""
+        self._run_length = steps
+
     def extend_to(self, step: float) -> None:
         """Grow the step axis in round jumps so it does not creep every frame."""
-        if step_axis_end(step) > self._x_max:  # past the end's headroom, not only past the end
-            self._x_max = step_axis_end(step)
+        end = step_axis_end(step, self._run_length)
+        if end > self._x_max:  # past the end's headroom, not only past the end
+            self._x_max = end
             self.plot.setXRange(0, self._x_max, padding=0)
 
     def reset_range(self) -> None:

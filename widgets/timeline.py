@@ -82,7 +82,8 @@ class Timeline(QtWidgets.QWidget):
         layout.addWidget(self.live_button)
         layout.addWidget(self.step_label)
         layout.addWidget(self.plot_widget, 1)
-        self._extent = 10.0
+        self._extent = 0.0  # the axis shows 0–10 until a step is set
+        self._run_length: int | None = None
         self._last = 0
         self._branches: tuple[BranchMark, ...] = ()
         self._engine_step: int | None = None
@@ -132,9 +133,14 @@ class Timeline(QtWidgets.QWidget):
         self.cursor.setBounds((0, max(last_step, 0)))
         self._grow_axis(last_step)
 
+    def set_run_length(self, steps: int | None) -> None:
+        """The run's length: the axis ends there while the run is within it (as ② and ④ do)."""
+        self._run_length = steps
+
     def _grow_axis(self, step: float) -> None:
-        if step_axis_end(step) > self._extent:  # the same ends as ② and ④ at every step
-            self._extent = step_axis_end(step)
+        end = step_axis_end(step, self._run_length)
+        if end > self._extent:  # the same ends as ② and ④ at every step
+            self._extent = end
             self.plot.setXRange(0, self._extent, padding=0)
 
     def set_branches(self, branches: list[BranchMark]) -> None:
@@ -240,7 +246,7 @@ class Timeline(QtWidgets.QWidget):
         self._ticks.setData(steps, [_TICK_Y] * len(steps))
 
     def reset(self) -> None:
-        self._extent = 10.0
+        self._extent = 0.0
         self._last = 0
         self.plot.setXRange(0, 10, padding=0)
         self.set_events([])

@@ -485,6 +485,35 @@ def test_a_step_axis_ends_a_little_past_the_step_at_a_round_number():
     assert step_axis_end(300) == 350 and step_axis_end(1000) == 1200
 
 
+def test_a_step_axis_ends_with_its_run_where_the_run_ends_before_the_next_round_number():
+    """A 300-step run paused at its end showed 0–350, an 80-step picture 0–100: a fifth empty."""
+    assert step_axis_end(80, run_length=80) == pytest.approx(82)  # room for the tick label "80"
+    assert step_axis_end(290, run_length=300) == pytest.approx(307.5)  # playing on to its end
+    assert step_axis_end(80, run_length=300) == step_axis_end(80) == 100  # far from its end: round
+    assert step_axis_end(310, run_length=300) == step_axis_end(310)  # played past its length
+    assert step_axis_end(1, run_length=1) == pytest.approx(1.025)  # a one-step run: not 0–10
+
+
+def test_every_step_axis_ends_with_the_run(qtbot):
+    series, capacity, timeline = SeriesPlot("② over time", [("loss", "loss")]), CapacityPlot(), Timeline()
+    heat = ClassErrorPlot()
+    for widget in (series, capacity, timeline, heat):
+        qtbot.addWidget(widget)
+        widget.set_run_length(80)
+    series.set_lanes(["a"])
+    capacity.set_lanes(["a"])
+    heat.set_lanes(["a"])
+    heat.set_mode("view", "heatmap")
+    steps = np.arange(1.0, 81.0)
+    series.set_series(0, steps, np.ones_like(steps))
+    capacity.set_capacity(0, steps, np.ones(80), np.ones(80))
+    timeline.set_extent(80)
+    heat.set_heatmap(steps, ["1", "2–3"], np.full((80, 2), 0.5))
+    plots = (series.plot, capacity.plot, timeline.plot, heat.plot)
+    ends = [plot.getViewBox().viewRange()[0][1] for plot in plots]
+    assert ends == [pytest.approx(82)] * 4
+
+
 def test_the_step_axes_end_alike_whichever_steps_they_were_shown_on_the_way(qtbot):
     """At step 60 panel ② and the timeline ended at 60, the newest point on the edge, and ④ at 70:
     they had grown at step 57 (to 60) and not again, where ④ had first seen step 60."""
