@@ -54,8 +54,9 @@ def step_axis_end(step: float, run_length: int | None = None) -> float:
     wanted = max(step * _STEP_AXIS_HEADROOM, _STEP_AXIS_MIN)
     decade = 10.0 ** math.floor(math.log10(wanted))
     end = next(m * decade for m in _STEP_AXIS_MANTISSAS if m * decade >= wanted * (1 - 1e-12))
-    if run_length is not None and 0 < run_length and step <= run_length and run_length * _RUN_END_ROOM < end:
-        return run_length * _RUN_END_ROOM
+    if run_length is not None and 0 < run_length and step <= run_length:
+        # not below the least end: a one-step run's axis over 0–1.025 was ticked in tenths of a step
+        return min(end, max(run_length * _RUN_END_ROOM, _STEP_AXIS_MIN))
     return end
 
 

@@ -491,7 +491,8 @@ def test_a_step_axis_ends_with_its_run_where_the_run_ends_before_the_next_round_
     assert step_axis_end(290, run_length=300) == pytest.approx(307.5)  # playing on to its end
     assert step_axis_end(80, run_length=300) == step_axis_end(80) == 100  # far from its end: round
     assert step_axis_end(310, run_length=300) == step_axis_end(310)  # played past its length
-    assert step_axis_end(1, run_length=1) == pytest.approx(1.025)  # a one-step run: not 0–10
+    assert step_axis_end(1, run_length=1) == 10  # a one-step run: whole steps, not tenths of one
+    assert step_axis_end(12, run_length=12) == pytest.approx(12.3)
 
 
 def test_every_step_axis_ends_with_the_run(qtbot):
