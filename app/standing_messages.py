@@ -61,7 +61,8 @@ class StandingMessages(QtCore.QObject):
         self._refusal = number
 
     def on_change_carried_out(self) -> None:
-        """A change passed its checks and went to the engine: an earlier refusal no longer stands."""
+        """A change passed its checks and went to the engine (or was staged for a restart): an
+        earlier refusal no longer stands."""
         if self._refusal is not None:
             self._window.withdraw_message(self._refusal)
             self._refusal = None

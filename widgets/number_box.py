@@ -41,24 +41,20 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
             return self.value()
 
     def validate(self, text: str, pos: int):
+        """Any text stays as typed until Enter: a key dropped as it was typed (the "e" of 1e12, the
+        "." of 12.5 in a whole-number box) made another number (112, 125) that was then applied."""
         try:
-            float(text)
+            value = float(text)
         except ValueError:
-            partial = text in ("", "-", ".", "e") or text.endswith(("e", "e-", "."))
-            state = QtGui.QValidator.State.Intermediate if partial else QtGui.QValidator.State.Invalid
-            return state, text, pos
-        value = float(text)
+            return QtGui.QValidator.State.Intermediate, text, pos
         ok = self.minimum() <= value <= self.maximum()
         return (QtGui.QValidator.State.Acceptable if ok else QtGui.QValidator.State.Intermediate), text, pos
 
     def fixup(self, text: str) -> str:
-        """Called on Enter or leaving the box with text that is not a value it takes."""
-        try:
-            float(text)
-        except ValueError:
-            return super().fixup(text)
-        low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
-        self.refused.emit(text, f"must be a number from {low} to {high}")
+        """Called on Enter or leaving the box with text that is not a value it takes: refused, said."""
+        if text.strip() not in ("", self.textFromValue(self.value())):
+            low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
+            self.refused.emit(text.strip(), f"must be a number from {low} to {high}")
         return super().fixup(text)
 
     def sizeHint(self) -> QtCore.QSize:
@@ -90,22 +86,18 @@ class CompactSpinBox(QtWidgets.QSpinBox):
     refused = QtCore.Signal(str, str)  # (text typed, what is allowed)
 
     def validate(self, text: str, pos: int):
-        stripped = text.strip()
-        if stripped in ("", "-", "+"):
-            return QtGui.QValidator.State.Intermediate, text, pos
+        """Any text stays as typed until Enter: a key dropped as it was typed (the "e" of 1e12, the
+        "." of 12.5 in a whole-number box) made another number (112, 125) that was then applied."""
         try:
-            value = int(stripped)
+            value = int(text.strip())
         except ValueError:
-            return QtGui.QValidator.State.Invalid, text, pos
+            return QtGui.QValidator.State.Intermediate, text, pos
         ok = self.minimum() <= value <= self.maximum()
         return (QtGui.QValidator.State.Acceptable if ok else QtGui.QValidator.State.Intermediate), text, pos
 
     def fixup(self, text: str) -> str:
-        """Called on Enter or leaving the box with text that is not a value it takes."""
-        try:
-            int(text.strip())
-        except ValueError:
-            return super().fixup(text)
-        low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
-        self.refused.emit(text.strip(), f"must be a whole number from {low} to {high}")
+        """Called on Enter or leaving the box with text that is not a value it takes: refused, said."""
+        if text.strip() not in ("", str(self.value())):
+            low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
+            self.refused.emit(text.strip(), f"must be an integer from {low} to {high}")
         return super().fixup(text)

@@ -202,9 +202,13 @@ def _type_into(qtbot, box, text):
     qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
 
 
-@pytest.mark.parametrize(("field", "typed"), [("d", "100000"), ("d", "-5"), ("n_items", "1")])
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [("d", "100000"), ("d", "-5"), ("n_items", "1"), ("batch_size", "1e12"), ("d", "12.5"), ("d", "abc")],
+)
 def test_a_whole_number_outside_its_range_is_refused_as_typed_not_cut_to_fit(qtbot, field, typed):
-    """100000 typed into d became 10000 and was staged; −5 became 5; 1 for N went back in silence."""
+    """100000 typed into d became 10000 and was staged; −5 became 5; 1 for N went back in silence;
+    1e12 for the batch became 112 and 12.5 for d became 125 (the keys the box dropped), applied."""
     app = open_app(qtbot)
     box = app.views.task.editors[field]
     before = box.value()
@@ -224,6 +228,27 @@ def test_a_refusal_goes_once_a_later_change_is_carried_out(qtbot):
     _type_into(qtbot, app.views.lanes.rows[0].widget_for("lr"), "0.05")
     qtbot.waitUntil(lambda: app.clock.config.lanes[0].lr == 0.05, timeout=WAIT_MS)
     assert app.views.message.isHidden()
+
+
+@pytest.mark.parametrize(("field", "typed"), [("lr", "abc"), ("momentum", "nan"), ("lr", "1e")])
+def test_a_lane_number_that_is_no_number_is_refused_as_typed(qtbot, field, typed):
+    """Letters typed into lr were dropped as typed, so nothing happened and nothing said why."""
+    app = open_app(qtbot)
+    box = app.views.lanes.rows[0].widget_for(field)
+    before = box.value()
+    _type_into(qtbot, box, typed)
+    assert app.views.message.text.startswith(f"Not applied: lanes[0].{field} = '{typed}' is not allowed")
+    assert box.value() == before
+
+
+def test_a_refusal_goes_once_a_later_task_edit_is_staged(qtbot):
+    """After d = −5 was refused, 12 was staged under a banner still saying −5 was not applied."""
+    app = open_app(qtbot)
+    box = app.views.task.editors["d"]
+    _type_into(qtbot, box, "-5")
+    assert app.views.message.text.startswith("Not applied: task.d = '-5'")
+    _type_into(qtbot, box, str(box.value() + 4))
+    assert app.views.task.apply_button.isEnabled() and app.views.message.isHidden()
 
 
 def test_lane_boxes_hold_what_the_lane_runs_with(qtbot):
