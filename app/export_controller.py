@@ -110,11 +110,21 @@ class ExportController(QtCore.QObject):
 
     def _lane_legend(self, target: QtWidgets.QWidget):
         """For a live panel drawn alone, the lanes' names under it (the window has its own key)."""
+        if not self._is_live_panel(target):
+            return contextlib.nullcontext()
+        return target.lane_legend(self._window.views.lane_key.legend_entries())
+
+    def _picture_size(self, target: QtWidgets.QWidget) -> tuple[int, int]:
+        """The size a PNG is offered at: twice the screen's, with the room of a live panel's legend."""
+        extra = 0
+        if self._is_live_panel(target):
+            extra = target.legend_height_px(self._window.views.lane_key.legend_entries())
+        return target.width() * 2, (target.height() + extra) * 2
+
+    def _is_live_panel(self, target: QtWidgets.QWidget) -> bool:
         views = self._window.views
         live = (views.spectrum, views.series, views.class_error, views.capacity)
-        if not any(target is panel for panel in live):
-            return contextlib.nullcontext()
-        return target.lane_legend(views.lane_key.legend_entries())
+        return any(target is panel for panel in live)
 
     def _export(self, target: QtWidgets.QWidget, name: str, kind: str) -> Path | None:
         table = target.data_table() if kind == "csv" else None
@@ -123,7 +133,7 @@ class ExportController(QtCore.QObject):
             return None
         size = None
         if kind == "png":
-            size = self.ask_size(self._window, (target.width() * 2, target.height() * 2))
+            size = self.ask_size(self._window, self._picture_size(target))
             if size is None:
                 return None
         caption, name_filter = _FILES[kind]

@@ -32,6 +32,8 @@ TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
 _GREYED_STRETCH = 1000
 #: The line beside a legend's note on the faint curves (another branch's): grey and dotted, as they are.
 _NOTE_PEN = pg.mkPen("#888888", width=2, style=QtCore.Qt.PenStyle.DotLine)
+#: Pixels a legend row keeps beside its line sample and between its columns.
+_LEGEND_SPACING_PX = 24
 #: Pixels at least between a placeholder's text and the plot's edges.
 _PLACEHOLDER_PADDING_PX = 12
 #: (kind, menu text) of what a panel can be written as.
@@ -394,15 +396,30 @@ class PlotPanel(QtWidgets.QWidget):
         (position None: a note on the faint curves, beside a grey dotted line).
 
         On screen the lanes are named once, in the window's key above the panels; a panel exported
-        alone would otherwise leave its reader guessing which curve is which.
+        alone would otherwise leave its reader guessing which curve is which. The panel grows by
+        the legend's height meanwhile (:meth:`legend_height_px`), so that the plot keeps its size:
+        at 1280 × 720 four lanes' names took all but 30 pixels of it.
         """
-        before = self._legend_lanes
+        before, size = self._legend_lanes, self.size()
         self.set_lane_legend(lanes)
         QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
+        grown = not self.isWindow() and self._lane_legend_item is not None
+        if grown:
+            self.resize(size.width(), size.height() + self.legend_height_px(lanes))
         try:
             yield
         finally:
             self.set_lane_legend(before)
+            if grown:
+                self.resize(size)
+
+    def legend_height_px(self, lanes: Iterable[tuple[int | None, str]]) -> int:
+        """How much taller the panel must be to show a legend of ``lanes`` under a plot of its size."""
+        lanes = tuple(lanes)
+        if not lanes:
+            return 0
+        legend = self._new_lane_legend(lanes)
+        return math.ceil(legend.layout.effectiveSizeHint(QtCore.Qt.SizeHint.PreferredSize).height())
 
     @property
     def named_lanes(self) -> tuple[tuple[int | None, str], ...]:
@@ -423,14 +440,31 @@ class PlotPanel(QtWidgets.QWidget):
             self._lane_legend_item = None
         self._legend_lanes = lanes
         if lanes:
-            legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
-            for position, text in lanes:
-                pen = _NOTE_PEN if position is None else lane_pen(position)
-                legend.addItem(pg.PlotDataItem(pen=pen), text)
-            if legend.layout.preferredWidth() > self.plot.getViewBox().width():
-                legend.setColumnCount(1)  # two columns wider than the plot would widen it past the panel
-            self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 1)
+            legend = self._new_lane_legend(lanes)
+            self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 0, 1, 3)  # under the axes too
             self._lane_legend_item = legend
+        # the plot fills its view again: a legend wider than the view had widened it, and the
+        # plot stayed wider once the legend went, its right axis past the panel's edge
+        width, height = self.plot_widget.width(), self.plot_widget.height()
+        self.plot.setGeometry(QtCore.QRectF(0, 0, width, height))
+
+    def _new_lane_legend(self, lanes: tuple[tuple[int | None, str], ...]) -> pg.LegendItem:
+        """The legend of ``lanes``: two columns where they fit the plot's width, else one, its
+        names wrapped where one alone is wider than the plot (a lane renamed by a change, say)."""
+        legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
+        for position, text in lanes:
+            pen = _NOTE_PEN if position is None else lane_pen(position)
+            legend.addItem(pg.PlotDataItem(pen=pen), text)
+        room = self.plot_widget.width()
+        if legend.layout.preferredWidth() > room:
+            legend.setColumnCount(1)
+        for sample, label in legend.items:
+            text_room = room - sample.boundingRect().width() - _LEGEND_SPACING_PX
+            if label.itemRect().width() > text_room > 0:
+                label.item.setTextWidth(text_room)
+                label.updateMin()
+        legend.updateSize()
+        return legend
 
     def _build_export_menu(self) -> None:
         """A right click on the plot offers its exports; pyqtgraph's own menu stays off.

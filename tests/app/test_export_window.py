@@ -89,10 +89,13 @@ def test_file_menu_writes_a_panel_as_png_svg_and_csv(qtbot, tmp_path):
         "muonscope-over-time.svg",
         "muonscope-over-time.csv",
     ]
-    assert answers.default_size == (series.width() * 2, series.height() * 2)
+    legend_px = series.legend_height_px(app.views.lane_key.legend_entries())
+    assert legend_px > 0  # the panel alone names its lanes under its plot, in room of its own:
+    assert answers.default_size == (series.width() * 2, (series.height() + legend_px) * 2)
     assert QtGui.QImage(str(png)).size() == QtCore.QSize(640, 360)
     root = ET.parse(svg).getroot()
     assert root.tag == f"{{{SVG_NS}}}svg"
+    assert root.get("viewBox").split()[2:] == [str(series.width()), str(series.height() + legend_px)]
     strokes = {e.get("stroke") for e in root.iter() if e.get("stroke")}
     assert {lane_colour(lane).lower() for lane in range(4)} <= strokes
     with open(table, newline="", encoding="utf-8") as file:

@@ -574,3 +574,30 @@ def test_a_lane_legend_wider_than_a_narrow_panel_stacks_instead_of_widening_the_
         assert panel.plot.geometry().width() <= view + 1  # the plot stays inside its panel
     with panel.lane_legend([(0, "SGD"), (1, "Adam")]):  # short labels keep two columns
         assert panel.plot.geometry().width() <= view + 1
+
+
+def test_a_panel_drawn_with_its_lane_legend_keeps_its_plot_and_gets_it_back_whole(qtbot):
+    """At 1280 × 720 four lanes' names under ④ left its plot some 30 px tall, and a name wider
+    than the panel widened the plot for good: after the export its right axis lay past the edge."""
+    configure_pyqtgraph()
+    window = QtWidgets.QWidget()
+    qtbot.addWidget(window)
+    panel = CapacityPlot()
+    QtWidgets.QVBoxLayout(window).addWidget(panel)
+    window.resize(415, 231)
+    window.show()
+    qtbot.waitExposed(window)
+    panel.set_lanes(["a", "b", "c", "d"])
+    box = panel.plot.getViewBox()
+    height_before, size_before = box.height(), panel.size()
+    long_name = "SGD μ=0.9 sum lr=128 → SGD μ=0.9 sum lr=64 (step 20), the name a change leaves"
+    lanes = [(0, long_name), (1, "Adam β=(0.9, 0.999) lr=0.1"), (2, "Muon pre"), (3, "Muon post")]
+    with panel.lane_legend(lanes):
+        assert box.height() >= 0.9 * height_before  # the panel grew by the legend instead
+        assert panel.plot.geometry().width() <= panel.plot_widget.width() + 1
+    right = panel.plot.getAxis("right")
+    assert (
+        right.isVisible()
+        and right.mapRectToScene(right.boundingRect()).right() <= panel.plot_widget.width() + 1
+    )
+    assert panel.size() == size_before
