@@ -317,8 +317,8 @@ class CapacityPlot(PlotPanel):
         """Steps mode: step, then items recovered and population accuracy per lane (and the
         compared branch's items recovered, where one is drawn faint).
 
-        Sweep and ray modes: the sweep's x, then per lane the mean over seeds with the lowest and
-        highest seed (one column where the seeds agree, as along a ray), then each guide line; the
+        Sweep and ray modes: the sweep's x, then per lane the mean, min and max over seeds (one
+        column where the seeds agree, as along a ray), then each guide line; the
         numbers of the points drawn, in data units rather than the logarithms a log axis plots.
         """
         if not self.in_steps_mode:
@@ -421,10 +421,13 @@ class CapacityPlot(PlotPanel):
         self.legend.setVisible(not empty)
 
     def _keep_sweep_columns(self, y_label: str, label: str, x, mean, lo, hi) -> None:
-        self._sweep_series.append((f"{y_label}: {label}", x, mean))
-        if not (np.array_equal(lo, mean) and np.array_equal(hi, mean)):
-            self._sweep_series.append((f"{y_label}, lowest seed: {label}", x, lo))
-            self._sweep_series.append((f"{y_label}, highest seed: {label}", x, hi))
+        """A lane's columns: its value where the seeds agree, else their mean, min and max ("lowest
+        seed" read as the seed with the lowest number)."""
+        if np.array_equal(lo, mean) and np.array_equal(hi, mean):
+            self._sweep_series.append((f"{y_label}: {label}", x, mean))
+            return
+        for statistic, values in (("mean", mean), ("min", lo), ("max", hi)):
+            self._sweep_series.append((f"{y_label}, {statistic} over seeds: {label}", x, values))
 
     def _map(self, x, mean, lo, hi, log_x: bool, log_y: bool):
         x, mean, lo, hi = (np.asarray(v, float) for v in (x, mean, lo, hi))

@@ -443,14 +443,14 @@ def test_csv_of_panel_four_in_steps_and_sweep_modes(qtbot, tmp_path):
     path = _csv_of(panel, tmp_path / "sweep.csv")
     assert _read_csv(path)[0] == [
         "d",
-        "recovered items: SGD",
-        "recovered items, lowest seed: SGD",
-        "recovered items, highest seed: SGD",
+        "recovered items, mean over seeds: SGD",
+        "recovered items, min over seeds: SGD",
+        "recovered items, max over seeds: SGD",
         "recovered items: Muon",  # its seeds agree: no spread columns
         "guide: ∝ d",
     ]
-    _assert_same(_column(path, "recovered items: SGD"), (d, d * 0.5))  # data units, not log10
-    _assert_same(_column(path, "recovered items, highest seed: SGD"), (d, d * 0.6))
+    _assert_same(_column(path, "recovered items, mean over seeds: SGD"), (d, d * 0.5))  # not log10
+    _assert_same(_column(path, "recovered items, max over seeds: SGD"), (d, d * 0.6))
     _assert_same(_column(path, "guide: ∝ d"), ([10.0, 200.0], [5.0, 100.0]))
 
 
