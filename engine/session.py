@@ -271,8 +271,16 @@ class Session:
         return committed
 
     def fork(self, name: str | None = None) -> Branch:
-        """A new branch from the engine's step, inheriting the line before it; the engine moves onto it."""
+        """A new branch from the engine's step, inheriting the line before it; the engine moves onto it.
+
+        Its parent is the branch that holds that step: a fork at step 10 of a branch that began at
+        step 20 forks from that branch's own parent ("forked at step 10 from fork 1 at step 20" named
+        a step fork 1 never had).
+        """
         parent, step = self.branch, self.step
+        owner = parent
+        while owner.parent is not None and step < owner.fork_step:
+            owner = self.branches[owner.parent]
         here = self.experiment.checkpoint()
         if self.at_head:  # the parent can be continued from exactly here
             parent.head, parent.head_snapshot = here, self.experiment.snapshot()
@@ -282,7 +290,7 @@ class Session:
         store.add(here)
         branch = self._add_branch(
             name or f"fork {len(self.branches)} at step {step}",
-            parent.id,
+            owner.id,
             step,
             store,
             parent.metrics.copy(up_to_step=step),

@@ -128,6 +128,32 @@ def test_a_fork_keeps_the_original_branch_and_equals_a_run_changed_there():
     )
 
 
+def test_a_fork_before_its_branch_began_is_a_fork_of_the_branch_that_holds_that_step():
+    """Forked at step 10 while on a branch begun at step 20: "forked at step 10 from fork 1 at step
+    20" named a step fork 1 never had; its step 10 is main's."""
+    session = Session(_config())
+    session.run(30, stop_on_breakpoints=False)
+    session.go_to(20)
+    session.apply(SetField("lanes[0].lr", 0.25))
+    session.commit()
+    session.run(30, stop_on_breakpoints=False)
+    session.go_to(10)
+    session.apply(SetField("task.label_noise", 0.2))
+    session.commit()
+    first_fork, second_fork = session.branches[1:]
+    assert (first_fork.parent, first_fork.fork_step) == (0, 20)
+    assert (second_fork.parent, second_fork.fork_step) == (0, 10)
+    assert session.config.lanes[0].lr == LANES[0].lr  # the line before step 10 is main's
+    assert [change for _step, change in session.own_changes(second_fork)] == [
+        SetField("task.label_noise", 0.2)
+    ]
+    session.run(30, stop_on_breakpoints=False)
+    session.go_to(15)
+    session.apply(SetField("lanes[1].lr", 0.02))  # within the branch's own steps: its own child
+    session.commit()
+    assert session.branch.parent == second_fork.id
+
+
 def test_each_branch_names_the_changes_made_on_it_not_those_it_inherited():
     session = Session(_config())
 
