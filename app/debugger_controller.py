@@ -343,8 +343,8 @@ class DebuggerController(QtCore.QObject):
         text = f"The run before (step {message.step}) is kept: File ▸ {item} ({shortcut}) brings it back."
         if message.let_go is not None:
             step, folder = message.let_go
-            where = f"saved in {folder}" if folder else "never saved"
-            text += f" The run kept until now (step {step}, {where}) is let go."
+            kept = f"its last save stays in {folder}" if folder else "it was never saved and is lost"
+            text += f" The run kept before it (step {step}) is no longer kept: {kept}."
         self._window.statusBar().showMessage(text, _KEPT_MESSAGE_MS)
 
     def _on_saved(self, message) -> None:

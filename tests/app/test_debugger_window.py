@@ -668,13 +668,13 @@ def test_a_run_replaced_by_another_preset_is_kept_and_comes_back(qtbot, tmp_path
     assert app.debugger.session_path is None
 
 
-def test_a_kept_run_that_gives_way_to_a_newer_one_is_said_to_be_let_go(qtbot):
+def test_a_kept_run_that_gives_way_to_a_newer_one_is_said_to_be_dropped(qtbot):
     """One run is kept: a second replacement dropped the first run kept without a word."""
     app = open_app(qtbot)
     _run_to(qtbot, app, 6)
     with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
         app.intents.run_preset(small_preset(label_noise=0.1))
-    assert "let go" not in app.window.statusBar().currentMessage()
+    assert "no longer kept" not in app.window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.1, timeout=WAIT_MS)
     _run_to(qtbot, app, 2)
     with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS) as kept:
@@ -682,7 +682,8 @@ def test_a_kept_run_that_gives_way_to_a_newer_one_is_said_to_be_let_go(qtbot):
     assert kept.args[0].let_go == (6, "")
     message = app.window.statusBar().currentMessage()
     assert message.startswith("The run before (step 2) is kept")
-    assert message.endswith("The run kept until now (step 6, never saved) is let go.")
+    dropped = "The run kept before it (step 6) is no longer kept: it was never saved and is lost."
+    assert message.endswith(dropped)
 
 
 def test_with_no_run_kept_going_back_says_so_and_changes_nothing(qtbot):
