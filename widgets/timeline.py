@@ -27,6 +27,10 @@ _CURRENT_COLOUR = "#0072B2"
 #: Height of the timeline's plot at scale 1.
 TIMELINE_PX = 70
 _OTHER_COLOUR = "#9A9A9A"
+#: Another branch's name: darker than its line, which is light to stay behind the current one.
+_OTHER_TEXT_COLOUR = "#5A5A5A"
+#: Point size of a branch's name at scale 1.
+_BRANCH_LABEL_PT = 8.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Timeline(QtWidgets.QWidget):
         self._last = 0
         self._branches: tuple[BranchMark, ...] = ()
         self._engine_step: int | None = None
+        self._label_pt = _BRANCH_LABEL_PT
 
     def apply_style(self, style: StageStyle) -> None:
         """The stage's scale and theme: taller, larger text and a thicker cursor for a talk."""
@@ -99,6 +104,8 @@ class Timeline(QtWidgets.QWidget):
         for widget in (self.live_button, self.step_label):
             widget.setFont(font)
         self.step_label.setMinimumWidth(int(110 * style.scale))
+        self._label_pt = style.font_pt(_BRANCH_LABEL_PT)
+        self.set_branches(list(self._branches))  # their names at the new size
 
     def _add_branch_items(self) -> None:
         """One curve for the current branch and one for all others: a set_branches redraws two items."""
@@ -156,7 +163,7 @@ class Timeline(QtWidgets.QWidget):
             ys += [y, y]
             colour = _CURRENT_COLOUR if branch.current else _OTHER_COLOUR
             forks.append({"pos": (branch.fork_step, y), "brush": pg.mkBrush(colour)})
-            self.branch_labels.append(self._branch_label(branch, colour))
+            self.branch_labels.append(self._branch_label(branch))
             self._branch_hover.append(self._hover_band(branch, y))
         self.current_branch_curve.setData(current_x, current_y)
         self.other_branch_curve.setData(other_x, other_y)
@@ -184,11 +191,12 @@ class Timeline(QtWidgets.QWidget):
         self._grow_axis(head_step)
         self._place_branch_labels()
 
-    def _branch_label(self, branch: BranchMark, colour: str) -> pg.TextItem:
+    def _branch_label(self, branch: BranchMark) -> pg.TextItem:
         """The branch's name, placed by :meth:`_place_branch_labels`."""
+        colour = _CURRENT_COLOUR if branch.current else _OTHER_TEXT_COLOUR
         label = pg.TextItem(branch.label, color=colour, anchor=(0, 0))
         font = QtGui.QFont()
-        font.setPointSize(7)
+        font.setPointSizeF(self._label_pt)
         font.setBold(branch.current)
         label.setFont(font)
         label.textItem.document().setDocumentMargin(1.0)  # the default 4 px would not fit between lines
