@@ -312,6 +312,8 @@ class Renderer:
         self._sync_lanes(newest, self._by_id)
         self._name_shown_lanes(shown, self._by_id)
         self.spectrum.set_dtype(shown.dtype)
+        self.spectrum.set_shown_step(shown.step)
+        self.class_error.set_shown_step(shown.step)
         self.spectrum.set_empty_text(spectrum_empty_text(shown))
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
         self.class_error.set_sample_note(note.replace("estimate from ", "").replace(" items", ""))

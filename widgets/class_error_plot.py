@@ -288,7 +288,7 @@ class ClassErrorPlot(PlotPanel):
         rather than the log₁₀ that sets its colour), a row per recorded step, a column per bucket.
         """
         if self.view in RANK_QUANTITIES:
-            title = RANK_QUANTITIES[self.view].title
+            title = RANK_QUANTITIES[self.view].title + self._at_shown_step()
             series = []
             for lane, (raw, label) in enumerate(zip(self._raw, self._labels, strict=False)):
                 series.append((f"{title}: {label}", *drawn_data(raw)))

@@ -149,6 +149,7 @@ class PlotPanel(QtWidgets.QWidget):
         self._on_stage = False  # drawn in a presentation style: mode boxes that do not apply are left out
         self._legend_lanes: tuple[tuple[int, str], ...] = ()  # named under the plot (a panel alone)
         self._lane_legend_item: pg.LegendItem | None = None
+        self._shown_step: int | None = None  # a panel drawn from one step's snapshot: which one
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
         self._placeholder.setObjectName("placeholder")
         self._placeholder.setWordWrap(True)
@@ -389,6 +390,15 @@ class PlotPanel(QtWidgets.QWidget):
     def data_table(self) -> DataTable:
         """What the plot shows, as (column names, rows): the numbers its curves were given."""
         raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
+
+    def set_shown_step(self, step: int | None) -> None:
+        """The step whose snapshot the panel draws (① and ③): its table's columns name it, since a
+        CSV carries neither the timeline nor the caption that say it on screen."""
+        self._shown_step = step
+
+    def _at_shown_step(self) -> str:
+        """ " at step 40" for a column name, "" where the step is not known."""
+        return "" if self._shown_step is None else f" at step {self._shown_step}"
 
     @contextmanager
     def lane_legend(self, lanes: Iterable[tuple[int | None, str]]) -> Iterator[None]:

@@ -167,7 +167,10 @@ class SpectrumPlot(PlotPanel):
         """index k, then σ_k of every lane's shown matrices (round-off values left out, as drawn)."""
         shown = self.visible_matrices()
         series = [
-            (f"σ_k of {MATRIX_STYLES[matrix][1]}: {self._labels[lane]}", *self.curve_data(lane, matrix))
+            (
+                f"σ_k of {MATRIX_STYLES[matrix][1]}{self._at_shown_step()}: {self._labels[lane]}",
+                *self.curve_data(lane, matrix),
+            )
             for lane, matrix in self._curves
             if matrix in shown
         ]
