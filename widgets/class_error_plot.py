@@ -288,13 +288,13 @@ class ClassErrorPlot(PlotPanel):
         rather than the log₁₀ that sets its colour), a row per recorded step, a column per bucket.
         """
         if self.view in RANK_QUANTITIES:
-            title = RANK_QUANTITIES[self.view].title + self._at_shown_step()
+            title, at = RANK_QUANTITIES[self.view].title, self._at_shown_step()
             series = []
             for lane, (raw, label) in enumerate(zip(self._raw, self._labels, strict=False)):
-                series.append((f"{title}: {label}", *drawn_data(raw)))
+                series.append((f"{title}{at}: {label}", *drawn_data(raw)))
                 series.append(
                     (
-                        f"{title}, mean over ranks r/{RANK_WINDOW:g}…r·{RANK_WINDOW:g}: {label}",
+                        f"{title}, mean over ranks r/{RANK_WINDOW:g}…r·{RANK_WINDOW:g}{at}: {label}",
                         *self.smoothed_data(lane),
                     )
                 )

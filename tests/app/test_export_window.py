@@ -143,7 +143,7 @@ def test_the_panels_context_menu_writes_through_the_same_chooser(qtbot, tmp_path
         header, *rows = csv.reader(file)
     assert header[0] == "frequency rank (head → tail)" and len(header) == 1 + 2 * 4  # raw, smoothed
     assert [row[0] for row in rows[:3]] == ["1", "2", "3"]  # ranks are counts, not "1.0"
-    assert all(f" at step {STEPS}:" in name for name in header[1:])  # a CSV has no timeline to say it
+    assert all(f" at step {STEPS}:" in name for name in header[1:]), header  # no timeline in a CSV
     spectra = app.exports.export_panel("spectra", "csv")
     with open(spectra, newline="", encoding="utf-8") as file:
         header = next(csv.reader(file))
