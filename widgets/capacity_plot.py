@@ -126,7 +126,13 @@ class CapacityPlot(PlotPanel):
         self.progress.setVisible(sweeping and (running or total > 0))
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress.setFormat(f"{done}/{total}")
+        stopped = not running and 0 < total and done < total  # cancelled: "3/33" read as still going
+        self.progress.setFormat(f"{done}/{total} stopped" if stopped else f"{done}/{total}")
+        self.progress.setToolTip(
+            f"stopped after {done} of {total} points; run computes the rest (those done are cached)"
+            if stopped
+            else "points of the sweep computed"
+        )
         self.show_why_empty()
 
     def set_mode_state(self, mode: str, enabled: bool, reason: str = "") -> None:

@@ -591,6 +591,22 @@ def test_a_running_sweep_keeps_the_capacity_header_within_half_a_1280_px_window(
     assert plot.minimumSizeHint().width() <= max(idle, 420)  # the per-class panel beside it needs 420
 
 
+def test_a_stopped_sweep_says_so_where_its_progress_stood(qtbot):
+    """After a cancel the bar stayed at "3/33", as if the sweep were still going."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    plot.set_mode("x", "batch")
+    plot.set_running(True, 3, 33)
+    assert plot.progress.text() == "3/33"
+    plot.set_running(False, 3, 33)  # cancelled
+    assert plot.progress.text() == "3/33 stopped" and plot.run_button.isVisible()
+    assert "stopped after 3 of 33 points" in plot.progress.toolTip()
+    plot.set_running(False, 33, 33)  # finished
+    assert plot.progress.text() == "33/33"
+    assert plot.minimumSizeHint().width() <= 420  # the per-class panel beside it needs 420
+
+
 def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     """noisy_scaling's two lanes recover all 512 items from step 8: ④ showed one lane of two."""
     capacity, series = CapacityPlot(), SeriesPlot("② over time", [("loss", "loss")])
