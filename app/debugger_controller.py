@@ -220,6 +220,9 @@ class DebuggerController(QtCore.QObject):
             self.compare_with(previous)  # a fork: show where it came from, faded
         elif self._compared is not None and self._compared in (current, None):
             self.compare_with(None)  # switched onto the compared branch
+        if current in before and previous not in (None, current):  # a switch: the plots' change, said
+            branch = next(b for b in self._branches if b.current)
+            self._window.statusBar().showMessage(f"on branch {self._branch_text(branch)}", 10_000)
         self._show_branches()
 
     def _show_branches(self) -> None:

@@ -483,6 +483,9 @@ def test_the_branch_menu_and_the_timeline_follow_the_run(qtbot):
         "forked at step 8 from main\nat step 8: lanes[0].lr = 5\nat step 15: lanes[1].lr = 0.2",
     ]
     assert app.debugger.branch_menu.toolTipsVisible()
+    with qtbot.waitSignal(app.link.branches_changed, timeout=WAIT_MS):
+        app.debugger.switch_branch(0)
+    assert app.window.statusBar().currentMessage() == "on branch main (steps 0–20)"  # the switch, said
 
 
 def test_the_breakpoint_panels_examples_are_accepted_on_the_default_preset():
