@@ -54,6 +54,7 @@ class DebuggerController(QtCore.QObject):
         self._breakpoints_sent = 0  # the serial of the latest list sent to the engine
         self._branches: tuple = ()
         self._compared: int | None = None  # the branch drawn faded beside the current one
+        self._switch_asked: int | None = None  # a branch asked for in the Branch menu, until it is on
         self._branch_actions: dict[int, QtGui.QAction] = {}  # the Branch menu's entry of each branch
         self._lane_labels: list[str] = []
         self._history_count = 0  # histories the window has shown (a new run, an open, a jump, a fork)
@@ -220,9 +221,10 @@ class DebuggerController(QtCore.QObject):
             self.compare_with(previous)  # a fork: show where it came from, faded
         elif self._compared is not None and self._compared in (current, None):
             self.compare_with(None)  # switched onto the compared branch
-        if current in before and previous not in (None, current):  # a switch: the plots' change, said
+        if self._switch_asked is not None and current == self._switch_asked:  # the plots' change, said
             branch = next(b for b in self._branches if b.current)
             self._window.statusBar().showMessage(f"on branch {self._branch_text(branch)}", 10_000)
+        self._switch_asked = None
         self._show_branches()
 
     def _show_branches(self) -> None:
@@ -290,6 +292,7 @@ class DebuggerController(QtCore.QObject):
 
     def switch_branch(self, branch: int) -> None:
         self._clock.follow()
+        self._switch_asked = branch
         self._link.submit(SwitchBranch(branch))
 
     # ---- sessions ----------------------------------------------------------------------------------
