@@ -175,6 +175,10 @@ class DebuggerController(QtCore.QObject):
         except ConfigError as exc:
             self._views.breakpoints.show_error(str(exc))
             return
+        if any(_same_condition(parsed, existing, labels, kind) for existing, _enabled in self._breakpoints):
+            twice = f"breakpoint = {text.strip()!r} is not allowed: it is set already"
+            self._views.breakpoints.show_error(twice)
+            return
         self._send_breakpoints([*self._breakpoints, (parsed.text, True)])
 
     @QtCore.Slot(int)
@@ -486,3 +490,13 @@ class DebuggerController(QtCore.QObject):
             col_label=message.col_label,
             spectra_names=message.spectra_names,
         )
+
+
+def _same_condition(parsed, text: str, labels, kind) -> bool:
+    """Whether breakpoint ``text`` stops on what ``parsed`` stops on (spacing aside)."""
+    try:
+        other = parse_breakpoint(text, labels, task_kind=kind)
+    except ConfigError:  # set for lanes or a task since changed: not this one
+        return False
+    key = lambda b: (b.lane, b.metric, b.op, b.threshold)  # noqa: E731
+    return key(other) == key(parsed)

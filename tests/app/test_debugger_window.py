@@ -158,6 +158,9 @@ def test_the_breakpoint_panel_refuses_a_metric_the_task_never_measures(qtbot):
     with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
         app.debugger.add_breakpoint("alignment > 0")  # what a stream measures is taken
     assert app.views.breakpoints.error == ""
+    app.debugger.add_breakpoint("alignment  >  0")  # the same breakpoint again, however spaced
+    assert app.views.breakpoints.error == "breakpoint = 'alignment  >  0' is not allowed: it is set already"
+    assert app.views.breakpoints.items == [("alignment > 0", True)]
 
 
 def test_the_inspector_shows_the_matrix_of_the_step_under_the_cursor(qtbot, tmp_path):
