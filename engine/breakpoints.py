@@ -342,7 +342,13 @@ def _parse_condition(
         raise fail(f"{number!r} is not a number")
     if literal.end() != len(number):
         raise fail(f"unexpected {number[literal.end() :].strip()!r} after the number {literal.group()!r}")
-    return metric, op.group(), float(literal.group())
+    threshold = float(literal.group())
+    written = literal.group().lstrip("+-").lower()
+    if threshold == 0 and any(digit in "123456789" for digit in written.split("e")[0]):
+        raise fail(f"{literal.group()} is below the smallest float (about 5e-324): it would read as 0")
+    if math.isinf(threshold) and not written.startswith("inf"):
+        raise fail(f"{literal.group()} is past the largest float (about 1.8e308); write inf")
+    return metric, op.group(), threshold
 
 
 def breakpoint_to_dict(bp: Breakpoint) -> dict[str, Any]:

@@ -132,6 +132,8 @@ class TestParsing:
             ("loss < abc", "'abc' is not a number"),
             ("loss < 0.5 0.3", "unexpected '0.3' after the number"),
             ("loss < 1_000", "unexpected '_000'"),
+            ("loss <= 1e-400", "1e-400 is below the smallest float (about 5e-324): it would read as 0"),
+            ("loss < 2e308", "2e308 is past the largest float (about 1.8e308); write inf"),
             ("diverged > 1", "'diverged' takes no comparison"),
             ("2: loss < 1", "lane 2 does not exist; lanes are 0 to 1"),
             ("SGD: loss < 1", "no lane is labelled 'SGD'"),
