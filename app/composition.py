@@ -81,6 +81,7 @@ class App(QtCore.QObject):
             step_view=lambda delta: delta == 1 and self.debugger.step_view(delta),
         )
         self.intents.change_carried_out.connect(self.messages.on_change_carried_out)
+        self.debugger.config_open_requested.connect(self.intents.open_config)
         # a task field staged for a restart passed its box's checks: a refusal typed before it is past
         views.task.staged_changed.connect(lambda _name, _value: self.messages.on_change_carried_out())
         self.keyboard = KeyboardController(self.window, self.clock, self.debugger, parent=self)

@@ -43,6 +43,8 @@ class DebuggerController(QtCore.QObject):
     ``clock`` is the frame clock (the config in force, the step shown, the newest snapshot).
     """
 
+    config_open_requested = QtCore.Signal(object)  # a config TOML's path: its run replaces this one
+
     def __init__(self, window, link, clock, settings: QtCore.QSettings | None = None, parent=None) -> None:
         super().__init__(parent)
         self._window = window
@@ -75,6 +77,10 @@ class DebuggerController(QtCore.QObject):
         file_menu = self._window.menu("File")
         self.save_action = self._add(file_menu, "&Save session…", "Ctrl+S", self.save_dialog)
         self.open_action = self._add(file_menu, "&Open session…", "Ctrl+O", self.open_dialog)
+        self.open_config_action = self._add(
+            file_menu, "Open &config…", "Ctrl+Shift+O", self.open_config_dialog
+        )
+        self.open_config_action.setStatusTip("start a run from a config or preset TOML file (as --config)")
         self.recent_menu = file_menu.addMenu("Open &recent")
         item, shortcut = BACK_TO_RUN_BEFORE
         self.back_action = self._add(file_menu, f"&{item}", shortcut, self.back_to_run_before)
@@ -309,6 +315,14 @@ class DebuggerController(QtCore.QObject):
         if path:
             self.save_to(Path(path))
 
+    def open_config_dialog(self) -> None:
+        start = str(self.session_path.parent if self.session_path else Path.home())
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self._window, "Open a config or preset", start, "config or preset (*.toml);;any file (*)"
+        )
+        if path:
+            self.config_open_requested.emit(Path(path))
+
     def open_dialog(self) -> None:
         start = str(self.session_path.parent if self.session_path else Path.home())
         path = QtWidgets.QFileDialog.getExistingDirectory(self._window, "Open session folder", start)
@@ -336,6 +350,10 @@ class DebuggerController(QtCore.QObject):
         return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
     def open_from(self, path: Path) -> None:
+        """Open a saved session; a TOML file given instead is opened as a config (a session is a folder)."""
+        if Path(path).is_file() and Path(path).suffix == ".toml":
+            self.config_open_requested.emit(Path(path))
+            return
         self._window.statusBar().showMessage(f"opening session {path}…")
         self._link.submit(OpenSession(path))
 

@@ -9,6 +9,7 @@ config in force.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6 import QtCore
 
@@ -17,7 +18,7 @@ from muonscope.app.engine_protocol import Apply, Pause, Play, Reset, SetSpeed, S
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.presets import Preset, load_preset
+from muonscope.engine.presets import Preset, load_config_file, load_preset
 
 __all__ = ["IntentController"]
 
@@ -120,6 +121,16 @@ class IntentController(QtCore.QObject):
             preset = load_preset(name)
         except ConfigError as exc:
             self._refuse(str(exc))
+            return
+        self.run_preset(preset)
+
+    def open_config(self, path: Path) -> None:
+        """A config or preset TOML file, read as ``--config`` reads it: its run starts from W = 0
+        (the run before is kept); a file that is not one is refused, naming what is wrong."""
+        try:
+            preset = load_config_file(Path(path))
+        except ConfigError as exc:
+            self._refuse(f"Not opened: {exc}", reshow=False)
             return
         self.run_preset(preset)
 

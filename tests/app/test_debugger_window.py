@@ -99,6 +99,26 @@ def test_a_bad_session_file_changes_nothing_and_runs_nothing(qtbot, tmp_path):
     wait_for_step(qtbot, app, 10)
 
 
+def test_a_config_file_opens_in_the_window_and_a_bad_one_is_refused_naming_it(qtbot, tmp_path):
+    """File ▸ Open took session folders only: a TOML was "not a session folder", with no way to
+    open what ``--config`` opens."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 4)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[task]\nd = 'wide'\n", encoding="utf-8")
+    app.debugger.open_from(bad)
+    assert app.views.message.text.startswith("Not opened: task.d = 'wide' is not allowed")
+    assert app.clock.newest.step == 4  # the run on show is untouched
+    good = tmp_path / "mine.toml"
+    good.write_text("[task]\nd = 24\nn_items = 96\n[[lanes]]\noptimizer = 'sgd'\n", encoding="utf-8")
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):  # the run before is kept
+        app.debugger.open_from(good)
+    qtbot.waitUntil(lambda: app.clock.config.task.d == 24 and app.clock.newest.step == 0, timeout=WAIT_MS)
+    assert [lane.optimizer for lane in app.clock.config.lanes] == ["sgd"]
+    assert app.views.message.text == ""  # the refusal before it is past
+    assert app.debugger.open_config_action.shortcut().toString() == "Ctrl+Shift+O"
+
+
 def test_going_back_and_changing_a_setting_forks_a_branch(qtbot, tmp_path):
     app = open_app(qtbot)
     _run_to(qtbot, app, 20)

@@ -21,6 +21,7 @@ EXPECTED = [
     ("F11", "presentation"),
     ("Ctrl+S", "Save"),
     ("Ctrl+O", "Open"),
+    ("Ctrl+Shift+O", "config"),
     ("Ctrl+Q", "Quit"),
     ("F1, ?", "keyboard shortcuts"),
 ]
