@@ -1,4 +1,6 @@
-"""The window's debugger: sessions (save, open, recent), go to step, breakpoints, branches, inspector.
+"""The window's debugger: sessions (save, open, recent), go to step, breakpoints and branches.
+
+The inspector dock has a controller of its own (:mod:`inspector_controller`), which this one holds.
 
 User intents become engine commands (:mod:`muonscope.app.debugger`); the engine's answers come back
 as link signals and are shown in the panels, the menus and the status bar.
@@ -16,16 +18,15 @@ from muonscope.app.debugger import (
     BackToRunBefore,
     CompareBranch,
     GoTo,
-    Inspect,
     OpenSession,
     RecallStep,
     SaveSession,
     SetBreakpoints,
     SwitchBranch,
 )
+from muonscope.app.inspector_controller import InspectorController
 from muonscope.engine.breakpoints import parse_breakpoint
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.task_kinds import view_problem
 
 __all__ = ["RECENT_LIMIT", "DebuggerController"]
 
@@ -33,7 +34,6 @@ __all__ = ["RECENT_LIMIT", "DebuggerController"]
 RECENT_LIMIT = 8
 #: How long the status line says where a replaced run is kept.
 _KEPT_MESSAGE_MS = 30_000
-_PAUSE_TO_INSPECT = "pause the run to inspect (the matrices come from a replay)"
 _RECENT_KEY = "recent_sessions"
 
 
@@ -58,14 +58,7 @@ class DebuggerController(QtCore.QObject):
         self._compared: int | None = None  # the branch drawn faded beside the current one
         self._switch_asked: int | None = None  # a branch asked for in the Branch menu, until it is on
         self._branch_actions: dict[int, QtGui.QAction] = {}  # the Branch menu's entry of each branch
-        self._lane_labels: list[str] = []
-        self._history_count = 0  # histories the window has shown (a new run, an open, a jump, a fork)
-        self._inspected_at: tuple[int, int] | None = None  # (history, step) the inspector was last set to
-        self._answer_shown: tuple[int, Inspect] | None = None  # (history, request) of the answer on show
-        self._inspect_soon = QtCore.QTimer(self)  # a moving view asks once it rests
-        self._inspect_soon.setSingleShot(True)
-        self._inspect_soon.setInterval(150)
-        self._inspect_soon.timeout.connect(self.inspect)
+        self.inspector = InspectorController(window, link, clock, parent=self)
         self.session_path: Path | None = None
         self._step_said: tuple[str, int | None] = ("", None)  # a status message that names a step
         self._build_menus()
@@ -117,26 +110,23 @@ class DebuggerController(QtCore.QObject):
     def _connect(self) -> None:
         views, link = self._views, self._link
         views.transport.goto_requested.connect(self.go_to)
-        link.playing_changed.connect(lambda playing: None if playing else self._inspect_later())
         views.breakpoints.add_requested.connect(self.add_breakpoint)
         views.breakpoints.remove_requested.connect(self.remove_breakpoint)
         views.breakpoints.enabled_changed.connect(self.enable_breakpoint)
-        views.inspector.request_changed.connect(lambda _request: self.inspect())
-        # the flag Qt passes is not always the dock's state once shown (False on a first show): ask the dock
-        self._window.inspector_dock.visibilityChanged.connect(lambda _visible: self.inspect())
         self._clock.frame_drawn.connect(self._on_frame)
-        self._clock.run_started.connect(self._on_new_history)
         self._clock.step_wanted.connect(lambda step: link.submit(RecallStep(step)))
         link.recalled.connect(self._clock.on_recalled)
         link.breakpoints_changed.connect(self._on_breakpoints)
         link.branches_changed.connect(self._on_branches)
         link.history_replaced.connect(self._clock.on_history_replaced)
-        link.history_replaced.connect(self._on_new_history)
         link.branches_changed.connect(self._clock.on_branches_changed)
         link.saved.connect(self._on_saved)
         link.run_kept.connect(self._on_run_kept)
-        link.inspected.connect(self._on_inspected)
         link.comparison.connect(self._clock.on_comparison)
+
+    def _on_frame(self, _step: int) -> None:
+        self._show_branch_heads()
+        self._withdraw_step_said(self._clock.view_step)
 
     # ---- going to a step ---------------------------------------------------------------------------
 
@@ -415,99 +405,6 @@ class DebuggerController(QtCore.QObject):
             action = self.recent_menu.addAction(path)
             action.triggered.connect(lambda _c=False, p=path: self.open_from(Path(p)))
         self.recent_menu.setEnabled(bool(recent))
-
-    # ---- inspector ---------------------------------------------------------------------------------
-
-    def _on_new_history(self, *_args) -> None:
-        """A new run, an open, a jump or a fork: what the inspector shows is of another history."""
-        self._history_count += 1
-
-    def _on_frame(self, _step: int) -> None:
-        self._show_branch_heads()
-        newest, step = self._clock.newest, self._clock.view_step
-        self._withdraw_step_said(step)
-        labels = [] if newest is None else [lane.label for lane in newest.lanes]
-        lanes_changed = bool(labels) and labels != self._lane_labels
-        if lanes_changed:
-            self._lane_labels = labels
-            self._views.inspector.set_lanes(labels)
-            no_bases = view_problem(newest.config.task, "bases")
-            self._views.inspector.set_task_coordinates_available(not no_bases, no_bases)
-        at = (self._history_count, step)
-        if step is not None and (at != self._inspected_at or lanes_changed):
-            self._inspected_at = at
-            self._views.inspector.set_step(step)
-            self._inspect_later()
-
-    def _step_to_inspect(self) -> int | None:
-        """The view's step, when the inspector is shown, lacks its answer and may replay (paused);
-        while the run plays it says so instead."""
-        step = self._clock.view_step
-        if not self._window.inspector_dock.isVisible() or step is None or self._answer_is_shown():
-            return None
-        if self._clock.playing:
-            self._say(_PAUSE_TO_INSPECT)
-            return None
-        return step
-
-    def _inspect_later(self) -> None:
-        """The view moved: say the inspector's matrix is on its way, and ask once the view rests."""
-        step = self._step_to_inspect()
-        if step is None:
-            return
-        if self._link.steps_queued > 0:
-            self._say(f"step {step}: the matrices are replayed once the run stops")
-        else:
-            self._say(f"replaying to step {step}…")
-            self._inspect_soon.start()
-
-    def inspect(self) -> None:
-        """Ask for the inspector's matrix at the view's step (only while paused: replay shares the engine)."""
-        step = self._step_to_inspect()
-        if step is None:
-            return
-        self._views.inspector.set_step(step)
-        self._say(f"replaying to step {step}…")
-        self._link.submit(self._inspect_request())
-
-    def _answer_is_shown(self) -> bool:
-        """Whether the inspector already shows the answer to what it would ask for now."""
-        return self._answer_shown == (self._history_count, self._inspect_request())
-
-    def _say(self, text: str) -> None:
-        """The inspector shows why it has no matrix (and the one it had is gone)."""
-        self._views.inspector.show_message(text)
-        self._answer_shown = None
-
-    def _inspect_request(self) -> Inspect:
-        """What the inspector asks for now: its lane and matrix at the view's step."""
-        request = self._views.inspector.request
-        return Inspect(
-            self._clock.view_step, request.lane, request.tensor, request.minus_lane, request.task_coordinates
-        )
-
-    def _on_inspected(self, message) -> None:
-        panel = self._views.inspector
-        if message.request != self._inspect_request():
-            return  # asked for another step or matrix since: that answer is on its way
-        if message.abandoned:  # it gave way to other commands, and is still what the panel wants
-            self._link.submit(message.request)
-            return
-        self._answer_shown = (self._history_count, message.request)
-        if message.matrix is None:
-            panel.show_message(message.message)
-            return
-        panel.show_result(
-            message.matrix,
-            message.title,
-            message.direction_sv,
-            message.polar_sv,
-            message.residual_text,
-            message.info,
-            row_label=message.row_label,
-            col_label=message.col_label,
-            spectra_names=message.spectra_names,
-        )
 
 
 def _same_condition(parsed, text: str, labels, kind) -> bool:

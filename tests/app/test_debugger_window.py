@@ -193,7 +193,7 @@ def test_the_inspector_shows_the_matrix_of_the_step_under_the_cursor(qtbot, tmp_
     panel.tensor_combo.setCurrentIndex(panel.tensor_combo.findData("update"))
     panel.lane_combo.setCurrentIndex(2)
     with qtbot.waitSignal(app.link.inspected, timeout=WAIT_MS):
-        app.debugger.inspect()
+        app.debugger.inspector.inspect()
     qtbot.waitUntil(lambda: panel.matrix_view.matrix is not None, timeout=WAIT_MS)
     expected = lane_matrices(open_session(tmp_path / "s").matrices_at(5), 2).matrices["update"]
     np.testing.assert_allclose(panel.matrix_view.matrix, expected, rtol=0, atol=0)
