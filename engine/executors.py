@@ -320,7 +320,9 @@ class DaskExecutor:
                     n_workers=local_workers(workers, usable_cores()),
                     threads_per_worker=1,
                     processes=processes,
-                    dashboard_address=None,
+                    # a free port: None meant Dask's :8787, and a second cluster on the machine (two
+                    # sweeps at once) warned that the port was taken
+                    dashboard_address=":0",
                     # a worker whose scheduler closes first (Ctrl-C, SIGTERM) logs its failed heartbeat
                     # as an error with a traceback; what goes wrong in a point reaches the client anyway
                     silence_logs=logging.CRITICAL,

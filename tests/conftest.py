@@ -1,6 +1,8 @@
 """Suite-wide set-up: headless Qt, the gpu marker, and the Qt thread/timer leak check."""
 
+import inspect
 import os
+import re
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -11,13 +13,38 @@ QT_TEST_FOLDERS = ("app", "widgets")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip tests marked ``gpu`` on machines without CUDA."""
+    """Skip tests marked ``gpu`` on machines without CUDA; keep each reproduction's tests together."""
+    for item in items:
+        name = _reproduction_read(item)
+        if name is not None and config.pluginmanager.hasplugin("xdist"):
+            item.add_marker(pytest.mark.xdist_group(f"reproduction-{name}"))
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+_READS_A_REPRODUCTION = re.compile(r'reproduced\("(\w+)"\)')
+
+
+def _reproduction_read(item) -> str | None:
+    """The preset whose CI-size reproduction a test reads through tests/reproduced.py, or None.
+
+    Each test process computes a reproduction once and keeps it (up to a minute each); with the
+    suite spread over processes (``make test`` runs ``pytest -n``), the tests of one reproduction go
+    to one process (``--dist loadgroup``), so none is computed twice.
+    """
+    function = getattr(item, "function", None)
+    if function is None or "reproduced" not in function.__globals__:
+        return None
+    source = inspect.getsource(function)
+    name = getattr(getattr(item, "callspec", None), "params", {}).get("name")
+    if isinstance(name, str) and "reproduced(name)" in source:
+        return name
+    found = _READS_A_REPRODUCTION.findall(source)
+    return found[0] if found else None
 
 
 @pytest.fixture(autouse=True)

@@ -157,7 +157,7 @@ def test_a_sweep_on_a_running_scheduler_prints_what_a_local_sweep_prints(capsys)
 
     code, local, _ = _main(capsys, *SWEEP, "--workers", "2", "--no-cache")
     assert code == 0
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         argv = [*SWEEP, "--no-cache", "--executor", "dask", "--scheduler", cluster.scheduler_address]
         code, on_dask, err = _main(capsys, *argv)
     assert code == 0 and err == ""
