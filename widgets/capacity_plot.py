@@ -12,20 +12,20 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, as_counts, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
-from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_label
+from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_label, guide_pen
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
-from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen, stage_style
+from muonscope.widgets.sweep_readout import sweep_readout
+from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
 
@@ -387,7 +387,7 @@ class CapacityPlot(PlotPanel):
                 colour.setAlpha(45)
                 self._add(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
             originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi)]
-            self.hover.set_series(("sweep", lane), label, px, py, _sweep_text(_x_name(x_label), *originals))
+            self.hover.set_series(("sweep", lane), label, px, py, sweep_readout(x_label, *originals))
             self._keep_sweep_columns(y_label, label, *originals)
             xs.append(px)
             ys.append(np.concatenate([py, plo, phi]))  # the seeds' band is in view, not cut by the axes
@@ -396,7 +396,7 @@ class CapacityPlot(PlotPanel):
             keep, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
             shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
             self._sweep_series.append((guide_label(label), shown_x, shown_y))
-            self._add(pg.PlotDataItem(px, py, pen=_guide_pen(index)), guide_label(label))
+            self._add(pg.PlotDataItem(px, py, pen=guide_pen(index)), guide_label(label))
         self._sweep_drawn = drawn
         self._fit(xs, ys, log_x, log_y)
         self._fit_legend_columns()
@@ -492,42 +492,3 @@ class CapacityPlot(PlotPanel):
             self._title_steps_axis()
             self.reset_range()
         self.set_running(False)
-
-
-def _sweep_text(x_name: str, x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    """Hover text in data units (the plot holds log-mapped coordinates): "B = 64: 11.3, the mean over
-    seeds (lowest 9, highest 13)"; "x = 64 … (seeds 9 – 13)" named neither the axis nor what 9 and 13 were."""
-
-    def text(_px: float, _py: float, i: int) -> str:
-        point = f"{x_name} = {number_text(x[i], 6)}: {number_text(mean[i], 4)}"
-        if lo[i] == hi[i]:
-            return point  # one seed, or seeds that agree
-        return (
-            f"{point}, the mean over seeds (lowest {number_text(lo[i], 4)}, highest {number_text(hi[i], 4)})"
-        )
-
-    return text
-
-
-def _x_name(title: str) -> str:
-    """The symbol a sweep's x title ends its first clause with ("batch size B" → "B"), or that clause
-    where it is a formula ("2T − 1, T = …" → "2T − 1")."""
-    head = title.split(";")[0].split(",")[0].split(" = ")[0].strip()
-    words = head.split()
-    if len(words) >= 2 and all(word.isalpha() and len(word) > 2 for word in words[:-1]):
-        return words[-1]
-    return head or "x"
-
-
-#: The guides' dashes, one per guide in turn: two guides of one dash read as one line in the legend.
-_GUIDE_DASHES = (QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine, QtCore.Qt.PenStyle.DashDotLine)
-
-
-def _guide_pen(index: int) -> QtGui.QPen:
-    """Guide ``index``'s pen: the stage's muted colour at its scale, in a dash of its own."""
-    style = stage_style()
-    pen = pg.mkPen(
-        style.colours.muted, width=1.5 * style.scale, style=_GUIDE_DASHES[index % len(_GUIDE_DASHES)]
-    )
-    pen.setCosmetic(True)
-    return pen

@@ -12,9 +12,11 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
-__all__ = ["GUIDE_PREFIX", "GuideLegend", "guide_label"]
+from muonscope.widgets.theme import stage_style
+
+__all__ = ["GUIDE_PREFIX", "GuideLegend", "guide_label", "guide_pen"]
 
 #: What a guide's legend entry starts with: it tells a theory line from a measured curve.
 GUIDE_PREFIX = "guide: "
@@ -23,6 +25,20 @@ GUIDE_PREFIX = "guide: "
 def guide_label(label: str) -> str:
     """The legend text of a theory guide."""
     return GUIDE_PREFIX + label
+
+
+#: The guides' dashes, one per guide in turn: two guides of one dash read as one line in the legend.
+_GUIDE_DASHES = (QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine, QtCore.Qt.PenStyle.DashDotLine)
+
+
+def guide_pen(index: int) -> QtGui.QPen:
+    """Guide ``index``'s pen: the stage's muted colour at its scale, in a dash of its own."""
+    style = stage_style()
+    pen = pg.mkPen(
+        style.colours.muted, width=1.5 * style.scale, style=_GUIDE_DASHES[index % len(_GUIDE_DASHES)]
+    )
+    pen.setCosmetic(True)
+    return pen
 
 
 class GuideLegend(pg.LegendItem):
