@@ -415,7 +415,7 @@ class PlotPanel(QtWidgets.QWidget):
         QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
         grown = not self.isWindow() and self._lane_legend_item is not None
         if grown:
-            self.resize(size.width(), size.height() + self.legend_height_px(lanes))
+            self.resize(size.width(), size.height() + _preferred_height_px(self._lane_legend_item))
         try:
             yield
         finally:
@@ -428,8 +428,7 @@ class PlotPanel(QtWidgets.QWidget):
         lanes = tuple(lanes)
         if not lanes:
             return 0
-        legend = self._new_lane_legend(lanes)
-        return math.ceil(legend.layout.effectiveSizeHint(QtCore.Qt.SizeHint.PreferredSize).height())
+        return _preferred_height_px(self._new_lane_legend(lanes))
 
     @property
     def named_lanes(self) -> tuple[tuple[int | None, str], ...]:
@@ -491,3 +490,8 @@ class PlotPanel(QtWidgets.QWidget):
         if event.button() == QtCore.Qt.MouseButton.RightButton and not event.isAccepted():
             event.accept()
             self.export_menu.popup(event.screenPos().toPoint())
+
+
+def _preferred_height_px(legend: pg.LegendItem) -> int:
+    """The height a legend's rows ask for, whole pixels."""
+    return math.ceil(legend.layout.effectiveSizeHint(QtCore.Qt.SizeHint.PreferredSize).height())
