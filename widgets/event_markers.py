@@ -26,68 +26,29 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.marker_label import (
+    MIN_WRAP_PX,
+    LabelFit,
+    MarkerLabel,
+    elided_fit,
+    row_tops,
+    show_fit,
+    whole_fit,
+)
 from muonscope.widgets.theme import stage_style
 
-__all__ = ["MARKER_PT", "EventMarkers", "MarkerLabel"]
+__all__ = ["EventMarkers"]
 
-#: Point size of a change marker's label at scale 1.
-MARKER_PT = 8.0
 #: Pixels between a label and its line, and between a label and the edge of the data area.
 GAP_PX, MARGIN_PX = 4.0, 2.0
-#: Narrower than this, a label is not wrapped on that side of its line (a column of single words).
-MIN_WRAP_PX = 60.0
 #: Placing every label again waits this long after the reason for it, gathering the reasons since.
 PLACE_AGAIN_MS = 1000
 #: Only the latest changes' labels are shown; older markers keep their line, whose tooltip holds the
 #: text (the timeline lists every change). Thirty labels took 90 ms to place, and a change made while
 #: playing waited for them.
 LABELLED_CHANGES = 6
-
-
-class MarkerLabel(QtWidgets.QGraphicsTextItem):
-    """A change's text on a translucent background, in the plot's pixels (never scaled or clipped)."""
-
-    def __init__(self, text: str, parent: QtWidgets.QGraphicsItem) -> None:
-        super().__init__(parent)
-        self.full_text = text
-        style = stage_style()
-        font = QtGui.QFont()
-        font.setPointSizeF(style.font_pt(MARKER_PT))
-        self.setFont(font)
-        self.document().setDocumentMargin(2.0)
-        option = self.document().defaultTextOption()
-        option.setWrapMode(QtGui.QTextOption.WrapMode.WordWrap)  # never inside a word: "sign-gd"
-        self.document().setDefaultTextOption(option)
-        self.setDefaultTextColor(pg.mkColor(style.colours.foreground))
-        self._fill = pg.mkColor(style.colours.background)
-        self._fill.setAlpha(215)
-        self.setZValue(-10)  # above the view's background, under its curves and the hover read-out
-        self.setPlainText(text)
-
-    def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
-        painter.fillRect(self.boundingRect(), self._fill)
-        super().paint(painter, option, widget)
-
-    @property
-    def elided(self) -> bool:
-        """Whether the text on show is shortened (the whole of it is the tooltip)."""
-        return self.toPlainText() != self.full_text
-
-    def scene_rect(self) -> QtCore.QRectF:
-        return self.mapRectToScene(self.boundingRect())
-
-
-@dataclass(frozen=True)
-class _Fit:
-    """How a label's text is laid out in the room on one side of its line."""
-
-    text: str
-    text_width: float  # -1: one line, as wide as the text
-    width: float
-    height: float
-    lines: int
 
 
 @dataclass(frozen=True)
@@ -327,28 +288,28 @@ class EventMarkers:
         shapes = [
             (side, fit)
             for side, room in rooms.items()
-            if (fit := _fit(label, room)) is not None and fit.height <= area.height()
+            if (fit := whole_fit(label, room)) is not None and fit.height <= area.height()
         ]
         whole = bool(shapes)
         if not whole:  # too long even wrapped: shortened on the roomier side, whole on hover
             side = max(rooms, key=rooms.get)
-            shapes = [(side, _elide(label, rooms[side]))]
+            shapes = [(side, elided_fit(label, rooms[side]))]
         best = _best(shapes, x, area, obstacles, label)
         if whole and best[0][:2] != (0, 0):
-            one_line = _fit(label, float("inf")).width
+            one_line = whole_fit(label, float("inf")).width
             narrower = [
                 (side, fit)
                 for parts in (2, 3)
                 for side, room in rooms.items()
                 if room > one_line / parts
-                and (fit := _fit(label, one_line / parts)) is not None
+                and (fit := whole_fit(label, one_line / parts)) is not None
                 and fit.height <= area.height()
             ]
             if narrower:
                 best = min(best, _best(narrower, x, area, obstacles, label), key=lambda found: found[0])
         if best[0][0] > 0:  # over another label: a shorter line beside it, if one is clear
             shorter = [
-                (side, _elide(label, room / parts))
+                (side, elided_fit(label, room / parts))
                 for side, room in rooms.items()
                 for parts in (1, 2, 3)
                 if room / parts >= MIN_WRAP_PX
@@ -358,7 +319,7 @@ class EventMarkers:
         cost, rect, fit = best
         if cost[0] > 0 or rect.height() > area.height():
             return None
-        _apply(label, fit)
+        show_fit(label, fit)
         return rect
 
     def _curves(self) -> list[_Curve]:
@@ -415,12 +376,12 @@ class EventMarkers:
 
 
 def _best(
-    shapes: list[tuple[str, _Fit]],
+    shapes: list[tuple[str, LabelFit]],
     x: float,
     area: QtCore.QRectF,
     obstacles: _Obstacles,
     label: MarkerLabel,
-) -> tuple[tuple, QtCore.QRectF, _Fit]:
+) -> tuple[tuple, QtCore.QRectF, LabelFit]:
     """The cheapest (cost, rectangle, fit) among the rows each (side, fit) shape may take.
 
     Cost: labels covered, curves crossed, marker lines crossed, then lines of text (fewer read
@@ -429,7 +390,7 @@ def _best(
     best = None
     for side, fit in shapes:
         left = x + GAP_PX if side == "right" else x - GAP_PX - fit.width
-        for row, top in enumerate(_row_tops(area, fit.height, label)):
+        for row, top in enumerate(row_tops(area, fit.height, label)):
             rect = QtCore.QRectF(left, top, fit.width, fit.height)
             cost = (*obstacles.cost(rect), fit.lines, row, side == "left")
             if best is None or cost < best[0]:
@@ -446,58 +407,3 @@ def _curve(box: pg.ViewBox | None, x: np.ndarray, y: np.ndarray) -> _Curve | Non
     if scale_x == 0 or scale_y == 0 or not np.isfinite([scale_x, scale_y]).all():
         return None
     return _Curve(x, y, scale_x, origin.x(), scale_y, origin.y())
-
-
-def _fit(label: MarkerLabel, room: float) -> _Fit | None:
-    """The label whole in ``room`` pixels: on one line, else wrapped; None when neither fits."""
-    label.setPlainText(label.full_text)
-    label.setToolTip("")
-    label.setTextWidth(-1)
-    size = label.boundingRect().size()
-    if size.width() <= room:
-        return _Fit(label.full_text, -1, size.width(), size.height(), 1)
-    if room < MIN_WRAP_PX:
-        return None
-    label.setTextWidth(room)
-    if label.document().idealWidth() > room:  # a word longer than the room
-        return None
-    label.setTextWidth(np.ceil(label.document().idealWidth()))  # as narrow as its longest line
-    size = label.boundingRect().size()
-    lines = _line_count(label.document())
-    return _Fit(label.full_text, label.textWidth(), size.width(), size.height(), lines)
-
-
-def _line_count(document: QtGui.QTextDocument) -> int:
-    """Lines of text as laid out (a wrapped paragraph counts each of its lines)."""
-    count, block = 0, document.begin()
-    while block.isValid():
-        count += block.layout().lineCount()
-        block = block.next()
-    return count
-
-
-def _elide(label: MarkerLabel, room: float) -> _Fit:
-    """The label cut to one line of ``room`` pixels with an ellipsis, its whole text as the tooltip."""
-    label.setTextWidth(-1)
-    margins = 2 * label.document().documentMargin()
-    metrics = QtGui.QFontMetricsF(label.font())
-    text = metrics.elidedText(label.full_text, QtCore.Qt.TextElideMode.ElideRight, max(room - margins, 0.0))
-    label.setPlainText(text)
-    size = label.boundingRect().size()
-    return _Fit(text, -1, size.width(), size.height(), 1)
-
-
-def _apply(label: MarkerLabel, fit: _Fit) -> None:
-    label.setPlainText(fit.text)
-    label.setTextWidth(fit.text_width)
-    label.setToolTip(label.full_text if label.elided else "")
-
-
-def _row_tops(area: QtCore.QRectF, height: float, label: MarkerLabel) -> Iterable[float]:
-    """Tops of the rows a label may take, from the top of the area down (one line apart)."""
-    line = QtGui.QFontMetricsF(label.font()).lineSpacing()
-    top = area.top()
-    yield top
-    while top + line + height <= area.bottom():
-        top += line
-        yield top
