@@ -201,7 +201,11 @@ def _add_run(sub) -> None:
     )
     _add_session_arguments(run)
     run.add_argument(
-        "--out", metavar="DIR", type=_path, help="write per-step metrics, config and final report"
+        "--out",
+        metavar="DIR",
+        type=_path,
+        help="write per-step metrics (metrics.parquet or .csv), config.toml and final.json, replacing "
+        "those of a run written there before; not a saved session's folder",
     )
     run.add_argument(
         "--format", choices=("parquet", "csv"), help="metrics table format, with --out (default: parquet)"

@@ -33,6 +33,7 @@ __all__ = [
     "check_cache",
     "check_executor",
     "check_output_file",
+    "check_output_folder",
     "check_workers",
     "check_writable",
     "lane_fields_named",
@@ -209,6 +210,21 @@ def check_output_file(path: Path, option: str = "--out") -> None:
     if path.is_dir():
         raise ConfigError(option, str(path), "is a folder; must name a file to write")
     check_writable(path.parent if str(path.parent) else Path("."), option, given=path)
+
+
+def check_output_folder(folder: Path, option: str = "--out") -> None:
+    """A folder for a command's outputs: writable, and not a saved session's folder.
+
+    ``run --out runs/s1`` wrote its metrics table over the session's own ``metrics.parquet``, and
+    the session no longer opened.
+    """
+    if (folder / "session.json").is_file():
+        raise ConfigError(
+            option,
+            str(folder),
+            "holds a saved session, whose files the outputs would replace; name another folder",
+        )
+    check_writable(folder, option)
 
 
 def check_writable(folder: Path, option: str = "--out", given: Path | None = None) -> None:

@@ -11,8 +11,8 @@ from muonscope.app.command_io import headless_command
 from muonscope.app.config_args import (
     check_cache,
     check_executor,
+    check_output_folder,
     check_workers,
-    check_writable,
     open_executor,
     usable_workers,
 )
@@ -21,7 +21,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.executors import Executor
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import REPRODUCTIONS, Settings
-from muonscope.engine.tables import write_table
+from muonscope.engine.tables import clear_other_formats, write_table
 
 __all__ = ["list_presets", "reproduce", "reproduce_command"]
 
@@ -52,7 +52,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     out = args.out or Path(f"reproduce-{args.preset}")
     if not args.no_cache:
         check_cache()
-    check_writable(out)
+    check_output_folder(out)
     workers = usable_workers(workers)
     with (
         headless_command(interrupt_at_once=args.executor != "dask"),
@@ -104,7 +104,10 @@ def reproduce(
         result.notes.append(f"Sweep points: {settings.tally.describe()}.")
     out.mkdir(parents=True, exist_ok=True)
     files = [render_figure(figure, out / f"{figure.name}.png") for figure in reproduction_figures(result)]
-    files += [write_table(columns, out / f"{name}.{table_format}") for name, columns in result.tables.items()]
+    files += [
+        write_table(columns, clear_other_formats(out / f"{name}.{table_format}"))
+        for name, columns in result.tables.items()
+    ]
     summary = summary_markdown(result, files, time.perf_counter() - start)
     (out / "summary.md").write_text(summary, encoding="utf-8")
     print(summary)

@@ -21,6 +21,7 @@ from typing import Any
 from muonscope.app.config_args import (
     branch_of,
     build_config,
+    check_output_folder,
     check_writable,
     lane_fields_named,
     overrides,
@@ -41,9 +42,12 @@ def run_command(args: argparse.Namespace) -> int:
     """Validate everything a user typed (before torch is loaded), then run; the report goes to stdout."""
     config = check_run_arguments(args)
     table = table_format(args)
-    for folder, option in ((args.out, "--out"), (args.save, "--save")):
-        if folder is not None:
-            check_writable(folder.parent if option == "--save" else folder, option, given=folder)
+    if args.out is not None and args.save is not None and args.out.resolve() == args.save.resolve():
+        raise ConfigError("--out", str(args.out), "must name another folder than --save's")
+    if args.out is not None:
+        check_output_folder(args.out)
+    if args.save is not None:
+        check_writable(args.save.parent, "--save", given=args.save)
     if args.save is not None and args.save.is_dir():  # a session saved over (its own --resume)
         check_writable(args.save, "--save")
     from muonscope.engine.breakpoints import parse_breakpoint

@@ -11,8 +11,8 @@ from muonscope.app.config_args import (
     build_config,
     check_cache,
     check_executor,
+    check_output_folder,
     check_workers,
-    check_writable,
     open_executor,
     table_format,
     usable_workers,
@@ -37,7 +37,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     if not args.no_cache:
         check_cache()
     if args.out is not None:
-        check_writable(args.out)
+        check_output_folder(args.out)
     from muonscope.engine.sweep import SweepRunner, SweepTally
     from muonscope.engine.sweep_plans import curves, guides, plan
 
@@ -74,7 +74,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
-    from muonscope.engine.tables import write_table
+    from muonscope.engine.tables import clear_other_formats, write_table
 
     points = defaultdict(list)
     for result in results:
@@ -87,4 +87,4 @@ def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
             points["cached"].append(result.cached)
     folder.mkdir(parents=True, exist_ok=True)
     for name, columns in (("curves", curve_table), ("points", dict(points))):
-        print(f"wrote {write_table(columns, folder / f'{name}.{table_format}')}")
+        print(f"wrote {write_table(columns, clear_other_formats(folder / f'{name}.{table_format}'))}")

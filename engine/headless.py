@@ -15,6 +15,7 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.tables import clear_other_formats
 from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["RunOutcome", "final_report", "run_session", "write_outputs"]
@@ -154,7 +155,7 @@ def write_outputs(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        history.write(out_dir / f"metrics.{table_format}"),
+        history.write(clear_other_formats(out_dir / f"metrics.{table_format}")),
         out_dir / "config.toml",
         out_dir / "final.json",
     ]

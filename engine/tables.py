@@ -9,7 +9,7 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TABLE_SUFFIXES", "rows_to_columns", "write_table"]
+__all__ = ["TABLE_SUFFIXES", "clear_other_formats", "rows_to_columns", "write_table"]
 
 TABLE_SUFFIXES = (".parquet", ".csv")
 
@@ -40,6 +40,17 @@ def write_table(columns: Mapping[str, Sequence[Any]], path: Path, schema: Any = 
         writer = csv.writer(handle)
         writer.writerow(columns)
         writer.writerows(map(_csv_row, zip(*columns.values(), strict=True)))
+    return path
+
+
+def clear_other_formats(path: Path) -> Path:
+    """Remove the table ``path`` names in the other formats, before a command writes it into its output
+    folder: ``--format csv`` where a run before left ``metrics.parquet`` kept both, two runs' tables
+    side by side. Only for the commands' own output folders (a file a user exported is never touched)."""
+    path = Path(path)
+    for suffix in TABLE_SUFFIXES:
+        if suffix != path.suffix:
+            path.with_suffix(suffix).unlink(missing_ok=True)
     return path
 
 

@@ -216,6 +216,26 @@ def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
 
 
+def test_outputs_are_refused_in_a_saved_sessions_folder_which_still_opens(capsys, saved, tmp_path):
+    session = tmp_path / "s30"
+    shutil.copytree(saved["s30"], session)
+    _usage_error(_run(capsys, *SMALL, "--steps", "5", "--out", session), "--out", "holds a saved session")
+    _usage_error(
+        _run(capsys, *SMALL, "--steps", "5", "--out", tmp_path / "both", "--save", tmp_path / "both"),
+        "--out",
+        "--save",
+    )
+    assert open_session(session).step == 30
+    assert not (tmp_path / "both").exists()
+
+
+def test_outputs_written_again_in_the_other_format_replace_the_table_before(capsys, tmp_path):
+    _ok(_run(capsys, *SMALL, "--steps", "6", *QUIET, "--out", tmp_path / "out"))
+    _ok(_run(capsys, *SMALL, "--steps", "3", *QUIET, "--out", tmp_path / "out", "--format", "csv"))
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["config.toml", "final.json", "metrics.csv"]
+
+
 # ---- --until -----------------------------------------------------------------------------------------
 
 
