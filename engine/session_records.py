@@ -59,6 +59,7 @@ def checkpoint_from_record(
     def listed(name: str) -> list:
         return record_list(record[name], f"checkpoint {n}: {name}")
 
+    _check_listed_tensors(n, record, tensors)
     config = ExperimentConfig.from_dict(record["config"])
     weights = tensors[f"{prefix}.weights"]
     lanes_count = len(config.lanes)
@@ -106,6 +107,18 @@ def checkpoint_from_record(
         changes=tuple(change_from_record(item) for item in listed("changes")),
         next_lane_id=record_int(record["next_lane_id"], f"checkpoint {n}: next_lane_id"),
     )
+
+
+def _check_listed_tensors(n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+    """Every tensor the checkpoint's record lists is in the file (sessions saved before records listed
+    them are read as they are): one gone was read as state never taken, a momentum buffer as none."""
+    if "tensors" not in record:
+        return
+    names = [f"c{n}.{name}" for name in record_list(record["tensors"], f"checkpoint {n}: tensors")]
+    missing = [name for name in names if name not in tensors]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise ValueError(f"tensors.safetensors lacks {missing[0]}{more}, which session.json lists")
 
 
 def saved_dtype(document: dict[str, Any]) -> torch.dtype:

@@ -155,19 +155,26 @@ def _plain(value: Any) -> Any:
 
 
 def _checkpoint_record(n: int, checkpoint: Checkpoint, tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """The checkpoint's JSON record; its tensors go into ``tensors``, each named ``c<n>.<name>``.
+
+    The record lists its tensors' names: a tensor missing from the file was otherwise read as state
+    the run never had (a momentum buffer gone reads as a lane that has not stepped yet).
+    """
     prefix = f"c{n}"
-    tensors[f"{prefix}.weights"] = checkpoint.weights
+    own: dict[str, torch.Tensor] = {f"{prefix}.weights": checkpoint.weights}
     for name, value in checkpoint.task_state.items():
-        tensors[f"{prefix}.task.{name}"] = value
+        own[f"{prefix}.task.{name}"] = value
     states = []
     for j, state in enumerate(checkpoint.lane_states):
         for part in ("buffer", "second_moment"):
             value = getattr(state, part)
             if value is not None:
-                tensors[f"{prefix}.lane{j}.{part}"] = value
+                own[f"{prefix}.lane{j}.{part}"] = value
         states.append({"steps_taken": state.steps_taken})
-    lanes = [_lane_record(lane, f"{prefix}.snap{j}", tensors) for j, lane in enumerate(checkpoint.lanes)]
+    lanes = [_lane_record(lane, f"{prefix}.snap{j}", own) for j, lane in enumerate(checkpoint.lanes)]
+    tensors.update(own)
     return {
+        "tensors": sorted(name.removeprefix(f"{prefix}.") for name in own),
         "step": checkpoint.step,
         "config": checkpoint.config.to_dict(),
         "lane_states": states,

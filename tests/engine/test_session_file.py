@@ -524,10 +524,8 @@ def _newest(tensors: dict, suffix: str) -> str:
     ("edit", "expected"),
     [
         (lambda t: t[_newest(t, ".weights")].fill_(float("nan")), "weights hold values that are not finite"),
-        (
-            lambda t: t.pop(_newest(t, ".lane1.second_moment")),
-            "lane 1 (Adam) has a first moment without a second",
-        ),
+        (lambda t: t.pop(_newest(t, ".lane1.second_moment")), "second_moment, which session.json lists"),
+        (lambda t: t.pop(_newest(t, ".lane0.buffer")), ".lane0.buffer, which session.json lists"),
         (
             lambda t: t.__setitem__(_newest(t, ".lane0.buffer"), torch.zeros(3, 3, dtype=torch.float64)),
             "lane 0's buffer of shape (3, 3) does not fit",
@@ -544,6 +542,7 @@ def _newest(tensors: dict, suffix: str) -> str:
     ids=[
         "weights not finite",
         "Adam without its second moment",
+        "momentum buffer gone",
         "buffer of another shape",
         "weights of another precision",
         "negative second moment",
