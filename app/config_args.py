@@ -8,6 +8,7 @@ option and the value.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import os
 import sys
@@ -18,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from muonscope.engine.config import MAX_LANES, ExperimentConfig, lane_from_dict, parse_field_path
+from muonscope.engine.config import MAX_LANES, ExperimentConfig, TaskConfig, lane_from_dict, parse_field_path
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
@@ -43,6 +44,7 @@ __all__ = [
     "parse_lane_fields",
     "parse_value",
     "refuse_fields_without_effect",
+    "refuse_file_fields_of_another_kind",
     "refuse_task_fields_without_effect",
     "table_format",
     "usable_workers",
@@ -184,7 +186,31 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
         config = config.with_value("run.steps", steps)
     refuse_fields_without_effect(config.lanes, lane_fields_named(lane_specs, sets))
     refuse_task_fields_without_effect(config.task.kind, sets)
+    if args.config is not None:
+        refuse_file_fields_of_another_kind(args.config, preset.config.task, config.task, sets)
     return replace(preset, config=config), config
+
+
+def refuse_file_fields_of_another_kind(
+    path: Path, written: TaskConfig, final: TaskConfig, sets: list[tuple[str, Any]]
+) -> None:
+    """Refuse a task field a config file sets that ``--set task.kind`` leaves unread.
+
+    ``--config small.toml --set task.kind=spiked`` ran a spiked task and dropped the file's d, N and
+    batch size without a word, where the same fields written beside ``kind = "spiked"`` are refused.
+    A field the file leaves at its default says nothing, and the kind's embeddings follow the kind.
+    """
+    if written.kind == final.kind:
+        return
+    defaults, named = TaskConfig(), {key for key, _value in sets}
+    for spec in dataclasses.fields(TaskConfig):
+        name, value = spec.name, getattr(written, spec.name)
+        if name in ("kind", "embeddings") or f"task.{name}" in named or value == getattr(defaults, name):
+            continue
+        problem = task_field_problem(final.kind, name)
+        if problem:
+            because = f"{path} sets it; --set changed the kind"
+            raise ConfigError(f"task.{name}", value, f"has no effect: {problem} ({because})")
 
 
 def named_preset(args: argparse.Namespace) -> Preset:

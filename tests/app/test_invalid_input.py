@@ -46,6 +46,10 @@ CASES = [
         "lanes[0].polar = 'ns' is not allowed: has no effect on lane 0 (SGD μ=0.9 sum lr=0.5): only Muon",
     ),
     (["run", "--config", "{tmp}/zipf_head_mass.toml"], "task.head_mass = 0.9 is not allowed: has no effect"),
+    (
+        ["run", "--config", "{tmp}/zipf_d48.toml", "--set", "task.kind=spiked"],
+        "task.d = 48 is not allowed: has no effect: a spiked task does not read it",
+    ),
     # a saved session given as a config: "must be valid TOML" left the user guessing
     (["run", "--config", "{tmp}/saved"], "is a saved session, not a config file: open it with `muonscope"),
     (
@@ -306,6 +310,7 @@ def files(tmp_path):
     write("view_scalar.toml", "view = 3\n")
     write("sgd_polar.toml", '[[lanes]]\noptimizer = "sgd"\npolar = "ns"\n')
     write("zipf_head_mass.toml", "[task]\nhead_mass = 0.9\n")
+    write("zipf_d48.toml", "[task]\nd = 48\n")
     (tmp_path / "saved").mkdir()
     (tmp_path / "written").mkdir()
     write("written/config.toml", "[task]\nd = 16\n")
