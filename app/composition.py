@@ -182,8 +182,9 @@ class App(QtCore.QObject):
         if not message.opened or self.clock.config is None:
             return
         from muonscope.engine.presets import nearest_preset
+        from muonscope.engine.session_format import session_name
 
-        preset = nearest_preset(self.clock.config)
+        preset = nearest_preset(self.clock.config, session_name(message.path))
         self.views.transport.set_preset(preset.name)
         self._open(preset)
         self._show_drift(self.clock.config)

@@ -63,8 +63,10 @@ def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
     session, target = open_run_session(args, config)
     if args.resume is not None:
         from muonscope.engine.presets import nearest_preset
+        from muonscope.engine.session_format import session_name
 
-        preset = nearest_preset(session.initial_config)  # its title, caption and views; the drift named
+        # its title, caption and views, the drift named; untitled when it is far from every preset
+        preset = nearest_preset(session.initial_config, session_name(args.resume))
     return OffscreenPlan(
         preset=preset,
         session=session,

@@ -25,6 +25,7 @@ from muonscope.engine.task_kinds import task_field_problem
 
 __all__ = [
     "MAX_CONFIG_BYTES",
+    "MAX_SETTINGS_APART",
     "Preset",
     "load_config_file",
     "load_preset",
@@ -38,6 +39,8 @@ _NAME = re.compile(r"^[a-z0-9_]+$")
 #: Largest config file read: presets are a few kB; a bound keeps /dev/zero or a log file from
 #: being read into memory.
 MAX_CONFIG_BYTES = 1 << 20
+#: A run further than this many task and lane settings from every bundled preset is shown untitled.
+MAX_SETTINGS_APART = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,21 +77,35 @@ def load_preset(name: str) -> Preset:
     return _preset_from_data(name, parse_toml(text, "preset", name))
 
 
-def nearest_preset(config: ExperimentConfig) -> Preset:
+def nearest_preset(config: ExperimentConfig, untitled_name: str = "session") -> Preset:
     """The bundled preset a run's settings come closest to: the one they equal, else one of the same
     task kind with the fewest settings changed (a saved session keeps its config, not its preset's
-    name: this gives its window back the title, caption and panel views it was made under)."""
+    name: this gives its window back the title, caption and panel views it was made under).
+
+    A run that differs from every preset in its task kind or in more than MAX_SETTINGS_APART task and
+    lane settings is the user's own: it gets an untitled preset named ``untitled_name`` holding its
+    settings, as a config file does (a 2-lane run of another size was shown under a paper's title).
+    """
     presets = [load_preset(name) for name in preset_names()]
-    return min(presets, key=lambda preset: _settings_apart(preset.config, config))
+    nearest = min(presets, key=lambda preset: _settings_apart(preset.config, config))
+    far = _model_apart(nearest.config, config) > MAX_SETTINGS_APART
+    if far or nearest.config.task.kind != config.task.kind:
+        return Preset(name=untitled_name, config=config)
+    return nearest
 
 
-def _settings_apart(a: ExperimentConfig, b: ExperimentConfig) -> tuple[int, int]:
+def _settings_apart(a: ExperimentConfig, b: ExperimentConfig) -> tuple[bool, int]:
     """(whether the task kinds differ, how many task, lane and run settings differ)."""
-    task = sum(getattr(a.task, f.name) != getattr(b.task, f.name) for f in fields(a.task))
-    lanes = sum(x != y for x, y in zip(a.lanes, b.lanes, strict=False)) + abs(len(a.lanes) - len(b.lanes))
     cadence = ("steps", "eval_every", "spectra_every")
     run = sum(getattr(a.run, name) != getattr(b.run, name) for name in cadence)
-    return (a.task.kind != b.task.kind, task + lanes + run)
+    return (a.task.kind != b.task.kind, _model_apart(a, b) + run)
+
+
+def _model_apart(a: ExperimentConfig, b: ExperimentConfig) -> int:
+    """How many task and lane settings differ (a run's length or cadence does not make it another run)."""
+    task = sum(getattr(a.task, f.name) != getattr(b.task, f.name) for f in fields(a.task))
+    lanes = sum(x != y for x, y in zip(a.lanes, b.lanes, strict=False)) + abs(len(a.lanes) - len(b.lanes))
+    return task + lanes
 
 
 def load_config_file(path: Path) -> Preset:

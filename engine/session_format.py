@@ -20,7 +20,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.metrics import Isotropy
 from muonscope.engine.snapshot import Spectra
 
-__all__ = ["FILES", "FORMAT", "FORMAT_VERSION", "NESTED", "SPECTRA_COLUMNS", "SessionError"]
+__all__ = ["FILES", "FORMAT", "FORMAT_VERSION", "NESTED", "SPECTRA_COLUMNS", "SessionError", "session_name"]
 
 FORMAT = "muonscope-session"
 FORMAT_VERSION = 1
@@ -40,3 +40,9 @@ class SessionError(ConfigError):
 
     def __reduce__(self):
         return type(self), (self.field, self.allowed)
+
+
+def session_name(path: str | Path) -> str:
+    """A saved session's name: its folder's (``runs/s1`` and ``runs/s1/session.json`` are ``s1``)."""
+    path = Path(path)
+    return path.parent.name if path.name == "session.json" else path.name

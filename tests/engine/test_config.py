@@ -131,6 +131,22 @@ def test_a_run_is_shown_as_the_bundled_preset_its_settings_come_closest_to():
     assert nearest_preset(smaller).name == "tail_multi_step_isotropy"
 
 
+def test_a_run_far_from_every_preset_is_shown_untitled_under_its_own_name():
+    """A 2-lane run of another size was shown under a paper's title, its claim and its caption."""
+    from muonscope.engine.presets import MAX_SETTINGS_APART, nearest_preset
+
+    config = load_preset("default").config.with_value("run.steps", 80)  # its length is not counted
+    sizes = [("task.d", 48), ("task.n_items", 512), ("task.batch_size", 64), ("task.alpha", 1.2)]
+    assert len(sizes) > MAX_SETTINGS_APART
+    for count in range(1, len(sizes) + 1):
+        preset = nearest_preset(config.with_values(sizes[:count]), "s1")
+        if count <= MAX_SETTINGS_APART:
+            assert preset.name == "default" and preset.title
+        else:
+            assert (preset.name, preset.title, preset.caption) == ("s1", "", "")
+            assert preset.config == config.with_values(sizes)
+
+
 #: A preset label's symbol → the lane field it states.
 _LABEL_SYMBOLS = {"η": "lr", "λ": "lam", "μ": "momentum"}
 #: Sweep axis → the label variables it changes while the lanes' fields stay as they are.
