@@ -128,3 +128,11 @@ def _environ():
     import os
 
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def test_the_readme_names_every_column_of_the_metrics_table():
+    """Eight of the table's columns (balance_gap, ratio_gap_rank, weight_entropy, …) were named nowhere."""
+    from muonscope.engine.scalar_metrics import SCALAR_METRICS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [name for name in SCALAR_METRICS if f"`{name}`" not in readme] == []
