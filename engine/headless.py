@@ -11,8 +11,9 @@ from typing import Any
 
 from muonscope.engine.breakpoints import Hit
 from muonscope.engine.changes import Change, dated_change_text
-from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.history import MetricHistory
+from muonscope.engine.optim.registry import lane_field_problem
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.tables import clear_other_formats
@@ -81,7 +82,10 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
         "device": snapshot.device,
         "dtype": snapshot.dtype,
         "torch_version": torch_version(),
-        "lanes": [_lane_report(lane, TASK_KINDS[config.task.kind].has_classes) for lane in snapshot.lanes],
+        "lanes": [
+            _lane_report(lane, settings, TASK_KINDS[config.task.kind].has_classes)
+            for lane, settings in zip(snapshot.lanes, config.lanes, strict=True)
+        ],
         "events": [
             {"step": e.step, "field": e.field, "old": e.old, "new": e.new, "text": e.text}
             for e in snapshot.events
@@ -89,39 +93,44 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
     }
 
 
-def _lane_report(lane: LaneSnapshot, has_items: bool) -> dict[str, Any]:
-    """A lane's final metrics; the item counts (``recovered``…) are null for a task without items
-    to recover (a gradient stream: "recovered 0" beside "loss n/a" read as a lane that failed).
-    ``buffer``: the momentum buffer's convention (``ema`` μM + (1−μ)G or
-    ``sum`` μM + G; null when the lane keeps none). ``estimated``: the population metrics come from
-    ``sampled_items`` items (null when every item was evaluated), with standard errors ``*_se`` (0
-    when exact). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the EMA of
-    the gradients (null for lanes without one, and for post-order lanes, whose buffer averages
-    mapped gradients)."""
+def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool) -> dict[str, Any]:
+    """A lane's final metrics; what was not computed, or does not apply, is null, never a placeholder.
+
+    The item counts (``recovered``…) are null for a task without items to recover (a gradient
+    stream: "recovered 0" beside "loss n/a" read as a lane that failed); ``order`` for a lane whose
+    rule has no momentum order (SGD, Adam); ``gap_rank`` and ``signal_step`` before their metrics
+    were first computed (they read 0 and −1). ``buffer``: the momentum buffer's convention (``ema``
+    μM + (1−μ)G or ``sum`` μM + G; null when the lane keeps none). ``estimated``: the population
+    metrics come from ``sampled_items`` items, with standard errors ``*_se`` (both null when every
+    item was evaluated). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the
+    EMA of the gradients (null for lanes without one, and for post-order lanes, whose buffer
+    averages mapped gradients)."""
+    estimated = lane.eval_estimated
+    spectra_taken = lane.spectra_step >= 0
     return {
         "label": lane.label,
         "optimizer": lane.optimizer,
-        "order": lane.order,
+        "order": None if lane_field_problem(settings, "order") else lane.order,
         "momentum": lane.momentum,
         "buffer": lane.buffer or None,
         "diverged": lane.diverged,
         "estimated": lane.eval_estimated,
-        "sampled_items": lane.eval_sampled_items if lane.eval_estimated else None,
+        "sampled_items": lane.eval_sampled_items if estimated else None,
         "loss": _number(lane.loss),
-        "loss_se": _number(lane.loss_se),
+        "loss_se": _number(lane.loss_se) if estimated else None,
         "excess_loss": _number(lane.excess_loss),
         "batch_loss": _number(lane.batch_loss),
         "accuracy": _number(lane.accuracy),
-        "accuracy_se": _number(lane.accuracy_se),
+        "accuracy_se": _number(lane.accuracy_se) if estimated else None,
         "recovered": lane.recovered if has_items else None,
-        "recovered_se": _number(lane.recovered_se) if has_items else None,
+        "recovered_se": _number(lane.recovered_se) if has_items and estimated else None,
         "recovered_prefix": lane.recovered_prefix if has_items else None,
         "gap": _number(lane.gap),
-        "gap_rank": lane.gap_rank,
+        "gap_rank": lane.gap_rank if spectra_taken else None,
         "alignment": _number(lane.alignment),
         "sin_theta": _number(lane.sin_theta),
         "tail_filtering": _number(lane.tail_filtering),
-        "signal_step": lane.signal_step,
+        "signal_step": lane.signal_step if lane.signal_step >= 0 else None,
         "spectra": {
             "gradient": _numbers(lane.spectra.gradient),
             "momentum": _numbers(lane.spectra.momentum),

@@ -32,14 +32,15 @@ def test_a_sampled_run_reports_estimates_with_their_sample_and_errors():
         assert lane.signal_step == 1
 
 
-def test_an_exact_run_reports_zero_errors_and_no_sample():
+def test_an_exact_run_reports_no_errors_and_no_sample():
     session = Session(_config(n_items=100))
     report = run_session(session, 4).report
     for lane, entry in zip(session.snapshot().lanes, report["lanes"], strict=True):
         assert not lane.eval_estimated and lane.eval_sampled_items == 0
         assert lane.loss_se == lane.recovered_se == lane.accuracy_se == 0.0
         assert np.isfinite(lane.class_error).all() and not np.isnan(lane.item_recovered).any()
-        assert entry["estimated"] is False and entry["sampled_items"] is None and entry["recovered_se"] == 0.0
+        assert entry["estimated"] is False and entry["sampled_items"] is None
+        assert entry["loss_se"] is entry["accuracy_se"] is entry["recovered_se"] is None  # not 0: none taken
 
 
 def test_a_stream_without_items_reports_no_item_counts():
@@ -54,3 +55,16 @@ def test_a_stream_without_items_reports_no_item_counts():
     assert report["loss"] is None and report["alignment"] is not None  # what a stream does measure
     memory = run_session(Session(_config(n_items=100)), 2).report["lanes"][0]
     assert isinstance(memory["recovered"], int)  # a memory counts its items
+
+
+def test_what_was_not_computed_or_does_not_apply_is_null_not_a_placeholder():
+    """Before any spectra a report read "gap_rank": 0 and "signal_step": -1; an SGD lane "order": "pre"."""
+    config = _config(n_items=100).with_values([("run.spectra_every", 5), ("run.eval_every", 5)])
+    muon, sgd = run_session(Session(config), 0).report["lanes"]
+    assert muon["order"] == "pre" and sgd["order"] is None
+    for lane in (muon, sgd):
+        assert lane["gap"] is lane["gap_rank"] is lane["signal_step"] is lane["alignment"] is None
+    muon, _sgd = run_session(Session(config), 2).report["lanes"]
+    assert muon["gap_rank"] is None and muon["signal_step"] == 1  # the update after W = 0's evaluation
+    muon, _sgd = run_session(Session(config), 5).report["lanes"]
+    assert muon["gap_rank"] >= 1 and muon["gap"] is not None
