@@ -1,5 +1,6 @@
 """The installed distribution as a new user meets it: one import package, fast help, shipped presets."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,23 @@ def test_help_is_complete_and_imports_no_torch(command):
         assert part in text, f"{command} --help lacks {part!r}"
     if command in ("shot", "record", "sweep", "reproduce", "run"):
         assert "(default: " in text
+
+
+@pytest.mark.parametrize("command", ["run", "shot", "record", "sweep"])
+def test_help_names_what_the_setting_options_take(capsys, command):
+    """The presets, fields, choices and metrics were found only by typing a wrong one."""
+    from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS
+    from muonscope.engine.presets import preset_names
+    from muonscope.engine.scalar_metrics import SCALAR_METRICS
+    from muonscope.engine.task_kinds import TASK_FIELDS
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    names = capsys.readouterr().out.split("\nnames ", 1)[1].split("\nenvironment:", 1)[0]
+    words = set(re.findall(r"[\w.]+", names))
+    expected = {*preset_names(), *LANE_FIELDS, *TASK_FIELDS, *RUN_FIELDS, "sgd", "muon", "adam", "none"}
+    assert expected - words == set()
+    assert (set(SCALAR_METRICS) <= words) == (command == "run")  # only run has --until
 
 
 def test_a_closed_pipe_ends_the_output_quietly():
