@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from muonscope import __version__
 from muonscope.app.offscreen import PANELS
+from muonscope.app.record_command import MAX_EVERY, MAX_FPS
 from muonscope.engine.task_kinds import SWEEP_AXES
 
 __all__ = ["UsageError", "build_parser"]
@@ -313,8 +314,17 @@ def _add_record(sub) -> None:
         help="the video: H.264 MP4 or GIF, by its suffix",
     )
     record.add_argument("--size", metavar="WxH", default="1280x720", help="frame size in pixels")
-    record.add_argument("--fps", metavar="F", type=float, default=30.0, help="frames per second of video")
-    record.add_argument("--every", metavar="K", type=int, default=1, help="one frame every K steps")
+    record.add_argument(
+        "--fps",
+        metavar="F",
+        type=float,
+        default=30.0,
+        help=f"frames per second of video: above 0, at most {MAX_FPS['mp4']:g} for MP4 and "
+        f"{MAX_FPS['gif']:g} for GIF",
+    )
+    record.add_argument(
+        "--every", metavar="K", type=int, default=1, help=f"one frame every K steps (1 to {MAX_EVERY})"
+    )
     _add_offscreen_arguments(record)
     record.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
