@@ -115,6 +115,16 @@ def _looks_like_path(text: str) -> bool:
     return os.sep in text or Path(text).exists()
 
 
+def _parsed(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """The arguments; an unknown option is refused by the command it was given to, so that its error
+    reads "muonscope run: error: …" like the command's others (the top parser named no command)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        where = getattr(args, "command_parser", parser)
+        where.error(f"unrecognized arguments: {' '.join(unknown)} (see {where.prog} --help)")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``muonscope`` command and of ``python -m muonscope``.
 
@@ -126,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = _session_argument(sys.argv[1:] if argv is None else list(argv))
         if len(argv) > MAX_ARGUMENTS:
             raise ConfigError("arguments", len(argv), f"at most {MAX_ARGUMENTS} on the command line")
-        args = build_parser().parse_args(argv)
+        args = _parsed(build_parser(), argv)
         prog = " ".join(filter(None, ("muonscope", args.command)))
         with one_line_warnings():
             return _dispatch(args)

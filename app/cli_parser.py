@@ -79,6 +79,8 @@ def _as_field_error(message: str) -> str:
     allowed = _KIND_ALLOWED.get(found["kind"])
     if allowed is None:  # " (choose from 'parquet', 'csv')"
         allowed = "must be one of " + found["rest"].strip(" ()").removeprefix("choose from ").replace("'", "")
+    if option == "COMMAND":  # ``muonscope s1`` opens the session in s1 where there is one
+        allowed += f", or a saved session's folder (there is no {found['value']} here)"
     return f"{option} = {found['value']} is not allowed: {allowed}"
 
 

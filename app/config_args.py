@@ -93,12 +93,14 @@ def parse_lane_fields(spec: str, where: str) -> dict[str, Any]:
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or not key:
+            empty = " ('' leaves a lane as it is with --resume only)" if not spec.strip() else ""
             raise ConfigError(
-                where, spec, "must be comma-separated KEY=VALUE pairs, e.g. optimizer=muon,lr=0.1"
+                where, spec, f"must be comma-separated KEY=VALUE pairs, e.g. optimizer=muon,lr=0.1{empty}"
             )
+        parsed = parse_value(value.strip(), f"{where}.{key}")
         if key in fields:
-            raise ConfigError(f"{where}.{key}", spec, "is given twice; give each key once")
-        fields[key] = parse_value(value.strip(), f"{where}.{key}")
+            raise ConfigError(f"{where}.{key}", parsed, f"is given twice in {spec!r}; give each key once")
+        fields[key] = parsed
     return fields
 
 

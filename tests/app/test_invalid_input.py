@@ -139,7 +139,7 @@ CASES = [
     (["run", "--lane", "optimizer=[1]"], "--lane[0].optimizer = [1]"),
     (
         ["run", "--lane", "optimizer=muon,optimizer=sgd"],
-        "--lane[0].optimizer = 'optimizer=muon,optimizer=sgd'",
+        "--lane[0].optimizer = 'sgd' is not allowed: is given twice in 'optimizer=muon,optimizer=sgd'",
     ),
     (["run", "--lane", "optimizer=muon,order=middle"], "--lane[0].order = 'middle'"),
     (["run", "--lane", "optimizer=muon,momentum=1.0"], "--lane[0].momentum = 1"),
@@ -148,7 +148,11 @@ CASES = [
     (["run", "--lane", "optimizer=muon,ns_steps=0"], "--lane[0].ns_steps = 0"),
     (["run", "--lane", "optimizer=muon,buffer=fifo"], "--lane[0].buffer = 'fifo'"),
     (["run", "--lane", "optimizer"], "--lane[0] = 'optimizer'"),
-    (["run", "--lane", ""], "--lane[0] = ''"),
+    (["run", "--lane", ""], ("--lane[0] = ''", "leaves a lane as it is with --resume only")),
+    (
+        ["run", "--lane", "optimizer=muon,lr=0.1,lr=0.2"],
+        "--lane[0].lr = 0.2 is not allowed: is given twice in 'optimizer=muon,lr=0.1,lr=0.2'",
+    ),
     (["run", "--lane", "optimizer=adam,beta2=1"], "--lane[0].beta2 = 1"),
     (["run", "--lane", "optimizer=sgd,nesterov=yes"], "--lane[0].nesterov = 'yes'"),
     (["run", "--lane", "label=a\nb"], "--lane[0].label = 'a\\nb' is not allowed: must be a single line"),
@@ -214,7 +218,10 @@ CASES = [
     (["record", "--out", "{tmp}/x.mp4", "--fps", "fast"], "--fps = 'fast' is not allowed: must be a number"),
     (["run", "--set", "task.seed=1e30"], "task.seed = 1e+30 is not allowed: must be an integer from 0 to"),
     (["run", "--set", "foo.bar=1"], "--set = 'foo.bar=1' is not allowed: KEY must be task.NAME, run.NAME or"),
-    (["fly"], "COMMAND = 'fly' is not allowed: must be one of run, shot,"),
+    (["fly"], ("COMMAND = 'fly' is not allowed: must be one of run, shot,", "or a saved session's folder")),
+    # an unknown option is refused by its command, as the command's other errors are
+    (["run", "--bogus"], "muonscope run: error: unrecognized arguments: --bogus (see muonscope run --help)"),
+    (["--bogus"], "muonscope: error: unrecognized arguments: --bogus (see muonscope --help)"),
     # ---- shot
     (["shot", "--steps", "1000000000000", "--out", "{tmp}/x.png"], "run.steps = 1000000000000"),
     (["shot", "--steps", "-1", "--out", "{tmp}/x.png"], "run.steps = -1"),
