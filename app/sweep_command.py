@@ -33,7 +33,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     out_format = table_format(args)
     problem = view_problem(config.task, args.axis)
     if problem:
-        raise ConfigError("--axis", args.axis, problem)
+        presets = _presets_with(args.axis)
+        raise ConfigError("--axis", args.axis, f"{problem}; presets it applies to: {presets}")
     if not args.no_cache:
         check_cache()
     if args.out is not None:
@@ -88,3 +89,11 @@ def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, columns in (("curves", curve_table), ("points", dict(points))):
         print(f"wrote {write_table(columns, clear_other_formats(folder / f'{name}.{table_format}'))}")
+
+
+def _presets_with(axis: str) -> str:
+    """The bundled presets a sweep along ``axis`` applies to ("Li et al. presets" named none of them)."""
+    from muonscope.engine.presets import load_preset, preset_names
+
+    names = [name for name in preset_names() if not view_problem(load_preset(name).config.task, axis)]
+    return ", ".join(names) or "none"

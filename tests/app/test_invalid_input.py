@@ -270,7 +270,7 @@ CASES = [
     (["record", "--out", "{tmp}/x.mp4", "--resume", "{tmp}/missing"], "{tmp}/missing"),
     (["record"], "the following arguments are required: --out"),
     # ---- sweep
-    (["sweep", "--axis", "mu"], "--axis = 'mu'"),
+    (["sweep", "--axis", "mu"], ("--axis = 'mu'", "presets it applies to: momentum_order")),
     (["sweep", "--axis", "d", "--preset", "tail_balance_one_step"], "--axis = 'd'"),
     (["sweep", "--axis", "d", "--workers", "-1"], "--workers = -1"),
     (["sweep"], "the following arguments are required: --axis"),
