@@ -291,6 +291,29 @@ def _print_table(report: dict[str, Any]) -> None:
         print("  ".join(cells))
     if any(lane["alignment"] is not None for lane in report["lanes"]):
         print(_ALIGNMENT_NOTE)
+    if not_yet := _not_yet_computed(report, items):
+        print(not_yet)
+
+
+def _not_yet_computed(report: dict[str, Any], items: bool) -> str:
+    """Why a column reads n/a at a step before its metric was first computed ("" when none does): a
+    3-step run of a preset with spectra every 5 printed n/a everywhere and said nothing."""
+    run, lanes = report["config"]["run"], report["lanes"]
+    reasons = []
+    if not items and any(lane["gap_rank"] is None for lane in lanes):
+        reasons.append(f"the spectra come every {_steps(run['spectra_every'])} (run.spectra_every)")
+    if report["step"] == 0:
+        reasons.append("no update has been made yet, so there is no alignment to measure")
+    elif any(lane["signal_step"] is None for lane in lanes):
+        reasons.append(
+            "the alignment and sin Θ come with the spectra or, where the population gradient is costly, "
+            f"on the step after an evaluation (every {_steps(run['eval_every'])}, run.eval_every)"
+        )
+    return f"n/a: not computed by step {report['step']}: " + "; ".join(reasons) if reasons else ""
+
+
+def _steps(count: int) -> str:
+    return "step" if count == 1 else f"{count} steps"
 
 
 def _cell(lane: dict[str, Any], key: str, digits: int, final_step: int) -> str:

@@ -93,6 +93,18 @@ def test_a_stream_without_items_tables_what_it_measures_rather_than_columns_of_n
     assert f"gap {lane['gap']:.4f}" in row
 
 
+@pytest.mark.parametrize(("steps", "reasons"), [(0, ["no update"]), (3, ["every 5 steps"]), (5, [])])
+def test_a_table_of_metrics_not_yet_computed_says_why(capsys, steps, reasons):
+    """A 3-step run of a preset with spectra every 5 printed n/a in every column and said nothing."""
+    argv = ["--set", "task.kind=spiked", "--set", "task.rows=12", "--set", "task.cols=8"]
+    argv += ["--set", "run.spectra_every=5", "--lane", "optimizer=muon,order=post,momentum=0.9"]
+    code, table, _ = _run(capsys, *argv, "--steps", str(steps), "--no-progress")
+    notes = [line for line in table.splitlines() if line.startswith("n/a: not computed")]
+    assert code == 0 and len(notes) == (1 if reasons else 0), table
+    assert all(reason in notes[0] for reason in reasons)
+    assert "tail_filtering n/a" in table  # a post lane's, at every step: no note for it at step 5
+
+
 def test_a_sampled_population_is_reported_as_an_estimate(capsys):
     sampled = [*SMALL, "--set", "run.exact_eval_items=128", "--steps", "2"]
     sampled[sampled.index("task.n_items=64")] = "task.n_items=600"
