@@ -133,6 +133,8 @@ def render_figure(figure: Figure, path: Path) -> Path:
         legend = pg.LegendItem(labelTextSize="8pt", colCount=LEGEND_COLUMNS)
         view.addItem(legend, row=2, col=column)
         _draw_panel(plot, legend, panel)
+        for row in range(legend.layout.rowCount()):  # a legend of fewer rows than its neighbour's kept
+            legend.layout.setRowFixedHeight(row, LEGEND_ROW_PX)  # its swatches centred below their text
     view.ci.layout.setRowFixedHeight(2, legend_px)
     view.show()
     app.processEvents()

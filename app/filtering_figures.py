@@ -54,7 +54,7 @@ def _order(reproduction: Reproduction) -> list[Figure]:
         "2T − 1",
         "‖sin Θ‖",
         (series("top-3 left subspace", angles.curves["top-3 left subspace"], 0),),
-        (guide("(2T−1)^(−1/4)", angles.theory["(2T−1)^(−1/4)"]),),
+        (guide("1/∜(2T−1)", angles.theory["1/∜(2T−1)"]),),
         log_x=True,
         log_y=True,
     )

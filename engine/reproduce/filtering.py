@@ -338,7 +338,7 @@ def momentum_order(settings: Settings) -> Reproduction:
         CurveSet(
             "subspace_error",
             {"top-3 left subspace": Curve(two_t, angle[band])},
-            {"(2T−1)^(−1/4)": Curve(two_t, angle[band][0] * (two_t / two_t[0]) ** -0.25)},
+            {"1/∜(2T−1)": Curve(two_t, angle[band][0] * (two_t / two_t[0]) ** -0.25)},
             {"noise": 1.0, "rank": 3},
         )
     )
