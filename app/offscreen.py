@@ -130,6 +130,7 @@ class OffscreenWindow:
         least = subject.minimumSizeHint().expandedTo(subject.minimumSize())
         scale = max(1.0, least.width() / width, least.height() / height)
         subject.resize(math.ceil(width * scale), math.ceil(height * scale))
+        self._laid_out = (subject.width(), subject.height())
         self.window.show()
         subject.show()
         if self.plan.presentation:
@@ -197,6 +198,15 @@ class OffscreenWindow:
 
     def _lanes(self) -> list[tuple[int | None, str]]:
         return self.app.views.lane_key.legend_entries()
+
+    def scaling_note(self) -> str:
+        """What a picture smaller than the window allows was made from ("" when drawn at its size):
+        a 641x481 frame shrank the whole window, text and all, and the "wrote" line did not say so."""
+        if self._laid_out == tuple(self.plan.size):
+            return ""
+        what = "the window" if self.plan.panel is None else "the panel"
+        width, height = self._laid_out
+        return f"; {what} was laid out at {width}x{height}, its smallest of that shape, and scaled down"
 
     @property
     def subject(self):

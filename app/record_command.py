@@ -97,11 +97,12 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
         except BaseException:
             _keep_what_was_recorded(writer)
             raise
+        scaling = offscreen.scaling_note()
     if writer is None:
         sys.stderr.write("muonscope record: interrupted before the first frame; nothing written\n")
         return exit_status(EXIT_INTERRUPTED)
     writer.close()
-    print(_summary(writer, plan, every, last_step))
+    print(_summary(writer, plan, every, last_step) + scaling)
     if stop.is_set():
         sys.stderr.write(
             f"muonscope record: interrupted at step {last_step}; the frames so far are in {args.out}\n"

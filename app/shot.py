@@ -37,10 +37,11 @@ def shot_command(args) -> int:
         image = offscreen.picture()
         if image is not None:
             _write(offscreen, image, kind, args.out)
+        scaling = offscreen.scaling_note()
     if image is None:
         sys.stderr.write("muonscope shot: interrupted before the picture; nothing written\n")
         return exit_status(EXIT_INTERRUPTED)
-    print(f"wrote {args.out} ({size[0]}x{size[1]}, step {plan.target_step})")
+    print(f"wrote {args.out} ({size[0]}x{size[1]}, step {plan.target_step}){scaling}")
     return exit_status(0)
 
 

@@ -1,6 +1,7 @@
 """Recording: ``muonscope record`` (MP4 and GIF, a frame per step, the same frames every time), the
 broader ``muonscope shot``, and the window's ● record button (every step taken, none doubled)."""
 
+import re
 import signal
 import subprocess
 import sys
@@ -220,6 +221,19 @@ def test_shot_takes_runs_options_and_one_panel(capsys, tmp_path):
         == 0
     )
     assert QtGui.QImage(str(panel)).size().toTuple() == (400, 300)
+
+
+def test_a_picture_smaller_than_the_window_allows_says_it_was_scaled_down(capsys, tmp_path):
+    """A 641x481 frame shrank the whole window, text and all, and the "wrote" line did not say so."""
+    for size in ("320x240", "1280x800"):
+        assert main(["shot", *TINY, "--steps", "1", "--size", size, "--out", str(tmp_path / "x.png")]) == 0
+        line = capsys.readouterr().out.strip()
+        laid_out = re.search(r"the window was laid out at (\d+)x(\d+), its smallest of that shape", line)
+        if size == "1280x800":
+            assert laid_out is None, line
+            continue
+        width, height = int(laid_out[1]), int(laid_out[2])
+        assert width > 320 and abs(width / height - 320 / 240) < 0.01 and line.endswith("scaled down")
 
 
 @pytest.mark.qt_no_exception_capture
