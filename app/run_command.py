@@ -164,6 +164,7 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
         if args.rewind > head:
             raise ConfigError("--rewind", args.rewind, f"must be a step of the session, 0 to {head}")
         session.go_to(args.rewind)
+    rewound_on = session.branch.name
     target = session.config.run.steps if args.steps is None else args.steps
     if target < session.step:
         raise ConfigError(
@@ -182,11 +183,26 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
     refuse_task_fields_without_effect(changed.task.kind, sets)
     for change in changes:
         session.apply(change)
+    prog = f"muonscope {args.command}"
     for note in notes:
-        sys.stderr.write(f"muonscope run: {note}\n")
+        sys.stderr.write(f"{prog}: {note}\n")
     session.commit()
     session.experiment.set_run_length(target)
+    if args.rewind is not None:
+        note = _rewind_note(args.rewind, rewound_on, session.branch.name, bool(changes))
+        sys.stderr.write(f"{prog}: {note}\n")
     return target
+
+
+def _rewind_note(step: int, rewound_on: str, branch: str, changed: bool) -> str:
+    """Where a --rewind left the run: "--rewind 30" with no change replayed the same steps and said
+    nothing, as if the session had been forked."""
+    where = f"went back to step {step} of {rewound_on!r}"
+    if branch != rewound_on:
+        return f"{where}; the changes made there fork {branch!r}"
+    if changed:
+        return f"{where}, its newest step, so the changes continue it"
+    return f"{where} and replays from there (no change made there: nothing forked)"
 
 
 def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:

@@ -49,10 +49,22 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
     return code, out, err
 
 
-def _ok(result: tuple[int, str, str]) -> str:
+def _ok(result: tuple[int, str, str], note: str = "") -> str:
+    """The output of a run that succeeded and wrote nothing on stderr but ``note``, a line it begins."""
     code, out, err = result
     assert code == 0, err
-    assert err == ""
+    if note:
+        assert err.count("\n") == 1 and err.startswith(f"muonscope run: {note}"), err
+    else:
+        assert err == ""
+    return out
+
+
+def _rewound(result: tuple[int, str, str], step: int, fork: str | None) -> str:
+    """A run after --rewind: it says where it went back to, and whether the changes forked (``fork``)."""
+    out = _ok(result, f"went back to step {step} of 'main'")
+    said = "fork " + repr(fork) if fork else "nothing forked"
+    assert said in result[2], result[2]
     return out
 
 
@@ -88,23 +100,27 @@ def test_resuming_a_saved_run_prints_what_the_straight_run_prints(capsys, saved)
 
 
 def test_rewinding_and_running_again_prints_the_same(capsys, saved):
-    out = _ok(_run(capsys, "--resume", saved["s60"], "--rewind", "30", "--steps", "60", *QUIET))
+    result = _run(capsys, "--resume", saved["s60"], "--rewind", "30", "--steps", "60", *QUIET)
+    out = _rewound(result, 30, None)
     assert out == saved["straight"]
 
 
 def test_rewinding_to_a_step_reports_that_step_as_a_run_that_ended_there(capsys, saved):
-    rewound = _ok(_run(capsys, "--resume", saved["s60"], "--rewind", "25", "--steps", "25", *QUIET))
+    result = _run(capsys, "--resume", saved["s60"], "--rewind", "25", "--steps", "25", *QUIET)
+    rewound = _rewound(result, 25, None)
     assert rewound == _ok(_run(capsys, *SMALL, "--steps", "25", *QUIET))
 
 
 def test_a_change_after_a_rewind_forks_and_equals_a_change_made_there(capsys, saved, tmp_path):
     change = ["--set", "lanes[0].lr=0.3"]
-    forked = _ok(
+    forked = _rewound(
         _run(
             capsys,
             *("--resume", saved["s60"], "--rewind", "30", *change, "--steps", "60"),
             *(*QUIET, "--save", tmp_path / "s2"),
-        )
+        ),
+        30,
+        "fork 1 at step 30",
     )
     continued = _ok(_run(capsys, "--resume", saved["s30"], *change, "--steps", "60", *QUIET))
     assert forked == continued
@@ -201,7 +217,8 @@ def test_the_config_written_by_a_run_that_changed_settings_lists_the_changes(cap
     _ok(_run(capsys, *SMALL, "--steps", "4", *QUIET, "--out", tmp_path / "plain"))
     assert not (tmp_path / "plain" / "config.toml").read_text().startswith("#")
     argv = ("--resume", saved["s30"], "--rewind", "10", "--set", "task.label_noise=0.2", "--steps", "32")
-    report = json.loads(_ok(_run(capsys, *argv, *QUIET, "--out", tmp_path / "changed")))
+    result = _run(capsys, *argv, *QUIET, "--out", tmp_path / "changed")
+    report = json.loads(_ok(result, "went back to step 10"))
     text = (tmp_path / "changed" / "config.toml").read_text()
     header = [line for line in text.splitlines() if line.startswith("#")]
     assert header[-1] == "#   at step 10: task.label_noise = 0.2" and "another run" in header[0] + header[1]
@@ -381,12 +398,14 @@ def test_inspect_prints_and_writes_the_matrix_of_the_step(capsys, saved, tmp_pat
 
 
 def test_inspect_reads_the_branch_asked_for(capsys, saved, tmp_path):
-    _ok(
+    _rewound(
         _run(
             capsys,
             *("--resume", saved["lanes"], "--rewind", "5", "--set", "lanes[1].lr=0.2", "--steps", "20"),
             *(*QUIET, "--save", tmp_path / "s"),
-        )
+        ),
+        5,
+        "fork 1 at step 5",
     )
     found = {}
     for branch in (0, 1):
@@ -437,12 +456,14 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
     """Branches with their fork and own changes, each branch's lanes at its newest step with the
     metrics the run reported there, and the breakpoints kept in the session."""
     fork = json.loads(
-        _ok(
+        _rewound(
             _run(
                 capsys,
                 *("--resume", saved["lanes"], "--rewind", "5", "--set", "lanes[1].lr=0.2", "--steps", "24"),
                 *(*QUIET, "--save", tmp_path / "s"),
-            )
+            ),
+            5,
+            "fork 1 at step 5",
         )
     )
     main_report = json.loads(_ok(_run(capsys, "--resume", saved["lanes"], *QUIET)))
