@@ -18,7 +18,9 @@ __all__ = ["PRESENTATIONS", "presentation", "reproduction_figures"]
 def _race(reproduction: Reproduction) -> list[Figure]:
     """Items recovered over steps, one line per lane in lane colour."""
     (race,) = reproduction.curve_sets("recovered_over_steps")
-    panel = Panel("default preset", "step", "items recovered", lane_series(race.curves))
+    seeds = f"seeds {race.setting['first_seed']}–{race.setting['last_seed']}"
+    title = f"mean over {seeds} (band: least to most)"
+    panel = Panel(title, "step", "items recovered", lane_series(race.curves))
     return [Figure("race", "Items recovered on shared minibatches", (panel,))]
 
 

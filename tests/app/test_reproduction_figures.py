@@ -69,10 +69,18 @@ def test_race_shows_each_default_lane_as_its_table_counts():
     lanes = [lane.display_label() for lane in load_preset("default").config.lanes]
     assert [s.label for s in panel.series] == lanes
     table = result.tables["race"]
+    seeds = sorted(set(table["seed"]))
+    assert len(seeds) >= 3 and f"seeds {seeds[0]}–{seeds[-1]}" in panel.title
     for label, line in _panel_series(panel).items():
-        rows = [i for i, lane in enumerate(table["lane"]) if lane == label]
-        assert line.x.tolist() == [table["step"][i] for i in rows]
-        assert line.y.tolist() == [table["recovered"][i] for i in rows]
+        counts = {}  # step → the lane's count on each seed
+        for step, lane, count in zip(table["step"], table["lane"], table["recovered"], strict=True):
+            if lane == label:
+                counts.setdefault(step, []).append(count)
+        assert line.x.tolist() == sorted(counts)
+        assert all(len(values) == len(seeds) for values in counts.values())
+        assert line.y.tolist() == pytest.approx([np.mean(counts[step]) for step in sorted(counts)])
+        assert line.lo.tolist() == [min(counts[step]) for step in sorted(counts)]
+        assert line.hi.tolist() == [max(counts[step]) for step in sorted(counts)]
 
 
 def test_hierarchical_figures_show_excess_loss_and_two_lanes_group_losses():
