@@ -58,6 +58,7 @@ class RayBalance:
     rho: float  # ϱ^ε
     eta_feasible: float  # smallest η with max_k f_k ≥ 1 − ε
     eta_at_rho: float  # the η where min_k f_k attains ϱ (equal to eta_feasible unless scanned)
+    rho_at_feasible: float  # min_k f_k at eta_feasible (ϱ itself unless scanned)
 
 
 def correct_probabilities(task: MemoryTask, weights: Tensor) -> Tensor:
@@ -116,18 +117,19 @@ def ray_balance(
 
     For GD and Muon every f_k rises with η, so the infimum sits at the first feasible η. SignGD's
     classes need not rise together; ``scan`` evaluates min_k f_k over η ∈ [η*, 100 η*] instead
-    (SCIENCE.md §4).
+    (SCIENCE.md §4), and keeps its value at η* too: where the worst class keeps falling along the ray
+    the infimum is set by where the scan ends, not by the direction.
     """
     eta_star = _first_feasible(task, direction, eps, cancelled)
     if not scan:
         rho = float(_along(task, direction, np.array([eta_star]), cancelled).min())
-        return RayBalance(rho, eta_star, eta_star)
+        return RayBalance(rho, eta_star, eta_star, rho)
     etas = eta_star * np.geomspace(1.0, 100.0, 200)
     f = _along(task, direction, etas, cancelled)  # (200, N)
     feasible = f.amax(dim=1) >= 1.0 - eps
     worst = torch.where(feasible, f.amin(dim=1), torch.inf)
     best = int(torch.argmin(worst))
-    return RayBalance(float(worst[best]), eta_star, float(etas[best]))
+    return RayBalance(float(worst[best]), eta_star, float(etas[best]), float(f[0].min()))
 
 
 def ray_curve(

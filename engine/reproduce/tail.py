@@ -9,7 +9,13 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from muonscope.engine.balance import first_step_direction, ray_balance, ray_curve, update_condition_ratio
+from muonscope.engine.balance import (
+    RayBalance,
+    first_step_direction,
+    ray_balance,
+    ray_curve,
+    update_condition_ratio,
+)
 from muonscope.engine.config import LaneConfig, TaskConfig
 from muonscope.engine.reproduce.base import (
     Claim,
@@ -66,13 +72,15 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
             for name, lane in ONE_STEP.items():
                 direction = first_step_direction(task, lane)
                 result = ray_balance(task, direction, EPS, scan=lane.optimizer == "signgd")
-                rho[(k, embeddings, name)] = result.rho
+                rho[(k, embeddings, name)] = result
                 for column, value in (
                     ("K", k),
                     ("embeddings", embeddings),
                     ("optimizer", name),
                     ("rho", result.rho),
                     ("eta", result.eta_feasible),
+                    ("rho_at_eta", result.rho_at_feasible),
+                    ("eta_at_rho", result.eta_at_rho),
                 ):
                     table[column].append(value)
                 if k == sizes[0]:  # loss against Δ along the ray, for the smallest K only
@@ -92,9 +100,15 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
     return out
 
 
-def _rho_claims(rho: dict[tuple[int, str, str], float]) -> list[Claim]:
+def _rho_claims(balances: dict[tuple[int, str, str], RayBalance]) -> list[Claim]:
     """§11.23 from ϱ by (K, embeddings, optimizer): GD leaves the tail unbalanced (its closed form),
-    Muon balances it under every embedding, SignGD only in task coordinates (identity)."""
+    Muon balances it under every embedding, SignGD only in task coordinates (identity).
+
+    Away from task coordinates SignGD's worst class keeps falling along the ray, so its infimum over
+    [η*, 100η*] is where the scan ends (10⁻³⁷ at K = 64): the claim is judged at η*, where the first
+    class reaches 1 − ε (the pilot's 0.016 and 0.013), and the infimum is reported with its η.
+    """
+    rho = {key: balance.rho for key, balance in balances.items()}
     closed = gd_rho_closed_form(64, 0.8, 0.2, EPS)
     claims = [
         check_range("§11.23", "ϱ_GD, K = 64 (identity)", rho[(64, "identity", "GD")], 0.026, 0.028, ".4f"),
@@ -125,14 +139,24 @@ def _rho_claims(rho: dict[tuple[int, str, str], float]) -> list[Claim]:
         )
     )
     for embeddings in ("hadamard", "orthogonal"):
+        balance = balances[(64, embeddings, SIGNGD)]
         claims.append(
             check_range(
                 "§11.23",
-                f"ϱ_SignGD, K = 64, {embeddings} (infimum over η ∈ [η*, 100η*])",
-                rho[(64, embeddings, SIGNGD)],
+                f"ϱ_SignGD, K = 64, {embeddings}: min_k f_k at η*, where the first class reaches 1 − ε",
+                balance.rho_at_feasible,
                 None,
                 0.05,
-                ".2e",
+                ".4f",
+            )
+        )
+        claims.append(
+            Claim(
+                "§11.23",
+                f"ϱ_SignGD, K = 64, {embeddings}: infimum over η ∈ [η*, 100η*]",
+                f"{balance.rho:.2e} at η = {balance.eta_at_rho / balance.eta_feasible:.3g}·η*",
+                "exploratory: an infimum at 100·η* is the scan's end, not the direction's",
+                None,
             )
         )
     return claims

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from muonscope.engine.balance import first_step_direction, update_condition_ratio
+from muonscope.engine.balance import (
+    correct_probabilities,
+    first_step_direction,
+    ray_balance,
+    update_condition_ratio,
+)
 from muonscope.engine.config import TaskConfig
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce.tail import ONE_STEP, two_level_task
@@ -107,3 +112,17 @@ def test_the_one_step_presets_caption_states_the_signgd_conditioning_it_measures
         assert stated == pytest.approx(conditioning(embeddings), rel=0.05), name
     assert "has σ_min/σ_max = 1 for identity" in caption
     assert conditioning("identity") == pytest.approx(1.0)
+
+
+def test_a_scanned_ray_keeps_the_balance_where_the_first_class_reaches_one_minus_eps():
+    """Off task coordinates SignGD's worst class falls on along the ray: its infimum over [η*, 100η*]
+    was 10⁻³⁷, set by the scan's end, and that was the only value reported."""
+    task = two_level_task(64, "orthogonal")
+    direction = first_step_direction(task, SIGNGD)
+    balance = ray_balance(task, direction, 0.01, scan=True)
+    at_start = correct_probabilities(task, -balance.eta_feasible * direction[None])[0]  # (K,)
+    assert float(at_start.max()) >= 0.99 and balance.rho_at_feasible == pytest.approx(float(at_start.min()))
+    assert balance.rho <= balance.rho_at_feasible
+    assert 1e-3 < balance.rho_at_feasible < 0.05 and balance.rho < 1e-20  # the pilot's 0.013; the scan's end
+    unscanned = ray_balance(task, direction, 0.01)
+    assert unscanned.rho == unscanned.rho_at_feasible == pytest.approx(balance.rho_at_feasible)
