@@ -23,9 +23,11 @@ def _lane_lines(curves: dict[str, Curve], colours: dict[str, int]) -> tuple[Seri
 def _over_steps(
     data: CurveSet, colours: dict[str, int], title: str, y_label: str, log_y: bool = False
 ) -> Panel:
+    """A quantity over steps per lane; its guides, where it has any, are inside the axes' ranges
+    (the tail's 1/√(2T−1) was listed in the legend and drawn below the panel's range)."""
     lines = _lane_lines(data.curves, colours)
     guides = tuple(guide(n, c) for n, c in data.theory.items())
-    return Panel(title, "step", y_label, lines, guides, log_y=log_y)
+    return Panel(title, "step", y_label, lines, guides, log_y=log_y, range_with_guides=bool(guides))
 
 
 def _training(reproduction: Reproduction) -> list[Figure]:
@@ -92,6 +94,7 @@ def _spectra(reproduction: Reproduction) -> list[Figure]:
             _lane_lines(data.curves, colours),
             tuple(guide(name, curve) for name, curve in data.theory.items()),
             log_y=True,
+            range_with_guides=True,
         )
         for data in ratios
     )

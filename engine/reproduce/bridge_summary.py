@@ -183,9 +183,10 @@ def _alignment_claims(traces: list[list[LaneTrace]], window: int) -> list[Claim]
         ),
         Claim(
             "§9",
-            "Li et al.'s A(D), Muon lanes (post-polar's M̃ has ‖M̃‖₂ ≤ 1)",
+            "Li et al.'s A(D), Muon lanes (post-polar's M̃ averages msgn(G) from M̃ = 0, so ‖M̃‖₂ ≤ 1 − μᵗ "
+            "scales its A(D) down while the buffer warms up; the row above divides that out)",
             _by_lane(raw),
-            "pre > post, none (exploratory)",
+            "pre > post, none, post's lag partly its warm-up (exploratory)",
             None,
         ),
         Claim(
