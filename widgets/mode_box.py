@@ -25,7 +25,8 @@ class ElidingCombo(QtWidgets.QComboBox):
 
     @property
     def shown_text(self) -> str:
-        """The option's text as drawn at the box's present width ("…" where it is cut)."""
+        """The option's text (the placeholder when none is chosen) as drawn at the box's present width
+        ("…" where it is cut)."""
         option = QtWidgets.QStyleOptionComboBox()
         self.initStyleOption(option)
         field = self.style().subControlRect(
@@ -37,7 +38,8 @@ class ElidingCombo(QtWidgets.QComboBox):
         room = field.width()
         if not option.currentIcon.isNull():  # the label draws the icon first, then the text beside it
             room -= option.iconSize.width() + 4
-        return self.fontMetrics().elidedText(self.currentText(), QtCore.Qt.TextElideMode.ElideRight, room)
+        text = self.currentText() if self.currentIndex() >= 0 else self.placeholderText()
+        return self.fontMetrics().elidedText(text, QtCore.Qt.TextElideMode.ElideRight, room)
 
     def paintEvent(self, _event) -> None:
         painter = QtWidgets.QStylePainter(self)

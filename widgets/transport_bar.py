@@ -203,10 +203,13 @@ class TransportBar(QtWidgets.QToolBar):
                 self.preset_combo.addItem(title, name)
 
     def set_preset(self, name: str) -> None:
+        """Show preset ``name`` as chosen; a run of its own settings (a config file, a session far from
+        every preset) shows "NAME · own settings" and no preset: the box showed the heading of the
+        first group, "— muonscope —", as if it had been picked."""
         index = self.preset_combo.findData(name)
-        if index >= 0:
-            with QtCore.QSignalBlocker(self.preset_combo):
-                self.preset_combo.setCurrentIndex(index)
+        with QtCore.QSignalBlocker(self.preset_combo):
+            self.preset_combo.setCurrentIndex(index)  # −1 when it is no bundled preset
+        self.preset_combo.setPlaceholderText(f"{name} · own settings" if index < 0 else "")
 
     def set_playing(self, playing: bool) -> None:
         """Reflect the engine's state without emitting ``play_toggled``."""

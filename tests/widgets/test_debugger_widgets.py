@@ -539,3 +539,18 @@ def test_a_compared_branch_that_ran_further_and_higher_is_drawn_whole(qtbot, kin
     top = 3.0 if kind == "series" else 300.0
     assert x_lo <= 0 and x_hi >= 300
     assert y_lo <= 0 and y_hi >= top
+
+
+def test_a_run_of_its_own_settings_shows_as_such_not_as_a_group_heading(qtbot):
+    """A config file's run showed "— muonscope —", the first heading, as if it had been picked."""
+    bar = TransportBar(RANGES)
+    qtbot.addWidget(bar)
+    bar.set_presets([("a", "A", "muonscope"), ("b", "B", "Kim et al.")])
+    bar.set_preset("s1")
+    assert bar.preset_combo.currentIndex() == -1 and bar.preset_combo.shown_text == "s1 · own settings"
+    chosen = []
+    bar.preset_chosen.connect(chosen.append)
+    bar.next_preset_action.trigger()  # from no preset, PageDown takes the first
+    assert chosen == ["a"] and bar.preset_combo.shown_text == "A"
+    bar.set_preset("b")
+    assert bar.preset_combo.currentData() == "b" and bar.preset_combo.shown_text == "B"
