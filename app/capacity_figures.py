@@ -7,7 +7,7 @@ import numpy as np
 from muonscope.app.figures import Figure, Panel, Presentation, Series, guide, lane_series
 from muonscope.engine.reproduce import CurveSet, Reproduction
 
-__all__ = ["PRESENTATIONS"]
+__all__ = ["PRESENTATIONS", "recovery_strip"]
 
 N_REC = "items recovered n_rec"
 #: Legend text for lanes whose names spell out their settings in plain characters. The λ rule stays
@@ -32,11 +32,11 @@ def _capacity_vs_d(reproduction: Reproduction) -> list[Figure]:
         title = f"α = {s['alpha']}, N = {s['n_items']}"
         panels.append(Panel(title, "d", N_REC, _lane_series(data), guides, log_x=True, log_y=True))
     by_d = Figure("capacity_vs_d", "One-step capacity against d", tuple(panels))
-    return [by_d, _recovery_strip(reproduction)]
+    return [by_d, recovery_strip(reproduction)]
 
 
-def _recovery_strip(reproduction: Reproduction) -> Figure:
-    """One row of points per lane at the frequency ranks it recovered (1 = GD, 2 = Muon)."""
+def recovery_strip(reproduction: Reproduction) -> Figure:
+    """One row of points per lane, named on the axis, at the frequency ranks it recovered."""
     (data,) = reproduction.curve_sets("recovered_by_rank")
     rows = []
     for row, (name, curve) in enumerate(data.curves.items()):
@@ -45,11 +45,12 @@ def _recovery_strip(reproduction: Reproduction) -> Figure:
         rows.append(Series(label, ranks, np.full(ranks.size, row + 1.0), style="points", colour=row))
     s = data.setting
     panel = Panel(
-        f"recovered ranks after one step, d = {s['d']}, α = {s['alpha']}",
-        "frequency rank",
-        "lane (1 = GD, 2 = Muon)",
+        f"ranks recovered after one step, d = {s['d']}, α = {s['alpha']}, seed {s['seed']}",
+        "frequency rank (a rank not marked is not recovered)",
+        "lane",
         tuple(rows),
         log_x=True,
+        y_ticks=tuple((row + 1.0, name) for row, name in enumerate(data.curves)),
     )
     return Figure("recovery_strip", "Per-rank recovery", (panel,))
 

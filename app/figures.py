@@ -68,6 +68,8 @@ class Panel:
     #: Whether the axes' ranges take the guides in too: for a panel whose point is how far the data
     #: sit from the theory line (otherwise ranges follow the data and a long guide is cut).
     range_with_guides: bool = False
+    #: Named positions on the y axis instead of numbers (a strip of one row per lane read "1.2, 1.4").
+    y_ticks: tuple[tuple[float, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,14 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
     _set_axes(
         plot, panel, np.concatenate(xs) if xs else np.zeros(0), np.concatenate(ys) if ys else np.zeros(0)
     )
+    if panel.y_ticks:  # rows, half a row of room around each
+        positions = [value for value, _name in panel.y_ticks]
+        plot.setYRange(min(positions) - 0.5, max(positions) + 0.5, padding=0)
+        axis = plot.getAxis("left")
+        axis.setTicks([list(panel.y_ticks), []])
+        metrics = pg.QtGui.QFontMetrics(axis.style.get("tickFont") or axis.font())
+        names_px = max(metrics.horizontalAdvance(name) for _value, name in panel.y_ticks)
+        axis.setWidth(names_px + 40)  # the names and the axis title beside them: a wider name was dropped
 
 
 def _set_axes(plot, panel: Panel, x: np.ndarray, y: np.ndarray) -> None:

@@ -243,15 +243,15 @@ def _newton_ratio(counts: dict[tuple, np.ndarray], column: dict[str, int], alpha
 
 def _recovered_ranks(d: int, n_items: int) -> CurveSet:
     """Which frequency ranks one step recovers (1) or not (0), GD against Muon, at d (seed 0)."""
-    alpha = 1.5
-    experiment = Experiment(one_step_config(d, n_items, alpha, 0, (GD, MUON)))
+    alpha, seed = 1.5, 0
+    experiment = Experiment(one_step_config(d, n_items, alpha, seed, (GD, MUON)))
     experiment.step(1)
     experiment.evaluate(with_signal=False)
     curves = {}
     for lane in experiment.snapshot().lanes:
         recovered = np.asarray(lane.item_recovered, float)  # (N,) in frequency order
         curves[lane.label] = Curve(np.arange(1, recovered.size + 1, dtype=float), recovered)
-    return CurveSet("recovered_by_rank", curves, setting={"d": d, "alpha": alpha})
+    return CurveSet("recovered_by_rank", curves, setting={"d": d, "alpha": alpha, "seed": seed})
 
 
 # ---- preset 2 ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
+from muonscope.app.capacity_figures import recovery_strip
 from muonscope.app.figures import render_figure
 from muonscope.app.reproduction_figures import PRESENTATIONS, reproduction_figures
 from muonscope.app.reproduction_summary import summary_markdown
@@ -212,3 +213,20 @@ def test_summary_writes_numbers_as_the_window_does():
     result.claims += [Claim("§4", "ϱ, K = 64 (x3e5 kept)", "2.19e-37", "≤ 5.00e-02", True)]
     summary = summary_markdown(result, [], 1.0)
     assert "| ϱ, K = 64 (x3e5 kept) | 2.19·10⁻³⁷ | ≤ 5.00·10⁻² | pass |" in summary
+
+
+def test_the_recovery_strip_names_its_rows_by_lane_and_draws_only_recovered_ranks(tmp_path):
+    """Its axis read "lane (1 = GD, 2 = Muon)" with ticks 1.0, 1.2, …, 2.0; the seed went unsaid."""
+    ranks = np.arange(1.0, 7.0)
+    curves = {
+        "GD": Curve(ranks, np.array([1, 1, 0, 0, 0, 0.0])),
+        "Muon": Curve(ranks, np.array([1, 1, 1, 0, 1, 0.0])),
+    }
+    data = CurveSet("recovered_by_rank", curves, setting={"d": 8, "alpha": 1.5, "seed": 0})
+    strip = recovery_strip(Reproduction("one_step_capacity", "ci", data=[data]))
+    (panel,) = strip.panels
+    assert panel.y_ticks == ((1.0, "GD"), (2.0, "Muon")) and "seed 0" in panel.title
+    assert [s.x.tolist() for s in panel.series] == [[1.0, 2.0], [1.0, 2.0, 3.0, 5.0]]
+    assert [s.label for s in panel.series] == ["GD: 2 items", "Muon: 4 items"]
+    image = QtGui.QImage(str(render_figure(strip, tmp_path / "strip.png")))
+    assert not image.isNull()
