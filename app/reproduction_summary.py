@@ -17,17 +17,26 @@ _RESULT = {True: "pass", False: "**FAIL**", None: "reported (not judged)"}
 _E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?\d+)\b")
 
 
+def _verdict(passed: int, judged: int, claims: int) -> str:
+    """How many checks pass; an exploratory reproduction says it judges none ("0 of 0 checks pass")."""
+    if judged == 0:
+        return f"exploratory: {claims} measurement{'' if claims == 1 else 's'} reported, none judged"
+    unjudged = f", {claims - judged} more reported (not judged)" if claims > judged else ""
+    return f"{passed} of {judged} checks pass{unjudged}"
+
+
 def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: float) -> str:
     """The claims table with measured and expected values, notes, and the files written."""
     preset = load_preset(reproduction.preset)
     judged = [c for c in reproduction.claims if c.passed is not None]
     passed = sum(1 for c in judged if c.passed)
+    verdict = _verdict(passed, len(judged), len(reproduction.claims))
     lines = [
         f"# {presentation(reproduction.preset).title}",
         "",
         f"- preset: `{reproduction.preset}` — {preset.citation}",
         f"- claim: {preset.claim}",
-        f"- size: {reproduction.size} ({seconds:.0f} s); {passed} of {len(judged)} checks pass",
+        f"- size: {reproduction.size} ({seconds:.0f} s); {verdict}",
         "",
         "| claim | measured | expected | result |",
         "|---|---|---|---|",

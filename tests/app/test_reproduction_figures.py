@@ -200,11 +200,18 @@ def test_summary_lists_claims_with_their_result_and_escapes_table_bars(tmp_path)
     ]
     summary = summary_markdown(result, [tmp_path / "race.png"], 12.3)
     assert summary.startswith(f"# {PRESENTATIONS['default'].title}\n")
-    assert "- size: ci (12 s); 1 of 2 checks pass" in summary
+    assert "- size: ci (12 s); 1 of 2 checks pass, 1 more reported (not judged)" in summary
     assert "| a \\| b | 1.0 | ≥ 2 | **FAIL** |" in summary
     assert "| exploratory | 3 | 4 | reported (not judged) |" in summary
     assert "| holds | 5 | ≤ 6 | pass |" in summary
     assert "## Notes\n\n- a note" in summary and "- `race.png`" in summary
+
+
+def test_an_exploratory_summary_says_it_judges_nothing():
+    """It read "0 of 0 checks pass"."""
+    result = Reproduction("default", "ci", claims=[Claim("§5", "n_rec(t)/d_t", "0.1", "about 1", None)])
+    summary = summary_markdown(result, [], 1.0)
+    assert "- size: ci (1 s); exploratory: 1 measurement reported, none judged" in summary
 
 
 def test_summary_writes_numbers_as_the_window_does():
