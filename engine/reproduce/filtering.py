@@ -358,6 +358,7 @@ def momentum_order(settings: Settings) -> Reproduction:
         "mu": list(map(float, mus)),
         "A_pre": list(map(float, pre)),
         "A_post": list(map(float, post)),
+        "A_polar_only": [none] * len(mus),  # no buffer: the same at every μ, here so the table holds it
         "sin_theta": list(map(float, angle)),
     }
     return out

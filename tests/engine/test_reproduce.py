@@ -166,6 +166,15 @@ def test_tail_balance_tables_signgd_conditioning_with_and_without_the_ones_direc
     assert len(claims) == len(keys) and all(c.passed for c in claims)
 
 
+def test_the_momentum_order_table_holds_every_alignment_its_claims_judge():
+    """The polar-only alignment was judged (0.592) but in no table."""
+    result = reproduced("momentum_order")
+    table = result.tables["order"]
+    (claim,) = [c for c in result.claims if c.text == "A(polar-only)"]
+    assert table["A_polar_only"] == pytest.approx([float(claim.measured)] * len(table["mu"]), abs=5e-4)
+    assert len(table["A_polar_only"]) == len(table["mu"]) == len(table["A_pre"])
+
+
 def test_tail_multi_step_tables_name_groups_from_zero_and_hold_every_seed():
     result = reproduced("tail_multi_step_isotropy")
     over_time = result.tables["group_accuracy_over_time"]
