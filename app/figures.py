@@ -168,7 +168,7 @@ def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, n
 def _draw_panel(plot, legend, panel: Panel) -> None:
     import pyqtgraph as pg
 
-    from muonscope.widgets.guide_legend import guide_label
+    from muonscope.widgets.guide_legend import guide_label, guide_pen
     from muonscope.widgets.panel import plain_units
     from muonscope.widgets.theme import lane_colour, lane_pen
 
@@ -197,10 +197,9 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
         legend.addItem(item, series.label)
         if series.lo is not None and series.hi is not None:
             _band(plot, series, panel)
-    for guide in panel.guides:
+    for index, guide in enumerate(panel.guides):  # a dash each, as in the window: two read as one line
         x, y = _positive(np.asarray(guide.x, float), np.asarray(guide.y, float), panel)
-        pen = pg.mkPen("#777777", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
-        legend.addItem(plot.plot(x, y, pen=pen), guide_label(guide.label))
+        legend.addItem(plot.plot(x, y, pen=guide_pen(index)), guide_label(guide.label))
         if panel.range_with_guides:
             xs.append(x)
             ys.append(y)
