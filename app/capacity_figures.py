@@ -77,7 +77,10 @@ def _multi_step(reproduction: Reproduction) -> list[Figure]:
     panels = []
     for data in reproduction.curve_sets("recovered_over_steps"):
         s = data.setting
-        guides = (guide("d^(2 − (1 − 1/(2α))^t)", data.theory["d_t"]),)
+        guides = (
+            guide("d_t = d^(2 − (1 − 1/(2α))ᵗ), capped at N", data.theory["d_t"]),
+            guide(f"d_t capped at B^(1/α), B = {s['batch_size']}", data.theory["d_t_batch"]),
+        )
         title = f"d = {s['d']}, N = {s['n_items']}"
         lanes = _lane_series(data)
         panels.append(

@@ -77,6 +77,7 @@ def _curve_set(run: MultiStepRun) -> CurveSet:
         for name, counts in run.recovered.items()
     }
     law = np.array([recovery_target(run.d, run.alpha, int(k), run.n_items, 0) for k in t[1:]])
+    capped = np.array([recovery_target(run.d, run.alpha, int(k), run.n_items, BATCH) for k in t[1:]])
     setting = {
         "d": run.d,
         "n_items": run.n_items,
@@ -84,7 +85,8 @@ def _curve_set(run: MultiStepRun) -> CurveSet:
         "batch_size": BATCH,
         "seeds": run.seeds,
     }
-    return CurveSet("recovered_over_steps", curves, {"d_t": Curve(t[1:], law)}, setting)
+    theory = {"d_t": Curve(t[1:], law), "d_t_batch": Curve(t[1:], capped)}  # B = ∞; B = BATCH: ≤ B^(1/α)
+    return CurveSet("recovered_over_steps", curves, theory, setting)
 
 
 def _add_rows(table: dict[str, list], run: MultiStepRun, extra: dict | None = None) -> None:

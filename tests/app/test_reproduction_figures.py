@@ -127,7 +127,11 @@ def test_multi_step_panels_hold_every_lane_and_the_theory_guide():
     for panel, data in zip(figure.panels, result.curve_sets("recovered_over_steps"), strict=True):
         assert panel.log_y and [s.label for s in panel.series] == list(data.curves)
         assert len(panel.series) == 6  # Muon-reg thresholded / exact at B = ∞ and 4096, GD at B = ∞
-        assert [g.label for g in panel.guides] == ["d^(2 − (1 − 1/(2α))^t)"]
+        assert [g.label for g in panel.guides] == [
+            "d_t = d^(2 − (1 − 1/(2α))ᵗ), capped at N",
+            f"d_t capped at B^(1/α), B = {data.setting['batch_size']}",
+        ]
+        assert np.all(panel.guides[1].y <= panel.guides[0].y)  # the batch's cap only lowers the law
         for label, line in _panel_series(panel).items():
             counts = [r for d, lane, r in rows if lane == label and d == data.setting["d"]]
             assert line.y.tolist() == counts
