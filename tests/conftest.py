@@ -12,8 +12,13 @@ import torch  # imported before any Qt module: the reverse order has crashed
 QT_TEST_FOLDERS = ("app", "widgets")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
-    """Skip tests marked ``gpu`` on machines without CUDA; keep each reproduction's tests together."""
+    """Skip tests marked ``gpu`` on machines without CUDA; keep each reproduction's tests together.
+
+    It must run before xdist's hook of the same name in each worker: after it, the groups were set
+    too late, and a reproduction (a minute for one_step_capacity) was computed in two processes.
+    """
     for item in items:
         name = _reproduction_read(item)
         if name is not None and config.pluginmanager.hasplugin("xdist"):
