@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import textwrap
 from pathlib import Path
 from typing import NoReturn
 
 from muonscope import __version__
+from muonscope.app.cli_names import setting_names
 from muonscope.app.offscreen import PANELS
 from muonscope.app.record_command import MAX_EVERY, MAX_FPS
 from muonscope.engine.task_kinds import SWEEP_AXES
@@ -93,37 +93,6 @@ def _epilog(
         lines += ["", "names (each refused value lists what is allowed):", *names]
     lines += ["", "environment:"] + [f"  {variable}" for variable in environment]
     return "\n".join([*lines, "", exit_codes])
-
-
-def _setting_names(until: bool = False) -> list[str]:
-    """The presets, fields, choices and metrics the options take, as ``--help`` lists them: they were
-    found only by typing a wrong one."""
-    from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS
-    from muonscope.engine.presets import preset_names
-    from muonscope.engine.scalar_metrics import SCALAR_METRICS
-    from muonscope.engine.task_kinds import TASK_FIELDS
-
-    def listed(fields) -> str:
-        return ", ".join(
-            f"{spec.name} ({'|'.join(spec.choices)})" if spec.kind == "choice" else spec.name
-            for spec in fields.values()
-            if spec.name != "label"
-        )
-
-    entries = [
-        ("--preset", ", ".join(preset_names())),
-        ("--lane", listed(LANE_FIELDS) + ", label"),
-        ("--set", "task." + "{" + listed(TASK_FIELDS) + "}"),
-        ("", "run.{" + listed(RUN_FIELDS) + "}"),
-        ("", "lanes[I].NAME, NAME as in --lane"),
-    ]
-    if until:
-        entries.append(("--until", "METRIC: " + ", ".join(SCALAR_METRICS)))
-    return [
-        line
-        for option, text in entries
-        for line in textwrap.wrap(text, 100, initial_indent=f"  {option:<10s}", subsequent_indent=" " * 12)
-    ]
 
 
 def _command(sub, name: str, summary: str, examples: list[str], environment: list[str], **epilog):
@@ -237,7 +206,7 @@ def _add_run(sub) -> None:
         exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
         "naming the field or expression), 1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (what was computed is kept)",
-        names=_setting_names(until=True),
+        names=setting_names(until=True),
     )
     _add_session_arguments(run)
     run.add_argument(
@@ -281,7 +250,7 @@ def _add_shot(sub) -> None:
         [_QT, _CACHE, _CUDA, _DEBUG],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written)",
-        names=_setting_names(),
+        names=setting_names(),
     )
     _add_session_arguments(shot)
     shot.add_argument(
@@ -305,7 +274,7 @@ def _add_record(sub) -> None:
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file)",
-        names=_setting_names(),
+        names=setting_names(),
     )
     _add_session_arguments(record)
     record.add_argument(
@@ -355,7 +324,7 @@ def _add_sweep(sub) -> None:
         ],
         [_CACHE, _CUDA, _DASK, _DEBUG],
         exit_codes=_SWEEP_EXIT_CODES,
-        names=_setting_names(),
+        names=setting_names(),
     )
     _add_config_arguments(sweep)
     sweep.add_argument(
