@@ -20,7 +20,16 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.metrics import Isotropy
 from muonscope.engine.snapshot import Spectra
 
-__all__ = ["FILES", "FORMAT", "FORMAT_VERSION", "NESTED", "SPECTRA_COLUMNS", "SessionError", "session_name"]
+__all__ = [
+    "FILES",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "NESTED",
+    "SPECTRA_COLUMNS",
+    "SessionError",
+    "session_folder",
+    "session_name",
+]
 
 FORMAT = "muonscope-session"
 FORMAT_VERSION = 1
@@ -42,7 +51,12 @@ class SessionError(ConfigError):
         return type(self), (self.field, self.allowed)
 
 
+def session_folder(path: str | Path) -> Path:
+    """A saved session's folder, named by itself or by its ``session.json``."""
+    path = Path(path)
+    return path.parent if path.name == "session.json" else path
+
+
 def session_name(path: str | Path) -> str:
     """A saved session's name: its folder's (``runs/s1`` and ``runs/s1/session.json`` are ``s1``)."""
-    path = Path(path)
-    return path.parent.name if path.name == "session.json" else path.name
+    return session_folder(path).name

@@ -29,6 +29,7 @@ from muonscope.engine.session_format import (
     FORMAT_VERSION,
     SPECTRA_COLUMNS,
     SessionError,
+    session_folder,
 )
 from muonscope.engine.snapshot import Event
 from muonscope.engine.tables import write_table
@@ -86,17 +87,13 @@ def check_save_target(path: Path, resumed: Path | None = None) -> None:
     """
     path = Path(path)
     _check_target(path)
-    if (path / "session.json").is_file() and (resumed is None or path.resolve() != _folder(resumed)):
+    resumed_folder = None if resumed is None else session_folder(Path(resumed).resolve())
+    if (path / "session.json").is_file() and path.resolve() != resumed_folder:
         raise SessionError(
             path,
             "already holds another saved session; save to a new folder (a session is replaced only "
             "by its own --resume)",
         )
-
-
-def _folder(resumed: Path) -> Path:
-    resumed = Path(resumed).resolve()
-    return resumed.parent if resumed.name == "session.json" else resumed
 
 
 def _check_target(path: Path) -> None:

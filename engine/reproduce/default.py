@@ -31,11 +31,11 @@ def default(settings: Settings) -> Reproduction:
     seeds 0–2 (0–4 with --full)."""
     config = load_preset("default").config
     steps, seeds = (300, range(5)) if settings.full else (60, range(3))
-    runs = [_race(config, seed, steps, settings, len(seeds)) for seed in seeds]
+    runs = [_race(config, seeds, i, steps, settings) for i in range(len(seeds))]
     labels = runs[0][0]
     t = np.arange(0, steps + 1, EVERY_STEPS)
     counts = np.stack([run[1] for run in runs])  # (seeds, checkpoints, lanes)
-    muon = find_lane(load_preset("default").config.lanes, optimizer="muon", order="pre")
+    muon = find_lane(config.lanes, optimizer="muon", order="pre")
     margins = counts[:, :, muon] - np.delete(counts, muon, axis=2).max(axis=2)  # (seeds, checkpoints)
     judged = (t > 0) & (t <= LEAD_UNTIL_STEP)
     out = Reproduction("default", settings.size)
@@ -71,15 +71,16 @@ def default(settings: Settings) -> Reproduction:
     return out
 
 
-def _race(config, seed: int, steps: int, settings: Settings, runs: int) -> tuple[list[str], np.ndarray]:
-    """Lane labels and items recovered (checkpoints, lanes) every EVERY_STEPS steps on task seed ``seed``."""
+def _race(config, seeds: range, i: int, steps: int, settings: Settings) -> tuple[list[str], np.ndarray]:
+    """Lane labels and items recovered (checkpoints, lanes) every EVERY_STEPS steps on the i-th seed."""
+    seed = seeds[i]
     values = [("run.spectra_every", 10**9), ("run.eval_every", EVERY_STEPS), ("task.seed", seed)]
     experiment = Experiment(config.with_values(values))
     counts = [[lane.recovered for lane in experiment.snapshot().lanes]]
     while experiment.step_count < steps:
         experiment.step(EVERY_STEPS)
         counts.append([lane.recovered for lane in experiment.snapshot().lanes])
-        settings.report(seed * steps + experiment.step_count, runs * steps, f"default race, seed {seed}")
+        settings.report(i * steps + experiment.step_count, len(seeds) * steps, f"default race, seed {seed}")
     return [lane.label for lane in experiment.snapshot().lanes], np.array(counts)
 
 
