@@ -88,7 +88,7 @@ def _spectra(reproduction: Reproduction) -> list[Figure]:
     )
     ratio_panels = tuple(
         Panel(
-            f"σ_k(M)/σ_k(G) at step {data.setting['paired_step']}",
+            "σ_k(M)/σ_k(G) at step {paired_step}, k ≤ rank(G) = {gradient_rank}".format(**data.setting),
             "index k",
             "ratio",
             _lane_lines(data.curves, colours),
@@ -100,7 +100,11 @@ def _spectra(reproduction: Reproduction) -> list[Figure]:
     )
     return [
         Figure("spectra", f"Spectra of G_sig, G and the buffer M of {lane}", spectrum_panels),
-        Figure("filtering_ratio", f"Filtering ratio per direction ({NO_POST})", ratio_panels),
+        Figure(
+            "filtering_ratio",
+            f"Filtering ratio per direction ({NO_POST}; near rank(G), σ_k(G) → 0 and a ratio grows)",
+            ratio_panels,
+        ),
     ]
 
 

@@ -312,6 +312,10 @@ def _spectrum_curves(
             "paired_step": step,
             "lane": traces[0][shown].label,
             "rank": traces[0][shown].rank,
+            # where the last ratio curve ends: a lane's curve stops at its lowest-ranked seed's rank(G)
+            "gradient_rank": max(
+                int(min(seed[lane].gradient_rank[i] for seed in traces)) for lane in filtering
+            ),
         }
         spectra = {
             "G_sig": _over_seeds(k, [seed[shown].s_signal[i] for seed in traces]),
@@ -351,7 +355,10 @@ def _notes(config: ExperimentConfig, size: BridgeSize, window: int) -> list[str]
         "are not a filtered σ_k(G), and the lane without momentum has no buffer. Buffers are read on the "
         "bias-corrected EMA scale, M/(1 − μ^t) as Adam's m̂.",
         "A minibatch of B draws holds fewer than B distinct items, so G has that rank at most (column "
-        "gradient_rank): σ_k(G) beyond it is round-off and the tail ratio is read over r < k ≤ rank(G) only.",
+        "gradient_rank): σ_k(G) beyond it is round-off and the tail ratio is read over r < k ≤ rank(G) only. "
+        "Just below rank(G), σ_k(G) nears zero and σ_k(M)/σ_k(G) grows by decades wherever the buffer "
+        "keeps those directions (Adam's, in the filtering-ratio figure): the tail ratio is a median over k "
+        "so that these few directions do not decide it.",
         "G_sig of the memory is not low-rank: its spectrum falls off smoothly, so the head (k ≤ r) is a "
         "convention (r as for the gap and sin Θ), not a signal rank; G_sig also moves as W learns, so the "
         "buffer averages gradients of recent W's (a bias the stationary theory does not have).",

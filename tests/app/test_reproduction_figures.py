@@ -184,6 +184,9 @@ def test_bridge_lanes_keep_one_colour_in_every_panel_and_post_polar_is_said_to_b
     head, tail, _kept, _angles = figures["filtering_over_steps"].panels
     assert not any("post" in line.label for line in (*head.series, *tail.series))
     assert "post-polar not shown" in head.title and "post-polar not shown" in figures["filtering_ratio"].title
+    ratio_sets = result.curve_sets("filtering_ratio")
+    for panel, data in zip(figures["filtering_ratio"].panels, ratio_sets, strict=True):
+        assert f"rank(G) = {data.setting['gradient_rank']}" in panel.title
 
 
 @pytest.mark.parametrize("name", CHEAP)
