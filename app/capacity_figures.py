@@ -86,7 +86,28 @@ def _multi_step(reproduction: Reproduction) -> list[Figure]:
         panels.append(
             Panel(title, "step t", "items recovered", lanes, guides, log_y=True, range_with_guides=True)
         )
-    return [Figure("multi_step", "Multi-step recovery (exploratory)", tuple(panels))]
+    return [
+        Figure("multi_step", "Multi-step recovery (exploratory)", tuple(panels)),
+        Figure("multi_step_loss", "Multi-step population loss (exploratory)", _multi_step_loss(reproduction)),
+    ]
+
+
+def _multi_step_loss(reproduction: Reproduction) -> tuple[Panel, ...]:
+    """L(W_t) per lane against the loss the law's d_t items would leave: the bound's form with a constant."""
+    panels = []
+    for data in reproduction.curve_sets("loss_over_steps"):
+        s = data.setting
+        guides = (
+            guide("log N·Σ_(i>d_t) p_i, rest at chance", data.theory["d_t"]),
+            guide(f"the same, d_t capped, B = {s['batch_size']}", data.theory["d_t_batch"]),
+        )
+        title = f"d = {s['d']}, N = {s['n_items']}: population loss L(W_t)"
+        panels.append(
+            Panel(
+                title, "step t", "loss (nats)", _lane_series(data), guides, log_y=True, range_with_guides=True
+            )
+        )
+    return tuple(panels)
 
 
 PRESENTATIONS = {

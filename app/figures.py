@@ -11,6 +11,7 @@ picture), and grabbed. Series keep the lane palette; guides are grey dashed line
 from __future__ import annotations
 
 import html
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -140,6 +141,7 @@ def render_figure(figure: Figure, path: Path) -> Path:
     view.ci.layout.setRowFixedHeight(2, legend_px)
     view.show()
     app.processEvents()
+    _widen_to_fit(view, app)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not view.grab().save(str(path), "PNG"):
         raise OSError(f"could not write {path}")
@@ -148,6 +150,17 @@ def render_figure(figure: Figure, path: Path) -> Path:
     app.processEvents()
     pg.setConfigOptions(antialias=False)
     return path
+
+
+def _widen_to_fit(view, app) -> None:
+    """Widen the picture to the layout's minimum width: a legend longer than its panel pushed the
+    layout past the picture's edge, and the grab cut off the right panel's axis and legend."""
+    from PySide6 import QtCore
+
+    needed_px = math.ceil(view.ci.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).width())
+    if needed_px > view.width():
+        view.resize(needed_px, view.height())
+        app.processEvents()
 
 
 def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, np.ndarray]:

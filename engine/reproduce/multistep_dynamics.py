@@ -28,6 +28,7 @@ from torch import Tensor
 from muonscope.engine.config import TaskConfig
 from muonscope.engine.memory import QueryBatch, item_queries, memory_pass, minibatch_queries
 from muonscope.engine.optim.polar import polar_regularized
+from muonscope.engine.tasks.frequencies import zipf_probs
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.tasks.sampler import BatchSampler
 
@@ -35,6 +36,7 @@ __all__ = [
     "Constants",
     "Dynamics",
     "MultiStepRun",
+    "head_recovered_loss",
     "lambda_schedule",
     "population_gradient",
     "recovery_target",
@@ -51,6 +53,17 @@ _BATCH_STREAM = 0x3A11
 def theory_recovery(d: int, alpha: float, t: int) -> float:
     """d^{2 − (1 − 1/(2α))^t}: the ranks recovered after t steps, polylogs dropped [S]."""
     return d ** (2.0 - (1.0 - 1.0 / (2.0 * alpha)) ** t)
+
+
+def head_recovered_loss(n_recovered: float, alpha: float, n_items: int) -> float:
+    """log N·Σ_{i>n} p_i: the population loss if ranks ≤ n were recovered at no loss and the rest sat at
+    chance (log N each) [I] — the bookkeeping behind the Õ(d_t^{1−α}) bound, with its constant.
+
+    A measured L(W_t) above it at n = n_rec(t) says the recovered items still cost loss or the others
+    sit worse than chance; the bound's d_t^{1−α} has the same decay and no constant to compare with.
+    """
+    tail = zipf_probs(n_items, alpha)[min(int(n_recovered), n_items) :]  # ranks n+1..N
+    return math.log(n_items) * float(tail.sum())
 
 
 def recovery_target(d: int, alpha: float, t: int, n_items: int, batch_size: int) -> float:

@@ -7,7 +7,7 @@ import pytest
 from PySide6 import QtGui
 
 from muonscope.app.capacity_figures import recovery_strip
-from muonscope.app.figures import render_figure
+from muonscope.app.figures import Figure, Guide, Panel, Series, render_figure
 from muonscope.app.reproduction_figures import PRESENTATIONS, reproduction_figures
 from muonscope.app.reproduction_summary import summary_markdown
 from muonscope.app.tail_figures import group_axis_label
@@ -23,7 +23,7 @@ FIGURES = {
     "one_step_capacity": ["capacity_vs_d", "recovery_strip"],
     "critical_batch": ["capacity_vs_batch"],
     "anisotropic": ["anisotropy"],
-    "multi_step_recovery": ["multi_step"],
+    "multi_step_recovery": ["multi_step", "multi_step_loss"],
     "spectral_filtering": ["spectra"],
     "momentum_order": ["order", "rank_one"],
     "hierarchical_noiseless": ["excess_loss", "group_losses"],
@@ -121,7 +121,7 @@ def test_the_horizon_sweeps_lanes_are_styled_by_the_engines_labels():
 
 def test_multi_step_panels_hold_every_lane_and_the_theory_guide():
     result = reproduced("multi_step_recovery")
-    (figure,) = reproduction_figures(result)
+    figure, _loss = reproduction_figures(result)
     table = result.tables["multi_step"]
     rows = list(zip(table["d"], table["lane"], table["recovered"], strict=True))
     for panel, data in zip(figure.panels, result.curve_sets("recovered_over_steps"), strict=True):
@@ -135,6 +135,18 @@ def test_multi_step_panels_hold_every_lane_and_the_theory_guide():
         for label, line in _panel_series(panel).items():
             counts = [r for d, lane, r in rows if lane == label and d == data.setting["d"]]
             assert line.y.tolist() == counts
+
+
+def test_multi_step_loss_panels_hold_every_lane_and_the_loss_the_law_would_leave():
+    result = reproduced("multi_step_recovery")
+    _recovery, figure = reproduction_figures(result)
+    for panel, data in zip(figure.panels, result.curve_sets("loss_over_steps"), strict=True):
+        assert panel.log_y and [s.label for s in panel.series] == list(data.curves)
+        assert f"d = {data.setting['d']}" in panel.title and "loss" in panel.title
+        assert [g.y.tolist() for g in panel.guides] == [
+            data.theory[k].y.tolist() for k in ("d_t", "d_t_batch")
+        ]
+        assert np.all(panel.guides[1].y >= panel.guides[0].y)  # fewer items recovered leave more loss
 
 
 def test_loss_vs_gap_has_one_panel_per_embedding_with_each_optimizer():
@@ -196,6 +208,19 @@ def test_figures_render_to_pngs_one_panel_wide_each(name, qtbot, tmp_path):
         image = QtGui.QImage(str(path))
         assert not image.isNull()
         assert image.width() == 620 * len(figure.panels) and image.height() > 460
+
+
+def test_a_legend_wider_than_its_panel_widens_the_picture_instead_of_being_cut(qtbot, tmp_path):
+    x = np.arange(9.0)
+    lanes = tuple(
+        Series(f"a lane with a long descriptive name, number {i}", x, x + i, colour=i) for i in range(4)
+    )
+    guides = (Guide("a theory line whose label runs on and on, as guides' labels do", x, x + 5),)
+    figure = Figure("long", "Long legends", (Panel("left", "x", "y", lanes, guides),) * 2)
+    image = QtGui.QImage(str(render_figure(figure, tmp_path / "long.png")))
+    assert image.width() > 620 * 2  # each panel as wide as its legend's two columns need
+    right_edge = [image.pixelColor(image.width() - 3, y).lightness() for y in range(image.height())]
+    assert min(right_edge) > 200  # a margin, not a cut-off axis or label, runs down the right edge
 
 
 def test_summary_lists_claims_with_their_result_and_escapes_table_bars(tmp_path):

@@ -12,6 +12,7 @@ from muonscope.engine.reproduce.multistep import CONSTANT_VARIANTS, STEPS, multi
 from muonscope.engine.reproduce.multistep_dynamics import (
     Constants,
     Dynamics,
+    head_recovered_loss,
     lambda_schedule,
     population_gradient,
     recovery_target,
@@ -134,6 +135,32 @@ def test_both_dynamics_take_the_same_first_step_and_part_once_items_are_recovere
     again = run_multistep(16, 512, 1.5, 4, [pairs[0][0]], seeds=(1,))
     np.testing.assert_array_equal(again.recovered[muon][0], run.recovered[muon][1])
     assert np.allclose(run.loss[muon][:, 0], math.log(512))
+
+
+def test_the_head_recovered_loss_is_log_n_times_the_unrecovered_mass():
+    n_items = 4  # α = 1: p = (1, 1/2, 1/3, 1/4) / (25/12)
+    assert head_recovered_loss(0, 1.0, n_items) == pytest.approx(math.log(4))  # nothing recovered: chance
+    assert head_recovered_loss(2, 1.0, n_items) == pytest.approx(math.log(4) * (1 / 3 + 1 / 4) * 12 / 25)
+    assert head_recovered_loss(2.9, 1.0, n_items) == head_recovered_loss(2, 1.0, n_items)  # whole ranks
+    assert head_recovered_loss(4, 1.0, n_items) == head_recovered_loss(50, 1.0, n_items) == 0.0
+
+
+def test_the_population_loss_is_reported_against_the_loss_the_law_would_leave():
+    result = reproduced("multi_step_recovery")
+    (recovered,) = result.curve_sets("recovered_over_steps")
+    (loss,) = result.curve_sets("loss_over_steps")
+    table = result.tables["multi_step"]
+    for lane, curve in loss.curves.items():
+        rows = [i for i, name in enumerate(table["lane"]) if name == lane]
+        assert curve.y.tolist() == pytest.approx([table["loss"][i] for i in rows])
+        assert curve.y[0] == pytest.approx(math.log(2048))  # W_0 = 0: every item at chance
+        assert np.all(curve.lo <= curve.y) and np.all(curve.y <= curve.hi)
+    for name, law in recovered.theory.items():
+        expected = [head_recovered_loss(n, 1.5, 2048) for n in law.y]
+        assert loss.theory[name].y.tolist() == pytest.approx(expected)
+    for i, target in enumerate(table["target"]):
+        assert table["loss_at_target"][i] == pytest.approx(head_recovered_loss(target, 1.5, 2048))
+    assert any("L(W_8)" in note and "log N·Σ" in note for note in result.notes)
 
 
 def test_reproduction_reports_every_lane_against_the_capped_law_without_judging():
