@@ -181,8 +181,8 @@ def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, n
 def _draw_panel(plot, legend, panel: Panel) -> None:
     import pyqtgraph as pg
 
+    from muonscope.widgets.axis_style import plain_units
     from muonscope.widgets.guide_legend import guide_label, guide_pen
-    from muonscope.widgets.panel import plain_units
     from muonscope.widgets.theme import lane_colour, lane_pen
 
     plain_units(plot)

@@ -25,13 +25,14 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 from muonscope.widgets.axes import decade_colour_axis, set_axis_title
+from muonscope.widgets.axis_style import style_axis
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
-from muonscope.widgets.panel import PlotPanel, style_axis
+from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, lane_swatch, stage_style

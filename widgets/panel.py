@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axes import decade_axes
+from muonscope.widgets.axis_style import cache_axes, plain_units, room_for_the_top_tick, style_axes
 from muonscope.widgets.corner_note import CornerNote
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
@@ -21,12 +22,12 @@ from muonscope.widgets.title_label import TitleLabel
 #: The characters a header's mode box keeps when the header is short of room.
 LEAST_MODE_CHARS = 6
 
-__all__ = ["EXPORTS", "PlotPanel", "cache_axes", "plain_units", "style_axes", "style_axis"]
+__all__ = ["EXPORTS", "PlotPanel"]
 
 #: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
 EXPORT_LEGEND_ROW = 5
-#: Point sizes of the panels' text at scale 1: tick labels, axis labels, the header.
-TICK_PT, LABEL_PT, TITLE_PT = 8.0, 9.0, 9.5
+#: Point size of a panel's header at scale 1 (its axes' text: :mod:`widgets.axis_style`).
+TITLE_PT = 9.5
 #: A greyed mode box's share of its header's spare room against the strip's leading space's 1: the
 #: box grows to its whole option first, the rest of the room stays to the left of the boxes.
 _GREYED_STRETCH = 1000
@@ -38,63 +39,6 @@ _LEGEND_SPACING_PX = 24
 _PLACEHOLDER_PADDING_PX = 12
 #: (kind, menu text) of what a panel can be written as.
 EXPORTS = (("png", "Export PNG…"), ("svg", "Export SVG…"), ("csv", "Export data as CSV…"))
-
-
-def cache_axes(plot: pg.PlotItem) -> None:
-    """Keep each axis (tick text and grid) as a cached pixmap.
-
-    With the grid on, an axis covers the whole view, so every curve update would otherwise
-    re-render all tick labels; the axes' ranges are stable while animating, so the cache holds.
-    """
-    for name in ("left", "bottom", "right", "top"):
-        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-
-def plain_units(plot: pg.PlotItem) -> None:
-    """Tick values as they are: no SI prefix scaling of an axis.
-
-    Alignments, errors and ratios have no unit; pyqtgraph would relabel an axis "(×0.001)" and show
-    an alignment of 0.75 as 750.
-    """
-    for name in ("left", "bottom", "right", "top"):
-        plot.getAxis(name).enableAutoSIPrefix(False)
-
-
-def style_axes(plot: pg.PlotItem, style: StageStyle) -> None:
-    """Tick text, tick marks, axis lines and labels at the stage's scale and in its colours."""
-    for name in ("left", "bottom", "right", "top"):
-        style_axis(plot.getAxis(name), style)
-    _room_for_the_top_tick(plot, _tick_font(style))
-
-
-def style_axis(axis: pg.AxisItem, style: StageStyle) -> None:
-    """One axis (a plot's, or a colour bar's scale) at the stage's scale and in its colours."""
-    colours = style.colours
-    axis.setPen(pg.mkPen(colours.foreground, width=style.scale))
-    axis.setTextPen(pg.mkPen(colours.foreground))
-    axis.setStyle(
-        tickFont=_tick_font(style), tickLength=int(-5 * style.scale), tickTextOffset=int(3 * style.scale)
-    )
-    label_css = {"color": colours.foreground, "font-size": f"{style.font_pt(LABEL_PT):.1f}pt"}
-    axis.setLabel(axis.labelText, units=axis.labelUnits or None, **label_css)
-    if axis.grid is not False:
-        axis.setGrid(colours.grid_alpha)
-
-
-def _tick_font(style: StageStyle) -> QtGui.QFont:
-    font = QtGui.QFont()
-    font.setPointSizeF(style.font_pt(TICK_PT))
-    return font
-
-
-def _room_for_the_top_tick(plot: pg.PlotItem, tick_font: QtGui.QFont) -> None:
-    """A y tick at the plot's top edge is centred on it, so half its text stands above the axis: at
-    3× the header cut ④'s "1.0" in half. The plot keeps that half's height free above it."""
-    if not any(plot.getAxis(name).isVisible() for name in ("left", "right")):
-        return
-    half_text_px = math.ceil(QtGui.QFontMetricsF(tick_font).height() / 2)
-    left, _top, right, bottom = plot.layout.getContentsMargins()
-    plot.layout.setContentsMargins(left, max(1, half_text_px), right, bottom)
 
 
 class PlotPanel(QtWidgets.QWidget):
@@ -139,7 +83,7 @@ class PlotPanel(QtWidgets.QWidget):
         plain_units(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        _room_for_the_top_tick(self.plot, QtGui.QFont())  # at the desk too: ③'s colour bar cut its "1.0"
+        room_for_the_top_tick(self.plot, QtGui.QFont())  # at the desk too: ③'s colour bar cut its "1.0"
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

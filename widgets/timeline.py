@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.axis_style import style_axes
 from muonscope.widgets.branch_label_places import BranchLine, place_branch_labels
-from muonscope.widgets.panel import style_axes
 from muonscope.widgets.ranges import step_axis_end
 from muonscope.widgets.theme import StageStyle, stage_style
 

@@ -7,8 +7,8 @@ from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.live_caption import count_text, preset_drift
 from muonscope.app.presentation import fitting_scale
+from muonscope.widgets.axis_style import TICK_PT
 from muonscope.widgets.number_text import number_text
-from muonscope.widgets.panel import TICK_PT
 from muonscope.widgets.theme import StageStyle, stage_style
 from tests.app.helpers import open_app, small_preset, wait_for_frame, wait_for_step
 
