@@ -318,7 +318,7 @@ def decade_colour_axis(bar: pg.ColorBarItem) -> DecadeAxis:
     axis = DecadeAxis("right")
     bar.setAxisItems({"right": axis})
     axis.setZValue(0.5)
-    axis.setWidth(45)  # tick labels; a title (set_title) widens it by its line
+    axis.setWidth(None)  # as wide as its labels, widened at a draw: at 45 px "−0.0005" was dropped
     axis.enableAutoSIPrefix(False)
     axis.setStyle(showValues=True)
     axis.unlinkFromView()

@@ -12,6 +12,7 @@ from muonscope.widgets.axes import DecadeAxis, minor_mantissas
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
 from muonscope.widgets.lane_key import LaneKey, LaneKeyEntry
+from muonscope.widgets.matrix_view import MatrixView
 from muonscope.widgets.spectrum_plot import NUMERICAL_ZERO, SpectrumPlot
 from muonscope.widgets.theme import StageStyle, lane_pen, set_stage_style
 
@@ -230,6 +231,25 @@ def test_a_gridded_axis_labels_the_ticks_at_its_ends(qtbot):
     assert shown[0] == "0" and shown[-1] == "1.0", shown
     _axis, _ticks, texts = _draw_specs(plot.plot.getAxis("bottom"))
     assert texts[0][2] == "1"  # the head's rank
+
+
+@pytest.mark.parametrize("largest", [2e-7, 7.3e-4, 0.01, 3.0, 4096.0])
+def test_a_matrix_s_colour_bar_labels_its_scale_however_small_the_values(qtbot, largest):
+    """A gradient's entries below 10⁻³ gave the bar labels such as "−0.0005", wider than its fixed
+    45 pixels: pyqtgraph dropped every one but "0", and the scale could not be read."""
+    view = MatrixView()
+    qtbot.addWidget(view)
+    view.resize(500, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    values = np.random.default_rng(0).standard_normal((64, 64))
+    view.set_matrix(values / np.abs(values).max() * largest, "G")
+    for _ in range(3):  # each paint lays the labels out for the bar as the last one left it
+        view.grab()
+        QtWidgets.QApplication.processEvents()
+    _axis, _ticks, texts = _draw_specs(view.colour_bar.axis)
+    shown = [text for _rect, _flags, text in texts if text]
+    assert len(shown) >= 3 and "0" in shown, shown
 
 
 def test_translucent_grid_lines_are_filled_not_stroked(qtbot):
