@@ -102,6 +102,7 @@ class App(QtCore.QObject):
 
     def _wire(self) -> None:
         self.link.snapshot.connect(self.clock.on_snapshot)
+        self.link.running_to.connect(self.clock.on_running_to)
         self.link.playing_changed.connect(self.clock.on_playing_changed)
         self.link.snapshot.connect(self.messages.on_snapshot)
         self.link.playing_changed.connect(self.messages.on_playing_changed)

@@ -20,7 +20,7 @@ from muonscope.engine.history import COLUMNS
 from muonscope.engine.inspection import lane_matrices, task_coordinates
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.session import Session
-from muonscope.engine.snapshot import Snapshot, frozen_array
+from muonscope.engine.snapshot import Event, Snapshot, frozen_array
 from muonscope.widgets.number_text import number_text
 
 __all__ = [
@@ -143,6 +143,7 @@ class HistoryReplaced:
     stride: int
     head_step: int
     lane_histories: tuple[LaneHistory, ...] = ()
+    events: tuple[Event, ...] = ()  # the branch's events up to head_step, ahead of the engine too
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,12 @@ def _frozen_columns(metrics) -> tuple[dict, tuple[tuple[int, str], ...]]:
 def history_message(session: Session) -> HistoryReplaced:
     columns, labels = _frozen_columns(session.branch.metrics)
     return HistoryReplaced(
-        columns, labels, session.branch.metrics.stride, session.branch.head_step, session.lane_histories()
+        columns,
+        labels,
+        session.branch.metrics.stride,
+        session.branch.head_step,
+        session.lane_histories(),
+        session.recorded_events,
     )
 
 

@@ -43,7 +43,8 @@ class EngineLink(QtCore.QObject):
     """Commands in with :meth:`submit`; snapshots and messages out as signals on the main thread."""
 
     snapshot = QtCore.Signal(object)  # Snapshot: one per step, and one per applied change
-    playing_changed = QtCore.Signal(bool)
+    playing_changed = QtCore.Signal(bool)  # whether the run moves: playing, or running to a step
+    running_to = QtCore.Signal(object)  # the step a run to a step ends at (None: none), before the above
     paced = QtCore.Signal(bool, int)  # pacing on/off, and the step the engine stood on then
     # (text, until_moved): an engine failure or a diverged lane, the run paused; until_moved says
     # the text describes where the run stands and stops being true once it moves on
@@ -115,6 +116,7 @@ class EngineLink(QtCore.QObject):
         if isinstance(message, Snapshot):
             self.snapshot.emit(message)
         elif isinstance(message, PlayingChanged):
+            self.running_to.emit(message.run_to)
             self.playing_changed.emit(message.playing)
         elif isinstance(message, Paced):
             self.paced.emit(message.on, message.step)

@@ -102,6 +102,8 @@ class EngineLoop(SessionCommands):
         self._step_s = 0.0  # running mean of the seconds one step takes (for how long a jump will be)
         self._playing = False
         self._steps_left = 0
+        self._run_to: int | None = None  # the step that queued steps (step N, go to) end at
+        self._motion_shown = (False, None)  # (moving, run_to) as the window last heard it
         self._min_interval_s = 0.0
         self._last_step_at = 0.0
         self._outbox: list[Message] = []
@@ -246,7 +248,7 @@ class EngineLoop(SessionCommands):
             self._pause()
         elif isinstance(command, Step):
             self._set_playing(False)
-            self._steps_left += command.n
+            self._queue_steps(command.n)
         elif isinstance(command, SetSpeed):
             self._min_interval_s = 1.0 / command.steps_per_s if command.steps_per_s > 0 else 0.0
         elif isinstance(command, Apply):
@@ -348,6 +350,7 @@ class EngineLoop(SessionCommands):
         self._threads.record(elapsed_s)
         if self._steps_left > 0:
             self._steps_left -= 1
+            self._report_motion()  # before the snapshot: the last queued step's frame says "paused"
         snapshot = self._publish()
         self._pause_on(snapshot)
 
@@ -420,9 +423,23 @@ class EngineLoop(SessionCommands):
     def _set_playing(self, playing: bool) -> None:
         if not playing and self._experiment is not None:
             self._experiment.spectra_gate = None  # a rewind or a branch switch replays every spectrum
-        if playing != self._playing:
-            self._playing = playing
-            self._outbox.append(PlayingChanged(playing))
+        self._playing = playing
+        self._report_motion()
+
+    def _queue_steps(self, n: int) -> None:
+        """Take ``n`` more steps, then pause; more than one is a run to a step the window says it makes
+        (and pause stops): a go-to far ahead read "paused" for minutes while the steps counted up."""
+        self._steps_left += n
+        self._run_to = self._session.step + self._steps_left if self._steps_left > 1 else None
+        self._report_motion()
+
+    def _report_motion(self) -> None:
+        """Tell the window whether the run moves (playing, or running to a step) when that changes."""
+        run_to = self._run_to if self._steps_left > 0 and not self._playing else None
+        motion = (self._playing or run_to is not None, run_to)
+        if motion != self._motion_shown:
+            self._motion_shown = motion
+            self._outbox.append(PlayingChanged(*motion))
 
     def _fail(self, where: str, exc: Exception) -> None:
         if isinstance(exc, ConfigError):  # the user's settings, not a bug: no traceback

@@ -162,7 +162,11 @@ class WorkInProgress:
 
 @dataclass(frozen=True)
 class PlayingChanged:
+    """Whether the run moves: ``playing``, or stepping to ``run_to`` (step N, a go-to ahead), which
+    pause stops as it stops playing."""
+
     playing: bool
+    run_to: int | None = None
 
 
 @dataclass(frozen=True)

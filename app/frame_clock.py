@@ -17,7 +17,7 @@ from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.app.step_lookup import StepLookup, view_notes
 from muonscope.engine.history import MetricHistory, SnapshotStore
 from muonscope.engine.lane_history import LaneHistory
-from muonscope.engine.snapshot import Snapshot
+from muonscope.engine.snapshot import Event, Snapshot
 from muonscope.widgets.timeline import BranchMark
 
 __all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter"]
@@ -106,7 +106,9 @@ class FrameClock(QtCore.QObject):
         self._cursor_step: int | None = None  # None: follow the run
         self._head_step = 0  # the newest step recorded on the branch (the engine may stand before it)
         self._branch_histories: tuple[LaneHistory, ...] | None = None  # the lanes along that branch
+        self._recorded_events: tuple[Event, ...] = ()  # that branch's events, up to its newest step
         self._playing = False
+        self._run_to: int | None = None  # the step a run to a step ends at
         self._play_state_shown = True
         self._dirty = False
         self._frames = RateMeter()
@@ -244,6 +246,7 @@ class FrameClock(QtCore.QObject):
         self._history = MetricHistory.from_table(dict(message.columns), labels, message.stride)
         self._head_step = message.head_step
         self._branch_histories = message.lane_histories
+        self._recorded_events = message.events
         self._buckets.clear()
         self._forget_snapshots()
         if self._newest is not None:  # where the engine stands: the first snapshot of this history
@@ -287,6 +290,11 @@ class FrameClock(QtCore.QObject):
         marks = [BranchMark(b.name, b.fork_step, b.head_step, b.current) for b in message.branches]
         self._views.timeline.set_branches(marks if len(marks) > 1 else [])
         self._dirty = True
+
+    @QtCore.Slot(object)
+    def on_running_to(self, step: int | None) -> None:
+        """The step a run to a step (step N, a go-to ahead) ends at; None when the run plays or waits."""
+        self._run_to = step
 
     @QtCore.Slot(bool)
     def on_playing_changed(self, playing: bool) -> None:
@@ -356,6 +364,7 @@ class FrameClock(QtCore.QObject):
             cursor_step=step,
             notes=notes,
             histories=self.lane_histories,
+            events=self._recorded_events if self._newest.step < self._head_step else None,
         )
         self._shown = shown
         self._views.timeline.set_engine_step(
@@ -374,7 +383,7 @@ class FrameClock(QtCore.QObject):
         lanes = f"{len(snapshot.lanes)} lanes" + (
             f", diverged: {', '.join(map(str, diverged))}" if diverged else ", all finite"
         )
-        state = ("playing · " if self._playing else "paused · ") if self._play_state_shown else ""
+        state = self._motion_text() if self._play_state_shown else ""
         self._status_at = time.perf_counter()
         self._set_status(
             step=snapshot.step,
@@ -383,6 +392,11 @@ class FrameClock(QtCore.QObject):
             device=f"{snapshot.device} · {snapshot.dtype}",
             lanes=f"{state}{lanes}",
         )
+
+    def _motion_text(self) -> str:
+        if not self._playing:
+            return "paused · "
+        return "playing · " if self._run_to is None else f"running to step {self._run_to} · "
 
     def set_play_state_shown(self, shown: bool) -> None:
         """Whether the status line says "playing" or "paused".

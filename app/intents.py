@@ -72,9 +72,15 @@ class IntentController(QtCore.QObject):
         views.task.entry_refused.connect(
             lambda name, text, allowed: self._refuse_entry(f"task.{name}", text, allowed)
         )
+        views.transport.entry_refused.connect(self._refuse_box)
         views.lanes.entry_refused.connect(
             lambda index, name, text, allowed: self._refuse_entry(f"lanes[{index}].{name}", text, allowed)
         )
+
+    def _refuse_box(self, box: str, text: str, allowed: str) -> None:
+        """A toolbar box (go to step, step N, seed) refused what was typed: nothing was done."""
+        typed = _typed_number(text)
+        self._refuse(f"Not done: {ConfigError(box, text if typed is None else typed, allowed)}", reshow=False)
 
     def _refuse_entry(self, field: str, text: str, allowed: str) -> None:
         """A control refused what was typed (and shows the value in force): say so, in the engine's

@@ -12,7 +12,7 @@ from muonscope.engine.history import MetricHistory
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import SCALAR_METRICS
-from muonscope.engine.snapshot import Snapshot, group_means
+from muonscope.engine.snapshot import Event, Snapshot, group_means
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
@@ -292,6 +292,7 @@ class Renderer:
         cursor_step: int | None = None,
         notes: tuple[str, str] = ("", ""),
         histories: tuple[LaneHistory, ...] | None = None,
+        events: tuple[Event, ...] | None = None,
     ) -> None:
         """Draw ``shown`` (the cursor's step) against the history up to ``newest``.
 
@@ -299,7 +300,8 @@ class Renderer:
         axes, whose history reaches every step; ``notes``: what panels ① and ③ say when what they
         draw is of another step (while that step's snapshot is being recomputed, say);
         ``histories``: every lane's settings along the steps drawn (default: ``newest``'s, which
-        know no step beyond it); each point is named by the settings of its step.
+        know no step beyond it); each point is named by the settings of its step; ``events``: the
+        changes marked on the time axes (default: ``newest``'s, which know none beyond it either).
         """
         cursor = shown.step if cursor_step is None else cursor_step
         for panel in (self.series, self.capacity, self.class_error, self.timeline):
@@ -333,7 +335,7 @@ class Renderer:
         self.capacity.set_empty_text(capacity_empty_text(newest))
         self._draw_faded()
         self._draw_heatmap(newest, buckets)
-        events = [(e.step, e.text) for e in newest.events]
+        events = [(e.step, e.text) for e in (newest.events if events is None else events)]
         self.series.markers.set_events(events)
         self.capacity.markers.set_events(events)
         self.timeline.set_events([step for step, _ in events])

@@ -149,7 +149,7 @@ class SessionCommands:
                 return
             if skipped:
                 self._announce_position()
-            self._steps_left = step - session.step
+            self._queue_steps(step - session.step)
             return
         replay = session.replay_steps(step)
         seconds = replay * self._step_s

@@ -32,7 +32,7 @@ from muonscope.engine.errors import StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import MetricHistory, SpectraHistory
 from muonscope.engine.lane_history import LaneHistory, lane_histories
-from muonscope.engine.snapshot import Snapshot
+from muonscope.engine.snapshot import Event, Snapshot
 
 __all__ = ["Branch", "Session", "budget_bytes"]
 
@@ -102,6 +102,15 @@ class Session:
     @property
     def config(self) -> ExperimentConfig:
         return self.experiment.config
+
+    @property
+    def recorded_events(self) -> tuple[Event, ...]:
+        """The events of the branch's whole record, up to its newest step: behind it, those the
+        engine will make again as it replays (a change at step 20 seen from step 10)."""
+        head = self.branch.head_snapshot
+        if self.at_head or head is None:
+            return self.experiment.events
+        return head.events
 
     @property
     def at_head(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.mode_box import ElidingCombo
+from muonscope.widgets.number_box import CompactSpinBox
 
 __all__ = ["SPEEDS", "TransportBar", "TransportRanges"]
 
@@ -35,15 +36,29 @@ class TransportRanges:
     step: tuple[int, int]
 
 
-class _EnterSpinBox(QtWidgets.QSpinBox):
-    """A spin box that reports Enter, after it has taken in the typed value."""
+class _EnterSpinBox(CompactSpinBox):
+    """A whole-number box that reports Enter, after it has taken in the typed value, and refuses
+    (says, and shows the value in force again) a number outside its range instead of going on with
+    another: Qt's box dropped the "−" of −5 and went to step 5, and cut 99999999999 to 999999999."""
 
     entered = QtCore.Signal()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        enter = event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)
+        typed_ok = self.hasAcceptableInput()
         super().keyPressEvent(event)
-        if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+        if enter and typed_ok:
             self.entered.emit()
+
+    def take_typed(self) -> bool:
+        """The text typed as the box's value (True), or refused and the value in force shown again: a
+        button beside the box acts on what the box shows, not on a number the box did not take."""
+        if self.hasAcceptableInput():
+            self.interpretText()
+            return True
+        self.fixup(self.text())  # says why
+        self.lineEdit().setText(self.textFromValue(self.value()))
+        return False
 
 
 class TransportBar(QtWidgets.QToolBar):
@@ -58,6 +73,7 @@ class TransportBar(QtWidgets.QToolBar):
     record_toggled = QtCore.Signal(bool)  # start (True) or stop recording what the window shows
     presentation_toggled = QtCore.Signal(bool)  # enter (True) or leave presentation mode
     typing_done = QtCore.Signal()  # Enter in one of the bar's boxes: the keys may go back to the plots
+    entry_refused = QtCore.Signal(str, str, str)  # (box, text typed, what it takes): nothing was done
 
     def __init__(self, ranges: TransportRanges, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("transport", parent)
@@ -91,21 +107,21 @@ class TransportBar(QtWidgets.QToolBar):
         self.step_action.setStatusTip("one step (looking back: the view one step on)")
         self.step_action.setIcon(style.standardIcon(icons.SP_MediaSkipForward))
         self.step_action.triggered.connect(lambda: self.step_requested.emit(1))
-        self.step_n_spin = self._spin(1, 1_000_000, 10, "N: steps taken by 'step N'")
+        self.step_n_spin = self._spin("step N", 1, 1_000_000, 10, "N: steps taken by 'step N'")
         self.step_n_action = self._action("step N", "Shift+Right", "take N steps (Shift+→)")
         self.step_n_action.setStatusTip("take N steps (the box beside it)")
         self.step_n_action.setIcon(style.standardIcon(icons.SP_MediaSeekForward))
-        self.step_n_action.triggered.connect(lambda: self.step_requested.emit(self.step_n_spin.value()))
+        self.step_n_action.triggered.connect(lambda: self._emit_typed(self.step_n_spin, self.step_requested))
         self._add_goto(ranges.step)
         self.addSeparator()
         self.addWidget(QtWidgets.QLabel(" seed "))
-        self.seed_spin = self._spin(*ranges.seed, 0, "seed of the data stream and embeddings")
+        self.seed_spin = self._spin("seed", *ranges.seed, 0, "seed of the data stream and embeddings")
         self.reset_action = self._action(
             "reset", "Ctrl+R", "restart from W = 0 with this seed and the current settings"
         )
         self.reset_action.setIcon(style.standardIcon(icons.SP_BrowserReload))
         self.reset_action.setStatusTip("restart from W = 0 with the seed in the box")
-        self.reset_action.triggered.connect(lambda: self.reset_requested.emit(self.seed_spin.value()))
+        self.reset_action.triggered.connect(lambda: self._emit_typed(self.seed_spin, self.reset_requested))
         self.addSeparator()
         self.speed_combo = QtWidgets.QComboBox()
         self.speed_combo.setObjectName("speed")
@@ -136,14 +152,9 @@ class TransportBar(QtWidgets.QToolBar):
     def _add_goto(self, steps: tuple[int, int]) -> None:
         """A step box and "go": Ctrl+G jumps into the box; Enter there, or "go", asks for that step."""
         self.addWidget(QtWidgets.QLabel(" go to "))
-        self.goto_spin = _EnterSpinBox()
+        self.goto_spin = self._spin("go to step", *steps, 0, "the step to go to (Ctrl+G); Enter goes")
         self.goto_spin.setObjectName("goto_step")
-        self.goto_spin.setRange(*steps)
-        self.goto_spin.setToolTip("the step to go to (Ctrl+G); Enter goes")
-        self.goto_spin.setKeyboardTracking(False)
         self.goto_spin.entered.connect(self._on_goto)
-        self.goto_spin.entered.connect(self.typing_done.emit)
-        self.addWidget(self.goto_spin)
         self.goto_action = QtGui.QAction("go", self)
         self.goto_action.setToolTip("show the run at the step on the left (Enter in the box)")
         self.goto_action.triggered.connect(self._on_goto)
@@ -157,7 +168,12 @@ class TransportBar(QtWidgets.QToolBar):
         self.goto_spin.selectAll()
 
     def _on_goto(self) -> None:
-        self.goto_requested.emit(self.goto_spin.value())
+        self._emit_typed(self.goto_spin, self.goto_requested)
+
+    @staticmethod
+    def _emit_typed(box: _EnterSpinBox, signal: QtCore.SignalInstance) -> None:
+        if box.take_typed():
+            signal.emit(box.value())
 
     def _action(self, text: str, shortcut: str, tip: str, checkable: bool = False) -> QtGui.QAction:
         action = QtGui.QAction(text, self)
@@ -177,9 +193,10 @@ class TransportBar(QtWidgets.QToolBar):
         holder.addAction(action)
         return action
 
-    def _spin(self, lo: int, hi: int, value: int, tip: str) -> QtWidgets.QSpinBox:
+    def _spin(self, name: str, lo: int, hi: int, value: int, tip: str) -> _EnterSpinBox:
         spin = _EnterSpinBox()
         spin.entered.connect(self.typing_done.emit)
+        spin.refused.connect(lambda text, allowed: self.entry_refused.emit(name, text, allowed))
         spin.setRange(lo, hi)
         spin.setValue(value)
         spin.setToolTip(tip)

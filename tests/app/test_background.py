@@ -132,6 +132,38 @@ def test_the_engine_loop_runs_without_qt():
     assert all(not isinstance(m, Snapshot) or m.step >= 3 for m in messages)
 
 
+def test_a_run_to_a_step_is_reported_as_moving_and_pause_stops_it():
+    """Step N (and a go-to ahead) moves the run as play does: the window hears where it runs to,
+    hears it stop before the last step's snapshot, and a pause stops it as it stops playing."""
+    loop = EngineLoop(small_preset().config)
+    control = JobControl(max_in_flight=1000)
+    messages = loop.run(control)
+    next(messages)  # step 0
+    loop.submit(Step(1))
+    first = _until(messages, lambda m: isinstance(m, Snapshot | PlayingChanged))
+    assert isinstance(first, Snapshot) and first.step == 1  # one step is no run: nothing said
+    loop.submit(Step(3))
+    seen = []
+    while not (seen and isinstance(seen[-1], Snapshot) and seen[-1].step == 4):
+        seen.append(_until(messages, lambda m: isinstance(m, Snapshot | PlayingChanged)))
+    kinds = [(m.playing, m.run_to) if isinstance(m, PlayingChanged) else m.step for m in seen]
+    assert kinds == [(True, 4), 2, 3, (False, None), 4]
+    loop.submit(Step(10**6))
+    assert _until(messages, lambda m: isinstance(m, PlayingChanged)) == PlayingChanged(True, 10**6 + 4)
+    _until(messages, lambda m: isinstance(m, Snapshot) and m.step == 6)
+    loop.submit(Pause())
+    stopped_at = 6
+    for message in messages:  # every snapshot taken before the pause comes before its message
+        if isinstance(message, Snapshot):
+            stopped_at = message.step
+        elif isinstance(message, PlayingChanged):
+            assert message == PlayingChanged(False, None)
+            break
+    loop.submit(Step(1))  # had the run gone on, the next snapshot would be further than one step
+    assert _until(messages, lambda m: isinstance(m, Snapshot)).step == stopped_at + 1
+    control.cancel()
+
+
 def test_the_engine_thread_sets_and_times_its_own_thread_count():
     """The count is applied on the thread that steps (BLAS reads it there), and every step is timed."""
     calls = []

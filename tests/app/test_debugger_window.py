@@ -142,6 +142,27 @@ def test_going_back_and_changing_a_setting_forks_a_branch(qtbot, tmp_path):
     assert len(reopened.branches) == 2 and reopened.branch.fork_step == 8
 
 
+def test_going_back_before_a_change_keeps_its_marker_where_the_recorded_curves_part(qtbot):
+    """The marker went with the rewind while the curves the change made stayed on screen."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 10)
+    app.intents.change("lanes[0].lr", 5.0)
+    _run_to(qtbot, app, 20)
+    wait_for_frame(qtbot, app)
+    (text,) = [t for t in app.views.series.markers.texts if "lr" in t]
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(4)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 4, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert app.clock.newest.events == ()  # the engine has not made the change again ...
+    assert (
+        text in app.views.series.markers.texts and text in app.views.capacity.markers.texts
+    )  # ... but it is on record
+    _run_to(qtbot, app, 20)  # made again, at its step: one marker, not two
+    wait_for_frame(qtbot, app)
+    assert app.views.series.markers.texts.count(text) == 1
+
+
 def test_right_arrow_while_looking_back_moves_the_view_not_the_engine(qtbot):
     app = open_app(qtbot)
     _run_to(qtbot, app, 10)

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtTest
 
 from muonscope.app.composition import keep_startup_objects_out_of_collections
 from muonscope.app.engine_link import EngineLink
@@ -69,6 +69,48 @@ def test_step_and_step_n_advance_exactly(qtbot):
     assert app.clock.history.column("step", lane=0).tolist() == list(range(10))
     wait_for_frame(qtbot, app)
     assert app.window.status_text("step") == "step 9"
+
+
+def test_a_go_to_far_ahead_says_where_it_runs_to_and_pause_stops_it(qtbot):
+    app = open_app(qtbot)
+    wait_for_frame(qtbot, app)
+    app.debugger.go_to(10**6)
+    qtbot.waitUntil(lambda: app.clock.playing, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert app.window.status_text("lanes").startswith("running to step 1000000 · ")
+    assert app.views.transport.play_action.text() == "pause"  # and Space, which toggles it, stops
+    app.views.transport.play_action.trigger()
+    wait_until_paused(qtbot, app)
+    stopped_at = app.clock.newest.step
+    app.intents.step(1)  # had the run gone on, the next snapshot would be further than one step
+    wait_for_step(qtbot, app, stopped_at + 1)
+    assert app.clock.newest.step == stopped_at + 1
+    wait_for_frame(qtbot, app)
+    assert app.window.status_text("lanes").startswith("paused · ")
+
+
+@pytest.mark.parametrize("typed", ["-5", "99999999999"])
+def test_a_step_outside_the_go_to_box_s_range_is_refused_not_changed_into_another(qtbot, typed):
+    """Qt's box dropped the "-" and went to step 5, and cut 99999999999 to a run of 999999999 steps."""
+    app = open_app(qtbot)
+    app.intents.step(3)
+    wait_for_step(qtbot, app, 3)
+    box = app.views.transport.goto_spin
+    app.views.transport.focus_goto()
+    QtTest.QTest.keyClicks(box, typed)
+    QtTest.QTest.keyClick(box, QtCore.Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Not done: "), timeout=WAIT_MS)
+    assert "go to step" in app.views.message.text and typed in app.views.message.text
+    assert "from 0 to" in app.views.message.text
+    assert box.text() == "0"  # the value in force again, not a number made from what was typed
+    box.lineEdit().setText("-7")
+    app.views.transport.goto_action.trigger()  # "go" beside a number the box does not take
+    assert "go to step = -7 is not allowed" in app.views.message.text and box.text() == "0"
+    app.views.transport.goto_action.trigger()  # "go" takes the box's value: step 0, a rewind
+    qtbot.waitUntil(lambda: app.clock.newest.step == 0, timeout=WAIT_MS)
+    app.intents.step(1)  # had the refused text gone anywhere, the engine would stand elsewhere
+    wait_for_step(qtbot, app, 1)
+    assert app.clock.newest.step == 1
 
 
 def _toggle_then_step(qtbot, app, action):

@@ -98,6 +98,25 @@ def test_a_rewound_branch_replays_its_own_changes():
     _assert_identical(original, _state(session.experiment))
 
 
+def test_a_rewound_branch_still_holds_the_events_of_its_record_ahead_of_the_engine():
+    """Seen from step 4, the change at step 10 is on record (the window marks it where its curves part)."""
+    session = Session(_config())
+    session.run(10, stop_on_breakpoints=False)
+    session.apply(SetField("task.label_noise", 0.3))
+    session.commit()
+    session.run(25, stop_on_breakpoints=False)
+    at_head = session.recorded_events
+    assert [(e.step, e.field) for e in at_head] == [(10, "task.label_noise")]
+    session.go_to(4)
+    assert session.experiment.events == ()  # the engine has not made it again
+    assert session.recorded_events == at_head
+    session.go_to(12)
+    assert session.recorded_events == session.experiment.events == at_head
+    session.apply(SetField("task.label_noise", 0.1))  # behind the head: a fork, whose record ends here
+    session.commit()
+    assert [(e.step, e.new) for e in session.recorded_events] == [(10, 0.3), (12, 0.1)]
+
+
 def test_a_fork_keeps_the_original_branch_and_equals_a_run_changed_there():
     config = _config()
     straight = Session(config)
