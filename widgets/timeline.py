@@ -99,6 +99,9 @@ class Timeline(QtWidgets.QWidget):
         self.plot_widget.setFixedHeight(int(TIMELINE_PX * (0.5 + 0.5 * style.scale)))
         style_axes(self.plot, style)
         self.cursor.setPen(_cursor_pen(style))
+        # in the theme's text colours: the black ▲ and grey ▼ vanished on the dark stage
+        self.engine_marker.setBrush(pg.mkBrush(style.colours.foreground))
+        self._ticks.setBrush(pg.mkBrush(style.colours.muted))
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(9.0))
         for widget in (self.live_button, self.step_label):

@@ -103,6 +103,7 @@ class TransportBar(QtWidgets.QToolBar):
         self.play_action.setStatusTip("play / pause")
         self.play_action.setIcon(self._play_icon)
         self.play_action.toggled.connect(self._on_play_toggled)
+        self._keep_play_width()
         self.step_action = self._action("step", "Right", "one step (→)")
         self.step_action.setStatusTip("one step (looking back: the view one step on)")
         self.step_action.setIcon(style.standardIcon(icons.SP_MediaSkipForward))
@@ -233,6 +234,23 @@ class TransportBar(QtWidgets.QToolBar):
         with QtCore.QSignalBlocker(self.play_action):
             self.play_action.setChecked(playing)
         self._show_play_state(playing)
+
+    def _keep_play_width(self) -> None:
+        """The play button as wide as "pause" needs whichever it says: at 1280 px the wider "pause"
+        pushed "present" into the toolbar's overflow menu each time the run played."""
+        button = self.widgetForAction(self.play_action)
+        text = self.play_action.text()
+        widths = []
+        for shown in ("play", "pause"):
+            self.play_action.setText(shown)
+            widths.append(button.sizeHint().width())
+        self.play_action.setText(text)
+        button.setMinimumWidth(max(widths))
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self._keep_play_width()
 
     def _show_play_state(self, playing: bool) -> None:
         self.play_action.setText("pause" if playing else "play")

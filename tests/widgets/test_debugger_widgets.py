@@ -554,3 +554,18 @@ def test_a_run_of_its_own_settings_shows_as_such_not_as_a_group_heading(qtbot):
     assert chosen == ["a"] and bar.preset_combo.shown_text == "A"
     bar.set_preset("b")
     assert bar.preset_combo.currentData() == "b" and bar.preset_combo.shown_text == "B"
+
+
+def test_the_play_button_keeps_its_width_when_it_says_pause(qtbot):
+    """At 1280 px the wider "pause" pushed the last button into the toolbar's overflow menu."""
+    bar = TransportBar(RANGES)
+    qtbot.addWidget(bar)
+    bar.show()
+    button = bar.widgetForAction(bar.play_action)
+
+    def width_asked_px() -> int:  # what the toolbar's layout gives the button
+        return max(button.sizeHint().width(), button.minimumWidth())
+
+    saying_play_px = width_asked_px()
+    bar.set_playing(True)
+    assert bar.play_action.text() == "pause" and width_asked_px() == saying_play_px

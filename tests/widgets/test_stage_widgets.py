@@ -590,6 +590,21 @@ def test_the_timeline_cursor_wears_no_lanes_colour(qtbot):
     timeline.apply_style(StageStyle())
 
 
+def test_the_timeline_s_engine_mark_stands_out_on_either_theme(qtbot):
+    """On the dark stage the black ▲ (where the engine is) was black on near-black."""
+    from muonscope.widgets.timeline import Timeline
+
+    timeline = Timeline()
+    qtbot.addWidget(timeline)
+    for style in (StageStyle(), StageStyle(2.0, "dark")):
+        timeline.apply_style(style)
+        timeline.set_engine_step(3)
+        mark = timeline.engine_marker.opts["brush"].color()
+        background = QtGui.QColor(style.colours.background)
+        assert abs(mark.lightness() - background.lightness()) > 150, style.theme
+    timeline.apply_style(StageStyle())
+
+
 def test_a_sweep_on_show_grows_with_the_stage_and_its_guides_differ(qtbot):
     """At 2× ④'s sweep curves stayed 2 px while ③'s doubled; two guides shared one grey dash."""
     plot = CapacityPlot()
