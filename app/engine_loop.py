@@ -388,7 +388,7 @@ class EngineLoop(SessionCommands):
             self._pause()
             index = next(i for i, b in enumerate(self._session.breakpoints) if b is hit.breakpoint)
             self._announce_breakpoints(hit=index)
-            self._outbox.append(Alert(hit.message, until_moved=True))
+            self._outbox.append(Note(hit.message, until_moved=True))  # the run works as asked: no alarm
         elif diverged:
             self._steps_left = 0
             self._set_playing(False)

@@ -42,6 +42,7 @@ from muonscope.app.engine_protocol import (
     SetSpeed,
     WorkInProgress,
 )
+from muonscope.engine.breakpoints import first_hit
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.snapshot import Snapshot
 
@@ -206,11 +207,16 @@ class SessionCommands:
 
     def _set_breakpoints(self, items, serial: int | None = None) -> None:
         labels = [lane.display_label() for lane in self._session.config.lanes]
+        before = {b.text for b in self._session.breakpoints}
         try:
             self._session.set_breakpoints(parse_items(items, labels))
         except ConfigError as exc:
             self._outbox.append(Rejected(str(exc)))
         self._announce_breakpoints(answer_to=serial)
+        added = [b for b in self._session.breakpoints if b.text not in before]
+        hit = first_hit(added, self._experiment.snapshot()) if added else None
+        if hit is not None and hit.value is not None:  # said: nothing would show it holds here
+            self._outbox.append(Note(hit.holding_already(), until_moved=True))
 
     def _announce_breakpoints(self, hit: int | None = None, answer_to: int | None = None) -> None:
         self._breakpoints_shown = tuple(b.text for b in self._session.breakpoints)

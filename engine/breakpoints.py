@@ -151,8 +151,20 @@ class Hit:
 
     @property
     def message(self) -> str:
-        """One line saying why the run paused (in the window, where it can go on)."""
-        return self.said("Paused")
+        """One line saying why the run paused (in the window, where it can go on): a condition that
+        stays true pauses the run again at each step it is checked, which the line says how to pass."""
+        if self.value is None:
+            return self.said("Paused")
+        return self.said("Paused") + "; untick it under Breakpoints to play on past it"
+
+    def holding_already(self) -> str:
+        """One line for a breakpoint set where it already holds: it pauses the run from the next step."""
+        lane = f"lane {self.lane_index} ({self.lane_label})"
+        return (
+            f"Breakpoint '{self.breakpoint.text}' holds already at step {self.step} for {lane}: "
+            f"{self.breakpoint.metric} = {_format_number(self.value)}; it pauses the run at the next "
+            "step where it holds."
+        )
 
     def said(self, verb: str) -> str:
         """One line saying why the run ``verb`` ("Paused", or "Stopped" for a batch run that ends there)."""

@@ -38,6 +38,10 @@ class BreakpointPanel(QtWidgets.QWidget):
         self.list_widget = QtWidgets.QListWidget()
         self.list_widget.setObjectName("breakpoints")
         self.list_widget.setToolTip("tick a breakpoint to enable it; the run pauses when one holds")
+        # a lane named by its whole label ("Muon post μ=0.95 ema exact lr=0.3: loss < 0.85") ran past
+        # the dock's edge with its operator and number: long breakpoints wrap instead
+        self.list_widget.setWordWrap(True)
+        self.list_widget.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list_widget.itemChanged.connect(self._on_item_changed)
         self.list_widget.currentRowChanged.connect(self._update_remove_button)
         self.edit = QtWidgets.QLineEdit()
@@ -101,6 +105,7 @@ class BreakpointPanel(QtWidgets.QWidget):
             self.list_widget.clear()
             for text, enabled in items:
                 item = QtWidgets.QListWidgetItem(text)
+                item.setToolTip(text)
                 item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(
                     QtCore.Qt.CheckState.Checked if enabled else QtCore.Qt.CheckState.Unchecked

@@ -37,14 +37,21 @@ class MessageBar(QtWidgets.QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
         self._number = 0
+        self._level = ""
         self.hide()
 
     @property
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
 
+    @property
+    def level(self) -> str:
+        """How the message on show is styled: "error" or "info" ("" when none is)."""
+        return self._level if self.isVisible() else ""
+
     def show_message(self, text: str, level: str = "error") -> int:
         """Show ``text`` (``level`` "error" or "info"); returns its number for :meth:`withdraw`."""
+        self._level = level
         self.setStyleSheet(_STYLES[level])
         self.label.setText(text)
         self.show()

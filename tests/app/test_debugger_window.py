@@ -154,10 +154,8 @@ def test_going_back_before_a_change_keeps_its_marker_where_the_recorded_curves_p
         app.debugger.go_to(4)
     qtbot.waitUntil(lambda: app.clock.newest.step == 4, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
-    assert app.clock.newest.events == ()  # the engine has not made the change again ...
-    assert (
-        text in app.views.series.markers.texts and text in app.views.capacity.markers.texts
-    )  # ... but it is on record
+    assert app.clock.newest.events == ()  # the engine has not made the change again, but it is on record
+    assert text in app.views.series.markers.texts and text in app.views.capacity.markers.texts
     _run_to(qtbot, app, 20)  # made again, at its step: one marker, not two
     wait_for_frame(qtbot, app)
     assert app.views.series.markers.texts.count(text) == 1
@@ -177,12 +175,16 @@ def test_a_breakpoint_pauses_the_run_and_names_itself(qtbot):
     app = open_app(qtbot)
     with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
         app.debugger.add_breakpoint("batch_loss < 1e9")
-    with qtbot.waitSignal(app.link.alert, timeout=WAIT_MS) as alert:
+    with qtbot.waitSignal(app.link.note, timeout=WAIT_MS) as note:
         app.intents.play(True)
-    assert "batch_loss < 1e9" in alert.args[0]
+    assert "batch_loss < 1e9" in note.args[0] and "untick it" in note.args[0]
     wait_until_paused(qtbot, app)
     assert app.clock.newest.step == 1
     assert app.views.breakpoints.highlighted == 0
+    assert app.views.message.level == "info"  # a pause asked for, not a failure
+    with qtbot.waitSignal(app.link.note, timeout=WAIT_MS) as note:
+        app.debugger.add_breakpoint("batch_loss < 2e9")  # holds here, where nothing would show it
+    assert note.args[0].startswith("Breakpoint 'batch_loss < 2e9' holds already at step 1 for lane 0")
     app.debugger.add_breakpoint("loss <")
     assert "loss <" in app.views.breakpoints.error
 
@@ -637,7 +639,10 @@ def test_a_breakpoint_naming_a_lane_by_label_follows_the_lane_when_its_label_cha
     with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
         app.debugger.add_breakpoint(f"{label}: batch_loss > -inf")
     app.intents.change("lanes[0].lr", 5.0)
-    with qtbot.waitSignal(app.link.alert, timeout=WAIT_MS) as alert:
+    paused = qtbot.waitSignal(
+        app.link.note, timeout=WAIT_MS, check_params_cb=lambda text, _until: text.startswith("Paused")
+    )
+    with paused as alert:
         app.intents.step(1)  # the change applies, and the lane's label says the new rate
     relabelled = app.clock.newest.lanes[0].label
     assert relabelled != label and "5" in relabelled

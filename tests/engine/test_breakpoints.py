@@ -271,10 +271,14 @@ class TestWhenItHolds:
         hit = parse_breakpoint(f"0: loss < {value * 2!r}").check(snapshot)
         assert hit.message == (
             f"Paused at step {EVAL_EVERY}: breakpoint '0: loss < {value * 2!r}' holds for "
-            f"lane 0 ({LABELS[0]}): loss = {value:.6g}"
+            f"lane 0 ({LABELS[0]}): loss = {value:.6g}; untick it under Breakpoints to play on past it"
         )
         recovered = parse_breakpoint("recovered >= 0").check(snapshot)
-        assert recovered.message.endswith(f": recovered = {snapshot.lanes[0].recovered}")
+        assert f": recovered = {snapshot.lanes[0].recovered};" in recovered.message
+        assert recovered.holding_already() == (
+            f"Breakpoint 'recovered >= 0' holds already at step {EVAL_EVERY} for lane 0 ({LABELS[0]}): "
+            f"recovered = {snapshot.lanes[0].recovered}; it pauses the run at the next step where it holds."
+        )
 
 
 class TestDivergence:

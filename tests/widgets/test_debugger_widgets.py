@@ -332,6 +332,22 @@ def test_breakpoint_that_fired_is_marked(qtbot):
     assert panel.highlighted is None and not panel.list_widget.item(0).font().bold()
 
 
+def test_a_long_breakpoint_wraps_inside_a_narrow_panel(qtbot):
+    """A lane's whole label put the operator and the number past the dock's edge, behind a scroll bar."""
+    panel = BreakpointPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    text = "Muon post μ=0.95 ema exact lr=0.3: loss < 0.85"
+    panel.set_breakpoints([("diverged", True), (text, True)])
+    QtWidgets.QApplication.processEvents()
+    short, long = (panel.list_widget.visualItemRect(panel.list_widget.item(i)) for i in range(2))
+    assert long.right() <= panel.list_widget.viewport().width()
+    assert long.height() > short.height()  # on two lines or more, whole
+    assert panel.list_widget.item(1).toolTip() == text
+
+
 def test_breakpoint_note_explains_the_grammar(qtbot):
     note = _breakpoints(qtbot).note_label.text()
     assert "[LANE:]METRIC OP NUMBER" in note and "diverged" in note and "run.eval_every" in note
