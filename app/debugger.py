@@ -171,19 +171,22 @@ class Saved:
     step: int
     opened: bool = False
     restored: bool = False  # the run before, brought back (``path``: where it was saved, "" if nowhere)
+    head_step: int | None = None  # the newest step of the branch on show, where it is past ``step``
 
 
 @dataclass(frozen=True)
 class RunKept:
     """A run holding steps was replaced and is kept: :class:`BackToRunBefore` brings it back.
 
-    ``step``: the kept run's newest step; ``path``: where the run now on show was saved or opened
+    ``step``: the kept run's newest step, ``at_step`` where its engine stood (behind it after a
+    rewind; bringing the run back puts it there); ``path``: where the run now on show was saved or opened
     ("" for a new run, which a Save must not write over the folder of the run it replaced);
     ``let_go``: (step, folder or "") of the run kept until now, which gave way (one run is kept)."""
 
     step: int
     path: str
     let_go: tuple[int, str] | None = None
+    at_step: int | None = None
 
 
 @dataclass(frozen=True)

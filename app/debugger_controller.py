@@ -61,6 +61,9 @@ class DebuggerController(QtCore.QObject):
         self.inspector = InspectorController(window, link, clock, parent=self)
         self.session_path: Path | None = None
         self._step_said: tuple[str, int | None] = ("", None)  # a status message that names a step
+        # what an open or a return to the run before said, until the message on the run it replaced
+        # (which comes next, if that run is kept) says it again: it replaced the line at once
+        self._arrival_said = ""
         self._build_menus()
         self._connect()
 
@@ -122,6 +125,7 @@ class DebuggerController(QtCore.QObject):
         link.branches_changed.connect(self._clock.on_branches_changed)
         link.saved.connect(self._on_saved)
         link.run_kept.connect(self._on_run_kept)
+        link.snapshot.connect(self._forget_arrival)
         link.comparison.connect(self._clock.on_comparison)
 
     def _on_frame(self, _step: int) -> None:
@@ -358,22 +362,32 @@ class DebuggerController(QtCore.QObject):
         status line. A new run has no folder yet: Save must not write over the replaced run's."""
         self.session_path = Path(message.path) if message.path else None
         item, shortcut = BACK_TO_RUN_BEFORE
-        text = f"The run before (step {message.step}) is kept: File ▸ {item} ({shortcut}) brings it back."
+        where = run_position(message.at_step, message.step)
+        text = f"The run before ({where}) is kept: File ▸ {item} ({shortcut}) brings it back."
+        if self._arrival_said:
+            text = f"{self._arrival_said}. {text}"
+            self._arrival_said = ""
         if message.let_go is not None:
             step, folder = message.let_go
             kept = f"its last save stays in {folder}" if folder else "it was never saved and is lost"
             text += f" The run kept before it (step {step}) is no longer kept: {kept}."
         self._window.statusBar().showMessage(text, _KEPT_MESSAGE_MS)
 
+    def _forget_arrival(self, _snapshot) -> None:
+        self._arrival_said = ""
+
     def _on_saved(self, message) -> None:
         self.session_path = Path(message.path) if message.path else None
         if message.opened:
             self._views.message.dismiss()
         if message.restored:  # (the run it replaced, if kept, is said next)
-            self._window.statusBar().showMessage(f"back to the run before (step {message.step})", 10_000)
+            where = run_position(message.step, message.head_step)
+            self._arrival_said = f"Back to the run before ({where})"
+            self._window.statusBar().showMessage(self._arrival_said, 10_000)
             return
         verb = "opened" if message.opened else "saved"
         text = f"session {verb}: {message.path} (step {message.step})"
+        self._arrival_said = text if message.opened else ""
         self._window.statusBar().showMessage(text, 10_000)
         self._step_said = (text, message.step)
         self._remember(message.path)
@@ -415,3 +429,11 @@ def _same_condition(parsed, text: str, labels, kind) -> bool:
         return False
     key = lambda b: (b.lane, b.metric, b.op, b.threshold)  # noqa: E731
     return key(other) == key(parsed)
+
+
+def run_position(step: int | None, head_step: int | None) -> str:
+    """Where a run stands, as the messages about a kept run say it: "step 7 of 27" where its engine
+    stands behind its newest step (the kept run read "step 27" and, brought back, "step 7")."""
+    if step is None or head_step is None or step >= head_step:
+        return f"step {head_step if step is None else step}"
+    return f"step {step} of {head_step}"

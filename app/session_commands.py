@@ -281,7 +281,7 @@ class SessionCommands:
         if not _holds_work(replaced):
             return
         self._before, self._before_path = replaced, path
-        self._outbox.append(RunKept(replaced.branch.head_step, self._path, let_go))
+        self._outbox.append(RunKept(replaced.branch.head_step, self._path, let_go, replaced.step))
 
     def _back_to_run_before(self) -> None:
         """Swap the run on show with the one kept: the run left is kept in turn (if it holds steps)."""
@@ -294,7 +294,8 @@ class SessionCommands:
         replaced_path, self._path = self._path, self._before_path
         self._threads.begin()
         self._announce_opened()
-        self._outbox.append(Saved(self._path, self._session.step, opened=True, restored=True))
+        session = self._session
+        self._outbox.append(Saved(self._path, session.step, True, True, session.branch.head_step))
         self._keep(replaced, replaced_path)
 
     def _announce_opened(self) -> None:

@@ -711,13 +711,29 @@ def test_a_run_replaced_by_another_preset_is_kept_and_comes_back(qtbot, tmp_path
     wait_for_frame(qtbot, app)
     np.testing.assert_array_equal(app.clock.history.column("batch_loss", lane=1), losses)
     assert app.debugger.session_path == tmp_path / "first"  # it is its own saved session again
-    assert app.window.statusBar().currentMessage().startswith("The run before (step 2) is kept")  # swapped
+    swapped = app.window.statusBar().currentMessage()  # the return is said, and the run it replaced kept
+    assert swapped.startswith("Back to the run before (step 6). The run before (step 2) is kept")
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
         app.debugger.back_action.trigger()
     qtbot.waitUntil(
         lambda: app.clock.config.task.label_noise == 0.1 and app.clock.newest.step == 2, timeout=WAIT_MS
     )
     assert app.debugger.session_path is None
+
+
+def test_a_kept_run_standing_behind_its_newest_step_is_said_to_be_there_both_ways(qtbot):
+    """Kept it read "step 27" (its record), and brought back "step 7" (where its engine stood)."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 9)
+    _run_to(qtbot, app, 4)
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
+        app.intents.run_preset(small_preset(label_noise=0.1))
+    assert app.window.statusBar().currentMessage().startswith("The run before (step 4 of 9) is kept")
+    qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.1, timeout=WAIT_MS)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.debugger.back_action.trigger()  # the new run holds nothing: nothing is kept in its place
+    qtbot.waitUntil(lambda: app.clock.newest.step == 4 and app.clock.head_step == 9, timeout=WAIT_MS)
+    assert app.window.statusBar().currentMessage() == "Back to the run before (step 4 of 9)"
 
 
 def test_a_kept_run_that_gives_way_to_a_newer_one_is_said_to_be_dropped(qtbot):
