@@ -71,6 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
         )
         for text in args.until
     )
+    start_step = session.step
     with ProgressBar(not args.no_progress, unit="step") as progress, stop_signals() as stop:
         outcome = run_session(
             session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
@@ -89,11 +90,7 @@ def run_command(args: argparse.Namespace) -> int:
     if outcome.hit is not None:
         sys.stderr.write(f"muonscope run: {outcome.hit.said('Stopped')}\n")
     elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
-        conditions = " or ".join(repr(text) for text in args.until)
-        sys.stderr.write(
-            f"muonscope run: --until {conditions} never held; "
-            f"the run went on to step {outcome.report['step']}\n"
-        )
+        sys.stderr.write(f"muonscope run: {_until_outcome(args.until, session, start_step, outcome)}\n")
     if outcome.interrupted:
         step = outcome.report["step"]
         saved = f"; session saved to {args.save}" if args.save is not None else ""
@@ -101,6 +98,23 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"muonscope run: interrupted at step {step}{saved}{written}\n")
         return EXIT_INTERRUPTED
     return 0
+
+
+def _until_outcome(until: list[str], session: Any, start_step: int, outcome: Any) -> str:
+    """Why --until did not stop the run: it never held, or no step was taken to check it on (a
+    resumed session already at --steps read "never held" where the condition held at that step)."""
+    conditions = " or ".join(repr(text) for text in until)
+    step = outcome.report["step"]
+    if step > start_step:
+        return f"--until {conditions} never held; the run went on to step {step}"
+    from muonscope.engine.breakpoints import first_hit, parse_breakpoint
+
+    labels = [lane.display_label() for lane in session.config.lanes]
+    kind = session.config.task.kind
+    conditions_set = [parse_breakpoint(text, labels, where="--until", task_kind=kind) for text in until]
+    hit = first_hit(conditions_set, session.experiment.snapshot())
+    holds = "" if hit is None else f"; {hit.holds_text('holds there already for')}"
+    return f"--until {conditions} was not checked: no step was taken from step {step}{holds}"
 
 
 def _say_kept(breakpoints: list[Any]) -> None:
@@ -167,8 +181,11 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
     rewound_on = session.branch.name
     target = session.config.run.steps if args.steps is None else args.steps
     if target < session.step:
+        where = (
+            "where --rewind went back to" if args.rewind is not None else "the session's step (or --rewind K)"
+        )
         raise ConfigError(
-            "--steps", target, f"must be at least the session's step {session.step} (go back with --rewind K)"
+            "--steps", target, f"must be at least {session.step}, {where}: it is the run's length"
         )
     from muonscope.engine.changes import apply_change, change_notes
 

@@ -20,7 +20,7 @@ __all__ = ["session_summary"]
 
 #: The metrics shown for each lane at a branch's newest step: column, heading, format.
 _LANE_METRICS = (
-    ("loss", "loss", "<8.4g"),
+    ("loss", "loss", "<#8.4g"),  # 0.7250, not 0.725 above 0.8078: four digits, zeros kept
     ("accuracy", "accuracy", ".4f"),
     ("recovered", "recovered", ".0f"),
 )

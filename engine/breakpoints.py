@@ -159,12 +159,17 @@ class Hit:
 
     def holding_already(self) -> str:
         """One line for a breakpoint set where it already holds: it pauses the run from the next step."""
-        lane = f"lane {self.lane_index} ({self.lane_label})"
         return (
-            f"Breakpoint '{self.breakpoint.text}' holds already at step {self.step} for {lane}: "
-            f"{self.breakpoint.metric} = {_format_number(self.value)}; it pauses the run at the next "
-            "step where it holds."
+            f"Breakpoint {self.holds_text(f'holds already at step {self.step} for')}; it pauses the run "
+            "at the next step where it holds."
         )
+
+    def holds_text(self, holds: str = "holds for") -> str:
+        """The condition, the lane and the value, with ``holds`` between the condition and the lane:
+        'loss < 0.5' holds for lane 2 (LABEL): loss = 0.42."""
+        lane = f"lane {self.lane_index} ({self.lane_label})"
+        value = _format_number(self.value)
+        return f"'{self.breakpoint.text}' {holds} {lane}: {self.breakpoint.metric} = {value}"
 
     def said(self, verb: str) -> str:
         """One line saying why the run ``verb`` ("Paused", or "Stopped" for a batch run that ends there)."""
@@ -172,11 +177,7 @@ class Hit:
         text = self.breakpoint.text
         if self.value is None:
             return f"{verb} at step {self.step}: {lane} diverged (breakpoint '{text}')"
-        value = _format_number(self.value)
-        return (
-            f"{verb} at step {self.step}: breakpoint '{text}' holds for {lane}: "
-            f"{self.breakpoint.metric} = {value}"
-        )
+        return f"{verb} at step {self.step}: breakpoint {self.holds_text()}"
 
 
 def _format_number(value: float) -> str:

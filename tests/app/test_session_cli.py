@@ -333,6 +333,37 @@ def test_until_on_a_resumed_session_checks_from_the_next_step(capsys, saved, tra
     assert (report["stopped_by"], report["step"]) == (text, expected)
 
 
+def test_until_on_a_session_already_at_its_length_says_it_took_no_step_to_check(capsys, saved):
+    """It read "never held; the run went on to step 60" where no step was taken and it held there."""
+    resumed = ("--resume", saved["s60"], "--steps", "60", *QUIET)
+    code, _out, err = _run(capsys, *resumed, "--until", "loss < -1")
+    assert (
+        code == 0
+        and err == "muonscope run: --until 'loss < -1' was not checked: no step was taken from step 60\n"
+    )
+    code, _out, err = _run(capsys, *resumed, "--until", "0:batch_loss > -inf")
+    assert err.startswith(
+        "muonscope run: --until '0:batch_loss > -inf' was not checked: no step was taken from step 60; "
+        "'0:batch_loss > -inf' holds there already for lane 0 ("
+    )
+
+
+@pytest.mark.parametrize(
+    ("rewind", "says"),
+    [
+        ((), "must be at least 60, the session's step (or --rewind K)"),
+        (("--rewind", "20"), "must be at least 20, where --rewind went back to"),
+    ],
+)
+def test_steps_below_where_the_session_stands_names_that_step_and_what_steps_means(
+    capsys, saved, rewind, says
+):
+    message = _usage_error(
+        _run(capsys, "--resume", saved["s60"], *rewind, "--steps", "10", *QUIET), "--steps"
+    )
+    assert says in message and "the run's length" in message
+
+
 @pytest.mark.parametrize(
     ("expression", "says"),
     [
@@ -484,7 +515,10 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
         for n, lane in enumerate(report["lanes"]):
             shown = lines[at + 1 + n]
             assert shown.startswith(f"  {n} {lane['label']} ")
-            assert f"loss {lane['loss']:<8.4g}  accuracy {lane['accuracy']:.4f}" in shown
+            loss = shown.split("loss ")[1].split()[0]  # four digits, trailing zeros kept ("0.7250")
+            assert float(loss) == pytest.approx(lane["loss"], rel=1e-3)
+            assert len(loss.replace(".", "").lstrip("0")) == 4, loss
+            assert f"accuracy {lane['accuracy']:.4f}" in shown
             assert f"recovered {lane['recovered']:.0f}" in shown
             assert shown.endswith("(evaluated at step 24)") == (head == 27)
     assert "breakpoints: 1:recovered >= 40" in lines
