@@ -337,7 +337,7 @@ def inspection_message(
         residual = "no polar map in this lane's rule: its direction D (update −lr·D) against D's polar factor"
         names = ("D: the lane's direction", "exact polar factor of D")
     norm, largest = number_text(np.linalg.norm(matrix), 4), number_text(np.abs(matrix).max(), 4)
-    info = f"‖·‖_F = {norm} · max|x| = {largest}"
+    info = f"Frobenius norm {norm} · max|x| = {largest}"  # "‖·‖_F" showed its underscore
     return Inspection(
         request,
         frozen_array(matrix),

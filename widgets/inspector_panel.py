@@ -24,7 +24,8 @@ TENSORS = (
 #: The "minus lane" entry that means: show the tensor itself, not a difference.
 NO_LANE = "—"
 _TASK_COORDINATES_TIP = (
-    "show ẼᵀXE instead of X: entry (j, i) = ẽ_jᵀ X e_i, how X maps input embedding i onto output embedding j"
+    "show ẼᵀXE instead of X: entry (k, i) = ẽ_kᵀ X e_i, how X maps query i's input embedding onto answer "
+    "k's output embedding (rows: answers k, columns: queries i, both by frequency)"
 )
 
 
@@ -58,6 +59,11 @@ class InspectorPanel(QtWidgets.QWidget):
             "minus_lane", "subtract the same matrix of another lane (— : subtract nothing)"
         )
         self.minus_combo.addItem(NO_LANE, None)
+        for combo in (self.lane_combo, self.minus_combo):  # a lane's whole label must not widen the dock
+            combo.setSizeAdjustPolicy(
+                QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(14)
         self.task_coordinates_box = QtWidgets.QCheckBox("task coordinates ẼᵀXE")
         self.task_coordinates_box.setObjectName("task_coordinates")
         self.task_coordinates_box.setToolTip(_TASK_COORDINATES_TIP)
@@ -140,9 +146,10 @@ class InspectorPanel(QtWidgets.QWidget):
             self.minus_combo.clear()
             self.minus_combo.addItem(NO_LANE, None)
             for index, label in enumerate(labels):
-                self.lane_combo.addItem(f"lane {index}", index)
+                named = f"{index} · {label}"  # "lane 2" asked the user to count the lanes' keys
+                self.lane_combo.addItem(named, index)
                 self.lane_combo.setItemData(index, label, QtCore.Qt.ItemDataRole.ToolTipRole)
-                self.minus_combo.addItem(f"lane {index}", index)
+                self.minus_combo.addItem(named, index)
                 self.minus_combo.setItemData(index + 1, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(lane if lane < len(labels) else 0)
             keep_minus = minus is not None and minus < len(labels) and minus != self.lane_combo.currentIndex()

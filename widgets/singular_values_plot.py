@@ -139,7 +139,8 @@ class SingularValuesPlot(PlotPanel):
         lo, hi = math.log10(values.min()), math.log10(values.max())
         margin = max((hi - lo) * 0.08, 0.1)  # a flat spectrum still gets a readable band around it
         count = max(len(self.direction[0]), len(self.reference[0]), 1)
-        self.plot.setXRange(0.5, count + 0.5, padding=0)
+        # room past the last k: at the dock's right edge its point was cut in half
+        self.plot.setXRange(0.5, count + 0.5 + 0.02 * count, padding=0)
         self.plot.setYRange(lo - margin, hi + margin, padding=0)
 
 

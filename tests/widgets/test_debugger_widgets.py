@@ -135,8 +135,9 @@ def test_singular_values_are_drawn_descending_without_round_off(qtbot):
     assert k.tolist() == [1, 2, 3] and sigma.tolist() == [0.35, 0.3, 0.2]
     assert plot.reference[1].tolist() == [0.3] * 4
     assert plot.residual_text == "residual 0.18" and plot.placeholder is None
-    (_x0, _x1), (y0, y1) = plot.plot.getViewBox().viewRange()
+    (x0, x1), (y0, y1) = plot.plot.getViewBox().viewRange()
     assert y0 < np.log10(0.2) and y1 > np.log10(0.35)  # log axis: the range is in decades
+    assert x0 < 1 and x1 > 4 + 0.5  # the last k's point whole, not halved by the plot's edge
     assert "σ = 0.35" in plot.hover.show_at(1, np.log10(0.35))
 
 
