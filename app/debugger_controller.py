@@ -223,8 +223,9 @@ class DebuggerController(QtCore.QObject):
         current = next((branch.id for branch in self._branches if branch.current), None)
         if before and current not in before and previous is not None:
             self.compare_with(previous)  # a fork: show where it came from, faded
-        elif self._compared is not None and self._compared in (current, None):
-            self.compare_with(None)  # switched onto the compared branch
+        elif self._compared is not None and self._compared == current:
+            # switched onto the compared branch: the one left is drawn faded (the comparison went off)
+            self.compare_with(previous if previous != current else None)
         if self._switch_asked is not None and current == self._switch_asked:  # the plots' change, said
             branch = next(b for b in self._branches if b.current)
             self._window.statusBar().showMessage(f"on branch {self._branch_text(branch)}", 10_000)

@@ -246,7 +246,7 @@ class SessionCommands:
         try:
             session = open_session(path, self._factory, self._cancel_step.is_set)
         except ConfigError as exc:
-            self._outbox.append(Alert(f"Not opened: {exc}"))
+            self._outbox.append(Alert(f"Not opened: {exc}", until_moved=True))  # gone once the run moves on
             return
         except StepCancelled:
             self._outbox.append(Note(f"Not opened: {path} was cancelled; the session open before stays."))

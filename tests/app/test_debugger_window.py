@@ -95,8 +95,11 @@ def test_a_bad_session_file_changes_nothing_and_runs_nothing(qtbot, tmp_path):
     assert "session.json" in alert.args[0] and "\n" not in alert.args[0]
     assert not marker.exists()
     assert app.clock.newest.step == 9  # the open session is untouched
+    assert app.views.message.text.startswith("Not opened: ")
     app.intents.step(1)
     wait_for_step(qtbot, app, 10)
+    wait_for_frame(qtbot, app)
+    assert app.views.message.text == ""  # said while it was news: the run has moved on since
 
 
 def test_a_config_file_opens_in_the_window_and_a_bad_one_is_refused_naming_it(qtbot, tmp_path):
@@ -260,6 +263,12 @@ def test_after_a_fork_the_original_branch_is_drawn_faded_beside_the_new_one(qtbo
     np.testing.assert_array_equal(values, straight[measured])
     assert app.views.capacity.faded_data(0)[0].size > 0
     assert original.name in app.views.lane_key.note
+    fork = next(b for b in app.debugger.branches if b.current)
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.debugger.switch_branch(original.id)  # back on the original: the fork is the one faded
+    qtbot.waitUntil(lambda: app.debugger.compared_branch == fork.id, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert fork.name in app.views.lane_key.note and app.views.series.faded_data(0)[0].size > 0
     with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
         app.debugger.compare_with(None)
     wait_for_frame(qtbot, app)
