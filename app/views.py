@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 from muonscope.app.bindings import lane_field_spec, task_field_specs, transport_ranges
@@ -86,9 +85,10 @@ def build_views() -> Views:
 
 
 def preset_entries() -> list[tuple[str, str, str]]:
-    """(name, title, paper) of every bundled preset: muonscope's own first, then each paper in the
-    order of its presets' numbers, and within a group by number ("9 ·" before "10 ·": sorted as
-    text, 10 came first and PageDown stepped back)."""
+    """(name, title, paper) of every bundled preset in the order of their numbers, muonscope's own
+    unnumbered default first ("9 ·" before "10 ·": sorted as text, 10 came first and PageDown stepped
+    back; grouped by paper with muonscope's first, "11 · Bridge" came second). Each run of one paper
+    has its heading in the picker, so muonscope's bridge, numbered last, is under its own again."""
     entries = []
     for name in preset_names():
         try:
@@ -97,13 +97,7 @@ def preset_entries() -> list[tuple[str, str, str]]:
             log.exception("preset %s could not be read", name)
             continue
         entries.append((name, preset.title or name, preset.paper or "other"))
-    first_number = {}
-    for _name, title, paper in entries:
-        first_number[paper] = min(first_number.get(paper, math.inf), _number(title))
-    return sorted(
-        entries,
-        key=lambda e: (e[2] != "muonscope", first_number[e[2]], e[2], _number(e[1]), e[1]),
-    )
+    return sorted(entries, key=lambda e: (_number(e[1]), e[1]))
 
 
 def _number(title: str) -> float:
