@@ -42,6 +42,21 @@ class _EnterSpinBox(CompactSpinBox):
     another: Qt's box dropped the "−" of −5 and went to step 5, and cut 99999999999 to 999999999."""
 
     entered = QtCore.Signal()
+    #: Digits the box is as wide as, whatever its range: sized for 10⁹ the toolbar's boxes pushed
+    #: "present" into the overflow menu at 1280 px (a longer number scrolls in the box).
+    SHOWN_DIGITS = 7
+
+    def sizeHint(self) -> QtCore.QSize:
+        hint = super().sizeHint()
+        metrics = self.fontMetrics()
+        widest = max(metrics.horizontalAdvance(str(bound)) for bound in (self.minimum(), self.maximum()))
+        needed = max(
+            metrics.horizontalAdvance("0" * self.SHOWN_DIGITS), metrics.horizontalAdvance(self.text())
+        )
+        return QtCore.QSize(hint.width() - max(0, widest - needed), hint.height())
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return self.sizeHint()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         enter = event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)

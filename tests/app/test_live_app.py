@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtTest
+from PySide6 import QtCore, QtTest, QtWidgets
 
 from muonscope.app.composition import keep_startup_objects_out_of_collections
 from muonscope.app.engine_link import EngineLink
@@ -111,6 +111,21 @@ def test_a_step_outside_the_go_to_box_s_range_is_refused_not_changed_into_anothe
     app.intents.step(1)  # had the refused text gone anywhere, the engine would stand elsewhere
     wait_for_step(qtbot, app, 1)
     assert app.clock.newest.step == 1
+
+
+def test_at_1280_pixels_every_toolbar_button_shows_paused_and_playing(qtbot):
+    """Sized for 10⁹ steps the boxes, and "pause" wider than "play", put "present" in the overflow menu."""
+    from muonscope.engine.presets import load_preset
+
+    app = open_app(qtbot, load_preset("default"))  # its title is the longest a preset box shows
+    app.window.resize(1280, 720)
+    bar = app.views.transport
+    overflow = bar.findChild(QtWidgets.QToolButton, "qt_toolbar_ext_button")
+    for playing in (False, True):
+        bar.set_playing(playing)
+        QtWidgets.QApplication.processEvents()
+        assert not overflow.isVisible(), playing
+        assert bar.widgetForAction(bar.presentation_action).isVisible()
 
 
 def _toggle_then_step(qtbot, app, action):
