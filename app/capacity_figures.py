@@ -74,39 +74,42 @@ def _anisotropy(reproduction: Reproduction) -> list[Figure]:
 
 
 def _multi_step(reproduction: Reproduction) -> list[Figure]:
-    panels = []
-    for data in reproduction.curve_sets("recovered_over_steps"):
-        s = data.setting
-        guides = (
-            guide("d_t = d^(2 − (1 − 1/(2α))ᵗ), capped at N", data.theory["d_t"]),
-            guide(f"d_t capped at B^(1/α), B = {s['batch_size']}", data.theory["d_t_batch"]),
-        )
-        title = f"d = {s['d']}, N = {s['n_items']}"
-        lanes = _lane_series(data)
-        panels.append(
-            Panel(title, "step t", "items recovered", lanes, guides, log_y=True, range_with_guides=True)
-        )
+    """n_rec(t) against the law's d_t, and L(W_t) against the loss those d_t items would leave (the
+    bound's form with a constant), one panel per d."""
+    recovered = _per_step_panels(
+        reproduction,
+        "recovered_over_steps",
+        "items recovered",
+        "",
+        ("d_t = d^(2 − (1 − 1/(2α))ᵗ), capped at N", "d_t capped at B^(1/α), B = {batch_size}"),
+    )
+    loss = _per_step_panels(
+        reproduction,
+        "loss_over_steps",
+        "loss (nats)",
+        ": population loss L(W_t)",
+        ("log N·Σ_(i>d_t) p_i, rest at chance", "the same, d_t capped, B = {batch_size}"),
+    )
     return [
-        Figure("multi_step", "Multi-step recovery (exploratory)", tuple(panels)),
-        Figure("multi_step_loss", "Multi-step population loss (exploratory)", _multi_step_loss(reproduction)),
+        Figure("multi_step", "Multi-step recovery (exploratory)", recovered),
+        Figure("multi_step_loss", "Multi-step population loss (exploratory)", loss),
     ]
 
 
-def _multi_step_loss(reproduction: Reproduction) -> tuple[Panel, ...]:
-    """L(W_t) per lane against the loss the law's d_t items would leave: the bound's form with a constant."""
+def _per_step_panels(
+    reproduction: Reproduction, name: str, y_label: str, title_end: str, guide_labels: tuple[str, str]
+) -> tuple[Panel, ...]:
+    """One log-y panel over t per d of curve set ``name``, with its B = ∞ and batch-capped guides."""
     panels = []
-    for data in reproduction.curve_sets("loss_over_steps"):
+    for data in reproduction.curve_sets(name):
         s = data.setting
-        guides = (
-            guide("log N·Σ_(i>d_t) p_i, rest at chance", data.theory["d_t"]),
-            guide(f"the same, d_t capped, B = {s['batch_size']}", data.theory["d_t_batch"]),
+        guides = tuple(
+            guide(label.format(**s), data.theory[key])
+            for label, key in zip(guide_labels, ("d_t", "d_t_batch"), strict=True)
         )
-        title = f"d = {s['d']}, N = {s['n_items']}: population loss L(W_t)"
-        panels.append(
-            Panel(
-                title, "step t", "loss (nats)", _lane_series(data), guides, log_y=True, range_with_guides=True
-            )
-        )
+        title = f"d = {s['d']}, N = {s['n_items']}{title_end}"
+        lanes = _lane_series(data)
+        panels.append(Panel(title, "step t", y_label, lanes, guides, log_y=True, range_with_guides=True))
     return tuple(panels)
 
 

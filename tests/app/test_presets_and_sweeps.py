@@ -62,7 +62,8 @@ def test_preset_picker_groups_presets_by_paper(qtbot):
     combo = open_app(qtbot).views.transport.preset_combo
     texts = [combo.itemText(i) for i in range(combo.count())]
     headings = [t for t in texts if t.startswith("— ")]
-    assert len(headings) == 5  # muonscope and the four papers
+    assert len(headings) == 6  # muonscope's default, the four papers, muonscope's bridge (numbered 11)
+    assert headings[0] == headings[-1] == "— muonscope —" and len(set(headings)) == 5
     assert not combo.model().item(texts.index(headings[1])).isEnabled()
 
 

@@ -84,12 +84,17 @@ def test_rewinding_and_running_again_gives_the_same_run():
     assert len(session.branches) == 1  # rewinding alone forks nothing
 
 
-def test_a_rewound_branch_replays_its_own_changes():
+def _noise_changed_at_10_run_to_25() -> Session:
     session = Session(_config())
     session.run(10, stop_on_breakpoints=False)
     session.apply(SetField("task.label_noise", 0.3))
     session.commit()
     session.run(25, stop_on_breakpoints=False)
+    return session
+
+
+def test_a_rewound_branch_replays_its_own_changes():
+    session = _noise_changed_at_10_run_to_25()
     original = _state(session.experiment)
     session.go_to(4)
     assert session.config.task.label_noise == 0.0
@@ -100,11 +105,7 @@ def test_a_rewound_branch_replays_its_own_changes():
 
 def test_a_rewound_branch_still_holds_the_events_of_its_record_ahead_of_the_engine():
     """Seen from step 4, the change at step 10 is on record (the window marks it where its curves part)."""
-    session = Session(_config())
-    session.run(10, stop_on_breakpoints=False)
-    session.apply(SetField("task.label_noise", 0.3))
-    session.commit()
-    session.run(25, stop_on_breakpoints=False)
+    session = _noise_changed_at_10_run_to_25()
     at_head = session.recorded_events
     assert [(e.step, e.field) for e in at_head] == [(10, "task.label_noise")]
     session.go_to(4)
