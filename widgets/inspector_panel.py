@@ -10,6 +10,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.matrix_view import MatrixView
+from muonscope.widgets.mode_box import ElidingCombo
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
 
 __all__ = ["NO_LANE", "TENSORS", "InspectRequest", "InspectorPanel"]
@@ -48,7 +49,8 @@ class InspectorPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self._syncing = False
         self._step = 0
-        self.lane_combo = _combo("lane", "the lane whose matrix is shown")
+        # a lane's whole label, "…" where cut, without widening the dock ("lr=0." read as lr = 0)
+        self.lane_combo = _combo("lane", "the lane whose matrix is shown", least_chars=14)
         self.tensor_combo = _combo("tensor", "which matrix of the lane")
         for value, text, tip in TENSORS:
             self.tensor_combo.addItem(text, value)
@@ -56,14 +58,9 @@ class InspectorPanel(QtWidgets.QWidget):
                 self.tensor_combo.count() - 1, tip, QtCore.Qt.ItemDataRole.ToolTipRole
             )
         self.minus_combo = _combo(
-            "minus_lane", "subtract the same matrix of another lane (— : subtract nothing)"
+            "minus_lane", "subtract the same matrix of another lane (— : subtract nothing)", least_chars=14
         )
         self.minus_combo.addItem(NO_LANE, None)
-        for combo in (self.lane_combo, self.minus_combo):  # a lane's whole label must not widen the dock
-            combo.setSizeAdjustPolicy(
-                QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(14)
         self.task_coordinates_box = QtWidgets.QCheckBox("task coordinates ẼᵀXE")
         self.task_coordinates_box.setObjectName("task_coordinates")
         self.task_coordinates_box.setToolTip(_TASK_COORDINATES_TIP)
@@ -232,9 +229,11 @@ class InspectorPanel(QtWidgets.QWidget):
             self._syncing = outer
 
 
-def _combo(name: str, tip: str) -> QtWidgets.QComboBox:
-    combo = QtWidgets.QComboBox()
+def _combo(name: str, tip: str, least_chars: int | None = None) -> QtWidgets.QComboBox:
+    """A box as wide as its options, or with ``least_chars``, one whose long options end in "…"."""
+    combo = QtWidgets.QComboBox() if least_chars is None else ElidingCombo(least_chars)
     combo.setObjectName(name)
     combo.setToolTip(tip)
-    combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+    if least_chars is None:
+        combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
     return combo

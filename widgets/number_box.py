@@ -55,6 +55,7 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
         if text.strip() not in ("", self.textFromValue(self.value())):
             low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
             self.refused.emit(text.strip(), f"must be a number from {low} to {high}")
+            return self.textFromValue(self.value())  # the value in force, not one made of the refused text
         return super().fixup(text)
 
     def sizeHint(self) -> QtCore.QSize:
@@ -98,6 +99,7 @@ class CompactSpinBox(QtWidgets.QSpinBox):
     def fixup(self, text: str) -> str:
         """Called on Enter or leaving the box with text that is not a value it takes: refused, said."""
         if text.strip() not in ("", str(self.value())):
-            low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
-            self.refused.emit(text.strip(), f"must be an integer from {low} to {high}")
+            # the bounds exact (a seed's 2147483647 read "2.14748·10⁹", which no one can type)
+            self.refused.emit(text.strip(), f"must be an integer from {self.minimum()} to {self.maximum()}")
+            return str(self.value())  # Qt's own fixup made "1,000" the 1000 just refused, and took it
         return super().fixup(text)
