@@ -113,7 +113,7 @@ def _until_outcome(until: list[str], session: Any, start_step: int, outcome: Any
     kind = session.config.task.kind
     conditions_set = [parse_breakpoint(text, labels, where="--until", task_kind=kind) for text in until]
     hit = first_hit(conditions_set, session.experiment.snapshot())
-    holds = "" if hit is None else f"; {hit.holds_text('holds there already for')}"
+    holds = "; it does not hold there" if hit is None else f"; {hit.holds_text('holds there already for')}"
     return f"--until {conditions} was not checked: no step was taken from step {step}{holds}"
 
 

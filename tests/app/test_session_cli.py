@@ -337,10 +337,8 @@ def test_until_on_a_session_already_at_its_length_says_it_took_no_step_to_check(
     """It read "never held; the run went on to step 60" where no step was taken and it held there."""
     resumed = ("--resume", saved["s60"], "--steps", "60", *QUIET)
     code, _out, err = _run(capsys, *resumed, "--until", "loss < -1")
-    assert (
-        code == 0
-        and err == "muonscope run: --until 'loss < -1' was not checked: no step was taken from step 60\n"
-    )
+    not_checked = "muonscope run: --until 'loss < -1' was not checked: no step was taken from step 60"
+    assert code == 0 and err == f"{not_checked}; it does not hold there\n"
     code, _out, err = _run(capsys, *resumed, "--until", "0:batch_loss > -inf")
     assert err.startswith(
         "muonscope run: --until '0:batch_loss > -inf' was not checked: no step was taken from step 60; "
