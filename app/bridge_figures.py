@@ -88,7 +88,8 @@ def _spectra(reproduction: Reproduction) -> list[Figure]:
     )
     ratio_panels = tuple(
         Panel(
-            "σ_k(M)/σ_k(G) at step {paired_step}, k ≤ rank(G) = {gradient_rank}".format(**data.setting),
+            f"σ_k(M)/σ_k(G) at step {data.setting['paired_step']}, k ≤ least rank(G): "
+            + ", ".join(str(data.setting["gradient_ranks"][label]) for label in data.curves),
             "index k",
             "ratio",
             _lane_lines(data.curves, colours),
@@ -102,7 +103,8 @@ def _spectra(reproduction: Reproduction) -> list[Figure]:
         Figure("spectra", f"Spectra of G_sig, G and the buffer M of {lane}", spectrum_panels),
         Figure(
             "filtering_ratio",
-            f"Filtering ratio per direction ({NO_POST}; near rank(G), σ_k(G) → 0 and a ratio grows)",
+            f"Filtering ratio per direction ({NO_POST}; near rank(G), σ_k(G) → 0 and a ratio grows; "
+            "each curve ends at its lane's least rank(G) over the seeds, in the legend's order)",
             ratio_panels,
         ),
     ]

@@ -312,10 +312,11 @@ def _spectrum_curves(
             "paired_step": step,
             "lane": traces[0][shown].label,
             "rank": traces[0][shown].rank,
-            # where the last ratio curve ends: a lane's curve stops at its lowest-ranked seed's rank(G)
-            "gradient_rank": max(
-                int(min(seed[lane].gradient_rank[i] for seed in traces)) for lane in filtering
-            ),
+            # where each lane's ratio curve ends: at its least rank(G) over the seeds
+            "gradient_ranks": {
+                traces[0][lane].label: int(min(seed[lane].gradient_rank[i] for seed in traces))
+                for lane in filtering
+            },
         }
         spectra = {
             "G_sig": _over_seeds(k, [seed[shown].s_signal[i] for seed in traces]),
