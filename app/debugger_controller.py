@@ -228,7 +228,9 @@ class DebuggerController(QtCore.QObject):
             self.compare_with(previous if previous != current else None)
         if self._switch_asked is not None and current == self._switch_asked:  # the plots' change, said
             branch = next(b for b in self._branches if b.current)
-            self._window.statusBar().showMessage(f"on branch {self._branch_text(branch)}", 10_000)
+            text = f"on branch {self._branch_text(branch)}"  # its steps go stale once the run moves on
+            self._window.statusBar().showMessage(text, 10_000)
+            self._step_said = (text, self._clock.view_step)
         self._switch_asked = None
         self._show_branches()
 

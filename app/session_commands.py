@@ -203,7 +203,7 @@ class SessionCommands:
         self._outbox.append(history_message(self._session))
         self._outbox.append(branches_message(self._session))
         note = f"Forked a new branch, “{branch.name}”: the original is kept (Branch menu)."
-        self._outbox.append(Note(note))
+        self._outbox.append(Note(note))  # true while the fork is on show: it goes with the branch
 
     def _set_breakpoints(self, items, serial: int | None = None) -> None:
         labels = [lane.display_label() for lane in self._session.config.lanes]

@@ -541,6 +541,9 @@ def test_the_branch_menu_and_the_timeline_follow_the_run(qtbot):
     with qtbot.waitSignal(app.link.branches_changed, timeout=WAIT_MS):
         app.debugger.switch_branch(0)
     assert app.window.statusBar().currentMessage() == "on branch main (steps 0–20)"  # the switch, said
+    _run_to(qtbot, app, 30)
+    wait_for_frame(qtbot, app)
+    assert app.window.statusBar().currentMessage() == ""  # "steps 0–20" no longer true
 
 
 def test_the_breakpoint_panels_examples_are_accepted_on_the_default_preset():
