@@ -187,6 +187,7 @@ class RunKept:
     path: str
     let_go: tuple[int, str] | None = None
     at_step: int | None = None
+    title: str = ""  # the preset it ran, or its settings' own name ("the run before" was vague)
 
 
 @dataclass(frozen=True)

@@ -366,6 +366,8 @@ class DebuggerController(QtCore.QObject):
         self.session_path = Path(message.path) if message.path else None
         item, shortcut = BACK_TO_RUN_BEFORE
         where = run_position(message.at_step, message.step)
+        if message.title:
+            where = f"“{message.title}”, {where}"
         text = f"The run before ({where}) is kept: File ▸ {item} ({shortcut}) brings it back."
         if self._arrival_said:
             text = f"{self._arrival_said}. {text}"

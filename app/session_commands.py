@@ -44,6 +44,8 @@ from muonscope.app.engine_protocol import (
 )
 from muonscope.engine.breakpoints import first_hit
 from muonscope.engine.errors import ConfigError, StepCancelled
+from muonscope.engine.presets import nearest_preset
+from muonscope.engine.session_format import session_name
 from muonscope.engine.snapshot import Snapshot
 
 __all__ = ["SessionCommands"]
@@ -281,7 +283,9 @@ class SessionCommands:
         if not _holds_work(replaced):
             return
         self._before, self._before_path = replaced, path
-        self._outbox.append(RunKept(replaced.branch.head_step, self._path, let_go, replaced.step))
+        preset = nearest_preset(replaced.initial_config, session_name(path) if path else "own settings")
+        title = preset.title or preset.name
+        self._outbox.append(RunKept(replaced.branch.head_step, self._path, let_go, replaced.step, title))
 
     def _back_to_run_before(self) -> None:
         """Swap the run on show with the one kept: the run left is kept in turn (if it holds steps)."""

@@ -713,7 +713,11 @@ def test_a_run_replaced_by_another_preset_is_kept_and_comes_back(qtbot, tmp_path
     with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
         app.intents.run_preset(small_preset(label_noise=0.1))
     qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.1, timeout=WAIT_MS)
-    assert app.window.statusBar().currentMessage().startswith("The run before (step 6) is kept: File ▸ Back")
+    assert (
+        app.window.statusBar()
+        .currentMessage()
+        .startswith("The run before (“first”, step 6) is kept: File ▸ Back")
+    )
     assert app.debugger.session_path is None  # Save asks afresh: the new run is not the saved one
     _run_to(qtbot, app, 2)
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS) as restored:
@@ -724,7 +728,9 @@ def test_a_run_replaced_by_another_preset_is_kept_and_comes_back(qtbot, tmp_path
     np.testing.assert_array_equal(app.clock.history.column("batch_loss", lane=1), losses)
     assert app.debugger.session_path == tmp_path / "first"  # it is its own saved session again
     swapped = app.window.statusBar().currentMessage()  # the return is said, and the run it replaced kept
-    assert swapped.startswith("Back to the run before (step 6). The run before (step 2) is kept")
+    assert swapped.startswith(
+        "Back to the run before (step 6). The run before (“own settings”, step 2) is kept"
+    )
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
         app.debugger.back_action.trigger()
     qtbot.waitUntil(
@@ -740,7 +746,11 @@ def test_a_kept_run_standing_behind_its_newest_step_is_said_to_be_there_both_way
     _run_to(qtbot, app, 4)
     with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
         app.intents.run_preset(small_preset(label_noise=0.1))
-    assert app.window.statusBar().currentMessage().startswith("The run before (step 4 of 9) is kept")
+    assert (
+        app.window.statusBar()
+        .currentMessage()
+        .startswith("The run before (“own settings”, step 4 of 9) is kept")
+    )
     qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.1, timeout=WAIT_MS)
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
         app.debugger.back_action.trigger()  # the new run holds nothing: nothing is kept in its place
@@ -761,7 +771,7 @@ def test_a_kept_run_that_gives_way_to_a_newer_one_is_said_to_be_dropped(qtbot):
         app.intents.run_preset(small_preset(label_noise=0.2))
     assert kept.args[0].let_go == (6, "")
     message = app.window.statusBar().currentMessage()
-    assert message.startswith("The run before (step 2) is kept")
+    assert message.startswith("The run before (“own settings”, step 2) is kept")
     dropped = "The run kept before it (step 6) is no longer kept: it was never saved and is lost."
     assert message.endswith(dropped)
 
