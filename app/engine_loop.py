@@ -386,9 +386,14 @@ class EngineLoop(SessionCommands):
         diverged = snapshot.newly_diverged
         if hit is not None:
             self._pause()
-            index = next(i for i, b in enumerate(self._session.breakpoints) if b is hit.breakpoint)
+            breakpoints = self._session.breakpoints
+            index = next(i for i, b in enumerate(breakpoints) if b is hit.breakpoint)
             self._announce_breakpoints(hit=index)
-            self._outbox.append(Note(hit.message, until_moved=True))  # the run works as asked: no alarm
+            also = [f"'{b.text}'" for b in breakpoints[index + 1 :] if b.check(snapshot) is not None]
+            text = hit.message + (
+                f"; {', '.join(also)} hold{'s' if len(also) == 1 else ''} too" if also else ""
+            )
+            self._outbox.append(Note(text, until_moved=True))  # the run works as asked: no alarm
         elif diverged:
             self._steps_left = 0
             self._set_playing(False)

@@ -188,6 +188,9 @@ def test_a_breakpoint_pauses_the_run_and_names_itself(qtbot):
     with qtbot.waitSignal(app.link.note, timeout=WAIT_MS) as note:
         app.debugger.add_breakpoint("batch_loss < 2e9")  # holds here, where nothing would show it
     assert note.args[0].startswith("Breakpoint 'batch_loss < 2e9' holds already at step 1 for lane 0")
+    with qtbot.waitSignal(app.link.note, timeout=WAIT_MS) as note:
+        app.intents.step(1)
+    assert note.args[0].endswith("; 'batch_loss < 2e9' holds too")  # both hold: the second is named as well
     app.debugger.add_breakpoint("loss <")
     assert "loss <" in app.views.breakpoints.error
 
