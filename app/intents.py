@@ -79,8 +79,9 @@ class IntentController(QtCore.QObject):
 
     def _refuse_box(self, box: str, text: str, allowed: str) -> None:
         """A toolbar box (go to step, step N, seed) refused what was typed: nothing was done."""
-        typed = _typed_whole_number(text)  # "1e3" quoted as typed: as 1000 it read as a step allowed
-        self._refuse(f"Not done: {ConfigError(box, text if typed is None else typed, allowed)}", reshow=False)
+        typed = _typed_number(text)  # "1e3" quoted as typed: as 1000 it read as a step allowed
+        value = typed if isinstance(typed, int) else text
+        self._refuse(f"Not done: {ConfigError(box, value, allowed)}", reshow=False)
 
     def _refuse_entry(self, field: str, text: str, allowed: str) -> None:
         """A control refused what was typed (and shows the value in force): say so, in the engine's
@@ -192,14 +193,6 @@ class IntentController(QtCore.QObject):
             self._link.submit(GoTo(earlier))
             self._views.timeline.live_button.setChecked(True)
         self._link.submit(Apply(change))
-
-
-def _typed_whole_number(text: str) -> int | None:
-    """``text`` as the whole number it spells in digits ("-5"), or None ("1e3", "1,000", "x")."""
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
 
 
 def _typed_number(text: str) -> int | float | None:

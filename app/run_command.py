@@ -71,6 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
         )
         for text in args.until
     )
+    until = list(session.breakpoints)  # as checked, for saying why they did not stop the run
     start_step = session.step
     with ProgressBar(not args.no_progress, unit="step") as progress, stop_signals() as stop:
         outcome = run_session(
@@ -90,7 +91,7 @@ def run_command(args: argparse.Namespace) -> int:
     if outcome.hit is not None:
         sys.stderr.write(f"muonscope run: {outcome.hit.said('Stopped')}\n")
     elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
-        sys.stderr.write(f"muonscope run: {_until_outcome(args.until, session, start_step, outcome)}\n")
+        sys.stderr.write(f"muonscope run: {_until_outcome(until, session, start_step, outcome)}\n")
     if outcome.interrupted:
         step = outcome.report["step"]
         saved = f"; session saved to {args.save}" if args.save is not None else ""
@@ -100,19 +101,16 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _until_outcome(until: list[str], session: Any, start_step: int, outcome: Any) -> str:
-    """Why --until did not stop the run: it never held, or no step was taken to check it on (a
-    resumed session already at --steps read "never held" where the condition held at that step)."""
-    conditions = " or ".join(repr(text) for text in until)
+def _until_outcome(until: list[Any], session: Any, start_step: int, outcome: Any) -> str:
+    """Why the --until breakpoints did not stop the run: they never held, or no step was taken to
+    check them on (a resumed session already at --steps read "never held" where one held there)."""
+    conditions = " or ".join(repr(b.text) for b in until)
     step = outcome.report["step"]
     if step > start_step:
         return f"--until {conditions} never held; the run went on to step {step}"
-    from muonscope.engine.breakpoints import first_hit, parse_breakpoint
+    from muonscope.engine.breakpoints import first_hit
 
-    labels = [lane.display_label() for lane in session.config.lanes]
-    kind = session.config.task.kind
-    conditions_set = [parse_breakpoint(text, labels, where="--until", task_kind=kind) for text in until]
-    hit = first_hit(conditions_set, session.experiment.snapshot())
+    hit = first_hit(until, session.experiment.snapshot())
     holds = "; it does not hold there" if hit is None else f"; {hit.holds_text('holds there already for')}"
     return f"--until {conditions} was not checked: no step was taken from step {step}{holds}"
 
