@@ -17,7 +17,7 @@ from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
 from muonscope.engine.changes import dated_change_text
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.history import COLUMNS
-from muonscope.engine.inspection import lane_matrices, task_coordinates
+from muonscope.engine.inspection import LaneMatrices, lane_matrices, task_coordinates
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Event, Snapshot, frozen_array
@@ -315,13 +315,14 @@ def inspection_message(
         return Inspection(request, None, f"{request.tensor} does not exist at step {request.step}: {reason}")
     title = f"{request.tensor} · {inspected.label} · step {request.step}"
     if request.minus_lane is not None and request.minus_lane < lanes:
-        other = lane_matrices(found, request.minus_lane).matrices[request.tensor]
+        subtracted = lane_matrices(found, request.minus_lane)
+        other = subtracted.matrices[request.tensor]
         if other is None:
             return Inspection(
                 request, None, f"lane {request.minus_lane} has no {request.tensor} at this step"
             )
         matrix = matrix - other
-        title += f" − {lane_matrices(found, request.minus_lane).label}"
+        title += f" − {subtracted.label}"
     rows, cols = "row", "column"
     bases = session.experiment.task.bases
     if request.task_coordinates and bases is not None:
@@ -329,14 +330,8 @@ def inspection_message(
         matrix = task_coordinates(matrix, answers, queries)
         title += " · task coordinates ẼᵀXE"
         rows, cols = "answer k (by frequency)", "query i (by frequency)"
-    if inspected.residual is not None:
-        source = inspected.map_input
-        shown = number_text(inspected.residual)
-        residual = f"‖map − polar‖/‖polar‖ = {shown} (map of {source}; the update is −lr·D)"
-        names = (f"D: the lane's map of {source}", f"exact polar factor of {source}")
-    else:
-        residual = "no polar map in this lane's rule: its direction D (update −lr·D) against D's polar factor"
-        names = ("D: the lane's direction", "exact polar factor of D")
+    residual, names = _spectra_text(inspected)
+    has_spectra = bool(inspected.map_input)  # no direction before the first step
     norm, largest = number_text(np.linalg.norm(matrix), 4), number_text(np.abs(matrix).max(), 4)
     info = f"Frobenius norm {norm} · max|x| = {largest}"  # "‖·‖_F" showed its underscore
     return Inspection(
@@ -344,11 +339,29 @@ def inspection_message(
         frozen_array(matrix),
         "",
         title,
-        frozen_array(inspected.direction_sv),
-        frozen_array(inspected.polar_sv),
+        frozen_array(inspected.direction_sv) if has_spectra else None,
+        frozen_array(inspected.polar_sv) if has_spectra else None,
         residual,
         info,
         rows,
         cols,
         names,
     )
+
+
+def _spectra_text(inspected: LaneMatrices) -> tuple[str, tuple[str, str]]:
+    """The line under the σ_k plot and the names of its two spectra.
+
+    At step 0 no step has been taken, so there is no direction to compare: the line says so rather
+    than blaming the lane's rule.
+    """
+    source = inspected.map_input
+    if not source:
+        reason = f"no step direction D at step {inspected.step}: no step has been taken yet"
+        return reason, ("direction D", "exact polar factor")
+    if inspected.residual is None:
+        text = "no polar map in this lane's rule: its direction D (update −lr·D) against D's polar factor"
+        return text, ("D: the lane's direction", "exact polar factor of D")
+    shown = number_text(inspected.residual)
+    text = f"‖map − polar‖/‖polar‖ = {shown} (map of {source}; the update is −lr·D)"
+    return text, (f"D: the lane's map of {source}", f"exact polar factor of {source}")
