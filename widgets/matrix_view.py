@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
-from muonscope.widgets.axes import decade_colour_axis
+from muonscope.widgets.axes import DecadeAxis, decade_colour_axis
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import place_beside, room_inside
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 
-__all__ = ["MatrixView", "diverging_colormap", "symmetric_levels"]
+__all__ = ["IndexAxis", "MatrixView", "diverging_colormap", "index_tick_spacing", "symmetric_levels"]
 
 
 def diverging_colormap() -> pg.ColorMap:
@@ -40,8 +41,51 @@ def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
     return -peak, peak
 
 
+class IndexAxis(DecadeAxis):
+    """An axis of matrix indices: ticks only at whole indices of entries that exist, spaced so that
+    their labels stay apart.
+
+    With the aspect locked, a dock wider than the matrix shows room beside it; ticks there ("−20",
+    "150" beside a 128-column matrix) named columns that do not exist.
+    """
+
+    count = 0  # entries along this axis; no ticks while there is no matrix
+
+    def tickValues(self, minVal, maxVal, size):
+        minVal, maxVal = sorted((minVal, maxVal))  # an inverted axis (rows, downwards) gives them reversed
+        low, high = max(minVal, 0.0), min(maxVal, self.count - 1.0)
+        if self.count <= 0 or size <= 0 or maxVal <= minVal or high < low:
+            return []
+        px_per_index = size / (maxVal - minVal)
+        spacing = index_tick_spacing(self.count, px_per_index, 1.5 * self._index_label_px())
+        first = math.ceil(low / spacing) * spacing
+        return [(float(spacing), [float(v) for v in range(first, math.floor(high) + 1, spacing)])]
+
+    def _index_label_px(self) -> float:
+        """Room the longest index label needs along the axis."""
+        metrics = QtGui.QFontMetricsF(self.style["tickFont"] or QtGui.QFont())
+        if self.orientation in ("left", "right"):
+            return metrics.height()
+        return metrics.horizontalAdvance(str(max(self.count - 1, 0)))
+
+
+def index_tick_spacing(count: int, px_per_index: float, label_px: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50 … indices whose ticks lie ``label_px`` apart or more
+    (the largest below ``count`` where none does: the ticks then name only the first entry)."""
+    spacing = 1
+    for decade in itertools.count():
+        for mantissa in (1, 2, 5):
+            spacing = mantissa * 10**decade
+            if spacing * px_per_index >= label_px or spacing >= count:
+                return spacing
+    return spacing  # never reached: the loop returns once spacing reaches count
+
+
 class MatrixView(PlotPanel):
     """Heat map of a (rows × columns) matrix; row 0 at the top, as matrices are written.
+
+    Entry (i, j) is the unit cell centred on (x = j, y = i), so that ticks name the indices of the
+    cells they stand under.
 
     The mouse wheel zooms and dragging pans (the aspect stays 1:1, so a cell stays square); the
     "A" button in the corner shows the whole matrix again. A new matrix of the same shape keeps the
@@ -49,7 +93,9 @@ class MatrixView(PlotPanel):
     """
 
     def __init__(self, title: str = "matrix", parent=None) -> None:
-        super().__init__(title, parent)
+        index_axes = {"left": IndexAxis("left"), "bottom": IndexAxis("bottom")}
+        super().__init__(title, parent, axis_items=index_axes)
+        self._index_axes = index_axes
         self._default_title = title
         self._values: np.ndarray | None = None
         self._axis_names = ("row", "column")
@@ -113,6 +159,9 @@ class MatrixView(PlotPanel):
         self._values = values
         levels = symmetric_levels(values)
         self.image.setImage(values, autoLevels=False, levels=levels)
+        rows, cols = values.shape
+        self.image.setRect(QtCore.QRectF(-0.5, -0.5, cols, rows))  # entry (i, j) centred on (j, i)
+        self._index_axes["left"].count, self._index_axes["bottom"].count = rows, cols
         # again through the bar: its axis follows, and pyqtgraph lets levels set before an image's
         # first data override that data's own; the image is still drawn once, at the next paint
         self.colour_bar.setLevels(levels)
@@ -129,6 +178,7 @@ class MatrixView(PlotPanel):
         """Show nothing, and say why in the middle of the plot."""
         self._values = None
         self.image.clear()
+        self._index_axes["left"].count = self._index_axes["bottom"].count = 0
         self.image.setVisible(False)
         self.colour_bar.setVisible(False)  # a scale for nothing would read as data
         self.readout_label.setVisible(False)
@@ -140,7 +190,7 @@ class MatrixView(PlotPanel):
         if self._values is None:
             return
         rows, cols = self._values.shape
-        self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0.02)
+        self.plot.setRange(xRange=(-0.5, cols - 0.5), yRange=(-0.5, rows - 0.5), padding=0.02)
 
     def data_table(self) -> DataTable:
         """The matrix shown: a row per matrix row, led by its index, then one column per matrix column."""
@@ -173,7 +223,7 @@ class MatrixView(PlotPanel):
         box = self.plot.getViewBox()
         frame = box.sceneBoundingRect()
         point = box.mapSceneToView(scene_pos)
-        text = self.hover_text_at(math.floor(point.y()), math.floor(point.x()))
+        text = self.hover_text_at(math.floor(point.y() + 0.5), math.floor(point.x() + 0.5))
         if not text or not frame.contains(scene_pos):
             self.readout_label.setVisible(False)
             return

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from muonscope.widgets.axes import decade_axes
+from muonscope.widgets.axes import DecadeAxis, decade_axes
 from muonscope.widgets.axis_style import cache_axes, plain_units, room_for_the_top_tick, style_axes
 from muonscope.widgets.corner_note import CornerNote
 from muonscope.widgets.data_table import DataTable
@@ -53,7 +53,13 @@ class PlotPanel(QtWidgets.QWidget):
     legend: pg.LegendItem | None = None  # only for curves that are not lanes (lanes: the shared key)
     hover: HoverReadout  # panels with lane curves create it
 
-    def __init__(self, title: str, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        parent: QtWidgets.QWidget | None = None,
+        axis_items: dict[str, DecadeAxis] | None = None,
+    ) -> None:
+        """``axis_items``: the plot's left and bottom axes, where a panel needs its own kind."""
         super().__init__(parent)
         self._title = TitleLabel(title)
         self._title.setObjectName("title")
@@ -76,7 +82,7 @@ class PlotPanel(QtWidgets.QWidget):
             QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred
         )
         self._header.addWidget(self._mode_strip)
-        self.plot_widget = pg.PlotWidget(axisItems=decade_axes())
+        self.plot_widget = pg.PlotWidget(axisItems=axis_items or decade_axes())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         cache_axes(self.plot)

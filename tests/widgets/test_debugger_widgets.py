@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.breakpoint_panel import BreakpointPanel
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.inspector_panel import InspectorPanel, InspectRequest
-from muonscope.widgets.matrix_view import MatrixView, diverging_colormap
+from muonscope.widgets.matrix_view import MatrixView, diverging_colormap, index_tick_spacing
 from muonscope.widgets.series_plot import SeriesPlot, drawn_data
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
 from muonscope.widgets.timeline import BranchMark, Timeline
@@ -62,9 +62,9 @@ def test_matrix_hover_names_the_entry_under_the_mouse(qtbot):
     assert view.hover_text_at(1, 2) == "row 1, col 2: 2.5"
     assert view.hover_text_at(0, 0) == "row 0, col 0: -2.5"
     assert view.hover_text_at(2, 0) == "" and view.hover_text_at(0, -1) == ""
-    assert _hover(view, 2.5, 1.5) == "row 1, col 2: 2.5"  # x is the column, y the row
-    assert _hover(view, 0.2, 0.9) == "row 0, col 0: -2.5"
-    assert _hover(view, 3.4, 0.5) == ""  # beside the matrix
+    assert _hover(view, 2.0, 1.0) == "row 1, col 2: 2.5"  # x is the column, y the row
+    assert _hover(view, -0.3, 0.4) == "row 0, col 0: -2.5"  # entry (0, 0) is the cell around (0, 0)
+    assert _hover(view, 2.6, 0.0) == ""  # beside the matrix
     assert view.plot.getAxis("left").labelText == "output"
 
 
@@ -72,7 +72,7 @@ def test_matrix_hover_stays_inside_the_plot_and_goes_when_the_mouse_leaves(qtbot
     view = _matrix_view(qtbot)
     view.set_matrix(np.ones((40, 40)), "W")
     frame = view.plot.getViewBox().sceneBoundingRect()
-    for x, y in [(0.5, 0.5), (39.5, 0.5), (0.5, 39.5), (39.5, 39.5)]:  # the four corners
+    for x, y in [(0, 0), (39, 0), (0, 39), (39, 39)]:  # the four corners
         assert _hover(view, x, y)
         qtbot.waitUntil(lambda: frame.contains(view.readout_label.sceneBoundingRect()))
     QtWidgets.QApplication.sendEvent(view.plot_widget, QtCore.QEvent(QtCore.QEvent.Type.Leave))
@@ -87,12 +87,39 @@ def test_matrix_hover_stays_inside_a_narrow_plot(qtbot, width):
     qtbot.waitUntil(lambda: box.sceneBoundingRect().right() < width)
     view.set_matrix(np.full((128, 128), -2.18408), "W")
     frame = box.sceneBoundingRect()
-    for col in (0.5, 40.5, 60.5, 68.5, 90.5, 127.5):
-        for row in (0.5, 61.5, 127.5):
+    for col in (0, 40, 60, 68, 90, 127):
+        for row in (0, 61, 127):
             text = _hover(view, col, row)
             assert text == f"row {int(row)}, col {int(col)}: -2.18408"
             label = view.readout_label.sceneBoundingRect()
             assert frame.contains(label), (col, row, label, frame)
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(8, 8), (128, 128), (4, 64)])
+def test_matrix_ticks_name_whole_indices_of_entries_that_exist(qtbot, rows, cols):
+    """A wide dock shows room beside the square cells: no tick may name a column there."""
+    view = _matrix_view(qtbot)
+    view.resize(900, 300)
+    view.set_matrix(np.ones((rows, cols)), "W")
+    font = QtGui.QFontMetricsF(QtGui.QFont())
+    for side, count in (("bottom", cols), ("left", rows)):
+        axis = view.plot.getAxis(side)
+        low, high = sorted(axis.range)
+        length_px = axis.geometry().width() if side == "bottom" else axis.geometry().height()
+        values = [v for _spacing, level in axis.tickValues(*axis.range, length_px) for v in level]
+        assert values and all(0 <= v <= count - 1 and float(v).is_integer() for v in values), (side, values)
+        label_px = font.horizontalAdvance(str(count - 1)) if side == "bottom" else font.height()
+        gaps_px = np.diff(values) * length_px / (high - low)
+        assert np.all(gaps_px >= label_px), (side, values)  # labels never run into each other
+    assert view.hover_text_at(rows - 1, cols - 1) and not view.hover_text_at(rows, cols)
+
+
+@pytest.mark.parametrize(
+    ("count", "px_per_index", "label_px", "spacing"),
+    [(128, 2.0, 30.0, 20), (128, 40.0, 30.0, 1), (8, 0.5, 30.0, 10), (2048, 0.2, 30.0, 200)],
+)
+def test_index_ticks_are_the_densest_round_spacing_whose_labels_fit(count, px_per_index, label_px, spacing):
+    assert index_tick_spacing(count, px_per_index, label_px) == spacing
 
 
 def test_matrix_clear_says_why_nothing_is_shown(qtbot):
@@ -115,7 +142,7 @@ def test_matrix_keeps_the_zoom_for_the_same_shape_only(qtbot):
     assert box.viewRange() == zoomed
     view.set_matrix(np.eye(128), "W")
     (x0, x1), (y0, y1) = box.viewRange()
-    assert x0 <= 0 and x1 >= 128 and y0 <= 0 and y1 >= 128
+    assert x0 <= -0.5 and x1 >= 127.5 and y0 <= -0.5 and y1 >= 127.5  # every cell whole
 
 
 def test_large_matrix_is_shown_whole_and_read_only(qtbot):
