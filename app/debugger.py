@@ -309,44 +309,48 @@ def inspection_message(
     if not 0 <= request.lane < lanes:
         raise ConfigError("lane", request.lane, f"a lane of step {request.step}: 0 to {lanes - 1}")
     inspected = lane_matrices(found, request.lane)
-    matrix = inspected.matrices[request.tensor]
-    if matrix is None:
-        reason = "no step taken yet" if request.step == 0 else "this lane keeps no momentum buffer"
-        return Inspection(request, None, f"{request.tensor} does not exist at step {request.step}: {reason}")
-    title = f"{request.tensor} · {inspected.label} · step {request.step}"
-    if request.minus_lane is not None and request.minus_lane < lanes:
-        subtracted = lane_matrices(found, request.minus_lane)
-        other = subtracted.matrices[request.tensor]
-        if other is None:
-            return Inspection(
-                request, None, f"lane {request.minus_lane} has no {request.tensor} at this step"
-            )
-        matrix = matrix - other
-        title += f" − {subtracted.label}"
-    rows, cols = "row", "column"
+    shown = _matrix_and_title(found, inspected, request)
+    if isinstance(shown, str):
+        return Inspection(request, None, shown)
+    matrix, title = shown
+    axes = ("row", "column")
     bases = session.experiment.task.bases
     if request.task_coordinates and bases is not None:
         answers, queries = (b.detach().to("cpu").double().numpy() for b in bases)
         matrix = task_coordinates(matrix, answers, queries)
         title += " · task coordinates ẼᵀXE"
-        rows, cols = "answer k (by frequency)", "query i (by frequency)"
+        axes = ("answer k (by frequency)", "query i (by frequency)")
     residual, names = _spectra_text(inspected)
     has_spectra = bool(inspected.map_input)  # no direction before the first step
     norm, largest = number_text(np.linalg.norm(matrix), 4), number_text(np.abs(matrix).max(), 4)
-    info = f"Frobenius norm {norm} · max|x| = {largest}"  # "‖·‖_F" showed its underscore
     return Inspection(
         request,
         frozen_array(matrix),
-        "",
-        title,
-        frozen_array(inspected.direction_sv) if has_spectra else None,
-        frozen_array(inspected.polar_sv) if has_spectra else None,
-        residual,
-        info,
-        rows,
-        cols,
-        names,
+        title=title,
+        direction_sv=frozen_array(inspected.direction_sv) if has_spectra else None,
+        polar_sv=frozen_array(inspected.polar_sv) if has_spectra else None,
+        residual_text=residual,
+        info=f"Frobenius norm {norm} · max|x| = {largest}",  # "‖·‖_F" showed its underscore
+        row_label=axes[0],
+        col_label=axes[1],
+        spectra_names=names,
     )
+
+
+def _matrix_and_title(found: dict, inspected: LaneMatrices, request: Inspect) -> tuple[np.ndarray, str] | str:
+    """The lane's matrix (minus the other lane's, if asked) and its title; or why there is none."""
+    matrix = inspected.matrices[request.tensor]
+    if matrix is None:
+        reason = "no step taken yet" if request.step == 0 else "this lane keeps no momentum buffer"
+        return f"{request.tensor} does not exist at step {request.step}: {reason}"
+    title = f"{request.tensor} · {inspected.label} · step {request.step}"
+    if request.minus_lane is None or request.minus_lane >= len(found["config"].lanes):
+        return matrix, title
+    subtracted = lane_matrices(found, request.minus_lane)
+    other = subtracted.matrices[request.tensor]
+    if other is None:
+        return f"lane {request.minus_lane} has no {request.tensor} at this step"
+    return matrix - other, f"{title} − {subtracted.label}"
 
 
 def _spectra_text(inspected: LaneMatrices) -> tuple[str, tuple[str, str]]:

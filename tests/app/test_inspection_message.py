@@ -11,7 +11,7 @@ MUON, SGD = 0, 1
 
 @pytest.fixture
 def session():
-    lanes = (LaneConfig(optimizer="muon", lr=0.1), LaneConfig(optimizer="sgd", lr=1.0))
+    lanes = (LaneConfig(optimizer="muon", lr=0.1), LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0))
     return Session(ExperimentConfig(task=TaskConfig(d=8, n_items=32, batch_size=8), lanes=lanes))
 
 
@@ -37,3 +37,14 @@ def test_a_difference_of_lanes_is_titled_by_both(session):
     session.step_once()
     shown = inspection_message(session, Inspect(1, MUON, "W", minus_lane=SGD))
     assert shown.title.endswith(f" − {session.snapshot().lanes[SGD].label}")
+
+
+def test_a_matrix_that_does_not_exist_is_refused_with_the_reason(session):
+    at_zero = inspection_message(session, Inspect(0, MUON, "G"))
+    assert at_zero.matrix is None and at_zero.message == "G does not exist at step 0: no step taken yet"
+    session.step_once()
+    no_buffer = inspection_message(session, Inspect(1, SGD, "M", minus_lane=MUON))
+    assert no_buffer.matrix is None
+    assert no_buffer.message == "M does not exist at step 1: this lane keeps no momentum buffer"
+    other_has_none = inspection_message(session, Inspect(1, MUON, "M", minus_lane=SGD))
+    assert other_has_none.matrix is None and other_has_none.message == "lane 1 has no M at this step"
