@@ -95,6 +95,19 @@ class TransportBar(QtWidgets.QToolBar):
         self.setObjectName("transport")
         self.setMovable(False)
         self.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._add_presets()
+        self.addSeparator()
+        self._add_stepping()
+        self._add_goto(ranges.step)
+        self.addSeparator()
+        self._add_reset(ranges.seed)
+        self.addSeparator()
+        self._add_speed()
+        self.addSeparator()
+        self._add_record_and_present()
+
+    def _add_presets(self) -> None:
+        """The preset list; Page Up/Page Down load the previous/next preset."""
         # as wide as 22 characters, not as the longest title: at 1280 px the toolbar keeps all its
         # buttons; a longer title ends in "…" (the list shows it whole)
         self.preset_combo = ElidingCombo(22)
@@ -109,9 +122,10 @@ class TransportBar(QtWidgets.QToolBar):
         self.next_preset_action = self._hidden_action(
             "next preset", "PgDown", self.preset_combo, lambda: self.step_preset(1)
         )
-        self.addSeparator()
-        style = self.style()
-        icons = QtWidgets.QStyle.StandardPixmap
+
+    def _add_stepping(self) -> None:
+        """Play/pause, one step, and N steps with the box for N."""
+        style, icons = self.style(), QtWidgets.QStyle.StandardPixmap
         self._play_icon = style.standardIcon(icons.SP_MediaPlay)
         self._pause_icon = style.standardIcon(icons.SP_MediaPause)
         self.play_action = self._action("play", "Space", "play / pause (Space)", checkable=True)
@@ -128,17 +142,20 @@ class TransportBar(QtWidgets.QToolBar):
         self.step_n_action.setStatusTip("take N steps (the box beside it)")
         self.step_n_action.setIcon(style.standardIcon(icons.SP_MediaSeekForward))
         self.step_n_action.triggered.connect(lambda: self._emit_typed(self.step_n_spin, self.step_requested))
-        self._add_goto(ranges.step)
-        self.addSeparator()
+
+    def _add_reset(self, seeds: tuple[int, int]) -> None:
+        """The seed box and reset, which restarts from W = 0 with that seed."""
         self.addWidget(QtWidgets.QLabel(" seed "))
-        self.seed_spin = self._spin("seed", *ranges.seed, 0, "seed of the data stream and embeddings")
+        self.seed_spin = self._spin("seed", *seeds, 0, "seed of the data stream and embeddings")
         self.reset_action = self._action(
             "reset", "Ctrl+R", "restart from W = 0 with this seed and the current settings"
         )
-        self.reset_action.setIcon(style.standardIcon(icons.SP_BrowserReload))
+        self.reset_action.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_BrowserReload))
         self.reset_action.setStatusTip("restart from W = 0 with the seed in the box")
         self.reset_action.triggered.connect(lambda: self._emit_typed(self.seed_spin, self.reset_requested))
-        self.addSeparator()
+
+    def _add_speed(self) -> None:
+        """The speed limit while playing."""
         self.speed_combo = QtWidgets.QComboBox()
         self.speed_combo.setObjectName("speed")
         self.speed_combo.setToolTip("upper limit on steps per second while playing")
@@ -149,7 +166,9 @@ class TransportBar(QtWidgets.QToolBar):
             lambda _i: self.speed_changed.emit(self.speed_combo.currentData())
         )
         self.addWidget(self.speed_combo)
-        self.addSeparator()
+
+    def _add_record_and_present(self) -> None:
+        """Record (a frame per step) and presentation mode: what a speaker needs."""
         self.record_action = self._action(
             "● record", "Ctrl+Shift+R", "record what the window shows, a frame per step (Ctrl+Shift+R)", True
         )
@@ -160,7 +179,9 @@ class TransportBar(QtWidgets.QToolBar):
             "present", "F11", "presentation mode: no chrome, larger type and lines (F11)", True
         )
         # a standard icon: the "⛶" glyph is missing from common fonts and showed as an empty box
-        self.presentation_action.setIcon(style.standardIcon(icons.SP_TitleBarMaxButton))
+        self.presentation_action.setIcon(
+            self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_TitleBarMaxButton)
+        )
         self.presentation_action.setObjectName("presentation")
         self.presentation_action.setStatusTip("presentation mode")
         self.presentation_action.toggled.connect(self.presentation_toggled)
