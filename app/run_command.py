@@ -42,17 +42,10 @@ def run_command(args: argparse.Namespace) -> int:
     """Validate everything a user typed (before torch is loaded), then run; the report goes to stdout."""
     config = check_run_arguments(args)
     table = table_format(args)
-    if args.out is not None and args.save is not None and args.out.resolve() == args.save.resolve():
-        raise ConfigError("--out", str(args.out), "must name another folder than --save's")
-    if args.out is not None:
-        check_output_folder(args.out)
-    if args.save is not None:
-        check_writable(args.save.parent, "--save", given=args.save)
-    if args.save is not None and args.save.is_dir():  # a session saved over (its own --resume)
-        check_writable(args.save, "--save")
+    _check_targets(args)
     from muonscope.engine.breakpoints import parse_breakpoint
-    from muonscope.engine.headless import run_session, write_outputs
-    from muonscope.engine.session_file import check_save_target, save_session
+    from muonscope.engine.headless import run_session
+    from muonscope.engine.session_file import check_save_target
 
     for text in args.until:
         parse_breakpoint(text, where="--until")  # the grammar, before anything is built
@@ -62,22 +55,45 @@ def run_command(args: argparse.Namespace) -> int:
     session.follow_lane_labels()  # a resumed session's own breakpoints follow lanes relabelled by --set
     kept = list(session.breakpoints)
     _say_kept(kept)
-    session.set_breakpoints(
-        parse_breakpoint(
-            text,
-            [lane.display_label() for lane in session.config.lanes],
-            where="--until",
-            task_kind=session.config.task.kind,
-        )
-        for text in args.until
-    )
-    until = list(session.breakpoints)  # as checked, for saying why they did not stop the run
+    until = _set_until(session, args.until)
     start_step = session.step
     with ProgressBar(not args.no_progress, unit="step") as progress, stop_signals() as stop:
         outcome = run_session(
             session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
         )
     session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
+    _write_results(args, session, outcome, table)
+    return _say_outcome(args, session, outcome, until, start_step)
+
+
+def _check_targets(args: argparse.Namespace) -> None:
+    """--out and --save name folders that can be written, and not the same one."""
+    if args.out is not None and args.save is not None and args.out.resolve() == args.save.resolve():
+        raise ConfigError("--out", str(args.out), "must name another folder than --save's")
+    if args.out is not None:
+        check_output_folder(args.out)
+    if args.save is not None:
+        check_writable(args.save.parent, "--save", given=args.save)
+    if args.save is not None and args.save.is_dir():  # a session saved over (its own --resume)
+        check_writable(args.save, "--save")
+
+
+def _set_until(session: Any, texts: list[str]) -> list[Any]:
+    """The session's breakpoints become --until's, checked against its lanes and task; returns them
+    as checked, for saying why they did not stop the run."""
+    from muonscope.engine.breakpoints import parse_breakpoint
+
+    labels = [lane.display_label() for lane in session.config.lanes]
+    kind = session.config.task.kind
+    session.set_breakpoints(parse_breakpoint(t, labels, where="--until", task_kind=kind) for t in texts)
+    return list(session.breakpoints)
+
+
+def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: str) -> None:
+    """The session (--save), the tables (--out) and the report on stdout (a table, or --json)."""
+    from muonscope.engine.headless import write_outputs
+    from muonscope.engine.session_file import save_session
+
     if args.save is not None:
         save_session(session, args.save)
     if args.out is not None:
@@ -88,17 +104,24 @@ def run_command(args: argparse.Namespace) -> int:
         print(json.dumps(outcome.report))
     else:
         _print_table(outcome.report)
+
+
+def _say_outcome(
+    args: argparse.Namespace, session: Any, outcome: Any, until: list[Any], start_step: int
+) -> int:
+    """On stderr: the breakpoint that stopped the run, why --until's did not, or where an interrupt
+    left it; returns the exit status."""
     if outcome.hit is not None:
         sys.stderr.write(f"muonscope run: {outcome.hit.said('Stopped')}\n")
     elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
         sys.stderr.write(f"muonscope run: {_until_outcome(until, session, start_step, outcome)}\n")
-    if outcome.interrupted:
-        step = outcome.report["step"]
-        saved = f"; session saved to {args.save}" if args.save is not None else ""
-        written = f"; {args.out} holds steps 0 to {step}" if args.out is not None else ""
-        sys.stderr.write(f"muonscope run: interrupted at step {step}{saved}{written}\n")
-        return EXIT_INTERRUPTED
-    return 0
+    if not outcome.interrupted:
+        return 0
+    step = outcome.report["step"]
+    saved = f"; session saved to {args.save}" if args.save is not None else ""
+    written = f"; {args.out} holds steps 0 to {step}" if args.out is not None else ""
+    sys.stderr.write(f"muonscope run: interrupted at step {step}{saved}{written}\n")
+    return EXIT_INTERRUPTED
 
 
 def _until_outcome(until: list[Any], session: Any, start_step: int, outcome: Any) -> str:
