@@ -54,6 +54,8 @@ def change_from_record(record: dict[str, Any]) -> tuple[int, Change]:
 def checkpoint_from_record(
     n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor], dtype: torch.dtype
 ) -> Checkpoint:
+    """Checkpoint ``n`` of a session file, each of its tensors checked against its config (shape,
+    dtype, finiteness) so that a hand-edited file is refused by name rather than replayed wrong."""
     prefix = f"c{n}"
 
     def listed(name: str) -> list:
@@ -68,25 +70,10 @@ def checkpoint_from_record(
     if not torch.isfinite(weights).all():  # a diverged lane keeps its last finite weights
         raise ValueError(f"checkpoint {n}: weights hold values that are not finite")
     _check_dtype(weights, dtype, f"checkpoint {n}: weights")
-    states = []
-    for j, state in enumerate(listed("lane_states")):
-        parts = {part: tensors.get(f"{prefix}.lane{j}.{part}") for part in ("buffer", "second_moment")}
-        for part, tensor in parts.items():
-            if tensor is not None and tuple(tensor.shape) != config.task.weight_shape:
-                shape = tuple(tensor.shape)
-                raise ValueError(f"checkpoint {n}: lane {j}'s {part} of shape {shape} does not fit")
-            if tensor is not None:
-                _check_dtype(tensor, dtype, f"checkpoint {n}: lane {j}'s {part}")
-        second = parts["second_moment"]
-        if second is not None and bool((second < 0).any()):  # a mean of squares: never negative
-            raise ValueError(f"checkpoint {n}: lane {j}'s second moment holds negative values")
-        states.append(
-            LaneStateCopy(
-                parts["buffer"],
-                parts["second_moment"],
-                record_int(state["steps_taken"], f"checkpoint {n}: lane {j}: steps_taken"),
-            )
-        )
+    states = [
+        _lane_state(n, j, state, tensors, config.task.weight_shape, dtype)
+        for j, state in enumerate(listed("lane_states"))
+    ]
     if len(states) != lanes_count:
         raise ValueError(f"checkpoint {n}: {len(states)} optimizer states for {lanes_count} lanes")
     if len(listed("lanes")) != lanes_count:
@@ -107,6 +94,29 @@ def checkpoint_from_record(
         changes=tuple(change_from_record(item) for item in listed("changes")),
         next_lane_id=record_int(record["next_lane_id"], f"checkpoint {n}: next_lane_id"),
     )
+
+
+def _lane_state(
+    n: int,
+    j: int,
+    state: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
+    weight_shape: tuple[int, ...],
+    dtype: torch.dtype,
+) -> LaneStateCopy:
+    """Lane ``j``'s optimizer state in checkpoint ``n``: its moments shaped as W, in the run's dtype."""
+    parts = {part: tensors.get(f"c{n}.lane{j}.{part}") for part in ("buffer", "second_moment")}
+    for part, tensor in parts.items():
+        if tensor is not None and tuple(tensor.shape) != weight_shape:
+            shape = tuple(tensor.shape)
+            raise ValueError(f"checkpoint {n}: lane {j}'s {part} of shape {shape} does not fit")
+        if tensor is not None:
+            _check_dtype(tensor, dtype, f"checkpoint {n}: lane {j}'s {part}")
+    second = parts["second_moment"]
+    if second is not None and bool((second < 0).any()):  # a mean of squares: never negative
+        raise ValueError(f"checkpoint {n}: lane {j}'s second moment holds negative values")
+    steps_taken = record_int(state["steps_taken"], f"checkpoint {n}: lane {j}: steps_taken")
+    return LaneStateCopy(parts["buffer"], parts["second_moment"], steps_taken)
 
 
 def _check_listed_tensors(n: int, record: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
