@@ -23,7 +23,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import COLUMNS, MetricHistory, SpectraHistory, SpectraRow
 from muonscope.engine.presets import read_text_file
-from muonscope.engine.session import Branch, Session
+from muonscope.engine.session import Branch, Session, budget_bytes
 from muonscope.engine.session_format import (
     FILES,
     FORMAT,
@@ -245,16 +245,11 @@ def _branch(
     def listed(name: str) -> list:
         return record_list(record[name], f"branch {branch_id}: {name}")
 
-    store = CheckpointStore(
-        int(initial.run.checkpoint_mb * 1024 * 1024),
-        count("checkpoint_spacing") or 1,
-    )
     what = f"branch {branch_id}'s checkpoint"
     owned = [_stored(checkpoints, i, what) for i in listed("checkpoints")]
     if not owned:
         raise ValueError(f"branch {branch_id} has no checkpoint")
-    for checkpoint in owned:
-        store.add(checkpoint)
+    store = _checkpoint_store(owned, budget_bytes(initial), count("checkpoint_spacing"))
     head = record["head"]
     branch = Branch(
         id=branch_id,
@@ -262,16 +257,8 @@ def _branch(
         parent=None if record["parent"] is None else count("parent"),
         fork_step=count("fork_step"),
         checkpoints=store,
-        metrics=_branch_metrics(
-            metrics,
-            branch_id,
-            count("metrics_stride") or 1,
-        ),
-        spectra=_branch_spectra(
-            spectra,
-            branch_id,
-            count("spectra_stride") or 1,
-        ),
+        metrics=_branch_metrics(metrics, branch_id, count("metrics_stride") or 1),
+        spectra=_branch_spectra(spectra, branch_id, count("spectra_stride") or 1),
         head_step=count("head_step"),
         changes=tuple(change_from_record(item) for item in listed("changes")),
         head=None if head is None else _stored(checkpoints, head, f"branch {branch_id}'s head"),
@@ -281,6 +268,14 @@ def _branch(
     _check_records(branch)
     _check_lane_rows(branch, len(initial.lanes), len(final.lanes))
     return branch
+
+
+def _checkpoint_store(owned: list[Checkpoint], budget_bytes: int, spacing: int) -> CheckpointStore:
+    """A branch's checkpoints, on the grid they were saved on (spacing 0 reads as 1)."""
+    store = CheckpointStore(budget_bytes, spacing or 1)
+    for checkpoint in owned:
+        store.add(checkpoint)
+    return store
 
 
 def _stored(checkpoints: list[Checkpoint], index: Any, what: str) -> Checkpoint:
