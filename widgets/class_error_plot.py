@@ -29,6 +29,7 @@ from muonscope.widgets.axis_style import style_axis
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
+from muonscope.widgets.heat_cells import heat_columns
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
@@ -321,14 +322,13 @@ class ClassErrorPlot(PlotPanel):
             if self.quantity == "error"
             else (float(shown.min()), float(max(shown.max(), shown.min() + 1e-9)))
         )
-        self.image.setImage(shown.T, autoLevels=False, levels=levels)  # rows: buckets (head at bottom)
+        columns = heat_columns(steps, shown)  # each cell centred on the step it was measured at
+        self.image.setImage(columns.values.T, autoLevels=False, levels=levels)  # rows: buckets, head at 0
         self.colour_axis.set_log_mapped(self.quantity != "error")  # group loss: decades, as loss values
         # the colour's meaning on the bar itself: the header's box is cut to "mea…" at 1280 px
         self.colour_axis.set_title(_HEAT_NAMES[self.quantity])
         self.colour_bar.setLevels(levels)
-        x0 = steps[0]
-        width = max(steps[-1] - x0, 1.0)
-        self.image.setRect(QtCore.QRectF(x0, 0.0, width, values.shape[1]))
+        self.image.setRect(QtCore.QRectF(columns.left, 0.0, columns.width, values.shape[1]))
         self.plot.setXRange(0, step_axis_end(steps[-1], self._run_length), padding=0)
         self.plot.setYRange(0, len(labels), padding=0)
         ticks = [(i + 0.5, text) for i, text in enumerate(labels)]

@@ -313,6 +313,8 @@ def test_class_error_heatmap(qtbot):
     values = np.array([[0.9, 1.0], [0.5, 0.95], [0.1, 0.9]])  # (T, buckets)
     plot.set_heatmap(np.array([0, 10, 20]), ["1", "2–3"], values)
     assert plot.image.isVisible() and plot.image.image.shape == (2, 3)
+    drawn = plot.image.mapRectToParent(plot.image.boundingRect())
+    assert (drawn.left(), drawn.right()) == (-5.0, 25.0)  # step 10's cell is 5…15, centred on it
     text = plot.hover.show_at(10, 1.5)
     assert "ranks 2–3" in text and "0.95" in text
     assert plot.colour_axis.labelText == "mean error"  # the colour says what it is where the box is cut

@@ -1,0 +1,52 @@
+"""Columns of a step × bucket heat map whose cells are centred on the steps they were measured at.
+
+An image has cells of one width; evaluations need not be evenly spaced (the evaluation interval can
+change during a run). Each measured step gets the cell from the midpoint with the step before to the
+midpoint with the step after, as a nearest-step read-out sees it, and the cells are laid out on a grid
+fine enough to hold every boundary, so that each column of the image is one grid unit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["HeatColumns", "heat_columns"]
+
+#: At most this many image columns: beyond it the boundaries are rounded to a coarser grid.
+MAX_COLUMNS = 20_000
+
+
+class HeatColumns(NamedTuple):
+    """Where the image sits on the step axis, and its columns."""
+
+    left: float  # the first cell's left edge, in steps
+    width: float  # the image's width, in steps
+    values: np.ndarray  # (columns, buckets): each step's row repeated over its cell's grid units
+
+
+def heat_columns(steps: np.ndarray, values: np.ndarray) -> HeatColumns:
+    """steps (T,) increasing, values (T, buckets) → the image's columns with each cell centred on its step.
+
+    A single step gets a cell one step wide.
+    """
+    steps = np.asarray(steps, dtype=float)
+    if steps.size == 1:
+        return HeatColumns(steps[0] - 0.5, 1.0, values)
+    doubled = 2 * steps  # (T,) boundaries at midpoints are whole numbers in half-steps
+    inner = (doubled[:-1] + doubled[1:]) / 2  # (T − 1,) midpoints, in half-steps
+    first = doubled[0] - (inner[0] - doubled[0])
+    last = doubled[-1] + (doubled[-1] - inner[-1])
+    edges = np.concatenate([[first], inner, [last]])  # (T + 1,) in half-steps
+    unit = _grid_unit(edges)
+    counts = np.diff(np.round((edges - edges[0]) / unit)).astype(int)  # (T,) grid units per cell
+    return HeatColumns(edges[0] / 2, (edges[-1] - edges[0]) / 2, np.repeat(values, counts, axis=0))
+
+
+def _grid_unit(edges: np.ndarray) -> float:
+    """The largest unit that divides every cell (in half-steps), coarsened to keep MAX_COLUMNS."""
+    unit = float(np.gcd.reduce(np.diff(edges).astype(np.int64)))
+    span = edges[-1] - edges[0]
+    return max(unit, math.ceil(span / MAX_COLUMNS))
