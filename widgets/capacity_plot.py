@@ -18,12 +18,13 @@ from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, as_counts, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
-from muonscope.widgets.guide_legend import GUIDE_PREFIX, GuideLegend, guide_label, guide_pen
+from muonscope.widgets.guide_legend import GuideLegend, guide_label, guide_pen
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.series_plot import drawn_data
+from muonscope.widgets.sweep_points import log_mapped, sweep_columns
 from muonscope.widgets.sweep_readout import sweep_readout
 from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen
 
@@ -33,6 +34,8 @@ __all__ = ["MODES", "CapacityPlot"]
 LEGEND_ROW = 4
 #: Point size of the sweep legend's text at scale 1.
 LEGEND_PT = 8.0
+#: Most of the panel's height the sweep legend may take with its lanes' entries.
+LEGEND_SHARE = 0.4
 
 MODES = [
     ("steps", "recovered vs step"),
@@ -84,7 +87,10 @@ class CapacityPlot(PlotPanel):
         self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
         self._sweep_items: list[pg.GraphicsObject] = []
         self._sweep_drawn: tuple | None = None  # the last set_sweep call, drawn again at a new stage scale
-        self._sweep_x_label = ""
+        self._sweep_x_label = self._sweep_y_label = ""
+        self._sweep_curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (x, y) as drawn
+        self._sweep_labels: dict[int, str] = {}
+        self._key_lanes: tuple = ()  # the lanes a panel shown alone names (see set_lane_legend)
         self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
         self._names: list[LaneNames] = []  # each lane's labels over the steps
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
@@ -308,10 +314,13 @@ class CapacityPlot(PlotPanel):
 
     @property
     def coinciding(self) -> str:
-        """Over steps, which lanes' curves lie exactly on one another ("same items recovered, same
-        accuracy in both lanes": the later lane's hid the earlier's), or ""; a sweep names its own."""
+        """Which lanes' curves lie exactly on one another ("same items recovered, same accuracy in
+        both lanes": the later lane's hid the earlier's), over steps or in a sweep; or ""."""
         if not self.in_steps_mode:
-            return ""
+            labels = [
+                self._sweep_labels.get(lane, "") for lane in range(max(self._sweep_labels, default=-1) + 1)
+            ]
+            return coincidence_note([(self._sweep_y_label, self._sweep_curves)], labels)
         lanes = range(len(self._recovered))
         curve_sets = [
             ("items recovered", {lane: drawn_data(self._recovered[lane]) for lane in lanes}),
@@ -347,6 +356,7 @@ class CapacityPlot(PlotPanel):
         for item in self._sweep_items:
             self.plot.removeItem(item)
         self._sweep_items = []
+        self._sweep_curves, self._sweep_labels = {}, {}
         self._sweep_points = 0
         self._sweep_series = []
         if not self.in_steps_mode:
@@ -372,15 +382,18 @@ class CapacityPlot(PlotPanel):
         log_note = " (log)" if log_y else ""
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
         set_axis_title(self.plot, "left", y_label + log_note, y_short)
-        self._sweep_x_label = x_label
-        xs, ys = [], []
+        self._sweep_x_label, self._sweep_y_label = x_label, y_label
+        xs, ys, lane_entries, guide_entries = [], [], [], []
         for lane, label, x, mean, lo, hi in curves:
-            keep, (px, py, plo, phi) = self._map(x, mean, lo, hi, log_x, log_y)
+            keep, (px, py, plo, phi) = log_mapped(x, mean, lo, hi, log_x, log_y)
             if px.size == 0:
                 continue
             marks = {"symbol": "o", "symbolSize": 6, "symbolBrush": lane_colour(lane), "symbolPen": None}
             curve = pg.PlotDataItem(px, py, pen=lane_pen(lane), **marks)
-            self._add(curve, label)
+            self._add(curve)
+            lane_entries.append((curve, label))
+            self._sweep_curves[lane] = (px, py)
+            self._sweep_labels[lane] = label
             if px.size > 1:
                 low, high = pg.PlotCurveItem(px, plo, pen=None), pg.PlotCurveItem(px, phi, pen=None)
                 colour = pg.mkColor(lane_colour(lane))
@@ -388,15 +401,18 @@ class CapacityPlot(PlotPanel):
                 self._add(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
             originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi)]
             self.hover.set_series(("sweep", lane), label, px, py, sweep_readout(x_label, *originals))
-            self._keep_sweep_columns(y_label, label, *originals)
+            self._sweep_series += sweep_columns(y_label, label, *originals)
             xs.append(px)
             ys.append(np.concatenate([py, plo, phi]))  # the seeds' band is in view, not cut by the axes
             self._sweep_points += px.size
         for index, (label, x, y) in enumerate(guides):
-            keep, (px, py, _, _) = self._map(x, y, y, y, log_x, log_y)
+            keep, (px, py, _, _) = log_mapped(x, y, y, y, log_x, log_y)
             shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
             self._sweep_series.append((guide_label(label), shown_x, shown_y))
-            self._add(pg.PlotDataItem(px, py, pen=guide_pen(index)), guide_label(label))
+            guide = pg.PlotDataItem(px, py, pen=guide_pen(index))
+            self._add(guide)
+            guide_entries.append((guide, guide_label(label)))
+        self.legend.set_entries(lane_entries, guide_entries)
         self._sweep_drawn = drawn
         self._fit(xs, ys, log_x, log_y)
         self._fit_legend_columns()
@@ -405,15 +421,21 @@ class CapacityPlot(PlotPanel):
 
     def set_lane_legend(self, lanes) -> None:
         """A sweep's own legend names its lanes (with their sweep settings): a second one under it
-        would repeat them; over steps the lanes are named as in the other panels."""
-        super().set_lane_legend(lanes if self.in_steps_mode else ())
+        would repeat them, unless the sweep's legend left them out for room; over steps the lanes
+        are named as in the other panels."""
+        self._key_lanes = tuple(lanes)
+        named_here = self.in_steps_mode or self.legend.lanes_folded
+        super().set_lane_legend(self._key_lanes if named_here else ())
 
     def _fit_legend_columns(self) -> None:
-        """As many lanes to a legend row as the plot's width takes: one row of lanes where it can,
-        so the plot keeps its height in a 720-pixel window."""
-        lanes = sum(not text.startswith(GUIDE_PREFIX) for text in self.legend_texts)
-        if lanes:
-            self.legend.fit_columns(self.plot.getViewBox().width(), lanes)
+        """As many lanes to a legend row as the plot's width takes, and the lanes left out where
+        the legend would take more than :data:`LEGEND_SHARE` of the panel's height with them."""
+        if not self.legend.items:
+            return
+        self.legend.fit(self.plot.getViewBox().width(), LEGEND_SHARE * self.plot_widget.height())
+        self._fit_legend_row()
+        if self._key_lanes:  # a panel alone: its lanes named under it where the sweep's legend does not
+            self.set_lane_legend(self._key_lanes)
 
     @property
     def legend_texts(self) -> list[str]:
@@ -426,27 +448,9 @@ class CapacityPlot(PlotPanel):
         self.plot.layout.setRowMaximumHeight(LEGEND_ROW, 0 if empty else 10_000)
         self.legend.setVisible(not empty)
 
-    def _keep_sweep_columns(self, y_label: str, label: str, x, mean, lo, hi) -> None:
-        """A lane's columns: its value where the seeds agree, else their mean, min and max ("lowest
-        seed" read as the seed with the lowest number)."""
-        if np.array_equal(lo, mean) and np.array_equal(hi, mean):
-            self._sweep_series.append((f"{y_label}: {label}", x, mean))
-            return
-        for statistic, values in (("mean", mean), ("min", lo), ("max", hi)):
-            self._sweep_series.append((f"{y_label}, {statistic} over seeds: {label}", x, values))
-
-    def _map(self, x, mean, lo, hi, log_x: bool, log_y: bool):
-        x, mean, lo, hi = (np.asarray(v, float) for v in (x, mean, lo, hi))
-        keep = np.isfinite(mean) & ((x > 0) if log_x else True) & ((lo > 0) if log_y else True)
-        fx = np.log10 if log_x else (lambda v: v)
-        fy = np.log10 if log_y else (lambda v: v)
-        return keep, (fx(x[keep]), fy(mean[keep]), fy(lo[keep]), fy(hi[keep]))
-
-    def _add(self, item, label: str | None = None) -> None:
+    def _add(self, item) -> None:
         self.plot.addItem(item)
         self._sweep_items.append(item)
-        if label is not None:
-            self.legend.addItem(item, label)
 
     def _fit(self, xs, ys, log_x: bool, log_y: bool) -> None:
         if not xs:

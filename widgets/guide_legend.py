@@ -48,6 +48,44 @@ class GuideLegend(pg.LegendItem):
     guide_columns = 1
     _guide_row: int | None = None  # the row the next guide may join, None to start a new one
     _guides_in_row = 0
+    _lane_entries: tuple = ()  # (item, text) of each lane, as set_entries was given them
+    _guide_entries: tuple = ()  # (item, text) of each guide, its text starting with GUIDE_PREFIX
+    _lanes_listed = False  # whether the lanes' entries are in the legend now
+
+    def set_entries(self, lanes: list[tuple[object, str]], guides: list[tuple[object, str]]) -> None:
+        """The lanes' and the guides' (item, text) entries; :meth:`fit` lays them out."""
+        self.clear()
+        self._lane_entries, self._guide_entries = tuple(lanes), tuple(guides)
+        self._list(lanes=True)
+
+    @property
+    def lanes_folded(self) -> bool:
+        """Whether the lanes' entries are left out (the legend would have been too tall with them)."""
+        return bool(self._lane_entries) and not self._lanes_listed
+
+    def fit(self, width_px: float, most_height_px: float) -> None:
+        """Lay the entries out within ``width_px``; the lanes' entries stay only while the legend is
+        at most ``most_height_px`` tall with them. Each legend row is a row the plot loses: six rows
+        of long lane names left a 1280×720 window's plot 10 px tall, and a window names its lanes
+        in the key above its panels, in the same colours."""
+        self._list(lanes=True)
+        self.fit_columns(width_px, len(self._lane_entries) or len(self._guide_entries))
+        if self._lane_entries and self.layout.preferredHeight() > most_height_px:
+            self._list(lanes=False)
+            self.fit_columns(width_px, len(self._guide_entries))
+
+    def _list(self, lanes: bool) -> None:
+        """Put the lanes' entries (where ``lanes``) and the guides' in the legend, if not so already."""
+        if lanes == self._lanes_listed and len(self.items) == self._listed_count(lanes):
+            return
+        super().clear()
+        self._guide_row = None
+        for item, text in (*(self._lane_entries if lanes else ()), *self._guide_entries):
+            self.addItem(item, text)
+        self._lanes_listed = lanes
+
+    def _listed_count(self, lanes: bool) -> int:
+        return (len(self._lane_entries) if lanes else 0) + len(self._guide_entries)
 
     def _addItemToLayout(self, sample, label) -> None:
         if not label.text.startswith(GUIDE_PREFIX):
@@ -69,6 +107,7 @@ class GuideLegend(pg.LegendItem):
     def clear(self) -> None:
         super().clear()
         self._guide_row = None
+        self._lane_entries, self._guide_entries, self._lanes_listed = (), (), False
 
     def set_columns(self, lane_columns: int, guide_columns: int) -> None:
         """Lay the entries out again: lanes ``lane_columns`` to a row, guides ``guide_columns``."""

@@ -96,7 +96,7 @@ def test_capacity_sweep_runs_in_the_background_with_guides(qtbot):
     qtbot.waitUntil(lambda: not app.capacity.running, timeout=120_000)
     assert plot.progress.text() == "9/9"  # d ∈ {8, 16, 32} × 3 seeds
     labels = [item[1].text for item in plot.legend.items]
-    assert labels[:2] == ["GD", "Muon"]
+    assert labels[:2] == ["GD", "Muon"] or plot.legend.lanes_folded  # a short panel leaves them to the key
     assert any(label.startswith("guide: slope 1 + 1/(2α)") for label in labels)
     muon = curves(list(app.capacity.results), "d")[1]
     assert muon.x.tolist() == [8.0, 16.0, 32.0]

@@ -43,11 +43,46 @@ def _inside_panel(plot: CapacityPlot, item: pg.LabelItem) -> bool:
 def test_guides_in_a_narrow_panel_keep_their_whole_label_on_rows_of_their_own(qtbot):
     """At half of a 1280-pixel window two guides side by side ran past the panel's edge."""
     plot = _sweep_panel(qtbot, 420)
-    qtbot.waitUntil(lambda: all(_inside_panel(plot, label) for label in _legend_labels(plot)), timeout=5000)
+    qtbot.waitUntil(
+        lambda: (
+            not plot.legend.lanes_folded  # the axes settle first: the lanes fit a 260-pixel panel
+            and all(_inside_panel(plot, label) for label in _legend_labels(plot))
+        ),
+        timeout=5000,
+    )
     rows = {label.text: label.mapToScene(0, 0).y() for label in _legend_labels(plot)}
     guide_rows = [rows[f"guide: {text}"] for text in GUIDES]
     assert guide_rows[0] != guide_rows[1]
     assert all(rows[lane] < min(guide_rows) for lane in LANES)  # lanes first, each guide below
+
+
+LONG_LANES = ["SGD μ=0.9 sum lr=128", "Adam β=(0.9, 0.999) lr=0.1", "Muon pre μ=0.95 ema exact lr=0.3"]
+
+
+def test_a_short_panel_leaves_the_lanes_to_the_key_and_keeps_its_plot(qtbot):
+    """At 1280×720 six legend rows of long lane names left ④'s sweep plot 10 px tall."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(420, 200)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(LONG_LANES)
+    plot.set_mode("x", "d")
+    x = np.array([16.0, 32.0, 64.0, 128.0])
+    curves = [(lane, name, x, x * (lane + 1), x, x * (lane + 2)) for lane, name in enumerate(LONG_LANES)]
+    guides = [(GUIDES[0], x, x**1.33)]
+    plot.set_sweep(curves, guides, "dimension d", "items recovered after one step", True, True)
+    qtbot.waitUntil(lambda: plot.legend.lanes_folded, timeout=5000)
+    assert [label.text for label in _legend_labels(plot)] == [f"guide: {GUIDES[0]}"]
+    assert plot.plot.getViewBox().height() > 0.4 * plot.plot_widget.height()
+    lanes = tuple(enumerate(LONG_LANES))
+    plot.set_lane_legend(lanes)  # a picture of the panel alone
+    assert plot.named_lanes == lanes  # names the lanes the sweep's legend left out
+    plot.set_lane_legend(())
+    plot.resize(420, 600)  # room again: the sweep's legend names its lanes, and an export needs no second
+    qtbot.waitUntil(lambda: not plot.legend.lanes_folded, timeout=5000)
+    plot.set_lane_legend(lanes)
+    assert plot.named_lanes == ()  # the sweep's legend names them: no second list under it
 
 
 def test_guides_share_a_row_where_the_panel_is_wide_enough(qtbot):

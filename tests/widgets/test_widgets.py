@@ -625,8 +625,12 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     series.set_series(1, steps, 2 / (1 + steps))
     assert capacity.coinciding == "same items recovered in both lanes"  # accuracy parted
     assert series.coinciding == ""
-    capacity.set_mode("x", "d")  # a sweep names its own curves
+    capacity.set_mode("x", "d")  # a sweep not yet run draws nothing to coincide
     assert capacity.coinciding == ""
+    d = np.array([16.0, 32.0, 64.0])
+    sweep = [(0, "GD", d, d, d, d), (1, "Muon pre", d, 2 * d, d, 3 * d), (2, "Muon post", d, 2 * d, d, 3 * d)]
+    capacity.set_sweep(sweep, [], "d", "items recovered after one step", True, True)
+    assert capacity.coinciding == "same items recovered after one step in Muon pre and Muon post"
     per_class = ClassErrorPlot()
     qtbot.addWidget(per_class)
     per_class.set_lanes(["GD", "Muon"])
