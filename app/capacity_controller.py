@@ -19,7 +19,7 @@ from muonscope.engine.balance import first_step_ray
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import Cancelled, ConfigError
 from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
-from muonscope.engine.sweep_plans import curves, guides, plan
+from muonscope.engine.sweep_plans import check_points_memory, curves, guides, plan
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.thread_count import ENGINE_NICE
@@ -121,6 +121,7 @@ class CapacityController(QtCore.QObject):
         else:
             try:
                 points = plan(config, mode)
+                check_points_memory(points, config.run.max_memory_gb)
             except ConfigError as exc:
                 self._alert(str(exc))
                 return

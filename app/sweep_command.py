@@ -40,9 +40,10 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_folder(args.out)
     from muonscope.engine.sweep import SweepRunner, SweepTally
-    from muonscope.engine.sweep_plans import curves, guides, plan
+    from muonscope.engine.sweep_plans import check_points_memory, curves, guides, plan
 
     points = plan(config, args.axis)
+    check_points_memory(points, config.run.max_memory_gb)
     workers = usable_workers(workers)
     tally = SweepTally()
     results = []

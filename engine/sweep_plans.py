@@ -23,7 +23,7 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.task_kinds import view_problem
 
-__all__ = ["AXES", "Curve", "curves", "guides", "plan"]
+__all__ = ["AXES", "Curve", "check_points_memory", "curves", "guides", "plan"]
 
 #: sweep axis (as the task kinds name them) → the lane metric read at its last step
 AXES = {
@@ -97,6 +97,30 @@ def plan(config: ExperimentConfig, axis: str) -> list[SweepPoint]:
                 ) from None
             points.append(SweepPoint(point_config, _steps(config, axis), ((axis, value), ("seed", seed))))
     return points
+
+
+def check_points_memory(points: list[SweepPoint], max_memory_gb: float) -> None:
+    """Refuse a sweep whose points would exceed ``max_memory_gb``, naming the first point that would,
+    before any of them runs.
+
+    Points run with the default limit (half the memory of the machine that computes them): a limit
+    the user set for the run holds for its sweeps too, where d or N reach sizes the run never had.
+    With none set (0) each point is judged where it computes.
+    """
+    from muonscope.engine.device import check_memory, resolve_device
+
+    if max_memory_gb <= 0:
+        return
+    for point in points:
+        run = dataclasses.replace(point.config.run, max_memory_gb=max_memory_gb)
+        config = dataclasses.replace(point.config, run=run)
+        try:
+            check_memory(config, *resolve_device(run))
+        except ConfigError as exc:
+            axis, value = point.coords[0]
+            raise ConfigError(
+                "sweep", axis, f"at its point {axis} = {format_value(value)}, {exc.allowed}"
+            ) from None
 
 
 def _steps(config: ExperimentConfig, axis: str) -> int:

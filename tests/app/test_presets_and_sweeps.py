@@ -157,3 +157,25 @@ def test_one_step_ray_shows_balance_per_lane(qtbot):
     muon = next(label for label in labels if label.startswith("Muon"))
     assert 0.985 <= float(muon.split("ϱ = ")[1]) <= 0.99
     assert not any(re.search(r"\de[-+]?\d", label) for label in labels)  # "2.19·10⁻³⁷", not "2.19e-37"
+
+
+def test_a_sweep_whose_points_exceed_the_runs_memory_limit_is_refused_with_the_point(qtbot):
+    """The live run fits run.max_memory_gb; the sweep's d = 32 point does not and was computed anyway."""
+    import torch
+
+    from muonscope.engine.device import memory_parts
+    from muonscope.engine.sweep_plans import plan
+
+    preset = _zipf_preset()
+    live_b = sum(memory_parts(preset.config, torch.float64).values())
+    widest_b = max(sum(memory_parts(p.config, torch.float64).values()) for p in plan(preset.config, "d"))
+    assert live_b < widest_b
+    limit_gb = (live_b + widest_b) / 2 / 2**30  # the live run fits, the sweep's point at d = 32 does not
+    preset = dataclasses.replace(preset, config=preset.config.with_value("run.max_memory_gb", limit_gb))
+    app = open_app(qtbot, preset)
+    plot = app.views.capacity
+    plot.set_mode("x", "d")
+    plot.run_button.click()
+    assert not app.capacity.running and app.capacity.results == ()
+    assert "sweep = 'd' is not allowed: at its point d = 32" in app.views.message.text
+    assert app.views.message.level == "error"

@@ -335,3 +335,14 @@ def test_a_stopped_sweep_ends_cleanly_and_keeps_its_points(tmp_path, stop):
     assert "Traceback" not in shown and "leaked semaphore" not in shown, shown
     assert shown.rstrip().endswith(f"muonscope {command[0]}: interrupted"), shown
     assert list((tmp_path / "cache").glob("*.json")), "the points computed before the stop were not kept"
+
+
+def test_a_memory_limit_set_for_the_run_holds_for_its_sweep_before_any_point_runs(capsys, private_cache):
+    """`run` refused run.max_memory_gb = 0.0001 while `sweep` computed all its points regardless."""
+    code, out, err = _main(capsys, *SWEEP, "--set", "run.max_memory_gb=0.0001")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "sweep = 'd' is not allowed: at its point d = 8" in err, err
+    assert "fixed overhead" in err
+    assert not private_cache.exists() or not any(private_cache.rglob("*.json"))  # nothing computed
+    code, out, _err = _main(capsys, *SWEEP, "--set", "run.max_memory_gb=64")
+    assert code == 0 and "9 points, 0 from the cache" in out
