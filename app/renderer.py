@@ -328,7 +328,8 @@ class Renderer:
         self.spectrum.set_note(_notes(notes[0], self.spectrum.coinciding, self.spectrum.round_off_note))
         self.class_error.set_note(_notes(notes[1], self.class_error.coinciding))
         self._draw_series(history, newest)
-        self.capacity.set_note(self.capacity.coinciding)  # a curve hidden under another lane's, said
+        # a curve hidden under another lane's, and the points of a sweep stopped part-way, said
+        self.capacity.set_note(_notes(self.capacity.coinciding, self.capacity.partial_note))
         definition = series_definition(self.series.mode("metric"), newest)
         self.series.set_note(_notes(definition, self.series.coinciding, self.series.zeros_note))
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))

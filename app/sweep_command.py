@@ -60,19 +60,39 @@ def sweep_command(args: argparse.Namespace) -> int:
     axes = SWEEP_PLOTS[args.axis]
     x_label, y_label, _short = axes.titles(points[0].steps)
     print(f"{y_label} against {x_label} (mean over seeds, [min, max])")
-    table = defaultdict(list)
-    for curve in drawn:
-        print(f"  {curve.label}")
-        for x, mean, lo, hi in zip(curve.x, curve.mean, curve.lo, curve.hi, strict=True):
-            print(f"    {x:>10g}: {mean:10.4g}  [{lo:.4g}, {hi:.4g}]")
-            for column, value in (("lane", curve.label), ("x", x), ("mean", mean), ("min", lo), ("max", hi)):
-                table[column].append(value)
+    table = _curve_table(drawn, args.axis)
     for label, x, y in guides(config, args.axis, drawn):
         print(f"  guide {label}: from {y[0]:.4g} at {x[0]:g} to {y[-1]:.4g} at {x[-1]:g}")
     print(tally.describe())
     if args.out is not None:
-        _write(args.out, out_format, dict(table), results)
+        _write(args.out, out_format, table, results)
     return 0
+
+
+#: The curve table's column of a sweep's x: the field it varies, or the quantity it is drawn against.
+_X_COLUMNS = {"batch": "batch_size", "window": "2T-1"}
+
+
+def _curve_table(drawn: list, axis: str) -> dict[str, list]:
+    """Print each lane's points, and return them as columns named by what they hold: the lane, the
+    swept x, the metric's mean, min and max over seeds, and how many seeds (a sweep stopped part-way
+    has points of fewer, marked on the printout)."""
+    from muonscope.engine.sweep_plans import AXES, SEEDS
+
+    metric = AXES[axis]
+    names = ("lane", _X_COLUMNS.get(axis, axis), f"{metric}_mean", f"{metric}_min", f"{metric}_max", "seeds")
+    table: dict[str, list] = {name: [] for name in names}
+    for curve in drawn:
+        print(f"  {curve.label}")
+        rows = zip(curve.x, curve.mean, curve.lo, curve.hi, curve.seeds, strict=True)
+        for x, mean, lo, hi, seeds in rows:
+            partial = (
+                f"  ({seeds} of {len(SEEDS)} seeds: stopped before the rest)" if seeds < len(SEEDS) else ""
+            )
+            print(f"    {x:>10g}: {mean:10.4g}  [{lo:.4g}, {hi:.4g}]{partial}")
+            for name, value in zip(names, (curve.label, x, mean, lo, hi, int(seeds)), strict=True):
+                table[name].append(value)
+    return table
 
 
 def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:

@@ -23,7 +23,7 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.task_kinds import view_problem
 
-__all__ = ["AXES", "Curve", "check_points_memory", "curves", "guides", "plan"]
+__all__ = ["AXES", "SEEDS", "Curve", "check_points_memory", "curves", "guides", "plan"]
 
 #: sweep axis (as the task kinds name them) → the lane metric read at its last step
 AXES = {
@@ -40,7 +40,8 @@ _QUIET = RunConfig(eval_every=1_000_000_000, spectra_every=1_000_000_000)
 
 @dataclass(frozen=True)
 class Curve:
-    """One lane's sweep: mean over seeds with the seed spread."""
+    """One lane's sweep: mean over seeds with the seed spread, and how many seeds each point has (a
+    sweep stopped part-way has points with fewer than :data:`SEEDS`)."""
 
     lane: int
     label: str
@@ -48,6 +49,12 @@ class Curve:
     mean: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
+    seeds: np.ndarray  # (points,) seeds averaged at each x
+
+    @property
+    def partial(self) -> np.ndarray:
+        """(points,) bool: the points averaged over fewer seeds than a whole sweep has."""
+        return self.seeds < len(SEEDS)
 
 
 def _values(config: ExperimentConfig, axis: str) -> list:
@@ -197,6 +204,7 @@ def curves(results: list[PointResult], axis: str) -> list[Curve]:
             np.array([r.mean() for r in rows]),
             np.array([r.min() for r in rows]),
             np.array([r.max() for r in rows]),
+            np.array([r.size for r in rows]),
         )
         if not any(_same_curve(curve, earlier) for earlier in out):
             out.append(curve)
@@ -212,6 +220,7 @@ def _same_curve(curve: Curve, other: Curve) -> bool:
         and np.array_equal(curve.mean, other.mean)
         and np.array_equal(curve.lo, other.lo)
         and np.array_equal(curve.hi, other.hi)
+        and np.array_equal(curve.seeds, other.seeds)
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
@@ -24,9 +24,10 @@ from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.sweep_points import log_mapped, sweep_columns
+from muonscope.widgets.sweep_controls import SweepControls
+from muonscope.widgets.sweep_points import log_mapped, sweep_columns, sweep_lane_items
 from muonscope.widgets.sweep_readout import sweep_readout
-from muonscope.widgets.theme import StageStyle, faded_pen, lane_colour, lane_pen
+from muonscope.widgets.theme import StageStyle, faded_pen, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
 
@@ -58,7 +59,6 @@ class CapacityPlot(PlotPanel):
         super().__init__("④ capacity", parent)
         self._mode_problems: dict[str, str] = {}  # mode → why it does not apply to the task
         self._sweep_points = 0  # points of the sweep (or ray) on show
-        self._running = False
         self._points: list[int] = []  # points drawn per lane in steps mode
         self.add_mode("x", MODES, "what the capacity panel shows")
         self._build_sweep_controls()
@@ -88,6 +88,7 @@ class CapacityPlot(PlotPanel):
         self._sweep_items: list[pg.GraphicsObject] = []
         self._sweep_drawn: tuple | None = None  # the last set_sweep call, drawn again at a new stage scale
         self._sweep_x_label = self._sweep_y_label = ""
+        self._partial_note = ""  # what the hollow points of a sweep stopped part-way are
         self._sweep_curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (x, y) as drawn
         self._sweep_labels: dict[int, str] = {}
         self._key_lanes: tuple = ()  # the lanes a panel shown alone names (see set_lane_legend)
@@ -105,17 +106,12 @@ class CapacityPlot(PlotPanel):
     # ---- header ------------------------------------------------------------------------------
 
     def _build_sweep_controls(self) -> None:
-        self.run_button = QtWidgets.QPushButton("run")
-        self.run_button.setToolTip("run this sweep in the background (results are cached)")
+        self.sweep_controls = SweepControls(self._header)
+        self.run_button = self.sweep_controls.run_button
+        self.progress = self.sweep_controls.progress
+        self.cancel_button = self.sweep_controls.cancel_button
         self.run_button.clicked.connect(lambda: self.run_requested.emit(self.mode("x")))
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setMaximumWidth(120)
-        self.progress.setMinimumWidth(56)  # "12/12" fits: the header stays within half a 1280 px window
-        self.progress.setTextVisible(True)
-        self.cancel_button = QtWidgets.QPushButton("cancel")
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
-        for widget in (self.run_button, self.progress, self.cancel_button):
-            self._header.addWidget(widget)
         self.set_running(False)
 
     @property
@@ -123,22 +119,8 @@ class CapacityPlot(PlotPanel):
         return self.mode("x") == "steps"
 
     def set_running(self, running: bool, done: int = 0, total: int = 0) -> None:
-        """Show a sweep's progress; cancel takes the run button's place while one runs (both at once
-        made the header wider than half a 1280 px window)."""
-        sweeping = self.mode("x") != "steps"
-        self._running = running
-        self.run_button.setVisible(sweeping and not running)
-        self.cancel_button.setVisible(sweeping and running)
-        self.progress.setVisible(sweeping and (running or total > 0))
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        stopped = not running and 0 < total and done < total  # cancelled: "3/33" read as still going
-        self.progress.setFormat(f"{done}/{total} stopped" if stopped else f"{done}/{total}")
-        self.progress.setToolTip(
-            f"stopped after {done} of {total} points; run computes the rest (those done are cached)"
-            if stopped
-            else "points of the sweep computed"
-        )
+        """Show a sweep's progress (see :class:`SweepControls`), and why the plot is empty meanwhile."""
+        self.sweep_controls.show_state(self.mode("x") != "steps", running, done, total)
         self.show_why_empty()
 
     def set_mode_state(self, mode: str, enabled: bool, reason: str = "") -> None:
@@ -164,7 +146,7 @@ class CapacityPlot(PlotPanel):
         if self._sweep_points:
             return None
         what = "This one-step ray" if self.mode("x") == "ray" else "This sweep"
-        if self._running:
+        if self.sweep_controls.running:
             return f"{what} is being computed in the background; its points appear as they finish."
         return f"{what} has not been computed for these settings: press run (results are cached)."
 
@@ -357,6 +339,7 @@ class CapacityPlot(PlotPanel):
             self.plot.removeItem(item)
         self._sweep_items = []
         self._sweep_curves, self._sweep_labels = {}, {}
+        self._partial_note = ""
         self._sweep_points = 0
         self._sweep_series = []
         if not self.in_steps_mode:
@@ -373,10 +356,13 @@ class CapacityPlot(PlotPanel):
         log_x: bool,
         log_y: bool,
         y_short: str = "",
+        whole_seeds: int = 0,
     ) -> None:
-        """Curves (lane, label, x, mean, lo, hi) with seed bands, and labelled guide lines; ``y_short``
-        is the y title a short axis shows (without "(log)": its labels, 1, 10, 100, say so)."""
-        drawn = (curves, guides, x_label, y_label, log_x, log_y, y_short)
+        """Curves (lane, label, x, mean, lo, hi[, seeds]) with seed bands, and labelled guide lines;
+        ``y_short`` is the y title a short axis shows (without "(log)": its labels, 1, 10, 100, say
+        so). ``seeds`` counts the seeds averaged at each x: a point with fewer than ``whole_seeds``
+        (a sweep stopped part-way) is drawn hollow, and its read-out and table say how many."""
+        drawn = (curves, guides, x_label, y_label, log_x, log_y, y_short, whole_seeds)
         self.clear_sweep()
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
         log_note = " (log)" if log_y else ""
@@ -384,24 +370,25 @@ class CapacityPlot(PlotPanel):
         set_axis_title(self.plot, "left", y_label + log_note, y_short)
         self._sweep_x_label, self._sweep_y_label = x_label, y_label
         xs, ys, lane_entries, guide_entries = [], [], [], []
-        for lane, label, x, mean, lo, hi in curves:
+        for lane, label, x, mean, lo, hi, *counted in curves:
+            seeds = np.asarray(counted[0] if counted else np.full(np.shape(x), whole_seeds), float)
             keep, (px, py, plo, phi) = log_mapped(x, mean, lo, hi, log_x, log_y)
             if px.size == 0:
                 continue
-            marks = {"symbol": "o", "symbolSize": 6, "symbolBrush": lane_colour(lane), "symbolPen": None}
-            curve = pg.PlotDataItem(px, py, pen=lane_pen(lane), **marks)
-            self._add(curve)
+            partial = seeds[keep] < whole_seeds
+            curve, *band = sweep_lane_items(lane, px, py, plo, phi, partial)
+            for item in (curve, *band):
+                self._add(item)
+            if partial.any():
+                seeds_text = f"fewer than {whole_seeds} seeds (the sweep stopped before the rest)"
+                self._partial_note = f"hollow points: {seeds_text}"
             lane_entries.append((curve, label))
             self._sweep_curves[lane] = (px, py)
             self._sweep_labels[lane] = label
-            if px.size > 1:
-                low, high = pg.PlotCurveItem(px, plo, pen=None), pg.PlotCurveItem(px, phi, pen=None)
-                colour = pg.mkColor(lane_colour(lane))
-                colour.setAlpha(45)
-                self._add(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
-            originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi)]
-            self.hover.set_series(("sweep", lane), label, px, py, sweep_readout(x_label, *originals))
-            self._sweep_series += sweep_columns(y_label, label, *originals)
+            originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi, seeds)]
+            readout = sweep_readout(x_label, *originals[:4], seeds=originals[4], whole_seeds=whole_seeds)
+            self.hover.set_series(("sweep", lane), label, px, py, readout)
+            self._sweep_series += sweep_columns(y_label, label, *originals, whole_seeds=whole_seeds)
             xs.append(px)
             ys.append(np.concatenate([py, plo, phi]))  # the seeds' band is in view, not cut by the axes
             self._sweep_points += px.size
@@ -418,6 +405,11 @@ class CapacityPlot(PlotPanel):
         self._fit_legend_columns()
         self._fit_legend_row()
         self.show_why_empty()
+
+    @property
+    def partial_note(self) -> str:
+        """What the hollow points of a sweep stopped part-way are, or "" where there are none."""
+        return "" if self.in_steps_mode else self._partial_note
 
     def set_lane_legend(self, lanes) -> None:
         """A sweep's own legend names its lanes (with their sweep settings): a second one under it

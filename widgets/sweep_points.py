@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 
-__all__ = ["log_mapped", "sweep_columns"]
+from muonscope.widgets.theme import lane_colour, lane_pen, stage_style
+
+__all__ = ["SEEDS_COLUMN", "log_mapped", "sweep_columns", "sweep_lane_items"]
+
+#: How a data table's column of seed counts begins ("seeds averaged: Muon").
+SEEDS_COLUMN = "seeds averaged"
 
 
 def log_mapped(x, mean, lo, hi, log_x: bool, log_y: bool) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
@@ -17,12 +23,36 @@ def log_mapped(x, mean, lo, hi, log_x: bool, log_y: bool) -> tuple[np.ndarray, t
     return keep, (fx(x[keep]), fy(mean[keep]), fy(lo[keep]), fy(hi[keep]))
 
 
-def sweep_columns(y_label: str, label: str, x, mean, lo, hi) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def sweep_columns(
+    y_label: str, label: str, x, mean, lo, hi, seeds=None, whole_seeds: int = 0
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """A lane's (column name, x, values): its value where the seeds agree, else their mean, min and
-    max ("lowest seed" read as the seed with the lowest number)."""
+    max ("lowest seed" read as the seed with the lowest number); and how many seeds each point
+    averages, where a whole point has more than one (a sweep stopped part-way has fewer)."""
+    statistics = (("mean", mean), ("min", lo), ("max", hi))
     if np.array_equal(lo, mean) and np.array_equal(hi, mean):
-        return [(f"{y_label}: {label}", x, mean)]
-    return [
-        (f"{y_label}, {statistic} over seeds: {label}", x, values)
-        for statistic, values in (("mean", mean), ("min", lo), ("max", hi))
-    ]
+        columns = [(f"{y_label}: {label}", x, mean)]
+    else:
+        columns = [
+            (f"{y_label}, {statistic} over seeds: {label}", x, values) for statistic, values in statistics
+        ]
+    if seeds is not None and whole_seeds > 1:
+        columns.append((f"{SEEDS_COLUMN}: {label}", x, np.asarray(seeds, float)))
+    return columns
+
+
+def sweep_lane_items(lane: int, px, py, plo, phi, partial: np.ndarray) -> list[pg.GraphicsObject]:
+    """A lane's sweep curve with its points (hollow where ``partial``), then its seeds' band where it
+    has two points or more; in plot coordinates."""
+    colour = lane_colour(lane)
+    hollow = pg.mkBrush(stage_style().colours.background)
+    brushes = [hollow if part else pg.mkBrush(colour) for part in partial]
+    pens = [pg.mkPen(colour, width=1.5) if part else None for part in partial]
+    marks = {"symbol": "o", "symbolSize": 6, "symbolBrush": brushes, "symbolPen": pens}
+    items: list[pg.GraphicsObject] = [pg.PlotDataItem(px, py, pen=lane_pen(lane), **marks)]
+    if px.size > 1:
+        low, high = pg.PlotCurveItem(px, plo, pen=None), pg.PlotCurveItem(px, phi, pen=None)
+        band = pg.mkColor(colour)
+        band.setAlpha(45)
+        items.append(pg.FillBetweenItem(low, high, brush=pg.mkBrush(band)))
+    return items

@@ -10,18 +10,28 @@ from muonscope.widgets.number_text import number_text
 __all__ = ["sweep_readout"]
 
 
-def sweep_readout(x_title: str, x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+def sweep_readout(
+    x_title: str,
+    x: np.ndarray,
+    mean: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    seeds: np.ndarray | None = None,
+    whole_seeds: int = 0,
+):
     """Hover text in data units (the plot holds log-mapped coordinates): "B = 64: 11.3, the mean over
-    seeds (lowest 9, highest 13)"; "x = 64 … (seeds 9 – 13)" named neither the axis nor what 9 and 13 were."""
+    seeds (lowest 9, highest 13)"; "x = 64 … (seeds 9 – 13)" named neither the axis nor what 9 and 13
+    were. A point of fewer seeds than ``whole_seeds`` says how many: "(1 of 3 seeds)"."""
     x_name = _x_name(x_title)
 
     def text(_px: float, _py: float, i: int) -> str:
         point = f"{x_name} = {number_text(x[i], 6)}: {number_text(mean[i], 4)}"
+        if seeds is not None and seeds[i] < whole_seeds:
+            point += f" ({int(seeds[i])} of {whole_seeds} seeds: the sweep stopped before the rest)"
         if lo[i] == hi[i]:
             return point  # one seed, or seeds that agree
-        return (
-            f"{point}, the mean over seeds (lowest {number_text(lo[i], 4)}, highest {number_text(hi[i], 4)})"
-        )
+        spread = f"lowest {number_text(lo[i], 4)}, highest {number_text(hi[i], 4)}"
+        return f"{point}, the mean over seeds ({spread})"
 
     return text
 

@@ -346,7 +346,8 @@ def test_sweep_prints_curves_and_writes_tables(capsys, tmp_path, monkeypatch):
     assert f"{heading} (B = ∞)" in out
     assert "guide slope 1/(2α)" in out
     rows = (tmp_path / "out" / "curves.csv").read_text().splitlines()
-    assert rows[0] == "lane,x,mean,min,max" and len(rows) == 1 + 4 * 3
+    assert rows[0] == "lane,d,recovered_mean,recovered_min,recovered_max,seeds" and len(rows) == 1 + 4 * 3
+    assert all(row.endswith(",3") for row in rows[1:])  # every point averages the three seeds
     assert main(argv) == 0  # the second run reads every point from the cache
     assert (tmp_path / "out" / "points.csv").read_text().count(",True") == 4 * 9
 

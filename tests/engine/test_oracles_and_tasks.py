@@ -163,6 +163,14 @@ def test_curves_average_over_seeds_and_guides_anchor_on_the_right_lane():
     assert lines[0][2][0] == muon.mean[0] and lines[1][2][0] == gd.mean[0]
 
 
+def test_a_sweep_stopped_part_way_counts_the_seeds_of_each_point():
+    """4 of 33 points done: B = 32 had one seed, drawn and tabled as a mean over three."""
+    results = [_result("d", 8, s, (1.0 + s, 2.0)) for s in (0, 1, 2)] + [_result("d", 16, 0, (7.0, 9.0))]
+    gd, _muon = curves(results, "d")
+    assert gd.seeds.tolist() == [3, 1] and gd.partial.tolist() == [False, True]
+    assert gd.mean.tolist() == [2.0, 7.0]
+
+
 def test_a_sweep_over_mu_names_lanes_that_differ_in_more_than_mu_by_their_settings():
     """Labels stripped of their μ must not name two different lanes alike."""
     lanes = (

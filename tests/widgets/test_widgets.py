@@ -1,6 +1,7 @@
 """Widgets alone: numpy in, signals out (no engine, no torch)."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -13,7 +14,7 @@ from muonscope.widgets.ranges import StableRange, log_label, nice_ceiling, step_
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
-from muonscope.widgets.theme import StageStyle, lane_colour
+from muonscope.widgets.theme import StageStyle, lane_colour, stage_style
 from muonscope.widgets.timeline import Timeline
 from muonscope.widgets.transport_bar import TransportBar, TransportRanges
 
@@ -607,6 +608,29 @@ def test_a_stopped_sweep_says_so_where_its_progress_stood(qtbot):
     plot.set_running(False, 33, 33)  # finished
     assert plot.progress.text() == "33/33"
     assert plot.minimumSizeHint().width() <= 420  # the per-class panel beside it needs 420
+
+
+def test_a_sweep_stopped_part_way_draws_its_thinner_points_hollow_and_says_so(qtbot):
+    """A point of one seed looked like a mean over three, in the plot, the hover and the table."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["GD"])
+    plot.set_mode("x", "batch")
+    batch = np.array([16.0, 32.0])
+    curve = (0, "GD", batch, np.array([12.0, 17.0]), np.array([11.0, 17.0]), np.array([13.0, 17.0]), [3, 1])
+    plot.set_sweep([curve], [], "batch size B", "items recovered", True, True, whole_seeds=3)
+    drawn = next(
+        i for i in plot.plot.items if isinstance(i, pg.PlotDataItem) and i.xData is not None and i.xData.size
+    )
+    brushes = [spot.brush().color().name() for spot in drawn.scatter.points()]
+    assert brushes[0] != brushes[1] and brushes[1] == stage_style().colours.background.lower()  # hollow
+    assert plot.partial_note.startswith("hollow points: fewer than 3 seeds")
+    text = plot.hover.show_at(np.log10(32), np.log10(17))
+    assert text.startswith("GD") and "B = 32: 17 (1 of 3 seeds: the sweep stopped" in text
+    columns, rows = plot.data_table()
+    assert columns[-1] == "seeds averaged: GD" and [row[-1] for row in rows] == [3, 1]
+    plot.set_sweep([(*curve[:6], [3, 3])], [], "batch size B", "items recovered", True, True, whole_seeds=3)
+    assert plot.partial_note == ""
 
 
 def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):

@@ -1,0 +1,45 @@
+"""The header controls of a panel that computes in the background: run, its progress, cancel."""
+
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+__all__ = ["SweepControls"]
+
+
+class SweepControls:
+    """Run, a progress bar of points done, and cancel, laid into a panel's header.
+
+    Not a widget of its own: the three sit in the header's row beside the mode boxes, which give
+    them their room. Cancel takes run's place while a sweep runs (both at once made the header wider
+    than half a 1280-pixel window).
+    """
+
+    def __init__(self, header: QtWidgets.QBoxLayout) -> None:
+        self.run_button = QtWidgets.QPushButton("run")
+        self.run_button.setToolTip("run this sweep in the background (results are cached)")
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setMaximumWidth(120)
+        self.progress.setMinimumWidth(56)  # "12/12" fits: the header stays within half a 1280 px window
+        self.progress.setTextVisible(True)
+        self.cancel_button = QtWidgets.QPushButton("cancel")
+        for widget in (self.run_button, self.progress, self.cancel_button):
+            header.addWidget(widget)
+        self.running = False
+
+    def show_state(self, sweeping: bool, running: bool, done: int = 0, total: int = 0) -> None:
+        """What a sweep mode shows of its job: run or cancel, and ``done`` of ``total`` points (with
+        "stopped" where a cancelled sweep left some: "3/33" read as still going)."""
+        self.running = running
+        self.run_button.setVisible(sweeping and not running)
+        self.cancel_button.setVisible(sweeping and running)
+        self.progress.setVisible(sweeping and (running or total > 0))
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        stopped = not running and 0 < total and done < total
+        self.progress.setFormat(f"{done}/{total} stopped" if stopped else f"{done}/{total}")
+        self.progress.setToolTip(
+            f"stopped after {done} of {total} points; run computes the rest (those done are cached)"
+            if stopped
+            else "points of the sweep computed"
+        )
