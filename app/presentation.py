@@ -63,6 +63,9 @@ class PresentationController(QtCore.QObject):
         self._views.transport.presentation_toggled.connect(self.set_active)
         self._build_menu()
         window.installEventFilter(self)
+        # the desk's style from the start, so that leaving the stage gives back the window as it was
+        # (panels built with Qt's fonts came back from the stage at the desk style's sizes)
+        self._apply(StageStyle())
 
     # ---- state ---------------------------------------------------------------------------------
 

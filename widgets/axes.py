@@ -48,6 +48,10 @@ def minor_mantissas(pixels_per_decade: float, label_px: float) -> frozenset[int]
 _TITLE_MARGIN_PX = 8.0
 
 
+#: The room pyqtgraph gives tick labels before it has measured any (``AxisItem.__init__``).
+_FRESH_TEXT_WIDTH_PX, _FRESH_TEXT_HEIGHT_PX = 30, 18
+
+
 class DecadeAxis(pg.AxisItem):
     """A linear axis as pyqtgraph draws it; on a log axis, minor labels only where they fit; a title
     no longer than the axis."""
@@ -69,6 +73,20 @@ class DecadeAxis(pg.AxisItem):
         2×, 5× where there is room, every 2nd, 5th … decade where there is not) labelled in data units."""
         self._log_mapped = log_mapped
         self.setTicks(None)
+
+    def setStyle(self, **kwds) -> None:
+        """pyqtgraph's, and with a new tick font the room for tick labels measured afresh.
+
+        pyqtgraph lets that room shrink only by more than 10 pixels at a time: back from a stage the
+        axes stayed up to 10 pixels wider than before it, and every plot that much narrower.
+        """
+        super().setStyle(**kwds)
+        if "tickFont" in kwds:
+            self.textWidth, self.textHeight = _FRESH_TEXT_WIDTH_PX, _FRESH_TEXT_HEIGHT_PX
+            if self.orientation in ("left", "right"):
+                self._updateWidth()
+            else:
+                self._updateHeight()
 
     def generateDrawSpecs(self, p):
         if self._log_mapped:

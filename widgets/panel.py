@@ -27,7 +27,7 @@ __all__ = ["EXPORTS", "PlotPanel"]
 #: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
 EXPORT_LEGEND_ROW = 5
 #: Point size of a panel's header at scale 1 (its axes' text: :mod:`widgets.axis_style`).
-TITLE_PT = 9.5
+TITLE_PT = 9.0
 #: A greyed mode box's share of its header's spare room against the strip's leading space's 1: the
 #: box grows to its whole option first, the rest of the room stays to the left of the boxes.
 _GREYED_STRETCH = 1000
