@@ -31,6 +31,8 @@ DEFAULT_SCALE = 1.5
 PX_PER_SCALE = (800, 480)
 DEFAULT_THEME = "light"
 _THEME_TEXT = {"light": "high-contrast light (projectors)", "dark": "dark"}
+#: Selection and progress colour on a dark stage: a dull blue, not Qt's glaring default.
+_DARK_HIGHLIGHT = "#2F5D8A"
 
 
 def fitting_scale(width_px: int, height_px: int) -> float:
@@ -222,6 +224,9 @@ class PresentationController(QtCore.QObject):
                 (roles.ButtonText, foreground),
             ):
                 palette.setColor(role, QtGui.QColor(colour))
+            if QtGui.QColor(background).lightness() < 128:  # a sweep's progress: Qt's bright blue glared
+                palette.setColor(roles.Highlight, QtGui.QColor(_DARK_HIGHLIGHT))
+                palette.setColor(roles.HighlightedText, QtGui.QColor(foreground))
             muted = QtGui.QColor(foreground)
             muted.setAlphaF(0.45)  # a mode box that does not apply to this run
             for role in (roles.WindowText, roles.Text, roles.ButtonText):

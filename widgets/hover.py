@@ -12,10 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
+
+from muonscope.widgets.theme import StageStyle, stage_style
 
 __all__ = ["HoverReadout", "place_beside", "room_inside"]
 
+#: Point size of the read-out's text at scale 1.
+READOUT_PT = 9.0
 #: Room (px) kept between the read-out and the plot's edge, and between it and its point.
 _MARGIN_PX = 4.0
 _GAP_PX = 6.0
@@ -77,6 +81,7 @@ class HoverReadout(QtCore.QObject):
         self._max_px = max_distance_px
         self._text = pg.TextItem(color="k", fill=pg.mkBrush(255, 255, 255, 220))
         self._dot = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(0, 0, 0, 160), pen=None)
+        self._style: StageStyle | None = None  # the stage style the read-out was last drawn in
         for item in (self._text, self._dot):
             item.setZValue(1000)
             item.setVisible(False)
@@ -155,12 +160,42 @@ class HoverReadout(QtCore.QObject):
         x, y = series.x[i], series.y[i]
         self.last_text = f"{series.name_at(x)}\n{series.formatter(x, y, i)}"
         vx, vy = self._to_view(np.array([x]), np.array([y]))
+        self._follow_style()
         self._text.setText(self.last_text)
         self._place_text(vx[0], vy[0])
         self._dot.setData([vx[0]], [vy[0]])
         self._text.setVisible(True)
         self._dot.setVisible(True)
         return self.last_text
+
+    def _follow_style(self) -> None:
+        """The read-out in the stage's size and colours: on a 2× dark stage it stayed desk-sized, black
+        on a white box, its dot invisible on the dark plot."""
+        style = stage_style()
+        if style == self._style:
+            return
+        self._style = style
+        colours = style.colours
+        font = QtGui.QFont()
+        font.setPointSizeF(style.font_pt(READOUT_PT))
+        self._text.setFont(font)
+        self._text.setColor(colours.foreground)
+        fill = QtGui.QColor(colours.background)
+        fill.setAlpha(220)
+        self._text.fill = pg.mkBrush(fill)
+        dot = QtGui.QColor(colours.foreground)
+        dot.setAlpha(160)
+        self._dot.setBrush(pg.mkBrush(dot))
+        self._dot.setSize(8 * style.scale)
+
+    @property
+    def text_style(self) -> tuple[float, str, str]:
+        """(point size, text colour, fill colour) the read-out is drawn in."""
+        return (
+            self._text.textItem.font().pointSizeF(),
+            self._text.color.name(),
+            self._text.fill.color().name(),
+        )
 
     def _place_text(self, view_x: float, view_y: float) -> None:
         box = self._plot.getViewBox()

@@ -12,6 +12,11 @@ _STYLES = {
     "error": "background: #fde2e1; color: #7a1010; border: 1px solid #e8a5a3;",
     "info": "background: #e6f0fa; color: #0c3c6b; border: 1px solid #a9c7e6;",
 }
+#: On a dark stage: the same hues, dark, with light text (the light bar glared on a dark projector).
+_DARK_STYLES = {
+    "error": "background: #3b1615; color: #ffd9d6; border: 1px solid #8c3b38;",
+    "info": "background: #132b44; color: #d9e9fa; border: 1px solid #3f6c9b;",
+}
 
 
 class MessageBar(QtWidgets.QFrame):
@@ -38,6 +43,7 @@ class MessageBar(QtWidgets.QFrame):
         layout.addWidget(close)
         self._number = 0
         self._level = ""
+        self._styles = _STYLES
         self.hide()
 
     @property
@@ -52,7 +58,7 @@ class MessageBar(QtWidgets.QFrame):
     def show_message(self, text: str, level: str = "error") -> int:
         """Show ``text`` (``level`` "error" or "info"); returns its number for :meth:`withdraw`."""
         self._level = level
-        self.setStyleSheet(_STYLES[level])
+        self.setStyleSheet(self._styles[level])
         self.label.setText(text)
         self.show()
         self._number += 1
@@ -66,11 +72,21 @@ class MessageBar(QtWidgets.QFrame):
         return True
 
     def apply_style(self, style: StageStyle) -> None:
-        """Text at the stage's scale: a message at the desk's size was unreadable on a 3× stage."""
+        """Text at the stage's scale (a message at the desk's size was unreadable on a 3× stage), in
+        its theme's colours."""
         font = QtGui.QFont(QtWidgets.QApplication.font())
         font.setPointSizeF(style.font_pt(font.pointSizeF()))
         for widget in (self.label, self._close):
             widget.setFont(font)
+        self._styles = _DARK_STYLES if style.theme == "dark" else _STYLES
+        if self._level:
+            self.setStyleSheet(self._styles[self._level])
+
+    @property
+    def colours(self) -> tuple[str, str]:
+        """(background, text) of the message bar as styled now."""
+        sheet = dict(part.strip().split(": ", 1) for part in self.styleSheet().split(";") if part.strip())
+        return sheet.get("background", ""), sheet.get("color", "")
 
     def dismiss(self) -> None:
         self.hide()

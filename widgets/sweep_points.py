@@ -42,14 +42,18 @@ def sweep_columns(
 
 
 def sweep_lane_items(lane: int, px, py, plo, phi, partial: np.ndarray) -> list[pg.GraphicsObject]:
-    """A lane's sweep curve with its points (hollow where ``partial``), then its seeds' band where it
-    has two points or more; in plot coordinates."""
+    """A lane's sweep curve with its points, then a hollow mark over each point in ``partial``, then
+    its seeds' band where it has two points or more; in plot coordinates.
+
+    The hollow marks are items of their own: per-point brushes on the curve drew its legend sample
+    in pyqtgraph's grey."""
     colour = lane_colour(lane)
-    hollow = pg.mkBrush(stage_style().colours.background)
-    brushes = [hollow if part else pg.mkBrush(colour) for part in partial]
-    pens = [pg.mkPen(colour, width=1.5) if part else None for part in partial]
-    marks = {"symbol": "o", "symbolSize": 6, "symbolBrush": brushes, "symbolPen": pens}
+    marks = {"symbol": "o", "symbolSize": 6, "symbolBrush": colour, "symbolPen": None}
     items: list[pg.GraphicsObject] = [pg.PlotDataItem(px, py, pen=lane_pen(lane), **marks)]
+    if np.any(partial):
+        hollow = pg.mkBrush(stage_style().colours.background)
+        ring = pg.mkPen(colour, width=1.5)
+        items.append(pg.ScatterPlotItem(px[partial], py[partial], symbol="o", size=7, brush=hollow, pen=ring))
     if px.size > 1:
         low, high = pg.PlotCurveItem(px, plo, pen=None), pg.PlotCurveItem(px, phi, pen=None)
         band = pg.mkColor(colour)

@@ -645,3 +645,48 @@ def test_a_style_keys_sample_line_ends_on_a_whole_dash(style, width):
     length = whole_dash_length(pen, 12.0 * width)
     periods = (length + pattern[-1]) / sum(pattern)
     assert length <= 12.0 * width and abs(periods - round(periods)) < 1e-9 and round(periods) >= 1
+
+
+def test_the_hover_read_out_takes_the_stages_size_and_colours(qtbot):
+    """On a 2× dark stage the read-out stayed desk-sized, black on white, its dot black on black."""
+    from muonscope.widgets.hover import READOUT_PT
+    from muonscope.widgets.series_plot import SeriesPlot
+    from muonscope.widgets.theme import THEMES
+
+    plot = SeriesPlot("② over time", [("loss", "loss")])
+    qtbot.addWidget(plot)
+    plot.set_lanes(["SGD"])
+    plot.set_series(0, np.arange(10.0), np.linspace(1.0, 0.1, 10))
+    assert plot.hover.show_at(5, 0.5)
+    desk = plot.hover.text_style
+    assert desk[0] == pytest.approx(READOUT_PT)
+    dark = THEMES["dark"]
+    try:
+        set_stage_style(StageStyle(2.0, "dark"))
+        assert plot.hover.show_at(5, 0.5)
+        assert plot.hover.text_style == (
+            pytest.approx(2 * READOUT_PT),
+            dark.foreground.lower(),
+            dark.background.lower(),
+        )
+    finally:
+        set_stage_style(StageStyle())
+    assert plot.hover.show_at(5, 0.5) and plot.hover.text_style == desk
+
+
+def test_a_message_on_a_dark_stage_is_dark_with_light_text(qtbot):
+    """The light blue bar glared on a dark stage."""
+    from muonscope.widgets.message_bar import MessageBar
+
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    bar.show_message("Paused at step 10", "info")
+    light = bar.colours
+    bar.apply_style(StageStyle(2.0, "dark"))  # the style follows the message on show
+    background, text = bar.colours
+    assert QtGui.QColor(background).lightness() < 80 < 200 < QtGui.QColor(text).lightness()
+    bar.show_message("Not applied: …", "error")  # and the next one
+    assert QtGui.QColor(bar.colours[0]).lightness() < 80
+    bar.apply_style(StageStyle())
+    bar.show_message("Paused at step 10", "info")
+    assert bar.colours == light

@@ -619,11 +619,9 @@ def test_a_sweep_stopped_part_way_draws_its_thinner_points_hollow_and_says_so(qt
     batch = np.array([16.0, 32.0])
     curve = (0, "GD", batch, np.array([12.0, 17.0]), np.array([11.0, 17.0]), np.array([13.0, 17.0]), [3, 1])
     plot.set_sweep([curve], [], "batch size B", "items recovered", True, True, whole_seeds=3)
-    drawn = next(
-        i for i in plot.plot.items if isinstance(i, pg.PlotDataItem) and i.xData is not None and i.xData.size
-    )
-    brushes = [spot.brush().color().name() for spot in drawn.scatter.points()]
-    assert brushes[0] != brushes[1] and brushes[1] == stage_style().colours.background.lower()  # hollow
+    rings = [item for item in plot.plot.items if isinstance(item, pg.ScatterPlotItem) and len(item.data)]
+    hollow = [(spot.pos().x(), spot.brush().color().name()) for ring in rings for spot in ring.points()]
+    assert hollow == [(np.log10(32), stage_style().colours.background.lower())]  # B = 32 alone, hollow
     assert plot.partial_note.startswith("hollow points: fewer than 3 seeds")
     text = plot.hover.show_at(np.log10(32), np.log10(17))
     assert text.startswith("GD") and "B = 32: 17 (1 of 3 seeds: the sweep stopped" in text
