@@ -170,6 +170,8 @@ class App(QtCore.QObject):
         """A preset's title, caption and panel modes; a sweep it opens on runs once its run starts."""
         self._preset = preset
         self.window.show_preset(preset)
+        if self.presentation.active:  # the stage shows no title: Page Down there said not where it went
+            self.views.passing_note.say(f"preset: {preset.title}")
         self.capacity.stop()
         for problem in apply_view(self.views, preset.view):
             self.window.show_alert(f"Preset {preset.name}: {problem}")

@@ -114,6 +114,7 @@ class PresentationController(QtCore.QObject):
             # the window's least width more than the screen's, and it stayed that wide
             self._apply(StageStyle())
             self._show_chrome()
+            self._views.passing_note.hide()  # what a stage key did is past: it stayed over the desk
         self._views.transport.set_presentation(active)
         self._toggle_action.setChecked(active)
         if not active and self._desk_geometry is not None:
@@ -239,7 +240,8 @@ class PresentationController(QtCore.QObject):
     def _build_menu(self) -> None:
         menu = self._window.menu("View")
         menu.addSeparator()
-        self._toggle_action = menu.addAction("Presentation mode")
+        # the key shown as a menu shows one, without a second binding (the toolbar's action holds F11)
+        self._toggle_action = menu.addAction("Presentation mode\tF11")
         self._toggle_action.setCheckable(True)
         self._toggle_action.setToolTip("F11 or the toolbar's present button")
         self._toggle_action.toggled.connect(self.set_active)

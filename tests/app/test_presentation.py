@@ -196,6 +196,10 @@ def test_presentation_survives_a_preset_change_and_keeps_the_window_size(qtbot):
     wait_for_frame(qtbot, app)
     assert app.presentation.active and app.views.transport.isHidden()
     assert QtCore.QSize(app.window.size()) == size
+    note = app.views.passing_note
+    assert note.isVisible() and note.text() == f"preset: {small_preset().title}"  # the stage shows no title
+    app.presentation.set_active(False)
+    assert not note.isVisible()  # what happened on the stage does not stay over the desk
 
 
 def test_a_long_description_folds_to_its_first_sentence_on_a_short_window(qtbot):
