@@ -109,7 +109,11 @@ def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
             points["cached"].append(result.cached)
     folder.mkdir(parents=True, exist_ok=True)
     for name, columns in (("curves", curve_table), ("points", dict(points))):
-        print(f"wrote {write_table(columns, clear_other_formats(folder / f'{name}.{table_format}'))}")
+        removed: list[Path] = []
+        target = clear_other_formats(folder / f"{name}.{table_format}", removed)
+        print(f"wrote {write_table(columns, target)}")
+        for path in removed:  # a sweep before wrote the other format here: its table is this one now
+            print(f"removed {path}, the same table in the format before")
 
 
 def _presets_with(axis: str) -> str:

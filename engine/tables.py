@@ -43,14 +43,18 @@ def write_table(columns: Mapping[str, Sequence[Any]], path: Path, schema: Any = 
     return path
 
 
-def clear_other_formats(path: Path) -> Path:
+def clear_other_formats(path: Path, removed: list[Path] | None = None) -> Path:
     """Remove the table ``path`` names in the other formats, before a command writes it into its output
     folder: ``--format csv`` where a run before left ``metrics.parquet`` kept both, two runs' tables
-    side by side. Only for the commands' own output folders (a file a user exported is never touched)."""
+    side by side. Only for the commands' own output folders (a file a user exported is never touched).
+    The files removed are added to ``removed``, for the command to say so."""
     path = Path(path)
     for suffix in TABLE_SUFFIXES:
-        if suffix != path.suffix:
-            path.with_suffix(suffix).unlink(missing_ok=True)
+        other = path.with_suffix(suffix)
+        if suffix != path.suffix and other.exists():
+            other.unlink()
+            if removed is not None:
+                removed.append(other)
     return path
 
 

@@ -346,3 +346,15 @@ def test_a_memory_limit_set_for_the_run_holds_for_its_sweep_before_any_point_run
     assert not private_cache.exists() or not any(private_cache.rglob("*.json"))  # nothing computed
     code, out, _err = _main(capsys, *SWEEP, "--set", "run.max_memory_gb=64")
     assert code == 0 and "9 points, 0 from the cache" in out
+
+
+def test_a_sweep_written_again_in_the_other_format_says_which_tables_it_replaced(capsys, tmp_path):
+    """The csv tables a sweep wrote before went without a word when parquet ones took their place."""
+    out = tmp_path / "out"
+    assert _main(capsys, *SWEEP, "--out", str(out), "--format", "csv")[0] == 0
+    (out / "notes.txt").write_text("mine")
+    code, printed, _err = _main(capsys, *SWEEP, "--out", str(out))
+    assert code == 0
+    for name in ("curves", "points"):
+        assert f"removed {out / f'{name}.csv'}, the same table in the format before" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["curves.parquet", "notes.txt", "points.parquet"]
