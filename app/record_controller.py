@@ -129,6 +129,7 @@ class RecordController(QtCore.QObject):
             self._outcome_message = None
         self._link.submit(Pace(True))
         self._transport.set_recording(True)
+        self._window.show_rates(False)  # paced by the frames written, and the machine's, not the run's
         self._show_progress()
         return True
 
@@ -157,6 +158,7 @@ class RecordController(QtCore.QObject):
             return
         self._link.submit(Pace(False))
         self._transport.set_recording(False)
+        self._window.show_rates(True)
         self._window.set_recording(f"finishing {writer.path}…")
         job = Job(_finish_body(writer), name="muonscope-recording", parent=self)
         job.returned.connect(lambda outcome: self._on_done(*outcome))
@@ -209,6 +211,7 @@ class RecordController(QtCore.QObject):
         if self._writer is None or self._last_step is None or newest is None:
             return
         if newest.step != self._last_step:
+            self._show_progress(self.frames + 1)  # the frame grabbed counts itself: it read one behind
             try:
                 self._writer.add(rgb_bytes(grab_frame(self._window, self._size)))
             except OSError as exc:
@@ -216,14 +219,15 @@ class RecordController(QtCore.QObject):
                 self._end()
                 return
             self._last_step = newest.step
-            self._show_progress()
         if self._stop_when_drawn:
             self._end()
             return
         self._link.submit(FrameShown(newest.step))
 
-    def _show_progress(self) -> None:
-        self._window.set_recording(f"● recording · {self.frames} frames → {self.path}")
+    def _show_progress(self, frames: int | None = None) -> None:
+        """The status line's "● recording · N frames → PATH" (N: the frames written, or ``frames``)."""
+        count = self.frames if frames is None else frames
+        self._window.set_recording(f"● recording · {count} frames → {self.path}")
 
 
 def _finish_body(writer: VideoWriter) -> Callable[..., Iterator[None]]:

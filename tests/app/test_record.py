@@ -332,19 +332,31 @@ def _start_recording(qtbot, app, path):
     qtbot.waitUntil(lambda: app.recorder.started_after_step is not None, timeout=WAIT_MS)
 
 
-def test_record_button_writes_one_frame_per_step_taken(qtbot, tmp_path):
+def test_record_button_writes_one_frame_per_step_taken(qtbot, tmp_path, monkeypatch):
+    from muonscope.app import record_controller
+
     app = open_app(qtbot)
     path = tmp_path / "window.mp4"
+    in_frames = []  # what each frame's status line said as it was grabbed
+
+    def grab(window, size):
+        in_frames.append(app.window.status_text("recording"))
+        return grab_frame(window, size)
+
+    grab_frame = record_controller.grab_frame
+    monkeypatch.setattr(record_controller, "grab_frame", grab)
     _start_recording(qtbot, app, path)
     assert app.window.status_text("recording") == f"● recording · 0 frames → {path}"
+    assert not app.window.status_shown("rate")  # paced by the recording: not the run's rate
     app.intents.step(5)
     qtbot.waitUntil(lambda: app.recorder.frames == 5, timeout=WAIT_MS)
     assert app.window.status_text("recording") == f"● recording · 5 frames → {path}"
+    assert in_frames == [f"● recording · {n} frames → {path}" for n in range(1, 6)]  # a frame counts itself
     with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
         app.views.transport.record_action.trigger()
         assert not app.recorder.recording and not app.views.transport.record_action.isChecked()
         assert app.window.status_text("recording") == f"finishing {path}…"  # the window stays live
-    assert not app.window.status_shown("recording")
+    assert not app.window.status_shown("recording") and app.window.status_shown("rate")
     assert app.views.message.text == f"Recorded 5 frames (0.2 s at 30 fps) to {path}"
     size, frames = _decoded(path)
     assert len(frames) == 5
