@@ -131,7 +131,15 @@ def _summary(writer, plan, every: int, last_step: int) -> str:
         shown += f" (padded to {writer.video_size[0]}x{writer.video_size[1]} for H.264)"
     first = plan.start_step + every
     steps = f"steps {first}–{last_step}" + (f", every {every}" if every > 1 else "")
-    return (
+    summary = (
         f"wrote {writer.path}: {writer.frames} frames, {shown}, "
         f"{writer.seconds:.2f} s of video at {writer.fps:g} fps ({steps})"
     )
+    if last_step < plan.target_step and last_step + every > plan.target_step:  # not stopped: ran past
+        ran = (
+            f"step {plan.target_step}"
+            if last_step + 1 == plan.target_step
+            else f"steps {last_step + 1}–{plan.target_step}"
+        )
+        summary += f"; {ran} ran without a frame (the steps are not a multiple of --every = {every})"
+    return summary

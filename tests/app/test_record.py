@@ -67,7 +67,10 @@ def test_every_k_steps_gives_one_frame_per_k(capsys, tmp_path):
     code, text, err = _record(capsys, "--steps", "9", "--every", "3", "--out", str(out), "--size", "320x240")
     assert code == 0, err
     assert len(_decoded(out)[1]) == 3
-    assert "(steps 3–9, every 3)" in text
+    assert "(steps 3–9, every 3)" in text and "without a frame" not in text
+    code, text, err = _record(capsys, "--steps", "11", "--every", "3", "--out", str(out), "--size", "320x240")
+    assert code == 0, err
+    assert "(steps 3–9, every 3); steps 10–11 ran without a frame" in text  # not left to be guessed
 
 
 def test_the_same_command_gives_the_same_frames(tmp_path):
