@@ -307,6 +307,18 @@ def _add_offscreen_arguments(parser: argparse.ArgumentParser) -> None:
         "--presentation", action="store_true", help="presentation mode, as F11 in the window sets it"
     )
     parser.add_argument(
+        "--scale",
+        type=float,
+        metavar="S",
+        help="presentation scale, 1 to 3 (implies --presentation; default 1.5, drawn at what the size "
+        "holds, as the window does)",
+    )
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="presentation theme: light (high contrast, for projectors) or dark (implies --presentation)",
+    )
+    parser.add_argument(
         "--no-wait-sweep",
         action="store_true",
         help="start at once, even while a sweep the preset started still fills the capacity panel",

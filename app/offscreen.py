@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from muonscope.engine.errors import ConfigError
+
 __all__ = ["PANELS", "OffscreenPlan", "OffscreenWindow", "exit_status", "plan_offscreen"]
 
 #: The panels ``--panel`` can show alone.
@@ -42,6 +44,8 @@ class OffscreenPlan:
     size: tuple[int, int]
     panel: str | None = None
     presentation: bool = False
+    stage_scale: float | None = None  # --scale: the presentation scale asked for (None: the window's)
+    stage_theme: str | None = None  # --theme: light or dark (None: the window's)
     wait_for_sweep: bool = True
     compared_branch: int | None = None  # drawn faded beside the session's branch (its parent, on a fork)
 
@@ -55,6 +59,7 @@ def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
     from muonscope.app.run_command import check_run_arguments, open_run_session
 
     config = check_run_arguments(args)
+    _check_stage(args.scale, args.theme)
     if args.resume is None:
         from muonscope.app.config_args import named_preset
 
@@ -74,10 +79,26 @@ def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
         target_step=target,
         size=size,
         panel=args.panel,
-        presentation=args.presentation,
+        presentation=args.presentation or args.scale is not None or args.theme is not None,
+        stage_scale=args.scale,
+        stage_theme=args.theme,
         wait_for_sweep=not args.no_wait_sweep,
         compared_branch=session.branch.parent,  # as the window shows a fork: beside where it came from
     )
+
+
+def _check_stage(scale: float | None, theme: str | None) -> None:
+    """--scale and --theme as presentation mode takes them (ConfigError naming the option otherwise)."""
+    from muonscope.widgets.theme import THEMES, StageStyle
+
+    if scale is not None:
+        try:
+            StageStyle(scale)
+        except ValueError:
+            raise ConfigError("--scale", scale, "must be a presentation scale from 1 to 3") from None
+    stage_themes = [name for name in THEMES if name != "normal"]
+    if theme is not None and theme not in stage_themes:
+        raise ConfigError("--theme", theme, f"must be one of {', '.join(stage_themes)}")
 
 
 class OffscreenWindow:
@@ -134,6 +155,10 @@ class OffscreenWindow:
         self.window.show()
         subject.show()
         if self.plan.presentation:
+            if self.plan.stage_scale is not None:
+                self.app.presentation.set_scale(self.plan.stage_scale)
+            if self.plan.stage_theme is not None:
+                self.app.presentation.set_theme(self.plan.stage_theme)
             self.app.views.transport.presentation_action.setChecked(True)  # as the toolbar's button does
         return subject
 
@@ -202,11 +227,23 @@ class OffscreenWindow:
     def scaling_note(self) -> str:
         """What a picture smaller than the window allows was made from ("" when drawn at its size):
         a 641x481 frame shrank the whole window, text and all, and the "wrote" line did not say so."""
+        note = self._stage_note()
         if self._laid_out == tuple(self.plan.size):
-            return ""
+            return note
         what = "the window" if self.plan.panel is None else "the panel"
         width, height = self._laid_out
-        return f"; {what} was laid out at {width}x{height}, its smallest of that shape, and scaled down"
+        return f"{note}; {what} was laid out at {width}x{height}, its smallest of that shape, and scaled down"
+
+    def _stage_note(self) -> str:
+        """The presentation scale and theme drawn, and the scale asked for where the size held less."""
+        if not self.plan.presentation:
+            return ""
+        presentation = self.app.presentation
+        shown, asked = presentation.shown_style, presentation.style
+        note = f"; presentation at {shown.scale:g}× in the {shown.theme} theme"
+        if shown.scale < asked.scale:
+            note += f" ({asked.scale:g}× asked; this size holds {shown.scale:g}×)"
+        return note
 
     @property
     def subject(self):

@@ -226,6 +226,23 @@ def test_shot_takes_runs_options_and_one_panel(capsys, tmp_path):
     assert QtGui.QImage(str(panel)).size().toTuple() == (400, 300)
 
 
+def test_a_picture_takes_the_stages_scale_and_theme_and_says_what_it_drew(capsys, tmp_path):
+    """shot and record drew every stage at 1.5× in the light theme: a dark slide was out of reach."""
+    out = tmp_path / "dark.png"
+    argv = ["shot", *TINY, "--steps", "1", "--out", str(out), "--theme", "dark"]
+    assert main([*argv, "--size", "1920x1080", "--scale", "2"]) == 0
+    assert "; presentation at 2× in the dark theme" in capsys.readouterr().out
+    image = QtGui.QImage(str(out))
+    assert image.pixelColor(image.width() // 2, image.height() - 2).lightness() < 60  # a dark stage
+    assert main([*argv, "--size", "1280x720", "--scale", "3"]) == 0
+    said = "; presentation at 1.5× in the dark theme (3× asked; this size holds 1.5×)"
+    assert said in capsys.readouterr().out
+    for option, value, allowed in (("--scale", "4", "from 1 to 3"), ("--theme", "sepia", "light, dark")):
+        assert main(["shot", *TINY, "--out", str(out), option, value]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{option} = " in err and allowed in err
+
+
 def test_a_picture_smaller_than_the_window_allows_says_it_was_scaled_down(capsys, tmp_path):
     """A 641x481 frame shrank the whole window, text and all, and the "wrote" line did not say so."""
     for size in ("320x240", "1280x800"):
