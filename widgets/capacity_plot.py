@@ -106,7 +106,7 @@ class CapacityPlot(PlotPanel):
     # ---- header ------------------------------------------------------------------------------
 
     def _build_sweep_controls(self) -> None:
-        self.sweep_controls = SweepControls(self._header)
+        self.sweep_controls = SweepControls(self.add_header_control)
         self.run_button = self.sweep_controls.run_button
         self.progress = self.sweep_controls.progress
         self.cancel_button = self.sweep_controls.cancel_button

@@ -361,6 +361,8 @@ class PlotPanel(QtWidgets.QWidget):
         at 1280 × 720 four lanes' names took all but 30 pixels of it.
         """
         before, size = self._legend_lanes, self.size()
+        controls_shown = self.header_controls_shown
+        self.show_header_controls(False)
         self.set_lane_legend(lanes)
         QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
         grown = not self.isWindow() and self._lane_legend_item is not None
@@ -370,8 +372,24 @@ class PlotPanel(QtWidgets.QWidget):
             yield
         finally:
             self.set_lane_legend(before)
+            self.show_header_controls(controls_shown)
             if grown:
                 self.resize(size)
+
+    @property
+    def header_controls_shown(self) -> bool:
+        """Whether the header shows its mode boxes and buttons (see :meth:`show_header_controls`)."""
+        return not self._mode_strip.isHidden()
+
+    def show_header_controls(self, shown: bool) -> None:
+        """Show or hide the header's mode boxes and buttons. A picture of the panel alone (an export,
+        a panel recorded by itself) leaves them out: a figure showed a combo box's arrow and ④'s run
+        button, and its axes and style key already say what is drawn."""
+        self._mode_strip.setVisible(shown)
+
+    def add_header_control(self, widget: QtWidgets.QWidget) -> None:
+        """A button or indicator after the mode boxes, shown and hidden with them."""
+        self._mode_strip.layout().addWidget(widget)
 
     def legend_height_px(self, lanes: Iterable[tuple[int | None, str]]) -> int:
         """How much taller the panel must be to show a legend of ``lanes`` under a plot of its size."""

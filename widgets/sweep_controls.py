@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6 import QtWidgets
 
 __all__ = ["SweepControls"]
@@ -15,7 +17,8 @@ class SweepControls:
     than half a 1280-pixel window).
     """
 
-    def __init__(self, header: QtWidgets.QBoxLayout) -> None:
+    def __init__(self, add: Callable[[QtWidgets.QWidget], None]) -> None:
+        """``add`` puts a widget into the header (after its mode boxes)."""
         self.run_button = QtWidgets.QPushButton("run")
         self.run_button.setToolTip("run this sweep in the background (results are cached)")
         self.progress = QtWidgets.QProgressBar()
@@ -24,7 +27,7 @@ class SweepControls:
         self.progress.setTextVisible(True)
         self.cancel_button = QtWidgets.QPushButton("cancel")
         for widget in (self.run_button, self.progress, self.cancel_button):
-            header.addWidget(widget)
+            add(widget)
         self.running = False
 
     def show_state(self, sweeping: bool, running: bool, done: int = 0, total: int = 0) -> None:

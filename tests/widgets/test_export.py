@@ -601,3 +601,23 @@ def test_a_panel_drawn_with_its_lane_legend_keeps_its_plot_and_gets_it_back_whol
         and right.mapRectToScene(right.boundingRect()).right() <= panel.plot_widget.width() + 1
     )
     assert panel.size() == size_before
+
+
+def test_a_picture_of_a_panel_leaves_out_its_boxes_and_buttons_and_gives_them_back(qtbot, tmp_path):
+    """An exported ② showed its combo boxes with their arrows; ④'s, its run button and progress."""
+    configure_pyqtgraph()
+    panel = CapacityPlot()
+    qtbot.addWidget(panel)
+    panel.resize(640, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_lanes(["SGD"])
+    panel.set_mode("x", "d")  # a sweep mode: the run button shows
+    panel.set_running(False, 3, 12)
+    shown = [panel.modes["x"], panel.run_button, panel.progress]
+    assert all(widget.isVisible() for widget in shown) and panel.cancel_button.isHidden()
+    with panel.lane_legend([(0, "SGD")]):
+        assert not panel.header_controls_shown
+        assert not any(widget.isVisible() for widget in shown)
+    assert panel.header_controls_shown
+    assert all(widget.isVisible() for widget in shown) and panel.cancel_button.isHidden()  # as they were
