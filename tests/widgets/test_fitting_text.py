@@ -16,17 +16,17 @@ GUIDES = ["slope 1 + 1/(2α) = 1.33", "slope 1/(2α) = 0.33"]
 METRICS = [("loss", "loss"), ("gap", "spectral gap σ_r − σ_r+1")]
 
 
-def _sweep_panel(qtbot, width_px: int, height_px: int = 260) -> CapacityPlot:
+def _sweep_panel(qtbot, width_px: int, height_px: int = 260, lanes=LANES, guides=GUIDES) -> CapacityPlot:
     plot = CapacityPlot()
     qtbot.addWidget(plot)
     plot.resize(width_px, height_px)
     plot.show()
     qtbot.waitExposed(plot)
-    plot.set_lanes(LANES)
+    plot.set_lanes(lanes)
     plot.set_mode("x", "d")
     x = np.array([16.0, 32.0, 64.0, 128.0])
-    curves = [(lane, name, x, x * (lane + 1), x, x * (lane + 2)) for lane, name in enumerate(LANES)]
-    guides = [(GUIDES[0], x, x**1.33), (GUIDES[1], x, x**0.33)]
+    curves = [(lane, name, x, x * (lane + 1), x, x * (lane + 2)) for lane, name in enumerate(lanes)]
+    guides = [(text, x, x**slope) for text, slope in zip(guides, (1.33, 0.33), strict=False)]
     plot.set_sweep(curves, guides, "dimension d", "items recovered after one step", True, True)
     return plot
 
@@ -61,17 +61,7 @@ LONG_LANES = ["SGD μ=0.9 sum lr=128", "Adam β=(0.9, 0.999) lr=0.1", "Muon pre 
 
 def test_a_short_panel_leaves_the_lanes_to_the_key_and_keeps_its_plot(qtbot):
     """At 1280×720 six legend rows of long lane names left ④'s sweep plot 10 px tall."""
-    plot = CapacityPlot()
-    qtbot.addWidget(plot)
-    plot.resize(420, 200)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.set_lanes(LONG_LANES)
-    plot.set_mode("x", "d")
-    x = np.array([16.0, 32.0, 64.0, 128.0])
-    curves = [(lane, name, x, x * (lane + 1), x, x * (lane + 2)) for lane, name in enumerate(LONG_LANES)]
-    guides = [(GUIDES[0], x, x**1.33)]
-    plot.set_sweep(curves, guides, "dimension d", "items recovered after one step", True, True)
+    plot = _sweep_panel(qtbot, 420, 200, LONG_LANES, GUIDES[:1])
     qtbot.waitUntil(lambda: plot.legend.lanes_folded, timeout=5000)
     assert [label.text for label in _legend_labels(plot)] == [f"guide: {GUIDES[0]}"]
     assert plot.plot.getViewBox().height() > 0.4 * plot.plot_widget.height()
