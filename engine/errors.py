@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Cancelled", "ConfigError", "StepCancelled", "format_value", "plain_number"]
+__all__ = ["Cancelled", "ConfigError", "StepCancelled", "format_value", "plain_number", "raising_check"]
 
 #: Exponents written out in plain digits by :func:`plain_number` ("0.000000001" … "1000000000").
 _PLAIN_EXPONENTS = (-9, 9)
@@ -81,3 +82,14 @@ class Cancelled(Exception):
 
 class StepCancelled(Cancelled):
     """A step was abandoned at one of its cancellation points; the experiment is as it was before it."""
+
+
+def raising_check(cancelled: Callable[[], bool], step: int) -> Callable[[], None]:
+    """A check, for a step's cancellation points, that abandons step ``step`` once ``cancelled()``
+    says so."""
+
+    def check() -> None:
+        if cancelled():
+            raise StepCancelled(f"step {step} cancelled")
+
+    return check

@@ -29,9 +29,9 @@ from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, appl
 from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
 from muonscope.engine.device import check_memory, exact_float32_matmuls, resolve_device
-from muonscope.engine.errors import StepCancelled
+from muonscope.engine.errors import StepCancelled, raising_check
 from muonscope.engine.lane_history import lane_histories
-from muonscope.engine.lane_metrics import evaluation_fields
+from muonscope.engine.lane_metrics import evaluation_fields, settings_fields
 from muonscope.engine.lane_update import step_lanes
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
@@ -211,7 +211,7 @@ class Experiment:
                     continue
                 undo = self._undo_point()
                 try:
-                    self._advance(_raising(cancelled, self._step + 1))
+                    self._advance(raising_check(cancelled, self._step + 1))
                 except StepCancelled:
                     undo()
                     raise
@@ -333,7 +333,7 @@ class Experiment:
 
     @staticmethod
     def _fresh_snapshot(index: int, lane: LaneConfig, lane_id: int) -> LaneSnapshot:
-        return LaneSnapshot(index=index, lane_id=lane_id, **_lane_settings(lane))
+        return LaneSnapshot(index=index, lane_id=lane_id, **settings_fields(lane))
 
     # ---- changes ---------------------------------------------------------------------------------
 
@@ -401,7 +401,7 @@ class Experiment:
             self._states[index].clear()
         if OPTIMIZERS[lane.optimizer].needs_geometry and self._states[index].geometry is None:
             self._states[index].geometry = self._task.geometry
-        self._lanes[index] = replace(self._lanes[index], **_lane_settings(lane))
+        self._lanes[index] = replace(self._lanes[index], **settings_fields(lane))
 
     # ---- stepping --------------------------------------------------------------------------------
 
@@ -506,25 +506,3 @@ class Experiment:
             self._signal_cache = (signal, loss)
         else:
             self._lanes = [replace(lane, eval_step=self._step) for lane in self._lanes]
-
-
-def _lane_settings(lane: LaneConfig) -> dict[str, object]:
-    """The snapshot fields that say how a lane is set up, from its config."""
-    return {
-        "label": lane.display_label(),
-        "optimizer": lane.optimizer,
-        "order": lane.order,
-        "lr": lane.lr,
-        "momentum": lane.momentum,
-        "buffer": OPTIMIZERS[lane.optimizer].buffer_convention(lane),
-    }
-
-
-def _raising(cancelled: Callable[[], bool], step: int) -> Callable[[], None]:
-    """A check that abandons step ``step`` once ``cancelled()`` says so."""
-
-    def check() -> None:
-        if cancelled():
-            raise StepCancelled(f"step {step} cancelled")
-
-    return check

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from muonscope.engine.config import LaneConfig
 from muonscope.engine.lane_update import KnownSpectrum
 from muonscope.engine.metrics import (
     alignment,
@@ -30,10 +31,11 @@ from muonscope.engine.metrics import (
     spectral_gap,
 )
 from muonscope.engine.optim.polar import relative_floor
+from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.snapshot import Spectra, frozen_array
 from muonscope.engine.tasks.base import Evaluation
 
-__all__ = ["evaluation_fields", "signal_fields", "spectra_fields"]
+__all__ = ["evaluation_fields", "settings_fields", "signal_fields", "spectra_fields"]
 
 Fields = dict[str, Any]
 #: Called between SVDs; raises to abandon the step (None: nothing to check, one batched call).
@@ -277,3 +279,15 @@ def evaluation_fields(evaluation: Evaluation, step: int) -> list[Fields]:
         }
         for i in range(lanes)
     ]
+
+
+def settings_fields(lane: LaneConfig) -> Fields:
+    """The snapshot fields that say how a lane is set up, from its config."""
+    return {
+        "label": lane.display_label(),
+        "optimizer": lane.optimizer,
+        "order": lane.order,
+        "lr": lane.lr,
+        "momentum": lane.momentum,
+        "buffer": OPTIMIZERS[lane.optimizer].buffer_convention(lane),
+    }
