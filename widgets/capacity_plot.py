@@ -439,6 +439,7 @@ class CapacityPlot(PlotPanel):
         empty = not self.legend.items
         self.plot.layout.setRowMaximumHeight(LEGEND_ROW, 0 if empty else 10_000)
         self.legend.setVisible(not empty)
+        self.plot.layout.activate()  # the rows placed now: an export draws at once, before any event
 
     def _add(self, item) -> None:
         self.plot.addItem(item)

@@ -51,11 +51,13 @@ class GuideLegend(pg.LegendItem):
     _lane_entries: tuple = ()  # (item, text) of each lane, as set_entries was given them
     _guide_entries: tuple = ()  # (item, text) of each guide, its text starting with GUIDE_PREFIX
     _lanes_listed = False  # whether the lanes' entries are in the legend now
+    _fitted_to: tuple[int, int] | None = None  # the (width, most height) last fitted to
 
     def set_entries(self, lanes: list[tuple[object, str]], guides: list[tuple[object, str]]) -> None:
         """The lanes' and the guides' (item, text) entries; :meth:`fit` lays them out."""
         self.clear()
         self._lane_entries, self._guide_entries = tuple(lanes), tuple(guides)
+        self._fitted_to = None
         self._list(lanes=True)
 
     @property
@@ -68,11 +70,16 @@ class GuideLegend(pg.LegendItem):
         at most ``most_height_px`` tall with them. Each legend row is a row the plot loses: six rows
         of long lane names left a 1280×720 window's plot 10 px tall, and a window names its lanes
         in the key above its panels, in the same colours."""
+        room = (round(width_px), round(most_height_px))
+        if room == self._fitted_to:
+            return  # laid out for this room already: a resize its own rows caused changes nothing
+        self._fitted_to = room
         self._list(lanes=True)
         self.fit_columns(width_px, len(self._lane_entries) or len(self._guide_entries))
         if self._lane_entries and self.layout.preferredHeight() > most_height_px:
             self._list(lanes=False)
             self.fit_columns(width_px, len(self._guide_entries))
+        self.layout.activate()  # entries listed anew are placed now: a picture may be taken at once
 
     def _list(self, lanes: bool) -> None:
         """Put the lanes' entries (where ``lanes``) and the guides' in the legend, if not so already."""
@@ -108,6 +115,7 @@ class GuideLegend(pg.LegendItem):
         super().clear()
         self._guide_row = None
         self._lane_entries, self._guide_entries, self._lanes_listed = (), (), False
+        self._fitted_to = None
 
     def set_columns(self, lane_columns: int, guide_columns: int) -> None:
         """Lay the entries out again: lanes ``lane_columns`` to a row, guides ``guide_columns``."""

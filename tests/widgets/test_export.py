@@ -621,3 +621,26 @@ def test_a_picture_of_a_panel_leaves_out_its_boxes_and_buttons_and_gives_them_ba
         assert not any(widget.isVisible() for widget in shown)
     assert panel.header_controls_shown
     assert all(widget.isVisible() for widget in shown) and panel.cancel_button.isHidden()  # as they were
+
+
+def test_a_sweeps_legend_stays_under_its_plot_in_a_picture_taken_at_once(qtbot):
+    """Exported at 1280×720, ④'s sweep legend was drawn over the top of its plot: entries listed
+    anew when the picture's lane legend resized the panel had no place yet when it was drawn."""
+    configure_pyqtgraph()
+    panel = CapacityPlot()
+    qtbot.addWidget(panel)
+    panel.resize(417, 216)  # ④ in a 1280×720 window
+    panel.show()
+    qtbot.waitExposed(panel)
+    names = ["SGD μ=0.9 sum lr=128", "Adam β=(0.9, 0.999) lr=0.1", "Muon pre μ=0.95 ema", "Muon post μ=0.95"]
+    panel.set_lanes(names)
+    panel.set_mode("x", "d")
+    d = np.array([32.0, 64.0, 128.0, 256.0])
+    curves = [(lane, name, d, d * (lane + 1), d, d * (lane + 2)) for lane, name in enumerate(names)]
+    panel.set_sweep(curves, [("slope 1.33", d, d**1.33)], "d", "items recovered", True, True)
+    qtbot.waitUntil(lambda: panel.legend.lanes_folded, timeout=5000)
+    with panel.lane_legend(list(enumerate(names))):  # no event is processed before the picture
+        box = panel.plot.getViewBox().sceneBoundingRect()
+        assert panel.legend.sceneBoundingRect().top() >= box.bottom()
+        for _sample, label in panel.legend.items:
+            assert label.sceneBoundingRect().top() >= box.bottom(), label.text
