@@ -17,6 +17,7 @@ NaN error: it is left out of the raw curve and of every window's mean, never rea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -30,7 +31,7 @@ from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.heat_cells import heat_columns
-from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
@@ -361,6 +362,9 @@ class ClassErrorPlot(PlotPanel):
         for curve in self._curves + self._raw:
             curve.setVisible(not heat)
         self.hover.clear()
+        # a heat map's cells fill the plot: the cell under the mouse is the one whose centre is
+        # nearest, however wide (a 10-step cell is 84 px at 1920; a curve's points answer within 25)
+        self.hover.set_reach(math.inf if heat else HOVER_REACH_PX)
         if heat:
             self.plot.setLogMode(x=False, y=False)
             self.plot.setLabel("bottom", "step")

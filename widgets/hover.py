@@ -16,8 +16,10 @@ from PySide6 import QtCore, QtGui
 
 from muonscope.widgets.theme import StageStyle, stage_style
 
-__all__ = ["HoverReadout", "place_beside", "room_inside"]
+__all__ = ["HOVER_REACH_PX", "HoverReadout", "place_beside", "room_inside"]
 
+#: How far from a point (pixels) the mouse may be for the read-out to name it.
+HOVER_REACH_PX = 25.0
 #: Point size of the read-out's text at scale 1.
 READOUT_PT = 9.0
 #: Room (px) kept between the read-out and the plot's edge, and between it and its point.
@@ -74,7 +76,7 @@ class HoverReadout(QtCore.QObject):
     itself, so the numbers shown are the data, never their logarithms.
     """
 
-    def __init__(self, plot: pg.PlotItem, max_distance_px: float = 25.0) -> None:
+    def __init__(self, plot: pg.PlotItem, max_distance_px: float = HOVER_REACH_PX) -> None:
         super().__init__(plot)
         self._plot = plot
         self._series: dict[object, _Series] = {}
@@ -96,6 +98,10 @@ class HoverReadout(QtCore.QObject):
     ) -> None:
         """Register (or replace) the data of one curve; ``label`` names it, or names each of its points."""
         self._series[key] = _Series(label, np.asarray(x, float), np.asarray(y, float), formatter)
+
+    def set_reach(self, max_distance_px: float) -> None:
+        """How far from a point (pixels) the mouse may be for the read-out to name it."""
+        self._max_px = max_distance_px
 
     def set_label(self, key: object, label: Label) -> None:
         """Rename a registered curve (its data stays); unknown keys are ignored."""

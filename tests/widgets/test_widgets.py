@@ -318,6 +318,11 @@ def test_class_error_heatmap(qtbot):
     assert (drawn.left(), drawn.right()) == (-5.0, 25.0)  # step 10's cell is 5…15, centred on it
     text = plot.hover.show_at(10, 1.5)
     assert "ranks 2–3" in text and "0.95" in text
+    plot.resize(1600, 600)  # a cell 10 steps wide is far wider than a curve point's reach
+    plot.show()
+    qtbot.waitExposed(plot)
+    assert plot.hover.show_at(14.9, 1.5).endswith("step 10: mean error = 0.95")  # anywhere in its cell
+    assert plot.hover.show_at(15.1, 0.2).endswith("step 20: mean error = 0.1")
     assert plot.colour_axis.labelText == "mean error"  # the colour says what it is where the box is cut
     plot.set_mode("quantity", "group_loss")
     plot.set_heatmap(np.array([0, 10, 20]), ["1", "2–3"], values)
