@@ -161,6 +161,9 @@ class OffscreenWindow:
             if self.plan.stage_theme is not None:
                 self.app.presentation.set_theme(self.plan.stage_theme)
             self.app.views.transport.presentation_action.setChecked(True)  # as the toolbar's button does
+            if subject is not self.window:  # taken out of the window, it paints its own stage
+                subject.setPalette(self.window.centralWidget().palette())
+                subject.setAutoFillBackground(True)
         return subject
 
     # ---- driving -------------------------------------------------------------------------------

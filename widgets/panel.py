@@ -16,7 +16,7 @@ from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.mode_box import ModeBox
 from muonscope.widgets.style_key import StyleKey
-from muonscope.widgets.theme import StageStyle, lane_pen
+from muonscope.widgets.theme import StageStyle, lane_pen, stage_style
 from muonscope.widgets.title_label import TitleLabel
 
 #: The characters a header's mode box keeps when the header is short of room.
@@ -26,6 +26,8 @@ __all__ = ["EXPORTS", "PlotPanel"]
 
 #: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
 EXPORT_LEGEND_ROW = 5
+#: Point size of the lane legend under a panel drawn alone, at scale 1.
+LANE_LEGEND_PT = 8.0
 #: Point size of a panel's header at scale 1 (its axes' text: :mod:`widgets.axis_style`).
 TITLE_PT = 9.0
 #: A greyed mode box's share of its header's spare room against the strip's leading space's 1: the
@@ -428,7 +430,12 @@ class PlotPanel(QtWidgets.QWidget):
     def _new_lane_legend(self, lanes: tuple[tuple[int | None, str], ...]) -> pg.LegendItem:
         """The legend of ``lanes``: two columns where they fit the plot's width, else one, its
         names wrapped where one alone is wider than the plot (a lane renamed by a change, say)."""
-        legend = pg.LegendItem(labelTextSize="8pt", colCount=min(len(lanes), 2))
+        style = stage_style()  # on a stage, at its scale and in its colours, as the axes above it
+        legend = pg.LegendItem(
+            labelTextSize=f"{style.font_pt(LANE_LEGEND_PT):g}pt",
+            labelTextColor=style.colours.foreground,
+            colCount=min(len(lanes), 2),
+        )
         for position, text in lanes:
             pen = _NOTE_PEN if position is None else lane_pen(position)
             legend.addItem(pg.PlotDataItem(pen=pen), text)

@@ -237,6 +237,13 @@ def test_a_picture_takes_the_stages_scale_and_theme_and_says_what_it_drew(capsys
     assert main([*argv, "--size", "1280x720", "--scale", "3"]) == 0
     said = "; presentation at 1.5× in the dark theme (3× asked; this size holds 1.5×)"
     assert said in capsys.readouterr().out
+    panel = tmp_path / "panel.png"  # taken out of the window, the panel kept a light header
+    assert (
+        main(["shot", *TINY, "--steps", "1", "--out", str(panel), "--theme", "dark", "--panel", "series"])
+        == 0
+    )
+    image = QtGui.QImage(str(panel))
+    assert image.pixelColor(image.width() - 4, 4).lightness() < 60  # the header's corner, on a dark stage
     for option, value, allowed in (("--scale", "4", "from 1 to 3"), ("--theme", "sepia", "light, dark")):
         assert main(["shot", *TINY, "--out", str(out), option, value]) == 2
         err = capsys.readouterr().err
