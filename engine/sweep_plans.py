@@ -125,9 +125,8 @@ def check_points_memory(points: list[SweepPoint], max_memory_gb: float) -> None:
             check_memory(config, *resolve_device(run))
         except ConfigError as exc:
             axis, value = point.coords[0]
-            raise ConfigError(
-                "sweep", axis, f"at its point {axis} = {format_value(value)}, {exc.allowed}"
-            ) from None
+            reached = f"the sweep over {axis} reaches {axis} = {format_value(value)}"
+            raise ConfigError("run.max_memory_gb", max_memory_gb, f"{reached}, where {exc.allowed}") from None
 
 
 def _steps(config: ExperimentConfig, axis: str) -> int:

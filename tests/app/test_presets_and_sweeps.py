@@ -177,5 +177,5 @@ def test_a_sweep_whose_points_exceed_the_runs_memory_limit_is_refused_with_the_p
     plot.set_mode("x", "d")
     plot.run_button.click()
     assert not app.capacity.running and app.capacity.results == ()
-    assert "sweep = 'd' is not allowed: at its point d = 32" in app.views.message.text
+    assert "is not allowed: the sweep over d reaches d = 32, where" in app.views.message.text
     assert app.views.message.level == "error"

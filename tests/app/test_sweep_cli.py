@@ -341,7 +341,10 @@ def test_a_memory_limit_set_for_the_run_holds_for_its_sweep_before_any_point_run
     """`run` refused run.max_memory_gb = 0.0001 while `sweep` computed all its points regardless."""
     code, out, err = _main(capsys, *SWEEP, "--set", "run.max_memory_gb=0.0001")
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and "sweep = 'd' is not allowed: at its point d = 8" in err, err
+    assert (
+        err.count("\n") == 1
+        and "run.max_memory_gb = 0.0001 is not allowed: the sweep over d reaches d = 8, where" in err
+    ), err
     assert "fixed overhead" in err
     assert not private_cache.exists() or not any(private_cache.rglob("*.json"))  # nothing computed
     code, out, _err = _main(capsys, *SWEEP, "--set", "run.max_memory_gb=64")
