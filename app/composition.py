@@ -169,6 +169,7 @@ class App(QtCore.QObject):
     def _open(self, preset: Preset) -> None:
         """A preset's title, caption and panel modes; a sweep it opens on runs once its run starts."""
         self._preset = preset
+        self.views.message.dismiss()  # about the run before: a refusal stayed over the next preset's
         self.window.show_preset(preset)
         if self.presentation.active:  # the stage shows no title: Page Down there said not where it went
             self.views.passing_note.say(f"preset: {preset.title}")

@@ -227,7 +227,7 @@ class RecordController(QtCore.QObject):
     def _show_progress(self, frames: int | None = None) -> None:
         """The status line's "● recording · N frames → PATH" (N: the frames written, or ``frames``)."""
         count = self.frames if frames is None else frames
-        self._window.set_recording(f"● recording · {count} frames → {self.path}")
+        self._window.set_recording(f"● recording · {count} frame{'' if count == 1 else 's'} → {self.path}")
 
 
 def _finish_body(writer: VideoWriter) -> Callable[..., Iterator[None]]:

@@ -71,6 +71,8 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 #: The curve table's column of a sweep's x: the field it varies, or the quantity it is drawn against.
 _X_COLUMNS = {"batch": "batch_size", "window": "2T-1"}
+#: Sweeps over a size: their x is a count.
+_SIZE_AXES = ("d", "batch", "n_items")
 
 
 def _curve_table(drawn: list, axis: str) -> dict[str, list]:
@@ -90,6 +92,7 @@ def _curve_table(drawn: list, axis: str) -> dict[str, list]:
                 f"  ({seeds} of {len(SEEDS)} seeds: stopped before the rest)" if seeds < len(SEEDS) else ""
             )
             print(f"    {x:>10g}: {mean:10.4g}  [{lo:.4g}, {hi:.4g}]{partial}")
+            x = int(x) if axis in _SIZE_AXES else x  # a size is a whole number, as in the points table
             for name, value in zip(names, (curve.label, x, mean, lo, hi, int(seeds)), strict=True):
                 table[name].append(value)
     return table

@@ -378,7 +378,8 @@ def test_record_button_writes_one_frame_per_step_taken(qtbot, tmp_path, monkeypa
     app.intents.step(5)
     qtbot.waitUntil(lambda: app.recorder.frames == 5, timeout=WAIT_MS)
     assert app.window.status_text("recording") == f"● recording · 5 frames → {path}"
-    assert in_frames == [f"● recording · {n} frames → {path}" for n in range(1, 6)]  # a frame counts itself
+    counted = [f"{n} frame{'' if n == 1 else 's'}" for n in range(1, 6)]  # a frame counts itself
+    assert in_frames == [f"● recording · {count} → {path}" for count in counted]
     with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
         app.views.transport.record_action.trigger()
         assert not app.recorder.recording and not app.views.transport.record_action.isChecked()

@@ -263,3 +263,14 @@ def test_lane_boxes_hold_what_the_lane_runs_with(qtbot):
     qtbot.waitUntil(lambda: app.clock.config.lanes[0].lr == 0.0, timeout=WAIT_MS)
     _type_into(qtbot, row.widget_for("momentum"), "0.99995")
     qtbot.waitUntil(lambda: app.clock.config.lanes[0].momentum == 0.99995, timeout=WAIT_MS)
+
+
+def test_a_message_about_the_run_before_goes_when_another_preset_loads(qtbot):
+    """A sweep's refusal stayed over the next preset's plots, and into a recording started there."""
+    from tests.app.helpers import small_preset
+
+    app = open_app(qtbot)
+    app.window.show_alert("Cannot run 'd': not for this task.")
+    assert app.views.message.text
+    app.intents.run_preset(small_preset())
+    assert app.views.message.text == ""
