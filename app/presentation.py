@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.axes import DecadeAxis
 from muonscope.widgets.theme import SCALES, THEMES, StageStyle, set_stage_style, stage_style
 
 __all__ = ["DEFAULT_SCALE", "DEFAULT_THEME", "PX_PER_SCALE", "PresentationController", "fitting_scale"]
@@ -62,6 +63,7 @@ class PresentationController(QtCore.QObject):
         self._carried: list[QtGui.QAction] = []
         self._was_full_screen = False
         self._desk_geometry: QtCore.QRect | None = None  # the window's, unless maximised or full screen
+        self._desk_text_room: dict = {}  # each axis's room for tick labels before the stage
         self._views.transport.presentation_toggled.connect(self.set_active)
         self._build_menu()
         window.installEventFilter(self)
@@ -107,12 +109,15 @@ class PresentationController(QtCore.QObject):
         if active:
             plain = not (self._window.isMaximized() or self._window.isFullScreen())
             self._desk_geometry = self._window.geometry() if plain else None
+            self._desk_text_room = {axis: axis.text_room for axis in self._axes()}
             self._hide_chrome()
             self._apply(self.shown_style)
         else:
             # the stage at the desk's size first: the controls coming back beside a 2× stage made
             # the window's least width more than the screen's, and it stayed that wide
             self._apply(StageStyle())
+            for axis, room in self._desk_text_room.items():  # as wide as before: the plots back in place
+                axis.set_text_room(room)
             self._show_chrome()
             self._views.passing_note.hide()  # what a stage key did is past: it stayed over the desk
         self._views.transport.set_presentation(active)
@@ -184,6 +189,17 @@ class PresentationController(QtCore.QObject):
         if event.type() == QtCore.QEvent.Type.Resize and self._active and self.shown_style != stage_style():
             self._apply(self.shown_style)
         return False
+
+    def _axes(self) -> list:
+        """The panels' axes (their room for tick labels is kept across a stage)."""
+        views = self._views
+        panels = (views.spectrum, views.series, views.class_error, views.capacity)
+        return [
+            axis
+            for panel in panels
+            for axis in (panel.plot.getAxis(side) for side in ("left", "bottom", "right"))
+            if isinstance(axis, DecadeAxis)
+        ]
 
     def _apply(self, style: StageStyle) -> None:
         set_stage_style(style)

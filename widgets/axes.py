@@ -82,11 +82,20 @@ class DecadeAxis(pg.AxisItem):
         """
         super().setStyle(**kwds)
         if "tickFont" in kwds:
-            self.textWidth, self.textHeight = _FRESH_TEXT_WIDTH_PX, _FRESH_TEXT_HEIGHT_PX
-            if self.orientation in ("left", "right"):
-                self._updateWidth()
-            else:
-                self._updateHeight()
+            self.set_text_room((_FRESH_TEXT_WIDTH_PX, _FRESH_TEXT_HEIGHT_PX))
+
+    @property
+    def text_room(self) -> tuple[float, float]:
+        """(width, height) pyqtgraph keeps for tick labels: it grows with them and shrinks late."""
+        return self.textWidth, self.textHeight
+
+    def set_text_room(self, room: tuple[float, float]) -> None:
+        """Give back a room kept before (an axis back from a stage is as wide as it was)."""
+        self.textWidth, self.textHeight = room
+        if self.orientation in ("left", "right"):
+            self._updateWidth()
+        else:
+            self._updateHeight()
 
     def generateDrawSpecs(self, p):
         if self._log_mapped:

@@ -69,6 +69,12 @@ def test_leaving_the_stage_gives_the_window_back_as_it_was(qtbot, size):
     app.window.resize(*size)
     wait_for_frame(qtbot, app)
     qtbot.wait(200)  # the layout settles at the new size
+    # pyqtgraph shrinks an axis's room for tick labels only by more than 10 px at a time: a desk
+    # axis may keep room its longest labels once took, which the stage's fresh fonts measure anew
+    axis = app.views.series.plot.getAxis("left")
+    width, height = axis.text_room
+    axis.set_text_room((width + 8, height))
+    qtbot.wait(200)
     before = _desk_look(app)
     app.presentation.set_active(True)
     wait_for_frame(qtbot, app)
