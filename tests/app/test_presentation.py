@@ -68,20 +68,20 @@ def test_leaving_the_stage_gives_the_window_back_as_it_was(qtbot, size):
     app = open_app(qtbot)
     app.window.resize(*size)
     wait_for_frame(qtbot, app)
-    qtbot.wait(200)  # the layout settles at the new size
     # pyqtgraph shrinks an axis's room for tick labels only by more than 10 px at a time: a desk
     # axis may keep room its longest labels once took, which the stage's fresh fonts measure anew
     axis = app.views.series.plot.getAxis("left")
     width, height = axis.text_room
     axis.set_text_room((width + 8, height))
-    qtbot.wait(200)
+    box = app.views.series.plot.getViewBox()
+    qtbot.waitUntil(lambda: box.width() < app.views.series.plot.width() - width - 8, timeout=5000)
+    wait_for_frame(qtbot, app)
     before = _desk_look(app)
     app.presentation.set_active(True)
     wait_for_frame(qtbot, app)
     app.presentation.set_active(False)
     wait_for_frame(qtbot, app)
-    qtbot.wait(500)
-    assert _desk_look(app) == before
+    qtbot.waitUntil(lambda: _desk_look(app) == before, timeout=5000)
 
 
 def test_scale_and_theme_apply_while_presenting(qtbot):
