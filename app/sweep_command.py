@@ -86,12 +86,10 @@ def _curve_table(drawn: list, axis: str) -> dict[str, list]:
     table: dict[str, list] = {name: [] for name in names}
     for curve in drawn:
         print(f"  {curve.label}")
-        rows = zip(curve.x, curve.mean, curve.lo, curve.hi, curve.seeds, strict=True)
-        for x, mean, lo, hi, seeds in rows:
-            partial = (
-                f"  ({seeds} of {len(SEEDS)} seeds: stopped before the rest)" if seeds < len(SEEDS) else ""
-            )
-            print(f"    {x:>10g}: {mean:10.4g}  [{lo:.4g}, {hi:.4g}]{partial}")
+        rows = zip(curve.x, curve.mean, curve.lo, curve.hi, curve.seeds, curve.partial, strict=True)
+        for x, mean, lo, hi, seeds, partial in rows:
+            stopped = f"  ({seeds} of {len(SEEDS)} seeds: stopped before the rest)" if partial else ""
+            print(f"    {x:>10g}: {mean:10.4g}  [{lo:.4g}, {hi:.4g}]{stopped}")
             x = int(x) if axis in _SIZE_AXES else x  # a size is a whole number, as in the points table
             for name, value in zip(names, (curve.label, x, mean, lo, hi, int(seeds)), strict=True):
                 table[name].append(value)

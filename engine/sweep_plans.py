@@ -116,13 +116,14 @@ def check_points_memory(points: list[SweepPoint], max_memory_gb: float) -> None:
     """
     from muonscope.engine.device import check_memory, resolve_device
 
-    if max_memory_gb <= 0:
+    if max_memory_gb <= 0 or not points:
         return
+    device, dtype = resolve_device(points[0].config.run)  # a sweep's points share the run's device
     for point in points:
         run = dataclasses.replace(point.config.run, max_memory_gb=max_memory_gb)
         config = dataclasses.replace(point.config, run=run)
         try:
-            check_memory(config, *resolve_device(run))
+            check_memory(config, device, dtype)
         except ConfigError as exc:
             axis, value = point.coords[0]
             reached = f"the sweep over {axis} reaches {axis} = {format_value(value)}"

@@ -12,9 +12,9 @@ __all__ = ["SweepControls"]
 class SweepControls:
     """Run, a progress bar of points done, and cancel, laid into a panel's header.
 
-    Not a widget of its own: the three sit in the header's row beside the mode boxes, which give
-    them their room. Cancel takes run's place while a sweep runs (both at once made the header wider
-    than half a 1280-pixel window).
+    Not a widget of its own: the three sit after the mode boxes, shown and hidden with them (a
+    picture of the panel alone leaves them all out). Cancel takes run's place while a sweep runs
+    (both at once made the header wider than half a 1280-pixel window).
     """
 
     def __init__(self, add: Callable[[QtWidgets.QWidget], None]) -> None:
