@@ -1,6 +1,6 @@
 """Exact values under the mouse: the nearest data point of any curve in a plot, with its label.
 
-The read-out sits beside its point, on whichever side keeps it inside the plot (right and above
+Curves drawn on the same point are named together. The read-out sits beside its point, on whichever side keeps it inside the plot (right and above
 by default; left near the right edge, below near the top), and goes away when the pointer leaves
 the plot, also when it leaves the window in one quick move.
 """
@@ -16,10 +16,15 @@ from PySide6 import QtCore, QtGui
 
 from muonscope.widgets.theme import StageStyle, stage_style
 
-__all__ = ["HOVER_REACH_PX", "HoverReadout", "place_beside", "room_inside"]
+__all__ = ["COINCIDE_PX", "HOVER_REACH_PX", "MAX_NAMED", "HoverReadout", "place_beside", "room_inside"]
 
 #: How far from a point (pixels) the mouse may be for the read-out to name it.
 HOVER_REACH_PX = 25.0
+#: Points of other curves drawn within this many pixels of the named one are named with it: two lanes
+#: whose curves coincide are both under the mouse, and naming one would hide the other.
+COINCIDE_PX = 3.0
+#: The most curves one read-out names; more at the same point are counted.
+MAX_NAMED = 4
 #: Point size of the read-out's text at scale 1.
 READOUT_PT = 9.0
 #: Room (px) kept between the read-out and the plot's edge, and between it and its point.
@@ -140,23 +145,34 @@ class HoverReadout(QtCore.QObject):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (np.log10(x) if log_x else x), (np.log10(y) if log_y else y)
 
-    def nearest(self, view_x: float, view_y: float) -> tuple[_Series, int] | None:
-        """The registered point closest to a view position, within the pixel radius."""
+    def _pixel_distances2(self, series: _Series, view_x: float, view_y: float) -> np.ndarray:
+        """Squared screen distances (px²) from a view position to each of a series' points."""
         px_w, px_h = self._plot.getViewBox().viewPixelSize()
-        best, best_d2 = None, self._max_px**2
+        vx, vy = self._to_view(series.x, series.y)
+        with np.errstate(invalid="ignore"):
+            return ((vx - view_x) / px_w) ** 2 + ((vy - view_y) / px_h) ** 2
+
+    def _closest(self, view_x: float, view_y: float, reach_px: float) -> list[tuple[float, _Series, int]]:
+        """Each series' point closest to a view position within ``reach_px``, nearest first."""
+        found = []
         for series in self._series.values():
-            vx, vy = self._to_view(series.x, series.y)
-            with np.errstate(invalid="ignore"):
-                d2 = ((vx - view_x) / px_w) ** 2 + ((vy - view_y) / px_h) ** 2
+            d2 = self._pixel_distances2(series, view_x, view_y)
             if d2.size == 0 or np.all(np.isnan(d2)):
                 continue
             i = int(np.nanargmin(d2))
-            if d2[i] < best_d2:
-                best, best_d2 = (series, i), d2[i]
-        return best
+            if d2[i] < reach_px**2:
+                found.append((float(d2[i]), series, i))
+        found.sort(key=lambda hit: hit[0])
+        return found
+
+    def nearest(self, view_x: float, view_y: float) -> tuple[_Series, int] | None:
+        """The registered point closest to a view position, within the pixel radius."""
+        found = self._closest(view_x, view_y, self._max_px)
+        return (found[0][1], found[0][2]) if found else None
 
     def show_at(self, view_x: float, view_y: float) -> str:
-        """Label the point nearest a view position; returns the text shown ("" when none)."""
+        """Label the point nearest a view position, with the points of other curves drawn on it;
+        returns the text shown ("" when none)."""
         hit = self.nearest(view_x, view_y)
         if hit is None:
             self.hide()
@@ -164,10 +180,16 @@ class HoverReadout(QtCore.QObject):
             return ""
         series, i = hit
         x, y = series.x[i], series.y[i]
-        self.last_text = f"{series.name_at(x)}\n{series.formatter(x, y, i)}"
         vx, vy = self._to_view(np.array([x]), np.array([y]))
+        coinciding = self._closest(vx[0], vy[0], COINCIDE_PX)
+        named = [(series, i)] + [(s, j) for _d2, s, j in coinciding if s is not series]
+        blocks = [f"{s.name_at(s.x[j])}\n{s.formatter(s.x[j], s.y[j], j)}" for s, j in named[:MAX_NAMED]]
+        if len(named) > MAX_NAMED:
+            blocks.append(f"and {len(named) - MAX_NAMED} more curves on this point")
+        self.last_text = "\n".join(blocks)
         self._follow_style()
         self._text.setText(self.last_text)
+        self._wrap_to_plot()
         self._place_text(vx[0], vy[0])
         self._dot.setData([vx[0]], [vy[0]])
         self._text.setVisible(True)
@@ -202,6 +224,14 @@ class HoverReadout(QtCore.QObject):
             self._text.color.name(),
             self._text.fill.color().name(),
         )
+
+    def _wrap_to_plot(self) -> None:
+        """Lines wider than the plot wrap at spaces: in a small panel a sweep point's line ("d = 128:
+        147.7, the mean over seeds (lowest 146, highest 150)") ran past the plot and was cut."""
+        self._text.setTextWidth(-1)
+        room_px = room_inside(self._plot.getViewBox()).width()
+        if self._text.textItem.boundingRect().width() > room_px:
+            self._text.setTextWidth(max(room_px, 1.0))
 
     def _place_text(self, view_x: float, view_y: float) -> None:
         box = self._plot.getViewBox()

@@ -50,3 +50,47 @@ def test_the_readout_goes_when_the_pointer_leaves_the_plot(plot):
     assert plot.hover.shown
     QtWidgets.QApplication.sendEvent(plot.plot_widget, QtCore.QEvent(QtCore.QEvent.Type.Leave))
     assert not plot.hover.shown
+
+
+def test_curves_drawn_on_one_point_are_all_named(plot):
+    """Where the two lanes cross (step 25, value 1.5) the read-out names both, each with its value;
+    away from the crossing it names the one under the mouse alone."""
+    plot.set_lanes(["lane A", "lane B"])
+    steps = np.arange(0.0, 51.0)
+    plot.set_series(0, steps, 1.0 + steps / 50)
+    plot.set_series(1, steps, 2.0 - steps / 50)
+    QtWidgets.QApplication.processEvents()
+    crossing = plot.hover.show_at(25, 1.5)
+    assert "lane A" in crossing and "lane B" in crossing
+    assert crossing.count("1.5") >= 2
+    apart = plot.hover.show_at(0, 1.0)
+    assert "lane A" in apart and "lane B" not in apart
+
+
+def test_a_read_out_names_at_most_a_few_coinciding_curves_and_counts_the_rest(qtbot):
+    from muonscope.widgets.hover import MAX_NAMED
+
+    plot = SeriesPlot("② over time", [("gap", "spectral gap σ_r − σ_r+1")])
+    qtbot.addWidget(plot)
+    plot.resize(420, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    lanes = MAX_NAMED + 2
+    plot.set_lanes([f"lane {k}" for k in range(lanes)])
+    steps = np.arange(0.0, 11.0)
+    for lane in range(lanes):
+        plot.set_series(lane, steps, np.ones_like(steps))  # every lane on the same line
+    QtWidgets.QApplication.processEvents()
+    text = plot.hover.show_at(5, 1.0)
+    assert sum(f"lane {k}" in text for k in range(lanes)) == MAX_NAMED
+    assert text.endswith("and 2 more curves on this point")
+
+
+def test_a_read_out_wider_than_a_small_plot_wraps_inside_it(plot):
+    plot.resize(230, 300)
+    QtWidgets.QApplication.processEvents()
+    text = plot.hover.show_at(0, 1.0)
+    assert LABEL in text
+    inside = plot.hover.plot_scene_rect
+    label = plot.hover.label_scene_rect
+    assert inside.left() <= label.left() and label.right() <= inside.right()
