@@ -1,8 +1,9 @@
 """Exact values under the mouse: the nearest data point of any curve in a plot, with its label.
 
-Curves drawn on the same point are named together. The read-out sits beside its point, on whichever side keeps it inside the plot (right and above
-by default; left near the right edge, below near the top), and goes away when the pointer leaves
-the plot, also when it leaves the window in one quick move.
+Curves drawn on the same point are named together. The read-out sits beside its point, on whichever
+side keeps it inside the plot (right and above by default; left near the right edge, below near the
+top), wraps where the plot is narrower than its lines, and goes away when the pointer leaves the
+plot, also when it leaves the window in one quick move.
 """
 
 from __future__ import annotations
