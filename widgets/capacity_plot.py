@@ -91,7 +91,6 @@ class CapacityPlot(PlotPanel):
         self._partial_note = ""  # what the hollow points of a sweep stopped part-way are
         self._sweep_curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (x, y) as drawn
         self._sweep_labels: dict[int, str] = {}
-        self._key_lanes: tuple = ()  # the lanes a panel shown alone names (see set_lane_legend)
         self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
         self._names: list[LaneNames] = []  # each lane's labels over the steps
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
@@ -411,13 +410,11 @@ class CapacityPlot(PlotPanel):
         """What the hollow points of a sweep stopped part-way are, or "" where there are none."""
         return "" if self.in_steps_mode else self._partial_note
 
-    def set_lane_legend(self, lanes) -> None:
+    def legend_lanes_for(self, lanes):
         """A sweep's own legend names its lanes (with their sweep settings): a second one under it
         would repeat them, unless the sweep's legend left them out for room; over steps the lanes
         are named as in the other panels."""
-        self._key_lanes = tuple(lanes)
-        named_here = self.in_steps_mode or self.legend.lanes_folded
-        super().set_lane_legend(self._key_lanes if named_here else ())
+        return lanes if self.in_steps_mode or self.legend.lanes_folded else ()
 
     def _fit_legend_columns(self) -> None:
         """As many lanes to a legend row as the plot's width takes, and the lanes left out where
@@ -426,8 +423,7 @@ class CapacityPlot(PlotPanel):
             return
         self.legend.fit(self.plot.getViewBox().width(), LEGEND_SHARE * self.plot_widget.height())
         self._fit_legend_row()
-        if self._key_lanes:  # a panel alone: its lanes named under it where the sweep's legend does not
-            self.set_lane_legend(self._key_lanes)
+        self.refresh_lane_legend()  # a panel alone names its lanes where the sweep's legend does not
 
     @property
     def legend_texts(self) -> list[str]:

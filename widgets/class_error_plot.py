@@ -185,6 +185,17 @@ class ClassErrorPlot(PlotPanel):
     def heat_lane(self) -> int:
         return max(self.lane_combo.currentIndex(), 0)
 
+    def legend_lanes_for(self, lanes):
+        """The heat map draws one lane: a picture of it names that lane alone, as the heat map's (the
+        lane box is not in a picture, and a legend of five lanes under a map of one did not say which)."""
+        if self.view != "heatmap":
+            return lanes
+        named = [lane for lane in lanes if lane[0] is not None]  # the note on faint curves: none here
+        if self.heat_lane() >= len(named):
+            return ()
+        position, text = named[self.heat_lane()]
+        return ((position, f"heat map of {text}"),)
+
     def set_errors(self, lane: int, errors: np.ndarray, recovered: np.ndarray | None = None) -> None:
         """Error 1 − p̂(correct) of each class and whether it is recovered (1, 0, or NaN where not
         evaluated), index = frequency rank − 1, head first."""
@@ -359,6 +370,8 @@ class ClassErrorPlot(PlotPanel):
         self.colour_bar.setVisible(heat)
         self.lane_combo.setEnabled(heat)
         self.modes["quantity"].setEnabled(heat)
+        self._show_grid(not heat)
+        self.refresh_lane_legend()
         for curve in self._curves + self._raw:
             curve.setVisible(not heat)
         self.hover.clear()
@@ -382,6 +395,13 @@ class ClassErrorPlot(PlotPanel):
             set_axis_title(self.plot, "left", quantity.title, quantity.short)
             for lane in self._given:
                 self._draw_lane(lane)
+
+    def _show_grid(self, shown: bool) -> None:
+        """The grid over the curves, none over the heat map: its lines crossed every cell and, on a
+        dark stage, read as borders between steps that are not there."""
+        alpha = stage_style().colours.grid_alpha if shown else False
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).setGrid(alpha)
 
     def _title_bucket_axis(self) -> None:
         """The heat map's bucket axis, "ranks" or "group" where the whole title does not fit."""

@@ -99,7 +99,8 @@ class PlotPanel(QtWidgets.QWidget):
         layout.addWidget(self.plot_widget, 1)
         self.modes: dict[str, ModeBox] = {}
         self._on_stage = False  # drawn in a presentation style: mode boxes that do not apply are left out
-        self._legend_lanes: tuple[tuple[int, str], ...] = ()  # named under the plot (a panel alone)
+        self._key_lanes: tuple[tuple[int | None, str], ...] = ()  # the window key's lanes, as given
+        self._legend_lanes: tuple[tuple[int | None, str], ...] = ()  # of those, named under the plot
         self._lane_legend_item: pg.LegendItem | None = None
         self._shown_step: int | None = None  # a panel drawn from one step's snapshot: which one
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
@@ -362,7 +363,7 @@ class PlotPanel(QtWidgets.QWidget):
         the legend's height meanwhile (:meth:`legend_height_px`), so that the plot keeps its size:
         at 1280 × 720 four lanes' names took all but 30 pixels of it.
         """
-        before, size = self._legend_lanes, self.size()
+        before, size = self._key_lanes, self.size()
         controls_shown = self.header_controls_shown
         self.show_header_controls(False)
         self.set_lane_legend(lanes)
@@ -395,7 +396,7 @@ class PlotPanel(QtWidgets.QWidget):
 
     def legend_height_px(self, lanes: Iterable[tuple[int | None, str]]) -> int:
         """How much taller the panel must be to show a legend of ``lanes`` under a plot of its size."""
-        lanes = tuple(lanes)
+        lanes = self.legend_lanes_for(tuple(lanes))
         if not lanes:
             return 0
         return _preferred_height_px(self._new_lane_legend(lanes))
@@ -406,11 +407,26 @@ class PlotPanel(QtWidgets.QWidget):
         return self._legend_lanes
 
     def set_lane_legend(self, lanes: Iterable[tuple[int | None, str]]) -> None:
-        """Keep a legend of (colour position, text) lanes under the plot; empty removes it.
+        """Keep a legend under the plot of the window key's (colour position, text) ``lanes``, as
+        :meth:`legend_lanes_for` words them for this panel; empty removes it.
 
         Rebuilt only when the lanes change, so a panel recorded alone frame after frame keeps one.
         """
-        lanes = tuple(lanes)
+        self._key_lanes = tuple(lanes)
+        self._show_lane_legend(self.legend_lanes_for(self._key_lanes))
+
+    def legend_lanes_for(
+        self, lanes: tuple[tuple[int | None, str], ...]
+    ) -> tuple[tuple[int | None, str], ...]:
+        """What the legend under the plot names of the window key's ``lanes``: all of them, here;
+        a panel that names its lanes itself, or draws one lane, says otherwise."""
+        return lanes
+
+    def refresh_lane_legend(self) -> None:
+        """Word the legend under the plot again, for what the panel draws now (a new view, say)."""
+        self._show_lane_legend(self.legend_lanes_for(self._key_lanes))
+
+    def _show_lane_legend(self, lanes: tuple[tuple[int | None, str], ...]) -> None:
         if lanes == self._legend_lanes:
             return
         if self._lane_legend_item is not None:

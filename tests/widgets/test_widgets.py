@@ -860,3 +860,30 @@ def test_a_long_status_message_ends_in_an_ellipsis_before_the_fields_on_the_righ
     assert bar.drawn_message == bar.currentMessage() == "saved" and bar.toolTip() == ""
     bar.clearMessage()
     assert bar.currentMessage() == ""
+
+
+def test_a_heat_map_drawn_alone_names_its_one_lane_and_draws_no_grid_over_its_cells(qtbot):
+    """The heat map shows one lane, chosen in a box a picture leaves out: the legend under it names
+    that lane as the heat map's, not every lane, and the curves' grid does not cross its cells."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.resize(300, 400)  # one legend entry to a row
+    plot.set_lanes(["GD", "Muon"])
+    curves_view = plot.view
+    key = [(0, "GD"), (1, "Muon"), (None, "faint: the branch it forked from")]
+    axes = [plot.plot.getAxis(side) for side in ("left", "bottom")]
+    every_lane_px = plot.legend_height_px(key)
+    with plot.lane_legend(key):
+        assert plot.named_lanes == tuple(key)  # curves: every lane, and the faint ones' note
+        assert all(axis.grid is not False for axis in axes)
+    plot.set_mode("view", "heatmap")
+    plot.lane_combo.setCurrentIndex(1)
+    with plot.lane_legend(key):
+        assert plot.named_lanes == ((1, "heat map of Muon"),)
+        assert plot.legend_height_px(key) < every_lane_px  # an export's size makes room for one line
+        plot.lane_combo.setCurrentIndex(0)  # another lane while the legend is up
+        assert plot.named_lanes == ((0, "heat map of GD"),)
+    assert plot.named_lanes == ()  # gone with the picture, not re-worded twice
+    assert all(axis.grid is False for axis in axes)
+    plot.set_mode("view", curves_view)
+    assert all(axis.grid is not False for axis in axes)
