@@ -7,6 +7,8 @@ and stays in its corner unless another covers fewer, so it does not hop between 
 longer than the plot is wide may wrap to a narrower column: wrapped to the whole width it covered
 the same curves in every corner (④'s rise from 0 at the left, ①'s head at the top), where half the
 width leaves a corner clear. Of boxes that cover as few points, the widest (fewest lines) wins.
+Where every place covers some curve, the note goes under the curves: they cross its text rather
+than vanish behind it (a converged lane's G, along the bottom of ①, was cut off by the note).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ __all__ = ["CORNERS", "CornerNote"]
 CORNERS = ("top right", "top left", "bottom left", "bottom right")
 #: Where each corner puts the text's anchor: (0, 0) its top left, (1, 1) its bottom right.
 _ANCHORS = {"top right": (1, 0), "top left": (0, 0), "bottom left": (0, 1), "bottom right": (1, 1)}
+#: The note's depth over a clear corner, and under the curves (drawn at 0) where none is clear.
+_OVER_CURVES_Z = 900
+_UNDER_CURVES_Z = -1
 #: Pixels between the note and the plot's edges.
 _INSET_PX = 4.0
 #: Points looked at per curve: a long spectrum is thinned to this many, a short curve's segments
@@ -39,7 +44,7 @@ class CornerNote:
     def __init__(self, plot: pg.PlotItem) -> None:
         self._plot = plot
         self.item = pg.TextItem("", color="#000000", fill=pg.mkBrush(255, 255, 255, 225), anchor=(1, 0))
-        self.item.setZValue(900)
+        self.item.setZValue(_OVER_CURVES_Z)
         self.item.setVisible(False)
         plot.addItem(self.item, ignoreBounds=True)
         self.corner = CORNERS[0]
@@ -50,6 +55,11 @@ class CornerNote:
         """Keep off the curves of ``view`` as well: a second y axis' view laid over the plot (④'s
         accuracy, at 1 along the top, went under the note that its own view did not count)."""
         self._other_views.append(view)
+
+    @property
+    def under_curves(self) -> bool:
+        """Whether the note is drawn beneath the curves: no place for it was clear of them."""
+        return self.item.zValue() < 0
 
     @property
     def text(self) -> str:
@@ -84,6 +94,8 @@ class CornerNote:
         current = covered.get((self._wrap_share, self.corner))
         if current is None or covered[best] < current:
             self._wrap_share, self.corner = best
+        clear = covered[(self._wrap_share, self.corner)] == 0
+        self.item.setZValue(_OVER_CURVES_Z if clear else _UNDER_CURVES_Z)
         self._wrapped_size(self._wrap_share, frame.width() - 2 * _INSET_PX)
         self.item.setAnchor(_ANCHORS[self.corner])
         self.item.setPos(self._plot.getViewBox().mapSceneToView(_corner_point(frame, self.corner)))

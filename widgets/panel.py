@@ -218,6 +218,11 @@ class PlotPanel(QtWidgets.QWidget):
         return self._note.corner
 
     @property
+    def note_under_curves(self) -> bool:
+        """Whether the corner note is drawn beneath the curves, since every place for it covers some."""
+        return self._note.under_curves
+
+    @property
     def note_scene_rect(self) -> QtCore.QRectF:
         """Where the corner note is drawn, in scene coordinates (those of the plot's view box)."""
         return self._note.item.sceneBoundingRect()

@@ -140,12 +140,14 @@ class SpectrumPlot(PlotPanel):
 
     @property
     def round_off_note(self) -> str:
-        """What the plot leaves out ("σ_k below 10⁻¹⁰·σ₁ are round-off: not drawn"), or "" when no
-        curve on show loses any: a spectrum that ended at k = 47 read as a lane that had no more."""
+        """What the plot leaves out ("σ_k below 10⁻¹⁰·σ₁ of their curve are round-off: not drawn"), or ""
+        when no curve on show loses any: a spectrum that ended at k = 47 read as a lane that had no
+        more. The floor is each curve's own: a converged lane's G, all of it near 10⁻²⁰, is drawn
+        under a note that otherwise read as one floor for the whole plot."""
         shown = self.visible_matrices()
         if not any(cut for (_lane, matrix), cut in self._cut.items() if matrix in shown):
             return ""
-        return f"σ_k below {number_text(self.noise_floor())}·σ₁ are round-off: not drawn"
+        return f"σ_k below {number_text(self.noise_floor())}·σ₁ of their curve are round-off: not drawn"
 
     @property
     def coinciding(self) -> str:

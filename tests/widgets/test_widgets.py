@@ -258,6 +258,37 @@ def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
     plot.set_spectrum(0, "momentum", flat * 0.999)  # nothing new under it: it stays
     plot.set_note("same G in both lanes")
     assert plot.note_corner == corner
+    assert not plot.note_under_curves  # a clear corner: drawn over the plot
+
+
+LONG_NOTE = " ".join(["a note long enough to wrap onto several lines of the plot"] * 4)
+
+
+def test_a_panel_note_with_no_clear_corner_goes_under_the_curves(qtbot):
+    """Flat spectra along the top and the bottom leave no corner free: the note is drawn beneath
+    them, so that they cross its text rather than vanish behind its box; once a corner is clear
+    again it comes back over the plot."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a", "b"])
+    plot.set_mode("view", "gradient+momentum")
+    flat = np.ones(40)
+    plot.set_spectrum(0, "gradient", flat * 10.0)  # along the top
+    plot.set_spectrum(1, "gradient", flat * 1e-3)  # along the bottom
+    plot.set_note(LONG_NOTE)
+    QtWidgets.QApplication.processEvents()
+    rect = plot.note_scene_rect
+    k = np.arange(1, 41, dtype=float)
+    covered = [p for y in (flat * 10.0, flat * 1e-3) for p in _scene_points(plot, k, y) if rect.contains(p)]
+    assert covered  # no corner was clear
+    assert plot.note_under_curves
+    plot.set_spectrum(1, "gradient", np.logspace(1, -0.5, 40) * 0.999)  # the bottom corners clear
+    plot.set_note(LONG_NOTE)
+    QtWidgets.QApplication.processEvents()
+    assert not plot.note_under_curves
 
 
 def test_capacity_note_keeps_off_the_accuracy_curves_of_the_right_axis(qtbot):
@@ -833,7 +864,7 @@ def test_a_spectrum_cut_at_round_off_is_said_to_be(qtbot):
     assert plot.round_off_note == ""
     plot.set_spectrum(0, "momentum", np.r_[np.logspace(0, -3, 10), np.full(10, 1e-14)])
     assert plot.curve_data(0, "momentum")[0].size == 10
-    assert plot.round_off_note.endswith("·σ₁ are round-off: not drawn")
+    assert plot.round_off_note.endswith("·σ₁ of their curve are round-off: not drawn")
     plot.set_mode("view", "update")  # the cut curve is not on show: nothing to say
     assert plot.round_off_note == ""
 
