@@ -56,7 +56,7 @@ class InspectorController(QtCore.QObject):
 
     def _on_frame(self, _step: int) -> None:
         newest, step = self._clock.newest, self._clock.view_step
-        labels = [] if newest is None else [lane.label for lane in newest.lanes]
+        labels = self._labels_at(step)
         lanes_changed = bool(labels) and labels != self._lane_labels
         if lanes_changed:
             self._lane_labels = labels
@@ -68,6 +68,20 @@ class InspectorController(QtCore.QObject):
             self._inspected_at = at
             self._views.inspector.set_step(step)
             self._inspect_later()
+
+    def _labels_at(self, step: int | None) -> list[str]:
+        """Each lane's name by the settings that drew its W at ``step``, as the matrix's title names
+        it: looking back past a change, the lane box said "SignGD" over an SGD lane's matrix."""
+        newest = self._clock.newest
+        if newest is None:
+            return []
+        histories = {history.lane_id: history for history in self._clock.lane_histories}
+        if step is None:
+            return [lane.label for lane in newest.lanes]
+        return [
+            histories[lane.lane_id].label_at(step) if lane.lane_id in histories else lane.label
+            for lane in newest.lanes
+        ]
 
     def _step_to_inspect(self) -> int | None:
         """The view's step, when the inspector is shown, lacks its answer and may replay (paused);

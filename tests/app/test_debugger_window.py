@@ -236,6 +236,26 @@ def test_the_inspector_shows_the_matrix_of_the_step_under_the_cursor(qtbot, tmp_
     assert panel.spectrum.names[0].startswith("D: ")
 
 
+def test_the_inspectors_lane_box_names_each_lane_by_the_settings_of_the_step_on_view(qtbot):
+    """A lane changed at step 6 is named by its old settings when the view looks back to step 4, as
+    the matrix's title names it, and by its new ones again at the head."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 6)
+    before = app.clock.newest.lanes[0].label
+    app.intents.change("lanes[0].lr", 5.0)
+    _run_to(qtbot, app, 9)
+    after = app.clock.newest.lanes[0].label
+    assert before != after
+    app.window.inspector_dock.show()
+    combo = app.views.inspector.lane_combo
+    app.clock.look_at(4)
+    wait_for_frame(qtbot, app)
+    qtbot.waitUntil(lambda: combo.itemText(0) == f"0 · {before}", timeout=WAIT_MS)
+    app.clock.look_at(8)
+    wait_for_frame(qtbot, app)
+    qtbot.waitUntil(lambda: combo.itemText(0) == f"0 · {after}", timeout=WAIT_MS)
+
+
 def test_task_coordinates_are_offered_only_for_a_task_with_bases_and_say_why_not(qtbot):
     stream = ExperimentConfig(
         task=TaskConfig(kind="spiked", rows=12, cols=8, strengths=(3.0,)),
