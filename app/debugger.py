@@ -131,6 +131,9 @@ class BranchInfo:
 class BranchesChanged:
     branches: tuple[BranchInfo, ...]
     engine_step: int
+    #: the branches of a run that took the place of the one before (a new run, an open, the run
+    #: before brought back), not a fork or a switch within one run
+    new_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ def breakpoints_message(
     return BreakpointsChanged(tuple((b.text, b.enabled) for b in session.breakpoints), hit, answer_to)
 
 
-def branches_message(session: Session) -> BranchesChanged:
+def branches_message(session: Session, new_run: bool = False) -> BranchesChanged:
     infos = tuple(
         BranchInfo(
             b.id,
@@ -251,7 +254,7 @@ def branches_message(session: Session) -> BranchesChanged:
         )
         for b in session.branches
     )
-    return BranchesChanged(infos, session.step)
+    return BranchesChanged(infos, session.step, new_run)
 
 
 def _frozen_columns(metrics) -> tuple[dict, tuple[tuple[int, str], ...]]:

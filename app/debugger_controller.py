@@ -221,7 +221,9 @@ class DebuggerController(QtCore.QObject):
         previous = next((branch.id for branch in self._branches if branch.current), None)
         self._branches = message.branches
         current = next((branch.id for branch in self._branches if branch.current), None)
-        if before and current not in before and previous is not None:
+        if message.new_run:  # an opened session is drawn as it was saved: beside where it came from
+            self.compare_with(next((branch.parent for branch in self._branches if branch.current), None))
+        elif before and current not in before and previous is not None:
             self.compare_with(previous)  # a fork: show where it came from, faded
         elif self._compared is not None and self._compared == current:
             # switched onto the compared branch: the one left is drawn faded (the comparison went off)

@@ -322,7 +322,7 @@ class EngineLoop(SessionCommands):
         self._config = config
         self._threads.begin()  # a new run: its steps cost something else
         self._publish()
-        self._outbox.append(branches_message(session))
+        self._outbox.append(branches_message(session, new_run=True))
         replaced_path, self._path = self._path, ""
         self._keep(replaced, replaced_path)
 

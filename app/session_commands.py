@@ -193,11 +193,12 @@ class SessionCommands:
             self._work = None
         self._announce_position()
 
-    def _announce_position(self) -> None:
-        """After a jump: the snapshot where the engine stands, its branch's history, the branches."""
+    def _announce_position(self, new_run: bool = False) -> None:
+        """After a jump or an open (``new_run``): the snapshot where the engine stands, its branch's
+        history, the branches."""
         self._publish()  # first: a new run's first snapshot clears the window's history
         self._outbox.append(history_message(self._session))
-        self._outbox.append(branches_message(self._session))
+        self._outbox.append(branches_message(self._session, new_run))
 
     def _announce_fork(self) -> None:
         """The new branch, then the note about it (a note is about the branch on show when it comes)."""
@@ -306,7 +307,7 @@ class SessionCommands:
         """A session taken over whole (opened, or handed in): its breakpoints, then where it stands."""
         self._config = self._session.initial_config
         self._announce_breakpoints()
-        self._announce_position()
+        self._announce_position(new_run=True)
 
     def _inspect(self, command: Inspect) -> None:
         try:

@@ -267,6 +267,32 @@ def test_task_coordinates_are_offered_only_for_a_task_with_bases_and_say_why_not
     assert box.toolTip() == view_problem(stream.task, "bases") and "no task bases" in box.toolTip()
 
 
+def test_a_reopened_fork_of_a_fork_is_drawn_beside_the_branch_it_came_from(qtbot, tmp_path):
+    """Saved on a fork of a fork, a session reopens comparing with that fork, as it was drawn when
+    saved; the window that had it open was comparing with main."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 12)
+    for step, lr in ((6, 5.0), (8, 2.0)):  # fork 1 at step 6, then a fork of it at step 8
+        with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+            app.debugger.go_to(step)
+        with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+            app.intents.change("lanes[0].lr", lr)
+        _run_to(qtbot, app, 10)
+    current = next(b for b in app.debugger.branches if b.current)
+    assert current.parent not in (None, 0) and app.debugger.compared_branch == current.parent
+    _saved(qtbot, app, tmp_path / "s")
+    reopened = open_app(qtbot)
+    with qtbot.waitSignal(reopened.link.comparison, timeout=WAIT_MS):
+        reopened.debugger.open_from(tmp_path / "s")
+    qtbot.waitUntil(lambda: reopened.debugger.compared_branch == current.parent, timeout=WAIT_MS)
+    wait_for_frame(qtbot, reopened)
+    parent = next(b for b in reopened.debugger.branches if b.id == current.parent)
+    assert parent.name in reopened.views.lane_key.note
+    with qtbot.waitSignal(reopened.link.comparison, timeout=WAIT_MS):
+        reopened.intents.load_preset("default")  # a new run has nothing to compare with
+    qtbot.waitUntil(lambda: reopened.debugger.compared_branch is None, timeout=WAIT_MS)
+
+
 def test_after_a_fork_the_original_branch_is_drawn_faded_beside_the_new_one(qtbot):
     app = open_app(qtbot)
     app.views.series.set_mode("metric", "batch_loss")
