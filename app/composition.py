@@ -149,7 +149,7 @@ class App(QtCore.QObject):
 
     def _redraw_all(self) -> None:
         """Re-create the curves (their pens follow the stage style) and draw the next frame."""
-        self.clock.renderer.reset()
+        self.clock.renderer.redraw_lanes()
         self.clock.request_frame()
 
     def _looked_back(self) -> int | None:

@@ -270,7 +270,15 @@ class Renderer:
         self._faded_key = None
 
     def reset(self) -> None:
-        """Forget the drawn lanes (a new run, a jump, or a new stage style): the next frame redraws."""
+        """Forget the drawn lanes and the timeline's branches (a new run, a jump): the next frame
+        redraws, and the engine's branches message draws the branches again."""
+        self.redraw_lanes()
+        self.timeline.reset()
+
+    def redraw_lanes(self) -> None:
+        """Forget the drawn lanes (a new stage style: their pens follow it): the next frame redraws
+        them. The timeline keeps its branches, which no message would bring back: a talk's F11 left
+        a forked session's timeline without its branch lines."""
         self._lane_ids = self._drawn_ids = ()
         self._histories = None
         self._names = []
@@ -279,7 +287,6 @@ class Renderer:
         self._capacity_key = None
         for panel in (self.spectrum, self.series, self.capacity):
             panel.reset_range()
-        self.timeline.reset()
 
     def render(
         self,

@@ -92,11 +92,14 @@ class Timeline(QtWidgets.QWidget):
         self._branches: tuple[BranchMark, ...] = ()
         self._engine_step: int | None = None
         self._label_pt = _BRANCH_LABEL_PT
+        self._stage_scale = 1.0
+        self._stage_px = TIMELINE_PX  # the height at the stage's scale, before any room for branch names
 
     def apply_style(self, style: StageStyle) -> None:
         """The stage's scale and theme: taller, larger text and a thicker cursor for a talk."""
         self.plot_widget.setBackground(style.colours.background)
-        self.plot_widget.setFixedHeight(int(TIMELINE_PX * (0.5 + 0.5 * style.scale)))
+        self._stage_scale = style.scale
+        self._stage_px = int(TIMELINE_PX * (0.5 + 0.5 * style.scale))  # a taller strip costs the plots
         style_axes(self.plot, style)
         self.cursor.setPen(_cursor_pen(style))
         # in the theme's text colours: the black ▲ and grey ▼ vanished on the dark stage
@@ -108,7 +111,7 @@ class Timeline(QtWidgets.QWidget):
             widget.setFont(font)
         self.step_label.setMinimumWidth(int(110 * style.scale))
         self._label_pt = style.font_pt(_BRANCH_LABEL_PT)
-        self.set_branches(list(self._branches))  # their names at the new size
+        self.set_branches(list(self._branches))  # their names at the new size, and the height for them
 
     def _add_branch_items(self) -> None:
         """One curve for the current branch and one for all others: a set_branches redraws two items."""
@@ -171,9 +174,20 @@ class Timeline(QtWidgets.QWidget):
         self.current_branch_curve.setData(current_x, current_y)
         self.other_branch_curve.setData(other_x, other_y)
         self.fork_markers.setData(forks)
+        self._fit_height()
         if self._branches:
             self._grow_axis(max(branch.head_step for branch in self._branches))
         self._place_branch_labels()
+
+    def _fit_height(self) -> None:
+        """The stage's height; with three branches or more, the desk's timeline grown by the stage's
+        whole scale, as its names are: on a 1.5× stage three branch lines stood 11 px apart, no name
+        found a place between them, and a talk's timeline named only main."""
+        height_px = self._stage_px
+        if len(self._branches) >= 3:
+            height_px = max(height_px, round(TIMELINE_PX * self._stage_scale))
+        if self.plot_widget.minimumHeight() != height_px or self.plot_widget.maximumHeight() != height_px:
+            self.plot_widget.setFixedHeight(height_px)
 
     def extend_current_branch(self, head_step: int) -> None:
         """The branch the run is on has reached ``head_step``: draw its line that far (nothing else moves)."""

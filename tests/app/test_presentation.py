@@ -537,3 +537,37 @@ def _entry(name: str, value) -> str:
 def _unbroken(name: str, value) -> str:
     """A lane's entry in the caption as it is held on one line: no-break spaces."""
     return f"{name} {value}".replace(" ", "\u00a0")
+
+
+def test_the_stage_keeps_the_timelines_branches_and_names_them(qtbot):
+    """F11 on a run with forks left the timeline without its branch lines (the restyle cleared them
+    and no message brought them back); on the stage the strip grows with its names, so that three
+    branches' names still find a place between their lines."""
+    from tests.app.helpers import WAIT_MS
+
+    app = open_app(qtbot)
+    app.window.resize(1600, 1000)
+
+    def run_to_12():
+        app.debugger.go_to(12)
+        qtbot.waitUntil(lambda: app.clock.newest.step == 12 and not app.clock.playing, timeout=WAIT_MS)
+
+    run_to_12()
+    for step, lr in ((4, 5.0), (8, 2.0)):  # a fork, then a fork of the fork
+        with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+            app.debugger.go_to(step)
+        with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+            app.intents.change("lanes[0].lr", lr)
+        run_to_12()
+    timeline = app.views.timeline
+    qtbot.waitUntil(lambda: len(timeline.branches) == 3, timeout=WAIT_MS)
+    desk_px = timeline.plot_widget.height()
+    app.views.transport.presentation_action.trigger()
+    wait_for_frame(qtbot, app)
+    assert len(timeline.branches) == 3
+    scale = app.presentation.shown_style.scale
+    assert scale > 1 and timeline.plot_widget.height() == round(desk_px * scale)
+    qtbot.waitUntil(lambda: all(label.isVisible() for label in timeline.branch_labels), timeout=WAIT_MS)
+    app.views.transport.presentation_action.trigger()
+    wait_for_frame(qtbot, app)
+    assert len(timeline.branches) == 3 and timeline.plot_widget.height() == desk_px
