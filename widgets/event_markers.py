@@ -3,12 +3,14 @@
 A label is shown whole, inside the plot's data area, off the curves where it can be and never over
 another label. It sits beside its line, on whichever side it fits (right first: the change acts
 after the line); where it fits on neither side in one line it wraps onto several, narrower ones.
-Of the places that fit, the first from the top that crosses no curve and no other marker's line
-wins, or where none is clear the one that crosses fewest. Only where it fits nowhere whole (a
-narrow panel at a large presentation scale, a crowd of changes) is it shortened, with the whole
-text on hover, and where even a short line finds no room (a plot lower than a line of text) the
-line shows alone, its tooltip holding the text. Only the latest LABELLED_CHANGES changes are
-labelled; older ones keep their line and its tooltip.
+Of the places that fit, the first from the top that crosses no other marker's line and no curve
+wins, or where none is clear the one that crosses fewest, lines counting before curves (a label
+across another change's line reads as that change's; one under a curve still lets it show). Only
+where it fits nowhere whole in at most MOST_LINES lines (a narrow panel at a large presentation
+scale, a crowd of changes) is it shortened, with the whole text on hover, and where even a short
+line finds no room (a plot lower than a line of text) the line shows alone, its tooltip holding
+the text. Only the latest LABELLED_CHANGES changes are labelled; older ones keep their line and
+its tooltip.
 
 Labels live in the view box's own pixels (not in its scaled data coordinates), so their size is the
 text's at any range, and under the curves, so that where a label cannot avoid a curve the data
@@ -49,6 +51,8 @@ PLACE_AGAIN_MS = 1000
 #: text (the timeline lists every change). Thirty labels took 90 ms to place, and a change made while
 #: playing waited for them.
 LABELLED_CHANGES = 6
+#: The most lines a label's whole text is wrapped onto; a label that needs more is shortened.
+MOST_LINES = 4
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,9 @@ class _Curve:
 
 @dataclass(frozen=True)
 class _Obstacles:
-    """What a label should not cover, worst first: labels placed before it, curves, other markers'
-    lines and the step cursor."""
+    """What a label should not cover, worst first: labels placed before it, other markers' lines and
+    the step cursor (a label across another change's line read as that change's), then curves (a
+    label lies under them: they still show)."""
 
     curves: list[_Curve]
     labels: list[QtCore.QRectF]
@@ -91,9 +96,15 @@ class _Obstacles:
     def cost(self, rect: QtCore.QRectF) -> tuple[int, int, int]:
         return (
             sum(rect.intersects(other) for other in self.labels),
-            sum(curve.crosses(rect) for curve in self.curves),
             sum(rect.left() <= x <= rect.right() for x in self.lines_x),
+            sum(curve.crosses(rect) for curve in self.curves),
         )
+
+    def room_between(self, x: float, area: QtCore.QRectF) -> dict[str, float]:
+        """Pixels beside the line at ``x`` up to the next marker line (or the area's edge) on each side."""
+        right = min([area.right(), *(other - GAP_PX for other in self.lines_x if other > x)])
+        left = max([area.left(), *(other + GAP_PX for other in self.lines_x if other < x)])
+        return {"right": right - x - GAP_PX, "left": x - GAP_PX - left}
 
 
 class EventMarkers:
@@ -280,22 +291,27 @@ class EventMarkers:
         """The best rectangle for ``label`` beside the line at scene x ``x`` (the label is set to fit
         it), or None where it has no room: lower than the plot, or over another label however short.
 
-        Whole and as wide as the room allows first; where that covers a curve or another label,
-        narrower shapes of it (on two or three lines); where it would still cover another label,
-        shorter single lines (its whole text on hover).
+        Whole and as wide as the room allows, or as the room up to the next marker line allows,
+        first; where that covers a curve, a line or another label, narrower shapes of it (on two or
+        three lines); where it would still cover another label or line, shorter single lines (its
+        whole text on hover). A whole shape takes at most MOST_LINES lines: an eight-line column
+        squeezed beside a line read worse than the shortened label.
         """
         rooms = {"right": area.right() - x - GAP_PX, "left": x - GAP_PX - area.left()}
+        between = obstacles.room_between(x, area)
+        widths = list(rooms.items())
+        widths += [(side, room) for side, room in between.items() if room < rooms[side]]
         shapes = [
             (side, fit)
-            for side, room in rooms.items()
-            if (fit := whole_fit(label, room)) is not None and fit.height <= area.height()
+            for side, room in widths
+            if (fit := whole_fit(label, room)) is not None and _fits(fit, area)
         ]
         whole = bool(shapes)
         if not whole:  # too long even wrapped: shortened on the roomier side, whole on hover
             side = max(rooms, key=rooms.get)
             shapes = [(side, elided_fit(label, rooms[side]))]
         best = _best(shapes, x, area, obstacles, label)
-        if whole and best[0][:2] != (0, 0):
+        if whole and best[0][:3] != (0, 0, 0):
             one_line = whole_fit(label, float("inf")).width
             narrower = [
                 (side, fit)
@@ -303,14 +319,14 @@ class EventMarkers:
                 for side, room in rooms.items()
                 if room > one_line / parts
                 and (fit := whole_fit(label, one_line / parts)) is not None
-                and fit.height <= area.height()
+                and _fits(fit, area)
             ]
             if narrower:
                 best = min(best, _best(narrower, x, area, obstacles, label), key=lambda found: found[0])
-        if best[0][0] > 0:  # over another label: a shorter line beside it, if one is clear
+        if best[0][:2] != (0, 0):  # over another label or line: a shorter line beside it, if one is clear
             shorter = [
                 (side, elided_fit(label, room / parts))
-                for side, room in rooms.items()
+                for side, room in widths
                 for parts in (1, 2, 3)
                 if room / parts >= MIN_WRAP_PX
             ]
@@ -384,7 +400,7 @@ def _best(
 ) -> tuple[tuple, QtCore.QRectF, LabelFit]:
     """The cheapest (cost, rectangle, fit) among the rows each (side, fit) shape may take.
 
-    Cost: labels covered, curves crossed, marker lines crossed, then lines of text (fewer read
+    Cost: labels covered, marker lines crossed, curves crossed, then lines of text (fewer read
     better), how far down, and left of the line rather than right.
     """
     best = None
@@ -396,6 +412,11 @@ def _best(
             if best is None or cost < best[0]:
                 best = (cost, rect, fit)
     return best
+
+
+def _fits(fit: LabelFit, area: QtCore.QRectF) -> bool:
+    """Whether a whole shape of a label fits the area's height in at most MOST_LINES lines."""
+    return fit.lines <= MOST_LINES and fit.height <= area.height()
 
 
 def _curve(box: pg.ViewBox | None, x: np.ndarray, y: np.ndarray) -> _Curve | None:

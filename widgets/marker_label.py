@@ -65,6 +65,11 @@ class MarkerLabel(QtWidgets.QGraphicsTextItem):
     def scene_rect(self) -> QtCore.QRectF:
         return self.mapRectToScene(self.boundingRect())
 
+    @property
+    def line_count(self) -> int:
+        """Lines of text on show, each line of a wrapped paragraph counted."""
+        return _line_count(self.document())
+
 
 @dataclass(frozen=True)
 class LabelFit:

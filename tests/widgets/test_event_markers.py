@@ -5,7 +5,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.capacity_plot import CapacityPlot
-from muonscope.widgets.event_markers import LABELLED_CHANGES
+from muonscope.widgets.event_markers import LABELLED_CHANGES, MOST_LINES
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.theme import StageStyle, set_stage_style
 
@@ -289,3 +289,41 @@ def test_a_label_keeps_off_the_panels_corner_note(qtbot, width):
     plot.markers.keep_clear()  # the note grew over the label: it moves off
     qtbot.waitUntil(lambda: not label.scene_rect().intersects(plot.note_scene_rect), timeout=5000)
     assert label.isVisible()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_label_crosses_a_curve_rather_than_another_changes_line(qtbot, width):
+    """Changes at steps 30 and 40, curves dense right of 40 only: "lane 2 order pre → post" was
+    drawn left of its line, across step 30's, where it read as step 30's change; under the curves
+    right of its own line it still lets them show."""
+    plot = _plot(qtbot, width, curves=())
+    levels = np.arange(0.05, 1.0, 0.05)
+    plot.set_lanes([f"lane {i}" for i in range(levels.size)])
+    steps = np.arange(40.0, 101.0)
+    for lane, level in enumerate(levels):  # a curve every 5 % of the height, from step 40 on
+        plot.set_series(lane, steps, np.full(steps.size, level))
+    QtWidgets.QApplication.processEvents()
+    plot.markers.set_events([(30, "label noise 0 → 0.2"), (40, "lane 2 order pre → post")])
+    box = plot.plot.getViewBox()
+    lines_x = {step: box.mapViewToScene(pg_point(step, 0)).x() for step in (30, 40)}
+    for step, label in zip((30, 40), plot.markers.labels, strict=True):
+        assert label.isVisible() and _area(plot).contains(label.scene_rect()), label.full_text
+        rect = label.scene_rect()
+        (other_x,) = [x for other, x in lines_x.items() if other != step]
+        assert not rect.left() <= other_x <= rect.right(), (label.toPlainText(), step)
+
+
+def test_a_label_takes_no_more_than_a_few_lines_beside_its_line(qtbot):
+    """A long change near the plot's left edge, curves dense right of it: wrapped into the room
+    left of it, it took seven lines; past MOST_LINES it lies under the curves or is shortened."""
+    plot = _plot(qtbot, 450, curves=())
+    levels = np.arange(0.05, 1.0, 0.05)
+    plot.set_lanes([f"lane {i}" for i in range(levels.size)])
+    steps = np.arange(25.0, 101.0)
+    for lane, level in enumerate(levels):
+        plot.set_series(lane, steps, np.full(steps.size, level))
+    QtWidgets.QApplication.processEvents()
+    plot.markers.set_events([(25, SWITCH)])
+    (label,) = plot.markers.labels
+    assert label.isVisible() and _area(plot).contains(label.scene_rect())
+    assert label.line_count <= MOST_LINES
