@@ -35,8 +35,10 @@ def inspect_command(args: argparse.Namespace) -> int:
     if args.branch is not None:
         session.switch(branch_of(session, args.branch))
     head = session.branch.head_step
-    if args.step > head:
-        raise ConfigError("--step", args.step, f"must be a step of the session's branch, 0 to {head}")
+    if args.step > head:  # named: a session's other branches may reach further
+        which = "--branch" if args.branch is not None else "the branch saved as current,"
+        branch = f"{which} “{session.branch.name}”"
+        raise ConfigError("--step", args.step, f"must be a step of {branch}: 0 to {head}")
     found = session.matrices_at(args.step)
     lane = _lane_index(args.lane or "0", found["config"])
     inspected = lane_matrices(found, lane)

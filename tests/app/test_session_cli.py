@@ -450,6 +450,13 @@ def test_inspect_reads_the_branch_asked_for(capsys, saved, tmp_path):
     _usage_error(
         _inspect(capsys, tmp_path / "s", "--step", 3, "--branch", 2), "--branch", "0: main; 1: fork 1"
     )
+    fork_head = open_session(tmp_path / "s").branches[1].head_step
+    _usage_error(  # the branch asked for is named, with its own last step
+        _inspect(capsys, tmp_path / "s", "--step", fork_head + 1, "--branch", 1),
+        f"--step = {fork_head + 1}",
+        "--branch “fork 1 at step 5”",
+        f"0 to {fork_head}",
+    )
     by_name = tmp_path / "by_name.npy"
     argv = ("--step", 12, "--lane", 1, "--branch", "fork 1 at step 5", "--out", by_name)
     _ok(_inspect(capsys, tmp_path / "s", *argv))
@@ -459,7 +466,7 @@ def test_inspect_reads_the_branch_asked_for(capsys, saved, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "names"),
     [
-        (("--step", "21"), ("--step = 21", "0 to 20")),
+        (("--step", "21"), ("--step = 21", "the branch saved as current, “main”", "0 to 20")),
         (("--step", "-1"), ("--step = -1",)),
         (("--step", "0", "--tensor", "G"), ("--tensor = 'G'", "step 0")),
         (("--step", "0", "--tensor", "update"), ("--tensor = 'update'", "step 0")),
