@@ -16,7 +16,7 @@ from PySide6 import QtCore
 from muonscope.app.debugger import GoTo
 from muonscope.app.engine_protocol import Apply, Pause, Play, Reset, SetSpeed, Step
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
-from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.config import ExperimentConfig, parse_field_path
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 
@@ -92,10 +92,15 @@ class IntentController(QtCore.QObject):
         )
 
     def _engine_refusal(self, field: str, text: str) -> ConfigError | None:
-        """Why the engine refuses ``text`` typed for ``field``; None if it is not a number or is allowed."""
+        """Why the engine refuses ``text`` typed for ``field`` (as a number where it reads as one, else
+        as the text: "abc" is refused in the same words as 1e9); None where it is allowed."""
         config = self._config()
+        if config is None:
+            return None
         value = _typed_number(text)
-        if config is None or value is None:
+        if value is None and _holds_a_number(config, field):
+            value = text  # refused as the engine refuses any text there
+        if value is None:
             return None
         try:
             config.with_value(field, value)
@@ -203,3 +208,15 @@ def _typed_number(text: str) -> int | float | None:
         except ValueError:
             continue
     return None
+
+
+def _holds_a_number(config: ExperimentConfig, field: str) -> bool:
+    """Whether ``field`` holds one number (a learning rate, d), not a list or a name: text typed
+    there is refused in the engine's words for the number; a list's own words say more."""
+    section, lane, name = parse_field_path(field)
+    if section == "lanes":
+        holder = config.lanes[lane] if 0 <= lane < len(config.lanes) else None
+    else:
+        holder = getattr(config, section, None)
+    value = getattr(holder, name, None)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -193,6 +193,11 @@ def test_a_number_typed_outside_its_range_is_said_not_reverted_in_silence(qtbot)
         == "Not applied: lanes[0].lr = '1e9' is not allowed: must be a number in [0, 1000000]"
     )
     assert box.value() == before and app.clock.config.lanes[0].lr == before
+    _type_into(qtbot, box, "abc")  # not a number: the same rule, in the same words
+    assert (
+        app.views.message.text
+        == "Not applied: lanes[0].lr = 'abc' is not allowed: must be a number in [0, 1000000]"
+    )
 
 
 def _type_into(qtbot, box, text):
