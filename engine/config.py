@@ -274,7 +274,7 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         lanes = tuple(self.lanes)
         if not 1 <= len(lanes) <= MAX_LANES:
-            raise ConfigError("lanes", len(lanes), f"between 1 and {MAX_LANES} lanes")
+            raise _lane_count_error(len(lanes))
         _set(self, "lanes", lanes)
         no_bases = view_problem(self.task, "bases")
         for i, lane in enumerate(lanes):
@@ -313,7 +313,7 @@ class ExperimentConfig:
         if not isinstance(lanes_data, list):
             raise ConfigError("lanes", lanes_data, "must be a list of lane tables")
         if not 1 <= len(lanes_data) <= MAX_LANES:  # counted before any lane is built
-            raise ConfigError("lanes", len(lanes_data), f"between 1 and {MAX_LANES} lanes")
+            raise _lane_count_error(len(lanes_data))
         lanes = tuple(lane_from_dict(item, f"lanes[{i}]") for i, item in enumerate(lanes_data))
         run = _build(RunConfig, "run", data.get("run", {}))
         return cls(task=task, lanes=lanes, run=run)
@@ -374,6 +374,12 @@ def lanes_text(count: int) -> str:
     if count > 1:
         return f"lanes are 0 to {count - 1}"
     return "the one lane is 0" if count else "there are no lanes"
+
+
+def _lane_count_error(count: int) -> ConfigError:
+    """A run of no lanes or too many: "lanes = [] …", not "lanes = 0", which read as a lane index."""
+    shown = [] if count == 0 else f"a list of {count} lanes"
+    return ConfigError("lanes", shown, f"must be a list of 1 to {MAX_LANES} lanes")
 
 
 def parse_field_path(path: str) -> tuple[str, int, str]:

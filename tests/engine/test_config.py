@@ -6,7 +6,7 @@ import re
 import pytest
 
 from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
-from muonscope.engine.config import lane_from_dict
+from muonscope.engine.config import MAX_LANES, lane_from_dict
 from muonscope.engine.presets import load_config_file, load_preset, preset_names
 from muonscope.engine.task_kinds import view_problem
 
@@ -204,3 +204,16 @@ def test_the_config_file_a_run_writes_loads_back_though_it_holds_every_field(nam
         path.write_text(config.with_value(f"lanes[{sgd}].ns_steps", 3).to_toml(), encoding="utf-8")
         with pytest.raises(ConfigError, match=rf"lanes\[{sgd}\]\.ns_steps = 3 .*only Muon"):
             load_config_file(path)
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"), [(0, "lanes = []"), (MAX_LANES + 1, f"lanes = 'a list of {MAX_LANES + 1} lanes'")]
+)
+def test_a_run_of_no_lanes_or_too_many_is_refused_naming_the_list_not_a_count(count, shown):
+    """ "lanes = 0 is not allowed" read as a lane index of 0."""
+    with pytest.raises(ConfigError) as refused:
+        ExperimentConfig.from_dict({"lanes": [{}] * count})
+    assert str(refused.value) == f"{shown} is not allowed: must be a list of 1 to {MAX_LANES} lanes"
+    with pytest.raises(ConfigError) as refused:
+        ExperimentConfig(lanes=(LaneConfig(),) * count)
+    assert str(refused.value).startswith(f"{shown} is not allowed")
