@@ -258,6 +258,7 @@ def _add_shot(sub) -> None:
     )
     shot.add_argument("--size", metavar="WxH", default="1600x1000", help="picture size in pixels")
     _add_offscreen_arguments(shot)
+    shot.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
 
 def _add_record(sub) -> None:

@@ -186,10 +186,13 @@ class OffscreenWindow:
             self.sweep_progress = capacity.progress
         self._raise_failure()
 
-    def frames(self, every: int = 1) -> Iterator[tuple[int, Any]]:
+    def frames(
+        self, every: int = 1, stepped: Callable[[int], None] = lambda _step: None
+    ) -> Iterator[tuple[int, Any]]:
         """(step, QImage) every ``every`` steps after the start, up to the target step.
 
-        Each step is taken alone and drawn before the next; the generator ends early on a stop request.
+        Each step is taken alone and drawn before the next (``stepped(step)`` is told of it); the
+        generator ends early on a stop request.
         """
         for step in range(self.plan.start_step + 1, self.plan.target_step + 1):
             if self._stop():
@@ -198,15 +201,17 @@ class OffscreenWindow:
             self._wait_frame(step)
             if self._stop() and self._drawn_step != step:
                 return
+            stepped(step)
             if (step - self.plan.start_step) % every == 0:
                 yield step, self.grab()
 
-    def picture(self):
-        """The frame of the target step (every step before it drawn on the way), or None if stopped."""
+    def picture(self, stepped: Callable[[int], None] = lambda _step: None):
+        """The frame of the target step (every step before it drawn on the way, each told to
+        ``stepped``), or None if stopped."""
         steps = self.plan.target_step - self.plan.start_step
         if steps == 0:
             return self.grab()
-        for _step, image in self.frames(every=steps):
+        for _step, image in self.frames(every=steps, stepped=stepped):
             return image
         return None
 

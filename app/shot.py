@@ -23,6 +23,7 @@ def shot_command(args) -> int:
     """``muonscope shot``: every argument is checked before a window is built."""
     from muonscope.app.config_args import check_output_file
     from muonscope.app.offscreen import OffscreenWindow, exit_status, plan_offscreen
+    from muonscope.app.progress import ProgressBar
     from muonscope.app.qt_messages import install_message_handler
     from muonscope.app.run_command import EXIT_INTERRUPTED, stop_signals
 
@@ -31,10 +32,15 @@ def shot_command(args) -> int:
     check_output_file(args.out)
     plan = plan_offscreen(args, size)
     install_message_handler()
-    with stop_signals() as stop, OffscreenWindow(plan, stop.is_set) as offscreen:
+    steps = plan.target_step - plan.start_step
+    with (
+        stop_signals() as stop,
+        ProgressBar(not args.no_progress, unit="step") as progress,
+        OffscreenWindow(plan, stop.is_set) as offscreen,
+    ):
         offscreen.open()
         report_sweep(offscreen)
-        image = offscreen.picture()
+        image = offscreen.picture(lambda step: progress(step - plan.start_step, steps, "stepping"))
         if image is not None:
             _write(offscreen, image, kind, args.out)
         scaling = offscreen.scaling_note()

@@ -506,3 +506,28 @@ def test_without_an_encoder_to_run_the_writer_says_what_to_do(tmp_path, monkeypa
     with pytest.raises(OSError, match=r"cannot start the video encoder .*no-ffmpeg: .*IMAGEIO_FFMPEG_EXE"):
         VideoWriter(tmp_path / f"x{suffix}", (64, 48), 10.0)
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-progress"]])
+def test_shot_reports_each_step_to_its_progress_bar_unless_told_not_to(monkeypatch, capsys, tmp_path, flag):
+    """A shot of hundreds of steps ran for a minute with no sign of life, as run and record show one."""
+    import muonscope.app.progress as progress
+
+    bars = []
+
+    class Recorded(progress.ProgressBar):
+        def __init__(self, enabled: bool = True, **kwargs) -> None:
+            super().__init__(enabled, **kwargs)
+            self.asked, self.calls = enabled, []
+            bars.append(self)
+
+        def __call__(self, done: int, total: int, stage: str = "") -> None:
+            self.calls.append((done, total))
+
+    monkeypatch.setattr(progress, "ProgressBar", Recorded)
+    out = tmp_path / "x.png"
+    assert main(["shot", *TINY, "--steps", "3", "--size", "400x300", "--out", str(out), *flag]) == 0
+    (bar,) = bars
+    assert bar.asked == (not flag)
+    assert bar.calls == [(1, 3), (2, 3), (3, 3)]
+    capsys.readouterr()
