@@ -9,13 +9,19 @@ from muonscope.widgets.series_plot import SeriesPlot
 LABEL = "Muon pre μ=0.95 exact lr=0.3 (a long lane label)"
 
 
-@pytest.fixture
-def plot(qtbot):
+def _shown_plot(qtbot) -> SeriesPlot:
+    """Panel ② at 420 × 300 px, on screen."""
     plot = SeriesPlot("② over time", [("gap", "spectral gap σ_r − σ_r+1")])
     qtbot.addWidget(plot)
     plot.resize(420, 300)
     plot.show()
     qtbot.waitExposed(plot)
+    return plot
+
+
+@pytest.fixture
+def plot(qtbot):
+    plot = _shown_plot(qtbot)
     plot.set_lanes([LABEL, LABEL])
     steps = np.arange(0.0, 51.0)
     plot.set_series(0, steps, 1.0 + steps / 50)  # rising and falling: a point in every corner
@@ -70,11 +76,7 @@ def test_curves_drawn_on_one_point_are_all_named(plot):
 def test_a_read_out_names_at_most_a_few_coinciding_curves_and_counts_the_rest(qtbot):
     from muonscope.widgets.hover import MAX_NAMED
 
-    plot = SeriesPlot("② over time", [("gap", "spectral gap σ_r − σ_r+1")])
-    qtbot.addWidget(plot)
-    plot.resize(420, 300)
-    plot.show()
-    qtbot.waitExposed(plot)
+    plot = _shown_plot(qtbot)
     lanes = MAX_NAMED + 2
     plot.set_lanes([f"lane {k}" for k in range(lanes)])
     steps = np.arange(0.0, 11.0)
