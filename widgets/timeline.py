@@ -21,7 +21,7 @@ __all__ = ["BranchMark", "Timeline"]
 #: Heights (plot y in [0, 1]) of the layers: branches in a band between the engine marker below
 #: and the settings ticks above.
 _TICK_Y = 0.88
-_BRANCH_BAND = (0.3, 0.68)
+_BRANCH_BAND = (0.3, 0.62)
 _ENGINE_Y = 0.1
 _CURRENT_COLOUR = "#0072B2"
 #: Height of the timeline's plot at scale 1.

@@ -10,6 +10,7 @@ from muonscope.widgets.inspector_panel import InspectorPanel, InspectRequest
 from muonscope.widgets.matrix_view import MatrixView, diverging_colormap, index_tick_spacing
 from muonscope.widgets.series_plot import SeriesPlot, drawn_data
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
+from muonscope.widgets.theme import StageStyle
 from muonscope.widgets.timeline import BranchMark, Timeline
 from muonscope.widgets.transport_bar import TransportBar, TransportRanges
 
@@ -613,3 +614,23 @@ def test_the_play_button_keeps_its_width_when_it_says_pause(qtbot):
     saying_play_px = width_asked_px()
     bar.set_playing(True)
     assert bar.play_action.text() == "pause" and width_asked_px() == saying_play_px
+
+
+@pytest.mark.parametrize("width", [650, 850])
+def test_a_current_fork_ending_at_the_cursor_is_named_above_its_line(qtbot, width):
+    """main to 62, fork 1 from 30 to 50, fork 2 from 40 to 60 (current, the newest step): with no
+    room right of its head, its name goes above its line, which stood too near the strip's top for
+    it in a 1280 px window."""
+    line = Timeline()
+    qtbot.addWidget(line)
+    line.apply_style(StageStyle())  # the desk's, as the window applies it
+    line.resize(width, 70)
+    line.show()
+    qtbot.waitExposed(line)
+    line.set_extent(62)  # the axis ends just past main's newest step
+    marks = [BranchMark("main", 0, 62, False), BranchMark("fork 1 at step 30", 30, 50, False)]
+    marks.append(BranchMark("fork 2 at step 40", 40, 60, True))
+    line.set_branches(marks)
+    qtbot.waitUntil(lambda: abs(line.plot.getViewBox().sceneBoundingRect().width() - width) < 200)
+    shown = [label.toPlainText() for label in line.branch_labels if label.isVisible()]
+    assert "fork 2 at step 40" in shown
