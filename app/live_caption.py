@@ -8,6 +8,7 @@ away from them the caption says which ones differ.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import read_value
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
-from muonscope.engine.task_kinds import TASK_KINDS
+from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS
 from muonscope.widgets.lane_names import all_lanes
 from muonscope.widgets.number_text import number_text
 
@@ -232,21 +233,41 @@ def _settings_at(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> dict[i
 
 
 def preset_drift(preset: ExperimentConfig, current: ExperimentConfig) -> list[str]:
-    """The settings that differ from the preset's, as ``d 128 → 2048`` (task first, then lanes)."""
+    """The settings that differ from the preset's, as ``d 128 → 2048`` (task first, then lanes),
+    each task field by the short name its box in the window has (N, α, not "n items", "alpha")."""
     if preset.task.kind != current.task.kind:
         return [f"task {preset.task.kind} → {current.task.kind}"]
     changes = [
-        f"{name.replace('_', ' ')} {_text(getattr(preset.task, name))} → {_text(getattr(current.task, name))}"
+        f"{_short_label(name)} {_text(getattr(preset.task, name))} → {_text(getattr(current.task, name))}"
         for name in TASK_KINDS[preset.task.kind].fields
         if getattr(preset.task, name) != getattr(current.task, name)
     ]
-    if len(preset.lanes) != len(current.lanes):
-        changes.append(f"lanes {len(preset.lanes)} → {len(current.lanes)}")
-    else:
-        for index, (before, now) in enumerate(zip(preset.lanes, current.lanes, strict=True)):
-            if before != now:
-                changes.append(f"lane {index} settings")
-    return changes
+    return changes + lane_drift(preset.lanes, current.lanes)
+
+
+def lane_drift(preset: Sequence[LaneConfig], current: Sequence[LaneConfig]) -> list[str]:
+    """Which lanes differ from the preset's: "lane 0 settings", "lane 4 added", "Adam … removed".
+
+    The lanes are matched in order where they agree, so that a lane added or removed does not
+    hide the others' changes (after "+ add lane" the caption said only "lanes 4 → 5") nor make
+    every later lane read as changed (after removing lane 1, lanes 1 to 3 all read "settings").
+    A removed lane is named by its label: its number now belongs to another lane.
+    """
+    drift = []
+    matcher = difflib.SequenceMatcher(a=list(preset), b=list(current), autojunk=False)
+    for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        changed = min(old_end - old_start, new_end - new_start) if tag == "replace" else 0
+        drift += [f"lane {new_start + i} settings" for i in range(changed)]
+        drift += [f"lane {index} added" for index in range(new_start + changed, new_end)]
+        drift += [f"{lane.display_label()} removed" for lane in preset[old_start + changed : old_end]]
+    return drift
+
+
+def _short_label(name: str) -> str:
+    """A task field's name as its box labels it, without the explanation: "N", "α", "batch B"."""
+    return TASK_FIELDS[name].label.split(" (")[0]
 
 
 def _text(value) -> str:

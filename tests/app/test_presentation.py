@@ -183,11 +183,33 @@ def test_preset_caption_says_when_the_settings_left_it(qtbot):
     assert preset_drift(preset.config, preset.config) == []
     moved = preset.config.with_value("task.d", 32).with_value("lanes[1].lr", 0.01)
     assert preset_drift(preset.config, moved) == ["d 16 → 32", "lane 1 settings"]
+    assert preset_drift(preset.config, preset.config.with_value("task.n_items", 48)) == ["N 64 → 48"]
     app = open_app(qtbot, preset)
     assert "differ" not in app.views.caption.text()
     app.intents.restart_with({"d": 24})
     qtbot.waitUntil(lambda: app.clock.config.task.d == 24, timeout=20_000)
     qtbot.waitUntil(lambda: "d 16 → 24" in app.views.caption.text(), timeout=20_000)
+
+
+def test_the_preset_caption_names_changed_lanes_around_a_lane_added_or_removed():
+    """After "+ add lane" the caption said only "lanes 4 → 5", dropping lane 0's new lr; after a
+    lane was removed, every lane after it read as changed."""
+    from dataclasses import replace
+
+    from muonscope.app.live_caption import lane_drift
+    from muonscope.engine.config import LaneConfig
+
+    lanes = (
+        LaneConfig(optimizer="sgd", lr=0.5, momentum=0.0),
+        LaneConfig(optimizer="adam", lr=0.01, momentum=0.9),
+        LaneConfig(optimizer="muon", lr=0.1, momentum=0.9, order="pre"),
+    )
+    faster = replace(lanes[0], lr=0.9)
+    added = (faster, *lanes[1:], lanes[2])  # lane 0 changed, and the last lane copied
+    assert lane_drift(lanes, added) == ["lane 0 settings", "lane 3 added"]
+    removed = (lanes[0], lanes[2])
+    assert lane_drift(lanes, removed) == [f"{lanes[1].display_label()} removed"]
+    assert lane_drift(lanes, lanes) == []
 
 
 def test_presentation_survives_a_preset_change_and_keeps_the_window_size(qtbot):
