@@ -303,7 +303,7 @@ def test_a_picture_after_set_says_the_description_is_of_other_settings(capsys, t
         offscreen.picture()
         caption = offscreen.app.views.caption.text()
         status = offscreen.window.status_text("lanes")
-    assert "these differ now: d 128 → 16, n items 2048 → 64, batch size 256 → 16" in caption
+    assert "these differ now: d 128 → 16, N 2048 → 64, batch B 256 → 16" in caption
     assert status == "4 lanes, all finite"  # stepped one by one: not "paused", as a video would show
 
 
