@@ -53,7 +53,7 @@ class ControlsSync(QtCore.QObject):
         self._shown = config
         views = self._views
         views.task.set_values(task_values(config.task), keep_staged=True)
-        self._show_task_states(config.task)
+        self._show_task_states(self._staged_task())
         views.class_error.set_unavailable(class_error_problem(config.task))
         views.transport.set_seed(config.task.seed)
         for mode in _CAPACITY_MODES:
@@ -90,14 +90,23 @@ class ControlsSync(QtCore.QObject):
 
     @QtCore.Slot(str, object)
     def _on_task_staged(self, name: str, value) -> None:
-        """Switching the kind stages sizes that suit it and shows that kind's fields."""
-        if name != "kind" or self._shown is None:
+        """Switching the kind stages sizes that suit it and shows that kind's fields; any staged
+        edit updates which choices apply (N typed ≤ d offers orthogonal embeddings at once)."""
+        if self._shown is None:
             return
-        staged = kind_defaults(value)
-        self._views.task.stage(staged)
-        preview = self._shown.task
-        try:
-            preview = TaskConfig(**{**task_values(self._shown.task), **staged})
-        except ConfigError:
-            pass
-        self._show_task_states(preview)
+        if name == "kind":
+            self._views.task.stage(kind_defaults(value))
+        self._show_task_states(self._staged_task())
+
+    def _staged_task(self) -> TaskConfig:
+        """The task the staged edits describe, for the boxes' states: the one in force where none
+        are staged or they describe no task; where only the embeddings chosen no longer suit the
+        staged sizes, the task with the kind's first embeddings (so that the box says why)."""
+        task = self._shown.task
+        values = {**task_values(task), **self._views.task.staged}
+        for attempt in (values, {**values, "embeddings": TASK_KINDS[values["kind"]].embeddings[0]}):
+            try:
+                return TaskConfig(**attempt)
+            except (ConfigError, KeyError, TypeError):
+                continue
+        return task

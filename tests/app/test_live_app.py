@@ -493,3 +493,25 @@ def test_panels_over_steps_note_two_lanes_that_run_alike(qtbot):
     wait_for_frame(qtbot, app)
     assert app.views.capacity.note == "same items recovered, same accuracy in both lanes"
     assert app.views.series.note.endswith("in both lanes")
+
+
+def test_embeddings_allowed_follow_the_sizes_staged_not_only_those_in_force(qtbot):
+    """N = 12 typed (not yet applied) under d = 16 offers orthogonal embeddings at once: they stayed
+    disabled, "needs N ≤ d (N = 64, d = 16)", until N had been applied and the run restarted."""
+    app = open_app(qtbot)
+    combo = app.views.task.editors["embeddings"]
+    orthogonal = combo.findText("orthogonal")
+
+    def offered() -> bool:
+        return combo.model().item(orthogonal).isEnabled()
+
+    assert not offered() and "N ≤ d" in combo.itemData(orthogonal, QtCore.Qt.ItemDataRole.ToolTipRole)
+    box = app.views.task.editors["n_items"]
+    box.setFocus()
+    box.lineEdit().selectAll()
+    QtTest.QTest.keyClicks(box.lineEdit(), "12")
+    QtTest.QTest.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+    assert app.views.task.staged == {"n_items": 12} and app.clock.config.task.n_items == 64
+    assert offered()
+    wait_for_frame(qtbot, app)  # a frame of the run in force keeps what is staged
+    assert offered()
