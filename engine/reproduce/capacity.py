@@ -128,7 +128,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
     out.notes.append(
         f"One step from W = 0 on the population gradient at d ∈ {{{', '.join(map(str, dims))}}}, "
         f"N = {n_items}, α ∈ {{1.5, 2}}, seeds {SEEDS[0]}–{SEEDS[-1]}; every count is the mean over the "
-        "seeds, slopes are fitted over all the d. SCIENCE.md states its checks at d = 256 (slopes over "
+        "seeds, slopes are fitted over all the d. The full-size check is at d = 256 (slopes over "
         "{64, 128, 256}), which --full runs."
     )
     out.tables["one_step"] = _table(results)

@@ -114,7 +114,7 @@ def _trials_note(trials: int, steps: int) -> str:
     """How many runs every value is the mean of: the summary said so only in a figure's title."""
     return (
         f"Every value is the mean over {trials} trials (noise seeds 0–{trials - 1}) of {steps} steps each; "
-        "SCIENCE.md's presets use 10, which --full runs."
+        "the full-size reproduction uses 10, which --full runs."
     )
 
 
