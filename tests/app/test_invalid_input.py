@@ -34,6 +34,7 @@ CASES = [
     (["run", "--config", "{tmp}/nine_lanes.toml"], "lanes = 'a list of 9 lanes'"),
     (["run", "--config", "{tmp}/no_lanes.toml"], "lanes = [] is not allowed: must be a list of 1 to 8 lanes"),
     (["run", "--config", "{tmp}/lanes_scalar.toml"], "lanes = 3"),
+    (["cache"], ("required", "{info,clear}")),  # the actions it takes, not a bare "ACTION"
     (["run", "--config", "{tmp}/task_scalar.toml"], "task = 1"),
     (["run", "--config", "{tmp}/unknown_table.toml"], "foo = "),
     (["run", "--config", "{tmp}/unknown_top_key.toml"], "steps = 3 is not allowed: unknown key"),
