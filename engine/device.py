@@ -109,8 +109,10 @@ def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dt
 
 
 def _bytes_text(size_bytes: float) -> str:
-    """A size in GiB, or in MiB below a tenth of one ("needs about 0.0 GiB, more than the 0.0 GiB
-    allowed" read as nonsense for a small limit)."""
-    if size_bytes >= 0.1 * _GIB:
-        return f"{size_bytes / _GIB:.1f} GiB"
-    return f"{size_bytes / 2**20:.1f} MiB"
+    """A size in the largest unit of which it is at least a tenth ("needs about 0.0 GiB, more than
+    the 0.0 GiB allowed" read as nonsense for a small limit, and "the 0.0 MiB this allows" as the
+    limit 0, which means half of RAM)."""
+    for unit, size in (("GiB", _GIB), ("MiB", 2**20), ("KiB", 2**10)):
+        if size_bytes >= 0.1 * size:
+            return f"{size_bytes / size:.1f} {unit}"
+    return f"{size_bytes:.0f} bytes"

@@ -175,6 +175,9 @@ def test_a_small_limit_is_stated_in_mib_and_the_fixed_overhead_is_not_blamed_on_
         check_memory(config, torch.device("cpu"), torch.float64)
     assert caught.value.field == "run.max_memory_gb"
     assert re.search(r"its fixed overhead of about \d+\.\d MiB, more than the 1\.0 MiB", str(caught.value))
+    tiny = config.with_value("run.max_memory_gb", 1e-6)  # not "0.0 MiB", which read as the limit 0
+    with pytest.raises(ConfigError, match=r"more than the 1\.0 KiB this allows"):
+        check_memory(tiny, torch.device("cpu"), torch.float64)
     config = ExperimentConfig(task=TaskConfig(d=32, n_items=4096)).with_value("run.max_memory_gb", 0.03)
     with pytest.raises(ConfigError) as caught:
         check_memory(config, torch.device("cpu"), torch.float64)
