@@ -413,7 +413,11 @@ def _add_cache(sub) -> None:
         [_CACHE, _DEBUG],
     )
     actions = cache.add_subparsers(
-        dest="cache_action", metavar="{info,clear}", parser_class=_Parser, prog="muonscope cache", required=True
+        dest="cache_action",
+        metavar="{info,clear}",
+        parser_class=_Parser,
+        prog="muonscope cache",
+        required=True,
     )
     _command(
         actions,

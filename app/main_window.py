@@ -260,7 +260,10 @@ class MainWindow(QtWidgets.QMainWindow):
             body = f'{caption_html(caption)} <a href="less">less</a>'
         else:
             body = caption_html(caption)
-        text = f"<b>{html.escape(preset.title)}</b> — {body}" if caption else html.escape(preset.title)
+        title = html.escape(preset.title or preset.name)
+        if not caption and not preset.title:  # a config file's own run: the caption area stayed blank
+            body = "its own settings, with no description"
+        text = f"<b>{title}</b> — {body}" if body else f"<b>{title}</b>"
         if drift:
             changed = html.escape(", ".join(drift))
             text += f"<br><i>The description is of the preset's settings; these differ now: {changed}.</i>"

@@ -593,3 +593,13 @@ def test_the_stage_keeps_the_timelines_branches_and_names_them(qtbot):
     app.views.transport.presentation_action.trigger()
     wait_for_frame(qtbot, app)
     assert len(timeline.branches) == 3 and timeline.plot_widget.height() == desk_px
+
+
+def test_a_config_file_of_its_own_is_captioned_by_its_name_not_left_blank(qtbot, tmp_path):
+    """File ▸ Open config on a file with no [preset] table left the caption area empty."""
+    app = open_app(qtbot)
+    (tmp_path / "mine.toml").write_text('[task]\nd = 12\nn_items = 40\n\n[[lanes]]\noptimizer = "sgd"\n')
+    app.intents.open_config(tmp_path / "mine.toml")
+    qtbot.waitUntil(lambda: app.clock.config.task.d == 12, timeout=20_000)
+    caption = app.views.caption.text()
+    assert "<b>mine</b>" in caption and "its own settings, with no description" in caption
