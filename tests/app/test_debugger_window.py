@@ -747,7 +747,7 @@ def test_an_opened_session_is_shown_as_the_preset_it_came_from_with_what_differs
     app = _opened(qtbot, tmp_path / "s")  # a window on the small test preset
     assert app.views.transport.preset_combo.currentData() == "hierarchical_noiseless"
     caption = app.views.caption.text()
-    assert html.escape(preset.title) in caption and "label noise 0 → 0.1" in caption
+    assert html.escape(preset.title) in caption and "label noise ε 0 → 0.1" in caption
     assert app.views.series.mode("metric") == preset.view["series"]
     assert app.views.series.mode("scale") == "log"
 

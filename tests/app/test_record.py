@@ -163,7 +163,7 @@ def test_a_resumed_session_is_drawn_as_the_preset_it_came_from(capsys, tmp_path)
     with OffscreenWindow(plan) as offscreen:
         offscreen.open()
         views = offscreen.app.views
-        assert "label noise 0 → 0.1" in views.caption.text()
+        assert "label noise ε 0 → 0.1" in views.caption.text()
         assert views.series.mode("metric") == plan.preset.view["series"]
 
 
