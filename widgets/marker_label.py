@@ -1,7 +1,8 @@
 """A change marker's label, and how its text is laid out in the room beside its line.
 
-A label tries its text whole on one line, then wrapped onto narrower lines (never inside a word),
-and only where neither fits is it shortened with an ellipsis, the whole text becoming its tooltip.
+A label tries its text whole on one line, then wrapped onto narrower lines (never inside a word,
+nor before a change's arrow: wrapped after its "0", "label noise 0" read as the value now), and
+only where neither fits is it shortened with an ellipsis, the whole text becoming its tooltip.
 Where it goes is :mod:`event_markers`' choice; this module only says what shape it takes in a room.
 """
 
@@ -39,6 +40,7 @@ class MarkerLabel(QtWidgets.QGraphicsTextItem):
     def __init__(self, text: str, parent: QtWidgets.QGraphicsItem) -> None:
         super().__init__(parent)
         self.full_text = text
+        self._shown_whole = _changes_unbroken(text)  # the text as laid out: wraps between changes
         style = stage_style()
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(MARKER_PT))
@@ -51,7 +53,7 @@ class MarkerLabel(QtWidgets.QGraphicsTextItem):
         self._fill = pg.mkColor(style.colours.background)
         self._fill.setAlpha(215)
         self.setZValue(-10)  # above the view's background, under its curves and the hover read-out
-        self.setPlainText(text)
+        self.setPlainText(self._shown_whole)
 
     def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
         painter.fillRect(self.boundingRect(), self._fill)
@@ -59,8 +61,14 @@ class MarkerLabel(QtWidgets.QGraphicsTextItem):
 
     @property
     def elided(self) -> bool:
-        """Whether the text on show is shortened (the whole of it is the tooltip)."""
+        """Whether the text on show is shortened (the whole of it is the tooltip). The document's plain
+        text reads no-break spaces as spaces: the whole text laid out reads as :attr:`full_text`."""
         return self.toPlainText() != self.full_text
+
+    @property
+    def whole_text(self) -> str:
+        """The whole text as laid out: :attr:`full_text`, each arrow held to the old value before it."""
+        return self._shown_whole
 
     def scene_rect(self) -> QtCore.QRectF:
         return self.mapRectToScene(self.boundingRect())
@@ -84,12 +92,12 @@ class LabelFit:
 
 def whole_fit(label: MarkerLabel, room: float) -> LabelFit | None:
     """The label whole in ``room`` pixels: on one line, else wrapped; None when neither fits."""
-    label.setPlainText(label.full_text)
+    label.setPlainText(label.whole_text)
     label.setToolTip("")
     label.setTextWidth(-1)
     size = label.boundingRect().size()
     if size.width() <= room:
-        return LabelFit(label.full_text, -1, size.width(), size.height(), 1)
+        return LabelFit(label.whole_text, -1, size.width(), size.height(), 1)
     if room < MIN_WRAP_PX:
         return None
     label.setTextWidth(room)
@@ -98,7 +106,13 @@ def whole_fit(label: MarkerLabel, room: float) -> LabelFit | None:
     label.setTextWidth(np.ceil(label.document().idealWidth()))  # as narrow as its longest line
     size = label.boundingRect().size()
     lines = _line_count(label.document())
-    return LabelFit(label.full_text, label.textWidth(), size.width(), size.height(), lines)
+    return LabelFit(label.whole_text, label.textWidth(), size.width(), size.height(), lines)
+
+
+def _changes_unbroken(text: str) -> str:
+    """``text`` with the space before each "→" made no-break: a line never ends on a change's old
+    value ("label noise 0"), only on its arrow ("label noise 0 →"), which says the line goes on."""
+    return text.replace(" → ", "\u00a0→ ")
 
 
 def _line_count(document: QtGui.QTextDocument) -> int:
@@ -115,7 +129,7 @@ def elided_fit(label: MarkerLabel, room: float) -> LabelFit:
     label.setTextWidth(-1)
     margins = 2 * label.document().documentMargin()
     metrics = QtGui.QFontMetricsF(label.font())
-    text = metrics.elidedText(label.full_text, QtCore.Qt.TextElideMode.ElideRight, max(room - margins, 0.0))
+    text = metrics.elidedText(label.whole_text, QtCore.Qt.TextElideMode.ElideRight, max(room - margins, 0.0))
     label.setPlainText(text)
     size = label.boundingRect().size()
     return LabelFit(text, -1, size.width(), size.height(), 1)
