@@ -104,6 +104,11 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         value = {lane.lane_id: read_value(lane, metric) for lane in lanes}
         if not any(math.isfinite(v) for v in value.values()):
             return ""  # not measured yet (step 0): nothing to rank, rather than "nan"
+        apart = _not_comparable(lanes, metric)
+        aside = [_entry(names[lane.lane_id], number_text(value[lane.lane_id])) for lane in apart]
+        lanes = [lane for lane in lanes if lane not in apart]
+        if not lanes:  # nothing to rank: the values in lane order, said to be of different scales
+            return f"{metric}, not normalised: " + _listed(names, aside)
         ranked = sorted(
             lanes,
             key=lambda lane: (
@@ -115,7 +120,18 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
         text = _entry(names[first.lane_id], f"{metric} {number_text(value[first.lane_id])}")
         others = [_entry(names[lane.lane_id], number_text(value[lane.lane_id])) for lane in rest]
         others += _unnamed(ranked, rest)
+        if aside:
+            return _listed(names, [text, *others]) + "; not normalised: " + _listed(names, aside)
     return _listed(names, [text, *others])
+
+
+def _not_comparable(lanes: list[LaneSnapshot], metric: str) -> list[LaneSnapshot]:
+    """The lanes whose ``metric`` does not rank with the others': the alignment ⟨D, G_sig⟩ / ‖G_sig‖_*
+    is bounded by 1 for an orthogonal update D (a polar map's) only; SGD's or Adam's grows with
+    its scale ("SGD alignment 61.4" led Muon's 0.903 by its learning rate, not its direction)."""
+    if metric != "alignment":
+        return []
+    return [lane for lane in lanes if OPTIMIZERS[lane.optimizer].polar_key is None]
 
 
 def _listed(names: dict[int, str], entries: list[str]) -> str:

@@ -454,8 +454,13 @@ def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_los
     experiment.step(5)
     snapshot = experiment.snapshot()
     text = live_caption(snapshot)
-    best = max(read_value(lane, "alignment") for lane in snapshot.lanes)
-    assert "nan" not in text and f"alignment\u00a0{number_text(best)}," in text  # held on one line
+    sgd, muon = (read_value(lane, "alignment") for lane in snapshot.lanes)
+    # Muon's alignment is bounded by 1 and ranks; SGD's grows with its scale and is set apart
+    assert "nan" not in text and f"alignment\u00a0{number_text(muon)}" in text  # held on one line
+    assert text.endswith(f"; not normalised: SGD\u00a0{number_text(sgd)}"), text
+    only_sgd = Experiment(ExperimentConfig(task=task, lanes=lanes[:1], run=RunConfig(eval_every=1)))
+    only_sgd.step(2)
+    assert "alignment, not normalised: SGD" in live_caption(only_sgd.snapshot()).replace("\u00a0", " ")
 
 
 def test_leaving_a_large_scale_gives_a_1280_px_window_back_its_width(qtbot):
