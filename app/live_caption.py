@@ -106,7 +106,7 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
             return ""  # not measured yet (step 0): nothing to rank, rather than "nan"
         apart = _not_comparable(lanes, metric)
         aside = [_entry(names[lane.lane_id], number_text(value[lane.lane_id])) for lane in apart]
-        lanes = [lane for lane in lanes if lane not in apart]
+        lanes = [lane for lane in lanes if lane.lane_id not in {other.lane_id for other in apart}]
         if not lanes:  # nothing to rank: the values in lane order, said to be of different scales
             return f"{metric}, not normalised: " + _listed(names, aside)
         ranked = sorted(
