@@ -199,3 +199,21 @@ def test_tail_multi_step_judges_isotropy_and_the_tail_groups_on_every_seed():
     tail, gap = [c for c in result.claims if c.check == "§10.10"]
     assert tail.passed is True and "g = 8 (128 classes)" in tail.text
     assert gap.passed is None  # Δ is reported over time, not judged
+
+
+def test_the_signgd_infimum_along_the_ray_is_not_placed_where_the_balance_is_flat():
+    """Flat at 1/64 along the ray, the balance's infimum was "1.56e-02 at η = 72.3·η*": a value
+    lower than the one at η* in the 17th digit only."""
+    result = reproduced("tail_balance_one_step")
+    rho = result.tables["rho"]
+    infima = [c for c in result.claims if "infimum over η" in c.text]
+    assert len(infima) == 2
+    for claim in infima:
+        embeddings = claim.text.split(", ")[2].split(":")[0]
+        row = next(
+            i
+            for i, (k, e, lane) in enumerate(zip(rho["K"], rho["embeddings"], rho["optimizer"], strict=True))
+            if (k, e, lane) == (64, embeddings, "SignGD (= Adam, 1 step)")
+        )
+        flat = rho["rho"][row] == pytest.approx(rho["rho_at_eta"][row], rel=1e-9)
+        assert ("as at η* already" in claim.measured) == flat, claim.measured
