@@ -6,6 +6,7 @@ step the panels show.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pyqtgraph as pg
@@ -66,8 +67,8 @@ class Timeline(QtWidgets.QWidget):
         self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=_cursor_pen(stage_style()))
         self.cursor.sigDragged.connect(self._on_dragged)
         plot.addItem(self.cursor)
-        self._ticks = pg.ScatterPlotItem(symbol="t", size=9, brush=pg.mkBrush("#444444"), pen=None)
-        plot.addItem(self._ticks)
+        self.change_marks = pg.ScatterPlotItem(symbol="t", size=9, brush=pg.mkBrush("#444444"), pen=None)
+        plot.addItem(self.change_marks)
         self._add_branch_items()
         self.engine_marker = pg.ScatterPlotItem(symbol="t1", size=11, brush=pg.mkBrush("#000000"), pen=None)
         self.engine_marker.setToolTip("where the engine is")
@@ -91,9 +92,13 @@ class Timeline(QtWidgets.QWidget):
         self._last = 0
         self._branches: tuple[BranchMark, ...] = ()
         self._engine_step: int | None = None
+        self._event_steps: list[int] = []
         self._label_pt = _BRANCH_LABEL_PT
         self._stage_scale = 1.0
         self._stage_px = TIMELINE_PX  # the height at the stage's scale, before any room for branch names
+        box = plot.getViewBox()
+        box.sigResized.connect(self._draw_marks)  # a mark at step 0 keeps half its width inside
+        box.sigXRangeChanged.connect(self._draw_marks)
 
     def apply_style(self, style: StageStyle) -> None:
         """The stage's scale and theme: taller, larger text and a thicker cursor for a talk."""
@@ -104,7 +109,7 @@ class Timeline(QtWidgets.QWidget):
         self.cursor.setPen(_cursor_pen(style))
         # in the theme's text colours: the black ▲ and grey ▼ vanished on the dark stage
         self.engine_marker.setBrush(pg.mkBrush(style.colours.foreground))
-        self._ticks.setBrush(pg.mkBrush(style.colours.muted))
+        self.change_marks.setBrush(pg.mkBrush(style.colours.muted))
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(9.0))
         for widget in (self.live_button, self.step_label):
@@ -259,7 +264,7 @@ class Timeline(QtWidgets.QWidget):
     def set_engine_step(self, step: int | None) -> None:
         """Mark the step the engine is at (a triangle at the bottom); None hides the mark."""
         self._engine_step = step
-        self.engine_marker.setData([] if step is None else [step], [] if step is None else [_ENGINE_Y])
+        self._draw_marks()
 
     def set_cursor(self, step: int) -> None:
         """Move the cursor without emitting ``cursor_dragged``."""
@@ -268,7 +273,26 @@ class Timeline(QtWidgets.QWidget):
         self.step_label.setText(f"step {step}" if step == self._last else f"step {step} / {self._last}")
 
     def set_events(self, steps: list[int]) -> None:
-        self._ticks.setData(steps, [_TICK_Y] * len(steps))
+        """A ▼ over each step where settings changed."""
+        self._event_steps = list(steps)
+        self._draw_marks()
+
+    def _draw_marks(self, *_args) -> None:
+        """The change ▼s and the engine's ▲ at their steps, a mark at step 0 inside the axis' start:
+        centred on 0 it was cut in half by the plot's edge (a lane added before the first step)."""
+        steps = self._event_steps
+        self.change_marks.setData(self._inside(steps, self.change_marks), [_TICK_Y] * len(steps))
+        step = self._engine_step
+        shown = [] if step is None else self._inside([step], self.engine_marker)
+        self.engine_marker.setData(shown, [_ENGINE_Y] * len(shown))
+
+    def _inside(self, steps: list[int], marks: pg.ScatterPlotItem) -> list[float]:
+        """``steps`` as x positions, each at least half a mark's width from the axis' start."""
+        step_per_px = self.plot.getViewBox().viewPixelSize()[0]
+        if not math.isfinite(step_per_px) or step_per_px <= 0:
+            return [float(step) for step in steps]
+        least = self.plot.getViewBox().viewRange()[0][0] + marks.opts["size"] / 2 * step_per_px
+        return [max(float(step), least) for step in steps]
 
     def reset(self) -> None:
         self._extent = 0.0

@@ -634,3 +634,17 @@ def test_a_current_fork_ending_at_the_cursor_is_named_above_its_line(qtbot, widt
     qtbot.waitUntil(lambda: abs(line.plot.getViewBox().sceneBoundingRect().width() - width) < 200)
     shown = [label.toPlainText() for label in line.branch_labels if label.isVisible()]
     assert "fork 2 at step 40" in shown
+
+
+def test_marks_at_step_0_lie_wholly_inside_the_timeline(qtbot):
+    """A lane added before the first step drew its ▼ centred on the plot's left edge, cut in half;
+    the engine's ▲ at step 0 likewise. Marks further on stay on their steps."""
+    line = _timeline(qtbot)
+    line.set_events([0, 50])
+    line.set_engine_step(0)
+    box = line.plot.getViewBox()
+    left = box.sceneBoundingRect().left()
+    for marks, size in ((line.change_marks, 9), (line.engine_marker, 11)):
+        x = marks.getData()[0][0]
+        assert box.mapViewToScene(QtCore.QPointF(x, 0.5)).x() - size / 2 >= left - 0.5
+    assert line.change_marks.getData()[0][1] == 50
