@@ -269,6 +269,9 @@ def lane_drift(preset: Sequence[LaneConfig], current: Sequence[LaneConfig]) -> l
     every later lane read as changed (after removing lane 1, lanes 1 to 3 all read "settings").
     A removed lane is named by its label: its number now belongs to another lane.
     """
+    if len(preset) == len(current):  # none added or removed: lane by lane (a lane switched to the
+        # settings of the one after it matched that one, and read as one removed and one added)
+        return [f"lane {i} settings" for i, (a, b) in enumerate(zip(preset, current, strict=True)) if a != b]
     drift = []
     matcher = difflib.SequenceMatcher(a=list(preset), b=list(current), autojunk=False)
     for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():

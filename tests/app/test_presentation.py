@@ -210,6 +210,8 @@ def test_the_preset_caption_names_changed_lanes_around_a_lane_added_or_removed()
     removed = (lanes[0], lanes[2])
     assert lane_drift(lanes, removed) == [f"{lanes[1].display_label()} removed"]
     assert lane_drift(lanes, lanes) == []
+    like_the_next = (lanes[0], lanes[2], lanes[2])  # lane 1 given lane 2's settings: still three lanes
+    assert lane_drift(lanes, like_the_next) == ["lane 1 settings"]
 
 
 def test_presentation_survives_a_preset_change_and_keeps_the_window_size(qtbot):
