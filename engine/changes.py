@@ -103,14 +103,21 @@ def apply_change(config: ExperimentConfig, change: Change) -> Applied:
         if change.copy_from is not None and not 0 <= change.copy_from < len(config.lanes):
             raise ConfigError("copy_from", change.copy_from, _index_text(config))
         lanes = (*config.lanes, change.lane)
-        return _applied(replace(config, lanes=lanes), "lanes", len(config.lanes), len(lanes))
+        text = f"lane {len(config.lanes)} added"
+        return Applied(replace(config, lanes=lanes), "lanes", len(config.lanes), len(lanes), text)
     if isinstance(change, RemoveLane):
         if not 0 <= change.index < len(config.lanes):
             raise ConfigError("lanes", change.index, _index_text(config))
         if len(config.lanes) == 1:
             raise ConfigError("lanes", change.index, "the last lane cannot be removed")
         lanes = tuple(lane for i, lane in enumerate(config.lanes) if i != change.index)
-        return _applied(replace(config, lanes=lanes), "lanes", len(config.lanes), len(lanes))
+        return Applied(
+            replace(config, lanes=lanes),
+            "lanes",
+            len(config.lanes),
+            len(lanes),
+            _removed_text(config, change.index),
+        )
     section, index, name = parse_field_path(change.path)
     if section == "lanes" and not 0 <= index < len(config.lanes):
         raise ConfigError(change.path, change.value, _index_text(config))
@@ -230,14 +237,19 @@ def _applied(config: ExperimentConfig, field: str, old: Any, new: Any) -> Applie
     return Applied(config, field, old, new, event_text(field, old, new))
 
 
+def _removed_text(config: ExperimentConfig, index: int) -> str:
+    """Which lane went, by its number and its label ("lanes 5 → 4" said neither), and that the lanes
+    after it moved up: the markers of earlier changes name lanes by their numbers then."""
+    text = f"lane {index} removed ({config.lanes[index].display_label()})"
+    return text if index == len(config.lanes) - 1 else f"{text}; lanes after it renumbered"
+
+
 def _holder(config: ExperimentConfig, section: str, index: int) -> Any:
     return config.lanes[index] if section == "lanes" else getattr(config, section)
 
 
 def event_text(field: str, old: Any, new: Any) -> str:
     """A short marker label such as ``label noise 0 → 0.2`` or ``lane 2 order pre → post``."""
-    if field == "lanes":
-        return f"lanes {old} → {new}"
     section, index, name = parse_field_path(field)
     subject = name.replace("_", " ")
     if section == "lanes":

@@ -2,7 +2,15 @@
 
 import pytest
 
-from muonscope.engine import OPTIMIZERS, ExperimentConfig, LaneConfig, RemoveLane, SetField, TaskConfig
+from muonscope.engine import (
+    OPTIMIZERS,
+    AddLane,
+    ExperimentConfig,
+    LaneConfig,
+    RemoveLane,
+    SetField,
+    TaskConfig,
+)
 from muonscope.engine.changes import (
     apply_change,
     change_note,
@@ -93,3 +101,17 @@ def test_a_named_lane_is_named_by_its_settings_after_a_switch():
     for change in switches_first(both):
         renamed = apply_change(renamed, change).config
     assert renamed.lanes[0].label == "mine"  # a name given with the switch holds
+
+
+def test_adding_or_removing_a_lane_says_which_lane_by_number_and_label():
+    """ "lanes 5 → 4" said neither which lane went nor that the lanes after it were renumbered,
+    while earlier markers still name lanes by their numbers then."""
+    removed = apply_change(CONFIG, RemoveLane(0))
+    first = CONFIG.lanes[0].display_label()
+    assert removed.text == f"lane 0 removed ({first}); lanes after it renumbered"
+    last = len(CONFIG.lanes) - 1
+    assert (
+        apply_change(CONFIG, RemoveLane(last)).text
+        == f"lane {last} removed ({CONFIG.lanes[last].display_label()})"
+    )
+    assert apply_change(CONFIG, AddLane(CONFIG.lanes[0])).text == f"lane {len(CONFIG.lanes)} added"
