@@ -196,7 +196,21 @@ class App(QtCore.QObject):
 
     @QtCore.Slot(object)
     def _show_drift(self, config: ExperimentConfig) -> None:
-        self.window.show_preset(self._preset, preset_drift(self._preset.config, config))
+        self.window.show_preset(self._preset, preset_drift(self._preset.config, config, self._lane_ids()))
+
+    def _lane_ids(self) -> tuple[int, ...] | None:
+        """The current lanes' ids, where the run began with the preset's own lanes (its lanes have
+        ids 0, 1, …, a lane added since a new one); else None, and lanes are matched by position."""
+        newest = self.clock.newest
+        if newest is None:
+            return None
+        count = len(self._preset.config.lanes)  # ids are given in turn: a run's first lanes are 0, 1, …
+        began = tuple(
+            history.settings[0]
+            for history in sorted(self.clock.lane_histories, key=lambda h: h.lane_id)
+            if history.lane_id < count and history.steps[0] == 0
+        )
+        return tuple(lane.lane_id for lane in newest.lanes) if began == self._preset.config.lanes else None
 
     @QtCore.Slot(int)
     def _show_live_caption(self, _step: int) -> None:

@@ -8,6 +8,7 @@ away from them the caption says which ones differ.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -248,9 +249,15 @@ def _settings_at(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> dict[i
     }
 
 
-def preset_drift(preset: ExperimentConfig, current: ExperimentConfig) -> list[str]:
+def preset_drift(
+    preset: ExperimentConfig, current: ExperimentConfig, lane_ids: Sequence[int] | None = None
+) -> list[str]:
     """The settings that differ from the preset's, as ``d 128 → 2048`` (task first, then lanes),
-    each task field by the short name its box in the window has (N, α, not "n items", "alpha")."""
+    each task field by the short name its box in the window has (N, α, not "n items", "alpha").
+
+    ``lane_ids``: the current lanes' ids, where the run began with the preset's lanes (ids 0, 1, …
+    are its lanes; a lane added since has a new id); without them lanes are matched by position.
+    """
     if preset.task.kind != current.task.kind:
         return [f"task {preset.task.kind} → {current.task.kind}"]
     changes = [
@@ -258,30 +265,75 @@ def preset_drift(preset: ExperimentConfig, current: ExperimentConfig) -> list[st
         for name in TASK_KINDS[preset.task.kind].fields
         if getattr(preset.task, name) != getattr(current.task, name)
     ]
+    if lane_ids is not None and len(lane_ids) == len(current.lanes):
+        return changes + lane_drift_by_id(preset.lanes, current.lanes, lane_ids)
     return changes + lane_drift(preset.lanes, current.lanes)
 
 
-def lane_drift(preset: Sequence[LaneConfig], current: Sequence[LaneConfig]) -> list[str]:
-    """Which lanes differ from the preset's: "lane 0 settings", "lane 4 added", "Adam … removed".
+def lane_drift_by_id(
+    preset: Sequence[LaneConfig], current: Sequence[LaneConfig], lane_ids: Sequence[int]
+) -> list[str]:
+    """Which lanes differ from the preset's, each current lane known by its id: a lane added and
+    another removed left as many lanes as before, and by position lanes 1 and 2 read as changed."""
+    drift = []
+    for index, (lane_id, lane) in enumerate(zip(lane_ids, current, strict=True)):
+        if lane_id >= len(preset):
+            drift.append(f"lane {index} added ({lane.display_label()})")
+        elif preset[lane_id] != lane:
+            drift.append(_lane_change(index, preset[lane_id], lane))
+    drift += [f"{lane.display_label()} removed" for i, lane in enumerate(preset) if i not in lane_ids]
+    return drift
 
-    The lanes are matched in order where they agree, so that a lane added or removed does not
-    hide the others' changes (after "+ add lane" the caption said only "lanes 4 → 5") nor make
-    every later lane read as changed (after removing lane 1, lanes 1 to 3 all read "settings").
-    A removed lane is named by its label: its number now belongs to another lane.
+
+def lane_drift(preset: Sequence[LaneConfig], current: Sequence[LaneConfig]) -> list[str]:
+    """Which lanes differ from the preset's, matched by position: "lane 0 lr 128 → 0.05", "lane 4
+    added (…)", "Adam … removed".
+
+    Where the counts differ the lanes are matched in order where they agree, so that a lane added
+    or removed does not hide the others' changes (after "+ add lane" the caption said only "lanes
+    4 → 5") nor make every later lane read as changed. A removed lane is named by its label: its
+    number now belongs to another lane.
     """
     if len(preset) == len(current):  # none added or removed: lane by lane (a lane switched to the
         # settings of the one after it matched that one, and read as one removed and one added)
-        return [f"lane {i} settings" for i, (a, b) in enumerate(zip(preset, current, strict=True)) if a != b]
+        pairs = enumerate(zip(preset, current, strict=True))
+        return [_lane_change(i, before, now) for i, (before, now) in pairs if before != now]
     drift = []
     matcher = difflib.SequenceMatcher(a=list(preset), b=list(current), autojunk=False)
     for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
         if tag == "equal":
             continue
         changed = min(old_end - old_start, new_end - new_start) if tag == "replace" else 0
-        drift += [f"lane {new_start + i} settings" for i in range(changed)]
-        drift += [f"lane {index} added" for index in range(new_start + changed, new_end)]
+        pairs = zip(
+            preset[old_start : old_start + changed], current[new_start : new_start + changed], strict=True
+        )
+        drift += [_lane_change(new_start + i, before, now) for i, (before, now) in enumerate(pairs)]
+        drift += [
+            f"lane {i} added ({current[i].display_label()})" for i in range(new_start + changed, new_end)
+        ]
         drift += [f"{lane.display_label()} removed" for lane in preset[old_start + changed : old_end]]
     return drift
+
+
+#: A lane that differs in more settings than this is said to differ in its "settings".
+_FIELDS_NAMED = 2
+
+
+def _lane_change(index: int, before: LaneConfig, now: LaneConfig) -> str:
+    """ "lane 0 lr 128 → 0.05" where one or two settings differ ("lane 1 optimizer adam → muon, lr
+    0.01 → 0.1"), else "lane 0 settings"."""
+    names = [
+        field.name
+        for field in dataclasses.fields(LaneConfig)
+        if getattr(before, field.name) != getattr(now, field.name)
+    ]
+    if not names or len(names) > _FIELDS_NAMED:
+        return f"lane {index} settings"
+    changed = ", ".join(
+        f"{name.replace('_', ' ')} {_text(getattr(before, name))} → {_text(getattr(now, name))}"
+        for name in names
+    )
+    return f"lane {index} {changed}"
 
 
 def _short_label(name: str) -> str:

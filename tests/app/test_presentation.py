@@ -1,5 +1,6 @@
 """Presentation mode and the captions written from the live state."""
 
+import html
 from dataclasses import replace
 
 import pytest
@@ -182,7 +183,7 @@ def test_preset_caption_says_when_the_settings_left_it(qtbot):
     preset = small_preset()
     assert preset_drift(preset.config, preset.config) == []
     moved = preset.config.with_value("task.d", 32).with_value("lanes[1].lr", 0.01)
-    assert preset_drift(preset.config, moved) == ["d 16 → 32", "lane 1 settings"]
+    assert preset_drift(preset.config, moved) == ["d 16 → 32", "lane 1 lr 0.05 → 0.01"]
     assert preset_drift(preset.config, preset.config.with_value("task.n_items", 48)) == ["N 64 → 48"]
     app = open_app(qtbot, preset)
     assert "differ" not in app.views.caption.text()
@@ -206,12 +207,12 @@ def test_the_preset_caption_names_changed_lanes_around_a_lane_added_or_removed()
     )
     faster = replace(lanes[0], lr=0.9)
     added = (faster, *lanes[1:], lanes[2])  # lane 0 changed, and the last lane copied
-    assert lane_drift(lanes, added) == ["lane 0 settings", "lane 3 added"]
+    assert lane_drift(lanes, added) == ["lane 0 lr 0.5 → 0.9", f"lane 3 added ({lanes[2].display_label()})"]
     removed = (lanes[0], lanes[2])
     assert lane_drift(lanes, removed) == [f"{lanes[1].display_label()} removed"]
     assert lane_drift(lanes, lanes) == []
     like_the_next = (lanes[0], lanes[2], lanes[2])  # lane 1 given lane 2's settings: still three lanes
-    assert lane_drift(lanes, like_the_next) == ["lane 1 settings"]
+    assert lane_drift(lanes, like_the_next) == ["lane 1 optimizer adam → muon, lr 0.01 → 0.1"]
 
 
 def test_presentation_survives_a_preset_change_and_keeps_the_window_size(qtbot):
@@ -610,3 +611,22 @@ def test_a_config_file_of_its_own_is_captioned_by_its_name_not_left_blank(qtbot,
     qtbot.waitUntil(lambda: app.clock.config.task.d == 12, timeout=20_000)
     caption = app.views.caption.text()
     assert "<b>mine</b>" in caption and "its own settings, with no description" in caption
+
+
+def test_the_preset_caption_knows_lanes_by_their_ids_after_one_is_added_and_another_removed(qtbot):
+    """lr changed, a lane added and lane 1 removed: as many lanes as before, and by position the
+    caption said "lane 0 settings, lane 1 settings, lane 2 settings", hiding the add and removal."""
+    preset = small_preset()
+    app = open_app(qtbot, preset)
+    removed = preset.config.lanes[1].display_label()
+    app.intents.change("lanes[0].lr", 0.05)
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].lr == 0.05, timeout=20_000)
+    app.views.lanes.add_button.click()
+    qtbot.waitUntil(lambda: len(app.clock.config.lanes) == len(preset.config.lanes) + 1, timeout=20_000)
+    app.views.lanes.rows[1].remove_button.click()
+    qtbot.waitUntil(lambda: len(app.clock.config.lanes) == len(preset.config.lanes), timeout=20_000)
+    added = app.clock.config.lanes[-1].display_label()
+    last = len(preset.config.lanes) - 1
+    before = preset.config.lanes[0].lr
+    expected = f"lane 0 lr {number_text(before)} → 0.05, lane {last} added ({added}), {removed} removed"
+    qtbot.waitUntil(lambda: expected in html.unescape(app.views.caption.text()), timeout=20_000)
