@@ -85,6 +85,16 @@ def live_caption(snapshot: Snapshot, histories: Sequence[LaneHistory] | None = N
 
 
 def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
+    """The lanes' standing, and how many lanes it leaves out for not being evaluated yet: a lane
+    added since the last evaluation made "all 3 lanes recover 0 items" of a run of four lanes."""
+    standing = _evaluated_standing(snapshot, histories)
+    waiting = sum(lane.eval_step < 0 for lane in snapshot.lanes)
+    if not standing or not waiting:
+        return standing
+    return f"{standing} ({waiting} more lane{'s' if waiting > 1 else ''} not evaluated yet)"
+
+
+def _evaluated_standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
     lanes = [lane for lane in snapshot.lanes if lane.eval_step >= 0]
     if not lanes:
         return ""

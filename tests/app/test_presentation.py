@@ -630,3 +630,20 @@ def test_the_preset_caption_knows_lanes_by_their_ids_after_one_is_added_and_anot
     before = preset.config.lanes[0].lr
     expected = f"lane 0 lr {number_text(before)} → 0.05, lane {last} added ({added}), {removed} removed"
     qtbot.waitUntil(lambda: expected in html.unescape(app.views.caption.text()), timeout=20_000)
+
+
+def test_the_caption_says_how_many_lanes_it_leaves_out_for_not_being_evaluated_yet():
+    """A lane added between evaluations: "all 3 lanes recover 0 items" stood over a run of four."""
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import AddLane, Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+    lanes = (LaneConfig(optimizer="sgd", lr=0.5, momentum=0.0), LaneConfig(optimizer="muon", lr=0.1))
+    experiment = Experiment(
+        ExperimentConfig(task=TaskConfig(d=16, n_items=64), lanes=lanes, run=RunConfig(eval_every=5))
+    )
+    experiment.step(2)
+    assert "not evaluated" not in live_caption(experiment.snapshot())
+    experiment.apply(AddLane(LaneConfig(optimizer="adam", lr=0.01)))
+    experiment.commit()
+    text = live_caption(experiment.snapshot())
+    assert "both lanes" in text and text.endswith("(1 more lane not evaluated yet)")
