@@ -19,6 +19,9 @@ __all__ = ["BranchLine", "place_branch_labels"]
 
 #: Pixels between a name and its line's end or fork, and half the thickness a line claims.
 GAP_PX, LINE_HALF_PX = 3.0, 1.5
+#: Pixels a name above its line starts after its fork: clear of the change's ▼ over the fork step
+#: (half the mark's 9 px and a gap), which covered the name's first letter.
+AFTER_FORK_PX = 7.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def _places(line: BranchLine) -> list[QtCore.QRectF]:
     width, height = line.label_size.width(), line.label_size.height()
     middle, above = line.y_px - height / 2, line.y_px - LINE_HALF_PX - height
     return [
-        QtCore.QRectF(line.left_px + GAP_PX, above, width, height),
+        QtCore.QRectF(line.left_px + AFTER_FORK_PX, above, width, height),
         QtCore.QRectF(line.right_px + GAP_PX, middle, width, height),
         QtCore.QRectF(line.left_px - GAP_PX - width, middle, width, height),
         QtCore.QRectF(line.right_px - width, above, width, height),

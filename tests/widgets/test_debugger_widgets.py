@@ -648,3 +648,17 @@ def test_marks_at_step_0_lie_wholly_inside_the_timeline(qtbot):
         x = marks.getData()[0][0]
         assert box.mapViewToScene(QtCore.QPointF(x, 0.5)).x() - size / 2 >= left - 0.5
     assert line.change_marks.getData()[0][1] == 50
+
+
+def test_a_name_above_its_line_starts_clear_of_the_change_mark_over_its_fork(qtbot):
+    """The ▼ of the change that forked a branch stands over the fork step: the name written from
+    the fork had its first letter under it."""
+    line = _timeline(qtbot)
+    line.set_events([40])
+    line.set_branches([BranchMark("main", 0, 100, False), BranchMark("fork 1 at step 40", 40, 90, True)])
+    (label,) = [label for label in line.branch_labels if label.toPlainText() == "fork 1 at step 40"]
+    assert label.isVisible()
+    box = line.plot.getViewBox()
+    mark_x = box.mapViewToScene(QtCore.QPointF(line.change_marks.getData()[0][0], 0.5)).x()
+    half_mark_px = line.change_marks.opts["size"] / 2
+    assert label.mapRectToScene(label.boundingRect()).left() >= mark_x + half_mark_px
