@@ -49,6 +49,16 @@ class _Series:
         return self.label if isinstance(self.label, str) else self.label(x)
 
 
+def _readout_text(named: list[tuple[_Series, int]], count: int) -> str:
+    """The first ``count`` of the (series, point) named, each its name over its value, and how many
+    more coincide: in a 90 px plot six lines for three lanes covered it to the axis."""
+    blocks = [f"{s.name_at(s.x[j])}\n{s.formatter(s.x[j], s.y[j], j)}" for s, j in named[:count]]
+    if len(named) > count:
+        more = len(named) - count
+        blocks.append(f"and {more} more curve{'s' if more > 1 else ''} on this point")
+    return "\n".join(blocks)
+
+
 def room_inside(box: pg.ViewBox) -> QtCore.QRectF:
     """The part of a view box (scene coordinates) a read-out may cover: all but a margin at each edge."""
     return box.sceneBoundingRect().adjusted(_MARGIN_PX, _MARGIN_PX, -_MARGIN_PX, -_MARGIN_PX)
@@ -184,13 +194,13 @@ class HoverReadout(QtCore.QObject):
         vx, vy = self._to_view(np.array([x]), np.array([y]))
         coinciding = self._closest(vx[0], vy[0], COINCIDE_PX)
         named = [(series, i)] + [(s, j) for _d2, s, j in coinciding if s is not series]
-        blocks = [f"{s.name_at(s.x[j])}\n{s.formatter(s.x[j], s.y[j], j)}" for s, j in named[:MAX_NAMED]]
-        if len(named) > MAX_NAMED:
-            blocks.append(f"and {len(named) - MAX_NAMED} more curves on this point")
-        self.last_text = "\n".join(blocks)
         self._follow_style()
-        self._text.setText(self.last_text)
-        self._wrap_to_plot()
+        for count in range(min(len(named), MAX_NAMED), 0, -1):  # as many as the plot's height holds
+            self.last_text = _readout_text(named, count)
+            self._text.setText(self.last_text)
+            self._wrap_to_plot()
+            if count == 1 or self._text.textItem.boundingRect().height() <= room_inside(self._box()).height():
+                break
         self._place_text(vx[0], vy[0])
         self._dot.setData([vx[0]], [vy[0]])
         self._text.setVisible(True)
@@ -225,6 +235,9 @@ class HoverReadout(QtCore.QObject):
             self._text.color.name(),
             self._text.fill.color().name(),
         )
+
+    def _box(self) -> pg.ViewBox:
+        return self._plot.getViewBox()
 
     def _wrap_to_plot(self) -> None:
         """Lines wider than the plot wrap at spaces: in a small panel a sweep point's line ("d = 128:

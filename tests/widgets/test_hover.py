@@ -96,3 +96,18 @@ def test_a_read_out_wider_than_a_small_plot_wraps_inside_it(plot):
     inside = plot.hover.plot_scene_rect
     label = plot.hover.label_scene_rect
     assert inside.left() <= label.left() and label.right() <= inside.right()
+
+
+def test_a_low_plot_names_as_many_coinciding_curves_as_its_height_holds(qtbot):
+    """Three lanes on one point in a 90 px plot: their six lines covered it down to the axis."""
+    plot = _shown_plot(qtbot)
+    plot.resize(420, 150)
+    plot.set_lanes([f"lane {k} with a name long enough to matter" for k in range(3)])
+    steps = np.arange(0.0, 11.0)
+    for lane in range(3):
+        plot.set_series(lane, steps, np.ones_like(steps))
+    QtWidgets.QApplication.processEvents()
+    text = plot.hover.show_at(5, 1.0)
+    assert plot.hover.plot_scene_rect.height() < 130
+    assert plot.hover.label_scene_rect.height() <= plot.hover.plot_scene_rect.height()
+    assert "more curve" in text and "lane 0" in text
