@@ -199,7 +199,11 @@ class HoverReadout(QtCore.QObject):
             self.last_text = _readout_text(named, count)
             self._text.setText(self.last_text)
             self._wrap_to_plot()
-            if count == 1 or self._text.textItem.boundingRect().height() <= room_inside(self._box()).height():
+            if (
+                count == 1
+                or self._text.textItem.boundingRect().height()
+                <= room_inside(self._plot.getViewBox()).height()
+            ):
                 break
         self._place_text(vx[0], vy[0])
         self._dot.setData([vx[0]], [vy[0]])
@@ -235,9 +239,6 @@ class HoverReadout(QtCore.QObject):
             self._text.color.name(),
             self._text.fill.color().name(),
         )
-
-    def _box(self) -> pg.ViewBox:
-        return self._plot.getViewBox()
 
     def _wrap_to_plot(self) -> None:
         """Lines wider than the plot wrap at spaces: in a small panel a sweep point's line ("d = 128:
