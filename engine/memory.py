@@ -166,14 +166,10 @@ def memory_pass(
         stop = min(start + chunk, m_total)
         items = queries.items[start:stop]  # (m,)
         e_q = inputs[items]  # (m, d)
-        width = stop - start
         col_weight = queries.weights[start:stop]  # (m,)
         uniform = None if queries.uniform_mass is None else queries.uniform_mass[start:stop] / n_out
         rows, outs, mass = _chunk_labels(queries, start, bounds)
-        we = (e_q @ weights.mT).reshape(lanes * width, d)  # (L·m, d): rows (W e_i)ᵀ
-        block = workspace[: lanes * width * n_out].view(lanes * width, n_out)
-        torch.matmul(we, outputs.T, out=block)
-        logits = block.view(lanes, width, n_out)  # (L, m, N)
+        logits = _chunk_logits(e_q, weights, outputs, workspace)  # (L, m, N)
         peak = logits.amax(dim=-1)  # (L, m)
         stats = _column_stats(logits, items) if want_columns else None
         label_logits = logits[:, rows, outs]  # (L, n_labels)
@@ -184,19 +180,44 @@ def memory_pass(
         col_loss = _column_loss(label_logits, logit_sums, lse, rows, mass, uniform, n_out)  # (L, m)
         loss += col_loss.sum(dim=1)
         if stats is not None:
-            own, rival = stats
-            unit = torch.where(col_weight > 0, col_weight, torch.ones_like(col_weight))
-            columns.append((col_loss / unit, (own - lse).exp(), own > rival))
+            columns.append(_column_record(col_loss, col_weight, lse, *stats))
         if want_grad:
             resid = _residual_(scaled, col_weight / total, rows, outs, mass, uniform)  # (L, m, N)
-            ur = (resid.view(lanes * width, n_out) @ outputs).view(lanes, width, d)  # (L, m, d)
+            ur = (resid.view(-1, n_out) @ outputs).view(lanes, -1, d)  # (L, m, d)
             grad += ur.mT @ e_q  # (L, d, d)
             if thin:
                 factors.append((ur, e_q))
+    return _assemble_pass(loss, grad, columns, factors)
+
+
+def _chunk_logits(e_q: Tensor, weights: Tensor, outputs: Tensor, workspace: Tensor) -> Tensor:
+    """Logits z_k(i) = u_kᵀ W e_i of one chunk, (L, m, N), written into the reusable workspace."""
+    lanes, (width, d), n_out = weights.shape[0], e_q.shape, outputs.shape[0]
+    we = (e_q @ weights.mT).reshape(lanes * width, d)  # (L·m, d): rows (W e_i)ᵀ
+    block = workspace[: lanes * width * n_out].view(lanes * width, n_out)
+    torch.matmul(we, outputs.T, out=block)
+    return block.view(lanes, width, n_out)  # (L, m, N)
+
+
+def _column_record(
+    col_loss: Tensor, col_weight: Tensor, lse: Tensor, own: Tensor, rival: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-column loss per unit of weight, p̂(item | item) and strict recovery, each (L, m)."""
+    unit = torch.where(col_weight > 0, col_weight, torch.ones_like(col_weight))
+    return col_loss / unit, (own - lse).exp(), own > rival
+
+
+def _assemble_pass(
+    loss: Tensor,
+    grad: Tensor | None,
+    columns: list[tuple[Tensor, Tensor, Tensor]],
+    factors: list[tuple[Tensor, Tensor]],
+) -> MemoryPass:
+    """One MemoryPass from the chunks' results, their columns laid side by side."""
     grad_factors = None
-    if thin:  # (L, m, d) and (m, d): every chunk's columns side by side
+    if factors:  # (L, m, d) and (m, d): every chunk's columns side by side
         grad_factors = (torch.cat([u for u, _ in factors], dim=1), torch.cat([e for _, e in factors]))
-    if not want_columns:
+    if not columns:
         return MemoryPass(loss, grad, None, None, None, grad_factors)
     col_loss, correct, recovered = (torch.cat(parts, dim=1) for parts in zip(*columns, strict=True))
     return MemoryPass(loss, grad, col_loss, correct, recovered, grad_factors)
