@@ -17,7 +17,7 @@ from muonscope.app.bindings import (
     task_field_states,
     task_values,
 )
-from muonscope.app.renderer import ITEM_METRICS
+from muonscope.app.panel_texts import ITEM_METRICS
 from muonscope.engine.config import ExperimentConfig, TaskConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep_plans import AXES

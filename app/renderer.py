@@ -8,84 +8,24 @@ import numpy as np
 
 from muonscope.app.lane_colours import lane_slots
 from muonscope.app.live_caption import sample_note
+from muonscope.app.panel_texts import (
+    bucket_labels,
+    capacity_empty_text,
+    series_definition,
+    series_empty_text,
+    spectrum_empty_text,
+)
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.lane_history import LaneHistory
-from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import Event, Snapshot, group_means
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.theme import set_lane_slots
 
-__all__ = [
-    "ITEM_METRICS",
-    "SERIES_AT_MOST_ONE",
-    "SERIES_METRICS",
-    "SERIES_SHORT_TITLES",
-    "BucketHistory",
-    "Renderer",
-    "bucket_labels",
-    "capacity_empty_text",
-    "series_empty_text",
-]
+__all__ = ["BucketHistory", "Renderer"]
 
-#: History column → menu text of panel ②.
-SERIES_METRICS = [
-    ("gap", "spectral gap σ_r − σ_r+1"),
-    ("ratio_gap", "largest gap ratio σ_k / σ_k+1"),
-    ("alignment", "alignment A(update)"),
-    ("tail_filtering", "filtering ratio σ(M)/σ(G), tail"),
-    ("sin_theta", "sin Θ of top-r subspace"),
-    ("batch_loss", "minibatch loss"),
-    ("loss", "population loss"),
-    ("excess_loss", "excess loss"),
-    ("balance_gap", "balance Δ = max − min p̂(correct)"),
-    ("weight_entropy", "isotropy of W: normalised entropy"),
-    ("weight_effective_rank", "isotropy of W: effective rank"),
-    ("weight_top_energy", "isotropy of W: top-10 energy"),
-    ("weight_q75_q25", "isotropy of W: Q75/Q25 of σ²"),
-    ("update_entropy", "isotropy of the update: entropy"),
-]
-#: Panel ②'s y-axis title where its menu text is too long for the axis (the menu has it whole).
-SERIES_SHORT_TITLES = {
-    "gap": "spectral gap",
-    "ratio_gap": "gap ratio",
-    "alignment": "alignment",
-    "tail_filtering": "filtering ratio",
-    "sin_theta": "sin Θ",
-    "balance_gap": "balance Δ",
-    "weight_entropy": "entropy of W",
-    "weight_effective_rank": "effective rank of W",
-    "weight_top_energy": "top-10 energy of W",
-    "weight_q75_q25": "Q75/Q25 of W's σ²",
-    "update_entropy": "entropy of the update",
-}
-#: Panel ② metrics that never exceed 1: its axis stops at 1 for them.
-SERIES_AT_MOST_ONE = ("sin_theta", "balance_gap", "weight_entropy", "weight_top_energy", "update_entropy")
 SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
-#: Panel ② metrics that need the population gradient (the noiseless signal).
-SIGNAL_METRICS = ("alignment A(update)", "sin Θ of top-r subspace")
-FILTERING_METRIC = dict(SERIES_METRICS)["tail_filtering"]
-#: Panel ② metrics of a task's items and their losses: none on a task without classes (the stream).
-ITEM_METRICS = ("batch_loss", "loss", "excess_loss", "balance_gap")
-
-
-def bucket_labels(group_starts: np.ndarray, n_items: int, numbered: bool = False) -> list[str]:
-    """Rank ranges of the frequency groups, e.g. ``1``, ``2–3``, ``4–7``.
-
-    ``numbered`` puts each group's own number g = 0, 1, … in front (``g=2 · 3–4``), for tasks whose
-    groups are part of their definition (Wang et al.'s staircase: g = 0 holds one class, g ≥ 1
-    holds 2^(g−1)).
-    """
-    ends = np.append(group_starts[1:], n_items)
-    ranges = [f"{a + 1}" if b - a == 1 else f"{a + 1}–{b}" for a, b in zip(group_starts, ends, strict=True)]
-    return [f"g={g} · {text}" for g, text in enumerate(ranges)] if numbered else ranges
-
-
-def _names_of(history: LaneHistory) -> LaneNames:
-    """A lane's settings along the run as the panels name it: its labels and when each ended."""
-    return LaneNames(history.label, history.earlier)
 
 
 def _staircase(snapshot: Snapshot) -> bool:
@@ -93,102 +33,14 @@ def _staircase(snapshot: Snapshot) -> bool:
     return TASK_KINDS[task.kind].numbered_groups(task)
 
 
-def _one_step_run(snapshot: Snapshot) -> bool:
-    return snapshot.config.run.steps <= 1 and snapshot.step <= 1
-
-
-def spectrum_empty_text(snapshot: Snapshot) -> str:
-    """What panel ① says while it draws no spectrum at the cursor's step ``snapshot``."""
-    what = "The singular values σ_k of each lane's matrices at the step on show."
-    if snapshot.step == 0:
-        return f"{what} Nothing to draw yet: the run is at step 0, before its first gradient."
-    every = snapshot.config.run.spectra_every
-    return f"{what} None computed yet: spectra are computed every {every} steps (run.spectra_every)."
-
-
-def series_empty_text(metric: str, snapshot: Snapshot) -> str:
-    """What panel ② says while no lane has two values of ``metric`` (the menu's text) to draw."""
-    what = f"Each lane's {metric} over the steps."
-    if snapshot.step == 0:
-        return f"{what} Nothing to draw yet: the run is at step 0."
-    kind = TASK_KINDS[snapshot.config.task.kind]
-    if not kind.has_classes and metric in (dict(SERIES_METRICS)[key] for key in ITEM_METRICS):
-        return f"{what} The {kind.name} task has no items or classes, so no {metric}: choose another metric."
-    if metric in SIGNAL_METRICS and sample_note(snapshot):
-        run, n_items = snapshot.config.run, snapshot.config.task.n_items
-        return (
-            f"{what} It needs the population gradient, which this run does not compute: with "
-            f"N = {n_items} above run.exact_eval_items = {run.exact_eval_items}, the population is "
-            "evaluated on a sample of items. Raise run.exact_eval_items to N to compute it."
-        )
-    if _one_step_run(snapshot):
-        return (
-            f"{what} This preset is a single step from W = 0 (run.steps = 1): one value per lane, "
-            "no curve. Panels ① and ③ show what that step did; step on to draw a curve."
-        )
-    if metric == FILTERING_METRIC and not any(
-        OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) is not None for lane in snapshot.config.lanes
-    ):
-        return (
-            f"{what} It compares a momentum buffer, read as the average of the gradients, with the "
-            "gradient: no lane here keeps one (μ = 0 or order none keep no buffer, and a post-order "
-            "buffer averages the mapped gradients msgn(G), so σ(M)/σ(G) would divide unlike quantities)."
-        )
-    return f"{what} A curve needs two values, and no lane has two yet: it is {_cadence(metric, snapshot)}."
-
-
-def series_definition(key: str, snapshot: Snapshot) -> str:
-    """What panel ②'s metric ``key`` is taken of, where its name alone does not say: the rank r
-    (a gap "σ_r − σ_r+1" with no r, on which matrix?) and an alignment that is not a cosine."""
-    rank = snapshot.lanes[0].gap_rank if snapshot.lanes else 0
-    if not rank:
-        return ""
-    if key == "gap":
-        return f"r = {rank}, of M (of G where a lane keeps no buffer)"
-    if key in ("sin_theta", "tail_filtering"):
-        return f"r = {rank}" if key == "sin_theta" else f"k > r = {rank}"
-    if key == "alignment":
-        return "1 for msgn(G_sig), scales with the update"
-    return ""
+def _names_of(history: LaneHistory) -> LaneNames:
+    """A lane's settings along the run as the panels name it: its labels and when each ended."""
+    return LaneNames(history.label, history.earlier)
 
 
 def _notes(*parts: str) -> str:
     """A panel's corner note from its parts, those that say something, joined by " · "."""
     return " · ".join(part for part in parts if part)
-
-
-def _every(steps: int) -> str:
-    return "every step" if steps == 1 else f"every {steps} steps"
-
-
-def _cadence(metric: str, snapshot: Snapshot) -> str:
-    """When panel ②'s ``metric`` (the menu's text) is computed, in the run's own settings."""
-    key = next((key for key, text in SERIES_METRICS if text == metric), None)
-    group = SCALAR_METRICS[key][0] if key in SCALAR_METRICS else None
-    run = snapshot.config.run
-    if group == "step":
-        return "computed at every step"
-    if group == "eval":
-        return f"computed at each population evaluation, {_every(run.eval_every)} (run.eval_every)"
-    if group == "spectra":
-        return f"computed with the spectra, {_every(run.spectra_every)} (run.spectra_every)"
-    if group == "signal":
-        return "measured with the spectra, or after a population evaluation that gave the population gradient"
-    return "computed only at some steps, or for some lanes"
-
-
-def capacity_empty_text(snapshot: Snapshot) -> str:
-    """What panel ④ says in its steps mode while no lane has two evaluations to draw a curve through."""
-    cadence = _every(snapshot.config.run.eval_every)
-    what = f"Items each lane has recovered over the steps, counted at each population evaluation ({cadence})."
-    if snapshot.step == 0:
-        return f"{what} Nothing to draw yet: the run is at step 0."
-    if _one_step_run(snapshot):
-        return (
-            f"{what} This preset is a single step from W = 0 (run.steps = 1): no curve over steps. "
-            "Choose a sweep above for capacity against d, N or B."
-        )
-    return f"{what} A curve needs two evaluations; there has been one so far."
 
 
 @dataclass
@@ -320,6 +172,16 @@ class Renderer:
             self._lane_ids = ()  # name the lanes afresh
         self._sync_lanes(newest, self._by_id)
         self._name_shown_lanes(shown, self._by_id)
+        self._draw_step(shown, newest, notes)
+        self._draw_series(history, newest)
+        self._draw_notes(newest)
+        self._draw_faded()
+        self._draw_heatmap(newest, buckets)
+        extent = newest.step if head_step is None else max(head_step, newest.step)
+        self._draw_time_axes(newest.events if events is None else events, extent, cursor)
+
+    def _draw_step(self, shown: Snapshot, newest: Snapshot, notes: tuple[str, str]) -> None:
+        """Panels ① and ③: the spectra and class errors of the shown step, with their notes."""
         self.spectrum.set_dtype(shown.dtype)
         self.spectrum.set_shown_step(shown.step)
         self.class_error.set_shown_step(shown.step)
@@ -334,20 +196,22 @@ class Renderer:
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
         self.spectrum.set_note(_notes(notes[0], self.spectrum.coinciding, self.spectrum.round_off_note))
         self.class_error.set_note(_notes(notes[1], self.class_error.coinciding))
-        self._draw_series(history, newest)
+
+    def _draw_notes(self, newest: Snapshot) -> None:
+        """Panels ② and ④'s notes and empty texts, which follow their freshly drawn curves."""
         # a curve hidden under another lane's, and the points of a sweep stopped part-way, said
         self.capacity.set_note(_notes(self.capacity.coinciding, self.capacity.partial_note))
         definition = series_definition(self.series.mode("metric"), newest)
         self.series.set_note(_notes(definition, self.series.coinciding, self.series.zeros_note))
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))
-        self._draw_faded()
-        self._draw_heatmap(newest, buckets)
-        events = [(e.step, e.text) for e in (newest.events if events is None else events)]
-        self.series.markers.set_events(events)
-        self.capacity.markers.set_events(events)
-        self.timeline.set_events([step for step, _ in events])
-        extent = newest.step if head_step is None else max(head_step, newest.step)
+
+    def _draw_time_axes(self, events: tuple[Event, ...], extent: int, cursor: int) -> None:
+        """Change markers, the timeline's extent and the cursor on every axis of steps."""
+        marks = [(e.step, e.text) for e in events]
+        self.series.markers.set_events(marks)
+        self.capacity.markers.set_events(marks)
+        self.timeline.set_events([step for step, _ in marks])
         self.timeline.set_extent(extent)
         # ② and ④ reach the same step as the timeline, not only their own last point (the
         # alignment is measured every 20 steps in the bridge preset: ② ended at 100, ④ at 120)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from muonscope.app.bindings import lane_field_spec, task_field_specs, transport_ranges
-from muonscope.app.renderer import SERIES_AT_MOST_ONE, SERIES_METRICS, SERIES_SHORT_TITLES
+from muonscope.app.panel_texts import SERIES_AT_MOST_ONE, SERIES_METRICS, SERIES_SHORT_TITLES
 from muonscope.engine.config import MAX_LANES
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.widgets.breakpoint_panel import BreakpointPanel

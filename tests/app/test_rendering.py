@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
-from muonscope.app.renderer import SERIES_METRICS, BucketHistory, Renderer
+from muonscope.app.panel_texts import SERIES_METRICS
+from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.app.shot import parse_size, take_screenshot
 from muonscope.engine import ConfigError, Experiment, SetField
 from muonscope.engine.history import MetricHistory
@@ -103,7 +104,7 @@ def test_shot_writes_a_png_with_data_in_every_panel(qtbot, tmp_path):
 
 
 def test_the_filtering_ratio_panel_says_why_post_order_lanes_have_none():
-    from muonscope.app.renderer import FILTERING_METRIC, series_empty_text
+    from muonscope.app.panel_texts import FILTERING_METRIC, series_empty_text
     from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 
     task = TaskConfig(d=16, n_items=64, batch_size=32)
@@ -132,7 +133,7 @@ def test_the_filtering_ratio_panel_says_why_post_order_lanes_have_none():
 )
 def test_panel_two_says_when_a_metric_with_one_value_so_far_is_computed(metric, says):
     """At step 1 ② said the gap "is computed only at some steps, or for some lanes"."""
-    from muonscope.app.renderer import SERIES_METRICS, series_empty_text
+    from muonscope.app.panel_texts import SERIES_METRICS, series_empty_text
     from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 
     task = TaskConfig(d=16, n_items=64, batch_size=32)
@@ -146,7 +147,7 @@ def test_panel_two_says_when_a_metric_with_one_value_so_far_is_computed(metric, 
 
 def test_the_staircase_heat_map_names_its_eleven_groups_at_k_1024():
     """Wang et al.'s staircase: g = 0 holds one class, g ≥ 1 holds 2^(g−1); at K = 1024, g = 0…10."""
-    from muonscope.app.renderer import bucket_labels
+    from muonscope.app.panel_texts import bucket_labels
     from muonscope.engine.tasks.frequencies import staircase_probs
 
     _, groups = staircase_probs(1024)
@@ -160,7 +161,7 @@ def test_the_staircase_heat_map_names_its_eleven_groups_at_k_1024():
 
 def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_is():
     """The gap "σ_r − σ_r+1" named no r and no matrix; an Adam alignment of 42 read as an error."""
-    from muonscope.app.renderer import series_definition
+    from muonscope.app.panel_texts import series_definition
     from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 
     task = TaskConfig(d=16, n_items=64, batch_size=32)
