@@ -63,6 +63,37 @@ class PlotPanel(QtWidgets.QWidget):
     ) -> None:
         """``axis_items``: the plot's left and bottom axes, where a panel needs its own kind."""
         super().__init__(parent)
+        self._build_header(title)
+        self.plot_widget = pg.PlotWidget(axisItems=axis_items or decade_axes())
+        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        cache_axes(self.plot)
+        plain_units(self.plot)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        room_for_the_top_tick(self.plot, QtGui.QFont())  # at the desk too: ③'s colour bar cut its "1.0"
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(self._header)
+        layout.addWidget(self.plot_widget, 1)
+        self.modes: dict[str, ModeBox] = {}
+        self._on_stage = False  # drawn in a presentation style: mode boxes that do not apply are left out
+        self._key_lanes: tuple[tuple[int | None, str], ...] = ()  # the window key's lanes, as given
+        self._legend_lanes: tuple[tuple[int | None, str], ...] = ()  # of those, named under the plot
+        self._lane_legend_item: pg.LegendItem | None = None
+        self._shown_step: int | None = None  # a panel drawn from one step's snapshot: which one
+        self._build_placeholder()
+        self._empty_text: str | None = None
+        self._unavailable: str | None = None  # why the panel does not apply to the task, if it does not
+        self._note = CornerNote(self.plot)
+        self.plot.getViewBox().sigRangeChanged.connect(self._place_note)
+        self.plot.getViewBox().sigResized.connect(self._place_note)
+        self.plot_widget.installEventFilter(self)
+        self._build_export_menu()
+
+    def _build_header(self, title: str) -> None:
+        """The title, the style key and the strip of mode boxes above the plot."""
         self._title = TitleLabel(title)
         self._title.setObjectName("title")
         self._header = QtWidgets.QHBoxLayout()
@@ -84,25 +115,9 @@ class PlotPanel(QtWidgets.QWidget):
             QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred
         )
         self._header.addWidget(self._mode_strip)
-        self.plot_widget = pg.PlotWidget(axisItems=axis_items or decade_axes())
-        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
-        cache_axes(self.plot)
-        plain_units(self.plot)
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        room_for_the_top_tick(self.plot, QtGui.QFont())  # at the desk too: ③'s colour bar cut its "1.0"
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(self._header)
-        layout.addWidget(self.plot_widget, 1)
-        self.modes: dict[str, ModeBox] = {}
-        self._on_stage = False  # drawn in a presentation style: mode boxes that do not apply are left out
-        self._key_lanes: tuple[tuple[int | None, str], ...] = ()  # the window key's lanes, as given
-        self._legend_lanes: tuple[tuple[int | None, str], ...] = ()  # of those, named under the plot
-        self._lane_legend_item: pg.LegendItem | None = None
-        self._shown_step: int | None = None  # a panel drawn from one step's snapshot: which one
+
+    def _build_placeholder(self) -> None:
+        """The text over an empty plot that says why it is empty (hidden until it is)."""
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
         self._placeholder.setObjectName("placeholder")
         self._placeholder.setWordWrap(True)
@@ -110,13 +125,6 @@ class PlotPanel(QtWidgets.QWidget):
         self._placeholder.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._placeholder.hide()
         self._style_placeholder("#ffffff", "#555555")
-        self._empty_text: str | None = None
-        self._unavailable: str | None = None  # why the panel does not apply to the task, if it does not
-        self._note = CornerNote(self.plot)
-        self.plot.getViewBox().sigRangeChanged.connect(self._place_note)
-        self.plot.getViewBox().sigResized.connect(self._place_note)
-        self.plot_widget.installEventFilter(self)
-        self._build_export_menu()
 
     def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> ModeBox:
         """A combo of (value, text) options in the header; emits ``mode_changed(name, value)``."""
