@@ -78,42 +78,44 @@ def spectra_fields(
     None: the buffer averages something else, such as a post-order lane's mapped gradients, and the
     lane has no filtering ratio). Without scales every buffer is taken as an EMA.
     """
-    lanes = grads.shape[0]
     s_grad, s_mom, s_dir, s_w = _lane_spectra(
         grads, buffers, directions, weights, known, check, gradient_factors
     )
-    scales = [1.0] * lanes if average_scales is None else list(average_scales)
+    scales = [1.0] * grads.shape[0] if average_scales is None else list(average_scales)
     floor = relative_floor(grads.dtype)
-    kept = [
-        filtering_ratio(scales[i] * s_mom[i], s_grad[i], floor)
-        if s_mom[i].size and scales[i] is not None
-        else np.zeros(0)
-        for i in range(lanes)
+    return [
+        _spectra_fields_of_lane(step, rank, spectra, scale, floor)
+        for *spectra, scale in zip(s_grad, s_mom, s_dir, s_w, scales, strict=True)
     ]
-    out = []
-    for i in range(lanes):
-        watched = s_mom[i] if s_mom[i].size else s_grad[i]
-        ratio_rank, ratio = largest_ratio_gap(watched)
-        out.append(
-            {
-                "spectra_step": step,
-                "spectra": Spectra(
-                    gradient=frozen_array(s_grad[i]),
-                    momentum=frozen_array(s_mom[i]),
-                    update=frozen_array(s_dir[i]),
-                    weights=frozen_array(s_w[i]),
-                ),
-                "gap_rank": rank,
-                "gap": spectral_gap(watched, rank),
-                "ratio_gap_rank": ratio_rank,
-                "ratio_gap": ratio,
-                "filtering_ratio": frozen_array(kept[i]),
-                "tail_filtering": _tail_median(kept[i], rank),
-                "weight_isotropy": isotropy(s_w[i]),
-                "update_isotropy": isotropy(s_dir[i]),
-            }
-        )
-    return out
+
+
+def _spectra_fields_of_lane(
+    step: int, rank: int, spectra: list[np.ndarray], average_scale: float | None, floor: float
+) -> Fields:
+    """One lane's spectra fields from its σ(G), σ(M), σ(update), σ(W) (M's empty without a buffer)."""
+    s_grad, s_mom, s_dir, s_w = spectra
+    kept = np.zeros(0)
+    if s_mom.size and average_scale is not None:
+        kept = filtering_ratio(average_scale * s_mom, s_grad, floor)
+    watched = s_mom if s_mom.size else s_grad
+    ratio_rank, ratio = largest_ratio_gap(watched)
+    return {
+        "spectra_step": step,
+        "spectra": Spectra(
+            gradient=frozen_array(s_grad),
+            momentum=frozen_array(s_mom),
+            update=frozen_array(s_dir),
+            weights=frozen_array(s_w),
+        ),
+        "gap_rank": rank,
+        "gap": spectral_gap(watched, rank),
+        "ratio_gap_rank": ratio_rank,
+        "ratio_gap": ratio,
+        "filtering_ratio": frozen_array(kept),
+        "tail_filtering": _tail_median(kept, rank),
+        "weight_isotropy": isotropy(s_w),
+        "update_isotropy": isotropy(s_dir),
+    }
 
 
 def _lane_spectra(
