@@ -368,42 +368,67 @@ class CapacityPlot(PlotPanel):
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
         set_axis_title(self.plot, "left", y_label + log_note, y_short)
         self._sweep_x_label, self._sweep_y_label = x_label, y_label
-        xs, ys, lane_entries, guide_entries = [], [], [], []
+        xs, ys, lane_entries = [], [], []
         for lane, label, x, mean, lo, hi, *counted in curves:
             seeds = np.asarray(counted[0] if counted else np.full(np.shape(x), whole_seeds), float)
-            keep, (px, py, plo, phi) = log_mapped(x, mean, lo, hi, log_x, log_y)
-            if px.size == 0:
+            values = (x, mean, lo, hi, seeds)
+            drawn_curve = self._draw_sweep_curve(lane, label, values, whole_seeds, log_x, log_y)
+            if drawn_curve is None:
                 continue
-            partial = seeds[keep] < whole_seeds
-            curve, *band = sweep_lane_items(lane, px, py, plo, phi, partial)
-            for item in (curve, *band):
-                self._add(item)
-            if partial.any():
-                seeds_text = f"fewer than {whole_seeds} seeds (the sweep stopped before the rest)"
-                self._partial_note = f"hollow points: {seeds_text}"
+            curve, px, in_view = drawn_curve
             lane_entries.append((curve, label))
-            self._sweep_curves[lane] = (px, py)
-            self._sweep_labels[lane] = label
-            originals = [np.asarray(v, float)[keep] for v in (x, mean, lo, hi, seeds)]
-            readout = sweep_readout(x_label, *originals[:4], seeds=originals[4], whole_seeds=whole_seeds)
-            self.hover.set_series(("sweep", lane), label, px, py, readout)
-            self._sweep_series += sweep_columns(y_label, label, *originals, whole_seeds=whole_seeds)
             xs.append(px)
-            ys.append(np.concatenate([py, plo, phi]))  # the seeds' band is in view, not cut by the axes
-            self._sweep_points += px.size
-        for index, (label, x, y) in enumerate(guides):
-            keep, (px, py, _, _) = log_mapped(x, y, y, y, log_x, log_y)
-            shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
-            self._sweep_series.append((guide_label(label), shown_x, shown_y))
-            guide = pg.PlotDataItem(px, py, pen=guide_pen(index))
-            self._add(guide)
-            guide_entries.append((guide, guide_label(label)))
+            ys.append(in_view)
+        guide_entries = [self._draw_guide(index, *guide, log_x, log_y) for index, guide in enumerate(guides)]
         self.legend.set_entries(lane_entries, guide_entries)
         self._sweep_drawn = drawn
         self._fit(xs, ys, log_x, log_y)
         self._fit_legend_columns()
         self._fit_legend_row()
         self.show_why_empty()
+
+    def _draw_sweep_curve(
+        self,
+        lane: int,
+        label: str,
+        values: tuple[np.ndarray, ...],
+        whole_seeds: int,
+        log_x: bool,
+        log_y: bool,
+    ) -> tuple[pg.PlotDataItem, np.ndarray, np.ndarray] | None:
+        """One lane's sweep curve and seed band from (x, mean, lo, hi, seeds), with its read-out and
+        table columns; returns (curve, its x, its y values to keep in view), or None if none is drawable."""
+        x, mean, lo, hi, seeds = values
+        keep, (px, py, plo, phi) = log_mapped(x, mean, lo, hi, log_x, log_y)
+        if px.size == 0:
+            return None
+        partial = seeds[keep] < whole_seeds
+        curve, *band = sweep_lane_items(lane, px, py, plo, phi, partial)
+        for item in (curve, *band):
+            self._add(item)
+        if partial.any():
+            seeds_text = f"fewer than {whole_seeds} seeds (the sweep stopped before the rest)"
+            self._partial_note = f"hollow points: {seeds_text}"
+        self._sweep_curves[lane] = (px, py)
+        self._sweep_labels[lane] = label
+        originals = [np.asarray(v, float)[keep] for v in values]
+        x_label, y_label = self._sweep_x_label, self._sweep_y_label
+        readout = sweep_readout(x_label, *originals[:4], seeds=originals[4], whole_seeds=whole_seeds)
+        self.hover.set_series(("sweep", lane), label, px, py, readout)
+        self._sweep_series += sweep_columns(y_label, label, *originals, whole_seeds=whole_seeds)
+        self._sweep_points += px.size
+        return curve, px, np.concatenate([py, plo, phi])  # the seeds' band is in view, not cut by the axes
+
+    def _draw_guide(
+        self, index: int, label: str, x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool
+    ) -> tuple[pg.PlotDataItem, str]:
+        """A labelled guide line (a law to compare with), in the table too; returns its legend entry."""
+        keep, (px, py, _, _) = log_mapped(x, y, y, y, log_x, log_y)
+        shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
+        self._sweep_series.append((guide_label(label), shown_x, shown_y))
+        guide = pg.PlotDataItem(px, py, pen=guide_pen(index))
+        self._add(guide)
+        return guide, guide_label(label)
 
     @property
     def partial_note(self) -> str:
