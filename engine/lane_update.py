@@ -84,18 +84,7 @@ def step_lanes(
         directions[i] = spec.rule(grads[i], states[i], lane)
     known: list[KnownSpectrum] = []
     for key, members in groups.items():
-        inputs = [before_map(grads[i], states[i], momentum_of(lanes[i])) for i in members]
-        chunks = [[i] for i in range(len(members))] if _one_by_one(check, grads) else [range(len(members))]
-        mapped: list[Tensor] = [grads[0]] * len(members)
-        for chunk in chunks:
-            if check is not None:
-                check()
-            stack = torch.stack([inputs[j] for j in chunk])  # (n, r, c)
-            outputs = _map(key, stack, known, [members[j] for j in chunk])
-            for j, out in zip(chunk, outputs, strict=True):
-                mapped[j] = out
-        for j, i in enumerate(members):
-            directions[i] = after_map(mapped[j], states[i], momentum_of(lanes[i]))
+        _polar_directions(key, members, grads, states, lanes, check, directions, known)
     moving = torch.tensor([not f for f in frozen], device=grads.device)  # (L,)
     rates = torch.tensor([lane.lr for lane in lanes], dtype=grads.dtype, device=grads.device)  # (L,)
     stepped = weights - rates.view(-1, 1, 1) * directions  # (L, r, c)
@@ -107,6 +96,32 @@ def step_lanes(
         finite=finite | ~moving,
         known_spectra=tuple(known),
     )
+
+
+def _polar_directions(
+    key: PolarKey,
+    members: list[int],
+    grads: Tensor,
+    states: Sequence[LaneState],
+    lanes: Sequence[LaneConfig],
+    check: Check,
+    directions: Tensor,
+    known: list[KnownSpectrum],
+) -> None:
+    """Directions of the lanes sharing one polar map, mapped in one batch (or one by one under a
+    ``check``), written into ``directions``; the SVDs' spectra are added to ``known``."""
+    inputs = [before_map(grads[i], states[i], momentum_of(lanes[i])) for i in members]  # each (r, c)
+    chunks = [[j] for j in range(len(members))] if _one_by_one(check, grads) else [range(len(members))]
+    mapped: list[Tensor] = [grads[0]] * len(members)
+    for chunk in chunks:
+        if check is not None:
+            check()
+        stack = torch.stack([inputs[j] for j in chunk])  # (n, r, c)
+        outputs = _map(key, stack, known, [members[j] for j in chunk])
+        for j, out in zip(chunk, outputs, strict=True):
+            mapped[j] = out
+    for j, i in enumerate(members):
+        directions[i] = after_map(mapped[j], states[i], momentum_of(lanes[i]))
 
 
 def _one_by_one(check: Check, grads: Tensor) -> bool:
