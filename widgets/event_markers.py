@@ -301,37 +301,17 @@ class EventMarkers:
         between = obstacles.room_between(x, area)
         widths = list(rooms.items())
         widths += [(side, room) for side, room in between.items() if room < rooms[side]]
-        shapes = [
-            (side, fit)
-            for side, room in widths
-            if (fit := whole_fit(label, room)) is not None and _fits(fit, area)
-        ]
+        shapes = _whole_shapes(label, widths, area)
         whole = bool(shapes)
         if not whole:  # too long even wrapped: shortened on the roomier side, whole on hover
             side = max(rooms, key=rooms.get)
             shapes = [(side, elided_fit(label, rooms[side]))]
         best = _best(shapes, x, area, obstacles, label)
-        if whole and best[0][:3] != (0, 0, 0):
-            one_line = whole_fit(label, float("inf")).width
-            narrower = [
-                (side, fit)
-                for parts in (2, 3)
-                for side, room in rooms.items()
-                if room > one_line / parts
-                and (fit := whole_fit(label, one_line / parts)) is not None
-                and _fits(fit, area)
-            ]
-            if narrower:
-                best = min(best, _best(narrower, x, area, obstacles, label), key=lambda found: found[0])
-        if best[0][:2] != (0, 0):  # over another label or line: a shorter line beside it, if one is clear
-            shorter = [
-                (side, elided_fit(label, room / parts))
-                for side, room in widths
-                for parts in (1, 2, 3)
-                if room / parts >= MIN_WRAP_PX
-            ]
-            if shorter:
-                best = min(best, _best(shorter, x, area, obstacles, label), key=lambda found: found[0])
+        if whole and best[0][:3] != (0, 0, 0) and (narrower := _narrower_shapes(label, rooms, area)):
+            best = min(best, _best(narrower, x, area, obstacles, label), key=lambda found: found[0])
+        if best[0][:2] != (0, 0) and (shorter := _shorter_shapes(label, widths)):
+            # over another label or line: a shorter line beside it, if one is clear
+            best = min(best, _best(shorter, x, area, obstacles, label), key=lambda found: found[0])
         cost, rect, fit = best
         if cost[0] > 0 or rect.height() > area.height():
             return None
@@ -389,6 +369,42 @@ class EventMarkers:
         self._lines, self._labels = [], []
         self._offsets.clear()
         self._tried.clear()
+
+
+def _whole_shapes(
+    label: MarkerLabel, widths: list[tuple[str, float]], area: QtCore.QRectF
+) -> list[tuple[str, LabelFit]]:
+    """The label whole, as wide as each room allows, on the sides where that shape fits the plot."""
+    return [
+        (side, fit)
+        for side, room in widths
+        if (fit := whole_fit(label, room)) is not None and _fits(fit, area)
+    ]
+
+
+def _narrower_shapes(
+    label: MarkerLabel, rooms: dict[str, float], area: QtCore.QRectF
+) -> list[tuple[str, LabelFit]]:
+    """The label whole on two or three lines, where one line covers a curve, a line or a label."""
+    one_line = whole_fit(label, float("inf")).width
+    return [
+        (side, fit)
+        for parts in (2, 3)
+        for side, room in rooms.items()
+        if room > one_line / parts
+        and (fit := whole_fit(label, one_line / parts)) is not None
+        and _fits(fit, area)
+    ]
+
+
+def _shorter_shapes(label: MarkerLabel, widths: list[tuple[str, float]]) -> list[tuple[str, LabelFit]]:
+    """The label shortened to a half or a third of each room, its whole text on hover."""
+    return [
+        (side, elided_fit(label, room / parts))
+        for side, room in widths
+        for parts in (1, 2, 3)
+        if room / parts >= MIN_WRAP_PX
+    ]
 
 
 def _best(
