@@ -187,48 +187,23 @@ def _ratio_claims(
 ) -> list[Claim]:
     """§11.8, §11.10, §11.12 at α = 1.5: Muon against GD, its Newton–Schulz approximations and Newton."""
     d_max = dims[-1]
-    claims = []
     top = {name: counts[(1.5, d_max)][:, i].mean() for name, i in column.items()}
-    claims.append(
-        check_range(
-            "§11.8",
-            f"n_rec(Muon-exact) / n_rec(GD), α = 1.5, d = {d_max}",
-            top["muon"] / top["gd"],
-            10.0,
-            None,
-            ".1f",
-        )
-    )
-    claims.append(
+    at = f"α = 1.5, d = {d_max}"
+    muon_gd, ns10_exact = top["muon"] / top["gd"], top["ns10"] / top["muon"]
+    claims = [
+        check_range("§11.8", f"n_rec(Muon-exact) / n_rec(GD), {at}", muon_gd, 10.0, None, ".1f"),
         Claim(
             "§11.10",
-            f"NS5 loses tail items: n_rec(NS5) ≤ n_rec(exact), α = 1.5, d = {d_max}",
+            f"NS5 loses tail items: n_rec(NS5) ≤ n_rec(exact), {at}",
             f"{top['ns5']:.1f} vs {top['muon']:.1f}",
             "NS5 ≤ exact",
             bool(top["ns5"] <= top["muon"]),
-        )
-    )
-    claims.append(
-        check_range(
-            "§11.10",
-            f"n_rec(NS10) / n_rec(exact), α = 1.5, d = {d_max}",
-            top["ns10"] / top["muon"],
-            0.9,
-            None,
-            ".2f",
-        )
-    )
+        ),
+        check_range("§11.10", f"n_rec(NS10) / n_rec(exact), {at}", ns10_exact, 0.9, None, ".2f"),
+    ]
     for d in dims[-2:]:
-        claims.append(
-            check_range(
-                "§11.12",
-                f"Newton / Muon-exact n_rec at isotropic embeddings, α = 1.5, d = {d}",
-                _newton_ratio(counts, column, 1.5, d),
-                0.75,
-                1.25,
-                ".2f",
-            )
-        )
+        what = f"Newton / Muon-exact n_rec at isotropic embeddings, α = 1.5, d = {d}"
+        claims.append(check_range("§11.12", what, _newton_ratio(counts, column, 1.5, d), 0.75, 1.25, ".2f"))
     if any(alpha == 2.0 for alpha, _d in counts):  # the check is stated at α = 1.5: α = 2 shown, not judged
         ratios = ", ".join(f"d = {d}: {_newton_ratio(counts, column, 2.0, d):.2f}" for d in dims)
         stated = "not stated for α = 2 (exploratory)"
