@@ -179,11 +179,9 @@ def _positive(x: np.ndarray, y: np.ndarray, panel: Panel) -> tuple[np.ndarray, n
 
 
 def _draw_panel(plot, legend, panel: Panel) -> None:
-    import pyqtgraph as pg
-
+    """One figure panel: its titles, series (with seed bands), guide lines and axes."""
     from muonscope.widgets.axis_style import plain_units
     from muonscope.widgets.guide_legend import guide_label, guide_pen
-    from muonscope.widgets.theme import lane_colour, lane_pen
 
     plain_units(plot)
     plot.setTitle(html.escape(panel.title), size="10pt")  # pyqtgraph reads titles as HTML: "λ < …"
@@ -195,19 +193,7 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
         x, y = _positive(np.asarray(series.x, float), np.asarray(series.y, float), panel)
         xs.append(x)
         ys.append(y)
-        if series.style == "points":
-            brush = lane_colour(series.colour)
-            item = plot.plot(x, y, pen=None, symbol="o", symbolSize=5, symbolBrush=brush, symbolPen=None)
-        else:
-            style = "dash" if series.style == "dash" else "solid"
-            marks = {
-                "symbol": "o",
-                "symbolSize": 5,
-                "symbolBrush": lane_colour(series.colour),
-                "symbolPen": None,
-            }
-            item = plot.plot(x, y, pen=lane_pen(series.colour, style, 2.0), **(marks if x.size <= 30 else {}))
-        legend.addItem(item, series.label)
+        legend.addItem(_draw_series(plot, series, x, y), series.label)
         if series.lo is not None and series.hi is not None:
             _band(plot, series, panel)
     for index, guide in enumerate(panel.guides):  # a dash each, as in the window: two read as one line
@@ -219,14 +205,32 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
     _set_axes(
         plot, panel, np.concatenate(xs) if xs else np.zeros(0), np.concatenate(ys) if ys else np.zeros(0)
     )
-    if panel.y_ticks:  # rows, half a row of room around each
-        positions = [value for value, _name in panel.y_ticks]
-        plot.setYRange(min(positions) - 0.5, max(positions) + 0.5, padding=0)
-        axis = plot.getAxis("left")
-        axis.setTicks([list(panel.y_ticks), []])
-        metrics = pg.QtGui.QFontMetrics(axis.style.get("tickFont") or axis.font())
-        names_px = max(metrics.horizontalAdvance(name) for _value, name in panel.y_ticks)
-        axis.setWidth(names_px + 40)  # the names and the axis title beside them: a wider name was dropped
+    if panel.y_ticks:
+        _name_rows(plot, panel.y_ticks)
+
+
+def _draw_series(plot, series, x: np.ndarray, y: np.ndarray):
+    """A series as points, or as a line (with its points marked where there are few of them)."""
+    from muonscope.widgets.theme import lane_colour, lane_pen
+
+    marks = {"symbol": "o", "symbolSize": 5, "symbolBrush": lane_colour(series.colour), "symbolPen": None}
+    if series.style == "points":
+        return plot.plot(x, y, pen=None, **marks)
+    pen = lane_pen(series.colour, "dash" if series.style == "dash" else "solid", 2.0)
+    return plot.plot(x, y, pen=pen, **(marks if x.size <= 30 else {}))
+
+
+def _name_rows(plot, y_ticks) -> None:
+    """A panel of named rows: a tick per name, half a row of room around each."""
+    import pyqtgraph as pg
+
+    positions = [value for value, _name in y_ticks]
+    plot.setYRange(min(positions) - 0.5, max(positions) + 0.5, padding=0)
+    axis = plot.getAxis("left")
+    axis.setTicks([list(y_ticks), []])
+    metrics = pg.QtGui.QFontMetrics(axis.style.get("tickFont") or axis.font())
+    names_px = max(metrics.horizontalAdvance(name) for _value, name in y_ticks)
+    axis.setWidth(names_px + 40)  # the names and the axis title beside them: a wider name was dropped
 
 
 def _set_axes(plot, panel: Panel, x: np.ndarray, y: np.ndarray) -> None:
