@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 _META_KEYS = ("title", "caption", "citation", "claim", "paper")
+#: The top-level tables of a config or preset file.
+_FILE_TABLES = ("preset", "view", "task", "lanes", "run")
 _NAME = re.compile(r"^[a-z0-9_]+$")
 #: Largest config file read: presets are a few kB; a bound keeps /dev/zero or a log file from
 #: being read into memory.
@@ -178,6 +180,9 @@ def _preset_from_data(name: str, data: dict[str, Any]) -> Preset:
             raise ConfigError(f"preset.{key}", value, "unknown key; known keys: " + ", ".join(_META_KEYS))
         if not isinstance(value, str):
             raise ConfigError(f"preset.{key}", value, "must be text")
+    for key, value in data.items():  # a file also holds [preset] and [view]: name them among the known keys
+        if key not in _FILE_TABLES:
+            raise ConfigError(key, value, "unknown key; known keys: " + ", ".join(_FILE_TABLES))
     config = ExperimentConfig.from_dict(data)
     _refuse_unread_fields(data, config)
     return Preset(name=name, config=config, view=view, **meta)

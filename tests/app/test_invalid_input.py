@@ -37,7 +37,10 @@ CASES = [
     (["cache"], ("required", "{info,clear}")),  # the actions it takes, not a bare "ACTION"
     (["run", "--config", "{tmp}/task_scalar.toml"], "task = 1"),
     (["run", "--config", "{tmp}/unknown_table.toml"], "foo = "),
-    (["run", "--config", "{tmp}/unknown_top_key.toml"], "steps = 3 is not allowed: unknown key"),
+    (
+        ["run", "--config", "{tmp}/unknown_top_key.toml"],
+        "steps = 3 is not allowed: unknown key; known keys: preset, view, task, lanes, run",
+    ),
     (["run", "--config", "{tmp}/preset_colour.toml"], "preset.colour"),
     (["run", "--config", "{tmp}/preset_title.toml"], "preset.title = 1"),
     (["run", "--config", "{tmp}/view_scalar.toml"], "view = 3"),
