@@ -85,9 +85,12 @@ class SessionCommands:
             what = f"recalling step {command.step}"
             self._outbox.append(self._replay_for_view(recall_message, command, what))
         elif isinstance(command, SwitchBranch):
-            self._pause()
-            session.switch(command.branch)
-            self._announce_position()
+            # a branch asked for just before a reset, a preset or an open replaced the run may not be
+            # in the new one: the window gets the new run's branches anyway, and the engine goes on
+            if 0 <= command.branch < len(session.branches):
+                self._pause()
+                session.switch(command.branch)
+                self._announce_position()
         elif isinstance(command, CompareBranch):
             self._outbox.append(comparison_message(session, command.branch))
         elif isinstance(command, BackToRunBefore):

@@ -850,3 +850,16 @@ def test_docks_opened_beside_the_plots_of_a_wide_window_let_it_shrink_to_1280(qt
     qtbot.waitUntil(lambda: window.width() == 1280, timeout=WAIT_MS)
     assert not window.inspector_dock.isHidden()  # still open, as a tab in the controls' place
     assert window.dockWidgetArea(window.inspector_dock) != right
+
+
+def test_a_branch_asked_for_after_its_run_was_replaced_leaves_the_engine_running(qtbot):
+    """The Branch menu still lists the forks of a run that a reset has just replaced: choosing one
+    there (before the new run's branches arrive) stopped the engine thread for good."""
+    app = open_app(qtbot)
+    alerts = []
+    app.link.alert.connect(lambda text, _until_moved: alerts.append(text))
+    app.debugger.switch_branch(3)  # no such branch in this run
+    step = app.clock.newest.step
+    app.intents.step(2)
+    wait_for_step(qtbot, app, step + 2)
+    assert not any("engine thread failed" in text for text in alerts)
