@@ -15,6 +15,7 @@ from muonscope.app.panel_texts import (
     series_empty_text,
     spectrum_empty_text,
 )
+from muonscope.app.step_lookup import evaluated_step
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.snapshot import Event, Snapshot, group_means
@@ -184,7 +185,7 @@ class Renderer:
         """Panels ① and ③: the spectra and class errors of the shown step, with their notes."""
         self.spectrum.set_dtype(shown.dtype)
         self.spectrum.set_shown_step(shown.step)
-        self.class_error.set_shown_step(shown.step)
+        self.class_error.set_shown_step(evaluated_step(shown))  # its columns hold that evaluation's errors
         self.spectrum.set_empty_text(spectrum_empty_text(shown))
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
         self.class_error.set_sample_note(note.replace("estimate from ", "").replace(" items", ""))

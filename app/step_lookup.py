@@ -14,7 +14,14 @@ from collections import OrderedDict
 from muonscope.engine.history import SnapshotStore
 from muonscope.engine.snapshot import Snapshot
 
-__all__ = ["RECALLED_LIMIT", "StepLookup", "spectra_are_current", "spectra_steps", "view_notes"]
+__all__ = [
+    "RECALLED_LIMIT",
+    "StepLookup",
+    "evaluated_step",
+    "spectra_are_current",
+    "spectra_steps",
+    "view_notes",
+]
 
 #: Recomputed snapshots kept (the most recently used): scrubbing goes back and forth near where it
 #: is. One holds every lane's per-class errors and spectra, about 150 kB on the default preset.
@@ -24,6 +31,13 @@ RECALLED_LIMIT = 64
 def spectra_steps(snapshot: Snapshot) -> tuple[int, ...]:
     """The steps the lanes' spectra were computed at, ascending (none before any was)."""
     return tuple(sorted({lane.spectra_step for lane in snapshot.lanes if lane.spectra_step >= 0}))
+
+
+def evaluated_step(snapshot: Snapshot) -> int:
+    """The step of the population evaluation whose per-class errors ``snapshot`` holds (every
+    run.eval_every steps: at step 15 they are step 10's); its own step where none was evaluated."""
+    steps = [lane.eval_step for lane in snapshot.lanes if lane.eval_step >= 0]
+    return max(steps) if steps else snapshot.step
 
 
 def spectra_are_current(snapshot: Snapshot) -> bool:
@@ -99,7 +113,8 @@ def view_notes(shown: Snapshot, view_step: int, recalling: bool) -> tuple[str, s
         spectra = "spectra of step" + ("s " if len(steps) > 1 else " ") + ", ".join(map(str, steps))
     else:
         spectra = "" if shown.step == view_step or not computing else "no spectra on hand"
-    errors = f"errors as at step {shown.step}" if shown.step != view_step else ""
+    evaluated = evaluated_step(shown)
+    errors = f"errors as at step {evaluated}" if evaluated != view_step else ""
     return _joined(spectra, computing), _joined(errors, computing if errors else "")
 
 

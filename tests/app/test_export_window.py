@@ -205,3 +205,18 @@ def test_a_panel_exported_alone_names_its_lanes_and_the_screen_stays_as_it_was(q
     for entry in app.views.lane_key.entries:  # Qt writes a text run per word
         assert set(entry.text().split()) <= words, entry.text()
     assert len(app.views.series.plot.scene().items()) == items_before  # the legend went again
+
+
+def test_between_evaluations_panel_three_and_its_table_name_the_step_evaluated(qtbot, tmp_path):
+    """Per-class errors come from the population evaluation (every run.eval_every = 2 steps here):
+    at step 13 they are step 12's, and the panel and its CSV said "at step 13" without a word."""
+    app, _answers = _app_with_answers(qtbot, tmp_path)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, STEPS + 1)
+    wait_for_frame(qtbot, app)
+    assert app.clock.newest.lanes[0].eval_step == STEPS
+    assert app.views.class_error.note == f"errors as at step {STEPS}"
+    table = app.exports.export_panel("per-class-error", "csv")
+    with open(table, newline="", encoding="utf-8") as file:
+        header = next(csv.reader(file))
+    assert all(f" at step {STEPS}:" in name for name in header[1:]), header
