@@ -126,6 +126,9 @@ class App(QtCore.QObject):
         self.link.start()
         self.clock.start()
         self.work_watch.start()
+        # the keys are the plots' from the start: left in the preset box (the first field), an arrow
+        # or Home meant for the run loaded another preset
+        self.window.focus_stage()
 
     def shutdown(self) -> bool:
         """Stop the clock, any sweep or ray and the engine; False if one was left still computing.

@@ -186,3 +186,10 @@ def test_the_stage_scale_and_theme_change_from_the_keyboard_on_the_stage(app, qt
     )
     app.keyboard.sheet.close()
     presentation.set_active(False)
+
+
+def test_the_window_opens_with_the_keys_on_the_plots_not_in_the_preset_box(qtbot):
+    app = open_app(qtbot)
+    app.window.activateWindow()
+    qtbot.waitUntil(lambda: app.window.focusWidget() is not None, timeout=WAIT_MS)
+    assert app.window.focusWidget() is app.window.stage
