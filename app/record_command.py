@@ -86,7 +86,7 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
         OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
     ):
         offscreen.open()
-        report_sweep(offscreen)
+        report_sweep(offscreen, "record")
         try:
             for step, image in offscreen.frames(every):
                 if writer is None:

@@ -68,12 +68,13 @@ def _picture_kind(path: Path) -> str:
     return suffix[1:]
 
 
-def report_sweep(offscreen) -> None:
-    """A picture taken while a sweep still ran says so: its capacity panel is not the finished one."""
+def report_sweep(offscreen, command: str = "shot") -> None:
+    """A picture taken while a sweep still ran says so: its capacity panel is not the finished one;
+    ``command`` names the command that took it (``shot`` or ``record``)."""
     if not offscreen.swept:
         done, planned = offscreen.sweep_progress
         sys.stderr.write(
-            f"muonscope shot: the capacity sweep was not waited for "
+            f"muonscope {command}: the capacity sweep was not waited for "
             f"({done} of {planned} points had arrived)\n"
         )
 
