@@ -70,7 +70,7 @@ class RecordController(QtCore.QObject):
         self._paced_from: int | None = None
         self._finishing: list[Job] = []  # files being finished, on their own threads
         self._stop_when_drawn = False
-        self._outcome_message: int | None = None  # the number of the last "Recorded …" message
+        self._outcome_message: int | None = None  # the last "Recorded …" or "Not recording" message
         self._transport.record_toggled.connect(self._on_toggled)
         link.paced.connect(self._on_paced)
         # Queued: the frame is grabbed once everything else that follows a drawn frame (the live
@@ -120,11 +120,12 @@ class RecordController(QtCore.QObject):
             self._size = (round(self._window.width() * ratio), round(self._window.height() * ratio))
             self._writer = VideoWriter(path, self._size, RECORD_FPS)
         except (ConfigError, OSError) as exc:
-            self._window.show_alert(f"Not recording: {exc}")
+            self._outcome_message = self._window.show_alert(f"Not recording: {exc}")
             return False
         self._last_step = self._paced_from = None
         self._stop_when_drawn = False
-        if self._outcome_message is not None:  # the last recording's outcome is not in this one's frames
+        # the last recording's outcome, or a file refused just before, is not about this recording
+        if self._outcome_message is not None:
             self._window.withdraw_message(self._outcome_message)
             self._outcome_message = None
         self._link.submit(Pace(True))

@@ -448,6 +448,12 @@ def test_a_refused_file_shows_a_message_and_the_button_goes_back(qtbot, tmp_path
     app.recorder.chooser = lambda _window: None  # the dialog cancelled
     app.views.transport.record_action.trigger()
     assert not app.recorder.recording and not app.views.transport.record_action.isChecked()
+    app.recorder.chooser = lambda _window: tmp_path / "clip.mp4"  # a file that can be written
+    app.views.transport.record_action.trigger()
+    assert app.recorder.recording
+    assert "Not recording" not in app.views.message.text  # the refusal was of the file before
+    assert "Not recording" not in app.window.statusBar().currentMessage()
+    app.recorder.stop()
 
 
 def test_stopping_before_any_step_writes_nothing_and_says_so(qtbot, tmp_path):
