@@ -40,6 +40,7 @@ class KeyboardController(QtCore.QObject):
         # to the next field when the button greyed out, and the dock scrolled to it
         window.views.task.restart_requested.connect(lambda _staged: window.focus_stage())
         transport.goto_focus_action.setProperty(SHEET_GROUP, "Run")
+        window.addAction(transport.goto_focus_action)  # on a stage too, where the box is hidden
         for action in (transport.previous_preset_action, transport.next_preset_action):
             action.setProperty(SHEET_GROUP, "Presets")
             window.addAction(action)  # a talk changes preset in presentation mode too, toolbar hidden

@@ -200,9 +200,23 @@ class TransportBar(QtWidgets.QToolBar):
         self.goto_focus_action.setStatusTip("go to step: type it in the box, then Enter")
 
     def focus_goto(self) -> None:
-        """Put the keyboard in the "go to" box with its number selected, ready to be typed over."""
-        self.goto_spin.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
-        self.goto_spin.selectAll()
+        """Put the keyboard in the "go to" box with its number selected, ready to be typed over; on a
+        stage without the toolbar (presentation mode), ask for the step in a small dialog instead."""
+        box = self.goto_spin
+        if not box.isVisible():
+            step = self.ask_step(self.window(), box.value(), box.minimum(), box.maximum())
+            if step is not None:
+                self.goto_requested.emit(step)
+            return
+        box.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
+        box.selectAll()
+
+    @staticmethod
+    def ask_step(parent: QtWidgets.QWidget, current: int, lowest: int, highest: int) -> int | None:
+        """The step typed in a dialog, or None if it was cancelled (replaceable, as a file chooser is)."""
+        dialog = QtWidgets.QInputDialog
+        step, accepted = dialog.getInt(parent, "Go to step", "step:", current, lowest, highest)
+        return step if accepted else None
 
     def _on_goto(self) -> None:
         self._emit_typed(self.goto_spin, self.goto_requested)

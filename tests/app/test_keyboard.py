@@ -193,3 +193,26 @@ def test_the_window_opens_with_the_keys_on_the_plots_not_in_the_preset_box(qtbot
     app.window.activateWindow()
     qtbot.waitUntil(lambda: app.window.focusWidget() is not None, timeout=WAIT_MS)
     assert app.window.focusWidget() is app.window.stage
+
+
+def test_ctrl_g_on_a_stage_without_the_toolbar_asks_for_the_step_in_a_dialog(app, qtbot, monkeypatch):
+    """The go-to box is in the hidden toolbar in presentation mode: Ctrl+G did nothing there."""
+    transport = app.views.transport
+    asked = []
+
+    def ask_step(_parent, current, lowest, highest):
+        asked.append((current, lowest, highest))
+        return 3
+
+    monkeypatch.setattr(transport, "ask_step", ask_step)
+    app.presentation.set_active(True)
+    assert not transport.goto_spin.isVisible()
+    app.window.focus_stage()
+    with qtbot.waitSignal(transport.goto_requested, timeout=WAIT_MS) as went:
+        qtbot.keyClick(app.window.stage, Key.Key_G, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert went.args == [3] and len(asked) == 1
+    app.presentation.set_active(False)
+    asked.clear()
+    qtbot.keyClick(app.window.stage, Key.Key_G, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(transport.goto_spin.hasFocus, timeout=WAIT_MS)  # at the desk: the box, as before
+    assert asked == []
