@@ -305,10 +305,10 @@ class PresentationController(QtCore.QObject):
         self.set_scale(SCALES[max(0, min(len(SCALES) - 1, at + steps))])
         text = f"presentation scale {self._scale:g}×"
         shown = self.shown_style.scale
+        if self._scale == SCALES[-1 if steps > 0 else 0]:  # at an end, also where the window holds less
+            text += f" · the {'largest' if steps > 0 else 'smallest'}"
         if shown < self._scale:
             text += f" · this {'window' if self._active or self._offscreen else 'screen'} holds {shown:g}×"
-        elif self._scale == SCALES[-1 if steps > 0 else 0]:
-            text += f" · the {'largest' if steps > 0 else 'smallest'}"
         self._views.passing_note.say(text)
 
     def next_theme(self) -> None:

@@ -380,6 +380,10 @@ def test_the_stage_keys_say_what_they_did_for_a_moment(qtbot):
     while app.presentation.style.scale < 3.0:
         larger.trigger()
     assert note.text() == "presentation scale 3× · the largest"
+    app.window.resize(1280, 720)
+    qtbot.waitUntil(lambda: stage_style().scale == 1.5, timeout=5000)
+    larger.trigger()  # at the end of the list, in a window that holds less: both said
+    assert note.text() == "presentation scale 3× · the largest · this window holds 1.5×"
 
 
 @pytest.mark.parametrize(
