@@ -408,8 +408,9 @@ def _add_cache(sub) -> None:
     cache = _command(
         sub,
         "cache",
-        "show or clear the sweep cache (the points sweep and reproduce keep so that re-runs are quick)",
-        ["muonscope cache info", "muonscope cache clear"],
+        "show or clear the sweep cache (the points sweep and reproduce keep so that re-runs are quick); "
+        "without an action, info",
+        ["muonscope cache", "muonscope cache clear"],
         [_CACHE, _DEBUG],
     )
     actions = cache.add_subparsers(
@@ -417,8 +418,8 @@ def _add_cache(sub) -> None:
         metavar="{info,clear}",
         parser_class=_Parser,
         prog="muonscope cache",
-        required=True,
     )
+    cache.set_defaults(cache_action="info")  # a bare `muonscope cache` shows it, as its help says first
     _command(
         actions,
         "info",

@@ -34,7 +34,7 @@ CASES = [
     (["run", "--config", "{tmp}/nine_lanes.toml"], "lanes = 'a list of 9 lanes'"),
     (["run", "--config", "{tmp}/no_lanes.toml"], "lanes = [] is not allowed: must be a list of 1 to 8 lanes"),
     (["run", "--config", "{tmp}/lanes_scalar.toml"], "lanes = 3"),
-    (["cache"], ("required", "{info,clear}")),  # the actions it takes, not a bare "ACTION"
+    (["cache", "list"], ("'list' is not allowed", "must be one of info, clear")),
     (["run", "--config", "{tmp}/task_scalar.toml"], "task = 1"),
     (["run", "--config", "{tmp}/unknown_table.toml"], "foo = "),
     (

@@ -172,6 +172,7 @@ def test_cache_info_and_clear(capsys, private_cache):
     (private_cache / "keep.txt").write_text("not ours")
     size = sum(p.stat().st_size for p in private_cache.glob("*.json"))
     code, out, _ = _main(capsys, "cache", "info")
+    assert _main(capsys, "cache")[:2] == (0, out)  # a bare `cache` is its info, as its help says
     runtime = runtime_of(RunConfig())
     assert out.splitlines()[1] == f"entries: 9 ({size / 1000:.1f} KB)"
     kind = f"{SCHEMA}: {runtime.device} {runtime.dtype}, torch {runtime.torch_version}"
