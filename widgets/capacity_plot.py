@@ -25,7 +25,7 @@ from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, step_axis_end
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.sweep_controls import SweepControls
-from muonscope.widgets.sweep_points import log_mapped, sweep_columns, sweep_lane_items
+from muonscope.widgets.sweep_points import SEEDS_COLUMN, log_mapped, sweep_columns, sweep_lane_items
 from muonscope.widgets.sweep_readout import sweep_readout
 from muonscope.widgets.theme import StageStyle, faded_pen, lane_pen
 
@@ -318,7 +318,8 @@ class CapacityPlot(PlotPanel):
         numbers of the points drawn, in data units rather than the logarithms a log axis plots.
         """
         if not self.in_steps_mode:
-            return merged_on_x(self._sweep_x_label or "x", self._sweep_series)
+            table = merged_on_x(self._sweep_x_label or "x", self._sweep_series)
+            return as_counts(table, lambda name: name.startswith(SEEDS_COLUMN))  # 3 seeds, not 3.0
         series = []
         for lane, names in enumerate(self._names):
             label = names.text()

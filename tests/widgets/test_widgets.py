@@ -662,7 +662,7 @@ def test_a_sweep_stopped_part_way_draws_its_thinner_points_hollow_and_says_so(qt
     text = plot.hover.show_at(np.log10(32), np.log10(17))
     assert text.startswith("GD") and "B = 32: 17 (1 of 3 seeds: the sweep stopped" in text
     columns, rows = plot.data_table()
-    assert columns[-1] == "seeds averaged: GD" and [row[-1] for row in rows] == [3, 1]
+    assert columns[-1] == "seeds averaged: GD" and [repr(row[-1]) for row in rows] == ["3", "1"]
     plot.set_sweep([(*curve[:6], [3, 3])], [], "batch size B", "items recovered", True, True, whole_seeds=3)
     assert plot.partial_note == ""
 
