@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from muonscope.app.config_args import (
     usable_workers,
 )
 from muonscope.app.progress import ProgressBar
+from muonscope.app.run_command import EXIT_INTERRUPTED
 from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.task_kinds import view_problem
@@ -47,15 +49,20 @@ def sweep_command(args: argparse.Namespace) -> int:
     workers = usable_workers(workers)
     tally = SweepTally()
     results = []
-    with (
-        headless_command(interrupt_at_once=args.executor != "dask"),
-        open_executor(args.executor, args.scheduler, workers) as executor,
-        ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress,
-    ):
-        for result in SweepRunner(points, use_cache=not args.no_cache, executor=executor):
-            results.append(result)
-            tally.add(result)
-            progress(len(results), len(points))
+    try:
+        with (
+            headless_command(interrupt_at_once=args.executor != "dask"),
+            open_executor(args.executor, args.scheduler, workers) as executor,
+            ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress,
+        ):
+            for result in SweepRunner(points, use_cache=not args.no_cache, executor=executor):
+                results.append(result)
+                tally.add(result)
+                progress(len(results), len(points))
+    except KeyboardInterrupt:  # the workers are stopped by then; say what is kept
+        kept = "" if args.no_cache else "; they stay cached: the same command picks up from there"
+        sys.stderr.write(f"muonscope sweep: interrupted after {len(results)} of {len(points)} points{kept}\n")
+        return EXIT_INTERRUPTED
     drawn = curves(results, args.axis)
     axes = SWEEP_PLOTS[args.axis]
     x_label, y_label, _short = axes.titles(points[0].steps)
