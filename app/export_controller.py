@@ -58,6 +58,7 @@ class ExportController(QtCore.QObject):
         parent: QtCore.QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._refusal: int | None = None  # the message of the last file refused, while on show
         self._window = window
         self.choose_path = choose_path
         self.ask_size = ask_size
@@ -153,8 +154,11 @@ class ExportController(QtCore.QObject):
                     else:
                         write_svg(target, path)
         except ExportError as exc:
-            self._window.show_alert(str(exc))
+            self._refusal = self._window.show_alert(str(exc))
             return None
+        if self._refusal is not None:  # an earlier file refused: not about this one, which was written
+            self._window.withdraw_message(self._refusal)
+            self._refusal = None
         self.folder = path.parent
         self._window.statusBar().showMessage(f"Wrote {path}", _WRITTEN_MS)
         return path

@@ -162,6 +162,7 @@ def test_a_refused_file_is_said_on_one_line_and_a_cancel_writes_nothing(qtbot, t
     written = app.exports.export_panel("capacity", "csv")
     assert written == tmp_path / "typed-without-extension.csv" and written.is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["typed-without-extension.csv"]
+    assert "figure.svg" not in app.views.message.text  # the refusal was of the file before this one
 
 
 def test_a_panel_with_no_numbers_writes_no_csv_and_says_why(qtbot, tmp_path):
