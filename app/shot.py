@@ -42,7 +42,7 @@ def shot_command(args) -> int:
         report_sweep(offscreen)
         image = offscreen.picture(lambda step: progress(step - plan.start_step, steps, "stepping"))
         if image is not None:
-            _write(offscreen, image, kind, args.out)
+            _write(offscreen, image, kind, args.out, size)
         scaling = offscreen.scaling_note()
     if image is None:
         sys.stderr.write("muonscope shot: interrupted before the picture; nothing written\n")
@@ -51,12 +51,14 @@ def shot_command(args) -> int:
     return exit_status(0)
 
 
-def _write(offscreen, image, kind: str, out: Path) -> None:
+def _write(offscreen, image, kind: str, out: Path, size: tuple[int, int]) -> None:
+    """The picture at ``size``: an SVG of a window laid out larger keeps its drawing and declares
+    ``size``, as the PNG is scaled down to it."""
     if kind == "svg":
         from muonscope.widgets.export import write_svg
 
         with offscreen.keyed():
-            write_svg(offscreen.subject, out)
+            write_svg(offscreen.subject, out, size)
     elif not image.save(str(out), "PNG"):
         raise OSError(f"could not write {out}")
 

@@ -27,7 +27,9 @@ class ExportError(Exception):
     """A figure or table could not be written; the message is one line that names the file."""
 
 
-def write_svg(widget: QtWidgets.QWidget, path: str | os.PathLike) -> Path:
+def write_svg(
+    widget: QtWidgets.QWidget, path: str | os.PathLike, display_size_px: tuple[int, int] | None = None
+) -> Path:
     """Write ``widget`` as it is on screen to an SVG file whose plots are vectors.
 
     Everything inside a plot (curves, axes, ticks, legends, their text) is drawn as SVG shapes and
@@ -35,13 +37,15 @@ def write_svg(widget: QtWidgets.QWidget, path: str | os.PathLike) -> Path:
     boxes, the controls of the window) are one picture of the screen at twice its resolution. The
     picture's user units are the widget's pixels (its viewBox is the widget's rectangle), and its
     physical size follows the screen's resolution, so text keeps its size relative to the plots.
+    ``display_size_px`` (width, height) declares a different size to show it at, as when a window
+    laid out larger than asked for is scaled down to the size asked for; the drawing is unchanged.
     """
     path = checked_path(path, ".svg", "an SVG")
-    write_bytes(path, svg_bytes(widget))
+    write_bytes(path, svg_bytes(widget, display_size_px))
     return path
 
 
-def svg_bytes(widget: QtWidgets.QWidget) -> bytes:
+def svg_bytes(widget: QtWidgets.QWidget, display_size_px: tuple[int, int] | None = None) -> bytes:
     """The SVG document of :func:`write_svg`.
 
     Qt's SVG generator cannot be trusted with clipping: SVG Tiny 1.2 has no clip paths, and Qt
@@ -55,7 +59,7 @@ def svg_bytes(widget: QtWidgets.QWidget) -> bytes:
     generator = QtSvg.QSvgGenerator(QtSvg.QSvgGenerator.SvgVersion.SvgTiny12)
     generator.setOutputDevice(buffer)
     size = widget.size()
-    generator.setSize(size)
+    generator.setSize(size if display_size_px is None else QtCore.QSize(*display_size_px))
     generator.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), size))
     generator.setResolution(widget.logicalDpiX())  # font sizes in pixels, as the screen has them
     generator.setTitle(widget.windowTitle() or "muonscope")

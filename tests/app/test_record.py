@@ -296,6 +296,28 @@ def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
     assert {"Adam", "Muon", "SGD"} <= words  # a panel alone names its lanes under its plot
 
 
+def _declared_mm_and_view_box(path) -> tuple[tuple[float, float], tuple[float, float]]:
+    root = ElementTree.parse(path).getroot()
+    declared = tuple(float(root.get(side).removesuffix("mm")) for side in ("width", "height"))
+    view_box = tuple(float(number) for number in root.get("viewBox").split()[2:])
+    return declared, view_box
+
+
+def test_an_svg_smaller_than_the_window_allows_declares_the_asked_size(capsys, tmp_path):
+    """``shot --size 640x400`` wrote an SVG that declared the 1170x732 window it was laid out at."""
+    pictures = {}
+    for size in ("1280x800", "320x240"):
+        out = tmp_path / f"{size}.svg"
+        assert main(["shot", *TINY, *QUIET, "--steps", "1", "--size", size, "--out", str(out)]) == 0
+        capsys.readouterr()
+        pictures[size] = _declared_mm_and_view_box(out)
+    (full_mm, full_box), (small_mm, small_box) = pictures["1280x800"], pictures["320x240"]
+    assert full_box == (1280, 800)
+    mm_per_px = full_mm[0] / 1280
+    assert small_box[0] > 320  # laid out larger, its drawing kept whole
+    assert small_mm == pytest.approx((320 * mm_per_px, 240 * mm_per_px), rel=1e-3)
+
+
 def test_a_picture_after_set_says_the_description_is_of_other_settings(capsys, tmp_path):
     args = build_parser().parse_args(["shot", *TINY, "--steps", "1", "--out", str(tmp_path / "x.png")])
     with OffscreenWindow(plan_offscreen(args, (1280, 720))) as offscreen:
