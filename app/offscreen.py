@@ -50,11 +50,12 @@ class OffscreenPlan:
     compared_branch: int | None = None  # drawn faded beside the session's branch (its parent, on a fork)
 
 
-def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
+def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> OffscreenPlan:
     """The run ``args`` describes, built by ``muonscope run``'s own helpers (ConfigError when refused).
 
     Reads run's options (--preset/--config, --set, --lane, --steps, --resume, --rewind) and
-    --panel, --presentation, --no-wait-sweep.
+    --panel, --presentation, --no-wait-sweep. A resumed run must reach ``frame_every`` steps past
+    the session's step.
     """
     from muonscope.app.run_command import check_run_arguments, open_run_session
 
@@ -65,7 +66,7 @@ def plan_offscreen(args, size: tuple[int, int]) -> OffscreenPlan:
 
         # as the preset describes itself: the window's caption then names what --set or --lane changed
         preset = named_preset(args)
-    session, target = open_run_session(args, config)
+    session, target = open_run_session(args, config, frame_every)
     if args.resume is not None:
         from muonscope.engine.presets import nearest_preset
         from muonscope.engine.session_format import session_name

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 
+from muonscope.app.video import frames_text
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["MAX_FPS", "check_every", "check_fps", "record_command"]
@@ -35,20 +36,18 @@ def record_command(args) -> int:
     fps = check_fps(args.fps, kind)
     every = check_every(args.every)
     check_output_file(args.out)
-    if args.steps is not None and args.steps < every:  # before the config's own check ("from 0")
-        raise _too_few_steps(args.steps, every, None if args.resume else 0)
-    plan = plan_offscreen(args, size)
+    if args.resume is None and args.steps is not None and args.steps < every:  # before the config's "from 0"
+        raise _too_few_steps(args.steps, every)
+    plan = plan_offscreen(args, size, frame_every=every)  # a resumed run: its step plus every, at least
     frames = (plan.target_step - plan.start_step) // every
-    if frames < 1:
-        raise _too_few_steps(plan.target_step, every, plan.start_step)
+    if frames < 1:  # a preset's own steps
+        raise _too_few_steps(plan.target_step, every)
     return _record(plan, args, fps, every, frames)
 
 
-def _too_few_steps(steps: int, every: int, start_step: int | None) -> ConfigError:
-    """A video needs one frame: --steps (the step it ends at) at least --every past where it starts
-    (None: a session's step, not yet read)."""
-    where = "the resumed session's step" if start_step is None else f"step {start_step}"
-    return ConfigError("--steps", steps, f"must be at least --every = {every} steps past the start ({where})")
+def _too_few_steps(steps: int, every: int) -> ConfigError:
+    """A fresh run's video needs one frame: --steps (the step it ends at) at least --every."""
+    return ConfigError("--steps", steps, f"must be at least {every}, --every, for a first frame")
 
 
 def check_fps(fps: float, kind: str) -> float:
@@ -119,9 +118,8 @@ def _keep_what_was_recorded(writer) -> None:
         writer.close()
     except OSError:
         return
-    sys.stderr.write(
-        f"muonscope record: the {writer.frames} frames recorded before the failure are in {writer.path}\n"
-    )
+    recorded = frames_text(writer.frames)
+    sys.stderr.write(f"muonscope record: the recording before the failure ({recorded}) is in {writer.path}\n")
 
 
 def _summary(writer, plan, every: int, last_step: int) -> str:
@@ -130,9 +128,13 @@ def _summary(writer, plan, every: int, last_step: int) -> str:
     if writer.video_size != plan.size:
         shown += f" (padded to {writer.video_size[0]}x{writer.video_size[1]} for H.264)"
     first = plan.start_step + every
-    steps = f"steps {first}–{last_step}" + (f", every {every}" if every > 1 else "")
+    steps = (
+        f"step {first}"
+        if first == last_step
+        else f"steps {first}–{last_step}" + (f", every {every}" if every > 1 else "")
+    )
     summary = (
-        f"wrote {writer.path}: {writer.frames} frames, {shown}, "
+        f"wrote {writer.path}: {frames_text(writer.frames)}, {shown}, "
         f"{writer.seconds:.2f} s of video at {writer.fps:g} fps ({steps})"
     )
     if last_step < plan.target_step and last_step + every > plan.target_step:  # not stopped: ran past

@@ -19,7 +19,7 @@ from muonscope.app.background import Job
 from muonscope.app.config_args import check_writable
 from muonscope.app.engine_protocol import FrameShown, Pace
 from muonscope.app.frame_grab import grab_frame, rgb_bytes
-from muonscope.app.video import VideoWriter, check_video_path
+from muonscope.app.video import VideoWriter, check_video_path, frames_text
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["RECORD_FPS", "RecordController", "choose_video_path"]
@@ -228,7 +228,7 @@ class RecordController(QtCore.QObject):
     def _show_progress(self, frames: int | None = None) -> None:
         """The status line's "● recording · N frames → PATH" (N: the frames written, or ``frames``)."""
         count = self.frames if frames is None else frames
-        self._window.set_recording(f"● recording · {count} frame{'' if count == 1 else 's'} → {self.path}")
+        self._window.set_recording(f"● recording · {frames_text(count)} → {self.path}")
 
 
 def _finish_body(writer: VideoWriter) -> Callable[..., Iterator[None]]:
@@ -243,6 +243,6 @@ def _finish_body(writer: VideoWriter) -> Callable[..., Iterator[None]]:
                 return "info", "Recording stopped before any step was taken: nothing written."
             return "error", f"The recording was not written: {exc}"
         played = f"{writer.seconds:.1f} s at {writer.fps:g} fps"
-        return "info", f"Recorded {writer.frames} frames ({played}) to {writer.path}"
+        return "info", f"Recorded {frames_text(writer.frames)} ({played}) to {writer.path}"
 
     return body

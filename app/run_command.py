@@ -178,17 +178,18 @@ def _resumed_lane_fields(spec: str, where: str) -> dict[str, Any]:
     return parse_lane_fields(spec, where) if spec.strip() else {}
 
 
-def open_run_session(args: argparse.Namespace, config: Any) -> tuple[Any, int]:
+def open_run_session(args: argparse.Namespace, config: Any, frame_every: int = 0) -> tuple[Any, int]:
     """The session a run continues (``config``'s fresh one, or the saved one of --resume, rewound and
-    changed) and the step it runs to."""
+    changed) and the step it runs to: at least ``frame_every`` steps past the session's step, when
+    the run must take one (a recording's first frame)."""
     from muonscope.engine.session import Session
     from muonscope.engine.session_file import open_session
 
     session = open_session(args.resume) if args.resume is not None else Session(config)
-    return session, _prepare(session, args)
+    return session, _prepare(session, args, frame_every)
 
 
-def _prepare(session: Any, args: argparse.Namespace) -> int:
+def _prepare(session: Any, args: argparse.Namespace, frame_every: int = 0) -> int:
     """Rewind, apply the changes, and say how far to run (``--steps`` in total)."""
     if args.resume is None:
         return session.config.run.steps
@@ -201,13 +202,8 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
         session.go_to(args.rewind)
     rewound_on = session.branch.name
     target = session.config.run.steps if args.steps is None else args.steps
-    if target < session.step:
-        where = (
-            "where --rewind went back to" if args.rewind is not None else "the session's step (or --rewind K)"
-        )
-        raise ConfigError(
-            "--steps", target, f"must be at least {session.step}, {where}: it is the run's length"
-        )
+    if target < session.step + frame_every:
+        raise _too_short(target, session.step, args.rewind is not None, frame_every)
     from muonscope.engine.changes import apply_change, change_notes
 
     changes = _resume_changes(session.config, args)
@@ -230,6 +226,23 @@ def _prepare(session: Any, args: argparse.Namespace) -> int:
         note = _rewind_note(args.rewind, rewound_on, session.branch.name, bool(changes))
         sys.stderr.write(f"{prog}: {note}\n")
     return target
+
+
+def _too_short(target: int, step: int, rewound: bool, frame_every: int) -> ConfigError:
+    """--steps (the run's length) short of the session's step, or of its first frame's."""
+    if not frame_every:
+        where = "where --rewind went back to" if rewound else "the session's step (or --rewind K)"
+        return ConfigError("--steps", target, f"must be at least {step}, {where}: it is the run's length")
+    where = (
+        f"step {step}, where --rewind went back to,"
+        if rewound
+        else f"the session's step {step} (or --rewind K)"
+    )
+    return ConfigError(
+        "--steps",
+        target,
+        f"must be at least {step + frame_every}: {where} plus --every = {frame_every} for a first frame",
+    )
 
 
 def _rewind_note(step: int, rewound_on: str, branch: str, changed: bool) -> str:

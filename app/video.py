@@ -20,7 +20,7 @@ from pathlib import Path
 
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["VIDEO_SUFFIXES", "VideoWriter", "check_video_path", "padded_size"]
+__all__ = ["VIDEO_SUFFIXES", "VideoWriter", "check_video_path", "frames_text", "padded_size"]
 
 #: The file kinds a recording can be, by the file name's suffix.
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -41,6 +41,11 @@ def check_video_path(path: Path, option: str = "--out") -> str:
     if suffix not in VIDEO_SUFFIXES:
         raise ConfigError(option, str(path), "must name a .mp4 or .gif file")
     return suffix[1:]
+
+
+def frames_text(count: int) -> str:
+    """``1 frame``, ``5 frames``: how many frames a video holds, as every message says it."""
+    return f"{count} frame" + ("" if count == 1 else "s")
 
 
 def padded_size(size: tuple[int, int], kind: str) -> tuple[int, int]:

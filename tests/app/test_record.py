@@ -150,6 +150,28 @@ def test_a_resumed_session_records_the_steps_after_it(capsys, tmp_path):
     assert "(steps 4–6)" in text
 
 
+@pytest.mark.parametrize(
+    ("rewind", "every", "says"),
+    [
+        ((), "1", "must be at least 4: the session's step 3 (or --rewind K) plus --every = 1"),
+        (("--rewind", "1"), "2", "must be at least 3: step 1, where --rewind went back to, plus --every = 2"),
+    ],
+)
+def test_a_resumed_recording_too_short_for_a_frame_names_the_least_steps_it_takes(
+    capsys, tmp_path, rewind, every, says
+):
+    """At a session's step 30 ``record`` said "--steps must be at least 30", then refused 30."""
+    assert main(["run", *TINY, "--steps", "3", "--save", str(tmp_path / "s"), *QUIET]) == 0
+    capsys.readouterr()
+    least = int(says.split("at least ")[1].split(":")[0])
+    resumed = ["record", *QUIET, "--resume", str(tmp_path / "s"), *rewind, "--every", every]
+    resumed += ["--out", str(tmp_path / "r.mp4"), "--size", "320x240"]
+    assert main([*resumed, "--steps", str(least - 1)]) == 2
+    assert says in capsys.readouterr().err
+    assert main([*resumed, "--steps", str(least)]) == 0
+    assert ": 1 frame, 320x240, " in capsys.readouterr().out and len(_decoded(tmp_path / "r.mp4")[1]) == 1
+
+
 def test_a_resumed_session_is_drawn_as_the_preset_it_came_from(capsys, tmp_path):
     """Its title, caption and panel views, with what differs from it named, not the default's."""
     made = ["--preset", "hierarchical_noiseless", "--set", "task.label_noise=0.1", "--steps", "2"]
