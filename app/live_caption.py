@@ -19,7 +19,7 @@ from muonscope.engine.errors import format_value
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import read_value
-from muonscope.engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot
 from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS
 from muonscope.widgets.lane_names import all_lanes
 from muonscope.widgets.number_text import number_text
@@ -72,8 +72,7 @@ def live_caption(snapshot: Snapshot, histories: Sequence[LaneHistory] | None = N
     """
     parts = [f"step {snapshot.step}"]
     if snapshot.events:
-        last = snapshot.events[-1]
-        parts.append(f"{last.text} at step {last.step}")
+        parts.append(_last_changes(snapshot.events))
     standing = _standing(snapshot, snapshot.lane_histories if histories is None else histories)
     if standing:
         evaluated = max(lane.eval_step for lane in snapshot.lanes)
@@ -82,6 +81,22 @@ def live_caption(snapshot: Snapshot, histories: Sequence[LaneHistory] | None = N
             standing = f"as evaluated at step {evaluated}: {standing}"
         parts.append(standing)
     return " · ".join(parts)
+
+
+#: The changes of one step a caption names; more are counted, to keep the caption one line.
+NAMED_CHANGES = 2
+
+
+def _last_changes(events: Sequence[Event]) -> str:
+    """Every change of the newest change's step: with label noise and lr changed together, the
+    caption named only the lr."""
+    step = events[-1].step
+    texts = [event.text for event in events if event.step == step]
+    named, more = texts[:NAMED_CHANGES], len(texts) - NAMED_CHANGES
+    if more > 0:
+        named.append(f"{more} more change{'s' if more > 1 else ''}")
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
+    return f"{listed} at step {step}"
 
 
 def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:

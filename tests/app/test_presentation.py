@@ -132,6 +132,32 @@ def test_live_caption_names_the_step_the_last_change_and_the_leader(qtbot):
     assert f"recovers {best} items" in text
 
 
+def test_live_caption_names_every_change_made_at_the_step_of_the_last(qtbot):
+    """With label noise and a learning rate changed at one step, the caption named only the second."""
+    app = open_app(qtbot)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 2)
+    app.intents.change("task.label_noise", 0.2)
+    app.intents.change("lanes[0].lr", 0.25)
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].lr == 0.25, timeout=20_000)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 3)
+    wait_for_frame(qtbot, app)
+    events = app.clock.newest.events
+    assert [event.step for event in events] == [2, 2]
+    text = app.views.live_caption.text()
+    assert f" · {events[0].text} and {events[1].text} at step 2 · " in text, text
+    for lane, lr in enumerate((0.3, 0.35, 0.4)):  # three more: two named, one counted, one line
+        app.intents.change(f"lanes[{lane}].lr", lr)
+    qtbot.waitUntil(lambda: app.clock.config.lanes[2].lr == 0.4, timeout=20_000)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 4)
+    wait_for_frame(qtbot, app)
+    events = app.clock.newest.events[2:]
+    text = app.views.live_caption.text()
+    assert f" · {events[0].text}, {events[1].text} and 1 more change at step 3 · " in text, text
+
+
 def test_between_evaluations_the_caption_says_which_step_its_counts_are_of(qtbot):
     app = open_app(qtbot)  # evaluated every 2 steps
     for step, evaluated in ((3, 2), (4, 4)):
