@@ -223,6 +223,8 @@ class OffscreenWindow:
         if self.plan.panel is not None:  # a panel alone has no window key: it names its lanes itself
             self._subject.set_lane_legend(self._lanes())
         self.qt_app.processEvents()  # layouts and axes the last frame changed settle first
+        for markers in self.app.views.change_markers:  # labels the curves grew under move now
+            markers.settle()
         return grab_frame(self._subject, self.plan.size)
 
     def keyed(self):

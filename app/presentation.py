@@ -207,7 +207,7 @@ class PresentationController(QtCore.QObject):
         views = self._views
         for panel in (views.spectrum, views.series, views.class_error, views.capacity):
             panel.apply_style(style)
-        for markers in (views.series.markers, views.capacity.markers):
+        for markers in views.change_markers:
             markers.restyle()
         views.timeline.apply_style(style)
         views.lane_key.apply_style(style)

@@ -13,6 +13,7 @@ from muonscope.widgets.breakpoint_panel import BreakpointPanel
 from muonscope.widgets.busy_bar import BusyBar
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
+from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.inspector_panel import InspectorPanel
 from muonscope.widgets.lane_key import LaneKey
 from muonscope.widgets.lane_table import LaneTable
@@ -51,6 +52,11 @@ class Views:
     lane_key: LaneKey
     breakpoints: BreakpointPanel
     inspector: InspectorPanel
+
+    @property
+    def change_markers(self) -> tuple[EventMarkers, ...]:
+        """The change markers of the panels whose x axis is steps (② and ④)."""
+        return (self.series.markers, self.capacity.markers)
 
 
 def build_views() -> Views:

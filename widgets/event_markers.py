@@ -198,6 +198,13 @@ class EventMarkers:
         elif self._under_the_note():
             self._place_again_soon()
 
+    def settle(self) -> None:
+        """Place the labels now if a placing is waiting (it gathers reasons for PLACE_AGAIN_MS): a
+        picture taken offscreen right after the curves grew under a label showed it there, and
+        whether it did hung on the clock, not on the steps drawn."""
+        if self._again.isActive():
+            self.place_labels()
+
     def _under_the_note(self) -> bool:
         note = self._keep_off()
         return note is not None and any(

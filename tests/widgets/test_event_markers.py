@@ -139,6 +139,20 @@ def test_a_label_moves_off_new_data_that_runs_under_it(qtbot):
     qtbot.waitUntil(lambda: label.scene_rect().top() > top and not _crosses(plot, label), timeout=5000)
 
 
+def test_settling_moves_a_label_off_new_data_at_once(qtbot):
+    """An offscreen picture taken within PLACE_AGAIN_MS of the curves growing under a label showed it
+    there; settling places it again before the picture, whatever the clock."""
+    plot = _plot(qtbot, 450, curves=((0.1, 0.1),))
+    plot.markers.set_events([(20, "label noise 0 → 0.21")])
+    (label,) = plot.markers.labels
+    steps = np.arange(0.0, 101.0)
+    plot.set_series(0, steps, np.full(steps.size, 0.97))
+    plot.markers.keep_clear()
+    assert _crosses(plot, label)  # waiting to be placed again
+    plot.markers.settle()
+    assert label.isVisible() and not _crosses(plot, label)
+
+
 def test_labels_keep_off_panel_fours_accuracy_curves_too(qtbot):
     plot = CapacityPlot()
     qtbot.addWidget(plot)
