@@ -150,6 +150,7 @@ class OffscreenWindow:
             subject = getattr(self.app.views, self.plan.panel)
             subject.setParent(None)  # the panel alone, as its own (offscreen) window
             subject.show_header_controls(False)  # a figure: its boxes and buttons are the window's
+            subject.show_step_in_title(True)  # the window's timeline and caption are not in it
         least = subject.minimumSizeHint().expandedTo(subject.minimumSize())
         scale = max(1.0, least.width() / width, least.height() / height)
         subject.resize(math.ceil(width * scale), math.ceil(height * scale))

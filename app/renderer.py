@@ -186,6 +186,8 @@ class Renderer:
         self.spectrum.set_dtype(shown.dtype)
         self.spectrum.set_shown_step(shown.step)
         self.class_error.set_shown_step(evaluated_step(shown))  # its columns hold that evaluation's errors
+        self.series.set_shown_step(shown.step)  # its cursor stands at it
+        self.capacity.set_shown_step(shown.step)
         self.spectrum.set_empty_text(spectrum_empty_text(shown))
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
         self.class_error.set_sample_note(note.replace("estimate from ", "").replace(" items", ""))

@@ -117,6 +117,11 @@ class CapacityPlot(PlotPanel):
     def in_steps_mode(self) -> bool:
         return self.mode("x") == "steps"
 
+    @property
+    def pictured_step(self) -> int | None:
+        """The run's step over steps; a sweep or a ray is not of the step the run stands at."""
+        return super().pictured_step if self.in_steps_mode else None
+
     def set_running(self, running: bool, done: int = 0, total: int = 0) -> None:
         """Show a sweep's progress (see :class:`SweepControls`), and why the plot is empty meanwhile."""
         self.sweep_controls.show_state(self.mode("x") != "steps", running, done, total)
@@ -492,6 +497,7 @@ class CapacityPlot(PlotPanel):
 
     def _apply_mode(self) -> None:
         self.show_why_empty()
+        self._show_title()  # a step named in it belongs to the steps mode only
         steps = self.in_steps_mode
         for curve in self._recovered:
             curve.setVisible(steps)

@@ -94,6 +94,7 @@ class PlotPanel(QtWidgets.QWidget):
 
     def _build_header(self, title: str) -> None:
         """The title, the style key and the strip of mode boxes above the plot."""
+        self._base_title, self._step_in_title = title, False  # the title, and whether it names the step
         self._title = TitleLabel(title)
         self._title.setObjectName("title")
         self._header = QtWidgets.QHBoxLayout()
@@ -196,7 +197,24 @@ class PlotPanel(QtWidgets.QWidget):
     def set_title(self, title: str) -> None:
         """A long title (a style key, a lane and a step, 3× on a projector) keeps its head and is cut
         with "…" where the header is short of room, rather than widening the window."""
-        self._title.set_title(title)
+        self._base_title = title
+        self._show_title()
+
+    def show_step_in_title(self, shown: bool) -> None:
+        """Name the step drawn in the title ("① spectra σ_k · step 40"), as a panel pictured alone
+        does: recorded by itself, its spectra moved with no step anywhere in the video, which the
+        window's timeline and caption say on screen."""
+        self._step_in_title = shown
+        self._show_title()
+
+    @property
+    def pictured_step(self) -> int | None:
+        """The step the panel draws, as its title names it when pictured alone (None: not a step's)."""
+        return self._shown_step
+
+    def _show_title(self) -> None:
+        step = self.pictured_step if self._step_in_title else None
+        self._title.set_title(self._base_title if step is None else f"{self._base_title} · step {step}")
 
     @property
     def title(self) -> str:
@@ -358,9 +376,11 @@ class PlotPanel(QtWidgets.QWidget):
         raise NotImplementedError(f"{type(self).__name__} does not say what it shows as a table")
 
     def set_shown_step(self, step: int | None) -> None:
-        """The step whose snapshot the panel draws (① and ③): its table's columns name it, since a
-        CSV carries neither the timeline nor the caption that say it on screen."""
+        """The step whose snapshot the panel draws: ① and ③'s tables name it in their columns, since
+        a CSV carries neither the timeline nor the caption that say it on screen."""
         self._shown_step = step
+        if self._step_in_title:
+            self._show_title()
 
     def _at_shown_step(self) -> str:
         """ " at step 40" for a column name, "" where the step is not known."""
@@ -376,9 +396,10 @@ class PlotPanel(QtWidgets.QWidget):
         the legend's height meanwhile (:meth:`legend_height_px`), so that the plot keeps its size:
         at 1280 × 720 four lanes' names took all but 30 pixels of it.
         """
-        before, size = self._key_lanes, self.size()
+        before, size, step_shown = self._key_lanes, self.size(), self._step_in_title
         controls_shown = self.header_controls_shown
         self.show_header_controls(False)
+        self.show_step_in_title(True)
         self.set_lane_legend(lanes)
         QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
         grown = not self.isWindow() and self._lane_legend_item is not None
@@ -389,6 +410,7 @@ class PlotPanel(QtWidgets.QWidget):
         finally:
             self.set_lane_legend(before)
             self.show_header_controls(controls_shown)
+            self.show_step_in_title(step_shown)
             if grown:
                 self.resize(size)
 

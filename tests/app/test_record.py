@@ -124,6 +124,17 @@ def test_one_panel_alone(capsys, tmp_path):
     assert _decoded(out)[0] == (480, 300) and len(_decoded(out)[1]) == 3
 
 
+@pytest.mark.parametrize("panel", ["spectrum", "capacity"])
+def test_a_panel_recorded_alone_names_each_frames_step_in_its_title(panel):
+    """Panel ① recorded by itself moved with no step anywhere in the video."""
+    args = build_parser().parse_args(["record", *TINY, "--steps", "3", "--panel", panel, "--out", "x.mp4"])
+    with OffscreenWindow(plan_offscreen(args, (480, 300))) as offscreen:
+        offscreen.open()
+        titles = [offscreen.subject.title for _step, _image in offscreen.frames()]
+    head = titles[0].split(" · ")[0]
+    assert titles == [f"{head} · step {step}" for step in (1, 2, 3)]
+
+
 def test_a_resumed_session_records_the_steps_after_it(capsys, tmp_path):
     assert main(["run", *TINY, "--steps", "3", "--save", str(tmp_path / "s"), *QUIET]) == 0
     capsys.readouterr()

@@ -623,6 +623,24 @@ def test_a_picture_of_a_panel_leaves_out_its_boxes_and_buttons_and_gives_them_ba
     assert all(widget.isVisible() for widget in shown) and panel.cancel_button.isHidden()  # as they were
 
 
+def test_a_picture_of_a_panel_names_its_step_in_the_title_except_a_sweeps(qtbot):
+    """A figure of ① or ④ carries neither the timeline nor the caption that say the step on screen;
+    a sweep's axis is not the run's steps, so its title names none."""
+    configure_pyqtgraph()
+    panel = CapacityPlot()
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD"])
+    panel.set_shown_step(40)
+    on_screen = panel.title
+    with panel.lane_legend([(0, "SGD")]):
+        assert panel.title == f"{on_screen} · step 40"
+        panel.set_shown_step(41)
+        assert panel.title == f"{on_screen} · step 41"
+        panel.set_mode("x", "d")
+        assert panel.title == on_screen
+    assert panel.title == on_screen
+
+
 def test_a_sweeps_legend_stays_under_its_plot_in_a_picture_taken_at_once(qtbot):
     """Exported at 1280×720, ④'s sweep legend was drawn over the top of its plot: entries listed
     anew when the picture's lane legend resized the panel had no place yet when it was drawn."""
