@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["fit_image", "grab_frame", "rgb_bytes"]
 
 
-def grab_frame(widget: QtWidgets.QWidget, size: tuple[int, int]) -> QtGui.QImage:
-    """What ``widget`` shows now, exactly ``size`` (width, height) pixels."""
-    return fit_image(widget.grab().toImage(), size)
+def grab_frame(
+    widget: QtWidgets.QWidget, size: tuple[int, int], left_out: Sequence[QtWidgets.QWidget] = ()
+) -> QtGui.QImage:
+    """What ``widget`` shows now, exactly ``size`` (width, height) pixels, without the widgets
+    ``left_out`` (a note that speaks to the person at the window, not to a video's viewer)."""
+    shown = [child for child in left_out if child.isVisible()]
+    for child in shown:
+        child.hide()
+    try:
+        image = widget.grab().toImage()
+    finally:
+        for child in shown:
+            child.show()
+    return fit_image(image, size)
 
 
 def fit_image(image: QtGui.QImage, size: tuple[int, int]) -> QtGui.QImage:

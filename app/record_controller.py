@@ -132,7 +132,14 @@ class RecordController(QtCore.QObject):
         self._transport.set_recording(True)
         self._window.show_rates(False)  # paced by the frames written, and the machine's, not the run's
         self._show_progress()
+        self._say_on_stage(f"● recording to {path.name} · Ctrl+Shift+R stops")
         return True
+
+    def _say_on_stage(self, text: str) -> None:
+        """On the stage, whose status bar is hidden, a passing note says what the record key did: it
+        started and stopped recordings with no sign of either. Recorded frames leave the note out."""
+        if self._window.statusBar().isHidden():
+            self._window.views.passing_note.say(text)
 
     @QtCore.Slot()
     def stop(self) -> None:
@@ -146,6 +153,7 @@ class RecordController(QtCore.QObject):
         if self._writer is None:
             return
         self._transport.set_recording(False)
+        self._say_on_stage(f"recording stopped · finishing {self._writer.path.name}")
         newest = self._clock.newest
         if self._last_step is not None and newest is not None and newest.step != self._last_step:
             self._stop_when_drawn = True  # the paced engine waits on that frame: it comes next
@@ -214,7 +222,8 @@ class RecordController(QtCore.QObject):
         if newest.step != self._last_step:
             self._show_progress(self.frames + 1)  # the frame grabbed counts itself: it read one behind
             try:
-                self._writer.add(rgb_bytes(grab_frame(self._window, self._size)))
+                passing_note = self._window.views.passing_note  # says to the speaker what a key did
+                self._writer.add(rgb_bytes(grab_frame(self._window, self._size, left_out=(passing_note,))))
             except OSError as exc:
                 self._window.show_alert(f"Recording stopped: {exc}")
                 self._end()

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from PySide6 import QtGui
+from PySide6 import QtGui, QtWidgets
 
 from muonscope.app.cli import main
 from muonscope.app.cli_parser import build_parser
@@ -421,9 +421,9 @@ def test_record_button_writes_one_frame_per_step_taken(qtbot, tmp_path, monkeypa
     path = tmp_path / "window.mp4"
     in_frames = []  # what each frame's status line said as it was grabbed
 
-    def grab(window, size):
+    def grab(window, size, left_out=()):
         in_frames.append(app.window.status_text("recording"))
-        return grab_frame(window, size)
+        return grab_frame(window, size, left_out)
 
     grab_frame = record_controller.grab_frame
     monkeypatch.setattr(record_controller, "grab_frame", grab)
@@ -452,6 +452,53 @@ def test_record_button_writes_one_frame_per_step_taken(qtbot, tmp_path, monkeypa
     with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
         app.views.transport.record_action.trigger()
     assert app.views.message.text.startswith("Recording stopped before any step was taken")
+
+
+def test_on_the_stage_a_passing_note_says_a_recording_started_and_stopped_and_stays_out_of_it(
+    qtbot, tmp_path, monkeypatch
+):
+    """With the status bar hidden on the stage, the record key started and stopped recordings with
+    no sign of either."""
+    from muonscope.app import record_controller
+
+    app = open_app(qtbot)
+    app.presentation.set_active(True)
+    note = app.views.passing_note
+    grabbed_over_the_note = []
+
+    def grab(window, size, left_out=()):
+        grabbed_over_the_note.append(note.isVisible() and note not in left_out)
+        return grab_frame(window, size, left_out)
+
+    grab_frame = record_controller.grab_frame
+    monkeypatch.setattr(record_controller, "grab_frame", grab)
+    path = tmp_path / "talk.mp4"
+    _start_recording(qtbot, app, path)
+    assert note.isVisible() and note.text() == "● recording to talk.mp4 · Ctrl+Shift+R stops"
+    app.intents.step(2)
+    qtbot.waitUntil(lambda: app.recorder.frames == 2, timeout=WAIT_MS)
+    with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
+        app.views.transport.record_action.trigger()
+        assert note.isVisible() and note.text() == "recording stopped · finishing talk.mp4"
+    assert grabbed_over_the_note == [False, False]
+
+
+def test_a_frame_leaves_out_the_widgets_it_is_told_to_and_they_show_again(qtbot):
+    from muonscope.app.frame_grab import grab_frame
+
+    window = QtWidgets.QWidget()
+    qtbot.addWidget(window)
+    window.resize(200, 100)
+    window.setStyleSheet("background: white")
+    note = QtWidgets.QLabel("a note", window)
+    note.setStyleSheet("background: black")
+    note.setGeometry(0, 0, 200, 100)
+    window.show()
+    qtbot.waitExposed(window)
+    with_note, without = grab_frame(window, (200, 100)), grab_frame(window, (200, 100), left_out=(note,))
+    assert QtGui.QColor(with_note.pixel(5, 5)) == QtGui.QColor("black")
+    assert QtGui.QColor(without.pixel(5, 5)) == QtGui.QColor("white")
+    assert note.isVisible()
 
 
 def test_a_fast_engine_is_paced_so_that_no_step_is_skipped(qtbot, tmp_path):
