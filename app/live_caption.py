@@ -121,7 +121,9 @@ def _evaluated_standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) ->
             text, others = _tie_text(ranked, rest, names)
         else:
             text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
-            others = [_entry(names[lane.lane_id], _recovered(lane)) for lane in rest] + _unnamed(ranked, rest)
+            others = [_entry(names[lane.lane_id], _recovered(lane), names) for lane in rest] + _unnamed(
+                ranked, rest
+            )
         note = sample_note(snapshot)
         if note:
             return _listed(names, [text, *others]) + f" ({note})"
@@ -131,7 +133,7 @@ def _evaluated_standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) ->
         if not any(math.isfinite(v) for v in value.values()):
             return ""  # not measured yet (step 0): nothing to rank, rather than "nan"
         apart = _not_comparable(lanes, metric)
-        aside = [_entry(names[lane.lane_id], number_text(value[lane.lane_id])) for lane in apart]
+        aside = [_entry(names[lane.lane_id], number_text(value[lane.lane_id]), names) for lane in apart]
         lanes = [lane for lane in lanes if lane.lane_id not in {other.lane_id for other in apart}]
         if not lanes:  # nothing to rank: the values in lane order, said to be of different scales
             return f"{metric}, not normalised: " + _listed(names, aside)
@@ -143,8 +145,8 @@ def _evaluated_standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) ->
             ),
         )
         first, rest = ranked[0], _named_after_leader(ranked)
-        text = _entry(names[first.lane_id], f"{metric} {number_text(value[first.lane_id])}")
-        others = [_entry(names[lane.lane_id], number_text(value[lane.lane_id])) for lane in rest]
+        text = _entry(names[first.lane_id], f"{metric} {number_text(value[first.lane_id])}", names)
+        others = [_entry(names[lane.lane_id], number_text(value[lane.lane_id]), names) for lane in rest]
         others += _unnamed(ranked, rest)
         if aside:
             return _listed(names, [text, *others]) + "; not normalised: " + _listed(names, aside)
@@ -182,7 +184,7 @@ def _tie_text(
     losses = [number_text(lane.loss) for lane in ranked]
     if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
         return f"{text}, each at population loss {losses[0]}", []
-    entries = [_entry(names[lane.lane_id], number_text(lane.loss)) for lane in (ranked[0], *named)]
+    entries = [_entry(names[lane.lane_id], number_text(lane.loss), names) for lane in (ranked[0], *named)]
     ranking = _listed(names, entries)
     return f"{text}; by population loss: {ranking}", _unnamed(ranked, named)
 
@@ -210,15 +212,19 @@ def _named_after_leader(ranked: list[LaneSnapshot]) -> list[LaneSnapshot]:
     return rest if len(rest) <= MAX_LANES_NAMED + 1 else rest[:MAX_LANES_NAMED]
 
 
-def _entry(name: str, value: str) -> str:
+def _entry(name: str, value: str, names: dict[int, str]) -> str:
     """``Muon exact 0.0012`` held on one line: a wrapped caption breaks between lanes, not inside
-    one, so no value starts a line apart from its lane's name. A name ending in a digit or a
-    bracketed aside, or one that is itself a formula, takes a colon before its value: "Muon-reg
-    λ = 1/256 59" read as one number, "Muon η = c / T 4.49" as T = 4.49, and "SignGD (= Adam,
-    1 step) 29" as an item "1 step) 29" of the list."""
-    ends_apart = name[-1:].isdigit() or name.endswith(")")
-    separator = ": " if ends_apart or "=" in _outside_brackets(name) else " "
+    one, so no value starts a line apart from its lane's name. Where a name ends in a digit or a
+    bracketed aside, or is itself a formula, every lane of ``names`` takes a colon before its value:
+    "Muon-reg λ = 1/256 59" read as one number, "Muon η = c / T 4.49" as T = 4.49, "SignGD (= Adam,
+    1 step) 29" as an item "1 step) 29" of the list, and "Adam 140, Muon (post): 79" as two styles."""
+    separator = ": " if any(_ends_apart(other) for other in names.values()) else " "
     return f"{name}{separator}{value}".replace(" ", NO_BREAK)
+
+
+def _ends_apart(name: str) -> bool:
+    """Whether a value written after ``name`` with a space would read as part of it."""
+    return name[-1:].isdigit() or name.endswith(")") or "=" in _outside_brackets(name)
 
 
 #: The space a wrapped label does not break at.
