@@ -8,6 +8,12 @@ from PySide6 import QtWidgets
 
 __all__ = ["SweepControls"]
 
+#: The progress bar's width: at least "12/12" (the header stays within half a 1280 px window) and
+#: its text, at most a short field's, unless its text needs more.
+_LEAST_WIDTH_PX, _MOST_WIDTH_PX = 56, 120
+#: Room either side of the progress bar's text.
+_TEXT_MARGIN_PX = 8
+
 
 class SweepControls:
     """Run, a progress bar of points done, and cancel, laid into a panel's header.
@@ -22,8 +28,8 @@ class SweepControls:
         self.run_button = QtWidgets.QPushButton("run")
         self.run_button.setToolTip("run this sweep in the background (results are cached)")
         self.progress = QtWidgets.QProgressBar()
-        self.progress.setMaximumWidth(120)
-        self.progress.setMinimumWidth(56)  # "12/12" fits: the header stays within half a 1280 px window
+        self.progress.setMaximumWidth(_MOST_WIDTH_PX)
+        self.progress.setMinimumWidth(_LEAST_WIDTH_PX)
         self.progress.setTextVisible(True)
         self.cancel_button = QtWidgets.QPushButton("cancel")
         for widget in (self.run_button, self.progress, self.cancel_button):
@@ -40,7 +46,12 @@ class SweepControls:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         stopped = not running and 0 < total and done < total
-        self.progress.setFormat(f"{done}/{total} stopped" if stopped else f"{done}/{total}")
+        text = f"{done}/{total} stopped" if stopped else f"{done}/{total}"
+        self.progress.setFormat(text)
+        # as wide as its text: "4/21 stopped" was cut to "4/21 sto" where the header was short
+        text_px = self.progress.fontMetrics().horizontalAdvance(text) + 2 * _TEXT_MARGIN_PX
+        self.progress.setMinimumWidth(max(_LEAST_WIDTH_PX, text_px))
+        self.progress.setMaximumWidth(max(_MOST_WIDTH_PX, text_px))
         self.progress.setToolTip(
             f"stopped after {done} of {total} points; run computes the rest (those done are cached)"
             if stopped

@@ -14,7 +14,7 @@ from muonscope.widgets.ranges import StableRange, log_label, nice_ceiling, step_
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot
 from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
-from muonscope.widgets.theme import StageStyle, lane_colour, stage_style
+from muonscope.widgets.theme import StageStyle, lane_colour, set_stage_style, stage_style
 from muonscope.widgets.timeline import Timeline
 from muonscope.widgets.transport_bar import TransportBar, TransportRanges
 
@@ -644,6 +644,26 @@ def test_a_stopped_sweep_says_so_where_its_progress_stood(qtbot):
     plot.set_running(False, 33, 33)  # finished
     assert plot.progress.text() == "33/33"
     assert plot.minimumSizeHint().width() <= 420  # the per-class panel beside it needs 420
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.5])
+def test_a_stopped_sweeps_progress_shows_its_whole_text_in_a_1280_px_window(qtbot, scale):
+    """ "4/21 stopped" was cut to "4/21 sto" beside the longest sweep's name, and on the stage."""
+    set_stage_style(StageStyle(scale, "light" if scale > 1 else "normal"))
+    try:
+        plot = CapacityPlot()
+        qtbot.addWidget(plot)
+        plot.apply_style(stage_style())
+        plot.resize(int(417 * scale), 230)  # ④ in a 1280×720 window; the stage has the whole width
+        plot.show()
+        plot.set_mode("x", "mu")
+        plot.set_running(False, 4, 21)
+        qtbot.waitUntil(lambda: plot.progress.isVisible())
+        bar = plot.progress
+        assert bar.width() > bar.fontMetrics().horizontalAdvance("4/21 stopped")
+        assert plot.minimumSizeHint().width() <= plot.width()
+    finally:
+        set_stage_style(StageStyle())
 
 
 def test_a_sweep_stopped_part_way_draws_its_thinner_points_hollow_and_says_so(qtbot):
