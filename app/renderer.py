@@ -205,6 +205,7 @@ class Renderer:
         # a curve hidden under another lane's, and the points of a sweep stopped part-way, said
         self.capacity.set_note(_notes(self.capacity.coinciding, self.capacity.partial_note))
         definition = series_definition(self.series.mode("metric"), newest)
+        self.series.set_definition(definition)
         self.series.set_note(_notes(definition, self.series.coinciding, self.series.zeros_note))
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))

@@ -50,6 +50,7 @@ class SeriesPlot(PlotPanel):
         self._curves: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
         self._names: list[LaneNames] = []  # each lane's labels over the steps
+        self._definition = ""  # what the metric on show is taken of (see set_definition)
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
         self._zeros_left_out: dict[int, bool] = {}  # lane → values ≤ 0 a log axis could not draw
         self.compared_branch = "compared branch"  # how a table names the faint curves' branch
@@ -143,9 +144,17 @@ class SeriesPlot(PlotPanel):
         """The compared branch's points drawn for a lane."""
         return drawn_data(self._faded[lane])
 
+    def set_definition(self, text: str) -> None:
+        """What the metric on show is taken of, where its name alone does not say ("r = 10, of M"):
+        the corner note says it on screen, and a table's columns name it."""
+        self._definition = text
+
     def data_table(self) -> DataTable:
-        """step, then the metric on show for each lane (and for the compared branch, where drawn)."""
+        """step, then the metric on show for each lane (and for the compared branch, where drawn);
+        a column of "σ_r − σ_r+1" said neither r nor the matrix."""
         metric = self.modes["metric"].currentText()
+        if self._definition:
+            metric = f"{metric} [{self._definition}]"
         series = []
         for lane, names in enumerate(self._names):
             series.append((f"{metric}: {names.text()}", *self.curve_data(lane)))
