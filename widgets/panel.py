@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -14,9 +13,10 @@ from muonscope.widgets.axis_style import cache_axes, plain_units, room_for_the_t
 from muonscope.widgets.corner_note import CornerNote
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.lane_legend_item import lane_legend_item, preferred_height_px
 from muonscope.widgets.mode_box import ModeBox
 from muonscope.widgets.style_key import StyleKey
-from muonscope.widgets.theme import StageStyle, lane_pen, stage_style
+from muonscope.widgets.theme import StageStyle
 from muonscope.widgets.title_label import TitleLabel
 
 #: The characters a header's mode box keeps when the header is short of room.
@@ -26,17 +26,11 @@ __all__ = ["EXPORTS", "PlotPanel"]
 
 #: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
 EXPORT_LEGEND_ROW = 5
-#: Point size of the lane legend under a panel drawn alone, at scale 1.
-LANE_LEGEND_PT = 8.0
 #: Point size of a panel's header at scale 1 (its axes' text: :mod:`widgets.axis_style`).
 TITLE_PT = 9.0
 #: A greyed mode box's share of its header's spare room against the strip's leading space's 1: the
 #: box grows to its whole option first, the rest of the room stays to the left of the boxes.
 _GREYED_STRETCH = 1000
-#: The line beside a legend's note on the faint curves (another branch's): grey and dotted, as they are.
-_NOTE_PEN = pg.mkPen("#888888", width=2, style=QtCore.Qt.PenStyle.DotLine)
-#: Pixels a legend row keeps beside its line sample and between its columns.
-_LEGEND_SPACING_PX = 24
 #: Pixels at least between a placeholder's text and the plot's edges.
 _PLACEHOLDER_PADDING_PX = 12
 #: (kind, menu text) of what a panel can be written as.
@@ -404,7 +398,7 @@ class PlotPanel(QtWidgets.QWidget):
         QtWidgets.QApplication.processEvents()  # lay the plot out with its legend row
         grown = not self.isWindow() and self._lane_legend_item is not None
         if grown:
-            self.resize(size.width(), size.height() + _preferred_height_px(self._lane_legend_item))
+            self.resize(size.width(), size.height() + preferred_height_px(self._lane_legend_item))
         try:
             yield
         finally:
@@ -434,7 +428,7 @@ class PlotPanel(QtWidgets.QWidget):
         lanes = self.legend_lanes_for(tuple(lanes))
         if not lanes:
             return 0
-        return _preferred_height_px(self._new_lane_legend(lanes))
+        return preferred_height_px(lane_legend_item(lanes, self.plot_widget.width()))
 
     @property
     def named_lanes(self) -> tuple[tuple[int | None, str], ...]:
@@ -470,36 +464,13 @@ class PlotPanel(QtWidgets.QWidget):
             self._lane_legend_item = None
         self._legend_lanes = lanes
         if lanes:
-            legend = self._new_lane_legend(lanes)
+            legend = lane_legend_item(lanes, self.plot_widget.width())
             self.plot.layout.addItem(legend, EXPORT_LEGEND_ROW, 0, 1, 3)  # under the axes too
             self._lane_legend_item = legend
         # the plot fills its view again: a legend wider than the view had widened it, and the
         # plot stayed wider once the legend went, its right axis past the panel's edge
         width, height = self.plot_widget.width(), self.plot_widget.height()
         self.plot.setGeometry(QtCore.QRectF(0, 0, width, height))
-
-    def _new_lane_legend(self, lanes: tuple[tuple[int | None, str], ...]) -> pg.LegendItem:
-        """The legend of ``lanes``: two columns where they fit the plot's width, else one, its
-        names wrapped where one alone is wider than the plot (a lane renamed by a change, say)."""
-        style = stage_style()  # on a stage, at its scale and in its colours, as the axes above it
-        legend = pg.LegendItem(
-            labelTextSize=f"{style.font_pt(LANE_LEGEND_PT):g}pt",
-            labelTextColor=style.colours.foreground,
-            colCount=min(len(lanes), 2),
-        )
-        for position, text in lanes:
-            pen = _NOTE_PEN if position is None else lane_pen(position)
-            legend.addItem(pg.PlotDataItem(pen=pen), text)
-        room = self.plot_widget.width()
-        if legend.layout.preferredWidth() > room:
-            legend.setColumnCount(1)
-        for sample, label in legend.items:
-            text_room = room - sample.boundingRect().width() - _LEGEND_SPACING_PX
-            if label.itemRect().width() > text_room > 0:
-                label.item.setTextWidth(text_room)
-                label.updateMin()
-        legend.updateSize()
-        return legend
 
     def _build_export_menu(self) -> None:
         """A right click on the plot offers its exports; pyqtgraph's own menu stays off.
@@ -516,8 +487,3 @@ class PlotPanel(QtWidgets.QWidget):
         if event.button() == QtCore.Qt.MouseButton.RightButton and not event.isAccepted():
             event.accept()
             self.export_menu.popup(event.screenPos().toPoint())
-
-
-def _preferred_height_px(legend: pg.LegendItem) -> int:
-    """The height a legend's rows ask for, whole pixels."""
-    return math.ceil(legend.layout.effectiveSizeHint(QtCore.Qt.SizeHint.PreferredSize).height())
