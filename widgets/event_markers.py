@@ -198,11 +198,16 @@ class EventMarkers:
         elif self._under_the_note():
             self._place_again_soon()
 
+    @property
+    def placing_waits(self) -> bool:
+        """Whether the labels wait to be placed again (see :meth:`settle`)."""
+        return self._again.isActive()
+
     def settle(self) -> None:
         """Place the labels now if a placing is waiting (it gathers reasons for PLACE_AGAIN_MS): a
         picture taken offscreen right after the curves grew under a label showed it there, and
         whether it did hung on the clock, not on the steps drawn."""
-        if self._again.isActive():
+        if self.placing_waits:
             self.place_labels()
 
     def _under_the_note(self) -> bool:

@@ -183,6 +183,23 @@ def test_a_resumed_recording_too_short_for_a_frame_names_the_least_steps_it_take
     assert ": 1 frame, 320x240, " in capsys.readouterr().out and len(_decoded(tmp_path / "r.mp4")[1]) == 1
 
 
+def test_every_frame_shows_the_change_labels_placed_for_its_curves_not_waiting_on_a_timer(capsys, tmp_path):
+    """A label the curves grew under moved a second later on screen, so whether a frame showed it
+    over them hung on how fast the machine drew the steps."""
+    assert main(["run", *TINY, "--steps", "3", "--save", str(tmp_path / "s"), *QUIET]) == 0
+    capsys.readouterr()
+    argv = ["record", "--resume", str(tmp_path / "s"), "--set", "task.label_noise=0.2", "--steps", "9"]
+    args = build_parser().parse_args([*argv, "--out", "x.mp4"])
+    with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
+        offscreen.open()
+        markers = offscreen.app.views.change_markers
+        waited = []
+        for _step, _image in offscreen.frames():
+            assert [m.texts for m in markers] == [["label noise 0 → 0.2"]] * 2
+            waited.append(any(m.placing_waits for m in markers))
+    assert waited == [False] * 6
+
+
 def test_a_resumed_session_is_drawn_as_the_preset_it_came_from(capsys, tmp_path):
     """Its title, caption and panel views, with what differs from it named, not the default's."""
     made = ["--preset", "hierarchical_noiseless", "--set", "task.label_noise=0.1", "--steps", "2"]
