@@ -148,6 +148,8 @@ class ExportController(QtCore.QObject):
             if table is not None:
                 _write_csv(path, *table)
             else:
+                for markers in self._window.views.change_markers:  # labels where they belong, now
+                    markers.settle()
                 with self._lane_legend(target):
                     if kind == "png":
                         write_png(target, path, size)
