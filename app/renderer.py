@@ -203,7 +203,7 @@ class Renderer:
     def _draw_notes(self, newest: Snapshot) -> None:
         """Panels ② and ④'s notes and empty texts, which follow their freshly drawn curves."""
         # a curve hidden under another lane's, and the points of a sweep stopped part-way, said
-        self.capacity.set_note(_notes(self.capacity.coinciding, self.capacity.partial_note))
+        self.capacity.refresh_note()
         definition = series_definition(self.series.mode("metric"), newest)
         self.series.set_definition(definition)
         self.series.set_note(_notes(definition, self.series.coinciding, self.series.zeros_note))

@@ -88,7 +88,7 @@ class CapacityPlot(PlotPanel):
         self._sweep_items: list[pg.GraphicsObject] = []
         self._sweep_drawn: tuple | None = None  # the last set_sweep call, drawn again at a new stage scale
         self._sweep_x_label = self._sweep_y_label = ""
-        self._partial_note = ""  # what the hollow points of a sweep stopped part-way are
+        self._partial_seeds = 0  # the seeds a whole point averages, where some points have fewer
         self._sweep_curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (x, y) as drawn
         self._sweep_labels: dict[int, str] = {}
         self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
@@ -111,7 +111,6 @@ class CapacityPlot(PlotPanel):
         self.cancel_button = self.sweep_controls.cancel_button
         self.run_button.clicked.connect(lambda: self.run_requested.emit(self.mode("x")))
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
-        self.set_running(False)
 
     @property
     def in_steps_mode(self) -> bool:
@@ -126,6 +125,7 @@ class CapacityPlot(PlotPanel):
         """Show a sweep's progress (see :class:`SweepControls`), and why the plot is empty meanwhile."""
         self.sweep_controls.show_state(self.mode("x") != "steps", running, done, total)
         self.show_why_empty()
+        self.refresh_note()
 
     def set_mode_state(self, mode: str, enabled: bool, reason: str = "") -> None:
         """Disable a mode that does not apply to the task, with the reason as its tooltip.
@@ -344,7 +344,7 @@ class CapacityPlot(PlotPanel):
             self.plot.removeItem(item)
         self._sweep_items = []
         self._sweep_curves, self._sweep_labels = {}, {}
-        self._partial_note = ""
+        self._partial_seeds = 0
         self._sweep_points = 0
         self._sweep_series = []
         if not self.in_steps_mode:
@@ -392,6 +392,7 @@ class CapacityPlot(PlotPanel):
         self._fit_legend_columns()
         self._fit_legend_row()
         self.show_why_empty()
+        self.refresh_note()
 
     def _draw_sweep_curve(
         self,
@@ -413,13 +414,14 @@ class CapacityPlot(PlotPanel):
         for item in (curve, *band):
             self._add(item)
         if partial.any():
-            seeds_text = f"fewer than {whole_seeds} seeds (the sweep stopped before the rest)"
-            self._partial_note = f"hollow points: {seeds_text}"
+            self._partial_seeds = whole_seeds
         self._sweep_curves[lane] = (px, py)
         self._sweep_labels[lane] = label
         originals = [np.asarray(v, float)[keep] for v in values]
         x_label, y_label = self._sweep_x_label, self._sweep_y_label
-        readout = sweep_readout(x_label, *originals[:4], seeds=originals[4], whole_seeds=whole_seeds)
+        readout = sweep_readout(
+            x_label, *originals[:4], seeds=originals[4], whole_seeds=whole_seeds, running=self._sweep_running
+        )
         self.hover.set_series(("sweep", lane), label, px, py, readout)
         self._sweep_series += sweep_columns(y_label, label, *originals, whole_seeds=whole_seeds)
         self._sweep_points += px.size
@@ -438,8 +440,22 @@ class CapacityPlot(PlotPanel):
 
     @property
     def partial_note(self) -> str:
-        """What the hollow points of a sweep stopped part-way are, or "" where there are none."""
-        return "" if self.in_steps_mode else self._partial_note
+        """What the hollow points of a sweep are, or "" where there are none: points still to get
+        their other seeds while it runs (it said "the sweep stopped" then), or left without them."""
+        if self.in_steps_mode or not self._partial_seeds:
+            return ""
+        running = self._sweep_running()
+        why = "so far (the sweep is running)" if running else "(the sweep stopped before the rest)"
+        return f"hollow points: fewer than {self._partial_seeds} seeds {why}"
+
+    def _sweep_running(self) -> bool:
+        return self.sweep_controls.running
+
+    def refresh_note(self) -> None:
+        """The corner note from what the panel draws now: lanes whose curves coincide, and a sweep's
+        hollow points. Kept here, not only drawn each frame: a paused run draws no frames while a
+        sweep's points arrive and it finishes or stops."""
+        self.set_note(" · ".join(part for part in (self.coinciding, self.partial_note) if part))
 
     def legend_lanes_for(self, lanes):
         """A sweep's own legend names its lanes (with their sweep settings): a second one under it

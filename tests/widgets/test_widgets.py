@@ -687,6 +687,25 @@ def test_a_sweep_stopped_part_way_draws_its_thinner_points_hollow_and_says_so(qt
     assert plot.partial_note == ""
 
 
+def test_while_a_sweep_runs_its_hollow_points_are_said_to_await_their_seeds_not_to_be_stopped(qtbot):
+    """A running sweep's first points, of one seed each, were said to be left by a stopped sweep;
+    the corner note follows the sweep's state itself, with no frame drawn (a paused run draws none)."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["GD"])
+    plot.set_mode("x", "batch")
+    batch = np.array([16.0, 32.0])
+    curve = (0, "GD", batch, np.array([12.0, 17.0]), np.array([11.0, 17.0]), np.array([13.0, 17.0]), [3, 1])
+    plot.set_running(True, 4, 21)
+    plot.set_sweep([curve], [], "batch size B", "items recovered", True, True, whole_seeds=3)
+    assert plot.note == "hollow points: fewer than 3 seeds so far (the sweep is running)"
+    assert "B = 32: 17 (1 of 3 seeds so far)" in plot.hover.show_at(np.log10(32), np.log10(17))
+    plot.set_running(False, 4, 21)  # cancelled
+    assert plot.note == "hollow points: fewer than 3 seeds (the sweep stopped before the rest)"
+    text = plot.hover.show_at(np.log10(32), np.log10(17))
+    assert "B = 32: 17 (1 of 3 seeds: the sweep stopped before the rest)" in text
+
+
 def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
     """noisy_scaling's two lanes recover all 512 items from step 8: ④ showed one lane of two."""
     capacity, series = CapacityPlot(), SeriesPlot("② over time", [("loss", "loss")])
