@@ -125,7 +125,6 @@ class OffscreenWindow:
         self._drawn_step: int | None = None
         self._expected_step = plan.start_step
         self.swept = True  # False when a sweep was still running at the first frame
-        self.sweep_progress = (0, 0)
         self.qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
         self.qt_app.setCursorFlashTime(0)  # a text cursor, if any, stays on: no blinking between frames
         self.app = App(plan.preset, session=plan.session)
@@ -185,8 +184,12 @@ class OffscreenWindow:
                 self._run_until(lambda: not capacity.running, capacity.finished)
             else:
                 self.swept = False
-            self.sweep_progress = capacity.progress
         self._raise_failure()
+
+    @property
+    def sweep_progress(self) -> tuple[int, int]:
+        """(points arrived, points planned) of panel ④'s sweep now."""
+        return self.app.capacity.progress
 
     def frames(
         self, every: int = 1, stepped: Callable[[int], None] = lambda _step: None

@@ -85,7 +85,6 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
         OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
     ):
         offscreen.open()
-        report_sweep(offscreen, "record")
         try:
             for step, image in offscreen.frames(every):
                 if writer is None:
@@ -97,6 +96,8 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
             _keep_what_was_recorded(writer)
             raise
         scaling = offscreen.scaling_note()
+        if writer is not None:
+            report_sweep(offscreen, "record")
     if writer is None:
         sys.stderr.write("muonscope record: interrupted before the first frame; nothing written\n")
         return exit_status(EXIT_INTERRUPTED)

@@ -39,10 +39,10 @@ def shot_command(args) -> int:
         OffscreenWindow(plan, stop.is_set) as offscreen,
     ):
         offscreen.open()
-        report_sweep(offscreen)
         image = offscreen.picture(lambda step: progress(step - plan.start_step, steps, "stepping"))
         if image is not None:
             _write(offscreen, image, kind, args.out, size)
+            report_sweep(offscreen)
         scaling = offscreen.scaling_note()
     if image is None:
         sys.stderr.write("muonscope shot: interrupted before the picture; nothing written\n")
@@ -71,14 +71,17 @@ def _picture_kind(path: Path) -> str:
 
 
 def report_sweep(offscreen, command: str = "shot") -> None:
-    """A picture taken while a sweep still ran says so: its capacity panel is not the finished one;
+    """A picture or video taken while the sweep it was not told to wait for still ran says how much
+    of it had arrived by its picture or last frame: the capacity panel is not the finished one;
     ``command`` names the command that took it (``shot`` or ``record``)."""
-    if not offscreen.swept:
-        done, planned = offscreen.sweep_progress
-        sys.stderr.write(
-            f"muonscope {command}: the capacity sweep was not waited for "
-            f"({done} of {planned} points had arrived)\n"
-        )
+    if offscreen.swept:
+        return
+    done, planned = offscreen.sweep_progress
+    if command == "shot" and done == planned:
+        return  # every point arrived before the picture
+    by = "the picture" if command == "shot" else "the last frame"
+    arrived = f"{done} of {planned} points had arrived by {by}"
+    sys.stderr.write(f"muonscope {command}: the capacity sweep was not waited for ({arrived})\n")
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -422,6 +422,27 @@ def test_a_sweep_the_preset_starts_is_finished_before_the_first_frame(tmp_path, 
         assert offscreen.picture() is not None
 
 
+def test_a_sweep_not_waited_for_is_reported_as_far_as_it_had_come_by_the_picture(
+    capsys, tmp_path, monkeypatch
+):
+    """ "0 of 21 points had arrived" was said of a picture that showed three of them: it was counted
+    before the run's steps, not when the picture was taken."""
+    from muonscope.app.shot import report_sweep
+
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "sweeping.toml").write_text(SWEEPING, encoding="utf-8")
+    argv = ["shot", "--config", str(tmp_path / "sweeping.toml"), "--no-wait-sweep", "--out", "x.png"]
+    with OffscreenWindow(plan_offscreen(build_parser().parse_args(argv), (640, 400))) as offscreen:
+        offscreen.open()
+        assert offscreen.picture() is not None
+        done, planned = offscreen.app.capacity.progress
+        report_sweep(offscreen)
+        err = capsys.readouterr().err
+    assert not offscreen.swept and planned == 9
+    said = f"the capacity sweep was not waited for ({done} of 9 points had arrived by the picture)"
+    assert err == ("" if done == planned else f"muonscope shot: {said}\n")
+
+
 # ---- the window's record button ---------------------------------------------------------------
 
 
