@@ -121,9 +121,8 @@ def _evaluated_standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) ->
             text, others = _tie_text(ranked, rest, names)
         else:
             text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
-            others = [_entry(names[lane.lane_id], _recovered(lane), names) for lane in rest] + _unnamed(
-                ranked, rest
-            )
+            others = [_entry(names[lane.lane_id], _recovered(lane), names) for lane in rest]
+            others += _unnamed(ranked, rest)
         note = sample_note(snapshot)
         if note:
             return _listed(names, [text, *others]) + f" ({note})"

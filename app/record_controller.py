@@ -132,7 +132,8 @@ class RecordController(QtCore.QObject):
         self._transport.set_recording(True)
         self._window.show_rates(False)  # paced by the frames written, and the machine's, not the run's
         self._show_progress()
-        self._say_on_stage(f"● recording to {path.name} · Ctrl+Shift+R stops")
+        key = self._transport.record_action.shortcut().toString()
+        self._say_on_stage(f"● recording to {path.name} · {key} stops")
         return True
 
     def _say_on_stage(self, text: str) -> None:
