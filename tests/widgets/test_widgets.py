@@ -666,14 +666,20 @@ def test_a_stopped_sweeps_progress_shows_its_whole_text_in_a_1280_px_window(qtbo
         set_stage_style(StageStyle())
 
 
-def test_a_sweep_stopped_part_way_draws_its_thinner_points_hollow_and_says_so(qtbot):
-    """A point of one seed looked like a mean over three, in the plot, the hover and the table."""
+def _batch_sweep_panel(qtbot):
+    """④ in its batch-size sweep mode, and a GD curve whose second point (B = 32) has 1 of 3 seeds."""
     plot = CapacityPlot()
     qtbot.addWidget(plot)
     plot.set_lanes(["GD"])
     plot.set_mode("x", "batch")
     batch = np.array([16.0, 32.0])
     curve = (0, "GD", batch, np.array([12.0, 17.0]), np.array([11.0, 17.0]), np.array([13.0, 17.0]), [3, 1])
+    return plot, curve
+
+
+def test_a_sweep_stopped_part_way_draws_its_thinner_points_hollow_and_says_so(qtbot):
+    """A point of one seed looked like a mean over three, in the plot, the hover and the table."""
+    plot, curve = _batch_sweep_panel(qtbot)
     plot.set_sweep([curve], [], "batch size B", "items recovered", True, True, whole_seeds=3)
     rings = [item for item in plot.plot.items if isinstance(item, pg.ScatterPlotItem) and len(item.data)]
     hollow = [(spot.pos().x(), spot.brush().color().name()) for ring in rings for spot in ring.points()]
@@ -690,12 +696,7 @@ def test_a_sweep_stopped_part_way_draws_its_thinner_points_hollow_and_says_so(qt
 def test_while_a_sweep_runs_its_hollow_points_are_said_to_await_their_seeds_not_to_be_stopped(qtbot):
     """A running sweep's first points, of one seed each, were said to be left by a stopped sweep;
     the corner note follows the sweep's state itself, with no frame drawn (a paused run draws none)."""
-    plot = CapacityPlot()
-    qtbot.addWidget(plot)
-    plot.set_lanes(["GD"])
-    plot.set_mode("x", "batch")
-    batch = np.array([16.0, 32.0])
-    curve = (0, "GD", batch, np.array([12.0, 17.0]), np.array([11.0, 17.0]), np.array([13.0, 17.0]), [3, 1])
+    plot, curve = _batch_sweep_panel(qtbot)
     plot.set_running(True, 4, 21)
     plot.set_sweep([curve], [], "batch size B", "items recovered", True, True, whole_seeds=3)
     assert plot.note == "hollow points: fewer than 3 seeds so far (the sweep is running)"
