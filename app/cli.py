@@ -100,13 +100,24 @@ def _quiet_broken_pipe() -> int:
 
 
 _COMMANDS = ("run", "shot", "record", "sweep", "reproduce", "cache", "inspect")
+#: The window's own options that take a value as the next word (``--preset NAME``).
+_WINDOW_OPTIONS_WITH_VALUE = ("--preset", "--config", "--open")
 
 
 def _session_argument(argv: list[str]) -> list[str]:
-    """``muonscope PATH`` opens the window on a saved session: PATH becomes ``--open PATH``."""
-    first = argv[0] if argv else ""
-    if first and not first.startswith("-") and first not in _COMMANDS and _looks_like_path(first):
-        return ["--open", first, *argv[1:]]
+    """``muonscope PATH`` opens the window on a saved session: PATH becomes ``--open PATH``.
+
+    PATH is the first word that is neither an option nor an option's value, so that
+    ``muonscope --preset default s1`` reaches the check that refuses opening two things.
+    """
+    index = 0
+    while index < len(argv) and argv[index].startswith("-"):
+        index += 2 if argv[index] in _WINDOW_OPTIONS_WITH_VALUE else 1
+    if index >= len(argv):
+        return argv
+    word = argv[index]
+    if word not in _COMMANDS and _looks_like_path(word):
+        return [*argv[:index], "--open", word, *argv[index + 1 :]]
     return argv
 
 
@@ -121,8 +132,21 @@ def _parsed(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namesp
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         where = getattr(args, "command_parser", parser)
-        where.error(f"unrecognized arguments: {' '.join(unknown)} (see {where.prog} --help)")
+        hint = " (the version: muonscope --version)" if "--version" in unknown else ""
+        where.error(
+            f"arguments = {' '.join(unknown)!r} is not allowed: {where.prog} takes no such argument"
+            f"{hint}; see {where.prog} --help"
+        )
     return args
+
+
+def _said_of_option(exc: ConfigError, args: argparse.Namespace | None) -> str:
+    """The error, naming ``--resume`` when the folder it gave is what was refused: "missing: does not
+    exist" left the user to find which of the command's paths was meant."""
+    resume = getattr(args, "resume", None)
+    if resume is not None and exc.field == str(resume) and exc.field == exc.value:  # a SessionError's path
+        return str(ConfigError("--resume", exc.value, exc.allowed.removeprefix("is ")))
+    return str(exc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     A problem is said as argparse says its own, prefixed by the command it stopped
     ("muonscope run: error: …"), so that every error of one command reads alike.
     """
-    prog = "muonscope"
+    prog, args = "muonscope", None
     try:
         argv = _session_argument(sys.argv[1:] if argv is None else list(argv))
         if len(argv) > MAX_ARGUMENTS:
@@ -141,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         with one_line_warnings():
             return _dispatch(args)
     except ConfigError as exc:
-        sys.stderr.write(f"{prog}: error: " + " ".join(str(exc).split("\n")) + "\n")
+        sys.stderr.write(f"{prog}: error: " + " ".join(_said_of_option(exc, args).split("\n")) + "\n")
         return EXIT_USAGE
     except UsageError:
         return EXIT_USAGE

@@ -72,6 +72,10 @@ def _as_field_error(message: str) -> str:
     empty = re.fullmatch(r"argument (?P<option>[^:]+): must not be empty", message)
     if empty is not None:  # _path's refusal: the value is known
         return f"{empty['option'].split('/')[-1]} = '' is not allowed: must not be empty"
+    missing = re.fullmatch(r"argument (?P<option>[^:]+): expected one argument", message)
+    if missing is not None:  # "--size -1280x720": the value was read as an option
+        option = missing["option"].split("/")[-1]
+        return f"{option} needs a value after it (one that starts with '-' is written {option}=VALUE)"
     found = _ARGPARSE_VALUE.fullmatch(message)
     if found is None:
         return message
@@ -415,7 +419,7 @@ def _add_cache(sub) -> None:
     )
     actions = cache.add_subparsers(
         dest="cache_action",
-        metavar="{info,clear}",
+        metavar="ACTION",
         parser_class=_Parser,
         prog="muonscope cache",
     )

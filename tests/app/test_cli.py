@@ -393,3 +393,13 @@ def test_a_warning_from_any_command_prints_as_one_line(capsys, monkeypatch):
     assert capsys.readouterr().err == (
         "muonscope: warning: ignoring the cache entry /c/x.json: not a JSON object\n"
     )
+
+
+def test_a_session_folder_named_after_the_window_options_is_read_as_the_path(monkeypatch, capsys, tmp_path):
+    """``muonscope --preset default s1`` once called s1 an unknown command "(there is no 's1' here)"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s1").mkdir()
+    assert main(["--preset", "default", "s1"]) == 2
+    err = capsys.readouterr().err
+    expected = "--preset = 'default' is not allowed: cannot go with PATH: open one thing"
+    assert err == f"muonscope: error: {expected}\n"

@@ -224,8 +224,24 @@ CASES = [
     (["run", "--set", "foo.bar=1"], "--set = 'foo.bar=1' is not allowed: KEY must be task.NAME, run.NAME or"),
     (["fly"], ("COMMAND = 'fly' is not allowed: must be one of run, shot,", "or a saved session's folder")),
     # an unknown option is refused by its command, as the command's other errors are
-    (["run", "--bogus"], "muonscope run: error: unrecognized arguments: --bogus (see muonscope run --help)"),
-    (["--bogus"], "muonscope: error: unrecognized arguments: --bogus (see muonscope --help)"),
+    (
+        ["run", "--bogus"],
+        "muonscope run: error: arguments = '--bogus' is not allowed: muonscope run takes no such argument; "
+        "see muonscope run --help",
+    ),
+    (["--bogus"], "muonscope: error: arguments = '--bogus' is not allowed: muonscope takes no such argument"),
+    (["cache", "clear", "extra"], "arguments = 'extra' is not allowed: muonscope cache clear takes no such"),
+    (["run", "--version"], ("arguments = '--version' is not allowed", "the version: muonscope --version")),
+    (["cache", "bogus"], "ACTION = 'bogus' is not allowed: must be one of info, clear"),
+    # a value that starts with '-' is read as an option: say how to write it
+    (
+        ["shot", "--size", "-1280x720", "--out", "{tmp}/never.png"],
+        "--size needs a value after it (one that starts with '-' is written --size=VALUE)",
+    ),
+    (["run", "--resume", "{tmp}/missing"], "--resume = '{tmp}/missing' is not allowed: does not exist"),
+    (["shot", "--resume", "{tmp}/saved/tensors.safetensors", "--out", "{tmp}/never.png"], "--resume = '"),
+    # a PATH after the window's options is still a PATH, and two things to open are refused
+    (["--preset", "default", "{tmp}/saved"], "--preset = 'default' is not allowed: cannot go with PATH"),
     # ---- shot
     (["shot", "--steps", "1000000000000", "--out", "{tmp}/x.png"], "run.steps = 1000000000000"),
     (["shot", "--steps", "-1", "--out", "{tmp}/x.png"], "run.steps = -1"),
