@@ -173,16 +173,23 @@ def memory_pass(
         peak = logits.amax(dim=-1)  # (L, m)
         stats = _column_stats(logits, items) if want_columns else None
         label_logits = logits[:, rows, outs]  # (L, n_labels)
+        flat = rows * n_out + outs  # (n_labels,) label positions in the (m·N) plane
+        pivot, has_pivot = _label_on_peak(label_logits, peak, rows, flat, n_out)  # (L, m) each
         logit_sums = logits.sum(dim=-1) if uniform is not None else None  # (L, m)
-        scaled = logits.sub_(peak.unsqueeze(-1)).exp_()  # exp(z − max), in place
-        total = scaled.sum(dim=-1)  # (L, m)
-        lse = peak + torch.log(total)  # (L, m)
-        col_loss = _column_loss(label_logits, logit_sums, lse, rows, mass, uniform, n_out)  # (L, m)
+        scaled = logits.sub_(peak.unsqueeze(-1)).exp_()  # exp(z − max), in place: 1 at each peak
+        rest = _sum_off_peak(scaled, pivot, has_pivot)  # (L, m)
+        total = 1.0 + rest  # (L, m)
+        log_total = torch.log1p(rest)  # (L, m): log Σ_k exp(z_k − max), accurate when r is tiny
+        lse = peak + log_total  # (L, m)
+        col_loss = _column_loss(label_logits, logit_sums, peak, log_total, rows, mass, uniform, n_out)
         loss += col_loss.sum(dim=1)
         if stats is not None:
             columns.append(_column_record(col_loss, col_weight, lse, *stats))
         if want_grad:
-            resid = _residual_(scaled, col_weight / total, rows, outs, mass, uniform)  # (L, m, N)
+            resid = _residual_(scaled, col_weight / total, flat, mass, uniform)  # (L, m, N)
+            at_pivot = flat == pivot[:, rows]  # (L, n_labels)
+            peak_resid = _peak_residual(col_weight, rest, at_pivot, rows, mass, uniform, n_out)  # (L, m)
+            _set_at_pivot_(resid, pivot, has_pivot, peak_resid)
             ur = (resid.view(-1, n_out) @ outputs).view(lanes, -1, d)  # (L, m, d)
             grad += ur.mT @ e_q  # (L, d, d)
             if thin:
@@ -226,31 +233,99 @@ def _assemble_pass(
 def _column_loss(
     label_logits: Tensor,
     logit_sums: Tensor | None,
-    lse: Tensor,
+    peak: Tensor,
+    log_total: Tensor,
     rows: Tensor,
     mass: Tensor,
     uniform: Tensor | None,
     n_out: int,
 ) -> Tensor:
-    """−Σ_k t(k|i) log p̂(k|i) per column, from the sparse labels and the uniform (noise) mass."""
-    log_p = label_logits - lse[:, rows]  # (L, n_labels)
-    col_loss = torch.zeros_like(lse).index_add_(1, rows, -mass * log_p)
-    if uniform is not None:
-        col_loss -= uniform * (logit_sums - n_out * lse)  # Σ_k log p̂(k|i) = Σ_k z_k − N·lse
+    """−Σ_k t(k|i) log p̂(k|i) per column, (L, m), from the sparse labels and the uniform (noise) mass.
+
+    log p̂(k|i) = (z_k − max) − log Σ exp(z − max): the peak is taken off first, so that a learnt
+    item's loss, log1p(r) of 10⁻²⁶, is not rounded away against a logit of 60.
+    """
+    log_p = (label_logits - peak[:, rows]) - log_total[:, rows]  # (L, n_labels)
+    col_loss = torch.zeros_like(peak).index_add_(1, rows, -mass * log_p)
+    if uniform is not None:  # Σ_k log p̂(k|i) = Σ_k (z_k − max) − N·log Σ exp(z − max)
+        col_loss -= uniform * ((logit_sums - n_out * peak) - n_out * log_total)
     return col_loss
 
 
-def _residual_(
-    scaled: Tensor, factor: Tensor, rows: Tensor, outs: Tensor, mass: Tensor, uniform: Tensor | None
-) -> Tensor:
+def _residual_(scaled: Tensor, factor: Tensor, flat: Tensor, mass: Tensor, uniform: Tensor | None) -> Tensor:
     """R = P̂ diag(w) − T in place: w·exp(z − max)/Σexp, minus the uniform and sparse targets."""
     lanes, width, n_out = scaled.shape
     resid = scaled.mul_(factor.unsqueeze(-1))  # w_i p̂(k|i)
     if uniform is not None:
         resid.sub_(uniform.unsqueeze(-1))
-    flat = rows * n_out + outs  # (n_labels,) positions in the (m·N) plane
     resid.view(lanes, width * n_out).index_add_(1, flat, (-mass).expand(lanes, -1))
     return resid
+
+
+def _label_on_peak(
+    label_logits: Tensor, peak: Tensor, rows: Tensor, flat: Tensor, n_out: int
+) -> tuple[Tensor, Tensor]:
+    """Per column, the position in the (m·N) plane of a label output that holds the column's peak
+    logit, and whether there is one; (L, m) each. Where there is none, the column's first output.
+
+    Only a column whose target is its peak needs Σ_{k≠peak} exp(z_k − max) to the last digit (see
+    :func:`_sum_off_peak`), and its label says where the peak is: found from the (L, n_labels)
+    labels, not by an argmax over the whole block (6× the cost of its max). One output per
+    column, however many labels share it or tie with it.
+    """
+    lanes, width = peak.shape
+    on_peak = label_logits == peak[:, rows]  # (L, n_labels)
+    candidates = torch.where(on_peak, flat, -1)  # (L, n_labels)
+    pivot = torch.full_like(peak, -1, dtype=torch.long).scatter_reduce_(
+        1, rows.expand(lanes, -1), candidates, reduce="amax"
+    )
+    has_pivot = pivot >= 0
+    first = torch.arange(width, device=peak.device) * n_out  # (m,)
+    return torch.where(has_pivot, pivot, first), has_pivot
+
+
+def _sum_off_peak(scaled: Tensor, pivot: Tensor, has_pivot: Tensor) -> Tensor:
+    """Σ_{k ≠ peak} exp(z_k − max) per column, (L, m): r of Σ_k exp(z_k − max) = 1 + r.
+
+    A memory that has learnt its items puts p̂ within eps of 1 on them: 1 + r rounds r away, and
+    the loss log(1 + r) read exactly 0 while the gradient, built from the rivals' p̂ (accurate
+    however small), was 10⁻⁴⁰. Where a label holds the peak, its 1 is left out of the sum.
+    """
+    plane = scaled.view(scaled.shape[0], -1)  # (L, m·N)
+    at_pivot = plane.gather(1, pivot)  # (L, m): 1 where has_pivot
+    plane.scatter_(1, pivot, torch.where(has_pivot, 0.0, at_pivot))
+    summed = scaled.sum(dim=-1)  # (L, m)
+    plane.scatter_(1, pivot, at_pivot)
+    return torch.where(has_pivot, summed, summed - 1.0)
+
+
+def _peak_residual(
+    col_weight: Tensor,
+    rest: Tensor,
+    at_pivot: Tensor,
+    rows: Tensor,
+    mass: Tensor,
+    uniform: Tensor | None,
+    n_out: int,
+) -> Tensor:
+    """R at each column's pivot (its peak label output), (L, m), as minus the column's other residuals.
+
+    A column's residuals sum to zero (w Σ_k p̂ = w = Σ_k t), and its others are exact however small:
+    w p̂ − t there, computed directly, is w/(1 + r) − w, which loses r (see :func:`_sum_off_peak`)
+    and read 0 where the learnt item's part of the gradient is as large as all its rivals'
+    together. Off the pivot: rivals' w·p̂, w·r/(1 + r) together, less the targets there.
+    """
+    off_pivot_mass = mass * (~at_pivot).to(mass.dtype)  # (L, n_labels)
+    off_pivot_targets = torch.zeros_like(rest).index_add_(1, rows, off_pivot_mass)  # (L, m)
+    if uniform is not None:
+        off_pivot_targets += uniform * (n_out - 1)
+    return off_pivot_targets - col_weight * rest / (1.0 + rest)
+
+
+def _set_at_pivot_(resid: Tensor, pivot: Tensor, has_pivot: Tensor, values: Tensor) -> None:
+    """Write ``values`` (L, m) into R at the columns' pivots, where they have one, in place."""
+    plane = resid.view(resid.shape[0], -1)  # (L, m·N)
+    plane.scatter_(1, pivot, torch.where(has_pivot, values, plane.gather(1, pivot)))
 
 
 def _column_stats(logits: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:

@@ -265,3 +265,32 @@ def test_exact_gradients_and_small_populations_are_evaluated_exactly():
     evaluation, signal = full_batch.evaluate(_mixed_memory(full_batch, 0))
     assert not evaluation.estimated and signal is not None
     assert evaluation.loss_se is None and np.isfinite(evaluation.class_error).all()
+
+
+@pytest.mark.parametrize("drawn", [False, True], ids=["population", "minibatch"])
+@pytest.mark.parametrize(
+    ("dtype", "margin", "rtol"), [(torch.float64, 60.0, 1e-12), (torch.float32, 20.0, 1e-5)]
+)
+def test_a_learnt_memory_keeps_its_loss_and_gradient_below_the_unit_round_off(dtype, margin, rtol, drawn):
+    """Closed form: with u_k = e_k = the standard basis and W = c·I, z_k(i) = c·δ_ki, every rival has
+    p̂ = e^{−c}/(1 + r) with r = (N−1)e^{−c}, the loss is log1p(r) and G_ki = p_i (p̂(k|i) − δ_ki).
+
+    r is below eps: 1 + r rounded it away, and the loss read exactly 0 and G's diagonal, the learnt
+    items' part as large as all rivals' together, read 0 while its off-diagonal was drawn at 10⁻²⁶.
+    """
+    n = 8
+    probs = torch.arange(1, n + 1, dtype=torch.float64) ** -1.5
+    probs /= probs.sum()
+    queries = population_queries(probs.to(dtype), 0.0)
+    if drawn:  # items drawn 3, 2, 1 and 0 times, each labelled by itself: weights count / B
+        items = torch.tensor([0, 0, 0, 1, 1, 2, 4, 7])
+        probs = torch.bincount(items, minlength=n).double() / items.numel()
+        queries = minibatch_queries(items, items, dtype)
+    basis = torch.eye(n, dtype=dtype)
+    result = memory_pass(basis, basis, margin * basis[None], queries)
+    rest = (n - 1) * np.exp(-margin)
+    rival, own_shortfall = np.exp(-margin) / (1 + rest), rest / (1 + rest)  # p̂(k≠i|i), 1 − p̂(i|i)
+    expected = probs.numpy()[None, :] * (rival * (1 - np.eye(n)) - own_shortfall * np.eye(n))  # (k, i)
+    assert result.loss.item() > 0
+    assert result.loss.item() == pytest.approx(np.log1p(rest), rel=rtol)
+    assert np.allclose(result.grad[0].double().numpy(), expected, rtol=rtol, atol=0)
