@@ -8,6 +8,7 @@ the engine's own and every disabled control can say why.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
@@ -54,6 +55,19 @@ def _task_field_spec(spec: FieldSpec) -> TaskFieldSpec:
     if spec.kind in ("int", "float"):
         lo, hi = _widget_range(spec, 1 if spec.kind == "int" else 10.0**-BOX_DECIMALS)
         return TaskFieldSpec(spec.name, spec.label, spec.kind, lo, hi, BOX_DECIMALS, tooltip=spec.help)
+    if spec.kind == "floats":
+        lo = -math.inf if spec.lo is None else spec.lo
+        hi = math.inf if spec.hi is None else spec.hi
+        return TaskFieldSpec(
+            spec.name,
+            spec.label,
+            spec.kind,
+            lo,
+            hi,
+            tooltip=spec.help,
+            lo_open=spec.lo_open,
+            max_len=spec.max_len,
+        )
     return TaskFieldSpec(spec.name, spec.label, spec.kind, choices=spec.choices, tooltip=spec.help)
 
 

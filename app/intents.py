@@ -87,6 +87,9 @@ class IntentController(QtCore.QObject):
         """A control refused what was typed (and shows the value in force): say so, in the engine's
         words where it has them, so that the window and the command line name one rule alike."""
         engine = self._engine_refusal(field, text)
+        if engine is not None and engine.field != field:  # "task.strengths[1] = -8": the number at fault
+            self._refuse(f"Not applied: {engine}", reshow=False)
+            return
         self._refuse(
             f"Not applied: {ConfigError(field, text, engine.allowed if engine else allowed)}", reshow=False
         )
@@ -98,6 +101,8 @@ class IntentController(QtCore.QObject):
         if config is None:
             return None
         value = _typed_number(text)
+        if value is None and _holds_a_list(config, field):
+            value = _typed_numbers(text)
         if value is None and _holds_a_number(config, field):
             value = text  # refused as the engine refuses any text there
         if value is None:
@@ -210,13 +215,30 @@ def _typed_number(text: str) -> int | float | None:
     return None
 
 
+def _typed_numbers(text: str) -> list[float] | None:
+    """A comma-separated list as its numbers ("12, -8, 5"), or None where a part is not a number."""
+    parts = [part for part in text.replace(";", ",").split(",") if part.strip()]
+    numbers = [_typed_number(part) for part in parts]
+    return None if any(number is None for number in numbers) else [float(n) for n in numbers]
+
+
 def _holds_a_number(config: ExperimentConfig, field: str) -> bool:
     """Whether ``field`` holds one number (a learning rate, d), not a list or a name: text typed
     there is refused in the engine's words for the number; a list's own words say more."""
+    value = _value_in(config, field)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _holds_a_list(config: ExperimentConfig, field: str) -> bool:
+    """Whether ``field`` holds a list of numbers (signal strengths): a list typed there is refused in
+    the engine's words for the number at fault."""
+    return isinstance(_value_in(config, field), (list, tuple))
+
+
+def _value_in(config: ExperimentConfig, field: str) -> object:
     section, lane, name = parse_field_path(field)
     if section == "lanes":
         holder = config.lanes[lane] if 0 <= lane < len(config.lanes) else None
     else:
         holder = getattr(config, section, None)
-    value = getattr(holder, name, None)
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return getattr(holder, name, None)

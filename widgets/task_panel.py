@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.number_box import BOX_DECIMALS, CompactDoubleSpinBox, CompactSpinBox
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.wheel_guard import guard_wheel
 
 __all__ = ["TaskFieldSpec", "TaskPanel"]
@@ -29,6 +31,8 @@ class TaskFieldSpec:
     decimals: int = BOX_DECIMALS  # what the box keeps: a configured 0.9999 stays 0.9999, and is shown so
     choices: tuple[str, ...] = ()
     tooltip: str = ""
+    lo_open: bool = False  # "floats": each number above lo, not from it
+    max_len: int = 0  # "floats": at most this many numbers (0: no bound)
 
 
 class TaskPanel(QtWidgets.QWidget):
@@ -49,6 +53,7 @@ class TaskPanel(QtWidgets.QWidget):
         self._specs = {spec.name: spec for spec in fields}
         self._live: set[str] = set()
         self._staged: dict[str, Any] = {}
+        self._list_texts: dict[str, str] = {}  # "floats" field → the text of the list in force
         self.editors: dict[str, QtWidgets.QWidget] = {}
         self._labels: dict[str, QtWidgets.QLabel] = {}
         form = QtWidgets.QFormLayout()
@@ -139,6 +144,7 @@ class TaskPanel(QtWidgets.QWidget):
                     editor.setCurrentText(str(value))
                 elif isinstance(editor, QtWidgets.QLineEdit):
                     editor.setText(", ".join(f"{v:g}" for v in value))
+                    self._list_texts[name] = editor.text()
                 elif hasattr(editor, "slider"):
                     editor.slider.setValue(round(value * 100))
                     editor.value_label.setText(_slider_text(value))
@@ -201,14 +207,18 @@ class TaskPanel(QtWidgets.QWidget):
         )
 
     def _edited_list(self, name: str, line: QtWidgets.QLineEdit) -> None:
-        try:
-            values = [float(part) for part in line.text().replace(";", ",").split(",") if part.strip()]
-        except ValueError:  # pink alone said nothing of why; the window says it in its message bar
-            line.setStyleSheet("background: #ffe0e0;")
-            line.setToolTip("numbers separated by commas")
-            self.entry_refused.emit(name, line.text(), "must be numbers separated by commas, e.g. 12, 8, 5")
+        """A list typed and entered: taken when every number is one the field takes, else refused on
+        the spot and the list in force shown again, as a spin box does with a number out of range
+        (the text stayed, and "apply" stayed armed, until the restart refused it)."""
+        text = line.text()
+        if text == self._list_texts.get(name):
+            return  # focus left without an edit
+        values, allowed = _list_values(text, self._specs[name])
+        if values is None:
+            line.setText(self._list_texts.get(name, ""))
+            self.entry_refused.emit(name, text.strip(), allowed)
             return
-        line.setStyleSheet("")
+        self._list_texts[name] = line.text()
         self._edited(name, values)
 
     def _on_apply(self) -> None:
@@ -222,3 +232,22 @@ def _slider_text(value: float) -> str:
     if abs(value * 100 - round(value * 100)) < 1e-9:
         return f"{value:.2f}"
     return f"{value:.6g}"
+
+
+def _list_values(text: str, spec: TaskFieldSpec) -> tuple[list[float] | None, str]:
+    """The numbers of a comma-separated list, or None when one of them is not one ``spec`` takes;
+    and what the field takes, in words."""
+    above = "above" if spec.lo_open else "from"
+    allowed = f"must be numbers {above} {number_text(spec.lo)} separated by commas, e.g. 12, 8, 5"
+    if spec.max_len:
+        allowed += f"; at most {spec.max_len} of them"
+    try:
+        values = [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
+    except ValueError:
+        return None, allowed
+    too_low = (lambda v: v <= spec.lo) if spec.lo_open else (lambda v: v < spec.lo)
+    if not values or (spec.max_len and len(values) > spec.max_len):
+        return None, allowed
+    if any(not math.isfinite(v) or too_low(v) or v > spec.hi for v in values):
+        return None, allowed
+    return values, allowed

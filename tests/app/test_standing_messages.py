@@ -173,9 +173,15 @@ def test_a_list_field_that_is_not_numbers_says_why_in_the_message_bar(qtbot):
     line = app.views.task.editors["strengths"]
     line.setText("12, x, 5")
     line.editingFinished.emit()
-    expected = "Not applied: task.strengths = '12, x, 5' is not allowed: must be numbers separated by commas"
+    expected = "Not applied: task.strengths = '12, x, 5' is not allowed: must be numbers above 0 separated by"
     assert app.views.message.text.startswith(expected)
     assert app.clock.config.task.strengths == (5.0, 3.0)  # nothing changed
+    assert line.text() == "5, 3"  # the list in force, as a spin box shows its value after a refusal
+    line.setText("12, -8, 5")  # refused by the restart only, after "apply" had stayed armed
+    line.editingFinished.emit()
+    assert app.views.message.text.startswith("Not applied: task.strengths[1] = -8")
+    assert "must be a number in (0, inf)" in app.views.message.text
+    assert line.text() == "5, 3" and not app.views.task.apply_button.isEnabled()
 
 
 def test_a_number_typed_outside_its_range_is_said_not_reverted_in_silence(qtbot):
