@@ -128,6 +128,7 @@ class EventMarkers:
         self._labels: list[MarkerLabel] = []
         self._shown: tuple[tuple[int, str], ...] = ()
         self._crossings = 0  # curves the labels cover as last placed (more: place them again)
+        self._lines_crossed = 0  # other markers' lines through the labels as last placed (likewise)
         self._offsets: dict[int, float] = {}  # shown label → its left edge from its line (scene px)
         self._tried: set[int] = set()  # labels whose line was in view when last placed (found room or not)
         self._again = QtCore.QTimer(plot.getViewBox())  # goes with the plot: never fires after it
@@ -260,6 +261,10 @@ class EventMarkers:
             taken.append(rect)
             self._offsets[i] = rect.left() - x
         self._crossings = self._count_crossings(curves)
+        lines_x = self._lines_x()
+        self._lines_crossed = sum(
+            _lines_across(self._labels[i].scene_rect(), lines_x, i) for i in self._offsets
+        )
 
     def _follow_lines(self, *_args) -> None:
         """The range moved: each shown label moves with its line; where one no longer fits beside it,
@@ -269,6 +274,9 @@ class EventMarkers:
         (left, right), _ = box.viewRange()
         again = False
         first = max(0, len(self._labels) - LABELLED_CHANGES)
+        lines_x = self._lines_x()
+        moved: list[QtCore.QRectF] = []
+        lines_crossed = 0
         for i, (line, label) in enumerate(zip(self._lines, self._labels, strict=True)):
             if i < first:
                 continue
@@ -276,7 +284,7 @@ class EventMarkers:
             if i not in self._offsets:
                 again |= in_view and i not in self._tried  # came into view since: a place for it?
                 continue
-            x = box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x()
+            x = lines_x[i]
             rect = label.scene_rect()
             rect.moveLeft(x + self._offsets[i])
             if not in_view or rect.left() < area.left() or rect.right() > area.right():
@@ -286,8 +294,18 @@ class EventMarkers:
                 again |= in_view
                 continue
             label.setPos(box.mapFromScene(rect.topLeft()))
-        if again:
+            # the steps drew closer as the axis grew: a label placed clear of the other lines and
+            # labels may now reach across them (one left of step 101 ran over step 50's line)
+            lines_crossed += _lines_across(rect, lines_x, i)
+            again |= any(rect.intersects(other) for other in moved)
+            moved.append(rect)
+        if again or lines_crossed > self._lines_crossed:
             self._place_again_soon()
+
+    def _lines_x(self) -> list[float]:
+        """Each marker line's scene x, in the order of their events."""
+        box = self._plot.getViewBox()
+        return [box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x() for line in self._lines]
 
     def _place_again_soon(self) -> None:
         if not self._again.isActive():
@@ -381,6 +399,11 @@ class EventMarkers:
         self._lines, self._labels = [], []
         self._offsets.clear()
         self._tried.clear()
+
+
+def _lines_across(rect: QtCore.QRectF, lines_x: list[float], own: int) -> int:
+    """How many marker lines other than the label's own (index ``own``) run through ``rect``."""
+    return sum(rect.left() <= x <= rect.right() for j, x in enumerate(lines_x) if j != own)
 
 
 def _whole_shapes(

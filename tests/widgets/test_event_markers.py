@@ -265,6 +265,32 @@ def test_the_range_moving_keeps_each_label_beside_its_line_without_placing_it_ag
     assert line.value() == 40 and gap() == pytest.approx(before) and label.scene_rect().top() == top
 
 
+def test_a_label_the_growing_axis_brings_across_another_line_is_placed_again(qtbot):
+    """Changes at steps 50 and 101, a label left of step 101: as the run played on to 160 the steps
+    drew closer and it ran across step 50's line, where it read as that change's."""
+    plot = _plot(qtbot, 900, curves=())
+    levels = np.arange(0.05, 1.0, 0.05)
+    plot.set_lanes([f"lane {i}" for i in range(levels.size)])
+    steps = np.arange(101.0, 161.0)
+    for lane, level in enumerate(levels):  # curves right of step 101 only: its label goes left
+        plot.set_series(lane, steps, np.full(steps.size, level))
+    plot.plot.setXRange(0, 110, padding=0)
+    QtWidgets.QApplication.processEvents()
+    plot.markers.set_events([(50, "label noise 0 → 0.2"), (101, "lane 0 lr 128 → 5")])
+    label = plot.markers.labels[1]
+    box = plot.plot.getViewBox()
+
+    def across_step_50() -> bool:
+        rect, x = label.scene_rect(), box.mapViewToScene(pg_point(50, 0)).x()
+        return label.isVisible() and rect.left() <= x <= rect.right()
+
+    assert label.isVisible() and label.scene_rect().right() < box.mapViewToScene(pg_point(101, 0)).x()
+    assert not across_step_50()
+    plot.plot.setXRange(0, 600, padding=0)  # 51 steps are now fewer pixels than the label is wide
+    assert across_step_50()  # it followed its line; placed again soon
+    qtbot.waitUntil(lambda: not across_step_50(), timeout=5000)
+
+
 def test_a_new_change_places_its_own_label_around_the_others(qtbot):
     plot = _plot(qtbot, 900)
     plot.markers.set_events([(30, "label noise 0 → 0.21")])
