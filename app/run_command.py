@@ -319,8 +319,13 @@ def _estimate_text(value: float, standard_error: float | None, digits: int) -> s
 
 def _number(value: float, digits: int) -> str:
     """``digits`` decimals, or as many significant digits in powers of ten once the number is large
-    (the loss of huge weights printed 300 digits)."""
-    return format(value, f".{digits}g" if abs(value) >= 1e6 else f".{digits}f")
+    (the loss of huge weights printed 300 digits) or too small for the decimals (a learnt memory's
+    loss of 2·10⁻⁴² printed 0.0000, as if it were exactly 0)."""
+    if abs(value) >= 1e6:
+        return format(value, f".{digits}g")
+    if value != 0 and abs(value) < 0.5 * 10.0**-digits:
+        return format(value, ".3g")
+    return format(value, f".{digits}f")
 
 
 def _measured_at(step: int, final_step: int) -> str:

@@ -79,6 +79,21 @@ def test_the_table_names_the_step_an_older_alignment_was_measured_at(capsys, sam
             assert older
 
 
+def test_a_loss_too_small_for_the_tables_decimals_is_shown_in_powers_of_ten(capsys):
+    """A learnt memory's loss of 10⁻⁷ printed "loss 0.0000", as if it were exactly 0."""
+    argv = ["--preset", "hierarchical_noiseless", "--steps", "20", "--no-progress"]
+    code, out, _ = _run(capsys, *argv, "--json")
+    assert code == 0
+    report = json.loads(out)
+    code, table, _ = _run(capsys, *argv)
+    rows = table.splitlines()[-len(report["lanes"]) - 1 : -1]
+    small = [lane for lane in report["lanes"] if 0 < lane["loss"] < 5e-5]
+    assert small  # Muon's, at about 10⁻⁷
+    for lane, row in zip(report["lanes"], rows, strict=True):
+        shown = float(row.split("loss ")[1].split()[0])
+        assert shown == pytest.approx(lane["loss"], rel=0.01, abs=5e-5 if lane not in small else 0)
+
+
 def test_a_stream_without_items_tables_what_it_measures_rather_than_columns_of_n_a(capsys):
     """A spiked stream's table read "loss n/a  accuracy n/a  recovered n/a  alignment 0.903"."""
     argv = ["--set", "task.kind=spiked", "--set", "task.rows=12", "--set", "task.cols=8", "--steps", "4"]
