@@ -1,4 +1,4 @@
-"""A short note in a corner of a plot that keeps off the curves.
+"""A short note at a plot's edge, in a corner where it can be, that keeps off the curves.
 
 The spectra panel's note ("same G, same G_sig in both lanes") sat in the top right corner, where a
 spiked stream's momentum spectra run flat, and hid them. The note takes the corner whose box covers
@@ -7,8 +7,11 @@ and stays in its corner unless another covers fewer, so it does not hop between 
 longer than the plot is wide may wrap to a narrower column: wrapped to the whole width it covered
 the same curves in every corner (④'s rise from 0 at the left, ①'s head at the top), where half the
 width leaves a corner clear. Of boxes that cover as few points, the widest (fewest lines) wins.
-Where every place covers some curve, the note goes under the curves: they cross its text rather
-than vanish behind it (a converged lane's G, along the bottom of ①, was cut off by the note).
+Where every corner covers some curve, the note may stand part way down the left or right edge
+(①'s curves filled its top and a lane's G at 10⁻⁵² ran along its bottom, under the note, while the
+middle of the plot was empty). Where every place covers some curve, the note goes under the
+curves: they cross its text rather than vanish behind it (a converged lane's G, along the bottom
+of ①, was cut off by the note).
 """
 
 from __future__ import annotations
@@ -17,12 +20,23 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-__all__ = ["CORNERS", "CornerNote"]
+__all__ = ["CORNERS", "PLACES", "CornerNote"]
 
-#: The corners in the order they are preferred when they cover the same number of points.
-CORNERS = ("top right", "top left", "bottom left", "bottom right")
-#: Where each corner puts the text's anchor: (0, 0) its top left, (1, 1) its bottom right.
-_ANCHORS = {"top right": (1, 0), "top left": (0, 0), "bottom left": (0, 1), "bottom right": (1, 1)}
+#: The places in the order they are preferred when they cover the same number of points, each as
+#: the text's anchor: (0, 0) its top left at the plot's top left, (1, 1) its bottom right at the
+#: plot's bottom right, (1, 0.5) its right edge's middle at the middle of the plot's right edge.
+PLACES = {
+    "top right": (1, 0.0),
+    "top left": (0, 0.0),
+    "bottom left": (0, 1.0),
+    "bottom right": (1, 1.0),
+    "upper right": (1, 1 / 3),
+    "lower right": (1, 2 / 3),
+    "upper left": (0, 1 / 3),
+    "lower left": (0, 2 / 3),
+}
+#: The corners of :data:`PLACES`, where a note is looked for first.
+CORNERS = tuple(PLACES)[:4]
 #: The note's depth over a clear corner, and under the curves (drawn at 0) where none is clear.
 _OVER_CURVES_Z = 900
 _UNDER_CURVES_Z = -1
@@ -88,16 +102,16 @@ class CornerNote:
         covered: dict[tuple[float | None, str], int] = {}
         for share in self._wrap_choices(frame.width() - 2 * _INSET_PX):
             size = self._wrapped_size(share, frame.width() - 2 * _INSET_PX)
-            for corner in CORNERS:
+            for corner in PLACES:
                 covered[(share, corner)] = _count_inside(points, _box(frame, corner, size))
-        best = min(covered, key=covered.get)  # the first of equals: widest, then CORNERS' order
+        best = min(covered, key=covered.get)  # the first of equals: widest, then PLACES' order
         current = covered.get((self._wrap_share, self.corner))
         if current is None or covered[best] < current:
             self._wrap_share, self.corner = best
         clear = covered[(self._wrap_share, self.corner)] == 0
         self.item.setZValue(_OVER_CURVES_Z if clear else _UNDER_CURVES_Z)
         self._wrapped_size(self._wrap_share, frame.width() - 2 * _INSET_PX)
-        self.item.setAnchor(_ANCHORS[self.corner])
+        self.item.setAnchor(PLACES[self.corner])
         self.item.setPos(self._plot.getViewBox().mapSceneToView(_corner_point(frame, self.corner)))
 
     def _wrap_choices(self, room: float) -> list[float | None]:
@@ -159,20 +173,22 @@ def _along_segments(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.interp(along, index, x), np.interp(along, index, y)
 
 
-def _corner_point(frame: QtCore.QRectF, corner: str) -> QtCore.QPointF:
-    """The note's anchor point: the view's corner, ``_INSET_PX`` in from both edges."""
-    right, bottom = corner.endswith("right"), corner.startswith("bottom")
-    x = frame.right() - _INSET_PX if right else frame.left() + _INSET_PX
-    y = frame.bottom() - _INSET_PX if bottom else frame.top() + _INSET_PX
+def _corner_point(frame: QtCore.QRectF, place: str) -> QtCore.QPointF:
+    """The note's anchor point: on the view's left or right edge, ``_INSET_PX`` in from the edges,
+    as far down as the place says."""
+    across, down = PLACES[place]
+    x = frame.right() - _INSET_PX if across else frame.left() + _INSET_PX
+    y = frame.top() + _INSET_PX + down * (frame.height() - 2 * _INSET_PX)
     return QtCore.QPointF(x, y)
 
 
-def _box(frame: QtCore.QRectF, corner: str, size: QtCore.QSizeF) -> QtCore.QRectF:
-    """The scene rectangle the note covers in ``corner``."""
-    point = _corner_point(frame, corner)
-    left = point.x() - size.width() if corner.endswith("right") else point.x()
-    top = point.y() - size.height() if corner.startswith("bottom") else point.y()
-    return QtCore.QRectF(left, top, size.width(), size.height())
+def _box(frame: QtCore.QRectF, place: str, size: QtCore.QSizeF) -> QtCore.QRectF:
+    """The scene rectangle the note covers in ``place``."""
+    point = _corner_point(frame, place)
+    across, down = PLACES[place]
+    return QtCore.QRectF(
+        point.x() - across * size.width(), point.y() - down * size.height(), size.width(), size.height()
+    )
 
 
 def _count_inside(points: np.ndarray, box: QtCore.QRectF) -> int:

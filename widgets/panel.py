@@ -234,7 +234,7 @@ class PlotPanel(QtWidgets.QWidget):
 
     @property
     def note_corner(self) -> str:
-        """Which corner the note is in: one of :data:`~muonscope.widgets.corner_note.CORNERS`."""
+        """Where the note stands: one of :data:`~muonscope.widgets.corner_note.PLACES` ("top right")."""
         return self._note.corner
 
     @property

@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
+from muonscope.widgets.corner_note import CORNERS
 from muonscope.widgets.lane_table import LaneFieldSpec, LaneTable
 from muonscope.widgets.message_bar import MessageBar
 from muonscope.widgets.number_text import number_text
@@ -292,31 +293,54 @@ def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
 LONG_NOTE = " ".join(["a note long enough to wrap onto several lines of the plot"] * 4)
 
 
-def test_a_panel_note_with_no_clear_corner_goes_under_the_curves(qtbot):
-    """Flat spectra along the top and the bottom leave no corner free: the note is drawn beneath
-    them, so that they cross its text rather than vanish behind its box; once a corner is clear
-    again it comes back over the plot."""
+def test_a_panel_note_with_no_clear_place_goes_under_the_curves(qtbot):
+    """Flat spectra every few pixels from top to bottom leave no place free: the note is drawn
+    beneath them, so that they cross its text rather than vanish behind its box; once a place is
+    clear again it comes back over the plot."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    levels = np.logspace(1, -3, 25)
+    plot.set_lanes([f"lane {i}" for i in range(levels.size)])
+    plot.set_mode("view", "gradient+momentum")
+    flat = np.ones(40)
+    for lane, level in enumerate(levels):
+        plot.set_spectrum(lane, "gradient", flat * level)
+    plot.set_note(LONG_NOTE)
+    QtWidgets.QApplication.processEvents()
+    rect = plot.note_scene_rect
+    k = np.arange(1, 41, dtype=float)
+    covered = [p for level in levels for p in _scene_points(plot, k, flat * level) if rect.contains(p)]
+    assert covered  # no place was clear
+    assert plot.note_under_curves
+    for lane in range(1, levels.size - 1):  # the top and the bottom lane only: the middle clears
+        plot.set_spectrum(lane, "gradient", flat * levels[0])
+    plot.set_note(LONG_NOTE)
+    QtWidgets.QApplication.processEvents()
+    assert not plot.note_under_curves
+
+
+def test_a_panel_note_with_no_clear_corner_stands_part_way_down_an_edge(qtbot):
+    """①'s head filled its top and a converged lane's G at 10⁻⁵² ran along its bottom: the round-off
+    note went under that curve in a corner while the middle of the plot was empty."""
     plot = SpectrumPlot()
     qtbot.addWidget(plot)
     plot.resize(500, 300)
     plot.show()
     qtbot.waitExposed(plot)
     plot.set_lanes(["a", "b"])
-    plot.set_mode("view", "gradient+momentum")
     flat = np.ones(40)
     plot.set_spectrum(0, "gradient", flat * 10.0)  # along the top
     plot.set_spectrum(1, "gradient", flat * 1e-3)  # along the bottom
     plot.set_note(LONG_NOTE)
     QtWidgets.QApplication.processEvents()
-    rect = plot.note_scene_rect
-    k = np.arange(1, 41, dtype=float)
-    covered = [p for y in (flat * 10.0, flat * 1e-3) for p in _scene_points(plot, k, y) if rect.contains(p)]
-    assert covered  # no corner was clear
-    assert plot.note_under_curves
-    plot.set_spectrum(1, "gradient", np.logspace(1, -0.5, 40) * 0.999)  # the bottom corners clear
-    plot.set_note(LONG_NOTE)
-    QtWidgets.QApplication.processEvents()
     assert not plot.note_under_curves
+    assert plot.note_corner not in CORNERS
+    rect, k = plot.note_scene_rect, np.arange(1, 41, dtype=float)
+    assert not any(rect.contains(p) for y in (flat * 10.0, flat * 1e-3) for p in _scene_points(plot, k, y))
+    assert plot.plot.getViewBox().sceneBoundingRect().contains(rect)
 
 
 def test_capacity_note_keeps_off_the_accuracy_curves_of_the_right_axis(qtbot):
