@@ -103,12 +103,22 @@ def reproduce(
     if settings.tally.points:
         result.notes.append(f"Sweep points: {settings.tally.describe()}.")
     out.mkdir(parents=True, exist_ok=True)
-    files = [render_figure(figure, out / f"{figure.name}.png") for figure in reproduction_figures(result)]
-    files += [
+    tables = [  # first: they hold every number the figures draw, and take no time
         write_table(columns, clear_other_formats(out / f"{name}.{table_format}"))
         for name, columns in result.tables.items()
     ]
-    summary = summary_markdown(result, files, time.perf_counter() - start)
+    figures: list[Path] = []
+    try:
+        for figure in reproduction_figures(result):
+            figures.append(render_figure(figure, out / f"{figure.name}.png"))
+    except KeyboardInterrupt:  # the checks were made: a summary says so, and which figures are missing
+        result.notes.append(
+            f"Interrupted while drawing the figures: {len(figures)} drawn; run the command again for the rest."
+        )
+        summary = summary_markdown(result, figures + tables, time.perf_counter() - start)
+        (out / "summary.md").write_text(summary, encoding="utf-8")
+        raise
+    summary = summary_markdown(result, figures + tables, time.perf_counter() - start)
     (out / "summary.md").write_text(summary, encoding="utf-8")
     print(summary)
     return len(result.failed)

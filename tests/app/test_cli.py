@@ -329,6 +329,25 @@ def test_reproduce_writes_figures_data_and_summary(capsys, tmp_path):
     assert "**FAIL**" not in summary
 
 
+def test_an_interrupted_reproduction_leaves_a_summary_that_says_so(capsys, tmp_path, monkeypatch):
+    """Ctrl+C while the figures were drawn left four PNGs and no summary.md: the checks, made by
+    then, were lost, and the folder did not say it was incomplete."""
+    from muonscope.app import figures
+
+    def interrupted(figure, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figures, "render_figure", interrupted)
+    argv = ["reproduce", "tail_balance_one_step", "--out", str(tmp_path), "--format", "csv", "--no-progress"]
+    assert main(argv) == 130
+    assert capsys.readouterr().err.endswith("muonscope reproduce: interrupted\n")
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Interrupted while drawing the figures: 0 drawn; run the command again for the rest." in summary
+    assert "| ϱ_GD, K = 64 (identity) | 0.0270 |" in summary  # the checks made are kept
+    assert "- `rho.csv`" in summary and (tmp_path / "rho.csv").exists()
+    assert not list(tmp_path.glob("*.png"))
+
+
 def test_reproduce_rejects_unknown_presets(capsys):
     assert main(["reproduce", "nosuch", "--no-progress"]) == 2
     assert not (Path.cwd() / "reproduce-nosuch").exists()
