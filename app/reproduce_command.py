@@ -112,9 +112,8 @@ def reproduce(
         for figure in reproduction_figures(result):
             figures.append(render_figure(figure, out / f"{figure.name}.png"))
     except KeyboardInterrupt:  # the checks were made: a summary says so, and which figures are missing
-        result.notes.append(
-            f"Interrupted while drawing the figures: {len(figures)} drawn; run the command again for the rest."
-        )
+        drawn = f"Interrupted while drawing the figures: {len(figures)} drawn"
+        result.notes.append(f"{drawn}; run the command again for the rest.")
         summary = summary_markdown(result, figures + tables, time.perf_counter() - start)
         (out / "summary.md").write_text(summary, encoding="utf-8")
         raise
