@@ -22,7 +22,7 @@ from muonscope.widgets.guide_legend import GuideLegend, guide_label, guide_pen
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
-from muonscope.widgets.ranges import StableRange, step_axis_end
+from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end, tick_freely
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.sweep_controls import SweepControls
 from muonscope.widgets.sweep_points import SEEDS_COLUMN, log_mapped, sweep_columns, sweep_lane_items
@@ -232,7 +232,7 @@ class CapacityPlot(PlotPanel):
         end = step_axis_end(step, self._run_length)
         if self.in_steps_mode and end > self._x_max:
             self._x_max = end
-            self.plot.setXRange(0, self._x_max, padding=0)
+            show_steps(self.plot, self._x_max)
 
     def set_run_length(self, steps: int | None) -> None:
         """The run's length: over steps, the axis ends there while the run is within it."""
@@ -522,6 +522,7 @@ class CapacityPlot(PlotPanel):
         self.plot.getAxis("right").setVisible(steps)
         self.style_key.set_entries([("solid", "recovered"), ("dash", "accuracy")] if steps else [])
         self.markers.set_visible(steps)  # steps where settings changed mean nothing on a sweep's axis
+        tick_freely(self.plot)  # a sweep's axis picks its own ticks; steps are ticked as they grow
         self.clear_sweep()
         self.legend.clear()  # the sweep's; lanes are in the window's shared key
         self._fit_legend_row()

@@ -35,7 +35,7 @@ from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
-from muonscope.widgets.ranges import step_axis_end
+from muonscope.widgets.ranges import show_steps, step_axis_end, tick_freely
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, lane_swatch, stage_style
 
@@ -341,7 +341,7 @@ class ClassErrorPlot(PlotPanel):
         self.colour_axis.set_title(_HEAT_NAMES[self.quantity])
         self.colour_bar.setLevels(levels)
         self.image.setRect(QtCore.QRectF(columns.left, 0.0, columns.width, values.shape[1]))
-        self.plot.setXRange(0, step_axis_end(steps[-1], self._run_length), padding=0)
+        show_steps(self.plot, step_axis_end(steps[-1], self._run_length))
         self.plot.setYRange(0, len(labels), padding=0)
         ticks = [(i + 0.5, text) for i, text in enumerate(labels)]
         self.plot.getAxis("left").setTicks([ticks])
@@ -385,6 +385,7 @@ class ClassErrorPlot(PlotPanel):
             self._draw_heatmap()
         else:
             self.plot.getAxis("left").setTicks(None)
+            tick_freely(self.plot)  # ranks: the heat map's whole steps no more
             # ranges first: a step range read as decades would overflow 10**x
             self.plot.setXRange(0, np.log10(max(self._n_items, 10)), padding=0.01)
             self.plot.setYRange(0, 1, padding=0.02)

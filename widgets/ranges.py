@@ -17,7 +17,9 @@ __all__ = [
     "log_tick_sets",
     "log_ticks",
     "nice_ceiling",
+    "show_steps",
     "step_axis_end",
+    "tick_freely",
 ]
 
 
@@ -39,6 +41,8 @@ _STEP_AXIS_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8
 #: Room kept past the newest step, so that the run is not drawn against the plot's edge.
 _STEP_AXIS_HEADROOM = 1.05
 _STEP_AXIS_MIN = 10.0
+#: The least end of a step axis that ends with its run (steps are ticked whole there: show_steps).
+_RUN_AXIS_MIN = 2.0
 #: A step axis that ends with its run keeps this much room past the last step: pyqtgraph leaves out
 #: a tick label that would cross the plot's edge, and "80" at the very end of 0–80 went missing.
 _RUN_END_ROOM = 1.025
@@ -55,9 +59,30 @@ def step_axis_end(step: float, run_length: int | None = None) -> float:
     decade = 10.0 ** math.floor(math.log10(wanted))
     end = next(m * decade for m in _STEP_AXIS_MANTISSAS if m * decade >= wanted * (1 - 1e-12))
     if run_length is not None and 0 < run_length and step <= run_length:
-        # not below the least end: a one-step run's axis over 0–1.025 was ticked in tenths of a step
-        return min(end, max(run_length * _RUN_END_ROOM, _STEP_AXIS_MIN))
+        # at least two steps: a one-step run's axis over 0–1.025 had no room past its step, and a
+        # floor of ten left its step in the first tenth of every plot
+        return min(end, max(run_length * _RUN_END_ROOM, _RUN_AXIS_MIN))
     return end
+
+
+#: A step axis that ends at or below this step is ticked at whole steps only: over 0–2 (a one-step
+#: run) pyqtgraph ticked fifths of a step, which no run can stand on.
+_WHOLE_STEP_TICKS_UP_TO = 12.0
+
+
+def show_steps(plot, end: float) -> None:
+    """Show steps 0…``end`` on ``plot``'s x axis (a pyqtgraph PlotItem), at whole steps where the
+    axis is short; see :func:`tick_freely` for an axis that shows something else again."""
+    plot.setXRange(0, end, padding=0)
+    if end <= _WHOLE_STEP_TICKS_UP_TO:
+        plot.getAxis("bottom").setTickSpacing(1, 1)
+    else:
+        tick_freely(plot)
+
+
+def tick_freely(plot) -> None:
+    """Let ``plot``'s x axis choose its ticks again (a sweep's or a rank axis after a short step axis)."""
+    plot.getAxis("bottom").setTickSpacing()
 
 
 class StableRange:

@@ -15,7 +15,7 @@ from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
-from muonscope.widgets.ranges import StableRange, step_axis_end
+from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end
 from muonscope.widgets.theme import faded_pen, lane_pen
 
 __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
@@ -197,7 +197,7 @@ class SeriesPlot(PlotPanel):
         end = step_axis_end(step, self._run_length)
         if end > self._x_max:  # past the end's headroom, not only past the end
             self._x_max = end
-            self.plot.setXRange(0, self._x_max, padding=0)
+            show_steps(self.plot, self._x_max)
 
     def reset_range(self) -> None:
         self._y.reset()

@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axis_style import style_axes
 from muonscope.widgets.branch_label_places import BranchLine, place_branch_labels
-from muonscope.widgets.ranges import step_axis_end
+from muonscope.widgets.ranges import show_steps, step_axis_end
 from muonscope.widgets.theme import StageStyle, stage_style
 
 __all__ = ["BranchMark", "Timeline"]
@@ -61,7 +61,7 @@ class Timeline(QtWidgets.QWidget):
         plot.hideButtons()
         plot.getViewBox().setMouseEnabled(x=False, y=False)
         plot.setYRange(0, 1, padding=0)
-        plot.setXRange(0, 10, padding=0)
+        show_steps(plot, 10)
         self.plot = plot
         # in the stage's muted colour, not a lane's: in lane 1's orange it read as lane 1's
         self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=_cursor_pen(stage_style()))
@@ -159,7 +159,7 @@ class Timeline(QtWidgets.QWidget):
         end = step_axis_end(step, self._run_length)
         if end > self._extent:  # the same ends as ② and ④ at every step
             self._extent = end
-            self.plot.setXRange(0, self._extent, padding=0)
+            show_steps(self.plot, self._extent)
 
     def set_branches(self, branches: list[BranchMark]) -> None:
         """Draw each branch from its fork to its head on a line of its own; the current one stands out."""
@@ -297,7 +297,7 @@ class Timeline(QtWidgets.QWidget):
     def reset(self) -> None:
         self._extent = 0.0
         self._last = 0
-        self.plot.setXRange(0, 10, padding=0)
+        show_steps(self.plot, 10)
         self.set_events([])
         self.set_branches([])
         self.set_engine_step(None)

@@ -582,8 +582,34 @@ def test_a_step_axis_ends_with_its_run_where_the_run_ends_before_the_next_round_
     assert step_axis_end(290, run_length=300) == pytest.approx(307.5)  # playing on to its end
     assert step_axis_end(80, run_length=300) == step_axis_end(80) == 100  # far from its end: round
     assert step_axis_end(310, run_length=300) == step_axis_end(310)  # played past its length
-    assert step_axis_end(1, run_length=1) == 10  # a one-step run: whole steps, not tenths of one
+    assert step_axis_end(1, run_length=1) == 2  # a one-step run's step, not in the first tenth
+    assert step_axis_end(8, run_length=8) == pytest.approx(8.2)
     assert step_axis_end(12, run_length=12) == pytest.approx(12.3)
+    assert step_axis_end(2, run_length=1) == 10  # stepped on past it: round numbers again
+
+
+def test_a_short_step_axis_is_ticked_at_whole_steps_and_a_sweeps_axis_picks_its_own(qtbot):
+    """0–2 for a one-step run was ticked in fifths of a step, which no run can stand on."""
+    series, capacity, timeline = SeriesPlot("② over time", [("loss", "loss")]), CapacityPlot(), Timeline()
+    for widget in (series, capacity, timeline):
+        qtbot.addWidget(widget)
+        widget.set_run_length(1)
+    series.set_lanes(["a"])
+    capacity.set_lanes(["a"])
+    series.set_series(0, np.array([0.0, 1.0]), np.ones(2))
+    capacity.set_capacity(0, np.array([0.0, 1.0]), np.ones(2), np.ones(2))
+    timeline.set_extent(1)
+    for plot in (series.plot, capacity.plot, timeline.plot):
+        assert plot.getViewBox().viewRange()[0] == [0, 2]
+        ticks = [
+            value for _spacing, values in plot.getAxis("bottom").tickValues(0, 2, 400) for value in values
+        ]
+        assert ticks and all(value == round(value) for value in ticks), ticks
+    series.set_series(0, np.arange(0.0, 40.0), np.ones(40))  # played on: round numbers, ticked freely
+    assert series.plot.getAxis("bottom").tickSpacing(0, 50, 400)[0][0] > 1
+    capacity.set_mode("x", "batch")  # a sweep over B from 16 to 64: tenths of a decade
+    spacings = [spacing for spacing, _offset in capacity.plot.getAxis("bottom").tickSpacing(1.2, 1.8, 400)]
+    assert min(spacings) < 1
 
 
 def test_every_step_axis_ends_with_the_run(qtbot):
