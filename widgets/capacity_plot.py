@@ -33,6 +33,8 @@ __all__ = ["MODES", "CapacityPlot"]
 
 #: The PlotItem layout's row under the bottom axis, where the sweep's legend goes.
 LEGEND_ROW = 4
+#: No bound on the sweep legend's height (Qt's own for "no maximum").
+_ANY_HEIGHT_PX = 16_777_215
 #: Point size of the sweep legend's text at scale 1.
 LEGEND_PT = 8.0
 #: Most of the panel's height the sweep legend may take with its lanes' entries.
@@ -481,6 +483,9 @@ class CapacityPlot(PlotPanel):
         """The legend's row takes room only while the legend has entries."""
         empty = not self.legend.items
         self.plot.layout.setRowMaximumHeight(LEGEND_ROW, 0 if empty else 10_000)
+        # the legend's own least height (its margins) outweighed the row's: 18 blank pixels under
+        # the step axis, and in a picture of the panel alone a band above the lanes' names
+        self.legend.setMaximumHeight(0 if empty else _ANY_HEIGHT_PX)
         self.legend.setVisible(not empty)
         self.plot.layout.activate()  # the rows placed now: an export draws at once, before any event
 

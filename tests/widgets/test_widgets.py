@@ -744,6 +744,25 @@ def test_a_stopped_sweeps_progress_shows_its_whole_text_in_a_1280_px_window(qtbo
         set_stage_style(StageStyle())
 
 
+def test_panel_four_over_steps_keeps_no_room_for_a_sweeps_legend(qtbot):
+    """The sweep legend's row, empty over steps, still took 18 px under the step axis: on screen,
+    and in a picture of ④ alone a blank band between the axis title and the lanes' names."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(417, 232)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    plot.set_capacity(0, np.arange(0.0, 91.0, 10.0), np.arange(10.0), np.linspace(0, 1, 10))
+    QtWidgets.QApplication.processEvents()
+    assert plot.legend.geometry().height() == 0
+    bottom_axis = plot.plot.getAxis("bottom").geometry()
+    assert plot.plot.geometry().bottom() - bottom_axis.bottom() <= 2  # the layout's own margin
+    sweep_plot, curve = _batch_sweep_panel(qtbot)
+    sweep_plot.set_sweep([curve], [], "batch size B", "items recovered", True, True)
+    assert sweep_plot.legend.geometry().height() > 0  # a sweep's legend has its room again
+
+
 def _batch_sweep_panel(qtbot):
     """④ in its batch-size sweep mode, and a GD curve whose second point (B = 32) has 1 of 3 seeds."""
     plot = CapacityPlot()
