@@ -172,24 +172,24 @@ def memory_pass(
         logits = _chunk_logits(e_q, weights, outputs, workspace)  # (L, m, N)
         peak = logits.amax(dim=-1)  # (L, m)
         stats = _column_stats(logits, items) if want_columns else None
-        label_logits = logits[:, rows, outs]  # (L, n_labels)
-        flat = rows * n_out + outs  # (n_labels,) label positions in the (m·N) plane
-        pivot, has_pivot = _label_on_peak(label_logits, peak, rows, flat, n_out)  # (L, m) each
+        label_gaps = logits[:, rows, outs].sub_(peak[:, rows])  # (L, n_labels): z_label − max
+        pivot = torch.arange(items.shape[0], device=items.device) * n_out + items  # (m,): own outputs
+        own_on_peak = logits.view(lanes, -1)[:, pivot] == peak  # (L, m): the item's own output leads
         logit_sums = logits.sum(dim=-1) if uniform is not None else None  # (L, m)
         scaled = logits.sub_(peak.unsqueeze(-1)).exp_()  # exp(z − max), in place: 1 at each peak
-        rest = _sum_off_peak(scaled, pivot, has_pivot)  # (L, m)
+        rest = _sum_off_peak(scaled, pivot, own_on_peak)  # (L, m)
         total = 1.0 + rest  # (L, m)
         log_total = torch.log1p(rest)  # (L, m): log Σ_k exp(z_k − max), accurate when r is tiny
         lse = peak + log_total  # (L, m)
-        col_loss = _column_loss(label_logits, logit_sums, peak, log_total, rows, mass, uniform, n_out)
+        col_loss = _column_loss(label_gaps, logit_sums, peak, log_total, rows, mass, uniform, n_out)
         loss += col_loss.sum(dim=1)
         if stats is not None:
             columns.append(_column_record(col_loss, col_weight, lse, *stats))
         if want_grad:
-            resid = _residual_(scaled, col_weight / total, flat, mass, uniform)  # (L, m, N)
-            at_pivot = flat == pivot[:, rows]  # (L, n_labels)
-            peak_resid = _peak_residual(col_weight, rest, at_pivot, rows, mass, uniform, n_out)  # (L, m)
-            _set_at_pivot_(resid, pivot, has_pivot, peak_resid)
+            resid = _residual_(scaled, col_weight / total, rows * n_out + outs, mass, uniform)  # (L, m, N)
+            off_own = _targets_off_own(items, rows, outs, mass, uniform, n_out)  # (m,)
+            own_resid = off_own - col_weight * rest / total  # (L, m)
+            _set_where_own_leads_(resid, pivot, own_on_peak, own_resid)
             ur = (resid.view(-1, n_out) @ outputs).view(lanes, -1, d)  # (L, m, d)
             grad += ur.mT @ e_q  # (L, d, d)
             if thin:
@@ -231,7 +231,7 @@ def _assemble_pass(
 
 
 def _column_loss(
-    label_logits: Tensor,
+    label_gaps: Tensor,
     logit_sums: Tensor | None,
     peak: Tensor,
     log_total: Tensor,
@@ -242,10 +242,11 @@ def _column_loss(
 ) -> Tensor:
     """−Σ_k t(k|i) log p̂(k|i) per column, (L, m), from the sparse labels and the uniform (noise) mass.
 
-    log p̂(k|i) = (z_k − max) − log Σ exp(z − max): the peak is taken off first, so that a learnt
-    item's loss, log1p(r) of 10⁻²⁶, is not rounded away against a logit of 60.
+    log p̂(k|i) = (z_k − max) − log Σ exp(z − max), from the labels' gaps z_k − max: the peak is
+    taken off first, so that a learnt item's loss, log1p(r) of 10⁻²⁶, is not rounded away against
+    a logit of 60.
     """
-    log_p = (label_logits - peak[:, rows]) - log_total[:, rows]  # (L, n_labels)
+    log_p = label_gaps.sub_(log_total[:, rows])  # (L, n_labels), in place of the gaps
     col_loss = torch.zeros_like(peak).index_add_(1, rows, -mass * log_p)
     if uniform is not None:  # Σ_k log p̂(k|i) = Σ_k (z_k − max) − N·log Σ exp(z − max)
         col_loss -= uniform * ((logit_sums - n_out * peak) - n_out * log_total)
@@ -262,70 +263,44 @@ def _residual_(scaled: Tensor, factor: Tensor, flat: Tensor, mass: Tensor, unifo
     return resid
 
 
-def _label_on_peak(
-    label_logits: Tensor, peak: Tensor, rows: Tensor, flat: Tensor, n_out: int
-) -> tuple[Tensor, Tensor]:
-    """Per column, the position in the (m·N) plane of a label output that holds the column's peak
-    logit, and whether there is one; (L, m) each. Where there is none, the column's first output.
-
-    Only a column whose target is its peak needs Σ_{k≠peak} exp(z_k − max) to the last digit (see
-    :func:`_sum_off_peak`), and its label says where the peak is: found from the (L, n_labels)
-    labels, not by an argmax over the whole block (6× the cost of its max). One output per
-    column, however many labels share it or tie with it.
-    """
-    lanes, width = peak.shape
-    on_peak = label_logits == peak[:, rows]  # (L, n_labels)
-    candidates = torch.where(on_peak, flat, -1)  # (L, n_labels)
-    pivot = torch.full_like(peak, -1, dtype=torch.long).scatter_reduce_(
-        1, rows.expand(lanes, -1), candidates, reduce="amax"
-    )
-    has_pivot = pivot >= 0
-    first = torch.arange(width, device=peak.device) * n_out  # (m,)
-    return torch.where(has_pivot, pivot, first), has_pivot
-
-
-def _sum_off_peak(scaled: Tensor, pivot: Tensor, has_pivot: Tensor) -> Tensor:
+def _sum_off_peak(scaled: Tensor, pivot: Tensor, own_on_peak: Tensor) -> Tensor:
     """Σ_{k ≠ peak} exp(z_k − max) per column, (L, m): r of Σ_k exp(z_k − max) = 1 + r.
 
     A memory that has learnt its items puts p̂ within eps of 1 on them: 1 + r rounds r away, and
     the loss log(1 + r) read exactly 0 while the gradient, built from the rivals' p̂ (accurate
-    however small), was 10⁻⁴⁰. Where a label holds the peak, its 1 is left out of the sum.
+    however small), was 10⁻⁴⁰. Where a column's own item holds the peak (``pivot``: its place in
+    the (m·N) plane), its 1 is left out of the sum; elsewhere the target is not the peak and the
+    loss and residuals are large, so 1 + r rounded is exact enough.
     """
     plane = scaled.view(scaled.shape[0], -1)  # (L, m·N)
-    at_pivot = plane.gather(1, pivot)  # (L, m): 1 where has_pivot
-    plane.scatter_(1, pivot, torch.where(has_pivot, 0.0, at_pivot))
+    at_own = plane[:, pivot]  # (L, m): 1 where the own output leads
+    plane[:, pivot] = torch.where(own_on_peak, 0.0, at_own)
     summed = scaled.sum(dim=-1)  # (L, m)
-    plane.scatter_(1, pivot, at_pivot)
-    return torch.where(has_pivot, summed, summed - 1.0)
+    plane[:, pivot] = at_own
+    return torch.where(own_on_peak, summed, summed - 1.0)
 
 
-def _peak_residual(
-    col_weight: Tensor,
-    rest: Tensor,
-    at_pivot: Tensor,
-    rows: Tensor,
-    mass: Tensor,
-    uniform: Tensor | None,
-    n_out: int,
+def _targets_off_own(
+    items: Tensor, rows: Tensor, outs: Tensor, mass: Tensor, uniform: Tensor | None, n_out: int
 ) -> Tensor:
-    """R at each column's pivot (its peak label output), (L, m), as minus the column's other residuals.
-
-    A column's residuals sum to zero (w Σ_k p̂ = w = Σ_k t), and its others are exact however small:
-    w p̂ − t there, computed directly, is w/(1 + r) − w, which loses r (see :func:`_sum_off_peak`)
-    and read 0 where the learnt item's part of the gradient is as large as all its rivals'
-    together. Off the pivot: rivals' w·p̂, w·r/(1 + r) together, less the targets there.
-    """
-    off_pivot_mass = mass * (~at_pivot).to(mass.dtype)  # (L, n_labels)
-    off_pivot_targets = torch.zeros_like(rest).index_add_(1, rows, off_pivot_mass)  # (L, m)
+    """Each column's target mass on outputs other than its own item, (m,): noisy labels, spread noise."""
+    off_own = mass.new_zeros(items.shape).index_add_(0, rows, mass * (outs != items[rows]))
     if uniform is not None:
-        off_pivot_targets += uniform * (n_out - 1)
-    return off_pivot_targets - col_weight * rest / (1.0 + rest)
+        off_own += uniform * (n_out - 1)
+    return off_own
 
 
-def _set_at_pivot_(resid: Tensor, pivot: Tensor, has_pivot: Tensor, values: Tensor) -> None:
-    """Write ``values`` (L, m) into R at the columns' pivots, where they have one, in place."""
+def _set_where_own_leads_(resid: Tensor, pivot: Tensor, own_on_peak: Tensor, own_resid: Tensor) -> None:
+    """R at each column's own output, where it leads, as minus the column's other residuals.
+
+    A column's residuals sum to zero (w Σ_k p̂ = w = Σ_k t), and its others are exact however
+    small: rivals' w·p̂, w·r/(1 + r) together, less the targets off the own output (``own_resid``
+    = targets off it − w·r/(1 + r)). Computed directly, w/(1 + r) − w loses r (see
+    :func:`_sum_off_peak`): the learnt item's part of the gradient, as large as all its rivals'
+    together, read 0.
+    """
     plane = resid.view(resid.shape[0], -1)  # (L, m·N)
-    plane.scatter_(1, pivot, torch.where(has_pivot, values, plane.gather(1, pivot)))
+    plane[:, pivot] = torch.where(own_on_peak, own_resid, plane[:, pivot])
 
 
 def _column_stats(logits: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
