@@ -4,13 +4,13 @@ A label is shown whole, inside the plot's data area, off the curves where it can
 another label. It sits beside its line, on whichever side it fits (right first: the change acts
 after the line); where it fits on neither side in one line it wraps onto several, narrower ones.
 Of the places that fit, the first from the top that crosses no other marker's line and no curve
-wins, or where none is clear the one that crosses fewest, lines counting before curves (a label
-across another change's line reads as that change's; one under a curve still lets it show). Only
+wins, or where none is clear the one that crosses fewest curves (one under a curve still lets it
+show); none crosses another change's line (there it would read as that change's). Only
 where it fits nowhere whole in at most MOST_LINES lines (a narrow panel at a large presentation
 scale, a crowd of changes) is it shortened, with the whole text on hover, and where even a short
-line finds no room (a plot lower than a line of text) the line shows alone, its tooltip holding
-the text. Only the latest LABELLED_CHANGES changes are labelled; older ones keep their line and
-its tooltip.
+line finds no room (a plot lower than a line of text, changes a few pixels apart) the line shows
+alone, its tooltip holding the text. Only the latest LABELLED_CHANGES changes are labelled; older
+ones keep their line and its tooltip.
 
 Labels live in the view box's own pixels (not in its scaled data coordinates), so their size is the
 text's at any range, and under the curves, so that where a label cannot avoid a curve the data
@@ -85,25 +85,29 @@ class _Curve:
 
 @dataclass(frozen=True)
 class _Obstacles:
-    """What a label should not cover, worst first: labels placed before it, other markers' lines and
-    the step cursor (a label across another change's line read as that change's), then curves (a
-    label lies under them: they still show)."""
+    """What a label should not cover, worst first: labels placed before it, other markers' lines (a
+    label across another change's line read as that change's), the step cursor (a label it ran
+    through lost its words there), then curves (a label lies under them: they still show)."""
 
     curves: list[_Curve]
     labels: list[QtCore.QRectF]
     lines_x: list[float]
+    cursor_x: float | None = None
 
-    def cost(self, rect: QtCore.QRectF) -> tuple[int, int, int]:
+    def cost(self, rect: QtCore.QRectF) -> tuple[int, int, int, int]:
         return (
             sum(rect.intersects(other) for other in self.labels),
             sum(rect.left() <= x <= rect.right() for x in self.lines_x),
+            int(self.cursor_x is not None and rect.left() <= self.cursor_x <= rect.right()),
             sum(curve.crosses(rect) for curve in self.curves),
         )
 
     def room_between(self, x: float, area: QtCore.QRectF) -> dict[str, float]:
-        """Pixels beside the line at ``x`` up to the next marker line (or the area's edge) on each side."""
-        right = min([area.right(), *(other - GAP_PX for other in self.lines_x if other > x)])
-        left = max([area.left(), *(other + GAP_PX for other in self.lines_x if other < x)])
+        """Pixels beside the line at ``x`` up to the next marker line or the cursor (or the area's
+        edge) on each side."""
+        stops = [*self.lines_x, *(() if self.cursor_x is None else (self.cursor_x,))]
+        right = min([area.right(), *(other - GAP_PX for other in stops if other > x)])
+        left = max([area.left(), *(other + GAP_PX for other in stops if other < x)])
         return {"right": right - x - GAP_PX, "left": x - GAP_PX - left}
 
 
@@ -226,9 +230,9 @@ class EventMarkers:
         area = box.sceneBoundingRect().adjusted(MARGIN_PX, MARGIN_PX, -MARGIN_PX, -MARGIN_PX)
         (left, right), _ = box.viewRange()
         curves = self._curves()
-        # the other markers' lines and the step cursor: a label it ran through lost its words there
-        lines = [*self._lines, self.cursor] if self.cursor.isVisible() else self._lines
-        lines_x = [box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x() for line in lines]
+        lines_x = self._lines_x()
+        cursor_x = box.mapViewToScene(QtCore.QPointF(self.cursor.value(), 0.0)).x()
+        cursor_x = cursor_x if self.cursor.isVisible() else None
         first = max(0, len(self._labels) - LABELLED_CHANGES)
         indices = range(first, len(self._labels)) if which is None else [i for i in which if i >= first]
         if which is None:
@@ -252,7 +256,8 @@ class EventMarkers:
             x = box.mapViewToScene(QtCore.QPointF(step, 0.0)).x()
             others = [other for other in lines_x if other != x]
             self._tried.add(i)
-            rect = self._place(label, x, area, _Obstacles(curves, taken, others))
+            cursor = None if cursor_x == x else cursor_x
+            rect = self._place(label, x, area, _Obstacles(curves, taken, others, cursor))
             if rect is None:  # no room for it: the line alone (its tooltip and the timeline say what changed)
                 label.hide()
                 continue
@@ -319,7 +324,8 @@ class EventMarkers:
         obstacles: _Obstacles,
     ) -> QtCore.QRectF | None:
         """The best rectangle for ``label`` beside the line at scene x ``x`` (the label is set to fit
-        it), or None where it has no room: lower than the plot, or over another label however short.
+        it), or None where it has no room: lower than the plot, or over another label or across
+        another change's line however short.
 
         Whole and as wide as the room allows, or as the room up to the next marker line allows,
         first; where that covers a curve, a line or another label, narrower shapes of it (on two or
@@ -337,14 +343,14 @@ class EventMarkers:
             side = max(rooms, key=rooms.get)
             shapes = [(side, elided_fit(label, rooms[side]))]
         best = _best(shapes, x, area, obstacles, label)
-        if whole and best[0][:3] != (0, 0, 0) and (narrower := _narrower_shapes(label, rooms, area)):
+        if whole and best[0][:4] != (0, 0, 0, 0) and (narrower := _narrower_shapes(label, rooms, area)):
             best = min(best, _best(narrower, x, area, obstacles, label), key=lambda found: found[0])
-        if best[0][:2] != (0, 0) and (shorter := _shorter_shapes(label, widths)):
-            # over another label or line: a shorter line beside it, if one is clear
+        if best[0][:3] != (0, 0, 0) and (shorter := _shorter_shapes(label, widths)):
+            # over another label, line or the cursor: a shorter line beside it, if one is clear
             best = min(best, _best(shorter, x, area, obstacles, label), key=lambda found: found[0])
         cost, rect, fit = best
-        if cost[0] > 0 or rect.height() > area.height():
-            return None
+        if cost[0] > 0 or cost[1] > 0 or rect.height() > area.height():
+            return None  # over another label, or across another change's line, where it reads as that one's
         show_fit(label, fit)
         return rect
 
@@ -451,8 +457,8 @@ def _best(
 ) -> tuple[tuple, QtCore.QRectF, LabelFit]:
     """The cheapest (cost, rectangle, fit) among the rows each (side, fit) shape may take.
 
-    Cost: labels covered, marker lines crossed, curves crossed, then lines of text (fewer read
-    better), how far down, and left of the line rather than right.
+    Cost: labels covered, marker lines crossed, the cursor crossed, curves crossed, then lines of
+    text (fewer read better), how far down, and left of the line rather than right.
     """
     best = None
     for side, fit in shapes:
