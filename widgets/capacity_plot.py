@@ -25,7 +25,13 @@ from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end, tick_freely
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.sweep_controls import SweepControls
-from muonscope.widgets.sweep_points import SEEDS_COLUMN, log_mapped, sweep_columns, sweep_lane_items
+from muonscope.widgets.sweep_points import (
+    SEEDS_COLUMN,
+    fit_sweep_ranges,
+    log_mapped,
+    sweep_columns,
+    sweep_lane_items,
+)
 from muonscope.widgets.sweep_readout import sweep_readout
 from muonscope.widgets.theme import StageStyle, faded_pen, lane_pen
 
@@ -33,8 +39,6 @@ __all__ = ["MODES", "CapacityPlot"]
 
 #: The PlotItem layout's row under the bottom axis, where the sweep's legend goes.
 LEGEND_ROW = 4
-#: No bound on the sweep legend's height (Qt's own for "no maximum").
-_ANY_HEIGHT_PX = 16_777_215
 #: Point size of the sweep legend's text at scale 1.
 LEGEND_PT = 8.0
 #: Most of the panel's height the sweep legend may take with its lanes' entries.
@@ -390,7 +394,7 @@ class CapacityPlot(PlotPanel):
         guide_entries = [self._draw_guide(index, *guide, log_x, log_y) for index, guide in enumerate(guides)]
         self.legend.set_entries(lane_entries, guide_entries)
         self._sweep_drawn = drawn
-        self._fit(xs, ys, log_x, log_y)
+        fit_sweep_ranges(self.plot, xs, ys, log_x, log_y)
         self._fit_legend_columns()
         self._fit_legend_row()
         self.show_why_empty()
@@ -480,29 +484,11 @@ class CapacityPlot(PlotPanel):
         return [label.text for _sample, label in self.legend.items]
 
     def _fit_legend_row(self) -> None:
-        """The legend's row takes room only while the legend has entries."""
-        empty = not self.legend.items
-        self.plot.layout.setRowMaximumHeight(LEGEND_ROW, 0 if empty else 10_000)
-        # the legend's own least height (its margins) outweighed the row's: 18 blank pixels under
-        # the step axis, and in a picture of the panel alone a band above the lanes' names
-        self.legend.setMaximumHeight(0 if empty else _ANY_HEIGHT_PX)
-        self.legend.setVisible(not empty)
-        self.plot.layout.activate()  # the rows placed now: an export draws at once, before any event
+        self.legend.take_row_while_listed(self.plot.layout, LEGEND_ROW)
 
     def _add(self, item) -> None:
         self.plot.addItem(item)
         self._sweep_items.append(item)
-
-    def _fit(self, xs, ys, log_x: bool, log_y: bool) -> None:
-        if not xs:
-            return
-        x, y = np.concatenate(xs), np.concatenate(ys)
-        axes = ((x, self.plot.setXRange, log_x, "bottom"), (y, self.plot.setYRange, log_y, "left"))
-        for values, setter, log, side in axes:
-            lo, hi = float(values.min()), float(values.max())
-            pad = 0.08 * (hi - lo) if hi > lo else 0.5
-            setter(lo - pad, hi + pad, padding=0)
-            self.plot.getAxis(side).set_log_mapped(log)
 
     def set_ray(self, curves: list[tuple[int, str, np.ndarray, np.ndarray]]) -> None:
         """(lane, label, Δ along the ray, loss) per lane."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.theme import stage_style
 
@@ -29,6 +29,10 @@ def guide_label(label: str) -> str:
 
 #: The guides' dashes, one per guide in turn: two guides of one dash read as one line in the legend.
 _GUIDE_DASHES = (QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine, QtCore.Qt.PenStyle.DashDotLine)
+
+
+#: No bound on a legend's height (Qt's own for "no maximum").
+_ANY_HEIGHT_PX = 16_777_215
 
 
 def guide_pen(index: int) -> QtGui.QPen:
@@ -110,6 +114,18 @@ class GuideLegend(pg.LegendItem):
         self.layout.addItem(label, self._guide_row, start + 1, 1, max(end - start - 1, 1))
         self._guides_in_row += 1
         self.rowCount = self._guide_row + 1
+
+    def take_row_while_listed(self, layout: QtWidgets.QGraphicsGridLayout, row: int) -> None:
+        """Take room in the plot's ``layout`` at ``row`` only while the legend lists entries.
+
+        Its own least height (its margins) outweighed the row's bound: an empty legend kept 18 blank
+        pixels under ④'s step axis, and in a picture of the panel alone a band above the lanes' names.
+        """
+        empty = not self.items
+        layout.setRowMaximumHeight(row, 0 if empty else 10_000)
+        self.setMaximumHeight(0 if empty else _ANY_HEIGHT_PX)
+        self.setVisible(not empty)
+        layout.activate()  # the rows placed now: an export draws at once, before any event
 
     def clear(self) -> None:
         super().clear()

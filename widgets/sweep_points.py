@@ -7,7 +7,7 @@ import pyqtgraph as pg
 
 from muonscope.widgets.theme import lane_colour, lane_pen, stage_style
 
-__all__ = ["SEEDS_COLUMN", "log_mapped", "sweep_columns", "sweep_lane_items"]
+__all__ = ["SEEDS_COLUMN", "fit_sweep_ranges", "log_mapped", "sweep_columns", "sweep_lane_items"]
 
 #: How a data table's column of seed counts begins ("seeds averaged: Muon").
 SEEDS_COLUMN = "seeds averaged"
@@ -60,3 +60,19 @@ def sweep_lane_items(lane: int, px, py, plo, phi, partial: np.ndarray) -> list[p
         band.setAlpha(45)
         items.append(pg.FillBetweenItem(low, high, brush=pg.mkBrush(band)))
     return items
+
+
+def fit_sweep_ranges(
+    plot: pg.PlotItem, xs: list[np.ndarray], ys: list[np.ndarray], log_x: bool, log_y: bool
+) -> None:
+    """Show every drawn point (``xs``, ``ys``: plot coordinates, per curve) with 8 % to spare on each
+    side, and tell each axis whether its values are log10-mapped (it labels 10, 100 then)."""
+    if not xs:
+        return
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    axes = ((x, plot.setXRange, log_x, "bottom"), (y, plot.setYRange, log_y, "left"))
+    for values, setter, log, side in axes:
+        lo, hi = float(values.min()), float(values.max())
+        pad = 0.08 * (hi - lo) if hi > lo else 0.5
+        setter(lo - pad, hi + pad, padding=0)
+        plot.getAxis(side).set_log_mapped(log)
