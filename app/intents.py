@@ -19,6 +19,7 @@ from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, appl
 from muonscope.engine.config import ExperimentConfig, parse_field_path
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.presets import Preset, load_config_file, load_preset
+from muonscope.widgets.task_panel import typed_numbers
 
 __all__ = ["IntentController"]
 
@@ -102,7 +103,7 @@ class IntentController(QtCore.QObject):
             return None
         value = _typed_number(text)
         if value is None and _holds_a_list(config, field):
-            value = _typed_numbers(text)
+            value = typed_numbers(text)
         if value is None and _holds_a_number(config, field):
             value = text  # refused as the engine refuses any text there
         if value is None:
@@ -213,13 +214,6 @@ def _typed_number(text: str) -> int | float | None:
         except ValueError:
             continue
     return None
-
-
-def _typed_numbers(text: str) -> list[float] | None:
-    """A comma-separated list as its numbers ("12, -8, 5"), or None where a part is not a number."""
-    parts = [part for part in text.replace(";", ",").split(",") if part.strip()]
-    numbers = [_typed_number(part) for part in parts]
-    return None if any(number is None for number in numbers) else [float(n) for n in numbers]
 
 
 def _holds_a_number(config: ExperimentConfig, field: str) -> bool:

@@ -132,7 +132,6 @@ class EventMarkers:
         self._labels: list[MarkerLabel] = []
         self._shown: tuple[tuple[int, str], ...] = ()
         self._crossings = 0  # curves the labels cover as last placed (more: place them again)
-        self._lines_crossed = 0  # other markers' lines through the labels as last placed (likewise)
         self._offsets: dict[int, float] = {}  # shown label → its left edge from its line (scene px)
         self._tried: set[int] = set()  # labels whose line was in view when last placed (found room or not)
         self._again = QtCore.QTimer(plot.getViewBox())  # goes with the plot: never fires after it
@@ -266,10 +265,6 @@ class EventMarkers:
             taken.append(rect)
             self._offsets[i] = rect.left() - x
         self._crossings = self._count_crossings(curves)
-        lines_x = self._lines_x()
-        self._lines_crossed = sum(
-            _lines_across(self._labels[i].scene_rect(), lines_x, i) for i in self._offsets
-        )
 
     def _follow_lines(self, *_args) -> None:
         """The range moved: each shown label moves with its line; where one no longer fits beside it,
@@ -281,7 +276,6 @@ class EventMarkers:
         first = max(0, len(self._labels) - LABELLED_CHANGES)
         lines_x = self._lines_x()
         moved: list[QtCore.QRectF] = []
-        lines_crossed = 0
         for i, (line, label) in enumerate(zip(self._lines, self._labels, strict=True)):
             if i < first:
                 continue
@@ -301,10 +295,10 @@ class EventMarkers:
             label.setPos(box.mapFromScene(rect.topLeft()))
             # the steps drew closer as the axis grew: a label placed clear of the other lines and
             # labels may now reach across them (one left of step 101 ran over step 50's line)
-            lines_crossed += _lines_across(rect, lines_x, i)
+            again |= _lines_across(rect, lines_x, i) > 0  # placing never leaves one across a line
             again |= any(rect.intersects(other) for other in moved)
             moved.append(rect)
-        if again or lines_crossed > self._lines_crossed:
+        if again:
             self._place_again_soon()
 
     def _lines_x(self) -> list[float]:

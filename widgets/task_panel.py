@@ -12,7 +12,7 @@ from muonscope.widgets.number_box import BOX_DECIMALS, CompactDoubleSpinBox, Com
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.wheel_guard import guard_wheel
 
-__all__ = ["TaskFieldSpec", "TaskPanel"]
+__all__ = ["TaskFieldSpec", "TaskPanel", "typed_numbers"]
 
 
 #: What the ⚡ beside a field's name means, in its tooltip.
@@ -234,6 +234,14 @@ def _slider_text(value: float) -> str:
     return f"{value:.6g}"
 
 
+def typed_numbers(text: str) -> list[float] | None:
+    """A list typed as numbers separated by commas (or semicolons), or None where a part is not one."""
+    try:
+        return [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
+    except ValueError:
+        return None
+
+
 def _list_values(text: str, spec: TaskFieldSpec) -> tuple[list[float] | None, str]:
     """The numbers of a comma-separated list, or None when one of them is not one ``spec`` takes;
     and what the field takes, in words."""
@@ -241,9 +249,8 @@ def _list_values(text: str, spec: TaskFieldSpec) -> tuple[list[float] | None, st
     allowed = f"must be numbers {above} {number_text(spec.lo)} separated by commas, e.g. 12, 8, 5"
     if spec.max_len:
         allowed += f"; at most {spec.max_len} of them"
-    try:
-        values = [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
-    except ValueError:
+    values = typed_numbers(text)
+    if values is None:
         return None, allowed
     too_low = (lambda v: v <= spec.lo) if spec.lo_open else (lambda v: v < spec.lo)
     if not values or (spec.max_len and len(values) > spec.max_len):
