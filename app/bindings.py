@@ -67,6 +67,7 @@ def _task_field_spec(spec: FieldSpec) -> TaskFieldSpec:
             tooltip=spec.help,
             lo_open=spec.lo_open,
             max_len=spec.max_len,
+            max_len_words=spec.max_len_words,
         )
     return TaskFieldSpec(spec.name, spec.label, spec.kind, choices=spec.choices, tooltip=spec.help)
 

@@ -70,6 +70,7 @@ class IntentController(QtCore.QObject):
         views.lanes.remove_requested.connect(self.remove_lane)
         views.task.live_changed.connect(lambda name, value: self.change(f"task.{name}", value))
         views.task.restart_requested.connect(self.restart_with)
+        views.task.set_entry_check(lambda name, value: self._refusal_of(f"task.{name}", value) is None)
         views.task.entry_refused.connect(
             lambda name, text, allowed: self._refuse_entry(f"task.{name}", text, allowed)
         )
@@ -88,7 +89,8 @@ class IntentController(QtCore.QObject):
         """A control refused what was typed (and shows the value in force): say so, in the engine's
         words where it has them, so that the window and the command line name one rule alike."""
         engine = self._engine_refusal(field, text)
-        if engine is not None and engine.field != field:  # "task.strengths[1] = -8": the number at fault
+        if engine is not None and (engine.field != field or isinstance(engine.value, (list, tuple))):
+            # "task.strengths[1] = -8": the number at fault; "[1, 1, 1, …] (101 items)": the list read
             self._refuse(f"Not applied: {engine}", reshow=False)
             return
         self._refuse(
@@ -97,21 +99,32 @@ class IntentController(QtCore.QObject):
 
     def _engine_refusal(self, field: str, text: str) -> ConfigError | None:
         """Why the engine refuses ``text`` typed for ``field`` (as a number where it reads as one, else
-        as the text: "abc" is refused in the same words as 1e9); None where it is allowed."""
+        as the text: "abc" is refused in the same words as 1e9); None where it is allowed. A list
+        field reads "0" as the list [0], refused for its number at fault, not for being one number."""
         config = self._config()
         if config is None:
             return None
-        value = _typed_number(text)
-        if value is None and _holds_a_list(config, field):
-            value = typed_numbers(text)
-        if value is None and _holds_a_number(config, field):
-            value = text  # refused as the engine refuses any text there
-        if value is None:
+        if _holds_a_list(config, field):
+            value = typed_numbers(text)  # None for "abc": the form's own words say how to type a list
+        else:
+            value = _typed_number(text)
+            if value is None and _holds_a_number(config, field):
+                value = text  # refused as the engine refuses any text there
+        return None if value is None else self._refusal_of(field, value)
+
+    def _refusal_of(self, field: str, value: object) -> ConfigError | None:
+        """Why the engine refuses ``value`` for ``field`` beside the task edits staged for a restart
+        (101 strengths refused where rows = 200 is staged no longer); only a refusal of ``field``
+        itself counts, not one of another staged edit still to be fixed."""
+        config = self._config()
+        if config is None:
             return None
+        staged = [(f"task.{name}", v) for name, v in self._views.task.staged.items()]
+        changes = [(path, v) for path, v in staged if path != field] if field.startswith("task.") else []
         try:
-            config.with_value(field, value)
+            config.with_values([*changes, (field, value)])
         except ConfigError as exc:
-            return exc
+            return exc if exc.field == field or exc.field.startswith(f"{field}[") else None
         return None
 
     # ---- transport -----------------------------------------------------------------------------

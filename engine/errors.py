@@ -17,6 +17,9 @@ _PLAIN_EXPONENTS = (-9, 9)
 #: readable line, and a file's path (often long in a temporary folder) stays whole.
 _MAX_VALUE_CHARS = 240
 
+#: Longest list shown whole in a message; a longer one is shown by its ends and its length.
+_MAX_LIST_ITEMS = 8
+
 
 def format_value(value: Any) -> str:
     """Render a user's value the way they would type it (strings quoted, floats short, long ones cut).
@@ -27,6 +30,8 @@ def format_value(value: Any) -> str:
         return "true" if value else "false"  # as TOML and the command line spell them
     if isinstance(value, float):
         return plain_number(value)
+    if isinstance(value, tuple | list) and len(value) > _MAX_LIST_ITEMS:
+        return _long_list(value)
     if isinstance(value, tuple | list) and value and all(type(v) is float for v in value):
         inner = ", ".join(plain_number(v) for v in value)  # "(12, 8, 5)", not "(12.0, 8.0, 5.0)"
         text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
@@ -36,6 +41,15 @@ def format_value(value: Any) -> str:
         keep = (_MAX_VALUE_CHARS - 1) // 2
         return text[:keep] + "…" + text[-keep:]
     return text
+
+
+def _long_list(value: tuple | list) -> str:
+    """A long list by its ends and its length: "[1, 1, 1, …, 1, 1] (101 items)", so that a refusal
+    of a pasted list still says how many there were."""
+    ends = [format_value(v) for v in value[:3]] + ["…"] + [format_value(v) for v in value[-2:]]
+    inner = ", ".join(ends)
+    text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    return f"{text} ({len(value)} items)"
 
 
 def plain_number(value: float) -> str:

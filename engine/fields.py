@@ -48,6 +48,7 @@ class FieldSpec:
     hi_open: bool = False
     choices: tuple[str, ...] = ()
     max_len: int = 0
+    max_len_words: str = ""  # a tighter bound another field sets, in words ("min(rows, cols)")
 
     def check(self, value: Any) -> Any:
         """The value in its canonical type, or a ConfigError naming this field and what is allowed."""
@@ -60,7 +61,14 @@ class FieldSpec:
         if self.kind == "bool":
             return check_bool(self.name, value)
         if self.kind == "floats":
-            return check_float_list(self.name, value, self.lo, max_len=self.max_len, lo_open=self.lo_open)
+            return check_float_list(
+                self.name,
+                value,
+                self.lo,
+                max_len=self.max_len,
+                lo_open=self.lo_open,
+                max_len_words=self.max_len_words,
+            )
         if self.kind == "text":
             return check_text(self.name, value, self.max_len)
         raise ConfigError(self.name, value, f"has an unknown field kind {self.kind!r}")

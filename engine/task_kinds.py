@@ -144,11 +144,17 @@ def _check_two_level(task: Any) -> None:
             )
 
 
+#: How many signal strengths a spiked stream's matrices hold.
+_RANK_LIMIT = "min(rows, cols)"
+
+
 def _check_stream(task: Any) -> None:
     rank_limit = min(task.rows, task.cols)
     if len(task.strengths) > rank_limit:
         raise ConfigError(
-            "strengths", list(task.strengths), f"at most min(rows, cols) = {rank_limit} signal strengths"
+            "strengths",
+            list(task.strengths),
+            f"must be a list of 1 to {_RANK_LIMIT} = {rank_limit} numbers",
         )
 
 
@@ -322,6 +328,7 @@ TASK_FIELDS: dict[str, FieldSpec] = {
             lo=0.0,
             lo_open=True,
             max_len=MAX_DIM,
+            max_len_words=_RANK_LIMIT,
         ),
         _field("noise", "float", "noise σ", "standard deviation of the ARCH noise", lo=0.0, hi=1e6),
         _field("arch", "float", "ARCH a", "noise-variance feedback", lo=0.0, hi=1.0, hi_open=True),

@@ -68,17 +68,25 @@ def check_bool(field: str, value: Any) -> bool:
 
 
 def check_float_list(
-    field: str, value: Any, lo: float | None, *, max_len: int = 0, min_len: int = 1, lo_open: bool = True
+    field: str,
+    value: Any,
+    lo: float | None,
+    *,
+    max_len: int = 0,
+    min_len: int = 1,
+    lo_open: bool = True,
+    max_len_words: str = "",
 ) -> tuple[float, ...]:
     """A list of ``min_len`` to ``max_len`` finite numbers, each above ``lo``.
 
     The length is checked first, so a list of a million numbers is refused before any is read.
+    ``max_len_words`` says the bound where another field sets a tighter one ("min(rows, cols)").
     """
+    allowed = f"must be a list of {_count_text(min_len, max_len_words or max_len)} numbers"
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise ConfigError(field, value, f"must be a list of {_count_text(min_len, max_len)} numbers")
+        raise ConfigError(field, value, allowed)
     if len(value) < min_len or (max_len and len(value) > max_len):
-        shown = value if len(value) <= 8 else f"a list of {len(value)} numbers"
-        raise ConfigError(field, shown, f"must be a list of {_count_text(min_len, max_len)} numbers")
+        raise ConfigError(field, value, allowed)
     return tuple(check_float(f"{field}[{i}]", item, lo, lo_open=lo_open) for i, item in enumerate(value))
 
 
@@ -95,7 +103,7 @@ def check_text(field: str, value: Any, max_len: int) -> str:
     return value
 
 
-def _count_text(lo: int, hi: int) -> str:
+def _count_text(lo: int, hi: int | str) -> str:
     return f"{lo} to {hi}" if hi else f"at least {lo}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ class TaskFieldSpec:
     tooltip: str = ""
     lo_open: bool = False  # "floats": each number above lo, not from it
     max_len: int = 0  # "floats": at most this many numbers (0: no bound)
+    max_len_words: str = ""  # "floats": a tighter bound other fields set, in words ("min(rows, cols)")
 
 
 class TaskPanel(QtWidgets.QWidget):
@@ -54,6 +56,7 @@ class TaskPanel(QtWidgets.QWidget):
         self._live: set[str] = set()
         self._staged: dict[str, Any] = {}
         self._list_texts: dict[str, str] = {}  # "floats" field → the text of the list in force
+        self._entry_check: Callable[[str, Any], bool] = lambda _name, _value: True
         self.editors: dict[str, QtWidgets.QWidget] = {}
         self._labels: dict[str, QtWidgets.QLabel] = {}
         form = QtWidgets.QFormLayout()
@@ -143,7 +146,7 @@ class TaskPanel(QtWidgets.QWidget):
                 if isinstance(editor, QtWidgets.QComboBox):
                     editor.setCurrentText(str(value))
                 elif isinstance(editor, QtWidgets.QLineEdit):
-                    editor.setText(", ".join(f"{v:g}" for v in value))
+                    editor.setText(_list_text(value))
                     self._list_texts[name] = editor.text()
                 elif hasattr(editor, "slider"):
                     editor.slider.setValue(round(value * 100))
@@ -195,6 +198,11 @@ class TaskPanel(QtWidgets.QWidget):
     def staged(self) -> dict[str, Any]:
         return dict(self._staged)
 
+    def set_entry_check(self, allowed: Callable[[str, Any], bool]) -> None:
+        """What a list entered must also pass, beside its own field's rule: a bound other fields set
+        (a spiked stream holds at most min(rows, cols) strengths), checked with the edits staged."""
+        self._entry_check = allowed
+
     def _edited(self, name: str, value: Any) -> None:
         if name in self._live:
             self.live_changed.emit(name, value)
@@ -214,10 +222,13 @@ class TaskPanel(QtWidgets.QWidget):
         if text == self._list_texts.get(name):
             return  # focus left without an edit
         values, allowed = _list_values(text, self._specs[name])
-        if values is None:
+        if values is None or not self._entry_check(name, values):
             line.setText(self._list_texts.get(name, ""))
             self.entry_refused.emit(name, text.strip(), allowed)
             return
+        line.setText(_list_text(values))  # "12;8;5" shown as every list is: "12, 8, 5"
+        if line.text() == self._list_texts.get(name):
+            return  # the list already shown, typed again
         self._list_texts[name] = line.text()
         self._edited(name, values)
 
@@ -234,6 +245,10 @@ def _slider_text(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _list_text(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
 def typed_numbers(text: str) -> list[float] | None:
     """A list typed as numbers separated by commas (or semicolons), or None where a part is not one."""
     try:
@@ -248,7 +263,7 @@ def _list_values(text: str, spec: TaskFieldSpec) -> tuple[list[float] | None, st
     above = "above" if spec.lo_open else "from"
     allowed = f"must be numbers {above} {number_text(spec.lo)} separated by commas, e.g. 12, 8, 5"
     if spec.max_len:
-        allowed += f"; at most {spec.max_len} of them"
+        allowed += f"; at most {spec.max_len_words or spec.max_len} of them"
     values = typed_numbers(text)
     if values is None:
         return None, allowed

@@ -70,7 +70,7 @@ CASES = [
     ),
     (["run", "--config", "{tmp}/optimizer_list.toml"], "lanes[0].optimizer = []"),
     (["run", "--config", "{tmp}/optimizer_table.toml"], "lanes[0].optimizer = {}"),
-    (["run", "--config", "{tmp}/long_strengths.toml"], "task.strengths = 'a list of 200001 numbers'"),
+    (["run", "--config", "{tmp}/long_strengths.toml"], "task.strengths = [1, 1, 1, …, 1, 1] (200001 items)"),
     (["run", "--config", "{tmp}/missing.toml"], "config = '{tmp}/missing.toml'"),
     # ---- --set
     (["run", "--set", "task.d=0"], "task.d = 0"),

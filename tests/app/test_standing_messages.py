@@ -184,6 +184,34 @@ def test_a_list_field_that_is_not_numbers_says_why_in_the_message_bar(qtbot):
     assert line.text() == "5, 3" and not app.views.task.apply_button.isEnabled()
 
 
+def test_a_list_field_refuses_on_enter_in_the_engines_words_with_the_staged_sizes(qtbot):
+    """ "0" in signal strengths was refused as "must be a list" (it was read as one number), and
+    11 strengths where min(rows, cols) = 10 were taken on Enter for the restart to refuse."""
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
+    app = open_app(qtbot, replace(small_preset(), config=replace(small_preset().config, task=task)))
+    line = app.views.task.editors["strengths"]
+    for typed, said in [
+        ("0", "task.strengths[0] = 0 is not allowed: must be a number in (0, inf)"),
+        ("1e400", "task.strengths[0] = inf is not allowed: must be a finite number in (0, inf)"),
+        ("", "task.strengths = [] is not allowed: must be a list of 1 to min(rows, cols) numbers"),
+        (
+            ", ".join(["1"] * 11),
+            "task.strengths = [1, 1, 1, …, 1, 1] (11 items) is not allowed: "
+            "must be a list of 1 to min(rows, cols) = 10 numbers",
+        ),
+    ]:
+        line.setText(typed)
+        line.editingFinished.emit()
+        assert app.views.message.text == f"Not applied: {said}", typed
+        assert line.text() == "5, 3" and not app.views.task.apply_button.isEnabled()
+    app.views.task.editors["cols"].setValue(20)  # staged: now 11 fit
+    line.setText(", ".join(["1"] * 11))
+    line.editingFinished.emit()
+    assert app.views.task.staged == {"cols": 20, "strengths": [1.0] * 11}
+    app.views.task.apply_button.click()
+    qtbot.waitUntil(lambda: app.clock.config.task.strengths == (1.0,) * 11, timeout=WAIT_MS)
+
+
 def test_a_number_typed_outside_its_range_is_said_not_reverted_in_silence(qtbot):
     """1e9 typed as a learning rate went back to the old value with no word of why."""
     app = open_app(qtbot)

@@ -180,10 +180,35 @@ def test_a_list_field_refuses_a_number_it_does_not_take_on_enter_and_shows_the_l
     line.setText("9; 4")
     line.editingFinished.emit()
     assert panel.staged == {"strengths": [9.0, 4.0]} and panel.apply_button.isEnabled()
+    assert line.text() == "9, 4"  # shown as every list is
     line.setText("9, -4")
     line.editingFinished.emit()
-    assert line.text() == "9; 4"  # the list staged is the one in force
+    assert line.text() == "9, 4"  # the list staged is the one in force
     assert len(refusals) == 7
+
+
+def test_a_list_field_refuses_on_enter_what_the_applications_check_refuses(qtbot):
+    """101 strengths where min(rows, cols) = 100 were taken on Enter, "apply" armed, and only the
+    restart refused them; the bound comes from other fields, so the application checks it."""
+    spec = TaskFieldSpec(
+        "strengths", "signal strengths", "floats", 0.0, math.inf, lo_open=True, max_len=50, max_len_words="rows"
+    )
+    panel = TaskPanel([spec])
+    qtbot.addWidget(panel)
+    panel.set_values({"strengths": [12.0, 8.0]})
+    checked = []
+    panel.set_entry_check(lambda name, values: checked.append((name, values)) or len(values) <= 2)
+    refusals = []
+    panel.entry_refused.connect(lambda *args: refusals.append(args))
+    line = panel.editors["strengths"]
+    line.setText("3, 2, 1")
+    line.editingFinished.emit()
+    assert checked == [("strengths", [3.0, 2.0, 1.0])]
+    assert refusals[-1][:2] == ("strengths", "3, 2, 1") and "at most rows of them" in refusals[-1][2]
+    assert line.text() == "12, 8" and panel.staged == {} and not panel.apply_button.isEnabled()
+    line.setText("3;2")
+    line.editingFinished.emit()
+    assert panel.staged == {"strengths": [3.0, 2.0]} and len(refusals) == 1
 
 
 def test_transport_bar_signals(qtbot):
