@@ -102,6 +102,8 @@ def _quiet_broken_pipe() -> int:
 _COMMANDS = ("run", "shot", "record", "sweep", "reproduce", "cache", "inspect")
 #: The window's own options that take a value as the next word (``--preset NAME``).
 _WINDOW_OPTIONS_WITH_VALUE = ("--preset", "--config", "--open")
+#: What the top of the command line reads besides them.
+_TOP_FLAGS = ("-h", "--help", "--version", "-")
 
 
 def _session_argument(argv: list[str]) -> list[str]:
@@ -110,6 +112,7 @@ def _session_argument(argv: list[str]) -> list[str]:
     PATH is the first word that is neither an option nor an option's value, so that
     ``muonscope --preset default s1`` reaches the check that refuses opening two things.
     """
+    _refuse_command_options_before_the_command(argv)
     index = 0
     while index < len(argv) and argv[index].startswith("-"):
         index += 2 if argv[index] in _WINDOW_OPTIONS_WITH_VALUE else 1
@@ -119,6 +122,24 @@ def _session_argument(argv: list[str]) -> list[str]:
     if word not in _COMMANDS and _looks_like_path(word):
         return [*argv[:index], "--open", word, *argv[index + 1 :]]
     return argv
+
+
+def _refuse_command_options_before_the_command(argv: list[str]) -> None:
+    """``muonscope --steps 5 run`` and ``muonscope s1 --steps 3``: an option of a command given where
+    only the window's are read. argparse took the option's value for the command ("COMMAND = '5'")."""
+    index = 0
+    while index < len(argv) and argv[index] not in _COMMANDS:
+        word = argv[index]
+        option = word.split("=", 1)[0]
+        if word.startswith("-") and option not in (*_WINDOW_OPTIONS_WITH_VALUE, *_TOP_FLAGS):
+            command = next((w for w in argv[index:] if w in _COMMANDS), None)
+            where = (
+                f"an option of {command} goes after it: muonscope {command} {option} …"
+                if command
+                else "the window reads only PATH, --preset NAME or --config FILE (see muonscope --help)"
+            )
+            raise ConfigError("arguments", word, f"muonscope reads no {option} before a command; {where}")
+        index += 2 if word in _WINDOW_OPTIONS_WITH_VALUE else 1
 
 
 def _looks_like_path(text: str) -> bool:

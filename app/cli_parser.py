@@ -76,6 +76,10 @@ def _as_field_error(message: str) -> str:
     if missing is not None:  # "--size -1280x720": the value was read as an option
         option = missing["option"].split("/")[-1]
         return f"{option} needs a value after it (one that starts with '-' is written {option}=VALUE)"
+    together = re.fullmatch(r"argument (?P<option>[^:]+): not allowed with argument (?P<other>.+)", message)
+    if together is not None:  # argparse: "argument --config: not allowed with argument --preset"
+        option, other = (together[name].split("/")[-1] for name in ("option", "other"))
+        return f"{option} is not allowed with {other}: give one of them"
     found = _ARGPARSE_VALUE.fullmatch(message)
     if found is None:
         return message
@@ -258,7 +262,11 @@ def _add_shot(sub) -> None:
     )
     _add_session_arguments(shot)
     shot.add_argument(
-        "--out", metavar="FILE.png|FILE.svg", type=_path, required=True, help="the picture, by its suffix"
+        "--out",
+        metavar="FILE.png|FILE.svg",
+        type=_path,
+        required=True,
+        help="the picture, by its suffix (a folder it names is made)",
     )
     shot.add_argument("--size", metavar="WxH", default="1600x1000", help="picture size in pixels")
     _add_offscreen_arguments(shot)
@@ -287,7 +295,7 @@ def _add_record(sub) -> None:
         metavar="FILE.mp4|FILE.gif",
         type=_path,
         required=True,
-        help="the video: H.264 MP4 or GIF, by its suffix",
+        help="the video: H.264 MP4 or GIF, by its suffix (a folder it names is made)",
     )
     record.add_argument("--size", metavar="WxH", default="1280x720", help="frame size in pixels")
     record.add_argument(

@@ -229,7 +229,22 @@ CASES = [
         "muonscope run: error: arguments = '--bogus' is not allowed: muonscope run takes no such argument; "
         "see muonscope run --help",
     ),
-    (["--bogus"], "muonscope: error: arguments = '--bogus' is not allowed: muonscope takes no such argument"),
+    (
+        ["--bogus"],
+        "muonscope: error: arguments = '--bogus' is not allowed: muonscope reads no --bogus before a command; "
+        "the window reads only PATH, --preset NAME or --config FILE",
+    ),
+    # a command's option before the command: its value was taken for the command ("COMMAND = '5'")
+    (
+        ["--steps", "5", "run"],
+        "arguments = '--steps' is not allowed: muonscope reads no --steps before a command; "
+        "an option of run goes after it: muonscope run --steps …",
+    ),
+    (
+        ["run", "--preset", "default", "--config", "{tmp}/never.toml"],
+        "muonscope run: error: --config is not allowed with --preset: give one of them",
+    ),
+    (["--preset", "default", "--steps=3"], "arguments = '--steps=3' is not allowed: muonscope reads no --steps"),
     (["cache", "clear", "extra"], "arguments = 'extra' is not allowed: muonscope cache clear takes no such"),
     (["run", "--version"], ("arguments = '--version' is not allowed", "the version: muonscope --version")),
     (["cache", "bogus"], "ACTION = 'bogus' is not allowed: must be one of info, clear"),
