@@ -377,11 +377,19 @@ def _not_yet_computed(report: dict[str, Any], items: bool) -> str:
     if report["step"] == 0:
         reasons.append("no update has been made yet, so there is no alignment to measure")
     elif any(lane["signal_step"] is None for lane in lanes):
+        changed = sorted({lane["settings_step"] for lane in lanes if lane["signal_step"] is None} - {0})
+        since = ""
+        if changed:
+            since = f"; a lane whose settings changed at step {_joined(changed)} has no update measured since"
         reasons.append(
             "the alignment and sin Θ come with the spectra or, where the population gradient is costly, "
-            f"on the step after an evaluation (every {_steps(run['eval_every'])}, run.eval_every)"
+            f"on the step after an evaluation (every {_steps(run['eval_every'])}, run.eval_every){since}"
         )
     return f"n/a: not computed by step {report['step']}: " + "; ".join(reasons) if reasons else ""
+
+
+def _joined(steps: list[int]) -> str:
+    return ", ".join(map(str, steps[:-1])) + " or " + str(steps[-1]) if len(steps) > 1 else str(steps[0])
 
 
 def _steps(count: int) -> str:

@@ -76,6 +76,7 @@ def torch_version() -> str:
 
 def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]:
     """The ``--json`` object: the config, the step, and each lane's final metrics and spectra."""
+    since = {history.lane_id: history.steps[-1] for history in snapshot.lane_histories}
     return {
         "config": config.to_dict(),
         "step": snapshot.step,
@@ -83,7 +84,7 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
         "dtype": snapshot.dtype,
         "torch_version": torch_version(),
         "lanes": [
-            _lane_report(lane, settings, TASK_KINDS[config.task.kind].has_classes)
+            _lane_report(lane, settings, TASK_KINDS[config.task.kind].has_classes, since[lane.lane_id])
             for lane, settings in zip(snapshot.lanes, config.lanes, strict=True)
         ],
         "events": [
@@ -93,7 +94,7 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
     }
 
 
-def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool) -> dict[str, Any]:
+def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, since: int) -> dict[str, Any]:
     """A lane's final metrics; what was not computed, or does not apply, is null, never a placeholder.
 
     The item counts (``recovered``…) are null for a task without items to recover (a gradient
@@ -104,8 +105,12 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool) -> d
     metrics come from ``sampled_items`` items, with standard errors ``*_se`` (both null when every
     item was evaluated). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the
     EMA of the gradients (null for lanes without one, and for post-order lanes, whose buffer
-    averages mapped gradients)."""
+    averages mapped gradients). ``settings_step``: the step boundary from which the lane's settings
+    hold; the alignment and sin Θ of an update made before it measured other settings (an SGD
+    update's alignment read as Adam's after ``--lane optimizer=adam`` on resume), so they are null
+    until an update under these settings is measured."""
     estimated = lane.eval_estimated
+    signal_now = lane.signal_step > since
     spectra_taken = lane.spectra_step >= 0
     return {
         "label": lane.label,
@@ -127,10 +132,11 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool) -> d
         "recovered_prefix": lane.recovered_prefix if has_items else None,
         "gap": _number(lane.gap),
         "gap_rank": lane.gap_rank if spectra_taken else None,
-        "alignment": _number(lane.alignment),
-        "sin_theta": _number(lane.sin_theta),
+        "alignment": _number(lane.alignment) if signal_now else None,
+        "sin_theta": _number(lane.sin_theta) if signal_now else None,
         "tail_filtering": _number(lane.tail_filtering),
-        "signal_step": lane.signal_step if lane.signal_step >= 0 else None,
+        "signal_step": lane.signal_step if signal_now else None,
+        "settings_step": since,
         "spectra": {
             "gradient": _numbers(lane.spectra.gradient),
             "momentum": _numbers(lane.spectra.momentum),

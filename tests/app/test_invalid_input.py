@@ -244,7 +244,10 @@ CASES = [
         ["run", "--preset", "default", "--config", "{tmp}/never.toml"],
         "muonscope run: error: --config is not allowed with --preset: give one of them",
     ),
-    (["--preset", "default", "--steps=3"], "arguments = '--steps=3' is not allowed: muonscope reads no --steps"),
+    (
+        ["--preset", "default", "--steps=3"],
+        "arguments = '--steps=3' is not allowed: muonscope reads no --steps",
+    ),
     (["cache", "clear", "extra"], "arguments = 'extra' is not allowed: muonscope cache clear takes no such"),
     (["run", "--version"], ("arguments = '--version' is not allowed", "the version: muonscope --version")),
     (["cache", "bogus"], "ACTION = 'bogus' is not allowed: must be one of info, clear"),

@@ -152,6 +152,23 @@ def test_switching_a_lanes_optimizer_on_resume_sets_its_default_rate_and_says_so
     assert (lane["optimizer"], lane["lr"]) == ("signgd", 0.01)
 
 
+def test_a_lane_switched_on_resume_reports_no_alignment_measured_under_its_old_settings(capsys, saved):
+    """``--lane optimizer=adam`` on resume printed the SGD lane's step-1 alignment under Adam's name."""
+    before = json.loads(_ok(_run(capsys, "--resume", saved["s30"], "--steps", "30", *QUIET)))["lanes"]
+    assert all(lane["alignment"] is not None and lane["settings_step"] == 0 for lane in before)
+    code, out, err = _run(
+        capsys, "--resume", saved["s30"], "--lane", "optimizer=adam", "--steps", "30", *QUIET
+    )
+    assert code == 0, err
+    switched, *others = json.loads(out)["lanes"]
+    assert switched["optimizer"] == "adam" and switched["settings_step"] == 30
+    assert switched["alignment"] is None and switched["sin_theta"] is None and switched["signal_step"] is None
+    assert [lane["alignment"] for lane in others] == [lane["alignment"] for lane in before[1:]]
+    code, out, err = _run(capsys, "--resume", saved["s30"], "--lane", "optimizer=adam", "--steps", "30")
+    assert "a lane whose settings changed at step 30 has no update measured since" in out
+    assert "n/a" in next(line for line in out.splitlines() if line.startswith("Adam"))
+
+
 def test_a_rate_given_with_a_switch_on_resume_holds_whatever_the_order(capsys, saved):
     changes = ["--set", "lanes[0].lr=0.05", "--set", "lanes[0].optimizer=signgd"]
     code, out, err = _run(capsys, "--resume", saved["s30"], *changes, "--steps", "31", *QUIET)

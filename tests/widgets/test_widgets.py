@@ -191,7 +191,14 @@ def test_a_list_field_refuses_on_enter_what_the_applications_check_refuses(qtbot
     """101 strengths where min(rows, cols) = 100 were taken on Enter, "apply" armed, and only the
     restart refused them; the bound comes from other fields, so the application checks it."""
     spec = TaskFieldSpec(
-        "strengths", "signal strengths", "floats", 0.0, math.inf, lo_open=True, max_len=50, max_len_words="rows"
+        "strengths",
+        "signal strengths",
+        "floats",
+        0.0,
+        math.inf,
+        lo_open=True,
+        max_len=50,
+        max_len_words="rows",
     )
     panel = TaskPanel([spec])
     qtbot.addWidget(panel)
