@@ -87,9 +87,11 @@ class SeriesPlot(PlotPanel):
         values = np.asarray(values, dtype=float)
         finite = np.isfinite(values)
         keep = finite & ((values > 0) if self.log_y else True)
-        self._zeros_left_out[lane] = bool(np.any(finite & ~keep))
+        left_out = finite & ~keep
+        self._zeros_left_out[lane] = bool(np.any(left_out))
+        connect = _joined_across_no(left_out, keep)
         steps, values = steps[keep], values[keep]
-        self._curves[lane].setData(steps, values)
+        self._curves[lane].setData(steps, values, connect=connect)
         self._points[lane] = steps.size
         self.show_why_empty()
         metric = self.modes["metric"].currentText()
@@ -121,13 +123,23 @@ class SeriesPlot(PlotPanel):
         """The (step, value) points drawn for a lane."""
         return drawn_data(self._curves[lane])
 
+    def joined_points(self, lane: int) -> np.ndarray:
+        """Per drawn point of a lane, whether the line goes on to the next (a gap where it does not)."""
+        connect = self._curves[lane].opts["connect"]
+        points = self.curve_data(lane)[0].size
+        return (
+            np.asarray(connect, dtype=bool) if not isinstance(connect, str) else np.ones(points, dtype=bool)
+        )
+
     @property
     def zeros_note(self) -> str:
         """What the log axis leaves out ("values at 0 are not drawn on a log axis"), or "": a curve that
         reached 0 (a loss at round-off) simply stopped, as if its lane had stopped running."""
-        if not any(self._zeros_left_out.get(lane, False) for lane in range(len(self._curves))):
+        lanes = [lane for lane in range(len(self._curves)) if self._zeros_left_out.get(lane, False)]
+        if not lanes:
             return ""
-        return "a curve ends where its value reaches 0, which a log axis cannot draw"
+        names = ", ".join(self._names[lane].label for lane in lanes)
+        return f"values ≤ 0 are left out on a log axis (a gap in {names})"
 
     @property
     def coinciding(self) -> str:
@@ -202,6 +214,16 @@ class SeriesPlot(PlotPanel):
     def reset_range(self) -> None:
         self._y.reset()
         self._x_max = 0.0
+
+
+def _joined_across_no(left_out: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Which drawn points join the next (``connect`` per point): not across a value left out, so that
+    an alignment below 0 on a log axis leaves a gap and is not bridged as if it were never measured.
+    Steps where the metric was not computed (NaN, its cadence) are joined across."""
+    gaps_before = np.cumsum(left_out)[keep]  # (n_kept,) values left out up to each drawn point
+    joined = np.zeros(gaps_before.size, dtype=bool)
+    joined[:-1] = gaps_before[1:] == gaps_before[:-1]
+    return joined
 
 
 def drawn_data(curve: pg.PlotDataItem) -> tuple[np.ndarray, np.ndarray]:

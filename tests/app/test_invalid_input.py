@@ -231,8 +231,8 @@ CASES = [
     ),
     (
         ["--bogus"],
-        "muonscope: error: arguments = '--bogus' is not allowed: muonscope reads no --bogus before a command; "
-        "the window reads only PATH, --preset NAME or --config FILE",
+        "muonscope: error: arguments = '--bogus' is not allowed: muonscope reads no --bogus before a "
+        "command; the window reads only PATH, --preset NAME or --config FILE",
     ),
     # a command's option before the command: its value was taken for the command ("COMMAND = '5'")
     (

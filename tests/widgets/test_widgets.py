@@ -1017,10 +1017,27 @@ def test_a_log_axis_says_a_curve_ended_where_its_value_reached_zero(qtbot):
     assert plot.zeros_note == ""
     plot.set_series(0, steps, np.array([1.0, 1e-8, 1e-15, 0.0, 0.0]))
     assert plot.curve_data(0)[0].tolist() == [0.0, 1.0, 2.0]
-    assert plot.zeros_note.startswith("a curve ends where its value reaches 0")
+    assert plot.zeros_note == "values ≤ 0 are left out on a log axis (a gap in Muon)"
     plot.set_mode("scale", "linear")
     plot.set_series(0, steps, np.array([1.0, 1e-8, 1e-15, 0.0, 0.0]))
     assert plot.zeros_note == ""  # a linear axis draws the zeros
+
+
+def test_a_log_curve_breaks_where_a_value_below_zero_is_left_out(qtbot):
+    """Bridge's alignment of -0.02 at step 241 was bridged by the line from 221 to 261, and the note
+    said a curve ended at 0; steps not measured (NaN) are still joined across."""
+    plot = SeriesPlot("② over time", [("alignment", "alignment")])
+    qtbot.addWidget(plot)
+    plot.set_lanes(["Muon pre", "Muon, no momentum"])
+    plot.set_mode("scale", "log")
+    steps = np.arange(6.0)
+    plot.set_series(1, steps, np.array([0.5, np.nan, 0.3, -0.02, 0.2, 0.1]))
+    assert plot.curve_data(1)[0].tolist() == [0.0, 2.0, 4.0, 5.0]
+    assert plot.joined_points(1).tolist() == [True, False, True, False]  # 0–2 joined, 2–4 not
+    assert plot.zeros_note == "values ≤ 0 are left out on a log axis (a gap in Muon, no momentum)"
+    plot.set_mode("scale", "linear")
+    plot.set_series(1, steps, np.array([0.5, np.nan, 0.3, -0.02, 0.2, 0.1]))
+    assert plot.joined_points(1).tolist() == [True, True, True, True, False] and plot.zeros_note == ""
 
 
 def test_a_spectrum_cut_at_round_off_is_said_to_be(qtbot):
