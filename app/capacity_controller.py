@@ -15,7 +15,7 @@ from PySide6 import QtCore
 
 from muonscope.app.background import Job, JobControl
 from muonscope.app.sweep_axes import SWEEP_PLOTS
-from muonscope.engine.balance import first_step_ray
+from muonscope.engine.balance import Ray, first_step_ray
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import Cancelled, ConfigError
 from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
@@ -49,7 +49,7 @@ def sweep_body(
 
 
 def ray_body(config: ExperimentConfig) -> Callable[[JobControl], Iterator[tuple]]:
-    """A job that yields (lane, label, Δ along the ray, loss) for each lane's first-step ray."""
+    """A job that yields (lane, label, Δ along the ray, loss, note) for each lane's first-step ray."""
 
     def body(control: JobControl) -> Iterator[tuple]:
         task = MemoryTask(config.task, torch.device("cpu"), torch.float64)  # small N: float64 on the CPU
@@ -58,9 +58,26 @@ def ray_body(config: ExperimentConfig) -> Callable[[JobControl], Iterator[tuple]
                 ray = first_step_ray(task, lane, cancelled=lambda: control.cancelled)
             except Cancelled:
                 return
-            yield index, f"{lane.display_label()}: ϱ = {number_text(ray.rho)}", ray.gap, ray.loss
+            label = lane.display_label()
+            at = "" if ray.lower_further is None else " at η*"  # judged there; lower further on
+            yield (
+                index,
+                f"{label}: ϱ = {number_text(ray.rho)}{at}",
+                ray.gap,
+                ray.loss,
+                _lower_note(label, ray),
+            )
 
     return body
+
+
+def _lower_note(label: str, ray: Ray) -> str:
+    """ "SignGD: ϱ falls to 2.19·10⁻³⁷ by 100η*, where the scan ends", beside its legend's
+    ϱ = 0.0141 at η*, the balance judged (the infimum alone read as the direction's balance, 10³⁵
+    below the paper's)."""
+    if ray.lower_further is None:
+        return ""
+    return f"{label}: ϱ falls to {number_text(ray.lower_further)} by 100η*, where the scan ends"
 
 
 class CapacityController(QtCore.QObject):
@@ -191,7 +208,7 @@ class CapacityController(QtCore.QObject):
     def _on_ray(self, ray: tuple) -> None:
         self._rays.append(ray)
         self.plot.set_running(True, len(self._rays), self._planned)
-        self.plot.set_ray(list(self._rays))
+        self.plot.set_ray([ray[:4] for ray in self._rays], [ray[4] for ray in self._rays])
 
     @QtCore.Slot()
     def _on_finished(self) -> None:

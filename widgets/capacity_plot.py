@@ -105,6 +105,7 @@ class CapacityPlot(PlotPanel):
         self._x_max = 0.0
         self._run_length: int | None = None
         self._estimate_note = ""  # how the recovered counts were estimated ("": they are exact)
+        self._ray_note = ""  # what the one-step rays' legend has no room for
         self.mode_changed.connect(lambda *_: self._apply_mode())
         self._apply_mode()
 
@@ -353,6 +354,7 @@ class CapacityPlot(PlotPanel):
         self._partial_seeds = 0
         self._sweep_points = 0
         self._sweep_series = []
+        self._ray_note = ""
         if not self.in_steps_mode:
             self.legend.clear()
             self.hover.clear()
@@ -461,7 +463,8 @@ class CapacityPlot(PlotPanel):
         """The corner note from what the panel draws now: lanes whose curves coincide, and a sweep's
         hollow points. Kept here, not only drawn each frame: a paused run draws no frames while a
         sweep's points arrive and it finishes or stops."""
-        self.set_note(" · ".join(part for part in (self.coinciding, self.partial_note) if part))
+        parts = (self.coinciding, self.partial_note, "" if self.in_steps_mode else self._ray_note)
+        self.set_note(" · ".join(part for part in parts if part))
 
     def legend_lanes_for(self, lanes):
         """A sweep's own legend names its lanes (with their sweep settings): a second one under it
@@ -490,8 +493,11 @@ class CapacityPlot(PlotPanel):
         self.plot.addItem(item)
         self._sweep_items.append(item)
 
-    def set_ray(self, curves: list[tuple[int, str, np.ndarray, np.ndarray]]) -> None:
-        """(lane, label, Δ along the ray, loss) per lane."""
+    def set_ray(
+        self, curves: list[tuple[int, str, np.ndarray, np.ndarray]], notes: Sequence[str] = ()
+    ) -> None:
+        """(lane, label, Δ along the ray, loss) per lane; ``notes``: what the legend has no room for
+        (SignGD's lower infimum further along its ray), said in the corner note."""
         self.set_sweep(
             [(lane, label, gap, loss, loss, loss) for lane, label, gap, loss in curves],
             [],
@@ -501,6 +507,8 @@ class CapacityPlot(PlotPanel):
             True,
             y_short="loss",
         )
+        self._ray_note = " · ".join(note for note in notes if note)
+        self.refresh_note()
 
     def _apply_mode(self) -> None:
         self.show_why_empty()

@@ -14,6 +14,7 @@ from muonscope.engine.balance import (
     first_step_direction,
     ray_balance,
     ray_curve,
+    same_but_rounding,
     update_condition_ratio,
 )
 from muonscope.engine.config import LaneConfig, TaskConfig
@@ -142,8 +143,6 @@ def _signgd_rotated_claims(embeddings: str, balance: RayBalance) -> list[Claim]:
 
 
 SIGNGD = "SignGD (= Adam, 1 step)"
-#: Relative difference below which the scan's infimum and the value at η* are the same number.
-_ROUNDING = 1e-9
 
 
 def _infimum_text(balance) -> str:
@@ -151,7 +150,7 @@ def _infimum_text(balance) -> str:
     the curve was flat at 1/64 and the two values differed in the 17th digit."""
     at_feasible, lowest = balance.rho_at_feasible, balance.rho
     where = balance.eta_at_rho / balance.eta_feasible
-    if abs(at_feasible - lowest) <= _ROUNDING * max(abs(at_feasible), abs(lowest)):
+    if same_but_rounding(at_feasible, lowest):
         return (
             f"{lowest:.2e}, as at η* already (the scan's lowest, at {where:.3g}·η*, differs by rounding only)"
         )

@@ -156,6 +156,9 @@ def test_one_step_ray_shows_balance_per_lane(qtbot):
     assert len(labels) == len(app.clock.config.lanes) and plot.progress.text() == "3/3"
     muon = next(label for label in labels if label.startswith("Muon"))
     assert 0.985 <= float(muon.split("ϱ = ")[1]) <= 0.99
+    signgd = next(label for label in labels if label.startswith("SignGD"))  # judged as reproduce does
+    assert signgd.endswith(" at η*") and 0.005 < float(signgd.split("ϱ = ")[1].split()[0]) < 0.05
+    assert re.search(r"SignGD \(= Adam, 1 step\): ϱ falls to [\d.]+·10⁻[⁰¹²³⁴⁵⁶⁷⁸⁹]+ by 100η\*", plot.note)
     assert not any(re.search(r"\de[-+]?\d", label) for label in labels)  # "2.19·10⁻³⁷", not "2.19e-37"
 
 

@@ -109,6 +109,21 @@ def test_first_step_rays_separate_gd_from_muon():
     assert muon.gap.max() < gd.gap.max()  # Muon's classes rise together along its ray
 
 
+def test_signgds_ray_is_judged_at_eta_star_and_keeps_the_scans_lower_infimum_beside():
+    """The window's ϱ_SignGD for Haar embeddings was the scan's end (2·10⁻³⁷ at 100·η*) where the
+    reproduction judges min_k f_k at η* (0.014, the paper's 0.013)."""
+    task = MemoryTask(
+        TaskConfig(kind="two_level", d=64, n_items=64, batch_size=0, embeddings="orthogonal"), CPU, DT
+    )
+    lane = LaneConfig(optimizer="signgd", lr=1.0, momentum=0.0)
+    ray = first_step_ray(task, lane, points=10)
+    balance = ray_balance(task, first_step_direction(task, lane), 0.01, scan=True)
+    assert ray.rho == balance.rho_at_feasible and 0.005 < ray.rho < 0.05
+    assert ray.lower_further == balance.rho < ray.rho / 1e6
+    gd = first_step_ray(task, LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0), points=10)
+    assert gd.lower_further is None  # not scanned: its classes rise together
+
+
 def _config(**task):
     return ExperimentConfig(
         task=TaskConfig(**task),
