@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from muonscope import __version__
 from muonscope.app.cli_names import setting_names
-from muonscope.app.offscreen import PANELS
+from muonscope.app.panel_names import PANELS
 from muonscope.app.record_command import MAX_EVERY, MAX_FPS
 from muonscope.engine.task_kinds import SWEEP_AXES
 

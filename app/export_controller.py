@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.app.panel_names import PANELS
 from muonscope.engine.tables import rows_to_columns, write_table
 from muonscope.widgets.export import ExportError, checked_path, write_png, write_svg
 from muonscope.widgets.panel import EXPORTS, PlotPanel
@@ -31,7 +32,8 @@ _FILES = {
 #: How long "Wrote FILE" stays in the status bar.
 _WRITTEN_MS = 10_000
 #: The panels File ▸ Export offers, in the grid's order (the inspector's are in their context menus).
-_MENU_PANELS = ("spectra", "over-time", "per-class-error", "capacity")
+#: Named as ``muonscope shot --panel`` names them, so that a script says one name for a panel.
+_MENU_PANELS = PANELS
 
 #: (parent, caption, suggested path, name filter) → the path chosen, or None when cancelled.
 ChoosePath = Callable[[QtWidgets.QWidget, str, Path, str], Path | None]
@@ -65,9 +67,9 @@ class ExportController(QtCore.QObject):
         self.folder = Path.cwd()  # where the next file dialog opens: the last folder written to
         views = window.views
         self.panels: dict[str, tuple[str, PlotPanel]] = {
-            "spectra": ("① spectra", views.spectrum),
-            "over-time": ("② over time", views.series),
-            "per-class-error": ("③ per-class error", views.class_error),
+            "spectrum": ("① spectra", views.spectrum),
+            "series": ("② over time", views.series),
+            "class_error": ("③ per-class error", views.class_error),
             "capacity": ("④ capacity", views.capacity),
             "inspector-matrix": ("inspector matrix", views.inspector.matrix_view),
             "inspector-singular-values": ("inspector σ_k", views.inspector.spectrum),
@@ -129,8 +131,11 @@ class ExportController(QtCore.QObject):
 
     def _export(self, target: QtWidgets.QWidget, name: str, kind: str) -> Path | None:
         table = target.data_table() if kind == "csv" else None
-        if table is not None and not table[1]:
-            self._window.show_note(_nothing_to_write(self.panels[name][0], target))
+        empty = (
+            not table[1] if table is not None else self._is_live_panel(target) and bool(target.placeholder)
+        )
+        if empty:  # a picture of "has no classes" alone, or a header alone, says nothing
+            self._window.show_note(_nothing_to_write(self.panels[name][0], target, kind))
             return None
         size = None
         if kind == "png":
@@ -166,10 +171,12 @@ class ExportController(QtCore.QObject):
         return path
 
 
-def _nothing_to_write(title: str, panel: PlotPanel) -> str:
-    """Why a CSV of ``panel`` was not written: it draws no numbers (a header alone would say nothing)."""
+def _nothing_to_write(title: str, panel: PlotPanel, kind: str) -> str:
+    """Why a file of ``panel`` was not written: it draws nothing, only why (the spiked stream's ③
+    was written as a picture of "has no classes" alone, and a CSV would be a header alone)."""
     reason = " ".join((panel.placeholder or "").split())
-    return f"No CSV written: {title} has no numbers to export yet. {reason}".strip()
+    what = "numbers" if kind == "csv" else "curves"
+    return f"No {kind.upper()} written: {title} has no {what} to export. {reason}".strip()
 
 
 def _write_csv(path: Path, names: list[str], rows: list[list[float]]) -> None:

@@ -24,10 +24,8 @@ from typing import Any
 
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["PANELS", "OffscreenPlan", "OffscreenWindow", "exit_status", "plan_offscreen"]
+__all__ = ["OffscreenPlan", "OffscreenWindow", "exit_status", "plan_offscreen"]
 
-#: The panels ``--panel`` can show alone.
-PANELS = ("spectrum", "series", "class_error", "capacity")
 #: How often a wait looks at a stop request (Ctrl-C) and at conditions no signal announces.
 _CHECK_MS = 100
 

@@ -85,9 +85,9 @@ def test_file_menu_writes_a_panel_as_png_svg_and_csv(qtbot, tmp_path):
         _action(over_time, text).trigger()
     png, svg, table = answers.paths
     assert [p.name for p in answers.paths] == [
-        "muonscope-over-time.png",
-        "muonscope-over-time.svg",
-        "muonscope-over-time.csv",
+        "muonscope-series.png",
+        "muonscope-series.svg",
+        "muonscope-series.csv",
     ]
     legend_px = series.legend_height_px(app.views.lane_key.legend_entries())
     assert legend_px > 0  # the panel alone names its lanes under its plot, in room of its own:
@@ -142,13 +142,13 @@ def test_the_panels_context_menu_writes_through_the_same_chooser(qtbot, tmp_path
     _action(panel.export_menu, "Export data as CSV…").trigger()
     panel.export_menu.hide()
     (table,) = answers.paths
-    assert table.name == "muonscope-per-class-error.csv"
+    assert table.name == "muonscope-class_error.csv"
     with open(table, newline="", encoding="utf-8") as file:
         header, *rows = csv.reader(file)
     assert header[0] == "frequency rank (head → tail)" and len(header) == 1 + 2 * 4  # raw, smoothed
     assert [row[0] for row in rows[:3]] == ["1", "2", "3"]  # ranks are counts, not "1.0"
     assert all(f" at step {STEPS}:" in name for name in header[1:]), header  # no timeline in a CSV
-    spectra = app.exports.export_panel("spectra", "csv")
+    spectra = app.exports.export_panel("spectrum", "csv")
     with open(spectra, newline="", encoding="utf-8") as file:
         header = next(csv.reader(file))
     assert header[0] == "index k" and all(f" at step {STEPS}:" in name for name in header[1:])
@@ -157,7 +157,7 @@ def test_the_panels_context_menu_writes_through_the_same_chooser(qtbot, tmp_path
 def test_a_refused_file_is_said_on_one_line_and_a_cancel_writes_nothing(qtbot, tmp_path):
     app, answers = _app_with_answers(qtbot, tmp_path)
     answers.next_name = "missing/figure.svg"
-    assert app.exports.export_panel("spectra", "svg") is None
+    assert app.exports.export_panel("spectrum", "svg") is None
     message = app.views.message.text
     assert "figure.svg" in message and "there is no folder" in message and "\n" not in message
     answers.next_name = "cancel"
@@ -169,20 +169,28 @@ def test_a_refused_file_is_said_on_one_line_and_a_cancel_writes_nothing(qtbot, t
     assert "figure.svg" not in app.views.message.text  # the refusal was of the file before this one
 
 
-def test_a_panel_with_no_numbers_writes_no_csv_and_says_why(qtbot, tmp_path):
-    """③ on a spiked task wrote a CSV holding a header alone, without a word."""
+def test_a_panel_with_no_numbers_writes_no_file_and_says_why(qtbot, tmp_path):
+    """③ on a spiked task wrote a CSV holding a header alone, and a PNG of "has no classes" alone,
+    without a word."""
     task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
     app = open_app(qtbot, replace(small_preset(), config=replace(small_preset().config, task=task)))
     app.intents.step(STEPS)
     wait_for_step(qtbot, app, STEPS)
     wait_for_frame(qtbot, app)
     answers = Answers(tmp_path)
-    app.exports.choose_path = answers.choose_path
-    assert app.exports.export_panel("per-class-error", "csv") is None
+    app.exports.choose_path, app.exports.ask_size = answers.choose_path, answers.ask_size
+    assert app.exports.export_panel("class_error", "csv") is None
     assert answers.paths == [] and list(tmp_path.iterdir()) == []  # not even asked where
     message = app.views.message.text
-    assert message.startswith("No CSV written: ③ per-class error has no numbers to export yet.")
+    assert message.startswith("No CSV written: ③ per-class error has no numbers to export.")
     assert " ".join(app.views.class_error.placeholder.split()) in message  # and why: the panel's own words
+    for kind in ("png", "svg"):
+        assert app.exports.export_panel("class_error", kind) is None
+        assert app.views.message.text.startswith(
+            f"No {kind.upper()} written: ③ per-class error has no curves"
+        )
+    assert answers.paths == [] and list(tmp_path.iterdir()) == []
+    assert app.exports.export_panel("series", "png") is not None  # a panel that draws is written
 
 
 def test_capacity_csv_writes_items_recovered_as_counts(qtbot, tmp_path):
@@ -205,7 +213,7 @@ def test_a_panel_exported_alone_names_its_lanes_and_the_screen_stays_as_it_was(q
     """On screen the lanes are named in the window's key; a panel's picture carries them itself."""
     app, _answers = _app_with_answers(qtbot, tmp_path)
     items_before = len(app.views.series.plot.scene().items())
-    path = app.exports.export_panel("over-time", "svg")
+    path = app.exports.export_panel("series", "svg")
     words = set(" ".join(e.text or "" for e in ET.parse(path).getroot().iter()).split())
     for entry in app.views.lane_key.entries:  # Qt writes a text run per word
         assert set(entry.text().split()) <= words, entry.text()
@@ -221,7 +229,7 @@ def test_between_evaluations_panel_three_and_its_table_name_the_step_evaluated(q
     wait_for_frame(qtbot, app)
     assert app.clock.newest.lanes[0].eval_step == STEPS
     assert app.views.class_error.note == f"errors as at step {STEPS}"
-    table = app.exports.export_panel("per-class-error", "csv")
+    table = app.exports.export_panel("class_error", "csv")
     with open(table, newline="", encoding="utf-8") as file:
         header = next(csv.reader(file))
     assert all(f" at step {STEPS}:" in name for name in header[1:]), header
