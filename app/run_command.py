@@ -354,8 +354,9 @@ def _print_table(report: dict[str, Any]) -> None:
     if sampled:
         print(f"population metrics estimated from {max(sampled)} sampled items (± one standard error)")
     items = any(lane["loss"] is not None for lane in report["lanes"])
+    width = max(_LABEL_WIDTH, *(len(lane["label"]) for lane in report["lanes"]))  # columns stay aligned
     for lane in report["lanes"]:
-        cells = [f"{lane['label']:<34s}"]
+        cells = [f"{lane['label']:<{width}s}"]
         for key, digits in _ITEM_COLUMNS if items else _STREAM_COLUMNS:
             cells.append(f"{key} {_cell(lane, key, digits, report['step'])}")
         if lane["diverged"]:
@@ -365,6 +366,10 @@ def _print_table(report: dict[str, Any]) -> None:
         print(_ALIGNMENT_NOTE)
     if not_yet := _not_yet_computed(report, items):
         print(not_yet)
+
+
+#: The label column's least width: the presets' labels, with room to spare.
+_LABEL_WIDTH = 34
 
 
 def _not_yet_computed(report: dict[str, Any], items: bool) -> str:

@@ -437,3 +437,16 @@ def test_a_session_folder_named_after_the_window_options_is_read_as_the_path(mon
     err = capsys.readouterr().err
     expected = "--preset = 'default' is not allowed: cannot go with PATH: open one thing"
     assert err == f"muonscope: error: {expected}\n"
+
+
+def test_the_tables_columns_stay_aligned_under_a_long_lane_label(capsys):
+    """A label longer than the column pushed its row's numbers right of every other row's."""
+    long = "label=a lane whose label runs well past the thirty-four characters"
+    code, table, err = _run(
+        capsys, *SMALL, "--steps", "1", "--lane", f"optimizer=muon,{long}", "--lane", "optimizer=sgd"
+    )
+    assert code == 0, err
+    rows = [line for line in table.splitlines() if " loss " in line]
+    assert len(rows) == 2 and rows[0].startswith("a lane whose label runs well past")
+    assert rows[0].index(" loss ") == rows[1].index(" loss ")
+    assert rows[0].index(" accuracy ") == rows[1].index(" accuracy ")
