@@ -42,6 +42,10 @@ _OVER_CURVES_Z = 900
 _UNDER_CURVES_Z = -1
 #: Pixels between the note and the plot's edges.
 _INSET_PX = 4.0
+#: Pixels around the note where a curve counts against a place, after those under it: of two places
+#: clear of the curves, the one a curve does not graze (a spectrum's tail touched the round-off
+#: note's last letters where another place was clear by a margin).
+_CLEARANCE_PX = 3.0
 #: Points looked at per curve: a long spectrum is thinned to this many, a short curve's segments
 #: are sampled up to this many, so a line between two far points counts (at most 16 per segment).
 _POINTS_PER_CURVE = 256
@@ -99,16 +103,18 @@ class CornerNote:
             return
         frame = self._plot.getViewBox().sceneBoundingRect()
         points = self._drawn_scene_points(frame)
-        covered: dict[tuple[float | None, str], int] = {}
+        covered: dict[tuple[float | None, str], tuple[int, int]] = {}  # (points under it, and near it)
         for share in self._wrap_choices(frame.width() - 2 * _INSET_PX):
             size = self._wrapped_size(share, frame.width() - 2 * _INSET_PX)
             for corner in PLACES:
-                covered[(share, corner)] = _count_inside(points, _box(frame, corner, size))
+                box = _box(frame, corner, size)
+                near = box.adjusted(-_CLEARANCE_PX, -_CLEARANCE_PX, _CLEARANCE_PX, _CLEARANCE_PX)
+                covered[(share, corner)] = (_count_inside(points, box), _count_inside(points, near))
         best = min(covered, key=covered.get)  # the first of equals: widest, then PLACES' order
         current = covered.get((self._wrap_share, self.corner))
         if current is None or covered[best] < current:
             self._wrap_share, self.corner = best
-        clear = covered[(self._wrap_share, self.corner)] == 0
+        clear = covered[(self._wrap_share, self.corner)][0] == 0
         self.item.setZValue(_OVER_CURVES_Z if clear else _UNDER_CURVES_Z)
         self._wrapped_size(self._wrap_share, frame.width() - 2 * _INSET_PX)
         self.item.setAnchor(PLACES[self.corner])

@@ -1104,3 +1104,30 @@ def test_a_heat_map_drawn_alone_names_its_one_lane_and_draws_no_grid_over_its_ce
     assert all(axis.grid is False for axis in axes)
     plot.set_mode("view", curves_view)
     assert all(axis.grid is not False for axis in axes)
+
+
+def test_a_corner_note_leaves_a_place_a_curve_grazes_for_one_clear_by_a_margin(qtbot):
+    """A spectrum's tail ran along the round-off note's last letters, counted clear, where another
+    corner was clear by a margin."""
+    import pyqtgraph as pg
+
+    from muonscope.widgets.corner_note import CornerNote
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(420, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    plot = widget.getPlotItem()
+    plot.disableAutoRange()
+    plot.setRange(xRange=(0, 100), yRange=(0, 100), padding=0)
+    note = CornerNote(plot)
+    note.set_text("σ_k below 10⁻¹⁰·σ₁ are round-off")
+    note.place()
+    assert note.corner == CORNERS[0]  # top right, with nothing drawn
+    rect = note.item.sceneBoundingRect()
+    box = plot.getViewBox()
+    graze_y = box.mapSceneToView(QtCore.QPointF(rect.center().x(), rect.bottom() + 1.5)).y()
+    plot.addItem(pg.PlotDataItem(np.linspace(55, 100, 90), np.full(90, graze_y)))  # just under it
+    note.place()
+    assert note.corner == "top left" and not note.under_curves
