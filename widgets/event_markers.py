@@ -53,6 +53,8 @@ PLACE_AGAIN_MS = 1000
 LABELLED_CHANGES = 6
 #: The most lines a label's whole text is wrapped onto; a label that needs more is shortened.
 MOST_LINES = 4
+#: Rows per line of text looked at where no row a line apart is clear of the curves.
+FINE_ROWS_PER_LINE = 3
 
 
 @dataclass(frozen=True)
@@ -68,19 +70,25 @@ class _Curve:
 
     def crosses(self, rect: QtCore.QRectF) -> bool:
         """Whether the polyline through the points passes through ``rect`` (scene pixels)."""
-        x0, x1 = sorted(
-            ((rect.left() - self.offset_x) / self.scale_x, (rect.right() - self.offset_x) / self.scale_x)
-        )
-        y0, y1 = sorted(
-            ((rect.top() - self.offset_y) / self.scale_y, (rect.bottom() - self.offset_y) / self.scale_y)
-        )
+        return _spans_into(self.span(rect.left(), rect.right()), rect)
+
+    def span(self, left: float, right: float) -> tuple[float, float] | None:
+        """The scene y interval the polyline covers between scene x ``left`` and ``right`` (None
+        where it has no point there): a label's rows in one column all cross it or not by this."""
+        x0, x1 = sorted(((left - self.offset_x) / self.scale_x, (right - self.offset_x) / self.scale_x))
         x, y = self.x, self.y
         if x.size == 0 or x1 < x[0] or x0 > x[-1]:
-            return False
+            return None
         inside = y[np.searchsorted(x, x0, "left") : np.searchsorted(x, x1, "right")]
         ends = np.interp([max(x0, x[0]), min(x1, x[-1])], x, y)  # where the line enters and leaves
         low, high = min(inside.min(initial=np.inf), ends.min()), max(inside.max(initial=-np.inf), ends.max())
-        return bool(low <= y1 and high >= y0)  # a continuous line spans [low, high] inside the x range
+        # a continuous line spans [low, high] inside the x range
+        top, bottom = sorted((low * self.scale_y + self.offset_y, high * self.scale_y + self.offset_y))
+        return top, bottom
+
+
+def _spans_into(span: tuple[float, float] | None, rect: QtCore.QRectF) -> bool:
+    return span is not None and span[0] <= rect.bottom() and span[1] >= rect.top()
 
 
 @dataclass(frozen=True)
@@ -94,12 +102,21 @@ class _Obstacles:
     lines_x: list[float]
     cursor_x: float | None = None
 
-    def cost(self, rect: QtCore.QRectF) -> tuple[int, int, int, int]:
+    def spans(self, left: float, right: float) -> list[tuple[float, float] | None]:
+        """Each curve's scene y interval between ``left`` and ``right``: taken once per column of
+        rows, the rows' costs are comparisons (placing looks at dozens of rows per shape)."""
+        return [curve.span(left, right) for curve in self.curves]
+
+    def cost(
+        self, rect: QtCore.QRectF, spans: list[tuple[float, float] | None] | None = None
+    ) -> tuple[int, int, int, int]:
+        """What ``rect`` covers, worst first; ``spans``: :meth:`spans` of its column, where known."""
+        spans = self.spans(rect.left(), rect.right()) if spans is None else spans
         return (
             sum(rect.intersects(other) for other in self.labels),
             sum(rect.left() <= x <= rect.right() for x in self.lines_x),
             int(self.cursor_x is not None and rect.left() <= self.cursor_x <= rect.right()),
-            sum(curve.crosses(rect) for curve in self.curves),
+            sum(_spans_into(span, rect) for span in spans),
         )
 
     def room_between(self, x: float, area: QtCore.QRectF) -> dict[str, float]:
@@ -452,16 +469,22 @@ def _best(
     """The cheapest (cost, rectangle, fit) among the rows each (side, fit) shape may take.
 
     Cost: labels covered, marker lines crossed, the cursor crossed, curves crossed, then lines of
-    text (fewer read better), how far down, and left of the line rather than right.
+    text (fewer read better), how far down, and left of the line rather than right. Rows a line
+    apart first; where none is clear, rows FINE_ROWS_PER_LINE to a line (a line's pitch stepped
+    over the gap between a curve at 0 and one above it that a label fitted).
     """
     best = None
-    for side, fit in shapes:
-        left = x + GAP_PX if side == "right" else x - GAP_PX - fit.width
-        for row, top in enumerate(row_tops(area, fit.height, label)):
-            rect = QtCore.QRectF(left, top, fit.width, fit.height)
-            cost = (*obstacles.cost(rect), fit.lines, row, side == "left")
-            if best is None or cost < best[0]:
-                best = (cost, rect, fit)
+    for per_line in (1, FINE_ROWS_PER_LINE):
+        if best is not None and best[0][:4] == (0, 0, 0, 0):
+            break  # clear at a line's pitch: the finer rows, which cost more, are not needed
+        for side, fit in shapes:
+            left = x + GAP_PX if side == "right" else x - GAP_PX - fit.width
+            spans = obstacles.spans(left, left + fit.width)
+            for row, top in enumerate(row_tops(area, fit.height, label, per_line)):
+                rect = QtCore.QRectF(left, top, fit.width, fit.height)
+                cost = (*obstacles.cost(rect, spans), fit.lines, row / per_line, side == "left")
+                if best is None or cost < best[0]:
+                    best = (cost, rect, fit)
     return best
 
 

@@ -141,11 +141,15 @@ def show_fit(label: MarkerLabel, fit: LabelFit) -> None:
     label.setToolTip(label.full_text if label.elided else "")
 
 
-def row_tops(area: QtCore.QRectF, height: float, label: MarkerLabel) -> Iterable[float]:
-    """Tops of the rows a label may take, from the top of the area down (one line apart)."""
-    line = QtGui.QFontMetricsF(label.font()).lineSpacing()
+def row_tops(area: QtCore.QRectF, height: float, label: MarkerLabel, per_line: int = 1) -> Iterable[float]:
+    """Tops of the rows a label may take, from the top of the area down, ``per_line`` to a line of
+    its text, and the lowest row the area holds (rows a whole line apart can step over a gap
+    between two curves that the label fits: see :func:`~muonscope.widgets.event_markers._best`)."""
+    pitch = QtGui.QFontMetricsF(label.font()).lineSpacing() / per_line
     top = area.top()
     yield top
-    while top + line + height <= area.bottom():
-        top += line
+    while top + pitch + height <= area.bottom():
+        top += pitch
         yield top
+    if top + height < area.bottom():
+        yield area.bottom() - height

@@ -388,3 +388,30 @@ def _blocks(document):
     while block.isValid():
         yield block
         block = block.next()
+
+
+def test_a_label_finds_a_clear_gap_between_two_curves_that_rows_a_line_apart_step_over(qtbot):
+    """② at 1280: a gap between a curve near 0 and one above it held the label, but rows a whole
+    line apart stepped over it and the label went across a curve instead."""
+    box_px = 8.0  # every 8 px above the roof a curve: nowhere clear up there
+    for offset_px in range(0, 13, 2):
+        plot = _plot(qtbot, 450, height=240, curves=((0.5, 0.5),))
+        plot.markers.set_events([(50, "lr 0.1 → 0.05")])
+        (label,) = plot.markers.labels
+        height_px = label.scene_rect().height()
+        view = plot.plot.getViewBox()
+        area = view.sceneBoundingRect()
+        floor_px = area.bottom() - 3.0 - offset_px  # too near the bottom for the label beneath it
+        roof_px = floor_px - height_px - 7.0  # a 7-px window for the label's top, under a line's pitch
+        heights_px = [floor_px, *np.arange(roof_px, area.top(), -box_px)]
+        values = [view.mapSceneToView(QtCore.QPointF(area.center().x(), y)).y() for y in heights_px]
+        plot.set_lanes([f"lane {i}" for i in range(len(values))])
+        steps = np.arange(0.0, 101.0)
+        for lane, value in enumerate(values):
+            plot.set_series(lane, steps, np.full(steps.size, value))
+        plot.plot.setYRange(0, 1, padding=0)
+        plot.markers.settle()
+        plot.markers.place_labels()
+        rect = label.scene_rect()
+        assert label.isVisible() and not _crosses(plot, label), offset_px
+        assert roof_px < rect.top() and rect.bottom() < floor_px, offset_px
