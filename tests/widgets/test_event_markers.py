@@ -5,7 +5,8 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.capacity_plot import CapacityPlot
-from muonscope.widgets.event_markers import LABELLED_CHANGES, MOST_LINES
+from muonscope.widgets.event_markers import LABELLED_CHANGES
+from muonscope.widgets.marker_places import MOST_LINES
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.theme import StageStyle, set_stage_style
 

@@ -1,0 +1,224 @@
+"""Where a change's label may stand beside its line: the shapes it can take, the rows it can sit in,
+and what each place covers (other labels, other changes' lines, the step cursor, the curves).
+
+Pure geometry in the view box's scene pixels; :mod:`muonscope.widgets.event_markers` owns the labels
+and lines and asks :func:`place_beside` for a place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from muonscope.widgets.marker_label import (
+    MIN_WRAP_PX,
+    LabelFit,
+    MarkerLabel,
+    elided_fit,
+    row_tops,
+    show_fit,
+    whole_fit,
+)
+
+__all__ = ["FINE_ROWS_PER_LINE", "GAP_PX", "MOST_LINES", "Curve", "Obstacles", "curve_in", "place_beside"]
+
+#: Pixels between a label and its line.
+GAP_PX = 4.0
+#: The most lines a label's whole text is wrapped onto; a label that needs more is shortened.
+MOST_LINES = 4
+#: Rows per line of text looked at where no row a line apart is clear of the curves.
+FINE_ROWS_PER_LINE = 3
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A curve's points as drawn (view coordinates, ascending x) and the map from its view to the scene."""
+
+    x: np.ndarray
+    y: np.ndarray
+    scale_x: float
+    offset_x: float
+    scale_y: float
+    offset_y: float
+
+    def crosses(self, rect: QtCore.QRectF) -> bool:
+        """Whether the polyline through the points passes through ``rect`` (scene pixels)."""
+        return _spans_into(self.span(rect.left(), rect.right()), rect)
+
+    def span(self, left: float, right: float) -> tuple[float, float] | None:
+        """The scene y interval the polyline covers between scene x ``left`` and ``right`` (None
+        where it has no point there): a label's rows in one column all cross it or not by this."""
+        x0, x1 = sorted(((left - self.offset_x) / self.scale_x, (right - self.offset_x) / self.scale_x))
+        x, y = self.x, self.y
+        if x.size == 0 or x1 < x[0] or x0 > x[-1]:
+            return None
+        inside = y[np.searchsorted(x, x0, "left") : np.searchsorted(x, x1, "right")]
+        ends = np.interp([max(x0, x[0]), min(x1, x[-1])], x, y)  # where the line enters and leaves
+        low, high = min(inside.min(initial=np.inf), ends.min()), max(inside.max(initial=-np.inf), ends.max())
+        # a continuous line spans [low, high] inside the x range
+        top, bottom = sorted((low * self.scale_y + self.offset_y, high * self.scale_y + self.offset_y))
+        return top, bottom
+
+
+def _spans_into(span: tuple[float, float] | None, rect: QtCore.QRectF) -> bool:
+    return span is not None and span[0] <= rect.bottom() and span[1] >= rect.top()
+
+
+@dataclass(frozen=True)
+class Obstacles:
+    """What a label should not cover, worst first: labels placed before it, other markers' lines (a
+    label across another change's line read as that change's), the step cursor (a label it ran
+    through lost its words there), then curves (a label lies under them: they still show)."""
+
+    curves: list[Curve]
+    labels: list[QtCore.QRectF]
+    lines_x: list[float]
+    cursor_x: float | None = None
+
+    def spans(self, left: float, right: float) -> list[tuple[float, float] | None]:
+        """Each curve's scene y interval between ``left`` and ``right``: taken once per column of
+        rows, the rows' costs are comparisons (placing looks at dozens of rows per shape)."""
+        return [curve.span(left, right) for curve in self.curves]
+
+    def cost(
+        self, rect: QtCore.QRectF, spans: list[tuple[float, float] | None] | None = None
+    ) -> tuple[int, int, int, int]:
+        """What ``rect`` covers, worst first; ``spans``: :meth:`spans` of its column, where known."""
+        spans = self.spans(rect.left(), rect.right()) if spans is None else spans
+        return (
+            sum(rect.intersects(other) for other in self.labels),
+            sum(rect.left() <= x <= rect.right() for x in self.lines_x),
+            int(self.cursor_x is not None and rect.left() <= self.cursor_x <= rect.right()),
+            sum(_spans_into(span, rect) for span in spans),
+        )
+
+    def room_between(self, x: float, area: QtCore.QRectF) -> dict[str, float]:
+        """Pixels beside the line at ``x`` up to the next marker line or the cursor (or the area's
+        edge) on each side."""
+        stops = [*self.lines_x, *(() if self.cursor_x is None else (self.cursor_x,))]
+        right = min([area.right(), *(other - GAP_PX for other in stops if other > x)])
+        left = max([area.left(), *(other + GAP_PX for other in stops if other < x)])
+        return {"right": right - x - GAP_PX, "left": x - GAP_PX - left}
+
+
+def place_beside(
+    label: MarkerLabel,
+    x: float,
+    area: QtCore.QRectF,
+    obstacles: Obstacles,
+) -> QtCore.QRectF | None:
+    """The best rectangle for ``label`` beside the line at scene x ``x`` (the label is set to fit
+    it), or None where it has no room: lower than the plot, or over another label or across
+    another change's line however short.
+
+    Whole and as wide as the room allows, or as the room up to the next marker line allows,
+    first; where that covers a curve, a line or another label, narrower shapes of it (on two or
+    three lines); where it would still cover another label or line, shorter single lines (its
+    whole text on hover). A whole shape takes at most MOST_LINES lines: an eight-line column
+    squeezed beside a line read worse than the shortened label.
+    """
+    rooms = {"right": area.right() - x - GAP_PX, "left": x - GAP_PX - area.left()}
+    between = obstacles.room_between(x, area)
+    widths = list(rooms.items())
+    widths += [(side, room) for side, room in between.items() if room < rooms[side]]
+    shapes = _whole_shapes(label, widths, area)
+    whole = bool(shapes)
+    if not whole:  # too long even wrapped: shortened on the roomier side, whole on hover
+        side = max(rooms, key=rooms.get)
+        shapes = [(side, elided_fit(label, rooms[side]))]
+    best = _best(shapes, x, area, obstacles, label)
+    if whole and best[0][:4] != (0, 0, 0, 0) and (narrower := _narrower_shapes(label, rooms, area)):
+        best = min(best, _best(narrower, x, area, obstacles, label), key=lambda found: found[0])
+    if best[0][:3] != (0, 0, 0) and (shorter := _shorter_shapes(label, widths)):
+        # over another label, line or the cursor: a shorter line beside it, if one is clear
+        best = min(best, _best(shorter, x, area, obstacles, label), key=lambda found: found[0])
+    cost, rect, fit = best
+    if cost[0] > 0 or cost[1] > 0 or rect.height() > area.height():
+        return None  # over another label, or across another change's line, where it reads as that one's
+    show_fit(label, fit)
+    return rect
+
+
+def _whole_shapes(
+    label: MarkerLabel, widths: list[tuple[str, float]], area: QtCore.QRectF
+) -> list[tuple[str, LabelFit]]:
+    """The label whole, as wide as each room allows, on the sides where that shape fits the plot."""
+    return [
+        (side, fit)
+        for side, room in widths
+        if (fit := whole_fit(label, room)) is not None and _fits(fit, area)
+    ]
+
+
+def _narrower_shapes(
+    label: MarkerLabel, rooms: dict[str, float], area: QtCore.QRectF
+) -> list[tuple[str, LabelFit]]:
+    """The label whole on two or three lines, where one line covers a curve, a line or a label."""
+    one_line = whole_fit(label, float("inf")).width
+    return [
+        (side, fit)
+        for parts in (2, 3)
+        for side, room in rooms.items()
+        if room > one_line / parts
+        and (fit := whole_fit(label, one_line / parts)) is not None
+        and _fits(fit, area)
+    ]
+
+
+def _shorter_shapes(label: MarkerLabel, widths: list[tuple[str, float]]) -> list[tuple[str, LabelFit]]:
+    """The label shortened to a half or a third of each room, its whole text on hover."""
+    return [
+        (side, elided_fit(label, room / parts))
+        for side, room in widths
+        for parts in (1, 2, 3)
+        if room / parts >= MIN_WRAP_PX
+    ]
+
+
+def _best(
+    shapes: list[tuple[str, LabelFit]],
+    x: float,
+    area: QtCore.QRectF,
+    obstacles: Obstacles,
+    label: MarkerLabel,
+) -> tuple[tuple, QtCore.QRectF, LabelFit]:
+    """The cheapest (cost, rectangle, fit) among the rows each (side, fit) shape may take.
+
+    Cost: labels covered, marker lines crossed, the cursor crossed, curves crossed, then lines of
+    text (fewer read better), how far down, and left of the line rather than right. Rows a line
+    apart first; where none is clear, rows FINE_ROWS_PER_LINE to a line (a line's pitch stepped
+    over the gap between a curve at 0 and one above it that a label fitted).
+    """
+    best = None
+    for per_line in (1, FINE_ROWS_PER_LINE):
+        if best is not None and best[0][:4] == (0, 0, 0, 0):
+            break  # clear at a line's pitch: the finer rows, which cost more, are not needed
+        for side, fit in shapes:
+            left = x + GAP_PX if side == "right" else x - GAP_PX - fit.width
+            spans = obstacles.spans(left, left + fit.width)
+            for row, top in enumerate(row_tops(area, fit.height, label, per_line)):
+                rect = QtCore.QRectF(left, top, fit.width, fit.height)
+                cost = (*obstacles.cost(rect, spans), fit.lines, row / per_line, side == "left")
+                if best is None or cost < best[0]:
+                    best = (cost, rect, fit)
+    return best
+
+
+def _fits(fit: LabelFit, area: QtCore.QRectF) -> bool:
+    """Whether a whole shape of a label fits the area's height in at most MOST_LINES lines."""
+    return fit.lines <= MOST_LINES and fit.height <= area.height()
+
+
+def curve_in(box: pg.ViewBox | None, x: np.ndarray, y: np.ndarray) -> Curve | None:
+    """A curve's drawn points (ascending x) with its view's map to the scene; None without a view."""
+    if box is None:
+        return None
+    origin = box.mapViewToScene(QtCore.QPointF(0.0, 0.0))
+    unit = box.mapViewToScene(QtCore.QPointF(1.0, 1.0))
+    scale_x, scale_y = unit.x() - origin.x(), unit.y() - origin.y()
+    if scale_x == 0 or scale_y == 0 or not np.isfinite([scale_x, scale_y]).all():
+        return None
+    return Curve(x, y, scale_x, origin.x(), scale_y, origin.y())
