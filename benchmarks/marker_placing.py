@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pyqtgraph as pg
+from panel_notes import median_ms  # this script's folder is on the path when it is run
 from PySide6 import QtGui
 
 from muonscope.widgets.series_plot import SeriesPlot
@@ -47,15 +46,6 @@ def crowded_panel(width_px: int, height_px: int) -> SeriesPlot:
     panel.markers.set_events(CHANGES)
     pg.mkQApp().processEvents()
     return panel
-
-
-def median_ms(action, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def main() -> None:
