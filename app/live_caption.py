@@ -18,7 +18,7 @@ from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.errors import format_value
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.scalar_metrics import read_value
+from muonscope.engine.scalar_metrics import GROUPS, SCALAR_METRICS, read_value
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot
 from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS
 from muonscope.widgets.lane_names import all_lanes
@@ -75,12 +75,23 @@ def live_caption(snapshot: Snapshot, histories: Sequence[LaneHistory] | None = N
         parts.append(_last_changes(snapshot.events))
     standing = _standing(snapshot, snapshot.lane_histories if histories is None else histories)
     if standing:
-        evaluated = max(lane.eval_step for lane in snapshot.lanes)
-        # the counts are the last evaluation's: between evaluations, say which step they are of
-        if evaluated != snapshot.step:
-            standing = f"as evaluated at step {evaluated}: {standing}"
+        stamp = _standing_stamp(snapshot)
+        measured = max(getattr(lane, stamp) for lane in snapshot.lanes)
+        # the numbers are the last evaluation's (or measurement's): between them, say which step
+        if measured != snapshot.step:
+            verb = "evaluated" if stamp == "eval_step" else "measured"
+            standing = f"as {verb} at step {measured}: {standing}"
         parts.append(standing)
     return " · ".join(parts)
+
+
+def _standing_stamp(snapshot: Snapshot) -> str:
+    """The lane field holding the step the standing's numbers are of: the evaluation's for items
+    recovered, the signal's for a stream's alignment (its caption said "as evaluated at step 0" of
+    the alignment of step 5: a stream is evaluated once, at its start)."""
+    kind = TASK_KINDS[snapshot.config.task.kind]
+    metric = "recovered" if kind.has_classes else kind.standing_metric[0]
+    return GROUPS[SCALAR_METRICS[metric][0]] or "step"
 
 
 #: The changes of one step a caption names; more are counted, to keep the caption one line.
@@ -102,15 +113,31 @@ def _last_changes(events: Sequence[Event]) -> str:
 def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
     """The lanes' standing, and how many lanes it leaves out for not being evaluated yet: a lane
     added since the last evaluation made "all 3 lanes recover 0 items" of a run of four lanes."""
-    standing = _evaluated_standing(snapshot, histories)
-    waiting = sum(lane.eval_step < 0 for lane in snapshot.lanes)
+    measured = _measured_lanes(snapshot, histories)
+    standing = _evaluated_standing(snapshot, histories, measured)
+    waiting = len(snapshot.lanes) - len(measured)
     if not standing or not waiting:
         return standing
-    return f"{standing} ({waiting} more lane{'s' if waiting > 1 else ''} not evaluated yet)"
+    verb = "evaluated" if _standing_stamp(snapshot) == "eval_step" else "measured under its settings"
+    return f"{standing} ({waiting} more lane{'s' if waiting > 1 else ''} not {verb} yet)"
 
 
-def _evaluated_standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
-    lanes = [lane for lane in snapshot.lanes if lane.eval_step >= 0]
+def _measured_lanes(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> list[LaneSnapshot]:
+    """The lanes whose standing numbers are known: evaluated, or for a stream's alignment, measured
+    on an update made under the lane's settings (one measured before a change was another rule's)."""
+    stamp = _standing_stamp(snapshot)
+    if stamp != "signal_step":  # a count of items is of the weights, whatever made them
+        return [lane for lane in snapshot.lanes if getattr(lane, stamp) >= 0]
+    since = {  # the boundary each lane's settings at this step hold from (histories run past it)
+        history.lane_id: max((b for b in history.steps if b <= snapshot.step), default=0)
+        for history in histories
+    }
+    return [lane for lane in snapshot.lanes if lane.signal_step > since.get(lane.lane_id, 0)]
+
+
+def _evaluated_standing(
+    snapshot: Snapshot, histories: Sequence[LaneHistory], lanes: list[LaneSnapshot]
+) -> str:
     if not lanes:
         return ""
     names = _distinct_names(snapshot, histories)

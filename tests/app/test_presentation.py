@@ -680,3 +680,27 @@ def test_the_caption_says_how_many_lanes_it_leaves_out_for_not_being_evaluated_y
     experiment.commit()
     text = live_caption(experiment.snapshot())
     assert "both lanes" in text and text.endswith("(1 more lane not evaluated yet)")
+
+
+def test_a_streams_caption_says_which_step_its_alignment_is_of_and_not_one_measured_before_a_change():
+    """A spiked stream's caption read "as evaluated at step 0: … alignment 0.823" of step 5's
+    alignment, and after a lane's μ changed it ranked the alignment its old μ had made."""
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+    from muonscope.engine.changes import SetField
+
+    lanes = (LaneConfig(optimizer="muon", momentum=0.9), LaneConfig(optimizer="muon", momentum=0.5))
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
+    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(spectra_every=3)))
+    experiment.step(4)  # measured at step 3
+    caption = live_caption(experiment.snapshot())
+    assert "as evaluated" not in caption and "as measured at step 3: " in caption
+    assert "μ=0.9" in caption and "μ=0.5" in caption
+    experiment.apply(SetField("lanes[0].momentum", 0.8))  # at step 4's boundary
+    experiment.step(1)
+    caption = live_caption(experiment.snapshot())
+    assert caption.endswith("(1 more lane not measured under its settings yet)")
+    assert "μ=0.5" in caption and "μ=0.8" not in caption and "μ=0.9" not in caption
+    experiment.step(1)  # measured at step 6, under μ = 0.8
+    caption = live_caption(experiment.snapshot())
+    assert "more lane" not in caption and "as measured" not in caption and "μ=0.8" in caption
