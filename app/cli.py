@@ -14,7 +14,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from muonscope.app.cli_parser import UsageError, build_parser
+from muonscope.app.cli_parser import build_parser
+from muonscope.app.cli_refusals import UsageError
 from muonscope.app.display_check import display_problem
 from muonscope.app.warning_lines import one_line_warnings
 from muonscope.engine.errors import ConfigError

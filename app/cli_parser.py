@@ -8,18 +8,16 @@ reads and its exit codes; a refused value is reported on one line as every other
 from __future__ import annotations
 
 import argparse
-import re
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 from muonscope import __version__
 from muonscope.app.cli_names import setting_names
+from muonscope.app.cli_refusals import OneLineParser
 from muonscope.app.panel_names import PANELS
 from muonscope.app.record_command import MAX_EVERY, MAX_FPS
 from muonscope.engine.task_kinds import SWEEP_AXES
 
-__all__ = ["UsageError", "build_parser"]
+__all__ = ["build_parser"]
 
 #: What ``--help`` of every command says about exit codes.
 _EXIT_CODES = "exit status: 0 success, 2 invalid input (one line naming the field), 1 runtime failure"
@@ -45,51 +43,6 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         unset = action.default is None or action.default is False or action.default == []
         quiet = unset or action.default == argparse.SUPPRESS or "default" in text
         return text if quiet or not action.option_strings else f"{text} (default: %(default)s)"
-
-
-class UsageError(Exception):
-    """A command line argparse (or a command's own check) refused; the line is already written."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors on one line with exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        message = _as_field_error(message)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise UsageError(message)
-
-
-#: argparse's refusals of a value, reworded as every other bad value is ("FIELD = VALUE is not
-#: allowed: WHAT IS"): "argument --steps: invalid int value: 'abc'" named no rule.
-_ARGPARSE_VALUE = re.compile(
-    r"argument (?P<option>[^:]+): invalid (?P<kind>int|float|choice)(?: value)?: (?P<value>'.*?')(?P<rest>.*)"
-)
-_KIND_ALLOWED = {"int": "must be a whole number", "float": "must be a number"}
-
-
-def _as_field_error(message: str) -> str:
-    empty = re.fullmatch(r"argument (?P<option>[^:]+): must not be empty", message)
-    if empty is not None:  # _path's refusal: the value is known
-        return f"{empty['option'].split('/')[-1]} = '' is not allowed: must not be empty"
-    missing = re.fullmatch(r"argument (?P<option>[^:]+): expected one argument", message)
-    if missing is not None:  # "--size -1280x720": the value was read as an option
-        option = missing["option"].split("/")[-1]
-        return f"{option} needs a value after it (one that starts with '-' is written {option}=VALUE)"
-    together = re.fullmatch(r"argument (?P<option>[^:]+): not allowed with argument (?P<other>.+)", message)
-    if together is not None:  # argparse: "argument --config: not allowed with argument --preset"
-        option, other = (together[name].split("/")[-1] for name in ("option", "other"))
-        return f"{option} is not allowed with {other}: give one of them"
-    found = _ARGPARSE_VALUE.fullmatch(message)
-    if found is None:
-        return message
-    option = found["option"].split("/")[-1]
-    allowed = _KIND_ALLOWED.get(found["kind"])
-    if allowed is None:  # " (choose from 'parquet', 'csv')"
-        allowed = "must be one of " + found["rest"].strip(" ()").removeprefix("choose from ").replace("'", "")
-    if option == "COMMAND":  # ``muonscope s1`` opens the session in s1 where there is one
-        allowed += f", or a saved session's folder (there is no {found['value']} here)"
-    return f"{option} = {found['value']} is not allowed: {allowed}"
 
 
 def _epilog(
@@ -124,7 +77,7 @@ def _path(text: str) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``muonscope`` and of each of its commands."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="muonscope",
         usage="muonscope [-h] [--version] [PATH | --preset NAME | --config FILE] [COMMAND ...]",
         description="A desktop lab for watching optimizers learn. With no command, opens the window "
@@ -142,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"muonscope {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog="muonscope")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineParser, prog="muonscope"
+    )
     _add_run(sub)
     _add_shot(sub)
     _add_record(sub)
@@ -428,7 +383,7 @@ def _add_cache(sub) -> None:
     actions = cache.add_subparsers(
         dest="cache_action",
         metavar="ACTION",
-        parser_class=_Parser,
+        parser_class=OneLineParser,
         prog="muonscope cache",
     )
     cache.set_defaults(cache_action="info")  # a bare `muonscope cache` shows it, as its help says first

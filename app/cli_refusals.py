@@ -1,0 +1,60 @@
+"""argparse's refusals said as every other bad value is, on one line with exit status 2.
+
+"argument --steps: invalid int value: 'abc'" named no rule, and "argument --config: not allowed with
+argument --preset" read as argparse's words beside our own: each becomes "FIELD = VALUE is not
+allowed: WHAT IS" or a sentence in that manner, written by the command that refused it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import NoReturn
+
+__all__ = ["OneLineParser", "UsageError"]
+
+
+class UsageError(Exception):
+    """A command line argparse (or a command's own check) refused; the line is already written."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        message = _as_field_error(message)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise UsageError(message)
+
+
+#: argparse's refusals of a value, reworded as every other bad value is ("FIELD = VALUE is not
+#: allowed: WHAT IS"): "argument --steps: invalid int value: 'abc'" named no rule.
+_ARGPARSE_VALUE = re.compile(
+    r"argument (?P<option>[^:]+): invalid (?P<kind>int|float|choice)(?: value)?: (?P<value>'.*?')(?P<rest>.*)"
+)
+_KIND_ALLOWED = {"int": "must be a whole number", "float": "must be a number"}
+
+
+def _as_field_error(message: str) -> str:
+    empty = re.fullmatch(r"argument (?P<option>[^:]+): must not be empty", message)
+    if empty is not None:  # _path's refusal: the value is known
+        return f"{empty['option'].split('/')[-1]} = '' is not allowed: must not be empty"
+    missing = re.fullmatch(r"argument (?P<option>[^:]+): expected one argument", message)
+    if missing is not None:  # "--size -1280x720": the value was read as an option
+        option = missing["option"].split("/")[-1]
+        return f"{option} needs a value after it (one that starts with '-' is written {option}=VALUE)"
+    together = re.fullmatch(r"argument (?P<option>[^:]+): not allowed with argument (?P<other>.+)", message)
+    if together is not None:  # argparse: "argument --config: not allowed with argument --preset"
+        option, other = (together[name].split("/")[-1] for name in ("option", "other"))
+        return f"{option} is not allowed with {other}: give one of them"
+    found = _ARGPARSE_VALUE.fullmatch(message)
+    if found is None:
+        return message
+    option = found["option"].split("/")[-1]
+    allowed = _KIND_ALLOWED.get(found["kind"])
+    if allowed is None:  # " (choose from 'parquet', 'csv')"
+        allowed = "must be one of " + found["rest"].strip(" ()").removeprefix("choose from ").replace("'", "")
+    if option == "COMMAND":  # ``muonscope s1`` opens the session in s1 where there is one
+        allowed += f", or a saved session's folder (there is no {found['value']} here)"
+    return f"{option} = {found['value']} is not allowed: {allowed}"
