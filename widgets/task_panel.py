@@ -246,7 +246,9 @@ def _slider_text(value: float) -> str:
 
 
 def _list_text(values: Sequence[float]) -> str:
-    return ", ".join(f"{v:g}" for v in values)
+    """A list as the field shows it: each number in the fewest digits that read back as it, so that
+    two lists read alike only where they are the same (12.0000001 is not shown as 12)."""
+    return ", ".join(repr(float(v)).removesuffix(".0") for v in values)
 
 
 def typed_numbers(text: str) -> list[float] | None:

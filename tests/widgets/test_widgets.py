@@ -1131,3 +1131,19 @@ def test_a_corner_note_leaves_a_place_a_curve_grazes_for_one_clear_by_a_margin(q
     plot.addItem(pg.PlotDataItem(np.linspace(55, 100, 90), np.full(90, graze_y)))  # just under it
     note.place()
     assert note.corner == "top left" and not note.under_curves
+
+
+def test_a_list_differing_from_the_one_in_force_in_the_seventh_digit_is_staged(qtbot):
+    """Shown to six digits, 12.0000001 read as the 12 in force, and the edit was dropped as a retyping."""
+    spec = TaskFieldSpec("strengths", "signal strengths", "floats", 0.0, math.inf, lo_open=True, max_len=3)
+    panel = TaskPanel([spec])
+    qtbot.addWidget(panel)
+    panel.set_values({"strengths": [12.0, 8.0, 5.0]})
+    line = panel.editors["strengths"]
+    assert line.text() == "12, 8, 5"
+    line.setText("12.0000001, 8, 5")
+    line.editingFinished.emit()
+    assert panel.staged == {"strengths": [12.0000001, 8.0, 5.0]} and line.text() == "12.0000001, 8, 5"
+    line.setText("12.0000001;8;5")  # the staged list typed again: nothing new
+    line.editingFinished.emit()
+    assert line.text() == "12.0000001, 8, 5" and panel.staged == {"strengths": [12.0000001, 8.0, 5.0]}
