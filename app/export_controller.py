@@ -31,9 +31,6 @@ _FILES = {
 }
 #: How long "Wrote FILE" stays in the status bar.
 _WRITTEN_MS = 10_000
-#: The panels File ▸ Export offers, in the grid's order (the inspector's are in their context menus).
-#: Named as ``muonscope shot --panel`` names them, so that a script says one name for a panel.
-_MENU_PANELS = PANELS
 
 #: (parent, caption, suggested path, name filter) → the path chosen, or None when cancelled.
 ChoosePath = Callable[[QtWidgets.QWidget, str, Path, str], Path | None]
@@ -92,7 +89,7 @@ class ExportController(QtCore.QObject):
         """File ▸ Export ▸ one submenu per live panel, then the window; placed above Quit."""
         file_menu = self._window.menu("File")
         menu = QtWidgets.QMenu("&Export", file_menu)
-        for name in _MENU_PANELS:
+        for name in PANELS:  # the grid's four, named as --panel names them (the inspector's: context menus)
             submenu = menu.addMenu(self.panels[name][0])
             for kind, _text in EXPORTS:
                 action = submenu.addAction(f"{kind.upper()}…")
