@@ -140,7 +140,10 @@ def _evaluated_standing(
 ) -> str:
     if not lanes:
         return ""
-    names = _distinct_names(snapshot, histories)
+    # the numbers are of the step last evaluated (measured): named by the settings that drew it
+    names = _distinct_names(
+        snapshot, histories, max(getattr(lane, _standing_stamp(snapshot)) for lane in lanes)
+    )
     if TASK_KINDS[snapshot.config.task.kind].has_classes:
         ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered, _loss_order(lane)))
         first, rest = ranked[0], _named_after_leader(ranked)
@@ -267,14 +270,15 @@ def _recovered(lane: LaneSnapshot) -> str:
     return count_text(lane.recovered, lane.recovered_se, lane.eval_estimated)
 
 
-def _distinct_names(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> dict[int, str]:
-    """How the caption names each lane at the snapshot's step, always as the lane key can be matched to.
+def _distinct_names(snapshot: Snapshot, histories: Sequence[LaneHistory], step: int) -> dict[int, str]:
+    """How the caption names each lane at ``step`` (that its numbers are of: a lane switched to SignGD
+    at step 14 was credited SGD's count of step 10), always as the lane key can be matched to.
 
     A lane the preset named keeps that name; otherwise its short name, unless two lanes would read
     the same, then the full label of the key; lanes alike in every setting (a lane added as a copy)
     are told apart by their index, as breakpoints and ``--lane`` count them.
     """
-    settings = _settings_at(snapshot, histories)
+    settings = _settings_at(snapshot, histories, step)
     names = {
         lane_id: lane.label if lane.label else short_lane_name(lane) for lane_id, lane in settings.items()
     }
@@ -293,15 +297,13 @@ def _count(names: dict[int, str], name: str) -> int:
     return sum(other == name for other in names.values())
 
 
-def _settings_at(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> dict[int, LaneConfig]:
-    """Each lane's settings that drew the snapshot's step (by lane id); the config in force for a lane
-    without a history."""
+def _settings_at(snapshot: Snapshot, histories: Sequence[LaneHistory], step: int) -> dict[int, LaneConfig]:
+    """Each lane's settings that drew ``step`` (by lane id); the config in force for a lane without a
+    history."""
     by_id = {history.lane_id: history for history in histories}
     configs = snapshot.config.lanes
     return {
-        lane.lane_id: by_id[lane.lane_id].settings_at(snapshot.step)
-        if lane.lane_id in by_id
-        else configs[lane.index]
+        lane.lane_id: by_id[lane.lane_id].settings_at(step) if lane.lane_id in by_id else configs[lane.index]
         for lane in snapshot.lanes
     }
 

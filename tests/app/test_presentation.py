@@ -704,3 +704,21 @@ def test_a_streams_caption_says_which_step_its_alignment_is_of_and_not_one_measu
     experiment.step(1)  # measured at step 6, under μ = 0.8
     caption = live_caption(experiment.snapshot())
     assert "more lane" not in caption and "as measured" not in caption and "μ=0.8" in caption
+
+
+def test_the_caption_names_a_lane_by_the_settings_that_drew_the_evaluation_it_quotes():
+    """Switched to SignGD at step 14, a lane was credited SGD's count of step 10 as "SignGD (pre): 37"."""
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment
+    from muonscope.engine.changes import SetField
+
+    experiment = Experiment(small_preset().config.with_value("run.eval_every", 10))
+    experiment.step(14)
+    experiment.apply(SetField("lanes[0].optimizer", "signgd"))
+    experiment.step(5)
+    caption = live_caption(experiment.snapshot())
+    assert "as evaluated at step 10: " in caption
+    standing = caption.split("as evaluated at step 10: ")[1]
+    assert "SGD" in standing and "SignGD" not in standing
+    experiment.step(1)  # evaluated at step 20, after 6 SignGD steps
+    assert "SignGD" in live_caption(experiment.snapshot()).split(" at step 14 · ")[1]
