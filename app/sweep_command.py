@@ -72,7 +72,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(f"  guide {label}: from {y[0]:.4g} at {x[0]:g} to {y[-1]:.4g} at {x[-1]:g}")
     print(tally.describe())
     if args.out is not None:
-        _write(args.out, out_format, table, results)
+        _write(args.out, out_format, table, _point_table(results, drawn, args.axis, config))
     return 0
 
 
@@ -103,20 +103,43 @@ def _curve_table(drawn: list, axis: str) -> dict[str, list]:
     return table
 
 
-def _write(folder: Path, table_format: str, curve_table: dict, results) -> None:
+#: The per-point metrics a task kind has: counts of items where it has classes, the signal's otherwise
+#: (a spiked stream recovers no items: its "recovered" column read 0 at every point).
+_POINT_METRICS = {True: ("recovered", "accuracy", "loss"), False: ("alignment", "sin_theta")}
+
+
+def _point_table(results, drawn: list, axis: str, config) -> dict[str, list]:
+    """One row per point and drawn lane: the point's coordinates (and 2T − 1 for the window sweep),
+    the lane, its metrics, and whether it came from the cache. A lane whose curve is another's (two
+    momenta of one optimizer, swept over μ, run the same points) is not written twice."""
+    from muonscope.engine.metrics import momentum_window
+    from muonscope.engine.task_kinds import TASK_KINDS
+
+    metrics = _POINT_METRICS[TASK_KINDS[config.task.kind].has_classes]
+    drawn_lanes = {curve.lane for curve in drawn}
+    table: dict[str, list] = defaultdict(list)
+    for result in results:
+        for index, lane in enumerate(result.lanes):
+            if index not in drawn_lanes:
+                continue
+            for name, value in result.point.coords:
+                if name == "window":  # the point's value is the μ it ran at; its window is 2T − 1
+                    table["mu"].append(value)
+                    table[_X_COLUMNS[axis]].append(momentum_window(value).noise_steps)
+                else:
+                    table[name].append(value)
+            table["lane"].append(lane["label"])
+            for metric in metrics:
+                table[metric].append(lane.get(metric))
+            table["cached"].append(result.cached)
+    return dict(table)
+
+
+def _write(folder: Path, table_format: str, curve_table: dict, point_table: dict) -> None:
     from muonscope.engine.tables import clear_other_formats, write_table
 
-    points = defaultdict(list)
-    for result in results:
-        for lane in result.lanes:
-            for name, value in result.point.coords:
-                points[name].append(value)
-            points["lane"].append(lane["label"])
-            for metric in ("recovered", "accuracy", "loss", "alignment", "sin_theta"):
-                points[metric].append(lane.get(metric))
-            points["cached"].append(result.cached)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, columns in (("curves", curve_table), ("points", dict(points))):
+    for name, columns in (("curves", curve_table), ("points", point_table)):
         removed: list[Path] = []
         target = clear_other_formats(folder / f"{name}.{table_format}", removed)
         print(f"wrote {write_table(columns, target)}")

@@ -366,3 +366,24 @@ def test_a_sweep_written_again_in_the_other_format_says_which_tables_it_replaced
     for name in ("curves", "points"):
         assert f"removed {out / f'{name}.csv'}, the same table in the format before" in printed
     assert sorted(p.name for p in out.iterdir()) == ["curves.parquet", "notes.txt", "points.parquet"]
+
+
+def test_window_sweep_points_name_each_mu_and_seed_once_with_its_window_and_no_item_counts(capsys, tmp_path):
+    """Two lanes that differ only in μ run the same points of a sweep over μ: the points table has
+    each (μ, seed) once, the window 2T − 1 beside the μ it comes from, and no column of items
+    recovered for a stream that has no items."""
+    import csv
+
+    argv = ["sweep", "--preset", "spectral_filtering", "--set", "run.steps=3", "--set", "task.rows=12"]
+    argv += ["--set", "task.cols=12", "--axis", "window", "--out", str(tmp_path), "--format", "csv"]
+    code, _out, err = _main(capsys, *argv, "--no-progress")
+    assert code == 0, err
+    with open(tmp_path / "points.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert "recovered" not in rows[0] and "accuracy" not in rows[0]
+    keys = [(row["mu"], row["seed"]) for row in rows]
+    assert len(keys) == len(set(keys)) == 7 * 3
+    for row in rows:
+        mu = float(row["mu"])
+        assert float(row["2T-1"]) == pytest.approx(2 / (1 - mu) - 1)
+        assert 0 <= float(row["sin_theta"]) <= 1
