@@ -131,12 +131,23 @@ def series_definition(key: str, snapshot: Snapshot) -> str:
     if not rank:
         return ""
     if key == "gap":
-        return f"r = {rank}, of M (of G where a lane keeps no buffer)"
+        return f"r = {rank}, {_gap_matrix(snapshot)}"
     if key in ("sin_theta", "tail_filtering"):
         return f"r = {rank}" if key == "sin_theta" else f"k > r = {rank}"
     if key == "alignment":
         return "1 for msgn(G_sig), scales with the update"
     return ""
+
+
+def _gap_matrix(snapshot: Snapshot) -> str:
+    """Which matrix the gap is read on: the buffer M where a lane keeps one, else the gradient G
+    (a run of μ = 0 lanes was told "of M" with no M anywhere)."""
+    buffered = [bool(lane.buffer) for lane in snapshot.lanes]
+    if all(buffered):
+        return "of M"
+    if not any(buffered):
+        return "of G (no lane keeps a buffer)"
+    return "of M (of G where a lane keeps no buffer)"
 
 
 def _every(steps: int) -> str:

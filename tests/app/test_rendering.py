@@ -1,5 +1,7 @@
 """Rendering: many frames through every panel mode, hover readouts, and the headless screenshot."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PySide6 import QtGui
@@ -172,8 +174,13 @@ def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_
         experiment.step(1)
         snapshot = experiment.snapshot()
         assert snapshot.lanes[0].gap_rank == rank
-        assert series_definition("gap", snapshot) == f"r = {rank}, of M (of G where a lane keeps no buffer)"
+        assert series_definition("gap", snapshot) == f"r = {rank}, of M"
         assert series_definition("sin_theta", snapshot) == f"r = {rank}"
         assert series_definition("tail_filtering", snapshot) == f"k > r = {rank}"
     assert series_definition("alignment", snapshot) == "1 for msgn(G_sig), scales with the update"
     assert series_definition("loss", snapshot) == ""
+    for momenta, matrix in (((0.0, 0.0), "of G (no lane keeps a buffer)"), ((0.9, 0.0), "of M (of G where")):
+        lanes = tuple(dataclasses.replace(lane, momentum=mu) for mu in momenta)
+        experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(signal_rank=3)))
+        experiment.step(1)
+        assert series_definition("gap", experiment.snapshot()).startswith(f"r = 3, {matrix}")
