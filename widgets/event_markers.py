@@ -65,7 +65,7 @@ class EventMarkers:
         self._lines: list[pg.InfiniteLine] = []
         self._labels: list[MarkerLabel] = []
         self._shown: tuple[tuple[int, str], ...] = ()
-        self._crossings = 0  # curves the labels cover as last placed (more: place them again)
+        self._crossings: tuple[int, ...] = ()  # curves each label covers as last placed (more: again)
         self._offsets: dict[int, float] = {}  # shown label → its left edge from its line (scene px)
         self._tried: set[int] = set()  # labels whose line was in view when last placed (found room or not)
         self._again = QtCore.QTimer(plot.getViewBox())  # goes with the plot: never fires after it
@@ -131,7 +131,7 @@ class EventMarkers:
     def keep_clear(self) -> None:
         """The curves or the cursor moved: place the labels again if one now covers a curve, or the
         cursor runs through one, where it did not."""
-        if self._labels and self._count_crossings(self._curves()) > self._crossings:
+        if self._labels and _any_more(self._count_crossings(self._curves()), self._crossings):
             self._place_again_soon()
         elif self._under_the_note():
             self._place_again_soon()
@@ -264,12 +264,21 @@ class EventMarkers:
             curves.append(curve_in(item.getViewBox(), x, y))
         return [curve for curve in curves if curve is not None]
 
-    def _count_crossings(self, curves: list[Curve]) -> int:
-        """Curves over shown labels, and the step cursor through one (it moves as the run plays)."""
-        shown = [label.scene_rect() for label in self._labels if label.isVisible()]
-        cursor_x = self._plot.getViewBox().mapViewToScene(QtCore.QPointF(self.cursor.value(), 0.0)).x()
-        through = self.cursor.isVisible() and any(rect.left() <= cursor_x <= rect.right() for rect in shown)
-        return sum(curve.crosses(rect) for rect in shown for curve in curves) + through
+    def _count_crossings(self, curves: list[Curve]) -> tuple[int, ...]:
+        """Per label (0 where hidden): the curves over it, plus one where the step cursor runs through
+        it (it moves as the run plays). Counted per label: a total let a curve newly across one label
+        pass unseen where the range's rescaling took another label off a curve at the same time."""
+        box = self._plot.getViewBox()
+        cursor_x = box.mapViewToScene(QtCore.QPointF(self.cursor.value(), 0.0)).x()
+        counts = []
+        for label in self._labels:
+            if not label.isVisible():
+                counts.append(0)
+                continue
+            rect = label.scene_rect()
+            through = self.cursor.isVisible() and rect.left() <= cursor_x <= rect.right()
+            counts.append(sum(curve.crosses(rect) for curve in curves) + through)
+        return tuple(counts)
 
     # ---- items -------------------------------------------------------------------------------
 
@@ -295,6 +304,11 @@ class EventMarkers:
         self._lines, self._labels = [], []
         self._offsets.clear()
         self._tried.clear()
+
+
+def _any_more(counts: tuple[int, ...], placed: tuple[int, ...]) -> bool:
+    """Whether any label covers more than it did when placed (a label added since counts from 0)."""
+    return any(now > (placed[i] if i < len(placed) else 0) for i, now in enumerate(counts))
 
 
 def _lines_across(rect: QtCore.QRectF, lines_x: list[float], own: int) -> int:

@@ -141,6 +141,30 @@ def test_a_label_moves_off_new_data_that_runs_under_it(qtbot):
     qtbot.waitUntil(lambda: label.scene_rect().top() > top and not _crosses(plot, label), timeout=5000)
 
 
+def test_a_label_newly_crossed_moves_though_another_label_came_clear_at_the_same_time(qtbot):
+    """Curves crossing the labels were counted in total: one label newly under a curve went unseen
+    where another, which had no clear place, came clear in the same frame (the range rescaled)."""
+    steps = np.arange(0.0, 101.0)
+    crowd = np.linspace(0.04, 0.96, 24)  # flat curves from step 60 on, a line of text apart or less
+    plot = _plot(qtbot, 900, curves=[(0.02, 0.02)] + [(0.5, 0.5)] * crowd.size)
+    for lane, level in enumerate(crowd, start=1):
+        plot.set_series(lane, steps[60:], np.full(41, level))
+    plot.markers.set_events([(20, "label noise 0 → 0.21"), (80, "lane 0 lr 128 → 50")])
+    clear, crowded = plot.markers.labels
+    assert not _crosses(plot, clear) and _crosses(plot, crowded)
+    plot.set_series(0, steps, np.full(steps.size, _view_y(plot, clear.scene_rect().center())))
+    for lane in range(1, crowd.size + 1):
+        plot.set_series(lane, steps[:1], np.full(1, 0.5))  # the crowd is gone
+    assert _crosses(plot, clear)
+    plot.markers.keep_clear()
+    plot.markers.settle()
+    assert clear.isVisible() and not _crosses(plot, clear)
+
+
+def _view_y(plot, point) -> float:
+    return plot.plot.getViewBox().mapSceneToView(point).y()
+
+
 def test_settling_moves_a_label_off_new_data_at_once(qtbot):
     """An offscreen picture taken within PLACE_AGAIN_MS of the curves growing under a label showed it
     there; settling places it again before the picture, whatever the clock."""
