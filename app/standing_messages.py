@@ -2,11 +2,14 @@
 
 Every such message is about the run and the branch it was made on ("lane 1: SGD → SignGD, lr 128 →
 0.01", "Forked …", "Not applied: …"): once that run is replaced — a reset, another preset, a session
-opened — or another branch is put on show, it describes nothing on screen and is withdrawn. Until
-then most stay until dismissed or replaced.
+opened — or another branch is put on show, it describes nothing on screen and is withdrawn, as it is
+when the run goes back to a step before the one it was said at (a switch made at step 35 is not yet
+made at step 25). Until then most stay until dismissed or replaced.
 Some describe where the run stands — "Reached the run's 300 steps and paused", a breakpoint that
 holds, a diverged lane, a failed step, a jump in progress — and stop being true the moment the run
-moves on: it plays, takes a step or jumps to another step. Those are withdrawn then.
+moves on: it plays, takes a step or jumps to another step. Those are withdrawn then, and when a lane
+before the last is removed: they number the lanes as they stood ("lane 2 diverged" meant the lane now
+numbered 1).
 A refusal ("Not applied: lanes[2].momentum = 1.5 …") holds until a later change is carried out:
 left on show, it read as if that change had failed too.
 """
@@ -31,9 +34,11 @@ class StandingMessages(QtCore.QObject):
         super().__init__(parent)
         self._window = window
         self._position: tuple[int, int] | None = None  # (run id, step) of the newest snapshot
+        self._lane_ids: tuple[int, ...] = ()  # the newest snapshot's lanes, by number
         self._standing: tuple[int, tuple[int, int] | None] | None = None  # (number, where it was shown)
-        # (number, run id, branch id) of the last message about a run: the branch is None when not yet known
-        self._about_run: tuple[int, int, int | None] | None = None
+        # (number, run id, branch id, step) of the last message about a run and where it was said: the
+        # branch is None when not yet known
+        self._about_run: tuple[int, int, int | None, int] | None = None
         self._branch: int | None = None  # the id of the branch on show
         self._refusal: int | None = None  # the number of a "Not applied" message on show
 
@@ -75,10 +80,14 @@ class StandingMessages(QtCore.QObject):
         the one before goes.
         """
         self._position = (snapshot.run_id, snapshot.step)
-        if self._about_run is not None and self._about_run[1] != snapshot.run_id:
-            self._window.withdraw_message(self._about_run[0])
+        about = self._about_run
+        if about is not None and (about[1] != snapshot.run_id or snapshot.step < about[3]):
+            self._window.withdraw_message(about[0])
             self._about_run = None
-        if self._standing is not None and self._standing[1] != self._position:
+        lane_ids = tuple(lane.lane_id for lane in snapshot.lanes)
+        renumbered = lane_ids[: len(self._lane_ids)] != self._lane_ids[: len(lane_ids)]
+        self._lane_ids = lane_ids
+        if self._standing is not None and (self._standing[1] != self._position or renumbered):
             self._withdraw()
 
     @QtCore.Slot(object)
@@ -98,7 +107,8 @@ class StandingMessages(QtCore.QObject):
     def _hold(self, number: int, until_moved: bool) -> None:
         self._standing = (number, self._position) if until_moved else None
         # before the first snapshot there is no run it could be about (a run that failed to start)
-        self._about_run = (number, self._position[0], self._branch) if self._position is not None else None
+        position = self._position
+        self._about_run = None if position is None else (number, position[0], self._branch, position[1])
 
     def _withdraw(self) -> None:
         if self._standing is not None:

@@ -115,6 +115,19 @@ def test_a_banner_about_a_lane_change_stays_while_that_run_goes_on(qtbot):
     assert app.views.message.text.startswith(SWITCHED)
 
 
+def test_a_banner_about_a_lane_change_goes_when_the_run_goes_back_before_it(qtbot):
+    """Gone back to step 1, the window still said "lane 0: SGD → SignGD" of a switch made at step 2."""
+    app = _switched_lane(qtbot)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 3)
+    app.debugger.go_to(2)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 2, timeout=WAIT_MS)
+    assert app.views.message.text.startswith(SWITCHED)  # at the step it was made at: still true
+    app.debugger.go_to(1)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 1, timeout=WAIT_MS)
+    assert not app.views.message.text.startswith(SWITCHED)
+
+
 def test_a_banner_about_a_lane_change_goes_with_a_preset_change(qtbot):
     app = _switched_lane(qtbot)
     app.intents.run_preset(small_preset(label_noise=0.1))
@@ -313,3 +326,20 @@ def test_a_message_about_the_run_before_goes_when_another_preset_loads(qtbot):
     assert app.views.message.text
     app.intents.run_preset(small_preset())
     assert app.views.message.text == ""
+
+
+def test_a_breakpoint_message_goes_when_the_lanes_it_numbers_are_renumbered(qtbot):
+    """ "holds at step 1 for lane 2" stayed after lane 0 was removed, when lane 2 had become lane 1."""
+    app = open_app(qtbot)
+    with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
+        app.debugger.add_breakpoint("2:batch_loss < 1e9")
+    app.intents.play(True)
+    qtbot.waitUntil(lambda: "for lane 2" in app.views.message.text, timeout=WAIT_MS)
+    wait_until_paused(qtbot, app)
+    lanes = len(app.clock.config.lanes)
+    app.intents.remove_lane(lanes - 1)  # the last lane: the others keep their numbers
+    qtbot.waitUntil(lambda: len(app.clock.newest.lanes) == lanes - 1, timeout=WAIT_MS)
+    assert "for lane 2" in app.views.message.text
+    app.intents.remove_lane(0)
+    qtbot.waitUntil(lambda: len(app.clock.newest.lanes) == lanes - 2, timeout=WAIT_MS)
+    assert "for lane 2" not in app.views.message.text
