@@ -51,7 +51,7 @@ def _set(obj: Any, name: str, value: Any) -> None:
 def _check_fields(obj: Any, specs: dict[str, FieldSpec]) -> None:
     """Check every field of a config dataclass against its spec and store the canonical value."""
     for name, spec in specs.items():
-        _set(obj, name, spec.check(getattr(obj, name)))
+        _set(obj, name, spec.check(getattr(obj, name), owner=obj))
 
 
 @dataclass(frozen=True, slots=True)

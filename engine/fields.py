@@ -7,6 +7,7 @@ place and the three can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +50,15 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     max_len: int = 0
     max_len_words: str = ""  # a tighter bound another field sets, in words ("min(rows, cols)")
+    #: the config being checked → that bound in words with its value ("min(rows, cols) = min(2, 100)
+    #: = 2"): "[] is not allowed: must be a list of 1 to min(rows, cols) numbers" left the count out
+    max_len_said: Callable[[Any], str] | None = None
 
-    def check(self, value: Any) -> Any:
-        """The value in its canonical type, or a ConfigError naming this field and what is allowed."""
+    def check(self, value: Any, owner: Any = None) -> Any:
+        """The value in its canonical type, or a ConfigError naming this field and what is allowed.
+
+        ``owner``: the config whose field this is, its fields before this one already checked (a
+        bound another field sets is then said with its value)."""
         if self.kind == "int":
             return check_int(self.name, value, _int_or_none(self.lo), _int_or_none(self.hi))
         if self.kind == "float":
@@ -67,11 +74,17 @@ class FieldSpec:
                 self.lo,
                 max_len=self.max_len,
                 lo_open=self.lo_open,
-                max_len_words=self.max_len_words,
+                max_len_words=self._max_len_words(owner),
             )
         if self.kind == "text":
             return check_text(self.name, value, self.max_len)
         raise ConfigError(self.name, value, f"has an unknown field kind {self.kind!r}")
+
+
+    def _max_len_words(self, owner: Any) -> str:
+        if owner is None or self.max_len_said is None:
+            return self.max_len_words
+        return self.max_len_said(owner)
 
 
 def _int_or_none(value: float | None) -> int | None:

@@ -148,13 +148,16 @@ def _check_two_level(task: Any) -> None:
 _RANK_LIMIT = "min(rows, cols)"
 
 
+def _rank_limit_said(task: Any) -> str:
+    """The most strengths a stream's matrices hold, in words and numbers: "min(rows, cols) = min(2,
+    100) = 2" (a list refused after --set task.rows=2 named the rows that set the bound)."""
+    return f"{_RANK_LIMIT} = min({task.rows}, {task.cols}) = {min(task.rows, task.cols)}"
+
+
 def _check_stream(task: Any) -> None:
-    rank_limit = min(task.rows, task.cols)
-    if len(task.strengths) > rank_limit:
+    if len(task.strengths) > min(task.rows, task.cols):
         raise ConfigError(
-            "strengths",
-            list(task.strengths),
-            f"must be a list of 1 to {_RANK_LIMIT} = {rank_limit} numbers",
+            "strengths", list(task.strengths), f"must be a list of 1 to {_rank_limit_said(task)} numbers"
         )
 
 
@@ -329,6 +332,7 @@ TASK_FIELDS: dict[str, FieldSpec] = {
             lo_open=True,
             max_len=MAX_DIM,
             max_len_words=_RANK_LIMIT,
+            max_len_said=_rank_limit_said,
         ),
         _field("noise", "float", "noise σ", "standard deviation of the ARCH noise", lo=0.0, hi=1e6),
         _field("arch", "float", "ARCH a", "noise-variance feedback", lo=0.0, hi=1.0, hi_open=True),

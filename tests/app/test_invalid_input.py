@@ -97,7 +97,10 @@ CASES = [
     (["run", "--set", "lanes[0].optimizer=[1]"], "lanes[0].optimizer = [1]"),
     (["run", "--set", "lanes[9].lr=1"], "lanes[9].lr = 1"),
     (["run", "--set", "lanes[0].label=" + "x" * 81], "lanes[0].label = 'xxxx"),
-    (["run", "--set", "task.strengths=[]"], "task.strengths = []"),
+    (
+        ["run", "--set", "task.strengths=[]"],
+        "task.strengths = [] is not allowed: must be a list of 1 to min(rows, cols) = min(100, 100) = 100",
+    ),
     (
         ["run", "--set", "task.strengths=[inf]"],
         "task.strengths[0] = inf is not allowed: must be a finite number in (0, inf)",
@@ -135,7 +138,10 @@ CASES = [
         ],
         "task.groups = 7",
     ),
-    (["run", "--set", "task.kind=spiked", "--set", "task.rows=2", "--set", "task.cols=2"], "task.strengths"),
+    (
+        ["run", "--set", "task.kind=spiked", "--set", "task.rows=2", "--set", "task.cols=3"],
+        "task.strengths = [12, 8, 5] is not allowed: must be a list of 1 to min(rows, cols) = min(2, 3) = 2",
+    ),
     (["run", "--set", "task.n_items=10000000", "--set", "task.d=16384"], "task.n_items = 10000000"),
     (["run", "--set", "task.kind=spiked", "--lane", "optimizer=newton"], "lanes[0].optimizer = 'newton'"),
     # ---- --lane

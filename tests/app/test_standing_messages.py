@@ -206,11 +206,15 @@ def test_a_list_field_refuses_on_enter_in_the_engines_words_with_the_staged_size
     for typed, said in [
         ("0", "task.strengths[0] = 0 is not allowed: must be a number in (0, inf)"),
         ("1e400", "task.strengths[0] = inf is not allowed: must be a finite number in (0, inf)"),
-        ("", "task.strengths = [] is not allowed: must be a list of 1 to min(rows, cols) numbers"),
+        (
+            "",
+            "task.strengths = [] is not allowed: "
+            "must be a list of 1 to min(rows, cols) = min(12, 10) = 10 numbers",
+        ),
         (
             ", ".join(["1"] * 11),
             "task.strengths = [1, 1, 1, …, 1, 1] (11 items) is not allowed: "
-            "must be a list of 1 to min(rows, cols) = 10 numbers",
+            "must be a list of 1 to min(rows, cols) = min(12, 10) = 10 numbers",
         ),
     ]:
         line.setText(typed)
