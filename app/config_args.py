@@ -166,7 +166,7 @@ def _overrides(items: list[str]) -> list[tuple[str, Any]]:
                 "--set", item, "KEY must be task.NAME, run.NAME or lanes[INDEX].NAME, e.g. task.d=96"
             ) from None
         if key in out:
-            raise ConfigError(key, item, "is set twice by --set; give each key once")
+            raise ConfigError("--set", item, f"sets {key} a second time; give each key once")
         out[key] = parse_value(value.strip(), key)
     return list(out.items())
 
@@ -185,6 +185,8 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     config = config.with_values(sets)
     steps = getattr(args, "steps", None)
     if steps is not None:
+        if any(key == "run.steps" for key, _value in sets):  # which of the two ran was not said
+            raise ConfigError("--steps", steps, "--set run.steps sets the run's length too; give one of them")
         config = config.with_value("run.steps", steps)
     refuse_fields_without_effect(config.lanes, lane_fields_named(lane_specs, sets))
     refuse_task_fields_without_effect(config.task.kind, sets)

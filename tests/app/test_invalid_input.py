@@ -110,7 +110,11 @@ CASES = [
     (["run", "--set", "task.strengths=[" + "1," * 10**6 + "1]"], "--set = '"),
     (
         ["run", "--set", "task.d=64", "--set", "task.d=65"],
-        "task.d = 'task.d=65' is not allowed: is set twice",
+        "--set = 'task.d=65' is not allowed: sets task.d a second time; give each key once",
+    ),
+    (
+        ["run", "--set", "run.steps=5", "--steps", "10"],
+        "--steps = 10 is not allowed: --set run.steps sets the run's length too; give one of them",
     ),
     (["run", "--set", "run.eval_every=0"], "run.eval_every = 0"),
     (["run", "--set", "run.device=tpu"], "run.device = 'tpu'"),
