@@ -89,8 +89,10 @@ class ExportController(QtCore.QObject):
         """File ▸ Export ▸ one submenu per live panel, then the window; placed above Quit."""
         file_menu = self._window.menu("File")
         menu = QtWidgets.QMenu("&Export", file_menu)
+        menu.setToolTipsVisible(True)
         for name in PANELS:  # the grid's four, named as --panel names them (the inspector's: context menus)
             submenu = menu.addMenu(self.panels[name][0])
+            menu.aboutToShow.connect(lambda m=submenu, n=name: self._offer(m, self.panels[n][1]))
             for kind, _text in EXPORTS:
                 action = submenu.addAction(f"{kind.upper()}…")
                 action.triggered.connect(lambda _checked=False, n=name, k=kind: self.export_panel(n, k))
@@ -105,6 +107,14 @@ class ExportController(QtCore.QObject):
             file_menu.insertMenu(quit_action, menu)
             file_menu.insertSeparator(quit_action)
         return menu
+
+    @staticmethod
+    def _offer(submenu: QtWidgets.QMenu, panel: PlotPanel) -> None:
+        """A panel's exports are offered while it draws something; where it shows only why it does
+        not (the spiked stream's ③), that reason is the greyed entry's tooltip."""
+        why = panel.placeholder
+        submenu.menuAction().setEnabled(why is None)
+        submenu.menuAction().setToolTip(" ".join(why.split()) if why else "")
 
     # ---- writing ---------------------------------------------------------------------------------
 
@@ -172,8 +182,9 @@ def _nothing_to_write(title: str, panel: PlotPanel, kind: str) -> str:
     """Why a file of ``panel`` was not written: it draws nothing, only why (the spiked stream's ③
     was written as a picture of "has no classes" alone, and a CSV would be a header alone)."""
     reason = " ".join((panel.placeholder or "").split())
+    first = reason.split(". ")[0].rstrip(".")  # the reason, not the advice after it
     what = "numbers" if kind == "csv" else "curves"
-    return f"No {kind.upper()} written: {title} has no {what} to export. {reason}".strip()
+    return f"No {kind.upper()} written: {title} has no {what} to export" + (f" ({first})." if first else ".")
 
 
 def _write_csv(path: Path, names: list[str], rows: list[list[float]]) -> None:

@@ -80,7 +80,6 @@ class FieldSpec:
             return check_text(self.name, value, self.max_len)
         raise ConfigError(self.name, value, f"has an unknown field kind {self.kind!r}")
 
-
     def _max_len_words(self, owner: Any) -> str:
         if owner is None or self.max_len_said is None:
             return self.max_len_words

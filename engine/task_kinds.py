@@ -238,7 +238,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             unavailable={
                 "class_error": (
                     "A spiked gradient stream has no classes, so there is no per-class error. "
-                    "Panels ① and ② show its spectra and alignment; panel ④ sweeps over μ or the window."
+                    "Panel ① shows its spectra, ② their measures over time, ④ sweeps over μ or the window."
                 ),
                 "steps": "the spiked stream has no items to recover; sweep over μ or the window instead",
                 "d": "the spiked stream has no items to recover",

@@ -478,10 +478,20 @@ class PlotPanel(QtWidgets.QWidget):
         A click, not a press: a right drag (zooming a heat map) is no click and stays pyqtgraph's.
         """
         self.export_menu = QtWidgets.QMenu(self)
+        self.export_menu.setToolTipsVisible(True)
         for kind, text in EXPORTS:
             action = self.export_menu.addAction(text)
             action.triggered.connect(lambda _checked=False, k=kind: self.export_requested.emit(k))
+        self.export_menu.aboutToShow.connect(self._offer_exports)
         self.plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
+
+    def _offer_exports(self) -> None:
+        """Exports are offered while the plot draws something: over a placeholder alone ("has no
+        classes") they were offered and then refused; the placeholder's reason is their tooltip."""
+        why = self.placeholder
+        for action in self.export_menu.actions():
+            action.setEnabled(why is None)
+            action.setToolTip(why or action.text())
 
     def _on_plot_clicked(self, event) -> None:
         if event.button() == QtCore.Qt.MouseButton.RightButton and not event.isAccepted():

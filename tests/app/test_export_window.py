@@ -182,8 +182,8 @@ def test_a_panel_with_no_numbers_writes_no_file_and_says_why(qtbot, tmp_path):
     assert app.exports.export_panel("class_error", "csv") is None
     assert answers.paths == [] and list(tmp_path.iterdir()) == []  # not even asked where
     message = app.views.message.text
-    assert message.startswith("No CSV written: ③ per-class error has no numbers to export.")
-    assert " ".join(app.views.class_error.placeholder.split()) in message  # and why: the panel's own words
+    reason = app.views.class_error.placeholder.split(". ")[0]
+    assert message == f"No CSV written: ③ per-class error has no numbers to export ({reason})."
     for kind in ("png", "svg"):
         assert app.exports.export_panel("class_error", kind) is None
         assert app.views.message.text.startswith(
@@ -191,6 +191,24 @@ def test_a_panel_with_no_numbers_writes_no_file_and_says_why(qtbot, tmp_path):
         )
     assert answers.paths == [] and list(tmp_path.iterdir()) == []
     assert app.exports.export_panel("series", "png") is not None  # a panel that draws is written
+
+
+def test_a_panel_that_draws_nothing_offers_no_export_and_says_why(qtbot):
+    """③ on a spiked task offered PNG, SVG and CSV in both menus, and then refused each."""
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
+    app = open_app(qtbot, replace(small_preset(), config=replace(small_preset().config, task=task)))
+    app.intents.step(STEPS)
+    wait_for_step(qtbot, app, STEPS)
+    wait_for_frame(qtbot, app)
+    export = _submenu(app.window.menu("File"), "Export")
+    export.aboutToShow.emit()
+    entries = {action.text(): action for action in export.actions()}
+    assert not entries["③ per-class error"].isEnabled()
+    assert entries["③ per-class error"].toolTip().startswith("A spiked gradient stream has no classes")
+    assert entries["② over time"].isEnabled()
+    for panel, offered in ((app.views.class_error, False), (app.views.series, True)):
+        panel.export_menu.aboutToShow.emit()
+        assert [action.isEnabled() for action in panel.export_menu.actions()] == [offered] * 3
 
 
 def test_capacity_csv_writes_items_recovered_as_counts(qtbot, tmp_path):
