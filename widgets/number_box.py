@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.number_text import number_text
@@ -32,7 +34,10 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
         self.valueChanged.connect(self.updateGeometry)  # a longer value asks for the room to show it
 
     def textFromValue(self, value: float) -> str:
-        return f"{round(value, self.decimals()):.15g}"
+        """Plain digits, as the lane key and the messages write the value ("0.000000001", not the
+        "1e-09" of Python's ``g``): the box holds at most BOX_DECIMALS of them."""
+        text = f"{Decimal(repr(round(value, self.decimals()))):f}"  # the shortest digits that give it back
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
     def valueFromText(self, text: str) -> float:
         try:

@@ -65,7 +65,8 @@ def test_lane_table_sync_does_not_echo(qtbot):
 
 @pytest.mark.parametrize("lr", [0.0243685, 0.000000001])
 def test_a_learning_rate_is_shown_to_its_last_digit_in_a_narrow_controls_dock(qtbot, lr):
-    """noisy_scaling's 0.0243685 showed as "0.02436", its last digits under the box's arrows."""
+    """noisy_scaling's 0.0243685 showed as "0.02436", its last digits under the box's arrows; 10⁻⁹
+    showed as "1e-09" beside a lane key that reads "lr=0.000000001"."""
     table = LaneTable(SPEC)
     qtbot.addWidget(table)
     table.set_lanes([{**LANE, "lr": lr}], ["a"])
@@ -74,7 +75,7 @@ def test_a_learning_rate_is_shown_to_its_last_digit_in_a_narrow_controls_dock(qt
     qtbot.waitExposed(table)
     box = table.rows[0].lr
     line = box.findChild(QtWidgets.QLineEdit)
-    assert float(box.text()) == lr
+    assert float(box.text()) == lr and "e" not in box.text()
     qtbot.waitUntil(lambda: line.width() >= line.fontMetrics().horizontalAdvance(box.text()) + 4)
 
 
