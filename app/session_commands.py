@@ -146,6 +146,9 @@ class SessionCommands:
         """Forward: skip the recorded steps a stored state lets it skip, then step there (breakpoints
         stop the steps it takes). Backward: announce, then rewind."""
         session = self._session
+        if step < 0:  # the engine stopped on it ("engine stopped (ValueError)")
+            self._outbox.append(Alert(f"Not gone to step {step}: a run's steps start at 0."))
+            return
         self._pause()
         if step >= session.step:
             try:

@@ -122,6 +122,17 @@ def test_a_config_file_opens_in_the_window_and_a_bad_one_is_refused_naming_it(qt
     assert app.debugger.open_config_action.shortcut().toString() == "Ctrl+Shift+O"
 
 
+def test_going_to_a_step_before_the_first_is_refused_and_the_engine_goes_on(qtbot):
+    """go_to(-3) stopped the engine ("engine stopped (ValueError)") with a traceback."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 4)
+    with qtbot.waitSignal(app.link.alert, timeout=WAIT_MS) as alert:
+        app.debugger.go_to(-3)
+    assert alert.args[0] == "Not gone to step -3: a run's steps start at 0."
+    app.debugger.go_to(2)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 2, timeout=WAIT_MS)
+
+
 def test_going_back_and_changing_a_setting_forks_a_branch(qtbot, tmp_path):
     app = open_app(qtbot)
     _run_to(qtbot, app, 20)
