@@ -151,7 +151,12 @@ def _add_inspect(sub) -> None:
         metavar="B",
         help="with --step: the branch, by index (0 is main) or name (default: the session's current one)",
     )
-    inspect.add_argument("--out", metavar="FILE.npy", type=_path, help="write the matrix as a .npy file")
+    inspect.add_argument(
+        "--out",
+        metavar="FILE.npy",
+        type=_path,
+        help="write the matrix as a .npy file (a folder it names is made)",
+    )
 
 
 def _add_run(sub) -> None:
