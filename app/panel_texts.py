@@ -139,6 +139,19 @@ def series_definition(key: str, snapshot: Snapshot) -> str:
     return ""
 
 
+def thinned_note(key: str, steps: np.ndarray, values: np.ndarray, spectra_every: int) -> str:
+    """How few of the steps due a spectral metric of panel ② was measured at, where fewer: while a
+    run plays its spectra follow the frame rate, and a curve (or its CSV) drawn through 21 of 61
+    steps read as every step's. ``steps``, ``values``: one lane's column of it."""
+    if SCALAR_METRICS.get(key, ("",))[0] != "spectra" or spectra_every < 1:
+        return ""
+    due = int(np.count_nonzero((steps >= 1) & (steps % spectra_every == 0)))
+    measured = int(np.count_nonzero(np.isfinite(values) & (steps >= 1)))
+    if measured >= due:
+        return ""
+    return f"measured at {measured} of {due} steps while playing"
+
+
 def _gap_matrix(snapshot: Snapshot) -> str:
     """Which matrix the gap is read on: the buffer M where a lane keeps one, else the gradient G
     (a run of μ = 0 lanes was told "of M" with no M anywhere)."""

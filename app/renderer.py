@@ -14,6 +14,7 @@ from muonscope.app.panel_texts import (
     series_definition,
     series_empty_text,
     spectrum_empty_text,
+    thinned_note,
 )
 from muonscope.app.step_lookup import evaluated_step
 from muonscope.engine.history import MetricHistory
@@ -108,6 +109,7 @@ class Renderer:
         self._names: list[LaneNames] = []  # each drawn lane's labels over the steps
         self._step_labels: dict[str, list[str]] = {}  # ① and ③: each lane's label at its data's step
         self._capacity_key: tuple | None = None
+        self._thinned = ""  # panel ②: how few steps its spectral metric was measured at, if fewer
         self._comparison: MetricHistory | None = None  # another branch, drawn faded
         self._comparison_name = ""
         self._comparison_names: dict[int, LaneNames] = {}  # by lane id
@@ -206,7 +208,9 @@ class Renderer:
         self.capacity.refresh_note()
         definition = series_definition(self.series.mode("metric"), newest)
         self.series.set_definition(definition)
-        self.series.set_note(_notes(definition, self.series.coinciding, self.series.zeros_note))
+        self.series.set_note(
+            _notes(definition, self._thinned, self.series.coinciding, self.series.zeros_note)
+        )
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))
 
@@ -281,6 +285,7 @@ class Renderer:
 
     def _draw_series(self, history: MetricHistory, newest: Snapshot) -> None:
         metric = self.series.mode("metric")
+        self._thinned = ""
         # capacity only changes at evaluation steps: skip its redraw in between
         capacity_key = (self._lane_ids, tuple(lane.eval_step for lane in newest.lanes), len(history))
         fresh_capacity = capacity_key[:2] != (self._capacity_key or (None, None))[:2]
@@ -289,6 +294,8 @@ class Renderer:
                 ("step", metric, "recovered", "accuracy"), lane_id
             )
             self.series.set_series(position, steps, values)
+            if position == 0:  # every lane's spectra are measured at the same steps
+                self._thinned = thinned_note(metric, steps, values, newest.config.run.spectra_every)
             if fresh_capacity:
                 self.capacity.set_capacity(position, steps, recovered, accuracy)
         self._capacity_key = capacity_key

@@ -184,3 +184,18 @@ def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_
         experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(signal_rank=3)))
         experiment.step(1)
         assert series_definition("gap", experiment.snapshot()).startswith(f"r = 3, {matrix}")
+
+
+def test_panel_two_says_how_few_steps_a_spectral_metric_was_measured_at():
+    """Played, a gap curve went through 21 of 61 steps (spectra follow the frame rate) and read, on
+    screen and exported, as every step's."""
+    from muonscope.app.panel_texts import thinned_note
+
+    steps = np.arange(0.0, 61.0)
+    every_step = np.where(steps >= 1, 0.5, np.nan)
+    assert thinned_note("gap", steps, every_step, 1) == ""
+    paced = np.where(steps % 3 == 1, 0.5, np.nan)
+    assert thinned_note("gap", steps, paced, 1) == "measured at 20 of 60 steps while playing"
+    tenth = np.where((steps % 10 == 0) & (steps > 0), 0.5, np.nan)
+    assert thinned_note("gap", steps, tenth, 10) == ""  # run.spectra_every = 10: all that were due
+    assert thinned_note("batch_loss", steps, paced, 1) == ""  # measured at every step, not with spectra
