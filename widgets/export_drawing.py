@@ -22,9 +22,10 @@ def drawing_for_export(widget: QtWidgets.QWidget, scale: float = 1.0) -> Iterato
     turn axes and tick labels into bitmaps and the second a curve into hundreds of loose segments.
     pyqtgraph's export mode antialiases curves and draws symbols as shapes.
 
-    ``scale`` is the painter's scale of a picture drawn larger than the screen: curve and marker
-    pens (screen-width, "cosmetic" pens, which a painter's scale does not widen) and symbols grow
-    by it, so that the picture looks like the screen with more pixels.
+    ``scale`` is the painter's scale of a picture drawn larger than the screen: curve, marker-line
+    and symbol-outline pens (screen-width, "cosmetic" pens, which a painter's scale does not widen)
+    grow by it, as the symbols do with the painter, so that the picture looks like the screen with
+    more pixels.
     """
     with ExitStack() as stack:
         for view in _graphics_views(widget):
@@ -33,7 +34,7 @@ def drawing_for_export(widget: QtWidgets.QWidget, scale: float = 1.0) -> Iterato
                 if isinstance(item, pg.PlotCurveItem):
                     stack.enter_context(_unsegmented(item))
                 if isinstance(item, pg.GraphicsItem):
-                    stack.enter_context(_export_mode(item, scale))
+                    stack.enter_context(_export_mode(item))
                 if scale != 1.0:
                     stack.enter_context(_widened(item, scale))
         yield
@@ -112,8 +113,11 @@ def _unsegmented(curve: pg.PlotCurveItem) -> Iterator[None]:
 
 
 @contextmanager
-def _export_mode(item: pg.GraphicsItem, scale: float) -> Iterator[None]:
-    item.setExportMode(True, {"antialias": True, "resolutionScale": scale})
+def _export_mode(item: pg.GraphicsItem) -> Iterator[None]:
+    """pyqtgraph's export mode at resolution scale 1: a symbol is drawn in device pixels after the
+    painter's transform is reset, yet inside the widget's render, whose scaled painter still reaches
+    it; a resolution scale on top drew a 2× picture's dots four times as large as the screen's."""
+    item.setExportMode(True, {"antialias": True, "resolutionScale": 1.0})
     try:
         yield
     finally:
@@ -122,9 +126,11 @@ def _export_mode(item: pg.GraphicsItem, scale: float) -> Iterator[None]:
 
 @contextmanager
 def _widened(item: QtWidgets.QGraphicsItem, scale: float) -> Iterator[None]:
-    """A curve's or a marker line's pen ``scale`` times as wide (hairlines count as 1 px)."""
+    """A curve's, a marker line's or a symbol's outline pen ``scale`` times as wide (hairlines count
+    as 1 px)."""
     if isinstance(item, pg.PlotDataItem) or (
-        isinstance(item, pg.PlotCurveItem) and not isinstance(item.parentItem(), pg.PlotDataItem)
+        isinstance(item, pg.PlotCurveItem | pg.ScatterPlotItem)
+        and not isinstance(item.parentItem(), pg.PlotDataItem)
     ):
         pen = item.opts["pen"]
     elif isinstance(item, pg.InfiniteLine):

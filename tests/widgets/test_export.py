@@ -298,6 +298,41 @@ def test_png_has_the_requested_size_and_the_screen_look_at_more_pixels(series_pa
         assert 3.0 < _lane_pixels(double, lane) / _lane_pixels(plain, lane) < 6.0  # not 2: thin
 
 
+def test_png_at_twice_the_size_draws_symbols_twice_as_large_with_outlines_twice_as_thick(qtbot, tmp_path):
+    """A 2× picture drew ③'s per-item dots four times the screen's size (and 3×, nine times): the
+    painter's scale reached them on top of pyqtgraph's resolution scale."""
+    import pyqtgraph as pg
+
+    holder = QtWidgets.QWidget()
+    qtbot.addWidget(holder)
+    layout = QtWidgets.QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    plot = pg.PlotWidget()
+    layout.addWidget(plot)
+    holder.resize(200, 200)
+    ring = pg.ScatterPlotItem([0.5], [0.5], symbol="o", size=40, brush="w", pen=pg.mkPen("b", width=2))
+    plot.addItem(ring)
+    plot.setXRange(0, 1, padding=0)
+    plot.setYRange(0, 1, padding=0)
+    for side in ("left", "bottom"):
+        plot.hideAxis(side)
+    holder.show()
+    qtbot.waitExposed(holder)
+    (plain_span, plain_ink), (double_span, double_ink) = (
+        _ring_across(QtGui.QImage(str(write_png(holder, tmp_path / f"{s}x.png", (200 * s, 200 * s)))))
+        for s in (1, 2)
+    )
+    assert double_span == pytest.approx(2 * plain_span, abs=3)
+    assert double_ink == pytest.approx(2 * plain_ink, abs=2)
+
+
+def _ring_across(image: QtGui.QImage) -> tuple[int, int]:
+    """A blue ring's width across the picture's middle row, and the blue pixels on that row."""
+    row = [image.pixelColor(x, image.height() // 2) for x in range(image.width())]
+    blue = [x for x, c in enumerate(row) if c.blue() > 150 and c.red() < 150 and c.green() < 150]
+    return blue[-1] - blue[0] + 1, len(blue)
+
+
 def test_png_of_another_shape_gives_the_room_to_the_plot_and_puts_the_panel_back(series_panel, tmp_path):
     panel = series_panel
     box = panel.plot.getViewBox()
