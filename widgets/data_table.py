@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -18,9 +19,11 @@ def merged_on_x(x_name: str, series: Sequence[tuple[str, np.ndarray, np.ndarray]
 
     Curves of one panel need not share their x values (a lane's spectrum loses its round-off
     values, a guide line has its own points): where a series has no point at a row's x, its cell
-    is NaN. Points with a NaN x are dropped (no curve draws them).
+    is NaN. Points with a NaN x are dropped (no curve draws them). Curves that share a name (a lane
+    added as a copy of another) are numbered in their order, "(1)", "(2)": a table keyed by name
+    kept the last of them alone, and a lane's whole history was lost from the file.
     """
-    columns = [x_name, *(name for name, _x, _y in series)]
+    columns = [x_name, *_numbered_where_shared([name for name, _x, _y in series])]
     arrays = [(np.asarray(x, dtype=float), np.asarray(y, dtype=float)) for _name, x, y in series]
     arrays = [(x[~np.isnan(x)], y[~np.isnan(x)]) for x, y in arrays]
     xs = np.unique(np.concatenate([x for x, _y in arrays])) if arrays else np.zeros(0)
@@ -29,6 +32,17 @@ def merged_on_x(x_name: str, series: Sequence[tuple[str, np.ndarray, np.ndarray]
     for column, (x, y) in enumerate(arrays, start=1):
         table[np.searchsorted(xs, x), column] = y
     return columns, table.tolist()
+
+
+def _numbered_where_shared(names: list[str]) -> list[str]:
+    """Each name, with its place among the names equal to it where it is not the only one."""
+    counts = Counter(names)
+    seen: Counter = Counter()
+    out = []
+    for name in names:
+        seen[name] += 1
+        out.append(f"{name} ({seen[name]})" if counts[name] > 1 else name)
+    return out
 
 
 def as_counts(table: DataTable, is_count: Callable[[str], bool]) -> DataTable:

@@ -700,3 +700,19 @@ def test_a_sweeps_legend_stays_under_its_plot_in_a_picture_taken_at_once(qtbot):
         assert panel.legend.sceneBoundingRect().top() >= box.bottom()
         for _sample, label in panel.legend.items:
             assert label.sceneBoundingRect().top() >= box.bottom(), label.text
+
+
+def test_csv_keeps_every_lane_when_two_lanes_share_a_name(qtbot, tmp_path):
+    """A lane added as a copy of another shares its name: the table kept one column of that name,
+    holding the new lane's numbers, and the first lane's whole history was gone from the file."""
+    panel = SeriesPlot("② over time", [("gap", "gap")])
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD", "Muon", "Muon"])
+    steps = np.arange(1.0, 6.0)
+    for lane in range(3):
+        panel.set_series(lane, steps, steps * (lane + 1))
+    names, rows = panel.data_table()
+    columns = rows_to_columns(names, rows)
+    assert len(columns) == 4
+    assert [name for name in names if name.endswith("Muon (1)") or name.endswith("Muon (2)")] == names[2:]
+    assert columns[names[2]] == list(steps * 2) and columns[names[3]] == list(steps * 3)
