@@ -7,9 +7,9 @@ when the run goes back to a step before the one it was said at (a switch made at
 made at step 25). Until then most stay until dismissed or replaced.
 Some describe where the run stands — "Reached the run's 300 steps and paused", a breakpoint that
 holds, a diverged lane, a failed step, a jump in progress — and stop being true the moment the run
-moves on: it plays, takes a step or jumps to another step. Those are withdrawn then, and when a lane
-before the last is removed: they number the lanes as they stood ("lane 2 diverged" meant the lane now
-numbered 1).
+moves on: it plays, takes a step or jumps to another step. Those are withdrawn then. Both kinds go
+when a lane before the last is removed after them: they number the lanes as they stood ("lane 0: SGD
+→ SignGD" stayed once lane 0 was gone and Adam had become lane 0).
 A refusal ("Not applied: lanes[2].momentum = 1.5 …") holds until a later change is carried out:
 left on show, it read as if that change had failed too.
 """
@@ -35,6 +35,7 @@ class StandingMessages(QtCore.QObject):
         self._window = window
         self._position: tuple[int, int] | None = None  # (run id, step) of the newest snapshot
         self._lane_ids: tuple[int, ...] = ()  # the newest snapshot's lanes, by number
+        self._drawn_since_said = False  # whether a snapshot came after the last message about the run
         self._standing: tuple[int, tuple[int, int] | None] | None = None  # (number, where it was shown)
         # (number, run id, branch id, step) of the last message about a run and where it was said: the
         # branch is None when not yet known
@@ -80,13 +81,17 @@ class StandingMessages(QtCore.QObject):
         the one before goes.
         """
         self._position = (snapshot.run_id, snapshot.step)
-        about = self._about_run
-        if about is not None and (about[1] != snapshot.run_id or snapshot.step < about[3]):
-            self._window.withdraw_message(about[0])
-            self._about_run = None
         lane_ids = tuple(lane.lane_id for lane in snapshot.lanes)
         renumbered = lane_ids[: len(self._lane_ids)] != self._lane_ids[: len(lane_ids)]
         self._lane_ids = lane_ids
+        about = self._about_run
+        # a message said before the run drew again is about the change that renumbers, if any (the
+        # note of a fork made by removing a lane at an earlier step): it numbers the lanes as they are
+        stale = renumbered and self._drawn_since_said
+        if about is not None and (about[1] != snapshot.run_id or snapshot.step < about[3] or stale):
+            self._window.withdraw_message(about[0])
+            self._about_run = None
+        self._drawn_since_said = True
         if self._standing is not None and (self._standing[1] != self._position or renumbered):
             self._withdraw()
 
@@ -109,6 +114,7 @@ class StandingMessages(QtCore.QObject):
         # before the first snapshot there is no run it could be about (a run that failed to start)
         position = self._position
         self._about_run = None if position is None else (number, position[0], self._branch, position[1])
+        self._drawn_since_said = False
 
     def _withdraw(self) -> None:
         if self._standing is not None:

@@ -128,6 +128,28 @@ def test_a_banner_about_a_lane_change_goes_when_the_run_goes_back_before_it(qtbo
     assert not app.views.message.text.startswith(SWITCHED)
 
 
+def test_a_banner_about_a_lane_change_goes_when_a_removal_renumbers_the_lanes(qtbot):
+    """ "lane 0: SGD → SignGD" stayed after lane 0 was removed, when Adam had become lane 0."""
+    app = _switched_lane(qtbot)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 3)
+    app.intents.remove_lane(0)
+    qtbot.waitUntil(lambda: app.clock.newest.lanes[0].optimizer == "adam", timeout=WAIT_MS)
+    assert not app.views.message.text.startswith(SWITCHED)
+
+
+def test_the_note_of_a_fork_made_by_removing_a_lane_stays(qtbot):
+    app = open_app(qtbot)
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    app.debugger.go_to(2)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 2, timeout=WAIT_MS)
+    app.intents.remove_lane(0)
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Forked"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(app.clock.newest.lanes) == 3, timeout=WAIT_MS)
+    assert app.views.message.text.startswith("Forked")
+
+
 def test_a_banner_about_a_lane_change_goes_with_a_preset_change(qtbot):
     app = _switched_lane(qtbot)
     app.intents.run_preset(small_preset(label_noise=0.1))
