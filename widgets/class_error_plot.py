@@ -323,17 +323,23 @@ class ClassErrorPlot(PlotPanel):
         columns = ["step", *(f"{name}, ranks {bucket}: {lane}" for bucket in buckets)]
         return columns, np.column_stack([steps, values]).tolist()
 
+    def why_empty(self) -> str | None:
+        """The heat map before its first column: empty axes from −0.4 to 0.4 said nothing."""
+        if self.view != "heatmap" or (self._heat_cache is not None and self._heat_cache[0].size):
+            return None
+        return (
+            "A column per population evaluation: each frequency bucket's mean error or group loss. "
+            "Nothing drawn yet: columns come as the run steps and is evaluated."
+        )
+
     def _draw_heatmap(self) -> None:
+        self.show_why_empty()
         if self._heat_cache is None or self._heat_cache[0].size == 0:
             self.image.clear()
             return
         steps, labels, values = self._heat_cache
         shown = values if self.quantity == "error" else np.log10(np.clip(values, 1e-16, None))
-        levels = (
-            (0.0, 1.0)
-            if self.quantity == "error"
-            else (float(shown.min()), float(max(shown.max(), shown.min() + 1e-9)))
-        )
+        levels = (0.0, 1.0) if self.quantity == "error" else _loss_levels(shown)
         columns = heat_columns(steps, shown)  # each cell centred on the step it was measured at
         self.image.setImage(columns.values.T, autoLevels=False, levels=levels)  # rows: buckets, head at 0
         self.colour_axis.set_log_mapped(self.quantity != "error")  # group loss: decades, as loss values
@@ -366,6 +372,7 @@ class ClassErrorPlot(PlotPanel):
 
     def _apply_view(self) -> None:
         heat = self.view == "heatmap"
+        self.show_why_empty()
         self.image.setVisible(heat)
         self.colour_bar.setVisible(heat)
         self.lane_combo.setEnabled(heat)
@@ -428,3 +435,18 @@ def _rank_text(name: str):
 def _heat_text(column: np.ndarray, quantity: str):
     name = _HEAT_NAMES[quantity]
     return lambda step, _y, i: f"step {int(step)}: {name} = {number_text(column[i], 4)}"
+
+
+#: The least span of the group-loss colour scale, in decades: every group's loss is ln N at W = 0,
+#: and a scale of 10⁻⁹ decades was labelled "4.158883090" to "4.158883085".
+LEAST_LOSS_DECADES = 0.1
+
+
+def _loss_levels(log_loss: np.ndarray) -> tuple[float, float]:
+    """The colour scale of log₁₀ group losses: their range, widened about its middle to at least
+    LEAST_LOSS_DECADES (equal losses take its middle colour)."""
+    low, high = float(log_loss.min()), float(log_loss.max())
+    if high - low >= LEAST_LOSS_DECADES:
+        return low, high
+    middle = (low + high) / 2
+    return middle - LEAST_LOSS_DECADES / 2, middle + LEAST_LOSS_DECADES / 2

@@ -445,6 +445,21 @@ def test_class_error_heatmap(qtbot):
     assert plot.colour_axis.labelText == "group loss"
 
 
+def test_class_error_heatmap_says_why_it_is_empty_and_scales_equal_losses_readably(qtbot):
+    """Before any evaluation the heat map was empty axes from −0.4 to 0.4; at W = 0 every group's
+    loss is ln N, and the colour scale spanned 10⁻⁹ decades, labelled "4.158883090"."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a"])
+    plot.set_mode("view", "heatmap")
+    assert plot.placeholder is not None and "Nothing drawn yet" in plot.placeholder
+    plot.set_mode("quantity", "group_loss")
+    plot.set_heatmap(np.array([0]), ["1", "2–3"], np.full((1, 2), np.log(64.0)))
+    assert plot.placeholder is None
+    low, high = plot.colour_bar.levels()
+    assert high - low == pytest.approx(0.1) and low < np.log10(np.log(64.0)) < high
+
+
 def test_estimated_counts_read_as_estimates_on_the_axis_and_in_the_hover(qtbot):
     plot = CapacityPlot()
     qtbot.addWidget(plot)
