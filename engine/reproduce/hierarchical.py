@@ -69,7 +69,8 @@ def trajectories(config: ExperimentConfig, steps: int) -> dict[str, np.ndarray]:
 
 @register("hierarchical_noiseless")
 def hierarchical_noiseless(settings: Settings) -> Reproduction:
-    """Noiseless hierarchical memory: Muon and TRA-SignGD converge exponentially and in sync, GD ~1/t."""
+    """Noiseless hierarchical memory: Muon and TRA-SignGD converge exponentially and in sync, GD as a
+    power of t (1/t in theory)."""
     k, groups, beta, steps = 64, 8, 1.5, 200
     p1 = float(hierarchical_probs(k, groups, beta)[0][0])
     lanes = (
@@ -106,7 +107,7 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
 
 
 def _convergence_claims(excess: np.ndarray, t: np.ndarray, gd: int, muon: int, tra: int) -> list[Claim]:
-    """§11.19–20 from the (steps+1, L) excess losses: Muon converges exponentially, GD like 1/t, and
+    """§11.19–20 from the (steps+1, L) excess losses: Muon converges exponentially, GD as a power of t, and
     TRA-SignGD in step with Muon."""
     claims = [
         check_range("§11.19", "Muon (η = 1) excess loss at t = 20", excess[20, muon], None, 1e-5, ".2e"),
