@@ -128,9 +128,8 @@ def _export_mode(item: pg.GraphicsItem) -> Iterator[None]:
 def _widened(item: QtWidgets.QGraphicsItem, scale: float) -> Iterator[None]:
     """A curve's, a marker line's or a symbol's outline pen ``scale`` times as wide (hairlines count
     as 1 px)."""
-    if isinstance(item, pg.PlotDataItem) or (
-        isinstance(item, pg.PlotCurveItem | pg.ScatterPlotItem)
-        and not isinstance(item.parentItem(), pg.PlotDataItem)
+    if isinstance(item, pg.PlotDataItem | pg.ScatterPlotItem) or (
+        isinstance(item, pg.PlotCurveItem) and not isinstance(item.parentItem(), pg.PlotDataItem)
     ):
         pen = item.opts["pen"]
     elif isinstance(item, pg.InfiniteLine):

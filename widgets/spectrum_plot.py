@@ -33,6 +33,9 @@ _MISSING_WHY = {
 #: Singular values below this fraction of the largest are round-off, not spectrum: not drawn. In
 #: float32 the floor is higher: one eps(dtype) (see :meth:`SpectrumPlot.noise_floor`).
 NUMERICAL_ZERO = 1e-10
+#: Diameter of the rings on G_sig's singular values: a dotted line through three values was hidden
+#: under the buffer's head, which matches them.
+SIGNAL_RING_PX = 8
 
 VIEWS = [
     ("gradient+momentum", "G and M"),
@@ -81,6 +84,12 @@ class SpectrumPlot(PlotPanel):
             for matrix, (style, _short) in MATRIX_STYLES.items():
                 width = 2.5 if matrix == "signal" else 1.8
                 curve = pg.PlotDataItem(pen=lane_pen(lane, style, width), skipFiniteCheck=True)
+                if matrix == "signal":  # ringed and on top: see SIGNAL_RING_PX
+                    curve.setSymbol("o")
+                    curve.setSymbolSize(SIGNAL_RING_PX)
+                    curve.setSymbolPen(lane_pen(lane, "solid", 1.5))
+                    curve.setSymbolBrush(None)
+                    curve.setZValue(1)
                 self.plot.addItem(curve)
                 self._curves[(lane, matrix)] = curve
         self._apply_visibility()

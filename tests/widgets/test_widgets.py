@@ -966,6 +966,22 @@ def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     assert plot.coinciding == "same G, same G_sig in both lanes"  # the lanes said once
 
 
+def test_the_signals_few_singular_values_are_ringed_above_the_curves(qtbot):
+    """G_sig's three values, drawn as a dotted line under M's head that matches them, could not be
+    seen, though the key named them."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["Muon"])
+    plot.set_mode("view", "gradient+momentum+signal")
+    spectrum = np.array([12.0, 8.0, 5.0, 1.0, 0.5])
+    plot.set_spectrum(0, "momentum", spectrum.copy())
+    plot.set_spectrum(0, "signal", spectrum[:3].copy())
+    items = [item for item in plot.plot.listDataItems() if item.isVisible() and item.getData()[0] is not None]
+    (signal,) = [item for item in items if len(item.getData()[1]) == 3]
+    assert signal.scatter.isVisible() and len(signal.scatter.points()) == 3
+    assert all(signal.zValue() > item.zValue() for item in items if item is not signal)
+
+
 def test_the_heat_maps_lane_box_names_its_lanes_and_a_short_bucket_axis_keeps_a_word(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
