@@ -22,7 +22,7 @@ from muonscope.app.progress import ProgressBar
 from muonscope.app.run_command import EXIT_INTERRUPTED
 from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.task_kinds import view_problem
+from muonscope.engine.task_kinds import TASK_KINDS, view_problem
 
 __all__ = ["sweep_command"]
 
@@ -112,8 +112,7 @@ def _point_table(results, drawn: list, axis: str, config) -> dict[str, list]:
     """One row per point and drawn lane: the point's coordinates (and 2T − 1 for the window sweep),
     the lane, its metrics, and whether it came from the cache. A lane whose curve is another's (two
     momenta of one optimizer, swept over μ, run the same points) is not written twice."""
-    from muonscope.engine.metrics import momentum_window
-    from muonscope.engine.task_kinds import TASK_KINDS
+    from muonscope.engine.metrics import momentum_window  # torch: not loaded for --help
 
     metrics = _POINT_METRICS[TASK_KINDS[config.task.kind].has_classes]
     drawn_lanes = {curve.lane for curve in drawn}
