@@ -519,7 +519,6 @@ class CapacityPlot(PlotPanel):
         for curve in self._accuracy + self._faded:
             curve.setVisible(steps)
         self.plot.getAxis("right").setVisible(steps)
-        self.style_key.set_entries([("solid", "recovered"), ("dash", "accuracy")] if steps else [])
         self.markers.set_visible(steps)  # steps where settings changed mean nothing on a sweep's axis
         tick_freely(self.plot)  # a sweep's axis picks its own ticks; steps are ticked as they grow
         self.clear_sweep()
@@ -532,4 +531,15 @@ class CapacityPlot(PlotPanel):
             self.plot.setLabel("bottom", "step")
             self._title_steps_axis()
             self.reset_range()
+        self._swap_header_widgets(steps)
+
+    def _swap_header_widgets(self, steps: bool) -> None:
+        """The steps view's style key or a sweep's run button and progress, the going ones hidden
+        first: a widget shown lays its window out at once, and a header holding both for a moment
+        widened the window for good."""
+        if not steps:
+            self.style_key.set_entries([])
         self.set_running(False)
+        if steps:
+            self.settle_header()
+            self.style_key.set_entries([("solid", "recovered"), ("dash", "accuracy")])

@@ -423,6 +423,15 @@ class PlotPanel(QtWidgets.QWidget):
         """A button or indicator after the mode boxes, shown and hidden with them."""
         self._mode_strip.layout().addWidget(widget)
 
+    def settle_header(self) -> None:
+        """Lay the header's strip out now, before a widget beside it is shown.
+
+        Showing a widget lays its window out at once, from the widths its neighbours had when last
+        laid out: a sweep's run button and progress bar, hidden a moment before, still counted, and
+        the window grew to that passing width (1280 px to 1306) and kept it.
+        """
+        self._mode_strip.layout().activate()
+
     def legend_height_px(self, lanes: Iterable[tuple[int | None, str]]) -> int:
         """How much taller the panel must be to show a legend of ``lanes`` under a plot of its size."""
         lanes = self.legend_lanes_for(tuple(lanes))

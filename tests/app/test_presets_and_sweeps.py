@@ -162,6 +162,22 @@ def test_one_step_ray_shows_balance_per_lane(qtbot):
     assert not any(re.search(r"\de[-+]?\d", label) for label in labels)  # "2.19·10⁻³⁷", not "2.19e-37"
 
 
+def test_leaving_a_sweep_view_for_the_steps_view_keeps_the_windows_width(qtbot):
+    """The ray view's run button and progress bar leave the header as the style key comes in: the
+    window kept the width of a header holding both (1280 px became 1306)."""
+    app = open_app(qtbot, load_preset("tail_balance_one_step"))
+    app.window.resize(1280, 720)
+    qtbot.waitUntil(lambda: app.views.capacity.progress.text() == "3/3", timeout=60_000)
+    qtbot.waitUntil(lambda: not app.capacity.running, timeout=60_000)
+    wait_for_frame(qtbot, app)
+    assert app.window.width() == 1280
+    app.intents.run_preset(small_preset())
+    qtbot.waitUntil(lambda: app.views.capacity.mode("x") == "steps", timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert app.views.capacity.style_key.isVisible()
+    assert app.window.width() == 1280
+
+
 def test_a_sweep_whose_points_exceed_the_runs_memory_limit_is_refused_with_the_point(qtbot):
     """The live run fits run.max_memory_gb; the sweep's d = 32 point does not and was computed anyway."""
     import torch
