@@ -180,8 +180,10 @@ class IntentController(QtCore.QObject):
     def add_lane(self) -> None:
         """A copy of the last lane's settings, starting from W = 0 on the same minibatches."""
         config = self._config()
-        if config is not None:
-            self._submit(AddLane(config.lanes[-1]))
+        if config is None:
+            self._refuse(_NOT_STARTED)
+            return
+        self._submit(AddLane(config.lanes[-1]))
 
     @QtCore.Slot(int)
     def remove_lane(self, index: int) -> None:
@@ -192,6 +194,7 @@ class IntentController(QtCore.QObject):
         """Fields that change the task itself: validated together, then a restart from W = 0."""
         config = self._config()
         if config is None:
+            self._refuse(_NOT_STARTED, reshow=False)  # the staged edits stay to be applied
             return
         try:
             restarted = config.with_values([(f"task.{name}", value) for name, value in staged.items()])
@@ -205,6 +208,7 @@ class IntentController(QtCore.QObject):
     def _submit(self, change: Change) -> None:
         config = self._config()
         if config is None:
+            self._refuse(_NOT_STARTED)
             return
         try:
             apply_change(config, change)  # validates the key, the value and whether it applies live
@@ -217,6 +221,10 @@ class IntentController(QtCore.QObject):
             self._link.submit(GoTo(earlier))
             self._views.timeline.live_button.setChecked(True)
         self._link.submit(Apply(change))
+
+
+#: Why a change is not applied before the engine has reported its configuration (its first step).
+_NOT_STARTED = "Not applied: the run has not shown its first step yet; change it once step 0 is shown"
 
 
 def _typed_number(text: str) -> int | float | None:

@@ -11,7 +11,8 @@ moves on: it plays, takes a step or jumps to another step. Those are withdrawn t
 when a lane before the last is removed after them: they number the lanes as they stood ("lane 0: SGD
 → SignGD" stayed once lane 0 was gone and Adam had become lane 0).
 A refusal ("Not applied: lanes[2].momentum = 1.5 …") holds until a later change is carried out:
-left on show, it read as if that change had failed too.
+left on show, it read as if that change had failed too. One made before the run showed its first
+step (nothing to check a change against yet) goes when it does.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class StandingMessages(QtCore.QObject):
         A restart (a reset, another preset, an opened session) replaces the run: every message about
         the one before goes.
         """
+        if self._position is None:  # a change refused for want of a run can be made now
+            self.on_change_carried_out()
         self._position = (snapshot.run_id, snapshot.step)
         lane_ids = tuple(lane.lane_id for lane in snapshot.lanes)
         renumbered = lane_ids[: len(self._lane_ids)] != self._lane_ids[: len(lane_ids)]

@@ -226,3 +226,33 @@ def test_a_long_rewind_shows_its_progress_and_cancel_stops_it_where_it_is(qtbot,
     assert app.link.work_in_progress is None and not app.clock.playing
     app.debugger.go_to(59)  # and the rewind can be finished: the recorded steps replay as before
     qtbot.waitUntil(lambda: app.clock.newest.step == 59, timeout=WAIT_MS)
+
+
+def test_a_change_before_the_run_has_shown_its_first_step_is_refused_in_words(qtbot):
+    """Before the engine has reported its settings there is nothing to check a change against:
+    "+ add lane" while a large run was being built vanished without a word."""
+    from muonscope.app.composition import App
+
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowToBuild(Experiment):
+        def __init__(self, config, *args, **kwargs):
+            entered.set()
+            release.wait(timeout=WAIT_MS / 1000)
+            super().__init__(config, *args, **kwargs)
+
+    app = App(small_preset(), engine_factory=SlowToBuild)
+    qtbot.addWidget(app.window)
+    app.window.show()
+    app.start()
+    try:
+        qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+        app.views.lanes.add_button.click()
+        assert "has not shown its first step" in app.views.message.text
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: app.clock.newest is not None, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert "first step" not in app.views.message.text  # step 0 is shown: the refusal stood no longer
+    app.views.lanes.add_button.click()
+    qtbot.waitUntil(lambda: len(app.clock.newest.config.lanes) == 5, timeout=WAIT_MS)
