@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import math
 import os
 import sys
 import tomllib
@@ -77,7 +78,15 @@ def parse_value(text: str, where: str) -> Any:
         raise ConfigError(where, text[:40] + "…", "must be a number of at most 4300 digits") from None
     if set(data) != {"value"}:
         raise ConfigError(where, text, "must be one value")
+    if _overflows(data["value"]) and "inf" not in text:  # echoed as "inf", 1e400 read as typed wrong
+        raise ConfigError(where, text, "must be at most about 1.8e308 in size (the largest float)")
     return data["value"]
+
+
+def _overflows(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_overflows(item) for item in value)
+    return isinstance(value, float) and math.isinf(value)
 
 
 def _bounded(text: str, option: str) -> str:
