@@ -31,6 +31,7 @@ from muonscope.app.config_args import (
     table_format,
 )
 from muonscope.app.progress import ProgressBar
+from muonscope.app.table_numbers import decimals_text
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["EXIT_INTERRUPTED", "check_run_arguments", "open_run_session", "run_command", "stop_signals"]
@@ -307,25 +308,14 @@ def _estimate_text(value: float, standard_error: float | None, digits: int) -> s
     """``≈ 3.030 ± 0.035``: an estimate to its standard error's second digit, at most one decimal past
     the table's own (the header promised "± one standard error" and only the count had one)."""
     if standard_error is None or not math.isfinite(standard_error) or standard_error < 0:
-        return "≈ " + _number(value, digits)
+        return "≈ " + decimals_text(value, digits)
     if standard_error == 0:  # every sampled item alike: the sample shows no spread, and says so
-        return f"≈ {_number(value, digits)} ± 0"
+        return f"≈ {decimals_text(value, digits)} ± 0"
     decimals = min(max(1 - math.floor(math.log10(standard_error)), 0), digits + 1)
     error = f"{standard_error:.{decimals}f}"
     if float(error) == 0:
         error = f"< {10.0**-decimals:.{decimals}f}"
     return f"≈ {value:.{decimals}f} ± {error}"
-
-
-def _number(value: float, digits: int) -> str:
-    """``digits`` decimals, or as many significant digits in powers of ten once the number is large
-    (the loss of huge weights printed 300 digits) or too small for the decimals (a learnt memory's
-    loss of 2·10⁻⁴² printed 0.0000, as if it were exactly 0)."""
-    if abs(value) >= 1e6:
-        return format(value, f".{digits}g")
-    if value != 0 and abs(value) < 0.5 * 10.0**-digits:
-        return format(value, ".3g")
-    return format(value, f".{digits}f")
 
 
 def _measured_at(step: int, final_step: int) -> str:
@@ -411,9 +401,9 @@ def _cell(lane: dict[str, Any], key: str, digits: int, final_step: int) -> str:
     if key == "recovered":
         return count_text(value, lane["recovered_se"] or 0.0, lane["estimated"])
     if key in ("loss", "accuracy"):
-        return (
-            _estimate_text(value, lane[f"{key}_se"], digits) if lane["estimated"] else _number(value, digits)
-        )
+        if lane["estimated"]:
+            return _estimate_text(value, lane[f"{key}_se"], digits)
+        return decimals_text(value, digits)
     if key in _SIGNAL_COLUMNS:
-        return _number(value, digits) + _measured_at(lane["signal_step"], final_step)
-    return _number(value, digits)
+        return decimals_text(value, digits) + _measured_at(lane["signal_step"], final_step)
+    return decimals_text(value, digits)

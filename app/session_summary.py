@@ -12,17 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
+from muonscope.app.table_numbers import decimals_text
 from muonscope.engine.changes import dated_change_text
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["session_summary"]
 
-#: The metrics shown for each lane at a branch's newest step: column, heading, format.
+#: The metrics shown for each lane at a branch's newest step: column, heading, decimals, width (as
+#: `muonscope run` prints them: its "loss 1.6262" was "loss 1.626" here)
 _LANE_METRICS = (
-    ("loss", "loss", "<#8.4g"),  # 0.7250, not 0.725 above 0.8078: four digits, zeros kept
-    ("accuracy", "accuracy", ".4f"),
-    ("recovered", "recovered", ".0f"),
+    ("loss", "loss", 4, 8),
+    ("accuracy", "accuracy", 4, 6),
+    ("recovered", "recovered", 0, 0),
 )
 
 
@@ -92,6 +94,9 @@ def _measured(table: dict, lane_id: int, head_step: int) -> str:
     if rows.size == 0:
         return "not evaluated yet"
     row = rows[-1]
-    text = "  ".join(f"{heading} {float(table[name][row]):{spec}}" for name, heading, spec in _LANE_METRICS)
+    text = "  ".join(
+        f"{heading} {decimals_text(float(table[name][row]), digits):<{width}}"
+        for name, heading, digits, width in _LANE_METRICS
+    )
     step = int(table["step"][row])
     return text if step == head_step else f"{text}  (evaluated at step {step})"
