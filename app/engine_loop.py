@@ -44,6 +44,7 @@ from muonscope.app.engine_protocol import (
 )
 from muonscope.app.session_commands import SessionCommands
 from muonscope.app.spectra_pacer import SpectraPacer
+from muonscope.engine.breakpoints import also_holding
 from muonscope.engine.changes import Change, change_note
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError, StepCancelled
@@ -389,10 +390,7 @@ class EngineLoop(SessionCommands):
             breakpoints = self._session.breakpoints
             index = next(i for i, b in enumerate(breakpoints) if b is hit.breakpoint)
             self._announce_breakpoints(hit=index)
-            also = [f"'{b.text}'" for b in breakpoints[index + 1 :] if b.check(snapshot) is not None]
-            text = hit.message + (
-                f"; {', '.join(also)} hold{'s' if len(also) == 1 else ''} too" if also else ""
-            )
+            text = hit.message + also_holding(breakpoints, hit, snapshot)
             self._outbox.append(Note(text, until_moved=True))  # the run works as asked: no alarm
         elif diverged:
             self._steps_left = 0

@@ -113,7 +113,10 @@ def _say_outcome(
     """On stderr: the breakpoint that stopped the run, why --until's did not, or where an interrupt
     left it; returns the exit status."""
     if outcome.hit is not None:
-        sys.stderr.write(f"muonscope run: {outcome.hit.said('Stopped')}\n")
+        from muonscope.engine.breakpoints import also_holding
+
+        also = also_holding(until, outcome.hit, session.snapshot())
+        sys.stderr.write(f"muonscope run: {outcome.hit.said('Stopped')}{also}\n")
     elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
         sys.stderr.write(f"muonscope run: {_until_outcome(until, session, start_step, outcome)}\n")
     if not outcome.interrupted:
@@ -131,12 +134,23 @@ def _until_outcome(until: list[Any], session: Any, start_step: int, outcome: Any
     conditions = " or ".join(repr(b.text) for b in until)
     step = outcome.report["step"]
     if step > start_step:
-        return f"--until {conditions} never held; the run went on to step {step}"
+        return f"--until {conditions} never held; the run went on to step {step}{_cadence(until, session)}"
     from muonscope.engine.breakpoints import first_hit
 
     hit = first_hit(until, session.experiment.snapshot())
     holds = "; it does not hold there" if hit is None else f"; {hit.holds_text('holds there already for')}"
     return f"--until {conditions} was not checked: no step was taken from step {step}{holds}"
+
+
+def _cadence(until: list[Any], session: Any) -> str:
+    """When a population metric was checked: between evaluations its value is not known."""
+    if not any(b.population for b in until):
+        return ""
+    every = session.config.run.eval_every
+    return (
+        " (loss, accuracy, recovered, … are checked where the population is evaluated: "
+        f"every {_steps(every)}, run.eval_every, and the last step)"
+    )
 
 
 def _say_kept(breakpoints: list[Any]) -> None:

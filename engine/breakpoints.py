@@ -44,6 +44,7 @@ __all__ = [
     "POPULATION_METRICS",
     "Breakpoint",
     "Hit",
+    "also_holding",
     "breakpoint_from_dict",
     "breakpoint_to_dict",
     "first_hit",
@@ -193,6 +194,18 @@ def first_hit(breakpoints: Iterable[Breakpoint], snapshot: Snapshot) -> Hit | No
         if hit is not None:
             return hit
     return None
+
+
+def also_holding(breakpoints: Iterable[Breakpoint], hit: Hit, snapshot: Snapshot) -> str:
+    """ "; '0:recovered > 100' holds too": the enabled breakpoints besides ``hit``'s that hold at
+    ``snapshot`` ("" for none). A stop names every condition that holds where it stops: naming the
+    first alone read as if the others had not held."""
+    also = [
+        f"'{bp.text}'" for bp in breakpoints if bp is not hit.breakpoint and bp.check(snapshot) is not None
+    ]
+    if not also:
+        return ""
+    return f"; {', '.join(also)} hold{'s' if len(also) == 1 else ''} too"
 
 
 def follow_relabelled_lanes(

@@ -60,6 +60,10 @@ def run_session(
 
     hit = session.run(target, stop_on_breakpoints=until, on_step=after_step)
     session.evaluate()
+    if until and hit is None and not interrupted and session.step > start:
+        # the last step's population is evaluated for the report, off the cadence: a condition that
+        # holds in the report holds where the run ended ("never held" beside a loss that met it)
+        hit = session.check_breakpoints(session.snapshot())
     report = final_report(session.snapshot(), session.config)
     report["interrupted"] = interrupted  # final.json of a stopped run must not read as a finished one
     if until:

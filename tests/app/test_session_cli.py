@@ -330,11 +330,35 @@ def test_until_any_of_several_stops_at_the_earliest(capsys, trace):
 
 def test_until_that_never_holds_runs_to_the_end_with_stopped_by_null(capsys, saved):
     code, out, err = _run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", "loss < -1")
-    assert code == 0 and err == "muonscope run: --until 'loss < -1' never held; the run went on to step 60\n"
+    assert code == 0 and err == (
+        "muonscope run: --until 'loss < -1' never held; the run went on to step 60 (loss, accuracy, "
+        "recovered, … are checked where the population is evaluated: every 7 steps, run.eval_every, "
+        "and the last step)\n"
+    )
     report = json.loads(out)
     assert report["stopped_by"] is None
     assert report["step"] == 60
     assert {k: v for k, v in report.items() if k != "stopped_by"} == json.loads(saved["straight"])
+
+
+def test_until_on_a_population_metric_is_checked_at_the_last_step_the_report_evaluates(capsys):
+    """The report evaluates the last step off the cadence: "never held" sat above a loss that met it."""
+    code, out, err = _run(capsys, *SMALL, "--steps", "3", *QUIET, "--until", "loss < 1e9")
+    report = json.loads(out)
+    assert (report["stopped_by"], report["step"]) == ("loss < 1e9", 3)
+    assert code == 0 and err.startswith("muonscope run: Stopped at step 3: breakpoint 'loss < 1e9' holds")
+
+
+def test_a_stop_names_every_until_that_holds_there(capsys):
+    """Where the run stops its population is evaluated for the report: a population condition that
+    holds there is named with the one that stopped it; one that does not is left out."""
+    holds = ("--until", "0:batch_loss > -inf", "--until", "accuracy >= 0", "--until", "loss < -1")
+    code, out, err = _run(capsys, *SMALL, "--steps", "7", *QUIET, *holds)
+    assert code == 0 and json.loads(out)["stopped_by"] == "0:batch_loss > -inf"
+    assert err.startswith("muonscope run: Stopped at step 1: breakpoint '0:batch_loss > -inf' holds")
+    assert err.endswith("; 'accuracy >= 0' holds too\n")
+    code, out, err = _run(capsys, *SMALL, "--steps", "7", *QUIET, "--until", "1:batch_loss > -inf", *holds)
+    assert err.endswith("; '0:batch_loss > -inf', 'accuracy >= 0' hold too\n")
 
 
 def test_without_until_there_is_no_stopped_by(saved):
