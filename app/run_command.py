@@ -15,6 +15,7 @@ import math
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,17 +53,22 @@ def run_command(args: argparse.Namespace) -> int:
         parse_breakpoint(text, where="--until")  # the grammar, before anything is built
     if args.save is not None:
         check_save_target(args.save, args.resume)
-    session, target = open_run_session(args, config)
+    labels_before: list[str] = []  # the lanes' labels where the run resumes, before --set changes them
+    session, target = open_run_session(
+        args, config, before_changes=lambda resumed: labels_before.extend(_labels(resumed))
+    )
     session.follow_lane_labels()  # a resumed session's own breakpoints follow lanes relabelled by --set
     kept = list(session.breakpoints)
     _say_kept(kept)
-    until = _set_until(session, args.until)
+    until = _set_until(session, args.until, labels_before)
     start_step = session.step
     with ProgressBar(not args.no_progress, unit="step") as progress, stop_signals() as stop:
         outcome = run_session(
             session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
         )
     session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
+    if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script to compare
+        outcome.report["stopped_by"] = args.until[until.index(outcome.hit.breakpoint)]
     _write_results(args, session, outcome, table)
     return _say_outcome(args, session, outcome, until, start_step)
 
@@ -79,15 +85,25 @@ def _check_targets(args: argparse.Namespace) -> None:
         check_writable(args.save, "--save")
 
 
-def _set_until(session: Any, texts: list[str]) -> list[Any]:
+def _set_until(session: Any, texts: list[str], labels_before: list[str]) -> list[Any]:
     """The session's breakpoints become --until's, checked against its lanes and task; returns them
-    as checked, for saying why they did not stop the run."""
-    from muonscope.engine.breakpoints import parse_breakpoint
+    as checked, for saying why they did not stop the run.
 
-    labels = [lane.display_label() for lane in session.config.lanes]
+    A lane may be named by the label ``inspect`` showed for it, before --set relabelled it ("SGD
+    lr=128" once lr is 64): a label follows its lane, as a breakpoint's does in the window.
+    """
+    from muonscope.engine.breakpoints import follow_relabelled_lanes, parse_breakpoint
+
+    labels = _labels(session)
+    known = labels + [label for label in labels_before if label not in labels]
     kind = session.config.task.kind
-    session.set_breakpoints(parse_breakpoint(t, labels, where="--until", task_kind=kind) for t in texts)
+    until = [parse_breakpoint(t, known, where="--until", task_kind=kind) for t in texts]
+    session.set_breakpoints(follow_relabelled_lanes(until, labels_before or labels, labels))
     return list(session.breakpoints)
+
+
+def _labels(session: Any) -> list[str]:
+    return [lane.display_label() for lane in session.config.lanes]
 
 
 def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: str) -> None:
@@ -193,20 +209,29 @@ def _resumed_lane_fields(spec: str, where: str) -> dict[str, Any]:
     return parse_lane_fields(spec, where) if spec.strip() else {}
 
 
-def open_run_session(args: argparse.Namespace, config: Any, frame_every: int = 0) -> tuple[Any, int]:
+def open_run_session(
+    args: argparse.Namespace,
+    config: Any,
+    frame_every: int = 0,
+    before_changes: Callable[[Any], None] = lambda _session: None,
+) -> tuple[Any, int]:
     """The session a run continues (``config``'s fresh one, or the saved one of --resume, rewound and
     changed) and the step it runs to: at least ``frame_every`` steps past the session's step, when
-    the run must take one (a recording's first frame)."""
+    the run must take one (a recording's first frame). ``before_changes`` sees the session where it
+    resumes, before --set and --lane change it."""
     from muonscope.engine.session import Session
     from muonscope.engine.session_file import open_session
 
     session = open_session(args.resume) if args.resume is not None else Session(config)
-    return session, _prepare(session, args, frame_every)
+    return session, _prepare(session, args, frame_every, before_changes)
 
 
-def _prepare(session: Any, args: argparse.Namespace, frame_every: int = 0) -> int:
+def _prepare(
+    session: Any, args: argparse.Namespace, frame_every: int, before_changes: Callable[[Any], None]
+) -> int:
     """Rewind, apply the changes, and say how far to run (``--steps`` in total)."""
     if args.resume is None:
+        before_changes(session)
         return session.config.run.steps
     if args.branch is not None:
         session.switch(branch_of(session, args.branch))
@@ -216,6 +241,7 @@ def _prepare(session: Any, args: argparse.Namespace, frame_every: int = 0) -> in
             raise ConfigError("--rewind", args.rewind, f"must be a step of the session, 0 to {head}")
         session.go_to(args.rewind)
     rewound_on = session.branch.name
+    before_changes(session)
     target = session.config.run.steps if args.steps is None else args.steps
     if target < session.step + frame_every:
         raise _too_short(target, session.step, args.rewind is not None, frame_every)

@@ -374,6 +374,20 @@ def test_until_on_a_resumed_session_checks_from_the_next_step(capsys, saved, tra
     assert (report["stopped_by"], report["step"]) == (text, expected)
 
 
+def test_until_names_a_lane_by_the_label_it_bore_before_set_relabelled_it(capsys, saved):
+    """``inspect`` shows "SGD … lr=128"; --set lr=64 made that label refused as "no lane is labelled"."""
+    old_label = json.loads(saved["straight"])["lanes"][0]["label"]
+    assert old_label.endswith("lr=128")
+    typed = f"{old_label}:batch_loss > -inf"
+    resumed = ("--resume", saved["s30"], "--set", "lanes[0].lr=64", "--steps", "40", *QUIET)
+    code, out, err = _run(capsys, *resumed, "--until", typed)
+    report = json.loads(out)
+    assert code == 0 and (report["stopped_by"], report["step"]) == (typed, 31)  # as typed, for a script
+    assert report["lanes"][0]["label"].endswith("lr=64") and "holds for lane 0" in err
+    code, out, err = _run(capsys, *resumed, "--until", f"{report['lanes'][0]['label']}:batch_loss > -inf")
+    assert code == 0 and json.loads(out)["step"] == 31  # the label it bears now names it too
+
+
 def test_until_on_a_session_already_at_its_length_says_it_took_no_step_to_check(capsys, saved):
     """It read "never held; the run went on to step 60" where no step was taken and it held there."""
     resumed = ("--resume", saved["s60"], "--steps", "60", *QUIET)
