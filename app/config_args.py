@@ -180,6 +180,10 @@ def _overrides(items: list[str]) -> list[tuple[str, Any]]:
     return list(out.items())
 
 
+#: Why --steps is refused beside --set run.steps: which of the two ran was not said.
+STEPS_GIVEN_TWICE = "--set run.steps sets the run's length too; give one of them"
+
+
 def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     """The config a ``run`` or ``sweep`` describes: preset or file, then --lane, --set and --steps."""
     preset = named_preset(args)
@@ -195,7 +199,7 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     steps = getattr(args, "steps", None)
     if steps is not None:
         if any(key == "run.steps" for key, _value in sets):  # which of the two ran was not said
-            raise ConfigError("--steps", steps, "--set run.steps sets the run's length too; give one of them")
+            raise ConfigError("--steps", steps, STEPS_GIVEN_TWICE)
         config = config.with_value("run.steps", steps)
     refuse_fields_without_effect(config.lanes, lane_fields_named(lane_specs, sets))
     refuse_task_fields_without_effect(config.task.kind, sets)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from muonscope.app.config_args import (
+    STEPS_GIVEN_TWICE,
     branch_of,
     build_config,
     check_output_folder,
@@ -57,6 +58,11 @@ def run_command(args: argparse.Namespace) -> int:
     session, target = open_run_session(
         args, config, before_changes=lambda resumed: labels_before.extend(_labels(resumed))
     )
+    if args.resume is not None and args.steps is None and target == session.step and not args.until:
+        sys.stderr.write(  # exit 0 and the saved numbers again read as a run that had gone on
+            f"muonscope run: the session is at its run length, step {target}: no step to run "
+            "(--steps N runs it on to N steps in all)\n"
+        )
     session.follow_lane_labels()  # a resumed session's own breakpoints follow lanes relabelled by --set
     kept = list(session.breakpoints)
     _say_kept(kept)
@@ -242,9 +248,10 @@ def _prepare(
         session.go_to(args.rewind)
     rewound_on = session.branch.name
     before_changes(session)
-    target = session.config.run.steps if args.steps is None else args.steps
-    if target < session.step + frame_every:
-        raise _too_short(target, session.step, args.rewind is not None, frame_every)
+    sets = overrides(args.set)
+    length = [value for key, value in sets if key == "run.steps"]  # the run's length, as --steps is
+    if args.steps is not None and length:
+        raise ConfigError("--steps", args.steps, STEPS_GIVEN_TWICE)
     from muonscope.engine.changes import apply_change, change_notes
 
     changes = _resume_changes(session.config, args)
@@ -252,8 +259,14 @@ def _prepare(
     changed = session.experiment.queued_config
     for change in changes:
         changed = apply_change(changed, change).config
+    if length:  # checked as any run.steps is (not a change made at the step: --steps makes none)
+        target = session.config.with_value("run.steps", length[0]).run.steps
+    else:
+        target = session.config.run.steps if args.steps is None else args.steps
+    if target < session.step + frame_every:
+        option = "--steps" if args.steps is not None else "run.steps"
+        raise _too_short(option, target, session.step, args.rewind is not None, frame_every)
     lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
-    sets = overrides(args.set)
     refuse_fields_without_effect(changed.lanes, lane_fields_named(lane_specs, sets))
     refuse_task_fields_without_effect(changed.task.kind, sets)
     for change in changes:
@@ -269,18 +282,19 @@ def _prepare(
     return target
 
 
-def _too_short(target: int, step: int, rewound: bool, frame_every: int) -> ConfigError:
-    """--steps (the run's length) short of the session's step, or of its first frame's."""
+def _too_short(option: str, target: int, step: int, rewound: bool, frame_every: int) -> ConfigError:
+    """--steps or --set run.steps (``option``: the run's length) short of the session's step, or of
+    its first frame's."""
     if not frame_every:
         where = "where --rewind went back to" if rewound else "the session's step (or --rewind K)"
-        return ConfigError("--steps", target, f"must be at least {step}, {where}: it is the run's length")
+        return ConfigError(option, target, f"must be at least {step}, {where}: it is the run's length")
     where = (
         f"step {step}, where --rewind went back to,"
         if rewound
         else f"the session's step {step} (or --rewind K)"
     )
     return ConfigError(
-        "--steps",
+        option,
         target,
         f"must be at least {step + frame_every}: {where} plus --every = {frame_every} for a first frame",
     )
@@ -307,7 +321,7 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
     from muonscope.engine.changes import AddLane, SetField, switches_first
     from muonscope.engine.config import lane_from_dict
 
-    changes: list[Any] = [SetField(key, value) for key, value in overrides(args.set)]
+    changes: list[Any] = [SetField(key, value) for key, value in overrides(args.set) if key != "run.steps"]
     for i, spec in enumerate(args.lane):
         where = f"--lane[{i}]"
         fields = _resumed_lane_fields(spec, where)

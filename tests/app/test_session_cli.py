@@ -99,6 +99,26 @@ def test_resuming_a_saved_run_prints_what_the_straight_run_prints(capsys, saved)
     assert json.loads(out)["step"] == 60
 
 
+def test_set_run_steps_on_resume_is_the_runs_length_and_refused_beside_steps(capsys, saved):
+    """It was dropped without a word: the run stayed at the session's 30 steps and exited 0."""
+    out = _ok(_run(capsys, "--resume", saved["s30"], "--set", "run.steps=60", *QUIET))
+    assert json.loads(out)["step"] == 60 and out == saved["straight"]
+    both = _run(capsys, "--resume", saved["s30"], "--steps", "40", "--set", "run.steps=60", *QUIET)
+    _usage_error(both, "--steps", "--set run.steps sets the run's length too")
+    short = _run(capsys, "--resume", saved["s30"], "--set", "run.steps=20", *QUIET)
+    _usage_error(short, "run.steps", "must be at least 30")
+
+
+def test_resuming_a_session_at_its_length_without_steps_says_there_is_no_step_to_run(capsys, saved):
+    code, out, err = _run(capsys, "--resume", saved["s60"], *QUIET)
+    assert code == 0 and json.loads(out)["step"] == 60
+    assert err == (
+        "muonscope run: the session is at its run length, step 60: no step to run "
+        "(--steps N runs it on to N steps in all)\n"
+    )
+    assert _run(capsys, "--resume", saved["s60"], "--steps", "60", *QUIET)[2] == ""  # asked for: no note
+
+
 def test_rewinding_and_running_again_prints_the_same(capsys, saved):
     result = _run(capsys, "--resume", saved["s60"], "--rewind", "30", "--steps", "60", *QUIET)
     out = _rewound(result, 30, None)
