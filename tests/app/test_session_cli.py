@@ -577,7 +577,7 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
             "fork 1 at step 5",
         )
     )
-    main_report = json.loads(_ok(_run(capsys, "--resume", saved["lanes"], *QUIET)))
+    main_report = json.loads(_ok(_run(capsys, "--resume", saved["lanes"], "--steps", "20", *QUIET)))
     session = open_session(tmp_path / "s")
     session.set_breakpoints([parse_breakpoint("1:recovered >= 40")])
     session.run(27)  # past the last evaluation (step 24): the summary says where the values are from
