@@ -12,6 +12,7 @@ import dataclasses
 import importlib.util
 import math
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -80,7 +81,21 @@ def parse_value(text: str, where: str) -> Any:
         raise ConfigError(where, text, "must be one value")
     if _overflows(data["value"]) and "inf" not in text:  # echoed as "inf", 1e400 read as typed wrong
         raise ConfigError(where, text, "must be at most about 1.8e308 in size (the largest float)")
+    if _underflows(text, data["value"]):  # 1e-400 became lr = 0, a lane that never moves, unsaid
+        raise ConfigError(where, text, "must be 0 or at least about 5e-324 in size (the smallest float)")
     return data["value"]
+
+
+#: A number written with an exponent, and its digits before the exponent.
+_EXPONENTS = re.compile(r"([+-]?((?:\d[\d_]*)?\.?\d*)[eE][+-]?\d+)")
+
+
+def _underflows(text: str, value: Any) -> bool:
+    """Whether a number written with nonzero digits reads as 0 (a text value holds no number)."""
+    if not isinstance(value, (float, list)):
+        return False
+    written = _EXPONENTS.findall(text)
+    return any(float(number) == 0 and re.search(r"[1-9]", digits) for number, digits in written)
 
 
 def _overflows(value: Any) -> bool:

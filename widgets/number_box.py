@@ -52,16 +52,30 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
             value = float(text)
         except ValueError:
             return QtGui.QValidator.State.Intermediate, text, pos
-        ok = self.minimum() <= value <= self.maximum()
+        ok = self.minimum() <= value <= self.maximum() and not self._reads_as_zero(text)
         return (QtGui.QValidator.State.Acceptable if ok else QtGui.QValidator.State.Intermediate), text, pos
 
     def fixup(self, text: str) -> str:
         """Called on Enter or leaving the box with text that is not a value it takes: refused, said."""
         if text.strip() not in ("", self.textFromValue(self.value())):
             low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
-            self.refused.emit(text.strip(), f"must be a number from {low} to {high}")
+            allowed = f"must be a number from {low} to {high}"
+            if self._reads_as_zero(text):
+                least = f"{10.0 ** -self.decimals():g}"  # as it can be typed
+                allowed = f"must be 0 or at least {least} in size (the box holds {self.decimals()} decimals)"
+            self.refused.emit(text.strip(), allowed)
             return self.textFromValue(self.value())  # the value in force, not one made of the refused text
         return super().fixup(text)
+
+    def _reads_as_zero(self, text: str) -> bool:
+        """A number written with nonzero digits that the box would hold as 0 (1e-400, or 10⁻¹³ at 12
+        decimals): a learning rate typed that small became 0, a lane that never moves, unsaid."""
+        try:
+            value = float(text)
+        except ValueError:
+            return False
+        digits = text.strip().lower().split("e")[0]
+        return round(value, self.decimals()) == 0 and any(d in digits for d in "123456789")
 
     def sizeHint(self) -> QtCore.QSize:
         return self._typical(super().sizeHint())

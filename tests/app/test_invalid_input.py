@@ -77,6 +77,8 @@ CASES = [
     (["run", "--set", "task.d=abc"], "task.d = 'abc'"),
     (["run", "--set", "task.d=64.5"], "task.d = 64.5"),
     (["run", "--set", "task.d=1e400"], "task.d = '1e400' is not allowed: must be at most about 1.8e308"),
+    (["run", "--set", "lanes[0].lr=1e-400"], "lanes[0].lr = '1e-400' is not allowed: must be 0 or at least"),
+    (["run", "--set", "task.strengths=[1, 1e-999]"], "task.strengths = '[1, 1e-999]' is not allowed"),
     (["run", "--set", "task.d=" + "9" * 5000], ("task.d = '9999", "at most 4300 digits")),
     (["run", "--set", "task.alpha=nan"], "task.alpha = nan"),
     (["run", "--set", "task.alpha=-1"], "task.alpha = -1"),

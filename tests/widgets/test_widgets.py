@@ -5,13 +5,14 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
 from muonscope.widgets.corner_note import CORNERS
 from muonscope.widgets.lane_table import LaneFieldSpec, LaneTable
 from muonscope.widgets.message_bar import MessageBar
+from muonscope.widgets.number_box import CompactDoubleSpinBox
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.ranges import StableRange, log_label, nice_ceiling, step_axis_end
 from muonscope.widgets.series_plot import SeriesPlot
@@ -1179,3 +1180,21 @@ def test_a_list_differing_from_the_one_in_force_in_the_seventh_digit_is_staged(q
     line.setText("12.0000001;8;5")  # the staged list typed again: nothing new
     line.editingFinished.emit()
     assert line.text() == "12.0000001, 8, 5" and panel.staged == {"strengths": [12.0000001, 8.0, 5.0]}
+
+
+@pytest.mark.parametrize("typed", ["1e-400", "1e-13", "0.0000000000001"])
+def test_a_number_box_refuses_a_nonzero_number_it_would_hold_as_zero(qtbot, typed):
+    """A learning rate of 1e-400 (or 10⁻¹³ at twelve decimals) was taken as 0: a lane that never moves."""
+    box = CompactDoubleSpinBox()
+    qtbot.addWidget(box)
+    box.setRange(0.0, 1e6)
+    box.setValue(0.3)
+    refusals = []
+    box.refused.connect(lambda *args: refusals.append(args))
+    box.lineEdit().setText(typed)
+    QtTest.QTest.keyClick(box, QtCore.Qt.Key.Key_Return)
+    assert box.value() == 0.3 and box.text() == "0.3"
+    assert refusals == [(typed, "must be 0 or at least 1e-12 in size (the box holds 12 decimals)")]
+    box.lineEdit().setText("0e-5")  # a zero written with an exponent is a zero
+    QtTest.QTest.keyClick(box, QtCore.Qt.Key.Key_Return)
+    assert box.value() == 0.0 and len(refusals) == 1
