@@ -31,10 +31,11 @@ MAX_LANES_NAMED = 3
 
 
 def short_lane_name(lane: LaneSnapshot | LaneConfig) -> str:
-    """``Muon (pre)``, ``SGD``: the optimizer and, where it has momentum, its order."""
+    """``Muon (pre)``, ``SGD``: the optimizer and, where it keeps a momentum buffer, its order (at
+    μ = 0 pre and post run alike: "SignGD (pre)" named an order the lane's key left out)."""
     spec = OPTIMIZERS.get(lane.optimizer)
     title = spec.title if spec is not None else lane.optimizer
-    ordered = spec is not None and "order" in spec.uses and lane.order != "none"
+    ordered = spec is not None and "order" in spec.uses and spec.keeps_buffer(lane)
     return f"{title} ({lane.order})" if ordered else title
 
 

@@ -722,3 +722,15 @@ def test_the_caption_names_a_lane_by_the_settings_that_drew_the_evaluation_it_qu
     assert "SGD" in standing and "SignGD" not in standing
     experiment.step(1)  # evaluated at step 20, after 6 SignGD steps
     assert "SignGD" in live_caption(experiment.snapshot()).split(" at step 14 · ")[1]
+
+
+def test_a_lane_without_a_momentum_buffer_is_named_without_an_order():
+    """SignGD at μ = 0 read "SignGD (pre)" in the caption while its key, rightly, named no order."""
+    from muonscope.app.live_caption import short_lane_name
+    from muonscope.engine import LaneConfig
+
+    assert short_lane_name(LaneConfig(optimizer="signgd", lr=0.01, momentum=0.0, order="pre")) == "SignGD"
+    assert short_lane_name(LaneConfig(optimizer="muon", momentum=0.0, order="post")) == "Muon"
+    assert short_lane_name(LaneConfig(optimizer="muon", momentum=0.95, order="none")) == "Muon"
+    assert short_lane_name(LaneConfig(optimizer="muon", momentum=0.95, order="post")) == "Muon (post)"
+    assert short_lane_name(LaneConfig(optimizer="adam", lr=0.1)) == "Adam"
