@@ -183,6 +183,10 @@ class LaneConfig:
         if self.buffer == "" and spec is not None:
             _set(self, "buffer", spec.default_buffer)
         _check_fields(self, LANE_FIELDS)
+        if self.label.strip().isdecimal():  # breakpoints read "1:" as lane 1: which lane was meant?
+            index = self.label.strip()
+            said = f"breakpoints read '{index}:' as lane {index} (write 'lane {index}')"
+            raise ConfigError("label", self.label, f"must not be a whole number: {said}")
 
     def display_label(self) -> str:
         """The lane's name in legends: its ``label`` or one built from its settings."""

@@ -93,6 +93,9 @@ def check_float_list(
 def check_text(field: str, value: Any, max_len: int) -> str:
     """One line of UTF-8 text of at most ``max_len`` characters."""
     allowed = f"must be one line of UTF-8 text of at most {max_len} characters"
+    if isinstance(value, (bool, int, float)):  # label=1 on a command line is TOML's number 1
+        kind, text = ("true or false", str(value).lower()) if isinstance(value, bool) else ("a number", value)
+        raise ConfigError(field, value, f'{allowed}; it was read as {kind}: quote it, as "{text}"')
     if not isinstance(value, str) or len(value) > max_len or "\n" in value:
         shown = value if not isinstance(value, str) or len(value) <= 80 else value[:40] + "…"
         raise ConfigError(field, shown, allowed)
