@@ -19,8 +19,39 @@ class UsageError(Exception):
     """A command line argparse (or a command's own check) refused; the line is already written."""
 
 
+#: The options given so far in one parse, kept on the namespace while it is parsed.
+_GIVEN = "_options_given"
+
+
+class _StoreOnce(argparse._StoreAction):
+    """An option that takes one value and is refused when given again: the last one silently won
+    (``--save a --save b`` wrote b only, ``--resume s1 --resume s2`` resumed s2)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = namespace.__dict__.setdefault(_GIVEN, {})
+        if option_string is not None and self.dest in given:
+            first = given[self.dest]
+            parser.error(
+                f"{option_string} = '{values}' is not allowed: {option_string} is given already "
+                f"('{first}'); give it once"
+            )
+        given[self.dest] = values
+        super().__call__(parser, namespace, values, option_string)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports usage errors on one line with exit status 2."""
+    """argparse that reports usage errors on one line with exit status 2, and refuses an option of
+    one value given twice."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)  # groups share the registry: their options too
+        self.register("action", "store", _StoreOnce)
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, rest = super().parse_known_args(args, namespace)
+        parsed.__dict__.pop(_GIVEN, None)
+        return parsed, rest
 
     def error(self, message: str) -> NoReturn:
         message = _as_field_error(message)

@@ -77,8 +77,8 @@ CASES = [
     (["run", "--set", "task.d=abc"], "task.d = 'abc'"),
     (["run", "--set", "task.d=64.5"], "task.d = 64.5"),
     (["run", "--set", "task.d=1e400"], "task.d = '1e400' is not allowed: must be at most about 1.8e308"),
-    (["run", "--lane", "optimizer=muon,label=1"], ("--lane[0].label = 1", 'read as a number: quote it, as "1"')),
-    (["run", "--lane", 'optimizer=muon,label="2"'], "--lane[0].label = '2' is not allowed: must not be a whole"),
+    (["run", "--lane", "optimizer=muon,label=1"], ("--lane[0].label = 1", 'a number: quote it, as "1"')),
+    (["run", "--lane", 'optimizer=muon,label="2"'], "--lane[0].label = '2' is not allowed: must not be a"),
     (["run", "--set", "lanes[0].label=true"], ("lanes[0].label = true", 'quote it, as "true"')),
     (["run", "--set", "lanes[0].lr=1e-400"], "lanes[0].lr = '1e-400' is not allowed: must be 0 or at least"),
     (["run", "--set", "task.strengths=[1, 1e-999]"], "task.strengths = '[1, 1e-999]' is not allowed"),
@@ -449,3 +449,23 @@ def test_a_refusal_comes_before_torch_is_loaded():
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["run", "--steps", "2", "--steps", "3"], "--steps"),
+        (["run", "--save", "a", "--save", "b"], "--save"),
+        (["run", "--resume", "s1", "--resume", "s2"], "--resume"),
+        (["shot", "--size", "100x100", "--size", "200x200"], "--size"),
+    ],
+)
+def test_an_option_of_one_value_given_twice_is_refused(capsys, argv, option):
+    """The last one silently won: --save a --save b wrote b only, --resume s1 --resume s2 resumed s2."""
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    first, second = argv[2], argv[4]
+    assert out == "" and err == (
+        f"muonscope {argv[0]}: error: {option} = '{second}' is not allowed: {option} is given already "
+        f"('{first}'); give it once\n"
+    )
