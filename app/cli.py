@@ -73,7 +73,7 @@ def _open_window(args: argparse.Namespace) -> int:
     if args.window_config is not None:
         from muonscope.engine.presets import load_config_file
 
-        load_config_file(args.window_config)
+        load_config_file(args.window_config, "--config")
     elif args.window_preset is not None:
         from muonscope.engine.presets import load_preset
 

@@ -215,7 +215,10 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     if steps is not None:
         if any(key == "run.steps" for key, _value in sets):  # which of the two ran was not said
             raise ConfigError("--steps", steps, STEPS_GIVEN_TWICE)
-        config = config.with_value("run.steps", steps)
+        try:
+            config = config.with_value("run.steps", steps)
+        except ConfigError as exc:  # said as typed: "run.steps = 99999999999" named no option given
+            raise ConfigError("--steps", steps, exc.allowed) from None
     refuse_fields_without_effect(config.lanes, lane_fields_named(lane_specs, sets))
     refuse_task_fields_without_effect(config.task.kind, sets)
     if args.config is not None:
@@ -248,7 +251,7 @@ def refuse_file_fields_of_another_kind(
 def named_preset(args: argparse.Namespace) -> Preset:
     """The preset (or config file) the arguments name, as it is, before --lane, --set or --steps."""
     if args.config is not None:
-        return load_config_file(args.config)
+        return load_config_file(args.config, "--config")
     return load_preset("default" if args.preset is None else args.preset)
 
 

@@ -110,26 +110,27 @@ def _model_apart(a: ExperimentConfig, b: ExperimentConfig) -> int:
     return task + lanes
 
 
-def load_config_file(path: Path) -> Preset:
-    """A config or preset file given by path (the CLI's ``--config``)."""
-    _refuse_a_session(path)
-    return _preset_from_data(path.stem, parse_toml(read_text_file(path, "config"), "config", str(path)))
+def load_config_file(path: Path, field_name: str = "config") -> Preset:
+    """A config or preset file given by path; refusals name it as ``field_name`` (the CLI's ``--config``)."""
+    _refuse_a_session(path, field_name)
+    text = read_text_file(path, field_name)
+    return _preset_from_data(path.stem, parse_toml(text, field_name, str(path)))
 
 
-def _refuse_a_session(path: Path) -> None:
+def _refuse_a_session(path: Path, field_name: str) -> None:
     """A saved session (its folder or its session.json), or a folder ``run --out`` wrote, is not a
     config file: say what to give instead ("must be valid TOML" left the user guessing)."""
     folder = path if path.is_dir() else path.parent
     if (path.is_dir() or path.name == "session.json") and (folder / "session.json").is_file():
         raise ConfigError(
-            "config",
+            field_name,
             str(path),
             f"is a saved session, not a config file: open it with `muonscope {folder}`, or continue "
             f"it with `muonscope run --resume {folder}`",
         )
     if path.is_dir() and (path / "config.toml").is_file():
         raise ConfigError(
-            "config", str(path), f"is a folder; the config written there is {path / 'config.toml'}"
+            field_name, str(path), f"is a folder; the config written there is {path / 'config.toml'}"
         )
 
 

@@ -17,19 +17,19 @@ from muonscope.app.cli import main
 #: (argv with {tmp} for the temporary folder, text the one-line error must contain, or several texts)
 CASES = [
     # ---- config files
-    (["run", "--config", "{tmp}/latin1.toml"], ("config = '{tmp}/latin1.toml'", "must be UTF-8 text")),
-    (["run", "--config", "{tmp}/binary.toml"], ("config = '{tmp}/binary.toml'", "holds binary data")),
-    (["run", "--config", "{tmp}/pickled.pkl"], "config = '{tmp}/pickled.pkl'"),
-    (["run", "--config", "{tmp}/deep_arrays.toml"], ("config = '{tmp}/deep_arrays.toml'", "nest too deeply")),
-    (["run", "--config", "{tmp}/deep_tables.toml"], ("config = '{tmp}/deep_tables.toml'", "nest too deeply")),
+    (["run", "--config", "{tmp}/latin1.toml"], ("--config = '{tmp}/latin1.toml'", "must be UTF-8 text")),
+    (["run", "--config", "{tmp}/binary.toml"], ("--config = '{tmp}/binary.toml'", "holds binary data")),
+    (["run", "--config", "{tmp}/pickled.pkl"], "--config = '{tmp}/pickled.pkl'"),
+    (["run", "--config", "{tmp}/deep_arrays.toml"], ("--config = '{tmp}/deep_arrays.toml'", "too deeply")),
+    (["run", "--config", "{tmp}/deep_tables.toml"], ("--config = '{tmp}/deep_tables.toml'", "too deeply")),
     (
         ["run", "--config", "{tmp}/huge_number.toml"],
-        ("config = '{tmp}/huge_number.toml'", "over 4300 digits"),
+        ("--config = '{tmp}/huge_number.toml'", "over 4300 digits"),
     ),
-    (["run", "--config", "{tmp}/fifo.toml"], ("config = '{tmp}/fifo.toml'", "must be a regular file")),
-    (["run", "--config", "{tmp}"], ("config = '{tmp}'", "must be a regular file")),
-    (["run", "--config", "/dev/zero"], "config = '/dev/zero'"),
-    (["run", "--config", "{tmp}/huge.toml"], ("config = '{tmp}/huge.toml'", "must be at most 1048576 bytes")),
+    (["run", "--config", "{tmp}/fifo.toml"], ("--config = '{tmp}/fifo.toml'", "must be a regular file")),
+    (["run", "--config", "{tmp}"], ("--config = '{tmp}'", "must be a regular file")),
+    (["run", "--config", "/dev/zero"], "--config = '/dev/zero'"),
+    (["run", "--config", "{tmp}/huge.toml"], ("--config = '{tmp}/huge.toml'", "at most 1048576 bytes")),
     (["run", "--config", "{tmp}/many_lanes.toml"], "lanes = 'a list of 100000 lanes'"),
     (["run", "--config", "{tmp}/nine_lanes.toml"], "lanes = 'a list of 9 lanes'"),
     (["run", "--config", "{tmp}/no_lanes.toml"], "lanes = [] is not allowed: must be a list of 1 to 8 lanes"),
@@ -212,8 +212,8 @@ CASES = [
     (["run", "--set", "task.noise=0.5", "--set", "task.groups=4"], "task.noise = 0.5 is not allowed: has no"),
     (["run", "--set", "lanes[0].optimizer=muon", "--set", "lanes[0].beta2=0.9"], "lanes[0].beta2 = 0.9"),
     # ---- other run options
-    (["run", "--steps", "-5"], "run.steps = -5"),
-    (["run", "--steps", "10000000000"], "run.steps = 10000000000"),
+    (["run", "--steps", "-5"], "--steps = -5"),
+    (["run", "--steps", "10000000000"], "--steps = 10000000000"),
     (["run", "--preset", "nosuch"], "preset = 'nosuch'"),
     (["run", "--preset", ""], "preset = ''"),
     (["run", "--preset", "../default"], "preset = '../default'"),
@@ -276,8 +276,8 @@ CASES = [
     # a PATH after the window's options is still a PATH, and two things to open are refused
     (["--preset", "default", "{tmp}/saved"], "--preset = 'default' is not allowed: cannot go with PATH"),
     # ---- shot
-    (["shot", "--steps", "1000000000000", "--out", "{tmp}/x.png"], "run.steps = 1000000000000"),
-    (["shot", "--steps", "-1", "--out", "{tmp}/x.png"], "run.steps = -1"),
+    (["shot", "--steps", "1000000000000", "--out", "{tmp}/x.png"], "--steps = 1000000000000"),
+    (["shot", "--steps", "-1", "--out", "{tmp}/x.png"], "--steps = -1"),
     (["shot", "--size", "10x10", "--out", "{tmp}/x.png"], "--size = '10x10'"),
     (["shot", "--size", "0x0", "--out", "{tmp}/x.png"], "from 320x240 to 7680x4320"),
     (["shot", "--out", "{tmp}/x.jpg"], "--out = '{tmp}/x.jpg'"),
