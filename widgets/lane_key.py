@@ -98,7 +98,8 @@ class LaneKey(SteadyLabel):
             for entry in self._entries
         ]
         if self._note:
-            swatches.append(f"<i>{html.escape(self._note)}</i>")
+            # whole on one line: "dotted," ending one line and "faint: main" the next read as two notes
+            swatches.append(f"<i>{html.escape(self._note).replace(' ', '&nbsp;')}</i>")
         self.setText("&nbsp;&nbsp;&nbsp; ".join(swatches))
 
 

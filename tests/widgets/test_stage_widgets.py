@@ -408,6 +408,7 @@ def test_the_lane_key_wraps_between_lanes_and_after_arrows_never_inside_a_settin
         LaneKeyEntry(2, "Muon post μ=0.95 ema exact lr=0.3"),
     ]
     key.set_lanes(entries)
+    key.set_note("dotted, faint: fork 1 at step 30")  # at 1280 px it broke after "dotted,"
     document = QtGui.QTextDocument()
     document.setDefaultFont(key.font())
     document.setHtml(key.text())
@@ -423,7 +424,8 @@ def test_the_lane_key_wraps_between_lanes_and_after_arrows_never_inside_a_settin
     ]
     assert len(lines) >= 3  # narrow enough to wrap
     for before, line in itertools.pairwise(lines):
-        assert line.startswith("━━") or before.rstrip().endswith("→"), (before, line)
+        assert line.startswith(("━━", "dotted")) or before.rstrip().endswith("→"), (before, line)
+    assert any(key.note in line.replace("\xa0", " ") for line in lines), lines  # the note whole
 
 
 @pytest.mark.parametrize("scale", [1.0, 3.0])
