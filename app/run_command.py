@@ -277,7 +277,9 @@ def _prepare(
     session.commit()
     session.experiment.set_run_length(target)
     if args.rewind is not None:
-        note = _rewind_note(args.rewind, rewound_on, session.branch.name, bool(changes))
+        branch = session.branch
+        parent = session.branches[branch.parent].name if branch.parent is not None else branch.name
+        note = _rewind_note(args.rewind, rewound_on, branch.name, bool(changes), parent)
         sys.stderr.write(f"{prog}: {note}\n")
     return target
 
@@ -300,12 +302,14 @@ def _too_short(option: str, target: int, step: int, rewound: bool, frame_every: 
     )
 
 
-def _rewind_note(step: int, rewound_on: str, branch: str, changed: bool) -> str:
+def _rewind_note(step: int, rewound_on: str, branch: str, changed: bool, parent: str) -> str:
     """Where a --rewind left the run: "--rewind 30" with no change replayed the same steps and said
-    nothing, as if the session had been forked."""
+    nothing, as if the session had been forked. A fork is made from the branch whose step it is
+    (``parent``): step 20 of a fork made at step 30 is main's, as ``inspect`` then says."""
     where = f"went back to step {step} of {rewound_on!r}"
     if branch != rewound_on:
-        return f"{where}; the changes made there fork {branch!r}"
+        shared = f" (a step it shares with {parent!r})" if parent != rewound_on else ""
+        return f"{where}{shared}; the changes made there fork {branch!r} from {parent!r}"
     if changed:
         return f"{where}, its newest step, so the changes continue it"
     return f"{where} and replays from there (no change made there: nothing forked)"

@@ -559,6 +559,22 @@ def test_inspect_errors_exit_2_on_one_line(capsys, saved, tmp_path, argv, names)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_fork_made_before_the_fork_it_was_rewound_on_says_it_forks_from_the_step_s_branch(
+    capsys, saved, tmp_path
+):
+    """Step 5 of a fork made at step 10 is main's: the note named the fork alone, inspect said main."""
+    forked = ("--resume", saved["s30"], "--rewind", "10", "--set", "lanes[0].lr=64", "--steps", "12")
+    _ok_with_notes(_run(capsys, *forked, *QUIET, "--save", tmp_path / "f1"))
+    again = ("--resume", tmp_path / "f1", "--rewind", "5", "--set", "lanes[0].lr=32", "--steps", "7")
+    code, _out, err = _run(capsys, *again, *QUIET, "--save", tmp_path / "f2")
+    assert code == 0 and err == (
+        "muonscope run: went back to step 5 of 'fork 1 at step 10' (a step it shares with 'main'); "
+        "the changes made there fork 'fork 2 at step 5' from 'main'\n"
+    )
+    lines = _ok(_inspect(capsys, tmp_path / "f2")).splitlines()
+    assert "* 2 fork 2 at step 5 · forked at step 5 from branch 0 (main) · steps to 7" in lines
+
+
 def test_inspect_of_a_bad_session_exits_2_naming_the_file(capsys, saved, tmp_path):
     _usage_error(_inspect(capsys, tmp_path / "none", "--step", "1"), str(tmp_path / "none"), "does not exist")
 
