@@ -330,6 +330,8 @@ def _check_head(branch: Branch) -> None:
     state before it (a checkpoint spacing at most), and an edited ``head_step`` of 10¹² replayed for
     ever."""
     where, head_step, last = f"branch {branch.id}", branch.head_step, branch.metrics.last_step
+    if last < 0:  # "is not where its metrics end (-1)" named no fault one could see
+        raise ValueError(f"{where}: its metrics hold no rows, though it runs to step {head_step}")
     if not last <= head_step < last + branch.metrics.stride:
         raise ValueError(f"{where}: head_step {head_step} is not where its metrics end ({last})")
     newest = branch.checkpoints.steps[-1]  # the store keeps them in order

@@ -697,6 +697,7 @@ def _step_repeated(table):
         ("metrics.parquet", _step_repeated, "branch 0: its metrics hold a step of a lane twice"),
         ("metrics.parquet", _twice, "branch 0: its metrics rows are not in step order"),
         ("spectra.parquet", _twice, "branch 0: its spectra hold a step of a lane twice"),
+        ("metrics.parquet", lambda t: t.slice(0, 0), "branch 0: its metrics hold no rows, though it runs to"),
     ],
     ids=[
         "a step dropped",
@@ -705,6 +706,7 @@ def _step_repeated(table):
         "a step repeated",
         "metrics repeated",
         "spectra repeated",
+        "metrics emptied",
     ],
 )
 def test_a_table_with_rows_dropped_or_repeated_is_refused(saved_with_adam, tmp_path, name, edit, expected):
