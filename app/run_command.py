@@ -202,7 +202,7 @@ def check_run_arguments(args: argparse.Namespace) -> Any:
     if args.rewind is not None and args.rewind < 0:
         raise ConfigError("--rewind", args.rewind, "must be a step ≥ 0")
     if args.steps is not None and args.steps < 0:
-        raise ConfigError("--steps", args.steps, "must be ≥ 0")
+        raise ConfigError("--steps", args.steps, "must be the run's length, at least the session's step")
     overrides(args.set)  # syntax only; whether each applies live is checked on the session
     for i, spec in enumerate(args.lane):
         _resumed_lane_fields(spec, f"--lane[{i}]")

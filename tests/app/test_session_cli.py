@@ -651,7 +651,7 @@ def test_rewind_without_resume_is_refused(capsys):
         (("--rewind", "61", "--steps", "70"), ("--rewind = 61", "0 to 60")),
         (("--rewind", "-1"), ("--rewind = -1",)),
         (("--steps", "59"), ("--steps = 59", "at least 60, the session's step", "--rewind")),
-        (("--steps", "-5"), ("--steps = -5",)),
+        (("--steps", "-5"), ("--steps = -5", "at least the session's step")),
         (("--set", "task.d=32", "--steps", "70"), ("task.d = 32", "reset")),
         (("--set", "lanes[0].lr=-1", "--steps", "70"), ("lanes[0].lr = -1",)),
         (("--lane", "optimizer=rmsprop"), ("lanes[0].optimizer = 'rmsprop'",)),
