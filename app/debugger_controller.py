@@ -392,11 +392,14 @@ class DebuggerController(QtCore.QObject):
             self._arrival_said = f"Back to the run before ({where})"
             self._window.statusBar().showMessage(self._arrival_said, 10_000)
             return
-        verb = "opened" if message.opened else "saved"
-        text = f"session {verb}: {message.path} (step {message.step})"
-        self._arrival_said = text if message.opened else ""
+        if message.opened:  # where the run stands: withdrawn once it moves
+            text = f"session opened: {message.path} (step {message.step})"
+            self._arrival_said = text
+            self._step_said = (text, message.step)
+        else:  # what was done, true as the run plays on (withdrawn at the next step, it flashed by)
+            text = f"session saved: {message.path} ({_saved_position(message.step, message.head_step)})"
+            self._arrival_said = ""
         self._window.statusBar().showMessage(text, 10_000)
-        self._step_said = (text, message.step)
         self._remember(message.path)
 
     def _withdraw_step_said(self, step: int | None) -> None:
@@ -436,6 +439,14 @@ def _same_condition(parsed, text: str, labels, kind) -> bool:
         return False
     key = lambda b: (b.lane, b.metric, b.op, b.threshold)  # noqa: E731
     return key(other) == key(parsed)
+
+
+def _saved_position(step: int, head_step: int | None) -> str:
+    """The step a saved session opens at: its branch's newest, which is not the step on show after a
+    rewind ("saved … (step 25)" reopened at step 55)."""
+    if head_step is None or head_step <= step:
+        return f"step {step}"
+    return f"to step {head_step}, where it opens; step {step} was on show"
 
 
 def run_position(step: int | None, head_step: int | None) -> str:

@@ -243,7 +243,7 @@ class SessionCommands:
         finally:
             self._work = None
         self._path = str(path)
-        self._outbox.append(Saved(str(path), self._session.step))
+        self._outbox.append(Saved(str(path), self._session.step, head_step=self._session.branch.head_step))
 
     def _open(self, path) -> None:
         """Open a saved session; on any problem the open one stays as it was."""

@@ -58,6 +58,30 @@ def test_save_then_open_restores_the_run_and_its_breakpoints(qtbot, tmp_path):
     assert other.views.breakpoints.items == [("2:recovered >= 60", True)]
 
 
+def test_a_save_is_said_while_the_run_plays_on_and_names_the_step_it_opens_at(qtbot, tmp_path):
+    """Saved while playing, "session saved: … (step 30)" went with the next step, 60 ms later; saved
+    at step 4 behind step 8 it said "(step 4)" and reopened at step 8."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 8)
+    _run_to(qtbot, app, 4)
+    _saved(qtbot, app, tmp_path / "behind")
+    bar = app.window.statusBar()
+    assert (
+        bar.currentMessage()
+        == f"session saved: {tmp_path / 'behind'} (to step 8, where it opens; step 4 was on show)"
+    )
+    _run_to(qtbot, app, 9)  # at the branch's head: a save opens where it was made
+    app.intents.play(True)
+    _saved(qtbot, app, tmp_path / "playing")
+    said = bar.currentMessage()
+    assert said.startswith(f"session saved: {tmp_path / 'playing'} (step ")
+    saved_at = app.clock.newest.step
+    qtbot.waitUntil(lambda: app.clock.newest.step > saved_at + 3, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert bar.currentMessage() == said  # true of the save as the run plays on
+    app.intents.play(False)
+
+
 def test_a_session_opened_by_a_relative_path_is_remembered_whole_and_its_step_note_goes_with_the_step(
     qtbot, tmp_path, monkeypatch
 ):
