@@ -84,6 +84,14 @@ class App(QtCore.QObject):
         self.debugger.config_open_requested.connect(self.intents.open_config)
         # a task field staged for a restart passed its box's checks: a refusal typed before it is past
         views.task.staged_changed.connect(lambda _name, _value: self.messages.on_change_carried_out())
+        # and a toolbar box's number taken (go to, step N, reset's seed): "Not done: go to step = 'abc'"
+        # stayed up over the jump made next
+        for taken in (
+            views.transport.goto_requested,
+            views.transport.step_requested,
+            views.transport.reset_requested,
+        ):
+            taken.connect(lambda _number: self.messages.on_change_carried_out())
         self.keyboard = KeyboardController(self.window, self.clock, self.debugger, parent=self)
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self

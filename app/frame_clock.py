@@ -20,12 +20,14 @@ from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.snapshot import Event, Snapshot
 from muonscope.widgets.timeline import BranchMark
 
-__all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter"]
+__all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter", "duration_text"]
 
 FRAME_INTERVAL_MS = 16
 #: While playing, the status line is refreshed at least this often even without a new frame, so a
 #: slow step shows its rate falling instead of the last one frozen.
 STATUS_REFRESH_S = 0.5
+#: A run to a step that will take longer than this says how long, at the rate it steps now.
+_SAY_TIME_LEFT_S = 60.0
 
 
 class RateMeter:
@@ -396,7 +398,13 @@ class FrameClock(QtCore.QObject):
     def _motion_text(self) -> str:
         if not self._playing:
             return "paused · "
-        return "playing · " if self._run_to is None else f"running to step {self._run_to} · "
+        if self._run_to is None:
+            return "playing · "
+        rate, newest = self._steps.rate(), self._newest
+        left_s = (self._run_to - newest.step) / rate if rate and newest is not None else 0.0
+        # go to 99999999 ran at 20 steps/s, two months, saying only "running to step 99999999"
+        more = f", about {duration_text(left_s)} more" if left_s >= _SAY_TIME_LEFT_S else ""
+        return f"running to step {self._run_to}{more} · "
 
     def set_play_state_shown(self, shown: bool) -> None:
         """Whether the status line says "playing" or "paused".
@@ -406,3 +414,12 @@ class FrameClock(QtCore.QObject):
         """
         self._play_state_shown = shown
         self._show_status()
+
+
+def duration_text(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.5 h``, ``58 days``: a time to wait, to the digits that matter."""
+    for unit, size, least in (("days", 86_400.0, 2.0), ("h", 3_600.0, 1.0), ("min", 60.0, 1.0)):
+        if seconds >= least * size:
+            value = seconds / size
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return f"{seconds:.0f} s"

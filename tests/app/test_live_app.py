@@ -113,6 +113,22 @@ def test_a_step_outside_the_go_to_box_s_range_is_refused_not_changed_into_anothe
     assert app.clock.newest.step == 1
 
 
+def test_a_go_to_taken_after_one_refused_withdraws_the_refusal(qtbot):
+    """ "Not done: go to step = 'abc'" stayed up while the run went on to the step typed next."""
+    app = open_app(qtbot)
+    box = app.views.transport.goto_spin
+    app.views.transport.focus_goto()
+    QtTest.QTest.keyClicks(box, "abc")
+    QtTest.QTest.keyClick(box, QtCore.Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Not done: "), timeout=WAIT_MS)
+    box.lineEdit().selectAll()
+    QtTest.QTest.keyClicks(box, "6")
+    QtTest.QTest.keyClick(box, QtCore.Qt.Key.Key_Return)
+    wait_for_step(qtbot, app, 6)
+    wait_for_frame(qtbot, app)
+    assert not app.views.message.text.startswith("Not done: ")
+
+
 def test_at_1280_pixels_every_toolbar_button_shows_paused_and_playing(qtbot):
     """Sized for 10⁹ steps the boxes, and "pause" wider than "play", put "present" in the overflow menu."""
     from muonscope.engine.presets import load_preset

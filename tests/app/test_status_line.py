@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from muonscope.app.frame_clock import RateMeter
+from muonscope.app.frame_clock import RateMeter, duration_text
 from muonscope.app.main_window import rate_text
 from tests.app.helpers import WAIT_MS, open_app, wait_for_step, wait_until_paused
 
@@ -96,3 +96,30 @@ def test_status_shows_rates_while_playing_and_none_while_paused(qtbot):
     assert app.window.status_text("rate") == ""
     assert app.window.status_text("fps") == ""
     assert app.window.status_text("lanes").startswith("paused")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (45.2, "45 s"),
+        (90, "1.5 min"),
+        (12.6 * 60, "13 min"),
+        (3.5 * 3600, "3.5 h"),
+        (30 * 3600, "30 h"),
+        (58 * 86400, "58 days"),
+        (2.5 * 86400, "2.5 days"),
+    ],
+)
+def test_a_wait_is_said_in_the_unit_that_reads_it(seconds, text):
+    assert duration_text(seconds) == text
+
+
+def test_a_run_to_a_far_step_says_how_long_it_will_take(qtbot):
+    """Go to 99999999 ran on at 20 steps/s, for two months, saying only "running to step 99999999"."""
+    app = open_app(qtbot)
+    app.debugger.go_to(10**8)
+    qtbot.waitUntil(lambda: "more" in app.window.status_text("lanes"), timeout=WAIT_MS)
+    said = app.window.status_text("lanes")
+    assert re.match(r"running to step 100000000, about [0-9.]+ (days|h|min) more · ", said), said
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)
