@@ -123,6 +123,10 @@ class Renderer:
         self._comparison, self._comparison_name = history, name
         self._comparison_names = {h.lane_id: _names_of(h) for h in histories}
         self._faded_key = None
+        for panel in (self.series, self.capacity):  # the axes reach the branches drawn, no further
+            panel.restart_step_axis()
+            if history is not None:
+                panel.extend_to(history.last_step)
 
     def reset(self) -> None:
         """Forget the drawn lanes and the timeline's branches (a new run, a jump): the next frame

@@ -241,6 +241,11 @@ class CapacityPlot(PlotPanel):
             self._x_max = end
             show_steps(self.plot, self._x_max)
 
+    def restart_step_axis(self) -> None:
+        """Let the step axis fit again from the next :meth:`extend_to`, which only grows it: once a
+        compared branch of 120 steps went, a fork of 10 sat squeezed at the left edge."""
+        self._x_max = 0.0
+
     def set_run_length(self, steps: int | None) -> None:
         """The run's length: over steps, the axis ends there while the run is within it."""
         self._run_length = steps

@@ -211,6 +211,11 @@ class SeriesPlot(PlotPanel):
             self._x_max = end
             show_steps(self.plot, self._x_max)
 
+    def restart_step_axis(self) -> None:
+        """Let the step axis fit again from the next :meth:`extend_to`, which only grows it: once a
+        compared branch of 120 steps went, a fork of 10 sat squeezed at the left edge."""
+        self._x_max = 0.0
+
     def reset_range(self) -> None:
         self._y.reset()
         self._x_max = 0.0

@@ -359,6 +359,25 @@ def test_after_a_fork_the_original_branch_is_drawn_faded_beside_the_new_one(qtbo
     assert app.views.series.faded_data(0)[0].size == 0 and app.views.lane_key.note == ""
 
 
+def test_step_axes_fit_the_branch_on_show_once_nothing_is_compared(qtbot):
+    """After Compare with ▸ none, ② and ④ kept the 120 steps of the branch no longer drawn, and a
+    fork of 10 steps sat squeezed at their left edge."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 120)
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(5)
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.intents.change("lanes[0].lr", 5.0)  # forks, and main is drawn faded to its step 120
+    _run_to(qtbot, app, 10)
+    panels = (app.views.series, app.views.capacity)
+    x_end = [lambda panel=panel: panel.plot.getViewBox().viewRange()[0][1] for panel in panels]
+    assert all(end() >= 120 for end in x_end)  # the compared branch is drawn whole
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.debugger.compare_with(None)
+    wait_for_frame(qtbot, app)
+    assert all(10 <= end() < 60 for end in x_end), [end() for end in x_end]
+
+
 def _wait_shown(qtbot, app, step):
     """Until the view stands at ``step`` with that step's own snapshot drawn."""
     qtbot.waitUntil(
