@@ -42,7 +42,6 @@ from muonscope.app.engine_protocol import (
     SetSpeed,
     WorkInProgress,
 )
-from muonscope.engine.breakpoints import first_hit
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.presets import nearest_preset
 from muonscope.engine.session_format import session_name
@@ -223,9 +222,10 @@ class SessionCommands:
             self._outbox.append(Rejected(str(exc)))
         self._announce_breakpoints(answer_to=serial)
         added = [b for b in self._session.breakpoints if b.text not in before]
-        hit = first_hit(added, self._experiment.snapshot()) if added else None
+        snapshot = self._experiment.snapshot()
+        hit = next((h for b in added if (h := b.check_last_measured(snapshot)) is not None), None)
         if hit is not None and hit.value is not None:  # said: nothing would show it holds here
-            self._outbox.append(Note(hit.holding_already(), until_moved=True))
+            self._outbox.append(Note(hit.holding_already(snapshot.step), until_moved=True))
 
     def _announce_breakpoints(self, hit: int | None = None, answer_to: int | None = None) -> None:
         self._breakpoints_shown = tuple(b.text for b in self._session.breakpoints)

@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from muonscope.engine.config import lanes_text
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.scalar_metrics import POPULATION_GROUP, SCALAR_METRICS, fresh_value
+from muonscope.engine.scalar_metrics import (
+    POPULATION_GROUP,
+    SCALAR_METRICS,
+    fresh_value,
+    measured_step,
+    read_value,
+)
 from muonscope.engine.task_kinds import TASK_KINDS
 
 if TYPE_CHECKING:
@@ -130,6 +136,24 @@ class Breakpoint:
                 return Hit(self, snapshot.step, lane.index, lane.label, value)
         return None
 
+    def check_last_measured(self, snapshot: Snapshot) -> Hit | None:
+        """The hit on each lane's latest value, measured at or before this step (a population
+        metric between evaluations holds or not as last evaluated): what a breakpoint set now finds
+        already. The hit's step is the one its value was measured at."""
+        if not self.enabled or self.metric == DIVERGED:
+            return None
+        for lane in sorted(snapshot.lanes, key=lambda lane: lane.index):
+            if not self._selects(lane) or lane.diverged:
+                continue
+            measured = measured_step(lane, self.metric, snapshot.step)
+            value = read_value(lane, self.metric)
+            if measured < 0 or not math.isfinite(value):
+                continue
+            assert self.op is not None and self.threshold is not None
+            if OPERATORS[self.op](value, self.threshold):
+                return Hit(self, measured, lane.index, lane.label, value)
+        return None
+
     def _selects(self, lane: LaneSnapshot) -> bool:
         if self.lane is None:
             return True
@@ -158,12 +182,17 @@ class Hit:
             return self.said("Paused")
         return self.said("Paused") + "; untick it under Breakpoints to play on past it"
 
-    def holding_already(self) -> str:
-        """One line for a breakpoint set where it already holds: it pauses the run from the next step."""
-        return (
-            f"Breakpoint {self.holds_text(f'holds already at step {self.step} for')}; it pauses the run "
-            "at the next step where it holds."
-        )
+    def holding_already(self, step: int | None = None) -> str:
+        """One line for a breakpoint set where it already holds: it pauses the run from the next step.
+        Set at ``step``, after the step its value was measured at (a population metric between
+        evaluations), it says so: nothing was said where the last evaluation met it."""
+        if step is None or step == self.step:
+            holds = f"holds already at step {self.step} for"
+            nxt = "step"
+        else:
+            holds = f"held at step {self.step}, as last evaluated before step {step}, for"
+            nxt = "evaluation" if self.breakpoint.population else "step"
+        return f"Breakpoint {self.holds_text(holds)}; it pauses the run at the next {nxt} where it holds."
 
     def holds_text(self, holds: str = "holds for") -> str:
         """The condition, the lane and the value, with ``holds`` between the condition and the lane:

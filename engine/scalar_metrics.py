@@ -19,7 +19,15 @@ if TYPE_CHECKING:
 
     from muonscope.engine.snapshot import LaneSnapshot
 
-__all__ = ["COUNT_METRICS", "GROUPS", "POPULATION_GROUP", "SCALAR_METRICS", "fresh_value", "read_value"]
+__all__ = [
+    "COUNT_METRICS",
+    "GROUPS",
+    "POPULATION_GROUP",
+    "SCALAR_METRICS",
+    "fresh_value",
+    "measured_step",
+    "read_value",
+]
 
 #: Metric name → (metric group, attribute path on a LaneSnapshot).
 SCALAR_METRICS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -63,6 +71,13 @@ def read_value(lane: LaneSnapshot, name: str) -> float:
     for part in SCALAR_METRICS[name][1].split("."):
         value = getattr(value, part)
     return float(value)
+
+
+def measured_step(lane: LaneSnapshot, name: str, step: int) -> int:
+    """The step metric ``name``'s latest value on ``lane`` was computed at (``step`` for a metric
+    of every step; −1: never)."""
+    stamp = GROUPS[SCALAR_METRICS[name][0]]
+    return step if stamp is None else getattr(lane, stamp)
 
 
 def fresh_value(lane: LaneSnapshot, name: str, step: int) -> float | None:

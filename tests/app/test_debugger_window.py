@@ -230,6 +230,22 @@ def test_a_breakpoint_pauses_the_run_and_names_itself(qtbot):
     assert "loss <" in app.views.breakpoints.error
 
 
+def test_a_population_breakpoint_set_between_evaluations_says_it_held_at_the_last(qtbot):
+    """Set at step 3 (evaluated every 2 steps), 'accuracy >= 0' was met at step 2 and nothing said so."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 3)
+    with qtbot.waitSignal(app.link.note, timeout=WAIT_MS) as note:
+        app.debugger.add_breakpoint("accuracy >= 0")
+    assert note.args[0].startswith(
+        "Breakpoint 'accuracy >= 0' held at step 2, as last evaluated before step 3, for lane 0 ("
+    )
+    assert note.args[0].endswith("it pauses the run at the next evaluation where it holds.")
+    with qtbot.waitSignal(app.link.note, timeout=WAIT_MS) as note:
+        app.intents.play(True)
+    wait_until_paused(qtbot, app)
+    assert app.clock.newest.step == 4 and "'accuracy >= 0'" in note.args[0]
+
+
 def test_the_breakpoint_panel_refuses_a_metric_the_task_never_measures(qtbot):
     """On a gradient stream "recovered >= 0" was listed, and the run went on past it for ever."""
     stream = ExperimentConfig(

@@ -393,3 +393,19 @@ def test_a_label_several_lanes_bore_stays_when_they_part():
     written = [parse_breakpoint("twin: loss < 0.5", before)]
     assert follow_relabelled_lanes(written, before, after) == written
     assert follow_relabelled_lanes(written, before, ["both", "both"])[0].text == "both: loss < 0.5"
+
+
+def test_a_population_breakpoint_checked_on_the_last_evaluation_names_its_step():
+    """Between evaluations ``check`` finds nothing (no stale value triggers a pause), while the check
+    made when a breakpoint is set reads the value last evaluated, at its step."""
+    experiment = Experiment(_config(SGD, ADAM))
+    experiment.step(EVAL_EVERY + 1)
+    snapshot = experiment.snapshot()
+    held = parse_breakpoint("accuracy >= 0", LABELS)
+    assert held.check(snapshot) is None
+    hit = held.check_last_measured(snapshot)
+    assert (hit.step, hit.lane_index) == (EVAL_EVERY, 0)
+    assert hit.value == snapshot.lanes[0].accuracy
+    assert parse_breakpoint("accuracy > 2", LABELS).check_last_measured(snapshot) is None
+    per_step = parse_breakpoint("batch_loss > -inf", LABELS).check_last_measured(snapshot)
+    assert per_step.step == EVAL_EVERY + 1
