@@ -166,6 +166,7 @@ class BreakpointsChanged:
     items: tuple[tuple[str, bool], ...]
     hit: int | None = None  # the breakpoint that just paused the run
     answer_to: int | None = None  # the serial of the SetBreakpoints this answers, if any
+    hit_at: tuple[int, int] | None = None  # (branch id, step) where ``hit`` paused the run
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,9 @@ def parse_items(items, labels: list[str]) -> list[Breakpoint]:
 def breakpoints_message(
     session: Session, hit: int | None = None, answer_to: int | None = None
 ) -> BreakpointsChanged:
-    return BreakpointsChanged(tuple((b.text, b.enabled) for b in session.breakpoints), hit, answer_to)
+    items = tuple((b.text, b.enabled) for b in session.breakpoints)
+    at = (session.branch.id, session.step) if hit is not None else None
+    return BreakpointsChanged(items, hit, answer_to, at)
 
 
 def branches_message(session: Session, new_run: bool = False) -> BranchesChanged:

@@ -61,6 +61,7 @@ class DebuggerController(QtCore.QObject):
         self.inspector = InspectorController(window, link, clock, parent=self)
         self.session_path: Path | None = None
         self._step_said: tuple[str, int | None] = ("", None)  # a status message that names a step
+        self._fired_at: tuple[int, int] | None = None  # (branch id, step) where the marked breakpoint fired
         # what an open or a return to the run before said, until the message on the run it replaced
         # (which comes next, if that run is kept) says it again: it replaced the line at once
         self._arrival_said = ""
@@ -126,6 +127,8 @@ class DebuggerController(QtCore.QObject):
         link.saved.connect(self._on_saved)
         link.run_kept.connect(self._on_run_kept)
         link.snapshot.connect(self._forget_arrival)
+        link.snapshot.connect(lambda snapshot: self._unmark_fired(step=snapshot.step))
+        link.branches_changed.connect(lambda message: self._unmark_fired(branch=_current_branch(message)))
         link.comparison.connect(self._clock.on_comparison)
 
     def _on_frame(self, _step: int) -> None:
@@ -206,8 +209,19 @@ class DebuggerController(QtCore.QObject):
         self._breakpoints = list(message.items)
         self._views.breakpoints.set_breakpoints(self._breakpoints)
         self._views.breakpoints.highlight(message.hit)
+        self._fired_at = message.hit_at
         if message.hit is not None:
             self._window.breakpoints_dock.show()
+
+    def _unmark_fired(self, step: int | None = None, branch: int | None = None) -> None:
+        """The fired mark stands while the run stands where the breakpoint paused it: it stayed on
+        after a rewind and on another branch, where the condition did not hold."""
+        if self._fired_at is None:
+            return
+        fired_branch, fired_step = self._fired_at
+        if (step is not None and step != fired_step) or (branch is not None and branch != fired_branch):
+            self._fired_at = None
+            self._views.breakpoints.highlight(None)
 
     @property
     def breakpoints(self) -> list[tuple[str, bool]]:
@@ -439,6 +453,10 @@ def _same_condition(parsed, text: str, labels, kind) -> bool:
         return False
     key = lambda b: (b.lane, b.metric, b.op, b.threshold)  # noqa: E731
     return key(other) == key(parsed)
+
+
+def _current_branch(message) -> int | None:
+    return next((b.id for b in message.branches if b.current), None)
 
 
 def _saved_position(step: int, head_step: int | None) -> str:

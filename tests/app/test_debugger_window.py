@@ -230,6 +230,21 @@ def test_a_breakpoint_pauses_the_run_and_names_itself(qtbot):
     assert "loss <" in app.views.breakpoints.error
 
 
+def test_the_fired_mark_goes_when_the_run_leaves_the_step_it_fired_at(qtbot):
+    """It stayed bold and coloured after a rewind, and on another branch where it did not hold."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 4)
+    with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
+        app.debugger.add_breakpoint("batch_loss > -inf")
+    app.intents.step(1)
+    qtbot.waitUntil(lambda: app.views.breakpoints.highlighted == 0, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert app.views.breakpoints.highlighted == 0  # where it fired, the mark stands
+    app.debugger.go_to(2)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.views.breakpoints.highlighted is None, timeout=WAIT_MS)
+
+
 def test_a_population_breakpoint_set_between_evaluations_says_it_held_at_the_last(qtbot):
     """Set at step 3 (evaluated every 2 steps), 'accuracy >= 0' was met at step 2 and nothing said so."""
     app = open_app(qtbot)
