@@ -403,6 +403,12 @@ def _parse_condition(
         raise fail(f"{literal.group()} is below the smallest float (about 5e-324): it would read as 0")
     if math.isinf(threshold) and not written.startswith("inf"):
         raise fail(f"{literal.group()} is past the largest float (about 1.8e308); write inf")
+    if math.isinf(threshold) and not OPERATORS[op.group()](0.0, threshold):
+        # a value that is not finite is never compared: "loss < -inf" was listed and never held
+        raise fail(
+            f"no finite value is {op.group()} {literal.group()}, so it never holds (a lane whose loss "
+            "is not finite is caught by 'diverged')"
+        )
     return metric, op.group(), threshold
 
 

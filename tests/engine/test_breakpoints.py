@@ -134,6 +134,9 @@ class TestParsing:
             ("loss < 1_000", "unexpected '_000'"),
             ("loss <= 1e-400", "1e-400 is below the smallest float (about 5e-324): it would read as 0"),
             ("loss < 2e308", "2e308 is past the largest float (about 1.8e308); write inf"),
+            ("loss < -inf", "no finite value is < -inf, so it never holds"),
+            ("gap >= inf", "no finite value is >= inf, so it never holds"),
+            ("accuracy == inf", "no finite value is == inf"),
             ("diverged > 1", "'diverged' takes no comparison"),
             ("2: loss < 1", "lane 2 does not exist; lanes are 0 to 1"),
             ("SGD: loss < 1", "no lane is labelled 'SGD'"),
@@ -261,7 +264,7 @@ class TestWhenItHolds:
         second = parse_breakpoint("1: batch_loss > -inf")
         assert all(off.check(s) is None for s in run)
         assert all(first_hit([off], s) is None for s in run)
-        hit = first_hit([parse_breakpoint("loss < -inf"), off, second, always], run[1])
+        hit = first_hit([parse_breakpoint("loss < -1"), off, second, always], run[1])
         assert hit.breakpoint is second and hit.lane_index == 1
         assert first_hit([], run[1]) is None
 
