@@ -393,6 +393,7 @@ class FrameClock(QtCore.QObject):
             fps=self._frames.rate() if self._playing else None,
             device=f"{snapshot.device} · {snapshot.dtype}",
             lanes=f"{state}{lanes}",
+            looking_back=self._cursor_step is not None and self._cursor_step != snapshot.step,
         )
 
     def _motion_text(self) -> str:

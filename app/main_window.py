@@ -279,10 +279,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views.live_caption.setText(text)
 
     def set_status(
-        self, step: int, steps_per_s: float | None, fps: float | None, device: str, lanes: str
+        self,
+        step: int,
+        steps_per_s: float | None,
+        fps: float | None,
+        device: str,
+        lanes: str,
+        looking_back: bool = False,
     ) -> None:
-        """The status line; a rate of None (paused, or not measured yet) leaves its place empty."""
-        self._status["step"].setText(f"step {step}")
+        """The status line; a rate of None (paused, or not measured yet) leaves its place empty.
+        ``looking_back``: the view is at another step than the engine's ``step``, which then says
+        whose it is (a bare "step 6" beside a caption and a timeline at step 3)."""
+        self._status["step"].setText(f"engine at step {step}" if looking_back else f"step {step}")
         self._status["rate"].setText("" if steps_per_s is None else f"{rate_text(steps_per_s)} steps/s")
         self._status["fps"].setText("" if fps is None else f"{rate_text(fps)} fps")
         self._status["device"].setText(device)

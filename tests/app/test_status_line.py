@@ -123,3 +123,18 @@ def test_a_run_to_a_far_step_says_how_long_it_will_take(qtbot):
     assert re.match(r"running to step 100000000, about [0-9.]+ (days|h|min) more · ", said), said
     app.intents.play(False)
     wait_until_paused(qtbot, app)
+
+
+def test_while_looking_back_the_status_line_says_its_step_is_the_engines(qtbot):
+    """A bare "step 6" sat beside a caption and a timeline at step 3."""
+    from tests.app.helpers import wait_for_frame
+
+    app = open_app(qtbot)
+    app.intents.step(6)
+    wait_for_step(qtbot, app, 6)
+    app.clock.look_at(3)
+    wait_for_frame(qtbot, app)
+    assert app.window.status_text("step") == "engine at step 6"
+    app.clock.follow()
+    wait_for_frame(qtbot, app)
+    assert app.window.status_text("step") == "step 6"
