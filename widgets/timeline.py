@@ -340,7 +340,7 @@ def _branch_heights(count: int) -> list[float]:
 
 
 def _branch_tooltip(branch: BranchMark) -> str:
-    where = "the branch the run is on" if branch.current else "switch to it in the branches list"
+    where = "the branch the run is on" if branch.current else "switch to it in the Branch menu"
     return f"{branch.label}: steps {branch.fork_step}–{branch.head_step} ({where})"
 
 

@@ -491,6 +491,10 @@ def test_timeline_writes_branch_names_over_no_other_line_or_name(qtbot, count):
         assert not any(rect.intersects(r) for other, r in shown.items() if other != name), name
     if count == 1:
         assert len(shown) == 2  # room for both: nothing is left out needlessly
+        main = bands["main"].center()
+        data = line.plot.getViewBox().mapSceneToView(main)
+        # the window has a Branch menu, not the "branches list" a hover sent the user to
+        assert _tooltip_at(line, data.x(), data.y()) == "main: steps 0–100 (switch to it in the Branch menu)"
 
 
 def test_timeline_places_branch_names_again_when_it_narrows(qtbot):
