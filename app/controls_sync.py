@@ -60,6 +60,7 @@ class ControlsSync(QtCore.QObject):
             problem = view_problem(config.task, mode)
             views.capacity.set_mode_state(mode, not problem, problem)
         has_items = TASK_KINDS[config.task.kind].has_classes
+        views.breakpoints.set_task_has_items(has_items)
         for metric in ITEM_METRICS:
             views.series.set_option_state("metric", metric, has_items, "this task has no items or classes")
         values = [lane_values(lane) for lane in config.lanes]

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["GRAMMAR_NOTE", "BreakpointPanel"]
+__all__ = ["EXAMPLES", "BreakpointPanel", "grammar_note"]
 
-GRAMMAR_NOTE = (
-    "<b>[LANE:]METRIC OP NUMBER</b> or <b>diverged</b> — e.g. <code>loss &lt; 0.5</code>, "
-    "<code>1:recovered &gt;= 300</code>, <code>2:alignment &gt; 0.9</code>; LANE is a lane's number "
-    "(from 0) or its whole label as the key shows it. "
-    "Population metrics (loss, accuracy, recovered, …) are checked only at steps where they are "
-    "evaluated (every run.eval_every steps)."
-)
+#: Breakpoints to show as examples, for a task with items (a memory) and for one without (a stream,
+#: which measures no loss, accuracy or recovered count: the memory's examples were refused there).
+EXAMPLES = {
+    True: ("loss < 0.5", "1:recovered >= 300", "2:alignment > 0.9"),
+    False: ("gap > 0.01", "1:alignment > 0.9", "sin_theta < 0.2"),
+}
+
+
+def grammar_note(items: bool) -> str:
+    """The panel's note: the grammar, examples that work on the task (``items``: it has items), and
+    when population metrics are checked."""
+    examples = ", ".join(f"<code>{html.escape(example)}</code>" for example in EXAMPLES[items])
+    note = (
+        f"<b>[LANE:]METRIC OP NUMBER</b> or <b>diverged</b> — e.g. {examples}; LANE is a lane's number "
+        "(from 0) or its whole label as the key shows it."
+    )
+    if items:
+        note += (
+            " Population metrics (loss, accuracy, recovered, …) are checked only at steps where they "
+            "are evaluated (every run.eval_every steps)."
+        )
+    return note
+
+
 _FIRED_COLOUR = "#D55E00"
 
 
@@ -46,7 +64,6 @@ class BreakpointPanel(QtWidgets.QWidget):
         self.list_widget.currentRowChanged.connect(self._update_remove_button)
         self.edit = QtWidgets.QLineEdit()
         self.edit.setObjectName("expression")
-        self.edit.setPlaceholderText("e.g. loss < 0.5")
         self.edit.setToolTip("a new breakpoint: [LANE:]METRIC OP NUMBER, or diverged")
         self.edit.returnPressed.connect(self._on_add)
         self.edit.textEdited.connect(lambda _text: self._hide_error())
@@ -59,7 +76,7 @@ class BreakpointPanel(QtWidgets.QWidget):
         self.error_label = _wrapped_label("error", "color: #7a1010; background: #fde2e1; padding: 3px;")
         self.error_label.hide()
         self.note_label = _wrapped_label("note", "color: #444;")
-        self.note_label.setText(GRAMMAR_NOTE)
+        self.set_task_has_items(True)
         self._lay_out()
         self._update_remove_button()
 
@@ -93,6 +110,11 @@ class BreakpointPanel(QtWidgets.QWidget):
     def highlighted(self) -> int | None:
         """The breakpoint marked as the one that fired, if any."""
         return self._highlighted
+
+    def set_task_has_items(self, items: bool) -> None:
+        """Examples of breakpoints the task accepts (``items``: it has items and classes)."""
+        self.note_label.setText(grammar_note(items))
+        self.edit.setPlaceholderText(f"e.g. {EXAMPLES[items][0]}")
 
     def set_breakpoints(self, items: list[tuple[str, bool]]) -> None:
         """Show these (expression, enabled) pairs; emits nothing and clears the error line.

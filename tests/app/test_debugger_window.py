@@ -680,19 +680,24 @@ def test_the_branch_menu_and_the_timeline_follow_the_run(qtbot):
     assert app.window.statusBar().currentMessage() == ""  # "steps 0–20" no longer true
 
 
-def test_the_breakpoint_panels_examples_are_accepted_on_the_default_preset():
-    """The examples the panel shows are what a new user types first: each must work as shown."""
+@pytest.mark.parametrize("preset", ["default", "spectral_filtering"])
+def test_the_breakpoint_panels_examples_are_accepted_on_the_task_shown(qtbot, preset):
+    """The examples the panel shows are what a new user types first: each must work as shown (on a
+    stream, whose task has no items, 'loss < 0.5' and '1:recovered >= 300' were refused)."""
     import re
 
     from muonscope.engine.breakpoints import parse_breakpoint
     from muonscope.engine.presets import load_preset
-    from muonscope.widgets.breakpoint_panel import GRAMMAR_NOTE
 
-    labels = [lane.display_label() for lane in load_preset("default").config.lanes]
-    examples = [html.unescape(text) for text in re.findall(r"<code>(.*?)</code>", GRAMMAR_NOTE)]
+    config = load_preset(preset).config
+    app = open_app(qtbot, load_preset(preset))
+    wait_for_frame(qtbot, app)
+    note = app.views.breakpoints.note_label.text()
+    examples = [html.unescape(text) for text in re.findall(r"<code>(.*?)</code>", note)]
     assert len(examples) >= 3
-    for example in examples:
-        parse_breakpoint(example, labels)  # raises, naming the expression, if the example is wrong
+    labels = [lane.display_label() for lane in config.lanes]
+    for example in [*examples, app.views.breakpoints.edit.placeholderText().removeprefix("e.g. ")]:
+        parse_breakpoint(example, labels, task_kind=config.task.kind)  # raises, naming it, if wrong
 
 
 def test_a_dock_opened_from_its_shortcut_comes_to_the_front_of_its_tabs(qtbot):
