@@ -71,6 +71,9 @@ class _EnterSpinBox(CompactSpinBox):
         if self.hasAcceptableInput():
             self.interpretText()
             return True
+        if not self.text().strip():  # an emptied box shows its value again, which "go" then takes:
+            self.lineEdit().setText(self.textFromValue(self.value()))  # it did nothing, unsaid
+            return True
         self.fixup(self.text())  # says why
         self.lineEdit().setText(self.textFromValue(self.value()))
         return False

@@ -129,6 +129,19 @@ def test_a_go_to_taken_after_one_refused_withdraws_the_refusal(qtbot):
     assert not app.views.message.text.startswith("Not done: ")
 
 
+def test_go_beside_an_emptied_go_to_box_goes_to_the_step_it_shows_again(qtbot):
+    """Emptied, the box came back with its value and "go" did nothing, saying nothing."""
+    app = open_app(qtbot)
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    box = app.views.transport.goto_spin
+    box.setValue(2)
+    box.lineEdit().setText("")
+    app.views.transport.goto_action.trigger()
+    qtbot.waitUntil(lambda: app.clock.newest.step == 2, timeout=WAIT_MS)
+    assert box.text() == "2" and not app.views.message.text.startswith("Not done")
+
+
 def test_at_1280_pixels_every_toolbar_button_shows_paused_and_playing(qtbot):
     """Sized for 10⁹ steps the boxes, and "pause" wider than "play", put "present" in the overflow menu."""
     from muonscope.engine.presets import load_preset
