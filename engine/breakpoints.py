@@ -256,10 +256,15 @@ def follow_relabelled_lanes(
             renamed = {after[i].strip() for i in lanes}
             if len(renamed) == 1:
                 (label,) = renamed
-                condition = bp.text.rpartition(":")[2].strip()
-                bp = replace(bp, text=f"{label}: {condition}", lane=label)
+                bp = replace(bp, text=_with_lane(bp.text, label), lane=label)
         followed.append(bp)
     return followed
+
+
+def _with_lane(text: str, lane: int | str) -> str:
+    """``text`` naming ``lane`` before its condition, which stays as typed (a label holds ':' but a
+    condition does not): "…lr=0.1:recovered >= 60" came back "…lr=0.2: recovered >= 60"."""
+    return f"{lane}:{text.rpartition(':')[2]}"
 
 
 def pinned_to_lanes(breakpoints: Iterable[Breakpoint], lane_ids: Sequence[int]) -> list[Breakpoint]:
@@ -289,14 +294,13 @@ def follow_moved_lanes(
     labels = dict(before)
     followed = []
     for bp in breakpoints:
-        condition = bp.text.partition(":")[2].strip()
         if bp.lane_id is not None and bp.lane_id in lane_ids:
             index = lane_ids.index(bp.lane_id)
             if index != bp.lane:
-                bp = replace(bp, text=f"{index}:{condition}", lane=index)
+                bp = replace(bp, text=_with_lane(bp.text, index), lane=index)
         elif bp.lane_id is not None and bp.lane_id in labels:
             label = labels[bp.lane_id].strip()
-            bp = replace(bp, text=f"{label}: {condition}", lane=label, lane_id=None)
+            bp = replace(bp, text=_with_lane(bp.text, label), lane=label, lane_id=None)
         followed.append(bp)
     return followed
 

@@ -238,13 +238,13 @@ def test_resuming_keeps_the_sessions_breakpoints_and_says_run_does_not_stop_ther
     assert code == 0
     assert json.loads(out)["step"] == 24  # a breakpoint that holds at every step did not stop it
     assert err.splitlines()[-1] == (
-        "muonscope run: the session's breakpoints ('batch_loss < 1e9', 'SGD lr=0.25: diverged') are kept; "
+        "muonscope run: the session's breakpoints ('batch_loss < 1e9', 'SGD lr=0.25:diverged') are kept; "
         "run stops at --until"
     )
-    # kept, the lane label following the lane's new rate
+    # kept, the lane label following the lane's new rate, the condition as typed
     assert [b.text for b in open_session(tmp_path / "s").breakpoints] == [
         "batch_loss < 1e9",
-        "SGD lr=0.25: diverged",
+        "SGD lr=0.25:diverged",
     ]
 
 

@@ -356,12 +356,13 @@ def test_a_breakpoint_naming_a_lane_by_index_follows_it_when_a_lane_before_it_is
     session.commit()
     hit = session.run(5)
     # the removed lane's breakpoint names it by its settings: it holds for no lane now
-    assert [b.text for b in session.breakpoints] == ["1:batch_loss > -inf", f"{labels[1]}: batch_loss > -inf"]
+    texts = [b.text for b in session.breakpoints]
+    assert texts == ["1: batch_loss > -inf", f"{labels[1]}: batch_loss > -inf"]  # the conditions as typed
     assert hit is not None and hit.step == 3 and hit.lane_index == 1 and hit.lane_label == labels[2]
     assert session.breakpoints[1].check(session.snapshot()) is None
     session.go_to(1)  # before the removal: both lanes stand where they stood
     assert session.follow_lane_labels()
-    assert session.breakpoints[0].text == "2:batch_loss > -inf"
+    assert session.breakpoints[0].text == "2: batch_loss > -inf"
     assert session.breakpoints[1].check(session.snapshot()).lane_index == 1
 
 
