@@ -18,9 +18,10 @@ from muonscope.app.step_lookup import StepLookup, view_notes
 from muonscope.engine.history import MetricHistory, SnapshotStore
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.snapshot import Event, Snapshot
+from muonscope.widgets.time_text import duration_text
 from muonscope.widgets.timeline import BranchMark
 
-__all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter", "duration_text"]
+__all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter"]
 
 FRAME_INTERVAL_MS = 16
 #: While playing, the status line is refreshed at least this often even without a new frame, so a
@@ -415,12 +416,3 @@ class FrameClock(QtCore.QObject):
         """
         self._play_state_shown = shown
         self._show_status()
-
-
-def duration_text(seconds: float) -> str:
-    """``45 s``, ``12 min``, ``3.5 h``, ``58 days``: a time to wait, to the digits that matter."""
-    for unit, size, least in (("days", 86_400.0, 2.0), ("h", 3_600.0, 1.0), ("min", 60.0, 1.0)):
-        if seconds >= least * size:
-            value = seconds / size
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
-    return f"{seconds:.0f} s"

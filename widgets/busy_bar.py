@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["BusyBar", "elapsed_text"]
+from muonscope.widgets.time_text import elapsed_text
+
+__all__ = ["BusyBar"]
 
 _STYLE = "BusyBar { background: #fff4d6; border: 1px solid #e0c46c; } QLabel { color: #5a4300; }"
-
-
-def elapsed_text(seconds: float) -> str:
-    """``12 s``, ``2 min 05 s``: whole seconds, minutes once there are some."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    return f"{whole // 60} min {whole % 60:02d} s"
 
 
 class BusyBar(QtWidgets.QFrame):
