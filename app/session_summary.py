@@ -63,7 +63,7 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
         parent = session.branches[branch.parent]
         origin = (
             f"forked at step {branch.fork_step} from branch {parent.id} ({parent.name})"
-            f" · steps to {branch.head_step}"
+            f" · steps {branch.fork_step}–{branch.head_step}"  # as the timeline says it
         )
     lines = [f"{mark} {branch.id} {branch.name} · {origin}"]
     for step, change in session.own_changes(branch):

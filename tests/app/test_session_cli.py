@@ -572,7 +572,7 @@ def test_a_fork_made_before_the_fork_it_was_rewound_on_says_it_forks_from_the_st
         "the changes made there fork 'fork 2 at step 5' from 'main'\n"
     )
     lines = _ok(_inspect(capsys, tmp_path / "f2")).splitlines()
-    assert "* 2 fork 2 at step 5 · forked at step 5 from branch 0 (main) · steps to 7" in lines
+    assert "* 2 fork 2 at step 5 · forked at step 5 from branch 0 (main) · steps 5–7" in lines
 
 
 def test_inspect_of_a_bad_session_exits_2_naming_the_file(capsys, saved, tmp_path):
@@ -604,7 +604,7 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
     assert "d=16 · n_items=64" in lines[1]
     branches = lines[lines.index("branches (* the current one):") + 1 :]
     assert branches[0] == "  0 main · steps 0–20"
-    assert branches[1] == "* 1 fork 1 at step 5 · forked at step 5 from branch 0 (main) · steps to 27"
+    assert branches[1] == "* 1 fork 1 at step 5 · forked at step 5 from branch 0 (main) · steps 5–27"
     assert branches[2].split() == ["at", "step", "5:", "lanes[1].lr", "=", "0.2"]
     for head, report in ((20, main_report), (27, fork)):
         at = lines.index(next(line for line in lines if line.startswith(f"lanes at step {head} of branch")))
