@@ -26,6 +26,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 from muonscope.engine.task_kinds import task_field_problem
+from muonscope.engine.validate import reads_as_zero
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -86,16 +87,15 @@ def parse_value(text: str, where: str) -> Any:
     return data["value"]
 
 
-#: A number written with an exponent, and its digits before the exponent.
-_EXPONENTS = re.compile(r"([+-]?((?:\d[\d_]*)?\.?\d*)[eE][+-]?\d+)")
+#: A number written with an exponent.
+_EXPONENTS = re.compile(r"[+-]?(?:\d[\d_]*)?\.?\d*[eE][+-]?\d+")
 
 
 def _underflows(text: str, value: Any) -> bool:
     """Whether a number written with nonzero digits reads as 0 (a text value holds no number)."""
     if not isinstance(value, (float, list)):
         return False
-    written = _EXPONENTS.findall(text)
-    return any(float(number) == 0 and re.search(r"[1-9]", digits) for number, digits in written)
+    return any(reads_as_zero(number) for number in _EXPONENTS.findall(text))
 
 
 def _overflows(value: Any) -> bool:

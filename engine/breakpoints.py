@@ -37,6 +37,7 @@ from muonscope.engine.scalar_metrics import (
     read_value,
 )
 from muonscope.engine.task_kinds import TASK_KINDS
+from muonscope.engine.validate import reads_as_zero
 
 if TYPE_CHECKING:
     from muonscope.engine.snapshot import LaneSnapshot, Snapshot
@@ -403,7 +404,7 @@ def _parse_condition(
         raise fail(f"unexpected {number[literal.end() :].strip()!r} after the number {literal.group()!r}")
     threshold = float(literal.group())
     written = literal.group().lstrip("+-").lower()
-    if threshold == 0 and any(digit in "123456789" for digit in written.split("e")[0]):
+    if reads_as_zero(literal.group()):
         raise fail(f"{literal.group()} is below the smallest float (about 5e-324): it would read as 0")
     if math.isinf(threshold) and not written.startswith("inf"):
         raise fail(f"{literal.group()} is past the largest float (about 1.8e308); write inf")

@@ -12,7 +12,15 @@ from typing import Any
 
 from muonscope.engine.errors import ConfigError, plain_number
 
-__all__ = ["check_bool", "check_choice", "check_float", "check_float_list", "check_int", "check_text"]
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_float",
+    "check_float_list",
+    "check_int",
+    "check_text",
+    "reads_as_zero",
+]
 
 
 def check_int(field: str, value: Any, lo: int | None = None, hi: int | None = None) -> int:
@@ -127,3 +135,14 @@ def _interval_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: b
     left = "(-inf" if lo is None else ("(" if lo_open else "[") + plain_number(lo)
     right = "inf)" if hi is None else plain_number(hi) + (")" if hi_open else "]")
     return f" in {left}, {right}"
+
+
+def reads_as_zero(written: str) -> bool:
+    """Whether the number ``written`` has nonzero digits yet reads as 0, being below the smallest
+    float (``1e-400``): taken as typed, a learning rate or a threshold became 0 without a word."""
+    try:
+        value = float(written)
+    except ValueError:
+        return False
+    digits = written.strip().lower().split("e")[0]
+    return value == 0 and any(digit in digits for digit in "123456789")
