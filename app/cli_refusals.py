@@ -23,7 +23,7 @@ class UsageError(Exception):
 _GIVEN = "_options_given"
 
 
-class _StoreOnce(argparse._StoreAction):
+class _StoreOnce(argparse.Action):
     """An option that takes one value and is refused when given again: the last one silently won
     (``--save a --save b`` wrote b only, ``--resume s1 --resume s2`` resumed s2)."""
 
@@ -36,7 +36,7 @@ class _StoreOnce(argparse._StoreAction):
                 f"('{first}'); give it once"
             )
         given[self.dest] = values
-        super().__call__(parser, namespace, values, option_string)
+        setattr(namespace, self.dest, values)
 
 
 class OneLineParser(argparse.ArgumentParser):
