@@ -30,6 +30,7 @@ from muonscope.app.live_caption import live_caption, preset_drift
 from muonscope.app.main_window import MainWindow
 from muonscope.app.presentation import PresentationController
 from muonscope.app.record_controller import FINISH_DEADLINE_MS, RecordController
+from muonscope.app.session_controller import SessionController
 from muonscope.app.standing_messages import StandingMessages
 from muonscope.app.view_settings import apply_view
 from muonscope.app.views import Views, build_views
@@ -70,6 +71,7 @@ class App(QtCore.QObject):
         self.controls = ControlsSync(views, parent=self)
         self.messages = StandingMessages(self.window, parent=self)
         self.work_watch = WorkWatch(self.link, views.busy, parent=self)
+        self.sessions = SessionController(self.window, self.link, self.clock, parent=self)
         self.debugger = DebuggerController(self.window, self.link, self.clock, parent=self)
         self.intents = IntentController(
             views,
@@ -81,7 +83,7 @@ class App(QtCore.QObject):
             step_view=lambda delta: delta == 1 and self.debugger.step_view(delta),
         )
         self.intents.change_carried_out.connect(self.messages.on_change_carried_out)
-        self.debugger.config_open_requested.connect(self.intents.open_config)
+        self.sessions.config_open_requested.connect(self.intents.open_config)
         # a task field staged for a restart passed its box's checks: a refusal typed before it is past
         views.task.staged_changed.connect(lambda _name, _value: self.messages.on_change_carried_out())
         # and a toolbar box's number taken (go to, step N, reset's seed): "Not done: go to step = 'abc'"
@@ -279,7 +281,7 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     keep_startup_objects_out_of_collections()
     app.start()
     if session is not None:
-        app.debugger.open_from(session)  # a problem shows in the window; the preset stays open
+        app.sessions.open_from(session)  # a problem shows in the window; the preset stays open
     else:
         app.intents.play(True)  # a preset is a race: start it
     code = qt_app.exec()

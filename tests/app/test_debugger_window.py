@@ -35,7 +35,7 @@ def _run_to(qtbot, app, step):
 
 def _saved(qtbot, app, path):
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
-        app.debugger.save_to(path)
+        app.sessions.save_to(path)
 
 
 def test_save_then_open_restores_the_run_and_its_breakpoints(qtbot, tmp_path):
@@ -44,13 +44,13 @@ def test_save_then_open_restores_the_run_and_its_breakpoints(qtbot, tmp_path):
     with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
         app.debugger.add_breakpoint("2:recovered >= 60")
     _saved(qtbot, app, tmp_path / "s")
-    assert app.debugger.session_path == tmp_path / "s"
-    assert str(tmp_path / "s") in app.debugger.recent_sessions()
+    assert app.sessions.session_path == tmp_path / "s"
+    assert str(tmp_path / "s") in app.sessions.recent_sessions()
     losses = app.clock.history.column("batch_loss", lane=1)
 
     other = open_app(qtbot)
     with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
-        other.debugger.open_from(tmp_path / "s")
+        other.sessions.open_from(tmp_path / "s")
     qtbot.waitUntil(lambda: other.clock.newest.step == 12, timeout=WAIT_MS)
     wait_for_frame(qtbot, other)
     np.testing.assert_array_equal(other.clock.history.column("batch_loss", lane=1), losses)
@@ -93,8 +93,8 @@ def test_a_session_opened_by_a_relative_path_is_remembered_whole_and_its_step_no
     monkeypatch.chdir(tmp_path)
     other = open_app(qtbot)
     with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
-        other.debugger.open_from(Path("s"))
-    assert other.debugger.recent_sessions()[0] == str(tmp_path / "s")
+        other.sessions.open_from(Path("s"))
+    assert other.sessions.recent_sessions()[0] == str(tmp_path / "s")
     qtbot.waitUntil(lambda: other.clock.newest.step == 12, timeout=WAIT_MS)
     wait_for_frame(qtbot, other)
     assert other.window.statusBar().currentMessage() == "session opened: s (step 12)"
@@ -115,7 +115,7 @@ def test_a_bad_session_file_changes_nothing_and_runs_nothing(qtbot, tmp_path):
     (tmp_path / "s" / "session.json").write_bytes(pickle.dumps(Payload()))
     _run_to(qtbot, app, 9)
     with qtbot.waitSignal(app.link.alert, timeout=WAIT_MS) as alert:
-        app.debugger.open_from(tmp_path / "s")
+        app.sessions.open_from(tmp_path / "s")
     assert "session.json" in alert.args[0] and "\n" not in alert.args[0]
     assert not marker.exists()
     assert app.clock.newest.step == 9  # the open session is untouched
@@ -133,17 +133,17 @@ def test_a_config_file_opens_in_the_window_and_a_bad_one_is_refused_naming_it(qt
     _run_to(qtbot, app, 4)
     bad = tmp_path / "bad.toml"
     bad.write_text("[task]\nd = 'wide'\n", encoding="utf-8")
-    app.debugger.open_from(bad)
+    app.sessions.open_from(bad)
     assert app.views.message.text.startswith("Not opened: task.d = 'wide' is not allowed")
     assert app.clock.newest.step == 4  # the run on show is untouched
     good = tmp_path / "mine.toml"
     good.write_text("[task]\nd = 24\nn_items = 96\n[[lanes]]\noptimizer = 'sgd'\n", encoding="utf-8")
     with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):  # the run before is kept
-        app.debugger.open_from(good)
+        app.sessions.open_from(good)
     qtbot.waitUntil(lambda: app.clock.config.task.d == 24 and app.clock.newest.step == 0, timeout=WAIT_MS)
     assert [lane.optimizer for lane in app.clock.config.lanes] == ["sgd"]
     assert app.views.message.text == ""  # the refusal before it is past
-    assert app.debugger.open_config_action.shortcut().toString() == "Ctrl+Shift+O"
+    assert app.sessions.open_config_action.shortcut().toString() == "Ctrl+Shift+O"
 
 
 def test_going_to_a_step_before_the_first_is_refused_and_the_engine_goes_on(qtbot):
@@ -349,7 +349,7 @@ def test_a_reopened_fork_of_a_fork_is_drawn_beside_the_branch_it_came_from(qtbot
     _saved(qtbot, app, tmp_path / "s")
     reopened = open_app(qtbot)
     with qtbot.waitSignal(reopened.link.comparison, timeout=WAIT_MS):
-        reopened.debugger.open_from(tmp_path / "s")
+        reopened.sessions.open_from(tmp_path / "s")
     qtbot.waitUntil(lambda: reopened.debugger.compared_branch == current.parent, timeout=WAIT_MS)
     wait_for_frame(qtbot, reopened)
     parent = next(b for b in reopened.debugger.branches if b.id == current.parent)
@@ -432,7 +432,7 @@ def _opened(qtbot, path):
     """A second window that opened the session at ``path``, drawn at the session's step."""
     app = open_app(qtbot)
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS) as opened:
-        app.debugger.open_from(path)
+        app.sessions.open_from(path)
     qtbot.waitUntil(lambda: app.clock.newest.step == opened.args[0].step, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
     return app
@@ -635,7 +635,7 @@ def test_the_inspector_follows_an_open_and_a_go_to_made_while_paused(qtbot, tmp_
     _run_to(qtbot, app, 4)
     _inspected(qtbot, app, 4)
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
-        app.debugger.open_from(tmp_path / "s")
+        app.sessions.open_from(tmp_path / "s")
     for step in (9, 3, 6):  # opened; then back (a rewind) and forward, all while paused
         if step != 9:
             _run_to(qtbot, app, step)
@@ -775,7 +775,7 @@ def test_saving_over_another_session_asks_first(qtbot, tmp_path, monkeypatch, an
     if answer == "Yes":
         _saved(qtbot, other_app, tmp_path / "other")
     else:
-        other_app.debugger.save_to(tmp_path / "other")
+        other_app.sessions.save_to(tmp_path / "other")
     assert len(asked) == 1 and "holds another saved session" in asked[0]
     assert open_session(tmp_path / "other").step == (5 if answer == "Yes" else 3)
     if answer == "Yes":
@@ -857,25 +857,25 @@ def test_a_run_replaced_by_another_preset_is_kept_and_comes_back(qtbot, tmp_path
         .currentMessage()
         .startswith("The run before (“first”, step 6) is kept: File ▸ Back")
     )
-    assert app.debugger.session_path is None  # Save asks afresh: the new run is not the saved one
+    assert app.sessions.session_path is None  # Save asks afresh: the new run is not the saved one
     _run_to(qtbot, app, 2)
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS) as restored:
-        app.debugger.back_action.trigger()
+        app.sessions.back_action.trigger()
     assert restored.args[0].restored
     qtbot.waitUntil(lambda: app.clock.newest.step == 6 and app.clock.config == first, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
     np.testing.assert_array_equal(app.clock.history.column("batch_loss", lane=1), losses)
-    assert app.debugger.session_path == tmp_path / "first"  # it is its own saved session again
+    assert app.sessions.session_path == tmp_path / "first"  # it is its own saved session again
     swapped = app.window.statusBar().currentMessage()  # the return is said, and the run it replaced kept
     assert swapped.startswith(
         "Back to the run before (step 6). The run before (“own settings”, step 2) is kept"
     )
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
-        app.debugger.back_action.trigger()
+        app.sessions.back_action.trigger()
     qtbot.waitUntil(
         lambda: app.clock.config.task.label_noise == 0.1 and app.clock.newest.step == 2, timeout=WAIT_MS
     )
-    assert app.debugger.session_path is None
+    assert app.sessions.session_path is None
 
 
 def test_a_kept_run_standing_behind_its_newest_step_is_said_to_be_there_both_ways(qtbot):
@@ -892,7 +892,7 @@ def test_a_kept_run_standing_behind_its_newest_step_is_said_to_be_there_both_way
     )
     qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.1, timeout=WAIT_MS)
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
-        app.debugger.back_action.trigger()  # the new run holds nothing: nothing is kept in its place
+        app.sessions.back_action.trigger()  # the new run holds nothing: nothing is kept in its place
     qtbot.waitUntil(lambda: app.clock.newest.step == 4 and app.clock.head_step == 9, timeout=WAIT_MS)
     assert app.window.statusBar().currentMessage() == "Back to the run before (step 4 of 9)"
 
@@ -919,7 +919,7 @@ def test_with_no_run_kept_going_back_says_so_and_changes_nothing(qtbot):
     app = open_app(qtbot)
     _run_to(qtbot, app, 3)
     with qtbot.waitSignal(app.link.note, timeout=WAIT_MS) as note:
-        app.debugger.back_action.trigger()
+        app.sessions.back_action.trigger()
     assert note.args[0] == "No run before this one is kept."
     assert app.clock.newest.step == 3
 

@@ -107,12 +107,12 @@ def test_a_reopened_fork_keeps_the_lanes_history(qtbot, tmp_path):
     app.debugger.go_to(10)
     qtbot.waitUntil(lambda: app.clock.newest.step == 10 and not app.clock.playing, timeout=WAIT_MS)
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
-        app.debugger.save_to(tmp_path / "s")
+        app.sessions.save_to(tmp_path / "s")
     key = app.views.lane_key.plain_text()
 
     other = open_app(qtbot)
     with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
-        other.debugger.open_from(tmp_path / "s")
+        other.sessions.open_from(tmp_path / "s")
     qtbot.waitUntil(lambda: other.clock.newest.step == 10, timeout=WAIT_MS)
     wait_for_frame(qtbot, other)
     assert other.views.lane_key.plain_text() == key

@@ -1,0 +1,208 @@
+"""The window's sessions: File ▸ Save, Open, Open config, Open recent and Back to the run before.
+
+User intents become engine commands (:mod:`muonscope.app.debugger`); the engine's answers (saved,
+opened, a run kept) come back as link signals and are said on the status line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from muonscope.app.debugger import BACK_TO_RUN_BEFORE, BackToRunBefore, OpenSession, SaveSession
+from muonscope.app.step_status import StepStatus
+
+__all__ = ["RECENT_LIMIT", "SessionController", "run_position"]
+
+#: Sessions remembered in File ▸ Open recent.
+RECENT_LIMIT = 8
+#: How long the status line says where a replaced run is kept.
+_KEPT_MESSAGE_MS = 30_000
+_RECENT_KEY = "recent_sessions"
+
+
+class SessionController(QtCore.QObject):
+    """Wires the File menu's session entries to the engine link.
+
+    ``clock`` is the frame clock (the step shown, back to following the run).
+    """
+
+    config_open_requested = QtCore.Signal(object)  # a config TOML's path: its run replaces this one
+
+    def __init__(self, window, link, clock, settings: QtCore.QSettings | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._views = window.views
+        self._link = link
+        self._clock = clock
+        self._settings = settings if settings is not None else QtCore.QSettings("muonscope", "muonscope")
+        self.session_path: Path | None = None
+        self._step_status = StepStatus(window.statusBar(), clock)
+        # what an open or a return to the run before said, until the message on the run it replaced
+        # (which comes next, if that run is kept) says it again: it replaced the line at once
+        self._arrival_said = ""
+        self._build_menu()
+        link.saved.connect(self._on_saved)
+        link.run_kept.connect(self._on_run_kept)
+        link.snapshot.connect(self._forget_arrival)
+
+    def _build_menu(self) -> None:
+        file_menu = self._window.menu("File")
+        self.save_action = self._add(file_menu, "&Save session…", "Ctrl+S", self.save_dialog)
+        self.open_action = self._add(file_menu, "&Open session…", "Ctrl+O", self.open_dialog)
+        self.open_config_action = self._add(
+            file_menu, "Open &config…", "Ctrl+Shift+O", self.open_config_dialog
+        )
+        self.open_config_action.setStatusTip("start a run from a config or preset TOML file (as --config)")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        item, shortcut = BACK_TO_RUN_BEFORE
+        self.back_action = self._add(file_menu, f"&{item}", shortcut, self.back_to_run_before)
+        self.back_action.setStatusTip(
+            "bring back the run that a reset, another preset or an opened session replaced"
+        )
+        file_menu.addSeparator()
+        self.quit_action = self._add(file_menu, "&Quit", "Ctrl+Q", self._window.close)
+        self._show_recent()
+
+    @staticmethod
+    def _add(menu, text: str, shortcut: str, slot: Callable) -> QtGui.QAction:
+        action = menu.addAction(text)
+        action.setShortcut(QtGui.QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def save_dialog(self) -> None:
+        start = str(self.session_path or Path.home() / "muonscope-session")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self._window, "Save session (a folder)", start, "muonscope session folder (*)"
+        )
+        if path:
+            self.save_to(Path(path))
+
+    def open_config_dialog(self) -> None:
+        start = str(self.session_path.parent if self.session_path else Path.home())
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self._window, "Open a config or preset", start, "config or preset (*.toml);;any file (*)"
+        )
+        if path:
+            self.config_open_requested.emit(Path(path))
+
+    def open_dialog(self) -> None:
+        start = str(self.session_path.parent if self.session_path else Path.home())
+        path = QtWidgets.QFileDialog.getExistingDirectory(self._window, "Open session folder", start)
+        if path:
+            self.open_from(Path(path))
+
+    def save_to(self, path: Path) -> None:
+        """Save there; a folder holding another saved session is replaced only if the user says so."""
+        if not self._may_replace(Path(path)):
+            return
+        self._window.statusBar().showMessage(f"saving session to {path}…")
+        self._link.submit(SaveSession(path))
+
+    def _may_replace(self, path: Path) -> bool:
+        held = path / "session.json"
+        if not held.is_file() or (
+            self.session_path is not None and path.resolve() == self.session_path.resolve()
+        ):
+            return True
+        answer = QtWidgets.QMessageBox.question(
+            self._window,
+            "Replace a saved session?",
+            f"{path} holds another saved session. Replace it with this one? Its run and branches are lost.",
+        )
+        return answer == QtWidgets.QMessageBox.StandardButton.Yes
+
+    def open_from(self, path: Path) -> None:
+        """Open a saved session; a TOML file given instead is opened as a config (a session is a folder)."""
+        if Path(path).is_file() and Path(path).suffix == ".toml":
+            self.config_open_requested.emit(Path(path))
+            return
+        self._window.statusBar().showMessage(f"opening session {path}…")
+        self._link.submit(OpenSession(path))
+
+    def back_to_run_before(self) -> None:
+        """Bring back the run kept when a reset, another preset or an open replaced it (they swap)."""
+        self._clock.follow()
+        self._link.submit(BackToRunBefore())
+
+    def _on_run_kept(self, message) -> None:
+        """Say where the replaced run is kept, on the status line: the message bar above the plots
+        keeps what concerns the new run (a problem with its preset), and a talk's stage shows no
+        status line. A new run has no folder yet: Save must not write over the replaced run's."""
+        self.session_path = Path(message.path) if message.path else None
+        item, shortcut = BACK_TO_RUN_BEFORE
+        where = run_position(message.at_step, message.step)
+        if message.title:
+            where = f"“{message.title}”, {where}"
+        text = f"The run before ({where}) is kept: File ▸ {item} ({shortcut}) brings it back."
+        if self._arrival_said:
+            text = f"{self._arrival_said}. {text}"
+            self._arrival_said = ""
+        if message.let_go is not None:
+            step, folder = message.let_go
+            kept = f"its last save stays in {folder}" if folder else "it was never saved and is lost"
+            text += f" The run kept before it (step {step}) is no longer kept: {kept}."
+        self._window.statusBar().showMessage(text, _KEPT_MESSAGE_MS)
+
+    def _forget_arrival(self, _snapshot) -> None:
+        self._arrival_said = ""
+
+    def _on_saved(self, message) -> None:
+        self.session_path = Path(message.path) if message.path else None
+        if message.opened:
+            self._views.message.dismiss()
+        if message.restored:  # (the run it replaced, if kept, is said next)
+            where = run_position(message.step, message.head_step)
+            self._arrival_said = f"Back to the run before ({where})"
+            self._window.statusBar().showMessage(self._arrival_said, 10_000)
+            return
+        if message.opened:  # where the run stands: withdrawn once it moves
+            text = f"session opened: {message.path} (step {message.step})"
+            self._arrival_said = text
+            self._step_status.show(text, message.step, 10_000)
+        else:  # what was done, true as the run plays on (withdrawn at the next step, it flashed by)
+            text = f"session saved: {message.path} ({_saved_position(message.step, message.head_step)})"
+            self._arrival_said = ""
+            self._window.statusBar().showMessage(text, 10_000)
+        self._remember(message.path)
+
+    def _remember(self, path: str) -> None:
+        """Keep ``path`` first in File ▸ Open recent, as an absolute path: one typed relative to the
+        folder the app was started in opened another session (or none) from elsewhere."""
+        path = str(Path(path).resolve())
+        recent = [p for p in self.recent_sessions() if p != path]
+        self._settings.setValue(_RECENT_KEY, [path, *recent][:RECENT_LIMIT])
+        self._show_recent()
+
+    def recent_sessions(self) -> list[str]:
+        value = self._settings.value(_RECENT_KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(p) for p in value or []]
+
+    def _show_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_sessions()
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_from(Path(p)))
+        self.recent_menu.setEnabled(bool(recent))
+
+
+def _saved_position(step: int, head_step: int | None) -> str:
+    """The step a saved session opens at: its branch's newest, which is not the step on show after a
+    rewind ("saved … (step 25)" reopened at step 55)."""
+    if head_step is None or head_step <= step:
+        return f"step {step}"
+    return f"to step {head_step}, where it opens; step {step} was on show"
+
+
+def run_position(step: int | None, head_step: int | None) -> str:
+    """Where a run stands, as the messages about a kept run say it: "step 7 of 27" where its engine
+    stands behind its newest step (the kept run read "step 27" and, brought back, "step 7")."""
+    if step is None or head_step is None or step >= head_step:
+        return f"step {head_step if step is None else step}"
+    return f"step {step} of {head_step}"
