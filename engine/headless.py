@@ -19,7 +19,7 @@ from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.tables import clear_other_formats
 from muonscope.engine.task_kinds import TASK_KINDS
 
-__all__ = ["RunOutcome", "final_report", "run_session", "write_outputs"]
+__all__ = ["RunOutcome", "branch_report", "final_report", "run_session", "write_outputs"]
 
 Progress = Callable[[int, int], None]
 
@@ -66,9 +66,18 @@ def run_session(
         hit = session.check_breakpoints(session.snapshot())
     report = final_report(session.snapshot(), session.config)
     report["interrupted"] = interrupted  # final.json of a stopped run must not read as a finished one
+    report["branch"] = branch_report(session)
     if until:
         report["stopped_by"] = None if hit is None else hit.breakpoint.text
     return RunOutcome(report, hit, interrupted)
+
+
+def branch_report(session: Session) -> dict[str, Any]:
+    """The branch the report's step is on: its ``name``, the ``parent`` it forked from (null on the
+    first one) and the ``fork_step`` it forked after. A fork's report beside its parent's read alike."""
+    branch = session.branch
+    parent = None if branch.parent is None else session.branches[branch.parent].name
+    return {"name": branch.name, "parent": parent, "fork_step": branch.fork_step}
 
 
 def torch_version() -> str:

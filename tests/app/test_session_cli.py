@@ -143,9 +143,13 @@ def test_a_change_after_a_rewind_forks_and_equals_a_change_made_there(capsys, sa
         "fork 1 at step 30",
     )
     continued = _ok(_run(capsys, "--resume", saved["s30"], *change, "--steps", "60", *QUIET))
-    assert forked == continued
+    # the same run, told apart by the branch it ended on
+    forked_report, continued_report = json.loads(forked), json.loads(continued)
+    assert forked_report.pop("branch") == {"name": "fork 1 at step 30", "parent": "main", "fork_step": 30}
+    assert continued_report.pop("branch") == {"name": "main", "parent": None, "fork_step": 0}
+    assert forked_report == continued_report
     assert forked != saved["straight"]
-    assert json.loads(forked)["config"]["lanes"][0]["lr"] == 0.3
+    assert forked_report["config"]["lanes"][0]["lr"] == 0.3
     session = open_session(tmp_path / "s2")
     assert len(session.branches) == 2
     main_branch, fork = session.branches
