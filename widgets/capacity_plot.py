@@ -18,21 +18,15 @@ from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, as_counts, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
-from muonscope.widgets.guide_legend import GuideLegend, guide_label, guide_pen
+from muonscope.widgets.guide_legend import GuideLegend
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end, tick_freely
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.sweep_controls import SweepControls
-from muonscope.widgets.sweep_points import (
-    SEEDS_COLUMN,
-    fit_sweep_ranges,
-    log_mapped,
-    sweep_columns,
-    sweep_lane_items,
-)
-from muonscope.widgets.sweep_readout import sweep_readout
+from muonscope.widgets.sweep_drawing import SweepDrawing
+from muonscope.widgets.sweep_points import fit_sweep_ranges
 from muonscope.widgets.theme import StageStyle, faded_pen, lane_pen
 
 __all__ = ["MODES", "CapacityPlot"]
@@ -64,7 +58,6 @@ class CapacityPlot(PlotPanel):
     def __init__(self, parent=None) -> None:
         super().__init__("④ capacity", parent)
         self._mode_problems: dict[str, str] = {}  # mode → why it does not apply to the task
-        self._sweep_points = 0  # points of the sweep (or ray) on show
         self._points: list[int] = []  # points drawn per lane in steps mode
         self.add_mode("x", MODES, "what the capacity panel shows")
         self._build_sweep_controls()
@@ -87,17 +80,12 @@ class CapacityPlot(PlotPanel):
         self.plot.layout.addItem(self.legend, LEGEND_ROW, 1)
         self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
+        self._sweep = SweepDrawing(self.plot, self.hover, lambda: self.sweep_controls.running)
         self.markers = EventMarkers(self.plot, avoid=(self.right,), keep_off=self._note_rect)
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
-        self._sweep_items: list[pg.GraphicsObject] = []
         self._sweep_drawn: tuple | None = None  # the last set_sweep call, drawn again at a new stage scale
-        self._sweep_x_label = self._sweep_y_label = ""
-        self._partial_seeds = 0  # the seeds a whole point averages, where some points have fewer
-        self._sweep_curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (x, y) as drawn
-        self._sweep_labels: dict[int, str] = {}
-        self._sweep_series: list[tuple[str, np.ndarray, np.ndarray]] = []  # as drawn, in data units
         self._names: list[LaneNames] = []  # each lane's labels over the steps
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
         self.compared_branch = "compared branch"  # how a table names the faint curves' branch
@@ -154,7 +142,7 @@ class CapacityPlot(PlotPanel):
             return f"Not for this task: {problem}."
         if self.in_steps_mode:
             return self.empty_text if max(self._points, default=0) < 2 else None
-        if self._sweep_points:
+        if self._sweep.points:
             return None
         what = "This one-step ray" if self.mode("x") == "ray" else "This sweep"
         if self.sweep_controls.running:
@@ -315,10 +303,7 @@ class CapacityPlot(PlotPanel):
         """Which lanes' curves lie exactly on one another ("same items recovered, same accuracy in
         both lanes": the later lane's hid the earlier's), over steps or in a sweep; or ""."""
         if not self.in_steps_mode:
-            labels = [
-                self._sweep_labels.get(lane, "") for lane in range(max(self._sweep_labels, default=-1) + 1)
-            ]
-            return coincidence_note([(self._sweep_y_label, self._sweep_curves)], labels)
+            return self._sweep.coinciding
         lanes = range(len(self._recovered))
         curve_sets = [
             ("items recovered", {lane: drawn_data(self._recovered[lane]) for lane in lanes}),
@@ -335,8 +320,7 @@ class CapacityPlot(PlotPanel):
         numbers of the points drawn, in data units rather than the logarithms a log axis plots.
         """
         if not self.in_steps_mode:
-            table = merged_on_x(self._sweep_x_label or "x", self._sweep_series)
-            return as_counts(table, lambda name: name.startswith(SEEDS_COLUMN))  # 3 seeds, not 3.0
+            return self._sweep.data_table()
         series = []
         for lane, names in enumerate(self._names):
             label = names.text()
@@ -352,13 +336,7 @@ class CapacityPlot(PlotPanel):
 
     def clear_sweep(self) -> None:
         self._sweep_drawn = None
-        for item in self._sweep_items:
-            self.plot.removeItem(item)
-        self._sweep_items = []
-        self._sweep_curves, self._sweep_labels = {}, {}
-        self._partial_seeds = 0
-        self._sweep_points = 0
-        self._sweep_series = []
+        self._sweep.clear()
         self._ray_note = ""
         if not self.in_steps_mode:
             self.legend.clear()
@@ -386,19 +364,21 @@ class CapacityPlot(PlotPanel):
         log_note = " (log)" if log_y else ""
         self.plot.setLabel("bottom", x_label + (" (log)" if log_x else ""))
         set_axis_title(self.plot, "left", y_label + log_note, y_short)
-        self._sweep_x_label, self._sweep_y_label = x_label, y_label
+        self._sweep.name_axes(x_label, y_label)
         xs, ys, lane_entries = [], [], []
         for lane, label, x, mean, lo, hi, *counted in curves:
             seeds = np.asarray(counted[0] if counted else np.full(np.shape(x), whole_seeds), float)
             values = (x, mean, lo, hi, seeds)
-            drawn_curve = self._draw_sweep_curve(lane, label, values, whole_seeds, log_x, log_y)
+            drawn_curve = self._sweep.draw_curve(lane, label, values, whole_seeds, log_x, log_y)
             if drawn_curve is None:
                 continue
             curve, px, in_view = drawn_curve
             lane_entries.append((curve, label))
             xs.append(px)
             ys.append(in_view)
-        guide_entries = [self._draw_guide(index, *guide, log_x, log_y) for index, guide in enumerate(guides)]
+        guide_entries = [
+            self._sweep.draw_guide(index, *guide, log_x, log_y) for index, guide in enumerate(guides)
+        ]
         self.legend.set_entries(lane_entries, guide_entries)
         self._sweep_drawn = drawn
         fit_sweep_ranges(self.plot, xs, ys, log_x, log_y)
@@ -407,62 +387,15 @@ class CapacityPlot(PlotPanel):
         self.show_why_empty()
         self.refresh_note()
 
-    def _draw_sweep_curve(
-        self,
-        lane: int,
-        label: str,
-        values: tuple[np.ndarray, ...],
-        whole_seeds: int,
-        log_x: bool,
-        log_y: bool,
-    ) -> tuple[pg.PlotDataItem, np.ndarray, np.ndarray] | None:
-        """One lane's sweep curve and seed band from (x, mean, lo, hi, seeds), with its read-out and
-        table columns; returns (curve, its x, its y values to keep in view), or None if none is drawable."""
-        x, mean, lo, hi, seeds = values
-        keep, (px, py, plo, phi) = log_mapped(x, mean, lo, hi, log_x, log_y)
-        if px.size == 0:
-            return None
-        partial = seeds[keep] < whole_seeds
-        curve, *band = sweep_lane_items(lane, px, py, plo, phi, partial)
-        for item in (curve, *band):
-            self._add(item)
-        if partial.any():
-            self._partial_seeds = whole_seeds
-        self._sweep_curves[lane] = (px, py)
-        self._sweep_labels[lane] = label
-        originals = [np.asarray(v, float)[keep] for v in values]
-        x_label, y_label = self._sweep_x_label, self._sweep_y_label
-        readout = sweep_readout(
-            x_label, *originals[:4], seeds=originals[4], whole_seeds=whole_seeds, running=self._sweep_running
-        )
-        self.hover.set_series(("sweep", lane), label, px, py, readout)
-        self._sweep_series += sweep_columns(y_label, label, *originals, whole_seeds=whole_seeds)
-        self._sweep_points += px.size
-        return curve, px, np.concatenate([py, plo, phi])  # the seeds' band is in view, not cut by the axes
-
-    def _draw_guide(
-        self, index: int, label: str, x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool
-    ) -> tuple[pg.PlotDataItem, str]:
-        """A labelled guide line (a law to compare with), in the table too; returns its legend entry."""
-        keep, (px, py, _, _) = log_mapped(x, y, y, y, log_x, log_y)
-        shown_x, shown_y = (np.asarray(v, float)[keep] for v in (x, y))
-        self._sweep_series.append((guide_label(label), shown_x, shown_y))
-        guide = pg.PlotDataItem(px, py, pen=guide_pen(index))
-        self._add(guide)
-        return guide, guide_label(label)
-
     @property
     def partial_note(self) -> str:
         """What the hollow points of a sweep are, or "" where there are none: points still to get
         their other seeds while it runs (it said "the sweep stopped" then), or left without them."""
-        if self.in_steps_mode or not self._partial_seeds:
+        if self.in_steps_mode or not self._sweep.partial_seeds:
             return ""
-        running = self._sweep_running()
+        running = self.sweep_controls.running
         why = "so far (the sweep is running)" if running else "(the sweep stopped before the rest)"
-        return f"hollow points: fewer than {self._partial_seeds} seeds {why}"
-
-    def _sweep_running(self) -> bool:
-        return self.sweep_controls.running
+        return f"hollow points: fewer than {self._sweep.partial_seeds} seeds {why}"
 
     def refresh_note(self) -> None:
         """The corner note from what the panel draws now: lanes whose curves coincide, and a sweep's
@@ -493,10 +426,6 @@ class CapacityPlot(PlotPanel):
 
     def _fit_legend_row(self) -> None:
         self.legend.take_row_while_listed(self.plot.layout, LEGEND_ROW)
-
-    def _add(self, item) -> None:
-        self.plot.addItem(item)
-        self._sweep_items.append(item)
 
     def set_ray(
         self, curves: list[tuple[int, str, np.ndarray, np.ndarray]], notes: Sequence[str] = ()
