@@ -215,10 +215,18 @@ class RecordController(QtCore.QObject):
             self._link.submit(FrameShown(step))
 
     @QtCore.Slot(int)
-    def _on_frame(self, _shown_step: int) -> None:
-        """A frame drawn: written if it is a new engine step's; the paced engine may then go on."""
+    def _on_frame(self, shown_step: int) -> None:
+        """A frame drawn: written if it is a new engine step's; the paced engine may then go on.
+
+        A frame of an earlier step drawn while the run is followed (a theme or scale switched redraws
+        the step on show) is not the newest step's, even when that step's snapshot came in before
+        this was called: written for it, the file got the old step twice and never the new one.
+        That step's own frame comes next.
+        """
         newest = self._clock.newest
         if self._writer is None or self._last_step is None or newest is None:
+            return
+        if self._clock.cursor_step is None and shown_step != newest.step:
             return
         if newest.step != self._last_step:
             self._show_progress(self.frames + 1)  # the frame grabbed counts itself: it read one behind

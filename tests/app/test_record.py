@@ -5,12 +5,13 @@ import re
 import signal
 import subprocess
 import sys
+from types import SimpleNamespace
 from xml.etree import ElementTree
 
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.cli import main
 from muonscope.app.cli_parser import build_parser
@@ -553,6 +554,53 @@ def test_a_fast_engine_is_paced_so_that_no_step_is_skipped(qtbot, tmp_path):
     with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
         app.views.transport.record_action.trigger()
     assert len(_decoded(path)[1]) == app.clock.newest.step - start
+
+
+class _Clock(QtCore.QObject):
+    """The frame clock as the recorder sees it: frames drawn, the newest snapshot, the cursor."""
+
+    frame_drawn = QtCore.Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.newest = SimpleNamespace(step=0)
+        self.cursor_step = None
+
+
+class _Link(QtCore.QObject):
+    """The engine link as the recorder sees it: pacing confirmed, commands sent."""
+
+    paced = QtCore.Signal(bool, int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = []
+
+    def submit(self, command) -> None:
+        self.sent.append(command)
+
+
+def test_a_frame_drawn_of_the_step_before_is_not_taken_for_the_newest_steps(qtbot, tmp_path):
+    """A theme switched while recording redraws the step on show; the next step's snapshot came in
+    before that redraw's frame was written, and the file got the old step twice and not the new."""
+    from muonscope.app.engine_protocol import FrameShown
+    from muonscope.app.record_controller import RecordController
+
+    app = open_app(qtbot)
+    clock, link = _Clock(), _Link()
+    recorder = RecordController(app.window, link, clock, chooser=lambda _window: tmp_path / "r.mp4")
+    assert recorder.start(tmp_path / "r.mp4")
+    link.paced.emit(True, 0)
+    clock.newest = SimpleNamespace(step=1)  # step 1 arrived; the frame drawn next is the redraw of step 0
+    clock.frame_drawn.emit(0)
+    QtCore.QCoreApplication.processEvents()  # the recorder takes drawn frames queued
+    assert recorder.frames == 0  # that frame pictures step 0, on show as the recording began
+    assert FrameShown(1) not in link.sent  # the engine waits on step 1's own frame
+    clock.frame_drawn.emit(1)
+    QtCore.QCoreApplication.processEvents()
+    assert (recorder.frames, link.sent[-1]) == (1, FrameShown(1))
+    with qtbot.waitSignal(recorder.finished, timeout=WAIT_MS):
+        recorder.stop()
 
 
 def test_a_step_taken_just_before_the_stop_still_gets_its_frame(qtbot, tmp_path):
