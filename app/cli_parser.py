@@ -14,7 +14,7 @@ from muonscope import __version__
 from muonscope.app.cli_names import setting_names
 from muonscope.app.cli_refusals import OneLineParser
 from muonscope.app.panel_names import PANELS
-from muonscope.app.record_command import MAX_EVERY, MAX_FPS
+from muonscope.app.record_command import MAX_EVERY, MAX_FPS, MIN_FPS
 from muonscope.engine.task_kinds import SWEEP_AXES
 
 __all__ = ["build_parser"]
@@ -263,7 +263,7 @@ def _add_record(sub) -> None:
         metavar="F",
         type=float,
         default=30.0,
-        help=f"frames per second of video: above 0, at most {MAX_FPS['mp4']:g} for MP4 and "
+        help=f"frames per second of video: from {MIN_FPS:g}, at most {MAX_FPS['mp4']:g} for MP4 and "
         f"{MAX_FPS['gif']:g} for GIF",
     )
     record.add_argument(

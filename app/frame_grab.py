@@ -26,9 +26,10 @@ def grab_frame(
 
 
 def fit_image(image: QtGui.QImage, size: tuple[int, int]) -> QtGui.QImage:
-    """``image`` as exactly ``size`` pixels: scaled smoothly, letterboxed on white if its shape differs.
+    """``image`` as exactly ``size`` pixels: scaled smoothly, letterboxed if its shape differs.
 
     A video keeps one size from its first frame to its last, whatever the window does meanwhile.
+    The bars take the colour of the picture's corner, its background: white ones edged the dark stage.
     """
     width, height = size
     if (image.width(), image.height()) == (width, height):
@@ -40,7 +41,7 @@ def fit_image(image: QtGui.QImage, size: tuple[int, int]) -> QtGui.QImage:
         QtCore.Qt.TransformationMode.SmoothTransformation,
     )
     canvas = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
-    canvas.fill(QtGui.QColor("white"))
+    canvas.fill(image.pixelColor(0, 0) if not image.isNull() else QtGui.QColor("white"))
     painter = QtGui.QPainter(canvas)
     painter.drawImage((width - scaled.width()) // 2, (height - scaled.height()) // 2, scaled)
     painter.end()

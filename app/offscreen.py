@@ -71,6 +71,8 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
 
         # its title, caption and views, the drift named; untitled when it is far from every preset
         preset = nearest_preset(session.initial_config, session_name(args.resume))
+    if args.panel is not None:
+        _check_panel(args.panel, session.config.task)
     return OffscreenPlan(
         preset=preset,
         session=session,
@@ -84,6 +86,20 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
         wait_for_sweep=not args.no_wait_sweep,
         compared_branch=session.branch.parent,  # as the window shows a fork: beside where it came from
     )
+
+
+def _check_panel(panel: str, task: Any) -> None:
+    """A panel alone that the task gives nothing to draw (the spiked stream's ③) is refused, as the
+    window's export refuses it: its picture was the reason alone, under a title naming step 0."""
+    from muonscope.app.panel_names import PANELS
+    from muonscope.engine.task_kinds import view_problem
+
+    problem = view_problem(task, panel)
+    if problem:
+        others = [name for name in PANELS if not view_problem(task, name)]
+        first = problem.split(". ")[0].rstrip(".")
+        choices = f"{', '.join(others[:-1])} or {others[-1]}" if len(others) > 1 else others[0]
+        raise ConfigError("--panel", panel, f"{first[0].lower()}{first[1:]}; choose {choices}")
 
 
 def _check_stage(scale: float | None, theme: str | None) -> None:

@@ -15,11 +15,13 @@ import sys
 from muonscope.app.video import frames_text
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["MAX_FPS", "check_every", "check_fps", "record_command"]
+__all__ = ["MAX_FPS", "MIN_FPS", "check_every", "check_fps", "record_command"]
 
 #: Frame rates an MP4 may have; a GIF's frame delays are whole hundredths of a second, and players
 #: slow down delays under two hundredths, so a GIF plays at most 50 frames per second.
 MAX_FPS = {"mp4": 240.0, "gif": 50.0}
+#: Smallest --fps: a frame every 100 seconds (the encoder refuses far slower rates).
+MIN_FPS = 0.01
 #: Largest --every: a frame per million steps is already far past any run.
 MAX_EVERY = 10**6
 
@@ -51,11 +53,12 @@ def _too_few_steps(steps: int, every: int) -> ConfigError:
 
 
 def check_fps(fps: float, kind: str) -> float:
-    """Frames per second of the video: above 0, at most what its kind can play."""
+    """Frames per second of the video: from MIN_FPS (a frame every 100 s; far slower rates the
+    encoder refuses, after the run) to what its kind can play."""
     top = MAX_FPS[kind]
-    if not (math.isfinite(fps) and 0 < fps <= top):
+    if not (math.isfinite(fps) and MIN_FPS <= fps <= top):
         raise ConfigError(
-            "--fps", fps, f"must be a number of frames per second above 0, at most {top:g} for {kind}"
+            "--fps", fps, f"must be a number of frames per second from {MIN_FPS:g} to {top:g} for {kind}"
         )
     return fps
 

@@ -2,7 +2,7 @@
 
 Frames go to an ffmpeg process through a pipe as they come (nothing holds the whole video in
 memory). An MP4 is H.264 (libx264, yuv420p, which needs even sizes: an odd width or height gets one
-white column or row on the right or bottom). A GIF needs one palette for the whole clip, or colours
+more column or row on the right or bottom, a copy of its neighbour). A GIF needs one palette for the whole clip, or colours
 would flicker between frames: the frames stream into a lossless FFV1 file first, and closing reads
 it twice (a palette from every frame, then the GIF drawn with it).
 
@@ -93,7 +93,9 @@ class VideoWriter:
         source = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{self.fps:g}"]
         if self.kind == "mp4":
             out_w, out_h = self.video_size
-            pad = [] if (out_w, out_h) == self.size else ["-vf", f"pad={out_w}:{out_h}:0:0:white"]
+            # the added column or row repeats its neighbour: a white one edged the dark stage
+            smear = f"fillborders=right={out_w - width}:bottom={out_h - height}:mode=smear"
+            pad = [] if (out_w, out_h) == self.size else ["-vf", f"pad={out_w}:{out_h}:0:0,{smear}"]
             target = [
                 *pad,
                 *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", _CRF),

@@ -288,6 +288,11 @@ CASES = [
     ),
     (["shot", "--set", "task.d=0", "--out", "{tmp}/x.png"], "task.d = 0"),
     (
+        ["shot", "--preset", "momentum_order", "--panel", "class_error", "--out", "{tmp}/x.png"],
+        "--panel = 'class_error' is not allowed: a spiked gradient stream has no classes, so there is "
+        "no per-class error; choose spectrum, series or capacity",
+    ),
+    (
         ["shot", "--out", "/proc/muonscope-out/x.png"],
         "--out = '/proc/muonscope-out/x.png' is not allowed: cannot create a folder in /proc (",
     ),
@@ -300,6 +305,14 @@ CASES = [
     (["record", "--out", "{tmp}/x.mp4", "--fps", "0"], "--fps = 0"),
     (["record", "--out", "{tmp}/x.mp4", "--fps", "-5"], "--fps = -5"),
     (["record", "--out", "{tmp}/x.mp4", "--fps", "nan"], "--fps = nan"),
+    (  # the encoder refused it after the run, in four lines of its own
+        ["record", "--out", "{tmp}/x.mp4", "--fps", "1e-300"],
+        "--fps = 1e-300 is not allowed: must be a number of frames per second from 0.01 to 240 for mp4",
+    ),
+    (
+        ["record", "--out", "{tmp}/x.gif", "--set", "task.kind='spiked'", "--panel", "class_error"],
+        "--panel = 'class_error' is not allowed: a spiked gradient stream has no classes",
+    ),
     (
         ["record", "--out", "{tmp}/x.gif", "--fps", "60"],
         "--fps = 60 is not allowed: must be a number of frames",

@@ -101,10 +101,17 @@ def test_gif_frames_match_on_a_second_run(capsys, tmp_path):
 
 
 def test_an_odd_size_is_padded_for_h264_and_kept_for_gif(capsys, tmp_path):
-    code, text, err = _record(capsys, "--steps", "2", "--size", "321x241", "--out", str(tmp_path / "o.mp4"))
+    """The column and row added for H.264 repeat their neighbours: white ones edged the dark stage."""
+    out = str(tmp_path / "o.mp4")
+    code, text, err = _record(capsys, "--steps", "2", "--size", "321x241", "--theme", "dark", "--out", out)
     assert code == 0, err
-    assert _decoded(tmp_path / "o.mp4")[0] == (322, 242)
+    size, frames = _decoded(tmp_path / "o.mp4")
+    assert size == (322, 242)
     assert "321x241 (padded to 322x242 for H.264)" in text
+    frame = frames[-1].astype(int)
+    assert np.abs(frame[:, -1] - frame[:, -2]).max() <= 16  # H.264 is lossy: near, not equal
+    assert np.abs(frame[-1, :] - frame[-2, :]).max() <= 16
+    assert frame[:, -1].mean() < 100  # the dark stage's own edge, not white
     code, _text, err = _record(capsys, "--steps", "2", "--size", "321x241", "--out", str(tmp_path / "o.gif"))
     assert code == 0, err
     assert _decoded(tmp_path / "o.gif")[0] == (321, 241)
@@ -538,6 +545,18 @@ def test_a_frame_leaves_out_the_widgets_it_is_told_to_and_they_show_again(qtbot)
     assert QtGui.QColor(with_note.pixel(5, 5)) == QtGui.QColor("black")
     assert QtGui.QColor(without.pixel(5, 5)) == QtGui.QColor("white")
     assert note.isVisible()
+
+
+def test_a_picture_of_another_shape_is_letterboxed_in_its_own_background(qapp):
+    """A window resized while recording keeps the video's size: the bars were white on a dark stage."""
+    from muonscope.app.frame_grab import fit_image
+
+    picture = QtGui.QImage(200, 100, QtGui.QImage.Format.Format_RGB32)
+    picture.fill(QtGui.QColor("#111111"))
+    fitted = fit_image(picture, (200, 200))
+    assert (fitted.width(), fitted.height()) == (200, 200)
+    assert fitted.pixelColor(100, 10) == QtGui.QColor("#111111")  # a bar
+    assert fitted.pixelColor(100, 100) == QtGui.QColor("#111111")  # the picture
 
 
 def test_a_fast_engine_is_paced_so_that_no_step_is_skipped(qtbot, tmp_path):
