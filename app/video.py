@@ -2,9 +2,9 @@
 
 Frames go to an ffmpeg process through a pipe as they come (nothing holds the whole video in
 memory). An MP4 is H.264 (libx264, yuv420p, which needs even sizes: an odd width or height gets one
-more column or row on the right or bottom, a copy of its neighbour). A GIF needs one palette for the whole clip, or colours
-would flicker between frames: the frames stream into a lossless FFV1 file first, and closing reads
-it twice (a palette from every frame, then the GIF drawn with it).
+more column or row on the right or bottom, a copy of its neighbour). A GIF needs one palette for the
+whole clip, or colours would flicker between frames: the frames stream into a lossless FFV1 file
+first, and closing reads it twice (a palette from every frame, then the GIF drawn with it).
 
 The file appears under its name only when it is complete: ffmpeg writes ``NAME.part`` and closing
 renames it, so an interrupted recording that is closed is a valid, playable file and a killed one
