@@ -162,6 +162,8 @@ class ExportController(QtCore.QObject):
             else:
                 for markers in self._window.views.change_markers:  # labels where they belong, now
                     markers.settle()
+                if target is self._window:  # a passing message ("Wrote …/panel.csv") is not the state
+                    self._window.statusBar().clearMessage()
                 with self._lane_legend(target):
                     if kind == "png":
                         write_png(target, path, size)

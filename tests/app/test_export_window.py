@@ -128,6 +128,30 @@ def test_file_menu_writes_the_whole_window(qtbot, tmp_path):
     )  # a clipped plot area per panel at least (the timeline and ④'s right axis add some)
 
 
+def test_a_picture_of_the_window_leaves_out_the_passing_message_of_the_file_before(
+    qtbot, tmp_path, monkeypatch
+):
+    """The window written just after a panel's CSV showed "Wrote …/muonscope-capacity.csv" in its
+    status bar: a local path in a figure, and no part of the state pictured."""
+    from muonscope.app import export_controller
+
+    app, _answers = _app_with_answers(qtbot, tmp_path)
+    status_as_written = []
+
+    def write_png(target, path, size):
+        status_as_written.append(app.window.statusBar().currentMessage())
+        return real_write_png(target, path, size)
+
+    real_write_png = export_controller.write_png
+    monkeypatch.setattr(export_controller, "write_png", write_png)
+    export = _submenu(app.window.menu("File"), "Export")
+    _action(_submenu(export, "④ capacity"), "CSV…").trigger()
+    assert app.window.statusBar().currentMessage().startswith("Wrote ")
+    _action(export, "Window as PNG…").trigger()
+    assert status_as_written == [""]
+    assert app.window.statusBar().currentMessage() == f"Wrote {tmp_path / 'muonscope-window.png'}"
+
+
 def test_the_panels_context_menu_writes_through_the_same_chooser(qtbot, tmp_path):
     app, answers = _app_with_answers(qtbot, tmp_path)
     panel = app.views.class_error
