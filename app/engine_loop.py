@@ -335,6 +335,10 @@ class EngineLoop(SessionCommands):
         self._experiment.spectra_gate = self._spectra_pacer if self._playing and not self._paced else None
         try:
             self._session.step_once(cancelled=self._step_abandoned)
+            if self._experiment.step_count == self._experiment.config.run.steps:
+                # the run's last step is evaluated, whatever the cadence, as `run` reports it: a
+                # picture or video of the run ended on the numbers of an evaluation steps before
+                self._session.evaluate()
         except StepCancelled:
             if self._cancel_step.is_set() or not self._change_queued.is_set():
                 self._cancelled(number, time.perf_counter() - started)

@@ -189,9 +189,4 @@ def capacity_empty_text(snapshot: Snapshot) -> str:
     what = f"Items each lane has recovered over the steps, counted at each population evaluation ({cadence})."
     if snapshot.step == 0:
         return f"{what} Nothing to draw yet: the run is at step 0."
-    if _one_step_run(snapshot):
-        return (
-            f"{what} This preset is a single step from W = 0 (run.steps = 1): no curve over steps. "
-            "Choose a sweep above for capacity against d, N or B."
-        )
     return f"{what} A curve needs two evaluations; there has been one so far."

@@ -1,6 +1,7 @@
 """Recording: ``muonscope record`` (MP4 and GIF, a frame per step, the same frames every time), the
 broader ``muonscope shot``, and the window's ● record button (every step taken, none doubled)."""
 
+import json
 import re
 import signal
 import subprocess
@@ -40,6 +41,14 @@ def _decoded(path) -> tuple[tuple[int, int], list[np.ndarray]]:
     ).stdout
     frames = np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
     return (width, height), list(frames)
+
+
+def _run_report(capsys, *argv) -> dict:
+    """``muonscope run``'s --json report for ``argv``."""
+    code = main(["run", *argv, "--no-progress", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
 
 
 def _record(capsys, *argv) -> tuple[int, str, str]:
@@ -385,6 +394,29 @@ def test_a_picture_after_set_says_the_description_is_of_other_settings(capsys, t
         status = offscreen.window.status_text("lanes")
     assert "these differ now: d 128 → 16, N 2048 → 64, batch B 256 → 16" in caption
     assert status == "4 lanes, all finite"  # stepped one by one: not "paused", as a video would show
+    args = build_parser().parse_args(
+        ["shot", *TINY, "--lane", "optimizer=muon", "--steps", "1", "--out", str(tmp_path / "x.png")]
+    )
+    with OffscreenWindow(plan_offscreen(args, (1280, 720))) as offscreen:
+        offscreen.open()
+        offscreen.picture()
+        assert offscreen.window.status_text("lanes") == "1 lane, finite"  # it read "1 lanes, all finite"
+
+
+def test_a_picture_shows_the_last_steps_evaluation_as_run_reports_it(capsys, tmp_path):
+    """Every 10 steps by the cadence, a 12-step picture ended on step 10's numbers where `run`
+    reported step 12's."""
+    steps = ["--set", "run.eval_every=10", "--steps", "12"]
+    args = build_parser().parse_args(["shot", *TINY, *steps, "--out", str(tmp_path / "x.png")])
+    with OffscreenWindow(plan_offscreen(args, (1280, 720))) as offscreen:
+        offscreen.open()
+        offscreen.picture()
+        evaluated = [lane.eval_step for lane in offscreen.app.clock.newest.lanes]
+        recovered = [lane.recovered for lane in offscreen.app.clock.newest.lanes]
+        drawn_steps, drawn_items = offscreen.app.views.capacity.recovered_data(0)
+    assert evaluated == [12] * 4
+    assert (list(drawn_steps), drawn_items[-1]) == ([0, 10, 12], recovered[0])
+    assert [lane["recovered"] for lane in _run_report(capsys, *TINY, *steps)["lanes"]] == recovered
 
 
 def test_an_output_that_is_a_folder_is_refused_before_anything_runs(capsys, tmp_path):
