@@ -383,9 +383,12 @@ class FrameClock(QtCore.QObject):
         if snapshot is None:
             return
         diverged = [lane.index for lane in snapshot.lanes if lane.diverged]  # numbered from 0, as everywhere
-        lanes = f"{len(snapshot.lanes)} lanes" + (
-            f", diverged: {', '.join(map(str, diverged))}" if diverged else ", all finite"
-        )
+        count = len(snapshot.lanes)
+        if diverged:
+            health = f"diverged: {', '.join(map(str, diverged))}"
+        else:
+            health = "all finite" if count > 1 else "finite"
+        lanes = f"{count} lane{'' if count == 1 else 's'}, {health}"
         state = self._motion_text() if self._play_state_shown else ""
         self._status_at = time.perf_counter()
         self._set_status(
