@@ -320,9 +320,9 @@ def preset_drift(
     """
     if preset.task.kind != current.task.kind:
         return [f"task {preset.task.kind} → {current.task.kind}"]
-    changes = [
+    changes = [  # the seed too: a preset's description quotes what it measured on its own seed
         f"{_short_label(name)} {_text(getattr(preset.task, name))} → {_text(getattr(current.task, name))}"
-        for name in TASK_KINDS[preset.task.kind].fields
+        for name in (*TASK_KINDS[preset.task.kind].fields, "seed")
         if getattr(preset.task, name) != getattr(current.task, name)
     ]
     if lane_ids is not None and len(lane_ids) == len(current.lanes):

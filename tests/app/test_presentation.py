@@ -211,6 +211,8 @@ def test_preset_caption_says_when_the_settings_left_it(qtbot):
     moved = preset.config.with_value("task.d", 32).with_value("lanes[1].lr", 0.01)
     assert preset_drift(preset.config, moved) == ["d 16 → 32", "lane 1 lr 0.05 → 0.01"]
     assert preset_drift(preset.config, preset.config.with_value("task.n_items", 48)) == ["N 64 → 48"]
+    # the description quotes what the preset measured on its seed ("here, on seed 0, it passes …")
+    assert preset_drift(preset.config, preset.config.with_value("task.seed", 3)) == ["seed 0 → 3"]
     app = open_app(qtbot, preset)
     assert "differ" not in app.views.caption.text()
     app.intents.restart_with({"d": 24})
