@@ -61,7 +61,7 @@ def plain_number(value: float) -> str:
         return text
     exponent = math.floor(math.log10(abs(value)))
     if not _PLAIN_EXPONENTS[0] <= exponent <= _PLAIN_EXPONENTS[1]:
-        return text
+        return text.replace("e+", "e")  # "1e30", as typed (Python writes "1e+30")
     plain = f"{Decimal(repr(float(value))):f}"  # the shortest digits that give the value back
     return plain.rstrip("0").rstrip(".") if "." in plain else plain
 

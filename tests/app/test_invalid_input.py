@@ -235,7 +235,7 @@ CASES = [
         "--out = '{tmp}/latin1.toml/x' is not allowed: {tmp}/latin1.toml is a file, not a folder",
     ),
     (["record", "--out", "{tmp}/x.mp4", "--fps", "fast"], "--fps = 'fast' is not allowed: must be a number"),
-    (["run", "--set", "task.seed=1e30"], "task.seed = 1e+30 is not allowed: must be an integer from 0 to"),
+    (["run", "--set", "task.seed=1e30"], "task.seed = 1e30 is not allowed: must be an integer from 0 to"),
     (["run", "--set", "foo.bar=1"], "--set = 'foo.bar=1' is not allowed: KEY must be task.NAME, run.NAME or"),
     (["fly"], ("COMMAND = 'fly' is not allowed: must be one of run, shot,", "or a saved session's folder")),
     # an unknown option is refused by its command, as the command's other errors are
