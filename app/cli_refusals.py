@@ -32,11 +32,21 @@ class _StoreOnce(argparse.Action):
         if option_string is not None and self.dest in given:
             first = given[self.dest]
             parser.error(
-                f"{option_string} = '{values}' is not allowed: {option_string} is given already "
-                f"('{first}'); give it once"
+                f"{option_string} = {_as_typed(values)} is not allowed: {option_string} is given already "
+                f"({_as_typed(first)}); give it once"
             )
         given[self.dest] = values
         setattr(namespace, self.dest, values)
+
+
+def _as_typed(value) -> str:
+    """An option's value as a refusal shows it: a number as typed ("--fps = 15", not "'15.0'"), any
+    other value quoted, a path by its text."""
+    from muonscope.engine.errors import plain_number
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"'{value}'"
+    return plain_number(value) if isinstance(value, float) else str(value)
 
 
 class OneLineParser(argparse.ArgumentParser):

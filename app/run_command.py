@@ -263,6 +263,13 @@ def _prepare(
     else:
         target = session.config.run.steps if args.steps is None else args.steps
     if target < session.step + frame_every:
+        if args.steps is None and not length:  # the session's own length: --steps was not typed
+            raise ConfigError(
+                "--resume",
+                str(args.resume),
+                f"its run ends at step {target}, where it stands: give --steps, at least "
+                f"{session.step + frame_every} (its step plus --every = {frame_every}), for a first frame",
+            )
         option = "--steps" if args.steps is not None else "run.steps"
         raise _too_short(option, target, session.step, args.rewind is not None, frame_every)
     lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]

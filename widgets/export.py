@@ -220,6 +220,8 @@ def checked_path(path: str | os.PathLike, suffix: str, what: str) -> Path:
     if path.suffix.lower() != suffix:
         raise ExportError(f"cannot write {path}: {what} file must end in {suffix}")
     folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"cannot write {path}: {folder} is a file, not a folder")
     if not folder.is_dir():
         raise ExportError(f"cannot write {path}: there is no folder {folder}")
     return path

@@ -465,20 +465,20 @@ def test_a_refusal_comes_before_torch_is_loaded():
 
 
 @pytest.mark.parametrize(
-    ("argv", "option"),
-    [
-        (["run", "--steps", "2", "--steps", "3"], "--steps"),
-        (["run", "--save", "a", "--save", "b"], "--save"),
-        (["run", "--resume", "s1", "--resume", "s2"], "--resume"),
-        (["shot", "--size", "100x100", "--size", "200x200"], "--size"),
+    ("argv", "option", "first", "second"),
+    [  # numbers as typed ("--fps = '15.0'" said a value nobody typed), other values quoted
+        (["run", "--steps", "2", "--steps", "3"], "--steps", "2", "3"),
+        (["run", "--save", "a", "--save", "b"], "--save", "'a'", "'b'"),
+        (["run", "--resume", "s1", "--resume", "s2"], "--resume", "'s1'", "'s2'"),
+        (["shot", "--size", "100x100", "--size", "200x200"], "--size", "'100x100'", "'200x200'"),
+        (["record", "--fps", "30", "--fps", "15", "--out", "x.mp4"], "--fps", "30", "15"),
     ],
 )
-def test_an_option_of_one_value_given_twice_is_refused(capsys, argv, option):
+def test_an_option_of_one_value_given_twice_is_refused(capsys, argv, option, first, second):
     """The last one silently won: --save a --save b wrote b only, --resume s1 --resume s2 resumed s2."""
     assert main(argv) == 2
     out, err = capsys.readouterr()
-    first, second = argv[2], argv[4]
     assert out == "" and err == (
-        f"muonscope {argv[0]}: error: {option} = '{second}' is not allowed: {option} is given already "
-        f"('{first}'); give it once\n"
+        f"muonscope {argv[0]}: error: {option} = {second} is not allowed: {option} is given already "
+        f"({first}); give it once\n"
     )

@@ -198,6 +198,12 @@ def test_a_resumed_recording_too_short_for_a_frame_names_the_least_steps_it_take
     assert says in capsys.readouterr().err
     assert main([*resumed, "--steps", str(least)]) == 0
     assert ": 1 frame, 320x240, " in capsys.readouterr().out and len(_decoded(tmp_path / "r.mp4")[1]) == 1
+    if not rewind:  # without --steps, at the session's own length: --steps is named, not run.steps
+        assert main(resumed) == 2
+        assert capsys.readouterr().err.endswith(
+            "is not allowed: its run ends at step 3, where it stands: give --steps, at least 4 "
+            "(its step plus --every = 1), for a first frame\n"
+        )
 
 
 def test_every_frame_shows_the_change_labels_placed_for_its_curves_not_waiting_on_a_timer(capsys, tmp_path):

@@ -146,6 +146,9 @@ def test_svg_refuses_a_wrong_extension_or_folder_naming_the_file(series_panel, t
         write_svg(panel, tmp_path / "series.png")
     with pytest.raises(ExportError, match=r"cannot write .*missing.*series\.svg: there is no folder"):
         write_svg(panel, tmp_path / "missing" / "series.svg")
+    (tmp_path / "notes.txt").write_text("")  # "there is no folder notes.txt" beside the file itself
+    with pytest.raises(ExportError, match=r"series\.svg: .*notes\.txt is a file, not a folder"):
+        write_svg(panel, tmp_path / "notes.txt" / "series.svg")
     (tmp_path / "taken.svg").mkdir()
     with pytest.raises(ExportError, match=r"cannot write .*taken\.svg: ") as refused:
         write_svg(panel, tmp_path / "taken.svg")
