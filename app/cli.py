@@ -9,10 +9,15 @@ at once; each command imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 from muonscope.app.cli_parser import build_parser
 from muonscope.app.cli_refusals import UsageError
@@ -26,6 +31,27 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 #: More arguments than any command needs (argparse takes quadratic time over a repeated option:
 #: 100,000 ``--lane`` took minutes before the lane count was checked).
 MAX_ARGUMENTS = 2000
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c(headless: bool) -> Iterator[None]:
+    """Within: SIGTERM interrupts a headless command as Ctrl-C does (exit 130, "interrupted").
+
+    Each command takes over both signals once its work begins, to stop cleanly; before that (its
+    imports take a second) SIGTERM killed it with status 143. The window keeps Qt's own handling.
+    """
+    if not headless or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -184,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError("arguments", len(argv), f"at most {MAX_ARGUMENTS} on the command line")
         args = _parsed(build_parser(), argv)
         prog = " ".join(filter(None, ("muonscope", args.command)))
-        with one_line_warnings():
+        with one_line_warnings(), _sigterm_as_ctrl_c(args.command is not None):
             return _dispatch(args)
     except ConfigError as exc:
         sys.stderr.write(f"{prog}: error: " + " ".join(_said_of_option(exc, args).split("\n")) + "\n")

@@ -450,3 +450,16 @@ def test_the_tables_columns_stay_aligned_under_a_long_lane_label(capsys):
     assert len(rows) == 2 and rows[0].startswith("a lane whose label runs well past")
     assert rows[0].index(" loss ") == rows[1].index(" loss ")
     assert rows[0].index(" accuracy ") == rows[1].index(" accuracy ")
+
+
+def test_sigterm_before_the_command_takes_over_is_an_interruption_not_a_kill():
+    """The run's imports take a second, and a SIGTERM then (a job scheduler's) killed it with 143."""
+    probe = (
+        "import os, signal, sys\n"
+        "import muonscope.app.run_command as run_command\n"
+        "run_command.run_command = lambda args: os.kill(os.getpid(), signal.SIGTERM) or 0\n"
+        "from muonscope.app.cli import main\n"
+        "sys.exit(main(['run']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (130, "muonscope run: interrupted\n")
