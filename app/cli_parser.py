@@ -155,7 +155,7 @@ def _add_inspect(sub) -> None:
         "--out",
         metavar="FILE.npy",
         type=_path,
-        help="write the matrix as a .npy file (a folder it names is made)",
+        help="write the matrix as a .npy file (a folder it names is made; a file there is replaced)",
     )
 
 
@@ -226,7 +226,7 @@ def _add_shot(sub) -> None:
         metavar="FILE.png|FILE.svg",
         type=_path,
         required=True,
-        help="the picture, by its suffix (a folder it names is made)",
+        help="the picture, by its suffix (a folder it names is made; a file there is replaced)",
     )
     shot.add_argument("--size", metavar="WxH", default="1600x1000", help="picture size in pixels")
     _add_offscreen_arguments(shot)
@@ -255,7 +255,8 @@ def _add_record(sub) -> None:
         metavar="FILE.mp4|FILE.gif",
         type=_path,
         required=True,
-        help="the video: H.264 MP4 or GIF, by its suffix (a folder it names is made)",
+        help="the video: H.264 MP4 or GIF, by its suffix (a folder it names is made; a file there is "
+        "replaced, by the frames so far if interrupted)",
     )
     record.add_argument("--size", metavar="WxH", default="1280x720", help="frame size in pixels")
     record.add_argument(
