@@ -262,9 +262,10 @@ NO_BREAK = "\u00a0"
 
 
 def _unnamed(ranked: list[LaneSnapshot], named: list[LaneSnapshot]) -> list[str]:
-    """``["2 more lanes"]`` for the ranked lanes the caption has no room to name (so none seems lost)."""
+    """``["2 more lanes"]`` for the ranked lanes the caption has no room to name (so none seems lost),
+    held on one line: wrapped, "lanes" stood alone on a third."""
     left = len(ranked) - 1 - len(named)
-    return [] if left <= 0 else [f"{left} more lane" + ("s" if left > 1 else "")]
+    return [] if left <= 0 else [f"{left} more lane{'s' if left > 1 else ''}".replace(" ", NO_BREAK)]
 
 
 def _recovered(lane: LaneSnapshot) -> str:

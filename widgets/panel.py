@@ -69,7 +69,7 @@ class PlotPanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(self._header)
+        layout.addLayout(self._header_rows)
         layout.addWidget(self.plot_widget, 1)
         self.modes: dict[str, ModeBox] = {}
         self._on_stage = False  # drawn in a presentation style: mode boxes that do not apply are left out
@@ -110,6 +110,13 @@ class PlotPanel(QtWidgets.QWidget):
             QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred
         )
         self._header.addWidget(self._mode_strip)
+        # on a stage, a row of its own for the strip, under the title, where the header is too short
+        self._strip_row = QtWidgets.QHBoxLayout()
+        self._strip_row.setContentsMargins(4, 0, 4, 0)
+        self._header_rows = QtWidgets.QVBoxLayout()
+        self._header_rows.setSpacing(0)
+        self._header_rows.addLayout(self._header)
+        self._header_rows.addLayout(self._strip_row)
 
     def _build_placeholder(self) -> None:
         """The text over an empty plot that says why it is empty (hidden until it is)."""
@@ -136,6 +143,8 @@ class PlotPanel(QtWidgets.QWidget):
         self._mode_strip.layout().addWidget(combo)
         self.modes[name] = combo
         combo.installEventFilter(self)  # its enabled state decides whether a stage shows it
+        combo.currentIndexChanged.connect(lambda _i: self._place_mode_strip())  # its width changed
+        combo.model().modelReset.connect(self._place_mode_strip)
         return combo
 
     def mode(self, name: str) -> str:
@@ -172,7 +181,6 @@ class PlotPanel(QtWidgets.QWidget):
         colours = style.colours
         self.plot_widget.setBackground(colours.background)
         self._on_stage = style != StageStyle()
-        self._show_applying_modes()
         style_axes(self.plot, style)
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(TITLE_PT))
@@ -187,6 +195,7 @@ class PlotPanel(QtWidgets.QWidget):
         self.style_key.setPalette(palette)
         self._note.set_look(colours.foreground, colours.background, font)
         self._note.place()
+        self._show_applying_modes()  # at the stage's font: which boxes fit, and on which row
 
     def set_title(self, title: str) -> None:
         """A long title (a style key, a lane and a step, 3× on a projector) keeps its head and is cut
@@ -318,6 +327,35 @@ class PlotPanel(QtWidgets.QWidget):
         keep_greyed = not self._on_stage and self._header_fits_every_box()
         for box in self.modes.values():
             box.setVisible(box.isEnabledTo(self) or keep_greyed)
+        self._place_mode_strip()
+
+    def _place_mode_strip(self) -> None:
+        """On a stage, a header too short for its title and every box it shows, whole, puts the boxes
+        on a row of their own under the title: cut to "heat …" and "mean er…" at 1280×720 with six
+        lanes, they told a room nothing. At the desk they are cut, with their options as tooltips,
+        rather than taking the plot's height."""
+        below = self._on_stage and not self._mode_strip.isHidden() and not self._header_holds_strip()
+        if below == (self._strip_row.indexOf(self._mode_strip) >= 0):
+            return
+        (self._header if below else self._strip_row).removeWidget(self._mode_strip)
+        (self._strip_row if below else self._header).addWidget(self._mode_strip)
+
+    @property
+    def mode_boxes_below_title(self) -> bool:
+        """Whether the mode boxes sit on a row of their own under the title (on a short stage header)."""
+        return self._strip_row.indexOf(self._mode_strip) >= 0
+
+    def _header_holds_strip(self) -> bool:
+        """Whether one row holds the title, the style key and the strip's shown widgets whole."""
+        direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
+        children = self._mode_strip.findChildren(QtWidgets.QWidget, options=direct)
+        shown = [w for w in children if not w.isHidden()]
+        widths = [w.whole_width if isinstance(w, ModeBox) else w.sizeHint().width() for w in shown]
+        widths.append(self._title.sizeHint().width())
+        if not self.style_key.isHidden():
+            widths.append(self.style_key.sizeHint().width())
+        spacing = max(self._header.spacing(), 0)
+        return sum(widths) + spacing * len(widths) + 8 <= self.width()  # 8: the margins
 
     def _header_fits_every_box(self) -> bool:
         """Whether the header is wide enough for its title, style key and every mode box whole."""
@@ -418,6 +456,7 @@ class PlotPanel(QtWidgets.QWidget):
         a panel recorded by itself) leaves them out: a figure showed a combo box's arrow and ④'s run
         button, and its axes and style key already say what is drawn."""
         self._mode_strip.setVisible(shown)
+        self._place_mode_strip()
 
     def add_header_control(self, widget: QtWidgets.QWidget) -> None:
         """A button or indicator after the mode boxes, shown and hidden with them."""

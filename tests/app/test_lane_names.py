@@ -171,7 +171,7 @@ def test_the_caption_names_one_lane_more_rather_than_counting_it_and_counts_two(
         if lanes == 5:  # "1 more lane" would take the room of the lane's name
             assert not any("more lane" in part for part in standing)
         else:
-            assert standing[-1] == "2 more lanes"
+            assert standing[-1] == "2\u00a0more\u00a0lanes"  # held on one line, as each lane's entry
 
 
 def test_a_lane_added_as_a_copy_is_told_apart_in_the_caption_by_its_index(qtbot):

@@ -578,6 +578,28 @@ def test_a_short_header_leaves_out_the_greyed_boxes_before_it_cuts_the_one_that_
     assert set(plot.shown_modes) == set(plot.modes)
 
 
+def test_on_a_stage_a_short_header_puts_its_boxes_whole_on_a_row_under_the_title(qtbot):
+    """At 1280×720 on the stage with six lanes, ③ read "heat …", "mean er…" and "Adam, β = (0.8, …"."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["Adam, β = (0.8, 0.95)", "Muon NS5, μ = 0.95 ema, no Nesterov"])
+    plot.set_mode("view", "heatmap")
+    plot.show()
+    plot.resize(620, 400)
+    assert not plot.mode_boxes_below_title  # at the desk they are cut, and the plot keeps its height
+    plot.apply_style(StageStyle(1.5, "dark"))
+    qtbot.waitUntil(lambda: plot.mode_boxes_below_title, timeout=5000)
+    boxes = [plot.modes[name] for name in plot.shown_modes]
+    assert len(boxes) == 3
+    qtbot.waitUntil(lambda: all(box.width() >= box.whole_width for box in boxes), timeout=5000)
+    plot.resize(1800, 400)  # room again: back beside the title
+    qtbot.waitUntil(lambda: not plot.mode_boxes_below_title, timeout=5000)
+    plot.resize(620, 400)
+    qtbot.waitUntil(lambda: plot.mode_boxes_below_title, timeout=5000)
+    plot.apply_style(StageStyle())
+    qtbot.waitUntil(lambda: not plot.mode_boxes_below_title, timeout=5000)
+
+
 @pytest.mark.parametrize(("value", "expected"), [(0.7, 1.0), (3.0, 5.0), (12, 20), (50, 50)])
 def test_nice_ceiling(value, expected):
     assert nice_ceiling(value) == expected
