@@ -20,6 +20,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from muonscope.widgets.segments import length_inside
+
 __all__ = ["CORNERS", "PLACES", "CornerNote"]
 
 #: The places in the order they are preferred when they cover the same number of points, each as
@@ -46,10 +48,10 @@ _INSET_PX = 4.0
 #: clear of the curves, the one a curve does not graze (a spectrum's tail touched the round-off
 #: note's last letters where another place was clear by a margin).
 _CLEARANCE_PX = 3.0
-#: Points looked at per curve: a long spectrum is thinned to this many, a short curve's segments
-#: are sampled up to this many, so a line between two far points counts (at most 16 per segment).
+#: Points looked at per curve: a long spectrum is thinned to this many, each kept point joined to
+#: the next by a segment whose length under a place counts against it (a spectrum's cliff between
+#: two far points, sampled at a few points along it, ran through the note between them).
 _POINTS_PER_CURVE = 256
-_MOST_SAMPLES_PER_SEGMENT = 16
 #: Widths a note too long for one line may wrap to, as shares of the plot's width, widest first;
 #: none narrower than _NARROWEST_WRAP_PX (a column of single words).
 _WRAP_SHARES = (1.0, 0.6, 0.4)
@@ -102,14 +104,14 @@ class CornerNote:
         if not self.item.isVisible():
             return
         frame = self._plot.getViewBox().sceneBoundingRect()
-        points = self._drawn_scene_points(frame)
-        covered: dict[tuple[float | None, str], tuple[int, int]] = {}  # (points under it, and near it)
+        segments = self._drawn_scene_segments(frame)
+        covered: dict[tuple[float | None, str], tuple[float, float]] = {}  # (curve under it, and near it)
         for share in self._wrap_choices(frame.width() - 2 * _INSET_PX):
             size = self._wrapped_size(share, frame.width() - 2 * _INSET_PX)
             for corner in PLACES:
                 box = _box(frame, corner, size)
                 near = box.adjusted(-_CLEARANCE_PX, -_CLEARANCE_PX, _CLEARANCE_PX, _CLEARANCE_PX)
-                covered[(share, corner)] = (_count_inside(points, box), _count_inside(points, near))
+                covered[(share, corner)] = (length_inside(segments, box), length_inside(segments, near))
         best = min(covered, key=covered.get)  # the first of equals: widest, then PLACES' order
         current = covered.get((self._wrap_share, self.corner))
         if current is None or covered[best] < current:
@@ -135,48 +137,48 @@ class CornerNote:
         self.item.setTextWidth(-1 if share is None or room <= 0 else share * room)
         return self.item.textItem.boundingRect().size()
 
-    def _drawn_scene_points(self, frame: QtCore.QRectF) -> np.ndarray:
-        """(n, 2) scene positions along every visible curve, in its view's current range."""
+    def _drawn_scene_segments(self, frame: QtCore.QRectF) -> np.ndarray:
+        """(n, 4) scene segments (x0, y0, x1, y1) along every visible curve, in its view's current
+        range; a point drawn alone is a segment of no length."""
         views = [(self._plot.getViewBox(), self._plot.listDataItems())]
         for view in self._other_views:
             views.append((view, [item for item in view.addedItems if isinstance(item, pg.PlotDataItem)]))
-        parts = [_scene_points(view.viewRange(), frame, items) for view, items in views]
-        return np.concatenate(parts) if parts else np.zeros((0, 2))
+        parts = [_scene_segments(view.viewRange(), frame, items) for view, items in views]
+        return np.concatenate(parts) if parts else np.zeros((0, 4))
 
 
-def _scene_points(view_range, frame: QtCore.QRectF, items) -> np.ndarray:
-    """(n, 2) scene positions along the visible ``items`` of one view showing ``view_range`` in ``frame``."""
+def _scene_segments(view_range, frame: QtCore.QRectF, items) -> np.ndarray:
+    """(n, 4) scene segments of the visible ``items`` of one view showing ``view_range`` in ``frame``."""
     (x0, x1), (y0, y1) = view_range
+    parts = [np.zeros((0, 4))]
     if x1 == x0 or y1 == y0:
-        return np.zeros((0, 2))
-    parts = [np.zeros((0, 2))]
+        return parts[0]
     for item in items:
         if not item.isVisible():
             continue
         x, y = item.getData()  # as displayed: log axes already applied
         if x is None or len(x) == 0:
             continue
-        x, y = _along_segments(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if x.size > _POINTS_PER_CURVE:
+            stride = -(-x.size // _POINTS_PER_CURVE)
+            x, y = x[::stride], y[::stride]
         scene_x = frame.left() + (x - x0) / (x1 - x0) * frame.width()
         scene_y = frame.bottom() - (y - y0) / (y1 - y0) * frame.height()
-        parts.append(np.column_stack([scene_x, scene_y]))
+        parts.append(_polyline(scene_x, scene_y, joined=item.opts.get("pen") is not None))
     return np.concatenate(parts)
 
 
-def _along_segments(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The finite points, thinned or sampled along their segments to about ``_POINTS_PER_CURVE``
-    (a curve as dense as that is taken as it is: its points trace its lines)."""
-    if x.size > _POINTS_PER_CURVE:
-        stride = -(-x.size // _POINTS_PER_CURVE)
-        x, y = x[::stride], y[::stride]
+def _polyline(x: np.ndarray, y: np.ndarray, joined: bool) -> np.ndarray:
+    """(n, 4) segments between consecutive finite points (a line breaks where a value is not
+    finite), or each finite point alone where the curve is drawn as symbols only."""
     finite = np.isfinite(x) & np.isfinite(y)
-    x, y = x[finite], y[finite]
-    if x.size < 2 or x.size * 2 > _POINTS_PER_CURVE:
-        return x, y
-    per_segment = min(_MOST_SAMPLES_PER_SEGMENT, _POINTS_PER_CURVE // (x.size - 1))
-    index = np.arange(x.size, dtype=float)
-    along = np.linspace(0.0, x.size - 1.0, (x.size - 1) * per_segment + 1)
-    return np.interp(along, index, x), np.interp(along, index, y)
+    if not joined:
+        return np.column_stack([x[finite], y[finite], x[finite], y[finite]])
+    both = finite[:-1] & finite[1:]
+    segments = np.column_stack([x[:-1], y[:-1], x[1:], y[1:]])[both]
+    alone = finite & ~np.r_[False, both] & ~np.r_[both, False]  # a finite point with no neighbour
+    return np.concatenate([segments, np.column_stack([x[alone], y[alone], x[alone], y[alone]])])
 
 
 def _corner_point(frame: QtCore.QRectF, place: str) -> QtCore.QPointF:
@@ -195,13 +197,3 @@ def _box(frame: QtCore.QRectF, place: str, size: QtCore.QSizeF) -> QtCore.QRectF
     return QtCore.QRectF(
         point.x() - across * size.width(), point.y() - down * size.height(), size.width(), size.height()
     )
-
-
-def _count_inside(points: np.ndarray, box: QtCore.QRectF) -> int:
-    inside = (
-        (points[:, 0] >= box.left())
-        & (points[:, 0] <= box.right())
-        & (points[:, 1] >= box.top())
-        & (points[:, 1] <= box.bottom())
-    )
-    return int(np.count_nonzero(inside))

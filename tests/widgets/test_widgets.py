@@ -1220,3 +1220,22 @@ def test_a_number_box_refuses_a_nonzero_number_it_would_hold_as_zero(qtbot, type
     box.lineEdit().setText("0e-5")  # a zero written with an exponent is a zero
     QtTest.QTest.keyClick(box, QtCore.Qt.Key.Key_Return)
     assert box.value() == 0.0 and len(refusals) == 1
+
+
+def test_the_curve_a_note_would_hide_is_measured_along_each_segment_exactly():
+    """Sampled at a few points along it, a spectrum's cliff between two far points ran through the
+    note between the samples; clipped, a segment counts for the length of it inside the box."""
+    from muonscope.widgets.segments import POINT_PX, length_inside
+
+    box = QtCore.QRectF(10.0, 10.0, 20.0, 10.0)  # x 10–30, y 10–20
+    through = np.array([[0.0, 15.0, 100.0, 15.0]])  # across it: its width inside
+    assert length_inside(through, box) == pytest.approx(20.0)
+    cliff = np.array([[20.0, -500.0, 20.0, 500.0]])  # ends far outside, crossing it: its height
+    assert length_inside(cliff, box) == pytest.approx(10.0)
+    diagonal = np.array([[0.0, 5.0, 40.0, 25.0]])  # y = 5 + x/2: inside for x in 10–30
+    assert length_inside(diagonal, box) == pytest.approx(np.hypot(20.0, 10.0))
+    beside = np.array([[0.0, 0.0, 100.0, 5.0], [40.0, 0.0, 40.0, 100.0]])
+    assert length_inside(beside, box) == 0.0
+    points = np.array([[15.0, 15.0, 15.0, 15.0], [50.0, 50.0, 50.0, 50.0]])  # symbols: one inside
+    assert length_inside(points, box) == POINT_PX
+    assert length_inside(np.concatenate([through, cliff, beside]), box) == pytest.approx(30.0)
