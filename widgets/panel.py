@@ -445,6 +445,9 @@ class PlotPanel(QtWidgets.QWidget):
             self.show_step_in_title(step_shown)
             if grown:
                 self.resize(size)
+            # laid out again now, not at the event loop's next turn: the window written just after
+            # a panel showed ④'s mode box where the panel's picture had left it
+            QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
 
     @property
     def header_controls_shown(self) -> bool:

@@ -152,6 +152,17 @@ def test_a_picture_of_the_window_leaves_out_the_passing_message_of_the_file_befo
     assert app.window.statusBar().currentMessage() == f"Wrote {tmp_path / 'muonscope-window.png'}"
 
 
+def test_a_panel_written_leaves_its_header_laid_out_as_before_at_once(qtbot, tmp_path):
+    """The window written right after ④ showed its mode box at the strip's left edge, where the
+    panel's own picture (its boxes hidden) had left it, until the event loop's next turn."""
+    app, _answers = _app_with_answers(qtbot, tmp_path)
+    box = app.views.capacity.modes["x"]
+    before = box.geometry()
+    export = _submenu(app.window.menu("File"), "Export")
+    _action(_submenu(export, "④ capacity"), "PNG…").trigger()
+    assert box.geometry() == before  # no event processed in between, as in a script
+
+
 def test_the_panels_context_menu_writes_through_the_same_chooser(qtbot, tmp_path):
     app, answers = _app_with_answers(qtbot, tmp_path)
     panel = app.views.class_error
