@@ -206,5 +206,8 @@ def update_condition_ratio(task: MemoryTask, direction: Tensor, project_ones: bo
     if project_ones:
         coordinates = coordinates - coordinates.mean(dim=0, keepdim=True)  # (I − J/K) Ẽᵀ D E
     s = torch.linalg.svdvals(coordinates)  # (K,), descending
-    nonzero = s[s > _RANK_TOL * s[0]]
+    # the round-off floor of the dtype: in float32 the rank-deficient direction's σ ≈ 1e-7·σ₁ passed
+    # float64's 1e-10 and every ratio read 0
+    tolerance = max(_RANK_TOL, s.shape[0] * torch.finfo(s.dtype).eps)
+    nonzero = s[s > tolerance * s[0]]
     return float(nonzero[-1] / nonzero[0])

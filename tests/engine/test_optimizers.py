@@ -150,6 +150,25 @@ def test_adam_with_zero_betas_is_signgd_every_step():
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_signgd_takes_no_step_along_an_entry_that_is_round_off(dtype):
+    """A gradient entry that is 0 in exact arithmetic comes out of a matrix product as 0 or as
+    ±1e-17, by the machine's summation order; its sign was a full step with no signal behind it."""
+    g = torch.randn(8, 6, generator=torch.Generator().manual_seed(4), dtype=dtype)
+    g[:, :2] = 0.0  # exact zeros, as block-Hadamard embeddings give half of G
+    eps = torch.finfo(dtype).eps
+    noise = torch.tensor([[1.0, -3.0], [-2.0, 0.5]] * 4, dtype=dtype) * eps * g.abs().max()  # (8, 2)
+    rounded = g.clone()
+    rounded[:, :2] = noise
+    lane = LaneConfig(optimizer="signgd", lr=1.0, momentum=0.0, order="none")
+    clean = OPTIMIZERS["signgd"].rule(g, LaneState(), lane)
+    assert torch.equal(clean, torch.sign(g))  # the oracle where nothing is at round-off level
+    assert torch.equal(OPTIMIZERS["signgd"].rule(rounded, LaneState(), lane), clean)
+    small = g.clone()
+    small[0, 0] = 1e-4 * g.abs().max()  # small but far above round-off: its sign is taken
+    assert OPTIMIZERS["signgd"].rule(small, LaneState(), lane)[0, 0] == 1.0
+
+
 def _hand_sequence():
     gen = torch.Generator().manual_seed(5)
     return [torch.randn(6, 4, generator=gen, dtype=DT) for _ in range(4)]
