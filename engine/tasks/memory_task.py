@@ -47,6 +47,12 @@ __all__ = ["FREQUENCIES", "MemoryTask", "noisy_target_entropy"]
 
 #: Offset that separates the embedding stream from the minibatch stream of one seed.
 _BATCH_STREAM = 0x5EED
+#: The Hessian factors' eigenvalues below this share of the largest are zero (their pseudo-inverse
+#: leaves them out): 1e-10, or 16 round-offs of the dtype where that is larger. A rank-deficient
+#: C_u (N < d) has round-off eigenvalues near 1.5·eps, which float32 passed at 1e-10 and inverted:
+#: Newton's first step at d = 128, N = 64 came out 10⁹ times too long.
+_PINV_RTOL = 1e-10
+_PINV_ROUND_OFFS = 16
 
 
 def _zipf_frequencies(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -348,11 +354,12 @@ def task_geometry(outputs: Tensor, inputs: Tensor, probs: Tensor) -> TaskGeometr
     mean = outputs.mean(dim=0)  # (d,)
     c_u = outputs.T @ outputs / outputs.shape[0] - torch.outer(mean, mean)  # (d, d)
     c_e = (inputs.T * probs) @ inputs  # (d, d)
+    rtol = max(_PINV_RTOL, _PINV_ROUND_OFFS * torch.finfo(outputs.dtype).eps)
     return TaskGeometry(
         answers=outputs,
         queries=inputs,
-        newton_left=torch.linalg.pinv(c_u, hermitian=True, rtol=1e-10),
-        newton_right=torch.linalg.pinv(c_e, hermitian=True, rtol=1e-10),
+        newton_left=torch.linalg.pinv(c_u, hermitian=True, rtol=rtol),
+        newton_right=torch.linalg.pinv(c_e, hermitian=True, rtol=rtol),
     )
 
 

@@ -32,3 +32,22 @@ def test_one_step_capacity_in_float32_matches_float64_for_every_polar_map(d, alp
     single = _one_step_recovered("float32", d, alpha)
     for label, count in reference.items():
         assert abs(single[label] - count) <= max(1, count // 100), (label, single[label], count)
+
+
+def test_newtons_first_step_in_float32_matches_float64_where_the_hessian_is_rank_deficient():
+    """With N < d, C_u has round-off eigenvalues near 1.5·eps, which float32 passed at the pseudo-
+    inverse's 1e-10 and inverted: Newton's first step came out 10⁹ times too long."""
+    import torch
+
+    from muonscope.engine.balance import first_step_direction
+    from muonscope.engine.presets import load_preset
+    from muonscope.engine.tasks.memory_task import MemoryTask
+
+    task_config = dataclasses.replace(load_preset("default").config.task, d=128, n_items=64)
+    newton = LaneConfig(optimizer="newton", lr=1.0, momentum=0.0, order="none")
+    directions = [
+        first_step_direction(MemoryTask(task_config, torch.device("cpu"), dtype), newton).double()
+        for dtype in (torch.float64, torch.float32)
+    ]
+    exact, single = directions
+    assert float((single - exact).norm() / exact.norm()) < 1e-3
