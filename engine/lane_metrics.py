@@ -22,6 +22,8 @@ from torch import Tensor
 from muonscope.engine.config import LaneConfig
 from muonscope.engine.lane_update import KnownSpectrum
 from muonscope.engine.metrics import (
+    ISOTROPY_FLOOR,
+    RATIO_GAP_FLOOR,
     alignment,
     filtering_ratio,
     isotropy,
@@ -38,6 +40,9 @@ from muonscope.engine.tasks.base import Evaluation
 __all__ = ["evaluation_fields", "settings_fields", "signal_fields", "spectra_fields"]
 
 Fields = dict[str, Any]
+#: Round-offs (eps of the run's dtype) of σ₁ below which the ratio gap and the isotropy of a
+#: spectrum take a singular value as zero, where that is above their own float64 floors.
+SUMMARY_ROUND_OFFS = 16
 #: Called between SVDs; raises to abandon the step (None: nothing to check, one batched call).
 Check = Callable[[], None] | None
 
@@ -82,23 +87,31 @@ def spectra_fields(
         grads, buffers, directions, weights, known, check, gradient_factors
     )
     scales = [1.0] * grads.shape[0] if average_scales is None else list(average_scales)
-    floor = relative_floor(grads.dtype)
+    floors = (relative_floor(grads.dtype), SUMMARY_ROUND_OFFS * torch.finfo(grads.dtype).eps)
     return [
-        _spectra_fields_of_lane(step, rank, spectra, scale, floor)
+        _spectra_fields_of_lane(step, rank, spectra, scale, floors)
         for *spectra, scale in zip(s_grad, s_mom, s_dir, s_w, scales, strict=True)
     ]
 
 
 def _spectra_fields_of_lane(
-    step: int, rank: int, spectra: list[np.ndarray], average_scale: float | None, floor: float
+    step: int, rank: int, spectra: list[np.ndarray], average_scale: float | None, floors: tuple[float, float]
 ) -> Fields:
-    """One lane's spectra fields from its σ(G), σ(M), σ(update), σ(W) (M's empty without a buffer)."""
+    """One lane's spectra fields from its σ(G), σ(M), σ(update), σ(W) (M's empty without a buffer).
+
+    ``floors``: the dtype's round-off share of σ₁ for the filtering ratio, and the larger one below
+    which the ratio gap and the isotropy take a singular value as zero. Round-off in structurally
+    null directions (a minibatch of fewer items than d; a buffer of a few such steps) reached 1.2·eps
+    in float32, where it read as a ratio gap of 10⁴–10⁵ at the batch's rank and as directions of W;
+    float64's fell below the fixed floors.
+    """
+    floor, summary_floor = floors
     s_grad, s_mom, s_dir, s_w = spectra
     kept = np.zeros(0)
     if s_mom.size and average_scale is not None:
         kept = filtering_ratio(average_scale * s_mom, s_grad, floor)
     watched = s_mom if s_mom.size else s_grad
-    ratio_rank, ratio = largest_ratio_gap(watched)
+    ratio_rank, ratio = largest_ratio_gap(watched, max(RATIO_GAP_FLOOR, summary_floor))
     return {
         "spectra_step": step,
         "spectra": Spectra(
@@ -113,8 +126,8 @@ def _spectra_fields_of_lane(
         "ratio_gap": ratio,
         "filtering_ratio": frozen_array(kept),
         "tail_filtering": _tail_median(kept, rank),
-        "weight_isotropy": isotropy(s_w),
-        "update_isotropy": isotropy(s_dir),
+        "weight_isotropy": isotropy(s_w, rel_floor=max(ISOTROPY_FLOOR, summary_floor)),
+        "update_isotropy": isotropy(s_dir, rel_floor=max(ISOTROPY_FLOOR, summary_floor)),
     }
 
 

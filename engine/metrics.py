@@ -19,6 +19,8 @@ from torch import Tensor
 from muonscope.engine.optim.polar import safe_svd
 
 __all__ = [
+    "ISOTROPY_FLOOR",
+    "RATIO_GAP_FLOOR",
     "Isotropy",
     "MomentumWindow",
     "alignment",
@@ -78,7 +80,13 @@ def spectral_gap(s: np.ndarray, rank: int) -> float:
     return float(s[rank - 1] - s[rank])
 
 
-def largest_ratio_gap(s: np.ndarray, rel_floor: float = 1e-10) -> tuple[int, float]:
+#: The shares of σ₁ below which :func:`largest_ratio_gap` and :func:`isotropy` take a singular value
+#: as zero in float64; a run in a coarser dtype raises them to its round-off (``relative_floor``).
+RATIO_GAP_FLOOR = 1e-10
+ISOTROPY_FLOOR = 1e-12
+
+
+def largest_ratio_gap(s: np.ndarray, rel_floor: float = RATIO_GAP_FLOOR) -> tuple[int, float]:
     """The rank k (1-based) with the largest σ_k/σ_{k+1}, over σ_{k+1} above a relative floor.
 
     Returns (k, ratio); (0, nan) when fewer than two singular values are above the floor.
@@ -199,7 +207,7 @@ def _percentiles_of_descending(values: np.ndarray, *shares: float) -> list[float
     return out
 
 
-def isotropy(s: np.ndarray, top_k: int = 10, rel_floor: float = 1e-12) -> Isotropy:
+def isotropy(s: np.ndarray, top_k: int = 10, rel_floor: float = ISOTROPY_FLOOR) -> Isotropy:
     """Isotropy of the nonzero singular values σ_1 ≥ … ≥ σ_n (SCIENCE.md §4)."""
     live = s[s > rel_floor * s[0]] if s.size and 0 < s[0] < np.inf else s[:0]
     n = live.size

@@ -51,3 +51,33 @@ def test_newtons_first_step_in_float32_matches_float64_where_the_hessian_is_rank
     ]
     exact, single = directions
     assert float((single - exact).norm() / exact.norm()) < 1e-3
+
+
+def test_spectral_summaries_in_float32_match_float64_where_the_gradient_is_rank_deficient():
+    """A minibatch of fewer items than d leaves G's other singular values at round-off, which in
+    float32 passed the ratio gap's and the isotropy's fixed floors: the ratio gap read 10⁵ at the
+    batch's rank and W's entropy counted round-off directions."""
+    from muonscope.engine.presets import load_preset
+
+    lanes = (
+        LaneConfig(optimizer="sgd", lr=128.0, momentum=0.9, buffer="sum"),
+        LaneConfig(optimizer="adam", lr=0.1, momentum=0.9),
+    )
+    summaries = []
+    for dtype in ("float64", "float32"):
+        config = load_preset("default").config.with_value("task.d", 96).with_value("task.batch_size", 24)
+        config = dataclasses.replace(
+            config, lanes=lanes, run=dataclasses.replace(config.run, device="cpu", dtype=dtype)
+        )
+        experiment = Experiment(config)
+        experiment.step(3)
+        summaries.append(
+            [
+                (lane.ratio_gap_rank, lane.ratio_gap, lane.weight_isotropy.entropy)
+                for lane in experiment.snapshot().lanes
+            ]
+        )
+    for (rank64, gap64, entropy64), (rank32, gap32, entropy32) in zip(*summaries, strict=True):
+        assert rank32 == rank64
+        assert gap32 == pytest.approx(gap64, rel=1e-3)
+        assert entropy32 == pytest.approx(entropy64, rel=1e-3)
