@@ -58,9 +58,22 @@ class _EnterSpinBox(CompactSpinBox):
     def minimumSizeHint(self) -> QtCore.QSize:
         return self.sizeHint()
 
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._typed_ok_at_enter: bool | None = None
+        self.lineEdit().installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        """Enter sent to the line edit itself (not through the box) is fixed up there before the box
+        hears of it: "-3" read as the value in force, and went to it. What was typed is noted first."""
+        if watched is self.lineEdit() and event.type() == QtCore.QEvent.Type.KeyPress and _is_enter(event):
+            self._typed_ok_at_enter = self.hasAcceptableInput()
+        return super().eventFilter(watched, event)
+
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        enter = event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)
-        typed_ok = self.hasAcceptableInput()
+        enter = _is_enter(event)
+        noted, self._typed_ok_at_enter = self._typed_ok_at_enter, None
+        typed_ok = self.hasAcceptableInput() if noted is None else noted
         super().keyPressEvent(event)
         if enter and typed_ok:
             self.entered.emit()
@@ -77,6 +90,10 @@ class _EnterSpinBox(CompactSpinBox):
         self.fixup(self.text())  # says why
         self.lineEdit().setText(self.textFromValue(self.value()))
         return False
+
+
+def _is_enter(event: QtGui.QKeyEvent) -> bool:
+    return event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)
 
 
 class TransportBar(QtWidgets.QToolBar):

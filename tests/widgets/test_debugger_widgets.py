@@ -403,6 +403,31 @@ def test_transport_go_to_asks_for_the_typed_step(qtbot):
     assert went.args == [RANGES.step[1]]
 
 
+@pytest.mark.parametrize("target", ["box", "line edit"])
+def test_a_bad_step_entered_in_go_to_is_refused_not_taken_for_the_value_in_force(qtbot, target):
+    """Enter sent to the box's line edit was fixed up there first: "-3" read as the 25 in force,
+    and the run went back to step 25 without a word."""
+    bar = TransportBar(RANGES)
+    qtbot.addWidget(bar)
+    bar.resize(1600, 40)
+    bar.show()
+    qtbot.waitExposed(bar)
+    bar.goto_spin.setValue(25)
+    receiver = bar.goto_spin if target == "box" else bar.goto_spin.lineEdit()
+    for bad in ("-3", "4x"):
+        bar.goto_spin.setFocus()
+        bar.goto_spin.selectAll()
+        qtbot.keyClicks(receiver, bad)
+        with qtbot.assertNotEmitted(bar.goto_requested), qtbot.waitSignal(bar.entry_refused) as refused:
+            qtbot.keyClick(receiver, QtCore.Qt.Key.Key_Return)
+        assert refused.args[:2] == ["go to step", bad] and bar.goto_spin.value() == 25
+    bar.goto_spin.selectAll()
+    qtbot.keyClicks(receiver, "30")
+    with qtbot.waitSignal(bar.goto_requested) as went:
+        qtbot.keyClick(receiver, QtCore.Qt.Key.Key_Return)
+    assert went.args == [30]
+
+
 def _timeline(qtbot) -> Timeline:
     line = Timeline()
     qtbot.addWidget(line)
