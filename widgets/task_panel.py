@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.keyed_slider import KeyedSlider
 from muonscope.widgets.number_box import BOX_DECIMALS, CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.wheel_guard import guard_wheel
@@ -114,7 +115,7 @@ class TaskPanel(QtWidgets.QWidget):
     def _slider(self, spec: TaskFieldSpec) -> QtWidgets.QWidget:
         """A slider in hundredths with its value shown; emits once the handle is released."""
         holder = QtWidgets.QWidget()
-        slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        slider = KeyedSlider(QtCore.Qt.Orientation.Horizontal)
         slider.setObjectName(f"{spec.name}_slider")
         slider.setRange(round(spec.lo * 100), round(spec.hi * 100))
         guard_wheel(slider)

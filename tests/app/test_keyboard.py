@@ -216,3 +216,24 @@ def test_ctrl_g_on_a_stage_without_the_toolbar_asks_for_the_step_in_a_dialog(app
     qtbot.keyClick(app.window.stage, Key.Key_G, QtCore.Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(transport.goto_spin.hasFocus, timeout=WAIT_MS)  # at the desk: the box, as before
     assert asked == []
+
+
+def test_arrow_keys_move_a_focused_slider_not_the_run(app, qtbot):
+    """→ on the focused label-noise slider stepped the engine three times and left the noise at 0."""
+    wait_for_frame(qtbot, app)
+    start = app.clock.newest.step
+    slider = app.views.task.editors["label_noise"].slider
+    slider.setFocus()
+    qtbot.waitUntil(slider.hasFocus, timeout=WAIT_MS)
+    for _ in range(3):
+        qtbot.keyClick(slider, Key.Key_Right)
+    assert slider.value() == 3  # hundredths
+    qtbot.keyClick(slider, Key.Key_Left)
+    assert slider.value() == 2
+    app.intents.step(1)  # the noise applies at the next step boundary; no step was taken before it
+    wait_for_step(qtbot, app, start + 1)
+    qtbot.waitUntil(lambda: app.clock.config.task.label_noise == pytest.approx(0.02), timeout=WAIT_MS)
+    assert app.clock.newest.step == start + 1
+    app.window.focus_stage()
+    qtbot.keyClick(app.window.stage, Key.Key_Right)  # off the slider, → steps the run again
+    wait_for_step(qtbot, app, start + 2)
