@@ -95,8 +95,10 @@ class ControlsSync(QtCore.QObject):
         edit updates which choices apply (N typed ≤ d offers orthogonal embeddings at once)."""
         if self._shown is None:
             return
-        if name == "kind":
+        if name == "kind" and value != self._shown.task.kind:
             self._views.task.stage(kind_defaults(value))
+        elif name == "kind":  # back to the kind in force: its task, not the other kind's sizes
+            self._views.task.set_values(task_values(self._shown.task))
         self._show_task_states(self._staged_task())
 
     def _staged_task(self) -> TaskConfig:

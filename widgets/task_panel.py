@@ -47,7 +47,7 @@ class TaskPanel(QtWidgets.QWidget):
     """
 
     live_changed = QtCore.Signal(str, object)
-    staged_changed = QtCore.Signal(str, object)
+    staged_changed = QtCore.Signal(str, object)  # a field edited (staged, or back to the value in force)
     restart_requested = QtCore.Signal(dict)
     entry_refused = QtCore.Signal(str, str, str)  # (field, text typed, what is allowed): said in the window
 
@@ -56,6 +56,7 @@ class TaskPanel(QtWidgets.QWidget):
         self._specs = {spec.name: spec for spec in fields}
         self._live: set[str] = set()
         self._staged: dict[str, Any] = {}
+        self._in_force: dict[str, Any] = {}  # the values of the task running, as last shown
         self._list_texts: dict[str, str] = {}  # "floats" field → the text of the list in force
         self._entry_check: Callable[[str, Any], bool] = lambda _name, _value: True
         self.editors: dict[str, QtWidgets.QWidget] = {}
@@ -138,6 +139,7 @@ class TaskPanel(QtWidgets.QWidget):
 
     def set_values(self, values: dict[str, Any], keep_staged: bool = False) -> None:
         """Show a task's values (no signals); staged edits are dropped unless ``keep_staged``."""
+        self._in_force.update((name, value) for name, value in values.items() if name in self.editors)
         for name, editor in self.editors.items():
             if name not in values or (keep_staged and name in self._staged):
                 continue
@@ -190,10 +192,7 @@ class TaskPanel(QtWidgets.QWidget):
         self.set_values(values)
         current.update(values)
         self._staged = current
-        self.apply_button.setEnabled(bool(current))
-        self.apply_button.setText(
-            f"apply && restart ({len(current)} change{'s' if len(current) > 1 else ''})"
-        )
+        self._show_apply()
 
     @property
     def staged(self) -> dict[str, Any]:
@@ -208,11 +207,20 @@ class TaskPanel(QtWidgets.QWidget):
         if name in self._live:
             self.live_changed.emit(name, value)
             return
-        self._staged[name] = value
+        if name in self._in_force and _same_value(value, self._in_force[name]):
+            # typed back to the value in force: nothing to restart for ("apply" stayed armed, and
+            # pressing it restarted from W = 0 with nothing changed)
+            self._staged.pop(name, None)
+        else:
+            self._staged[name] = value
+        self._show_apply()
         self.staged_changed.emit(name, value)
-        self.apply_button.setEnabled(True)
+
+    def _show_apply(self) -> None:
+        count = len(self._staged)
+        self.apply_button.setEnabled(bool(count))
         self.apply_button.setText(
-            f"apply && restart ({len(self._staged)} change{'s' if len(self._staged) > 1 else ''})"
+            f"apply && restart ({count} change{'s' if count > 1 else ''})" if count else "apply && restart"
         )
 
     def _edited_list(self, name: str, line: QtWidgets.QLineEdit) -> None:
@@ -236,6 +244,17 @@ class TaskPanel(QtWidgets.QWidget):
     def _on_apply(self) -> None:
         if self._staged:
             self.restart_requested.emit(dict(self._staged))
+
+
+def _same_value(shown: Any, in_force: Any) -> bool:
+    """Whether a value typed is the one in force (a list as numbers, "12, 8, 5" as (12, 8, 5))."""
+    if isinstance(shown, list | tuple) or isinstance(in_force, list | tuple):
+        return (
+            isinstance(shown, list | tuple)
+            and isinstance(in_force, list | tuple)
+            and list(shown) == list(in_force)
+        )
+    return shown == in_force
 
 
 def _slider_text(value: float) -> str:

@@ -544,3 +544,17 @@ def test_embeddings_allowed_follow_the_sizes_staged_not_only_those_in_force(qtbo
     assert offered()
     wait_for_frame(qtbot, app)  # a frame of the run in force keeps what is staged
     assert offered()
+
+
+def test_choosing_the_kind_in_force_again_drops_the_other_kinds_staged_sizes(qtbot):
+    """Hierarchical staged its own sizes; choosing the kind in force again left them staged, and
+    "apply & restart" would have restarted that kind's task with the other kind's sizes."""
+    app = open_app(qtbot)
+    wait_for_frame(qtbot, app)
+    task, kind = app.views.task, app.views.task.editors["kind"]
+    in_force = app.clock.config.task
+    for choice in ("hierarchical", in_force.kind):
+        kind.setCurrentText(choice)
+        kind.activated.emit(kind.currentIndex())  # as a click in its list
+    assert task.staged == {} and not task.apply_button.isEnabled()
+    assert task.editors["d"].value() == in_force.d and task.editors["n_items"].value() == in_force.n_items

@@ -155,6 +155,27 @@ def test_task_panel_stages_reset_fields_until_apply(qtbot):
     assert requested.args == [{"d": 96}]
 
 
+def test_a_field_typed_back_to_the_value_in_force_is_no_longer_staged(qtbot):
+    """d = 64 → 96 → 64 left "apply & restart (1 change)" armed: pressing it restarted from W = 0
+    with nothing changed, and the run it replaced became "the run before"."""
+    panel = _panel(qtbot)
+    kind = panel.editors["kind"]
+
+    def choose(text: str) -> None:  # as a click on the list does: the box's "activated"
+        kind.setCurrentText(text)
+        kind.activated.emit(kind.currentIndex())
+
+    panel.editors["d"].setValue(96)
+    choose("spiked")
+    assert panel.staged == {"d": 96, "kind": "spiked"}
+    assert panel.apply_button.text() == "apply && restart (2 changes)"
+    panel.editors["d"].setValue(64)
+    assert panel.staged == {"kind": "spiked"} and panel.apply_button.text() == "apply && restart (1 change)"
+    choose("zipf")
+    assert panel.staged == {} and not panel.apply_button.isEnabled()
+    assert panel.apply_button.text() == "apply && restart"
+
+
 def test_task_panel_disables_choices_with_reasons(qtbot):
     panel = _panel(qtbot)
     panel.set_choice_states("kind", {"spiked": "not here"})
