@@ -14,7 +14,7 @@ from typing import Any
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
 from muonscope.engine.fields import FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS, lane_field_problem
-from muonscope.engine.task_kinds import EMBEDDING_FAMILIES, TASK_KINDS, view_problem
+from muonscope.engine.task_kinds import EMBEDDING_FAMILIES, TASK_KINDS, task_field_problem, view_problem
 from muonscope.widgets.lane_table import LaneFieldSpec
 from muonscope.widgets.number_box import BOX_DECIMALS
 from muonscope.widgets.task_panel import TaskFieldSpec
@@ -130,7 +130,11 @@ def task_field_states(task: TaskConfig) -> tuple[dict[str, tuple[bool, bool, str
     """Visibility and enabling per field, the live fields, and embedding choices that do not apply."""
     kind = TASK_KINDS[task.kind]
     shown = {"kind", *kind.fields}
-    states = {spec.name: (spec.name in shown, True, "") for spec in task_field_specs()}
+    states = {}
+    for spec in task_field_specs():  # greyed where the task, as set, does not read it (the staircase's head)
+        unread = task_field_problem(task, spec.name) if spec.name in shown else ""
+        reason = f"{unread[0].upper()}{unread[1:]}." if unread else ""
+        states[spec.name] = (spec.name in shown, not unread, reason)
     disabled = {}
     for family in TASK_FIELDS["embeddings"].choices:
         if family not in kind.embeddings:

@@ -162,11 +162,11 @@ def refuse_fields_without_effect(lanes: tuple[Any, ...], named: list[NamedLaneFi
             raise ConfigError(where, value, f"has no effect on {lane}: {problem}")
 
 
-def refuse_task_fields_without_effect(kind: str, sets: list[tuple[str, Any]]) -> None:
-    """Refuse a ``--set task.NAME`` that the task's kind, as it ends up, does not read."""
+def refuse_task_fields_without_effect(task: TaskConfig, sets: list[tuple[str, Any]]) -> None:
+    """Refuse a ``--set task.NAME`` that the task, as it ends up, does not read."""
     for key, value in sets:
         section, _index, name = parse_field_path(key)
-        problem = task_field_problem(kind, name) if section == "task" else ""
+        problem = task_field_problem(task, name) if section == "task" else ""
         if problem:
             raise ConfigError(key, value, f"has no effect: {problem}")
 
@@ -220,7 +220,7 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
         except ConfigError as exc:  # said as typed: "run.steps = 99999999999" named no option given
             raise ConfigError("--steps", steps, exc.allowed) from None
     refuse_fields_without_effect(config.lanes, lane_fields_named(lane_specs, sets))
-    refuse_task_fields_without_effect(config.task.kind, sets)
+    refuse_task_fields_without_effect(config.task, sets)
     if args.config is not None:
         refuse_file_fields_of_another_kind(args.config, preset.config.task, config.task, sets)
     return replace(preset, config=config), config
@@ -242,7 +242,7 @@ def refuse_file_fields_of_another_kind(
         name, value = spec.name, getattr(written, spec.name)
         if name in ("kind", "embeddings") or f"task.{name}" in named or value == getattr(defaults, name):
             continue
-        problem = task_field_problem(final.kind, name)
+        problem = task_field_problem(final, name)
         if problem:
             because = f"{path} sets it; --set changed the kind"
             raise ConfigError(f"task.{name}", value, f"has no effect: {problem} ({because})")

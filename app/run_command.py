@@ -274,7 +274,7 @@ def _prepare(
         raise _too_short(option, target, session.step, args.rewind is not None, frame_every)
     lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
     refuse_fields_without_effect(changed.lanes, lane_fields_named(lane_specs, sets))
-    refuse_task_fields_without_effect(changed.task.kind, sets)
+    refuse_task_fields_without_effect(changed.task, sets)
     for change in changes:
         session.apply(change)
     prog = f"muonscope {args.command}"

@@ -197,7 +197,7 @@ def _refuse_unread_fields(data: dict[str, Any], config: ExperimentConfig) -> Non
     """
     task = data.get("task", {})
     for name, value in task.items():
-        problem = task_field_problem(config.task.kind, name)
+        problem = task_field_problem(config.task, name)
         if problem and _states_something(lambda fields: TaskConfig(**fields), task, name, config.task):
             raise ConfigError(f"task.{name}", value, f"has no effect: {problem}")
     for index, (written, lane) in enumerate(zip(data.get("lanes", ()), config.lanes, strict=False)):

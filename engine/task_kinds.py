@@ -70,6 +70,8 @@ class TaskKind:
     ray_balance: bool = False
     #: view → why it does not apply to this kind (views absent here apply)
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    #: field → (another field, a value of it) under which the kind does not read the field
+    unread_when: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
     #: task config → whether its frequency groups are numbered by their definition (panels then
     #: label each group by its g)
     numbered_groups: Callable[[Any], bool] = lambda _task: False
@@ -221,6 +223,8 @@ TASK_KINDS: dict[str, TaskKind] = {
             ray_balance=True,
             numbered_groups=_staircase,
             unavailable={"d": _TIED, "mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
+            # the staircase's class masses are set by its groups alone
+            unread_when={"head_mass": ("profile", "staircase"), "head_frac": ("profile", "staircase")},
         ),
         TaskKind(
             name="spiked",
@@ -345,16 +349,24 @@ TASK_FIELDS: dict[str, FieldSpec] = {
 _EVERY_KIND_READS = frozenset({"kind", "seed"})
 
 
-def task_field_problem(kind: str, name: str) -> str:
-    """Why task field ``name`` has no effect on a task of ``kind`` ("" when it has one).
+def task_field_problem(task: Any, name: str) -> str:
+    """Why task field ``name`` has no effect on ``task`` ("" when it has one).
 
     Every kind keeps every field (switching kinds keeps the user's values), so
-    ``--set task.head_mass=0.9`` on a Zipf memory was taken and changed nothing.
+    ``--set task.head_mass=0.9`` on a Zipf memory was taken and changed nothing; nor does a
+    two-level task on the staircase profile read its head's mass and share.
     """
-    if name in _EVERY_KIND_READS or name in TASK_KINDS[kind].fields or name not in TASK_FIELDS:
+    kind = TASK_KINDS[task.kind]
+    if name in _EVERY_KIND_READS or name not in TASK_FIELDS:
         return ""
-    readers = [other.name for other in TASK_KINDS.values() if name in other.fields]
-    return f"a {kind} task does not read it (read by: {', '.join(readers)})"
+    if name not in kind.fields:
+        readers = [other.name for other in TASK_KINDS.values() if name in other.fields]
+        return f"a {kind.name} task does not read it (read by: {', '.join(readers)})"
+    if name in kind.unread_when:
+        other, value = kind.unread_when[name]
+        if getattr(task, other) == value:
+            return f"a {kind.name} task with {other} = {value!r} does not read it"
+    return ""
 
 
 def view_problem(task: Any, view: str) -> str:

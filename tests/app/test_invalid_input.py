@@ -210,6 +210,11 @@ CASES = [
         "task.head_mass = 0.9 is not allowed: has no effect: a zipf task does not read it (read by: two_lev",
     ),
     (["run", "--set", "task.noise=0.5", "--set", "task.groups=4"], "task.noise = 0.5 is not allowed: has no"),
+    (  # the staircase's class masses are its groups' alone: the head's mass and share go unread
+        ["run", "--preset", "tail_multi_step_isotropy", "--set", "task.head_mass=0.9"],
+        "task.head_mass = 0.9 is not allowed: has no effect: a two_level task with profile = 'staircase' "
+        "does not read it",
+    ),
     (["run", "--set", "lanes[0].optimizer=muon", "--set", "lanes[0].beta2=0.9"], "lanes[0].beta2 = 0.9"),
     # ---- other run options
     (["run", "--steps", "-5"], "--steps = -5"),

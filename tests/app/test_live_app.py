@@ -558,3 +558,21 @@ def test_choosing_the_kind_in_force_again_drops_the_other_kinds_staged_sizes(qtb
         kind.activated.emit(kind.currentIndex())  # as a click in its list
     assert task.staged == {} and not task.apply_button.isEnabled()
     assert task.editors["d"].value() == in_force.d and task.editors["n_items"].value() == in_force.n_items
+
+
+def test_the_staircase_profile_greys_the_head_fields_it_does_not_read(qtbot):
+    """On preset 10 (profile = staircase) "head mass" took 0.3, armed "apply & restart", and the
+    restart changed nothing while the caption said "head mass 0.8 → 0.3"."""
+    from muonscope.engine.presets import load_preset
+
+    app = open_app(qtbot, load_preset("tail_multi_step_isotropy"))
+    wait_for_frame(qtbot, app)
+    task = app.views.task
+    for name in ("head_mass", "head_frac"):
+        assert task.editors[name].isVisible() and not task.editors[name].isEnabled()
+        assert "profile = 'staircase' does not read it" in task.editors[name].toolTip()
+    profile = task.editors["profile"]
+    profile.setCurrentText("two_level")
+    profile.activated.emit(profile.currentIndex())  # staged: the two-level profile reads them
+    assert all(task.editors[name].isEnabled() for name in ("head_mass", "head_frac"))
+
