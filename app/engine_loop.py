@@ -296,7 +296,6 @@ class EngineLoop(SessionCommands):
 
     def _reset(self, command: Reset) -> None:
         """A new session from W = 0: same settings (queued changes included), a new seed or config."""
-        self._pause()
         if command.config is not None or self._session is None:
             config = command.config or self._config
         else:
@@ -309,16 +308,21 @@ class EngineLoop(SessionCommands):
             self._set_breakpoints([(b.text, b.enabled) for b in breakpoints])
 
     def _start(self, config: ExperimentConfig) -> None:
-        """Build a new session; on failure keep the previous one (nothing computed is lost)."""
+        """Build a new session, which starts paused; on failure keep the previous one as it was, playing
+        or not, and the run kept before it (nothing computed is lost)."""
+        kept_before = self._before, self._before_path
         self._make_room()
         self._working("building the run")
         try:
             session = Session(config, self._factory)
         except Exception as exc:
-            self._fail("start", exc)
+            self._before, self._before_path = kept_before
+            self._let_go = None
+            self._refuse_start(exc)
             return
         finally:
             self._work = None
+        self._pause()
         replaced, self._session = self._session, session
         self._config = config
         self._threads.begin()  # a new run: its steps cost something else
@@ -447,6 +451,16 @@ class EngineLoop(SessionCommands):
         if motion != self._motion_shown:
             self._motion_shown = motion
             self._outbox.append(PlayingChanged(*motion))
+
+    def _refuse_start(self, exc: Exception) -> None:
+        """A restart refused for its settings (a memory it would not fit in) leaves the run on show
+        going: "The engine stopped during start … The run is paused" while it played on."""
+        if self._session is None or not isinstance(exc, ConfigError):
+            self._fail("start", exc)
+            return
+        log.warning("restart refused: %s", exc)
+        text = f"Not restarted: {exc}. The run on show goes on as it was."
+        self._outbox.append(Alert(text, until_moved=False))  # said while the run plays on
 
     def _fail(self, where: str, exc: Exception) -> None:
         if isinstance(exc, ConfigError):  # the user's settings, not a bug: no traceback

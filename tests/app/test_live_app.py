@@ -576,3 +576,19 @@ def test_the_staircase_profile_greys_the_head_fields_it_does_not_read(qtbot):
     profile.activated.emit(profile.currentIndex())  # staged: the two-level profile reads them
     assert all(task.editors[name].isEnabled() for name in ("head_mass", "head_frac"))
 
+
+def test_a_restart_too_large_for_memory_is_refused_and_the_run_plays_on(qtbot):
+    """d = 16384, N = 10⁷ read "The engine stopped during start (invalid settings) … The run is
+    paused", while the run played on."""
+    app = open_app(qtbot)
+    in_force = app.clock.config
+    app.intents.play(True)
+    wait_for_step(qtbot, app, 2)
+    app.intents.restart_with({"d": 16384, "n_items": 10_000_000})
+    qtbot.waitUntil(lambda: app.views.message.text.startswith("Not restarted: "), timeout=WAIT_MS)
+    assert "GiB" in app.views.message.text and "goes on as it was" in app.views.message.text
+    refused_at = app.clock.newest.step
+    wait_for_step(qtbot, app, refused_at + 2)  # still playing
+    assert app.clock.config == in_force
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)
