@@ -143,7 +143,9 @@ class SpectrumPlot(PlotPanel):
         if keep.any():
             name = MATRIX_STYLES[matrix][1]
             self.hover.set_series(key, self._labels[lane], k[keep], values[keep], _formatter(name))
-            self._grow(values[keep], values.size)
+            # the index axis reaches the last σ_k drawn: at α = 10 two values per curve sat at the
+            # left edge of an axis that ran to k = 128 for the round-off it leaves out
+            self._grow(values[keep], int(k[keep][-1]))
         else:
             self.hover.remove_series(key)
 

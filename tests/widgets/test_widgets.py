@@ -1260,3 +1260,20 @@ def test_the_curve_a_note_would_hide_is_measured_along_each_segment_exactly():
     points = np.array([[15.0, 15.0, 15.0, 15.0], [50.0, 50.0, 50.0, 50.0]])  # symbols: one inside
     assert length_inside(points, box) == POINT_PX
     assert length_inside(np.concatenate([through, cliff, beside]), box) == pytest.approx(30.0)
+
+
+def test_the_spectrum_index_axis_ends_at_the_last_value_drawn(qtbot):
+    """At α = 10 each curve kept two values above round-off, drawn at the left edge of an axis that
+    ran to k = 128 for the values left out."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    plot.set_lanes(["a"])
+    values = np.concatenate([[1.0, 3e-3], np.full(126, 1e-17)])  # (128,): two above the floor
+    plot.set_spectrum(0, "gradient", values)
+    k, drawn = plot.curve_data(0, "gradient")
+    assert list(k) == [1.0, 2.0]
+    assert plot.plot.getViewBox().viewRange()[0][1] == pytest.approx(2.5)
+    plot.set_spectrum(0, "gradient", np.geomspace(1.0, 1e-3, 40))  # a full spectrum grows it
+    assert plot.plot.getViewBox().viewRange()[0][1] == pytest.approx(40.5)
