@@ -1273,7 +1273,7 @@ def test_the_spectrum_index_axis_ends_at_the_last_value_drawn(qtbot):
     values = np.concatenate([[1.0, 3e-3], np.full(126, 1e-17)])  # (128,): two above the floor
     plot.set_spectrum(0, "gradient", values)
     k, drawn = plot.curve_data(0, "gradient")
-    assert list(k) == [1.0, 2.0]
+    assert list(k) == [1.0, 2.0] and list(drawn) == [1.0, 3e-3]
     assert plot.plot.getViewBox().viewRange()[0][1] == pytest.approx(2.5)
     plot.set_spectrum(0, "gradient", np.geomspace(1.0, 1e-3, 40))  # a full spectrum grows it
     assert plot.plot.getViewBox().viewRange()[0][1] == pytest.approx(40.5)
