@@ -6,8 +6,6 @@ from decimal import Decimal
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from muonscope.widgets.number_text import number_text
-
 __all__ = ["BOX_DECIMALS", "CompactDoubleSpinBox", "CompactSpinBox"]
 
 #: Decimals a floating-point box keeps: a learning rate of 10⁻⁹ or a μ of 0.9995 is held as it is,
@@ -58,7 +56,8 @@ class CompactDoubleSpinBox(QtWidgets.QDoubleSpinBox):
     def fixup(self, text: str) -> str:
         """Called on Enter or leaving the box with text that is not a value it takes: refused, said."""
         if text.strip() not in ("", self.textFromValue(self.value())):
-            low, high = number_text(self.minimum(), 6), number_text(self.maximum(), 6)
+            # the bounds to the digit the box holds: μ < 1 read "from 0 to 1" beside 0.9999999999999 refused
+            low, high = self.textFromValue(self.minimum()), self.textFromValue(self.maximum())
             allowed = f"must be a number from {low} to {high}"
             if self._reads_as_zero(text):
                 least = f"{10.0 ** -self.decimals():g}"  # as it can be typed

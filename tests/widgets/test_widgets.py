@@ -1243,6 +1243,20 @@ def test_a_number_box_refuses_a_nonzero_number_it_would_hold_as_zero(qtbot, type
     assert box.value() == 0.0 and len(refusals) == 1
 
 
+def test_a_number_box_names_its_bounds_to_the_digit_it_holds(qtbot):
+    """μ < 1 refused 0.9999999999999 with "must be a number from 0 to 1", 1 rounded from its bound."""
+    box = CompactDoubleSpinBox()
+    qtbot.addWidget(box)
+    box.setRange(0.0, 1.0 - 1e-12)  # μ's box: below 1 by the last decimal it holds
+    box.setValue(0.9)
+    refusals = []
+    box.refused.connect(lambda *args: refusals.append(args))
+    box.lineEdit().setText("0.9999999999999")
+    QtTest.QTest.keyClick(box, QtCore.Qt.Key.Key_Return)
+    assert box.value() == 0.9
+    assert refusals == [("0.9999999999999", "must be a number from 0 to 0.999999999999")]
+
+
 def test_the_curve_a_note_would_hide_is_measured_along_each_segment_exactly():
     """Sampled at a few points along it, a spectrum's cliff between two far points ran through the
     note between the samples; clipped, a segment counts for the length of it inside the box."""
