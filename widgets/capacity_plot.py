@@ -131,6 +131,7 @@ class CapacityPlot(PlotPanel):
         self._mode_problems[mode] = "" if enabled else reason
         if mode == self.mode("x"):
             self.show_why_empty()
+            self._show_style_key()
 
     def why_empty(self) -> str | None:
         """Why the plot is empty: the mode does not apply, a sweep not run (yet), or too few steps.
@@ -476,4 +477,10 @@ class CapacityPlot(PlotPanel):
         self.set_running(False)
         if steps:
             self.settle_header()
-            self.style_key.set_entries([("solid", "recovered"), ("dash", "accuracy")])
+            self._show_style_key()
+
+    def _show_style_key(self) -> None:
+        """Solid recovered, dashed accuracy: over steps, where the task has items to count (the
+        spiked stream's panel said "Not for this task" under that key)."""
+        drawn = self.in_steps_mode and not self._mode_problems.get("steps", "")
+        self.style_key.set_entries([("solid", "recovered"), ("dash", "accuracy")] if drawn else [])

@@ -776,16 +776,20 @@ def test_a_metric_that_never_exceeds_one_has_an_axis_that_stops_at_one(qtbot, sc
 
 
 def test_capacity_plot_says_why_a_mode_that_does_not_apply_is_empty(qtbot):
+    """…and keys no curves it does not draw: "— recovered -- accuracy" stood over "Not for this task"."""
     plot = CapacityPlot()
     qtbot.addWidget(plot)
+    key = (("solid", "recovered"), ("dash", "accuracy"))
+    assert plot.style_key.entries == key
     plot.set_mode_state("steps", False, "the stream has no items")
     assert plot.placeholder == "Not for this task: the stream has no items."
     assert not plot.modes["x"].model().item(plot.modes["x"].findData("steps")).isEnabled()
+    assert plot.style_key.entries == ()
     plot.set_mode("x", "mu")
     assert not plot.placeholder.startswith("Not for this task")
     plot.set_mode_state("steps", True)
     plot.set_mode("x", "steps")
-    assert plot.placeholder is None
+    assert plot.placeholder is None and plot.style_key.entries == key
 
 
 def test_a_running_sweep_keeps_the_capacity_header_within_half_a_1280_px_window(qtbot):
