@@ -96,6 +96,7 @@ def lane_field_spec() -> LaneFieldSpec:
         orders=list(LANE_FIELDS["order"].choices),
         polars=list(LANE_FIELDS["polar"].choices),
         ranges=ranges,
+        momentum_symbols={name: spec.momentum_symbol for name, spec in OPTIMIZERS.items()},
     )
 
 

@@ -22,6 +22,8 @@ class LaneFieldSpec:
     orders: list[str] = field(default_factory=lambda: ["pre", "post", "none"])
     polars: list[str] = field(default_factory=lambda: ["exact", "ns", "reg"])
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: optimizer → what its momentum is called, where not μ (Adam's β₁)
+    momentum_symbols: dict[str, str] = field(default_factory=dict)
 
 
 class _Segmented(QtWidgets.QWidget):
@@ -76,6 +78,7 @@ class LaneRow(QtWidgets.QFrame):
     def __init__(self, index: int, spec: LaneFieldSpec, parent=None) -> None:
         super().__init__(parent)
         self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        self._spec = spec
         self.chip = QtWidgets.QLabel()
         self.chip.setFixedSize(14, 14)
         self.set_colour(lane_colour(index))
@@ -146,7 +149,7 @@ class LaneRow(QtWidgets.QFrame):
         grid.addWidget(self.order, 2, 1, 1, 3)
         # lr and NS k as wide as the order buttons: a learning rate such as 0.0243685 or
         # 0.000000001 is shown to its last digit; polar and λ under μ
-        self._pair(grid, 2, 4, "μ", self.momentum)
+        self.momentum_label = self._pair(grid, 2, 4, "μ", self.momentum)
         self._pair(grid, 3, 0, "lr", self.lr, span=3)
         self._pair(grid, 3, 4, "polar", self.polar)
         self._pair(grid, 4, 0, "NS k", self.ns_steps, span=3)
@@ -155,11 +158,12 @@ class LaneRow(QtWidgets.QFrame):
     @staticmethod
     def _pair(
         grid: QtWidgets.QGridLayout, row: int, col: int, text: str, widget: QtWidgets.QWidget, span: int = 1
-    ) -> None:
+    ) -> QtWidgets.QLabel:
         label = QtWidgets.QLabel(text)
         label.setBuddy(widget)
         grid.addWidget(label, row, col)
         grid.addWidget(widget, row, col + 1, 1, span)
+        return label
 
     def widget_for(self, name: str) -> QtWidgets.QWidget:
         return {
@@ -178,6 +182,8 @@ class LaneRow(QtWidgets.QFrame):
             QtCore.QSignalBlocker(self.widget_for(n)) for n in ("momentum", "lr", "polar", "ns_steps", "lam")
         ]
         self.optimizer.set_value(values["optimizer"])
+        # Adam's box holds its first moment's decay: "μ" there read as a momentum buffer's
+        self.momentum_label.setText(self._spec.momentum_symbols.get(values["optimizer"], "μ"))
         self.order.set_value(values["order"])
         self.momentum.setValue(values["momentum"])
         self.lr.setValue(values["lr"])

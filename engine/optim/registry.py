@@ -84,6 +84,8 @@ class OptimizerSpec:
     #: For rules built around a polar map: the lane settings that define the map. Lanes with equal
     #: keys can share one batched map between :func:`rules.before_map` and :func:`rules.after_map`.
     polar_key: Callable[[LaneSettings], PolarKey] | None = None
+    #: What the lane's ``momentum`` is called for this rule: Adam's is its first moment's β₁.
+    momentum_symbol: str = "μ"
 
     def keeps_buffer(self, lane: LaneSettings) -> bool:
         """Whether the lane accumulates a momentum buffer under its ``buffer`` convention.
@@ -178,7 +180,14 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     for spec in (
         OptimizerSpec("sgd", "SGD", _with_momentum("sgd_rule"), 0.5, 0.9, _MOMENTUM, default_buffer="sum"),
         OptimizerSpec(
-            "adam", "Adam", _adam, 1e-2, 0.9, frozenset({"lr", "momentum", "beta2", "eps"}), moments=2
+            "adam",
+            "Adam",
+            _adam,
+            1e-2,
+            0.9,
+            frozenset({"lr", "momentum", "beta2", "eps"}),
+            moments=2,
+            momentum_symbol="β₁",
         ),
         OptimizerSpec("signgd", "SignGD", _with_momentum("signgd_rule"), 1e-2, 0.0, _MAPPED),
         OptimizerSpec("ngd", "NGD", _with_momentum("ngd_rule"), 0.5, 0.0, _MAPPED),

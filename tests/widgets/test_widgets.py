@@ -64,6 +64,17 @@ def test_lane_table_sync_does_not_echo(qtbot):
     assert not table.rows[0].remove_button.isEnabled()  # the last lane cannot go
 
 
+def test_adams_momentum_box_is_labelled_as_its_first_moments_decay(qtbot):
+    """Adam's box read "μ", a momentum buffer's name, where it holds β₁."""
+    spec = LaneFieldSpec(optimizers=SPEC.optimizers, momentum_symbols={"adam": "β₁"})
+    table = LaneTable(spec)
+    qtbot.addWidget(table)
+    table.set_lanes([LANE, {**LANE, "optimizer": "adam"}], ["a", "b"])
+    assert [row.momentum_label.text() for row in table.rows] == ["μ", "β₁"]
+    table.rows[1].set_values({**LANE, "optimizer": "sgd"})  # switched: a buffer's μ again
+    assert table.rows[1].momentum_label.text() == "μ"
+
+
 @pytest.mark.parametrize("lr", [0.0243685, 0.000000001])
 def test_a_learning_rate_is_shown_to_its_last_digit_in_a_narrow_controls_dock(qtbot, lr):
     """noisy_scaling's 0.0243685 showed as "0.02436", its last digits under the box's arrows; 10⁻⁹
