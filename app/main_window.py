@@ -17,8 +17,11 @@ from muonscope.engine.presets import Preset
 from muonscope.widgets.status_bar import ElidingStatusBar
 from muonscope.widgets.top_overlay import TopOverlay
 
-__all__ = ["MainWindow", "rate_text", "split_first_sentence"]
+__all__ = ["CAPTION_UNFOLDS_PX", "MainWindow", "rate_text", "split_first_sentence"]
 
+#: Window height from which the preset's description shows whole (below it, its first sentence and
+#: "more…", so that the plots keep their room on a laptop or a projector).
+CAPTION_UNFOLDS_PX = 900
 #: Room a dock beside the plots takes besides its own width: the splitter between them.
 _DOCK_SEPARATOR_PX = 8
 _RIGHT = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
@@ -190,6 +193,15 @@ class MainWindow(QtWidgets.QMainWindow):
             handle.screenChanged.connect(self._on_screen_changed)
             self._follows_screen = True
 
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        """The description folds or unfolds with the window's height, until the user chooses: opened
+        at 1920×1080 and shrunk to 1280×720, it stayed eight lines tall over squeezed plots."""
+        super().resizeEvent(event)
+        if self._caption_expanded is not None or self._shown_preset is None:
+            return
+        if (event.oldSize().height() >= CAPTION_UNFOLDS_PX) != (self.height() >= CAPTION_UNFOLDS_PX):
+            self.show_preset(*self._shown_preset)
+
     def _on_screen_changed(self, screen: QtGui.QScreen | None) -> None:
         """Moved to a narrower screen (a laptop's, a projector's): docks beside the plots become tabs."""
         if screen is not None:
@@ -253,7 +265,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shown_preset = (preset, tuple(drift))
         caption = " ".join(preset.caption.split())
         first, rest = split_first_sentence(caption)
-        expanded = self._caption_expanded if self._caption_expanded is not None else self.height() >= 900
+        unfolded = self.height() >= CAPTION_UNFOLDS_PX
+        expanded = self._caption_expanded if self._caption_expanded is not None else unfolded
         if rest and not expanded:
             body = f'{caption_html(first)}. <a href="more">more…</a>'
         elif rest:

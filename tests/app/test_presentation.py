@@ -11,7 +11,7 @@ from muonscope.app.presentation import fitting_scale
 from muonscope.widgets.axis_style import TICK_PT
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.theme import StageStyle, stage_style
-from tests.app.helpers import open_app, small_preset, wait_for_frame, wait_for_step
+from tests.app.helpers import WAIT_MS, open_app, small_preset, wait_for_frame, wait_for_step
 
 
 def _spectrum_pen_width(app) -> float:
@@ -272,6 +272,22 @@ def test_a_long_description_folds_to_its_first_sentence_on_a_short_window(qtbot)
     assert "Second one follows." in caption.text()
     caption.linkActivated.emit("less")
     assert "Second one" not in caption.text()
+
+
+def test_the_description_folds_and_unfolds_as_the_window_is_resized_until_the_user_chooses(qtbot):
+    """Opened at 1920×1080 and shrunk to 1280×720, it stayed unfolded over squeezed plots."""
+    preset = replace(small_preset(), caption="First sentence here. Second one follows.")
+    app = open_app(qtbot, preset)
+    caption = app.views.caption
+    app.window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: "Second one follows." in caption.text(), timeout=WAIT_MS)
+    app.window.resize(1280, 720)
+    qtbot.waitUntil(lambda: "Second one" not in caption.text(), timeout=WAIT_MS)
+    caption.linkActivated.emit("more")  # chosen: it stays so, whatever the height
+    app.window.resize(1280, 700)
+    app.window.resize(1920, 1080)
+    app.window.resize(1280, 720)
+    assert "Second one follows." in caption.text()
 
 
 def test_a_description_shows_its_commands_in_a_fixed_width_font_without_backticks(qtbot):
