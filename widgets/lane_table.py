@@ -251,5 +251,7 @@ class LaneTable(QtWidgets.QWidget):
             row.set_colour(lane_colour(index))
 
     def set_labels(self, labels: list[str]) -> None:
-        for row, label in zip(self.rows, labels, strict=False):
-            row.title.setText(label)
+        """Each row titled by its lane's number and label: messages, markers and breakpoints name
+        lanes by number ("lane 5: SGD → SignGD"), and five added lanes read alike by label."""
+        for index, (row, label) in enumerate(zip(self.rows, labels, strict=False)):
+            row.title.setText(f"{index} · {label}")

@@ -194,7 +194,7 @@ def test_order_toggle_shows_in_next_snapshot_and_as_marker(qtbot):
     snapshot = _toggle_then_step(qtbot, app, lambda: row.order.buttons["post"].click())
     assert snapshot.lanes[2].order == "post"
     assert snapshot.lanes[2].label.startswith("Muon post")
-    assert app.views.lanes.rows[2].title.text().startswith("Muon post")
+    assert app.views.lanes.rows[2].title.text().startswith("2 · Muon post")  # numbered as messages name it
     assert "lane 2 order pre → post" in app.views.series.markers.texts
 
 

@@ -1306,3 +1306,11 @@ def test_the_spectrum_index_axis_ends_at_the_last_value_drawn(qtbot):
     assert plot.plot.getViewBox().viewRange()[0][1] == pytest.approx(2.5)
     plot.set_spectrum(0, "gradient", np.geomspace(1.0, 1e-3, 40))  # a full spectrum grows it
     assert plot.plot.getViewBox().viewRange()[0][1] == pytest.approx(40.5)
+
+
+def test_lane_rows_are_numbered_as_messages_and_breakpoints_name_lanes(qtbot):
+    """Five added lanes all read "Muon post μ=0.95 ema exact lr=0.3" beside a message about "lane 5"."""
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([LANE, LANE, LANE], ["Muon", "Muon", "Muon"])
+    assert [row.title.text() for row in table.rows] == ["0 · Muon", "1 · Muon", "2 · Muon"]
