@@ -335,7 +335,7 @@ class PlotPanel(QtWidgets.QWidget):
         lanes, they told a room nothing. At the desk they are cut, with their options as tooltips,
         rather than taking the plot's height."""
         below = self._on_stage and not self._mode_strip.isHidden() and not self._header_holds_strip()
-        if below == (self._strip_row.indexOf(self._mode_strip) >= 0):
+        if below == self.mode_boxes_below_title:
             return
         (self._header if below else self._strip_row).removeWidget(self._mode_strip)
         (self._strip_row if below else self._header).addWidget(self._mode_strip)
@@ -350,21 +350,21 @@ class PlotPanel(QtWidgets.QWidget):
         direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
         children = self._mode_strip.findChildren(QtWidgets.QWidget, options=direct)
         shown = [w for w in children if not w.isHidden()]
-        widths = [w.whole_width if isinstance(w, ModeBox) else w.sizeHint().width() for w in shown]
-        widths.append(self._title.sizeHint().width())
+        return self._row_holds(
+            [w.whole_width if isinstance(w, ModeBox) else w.sizeHint().width() for w in shown]
+        )
+
+    def _header_fits_every_box(self) -> bool:
+        """Whether the header is wide enough for its title, style key and every mode box whole."""
+        return self._row_holds([box.sizeHint().width() for box in self.modes.values()])
+
+    def _row_holds(self, widths: list[int]) -> bool:
+        """Whether the header's row holds the title, the style key (if shown) and widgets of ``widths``."""
+        widths = [*widths, self._title.sizeHint().width()]
         if not self.style_key.isHidden():
             widths.append(self.style_key.sizeHint().width())
         spacing = max(self._header.spacing(), 0)
         return sum(widths) + spacing * len(widths) + 8 <= self.width()  # 8: the margins
-
-    def _header_fits_every_box(self) -> bool:
-        """Whether the header is wide enough for its title, style key and every mode box whole."""
-        parts = [self._title, *self.modes.values()]
-        if not self.style_key.isHidden():
-            parts.append(self.style_key)
-        spacing = max(self._header.spacing(), 0)
-        needed = sum(part.sizeHint().width() + spacing for part in parts) + 8  # 8: the margins
-        return needed <= self.width()
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)

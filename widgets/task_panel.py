@@ -248,13 +248,8 @@ class TaskPanel(QtWidgets.QWidget):
 
 def _same_value(shown: Any, in_force: Any) -> bool:
     """Whether a value typed is the one in force (a list as numbers, "12, 8, 5" as (12, 8, 5))."""
-    if isinstance(shown, list | tuple) or isinstance(in_force, list | tuple):
-        return (
-            isinstance(shown, list | tuple)
-            and isinstance(in_force, list | tuple)
-            and list(shown) == list(in_force)
-        )
-    return shown == in_force
+    as_list = lambda value: list(value) if isinstance(value, list | tuple) else value  # noqa: E731
+    return as_list(shown) == as_list(in_force)
 
 
 def _slider_text(value: float) -> str:

@@ -46,6 +46,11 @@ class _EnterSpinBox(CompactSpinBox):
     #: "present" into the overflow menu at 1280 px (a longer number scrolls in the box).
     SHOWN_DIGITS = 7
 
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._typed_ok_at_enter: bool | None = None
+        self.lineEdit().installEventFilter(self)
+
     def sizeHint(self) -> QtCore.QSize:
         hint = super().sizeHint()
         metrics = self.fontMetrics()
@@ -57,11 +62,6 @@ class _EnterSpinBox(CompactSpinBox):
 
     def minimumSizeHint(self) -> QtCore.QSize:
         return self.sizeHint()
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._typed_ok_at_enter: bool | None = None
-        self.lineEdit().installEventFilter(self)
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         """Enter sent to the line edit itself (not through the box) is fixed up there before the box
