@@ -1,4 +1,5 @@
-"""A plot with a one-line header: a title and the panel's mode switches."""
+"""A plot under a header (:class:`~muonscope.widgets.panel_header.PanelHeader`): a title and the panel's
+mode switches."""
 
 from __future__ import annotations
 
@@ -15,12 +16,8 @@ from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_legend_item import lane_legend_item, preferred_height_px
 from muonscope.widgets.mode_box import ModeBox
-from muonscope.widgets.style_key import StyleKey
+from muonscope.widgets.panel_header import PanelHeader
 from muonscope.widgets.theme import StageStyle
-from muonscope.widgets.title_label import TitleLabel
-
-#: The characters a header's mode box keeps when the header is short of room.
-LEAST_MODE_CHARS = 6
 
 __all__ = ["EXPORTS", "PlotPanel"]
 
@@ -28,9 +25,6 @@ __all__ = ["EXPORTS", "PlotPanel"]
 EXPORT_LEGEND_ROW = 5
 #: Point size of a panel's header at scale 1 (its axes' text: :mod:`widgets.axis_style`).
 TITLE_PT = 9.0
-#: A greyed mode box's share of its header's spare room against the strip's leading space's 1: the
-#: box grows to its whole option first, the rest of the room stays to the left of the boxes.
-_GREYED_STRETCH = 1000
 #: Pixels at least between a placeholder's text and the plot's edges.
 _PLACEHOLDER_PADDING_PX = 12
 #: (kind, menu text) of what a panel can be written as.
@@ -57,7 +51,11 @@ class PlotPanel(QtWidgets.QWidget):
     ) -> None:
         """``axis_items``: the plot's left and bottom axes, where a panel needs its own kind."""
         super().__init__(parent)
-        self._build_header(title)
+        self._base_title, self._step_in_title = title, False  # the title, and whether it names the step
+        self.header = PanelHeader(title)
+        self.header.mode_changed.connect(self.mode_changed)
+        self.modes: dict[str, ModeBox] = self.header.modes
+        self.style_key = self.header.style_key  # which line style draws what (lanes with several curves)
         self.plot_widget = pg.PlotWidget(axisItems=axis_items or decade_axes())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
@@ -69,10 +67,8 @@ class PlotPanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(self._header_rows)
+        layout.addLayout(self.header)
         layout.addWidget(self.plot_widget, 1)
-        self.modes: dict[str, ModeBox] = {}
-        self._on_stage = False  # drawn in a presentation style: mode boxes that do not apply are left out
         self._key_lanes: tuple[tuple[int | None, str], ...] = ()  # the window key's lanes, as given
         self._legend_lanes: tuple[tuple[int | None, str], ...] = ()  # of those, named under the plot
         self._lane_legend_item: pg.LegendItem | None = None
@@ -86,38 +82,6 @@ class PlotPanel(QtWidgets.QWidget):
         self.plot_widget.installEventFilter(self)
         self._build_export_menu()
 
-    def _build_header(self, title: str) -> None:
-        """The title, the style key and the strip of mode boxes above the plot."""
-        self._base_title, self._step_in_title = title, False  # the title, and whether it names the step
-        self._title = TitleLabel(title)
-        self._title.setObjectName("title")
-        self._header = QtWidgets.QHBoxLayout()
-        self._header.setContentsMargins(4, 2, 4, 0)
-        self._header.addWidget(self._title)
-        self.style_key = StyleKey()  # which line style draws what, where a lane has more than one curve
-        self._header.addWidget(self.style_key)
-        # the mode boxes sit in a strip of their own: greying the strip greys them all (a panel that
-        # does not apply to the task) and gives each back its own state when the panel applies again.
-        # The strip takes the header's spare room, right-aligns its boxes and gives that room to its
-        # greyed boxes first (up to their whole option), so they are cut only where room is short.
-        self._mode_strip = QtWidgets.QWidget()
-        strip_layout = QtWidgets.QHBoxLayout(self._mode_strip)
-        strip_layout.setContentsMargins(0, 0, 0, 0)
-        strip_layout.addStretch(1)
-        # Expanding rather than a stretch factor: the spare room goes to it, while a short header
-        # still takes its room from every item in proportion (a stretch factor made it give first)
-        self._mode_strip.setSizePolicy(
-            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred
-        )
-        self._header.addWidget(self._mode_strip)
-        # on a stage, a row of its own for the strip, under the title, where the header is too short
-        self._strip_row = QtWidgets.QHBoxLayout()
-        self._strip_row.setContentsMargins(4, 0, 4, 0)
-        self._header_rows = QtWidgets.QVBoxLayout()
-        self._header_rows.setSpacing(0)
-        self._header_rows.addLayout(self._header)
-        self._header_rows.addLayout(self._strip_row)
-
     def _build_placeholder(self) -> None:
         """The text over an empty plot that says why it is empty (hidden until it is)."""
         self._placeholder = QtWidgets.QLabel(self.plot_widget)
@@ -130,22 +94,7 @@ class PlotPanel(QtWidgets.QWidget):
 
     def add_mode(self, name: str, options: list[tuple[str, str]], tooltip: str = "") -> ModeBox:
         """A combo of (value, text) options in the header; emits ``mode_changed(name, value)``."""
-        # headers share a quarter of the window beside the controls: a box shows its option whole
-        # where the header has room and elides it where not, instead of widening the window
-        combo = ModeBox(LEAST_MODE_CHARS)
-        combo.setObjectName(f"{name}_mode")
-        combo.setToolTip(tooltip)
-        for value, text in options:
-            combo.addItem(text, value)
-        combo.currentIndexChanged.connect(
-            lambda _i, n=name, c=combo: self.mode_changed.emit(n, c.currentData())
-        )
-        self._mode_strip.layout().addWidget(combo)
-        self.modes[name] = combo
-        combo.installEventFilter(self)  # its enabled state decides whether a stage shows it
-        combo.currentIndexChanged.connect(lambda _i: self._place_mode_strip())  # its width changed
-        combo.model().modelReset.connect(self._place_mode_strip)
-        return combo
+        return self.header.add_mode(name, options, tooltip)
 
     def mode(self, name: str) -> str:
         return self.modes[name].currentData()
@@ -180,22 +129,16 @@ class PlotPanel(QtWidgets.QWidget):
         """
         colours = style.colours
         self.plot_widget.setBackground(colours.background)
-        self._on_stage = style != StageStyle()
         style_axes(self.plot, style)
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(TITLE_PT))
         self.setFont(font)  # the header: title and mode boxes
-        self._title.setFont(font)  # bold at that size: a title stays bold
+        self.header.set_look(font, colours.foreground, on_stage=style != StageStyle())
         self._placeholder.setFont(font)
         self._style_placeholder(colours.background, colours.muted)
         self._place_placeholder()
-        palette = self._title.palette()
-        palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colours.foreground))
-        self._title.setPalette(palette)
-        self.style_key.setPalette(palette)
         self._note.set_look(colours.foreground, colours.background, font)
         self._note.place()
-        self._show_applying_modes()  # at the stage's font: which boxes fit, and on which row
 
     def set_title(self, title: str) -> None:
         """A long title (a style key, a lane and a step, 3× on a projector) keeps its head and is cut
@@ -217,17 +160,17 @@ class PlotPanel(QtWidgets.QWidget):
 
     def _show_title(self) -> None:
         step = self.pictured_step if self._step_in_title else None
-        self._title.set_title(self._base_title if step is None else f"{self._base_title} · step {step}")
+        self.header.show_title(self._base_title if step is None else f"{self._base_title} · step {step}")
 
     @property
     def title(self) -> str:
         """The panel's whole title (the header may show it cut)."""
-        return self._title.full_title
+        return self.header.title
 
     @property
     def shown_title(self) -> str:
         """The title as the header draws it ("…" where it is cut)."""
-        return self._title.shown_title
+        return self.header.shown_title
 
     def set_note(self, text: str) -> None:
         """A short line in a corner of the plot on what the curves are of ("spectra of step 77");
@@ -279,7 +222,7 @@ class PlotPanel(QtWidgets.QWidget):
         Its mode boxes then choose nothing: greyed at the desk, left out on a stage (a spiked stream's
         panel ③ offered "not recovered vs rank" above "has no classes")."""
         self._unavailable = reason
-        self._mode_strip.setEnabled(reason is None)
+        self.header.set_modes_enabled(reason is None)
         self.show_why_empty()
 
     @property
@@ -314,78 +257,27 @@ class PlotPanel(QtWidgets.QWidget):
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         if watched is self.plot_widget and event.type() == QtCore.QEvent.Type.Resize:
             self._place_placeholder()
-        elif event.type() == QtCore.QEvent.Type.EnabledChange and watched in self.modes.values():
-            self._show_applying_modes()
-            self._mode_strip.layout().setStretchFactor(watched, 0 if watched.isEnabled() else _GREYED_STRETCH)
         return super().eventFilter(watched, event)
-
-    def _show_applying_modes(self) -> None:
-        """At the desk every mode box shows, greyed where it does not apply (so it can be found), while
-        the header has room for them all; on a stage, or in a header too short for every box, those
-        are left out: greyed text tells a room nothing, and the room it took cut the boxes that do
-        apply ("error vs r…" beside "mean e…" and "lane 0" at 1280×720)."""
-        keep_greyed = not self._on_stage and self._header_fits_every_box()
-        for box in self.modes.values():
-            box.setVisible(box.isEnabledTo(self) or keep_greyed)
-        self._place_mode_strip()
-
-    def _place_mode_strip(self) -> None:
-        """On a stage, a header too short for its title and every box it shows, whole, puts the boxes
-        on a row of their own under the title: cut to "heat …" and "mean er…" at 1280×720 with six
-        lanes, they told a room nothing. At the desk they are cut, with their options as tooltips,
-        rather than taking the plot's height."""
-        below = self._on_stage and not self._mode_strip.isHidden() and not self._header_holds_strip()
-        if below == self.mode_boxes_below_title:
-            return
-        (self._header if below else self._strip_row).removeWidget(self._mode_strip)
-        (self._strip_row if below else self._header).addWidget(self._mode_strip)
 
     @property
     def mode_boxes_below_title(self) -> bool:
         """Whether the mode boxes sit on a row of their own under the title (on a short stage header)."""
-        return self._strip_row.indexOf(self._mode_strip) >= 0
-
-    def _header_holds_strip(self) -> bool:
-        """Whether one row holds the title, the style key and the strip's shown widgets whole."""
-        direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
-        children = self._mode_strip.findChildren(QtWidgets.QWidget, options=direct)
-        shown = [w for w in children if not w.isHidden()]
-        return self._row_holds(
-            [w.whole_width if isinstance(w, ModeBox) else w.sizeHint().width() for w in shown]
-        )
-
-    def _header_fits_every_box(self) -> bool:
-        """Whether the header is wide enough for its title, style key and every mode box whole."""
-        return self._row_holds([box.sizeHint().width() for box in self.modes.values()])
-
-    def _row_holds(self, widths: list[int]) -> bool:
-        """Whether the header's row holds the title, the style key (if shown) and widgets of ``widths``."""
-        widths = [*widths, self._title.sizeHint().width()]
-        if not self.style_key.isHidden():
-            widths.append(self.style_key.sizeHint().width())
-        spacing = max(self._header.spacing(), 0)
-        return sum(widths) + spacing * len(widths) + 8 <= self.width()  # 8: the margins
+        return self.header.mode_boxes_below_title
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._show_applying_modes()
+        self.header.fit()
 
     def minimumSizeHint(self) -> QtCore.QSize:
         """As wide as with the greyed boxes a short header leaves out: the window weighs its room
         for a dock beside the plots by this, and a dock placed there squeezed the plots further."""
         hint = super().minimumSizeHint()
-        if self._on_stage:
-            return hint
-        spacing = max(self._header.spacing(), 0)
-        left_out = sum(
-            box.minimumSizeHint().width() + spacing for box in self.modes.values() if box.isHidden()
-        )
-        return QtCore.QSize(hint.width() + left_out, hint.height())
+        return QtCore.QSize(hint.width() + self.header.left_out_px, hint.height())
 
     @property
     def shown_modes(self) -> tuple[str, ...]:
         """The names of the mode boxes the header shows."""
-        return tuple(name for name, box in self.modes.items() if not box.isHidden())
+        return self.header.shown_modes
 
     def _style_placeholder(self, background: str, text: str) -> None:
         """Opaque in the plot's own background: the axes' ticks and titles behind an empty plot say
@@ -452,18 +344,17 @@ class PlotPanel(QtWidgets.QWidget):
     @property
     def header_controls_shown(self) -> bool:
         """Whether the header shows its mode boxes and buttons (see :meth:`show_header_controls`)."""
-        return not self._mode_strip.isHidden()
+        return self.header.controls_shown
 
     def show_header_controls(self, shown: bool) -> None:
         """Show or hide the header's mode boxes and buttons. A picture of the panel alone (an export,
         a panel recorded by itself) leaves them out: a figure showed a combo box's arrow and ④'s run
         button, and its axes and style key already say what is drawn."""
-        self._mode_strip.setVisible(shown)
-        self._place_mode_strip()
+        self.header.show_controls(shown)
 
     def add_header_control(self, widget: QtWidgets.QWidget) -> None:
         """A button or indicator after the mode boxes, shown and hidden with them."""
-        self._mode_strip.layout().addWidget(widget)
+        self.header.add_control(widget)
 
     def settle_header(self) -> None:
         """Lay the header's strip out now, before a widget beside it is shown.
@@ -472,7 +363,7 @@ class PlotPanel(QtWidgets.QWidget):
         laid out: a sweep's run button and progress bar, hidden a moment before, still counted, and
         the window grew to that passing width (1280 px to 1306) and kept it.
         """
-        self._mode_strip.layout().activate()
+        self.header.settle()
 
     def legend_height_px(self, lanes: Iterable[tuple[int | None, str]]) -> int:
         """How much taller the panel must be to show a legend of ``lanes`` under a plot of its size."""
