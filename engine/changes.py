@@ -33,9 +33,13 @@ __all__ = [
     "change_notes",
     "change_text",
     "dated_change_text",
+    "fold_changes",
     "switch_optimizer",
     "switches_first",
 ]
+
+#: Lane fields whose change makes the old optimizer state meaningless: carrying one out clears it.
+STATE_RESETTING_FIELDS = ("optimizer", "order", "buffer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,29 @@ def apply_change(config: ExperimentConfig, change: Change) -> Applied:
     old = _holder(config, section, index)
     new = _holder(updated, section, index)
     return _applied(updated, change.path, getattr(old, name), getattr(new, name))
+
+
+def fold_changes(base: ExperimentConfig, last: Change, change: Change) -> Applied | None:
+    """``last`` and then ``change``, both made on ``base`` at one step boundary, as one change: the
+    second, from ``base``; None where the two do not fold into one.
+
+    Ten clicks on a learning rate's arrow at one step made ten markers there, each covering the
+    next, and a caption of "lr 20 → 21, lr 21 → 22 and 3 more changes"; folded, one marker says
+    "lr 20 → 25", and a value set back to where it was says nothing. Only two settings of one field
+    fold, and only where carrying out the second from ``base`` leaves the run as carrying out both
+    did: a switch of optimizer, order or buffer cleared the lane's state, which no later change at
+    the step gives back, and a task field set back still told the task's stream once (its cached
+    noiseless gradient went), which a run without the change would not.
+    """
+    if not (isinstance(last, SetField) and isinstance(change, SetField) and last.path == change.path):
+        return None
+    section, _index, name = parse_field_path(change.path)
+    if section == "lanes" and name in STATE_RESETTING_FIELDS:
+        return None
+    folded = apply_change(base, change)
+    if section == "task" and folded.config == base:
+        return None
+    return folded
 
 
 def change_note(config: ExperimentConfig, change: Change) -> str:

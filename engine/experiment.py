@@ -25,7 +25,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
+from muonscope.engine.changes import (
+    STATE_RESETTING_FIELDS,
+    AddLane,
+    Applied,
+    Change,
+    RemoveLane,
+    SetField,
+    apply_change,
+    fold_changes,
+)
 from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
 from muonscope.engine.device import check_memory, exact_float32_matmuls, resolve_device
@@ -44,8 +53,6 @@ __all__ = ["Experiment"]
 
 #: Every run (a new experiment or a reset) gets a number no other run in this process had.
 _RUN_IDS = itertools.count(1)
-#: Lane fields whose change makes the old optimizer state meaningless.
-_STATE_RESETTING_FIELDS = ("optimizer", "order", "buffer")
 #: Called at a step's cancellation points; raises StepCancelled to abandon it (None: no points).
 Check = Callable[[], None] | None
 
@@ -146,7 +153,13 @@ class Experiment:
     # ---- checkpoints -----------------------------------------------------------------------------
 
     def checkpoint(self) -> Checkpoint:
-        """The whole state at this step boundary, before queued changes: restoring it replays exactly."""
+        """The whole state at this step boundary, before queued changes: restoring it replays exactly.
+
+        The changes in it stay as they are recorded: a later change at this boundary is recorded
+        beside them rather than folded into the last (a replay from the checkpoint would not see the
+        fold), so the change last made can no longer be folded into.
+        """
+        self._fold_base = None
         return Checkpoint(
             step=self._step,
             config=self._config,
@@ -196,6 +209,7 @@ class Experiment:
         self._lane_histories = lane_histories(self._start_config, self._changes)
         self._next_lane_id = checkpoint.next_lane_id
         self._step = checkpoint.step
+        self._fold_base = None
 
     def step(self, n: int = 1, *, cancelled: Callable[[], bool] | None = None) -> None:
         """Take ``n`` lockstep steps, applying queued changes at the first boundary.
@@ -319,6 +333,8 @@ class Experiment:
         self._step = 0
         self._events: list[Event] = []
         self._changes: list[tuple[int, Change]] = []
+        # the config before the change last recorded, while a change at its boundary may fold into it
+        self._fold_base: ExperimentConfig | None = None
         self._last_gradient: Tensor | None = None
         self._last_direction: Tensor | None = None
         self._signal_cache: tuple[Tensor, Tensor] | None = None
@@ -348,13 +364,36 @@ class Experiment:
     def _enact_pending(self) -> None:
         while self._pending:
             change = self._pending.popleft()
+            folded = self._folded_into_last(change)
+            if folded is not None:
+                base = self._fold_base
+                self._changes.pop()
+                self._events.pop()
+                self._config = folded.config
+                self._enact(change)
+                if folded.config != base:  # not set back to where it was
+                    self._record(change, folded, base)
+                else:  # the change before is last now, and what it was made on is not kept
+                    self._fold_base = None
+                continue
             applied = apply_change(self._config, change)
             if applied.config == self._config:  # lr 0.01 → 0.01: nothing to carry out, no marker to draw
                 continue
-            self._config = applied.config
+            before, self._config = self._config, applied.config
             self._enact(change)
-            self._changes.append((self._step, change))
-            self._events.append(Event(self._step, applied.field, applied.old, applied.new, applied.text))
+            self._record(change, applied, before)
+
+    def _folded_into_last(self, change: Change) -> Applied | None:
+        """``change`` and the change last recorded, both at this boundary, as one (:func:`fold_changes`)."""
+        if self._fold_base is None or not self._changes or self._changes[-1][0] != self._step:
+            return None
+        return fold_changes(self._fold_base, self._changes[-1][1], change)
+
+    def _record(self, change: Change, applied: Applied, before: ExperimentConfig) -> None:
+        """Put a change carried out on record, with its event; the next change may fold into it."""
+        self._changes.append((self._step, change))
+        self._events.append(Event(self._step, applied.field, applied.old, applied.new, applied.text))
+        self._fold_base = before
 
     def _enact(self, change: Change) -> None:
         """Carry a config change over to the live task, lanes and weights."""
@@ -397,7 +436,7 @@ class Experiment:
         if section == "run":
             return
         lane = self._config.lanes[index]
-        if name in _STATE_RESETTING_FIELDS:
+        if name in STATE_RESETTING_FIELDS:
             self._states[index].clear()
         if OPTIMIZERS[lane.optimizer].needs_geometry and self._states[index].geometry is None:
             self._states[index].geometry = self._task.geometry
@@ -446,6 +485,7 @@ class Experiment:
         """Freeze a lane whose W, optimizer state or loss is non-finite; its last finite W is kept."""
         self._lanes[index] = replace(self._lanes[index], diverged=True, diverged_step=step)
         label = self._lanes[index].label
+        self._fold_base = None  # the last event is no longer the last change's
         text = f"lane {index} diverged ({label}{', ' + what if what else ''})"
         self._events.append(Event(step, f"lanes[{index}].diverged", False, True, text))
 

@@ -211,6 +211,25 @@ def test_label_noise_slider_shows_in_next_snapshot_and_as_marker(qtbot):
     assert app.views.task.editors["label_noise"].value_label.text() == "0.30"
 
 
+def test_clicks_on_a_rate_arrow_at_one_step_leave_one_marker_from_the_first_value_to_the_last(qtbot):
+    """Five clicks made five markers at one step, their labels over one another and over the curves,
+    and a caption of "lane 0 lr 20 → 21, lane 0 lr 21 → 22 and 3 more changes"."""
+    app = open_app(qtbot)
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    rate = app.views.lanes.rows[0].lr
+    for clicks in range(1, 6):
+        rate.stepBy(1)
+        qtbot.waitUntil(lambda c=clicks: app.clock.newest.config.lanes[0].lr == 20 + c, timeout=WAIT_MS)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 5)
+    wait_for_frame(qtbot, app)
+    assert [(event.step, event.text) for event in app.clock.newest.events] == [(4, "lane 0 lr 20 → 25")]
+    assert app.views.series.markers.texts == ["lane 0 lr 20 → 25"]
+    assert app.views.capacity.markers.texts == ["lane 0 lr 20 → 25"]
+    assert "lane 0 lr 20 → 25 at step 4" in app.views.live_caption.text()
+
+
 def test_toggle_while_playing_applies_at_a_step_boundary(qtbot):
     app = open_app(qtbot)
     app.intents.play(True)

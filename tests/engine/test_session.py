@@ -466,3 +466,84 @@ def test_a_rewind_stopped_midway_stands_at_the_last_step_replayed_and_can_finish
     _assert_identical(stood_state, _state(session.experiment))
     session.go_to(30)
     _assert_identical(original, _state(session.experiment))
+
+
+def _settings_at_5(*changes: SetField, checkpoint_between: bool = False) -> Experiment:
+    """An experiment with ``changes`` made one after another at step 5, then run to step 12."""
+    experiment = Experiment(_config())
+    experiment.step(5)
+    for change in changes:
+        if checkpoint_between:
+            experiment.checkpoint()
+        experiment.apply(change)
+        experiment.commit()  # as the window does: each shown before the next is made
+    experiment.step(7)
+    return experiment
+
+
+@pytest.mark.parametrize(
+    ("path", "values", "text"),
+    [
+        ("lanes[0].lr", (0.6, 0.7, 0.8), "lane 0 lr 0.5 → 0.8"),
+        ("task.label_noise", (0.1, 0.3), "label noise 0 → 0.3"),
+    ],
+)
+def test_settings_of_one_field_made_at_one_step_are_one_change_and_run_as_the_last_alone(path, values, text):
+    """Clicks on a rate's arrow at one step left a marker each, covering one another."""
+    clicked = _settings_at_5(*(SetField(path, value) for value in values))
+    assert clicked.changes == ((5, SetField(path, values[-1])),)
+    assert [(event.step, event.text) for event in clicked.events] == [(5, text)]
+    _assert_identical(_state(_settings_at_5(SetField(path, values[-1]))), _state(clicked))
+
+
+def test_a_learning_rate_set_back_at_the_same_step_leaves_no_change_and_runs_as_if_untouched():
+    clicked = _settings_at_5(SetField("lanes[1].lr", 0.02), SetField("lanes[1].lr", 0.01))
+    assert clicked.changes == () and clicked.events == ()
+    _assert_identical(_state(_settings_at_5()), _state(clicked))
+
+
+@pytest.mark.parametrize(
+    ("path", "values"), [("lanes[2].order", ("post", "pre")), ("task.label_noise", (0.2, 0.0))]
+)
+def test_a_setting_whose_change_touched_the_run_stays_on_record_when_set_back(path, values):
+    """A switch of order clears the lane's buffer, and a noise level tells the task's stream, once made:
+    set back, the run is not the one without them, and a replay must make both again."""
+    clicked = _settings_at_5(*(SetField(path, value) for value in values))
+    assert [change.value for _step, change in clicked.changes] == list(values)
+    assert len(clicked.events) == 2
+
+
+def test_a_change_already_in_a_checkpoint_is_not_folded_into():
+    clicked = _settings_at_5(
+        SetField("lanes[0].lr", 0.6), SetField("lanes[0].lr", 0.7), checkpoint_between=True
+    )
+    assert [change.value for _step, change in clicked.changes] == [0.6, 0.7]
+    straight = _settings_at_5(SetField("lanes[0].lr", 0.7))
+    _assert_identical(_state(straight), _state(clicked))
+
+
+def test_a_fork_setting_a_field_again_at_the_step_of_an_inherited_change_replays_bit_for_bit():
+    """Set again on a fork at the step of an inherited change, a field replays from every checkpoint
+    of the fork as the run made it, and the fork runs as a run changed there once."""
+    session = Session(_config(checkpoint_mb=1.0))
+    session.run(10, stop_on_breakpoints=False)
+    session.apply(SetField("lanes[0].lr", 0.6))
+    session.commit()
+    session.run(20, stop_on_breakpoints=False)
+    session.go_to(10)
+    assert session.apply(SetField("lanes[0].lr", 0.7))  # behind the head: a fork
+    session.commit()
+    session.run(20, stop_on_breakpoints=False)
+    forked = _state(session.experiment)
+    assert [change.value for _step, change in session.own_changes(session.branch)] == [0.7]
+    for rewound_to in (10, 3):  # from the fork's checkpoint at its step, and from one before
+        session.go_to(rewound_to)
+        session.go_to(20)
+        assert session.config.lanes[0].lr == 0.7
+        _assert_identical(forked, _state(session.experiment))
+    straight = Session(_config(checkpoint_mb=1.0))
+    straight.run(10, stop_on_breakpoints=False)
+    straight.apply(SetField("lanes[0].lr", 0.7))
+    straight.commit()
+    straight.run(20, stop_on_breakpoints=False)
+    _assert_identical(_state(straight.experiment), forked)
