@@ -522,14 +522,19 @@ def test_a_change_already_in_a_checkpoint_is_not_folded_into():
     _assert_identical(_state(straight), _state(clicked))
 
 
+def _lr_set_at_10_run_to_20(lr: float) -> Session:
+    session = Session(_config(checkpoint_mb=1.0))
+    session.run(10, stop_on_breakpoints=False)
+    session.apply(SetField("lanes[0].lr", lr))
+    session.commit()
+    session.run(20, stop_on_breakpoints=False)
+    return session
+
+
 def test_a_fork_setting_a_field_again_at_the_step_of_an_inherited_change_replays_bit_for_bit():
     """Set again on a fork at the step of an inherited change, a field replays from every checkpoint
     of the fork as the run made it, and the fork runs as a run changed there once."""
-    session = Session(_config(checkpoint_mb=1.0))
-    session.run(10, stop_on_breakpoints=False)
-    session.apply(SetField("lanes[0].lr", 0.6))
-    session.commit()
-    session.run(20, stop_on_breakpoints=False)
+    session = _lr_set_at_10_run_to_20(0.6)
     session.go_to(10)
     assert session.apply(SetField("lanes[0].lr", 0.7))  # behind the head: a fork
     session.commit()
@@ -541,9 +546,4 @@ def test_a_fork_setting_a_field_again_at_the_step_of_an_inherited_change_replays
         session.go_to(20)
         assert session.config.lanes[0].lr == 0.7
         _assert_identical(forked, _state(session.experiment))
-    straight = Session(_config(checkpoint_mb=1.0))
-    straight.run(10, stop_on_breakpoints=False)
-    straight.apply(SetField("lanes[0].lr", 0.7))
-    straight.commit()
-    straight.run(20, stop_on_breakpoints=False)
-    _assert_identical(_state(straight.experiment), forked)
+    _assert_identical(_state(_lr_set_at_10_run_to_20(0.7).experiment), forked)
