@@ -7,7 +7,7 @@ engine thread, so nothing mutable ever crosses to the window.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,11 +227,18 @@ class StepRecalled:
 # ---- builders (engine thread) ------------------------------------------------------------------
 
 
-def parse_items(items, labels: list[str]) -> list[Breakpoint]:
+def parse_items(items, labels: list[str], held: Iterable[Breakpoint] = ()) -> list[Breakpoint]:
+    """The window's (text, enabled) breakpoints; those ``held`` already (by text) are kept as they are.
+
+    A held one may name a lane no longer there (removed, or a rewind to before it was added) by
+    the label it bore: parsed again against the lanes of now, it made every list the window sent
+    after be refused. Kept, it also keeps the lane it was tied to.
+    """
     from dataclasses import replace
 
+    kept = {b.text: b for b in held}
     return [
-        replace(parse_breakpoint(text, labels, where="breakpoint"), enabled=bool(enabled))
+        replace(kept.get(text) or parse_breakpoint(text, labels, where="breakpoint"), enabled=bool(enabled))
         for text, enabled in items
     ]
 

@@ -217,7 +217,7 @@ class SessionCommands:
         labels = [lane.display_label() for lane in self._session.config.lanes]
         before = {b.text for b in self._session.breakpoints}
         try:
-            self._session.set_breakpoints(parse_items(items, labels))
+            self._session.set_breakpoints(parse_items(items, labels, held=self._session.breakpoints))
         except ConfigError as exc:
             self._outbox.append(Rejected(str(exc)))
         self._announce_breakpoints(answer_to=serial)

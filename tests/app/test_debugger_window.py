@@ -802,6 +802,29 @@ def test_a_breakpoint_naming_a_lane_by_label_follows_the_lane_when_its_label_cha
     assert relabelled in alert.args[0]  # and it held: the lane is still the one it names
 
 
+def test_the_breakpoints_stay_editable_after_the_lane_one_names_is_removed(qtbot):
+    """Named by the label of a lane no longer there, a breakpoint made the engine refuse every list
+    sent after: each removal, addition and switch showed for a moment and was put back."""
+    app = open_app(qtbot)
+    for text in ("batch_loss > -inf", "3:recovered >= 5"):
+        with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
+            app.debugger.add_breakpoint(text)
+    gone = app.clock.newest.lanes[3].label
+    with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
+        app.intents.remove_lane(3)
+    orphan = (f"{gone}:recovered >= 5", True)
+    assert app.debugger.breakpoints == [("batch_loss > -inf", True), orphan]
+    answers = []
+    app.link.breakpoints_changed.connect(lambda message: answers.append(list(message.items)))
+    app.debugger.remove_breakpoint(0)
+    app.debugger.add_breakpoint("loss < 0.01")
+    app.debugger.enable_breakpoint(0, False)
+    qtbot.waitUntil(lambda: len(answers) == 3, timeout=WAIT_MS)
+    expected = [(orphan[0], False), ("loss < 0.01", True)]
+    assert answers[-1] == expected
+    assert app.debugger.breakpoints == expected and app.views.breakpoints.items == expected
+
+
 @pytest.mark.parametrize(("width", "beside"), [(1280, False), (1920, True)])
 def test_the_debugger_docks_open_beside_the_plots_only_where_there_is_room(qtbot, width, beside):
     """Placed by the screen's width, they widened a 1280-pixel window for good."""
