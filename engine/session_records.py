@@ -81,12 +81,16 @@ def checkpoint_from_record(
     for j, (lane, state) in enumerate(zip(config.lanes, states, strict=True)):
         if lane.optimizer == "adam" and (state.buffer is None) != (state.second_moment is None):
             raise ValueError(f"checkpoint {n}: lane {j} (Adam) has a first moment without a second")
+    task_state = {name: tensors[f"{prefix}.task.{name}"] for name in listed("task_state")}
+    for name, state in task_state.items():
+        if name.endswith("_generator"):
+            _check_generator_state(state, f"checkpoint {n}: the task's {name}")
     return Checkpoint(
         step=record_int(record["step"], f"checkpoint {n}: step"),
         config=config,
         weights=weights,
         lane_states=tuple(states),
-        task_state={name: tensors[f"{prefix}.task.{name}"] for name in listed("task_state")},
+        task_state=task_state,
         lanes=tuple(
             _lane(item, f"{prefix}.snap{j}", tensors, LaneSnapshot) for j, item in enumerate(listed("lanes"))
         ),
@@ -138,6 +142,15 @@ def saved_dtype(document: dict[str, Any]) -> torch.dtype:
     if name not in dtypes:
         raise ValueError(f"dtype {name!r} is not one muonscope computes in ({', '.join(dtypes)})")
     return dtypes[name]
+
+
+def _check_generator_state(state: torch.Tensor, what: str) -> None:
+    """A task's stream is replayed from its random generator's state: one cut short or edited made
+    a replay to an older step fail with torch's own error, after the session had opened."""
+    try:
+        torch.Generator().set_state(state)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"{what} is not the state of a random generator ({exc})") from None
 
 
 def _check_dtype(tensor: torch.Tensor, dtype: torch.dtype, what: str) -> None:

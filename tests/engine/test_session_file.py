@@ -520,6 +520,13 @@ def _newest(tensors: dict, suffix: str) -> str:
     return max(names, key=lambda name: int(name.split(".")[0][1:]))
 
 
+def _oldest(tensors: dict, suffix: str) -> str:
+    """The name of the oldest checkpoint's tensor ending in ``suffix``: opening does not replay from
+    it, an inspection of its steps does."""
+    names = [name for name in tensors if "." + name.split(".", 1)[1] == suffix]
+    return min(names, key=lambda name: int(name.split(".")[0][1:]))
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -538,6 +545,10 @@ def _newest(tensors: dict, suffix: str) -> str:
             lambda t: t[_newest(t, ".lane1.second_moment")].sub_(1.0),
             "lane 1's second moment holds negative values",
         ),
+        (
+            lambda t: t.__setitem__(_oldest(t, ".task.batch_generator"), torch.zeros(10, dtype=torch.uint8)),
+            "the task's batch_generator is not the state of a random generator",
+        ),
     ],
     ids=[
         "weights not finite",
@@ -546,6 +557,7 @@ def _newest(tensors: dict, suffix: str) -> str:
         "buffer of another shape",
         "weights of another precision",
         "negative second moment",
+        "random state cut short",
     ],
 )
 def test_optimizer_state_and_weights_that_no_run_could_hold_are_refused(
