@@ -227,8 +227,10 @@ class App(QtCore.QObject):
 
     @QtCore.Slot(int)
     def _show_live_caption(self, _step: int) -> None:
-        if self.clock.shown is not None:
-            self.window.show_live_caption(live_caption(self.clock.shown, self.clock.lane_histories))
+        shown, newest = self.clock.shown, self.clock.newest
+        if shown is not None and newest is not None:
+            drawn = {lane.lane_id for lane in newest.lanes}  # the lanes the panels and the key name
+            self.window.show_live_caption(live_caption(shown, self.clock.lane_histories, drawn))
 
     @QtCore.Slot(object)
     def _on_run_started(self, config: ExperimentConfig) -> None:

@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.errors import format_value
@@ -64,13 +64,23 @@ def sample_note(snapshot: Snapshot) -> str:
     return f"estimate from {max(sampled)} sampled items"
 
 
-def live_caption(snapshot: Snapshot, histories: Sequence[LaneHistory] | None = None) -> str:
+def live_caption(
+    snapshot: Snapshot,
+    histories: Sequence[LaneHistory] | None = None,
+    lane_ids: Collection[int] | None = None,
+) -> str:
     """The step, the last change with its step, and the lanes from the leader down (as evaluated last).
 
     Each lane is named as it was at the snapshot's step: at the step of a change (a fork, say) its
     counts are still those of the settings before it. ``histories``: the lanes' settings along the
-    steps on screen (default: the snapshot's own).
+    steps on screen (default: the snapshot's own); ``lane_ids``: the lanes the panels draw (default:
+    the snapshot's). A lane removed since the snapshot's step is drawn nowhere: named, it made "all
+    4 lanes" of a caption above a key of three.
     """
+    if lane_ids is not None:
+        snapshot = dataclasses.replace(
+            snapshot, lanes=tuple(lane for lane in snapshot.lanes if lane.lane_id in lane_ids)
+        )
     parts = [f"step {snapshot.step}"]
     if snapshot.events:
         parts.append(_last_changes(snapshot.events))

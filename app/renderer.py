@@ -19,7 +19,7 @@ from muonscope.app.panel_texts import (
 from muonscope.app.step_lookup import evaluated_step
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.lane_history import LaneHistory
-from muonscope.engine.snapshot import Event, Snapshot, group_means
+from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array, group_means
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
@@ -28,6 +28,8 @@ from muonscope.widgets.theme import set_lane_slots
 __all__ = ["BucketHistory", "Renderer"]
 
 SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
+#: A lane's spectra and class errors at a step it did not exist at: none.
+_NOTHING = frozen_array(np.empty(0))
 
 
 def _staircase(snapshot: Snapshot) -> bool:
@@ -198,7 +200,12 @@ class Renderer:
         note = sample_note(shown)  # the cursor's step: an earlier evaluation may have been exact
         self.class_error.set_sample_note(note.replace("estimate from ", "").replace(" items", ""))
         self.capacity.set_estimate_note(sample_note(newest).replace("estimate from", "estimated from"))
-        for position, lane in enumerate(shown.lanes[: len(self._lane_ids)]):
+        for position, lane in enumerate(self._shown_lanes(shown)):
+            if lane is None:  # added after the shown step: nothing of it to draw there
+                for matrix in (*SPECTRUM_MATRICES, "signal"):
+                    self.spectrum.set_spectrum(position, matrix, _NOTHING)
+                self.class_error.set_errors(position, _NOTHING, _NOTHING)
+                continue
             for matrix in SPECTRUM_MATRICES:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
@@ -272,6 +279,13 @@ class Renderer:
         if self.lane_table is not None:
             self.lane_table.recolour()
 
+    def _shown_lanes(self, shown: Snapshot) -> list[LaneSnapshot | None]:
+        """The shown step's data of each lane drawn, in the order drawn; None for a lane it did not
+        have. By lane, not by position: at a step before lane 0 was removed, SGD's spectra and
+        errors were drawn in the colour and under the name of Adam, which had moved into its place."""
+        by_id = {lane.lane_id: lane for lane in shown.lanes}
+        return [by_id.get(lane_id) for lane_id in self._lane_ids]
+
     def _name_shown_lanes(self, shown: Snapshot, histories: dict[int, LaneHistory]) -> None:
         """① and ③ show one step's data: each lane is named by the settings that drew that step."""
         for name, panel, step_of in (
@@ -279,10 +293,13 @@ class Renderer:
             ("class_error", self.class_error, lambda lane: lane.eval_step),
         ):
             labels = [
-                histories[lane.lane_id].label_at(step_of(lane)) if lane.lane_id in histories else lane.label
-                for lane in shown.lanes[: len(self._lane_ids)]
+                name.label  # a lane the shown step did not have
+                if lane is None
+                else histories[lane.lane_id].label_at(step_of(lane))
+                if lane.lane_id in histories
+                else lane.label
+                for lane, name in zip(self._shown_lanes(shown), self._names, strict=True)
             ]
-            labels += [n.label for n in self._names[len(labels) :]]  # lanes the shown step did not have
             if labels != self._step_labels.get(name):
                 self._step_labels[name] = labels
                 panel.set_labels(labels)

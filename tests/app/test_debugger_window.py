@@ -802,6 +802,26 @@ def test_a_breakpoint_naming_a_lane_by_label_follows_the_lane_when_its_label_cha
     assert relabelled in alert.args[0]  # and it held: the lane is still the one it names
 
 
+def test_a_step_from_before_lane_0_was_removed_draws_and_names_each_lane_as_the_key_does(qtbot):
+    """At step 6, before lane 0 (SGD) was removed at step 7, panels ① and ③ drew SGD's data in the
+    colour and under the name of Adam, which had moved into its place, and the caption named SGD,
+    which no panel draws any more."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 7)
+    app.intents.remove_lane(0)
+    _run_to(qtbot, app, 10)
+    app.clock.look_at(6)
+    qtbot.waitUntil(lambda: app.views.spectrum.pictured_step == 6, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    keyed = [lane.label for lane in app.clock.newest.lanes]
+    assert not any(label.startswith("SGD") for label in keyed)
+    for panel in (app.views.spectrum, app.views.class_error):
+        columns = panel.data_table()[0][1:]
+        named = [label for label in keyed if any(column.endswith(label) for column in columns)]
+        assert named == keyed and not any("SGD" in column for column in columns)
+    assert app.views.live_caption.text().startswith("step 6 ·") and "SGD" not in app.views.live_caption.text()
+
+
 def test_the_breakpoints_stay_editable_after_the_lane_one_names_is_removed(qtbot):
     """Named by the label of a lane no longer there, a breakpoint made the engine refuse every list
     sent after: each removal, addition and switch showed for a moment and was put back."""
