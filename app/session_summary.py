@@ -15,17 +15,17 @@ import numpy as np
 from muonscope.app.table_numbers import decimals_text
 from muonscope.engine.changes import dated_change_text
 from muonscope.engine.session import Branch, Session
+from muonscope.engine.snapshot import LaneSnapshot
 from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["session_summary"]
 
-#: The metrics shown for each lane at a branch's newest step: column, heading, decimals, width (as
-#: `muonscope run` prints them: its "loss 1.6262" was "loss 1.626" here)
-_LANE_METRICS = (
-    ("loss", "loss", 4, 8),
-    ("accuracy", "accuracy", 4, 6),
-    ("recovered", "recovered", 0, 0),
-)
+#: The metrics shown for each lane at a branch's newest step: column, decimals, width (as `muonscope
+#: run` prints them: its "loss 1.6262" was "loss 1.626" here), for a task with items ...
+_ITEM_METRICS = (("loss", 4, 8), ("accuracy", 4, 6), ("recovered", 0, 0))
+#: ... and for a stream, which has none to recover: "loss nan  accuracy nan  recovered 0" said
+#: nothing true of it; what it measures is its signal and its spectra
+_STREAM_METRICS = (("alignment", 3, 6), ("sin_theta", 3, 5), ("tail_filtering", 3, 5), ("gap", 4, 0))
 
 
 def session_summary(session: Session, folder: Path) -> list[str]:
@@ -39,8 +39,9 @@ def session_summary(session: Session, folder: Path) -> list[str]:
     ]
     for branch in session.branches:
         lines += _branch_lines(session, branch)
+    items = TASK_KINDS[session.initial_config.task.kind].has_classes
     for branch in session.branches:
-        lines += _lane_lines(branch)
+        lines += _lane_lines(branch, _head_lanes(session, branch), items)
     lines.append("breakpoints: " + ("; ".join(b.text for b in session.breakpoints) or "none"))
     lines.append(
         f"look at one matrix: muonscope inspect {folder} --step K [--lane L] [--tensor W|G|M|update] "
@@ -71,9 +72,20 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
     return lines
 
 
-def _lane_lines(branch: Branch) -> list[str]:
+def _head_lanes(session: Session, branch: Branch) -> dict[int, LaneSnapshot]:
+    """The branch's lanes at its newest step, by lane id, where the session holds that step's state
+    (the engine standing there, a head kept, or a checkpoint at it); else none."""
+    if branch.id == session.branch.id and session.step == branch.head_step:
+        return {lane.lane_id: lane for lane in session.snapshot().lanes}
+    head = branch.head or branch.checkpoints.at_or_before(branch.head_step)
+    if head is None or head.step != branch.head_step:
+        return {}
+    return {lane.lane_id: lane for lane in head.lanes}
+
+
+def _lane_lines(branch: Branch, head_lanes: dict[int, LaneSnapshot], items: bool) -> list[str]:
     """Each lane at the branch's newest step, with its newest measured metrics (and their step,
-    when the last evaluation came before the newest step)."""
+    when the last evaluation came before the newest step), and where it diverged."""
     table = branch.metrics.table()
     lines = [f"lanes at step {branch.head_step} of branch {branch.id} ({branch.name}):"]
     recorded = table["step"][table["step"] <= branch.head_step]
@@ -82,7 +94,11 @@ def _lane_lines(branch: Branch) -> list[str]:
     labels = [branch.metrics.labels.get(int(table["lane"][row]), "") for row in rows]
     width = max((len(label) for label in labels), default=0)
     for row, label in zip(rows, labels, strict=True):
-        measured = _measured(table, int(table["lane_id"][row]), branch.head_step)
+        lane_id = int(table["lane_id"][row])
+        measured = (_measured if items else _stream_measured)(table, lane_id, branch.head_step)
+        lane = head_lanes.get(lane_id)
+        if lane is not None and lane.diverged:
+            measured += f"  DIVERGED at step {lane.diverged_step}"
         lines.append(f"  {int(table['lane'][row])} {label:<{width}}  {measured}")
     return lines
 
@@ -95,8 +111,25 @@ def _measured(table: dict, lane_id: int, head_step: int) -> str:
         return "not evaluated yet"
     row = rows[-1]
     text = "  ".join(
-        f"{heading} {decimals_text(float(table[name][row]), digits):<{width}}"
-        for name, heading, digits, width in _LANE_METRICS
+        f"{name} {decimals_text(float(table[name][row]), digits):<{width}}"
+        for name, digits, width in _ITEM_METRICS
     )
     step = int(table["step"][row])
     return text if step == head_step else f"{text}  (evaluated at step {step})"
+
+
+def _stream_measured(table: dict, lane_id: int, head_step: int) -> str:
+    """``alignment 0.953 (step 4)  sin_theta 0.491 …``: each metric's newest measured value, with its
+    step where that came before the newest (the alignment follows the signal's own cadence)."""
+    mine = table["lane_id"] == lane_id
+    cells = []
+    for name, digits, width in _STREAM_METRICS:
+        rows = np.flatnonzero(mine & ~np.isnan(table[name]))
+        if rows.size == 0:
+            cells.append(f"{name} {'n/a':<{width}}")
+            continue
+        step = int(table["step"][rows[-1]])
+        value = decimals_text(float(table[name][rows[-1]]), digits)
+        value += "" if step == head_step else f" (step {step})"
+        cells.append(f"{name} {value:<{width}}")
+    return "  ".join(cells).rstrip()

@@ -622,6 +622,26 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
     assert "breakpoints: 1:recovered >= 40" in lines
 
 
+def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(capsys, tmp_path):
+    """A stream has no items: its lanes read "loss nan  accuracy nan  recovered 0", and Adam, diverged
+    at step 1, was not said to be."""
+    stream = ("task.kind=spiked", "task.rows=6", "task.cols=5", "task.strengths=[1e25]", "task.noise=0.0")
+    settings = [item for setting in (*stream, "run.dtype=float32") for item in ("--set", setting)]
+    lanes = ("--lane", "optimizer=adam,lr=0.01", "--lane", "optimizer=signgd,lr=0.01")
+    report = json.loads(
+        _ok(_run(capsys, *settings, *lanes, "--steps", "5", *QUIET, "--save", tmp_path / "s"))
+    )
+    assert [lane["diverged"] for lane in report["lanes"]] == [True, False]
+    lines = _ok(_inspect(capsys, tmp_path / "s")).splitlines()
+    at = lines.index("lanes at step 5 of branch 0 (main):")
+    for n, lane in enumerate(report["lanes"]):
+        shown = lines[at + 1 + n]
+        assert shown.startswith(f"  {n} {lane['label']} ")
+        assert "loss" not in shown and "recovered" not in shown
+        assert f"sin_theta {lane['sin_theta']:.3f}" in shown
+        assert shown.endswith("DIVERGED at step 1") == lane["diverged"]
+
+
 def test_inspect_options_of_one_matrix_need_a_step(capsys, saved, tmp_path):
     options = (("--lane", "1"), ("--tensor", "M"), ("--branch", "main"), ("--out", str(tmp_path / "m.npy")))
     for option, value in options:
