@@ -103,7 +103,7 @@ def _open_window(args: argparse.Namespace) -> int:
     elif args.window_preset is not None:
         from muonscope.engine.presets import load_preset
 
-        load_preset(args.window_preset)
+        load_preset(args.window_preset, "--preset")
     elif args.window_session is not None:
         from muonscope.engine.session_file import check_session_folder
 

@@ -252,7 +252,7 @@ def named_preset(args: argparse.Namespace) -> Preset:
     """The preset (or config file) the arguments name, as it is, before --lane, --set or --steps."""
     if args.config is not None:
         return load_config_file(args.config, "--config")
-    return load_preset("default" if args.preset is None else args.preset)
+    return load_preset("default" if args.preset is None else args.preset, "--preset")
 
 
 def branch_of(session: Any, text: str, option: str = "--branch") -> int:

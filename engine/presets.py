@@ -70,11 +70,12 @@ def preset_names() -> list[str]:
     )
 
 
-def load_preset(name: str) -> Preset:
-    """A bundled preset by name; an unknown name lists the known ones."""
+def load_preset(name: str, field: str = "preset") -> Preset:
+    """A bundled preset by name; an unknown name lists the known ones, under ``field`` (the option
+    that named it, on the command line)."""
     names = preset_names()
     if not isinstance(name, str) or not _NAME.match(name) or name not in names:
-        raise ConfigError("preset", name, "must be one of " + ", ".join(names))
+        raise ConfigError(field, name, "must be one of " + ", ".join(names))
     text = _bundled().joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return _preset_from_data(name, parse_toml(text, "preset", name))
 

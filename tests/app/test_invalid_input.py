@@ -219,9 +219,9 @@ CASES = [
     # ---- other run options
     (["run", "--steps", "-5"], "--steps = -5"),
     (["run", "--steps", "10000000000"], "--steps = 10000000000"),
-    (["run", "--preset", "nosuch"], "preset = 'nosuch'"),
-    (["run", "--preset", ""], "preset = ''"),
-    (["run", "--preset", "../default"], "preset = '../default'"),
+    (["run", "--preset", "nosuch"], "--preset = 'nosuch'"),
+    (["run", "--preset", ""], "--preset = ''"),
+    (["run", "--preset", "../default"], "--preset = '../default'"),
     (["run", "--steps", "x"], "--steps = 'x' is not allowed: must be a whole number"),
     (["run", "--format", "xlsx"], "--format = 'xlsx' is not allowed: must be one of parquet, csv"),
     (["run", "--out", "/proc/muonscope-out"], "--out = '/proc/muonscope-out'"),
@@ -286,7 +286,7 @@ CASES = [
     (["shot", "--size", "10x10", "--out", "{tmp}/x.png"], "--size = '10x10'"),
     (["shot", "--size", "0x0", "--out", "{tmp}/x.png"], "from 320x240 to 7680x4320"),
     (["shot", "--out", "{tmp}/x.jpg"], "--out = '{tmp}/x.jpg'"),
-    (["shot", "--preset", "", "--out", "{tmp}/x.png"], "preset = ''"),
+    (["shot", "--preset", "", "--out", "{tmp}/x.png"], "--preset = ''"),
     (
         ["shot", "--panel", "legend", "--out", "{tmp}/x.png"],
         "--panel = 'legend' is not allowed: must be one of",
@@ -344,6 +344,7 @@ CASES = [
     (["sweep", "--axis", "mu"], ("--axis = 'mu'", "presets it applies to: momentum_order")),
     (["sweep", "--axis", "d", "--preset", "tail_balance_one_step"], "--axis = 'd'"),
     (["sweep", "--axis", "d", "--workers", "-1"], "--workers = -1"),
+    (["sweep", "--preset", "nosuch", "--axis", "d"], "--preset = 'nosuch'"),
     (["sweep"], "the following arguments are required: --axis"),
     (["sweep", "--axis", "d", "--workers", "100000"], "--workers = 100000"),
     (
