@@ -36,6 +36,7 @@ from muonscope.engine.session_records import (
     checkpoint_from_record,
     record_int,
     record_list,
+    record_text,
     saved_dtype,
 )
 from muonscope.engine.snapshot import Spectra, frozen_array
@@ -253,7 +254,7 @@ def _branch(
     head = record["head"]
     branch = Branch(
         id=branch_id,
-        name=str(record["name"]),
+        name=record_text(record["name"], f"branch {branch_id}: name"),
         parent=None if record["parent"] is None else count("parent"),
         fork_step=count("fork_step"),
         checkpoints=store,

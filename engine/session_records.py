@@ -17,7 +17,14 @@ from muonscope.engine.config import ExperimentConfig, lane_from_dict
 from muonscope.engine.session_format import NESTED
 from muonscope.engine.snapshot import Event, LaneSnapshot, frozen_array
 
-__all__ = ["change_from_record", "checkpoint_from_record", "record_int", "record_list", "saved_dtype"]
+__all__ = [
+    "change_from_record",
+    "checkpoint_from_record",
+    "record_int",
+    "record_list",
+    "record_text",
+    "saved_dtype",
+]
 
 
 def record_list(value: Any, what: str) -> list:
@@ -32,6 +39,14 @@ def record_int(value: Any, what: str) -> int:
     """``value``, which a record holds as a count or a step (``what``: its name in the refusal)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{what} must be a non-negative integer, found {value!r}")
+    return value
+
+
+def record_text(value: Any, what: str) -> str:
+    """``value``, which a record holds as a name (``what``: its name in the refusal): a null one was
+    read as the name "None"."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a name (text that is not blank), found {value!r}")
     return value
 
 

@@ -746,11 +746,22 @@ def test_a_table_with_rows_dropped_or_repeated_is_refused(saved_with_adam, tmp_p
         ),
         (lambda folder: _edit_branch(folder, changes=3), "branch 0: changes must be a list, found int"),
         (
+            lambda folder: _edit_branch(folder, name=None),
+            "branch 0: name must be a name (text that is not blank)",
+        ),
+        (
             lambda folder: _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "branches"}),
             "lacks",
         ),
     ],
-    ids=["branches a table", "breakpoints a string", "step a word", "changes a number", "no branches"],
+    ids=[
+        "branches a table",
+        "breakpoints a string",
+        "step a word",
+        "changes a number",
+        "name null",
+        "no branches",
+    ],
 )
 def test_a_hand_edited_record_is_refused_naming_its_field_not_a_python_exception(
     saved, tmp_path, edit, expected
