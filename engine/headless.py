@@ -69,6 +69,10 @@ def run_session(
     report["branch"] = branch_report(session)
     if until:
         report["stopped_by"] = None if hit is None else hit.breakpoint.text
+        # which lane met it, and with what value (null for "diverged"): said on stderr, and a script
+        # reading the report had to parse that line
+        held = None if hit is None else {"lane": hit.lane_index, "label": hit.lane_label, "value": hit.value}
+        report["stopped_at"] = held
     return RunOutcome(report, hit, interrupted)
 
 

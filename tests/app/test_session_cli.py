@@ -326,6 +326,8 @@ def test_until_stops_at_the_first_step_a_per_step_metric_holds(capsys, trace, tm
     report = json.loads(out)
     assert report["stopped_by"] == text
     assert report["step"] == expected
+    label = report["lanes"][1]["label"]
+    assert report["stopped_at"] == {"lane": 1, "label": label, "value": trace["batch_loss"][expected]}
     assert err.count("\n") == 1 and text in err
     assert err.startswith(f"muonscope run: Stopped at step {expected}")
     assert open_session(tmp_path / "s").branch.head_step == expected
@@ -360,9 +362,11 @@ def test_until_that_never_holds_runs_to_the_end_with_stopped_by_null(capsys, sav
         "and the last step)\n"
     )
     report = json.loads(out)
-    assert report["stopped_by"] is None
+    assert report["stopped_by"] is None and report["stopped_at"] is None
     assert report["step"] == 60
-    assert {k: v for k, v in report.items() if k != "stopped_by"} == json.loads(saved["straight"])
+    assert {k: v for k, v in report.items() if k not in ("stopped_by", "stopped_at")} == json.loads(
+        saved["straight"]
+    )
 
 
 def test_until_on_a_population_metric_is_checked_at_the_last_step_the_report_evaluates(capsys):
