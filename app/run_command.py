@@ -67,6 +67,8 @@ def run_command(args: argparse.Namespace) -> int:
     _say_kept(kept)
     until = _set_until(session, args.until, labels_before)
     start_step = session.step
+    start = session.snapshot()
+    held_at_start = [b for b in until if b.check_last_measured(start) is not None]
     with ProgressBar(not args.no_progress, unit="step") as progress, stop_signals() as stop:
         outcome = run_session(
             session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
@@ -75,7 +77,7 @@ def run_command(args: argparse.Namespace) -> int:
     if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script to compare
         outcome.report["stopped_by"] = args.until[until.index(outcome.hit.breakpoint)]
     _write_results(args, session, outcome, table)
-    return _say_outcome(args, session, outcome, until, start_step)
+    return _say_outcome(args, session, outcome, until, start_step, held_at_start)
 
 
 def _check_targets(args: argparse.Namespace) -> None:
@@ -129,14 +131,23 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
 
 
 def _say_outcome(
-    args: argparse.Namespace, session: Any, outcome: Any, until: list[Any], start_step: int
+    args: argparse.Namespace,
+    session: Any,
+    outcome: Any,
+    until: list[Any],
+    start_step: int,
+    held_at_start: list[Any],
 ) -> int:
     """On stderr: the breakpoint that stopped the run, why --until's did not, or where an interrupt
-    left it; returns the exit status."""
+    left it; returns the exit status. ``held_at_start``: the --until breakpoints that held already
+    where the run began (as last measured), which a condition is not checked at."""
     if outcome.hit is not None:
         from muonscope.engine.breakpoints import also_holding
 
         also = also_holding(until, outcome.hit, session.snapshot())
+        if outcome.hit.breakpoint in held_at_start:  # "Stopped at step 10" alone read as if it began there
+            also += f"; it held already at step {start_step}, where the run began: a condition is checked "
+            also += "on the steps run"
         sys.stderr.write(f"muonscope run: {outcome.hit.said('Stopped')}{also}\n")
     elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
         sys.stderr.write(f"muonscope run: {_until_outcome(until, session, start_step, outcome)}\n")

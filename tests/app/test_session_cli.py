@@ -330,7 +330,17 @@ def test_until_stops_at_the_first_step_a_per_step_metric_holds(capsys, trace, tm
     assert report["stopped_at"] == {"lane": 1, "label": label, "value": trace["batch_loss"][expected]}
     assert err.count("\n") == 1 and text in err
     assert err.startswith(f"muonscope run: Stopped at step {expected}")
+    assert "held already" not in err
     assert open_session(tmp_path / "s").branch.head_step == expected
+
+
+def test_until_that_holds_where_the_run_begins_says_so_when_it_stops_the_run(capsys):
+    """ "Stopped at step 7" alone read as if it first held there, not at step 0 (where it is not checked)."""
+    code, _out, err = _run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", "recovered >= 0")
+    assert code == 0 and err.startswith("muonscope run: Stopped at step 7: breakpoint 'recovered >= 0' holds")
+    assert err.rstrip().endswith(
+        "; it held already at step 0, where the run began: a condition is checked on the steps run"
+    )
 
 
 def test_until_on_a_population_metric_is_checked_where_it_is_evaluated(capsys, trace):
