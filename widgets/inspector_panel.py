@@ -89,6 +89,7 @@ class InspectorPanel(QtWidgets.QWidget):
         """Two rows of controls over the heat map, the spectra below it: narrow enough for a side dock."""
         controls = QtWidgets.QGridLayout()
         controls.setContentsMargins(4, 2, 4, 2)
+        controls.setHorizontalSpacing(8)  # "tensor" touched the lane box's arrow, "minus" its own box
         for column, (text, widget) in enumerate((("lane", self.lane_combo), ("tensor", self.tensor_combo))):
             controls.addWidget(QtWidgets.QLabel(text), 0, 2 * column)
             controls.addWidget(widget, 0, 2 * column + 1)
