@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 
 from muonscope.app.config_args import branch_of, check_output_file
+from muonscope.engine.changes import AddLane
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["inspect_command"]
@@ -40,7 +41,8 @@ def inspect_command(args: argparse.Namespace) -> int:
         branch = f"{which} “{session.branch.name}”"
         raise ConfigError("--step", args.step, f"must be a step of {branch}: 0 to {head}")
     found = session.matrices_at(args.step)
-    lane = _lane_index(args.lane or "0", found["config"])
+    added = sum(isinstance(change, AddLane) for step, change in session.branch.changes if step == args.step)
+    lane = _lane_index(args.lane or "0", found["config"], args.step, added)
     inspected = lane_matrices(found, lane)
     tensor = args.tensor or "W"
     matrix = inspected.matrices[tensor]
@@ -67,12 +69,22 @@ def _summary_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lane_index(text: str, config) -> int:
+def _lane_index(text: str, config, step: int, added: int) -> int:
+    """The lane ``text`` names among the lanes that made step ``step`` (``added``: lanes added at
+    that step, after its matrices: the branch's map lists them at it, and they were refused as
+    lanes that do not exist)."""
     labels = [lane.display_label() for lane in config.lanes]
     if text.strip().isdigit():
         index = int(text)
         if index < len(labels):
             return index
+        if index < len(labels) + added:
+            raise ConfigError(
+                "--lane",
+                text,
+                f"lane {index} is added at step {step}, after that step's matrices; its own begin at "
+                f"step {step + 1}",
+            )
     elif text in labels:
         return labels.index(text)
     choices = ", ".join(f"{i} ({label})" for i, label in enumerate(labels))

@@ -656,6 +656,25 @@ def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(cap
         assert shown.endswith("DIVERGED at step 1") == lane["diverged"]
 
 
+def test_inspect_of_a_lane_at_the_step_it_was_added_says_where_its_matrices_begin(capsys, saved, tmp_path):
+    """The branch's map lists the lane added at step 10, and at step 10 it was refused as a lane that
+    does not exist, among the other lanes only."""
+    added = ("--lane", "", "--lane", "", "--lane", "optimizer=signgd,lr=0.01")
+    forked = ("--resume", saved["lanes"], "--rewind", "10", *added, "--steps", "12", *QUIET)
+    _ok_with_notes(_run(capsys, *forked, "--save", tmp_path / "s"))
+    _usage_error(
+        _inspect(capsys, tmp_path / "s", "--step", "10", "--lane", "2"),
+        "--lane = '2' is not allowed: lane 2 is added at step 10, after that step's matrices; its own "
+        "begin at step 11",
+    )
+    assert _ok(_inspect(capsys, tmp_path / "s", "--step", "11", "--lane", "2")).startswith(
+        "step 11 · lane 2 (SignGD lr=0.01) · W"
+    )
+    _usage_error(
+        _inspect(capsys, tmp_path / "s", "--step", "10", "--lane", "3"), "must be a lane index or label"
+    )
+
+
 def test_inspect_options_of_one_matrix_need_a_step(capsys, saved, tmp_path):
     options = (("--lane", "1"), ("--tensor", "M"), ("--branch", "main"), ("--out", str(tmp_path / "m.npy")))
     for option, value in options:
