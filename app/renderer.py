@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,6 +41,16 @@ def _staircase(snapshot: Snapshot) -> bool:
 def _names_of(history: LaneHistory) -> LaneNames:
     """A lane's settings along the run as the panels name it: its labels and when each ended."""
     return LaneNames(history.label, history.earlier)
+
+
+def _told_apart(names: list[LaneNames], indices) -> list[LaneNames]:
+    """Lanes alike in every setting (one added as a copy) named apart by their number, as the caption
+    and the lane rows name them: the key listed "Muon post … lr=0.3" twice, in two colours."""
+    counts = Counter(name.label for name in names)
+    return [
+        replace(name, label=f"{name.label} (lane {index})") if counts[name.label] > 1 else name
+        for name, index in zip(names, indices, strict=True)
+    ]
 
 
 def _notes(*parts: str) -> str:
@@ -252,6 +263,7 @@ class Renderer:
             _names_of(histories[lane.lane_id]) if lane.lane_id in histories else LaneNames(lane.label)
             for lane in snapshot.lanes
         ]
+        names = _told_apart(names, [lane.index for lane in snapshot.lanes])
         if ids != self._drawn_ids:  # new lanes: new curves
             self._drawn_ids = ids
             self._colour_lanes(ids)
@@ -300,6 +312,8 @@ class Renderer:
                 else lane.label
                 for lane, name in zip(self._shown_lanes(shown), self._names, strict=True)
             ]
+            told_apart = _told_apart([LaneNames(label) for label in labels], range(len(labels)))
+            labels = [named.label for named in told_apart]
             if labels != self._step_labels.get(name):
                 self._step_labels[name] = labels
                 panel.set_labels(labels)

@@ -186,3 +186,9 @@ def test_a_lane_added_as_a_copy_is_told_apart_in_the_caption_by_its_index(qtbot)
     copied = app.clock.config.lanes[3].display_label()
     assert app.clock.config.lanes[4].display_label() == copied
     assert f"{copied} (lane 3)" in caption and f"{copied} (lane 4)" in caption, caption
+    # and the key and every table name them as the caption does: the key listed two "Muon post … lr=0.3"
+    apart = [f"{copied} (lane 3)", f"{copied} (lane 4)"]
+    assert [entry.label for entry in app.views.lane_key.entries][3:] == apart
+    for panel in (app.views.spectrum, app.views.series, app.views.capacity, app.views.class_error):
+        columns = panel.data_table()[0]
+        assert all(any(column.endswith(name) for column in columns) for name in apart), columns
