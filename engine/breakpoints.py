@@ -289,8 +289,9 @@ def follow_moved_lanes(
     (id, label) by index when the breakpoints were last followed, ``lane_ids``: their ids now.
 
     One whose lane is gone (removed, or a rewind to before it was added) names it by its label
-    instead: an index would point at whichever lane stands there, while the label holds for no lane
-    until one bears it again.
+    instead, as the condition it still is (an index would read as whichever lane stands there), and
+    stays tied to that lane: it holds for no lane until that one is back (a rewind to before the
+    removal), not for another lane that comes to bear the label (one switched to the same settings).
     """
     labels = dict(before)
     followed = []
@@ -301,7 +302,7 @@ def follow_moved_lanes(
                 bp = replace(bp, text=_with_lane(bp.text, index), lane=index)
         elif bp.lane_id is not None and bp.lane_id in labels:
             label = labels[bp.lane_id].strip()
-            bp = replace(bp, text=_with_lane(bp.text, label), lane=label, lane_id=None)
+            bp = replace(bp, text=_with_lane(bp.text, label), lane=label)
         followed.append(bp)
     return followed
 

@@ -366,6 +366,27 @@ def test_a_breakpoint_naming_a_lane_by_index_follows_it_when_a_lane_before_it_is
     assert session.breakpoints[1].check(session.snapshot()).lane_index == 1
 
 
+def test_a_removed_lanes_breakpoint_holds_for_no_lane_even_when_another_takes_its_label():
+    """Lane 2 switched to the removed lane 3's order bore its label, and the removed lane's breakpoint
+    paused the run for lane 2 at every step."""
+    session = Session(_config())
+    removed = session.config.lanes[3].display_label()
+    session.set_breakpoints([parse_breakpoint("3: batch_loss > -inf")])
+    session.run(2, stop_on_breakpoints=False)
+    session.apply(RemoveLane(3))
+    session.apply(SetField("lanes[2].order", "post"))
+    session.apply(SetField("lanes[2].polar", "exact"))
+    session.apply(SetField("lanes[2].nesterov", True))
+    session.commit()
+    assert session.config.lanes[2].display_label() == removed  # lane 2 now reads as lane 3 did
+    assert session.run(6) is None  # no lane met it
+    assert session.breakpoints[0].text == f"{removed}: batch_loss > -inf"
+    session.go_to(1)  # before the removal: the lane is back, and so is its breakpoint
+    session.follow_lane_labels()
+    assert session.breakpoints[0].text == "3: batch_loss > -inf"
+    assert session.breakpoints[0].check(session.snapshot()).lane_index == 3
+
+
 def test_adam_with_an_infinite_second_moment_counts_as_diverged():
     """g² overflows float32 while W stays finite: the lane would silently stop learning."""
     task = TaskConfig(kind="spiked", rows=6, cols=5, strengths=(1e25,), noise=0.0)
