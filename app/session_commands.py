@@ -290,8 +290,11 @@ class SessionCommands:
         if not _holds_work(replaced):
             return
         self._before, self._before_path = replaced, path
-        preset = nearest_preset(replaced.initial_config, session_name(path) if path else "own settings")
-        title = preset.title or preset.name
+        if path:  # its folder: two sessions of one preset read alike by the preset's title
+            title = session_name(path)
+        else:
+            preset = nearest_preset(replaced.initial_config, "own settings")
+            title = preset.title or preset.name
         self._outbox.append(RunKept(replaced.branch.head_step, self._path, let_go, replaced.step, title))
 
     def _back_to_run_before(self) -> None:

@@ -885,6 +885,22 @@ def test_an_opened_session_is_shown_as_the_preset_it_came_from_with_what_differs
     assert app.views.series.mode("scale") == "log"
 
 
+def test_a_kept_session_of_a_bundled_preset_is_named_by_its_folder(qtbot, tmp_path):
+    """Two sessions of one preset, opened in turn, were both kept as "Muon vs SGD …": which one was
+    kept could not be told."""
+    from muonscope.engine.presets import load_preset
+    from muonscope.engine.session import Session
+    from muonscope.engine.session_file import save_session
+
+    session = Session(load_preset("hierarchical_noiseless").config)
+    session.run(3, stop_on_breakpoints=False)
+    save_session(session, tmp_path / "s1")
+    app = _opened(qtbot, tmp_path / "s1")
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
+        app.intents.run_preset(small_preset())
+    assert app.window.statusBar().currentMessage().startswith("The run before (“s1”, step 3) is kept")
+
+
 def test_a_run_replaced_by_another_preset_is_kept_and_comes_back(qtbot, tmp_path):
     """Page Down in a talk (another preset) replaced a run of 25 steps and a fork with nothing to undo it."""
     app = open_app(qtbot)
