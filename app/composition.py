@@ -19,6 +19,7 @@ from PySide6 import QtCore
 
 from muonscope.app.background import abandoned_jobs
 from muonscope.app.capacity_controller import CapacityController
+from muonscope.app.close_guard import CloseGuard
 from muonscope.app.controls_sync import ControlsSync
 from muonscope.app.debugger_controller import DebuggerController
 from muonscope.app.engine_link import EngineLink
@@ -59,9 +60,11 @@ class App(QtCore.QObject):
         engine_factory: Callable[[ExperimentConfig], Experiment] = Experiment,
         session: Session | None = None,
         threads: ThreadChooser | None = None,
+        ask_before_closing: bool = False,
     ) -> None:
         """``session``: the engine starts from it (a saved session resumed) instead of ``preset``'s run;
-        ``threads``: how the engine chooses its torch thread count (None: the process's count)."""
+        ``threads``: how the engine chooses its torch thread count (None: the process's count);
+        ``ask_before_closing``: a close asks first where work is not saved (a window someone uses)."""
         super().__init__()
         views = build_views()
         self.window = MainWindow(views)
@@ -72,6 +75,8 @@ class App(QtCore.QObject):
         self.messages = StandingMessages(self.window, parent=self)
         self.work_watch = WorkWatch(self.link, views.busy, parent=self)
         self.sessions = SessionController(self.window, self.link, self.clock, parent=self)
+        self.close_guard = CloseGuard(self.window, self.link, self.sessions, ask_before_closing, parent=self)
+        self.window.may_close = self.close_guard.may_close
         self.debugger = DebuggerController(self.window, self.link, self.clock, parent=self)
         self.intents = IntentController(
             views,
@@ -278,7 +283,7 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     qt_app.setApplicationName("muonscope")
     opened = load_config_file(config_file) if config_file is not None else load_preset(preset or "default")
-    app = App(opened, threads=ThreadChooser.beside_a_window(usable_cores()))
+    app = App(opened, threads=ThreadChooser.beside_a_window(usable_cores()), ask_before_closing=True)
     app.window.show()
     keep_startup_objects_out_of_collections()
     app.start()

@@ -179,17 +179,47 @@ class Saved:
 
 
 @dataclass(frozen=True)
+class SavedCopy:
+    """Where a run was last saved (or opened from) and what it held then: ``record`` is the session's
+    :attr:`~muonscope.engine.session.Session.record` at that moment, ``step`` its branch's newest
+    step. The default: never saved."""
+
+    path: str = ""
+    record: tuple | None = None
+    step: int = 0
+
+    def holds(self, session) -> bool:
+        """Whether this copy holds everything ``session``'s work made (a run with no step holds none)."""
+        worked = session is not None and (session.branch.head_step > 0 or len(session.branches) > 1)
+        return not worked or session.record == self.record
+
+    @classmethod
+    def of(cls, session, path) -> SavedCopy:
+        return cls(str(path), session.record, session.branch.head_step)
+
+
+@dataclass(frozen=True)
+class UnsavedWork:
+    """Whether the run on show, and the run kept before it, hold work their last save does not (a run
+    never saved: any step or branch). Sent when either changes; closing the window asks first."""
+
+    on_show: bool
+    kept: bool
+
+
+@dataclass(frozen=True)
 class RunKept:
     """A run holding steps was replaced and is kept: :class:`BackToRunBefore` brings it back.
 
     ``step``: the kept run's newest step, ``at_step`` where its engine stood (behind it after a
     rewind; bringing the run back puts it there); ``path``: where the run now on show was saved or opened
     ("" for a new run, which a Save must not write over the folder of the run it replaced);
-    ``let_go``: (step, folder or "") of the run kept until now, which gave way (one run is kept)."""
+    ``let_go``: (step, folder or "", the newest step its save holds, or None where the save holds all
+    of it) of the run kept until now, which gave way (one run is kept)."""
 
     step: int
     path: str
-    let_go: tuple[int, str] | None = None
+    let_go: tuple[int, str, int | None] | None = None
     at_step: int | None = None
     title: str = ""  # the preset it ran, or its settings' own name ("the run before" was vague)
 

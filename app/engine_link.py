@@ -16,6 +16,7 @@ from muonscope.app.debugger import (
     RunKept,
     Saved,
     StepRecalled,
+    UnsavedWork,
 )
 from muonscope.app.engine_loop import EngineLoop
 from muonscope.app.engine_protocol import (
@@ -57,6 +58,7 @@ class EngineLink(QtCore.QObject):
     breakpoints_changed = QtCore.Signal(object)  # BreakpointsChanged
     saved = QtCore.Signal(object)  # Saved: a session written (or opened, or the run before brought back)
     run_kept = QtCore.Signal(object)  # RunKept: the run replaced is kept, to be brought back
+    unsaved_changed = QtCore.Signal(object)  # UnsavedWork: which runs hold work not saved
     inspected = QtCore.Signal(object)  # Inspection
     recalled = QtCore.Signal(object)  # StepRecalled: a recorded step's snapshot, recomputed
 
@@ -136,6 +138,7 @@ class EngineLink(QtCore.QObject):
             BreakpointsChanged: self.breakpoints_changed,
             Saved: self.saved,
             RunKept: self.run_kept,
+            UnsavedWork: self.unsaved_changed,
             Inspection: self.inspected,
             BranchComparison: self.comparison,
             StepRecalled: self.recalled,

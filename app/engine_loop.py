@@ -20,9 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from muonscope.app.background import JobControl
-from muonscope.app.debugger import (
-    branches_message,
-)
+from muonscope.app.debugger import SavedCopy, UnsavedWork, branches_message
 from muonscope.app.engine_protocol import (
     Alert,
     Apply,
@@ -93,9 +91,10 @@ class EngineLoop(SessionCommands):
         self._held: deque[Command] = deque()  # taken from the queue during a replay: handled first
         self._session: Session | None = session
         self._before: Session | None = None  # the run a reset, a preset or an open replaced (kept)
-        self._path = ""  # the folder the run on show was saved to or opened from ("" when none)
-        self._before_path = ""  # the kept run's
-        self._let_go: tuple[int, str] | None = None  # (step, path) of a kept run that gave way to a newer one
+        self._saved = SavedCopy()  # where the run on show was saved to or opened from, and as what
+        self._before_saved = SavedCopy()  # the kept run's
+        self._let_go: tuple[int, str, int | None] | None = None  # a kept run that gave way (see RunKept)
+        self._unsaved_said: UnsavedWork | None = None  # what the window was last told
         self._paced = False
         self._unshown: int | None = None  # paced: the step whose frame the window has not drawn yet
         self._forked = False  # a change made behind the branch's newest step started a branch
@@ -177,8 +176,16 @@ class EngineLoop(SessionCommands):
         yield from self._flush()
 
     def _flush(self) -> Iterator[Message]:
+        self._say_unsaved()
         while self._outbox:
             yield self._outbox.pop(0)
+
+    def _say_unsaved(self) -> None:
+        """Tell the window when the runs' unsaved work changes: closing it asks before losing any."""
+        now = UnsavedWork(not self._saved.holds(self._session), not self._before_saved.holds(self._before))
+        if now != self._unsaved_said:
+            self._unsaved_said = now
+            self._outbox.append(now)
 
     @property
     def _experiment(self) -> Experiment | None:
@@ -310,13 +317,13 @@ class EngineLoop(SessionCommands):
     def _start(self, config: ExperimentConfig) -> None:
         """Build a new session, which starts paused; on failure keep the previous one as it was, playing
         or not, and the run kept before it (nothing computed is lost)."""
-        kept_before = self._before, self._before_path
+        kept_before = self._before, self._before_saved
         self._make_room()
         self._working("building the run")
         try:
             session = Session(config, self._factory)
         except Exception as exc:
-            self._before, self._before_path = kept_before
+            self._before, self._before_saved = kept_before
             self._let_go = None
             self._refuse_start(exc)
             return
@@ -328,8 +335,8 @@ class EngineLoop(SessionCommands):
         self._threads.begin()  # a new run: its steps cost something else
         self._publish()
         self._outbox.append(branches_message(session, new_run=True))
-        replaced_path, self._path = self._path, ""
-        self._keep(replaced, replaced_path)
+        replaced_saved, self._saved = self._saved, SavedCopy()
+        self._keep(replaced, replaced_saved)
 
     def _take_step(self) -> None:
         self._last_step_at = started = time.perf_counter()

@@ -27,6 +27,7 @@ from muonscope.app.debugger import (
     SaveSession,
     SetBreakpoints,
     SwitchBranch,
+    UnsavedWork,
 )
 from muonscope.engine.changes import Change
 from muonscope.engine.config import ExperimentConfig
@@ -216,6 +217,7 @@ Message = (
     | BreakpointsChanged
     | Saved
     | RunKept
+    | UnsavedWork
     | Inspection
     | BranchComparison
 )

@@ -347,5 +347,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().clearMessage()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self.may_close():  # the user chose to stay, or to save first
+            event.ignore()
+            return
         self.closing.emit()
         super().closeEvent(event)
+
+    def may_close(self) -> bool:
+        """Whether the window may close now; the application sets what decides (unsaved work)."""
+        return True

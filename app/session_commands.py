@@ -21,6 +21,7 @@ from muonscope.app.debugger import (
     RecallStep,
     RunKept,
     Saved,
+    SavedCopy,
     SaveSession,
     SetBreakpoints,
     SwitchBranch,
@@ -242,7 +243,7 @@ class SessionCommands:
             return
         finally:
             self._work = None
-        self._path = str(path)
+        self._saved = SavedCopy.of(self._session, path)
         self._outbox.append(Saved(str(path), self._session.step, head_step=self._session.branch.head_step))
 
     def _open(self, path) -> None:
@@ -266,11 +267,11 @@ class SessionCommands:
         finally:
             self._work = None
         replaced, self._session = self._session, session
-        replaced_path, self._path = self._path, str(path)
+        replaced_saved, self._saved = self._saved, SavedCopy.of(session, path)
         self._threads.begin()
         self._announce_opened()
         self._outbox.append(Saved(str(path), session.step, opened=True))
-        self._keep(replaced, replaced_path)
+        self._keep(replaced, replaced_saved)
 
     # ---- the run before ----------------------------------------------------------------------
 
@@ -279,23 +280,26 @@ class SessionCommands:
         (at most two runs are held, the one on show and one before it)."""
         self._let_go = None
         if _holds_work(self._session) and self._before is not None:
-            self._let_go = (self._before.branch.head_step, self._before_path)
+            saved = self._before_saved
+            held = None if not saved.path or saved.holds(self._before) else saved.step
+            self._let_go = (self._before.branch.head_step, saved.path, held)
             self._before = None
 
-    def _keep(self, replaced, path: str) -> None:
+    def _keep(self, replaced, saved: SavedCopy) -> None:
         """Keep a replaced run that holds steps or branches, so that nothing computed is lost: one
         key (Page Down, another preset in a talk) replaced a run of hours. A replaced run at step 0
         holds nothing and leaves the run kept before it."""
         let_go, self._let_go = self._let_go, None
         if not _holds_work(replaced):
             return
-        self._before, self._before_path = replaced, path
-        if path:  # its folder: two sessions of one preset read alike by the preset's title
-            title = session_name(path)
+        self._before, self._before_saved = replaced, saved
+        if saved.path:  # its folder: two sessions of one preset read alike by the preset's title
+            title = session_name(saved.path)
         else:
             preset = nearest_preset(replaced.initial_config, "own settings")
             title = preset.title or preset.name
-        self._outbox.append(RunKept(replaced.branch.head_step, self._path, let_go, replaced.step, title))
+        kept = RunKept(replaced.branch.head_step, self._saved.path, let_go, replaced.step, title)
+        self._outbox.append(kept)
 
     def _back_to_run_before(self) -> None:
         """Swap the run on show with the one kept: the run left is kept in turn (if it holds steps)."""
@@ -305,12 +309,12 @@ class SessionCommands:
         self._pause()
         self._let_go = None  # a swap lets nothing go
         replaced, self._session, self._before = self._session, self._before, None
-        replaced_path, self._path = self._path, self._before_path
+        replaced_saved, self._saved = self._saved, self._before_saved
         self._threads.begin()
         self._announce_opened()
         session = self._session
-        self._outbox.append(Saved(self._path, session.step, True, True, session.branch.head_step))
-        self._keep(replaced, replaced_path)
+        self._outbox.append(Saved(self._saved.path, session.step, True, True, session.branch.head_step))
+        self._keep(replaced, replaced_saved)
 
     def _announce_opened(self) -> None:
         """A session taken over whole (opened, or handed in): its breakpoints, then where it stands."""

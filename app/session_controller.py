@@ -73,13 +73,13 @@ class SessionController(QtCore.QObject):
         action.triggered.connect(lambda _checked=False: slot())
         return action
 
-    def save_dialog(self) -> None:
+    def save_dialog(self) -> bool:
+        """Ask where, and save there; False when the user chose nowhere or declined to replace."""
         start = str(self.session_path or Path.home() / "muonscope-session")
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self._window, "Save session (a folder)", start, "muonscope session folder (*)"
         )
-        if path:
-            self.save_to(Path(path))
+        return bool(path) and self.save_to(Path(path))
 
     def open_config_dialog(self) -> None:
         start = str(self.session_path.parent if self.session_path else Path.home())
@@ -95,12 +95,14 @@ class SessionController(QtCore.QObject):
         if path:
             self.open_from(Path(path))
 
-    def save_to(self, path: Path) -> None:
-        """Save there; a folder holding another saved session is replaced only if the user says so."""
+    def save_to(self, path: Path) -> bool:
+        """Save there; a folder holding another saved session is replaced only if the user says so.
+        True when the save was asked of the engine (its answer: ``link.saved``, or an alert)."""
         if not self._may_replace(Path(path)):
-            return
+            return False
         self._window.statusBar().showMessage(f"saving session to {path}…")
         self._link.submit(SaveSession(path))
+        return True
 
     def _may_replace(self, path: Path) -> bool:
         held = path / "session.json"
@@ -142,8 +144,13 @@ class SessionController(QtCore.QObject):
             text = f"{self._arrival_said}. {text}"
             self._arrival_said = ""
         if message.let_go is not None:
-            step, folder = message.let_go
-            kept = f"its last save stays in {folder}" if folder else "it was never saved and is lost"
+            step, folder, held = message.let_go
+            if not folder:
+                kept = "it was never saved and is lost"
+            elif held is None:
+                kept = f"its last save stays in {folder}"
+            else:  # "its last save stays" read as if all of it were there
+                kept = f"its last save, in {folder}, holds it up to step {held}; what was done since is lost"
             text += f" The run kept before it (step {step}) is no longer kept: {kept}."
         self._window.statusBar().showMessage(text, _KEPT_MESSAGE_MS)
 

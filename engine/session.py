@@ -113,6 +113,14 @@ class Session:
         return head.events
 
     @property
+    def record(self) -> tuple:
+        """What the run's work has made of the session, as a save writes it: each branch's name, parent,
+        newest step and changes, and the breakpoints. Equal at two moments: nothing was done between
+        them that a save would keep (going back and forth through the record changes nothing)."""
+        branches = tuple((b.name, b.parent, b.head_step, b.changes) for b in self.branches)
+        return branches, tuple((b.text, b.enabled) for b in self.breakpoints)
+
+    @property
     def at_head(self) -> bool:
         """True when the engine stands at its branch's newest step (new steps get recorded)."""
         return self.step >= self.branch.head_step

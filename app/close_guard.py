@@ -1,0 +1,86 @@
+"""Closing the window asks first when a run holds work its last save does not.
+
+A run of hours, its forks and its breakpoints lived only in the window: closing it, by a click or by
+habit, dropped them without a word. The engine says which runs hold unsaved work
+(:class:`~muonscope.app.debugger.UnsavedWork`); while either does, a close asks to save the run on
+show, to close anyway, or to stay. Saving closes once the engine says the session is written, and
+stays open if it could not be.
+
+Windows built for pictures and tests (``shot``, ``record``, the suite) close without asking: nobody
+is there to answer.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from muonscope.app.debugger import UnsavedWork
+
+__all__ = ["CloseGuard", "close_question"]
+
+_BUTTONS = QtWidgets.QMessageBox.StandardButton
+
+
+def close_question(unsaved: UnsavedWork) -> str:
+    """What the question says of the runs that hold unsaved work."""
+    before = "the run kept before it (File ▸ Back to the run before brings it back to be saved)"
+    if unsaved.on_show and unsaved.kept:
+        return f"This run and {before} hold work that is not saved. Save this run before closing?"
+    if unsaved.on_show:
+        return "This run holds work that is not saved. Save it before closing?"
+    return f"{before[0].upper()}{before[1:]} holds work that is not saved. Close anyway?"
+
+
+class CloseGuard(QtCore.QObject):
+    """Decides whether the window may close now (:meth:`may_close`), asking where work would be lost."""
+
+    def __init__(self, window, link, sessions, ask: bool, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._sessions = sessions
+        self._ask = ask
+        self._unsaved = UnsavedWork(False, False)
+        self._close_when_saved = False
+        link.unsaved_changed.connect(self._on_unsaved)
+        link.saved.connect(self._on_saved)
+        link.alert.connect(self._on_alert)
+
+    @property
+    def unsaved(self) -> UnsavedWork:
+        """Which runs hold work not saved, as the engine last said."""
+        return self._unsaved
+
+    def may_close(self) -> bool:
+        """True to close now; False to stay open (the user chose to stay, or a save is under way)."""
+        if not self._ask or not (self._unsaved.on_show or self._unsaved.kept):
+            return True
+        if not self._unsaved.on_show:  # the kept run: brought back first, if the user wants it saved
+            buttons = _BUTTONS.Discard | _BUTTONS.Cancel
+        else:
+            buttons = _BUTTONS.Save | _BUTTONS.Discard | _BUTTONS.Cancel
+        answer = QtWidgets.QMessageBox.question(
+            self._window, "Close muonscope?", close_question(self._unsaved), buttons, _BUTTONS.Cancel
+        )
+        if answer == _BUTTONS.Discard:
+            return True
+        if answer == _BUTTONS.Save:
+            path = self._sessions.session_path
+            asked = self._sessions.save_to(path) if path is not None else self._sessions.save_dialog()
+            self._close_when_saved = asked
+        return False
+
+    @QtCore.Slot(object)
+    def _on_unsaved(self, unsaved: UnsavedWork) -> None:
+        self._unsaved = unsaved
+
+    @QtCore.Slot(object)
+    def _on_saved(self, message) -> None:
+        if self._close_when_saved and not message.opened and not message.restored:
+            self._close_when_saved = False
+            # the engine's word that all is saved may come after the save's own answer: close on it
+            self._unsaved = UnsavedWork(False, self._unsaved.kept)
+            QtCore.QTimer.singleShot(0, self._window.close)
+
+    @QtCore.Slot(str, bool)
+    def _on_alert(self, _text: str, _until_moved: bool) -> None:
+        self._close_when_saved = False  # "Not saved: …": the window stays, with the alert on show

@@ -1,0 +1,103 @@
+"""Closing a window that holds unsaved work asks first; one with nothing to lose closes at once."""
+
+import pytest
+from helpers import WAIT_MS, open_app, small_preset
+from PySide6 import QtWidgets
+
+from muonscope.app.close_guard import close_question
+from muonscope.app.debugger import UnsavedWork
+from muonscope.engine.session_file import open_session
+
+_BUTTONS = QtWidgets.QMessageBox.StandardButton
+
+
+def _asking(monkeypatch, answer):
+    """Answer the close question with ``answer``; returns the texts asked."""
+    asked = []
+
+    def question(_parent, _title, text, *_args):
+        asked.append(text)
+        return answer
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", question)
+    return asked
+
+
+def _close_anyway(monkeypatch, app):
+    """Close without saving (a window left open keeps its engine thread running past the test)."""
+    _asking(monkeypatch, _BUTTONS.Discard)
+    assert app.window.close()
+
+
+def _run_to(qtbot, app, step):
+    app.debugger.go_to(step)
+    qtbot.waitUntil(lambda: app.clock.newest.step == step and not app.clock.playing, timeout=WAIT_MS)
+
+
+def _with_work(qtbot, step=5):
+    app = open_app(qtbot, ask_before_closing=True)
+    _run_to(qtbot, app, step)
+    qtbot.waitUntil(lambda: app.close_guard.unsaved.on_show, timeout=WAIT_MS)
+    return app
+
+
+def test_a_run_with_nothing_computed_closes_without_asking(qtbot, monkeypatch):
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    app = open_app(qtbot, ask_before_closing=True)
+    assert app.window.close() and asked == []
+
+
+@pytest.mark.parametrize(("answer", "closed"), [(_BUTTONS.Cancel, False), (_BUTTONS.Discard, True)])
+def test_unsaved_steps_are_asked_about_and_staying_keeps_the_run(qtbot, monkeypatch, answer, closed):
+    """A run of hours closed at a click, with nothing saved and nothing said."""
+    app = _with_work(qtbot)
+    asked = _asking(monkeypatch, answer)
+    assert app.window.close() is closed
+    assert asked == [close_question(UnsavedWork(True, False))]
+    assert app.window.isVisible() is not closed
+    if not closed:  # the engine goes on as before
+        _run_to(qtbot, app, 7)
+        _close_anyway(monkeypatch, app)
+
+
+def test_save_then_close_writes_the_session_and_closes_once_it_is_written(qtbot, monkeypatch, tmp_path):
+    app = _with_work(qtbot)
+    _asking(monkeypatch, _BUTTONS.Save)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *_args: (str(tmp_path / "run"), ""))
+    assert not app.window.close()  # not yet: the engine writes the session first
+    qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+    assert open_session(tmp_path / "run").branch.head_step == 5
+
+
+def test_a_saved_run_closes_without_asking_until_it_moves_on(qtbot, monkeypatch, tmp_path):
+    app = _with_work(qtbot)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_to(tmp_path / "run")
+    qtbot.waitUntil(lambda: not app.close_guard.unsaved.on_show, timeout=WAIT_MS)
+    _run_to(qtbot, app, 2)  # going back through the record changes nothing a save keeps
+    _run_to(qtbot, app, 5)
+    assert not app.close_guard.unsaved.on_show
+    _run_to(qtbot, app, 6)
+    qtbot.waitUntil(lambda: app.close_guard.unsaved.on_show, timeout=WAIT_MS)
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    assert not app.window.close() and len(asked) == 1
+    _close_anyway(monkeypatch, app)
+
+
+def test_a_kept_run_with_unsaved_work_is_asked_about_too(qtbot, monkeypatch):
+    """Another preset replaced the run, which is kept: closing lost it as well."""
+    app = _with_work(qtbot)
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
+        app.intents.run_preset(small_preset(label_noise=0.1))
+    qtbot.waitUntil(lambda: app.close_guard.unsaved == UnsavedWork(False, True), timeout=WAIT_MS)
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    assert not app.window.close()
+    assert asked == [close_question(UnsavedWork(False, True))] and "kept before" in asked[0]
+    _close_anyway(monkeypatch, app)
+
+
+def test_a_window_for_pictures_and_tests_never_asks(qtbot, monkeypatch):
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 3)
+    assert app.window.close() and asked == []
