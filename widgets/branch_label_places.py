@@ -6,7 +6,9 @@ places in turn — above its line from the fork, right of its head, left of its 
 ending at its head — and takes the
 first that stays inside the plot and clear of every other line and every name already placed. The
 current branch places first, then the others from the oldest. A name that fits nowhere is left
-out; its line's tooltip still names it.
+out; its line's tooltip still names it. The current branch's name is never left out: where no place
+is clear of the lines around it (six forks a few steps apart, the current one among them), it takes
+its first place inside the plot, drawn over those lines on the plot's own background.
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ def place_branch_labels(lines: list[BranchLine], area: QtCore.QRectF) -> list[Qt
     corners: list[QtCore.QPointF | None] = [None] * len(lines)
     for index in order:
         others = [line.band() for i, line in enumerate(lines) if i != index]
-        for rect in _places(lines[index]):
-            if area.contains(rect) and not any(rect.intersects(o) for o in (*others, *placed)):
-                corners[index] = rect.topLeft()
-                placed.append(rect)
-                break
+        inside = [rect for rect in _places(lines[index]) if area.contains(rect)]
+        clear = [rect for rect in inside if not any(rect.intersects(o) for o in (*others, *placed))]
+        if lines[index].current and not clear:
+            clear = inside[:1]  # over the lines around it: the branch the run is on is always named
+        if clear:
+            corners[index] = clear[0].topLeft()
+            placed.append(clear[0])
     return corners
 
 

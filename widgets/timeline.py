@@ -216,7 +216,12 @@ class Timeline(QtWidgets.QWidget):
     def _branch_label(self, branch: BranchMark) -> pg.TextItem:
         """The branch's name, placed by :meth:`_place_branch_labels`."""
         colour = _CURRENT_COLOUR if branch.current else _OTHER_TEXT_COLOUR
-        label = pg.TextItem(branch.label, color=colour, anchor=(0, 0))
+        # the current branch's name may stand over other lines (see branch_label_places): on the plot's
+        # own background, above them, it reads whole
+        fill = self.plot_widget.backgroundBrush() if branch.current else None
+        label = pg.TextItem(branch.label, color=colour, anchor=(0, 0), fill=fill)
+        if branch.current:
+            label.setZValue(-1)  # over the branch lines, under the cursor, which stays easy to grab
         font = QtGui.QFont()
         font.setPointSizeF(self._label_pt)
         font.setBold(branch.current)

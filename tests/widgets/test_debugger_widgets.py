@@ -1,5 +1,7 @@
 """The debugger's widgets alone: matrices and breakpoints in, user intents out as signals."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -520,6 +522,24 @@ def test_timeline_writes_branch_names_over_no_other_line_or_name(qtbot, count):
         data = line.plot.getViewBox().mapSceneToView(main)
         # the window has a Branch menu, not the "branches list" a hover sent the user to
         assert _tooltip_at(line, data.x(), data.y()) == "main: steps 0–100 (switch to it in the Branch menu)"
+
+
+@pytest.mark.parametrize("current", [0, 2, 4])
+def test_timeline_names_the_current_branch_wherever_it_stands_among_close_forks(qtbot, current):
+    """On fork 2 of six close forks no place was clear of the lines around it: the branch the run is
+    on went unnamed, and fork 3's name, just above it, read as its own."""
+    line = _timeline(qtbot)
+    marks = [replace(mark, current=i == current) for i, mark in enumerate(_close_forks(6))]
+    line.set_branches(marks)
+    shown = {
+        label.toPlainText(): label.mapRectToScene(label.boundingRect())
+        for label in line.branch_labels
+        if label.isVisible()
+    }
+    name = marks[current].label
+    assert name in shown
+    assert not any(shown[name].intersects(rect) for other, rect in shown.items() if other != name)
+    assert line.plot.getViewBox().sceneBoundingRect().contains(shown[name])
 
 
 def test_timeline_places_branch_names_again_when_it_narrows(qtbot):
