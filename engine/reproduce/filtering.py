@@ -376,6 +376,12 @@ def _rank_one(settings: Settings, out: Reproduction) -> CurveSet:
     )
     limit = 0.25 * (np.sqrt(rows) - np.sqrt(cols))  # Theorem 3 holds for λ below this
     setting = {"strength": strength, "rows": rows, "cols": cols, "detection_limit": float(limit)}
+    out.tables["order_rank_one"] = {  # the figure's numbers, and the note's, in a file of their own
+        "mu": list(map(float, mus)),
+        "A_pre": list(map(float, pre)),
+        "A_post": list(map(float, post)),
+        "A_polar_only": [none] * len(mus),
+    }
     return _alignment("alignment_rank_one", mus, pre, post, none, setting)
 
 

@@ -173,6 +173,12 @@ def test_the_momentum_order_table_holds_every_alignment_its_claims_judge():
     (claim,) = [c for c in result.claims if c.text == "A(polar-only)"]
     assert table["A_polar_only"] == pytest.approx([float(claim.measured)] * len(table["mu"]), abs=5e-4)
     assert len(table["A_polar_only"]) == len(table["mu"]) == len(table["A_pre"])
+    # and the rank-one spike's figure (and the note quoting it) has its numbers in a table too
+    (spike,) = result.curve_sets("alignment_rank_one")
+    rank_one = result.tables["order_rank_one"]
+    for column, curve in (("A_pre", "pre-polar"), ("A_post", "post-polar"), ("A_polar_only", "polar-only")):
+        assert rank_one["mu"] == pytest.approx(list(spike.curves[curve].x))
+        assert rank_one[column] == pytest.approx(list(spike.curves[curve].y))
 
 
 def test_tail_multi_step_tables_name_groups_from_zero_and_hold_every_seed():
