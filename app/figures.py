@@ -71,6 +71,9 @@ class Panel:
     range_with_guides: bool = False
     #: Named positions on the y axis instead of numbers (a strip of one row per lane read "1.2, 1.4").
     y_ticks: tuple[tuple[float, str], ...] = ()
+    #: A detail: curves another panel of the figure draws, again on a scale of their own (GD's decade
+    #: of decay beside losses down to 1e-85).
+    detail: bool = False
 
 
 @dataclass(frozen=True)

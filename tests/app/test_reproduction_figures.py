@@ -47,7 +47,8 @@ def test_figures_draw_every_measured_curve_once(name):
     figures = reproduction_figures(result)
     assert [figure.name for figure in figures] == FIGURES[name]
     panels = [panel for figure in figures for panel in figure.panels]
-    assert sum(len(panel.series) for panel in panels) == sum(len(data.curves) for data in result.data)
+    drawn = sum(len(panel.series) for panel in panels if not panel.detail)  # a detail draws some again
+    assert drawn == sum(len(data.curves) for data in result.data)
     for panel in panels:
         assert panel.title and panel.x_label and panel.y_label and panel.series
         legend = [s.label for s in panel.series] + [g.label for g in panel.guides]
@@ -87,13 +88,17 @@ def test_race_shows_each_default_lane_as_its_table_counts():
 def test_hierarchical_figures_show_excess_loss_and_two_lanes_group_losses():
     result = reproduced("hierarchical_noiseless")
     excess, groups = reproduction_figures(result)
-    (panel,) = excess.panels
-    assert panel.log_x and panel.log_y
+    panel, gd = excess.panels
+    assert panel.log_x and panel.log_y and gd.log_x and gd.log_y and gd.detail and not panel.detail
     table = result.tables["excess"]
     assert [s.label for s in panel.series] == [name for name in table if name != "step"]
     for label, line in _panel_series(panel).items():
         assert line.y.tolist() == table[label][1:]  # t = 0 has no place on a log axis
-    assert [g.label for g in panel.guides] == ["∝ 1/t"]
+    # TRA-SignGD runs in step with Muon: drawn dashed, Muon's curve shows beneath it
+    styles = {s.label: s.style for s in panel.series}
+    assert styles["TRA-SignGD η = 0.5"] == "dash" and styles["Muon η = 1"] == "solid"
+    # GD's power law is judged against 1/t on a scale of its own
+    assert [s.label for s in gd.series] == ["GD η = 1/p₁"] and [g.label for g in gd.guides] == ["∝ 1/t"]
     assert [p.title.split(":")[0] for p in groups.panels] == [s.label for s in panel.series[:2]]  # GD, Muon
     for group_panel in groups.panels:
         assert group_panel.log_y and not group_panel.log_x
