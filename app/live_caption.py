@@ -77,7 +77,8 @@ def live_caption(
     the snapshot's). A lane removed since the snapshot's step is drawn nowhere: named, it made "all
     4 lanes" of a caption above a key of three.
     """
-    if lane_ids is not None:
+    gone = 0 if lane_ids is None else sum(lane.lane_id not in lane_ids for lane in snapshot.lanes)
+    if gone:
         snapshot = dataclasses.replace(
             snapshot, lanes=tuple(lane for lane in snapshot.lanes if lane.lane_id in lane_ids)
         )
@@ -93,6 +94,8 @@ def live_caption(
             verb = "evaluated" if stamp == "eval_step" else "measured"
             standing = f"as {verb} at step {measured}: {standing}"
         parts.append(standing)
+    if gone:  # said, or the step's other lanes read as all it had
+        parts.append(f"{gone} lane{'s' if gone > 1 else ''} removed since, not drawn")
     return " · ".join(parts)
 
 

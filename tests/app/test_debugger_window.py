@@ -819,7 +819,9 @@ def test_a_step_from_before_lane_0_was_removed_draws_and_names_each_lane_as_the_
         columns = panel.data_table()[0][1:]
         named = [label for label in keyed if any(column.endswith(label) for column in columns)]
         assert named == keyed and not any("SGD" in column for column in columns)
-    assert app.views.live_caption.text().startswith("step 6 ·") and "SGD" not in app.views.live_caption.text()
+    caption = app.views.live_caption.text()
+    assert caption.startswith("step 6 ·") and "SGD" not in caption
+    assert caption.endswith(" · 1 lane removed since, not drawn")
 
 
 def test_the_breakpoints_stay_editable_after_the_lane_one_names_is_removed(qtbot):
