@@ -28,12 +28,10 @@ from torch import Tensor
 from muonscope.engine.changes import (
     STATE_RESETTING_FIELDS,
     AddLane,
-    Applied,
     Change,
     RemoveLane,
     SetField,
     apply_change,
-    fold_changes,
 )
 from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
@@ -44,6 +42,7 @@ from muonscope.engine.lane_metrics import evaluation_fields, settings_fields
 from muonscope.engine.lane_update import step_lanes
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
+from muonscope.engine.run_record import RunRecord
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array
 from muonscope.engine.step_metrics import StepInputs, step_metric_fields
 from muonscope.engine.task_kinds import TASK_KINDS
@@ -110,12 +109,12 @@ class Experiment:
 
     @property
     def events(self) -> tuple[Event, ...]:
-        return tuple(self._events)
+        return self._record.events
 
     @property
     def changes(self) -> tuple[tuple[int, Change], ...]:
         """Every change applied since W = 0, with the step boundary it was applied at."""
-        return tuple(self._changes)
+        return self._record.changes
 
     @property
     def pending_changes(self) -> bool:
@@ -154,12 +153,8 @@ class Experiment:
 
     def checkpoint(self) -> Checkpoint:
         """The whole state at this step boundary, before queued changes: restoring it replays exactly.
-
-        The changes in it stay as they are recorded: a later change at this boundary is recorded
-        beside them rather than folded into the last (a replay from the checkpoint would not see the
-        fold), so the change last made can no longer be folded into.
-        """
-        self._fold_base = None
+        The changes in it stay as recorded (see :meth:`RunRecord.held`)."""
+        changes, events = self._record.held()
         return Checkpoint(
             step=self._step,
             config=self._config,
@@ -167,8 +162,8 @@ class Experiment:
             lane_states=tuple(LaneStateCopy.of(state) for state in self._states),
             task_state={name: t.clone() for name, t in self._task.random_state().items()},
             lanes=tuple(self._lanes),
-            events=tuple(self._events),
-            changes=tuple(self._changes),
+            events=events,
+            changes=changes,
             next_lane_id=self._next_lane_id,
         )
 
@@ -204,12 +199,10 @@ class Experiment:
             copy.put_into(self._fresh_state(), self.device, self.dtype) for copy in checkpoint.lane_states
         ]
         self._lanes = list(checkpoint.lanes)
-        self._events = list(checkpoint.events)
-        self._changes = list(checkpoint.changes)
-        self._lane_histories = lane_histories(self._start_config, self._changes)
+        self._record = RunRecord(checkpoint.changes, checkpoint.events)
+        self._lane_histories = lane_histories(self._start_config, checkpoint.changes)
         self._next_lane_id = checkpoint.next_lane_id
         self._step = checkpoint.step
-        self._fold_base = None
 
     def step(self, n: int = 1, *, cancelled: Callable[[], bool] | None = None) -> None:
         """Take ``n`` lockstep steps, applying queued changes at the first boundary.
@@ -305,7 +298,7 @@ class Experiment:
         return Snapshot(
             step=self._step,
             lanes=tuple(self._lanes),
-            events=tuple(self._events),
+            events=self._record.events,
             config=self._config,
             device=str(self.device),
             dtype=str(self.dtype).removeprefix("torch."),
@@ -331,10 +324,7 @@ class Experiment:
         self._next_lane_id = lanes
         self._lanes = [self._fresh_snapshot(i, lane, i) for i, lane in enumerate(config.lanes)]
         self._step = 0
-        self._events: list[Event] = []
-        self._changes: list[tuple[int, Change]] = []
-        # the config before the change last recorded, while a change at its boundary may fold into it
-        self._fold_base: ExperimentConfig | None = None
+        self._record = RunRecord()
         self._last_gradient: Tensor | None = None
         self._last_direction: Tensor | None = None
         self._signal_cache: tuple[Tensor, Tensor] | None = None
@@ -358,42 +348,24 @@ class Experiment:
             try:
                 self._enact_pending()
             finally:  # what was applied, also when a change failed halfway
-                self._lane_histories = lane_histories(self._start_config, self._changes)
+                self._lane_histories = lane_histories(self._start_config, self._record.changes)
         self._queued_config = self._config
 
     def _enact_pending(self) -> None:
         while self._pending:
             change = self._pending.popleft()
-            folded = self._folded_into_last(change)
+            folded = self._record.folded(self._step, change)  # the same field set again at this step
             if folded is not None:
-                base = self._fold_base
-                self._changes.pop()
-                self._events.pop()
                 self._config = folded.config
                 self._enact(change)
-                if folded.config != base:  # not set back to where it was
-                    self._record(change, folded, base)
-                else:  # the change before is last now, and what it was made on is not kept
-                    self._fold_base = None
+                self._record.fold(self._step, change, folded)
                 continue
             applied = apply_change(self._config, change)
             if applied.config == self._config:  # lr 0.01 → 0.01: nothing to carry out, no marker to draw
                 continue
             before, self._config = self._config, applied.config
             self._enact(change)
-            self._record(change, applied, before)
-
-    def _folded_into_last(self, change: Change) -> Applied | None:
-        """``change`` and the change last recorded, both at this boundary, as one (:func:`fold_changes`)."""
-        if self._fold_base is None or not self._changes or self._changes[-1][0] != self._step:
-            return None
-        return fold_changes(self._fold_base, self._changes[-1][1], change)
-
-    def _record(self, change: Change, applied: Applied, before: ExperimentConfig) -> None:
-        """Put a change carried out on record, with its event; the next change may fold into it."""
-        self._changes.append((self._step, change))
-        self._events.append(Event(self._step, applied.field, applied.old, applied.new, applied.text))
-        self._fold_base = before
+            self._record.record(self._step, change, applied, before)
 
     def _enact(self, change: Change) -> None:
         """Carry a config change over to the live task, lanes and weights."""
@@ -485,9 +457,8 @@ class Experiment:
         """Freeze a lane whose W, optimizer state or loss is non-finite; its last finite W is kept."""
         self._lanes[index] = replace(self._lanes[index], diverged=True, diverged_step=step)
         label = self._lanes[index].label
-        self._fold_base = None  # the last event is no longer the last change's
         text = f"lane {index} diverged ({label}{', ' + what if what else ''})"
-        self._events.append(Event(step, f"lanes[{index}].diverged", False, True, text))
+        self._record.note(Event(step, f"lanes[{index}].diverged", False, True, text))
 
     def _check_losses(self) -> None:
         """A lane whose minibatch loss is not finite has diverged even if W still is."""
