@@ -137,10 +137,10 @@ class TransportBar(QtWidgets.QToolBar):
         self.addWidget(QtWidgets.QLabel(" preset "))
         self.addWidget(self.preset_combo)
         self.previous_preset_action = self._hidden_action(
-            "previous preset", "PgUp", self.preset_combo, lambda: self.step_preset(-1)
+            "previous preset", "PgUp", self.preset_combo, lambda: self._page_key(-1)
         )
         self.next_preset_action = self._hidden_action(
-            "next preset", "PgDown", self.preset_combo, lambda: self.step_preset(1)
+            "next preset", "PgDown", self.preset_combo, lambda: self._page_key(1)
         )
 
     def _add_stepping(self) -> None:
@@ -343,6 +343,31 @@ class TransportBar(QtWidgets.QToolBar):
     def _on_play_toggled(self, playing: bool) -> None:
         self._show_play_state(playing)
         self.play_toggled.emit(playing)
+
+    @staticmethod
+    def _box_typed_in() -> QtWidgets.QWidget | None:
+        """The number box or text field that has the keyboard, if one has."""
+        focus = QtWidgets.QApplication.focusWidget()
+        parent = None if focus is None else focus.parentWidget()
+        if isinstance(parent, QtWidgets.QAbstractSpinBox):  # the box's own line edit
+            return parent
+        typed_in = (
+            QtWidgets.QAbstractSpinBox,
+            QtWidgets.QLineEdit,
+            QtWidgets.QTextEdit,
+            QtWidgets.QPlainTextEdit,
+        )
+        return focus if isinstance(focus, typed_in) else None
+
+    def _page_key(self, offset: int) -> None:
+        """Page Up/Page Down: the previous or next preset, but a box being typed in keeps the key (a
+        number box steps by ten, as Qt's do; a text field has no use for it). Page Down in lane 0's
+        rate box loaded the next preset, and the lane's row went, focus and all."""
+        box = self._box_typed_in()
+        if isinstance(box, QtWidgets.QAbstractSpinBox):
+            box.stepBy(-10 * offset)  # Page Up (offset −1) steps up
+        elif box is None:
+            self.step_preset(offset)
 
     def step_preset(self, offset: int) -> None:
         """Load the preset ``offset`` entries away in the picker (headings skipped); none past the ends."""

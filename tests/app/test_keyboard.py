@@ -237,3 +237,30 @@ def test_arrow_keys_move_a_focused_slider_not_the_run(app, qtbot):
     app.window.focus_stage()
     qtbot.keyClick(app.window.stage, Key.Key_Right)  # off the slider, → steps the run again
     wait_for_step(qtbot, app, start + 2)
+
+
+@pytest.mark.parametrize("box", ["lane_rate", "step_n", "breakpoint"])
+def test_page_keys_in_a_box_being_typed_in_stay_with_the_box(app, qtbot, box):
+    """Page Down in lane 0's rate box loaded the next preset: the run was replaced and the lane's row,
+    focus and all, went with it."""
+    transport = app.views.transport
+    chosen = []
+    transport.preset_chosen.connect(chosen.append)
+    shown = transport.preset_combo.currentIndex()
+    widget = {
+        "lane_rate": app.views.lanes.rows[0].lr,
+        "step_n": transport.step_n_spin,
+        "breakpoint": app.views.breakpoints.edit,
+    }[box]
+    if box == "breakpoint":
+        app.window.breakpoints_dock.show()
+    widget.setFocus()
+    qtbot.waitUntil(widget.hasFocus, timeout=WAIT_MS)
+    before = widget.text() if box == "breakpoint" else widget.value()
+    qtbot.keyClick(widget, Key.Key_PageUp)
+    if box == "breakpoint":
+        assert widget.text() == before  # a line edit has no use for it: nothing happens
+    else:
+        assert widget.value() > before  # a number box steps by ten, as Qt's do
+    qtbot.keyClick(widget, Key.Key_PageDown)
+    assert chosen == [] and transport.preset_combo.currentIndex() == shown
