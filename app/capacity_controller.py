@@ -155,9 +155,10 @@ class CapacityController(QtCore.QObject):
         job.start()
 
     def forget_if_stale(self, config: ExperimentConfig) -> None:
-        """A new run (a reset, apply & restart, another preset): a sweep or ray computed for other
-        settings goes, and the panel says to run it again (a sweep for signal strengths 12, 8, 5
-        stayed under a run of 1, 1, 1 as if it were its own). One whose points are the same stays."""
+        """A new run (a reset, apply & restart, another preset) or a live change (a lane switched,
+        retuned or removed): a sweep or ray computed for other settings goes, and the panel says to
+        run it again (a sweep for signal strengths 12, 8, 5 stayed under a run of 1, 1, 1 as if it
+        were its own, and a removed lane's curve stayed). One whose points are the same stays."""
         if self._axis and self._sweep_config is not None:
             stale = _points_or_none(self._sweep_config, self._axis) != _points_or_none(config, self._axis)
         elif self._rays and self._ray_config is not None:

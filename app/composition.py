@@ -129,6 +129,8 @@ class App(QtCore.QObject):
         self.clock.run_started.connect(self._on_run_started)
         self.clock.config_changed.connect(self.controls.update)
         self.clock.config_changed.connect(self._show_drift)
+        # a lane switched, retuned or removed: a sweep drawn for the lanes before is not theirs
+        self.clock.config_changed.connect(self.capacity.forget_if_stale)
         self.clock.frame_drawn.connect(self._show_live_caption)
         self.intents.preset_loaded.connect(self._open)
         self.link.saved.connect(self._on_session_opened)

@@ -124,6 +124,25 @@ def test_a_sweep_for_other_settings_goes_when_the_run_restarts_and_one_for_these
     assert app.capacity.results == ()
 
 
+@pytest.mark.parametrize("change", ["switch", "remove"])
+def test_a_sweep_goes_when_a_lane_it_drew_is_switched_or_removed(qtbot, change):
+    """Lane 0 switched to SignGD and lane 1 removed, ④ went on drawing the sweep's "GD" in SignGD's
+    colour and the removed lane's curve."""
+    app = open_app(qtbot, _zipf_preset())
+    plot = app.views.capacity
+    plot.set_mode("x", "d")
+    plot.run_button.click()
+    qtbot.waitUntil(lambda: not app.capacity.running, timeout=120_000)
+    assert plot.placeholder is None
+    if change == "switch":
+        app.intents.change("lanes[0].optimizer", "signgd")
+    else:
+        app.intents.remove_lane(1)
+    qtbot.waitUntil(lambda: plot.placeholder is not None, timeout=WAIT_MS)
+    assert "has not been computed for these settings: press run" in plot.placeholder
+    assert app.capacity.results == ()
+
+
 def test_capacity_sweep_can_be_cancelled(qtbot):
     preset = _zipf_preset()
     preset = dataclasses.replace(preset, config=preset.config.with_value("task.n_items", 4096))
