@@ -187,6 +187,10 @@ class LaneConfig:
             index = self.label.strip()
             said = f"breakpoints read '{index}:' as lane {index} (write 'lane {index}')"
             raise ConfigError("label", self.label, f"must not be a whole number: {said}")
+        if self.label and (not self.label.strip() or not self.label.isprintable()):
+            # a blank name in every legend, and one a breakpoint cannot be written with
+            allowed = "must show: not blank, and no invisible or control characters"
+            raise ConfigError("label", self.label, allowed)
 
     def display_label(self) -> str:
         """The lane's name in legends: its ``label`` or one built from its settings."""

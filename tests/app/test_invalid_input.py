@@ -79,6 +79,11 @@ CASES = [
     (["run", "--set", "task.d=1e400"], "task.d = '1e400' is not allowed: must be at most about 1.8e308"),
     (["run", "--lane", "optimizer=muon,label=1"], ("--lane[0].label = 1", 'a number: quote it, as "1"')),
     (["run", "--lane", 'optimizer=muon,label="2"'], "--lane[0].label = '2' is not allowed: must not be a"),
+    (["run", "--lane", 'optimizer=muon,label="  "'], "--lane[0].label = '  ' is not allowed: must show"),
+    (
+        ["run", "--lane", 'optimizer=muon,label="\u200b"'],
+        "is not allowed: must show: not blank, and no invisible",
+    ),
     (["run", "--set", "lanes[0].label=true"], ("lanes[0].label = true", 'quote it, as "true"')),
     (["run", "--set", "lanes[0].lr=1e-400"], "lanes[0].lr = '1e-400' is not allowed: must be 0 or at least"),
     (["run", "--set", "task.strengths=[1, 1e-999]"], "task.strengths = '[1, 1e-999]' is not allowed"),
