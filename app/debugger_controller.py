@@ -61,6 +61,12 @@ class DebuggerController(QtCore.QObject):
             dock.toggleViewAction().toggled.connect(
                 lambda shown, d=dock: shown and QtCore.QTimer.singleShot(0, d, d.raise_)
             )
+        # opened by its key or menu entry (not when a breakpoint that holds opens it), the breakpoints'
+        # field takes the keys: a keyboard user had to Tab round the window to reach it
+        field = self._views.breakpoints.edit
+        self._window.breakpoints_dock.toggleViewAction().triggered.connect(
+            lambda shown: shown and QtCore.QTimer.singleShot(0, field, field.setFocus)
+        )
         self.branch_menu = self._window.menu("Branch")
         self.branch_menu.setToolTipsVisible(True)  # each branch's tooltip says what was changed on it
         self._show_branches()

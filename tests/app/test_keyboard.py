@@ -264,3 +264,15 @@ def test_page_keys_in_a_box_being_typed_in_stay_with_the_box(app, qtbot, box):
         assert widget.value() > before  # a number box steps by ten, as Qt's do
     qtbot.keyClick(widget, Key.Key_PageDown)
     assert chosen == [] and transport.preset_combo.currentIndex() == shown
+
+
+def test_ctrl_b_opens_the_breakpoints_with_the_keys_in_their_field_and_esc_gives_them_back(app, qtbot):
+    """Opened by Ctrl+B, the field had no focus: a keyboard user had to Tab round the window to it."""
+    field = app.views.breakpoints.edit
+    app.window.focus_stage()
+    qtbot.keyClick(app.window.stage, Key.Key_B, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(field.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClicks(field, "loss < 0.5")
+    assert field.text() == "loss < 0.5"
+    qtbot.keyClick(field, Key.Key_Escape)
+    qtbot.waitUntil(lambda: not field.hasFocus(), timeout=WAIT_MS)
