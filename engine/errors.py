@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Callable
 from decimal import Decimal
@@ -35,6 +36,10 @@ def format_value(value: Any) -> str:
     if isinstance(value, tuple | list) and value and all(type(v) is float for v in value):
         inner = ", ".join(plain_number(v) for v in value)  # "(12, 8, 5)", not "(12.0, 8.0, 5.0)"
         text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    elif isinstance(value, dict):  # a TOML inline table, as typed: "{a = 1}", not "{'a': 1}"
+        text = "{" + ", ".join(f"{key} = {format_value(item)}" for key, item in value.items()) + "}"
+    elif isinstance(value, datetime.date | datetime.time):  # a TOML date, not datetime.datetime(1979, …)
+        text = value.isoformat()
     else:
         text = repr(value)
     if len(text) > _MAX_VALUE_CHARS:

@@ -115,7 +115,11 @@ def load_config_file(path: Path, field_name: str = "config") -> Preset:
     """A config or preset file given by path; refusals name it as ``field_name`` (the CLI's ``--config``)."""
     _refuse_a_session(path, field_name)
     text = read_text_file(path, field_name)
-    return _preset_from_data(path.stem, parse_toml(text, field_name, str(path)))
+    data = parse_toml(text, field_name, str(path))
+    try:
+        return _preset_from_data(path.stem, data)
+    except ConfigError as exc:  # "task.alpha = nan" named no file, where a config was one of several
+        raise ConfigError(f"{path}: {exc.field}", exc.value, exc.allowed) from None
 
 
 def _refuse_a_session(path: Path, field_name: str) -> None:

@@ -134,7 +134,7 @@ def test_a_config_file_opens_in_the_window_and_a_bad_one_is_refused_naming_it(qt
     bad = tmp_path / "bad.toml"
     bad.write_text("[task]\nd = 'wide'\n", encoding="utf-8")
     app.sessions.open_from(bad)
-    assert app.views.message.text.startswith("Not opened: task.d = 'wide' is not allowed")
+    assert app.views.message.text.startswith(f"Not opened: {bad}: task.d = 'wide' is not allowed")
     assert app.clock.newest.step == 4  # the run on show is untouched
     good = tmp_path / "mine.toml"
     good.write_text("[task]\nd = 24\nn_items = 96\n[[lanes]]\noptimizer = 'sgd'\n", encoding="utf-8")

@@ -42,7 +42,10 @@ CASES = [
         "steps = 3 is not allowed: unknown key; known keys: preset, view, task, lanes, run",
     ),
     (["run", "--config", "{tmp}/preset_colour.toml"], "preset.colour"),
-    (["run", "--config", "{tmp}/preset_title.toml"], "preset.title = 1"),
+    (["run", "--config", "{tmp}/preset_title.toml"], "{tmp}/preset_title.toml: preset.title = 1"),
+    # values as TOML writes them, not as Python prints them ("datetime.datetime(1979, 5, 27, …)")
+    (["run", "--config", "{tmp}/task_date.toml"], "task.d = 1979-05-27T07:32:00+00:00 is not allowed"),
+    (["run", "--config", "{tmp}/task_inline.toml"], "task.d = {a = 1} is not allowed"),
     (["run", "--config", "{tmp}/view_scalar.toml"], "view = 3"),
     # a field the file sets, away from its default, that its lane or task does not read
     (
@@ -391,6 +394,8 @@ def files(tmp_path):
     write("unknown_top_key.toml", "steps = 3\n")
     write("preset_colour.toml", '[preset]\ncolour = "red"\n')
     write("preset_title.toml", "[preset]\ntitle = 1\n")
+    write("task_date.toml", "[task]\nd = 1979-05-27T07:32:00Z\n")
+    write("task_inline.toml", "[task]\nd = {a = 1}\n")
     write("view_scalar.toml", "view = 3\n")
     write("sgd_polar.toml", '[[lanes]]\noptimizer = "sgd"\npolar = "ns"\n')
     write("zipf_head_mass.toml", "[task]\nhead_mass = 0.9\n")
