@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.number_box import CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.theme import lane_colour
+from muonscope.widgets.title_label import TitleLabel
 from muonscope.widgets.wheel_guard import guard_wheel
 
 __all__ = ["LaneFieldSpec", "LaneRow", "LaneTable"]
@@ -82,8 +83,9 @@ class LaneRow(QtWidgets.QFrame):
         self.chip = QtWidgets.QLabel()
         self.chip.setFixedSize(14, 14)
         self.set_colour(lane_colour(index))
-        self.title = QtWidgets.QLabel()
-        self.title.setStyleSheet("font-weight: bold;")
+        # "0 · label", cut with "…" where the dock is narrow (its tooltip whole): an 80-character
+        # label widened the dock past the window's controls, with a scroll bar under them
+        self.title = TitleLabel()
         self.optimizer = _Segmented(spec.optimizers, columns=4)
         self.optimizer.chosen.connect(lambda v: self.field_changed.emit("optimizer", v))
         self.order = _Segmented([(o, o) for o in spec.orders])
@@ -254,4 +256,4 @@ class LaneTable(QtWidgets.QWidget):
         """Each row titled by its lane's number and label: messages, markers and breakpoints name
         lanes by number ("lane 5: SGD → SignGD"), and five added lanes read alike by label."""
         for index, (row, label) in enumerate(zip(self.rows, labels, strict=False)):
-            row.title.setText(f"{index} · {label}")
+            row.title.set_title(f"{index} · {label}")
