@@ -148,7 +148,10 @@ class CapacityPlot(PlotPanel):
         what = "This one-step ray" if self.mode("x") == "ray" else "This sweep"
         if self.sweep_controls.running:
             return f"{what} is being computed in the background; its points appear as they finish."
-        return f"{what} has not been computed for these settings: press run (results are cached)."
+        # also said of one left part-way (another mode chosen while it ran): "has not been computed"
+        # denied the points it had, which the cache keeps
+        cached = "points computed before come from the cache"
+        return f"{what} has not been run to the end for these settings: press run ({cached})."
 
     # ---- steps mode --------------------------------------------------------------------------
 

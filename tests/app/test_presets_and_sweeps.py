@@ -120,7 +120,7 @@ def test_a_sweep_for_other_settings_goes_when_the_run_restarts_and_one_for_these
     app.intents.restart_with({"alpha": 2.0})  # other settings: its points are not the run's
     qtbot.waitUntil(lambda: app.clock.config.task.alpha == 2.0, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: plot.placeholder is not None, timeout=WAIT_MS)
-    assert "has not been computed for these settings: press run" in plot.placeholder
+    assert "has not been run to the end for these settings: press run" in plot.placeholder
     assert app.capacity.results == ()
 
 
@@ -139,7 +139,7 @@ def test_a_sweep_goes_when_a_lane_it_drew_is_switched_or_removed(qtbot, change):
     else:
         app.intents.remove_lane(1)
     qtbot.waitUntil(lambda: plot.placeholder is not None, timeout=WAIT_MS)
-    assert "has not been computed for these settings: press run" in plot.placeholder
+    assert "has not been run to the end for these settings: press run" in plot.placeholder
     assert app.capacity.results == ()
 
 
