@@ -51,7 +51,10 @@ class TopOverlay(QtCore.QObject):
         host, overlay = self._host, self._overlay
         if not overlay.isVisible():
             return
-        width = max(0, min(host.width() - 2 * _MARGIN_PX, self._max_width_px))
+        # a line longer than the cap (a stage note at 2.5×) takes what it needs, up to the host's width:
+        # held to the cap, "presentation scale 2.5× · this window holds 2×" lost both its ends
+        wanted = max(self._max_width_px, overlay.sizeHint().width())
+        width = max(0, min(host.width() - 2 * _MARGIN_PX, wanted))
         top = self._below.geometry().bottom() + 1 + _MARGIN_PX if self._below.isVisible() else _MARGIN_PX
         overlay.setGeometry((host.width() - width) // 2, top, width, overlay.sizeHint().height())
 

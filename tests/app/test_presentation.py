@@ -410,12 +410,19 @@ def test_the_stage_keys_say_what_they_did_for_a_moment(qtbot):
     app.window.resize(1280, 720)
     app.presentation.set_active(True)
     note = app.views.passing_note
-    larger, _smaller, theme = app.presentation.stage_key_actions
+    larger, smaller, theme = app.presentation.stage_key_actions
     assert not note.isVisible()
     larger.trigger()  # 1.5× → 2×: this window holds 1.5×
     assert note.isVisible() and note.text() == "presentation scale 2× · this window holds 1.5×"
     stage = app.window.stage.geometry()
     assert note.geometry().width() < stage.width() and note.geometry().top() < stage.height() // 4
+    app.window.resize(1920, 1080)
+    QtWidgets.QApplication.processEvents()
+    larger.trigger()  # 2× → 2.5×: in larger type the line was held to 560 px and lost both its ends
+    assert note.text().startswith("presentation scale 2.5× · this window holds")
+    qtbot.waitUntil(lambda: note.width() >= note.sizeHint().width(), timeout=WAIT_MS)
+    smaller.trigger()  # back to 2×, and to 1280 × 720, for what follows
+    app.window.resize(1280, 720)
     theme.trigger()
     assert note.text() == "presentation theme: dark"
     qtbot.waitUntil(lambda: not note.isVisible(), timeout=20_000)  # it goes by itself
