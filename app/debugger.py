@@ -178,6 +178,11 @@ class Saved:
     head_step: int | None = None  # the newest step of the branch on show, where it is past ``step``
 
 
+def holds_work(session) -> bool:
+    """Whether a run holds anything computed: a step taken or a branch forked."""
+    return session is not None and (session.branch.head_step > 0 or len(session.branches) > 1)
+
+
 @dataclass(frozen=True)
 class SavedCopy:
     """Where a run was last saved (or opened from) and what it held then: ``record`` is the session's
@@ -190,8 +195,7 @@ class SavedCopy:
 
     def holds(self, session) -> bool:
         """Whether this copy holds everything ``session``'s work made (a run with no step holds none)."""
-        worked = session is not None and (session.branch.head_step > 0 or len(session.branches) > 1)
-        return not worked or session.record == self.record
+        return not holds_work(session) or session.record == self.record
 
     @classmethod
     def of(cls, session, path) -> SavedCopy:

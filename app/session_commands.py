@@ -29,6 +29,7 @@ from muonscope.app.debugger import (
     breakpoints_message,
     comparison_message,
     history_message,
+    holds_work,
     inspection_message,
     parse_items,
     recall_message,
@@ -279,7 +280,7 @@ class SessionCommands:
         """Before a new run is built: the run kept gives way if the one on show will take its place
         (at most two runs are held, the one on show and one before it)."""
         self._let_go = None
-        if _holds_work(self._session) and self._before is not None:
+        if holds_work(self._session) and self._before is not None:
             saved = self._before_saved
             held = None if not saved.path or saved.holds(self._before) else saved.step
             self._let_go = (self._before.branch.head_step, saved.path, held)
@@ -290,7 +291,7 @@ class SessionCommands:
         key (Page Down, another preset in a talk) replaced a run of hours. A replaced run at step 0
         holds nothing and leaves the run kept before it."""
         let_go, self._let_go = self._let_go, None
-        if not _holds_work(replaced):
+        if not holds_work(replaced):
             return
         self._before, self._before_saved = replaced, saved
         if saved.path:  # its folder: two sessions of one preset read alike by the preset's title
@@ -328,8 +329,3 @@ class SessionCommands:
             self._outbox.append(self._replay_for_view(inspection_message, command, what))
         except (ValueError, ConfigError) as exc:
             self._outbox.append(Inspection(command, None, f"Cannot inspect: {exc}"))
-
-
-def _holds_work(session) -> bool:
-    """Whether a run holds anything computed: a step taken or a branch forked."""
-    return session is not None and (session.branch.head_step > 0 or len(session.branches) > 1)
