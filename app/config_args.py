@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from muonscope.app.view_settings import view_errors
 from muonscope.engine.config import MAX_LANES, ExperimentConfig, TaskConfig, lane_from_dict, parse_field_path
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
@@ -251,7 +252,10 @@ def refuse_file_fields_of_another_kind(
 def named_preset(args: argparse.Namespace) -> Preset:
     """The preset (or config file) the arguments name, as it is, before --lane, --set or --steps."""
     if args.config is not None:
-        return load_config_file(args.config, "--config")
+        preset = load_config_file(args.config, "--config")
+        for error in view_errors(preset.view):  # the window would refuse it too: say so before any work
+            raise ConfigError(f"{args.config}: {error.field}", error.value, error.allowed)
+        return preset
     return load_preset("default" if args.preset is None else args.preset, "--preset")
 
 

@@ -13,12 +13,12 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
+from muonscope.widgets.panel_modes import SERIES_METRICS
 
 __all__ = [
     "FILTERING_METRIC",
     "ITEM_METRICS",
     "SERIES_AT_MOST_ONE",
-    "SERIES_METRICS",
     "SERIES_SHORT_TITLES",
     "SIGNAL_METRICS",
     "bucket_labels",
@@ -28,23 +28,6 @@ __all__ = [
     "spectrum_empty_text",
 ]
 
-#: History column → menu text of panel ②.
-SERIES_METRICS = [
-    ("gap", "spectral gap σ_r − σ_r+1"),
-    ("ratio_gap", "largest gap ratio σ_k / σ_k+1"),
-    ("alignment", "alignment A(update)"),
-    ("tail_filtering", "filtering ratio σ(M)/σ(G), tail"),
-    ("sin_theta", "sin Θ of top-r subspace"),
-    ("batch_loss", "minibatch loss"),
-    ("loss", "population loss"),
-    ("excess_loss", "excess loss"),
-    ("balance_gap", "balance Δ = max − min p̂(correct)"),
-    ("weight_entropy", "isotropy of W: normalised entropy"),
-    ("weight_effective_rank", "isotropy of W: effective rank"),
-    ("weight_top_energy", "isotropy of W: top-10 energy"),
-    ("weight_q75_q25", "isotropy of W: Q75/Q25 of σ²"),
-    ("update_entropy", "isotropy of the update: entropy"),
-]
 #: Panel ②'s y-axis title where its menu text is too long for the axis (the menu has it whole).
 SERIES_SHORT_TITLES = {
     "gap": "spectral gap",

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from muonscope.app.bindings import lane_field_spec, task_field_specs, transport_ranges
-from muonscope.app.panel_texts import SERIES_AT_MOST_ONE, SERIES_METRICS, SERIES_SHORT_TITLES
+from muonscope.app.panel_texts import SERIES_AT_MOST_ONE, SERIES_SHORT_TITLES
 from muonscope.engine.config import MAX_LANES
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.widgets.breakpoint_panel import BreakpointPanel
@@ -18,6 +18,7 @@ from muonscope.widgets.inspector_panel import InspectorPanel
 from muonscope.widgets.lane_key import LaneKey
 from muonscope.widgets.lane_table import LaneTable
 from muonscope.widgets.message_bar import MessageBar
+from muonscope.widgets.panel_modes import SERIES_METRICS
 from muonscope.widgets.passing_note import PassingNote
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.spectrum_plot import SpectrumPlot

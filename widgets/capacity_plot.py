@@ -22,6 +22,7 @@ from muonscope.widgets.guide_legend import GuideLegend
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.panel_modes import CAPACITY_MODES
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end, tick_freely
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.sweep_controls import SweepControls
@@ -29,7 +30,7 @@ from muonscope.widgets.sweep_drawing import SweepDrawing
 from muonscope.widgets.sweep_points import fit_sweep_ranges
 from muonscope.widgets.theme import StageStyle, faded_pen, lane_pen
 
-__all__ = ["MODES", "CapacityPlot"]
+__all__ = ["CapacityPlot"]
 
 #: The PlotItem layout's row under the bottom axis, where the sweep's legend goes.
 LEGEND_ROW = 4
@@ -37,16 +38,6 @@ LEGEND_ROW = 4
 LEGEND_PT = 8.0
 #: Most of the panel's height the sweep legend may take with its lanes' entries.
 LEGEND_SHARE = 0.4
-
-MODES = [
-    ("steps", "recovered vs step"),
-    ("d", "sweep: vs d"),
-    ("batch", "sweep: vs batch size"),
-    ("n_items", "sweep: vs N"),
-    ("mu", "sweep: alignment vs μ"),
-    ("window", "sweep: sin Θ vs 2T − 1"),
-    ("ray", "one-step ray: loss vs Δ"),
-]
 
 
 class CapacityPlot(PlotPanel):
@@ -59,7 +50,7 @@ class CapacityPlot(PlotPanel):
         super().__init__("④ capacity", parent)
         self._mode_problems: dict[str, str] = {}  # mode → why it does not apply to the task
         self._points: list[int] = []  # points drawn per lane in steps mode
-        self.add_mode("x", MODES, "what the capacity panel shows")
+        self.add_mode("x", CAPACITY_MODES, "what the capacity panel shows")
         self._build_sweep_controls()
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)

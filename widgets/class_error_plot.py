@@ -35,6 +35,7 @@ from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.panel_modes import CLASS_ERROR_QUANTITIES, CLASS_ERROR_VIEWS
 from muonscope.widgets.ranges import show_steps, step_axis_end, tick_freely
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, lane_swatch, stage_style
@@ -101,9 +102,8 @@ class ClassErrorPlot(PlotPanel):
 
     def __init__(self, parent=None) -> None:
         super().__init__("③ per-class error", parent)
-        views = [("recovery", "not recovered vs rank"), ("curves", "error vs rank")]
-        self.add_mode("view", [*views, ("heatmap", "heat map")])
-        self.add_mode("quantity", [("error", "mean error"), ("group_loss", "group loss")], "heat map colour")
+        self.add_mode("view", CLASS_ERROR_VIEWS)
+        self.add_mode("quantity", CLASS_ERROR_QUANTITIES, "heat map colour")
         self.lane_combo = self.add_mode("lane", [], "lane shown in the heat map")
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)

@@ -15,6 +15,7 @@ from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.panel_modes import SERIES_SCALES
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end
 from muonscope.widgets.theme import faded_pen, lane_pen
 
@@ -40,7 +41,7 @@ class SeriesPlot(PlotPanel):
         self._short_titles = dict(short_titles or {})
         self._at_most_one = frozenset(at_most_one)
         self.add_mode("metric", metrics, "which metric to plot over steps")
-        self.add_mode("scale", [("linear", "linear y"), ("log", "log y")], "vertical axis scale")
+        self.add_mode("scale", SERIES_SCALES, "vertical axis scale")
         self.plot.setLabel("bottom", "step")
         self._title_metric_axis()
         self.plot.disableAutoRange()

@@ -11,6 +11,7 @@ from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
+from muonscope.widgets.panel_modes import SPECTRUM_VIEWS
 from muonscope.widgets.ranges import StableRange
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import lane_pen
@@ -37,21 +38,13 @@ NUMERICAL_ZERO = 1e-10
 #: under the buffer's head, which matches them.
 SIGNAL_RING_PX = 8
 
-VIEWS = [
-    ("gradient+momentum", "G and M"),
-    ("update", "update"),
-    ("weights", "W"),
-    ("gradient+signal", "G and G_sig"),
-    ("gradient+momentum+signal", "G, M and G_sig"),
-]
-
 
 class SpectrumPlot(PlotPanel):
     """σ_k against k for every lane; which matrices show is the panel's ``view`` mode."""
 
     def __init__(self, parent=None) -> None:
         super().__init__("① spectra σ_k", parent)
-        self.add_mode("view", VIEWS, "which matrices' singular values to draw")
+        self.add_mode("view", SPECTRUM_VIEWS, "which matrices' singular values to draw")
         self.plot.setLogMode(x=False, y=True)
         self.plot.setLabel("bottom", "index k")
         set_axis_title(self.plot, "left", "singular value σ_k", "σ_k")

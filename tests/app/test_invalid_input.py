@@ -47,6 +47,19 @@ CASES = [
     (["run", "--config", "{tmp}/task_date.toml"], "task.d = 1979-05-27T07:32:00+00:00 is not allowed"),
     (["run", "--config", "{tmp}/task_inline.toml"], "task.d = {a = 1} is not allowed"),
     (["run", "--config", "{tmp}/view_scalar.toml"], "view = 3"),
+    # a [view] the window would refuse is refused before any work, not only where a window opens
+    (
+        ["run", "--config", "{tmp}/view_value.toml"],
+        "{tmp}/view_value.toml: view.spectrum = 'W' is not allowed: one of gradient+momentum, update,",
+    ),
+    (
+        ["sweep", "--axis", "d", "--config", "{tmp}/view_key.toml"],
+        "view.colour = 'red' is not allowed: unknown key",
+    ),
+    (
+        ["run", "--config", "{tmp}/view_log.toml"],
+        "view.series_log = 'yes' is not allowed: one of true, false",
+    ),
     # a field the file sets, away from its default, that its lane or task does not read
     (
         ["run", "--config", "{tmp}/sgd_polar.toml"],
@@ -397,6 +410,9 @@ def files(tmp_path):
     write("task_date.toml", "[task]\nd = 1979-05-27T07:32:00Z\n")
     write("task_inline.toml", "[task]\nd = {a = 1}\n")
     write("view_scalar.toml", "view = 3\n")
+    write("view_value.toml", '[view]\nspectrum = "W"\n')
+    write("view_key.toml", '[view]\ncolour = "red"\n')
+    write("view_log.toml", '[view]\nseries_log = "yes"\n')
     write("sgd_polar.toml", '[[lanes]]\noptimizer = "sgd"\npolar = "ns"\n')
     write("zipf_head_mass.toml", "[task]\nhead_mass = 0.9\n")
     write("zipf_d48.toml", "[task]\nd = 48\n")

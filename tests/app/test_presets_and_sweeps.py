@@ -69,10 +69,15 @@ def test_preset_picker_groups_presets_by_paper(qtbot):
 
 def test_view_settings_report_unknown_keys_and_values(qtbot):
     window = open_app(qtbot).window
-    problems = apply_view(window.views, {"spectrum": "nonsense", "colour": "red", "series_log": True})
-    assert any("view.spectrum = 'nonsense'" in p for p in problems)
-    assert any("view.colour is not a view setting" in p for p in problems)
-    assert window.views.series.mode("scale") == "log"
+    window.views.spectrum.set_mode("view", "weights")
+    view = {"spectrum": "nonsense", "colour": "red", "series_log": True, "capacity": "d", "heatmap": 1}
+    problems = apply_view(window.views, view)
+    assert len(problems) == 3
+    assert any(p.startswith("view.spectrum = 'nonsense' is not allowed: one of") for p in problems)
+    assert any(p.startswith("view.colour = 'red' is not allowed: unknown key") for p in problems)
+    assert any(p.startswith("view.heatmap = 1 is not allowed: one of") for p in problems)
+    assert window.views.series.mode("scale") == "log" and window.views.capacity.mode("x") == "d"
+    assert window.views.spectrum.mode("view") == "gradient+momentum"  # a refused value opens as the default
 
 
 def _zipf_preset():

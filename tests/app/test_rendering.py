@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
-from muonscope.app.panel_texts import SERIES_METRICS
 from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.app.shot import parse_size, take_screenshot
 from muonscope.engine import ConfigError, Experiment, SetField
 from muonscope.engine.history import MetricHistory
 from muonscope.widgets.number_text import number_text
+from muonscope.widgets.panel_modes import SERIES_METRICS
 from muonscope.widgets.theme import LANE_COLOURS
 from tests.app.helpers import small_preset
 
@@ -135,8 +135,9 @@ def test_the_filtering_ratio_panel_says_why_post_order_lanes_have_none():
 )
 def test_panel_two_says_when_a_metric_with_one_value_so_far_is_computed(metric, says):
     """At step 1 ② said the gap "is computed only at some steps, or for some lanes"."""
-    from muonscope.app.panel_texts import SERIES_METRICS, series_empty_text
+    from muonscope.app.panel_texts import series_empty_text
     from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+    from muonscope.widgets.panel_modes import SERIES_METRICS
 
     task = TaskConfig(d=16, n_items=64, batch_size=32)
     lane = LaneConfig(optimizer="muon", lr=0.1, momentum=0.9)
