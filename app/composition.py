@@ -133,6 +133,7 @@ class App(QtCore.QObject):
         self.clock.config_changed.connect(self.capacity.forget_if_stale)
         self.clock.frame_drawn.connect(self._show_live_caption)
         self.intents.preset_loaded.connect(self._open)
+        self.views.transport.presets_end_reached.connect(self.views.passing_note.say)
         self.link.saved.connect(self._on_session_opened)
         self.window.closing.connect(self.shutdown)
 

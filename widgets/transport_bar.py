@@ -108,6 +108,8 @@ class TransportBar(QtWidgets.QToolBar):
     record_toggled = QtCore.Signal(bool)  # start (True) or stop recording what the window shows
     presentation_toggled = QtCore.Signal(bool)  # enter (True) or leave presentation mode
     typing_done = QtCore.Signal()  # Enter in one of the bar's boxes: the keys may go back to the plots
+    #: Page Up at the first preset or Page Down at the last: the words that say why nothing changed
+    presets_end_reached = QtCore.Signal(str)
     entry_refused = QtCore.Signal(str, str, str)  # (box, text typed, what it takes): nothing was done
 
     def __init__(self, ranges: TransportRanges, parent: QtWidgets.QWidget | None = None) -> None:
@@ -378,6 +380,9 @@ class TransportBar(QtWidgets.QToolBar):
         if 0 <= index < combo.count():
             combo.setCurrentIndex(index)
             self._on_preset_activated(index)
+        else:  # a speaker paging through a talk pressed once too often: silence read as a stuck key
+            place = "last" if offset > 0 else "first"
+            self.presets_end_reached.emit(f"{combo.currentText()} is the {place} preset")
 
     def _on_preset_activated(self, index: int) -> None:
         name = self.preset_combo.itemData(index)

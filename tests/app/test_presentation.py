@@ -8,6 +8,8 @@ from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.live_caption import count_text, preset_drift
 from muonscope.app.presentation import fitting_scale
+from muonscope.app.views import preset_entries
+from muonscope.engine.presets import load_preset
 from muonscope.widgets.axis_style import TICK_PT
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.theme import StageStyle, stage_style
@@ -759,3 +761,16 @@ def test_a_lane_without_a_momentum_buffer_is_named_without_an_order():
     assert short_lane_name(LaneConfig(optimizer="muon", momentum=0.95, order="none")) == "Muon"
     assert short_lane_name(LaneConfig(optimizer="muon", momentum=0.95, order="post")) == "Muon (post)"
     assert short_lane_name(LaneConfig(optimizer="adam", lr=0.1)) == "Adam"
+
+
+def test_page_up_at_the_first_preset_says_so_on_the_stage(qtbot):
+    """Nothing changed and nothing was said: a speaker could not tell the end from a stuck key."""
+    first = preset_entries()[0][0]
+    app = open_app(qtbot, load_preset(first))
+    app.presentation.set_active(True)
+    combo = app.views.transport.preset_combo
+    assert combo.currentData() == first
+    app.views.transport.previous_preset_action.trigger()
+    note = app.views.passing_note
+    assert note.isVisible() and note.text() == f"{combo.currentText()} is the first preset"
+    assert combo.currentData() == first

@@ -600,15 +600,18 @@ def test_page_up_and_down_step_through_the_presets_past_their_headings(qtbot):
     qtbot.addWidget(bar)
     bar.set_presets([("a", "A", "muonscope"), ("b", "B", "muonscope"), ("c", "C", "Kim et al.")])
     bar.set_preset("b")
-    chosen = []
+    chosen, ends = [], []
     bar.preset_chosen.connect(chosen.append)
+    bar.presets_end_reached.connect(ends.append)
     bar.next_preset_action.trigger()  # over the separator and the "— Kim et al. —" heading
     bar.next_preset_action.trigger()  # nothing after the last
+    assert ends == ["C is the last preset"]
     bar.previous_preset_action.trigger()
     bar.previous_preset_action.trigger()
     bar.previous_preset_action.trigger()  # nothing before the first
     assert chosen == ["c", "b", "a"]
     assert bar.preset_combo.currentData() == "a"
+    assert ends == ["C is the last preset", "A is the first preset"]
 
 
 def _ranges(panel) -> tuple[list[float], list[float]]:
