@@ -35,6 +35,7 @@ from muonscope.app.session_controller import SessionController
 from muonscope.app.standing_messages import StandingMessages
 from muonscope.app.view_settings import apply_view
 from muonscope.app.views import Views, build_views
+from muonscope.app.window_memory import WindowMemory
 from muonscope.app.work_watch import WorkWatch
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.experiment import Experiment
@@ -61,10 +62,13 @@ class App(QtCore.QObject):
         session: Session | None = None,
         threads: ThreadChooser | None = None,
         ask_before_closing: bool = False,
+        settings: QtCore.QSettings | None = None,
     ) -> None:
         """``session``: the engine starts from it (a saved session resumed) instead of ``preset``'s run;
         ``threads``: how the engine chooses its torch thread count (None: the process's count);
-        ``ask_before_closing``: a close asks first where work is not saved (a window someone uses)."""
+        ``ask_before_closing``: a close asks first where work is not saved (a window someone uses);
+        ``settings``: where the window's layout is kept between launches (None: not kept), put back by
+        ``window_memory.restore()``."""
         super().__init__()
         views = build_views()
         self.window = MainWindow(views)
@@ -106,6 +110,9 @@ class App(QtCore.QObject):
         self.exports = ExportController(self.window, parent=self)
         self.presentation = PresentationController(self.window, self._redraw_all, parent=self)
         self.recorder = RecordController(self.window, self.link, self.clock, parent=self)
+        self.window_memory = (
+            None if settings is None else WindowMemory(self.window, self.presentation, settings, parent=self)
+        )
         self._sweep_on_start: str | None = None
         self._preset = preset
         self._wire()
@@ -286,7 +293,13 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     qt_app.setApplicationName("muonscope")
     opened = load_config_file(config_file) if config_file is not None else load_preset(preset or "default")
-    app = App(opened, threads=ThreadChooser.beside_a_window(usable_cores()), ask_before_closing=True)
+    app = App(
+        opened,
+        threads=ThreadChooser.beside_a_window(usable_cores()),
+        ask_before_closing=True,
+        settings=QtCore.QSettings("muonscope", "muonscope"),
+    )
+    app.window_memory.restore()
     app.window.show()
     keep_startup_objects_out_of_collections()
     app.start()

@@ -74,7 +74,7 @@ class _PlacedDock(QtWidgets.QDockWidget):
         self._place = place
 
     def setVisible(self, visible: bool) -> None:  # Qt calls it from show() and the View menu
-        if visible and self.isHidden():
+        if visible and self.isHidden() and not getattr(self.parent(), "restoring_layout", False):
             self._place(self)
         super().setVisible(visible)
 
@@ -94,6 +94,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setStatusBar(ElidingStatusBar())
         self._build_status()
         self._follows_screen = False  # screenChanged connected (once the window has a native handle)
+        self.restoring_layout = False  # docks are being put back where a saved layout has them
         self._fit_to_screen(1500, 950)
 
     # ---- construction ------------------------------------------------------------------------
@@ -228,6 +229,18 @@ class MainWindow(QtWidgets.QMainWindow):
             if action.menu() is not None and action.text().replace("&", "") == plain:
                 return action.menu()
         return bar.addMenu(f"&{plain}")
+
+    def restore_layout(self, state: QtCore.QByteArray, version: int) -> bool:
+        """Put the docks where ``state`` (from ``saveState``) has them; False if it is unreadable.
+
+        The docks are not placed by the window's own rule meanwhile: moved while Qt lays out a
+        saved state, a dock crashed the process.
+        """
+        self.restoring_layout = True
+        try:
+            return self.restoreState(state, version)
+        finally:
+            self.restoring_layout = False
 
     def focus_stage(self) -> None:
         """Give the keyboard back to the plots (from a box being typed in): Space, ←, → work again."""

@@ -50,6 +50,7 @@ class PresentationController(QtCore.QObject):
     """
 
     changed = QtCore.Signal(bool)  # presentation mode on (True) or off
+    leaving_desk = QtCore.Signal()  # presentation mode is about to hide the bars and docks
 
     def __init__(self, window, redraw, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -107,6 +108,7 @@ class PresentationController(QtCore.QObject):
             return
         self._active = active
         if active:
+            self.leaving_desk.emit()
             plain = not (self._window.isMaximized() or self._window.isFullScreen())
             self._desk_geometry = self._window.geometry() if plain else None
             self._desk_text_room = {axis: axis.text_room for axis in self._axes()}

@@ -1,0 +1,107 @@
+"""The window as it was left, from one launch to the next: its size and place, where its docks stand,
+and the presentation scale and theme chosen for a talk.
+
+Kept in Qt's settings store (``QSettings``: an INI file or the platform's registry), as plain bytes
+and numbers that are checked before use: a stale or damaged entry is passed over, never trusted.
+View ▸ Reset window layout goes back to the layout the window opens with on a first launch.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6 import QtCore, QtWidgets
+
+from muonscope.widgets.theme import SCALES, THEMES
+
+__all__ = ["WindowMemory"]
+
+log = logging.getLogger(__name__)
+
+#: Written with the dock state; a layout saved by a window built differently is not restored.
+LAYOUT_VERSION = 1
+_GEOMETRY, _DOCKS = "window/geometry", "window/docks"
+_SCALE, _THEME = "presentation/scale", "presentation/theme"
+
+
+class WindowMemory(QtCore.QObject):
+    """Saves the window's desk layout as it closes; :meth:`restore` puts it back before it shows.
+
+    Closed on a stage (presentation mode), the layout saved is the desk's from before the stage hid
+    the bars and docks: reopened, the window comes back as a desk, not as an empty stage.
+    """
+
+    def __init__(self, window, presentation, settings: QtCore.QSettings, parent=None) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._presentation = presentation
+        self._settings = settings
+        self._first_layout = (window.size(), window.saveState(LAYOUT_VERSION))
+        self._desk: tuple[QtCore.QByteArray, QtCore.QByteArray] | None = None  # while on a stage
+        presentation.leaving_desk.connect(self._keep_desk)
+        presentation.changed.connect(lambda on: on or self._forget_desk())
+        window.closing.connect(self.save)
+        self.reset_action = window.menu("View").addAction("Reset window layout")
+        self.reset_action.setStatusTip("the window's size and docks as on a first launch")
+        self.reset_action.triggered.connect(self.reset)
+
+    def _keep_desk(self) -> None:
+        self._desk = (self._window.saveGeometry(), self._window.saveState(LAYOUT_VERSION))
+
+    def _forget_desk(self) -> None:
+        self._desk = None
+
+    @QtCore.Slot()
+    def save(self) -> None:
+        geometry, docks = self._desk or (self._window.saveGeometry(), self._window.saveState(LAYOUT_VERSION))
+        style = self._presentation.style
+        self._settings.setValue(_GEOMETRY, geometry)
+        self._settings.setValue(_DOCKS, docks)
+        self._settings.setValue(_SCALE, style.scale)
+        self._settings.setValue(_THEME, style.theme)
+        self._settings.sync()
+
+    def restore(self) -> None:
+        """The layout and presentation style saved last, each part that is readable and still fits."""
+        geometry, docks = self._settings.value(_GEOMETRY), self._settings.value(_DOCKS)
+        where = self._settings.fileName()
+        if geometry is not None and not (
+            isinstance(geometry, QtCore.QByteArray) and self._window.restoreGeometry(geometry)
+        ):
+            log.warning("the window size saved in %s is unreadable: the window opens as new", where)
+        if docks is not None and not (
+            isinstance(docks, QtCore.QByteArray) and self._window.restore_layout(docks, LAYOUT_VERSION)
+        ):
+            log.warning("the dock layout saved in %s is unreadable or older: the docks open as new", where)
+        self._window.fit_docks_to(_screen_width(self._window))
+        self._restore_style()
+
+    def _restore_style(self) -> None:
+        scale, theme = _number(self._settings.value(_SCALE)), self._settings.value(_THEME)
+        if scale in SCALES:
+            self._presentation.set_scale(scale)
+        if theme in THEMES and theme != "normal":
+            self._presentation.set_theme(theme)
+
+    @QtCore.Slot()
+    def reset(self) -> None:
+        """The size and dock layout of a first launch (the presentation style stays as chosen)."""
+        if self._presentation.active:
+            self._presentation.set_active(False)
+        size, docks = self._first_layout
+        self._window.showNormal()
+        self._window.restore_layout(docks, LAYOUT_VERSION)
+        self._window.resize(size)
+
+
+def _number(value) -> float | None:
+    """A number as the settings store gives it back (an INI file gives text)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _screen_width(window: QtWidgets.QWidget) -> int:
+    screen = window.screen()
+    return screen.availableGeometry().width() if screen is not None else window.width()

@@ -1,0 +1,70 @@
+"""The window comes back as it was left: size, docks, presentation style; damaged entries are passed over."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtCore
+
+from muonscope.app.composition import App
+from tests.app.helpers import open_app, small_preset
+
+pytestmark = pytest.mark.xdist_group("window_memory")
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QtCore.QSettings(str(tmp_path / "muonscope.ini"), QtCore.QSettings.Format.IniFormat)
+
+
+def _reopened(qtbot, settings) -> App:
+    """A second window on the same settings, restored before it shows, as ``launch`` does."""
+    app = App(small_preset(), settings=settings)
+    qtbot.addWidget(app.window)
+    app.window_memory.restore()
+    app.window.show()
+    return app
+
+
+def test_size_docks_and_presentation_style_come_back_on_the_next_launch(qtbot, settings):
+    first = open_app(qtbot, settings=settings)
+    first.window.resize(1250, 640)  # the offscreen screen is 800 px square: a height it holds
+    first.window.breakpoints_dock.show()
+    first.presentation.set_scale(2.0)
+    first.presentation.set_theme("dark")
+    first.window.close()
+    second = _reopened(qtbot, settings)
+    assert second.window.height() == 640
+    assert not second.window.breakpoints_dock.isHidden() and second.window.inspector_dock.isHidden()
+    assert (second.presentation.style.scale, second.presentation.style.theme) == (2.0, "dark")
+
+
+def test_closed_on_a_stage_it_reopens_as_the_desk_it_was(qtbot, settings):
+    first = open_app(qtbot, settings=settings)
+    first.window.inspector_dock.show()
+    first.presentation.set_active(True)
+    assert first.window.controls_dock.isHidden()  # the stage hides the docks and bars
+    first.window.close()
+    second = _reopened(qtbot, settings)
+    assert not second.presentation.active
+    for shown in (second.window.controls_dock, second.window.inspector_dock, second.views.transport):
+        assert not shown.isHidden(), shown.objectName()
+
+
+def test_damaged_entries_are_passed_over(qtbot, settings):
+    settings.setValue("window/geometry", "not a geometry")
+    settings.setValue("window/docks", QtCore.QByteArray(b"\x00garbage"))
+    settings.setValue("presentation/scale", "7")
+    settings.setValue("presentation/theme", "neon")
+    app = _reopened(qtbot, settings)
+    assert not app.window.controls_dock.isHidden() and app.window.breakpoints_dock.isHidden()
+    new = open_app(qtbot).presentation.style
+    assert (app.presentation.style.scale, app.presentation.style.theme) == (new.scale, new.theme)
+
+
+def test_reset_window_layout_goes_back_to_a_first_launchs(qtbot, settings):
+    app = open_app(qtbot, settings=settings)
+    app.window.breakpoints_dock.show()
+    app.window.controls_dock.setFloating(True)
+    app.window_memory.reset_action.trigger()
+    assert app.window.breakpoints_dock.isHidden() and not app.window.controls_dock.isFloating()
+    assert not app.window.controls_dock.isHidden()
