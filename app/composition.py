@@ -141,6 +141,8 @@ class App(QtCore.QObject):
         self.clock.frame_drawn.connect(self._show_live_caption)
         self.intents.preset_loaded.connect(self._open)
         self.views.transport.presets_end_reached.connect(self.views.passing_note.say)
+        smoothing = self.views.series.smoothing_menu  # also in panel ②'s right-click menu
+        self.window.menu("View").addMenu(smoothing).setText("Smoothing of ② over time")
         self.link.saved.connect(self._on_session_opened)
         self.window.closing.connect(self.shutdown)
 

@@ -231,7 +231,13 @@ class Renderer:
         definition = series_definition(self.series.mode("metric"), newest)
         self.series.set_definition(definition)
         self.series.set_note(
-            _notes(definition, self._thinned, self.series.coinciding, self.series.zeros_note)
+            _notes(
+                definition,
+                self.series.smoothing_note,
+                self._thinned,
+                self.series.coinciding,
+                self.series.zeros_note,
+            )
         )
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))

@@ -16,6 +16,7 @@ from muonscope.widgets.panel_modes import (
     CLASS_ERROR_QUANTITIES,
     CLASS_ERROR_VIEWS,
     SERIES_METRICS,
+    SERIES_SMOOTHING,
     SPECTRUM_VIEWS,
 )
 
@@ -24,25 +25,34 @@ __all__ = ["VIEW_KEYS", "apply_view", "view_errors"]
 
 @dataclass(frozen=True)
 class ViewKey:
-    """Where one ``[view]`` key goes: a panel's mode box, and the values the key may take there."""
+    """Where one ``[view]`` key goes: a panel, the values the key may take (the first is what a
+    file that leaves it out gets), and how a value is set on the panel."""
 
     panel: str  # attribute of the app's Views
-    switch: str  # the panel's mode box
-    allowed: tuple[Any, ...]  # the values a file may write
-    to_mode: Callable[[Any], str] = str  # the written value → the mode box's value
+    allowed: tuple[Any, ...]
+    apply: Callable[[Any, Any], None]  # (panel, value) → None
 
 
-def _modes(options: list[tuple[str, str]]) -> tuple[str, ...]:
-    return tuple(value for value, _ in options)
+def _mode_key(panel: str, switch: str, options: list[tuple[str, str]]) -> ViewKey:
+    """A key that picks an option of one of the panel's mode boxes."""
+    values = tuple(value for value, _ in options)
+    return ViewKey(panel, values, lambda shown, value: shown.set_mode(switch, value))
 
 
 VIEW_KEYS = {
-    "spectrum": ViewKey("spectrum", "view", _modes(SPECTRUM_VIEWS)),
-    "series": ViewKey("series", "metric", _modes(SERIES_METRICS)),
-    "series_log": ViewKey("series", "scale", (True, False), lambda on: "log" if on else "linear"),
-    "class_error": ViewKey("class_error", "view", _modes(CLASS_ERROR_VIEWS)),
-    "heatmap": ViewKey("class_error", "quantity", _modes(CLASS_ERROR_QUANTITIES)),
-    "capacity": ViewKey("capacity", "x", _modes(CAPACITY_MODES)),
+    "spectrum": _mode_key("spectrum", "view", SPECTRUM_VIEWS),
+    "series": _mode_key("series", "metric", SERIES_METRICS),
+    "series_smoothing": ViewKey(
+        "series",
+        tuple(float(value) for value, _ in SERIES_SMOOTHING),
+        lambda shown, weight: shown.set_smoothing(weight),
+    ),
+    "series_log": ViewKey(
+        "series", (False, True), lambda shown, on: shown.set_mode("scale", "log" if on else "linear")
+    ),
+    "class_error": _mode_key("class_error", "view", CLASS_ERROR_VIEWS),
+    "heatmap": _mode_key("class_error", "quantity", CLASS_ERROR_QUANTITIES),
+    "capacity": _mode_key("capacity", "x", CAPACITY_MODES),
 }
 
 
@@ -68,13 +78,12 @@ def view_errors(view: dict[str, Any]) -> list[ConfigError]:
 
 
 def apply_view(views: Any, view: dict[str, Any]) -> list[str]:
-    """Set every panel mode from ``view`` (absent keys reset to the first option).
+    """Set every panel mode from ``view`` (absent or refused keys: the first value allowed).
 
     Returns one line per :func:`view_errors` error; every key without one still applies.
     """
     for key, spec in VIEW_KEYS.items():
-        panel = getattr(views, spec.panel)
         value = view.get(key)
         usable = value is not None and _is_allowed(value, spec.allowed)
-        panel.set_mode(spec.switch, spec.to_mode(value) if usable else panel.modes[spec.switch].itemData(0))
+        spec.apply(getattr(views, spec.panel), value if usable else spec.allowed[0])
     return [str(error) for error in view_errors(view)]

@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtGui, QtWidgets
 
 from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
@@ -15,9 +16,10 @@ from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
-from muonscope.widgets.panel_modes import SERIES_SCALES
+from muonscope.widgets.panel_modes import SERIES_SCALES, SERIES_SMOOTHING
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end
-from muonscope.widgets.theme import faded_pen, lane_pen
+from muonscope.widgets.smoothing import ema
+from muonscope.widgets.theme import faded_pen, lane_pen, raw_pen
 
 __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
 
@@ -49,7 +51,11 @@ class SeriesPlot(PlotPanel):
         self.hover = HoverReadout(self.plot)
         self.markers = EventMarkers(self.plot, keep_off=self._note_rect)
         self._curves: list[pg.PlotDataItem] = []
+        self._raw: list[pg.PlotDataItem] = []  # each lane's raw points, under its smoothed curve
         self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
+        # what each lane's curves were last given, smoothed again when the smoothing changes
+        self._given: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._faded_given: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._names: list[LaneNames] = []  # each lane's labels over the steps
         self._definition = ""  # what the metric on show is taken of (see set_definition)
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
@@ -59,22 +65,22 @@ class SeriesPlot(PlotPanel):
         self._y = self._new_range()
         self._x_max = 0.0
         self._run_length: int | None = None
+        self._smoothing = 0.0
+        self.smoothing_menu = self._build_smoothing_menu()
         self.mode_changed.connect(self._on_mode_changed)
 
     def set_lanes(self, labels: Sequence[str | LaneNames]) -> None:
-        self.remove_lane_curves(self._curves + self._faded)
-        self._curves, self._faded = [], []
+        self.remove_lane_curves(self._curves + self._raw + self._faded)
+        self._curves, self._raw, self._faded = [], [], []
+        self._given, self._faded_given = {}, {}
         self._names = [LaneNames.of(label) for label in labels]
         self._faded_names = {}
         self._zeros_left_out = {}
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
-            faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
-            curve = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
-            self.plot.addItem(faded)
-            self.plot.addItem(curve)
-            self._faded.append(faded)
-            self._curves.append(curve)
+            for curves, pen in ((self._faded, faded_pen), (self._raw, raw_pen), (self._curves, lane_pen)):
+                curves.append(pg.PlotDataItem(pen=pen(lane), skipFiniteCheck=True))
+                self.plot.addItem(curves[-1])
 
     def set_labels(self, labels: Sequence[str | LaneNames]) -> None:
         """Rename the lanes (a label, or the labels over the steps), read-outs of drawn points included."""
@@ -82,22 +88,91 @@ class SeriesPlot(PlotPanel):
         for lane, names in enumerate(self._names):
             self.hover.set_label(lane, names.at)
 
+    def _build_smoothing_menu(self) -> QtWidgets.QMenu:
+        """Smoothing ▸ raw, EMA 0.6, …: in the plot's right-click menu (and the window's View menu).
+
+        Not a box in the header: a third one there cut the metric's name to "spectral gap …" at
+        1280 pixels, where the panel is half the stage wide.
+        """
+        menu = QtWidgets.QMenu("Smoothing", self)
+        menu.setToolTipsVisible(True)
+        group = QtGui.QActionGroup(menu)
+        for value, text in SERIES_SMOOTHING:
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(float(value) == self._smoothing)
+            action.setData(float(value))
+            action.setToolTip(
+                "the points as measured"
+                if float(value) == 0
+                else f"a debiased exponential moving average of the points, weight {value} (as TensorBoard"
+                " draws it); the raw curve stays beneath, faint"
+            )
+            action.triggered.connect(lambda _checked=False, w=float(value): self.set_smoothing(w))
+            group.addAction(action)
+        self.export_menu.addSeparator()
+        self.export_menu.addMenu(menu)
+        return menu
+
+    @property
+    def smoothing(self) -> float:
+        """The weight of the moving average drawn bold (0: the raw points are drawn bold)."""
+        return self._smoothing
+
+    def set_smoothing(self, weight: float) -> None:
+        """Draw each lane's curve as a moving average of weight ``weight`` (one of SERIES_SMOOTHING's;
+        0: raw), its raw points faint beneath; the drawn data are smoothed again at once."""
+        weights = [float(value) for value, _ in SERIES_SMOOTHING]
+        if weight not in weights:
+            raise ValueError(f"smoothing has no weight {weight!r}")
+        for action in self.smoothing_menu.actions():
+            action.setChecked(action.data() == weight)
+        if weight == self._smoothing:
+            return
+        self._smoothing = weight
+        for lane, given in list(self._given.items()):
+            self.set_series(lane, *given)
+        for lane, given in list(self._faded_given.items()):
+            self.set_faded(lane, *given, self._faded_names.get(lane))
+        self.mode_changed.emit("smoothing", f"{weight:g}")  # the notes follow with the next frame
+
+    @property
+    def smoothing_note(self) -> str:
+        """What the bold curves are, while they are not the raw points: a picture carries no menu."""
+        if not self.smoothing or max(self._points, default=0) < 2:
+            return ""
+        return f"bold: EMA {self._smoothing:g} of the points, faint: raw"
+
     def set_series(self, lane: int, steps: np.ndarray, values: np.ndarray) -> None:
         """Draw a lane's finite (step, value) points; NaN marks steps where the metric was not computed."""
         steps = np.asarray(steps, dtype=float)
         values = np.asarray(values, dtype=float)
+        self._given[lane] = (steps, values)
         finite = np.isfinite(values)
         keep = finite & ((values > 0) if self.log_y else True)
         left_out = finite & ~keep
         self._zeros_left_out[lane] = bool(np.any(left_out))
         connect = _joined_across_no(left_out, keep)
         steps, values = steps[keep], values[keep]
-        self._curves[lane].setData(steps, values, connect=connect)
+        smoothed = ema(values, self.smoothing)
+        self._curves[lane].setData(steps, smoothed, connect=connect)
+        raw = (steps, values) if self.smoothing else (np.zeros(0), np.zeros(0))
+        self._raw[lane].setData(*raw, connect=connect if self.smoothing else "all")
         self._points[lane] = steps.size
         self.show_why_empty()
         metric = self.modes["metric"].currentText()
-        self.hover.set_series(lane, self._names[lane].at, steps, values, _formatter(metric))
+        self.hover.set_series(lane, self._names[lane].at, steps, smoothed, self._formatter(metric, values))
         self._fit(steps, values)
+
+    def _formatter(self, metric: str, raw: np.ndarray):
+        """The hover's text of a point: the value drawn, and the raw one beside a smoothed value."""
+        if not self.smoothing:
+            return lambda step, value, _i: f"step {int(step)}: {metric} = {number_text(value, 6)}"
+        weight = f"{self._smoothing:g}"
+        return lambda step, value, i: (
+            f"step {int(step)}: {metric} = {number_text(value, 6)}"
+            f" (EMA {weight}; raw {number_text(raw[i], 6)})"
+        )
 
     def _fit(self, steps: np.ndarray, values: np.ndarray) -> None:
         grown = self._y.update(values)
@@ -107,22 +182,27 @@ class SeriesPlot(PlotPanel):
             self.extend_to(steps[-1])
 
     def set_faded(self, lane: int, steps, values, names: str | LaneNames | None = None) -> None:
-        """Another branch's (step, value) points of a lane, drawn faint (empty: none); ``names``: the
-        lane's labels on that branch, when they differ from this one's."""
+        """Another branch's (step, value) points of a lane, drawn faint (empty: none), smoothed as the
+        lane's own curve is; ``names``: the lane's labels on that branch, when they differ from this one's."""
         if names is None:
             self._faded_names.pop(lane, None)
         else:
             self._faded_names[lane] = LaneNames.of(names)
         steps = np.asarray(steps, dtype=float)
         values = np.asarray(values, dtype=float)
+        self._faded_given[lane] = (steps, values)
         keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
         steps, values = steps[keep], values[keep]
-        self._faded[lane].setData(steps, values)
+        self._faded[lane].setData(steps, ema(values, self.smoothing))
         self._fit(steps, values)  # a branch that ran further, or higher, is drawn whole
 
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
-        """The (step, value) points drawn for a lane."""
+        """The (step, value) points drawn bold for a lane: smoothed, where smoothing is on."""
         return drawn_data(self._curves[lane])
+
+    def raw_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
+        """The raw (step, value) points drawn faint under a smoothed curve (empty while raw is bold)."""
+        return drawn_data(self._raw[lane])
 
     def joined_points(self, lane: int) -> np.ndarray:
         """Per drawn point of a lane, whether the line goes on to the next (a gap where it does not)."""
@@ -168,13 +248,16 @@ class SeriesPlot(PlotPanel):
         metric = self.modes["metric"].currentText()
         if self._definition:
             metric = f"{metric} [{self._definition}]"
+        smoothed = f"{metric}, EMA {self._smoothing:g}" if self.smoothing else metric
         series = []
         for lane, names in enumerate(self._names):
-            series.append((f"{metric}: {names.text()}", *self.curve_data(lane)))
+            series.append((f"{smoothed}: {names.text()}", *self.curve_data(lane)))
+            if self.smoothing:
+                series.append((f"{metric}: {names.text()}", *self.raw_data(lane)))
             faded = self.faded_data(lane)
             if faded[0].size:
                 other = self._faded_names.get(lane, names)
-                series.append((f"{metric}: {other.text()}, {self.compared_branch}", *faded))
+                series.append((f"{smoothed}: {other.text()}, {self.compared_branch}", *faded))
         return merged_on_x("step", series)
 
     @property
@@ -188,6 +271,8 @@ class SeriesPlot(PlotPanel):
         set_axis_title(self.plot, "left", box.currentText(), self._short_titles.get(box.currentData(), ""))
 
     def _on_mode_changed(self, name: str, _value: str) -> None:
+        if name == "smoothing":  # redrawn by set_smoothing
+            return
         if name == "metric":
             self._title_metric_axis()
         if name == "scale":
@@ -236,7 +321,3 @@ def drawn_data(curve: pg.PlotDataItem) -> tuple[np.ndarray, np.ndarray]:
     """The data a curve was given, in data units (empty arrays before any was set)."""
     x, y = curve.xData, curve.yData
     return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
-
-
-def _formatter(metric: str):
-    return lambda step, value, _i: f"step {int(step)}: {metric} = {number_text(value, 6)}"

@@ -66,6 +66,8 @@ THEMES = {
 }
 #: Opacity (0–255) of a compared branch's curves.
 FADED_ALPHA = 110
+#: Opacity (0–255) of a lane's raw curve under its smoothed one: seen, but read as background.
+RAW_ALPHA = 70
 #: Presentation scale factors offered: fonts, ticks, markers and line widths grow by this much.
 SCALES = (1.0, 1.5, 2.0, 2.5, 3.0)
 
@@ -153,6 +155,15 @@ def faded_pen(index: int) -> QtGui.QPen:
     pen = lane_pen(index, "dot", 1.5)
     colour = pen.color()
     colour.setAlpha(FADED_ALPHA)
+    pen.setColor(colour)
+    return pen
+
+
+def raw_pen(index: int) -> QtGui.QPen:
+    """A lane's pen for its raw points under their smoothed curve: solid, thin and faint."""
+    pen = lane_pen(index, "solid", 1.0)
+    colour = pen.color()
+    colour.setAlpha(RAW_ALPHA)
     pen.setColor(colour)
     return pen
 

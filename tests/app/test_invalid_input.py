@@ -58,7 +58,7 @@ CASES = [
     ),
     (
         ["run", "--config", "{tmp}/view_log.toml"],
-        "view.series_log = 'yes' is not allowed: one of true, false",
+        "view.series_log = 'yes' is not allowed: one of false, true",
     ),
     # a field the file sets, away from its default, that its lane or task does not read
     (

@@ -11,7 +11,7 @@ from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.presets import Preset, load_preset, preset_names
 from muonscope.engine.sweep_plans import curves
 from muonscope.widgets.number_text import number_text
-from tests.app.helpers import WAIT_MS, open_app, small_preset, wait_for_frame
+from tests.app.helpers import WAIT_MS, open_app, small_preset, wait_for_frame, wait_for_step
 
 
 @pytest.fixture(autouse=True)
@@ -71,8 +71,8 @@ def test_view_settings_report_unknown_keys_and_values(qtbot):
     window = open_app(qtbot).window
     window.views.spectrum.set_mode("view", "weights")
     view = {"spectrum": "nonsense", "colour": "red", "series_log": True, "capacity": "d", "heatmap": 1}
-    problems = apply_view(window.views, view)
-    assert len(problems) == 3
+    problems = apply_view(window.views, {**view, "series_smoothing": 0.99})
+    assert len(problems) == 3 and window.views.series.smoothing == 0.99
     assert any(p.startswith("view.spectrum = 'nonsense' is not allowed: one of") for p in problems)
     assert any(p.startswith("view.colour = 'red' is not allowed: unknown key") for p in problems)
     assert any(p.startswith("view.heatmap = 1 is not allowed: one of") for p in problems)
@@ -222,3 +222,18 @@ def test_a_sweep_whose_points_exceed_the_runs_memory_limit_is_refused_with_the_p
     assert not app.capacity.running and app.capacity.results == ()
     assert "is not allowed: the sweep over d reaches d = 32, where" in app.views.message.text
     assert app.views.message.level == "error"
+
+
+def test_smoothing_panel_two_from_the_view_menu_is_said_in_its_note(qtbot):
+    app = open_app(qtbot)
+    app.intents.step(5)
+    wait_for_step(qtbot, app, 5)
+    view_menu = app.window.menu("View")
+    entry = next(a for a in view_menu.actions() if a.text() == "Smoothing of ② over time")
+    next(a for a in entry.menu().actions() if a.text() == "EMA 0.9").trigger()
+    wait_for_frame(qtbot, app)
+    assert app.views.series.smoothing == 0.9
+    assert "bold: EMA 0.9 of the points, faint: raw" in app.views.series.note
+    assert apply_view(app.views, {}) == [] and app.views.series.smoothing == 0.0  # a preset opens raw
+    wait_for_frame(qtbot, app)
+    assert "EMA" not in app.views.series.note

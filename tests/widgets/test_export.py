@@ -526,6 +526,8 @@ def test_a_right_click_on_the_plot_offers_the_three_exports(series_panel, qtbot)
         "Export PNG…",
         "Export SVG…",
         "Export data as CSV…",
+        "",  # a separator before panel ②'s own entry
+        "Smoothing",
     ]
     _right_click(panel, QtCore.Qt.MouseButton.LeftButton)
     assert not panel.export_menu.isVisible()

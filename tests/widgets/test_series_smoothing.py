@@ -1,0 +1,76 @@
+"""Panel ② drawn smoothed: the bold curve is the moving average, the raw points stay beneath, and
+the hover, the table and the note say which is which."""
+
+import numpy as np
+import pytest
+
+from muonscope.widgets.number_text import number_text
+from muonscope.widgets.series_plot import SeriesPlot
+from muonscope.widgets.smoothing import ema
+
+METRICS = [("batch_loss", "minibatch loss"), ("gap", "spectral gap σ_r − σ_r+1")]
+
+
+@pytest.fixture
+def plot(qtbot):
+    panel = SeriesPlot("② over time", METRICS)
+    qtbot.addWidget(panel)
+    panel.set_lanes(["SGD", "Muon"])
+    return panel
+
+
+def _noisy(seed):
+    steps = np.arange(1, 201, dtype=float)
+    values = 1.0 / steps + np.random.default_rng(seed).normal(0.0, 0.05, steps.size) ** 2
+    values[::7] = np.nan  # steps where it was not computed
+    return steps, values
+
+
+def test_smoothing_draws_the_average_bold_over_the_raw_points_and_back(plot):
+    steps, values = _noisy(0)
+    plot.set_series(0, steps, values)
+    plot.set_faded(0, steps, values * 2)
+    measured = np.isfinite(values)
+    plot.set_smoothing(0.9)  # redrawn at once, with no new data
+    drawn_steps, drawn = plot.curve_data(0)
+    np.testing.assert_array_equal(drawn_steps, steps[measured])
+    np.testing.assert_allclose(drawn, ema(values[measured], 0.9))
+    np.testing.assert_array_equal(plot.raw_data(0)[1], values[measured])
+    np.testing.assert_allclose(plot.faded_data(0)[1], ema(2 * values[measured], 0.9))
+    assert plot.smoothing_note == "bold: EMA 0.9 of the points, faint: raw"
+    assert [a.isChecked() for a in plot.smoothing_menu.actions()] == [False, False, True, False]
+    plot.smoothing_menu.actions()[0].trigger()  # raw
+    np.testing.assert_array_equal(plot.curve_data(0)[1], values[measured])
+    assert plot.raw_data(0)[1].size == 0 and plot.smoothing_note == ""
+
+
+def test_the_table_keeps_the_raw_points_beside_the_smoothed(plot):
+    steps, values = _noisy(1)
+    plot.set_smoothing(0.6)
+    plot.set_series(0, steps, values)
+    plot.set_series(1, steps, values / 2)
+    columns, rows = plot.data_table()
+    assert columns[:3] == ["step", "minibatch loss, EMA 0.6: SGD", "minibatch loss: SGD"]
+    table = np.array(rows, dtype=float)  # (steps, columns)
+    np.testing.assert_array_equal(table[:, 2], values[np.isfinite(values)])
+    np.testing.assert_allclose(table[:, 1], ema(values[np.isfinite(values)], 0.6))
+
+
+def test_the_hover_names_the_smoothed_value_and_the_raw_one(plot, qtbot):
+    plot.resize(420, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    steps = np.array([1.0, 2.0, 3.0])
+    values = np.array([3.0, 1.0, 2.0])
+    plot.set_smoothing(0.6)
+    plot.set_series(0, steps, values)
+    plot.plot.setXRange(1, 3, padding=0)
+    plot.plot.setYRange(0, 3, padding=0)
+    smoothed = ema(values, 0.6)[1]
+    text = plot.hover.show_at(2.0, smoothed)
+    assert f"step 2: minibatch loss = {number_text(smoothed, 6)} (EMA 0.6; raw 1)" in text
+
+
+def test_a_weight_not_offered_is_refused(plot):
+    with pytest.raises(ValueError, match=r"no weight 0\.5"):
+        plot.set_smoothing(0.5)
