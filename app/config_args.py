@@ -395,10 +395,14 @@ def open_executor(executor: str, scheduler: str | None, workers: int, nice: int 
 
         yield LocalExecutor(workers, nice)
         return
-    from muonscope.engine.executors import DaskExecutor
+    from muonscope.engine.executors import DaskExecutor, NotAScheduler
 
     try:
         dask = DaskExecutor(scheduler, workers, connect_timeout_s=CONNECT_TIMEOUT_S)
+    except NotAScheduler:
+        raise ConfigError(
+            "--scheduler", scheduler, "answers, but not as a Dask scheduler does (another service's port?)"
+        ) from None
     except OSError:
         if scheduler is None:
             raise

@@ -14,6 +14,7 @@ import os
 import pickle
 import signal
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -266,14 +267,27 @@ def _terminal_interrupts_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+class NotAScheduler(OSError):
+    """Something listens at a scheduler address, but it does not speak as a Dask scheduler does."""
+
+
+#: The most bytes a scheduler's greeting takes (it is about 60): a longer length read from the
+#: first bytes is another service's reply.
+_GREETING_MAX_BYTES = 1 << 16
+
+
 def _check_scheduler_answers(address: str, timeout_s: float) -> None:
-    """Refuse an address no scheduler listens at before a Client is made for it.
+    """Refuse an address where no Dask scheduler listens, before a Client is made for it.
 
     A Client whose connection fails is left half-built; garbage-collected later, at any moment,
     its clean-up takes a lock that the collecting thread may already hold, and the process hangs.
-    So a network address is parsed and its port knocked on first (other transports, such as an
-    in-process cluster's inproc://, go to the Client as they are). Raises ValueError for an
-    address without a port, OSError when nothing answers within ``timeout_s``.
+    Another service's port was worse: a web server's silence held the Client past its timeout, with
+    Ctrl-C ignored, and an SSH server's greeting read as a 2.8 EiB message ended in a MemoryError.
+    So a network address is parsed, its port knocked on, and (over plain TCP) the greeting every
+    Dask scheduler sends a new connection is read and checked, within ``timeout_s`` in all. Other
+    transports, such as an in-process cluster's inproc://, go to the Client as they are. Raises
+    ValueError for an address without a usable port, OSError when nothing answers in time, and
+    NotAScheduler when what answers is not a scheduler.
     """
     from distributed.comm import get_address_host_port
 
@@ -281,10 +295,35 @@ def _check_scheduler_answers(address: str, timeout_s: float) -> None:
     if scheme not in ("tcp", "tls"):
         return
     host, port = get_address_host_port(address)  # ValueError names what is wrong with it
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} is not from 1 to 65535")
     try:
-        socket.create_connection((host, port), timeout=timeout_s).close()
+        with socket.create_connection((host, port), timeout=timeout_s) as connection:
+            if scheme == "tcp":
+                _read_greeting(connection, address)
+    except NotAScheduler:
+        raise
     except OSError as exc:
         raise OSError(f"no Dask scheduler answers at {address}: {exc.strerror or exc}") from None
+
+
+def _read_greeting(connection: socket.socket, address: str) -> None:
+    """A scheduler's first message: an 8-byte length (distributed's ``struct`` format "Q"), then its
+    handshake, a msgpack table naming ``pickle-protocol``."""
+    (length,) = struct.unpack("Q", _receive(connection, struct.calcsize("Q")))
+    if not 0 < length <= _GREETING_MAX_BYTES or b"pickle-protocol" not in _receive(connection, length):
+        raise NotAScheduler(f"what answers at {address} is not a Dask scheduler")
+
+
+def _receive(connection: socket.socket, size: int) -> bytes:
+    """Exactly ``size`` bytes (the socket's timeout applies to each wait); OSError if it closes first."""
+    received = bytearray()
+    while len(received) < size:
+        chunk = connection.recv(size - len(received))
+        if not chunk:
+            raise ConnectionError("the connection closed before a greeting")
+        received += chunk
+    return bytes(received)
 
 
 class DaskExecutor:

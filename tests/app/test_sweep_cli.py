@@ -1,6 +1,7 @@
 """``muonscope sweep``, ``reproduce`` and ``cache`` as a batch user meets them: executors, the worker
 count, the cache's faults and contents, and a clean stop on SIGTERM."""
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -12,6 +13,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 
 import pytest
 
@@ -152,12 +154,64 @@ def test_a_scheduler_that_does_not_answer_exits_2_naming_it(capsys, monkeypatch,
     assert err.startswith("muonscope sweep: error: --scheduler = 'nonsense' is not allowed: must be")
 
 
+@contextlib.contextmanager
+def _another_service(greeting: bytes | None):
+    """A port where something other than a Dask scheduler listens: silent (a web server waiting for
+    a request) when ``greeting`` is None, else sending ``greeting`` (an SSH server's banner)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def greet() -> None:
+        server.settimeout(30)
+        with contextlib.suppress(OSError), server.accept()[0] as connection:
+            connection.sendall(greeting)
+            done.wait(30)
+
+    if greeting is not None:
+        threading.Thread(target=greet, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        done.set()
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("greeting", "said"),
+    [
+        (None, "no Dask scheduler answered there within 1 s"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n" * 4, "answers, but not as a Dask scheduler does"),
+    ],
+    ids=["silent", "another protocol"],
+)
+def test_another_services_port_is_refused_in_time(capsys, monkeypatch, greeting, said):
+    """A web server's port hung the sweep, Ctrl-C ignored; an SSH server's banner read as a message
+    of 2.8 EiB ended in a MemoryError."""
+    monkeypatch.setattr(config_args, "CONNECT_TIMEOUT_S", 1.0)
+    with _another_service(greeting) as address:
+        code, out, err = _main(capsys, *SWEEP, "--executor", "dask", "--scheduler", address)
+    assert code == 2 and out == ""
+    assert err == f"muonscope sweep: error: --scheduler = '{address}' is not allowed: {said}" + (
+        " (another service's port?)\n" if greeting else "\n"
+    )
+
+
+def test_a_port_out_of_range_is_refused_as_an_address(capsys):
+    code, _, err = _main(capsys, *SWEEP, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:99999")
+    assert code == 2
+    assert "must be a scheduler address such as tcp://HOST:8786 (port 99999 is not from 1 to 65535)" in err
+
+
 def test_a_sweep_on_a_running_scheduler_prints_what_a_local_sweep_prints(capsys):
     from distributed import LocalCluster
 
     code, local, _ = _main(capsys, *SWEEP, "--workers", "2", "--no-cache")
     assert code == 0
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+    # over TCP, as a remote scheduler is reached: its greeting is read before the Client is made
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0", protocol="tcp"
+    )
+    with cluster:
         argv = [*SWEEP, "--no-cache", "--executor", "dask", "--scheduler", cluster.scheduler_address]
         code, on_dask, err = _main(capsys, *argv)
     assert code == 0 and err == ""
