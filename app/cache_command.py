@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep_cache import CacheInfo, SweepCache, default_cache_dir
@@ -12,18 +14,37 @@ __all__ = ["cache_command", "describe_cache"]
 
 
 def cache_command(args: argparse.Namespace) -> int:
-    """``info`` prints :func:`describe_cache`; ``clear`` removes our entries and says how many."""
+    """``info`` prints :func:`describe_cache`; ``clear`` removes our entries and says how many.
+
+    A folder that cannot be one (a file, or a path under a file) is refused as a sweep refuses it;
+    ``clear`` also refuses a folder it cannot write, before removing anything.
+    """
     folder = default_cache_dir()
-    if folder.exists() and not folder.is_dir():
-        option = "MUONSCOPE_CACHE" if os.environ.get("MUONSCOPE_CACHE") else "cache folder"
-        raise ConfigError(option, str(folder), "must be a folder (it is a file)")
+    option = "MUONSCOPE_CACHE" if os.environ.get("MUONSCOPE_CACHE") else "cache folder"
+    _refuse_a_file(folder, option)
     cache = SweepCache(folder)
     if args.cache_action == "info":
         print(describe_cache(cache.info()))
         return 0
-    removed, freed = cache.clear()
-    print(f"removed {removed} cached point{'' if removed == 1 else 's'} ({_size(freed)}) from {folder}")
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(option, str(folder), "cannot be written (Permission denied): nothing was removed")
+    cleared = cache.clear()
+    points = f"{cleared.removed} cached point{'' if cleared.removed == 1 else 's'}"
+    print(f"removed {points} ({_size(cleared.freed_bytes)}) from {folder}")
+    if cleared.kept:
+        entries = f"{cleared.kept} entr{'y' if cleared.kept == 1 else 'ies'}"
+        sys.stderr.write(f"muonscope cache: {entries} could not be removed, e.g. {cleared.first_failure}\n")
+        return 1
     return 0
+
+
+def _refuse_a_file(folder: Path, option: str) -> None:
+    """The folder, or the nearest part of its path that exists, must be a folder."""
+    existing = next((part for part in (folder, *folder.parents) if part.exists()), folder)
+    if existing == folder and not folder.is_dir():
+        raise ConfigError(option, str(folder), "must be a folder (it is a file)")
+    if not existing.is_dir():
+        raise ConfigError(option, str(folder), f"{existing} is a file, not a folder")
 
 
 def describe_cache(info: CacheInfo) -> str:

@@ -71,6 +71,16 @@ class CacheInfo:
     unreadable: int
 
 
+@dataclass(frozen=True)
+class Cleared:
+    """What ``muonscope cache clear`` did: entries removed, bytes freed, and what it could not remove."""
+
+    removed: int
+    freed_bytes: int
+    kept: int = 0  # entries that could not be removed
+    first_failure: str = ""  # the first of them and why ("…/b11a.json (Permission denied)")
+
+
 class SweepCache:
     """The entries in one folder (created on the first store)."""
 
@@ -153,21 +163,28 @@ class SweepCache:
             kinds[tuple(str(record.get(name, "?")) for name in fields)] += 1
         return CacheInfo(self.folder, self.folder.is_dir(), len(entries), total, dict(kinds), unreadable)
 
-    def clear(self) -> tuple[int, int]:
-        """Remove our entries and left-over temporary files; (entries removed, bytes freed)."""
+    def clear(self) -> Cleared:
+        """Remove our entries and left-over temporary files; one that cannot be removed is counted
+        and the rest still go (a folder of another user's entries stopped at the first, unsaid)."""
         if not self.folder.is_dir():
-            return 0, 0
-        removed = freed = 0
+            return Cleared(0, 0)
+        removed = freed = kept = 0
+        first_failure = ""
         for path in self.folder.iterdir():
             ours = _ENTRY.match(path.name) or _TEMPORARY.match(path.name)
             if not ours or path.is_dir():
                 continue
-            size = path.stat().st_size
-            path.unlink(missing_ok=True)
+            try:
+                size = path.stat().st_size
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                kept += 1
+                first_failure = first_failure or f"{path} ({exc.strerror or exc})"
+                continue
             if _ENTRY.match(path.name):
                 removed += 1
             freed += size
-        return removed, freed
+        return Cleared(removed, freed, kept, first_failure)
 
 
 def _skip(path: Path, reason: str) -> None:

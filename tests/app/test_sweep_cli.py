@@ -441,3 +441,16 @@ def test_window_sweep_points_name_each_mu_and_seed_once_with_its_window_and_no_i
         mu = float(row["mu"])
         assert float(row["2T-1"]) == pytest.approx(2 / (1 - mu) - 1)
         assert 0 <= float(row["sin_theta"]) <= 1
+
+
+@pytest.mark.parametrize("action", ["info", "clear"])
+def test_cache_refuses_a_folder_under_a_file_as_a_sweep_does(capsys, monkeypatch, tmp_path, action):
+    """ "folder: …/file/sub (not created yet)" said of a folder that can never be created."""
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "file" / "sub"))
+    code, out, err = _main(capsys, "cache", action)
+    assert code == 2 and out == ""
+    assert err == (
+        f"muonscope cache: error: MUONSCOPE_CACHE = '{tmp_path}/file/sub' is not allowed: "
+        f"{tmp_path}/file is a file, not a folder\n"
+    )

@@ -2,12 +2,13 @@
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 
 from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.sweep import SweepPoint, SweepRunner, run_point
-from muonscope.engine.sweep_cache import CacheWarning, SweepCache
+from muonscope.engine.sweep_cache import CacheWarning, Cleared, SweepCache
 from muonscope.engine.sweep_point import SCHEMA, Runtime, compute_point, runtime_of
 
 
@@ -167,7 +168,7 @@ class _no_warnings:
 
 def test_info_counts_entries_by_runtime_and_clear_removes_only_ours(tmp_path):
     cache = SweepCache(tmp_path / "sweeps")
-    assert cache.info().entries == 0 and not cache.info().exists and cache.clear() == (0, 0)
+    assert cache.info().entries == 0 and not cache.info().exists and cache.clear() == Cleared(0, 0)
     lanes, seconds = run_point(_point())
     cpu, gpu = Runtime("cpu", "float64", "2.13.0"), Runtime("cuda", "float32", "2.13.0")
     for seed in (0, 1, 2):
@@ -184,5 +185,26 @@ def test_info_counts_entries_by_runtime_and_clear_removes_only_ours(tmp_path):
     }
     sizes = sum(p.stat().st_size for p in cache.entries())
     assert info.total_bytes == sizes
-    assert cache.clear() == (5, sizes)
+    assert cache.clear() == Cleared(5, sizes)
     assert sorted(p.name for p in cache.folder.iterdir()) == ["b" * 32 + ".json", "notes.json"]
+
+
+def test_clear_goes_on_past_an_entry_it_cannot_remove_and_says_which(tmp_path, monkeypatch):
+    """Another user's entry in a shared folder stopped the clear at the first, with a traceback."""
+    cache = SweepCache(tmp_path / "cache")
+    cache.folder.mkdir()
+    for name in ("a", "b", "c"):
+        (cache.folder / (name * 32 + ".json")).write_text("{}")
+    stuck = cache.folder / ("b" * 32 + ".json")
+    unlink = Path.unlink
+
+    def refuse_one(path, missing_ok=False):
+        if path == stuck:
+            raise PermissionError(1, "Operation not permitted", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse_one)
+    cleared = cache.clear()
+    assert (cleared.removed, cleared.kept) == (2, 1)
+    assert cleared.first_failure == f"{stuck} (Operation not permitted)"
+    assert [p.name for p in cache.folder.iterdir()] == [stuck.name]
