@@ -12,7 +12,8 @@ from pathlib import Path
 
 from muonscope import __version__
 from muonscope.app.cli_names import setting_names
-from muonscope.app.cli_refusals import OneLineParser
+from muonscope.app.cli_refusals import OneLineParser, state_range
+from muonscope.app.config_args import MAX_WORKERS
 from muonscope.app.panel_names import PANELS
 from muonscope.app.record_command import MAX_EVERY, MAX_FPS, MIN_FPS
 from muonscope.engine.task_kinds import SWEEP_AXES
@@ -344,13 +345,14 @@ def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --executor dask: the running scheduler to use, e.g. tcp://10.0.0.5:8786 "
         "(default: a local cluster of --workers processes)",
     )
-    parser.add_argument(
+    workers = parser.add_argument(
         "--workers",
         type=int,
         default=0,
         metavar="N",
         help="local processes, at most the cores (0: one per core; points on a GPU use one)",
     )
+    state_range(workers, f"must be an integer from 0 (one per core) to {MAX_WORKERS}")
 
 
 def _add_reproduce(sub) -> None:

@@ -58,13 +58,23 @@ class OneLineParser(argparse.ArgumentParser):
         self.register("action", None, _StoreOnce)  # groups share the registry: their options too
         self.register("action", "store", _StoreOnce)
 
+    def _stated_ranges(self) -> dict[str, str]:
+        """Option → what it allows, for the options added with an ``allowed`` text (see
+        :func:`state_range`): "--workers = 'abc' … must be a whole number" left out the range."""
+        return {
+            option: action.allowed
+            for action in self._actions
+            if getattr(action, "allowed", None)
+            for option in action.option_strings
+        }
+
     def parse_known_args(self, args=None, namespace=None):
         parsed, rest = super().parse_known_args(args, namespace)
         parsed.__dict__.pop(_GIVEN, None)
         return parsed, rest
 
     def error(self, message: str) -> NoReturn:
-        message = _as_field_error(message)
+        message = _as_field_error(message, self._stated_ranges())
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise UsageError(message)
 
@@ -77,7 +87,14 @@ _ARGPARSE_VALUE = re.compile(
 _KIND_ALLOWED = {"int": "must be a whole number", "float": "must be a number"}
 
 
-def _as_field_error(message: str) -> str:
+def state_range(action: argparse.Action, allowed: str) -> argparse.Action:
+    """Say ``allowed`` ("must be an integer from 0 to 256") when argparse refuses the option's value
+    as no number at all, as the command says it of a number out of range."""
+    action.allowed = allowed
+    return action
+
+
+def _as_field_error(message: str, stated: dict[str, str] | None = None) -> str:
     empty = re.fullmatch(r"argument (?P<option>[^:]+): must not be empty", message)
     if empty is not None:  # _path's refusal: the value is known
         return f"{empty['option'].split('/')[-1]} = '' is not allowed: must not be empty"
@@ -93,7 +110,7 @@ def _as_field_error(message: str) -> str:
     if found is None:
         return message
     option = found["option"].split("/")[-1]
-    allowed = _KIND_ALLOWED.get(found["kind"])
+    allowed = (stated or {}).get(option) or _KIND_ALLOWED.get(found["kind"])
     if allowed is None:  # " (choose from 'parquet', 'csv')"
         allowed = "must be one of " + found["rest"].strip(" ()").removeprefix("choose from ").replace("'", "")
     if option == "COMMAND":  # ``muonscope s1`` opens the session in s1 where there is one

@@ -47,6 +47,9 @@ CASES = [
     (["run", "--config", "{tmp}/task_date.toml"], "task.d = 1979-05-27T07:32:00+00:00 is not allowed"),
     (["run", "--config", "{tmp}/task_inline.toml"], "task.d = {a = 1} is not allowed"),
     (["run", "--config", "{tmp}/view_scalar.toml"], "view = 3"),
+    # no number at all: the range is said as it is of a number out of it
+    (["sweep", "--axis", "d", "--workers", "abc"], "--workers = 'abc' is not allowed: must be an integer fr"),
+    (["reproduce", "anisotropic", "--workers", "1.5"], "--workers = '1.5' is not allowed: must be an integ"),
     # a [view] the window would refuse is refused before any work, not only where a window opens
     (
         ["run", "--config", "{tmp}/view_value.toml"],
