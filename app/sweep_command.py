@@ -72,7 +72,10 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(f"  guide {label}: from {y[0]:.4g} at {x[0]:g} to {y[-1]:.4g} at {x[-1]:g}")
     print(tally.describe())
     if args.out is not None:
-        _write(args.out, out_format, table, _point_table(results, drawn, args.axis, config))
+        # in the plan's order, not as the points finished: the tables of two executors are alike
+        place = {point: index for index, point in enumerate(points)}
+        planned = sorted(results, key=lambda result: place[result.point])
+        _write(args.out, out_format, table, _point_table(planned, drawn, args.axis, config))
     return 0
 
 

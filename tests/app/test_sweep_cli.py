@@ -202,20 +202,24 @@ def test_a_port_out_of_range_is_refused_as_an_address(capsys):
     assert "must be a scheduler address such as tcp://HOST:8786 (port 99999 is not from 1 to 65535)" in err
 
 
-def test_a_sweep_on_a_running_scheduler_prints_what_a_local_sweep_prints(capsys):
+def test_a_sweep_on_a_running_scheduler_prints_and_writes_what_a_local_sweep_does(capsys, tmp_path):
+    """Alike to the byte: the points table was in the order the points finished on the cluster."""
     from distributed import LocalCluster
 
-    code, local, _ = _main(capsys, *SWEEP, "--workers", "2", "--no-cache")
+    written = ("--out", str(tmp_path), "--format", "csv")
+    code, local, _ = _main(capsys, *SWEEP, "--workers", "2", "--no-cache", *written)
     assert code == 0
+    tables = {name: (tmp_path / name).read_bytes() for name in ("points.csv", "curves.csv")}
     # over TCP, as a remote scheduler is reached: its greeting is read before the Client is made
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0", protocol="tcp"
     )
     with cluster:
         argv = [*SWEEP, "--no-cache", "--executor", "dask", "--scheduler", cluster.scheduler_address]
-        code, on_dask, err = _main(capsys, *argv)
+        code, on_dask, err = _main(capsys, *argv, *written)
     assert code == 0 and err == ""
     assert on_dask == local
+    assert {name: (tmp_path / name).read_bytes() for name in tables} == tables
 
 
 def test_cache_info_and_clear(capsys, private_cache):
