@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
+from muonscope.app.config_args import cache_option, check_cache_folder
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep_cache import CacheInfo, SweepCache, default_cache_dir
 
@@ -19,9 +19,9 @@ def cache_command(args: argparse.Namespace) -> int:
     A folder that cannot be one (a file, or a path under a file) is refused as a sweep refuses it;
     ``clear`` also refuses a folder it cannot write, before removing anything.
     """
-    folder = default_cache_dir()
-    option = "MUONSCOPE_CACHE" if os.environ.get("MUONSCOPE_CACHE") else "cache folder"
-    _refuse_a_file(folder, option)
+    folder = default_cache_dir().absolute()  # a relative MUONSCOPE_CACHE was printed as given
+    option = cache_option()
+    check_cache_folder(folder, option)
     cache = SweepCache(folder)
     if args.cache_action == "info":
         print(describe_cache(cache.info()))
@@ -36,15 +36,6 @@ def cache_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"muonscope cache: {entries} could not be removed, e.g. {cleared.first_failure}\n")
         return 1
     return 0
-
-
-def _refuse_a_file(folder: Path, option: str) -> None:
-    """The folder, or the nearest part of its path that exists, must be a folder."""
-    existing = next((part for part in (folder, *folder.parents) if part.exists()), folder)
-    if existing == folder and not folder.is_dir():
-        raise ConfigError(option, str(folder), "must be a folder (it is a file)")
-    if not existing.is_dir():
-        raise ConfigError(option, str(folder), f"{existing} is a file, not a folder")
 
 
 def describe_cache(info: CacheInfo) -> str:

@@ -338,11 +338,26 @@ def check_cache() -> None:
     """The sweep cache folder (``MUONSCOPE_CACHE``, else the user cache folder) must be writable."""
     from muonscope.engine.sweep_cache import default_cache_dir
 
-    option = "MUONSCOPE_CACHE" if os.environ.get("MUONSCOPE_CACHE") else "cache folder"
+    option = cache_option()
     folder = default_cache_dir()
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(option, str(folder), "must be a folder (it is a file)")
+    check_cache_folder(folder, option)
     check_writable(folder, option)
+
+
+def cache_option() -> str:
+    """What a refusal of the cache folder names: the variable where it was given, else the folder."""
+    return "MUONSCOPE_CACHE" if os.environ.get("MUONSCOPE_CACHE") else "cache folder"
+
+
+def check_cache_folder(folder: Path, option: str) -> None:
+    """The cache path, or the nearest part of it that exists, must be a folder: one under a file
+    can never be made (``cache info`` called it "not created yet")."""
+    existing = _nearest_existing(folder)
+    if existing == folder and not folder.is_dir():
+        kind = "a file" if folder.is_file() else "a device or another special file"
+        raise ConfigError(option, str(folder), f"must be a folder (it is {kind})")
+    if not existing.is_dir():
+        raise ConfigError(option, str(folder), f"{existing} is a file, not a folder")
 
 
 def check_workers(workers: int) -> int:

@@ -458,3 +458,17 @@ def test_cache_refuses_a_folder_under_a_file_as_a_sweep_does(capsys, monkeypatch
         f"muonscope cache: error: MUONSCOPE_CACHE = '{tmp_path}/file/sub' is not allowed: "
         f"{tmp_path}/file is a file, not a folder\n"
     )
+
+
+def test_cache_info_names_a_relative_cache_folder_in_full(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUONSCOPE_CACHE", "relative_cache")
+    code, out, _ = _main(capsys, "cache", "info")
+    assert code == 0 and out.splitlines()[0] == f"folder: {tmp_path / 'relative_cache'} (not created yet)"
+
+
+def test_a_device_as_the_cache_is_not_called_a_file(capsys, monkeypatch):
+    monkeypatch.setenv("MUONSCOPE_CACHE", "/dev/null")
+    code, _, err = _main(capsys, "cache", "info")
+    assert code == 2
+    assert err.endswith("is not allowed: must be a folder (it is a device or another special file)\n")
