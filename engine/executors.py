@@ -36,6 +36,9 @@ _POLL_S = 0.2  # how often a waiting executor looks at ``cancelled``
 _ORPHAN_POLL_S = 0.5  # how often a worker checks that its parent is still there
 #: How long closing a worker pool may take before it is left to finish on its own (see _Pool.close).
 _POOL_CLOSE_DEADLINE_S = 5.0
+#: Worker processes that may end and be replaced, per process of the pool, before the pool is given
+#: up as unable to keep workers alive (none ends in a sound pool: its workers live as long as it).
+_REPLACEMENTS_PER_PROCESS = 3
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +148,7 @@ class LocalExecutor:
                     try:
                         item = results.next(timeout=_POLL_S)
                     except multiprocessing.TimeoutError:
+                        pool.check_workers_live()
                         continue
                     break
                 yield item
@@ -163,6 +167,24 @@ class _Pool:
         context = multiprocessing.get_context("spawn")  # fork + threads (Qt, torch) is unsafe
         self.processes, self.nice = processes, nice
         self._pool = context.Pool(processes, initializer=_init_worker, initargs=(os.getpid(), nice))
+        self._workers_seen: set[int] = set()  # the pool's worker processes, by pid, ever alive
+
+    def check_workers_live(self) -> None:
+        """Raise RuntimeError where the pool's workers keep ending as they start.
+
+        The pool replaces a worker that ends, for ever: where a worker cannot start (a process
+        limit, a user whose processes cannot talk to each other), a sweep spun at 60 % of a core for
+        an hour with no point done and no word.
+        """
+        self._workers_seen.update(
+            child.pid for child in multiprocessing.active_children() if "PoolWorker" in child.name
+        )
+        replaced = len(self._workers_seen) - self.processes
+        if replaced > _REPLACEMENTS_PER_PROCESS * self.processes:
+            raise RuntimeError(
+                f"the sweep's worker processes keep ending as they start ({replaced} replaced); "
+                "--workers 1 computes the points in this process"
+            )
 
     def imap_unordered(self, function: Callable, jobs: Sequence[Job]):
         return self._pool.imap_unordered(function, jobs)

@@ -1,5 +1,6 @@
 """The sweep runner: parallel processes, streamed results, cancellation (the cache: test_sweep_cache.py)."""
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing.pool
@@ -324,6 +325,33 @@ def test_a_cancel_returns_when_the_pool_cannot_finish_closing(monkeypatch, caplo
     for closer in [t for t in threading.enumerate() if t.name == "muonscope-pool-close"]:
         closer.join(timeout=60)
     assert _pool_workers() == set()
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_sweep_whose_workers_keep_ending_stops_with_an_error(monkeypatch):
+    """Where a worker cannot live (a process limit, a user whose processes cannot talk), the pool
+    replaced it for ever: an hour at 60 % of a core, no point done, no word."""
+    shutdown_local_pool()
+    monkeypatch.setattr(executors, "_REPLACEMENTS_PER_PROCESS", 1)
+    slow = [dataclasses.replace(point, steps=10**6) for point in _points(ds=(64,))]  # hours each
+    stop = threading.Event()
+
+    def end_every_worker() -> None:  # as a system that cannot keep them would
+        while not stop.wait(0.3):
+            for pid in _pool_workers():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=end_every_worker, daemon=True)
+    killer.start()
+    try:
+        with pytest.raises(RuntimeError, match="worker processes keep ending as they start"):
+            list(SweepRunner(slow, workers=2, use_cache=False))
+    finally:
+        stop.set()
+        killer.join()
+    shutdown_local_pool()
 
 
 @pytest.mark.gpu
