@@ -152,18 +152,17 @@ def lane_pen(index: int, style: str = "solid", width: float = 2.0) -> QtGui.QPen
 
 def faded_pen(index: int) -> QtGui.QPen:
     """A lane's pen for another branch of the run: dotted and faint, under the lane's own curve."""
-    pen = lane_pen(index, "dot", 1.5)
-    colour = pen.color()
-    colour.setAlpha(FADED_ALPHA)
-    pen.setColor(colour)
-    return pen
+    return _see_through(lane_pen(index, "dot", 1.5), FADED_ALPHA)
 
 
 def raw_pen(index: int) -> QtGui.QPen:
     """A lane's pen for its raw points under their smoothed curve: solid, thin and faint."""
-    pen = lane_pen(index, "solid", 1.0)
+    return _see_through(lane_pen(index, "solid", 1.0), RAW_ALPHA)
+
+
+def _see_through(pen: QtGui.QPen, alpha: int) -> QtGui.QPen:
     colour = pen.color()
-    colour.setAlpha(RAW_ALPHA)
+    colour.setAlpha(alpha)
     pen.setColor(colour)
     return pen
 
