@@ -57,8 +57,15 @@ VIEW_KEYS = {
 
 
 def _is_allowed(value: Any, allowed: tuple[Any, ...]) -> bool:
-    """Whether ``value`` is one of ``allowed`` as the same type (``1`` is not ``true``)."""
-    return any(type(value) is type(option) and value == option for option in allowed)
+    """Whether ``value`` is one of ``allowed`` as the same kind of value: ``1`` is not ``true``, but
+    ``0`` is the number 0.0 (``series_smoothing = 0`` was refused by a list that read "one of 0, …")."""
+    return any(_same_kind(value, option) and value == option for option in allowed)
+
+
+def _same_kind(value: Any, option: Any) -> bool:
+    if isinstance(option, float) and not isinstance(value, bool):
+        return isinstance(value, (int, float))
+    return type(value) is type(option)
 
 
 def view_errors(view: dict[str, Any]) -> list[ConfigError]:

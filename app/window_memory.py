@@ -77,11 +77,16 @@ class WindowMemory(QtCore.QObject):
         self._restore_style()
 
     def _restore_style(self) -> None:
-        scale, theme = _number(self._settings.value(_SCALE)), self._settings.value(_THEME)
-        if scale in SCALES:
-            self._presentation.set_scale(scale)
+        scale, theme = self._settings.value(_SCALE), self._settings.value(_THEME)
+        where = self._settings.fileName()
+        if _number(scale) in SCALES:
+            self._presentation.set_scale(_number(scale))
+        elif scale is not None:
+            log.warning("the presentation scale %r saved in %s is not one offered: left as new", scale, where)
         if theme in THEMES and theme != "normal":
             self._presentation.set_theme(theme)
+        elif theme is not None:
+            log.warning("the presentation theme %r saved in %s is not one offered: left as new", theme, where)
 
     @QtCore.Slot()
     def reset(self) -> None:

@@ -105,8 +105,8 @@ class SeriesPlot(PlotPanel):
             action.setToolTip(
                 "the points as measured"
                 if float(value) == 0
-                else f"a debiased exponential moving average of the points, weight {value} (as TensorBoard"
-                " draws it); the raw curve stays beneath, faint"
+                else f"a debiased exponential moving average, weight {value} per step (TensorBoard's, on"
+                " points a step apart); the raw curve stays beneath, faint"
             )
             action.triggered.connect(lambda _checked=False, w=float(value): self.set_smoothing(w))
             group.addAction(action)
@@ -141,7 +141,7 @@ class SeriesPlot(PlotPanel):
         """What the bold curves are, while they are not the raw points: a picture carries no menu."""
         if not self.smoothing or max(self._points, default=0) < 2:
             return ""
-        return f"bold: EMA {self._smoothing:g} of the points, faint: raw"
+        return f"bold: EMA {self._smoothing:g} per step, faint: raw"
 
     def set_series(self, lane: int, steps: np.ndarray, values: np.ndarray) -> None:
         """Draw a lane's finite (step, value) points; NaN marks steps where the metric was not computed."""
@@ -154,7 +154,7 @@ class SeriesPlot(PlotPanel):
         self._zeros_left_out[lane] = bool(np.any(left_out))
         connect = _joined_across_no(left_out, keep)
         steps, values = steps[keep], values[keep]
-        smoothed = ema(values, self.smoothing)
+        smoothed = ema(values, self.smoothing, steps)
         self._curves[lane].setData(steps, smoothed, connect=connect)
         raw = (steps, values) if self.smoothing else (np.zeros(0), np.zeros(0))
         self._raw[lane].setData(*raw, connect=connect if self.smoothing else "all")
@@ -193,7 +193,7 @@ class SeriesPlot(PlotPanel):
         self._faded_given[lane] = (steps, values)
         keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
         steps, values = steps[keep], values[keep]
-        self._faded[lane].setData(steps, ema(values, self.smoothing))
+        self._faded[lane].setData(steps, ema(values, self.smoothing, steps))
         self._fit(steps, values)  # a branch that ran further, or higher, is drawn whole
 
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:

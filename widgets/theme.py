@@ -66,8 +66,9 @@ THEMES = {
 }
 #: Opacity (0–255) of a compared branch's curves.
 FADED_ALPHA = 110
-#: Opacity (0–255) of a lane's raw curve under its smoothed one: seen, but read as background.
-RAW_ALPHA = 70
+#: Opacity (0–255) of a lane's raw curve under its smoothed one, on a light and on a dark stage:
+#: seen, but read as background (at 70 on the dark stage the curves lost their colours to it).
+RAW_ALPHA = (70, 130)
 #: Presentation scale factors offered: fonts, ticks, markers and line widths grow by this much.
 SCALES = (1.0, 1.5, 2.0, 2.5, 3.0)
 
@@ -157,7 +158,7 @@ def faded_pen(index: int) -> QtGui.QPen:
 
 def raw_pen(index: int) -> QtGui.QPen:
     """A lane's pen for its raw points under their smoothed curve: solid, thin and faint."""
-    return _see_through(lane_pen(index, "solid", 1.0), RAW_ALPHA)
+    return _see_through(lane_pen(index, "solid", 1.0), RAW_ALPHA[_style.theme == "dark"])
 
 
 def _see_through(pen: QtGui.QPen, alpha: int) -> QtGui.QPen:

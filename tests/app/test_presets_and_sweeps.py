@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from muonscope.app.view_settings import apply_view
+from muonscope.app.view_settings import apply_view, view_errors
 from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.presets import Preset, load_preset, preset_names
 from muonscope.engine.sweep_plans import curves
@@ -224,6 +224,12 @@ def test_a_sweep_whose_points_exceed_the_runs_memory_limit_is_refused_with_the_p
     assert app.views.message.level == "error"
 
 
+def test_a_whole_number_may_stand_for_a_weight_but_not_for_a_switch():
+    assert view_errors({"series_smoothing": 0, "capacity": "d"}) == []  # smoothing off, written plainly
+    refused = view_errors({"series_log": 1, "series_smoothing": 1})
+    assert [error.field for error in refused] == ["view.series_log", "view.series_smoothing"]
+
+
 def test_smoothing_panel_two_from_the_view_menu_is_said_in_its_note(qtbot):
     app = open_app(qtbot)
     app.intents.step(5)
@@ -233,7 +239,7 @@ def test_smoothing_panel_two_from_the_view_menu_is_said_in_its_note(qtbot):
     next(a for a in entry.menu().actions() if a.text() == "EMA 0.9").trigger()
     wait_for_frame(qtbot, app)
     assert app.views.series.smoothing == 0.9
-    assert "bold: EMA 0.9 of the points, faint: raw" in app.views.series.note
+    assert "bold: EMA 0.9 per step, faint: raw" in app.views.series.note
     assert apply_view(app.views, {}) == [] and app.views.series.smoothing == 0.0  # a preset opens raw
     wait_for_frame(qtbot, app)
     assert "EMA" not in app.views.series.note

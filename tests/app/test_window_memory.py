@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from PySide6 import QtCore
 
@@ -50,12 +52,16 @@ def test_closed_on_a_stage_it_reopens_as_the_desk_it_was(qtbot, settings):
         assert not shown.isHidden(), shown.objectName()
 
 
-def test_damaged_entries_are_passed_over(qtbot, settings):
+def test_damaged_entries_are_passed_over_with_a_warning(qtbot, settings, caplog):
     settings.setValue("window/geometry", "not a geometry")
     settings.setValue("window/docks", QtCore.QByteArray(b"\x00garbage"))
     settings.setValue("presentation/scale", "7")
     settings.setValue("presentation/theme", "neon")
-    app = _reopened(qtbot, settings)
+    with caplog.at_level(logging.WARNING, logger="muonscope.app.window_memory"):
+        app = _reopened(qtbot, settings)
+    said = [record.getMessage() for record in caplog.records]
+    for what in ("window size", "dock layout", "presentation scale '7'", "presentation theme 'neon'"):
+        assert any(what in line for line in said), what
     assert not app.window.controls_dock.isHidden() and app.window.breakpoints_dock.isHidden()
     new = open_app(qtbot).presentation.style
     assert (app.presentation.style.scale, app.presentation.style.theme) == (new.scale, new.theme)

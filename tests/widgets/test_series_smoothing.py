@@ -34,10 +34,10 @@ def test_smoothing_draws_the_average_bold_over_the_raw_points_and_back(plot):
     plot.set_smoothing(0.9)  # redrawn at once, with no new data
     drawn_steps, drawn = plot.curve_data(0)
     np.testing.assert_array_equal(drawn_steps, steps[measured])
-    np.testing.assert_allclose(drawn, ema(values[measured], 0.9))
+    np.testing.assert_allclose(drawn, ema(values[measured], 0.9, steps[measured]))
     np.testing.assert_array_equal(plot.raw_data(0)[1], values[measured])
-    np.testing.assert_allclose(plot.faded_data(0)[1], ema(2 * values[measured], 0.9))
-    assert plot.smoothing_note == "bold: EMA 0.9 of the points, faint: raw"
+    np.testing.assert_allclose(plot.faded_data(0)[1], ema(2 * values[measured], 0.9, steps[measured]))
+    assert plot.smoothing_note == "bold: EMA 0.9 per step, faint: raw"
     assert [a.isChecked() for a in plot.smoothing_menu.actions()] == [False, False, True, False]
     plot.smoothing_menu.actions()[0].trigger()  # raw
     np.testing.assert_array_equal(plot.curve_data(0)[1], values[measured])
@@ -53,7 +53,7 @@ def test_the_table_keeps_the_raw_points_beside_the_smoothed(plot):
     assert columns[:3] == ["step", "minibatch loss, EMA 0.6: SGD", "minibatch loss: SGD"]
     table = np.array(rows, dtype=float)  # (steps, columns)
     np.testing.assert_array_equal(table[:, 2], values[np.isfinite(values)])
-    np.testing.assert_allclose(table[:, 1], ema(values[np.isfinite(values)], 0.6))
+    np.testing.assert_allclose(table[:, 1], ema(values[np.isfinite(values)], 0.6, steps[np.isfinite(values)]))
 
 
 def test_the_hover_names_the_smoothed_value_and_the_raw_one(plot, qtbot):
@@ -66,7 +66,7 @@ def test_the_hover_names_the_smoothed_value_and_the_raw_one(plot, qtbot):
     plot.set_series(0, steps, values)
     plot.plot.setXRange(1, 3, padding=0)
     plot.plot.setYRange(0, 3, padding=0)
-    smoothed = ema(values, 0.6)[1]
+    smoothed = ema(values, 0.6, steps)[1]
     text = plot.hover.show_at(2.0, smoothed)
     assert f"step 2: minibatch loss = {number_text(smoothed, 6)} (EMA 0.6; raw 1)" in text
 
@@ -74,3 +74,16 @@ def test_the_hover_names_the_smoothed_value_and_the_raw_one(plot, qtbot):
 def test_a_weight_not_offered_is_refused(plot):
     with pytest.raises(ValueError, match=r"no weight 0\.5"):
         plot.set_smoothing(0.5)
+
+
+def test_raw_curves_keep_their_colour_on_a_dark_stage():
+    """At the light stage's opacity the raw curves all but vanished into a dark background."""
+    from muonscope.widgets.theme import StageStyle, raw_pen, set_stage_style
+
+    light = raw_pen(0).color().alpha()
+    try:
+        set_stage_style(StageStyle(1.0, "dark"))
+        dark = raw_pen(0).color().alpha()
+    finally:
+        set_stage_style(StageStyle())
+    assert dark > light
