@@ -44,7 +44,7 @@ VIEW_KEYS = {
     "series": _mode_key("series", "metric", SERIES_METRICS),
     "series_smoothing": ViewKey(
         "series",
-        tuple(float(value) for value, _ in SERIES_SMOOTHING),
+        tuple(weight for weight, _ in SERIES_SMOOTHING),
         lambda shown, weight: shown.set_smoothing(weight),
     ),
     "series_log": ViewKey(

@@ -41,8 +41,8 @@ SERIES_METRICS = [
     ("weight_q75_q25", "isotropy of W: Q75/Q25 of σ²"),
     ("update_entropy", "isotropy of the update: entropy"),
 ]
-#: Panel ②'s ``smoothing`` box: the weight of its moving average (see :mod:`smoothing`), or raw.
-SERIES_SMOOTHING = [("0", "raw"), ("0.6", "EMA 0.6"), ("0.9", "EMA 0.9"), ("0.99", "EMA 0.99")]
+#: Panel ②'s smoothing menu: the weights of its moving average (see :mod:`smoothing`; 0: raw).
+SERIES_SMOOTHING = [(0.0, "raw"), (0.6, "EMA 0.6"), (0.9, "EMA 0.9"), (0.99, "EMA 0.99")]
 #: Panel ②'s ``scale`` box.
 SERIES_SCALES = [("linear", "linear y"), ("log", "log y")]
 #: Panel ③'s ``view`` and ``quantity`` boxes.

@@ -97,18 +97,18 @@ class SeriesPlot(PlotPanel):
         menu = QtWidgets.QMenu("Smoothing", self)
         menu.setToolTipsVisible(True)
         group = QtGui.QActionGroup(menu)
-        for value, text in SERIES_SMOOTHING:
+        for weight, text in SERIES_SMOOTHING:
             action = menu.addAction(text)
             action.setCheckable(True)
-            action.setChecked(float(value) == self._smoothing)
-            action.setData(float(value))
+            action.setChecked(weight == self._smoothing)
+            action.setData(weight)
             action.setToolTip(
                 "the points as measured"
-                if float(value) == 0
-                else f"a debiased exponential moving average, weight {value} per step (TensorBoard's, on"
+                if weight == 0
+                else f"a debiased exponential moving average, weight {weight:g} per step (TensorBoard's, on"
                 " points a step apart); the raw curve stays beneath, faint"
             )
-            action.triggered.connect(lambda _checked=False, w=float(value): self.set_smoothing(w))
+            action.triggered.connect(lambda _checked=False, w=weight: self.set_smoothing(w))
             group.addAction(action)
         self.export_menu.addSeparator()
         self.export_menu.addMenu(menu)
@@ -122,8 +122,7 @@ class SeriesPlot(PlotPanel):
     def set_smoothing(self, weight: float) -> None:
         """Draw each lane's curve as a moving average of weight ``weight`` (one of SERIES_SMOOTHING's;
         0: raw), its raw points faint beneath; the drawn data are smoothed again at once."""
-        weights = [float(value) for value, _ in SERIES_SMOOTHING]
-        if weight not in weights:
+        if weight not in (offered for offered, _ in SERIES_SMOOTHING):
             raise ValueError(f"smoothing has no weight {weight!r}")
         for action in self.smoothing_menu.actions():
             action.setChecked(action.data() == weight)

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SMOOTHING_WEIGHTS", "ema"]
+__all__ = ["ema"]
 
-#: The weights offered (0: the raw points).
-SMOOTHING_WEIGHTS = (0.0, 0.6, 0.9, 0.99)
 #: Decades the scaling w^−(t − t_block) may reach inside a block: far inside float64's range
 #: (10³⁰⁸), also for values of 10¹⁰⁰.
 _BLOCK_DECADES = 100.0

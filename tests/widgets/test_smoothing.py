@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from muonscope.widgets.smoothing import SMOOTHING_WEIGHTS, ema
+from muonscope.widgets.panel_modes import SERIES_SMOOTHING
+from muonscope.widgets.smoothing import ema
 
 
 def _loop_ema(values, weight, steps=None):
@@ -19,7 +20,7 @@ def _loop_ema(values, weight, steps=None):
     return np.array(out)
 
 
-@pytest.mark.parametrize("weight", [w for w in SMOOTHING_WEIGHTS if w > 0])
+@pytest.mark.parametrize("weight", [w for w, _ in SERIES_SMOOTHING if w > 0])
 @pytest.mark.parametrize("n", [1, 2, 449, 450, 451, 2186, 5000])
 def test_ema_matches_the_definition_across_block_edges(weight, n):
     values = np.random.default_rng(n).lognormal(0.0, 3.0, size=n)  # spanning decades, as a loss does
