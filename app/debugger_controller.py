@@ -9,7 +9,7 @@ as link signals and are shown in the panels, the menus and the status bar.
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.debugger import CompareBranch, GoTo, RecallStep, SetBreakpoints, SwitchBranch
 from muonscope.app.inspector_controller import InspectorController
@@ -56,11 +56,10 @@ class DebuggerController(QtCore.QObject):
         ):
             dock.toggleViewAction().setShortcut(QtGui.QKeySequence(key))
             dock.toggleViewAction().setStatusTip(f"show / hide the {what}")
-            # shown as a tab behind the other dock it would stay out of sight: bring it to the front
-            # (once the dock layout has taken it in: raised at once, a first show stays behind)
-            dock.toggleViewAction().toggled.connect(
-                lambda shown, d=dock: shown and QtCore.QTimer.singleShot(0, d, d.raise_)
-            )
+            # opened by the user as a tab behind the other dock it would stay out of sight: bring it
+            # to the front. Only when the user opens it: raised whenever it is shown, it also came
+            # to the front when a saved layout was put back, over the tab the user had left there
+            dock.toggleViewAction().triggered.connect(lambda shown, d=dock: shown and _raise_soon(d))
         # opened by its key or menu entry (not when a breakpoint that holds opens it), the breakpoints'
         # field takes the keys: a keyboard user had to Tab round the window to reach it
         field = self._views.breakpoints.edit
@@ -168,6 +167,7 @@ class DebuggerController(QtCore.QObject):
         self._fired_at = message.hit_at
         if message.hit is not None:
             self._window.breakpoints_dock.show()
+            _raise_soon(self._window.breakpoints_dock)
 
     def _unmark_fired(self, step: int | None = None, branch: int | None = None) -> None:
         """The fired mark stands while the run stands where the breakpoint paused it: it stayed on
@@ -286,3 +286,9 @@ def _same_condition(parsed, text: str, labels, kind) -> bool:
 
 def _current_branch(message) -> int | None:
     return next((b.id for b in message.branches if b.current), None)
+
+
+def _raise_soon(dock: QtWidgets.QDockWidget) -> None:
+    """Bring ``dock``'s tab to the front once the dock layout has taken it in (raised at once, a
+    dock shown for the first time stays behind the tab in front)."""
+    QtCore.QTimer.singleShot(0, dock, dock.raise_)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.composition import App
-from tests.app.helpers import open_app, small_preset
+from tests.app.helpers import WAIT_MS, open_app, small_preset
 
 pytestmark = pytest.mark.xdist_group("window_memory")
 
@@ -50,6 +50,31 @@ def test_closed_on_a_stage_it_reopens_as_the_desk_it_was(qtbot, settings):
     assert not second.presentation.active
     for shown in (second.window.controls_dock, second.window.inspector_dock, second.views.transport):
         assert not shown.isHidden(), shown.objectName()
+
+
+def _tabs_in_front(window) -> set[str]:
+    """The titles of the tabs shown in the window's tabbed dock places."""
+    direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
+    bars = window.findChildren(QtWidgets.QTabBar, options=direct)
+    return {bar.tabText(bar.currentIndex()) for bar in bars if bar.count() > 1}
+
+
+@pytest.mark.parametrize("chosen", ["controls", "breakpoints", "inspector"])
+def test_the_tab_left_in_front_is_in_front_again(qtbot, settings, chosen):
+    first = open_app(qtbot, settings=settings)
+    first.window.resize(700, 640)  # narrow: the debugger docks become tabs in the controls' place
+    for dock in (first.window.breakpoints_dock, first.window.inspector_dock):
+        dock.toggleViewAction().trigger()  # Ctrl+B, Ctrl+I
+    qtbot.waitUntil(lambda: _tabs_in_front(first.window) == {"Inspector"}, timeout=WAIT_MS)
+    title = getattr(first.window, f"{chosen}_dock").windowTitle()
+    getattr(first.window, f"{chosen}_dock").raise_()
+    qtbot.waitUntil(lambda: _tabs_in_front(first.window) == {title}, timeout=WAIT_MS)
+    first.window.close()
+    second = _reopened(qtbot, settings)
+    queue_ran = []  # what was queued as the window opened (a dock's raise, say) runs first
+    QtCore.QTimer.singleShot(0, lambda: queue_ran.append(True))
+    qtbot.waitUntil(lambda: bool(queue_ran), timeout=WAIT_MS)
+    assert _tabs_in_front(second.window) == {title}
 
 
 def test_damaged_entries_are_passed_over_with_a_warning(qtbot, settings, caplog):
