@@ -26,17 +26,20 @@ __all__ = ["VIEW_KEYS", "apply_view", "view_errors"]
 @dataclass(frozen=True)
 class ViewKey:
     """Where one ``[view]`` key goes: a panel, the values the key may take (the first is what a
-    file that leaves it out gets), and how a value is set on the panel."""
+    file that leaves it out gets), and how a value is set on the panel; with, for a refusal, what
+    the window's menus call each value (a user wrote ``spectrum = "W"``, as the box reads)."""
 
     panel: str  # attribute of the app's Views
     allowed: tuple[Any, ...]
     apply: Callable[[Any, Any], None]  # (panel, value) → None
+    shown_as: tuple[str, ...] = ()  # the menu text of each allowed value, where the menus name them
 
 
 def _mode_key(panel: str, switch: str, options: list[tuple[str, str]]) -> ViewKey:
     """A key that picks an option of one of the panel's mode boxes."""
     values = tuple(value for value, _ in options)
-    return ViewKey(panel, values, lambda shown, value: shown.set_mode(switch, value))
+    texts = tuple(text for _, text in options)
+    return ViewKey(panel, values, lambda shown, value: shown.set_mode(switch, value), texts)
 
 
 VIEW_KEYS = {
@@ -46,6 +49,7 @@ VIEW_KEYS = {
         "series",
         tuple(weight for weight, _ in SERIES_SMOOTHING),
         lambda shown, weight: shown.set_smoothing(weight),
+        tuple(text for _, text in SERIES_SMOOTHING),
     ),
     "series_log": ViewKey(
         "series", (False, True), lambda shown, on: shown.set_mode("scale", "log" if on else "linear")
@@ -77,11 +81,18 @@ def view_errors(view: dict[str, Any]) -> list[ConfigError]:
             known = ", ".join(VIEW_KEYS)
             errors.append(ConfigError(f"view.{key}", value, f"unknown key; known keys: {known}"))
         elif not _is_allowed(value, spec.allowed):
-            options = ", ".join(
-                option if isinstance(option, str) else format_value(option) for option in spec.allowed
-            )
-            errors.append(ConfigError(f"view.{key}", value, f"one of {options}"))
+            errors.append(ConfigError(f"view.{key}", value, f"must be one of {_options(spec)}"))
     return errors
+
+
+def _options(spec: ViewKey) -> str:
+    """``gradient+momentum ("G and M"), update, weights ("W"), …``: each value as the file writes it,
+    with the menu's text where that differs."""
+    written = [option if isinstance(option, str) else format_value(option) for option in spec.allowed]
+    return ", ".join(
+        value if text in ("", value) else f'{value} ("{text}")'
+        for value, text in zip(written, spec.shown_as or [""] * len(written), strict=True)
+    )
 
 
 def apply_view(views: Any, view: dict[str, Any]) -> list[str]:

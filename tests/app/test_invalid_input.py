@@ -53,7 +53,8 @@ CASES = [
     # a [view] the window would refuse is refused before any work, not only where a window opens
     (
         ["run", "--config", "{tmp}/view_value.toml"],
-        "{tmp}/view_value.toml: view.spectrum = 'W' is not allowed: one of gradient+momentum, update,",
+        "{tmp}/view_value.toml: view.spectrum = 'W' is not allowed: must be one of gradient+momentum "
+        '("G and M"), update, weights ("W"),',
     ),
     (
         ["sweep", "--axis", "d", "--config", "{tmp}/view_key.toml"],
@@ -61,7 +62,7 @@ CASES = [
     ),
     (
         ["run", "--config", "{tmp}/view_log.toml"],
-        "view.series_log = 'yes' is not allowed: one of false, true",
+        "view.series_log = 'yes' is not allowed: must be one of false, true",
     ),
     # a field the file sets, away from its default, that its lane or task does not read
     (

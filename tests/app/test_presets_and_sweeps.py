@@ -73,9 +73,9 @@ def test_view_settings_report_unknown_keys_and_values(qtbot):
     view = {"spectrum": "nonsense", "colour": "red", "series_log": True, "capacity": "d", "heatmap": 1}
     problems = apply_view(window.views, {**view, "series_smoothing": 0.99})
     assert len(problems) == 3 and window.views.series.smoothing == 0.99
-    assert any(p.startswith("view.spectrum = 'nonsense' is not allowed: one of") for p in problems)
+    assert any(p.startswith("view.spectrum = 'nonsense' is not allowed: must be one of") for p in problems)
     assert any(p.startswith("view.colour = 'red' is not allowed: unknown key") for p in problems)
-    assert any(p.startswith("view.heatmap = 1 is not allowed: one of") for p in problems)
+    assert any(p.startswith("view.heatmap = 1 is not allowed: must be one of") for p in problems)
     assert window.views.series.mode("scale") == "log" and window.views.capacity.mode("x") == "d"
     assert window.views.spectrum.mode("view") == "gradient+momentum"  # a refused value opens as the default
 
