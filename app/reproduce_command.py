@@ -21,7 +21,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.executors import Executor
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import REPRODUCTIONS, Settings
-from muonscope.engine.tables import clear_other_formats, write_table
+from muonscope.engine.tables import clear_other_formats, replacement_note, write_table
 
 __all__ = ["list_presets", "reproduce", "reproduce_command"]
 
@@ -103,10 +103,13 @@ def reproduce(
     if settings.tally.points:
         result.notes.append(f"Sweep points: {settings.tally.describe()}.")
     out.mkdir(parents=True, exist_ok=True)
+    removed: list[Path] = []
     tables = [  # first: they hold every number the figures draw, and take no time
-        write_table(columns, clear_other_formats(out / f"{name}.{table_format}"))
+        write_table(columns, clear_other_formats(out / f"{name}.{table_format}", removed))
         for name, columns in result.tables.items()
     ]
+    for path in removed:
+        sys.stderr.write(f"muonscope reproduce: {replacement_note(path)}\n")
     figures: list[Path] = []
     try:
         for figure in reproduction_figures(result):

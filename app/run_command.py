@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from muonscope.app.config_args import (
@@ -76,8 +77,11 @@ def run_command(args: argparse.Namespace) -> int:
     session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
     if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script to compare
         outcome.report["stopped_by"] = args.until[until.index(outcome.hit.breakpoint)]
-    _write_results(args, session, outcome, table)
-    return _say_outcome(args, session, outcome, until, start_step, held_at_start)
+    written = _write_results(args, session, outcome, table)
+    status = _say_outcome(args, session, outcome, until, start_step, held_at_start)
+    for line in written:
+        sys.stderr.write(f"muonscope run: {line}\n")
+    return status
 
 
 def _check_targets(args: argparse.Namespace) -> None:
@@ -113,21 +117,40 @@ def _labels(session: Any) -> list[str]:
     return [lane.display_label() for lane in session.config.lanes]
 
 
-def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: str) -> None:
-    """The session (--save), the tables (--out) and the report on stdout (a table, or --json)."""
+def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: str) -> list[str]:
+    """The session (--save), the tables (--out) and the report on stdout (a table, or --json).
+
+    Returns what to say of the files, after why the run stopped: what was written and saved (an
+    interrupt's own line says that), and the table of a run before in the other format, removed.
+    """
     from muonscope.engine.headless import write_outputs
     from muonscope.engine.session_file import save_session
+    from muonscope.engine.tables import replacement_note
 
+    said = []
     if args.save is not None:
         save_session(session, args.save)
+    removed: list[Path] = []
     if args.out is not None:
-        write_outputs(
-            args.out, outcome.report, session.config, session.branch.metrics, table, session.branch.changes
+        written = write_outputs(
+            args.out,
+            outcome.report,
+            session.config,
+            session.branch.metrics,
+            table,
+            session.branch.changes,
+            removed,
         )
+        if not outcome.interrupted:
+            said.append(f"wrote {', '.join(path.name for path in written)} in {args.out}")
+    said.extend(replacement_note(path) for path in removed)
+    if args.save is not None and not outcome.interrupted:
+        said.append(f"session saved to {args.save} (step {outcome.report['step']})")
     if args.json:
         print(json.dumps(outcome.report))
     else:
         print_run_table(outcome.report)
+    return said
 
 
 def _say_outcome(

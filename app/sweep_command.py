@@ -138,7 +138,7 @@ def _point_table(results, drawn: list, axis: str, config) -> dict[str, list]:
 
 
 def _write(folder: Path, table_format: str, curve_table: dict, point_table: dict) -> None:
-    from muonscope.engine.tables import clear_other_formats, write_table
+    from muonscope.engine.tables import clear_other_formats, replacement_note, write_table
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, columns in (("curves", curve_table), ("points", point_table)):
@@ -146,7 +146,7 @@ def _write(folder: Path, table_format: str, curve_table: dict, point_table: dict
         target = clear_other_formats(folder / f"{name}.{table_format}", removed)
         print(f"wrote {write_table(columns, target)}")
         for path in removed:  # a sweep before wrote the other format here: its table is this one now
-            print(f"removed {path}, the same table in the format before")
+            print(replacement_note(path))
 
 
 def _presets_with(axis: str) -> str:

@@ -179,15 +179,17 @@ def write_outputs(
     history: MetricHistory,
     table_format: str,
     changes: tuple[tuple[int, Change], ...] = (),
+    removed: list[Path] | None = None,
 ) -> list[Path]:
     """Write metrics (Parquet or CSV), the config (TOML) and the final report (JSON) to a folder.
 
     ``changes``: the settings changed along the run, with their steps. The config written is the one
     in force at the end; run from step 0 it is another run, and its header says so, listing them.
+    ``removed`` gets the metrics table of a run before in the other format, replaced by this one.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        history.write(clear_other_formats(out_dir / f"metrics.{table_format}")),
+        history.write(clear_other_formats(out_dir / f"metrics.{table_format}", removed)),
         out_dir / "config.toml",
         out_dir / "final.json",
     ]

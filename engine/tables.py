@@ -9,7 +9,7 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TABLE_SUFFIXES", "clear_other_formats", "rows_to_columns", "write_table"]
+__all__ = ["TABLE_SUFFIXES", "clear_other_formats", "replacement_note", "rows_to_columns", "write_table"]
 
 TABLE_SUFFIXES = (".parquet", ".csv")
 
@@ -56,6 +56,12 @@ def clear_other_formats(path: Path, removed: list[Path] | None = None) -> Path:
             if removed is not None:
                 removed.append(other)
     return path
+
+
+def replacement_note(removed: Path) -> str:
+    """What a command says of a table :func:`clear_other_formats` removed: a user who finds it gone
+    knows where its numbers are now."""
+    return f"removed {removed}, the same table in the format before"
 
 
 def rows_to_columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:

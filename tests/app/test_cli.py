@@ -221,6 +221,17 @@ def test_out_writes_metrics_config_and_report(capsys, tmp_path):
     assert (tmp_path / "csv" / "metrics.csv").read_text().startswith("step,lane,label,batch_loss")
 
 
+def test_run_says_what_it_wrote_and_saved(capsys, tmp_path):
+    """A session saved at the end of a run went without a word (an interrupted one's was said)."""
+    out, saved = tmp_path / "run", tmp_path / "session"
+    code, _, err = _run(capsys, *SMALL, "--steps", "2", "--out", str(out), "--save", str(saved))
+    assert code == 0
+    assert err.splitlines() == [
+        f"muonscope run: wrote metrics.parquet, config.toml, final.json in {out}",
+        f"muonscope run: session saved to {saved} (step 2)",
+    ]
+
+
 def test_config_file_is_read(capsys, tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text(
@@ -327,6 +338,16 @@ def test_reproduce_writes_figures_data_and_summary(capsys, tmp_path):
     assert "| ϱ_GD, K = 64 (identity) | 0.0270 |" in summary
     assert "§" not in summary  # the acceptance-check numbers belong to no document a user has
     assert "**FAIL**" not in summary
+
+
+def test_a_reproduction_written_again_in_the_other_format_says_which_tables_it_replaced(capsys, tmp_path):
+    argv = ["reproduce", "tail_balance_one_step", "--out", str(tmp_path), "--no-progress"]
+    assert main([*argv, "--format", "csv"]) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"removed {tmp_path / 'rho.csv'}, the same table in the format before" in err
+    assert (tmp_path / "rho.parquet").exists() and not (tmp_path / "rho.csv").exists()
 
 
 def test_an_interrupted_reproduction_leaves_a_summary_that_says_so(capsys, tmp_path, monkeypatch):

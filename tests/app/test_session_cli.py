@@ -49,10 +49,21 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
     return code, out, err
 
 
+#: The lines a run that went to its end writes on stderr for --save and --out.
+_DONE_LINES = re.compile(r"muonscope run: (session saved to .+ \(step \d+\)|wrote .+ in .+)\n")
+
+
+def _notes(err: str) -> str:
+    """What a run wrote on stderr besides saying what it saved and wrote."""
+    return _DONE_LINES.sub("", err)
+
+
 def _ok(result: tuple[int, str, str], note: str = "") -> str:
-    """The output of a run that succeeded and wrote nothing on stderr but ``note``, a line it begins."""
+    """The output of a run that succeeded and wrote nothing on stderr but ``note``, a line it begins
+    (besides saying what it saved and wrote)."""
     code, out, err = result
     assert code == 0, err
+    err = _notes(err)
     if note:
         assert err.count("\n") == 1 and err.startswith(f"muonscope run: {note}"), err
     else:
@@ -241,7 +252,7 @@ def test_resuming_keeps_the_sessions_breakpoints_and_says_run_does_not_stop_ther
     code, out, err = _run(capsys, *argv, "--save", tmp_path / "s")
     assert code == 0
     assert json.loads(out)["step"] == 24  # a breakpoint that holds at every step did not stop it
-    assert err.splitlines()[-1] == (
+    assert _notes(err).splitlines()[-1] == (
         "muonscope run: the session's breakpoints ('batch_loss < 1e9', 'SGD lr=0.25:diverged') are kept; "
         "run stops at --until"
     )
@@ -289,7 +300,9 @@ def test_outputs_are_refused_in_a_saved_sessions_folder_which_still_opens(capsys
 
 def test_outputs_written_again_in_the_other_format_replace_the_table_before(capsys, tmp_path):
     _ok(_run(capsys, *SMALL, "--steps", "6", *QUIET, "--out", tmp_path / "out"))
-    _ok(_run(capsys, *SMALL, "--steps", "3", *QUIET, "--out", tmp_path / "out", "--format", "csv"))
+    replaced = tmp_path / "out" / "metrics.parquet"
+    note = f"removed {replaced}, the same table in the format before"
+    _ok(_run(capsys, *SMALL, "--steps", "3", *QUIET, "--out", tmp_path / "out", "--format", "csv"), note)
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["config.toml", "final.json", "metrics.csv"]
 
@@ -328,8 +341,9 @@ def test_until_stops_at_the_first_step_a_per_step_metric_holds(capsys, trace, tm
     assert report["step"] == expected
     label = report["lanes"][1]["label"]
     assert report["stopped_at"] == {"lane": 1, "label": label, "value": trace["batch_loss"][expected]}
-    assert err.count("\n") == 1 and text in err
-    assert err.startswith(f"muonscope run: Stopped at step {expected}")
+    stopped, saved_at = err.splitlines()
+    assert stopped.startswith(f"muonscope run: Stopped at step {expected}") and text in stopped
+    assert saved_at == f"muonscope run: session saved to {tmp_path / 's'} (step {expected})"
     assert "held already" not in err
     assert open_session(tmp_path / "s").branch.head_step == expected
 
@@ -585,7 +599,7 @@ def test_a_fork_made_before_the_fork_it_was_rewound_on_says_it_forks_from_the_st
     _ok_with_notes(_run(capsys, *forked, *QUIET, "--save", tmp_path / "f1"))
     again = ("--resume", tmp_path / "f1", "--rewind", "5", "--set", "lanes[0].lr=32", "--steps", "7")
     code, _out, err = _run(capsys, *again, *QUIET, "--save", tmp_path / "f2")
-    assert code == 0 and err == (
+    assert code == 0 and _notes(err) == (
         "muonscope run: went back to step 5 of 'fork 1 at step 10' (a step it shares with 'main'); "
         "the changes made there fork 'fork 2 at step 5' from 'main'\n"
     )
