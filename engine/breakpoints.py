@@ -212,7 +212,7 @@ class Hit:
 
 
 def _format_number(value: float) -> str:
-    if value.is_integer() and abs(value) < 1e15:
+    if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"
 

@@ -66,11 +66,13 @@ POPULATION_GROUP = "eval"
 
 
 def read_value(lane: LaneSnapshot, name: str) -> float:
-    """The latest value of metric ``name`` on ``lane``, whenever it was computed."""
+    """The latest value of metric ``name`` on ``lane``, whenever it was computed; a count stays a
+    whole number (``recovered`` stopped a run "at 502.0" where the report says 502)."""
     value = lane
     for part in SCALAR_METRICS[name][1].split("."):
         value = getattr(value, part)
-    return float(value)
+    value = float(value)
+    return int(value) if name in COUNT_METRICS and value.is_integer() else value
 
 
 def measured_step(lane: LaneSnapshot, name: str, step: int) -> int:

@@ -350,8 +350,12 @@ def test_until_stops_at_the_first_step_a_per_step_metric_holds(capsys, trace, tm
 
 def test_until_that_holds_where_the_run_begins_says_so_when_it_stops_the_run(capsys):
     """ "Stopped at step 7" alone read as if it first held there, not at step 0 (where it is not checked)."""
-    code, _out, err = _run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", "recovered >= 0")
+    code, out, err = _run(capsys, *SMALL, "--steps", "60", *QUIET, "--until", "recovered >= 0")
     assert code == 0 and err.startswith("muonscope run: Stopped at step 7: breakpoint 'recovered >= 0' holds")
+    report = json.loads(out)
+    held = report["stopped_at"]
+    # a count, as the report's lanes give it ("value": 502.0 beside "recovered": 502)
+    assert held["value"] == report["lanes"][held["lane"]]["recovered"] and type(held["value"]) is int
     assert err.rstrip().endswith(
         "; it held already at step 0, where the run began: a condition is checked on the steps run"
     )
