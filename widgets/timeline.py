@@ -61,6 +61,9 @@ class Timeline(QtWidgets.QWidget):
         plot.hideButtons()
         plot.getViewBox().setMouseEnabled(x=False, y=False)
         plot.setYRange(0, 1, padding=0)
+        # the first and last steps' labels stand half outside the strip: hidden by default, the
+        # axis read "1 … 9" at step 0, with the cursor on the strip's very edge, out of sight
+        plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)
         show_steps(plot, 10)
         self.plot = plot
         # in the stage's muted colour, not a lane's: in lane 1's orange it read as lane 1's
@@ -107,6 +110,10 @@ class Timeline(QtWidgets.QWidget):
         self._stage_px = int(TIMELINE_PX * (0.5 + 0.5 * style.scale))  # a taller strip costs the plots
         style_axes(self.plot, style)
         self.cursor.setPen(_cursor_pen(style))
+        # room beside the strip for half of a 5-digit label at either end, at this scale
+        tick_metrics = QtGui.QFontMetrics(self.plot.getAxis("bottom").style["tickFont"] or QtGui.QFont())
+        half_label_px = tick_metrics.horizontalAdvance("10000") // 2 + 2
+        self.plot.layout.setContentsMargins(half_label_px, 0, half_label_px, 0)
         # in the theme's text colours: the black ▲ and grey ▼ vanished on the dark stage
         self.engine_marker.setBrush(pg.mkBrush(style.colours.foreground))
         self.change_marks.setBrush(pg.mkBrush(style.colours.muted))

@@ -683,7 +683,8 @@ def test_a_current_fork_ending_at_the_cursor_is_named_above_its_line(qtbot, widt
     marks = [BranchMark("main", 0, 62, False), BranchMark("fork 1 at step 30", 30, 50, False)]
     marks.append(BranchMark("fork 2 at step 40", 40, 60, True))
     line.set_branches(marks)
-    qtbot.waitUntil(lambda: abs(line.plot.getViewBox().sceneBoundingRect().width() - width) < 200)
+    # laid out: the strip spans the width less the live button, the step and room for the end labels
+    qtbot.waitUntil(lambda: abs(line.plot.getViewBox().sceneBoundingRect().width() - width) < 260)
     shown = [label.toPlainText() for label in line.branch_labels if label.isVisible()]
     assert "fork 2 at step 40" in shown
 

@@ -592,6 +592,45 @@ def test_the_timeline_cursor_wears_no_lanes_colour(qtbot):
     timeline.apply_style(StageStyle())
 
 
+def _tick_labels(axis) -> list[tuple[QtCore.QRectF, str]]:
+    """The tick labels a pyqtgraph axis draws, each with its rectangle in the axis's coordinates."""
+    canvas = QtGui.QImage(10, 10, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(canvas)
+    try:
+        _axis_line, _ticks, labels = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [(rect, text) for rect, _flags, text in labels]
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_the_timeline_shows_its_first_and_last_steps_and_a_cursor_on_step_0(qtbot, scale):
+    """At step 0 the axis read "1 … 9" and the cursor stood on the strip's edge, out of sight."""
+    from muonscope.widgets.timeline import Timeline
+
+    timeline = Timeline()
+    qtbot.addWidget(timeline)
+    timeline.apply_style(StageStyle(scale))
+    timeline.resize(1280, 120)
+    timeline.show()
+    qtbot.waitExposed(timeline)
+    timeline.set_extent(0)
+    timeline.set_cursor(0)
+    axis = timeline.plot.getAxis("bottom")
+    qtbot.waitUntil(lambda: len(_tick_labels(axis)) > 2, timeout=5000)  # laid out at the new extent
+    labels = _tick_labels(axis)
+    shown = {text for _rect, text in labels}
+    assert {"0", "10"} <= shown, shown
+    strip = timeline.plot_widget.viewport().rect()
+    for label_rect, text in labels:
+        rect = timeline.plot_widget.mapFromScene(axis.mapRectToScene(label_rect)).boundingRect()
+        # drawn whole, not cut at the strip's left or right edge
+        assert strip.left() <= rect.left() and rect.right() <= strip.right(), (text, rect, strip)
+    cursor_x = timeline.plot_widget.mapFromScene(timeline.cursor.mapToScene(QtCore.QPointF(0, 0))).x()
+    assert cursor_x >= timeline.cursor.pen.widthF()  # its whole width inside the strip
+    timeline.apply_style(StageStyle())
+
+
 def test_the_timeline_s_engine_mark_stands_out_on_either_theme(qtbot):
     """On the dark stage the black ▲ (where the engine is) was black on near-black."""
     from muonscope.widgets.timeline import Timeline
