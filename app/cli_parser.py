@@ -292,7 +292,8 @@ def _add_offscreen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--theme",
         metavar="NAME",
-        help="presentation theme: light (high contrast, for projectors) or dark (implies --presentation)",
+        help="presentation theme (implies --presentation): light (high contrast, for projectors; the "
+        "default with --presentation) or dark",
     )
     parser.add_argument(
         "--no-wait-sweep",

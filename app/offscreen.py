@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.validate import one_of
 
 __all__ = ["OffscreenPlan", "OffscreenWindow", "exit_status", "plan_offscreen"]
 
@@ -113,7 +114,7 @@ def _check_stage(scale: float | None, theme: str | None) -> None:
             raise ConfigError("--scale", scale, "must be a presentation scale from 1 to 3") from None
     stage_themes = [name for name in THEMES if name != "normal"]
     if theme is not None and theme not in stage_themes:
-        raise ConfigError("--theme", theme, f"must be one of {', '.join(stage_themes)}")
+        raise ConfigError("--theme", theme, one_of(theme, stage_themes))
 
 
 class OffscreenWindow:

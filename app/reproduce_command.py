@@ -22,6 +22,7 @@ from muonscope.engine.executors import Executor
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import REPRODUCTIONS, Settings
 from muonscope.engine.tables import clear_other_formats, replacement_note, write_table
+from muonscope.engine.validate import one_of
 
 __all__ = ["list_presets", "reproduce", "reproduce_command"]
 
@@ -48,7 +49,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     workers = check_workers(args.workers)
     check_executor(args.executor, args.scheduler)
     if args.preset not in REPRODUCTIONS:
-        raise ConfigError("preset", args.preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
+        raise ConfigError("preset", args.preset, one_of(args.preset, sorted(REPRODUCTIONS)))
     out = args.out or Path(f"reproduce-{args.preset}")
     if not args.no_cache:
         check_cache()
@@ -91,7 +92,7 @@ def reproduce(
     say how many there were, how many came from the cache and where they were computed.
     """
     if preset not in REPRODUCTIONS:
-        raise ConfigError("preset", preset, "must be one of " + ", ".join(sorted(REPRODUCTIONS)))
+        raise ConfigError("preset", preset, one_of(preset, sorted(REPRODUCTIONS)))
     from muonscope.app.figures import render_figure
     from muonscope.app.reproduction_figures import reproduction_figures
     from muonscope.app.reproduction_summary import summary_markdown

@@ -22,6 +22,7 @@ from muonscope.engine.config import ExperimentConfig, TaskConfig, lane_from_dict
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.task_kinds import task_field_problem
+from muonscope.engine.validate import one_of
 
 __all__ = [
     "MAX_CONFIG_BYTES",
@@ -75,7 +76,7 @@ def load_preset(name: str, field: str = "preset") -> Preset:
     that named it, on the command line)."""
     names = preset_names()
     if not isinstance(name, str) or not _NAME.match(name) or name not in names:
-        raise ConfigError(field, name, "must be one of " + ", ".join(names))
+        raise ConfigError(field, name, one_of(name, names))
     text = _bundled().joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return _preset_from_data(name, parse_toml(text, "preset", name))
 

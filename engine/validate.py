@@ -6,6 +6,7 @@ value and the allowed range. Nothing is ever clamped into range silently.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = [
     "check_float_list",
     "check_int",
     "check_text",
+    "one_of",
     "reads_as_zero",
 ]
 
@@ -64,8 +66,20 @@ def check_choice(field: str, value: Any, choices: Iterable[str]) -> str:
     """One of a fixed set of names."""
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
-        raise ConfigError(field, value, "must be one of " + ", ".join(choices))
+        raise ConfigError(field, value, one_of(value, choices))
     return value
+
+
+def one_of(value: Any, choices: Iterable[str]) -> str:
+    """ "must be one of a, b, c", and the name ``value`` was likely meant to be where one is near:
+    in a list of twelve presets, "Default" or "defualt" left the user to find "default" in it."""
+    choices = tuple(choices)
+    allowed = "must be one of " + ", ".join(choices)
+    if not isinstance(value, str):
+        return allowed
+    folded = {choice.casefold(): choice for choice in choices}
+    near = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.75)
+    return f"{allowed} ({folded[near[0]]!r}?)" if near else allowed
 
 
 def check_bool(field: str, value: Any) -> bool:

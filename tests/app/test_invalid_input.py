@@ -245,6 +245,18 @@ CASES = [
     (["run", "--steps", "-5"], "--steps = -5"),
     (["run", "--steps", "10000000000"], "--steps = 10000000000"),
     (["run", "--preset", "nosuch"], "--preset = 'nosuch'"),
+    # a name near one allowed (its case, a slip of the keys) is named: in twelve it took finding
+    (
+        ["run", "--preset", "Default"],
+        "spectral_filtering, tail_balance_one_step, tail_multi_step_isotropy ('default'?)",
+    ),
+    (["reproduce", "momentum-order"], "tail_multi_step_isotropy ('momentum_order'?)"),
+    (
+        ["run", "--lane", "optimizer=moun"],
+        "--lane[0].optimizer = 'moun' is not allowed: must be one of sgd, adam, s",
+    ),
+    (["run", "--lane", "optimizer=moun"], "tra_signgd ('muon'?)"),
+    (["shot", "--theme", "Dark", "--out", "{tmp}/x.png"], "must be one of light, dark ('dark'?)"),
     (["run", "--preset", ""], "--preset = ''"),
     (["run", "--preset", "../default"], "--preset = '../default'"),
     (["run", "--steps", "x"], "--steps = 'x' is not allowed: must be a whole number"),
