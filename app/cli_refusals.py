@@ -12,6 +12,8 @@ import re
 import sys
 from typing import NoReturn
 
+from muonscope.engine.validate import one_of
+
 __all__ = ["OneLineParser", "UsageError"]
 
 
@@ -112,7 +114,8 @@ def _as_field_error(message: str, stated: dict[str, str] | None = None) -> str:
     option = found["option"].split("/")[-1]
     allowed = (stated or {}).get(option) or _KIND_ALLOWED.get(found["kind"])
     if allowed is None:  # " (choose from 'parquet', 'csv')"
-        allowed = "must be one of " + found["rest"].strip(" ()").removeprefix("choose from ").replace("'", "")
+        choices = found["rest"].strip(" ()").removeprefix("choose from ").replace("'", "").split(", ")
+        allowed = one_of(found["value"].strip("'"), choices)
     if option == "COMMAND":  # ``muonscope s1`` opens the session in s1 where there is one
         allowed += f", or a saved session's folder (there is no {found['value']} here)"
     return f"{option} = {found['value']} is not allowed: {allowed}"

@@ -251,6 +251,8 @@ CASES = [
         "spectral_filtering, tail_balance_one_step, tail_multi_step_isotropy ('default'?)",
     ),
     (["reproduce", "momentum-order"], "tail_multi_step_isotropy ('momentum_order'?)"),
+    (["run", "--format", "csvv"], "--format = 'csvv' is not allowed: must be one of parquet, csv ('csv'?)"),
+    (["rn"], "must be one of run, shot, record, sweep, reproduce, cache, inspect ('run'?), or a saved"),
     (
         ["run", "--lane", "optimizer=moun"],
         "--lane[0].optimizer = 'moun' is not allowed: must be one of sgd, adam, s",
