@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from muonscope.engine.errors import ConfigError, format_value
+from muonscope.engine.validate import unknown_key
 from muonscope.widgets.panel_modes import (
     CAPACITY_MODES,
     CLASS_ERROR_QUANTITIES,
@@ -78,8 +79,7 @@ def view_errors(view: dict[str, Any]) -> list[ConfigError]:
     for key, value in view.items():
         spec = VIEW_KEYS.get(key)
         if spec is None:
-            known = ", ".join(VIEW_KEYS)
-            errors.append(ConfigError(f"view.{key}", value, f"unknown key; known keys: {known}"))
+            errors.append(ConfigError(f"view.{key}", value, unknown_key(key, VIEW_KEYS)))
         elif not _is_allowed(value, spec.allowed):
             errors.append(ConfigError(f"view.{key}", value, f"must be one of {_options(spec)}"))
     return errors

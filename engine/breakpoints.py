@@ -37,7 +37,7 @@ from muonscope.engine.scalar_metrics import (
     read_value,
 )
 from muonscope.engine.task_kinds import TASK_KINDS
-from muonscope.engine.validate import reads_as_zero
+from muonscope.engine.validate import nearest_hint, reads_as_zero
 
 if TYPE_CHECKING:
     from muonscope.engine.snapshot import LaneSnapshot, Snapshot
@@ -385,7 +385,7 @@ def _parse_condition(
             raise fail(f"'{DIVERGED}' takes no comparison, found {rest!r} after it")
         return metric, None, None
     if metric not in SCALAR_METRICS:
-        raise fail(f"unknown metric {metric!r}; {metrics}")
+        raise fail(f"unknown metric {metric!r}; {metrics}{nearest_hint(metric, SCALAR_METRICS)}")
     if not rest:
         raise fail(f"missing a comparison after {metric!r}; {comparisons}")
     op = _OPERATOR.match(rest)

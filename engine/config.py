@@ -19,6 +19,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS, view_problem
+from muonscope.engine.validate import unknown_key
 
 __all__ = [
     "EXACT_EVAL_ITEMS",
@@ -429,4 +430,4 @@ def _reject_unknown(where: str, data: dict[str, Any], allowed: tuple[str, ...]) 
     for key in data:
         if key not in allowed:
             name = f"{where}.{key}" if where else str(key)
-            raise ConfigError(name, data[key], "unknown key; known keys: " + ", ".join(allowed))
+            raise ConfigError(name, data[key], unknown_key(key, allowed))

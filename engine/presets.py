@@ -22,7 +22,7 @@ from muonscope.engine.config import ExperimentConfig, TaskConfig, lane_from_dict
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.task_kinds import task_field_problem
-from muonscope.engine.validate import one_of
+from muonscope.engine.validate import one_of, unknown_key
 
 __all__ = [
     "MAX_CONFIG_BYTES",
@@ -184,12 +184,12 @@ def _preset_from_data(name: str, data: dict[str, Any]) -> Preset:
         raise ConfigError("view", view, "must be a table")
     for key, value in meta.items():
         if key not in _META_KEYS:
-            raise ConfigError(f"preset.{key}", value, "unknown key; known keys: " + ", ".join(_META_KEYS))
+            raise ConfigError(f"preset.{key}", value, unknown_key(key, _META_KEYS))
         if not isinstance(value, str):
             raise ConfigError(f"preset.{key}", value, "must be text")
     for key, value in data.items():  # a file also holds [preset] and [view]: name them among the known keys
         if key not in _FILE_TABLES:
-            raise ConfigError(key, value, "unknown key; known keys: " + ", ".join(_FILE_TABLES))
+            raise ConfigError(key, value, unknown_key(key, _FILE_TABLES))
     config = ExperimentConfig.from_dict(data)
     _refuse_unread_fields(data, config)
     return Preset(name=name, config=config, view=view, **meta)

@@ -20,8 +20,10 @@ __all__ = [
     "check_float_list",
     "check_int",
     "check_text",
+    "nearest_hint",
     "one_of",
     "reads_as_zero",
+    "unknown_key",
 ]
 
 
@@ -74,12 +76,22 @@ def one_of(value: Any, choices: Iterable[str]) -> str:
     """ "must be one of a, b, c", and the name ``value`` was likely meant to be where one is near:
     in a list of twelve presets, "Default" or "defualt" left the user to find "default" in it."""
     choices = tuple(choices)
-    allowed = "must be one of " + ", ".join(choices)
+    return "must be one of " + ", ".join(choices) + nearest_hint(value, choices)
+
+
+def unknown_key(key: Any, known: Iterable[str]) -> str:
+    """What is allowed in place of a key a table does not have: the keys it has, and the nearest."""
+    known = tuple(known)
+    return "unknown key; known keys: " + ", ".join(known) + nearest_hint(key, known)
+
+
+def nearest_hint(value: Any, choices: Iterable[str]) -> str:
+    """`` ('default'?)``: the choice ``value`` is nearest to, ignoring case, or "" where none is near."""
     if not isinstance(value, str):
-        return allowed
+        return ""
     folded = {choice.casefold(): choice for choice in choices}
     near = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.75)
-    return f"{allowed} ({folded[near[0]]!r}?)" if near else allowed
+    return f" ({folded[near[0]]!r}?)" if near else ""
 
 
 def check_bool(field: str, value: Any) -> bool:

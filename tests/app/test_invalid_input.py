@@ -251,6 +251,8 @@ CASES = [
         "spectral_filtering, tail_balance_one_step, tail_multi_step_isotropy ('default'?)",
     ),
     (["reproduce", "momentum-order"], "tail_multi_step_isotropy ('momentum_order'?)"),
+    (["run", "--set", "task.alpah=1"], "signal_seed, anisotropy, profile ('alpha'?)"),
+    (["run", "--until", "los < 1"], "alignment, sin_theta, or 'diverged' ('loss'?)"),
     (["run", "--format", "csvv"], "--format = 'csvv' is not allowed: must be one of parquet, csv ('csv'?)"),
     (["rn"], "must be one of run, shot, record, sweep, reproduce, cache, inspect ('run'?), or a saved"),
     (
