@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from muonscope.engine.cpu_batches import across_cores
 from muonscope.engine.optim.polar import safe_svd
 
 __all__ = [
@@ -40,7 +41,7 @@ def singular_values(matrices: Tensor) -> np.ndarray:
     where = spectra_placement(matrices)
     work = matrices.detach().to(where, torch.float64)
     try:
-        values = torch.linalg.svdvals(work)
+        values = across_cores(torch.linalg.svdvals, work)
     except torch.linalg.LinAlgError:
         values = safe_svd(work.cpu())[1]
     return values.cpu().numpy()
