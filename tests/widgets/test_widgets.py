@@ -356,6 +356,34 @@ def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
     assert not plot.note_under_curves  # a clear corner: drawn over the plot
 
 
+def test_a_panel_note_clear_of_the_curves_keeps_its_corner_as_the_axes_move(qtbot):
+    """Set again each frame, a note already clear of the curves is not searched for again: it must
+    still follow the view's range to stay in its corner."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    plot.set_spectrum(0, "gradient", np.logspace(0, -4, 40))
+    plot.set_note("spectra of step 12")
+    QtWidgets.QApplication.processEvents()
+    assert plot.note_corner == "top right"
+    box = plot.plot.getViewBox()
+
+    def gap_to_corner() -> tuple[float, float]:
+        frame, note = box.sceneBoundingRect(), plot.note_scene_rect
+        return frame.right() - note.right(), note.top() - frame.top()
+
+    before = gap_to_corner()
+    for top in (2.0, 5.0, 9.0):  # the curve's range grows frame by frame, always below the note
+        plot.set_spectrum(0, "gradient", np.logspace(top, -top - 6, 80))
+        QtWidgets.QApplication.processEvents()
+        plot.set_note("spectra of step 12")  # as the renderer does each frame
+        assert plot.note_corner == "top right"
+        assert gap_to_corner() == pytest.approx(before, abs=0.5)
+
+
 LONG_NOTE = " ".join(["a note long enough to wrap onto several lines of the plot"] * 4)
 
 
