@@ -95,6 +95,30 @@ class Obstacles:
             sum(_spans_into(span, rect) for span in spans),
         )
 
+    def cheapest_row(
+        self, left: float, width: float, height: float, tops: np.ndarray
+    ) -> tuple[int, tuple[int, int, int, int]]:
+        """Of the rectangles ``width`` × ``height`` at ``left`` and each of ``tops``, the first that
+        covers least, as :meth:`cost` counts, with what it covers.
+
+        A column's rows at once: placed one rectangle at a time, a change's labels took 14-30 ms
+        to place on the default preset, and the frame that showed a toggle waited for them.
+        """
+        right, bottoms = left + width, tops + height
+        over_labels = np.zeros(tops.size, dtype=int)
+        if width > 0 and height > 0:  # as QRectF.intersects: an empty rectangle meets nothing
+            for other in self.labels:
+                if other.width() > 0 and other.height() > 0 and other.left() < right and left < other.right():
+                    over_labels += (other.top() < bottoms) & (tops < other.bottom())
+        over_curves = np.zeros(tops.size, dtype=int)
+        for span in self.spans(left, right):
+            if span is not None:
+                over_curves += (span[0] <= bottoms) & (span[1] >= tops)
+        across_lines = sum(left <= line <= right for line in self.lines_x)
+        across_cursor = int(self.cursor_x is not None and left <= self.cursor_x <= right)
+        row = int(np.lexsort((np.arange(tops.size), over_curves, over_labels))[0])
+        return row, (int(over_labels[row]), across_lines, across_cursor, int(over_curves[row]))
+
     def room_between(self, x: float, area: QtCore.QRectF) -> dict[str, float]:
         """Pixels beside the line at ``x`` up to the next marker line or the cursor (or the area's
         edge) on each side."""
@@ -198,12 +222,11 @@ def _best(
             break  # clear at a line's pitch: the finer rows, which cost more, are not needed
         for side, fit in shapes:
             left = x + GAP_PX if side == "right" else x - GAP_PX - fit.width
-            spans = obstacles.spans(left, left + fit.width)
-            for row, top in enumerate(row_tops(area, fit.height, label, per_line)):
-                rect = QtCore.QRectF(left, top, fit.width, fit.height)
-                cost = (*obstacles.cost(rect, spans), fit.lines, row / per_line, side == "left")
-                if best is None or cost < best[0]:
-                    best = (cost, rect, fit)
+            tops = np.fromiter(row_tops(area, fit.height, label, per_line), dtype=float)
+            row, covered = obstacles.cheapest_row(left, fit.width, fit.height, tops)
+            cost = (*covered, fit.lines, row / per_line, side == "left")
+            if best is None or cost < best[0]:
+                best = (cost, QtCore.QRectF(left, tops[row], fit.width, fit.height), fit)
     return best
 
 

@@ -440,3 +440,40 @@ def test_a_label_finds_a_clear_gap_between_two_curves_that_rows_a_line_apart_ste
         rect = label.scene_rect()
         assert label.isVisible() and not _crosses(plot, label), offset_px
         assert roof_px < rect.top() and rect.bottom() < floor_px, offset_px
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_a_columns_cheapest_row_is_the_first_least_covering_rectangle(seed):
+    """All rows of a column are weighed at once; the answer must be that of weighing each
+    rectangle by itself (:meth:`Obstacles.cost`), the first of equals included."""
+    from muonscope.widgets.marker_places import Curve, Obstacles
+
+    rng = np.random.default_rng(seed)
+    curves = [
+        Curve(np.sort(rng.uniform(0, 100, 30)), rng.uniform(0, 1, 30), 5.0, 10.0, -200.0, 220.0)
+        for _ in range(rng.integers(0, 4))
+    ]
+    labels = [
+        QtCore.QRectF(*rng.uniform(0, 450, 2), *rng.uniform(0, 90, 2)) for _ in range(rng.integers(0, 6))
+    ]
+    left, width, height = rng.uniform(0, 400), rng.uniform(5, 150), rng.uniform(10, 60)
+    tops = np.arange(20.0, 240.0, rng.uniform(4, 20))
+    if seed % 5 == 0:
+        labels.append(QtCore.QRectF(100, 50, 0, 40))  # an empty rectangle covers nothing
+    obstacles = Obstacles(curves, labels, list(rng.uniform(0, 500, 3)), rng.choice([None, 250.0]))
+    row, covered = obstacles.cheapest_row(left, width, height, tops)
+    each = [obstacles.cost(QtCore.QRectF(left, top, width, height)) for top in tops]
+    expected = min(range(len(tops)), key=lambda i: (each[i], i))
+    assert (row, covered) == (expected, each[expected])
+
+
+def test_a_label_touching_a_row_s_edge_does_not_cover_it():
+    """As QRectF.intersects has it: rectangles that share an edge do not overlap."""
+    from muonscope.widgets.marker_places import Obstacles
+
+    tops = np.array([0.0, 10.0, 20.0, 30.0])
+    above = QtCore.QRectF(0, -50, 40, 65)  # over rows 0 and 1
+    below = QtCore.QRectF(0, 30, 40, 50)  # from row 2's bottom edge down
+    beside = QtCore.QRectF(40, 0, 30, 100)  # from the column's right edge on
+    row, covered = Obstacles([], [above, below, beside], []).cheapest_row(0.0, 40.0, 10.0, tops)
+    assert (row, covered) == (2, (0, 0, 0, 0))
