@@ -295,16 +295,22 @@ def test_spectrum_plot_leaves_numerical_zeros_off_the_log_axis(qtbot):
     assert plot.curve_data(0, "weights")[1].tolist() == [2.0, 1.0]
 
 
+def _shown_spectrum_plot(qtbot, width: int, height: int) -> SpectrumPlot:
+    """A spectrum panel of one lane, shown at ``width`` × ``height``."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.resize(width, height)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    return plot
+
+
 @pytest.mark.parametrize(
     "note", ["spectra of step 161", "spectra of steps 149, 153, 161 · computing step 166…"]
 )  # one line; wider than the plot, wrapped
 def test_a_panel_note_sits_inside_the_plot_whatever_its_axes_show(qtbot, note):
-    plot = SpectrumPlot()
-    qtbot.addWidget(plot)
-    plot.resize(300, 300)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.set_lanes(["a"])
+    plot = _shown_spectrum_plot(qtbot, 300, 300)
     plot.set_spectrum(0, "gradient", np.logspace(0, -8, 40))
     assert plot.note == ""
     plot.set_note(note)
@@ -328,12 +334,7 @@ def _scene_points(plot, x, y) -> list[QtCore.QPointF]:
 
 def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
     """A spiked stream's momentum spectrum runs flat near the top: the top-right note hid it."""
-    plot = SpectrumPlot()
-    qtbot.addWidget(plot)
-    plot.resize(500, 300)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.set_lanes(["a"])
+    plot = _shown_spectrum_plot(qtbot, 500, 300)
     plot.set_mode("view", "gradient+momentum")
     k = np.arange(1, 41, dtype=float)
     falling, flat = np.logspace(1, -4, 40), np.full(40, 10.0) * np.linspace(1, 0.8, 40)
@@ -359,12 +360,7 @@ def test_a_panel_note_moves_off_curves_that_run_through_its_corner(qtbot):
 def test_a_panel_note_clear_of_the_curves_keeps_its_corner_as_the_axes_move(qtbot):
     """Set again each frame, a note already clear of the curves is not searched for again: it must
     still follow the view's range to stay in its corner."""
-    plot = SpectrumPlot()
-    qtbot.addWidget(plot)
-    plot.resize(500, 300)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.set_lanes(["a"])
+    plot = _shown_spectrum_plot(qtbot, 500, 300)
     plot.set_spectrum(0, "gradient", np.logspace(0, -4, 40))
     plot.set_note("spectra of step 12")
     QtWidgets.QApplication.processEvents()
