@@ -110,10 +110,12 @@ class Timeline(QtWidgets.QWidget):
         self._stage_px = int(TIMELINE_PX * (0.5 + 0.5 * style.scale))  # a taller strip costs the plots
         style_axes(self.plot, style)
         self.cursor.setPen(_cursor_pen(style))
-        # room beside the strip for half of a 5-digit label at either end, at this scale
+        # room beside the strip for half of a 5-digit label at either end, at this scale, and below
+        # it for the labels' last pixel rows (at 2× on the stage the window's edge cut them)
         tick_metrics = QtGui.QFontMetrics(self.plot.getAxis("bottom").style["tickFont"] or QtGui.QFont())
         half_label_px = tick_metrics.horizontalAdvance("10000") // 2 + 2
-        self.plot.layout.setContentsMargins(half_label_px, 0, half_label_px, 0)
+        below_px = round(2 * style.scale)
+        self.plot.layout.setContentsMargins(half_label_px, 0, half_label_px, below_px)
         # in the theme's text colours: the black ▲ and grey ▼ vanished on the dark stage
         self.engine_marker.setBrush(pg.mkBrush(style.colours.foreground))
         self.change_marks.setBrush(pg.mkBrush(style.colours.muted))

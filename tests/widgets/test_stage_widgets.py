@@ -605,7 +605,8 @@ def _tick_labels(axis) -> list[tuple[QtCore.QRectF, str]]:
 
 @pytest.mark.parametrize("scale", [1.0, 2.0])
 def test_the_timeline_shows_its_first_and_last_steps_and_a_cursor_on_step_0(qtbot, scale):
-    """At step 0 the axis read "1 … 9" and the cursor stood on the strip's edge, out of sight."""
+    """At step 0 the axis read "1 … 9" and the cursor stood on the strip's edge, out of sight; at 2×
+    the labels' last pixel rows fell below the strip."""
     from muonscope.widgets.timeline import Timeline
 
     timeline = Timeline()
@@ -624,8 +625,7 @@ def test_the_timeline_shows_its_first_and_last_steps_and_a_cursor_on_step_0(qtbo
     strip = timeline.plot_widget.viewport().rect()
     for label_rect, text in labels:
         rect = timeline.plot_widget.mapFromScene(axis.mapRectToScene(label_rect)).boundingRect()
-        # drawn whole, not cut at the strip's left or right edge
-        assert strip.left() <= rect.left() and rect.right() <= strip.right(), (text, rect, strip)
+        assert strip.contains(rect), (text, rect, strip)  # drawn whole, not cut at the strip's edges
     cursor_x = timeline.plot_widget.mapFromScene(timeline.cursor.mapToScene(QtCore.QPointF(0, 0))).x()
     assert cursor_x >= timeline.cursor.pen.widthF()  # its whole width inside the strip
     timeline.apply_style(StageStyle())
