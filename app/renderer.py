@@ -194,11 +194,11 @@ class Renderer:
         self._name_shown_lanes(shown, self._by_id)
         self._draw_step(shown, newest, notes)
         self._draw_series(history, newest)
-        self._draw_notes(newest)
         self._draw_faded()
         self._draw_heatmap(newest, buckets)
         extent = newest.step if head_step is None else max(head_step, newest.step)
         self._draw_time_axes(newest.events if events is None else events, extent, cursor)
+        self._draw_notes(newest)  # last: placed off the curves, the cursor and the markers as they now stand
 
     def _draw_step(self, shown: Snapshot, newest: Snapshot, notes: tuple[str, str]) -> None:
         """Panels ① and ③: the spectra and class errors of the shown step, with their notes."""

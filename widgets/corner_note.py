@@ -164,7 +164,25 @@ class CornerNote:
         for view in self._other_views:
             views.append((view, [item for item in view.addedItems if isinstance(item, pg.PlotDataItem)]))
         parts = [_scene_segments(view.viewRange(), frame, items) for view, items in views]
-        return np.concatenate(parts) if parts else np.zeros((0, 4))
+        parts.append(_vertical_lines(self._plot.getViewBox(), frame))
+        return np.concatenate(parts)
+
+
+def _vertical_lines(view: pg.ViewBox, frame: QtCore.QRectF) -> np.ndarray:
+    """(n, 4) scene segments of the visible vertical lines across ``view`` (the step cursor, the
+    changes' markers): ② drew the cursor at the newest step through its note's last letter."""
+    (x0, x1), _ = view.viewRange()
+    if x1 == x0:
+        return np.zeros((0, 4))
+    steps = [
+        item.value()
+        for item in view.childGroup.childItems()  # with those kept out of the autorange
+        if isinstance(item, pg.InfiniteLine) and item.isVisible() and item.angle % 180 == 90
+    ]
+    scene_x = frame.left() + (np.asarray(steps, dtype=float) - x0) / (x1 - x0) * frame.width()
+    scene_x = scene_x[(scene_x >= frame.left()) & (scene_x <= frame.right())]
+    top, bottom = np.full_like(scene_x, frame.top()), np.full_like(scene_x, frame.bottom())
+    return np.stack([scene_x, top, scene_x, bottom], axis=1)
 
 
 def _scene_segments(view_range, frame: QtCore.QRectF, items) -> np.ndarray:

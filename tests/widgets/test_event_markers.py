@@ -477,3 +477,22 @@ def test_a_label_touching_a_row_s_edge_does_not_cover_it():
     beside = QtCore.QRectF(40, 0, 30, 100)  # from the column's right edge on
     row, covered = Obstacles([], [above, below, beside], []).cheapest_row(0.0, 40.0, 10.0, tops)
     assert (row, covered) == (2, (0, 0, 0, 0))
+
+
+def test_the_panels_note_keeps_off_the_step_cursor_and_the_changes_lines(qtbot):
+    """② drew the step cursor, at the newest step, through its note's last letter."""
+    plot = _plot(qtbot, 600, curves=((0.1, 0.2),))
+    plot.set_note("r = 10, of M")
+    assert plot.note_corner == "top right"  # nothing there yet
+    box = plot.plot.getViewBox()
+    for line, step in ((plot.markers.cursor, 97.0), (None, 95.0)):
+        if line is None:  # a change's line where the note has gone
+            plot.markers.set_events([(int(step), "label noise 0 → 0.1")])
+            line = plot.markers.lines[0]
+        else:
+            plot.markers.set_cursor(step)
+        plot.set_note("r = 10, of M")  # as each frame does, after the cursor and markers are set
+        scene_x = box.mapViewToScene(QtCore.QPointF(line.value(), 0.5)).x()
+        note = plot.note_scene_rect
+        assert not note.left() <= scene_x <= note.right(), (plot.note_corner, step)
+    assert not plot.note_under_curves
