@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from muonscope.engine.errors import ConfigError, format_value
-from muonscope.engine.validate import unknown_key
+from muonscope.engine.validate import nearest_hint, unknown_key
 from muonscope.widgets.panel_modes import (
     CAPACITY_MODES,
     CLASS_ERROR_QUANTITIES,
@@ -81,8 +81,22 @@ def view_errors(view: dict[str, Any]) -> list[ConfigError]:
         if spec is None:
             errors.append(ConfigError(f"view.{key}", value, unknown_key(key, VIEW_KEYS)))
         elif not _is_allowed(value, spec.allowed):
-            errors.append(ConfigError(f"view.{key}", value, f"must be one of {_options(spec)}"))
+            errors.append(ConfigError(f"view.{key}", value, _allowed_text(spec, value)))
     return errors
+
+
+def _allowed_text(spec: ViewKey, value: Any) -> str:
+    """What ``spec`` allows, with the value ``value`` was likely meant to be: a quoted "true" for a
+    switch is told to lose its quotes ("must be one of false, true" read as if it were one)."""
+    if all(isinstance(option, bool) for option in spec.allowed):
+        return (
+            "must be true or false, written without quotes"
+            if isinstance(value, str)
+            else "must be true or false"
+        )
+    texts = dict(zip(spec.shown_as, spec.allowed, strict=True)) if spec.shown_as else {}
+    named = [option for option in spec.allowed if isinstance(option, str)]
+    return f"must be one of {_options(spec)}" + nearest_hint(value, named, also=texts)
 
 
 def _options(spec: ViewKey) -> str:

@@ -86,7 +86,7 @@ OPERATORS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
 MAX_CHARS = 200
 GRAMMAR = "[LANE:]METRIC OP NUMBER or [LANE:]diverged"
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")  # hyphens taken, to be refused whole
 _OPERATOR = re.compile(r"<=|>=|==|!=|<|>")
 _NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf)")
 _INDEX = re.compile(r"[0-9]+")
@@ -385,7 +385,7 @@ def _parse_condition(
             raise fail(f"'{DIVERGED}' takes no comparison, found {rest!r} after it")
         return metric, None, None
     if metric not in SCALAR_METRICS:
-        raise fail(f"unknown metric {metric!r}; {metrics}{nearest_hint(metric, SCALAR_METRICS)}")
+        raise fail(f"unknown metric {metric!r}; {metrics}{nearest_hint(metric, (*SCALAR_METRICS, DIVERGED))}")
     if not rest:
         raise fail(f"missing a comparison after {metric!r}; {comparisons}")
     op = _OPERATOR.match(rest)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from muonscope.engine.errors import ConfigError, plain_number
@@ -20,6 +20,7 @@ __all__ = [
     "check_float_list",
     "check_int",
     "check_text",
+    "nearest",
     "nearest_hint",
     "one_of",
     "reads_as_zero",
@@ -85,13 +86,33 @@ def unknown_key(key: Any, known: Iterable[str]) -> str:
     return "unknown key; known keys: " + ", ".join(known) + nearest_hint(key, known)
 
 
-def nearest_hint(value: Any, choices: Iterable[str]) -> str:
-    """`` ('default'?)``: the choice ``value`` is nearest to, ignoring case, or "" where none is near."""
-    if not isinstance(value, str):
-        return ""
-    folded = {choice.casefold(): choice for choice in choices}
-    near = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.75)
-    return f" ({folded[near[0]]!r}?)" if near else ""
+def nearest_hint(value: Any, choices: Iterable[str], also: Mapping[str, Any] | None = None) -> str:
+    """`` ('default'?)``: :func:`nearest`'s answer as an error message ends with it, or ""."""
+    near = nearest(value, choices, also)
+    return "" if near is None else f" ({near!r}?)"
+
+
+def nearest(value: Any, choices: Iterable[str], also: Mapping[str, Any] | None = None) -> Any:
+    """The choice ``value`` was likely meant to be, or None where none is near.
+
+    Case, and hyphens for underscores, are not counted; a value that begins only one choice
+    ("momentum" of momentum_order) names it. ``also``: other names of choices (a menu's text →
+    its value), matched as the choices are and answered with the choice.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    names: dict[str, Any] = {_folded(choice): choice for choice in choices}
+    names.update({_folded(name): choice for name, choice in (also or {}).items()})
+    typed = _folded(value)
+    begun = {choice for name, choice in names.items() if len(typed) >= 3 and name.startswith(typed)}
+    if len(begun) == 1:
+        return begun.pop()
+    near = difflib.get_close_matches(typed, list(names), n=1, cutoff=0.6)
+    return names[near[0]] if near else None
+
+
+def _folded(name: str) -> str:
+    return name.casefold().replace("-", "_")
 
 
 def check_bool(field: str, value: Any) -> bool:

@@ -62,7 +62,7 @@ CASES = [
     ),
     (
         ["run", "--config", "{tmp}/view_log.toml"],
-        "view.series_log = 'yes' is not allowed: must be one of false, true",
+        "view.series_log = 'yes' is not allowed: must be true or false, written without quotes",
     ),
     # a field the file sets, away from its default, that its lane or task does not read
     (
@@ -253,6 +253,14 @@ CASES = [
     (["reproduce", "momentum-order"], "tail_multi_step_isotropy ('momentum_order'?)"),
     (["run", "--set", "task.alpah=1"], "signal_seed, anisotropy, profile ('alpha'?)"),
     (["run", "--until", "los < 1"], "alignment, sin_theta, or 'diverged' ('loss'?)"),
+    (["run", "--config", "{tmp}/view_value.toml"], "G, M and G_sig\") ('weights'?)"),  # the menu's "W"
+    (["run", "--set", "task.label-noise=0.1"], "e.g. task.d=96 ('task.label_noise'?)"),
+    (["run", "--set", "tsk.alpha=1"], "e.g. task.d=96 ('task.alpha'?)"),
+    (["run", "--until", "batch-loss < 1"], "unknown metric 'batch-loss'; metrics are batch_loss,"),
+    (["run", "--until", "batch-loss < 1"], "or 'diverged' ('batch_loss'?)"),
+    (["run", "--until", "diverge"], "or 'diverged' ('diverged'?)"),
+    (["run", "--preset", "momentum"], "tail_multi_step_isotropy ('momentum_order'?)"),
+    (["run", "--lane", "optimizer=sdg"], "tra_signgd ('sgd'?)"),
     (["run", "--format", "csvv"], "--format = 'csvv' is not allowed: must be one of parquet, csv ('csv'?)"),
     (["rn"], "must be one of run, shot, record, sweep, reproduce, cache, inspect ('run'?), or a saved"),
     (
