@@ -210,13 +210,28 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def fit_docks_to(self, width: int) -> None:
         """Make tabs of the docks beside the plots, one at a time, until the window can be ``width``
-        wide (also when it moves to a narrower screen)."""
+        wide (also when it moves to a narrower screen). A dock that joins the tabs goes behind
+        the one in front there: reopened on a narrower screen, Breakpoints took the front from the
+        Inspector tab the user had left in front."""
         for dock in (self.inspector_dock, self.breakpoints_dock):
             self.layout().activate()
             if self.minimumSizeHint().width() <= width:
                 return
             if not dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) == _RIGHT:
+                in_front = self._tab_in_front_of(self.controls_dock)
                 self.tabifyDockWidget(self.controls_dock, dock)
+                if in_front is not None:
+                    in_front.raise_()
+
+    def _tab_in_front_of(self, dock: QtWidgets.QDockWidget) -> QtWidgets.QDockWidget | None:
+        """The dock whose tab is shown in ``dock``'s place (``dock`` itself where it has no tabs)."""
+        group = [dock, *self.tabifiedDockWidgets(dock)]
+        titles = {member.windowTitle(): member for member in group}
+        direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
+        for bar in self.findChildren(QtWidgets.QTabBar, options=direct):  # Qt keeps unused ones too
+            if {bar.tabText(index) for index in range(bar.count())} == set(titles):
+                return titles[bar.tabText(bar.currentIndex())]
+        return None if len(group) > 1 else dock
 
     def menu(self, title: str) -> QtWidgets.QMenu:
         """The menu bar's menu ``title`` ("File", "View", …), created on first use.

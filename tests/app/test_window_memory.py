@@ -77,6 +77,26 @@ def test_the_tab_left_in_front_is_in_front_again(qtbot, settings, chosen):
     assert _tabs_in_front(second.window) == {title}
 
 
+def test_a_dock_that_must_join_the_tabs_on_a_narrower_screen_goes_behind_the_tab_left_in_front(
+    qtbot, settings
+):
+    """Closed 1400 px wide with Breakpoints beside the plots and Inspector's tab in front, reopened on
+    an 800 px screen: Breakpoints joined the tabs and took the front from the tab the user had left."""
+    first = open_app(qtbot, settings=settings)
+    first.window.resize(1400, 640)
+    for dock in (first.window.breakpoints_dock, first.window.inspector_dock):
+        dock.toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: _tabs_in_front(first.window) == {"Inspector"}, timeout=WAIT_MS)
+    assert not first.window.tabifiedDockWidgets(first.window.breakpoints_dock)  # beside the plots
+    first.window.close()
+    second = _reopened(qtbot, settings)
+    queue_ran = []
+    QtCore.QTimer.singleShot(0, lambda: queue_ran.append(True))
+    qtbot.waitUntil(lambda: bool(queue_ran), timeout=WAIT_MS)
+    assert second.window.breakpoints_dock in second.window.tabifiedDockWidgets(second.window.controls_dock)
+    assert _tabs_in_front(second.window) == {"Inspector"}
+
+
 def test_damaged_entries_are_passed_over_with_a_warning(qtbot, settings, caplog):
     settings.setValue("window/geometry", "not a geometry")
     settings.setValue("window/docks", QtCore.QByteArray(b"\x00garbage"))
