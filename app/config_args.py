@@ -22,12 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from muonscope.app.view_settings import view_errors
-from muonscope.engine.config import MAX_LANES, ExperimentConfig, TaskConfig, lane_from_dict, parse_field_path
+from muonscope.engine.config import (
+    MAX_LANES,
+    ExperimentConfig,
+    TaskConfig,
+    lane_from_dict,
+    nearest_field_path,
+    parse_field_path,
+)
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 from muonscope.engine.task_kinds import task_field_problem
-from muonscope.engine.validate import nearest, reads_as_zero
+from muonscope.engine.validate import reads_as_zero
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -177,6 +184,9 @@ def overrides(items: list[str]) -> list[tuple[str, Any]]:
     return _overrides(items)
 
 
+_KEY_FORMS = "task.NAME, run.NAME or lanes[INDEX].NAME"
+
+
 def _overrides(items: list[str]) -> list[tuple[str, Any]]:
     out: dict[str, Any] = {}
     for item in items:
@@ -187,28 +197,12 @@ def _overrides(items: list[str]) -> list[tuple[str, Any]]:
         try:
             parse_field_path(key)
         except ConfigError:  # "key = 'foo.bar'" named no option the user typed
-            raise ConfigError(
-                "--set",
-                item,
-                "KEY must be task.NAME, run.NAME or lanes[INDEX].NAME, e.g. task.d=96" + _near_path(key),
-            ) from None
+            near = f" ({found!r}?)" if (found := nearest_field_path(key)) else ""
+            raise ConfigError("--set", item, f"KEY must be {_KEY_FORMS}, e.g. task.d=96{near}") from None
         if key in out:
             raise ConfigError("--set", item, f"sets {key} a second time; give each key once")
         out[key] = parse_value(value.strip(), key)
     return list(out.items())
-
-
-def _near_path(key: str) -> str:
-    """`` ('task.label_noise'?)`` for a KEY written with hyphens or a misspelt table, else ""."""
-    section, dot, rest = key.replace("-", "_").partition(".")
-    if dot:
-        candidate = f"{nearest(section, ('task', 'run')) or section}.{rest}"  # a lane's index is not guessed
-        try:
-            parse_field_path(candidate)
-        except ConfigError:
-            return ""
-        return f" ({candidate!r}?)"
-    return ""
 
 
 #: Why --steps is refused beside --set run.steps: which of the two ran was not said.

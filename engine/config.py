@@ -19,7 +19,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS, view_problem
-from muonscope.engine.validate import unknown_key
+from muonscope.engine.validate import nearest, unknown_key
 
 __all__ = [
     "EXACT_EVAL_ITEMS",
@@ -34,6 +34,7 @@ __all__ = [
     "TaskConfig",
     "lane_from_dict",
     "lanes_text",
+    "nearest_field_path",
     "parse_field_path",
     "parse_toml",
 ]
@@ -399,6 +400,20 @@ def parse_field_path(path: str) -> tuple[str, int, str]:
     if match.group(1):
         return match.group(1), -1, match.group(2)
     return "lanes", int(match.group(3) or match.group(4)), match.group(5)
+
+
+def nearest_field_path(path: str) -> str | None:
+    """The key ``path`` was likely meant to be where it does not parse: hyphens for underscores
+    (``task.label-noise``), a misspelt table (``tsk.alpha``); None where none is near."""
+    section, dot, rest = path.replace("-", "_").partition(".")
+    if not dot:
+        return None
+    candidate = f"{nearest(section, ('task', 'run')) or section}.{rest}"  # a lane's index is not guessed
+    try:
+        parse_field_path(candidate)
+    except ConfigError:
+        return None
+    return candidate
 
 
 def lane_from_dict(data: Any, where: str = "lane") -> LaneConfig:
