@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from muonscope.app.view_settings import view_errors
+from muonscope.engine.changes import unnamed_where_set
 from muonscope.engine.config import (
     MAX_LANES,
     ExperimentConfig,
@@ -220,7 +221,7 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
         lanes = tuple(lane_from_dict(fields, f"--lane[{i}]") for i, fields in enumerate(lane_specs))
         config = ExperimentConfig(task=config.task, lanes=lanes, run=config.run)
     sets = _overrides(args.set)
-    config = config.with_values(sets)
+    config = unnamed_where_set(config, config.with_values(sets), [key for key, _value in sets])
     steps = getattr(args, "steps", None)
     if steps is not None:
         if any(key == "run.steps" for key, _value in sets):  # which of the two ran was not said

@@ -36,6 +36,7 @@ __all__ = [
     "fold_changes",
     "switch_optimizer",
     "switches_first",
+    "unnamed_where_set",
 ]
 
 #: Lane fields whose change makes the old optimizer state meaningless: carrying one out clears it.
@@ -131,7 +132,40 @@ def apply_change(config: ExperimentConfig, change: Change) -> Applied:
         return _switched(config, updated, index)
     old = _holder(config, section, index)
     new = _holder(updated, section, index)
+    if section == "lanes" and _loses_its_name(old, new, name):
+        return _renamed(updated, change.path, getattr(old, name), getattr(new, name), old.label)
     return _applied(updated, change.path, getattr(old, name), getattr(new, name))
+
+
+def unnamed_where_set(
+    before: ExperimentConfig, after: ExperimentConfig, paths: list[str]
+) -> ExperimentConfig:
+    """``after`` (``before`` with the fields at ``paths`` set) without the names of its own of the
+    lanes whose settings those changed, unless their label was set too (see :func:`_renamed`)."""
+    named = {parse_field_path(path)[1] for path in paths if parse_field_path(path)[::2] == ("lanes", "label")}
+    unnamed = {
+        index
+        for section, index, name in map(parse_field_path, paths)
+        if section == "lanes"
+        and index not in named
+        and _loses_its_name(before.lanes[index], after.lanes[index], name)
+    }
+    return after.with_values([(f"lanes[{index}].label", "") for index in sorted(unnamed)])
+
+
+def _loses_its_name(old: LaneConfig, new: LaneConfig, name: str) -> bool:
+    return name != "label" and bool(old.label) and getattr(old, name) != getattr(new, name)
+
+
+def _renamed(config: ExperimentConfig, field: str, old: Any, new: Any, label: str) -> Applied:
+    """A lane setting changed on a lane with a name of its own: the name goes, for one built from
+    the settings. A preset's names say what they run ("Muon pre μ = 0.5 · ema", "GD η = 1.9/p₁"):
+    kept, the lane at μ = 0.9 was still called μ = 0.5 in the key, the caption and the report."""
+    _section, index, _name = parse_field_path(field)
+    config = config.with_value(f"lanes[{index}].label", "")
+    text = event_text(field, old, new)  # "lane 1 momentum 0.5 → 0.9"
+    note = f"lane {index}: its name “{label}” went with {text.removeprefix(f'lane {index} ')}"
+    return Applied(config, field, old, new, text, note)
 
 
 def fold_changes(base: ExperimentConfig, last: Change, change: Change) -> Applied | None:

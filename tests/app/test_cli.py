@@ -484,3 +484,19 @@ def test_sigterm_before_the_command_takes_over_is_an_interruption_not_a_kill():
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert (proc.returncode, proc.stderr) == (130, "muonscope run: interrupted\n")
+
+
+def test_a_lane_set_away_from_its_presets_name_is_named_by_its_settings(capsys):
+    """spectral_filtering's lane 1 is named "Muon pre μ = 0.5 · ema": run at μ = 0.9, the report,
+    the key and the caption still called it μ = 0.5."""
+    from muonscope.engine.presets import load_preset
+
+    named = [lane.label for lane in load_preset("spectral_filtering").config.lanes]
+    assert all(named) and "0.5" in named[1]
+    argv = ("--preset", "spectral_filtering", "--steps", "1", "--json", "--no-progress")
+    code, out, _ = _run(capsys, *argv, "--set", "lanes[1].momentum=0.9")
+    lanes = json.loads(out)["lanes"]
+    assert code == 0 and lanes[0]["label"] == named[0]  # a lane left as it was keeps its name
+    assert lanes[1]["momentum"] == 0.9 and "μ=0.9" in lanes[1]["label"] and "0.5" not in lanes[1]["label"]
+    code, out, _ = _run(capsys, *argv, "--set", "lanes[1].momentum=0.9", "--set", "lanes[1].label=mine")
+    assert json.loads(out)["lanes"][1]["label"] == "mine"  # a name given with the change holds

@@ -95,7 +95,12 @@ def test_a_named_lane_is_named_by_its_settings_after_a_switch():
     lane = applied.config.lanes[0]
     assert lane.label == "" and lane.display_label() == OPTIMIZERS["adam"].describe(lane)
     assert applied.note.endswith("; its name “GD η = 1.9/p₁” went with SGD")
-    assert apply_change(config, SetField("lanes[0].lr", 2.0)).config.lanes[0].label == "GD η = 1.9/p₁"
+    # so does any setting it names: at lr 2 the lane is no longer "η = 1.9/p₁"
+    nudged = apply_change(config, SetField("lanes[0].lr", 2.0))
+    assert nudged.config.lanes[0].label == "" and nudged.config.lanes[0].lr == 2.0
+    assert nudged.note == f"lane 0: its name “GD η = 1.9/p₁” went with lr {config.lanes[0].lr:g} → 2"
+    unchanged = apply_change(config, SetField("lanes[0].lr", config.lanes[0].lr))
+    assert unchanged.config.lanes[0].label == "GD η = 1.9/p₁"  # set to what it was: nothing changed
     renamed = config
     both = [SetField("lanes[0].label", "mine"), SetField("lanes[0].optimizer", "adam")]
     for change in switches_first(both):
