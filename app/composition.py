@@ -109,6 +109,7 @@ class App(QtCore.QObject):
         )
         self.exports = ExportController(self.window, parent=self)
         self.presentation = PresentationController(self.window, self._redraw_all, parent=self)
+        self.presentation.changed.connect(self.window.show_on_stage)
         self.recorder = RecordController(self.window, self.link, self.clock, parent=self)
         self.window_memory = (
             None if settings is None else WindowMemory(self.window, self.presentation, settings, parent=self)

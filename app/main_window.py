@@ -95,6 +95,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status()
         self._follows_screen = False  # screenChanged connected (once the window has a native handle)
         self.restoring_layout = False  # docks are being put back where a saved layout has them
+        self._live_caption = ""
+        self._drift = ""  # the settings that differ from the preset's, said under its description
+        self._on_stage = False  # the description hidden: the live caption says the drift instead
         self._fit_to_screen(1500, 950)
 
     # ---- construction ------------------------------------------------------------------------
@@ -291,6 +294,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"muonscope — {preset.title or preset.name}")
         self.views.transport.set_preset(preset.name)
         self._shown_preset = (preset, tuple(drift))
+        self._drift = ", ".join(drift)
+        self._show_live_caption()
         caption = " ".join(preset.caption.split())
         first, rest = split_first_sentence(caption)
         unfolded = self.height() >= CAPTION_UNFOLDS_PX
@@ -317,7 +322,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_preset(*self._shown_preset)
 
     def show_live_caption(self, text: str) -> None:
-        self.views.live_caption.setText(text)
+        self._live_caption = text
+        self._show_live_caption()
+
+    def show_on_stage(self, on: bool) -> None:
+        """Presentation mode on or off: on the stage the description is hidden, and the live caption
+        says which settings differ from the preset's (a run at label noise 0.2 showed no sign of it)."""
+        self._on_stage = on
+        self._show_live_caption()
+
+    def _show_live_caption(self) -> None:
+        drift = f"\nnot the preset's settings: {self._drift}" if self._on_stage and self._drift else ""
+        self.views.live_caption.setText(self._live_caption + drift)
 
     def set_status(
         self,

@@ -391,6 +391,20 @@ def test_an_svg_smaller_than_the_window_allows_declares_the_asked_size(capsys, t
     assert small_mm == pytest.approx((320 * mm_per_px, 240 * mm_per_px), rel=1e-3)
 
 
+def test_on_the_stage_the_live_caption_says_the_settings_differ_from_the_presets(capsys, tmp_path):
+    """The stage hides the description, and with it the line naming what --set changed: a talk's
+    run at other settings looked like the preset's own."""
+    argv = ["shot", *TINY, "--steps", "1", "--presentation", "--out", str(tmp_path / "x.png")]
+    with OffscreenWindow(plan_offscreen(build_parser().parse_args(argv), (1280, 720))) as offscreen:
+        offscreen.open()
+        offscreen.picture()
+        on_stage = offscreen.app.views.live_caption.text()
+        offscreen.app.presentation.set_active(False)
+        at_the_desk = offscreen.app.views.live_caption.text()
+    assert on_stage.splitlines()[-1] == "not the preset's settings: d 128 → 16, N 2048 → 64, batch B 256 → 16"
+    assert on_stage.startswith("step 1 ·") and "preset" not in at_the_desk  # the description says it there
+
+
 def test_a_picture_after_set_says_the_description_is_of_other_settings(capsys, tmp_path):
     args = build_parser().parse_args(["shot", *TINY, "--steps", "1", "--out", str(tmp_path / "x.png")])
     with OffscreenWindow(plan_offscreen(args, (1280, 720))) as offscreen:
