@@ -262,7 +262,7 @@ def _entry(name: str, value: str, names: dict[int, str]) -> str:
     "Muon-reg λ = 1/256 59" read as one number, "Muon η = c / T 4.49" as T = 4.49, "SignGD (= Adam,
     1 step) 29" as an item "1 step) 29" of the list, and "Adam 140, Muon (post): 79" as two styles."""
     separator = ": " if any(_ends_apart(other) for other in names.values()) else " "
-    return f"{name}{separator}{value}".replace(" ", NO_BREAK)
+    return f"{name}{separator}{value}".replace(" ", NO_BREAK).replace("-", HYPHEN_HELD)
 
 
 def _ends_apart(name: str) -> bool:
@@ -272,6 +272,9 @@ def _ends_apart(name: str) -> bool:
 
 #: The space a wrapped label does not break at.
 NO_BREAK = "\u00a0"
+#: A hyphen with a word joiner after it, where a line may not break: "SGD-" ended a line of the
+#: caption, "momentum, μ = 0.9 sum: 1.21·10⁻³⁰" began the next.
+HYPHEN_HELD = "-\u2060"
 
 
 def _unnamed(ranked: list[LaneSnapshot], named: list[LaneSnapshot]) -> list[str]:

@@ -106,6 +106,7 @@ class LaneKey(SteadyLabel):
 def _unbroken(text: str) -> str:
     """An entry's text as HTML that wraps only after its arrows: a line break inside one lane's
     settings ("Muon post μ=0.95 ema" | "exact lr=0.3") read as two lanes. Spaces become non-breaking,
-    except the one after each "→", where a lane's history may go on to the next line."""
-    parts = [html.escape(part).replace(" ", "&nbsp;") for part in text.split(" → ")]
+    except the one after each "→", where a lane's history may go on to the next line; a hyphen is
+    held to the word after it by a word joiner ("SGD-" ended a line away from "momentum")."""
+    parts = [html.escape(part).replace(" ", "&nbsp;").replace("-", "-&#8288;") for part in text.split(" → ")]
     return " → ".join(parts)

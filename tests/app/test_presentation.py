@@ -524,6 +524,23 @@ def test_a_stream_without_classes_ranks_its_lanes_by_alignment_not_a_missing_los
     assert "alignment, not normalised: SGD" in live_caption(only_sgd.snapshot()).replace("\u00a0", " ")
 
 
+def test_a_caption_entry_holds_a_hyphenated_name_on_one_line():
+    """ "SGD-" ended a line of the caption and "momentum, μ = 0.9 sum: 1.21·10⁻³⁰" began the next."""
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig
+
+    lanes = (
+        LaneConfig(optimizer="sgd", lr=20.0, momentum=0.9, label="SGD-momentum, μ = 0.9"),
+        LaneConfig(optimizer="muon", lr=0.3),
+    )
+    config = ExperimentConfig(task=small_preset().config.task, lanes=lanes, run=RunConfig(eval_every=1))
+    experiment = Experiment(config)
+    experiment.step(4)
+    text = live_caption(experiment.snapshot())
+    assert "SGD-\u2060momentum,\u00a0μ" in text, text  # a word joiner holds the hyphen to its word
+    assert " " not in text.split("SGD-")[1].split(",", 1)[0]
+
+
 def test_leaving_a_large_scale_gives_a_1280_px_window_back_its_width(qtbot):
     """The controls came back beside a stage still at 2×: the window's least width passed 1280 px
     and it stayed 1361 px wide, past the screen."""

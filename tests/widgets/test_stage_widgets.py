@@ -428,6 +428,28 @@ def test_the_lane_key_wraps_between_lanes_and_after_arrows_never_inside_a_settin
     assert any(key.note in line.replace("\xa0", " ") for line in lines), lines  # the note whole
 
 
+def test_a_lane_key_entry_does_not_break_at_a_hyphen_in_its_name(qtbot):
+    """At 2× "SGD-" ended a line beside its swatch, and "momentum, μ = 0.9 sum" began the next."""
+    key = LaneKey()
+    qtbot.addWidget(key)
+    key.set_lanes([LaneKeyEntry(0, "SignGD"), LaneKeyEntry(1, "SGD-momentum, μ = 0.9 sum")])
+    document = QtGui.QTextDocument()
+    document.setDefaultFont(key.font())
+    document.setHtml(key.text())
+    # room for the second lane whole on a line, and beside the first for its "SGD-" only
+    document.setTextWidth(
+        QtGui.QFontMetrics(key.font()).horizontalAdvance("━━ SGD-momentum, μ = 0.9 sum") * 1.1
+    )
+    document.documentLayout()
+    block = document.firstBlock()
+    layout = block.layout()
+    lines = [
+        block.text()[layout.lineAt(i).textStart() :][: layout.lineAt(i).textLength()]
+        for i in range(layout.lineCount())
+    ]
+    assert len(lines) == 2 and all(line.startswith("━━") for line in lines), lines
+
+
 @pytest.mark.parametrize("scale", [1.0, 3.0])
 def test_a_tick_label_at_the_plots_top_edge_is_drawn_whole(qtbot, scale):
     """A y tick at the top is centred on the edge: at 3× the panel's header cut ④'s "1.0" in half."""
