@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from muonscope.widgets.theme import lane_colour, lane_pen, stage_style
+from muonscope.widgets.theme import band_brush, lane_colour, lane_pen, stage_style
 
 __all__ = ["SEEDS_COLUMN", "fit_sweep_ranges", "log_mapped", "sweep_columns", "sweep_lane_items"]
 
@@ -56,9 +56,7 @@ def sweep_lane_items(lane: int, px, py, plo, phi, partial: np.ndarray) -> list[p
         items.append(pg.ScatterPlotItem(px[partial], py[partial], symbol="o", size=7, brush=hollow, pen=ring))
     if px.size > 1:
         low, high = pg.PlotCurveItem(px, plo, pen=None), pg.PlotCurveItem(px, phi, pen=None)
-        band = pg.mkColor(colour)
-        band.setAlpha(45)
-        items.append(pg.FillBetweenItem(low, high, brush=pg.mkBrush(band)))
+        items.append(pg.FillBetweenItem(low, high, brush=band_brush(lane)))
     return items
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "THEMES",
     "StageStyle",
     "Theme",
+    "band_brush",
     "configure_pyqtgraph",
     "faded_pen",
     "lane_colour",
@@ -69,6 +70,9 @@ FADED_ALPHA = 110
 #: Opacity (0–255) of a lane's raw curve under its smoothed one, on a light and on a dark stage:
 #: seen, but read as background (at 70 on the dark stage the curves lost their colours to it).
 RAW_ALPHA = (70, 130)
+#: Opacity (0–255) of a sweep's seed band on a light and on a dark stage (at 45 on the dark stage
+#: the band around ④'s curve was dark navy on near-black, barely there).
+BAND_ALPHA = (45, 100)
 #: Presentation scale factors offered: fonts, ticks, markers and line widths grow by this much.
 SCALES = (1.0, 1.5, 2.0, 2.5, 3.0)
 
@@ -159,6 +163,13 @@ def faded_pen(index: int) -> QtGui.QPen:
 def raw_pen(index: int) -> QtGui.QPen:
     """A lane's pen for its raw points under their smoothed curve: solid, thin and faint."""
     return _see_through(lane_pen(index, "solid", 1.0), RAW_ALPHA[_style.theme == "dark"])
+
+
+def band_brush(index: int) -> QtGui.QBrush:
+    """A lane's brush for the band its seeds span: its colour, faint on the stage's background."""
+    colour = QtGui.QColor(lane_colour(index))
+    colour.setAlpha(BAND_ALPHA[_style.theme == "dark"])
+    return QtGui.QBrush(colour)
 
 
 def _see_through(pen: QtGui.QPen, alpha: int) -> QtGui.QPen:

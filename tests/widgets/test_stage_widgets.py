@@ -694,6 +694,31 @@ def test_a_sweep_on_show_grows_with_the_stage_and_its_guides_differ(qtbot):
         plot.apply_style(StageStyle())
 
 
+def test_a_sweeps_seed_band_shows_on_the_dark_stage(qtbot):
+    """At the light stage's opacity the band was dark navy on near-black, barely there."""
+    import pyqtgraph as pg
+
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.set_mode("x", "batch")
+    x = np.array([8.0, 16.0, 32.0])
+    plot.set_sweep([(0, "Muon", x, x, 0.8 * x, 1.2 * x)], [], "B", "items recovered", True, True)
+
+    def band_alpha() -> int:
+        (band,) = [item for item in plot.plot.items if isinstance(item, pg.FillBetweenItem)]
+        return band.brush().color().alpha()
+
+    light = band_alpha()
+    try:
+        set_stage_style(StageStyle(1.0, "dark"))
+        plot.apply_style(StageStyle(1.0, "dark"))
+        assert band_alpha() >= 2 * light
+    finally:
+        set_stage_style(StageStyle())
+        plot.apply_style(StageStyle())
+    assert band_alpha() == light
+
+
 @pytest.mark.parametrize(
     "style", [QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine, QtCore.Qt.PenStyle.DashDotLine]
 )
