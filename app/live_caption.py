@@ -398,14 +398,18 @@ _FIELDS_NAMED = 2
 
 def _lane_change(index: int, before: LaneConfig, now: LaneConfig) -> str:
     """ "lane 0 lr 128 → 0.05" where one or two settings differ ("lane 1 optimizer adam → muon, lr
-    0.01 → 0.1"), else "lane 0 settings"."""
+    0.01 → 0.1"), else the lane before and now ("lane 0 SGD μ=0.9 sum lr=128 → Muon pre μ=0.95 ema
+    exact lr=0.05": "lane 0 settings" left the reader to find out which). A name that went with a
+    setting is not a setting of its own."""
     names = [
         field.name
         for field in dataclasses.fields(LaneConfig)
-        if getattr(before, field.name) != getattr(now, field.name)
+        if field.name != "label" and getattr(before, field.name) != getattr(now, field.name)
     ]
-    if not names or len(names) > _FIELDS_NAMED:
-        return f"lane {index} settings"
+    if not names:
+        return f"lane {index} named “{now.display_label()}”"
+    if len(names) > _FIELDS_NAMED:
+        return f"lane {index} {before.display_label()} → {now.display_label()}"
     changed = ", ".join(
         f"{name.replace('_', ' ')} {_text(getattr(before, name))} → {_text(getattr(now, name))}"
         for name in names

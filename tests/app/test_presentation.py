@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 from muonscope.app.live_caption import count_text, preset_drift
 from muonscope.app.presentation import fitting_scale
 from muonscope.app.views import preset_entries
+from muonscope.engine.config import LaneConfig
 from muonscope.engine.presets import load_preset
 from muonscope.widgets.axis_style import TICK_PT
 from muonscope.widgets.number_text import number_text
@@ -215,6 +216,16 @@ def test_preset_caption_says_when_the_settings_left_it(qtbot):
     assert preset_drift(preset.config, preset.config.with_value("task.n_items", 48)) == ["N 64 → 48"]
     # the description quotes what the preset measured on its seed ("here, on seed 0, it passes …")
     assert preset_drift(preset.config, preset.config.with_value("task.seed", 3)) == ["seed 0 → 3"]
+    # a lane changed in more than two settings is said before and after ("lane 0 settings" said nothing)
+    became = LaneConfig(optimizer="muon", lr=0.05, momentum=0.95, order="pre")
+    swapped = replace(preset.config, lanes=(became, *preset.config.lanes[1:]))
+    before = preset.config.lanes[0].display_label()
+    assert preset_drift(preset.config, swapped) == [f"lane 0 {before} → {became.display_label()}"]
+    # a name that went with a setting is not a change of its own
+    named = preset.config.with_value("lanes[1].label", "mine")
+    assert preset_drift(named, named.with_values([("lanes[1].lr", 0.01), ("lanes[1].label", "")])) == [
+        "lane 1 lr 0.05 → 0.01"
+    ]
     app = open_app(qtbot, preset)
     assert "differ" not in app.views.caption.text()
     app.intents.restart_with({"d": 24})
