@@ -106,6 +106,26 @@ def test_per_class_error_draws_only_the_classes_evaluated_and_says_so(qtbot):
     assert "sampled" not in plot.plot.getAxis("bottom").labelText
 
 
+@pytest.mark.parametrize(("height_px", "every"), [(700, 1), (160, 2)])
+def test_the_heat_maps_group_names_show_all_where_they_fit_and_every_other_where_not(qtbot, height_px, every):
+    """At 1.5× in a 1280 px window nine names stood 15 px apart, their letters touching."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, height_px)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    plot.set_mode("view", "heatmap")
+    names = [f"g={g} · {2 ** (g - 1)}–{2**g - 1}" for g in range(9)]
+    plot.set_heatmap(np.array([1.0, 2.0]), names, np.zeros((2, 9)))
+    axis = plot.plot.getAxis("left")
+    qtbot.waitUntil(lambda: len(_tick_labels(axis)) > 0, timeout=5000)
+    shown = sorted({text for _rect, text in _tick_labels(axis)}, key=names.index)
+    assert shown == names[::every]
+    rects = sorted((rect for rect, _text in _tick_labels(axis)), key=lambda rect: rect.top())
+    assert all(upper.bottom() <= lower.top() for upper, lower in itertools.pairwise(rects))  # none touch
+
+
 def test_heat_map_has_a_colour_bar_that_follows_its_levels(qtbot):
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
