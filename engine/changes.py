@@ -142,13 +142,12 @@ def unnamed_where_set(
 ) -> ExperimentConfig:
     """``after`` (``before`` with the fields at ``paths`` set) without the names of its own of the
     lanes whose settings those changed, unless their label was set too (see :func:`_renamed`)."""
-    named = {parse_field_path(path)[1] for path in paths if parse_field_path(path)[::2] == ("lanes", "label")}
+    lane_fields = [(index, name) for section, index, name in map(parse_field_path, paths) if section == "lanes"]
+    named = {index for index, name in lane_fields if name == "label"}
     unnamed = {
         index
-        for section, index, name in map(parse_field_path, paths)
-        if section == "lanes"
-        and index not in named
-        and _loses_its_name(before.lanes[index], after.lanes[index], name)
+        for index, name in lane_fields
+        if index not in named and _loses_its_name(before.lanes[index], after.lanes[index], name)
     }
     return after.with_values([(f"lanes[{index}].label", "") for index in sorted(unnamed)])
 
