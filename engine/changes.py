@@ -142,7 +142,8 @@ def unnamed_where_set(
 ) -> ExperimentConfig:
     """``after`` (``before`` with the fields at ``paths`` set) without the names of its own of the
     lanes whose settings those changed, unless their label was set too (see :func:`_renamed`)."""
-    lane_fields = [(index, name) for section, index, name in map(parse_field_path, paths) if section == "lanes"]
+    keys = [parse_field_path(path) for path in paths]
+    lane_fields = [(index, name) for section, index, name in keys if section == "lanes"]
     named = {index for index, name in lane_fields if name == "label"}
     unnamed = {
         index
