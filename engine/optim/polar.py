@@ -11,8 +11,12 @@ All are pure functions of a 2-D tensor (or a batch of them, leading dimensions f
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor
+
+from muonscope.engine.cpu_batches import across_cores
 
 __all__ = [
     "KELLER_COEFFICIENTS",
@@ -36,10 +40,11 @@ def safe_svd(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     The default divide-and-conquer driver has failed on tiny, nearly converged gradients; on
     failure we retry with the QR-based driver on CUDA, or from the eigen-decomposition of XᵀX on
     CPU (which loses half the digits of the smallest singular values, harmless for a polar factor
-    whose tiny singular values are dropped anyway).
+    whose tiny singular values are dropped anyway). A stack's matrices are decomposed side by side
+    on torch's threads, each bit for bit as in one batched call (``cpu_batches``).
     """
     try:
-        return torch.linalg.svd(x, full_matrices=False)
+        return across_cores(partial(torch.linalg.svd, full_matrices=False), x)
     except torch.linalg.LinAlgError:
         if x.is_cuda:
             return torch.linalg.svd(x, full_matrices=False, driver="gesvd")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from functools import partial
 
 import pytest
 import torch
@@ -30,6 +31,17 @@ def test_the_values_are_those_of_one_batched_call(dtype, threads, matrices):
         values = across_cores(torch.linalg.svdvals, stack)
     assert values.dtype == dtype
     assert torch.equal(values, torch.linalg.svdvals(stack))  # each matrix is decomposed alone either way
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_full_svd_is_that_of_one_batched_call_bit_for_bit(dtype, threads):
+    """The polar map that moves the weights goes through here: a replayed session must match exactly."""
+    stack = torch.randn(3, 64, 48, generator=torch.Generator().manual_seed(7), dtype=dtype)
+    with torch_threads(threads):
+        u, s, vh = across_cores(partial(torch.linalg.svd, full_matrices=False), stack)
+        expected = torch.linalg.svd(stack, full_matrices=False)
+    assert torch.equal(u, expected.U) and torch.equal(s, expected.S) and torch.equal(vh, expected.Vh)
 
 
 def _recording(calls: list):
