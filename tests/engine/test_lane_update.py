@@ -85,6 +85,30 @@ def test_a_lane_whose_step_or_state_is_not_finite_is_reported_and_kept_in_place(
     assert torch.count_nonzero(step.directions[1]) == 0
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("where", ["weights", "state"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_finiteness_is_exact_entry_by_entry(dtype, where, bad):
+    """Huge finite entries (their sum would overflow) are finite; one non-finite entry anywhere is not."""
+    lanes = MIXED_LANES[:2]  # SGD (a buffer) and Adam (a buffer and a second moment)
+    huge = torch.finfo(dtype).max / 2
+    weights = torch.full((2, 24, 16), huge, dtype=dtype)
+    grads = torch.zeros(2, 24, 16, dtype=dtype)
+    assert step_lanes(grads, weights, [LaneState(), LaneState()], lanes, [False, False]).finite.tolist() == [
+        True,
+        True,
+    ]
+    states = [LaneState(), LaneState()]
+    step_lanes(grads, weights, states, lanes, [False, False])  # both lanes now hold their state
+    if where == "weights":
+        weights = weights.clone()
+        weights[0, 23, 15] = bad
+    else:
+        states[1].second_moment[5, 7] = bad
+    step = step_lanes(grads, weights, states, lanes, [False, False])
+    assert step.finite.tolist() == ([False, True] if where == "weights" else [True, False])
+
+
 def test_spectra_reused_from_the_polar_map_equal_fresh_ones():
     """The SVD behind Muon's map gives its input's and output's spectra; they match svdvals."""
     lanes = MIXED_LANES
