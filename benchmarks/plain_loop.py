@@ -16,7 +16,7 @@ import torch
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.tasks.sampler import BatchSampler
 
-__all__ = ["ExactMuon", "PlainLoop", "matmul_gflops", "steps_per_second"]
+__all__ = ["ExactMuon", "PlainLoop", "matmul_gflops", "side_by_side", "steps_per_second"]
 
 #: The engine's offset between the embedding stream and the minibatch stream of one seed.
 BATCH_STREAM = 0x5EED
@@ -107,6 +107,26 @@ def steps_per_second(step, steps: int, warmup: int = 3, synchronize=lambda: None
         step()
     synchronize()
     return steps / (time.perf_counter() - start)
+
+
+def side_by_side(ours, theirs, steps: int, rounds: int = 10) -> tuple[float, float, float]:
+    """(our steps/s, their steps/s, median ratio) from ``rounds`` alternating blocks of steps.
+
+    On a shared machine the load drifts within seconds: timing one loop after the other put the
+    ratio anywhere from 2.3 to 2.5 on the same code. Blocks that alternate see the same drift, so
+    the median of the per-round ratios is what the code does, not what the neighbours did.
+    """
+    block = max(1, steps // rounds)
+    ours_rates, theirs_rates = [], []
+    for _ in range(rounds):
+        ours_rates.append(steps_per_second(ours, block, warmup=1))
+        theirs_rates.append(steps_per_second(theirs, block, warmup=1))
+    ratios = sorted(a / b for a, b in zip(ours_rates, theirs_rates, strict=True))
+    return (
+        sorted(ours_rates)[rounds // 2],
+        sorted(theirs_rates)[rounds // 2],
+        (ratios[(rounds - 1) // 2] + ratios[rounds // 2]) / 2,
+    )
 
 
 def matmul_gflops(n: int = 1024, dtype=torch.float64, device: str = "cpu", repeats: int = 5) -> float:
