@@ -9,6 +9,10 @@ Usage: python benchmarks/engine_speed.py [--steps 300] [--preset default]
 
 from __future__ import annotations
 
+import muonscope as _settings_first  # noqa: F401  its OpenMP default is set before torch loads
+
+# isort: split
+
 import argparse
 
 import torch

@@ -13,6 +13,10 @@ Usage: python benchmarks/live_rate_under_sweep.py [--seconds 15] [--warmup 5] [-
 
 from __future__ import annotations
 
+import muonscope as _settings_first  # noqa: F401  its OpenMP default is set before torch loads
+
+# isort: split
+
 import argparse
 import dataclasses
 import os

@@ -9,6 +9,10 @@ G, M, update and W. It consumes the same minibatches as the engine, from the sam
 
 from __future__ import annotations
 
+import muonscope as _settings_first  # noqa: F401  its OpenMP default is set before torch loads
+
+# isort: split
+
 import time
 
 import torch

@@ -16,6 +16,10 @@ Usage: python benchmarks/scale.py [--sizes 256,512,1024,2048,4096] [--devices cp
 
 from __future__ import annotations
 
+import muonscope as _settings_first  # noqa: F401  its OpenMP default is set before torch loads
+
+# isort: split
+
 import argparse
 import time
 

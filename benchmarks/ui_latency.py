@@ -14,6 +14,10 @@ Needs matplotlib (the Makefile's ``bench`` target installs it; it is not a depen
 
 from __future__ import annotations
 
+import muonscope as _settings_first  # noqa: F401  its OpenMP default is set before torch loads
+
+# isort: split
+
 import argparse
 import os
 import statistics

@@ -29,37 +29,60 @@ def test_the_values_are_those_of_one_batched_call(dtype, threads, matrices):
     stack = torch.randn(matrices, 40, 30, generator=torch.Generator().manual_seed(matrices), dtype=dtype)
     with torch_threads(threads):
         values = across_cores(torch.linalg.svdvals, stack)
+    with torch_threads(1):
+        expected = torch.linalg.svdvals(stack)  # as the window's one-thread engine computes them
     assert values.dtype == dtype
-    assert torch.equal(values, torch.linalg.svdvals(stack))  # each matrix is decomposed alone either way
+    assert torch.equal(values, expected)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_a_full_svd_is_that_of_one_batched_call_bit_for_bit(dtype, threads):
-    """The polar map that moves the weights goes through here: a replayed session must match exactly."""
-    stack = torch.randn(3, 64, 48, generator=torch.Generator().manual_seed(7), dtype=dtype)
+@pytest.mark.parametrize("size", [48, 300])
+def test_a_full_svd_is_that_of_one_batched_call_bit_for_bit(dtype, threads, size):
+    """The polar map that moves the weights goes through here: a replayed session must match exactly,
+    whatever the thread count (MKL's results at 256 and above depend on it within one matrix)."""
+    stack = torch.randn(3, size + 16, size, generator=torch.Generator().manual_seed(7), dtype=dtype)
     with torch_threads(threads):
         u, s, vh = across_cores(partial(torch.linalg.svd, full_matrices=False), stack)
+    with torch_threads(1):
         expected = torch.linalg.svd(stack, full_matrices=False)
     assert torch.equal(u, expected.U) and torch.equal(s, expected.S) and torch.equal(vh, expected.Vh)
 
 
-def _recording(calls: list):
+def _recording(calls: list, together: threading.Barrier | None = None):
     def per_matrix(part):
-        calls.append((threading.get_ident(), part.shape[0]))
+        calls.append((threading.get_ident(), part.shape[0], torch.get_num_threads()))
+        if together is not None:
+            together.wait()  # broken after its timeout unless every part is under way at once
         return torch.linalg.svdvals(part)
 
     return per_matrix
 
 
-def test_parts_run_on_as_many_threads_as_torch_has():
-    stack = torch.randn(5, 20, 20, dtype=torch.float64)
+@pytest.mark.parametrize("threads", [2, 3])
+def test_parts_run_on_as_many_one_thread_workers_as_torch_has_threads(threads):
+    """Each part keeps torch to one thread: a part on the caller's count would start a team of
+    threads per part, more threads than cores."""
+    stack = torch.randn(7, 20, 20, dtype=torch.float64)
     calls: list = []
+    with torch_threads(threads):
+        across_cores(_recording(calls, threading.Barrier(threads, timeout=60)), stack)
+        assert torch.get_num_threads() == threads  # the caller's own count is untouched
+    sizes = sorted(size for _thread, size, _count in calls)
+    assert sum(sizes) == 7 and len(sizes) == threads and sizes[-1] - sizes[0] <= 1
+    assert threading.get_ident() not in {thread for thread, _size, _count in calls}
+    assert {count for _thread, _size, count in calls} == {1}
+
+
+def test_a_thread_started_after_the_workers_takes_the_callers_count():
+    """Setting the workers to one thread must not leak into threads that start later."""
     with torch_threads(2):
-        across_cores(_recording(calls), stack)
-    assert sorted(size for _thread, size in calls) == [2, 3]
-    assert len({thread for thread, _size in calls}) == 2
-    assert threading.get_ident() in {thread for thread, _size in calls}  # the caller takes a part itself
+        across_cores(torch.linalg.svdvals, torch.randn(4, 10, 10))
+        seen: list = []
+        later = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        later.start()
+        later.join()
+    assert seen == [2]
 
 
 def test_with_one_thread_the_caller_does_it_all_in_one_call():
@@ -67,7 +90,7 @@ def test_with_one_thread_the_caller_does_it_all_in_one_call():
     calls: list = []
     with torch_threads(1):
         across_cores(_recording(calls), torch.randn(4, 20, 20))
-    assert calls == [(threading.get_ident(), 4)]
+    assert calls == [(threading.get_ident(), 4, 1)]
 
 
 def test_a_part_that_fails_raises_in_the_caller():
