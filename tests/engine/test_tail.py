@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from muonscope.engine import Experiment
 from muonscope.engine.balance import (
     correct_probabilities,
     first_step_direction,
@@ -140,3 +141,14 @@ def test_a_scanned_ray_keeps_the_balance_where_the_first_class_reaches_one_minus
     assert 1e-3 < balance.rho_at_feasible < 0.05 and balance.rho < 1e-20  # the pilot's 0.013; the scan's end
     unscanned = ray_balance(task, direction, 0.01)
     assert unscanned.rho == unscanned.rho_at_feasible == pytest.approx(balance.rho_at_feasible)
+
+
+def test_accuracy_is_a_probability_when_every_item_is_recovered():
+    """Muon recovers every item of this preset within a few steps; the item masses, summed in
+    another order than they were normalised in, must not make its accuracy exceed 1."""
+    config = load_preset("tail_multi_step_isotropy").config
+    experiment = Experiment(config.with_value("run.eval_every", 1))
+    experiment.step(5)
+    accuracies = [lane.accuracy for lane in experiment.snapshot().lanes]
+    assert max(accuracies) == 1.0  # every item recovered by some lane: the case in question
+    assert all(0.0 <= accuracy <= 1.0 for accuracy in accuracies)
