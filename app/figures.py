@@ -192,13 +192,15 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
     plot.setLabel("left", panel.y_label)
     plot.showGrid(x=True, y=True, alpha=0.15)
     xs, ys = [], []
-    for series in panel.series:
-        x, y = _positive(np.asarray(series.x, float), np.asarray(series.y, float), panel)
+    points = [_positive(np.asarray(s.x, float), np.asarray(s.y, float), panel) for s in panel.series]
+    for series, (x, y), label in zip(panel.series, points, _legend_labels(panel, points), strict=True):
         xs.append(x)
         ys.append(y)
-        legend.addItem(_draw_series(plot, series, x, y), series.label)
+        legend.addItem(_draw_series(plot, series, x, y), label)
         if series.lo is not None and series.hi is not None:
-            _band(plot, series, panel)
+            band_x, band_y = _band(plot, series, panel)
+            xs.append(band_x)
+            ys.append(band_y)
     for index, guide in enumerate(panel.guides):  # a dash each, as in the window: two read as one line
         x, y = _positive(np.asarray(guide.x, float), np.asarray(guide.y, float), panel)
         legend.addItem(plot.plot(x, y, pen=guide_pen(index)), guide_label(guide.label))
@@ -210,6 +212,18 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
     )
     if panel.y_ticks:
         _name_rows(plot, panel.y_ticks)
+
+
+def _legend_labels(panel: Panel, points: list[tuple[np.ndarray, np.ndarray]]) -> list[str]:
+    """The series' labels, a hidden one saying which line lies on it: series drawn later cover
+    earlier ones with equal values, and the two Muon lanes of a panel vanished under SGD's at 1.0."""
+    from muonscope.widgets.coinciding import equal_curves
+
+    labels = [series.label for series in panel.series]
+    for group in equal_curves(dict(enumerate(points))):
+        for hidden in group[:-1]:
+            labels[hidden] = f"{panel.series[hidden].label} (under {panel.series[group[-1]].label})"
+    return labels
 
 
 def _draw_series(plot, series, x: np.ndarray, y: np.ndarray):
@@ -237,8 +251,8 @@ def _name_rows(plot, y_ticks) -> None:
 
 
 def _set_axes(plot, panel: Panel, x: np.ndarray, y: np.ndarray) -> None:
-    """Ranges from the data (not from fills, nor from guides unless the panel asks) and decade ticks
-    on log axes."""
+    """Ranges from the data, seed bands included (not from guides unless the panel asks), and decade
+    ticks on log axes."""
     for side, values, log in (("bottom", x, panel.log_x), ("left", y, panel.log_y)):
         if values.size == 0:
             continue
@@ -251,8 +265,9 @@ def _set_axes(plot, panel: Panel, x: np.ndarray, y: np.ndarray) -> None:
         plot.getAxis(side).set_log_mapped(log)
 
 
-def _band(plot, series, panel: Panel) -> None:
-    """Seed spread as a translucent band between the min and max over seeds."""
+def _band(plot, series, panel: Panel) -> tuple[np.ndarray, np.ndarray]:
+    """Seed spread as a translucent band between the min and max over seeds; returns its corners
+    (x and y, in plot coordinates) for the ranges: a seed's value outside the axes was hidden."""
     import pyqtgraph as pg
 
     from muonscope.widgets.theme import lane_colour
@@ -266,7 +281,7 @@ def _band(plot, series, panel: Panel) -> None:
         & ((x > 0) if panel.log_x else True)
     )
     if keep.sum() < 2:
-        return
+        return np.zeros(0), np.zeros(0)
     bx = np.log10(x[keep]) if panel.log_x else x[keep]
     low_y, high_y = (np.log10(lo[keep]), np.log10(hi[keep])) if panel.log_y else (lo[keep], hi[keep])
     low = pg.PlotCurveItem(bx, low_y, pen=None)
@@ -274,3 +289,4 @@ def _band(plot, series, panel: Panel) -> None:
     colour = pg.mkColor(lane_colour(series.colour))
     colour.setAlpha(50)
     plot.addItem(pg.FillBetweenItem(low, high, brush=pg.mkBrush(colour)))
+    return np.concatenate([bx, bx]), np.concatenate([low_y, high_y])

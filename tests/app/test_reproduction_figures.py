@@ -275,3 +275,26 @@ def test_the_recovery_strip_names_its_rows_by_lane_and_draws_only_recovered_rank
     assert [s.label for s in panel.series] == ["GD: 2 items", "Muon: 4 items"]
     image = QtGui.QImage(str(render_figure(strip, tmp_path / "strip.png")))
     assert not image.isNull()
+
+
+def test_the_axes_hold_the_seed_band_as_well_as_the_mean(qtbot, tmp_path):
+    """A seed far below the mean is part of the data: the band must not run off the plot."""
+    from muonscope.widgets.theme import lane_colour
+
+    x = np.arange(5.0)
+    mean = np.full(5, 10.0)
+    series = Series("mean over seeds", x, mean, colour=0, lo=np.array([10.0, 10, 0, 10, 10]), hi=mean)
+    figure = Figure("band", "A band", (Panel("seeds", "step", "value", (series,)),))
+    image = QtGui.QImage(str(render_figure(figure, tmp_path / "band.png")))
+    line = QtGui.QColor(lane_colour(0)).getRgb()[:3]
+    column = image.width() // 2
+
+    def near_line(y: int) -> bool:
+        shade = image.pixelColor(column, y).getRgb()[:3]
+        return sum(abs(a - b) for a, b in zip(shade, line, strict=True)) < 60
+
+    rows = [y for y in range(image.height()) if near_line(y)]
+    assert rows, "the mean's line is drawn across the middle of the panel"
+    # the range runs from the band's foot (0) to the mean (10): the line sits near the plot's top,
+    # not in its middle as when the range is the mean's alone
+    assert max(rows) < 0.3 * image.height()
