@@ -43,7 +43,7 @@ MULTI_STEP = {
     "SignGD": (LaneConfig(optimizer="signgd", momentum=0.0, order="none"), 0.01),
 }
 ADAMS = (ADAM_08, ADAM_09)
-LR_SCALES = (1.0, 4.0, 16.0, 64.0, 256.0)
+LR_SCALES = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)
 SEEDS = (0, 1, 2)
 #: Groups drawn over time, counted from the extreme tail.
 TAIL_GROUPS_DRAWN = 3
@@ -279,8 +279,22 @@ def _notes(horizon: Horizon, sizes: list[int], best: dict) -> list[str]:
         "of the first steps; with minibatches of B ≈ K it is capped by which tail classes were drawn at all.",
         f"lr grid {LR_SCALES} × each optimizer's base rate, best by population loss at step {horizon.steps} "
         "(ties go to the smaller lr), chosen per seed. Best lr at seed 0: "
-        + ", ".join(f"{name} ×{best[(name, 0)][0]:g}" for name in MULTI_STEP),
+        + ", ".join(f"{name} ×{best[(name, 0)][0]:g}" for name in MULTI_STEP)
+        + _unbracketed(best),
     ]
+
+
+def _unbracketed(best: dict) -> str:
+    """Which optimizers' best lr is the grid's largest on some seed: a larger one was not tried, so
+    their best is a bound, and a comparison made at it may flatter the other side."""
+    top = max(LR_SCALES)
+    names = [name for name in MULTI_STEP if any(best[key][0] == top for key in best if key[0] == name)]
+    if not names:
+        return f"; every best lies inside the grid (below ×{top:g})."
+    return (
+        f". At the grid's top (×{top:g}) on some seed: {', '.join(names)} — larger rates were not tried, "
+        "so their best is not bracketed."
+    )
 
 
 def _adam_lr_note(records: dict, horizon: Horizon) -> str:

@@ -196,6 +196,10 @@ def test_tail_multi_step_tables_name_groups_from_zero_and_hold_every_seed():
     assert sorted(zip(by_seed["seed"], by_seed["optimizer"], strict=True)) == sorted(
         (seed, name) for seed in SEEDS for name in (MUON_EXACT, *ADAMS)
     )
+    # the judged comparison is made at optima the grid brackets, not at its edge
+    assert max(by_seed["lr_scale"]) < max(LR_SCALES)
+    unbracketed = [note for note in result.notes if "At the grid's top" in note or "every best lies" in note]
+    assert len(unbracketed) == 1 and not any(name in unbracketed[0].split("top")[-1] for name in ADAMS)
 
 
 def test_tail_multi_step_judges_isotropy_and_the_tail_groups_on_every_seed():
