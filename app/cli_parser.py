@@ -26,6 +26,7 @@ _DEBUG = "MUONSCOPE_DEBUG=1  print a traceback for runtime failures"
 _CACHE = "MUONSCOPE_CACHE=DIR  sweep cache folder (default: the user cache folder, muonscope/sweeps)"
 _QT = "QT_QPA_PLATFORM  Qt platform; the picture is drawn offscreen unless this names another"
 _CUDA = "CUDA_VISIBLE_DEVICES  GPUs that run.device=auto may use"
+_OMP = "OMP_WAIT_POLICY  idle OpenMP threads sleep (PASSIVE, the default here) or spin (ACTIVE)"
 _DISPLAY = "DISPLAY / WAYLAND_DISPLAY  the screen the window opens on"
 _DASK = "DASK_*  Dask's own configuration (e.g. DASK_LOGGING__DISTRIBUTED=error), with --executor dask"
 #: Exit codes of the commands that run sweeps.
@@ -171,7 +172,7 @@ def _add_run(sub) -> None:
             "muonscope run --resume runs/s1 --rewind 100 --set lanes[0].lr=0.1 --steps 300 --save runs/s2",
             "muonscope run --until '2:recovered >= 500' --until diverged --json",
         ],
-        [_CUDA, _DEBUG],
+        [_CUDA, _OMP, _DEBUG],
         exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
         "naming the field or expression), 1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (what was computed is kept)",
@@ -217,7 +218,7 @@ def _add_shot(sub) -> None:
             "muonscope shot --set task.d=96 --steps 40 --panel spectrum --out spectrum.png --size 800x500",
             "muonscope shot --resume runs/s1 --presentation --out talk.png",
         ],
-        [_QT, _CACHE, _CUDA, _DEBUG],
+        [_QT, _CACHE, _CUDA, _OMP, _DEBUG],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written)",
         names=setting_names(),
@@ -245,7 +246,7 @@ def _add_record(sub) -> None:
             "muonscope record --set task.d=32 --steps 60 --every 2 --fps 15 --panel series --out series.gif",
             "muonscope record --resume runs/s1 --steps 400 --presentation --out talk.mp4",
         ],
-        [_QT, _CACHE, _CUDA, _DEBUG],
+        [_QT, _CACHE, _CUDA, _OMP, _DEBUG],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file)",
@@ -311,7 +312,7 @@ def _add_sweep(sub) -> None:
             "muonscope sweep --preset one_step_capacity --axis d --out sweeps/d",
             "muonscope sweep --preset critical_batch --axis batch --executor dask --scheduler tcp://10.0.0.5:8786",
         ],
-        [_CACHE, _CUDA, _DASK, _DEBUG],
+        [_CACHE, _CUDA, _OMP, _DASK, _DEBUG],
         exit_codes=_SWEEP_EXIT_CODES,
         names=setting_names(),
     )
@@ -366,7 +367,7 @@ def _add_reproduce(sub) -> None:
             "muonscope reproduce --list",
             "muonscope reproduce noisy_scaling --full --executor dask --scheduler tcp://10.0.0.5:8786",
         ],
-        [_CACHE, _QT, _CUDA, _DASK, _DEBUG],
+        [_CACHE, _QT, _CUDA, _OMP, _DASK, _DEBUG],
         exit_codes="exit status: 0 every judged check passes, 1 a check failed (see summary.md) or a runtime "
         "failure, 2 invalid input (one line naming the field; also a --scheduler that does not answer), "
         "130 interrupted by Ctrl-C or SIGTERM (points computed so far stay cached)",

@@ -1,5 +1,6 @@
 """The installed distribution as a new user meets it: one import package, fast help, shipped presets."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -154,3 +155,15 @@ def test_the_readme_names_every_column_of_the_metrics_table():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert [name for name in SCALAR_METRICS if f"`{name}`" not in readme] == []
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_idle_openmp_threads_sleep_unless_the_environment_says_otherwise(given, expected):
+    """Set before torch loads (libgomp reads it once): a spinning OpenMP helper held the core the
+    spectra workers needed. A user's own setting wins."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    probe = "import sys, muonscope, os; print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == [expected, "False"]  # and torch not loaded yet: the setting counts
