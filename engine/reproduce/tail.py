@@ -48,10 +48,18 @@ def gd_rho_closed_form(k: int, head_mass: float, head_frac: float, eps: float) -
     return math.exp(eta * p_tail) / (math.exp(eta * p_tail) + k - 1)
 
 
-def two_level_task(k: int, embeddings: str) -> MemoryTask:
-    """The two-level memory of the ray checks: K classes in d = K, 80% of the mass on 20% of them."""
+def two_level_task(k: int, embeddings: str, head: int | None = None) -> MemoryTask:
+    """The two-level memory of the ray checks: K classes in d = K, 80% of the mass on 20% of them
+    (``head`` classes instead, when given)."""
+    head_frac = 0.2 if head is None else head / k
     config = TaskConfig(
-        kind="two_level", d=k, n_items=k, embeddings=embeddings, batch_size=0, head_mass=0.8, head_frac=0.2
+        kind="two_level",
+        d=k,
+        n_items=k,
+        embeddings=embeddings,
+        batch_size=0,
+        head_mass=0.8,
+        head_frac=head_frac,
     )
     return MemoryTask(config, torch.device("cpu"), torch.float64)
 
@@ -98,6 +106,7 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
     condition = _signgd_condition(sizes)
     out.tables["signgd_condition"] = condition
     out.claims += _signgd_condition_claims(condition)
+    out.claims += [_hadamard_head_claim(k) for k in sizes]
     return out
 
 
@@ -187,6 +196,31 @@ def _signgd_condition_claims(table: dict[str, list]) -> list[Claim]:
         else:
             claims.append(check_range("§8", text, ratio, None, 0.25, ".4f"))
     return claims
+
+
+def _hadamard_head_claim(k: int) -> Claim:
+    """SignGD's conditioning under block-2 Hadamard embeddings at head counts L − 1, L, L + 1.
+
+    A Hadamard block mixes two classes; SignGD's step is ill-conditioned when a block mixes a head
+    class with a tail one, which happens only when the head count L = round(0.2·K) is odd (13 at
+    K = 64). With L even no block straddles the boundary, and the ratio is 0.5, above the bound: the
+    check above holds for this layout of the embeddings, not for every one.
+    """
+    head = round(0.2 * k)
+    ratios = []
+    for count in (head - 1, head, head + 1):
+        task = two_level_task(k, "hadamard", count)
+        ratios.append(update_condition_ratio(task, first_step_direction(task, ONE_STEP[SIGNGD])))
+    measured = ", ".join(
+        f"L = {count}: {ratio:.4f}" for count, ratio in zip((head - 1, head, head + 1), ratios, strict=True)
+    )
+    return Claim(
+        "§8",
+        f"σ_min/σ_max of SignGD's first step, K = {k}, hadamard, by head count L (the preset's L = {head})",
+        measured,
+        "exploratory: small only where a Hadamard pair joins a head class and a tail class (L odd)",
+        None,
+    )
 
 
 def _task_coordinate_claims(k: int) -> list[Claim]:

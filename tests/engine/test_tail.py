@@ -16,7 +16,8 @@ from muonscope.engine.balance import (
 )
 from muonscope.engine.config import TaskConfig
 from muonscope.engine.presets import load_preset
-from muonscope.engine.reproduce.tail import ONE_STEP, two_level_task
+from muonscope.engine.reproduce.base import Settings
+from muonscope.engine.reproduce.tail import ONE_STEP, tail_balance_one_step, two_level_task
 from muonscope.engine.reproduce.tail_isotropy import ADAMS, MULTI_STEP, group_label, staircase_group_sizes
 from muonscope.engine.tasks.memory_task import MemoryTask
 
@@ -152,3 +153,18 @@ def test_accuracy_is_a_probability_when_every_item_is_recovered():
     accuracies = [lane.accuracy for lane in experiment.snapshot().lanes]
     assert max(accuracies) == 1.0  # every item recovered by some lane: the case in question
     assert all(0.0 <= accuracy <= 1.0 for accuracy in accuracies)
+
+
+def test_hadamard_ill_conditions_signgd_only_where_a_pair_joins_head_and_tail():
+    """Block-2 Hadamard mixes classes in pairs (2i, 2i + 1): with an odd head count one pair holds
+    the last head class and the first tail class, and SignGD's step is ill-conditioned; with an
+    even count every pair has equal masses and the step is as well conditioned as 0.5."""
+    lane = ONE_STEP["SignGD (= Adam, 1 step)"]
+    ratios = {}
+    for head in (12, 13, 14):
+        task = two_level_task(64, "hadamard", head)
+        ratios[head] = update_condition_ratio(task, first_step_direction(task, lane))
+    assert ratios[13] < 0.25 < min(ratios[12], ratios[14])
+    result = tail_balance_one_step(Settings(size="ci"))
+    [claim] = [c for c in result.claims if "by head count" in c.text and "K = 64" in c.text]
+    assert claim.passed is None and "L = 13" in claim.measured  # reported, not judged
