@@ -259,7 +259,7 @@ def _gap_claim(best: dict, horizon: Horizon) -> Claim:
         "§10.10",
         f"Δ(W_t) at step {horizon.compare_at} → step {horizon.steps}, each optimizer at its best lr (seed 0)",
         ", ".join(parts),
-        "Muon smallest at the compared step",
+        f"Muon smallest at step {horizon.compare_at}",
         None,
     )
 

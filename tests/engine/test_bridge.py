@@ -115,7 +115,7 @@ def test_the_reproduction_reports_every_lane_over_time_without_judging():
 def test_the_filtering_ratio_leaves_out_the_post_polar_and_no_momentum_lanes():
     result = _tiny()
     (head,) = result.curve_sets("head_ratio_over_steps")
-    assert list(head.curves) == ["Muon pre (μ = 0.95, ema)", "Adam (0.95, 0.95)"]
+    assert list(head.curves) == ["Muon pre (μ = 0.95, ema)", "Adam (β = (0.95, 0.95))"]
     (recovered,) = result.curve_sets("recovered_over_steps")
     assert len(recovered.curves) == 4
     summary = result.tables["summary"]
