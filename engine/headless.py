@@ -114,17 +114,18 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
 def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, since: int) -> dict[str, Any]:
     """A lane's final metrics; what was not computed, or does not apply, is null, never a placeholder.
 
-    The item counts (``recovered``…) are null for a task without items to recover (a gradient
-    stream: "recovered 0" beside "loss n/a" read as a lane that failed); ``order`` for a lane whose
-    rule has no momentum order (SGD, Adam); ``gap_rank`` and ``signal_step`` before their metrics
-    were first computed (they read 0 and −1). ``buffer``: the momentum buffer's convention (``ema``
-    μM + (1−μ)G or ``sum`` μM + G; null when the lane keeps none). ``estimated``: the population
-    metrics come from ``sampled_items`` items, with standard errors ``*_se`` (both null when every
-    item was evaluated). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the
-    EMA of the gradients (null for lanes without one, and for post-order lanes, whose buffer
-    averages mapped gradients). ``settings_step``: the step boundary from which the lane's settings
-    hold; the alignment and sin Θ of an update made before it measured other settings (an SGD
-    update's alignment read as Adam's after ``--lane optimizer=adam`` on resume), so they are null
+    The item counts (``recovered``…) are null for a task without items to recover (a gradient stream:
+    "recovered 0" beside "loss n/a" read as a lane that failed); ``order`` for a lane whose rule has no
+    momentum order (SGD, Adam); ``gap_rank`` and ``signal_step`` before their metrics were first computed
+    (they read 0 and −1); ``beta2`` for a lane without a second moment (its β₂ is in the config whatever
+    the rule; the tail presets' 0.95 is the point of them). ``buffer``: the momentum buffer's convention
+    (``ema`` μM + (1−μ)G or ``sum`` μM + G; null when the lane keeps none). ``estimated``: the population
+    metrics come from ``sampled_items`` items, with standard errors ``*_se`` (both null when every item
+    was evaluated). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the EMA of the
+    gradients (null for lanes without one, and for post-order lanes, whose buffer averages mapped
+    gradients). ``settings_step``: the step boundary from which the lane's settings hold; the alignment
+    and sin Θ of an update made before it measured other settings (an SGD update's alignment read as
+    Adam's after ``--lane optimizer=adam`` on resume), so they are null
     until an update under these settings is measured."""
     estimated = lane.eval_estimated
     signal_now = lane.signal_step > since
@@ -134,6 +135,7 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
         "optimizer": lane.optimizer,
         "order": None if lane_field_problem(settings, "order") else lane.order,
         "momentum": lane.momentum,
+        "beta2": None if lane_field_problem(settings, "beta2") else settings.beta2,
         "buffer": lane.buffer or None,
         "diverged": lane.diverged,
         "estimated": lane.eval_estimated,

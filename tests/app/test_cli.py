@@ -200,13 +200,14 @@ def test_a_hand_made_sgd_lane_keeps_torchs_sum_buffer_and_says_so(capsys):
         "--lane",
         "optimizer=sgd,momentum=0.9,lr=1",
         "--lane",
-        "optimizer=adam",
+        "optimizer=adam,beta2=0.95",
     )
     assert code == 0
     sgd, adam = json.loads(out)["lanes"]
     assert (sgd["buffer"], sgd["momentum"], sgd["label"]) == ("sum", 0.9, "SGD μ=0.9 sum lr=1")
     assert json.loads(out)["config"]["lanes"][0]["buffer"] == "sum"
     assert adam["buffer"] == "ema"  # Adam's first moment is an EMA by definition
+    assert (adam["beta2"], sgd["beta2"]) == (0.95, None)  # β₂ only where a second moment is kept
 
 
 def test_out_writes_metrics_config_and_report(capsys, tmp_path):
