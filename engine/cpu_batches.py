@@ -29,6 +29,9 @@ __all__ = ["across_cores"]
 
 Results = TypeVar("Results", Tensor, tuple[Tensor, ...])
 
+#: How long a new worker waits for the others to start before it takes tasks anyway.
+STARTUP_TIMEOUT_S = 30.0
+
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (threads, pool)
 _pool_lock = threading.Lock()
 
@@ -70,12 +73,15 @@ def _started_pool(count: int) -> ThreadPoolExecutor:
     written back once every worker has its own, so only the workers keep to one. A worker first
     takes the shared count (``get_num_threads`` does that), or its first kernel would.
     """
-    everyone = threading.Barrier(count)
+    everyone = threading.Barrier(count, timeout=STARTUP_TIMEOUT_S)
 
     def one_thread() -> None:
         torch.get_num_threads()
         torch.set_num_threads(1)
-        everyone.wait()  # holds each worker until all have started: one start per worker
+        try:
+            everyone.wait()  # holds each worker until all have started: one start per worker
+        except threading.BrokenBarrierError:  # a worker never came: the others compute all the same
+            pass
 
     pool = ThreadPoolExecutor(count, thread_name_prefix="muonscope-spectra")
     for started in [pool.submit(one_thread) for _ in range(count)]:
