@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: Lane fields with a control in the lane table.
-LANE_CONTROLS = ("optimizer", "order", "momentum", "lr", "polar", "ns_steps", "lam")
+LANE_CONTROLS = ("optimizer", "order", "momentum", "lr", "polar", "ns_steps", "lam", "beta2")
 #: Task fields shown as a slider (in hundredths) rather than a spin box.
 _SLIDERS = {"label_noise"}
 #: The seed sits in the toolbar next to reset, not in the task form.
@@ -88,7 +88,7 @@ def kind_defaults(kind: str) -> dict[str, Any]:
 def lane_field_spec() -> LaneFieldSpec:
     """Optimizer choices from the registry; choices and ranges from the lane field specs."""
     ranges = {}
-    for name in ("lr", "momentum", "ns_steps", "lam"):
+    for name in ("lr", "momentum", "ns_steps", "lam", "beta2"):
         spec = LANE_FIELDS[name]
         ranges[name] = _widget_range(spec, 1 if spec.kind == "int" else 10.0**-BOX_DECIMALS)
     return LaneFieldSpec(

@@ -102,6 +102,7 @@ class LaneRow(QtWidgets.QFrame):
         self.ns_steps.valueChanged.connect(lambda v: self.field_changed.emit("ns_steps", v))
         self.ns_steps.refused.connect(lambda text, why: self.entry_refused.emit("ns_steps", text, why))
         self.lam = self._double("lam", spec, 0.0)
+        self.beta2 = self._double("beta2", spec, 0.001)  # Adam's second moment: 0.95 in the tail presets
         guard_wheel(self.polar, self.ns_steps)
         remove = QtWidgets.QToolButton()
         remove.setText("✕")
@@ -156,6 +157,7 @@ class LaneRow(QtWidgets.QFrame):
         self._pair(grid, 3, 4, "polar", self.polar)
         self._pair(grid, 4, 0, "NS k", self.ns_steps, span=3)
         self._pair(grid, 4, 4, "λ", self.lam)
+        self._pair(grid, 5, 0, "β₂", self.beta2, span=3)
 
     @staticmethod
     def _pair(
@@ -176,12 +178,14 @@ class LaneRow(QtWidgets.QFrame):
             "polar": self.polar,
             "ns_steps": self.ns_steps,
             "lam": self.lam,
+            "beta2": self.beta2,
         }[name]
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Show a lane's settings without emitting ``field_changed``."""
         blockers = [
-            QtCore.QSignalBlocker(self.widget_for(n)) for n in ("momentum", "lr", "polar", "ns_steps", "lam")
+            QtCore.QSignalBlocker(self.widget_for(n))
+            for n in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2")
         ]
         self.optimizer.set_value(values["optimizer"])
         # Adam's box holds its first moment's decay: "μ" there read as a momentum buffer's
@@ -192,6 +196,7 @@ class LaneRow(QtWidgets.QFrame):
         self.polar.setCurrentText(values["polar"])
         self.ns_steps.setValue(values["ns_steps"])
         self.lam.setValue(values["lam"])
+        self.beta2.setValue(values["beta2"])
         del blockers
 
     def set_field_state(self, name: str, enabled: bool, reason: str = "") -> None:

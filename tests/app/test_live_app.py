@@ -255,6 +255,17 @@ def test_disabled_controls_say_why(qtbot):
     assert app.views.lanes.rows[0].lr.maximum() == 1e6  # ranges come from the engine's limits
 
 
+def test_adams_beta2_is_a_live_setting_of_its_row_only(qtbot):
+    app = open_app(qtbot)
+    adam_row, muon_row = app.views.lanes.rows[1], app.views.lanes.rows[2]
+    assert adam_row.beta2.isEnabled() and adam_row.beta2.value() == app.clock.config.lanes[1].beta2
+    assert not muon_row.beta2.isEnabled() and "second moment" in muon_row.beta2.toolTip()
+    adam_row.beta2.setValue(0.95)
+    app.intents.step(1)
+    qtbot.waitUntil(lambda: app.clock.config.lanes[1].beta2 == 0.95, timeout=WAIT_MS)
+    assert "0.95" in app.clock.config.lanes[1].display_label()  # the label says which β₂ runs
+
+
 def test_reset_restarts_from_the_seed_with_current_settings(qtbot):
     app = open_app(qtbot)
     app.intents.step(4)

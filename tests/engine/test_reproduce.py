@@ -229,3 +229,22 @@ def test_the_signgd_infimum_along_the_ray_is_not_placed_where_the_balance_is_fla
         )
         flat = rho["rho"][row] == pytest.approx(rho["rho_at_eta"][row], rel=1e-9)
         assert ("as at η* already" in claim.measured) == flat, claim.measured
+
+
+def test_the_tail_presets_rates_are_those_its_caption_says_the_grid_gave():
+    """Adam and SignGD at the lowest loss at step 16 (seed 0); Muon and SGD, whose losses sink to the
+    floating-point floor, at the smallest rate that brings the loss below 1e-20."""
+    grid = reproduced("tail_multi_step_isotropy").tables["lr_grid"]
+    rows = zip(grid["optimizer"], grid["seed"], grid["lr_scale"], grid["loss"], strict=True)
+    losses: dict[str, dict[float, float]] = {}
+    for name, seed, scale, loss in rows:
+        if seed == 0:
+            losses.setdefault(name, {})[scale] = loss
+    preset = {lane.label: lane.lr for lane in load_preset("tail_multi_step_isotropy").config.lanes}
+    for name, (_lane, base_lr) in MULTI_STEP.items():
+        by_scale = losses[name]
+        if name.startswith(("Muon", "SGD")):
+            scale = min(s for s, loss in by_scale.items() if loss < 1e-20)
+        else:
+            scale = min(by_scale, key=lambda s: (by_scale[s], s))
+        assert preset[name] == pytest.approx(base_lr * scale), name

@@ -32,6 +32,7 @@ LANE = {
     "polar": "exact",
     "ns_steps": 5,
     "lam": 1e-3,
+    "beta2": 0.999,
 }
 SPEC = LaneFieldSpec(
     optimizers=[("sgd", "SGD"), ("adam", "Adam"), ("muon", "Muon")], ranges={"lr": (0.0, 10.0)}
@@ -109,6 +110,18 @@ def test_every_number_shown_is_the_one_in_force_to_the_digit(qtbot):
     panel.set_values({"label_noise": 0.2, "arch": 0.5})
     assert panel.editors["label_noise"].value_label.text() == "0.20"  # hundredths as the handle moves
     assert panel.editors["arch"].text() == "0.5"
+
+
+def test_adams_second_moment_rate_is_shown_and_edited_in_its_row(qtbot):
+    """The tail presets run Adam at β₂ = 0.95, torch's default being 0.999: the row must say which."""
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([{**LANE, "optimizer": "adam", "beta2": 0.95}], ["a"])
+    box = table.rows[0].beta2
+    assert box.value() == 0.95 and box.text() == "0.95"
+    with qtbot.waitSignal(table.lane_changed, timeout=5000) as changed:
+        box.setValue(0.98)
+    assert changed.args == [0, "beta2", 0.98]
 
 
 def test_lane_field_state_disables_with_reason(qtbot):
