@@ -712,7 +712,8 @@ def test_a_refused_file_shows_a_message_and_the_button_goes_back(qtbot, tmp_path
     assert app.recorder.recording
     assert "Not recording" not in app.views.message.text  # the refusal was of the file before
     assert "Not recording" not in app.window.statusBar().currentMessage()
-    app.recorder.stop()
+    with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):  # its file finished off the UI thread
+        app.recorder.stop()
 
 
 def test_stopping_before_any_step_writes_nothing_and_says_so(qtbot, tmp_path):
