@@ -1,4 +1,4 @@
-"""A stack of matrices decomposed on every core torch was given, not one matrix after another.
+"""Small matrices decomposed on one-thread workers, side by side, whatever torch's thread count.
 
 On the CPU, torch decomposes a stack (a batched SVD) matrix by matrix, and LAPACK gains nothing from
 a second thread on a 128 × 128 matrix: with two threads, eight such spectra took 5.4 ms while the
@@ -7,12 +7,14 @@ second core sat idle. Parts of the stack run side by side on a small pool of wor
 2.8 ms. Had each part kept the caller's thread count, every part would have started a team of
 threads, four on two cores, and the same eight took 4 ms in the engine; its default preset with
 spectra every step ran at 2.47× the plain loop that way and 2.8–2.9× with one-thread workers.
-Bigger matrices gain as well: two 1024 × 1024 SVDs side by side on one thread each take 352 ms,
-one after the other on two threads each 438 ms.
 
-Each matrix is decomposed alone on one thread, as the window's one-thread engine decomposes it, so
-a stack's results do not depend on how it was cut, and a session replays bit for bit. With one
-torch thread nothing runs beside the caller.
+MKL's result for one matrix depends on how many threads it uses (from 64 × 300 and 256 × 256 up,
+not at 128 × 128), so a matrix below ONE_THREAD_BELOW rows or columns is always decomposed on one
+thread, alone on a worker when the caller has more: its bits are the same in a batch or one at a
+time (the window's engine decomposes one matrix at a time, to be cancellable between them) and at
+any thread count. From that size on MKL's threads pay (a 1024 × 1024 SVD: 219 ms on two threads,
+352 ms on one), and the caller decomposes such matrices itself, one after another, with its own
+thread count.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ __all__ = ["across_cores"]
 
 Results = TypeVar("Results", Tensor, tuple[Tensor, ...])
 
+#: Matrices with fewer rows or columns than this are decomposed on one thread (see above).
+ONE_THREAD_BELOW = 512
 #: How long a new worker waits for the others to start before it takes tasks anyway.
 STARTUP_TIMEOUT_S = 30.0
 
@@ -37,21 +41,25 @@ _pool_lock = threading.Lock()
 
 
 def across_cores(per_matrix: Callable[[Tensor], Results], stack: Tensor) -> Results:
-    """``per_matrix(stack)`` for a function that treats each matrix of a stack (n, r, c) alone
-    (``torch.linalg.svdvals``, or ``torch.linalg.svd`` with its tuple of stacks), computed in up to
-    ``torch.get_num_threads()`` parts at once on one-thread workers while the caller waits; an
+    """``per_matrix(stack)`` for a function that treats each matrix of a stack (..., r, c) alone
+    (``torch.linalg.svdvals``, or ``torch.linalg.svd`` with its tuple of stacks). On the CPU with
+    more than one torch thread, matrices smaller than ONE_THREAD_BELOW go to one-thread workers, a
+    stack (n, r, c) in up to ``torch.get_num_threads()`` parts at once, while the caller waits; an
     exception in a part is raised here once every part has finished."""
     threads = torch.get_num_threads()
-    parts = min(threads, stack.shape[0]) if stack.dim() == 3 else 1
-    if stack.device.type != "cpu" or parts < 2:
+    if stack.device.type != "cpu" or threads < 2 or min(stack.shape[-2:]) >= ONE_THREAD_BELOW:
         return per_matrix(stack)
+    parts = min(threads, stack.shape[0]) if stack.dim() == 3 else 1
     pool = _workers(threads)
-    futures = [pool.submit(per_matrix, part) for part in torch.tensor_split(stack, parts)]
+    pieces = torch.tensor_split(stack, parts) if parts > 1 else (stack,)
+    futures = [pool.submit(per_matrix, piece) for piece in pieces]
     wait(futures)  # every part finished, even when one fails
     done = [future.result() for future in futures]
+    if len(done) == 1:
+        return done[0]
     if isinstance(done[0], Tensor):
         return torch.cat(done)
-    return tuple(torch.cat(pieces) for pieces in zip(*done, strict=True))
+    return tuple(torch.cat(part) for part in zip(*done, strict=True))
 
 
 def _workers(count: int) -> ThreadPoolExecutor:

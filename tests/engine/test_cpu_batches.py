@@ -104,3 +104,26 @@ def test_a_part_that_fails_raises_in_the_caller():
 
     with torch_threads(2), pytest.raises(torch.linalg.LinAlgError, match="not finite"):
         across_cores(strict, stack)
+
+
+def test_one_small_matrix_alone_is_decomposed_on_one_thread_too():
+    """The window's engine decomposes one matrix at a time (cancellable between them); its bits must
+    be those of the same matrix in a batch, which one-thread workers decompose. At 300 × 64 MKL's
+    result on two threads differs from one thread's."""
+    matrix = torch.randn(300, 64, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    calls: list = []
+    with torch_threads(2):
+        alone = across_cores(_recording(calls), matrix)
+        in_a_stack = across_cores(torch.linalg.svdvals, torch.stack([matrix, matrix, matrix]))
+    with torch_threads(1):
+        expected = torch.linalg.svdvals(matrix)
+    assert torch.equal(alone, expected) and torch.equal(in_a_stack[1], expected)
+    assert calls[0][0] != threading.get_ident() and calls[0][2] == 1
+
+
+def test_a_big_matrix_keeps_the_callers_threads():
+    """From 512 rows and columns MKL's threads pay (a 1024² SVD: 219 ms on two, 352 ms on one)."""
+    calls: list = []
+    with torch_threads(2):
+        across_cores(_recording(calls), torch.randn(2, 512, 512, dtype=torch.float64))
+    assert calls == [(threading.get_ident(), 2, 2)]

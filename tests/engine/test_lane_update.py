@@ -62,6 +62,29 @@ def test_stepping_lanes_together_equals_each_rule_alone(dtype, with_check):
     assert bool(checks) == with_check
 
 
+def test_the_windows_one_at_a_time_maps_give_the_batched_maps_bits_on_two_threads():
+    """The window's engine maps lanes one by one (cancellable between SVDs); a run made on the command
+    line maps them in one batch. At 300 × 280, where MKL's SVD on two threads differs from one
+    thread's, the two must still move the weights identically, or a session replays differently."""
+    lanes = MIXED_LANES
+    generator = torch.Generator().manual_seed(1)
+    shape = (len(lanes), 300, 280)
+    gradients = [torch.randn(shape, generator=generator, dtype=torch.float64) for _ in range(2)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        finals = []
+        for check in (None, lambda: None):
+            states = [LaneState() for _ in lanes]
+            weights = torch.zeros(shape, dtype=torch.float64)
+            for grads in gradients:
+                weights = step_lanes(grads, weights, states, lanes, [False] * len(lanes), check).weights
+            finals.append(weights)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(finals[0], finals[1])
+
+
 def test_a_frozen_lane_neither_moves_nor_updates_its_state():
     lanes = MIXED_LANES[:4]
     states = [LaneState() for _ in lanes]
