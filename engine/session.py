@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import torch
 from torch import Tensor
 
 from muonscope.engine.breakpoints import (
@@ -33,6 +34,7 @@ from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import MetricHistory, SpectraHistory
 from muonscope.engine.lane_history import LaneHistory, lane_histories
 from muonscope.engine.snapshot import Event, Snapshot
+from muonscope.engine.step_threads import ThreadRecord, noted, replay_threads, up_to
 
 __all__ = ["Branch", "Session", "budget_bytes"]
 
@@ -60,6 +62,7 @@ class Branch:
     head: Checkpoint | None = None  # the state at head_step, kept when the engine leaves it
     head_snapshot: Snapshot | None = None
     notes: dict = field(default_factory=dict)
+    threads: ThreadRecord = ()  # the torch thread count of each step it computed (step_threads)
 
 
 class Session:
@@ -173,16 +176,20 @@ class Session:
         :class:`StepCancelled` raised, with nothing recorded.
         """
         replaying = not self.at_head
+        count = torch.get_num_threads()
         if replaying:
             self._queue_recorded_changes(self.step)
         try:
-            self.experiment.step(cancelled=cancelled)
+            with replay_threads(self.branch.threads if replaying else ()) as threads:
+                threads.before(self.step + 1)
+                self.experiment.step(cancelled=cancelled)
         except StepCancelled:
             if replaying:
                 self.experiment.discard_pending()  # the replay queues them again next time
             raise
         snapshot = self.experiment.snapshot()
         if not replaying:
+            self.branch.threads = noted(self.branch.threads, self.step, count)
             self._record(snapshot)
         return snapshot
 
@@ -315,6 +322,7 @@ class Session:
         )
         branch.head_step = step
         branch.changes = self.experiment.changes
+        branch.threads = up_to(parent.threads, step)
         branch.head_snapshot = self.experiment.snapshot()
         self._current = branch.id
         return branch
@@ -435,9 +443,11 @@ class Session:
         first = target if from_step is None else min(from_step, target)
         if target > 0:
             self.experiment.restore(self.branch.checkpoints.at_or_before(max(first - 1, 0)))
-            while self.step < target:
-                self._queue_recorded_changes(self.step)
-                self.experiment.step(cancelled=cancelled)
+            with replay_threads(self.branch.threads) as threads:
+                while self.step < target:
+                    self._queue_recorded_changes(self.step)
+                    threads.before(self.step + 1)
+                    self.experiment.step(cancelled=cancelled)
         else:
             self.experiment.restore(self.branch.checkpoints.at_or_before(0))
 

@@ -40,6 +40,7 @@ from muonscope.engine.session_records import (
     saved_dtype,
 )
 from muonscope.engine.snapshot import Spectra, frozen_array
+from muonscope.engine.step_threads import ThreadRecord
 
 #: Largest session.json read (a million-step session with many branches stays far below it).
 _MAX_JSON_BYTES = 256 * 1024 * 1024
@@ -263,12 +264,28 @@ def _branch(
         head_step=count("head_step"),
         changes=tuple(change_from_record(item) for item in listed("changes")),
         head=None if head is None else _stored(checkpoints, head, f"branch {branch_id}'s head"),
+        threads=_thread_record(record.get("threads", []), f"branch {branch_id}: threads"),
     )
     _check_head(branch)
     final = _check_changes(branch, initial)
     _check_records(branch)
     _check_lane_rows(branch, len(initial.lanes), len(final.lanes))
     return branch
+
+
+def _thread_record(value: Any, what: str) -> ThreadRecord:
+    """(first step, torch thread count) runs in step order; absent in files from before they were
+    kept (their replays use the count of the moment)."""
+    runs = []
+    for item in record_list(value, what):
+        pair = record_list(item, what)
+        if len(pair) != 2:
+            raise ValueError(f"{what}: each entry must be [first step, thread count], found {item!r}")
+        first, count = record_int(pair[0], f"{what}: first step"), record_int(pair[1], f"{what}: count")
+        if count < 1 or (runs and first <= runs[-1][0]):
+            raise ValueError(f"{what}: counts are at least 1 and steps increase, found {item!r}")
+        runs.append((first, count))
+    return tuple(runs)
 
 
 def _checkpoint_store(owned: list[Checkpoint], budget_bytes: int, spacing: int) -> CheckpointStore:

@@ -136,6 +136,7 @@ def _branch_record(branch: Branch, ids: dict[int, int]) -> dict[str, Any]:
         "metrics_stride": branch.metrics.stride,
         "spectra_stride": branch.spectra.stride,
         "changes": [_change_record(step, change) for step, change in branch.changes],
+        "threads": [[first, count] for first, count in branch.threads],
     }
 
 

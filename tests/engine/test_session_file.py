@@ -433,6 +433,35 @@ def test_a_head_that_disagrees_with_the_records_is_refused(saved, tmp_path, edit
     assert message.startswith(f"{folder}: is not a consistent muonscope session") and expected in message
 
 
+@pytest.mark.parametrize(
+    ("threads", "expected"),
+    [
+        ("two", "must be a list"),
+        ([[1, 2, 3]], "each entry must be [first step, thread count]"),
+        ([[1, 0]], "counts are at least 1"),
+        ([[3, 2], [1, 1]], "steps increase"),
+        ([[1, -2]], "must be a non-negative integer"),
+    ],
+)
+def test_a_bad_record_of_thread_counts_is_refused(saved, tmp_path, threads, expected):
+    folder = _copy(saved, tmp_path)
+    _edit_branch(folder, threads=threads)
+    message = _refused(folder)
+    assert "threads" in message and expected in message
+
+
+def test_a_session_saved_before_thread_counts_were_kept_opens(saved, tmp_path):
+    folder = _copy(saved, tmp_path)
+
+    def without_threads(document: dict) -> dict:
+        return document | {
+            "branches": [{k: v for k, v in b.items() if k != "threads"} for b in document["branches"]]
+        }
+
+    _edit_document(folder, without_threads)
+    assert open_session(folder).branch.threads == ()
+
+
 @pytest.fixture(scope="module")
 def saved_forked(tmp_path_factory) -> Path:
     """Main to step 6, and a fork at step 3 run to step 6."""
