@@ -8,10 +8,10 @@ from typing import Any
 
 from muonscope.app.table_numbers import decimals_text
 
-__all__ = ["print_run_table", "steps_text"]
+__all__ = ["estimate_text", "print_run_table", "steps_text"]
 
 
-def _estimate_text(value: float, standard_error: float | None, digits: int) -> str:
+def estimate_text(value: float, standard_error: float | None, digits: int) -> str:
     """``≈ 3.030 ± 0.035``: an estimate to its standard error's second digit, at most one decimal past
     the table's own (the header promised "± one standard error" and only the count had one)."""
     if standard_error is None or not math.isfinite(standard_error) or standard_error < 0:
@@ -109,7 +109,7 @@ def _cell(lane: dict[str, Any], key: str, digits: int, final_step: int) -> str:
         return count_text(value, lane["recovered_se"] or 0.0, lane["estimated"])
     if key in ("loss", "accuracy"):
         if lane["estimated"]:
-            return _estimate_text(value, lane[f"{key}_se"], digits)
+            return estimate_text(value, lane[f"{key}_se"], digits)
         return decimals_text(value, digits)
     if key in _SIGNAL_COLUMNS:
         return decimals_text(value, digits) + _measured_at(lane["signal_step"], final_step)

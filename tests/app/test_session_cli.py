@@ -905,3 +905,22 @@ def test_a_session_of_huge_weights_resumes_with_a_readable_table_and_no_warnings
     assert code == 0 and err == ""
     losses = re.findall(r"loss (\S+)", out)
     assert losses and all(float(loss) > 1e299 and len(loss) < 12 for loss in losses)
+
+
+def test_inspect_marks_estimated_metrics_as_run_does(capsys, tmp_path):
+    """N = 8192 over run.exact_eval_items = 4096: run's table reads "loss ≈ 1.6666 ± 0.0075"; the
+    session's map read "loss 1.6666", as if the whole population had been evaluated."""
+    settings = ("--set", "task.d=16", "--set", "task.n_items=600", "--set", "run.exact_eval_items=128")
+    report = json.loads(
+        _ok(
+            _run(
+                capsys, *settings, "--lane", "optimizer=sgd", "--steps", "4", *QUIET, "--save", tmp_path / "s"
+            )
+        )
+    )
+    [lane] = report["lanes"]
+    assert lane["estimated"] and lane["loss_se"] is not None
+    lines = _ok(_inspect(capsys, tmp_path / "s")).splitlines()
+    shown = lines[lines.index("lanes at step 4 of branch 0 (main):") + 1]
+    assert "loss ≈ " in shown and "accuracy ≈ " in shown and "recovered ≈ " in shown
+    assert shown.count("±") == 3
