@@ -27,6 +27,7 @@ _CACHE = "MUONSCOPE_CACHE=DIR  sweep cache folder (default: the user cache folde
 _QT = "QT_QPA_PLATFORM  Qt platform; the picture is drawn offscreen unless this names another"
 _CUDA = "CUDA_VISIBLE_DEVICES  GPUs that run.device=auto may use"
 _OMP = "OMP_WAIT_POLICY  idle OpenMP threads sleep (PASSIVE, the default here) or spin (ACTIVE)"
+_THREADS = "OMP_NUM_THREADS  torch threads to compute with (default: one per core)"
 _DISPLAY = "DISPLAY / WAYLAND_DISPLAY  the screen the window opens on"
 _DASK = "DASK_*  Dask's own configuration (e.g. DASK_LOGGING__DISTRIBUTED=error), with --executor dask"
 #: Exit codes of the commands that run sweeps.
@@ -54,8 +55,15 @@ def _epilog(
     lines += [f"  {example}" for example in examples]
     if names:
         lines += ["", "names (each refused value lists what is allowed):", *names]
-    lines += ["", "environment:"] + [f"  {variable}" for variable in environment]
+    lines += ["", "environment:", *_aligned(environment)]
     return "\n".join([*lines, "", exit_codes])
+
+
+def _aligned(environment: list[str]) -> list[str]:
+    """``NAME  what it does`` entries with their descriptions in one column."""
+    pairs = [entry.split("  ", 1) for entry in environment]
+    width = max(len(name) for name, _what in pairs)
+    return [f"  {name:<{width}}  {what}" for name, what in pairs]
 
 
 def _command(sub, name: str, summary: str, examples: list[str], environment: list[str], **epilog):
@@ -172,7 +180,7 @@ def _add_run(sub) -> None:
             "muonscope run --resume runs/s1 --rewind 100 --set lanes[0].lr=0.1 --steps 300 --save runs/s2",
             "muonscope run --until '2:recovered >= 500' --until diverged --json",
         ],
-        [_CUDA, _OMP, _DEBUG],
+        [_CUDA, _THREADS, _OMP, _DEBUG],
         exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
         "naming the field or expression), 1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (what was computed is kept)",
