@@ -5,8 +5,9 @@ a second thread on a 128 × 128 matrix: with two threads, eight such spectra too
 second core sat idle. Parts of the stack run side by side on a small pool of workers instead
 (torch's kernels release the GIL), each worker keeping torch (and so MKL) to one thread of its own:
 2.8 ms. Had each part kept the caller's thread count, every part would have started a team of
-threads, four on two cores, and the same eight took 4 ms in the engine; its default preset with
-spectra every step ran at 2.47× the plain loop that way and 2.8–2.9× with one-thread workers.
+threads, four on two cores, and the same eight took 4 ms in the engine. The default preset with
+spectra every step ran at 2.29–2.42× the plain loop before, and at 2.67–2.75× with one-thread
+workers and idle OpenMP threads asleep (the package's ``OMP_WAIT_POLICY``; benchmarks/engine_speed.py).
 
 MKL's result for one matrix depends on how many threads it uses (from 64 × 300 and 256 × 256 up,
 not at 128 × 128), so a matrix below ONE_THREAD_BELOW rows or columns is always decomposed on one
