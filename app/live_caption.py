@@ -224,10 +224,11 @@ def _tie_text(
     """Lanes that all recover as many items, ranked by population loss (named so: ② beside it may
     show the excess loss, lower by the noise floor); all at one loss, said to be alike."""
     text = f"{all_lanes(len(ranked))} recover {_recovered(ranked[0])} items"
-    losses = [number_text(lane.loss) for lane in ranked]
+    losses = [number_text(lane.loss, keep_zeros=True) for lane in ranked]
     if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
         return f"{text}, each at population loss {losses[0]}", []
-    entries = [_entry(names[lane.lane_id], number_text(lane.loss), names) for lane in (ranked[0], *named)]
+    shown = (ranked[0], *named)
+    entries = [_entry(names[lane.lane_id], number_text(lane.loss, keep_zeros=True), names) for lane in shown]
     ranking = _listed(names, entries)
     return f"{text}; by population loss: {ranking}", _unnamed(ranked, named)
 

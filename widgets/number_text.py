@@ -22,11 +22,12 @@ def power_text(exponent: int) -> str:
     return "10" + str(exponent).translate(_SUPERSCRIPTS)
 
 
-def number_text(value: float, significant: int = 3) -> str:
+def number_text(value: float, significant: int = 3, keep_zeros: bool = False) -> str:
     """``value`` to ``significant`` digits: "0.0263", "0.5", "123", "12346", "2.19·10⁻³⁷", "10⁷".
 
     Whole numbers of up to six digits keep all of them (a count of 12346 is not "1.23·10⁴"); the
-    decimal point goes only where digits follow it.
+    decimal point goes only where digits follow it. ``keep_zeros`` keeps trailing zeros where values
+    are read side by side ("2.80 beside 5.36": "2.8" read as known to fewer digits).
     """
     if not math.isfinite(value):
         return "nan" if math.isnan(value) else ("∞" if value > 0 else "−∞")
@@ -37,6 +38,10 @@ def number_text(value: float, significant: int = 3) -> str:
     if PLAIN_DECADES[0] <= exponent <= PLAIN_DECADES[1]:
         if exponent >= significant - 1:
             return f"{round(value):d}"
-        return f"{rounded:.{significant - 1 - exponent}f}".rstrip("0").rstrip(".")
-    mantissa = f"{rounded / 10.0**exponent:.{significant - 1}f}".rstrip("0").rstrip(".")
+        return _trimmed(f"{rounded:.{significant - 1 - exponent}f}", keep_zeros)
+    mantissa = _trimmed(f"{rounded / 10.0**exponent:.{significant - 1}f}", keep_zeros)
     return power_text(exponent) if mantissa == "1" else f"{mantissa}·{power_text(exponent)}"
+
+
+def _trimmed(digits: str, keep_zeros: bool) -> str:
+    return digits if keep_zeros else digits.rstrip("0").rstrip(".")

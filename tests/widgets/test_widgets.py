@@ -698,6 +698,14 @@ def test_number_text_states_the_value_to_its_digits_without_e_notation(significa
         assert powers != plain, text  # plain digits exactly where an axis also writes them
 
 
+def test_values_read_side_by_side_keep_their_trailing_zeros():
+    """A caption ranking losses read "2.8, 5.36": the first looked known to fewer digits."""
+    assert (number_text(2.8024), number_text(2.8024, keep_zeros=True)) == ("2.8", "2.80")
+    assert number_text(0.5, keep_zeros=True) == "0.500"
+    assert number_text(2.0e-7, keep_zeros=True) == "2.00·10⁻⁷"
+    assert number_text(12346, keep_zeros=True) == "12346"  # whole numbers as they were
+
+
 def test_number_text_and_axis_ticks_write_a_power_of_ten_alike():
     """A legend's "ϱ = 10⁻⁷" beside an axis tick "10⁻⁷": one form for one number."""
     for exponent in (-37, -7, 6, 12):
