@@ -44,6 +44,8 @@ MULTI_STEP = {
 }
 ADAMS = (ADAM_08, ADAM_09)
 LR_SCALES = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)
+#: A population loss below this has converged to round-off (see _best_lr).
+CONVERGED_LOSS = 1e-20
 SEEDS = (0, 1, 2)
 #: Groups drawn over time, counted from the extreme tail.
 TAIL_GROUPS_DRAWN = 3
@@ -149,9 +151,17 @@ def _run(horizon: Horizon) -> RunConfig:
 
 
 def _best_lr(records: dict, name: str, seed: int) -> tuple[float, dict]:
-    """The lr scale with the lowest population loss at the end of the run (ties: the smaller lr)."""
+    """The smallest lr scale whose population loss at the end is below CONVERGED_LOSS; where none is,
+    the one with the lowest loss (ties: the smaller lr).
+
+    Past convergence a larger step only pushes the loss further under (Muon's read 10⁻⁵⁴, 10⁻²²⁰,
+    0.0, 0.0 from ×16 on): "lowest" then ranked round-off, and picked ×256 by a tie at 0.0.
+    """
     found = [(scale, records[(name, seed, scale)]) for scale in LR_SCALES]
     finite = [(scale, lane) for scale, lane in found if lane["loss"] is not None]
+    converged = [(scale, lane) for scale, lane in finite if lane["loss"] < CONVERGED_LOSS]
+    if converged:
+        return converged[0]
     return min(finite or found, key=lambda item: (item[1]["loss"] is None, item[1]["loss"] or 0.0))
 
 
@@ -277,18 +287,26 @@ def _notes(horizon: Horizon, sizes: list[int], best: dict) -> list[str]:
         f"tail groups compared at step {horizon.compare_at}.",
         "Every optimizer recovers every class within a few dozen steps, so the separation is a transient "
         "of the first steps; with minibatches of B ≈ K it is capped by which tail classes were drawn at all.",
-        f"lr grid {LR_SCALES} × each optimizer's base rate, best by population loss at step {horizon.steps} "
-        "(ties go to the smaller lr), chosen per seed. Best lr at seed 0: "
+        f"lr grid {LR_SCALES} × each optimizer's base rate, chosen per seed by the population loss at "
+        f"step {horizon.steps}: the smallest rate that brings it below {CONVERGED_LOSS:g} (larger ones only "
+        "push a converged loss further under), else the lowest loss (ties go to the smaller lr). "
+        "Best lr at seed 0: "
         + ", ".join(f"{name} ×{best[(name, 0)][0]:g}" for name in MULTI_STEP)
         + _unbracketed(best),
     ]
 
 
 def _unbracketed(best: dict) -> str:
-    """Which optimizers' best lr is the grid's largest on some seed: a larger one was not tried, so
-    their best is a bound, and a comparison made at it may flatter the other side."""
+    """Which optimizers' best lr is the grid's largest on some seed without a converged loss there: a
+    larger one was not tried, so their best is a bound, and a comparison made at it may flatter the
+    other side."""
     top = max(LR_SCALES)
-    names = [name for name in MULTI_STEP if any(best[key][0] == top for key in best if key[0] == name)]
+    unconverged_at_top = {
+        name
+        for (name, _seed), (scale, lane) in best.items()
+        if scale == top and lane["loss"] >= CONVERGED_LOSS
+    }
+    names = [name for name in MULTI_STEP if name in unconverged_at_top]
     if not names:
         return f"; every best lies inside the grid (below ×{top:g})."
     return (

@@ -200,8 +200,10 @@ def test_tail_multi_step_tables_name_groups_from_zero_and_hold_every_seed():
     )
     # the judged comparison is made at optima the grid brackets, not at its edge
     assert max(by_seed["lr_scale"]) < max(LR_SCALES)
-    unbracketed = [note for note in result.notes if "At the grid's top" in note or "every best lies" in note]
-    assert len(unbracketed) == 1 and not any(name in unbracketed[0].split("top")[-1] for name in ADAMS)
+    [grid_note] = [note for note in result.notes if note.startswith("lr grid")]
+    _, _, at_top = grid_note.partition("At the grid's top")
+    assert at_top or "every best lies inside the grid" in grid_note
+    assert not any(name in at_top for name in ADAMS)
 
 
 def test_tail_multi_step_judges_isotropy_and_the_tail_groups_on_every_seed():
@@ -232,8 +234,9 @@ def test_the_signgd_infimum_along_the_ray_is_not_placed_where_the_balance_is_fla
 
 
 def test_the_tail_presets_rates_are_those_its_caption_says_the_grid_gave():
-    """Adam and SignGD at the lowest loss at step 16 (seed 0); Muon and SGD, whose losses sink to the
-    floating-point floor, at the smallest rate that brings the loss below 1e-20."""
+    """The preset runs each optimizer at the rate the reproduction picks (seed 0): the smallest that
+    brings the loss below 1e-20, else the lowest loss. Muon's losses sink to 0.0 from ×256 on: picked
+    by "lowest, ties to the smaller", the reproduction ran ×256 and the preset ×16."""
     grid = reproduced("tail_multi_step_isotropy").tables["lr_grid"]
     rows = zip(grid["optimizer"], grid["seed"], grid["lr_scale"], grid["loss"], strict=True)
     losses: dict[str, dict[float, float]] = {}
@@ -243,8 +246,6 @@ def test_the_tail_presets_rates_are_those_its_caption_says_the_grid_gave():
     preset = {lane.label: lane.lr for lane in load_preset("tail_multi_step_isotropy").config.lanes}
     for name, (_lane, base_lr) in MULTI_STEP.items():
         by_scale = losses[name]
-        if name.startswith(("Muon", "SGD")):
-            scale = min(s for s, loss in by_scale.items() if loss < 1e-20)
-        else:
-            scale = min(by_scale, key=lambda s: (by_scale[s], s))
+        converged = [s for s, loss in sorted(by_scale.items()) if loss < 1e-20]
+        scale = converged[0] if converged else min(by_scale, key=lambda s: (by_scale[s], s))
         assert preset[name] == pytest.approx(base_lr * scale), name
