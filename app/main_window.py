@@ -131,7 +131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._note_overlay = TopOverlay(views.passing_note, central, below=views.message, max_width_px=560)
         controls = QtWidgets.QWidget()
         form = QtWidgets.QVBoxLayout(controls)
-        for title, widget in (("Task", views.task), ("Lanes (same minibatches)", views.lanes)):
+        for title, widget in (("Task", views.task), ("Lanes (same data)", views.lanes)):
             box = QtWidgets.QGroupBox(title)
             QtWidgets.QVBoxLayout(box).addWidget(widget)
             form.addWidget(box)

@@ -222,7 +222,7 @@ class LaneTable(QtWidgets.QWidget):
         self._rows_layout = QtWidgets.QVBoxLayout()
         self._rows_layout.setSpacing(4)
         self.add_button = QtWidgets.QPushButton("+ add lane")
-        self.add_button.setToolTip("add a lane (starts from W = 0 and sees the same minibatches)")
+        self.add_button.setToolTip("add a lane (from W = 0, on the same minibatches or exact gradient)")
         self.add_button.clicked.connect(self.add_requested.emit)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
