@@ -99,6 +99,10 @@ def _lane_lines(
     when the last evaluation came before the newest step), and where it diverged."""
     table = branch.metrics.table()
     lines = [f"lanes at step {branch.head_step} of branch {branch.id} ({branch.name}):"]
+    sampled_items = {lane.eval_sampled_items for lane in head_lanes.values() if lane.eval_estimated}
+    if items and sampled_items:  # as run's table says it
+        how_many = max(sampled_items)
+        lines.append(f"  population metrics estimated from {how_many} sampled items (± one standard error)")
     recorded = table["step"][table["step"] <= branch.head_step]
     # a long run's record is thinned to every 2ᵏ-th step: its lanes are those of the newest one kept
     rows = np.flatnonzero(table["step"] == recorded.max()) if recorded.size else np.empty(0, dtype=int)

@@ -921,6 +921,9 @@ def test_inspect_marks_estimated_metrics_as_run_does(capsys, tmp_path):
     [lane] = report["lanes"]
     assert lane["estimated"] and lane["loss_se"] is not None
     lines = _ok(_inspect(capsys, tmp_path / "s")).splitlines()
-    shown = lines[lines.index("lanes at step 4 of branch 0 (main):") + 1]
+    at = lines.index("lanes at step 4 of branch 0 (main):")
+    sampled = lane["sampled_items"]
+    assert lines[at + 1] == f"  population metrics estimated from {sampled} sampled items (± one standard error)"
+    shown = lines[at + 2]
     assert "loss ≈ " in shown and "accuracy ≈ " in shown and "recovered ≈ " in shown
     assert shown.count("±") == 3
