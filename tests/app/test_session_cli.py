@@ -923,7 +923,8 @@ def test_inspect_marks_estimated_metrics_as_run_does(capsys, tmp_path):
     lines = _ok(_inspect(capsys, tmp_path / "s")).splitlines()
     at = lines.index("lanes at step 4 of branch 0 (main):")
     sampled = lane["sampled_items"]
-    assert lines[at + 1] == f"  population metrics estimated from {sampled} sampled items (± one standard error)"
+    said = f"  population metrics estimated from {sampled} sampled items (± one standard error)"
+    assert lines[at + 1] == said
     shown = lines[at + 2]
     assert "loss ≈ " in shown and "accuracy ≈ " in shown and "recovered ≈ " in shown
     assert shown.count("±") == 3
