@@ -83,7 +83,7 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     writer = None
     last_step = plan.start_step
     with (
-        stop_signals() as stop,
+        stop_signals("record") as stop,
         ProgressBar(not args.no_progress, unit="frame") as progress,
         OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
     ):

@@ -380,9 +380,10 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
 
 
 @contextmanager
-def stop_signals():
+def stop_signals(command: str = "run"):
     """The first Ctrl-C or SIGTERM asks the run to stop between steps (what was computed is kept and
-    saved, as a job scheduler's SIGTERM expects); a second one interrupts at once."""
+    saved, as a job scheduler's SIGTERM expects) and says so at once: a step of a big memory and the
+    evaluation after it took seconds with nothing on the screen. A second one interrupts at once."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -392,6 +393,10 @@ def stop_signals():
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
+        from tqdm import tqdm  # clears a progress bar for the line and draws it again below
+
+        said = f"muonscope {command}: stopping after the step under way (again: at once)"
+        tqdm.write(said, file=sys.stderr)
 
     stopping = (signal.SIGINT, signal.SIGTERM)
     previous = {signum: signal.signal(signum, on_stop) for signum in stopping}

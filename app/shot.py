@@ -34,7 +34,7 @@ def shot_command(args) -> int:
     install_message_handler()
     steps = plan.target_step - plan.start_step
     with (
-        stop_signals() as stop,
+        stop_signals("shot") as stop,
         ProgressBar(not args.no_progress, unit="step") as progress,
         OffscreenWindow(plan, stop.is_set) as offscreen,
     ):
