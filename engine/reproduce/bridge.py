@@ -144,7 +144,7 @@ def reproduce_bridge(settings: Settings, size: BridgeSize) -> Reproduction:
     out = Reproduction("bridge", settings.size)
     marks = _recovery_marks(size)
     out.tables["over_time"] = _over_time_table(seeds, traces)
-    out.tables["summary"] = _summary_table(seeds, traces, marks, window)
+    out.tables["summary"], out.tables["summary_mean"] = _summary_tables(seeds, traces, marks, window)
     chosen = _spectrum_steps(traces[0][shown].paired, window)
     out.tables["spectra"] = _spectra_table(seeds, traces, chosen)
     setting = {"d": size.d, "n_items": size.n_items, "steps": size.steps, "seeds": len(seeds), "mu": mu}
@@ -184,19 +184,28 @@ def _lane_numbers(trace: LaneTrace, marks: list[int], window: int) -> dict[str, 
     return numbers
 
 
-def _summary_table(seeds: list[int], traces: list[list[LaneTrace]], marks: list[int], window: int) -> dict:
-    """Per lane, each seed's numbers and their mean over seeds (seed = "mean")."""
-    table: dict[str, list] = defaultdict(list)
+def _summary_tables(
+    seeds: list[int], traces: list[list[LaneTrace]], marks: list[int], window: int
+) -> tuple[dict, dict]:
+    """Per lane, each seed's numbers (integer seed column) and, in a table of their own, the seed means.
+
+    Two tables keep every column one type, so the seed column joins with ``over_time``'s.
+    """
+    per_seed_table: dict[str, list] = defaultdict(list)
+    mean_table: dict[str, list] = defaultdict(list)
     for lane in range(len(traces[0])):
+        label = traces[0][lane].label
         per_seed = [_lane_numbers(seed_traces[lane], marks, window) for seed_traces in traces]
-        rows = [(str(seed), numbers) for seed, numbers in zip(seeds, per_seed, strict=True)]
-        rows.append(("mean", {name: seed_mean([n[name] for n in per_seed]) for name in per_seed[0]}))
-        for seed, numbers in rows:
-            table["lane"].append(traces[0][lane].label)
-            table["seed"].append(seed)
-            for name, value in numbers.items():
-                table[name].append(value)
-    return dict(table)
+        for seed, numbers in zip(seeds, per_seed, strict=True):
+            _append_row(per_seed_table, {"lane": label, "seed": int(seed), **numbers})
+        means = {name: seed_mean([n[name] for n in per_seed]) for name in per_seed[0]}
+        _append_row(mean_table, {"lane": label, "seeds": len(seeds), **means})
+    return dict(per_seed_table), dict(mean_table)
+
+
+def _append_row(table: dict[str, list], row: dict) -> None:
+    for name, value in row.items():
+        table[name].append(value)
 
 
 def _over_time_table(seeds: list[int], traces: list[list[LaneTrace]]) -> dict:

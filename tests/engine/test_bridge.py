@@ -107,9 +107,15 @@ def test_the_reproduction_reports_every_lane_over_time_without_judging():
     over_time = result.tables["over_time"]
     lanes = 4
     assert len(over_time["step"]) == len(TINY.seeds) * lanes * 5  # trace steps 0, 10, …, 40
-    summary = result.tables["summary"]
-    assert summary["seed"].count("mean") == lanes
-    assert set(summary) >= {"recovered_t10", "recovered_t30", "recovered_t40", "alignment", "tail_ratio"}
+    summary, means = result.tables["summary"], result.tables["summary_mean"]
+    assert summary["seed"] == [seed for _ in range(lanes) for seed in TINY.seeds]
+    assert set(map(type, summary["seed"])) == set(map(type, over_time["seed"])) == {int}
+    assert means["lane"] == list(dict.fromkeys(summary["lane"]))
+    for table in (summary, means):
+        assert set(table) >= {"recovered_t10", "recovered_t30", "recovered_t40", "alignment", "tail_ratio"}
+    pairs = zip(summary["lane"], summary["alignment"], strict=True)
+    first_lane = [value for lane, value in pairs if lane == means["lane"][0]]
+    assert means["alignment"][0] == pytest.approx(np.nanmean(first_lane))
 
 
 def test_the_filtering_ratio_leaves_out_the_post_polar_and_no_momentum_lanes():
