@@ -8,6 +8,8 @@ reads and its exit codes; a refused value is reported on one line as every other
 from __future__ import annotations
 
 import argparse
+import re
+import textwrap
 from pathlib import Path
 
 from muonscope import __version__
@@ -20,6 +22,8 @@ from muonscope.engine.task_kinds import SWEEP_AXES
 
 __all__ = ["build_parser"]
 
+#: Width of the hand-made parts of ``--help`` (the option lists follow the terminal, as argparse does).
+HELP_WIDTH = 100
 #: What ``--help`` of every command says about exit codes.
 _EXIT_CODES = "exit status: 0 success, 2 invalid input (one line naming the field), 1 runtime failure"
 _DEBUG = "MUONSCOPE_DEBUG=1  print a traceback for runtime failures"
@@ -56,21 +60,52 @@ def _epilog(
     if names:
         lines += ["", "names (each refused value lists what is allowed):", *names]
     lines += ["", "environment:", *_aligned(environment)]
-    return "\n".join([*lines, "", exit_codes])
+    return "\n".join([*lines, "", *_exit_lines(exit_codes)])
+
+
+def _exit_lines(exit_codes: str) -> list[str]:
+    """``exit status: 0 what, 2 what, …`` as one wrapped ``CODE  what`` line per code."""
+    entries = re.split(r", (?=\d+ )", exit_codes.removeprefix("exit status: "))
+    lines = ["exit status:"]
+    for entry in entries:
+        code, what = entry.split(" ", 1)
+        lines += textwrap.wrap(
+            what,
+            HELP_WIDTH,
+            initial_indent=f"  {code:<3}  ",
+            subsequent_indent=" " * 7,
+            break_on_hyphens=False,
+        )
+    return lines
 
 
 def _aligned(environment: list[str]) -> list[str]:
     """``NAME  what it does`` entries with their descriptions in one column."""
     pairs = [entry.split("  ", 1) for entry in environment]
     width = max(len(name) for name, _what in pairs)
-    return [f"  {name:<{width}}  {what}" for name, what in pairs]
+    return [
+        line
+        for name, what in pairs
+        for line in textwrap.wrap(
+            what,
+            HELP_WIDTH,
+            initial_indent=f"  {name:<{width}}  ",
+            subsequent_indent=" " * (width + 4),
+            break_on_hyphens=False,
+        )
+    ]
+
+
+def _wrapped(text: str) -> str:
+    """A description within the help's width (the raw formatter keeps text as given)."""
+    return textwrap.fill(text, HELP_WIDTH)
 
 
 def _command(sub, name: str, summary: str, examples: list[str], environment: list[str], **epilog):
     parser = sub.add_parser(
         name,
         help=summary,
-        description=summary[0].upper() + summary[1:] + ".",
+        description=_wrapped(summary[0].upper() + summary[1:] + "."),
         epilog=_epilog(examples, environment, **epilog),
         formatter_class=_Formatter,
     )
@@ -90,8 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="muonscope",
         usage="muonscope [-h] [--version] [PATH | --preset NAME | --config FILE] [COMMAND ...]",
-        description="A desktop lab for watching optimizers learn. With no command, opens the window "
-        "(on a saved session PATH, a preset or a config file).",
+        description=_wrapped(
+            "A desktop lab for watching optimizers learn. With no command, opens the window "
+            "(on a saved session PATH, a preset or a config file)."
+        ),
         epilog=_epilog(
             [
                 "muonscope",
@@ -318,7 +355,7 @@ def _add_sweep(sub) -> None:
         "run the capacity panel's sweeps (one-step recovery, momentum) from a preset's settings",
         [
             "muonscope sweep --preset one_step_capacity --axis d --out sweeps/d",
-            "muonscope sweep --preset critical_batch --axis batch --executor dask --scheduler tcp://10.0.0.5:8786",
+            "muonscope sweep --preset critical_batch --axis batch --executor dask --scheduler tcp://host:8786",
         ],
         [_CACHE, _CUDA, _OMP, _DASK, _DEBUG],
         exit_codes=_SWEEP_EXIT_CODES,

@@ -53,8 +53,16 @@ def test_help_is_complete_and_imports_no_torch(command):
     text = proc.stdout
     description = text.split("\n\n")[1]
     assert description.strip() and len(description.strip().splitlines()) <= 2
-    for part in ("example", "environment:", "exit status: 0 ", "2 invalid input", "runtime failure"):
+    for part in (
+        "example",
+        "environment:",
+        "\nexit status:\n  0    ",
+        "\n  2    invalid input",
+        "runtime failure",
+    ):
         assert part in text, f"{command} --help lacks {part!r}"
+    widest = max(text.splitlines(), key=len)
+    assert len(widest) <= 100, f"{command} --help runs past 100 columns: {widest!r}"
     if command in ("shot", "record", "sweep", "reproduce", "run"):
         assert "(default: " in text
 

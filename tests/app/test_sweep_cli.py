@@ -262,7 +262,7 @@ def test_cache_help_is_complete_and_imports_no_torch(argv):
         [sys.executable, "-c", HELP_PROBE.format(argv=argv)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    for part in ("example", "environment:", "MUONSCOPE_CACHE", "exit status: 0 success, 2 invalid input"):
+    for part in ("example", "environment:", "MUONSCOPE_CACHE", "\n  0    success\n  2    invalid input"):
         assert part in proc.stdout, part
 
 
