@@ -25,22 +25,23 @@ def _loss_vs_gap(reproduction: Reproduction) -> list[Figure]:
 def _groups(reproduction: Reproduction) -> list[Figure]:
     """Each optimizer at its best learning rate, in lane colour order: accuracy by group, Δ(W_t) by step."""
     best = reproduction.curve_sets("at_best_lr")
-    step, sizes = best[0].setting["step"], best[0].setting["group_sizes"]
+    step, sizes, seed = (best[0].setting[key] for key in ("step", "group_sizes", "seed"))
     by_group = Panel(
-        f"recovered share per staircase group at step {step}",
+        f"recovered share per staircase group at step {step} (seed {seed})",
         group_axis_label(sizes),
         "accuracy",
         lane_series({_at_lr(data.setting): data.curves["group_accuracy"] for data in best}),
     )
     trajectory = Panel(
-        "Δ(W_t) = max_k p̂(k|k) − min_k p̂(k|k)",
+        f"Δ(W_t) = max_k p̂(k|k) − min_k p̂(k|k) (seed {seed})",
         "step",
         "Δ",
         lane_series({data.setting["optimizer"]: data.curves["balance_gap"] for data in best}),
     )
     over_time = tuple(
         Panel(
-            f"{group_label(data.setting['group'], data.setting['classes'])}: recovered share",
+            f"{group_label(data.setting['group'], data.setting['classes'])}: recovered share "
+            f"(seed {data.setting['seed']})",
             "step",
             "accuracy",
             lane_series(data.curves),

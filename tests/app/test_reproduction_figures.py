@@ -182,6 +182,20 @@ def test_tail_group_figures_name_staircase_groups_from_zero_with_their_class_cou
     assert all([s.label for s in panel.series] == lanes for panel in tail.panels)
 
 
+def test_tail_group_figures_say_which_seed_they_draw_and_draw_that_seeds_table():
+    result = reproduced("tail_multi_step_isotropy")
+    table = result.tables["group_accuracy_over_time"]
+    (seed,) = set(table["seed"])
+    groups, tail = reproduction_figures(result)
+    for panel in (*groups.panels, *tail.panels):
+        assert panel.title.endswith(f"(seed {seed})"), panel.title
+    _by_group, trajectory = groups.panels
+    for line in trajectory.series:
+        rows = [i for i, name in enumerate(table["optimizer"]) if name == line.label]
+        gaps = np.array([table["balance_gap"][i] for i in rows], float)
+        np.testing.assert_array_equal(line.y, gaps)
+
+
 def test_group_axis_names_the_eleven_groups_of_1024_classes():
     assert group_axis_label(staircase_group_sizes(1024)) == "group g = 0…10 (classes: 1, 1, 2, …, 512)"
 
