@@ -91,18 +91,8 @@ class App(QtCore.QObject):
             looked_back=self._looked_back,
             step_view=lambda delta: delta == 1 and self.debugger.step_view(delta),
         )
-        self.intents.change_carried_out.connect(self.messages.on_change_carried_out)
         self.sessions.config_open_requested.connect(self.intents.open_config)
-        # a task field staged for a restart passed its box's checks: a refusal typed before it is past
-        views.task.staged_changed.connect(lambda _name, _value: self.messages.on_change_carried_out())
-        # and a toolbar box's number taken (go to, step N, reset's seed): "Not done: go to step = 'abc'"
-        # stayed up over the jump made next
-        for taken in (
-            views.transport.goto_requested,
-            views.transport.step_requested,
-            views.transport.reset_requested,
-        ):
-            taken.connect(lambda _number: self.messages.on_change_carried_out())
+        self._clear_refusals_when_input_is_taken(views)
         self.keyboard = KeyboardController(self.window, self.clock, self.debugger, parent=self)
         self.capacity = CapacityController(
             views.capacity, lambda: self.clock.config, self.window.show_alert, parent=self
@@ -122,6 +112,19 @@ class App(QtCore.QObject):
     @property
     def views(self) -> Views:
         return self.window.views
+
+    def _clear_refusals_when_input_is_taken(self, views: Views) -> None:
+        """A standing "Not done: …" goes once the next input is taken: a change carried out, a task
+        field staged for a restart, or a toolbar box's number (go to, step N, reset's seed) — else
+        "Not done: go to step = 'abc'" stayed up over the jump made next."""
+        self.intents.change_carried_out.connect(self.messages.on_change_carried_out)
+        views.task.staged_changed.connect(lambda _name, _value: self.messages.on_change_carried_out())
+        for taken in (
+            views.transport.goto_requested,
+            views.transport.step_requested,
+            views.transport.reset_requested,
+        ):
+            taken.connect(lambda _number: self.messages.on_change_carried_out())
 
     def _wire(self) -> None:
         self.link.snapshot.connect(self.clock.on_snapshot)
