@@ -272,6 +272,26 @@ def _prepare(
     if args.resume is None:
         before_changes(session)
         return session.config.run.steps
+    rewound_on = _rewind(session, args)
+    before_changes(session)
+    changes, notes, target = _checked_changes(session, args, frame_every)
+    for change in changes:
+        session.apply(change)
+    prog = f"muonscope {args.command}"
+    for note in notes:
+        sys.stderr.write(f"{prog}: {note}\n")
+    session.commit()
+    session.experiment.set_run_length(target)
+    if args.rewind is not None:
+        branch = session.branch
+        parent = session.branches[branch.parent].name if branch.parent is not None else branch.name
+        note = _rewind_note(args.rewind, rewound_on, branch.name, bool(changes), parent)
+        sys.stderr.write(f"{prog}: {note}\n")
+    return target
+
+
+def _rewind(session: Any, args: argparse.Namespace) -> str:
+    """Switch to ``--branch`` and go back to ``--rewind``; the name of the branch rewound on."""
     if args.branch is not None:
         session.switch(branch_of(session, args.branch))
     head = session.branch.head_step
@@ -279,19 +299,31 @@ def _prepare(
         if args.rewind > head:
             raise ConfigError("--rewind", args.rewind, f"must be a step of the session, 0 to {head}")
         session.go_to(args.rewind)
-    rewound_on = session.branch.name
-    before_changes(session)
+    return session.branch.name
+
+
+def _checked_changes(session: Any, args: argparse.Namespace, frame_every: int) -> tuple[list, list[str], int]:
+    """The resumed run's changes, their notes and its last step, every one checked before any is made."""
+    from muonscope.engine.changes import apply_change, change_notes
+
     sets = overrides(args.set)
     length = [value for key, value in sets if key == "run.steps"]  # the run's length, as --steps is
     if args.steps is not None and length:
         raise ConfigError("--steps", args.steps, STEPS_GIVEN_TWICE)
-    from muonscope.engine.changes import apply_change, change_notes
-
     changes = _resume_changes(session.config, args)
     notes = change_notes(session.experiment.queued_config, changes)  # refuses a change not allowed
     changed = session.experiment.queued_config
     for change in changes:
         changed = apply_change(changed, change).config
+    target = _target_step(session, args, length, frame_every)
+    lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
+    refuse_fields_without_effect(changed.lanes, lane_fields_named(lane_specs, sets))
+    refuse_task_fields_without_effect(changed.task, sets)
+    return changes, notes, target
+
+
+def _target_step(session: Any, args: argparse.Namespace, length: list, frame_every: int) -> int:
+    """The step the resumed run ends at: ``--steps``, a ``run.steps`` set, or the session's own length."""
     if length:  # checked as any run.steps is (not a change made at the step: --steps makes none)
         target = session.config.with_value("run.steps", length[0]).run.steps
     else:
@@ -306,21 +338,6 @@ def _prepare(
             )
         option = "--steps" if args.steps is not None else "run.steps"
         raise _too_short(option, target, session.step, args.rewind is not None, frame_every)
-    lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
-    refuse_fields_without_effect(changed.lanes, lane_fields_named(lane_specs, sets))
-    refuse_task_fields_without_effect(changed.task, sets)
-    for change in changes:
-        session.apply(change)
-    prog = f"muonscope {args.command}"
-    for note in notes:
-        sys.stderr.write(f"{prog}: {note}\n")
-    session.commit()
-    session.experiment.set_run_length(target)
-    if args.rewind is not None:
-        branch = session.branch
-        parent = session.branches[branch.parent].name if branch.parent is not None else branch.name
-        note = _rewind_note(args.rewind, rewound_on, branch.name, bool(changes), parent)
-        sys.stderr.write(f"{prog}: {note}\n")
     return target
 
 
