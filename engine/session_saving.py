@@ -25,6 +25,7 @@ from muonscope.engine.history import count_values
 from muonscope.engine.scalar_metrics import COUNT_METRICS
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.session_format import (
+    FILES,
     FORMAT,
     FORMAT_VERSION,
     SPECTRA_COLUMNS,
@@ -38,7 +39,8 @@ __all__ = ["check_save_target", "save_session"]
 
 
 def save_session(session: Session, path: Path) -> Path:
-    """Write ``session`` to the folder ``path`` (replacing a session saved there before)."""
+    """Write ``session`` to the folder ``path``, replacing a session saved there before; whatever else
+    the folder holds (notes, figures, a session saved inside it) is kept."""
     path = Path(path)
     _check_target(path)
     if session.at_head:  # the engine's exact state, so opening continues from here
@@ -62,21 +64,55 @@ def save_session(session: Session, path: Path) -> Path:
         "branches": [_branch_record(b, ids) for b in session.branches],
         "checkpoints": records,
     }
-    parent = path.parent if str(path.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
+    target = path.resolve()  # a link's folder, and "." by its name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         (staging / "session.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         _write_tensors(staging / "tensors.safetensors", tensors)
         _write_metrics(staging / "metrics.parquet", session)
         _write_spectra(staging / "spectra.parquet", session.branches)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(staging, path)
+        previous = _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if previous is not None:
+        _carry_over(previous, target)
     return path
+
+
+def _swap_in(staging: Path, path: Path) -> Path | None:
+    """Put the complete new folder in place of ``path``; the previous folder, set aside, is returned.
+
+    Two renames in one parent folder: no moment holds half of one session and half of another.
+    """
+    if not path.exists():
+        os.replace(staging, path)
+        return None
+    previous = Path(tempfile.mkdtemp(prefix=f".{path.name}.previous.", dir=staging.parent))
+    os.replace(path, previous / path.name)
+    try:
+        os.replace(staging, path)
+    except BaseException:
+        os.replace(previous / path.name, path)  # the session saved before stays where it was
+        previous.rmdir()
+        raise
+    return previous
+
+
+def _carry_over(previous: Path, path: Path) -> None:
+    """Move what else the old folder held (notes, figures, a session saved inside it) into the new
+    one, then drop the old session files. An entry that cannot be moved is left, said, never lost."""
+    old = previous / path.name
+    for entry in sorted(old.iterdir()):
+        if entry.name not in FILES:
+            try:
+                os.replace(entry, path / entry.name)
+            except OSError as exc:
+                raise SessionError(
+                    path, f"was saved, but {entry.name} stays in {old}: {exc.strerror}"
+                ) from exc
+    shutil.rmtree(previous)
 
 
 def check_save_target(path: Path, resumed: Path | None = None) -> None:

@@ -364,6 +364,31 @@ def test_saving_twice_replaces_the_session_cleanly(tmp_path):
     np.testing.assert_array_equal(_weights(reopened), _weights(session))
 
 
+def test_saving_again_keeps_what_else_the_folder_holds(tmp_path):
+    """Re-saved in place, a session folder lost the notes and the session saved inside it."""
+    session = _small_session(4)
+    save_session(session, tmp_path / "s")
+    (tmp_path / "s" / "notes.txt").write_text("lr sweep next")
+    save_session(_small_session(3), tmp_path / "s" / "child")
+    session.run(9, stop_on_breakpoints=False)
+    save_session(session, tmp_path / "s")
+    assert (tmp_path / "s" / "notes.txt").read_text() == "lr sweep next"
+    assert open_session(tmp_path / "s" / "child").step == 3
+    assert open_session(tmp_path / "s").step == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # nothing set aside is left behind
+
+
+def test_saving_through_a_link_replaces_the_folder_it_names(tmp_path):
+    session = _small_session(4)
+    save_session(session, tmp_path / "real")
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    session.run(9, stop_on_breakpoints=False)
+    save_session(session, tmp_path / "link")
+    assert (tmp_path / "link").is_symlink()
+    assert open_session(tmp_path / "real").step == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
 def test_a_save_that_fails_midway_leaves_the_previous_session(tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
