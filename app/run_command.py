@@ -145,12 +145,26 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
             said.append(f"wrote {', '.join(path.name for path in written)} in {args.out}")
     said.extend(replacement_note(path) for path in removed)
     if args.save is not None and not outcome.interrupted:
-        said.append(f"session saved to {args.save} (step {outcome.report['step']})")
+        said.append(_saved_note(args.save, session))
     if args.json:
         print(json.dumps(outcome.report))
     else:
         print_run_table(outcome.report)
     return said
+
+
+def _saved_note(path: Path, session: Any) -> str:
+    """Where the saved session stands: a replay that stopped before its branch's newest step is saved
+    with the whole branch, and a resume continues from the newest step (it read "step 150", and a
+    resume then refused --steps 160: "at least 200")."""
+    step, head = session.step, session.branch.head_step
+    if step >= head:
+        return f"session saved to {path} (step {step})"
+    branch = session.branch.name
+    return (
+        f"session saved to {path} at step {step} of {branch!r}, which runs on to step {head}: "
+        f"--resume continues from step {head}"
+    )
 
 
 def _say_outcome(

@@ -285,6 +285,18 @@ def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
 
 
+def test_a_replay_saved_before_its_branchs_end_says_where_a_resume_continues(capsys, saved, tmp_path):
+    """Rewound to 20 and run to 40 without a change, a 60-step session saved "step 40" while a
+    resume of it continued from step 60."""
+    shutil.copytree(saved["s60"], tmp_path / "s")
+    again = ("--resume", tmp_path / "s", "--rewind", "20", "--steps", "40", "--save", tmp_path / "s")
+    code, _out, err = _run(capsys, *again, *QUIET)
+    assert code == 0 and "went back to step 20 of 'main'" in err, err
+    assert "session saved to" in err and "at step 40 of 'main', which runs on to step 60" in err, err
+    assert "--resume continues from step 60" in err
+    assert open_session(tmp_path / "s").step == 60
+
+
 def test_outputs_are_refused_in_a_saved_sessions_folder_which_still_opens(capsys, saved, tmp_path):
     session = tmp_path / "s30"
     shutil.copytree(saved["s30"], session)
