@@ -361,7 +361,9 @@ class Renderer:
         for panel in (self.series, self.capacity):  # a table's columns name it as the key does
             panel.compared_branch = f"compared branch {self._comparison_name}".strip()
         if self.lane_key is not None:
-            self.lane_key.set_note(f"dotted, faint: {self._comparison_name}" if other is not None else "")
+            self.lane_key.set_note(
+                f"dotted, faint in ② and ④: {self._comparison_name}" if other is not None else ""
+            )
 
     def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory) -> None:
         if self.class_error.view != "heatmap" or not self._lane_ids:

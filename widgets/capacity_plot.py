@@ -43,6 +43,8 @@ LEGEND_SHARE = 0.4
 class CapacityPlot(PlotPanel):
     """Solid: items recovered (left axis); dashed: population accuracy (right axis, 0–1)."""
 
+    draws_compared_branch = True
+
     run_requested = QtCore.Signal(str)  # mode
     cancel_requested = QtCore.Signal()
 
@@ -403,7 +405,9 @@ class CapacityPlot(PlotPanel):
         """A sweep's own legend names its lanes (with their sweep settings): a second one under it
         would repeat them, unless the sweep's legend left them out for room; over steps the lanes
         are named as in the other panels."""
-        return lanes if self.in_steps_mode or self.legend.lanes_folded else ()
+        if self.in_steps_mode:
+            return lanes
+        return tuple(lane for lane in lanes if lane[0] is not None) if self.legend.lanes_folded else ()
 
     def _fit_legend_columns(self) -> None:
         """As many lanes to a legend row as the plot's width takes, and the lanes left out where

@@ -194,9 +194,9 @@ class ClassErrorPlot(PlotPanel):
     def legend_lanes_for(self, lanes):
         """The heat map draws one lane: a picture of it names that lane alone, as the heat map's (the
         lane box is not in a picture, and a legend of five lanes under a map of one did not say which)."""
+        named = super().legend_lanes_for(lanes)  # the note on faint curves: none here
         if self.view != "heatmap":
-            return lanes
-        named = [lane for lane in lanes if lane[0] is not None]  # the note on faint curves: none here
+            return named
         if self.heat_lane() >= len(named):
             return ()
         position, text = named[self.heat_lane()]

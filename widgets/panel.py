@@ -42,6 +42,8 @@ class PlotPanel(QtWidgets.QWidget):
     export_requested = QtCore.Signal(str)  # "png", "svg" or "csv": the app asks where and writes
     legend: pg.LegendItem | None = None  # only for curves that are not lanes (lanes: the shared key)
     hover: HoverReadout  # panels with lane curves create it
+    #: Whether the panel draws a compared branch's curves, faint and dotted (② and ④ do).
+    draws_compared_branch = False
 
     def __init__(
         self,
@@ -389,9 +391,15 @@ class PlotPanel(QtWidgets.QWidget):
     def legend_lanes_for(
         self, lanes: tuple[tuple[int | None, str], ...]
     ) -> tuple[tuple[int | None, str], ...]:
-        """What the legend under the plot names of the window key's ``lanes``: all of them, here;
-        a panel that names its lanes itself, or draws one lane, says otherwise."""
-        return lanes
+        """What the legend under the plot names of the window key's ``lanes``: all of them, and the
+        key's note on faint curves (position None) where the panel draws a compared branch; a panel
+        that names its lanes itself, or draws one lane, says otherwise.
+
+        ① and ③ alone ended with "dotted, faint: main" under curves of one branch (in ①, dotted
+        is also the signal gradient's line)."""
+        if self.draws_compared_branch:
+            return lanes
+        return tuple(lane for lane in lanes if lane[0] is not None)
 
     def refresh_lane_legend(self) -> None:
         """Word the legend under the plot again, for what the panel draws now (a new view, say)."""

@@ -27,6 +27,8 @@ __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
 class SeriesPlot(PlotPanel):
     """One curve per lane of a metric over steps; the metric is chosen in the header."""
 
+    draws_compared_branch = True
+
     def __init__(
         self,
         title: str,

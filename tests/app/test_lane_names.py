@@ -138,7 +138,9 @@ def test_the_compared_branchs_columns_are_named_by_that_branchs_settings(qtbot):
     qtbot.waitUntil(lambda: capacity.faded_data(0)[0].size > 0, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
     columns, _rows = capacity.data_table()
-    branch = app.views.lane_key.note.removeprefix("dotted, faint: ")  # the branch as the key names it
+    branch = app.views.lane_key.note.removeprefix(
+        "dotted, faint in ② and ④: "
+    )  # the branch as the key names it
     assert branch and f"recovered items: {old}, compared branch {branch}" in columns
     columns, _rows = app.views.series.data_table()
     assert any(name.endswith(f", compared branch {branch}") for name in columns)
@@ -152,7 +154,7 @@ def test_a_panel_drawn_alone_keeps_the_key_to_its_faint_curves(qtbot):
     qtbot.waitUntil(lambda: capacity.faded_data(0)[0].size > 0, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
     note = app.views.lane_key.note
-    assert note.startswith("dotted, faint: ")
+    assert note.startswith("dotted, faint in ② and ④: ")
     with capacity.lane_legend(app.views.lane_key.legend_entries()):
         assert capacity.named_lanes[-1] == (None, note)
         assert len(capacity.named_lanes) == len(app.clock.config.lanes) + 1

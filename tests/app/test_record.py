@@ -18,6 +18,7 @@ from muonscope.app.cli import main
 from muonscope.app.cli_parser import build_parser
 from muonscope.app.frame_grab import rgb_bytes
 from muonscope.app.offscreen import OffscreenWindow, plan_offscreen
+from muonscope.app.panel_names import PANELS
 from muonscope.app.video import VideoWriter
 from tests.app.helpers import WAIT_MS, open_app, wait_until_paused
 
@@ -253,7 +254,11 @@ def test_a_fork_made_on_the_command_line_is_drawn_beside_the_branch_it_came_from
         offscreen.open()
         offscreen.picture()
         assert offscreen.app.debugger.compared_branch == 0
-        assert offscreen.app.views.lane_key.note == "dotted, faint: main"
+        assert offscreen.app.views.lane_key.note == "dotted, faint in ② and ④: main"
+        entries = tuple(offscreen.app.views.lane_key.legend_entries())
+        for name in PANELS:  # drawn alone, a panel repeats the note only where it draws main faint
+            named = getattr(offscreen.app.views, name).legend_lanes_for(entries)
+            assert any(position is None for position, _text in named) == (name in ("series", "capacity"))
     straight = ["shot", "--resume", str(tmp_path / "s"), "--steps", "8", "--out", str(tmp_path / "y.png")]
     plan = plan_offscreen(build_parser().parse_args(straight), (640, 400))
     assert plan.compared_branch is None  # main, continued: nothing to compare with
