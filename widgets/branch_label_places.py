@@ -1,14 +1,15 @@
 """Where the timeline writes each branch's name: beside its own line, over no other line or name.
 
-Branch lines sit a few pixels apart in a strip 70 px high, so a name written above every fork
-(its first place) crosses the next branch's line as soon as forks come close. Each name tries its
-places in turn — above its line from the fork, right of its head, left of its fork, above its line
-ending at its head — and takes the
-first that stays inside the plot and clear of every other line and every name already placed. The
-current branch places first, then the others from the oldest. A name that fits nowhere is left
-out; its line's tooltip still names it. The current branch's name is never left out: where no place
-is clear of the lines around it (six forks a few steps apart, the current one among them), it takes
-its first place inside the plot, drawn over those lines on the plot's own background.
+Branch lines sit a few pixels apart in a strip 70 px high, so a name written above every fork (its
+first place) crosses the next branch's line as soon as forks come close. Each name tries its places
+in turn — above its line from the fork, right of its head, left of its fork, above its line ending
+at its head, above it past its head, then below it from the fork and up to its head — and takes the
+first that stays inside the plot and clear of every other line and every name already placed, and of
+the step cursor where one such place is (the cursor ran through "fork 2 at st|ep 150"). The current
+branch places first, then the others from the oldest. A name that fits nowhere is left out; its
+line's tooltip still names it. The current branch's name is never left out: where no place is clear
+of the lines around it (six forks a few steps apart, the current one among them), it takes its first
+place inside the plot, drawn over those lines on the plot's own background.
 """
 
 from __future__ import annotations
@@ -43,14 +44,18 @@ class BranchLine:
         )
 
 
-def place_branch_labels(lines: list[BranchLine], area: QtCore.QRectF) -> list[QtCore.QPointF | None]:
-    """The top-left corner (px) of each line's name, or None where it fits nowhere."""
+def place_branch_labels(
+    lines: list[BranchLine], area: QtCore.QRectF, cursor_px: float | None = None
+) -> list[QtCore.QPointF | None]:
+    """The top-left corner (px) of each line's name, or None where it fits nowhere; ``cursor_px``:
+    the step cursor's x, which a name keeps clear of where it can."""
     order = sorted(range(len(lines)), key=lambda i: (not lines[i].current, i))
     placed: list[QtCore.QRectF] = []
     corners: list[QtCore.QPointF | None] = [None] * len(lines)
     for index in order:
         others = [line.band() for i, line in enumerate(lines) if i != index]
         inside = [rect for rect in _places(lines[index]) if area.contains(rect)]
+        inside.sort(key=lambda rect: cursor_px is not None and rect.left() <= cursor_px <= rect.right())
         clear = [rect for rect in inside if not any(rect.intersects(o) for o in (*others, *placed))]
         if lines[index].current and not clear:
             clear = inside[:1]  # over the lines around it: the branch the run is on is always named
@@ -61,12 +66,17 @@ def place_branch_labels(lines: list[BranchLine], area: QtCore.QRectF) -> list[Qt
 
 
 def _places(line: BranchLine) -> list[QtCore.QRectF]:
-    """Above the line from its fork; right of its head; left of its fork; above the line up to its head."""
+    """Above the line from its fork; right of its head; left of its fork; above the line up to its
+    head; above it past its head; below the line from its fork, and up to its head."""
     width, height = line.label_size.width(), line.label_size.height()
     middle, above = line.y_px - height / 2, line.y_px - LINE_HALF_PX - height
+    below = line.y_px + LINE_HALF_PX
     return [
         QtCore.QRectF(line.left_px + AFTER_FORK_PX, above, width, height),
         QtCore.QRectF(line.right_px + GAP_PX, middle, width, height),
         QtCore.QRectF(line.left_px - GAP_PX - width, middle, width, height),
         QtCore.QRectF(line.right_px - width, above, width, height),
+        QtCore.QRectF(line.right_px + GAP_PX, above, width, height),
+        QtCore.QRectF(line.left_px + AFTER_FORK_PX, below, width, height),
+        QtCore.QRectF(line.right_px - width, below, width, height),
     ]

@@ -269,7 +269,8 @@ class Timeline(QtWidgets.QWidget):
             head = box.mapViewToScene(QtCore.QPointF(branch.head_step, y))
             size = label.textItem.boundingRect().size()
             lines.append(BranchLine(fork.x(), head.x(), fork.y(), size, branch.current))
-        corners = place_branch_labels(lines, box.sceneBoundingRect())
+        cursor = box.mapViewToScene(QtCore.QPointF(self.cursor.value(), 0.0)).x()
+        corners = place_branch_labels(lines, box.sceneBoundingRect(), cursor)
         for label, corner in zip(self.branch_labels, corners, strict=True):
             label.setVisible(corner is not None)
             if corner is not None:
@@ -284,6 +285,7 @@ class Timeline(QtWidgets.QWidget):
         """Move the cursor without emitting ``cursor_dragged``."""
         with QtCore.QSignalBlocker(self.cursor):
             self.cursor.setValue(step)
+        self._place_branch_labels()  # off the cursor where they can be
         self.step_label.setText(f"step {step}" if step == self._last else f"step {step} / {self._last}")
 
     def set_events(self, steps: list[int]) -> None:
@@ -318,6 +320,7 @@ class Timeline(QtWidgets.QWidget):
         self.set_cursor(0)
 
     def _on_dragged(self) -> None:
+        self._place_branch_labels()
         self._leave_live()
         self.cursor_dragged.emit(round(self.cursor.value()))
 

@@ -1,0 +1,45 @@
+"""Where the timeline names a branch: off the other lines and names, and off the step cursor."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore
+
+from muonscope.widgets.branch_label_places import BranchLine, place_branch_labels
+
+AREA = QtCore.QRectF(0, 0, 600, 70)
+NAME = QtCore.QSizeF(120, 14)
+
+
+def _rect(corner: QtCore.QPointF | None) -> QtCore.QRectF:
+    assert corner is not None
+    return QtCore.QRectF(corner, NAME)
+
+
+def _crossed(rect: QtCore.QRectF, x: float) -> bool:
+    return rect.left() <= x <= rect.right()
+
+
+def test_a_name_keeps_off_the_cursor_where_another_clear_place_is():
+    fork = BranchLine(100, 400, 35, NAME, current=True)
+    (first,) = place_branch_labels([fork], AREA)
+    cursor = _rect(first).center().x()  # through the name's first place
+    (moved,) = place_branch_labels([fork], AREA, cursor)
+    assert not _crossed(_rect(moved), cursor)
+    assert AREA.contains(_rect(moved))
+
+
+def test_a_name_crossed_by_the_cursor_everywhere_is_still_written():
+    fork = BranchLine(0, 120, 35, NAME, current=False)
+    narrow = QtCore.QRectF(0, 0, 130, 70)  # every place inside spans the whole width
+    (corner,) = place_branch_labels([fork], narrow, 60.0)
+    assert narrow.contains(_rect(corner))
+
+
+def test_a_name_with_no_room_above_or_beside_its_line_goes_under_it():
+    """Squeezed between a line just above and the plot's edges, a fork's name was left out."""
+    above = BranchLine(0, 600, 20, NAME, current=True)
+    fork = BranchLine(0, 600, 30, NAME)  # as wide as the plot: no room beside it
+    current, corner = place_branch_labels([above, fork], AREA)
+    rect = _rect(corner)
+    assert rect.top() > fork.y_px and not rect.intersects(above.band())
+    assert not rect.intersects(_rect(current))
