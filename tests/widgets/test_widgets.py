@@ -1221,13 +1221,13 @@ def test_a_heat_map_drawn_alone_names_its_one_lane_and_draws_no_grid_over_its_ce
     plot = ClassErrorPlot()
     qtbot.addWidget(plot)
     plot.resize(300, 400)  # one legend entry to a row
-    plot.set_lanes(["GD", "Muon"])
+    plot.set_lanes(["GD", "Muon", "Adam"])
     curves_view = plot.view
-    key = [(0, "GD"), (1, "Muon"), (None, "faint: the branch it forked from")]
+    key = [(0, "GD"), (1, "Muon"), (2, "Adam"), (None, "faint: the branch it forked from")]
     axes = [plot.plot.getAxis(side) for side in ("left", "bottom")]
     every_lane_px = plot.legend_height_px(key)
     with plot.lane_legend(key):
-        assert plot.named_lanes == tuple(key[:2])  # curves: every lane (③ draws no faint branch)
+        assert plot.named_lanes == tuple(key[:3])  # curves: every lane (③ draws no faint branch)
         assert all(axis.grid is not False for axis in axes)
     plot.set_mode("view", "heatmap")
     plot.lane_combo.setCurrentIndex(1)
