@@ -8,6 +8,7 @@ session; nothing is recomputed beyond what opening it does.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +47,9 @@ def session_summary(session: Session, folder: Path) -> list[str]:
     for branch in session.branches:
         lines += _lane_lines(branch, _head_lanes(session, branch), items, sampled)
     lines.append("breakpoints: " + ("; ".join(b.text for b in session.breakpoints) or "none"))
-    lines.append(
-        f"look at one matrix: muonscope inspect {folder} --step K [--lane L] [--tensor W|G|M|update] "
-        "[--branch B]"
+    lines.append(  # quoted as a shell takes it: "runs/fork ✓" pasted as printed was two words
+        f"look at one matrix: muonscope inspect {shlex.quote(str(folder))} --step K [--lane L] "
+        "[--tensor W|G|M|update] [--branch B]"
     )
     return lines
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import struct
@@ -664,6 +665,14 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
             assert f"recovered {lane['recovered']:.0f}" in shown
             assert shown.endswith("(evaluated at step 24)") == (head == 27)
     assert "breakpoints: 1:recovered >= 40" in lines
+
+
+def test_inspects_hint_names_a_folder_with_a_space_as_a_shell_takes_it(capsys, saved, tmp_path):
+    folder = tmp_path / "runs" / "fork ✓"
+    shutil.copytree(saved["s30"], folder)
+    hint = _ok(_inspect(capsys, folder)).splitlines()[-1]
+    words = shlex.split(hint.split(": ", 1)[1].split(" [", 1)[0])
+    assert words == ["muonscope", "inspect", str(folder), "--step", "K"]
 
 
 def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(capsys, tmp_path):
