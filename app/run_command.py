@@ -77,11 +77,24 @@ def run_command(args: argparse.Namespace) -> int:
     session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
     if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script to compare
         outcome.report["stopped_by"] = args.until[until.index(outcome.hit.breakpoint)]
+        outcome.report["also_held"] = _also_held(args.until, until, outcome.hit, session.snapshot())
+    elif args.until:
+        outcome.report["also_held"] = []
     written = _write_results(args, session, outcome, table)
     status = _say_outcome(args, session, outcome, until, start_step, held_at_start)
     for line in written:
         sys.stderr.write(f"muonscope run: {line}\n")
     return status
+
+
+def _also_held(typed: list[str], until: list[Any], hit: Any, snapshot: Any) -> list[str]:
+    """The other --until expressions, as typed, that hold where the run stopped: stderr said "… holds
+    too" and the JSON named the first alone."""
+    return [
+        text
+        for text, bp in zip(typed, until, strict=True)
+        if bp is not hit.breakpoint and bp.check(snapshot) is not None
+    ]
 
 
 def _check_targets(args: argparse.Namespace) -> None:

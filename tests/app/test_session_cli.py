@@ -403,11 +403,10 @@ def test_until_that_never_holds_runs_to_the_end_with_stopped_by_null(capsys, sav
         "and the last step)\n"
     )
     report = json.loads(out)
-    assert report["stopped_by"] is None and report["stopped_at"] is None
+    assert report["stopped_by"] is None and report["stopped_at"] is None and report["also_held"] == []
     assert report["step"] == 60
-    assert {k: v for k, v in report.items() if k not in ("stopped_by", "stopped_at")} == json.loads(
-        saved["straight"]
-    )
+    until_keys = ("stopped_by", "stopped_at", "also_held")
+    assert {k: v for k, v in report.items() if k not in until_keys} == json.loads(saved["straight"])
 
 
 def test_until_on_a_population_metric_is_checked_at_the_last_step_the_report_evaluates(capsys):
@@ -423,11 +422,14 @@ def test_a_stop_names_every_until_that_holds_there(capsys):
     holds there is named with the one that stopped it; one that does not is left out."""
     holds = ("--until", "0:batch_loss > -inf", "--until", "accuracy >= 0", "--until", "loss < -1")
     code, out, err = _run(capsys, *SMALL, "--steps", "7", *QUIET, *holds)
-    assert code == 0 and json.loads(out)["stopped_by"] == "0:batch_loss > -inf"
+    report = json.loads(out)
+    assert code == 0 and report["stopped_by"] == "0:batch_loss > -inf"
+    assert report["also_held"] == ["accuracy >= 0"]  # as stderr says
     assert err.startswith("muonscope run: Stopped at step 1: breakpoint '0:batch_loss > -inf' holds")
     assert err.endswith("; 'accuracy >= 0' holds too\n")
     code, out, err = _run(capsys, *SMALL, "--steps", "7", *QUIET, "--until", "1:batch_loss > -inf", *holds)
     assert err.endswith("; '0:batch_loss > -inf', 'accuracy >= 0' hold too\n")
+    assert json.loads(out)["also_held"] == ["0:batch_loss > -inf", "accuracy >= 0"]
 
 
 def test_without_until_there_is_no_stopped_by(saved):
