@@ -195,6 +195,9 @@ def _say_outcome(
         from muonscope.engine.breakpoints import also_holding
 
         also = also_holding(until, outcome.hit, session.snapshot())
+        typed = args.until[until.index(outcome.hit.breakpoint)] if outcome.hit.breakpoint in until else None
+        if typed is not None and typed != outcome.hit.breakpoint.text:  # --json's stopped_by is as typed
+            also += f" (typed as '{typed}'; its lane's label changed with the settings)"
         if outcome.hit.breakpoint in held_at_start:  # "Stopped at step 10" alone read as if it began there
             also += f"; it held already at step {start_step}, where the run began: a condition is checked "
             also += "on the steps run"
