@@ -8,6 +8,7 @@ is measured once per size (see :func:`spectra_placement`).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,7 +18,7 @@ import torch
 from torch import Tensor
 
 from muonscope.engine.cpu_batches import across_cores
-from muonscope.engine.optim.polar import safe_svd
+from muonscope.engine.optim.polar import relative_floor, safe_svd
 
 __all__ = [
     "ISOTROPY_FLOOR",
@@ -153,31 +154,46 @@ def sin_theta(estimate: Tensor, signal: Tensor, rank: int) -> np.ndarray:
     """‖sin Θ(Û_r, U_r)‖₂ between the top-r left singular subspaces, per lane: (L,).
 
     Û comes from ``estimate`` (the momentum buffer), U from the signal; 0 means the buffer points
-    in exactly the signal's directions, 1 means some signal direction is missed entirely.
+    in exactly the signal's directions, 1 means some signal direction is missed entirely. NaN where
+    either matrix has fewer than r singular values above round-off (max(1e-12, eps)·σ₁ in its own
+    dtype): its top-r subspace is then partly round-off, and the angle it gave (0.988 for a buffer
+    of rank 9 at r = 10, where 0.930 came from its nine real directions) measured nothing.
     """
     host_e = estimate.detach().to("cpu", torch.float64)
     host_s = signal.detach().to("cpu", torch.float64)
     if not 1 <= rank <= min(host_e.shape[-2:]):
         return np.full(host_e.shape[0], np.nan)
-    u_hat = _top_left_subspace(host_e, rank)  # (L, r, rank)
-    u_sig = _top_left_subspace(host_s, rank)
+    u_hat, hat_defined = _top_left_subspace(host_e, rank, _resolved_floor(estimate))  # (L, r, rank)
+    u_sig, sig_defined = _top_left_subspace(host_s, rank, _resolved_floor(signal))
     cosines = torch.linalg.svdvals(u_hat.mT @ u_sig)  # (L, rank)
     smallest = cosines[..., -1].clamp(max=1.0)
-    return torch.sqrt(1.0 - smallest.square()).numpy()
+    angles = torch.sqrt(1.0 - smallest.square()).numpy()
+    return np.where((hat_defined & sig_defined).numpy(), angles, np.nan)
 
 
-def _top_left_subspace(x: Tensor, rank: int) -> Tensor:
-    """An orthonormal basis (..., r, rank) of the top-``rank`` left singular subspace of X (..., r, c).
+def _resolved_floor(x: Tensor) -> float:
+    """The fraction of σ₁ below which a singular value of X (..., r, c) is not told from round-off
+    here: its dtype's (max(1e-12, eps), as for the polar factor), or the float64 Gram matrix XXᵀ's,
+    whose eigenvalues carry an error of about r·eps·σ₁², so σ ≈ √(r·eps)·σ₁ (1.5e-8 at r = 1)."""
+    gram = math.sqrt(x.shape[-2] * torch.finfo(torch.float64).eps)
+    return max(relative_floor(x.dtype), gram)
+
+
+def _top_left_subspace(x: Tensor, rank: int, floor: float) -> tuple[Tensor, Tensor]:
+    """An orthonormal basis (..., r, rank) of the top-``rank`` left singular subspace of X (..., r, c),
+    and whether it is defined (...,): σ_rank above ``floor``·σ₁, the round-off of X's dtype.
 
     The eigenvectors of XXᵀ with the largest eigenvalues: half the cost of an SVD at d = 512, and
     as accurate for the leading directions (the error grows as eps·σ₁²/(σ_r² − σ_{r+1}²), where the
     subspace itself stops being well defined).
     """
     try:
-        vectors = torch.linalg.eigh(x @ x.mT)[1]  # (..., r, r), ascending eigenvalues
+        squares, vectors = torch.linalg.eigh(x @ x.mT)  # (..., r), (..., r, r): ascending eigenvalues
     except torch.linalg.LinAlgError:
-        return safe_svd(x)[0][..., :rank]
-    return vectors[..., -rank:]
+        u, s, _ = safe_svd(x)
+        squares, vectors = s.flip(-1).square(), u.flip(-1)
+    defined = squares[..., -rank] > (floor**2) * squares[..., -1]  # σ_rank² > (floor·σ₁)²
+    return vectors[..., -rank:], defined
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,8 +38,9 @@ __all__ = [
 #: are never reused. 3: records and keys name the device, dtype and torch version; 4: traced points
 #: keep loss, accuracy, recovered and per-group accuracy over time as well as Δ(W_t); 5: traced
 #: points may also keep the signal metrics (alignment, sin Θ, spectra against the population gradient);
-#: 6: a learnt memory's loss and gradient keep what lies below the unit round-off.
-SCHEMA = "muonscope-sweep-6"
+#: 6: a learnt memory's loss and gradient keep what lies below the unit round-off; 7: sin Θ is null
+#: where a top-r subspace is partly round-off.
+SCHEMA = "muonscope-sweep-7"
 _LANE_METRICS = (
     "recovered",
     "recovered_prefix",

@@ -85,6 +85,22 @@ def test_sin_theta_between_subspaces():
     assert sin_theta(swapped.unsqueeze(0), signal, 3)[0] == pytest.approx(1.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_sin_theta_is_undefined_where_a_top_r_subspace_is_partly_round_off(dtype):
+    """A buffer of rank 9 at r = 10 (a minibatch run's first steps): its tenth direction is
+    round-off, and the angle came out 0.988 where its nine real directions gave 0.930."""
+    gen = torch.Generator().manual_seed(7)
+    signal = torch.randn(1, 16, 12, generator=gen, dtype=torch.float64)
+    nine = torch.randn(1, 16, 9, generator=gen, dtype=torch.float64) @ torch.randn(
+        1, 9, 12, generator=gen, dtype=torch.float64
+    )
+    round_off = torch.finfo(dtype).eps * 1e-2 * torch.randn(1, 16, 12, generator=gen, dtype=torch.float64)
+    estimate = (nine + round_off * nine.norm()).to(dtype)
+    assert np.isnan(sin_theta(estimate, signal.to(dtype), 10)).all()
+    assert np.isnan(sin_theta(signal.to(dtype), estimate, 10)).all()  # a low-rank signal alike
+    assert np.isfinite(sin_theta(estimate, signal.to(dtype), 9)).all()  # r within its rank: defined
+
+
 def test_sin_theta_equals_the_angle_between_svd_subspaces():
     """Oracle: the largest principal angle between top-r left singular vectors from full SVDs."""
     gen = torch.Generator().manual_seed(5)

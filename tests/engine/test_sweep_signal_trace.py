@@ -45,6 +45,7 @@ def test_traced_signal_metrics_equal_an_independent_recomputation():
     point = _point()
     (records, _) = run_point(point)
     rank = min(10, 16 - 1)  # the zipf task's signal rank at d = 16
+    measured = 0
     for index, t in enumerate(records[0]["trace_step"][:-1]):
         experiment = Experiment(point.config)
         experiment.step(t)
@@ -58,7 +59,11 @@ def test_traced_signal_metrics_equal_an_independent_recomputation():
             if watched is None:
                 watched = experiment.last_gradient[lane]
             angle = sin_theta(watched[None], signal[lane : lane + 1], rank)[0]
-            assert record["sin_theta_trace"][index] == pytest.approx(angle, abs=1e-9)
+            if np.isnan(angle):  # a buffer of rank below r (a first minibatch step): no subspace, null
+                assert record["sin_theta_trace"][index] is None
+            else:
+                assert record["sin_theta_trace"][index] == pytest.approx(angle, abs=1e-9)
+                measured += 1
             np.testing.assert_allclose(
                 record["signal_spectrum_trace"][index], singular_values(signal[lane]), rtol=1e-9, atol=1e-15
             )
@@ -68,6 +73,7 @@ def test_traced_signal_metrics_equal_an_independent_recomputation():
                 rtol=1e-9,
                 atol=1e-15,
             )
+    assert measured >= len(records)  # most angles are defined: the check compares numbers
 
 
 def test_an_exact_gradient_polar_step_is_perfectly_aligned_with_the_signal():
