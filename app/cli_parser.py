@@ -8,11 +8,23 @@ reads and its exit codes; a refused value is reported on one line as every other
 from __future__ import annotations
 
 import argparse
-import re
-import textwrap
 from pathlib import Path
 
 from muonscope import __version__
+from muonscope.app.cli_help import (
+    CACHE_ENV,
+    CUDA_ENV,
+    DASK_ENV,
+    DEBUG_ENV,
+    DISPLAY_ENV,
+    OMP_ENV,
+    QT_ENV,
+    SWEEP_EXIT_CODES,
+    THREADS_ENV,
+    HelpFormatter,
+    help_epilog,
+    wrapped,
+)
 from muonscope.app.cli_names import setting_names
 from muonscope.app.cli_refusals import OneLineParser, state_range
 from muonscope.app.config_args import MAX_WORKERS
@@ -22,92 +34,14 @@ from muonscope.engine.task_kinds import SWEEP_AXES
 
 __all__ = ["build_parser"]
 
-#: Width of the hand-made parts of ``--help`` (the option lists follow the terminal, as argparse does).
-HELP_WIDTH = 100
-#: What ``--help`` of every command says about exit codes.
-_EXIT_CODES = "exit status: 0 success, 2 invalid input (one line naming the field), 1 runtime failure"
-_DEBUG = "MUONSCOPE_DEBUG=1  print a traceback for runtime failures"
-_CACHE = "MUONSCOPE_CACHE=DIR  sweep cache folder (default: the user cache folder, muonscope/sweeps)"
-_QT = "QT_QPA_PLATFORM  Qt platform; the picture is drawn offscreen unless this names another"
-_CUDA = "CUDA_VISIBLE_DEVICES  GPUs that run.device=auto may use"
-_OMP = "OMP_WAIT_POLICY  idle OpenMP threads sleep (PASSIVE, the default here) or spin (ACTIVE)"
-_THREADS = "OMP_NUM_THREADS  torch threads to compute with (default: one per core)"
-_DISPLAY = "DISPLAY / WAYLAND_DISPLAY  the screen the window opens on"
-_DASK = "DASK_*  Dask's own configuration (e.g. DASK_LOGGING__DISTRIBUTED=error), with --executor dask"
-#: Exit codes of the commands that run sweeps.
-_SWEEP_EXIT_CODES = (
-    "exit status: 0 success, 2 invalid input (one line naming the field; also a --scheduler that does "
-    "not answer), 1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (points computed so far "
-    "stay cached)"
-)
 
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Epilogs keep their line breaks; every option with a value shows its default."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        unset = action.default is None or action.default is False or action.default == []
-        quiet = unset or action.default == argparse.SUPPRESS or "default" in text
-        return text if quiet or not action.option_strings else f"{text} (default: %(default)s)"
-
-
-def _epilog(
-    examples: list[str], environment: list[str], exit_codes: str = _EXIT_CODES, names: list[str] = ()
-) -> str:
-    lines = ["example:" if len(examples) == 1 else "examples:"]
-    lines += [f"  {example}" for example in examples]
-    if names:
-        lines += ["", "names (each refused value lists what is allowed):", *names]
-    lines += ["", "environment:", *_aligned(environment)]
-    return "\n".join([*lines, "", *_exit_lines(exit_codes)])
-
-
-def _exit_lines(exit_codes: str) -> list[str]:
-    """``exit status: 0 what, 2 what, …`` as one wrapped ``CODE  what`` line per code."""
-    entries = re.split(r", (?=\d+ )", exit_codes.removeprefix("exit status: "))
-    lines = ["exit status:"]
-    for entry in entries:
-        code, what = entry.split(" ", 1)
-        lines += textwrap.wrap(
-            what,
-            HELP_WIDTH,
-            initial_indent=f"  {code:<3}  ",
-            subsequent_indent=" " * 7,
-            break_on_hyphens=False,
-        )
-    return lines
-
-
-def _aligned(environment: list[str]) -> list[str]:
-    """``NAME  what it does`` entries with their descriptions in one column."""
-    pairs = [entry.split("  ", 1) for entry in environment]
-    width = max(len(name) for name, _what in pairs)
-    return [
-        line
-        for name, what in pairs
-        for line in textwrap.wrap(
-            what,
-            HELP_WIDTH,
-            initial_indent=f"  {name:<{width}}  ",
-            subsequent_indent=" " * (width + 4),
-            break_on_hyphens=False,
-        )
-    ]
-
-
-def _wrapped(text: str) -> str:
-    """A description within the help's width (the raw formatter keeps text as given)."""
-    return textwrap.fill(text, HELP_WIDTH)
-
-
-def _command(sub, name: str, summary: str, examples: list[str], environment: list[str], **epilog):
+def _command(sub, name: str, summary: str, examples: list[str], environment: list[str], **ending):
     parser = sub.add_parser(
         name,
         help=summary,
-        description=_wrapped(summary[0].upper() + summary[1:] + "."),
-        epilog=_epilog(examples, environment, **epilog),
-        formatter_class=_Formatter,
+        description=wrapped(summary[0].upper() + summary[1:] + "."),
+        epilog=help_epilog(examples, environment, **ending),
+        formatter_class=HelpFormatter,
     )
     parser.set_defaults(command_parser=parser)  # so a check after parsing can report as argparse does
     return parser
@@ -125,11 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="muonscope",
         usage="muonscope [-h] [--version] [PATH | --preset NAME | --config FILE] [COMMAND ...]",
-        description=_wrapped(
+        description=wrapped(
             "A desktop lab for watching optimizers learn. With no command, opens the window "
             "(on a saved session PATH, a preset or a config file)."
         ),
-        epilog=_epilog(
+        epilog=help_epilog(
             [
                 "muonscope",
                 "muonscope runs/s1",
@@ -137,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "muonscope run --preset default --steps 300 --json",
                 "muonscope COMMAND --help",
             ],
-            [_DISPLAY, _DEBUG],
+            [DISPLAY_ENV, DEBUG_ENV],
         ),
-        formatter_class=_Formatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"muonscope {__version__}")
     sub = parser.add_subparsers(
@@ -175,7 +109,7 @@ def _add_inspect(sub) -> None:
             "muonscope inspect runs/s1",
             "muonscope inspect runs/s1 --step 120 --lane 2 --tensor update --out update.npy",
         ],
-        [_DEBUG],
+        [DEBUG_ENV],
     )
     inspect.add_argument("session", metavar="PATH", type=_path, help="a saved session folder")
     inspect.add_argument(
@@ -217,7 +151,7 @@ def _add_run(sub) -> None:
             "muonscope run --resume runs/s1 --rewind 100 --set lanes[0].lr=0.1 --steps 300 --save runs/s2",
             "muonscope run --until '2:recovered >= 500' --until diverged --json",
         ],
-        [_CUDA, _THREADS, _OMP, _DEBUG],
+        [CUDA_ENV, THREADS_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
         "naming the field or expression), 1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (what was computed is kept)",
@@ -264,7 +198,7 @@ def _add_shot(sub) -> None:
             "muonscope shot --set task.d=96 --steps 40 --panel spectrum --out spectrum.png --size 800x500",
             "muonscope shot --resume runs/s1 --presentation --out talk.png",
         ],
-        [_QT, _CACHE, _CUDA, _OMP, _DEBUG],
+        [QT_ENV, CACHE_ENV, CUDA_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written)",
         names=setting_names(),
@@ -292,7 +226,7 @@ def _add_record(sub) -> None:
             "muonscope record --set task.d=32 --steps 60 --every 2 --fps 15 --panel series --out series.gif",
             "muonscope record --resume runs/s1 --steps 400 --presentation --out talk.mp4",
         ],
-        [_QT, _CACHE, _CUDA, _OMP, _DEBUG],
+        [QT_ENV, CACHE_ENV, CUDA_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file)",
@@ -358,8 +292,8 @@ def _add_sweep(sub) -> None:
             "muonscope sweep --preset one_step_capacity --axis d --out sweeps/d",
             "muonscope sweep --preset critical_batch --axis batch --executor dask --scheduler tcp://host:8786",
         ],
-        [_CACHE, _CUDA, _OMP, _DASK, _DEBUG],
-        exit_codes=_SWEEP_EXIT_CODES,
+        [CACHE_ENV, CUDA_ENV, OMP_ENV, DASK_ENV, DEBUG_ENV],
+        exit_codes=SWEEP_EXIT_CODES,
         names=setting_names(),
     )
     _add_config_arguments(sweep)
@@ -413,7 +347,7 @@ def _add_reproduce(sub) -> None:
             "muonscope reproduce --list",
             "muonscope reproduce noisy_scaling --full --executor dask --scheduler tcp://10.0.0.5:8786",
         ],
-        [_CACHE, _QT, _CUDA, _OMP, _DASK, _DEBUG],
+        [CACHE_ENV, QT_ENV, CUDA_ENV, OMP_ENV, DASK_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 every judged check passes, 1 a check failed (see summary.md) or a runtime "
         "failure, 2 invalid input (one line naming the field; also a --scheduler that does not answer), "
         "130 interrupted by Ctrl-C or SIGTERM (points computed so far stay cached)",
@@ -435,7 +369,7 @@ def _add_cache(sub) -> None:
         "show or clear the sweep cache (the points sweep and reproduce keep so that re-runs are quick); "
         "without an action, info",
         ["muonscope cache", "muonscope cache clear"],
-        [_CACHE, _DEBUG],
+        [CACHE_ENV, DEBUG_ENV],
     )
     actions = cache.add_subparsers(
         dest="cache_action",
@@ -449,14 +383,14 @@ def _add_cache(sub) -> None:
         "info",
         "print the cache folder, its number of entries, their total size and what they were computed on",
         ["muonscope cache info", "MUONSCOPE_CACHE=/scratch/sweeps muonscope cache info"],
-        [_CACHE, _DEBUG],
+        [CACHE_ENV, DEBUG_ENV],
     )
     _command(
         actions,
         "clear",
         "remove every cached sweep point (only muonscope's own files) and say how many",
         ["muonscope cache clear"],
-        [_CACHE, _DEBUG],
+        [CACHE_ENV, DEBUG_ENV],
     )
 
 
