@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import textwrap
 
+from muonscope.app.cli_help import HELP_WIDTH
+
 __all__ = ["setting_names"]
 
 
@@ -38,5 +40,7 @@ def setting_names(until: bool = False) -> list[str]:
     return [
         line
         for option, text in entries
-        for line in textwrap.wrap(text, 100, initial_indent=f"  {option:<10s}", subsequent_indent=" " * 12)
+        for line in textwrap.wrap(
+            text, HELP_WIDTH, initial_indent=f"  {option:<10s}", subsequent_indent=" " * 12
+        )
     ]
