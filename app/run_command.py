@@ -76,7 +76,7 @@ def run_command(args: argparse.Namespace) -> int:
         )
     session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
     if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script to compare
-        outcome.report["stopped_by"] = args.until[until.index(outcome.hit.breakpoint)]
+        outcome.report["stopped_by"] = _as_typed(args.until, until, outcome.hit.breakpoint)
         outcome.report["also_held"] = _also_held(args.until, until, outcome.hit, session.snapshot())
     elif args.until:
         outcome.report["also_held"] = []
@@ -85,6 +85,11 @@ def run_command(args: argparse.Namespace) -> int:
     for line in written:
         sys.stderr.write(f"muonscope run: {line}\n")
     return status
+
+
+def _as_typed(typed: list[str], until: list[Any], breakpoint: Any) -> str | None:
+    """An --until breakpoint as the user typed it (its lane label may have followed a --set since)."""
+    return typed[until.index(breakpoint)] if breakpoint in until else None
 
 
 def _also_held(typed: list[str], until: list[Any], hit: Any, snapshot: Any) -> list[str]:
@@ -195,7 +200,7 @@ def _say_outcome(
         from muonscope.engine.breakpoints import also_holding
 
         also = also_holding(until, outcome.hit, session.snapshot())
-        typed = args.until[until.index(outcome.hit.breakpoint)] if outcome.hit.breakpoint in until else None
+        typed = _as_typed(args.until, until, outcome.hit.breakpoint)
         if typed is not None and typed != outcome.hit.breakpoint.text:  # --json's stopped_by is as typed
             also += f" (typed as '{typed}'; its lane's label changed with the settings)"
         if outcome.hit.breakpoint in held_at_start:  # "Stopped at step 10" alone read as if it began there
