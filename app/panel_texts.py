@@ -47,6 +47,7 @@ SERIES_AT_MOST_ONE = ("sin_theta", "balance_gap", "weight_entropy", "weight_top_
 #: Panel ② metrics that need the population gradient (the noiseless signal).
 SIGNAL_METRICS = ("alignment A(update)", "sin Θ of top-r subspace")
 FILTERING_METRIC = dict(SERIES_METRICS)["tail_filtering"]
+SIN_THETA_METRIC = dict(SERIES_METRICS)["sin_theta"]
 #: Panel ② metrics of a task's items and their losses: none on a task without classes (the stream).
 ITEM_METRICS = ("batch_loss", "loss", "excess_loss", "balance_gap")
 
@@ -104,7 +105,18 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
             "gradient: no lane here keeps one (μ = 0 or order none keep no buffer, and a post-order "
             "buffer averages the mapped gradients msgn(G), so σ(M)/σ(G) would divide unlike quantities)."
         )
+    if metric == SIN_THETA_METRIC and _measured_undefined(snapshot):
+        return (
+            f"{what} Measured at step {snapshot.lanes[0].signal_step} but undefined: a lane's buffer (or "
+            f"gradient) has fewer than r = {snapshot.lanes[0].gap_rank} directions above round-off, so "
+            "no top-r subspace (a minibatch of B items adds at most B directions a step)."
+        )
     return f"{what} A curve needs two values, and no lane has two yet: it is {_cadence(metric, snapshot)}."
+
+
+def _measured_undefined(snapshot: Snapshot) -> bool:
+    """Whether sin Θ was measured at the newest signal step and came out undefined (NaN) in a lane."""
+    return any(lane.signal_step >= 1 and np.isnan(lane.sin_theta) for lane in snapshot.lanes)
 
 
 def series_definition(key: str, snapshot: Snapshot) -> str:

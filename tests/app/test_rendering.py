@@ -124,6 +124,22 @@ def test_the_filtering_ratio_panel_says_why_post_order_lanes_have_none():
     assert "post-order" not in series_empty_text(FILTERING_METRIC, snapshot)
 
 
+def test_panel_two_says_sin_theta_is_undefined_while_the_buffer_has_fewer_than_r_directions():
+    """Minibatches of one item: after 3 steps the buffer has rank 3 < r, and ② said sin Θ "is
+    measured after a population evaluation" although it had been, every step."""
+    from muonscope.app.panel_texts import SIN_THETA_METRIC, series_empty_text
+    from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+    task = TaskConfig(d=16, n_items=64, batch_size=1)
+    lane = LaneConfig(optimizer="muon", lr=0.1, momentum=0.9)
+    experiment = Experiment(ExperimentConfig(task=task, lanes=(lane,), run=RunConfig(eval_every=1)))
+    experiment.step(3)
+    snapshot = experiment.snapshot()
+    assert snapshot.lanes[0].signal_step == 3 and np.isnan(snapshot.lanes[0].sin_theta)
+    text = series_empty_text(SIN_THETA_METRIC, snapshot)
+    assert "Measured at step 3 but undefined" in text and f"r = {snapshot.lanes[0].gap_rank}" in text
+
+
 @pytest.mark.parametrize(
     ("metric", "says"),
     [
