@@ -14,7 +14,7 @@ from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import SPECTRUM_VIEWS
 from muonscope.widgets.ranges import StableRange
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import lane_pen
+from muonscope.widgets.theme import lane_colour, lane_pen
 
 __all__ = ["MATRIX_STYLES", "SpectrumPlot"]
 
@@ -37,6 +37,9 @@ NUMERICAL_ZERO = 1e-10
 #: Diameter of the rings on G_sig's singular values: a dotted line through three values was hidden
 #: under the buffer's head, which matches them.
 SIGNAL_RING_PX = 8
+#: Pixels across the dot that draws a spectrum of one value: a line through one point draws nothing,
+#: and the G of a one-item minibatch (rank 1) was missing from the plot.
+LONE_VALUE_DOT_PX = 6
 
 
 class SpectrumPlot(PlotPanel):
@@ -131,6 +134,8 @@ class SpectrumPlot(PlotPanel):
         self._cut[key] = bool(keep.any() and not keep.all())
         was_drawn = self._curves[key].yData is not None and self._curves[key].yData.size > 0
         self._curves[key].setData(k[keep], values[keep])
+        if matrix != "signal":  # the signal's ring stays; any other curve of one value is a dot
+            _dot_a_lone_value(self._curves[key], lane, int(keep.sum()))
         if was_drawn != bool(keep.any()):
             self._show_what_is_drawn()
         if keep.any():
@@ -231,3 +236,14 @@ class SpectrumPlot(PlotPanel):
 
 def _formatter(name: str):
     return lambda k, value, _i: f"{name}: k = {int(k)}, σ = {number_text(value, 6)}"
+
+
+def _dot_a_lone_value(curve: pg.PlotDataItem, lane: int, count: int) -> None:
+    """Mark a curve of one value with a dot in its lane's colour (no dot once it has two)."""
+    if count == 1:
+        curve.setSymbol("o")
+        curve.setSymbolSize(LONE_VALUE_DOT_PX)
+        curve.setSymbolPen(None)
+        curve.setSymbolBrush(lane_colour(lane))
+    elif curve.opts["symbol"] is not None:
+        curve.setSymbol(None)

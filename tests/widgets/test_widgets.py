@@ -319,6 +319,31 @@ def _shown_spectrum_plot(qtbot, width: int, height: int) -> SpectrumPlot:
     return plot
 
 
+def _lane_pixels(image: QtGui.QImage, lane: int) -> int:
+    colour = QtGui.QColor(lane_colour(lane))
+    return sum(
+        1
+        for y in range(image.height())
+        for x in range(image.width())
+        if abs(image.pixelColor(x, y).red() - colour.red()) < 30
+        and abs(image.pixelColor(x, y).green() - colour.green()) < 30
+        and abs(image.pixelColor(x, y).blue() - colour.blue()) < 30
+    )
+
+
+def test_a_spectrum_of_one_value_is_drawn_and_loses_its_dot_when_it_grows(qtbot):
+    """The G of a one-item minibatch has rank 1: a line through one point drew nothing at all."""
+    plot = _shown_spectrum_plot(qtbot, 300, 240)
+    plot.set_spectrum(0, "gradient", np.array([0.5, 1e-20, 0.0]))  # rank 1: one value kept
+    assert plot.curve_data(0, "gradient")[1].tolist() == [0.5]
+    assert _lane_pixels(plot.grab().toImage(), 0) > 10
+    three = np.array([0.5, 0.2, 0.1])
+    plot.set_spectrum(0, "gradient", three)
+    fresh = _shown_spectrum_plot(qtbot, 300, 240)
+    fresh.set_spectrum(0, "gradient", three.copy())
+    assert _lane_pixels(plot.grab().toImage(), 0) == _lane_pixels(fresh.grab().toImage(), 0)  # no dots left
+
+
 @pytest.mark.parametrize(
     "note", ["spectra of step 161", "spectra of steps 149, 153, 161 · computing step 166…"]
 )  # one line; wider than the plot, wrapped
