@@ -20,6 +20,7 @@ __all__ = [
     "show_steps",
     "step_axis_end",
     "tick_freely",
+    "tick_whole_numbers_if_short",
 ]
 
 
@@ -65,8 +66,9 @@ def step_axis_end(step: float, run_length: int | None = None) -> float:
     return end
 
 
-#: A step axis that ends at or below this step is ticked at whole steps only: over 0–2 (a one-step
-#: run) pyqtgraph ticked fifths of a step, which no run can stand on.
+#: A step (or index) axis that ends at or below this is ticked at whole numbers only: over 0–2 (a
+#: one-step run) pyqtgraph ticked fifths of a step, which no run can stand on, and ① ticked σ_k at
+#: k = 1.5, 2.5, … for a spectrum of six values.
 _WHOLE_STEP_TICKS_UP_TO = 12.0
 
 
@@ -74,6 +76,11 @@ def show_steps(plot, end: float) -> None:
     """Show steps 0…``end`` on ``plot``'s x axis (a pyqtgraph PlotItem), at whole steps where the
     axis is short; see :func:`tick_freely` for an axis that shows something else again."""
     plot.setXRange(0, end, padding=0)
+    tick_whole_numbers_if_short(plot, end)
+
+
+def tick_whole_numbers_if_short(plot, end: float) -> None:
+    """Tick ``plot``'s x axis at whole numbers only where it ends at or below _WHOLE_STEP_TICKS_UP_TO."""
     if end <= _WHOLE_STEP_TICKS_UP_TO:
         plot.getAxis("bottom").setTickSpacing(1, 1)
     else:

@@ -12,7 +12,7 @@ from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import SPECTRUM_VIEWS
-from muonscope.widgets.ranges import StableRange
+from muonscope.widgets.ranges import StableRange, tick_whole_numbers_if_short
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.theme import lane_colour, lane_pen
 
@@ -198,6 +198,7 @@ class SpectrumPlot(PlotPanel):
         if n > self._x_max:
             self._x_max = n
             self.plot.setXRange(0.5, n + 0.5, padding=0)
+            tick_whole_numbers_if_short(self.plot, n)
 
     def _apply_visibility(self) -> None:
         shown = self.visible_matrices()

@@ -344,6 +344,17 @@ def test_a_spectrum_of_one_value_is_drawn_and_loses_its_dot_when_it_grows(qtbot)
     assert _lane_pixels(plot.grab().toImage(), 0) == _lane_pixels(fresh.grab().toImage(), 0)  # no dots left
 
 
+@pytest.mark.parametrize("count", [6, 40])
+def test_the_index_axis_of_a_short_spectrum_is_ticked_at_whole_k(qtbot, count):
+    """Six values were ticked at k = 1.5, 2.5, …: there is no σ_1.5."""
+    plot = _shown_spectrum_plot(qtbot, 600, 300)
+    plot.set_spectrum(0, "gradient", np.logspace(0, -3, count))
+    axis = plot.plot.getAxis("bottom")
+    (low, high), _ = plot.plot.getViewBox().viewRange()
+    ticks = [value for _spacing, values in axis.tickValues(low, high, 600) for value in values]
+    assert ticks and all(float(value).is_integer() for value in ticks)
+
+
 @pytest.mark.parametrize(
     "note", ["spectra of step 161", "spectra of steps 149, 153, 161 · computing step 166…"]
 )  # one line; wider than the plot, wrapped
