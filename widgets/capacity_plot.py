@@ -57,7 +57,7 @@ class CapacityPlot(PlotPanel):
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.right = pg.ViewBox(enableMouse=False)
-        self.right.setMenuEnabled(False)  # it lies over the plot: a right click is the panel's
+        self.right.setMenuEnabled(False)  # a right click is the panel's (the box lies under the plot)
         self.plot.setAxisItems({"right": DecadeAxis("right")})  # its title is cut to fit, as the left's
         self.plot.scene().addItem(self.right)
         axis = self.plot.getAxis("right")
@@ -74,7 +74,9 @@ class CapacityPlot(PlotPanel):
         self._fit_legend_row()
         self.hover = HoverReadout(self.plot)
         self._sweep = SweepDrawing(self.plot, self.hover, lambda: self.sweep_controls.running)
-        self.markers = EventMarkers(self.plot, avoid=(self.right,), keep_off=self._note_rect)
+        self.markers = EventMarkers(
+            self.plot, avoid=(self.right,), keep_off=self._note_rect, labels_in=self.right
+        )
         self._recovered: list[pg.PlotDataItem] = []
         self._accuracy: list[pg.PlotDataItem] = []
         self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane

@@ -58,9 +58,15 @@ class EventMarkers:
         plot: pg.PlotItem,
         avoid: Sequence[pg.ViewBox] = (),
         keep_off: Callable[[], QtCore.QRectF | None] = lambda: None,
+        labels_in: pg.ViewBox | None = None,
     ) -> None:
+        """``avoid``: other view boxes whose curves the labels keep off; ``labels_in``: the box the
+        labels are drawn in (default: the plot's own), the lowest of them, so that every curve is
+        drawn over a label: ④'s accuracy box lies under the plot's, and its curves vanished under
+        a label drawn in the plot's box."""
         self._plot = plot
         self._avoid = tuple(avoid)
+        self._labels_in = plot.getViewBox() if labels_in is None else labels_in
         self._keep_off = keep_off  # where the plot's corner note is (None: none shown)
         self._lines: list[pg.InfiniteLine] = []
         self._labels: list[MarkerLabel] = []
@@ -194,7 +200,7 @@ class EventMarkers:
             if rect is None:  # no room for it: the line alone (its tooltip and the timeline say what changed)
                 label.hide()
                 continue
-            label.setPos(box.mapFromScene(rect.topLeft()))
+            label.setPos(self._labels_in.mapFromScene(rect.topLeft()))
             label.show()
             taken.append(rect)
             self._offsets[i] = rect.left() - x
@@ -226,7 +232,7 @@ class EventMarkers:
                 self._tried.discard(i)
                 again |= in_view
                 continue
-            label.setPos(box.mapFromScene(rect.topLeft()))
+            label.setPos(self._labels_in.mapFromScene(rect.topLeft()))
             # the steps drew closer as the axis grew: a label placed clear of the other lines and
             # labels may now reach across them (one left of step 101 ran over step 50's line)
             again |= _lines_across(rect, lines_x, i) > 0  # placing never leaves one across a line
@@ -289,7 +295,7 @@ class EventMarkers:
         line.setToolTip(text)
         line.setVisible(self._visible)
         self._plot.addItem(line, ignoreBounds=True)
-        label = MarkerLabel(text, self._plot.getViewBox())
+        label = MarkerLabel(text, self._labels_in)
         label.hide()
         self._lines.append(line)
         self._labels.append(label)

@@ -1,6 +1,7 @@
 """Change markers' labels show whole, inside the plot, off the curves and off each other where they can."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtWidgets
 
@@ -177,6 +178,39 @@ def test_settling_moves_a_label_off_new_data_at_once(qtbot):
     assert _crosses(plot, label)  # waiting to be placed again
     plot.markers.settle()
     assert label.isVisible() and not _crosses(plot, label)
+
+
+def test_a_label_that_must_cross_panel_fours_curves_lies_under_both_axes_curves(qtbot):
+    """④'s accuracy box lies under the plot's own: a label drawn in the plot's box hid the accuracy
+    curves it crossed behind its fill, where a label should lie under every curve."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(450, 240)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    steps = np.arange(0.0, 101.0, 1.0)
+    zigzag = np.where(steps % 2 == 0, 0.0, 1.0)  # both curves fill the whole height: no clear row
+    plot.set_capacity(0, steps, 100.0 * zigzag, zigzag)
+    plot.plot.setXRange(0, 100, padding=0)
+    plot.plot.setYRange(0, 100, padding=0)
+    plot.markers.set_events([(50, SWITCH)])
+    (label,) = plot.markers.labels
+    assert label.isVisible()
+    curves = [
+        item.curve  # the line a PlotDataItem draws
+        for box in (plot.plot.getViewBox(), plot.right)
+        for item in box.addedItems
+        if isinstance(item, pg.PlotDataItem) and item.isVisible() and item.yData is not None
+    ]
+    assert len(curves) >= 2  # recovered on the left axis, accuracy on the right
+    stacked = plot.plot.scene().items(
+        label.scene_rect(),
+        QtCore.Qt.ItemSelectionMode.IntersectsItemBoundingRect,
+        QtCore.Qt.SortOrder.DescendingOrder,
+    )
+    for curve in curves:
+        assert stacked.index(curve) < stacked.index(label)
 
 
 def test_labels_keep_off_panel_fours_accuracy_curves_too(qtbot):
