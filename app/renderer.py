@@ -195,6 +195,7 @@ class Renderer:
         self._draw_step(shown, newest, notes)
         self._draw_series(history, newest)
         self._draw_faded()
+        self._say_compared()
         self._draw_heatmap(newest, buckets)
         extent = newest.step if head_step is None else max(head_step, newest.step)
         self._draw_time_axes(newest.events if events is None else events, extent, cursor)
@@ -360,10 +361,18 @@ class Renderer:
             self.capacity.set_faded(position, steps, recovered, names)
         for panel in (self.series, self.capacity):  # a table's columns name it as the key does
             panel.compared_branch = f"compared branch {self._comparison_name}".strip()
-        if self.lane_key is not None:
-            self.lane_key.set_note(
-                f"dotted, faint in ② and ④: {self._comparison_name}" if other is not None else ""
-            )
+
+    def _say_compared(self) -> None:
+        """The key's note on the faint curves: the panels that draw them now (④ does over steps, not
+        while it shows a sweep; ① draws G_sig dotted), and, under a panel drawn alone, just the branch."""
+        if self.lane_key is None:
+            return
+        if self._comparison is None:
+            self.lane_key.set_note("")
+            return
+        name = self._comparison_name
+        panels = "② and ④" if self.capacity.in_steps_mode else "②"
+        self.lane_key.set_note(f"dotted, faint in {panels}: {name}", alone=f"dotted, faint: {name}")
 
     def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory) -> None:
         if self.class_error.view != "heatmap" or not self._lane_ids:

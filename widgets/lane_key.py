@@ -49,6 +49,7 @@ class LaneKey(SteadyLabel):
         self.setContentsMargins(6, 0, 6, 0)
         self._entries: tuple[LaneKeyEntry, ...] = ()
         self._note = ""
+        self._note_alone = ""  # the note as a panel drawn alone words it
         self.apply_style(stage_style())
 
     def set_lanes(self, entries: list[LaneKeyEntry]) -> None:
@@ -58,8 +59,11 @@ class LaneKey(SteadyLabel):
         self._entries = entries
         self._render()
 
-    def set_note(self, note: str) -> None:
-        """A last item after the lanes, e.g. what the faint curves are ("" removes it)."""
+    def set_note(self, note: str, alone: str | None = None) -> None:
+        """A last item after the lanes, e.g. what the faint curves are ("" removes it); ``alone``:
+        its words under a panel drawn alone (default: the same), where "in ② and ④" named panels
+        the picture does not hold."""
+        self._note_alone = note if alone is None else alone
         if note != self._note:
             self._note = note
             self._render()
@@ -76,7 +80,7 @@ class LaneKey(SteadyLabel):
         """What a panel drawn alone names under its plot: (colour position, text) per lane, then
         the note (position None), which says what its faint curves are: a picture of a fork lost it."""
         entries: list[tuple[int | None, str]] = [(entry.position, entry.text()) for entry in self._entries]
-        return [*entries, (None, self._note)] if self._note else entries
+        return [*entries, (None, self._note_alone)] if self._note else entries
 
     def plain_text(self) -> str:
         """What the key says, without its markup: one lane per line."""

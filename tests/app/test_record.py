@@ -258,7 +258,11 @@ def test_a_fork_made_on_the_command_line_is_drawn_beside_the_branch_it_came_from
         entries = tuple(offscreen.app.views.lane_key.legend_entries())
         for name in PANELS:  # drawn alone, a panel repeats the note only where it draws main faint
             named = getattr(offscreen.app.views, name).legend_lanes_for(entries)
-            assert any(position is None for position, _text in named) == (name in ("series", "capacity"))
+            notes = [text for position, text in named if position is None]
+            assert notes == (["dotted, faint: main"] if name in ("series", "capacity") else [])
+        offscreen.app.views.capacity.set_mode("x", "batch")  # ④ shows a sweep: no faint curves there
+        offscreen.grab()  # the frame the mode change asked for is drawn first
+        assert offscreen.app.views.lane_key.note == "dotted, faint in ②: main"
     straight = ["shot", "--resume", str(tmp_path / "s"), "--steps", "8", "--out", str(tmp_path / "y.png")]
     plan = plan_offscreen(build_parser().parse_args(straight), (640, 400))
     assert plan.compared_branch is None  # main, continued: nothing to compare with
