@@ -68,6 +68,7 @@ class Timeline(QtWidgets.QWidget):
         self.plot = plot
         # in the stage's muted colour, not a lane's: in lane 1's orange it read as lane 1's
         self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=_cursor_pen(stage_style()))
+        self.cursor.setHoverPen(_cursor_hover_pen(stage_style()))
         self.cursor.sigDragged.connect(self._on_dragged)
         plot.addItem(self.cursor)
         self.change_marks = pg.ScatterPlotItem(symbol="t", size=9, brush=pg.mkBrush("#444444"), pen=None)
@@ -110,6 +111,7 @@ class Timeline(QtWidgets.QWidget):
         self._stage_px = int(TIMELINE_PX * (0.5 + 0.5 * style.scale))  # a taller strip costs the plots
         style_axes(self.plot, style)
         self.cursor.setPen(_cursor_pen(style))
+        self.cursor.setHoverPen(_cursor_hover_pen(style))
         # room beside the strip for half of a 5-digit label at either end, at this scale, and below
         # it for the labels' last pixel rows (at 2× on the stage the window's edge cut them)
         tick_metrics = QtGui.QFontMetrics(self.plot.getAxis("bottom").style["tickFont"] or QtGui.QFont())
@@ -363,3 +365,9 @@ def _branch_tooltip(branch: BranchMark) -> str:
 
 def _cursor_pen(style: StageStyle) -> QtGui.QPen:
     return pg.mkPen(style.colours.muted, width=2 * style.scale)
+
+
+def _cursor_hover_pen(style: StageStyle) -> QtGui.QPen:
+    """The cursor under the pointer, ready to drag: thicker, in the text's colour (pyqtgraph's red
+    read as an alarm, and stayed red after a jump made elsewhere)."""
+    return pg.mkPen(style.colours.foreground, width=3 * style.scale)

@@ -574,6 +574,17 @@ def test_timeline_marks_the_engine_apart_from_the_cursor(qtbot):
     assert line.engine_step is None and line.engine_marker.getData()[0].size == 0
 
 
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_timeline_cursor_under_the_pointer_takes_the_themes_text_colour_not_red(qtbot, theme):
+    """pyqtgraph's hover pen is red: the cursor turned red under the pointer and stayed so."""
+    line = _timeline(qtbot)
+    style = StageStyle(1.5, theme)
+    line.apply_style(style)
+    hover = line.cursor.hoverPen
+    assert hover.color().name() == QtGui.QColor(style.colours.foreground).name()
+    assert hover.widthF() > line.cursor.pen.widthF()  # thicker: ready to drag
+
+
 def test_timeline_click_moves_the_cursor_and_asks_for_the_step(qtbot):
     line = _timeline(qtbot)
     assert line.live
