@@ -3,13 +3,14 @@
 Branch lines sit a few pixels apart in a strip 70 px high, so a name written above every fork (its
 first place) crosses the next branch's line as soon as forks come close. Each name tries its places
 in turn — above its line from the fork, right of its head, left of its fork, above its line ending
-at its head, above it past its head, then below it from the fork and up to its head — and takes the
-first that stays inside the plot and clear of every other line and every name already placed, and of
-the step cursor where one such place is (the cursor ran through "fork 2 at st|ep 150"). The current
-branch places first, then the others from the oldest. A name that fits nowhere is left out; its
-line's tooltip still names it. The current branch's name is never left out: where no place is clear
-of the lines around it (six forks a few steps apart, the current one among them), it takes its first
-place inside the plot, drawn over those lines on the plot's own background.
+at its head, above it past its head, then below it from the fork and up to its head, and last level
+with it past the lines and names beside its head — and takes the first that stays inside the plot
+and clear of every other line and every name already placed, and of the step cursor where one such
+place is (the cursor ran through "fork 2 at st|ep 150"). The current branch places first, then the
+others from the oldest. A name that fits nowhere is left out; its line's tooltip still names it. The
+current branch's name is never left out: where no place is clear of the lines around it (six forks a
+few steps apart, the current one among them), it takes its first place inside the plot, drawn over
+those lines on the plot's own background.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ def place_branch_labels(
     corners: list[QtCore.QPointF | None] = [None] * len(lines)
     for index in order:
         others = [line.band() for i, line in enumerate(lines) if i != index]
-        inside = [rect for rect in _places(lines[index]) if area.contains(rect)]
+        obstacles = (*others, *placed)
+        places = _places(lines[index]) + _past_the_others(lines[index], obstacles)
+        inside = [rect for rect in places if area.contains(rect)]
         inside.sort(key=lambda rect: cursor_px is not None and rect.left() <= cursor_px <= rect.right())
-        clear = [rect for rect in inside if not any(rect.intersects(o) for o in (*others, *placed))]
+        clear = [rect for rect in inside if not any(rect.intersects(o) for o in obstacles)]
         if lines[index].current and not clear:
             clear = inside[:1]  # over the lines around it: the branch the run is on is always named
         if clear:
@@ -80,3 +83,13 @@ def _places(line: BranchLine) -> list[QtCore.QRectF]:
         QtCore.QRectF(line.left_px + AFTER_FORK_PX, below, width, height),
         QtCore.QRectF(line.right_px - width, below, width, height),
     ]
+
+
+def _past_the_others(line: BranchLine, obstacles: tuple[QtCore.QRectF, ...]) -> list[QtCore.QRectF]:
+    """Level with the line, right of where each line or name beside its head ends: a fork 6 px
+    between two longer branches had no place clear of them and went unnamed, with the strip empty
+    to the right of them all."""
+    width, height = line.label_size.width(), line.label_size.height()
+    middle = line.y_px - height / 2
+    ends = sorted({o.right() + GAP_PX for o in obstacles if o.right() > line.right_px})
+    return [QtCore.QRectF(x, middle, width, height) for x in ends]

@@ -30,6 +30,8 @@ TIMELINE_PX = 70
 _OTHER_COLOUR = "#9A9A9A"
 #: Another branch's name: darker than its line, which is light to stay behind the current one.
 _OTHER_TEXT_COLOUR = "#5A5A5A"
+#: Pixels past a branch's head beyond which its name gets a dotted leader from the head.
+LEADER_FROM_PX = 8.0
 #: Point size of a branch's name at scale 1.
 _BRANCH_LABEL_PT = 8.0
 
@@ -134,7 +136,16 @@ class Timeline(QtWidgets.QWidget):
         self.current_branch_curve = pg.PlotDataItem(pen=pg.mkPen(_CURRENT_COLOUR, width=3), connect="pairs")
         self.other_branch_curve = pg.PlotDataItem(pen=pg.mkPen(_OTHER_COLOUR, width=2), connect="pairs")
         self.fork_markers = pg.ScatterPlotItem(symbol="o", size=6, pen=None)
-        for item in (self.other_branch_curve, self.current_branch_curve, self.fork_markers):
+        # dotted from a head to its branch's name where the name stands further right, past the
+        # lines beside it: without it, the name read as the end of the line below
+        leader_pen = pg.mkPen(_OTHER_COLOUR, width=1, style=QtCore.Qt.PenStyle.DotLine)
+        self.name_leaders = pg.PlotDataItem(pen=leader_pen, connect="pairs")
+        for item in (
+            self.other_branch_curve,
+            self.current_branch_curve,
+            self.fork_markers,
+            self.name_leaders,
+        ):
             item.setZValue(-5)  # under the cursor, which stays easy to grab
             self.plot.addItem(item)
         self.branch_labels: list[pg.TextItem] = []
@@ -273,10 +284,18 @@ class Timeline(QtWidgets.QWidget):
             lines.append(BranchLine(fork.x(), head.x(), fork.y(), size, branch.current))
         cursor = box.mapViewToScene(QtCore.QPointF(self.cursor.value(), 0.0)).x()
         corners = place_branch_labels(lines, box.sceneBoundingRect(), cursor)
-        for label, corner in zip(self.branch_labels, corners, strict=True):
+        leaders_x, leaders_y = [], []
+        for label, corner, line in zip(self.branch_labels, corners, lines, strict=True):
             label.setVisible(corner is not None)
-            if corner is not None:
-                label.setPos(box.mapSceneToView(corner))
+            if corner is None:
+                continue
+            label.setPos(box.mapSceneToView(corner))
+            if corner.x() > line.right_px + LEADER_FROM_PX:  # level with its line, further right
+                start = box.mapSceneToView(QtCore.QPointF(line.right_px, line.y_px))
+                end = box.mapSceneToView(QtCore.QPointF(corner.x(), line.y_px))
+                leaders_x += [start.x(), end.x()]
+                leaders_y += [start.y(), end.y()]
+        self.name_leaders.setData(leaders_x, leaders_y)
 
     def set_engine_step(self, step: int | None) -> None:
         """Mark the step the engine is at (a triangle at the bottom); None hides the mark."""

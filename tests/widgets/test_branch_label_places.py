@@ -43,3 +43,21 @@ def test_a_name_with_no_room_above_or_beside_its_line_goes_under_it():
     rect = _rect(corner)
     assert rect.top() > fork.y_px and not rect.intersects(above.band())
     assert not rect.intersects(_rect(current))
+
+
+def test_a_name_squeezed_between_longer_lines_stands_level_with_it_past_them():
+    """Fork 1 (steps 100–160) sat 6 px between main (0–200) and fork 2 (130–180): no place beside
+    its own line was clear, and it went unnamed with the strip empty right of step 200."""
+    main = BranchLine(0, 400, 50, NAME)
+    fork_1 = BranchLine(200, 320, 44, NAME)
+    fork_2 = BranchLine(260, 360, 38, NAME, current=True)
+    corners = place_branch_labels([main, fork_1, fork_2], AREA)
+    rects = [_rect(corner) for corner in corners]
+    named = rects[1]
+    assert named.center().y() == fork_1.y_px and named.left() > main.right_px  # level, past main
+    for i, rect in enumerate(rects):
+        assert AREA.contains(rect)
+        assert not any(
+            rect.intersects(other.band()) for j, other in enumerate((main, fork_1, fork_2)) if j != i
+        )
+        assert not any(rect.intersects(other) for j, other in enumerate(rects) if j != i)

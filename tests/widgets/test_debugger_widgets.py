@@ -524,6 +524,33 @@ def test_timeline_writes_branch_names_over_no_other_line_or_name(qtbot, count):
         assert _tooltip_at(line, data.x(), data.y()) == "main: steps 0–100 (switch to it in the Branch menu)"
 
 
+def test_a_branch_named_past_the_lines_beside_it_is_led_to_its_name(qtbot):
+    """Four branches: fork 1, between main and fork 2, was named only past main's end, where the
+    name read as main's; a dotted leader runs from its head to its name, and none elsewhere."""
+    line = _timeline(qtbot)
+    line.set_extent(250)
+    marks = [
+        BranchMark("main", 0, 200, False),
+        BranchMark("fork 1 at step 100", 100, 160, False),
+        BranchMark("fork 2 at step 130", 130, 180, False),
+        BranchMark("fork 3 at step 50", 50, 120, True),
+    ]
+    line.set_branches(marks)
+    shown = {label.toPlainText(): label for label in line.branch_labels if label.isVisible()}
+    assert set(shown) == {mark.label for mark in marks}  # every branch named: there is room
+    x, y = drawn_data(line.name_leaders)
+    assert x.size == 2  # one leader: fork 1's
+    box = line.plot.getViewBox()
+    for start, end, height in zip(x[::2], x[1::2], y[::2], strict=True):
+        (mark,) = [m for m in marks if m.head_step == pytest.approx(start)]  # from a head...
+        name = shown[mark.label].mapRectToScene(shown[mark.label].boundingRect())
+        assert box.mapViewToScene(QtCore.QPointF(end, height)).x() == pytest.approx(
+            name.left()
+        )  # ...to its name
+    line.set_branches(marks[:2])  # room beside each line: no leader
+    assert drawn_data(line.name_leaders)[0].size == 0
+
+
 @pytest.mark.parametrize("current", [0, 2, 4])
 def test_timeline_names_the_current_branch_wherever_it_stands_among_close_forks(qtbot, current):
     """On fork 2 of six close forks no place was clear of the lines around it: the branch the run is
