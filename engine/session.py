@@ -405,10 +405,12 @@ class Session:
         """The snapshot of ``step`` of this branch, by replay with every spectrum due computed.
 
         A playing run computes spectra only as often as frames are drawn, so most of its recorded
-        steps carry an earlier step's; the replay computes them at every step of the spectra
-        cadence, so the snapshot holds those of ``step`` (or of the cadence's last step before it),
-        and the changes recorded at ``step`` are applied, as the window showed them. The engine
-        returns to where it stood; nothing is recorded. ``cancelled`` is asked at the replayed
+        steps carry an earlier step's; the replay computes them at every step of the spectra cadence,
+        so the snapshot holds those of ``step`` (or of the cadence's last step before it), and the
+        changes recorded at ``step`` are applied, as the window showed them. The engine returns to
+        where it stood. The branch's record of ``step`` takes the metrics it lacked (a replay is
+        bit-identical): the window's copy did, and lost them at the next rewind, so ② said "measured
+        at 164 of 170 steps" before a jump and 163 after it. ``cancelled`` is asked at the replayed
         steps' cancellation points: when it says so the replay stops and :class:`StepCancelled` is
         raised (a long replay the window no longer wants).
         """
@@ -421,7 +423,9 @@ class Session:
             self._replay_quietly(step, self._last_spectra_step(step), cancelled)
             self._queue_recorded_changes(step)
             experiment.commit()
-            return experiment.snapshot()
+            snapshot = experiment.snapshot()
+            self.branch.metrics.fill_in(snapshot)
+            return snapshot
         finally:
             experiment.spectra_gate = gate
             experiment.restore(here)

@@ -14,6 +14,7 @@ from muonscope.engine.errors import StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.session import Session
+from muonscope.engine.session_file import open_session, save_session
 
 LANES = (
     LaneConfig(optimizer="sgd", lr=0.5, momentum=0.9),
@@ -283,6 +284,26 @@ def test_a_recalled_step_has_the_snapshot_and_spectra_an_unpaced_run_had_there()
     assert paced.experiment.spectra_gate(14) and not paced.experiment.spectra_gate(15)  # its gate too
     with pytest.raises(ValueError, match="between 0 and 24"):
         paced.snapshot_at(25)
+
+
+def test_a_recalled_step_completes_the_branchs_record_of_it(tmp_path):
+    """Played, a step is recorded without its spectral metrics; recalled, it has them, and the
+    branch's record (and so a save, and the window after a rewind) keeps them."""
+    session = Session(_config(spectra_every=3))
+    session.experiment.spectra_gate = lambda _step: False  # played: none computed at all
+    session.run(12, stop_on_breakpoints=False)
+    lane_id = session.snapshot().lanes[0].lane_id
+    (before,) = session.branch.metrics.columns(("gap",), lane_id)
+    steps = session.branch.metrics.columns(("step",), lane_id)[0]
+    assert np.isnan(before[steps == 9]).all()
+    recalled = session.snapshot_at(9)
+    (after,) = session.branch.metrics.columns(("gap",), lane_id)
+    assert after[steps == 9].tolist() == [recalled.lanes[0].gap]
+    assert np.isnan(after[steps == 6]).all()  # only the step recalled
+    save_session(session, tmp_path / "s")
+    reopened = open_session(tmp_path / "s")
+    (kept,) = reopened.branch.metrics.columns(("gap",), lane_id)
+    assert kept[steps == 9].tolist() == [recalled.lanes[0].gap]
 
 
 def test_a_recalled_step_off_the_spectra_cadence_has_the_cadence_step_before_it():
