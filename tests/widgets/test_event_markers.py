@@ -180,15 +180,21 @@ def test_settling_moves_a_label_off_new_data_at_once(qtbot):
     assert label.isVisible() and not _crosses(plot, label)
 
 
-def test_a_label_that_must_cross_panel_fours_curves_lies_under_both_axes_curves(qtbot):
-    """④'s accuracy box lies under the plot's own: a label drawn in the plot's box hid the accuracy
-    curves it crossed behind its fill, where a label should lie under every curve."""
+def _shown_capacity_plot(qtbot) -> CapacityPlot:
+    """Panel ④ of one lane, shown 450 × 240."""
     plot = CapacityPlot()
     qtbot.addWidget(plot)
     plot.resize(450, 240)
     plot.show()
     qtbot.waitExposed(plot)
     plot.set_lanes(["a"])
+    return plot
+
+
+def test_a_label_that_must_cross_panel_fours_curves_lies_under_both_axes_curves(qtbot):
+    """④'s accuracy box lies under the plot's own: a label drawn in the plot's box hid the accuracy
+    curves it crossed behind its fill, where a label should lie under every curve."""
+    plot = _shown_capacity_plot(qtbot)
     steps = np.arange(0.0, 101.0, 1.0)
     zigzag = np.where(steps % 2 == 0, 0.0, 1.0)  # both curves fill the whole height: no clear row
     plot.set_capacity(0, steps, 100.0 * zigzag, zigzag)
@@ -214,12 +220,7 @@ def test_a_label_that_must_cross_panel_fours_curves_lies_under_both_axes_curves(
 
 
 def test_labels_keep_off_panel_fours_accuracy_curves_too(qtbot):
-    plot = CapacityPlot()
-    qtbot.addWidget(plot)
-    plot.resize(450, 240)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.set_lanes(["a"])
+    plot = _shown_capacity_plot(qtbot)
     steps = np.arange(0.0, 101.0, 10.0)
     # few items recovered (the left axis), an accuracy near 1 (the right axis): the top is taken
     plot.set_capacity(0, steps, np.full(steps.size, 5.0), np.full(steps.size, 0.95))
