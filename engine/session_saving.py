@@ -1,4 +1,5 @@
-"""Writing a session to its folder: a temporary folder that replaces the target only when complete.
+"""Writing a session to its folder: its files are written in full to a temporary folder first, and
+only then take the place of a folder's old ones (or become the new folder).
 
 What the folder holds is said in :mod:`muonscope.engine.session_format`.
 """
@@ -65,54 +66,74 @@ def save_session(session: Session, path: Path) -> Path:
         "checkpoints": records,
     }
     target = path.resolve()  # a link's folder, and "." by its name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    fresh = not target.exists()
+    home = target.parent if fresh else target  # the staging folder sits beside what it replaces
+    home.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving.", dir=home))
     try:
         (staging / "session.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         _write_tensors(staging / "tensors.safetensors", tensors)
         _write_metrics(staging / "metrics.parquet", session)
         _write_spectra(staging / "spectra.parquet", session.branches)
-        previous = _swap_in(staging, target)
+        _open_as_umask_allows(staging, folder_too=fresh)
+        if fresh:
+            os.replace(staging, target)
+        else:
+            _replace_files(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if previous is not None:
-        _carry_over(previous, target)
+    if not fresh:
+        shutil.rmtree(staging)  # the files replaced waited there
     return path
 
 
-def _swap_in(staging: Path, path: Path) -> Path | None:
-    """Put the complete new folder in place of ``path``; the previous folder, set aside, is returned.
+def _replace_files(staging: Path, target: Path) -> None:
+    """Move each new session file from ``staging`` into ``target``, session.json (what opening reads
+    first) last; the files they replace wait in ``staging`` and go back if any move fails.
 
-    Two renames in one parent folder: no moment holds half of one session and half of another.
+    The folder itself stays: the notes, figures or a session saved inside it are untouched, and so
+    are its permissions and a shell standing in it (``--save .`` swapped the folder for a new one
+    and left that shell in a deleted directory).
     """
-    if not path.exists():
-        os.replace(staging, path)
-        return None
-    previous = Path(tempfile.mkdtemp(prefix=f".{path.name}.previous.", dir=staging.parent))
-    os.replace(path, previous / path.name)
+    moved: list[str] = []
     try:
-        os.replace(staging, path)
+        for name in sorted(FILES, key=lambda name: name == "session.json"):
+            moved.append(name)
+            if (target / name).exists():
+                os.replace(target / name, staging / f"{name}.previous")
+            os.replace(staging / name, target / name)
     except BaseException:
-        os.replace(previous / path.name, path)  # the session saved before stays where it was
-        previous.rmdir()
+        for name in reversed(moved):  # the session saved before, as it was
+            previous = staging / f"{name}.previous"
+            if previous.exists():
+                os.replace(previous, target / name)
+            elif not (staging / name).exists():
+                (target / name).unlink(missing_ok=True)  # a new file with no old one before it
         raise
-    return previous
 
 
-def _carry_over(previous: Path, path: Path) -> None:
-    """Move what else the old folder held (notes, figures, a session saved inside it) into the new
-    one, then drop the old session files. An entry that cannot be moved is left, said, never lost."""
-    old = previous / path.name
-    for entry in sorted(old.iterdir()):
-        if entry.name not in FILES:
-            try:
-                os.replace(entry, path / entry.name)
-            except OSError as exc:
-                raise SessionError(
-                    path, f"was saved, but {entry.name} stays in {old}: {exc.strerror}"
-                ) from exc
-    shutil.rmtree(previous)
+def _open_as_umask_allows(staging: Path, folder_too: bool) -> None:
+    """The permissions a file or folder made here would have: the temporary folder is private
+    (700) and tensors.safetensors came out 600, so a session folder shared by a group was not."""
+    mask = _umask()
+    for entry in staging.iterdir():
+        entry.chmod(0o666 & ~mask)
+    if folder_too:
+        staging.chmod(0o777 & ~mask)
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read where the system says it, so as not to change it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def check_save_target(path: Path, resumed: Path | None = None) -> None:

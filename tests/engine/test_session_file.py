@@ -1,8 +1,10 @@
 """Saved sessions: a round trip continues bit for bit; a bad folder is refused in one line, runs nothing."""
 
 import json
+import os
 import pickle
 import shutil
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -376,6 +378,57 @@ def test_saving_again_keeps_what_else_the_folder_holds(tmp_path):
     assert open_session(tmp_path / "s" / "child").step == 3
     assert open_session(tmp_path / "s").step == 9
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # nothing set aside is left behind
+
+
+def test_saving_keeps_the_folders_permissions_and_makes_files_as_the_umask_says(tmp_path):
+    """Saved again, a 755 session folder came back 700, and tensors.safetensors was always 600."""
+    old_mask = os.umask(0o022)
+    try:
+        session = _small_session(4)
+        save_session(session, tmp_path / "s")
+        assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o755  # a new folder, as mkdir makes it
+        (tmp_path / "s").chmod(0o750)  # shared with a group
+        session.run(9, stop_on_breakpoints=False)
+        save_session(session, tmp_path / "s")
+        assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o750
+        for name in FILES:
+            assert stat.S_IMODE((tmp_path / "s" / name).stat().st_mode) == 0o644, name
+    finally:
+        os.umask(old_mask)
+
+
+def test_saving_into_the_folder_a_process_stands_in_leaves_it_standing_there(tmp_path, monkeypatch):
+    """``cd s && muonscope run --resume . --save .`` swapped the folder away from under the shell."""
+    session = _small_session(4)
+    save_session(session, tmp_path / "s")
+    monkeypatch.chdir(tmp_path / "s")
+    session.run(9, stop_on_breakpoints=False)
+    save_session(session, Path("."))
+    assert sorted(p.name for p in Path(".").iterdir()) == sorted(FILES)  # the same folder, new files
+    assert open_session(Path(".")).step == 9
+
+
+def test_a_save_that_fails_while_replacing_the_files_puts_the_old_ones_back(tmp_path, monkeypatch):
+    import muonscope.engine.session_saving as saving
+
+    session = _small_session(4)
+    save_session(session, tmp_path / "s")
+    (tmp_path / "s" / "notes.txt").write_text("kept")
+    session.run(9, stop_on_breakpoints=False)
+    real_replace, failed = os.replace, []
+
+    def fail_at_the_last_file(source, destination):  # once: the new session.json moving in
+        if Path(destination).name == "session.json" and Path(source).name == "session.json" and not failed:
+            failed.append(source)
+            raise OSError(28, "No space left on device")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(saving.os, "replace", fail_at_the_last_file)
+    with pytest.raises(OSError, match="No space left"):
+        save_session(session, tmp_path / "s")
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted([*FILES, "notes.txt"])
+    assert open_session(tmp_path / "s").step == 4  # the session saved before, whole
 
 
 def test_saving_through_a_link_replaces_the_folder_it_names(tmp_path):
