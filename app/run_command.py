@@ -197,16 +197,18 @@ def _say_outcome(
     left it; returns the exit status. ``held_at_start``: the --until breakpoints that held already
     where the run began (as last measured), which a condition is not checked at."""
     if outcome.hit is not None:
-        from muonscope.engine.breakpoints import also_holding
-
-        also = also_holding(until, outcome.hit, session.snapshot())
-        typed = _as_typed(args.until, until, outcome.hit.breakpoint)
-        if typed is not None and typed != outcome.hit.breakpoint.text:  # --json's stopped_by is as typed
-            also += f" (typed as '{typed}'; its lane's label changed with the settings)"
-        if outcome.hit.breakpoint in held_at_start:  # "Stopped at step 10" alone read as if it began there
-            also += f"; it held already at step {start_step}, where the run began: a condition is checked "
-            also += "on the steps run"
-        sys.stderr.write(f"muonscope run: {outcome.hit.said('Stopped')}{also}\n")
+        hit = outcome.hit
+        said = hit.said("Stopped")
+        typed = _as_typed(args.until, until, hit.breakpoint)
+        if typed is not None and typed != hit.breakpoint.text:  # --json's stopped_by is as typed
+            said += f" (typed as '{typed}': its lane's label changed with the settings)"
+        others = _also_held(args.until, until, hit, session.snapshot())  # as typed, as in also_held
+        if others:
+            said += f"; {', '.join(repr(text) for text in others)} hold{'s' if len(others) == 1 else ''} too"
+        if hit.breakpoint in held_at_start:  # "Stopped at step 10" alone read as if it began there
+            said += f"; it held already at step {start_step}, where the run began: a condition is checked "
+            said += "on the steps run"
+        sys.stderr.write(f"muonscope run: {said}\n")
     elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
         sys.stderr.write(f"muonscope run: {_until_outcome(until, session, start_step, outcome)}\n")
     if not outcome.interrupted:

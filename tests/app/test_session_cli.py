@@ -455,7 +455,13 @@ def test_until_names_a_lane_by_the_label_it_bore_before_set_relabelled_it(capsys
     report = json.loads(out)
     assert code == 0 and (report["stopped_by"], report["step"]) == (typed, 31)  # as typed, for a script
     assert report["lanes"][0]["label"].endswith("lr=64") and "holds for lane 0" in err
-    assert f"(typed as '{typed}';" in err  # stderr names it by the label it bears now, --json as typed
+    assert f"(typed as '{typed}':" in err  # stderr names it by the label it bears now, --json as typed
+    code, out, err = _run(capsys, *resumed, "--until", typed, "--until", "batch_loss>-inf")
+    assert json.loads(out)["also_held"] == ["batch_loss>-inf"]
+    assert (
+        f"(typed as '{typed}': its lane's label changed with the settings); 'batch_loss>-inf' holds too"
+        in err
+    )
     code, out, err = _run(capsys, *resumed, "--until", f"{report['lanes'][0]['label']}:batch_loss > -inf")
     assert code == 0 and json.loads(out)["step"] == 31  # the label it bears now names it too
     assert "typed as" not in err
