@@ -48,10 +48,16 @@ def session_summary(session: Session, folder: Path) -> list[str]:
         lines += _lane_lines(branch, _head_lanes(session, branch), items, sampled)
     lines.append("breakpoints: " + ("; ".join(b.text for b in session.breakpoints) or "none"))
     lines.append(  # quoted as a shell takes it: "runs/fork ✓" pasted as printed was two words
-        f"look at one matrix: muonscope inspect {shlex.quote(str(folder))} --step K [--lane L] "
+        f"look at one matrix: muonscope inspect {_shell_word(folder)} --step K [--lane L] "
         "[--tensor W|G|M|update] [--branch B]"
     )
     return lines
+
+
+def _shell_word(folder: Path) -> str:
+    """``folder`` as one shell word that no command reads as an option ("-dash" read as one)."""
+    text = str(folder)
+    return shlex.quote(f"./{text}" if text.startswith("-") else text)
 
 
 def _task_text(task) -> str:

@@ -110,7 +110,7 @@ def filtering_ratio(s_buffer: np.ndarray, s_gradient: np.ndarray, floor: float =
     :func:`~muonscope.engine.optim.polar.relative_floor`.
     """
     live = s_gradient > floor * (s_gradient[0] if s_gradient.size else 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # where not live: masked
         return np.where(live, s_buffer / s_gradient, np.nan)
 
 

@@ -685,6 +685,14 @@ def test_inspects_hint_names_a_folder_with_a_space_as_a_shell_takes_it(capsys, s
     assert words == ["muonscope", "inspect", str(folder), "--step", "K"]
 
 
+def test_inspects_hint_names_a_folder_beginning_with_a_dash_as_a_path(capsys, saved, tmp_path, monkeypatch):
+    shutil.copytree(saved["s30"], tmp_path / "-dash")
+    monkeypatch.chdir(tmp_path)
+    hint = _ok(_inspect(capsys, "./-dash")).splitlines()[-1]
+    words = shlex.split(hint.split(": ", 1)[1].split(" [", 1)[0])
+    assert words[2] == "./-dash"  # "-dash" alone was read as an option
+
+
 def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(capsys, tmp_path):
     """A stream has no items: its lanes read "loss nan  accuracy nan  recovered 0", and Adam, diverged
     at step 1, was not said to be."""

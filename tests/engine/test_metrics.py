@@ -1,6 +1,7 @@
 """Spectral metrics and isotropy (SCIENCE.md §4; check 25's orthogonal case)."""
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,15 @@ def test_filtering_ratio_leaves_out_the_gradients_round_off_directions():
         filtering_ratio(s_buffer, s_gradient, float32_floor), [0.5, 0.5, 100.0, np.nan]
     )
     np.testing.assert_array_equal(filtering_ratio(s_buffer, s_gradient, 1e-3), [0.5, 0.5, np.nan, np.nan])
+
+
+def test_filtering_ratio_over_round_off_says_nothing_on_stderr():
+    """A one-item minibatch: σ_k(G) ≈ 1e-320 past rank 1, and numpy warned of an overflow twice
+    ("muonscope: warning: overflow encountered in divide") for values the ratio leaves out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ratio = filtering_ratio(np.array([1.0, 0.5]), np.array([1.0, 1e-320]))
+    np.testing.assert_array_equal(ratio, [1.0, np.nan])
 
 
 @pytest.mark.parametrize(("dtype", "rtol"), [(np.float32, 2e-6), (np.float64, 1e-14)])
