@@ -230,7 +230,8 @@ class App(QtCore.QObject):
 
     @QtCore.Slot(object)
     def _show_drift(self, config: ExperimentConfig) -> None:
-        self.window.show_preset(self._preset, preset_drift(self._preset.config, config, self._lane_ids()))
+        described = self._preset.described_config
+        self.window.show_preset(self._preset, preset_drift(described, config, self._lane_ids()))
 
     def _lane_ids(self) -> tuple[int, ...] | None:
         """The current lanes' ids, where the run began with the preset's own lanes (its lanes have

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -58,6 +58,14 @@ class Preset:
     claim: str = ""
     paper: str = ""
     view: dict[str, Any] = field(default_factory=dict)
+    #: The settings its caption was written for, where not its own: a config file copied from a
+    #: bundled preset and then edited kept saying "a 128×128 memory" of a d = 32 run.
+    described: ExperimentConfig | None = None
+
+    @property
+    def described_config(self) -> ExperimentConfig:
+        """The settings the caption describes (its own, unless :attr:`described` says otherwise)."""
+        return self.config if self.described is None else self.described
 
 
 def _bundled() -> Traversable:
@@ -118,9 +126,22 @@ def load_config_file(path: Path, field_name: str = "config") -> Preset:
     text = read_text_file(path, field_name)
     data = parse_toml(text, field_name, str(path))
     try:
-        return _preset_from_data(path.stem, data)
+        preset = _preset_from_data(path.stem, data)
     except ConfigError as exc:  # "task.alpha = nan" named no file, where a config was one of several
         raise ConfigError(f"{path}: {exc.field}", exc.value, exc.allowed) from None
+    return _described_by_a_bundled_caption(preset)
+
+
+def _described_by_a_bundled_caption(preset: Preset) -> Preset:
+    """A file whose caption is a bundled preset's, word for word, describes that preset's settings."""
+    words = " ".join(preset.caption.split())
+    if not words:
+        return preset
+    for name in preset_names():
+        bundled = load_preset(name)
+        if " ".join(bundled.caption.split()) == words:
+            return replace(preset, described=bundled.config)
+    return preset
 
 
 def _refuse_a_session(path: Path, field_name: str) -> None:

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+from importlib import resources
 from types import SimpleNamespace
 from xml.etree import ElementTree
 
@@ -412,6 +413,23 @@ def test_on_the_stage_the_live_caption_says_the_settings_differ_from_the_presets
         at_the_desk = offscreen.app.views.live_caption.text()
     assert on_stage.splitlines()[-1] == "not the preset's settings: d 128 → 16, N 2048 → 64, batch B 256 → 16"
     assert on_stage.startswith("step 1 ·") and "preset" not in at_the_desk  # the description says it there
+
+
+def test_a_config_file_copied_from_a_preset_says_its_description_is_of_other_settings(capsys, tmp_path):
+    """default.toml copied and d set to 16: the caption kept saying "a 128×128 memory" unqualified."""
+    from muonscope.engine.presets import load_preset
+
+    text = resources.files("muonscope").joinpath("resources", "presets", "default.toml").read_text()
+    edited = text.replace("d = 128\n", "d = 16\n").replace("n_items = 2048\n", "n_items = 64\n")
+    (tmp_path / "mine.toml").write_text(edited)
+    config = ["--config", str(tmp_path / "mine.toml"), "--set", "run.spectra_every=5"]
+    args = build_parser().parse_args(["shot", *config, "--steps", "1", "--out", str(tmp_path / "x.png")])
+    with OffscreenWindow(plan_offscreen(args, (1280, 720))) as offscreen:
+        offscreen.open()
+        offscreen.picture()
+        caption = offscreen.app.views.caption.text()
+    assert load_preset("default").caption.split()[1] in caption  # the copied description
+    assert "these differ now: d 128 → 16, N 2048 → 64" in caption
 
 
 def test_a_picture_after_set_says_the_description_is_of_other_settings(capsys, tmp_path):
