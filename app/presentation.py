@@ -218,8 +218,10 @@ class PresentationController(QtCore.QObject):
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(10.0))
         views.live_caption.setFont(font)
+        desk = style == StageStyle()
+        views.live_caption.set_headroom_lines(0 if desk else 1)  # a caption wrapping mid-talk moved the plots
         colours = style.colours
-        self._paint_stage(colours.background, colours.foreground, desk=style == StageStyle())
+        self._paint_stage(colours.background, colours.foreground, desk=desk)
         self._redraw()
 
     def _paint_stage(self, background: str, foreground: str, desk: bool) -> None:

@@ -25,10 +25,21 @@ class SteadyLabel(QtWidgets.QLabel):
         super().__init__(parent)
         self.setWordWrap(True)
         self._tallest_px: dict[int, int] = {}  # width → the tallest height needed at it
+        self._headroom_lines = 0
+
+    def set_headroom_lines(self, lines: int) -> None:
+        """Hold ``lines`` lines more than the text needs when it starts (at each width, until
+        :meth:`settle`): on a stage the live caption wrapped once more partway through a recording,
+        and the four panels jumped down 23 px for the rest of it."""
+        if lines != self._headroom_lines:
+            self._headroom_lines = lines
+            self._tallest_px.clear()
+            self.updateGeometry()
 
     def heightForWidth(self, width: int) -> int:
         needed = super().heightForWidth(width)
-        held = max(needed, self._tallest_px.pop(width, needed))
+        first = needed + self._headroom_lines * self.fontMetrics().lineSpacing()
+        held = max(needed, self._tallest_px.pop(width, first))
         self._tallest_px[width] = held  # most recently used last
         while len(self._tallest_px) > _WIDTHS_KEPT:
             del self._tallest_px[next(iter(self._tallest_px))]

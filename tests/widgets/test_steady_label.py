@@ -70,3 +70,19 @@ def test_a_smaller_font_lets_the_label_shrink_to_it(qtbot):
     label.setFont(small)
     window.layout().activate()
     qtbot.waitUntil(lambda: label.height() < big_px / 2, timeout=5000)
+
+
+def test_a_label_with_a_line_of_headroom_does_not_move_what_is_below_when_its_text_wraps_once(qtbot):
+    """On a stage the live caption wrapped once more mid-recording and the panels jumped down."""
+    window, label, panel = _column(qtbot)
+    two_lines = "step 40 · " + "Muon (pre) recovers 690 items " * 2  # two lines at this width, not three
+    label.set_headroom_lines(1)
+    _settled(qtbot, window, label, SHORT)
+    top = panel.y()
+    _settled(qtbot, window, label, two_lines)
+    assert panel.y() == top  # the second line had its room from the start
+    label.set_headroom_lines(0)
+    label.settle()
+    one_line = _settled(qtbot, window, label, SHORT)
+    assert one_line < label.fontMetrics().lineSpacing() * 2  # no headroom at the desk
+    assert _settled(qtbot, window, label, two_lines) > one_line  # and so the text moves it
