@@ -82,7 +82,7 @@ class DecadeAxis(pg.AxisItem):
         """
         super().setStyle(**kwds)
         if "tickFont" in kwds:
-            self.set_text_room((_FRESH_TEXT_WIDTH_PX, _FRESH_TEXT_HEIGHT_PX))
+            self.measure_text_room_afresh()
 
     @property
     def text_room(self) -> tuple[float, float]:
@@ -96,6 +96,12 @@ class DecadeAxis(pg.AxisItem):
             self._updateWidth()
         else:
             self._updateHeight()
+
+    def measure_text_room_afresh(self) -> None:
+        """Fit the room for tick labels to the labels drawn next, whatever it held before: it only
+        shrinks by more than 10 px, so a sweep that streamed in kept 5 px its cached replay did
+        not have, and the same command drew different frames with a cold and a warm cache."""
+        self.set_text_room((_FRESH_TEXT_WIDTH_PX, _FRESH_TEXT_HEIGHT_PX))
 
     def generateDrawSpecs(self, p):
         if self._log_mapped:

@@ -112,8 +112,12 @@ class CapacityPlot(PlotPanel):
         return super().pictured_step if self.in_steps_mode else None
 
     def set_running(self, running: bool, done: int = 0, total: int = 0) -> None:
-        """Show a sweep's progress (see :class:`SweepControls`), and why the plot is empty meanwhile."""
+        """Show a sweep's progress (see :class:`SweepControls`), and why the plot is empty meanwhile.
+        A sweep over, its axes are as wide as its final labels, however its points arrived."""
         self.sweep_controls.show_state(self.mode("x") != "steps", running, done, total)
+        if not running:
+            for side in ("left", "right"):
+                self.plot.getAxis(side).measure_text_room_afresh()
         self.show_why_empty()
         self.refresh_note()
 

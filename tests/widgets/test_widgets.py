@@ -582,6 +582,40 @@ def test_estimated_counts_read_as_estimates_on_the_axis_and_in_the_hover(qtbot):
     assert "≈" not in plot.hover.show_at(20, 710.0)
 
 
+def _shown_sweep_plot(qtbot) -> CapacityPlot:
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_mode("x", "batch")
+    return plot
+
+
+def _sweep_drawn(plot: CapacityPlot, top: float) -> None:
+    x = np.array([16.0, 32.0])
+    y = np.array([1.0, top])
+    plot.set_sweep([(0, "GD", x, y, y, y)], [], "batch size B", "items recovered", True, False)
+    for _ in range(3):  # paint, measure the labels, lay the axis out again
+        plot.grab()
+        QtWidgets.QApplication.processEvents()
+
+
+def test_a_finished_sweep_has_the_same_axes_however_its_points_arrived(qtbot):
+    """Streamed in, a sweep's axis kept room for a wider label it had shown on the way (5 px):
+    the same shot differed with a cold and a warm cache."""
+    streamed, replayed = _shown_sweep_plot(qtbot), _shown_sweep_plot(qtbot)
+    streamed.set_running(True, 1, 2)
+    _sweep_drawn(streamed, 15.0)  # a label one digit wider on the way: "15"
+    _sweep_drawn(streamed, 9.0)
+    streamed.set_running(False, 2, 2)
+    _sweep_drawn(streamed, 9.0)
+    replayed.set_running(False, 2, 2)
+    _sweep_drawn(replayed, 9.0)
+    for side in ("left", "right"):
+        assert streamed.plot.getAxis(side).width() == replayed.plot.getAxis(side).width(), side
+
+
 def test_new_lanes_leave_a_running_sweep_on_show(qtbot):
     """The first frame of a preset re-creates the lane curves while the preset's sweep runs."""
     plot = CapacityPlot()
