@@ -49,7 +49,7 @@ def record_command(args) -> int:
 
 def _too_few_steps(steps: int, every: int) -> ConfigError:
     """A fresh run's video needs one frame: --steps (the step it ends at) at least --every."""
-    return ConfigError("--steps", steps, f"must be at least {every}, --every, for a first frame")
+    return ConfigError("--steps", steps, f"must be at least --every = {every}, for a first frame")
 
 
 def check_fps(fps: float, kind: str) -> float:

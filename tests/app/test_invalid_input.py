@@ -383,7 +383,7 @@ CASES = [
     (["record", "--out", "{tmp}/x.mp4", "--steps", "0"], "--steps = 0 is not allowed: must be at least"),
     (  # the bound a video needs, not the config's "from 0" that 0 would then break
         ["record", "--out", "{tmp}/x.mp4", "--steps", "-3"],
-        "--steps = -3 is not allowed: must be at least 1, --every, for a first frame",
+        "--steps = -3 is not allowed: must be at least --every = 1, for a first frame",
     ),
     (["record", "--out", "{tmp}/x.mp4", "--steps", "4", "--every", "5"], "--steps = 4"),
     (["record", "--out", "{tmp}/x.mp4", "--set", "task.alpha=-1"], "task.alpha = -1"),
