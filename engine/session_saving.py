@@ -69,7 +69,10 @@ def save_session(session: Session, path: Path) -> Path:
     fresh = not target.exists()
     home = target.parent if fresh else target  # the staging folder sits beside what it replaces
     home.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving.", dir=home))
+    prefix = f".{target.name}.saving."
+    if not fresh:
+        _drop_abandoned_saves(target, prefix)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=home))
     try:
         (staging / "session.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         _write_tensors(staging / "tensors.safetensors", tensors)
@@ -86,6 +89,13 @@ def save_session(session: Session, path: Path) -> Path:
     if not fresh:
         shutil.rmtree(staging)  # the files replaced waited there
     return path
+
+
+def _drop_abandoned_saves(target: Path, prefix: str) -> None:
+    """The staging folders a killed save left in the session's folder (hundreds of MB each, hidden)."""
+    for entry in target.glob(f"{prefix}*"):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _replace_files(staging: Path, target: Path) -> None:

@@ -431,6 +431,17 @@ def test_a_save_that_fails_while_replacing_the_files_puts_the_old_ones_back(tmp_
     assert open_session(tmp_path / "s").step == 4  # the session saved before, whole
 
 
+def test_saving_again_drops_what_a_killed_save_left_in_the_folder(tmp_path):
+    session = _small_session(4)
+    save_session(session, tmp_path / "s")
+    abandoned = tmp_path / "s" / ".s.saving.x1y2"  # as a save killed midway leaves it
+    abandoned.mkdir()
+    (abandoned / "tensors.safetensors").write_bytes(b"0" * 1000)
+    (tmp_path / "s" / ".notes").write_text("mine")  # the user's hidden file stays
+    save_session(session, tmp_path / "s")
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted([*FILES, ".notes"])
+
+
 def test_saving_through_a_link_replaces_the_folder_it_names(tmp_path):
     session = _small_session(4)
     save_session(session, tmp_path / "real")
