@@ -222,6 +222,7 @@ class Renderer:
                 self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
+        self.spectrum.settle_range()
         self.spectrum.set_note(_notes(notes[0], self.spectrum.coinciding, self.spectrum.round_off_note))
         self.class_error.set_note(_notes(notes[1], self.class_error.coinciding))
 

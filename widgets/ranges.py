@@ -96,20 +96,85 @@ class StableRange:
     """An expand-only [lo, hi] range; on log axes in decades snapped to halves.
 
     ``update`` returns the new range only when it had to grow, so callers touch the axis rarely.
+    With ``shrink_after`` frames, :meth:`settle` also lets it shrink back to what the recent frames
+    drew (see there); without, it never shrinks until :meth:`reset`.
     """
 
-    def __init__(self, log: bool = False, floor: float | None = None, ceiling: float | None = None) -> None:
+    def __init__(
+        self,
+        log: bool = False,
+        floor: float | None = None,
+        ceiling: float | None = None,
+        shrink_after: int | None = None,
+    ) -> None:
         self.log = log
         self.floor = floor
         self.ceiling = ceiling
+        self.shrink_after = shrink_after
         self.lo: float | None = None
         self.hi: float | None = None
+        self._recent: tuple[float, float] | None = None  # what the frames since the last grow drew
+        self._recent_frames = 0
 
     def reset(self) -> None:
         self.lo = self.hi = None
+        self._forget_recent()
 
     def update(self, values: np.ndarray) -> tuple[float, float] | None:
         """Grow to include ``values`` (NaN and, on log axes, non-positive values ignored)."""
+        snapped = self._snapped(values)
+        if snapped is None:
+            return None
+        lo, hi = snapped
+        grown = self.lo is None or lo < self.lo or hi > self.hi
+        if not grown:
+            return None
+        self.lo = lo if self.lo is None else min(lo, self.lo)
+        self.hi = hi if self.hi is None else max(hi, self.hi)
+        self._forget_recent()
+        return self.lo, self.hi
+
+    def settle(self, values: np.ndarray) -> tuple[float, float] | None:
+        """Take one frame's values (all that the plot draws now); return a smaller range once the
+        last ``shrink_after`` frames in a row all lay within it and left a third of it, and at least
+        two of its steps (a decade on a log axis), unused, else None.
+
+        A plot of the shown step's spectra grew to a transient's extremes (a diverging step's 10⁸, the
+        first step's spike) and kept them: every later spectrum was squashed into a sliver. Frames in
+        a row, not one: a range that followed every frame would jump at every step.
+        """
+        snapped = self._snapped(values)
+        if snapped is None or self.lo is None or self.shrink_after is None:
+            return None
+        if self._recent is not None:
+            union = min(snapped[0], self._recent[0]), max(snapped[1], self._recent[1])
+            self._recent = union if self._leaves_room(*union) else None
+        if self._recent is None:  # count from this frame, if it leaves room by itself
+            self._recent, self._recent_frames = (snapped, 0) if self._leaves_room(*snapped) else (None, 0)
+        if self._recent is None:
+            return None
+        self._recent_frames += 1
+        if self._recent_frames < self.shrink_after:
+            return None
+        self.lo, self.hi = self._recent
+        self._forget_recent()
+        return self.lo, self.hi
+
+    def _leaves_room(self, lo: float, hi: float) -> bool:
+        """Whether a range shrunk to [lo, hi] would leave a third of this one, and two of its steps,
+        unused: smaller shrinks are not worth a rescale."""
+        span = self.hi - self.lo
+        return span - (hi - lo) >= max(span / 3, 2 * self._step(span))
+
+    def _forget_recent(self) -> None:
+        self._recent, self._recent_frames = None, 0
+
+    def _step(self, span: float) -> float:
+        """The grain a range of ``span`` is snapped to."""
+        return 0.5 if self.log else nice_ceiling(max(span, 1e-12) / 5)
+
+    def _snapped(self, values: np.ndarray) -> tuple[float, float] | None:
+        """The snapped range of ``values``' finite values (positive ones on log axes), or None."""
         data = np.asarray(values, dtype=float)
         data = data[np.isfinite(data) & (data > 0 if self.log else True)]
         if data.size == 0:
@@ -128,12 +193,7 @@ class StableRange:
         if self.ceiling is not None:
             hi = min(hi, self.ceiling)
             lo = min(lo, hi - step)  # every value at the ceiling (an entropy of 1) keeps a range below it
-        grown = self.lo is None or lo < self.lo or hi > self.hi
-        if not grown:
-            return None
-        self.lo = lo if self.lo is None else min(lo, self.lo)
-        self.hi = hi if self.hi is None else max(hi, self.hi)
-        return self.lo, self.hi
+        return lo, hi
 
 
 def log_labels_as_powers(lo: float, hi: float) -> bool:

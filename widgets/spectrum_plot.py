@@ -40,6 +40,9 @@ SIGNAL_RING_PX = 8
 #: Pixels across the dot that draws a spectrum of one value: a line through one point draws nothing,
 #: and the G of a one-item minibatch (rank 1) was missing from the plot.
 LONE_VALUE_DOT_PX = 6
+#: Fresh spectra in a row that must leave much of the σ axis unused before it shrinks to them (see
+#: :meth:`StableRange.settle`): about a second of a playing run, as many steps when stepping.
+SHRINK_AFTER_FRAMES = 24
 
 
 class SpectrumPlot(PlotPanel):
@@ -59,7 +62,8 @@ class SpectrumPlot(PlotPanel):
         self._cut: dict[tuple[int, str], bool] = {}  # (lane, matrix) → σ_k left out below the floor
         self._pending: dict[tuple[int, str], np.ndarray] = {}
         self._labels: list[str] = []
-        self._y = StableRange(log=True)
+        self._y = StableRange(log=True, shrink_after=SHRINK_AFTER_FRAMES)
+        self._fresh = False  # a spectrum was drawn since the last settle_range
         self._x_max = 1
         self._eps = float(np.finfo(np.float64).eps)
         self._dtype = "float64"
@@ -128,6 +132,7 @@ class SpectrumPlot(PlotPanel):
         if self._drawn.get(key) is values:
             return  # same array object as last frame: nothing new to draw
         self._drawn[key] = values
+        self._fresh = True
         values = np.asarray(values, dtype=float)
         k = np.arange(1, values.size + 1, dtype=float)
         keep = values > self.noise_floor() * (values.max() if values.size else 0.0)
@@ -190,6 +195,18 @@ class SpectrumPlot(PlotPanel):
     def reset_range(self) -> None:
         self._y.reset()
         self._x_max = 1
+
+    def settle_range(self) -> None:
+        """The spectra of one step are all drawn: the σ axis shrinks to them where the recent steps
+        have left much of it unused (it grows at once in :meth:`set_spectrum`)."""
+        if not self._fresh:
+            return  # the same frame again (a paused view redrawn): no step to count
+        self._fresh = False
+        shown = self.visible_matrices()
+        drawn = [self.curve_data(lane, m)[1] for lane, m in self._curves if m in shown]
+        settled = self._y.settle(np.concatenate(drawn) if drawn else np.empty(0))
+        if settled is not None:
+            self.plot.setYRange(*settled, padding=0.02)
 
     def _grow(self, values: np.ndarray, n: int) -> None:
         grown = self._y.update(values)

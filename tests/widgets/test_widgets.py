@@ -16,7 +16,7 @@ from muonscope.widgets.number_box import CompactDoubleSpinBox
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.ranges import StableRange, log_label, nice_ceiling, step_axis_end
 from muonscope.widgets.series_plot import SeriesPlot
-from muonscope.widgets.spectrum_plot import SpectrumPlot
+from muonscope.widgets.spectrum_plot import SHRINK_AFTER_FRAMES, SpectrumPlot
 from muonscope.widgets.task_panel import TaskFieldSpec, TaskPanel
 from muonscope.widgets.theme import StageStyle, lane_colour, set_stage_style, stage_style
 from muonscope.widgets.timeline import Timeline
@@ -871,6 +871,44 @@ def test_stable_range_only_grows():
     assert rng.update(np.array([0.02, 3.0])) == (-2.0, 0.5)
     assert rng.update(np.array([0.1, 1.0])) is None
     assert rng.update(np.array([1e-4])) == (-4.0, 0.5)
+
+
+def test_a_settling_range_shrinks_only_after_frames_in_a_row_leave_much_of_it_unused():
+    rng = StableRange(log=True, shrink_after=3)
+    assert rng.update(np.array([1e-3, 1e6])) == (-3.0, 6.0)  # a transient reaching 10⁶
+    assert [rng.settle(np.array([1e-3, 1.0])) for _ in range(2)] == [None, None]
+    assert rng.settle(np.array([1e3])) is None  # this frame reaches too far: the count starts again
+    assert [rng.settle(np.array([1e-3, 1.0])) for _ in range(2)] == [None, None]
+    assert rng.settle(np.array([2e-3, 0.5])) == (-3.0, 0.0)  # the three frames' union
+    assert [rng.settle(np.array([1e-3, 0.3])) for _ in range(5)] == [None] * 5  # half a decade unused
+    assert rng.update(np.array([0.5, 10.0])) == (-3.0, 1.0)  # it grows at once, as before
+
+
+def test_a_range_that_never_settles_never_shrinks():
+    rng = StableRange(log=True)
+    rng.update(np.array([1e-3, 1e6]))
+    assert all(rng.settle(np.array([1e-3, 1.0])) is None for _ in range(50))
+
+
+def test_the_spectrum_axis_lets_go_of_a_transient_once_the_spectra_stay_small(qtbot):
+    """One step's σ₁ of 10⁶ (a lane diverging, then restored) squashed every later spectrum into the
+    bottom of ①'s axis for the rest of the run."""
+    plot = _shown_spectrum_plot(qtbot, 400, 300)
+    plot.set_spectrum(0, "gradient", np.array([1e6, 1.0, 1e-3]))
+    plot.settle_range()
+    top = plot.plot.getViewBox().viewRange()[1][1]
+    assert top >= 6
+    ordinary = np.array([1.0, 0.1, 1e-3])
+    plot.set_spectrum(0, "gradient", ordinary)
+    plot.settle_range()
+    for _ in range(50):
+        plot.settle_range()  # a paused view redrawn is no new step: the range stays
+    assert plot.plot.getViewBox().viewRange()[1][1] == top
+    for _ in range(SHRINK_AFTER_FRAMES):
+        plot.set_spectrum(0, "gradient", ordinary.copy())
+        plot.settle_range()
+    low, high = plot.plot.getViewBox().viewRange()[1]
+    assert -3.2 < low < -2.8 and 0 <= high < 0.2
 
 
 @pytest.mark.parametrize("scale", ["linear", "log"])
