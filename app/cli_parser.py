@@ -148,7 +148,7 @@ def _add_run(sub) -> None:
         [
             "muonscope run --set task.d=96 --lane optimizer=muon,order=pre --steps 200 --out runs/a",
             "muonscope run --preset default --steps 300 --save runs/s1",
-            "muonscope run --resume runs/s1 --rewind 100 --set lanes[0].lr=0.1 --steps 300 --save runs/s2",
+            "muonscope run --resume runs/s1 --rewind 100 --set 'lanes[0].lr=0.1' --steps 300 --save runs/s2",
             "muonscope run --until '2:recovered >= 500' --until diverged --json",
         ],
         [CUDA_ENV, THREADS_ENV, OMP_ENV, DEBUG_ENV],
@@ -438,7 +438,8 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         action="append",
         default=[],
-        help="override a field, e.g. task.d=96 (VALUE is read as TOML; repeatable)",
+        help="override a field, e.g. task.d=96 or 'lanes[0].lr=0.1' (quoted: zsh reads [0] as a "
+        "pattern); VALUE is read as TOML; repeatable",
     )
     parser.add_argument(
         "--lane",
