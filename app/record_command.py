@@ -82,31 +82,34 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     install_message_handler()
     writer = None
     last_step = plan.start_step
-    with (
-        stop_signals("record") as stop,
-        ProgressBar(not args.no_progress, unit="frame") as progress,
-        OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
-    ):
-        offscreen.open()
-        try:
-            for step, image in offscreen.frames(every):
-                if writer is None:
-                    writer = VideoWriter(args.out, plan.size, fps)
-                writer.add(rgb_bytes(image))
-                last_step = step
-                progress(writer.frames, total, "recording")
-        except BaseException:
-            _keep_what_was_recorded(writer)
-            raise
-        scaling = offscreen.scaling_note()
-        if writer is not None:
-            report_sweep(offscreen, "record")
-    if writer is None:
-        sys.stderr.write("muonscope record: interrupted before the first frame; nothing written\n")
-        return exit_status(EXIT_INTERRUPTED)
-    writer.close()
+    with stop_signals("record") as stop:
+        with (
+            ProgressBar(not args.no_progress, unit="frame") as progress,
+            OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
+        ):
+            offscreen.open()
+            try:
+                for step, image in offscreen.frames(every):
+                    if writer is None:
+                        writer = VideoWriter(args.out, plan.size, fps)
+                    writer.add(rgb_bytes(image))
+                    last_step = step
+                    progress(writer.frames, total, "recording")
+            except BaseException:
+                _keep_what_was_recorded(writer)
+                raise
+            scaling = offscreen.scaling_note()
+            if writer is not None:
+                report_sweep(offscreen, "record")
+        if writer is None:
+            sys.stderr.write("muonscope record: interrupted before the first frame; nothing written\n")
+            return exit_status(EXIT_INTERRUPTED)
+        interrupted = stop.is_set()
+        # a GIF's palette pass takes seconds: a Ctrl-C there abandoned every frame in silence
+        stop.then = f"the frames are recorded: finishing {args.out} first, so that none is lost"
+        writer.close()
     print(_summary(writer, plan, every, last_step) + scaling)
-    if stop.is_set():
+    if interrupted:
         sys.stderr.write(
             f"muonscope record: interrupted at step {last_step}; the frames so far are in {args.out}\n"
         )

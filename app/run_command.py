@@ -70,17 +70,19 @@ def run_command(args: argparse.Namespace) -> int:
     start_step = session.step
     start = session.snapshot()
     held_at_start = [b for b in until if b.check_last_measured(start) is not None]
-    with ProgressBar(not args.no_progress, unit="step") as progress, stop_signals() as stop:
-        outcome = run_session(
-            session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
-        )
-    session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
-    if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script to compare
-        outcome.report["stopped_by"] = _as_typed(args.until, until, outcome.hit.breakpoint)
-        outcome.report["also_held"] = _also_held(args.until, until, outcome.hit, session.snapshot())
-    elif args.until:
-        outcome.report["also_held"] = []
-    written = _write_results(args, session, outcome, table)
+    with stop_signals() as stop:
+        with ProgressBar(not args.no_progress, unit="step") as progress:
+            outcome = run_session(
+                session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
+            )
+        session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
+        if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script
+            outcome.report["stopped_by"] = _as_typed(args.until, until, outcome.hit.breakpoint)
+            outcome.report["also_held"] = _also_held(args.until, until, outcome.hit, session.snapshot())
+        elif args.until:
+            outcome.report["also_held"] = []
+        stop.then = _finishing(args)  # a first Ctrl-C from here on lets the files be finished
+        written = _write_results(args, session, outcome, table)
     status = _say_outcome(args, session, outcome, until, start_step, held_at_start)
     for line in written:
         sys.stderr.write(f"muonscope run: {line}\n")
@@ -133,6 +135,14 @@ def _set_until(session: Any, texts: list[str], labels_before: list[str]) -> list
 
 def _labels(session: Any) -> list[str]:
     return [lane.display_label() for lane in session.config.lanes]
+
+
+def _finishing(args: argparse.Namespace) -> str:
+    """What a first Ctrl-C after the last step waits for: the files, so that no step is lost."""
+    files = [str(path) for path in (args.save, args.out) if path is not None]
+    if not files:
+        return "the steps are done: reporting them"
+    return f"the steps are done: finishing {' and '.join(files)} first, so that none is lost"
 
 
 def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: str) -> list[str]:
@@ -433,12 +443,21 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
     return switches_first(changes)
 
 
+class StopRequest(threading.Event):
+    """Set by the first Ctrl-C or SIGTERM; ``then`` is what the command does about it, as stderr
+    says at once (a command past its steps, saving, says so: the save went on in silence)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.then = "stopping after the step under way"
+
+
 @contextmanager
 def stop_signals(command: str = "run"):
     """The first Ctrl-C or SIGTERM asks the run to stop between steps (what was computed is kept and
     saved, as a job scheduler's SIGTERM expects) and says so at once: a step of a big memory and the
     evaluation after it took seconds with nothing on the screen. A second one interrupts at once."""
-    stop = threading.Event()
+    stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
@@ -449,8 +468,7 @@ def stop_signals(command: str = "run"):
         stop.set()
         from tqdm import tqdm  # clears a progress bar for the line and draws it again below
 
-        said = f"muonscope {command}: stopping after the step under way (again: at once)"
-        tqdm.write(said, file=sys.stderr)
+        tqdm.write(f"muonscope {command}: {stop.then} (again: at once)", file=sys.stderr)
 
     stopping = (signal.SIGINT, signal.SIGTERM)
     previous = {signum: signal.signal(signum, on_stop) for signum in stopping}

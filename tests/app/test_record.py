@@ -287,6 +287,24 @@ def test_ctrl_c_keeps_the_frames_so_far_as_a_playable_file(capsys, tmp_path, mon
     assert len(_decoded(out)[1]) == 3
 
 
+def test_a_ctrl_c_while_the_gif_is_finished_is_answered_and_keeps_every_frame(capsys, tmp_path, monkeypatch):
+    """A GIF's palette pass after the last frame takes seconds: a Ctrl-C there deleted the whole
+    recording without a word."""
+    close = VideoWriter.close
+
+    def ctrl_c_then_close(self):
+        signal.raise_signal(signal.SIGINT)
+        return close(self)
+
+    monkeypatch.setattr(VideoWriter, "close", ctrl_c_then_close)
+    out = tmp_path / "whole.gif"
+    code, text, err = _record(capsys, "--steps", "4", "--size", "320x240", "--out", str(out))
+    assert code == 0, err
+    assert f"muonscope record: the frames are recorded: finishing {out} first, so that none is lost" in err
+    assert "4 frames" in text
+    assert len(_decoded(out)[1]) == 4
+
+
 # ---- muonscope shot ---------------------------------------------------------------------------
 
 

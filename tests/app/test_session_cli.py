@@ -914,6 +914,26 @@ def test_ctrl_c_or_sigterm_stops_between_steps_reports_and_saves(tmp_path, stopp
     assert session.step == session.branch.head_step == step
 
 
+def test_a_ctrl_c_while_the_session_is_saved_is_answered_and_the_save_finishes(capsys, monkeypatch, tmp_path):
+    """A Ctrl-C after the last step, while a big session was being written, went unanswered (and
+    the default handler abandoned the save: every step computed was lost)."""
+    import muonscope.engine.session_file as session_file
+
+    save = session_file.save_session
+
+    def ctrl_c_then_save(session, path):
+        os.kill(os.getpid(), signal.SIGINT)
+        save(session, path)
+
+    monkeypatch.setattr(session_file, "save_session", ctrl_c_then_save)
+    code, out, err = _run(capsys, *SMALL, "--steps", "9", *QUIET, "--save", tmp_path / "s")
+    assert code == 0, err
+    said = f"muonscope run: the steps are done: finishing {tmp_path / 's'} first, so that none is lost"
+    assert said in err
+    assert json.loads(out)["step"] == 9
+    assert open_session(tmp_path / "s").step == 9
+
+
 def test_saving_over_another_session_is_refused_but_a_resumed_one_is_replaced(capsys, saved, tmp_path):
     """``run --steps 5 --save s2`` replaced a 200-step session with two branches without a word."""
     other = tmp_path / "other"
