@@ -385,7 +385,9 @@ class FrameClock(QtCore.QObject):
         diverged = [lane.index for lane in snapshot.lanes if lane.diverged]  # numbered from 0, as everywhere
         count = len(snapshot.lanes)
         if diverged:
-            health = f"diverged: {', '.join(map(str, diverged))}"
+            # "diverged: 0" read as a count of none; the lanes are numbered from 0
+            which = "lane" if len(diverged) == 1 else "lanes"
+            health = f"{len(diverged)} diverged ({which} {', '.join(map(str, diverged))})"
         else:
             health = "all finite" if count > 1 else "finite"
         lanes = f"{count} lane{'' if count == 1 else 's'}, {health}"

@@ -175,6 +175,9 @@ def _evaluated_standing(
         value = {lane.lane_id: read_value(lane, metric) for lane in lanes}
         if not any(math.isfinite(v) for v in value.values()):
             return ""  # not measured yet (step 0): nothing to rank, rather than "nan"
+        # a diverged lane takes no step, so has no alignment to rank ("Adam: nan"): the caption
+        # says it diverged already
+        lanes = [lane for lane in lanes if math.isfinite(value[lane.lane_id]) or not lane.diverged]
         apart = _not_comparable(lanes, metric)
         aside = [_entry(names[lane.lane_id], number_text(value[lane.lane_id]), names) for lane in apart]
         lanes = [lane for lane in lanes if lane.lane_id not in {other.lane_id for other in apart}]

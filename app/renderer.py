@@ -328,20 +328,25 @@ class Renderer:
 
     def _draw_series(self, history: MetricHistory, newest: Snapshot) -> None:
         metric = self.series.mode("metric")
-        self._thinned = ""
         # capacity only changes at evaluation steps: skip its redraw in between
         capacity_key = (self._lane_ids, tuple(lane.eval_step for lane in newest.lanes), len(history))
         fresh_capacity = capacity_key[:2] != (self._capacity_key or (None, None))[:2]
+        most_measured = (-1, "")
         for position, lane_id in enumerate(self._lane_ids):
             steps, values, recovered, accuracy = history.columns(
                 ("step", metric, "recovered", "accuracy"), lane_id
             )
             self.series.set_series(position, steps, values)
-            if position == 0:  # every lane's spectra are measured at the same steps
-                self._thinned = thinned_note(metric, steps, values, newest.config.run.spectra_every)
+            # every lane's spectra are measured at the same steps, but a diverged lane's metrics end
+            # where it did: the lane measured most says how often they were
+            measured = int(np.count_nonzero(np.isfinite(values)))
+            if measured > most_measured[0]:
+                note = thinned_note(metric, steps, values, newest.config.run.spectra_every)
+                most_measured = (measured, note)
             if fresh_capacity:
                 self.capacity.set_capacity(position, steps, recovered, accuracy)
         self._capacity_key = capacity_key
+        self._thinned = most_measured[1]
 
     def _draw_faded(self) -> None:
         """The compared branch's curves of the same lanes (by lane id), redrawn when they change."""

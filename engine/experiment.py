@@ -493,6 +493,7 @@ class Experiment:
             gradient_scales=[
                 OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) for lane in self._config.lanes
             ],
+            frozen=[lane.diverged for lane in self._lanes],  # marked before: they took no step
             check=check,
         )
         if with_spectra or (pair_signal and inputs.signal is not None):

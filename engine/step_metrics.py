@@ -8,15 +8,24 @@ population gradient they pair with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from torch import Tensor
 
 from muonscope.engine.lane_metrics import Check, Fields, signal_fields, spectra_fields
 from muonscope.engine.lane_update import LaneStep
+from muonscope.engine.metrics import Isotropy
+from muonscope.engine.snapshot import frozen_array
 
 __all__ = ["StepInputs", "step_metric_fields"]
+
+#: The fields of a lane's update and of its buffer's motion: a lane that took no step (diverged,
+#: frozen at its last finite W) has none. An update of zeros measured alignment 0 and a frozen
+#: buffer sin Θ 0, "a perfect match", and its gap ran on flat; its G, W and losses are measured still.
+_OF_A_STEP = ("gap", "ratio_gap", "tail_filtering", "alignment", "sin_theta")
 
 
 @dataclass(frozen=True)
@@ -39,11 +48,12 @@ def step_metric_fields(
     with_spectra: bool,
     pair_signal: bool,
     gradient_scales: list[float],
+    frozen: Sequence[bool] = (),
     check: Check = None,
 ) -> list[Fields]:
     """Each lane's recorded fields for this step: its batch loss, and spectra and signal metrics
     when ``with_spectra`` (the spectra cadence) or ``pair_signal`` (the step after an evaluation
-    of a minibatch run) asks for them."""
+    of a minibatch run) asks for them; ``frozen`` lanes (diverged) took no step: see _OF_A_STEP."""
     spectra = None
     if with_spectra:
         spectra = spectra_fields(
@@ -71,5 +81,17 @@ def step_metric_fields(
         fields: Fields = {"batch_loss": float(loss)}
         fields.update(spectra[i] if spectra is not None else {})
         fields.update(signals[i] if signals is not None else {})
-        per_lane.append(fields)
+        per_lane.append(_without_a_step(fields) if i < len(frozen) and frozen[i] else fields)
     return per_lane
+
+
+def _without_a_step(fields: Fields) -> Fields:
+    """A frozen lane's fields: no update (its spectrum, isotropy and filtering ratio empty) and NaN
+    for the metrics of a step (see _OF_A_STEP)."""
+    out = {name: (math.nan if name in _OF_A_STEP else value) for name, value in fields.items()}
+    if "filtering_ratio" in out:
+        out["filtering_ratio"] = frozen_array(np.zeros(0))
+    if "spectra" in out:
+        out["spectra"] = replace(out["spectra"], update=frozen_array(np.zeros(0)))
+        out["update_isotropy"] = Isotropy.empty()
+    return out

@@ -31,6 +31,9 @@ GAP_PX = 4.0
 MOST_LINES = 4
 #: Rows per line of text looked at where no row a line apart is clear of the curves.
 FINE_ROWS_PER_LINE = 3
+#: Pixels a curve's drawn line reaches past its points' own y: half its pen and its antialiasing.
+#: A curve 1 px above a label's box was counted clear of it, and drawn along its edge.
+CURVE_REACH_PX = 1.0
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,9 @@ class Curve:
         return _spans_into(self.span(rect.left(), rect.right()), rect)
 
     def span(self, left: float, right: float) -> tuple[float, float] | None:
-        """The scene y interval the polyline covers between scene x ``left`` and ``right`` (None
-        where it has no point there): a label's rows in one column all cross it or not by this."""
+        """The scene y interval the polyline's drawn line covers between scene x ``left`` and
+        ``right`` (None where it has no point there; CURVE_REACH_PX past its points): a label's rows
+        in one column all cross it or not by this."""
         x0, x1 = sorted(((left - self.offset_x) / self.scale_x, (right - self.offset_x) / self.scale_x))
         x, y = self.x, self.y
         if x.size == 0 or x1 < x[0] or x0 > x[-1]:
@@ -60,7 +64,7 @@ class Curve:
         low, high = min(inside.min(initial=np.inf), ends.min()), max(inside.max(initial=-np.inf), ends.max())
         # a continuous line spans [low, high] inside the x range
         top, bottom = sorted((low * self.scale_y + self.offset_y, high * self.scale_y + self.offset_y))
-        return top, bottom
+        return top - CURVE_REACH_PX, bottom + CURVE_REACH_PX
 
 
 def _spans_into(span: tuple[float, float] | None, rect: QtCore.QRectF) -> bool:
@@ -239,9 +243,13 @@ def curve_in(box: pg.ViewBox | None, x: np.ndarray, y: np.ndarray) -> Curve | No
     """A curve's drawn points (ascending x) with its view's map to the scene; None without a view."""
     if box is None:
         return None
-    origin = box.mapViewToScene(QtCore.QPointF(0.0, 0.0))
-    unit = box.mapViewToScene(QtCore.QPointF(1.0, 1.0))
-    scale_x, scale_y = unit.x() - origin.x(), unit.y() - origin.y()
+    # the map measured across the view's own range: measured across one unit, a gap axis of 10²⁵
+    # moved 10⁻²³ px, lost to rounding, and its curves were missed (labels were drawn over them)
+    (x0, x1), (y0, y1) = box.viewRange()
+    if not (np.isfinite([x0, x1, y0, y1]).all() and x1 != x0 and y1 != y0):
+        return None
+    low, high = box.mapViewToScene(QtCore.QPointF(x0, y0)), box.mapViewToScene(QtCore.QPointF(x1, y1))
+    scale_x, scale_y = (high.x() - low.x()) / (x1 - x0), (high.y() - low.y()) / (y1 - y0)
     if scale_x == 0 or scale_y == 0 or not np.isfinite([scale_x, scale_y]).all():
         return None
-    return Curve(x, y, scale_x, origin.x(), scale_y, origin.y())
+    return Curve(x, y, scale_x, low.x() - x0 * scale_x, scale_y, low.y() - y0 * scale_y)

@@ -64,7 +64,7 @@ class SpectrumPlot(PlotPanel):
         self._labels: list[str] = []
         self._y = StableRange(log=True, shrink_after=SHRINK_AFTER_FRAMES)
         self._fresh = False  # a spectrum was drawn since the last settle_range
-        self._x_max = 1
+        self._x_max = 0  # none drawn: the first spectrum, of one value too, sets the index axis
         self._eps = float(np.finfo(np.float64).eps)
         self._dtype = "float64"
         self.mode_changed.connect(lambda *_: self._apply_visibility())
@@ -194,7 +194,7 @@ class SpectrumPlot(PlotPanel):
 
     def reset_range(self) -> None:
         self._y.reset()
-        self._x_max = 1
+        self._x_max = 0  # none drawn: the first spectrum, of one value too, sets the index axis
 
     def settle_range(self) -> None:
         """The spectra of one step are all drawn: the σ axis shrinks to them where the recent steps

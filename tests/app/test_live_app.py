@@ -476,8 +476,33 @@ def test_a_diverged_lane_is_named_by_the_same_number_in_the_banner_and_the_statu
     app = open_app(qtbot, replace(preset, config=replace(preset.config, lanes=lanes)))
     app.intents.step(3)
     qtbot.waitUntil(lambda: "diverged" in app.window.status_text("lanes"), timeout=WAIT_MS)
-    assert app.window.status_text("lanes").endswith("2 lanes, diverged: 1")
+    assert app.window.status_text("lanes").endswith("2 lanes, 1 diverged (lane 1)")
     qtbot.waitUntil(lambda: "lane 1 (" in app.views.message.text, timeout=WAIT_MS)  # the second lane: 1
+
+
+def test_a_first_lane_that_diverged_does_not_make_panel_two_say_its_metric_went_unmeasured(
+    qtbot, monkeypatch
+):
+    """A diverged lane has no gap from the step it diverged on: read off lane 0 alone, ② said the
+    others' gaps were "measured at 0 of 3 steps while playing", under their curves of 3 points."""
+    import dataclasses
+
+    from muonscope.engine.optim.registry import OPTIMIZERS
+
+    blow_up = dataclasses.replace(OPTIMIZERS["ngd"], rule=lambda g, state, lane: g * float("inf"))
+    monkeypatch.setitem(OPTIMIZERS, "ngd", blow_up)
+    preset = small_preset()
+    lanes = (LaneConfig(optimizer="ngd", lr=0.1), preset.config.lanes[2])
+    app = open_app(qtbot, replace(preset, config=replace(preset.config, lanes=lanes)))
+    app.views.series.set_mode("metric", "gap")
+    app.intents.step(1)  # it diverges there: the run pauses
+    wait_for_step(qtbot, app, 1)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 3)
+    wait_for_frame(qtbot, app)
+    assert np.isfinite(app.views.series.curve_data(1)[1]).sum() == 3
+    assert app.views.series.curve_data(0)[1].size == 0
+    assert "measured at" not in app.views.series.note
 
 
 def test_the_controls_dock_fields_leave_the_wheel_to_the_dock(qtbot):

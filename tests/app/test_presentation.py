@@ -761,6 +761,28 @@ def test_a_streams_caption_says_which_step_its_alignment_is_of_and_not_one_measu
     assert "more lane" not in caption and "as measured" not in caption and "μ=0.8" in caption
 
 
+def test_a_streams_caption_leaves_a_diverged_lane_out_of_its_alignments(monkeypatch):
+    """A diverged lane takes no step and has no alignment: the caption said "not normalised:
+    Adam: nan" after saying the lane had diverged."""
+    import dataclasses
+
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+    from muonscope.engine.optim.registry import OPTIMIZERS
+
+    blow_up = dataclasses.replace(OPTIMIZERS["ngd"], rule=lambda g, state, lane: g * float("inf"))
+    monkeypatch.setitem(OPTIMIZERS, "ngd", blow_up)
+    lanes = (LaneConfig(optimizer="ngd", lr=0.1), LaneConfig(optimizer="sgd"), LaneConfig(optimizer="muon"))
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
+    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(spectra_every=1)))
+    experiment.step(3)
+    snapshot = experiment.snapshot()
+    assert snapshot.lanes[0].diverged
+    caption = live_caption(snapshot)
+    assert "nan" not in caption and "NGD" not in caption.split("·")[-1]
+    assert "alignment" in caption and "SGD" in caption
+
+
 def test_the_caption_names_a_lane_by_the_settings_that_drew_the_evaluation_it_quotes():
     """Switched to SignGD at step 14, a lane was credited SGD's count of step 10 as "SignGD (pre): 37"."""
     from muonscope.app.live_caption import live_caption

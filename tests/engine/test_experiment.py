@@ -216,6 +216,35 @@ class TestDivergenceAndReset:
         assert event.step == snap.lanes[1].diverged_step  # the step it diverged at, as the pause says
         assert event.text.startswith(f"lane 1 diverged ({snap.lanes[1].label}")
 
+    def test_a_frozen_lane_has_no_update_to_measure_but_its_gradient_and_weights_are(self, monkeypatch):
+        """A diverged lane takes no step: its update of zeros measured alignment 0 and its frozen
+        buffer sin Θ 0 ("a perfect match"), and its gap ran on flat in ②."""
+        calls = []
+
+        def rule(g, state, lane):
+            calls.append(1)
+            return g * float("inf") if len(calls) >= 3 else g
+
+        monkeypatch.setitem(OPTIMIZERS, "ngd", dataclasses.replace(OPTIMIZERS["ngd"], rule=rule))
+        exp = Experiment(_config(MUON, LaneConfig(optimizer="ngd", lr=0.1, momentum=0.9)))
+        snapshots = []
+        for _ in range(4):
+            exp.step(1)
+            snapshots.append(exp.snapshot())
+        stepped = {s.step: s.lanes[1] for s in snapshots}
+        assert [stepped[k].diverged for k in (1, 2, 3, 4)] == [False, False, True, True]
+        of_a_step = ("alignment", "sin_theta", "gap", "ratio_gap")
+        for k in (1, 2):
+            assert all(np.isfinite(getattr(stepped[k], name)) for name in of_a_step), k
+            assert stepped[k].spectra.update.size
+        for k in (3, 4):  # it took no step at 3, where its update was not finite, nor after
+            lane, other = stepped[k], snapshots[k - 1].lanes[0]
+            assert all(np.isnan(getattr(lane, name)) for name in of_a_step), k
+            assert lane.spectra.update.size == 0 and np.isnan(lane.update_isotropy.entropy)
+            assert np.isfinite(lane.spectra.gradient).all() and lane.spectra.gradient.size  # at its W
+            assert lane.spectra.weights.size and np.isfinite(lane.batch_loss)
+            assert all(np.isfinite(getattr(other, name)) for name in of_a_step)  # the others measure on
+
     def test_reset_replays_the_run_and_a_new_seed_changes_it(self):
         exp = Experiment(_config(MUON, SGD))
         exp.step(4)

@@ -122,6 +122,28 @@ def test_labels_keep_off_the_curves_where_there_is_room(qtbot, width):
         assert not _crosses(plot, label), label.full_text
 
 
+@pytest.mark.parametrize("scale", [1e-25, 1e25])
+def test_labels_keep_off_curves_of_huge_or_tiny_values(qtbot, scale):
+    """A gap of 10²⁵ (a spiked stream of that strength): the curves went unseen by the placing, and
+    a divergence's label was drawn over the one along the top."""
+    plot = _plot(qtbot, 450, curves=((0.95 * scale, 0.95 * scale), (0.0, 0.5 * scale)))
+    plot.plot.setYRange(0, scale, padding=0)
+    QtWidgets.QApplication.processEvents()
+    plot.markers.set_events([(10, SWITCH), (60, "label noise 0 → 0.21")])
+    for label in plot.markers.labels:
+        assert _shown_whole(plot, label)
+        assert not _crosses(plot, label), label.full_text
+
+
+def test_a_curve_drawn_just_above_a_label_s_box_still_covers_it():
+    """A line is drawn with a pen of some width: one 1 px above a label's box was drawn along its edge."""
+    from muonscope.widgets.marker_places import Curve
+
+    flat = Curve(np.array([0.0, 100.0]), np.array([9.0, 9.0]), 1.0, 0.0, 1.0, 0.0)
+    assert flat.crosses(QtCore.QRectF(0, 10, 50, 12))
+    assert not flat.crosses(QtCore.QRectF(0, 12, 50, 12))
+
+
 def test_labels_do_not_cover_each_other(qtbot):
     plot = _plot(qtbot, 450)
     plot.markers.set_events([(40, "label noise 0 → 0.21"), (42, SWITCH), (44, "lane 3 order pre → post")])
