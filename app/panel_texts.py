@@ -94,7 +94,7 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
         )
     if _one_step_run(snapshot):
         return (
-            f"{what} This preset is a single step from W = 0 (run.steps = 1): one value per lane, "
+            f"{what} This run is a single step from W = 0 (run.steps = 1): one value per lane, "
             "no curve. Panels ① and ③ show what that step did; step on to draw a curve."
         )
     if metric == FILTERING_METRIC and not any(

@@ -23,7 +23,7 @@ def test_a_one_step_run_says_why_panel_two_is_empty_and_four_draws_its_step(qtbo
     wait_until_paused(qtbot, app)
     wait_for_frame(qtbot, app)
     assert series.placeholder.startswith("Each lane's spectral gap")
-    assert "single step from W = 0 (run.steps = 1)" in series.placeholder
+    assert "This run is a single step from W = 0 (run.steps = 1)" in series.placeholder  # not the preset
     # the run's last step is evaluated off the cadence (every 5 steps): ④ draws it from step 0
     assert capacity.placeholder is None
     assert list(capacity.recovered_data(0)[0]) == [0, 1]
