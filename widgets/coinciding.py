@@ -35,15 +35,20 @@ def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[li
     return [group for group in groups if len(group) > 1]
 
 
-#: Longest list of lane names a note gives; longer, it counts the lanes instead. Three preset names
+#: Longest list of lane names a note gives; longer, it gives the lanes' numbers instead. Three preset names
 #: such as "Muon NS5, μ = 0.95 ema, no Nesterov" filled a third of ④ on a stage and hid the curves
 #: rising under them; the lanes' colours and the key say which they are.
 NAMED_AT_MOST_CHARS = 48
 
 
 def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels: Sequence[str]) -> str:
-    """``in all 3 lanes`` (``in both lanes``), ``in GD and Newton``, or ``in 3 of 6 lanes`` where the
-    names are long (groups joined by "; "); "" when none."""
+    """``in all 3 lanes`` (``in both lanes``), ``in GD and Newton``, or ``in lanes 0, 1 and 2`` where
+    the names are long (the lanes numbered as in the dock and the status bar), groups joined by
+    ", and " ("in SGD and NGD, and in lanes 2 and 3"; "; and " where a group holds a comma); "" when
+    none.
+
+    Counted ("in 2 of 4 lanes; in 2 of 4 lanes") the note said neither which lanes nor that it
+    meant two groups."""
     parts = []
     for group in equal_curves(curves):
         named = and_join(labels[lane] for lane in group)
@@ -52,8 +57,8 @@ def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels
         elif len(named) <= NAMED_AT_MOST_CHARS:
             parts.append(f"in {named}")
         else:
-            parts.append(f"in {len(group)} of {len(labels)} lanes")
-    return "; ".join(parts)
+            parts.append(f"in lanes {and_join(str(lane) for lane in group)}")
+    return ("; and " if any("," in part for part in parts) else ", and ").join(parts)
 
 
 def coincidence_note(

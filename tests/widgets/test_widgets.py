@@ -1213,7 +1213,7 @@ def test_the_heat_maps_lane_box_names_its_lanes_and_a_short_bucket_axis_keeps_a_
     assert axis.toolTip() == "frequency rank bucket"
 
 
-def test_a_coincidence_note_counts_lanes_whose_names_would_cover_the_plot():
+def test_a_coincidence_note_numbers_lanes_whose_names_would_cover_the_plot():
     """ "same items recovered … in Muon NS5, μ = 0.95 ema, no Nesterov, Muon exact, μ = 0.95 ema, no
     Nesterov and SGD-momentum, μ = 0.9 sum" filled a third of ④ on a stage: names joined by commas
     that hold commas themselves, and too long to keep off the curves."""
@@ -1223,7 +1223,19 @@ def test_a_coincidence_note_counts_lanes_whose_names_would_cover_the_plot():
     other = (np.arange(3.0), np.zeros(3))
     long_names = ["Muon NS5, μ = 0.95 ema", "Muon exact, μ = 0.95 ema", "SGD, μ = 0.9 sum", "Adam"]
     curves = {0: same, 1: same, 2: same, 3: other}
-    assert coincidence_text(curves, long_names) == "in 3 of 4 lanes"
+    assert coincidence_text(curves, long_names) == "in lanes 0, 1 and 2"
+    # two groups: which lanes each, and that they are two ("in 2 of 4 lanes; in 2 of 4 lanes")
+    labels = [
+        "Muon pre μ=0.95 ema exact",
+        "Muon pre μ=0.5 ema exact",
+        "SGD μ=0.9 sum lr=0.5",
+        "SignGD μ=0.9 lr=0.01",
+    ]
+    pairs = {0: same, 1: other, 2: same, 3: other}
+    assert coincidence_text(pairs, labels) == "in lanes 0 and 2, and in lanes 1 and 3"
+    named = {0: other, 1: other, 2: same, 3: same}
+    assert coincidence_text(named, [*labels[:2], "SGD", "NGD"]) == "in lanes 0 and 1, and in SGD and NGD"
+    assert coincidence_text(curves, [*long_names[:3], "GD"]) == "in lanes 0, 1 and 2"
     assert coincidence_text({0: same, 1: same, 2: other}, ["GD", "Newton", "Muon"]) == "in GD and Newton"
     assert and_join(["Adam, β = 0.9", "SGD", "Muon"]) == "Adam, β = 0.9; SGD and Muon"
     assert and_join(["GD", "SGD", "Muon"]) == "GD, SGD and Muon"
