@@ -339,13 +339,17 @@ def preset_drift(
     ``lane_ids``: the current lanes' ids, where the run began with the preset's lanes (ids 0, 1, …
     are its lanes; a lane added since has a new id); without them lanes are matched by position.
     """
-    if preset.task.kind != current.task.kind:
-        return [f"task {preset.task.kind} → {current.task.kind}"]
-    changes = [  # the seed too: a preset's description quotes what it measured on its own seed
-        f"{_short_label(name)} {_text(getattr(preset.task, name))} → {_text(getattr(current.task, name))}"
-        for name in (*TASK_KINDS[preset.task.kind].fields, "seed")
-        if getattr(preset.task, name) != getattr(current.task, name)
-    ]
+    if preset.task.kind != current.task.kind:  # its fields are another task's: the kind says it all
+        changes = [f"task {preset.task.kind} → {current.task.kind}"]
+    else:
+        changes = [  # the seed too: a preset's description quotes what it measured on its own seed
+            f"{_short_label(name)} {_text(getattr(preset.task, name))} → {_text(getattr(current.task, name))}"
+            for name in (*TASK_KINDS[preset.task.kind].fields, "seed")
+            if getattr(preset.task, name) != getattr(current.task, name)
+        ]
+    if preset.run.dtype != current.run.dtype:  # the precision its numbers were measured in
+        changes.append(f"dtype {preset.run.dtype} → {current.run.dtype}")
+    # the lanes, whatever the task: after "task zipf → spiked" three lanes replaced went unsaid
     if lane_ids is not None and len(lane_ids) == len(current.lanes):
         return changes + lane_drift_by_id(preset.lanes, current.lanes, lane_ids)
     return changes + lane_drift(preset.lanes, current.lanes)

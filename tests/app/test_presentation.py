@@ -226,6 +226,12 @@ def test_preset_caption_says_when_the_settings_left_it(qtbot):
     assert preset_drift(named, named.with_values([("lanes[1].lr", 0.01), ("lanes[1].label", "")])) == [
         "lane 1 lr 0.05 → 0.01"
     ]
+    # another task: its fields are not the preset's to compare, but the precision and lanes are
+    spiked = preset.config.with_values(
+        [("task.kind", "spiked"), ("run.dtype", "float32"), ("lanes[1].lr", 0.01)]
+    )
+    expected = ["task zipf → spiked", "dtype auto → float32", "lane 1 lr 0.05 → 0.01"]
+    assert preset_drift(preset.config, spiked) == expected
     app = open_app(qtbot, preset)
     assert "differ" not in app.views.caption.text()
     app.intents.restart_with({"d": 24})
