@@ -305,7 +305,7 @@ def _distinct_names(snapshot: Snapshot, histories: Sequence[LaneHistory], step: 
         lane_id: lane.label if lane.label else short_lane_name(lane) for lane_id, lane in settings.items()
     }
     names = {
-        lane_id: name if _count(names, name) == 1 else settings[lane_id].display_label()
+        lane_id: name if _count(names, name) == 1 else _told_apart(settings, names, lane_id)
         for lane_id, name in names.items()
     }
     index = {lane.lane_id: lane.index for lane in snapshot.lanes}  # lanes alike in every setting (a copy)
@@ -313,6 +313,24 @@ def _distinct_names(snapshot: Snapshot, histories: Sequence[LaneHistory], step: 
         lane_id: name if _count(names, name) == 1 else f"{name} (lane {index[lane_id]})"
         for lane_id, name in names.items()
     }
+
+
+def _told_apart(settings: dict[int, LaneConfig], names: dict[int, str], lane_id: int) -> str:
+    """A short name that reads as another lane's, with the settings that tell them apart: "Muon (pre)
+    μ=0.5 ema" beside "Muon (pre) μ=0.95 ema", where two full labels took the caption's line ("Muon
+    pre μ=0.95 ema exact lr=0.05 recovers 167 items, Muon pre μ=0.5 …") and the others read "Muon
+    (post)". A named lane, or lanes of other optimizers under one name, keep the full label."""
+    lane = settings[lane_id]
+    alike = [settings[other] for other, name in names.items() if name == names[lane_id]]
+    if lane.label or any(other.label or other.optimizer != lane.optimizer for other in alike):
+        return lane.display_label()
+    spec = OPTIMIZERS[lane.optimizer]
+    words = [spec.described_parts(other) for other in alike]
+    if len({len(parts) for parts in words}) != 1:
+        return lane.display_label()
+    own = spec.described_parts(lane)
+    differ = [i for i in range(len(own)) if len({parts[i] for parts in words}) > 1]
+    return " ".join([names[lane_id], *(own[i] for i in differ)]) if differ else names[lane_id]
 
 
 def _count(names: dict[int, str], name: str) -> int:

@@ -128,6 +128,11 @@ class OptimizerSpec:
         a buffer names no order and no μ (``Muon exact``, as ``SGD lr=0.5``): at μ = 0 or order none,
         pre, post and none run the same update, and a label does not tell apart what runs alike.
         ``momentum_shown=False`` leaves μ out, for a sweep whose axis is μ."""
+        return " ".join(self.described_parts(lane, momentum_shown))
+
+    def described_parts(self, lane: LaneSettings, momentum_shown: bool = True) -> list[str]:
+        """The words of :meth:`describe`, one setting each (``["Muon", "pre", "μ=0.95 ema", "exact",
+        "lr=0.05"]``): lanes of one optimizer and order have theirs in the same places."""
         parts = [self.title]
         if "order" in self.uses and self.keeps_buffer(lane):
             parts.append(lane.order)
@@ -139,7 +144,7 @@ class OptimizerSpec:
         if self.name == "muon":
             parts.append(_polar_text(lane))
         parts.append(f"lr={plain_number(lane.lr)}")
-        return " ".join(parts)
+        return parts
 
 
 def _polar_text(lane: LaneSettings) -> str:

@@ -767,6 +767,29 @@ def test_a_streams_caption_says_which_step_its_alignment_is_of_and_not_one_measu
     assert "more lane" not in caption and "as measured" not in caption and "μ=0.8" in caption
 
 
+def test_the_caption_tells_lanes_of_one_short_name_apart_by_the_settings_that_differ():
+    """Two Muon (pre) lanes were named by their whole labels ("Muon pre μ=0.95 ema exact lr=0.05
+    recovers 167 items, Muon pre μ=0.5 …") beside "Muon (post)" and "SGD"."""
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+    lanes = (
+        LaneConfig(optimizer="muon", momentum=0.95, lr=0.05),
+        LaneConfig(optimizer="muon", momentum=0.5, lr=0.05),
+        LaneConfig(optimizer="muon", momentum=0.5, lr=0.05),  # a copy: told apart by its number
+        LaneConfig(optimizer="muon", order="post", lr=0.05),
+        LaneConfig(optimizer="sgd", lr=0.5),
+    )
+    task = TaskConfig(d=16, n_items=64, batch_size=16)
+    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=2)))
+    experiment.step(2)
+    caption = live_caption(experiment.snapshot()).replace("\u00a0", " ")
+    names = ("Muon (pre) μ=0.95 ema", "Muon (pre) μ=0.5 ema (lane 1)", "Muon (pre) μ=0.5 ema (lane 2)")
+    assert all(name in caption for name in names), caption
+    assert "Muon (post)" in caption and "SGD" in caption
+    assert "exact" not in caption and "lr=" not in caption  # the settings all three share
+
+
 def test_a_streams_caption_leaves_a_diverged_lane_out_of_its_alignments(monkeypatch):
     """A diverged lane takes no step and has no alignment: the caption said "not normalised:
     Adam: nan" after saying the lane had diverged."""
