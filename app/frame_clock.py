@@ -374,6 +374,7 @@ class FrameClock(QtCore.QObject):
             self._newest.step if self.head_step > self._newest.step else None
         )
         self._views.timeline.extend_current_branch(self.head_step)
+        self._views.transport.show_step(step)
         self._frames.add()
         self._show_status()
         self.frame_drawn.emit(step)

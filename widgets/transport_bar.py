@@ -49,7 +49,18 @@ class _EnterSpinBox(CompactSpinBox):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._typed_ok_at_enter: bool | None = None
+        self._typing = False  # typed in since the last Enter or take_typed
         self.lineEdit().installEventFilter(self)
+        self.lineEdit().textEdited.connect(self._note_typing)
+
+    @property
+    def typing(self) -> bool:
+        """Whether what is typed in the box awaits Enter (or the button beside it): a box shown a new
+        value then would lose it, or take the new value for it."""
+        return self._typing
+
+    def _note_typing(self, _text: str) -> None:
+        self._typing = True
 
     def sizeHint(self) -> QtCore.QSize:
         hint = super().sizeHint()
@@ -75,12 +86,15 @@ class _EnterSpinBox(CompactSpinBox):
         noted, self._typed_ok_at_enter = self._typed_ok_at_enter, None
         typed_ok = self.hasAcceptableInput() if noted is None else noted
         super().keyPressEvent(event)
+        if enter:
+            self._typing = False
         if enter and typed_ok:
             self.entered.emit()
 
     def take_typed(self) -> bool:
         """The text typed as the box's value (True), or refused and the value in force shown again: a
         button beside the box acts on what the box shows, not on a number the box did not take."""
+        self._typing = False
         if self.hasAcceptableInput():
             self.interpretText()
             return True
@@ -220,6 +234,16 @@ class TransportBar(QtWidgets.QToolBar):
         self.addAction(self.goto_action)
         self.goto_focus_action = self._hidden_action("go to step…", "Ctrl+G", self.goto_spin, self.focus_goto)
         self.goto_focus_action.setStatusTip("go to step: type it in the box, then Enter")
+
+    def show_step(self, step: int) -> None:
+        """The step on view, in the "go to" box while no one is typing there, as a page box in a
+        reader shows the page: a box that kept the step last typed ("go to 0" on a run at step 400)
+        read as where the run stood."""
+        box = self.goto_spin
+        if box.hasFocus() or box.typing or box.value() == step:
+            return
+        with QtCore.QSignalBlocker(box):
+            box.setValue(step)
 
     def focus_goto(self) -> None:
         """Put the keyboard in the "go to" box with its number selected, ready to be typed over; on a

@@ -102,15 +102,38 @@ def test_a_step_outside_the_go_to_box_s_range_is_refused_not_changed_into_anothe
     qtbot.waitUntil(lambda: app.views.message.text.startswith("Not done: "), timeout=WAIT_MS)
     assert "go to step" in app.views.message.text and typed in app.views.message.text
     assert f"from 0 to {box.maximum()}" in app.views.message.text  # exact, as it can be typed
-    assert box.text() == "0"  # the value in force again, not a number made from what was typed
+    assert box.text() == "3"  # the value in force again (the step on view), not one made of the typing
     box.lineEdit().setText("-7")
     app.views.transport.goto_action.trigger()  # "go" beside a number the box does not take
-    assert "go to step = -7 is not allowed" in app.views.message.text and box.text() == "0"
+    assert "go to step = -7 is not allowed" in app.views.message.text and box.text() == "3"
+    box.lineEdit().setText("0")
     app.views.transport.goto_action.trigger()  # "go" takes the box's value: step 0, a rewind
     qtbot.waitUntil(lambda: app.clock.newest.step == 0, timeout=WAIT_MS)
     app.intents.step(1)  # had the refused text gone anywhere, the engine would stand elsewhere
     wait_for_step(qtbot, app, 1)
     assert app.clock.newest.step == 1
+
+
+def test_the_go_to_box_shows_the_step_on_view_but_never_over_what_is_being_typed(qtbot):
+    """It kept the step last typed: "go to 0" on a run at step 400 read as where the run stood."""
+    app = open_app(qtbot)
+    box = app.views.transport.goto_spin
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    wait_for_frame(qtbot, app)
+    assert box.value() == 4
+    app.clock.look_at(2)  # looking back: the box follows the view, not the engine
+    qtbot.waitUntil(lambda: box.value() == 2, timeout=WAIT_MS)
+    box.lineEdit().setText("1")
+    box.lineEdit().textEdited.emit("1")  # typed, not yet entered
+    app.clock.follow()
+    wait_for_frame(qtbot, app)
+    assert box.text() == "1"  # a frame drawn meanwhile leaves the typing alone
+    app.views.transport.goto_action.trigger()
+    qtbot.waitUntil(lambda: app.clock.newest.step == 1, timeout=WAIT_MS)
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 3)
+    qtbot.waitUntil(lambda: box.value() == 3, timeout=WAIT_MS)  # gone: the box follows again
 
 
 def test_a_go_to_taken_after_one_refused_withdraws_the_refusal(qtbot):
