@@ -143,11 +143,27 @@ def alignment(update: Tensor, signal: Tensor, signal_spectrum: np.ndarray | None
     one signal for a whole stack of updates. ``signal_spectrum`` (the signal's singular values,
     when the caller has them already) saves the SVD behind the nuclear norm.
     """
-    inner = (update * signal).sum(dim=(-2, -1)).detach().to("cpu", torch.float64).numpy()
+    inner = _scaled_inner(update.detach(), signal.detach())
     spectrum = singular_values(signal) if signal_spectrum is None else signal_spectrum
     nuclear = np.asarray(spectrum).sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(nuclear > 0, inner / nuclear, np.nan)
+
+
+def _scaled_inner(a: Tensor, b: Tensor) -> np.ndarray:
+    """⟨a, b⟩_F over the last two dims, in float64 on the host, without overflow in a's dtype: each
+    matrix is divided by its largest entry first (an SGD buffer and a signal of 10³¹ in float32
+    multiplied to inf, and a lane still finite had alignment inf)."""
+    scale_a = a.abs().amax(dim=(-2, -1), keepdim=True)  # (..., 1, 1)
+    scale_b = b.abs().amax(dim=(-2, -1), keepdim=True)
+    scale_a = torch.where(scale_a > 0, scale_a, torch.ones_like(scale_a))
+    scale_b = torch.where(scale_b > 0, scale_b, torch.ones_like(scale_b))
+    unit = ((a / scale_a) * (b / scale_b)).sum(dim=(-2, -1))  # (...,) each term at most 1 in size
+
+    def on_host(t: Tensor) -> Tensor:
+        return t.to("cpu", torch.float64)
+
+    return (on_host(unit) * on_host(scale_a)[..., 0, 0] * on_host(scale_b)[..., 0, 0]).numpy()
 
 
 def sin_theta(estimate: Tensor, signal: Tensor, rank: int) -> np.ndarray:

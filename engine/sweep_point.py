@@ -39,8 +39,9 @@ __all__ = [
 #: keep loss, accuracy, recovered and per-group accuracy over time as well as Δ(W_t); 5: traced
 #: points may also keep the signal metrics (alignment, sin Θ, spectra against the population gradient);
 #: 6: a learnt memory's loss and gradient keep what lies below the unit round-off; 7: sin Θ is null
-#: where a top-r subspace is partly round-off.
-SCHEMA = "muonscope-sweep-7"
+#: where a top-r subspace is partly round-off; 8: the alignment's inner product is taken without
+#: overflow or underflow in the run's dtype, and a diverged lane measures no update.
+SCHEMA = "muonscope-sweep-8"
 _LANE_METRICS = (
     "recovered",
     "recovered_prefix",

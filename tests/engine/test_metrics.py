@@ -77,6 +77,19 @@ def test_alignment_is_one_for_the_polar_factor_of_the_signal():
     assert np.all(alignment(torch.zeros_like(signal), signal) == 0.0)
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e-30, 1e31])
+def test_alignment_in_float32_matches_float64_at_any_scale(scale):
+    """An SGD buffer and a signal of 10³¹ multiplied to inf in float32: a lane still finite read
+    alignment inf (null in the JSON, "n/a" in the table, no curve in ②)."""
+    gen = torch.Generator().manual_seed(3)
+    update, signal = (torch.randn(2, 9, 7, generator=gen, dtype=torch.float64) for _ in range(2))
+    exact = (update * signal).sum(dim=(-2, -1)).numpy() / torch.linalg.svdvals(signal).sum(-1).numpy()
+    scaled = alignment((scale * update).float(), (scale * signal).float())
+    assert np.isfinite(scaled).all()
+    np.testing.assert_allclose(scaled, scale * exact, rtol=1e-5)
+    np.testing.assert_allclose(alignment(update, signal), exact, rtol=1e-12)  # float64 as before
+
+
 def test_sin_theta_between_subspaces():
     gen = torch.Generator().manual_seed(2)
     signal = torch.randn(1, 12, 8, generator=gen, dtype=DT)
