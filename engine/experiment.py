@@ -516,5 +516,5 @@ class Experiment:
             loss = torch.as_tensor(evaluation.loss)
         if not self._task.cheap_signal and signal is not None:
             self._signal_cache = (signal, loss)
-        else:
-            self._lanes = [replace(lane, eval_step=self._step) for lane in self._lanes]
+        # a task with nothing to evaluate (a gradient stream) leaves eval_step alone: stamped, its
+        # lanes' item counts, never computed, read as 0 items recovered in the metrics table

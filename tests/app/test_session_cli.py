@@ -111,6 +111,21 @@ def test_resuming_a_saved_run_prints_what_the_straight_run_prints(capsys, saved)
     assert json.loads(out)["step"] == 60
 
 
+def test_a_streams_table_has_no_item_counts_and_resumed_is_the_straight_runs(capsys, tmp_path):
+    """A gradient stream has no items: its table said "recovered 0" at every evaluation step, and a
+    run resumed at step 8 added 0s at step 8 where the straight run's table had none."""
+    stream = [*("--set", "task.kind=spiked"), *("--set", "task.rows=8"), *("--set", "task.cols=6")]
+    table = ["--no-progress", "--format", "csv", "--steps", "20"]
+    _ok(_run(capsys, *stream, *table, "--out", tmp_path / "straight"))
+    _ok(_run(capsys, *stream, "--no-progress", "--steps", "8", "--save", tmp_path / "s8"))
+    _ok(_run(capsys, "--resume", tmp_path / "s8", *table, "--out", tmp_path / "resumed"))
+    straight = (tmp_path / "straight" / "metrics.csv").read_text()
+    assert (tmp_path / "resumed" / "metrics.csv").read_text() == straight
+    header, *rows = [line.split(",") for line in straight.splitlines()]
+    counts = [header.index("recovered"), header.index("recovered_prefix")]
+    assert rows and all(row[i] == "" for row in rows for i in counts)
+
+
 def test_set_run_steps_on_resume_is_the_runs_length_and_refused_beside_steps(capsys, saved):
     """It was dropped without a word: the run stayed at the session's 30 steps and exited 0."""
     out = _ok(_run(capsys, "--resume", saved["s30"], "--set", "run.steps=60", *QUIET))
