@@ -370,6 +370,9 @@ def inspection_message(
     residual, names = _spectra_text(inspected)
     has_spectra = bool(inspected.map_input)  # no direction before the first step
     norm, largest = number_text(np.linalg.norm(matrix), 4), number_text(np.abs(matrix).max(), 4)
+    info = f"Frobenius norm {norm} · max|x| = {largest}"  # "‖·‖_F" showed its underscore
+    if 0 <= inspected.diverged_step <= request.step:  # a zero update read as a lane at rest
+        info += f" · diverged at step {inspected.diverged_step}: frozen, no step taken since"
     return Inspection(
         request,
         frozen_array(matrix),
@@ -377,7 +380,7 @@ def inspection_message(
         direction_sv=frozen_array(inspected.direction_sv) if has_spectra else None,
         polar_sv=frozen_array(inspected.polar_sv) if has_spectra else None,
         residual_text=residual,
-        info=f"Frobenius norm {norm} · max|x| = {largest}",  # "‖·‖_F" showed its underscore
+        info=info,
         row_label=axes[0],
         col_label=axes[1],
         spectra_names=names,

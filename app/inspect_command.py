@@ -103,6 +103,11 @@ def _print(inspected, tensor: str, matrix: np.ndarray) -> None:
     print(f"step {inspected.step} · lane {inspected.lane} ({inspected.label}) · {tensor}")
     print(f"shape {matrix.shape[0]}×{matrix.shape[1]} · Frobenius norm {np.linalg.norm(matrix):.6g}")
     print(f"leading singular values: {leading}")
+    if 0 <= inspected.diverged_step <= inspected.step:  # its zero update read as a lane at rest
+        print(
+            f"lane {inspected.lane} diverged at step {inspected.diverged_step}: frozen at its last finite W, "
+            "it takes no step (its update is zero)"
+        )
     if inspected.residual is not None:
         print(
             f"polar map of {inspected.map_input}: residual ‖map − polar‖/‖polar‖ = {inspected.residual:.3g}"

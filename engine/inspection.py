@@ -44,6 +44,7 @@ class LaneMatrices:
     polar_sv: np.ndarray  # σ of the exact polar factor of the same input
     residual: float | None  # ‖map(X) − polar(X)‖_F / ‖polar(X)‖_F; None for lanes without a polar map
     map_input: str  # which matrix the lane's map was applied to ("M", "G", or "" before a step)
+    diverged_step: int = -1  # the step the lane diverged at, frozen since (−1: never, or not yet)
 
 
 def lane_matrices(found: dict, lane: int) -> LaneMatrices:
@@ -72,6 +73,7 @@ def lane_matrices(found: dict, lane: int) -> LaneMatrices:
         polar_sv=reference,
         residual=residual,
         map_input=source,
+        diverged_step=found["diverged_steps"][lane],
     )
 
 

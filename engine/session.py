@@ -397,6 +397,7 @@ class Session:
                 "gradient": _clone(experiment.last_gradient),
                 "direction": _clone(experiment.last_direction),
                 "momentum": [experiment.momentum_buffer(i) for i in range(lanes)],
+                "diverged_steps": [lane.diverged_step for lane in experiment.snapshot().lanes],
             }
         finally:
             self.experiment.restore(here)

@@ -86,12 +86,13 @@ def step_metric_fields(
 
 
 def _without_a_step(fields: Fields) -> Fields:
-    """A frozen lane's fields: no update (its spectrum, isotropy and filtering ratio empty) and NaN
-    for the metrics of a step (see _OF_A_STEP)."""
+    """A frozen lane's fields: no update or buffer (their spectra, the update's isotropy and the
+    filtering ratio empty) and NaN for the metrics of a step (see _OF_A_STEP)."""
     out = {name: (math.nan if name in _OF_A_STEP else value) for name, value in fields.items()}
     if "filtering_ratio" in out:
         out["filtering_ratio"] = frozen_array(np.zeros(0))
-    if "spectra" in out:
-        out["spectra"] = replace(out["spectra"], update=frozen_array(np.zeros(0)))
+    if "spectra" in out:  # nor a buffer that moves: the one its failed step left is not the lane's
+        none = frozen_array(np.zeros(0))
+        out["spectra"] = replace(out["spectra"], update=none, momentum=none)
         out["update_isotropy"] = Isotropy.empty()
     return out

@@ -28,7 +28,8 @@ MATRIX_STYLES = {
 }
 #: Why a lane draws no curve of a matrix it was asked for (the style key's tooltip).
 _MISSING_WHY = {
-    "momentum": "a lane with μ = 0 or momentum order none keeps no momentum buffer M",
+    "momentum": "a lane with μ = 0 or momentum order none keeps no momentum buffer M, and a diverged "
+    "lane's is not drawn",
     "signal": "only a spiked stream has a signal G_sig",
 }
 #: Singular values below this fraction of the largest are round-off, not spectrum: not drawn. In

@@ -728,6 +728,16 @@ def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(cap
         angle = "n/a" if lane["diverged"] else f"{lane['sin_theta']:.3f}"
         assert f"sin_theta {angle}" in shown
         assert shown.endswith("DIVERGED at step 1") == lane["diverged"]
+    # a diverged lane's update of zeros is said to be no step, not shown as a lane at rest
+    frozen = "lane 0 diverged at step 1: frozen at its last finite W, it takes no step (its update is zero)"
+    assert frozen in _ok(_inspect(capsys, tmp_path / "s", "--step", "3", "--tensor", "update"))
+    assert "diverged" not in _ok(_inspect(capsys, tmp_path / "s", "--step", "3", "--lane", "1"))
+    assert "diverged" not in _ok(_inspect(capsys, tmp_path / "s", "--step", "0"))  # not yet
+    from muonscope.app.debugger import Inspect, inspection_message
+
+    session = open_session(tmp_path / "s")
+    shown = inspection_message(session, Inspect(step=3, lane=0, tensor="update"))
+    assert shown.info.endswith("diverged at step 1: frozen, no step taken since")
 
 
 def test_inspect_of_a_lane_at_the_step_it_was_added_says_where_its_matrices_begin(capsys, saved, tmp_path):

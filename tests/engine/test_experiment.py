@@ -241,6 +241,7 @@ class TestDivergenceAndReset:
             lane, other = stepped[k], snapshots[k - 1].lanes[0]
             assert all(np.isnan(getattr(lane, name)) for name in of_a_step), k
             assert lane.spectra.update.size == 0 and np.isnan(lane.update_isotropy.entropy)
+            assert lane.spectra.momentum.size == 0  # the buffer its failed step left: not the lane's
             assert np.isfinite(lane.spectra.gradient).all() and lane.spectra.gradient.size  # at its W
             assert lane.spectra.weights.size and np.isfinite(lane.batch_loss)
             assert all(np.isfinite(getattr(other, name)) for name in of_a_step)  # the others measure on
