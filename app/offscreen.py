@@ -149,6 +149,9 @@ class OffscreenWindow:
         self.window.set_recording(status_note)
         self._subject = self._place()
         self.app.clock.frame_drawn.connect(self._on_frame)
+        # the engine's alerts are ours, not the picture's: "Paused at step 12: lane 0 diverged" showed
+        # in a frame of a recording that went on, and its banner moved every panel down for a frame
+        self.app.link.alert.disconnect(self.app.messages.on_alert)
         self.app.link.alert.connect(self._on_alert)
 
     def _place(self):

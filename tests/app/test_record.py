@@ -225,6 +225,34 @@ def test_every_frame_shows_the_change_labels_placed_for_its_curves_not_waiting_o
     assert waited == [False] * 6
 
 
+def test_a_frame_shows_no_pause_the_recording_did_not_make(tmp_path, monkeypatch):
+    """A lane diverging paused a window: the frame of that step said "Paused at step 2: lane 1 …
+    diverged" while the recording went on, and its banner moved every panel down for a frame."""
+    import dataclasses
+
+    from muonscope.engine.optim.registry import OPTIMIZERS
+
+    calls = []
+
+    def rule(g, state, lane):
+        calls.append(1)
+        return g * float("inf") if len(calls) >= 2 else g
+
+    monkeypatch.setitem(OPTIMIZERS, "ngd", dataclasses.replace(OPTIMIZERS["ngd"], rule=rule))
+    lanes = ["--lane", "optimizer=muon", "--lane", "optimizer=ngd,lr=0.1"]
+    args = build_parser().parse_args(["record", *TINY, *lanes, "--steps", "4", "--out", "x.mp4"])
+    with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
+        offscreen.open()
+        message = offscreen.app.views.message
+        seen = [
+            (step, message.isVisible(), offscreen.app.clock.newest.lanes[1].diverged)
+            for step, _ in offscreen.frames()
+        ]
+    assert [step for step, _shown, _diverged in seen] == [1, 2, 3, 4]
+    assert [diverged for *_, diverged in seen] == [False, True, True, True]
+    assert not any(shown for _step, shown, _diverged in seen)
+
+
 def test_a_resumed_session_is_drawn_as_the_preset_it_came_from(capsys, tmp_path):
     """Its title, caption and panel views, with what differs from it named, not the default's."""
     made = ["--preset", "hierarchical_noiseless", "--set", "task.label_noise=0.1", "--steps", "2"]
