@@ -188,7 +188,8 @@ def test_a_lane_added_as_a_copy_is_told_apart_in_the_caption_by_its_index(qtbot)
     caption = app.views.live_caption.text().replace("\xa0", " ")  # (names do not break inside)
     copied = app.clock.config.lanes[3].display_label()
     assert app.clock.config.lanes[4].display_label() == copied
-    assert f"{copied} (lane 3)" in caption and f"{copied} (lane 4)" in caption, caption
+    # a short name, numbered where nothing else tells the copy apart
+    assert "Muon (post) (lane 3)" in caption and "Muon (post) (lane 4)" in caption, caption
     # and the key and every table name them as the caption does: the key listed two "Muon post … lr=0.3"
     apart = [f"{copied} (lane 3)", f"{copied} (lane 4)"]
     assert [entry.label for entry in app.views.lane_key.entries][3:] == apart
