@@ -236,12 +236,29 @@ def _until_outcome(until: list[Any], session: Any, start_step: int, outcome: Any
     conditions = " or ".join(repr(b.text) for b in until)
     step = outcome.report["step"]
     if step > start_step:
-        return f"--until {conditions} never held; the run went on to step {step}{_cadence(until, session)}"
+        said = f"--until {conditions} never held; the run went on to step {step}{_cadence(until, session)}"
+        return said + _unchecked_after_divergence(until, session.experiment.snapshot())
     from muonscope.engine.breakpoints import first_hit
 
     hit = first_hit(until, session.experiment.snapshot())
     holds = "; it does not hold there" if hit is None else f"; {hit.holds_text('holds there already for')}"
     return f"--until {conditions} was not checked: no step was taken from step {step}{holds}"
+
+
+def _unchecked_after_divergence(until: list[Any], snapshot: Any) -> str:
+    """The watched lanes that diverged, whose conditions are not checked from then on: "never held"
+    alone read as false where a frozen lane's weight entropy stood at 1 at every step."""
+    from muonscope.engine.breakpoints import DIVERGED
+
+    frozen = [
+        lane
+        for lane in snapshot.lanes
+        if lane.diverged and any(b.metric != DIVERGED and b.selects(lane) for b in until)
+    ]
+    if not frozen:
+        return ""
+    named = ", ".join(f"lane {lane.index} at step {lane.diverged_step}" for lane in frozen)
+    return f"; diverged ({named}), a lane's conditions are not checked after"
 
 
 def _cadence(until: list[Any], session: Any) -> str:

@@ -121,7 +121,7 @@ class Breakpoint:
         if not self.enabled:
             return None
         for lane in sorted(snapshot.lanes, key=lambda lane: lane.index):
-            if not self._selects(lane):
+            if not self.selects(lane):
                 continue
             if self.metric == DIVERGED:
                 if lane.diverged_step == snapshot.step:
@@ -144,7 +144,7 @@ class Breakpoint:
         if not self.enabled or self.metric == DIVERGED:
             return None
         for lane in sorted(snapshot.lanes, key=lambda lane: lane.index):
-            if not self._selects(lane) or lane.diverged:
+            if not self.selects(lane) or lane.diverged:
                 continue
             measured = measured_step(lane, self.metric, snapshot.step)
             value = read_value(lane, self.metric)
@@ -155,7 +155,8 @@ class Breakpoint:
                 return Hit(self, measured, lane.index, lane.label, value)
         return None
 
-    def _selects(self, lane: LaneSnapshot) -> bool:
+    def selects(self, lane: LaneSnapshot) -> bool:
+        """Whether ``lane`` is one this breakpoint watches (any lane, or the one it names)."""
         if self.lane is None:
             return True
         if self.lane_id is not None:

@@ -961,6 +961,24 @@ def test_a_ctrl_c_while_the_session_is_saved_is_answered_and_the_save_finishes(c
     assert open_session(tmp_path / "s").step == 9
 
 
+def test_an_until_never_held_on_a_lane_that_diverged_says_its_conditions_went_unchecked(capsys, monkeypatch):
+    """ "never held" alone read as false where the frozen lane's batch loss met the condition at
+    every step: a diverged lane's conditions are not checked."""
+    import dataclasses
+
+    from muonscope.engine.optim.registry import OPTIMIZERS
+
+    blow_up = dataclasses.replace(OPTIMIZERS["ngd"], rule=lambda g, state, lane: g * float("inf"))
+    monkeypatch.setitem(OPTIMIZERS, "ngd", blow_up)
+    lanes = ("--lane", "optimizer=muon", "--lane", "optimizer=ngd,lr=0.1")
+    code, _out, err = _run(capsys, *SMALL, *lanes, "--steps", "4", *QUIET, "--until", "1: batch_loss > -1")
+    assert code == 0, err
+    said = "--until '1: batch_loss > -1' never held; the run went on to step 4; diverged (lane 1 at step 1), "
+    assert said + "a lane's conditions are not checked after" in err
+    code, _out, err = _run(capsys, *SMALL, *lanes, "--steps", "4", *QUIET, "--until", "0: batch_loss < -1")
+    assert "never held" in err and "diverged (" not in err  # lane 0 did not diverge
+
+
 def test_saving_over_another_session_is_refused_but_a_resumed_one_is_replaced(capsys, saved, tmp_path):
     """``run --steps 5 --save s2`` replaced a 200-step session with two branches without a word."""
     other = tmp_path / "other"
