@@ -11,6 +11,7 @@ Free of torch and numpy, so a command line can check a metric name before anythi
 
 from __future__ import annotations
 
+import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,11 @@ SCALAR_METRICS: Mapping[str, tuple[str, str]] = MappingProxyType(
 #: The metrics that count something (items, a rank): whole numbers, written as integers in a table.
 COUNT_METRICS = frozenset({"recovered", "recovered_prefix", "ratio_gap_rank"})
 
+#: A metric that is defined only where another is: the rank of the largest ratio gap is 0 where
+#: there is no ratio gap (fewer than two singular values above round-off), and the table, the JSON and
+#: a breakpoint (``ratio_gap_rank < 1``) read that 0 as a rank.
+_DEFINED_WITH = MappingProxyType({"ratio_gap_rank": "ratio_gap"})
+
 #: Metric group → the LaneSnapshot field holding the step it was last computed at (``step``: every step).
 GROUPS: Mapping[str, str | None] = MappingProxyType(
     {"step": None, "eval": "eval_step", "spectra": "spectra_step", "signal": "signal_step"}
@@ -67,7 +73,11 @@ POPULATION_GROUP = "eval"
 
 def read_value(lane: LaneSnapshot, name: str) -> float:
     """The latest value of metric ``name`` on ``lane``, whenever it was computed; a count stays a
-    whole number (``recovered`` stopped a run "at 502.0" where the report says 502)."""
+    whole number (``recovered`` stopped a run "at 502.0" where the report says 502); NaN where it
+    is undefined (see _DEFINED_WITH)."""
+    partner = _DEFINED_WITH.get(name)
+    if partner is not None and math.isnan(read_value(lane, partner)):
+        return math.nan
     value = lane
     for part in SCALAR_METRICS[name][1].split("."):
         value = getattr(value, part)

@@ -412,3 +412,18 @@ def test_a_population_breakpoint_checked_on_the_last_evaluation_names_its_step()
     assert parse_breakpoint("accuracy > 2", LABELS).check_last_measured(snapshot) is None
     per_step = parse_breakpoint("batch_loss > -inf", LABELS).check_last_measured(snapshot)
     assert per_step.step == EVAL_EVERY + 1
+
+
+def test_a_ratio_gap_rank_is_undefined_where_there_is_no_ratio_gap():
+    """Rank 0 stood for "no ratio gap" in the table and the JSON, and `1:ratio_gap_rank < 1` stopped
+    a run at step 1 on it."""
+    import dataclasses
+
+    from muonscope.engine.scalar_metrics import read_value
+    from muonscope.engine.snapshot import LaneSnapshot
+
+    lane = LaneSnapshot(0, "a", "muon", "pre", 0.05, 0.95, ratio_gap=math.nan, ratio_gap_rank=0)
+    assert math.isnan(read_value(lane, "ratio_gap_rank"))  # no rank a breakpoint can compare
+    measured = dataclasses.replace(lane, ratio_gap=3.5, ratio_gap_rank=4)
+    rank = read_value(measured, "ratio_gap_rank")
+    assert rank == 4 and isinstance(rank, int)
