@@ -72,6 +72,7 @@ class EventMarkers:
         self._labels: list[MarkerLabel] = []
         self._shown: tuple[tuple[int, str], ...] = ()
         self._crossings: tuple[int, ...] = ()  # curves each label covers as last placed (more: again)
+        self._placed_at_cursor: float | None = None  # where the cursor stood when labels were placed
         self._offsets: dict[int, float] = {}  # shown label → its left edge from its line (scene px)
         self._tried: set[int] = set()  # labels whose line was in view when last placed (found room or not)
         self._again = QtCore.QTimer(plot.getViewBox())  # goes with the plot: never fires after it
@@ -141,6 +142,8 @@ class EventMarkers:
             self._place_again_soon()
         elif self._under_the_note():
             self._place_again_soon()
+        elif self._shortened_by_a_cursor_gone():
+            self._place_again_soon()
 
     @property
     def placing_waits(self) -> bool:
@@ -153,6 +156,14 @@ class EventMarkers:
         whether it did hung on the clock, not on the steps drawn."""
         if self.placing_waits:
             self.place_labels()
+
+    def _shortened_by_a_cursor_gone(self) -> bool:
+        """Whether a label was shortened while the cursor stood elsewhere: squeezed between the cursor
+        and its line (a divergence at the newest step, drawn while the view was a step behind), it
+        stayed "lane …" once the cursor had moved onto its line and left room for it whole."""
+        return self._placed_at_cursor != self.cursor.value() and any(
+            label.isVisible() and label.elided for label in self._labels
+        )
 
     def _under_the_note(self) -> bool:
         note = self._keep_off()
@@ -205,6 +216,7 @@ class EventMarkers:
             taken.append(rect)
             self._offsets[i] = rect.left() - x
         self._crossings = self._count_crossings(curves)
+        self._placed_at_cursor = self.cursor.value()
 
     def _follow_lines(self, *_args) -> None:
         """The range moved: each shown label moves with its line; where one no longer fits beside it,

@@ -88,6 +88,20 @@ def test_a_label_keeps_off_the_step_cursor_where_it_fits_on_the_other_side(qtbot
     assert _shown_whole(plot, label)
 
 
+def test_a_label_shortened_beside_the_cursor_shows_whole_once_the_cursor_leaves(qtbot):
+    """A divergence at the newest step, drawn while the view was a step behind: its label, squeezed
+    between the cursor and its line, stayed "lane …" once the cursor stood on its line."""
+    plot = _plot(qtbot, 450)
+    plot.markers.set_cursor(80)
+    plot.markers.set_events([(99, "lane 0 diverged (SGD μ=0.9 sum lr=1000000)")])
+    (label,) = plot.markers.labels
+    assert label.elided  # no room beside it but between the cursor and the line
+    plot.markers.set_cursor(99)
+    plot.markers.keep_clear()
+    plot.markers.settle()
+    assert _shown_whole(plot, label) and not _crosses(plot, label)
+
+
 def _cursor_through(plot, label) -> bool:
     cursor_x = plot.plot.getViewBox().mapViewToScene(pg_point(plot.markers.cursor.value(), 0)).x()
     rect = label.scene_rect()
