@@ -56,8 +56,8 @@ def print_run_table(report: dict[str, Any]) -> None:
         cells = [f"{lane['label']:<{width}s}"]
         for key, digits in _ITEM_COLUMNS if items else _STREAM_COLUMNS:
             cells.append(f"{key} {_cell(lane, key, digits, report['step'])}")
-        if lane["diverged"]:
-            cells.append("DIVERGED")
+        if lane["diverged"]:  # when, as inspect says: the metrics before it were measured
+            cells.append(f"DIVERGED at step {lane['diverged_step']}")
         print("  ".join(cells))
     if any(lane["alignment"] is not None for lane in report["lanes"]):
         print(_ALIGNMENT_NOTE)

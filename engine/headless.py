@@ -138,6 +138,7 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
         "beta2": None if lane_field_problem(settings, "beta2") else settings.beta2,
         "buffer": lane.buffer or None,
         "diverged": lane.diverged,
+        "diverged_step": lane.diverged_step if lane.diverged else None,
         "estimated": lane.eval_estimated,
         "sampled_items": lane.eval_sampled_items if estimated else None,
         "loss": _number(lane.loss),

@@ -718,6 +718,9 @@ def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(cap
         _ok(_run(capsys, *settings, *lanes, "--steps", "5", *QUIET, "--save", tmp_path / "s"))
     )
     assert [lane["diverged"] for lane in report["lanes"]] == [True, False]
+    assert [lane["diverged_step"] for lane in report["lanes"]] == [1, None]
+    table = _ok(_run(capsys, *settings, *lanes, "--steps", "5", "--no-progress")).splitlines()
+    assert [row.endswith("DIVERGED at step 1") for row in table[1:3]] == [True, False]
     lines = _ok(_inspect(capsys, tmp_path / "s")).splitlines()
     at = lines.index("lanes at step 5 of branch 0 (main):")
     for n, lane in enumerate(report["lanes"]):
