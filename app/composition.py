@@ -131,6 +131,7 @@ class App(QtCore.QObject):
         self.link.running_to.connect(self.clock.on_running_to)
         self.link.playing_changed.connect(self.clock.on_playing_changed)
         self.link.snapshot.connect(self.messages.on_snapshot)
+        self.link.snapshot.connect(self._show_diverged_lanes)
         self.link.playing_changed.connect(self.messages.on_playing_changed)
         self.link.branches_changed.connect(self.messages.on_branches_changed)
         self.link.alert.connect(self.messages.on_alert)
@@ -227,6 +228,12 @@ class App(QtCore.QObject):
         self._open(preset)
         self._show_drift(self.clock.config)
         self._start_preset_sweep()  # the session's run has started already
+
+    @QtCore.Slot(object)
+    def _show_diverged_lanes(self, snapshot) -> None:
+        """Each lane's box in the controls says whether (and when) its lane diverged."""
+        steps = [lane.diverged_step if lane.diverged else None for lane in snapshot.lanes]
+        self.views.lanes.set_diverged(steps)
 
     @QtCore.Slot(object)
     def _show_drift(self, config: ExperimentConfig) -> None:

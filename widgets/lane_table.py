@@ -219,6 +219,8 @@ class LaneTable(QtWidgets.QWidget):
         self._spec = spec
         self._max_lanes = max_lanes
         self.rows: list[LaneRow] = []
+        self._labels: list[str] = []
+        self._diverged: list[int | None] = []  # per row, the step its lane diverged at
         self._rows_layout = QtWidgets.QVBoxLayout()
         self._rows_layout.setSpacing(4)
         self.add_button = QtWidgets.QPushButton("+ add lane")
@@ -231,7 +233,9 @@ class LaneTable(QtWidgets.QWidget):
         layout.addStretch(1)
 
     def set_lanes(self, lanes: list[dict[str, Any]], labels: list[str]) -> None:
-        """Rebuild the rows for a new lane list (lanes are dicts of lane fields)."""
+        """Rebuild the rows for a new lane list (lanes are dicts of lane fields); none diverged yet
+        (:meth:`set_diverged` says otherwise)."""
+        self._diverged = []
         for row in self.rows:
             self._rows_layout.removeWidget(row)
             row.deleteLater()
@@ -260,5 +264,18 @@ class LaneTable(QtWidgets.QWidget):
     def set_labels(self, labels: list[str]) -> None:
         """Each row titled by its lane's number and label: messages, markers and breakpoints name
         lanes by number ("lane 5: SGD → SignGD"), and five added lanes read alike by label."""
-        for index, (row, label) in enumerate(zip(self.rows, labels, strict=False)):
-            row.title.set_title(f"{index} · {label}")
+        self._labels = list(labels)
+        self._show_titles()
+
+    def set_diverged(self, steps: list[int | None]) -> None:
+        """The step each lane diverged at (None: it has not), said in its row's title: the lane's
+        controls looked as live as the others' while it stood frozen."""
+        if list(steps) != self._diverged:
+            self._diverged = list(steps)
+            self._show_titles()
+
+    def _show_titles(self) -> None:
+        for index, (row, label) in enumerate(zip(self.rows, self._labels, strict=False)):
+            step = self._diverged[index] if index < len(self._diverged) else None
+            frozen = "" if step is None else f"diverged at step {step} · "  # first: a long label is cut
+            row.title.set_title(f"{index} · {frozen}{label}")

@@ -501,6 +501,10 @@ def test_a_diverged_lane_is_named_by_the_same_number_in_the_banner_and_the_statu
     qtbot.waitUntil(lambda: "diverged" in app.window.status_text("lanes"), timeout=WAIT_MS)
     assert app.window.status_text("lanes").endswith("2 lanes, 1 diverged (lane 1)")
     qtbot.waitUntil(lambda: "lane 1 (" in app.views.message.text, timeout=WAIT_MS)  # the second lane: 1
+    titles = [row.title.full_title for row in app.views.lanes.rows]  # the lane's controls say it too
+    assert titles[1].startswith("1 · diverged at step 1 · ") and "diverged" not in titles[0]
+    app.views.transport.goto_requested.emit(0)  # back before it: its box is live again
+    qtbot.waitUntil(lambda: "diverged" not in app.views.lanes.rows[1].title.full_title, timeout=WAIT_MS)
 
 
 def test_a_first_lane_that_diverged_does_not_make_panel_two_say_its_metric_went_unmeasured(
