@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.number_box import CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.theme import lane_colour
@@ -104,6 +104,8 @@ class LaneRow(QtWidgets.QFrame):
         self.lam = self._double("lam", spec, 0.0)
         self.beta2 = self._double("beta2", spec, 0.001)  # Adam's second moment: 0.95 in the tail presets
         guard_wheel(self.polar, self.ns_steps)
+        for name in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2"):
+            _blank_when_disabled(self.widget_for(name))
         remove = QtWidgets.QToolButton()
         remove.setText("✕")
         remove.setToolTip("remove this lane")
@@ -204,6 +206,16 @@ class LaneRow(QtWidgets.QFrame):
         widget = self.widget_for(name)
         widget.setEnabled(enabled)
         widget.setToolTip("" if enabled else reason)
+
+
+def _blank_when_disabled(widget: QtWidgets.QWidget) -> None:
+    """Draw no value in ``widget`` while it is disabled: a greyed "0.999" in an SGD lane's β₂ read as
+    a setting the lane has (its tooltip says why the field does not apply). The value is kept, and
+    shows again when the field applies."""
+    palette = widget.palette()
+    for role in (QtGui.QPalette.ColorRole.Text, QtGui.QPalette.ColorRole.ButtonText):
+        palette.setColor(QtGui.QPalette.ColorGroup.Disabled, role, QtGui.QColor(0, 0, 0, 0))
+    widget.setPalette(palette)
 
 
 class LaneTable(QtWidgets.QWidget):

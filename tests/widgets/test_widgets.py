@@ -65,6 +65,28 @@ def test_lane_table_sync_does_not_echo(qtbot):
     assert not table.rows[0].remove_button.isEnabled()  # the last lane cannot go
 
 
+def test_a_field_that_does_not_apply_shows_no_value_and_shows_it_again_when_it_does(qtbot):
+    """An SGD lane's greyed β₂ box read "0.999", as if the lane had a second moment."""
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([{**LANE, "beta2": 0.999}], ["a"])
+    table.show()
+    qtbot.waitExposed(table)
+    row = table.rows[0]
+
+    def drawn_with(value: float) -> QtGui.QImage:
+        with QtCore.QSignalBlocker(row.beta2):
+            row.beta2.setValue(value)
+        return row.beta2.grab().toImage()
+
+    assert drawn_with(0.5) != drawn_with(0.999)  # its value shows
+    row.set_field_state("beta2", False, "only Adam has a second moment")
+    assert drawn_with(0.5) == drawn_with(0.999)  # no value drawn: the box alone
+    assert row.beta2.value() == 0.999  # kept
+    row.set_field_state("beta2", True)
+    assert drawn_with(0.5) != drawn_with(0.999)
+
+
 def test_adams_momentum_box_is_labelled_as_its_first_moments_decay(qtbot):
     """Adam's box read "μ", a momentum buffer's name, where it holds β₁."""
     spec = LaneFieldSpec(optimizers=SPEC.optimizers, momentum_symbols={"adam": "β₁"})
