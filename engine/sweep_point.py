@@ -40,8 +40,9 @@ __all__ = [
 #: points may also keep the signal metrics (alignment, sin Θ, spectra against the population gradient);
 #: 6: a learnt memory's loss and gradient keep what lies below the unit round-off; 7: sin Θ is null
 #: where a top-r subspace is partly round-off; 8: the alignment's inner product is taken without
-#: overflow or underflow in the run's dtype, and a diverged lane measures no update.
-SCHEMA = "muonscope-sweep-8"
+#: overflow or underflow in the run's dtype, and a diverged lane measures no update; 9: Muon's exact
+#: map drops directions up to two round-offs of ‖X‖_F as well (float32 only).
+SCHEMA = "muonscope-sweep-9"
 _LANE_METRICS = (
     "recovered",
     "recovered_prefix",

@@ -67,17 +67,30 @@ def relative_floor(dtype: torch.dtype) -> float:
     return max(1e-12, torch.finfo(dtype).eps)
 
 
-def rank_floor(s: Tensor) -> Tensor:
-    """Singular values below this are numerically zero: max(1e-12, eps)·σ₁ (SCIENCE.md §3).
+#: Round-offs of ‖X‖_F below which a singular value of X cannot be told from X's own rounding: an
+#: error matrix of spectral norm up to about eps·‖X‖_F comes with every operation that made X (a
+#: buffer accumulates a few). See :func:`rank_floor`.
+FROBENIUS_ROUND_OFFS = 2
 
-    One unit round-off, not the worst-case bound n·eps that matrix-rank routines use: gradients
-    of power-law memories are graded, and their SVD resolves real tail directions far below
-    n·eps·σ₁ (in float32, n·eps at d = 256 dropped a third of the directions Muon stores items
-    in). What must go is round-off in structurally null directions — the two-level gradient at
-    W = 0, a minibatch gradient with fewer items than d — which in float32 sits at 0.01–0.3·eps·σ₁.
-    In float64 the 1e-12 term decides, as it always did.
+
+def rank_floor(s: Tensor) -> Tensor:
+    """Singular values at or below this are numerically zero: the larger of max(1e-12, eps)·σ₁ and
+    FROBENIUS_ROUND_OFFS·eps·‖X‖_F (SCIENCE.md §3 drops zero singular values; this says which are).
+
+    Not the worst-case bound n·eps·σ₁ that matrix-rank routines use: gradients of power-law memories
+    are graded, and their SVD resolves real tail directions far below it (in float32, n·eps at
+    d = 256 dropped a third of the directions Muon stores items in). Their ‖X‖_F is near σ₁, so the
+    floor stays near one round-off of σ₁. What must go is round-off in structurally null
+    directions, which grows with ‖X‖_F: a flat spectrum (the two-level task, a minibatch of few
+    items) has ‖X‖_F up to √rank·σ₁, and in float32 its momentum buffer's null direction reached
+    3.5·eps·σ₁, which the map made a unit step in a direction the gradient lacks. In float64 the
+    1e-12 term decides, as it always did (‖X‖_F ≤ √d·σ₁ keeps the other below it).
     """
-    return s[..., :1] * relative_floor(s.dtype)
+    eps = torch.finfo(s.dtype).eps
+    largest = s[..., :1]  # (..., 1)
+    scale = torch.where(largest > 0, largest, torch.ones_like(largest))
+    frobenius = largest * torch.linalg.vector_norm(s / scale, dim=-1, keepdim=True)  # no σ² to overflow
+    return torch.maximum(largest * relative_floor(s.dtype), FROBENIUS_ROUND_OFFS * eps * frobenius)
 
 
 def polar_exact(x: Tensor) -> Tensor:

@@ -42,6 +42,14 @@ class TestExactPolar:
         s = torch.linalg.svdvals(polar_exact(_with_singular_values(values).float()))
         assert torch.allclose(s[:40], torch.ones(40), atol=1e-3)
 
+    @pytest.mark.parametrize("scale", [1e-30, 1e20, 1e30])
+    def test_float32_keeps_every_direction_at_any_scale(self, scale):
+        """The floor's ‖X‖_F is taken without squaring σ: at 10²⁰ σ² overflows float32."""
+        values = torch.logspace(0, -5, 20).tolist()
+        x = (scale * _with_singular_values(values)).float()
+        s = torch.linalg.svdvals(polar_exact(x))
+        assert torch.allclose(s[:20], torch.ones(20), atol=1e-3) and s[20:].abs().max() < 1e-3
+
     def test_float32_drops_round_off_in_null_directions(self):
         """Rounding an exactly rank-3 matrix to float32 leaves ~eps-sized values; they stay zero."""
         x = _with_singular_values([3.0, 2.0, 1.0, 0.0, 0.0]).float()
