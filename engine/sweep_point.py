@@ -41,8 +41,9 @@ __all__ = [
 #: 6: a learnt memory's loss and gradient keep what lies below the unit round-off; 7: sin Θ is null
 #: where a top-r subspace is partly round-off; 8: the alignment's inner product is taken without
 #: overflow or underflow in the run's dtype, and a diverged lane measures no update; 9: Muon's exact
-#: map drops directions up to two round-offs of ‖X‖_F as well (float32 only).
-SCHEMA = "muonscope-sweep-9"
+#: map drops directions up to two round-offs of ‖X‖_F as well (float32 only); 10: ‖X‖_F, h_λ's
+#: √(σ² + λ²) and Adam's √v̂ are taken without overflow in the run's dtype.
+SCHEMA = "muonscope-sweep-10"
 _LANE_METRICS = (
     "recovered",
     "recovered_prefix",

@@ -20,6 +20,7 @@ from muonscope.engine.cpu_batches import across_cores
 
 __all__ = [
     "KELLER_COEFFICIENTS",
+    "frobenius_norm",
     "newton_schulz",
     "polar_exact",
     "polar_regularized",
@@ -60,6 +61,15 @@ def _svd_from_gram(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     v = v.flip(-1)
     u = (a @ v) / torch.where(s > 0, s, torch.ones_like(s)).unsqueeze(-2)
     return (v, s, u.mT) if wide else (u, s, v.mT)
+
+
+def frobenius_norm(x: Tensor) -> Tensor:
+    """‖X‖_F over the last two dims, kept as (..., 1, 1), without overflow or underflow in X's dtype:
+    X is divided by its largest entry first (torch squares the entries, and in float32 a gradient of
+    10²⁰ had norm inf and one of 10⁻²⁵ norm 0: NGD and Newton–Schulz then stepped by 0, unflagged)."""
+    largest = x.abs().amax(dim=(-2, -1), keepdim=True)  # (..., 1, 1)
+    scale = torch.where(largest > 0, largest, torch.ones_like(largest))
+    return largest * torch.linalg.matrix_norm(x / scale, keepdim=True)
 
 
 def relative_floor(dtype: torch.dtype) -> float:
@@ -124,7 +134,9 @@ def svd_polar(x: Tensor, lam: float) -> tuple[Tensor, Tensor, Tensor]:
     if lam == 0:
         gain = (s > rank_floor(s)).to(x.dtype)  # (..., k)
     else:
-        gain = s / torch.sqrt(s * s + lam * lam)
+        # √(σ² + λ²) as a hypotenuse: σ² overflowed float32 at σ ≈ 10¹⁹ (a gain of 0) and σ², λ²
+        # both underflowed at 10⁻³⁰ (0/0)
+        gain = s / torch.hypot(s, torch.full_like(s, lam))
     return (u * gain.unsqueeze(-2)) @ vh, s, gain
 
 
@@ -155,7 +167,7 @@ def newton_schulz(
     tall = work.shape[-2] > work.shape[-1]
     if tall:
         work = work.mT
-    work = work / (torch.linalg.matrix_norm(work, keepdim=True) + _NS_EPS)
+    work = work / (frobenius_norm(work) + _NS_EPS)
     for _ in range(steps):
         gram = work @ work.mT  # (..., m, m) with m <= n
         poly = _fused_matmul_add(gram, gram, gram, beta=b, alpha=c)  # bA + cA²

@@ -14,13 +14,14 @@ plain value (the registry reads them off a lane's config), so rules know nothing
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from muonscope.engine.optim.polar import newton_schulz, polar_exact, polar_regularized
+from muonscope.engine.optim.polar import frobenius_norm, newton_schulz, polar_exact, polar_regularized
 
 __all__ = [
     "LaneState",
@@ -170,7 +171,9 @@ def adam_rule(g: Tensor, state: LaneState, beta1: float, beta2: float, eps: floa
     ema_(state.buffer, g, beta1)  # m ← β1 m + (1−β1) g
     state.second_moment.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)  # v ← β2 v + (1−β2) g²
     m_hat = state.buffer / (1.0 - beta1**t)
-    denom = (state.second_moment / (1.0 - beta2**t)).sqrt_().add_(eps)
+    # √v / √(1 − β2ᵗ), as torch.optim.Adam: v/(1 − β2ᵗ) overflowed float32 for |g| near 10¹⁹, and
+    # the entries of √v̂ = inf stepped by 0 while every stored state stayed finite
+    denom = state.second_moment.sqrt().div_(math.sqrt(1.0 - beta2**t)).add_(eps)
     return torch.where(denom > 0, m_hat / torch.where(denom > 0, denom, 1.0), 0.0)
 
 
@@ -195,7 +198,7 @@ def signgd_rule(g: Tensor, state: LaneState, momentum: Momentum) -> Tensor:
 
 def _frobenius_normalize(x: Tensor) -> Tensor:
     """X/‖X‖_F, 0 for X = 0 (decided on the device: no host synchronisation)."""
-    norm = torch.linalg.matrix_norm(x, keepdim=True)
+    norm = frobenius_norm(x)  # (..., 1, 1)
     return torch.where(norm > 0, x / torch.where(norm > 0, norm, 1.0), 0.0)
 
 

@@ -333,3 +333,46 @@ def test_a_field_said_to_have_no_effect_leaves_every_step_as_it_was(settings):
     for name in idle:
         changed = lane_from_dict({**settings, name: _OTHER_VALUE[name](getattr(lane, name))})
         assert torch.equal(weights_after_steps(changed), base), name
+
+
+def _scaled_update(rule: str, scale: float, dtype: torch.dtype, **settings) -> torch.Tensor:
+    """One step of ``rule`` from a fresh state on a fixed 8×6 gradient times ``scale``, in float64."""
+    lane = (
+        LaneConfig(optimizer=rule, momentum=0.0, order="none", **settings)
+        if rule != "adam"
+        else (LaneConfig(optimizer="adam", **settings))
+    )
+    g = torch.randn(8, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * scale
+    return OPTIMIZERS[rule].rule(g.to(dtype), LaneState(), lane).double()
+
+
+@pytest.mark.parametrize(
+    ("rule", "settings", "scale"),
+    [
+        ("ngd", {}, 1e-25),
+        ("ngd", {}, 1e20),
+        ("ngd", {}, 3e30),
+        ("muon", {"polar": "ns"}, 1e20),  # below ‖G‖_F ≈ 10⁻⁷ Keller's ε keeps it from orthogonalising
+        ("muon", {"polar": "ns"}, 3e30),
+        ("muon", {"polar": "reg", "lam": 1e-28}, 1e-25),
+        ("muon", {"polar": "reg", "lam": 1e-3}, 1e20),
+        ("muon", {"polar": "reg", "lam": 1e-3}, 3e30),
+    ],
+)
+def test_a_scale_free_update_in_float32_is_float64s_at_any_scale(rule, settings, scale):
+    """‖G‖_F squared each entry: in float32 it was inf for a gradient of 10²⁰ and 0 for one of
+    10⁻²⁵, and NGD and Newton–Schulz stepped by 0, unflagged; h_λ's σ² + λ² overflowed alike."""
+    exact = _scaled_update(rule, scale, torch.float64, **settings)
+    single = _scaled_update(rule, scale, torch.float32, **settings)
+    assert torch.isfinite(single).all() and exact.norm() > 0.5
+    assert float((single - exact).norm() / exact.norm()) < 1e-5
+
+
+@pytest.mark.parametrize("scale", [1.0, 3e19])
+def test_adams_first_step_in_float32_is_float64s_while_g_squared_fits(scale):
+    """v/(1 − β2ᵗ) overflowed for |g| near 10¹⁹ though v itself fits: those entries stepped by 0
+    with every stored state finite, so the lane was never flagged."""
+    exact = _scaled_update("adam", scale, torch.float64, lr=0.01)
+    single = _scaled_update("adam", scale, torch.float32, lr=0.01)
+    assert torch.count_nonzero(single) == single.numel()
+    assert float((single - exact).norm() / exact.norm()) < 1e-5
