@@ -172,15 +172,17 @@ def sin_theta(estimate: Tensor, signal: Tensor, rank: int) -> np.ndarray:
     Û comes from ``estimate`` (the momentum buffer), U from the signal; 0 means the buffer points
     in exactly the signal's directions, 1 means some signal direction is missed entirely. NaN where
     either matrix has fewer than r singular values above round-off (max(1e-12, eps)·σ₁ in its own
-    dtype): its top-r subspace is then partly round-off, and the angle it gave (0.988 for a buffer
-    of rank 9 at r = 10, where 0.930 came from its nine real directions) measured nothing.
+    dtype) or its σ_r and σ_r+1 are tied: its top-r subspace is then partly round-off or not one,
+    and the angle it gave (0.988 for a buffer of rank 9 at r = 10, where 0.930 came from its nine
+    real directions) measured nothing.
     """
     host_e = estimate.detach().to("cpu", torch.float64)
     host_s = signal.detach().to("cpu", torch.float64)
     if not 1 <= rank <= min(host_e.shape[-2:]):
         return np.full(host_e.shape[0], np.nan)
-    u_hat, hat_defined = _top_left_subspace(host_e, rank, _resolved_floor(estimate))  # (L, r, rank)
-    u_sig, sig_defined = _top_left_subspace(host_s, rank, _resolved_floor(signal))
+    eps_e, eps_s = torch.finfo(estimate.dtype).eps, torch.finfo(signal.dtype).eps
+    u_hat, hat_defined = _top_left_subspace(host_e, rank, _resolved_floor(estimate), eps_e)  # (L, r, rank)
+    u_sig, sig_defined = _top_left_subspace(host_s, rank, _resolved_floor(signal), eps_s)
     cosines = torch.linalg.svdvals(u_hat.mT @ u_sig)  # (L, rank)
     smallest = cosines[..., -1].clamp(max=1.0)
     angles = torch.sqrt(1.0 - smallest.square()).numpy()
@@ -195,9 +197,17 @@ def _resolved_floor(x: Tensor) -> float:
     return max(relative_floor(x.dtype), gram)
 
 
-def _top_left_subspace(x: Tensor, rank: int, floor: float) -> tuple[Tensor, Tensor]:
+#: Round-offs of ‖X‖_F within which two singular values of X cannot be told apart: the rounding
+#: of X itself moves each by about eps·‖X‖_F (as for Muon's rank floor).
+TIE_ROUND_OFFS = 2
+
+
+def _top_left_subspace(x: Tensor, rank: int, floor: float, eps: float) -> tuple[Tensor, Tensor]:
     """An orthonormal basis (..., r, rank) of the top-``rank`` left singular subspace of X (..., r, c),
-    and whether it is defined (...,): σ_rank above ``floor``·σ₁, the round-off of X's dtype.
+    and whether it is defined (...,): σ_rank above ``floor``·σ₁, the round-off of X's dtype, and
+    σ_rank − σ_rank+1 above that and TIE_ROUND_OFFS·``eps``·‖X‖_F, ``eps`` being the unit round-off
+    of the dtype X was made in (a signal of strengths 5, 5, 5 at r = 2 has no top-2 subspace: the
+    angle came out 0.69 in float64 and 0.78 in float32).
 
     The eigenvectors of XXᵀ with the largest eigenvalues: half the cost of an SVD at d = 512, and
     as accurate for the leading directions (the error grows as eps·σ₁²/(σ_r² − σ_{r+1}²), where the
@@ -209,6 +219,11 @@ def _top_left_subspace(x: Tensor, rank: int, floor: float) -> tuple[Tensor, Tens
         u, s, _ = safe_svd(x)
         squares, vectors = s.flip(-1).square(), u.flip(-1)
     defined = squares[..., -rank] > (floor**2) * squares[..., -1]  # σ_rank² > (floor·σ₁)²
+    if rank < squares.shape[-1]:  # σ_rank apart from σ_rank+1: tied, any `rank` of them would do
+        sigma = squares.clamp(min=0.0).sqrt()  # (..., r) ascending
+        frobenius = sigma.square().sum(-1).sqrt()
+        apart = torch.maximum(floor * sigma[..., -1], TIE_ROUND_OFFS * eps * frobenius)
+        defined &= sigma[..., -rank] - sigma[..., -rank - 1] > apart
     return vectors[..., -rank:], defined
 
 

@@ -115,6 +115,19 @@ def test_sin_theta_is_undefined_where_a_top_r_subspace_is_partly_round_off(dtype
     assert np.isfinite(sin_theta(estimate, signal.to(dtype), 9)).all()  # r within its rank: defined
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_sin_theta_is_undefined_where_the_r_th_singular_value_is_tied_with_the_next(dtype):
+    """A signal of strengths 5, 5, 5 has no top-2 subspace: any two of its three directions would
+    do, and the angle came out 0.69 in float64 and 0.78 in float32."""
+    gen = torch.Generator().manual_seed(8)
+    u, _ = torch.linalg.qr(torch.randn(12, 4, generator=gen, dtype=DT))
+    v, _ = torch.linalg.qr(torch.randn(10, 4, generator=gen, dtype=DT))
+    tied = ((u * torch.tensor([5.0, 5.0, 5.0, 1.0], dtype=DT)) @ v.T).unsqueeze(0)  # (1, 12, 10)
+    estimate = tied + 0.05 * torch.randn(1, 12, 10, generator=gen, dtype=DT)
+    assert np.isnan(sin_theta(estimate.to(dtype), tied.to(dtype), 2)).all()
+    assert np.isfinite(sin_theta(estimate.to(dtype), tied.to(dtype), 3)).all()  # all three: defined
+
+
 def test_sin_theta_equals_the_angle_between_svd_subspaces():
     """Oracle: the largest principal angle between top-r left singular vectors from full SVDs."""
     gen = torch.Generator().manual_seed(5)
