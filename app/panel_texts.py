@@ -110,7 +110,8 @@ def series_empty_text(metric: str, snapshot: Snapshot) -> str:
             f"{what} Measured at step {snapshot.lanes[0].signal_step} but undefined: a lane's buffer (or "
             f"gradient), or the signal, has fewer than r = {snapshot.lanes[0].gap_rank} directions above "
             "round-off, or its r-th and (r+1)-th singular values are tied, so no top-r subspace (a "
-            "minibatch of B items adds at most B directions a step)."
+            "minibatch of B items adds at most B directions a step; a post-order buffer averages "
+            "orthogonal maps, all of whose singular values are 1)."
         )
     return f"{what} A curve needs two values, and no lane has two yet: it is {_cadence(metric, snapshot)}."
 
