@@ -75,8 +75,8 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     from muonscope.app.offscreen import OffscreenWindow, exit_status
     from muonscope.app.progress import ProgressBar
     from muonscope.app.qt_messages import install_message_handler
-    from muonscope.app.run_command import EXIT_INTERRUPTED, stop_signals
     from muonscope.app.shot import report_sweep
+    from muonscope.app.stop_signals import EXIT_INTERRUPTED, stop_signals
     from muonscope.app.video import VideoWriter
 
     install_message_handler()

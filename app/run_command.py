@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +31,10 @@ from muonscope.app.config_args import (
 )
 from muonscope.app.progress import ProgressBar
 from muonscope.app.run_table import print_run_table, steps_text
+from muonscope.app.stop_signals import EXIT_INTERRUPTED, stop_signals
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["EXIT_INTERRUPTED", "check_run_arguments", "open_run_session", "run_command", "stop_signals"]
-
-EXIT_INTERRUPTED = 130
+__all__ = ["check_run_arguments", "open_run_session", "run_command"]
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -458,39 +454,3 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
         else:
             changes.append(AddLane(lane_from_dict(fields, where)))
     return switches_first(changes)
-
-
-class StopRequest(threading.Event):
-    """Set by the first Ctrl-C or SIGTERM; ``then`` is what the command does about it, as stderr
-    says at once (a command past its steps, saving, says so: the save went on in silence)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.then = "stopping after the step under way"
-
-
-@contextmanager
-def stop_signals(command: str = "run"):
-    """The first Ctrl-C or SIGTERM asks the run to stop between steps (what was computed is kept and
-    saved, as a job scheduler's SIGTERM expects) and says so at once: a step of a big memory and the
-    evaluation after it took seconds with nothing on the screen. A second one interrupts at once."""
-    stop = StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def on_stop(_signum: int, _frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        from tqdm import tqdm  # clears a progress bar for the line and draws it again below
-
-        tqdm.write(f"muonscope {command}: {stop.then} (again: at once)", file=sys.stderr)
-
-    stopping = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, on_stop) for signum in stopping}
-    try:
-        yield stop
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

@@ -25,7 +25,7 @@ def shot_command(args) -> int:
     from muonscope.app.offscreen import OffscreenWindow, exit_status, plan_offscreen
     from muonscope.app.progress import ProgressBar
     from muonscope.app.qt_messages import install_message_handler
-    from muonscope.app.run_command import EXIT_INTERRUPTED, stop_signals
+    from muonscope.app.stop_signals import EXIT_INTERRUPTED, stop_signals
 
     kind = _picture_kind(args.out)
     size = parse_size(args.size)

@@ -19,7 +19,7 @@ from muonscope.app.config_args import (
     usable_workers,
 )
 from muonscope.app.progress import ProgressBar
-from muonscope.app.run_command import EXIT_INTERRUPTED
+from muonscope.app.stop_signals import EXIT_INTERRUPTED
 from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.task_kinds import TASK_KINDS, view_problem
