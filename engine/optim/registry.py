@@ -148,8 +148,9 @@ class OptimizerSpec:
 
 
 def _polar_text(lane: LaneSettings) -> str:
-    if lane.polar == "ns":
-        return f"NS{lane.ns_steps}"
+    if lane.polar == "ns":  # its working precision where not the run's: two lanes read alike
+        working = "" if lane.ns_dtype == "run" else f" {lane.ns_dtype}"
+        return f"NS{lane.ns_steps}{working}"
     if lane.polar == "reg":
         return f"reg λ={plain_number(lane.lam)}"
     return "exact"

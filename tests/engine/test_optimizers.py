@@ -248,6 +248,11 @@ def test_registry_labels_name_the_settings():
         LaneConfig(optimizer="adam", lr=0.1, momentum=0.9).display_label().startswith("Adam β=(0.9, 0.999)")
     )
     assert LaneConfig(label="mine").display_label() == "mine"
+    # Newton–Schulz in another precision than the run's is another lane: two read alike
+    ns = LaneConfig(optimizer="muon", polar="ns", lr=0.05)
+    assert ns.display_label() == "Muon pre μ=0.95 ema NS5 lr=0.05"
+    bf16 = LaneConfig(optimizer="muon", polar="ns", ns_dtype="bfloat16", lr=0.05)
+    assert bf16.display_label() == "Muon pre μ=0.95 ema NS5 bfloat16 lr=0.05"
 
 
 @pytest.mark.parametrize("name", ["muon", "signgd", "ngd"])
