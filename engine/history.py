@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -183,7 +184,21 @@ class MetricHistory:
         columns = {"step": table["step"], "lane": table["lane"], "label": labels}
         columns.update({name: table[name] for name in SCALAR_METRICS})
         columns.update({name: count_values(table[name]) for name in COUNT_METRICS})
-        return write_table(columns, path)
+        schema = _parquet_schema(columns) if Path(path).suffix == ".parquet" else None
+        return write_table(columns, path, schema)
+
+
+def _parquet_schema(columns: dict) -> Any:
+    """The table's column types, fixed: a count never computed in a run (a stream's items recovered)
+    was a column of nulls, typed null, where another run's is int64, and tables did not join."""
+    import pyarrow as pa
+
+    def column_type(name: str) -> Any:
+        if name in ("step", "lane") or name in COUNT_METRICS:
+            return pa.int64()
+        return pa.string() if name == "label" else pa.float64()
+
+    return pa.schema([(name, column_type(name)) for name in columns])
 
 
 def count_values(values: np.ndarray) -> list[int | None]:

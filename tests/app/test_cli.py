@@ -222,6 +222,22 @@ def test_out_writes_metrics_config_and_report(capsys, tmp_path):
     assert (tmp_path / "csv" / "metrics.csv").read_text().startswith("step,lane,label,batch_loss")
 
 
+def test_a_metrics_tables_columns_have_one_type_whatever_the_run_computed(capsys, tmp_path):
+    """A stream recovers no items: its `recovered` column, all null, was typed null where a memory's
+    is int64, and the two runs' tables did not concatenate."""
+    import pyarrow as pa
+
+    _run(capsys, *SMALL, "--steps", "2", "--out", str(tmp_path / "memory"))
+    _run(capsys, "--set", "task.kind=spiked", "--steps", "2", "--out", str(tmp_path / "stream"))
+    memory, stream = (pq.read_table(tmp_path / name / "metrics.parquet") for name in ("memory", "stream"))
+    assert memory.schema == stream.schema
+    assert (
+        stream.schema.field("recovered").type == pa.int64()
+        and stream["recovered"].null_count == stream.num_rows
+    )
+    assert pa.concat_tables([memory, stream]).num_rows == memory.num_rows + stream.num_rows
+
+
 def test_run_says_what_it_wrote_and_saved(capsys, tmp_path):
     """A session saved at the end of a run went without a word (an interrupted one's was said)."""
     out, saved = tmp_path / "run", tmp_path / "session"
