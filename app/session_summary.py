@@ -23,12 +23,12 @@ from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["session_summary"]
 
-#: The metrics shown for each lane at a branch's newest step: column, decimals, width (as `muonscope
+#: The metrics shown for each lane at a branch's newest step: column and decimals (as `muonscope
 #: run` prints them: its "loss 1.6262" was "loss 1.626" here), for a task with items ...
-_ITEM_METRICS = (("loss", 4, 8), ("accuracy", 4, 6), ("recovered", 0, 0))
+_ITEM_METRICS = (("loss", 4), ("accuracy", 4), ("recovered", 0))
 #: ... and for a stream, which has none to recover: "loss nan  accuracy nan  recovered 0" said
 #: nothing true of it; what it measures is its signal and its spectra
-_STREAM_METRICS = (("alignment", 3, 6), ("sin_theta", 3, 5), ("tail_filtering", 3, 5), ("gap", 4, 0))
+_STREAM_METRICS = (("alignment", 3), ("sin_theta", 3), ("tail_filtering", 3), ("gap", 4))
 
 
 def session_summary(session: Session, folder: Path) -> list[str]:
@@ -113,18 +113,30 @@ def _lane_lines(
     recorded = table["step"][table["step"] <= branch.head_step]
     # a long run's record is thinned to every 2ᵏ-th step: its lanes are those of the newest one kept
     rows = np.flatnonzero(table["step"] == recorded.max()) if recorded.size else np.empty(0, dtype=int)
-    labels = [branch.metrics.labels.get(int(table["lane"][row]), "") for row in rows]
-    width = max((len(label) for label in labels), default=0)
-    for row, label in zip(rows, labels, strict=True):
+    cells = []
+    for row in rows:
         lane_id = int(table["lane_id"][row])
         lane = head_lanes.get(lane_id)
+        label = branch.metrics.labels.get(int(table["lane"][row]), "")
         if items:
             measured = _measured(table, lane_id, branch.head_step, lane, sampled)
         else:
             measured = _stream_measured(table, lane_id, branch.head_step)
         if lane is not None and lane.diverged:
-            measured += f"  DIVERGED at step {lane.diverged_step}"
-        lines.append(f"  {int(table['lane'][row])} {label:<{width}}  {measured}")
+            measured.append(f"DIVERGED at step {lane.diverged_step}")
+        cells.append([f"{int(table['lane'][row])} {label}", *measured])
+    return lines + [f"  {line}" for line in _aligned(cells)]
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """The rows' cells in columns as wide as their widest cell, two spaces apart: fixed widths were
+    pushed out of line by a value such as "2.11e-08" or "0.953 (step 4)"."""
+    columns = max(map(len, rows), default=0)
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(columns)]
+    lines = []
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        lines.append("  ".join(cells).rstrip())
     return lines
 
 
@@ -135,12 +147,12 @@ def _measured(table: dict, lane_id: int, head_step: int, lane: LaneSnapshot | No
     error (the record keeps the values only): N = 8192 read "loss 2.0764" as if exact."""
     rows = np.flatnonzero((table["lane_id"] == lane_id) & ~np.isnan(table["recovered"]))
     if rows.size == 0:
-        return "not evaluated yet"
+        return ["not evaluated yet"]
     row = rows[-1]
     step = int(table["step"][row])
     errors = lane is not None and lane.eval_estimated and lane.eval_step == step
     cells = []
-    for name, digits, width in _ITEM_METRICS:
+    for name, digits in _ITEM_METRICS:
         value = float(table[name][row])
         if errors and name == "recovered":
             shown = count_text(round(value), lane.recovered_se, True)
@@ -148,9 +160,8 @@ def _measured(table: dict, lane_id: int, head_step: int, lane: LaneSnapshot | No
             shown = estimate_text(value, getattr(lane, f"{name}_se"), digits)
         else:
             shown = ("≈ " if sampled else "") + decimals_text(value, digits)
-        cells.append(f"{name} {shown:<{width}}")
-    text = "  ".join(cells)
-    return text if step == head_step else f"{text}  (evaluated at step {step})"
+        cells.append(f"{name} {shown}")
+    return cells if step == head_step else [*cells, f"(evaluated at step {step})"]
 
 
 def _stream_measured(table: dict, lane_id: int, head_step: int) -> str:
@@ -158,13 +169,13 @@ def _stream_measured(table: dict, lane_id: int, head_step: int) -> str:
     step where that came before the newest (the alignment follows the signal's own cadence)."""
     mine = table["lane_id"] == lane_id
     cells = []
-    for name, digits, width in _STREAM_METRICS:
+    for name, digits in _STREAM_METRICS:
         rows = np.flatnonzero(mine & ~np.isnan(table[name]))
         if rows.size == 0:
-            cells.append(f"{name} {'n/a':<{width}}")
+            cells.append(f"{name} n/a")
             continue
         step = int(table["step"][rows[-1]])
         value = decimals_text(float(table[name][rows[-1]]), digits)
         value += "" if step == head_step else f" (step {step})"
-        cells.append(f"{name} {value:<{width}}")
-    return "  ".join(cells).rstrip()
+        cells.append(f"{name} {value}")
+    return cells

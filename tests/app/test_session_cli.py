@@ -731,6 +731,14 @@ def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(cap
         angle = "n/a" if lane["diverged"] else f"{lane['sin_theta']:.3f}"
         assert f"sin_theta {angle}" in shown
         assert shown.endswith("DIVERGED at step 1") == lane["diverged"]
+    # in columns, whatever the values' widths: Muon's sin Θ of 2.11·10⁻⁸ pushed its gap out of line
+    muon = ("--lane", "optimizer=muon,lr=0.01")
+    _ok(_run(capsys, *settings, *lanes, *muon, "--steps", "5", *QUIET, "--save", tmp_path / "m"))
+    summary = _ok(_inspect(capsys, tmp_path / "m")).splitlines()
+    rows = summary[summary.index("lanes at step 5 of branch 0 (main):") + 1 :][:3]
+    assert "e-" in rows[2]  # a value in powers of ten
+    for name in ("sin_theta", "tail_filtering", "gap "):
+        assert len({row.index(name) for row in rows}) == 1, rows
     # a diverged lane's update of zeros is said to be no step, not shown as a lane at rest
     frozen = "lane 0 diverged at step 1: frozen at its last finite W, it takes no step (its update is zero)"
     assert frozen in _ok(_inspect(capsys, tmp_path / "s", "--step", "3", "--tensor", "update"))
