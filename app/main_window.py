@@ -307,12 +307,19 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             body = caption_html(caption)
         title = html.escape(preset.title or preset.name)
-        if not caption and not preset.title:  # a config file's own run: the caption area stayed blank
+        described = bool(caption or preset.title)
+        if not described:  # a config file's own run: the caption area stayed blank
             body = "its own settings, with no description"
         text = f"<b>{title}</b> — {body}" if body else f"<b>{title}</b>"
         if drift:
             changed = html.escape(", ".join(drift))
-            text += f"<br><i>The description is of the preset's settings; these differ now: {changed}.</i>"
+            # with no description, none "is of the preset's settings": the settings it opened with
+            said = (
+                "The description is of the preset's settings; these differ now"
+                if described
+                else ("These differ now from the settings it opened with")
+            )
+            text += f"<br><i>{said}: {changed}.</i>"
         self.views.caption.setText(text)
 
     def _toggle_caption(self, link: str) -> None:

@@ -705,6 +705,11 @@ def test_a_config_file_of_its_own_is_captioned_by_its_name_not_left_blank(qtbot,
     qtbot.waitUntil(lambda: app.clock.config.task.d == 12, timeout=20_000)
     caption = app.views.caption.text()
     assert "<b>mine</b>" in caption and "its own settings, with no description" in caption
+    app.intents.change("lanes[0].lr", 0.25)  # no description to be "of the preset's settings"
+    qtbot.waitUntil(lambda: "lr 0.5 → 0.25" in app.views.caption.text(), timeout=20_000)
+    caption = app.views.caption.text()
+    assert "These differ now from the settings it opened with: lane 0 lr 0.5 → 0.25" in caption
+    assert "The description is of" not in caption
 
 
 def test_the_preset_caption_knows_lanes_by_their_ids_after_one_is_added_and_another_removed(qtbot):
