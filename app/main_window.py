@@ -97,6 +97,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.restoring_layout = False  # docks are being put back where a saved layout has them
         self._live_caption = ""
         self._drift = ""  # the settings that differ from the preset's, said under its description
+        self._drift_from = "the preset's settings"  # what the drift is from (see show_preset)
         self._on_stage = False  # the description hidden: the live caption says the drift instead
         self._fit_to_screen(1500, 950)
 
@@ -295,8 +296,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views.transport.set_preset(preset.name)
         self._shown_preset = (preset, tuple(drift))
         self._drift = ", ".join(drift)
-        self._show_live_caption()
         caption = " ".join(preset.caption.split())
+        described = bool(caption or preset.title)
+        # with no description, no settings are "the preset's": those the run opened with
+        self._drift_from = "the preset's settings" if described else "the settings it opened with"
+        self._show_live_caption()
         first, rest = split_first_sentence(caption)
         unfolded = self.height() >= CAPTION_UNFOLDS_PX
         expanded = self._caption_expanded if self._caption_expanded is not None else unfolded
@@ -307,7 +311,6 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             body = caption_html(caption)
         title = html.escape(preset.title or preset.name)
-        described = bool(caption or preset.title)
         if not described:  # a config file's own run: the caption area stayed blank
             body = "its own settings, with no description"
         text = f"<b>{title}</b> — {body}" if body else f"<b>{title}</b>"
@@ -339,7 +342,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_live_caption()
 
     def _show_live_caption(self) -> None:
-        drift = f"\nnot the preset's settings: {self._drift}" if self._on_stage and self._drift else ""
+        drift = f"\nnot {self._drift_from}: {self._drift}" if self._on_stage and self._drift else ""
         self.views.live_caption.setText(self._live_caption + drift)
 
     def set_status(

@@ -710,6 +710,8 @@ def test_a_config_file_of_its_own_is_captioned_by_its_name_not_left_blank(qtbot,
     caption = app.views.caption.text()
     assert "These differ now from the settings it opened with: lane 0 lr 0.5 → 0.25" in caption
     assert "The description is of" not in caption
+    app.window.show_on_stage(True)  # on a stage the live caption says it
+    assert "not the settings it opened with: lane 0 lr 0.5 → 0.25" in app.views.live_caption.text()
 
 
 def test_the_preset_caption_knows_lanes_by_their_ids_after_one_is_added_and_another_removed(qtbot):
