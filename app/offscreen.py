@@ -210,12 +210,13 @@ class OffscreenWindow:
         return self.app.capacity.progress
 
     def frames(
-        self, every: int = 1, stepped: Callable[[int], None] = lambda _step: None
+        self, every: int = 1, stepped: Callable[[int], None] = lambda _step: None, still: bool = False
     ) -> Iterator[tuple[int, Any]]:
         """(step, QImage) every ``every`` steps after the start, up to the target step.
 
         Each step is taken alone and drawn before the next (``stepped(step)`` is told of it); the
-        generator ends early on a stop request.
+        generator ends early on a stop request. ``still``: each frame is a picture of its own (see
+        :meth:`grab`), not one of a video.
         """
         for step in range(self.plan.start_step + 1, self.plan.target_step + 1):
             if self._stop():
@@ -226,25 +227,28 @@ class OffscreenWindow:
                 return
             stepped(step)
             if (step - self.plan.start_step) % every == 0:
-                yield step, self.grab()
+                yield step, self.grab(still)
 
     def picture(self, stepped: Callable[[int], None] = lambda _step: None):
         """The frame of the target step (every step before it drawn on the way, each told to
         ``stepped``), or None if stopped."""
         steps = self.plan.target_step - self.plan.start_step
         if steps == 0:
-            return self.grab()
-        for _step, image in self.frames(every=steps, stepped=stepped):
+            return self.grab(still=True)
+        for _step, image in self.frames(every=steps, stepped=stepped, still=True):
             return image
         return None
 
-    def grab(self):
-        """The picture shown now, exactly ``plan.size`` pixels."""
+    def grab(self, still: bool = False):
+        """The picture shown now, exactly ``plan.size`` pixels; ``still``: a picture alone, whose ①
+        fits what it draws (a video's frames keep the window's steady axis from frame to frame)."""
         from muonscope.app.frame_grab import grab_frame
 
         if self.plan.panel is not None:  # a panel alone has no window key: it names its lanes itself
             self._subject.set_lane_legend(self._lanes())
         self.qt_app.processEvents()  # layouts and axes the last frame changed settle first
+        if still:
+            self.app.views.spectrum.fit_range_to_drawn()
         for markers in self.app.views.change_markers:  # labels the curves grew under move now
             markers.settle()
         return grab_frame(self._subject, self.plan.size)

@@ -209,6 +209,17 @@ class SpectrumPlot(PlotPanel):
         if settled is not None:
             self.plot.setYRange(*settled, padding=0.02)
 
+    def fit_range_to_drawn(self) -> None:
+        """The σ axis fitted to the spectra drawn now, none of the recent steps' kept: for a still
+        picture, which has no steps before it to stay steady across (a diverged lane's update of
+        10³⁰, no longer drawn, squashed the rest at the bottom of a shot)."""
+        shown = self.visible_matrices()
+        drawn = [self.curve_data(lane, m)[1] for lane, m in self._curves if m in shown]
+        self._y.reset()
+        fitted = self._y.update(np.concatenate(drawn) if drawn else np.empty(0))
+        if fitted is not None:
+            self.plot.setYRange(*fitted, padding=0.02)
+
     def _grow(self, values: np.ndarray, n: int) -> None:
         grown = self._y.update(values)
         if grown is not None:

@@ -906,6 +906,18 @@ def test_a_settling_range_shrinks_only_after_frames_in_a_row_leave_much_of_it_un
     assert rng.update(np.array([0.5, 10.0])) == (-3.0, 1.0)  # it grows at once, as before
 
 
+def test_a_still_pictures_spectrum_axis_fits_what_it_draws(qtbot):
+    """A shot after a diverged lane's update of 10³⁰ left the plot: the rest, near 1, lay squashed at
+    the bottom of an axis to 10³⁰ (a live window lets go of it after some steps)."""
+    plot = _shown_spectrum_plot(qtbot, 400, 300)
+    plot.set_spectrum(0, "gradient", np.array([1e30, 1.0]))
+    plot.set_spectrum(0, "gradient", np.array([5.0, 1.0]))
+    assert plot.plot.getViewBox().viewRange()[1][1] >= 30  # kept, as a live window keeps it at first
+    plot.fit_range_to_drawn()
+    low, high = plot.plot.getViewBox().viewRange()[1]
+    assert -0.2 < low < 0.1 and 0.6 < high < 1.1
+
+
 def test_a_range_that_never_settles_never_shrinks():
     rng = StableRange(log=True)
     rng.update(np.array([1e-3, 1e6]))
