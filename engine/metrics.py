@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from muonscope.engine.cpu_batches import across_cores
-from muonscope.engine.optim.polar import relative_floor, safe_svd
+from muonscope.engine.optim.polar import FROBENIUS_ROUND_OFFS, by_largest, relative_floor, safe_svd
 
 __all__ = [
     "ISOTROPY_FLOOR",
@@ -154,11 +154,9 @@ def _scaled_inner(a: Tensor, b: Tensor) -> np.ndarray:
     """⟨a, b⟩_F over the last two dims, in float64 on the host, without overflow in a's dtype: each
     matrix is divided by its largest entry first (an SGD buffer and a signal of 10³¹ in float32
     multiplied to inf, and a lane still finite had alignment inf)."""
-    scale_a = a.abs().amax(dim=(-2, -1), keepdim=True)  # (..., 1, 1)
-    scale_b = b.abs().amax(dim=(-2, -1), keepdim=True)
-    scale_a = torch.where(scale_a > 0, scale_a, torch.ones_like(scale_a))
-    scale_b = torch.where(scale_b > 0, scale_b, torch.ones_like(scale_b))
-    unit = ((a / scale_a) * (b / scale_b)).sum(dim=(-2, -1))  # (...,) each term at most 1 in size
+    unit_a, scale_a = by_largest(a, (-2, -1))  # (..., r, c), (..., 1, 1)
+    unit_b, scale_b = by_largest(b, (-2, -1))
+    unit = (unit_a * unit_b).sum(dim=(-2, -1))  # (...,) each term at most 1 in size
 
     def on_host(t: Tensor) -> Tensor:
         return t.to("cpu", torch.float64)
@@ -197,17 +195,13 @@ def _resolved_floor(x: Tensor) -> float:
     return max(relative_floor(x.dtype), gram)
 
 
-#: Round-offs of ‖X‖_F within which two singular values of X cannot be told apart: the rounding
-#: of X itself moves each by about eps·‖X‖_F (as for Muon's rank floor).
-TIE_ROUND_OFFS = 2
-
-
 def _top_left_subspace(x: Tensor, rank: int, floor: float, eps: float) -> tuple[Tensor, Tensor]:
     """An orthonormal basis (..., r, rank) of the top-``rank`` left singular subspace of X (..., r, c),
     and whether it is defined (...,): σ_rank above ``floor``·σ₁, the round-off of X's dtype, and
-    σ_rank − σ_rank+1 above that and TIE_ROUND_OFFS·``eps``·‖X‖_F, ``eps`` being the unit round-off
-    of the dtype X was made in (a signal of strengths 5, 5, 5 at r = 2 has no top-2 subspace: the
-    angle came out 0.69 in float64 and 0.78 in float32).
+    σ_rank − σ_rank+1 above that and FROBENIUS_ROUND_OFFS·``eps``·‖X‖_F: X's own rounding moves each
+    σ by about eps·‖X‖_F, ``eps`` being the unit round-off of the dtype X was made in. A signal of
+    strengths 5, 5, 5 at r = 2 has no top-2 subspace: the angle came out 0.69 in float64, 0.78 in
+    float32.
 
     The eigenvectors of XXᵀ with the largest eigenvalues: half the cost of an SVD at d = 512, and
     as accurate for the leading directions (the error grows as eps·σ₁²/(σ_r² − σ_{r+1}²), where the
@@ -222,7 +216,7 @@ def _top_left_subspace(x: Tensor, rank: int, floor: float, eps: float) -> tuple[
     if rank < squares.shape[-1]:  # σ_rank apart from σ_rank+1: tied, any `rank` of them would do
         sigma = squares.clamp(min=0.0).sqrt()  # (..., r) ascending
         frobenius = sigma.square().sum(-1).sqrt()
-        apart = torch.maximum(floor * sigma[..., -1], TIE_ROUND_OFFS * eps * frobenius)
+        apart = torch.maximum(floor * sigma[..., -1], FROBENIUS_ROUND_OFFS * eps * frobenius)
         defined &= sigma[..., -rank] - sigma[..., -rank - 1] > apart
     return vectors[..., -rank:], defined
 

@@ -19,7 +19,9 @@ from torch import Tensor
 from muonscope.engine.cpu_batches import across_cores
 
 __all__ = [
+    "FROBENIUS_ROUND_OFFS",
     "KELLER_COEFFICIENTS",
+    "by_largest",
     "frobenius_norm",
     "newton_schulz",
     "polar_exact",
@@ -63,13 +65,20 @@ def _svd_from_gram(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return (v, s, u.mT) if wide else (u, s, v.mT)
 
 
+def by_largest(x: Tensor, dims: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+    """(X / its largest |entry| over ``dims``, that largest entry), kept with size 1 in ``dims``; an
+    all-zero X is divided by 1. Sums of squares and products of the quotient cannot overflow or
+    underflow in X's dtype where those of X did (float32 squares 10²⁰ to inf and 10⁻²⁵ to 0)."""
+    largest = x.abs().amax(dim=dims, keepdim=True)
+    return x / torch.where(largest > 0, largest, torch.ones_like(largest)), largest
+
+
 def frobenius_norm(x: Tensor) -> Tensor:
-    """‖X‖_F over the last two dims, kept as (..., 1, 1), without overflow or underflow in X's dtype:
-    X is divided by its largest entry first (torch squares the entries, and in float32 a gradient of
-    10²⁰ had norm inf and one of 10⁻²⁵ norm 0: NGD and Newton–Schulz then stepped by 0, unflagged)."""
-    largest = x.abs().amax(dim=(-2, -1), keepdim=True)  # (..., 1, 1)
-    scale = torch.where(largest > 0, largest, torch.ones_like(largest))
-    return largest * torch.linalg.matrix_norm(x / scale, keepdim=True)
+    """‖X‖_F over the last two dims, kept as (..., 1, 1), without overflow or underflow in X's dtype
+    (see :func:`by_largest`): in float32 a gradient of 10²⁰ had norm inf and one of 10⁻²⁵ norm 0,
+    and NGD and Newton–Schulz then stepped by 0, unflagged."""
+    unit, largest = by_largest(x, (-2, -1))  # (..., r, c), (..., 1, 1)
+    return largest * torch.linalg.matrix_norm(unit, keepdim=True)
 
 
 def relative_floor(dtype: torch.dtype) -> float:
@@ -96,10 +105,9 @@ def rank_floor(s: Tensor) -> Tensor:
     3.5·eps·σ₁, which the map made a unit step in a direction the gradient lacks. In float64 the
     1e-12 term decides, as it always did (‖X‖_F ≤ √d·σ₁ keeps the other below it).
     """
+    unit, largest = by_largest(s, (-1,))  # (..., k), (..., 1): σ₁ and no σ² to overflow
+    frobenius = largest * torch.linalg.vector_norm(unit, dim=-1, keepdim=True)
     eps = torch.finfo(s.dtype).eps
-    largest = s[..., :1]  # (..., 1)
-    scale = torch.where(largest > 0, largest, torch.ones_like(largest))
-    frobenius = largest * torch.linalg.vector_norm(s / scale, dim=-1, keepdim=True)  # no σ² to overflow
     return torch.maximum(largest * relative_floor(s.dtype), FROBENIUS_ROUND_OFFS * eps * frobenius)
 
 
