@@ -17,8 +17,9 @@ text's at any range, and under the curves, so that where a label cannot avoid a 
 still shows. Finding a place costs milliseconds per label (dozens of shapes and rows against every
 curve), so a new change places its own label only, and while the range moves (every frame of a
 playing run) each label keeps its place beside its line; all are placed again when the view is
-resized, when a label no longer fits beside its line, and when new data runs under a label that
-had been clear of it, at most every PLACE_AGAIN_MS.
+resized, when a label no longer fits beside its line, when new data runs under a label that had
+been clear of it, and when the cursor has moved off the room a shortened label was squeezed into,
+at most every PLACE_AGAIN_MS.
 """
 
 from __future__ import annotations
