@@ -41,6 +41,7 @@ class DebuggerController(QtCore.QObject):
         self.inspector = InspectorController(window, link, clock, parent=self)
         self._step_status = StepStatus(window.statusBar(), clock)  # "on branch …", until the view moves
         self._fired_at: tuple[int, int] | None = None  # (branch id, step) where the marked breakpoint fired
+        self._fired_text: str | None = None  # the marked breakpoint, found again in an edited list
         self._build_menus()
         self._connect()
 
@@ -163,8 +164,13 @@ class DebuggerController(QtCore.QObject):
             return  # an answer to an edit made before the latest: the latest's answer follows
         self._breakpoints = list(message.items)
         self._views.breakpoints.set_breakpoints(self._breakpoints)
-        self._views.breakpoints.highlight(message.hit)
-        self._fired_at = message.hit_at
+        texts = [text for text, _enabled in self._breakpoints]
+        if message.hit is not None:
+            self._fired_at, self._fired_text = message.hit_at, texts[message.hit]
+        elif self._fired_text not in texts:  # removed: nothing left to mark
+            self._fired_at = self._fired_text = None
+        # the mark stands while the run does (another breakpoint added meanwhile took it away)
+        self._views.breakpoints.highlight(None if self._fired_at is None else texts.index(self._fired_text))
         if message.hit is not None:
             self._window.breakpoints_dock.show()
             _raise_soon(self._window.breakpoints_dock)
@@ -176,7 +182,7 @@ class DebuggerController(QtCore.QObject):
             return
         fired_branch, fired_step = self._fired_at
         if (step is not None and step != fired_step) or (branch is not None and branch != fired_branch):
-            self._fired_at = None
+            self._fired_at = self._fired_text = None
             self._views.breakpoints.highlight(None)
 
     @property

@@ -240,6 +240,9 @@ def test_the_fired_mark_goes_when_the_run_leaves_the_step_it_fired_at(qtbot):
     qtbot.waitUntil(lambda: app.views.breakpoints.highlighted == 0, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
     assert app.views.breakpoints.highlighted == 0  # where it fired, the mark stands
+    with qtbot.waitSignal(app.link.breakpoints_changed, timeout=WAIT_MS):
+        app.debugger.add_breakpoint("0:loss < -1")  # another, added meanwhile, takes it away no more
+    assert app.views.breakpoints.highlighted == 0
     app.debugger.go_to(2)
     qtbot.waitUntil(lambda: app.clock.newest.step == 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: app.views.breakpoints.highlighted is None, timeout=WAIT_MS)
