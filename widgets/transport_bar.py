@@ -42,6 +42,8 @@ class _EnterSpinBox(CompactSpinBox):
     another: Qt's box dropped the "−" of −5 and went to step 5, and cut 99999999999 to 999999999."""
 
     entered = QtCore.Signal()
+    #: The keys left the box (Esc, a click elsewhere) with what was typed not entered.
+    left_typing = QtCore.Signal()
     #: Digits the box is as wide as, whatever its range: sized for 10⁹ the toolbar's boxes pushed
     #: "present" into the overflow menu at 1280 px (a longer number scrolls in the box).
     SHOWN_DIGITS = 7
@@ -61,6 +63,13 @@ class _EnterSpinBox(CompactSpinBox):
 
     def _note_typing(self, _text: str) -> None:
         self._typing = True
+
+    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        passing = (QtCore.Qt.FocusReason.ActiveWindowFocusReason, QtCore.Qt.FocusReason.PopupFocusReason)
+        if self._typing and event.reason() not in passing:  # another window or a menu: back soon
+            self._typing = False
+            self.left_typing.emit()
 
     def sizeHint(self) -> QtCore.QSize:
         hint = super().sizeHint()
@@ -228,6 +237,8 @@ class TransportBar(QtWidgets.QToolBar):
         self.goto_spin = self._spin("go to step", *steps, 0, "the step to go to (Ctrl+G); Enter goes")
         self.goto_spin.setObjectName("goto_step")
         self.goto_spin.entered.connect(self._on_goto)
+        self.goto_spin.left_typing.connect(self._forget_typed_step)
+        self._step_on_view = 0
         self.goto_action = QtGui.QAction("go", self)
         self.goto_action.setToolTip("show the run at the step on the left (Enter in the box)")
         self.goto_action.triggered.connect(self._on_goto)
@@ -239,11 +250,19 @@ class TransportBar(QtWidgets.QToolBar):
         """The step on view, in the "go to" box while no one is typing there, as a page box in a
         reader shows the page: a box that kept the step last typed ("go to 0" on a run at step 400)
         read as where the run stood."""
+        self._step_on_view = step
         box = self.goto_spin
         if box.hasFocus() or box.typing or box.value() == step:
             return
         with QtCore.QSignalBlocker(box):
             box.setValue(step)
+
+    def _forget_typed_step(self) -> None:
+        """The step typed and left without Enter (Esc) goes: the box shows the step on view again,
+        and "go" no longer jumps to an abandoned number."""
+        with QtCore.QSignalBlocker(self.goto_spin):
+            self.goto_spin.setValue(self._step_on_view)
+            self.goto_spin.lineEdit().setText(self.goto_spin.textFromValue(self._step_on_view))
 
     def focus_goto(self) -> None:
         """Put the keyboard in the "go to" box with its number selected, ready to be typed over; on a

@@ -136,6 +136,26 @@ def test_the_go_to_box_shows_the_step_on_view_but_never_over_what_is_being_typed
     qtbot.waitUntil(lambda: box.value() == 3, timeout=WAIT_MS)  # gone: the box follows again
 
 
+def test_a_step_typed_in_the_go_to_box_and_left_with_esc_is_forgotten(qtbot):
+    """Esc left "3" in the box while the run stood at step 4, and "go" later rewound to step 3."""
+    app = open_app(qtbot)
+    app.window.activateWindow()
+    box = app.views.transport.goto_spin
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    app.views.transport.focus_goto()
+    qtbot.waitUntil(box.hasFocus, timeout=WAIT_MS)
+    QtTest.QTest.keyClicks(box, "3")
+    app.keyboard.stage_action.trigger()  # Esc: the keys go back to the plots
+    qtbot.waitUntil(lambda: not box.hasFocus(), timeout=WAIT_MS)
+    assert box.text() == "4" and not box.typing
+    app.views.transport.goto_action.trigger()  # "go" stays where the run is
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 5)
+    assert app.clock.newest.step == 5  # no rewind to 3 came first
+    qtbot.waitUntil(lambda: box.value() == 5, timeout=WAIT_MS)  # the box follows the view again
+
+
 def test_a_go_to_taken_after_one_refused_withdraws_the_refusal(qtbot):
     """ "Not done: go to step = 'abc'" stayed up while the run went on to the step typed next."""
     app = open_app(qtbot)
