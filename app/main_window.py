@@ -98,6 +98,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._live_caption = ""
         self._drift = ""  # the settings that differ from the preset's, said under its description
         self._drift_from = "the preset's settings"  # what the drift is from (see show_preset)
+        self._engine_step_if_back: int | None = None  # the engine's step while the view is at another
         self._on_stage = False  # the description hidden: the live caption says the drift instead
         self._fit_to_screen(1500, 950)
 
@@ -342,7 +343,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_live_caption()
 
     def _show_live_caption(self) -> None:
-        drift = f"\nnot {self._drift_from}: {self._drift}" if self._on_stage and self._drift else ""
+        # looking back, the settings in force are the engine's, not those of the step on view: "not
+        # the preset's settings: label noise 0 → 0.2" stood under step 5, before the change at 12
+        back = self._engine_step_if_back
+        when = "" if back is None else f" at step {back}, the engine's"
+        drift = f"\nnot {self._drift_from}{when}: {self._drift}" if self._on_stage and self._drift else ""
         self.views.live_caption.setText(self._live_caption + drift)
 
     def set_status(
@@ -358,6 +363,10 @@ class MainWindow(QtWidgets.QMainWindow):
         ``looking_back``: the view is at another step than the engine's ``step``, which then says
         whose it is (a bare "step 6" beside a caption and a timeline at step 3)."""
         self._status["step"].setText(f"engine at step {step}" if looking_back else f"step {step}")
+        engine_step_if_back = step if looking_back else None
+        if engine_step_if_back != self._engine_step_if_back:
+            self._engine_step_if_back = engine_step_if_back
+            self._show_live_caption()
         self._status["rate"].setText("" if steps_per_s is None else f"{rate_text(steps_per_s)} steps/s")
         self._status["fps"].setText("" if fps is None else f"{rate_text(fps)} fps")
         self._status["device"].setText(device)

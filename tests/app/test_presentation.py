@@ -712,6 +712,14 @@ def test_a_config_file_of_its_own_is_captioned_by_its_name_not_left_blank(qtbot,
     assert "The description is of" not in caption
     app.window.show_on_stage(True)  # on a stage the live caption says it
     assert "not the settings it opened with: lane 0 lr 0.5 → 0.25" in app.views.live_caption.text()
+    app.intents.step(3)
+    wait_for_step(qtbot, app, 3)
+    app.clock.look_at(1)  # the settings said are the engine's, not step 1's (the change came after)
+    qtbot.waitUntil(
+        lambda: "at step 3, the engine's: lane 0 lr" in app.views.live_caption.text(), timeout=20_000
+    )
+    app.clock.follow()
+    qtbot.waitUntil(lambda: "the engine's" not in app.views.live_caption.text(), timeout=20_000)
 
 
 def test_the_preset_caption_knows_lanes_by_their_ids_after_one_is_added_and_another_removed(qtbot):
