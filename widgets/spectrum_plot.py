@@ -203,9 +203,7 @@ class SpectrumPlot(PlotPanel):
         if not self._fresh:
             return  # the same frame again (a paused view redrawn): no step to count
         self._fresh = False
-        shown = self.visible_matrices()
-        drawn = [self.curve_data(lane, m)[1] for lane, m in self._curves if m in shown]
-        settled = self._y.settle(np.concatenate(drawn) if drawn else np.empty(0))
+        settled = self._y.settle(self._drawn_values())
         if settled is not None:
             self.plot.setYRange(*settled, padding=0.02)
 
@@ -213,12 +211,16 @@ class SpectrumPlot(PlotPanel):
         """The σ axis fitted to the spectra drawn now, none of the recent steps' kept: for a still
         picture, which has no steps before it to stay steady across (a diverged lane's update of
         10³⁰, no longer drawn, squashed the rest at the bottom of a shot)."""
-        shown = self.visible_matrices()
-        drawn = [self.curve_data(lane, m)[1] for lane, m in self._curves if m in shown]
         self._y.reset()
-        fitted = self._y.update(np.concatenate(drawn) if drawn else np.empty(0))
+        fitted = self._y.update(self._drawn_values())
         if fitted is not None:
             self.plot.setYRange(*fitted, padding=0.02)
+
+    def _drawn_values(self) -> np.ndarray:
+        """Every σ_k drawn now, of every lane's shown matrices, in one array."""
+        shown = self.visible_matrices()
+        drawn = [self.curve_data(lane, m)[1] for lane, m in self._curves if m in shown]
+        return np.concatenate(drawn) if drawn else np.empty(0)
 
     def _grow(self, values: np.ndarray, n: int) -> None:
         grown = self._y.update(values)
