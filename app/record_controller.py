@@ -259,7 +259,7 @@ def _finish_body(writer: VideoWriter) -> Callable[..., Iterator[None]]:
         except OSError as exc:
             if writer.frames == 0:
                 return "info", "Recording stopped before any step was taken: nothing written."
-            return "error", f"The recording was not written: {exc}"
+            return "error", f"The recording could not be finished: {exc}"
         played = f"{writer.seconds:.1f} s at {writer.fps:g} fps"
         return "info", f"Recorded {frames_text(writer.frames)} ({played}) to {writer.path}"
 

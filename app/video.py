@@ -143,6 +143,7 @@ class VideoWriter:
             self._process.stdin.close()
         except BrokenPipeError:
             pass
+        whole = False  # the .part file is a finished video, kept even if it cannot take its name
         try:
             if self._process.wait() != 0:
                 raise OSError(f"could not write {self.path}: {self._ffmpeg_report()}")
@@ -150,13 +151,26 @@ class VideoWriter:
                 raise OSError(f"no frames to write to {self.path}")
             if self.kind == "gif":
                 self._draw_gif()
-            self._part.replace(self.path)
+            whole = True
+            self._take_name()
         finally:
-            self._part.unlink(missing_ok=True)
+            if not whole:
+                self._part.unlink(missing_ok=True)
             self._report.close()
             if self._scratch is not None:
                 self._scratch.cleanup()
         return self.path
+
+    def _take_name(self) -> None:
+        """Rename the finished video to its name. When the name cannot be taken (it became a
+        read-only file or a folder while recording) the video is kept under its ``.part`` name: the
+        error says where, and the encoded frames are not deleted with it."""
+        try:
+            self._part.replace(self.path)
+        except OSError as exc:
+            raise OSError(
+                f"cannot name it {self.path.name}: {exc.strerror or exc}; the video is kept in {self._part}"
+            ) from None
 
     def _draw_gif(self) -> None:
         """The palette from every frame, then the GIF drawn with that one palette (no dithering noise)."""

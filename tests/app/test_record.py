@@ -4,6 +4,7 @@ broader ``muonscope shot``, and the window's ● record button (every step taken
 import json
 import re
 import signal
+import struct
 import subprocess
 import sys
 from importlib import resources
@@ -31,13 +32,15 @@ QUIET = ["--no-progress"]
 def _decoded(path) -> tuple[tuple[int, int], list[np.ndarray]]:
     """(width, height) and every frame of a video file, read back by ffmpeg.
 
-    The size comes from imageio-ffmpeg's reader (closed at once: read to the end, it leaves its
-    pipes open); the frames from the same ffmpeg, decoding to raw RGB.
+    The size is read from the header of the first frame drawn as a PNG (imageio-ffmpeg's reader,
+    closed early, left its pipes open for the garbage collector to warn about); the frames come
+    from the same ffmpeg, decoding to raw RGB.
     """
-    reader = imageio_ffmpeg.read_frames(str(path))
-    width, height = next(reader)["size"]
-    reader.close()
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path)]
+    first = subprocess.run(
+        [*command, "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"], capture_output=True, check=True
+    ).stdout
+    width, height = struct.unpack(">II", first[16:24])  # the PNG's IHDR chunk
     raw = subprocess.run(
         [*command, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True
     ).stdout
@@ -836,6 +839,23 @@ def test_a_gif_plays_at_the_asked_frame_rate(tmp_path, fps):
     assert len(delays) == frames
     assert all(abs(delay - 100 / fps) < 1 for delay in delays)
     assert sum(delays) == pytest.approx(100 * frames / fps, abs=1)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_a_video_that_cannot_take_its_name_is_kept_under_the_part_name(tmp_path, suffix):
+    """Its name was taken meanwhile (here by a folder; a read-only or immutable file does the same):
+    the encoded video was deleted with the failure, every frame recorded lost."""
+    path = tmp_path / f"clip{suffix}"
+    path.mkdir()
+    (path / "inside").write_text("keeps the folder from being replaced")
+    writer = VideoWriter(path, (16, 12), 10.0)
+    for i in range(3):
+        writer.add(bytes([40 * i]) * (16 * 12 * 3))
+    kept = rf"cannot name it {path.name}: .*the video is kept in .*{path.name}\.part"
+    with pytest.raises(OSError, match=kept):
+        writer.close()
+    size, frames = _decoded(tmp_path / f"clip{suffix}.part")
+    assert size == (16, 12) and len(frames) == 3
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
