@@ -8,7 +8,7 @@ import torch
 
 from muonscope.engine.breakpoints import parse_breakpoint
 from muonscope.engine.changes import AddLane, RemoveLane, SetField, change_text
-from muonscope.engine.checkpoints import CheckpointStore
+from muonscope.engine.checkpoints import MAX_CHECKPOINTS, CheckpointStore
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.errors import StepCancelled
 from muonscope.engine.experiment import Experiment
@@ -434,6 +434,19 @@ def test_checkpoints_stay_within_budget_over_100000_steps():
     for wanted in (1_000, 50_000, 99_000, 100_000):
         assert 0 <= wanted - store.at_or_before(wanted).step <= store.spacing
     assert store.spacing <= 100_000 / 64 * 4
+
+
+def test_tiny_checkpoints_are_kept_no_more_often_than_the_count_allows():
+    """A 16×16 lane's checkpoints (11 KB) fit a 256 MiB budget at every step: 20,000 steps held
+    20,000 of them, a 240 MB session file with a 57 MB index, for replays of one step each."""
+    store = CheckpointStore(budget_bytes=256 * 2**20)
+    for step in range(20_001):
+        if store.wants(step):
+            store.add(SimpleNamespace(step=step, nbytes=11_000))
+        assert len(store) <= MAX_CHECKPOINTS
+    assert store.steps[0] == 0 and len(store) > MAX_CHECKPOINTS // 2  # the count binds, not the bytes
+    for wanted in (1, 10_000, 19_999, 20_000):
+        assert 0 <= wanted - store.at_or_before(wanted).step <= store.spacing
 
 
 def test_a_long_session_keeps_its_memory_bounded():
