@@ -71,15 +71,21 @@ def open_session(
         raise
     except ConfigError as exc:
         raise SessionError(folder / "session.json", f"holds settings that are not valid: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
-        detail = f"a record lacks its field {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise SessionError(folder, f"is not a consistent muonscope session: {detail}") from None
+    except KeyError as exc:  # a field the records read (the tensors' absence is said otherwise)
+        raise SessionError(folder / "session.json", f"has a record that lacks its field {exc}") from None
+    except (TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
+        raise SessionError(folder, f"is not a consistent muonscope session: {exc}") from None
 
 
 def check_session_folder(path: Path) -> None:
-    """The quick part of opening ``path``: a folder with the four files and a session.json that reads
-    as one (SessionError naming the file otherwise), so a bad path is refused before a window opens."""
-    _read_document(_session_folder(Path(path)) / "session.json")
+    """The quick part of opening ``path``: a folder with the four files, a session.json that reads as
+    one, and tensor and table files whose headers read (SessionError naming the file otherwise), so a
+    bad path or a damaged file is refused before a window opens."""
+    folder = _session_folder(Path(path))
+    _read_document(folder / "session.json")
+    _check_tensors_header(folder / "tensors.safetensors")
+    for name in ("metrics.parquet", "spectra.parquet"):
+        _check_table_footer(folder / name)
 
 
 def _session_folder(path: Path) -> Path:
@@ -137,6 +143,36 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
         raise SessionError(path, f"is not a readable safetensors file ({problem})") from None
 
 
+def _check_tensors_header(path: Path) -> None:
+    """The safetensors header (names, shapes, offsets within the file) reads; no tensor is loaded."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            file.keys()
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        problem = " ".join(str(exc).split())[:160]
+        raise SessionError(path, f"is not a readable safetensors file ({problem})") from None
+
+
+def _check_table_footer(path: Path) -> None:
+    """The Parquet footer (schema, row groups) reads; no column is loaded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable_table(path, exc) from None
+
+
+def _unreadable_table(path: Path, exc: Exception) -> SessionError:
+    problem = " ".join(str(exc).split()).replace(f"'{path}'", "").replace(f"{path}", "")
+    problem = re.sub(r"^Could not open Parquet input source\s*:?\s*", "", problem)  # the path is named once
+    problem = problem if len(problem) <= 160 else problem[:160].rsplit(" ", 1)[0] + " …"
+    return SessionError(path, f"is not a readable Parquet table ({problem})")
+
+
 def _read_table(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -144,12 +180,7 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        problem = " ".join(str(exc).split()).replace(f"'{path}'", "").replace(f"{path}", "")
-        problem = re.sub(
-            r"^Could not open Parquet input source\s*:?\s*", "", problem
-        )  # the path is named once
-        problem = problem if len(problem) <= 160 else problem[:160].rsplit(" ", 1)[0] + " …"
-        raise SessionError(path, f"is not a readable Parquet table ({problem})") from None
+        raise _unreadable_table(path, exc) from None
     missing = [name for name in columns if name not in table.column_names]
     if missing:
         raise SessionError(path, "lacks the columns " + ", ".join(missing))

@@ -78,7 +78,7 @@ def checkpoint_from_record(
 
     _check_listed_tensors(n, record, tensors)
     config = ExperimentConfig.from_dict(record["config"])
-    weights = tensors[f"{prefix}.weights"]
+    weights = _needed(tensors, f"{prefix}.weights")
     lanes_count = len(config.lanes)
     if tuple(weights.shape) != (lanes_count, *config.task.weight_shape):
         raise ValueError(f"checkpoint {n}: weights of shape {tuple(weights.shape)} do not fit its config")
@@ -96,7 +96,7 @@ def checkpoint_from_record(
     for j, (lane, state) in enumerate(zip(config.lanes, states, strict=True)):
         if lane.optimizer == "adam" and (state.buffer is None) != (state.second_moment is None):
             raise ValueError(f"checkpoint {n}: lane {j} (Adam) has a first moment without a second")
-    task_state = {name: tensors[f"{prefix}.task.{name}"] for name in listed("task_state")}
+    task_state = {name: _needed(tensors, f"{prefix}.task.{name}") for name in listed("task_state")}
     for name, state in task_state.items():
         if name.endswith("_generator"):
             _check_generator_state(state, f"checkpoint {n}: the task's {name}")
@@ -113,6 +113,13 @@ def checkpoint_from_record(
         changes=tuple(change_from_record(item) for item in listed("changes")),
         next_lane_id=record_int(record["next_lane_id"], f"checkpoint {n}: next_lane_id"),
     )
+
+
+def _needed(tensors: dict[str, torch.Tensor], name: str) -> torch.Tensor:
+    """A tensor the checkpoint cannot do without; its absence is the tensor file's, not a record's."""
+    if name not in tensors:
+        raise ValueError(f"tensors.safetensors lacks {name}, which session.json needs")
+    return tensors[name]
 
 
 def _lane_state(

@@ -305,6 +305,22 @@ def test_a_bad_session_path_is_named_before_the_display_is_looked_for(monkeypatc
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize("damaged", ["tensors.safetensors", "metrics.parquet", "spectra.parquet"])
+def test_a_damaged_session_file_is_named_before_a_window_opens(monkeypatch, capsys, tmp_path, damaged):
+    """Only session.json was read first: a pickle in tensors.safetensors opened a window that said
+    "Not opened" there, and nothing on the terminal that launched it."""
+    tiny = ["--set", "task.d=8", "--set", "task.n_items=16", "--set", "task.batch_size=4", "--steps", "2"]
+    assert main(["run", *tiny, "--save", str(tmp_path / "s"), "--no-progress"]) == 0
+    (tmp_path / "s" / damaged).write_bytes(b"\x80\x04\x95" + b"pickled bytes, not a table" * 8)
+    capsys.readouterr()
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"muonscope: error: {tmp_path / 's' / damaged}: is not a readable")
+    assert err.count("\n") == 1
+
+
 def test_a_display_nobody_answers_is_reported_not_crashed_into(monkeypatch, capsys):
     if not sys.platform.startswith("linux"):
         pytest.skip("display detection is for Linux")
