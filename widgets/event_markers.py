@@ -4,8 +4,9 @@ A label is shown whole, inside the plot's data area, off the curves where it can
 another label. It sits beside its line, on whichever side it fits (right first: the change acts
 after the line); where it fits on neither side in one line it wraps onto several, narrower ones.
 Of the places that fit, the first from the top that crosses no other marker's line and no curve
-wins, or where none is clear the one that crosses fewest curves (one under a curve still lets it
-show); none crosses another change's line (there it would read as that change's). Only
+wins; where none is clear, one line clear of everything that still names its first change (the
+rest on hover), else the place that crosses fewest curves (one under a curve still lets it show);
+none crosses another change's line (there it would read as that change's). Only
 where it fits nowhere whole in at most MOST_LINES lines (a narrow panel at a large presentation
 scale, a crowd of changes) is it shortened, with the whole text on hover, and where even a short
 line finds no room (a plot lower than a line of text, changes a few pixels apart) the line shows

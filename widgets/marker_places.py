@@ -145,7 +145,8 @@ def place_beside(
     Whole and as wide as the room allows, or as the room up to the next marker line allows,
     first; where that covers a curve, a line or another label, narrower shapes of it (on two or
     three lines); where it would still cover another label or line, shorter single lines (its
-    whole text on hover). A whole shape takes at most MOST_LINES lines: an eight-line column
+    whole text on hover), and where it would still cover curves, a shorter line clear of them
+    that keeps its first change. A whole shape takes at most MOST_LINES lines: an eight-line column
     squeezed beside a line read worse than the shortened label.
     """
     rooms = {"right": area.right() - x - GAP_PX, "left": x - GAP_PX - area.left()}
@@ -163,6 +164,9 @@ def place_beside(
     if best[0][:3] != (0, 0, 0) and (shorter := _shorter_shapes(label, widths)):
         # over another label, line or the cursor: a shorter line beside it, if one is clear
         best = min(best, _best(shorter, x, area, obstacles, label), key=lambda found: found[0])
+    if best[0][:4] != (0, 0, 0, 0) and best[0][:3] == (0, 0, 0):
+        # under curves wherever it stands whole: one clear line that still names the first change
+        best = _clear_instead(best, _telling_shapes(label, widths), x, area, obstacles, label)
     cost, rect, fit = best
     if cost[0] > 0 or cost[1] > 0 or rect.height() > area.height():
         return None  # over another label, or across another change's line, where it reads as that one's
@@ -204,6 +208,22 @@ def _shorter_shapes(label: MarkerLabel, widths: list[tuple[str, float]]) -> list
         for parts in (1, 2, 3)
         if room / parts >= MIN_WRAP_PX
     ]
+
+
+def _telling_shapes(label: MarkerLabel, widths: list[tuple[str, float]]) -> list[tuple[str, LabelFit]]:
+    """The shortened lines that still hold the label's first change ("lane 1 optimizer SGD → SignGD"
+    of "…, lr 128 → 0.01"): shortened further, "lane 1 opti…" says nothing, and whole under curves
+    reads better."""
+    first = label.whole_text.split(", ")[0]
+    return [(side, fit) for side, fit in _shorter_shapes(label, widths) if fit.text.startswith(first)]
+
+
+def _clear_instead(best: tuple, shapes: list[tuple[str, LabelFit]], x, area, obstacles, label) -> tuple:
+    """The best of ``shapes`` where it covers nothing at all, else ``best`` as it was."""
+    if not shapes:
+        return best
+    found = _best(shapes, x, area, obstacles, label)
+    return found if found[0][:4] == (0, 0, 0, 0) else best
 
 
 def _best(

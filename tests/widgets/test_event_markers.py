@@ -308,6 +308,28 @@ def test_a_label_takes_more_lines_to_fit_between_curves_a_single_line_would_cros
     assert label.scene_rect().height() > 1.5 * label.document().firstBlock().layout().lineAt(0).height()
 
 
+def test_where_the_whole_label_would_lie_under_curves_a_clear_line_keeping_its_first_change_wins(qtbot):
+    """Panel ④ at 1280×720: no room clear of the curves took the whole label, and it was laid under
+    five of them, barely legible; one clear line keeping "lane 1 optimizer SGD → SignGD" reads."""
+    levels = [*np.arange(0.04, 0.4, 0.045), *np.arange(0.55, 1.0, 0.045)]  # a gap from 0.4 to 0.55: one line
+    plot = _plot(qtbot, 450, curves=[(level, level) for level in levels])
+    plot.markers.set_events([(30, SWITCH)])
+    (label,) = plot.markers.labels
+    assert label.isVisible() and _area(plot).contains(label.scene_rect())
+    assert not _crosses(plot, label)
+    assert label.elided and label.toolTip() == SWITCH
+    assert label.toPlainText().replace("\u00a0", " ").startswith("lane 1 optimizer SGD → SignGD, ")
+
+
+def test_a_shortened_line_that_would_lose_even_the_first_change_leaves_the_label_whole(qtbot):
+    """Shortened to "lane 1 opti…" a label says nothing: whole under the curves it still reads."""
+    levels = [*np.arange(0.04, 0.4, 0.045), *np.arange(0.55, 1.0, 0.045)]
+    plot = _plot(qtbot, 450, curves=[(level, level) for level in levels])
+    plot.markers.set_events([(30, "lane 1 optimizer_with_a_long_unbreakable_name → another_long_name_again")])
+    (label,) = plot.markers.labels
+    assert label.isVisible() and not label.elided
+
+
 def test_in_a_plot_lower_than_a_line_of_text_only_the_line_shows_its_text_on_hover(qtbot):
     try:
         set_stage_style(StageStyle(3.0, "light"))  # a line of text some 50 px high
