@@ -31,7 +31,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.widgets.marker_label import MarkerLabel
+from muonscope.widgets.marker_label import TEXT_MARGIN_PX, MarkerLabel
 from muonscope.widgets.marker_places import Curve, Obstacles, curve_in, place_beside
 from muonscope.widgets.theme import stage_style
 
@@ -144,7 +144,7 @@ class EventMarkers:
             self._place_again_soon()
         elif self._under_the_note():
             self._place_again_soon()
-        elif self._shortened_by_a_cursor_gone():
+        elif self._pushed_by_a_cursor_gone():
             self._place_again_soon()
 
     @property
@@ -159,12 +159,19 @@ class EventMarkers:
         if self.placing_waits:
             self.place_labels()
 
-    def _shortened_by_a_cursor_gone(self) -> bool:
-        """Whether a label was shortened while the cursor stood elsewhere: squeezed between the cursor
-        and its line (a divergence at the newest step, drawn while the view was a step behind), it
-        stayed "lane …" once the cursor had moved onto its line and left room for it whole."""
-        return self._placed_at_cursor != self.cursor.value() and any(
-            label.isVisible() and label.elided for label in self._labels
+    def _pushed_by_a_cursor_gone(self) -> bool:
+        """Whether a label was shortened, or put under curves, while the cursor stood elsewhere.
+
+        Squeezed between the cursor and its line (a divergence at the newest step, drawn while the
+        view was a step behind), a label stayed "lane …" once the cursor had moved onto its line and
+        left room for it whole; kept off a recording's cursor just right of its line, one went under
+        six curves on the other side and stayed there when the cursor moved on.
+        """
+        if self._placed_at_cursor == self.cursor.value():
+            return False
+        return any(
+            label.isVisible() and (label.elided or crossed > 0)
+            for label, crossed in zip(self._labels, self._crossings, strict=False)
         )
 
     def _under_the_note(self) -> bool:
@@ -296,7 +303,9 @@ class EventMarkers:
                 counts.append(0)
                 continue
             rect = label.scene_rect()
-            through = self.cursor.isVisible() and rect.left() <= cursor_x <= rect.right()
+            through = self.cursor.isVisible() and (
+                rect.left() + TEXT_MARGIN_PX < cursor_x < rect.right() - TEXT_MARGIN_PX
+            )  # along its padding the cursor crosses no word
             counts.append(sum(curve.crosses(rect) for curve in curves) + through)
         return tuple(counts)
 

@@ -20,6 +20,7 @@ from muonscope.widgets.theme import stage_style
 __all__ = [
     "MARKER_PT",
     "MIN_WRAP_PX",
+    "TEXT_MARGIN_PX",
     "LabelFit",
     "MarkerLabel",
     "elided_fit",
@@ -30,6 +31,8 @@ __all__ = [
 
 #: Point size of a change marker's label at scale 1.
 MARKER_PT = 8.0
+#: Pixels of background around a label's text: a line along them (the step cursor) crosses no word.
+TEXT_MARGIN_PX = 2.0
 #: Narrower than this, a label is not wrapped on that side of its line (a column of single words).
 MIN_WRAP_PX = 60.0
 
@@ -45,7 +48,7 @@ class MarkerLabel(QtWidgets.QGraphicsTextItem):
         font = QtGui.QFont()
         font.setPointSizeF(style.font_pt(MARKER_PT))
         self.setFont(font)
-        self.document().setDocumentMargin(2.0)
+        self.document().setDocumentMargin(TEXT_MARGIN_PX)
         option = self.document().defaultTextOption()
         option.setWrapMode(QtGui.QTextOption.WrapMode.WordWrap)  # never inside a word: "sign-gd"
         self.document().setDefaultTextOption(option)

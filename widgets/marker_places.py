@@ -15,6 +15,7 @@ from PySide6 import QtCore
 
 from muonscope.widgets.marker_label import (
     MIN_WRAP_PX,
+    TEXT_MARGIN_PX,
     LabelFit,
     MarkerLabel,
     elided_fit,
@@ -95,7 +96,7 @@ class Obstacles:
         return (
             sum(rect.intersects(other) for other in self.labels),
             sum(rect.left() <= x <= rect.right() for x in self.lines_x),
-            int(self.cursor_x is not None and rect.left() <= self.cursor_x <= rect.right()),
+            self._cursor_through(rect.left(), rect.right()),
             sum(_spans_into(span, rect) for span in spans),
         )
 
@@ -119,9 +120,16 @@ class Obstacles:
             if span is not None:
                 over_curves += (span[0] <= bottoms) & (span[1] >= tops)
         across_lines = sum(left <= line <= right for line in self.lines_x)
-        across_cursor = int(self.cursor_x is not None and left <= self.cursor_x <= right)
+        across_cursor = self._cursor_through(left, right)
         row = int(np.lexsort((np.arange(tops.size), over_curves, over_labels))[0])
         return row, (int(over_labels[row]), across_lines, across_cursor, int(over_curves[row]))
+
+    def _cursor_through(self, left: float, right: float) -> int:
+        """1 where the cursor runs through the text between ``left`` and ``right`` (along the label's
+        padding it crosses no word: at the newest step it ran 0.6 px into a label's edge, which was
+        then put under six curves on the line's other side), else 0."""
+        inside = left + TEXT_MARGIN_PX < (self.cursor_x or 0.0) < right - TEXT_MARGIN_PX
+        return int(self.cursor_x is not None and inside)
 
     def room_between(self, x: float, area: QtCore.QRectF) -> dict[str, float]:
         """Pixels beside the line at ``x`` up to the next marker line or the cursor (or the area's

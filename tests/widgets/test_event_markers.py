@@ -102,6 +102,27 @@ def test_a_label_shortened_beside_the_cursor_shows_whole_once_the_cursor_leaves(
     assert _shown_whole(plot, label) and not _crosses(plot, label)
 
 
+def test_a_label_put_under_curves_to_keep_off_the_cursor_moves_clear_once_the_cursor_leaves(qtbot):
+    """Placed while a recording's cursor stood just right of the change, the label went left, under
+    six curves; the cursor moved on to the newest step, and the picture showed it still there."""
+    plot = _plot(qtbot, 450, curves=())
+    levels = np.arange(0.05, 1.0, 0.05)
+    plot.set_lanes([f"lane {i}" for i in range(levels.size)])
+    steps = np.arange(0.0, 51.0)
+    for lane, level in enumerate(levels):  # curves every 5 % of the height, left of step 50 only
+        plot.set_series(lane, steps, np.full(steps.size, level))
+    plot.plot.setXRange(0, 100, padding=0)
+    QtWidgets.QApplication.processEvents()
+    plot.markers.set_cursor(58)
+    plot.markers.set_events([(50, SWITCH)])
+    (label,) = plot.markers.labels
+    assert label.isVisible() and _crosses(plot, label)  # no room clear of both the cursor and the curves
+    plot.markers.set_cursor(100)
+    plot.markers.keep_clear()
+    plot.markers.settle()
+    assert _shown_whole(plot, label) and not _crosses(plot, label) and not _cursor_through(plot, label)
+
+
 def _cursor_through(plot, label) -> bool:
     cursor_x = plot.plot.getViewBox().mapViewToScene(pg_point(plot.markers.cursor.value(), 0)).x()
     rect = label.scene_rect()
@@ -558,6 +579,21 @@ def test_a_columns_cheapest_row_is_the_first_least_covering_rectangle(seed):
     each = [obstacles.cost(QtCore.QRectF(left, top, width, height)) for top in tops]
     expected = min(range(len(tops)), key=lambda i: (each[i], i))
     assert (row, covered) == (expected, each[expected])
+
+
+@pytest.mark.parametrize(("cursor_x", "through"), [(100.4, False), (99.0, False), (90.0, True), (1.0, False)])
+def test_the_cursor_along_a_labels_padding_does_not_run_through_its_words(cursor_x, through):
+    """A label right of a change, as wide as the room up to the cursor at the newest step, ended
+    0.6 px past it: counted as crossed, it went to the other side, under six curves."""
+    from muonscope.widgets.marker_label import TEXT_MARGIN_PX
+    from muonscope.widgets.marker_places import Obstacles
+
+    assert TEXT_MARGIN_PX > 1.0
+    obstacles = Obstacles([], [], [], cursor_x)
+    rect = QtCore.QRectF(0.0, 0.0, 100.6, 20.0)
+    assert obstacles.cost(rect)[2] == int(through)
+    _row, covered = obstacles.cheapest_row(rect.left(), rect.width(), rect.height(), np.array([0.0]))
+    assert covered[2] == int(through)
 
 
 def test_a_label_touching_a_row_s_edge_does_not_cover_it():
