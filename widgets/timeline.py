@@ -174,8 +174,17 @@ class Timeline(QtWidgets.QWidget):
         self._grow_axis(last_step)
 
     def set_run_length(self, steps: int | None) -> None:
-        """The run's length: the axis ends there while the run is within it (as ② and ④ do)."""
+        """The run's length: the axis ends there while the run is within it (as ② and ④ do).
+
+        A new length fits the axis again: branches drawn while a rewound session's shorter length
+        held had grown it to 70, and a fork shot to step 60 kept that beside ② and ④ ending at 60.
+        """
+        if steps == self._run_length:
+            return
         self._run_length = steps
+        self._extent = 0.0
+        heads = [branch.head_step for branch in self._branches]
+        self._grow_axis(max([self._last, *heads]))
 
     def _grow_axis(self, step: float) -> None:
         end = step_axis_end(step, self._run_length)

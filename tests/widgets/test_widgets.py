@@ -872,6 +872,22 @@ def test_every_step_axis_ends_with_the_run(qtbot):
     assert ends == [pytest.approx(82)] * 4
 
 
+def test_the_timeline_ends_with_a_run_length_set_after_its_branches_grew_it(qtbot):
+    """A fork shot to step 60: its branches came while the run length was still the rewound
+    session's, the timeline grew to 70, and it stayed there while ② and ④ ended at 60."""
+    from muonscope.widgets.timeline import BranchMark
+
+    timeline = Timeline()
+    qtbot.addWidget(timeline)
+    timeline.set_run_length(30)
+    timeline.set_extent(30)
+    branches = [BranchMark("main", 0, 60, current=False), BranchMark("fork 1", 30, 60, current=True)]
+    timeline.set_branches(branches)
+    assert timeline.plot.getViewBox().viewRange()[0][1] == pytest.approx(70)
+    timeline.set_run_length(60)
+    assert timeline.plot.getViewBox().viewRange()[0][1] == pytest.approx(step_axis_end(60, 60))
+
+
 def test_the_step_axes_end_alike_whichever_steps_they_were_shown_on_the_way(qtbot):
     """At step 60 panel ② and the timeline ended at 60, the newest point on the edge, and ④ at 70:
     they had grown at step 57 (to 60) and not again, where ④ had first seen step 60."""
