@@ -206,6 +206,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._caption_expanded is not None or self._shown_preset is None:
             return
         if (event.oldSize().height() >= CAPTION_UNFOLDS_PX) != (self.height() >= CAPTION_UNFOLDS_PX):
+            self.views.caption.settle()  # folded, it kept the height of its unfolded lines
             self.show_preset(*self._shown_preset)
 
     def _on_screen_changed(self, screen: QtGui.QScreen | None) -> None:

@@ -309,6 +309,25 @@ def test_the_description_folds_and_unfolds_as_the_window_is_resized_until_the_us
     assert "Second one follows." in caption.text()
 
 
+def test_a_description_folded_by_a_shorter_window_gives_back_the_height_it_took_unfolded(qtbot):
+    """Opened at 1400×900 and shrunk to 1280×720, the default preset's description folded to two
+    lines and kept the height of its five: blank bands above and below it, over squeezed plots."""
+    long_rest = " ".join(["The rest of the description goes on for several lines."] * 8)
+    preset = replace(small_preset(), caption=f"First sentence here. {long_rest}")
+    app = open_app(qtbot, preset)
+    caption = app.views.caption
+    app.window.resize(1400, 900)
+    qtbot.waitUntil(lambda: "The rest" in caption.text(), timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    unfolded_px = caption.height()
+    app.window.resize(1280, 720)
+    qtbot.waitUntil(lambda: "The rest" not in caption.text(), timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    needed_px = QtWidgets.QLabel.heightForWidth(caption, caption.width())  # the text's own height
+    qtbot.waitUntil(lambda: caption.height() == needed_px, timeout=WAIT_MS)
+    assert caption.height() < unfolded_px
+
+
 def test_a_description_shows_its_commands_in_a_fixed_width_font_without_backticks(qtbot):
     """ "`muonscope reproduce noisy_scaling`" showed its Markdown backticks as if they were typed."""
     command = "muonscope reproduce x"
