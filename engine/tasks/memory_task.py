@@ -39,6 +39,7 @@ from muonscope.engine.tasks.population_sample import (
     StratifiedSample,
     draw_stratified,
     estimate_group_means,
+    estimate_indicator_total,
     estimate_totals,
 )
 from muonscope.engine.tasks.sampler import Batch, BatchSampler
@@ -255,8 +256,8 @@ class MemoryTask(Task):
         """Unbiased estimates of the population metrics from exact metrics of the sampled items."""
         _, item_loss, correct, recovered = _to_host(result)  # (L, n) each
         probs = self.probs_np[sample.items]  # (n,)
-        count, count_se = estimate_totals(sample, recovered)
-        accuracy, accuracy_se = estimate_totals(sample, recovered * probs)
+        count, count_se = estimate_indicator_total(sample, recovered)
+        accuracy, accuracy_se = estimate_indicator_total(sample, recovered, probs)
         loss, loss_se = estimate_totals(sample, item_loss * probs)
         group_loss, group_loss_se = estimate_group_means(sample, item_loss, self.group_of_item)
         group_error, _ = estimate_group_means(sample, 1.0 - correct, self.group_of_item)

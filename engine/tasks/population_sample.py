@@ -20,6 +20,12 @@ T̂ = Σ_h (N_h / n_h) Σ_{i ∈ s_h} y_i, unbiased, with variance estimated by
 Σ_h N_h² (1 − n_h/N_h) s_h² / n_h (s_h² the sample variance in stratum h; zero for a stratum
 taken whole). A group's mean is its estimated total over its known size.
 
+A total of 0/1 outcomes (items recovered, the mass of those recovered) has s_h² = 0 in a stratum
+whose draws all came out alike (no sampled tail item recovered), though the stratum's unsampled
+items may hold some: the plain estimate then said "± 0" and missed the exact count. Its variance
+is taken no smaller than that of a proportion with half an outcome of each kind added to the draws,
+p̃_h = (k_h + ½)/(n_h + 1) (Jeffreys' prior; Agresti & Coull's remedy for the Wald interval).
+
 Numpy only: no torch, so the design and the estimators are testable on their own.
 """
 
@@ -29,7 +35,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["StratifiedSample", "draw_stratified", "estimate_group_means", "estimate_totals"]
+__all__ = [
+    "StratifiedSample",
+    "draw_stratified",
+    "estimate_group_means",
+    "estimate_indicator_total",
+    "estimate_totals",
+]
 
 #: Draws a stratum gets at least, budget permitting: a sample variance from two or three values is
 #: itself so uncertain that a stratum's standard error would often read near zero.
@@ -129,6 +141,17 @@ def estimate_totals(sample: StratifiedSample, values: np.ndarray) -> tuple[np.nd
     return totals.sum(axis=-1), np.sqrt(variances.sum(axis=-1))
 
 
+def estimate_indicator_total(
+    sample: StratifiedSample, indicator: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Σ_i w_i c_i over the population for 0/1 outcomes c (L, n) and known weights w (n,), default 1,
+    with a standard error that a stratum whose draws all came out alike does not bring to 0."""
+    weights = np.ones(sample.size) if weights is None else weights  # (n,)
+    totals, variances = _stratum_moments(sample, indicator * weights)  # (L, H) each
+    floor = _unseen_outcome_variance(sample, indicator, weights)  # (L, H)
+    return totals.sum(axis=-1), np.sqrt(np.maximum(variances, floor).sum(axis=-1))
+
+
 def estimate_group_means(
     sample: StratifiedSample, values: np.ndarray, group_of_item: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +185,20 @@ def _stratum_moments(sample: StratifiedSample, values: np.ndarray) -> tuple[np.n
     sums = np.add.reduceat(values, starts, axis=-1)  # (L, H)
     squares = np.add.reduceat(values * values, starts, axis=-1)
     return big_n * sums / n_h, _variance_of_total(sums, squares, n_h, big_n)
+
+
+def _unseen_outcome_variance(
+    sample: StratifiedSample, indicator: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """(L, H) the variance of a stratum's estimated total had its draws held half an outcome of each
+    kind more: p̃ (1 − p̃) times the mean squared weight, p̃ = (k_h + ½)/(n_h + 1); 0 when taken whole."""
+    starts = np.flatnonzero(np.diff(sample.stratum, prepend=-1))
+    n_h = sample.stratum_draws.astype(np.float64)  # (H,)
+    big_n = sample.stratum_sizes.astype(np.float64)
+    hits = np.add.reduceat(indicator, starts, axis=-1)  # (L, H) k_h
+    share = (hits + 0.5) / (n_h + 1.0)  # (L, H) p̃_h
+    mean_square_weight = np.add.reduceat(weights * weights, starts) / n_h  # (H,)
+    return big_n * big_n * (1.0 - n_h / big_n) * share * (1.0 - share) * mean_square_weight / n_h
 
 
 def _variance_of_total(

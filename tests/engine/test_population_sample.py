@@ -7,6 +7,7 @@ from muonscope.engine.tasks.frequencies import hierarchical_probs, log2_rank_gro
 from muonscope.engine.tasks.population_sample import (
     draw_stratified,
     estimate_group_means,
+    estimate_indicator_total,
     estimate_totals,
 )
 
@@ -64,6 +65,47 @@ def test_totals_are_unbiased_and_their_standard_errors_match_the_spread():
     assert np.all(np.abs(estimates.mean(axis=0) - truth) <= 4 * spread / np.sqrt(400))
     ratio = np.sqrt((errors**2).mean(axis=0)) / spread
     assert np.all((ratio > 0.8) & (ratio < 1.25)), ratio
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["items recovered", "mass recovered"])
+def test_indicator_totals_are_unbiased_and_their_errors_match_the_spread(weighted):
+    probs, _, starts, values = _zipf_population()
+    recovered = values[:1]  # (1, N)
+    weights = probs if weighted else np.ones(N_ITEMS)
+    truth = (recovered * weights).sum()
+    estimates, errors = [], []
+    for seed in range(400):
+        sample = draw_stratified(probs, starts, BUDGET, seed)
+        total, error = estimate_indicator_total(sample, recovered[:, sample.items], weights[sample.items])
+        estimates.append(total[0])
+        errors.append(error[0])
+    estimates, errors = np.array(estimates), np.array(errors)
+    spread = estimates.std()
+    assert abs(estimates.mean() - truth) <= 4 * spread / np.sqrt(400)
+    assert 0.8 < np.sqrt((errors**2).mean()) / spread < 1.5
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["items recovered", "mass recovered"])
+def test_a_tail_whose_draws_were_never_recovered_still_has_an_error(weighted):
+    """A d = 512 run's Adam read "≈ 44 ± 0" items (exact: 45): no sampled tail item was recovered,
+    so each tail stratum's sample variance was 0, though its unsampled items held one."""
+    probs, _, starts, _ = _zipf_population()
+    rng = np.random.default_rng(3)
+    recovered = (np.arange(N_ITEMS) < 15).astype(float)  # the head, evaluated whole, is recovered
+    recovered[rng.choice(np.arange(1024, N_ITEMS), 4, replace=False)] = 1.0  # four rare tail items
+    weights = probs if weighted else np.ones(N_ITEMS)
+    truth = (recovered * weights).sum()
+    covered, plain_zero = 0, 0
+    for seed in range(400):
+        sample = draw_stratified(probs, starts, BUDGET, seed)
+        hits = recovered[None, sample.items]
+        total, error = estimate_indicator_total(sample, hits, weights[sample.items])
+        plain = estimate_totals(sample, hits * weights[sample.items])[1]
+        assert error[0] > 0
+        plain_zero += plain[0] == 0
+        covered += abs(total[0] - truth) <= 2 * error[0]
+    assert plain_zero > 200  # most samples drew none of the four: the plain error said ± 0
+    assert covered / 400 > 0.9  # the interval ± 2 errors holds the truth as often as it should
 
 
 def test_strata_taken_whole_add_no_error():
