@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COUNT_METRICS",
+    "ESTIMATE_METRICS",
     "GROUPS",
     "POPULATION_GROUP",
     "SCALAR_METRICS",
@@ -40,6 +41,10 @@ SCALAR_METRICS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "recovered": ("eval", "recovered"),
         "recovered_prefix": ("eval", "recovered_prefix"),
         "balance_gap": ("eval", "balance_gap"),
+        "sampled_items": ("eval", "eval_sampled_items"),
+        "loss_se": ("eval", "loss_se"),
+        "accuracy_se": ("eval", "accuracy_se"),
+        "recovered_se": ("eval", "recovered_se"),
         "gap": ("spectra", "gap"),
         "ratio_gap": ("spectra", "ratio_gap"),
         "ratio_gap_rank": ("spectra", "ratio_gap_rank"),
@@ -55,7 +60,12 @@ SCALAR_METRICS: Mapping[str, tuple[str, str]] = MappingProxyType(
 )
 
 #: The metrics that count something (items, a rank): whole numbers, written as integers in a table.
-COUNT_METRICS = frozenset({"recovered", "recovered_prefix", "ratio_gap_rank"})
+COUNT_METRICS = frozenset({"recovered", "recovered_prefix", "ratio_gap_rank", "sampled_items"})
+
+#: What says how an estimated evaluation was made: how many items it sampled and the standard
+#: errors of its estimates; undefined (NaN) for an exact one, as ``run --json`` writes them null.
+#: A table of a d = 512 run's estimates gave no sign that they were any.
+ESTIMATE_METRICS = frozenset({"sampled_items", "loss_se", "accuracy_se", "recovered_se"})
 
 #: A metric that is defined only where another is: the rank of the largest ratio gap is 0 where
 #: there is no ratio gap (fewer than two singular values above round-off), and the table, the JSON and
@@ -77,6 +87,8 @@ def read_value(lane: LaneSnapshot, name: str) -> float:
     is undefined (see _DEFINED_WITH)."""
     partner = _DEFINED_WITH.get(name)
     if partner is not None and math.isnan(read_value(lane, partner)):
+        return math.nan
+    if name in ESTIMATE_METRICS and not lane.eval_estimated:
         return math.nan
     value = lane
     for part in SCALAR_METRICS[name][1].split("."):

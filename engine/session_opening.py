@@ -23,6 +23,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import COLUMNS, MetricHistory, SpectraHistory, SpectraRow
 from muonscope.engine.presets import read_text_file
+from muonscope.engine.scalar_metrics import ESTIMATE_METRICS
 from muonscope.engine.session import Branch, Session, budget_bytes
 from muonscope.engine.session_format import (
     FILES,
@@ -173,7 +174,10 @@ def _unreadable_table(path: Path, exc: Exception) -> SessionError:
     return SessionError(path, f"is not a readable Parquet table ({problem})")
 
 
-def _read_table(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
+def _read_table(
+    path: Path, columns: tuple[str, ...], optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The ``columns`` of a Parquet table; those ``optional`` may be absent (left out of the result)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -181,17 +185,21 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise _unreadable_table(path, exc) from None
-    missing = [name for name in columns if name not in table.column_names]
+    missing = [name for name in columns if name not in table.column_names and name not in optional]
     if missing:
         raise SessionError(path, "lacks the columns " + ", ".join(missing))
-    return {name: table.column(name) for name in columns}
+    return {name: table.column(name) for name in columns if name in table.column_names}
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
-    table = _read_table(path, ("branch", *COLUMNS, "label"))
+    """The metrics table; a session saved before the estimates' columns were kept reads them as NaN."""
+    table = _read_table(path, ("branch", *COLUMNS, "label"), ESTIMATE_METRICS)
+    rows = len(table["step"])
     try:
         out = {
             name: np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64)
+            if name in table
+            else np.full(rows, np.nan)
             for name in ("branch", *COLUMNS)
         }
     except (TypeError, ValueError) as exc:

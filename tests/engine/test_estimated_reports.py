@@ -68,3 +68,32 @@ def test_what_was_not_computed_or_does_not_apply_is_null_not_a_placeholder():
     assert muon["gap_rank"] is None and muon["signal_step"] == 1  # the update after W = 0's evaluation
     muon, _sgd = run_session(Session(config), 5).report["lanes"]
     assert muon["gap_rank"] >= 1 and muon["gap"] is not None
+
+
+def test_the_metrics_table_says_which_rows_are_estimates_with_their_sample_and_errors(tmp_path):
+    """The per-step tables of a d = 512 run held its estimates with no sign that they were any."""
+    import pyarrow.parquet as pq
+
+    tables = {}
+    for name, n_items in (("sampled", 2000), ("exact", 100)):
+        session = Session(_config(n_items=n_items))
+        run_session(session, 4)
+        tables[name] = pq.read_table(session.branch.metrics.write(tmp_path / f"{name}.parquet")).to_pydict()
+        lanes = session.snapshot().lanes
+        at_end = [i for i, step in enumerate(tables[name]["step"]) if step == 4]
+        written = [tables[name]["recovered_se"][i] for i in at_end]
+        assert [None if _missing(v) else v for v in written] == [
+            lane.recovered_se if lane.eval_estimated else None for lane in lanes
+        ]
+    sampled, exact = tables["sampled"], tables["exact"]
+    evaluated = [i for i, step in enumerate(sampled["step"]) if step in (2, 4)]
+    assert {sampled["sampled_items"][i] for i in evaluated} == {128}
+    assert all(sampled["loss_se"][i] > 0 and sampled["accuracy_se"][i] >= 0 for i in evaluated)
+    for name in ("sampled_items", "loss_se", "accuracy_se", "recovered_se"):
+        assert all(map(_missing, exact[name])), name  # exact: no sample, no error (missing, not 0)
+        assert _missing(sampled[name][sampled["step"].index(1)])  # not evaluated at step 1
+
+
+def _missing(value) -> bool:
+    """Null (a count) or NaN (a float column): how a table writes a value not computed."""
+    return value is None or value != value

@@ -929,3 +929,17 @@ def test_a_saved_sessions_metric_columns_have_the_types_of_run_out(saved, tmp_pa
     reopened = open_session(saved).branch.metrics.table()  # nulls come back as NaN
     np.testing.assert_array_equal(reopened["recovered"], session.branch.metrics.table()["recovered"])
     assert np.isnan(reopened["ratio_gap_rank"]).any() and not np.isnan(reopened["recovered"]).all()
+
+
+def test_a_session_saved_before_the_estimates_columns_opens_with_them_missing(saved, tmp_path):
+    """Its metrics table lacks sampled_items and the standard errors: refused as "lacks the columns"
+    it would no longer open at all."""
+    import pyarrow.parquet as pq
+
+    folder = _copy(saved, tmp_path)
+    table = pq.read_table(folder / "metrics.parquet")
+    older = table.drop_columns(["sampled_items", "loss_se", "accuracy_se", "recovered_se"])
+    pq.write_table(older, folder / "metrics.parquet")
+    reopened = open_session(folder).branch.metrics.table()
+    assert np.isnan(reopened["recovered_se"]).all() and np.isnan(reopened["sampled_items"]).all()
+    np.testing.assert_array_equal(reopened["loss"], open_session(saved).branch.metrics.table()["loss"])
