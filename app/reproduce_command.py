@@ -17,6 +17,7 @@ from muonscope.app.config_args import (
     usable_workers,
 )
 from muonscope.app.progress import ProgressBar
+from muonscope.app.stop_signals import EXIT_INTERRUPTED, forget_if_left_empty, points_kept_text
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.executors import Executor
 from muonscope.engine.presets import load_preset, preset_names
@@ -53,26 +54,41 @@ def reproduce_command(args: argparse.Namespace) -> int:
     out = args.out or Path(f"reproduce-{args.preset}")
     if not args.no_cache:
         check_cache()
+    out_existed = out.exists()
     check_output_folder(out)
     workers = usable_workers(workers)
-    with (
-        headless_command(interrupt_at_once=args.executor != "dask"),
-        open_executor(args.executor, args.scheduler, workers) as executor,
-    ):
-        failed = reproduce(
-            args.preset,
-            out,
-            full=args.full,
-            table_format=args.format,
-            workers=workers,
-            use_cache=not args.no_cache,
-            progress=not args.no_progress,
-            executor=executor,
-        )
+    try:
+        with (
+            headless_command(interrupt_at_once=args.executor != "dask"),
+            open_executor(args.executor, args.scheduler, workers) as executor,
+        ):
+            failed = reproduce(
+                args.preset,
+                out,
+                full=args.full,
+                table_format=args.format,
+                workers=workers,
+                use_cache=not args.no_cache,
+                progress=not args.no_progress,
+                executor=executor,
+            )
+    except StoppedComputing as stop:  # the workers are stopped by then; say what is kept
+        forget_if_left_empty(out, out_existed)
+        kept = points_kept_text(stop.points, cached=not args.no_cache)
+        sys.stderr.write(f"muonscope reproduce: interrupted before its figures, {kept}\n")
+        return EXIT_INTERRUPTED
     if failed:
         sys.stderr.write(f"muonscope reproduce: {failed} check(s) failed; see {out / 'summary.md'}\n")
         return 1
     return 0
+
+
+class StoppedComputing(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM while a reproduction's points were computed, after ``points`` of them."""
+
+    def __init__(self, points: int) -> None:
+        super().__init__(points)
+        self.points = points
 
 
 def reproduce(
@@ -100,7 +116,10 @@ def reproduce(
     start = time.perf_counter()
     with ProgressBar(progress, delay_s=0.5) as bar:
         settings = Settings("full" if full else "ci", workers, use_cache, bar, executor)
-        result = REPRODUCTIONS[preset](settings)
+        try:
+            result = REPRODUCTIONS[preset](settings)
+        except KeyboardInterrupt:
+            raise StoppedComputing(settings.tally.points) from None
     if settings.tally.points:
         result.notes.append(f"Sweep points: {settings.tally.describe()}.")
     out.mkdir(parents=True, exist_ok=True)

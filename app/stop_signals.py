@@ -8,12 +8,28 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-__all__ = ["EXIT_INTERRUPTED", "StopRequest", "stop_signals"]
+__all__ = ["EXIT_INTERRUPTED", "StopRequest", "forget_if_left_empty", "points_kept_text", "stop_signals"]
 
 #: The exit status of a command stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
+
+
+def points_kept_text(points: int, cached: bool, planned: int | None = None) -> str:
+    """``after 3 of 12 points; they stay cached: …``: what an interrupted sweep leaves, as stderr
+    says it (``planned``: the points it would have computed, where known)."""
+    of = "" if planned is None else f" of {planned}"
+    done = f"after {points}{of} point{'' if (planned or points) == 1 else 's'}"
+    return done + ("; they stay cached: the same command picks up from there" if cached else "")
+
+
+def forget_if_left_empty(folder: Path, existed: bool) -> None:
+    """Remove an output folder the command made and then wrote nothing into (it was interrupted
+    before its outputs): a stopped reproduction left an empty folder behind."""
+    if not existed and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 class StopRequest(threading.Event):

@@ -19,7 +19,7 @@ from muonscope.app.config_args import (
     usable_workers,
 )
 from muonscope.app.progress import ProgressBar
-from muonscope.app.stop_signals import EXIT_INTERRUPTED
+from muonscope.app.stop_signals import EXIT_INTERRUPTED, forget_if_left_empty, points_kept_text
 from muonscope.app.sweep_axes import SWEEP_PLOTS
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.task_kinds import TASK_KINDS, view_problem
@@ -39,6 +39,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ConfigError("--axis", args.axis, f"{problem}; presets it applies to: {presets}")
     if not args.no_cache:
         check_cache()
+    out_existed = args.out is not None and args.out.exists()
     if args.out is not None:
         check_output_folder(args.out)
     from muonscope.engine.sweep import SweepRunner, SweepTally
@@ -60,8 +61,10 @@ def sweep_command(args: argparse.Namespace) -> int:
                 tally.add(result)
                 progress(len(results), len(points))
     except KeyboardInterrupt:  # the workers are stopped by then; say what is kept
-        kept = "" if args.no_cache else "; they stay cached: the same command picks up from there"
-        sys.stderr.write(f"muonscope sweep: interrupted after {len(results)} of {len(points)} points{kept}\n")
+        if args.out is not None:
+            forget_if_left_empty(args.out, out_existed)
+        kept = points_kept_text(len(results), cached=not args.no_cache, planned=len(points))
+        sys.stderr.write(f"muonscope sweep: interrupted {kept}\n")
         return EXIT_INTERRUPTED
     drawn = curves(results, args.axis)
     axes = SWEEP_PLOTS[args.axis]
