@@ -20,6 +20,8 @@ EXIT_INTERRUPTED = 130
 def points_kept_text(points: int, cached: bool, planned: int | None = None) -> str:
     """``after 3 of 12 points; they stay cached: …``: what an interrupted sweep leaves, as stderr
     says it (``planned``: the points it would have computed, where known)."""
+    if points == 0:
+        return "before its first point was done"
     of = "" if planned is None else f" of {planned}"
     done = f"after {points}{of} point{'' if (planned or points) == 1 else 's'}"
     return done + ("; they stay cached: the same command picks up from there" if cached else "")

@@ -474,3 +474,18 @@ def test_a_device_as_the_cache_is_not_called_a_file(capsys, monkeypatch):
     code, _, err = _main(capsys, "cache", "info")
     assert code == 2
     assert err.endswith("is not allowed: must be a folder (it is a device or another special file)\n")
+
+
+@pytest.mark.parametrize(
+    ("points", "planned", "said"),
+    [
+        (0, 12, "before its first point was done"),
+        (1, None, "after 1 point; they stay cached: the same command picks up from there"),
+        (4, 12, "after 4 of 12 points; they stay cached: the same command picks up from there"),
+    ],
+)
+def test_an_interrupted_sweep_says_what_it_keeps_in_words_that_fit_the_count(points, planned, said):
+    """Stopped before any point, a reproduction said "after 0 points; they stay cached"."""
+    from muonscope.app.stop_signals import points_kept_text
+
+    assert points_kept_text(points, cached=True, planned=planned) == said
