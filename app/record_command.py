@@ -108,7 +108,8 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
         # a GIF's palette pass takes seconds: a Ctrl-C there abandoned every frame in silence
         stop.then = f"the frames are recorded: finishing {args.out} first, so that none is lost"
         writer.close()
-    print(_summary(writer, plan, every, last_step) + scaling)
+    hint = _short_clip_hint(writer.frames, writer.seconds)
+    print(_summary(writer, plan, every, last_step) + scaling + hint)
     if interrupted:
         sys.stderr.write(
             f"muonscope record: interrupted at step {last_step}; the frames so far are in {args.out}\n"
@@ -152,3 +153,17 @@ def _summary(writer, plan, every: int, last_step: int) -> str:
         )
         summary += f"; {ran} ran without a frame (the steps are not a multiple of --every = {every})"
     return summary
+
+
+#: A video shorter than this is hinted a frame rate that shows it for SHORT_CLIP_HINT_S.
+SHORT_CLIP_S = 1.0
+SHORT_CLIP_HINT_S = 2.0
+
+
+def _short_clip_hint(frames: int, seconds: float) -> str:
+    """A frame rate that lets a few frames be seen: four frames at the default 30 fps played for 0.13 s,
+    a blink, and the summary did not say what to do about it."""
+    if frames < 2 or seconds >= SHORT_CLIP_S:
+        return ""
+    fps = frames / SHORT_CLIP_HINT_S
+    return f"; a short clip: --fps {fps:g} would play it for {SHORT_CLIP_HINT_S:g} s"

@@ -74,6 +74,7 @@ def test_record_writes_one_frame_per_step_at_the_asked_size(capsys, tmp_path, su
     assert size == (320, 240)
     assert len(frames) == 6
     assert f"wrote {out}: 6 frames, 320x240, 0.20 s of video at 30 fps (steps 1–6)" in text
+    assert text.rstrip().endswith("; a short clip: --fps 3 would play it for 2 s")  # 0.2 s is a blink
     assert not list(tmp_path.glob("*.part"))
 
 
