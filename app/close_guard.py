@@ -45,6 +45,10 @@ class CloseGuard(QtCore.QObject):
         link.saved.connect(self._on_saved)
         link.alert.connect(self._on_alert)
 
+    def stop_asking(self) -> None:
+        """Close without asking from now on (a second Ctrl-C in the terminal: the user insists)."""
+        self._ask = False
+
     @property
     def unsaved(self) -> UnsavedWork:
         """Which runs hold work not saved, as the engine last said."""

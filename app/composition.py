@@ -297,6 +297,7 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     from PySide6 import QtWidgets
 
     from muonscope.app.qt_messages import install_message_handler
+    from muonscope.app.stop_signals import EXIT_INTERRUPTED, window_closes_on_ctrl_c
     from muonscope.engine.presets import load_config_file
     from muonscope.engine.sweep_workers import usable_cores
     from muonscope.engine.thread_count import share_cores_with_a_window
@@ -321,7 +322,10 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
         app.sessions.open_from(session)  # a problem shows in the window; the preset stays open
     else:
         app.intents.play(True)  # a preset is a race: start it
-    code = qt_app.exec()
+    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking) as ctrl_c:
+        code = qt_app.exec()
+    if ctrl_c.is_set():
+        code = EXIT_INTERRUPTED
     if app.recorder.finishing:  # the window is gone; the recording it stopped is still worth its file
         log.info("finishing the recording before exiting")
         if not app.recorder.wait_finished():

@@ -7,11 +7,23 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXIT_INTERRUPTED", "StopRequest", "forget_if_left_empty", "points_kept_text", "stop_signals"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "StopRequest",
+    "forget_if_left_empty",
+    "points_kept_text",
+    "stop_signals",
+    "window_closes_on_ctrl_c",
+]
+
+#: How often the window's event loop hands Python a moment to run a Ctrl-C handler (Python runs
+#: signal handlers between its own bytecodes, which a loop idle in Qt's C++ does not execute).
+_CTRL_C_POLL_MS = 200
 
 #: The exit status of a command stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
@@ -68,3 +80,49 @@ def stop_signals(command: str = "run"):
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@contextmanager
+def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None]):
+    """Ctrl-C in the terminal that opened the window closes it as its close button does (asking first
+    where work is not saved) and says so; a second one closes it without asking (``stop_asking``
+    turns the question off), the engine stopped as on any close, and the program exits 130.
+
+    Python's own Ctrl-C raised KeyboardInterrupt inside whichever slot ran: a traceback from the
+    frame clock, and the window stayed. A close the user declines in its question forgets the
+    Ctrl-C, so that a later one asks again rather than closing at once.
+    """
+    from PySide6 import QtCore, QtWidgets
+
+    stop = StopRequest()
+    stop.then = "closing the window (it asks first where work is not saved)"
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    forced = threading.Event()
+
+    def close_or_forget() -> None:
+        if not window.close() and not forced.is_set():
+            stop.clear()  # the user chose to stay
+
+    def on_ctrl_c(_signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            forced.set()
+            stop_asking()
+            question = QtWidgets.QApplication.activeModalWidget()
+            if question is not None:
+                question.close()  # answered "Cancel"; the close below no longer asks
+        else:
+            stop.set()
+            sys.stderr.write(f"muonscope: {stop.then} (again: without asking)\n")
+        QtCore.QTimer.singleShot(0, close_or_forget)
+
+    wake = QtCore.QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(_CTRL_C_POLL_MS)
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        wake.stop()

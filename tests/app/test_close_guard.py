@@ -1,11 +1,14 @@
 """Closing a window that holds unsaved work asks first; one with nothing to lose closes at once."""
 
+import signal
+
 import pytest
 from helpers import WAIT_MS, open_app, small_preset
 from PySide6 import QtWidgets
 
 from muonscope.app.close_guard import close_question
 from muonscope.app.debugger import UnsavedWork
+from muonscope.app.stop_signals import window_closes_on_ctrl_c
 from muonscope.engine.session_file import open_session
 
 _BUTTONS = QtWidgets.QMessageBox.StandardButton
@@ -101,3 +104,40 @@ def test_a_window_for_pictures_and_tests_never_asks(qtbot, monkeypatch):
     app = open_app(qtbot)
     _run_to(qtbot, app, 3)
     assert app.window.close() and asked == []
+
+
+def _ctrl_c(presses=1):
+    """Ctrl-C in the terminal, ``presses`` times before the window gets to act on the first."""
+    for _ in range(presses):
+        signal.raise_signal(signal.SIGINT)  # the handler runs here, in the main thread
+
+
+def test_ctrl_c_in_the_terminal_closes_a_window_with_nothing_to_lose_and_says_so(qtbot, capsys):
+    """It raised KeyboardInterrupt in the frame clock's slot: a traceback, and the window stayed."""
+    app = open_app(qtbot, ask_before_closing=True)
+    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking) as ctrl_c:
+        _ctrl_c()
+        qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+    assert ctrl_c.is_set()  # the program then exits 130
+    assert capsys.readouterr().err == (
+        "muonscope: closing the window (it asks first where work is not saved) (again: without asking)\n"
+    )
+
+
+def test_ctrl_c_asks_about_unsaved_work_and_staying_forgets_it(qtbot, monkeypatch):
+    app = _with_work(qtbot)
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking) as ctrl_c:
+        _ctrl_c()
+        qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT_MS)
+        assert app.window.isVisible() and not ctrl_c.is_set()  # a later Ctrl-C asks again
+    _close_anyway(monkeypatch, app)
+
+
+def test_a_second_ctrl_c_closes_without_asking(qtbot, monkeypatch):
+    app = _with_work(qtbot)
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking) as ctrl_c:
+        _ctrl_c(presses=2)
+        qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+    assert ctrl_c.is_set() and asked == []
