@@ -48,6 +48,9 @@ _MAX_JSON_BYTES = 256 * 1024 * 1024
 
 __all__ = ["check_session_folder", "open_session"]
 
+#: The fields of session.json that opening reads: one missing was found only once a window was open.
+_TOP_LEVEL_FIELDS = ("initial_config", "dtype", "checkpoints", "branches", "current_branch", "breakpoints")
+
 
 def open_session(
     path: Path,
@@ -130,6 +133,9 @@ def _read_document(path: Path) -> dict[str, Any]:
             f"was written by a newer muonscope (session format {version}; this one reads up to "
             f"{FORMAT_VERSION}): update muonscope to open it",
         )
+    missing = [name for name in _TOP_LEVEL_FIELDS if name not in document]
+    if missing:  # said before a window opens on it, as the full reading says it
+        raise SessionError(path, f"has a record that lacks its field {missing[0]!r}")
     return document
 
 

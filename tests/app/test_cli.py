@@ -321,6 +321,23 @@ def test_a_damaged_session_file_is_named_before_a_window_opens(monkeypatch, caps
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize("field", ["branches", "initial_config", "current_branch", "breakpoints"])
+def test_a_session_json_short_of_a_field_is_named_before_a_window_opens(monkeypatch, capsys, tmp_path, field):
+    """Only its format and version were read first: a window opened on it and said "Not opened" there."""
+    tiny = ["--set", "task.d=8", "--set", "task.n_items=16", "--set", "task.batch_size=4", "--steps", "2"]
+    assert main(["run", *tiny, "--save", str(tmp_path / "s"), "--no-progress"]) == 0
+    document = json.loads((tmp_path / "s" / "session.json").read_text())
+    del document[field]
+    (tmp_path / "s" / "session.json").write_text(json.dumps(document))
+    capsys.readouterr()
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    named = tmp_path / "s" / "session.json"
+    assert err == f"muonscope: error: {named}: has a record that lacks its field '{field}'\n"
+
+
 def test_a_display_nobody_answers_is_reported_not_crashed_into(monkeypatch, capsys):
     if not sys.platform.startswith("linux"):
         pytest.skip("display detection is for Linux")
