@@ -146,8 +146,7 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        problem = " ".join(str(exc).split())[:160]
-        raise SessionError(path, f"is not a readable safetensors file ({problem})") from None
+        raise _unreadable_tensors(path, exc) from None
 
 
 def _check_tensors_header(path: Path) -> None:
@@ -158,8 +157,12 @@ def _check_tensors_header(path: Path) -> None:
         with safe_open(str(path), framework="pt") as file:
             file.keys()
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        problem = " ".join(str(exc).split())[:160]
-        raise SessionError(path, f"is not a readable safetensors file ({problem})") from None
+        raise _unreadable_tensors(path, exc) from None
+
+
+def _unreadable_tensors(path: Path, exc: Exception) -> SessionError:
+    problem = " ".join(str(exc).split())[:160]
+    return SessionError(path, f"is not a readable safetensors file ({problem})")
 
 
 def _check_table_footer(path: Path) -> None:
