@@ -59,6 +59,13 @@ def private_settings(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def scratch_working_folder(tmp_path_factory, monkeypatch):
+    """Relative paths a test gives (``--save b``, ``--out x.mp4``) land in a scratch folder, never the
+    checkout: checking a refusal with the refusal missing once wrote a 200 MB session into it."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(autouse=True)
 def palette_in_order(request):
     """After a Qt test, lanes wear the palette in order again (one that removed a lane shifted it)."""
     yield

@@ -157,6 +157,25 @@ def _environ():
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
+#: what the checkout's top level holds: the design card's folders and the files a package needs.
+TOP_LEVEL = {
+    *("app", "engine", "widgets", "tests", "resources", "benchmarks", ".ci"),
+    *("pyproject.toml", "README.md", "Makefile", "LICENSE", ".gitignore", "__init__.py", "__main__.py"),
+}
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
+def test_the_checkout_tracks_nothing_beyond_the_design_cards_top_level():
+    """A 200 MB saved session (``b/``) was once committed beside the sources: every clone carries it."""
+    tracked = _git_tracked_top_level()
+    assert tracked - TOP_LEVEL == set()
+
+
+def _git_tracked_top_level() -> set[str]:
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return {path.split("/", 1)[0] for path in listed.stdout.split("\0") if path}
+
+
 def test_the_readme_names_every_column_of_the_metrics_table():
     """Eight of the table's columns (balance_gap, ratio_gap_rank, weight_entropy, …) were named nowhere."""
     from muonscope.engine.scalar_metrics import SCALAR_METRICS
