@@ -166,7 +166,7 @@ class _Pool:
     def __init__(self, processes: int, nice: int) -> None:
         context = multiprocessing.get_context("spawn")  # fork + threads (Qt, torch) is unsafe
         self.processes, self.nice = processes, nice
-        self._pool = context.Pool(processes, initializer=_init_worker, initargs=(os.getpid(), nice))
+        self._pool = context.Pool(processes, initializer=prepare_worker_process, initargs=(os.getpid(), nice))
         self._workers_seen: set[int] = set()  # the pool's worker processes, by pid, ever alive
 
     def check_workers_live(self) -> None:
@@ -248,7 +248,9 @@ def shutdown_local_pool() -> None:
 atexit.register(shutdown_local_pool)
 
 
-def _init_worker(parent_pid: int, nice: int = 0) -> None:
+def prepare_worker_process(parent_pid: int, nice: int = 0) -> None:
+    """Set up a pool worker: ``nice`` steps lower in priority, one torch thread, deaf to Ctrl-C (the
+    parent stops the pool) and gone once ``parent_pid`` is."""
     import torch
 
     if nice:

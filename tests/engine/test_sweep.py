@@ -203,9 +203,9 @@ def test_worker_processes_start_at_the_lower_priority_asked_for():
     """A sweep behind a live run yields the CPU: a worker's set-up lowers its priority by ``nice``."""
     probe = (
         "import os\n"
-        "from muonscope.engine.executors import _init_worker\n"
+        "from muonscope.engine.executors import prepare_worker_process\n"
         "before = os.getpriority(os.PRIO_PROCESS, 0)\n"
-        "_init_worker(os.getppid(), 5)\n"
+        "prepare_worker_process(os.getppid(), 5)\n"
         "print(before, os.getpriority(os.PRIO_PROCESS, 0))\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
