@@ -19,6 +19,7 @@ __all__ = [
     "QT_ENV",
     "SWEEP_EXIT_CODES",
     "THREADS_ENV",
+    "WINDOW_THREADS_ENV",
     "HelpFormatter",
     "help_epilog",
     "wrapped",
@@ -34,6 +35,10 @@ QT_ENV = "QT_QPA_PLATFORM  Qt platform; the picture is drawn offscreen unless th
 CUDA_ENV = "CUDA_VISIBLE_DEVICES  GPUs that run.device=auto may use"
 OMP_ENV = "OMP_WAIT_POLICY  idle OpenMP threads sleep (PASSIVE, the default here) or spin (ACTIVE)"
 THREADS_ENV = "OMP_NUM_THREADS  torch threads to compute with (default: one per core)"
+WINDOW_THREADS_ENV = (
+    "OMP_NUM_THREADS  the engine's torch threads (default: all cores but one, or all where that is "
+    "clearly faster)"
+)
 DISPLAY_ENV = "DISPLAY / WAYLAND_DISPLAY  the screen the window opens on"
 DASK_ENV = "DASK_*  Dask's own configuration (e.g. DASK_LOGGING__DISTRIBUTED=error), with --executor dask"
 #: Exit codes of the commands that run sweeps.

@@ -21,6 +21,7 @@ from muonscope.app.cli_help import (
     QT_ENV,
     SWEEP_EXIT_CODES,
     THREADS_ENV,
+    WINDOW_THREADS_ENV,
     HelpFormatter,
     help_epilog,
     wrapped,
@@ -71,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "muonscope run --preset default --steps 300 --json",
                 "muonscope COMMAND --help",
             ],
-            [DISPLAY_ENV, DEBUG_ENV],
+            [DISPLAY_ENV, CACHE_ENV, WINDOW_THREADS_ENV, DEBUG_ENV],
+            "exit status: 0 success (the window closed), 2 invalid input (one line naming the field), "
+            "1 runtime failure, 130 closed by Ctrl-C in the terminal",
         ),
         formatter_class=HelpFormatter,
     )
@@ -87,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache(sub)
     _add_inspect(sub)
     parser.add_argument(
-        "--preset", dest="window_preset", metavar="NAME", help="open the window on a bundled preset"
+        "--preset",
+        dest="window_preset",
+        metavar="NAME",
+        help="open the window on a bundled preset (default: default)",
     )
     parser.add_argument(
         "--config",

@@ -300,17 +300,18 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     from muonscope.app.stop_signals import EXIT_INTERRUPTED, window_closes_on_ctrl_c
     from muonscope.engine.presets import load_config_file
     from muonscope.engine.sweep_workers import usable_cores
-    from muonscope.engine.thread_count import share_cores_with_a_window
+    from muonscope.engine.thread_count import share_cores_with_a_window, threads_asked
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     install_message_handler()
-    share_cores_with_a_window(usable_cores())
+    asked = threads_asked(os.environ)
+    share_cores_with_a_window(usable_cores(), asked)
     qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     qt_app.setApplicationName("muonscope")
     opened = load_config_file(config_file) if config_file is not None else load_preset(preset or "default")
     app = App(
         opened,
-        threads=ThreadChooser.beside_a_window(usable_cores()),
+        threads=ThreadChooser.beside_a_window(usable_cores(), asked),
         ask_before_closing=True,
         settings=QtCore.QSettings("muonscope", "muonscope"),
     )

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 
 from muonscope.engine.sweep_workers import lower_this_thread
 
-__all__ = ["ENGINE_NICE", "ThreadChooser", "share_cores_with_a_window"]
+__all__ = ["ENGINE_NICE", "ThreadChooser", "share_cores_with_a_window", "threads_asked"]
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,21 @@ HOLD_S = 20.0
 MAX_HOLD_S = 160.0
 
 
-def share_cores_with_a_window(cores: int) -> int:
-    """Give the process's torch all cores but one, so that a window beside it always has one to draw on.
+def threads_asked(environ: Mapping[str, str]) -> int | None:
+    """The torch thread count the user set in OMP_NUM_THREADS (its first level: "4,2" asks for 4), or
+    None where it is unset or not a positive whole number (OpenMP ignores such a value too)."""
+    first = environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(first) if first.isdecimal() and int(first) > 0 else None
+
+
+def share_cores_with_a_window(cores: int, asked: int | None = None) -> int:
+    """Give the process's torch all cores but one, so that a window beside it always has one to draw on;
+    or the count the user ``asked`` for.
 
     Sets the count for the calling thread and for threads that start afterwards; the engine's own
     thread then chooses for itself (:class:`ThreadChooser`). Returns the thread count set.
     """
-    threads = max(1, cores - 1)
+    threads = asked if asked is not None else max(1, cores - 1)
     torch.set_num_threads(threads)
     return threads
 
@@ -105,9 +113,11 @@ class ThreadChooser:
         self._threads_before_round = self._threads
 
     @classmethod
-    def beside_a_window(cls, cores: int) -> ThreadChooser:
-        """All cores but one, or all of them when that is clearly faster; behind the window's thread."""
-        return cls((max(1, cores - 1), cores), nice=ENGINE_NICE)
+    def beside_a_window(cls, cores: int, asked: int | None = None) -> ThreadChooser:
+        """All cores but one, or all of them when that is clearly faster; behind the window's thread.
+        A count the user ``asked`` for (OMP_NUM_THREADS) is kept as it is, as ``muonscope run`` keeps it."""
+        candidates = (asked,) if asked is not None else (max(1, cores - 1), cores)
+        return cls(candidates, nice=ENGINE_NICE)
 
     @classmethod
     def fixed(cls, threads: int) -> ThreadChooser:

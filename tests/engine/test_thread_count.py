@@ -7,7 +7,7 @@ import threading
 import pytest
 import torch
 
-from muonscope.engine.thread_count import ThreadChooser, share_cores_with_a_window
+from muonscope.engine.thread_count import ThreadChooser, share_cores_with_a_window, threads_asked
 
 
 @pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (16, 15)])
@@ -18,6 +18,29 @@ def test_a_window_keeps_one_core_for_itself(cores, threads):
         assert torch.get_num_threads() == threads
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    ("value", "asked"),
+    [("1", 1), ("4", 4), ("4,2", 4), (" 3 ", 3), ("0", None), ("-2", None), ("two", None), ("", None)],
+)
+def test_the_users_thread_count_is_read_as_openmp_reads_it(value, asked):
+    assert threads_asked({"OMP_NUM_THREADS": value}) == asked
+    assert threads_asked({}) is None
+
+
+def test_a_window_beside_a_count_the_user_asked_for_keeps_that_count():
+    """OMP_NUM_THREADS=1 was honoured by ``muonscope run`` but the window timed two threads all the same."""
+    before = torch.get_num_threads()
+    try:
+        assert share_cores_with_a_window(16, asked=3) == 3 and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+    steps = SimulatedSteps({1: 0.10, 2: 0.01})  # two threads far faster: the chooser alone would take them
+    chooser = ThreadChooser.beside_a_window(2, asked=1)  # not begun: that would lower this thread
+    steps.run(chooser, 400)
+    assert chooser.threads == 1 and chooser.medians_s == {}
+    assert ThreadChooser.beside_a_window(2).threads == 1  # without a count asked: chosen by timing
 
 
 class SimulatedSteps:
