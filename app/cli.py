@@ -24,6 +24,7 @@ from muonscope.app.cli_refusals import UsageError
 from muonscope.app.display_check import display_problem
 from muonscope.app.warning_lines import one_line_warnings
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.validate import nearest
 
 __all__ = ["EXIT_OK", "EXIT_RUNTIME", "EXIT_USAGE", "main"]
 
@@ -180,12 +181,24 @@ def _parsed(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namesp
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         where = getattr(args, "command_parser", parser)
-        hint = " (the version: muonscope --version)" if "--version" in unknown else ""
+        hint = (
+            " (the version: muonscope --version)" if "--version" in unknown else _option_hint(where, unknown)
+        )
         where.error(
             f"arguments = {' '.join(unknown)!r} is not allowed: {where.prog} takes no such argument"
             f"{hint}; see {where.prog} --help"
         )
     return args
+
+
+def _option_hint(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """`` ('--steps'?)`` for a mistyped option (``--stepz``), as mistyped keys and commands get."""
+    typed = next((word.split("=", 1)[0] for word in unknown if word.startswith("--")), None)
+    if typed is None:
+        return ""
+    options = {o[2:]: o for a in parser._actions for o in a.option_strings if o.startswith("--")}
+    near = nearest(typed[2:], options)  # the dashes left out: every option shares them
+    return "" if near is None else f" ({options[near]!r}?)"
 
 
 def _said_of_option(exc: ConfigError, args: argparse.Namespace | None) -> str:

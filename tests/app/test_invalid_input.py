@@ -298,6 +298,8 @@ CASES = [
         "muonscope run: error: arguments = '--bogus' is not allowed: muonscope run takes no such argument; "
         "see muonscope run --help",
     ),
+    (["run", "--stepz", "3"], "muonscope run takes no such argument ('--steps'?); see muonscope run --help"),
+    (["shot", "--out", "{tmp}/x.png", "--sise", "9x9"], "muonscope shot takes no such argument ('--size'?)"),
     (
         ["--bogus"],
         "muonscope: error: arguments = '--bogus' is not allowed: muonscope reads no --bogus before a "
