@@ -200,9 +200,9 @@ def _preset_from_data(name: str, data: dict[str, Any]) -> Preset:
     meta = data.pop("preset", {})
     view = data.pop("view", {})
     if not isinstance(meta, dict):
-        raise ConfigError("preset", meta, "must be a table")
+        raise ConfigError("preset", meta, f"must be a table of {', '.join(sorted(_META_KEYS))} (text)")
     if not isinstance(view, dict):
-        raise ConfigError("view", view, "must be a table")
+        raise ConfigError("view", view, "must be a table of panel settings (as [view] in a bundled preset)")
     for key, value in meta.items():
         if key not in _META_KEYS:
             raise ConfigError(f"preset.{key}", value, unknown_key(key, _META_KEYS))

@@ -33,6 +33,12 @@ CASES = [
     (["run", "--config", "{tmp}/many_lanes.toml"], "lanes = 'a list of 100000 lanes'"),
     (["run", "--config", "{tmp}/nine_lanes.toml"], "lanes = 'a list of 9 lanes'"),
     (["run", "--config", "{tmp}/no_lanes.toml"], "lanes = [] is not allowed: must be a list of 1 to 8 lanes"),
+    # a table given as a value: the refusal says what the table holds
+    (["run", "--config", "{tmp}/task_number.toml"], ("task = 5 is not allowed: must be a table of kind, d,")),
+    (
+        ["run", "--config", "{tmp}/preset_text.toml"],
+        "preset = 'nope' is not allowed: must be a table of caption,",
+    ),
     (["run", "--config", "{tmp}/lanes_scalar.toml"], "lanes = 3"),
     (["cache", "list"], ("'list' is not allowed", "must be one of info, clear")),
     (["run", "--config", "{tmp}/task_scalar.toml"], "task = 1"),
@@ -431,6 +437,8 @@ def files(tmp_path):
     write("many_lanes.toml", "[[lanes]]\n" * 100_000)
     write("nine_lanes.toml", '[[lanes]]\noptimizer = "sgd"\n' * 9)
     write("no_lanes.toml", "lanes = []\n")
+    write("task_number.toml", "task = 5\n")
+    write("preset_text.toml", 'preset = "nope"\n')
     write("lanes_scalar.toml", "lanes = 3\n")
     write("task_scalar.toml", "task = 1\n")
     write("unknown_table.toml", "[foo]\nx = 1\n")
