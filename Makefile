@@ -3,6 +3,7 @@
 #   make run                      open the app on the default preset
 #   make test                     the whole suite, headless
 #   make bench                    speed benchmarks (engine, UI) side by side with their baselines
+#   make screenshot               retake the README's picture of the window (no display needed)
 #   make run TORCH="torch==2.13.0 --index-url URL"   choose another PyTorch build (pip arguments)
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ TORCH  ?= torch==2.13.0
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,10 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet matplotlib  # the UI benchmark's baseline, not an app dependency
 	$(BIN)/python benchmarks/engine_speed.py
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python benchmarks/ui_latency.py
+
+screenshot: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/muonscope shot --preset default --steps 80 --size 1600x1000 \
+		--out resources/screenshot.png --no-progress
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
