@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from muonscope.engine.sweep_point import LANE_FIELDS, Runtime, SweepPoint
+from muonscope.engine.sweep_point import Runtime, SweepPoint, lane_record_problem
 
 __all__ = ["CacheInfo", "CacheWarning", "CachedPoint", "SweepCache", "cache_key", "default_cache_dir"]
 
@@ -231,9 +231,7 @@ def _lanes_problem(lanes: Any, count: int) -> str:
     for index, lane in enumerate(lanes):
         if not isinstance(lane, dict):
             return f"lane {index} is not a record"
-        missing = [name for name in LANE_FIELDS if name not in lane]
-        if missing:
-            return f"lane {index} has no {missing[0]!r}"
-        if not isinstance(lane["label"], str) or not isinstance(lane["recovered"], int):
-            return f"lane {index} has a 'label' or 'recovered' of the wrong type"
+        problem = lane_record_problem(lane)
+        if problem:
+            return f"lane {index} {problem}"
     return ""

@@ -30,6 +30,7 @@ __all__ = [
     "Runtime",
     "SweepPoint",
     "compute_point",
+    "lane_record_problem",
     "run_point",
     "runtime_of",
 ]
@@ -70,6 +71,49 @@ LANE_FIELDS = (
     "group_loss",
     "weight_entropy",
 )
+#: Lane-record fields that hold text, and counts; the other metrics are numbers (null where not finite).
+_TEXT_FIELDS = ("label", "optimizer", "order", "buffer")
+_COUNT_FIELDS = ("recovered", "recovered_prefix")
+_TRACE_STEP_FIELDS = ("trace_step", "signal_trace_step")
+
+
+def lane_record_problem(lane: dict[str, Any]) -> str:
+    """What in a lane record read back (a cache entry) :func:`run_point` would not have written; "".
+
+    A stored ``accuracy = "high"`` reached the written tables, and parquet refused it with a crash.
+    """
+    missing = [name for name in LANE_FIELDS if name not in lane]
+    if missing:
+        return f"has no {missing[0]!r}"
+    for name, value in lane.items():
+        if not _of_its_type(name, value):
+            return f"has a {name!r} of the wrong type ({value!r:.40})"
+    return ""
+
+
+def _of_its_type(name: str, value: Any) -> bool:
+    if name in _TEXT_FIELDS:
+        return isinstance(value, str)
+    if name in _COUNT_FIELDS:
+        return _is_count(value)
+    if name == "diverged":
+        return isinstance(value, bool)
+    if name in _TRACE_STEP_FIELDS:
+        return isinstance(value, list) and all(step is None or _is_count(step) for step in value)
+    return _are_numbers(value)  # the metrics, per-group lists and traces (spectra: lists of lists)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _are_numbers(value: Any) -> bool:
+    """A number, null (not finite) or a list of such, nested as traces of spectra are."""
+    if isinstance(value, list):
+        return all(_are_numbers(item) for item in value)
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
 #: Scalars a traced point records after every chunk, each as ``<name>_trace`` (one value per trace step).
 TRACED_METRICS = ("balance_gap", "loss", "accuracy", "recovered")
 #: Scalars a point traced with the signal records on the step after each trace step, as ``<name>_trace``.

@@ -47,6 +47,17 @@ def _lane_without_label(record):
     return {**record, "lanes": lanes}
 
 
+def _lane_changed(index, **fields):
+    """The record with lane ``index``'s ``fields`` set as given."""
+
+    def damage(record):
+        lanes = [dict(lane) for lane in record["lanes"]]
+        lanes[index].update(fields)
+        return json.dumps({**record, "lanes": lanes})
+
+    return damage
+
+
 def _changed(**fields):
     return lambda record: json.dumps({**record, **fields})
 
@@ -62,6 +73,14 @@ DAMAGES = {
     "a lane without its label": lambda record: json.dumps(_lane_without_label(record)),
     "one lane too few": lambda record: json.dumps({**record, "lanes": record["lanes"][:1]}),
     "seconds as text": _changed(seconds="fast"),
+    # each reached the written tables: parquet then crashed on the text, CSV wrote it
+    "an accuracy as text": _lane_changed(1, accuracy="high"),
+    "a count as a truth value": _lane_changed(0, recovered=True),
+    "a count as a fraction": _lane_changed(0, recovered_prefix=2.5),
+    "a label as a number": _lane_changed(0, label=3),
+    "diverged as text": _lane_changed(1, diverged="no"),
+    "a group's loss as text": _lane_changed(0, group_loss=["x"]),
+    "an entropy as a list of text": _lane_changed(0, weight_entropy=["a"]),
     "another dtype": _changed(dtype="float16"),
 }
 

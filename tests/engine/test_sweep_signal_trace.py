@@ -7,7 +7,7 @@ import torch
 from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.metrics import alignment, sin_theta, singular_values
 from muonscope.engine.sweep import SweepPoint, run_point
-from muonscope.engine.sweep_point import SIGNAL_TRACED_METRICS, SIGNAL_TRACED_SPECTRA
+from muonscope.engine.sweep_point import SIGNAL_TRACED_METRICS, SIGNAL_TRACED_SPECTRA, lane_record_problem
 
 LANES = (
     LaneConfig(optimizer="muon", lr=0.3, momentum=0.9, order="pre", polar="exact"),
@@ -38,6 +38,15 @@ def test_each_trace_step_measures_the_step_after_it_and_the_end_measures_nothing
             assert lane[f"{name}_trace"][-1] == [], name
         assert all(len(s) == 16 for s in lane["signal_spectrum_trace"][:-1])
         assert all(len(s) == 16 for s in lane["gradient_spectrum_trace"][:-1])
+
+
+def test_a_traced_record_reads_back_from_the_cache_as_written():
+    """The cache's type check accepts every field a traced point writes (a refused one would be
+    recomputed on every sweep, with a warning)."""
+    lanes, _ = run_point(_point())
+    assert [lane_record_problem(lane) for lane in lanes] == [""] * len(LANES)
+    damaged = {**lanes[0], "signal_trace_step": ["six"]}
+    assert lane_record_problem(damaged).startswith("has a 'signal_trace_step' of the wrong type")
 
 
 def test_traced_signal_metrics_equal_an_independent_recomputation():
