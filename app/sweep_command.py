@@ -70,7 +70,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     axes = SWEEP_PLOTS[args.axis]
     x_label, y_label, _short = axes.titles(points[0].steps)
     print(f"{y_label} against {x_label} (mean over seeds, [min, max])")
-    table = _curve_table(drawn, args.axis)
+    table = _with_runtime(_curve_table(drawn, args.axis), tally.runtimes)
     for label, x, y in guides(config, args.axis, drawn):
         print(f"  guide {label}: from {y[0]:.4g} at {x[0]:g} to {y[-1]:.4g} at {x[-1]:g}")
     print(tally.describe())
@@ -137,7 +137,28 @@ def _point_table(results, drawn: list, axis: str, config) -> dict[str, list]:
             for metric in metrics:
                 table[metric].append(lane.get(metric))
             table["cached"].append(result.cached)
+            for name, value in _runtime_fields(result.runtime).items():
+                table[name].append(value)
     return dict(table)
+
+
+#: The columns that say where a table's numbers were computed: a float32 GPU point and a float64 CPU
+#: point of one config differ in their bits.
+_RUNTIME_COLUMNS = ("device", "dtype", "torch_version")
+
+
+def _runtime_fields(runtime) -> dict[str, str | None]:
+    return {name: None if runtime is None else getattr(runtime, name) for name in _RUNTIME_COLUMNS}
+
+
+def _with_runtime(table: dict[str, list], runtimes) -> dict[str, list]:
+    """The curve table with where its points were computed: each column's values over the points,
+    joined with " + " where they differ (a cluster of unlike machines)."""
+    rows = len(next(iter(table.values()), []))
+    for name in _RUNTIME_COLUMNS:
+        values = sorted({getattr(runtime, name) for runtime in runtimes})
+        table[name] = [" + ".join(values) or None] * rows
+    return table
 
 
 def _write(folder: Path, table_format: str, curve_table: dict, point_table: dict) -> None:

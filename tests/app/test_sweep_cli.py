@@ -449,6 +449,24 @@ def test_window_sweep_points_name_each_mu_and_seed_once_with_its_window_and_no_i
         assert 0 <= float(row["sin_theta"]) <= 1
 
 
+def test_sweep_tables_say_where_their_numbers_were_computed(capsys, tmp_path):
+    """The printout said "computed on cpu in float64 with torch …"; the tables did not, and a float32
+    GPU table and a float64 CPU one differ in their bits."""
+    import csv
+
+    import torch
+
+    argv = ["sweep", "--preset", "one_step_capacity", "--set", "task.n_items=256", "--axis", "d"]
+    code, _out, err = _main(capsys, *argv, "--out", str(tmp_path), "--format", "csv", "--no-progress")
+    assert code == 0, err
+    for name in ("points", "curves"):
+        with open(tmp_path / f"{name}.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows and {(r["device"], r["dtype"], r["torch_version"]) for r in rows} == {
+            ("cpu", "float64", torch.__version__)
+        }, name
+
+
 @pytest.mark.parametrize("action", ["info", "clear"])
 def test_cache_refuses_a_folder_under_a_file_as_a_sweep_does(capsys, monkeypatch, tmp_path, action):
     """ "folder: …/file/sub (not created yet)" said of a folder that can never be created."""
