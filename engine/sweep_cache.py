@@ -44,10 +44,20 @@ def default_cache_dir() -> Path:
 
 def cache_key(point: SweepPoint, runtime: Runtime) -> str:
     """The entry name of ``point`` computed in ``runtime``."""
-    content = {**point.identity(), "device": runtime.device, "dtype": runtime.dtype}
+    content = {**_identity(point), "device": runtime.device, "dtype": runtime.dtype}
     content["torch_version"] = runtime.torch_version
     payload = json.dumps(content, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _identity(point: SweepPoint) -> dict[str, Any]:
+    """The point as its entry records it: the run's device and dtype as asked for ("auto") are left
+    out, the runtime they resolve to stands beside it (``auto`` and ``float64`` on a CPU computed
+    the same numbers twice, into two entries)."""
+    identity = point.identity()
+    for name in ("device", "dtype"):
+        identity["config"]["run"].pop(name, None)
+    return identity
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,7 @@ class SweepCache:
         """
         path = self.path(point, runtime)
         record = {
-            **point.identity(),
+            **_identity(point),
             "device": runtime.device,
             "dtype": runtime.dtype,
             "torch_version": runtime.torch_version,
@@ -206,7 +216,7 @@ def _record_problem(record: Any, point: SweepPoint, runtime: Runtime) -> str:
     if not isinstance(record, dict):
         return f"it holds a JSON {type(record).__name__}, not an object"
     expected = {
-        **point.identity(),
+        **_identity(point),
         "device": runtime.device,
         "dtype": runtime.dtype,
         "torch_version": runtime.torch_version,

@@ -126,6 +126,20 @@ def test_an_entry_that_describes_another_point_is_ignored(tmp_path):
     assert list(result.lanes) == run_point(mine)[0]
 
 
+def test_settings_that_resolve_to_one_runtime_share_one_entry(tmp_path):
+    """``run.dtype = "auto"`` and ``"float64"`` on a CPU compute the same numbers: they were computed
+    twice, into two entries, because the key hashed the setting as well as what it resolves to."""
+    asked = _point()
+    for run in ({"dtype": "float64"}, {"device": "cpu"}, {"device": "cpu", "dtype": "float64"}):
+        alike = SweepPoint(asked.config.with_values([(f"run.{k}", v) for k, v in run.items()]), steps=1)
+        assert runtime_of(alike.config.run) == runtime_of(asked.config.run)
+        assert SweepCache(tmp_path).path(alike, runtime_of(alike.config.run)) == _entry(tmp_path, asked)
+    _sweep_once(tmp_path, asked)
+    assert _sweep_once(tmp_path, alike).cached
+    in_float32 = SweepPoint(asked.config.with_values([("run.dtype", "float32")]), steps=1)
+    assert not _sweep_once(tmp_path, in_float32).cached
+
+
 def test_the_key_and_the_record_name_the_device_dtype_and_torch_version(tmp_path):
     point = _point()
     cache = SweepCache(tmp_path)
