@@ -108,11 +108,16 @@ def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dt
     )
 
 
+def _three_digits(value: float) -> str:
+    """``value`` to three significant digits, never in exponent form (0.25, 5.12, 24, 408, 1234)."""
+    return f"{value:.3g}" if value < 1000 else f"{value:.0f}"
+
+
 def _bytes_text(size_bytes: float) -> str:
-    """A size in the largest unit of which it is at least a tenth ("needs about 0.0 GiB, more than
-    the 0.0 GiB allowed" read as nonsense for a small limit, and "the 0.0 MiB this allows" as the
-    limit 0, which means half of RAM)."""
+    """A size in the largest unit of which it is at least a tenth, to three digits ("needs about 0.0
+    GiB, more than the 0.0 GiB allowed" read as nonsense for a small limit, "the 0.0 MiB this allows"
+    as the limit 0, which means half of RAM, and a limit of 0.25 GiB as "the 0.2 GiB allowed")."""
     for unit, size in (("GiB", _GIB), ("MiB", 2**20), ("KiB", 2**10)):
         if size_bytes >= 0.1 * size:
-            return f"{size_bytes / size:.1f} {unit}"
+            return f"{_three_digits(size_bytes / size)} {unit}"
     return f"{size_bytes:.0f} bytes"
