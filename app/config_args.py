@@ -373,7 +373,12 @@ def check_cache_folder(folder: Path, option: str) -> None:
 def check_workers(workers: int) -> int:
     """A sweep's process count: 0 (one per core) to MAX_WORKERS."""
     if not 0 <= workers <= MAX_WORKERS:
-        raise ConfigError("--workers", workers, f"must be an integer from 0 (one per core) to {MAX_WORKERS}")
+        raise ConfigError(
+            "--workers",
+            workers,
+            f"must be an integer from 0 (one per core) to {MAX_WORKERS} "
+            "(more than the cores are lowered to them)",
+        )
     return workers
 
 

@@ -403,7 +403,10 @@ CASES = [
     (["sweep", "--axis", "d", "--workers", "-1"], "--workers = -1"),
     (["sweep", "--preset", "nosuch", "--axis", "d"], "--preset = 'nosuch'"),
     (["sweep"], "the following arguments are required: --axis"),
-    (["sweep", "--axis", "d", "--workers", "100000"], "--workers = 100000"),
+    (
+        ["sweep", "--axis", "d", "--workers", "100000"],
+        ("--workers = 100000", "more than the cores are lowered"),
+    ),
     (
         ["sweep", "--axis", "d", "--format", "csv"],
         "--format = 'csv' is not allowed: applies only with --out DIR",
