@@ -129,11 +129,29 @@ def series_definition(key: str, snapshot: Snapshot) -> str:
         return ""
     if key == "gap":
         return f"r = {rank}, {_gap_matrix(snapshot)}"
-    if key in ("sin_theta", "tail_filtering"):
-        return f"r = {rank}" if key == "sin_theta" else f"k > r = {rank}"
+    if key == "sin_theta":
+        return f"r = {rank}"
+    if key == "tail_filtering":
+        return f"k > r = {rank}{_without_filtering_ratio(snapshot)}"
     if key == "alignment":
         return "1 for msgn(G_sig), scales with the update"
     return ""
+
+
+def _without_filtering_ratio(snapshot: Snapshot) -> str:
+    """The lanes that draw no filtering ratio beside lanes that do, and why: a post-order buffer
+    averages msgn(G), not G (and μ = 0 or order none keep none), so σ(M)/σ(G) would divide unlike
+    quantities. Their curves were simply missing from ②."""
+    lanes = snapshot.config.lanes
+    without = [
+        view.label
+        for lane, view in zip(lanes, snapshot.lanes, strict=True)
+        if OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) is None
+    ]
+    if not without or len(without) == len(lanes):
+        return ""
+    keeps = "keeps" if len(without) == 1 else "keep"
+    return f"; none for {', '.join(without)}: {'it' if len(without) == 1 else 'they'} {keeps} no average of G"
 
 
 def thinned_note(key: str, steps: np.ndarray, values: np.ndarray, spectra_every: int) -> str:

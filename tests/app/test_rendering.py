@@ -203,6 +203,27 @@ def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_
         assert series_definition("gap", experiment.snapshot()).startswith(f"r = 3, {matrix}")
 
 
+def test_panel_two_names_the_lanes_that_draw_no_filtering_ratio_and_why():
+    """Post-order and polar-only lanes keep no average of G: their curves were missing from ② without
+    a word, beside a pre-order lane's."""
+    from muonscope.app.panel_texts import series_definition
+    from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+    task = TaskConfig(kind="spiked", rows=12, cols=12, strengths=(6.0, 3.0))
+    pre = LaneConfig(optimizer="muon", lr=0.01, momentum=0.9, order="pre", label="pre")
+    post = dataclasses.replace(pre, order="post", label="post")
+    none = dataclasses.replace(pre, order="none", label="bare")
+    for lanes, said in (
+        ((pre, post, none), "k > r = 2; none for post, bare: they keep no average of G"),
+        ((pre, post), "k > r = 2; none for post: it keeps no average of G"),
+        ((pre,), "k > r = 2"),
+        ((post, none), "k > r = 2"),  # the panel's own message says why none is drawn at all
+    ):
+        experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(signal_rank=2)))
+        experiment.step(1)
+        assert series_definition("tail_filtering", experiment.snapshot()) == said
+
+
 def test_panel_two_says_how_few_steps_a_spectral_metric_was_measured_at():
     """Played, a gap curve went through 21 of 61 steps (spectra follow the frame rate) and read, on
     screen and exported, as every step's."""
