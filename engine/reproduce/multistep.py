@@ -5,6 +5,7 @@ constants. Exploratory: reported, not judged.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import numpy as np
@@ -245,6 +246,33 @@ def _loss_note(table: dict[str, list], d: int) -> str:
     )
 
 
+def _forgetting_note(table: dict[str, list], d: int) -> str:
+    """The thresholded lanes whose seed-mean n_rec falls from one step to the next, with the largest
+    fall and the loss across it; "" where none does. The law counts an item recovered once as
+    recovered for good; a thresholded gradient leaves recovered items out, so nothing holds them."""
+    fallen = []
+    for lane in dict.fromkeys(table["lane"]):
+        rows = [i for i in range(len(table["d"])) if table["d"][i] == d and table["lane"][i] == lane]
+        if "thresholded" not in lane:
+            continue
+        falls = [(a, b) for a, b in itertools.pairwise(rows) if table["recovered"][b] < table["recovered"][a]]
+        if not falls:
+            continue
+        a, b = max(falls, key=lambda pair: table["recovered"][pair[0]] - table["recovered"][pair[1]])
+        fallen.append(
+            f"{lane}: at {len(falls)} of {len(rows) - 1} steps, most from {table['recovered'][a]:.1f} to "
+            f"{table['recovered'][b]:.1f} at t = {table['step'][b]} (loss {table['loss'][a]:.3g} → "
+            f"{table['loss'][b]:.3g})"
+        )
+    if not fallen:
+        return ""
+    return (
+        f"d = {d}, thresholded dynamics forget: seed-mean n_rec falls — {'; '.join(fallen)}. The law "
+        "counts an item recovered once as recovered for good; the thresholded gradient leaves recovered "
+        "items out, so nothing keeps them recovered while the others are learnt."
+    )
+
+
 def _notes(table: dict[str, list], variants: dict[str, list]) -> list[str]:
     """What was run and what it measured, in numbers, for the summary."""
     notes = [
@@ -259,6 +287,9 @@ def _notes(table: dict[str, list], variants: dict[str, list]) -> list[str]:
         text = "; ".join(f"{lane}: {_row_text(table, d=d, lane=lane)}" for lane in lanes)
         notes.append(f"d = {d}, seed-mean n_rec(t), t = 0..{STEPS}: {text}.")
         notes.append(_loss_note(table, d))
+        forgetting = _forgetting_note(table, d)
+        if forgetting:
+            notes.append(forgetting)
     d0 = variants["d"][0]
     text = "; ".join(
         f"η = {eta:g}·√d, λ scale {lam:.3g}: thresholded "

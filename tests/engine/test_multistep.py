@@ -1,5 +1,6 @@
 """Kim et al.'s multi-step dynamics: the thresholded gradient, the λ_t schedule, the reproduction's shape."""
 
+import itertools
 import math
 
 import numpy as np
@@ -185,3 +186,18 @@ def test_reproduction_reports_every_lane_against_the_capped_law_without_judging(
     variants = result.tables["constants"]
     assert len(variants["step"]) == len(CONSTANT_VARIANTS) * 2 * (STEPS + 1)
     assert any(str(STEPS) in note and "Other constants" in note for note in result.notes)
+
+
+def test_the_summary_says_where_thresholded_dynamics_forget_items_from_its_own_table():
+    """n_rec fell from one step to the next under thresholding (the law counts an item recovered once
+    as recovered for good), and the summary did not say so."""
+    result = reproduced("multi_step_recovery")
+    table = result.tables["multi_step"]
+    falls = {}
+    for lane in dict.fromkeys(table["lane"]):
+        counts = [table["recovered"][i] for i, name in enumerate(table["lane"]) if name == lane]
+        falls[lane] = sum(b < a for a, b in itertools.pairwise(counts))
+    (note,) = [note for note in result.notes if "forget" in note] or [""]
+    for lane, count in falls.items():
+        assert (f"{lane}: at {count} of {STEPS} steps" in note) == ("thresholded" in lane and count > 0), lane
+    assert bool(note) == any(count for lane, count in falls.items() if "thresholded" in lane)
