@@ -15,6 +15,7 @@ from muonscope.engine.reproduce.bridge_traces import LaneTrace
 __all__ = [
     "MEASURED",
     "RATIOS",
+    "alignment_over_time",
     "bridge_answers",
     "bridge_claims",
     "past_first_window",
@@ -74,6 +75,7 @@ def bridge_answers(traces: list[list[LaneTrace]], window: int) -> list[str]:
         f"Alignment order A(D)/‖D‖₂ (seed means): {order}. The best-aligned lane "
         f"{'is' if best == most else 'is not'} the one that recovers the most items ({most})."
     ]
+    answers.append(alignment_over_time(traces))
     for lane in lanes:
         if not lane.filters:
             continue
@@ -86,6 +88,53 @@ def bridge_answers(traces: list[list[LaneTrace]], window: int) -> list[str]:
             f"(seed means of run medians)."
         )
     return answers
+
+
+def alignment_over_time(traces: list[list[LaneTrace]]) -> str:
+    """Which lane leads in A(D)/‖D‖₂ over which steps, and each lane's seed mean of it and of sin Θ at
+    the first, middle and last measured step: run means hid that pre-polar led early and fell below
+    post-polar later, while sin Θ rose towards 1."""
+    paired = traces[0][0].paired
+    aligned, sines = (
+        _seed_means_per_step(traces, "normalised_alignment"),
+        _seed_means_per_step(traces, "sin_theta"),
+    )
+    measured = np.flatnonzero(np.isfinite(aligned).any(axis=0))  # steps some lane measured
+    if not measured.size:
+        return "Over time: no lane's alignment was measured."
+    labels = [lane.label for lane in traces[0]]
+    steps = [int(paired[i]) for i in measured]
+    leaders = [labels[int(np.nanargmax(aligned[:, i]))] for i in measured]
+    spans, first = [], 0
+    for index in range(1, len(leaders) + 1):
+        if index == len(leaders) or leaders[index] != leaders[first]:
+            last = steps[index - 1]
+            where = f"step {last}" if steps[first] == last else f"steps {steps[first]}–{last}"
+            spans.append(f"{leaders[first]} at {where}")
+            first = index
+    picks = [measured[i] for i in sorted({0, len(measured) // 2, len(measured) - 1})]
+    values = "; ".join(
+        f"{label}: A {', '.join(_two_digits(aligned[row, i]) for i in picks)}, "
+        f"sin Θ {', '.join(_two_digits(sines[row, i]) for i in picks)}"
+        for row, label in enumerate(labels)
+    )
+    return (
+        f"Over time (seed means of A(D)/‖D‖₂), the best-aligned lane is {'; then '.join(spans)}. "
+        f"At steps {', '.join(str(int(paired[i])) for i in picks)}: {values}."
+    )
+
+
+def _two_digits(value: float) -> str:
+    return f"{value:.2f}" if np.isfinite(value) else "—"
+
+
+def _seed_means_per_step(traces: list[list[LaneTrace]], quantity: str) -> np.ndarray:
+    """(lanes, T−1) mean over the seeds that measured ``quantity`` at each step; NaN where none did."""
+    per_seed = np.array([[getattr(lane, quantity) for lane in seed] for seed in traces])  # (S, L, T−1)
+    finite = np.isfinite(per_seed)
+    counts = finite.sum(axis=0)
+    sums = np.where(finite, per_seed, 0.0).sum(axis=0)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def _spread(values: list[float], fmt: str = ".3f") -> str:
