@@ -86,21 +86,25 @@ def lane_record_problem(lane: dict[str, Any]) -> str:
     if missing:
         return f"has no {missing[0]!r}"
     for name, value in lane.items():
-        if not _of_its_type(name, value):
-            return f"has a {name!r} of the wrong type ({value!r:.40})"
+        kind, fits = _expected(name, value)
+        if not fits:
+            return f"has {value!r:.40} as its {name!r}, which must be {kind}"
     return ""
 
 
-def _of_its_type(name: str, value: Any) -> bool:
+def _expected(name: str, value: Any) -> tuple[str, bool]:
+    """What field ``name`` of a lane record holds, and whether ``value`` is that."""
     if name in _TEXT_FIELDS:
-        return isinstance(value, str)
+        return "text", isinstance(value, str)
     if name in _COUNT_FIELDS:
-        return _is_count(value)
+        return "a count (a whole number ≥ 0)", _is_count(value)
     if name == "diverged":
-        return isinstance(value, bool)
+        return "true or false", isinstance(value, bool)
     if name in _TRACE_STEP_FIELDS:
-        return isinstance(value, list) and all(step is None or _is_count(step) for step in value)
-    return _are_numbers(value)  # the metrics, per-group lists and traces (spectra: lists of lists)
+        fits = isinstance(value, list) and all(step is None or _is_count(step) for step in value)
+        return "a list of steps", fits
+    # the metrics, per-group lists and traces (spectra: lists of lists)
+    return "a number, null or a list of them", _are_numbers(value)
 
 
 def _is_count(value: Any) -> bool:

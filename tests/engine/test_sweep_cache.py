@@ -77,6 +77,7 @@ DAMAGES = {
     "an accuracy as text": _lane_changed(1, accuracy="high"),
     "a count as a truth value": _lane_changed(0, recovered=True),
     "a count as a fraction": _lane_changed(0, recovered_prefix=2.5),
+    "a negative count": _lane_changed(1, recovered=-3),
     "a label as a number": _lane_changed(0, label=3),
     "diverged as text": _lane_changed(1, diverged="no"),
     "a group's loss as text": _lane_changed(0, group_loss=["x"]),

@@ -46,7 +46,10 @@ def test_a_traced_record_reads_back_from_the_cache_as_written():
     lanes, _ = run_point(_point())
     assert [lane_record_problem(lane) for lane in lanes] == [""] * len(LANES)
     damaged = {**lanes[0], "signal_trace_step": ["six"]}
-    assert lane_record_problem(damaged).startswith("has a 'signal_trace_step' of the wrong type")
+    assert (
+        lane_record_problem(damaged)
+        == "has ['six'] as its 'signal_trace_step', which must be a list of steps"
+    )
 
 
 def test_traced_signal_metrics_equal_an_independent_recomputation():
