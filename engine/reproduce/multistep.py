@@ -247,14 +247,12 @@ def _loss_note(table: dict[str, list], d: int) -> str:
 
 
 def _forgetting_note(table: dict[str, list], d: int) -> str:
-    """The thresholded lanes whose seed-mean n_rec falls from one step to the next, with the largest
-    fall and the loss across it; "" where none does. The law counts an item recovered once as
-    recovered for good; a thresholded gradient leaves recovered items out, so nothing holds them."""
+    """The lanes whose seed-mean n_rec falls from one step to the next, with the largest fall and the
+    loss across it; "" where none does. The law's d_t only grows: it counts an item recovered once as
+    recovered for good, and these dynamics (exact as well as thresholded) lose some again."""
     fallen = []
     for lane in dict.fromkeys(table["lane"]):
         rows = [i for i in range(len(table["d"])) if table["d"][i] == d and table["lane"][i] == lane]
-        if "thresholded" not in lane:
-            continue
         falls = [(a, b) for a, b in itertools.pairwise(rows) if table["recovered"][b] < table["recovered"][a]]
         if not falls:
             continue
@@ -267,9 +265,8 @@ def _forgetting_note(table: dict[str, list], d: int) -> str:
     if not fallen:
         return ""
     return (
-        f"d = {d}, thresholded dynamics forget: seed-mean n_rec falls — {'; '.join(fallen)}. The law "
-        "counts an item recovered once as recovered for good; the thresholded gradient leaves recovered "
-        "items out, so nothing keeps them recovered while the others are learnt."
+        f"d = {d}, items recovered are lost again: seed-mean n_rec falls — {'; '.join(fallen)}. The "
+        "law's d_t only grows (an item recovered once counts as recovered for good)."
     )
 
 
