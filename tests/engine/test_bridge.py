@@ -212,9 +212,13 @@ def test_the_summary_says_which_lane_leads_in_alignment_over_which_steps():
         ],
     ]
     said = alignment_over_time(seeds)
+    tied = [[_trace("pre", [0.9, 0.9], [1.0, 1.0]), _trace("post", [0.9 * (1 + 1e-15), 0.8], [1.0, 1.0])]]
+    assert alignment_over_time(tied).startswith(
+        "Over time (seed means of A(D)/‖D‖₂), the best aligned is a tie of pre, post at step 1; "
+        "then pre at step 11."
+    )
     assert said.startswith(
-        "Over time (seed means of A(D)/‖D‖₂), the best-aligned lane is pre at steps 1–11; "
-        "then post at step 21."
+        "Over time (seed means of A(D)/‖D‖₂), the best aligned is pre at steps 1–11; then post at step 21."
     )
     assert "At steps 1, 11, 21: pre: A 0.90, 0.98, 0.60, sin Θ 0.90, 0.60, 1.00; " in said
     assert (
