@@ -431,10 +431,9 @@ def lane_from_dict(data: Any, where: str = "lane") -> LaneConfig:
 
 def _build(cls: type, where: str, data: Any) -> Any:
     """Construct a config dataclass, prefixing any error with where it sits."""
-    if not isinstance(data, dict):
-        names = ", ".join(f.name for f in dataclasses.fields(cls))
-        raise ConfigError(where, data, f"must be a table of {names} (each optional)")
     names = tuple(f.name for f in dataclasses.fields(cls))
+    if not isinstance(data, dict):
+        raise ConfigError(where, data, f"must be a table of {', '.join(names)} (each optional)")
     _reject_unknown(where, data, names)
     try:
         return cls(**data)

@@ -53,8 +53,15 @@ def run_value(trace: LaneTrace, quantity: str, window: int) -> float:
 
 def seed_mean(values: list[float]) -> float:
     """Mean over the seeds that measured a value (NaN when none did, e.g. no ratio for a lane)."""
-    finite = [v for v in values if np.isfinite(v)]
-    return float(np.mean(finite)) if finite else float("nan")
+    return float(_finite_mean(np.array(values, float)))
+
+
+def _finite_mean(values: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 of the finite entries; NaN where none is (numpy's nanmean warns there)."""
+    finite = np.isfinite(values)
+    counts = finite.sum(axis=0)
+    sums = np.where(finite, values, 0.0).sum(axis=0)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def seed_means(traces: list[list[LaneTrace]], quantity: str, window: int) -> dict[str, float]:
@@ -146,10 +153,7 @@ def _two_digits(value: float) -> str:
 def _seed_means_per_step(traces: list[list[LaneTrace]], quantity: str) -> np.ndarray:
     """(lanes, T−1) mean over the seeds that measured ``quantity`` at each step; NaN where none did."""
     per_seed = np.array([[getattr(lane, quantity) for lane in seed] for seed in traces])  # (S, L, T−1)
-    finite = np.isfinite(per_seed)
-    counts = finite.sum(axis=0)
-    sums = np.where(finite, per_seed, 0.0).sum(axis=0)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return _finite_mean(per_seed)
 
 
 def _spread(values: list[float], fmt: str = ".3f") -> str:
