@@ -44,10 +44,15 @@ def default_cache_dir() -> Path:
 
 def cache_key(point: SweepPoint, runtime: Runtime) -> str:
     """The entry name of ``point`` computed in ``runtime``."""
-    content = {**_identity(point), "device": runtime.device, "dtype": runtime.dtype}
-    content["torch_version"] = runtime.torch_version
-    payload = json.dumps(content, sort_keys=True)
+    payload = json.dumps(_described(point, runtime), sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _described(point: SweepPoint, runtime: Runtime) -> dict[str, Any]:
+    """What an entry says of its point and runtime: hashed into its name, stored, checked on reading."""
+    described = {**_identity(point), "device": runtime.device, "dtype": runtime.dtype}
+    described["torch_version"] = runtime.torch_version
+    return described
 
 
 def _identity(point: SweepPoint) -> dict[str, Any]:
@@ -125,14 +130,7 @@ class SweepCache:
         record, and a reader never sees half of one. A failed write is a warning, not an error.
         """
         path = self.path(point, runtime)
-        record = {
-            **_identity(point),
-            "device": runtime.device,
-            "dtype": runtime.dtype,
-            "torch_version": runtime.torch_version,
-            "lanes": lanes,
-            "seconds": seconds,
-        }
+        record = {**_described(point, runtime), "lanes": lanes, "seconds": seconds}
         temporary = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -215,12 +213,7 @@ def _record_problem(record: Any, point: SweepPoint, runtime: Runtime) -> str:
     """Why ``record`` is not a usable result of ``point`` in ``runtime`` ("" when it is)."""
     if not isinstance(record, dict):
         return f"it holds a JSON {type(record).__name__}, not an object"
-    expected = {
-        **_identity(point),
-        "device": runtime.device,
-        "dtype": runtime.dtype,
-        "torch_version": runtime.torch_version,
-    }
+    expected = _described(point, runtime)
     for name, value in expected.items():
         if name not in record:
             return f"it has no {name!r}"
