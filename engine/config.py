@@ -18,7 +18,7 @@ import tomli_w
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS, view_problem
+from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS, items_problem, view_problem
 from muonscope.engine.validate import nearest, unknown_key
 
 __all__ = [
@@ -150,6 +150,13 @@ LANE_FIELDS: dict[str, FieldSpec] = {
             "working precision of Newton–Schulz (run: the run's dtype)",
             choices=("run", "float64", "float32", "bfloat16"),
         ),
+        FieldSpec(
+            "thresholded",
+            "bool",
+            "thresholded",
+            "leave the items this lane already recovers out of its gradient (Kim et al.'s thresholded "
+            "dynamics; memory tasks)",
+        ),
         FieldSpec("label", "text", "label", "name in legends (empty: built from the settings)", max_len=80),
     )
 }
@@ -163,7 +170,9 @@ class LaneConfig:
     before (``pre``, standard Muon) or after (``post``) the nonlinear map, or drops it (``none``).
     ``buffer`` is the accumulation convention: ``ema`` M ← μM + (1−μ)X or ``sum`` M ← μM + X; left
     empty it is the optimizer's own (``sum`` for SGD, as torch.optim.SGD keeps it, so that an SGD
-    lr means what torch's does; ``ema`` for Muon, as its reference keeps it).
+    lr means what torch's does; ``ema`` for Muon, as its reference keeps it). ``thresholded``
+    leaves out of the lane's gradients (minibatch and population) the items it recovers at its W,
+    the approximation Kim et al. prove their multi-step law under (SCIENCE.md §5).
     """
 
     optimizer: str = "muon"
@@ -178,6 +187,7 @@ class LaneConfig:
     beta2: float = 0.999
     eps: float = 1e-8
     ns_dtype: str = "run"
+    thresholded: bool = False
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -287,10 +297,15 @@ class ExperimentConfig:
             raise _lane_count_error(len(lanes))
         _set(self, "lanes", lanes)
         no_bases = view_problem(self.task, "bases")
+        no_items = items_problem(self.task)
         for i, lane in enumerate(lanes):
             if OPTIMIZERS[lane.optimizer].needs_geometry and no_bases:
                 raise ConfigError(
                     f"lanes[{i}].optimizer", lane.optimizer, f"reads the task's bases; {no_bases}"
+                )
+            if lane.thresholded and no_items:
+                raise ConfigError(
+                    f"lanes[{i}].thresholded", True, f"leaves recovered items out of the gradient; {no_items}"
                 )
         smallest = min(self.task.weight_shape)
         if self.run.signal_rank >= smallest:

@@ -391,9 +391,10 @@ class Experiment:
             self._enact_field(change)
 
     def _signal_for_new_lanes(self) -> None:
-        """After lanes were added or removed at an evaluation step: evaluate again, so that the
-        next step still measures alignment and sin Θ for every lane (dropping the signal left a gap
-        at that step in every lane). The weights are those just evaluated, so the other lanes'
+        """After lanes were added or removed (or one's thresholding toggled) at an evaluation step:
+        evaluate again, so that the next step still measures alignment and sin Θ for every lane
+        (dropping the signal left a gap at that step in every lane), and an exact-gradient step
+        takes each lane's own gradient. The weights are those just evaluated, so the other lanes'
         metrics do not change; a restore at this step evaluates the same lanes the same way."""
         if self._signal_cache is not None:
             self._signal_cache = None
@@ -413,6 +414,13 @@ class Experiment:
         if OPTIMIZERS[lane.optimizer].needs_geometry and self._states[index].geometry is None:
             self._states[index].geometry = self._task.geometry
         self._lanes[index] = replace(self._lanes[index], **settings_fields(lane))
+        if name == "thresholded":  # an exact-gradient step takes the evaluation's gradient: redo it
+            self._signal_for_new_lanes()
+
+    def _thresholded_lanes(self) -> Tensor | None:
+        """(L,) bool: the lanes whose gradients leave out the items they recover; None when none does."""
+        flags = [lane.thresholded for lane in self._config.lanes]
+        return torch.tensor(flags, device=self.device) if any(flags) else None
 
     # ---- stepping --------------------------------------------------------------------------------
 
@@ -425,7 +433,9 @@ class Experiment:
         if self._task.exact_gradients and signal is not None:
             grads, batch_loss = signal, signal_loss
         else:
-            grads, batch_loss = self._task.draw_gradients(self._weights, self._step == 0, check)
+            grads, batch_loss = self._task.draw_gradients(
+                self._weights, self._step == 0, check, self._thresholded_lanes()
+            )
             factors = self._task.last_gradient_factors
             if self._task.exact_gradients:
                 signal = grads
@@ -450,7 +460,8 @@ class Experiment:
         if cached is not None:
             return cached
         if self._task.cheap_signal:
-            return self._task.signal_gradients(self._weights, at_zero=self._step == 0), None
+            at_zero = self._step == 0
+            return self._task.signal_gradients(self._weights, at_zero, self._thresholded_lanes()), None
         return None, None
 
     def _mark_diverged(self, index: int, step: int, what: str = "") -> None:
@@ -503,7 +514,9 @@ class Experiment:
     def _evaluate(self, with_signal: bool = True, check: Check = None) -> None:
         """Population metrics of the current W; keeps the signal gradient for the next step."""
         at_zero = self._step == 0
-        evaluation, signal = self._task.evaluate(self._weights, with_signal, at_zero, check)
+        evaluation, signal = self._task.evaluate(
+            self._weights, with_signal, at_zero, check, self._thresholded_lanes()
+        )
         loss = None
         if evaluation is not None:
             per_lane = evaluation_fields(evaluation, self._step)

@@ -119,7 +119,8 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
     momentum order (SGD, Adam); ``gap_rank`` and ``signal_step`` before their metrics were first computed
     (they read 0 and −1); ``beta2`` for a lane without a second moment (its β₂ is in the config whatever
     the rule; the tail presets' 0.95 is the point of them). ``buffer``: the momentum buffer's convention
-    (``ema`` μM + (1−μ)G or ``sum`` μM + G; null when the lane keeps none). ``estimated``: the population
+    (``ema`` μM + (1−μ)G or ``sum`` μM + G; null when the lane keeps none). ``thresholded``: its gradients
+    leave out the items it recovers (Kim et al.'s thresholded dynamics). ``estimated``: the population
     metrics come from ``sampled_items`` items, with standard errors ``*_se`` (both null when every item
     was evaluated). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the EMA of the
     gradients (null for lanes without one, and for post-order lanes, whose buffer averages mapped
@@ -137,6 +138,7 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
         "momentum": lane.momentum,
         "beta2": None if lane_field_problem(settings, "beta2") else settings.beta2,
         "buffer": lane.buffer or None,
+        "thresholded": lane.thresholded,
         "diverged": lane.diverged,
         "diverged_step": lane.diverged_step if lane.diverged else None,
         "estimated": lane.eval_estimated,

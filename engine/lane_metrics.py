@@ -305,4 +305,5 @@ def settings_fields(lane: LaneConfig) -> Fields:
         "lr": lane.lr,
         "momentum": lane.momentum,
         "buffer": OPTIMIZERS[lane.optimizer].buffer_convention(lane),
+        "thresholded": lane.thresholded,
     }

@@ -139,10 +139,14 @@ def memory_pass(
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
     workspace: Tensor | None = None,
     check: Callable[[], None] | None = None,
+    leave_out_recovered: Tensor | None = None,
 ) -> MemoryPass:
     """Loss (and gradient, per-column statistics) of L memories on a query batch.
 
     outputs: (N, d) rows u_k; inputs: (N, d) rows e_i; weights: (L, d, d) one W per lane.
+    ``leave_out_recovered`` ((L,) bool): the lanes whose gradient leaves out the columns of items
+    they recover at their W (Kim et al.'s thresholded dynamics, SCIENCE.md §5). Their loss and
+    column statistics still count every column: only the gradient is thresholded.
     Logits are laid out (L, m, N) so that reductions run over the contiguous last axis, and live in
     one reusable ``workspace`` of ``chunk_elements`` values that every step of the chunk rewrites in
     place: fresh multi-megabyte allocations cost more than the arithmetic here (page faults).
@@ -171,7 +175,7 @@ def memory_pass(
         rows, outs, mass = _chunk_labels(queries, start, bounds)
         logits = _chunk_logits(e_q, weights, outputs, workspace)  # (L, m, N)
         peak = logits.amax(dim=-1)  # (L, m)
-        stats = _column_stats(logits, items) if want_columns else None
+        stats = _column_stats(logits, items) if want_columns or leave_out_recovered is not None else None
         label_gaps = logits[:, rows, outs].sub_(peak[:, rows])  # (L, n_labels): z_label − max
         pivot = torch.arange(items.shape[0], device=items.device) * n_out + items  # (m,): own outputs
         own_on_peak = logits.view(lanes, -1)[:, pivot] == peak  # (L, m): the item's own output leads
@@ -183,13 +187,15 @@ def memory_pass(
         lse = peak + log_total  # (L, m)
         col_loss = _column_loss(label_gaps, logit_sums, peak, log_total, rows, mass, uniform, n_out)
         loss += col_loss.sum(dim=1)
-        if stats is not None:
+        if want_columns:
             columns.append(_column_record(col_loss, col_weight, lse, *stats))
         if want_grad:
             resid = _residual_(scaled, col_weight / total, rows * n_out + outs, mass, uniform)  # (L, m, N)
             off_own = _targets_off_own(items, rows, outs, mass, uniform, n_out)  # (m,)
             own_resid = off_own - col_weight * rest / total  # (L, m)
             _set_where_own_leads_(resid, pivot, own_on_peak, own_resid)
+            if leave_out_recovered is not None:
+                _leave_out_(resid, stats, leave_out_recovered)
             ur = (resid.view(-1, n_out) @ outputs).view(lanes, -1, d)  # (L, m, d)
             grad += ur.mT @ e_q  # (L, d, d)
             if thin:
@@ -301,6 +307,17 @@ def _set_where_own_leads_(resid: Tensor, pivot: Tensor, own_on_peak: Tensor, own
     """
     plane = resid.view(resid.shape[0], -1)  # (L, m·N)
     plane[:, pivot] = torch.where(own_on_peak, own_resid, plane[:, pivot])
+
+
+def _leave_out_(resid: Tensor, stats: tuple[Tensor, Tensor], lanes: Tensor) -> None:
+    """Zero the residual columns of the items each flagged lane recovers (own output strictly leads).
+
+    A column's residual is linear in its masses (weight, labels, spread noise), so zeroing it is
+    the gradient of the batch with that item's draws removed, the other columns' weights unchanged.
+    """
+    own, rival = stats  # (L, m) each
+    drop = (own > rival) & lanes.unsqueeze(-1)  # (L, m)
+    resid.masked_fill_(drop.unsqueeze(-1), 0.0)
 
 
 def _column_stats(logits: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:

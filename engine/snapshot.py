@@ -73,6 +73,7 @@ class LaneSnapshot:
     lr: float
     momentum: float
     buffer: str = ""  # the momentum buffer's convention, ema | sum; "" when the lane keeps none
+    thresholded: bool = False  # its gradients leave out the items it recovers (Kim et al.)
     lane_id: int = 0  # stable identity: survives other lanes being added or removed
     diverged: bool = False
     diverged_step: int = -1  # the step whose update was not finite (−1: never)

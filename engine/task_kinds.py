@@ -27,6 +27,7 @@ __all__ = [
     "TASK_FIELDS",
     "TASK_KINDS",
     "TaskKind",
+    "items_problem",
     "task_field_problem",
     "view_problem",
 ]
@@ -367,6 +368,15 @@ def task_field_problem(task: Any, name: str) -> str:
         if getattr(task, other) == value:
             return f"a {kind.name} task with {other} = {value!r} does not read it"
     return ""
+
+
+def items_problem(task: Any) -> str:
+    """Why ``task`` has no items a lane could recover (thresholded gradients need them); "" if it has."""
+    kind = TASK_KINDS[task.kind]
+    if kind.has_classes:
+        return ""
+    with_items = ", ".join(k.name for k in TASK_KINDS.values() if k.has_classes)
+    return f"the {kind.title} has no items to recover (tasks with them: {with_items})"
 
 
 def view_problem(task: Any, view: str) -> str:

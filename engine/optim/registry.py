@@ -45,6 +45,7 @@ class LaneSettings(Protocol):
     beta2: float
     eps: float
     ns_dtype: str
+    thresholded: bool
 
 
 #: (gradient, state, lane settings) → update direction.
@@ -144,6 +145,8 @@ class OptimizerSpec:
         if self.name == "muon":
             parts.append(_polar_text(lane))
         parts.append(f"lr={plain_number(lane.lr)}")
+        if lane.thresholded:
+            parts.append("thresholded")
         return parts
 
 
@@ -224,7 +227,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 
 
 #: Lane fields every lane reads, whatever its optimizer.
-_ALWAYS_READ = frozenset({"optimizer", "lr", "label"})
+_ALWAYS_READ = frozenset({"optimizer", "lr", "thresholded", "label"})
 _POLAR_FIELDS = frozenset({"polar", "ns_steps", "lam", "ns_dtype"})
 
 

@@ -71,17 +71,25 @@ class Task(ABC):
 
     @abstractmethod
     def draw_gradients(
-        self, weights: Tensor, at_zero: bool | None = None, check: Callable[[], None] | None = None
+        self,
+        weights: Tensor,
+        at_zero: bool | None = None,
+        check: Callable[[], None] | None = None,
+        thresholded: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Advance the data stream one step: (G (L, r, c), minibatch loss (L,)).
 
         ``at_zero`` says whether every W is 0 when the caller knows (None: look), so that a task
         with a closed form there need not wait for the device to find out. A long pass calls
         ``check`` between its blocks (it raises to abandon the step; the caller restores the stream).
+        ``thresholded`` ((L,) bool, or None for none): the lanes whose gradients leave out the items
+        they already recover (a config gives it only to tasks with items).
         """
 
     @abstractmethod
-    def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:
+    def signal_gradients(
+        self, weights: Tensor, at_zero: bool | None = None, thresholded: Tensor | None = None
+    ) -> Tensor:
         """The noiseless gradient at each lane's W (L, r, c): the population gradient or G_sig."""
 
     @abstractmethod
@@ -91,12 +99,14 @@ class Task(ABC):
         with_signal: bool = True,
         at_zero: bool | None = None,
         check: Callable[[], None] | None = None,
+        thresholded: Tensor | None = None,
     ) -> tuple[Evaluation | None, Tensor | None]:
         """Population metrics at W (None when the task has none) and, if asked, the signal gradients.
 
         The signal may be None even when asked for: a task that estimated its metrics from a sample
         has not computed the population gradient, and computing it would cost the full pass the
-        sample avoided.
+        sample avoided. A ``thresholded`` lane's signal is its population gradient without the
+        items it recovers: the gradient its exact-gradient steps take.
         """
 
     @abstractmethod

@@ -173,27 +173,34 @@ class MemoryTask(Task):
         self._sampler.set_generator_state(state["batch_generator"])
 
     def draw_gradients(
-        self, weights: Tensor, at_zero: bool | None = None, check: Callable[[], None] | None = None
+        self,
+        weights: Tensor,
+        at_zero: bool | None = None,
+        check: Callable[[], None] | None = None,
+        thresholded: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
+        """At W = 0 no item is recovered (every logit ties), so thresholding changes nothing there."""
         self.last_gradient_factors = None
         if self.exact_gradients:
             self.last_batch = None
             if _all_zero(weights, at_zero):
                 return self._gradient_at_zero(weights), self._loss_at_zero(weights)
-            result = self._pass(weights, self._population(), check=check)
+            result = self._pass(weights, self._population(), check=check, thresholded=thresholded)
             self.last_gradient_factors = result.grad_factors
             return result.grad, result.loss
         batch = self._sampler.draw(self.batch_size, self.label_noise)
         self.last_batch = batch
         queries = minibatch_queries(batch.items, batch.labels, weights.dtype).to(self.inputs.device)
-        result = self._pass(weights, queries, check=check)
+        result = self._pass(weights, queries, check=check, thresholded=thresholded)
         self.last_gradient_factors = result.grad_factors
         return result.grad, result.loss
 
-    def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:
+    def signal_gradients(
+        self, weights: Tensor, at_zero: bool | None = None, thresholded: Tensor | None = None
+    ) -> Tensor:
         if _all_zero(weights, at_zero):
             return self._gradient_at_zero(weights)
-        return self._pass(weights, self._population()).grad
+        return self._pass(weights, self._population(), thresholded=thresholded).grad
 
     @property
     def evaluation_sample(self) -> StratifiedSample | None:
@@ -218,6 +225,7 @@ class MemoryTask(Task):
         with_signal: bool = True,
         at_zero: bool | None = None,
         check: Callable[[], None] | None = None,
+        thresholded: Tensor | None = None,
     ) -> tuple[Evaluation, Tensor | None]:
         """Population metrics of every lane, exact or estimated from :attr:`evaluation_sample`.
 
@@ -229,7 +237,7 @@ class MemoryTask(Task):
             return self._evaluation_at_zero(weights.shape[0]), signal
         sample = self.evaluation_sample
         if sample is None:
-            result = self._pass(weights, self._population(), True, with_signal, check)
+            result = self._pass(weights, self._population(), True, with_signal, check, thresholded)
             return self._exact_evaluation(result), result.grad
         items = torch.from_numpy(sample.items).to(self.inputs.device)
         queries = item_queries(self.probs, items, self.label_noise)
@@ -325,6 +333,7 @@ class MemoryTask(Task):
         want_columns: bool = False,
         want_grad: bool = True,
         check: Callable[[], None] | None = None,
+        thresholded: Tensor | None = None,
     ) -> MemoryPass:
         lanes = weights.shape[0]
         needed = lanes * self.n_items * chunk_columns(self.n_items, lanes, queries.items.shape[0])
@@ -339,6 +348,7 @@ class MemoryTask(Task):
             want_columns=want_columns,
             workspace=self._workspace,
             check=check,
+            leave_out_recovered=thresholded,
         )
 
     def _population(self) -> QueryBatch:

@@ -94,14 +94,20 @@ class SpikedTask(Task):
         return self._previous
 
     def draw_gradients(
-        self, weights: Tensor, at_zero: bool | None = None, check: Callable[[], None] | None = None
+        self,
+        weights: Tensor,
+        at_zero: bool | None = None,
+        check: Callable[[], None] | None = None,
+        thresholded: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         g = self.signal + self.next_noise().to(self.signal.device, self.signal.dtype)  # (r, c)
         lanes = weights.shape[0]
         nan = torch.full((lanes,), float("nan"), dtype=weights.dtype, device=weights.device)
         return g.expand(lanes, -1, -1).clone(), nan
 
-    def signal_gradients(self, weights: Tensor, at_zero: bool | None = None) -> Tensor:
+    def signal_gradients(
+        self, weights: Tensor, at_zero: bool | None = None, thresholded: Tensor | None = None
+    ) -> Tensor:
         return self.signal.expand(weights.shape[0], -1, -1)
 
     def evaluate(
@@ -110,5 +116,6 @@ class SpikedTask(Task):
         with_signal: bool = True,
         at_zero: bool | None = None,
         check: Callable[[], None] | None = None,
+        thresholded: Tensor | None = None,
     ) -> tuple[None, Tensor | None]:
         return None, self.signal_gradients(weights) if with_signal else None

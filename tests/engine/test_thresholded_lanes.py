@@ -1,0 +1,146 @@
+"""Thresholded lanes: gradients that leave out the items a lane recovers (Kim et al., SCIENCE.md §5).
+
+The oracles are autograd on the unrecovered draws and the multi-step reproduction's own thresholded
+gradient, which removes the items from the query batch instead of masking them inside the pass.
+"""
+
+import pytest
+import torch
+
+from muonscope.engine.changes import SetField
+from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.experiment import Experiment
+from muonscope.engine.headless import final_report
+from muonscope.engine.memory import item_queries, memory_pass, minibatch_queries
+from muonscope.engine.reproduce.multistep_dynamics import population_gradient, thresholded_gradient
+from muonscope.engine.tasks.memory_task import MemoryTask
+from muonscope.engine.tasks.sampler import BatchSampler
+
+CPU = torch.device("cpu")
+#: (dtype, relative tolerance of a gradient against its oracle)
+PRECISIONS = [(torch.float64, 1e-10), (torch.float32, 1e-4)]
+
+
+def _task(dtype: torch.dtype, d: int = 8, n_items: int = 60) -> MemoryTask:
+    return MemoryTask(TaskConfig(d=d, n_items=n_items, alpha=1.5, batch_size=0, seed=3), CPU, dtype)
+
+
+def _memories(task: MemoryTask, lanes: int = 2) -> torch.Tensor:
+    """(lanes, d, d): one trained-looking W per lane, recovering some items and not others."""
+    d = task.weight_shape[0]
+    gen = torch.Generator().manual_seed(5)
+    return (4.0 * torch.randn(lanes, d, d, generator=gen, dtype=torch.float64)).to(task.inputs.dtype)
+
+
+def _recovered(task: MemoryTask, w: torch.Tensor) -> torch.Tensor:
+    """(N,) bool: the items W recovers (strict argmax over every output)."""
+    every = item_queries(task.probs, torch.arange(task.n_items), 0.0)
+    return memory_pass(task.outputs, task.inputs, w[None], every, want_columns=True).recovered[0]
+
+
+def _autograd(
+    task: MemoryTask, w: torch.Tensor, items: torch.Tensor, labels: torch.Tensor, batch_size: int
+) -> torch.Tensor:
+    """∇_W of (1/B)·Σ_j cross-entropy(U W e_{items_j}, labels_j) over the given draws, by autograd."""
+    w = w.detach().clone().requires_grad_(True)
+    logits = task.inputs[items] @ w.T @ task.outputs.T  # (m, N)
+    per_draw = torch.nn.functional.cross_entropy(logits, labels, reduction="none")  # (m,)
+    (per_draw.sum() / batch_size).backward()
+    return w.grad
+
+
+@pytest.mark.parametrize(("dtype", "rtol"), PRECISIONS)
+def test_a_flagged_lane_s_gradient_is_autograd_over_the_draws_it_has_not_recovered(dtype, rtol):
+    task = _task(dtype)
+    weights = _memories(task)  # (2, d, d)
+    draws = BatchSampler(task.probs_np, 11).draw(200, 0.0)
+    queries = minibatch_queries(draws.items, draws.labels, dtype)
+    flags = torch.tensor([True, False])
+    result = memory_pass(task.outputs, task.inputs, weights, queries, leave_out_recovered=flags)
+    plain = memory_pass(task.outputs, task.inputs, weights, queries)
+
+    known = _recovered(task, weights[0])
+    kept = ~known[draws.items]  # (B,) draws of items lane 0 has not recovered
+    assert 0 < int(kept.sum()) < draws.items.shape[0], "the test needs recovered and unrecovered draws"
+    # the draws kept keep their weight 1/B: nothing is renormalised
+    oracle = _autograd(task, weights[0], draws.items[kept], draws.labels[kept], draws.items.shape[0])
+    torch.testing.assert_close(result.grad[0], oracle, rtol=rtol, atol=rtol * float(oracle.abs().max()))
+    torch.testing.assert_close(result.grad[1], plain.grad[1], rtol=0, atol=0)  # the other lane: untouched
+    torch.testing.assert_close(result.loss, plain.loss, rtol=0, atol=0)  # the loss counts every draw
+
+
+@pytest.mark.parametrize(("dtype", "rtol"), PRECISIONS)
+def test_the_masked_pass_agrees_with_removing_the_items_from_the_batch(dtype, rtol):
+    task = _task(dtype)
+    weights = _memories(task, lanes=1)
+    every = item_queries(task.probs, torch.arange(task.n_items), 0.0)
+    flags = torch.tensor([True])
+    masked = memory_pass(  # small chunks: the mask must follow each chunk's own columns
+        task.outputs, task.inputs, weights, every, leave_out_recovered=flags, chunk_elements=300
+    )
+    removed = population_gradient(task, weights[0], _recovered(task, weights[0]))
+    torch.testing.assert_close(masked.grad[0], removed, rtol=rtol, atol=rtol * float(removed.abs().max()))
+
+
+def _lane(thresholded: bool) -> LaneConfig:
+    return LaneConfig(
+        optimizer="muon", lr=4.0, momentum=0.0, order="none", polar="reg", lam=0.016, thresholded=thresholded
+    )
+
+
+def _config(batch_size: int, lanes: tuple[LaneConfig, ...]) -> ExperimentConfig:
+    return ExperimentConfig(
+        task=TaskConfig(d=12, n_items=160, alpha=1.5, batch_size=batch_size, seed=2),
+        lanes=lanes,
+        run=RunConfig(steps=20, eval_every=1, dtype="float64"),
+    )
+
+
+@pytest.mark.parametrize("batch_size", [0, 512])
+def test_each_step_of_a_thresholded_lane_takes_the_reproduction_s_thresholded_gradient(batch_size):
+    experiment = Experiment(_config(batch_size, (_lane(True), _lane(False))))
+    task = experiment.task
+    parted = False
+    for _ in range(6):
+        before = experiment.weights.clone()  # (2, d, d)
+        experiment.step()
+        recovered = _recovered(task, before[0])
+        if batch_size == 0:
+            expected = population_gradient(task, before[0], recovered)
+        else:
+            batch = task.last_batch
+            queries = minibatch_queries(batch.items, batch.labels, torch.float64)
+            expected = thresholded_gradient(task, before[0], queries, recovered)
+        torch.testing.assert_close(experiment.last_gradient[0], expected, rtol=1e-9, atol=1e-12)
+        parted |= bool(recovered.any()) and not torch.equal(before[0], before[1])
+    assert parted, "the thresholded lane never left out an item: the test saw nothing"
+
+
+def test_turning_thresholding_on_at_an_evaluation_step_changes_the_very_next_exact_step():
+    experiment = Experiment(_config(0, (_lane(False),)))
+    experiment.step(4)
+    task = experiment.task
+    recovered = _recovered(task, experiment.weights[0])
+    assert recovered.any()
+    before = experiment.weights[0].clone()
+    experiment.apply(SetField("lanes[0].thresholded", True))
+    experiment.step()
+    expected = population_gradient(task, before, recovered)
+    torch.testing.assert_close(experiment.last_gradient[0], expected, rtol=1e-9, atol=1e-12)
+    assert experiment.snapshot().lanes[0].thresholded
+
+
+def test_a_thresholded_lane_says_so_in_its_label_and_its_report():
+    config = _config(0, (_lane(True),))
+    assert config.lanes[0].display_label().endswith("thresholded")
+    experiment = Experiment(config)
+    experiment.step(2)
+    assert final_report(experiment.snapshot(), config)["lanes"][0]["thresholded"] is True
+
+
+def test_a_task_without_items_refuses_a_thresholded_lane_naming_the_field():
+    with pytest.raises(ConfigError) as caught:
+        ExperimentConfig(task=TaskConfig(kind="spiked"), lanes=(LaneConfig(thresholded=True),))
+    text = str(caught.value)
+    assert "lanes[0].thresholded" in text and "no items" in text and "zipf" in text
