@@ -14,7 +14,13 @@ from typing import Any
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
 from muonscope.engine.fields import FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS, lane_field_problem
-from muonscope.engine.task_kinds import EMBEDDING_FAMILIES, TASK_KINDS, task_field_problem, view_problem
+from muonscope.engine.task_kinds import (
+    EMBEDDING_FAMILIES,
+    TASK_KINDS,
+    items_problem,
+    task_field_problem,
+    view_problem,
+)
 from muonscope.widgets.lane_table import LaneFieldSpec
 from muonscope.widgets.number_box import BOX_DECIMALS
 from muonscope.widgets.task_panel import TaskFieldSpec
@@ -34,7 +40,7 @@ __all__ = [
 ]
 
 #: Lane fields with a control in the lane table.
-LANE_CONTROLS = ("optimizer", "order", "momentum", "lr", "polar", "ns_steps", "lam", "beta2")
+LANE_CONTROLS = ("optimizer", "order", "momentum", "lr", "polar", "ns_steps", "lam", "beta2", "thresholded")
 #: Task fields shown as a slider (in hundredths) rather than a spin box.
 _SLIDERS = {"label_noise"}
 #: The seed sits in the toolbar next to reset, not in the task form.
@@ -97,6 +103,7 @@ def lane_field_spec() -> LaneFieldSpec:
         polars=list(LANE_FIELDS["polar"].choices),
         ranges=ranges,
         momentum_symbols={name: spec.momentum_symbol for name, spec in OPTIMIZERS.items()},
+        thresholded_help=_sentence(LANE_FIELDS["thresholded"].help),
     )
 
 
@@ -110,10 +117,17 @@ def lane_values(lane: LaneConfig) -> dict[str, Any]:
     return dataclasses.asdict(lane)
 
 
-def lane_field_states(lane: LaneConfig) -> dict[str, tuple[bool, str]]:
-    """(enabled, reason) for every lane control, from the optimizer's declared fields."""
+def lane_field_states(lane: LaneConfig, task: TaskConfig) -> dict[str, tuple[bool, str]]:
+    """(enabled, reason) for every lane control, from the optimizer's declared fields and the task
+    (thresholding needs items to recover)."""
     problems = {name: lane_field_problem(lane, name) for name in LANE_CONTROLS}
+    problems["thresholded"] = _sentence(items_problem(task))  # every optimizer reads it
     return {name: (not problem, problem) for name, problem in problems.items()}
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a tooltip sentence: capitalised, with a full stop ("" stays "")."""
+    return f"{text[0].upper()}{text[1:]}." if text else ""
 
 
 def task_values(task: TaskConfig) -> dict[str, Any]:
@@ -134,8 +148,7 @@ def task_field_states(task: TaskConfig) -> tuple[dict[str, tuple[bool, bool, str
     states = {}
     for spec in task_field_specs():  # greyed where the task, as set, does not read it (the staircase's head)
         unread = task_field_problem(task, spec.name) if spec.name in shown else ""
-        reason = f"{unread[0].upper()}{unread[1:]}." if unread else ""
-        states[spec.name] = (spec.name in shown, not unread, reason)
+        states[spec.name] = (spec.name in shown, not unread, _sentence(unread))
     disabled = {}
     for family in TASK_FIELDS["embeddings"].choices:
         if family not in kind.embeddings:

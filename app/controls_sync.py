@@ -80,7 +80,7 @@ class ControlsSync(QtCore.QObject):
         """Enable each lane control that applies to its lane's optimizer; the rest say why."""
         table = self._views.lanes
         for row, lane in zip(table.rows, config.lanes, strict=False):
-            for name, (enabled, reason) in lane_field_states(lane).items():
+            for name, (enabled, reason) in lane_field_states(lane, config.task).items():
                 row.set_field_state(name, enabled, reason)
         table.set_labels([lane.display_label() for lane in config.lanes])
 

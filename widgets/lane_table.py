@@ -25,6 +25,8 @@ class LaneFieldSpec:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: optimizer → what its momentum is called, where not μ (Adam's β₁)
     momentum_symbols: dict[str, str] = field(default_factory=dict)
+    #: what the "thresholded" box does, as its tooltip says it
+    thresholded_help: str = ""
 
 
 class _Segmented(QtWidgets.QWidget):
@@ -103,6 +105,9 @@ class LaneRow(QtWidgets.QFrame):
         self.ns_steps.refused.connect(lambda text, why: self.entry_refused.emit("ns_steps", text, why))
         self.lam = self._double("lam", spec, 0.0)
         self.beta2 = self._double("beta2", spec, 0.001)  # Adam's second moment: 0.95 in the tail presets
+        self.thresholded = QtWidgets.QCheckBox("thresholded")
+        self.thresholded.setToolTip(spec.thresholded_help)
+        self.thresholded.toggled.connect(lambda on: self.field_changed.emit("thresholded", on))
         guard_wheel(self.polar, self.ns_steps)
         for name in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2"):
             _blank_when_disabled(self.widget_for(name))
@@ -160,6 +165,7 @@ class LaneRow(QtWidgets.QFrame):
         self._pair(grid, 4, 0, "NS k", self.ns_steps, span=3)
         self._pair(grid, 4, 4, "λ", self.lam)
         self._pair(grid, 5, 0, "β₂", self.beta2, span=3)
+        grid.addWidget(self.thresholded, 5, 4, 1, 2)
 
     @staticmethod
     def _pair(
@@ -181,13 +187,14 @@ class LaneRow(QtWidgets.QFrame):
             "ns_steps": self.ns_steps,
             "lam": self.lam,
             "beta2": self.beta2,
+            "thresholded": self.thresholded,
         }[name]
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Show a lane's settings without emitting ``field_changed``."""
         blockers = [
             QtCore.QSignalBlocker(self.widget_for(n))
-            for n in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2")
+            for n in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2", "thresholded")
         ]
         self.optimizer.set_value(values["optimizer"])
         # Adam's box holds its first moment's decay: "μ" there read as a momentum buffer's
@@ -199,13 +206,15 @@ class LaneRow(QtWidgets.QFrame):
         self.ns_steps.setValue(values["ns_steps"])
         self.lam.setValue(values["lam"])
         self.beta2.setValue(values["beta2"])
+        self.thresholded.setChecked(values["thresholded"])
         del blockers
 
     def set_field_state(self, name: str, enabled: bool, reason: str = "") -> None:
         """Enable a control, or disable it with a tooltip saying why it does not apply."""
         widget = self.widget_for(name)
         widget.setEnabled(enabled)
-        widget.setToolTip("" if enabled else reason)
+        help_text = self._spec.thresholded_help if name == "thresholded" else ""  # says what it does
+        widget.setToolTip(help_text if enabled else reason)
 
 
 def _blank_when_disabled(widget: QtWidgets.QWidget) -> None:

@@ -309,6 +309,24 @@ def test_adams_beta2_is_a_live_setting_of_its_row_only(qtbot):
     assert "0.95" in app.clock.config.lanes[1].display_label()  # the label says which β₂ runs
 
 
+def test_a_lane_s_thresholded_box_is_live_and_greyed_on_a_task_without_items(qtbot):
+    app = open_app(qtbot)
+    muon_row = app.views.lanes.rows[2]
+    assert muon_row.thresholded.isEnabled() and "recovers" in muon_row.thresholded.toolTip()
+    muon_row.thresholded.setChecked(True)
+    app.intents.step(1)
+    qtbot.waitUntil(lambda: app.clock.config.lanes[2].thresholded, timeout=WAIT_MS)
+    wait_for_step(qtbot, app, 1)
+    qtbot.waitUntil(lambda: app.clock.newest.lanes[2].thresholded, timeout=WAIT_MS)
+    assert app.clock.newest.lanes[2].label.endswith("thresholded")  # legends say which lane it is
+    muon_row.thresholded.setChecked(False)  # off again, so the stream task below is allowed
+    qtbot.waitUntil(lambda: not app.clock.config.lanes[2].thresholded, timeout=WAIT_MS)
+    app.intents.load_preset("spectral_filtering")
+    qtbot.waitUntil(lambda: app.clock.config.task.kind == "spiked", timeout=WAIT_MS)
+    box = app.views.lanes.rows[0].thresholded
+    assert not box.isEnabled() and "no items" in box.toolTip()
+
+
 def test_reset_restarts_from_the_seed_with_current_settings(qtbot):
     app = open_app(qtbot)
     app.intents.step(4)

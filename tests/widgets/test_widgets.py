@@ -33,6 +33,7 @@ LANE = {
     "ns_steps": 5,
     "lam": 1e-3,
     "beta2": 0.999,
+    "thresholded": False,
 }
 SPEC = LaneFieldSpec(
     optimizers=[("sgd", "SGD"), ("adam", "Adam"), ("muon", "Muon")], ranges={"lr": (0.0, 10.0)}
