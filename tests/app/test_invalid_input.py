@@ -205,6 +205,11 @@ CASES = [
     ),
     (["run", "--lane", "optimizer=adam,beta2=1"], "--lane[0].beta2 = 1"),
     (["run", "--lane", "optimizer=sgd,nesterov=yes"], "--lane[0].nesterov = 'yes'"),
+    (["run", "--lane", "thresholded=maybe"], "--lane[0].thresholded = 'maybe' is not allowed: must be true"),
+    (  # a gradient stream has no items whose recovery could leave them out of its gradient
+        ["run", "--preset", "spectral_filtering", "--lane", "optimizer=sgd,thresholded=true"],
+        ("lanes[0].thresholded = true is not allowed", "has no items to recover"),
+    ),
     (["run", "--lane", "label=a\nb"], "--lane[0].label = 'a\\nb' is not allowed: must be a single line"),
     (["run"] + ["--lane", "optimizer=sgd"] * 9, "--lane = 9"),
     # a lane field the lane does not read ran as if never typed
