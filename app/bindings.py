@@ -14,6 +14,7 @@ from typing import Any
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
 from muonscope.engine.fields import FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS, lane_field_problem
+from muonscope.engine.recovery_law import schedule_problem
 from muonscope.engine.task_kinds import (
     EMBEDDING_FAMILIES,
     TASK_KINDS,
@@ -40,7 +41,18 @@ __all__ = [
 ]
 
 #: Lane fields with a control in the lane table.
-LANE_CONTROLS = ("optimizer", "order", "momentum", "lr", "polar", "ns_steps", "lam", "beta2", "thresholded")
+LANE_CONTROLS = (
+    "optimizer",
+    "order",
+    "momentum",
+    "lr",
+    "polar",
+    "ns_steps",
+    "lam",
+    "lam_schedule",
+    "beta2",
+    "thresholded",
+)
 #: Task fields shown as a slider (in hundredths) rather than a spin box.
 _SLIDERS = {"label_noise"}
 #: The seed sits in the toolbar next to reset, not in the task form.
@@ -104,6 +116,7 @@ def lane_field_spec() -> LaneFieldSpec:
         ranges=ranges,
         momentum_symbols={name: spec.momentum_symbol for name, spec in OPTIMIZERS.items()},
         thresholded_help=_sentence(LANE_FIELDS["thresholded"].help),
+        schedule_help=_sentence(LANE_FIELDS["lam_schedule"].help),
     )
 
 
@@ -122,6 +135,7 @@ def lane_field_states(lane: LaneConfig, task: TaskConfig) -> dict[str, tuple[boo
     (thresholding needs items to recover)."""
     problems = {name: lane_field_problem(lane, name) for name in LANE_CONTROLS}
     problems["thresholded"] = _sentence(items_problem(task))  # every optimizer reads it
+    problems["lam_schedule"] = problems["lam_schedule"] or _sentence(schedule_problem(task))
     return {name: (not problem, problem) for name, problem in problems.items()}
 
 

@@ -18,6 +18,7 @@ import tomli_w
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.recovery_law import schedule_problem
 from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS, items_problem, view_problem
 from muonscope.engine.validate import nearest, unknown_key
 
@@ -135,6 +136,14 @@ LANE_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("ns_steps", "int", "NS k", "Newton–Schulz iterations", lo=1, hi=100),
         FieldSpec("lam", "float", "λ", "λ of the regularised polar map h_λ", lo=0.0, hi=1e6),
         FieldSpec(
+            "lam_schedule",
+            "choice",
+            "λ schedule",
+            "fixed: λ at every step; kim: λ_t = λ·(d_(t+1)/d_1)^(−α), Kim et al.'s schedule with "
+            "d_t = min(d^(2−(1−1/(2α))^t), B^(1/α), N) and t the run's step (zipf tasks)",
+            choices=("fixed", "kim"),
+        ),
+        FieldSpec(
             "buffer",
             "choice",
             "buffer",
@@ -183,6 +192,7 @@ class LaneConfig:
     polar: str = "exact"
     ns_steps: int = 5
     lam: float = 1e-3
+    lam_schedule: str = "fixed"
     buffer: str = ""
     beta2: float = 0.999
     eps: float = 1e-8
@@ -298,11 +308,14 @@ class ExperimentConfig:
         _set(self, "lanes", lanes)
         no_bases = view_problem(self.task, "bases")
         no_items = items_problem(self.task)
+        no_schedule = schedule_problem(self.task)
         for i, lane in enumerate(lanes):
             if OPTIMIZERS[lane.optimizer].needs_geometry and no_bases:
                 raise ConfigError(
                     f"lanes[{i}].optimizer", lane.optimizer, f"reads the task's bases; {no_bases}"
                 )
+            if lane.lam_schedule == "kim" and no_schedule:
+                raise ConfigError(f"lanes[{i}].lam_schedule", "kim", no_schedule)
             if lane.thresholded and no_items:
                 raise ConfigError(
                     f"lanes[{i}].thresholded", True, f"leaves recovered items out of the gradient; {no_items}"

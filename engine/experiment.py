@@ -42,6 +42,7 @@ from muonscope.engine.lane_metrics import evaluation_fields, settings_fields
 from muonscope.engine.lane_update import step_lanes
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
+from muonscope.engine.recovery_law import lane_for_step
 from muonscope.engine.run_record import RunRecord
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array
 from muonscope.engine.step_metrics import StepInputs, step_metric_fields
@@ -440,7 +441,9 @@ class Experiment:
             if self._task.exact_gradients:
                 signal = grads
         frozen = [lane.diverged for lane in self._lanes]
-        stepped = step_lanes(grads, self._weights, self._states, self._config.lanes, frozen, check)
+        task, t = self._config.task, self._step
+        lanes = [lane_for_step(lane, task, t) for lane in self._config.lanes]  # λ_t of scheduled lanes
+        stepped = step_lanes(grads, self._weights, self._states, lanes, frozen, check)
         self._weights = stepped.weights
         self._step += 1
         self._last_gradient, self._last_direction = grads, stepped.directions

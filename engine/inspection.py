@@ -18,6 +18,7 @@ from torch import Tensor
 from muonscope.engine.optim.polar import polar_exact
 from muonscope.engine.optim.registry import OPTIMIZERS, momentum_of
 from muonscope.engine.optim.rules import nesterov_look_ahead, polar_map
+from muonscope.engine.recovery_law import lane_for_step
 
 __all__ = ["TENSORS", "LaneMatrices", "lane_matrices", "task_coordinates"]
 
@@ -52,7 +53,8 @@ def lane_matrices(found: dict, lane: int) -> LaneMatrices:
     config = found["config"]
     if not 0 <= lane < len(config.lanes):
         raise ValueError(f"lane {lane}: must be one of 0…{len(config.lanes) - 1} at step {found['step']}")
-    settings = config.lanes[lane]
+    # as the step that produced W here ran it (a scheduled λ at that step's λ_t)
+    settings = lane_for_step(config.lanes[lane], config.task, max(found["step"] - 1, 0))
     gradient = None if found["gradient"] is None else found["gradient"][lane]  # (r, c)
     direction = None if found["direction"] is None else found["direction"][lane]
     momentum = found["momentum"][lane]
@@ -67,7 +69,7 @@ def lane_matrices(found: dict, lane: int) -> LaneMatrices:
     return LaneMatrices(
         step=found["step"],
         lane=lane,
-        label=settings.display_label(),
+        label=config.lanes[lane].display_label(),
         matrices=matrices,
         direction_sv=applied,
         polar_sv=reference,

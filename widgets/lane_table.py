@@ -25,8 +25,9 @@ class LaneFieldSpec:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: optimizer → what its momentum is called, where not μ (Adam's β₁)
     momentum_symbols: dict[str, str] = field(default_factory=dict)
-    #: what the "thresholded" box does, as its tooltip says it
+    #: what the "thresholded" and "λ_t" boxes do, as their tooltips say it
     thresholded_help: str = ""
+    schedule_help: str = ""
 
 
 class _Segmented(QtWidgets.QWidget):
@@ -108,6 +109,11 @@ class LaneRow(QtWidgets.QFrame):
         self.thresholded = QtWidgets.QCheckBox("thresholded")
         self.thresholded.setToolTip(spec.thresholded_help)
         self.thresholded.toggled.connect(lambda on: self.field_changed.emit("thresholded", on))
+        self.lam_schedule = QtWidgets.QCheckBox("λ_t")
+        self.lam_schedule.setToolTip(spec.schedule_help)
+        self.lam_schedule.toggled.connect(
+            lambda on: self.field_changed.emit("lam_schedule", "kim" if on else "fixed")
+        )
         guard_wheel(self.polar, self.ns_steps)
         for name in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2"):
             _blank_when_disabled(self.widget_for(name))
@@ -165,7 +171,12 @@ class LaneRow(QtWidgets.QFrame):
         self._pair(grid, 4, 0, "NS k", self.ns_steps, span=3)
         self._pair(grid, 4, 4, "λ", self.lam)
         self._pair(grid, 5, 0, "β₂", self.beta2, span=3)
-        grid.addWidget(self.thresholded, 5, 4, 1, 2)
+        boxes = QtWidgets.QHBoxLayout()  # λ's schedule under λ, then the gradient's thresholding
+        boxes.setSpacing(8)
+        boxes.addWidget(self.lam_schedule)
+        boxes.addWidget(self.thresholded)
+        boxes.addStretch(1)
+        grid.addLayout(boxes, 5, 4, 1, 2)
 
     @staticmethod
     def _pair(
@@ -186,6 +197,7 @@ class LaneRow(QtWidgets.QFrame):
             "polar": self.polar,
             "ns_steps": self.ns_steps,
             "lam": self.lam,
+            "lam_schedule": self.lam_schedule,
             "beta2": self.beta2,
             "thresholded": self.thresholded,
         }[name]
@@ -194,7 +206,7 @@ class LaneRow(QtWidgets.QFrame):
         """Show a lane's settings without emitting ``field_changed``."""
         blockers = [
             QtCore.QSignalBlocker(self.widget_for(n))
-            for n in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2", "thresholded")
+            for n in ("momentum", "lr", "polar", "ns_steps", "lam", "lam_schedule", "beta2", "thresholded")
         ]
         self.optimizer.set_value(values["optimizer"])
         # Adam's box holds its first moment's decay: "μ" there read as a momentum buffer's
@@ -207,13 +219,15 @@ class LaneRow(QtWidgets.QFrame):
         self.lam.setValue(values["lam"])
         self.beta2.setValue(values["beta2"])
         self.thresholded.setChecked(values["thresholded"])
+        self.lam_schedule.setChecked(values["lam_schedule"] == "kim")
         del blockers
 
     def set_field_state(self, name: str, enabled: bool, reason: str = "") -> None:
         """Enable a control, or disable it with a tooltip saying why it does not apply."""
         widget = self.widget_for(name)
         widget.setEnabled(enabled)
-        help_text = self._spec.thresholded_help if name == "thresholded" else ""  # says what it does
+        helps = {"thresholded": self._spec.thresholded_help, "lam_schedule": self._spec.schedule_help}
+        help_text = helps.get(name, "")  # a box's tooltip says what it does while it applies
         widget.setToolTip(help_text if enabled else reason)
 
 

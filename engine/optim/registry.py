@@ -41,6 +41,7 @@ class LaneSettings(Protocol):
     polar: str
     ns_steps: int
     lam: float
+    lam_schedule: str
     buffer: str
     beta2: float
     eps: float
@@ -154,6 +155,8 @@ def _polar_text(lane: LaneSettings) -> str:
     if lane.polar == "ns":  # its working precision where not the run's: two lanes read alike
         working = "" if lane.ns_dtype == "run" else f" {lane.ns_dtype}"
         return f"NS{lane.ns_steps}{working}"
+    if lane.polar == "reg" and lane.lam_schedule == "kim":  # λ_t falls from λ₀ as d_(t+1) grows
+        return f"reg λ_t from {plain_number(lane.lam)}"
     if lane.polar == "reg":
         return f"reg λ={plain_number(lane.lam)}"
     return "exact"
@@ -206,7 +209,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             _muon,
             0.05,
             0.95,
-            _MAPPED | {"polar", "ns_steps", "lam", "ns_dtype"},
+            _MAPPED | {"polar", "ns_steps", "lam", "lam_schedule", "ns_dtype"},
             polar_key=_muon_polar_key,
         ),
         OptimizerSpec(
@@ -228,7 +231,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 
 #: Lane fields every lane reads, whatever its optimizer.
 _ALWAYS_READ = frozenset({"optimizer", "lr", "thresholded", "label"})
-_POLAR_FIELDS = frozenset({"polar", "ns_steps", "lam", "ns_dtype"})
+_POLAR_FIELDS = frozenset({"polar", "ns_steps", "lam", "lam_schedule", "ns_dtype"})
 
 
 def lane_field_problem(lane: LaneSettings, name: str) -> str:
@@ -274,12 +277,15 @@ def _unread_field_problem(lane: LaneSettings, name: str) -> str:
         return _unread_reason(spec, name)
     if name in ("ns_steps", "ns_dtype") and lane.polar != "ns":
         return _NS_ONLY[name]
-    if name == "lam" and lane.polar != "reg":
-        return "λ belongs to the regularised polar map (polar = reg)"
+    if name in ("lam", "lam_schedule") and lane.polar != "reg":
+        return f"{_POLAR_NAMES[name]} belongs to the regularised polar map (polar = reg)"
     if name in _BUFFER_FIELDS and "order" in spec.uses and lane.order == "none":
         return f"momentum order is none: there is no buffer, so {_BUFFER_FIELDS[name]} has no effect"
     return ""
 
+
+#: The regularised map's settings, as a reason names them.
+_POLAR_NAMES = {"lam": "λ", "lam_schedule": "λ's schedule"}
 
 #: Why a Newton–Schulz setting means nothing to another polar map.
 _NS_ONLY = {

@@ -10,6 +10,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from muonscope.engine.recovery_law import recovery_target
 from muonscope.engine.reproduce.base import (
     Claim,
     Curve,
@@ -24,7 +25,6 @@ from muonscope.engine.reproduce.multistep_dynamics import (
     Dynamics,
     MultiStepRun,
     head_recovered_loss,
-    recovery_target,
     run_multistep,
 )
 

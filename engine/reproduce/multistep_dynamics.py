@@ -28,6 +28,7 @@ from torch import Tensor
 from muonscope.engine.config import TaskConfig
 from muonscope.engine.memory import QueryBatch, item_queries, memory_pass, minibatch_queries
 from muonscope.engine.optim.polar import polar_regularized
+from muonscope.engine.recovery_law import recovery_target, theory_recovery
 from muonscope.engine.tasks.frequencies import zipf_probs
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.tasks.sampler import BatchSampler
@@ -39,20 +40,13 @@ __all__ = [
     "head_recovered_loss",
     "lambda_schedule",
     "population_gradient",
-    "recovery_target",
     "run_multistep",
-    "theory_recovery",
     "thresholded_gradient",
     "without_items",
 ]
 
 #: Offset that separates the minibatch stream of a seed from its embedding stream.
 _BATCH_STREAM = 0x3A11
-
-
-def theory_recovery(d: int, alpha: float, t: int) -> float:
-    """d^{2 − (1 − 1/(2α))^t}: the ranks recovered after t steps, polylogs dropped [S]."""
-    return d ** (2.0 - (1.0 - 1.0 / (2.0 * alpha)) ** t)
 
 
 def head_recovered_loss(n_recovered: float, alpha: float, n_items: int) -> float:
@@ -64,16 +58,6 @@ def head_recovered_loss(n_recovered: float, alpha: float, n_items: int) -> float
     """
     tail = zipf_probs(n_items, alpha)[min(int(n_recovered), n_items) :]  # ranks n+1..N
     return math.log(n_items) * float(tail.sum())
-
-
-def recovery_target(d: int, alpha: float, t: int, n_items: int, batch_size: int) -> float:
-    """d_t = min{d^{2−(1−1/(2α))^t}, B^{1/α}, N}: the law with its minibatch cap [S] and N [I].
-
-    ``batch_size`` 0 means B = ∞ (no batch cap). An item must be drawn to be learned, hence the
-    B^{1/α} cap; no more than the N items that exist can be recovered.
-    """
-    target = min(theory_recovery(d, alpha, t), float(n_items))
-    return target if batch_size == 0 else min(target, batch_size ** (1.0 / alpha))
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,13 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtTest, QtWidgets
 
+from muonscope.app.bindings import lane_field_states
 from muonscope.app.composition import keep_startup_objects_out_of_collections
 from muonscope.app.engine_link import EngineLink
 from muonscope.app.engine_protocol import Step
 from muonscope.engine import Experiment, LaneConfig
+from muonscope.engine.config import TaskConfig
+from muonscope.engine.task_kinds import TASK_KINDS
 from tests.app.helpers import (
     WAIT_MS,
     held_experiment,
@@ -325,6 +328,24 @@ def test_a_lane_s_thresholded_box_is_live_and_greyed_on_a_task_without_items(qtb
     qtbot.waitUntil(lambda: app.clock.config.task.kind == "spiked", timeout=WAIT_MS)
     box = app.views.lanes.rows[0].thresholded
     assert not box.isEnabled() and "no items" in box.toolTip()
+
+
+def test_a_muon_reg_lane_s_lambda_t_box_is_live_and_greyed_where_no_schedule_applies(qtbot):
+    app = open_app(qtbot)
+    sgd_row, muon_row = app.views.lanes.rows[0], app.views.lanes.rows[2]
+    assert not sgd_row.lam_schedule.isEnabled() and "only Muon" in sgd_row.lam_schedule.toolTip()
+    assert not muon_row.lam_schedule.isEnabled() and "polar = reg" in muon_row.lam_schedule.toolTip()
+    muon_row.polar.setCurrentText("reg")
+    muon_row.polar.activated.emit(muon_row.polar.currentIndex())
+    qtbot.waitUntil(lambda: muon_row.lam_schedule.isEnabled(), timeout=WAIT_MS)
+    assert "d_(t+1)" in muon_row.lam_schedule.toolTip()  # says what the schedule is
+    muon_row.lam_schedule.setChecked(True)
+    app.intents.step(1)
+    qtbot.waitUntil(lambda: app.clock.config.lanes[2].lam_schedule == "kim", timeout=WAIT_MS)
+    assert "λ_t from" in app.clock.config.lanes[2].display_label()
+    task = TaskConfig(**TASK_KINDS["hierarchical"].defaults, kind="hierarchical")
+    enabled, reason = lane_field_states(app.clock.config.lanes[2], task)["lam_schedule"]
+    assert not enabled and "needs a zipf task" in reason  # d_t is Zipf's law: no α elsewhere
 
 
 def test_reset_restarts_from_the_seed_with_current_settings(qtbot):

@@ -9,6 +9,7 @@ import torch
 
 from muonscope.engine.config import TaskConfig
 from muonscope.engine.memory import memory_pass, minibatch_queries
+from muonscope.engine.recovery_law import recovery_target, theory_recovery
 from muonscope.engine.reproduce.multistep import CONSTANT_VARIANTS, STEPS, multistep_lanes
 from muonscope.engine.reproduce.multistep_dynamics import (
     Constants,
@@ -16,9 +17,7 @@ from muonscope.engine.reproduce.multistep_dynamics import (
     head_recovered_loss,
     lambda_schedule,
     population_gradient,
-    recovery_target,
     run_multistep,
-    theory_recovery,
     thresholded_gradient,
 )
 from muonscope.engine.tasks.memory_task import MemoryTask

@@ -34,6 +34,7 @@ LANE = {
     "lam": 1e-3,
     "beta2": 0.999,
     "thresholded": False,
+    "lam_schedule": "fixed",
 }
 SPEC = LaneFieldSpec(
     optimizers=[("sgd", "SGD"), ("adam", "Adam"), ("muon", "Muon")], ranges={"lr": (0.0, 10.0)}

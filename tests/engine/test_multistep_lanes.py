@@ -1,9 +1,13 @@
-"""Thresholded lanes: gradients that leave out the items a lane recovers (Kim et al., SCIENCE.md §5).
+"""Kim et al.'s multi-step dynamics live (SCIENCE.md §5): thresholded lanes, whose gradients leave
+out the items they recover, and the λ_t schedule of regularised Muon.
 
-The oracles are autograd on the unrecovered draws and the multi-step reproduction's own thresholded
-gradient, which removes the items from the query batch instead of masking them inside the pass.
+The oracles are autograd on the unrecovered draws and the multi-step reproduction, which removes
+the items from the query batch instead of masking them inside the pass, and runs its own loop.
 """
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
@@ -12,8 +16,19 @@ from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, Tas
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.headless import final_report
+from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.memory import item_queries, memory_pass, minibatch_queries
-from muonscope.engine.reproduce.multistep_dynamics import population_gradient, thresholded_gradient
+from muonscope.engine.optim.registry import typed_field_problem
+from muonscope.engine.recovery_law import scheduled_lam
+from muonscope.engine.reproduce.multistep_dynamics import (
+    Dynamics,
+    lambda_schedule,
+    population_gradient,
+    run_multistep,
+    thresholded_gradient,
+)
+from muonscope.engine.session import Session
+from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.tasks.sampler import BatchSampler
 
@@ -144,3 +159,71 @@ def test_a_task_without_items_refuses_a_thresholded_lane_naming_the_field():
         ExperimentConfig(task=TaskConfig(kind="spiked"), lanes=(LaneConfig(thresholded=True),))
     text = str(caught.value)
     assert "lanes[0].thresholded" in text and "no items" in text and "zipf" in text
+
+
+@pytest.mark.parametrize("batch_size", [0, 4096])
+def test_a_lane_s_schedule_from_the_literal_first_lambda_is_the_literal_schedule(batch_size):
+    d, alpha, n_items = 64, 1.5, 32768
+    first = lambda_schedule(d, alpha, 0, n_items, batch_size)
+    for t in range(6):
+        literal = lambda_schedule(d, alpha, t, n_items, batch_size)
+        assert scheduled_lam(first, d, alpha, t, n_items, batch_size) == pytest.approx(literal, rel=1e-12)
+    assert scheduled_lam(first, d, alpha, 3, n_items, 0) < first  # λ_t falls as d_(t+1) grows
+
+
+def _scheduled(d: int, thresholded: bool) -> LaneConfig:
+    lam = lambda_schedule(d, 1.5, 0, 512, 0)  # d^(−α): the literal λ_0 at B = ∞
+    return LaneConfig(
+        optimizer="muon",
+        lr=math.sqrt(d),
+        momentum=0.0,
+        order="none",
+        polar="reg",
+        lam=lam,
+        lam_schedule="kim",
+        thresholded=thresholded,
+    )
+
+
+def test_scheduled_lanes_recover_what_the_multistep_reproduction_recovers_step_by_step():
+    d, n_items, steps = 16, 512, 5
+    both = [Dynamics("muon_reg", True), Dynamics("muon_reg", False)]
+    reference = run_multistep(d, n_items, 1.5, steps, both)
+    config = ExperimentConfig(
+        task=TaskConfig(d=d, n_items=n_items, alpha=1.5, batch_size=0, seed=0),
+        lanes=(_scheduled(d, True), _scheduled(d, False)),
+        run=RunConfig(steps=steps, eval_every=1, dtype="float64"),
+    )
+    experiment = Experiment(config)
+    counts = [[0, 0]]
+    for _ in range(steps):
+        experiment.step()
+        counts.append([lane.recovered for lane in experiment.snapshot().lanes])
+    live = np.array(counts).T  # (2, steps + 1)
+    np.testing.assert_array_equal(live[0], reference.recovered["Muon-reg thresholded, B = ∞"][0])
+    np.testing.assert_array_equal(live[1], reference.recovered["Muon-reg exact, B = ∞"][0])
+    assert live[0].tolist() != live[1].tolist(), "the two dynamics never parted: the test saw nothing"
+    assert config.lanes[0].display_label().startswith("Muon reg λ_t from 0.015625")
+
+
+def test_the_inspector_maps_a_scheduled_lane_s_input_with_that_step_s_lambda():
+    config = ExperimentConfig(
+        task=TaskConfig(d=16, n_items=512, alpha=1.5, batch_size=0, seed=0),
+        lanes=(_scheduled(16, False),),
+        run=RunConfig(steps=5, eval_every=1, dtype="float64"),
+    )
+    session = Session(config)
+    session.run(4, stop_on_breakpoints=False)
+    inspected = lane_matrices(session.matrices_at(4), 0)
+    direction = inspected.matrices["update"] / -config.lanes[0].lr  # D of step 3, mapped with λ_3
+    np.testing.assert_allclose(inspected.direction_sv, np.linalg.svd(direction, compute_uv=False), rtol=1e-9)
+    assert inspected.label == config.lanes[0].display_label()
+
+
+def test_a_schedule_needs_a_zipf_task_and_the_regularised_map():
+    task = TaskConfig(**TASK_KINDS["hierarchical"].defaults, kind="hierarchical")
+    with pytest.raises(ConfigError) as caught:
+        ExperimentConfig(task=task, lanes=(_scheduled(128, False),))
+    assert "lanes[0].lam_schedule" in str(caught.value) and "zipf" in str(caught.value)
+    exact = LaneConfig(optimizer="muon", polar="exact")
+    assert "regularised polar map" in typed_field_problem(exact, "lam_schedule", "kim")
