@@ -14,11 +14,11 @@ from typing import Any
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
 from muonscope.engine.fields import FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS, lane_field_problem
-from muonscope.engine.recovery_law import schedule_problem
 from muonscope.engine.task_kinds import (
     EMBEDDING_FAMILIES,
     TASK_KINDS,
     items_problem,
+    schedule_problem,
     task_field_problem,
     view_problem,
 )

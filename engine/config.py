@@ -18,8 +18,13 @@ import tomli_w
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.recovery_law import schedule_problem
-from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS, items_problem, view_problem
+from muonscope.engine.task_kinds import (
+    TASK_FIELDS,
+    TASK_KINDS,
+    items_problem,
+    schedule_problem,
+    view_problem,
+)
 from muonscope.engine.validate import nearest, unknown_key
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["lane_for_step", "recovery_target", "schedule_problem", "scheduled_lam", "theory_recovery"]
+__all__ = ["lane_for_step", "recovery_target", "scheduled_lam", "theory_recovery"]
 
 
 def theory_recovery(d: int, alpha: float, t: int) -> float:
@@ -48,10 +48,3 @@ def lane_for_step(lane: Any, task: Any, t: int) -> Any:
         return lane
     lam = scheduled_lam(lane.lam, task.d, task.alpha, t, task.n_items, task.batch_size)
     return dataclasses.replace(lane, lam=lam)
-
-
-def schedule_problem(task: Any) -> str:
-    """Why a λ_t schedule cannot run on ``task`` (a TaskConfig); "" when it can: d_t needs Zipf's α."""
-    if task.kind == "zipf":
-        return ""
-    return "λ_t follows the Zipf law's d_t = d^(2−(1−1/(2α))^t): it needs a zipf task"

@@ -28,6 +28,7 @@ __all__ = [
     "TASK_KINDS",
     "TaskKind",
     "items_problem",
+    "schedule_problem",
     "task_field_problem",
     "view_problem",
 ]
@@ -83,6 +84,9 @@ class TaskKind:
     #: for kinds without classes (no items to count): the per-lane metric that ranks the lanes in the
     #: live caption, and whether more of it is better
     standing_metric: tuple[str, bool] = ("loss", False)
+    #: whether its items follow a Zipf law p_i ∝ i^(−α), so that Kim et al.'s recovery law d_t (and
+    #: the λ_t schedule it sets) applies
+    zipf_law: bool = False
 
     @property
     def sweep_axes(self) -> tuple[str, ...]:
@@ -186,6 +190,7 @@ TASK_KINDS: dict[str, TaskKind] = {
             check=_check_memory,
             unavailable={"mu": _NOT_A_STREAM, "window": _NOT_A_STREAM},
             signal_rank=_zipf_signal_rank,
+            zipf_law=True,
         ),
         TaskKind(
             name="hierarchical",
@@ -377,6 +382,14 @@ def items_problem(task: Any) -> str:
         return ""
     with_items = ", ".join(k.name for k in TASK_KINDS.values() if k.has_classes)
     return f"the {kind.title} has no items to recover (tasks with them: {with_items})"
+
+
+def schedule_problem(task: Any) -> str:
+    """Why a λ_t schedule cannot run on ``task``; "" when it can (d_t is a Zipf law's, with its α)."""
+    if TASK_KINDS[task.kind].zipf_law:
+        return ""
+    with_law = ", ".join(k.name for k in TASK_KINDS.values() if k.zipf_law)
+    return f"λ_t follows the Zipf law's d_t = d^(2−(1−1/(2α))^t): it needs a task of kind {with_law}"
 
 
 def view_problem(task: Any, view: str) -> str:

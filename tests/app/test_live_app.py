@@ -345,7 +345,7 @@ def test_a_muon_reg_lane_s_lambda_t_box_is_live_and_greyed_where_no_schedule_app
     assert "λ_t from" in app.clock.config.lanes[2].display_label()
     task = TaskConfig(**TASK_KINDS["hierarchical"].defaults, kind="hierarchical")
     enabled, reason = lane_field_states(app.clock.config.lanes[2], task)["lam_schedule"]
-    assert not enabled and "needs a zipf task" in reason  # d_t is Zipf's law: no α elsewhere
+    assert not enabled and "needs a task of kind zipf" in reason  # d_t is Zipf's law: no α elsewhere
 
 
 def test_reset_restarts_from_the_seed_with_current_settings(qtbot):
