@@ -122,6 +122,9 @@ def reproduce(
             raise StoppedComputing(settings.tally.points) from None
     if settings.tally.points:
         result.notes.append(f"Sweep points: {settings.tally.describe()}.")
+    if result.computed_here:  # the reproduction's own loops, beside (or instead of) its sweeps
+        places = "; ".join(sorted(runtime.describe() for runtime in result.computed_here))
+        result.notes.append(f"Computed in this process on {places}.")
     out.mkdir(parents=True, exist_ok=True)
     removed: list[Path] = []
     tables = [  # first: they hold every number the figures draw, and take no time

@@ -12,10 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from muonscope.engine.config import RunConfig
 from muonscope.engine.executors import Executor
 from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner, SweepTally
+from muonscope.engine.sweep_point import Runtime, runtime_of
 
 __all__ = [
+    "CPU_FLOAT64",
     "REPRODUCTIONS",
     "Claim",
     "Curve",
@@ -78,6 +81,13 @@ class Reproduction:
     tables: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     data: list[CurveSet] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: where the numbers computed in this process, outside the sweeps (counted in the settings' tally),
+    #: came from: a float32 GPU run and a float64 CPU run differ in the bits
+    computed_here: set[Runtime] = field(default_factory=set)
+
+    def computed_with(self, run: RunConfig) -> None:
+        """Note that this process computed some of the numbers with ``run``'s device and dtype."""
+        self.computed_here.add(runtime_of(run))
 
     def claim(self, check: str) -> Claim:
         matches = [c for c in self.claims if c.check == check]
@@ -144,6 +154,9 @@ class Settings:
         if self.progress is not None:
             self.progress(done, total, text)
 
+
+#: The run settings of the reproductions' own CPU float64 loops (oracles and closed forms).
+CPU_FLOAT64 = RunConfig(device="cpu", dtype="float64")
 
 Reproducer = Callable[[Settings], Reproduction]
 REPRODUCTIONS: dict[str, Reproducer] = {}

@@ -150,7 +150,7 @@ def one_step_capacity(settings: Settings) -> Reproduction:
             )
         )
     out.claims += _ratio_claims(counts, dims, column)
-    out.data.append(_recovered_ranks(dims[-1], n_items))
+    out.data.append(_recovered_ranks(dims[-1], n_items, out))
     return out
 
 
@@ -216,10 +216,12 @@ def _newton_ratio(counts: dict[tuple, np.ndarray], column: dict[str, int], alpha
     return counts[(alpha, d)][:, column["newton"]].mean() / counts[(alpha, d)][:, column["muon"]].mean()
 
 
-def _recovered_ranks(d: int, n_items: int) -> CurveSet:
+def _recovered_ranks(d: int, n_items: int, out: Reproduction) -> CurveSet:
     """Which frequency ranks one step recovers (1) or not (0), GD against Muon, at d (seed 0)."""
     alpha, seed = 1.5, 0
-    experiment = Experiment(one_step_config(d, n_items, alpha, seed, (GD, MUON)))
+    config = one_step_config(d, n_items, alpha, seed, (GD, MUON))
+    out.computed_with(config.run)
+    experiment = Experiment(config)
     experiment.step(1)
     experiment.evaluate(with_signal=False)
     curves = {}

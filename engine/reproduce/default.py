@@ -39,6 +39,7 @@ def default(settings: Settings) -> Reproduction:
     margins = counts[:, :, muon] - np.delete(counts, muon, axis=2).max(axis=2)  # (seeds, checkpoints)
     judged = (t > 0) & (t <= LEAD_UNTIL_STEP)
     out = Reproduction("default", settings.size)
+    out.computed_with(config.run)
     out.claims.append(
         Claim(
             "preset",

@@ -19,6 +19,7 @@ from muonscope.engine.metrics import alignment, momentum_window, sin_theta
 from muonscope.engine.optim.polar import polar_exact
 from muonscope.engine.optim.rules import ema_
 from muonscope.engine.reproduce.base import (
+    CPU_FLOAT64,
     Claim,
     Curve,
     CurveSet,
@@ -139,6 +140,7 @@ def spectral_filtering(settings: Settings) -> Reproduction:
     sigmas = (0.2, 0.5, 1.0, 2.0, 5.0) if settings.full else (0.2, 1.0, 5.0)
     mus = np.array([0.5, 0.9, 0.95, 0.98, 0.99, 0.995])
     out = Reproduction("spectral_filtering", settings.size)
+    out.computed_with(CPU_FLOAT64)  # simulate_buffers' streams
     out.notes.append(_trials_note(trials, steps))
     by_sigma = {s: _trials(_spiked(s), mus, steps, trials, False, settings, f"σ = {s}") for s in sigmas}
     base = by_sigma[1.0]
@@ -314,6 +316,7 @@ def momentum_order(settings: Settings) -> Reproduction:
     pre, post = _mean(runs, "align_pre"), _mean(runs, "align_post")
     none = float(np.mean([r.align_none for r in runs]))
     out = Reproduction("momentum_order", settings.size)
+    out.computed_with(CPU_FLOAT64)  # simulate_buffers' streams
     out.notes.append(_trials_note(trials, steps))
     out.claims += _order_claims(mus, pre, post, none)
     angle = _mean(runs, "sin_theta")

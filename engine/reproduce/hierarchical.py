@@ -89,6 +89,7 @@ def hierarchical_noiseless(settings: Settings) -> Reproduction:
     gd, muon, tra = (find_lane(lanes, optimizer=name) for name in ("sgd", "muon", "tra_signgd"))
     t = np.arange(steps + 1)
     out = Reproduction("hierarchical_noiseless", settings.size)
+    out.computed_with(config.run)
     out.claims += _convergence_claims(excess, t, gd, muon, tra) + _balance_claims(group_loss, gd, muon)
     out.data.append(
         CurveSet(

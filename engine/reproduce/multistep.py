@@ -12,6 +12,7 @@ import numpy as np
 
 from muonscope.engine.recovery_law import recovery_target
 from muonscope.engine.reproduce.base import (
+    CPU_FLOAT64,
     Claim,
     Curve,
     CurveSet,
@@ -208,6 +209,7 @@ def multi_step_recovery(settings: Settings) -> Reproduction:
     """
     dims = (64, 128) if settings.full else (32,)
     out = Reproduction("multi_step_recovery", settings.size)
+    out.computed_with(CPU_FLOAT64)  # run_multistep's own loop
     table: dict[str, list] = defaultdict(list)
     lanes = multistep_lanes(BATCH)
     progress = _LaneCounter(

@@ -19,6 +19,7 @@ from muonscope.engine.balance import (
 )
 from muonscope.engine.config import LaneConfig, TaskConfig
 from muonscope.engine.reproduce.base import (
+    CPU_FLOAT64,
     Claim,
     Curve,
     CurveSet,
@@ -72,6 +73,7 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
     """ϱ^ε after one step along the ray, for three optimizers and three orthonormal embedding families."""
     sizes = (64, 256)
     out = Reproduction("tail_balance_one_step", settings.size)
+    out.computed_with(CPU_FLOAT64)  # its tasks: two_level_task
     table = defaultdict(list)
     rho = {}
     for k in sizes:

@@ -293,6 +293,16 @@ def test_the_reproduce_summary_counts_its_sweep_points(capsys, tmp_path):
     )
 
 
+def test_a_reproduction_s_own_loops_say_where_they_computed(capsys, tmp_path):
+    """A reproduction without sweep points (its own float64 loops) said nowhere where it ran."""
+    argv = ["reproduce", "tail_balance_one_step", "--no-progress", "--format", "csv"]
+    code, out, _ = _main(capsys, *argv, "--out", str(tmp_path))
+    assert code in (0, 1)
+    where = runtime_of(RunConfig(device="cpu", dtype="float64")).describe()
+    assert f"- Computed in this process on {where}." in out
+    assert f"Computed in this process on {where}." in (tmp_path / "summary.md").read_text()
+
+
 def _read_until(fd: int, pattern: str, timeout_s: float) -> str:
     """Read a terminal's output until ``pattern`` appears (or it closes, or nothing more has come for
     ``timeout_s`` seconds of waits: the terminal itself is waited on, no clock is read)."""
