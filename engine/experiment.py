@@ -329,6 +329,7 @@ class Experiment:
         self._last_gradient: Tensor | None = None
         self._last_direction: Tensor | None = None
         self._signal_cache: tuple[Tensor, Tensor] | None = None
+        self._threshold_flags: tuple[tuple[bool, ...], Tensor] | None = None
         self._evaluate()
 
     def _fresh_state(self) -> LaneState:
@@ -419,9 +420,16 @@ class Experiment:
             self._signal_for_new_lanes()
 
     def _thresholded_lanes(self) -> Tensor | None:
-        """(L,) bool: the lanes whose gradients leave out the items they recover; None when none does."""
-        flags = [lane.thresholded for lane in self._config.lanes]
-        return torch.tensor(flags, device=self.device) if any(flags) else None
+        """(L,) bool: the lanes whose gradients leave out the items they recover; None when none does.
+
+        Kept on the device until the lanes change: a copy to a GPU each step would wait for it.
+        """
+        flags = tuple(lane.thresholded for lane in self._config.lanes)
+        if not any(flags):
+            return None
+        if self._threshold_flags is None or self._threshold_flags[0] != flags:
+            self._threshold_flags = (flags, torch.tensor(flags, device=self.device))
+        return self._threshold_flags[1]
 
     # ---- stepping --------------------------------------------------------------------------------
 
