@@ -30,6 +30,7 @@ from muonscope.engine.config import (
     lane_from_dict,
     nearest_field_path,
     parse_field_path,
+    task_bound_problem,
 )
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
@@ -155,17 +156,22 @@ def lane_fields_named(lane_specs: list[dict[str, Any]], sets: list[tuple[str, An
     return named
 
 
-def refuse_fields_without_effect(lanes: tuple[Any, ...], named: list[NamedLaneField]) -> None:
+def refuse_fields_without_effect(config: ExperimentConfig, named: list[NamedLaneField]) -> None:
     """Refuse a lane field typed for a lane that, as it ends up, does not read it.
 
     ``--lane optimizer=sgd,polar=ns`` ran plain SGD and said nothing; ``--lane optimizer=muon,
-    ns_steps=3`` ran the exact polar map. Fields are checked on the lanes after every option, so
-    ``--lane polar=ns --set lanes[0].optimizer=muon`` is a Muon lane that reads its polar map.
+    ns_steps=3`` ran the exact polar map. Fields are checked on the lanes and task after every
+    option, so ``--lane polar=ns --set lanes[0].optimizer=muon`` is a Muon lane that reads its polar
+    map, and ``--lane …,lam_schedule=kim --set task.alpha=0.2`` is refused (a task change turns off
+    what the task cannot run, but a typed value is not dropped in silence).
     """
+    lanes = config.lanes
     for where, index, name, value in named:
         if not 0 <= index < len(lanes):
             continue
-        problem = typed_field_problem(lanes[index], name, value)
+        problem = typed_field_problem(lanes[index], name, value) or task_bound_problem(
+            config.task, name, value
+        )
         if problem:
             lane = f"lane {index} ({lanes[index].display_label()})"
             raise ConfigError(where, value, f"has no effect on {lane}: {problem}")
@@ -230,7 +236,7 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
             config = config.with_value("run.steps", steps)
         except ConfigError as exc:  # said as typed: "run.steps = 99999999999" named no option given
             raise ConfigError("--steps", steps, exc.allowed) from None
-    refuse_fields_without_effect(config.lanes, lane_fields_named(lane_specs, sets))
+    refuse_fields_without_effect(config, lane_fields_named(lane_specs, sets))
     refuse_task_fields_without_effect(config.task, sets)
     if args.config is not None:
         refuse_file_fields_of_another_kind(args.config, preset.config.task, config.task, sets)

@@ -377,7 +377,7 @@ def _checked_changes(session: Any, args: argparse.Namespace, frame_every: int) -
         changed = apply_change(changed, change).config
     target = _target_step(session, args, length, frame_every)
     lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
-    refuse_fields_without_effect(changed.lanes, lane_fields_named(lane_specs, sets))
+    refuse_fields_without_effect(changed, lane_fields_named(lane_specs, sets))
     refuse_task_fields_without_effect(changed.task, sets)
     return changes, notes, target
 

@@ -43,6 +43,7 @@ __all__ = [
     "nearest_field_path",
     "parse_field_path",
     "parse_toml",
+    "task_bound_problem",
 ]
 
 MAX_LANES = 8
@@ -378,7 +379,9 @@ class ExperimentConfig:
         """A copy with several fields replaced and validated together.
 
         Validating once at the end lets a user switch ``task.kind`` and its size fields in one go.
-        Switching the kind without naming ``task.embeddings`` takes the new kind's default family.
+        Switching the kind without naming ``task.embeddings`` takes the new kind's default family; a
+        task change turns off, in the lanes that do not name them, the thresholding and λ_t schedule
+        the new task cannot run (a gradient stream has no items; d_t needs a Zipf law with α > 1/2).
         """
         data = self.to_dict()
         for path, value in changes:
@@ -392,7 +395,47 @@ class ExperimentConfig:
         paths = {parse_field_path(path)[::2] for path, _ in changes}
         if ("task", "kind") in paths and ("task", "embeddings") not in paths:
             data["task"]["embeddings"] = ""
+        if any(section == "task" for section, _ in paths):
+            _drop_what_the_task_cannot_run(data, _lane_fields_named(changes))
         return ExperimentConfig.from_dict(data)
+
+
+#: Lane settings that depend on the task, with the value that turns each off, and why it cannot run.
+_TASK_BOUND_SETTINGS: dict[str, tuple[Any, Any]] = {
+    "thresholded": (False, items_problem),
+    "lam_schedule": ("fixed", schedule_problem),
+}
+
+
+def _lane_fields_named(changes: list[tuple[str, Any]]) -> set[tuple[int, str]]:
+    """(lane index, field) of every lane field among ``changes``."""
+    paths = (parse_field_path(path) for path, _ in changes)
+    return {(index, name) for section, index, name in paths if section == "lanes"}
+
+
+def _drop_what_the_task_cannot_run(data: dict[str, Any], named: set[tuple[int, str]]) -> None:
+    """Turn off, in ``data``'s lanes, the task-bound settings its task cannot run, but those ``named``
+    (index, field): those are refused with the reason, as typed. A task that is itself invalid is
+    left for :meth:`ExperimentConfig.from_dict` to refuse."""
+    try:
+        task = _build(TaskConfig, "task", data["task"])
+    except ConfigError:
+        return
+    for index, lane in enumerate(data["lanes"]):
+        for name, (off, problem) in _TASK_BOUND_SETTINGS.items():
+            if (index, name) not in named and lane.get(name, off) != off and problem(task):
+                lane[name] = off
+                if (index, "label") not in named:
+                    lane["label"] = ""  # a name that said so ("…, λ_t from 32^-α") goes with it
+
+
+def task_bound_problem(task: TaskConfig, name: str, value: Any) -> str:
+    """Why lane field ``name`` set to ``value`` cannot run on ``task`` ("" when it can, or when the
+    value turns the setting off): a thresholded lane needs items, a λ_t schedule a Zipf law."""
+    if name not in _TASK_BOUND_SETTINGS:
+        return ""
+    off, problem = _TASK_BOUND_SETTINGS[name]
+    return problem(task) if value != off else ""
 
 
 def parse_toml(text: str, field_name: str = "config", source: str = "<toml>") -> dict[str, Any]:

@@ -385,11 +385,19 @@ def items_problem(task: Any) -> str:
 
 
 def schedule_problem(task: Any) -> str:
-    """Why a λ_t schedule cannot run on ``task``; "" when it can (d_t is a Zipf law's, with its α)."""
-    if TASK_KINDS[task.kind].zipf_law:
-        return ""
-    with_law = ", ".join(k.name for k in TASK_KINDS.values() if k.zipf_law)
-    return f"λ_t follows the Zipf law's d_t = d^(2−(1−1/(2α))^t): it needs a task of kind {with_law}"
+    """Why a λ_t schedule cannot run on ``task``; "" when it can.
+
+    d_t = d^(2−(1−1/(2α))^t) is a Zipf law's, and grows with t only for α > 1/2: below, its
+    exponent swings between signs and λ_t under- and overflows within a few steps.
+    """
+    if not TASK_KINDS[task.kind].zipf_law:
+        with_law = ", ".join(k.name for k in TASK_KINDS.values() if k.zipf_law)
+        return f"λ_t follows the Zipf law's d_t = d^(2−(1−1/(2α))^t): it needs a task of kind {with_law}"
+    if task.alpha <= 0.5:
+        return (
+            f"λ_t follows d_t = d^(2−(1−1/(2α))^t), which grows with t only for α > 0.5 (α = {task.alpha:g})"
+        )
+    return ""
 
 
 def view_problem(task: Any, view: str) -> str:

@@ -206,6 +206,10 @@ CASES = [
     (["run", "--lane", "optimizer=adam,beta2=1"], "--lane[0].beta2 = 1"),
     (["run", "--lane", "optimizer=sgd,nesterov=yes"], "--lane[0].nesterov = 'yes'"),
     (["run", "--lane", "thresholded=maybe"], "--lane[0].thresholded = 'maybe' is not allowed: must be true"),
+    (  # a typed schedule is not dropped by a task change that cannot run it (d_t falls for α ≤ 1/2)
+        ["run", "--lane", "optimizer=muon,polar=reg,lam_schedule=kim", "--set", "task.alpha=0.2"],
+        "--lane[0].lam_schedule = 'kim' is not allowed: has no effect on lane 0",
+    ),
     (  # a gradient stream has no items whose recovery could leave them out of its gradient
         ["run", "--preset", "spectral_filtering", "--lane", "optimizer=sgd,thresholded=true"],
         ("lanes[0].thresholded = true is not allowed", "has no items to recover"),

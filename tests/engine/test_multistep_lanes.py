@@ -5,6 +5,7 @@ The oracles are autograd on the unrecovered draws and the multi-step reproductio
 the items from the query batch instead of masking them inside the pass, and runs its own loop.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -227,3 +228,25 @@ def test_a_schedule_needs_a_zipf_task_and_the_regularised_map():
     assert "lanes[0].lam_schedule" in str(caught.value) and "zipf" in str(caught.value)
     exact = LaneConfig(optimizer="muon", polar="exact")
     assert "regularised polar map" in typed_field_problem(exact, "lam_schedule", "kim")
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.2, 0.5])
+def test_a_schedule_is_refused_where_d_t_does_not_grow(alpha):
+    """At α = 0.2 λ_t overflowed past λ's bound at step 7; at α = 0 it divided by zero at step 1."""
+    with pytest.raises(ConfigError) as caught:
+        ExperimentConfig(task=TaskConfig(alpha=alpha), lanes=(_scheduled(128, False),))
+    assert "lanes[0].lam_schedule" in str(caught.value) and "α > 0.5" in str(caught.value)
+
+
+def test_a_task_change_turns_off_what_the_new_task_cannot_run_and_the_name_that_said_it():
+    named = dataclasses.replace(_scheduled(32, True), label="Muon-reg thresholded, λ_t")
+    config = ExperimentConfig(task=TaskConfig(d=32, n_items=512), lanes=(named, _lane(False)))
+    spiked = config.with_values([("task.kind", "spiked")])
+    assert not spiked.lanes[0].thresholded and spiked.lanes[0].lam_schedule == "fixed"
+    assert spiked.lanes[0].label == ""  # its name said "thresholded, λ_t": built from the settings now
+    assert spiked.lanes[1] == config.lanes[1]  # nothing of the other lane changes
+    flat = config.with_values([("task.alpha", 0.4)])
+    assert flat.lanes[0].thresholded and flat.lanes[0].lam_schedule == "fixed"  # items still there
+    with pytest.raises(ConfigError) as caught:  # what the same change names is refused, as typed
+        config.with_values([("task.kind", "spiked"), ("lanes[0].thresholded", True)])
+    assert "lanes[0].thresholded" in str(caught.value)
