@@ -106,14 +106,14 @@ class LaneRow(QtWidgets.QFrame):
         self.ns_steps.refused.connect(lambda text, why: self.entry_refused.emit("ns_steps", text, why))
         self.lam = self._double("lam", spec, 0.0)
         self.beta2 = self._double("beta2", spec, 0.001)  # Adam's second moment: 0.95 in the tail presets
+        #: what each check box holds for the lane, shown while the box applies (unticked while not)
+        self._ticked = {"thresholded": False, "lam_schedule": False}
         self.thresholded = QtWidgets.QCheckBox("thresholded")
         self.thresholded.setToolTip(spec.thresholded_help)
-        self.thresholded.toggled.connect(lambda on: self.field_changed.emit("thresholded", on))
+        self.thresholded.toggled.connect(lambda on: self._tick("thresholded", on, on))
         self.lam_schedule = QtWidgets.QCheckBox("λ_t")
         self.lam_schedule.setToolTip(spec.schedule_help)
-        self.lam_schedule.toggled.connect(
-            lambda on: self.field_changed.emit("lam_schedule", "kim" if on else "fixed")
-        )
+        self.lam_schedule.toggled.connect(lambda on: self._tick("lam_schedule", on, "kim" if on else "fixed"))
         guard_wheel(self.polar, self.ns_steps)
         for name in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2"):
             _blank_when_disabled(self.widget_for(name))
@@ -123,6 +123,10 @@ class LaneRow(QtWidgets.QFrame):
         remove.clicked.connect(self.remove_clicked.emit)
         self.remove_button = remove
         self._build_layout()
+
+    def _tick(self, name: str, on: bool, value: Any) -> None:
+        self._ticked[name] = on
+        self.field_changed.emit(name, value)
 
     def set_colour(self, colour: str) -> None:
         """The lane's colour, on the chip beside its name."""
@@ -218,14 +222,18 @@ class LaneRow(QtWidgets.QFrame):
         self.ns_steps.setValue(values["ns_steps"])
         self.lam.setValue(values["lam"])
         self.beta2.setValue(values["beta2"])
-        self.thresholded.setChecked(values["thresholded"])
-        self.lam_schedule.setChecked(values["lam_schedule"] == "kim")
+        self._ticked = {"thresholded": values["thresholded"], "lam_schedule": values["lam_schedule"] == "kim"}
+        for name, on in self._ticked.items():
+            self.widget_for(name).setChecked(on)
         del blockers
 
     def set_field_state(self, name: str, enabled: bool, reason: str = "") -> None:
         """Enable a control, or disable it with a tooltip saying why it does not apply."""
         widget = self.widget_for(name)
         widget.setEnabled(enabled)
+        if name in self._ticked:  # a greyed tick read as a setting the lane runs: blank while it does not
+            with QtCore.QSignalBlocker(widget):
+                widget.setChecked(enabled and self._ticked[name])
         helps = {"thresholded": self._spec.thresholded_help, "lam_schedule": self._spec.schedule_help}
         help_text = helps.get(name, "")  # a box's tooltip says what it does while it applies
         widget.setToolTip(help_text if enabled else reason)

@@ -89,6 +89,26 @@ def test_a_field_that_does_not_apply_shows_no_value_and_shows_it_again_when_it_d
     assert drawn_with(0.5) != drawn_with(0.999)
 
 
+def test_a_greyed_check_box_shows_no_tick_and_ticks_again_when_it_applies(qtbot):
+    """A λ_t box greyed by polar = exact still showed its tick, as if the schedule ran."""
+    table = LaneTable(SPEC)
+    qtbot.addWidget(table)
+    table.set_lanes([{**LANE, "lam_schedule": "kim", "thresholded": True}], ["a"])
+    row = table.rows[0]
+    assert row.lam_schedule.isChecked() and row.thresholded.isChecked()
+    with qtbot.assertNotEmitted(table.lane_changed):  # greying is no edit
+        row.set_field_state("lam_schedule", False, "λ's schedule belongs to the regularised polar map")
+        row.set_field_state("thresholded", False, "no items")
+    assert not row.lam_schedule.isChecked() and not row.thresholded.isChecked()
+    row.set_field_state("lam_schedule", True)
+    assert row.lam_schedule.isChecked()  # the lane kept it
+    with qtbot.waitSignal(table.lane_changed) as changed:
+        row.lam_schedule.click()
+    assert changed.args == [0, "lam_schedule", "fixed"]
+    row.set_field_state("lam_schedule", True)  # shown again before the change came back
+    assert not row.lam_schedule.isChecked()
+
+
 def test_adams_momentum_box_is_labelled_as_its_first_moments_decay(qtbot):
     """Adam's box read "μ", a momentum buffer's name, where it holds β₁."""
     spec = LaneFieldSpec(optimizers=SPEC.optimizers, momentum_symbols={"adam": "β₁"})
