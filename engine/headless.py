@@ -14,6 +14,7 @@ from muonscope.engine.changes import Change, dated_change_text
 from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.optim.registry import lane_field_problem
+from muonscope.engine.presets import config_file_text
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import LaneSnapshot, Snapshot
 from muonscope.engine.tables import clear_other_formats
@@ -198,7 +199,7 @@ def write_outputs(
         out_dir / "config.toml",
         out_dir / "final.json",
     ]
-    written[1].write_text(_changes_header(changes) + config.to_toml(), encoding="utf-8")
+    written[1].write_text(_changes_header(changes) + config_file_text(config), encoding="utf-8")
     written[2].write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return written
 

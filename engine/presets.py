@@ -18,6 +18,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from muonscope.engine.config import ExperimentConfig, TaskConfig, lane_from_dict, parse_toml
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_CONFIG_BYTES",
     "MAX_SETTINGS_APART",
     "Preset",
+    "config_file_text",
     "load_config_file",
     "load_preset",
     "nearest_preset",
@@ -214,6 +217,23 @@ def _preset_from_data(name: str, data: dict[str, Any]) -> Preset:
     config = ExperimentConfig.from_dict(data)
     _refuse_unread_fields(data, config)
     return Preset(name=name, config=config, view=view, **meta)
+
+
+def config_file_text(config: ExperimentConfig) -> str:
+    """``config`` as a TOML config file that runs again: without the values its task and lanes do
+    not read, which a file is refused for (:func:`_refuse_unread_fields`). Such a value changes
+    nothing the run does; written, it made ``run --config`` of a ``run --out`` folder exit 2 with
+    "lanes[0].lam = 0.005524 … has no effect" after the lane's polar map was set to exact.
+    """
+    data = config.to_dict()
+    for name in list(data["task"]):
+        if task_field_problem(config.task, name):
+            del data["task"][name]
+    for lane, written in zip(config.lanes, data["lanes"], strict=True):
+        for name in list(written):
+            if typed_field_problem(lane, name, getattr(lane, name)):
+                del written[name]
+    return tomli_w.dumps(data)
 
 
 def _refuse_unread_fields(data: dict[str, Any], config: ExperimentConfig) -> None:

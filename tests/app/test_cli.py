@@ -222,6 +222,19 @@ def test_out_writes_metrics_config_and_report(capsys, tmp_path):
     assert (tmp_path / "csv" / "metrics.csv").read_text().startswith("step,lane,label,batch_loss")
 
 
+def test_the_config_an_out_folder_holds_runs_again_to_the_same_numbers(capsys, tmp_path):
+    """A preset lane set to polar = exact kept its λ = 0.005524; written, the file was refused: "has
+    no effect on lane 0"."""
+    argv = ("--preset", "multi_step_recovery", "--steps", "2", "--set", "lanes[0].polar=exact", "--json")
+    code, first, _ = _run(capsys, *argv, "--out", str(tmp_path / "run"))
+    assert code == 0
+    written = tmp_path / "run" / "config.toml"
+    code, again, err = _run(capsys, "--config", str(written), "--steps", "2", "--json")
+    assert code == 0, err
+    loss = [[lane["loss"] for lane in json.loads(out)["lanes"]] for out in (first, again)]
+    assert loss[0] == loss[1]
+
+
 def test_a_metrics_tables_columns_have_one_type_whatever_the_run_computed(capsys, tmp_path):
     """A stream recovers no items: its `recovered` column, all null, was typed null where a memory's
     is int64, and the two runs' tables did not concatenate."""
