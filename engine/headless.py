@@ -121,7 +121,8 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
     (they read 0 and −1); ``beta2`` for a lane without a second moment (its β₂ is in the config whatever
     the rule; the tail presets' 0.95 is the point of them). ``buffer``: the momentum buffer's convention
     (``ema`` μM + (1−μ)G or ``sum`` μM + G; null when the lane keeps none). ``thresholded``: its gradients
-    leave out the items it recovers (Kim et al.'s thresholded dynamics). ``estimated``: the population
+    leave out the items it recovers (Kim et al.'s thresholded dynamics); ``lam_schedule``: ``fixed`` or
+    ``kim`` (λ_t) for regularised Muon, null for lanes without h_λ. ``estimated``: the population
     metrics come from ``sampled_items`` items, with standard errors ``*_se`` (both null when every item
     was evaluated). ``tail_filtering``: median σ_k(M)/σ_k(G) below the signal rank with M the EMA of the
     gradients (null for lanes without one, and for post-order lanes, whose buffer averages mapped
@@ -140,6 +141,7 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
         "beta2": None if lane_field_problem(settings, "beta2") else settings.beta2,
         "buffer": lane.buffer or None,
         "thresholded": lane.thresholded,
+        "lam_schedule": None if lane_field_problem(settings, "lam_schedule") else settings.lam_schedule,
         "diverged": lane.diverged,
         "diverged_step": lane.diverged_step if lane.diverged else None,
         "estimated": lane.eval_estimated,

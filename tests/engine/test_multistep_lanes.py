@@ -20,7 +20,9 @@ from muonscope.engine.headless import final_report
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.memory import item_queries, memory_pass, minibatch_queries
 from muonscope.engine.optim.registry import typed_field_problem
+from muonscope.engine.presets import load_preset
 from muonscope.engine.recovery_law import scheduled_lam
+from muonscope.engine.reproduce.base import find_lane
 from muonscope.engine.reproduce.multistep_dynamics import (
     Dynamics,
     lambda_schedule,
@@ -148,11 +150,13 @@ def test_turning_thresholding_on_at_an_evaluation_step_changes_the_very_next_exa
 
 
 def test_a_thresholded_lane_says_so_in_its_label_and_its_report():
-    config = _config(0, (_lane(True),))
+    config = _config(0, (_lane(True), LaneConfig(optimizer="sgd", lr=1.0)))
     assert config.lanes[0].display_label().endswith("thresholded")
     experiment = Experiment(config)
     experiment.step(2)
-    assert final_report(experiment.snapshot(), config)["lanes"][0]["thresholded"] is True
+    muon, sgd = final_report(experiment.snapshot(), config)["lanes"]
+    assert muon["thresholded"] is True and muon["lam_schedule"] == "fixed"
+    assert sgd["thresholded"] is False and sgd["lam_schedule"] is None  # SGD has no h_λ to schedule
 
 
 def test_a_task_without_items_refuses_a_thresholded_lane_naming_the_field():
@@ -250,3 +254,20 @@ def test_a_task_change_turns_off_what_the_new_task_cannot_run_and_the_name_that_
     with pytest.raises(ConfigError) as caught:  # what the same change names is refused, as typed
         config.with_values([("task.kind", "spiked"), ("lanes[0].thresholded", True)])
     assert "lanes[0].thresholded" in str(caught.value)
+
+
+def test_the_multi_step_preset_s_caption_states_what_its_lanes_do():
+    """The caption quotes the live run: the thresholded lane swings, the exact one ends ahead."""
+    preset = load_preset("multi_step_recovery")
+    exact = find_lane(preset.config.lanes, optimizer="muon", thresholded=False)
+    thresholded = find_lane(preset.config.lanes, optimizer="muon", thresholded=True)
+    assert preset.config.lanes[exact].lam_schedule == preset.config.lanes[thresholded].lam_schedule == "kim"
+    experiment = Experiment(preset.config)
+    counts = []
+    for _ in range(preset.config.run.steps):
+        experiment.step()
+        counts.append([lane.recovered for lane in experiment.snapshot().lanes])
+    last = counts[-1]
+    assert f"({last[exact]} against {last[thresholded]} items at step {len(counts)})" in preset.caption
+    swings = np.diff([row[thresholded] for row in counts])
+    assert (swings < 0).sum() >= 2 and (swings > 0).sum() >= 2  # lost and recovered again
