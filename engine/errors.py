@@ -33,8 +33,8 @@ def format_value(value: Any) -> str:
         return plain_number(value)
     if isinstance(value, tuple | list) and len(value) > _MAX_LIST_ITEMS:
         return _long_list(value)
-    if isinstance(value, tuple | list) and value and all(type(v) is float for v in value):
-        inner = ", ".join(plain_number(v) for v in value)  # "(12, 8, 5)", not "(12.0, 8.0, 5.0)"
+    if isinstance(value, tuple | list):  # "(12, 8, 5)", not "(12.0, 8.0, 5.0)"; "[true]", not "[True]"
+        inner = ", ".join(format_value(v) for v in value)
         text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
     elif isinstance(value, dict):  # a TOML inline table, as typed: "{a = 1}", not "{'a': 1}"
         text = "{" + ", ".join(f"{key} = {format_value(item)}" for key, item in value.items()) + "}"

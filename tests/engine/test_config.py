@@ -118,6 +118,7 @@ def test_a_long_value_is_cut_in_the_middle_so_a_files_name_stays_in_the_message(
     numbers = list(range(10**5))
     assert format_value(numbers) == "[0, 1, 2, …, 99998, 99999] (100000 items)"  # its ends, its length
     assert format_value((12.0, 8.0, 5.0)) == "(12, 8, 5)"  # a short list whole
+    assert format_value([True, 1.5, "a"]) == "[true, 1.5, 'a']"  # each item as typed: "[True]" read as Python
 
 
 def test_a_run_is_shown_as_the_bundled_preset_its_settings_come_closest_to():
