@@ -425,6 +425,21 @@ def test_engine_error_pauses_and_shows_a_message(qtbot):
     qtbot.waitUntil(lambda: app.clock.config.lanes[2].order == "none", timeout=WAIT_MS)
 
 
+def test_a_task_change_turns_off_the_lane_settings_the_new_task_cannot_run(qtbot):
+    """multi_step_recovery's λ_t and thresholded lanes blocked a switch to any other kind, naming one lane."""
+    app = open_app(qtbot)
+    app.intents.load_preset("multi_step_recovery")
+    qtbot.waitUntil(lambda: app.clock.config.lanes[1].thresholded, timeout=WAIT_MS)
+    app.views.task.stage({"kind": "spiked"})
+    app.views.task.apply_button.click()
+    qtbot.waitUntil(lambda: app.clock.config.task.kind == "spiked", timeout=WAIT_MS)
+    lanes = app.clock.config.lanes
+    assert not any(lane.thresholded for lane in lanes) and {lane.lam_schedule for lane in lanes} == {"fixed"}
+    row = app.views.lanes.rows[1]
+    assert not row.thresholded.isEnabled() and not row.thresholded.isChecked()
+    assert "no items" in row.thresholded.toolTip()
+
+
 def test_invalid_restart_is_refused_with_a_message(qtbot):
     app = open_app(qtbot)
     combo = app.views.task.editors["embeddings"]
