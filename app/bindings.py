@@ -14,11 +14,10 @@ from typing import Any
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS, LaneConfig, TaskConfig
 from muonscope.engine.fields import FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS, lane_field_problem
+from muonscope.engine.task_bound import TASK_BOUND_SETTINGS
 from muonscope.engine.task_kinds import (
     EMBEDDING_FAMILIES,
     TASK_KINDS,
-    items_problem,
-    schedule_problem,
     task_field_problem,
     view_problem,
 )
@@ -134,8 +133,8 @@ def lane_field_states(lane: LaneConfig, task: TaskConfig) -> dict[str, tuple[boo
     """(enabled, reason) for every lane control, from the optimizer's declared fields and the task
     (thresholding needs items to recover)."""
     problems = {name: lane_field_problem(lane, name) for name in LANE_CONTROLS}
-    problems["thresholded"] = _sentence(items_problem(task))  # every optimizer reads it
-    problems["lam_schedule"] = problems["lam_schedule"] or _sentence(schedule_problem(task))
+    for name, (_off, task_problem) in TASK_BOUND_SETTINGS.items():  # greyed where the task cannot run them
+        problems[name] = problems[name] or _sentence(task_problem(task))
     return {name: (not problem, problem) for name, problem in problems.items()}
 
 

@@ -30,11 +30,11 @@ from muonscope.engine.config import (
     lane_from_dict,
     nearest_field_path,
     parse_field_path,
-    task_bound_problem,
 )
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
+from muonscope.engine.task_bound import task_bound_problem
 from muonscope.engine.task_kinds import task_field_problem
 from muonscope.engine.validate import reads_as_zero
 

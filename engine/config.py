@@ -18,11 +18,14 @@ import tomli_w
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.task_bound import (
+    TASK_BOUND_SETTINGS,
+    task_bound_problem,
+    turn_off_what_the_task_cannot_run,
+)
 from muonscope.engine.task_kinds import (
     TASK_FIELDS,
     TASK_KINDS,
-    items_problem,
-    schedule_problem,
     view_problem,
 )
 from muonscope.engine.validate import nearest, unknown_key
@@ -43,7 +46,6 @@ __all__ = [
     "nearest_field_path",
     "parse_field_path",
     "parse_toml",
-    "task_bound_problem",
 ]
 
 MAX_LANES = 8
@@ -313,19 +315,15 @@ class ExperimentConfig:
             raise _lane_count_error(len(lanes))
         _set(self, "lanes", lanes)
         no_bases = view_problem(self.task, "bases")
-        no_items = items_problem(self.task)
-        no_schedule = schedule_problem(self.task)
         for i, lane in enumerate(lanes):
             if OPTIMIZERS[lane.optimizer].needs_geometry and no_bases:
                 raise ConfigError(
                     f"lanes[{i}].optimizer", lane.optimizer, f"reads the task's bases; {no_bases}"
                 )
-            if lane.lam_schedule == "kim" and no_schedule:
-                raise ConfigError(f"lanes[{i}].lam_schedule", "kim", no_schedule)
-            if lane.thresholded and no_items:
-                raise ConfigError(
-                    f"lanes[{i}].thresholded", True, f"leaves recovered items out of the gradient; {no_items}"
-                )
+            for name in TASK_BOUND_SETTINGS:
+                problem = task_bound_problem(self.task, name, getattr(lane, name))
+                if problem:
+                    raise ConfigError(f"lanes[{i}].{name}", getattr(lane, name), problem)
         smallest = min(self.task.weight_shape)
         if self.run.signal_rank >= smallest:
             raise ConfigError(
@@ -400,13 +398,6 @@ class ExperimentConfig:
         return ExperimentConfig.from_dict(data)
 
 
-#: Lane settings that depend on the task, with the value that turns each off, and why it cannot run.
-_TASK_BOUND_SETTINGS: dict[str, tuple[Any, Any]] = {
-    "thresholded": (False, items_problem),
-    "lam_schedule": ("fixed", schedule_problem),
-}
-
-
 def _lane_fields_named(changes: list[tuple[str, Any]]) -> set[tuple[int, str]]:
     """(lane index, field) of every lane field among ``changes``."""
     paths = (parse_field_path(path) for path, _ in changes)
@@ -414,28 +405,13 @@ def _lane_fields_named(changes: list[tuple[str, Any]]) -> set[tuple[int, str]]:
 
 
 def _drop_what_the_task_cannot_run(data: dict[str, Any], named: set[tuple[int, str]]) -> None:
-    """Turn off, in ``data``'s lanes, the task-bound settings its task cannot run, but those ``named``
-    (index, field): those are refused with the reason, as typed. A task that is itself invalid is
-    left for :meth:`ExperimentConfig.from_dict` to refuse."""
+    """:func:`turn_off_what_the_task_cannot_run` on ``data``; a task that is itself invalid is left
+    for :meth:`ExperimentConfig.from_dict` to refuse."""
     try:
         task = _build(TaskConfig, "task", data["task"])
     except ConfigError:
         return
-    for index, lane in enumerate(data["lanes"]):
-        for name, (off, problem) in _TASK_BOUND_SETTINGS.items():
-            if (index, name) not in named and lane.get(name, off) != off and problem(task):
-                lane[name] = off
-                if (index, "label") not in named:
-                    lane["label"] = ""  # a name that said so ("…, λ_t from 32^-α") goes with it
-
-
-def task_bound_problem(task: TaskConfig, name: str, value: Any) -> str:
-    """Why lane field ``name`` set to ``value`` cannot run on ``task`` ("" when it can, or when the
-    value turns the setting off): a thresholded lane needs items, a λ_t schedule a Zipf law."""
-    if name not in _TASK_BOUND_SETTINGS:
-        return ""
-    off, problem = _TASK_BOUND_SETTINGS[name]
-    return problem(task) if value != off else ""
+    turn_off_what_the_task_cannot_run(task, data["lanes"], named)
 
 
 def parse_toml(text: str, field_name: str = "config", source: str = "<toml>") -> dict[str, Any]:
