@@ -34,7 +34,7 @@ from muonscope.engine.config import (
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
-from muonscope.engine.task_bound import task_bound_problem
+from muonscope.engine.task_bound import task_bound_problem, turned_off_notes
 from muonscope.engine.task_kinds import task_field_problem
 from muonscope.engine.validate import reads_as_zero
 
@@ -227,7 +227,12 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
         lanes = tuple(lane_from_dict(fields, f"--lane[{i}]") for i, fields in enumerate(lane_specs))
         config = ExperimentConfig(task=config.task, lanes=lanes, run=config.run)
     sets = _overrides(args.set)
-    config = unnamed_where_set(config, config.with_values(sets), [key for key, _value in sets])
+    before, config = (
+        config,
+        unnamed_where_set(config, config.with_values(sets), [key for key, _value in sets]),
+    )
+    for note in turned_off_notes(before, config):  # as the window's "these differ now" says them
+        sys.stderr.write(f"muonscope: note: {note}\n")
     steps = getattr(args, "steps", None)
     if steps is not None:
         if any(key == "run.steps" for key, _value in sets):  # which of the two ran was not said

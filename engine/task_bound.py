@@ -12,7 +12,12 @@ from typing import Any
 
 from muonscope.engine.task_kinds import items_problem, schedule_problem
 
-__all__ = ["TASK_BOUND_SETTINGS", "task_bound_problem", "turn_off_what_the_task_cannot_run"]
+__all__ = [
+    "TASK_BOUND_SETTINGS",
+    "task_bound_problem",
+    "turn_off_what_the_task_cannot_run",
+    "turned_off_notes",
+]
 
 #: Lane field → (the value that turns it off, why a task cannot run it: "" when it can).
 TASK_BOUND_SETTINGS: dict[str, tuple[Any, Callable[[Any], str]]] = {
@@ -42,3 +47,22 @@ def turn_off_what_the_task_cannot_run(
                 lane[name] = off
                 if (index, "label") not in named:
                     lane["label"] = ""
+
+
+def turned_off_notes(before: Any, after: Any) -> list[str]:
+    """What a task change turned off in the lanes of ``before`` (an ExperimentConfig) to give ``after``,
+    one line per setting: "lane 0 (…): lam_schedule kim → fixed: λ_t follows …"."""
+    notes = []
+    for index, (old, new) in enumerate(zip(before.lanes, after.lanes, strict=False)):
+        for name, (off, _problem) in TASK_BOUND_SETTINGS.items():
+            was = getattr(old, name)
+            why = task_bound_problem(after.task, name, was)  # "": turned off as asked, or never on
+            if why and getattr(new, name) == off:
+                change = f"{name} {_typed(was)} → {_typed(off)}"
+                notes.append(f"lane {index} ({old.display_label()}): {change}: {why}")
+    return notes
+
+
+def _typed(value: Any) -> str:
+    """A setting's value as the command line and TOML spell it (true, not True)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -235,6 +235,21 @@ def test_the_config_an_out_folder_holds_runs_again_to_the_same_numbers(capsys, t
     assert loss[0] == loss[1]
 
 
+def test_a_task_change_says_which_lane_settings_it_turned_off(capsys):
+    """--set task.alpha=0.2 turned the preset's λ_t lanes into fixed-λ ones without a word."""
+    code, out, err = _run(
+        capsys, "--preset", "multi_step_recovery", "--set", "task.alpha=0.2", "--steps", "1", "--json"
+    )
+    assert code == 0
+    notes = [line for line in err.splitlines() if line.startswith("muonscope: note: lane")]
+    assert len(notes) == 2 and all("lam_schedule kim → fixed" in note and "α = 0.2" in note for note in notes)
+    assert {lane["lam_schedule"] for lane in json.loads(out)["lanes"][:2]} == {"fixed"}
+    code, _, err = _run(
+        capsys, "--preset", "multi_step_recovery", "--set", "lanes[1].thresholded=false", "--steps", "1"
+    )
+    assert code == 0 and "note: lane" not in err  # turned off as asked: nothing to say
+
+
 def test_a_metrics_tables_columns_have_one_type_whatever_the_run_computed(capsys, tmp_path):
     """A stream recovers no items: its `recovered` column, all null, was typed null where a memory's
     is int64, and the two runs' tables did not concatenate."""
