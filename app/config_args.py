@@ -231,8 +231,6 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
         config,
         unnamed_where_set(config, config.with_values(sets), [key for key, _value in sets]),
     )
-    for note in turned_off_notes(before, config):  # as the window's "these differ now" says them
-        sys.stderr.write(f"muonscope: note: {note}\n")
     steps = getattr(args, "steps", None)
     if steps is not None:
         if any(key == "run.steps" for key, _value in sets):  # which of the two ran was not said
@@ -245,6 +243,8 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     refuse_task_fields_without_effect(config.task, sets)
     if args.config is not None:
         refuse_file_fields_of_another_kind(args.config, preset.config.task, config.task, sets)
+    for note in turned_off_notes(before, config):  # once nothing is refused; as the window says them
+        sys.stderr.write(f"muonscope: note: {note}\n")
     return replace(preset, config=config), config
 
 

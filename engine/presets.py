@@ -220,20 +220,57 @@ def _preset_from_data(name: str, data: dict[str, Any]) -> Preset:
 
 
 def config_file_text(config: ExperimentConfig) -> str:
-    """``config`` as a TOML config file that runs again: without the values its task and lanes do
-    not read, which a file is refused for (:func:`_refuse_unread_fields`). Such a value changes
-    nothing the run does; written, it made ``run --config`` of a ``run --out`` folder exit 2 with
-    "lanes[0].lam = 0.005524 … has no effect" after the lane's polar map was set to exact.
+    """``config`` as a TOML config file that runs again and keeps everything it holds.
+
+    The values its task and lanes do not read (a lane's λ while its polar map is exact) are kept as
+    comments under their table, where leaving them out would not give them anyway: set, a file is
+    refused for them (:func:`_refuse_unread_fields`), and written as values they made ``run
+    --config`` of a ``run --out`` folder exit 2 ("lanes[0].lam = 0.005524 … has no effect");
+    left out, a lane switched back lost its λ_t lane's settings.
     """
+    full = config.to_dict()
     data = config.to_dict()
-    for name in list(data["task"]):
-        if task_field_problem(config.task, name):
-            del data["task"][name]
-    for lane, written in zip(config.lanes, data["lanes"], strict=True):
-        for name in list(written):
-            if typed_field_problem(lane, name, getattr(lane, name)):
-                del written[name]
-    return tomli_w.dumps(data)
+    kept = [_take_unread(data["task"], full["task"], config.task, _task_of, task_field_problem)]
+    for lane, written, whole in zip(config.lanes, data["lanes"], full["lanes"], strict=True):
+        kept.append(_take_unread(written, whole, lane, lane_from_dict, _lane_problem))
+    tables = re.split(r"^(?=\[task\]$|\[\[lanes\]\]$|\[run\]$)", tomli_w.dumps(data), flags=re.MULTILINE)
+    comments = iter(kept)
+    text = []
+    for table in filter(None, tables):
+        header, _, body = table.partition("\n")
+        unread = next(comments) if header in ("[task]", "[[lanes]]") else {}
+        text.append(f"{header}\n{_kept_comments(unread)}{body}")
+    return "".join(text)
+
+
+def _lane_problem(lane: Any, name: str) -> str:
+    return typed_field_problem(lane, name, getattr(lane, name))
+
+
+def _take_unread(
+    table: dict[str, Any],
+    whole: dict[str, Any],
+    built: Any,
+    build: Callable[[dict[str, Any]], Any],
+    problem: Callable[[Any, str], str],
+) -> dict[str, Any]:
+    """Take the fields ``built`` does not read out of ``table``; returns those that state something
+    (leaving them out of ``whole`` would build another value), to be kept as comments."""
+    unread = {name: table.pop(name) for name in list(table) if problem(built, name)}
+    return {name: value for name, value in unread.items() if _states_something(build, whole, name, built)}
+
+
+def _task_of(fields: dict[str, Any]) -> TaskConfig:
+    return TaskConfig(**fields)
+
+
+def _kept_comments(unread: dict[str, Any]) -> str:
+    """TOML comment lines holding ``unread`` values, ready to be uncommented where they apply."""
+    if not unread:
+        return ""
+    lines = ["# not read by these settings, kept for when they apply:"]
+    lines += [f"# {' '.join(tomli_w.dumps({name: value}).split())}" for name, value in unread.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _refuse_unread_fields(data: dict[str, Any], config: ExperimentConfig) -> None:
@@ -245,7 +282,7 @@ def _refuse_unread_fields(data: dict[str, Any], config: ExperimentConfig) -> Non
     task = data.get("task", {})
     for name, value in task.items():
         problem = task_field_problem(config.task, name)
-        if problem and _states_something(lambda fields: TaskConfig(**fields), task, name, config.task):
+        if problem and _states_something(_task_of, task, name, config.task):
             raise ConfigError(f"task.{name}", value, f"has no effect: {problem}")
     for index, (written, lane) in enumerate(zip(data.get("lanes", ()), config.lanes, strict=False)):
         for name, value in written.items():

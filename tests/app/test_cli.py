@@ -233,6 +233,8 @@ def test_the_config_an_out_folder_holds_runs_again_to_the_same_numbers(capsys, t
     assert code == 0, err
     loss = [[lane["loss"] for lane in json.loads(out)["lanes"]] for out in (first, again)]
     assert loss[0] == loss[1]
+    lane_0 = written.read_text().split("[[lanes]]")[1]  # what the lane keeps for reg, as comments
+    assert '# lam = 0.005524\n# lam_schedule = "kim"\n' in lane_0
 
 
 def test_a_task_change_says_which_lane_settings_it_turned_off(capsys):
