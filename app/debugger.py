@@ -417,5 +417,6 @@ def _spectra_text(inspected: LaneMatrices) -> tuple[str, tuple[str, str]]:
         text = "no polar map in this lane's rule: its direction D (update −lr·D) against D's polar factor"
         return text, ("D: the lane's direction", "exact polar factor of D")
     shown = number_text(inspected.residual)
-    text = f"‖map − polar‖/‖polar‖ = {shown} (map of {source}; the update is −lr·D)"
+    the_map = f"{inspected.map_text} of {source}" if inspected.map_text else f"map of {source}"
+    text = f"‖map − polar‖/‖polar‖ = {shown} ({the_map}; the update is −lr·D)"
     return text, (f"D: the lane's map of {source}", f"exact polar factor of {source}")

@@ -109,6 +109,6 @@ def _print(inspected, tensor: str, matrix: np.ndarray) -> None:
             "it takes no step (its update is zero)"
         )
     if inspected.residual is not None:
-        print(
-            f"polar map of {inspected.map_input}: residual ‖map − polar‖/‖polar‖ = {inspected.residual:.3g}"
-        )
+        the_map = f" ({inspected.map_text})" if inspected.map_text else ""
+        residual = f"residual ‖map − polar‖/‖polar‖ = {inspected.residual:.3g}"
+        print(f"polar map of {inspected.map_input}{the_map}: {residual}")

@@ -46,6 +46,13 @@ class LaneMatrices:
     residual: float | None  # ‖map(X) − polar(X)‖_F / ‖polar(X)‖_F; None for lanes without a polar map
     map_input: str  # which matrix the lane's map was applied to ("M", "G", or "" before a step)
     diverged_step: int = -1  # the step the lane diverged at, frozen since (−1: never, or not yet)
+    #: λ of the regularised map h_λ as the step ran it (λ_t for a scheduled lane); None for other maps
+    lam: float | None = None
+
+    @property
+    def map_text(self) -> str:
+        """The lane's map as the step ran it, where a setting of it varies: "h_λ, λ = 0.00174"."""
+        return "" if self.lam is None else f"h_λ, λ = {self.lam:.3g}"
 
 
 def lane_matrices(found: dict, lane: int) -> LaneMatrices:
@@ -76,7 +83,13 @@ def lane_matrices(found: dict, lane: int) -> LaneMatrices:
         residual=residual,
         map_input=source,
         diverged_step=found["diverged_steps"][lane],
+        lam=settings.lam if _maps_with_lam(settings) and direction is not None else None,
     )
+
+
+def _maps_with_lam(settings) -> bool:
+    """Whether the lane's direction is h_λ of its input (regularised Muon)."""
+    return "polar" in OPTIMIZERS[settings.optimizer].uses and settings.polar == "reg"
 
 
 def _polar_comparison(settings, gradient: Tensor | None, momentum: Tensor | None, direction: Tensor | None):

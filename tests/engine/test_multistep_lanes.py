@@ -223,6 +223,9 @@ def test_the_inspector_maps_a_scheduled_lane_s_input_with_that_step_s_lambda():
     direction = inspected.matrices["update"] / -config.lanes[0].lr  # D of step 3, mapped with λ_3
     np.testing.assert_allclose(inspected.direction_sv, np.linalg.svd(direction, compute_uv=False), rtol=1e-9)
     assert inspected.label == config.lanes[0].display_label()
+    lam_3 = scheduled_lam(config.lanes[0].lam, 16, 1.5, 3, 512, 0)
+    assert inspected.lam == pytest.approx(lam_3, rel=1e-12) and inspected.lam < config.lanes[0].lam
+    assert inspected.map_text == f"h_λ, λ = {lam_3:.3g}"  # the λ the residual depends on, said
 
 
 def test_a_schedule_needs_a_zipf_task_and_the_regularised_map():
