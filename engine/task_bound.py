@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from muonscope.engine.errors import format_value
 from muonscope.engine.task_kinds import items_problem, schedule_problem
 
 __all__ = [
@@ -58,11 +59,6 @@ def turned_off_notes(before: Any, after: Any) -> list[str]:
             was = getattr(old, name)
             why = task_bound_problem(after.task, name, was)  # "": turned off as asked, or never on
             if why and getattr(new, name) == off:
-                change = f"{name} {_typed(was)} → {_typed(off)}"
+                change = f"{name} {format_value(was)} → {format_value(off)}"
                 notes.append(f"lane {index} ({old.display_label()}): {change}: {why}")
     return notes
-
-
-def _typed(value: Any) -> str:
-    """A setting's value as the command line and TOML spell it (true, not True)."""
-    return str(value).lower() if isinstance(value, bool) else str(value)

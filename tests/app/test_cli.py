@@ -244,7 +244,8 @@ def test_a_task_change_says_which_lane_settings_it_turned_off(capsys):
     )
     assert code == 0
     notes = [line for line in err.splitlines() if line.startswith("muonscope: note: lane")]
-    assert len(notes) == 2 and all("lam_schedule kim → fixed" in note and "α = 0.2" in note for note in notes)
+    said = "lam_schedule 'kim' → 'fixed'"
+    assert len(notes) == 2 and all(said in note and "α = 0.2" in note for note in notes)
     assert {lane["lam_schedule"] for lane in json.loads(out)["lanes"][:2]} == {"fixed"}
     code, _, err = _run(
         capsys, "--preset", "multi_step_recovery", "--set", "lanes[1].thresholded=false", "--steps", "1"
