@@ -25,6 +25,7 @@ __all__ = [
     "capacity_empty_text",
     "series_definition",
     "series_empty_text",
+    "signal_step_note",
     "spectrum_empty_text",
 ]
 
@@ -75,6 +76,27 @@ def spectrum_empty_text(snapshot: Snapshot) -> str:
         return f"{what} Nothing to draw yet: the run is at step 0, before its first gradient."
     every = snapshot.config.run.spectra_every
     return f"{what} None computed yet: spectra are computed every {every} steps (run.spectra_every)."
+
+
+def signal_step_note(shown: Snapshot) -> str:
+    """``G_sig of step 1, the last population gradient`` where a lane's G_sig on show is of another
+    step than its G and M, else "".
+
+    A memory's G_sig is the population gradient at the W a step starts from, taken only where the
+    population is evaluated exactly: between those steps panel ① drew the G_sig of step 1 (at W = 0,
+    alike in every lane) beside the G of step 20, as though one step's.
+    """
+    steps = sorted(
+        {
+            lane.signal_step
+            for lane in shown.lanes
+            if lane.signal_step >= 1 and lane.signal_spectrum.size and lane.signal_step != lane.spectra_step
+        }
+    )
+    if not steps:
+        return ""
+    named = "step" + ("s " if len(steps) > 1 else " ") + ", ".join(map(str, steps))
+    return f"G_sig of {named}, the last population gradient"
 
 
 def series_empty_text(metric: str, snapshot: Snapshot) -> str:

@@ -14,6 +14,7 @@ from muonscope.app.panel_texts import (
     capacity_empty_text,
     series_definition,
     series_empty_text,
+    signal_step_note,
     spectrum_empty_text,
     thinned_note,
 )
@@ -223,7 +224,10 @@ class Renderer:
             self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
         self.spectrum.settle_range()
-        self.spectrum.set_note(_notes(notes[0], self.spectrum.coinciding, self.spectrum.round_off_note))
+        signal = signal_step_note(shown) if "signal" in self.spectrum.visible_matrices() else ""
+        self.spectrum.set_note(
+            _notes(notes[0], signal, self.spectrum.coinciding, self.spectrum.round_off_note)
+        )
         self.class_error.set_note(_notes(notes[1], self.class_error.coinciding))
 
     def _draw_notes(self, newest: Snapshot) -> None:

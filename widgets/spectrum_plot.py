@@ -38,6 +38,9 @@ NUMERICAL_ZERO = 1e-10
 #: Diameter of the rings on G_sig's singular values: a dotted line through three values was hidden
 #: under the buffer's head, which matches them.
 SIGNAL_RING_PX = 8
+#: G_sig's values are ringed while they are this few (a spiked signal's strengths); a memory's
+#: population gradient has d of them, and rings at every k made a band that hid the lanes' G.
+SIGNAL_RINGS_UP_TO = 12
 #: Pixels across the dot that draws a spectrum of one value: a line through one point draws nothing,
 #: and the G of a one-item minibatch (rank 1) was missing from the plot.
 LONE_VALUE_DOT_PX = 6
@@ -85,11 +88,7 @@ class SpectrumPlot(PlotPanel):
             for matrix, (style, _short) in MATRIX_STYLES.items():
                 width = 2.5 if matrix == "signal" else 1.8
                 curve = pg.PlotDataItem(pen=lane_pen(lane, style, width), skipFiniteCheck=True)
-                if matrix == "signal":  # ringed and on top: see SIGNAL_RING_PX
-                    curve.setSymbol("o")
-                    curve.setSymbolSize(SIGNAL_RING_PX)
-                    curve.setSymbolPen(lane_pen(lane, "solid", 1.5))
-                    curve.setSymbolBrush(None)
+                if matrix == "signal":  # on top, and ringed while its values are few: see SIGNAL_RING_PX
                     curve.setZValue(1)
                 self.plot.addItem(curve)
                 self._curves[(lane, matrix)] = curve
@@ -140,7 +139,9 @@ class SpectrumPlot(PlotPanel):
         self._cut[key] = bool(keep.any() and not keep.all())
         was_drawn = self._curves[key].yData is not None and self._curves[key].yData.size > 0
         self._curves[key].setData(k[keep], values[keep])
-        if matrix != "signal":  # the signal's ring stays; any other curve of one value is a dot
+        if matrix == "signal":
+            _ring_few_values(self._curves[key], lane, int(keep.sum()))
+        else:  # any other curve of one value is a dot
             _dot_a_lone_value(self._curves[key], lane, int(keep.sum()))
         if was_drawn != bool(keep.any()):
             self._show_what_is_drawn()
@@ -268,6 +269,20 @@ class SpectrumPlot(PlotPanel):
 
 def _formatter(name: str):
     return lambda k, value, _i: f"{name}: k = {int(k)}, σ = {number_text(value, 6)}"
+
+
+def _ring_few_values(curve: pg.PlotDataItem, lane: int, count: int) -> None:
+    """Ring each value of a curve of at most SIGNAL_RINGS_UP_TO values in its lane's colour; a longer
+    curve is its dotted line alone."""
+    if count > SIGNAL_RINGS_UP_TO:
+        if curve.opts["symbol"] is not None:
+            curve.setSymbol(None)
+        return
+    if curve.opts["symbol"] is None:
+        curve.setSymbol("o")
+        curve.setSymbolSize(SIGNAL_RING_PX)
+        curve.setSymbolPen(lane_pen(lane, "solid", 1.5))
+        curve.setSymbolBrush(None)
 
 
 def _dot_a_lone_value(curve: pg.PlotDataItem, lane: int, count: int) -> None:

@@ -654,6 +654,29 @@ def test_the_spectra_panel_notes_lanes_whose_curves_coincide_and_drops_it_once_t
     assert "same G" not in app.views.spectrum.note
 
 
+def test_the_spectra_panel_says_which_step_a_memory_s_g_sig_is_of_when_not_the_step_on_show(qtbot):
+    """G_sig, the population gradient, is taken only where the population is evaluated (every 2 steps
+    here): at step 2 panel ① drew step 1's G_sig beside step 2's G as though one step's."""
+    app = open_app(qtbot)
+    spectrum = app.views.spectrum
+    spectrum.set_mode("view", "gradient+momentum+signal")
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 2)
+    wait_for_frame(qtbot, app)
+    lanes = app.clock.newest.lanes
+    assert {lane.signal_step for lane in lanes} == {1} and {lane.spectra_step for lane in lanes} == {2}
+    assert "G_sig of step 1, the last population gradient" in spectrum.note
+    spectrum.set_mode("view", "gradient+momentum")  # no G_sig on show: nothing to say of it
+    wait_for_frame(qtbot, app)
+    assert "G_sig" not in spectrum.note
+    spectrum.set_mode("view", "gradient+momentum+signal")
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 3)
+    wait_for_frame(qtbot, app)
+    assert {lane.signal_step for lane in app.clock.newest.lanes} == {3}
+    assert "G_sig of" not in spectrum.note
+
+
 def test_the_panels_over_steps_end_where_the_timeline_does(qtbot):
     """The bridge preset measures its alignment every 20 steps: at step 100 ② ended at 100 and ④,
     like the timeline, at 120."""

@@ -388,6 +388,30 @@ def test_a_spectrum_of_one_value_is_drawn_and_loses_its_dot_when_it_grows(qtbot)
     assert _lane_pixels(plot.grab().toImage(), 0) == _lane_pixels(fresh.grab().toImage(), 0)  # no dots left
 
 
+def _drawn_item(plot: SpectrumPlot, values: np.ndarray) -> pg.PlotDataItem:
+    """The curve item that draws ``values``."""
+    items = [i for i in plot.plot.listDataItems() if isinstance(i, pg.PlotDataItem) and i.yData is not None]
+    items = [i for i in items if np.array_equal(i.yData, values)]
+    assert len(items) == 1
+    return items[0]
+
+
+def test_g_sig_is_ringed_while_its_values_are_few_and_a_dotted_line_alone_once_many(qtbot):
+    """A spiked signal's three strengths hid under the buffer's head without rings; a memory's G_sig of
+    d values, ringed at every k, made a band that hid the lanes' G under it."""
+    plot = _shown_spectrum_plot(qtbot, 300, 240)
+    plot.set_mode("view", "gradient+signal")
+    few = np.array([12.0, 8.0, 5.0])
+    plot.set_spectrum(0, "signal", few)
+    assert _drawn_item(plot, few).opts["symbol"] == "o"
+    many = np.geomspace(1.0, 1e-3, 64)
+    plot.set_spectrum(0, "signal", many)
+    assert _drawn_item(plot, many).opts["symbol"] is None
+    assert _drawn_item(plot, many).opts["pen"] is not None  # still drawn: as its dotted line
+    plot.set_spectrum(0, "signal", few.copy())
+    assert _drawn_item(plot, few).opts["symbol"] == "o"
+
+
 @pytest.mark.parametrize("count", [6, 40])
 def test_the_index_axis_of_a_short_spectrum_is_ticked_at_whole_k(qtbot, count):
     """Six values were ticked at k = 1.5, 2.5, …: there is no σ_1.5."""
