@@ -21,6 +21,7 @@ from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.guide_legend import GuideLegend
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
+from muonscope.widgets.measured_points import mark_measured_points
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import CAPACITY_MODES
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end, tick_freely
@@ -205,6 +206,8 @@ class CapacityPlot(PlotPanel):
         steps, recovered, accuracy = steps[keep], recovered[keep], accuracy[keep]
         self._recovered[lane].setData(steps, recovered)
         self._accuracy[lane].setData(steps, accuracy)
+        mark_measured_points(self._recovered[lane], steps)
+        mark_measured_points(self._accuracy[lane], steps, hollow=True)
         self._points[lane] = steps.size
         if not self.in_steps_mode:
             return

@@ -14,6 +14,7 @@ from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
+from muonscope.widgets.measured_points import mark_measured_points
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import SERIES_SCALES, SERIES_SMOOTHING
@@ -157,6 +158,7 @@ class SeriesPlot(PlotPanel):
         steps, values = steps[keep], values[keep]
         smoothed = ema(values, self.smoothing, steps)
         self._curves[lane].setData(steps, smoothed, connect=connect)
+        mark_measured_points(self._curves[lane], steps)
         raw = (steps, values) if self.smoothing else (np.zeros(0), np.zeros(0))
         self._raw[lane].setData(*raw, connect=connect if self.smoothing else "all")
         self._points[lane] = steps.size
