@@ -187,7 +187,8 @@ def _add_run(sub) -> None:
         action="append",
         default=[],
         help="stop at the first step where EXPR holds: [LANE:]METRIC OP NUMBER or [LANE:]diverged, "
-        "e.g. 'loss < 0.5' or '1:recovered >= 300' (repeatable: any of them); --json then says which "
+        "e.g. 'loss < 0.5' or '1:recovered >= 300' (LANE: an index, or a label, which watches every lane "
+        "bearing it; repeatable: any of them); --json then says which "
         "held (stopped_by) and for which lane, with what value (stopped_at), and which others held there "
         "too (also_held)",
     )

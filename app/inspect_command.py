@@ -85,8 +85,11 @@ def _lane_index(text: str, config, step: int, added: int) -> int:
                 f"lane {index} is added at step {step}, after that step's matrices; its own begin at "
                 f"step {step + 1}",
             )
-    elif text in labels:
+    elif labels.count(text) == 1:
         return labels.index(text)
+    elif text in labels:  # one matrix is shown: the first lane of several bearing it was taken unsaid
+        bearing = " and ".join(str(i) for i, label in enumerate(labels) if label == text)
+        raise ConfigError("--lane", text, f"it is the label of lanes {bearing}; give the lane's index")
     choices = ", ".join(f"{i} ({label})" for i, label in enumerate(labels))
     raise ConfigError("--lane", text, f"must be a lane index or label: {choices}")
 

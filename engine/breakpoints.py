@@ -3,7 +3,8 @@
 An expression is ``[LANE:]METRIC OP NUMBER`` or ``[LANE:]diverged``:
 
 * LANE is a lane's 0-based index (``1:``) or its label (``SGD μ=0.9 lr=0.5:``); without it, any
-  lane. A lane written as digits is always an index. A label may contain anything but a line
+  lane; a label that several lanes bear watches each of them (the hit names the lane that met it).
+  A lane written as digits is always an index. A label may contain anything but a line
   break: the condition never contains ``:``, so the lane is everything before the last ``:``.
 * METRIC is one of the per-lane scalar metrics of :mod:`muonscope.engine.scalar_metrics`.
 * OP is one of ``< <= > >= == !=``; NUMBER is a float literal (``0.5``, ``1e-3``, ``-inf``), not nan.

@@ -770,6 +770,18 @@ def test_inspect_of_a_lane_at_the_step_it_was_added_says_where_its_matrices_begi
     )
 
 
+def test_inspect_refuses_a_label_that_several_lanes_bear(capsys, tmp_path):
+    """Two lanes labelled "x": ``--lane x`` showed lane 0's matrix, lane 1's never said."""
+    lanes = ("--lane", "optimizer=muon,label=x", "--lane", "optimizer=adam,label=x")
+    _ok(_run(capsys, *SMALL, *lanes, "--steps", "3", *QUIET, "--save", tmp_path / "s"))
+    _usage_error(
+        _inspect(capsys, tmp_path / "s", "--step", "2", "--lane", "x"),
+        "--lane = 'x' is not allowed: it is the label of lanes 0 and 1; give the lane's index",
+    )
+    shown = _ok(_inspect(capsys, tmp_path / "s", "--step", "2", "--lane", "1"))
+    assert shown.startswith("step 2 · lane 1 (x)")
+
+
 def test_inspect_options_of_one_matrix_need_a_step(capsys, saved, tmp_path):
     options = (("--lane", "1"), ("--tensor", "M"), ("--branch", "main"), ("--out", str(tmp_path / "m.npy")))
     for option, value in options:

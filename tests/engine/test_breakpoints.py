@@ -5,6 +5,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -257,6 +258,18 @@ class TestWhenItHolds:
                 assert (hit.lane_index, hit.lane_label) == (index, label)
         assert parse_breakpoint("5: batch_loss > -inf").check(snapshot) is None
         assert parse_breakpoint("Muon: batch_loss > -inf").check(snapshot) is None
+
+    def test_a_label_several_lanes_bear_watches_each_of_them(self, run):
+        """The hit names the lane that met it, not the first lane bearing the label."""
+        snapshot = next(s for s in run[1:] if len({lane.batch_loss for lane in s.lanes}) == 2)
+        alike = replace(snapshot, lanes=tuple(replace(lane, label="x") for lane in snapshot.lanes))
+        for lane in alike.lanes:
+            other = next(o for o in alike.lanes if o.index != lane.index)
+            op = "<=" if lane.batch_loss < other.batch_loss else ">="
+            hit = parse_breakpoint(f"x: batch_loss {op} {lane.batch_loss!r}", lane_labels=("x", "x")).check(
+                alike
+            )
+            assert (hit.lane_index, hit.lane_label) == (lane.index, "x")
 
     def test_disabled_breakpoints_never_fire_and_first_hit_takes_the_first_enabled(self, run):
         always = parse_breakpoint("batch_loss > -inf")
