@@ -19,7 +19,7 @@ from muonscope.engine.balance import Ray, first_step_ray
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import Cancelled, ConfigError
 from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
-from muonscope.engine.sweep_plans import SEEDS, check_points_memory, curves, guides, plan
+from muonscope.engine.sweep_plans import SEEDS, check_points_memory, curves, fitted_slopes, guides, plan
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.thread_count import ENGINE_NICE
@@ -196,13 +196,23 @@ class CapacityController(QtCore.QObject):
         self.plot.set_running(True, len(self._results), self._planned)
         drawn = curves(self._results, self._axis)
         shown = [(c.lane, c.label, c.x, c.mean, c.lo, c.hi, c.seeds) for c in drawn]
-        self._show_sweep(shown, guides(self._sweep_config, self._axis, drawn))
+        slopes = fitted_slopes(self._axis, drawn)
+        notes = {lane: f"fitted slope {slope:.2f}" for lane, slope in slopes.items()}
+        self._show_sweep(shown, guides(self._sweep_config, self._axis, drawn), notes)
 
-    def _show_sweep(self, shown: list, guide_lines: list) -> None:
+    def _show_sweep(self, shown: list, guide_lines: list, legend_notes: dict[int, str] | None = None) -> None:
         plot = SWEEP_PLOTS[self._axis]
         x_label, y_label, y_short = self._titles
         self.plot.set_sweep(
-            shown, guide_lines, x_label, y_label, plot.log_x, plot.log_y, y_short, whole_seeds=len(SEEDS)
+            shown,
+            guide_lines,
+            x_label,
+            y_label,
+            plot.log_x,
+            plot.log_y,
+            y_short,
+            whole_seeds=len(SEEDS),
+            legend_notes=legend_notes,
         )
 
     @QtCore.Slot(object)

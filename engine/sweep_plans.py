@@ -20,10 +20,11 @@ from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError, format_value
 from muonscope.engine.metrics import momentum_window
 from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.reproduce.base import loglog_slope
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.task_kinds import view_problem
 
-__all__ = ["AXES", "SEEDS", "Curve", "check_points_memory", "curves", "guides", "plan"]
+__all__ = ["AXES", "SEEDS", "Curve", "check_points_memory", "curves", "fitted_slopes", "guides", "plan"]
 
 #: sweep axis (as the task kinds name them) → the lane metric read at its last step
 AXES = {
@@ -253,3 +254,13 @@ def guides(
         # the bound of Li et al.'s Theorem 1 falls as (2T − 1)^(−1/4); measured sin Θ may fall faster
         out.append(line(drawn[0], -0.25, "(2T − 1)^(−1/4), the bound's rate"))
     return out
+
+
+def fitted_slopes(axis: str, drawn: list[Curve]) -> dict[int, float]:
+    """Each drawn curve's least-squares slope of log mean against log x (lane → slope), the measured
+    power beside the guide's, for the ``d`` axis: its guides are power laws over the whole range, and
+    ``muonscope reproduce one_step_capacity`` fits its slopes over all the d alike. A curve of fewer
+    than three points, or with a point at 0 (no logarithm), has none."""
+    if axis != "d":
+        return {}
+    return {c.lane: loglog_slope(c.x, c.mean) for c in drawn if c.x.size >= 3 and np.all(c.mean > 0)}

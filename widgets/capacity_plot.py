@@ -8,7 +8,7 @@ against Δ along each lane's first step. The panel only draws; the application c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -359,12 +359,14 @@ class CapacityPlot(PlotPanel):
         log_y: bool,
         y_short: str = "",
         whole_seeds: int = 0,
+        legend_notes: Mapping[int, str] | None = None,
     ) -> None:
         """Curves (lane, label, x, mean, lo, hi[, seeds]) with seed bands, and labelled guide lines;
         ``y_short`` is the y title a short axis shows (without "(log)": its labels, 1, 10, 100, say
         so). ``seeds`` counts the seeds averaged at each x: a point with fewer than ``whole_seeds``
-        (a sweep stopped part-way) is drawn hollow, and its read-out and table say how many."""
-        drawn = (curves, guides, x_label, y_label, log_x, log_y, y_short, whole_seeds)
+        (a sweep stopped part-way) is drawn hollow, and its read-out and table say how many.
+        ``legend_notes``: what the key says after a lane's label ("fitted slope 1.31"), by lane."""
+        drawn = (curves, guides, x_label, y_label, log_x, log_y, y_short, whole_seeds, legend_notes)
         self.clear_sweep()
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
         log_note = " (log)" if log_y else ""
@@ -379,7 +381,8 @@ class CapacityPlot(PlotPanel):
             if drawn_curve is None:
                 continue
             curve, px, in_view = drawn_curve
-            lane_entries.append((curve, label))
+            note = (legend_notes or {}).get(lane)
+            lane_entries.append((curve, f"{label}: {note}" if note else label))
             xs.append(px)
             ys.append(in_view)
         guide_entries = [

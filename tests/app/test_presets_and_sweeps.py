@@ -101,13 +101,30 @@ def test_capacity_sweep_runs_in_the_background_with_guides(qtbot):
     qtbot.waitUntil(lambda: not app.capacity.running, timeout=120_000)
     assert plot.progress.text() == "9/9"  # d ∈ {8, 16, 32} × 3 seeds
     labels = [item[1].text for item in plot.legend.items]
-    assert labels[:2] == ["GD", "Muon"] or plot.legend.lanes_folded  # a short panel leaves them to the key
+    lanes = [label.split(":")[0] for label in labels[:2]]  # "Muon: fitted slope 1.58"
+    assert lanes == ["GD", "Muon"] or plot.legend.lanes_folded  # a short panel leaves them to the key
     assert any(label.startswith("guide: slope 1 + 1/(2α)") for label in labels)
     muon = curves(list(app.capacity.results), "d")[1]
     assert muon.x.tolist() == [8.0, 16.0, 32.0]
     assert np.all(muon.lo <= muon.mean) and np.all(muon.mean <= muon.hi)
     text = plot.hover.show_at(np.log10(32), np.log10(muon.mean[-1]))
     assert text.startswith("Muon") and f": {number_text(muon.mean[-1], 4)}, the mean over seeds" in text
+
+
+def test_a_sweep_over_d_names_each_lanes_fitted_slope_beside_the_guides(qtbot):
+    """The guides say the theory's slopes; what the curves measured, the number to hold them against,
+    was left to the eye."""
+    app = open_app(qtbot, _zipf_preset())
+    app.window.resize(1920, 1080)
+    plot = app.views.capacity
+    plot.set_mode("x", "d")
+    plot.run_button.click()
+    qtbot.waitUntil(lambda: not app.capacity.running, timeout=120_000)
+    assert not plot.legend.lanes_folded
+    for curve in curves(list(app.capacity.results), "d"):
+        slope = np.polyfit(np.log(curve.x), np.log(curve.mean), 1)[0]
+        assert f"{curve.label}: fitted slope {slope:.2f}" in plot.legend_texts
+    assert any(text.startswith("guide: slope 1 + 1/(2α)") for text in plot.legend_texts)
 
 
 def test_a_sweep_for_other_settings_goes_when_the_run_restarts_and_one_for_these_stays(qtbot):

@@ -1,6 +1,7 @@
 """Newton and TRA-SignGD rules, the staircase and anisotropic tasks, ray balance, sweep plans."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.reproduce.tail import gd_rho_closed_form
 from muonscope.engine.sweep import PointResult, SweepPoint
-from muonscope.engine.sweep_plans import curves, guides, plan
+from muonscope.engine.sweep_plans import curves, fitted_slopes, guides, plan
 from muonscope.engine.sweep_point import run_point
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.frequencies import staircase_probs
@@ -176,6 +177,19 @@ def test_curves_average_over_seeds_and_guides_anchor_on_the_right_lane():
     slope = math.log(lines[0][2][-1] / lines[0][2][0]) / math.log(4)
     assert lines[0][0].startswith("slope 1 + 1/(2α)") and slope == pytest.approx(4 / 3)
     assert lines[0][2][0] == muon.mean[0] and lines[1][2][0] == gd.mean[0]
+
+
+def test_a_sweep_over_d_fits_each_curves_power_and_no_other_axis_does():
+    """The fitted slope beside the guide's: a power law's own exponent, from its log-log points."""
+    results = [
+        _result("d", d, s, (0.5 * d**1.5, 2.0 * d**0.4, 0.0)) for d in (8, 16, 32, 64) for s in (0, 1, 2)
+    ]
+    drawn = curves(results, "d")
+    slopes = fitted_slopes("d", drawn)
+    assert set(slopes) == {0, 1}  # the lane that recovered nothing has no logarithm to fit
+    assert slopes[0] == pytest.approx(1.5, rel=1e-12) and slopes[1] == pytest.approx(0.4, rel=1e-12)
+    assert fitted_slopes("d", [replace(curve, x=curve.x[:2], mean=curve.mean[:2]) for curve in drawn]) == {}
+    assert fitted_slopes("window", drawn) == {}  # its sin Θ flattens past the bound: no one power
 
 
 def test_a_sweep_stopped_part_way_counts_the_seeds_of_each_point():
