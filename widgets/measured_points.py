@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from muonscope.widgets.theme import stage_style
+
 __all__ = ["MARKED_UP_TO", "mark_measured_points"]
 
 #: Points a curve is dotted at most: more dots than this merge into a line of their own, and a
 #: curve that dense is read as measured wherever it is drawn.
 MARKED_UP_TO = 60
-#: Diameter of a measured point's dot.
+#: Diameter of a measured point's dot at scale 1 (a presentation's thicker lines get larger dots).
 MEASURED_DOT_PX = 5
 
 
@@ -29,8 +31,8 @@ def mark_measured_points(curve: pg.PlotDataItem, steps: np.ndarray, hollow: bool
         if curve.opts["symbol"] is not None:
             curve.setSymbol(None)
         return
-    colour = pg.mkPen(curve.opts["pen"]).color()
+    colour, scale = pg.mkPen(curve.opts["pen"]).color(), stage_style().scale
     curve.setSymbol("o")
-    curve.setSymbolSize(MEASURED_DOT_PX)
-    curve.setSymbolPen(pg.mkPen(colour, width=1.2) if hollow else None)
+    curve.setSymbolSize(MEASURED_DOT_PX * scale)
+    curve.setSymbolPen(pg.mkPen(colour, width=1.2 * scale) if hollow else None)
     curve.setSymbolBrush(None if hollow else pg.mkBrush(colour))
