@@ -220,8 +220,8 @@ class Renderer:
                 self.class_error.set_errors(position, _NOTHING, _NOTHING)
                 continue
             for matrix in SPECTRUM_MATRICES:
-                self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix))
-            self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum)
+                self.spectrum.set_spectrum(position, matrix, getattr(lane.spectra, matrix), lane.spectra_step)
+            self.spectrum.set_spectrum(position, "signal", lane.signal_spectrum, lane.signal_step)
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
         self.spectrum.settle_range()
         signal = signal_step_note(shown) if "signal" in self.spectrum.visible_matrices() else ""

@@ -65,6 +65,7 @@ class SpectrumPlot(PlotPanel):
         self._drawn: dict[tuple[int, str], np.ndarray] = {}
         self._cut: dict[tuple[int, str], bool] = {}  # (lane, matrix) → σ_k left out below the floor
         self._pending: dict[tuple[int, str], np.ndarray] = {}
+        self._steps: dict[tuple[int, str], int | None] = {}  # (lane, matrix) → the step its values are of
         self._labels: list[str] = []
         self._y = StableRange(log=True, shrink_after=SHRINK_AFTER_FRAMES)
         self._fresh = False  # a spectrum was drawn since the last settle_range
@@ -82,6 +83,7 @@ class SpectrumPlot(PlotPanel):
         self._curves.clear()
         self._drawn.clear()
         self._cut.clear()
+        self._steps.clear()
         self._pending.clear()
         self._labels = list(labels)
         for lane in range(len(labels)):
@@ -123,9 +125,12 @@ class SpectrumPlot(PlotPanel):
         """
         return max(NUMERICAL_ZERO, self._eps)
 
-    def set_spectrum(self, lane: int, matrix: str, values: np.ndarray) -> None:
-        """Draw one lane's sorted singular values of one matrix (zeros are left off the log axis)."""
+    def set_spectrum(self, lane: int, matrix: str, values: np.ndarray, step: int | None = None) -> None:
+        """Draw one lane's sorted singular values of one matrix (zeros are left off the log axis);
+        ``step``: the step they were taken at, where it is not the step on show (spectra computed
+        every 5 steps, a memory's G_sig at evaluations), for the table's column names."""
         key = (lane, matrix)
+        self._steps[key] = step
         if matrix not in self.visible_matrices():
             self._pending[key] = values  # drawn if the view is switched to it
             return
@@ -186,13 +191,19 @@ class SpectrumPlot(PlotPanel):
         shown = self.visible_matrices()
         series = [
             (
-                f"σ_k of {MATRIX_STYLES[matrix][1]}{self._at_shown_step()}: {self._labels[lane]}",
+                f"σ_k of {MATRIX_STYLES[matrix][1]}{self._at_step_of(lane, matrix)}: {self._labels[lane]}",
                 *self.curve_data(lane, matrix),
             )
             for lane, matrix in self._curves
             if matrix in shown
         ]
         return merged_on_x("index k", series)
+
+    def _at_step_of(self, lane: int, matrix: str) -> str:
+        """ " at step 40" for the column of a lane's matrix: the step its values were taken at (a CSV
+        of step 7 named spectra "at step 7" that were step 5's), else the step on show."""
+        step = self._steps.get((lane, matrix))
+        return self._at_shown_step() if step is None or step < 0 else f" at step {step}"
 
     def reset_range(self) -> None:
         self._y.reset()

@@ -666,6 +666,9 @@ def test_the_spectra_panel_says_which_step_a_memory_s_g_sig_is_of_when_not_the_s
     lanes = app.clock.newest.lanes
     assert {lane.signal_step for lane in lanes} == {1} and {lane.spectra_step for lane in lanes} == {2}
     assert "G_sig of step 1, the last population gradient" in spectrum.note
+    columns, _rows = spectrum.data_table()  # a CSV has no note: its columns say each matrix's step
+    assert any(name.startswith("σ_k of G_sig at step 1: ") for name in columns), columns
+    assert any(name.startswith("σ_k of G at step 2: ") for name in columns), columns
     spectrum.set_mode("view", "gradient+momentum")  # no G_sig on show: nothing to say of it
     wait_for_frame(qtbot, app)
     assert "G_sig" not in spectrum.note

@@ -412,6 +412,23 @@ def test_g_sig_is_ringed_while_its_values_are_few_and_a_dotted_line_alone_once_m
     assert _drawn_item(plot, few).opts["symbol"] == "o"
 
 
+def test_the_spectra_table_names_the_step_each_matrix_was_taken_at(qtbot):
+    """Spectra every 5 steps: a CSV of step 7 named step 5's values "at step 7"."""
+    plot = _shown_spectrum_plot(qtbot, 300, 240)
+    plot.set_mode("view", "gradient+momentum+signal")
+    plot.set_shown_step(7)
+    plot.set_spectrum(0, "gradient", np.array([0.5, 0.2]), 5)
+    plot.set_spectrum(0, "momentum", np.array([0.4, 0.1]))  # its step not known: the step on show
+    plot.set_spectrum(0, "signal", np.array([0.3, 0.1]), 1)
+    columns, _rows = plot.data_table()
+    assert columns == [
+        "index k",
+        "σ_k of G at step 5: a",
+        "σ_k of M at step 7: a",
+        "σ_k of G_sig at step 1: a",
+    ]
+
+
 @pytest.mark.parametrize("count", [6, 40])
 def test_the_index_axis_of_a_short_spectrum_is_ticked_at_whole_k(qtbot, count):
     """Six values were ticked at k = 1.5, 2.5, …: there is no σ_1.5."""
