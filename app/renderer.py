@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from muonscope.app.panel_texts import (
 from muonscope.app.step_lookup import evaluated_step
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.lane_history import LaneHistory
-from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, frozen_array, group_means
+from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, Spectra, frozen_array, group_means
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
@@ -29,7 +29,8 @@ from muonscope.widgets.theme import set_lane_slots
 
 __all__ = ["BucketHistory", "Renderer"]
 
-SPECTRUM_MATRICES = ("gradient", "momentum", "update", "weights")
+#: The matrices of a lane's spectra (the snapshot's names); panel ① adds the signal G_sig.
+SPECTRUM_MATRICES = tuple(matrix.name for matrix in fields(Spectra))
 #: A lane's spectra and class errors at a step it did not exist at: none.
 _NOTHING = frozen_array(np.empty(0))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from muonscope.engine.history import MetricHistory
 from muonscope.engine.optim.registry import lane_field_problem
 from muonscope.engine.presets import config_file_text
 from muonscope.engine.session import Session
-from muonscope.engine.snapshot import LaneSnapshot, Snapshot
+from muonscope.engine.snapshot import LaneSnapshot, Snapshot, Spectra
 from muonscope.engine.tables import clear_other_formats
 from muonscope.engine.task_kinds import TASK_KINDS
 
@@ -130,9 +130,11 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
     and sin Θ of an update made before it measured other settings (an SGD update's alignment read as
     Adam's after ``--lane optimizer=adam`` on resume), so they are null
     until an update under these settings is measured."""
-    estimated = lane.eval_estimated
-    signal_now = lane.signal_step > since
-    spectra_taken = lane.spectra_step >= 0
+    return {**_settings_report(lane, settings), **_measured_report(lane, has_items, since)}
+
+
+def _settings_report(lane: LaneSnapshot, settings: LaneConfig) -> dict[str, Any]:
+    """The lane's name and the settings its rule reads (null for those it does not)."""
     return {
         "label": lane.label,
         "optimizer": lane.optimizer,
@@ -142,6 +144,14 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
         "buffer": lane.buffer or None,
         "thresholded": lane.thresholded,
         "lam_schedule": None if lane_field_problem(settings, "lam_schedule") else settings.lam_schedule,
+    }
+
+
+def _measured_report(lane: LaneSnapshot, has_items: bool, since: int) -> dict[str, Any]:
+    """What the lane measured last, null where it was not measured (see :func:`_lane_report`)."""
+    estimated = lane.eval_estimated
+    signal_now = lane.signal_step > since
+    return {
         "diverged": lane.diverged,
         "diverged_step": lane.diverged_step if lane.diverged else None,
         "estimated": lane.eval_estimated,
@@ -156,18 +166,13 @@ def _lane_report(lane: LaneSnapshot, settings: LaneConfig, has_items: bool, sinc
         "recovered_se": _number(lane.recovered_se) if has_items and estimated else None,
         "recovered_prefix": lane.recovered_prefix if has_items else None,
         "gap": _number(lane.gap),
-        "gap_rank": lane.gap_rank if spectra_taken else None,
+        "gap_rank": lane.gap_rank if lane.spectra_step >= 0 else None,
         "alignment": _number(lane.alignment) if signal_now else None,
         "sin_theta": _number(lane.sin_theta) if signal_now else None,
         "tail_filtering": _number(lane.tail_filtering),
         "signal_step": lane.signal_step if signal_now else None,
         "settings_step": since,
-        "spectra": {
-            "gradient": _numbers(lane.spectra.gradient),
-            "momentum": _numbers(lane.spectra.momentum),
-            "update": _numbers(lane.spectra.update),
-            "weights": _numbers(lane.spectra.weights),
-        },
+        "spectra": {matrix.name: _numbers(getattr(lane.spectra, matrix.name)) for matrix in fields(Spectra)},
     }
 
 
