@@ -28,6 +28,7 @@ __all__ = [
     "Runtime",
     "SweepPoint",
     "SweepRunner",
+    "SweepStopped",
     "SweepTally",
     "allow_sweeps",
     "default_cache_dir",
@@ -118,6 +119,12 @@ class SweepRunner:
                 yield PointResult(point, tuple(lanes), seconds, runtime=runtime)
                 if self._cancelled:
                     return
+
+
+class SweepStopped(KeyboardInterrupt):
+    """A sweep was cancelled (Ctrl-C, SIGTERM) before its last point: what it returned is only part of
+    it, and a reproduction that went on with them failed on a missing point (KeyError) instead of
+    saying it was interrupted."""
 
 
 #: The runners being iterated in this process, for :func:`stop_all_sweeps`.

@@ -14,7 +14,7 @@ import numpy as np
 
 from muonscope.engine.config import RunConfig
 from muonscope.engine.executors import Executor
-from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner, SweepTally
+from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner, SweepStopped, SweepTally
 from muonscope.engine.sweep_point import Runtime, runtime_of
 
 __all__ = [
@@ -173,7 +173,8 @@ def register(preset: str) -> Callable[[Reproducer], Reproducer]:
 
 
 def run_sweep(points: list[SweepPoint], settings: Settings, what: str) -> list[PointResult]:
-    """All results of a sweep (cached points first), reporting progress as they come in."""
+    """All results of a sweep (cached points first), reporting progress as they come in; raises
+    SweepStopped when the sweep was stopped before its last point."""
     runner = SweepRunner(
         points, workers=settings.workers, use_cache=settings.use_cache, executor=settings.executor
     )
@@ -182,6 +183,8 @@ def run_sweep(points: list[SweepPoint], settings: Settings, what: str) -> list[P
         results.append(result)
         settings.tally.add(result)
         settings.report(len(results), len(points), what)
+    if runner.cancelled and len(results) < len(points):
+        raise SweepStopped(f"{len(results)} of {len(points)} points")
     return results
 
 

@@ -19,6 +19,7 @@ from muonscope.engine.reproduce.tail_isotropy import (
     group_label,
     staircase_group_sizes,
 )
+from muonscope.engine.sweep import SweepStopped, allow_sweeps, stop_all_sweeps
 from tests.reproduced import reproduced
 
 #: preset → the §11 checks its reproduction must contain (and pass).
@@ -249,3 +250,15 @@ def test_the_tail_presets_rates_are_those_its_caption_says_the_grid_gave():
         converged = [s for s, loss in sorted(by_scale.items()) if loss < 1e-20]
         scale = converged[0] if converged else min(by_scale, key=lambda s: (by_scale[s], s))
         assert preset[name] == pytest.approx(base_lr * scale), name
+
+
+@pytest.mark.parametrize("name", ["one_step_capacity", "critical_batch"])
+def test_a_reproduction_whose_sweep_is_stopped_stops_rather_than_going_on_with_part_of_it(name):
+    """Stopped on a Dask cluster (no exception reaches the sweep's loop there), the reproduction went
+    on with the points it had and failed on a missing one: "runtime failure: KeyError: (1.5, 128)"."""
+    stop_all_sweeps()  # what SIGTERM does: every sweep begun from now on yields nothing new
+    try:
+        with pytest.raises(SweepStopped):
+            REPRODUCTIONS[name](Settings("ci", workers=1, use_cache=False))
+    finally:
+        allow_sweeps()
