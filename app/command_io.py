@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -20,7 +20,12 @@ from muonscope.app.warning_lines import one_line_warnings
 from muonscope.engine.sweep import allow_sweeps, stop_all_sweeps
 from muonscope.engine.sweep_cache import CacheWarning
 
-__all__ = ["headless_command"]
+__all__ = ["headless_command", "interrupts_deferred"]
+
+#: Set by the first SIGTERM or Ctrl-C within :func:`headless_command`.
+_TOLD = threading.Event()
+#: Set while the command draws with Qt (see :func:`interrupts_deferred`).
+_DEFERRING = threading.Event()
 
 
 @contextmanager
@@ -51,22 +56,42 @@ def _signals_as_interrupt(at_once: bool) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
         yield
         return
-    told = threading.Event()
+    _TOLD.clear()
 
     def interrupt(_signum: int, _frame: FrameType | None) -> None:
         for stopping in _STOPPING:  # a second signal must not cut the clean-up short
             signal.signal(stopping, signal.SIG_IGN)
-        told.set()
+        _TOLD.set()
         stop_all_sweeps()
-        if at_once:
+        if at_once and not _DEFERRING.is_set():
             raise KeyboardInterrupt
 
     previous = {stopping: signal.signal(stopping, interrupt) for stopping in _STOPPING}
     try:
         yield
-        if told.is_set():
+        if _TOLD.is_set():
             raise KeyboardInterrupt
     finally:
         allow_sweeps()
         for stopping, handler in previous.items():
             signal.signal(stopping, handler)
+        _TOLD.clear()
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[Callable[[], bool]]:
+    """Within: SIGTERM and Ctrl-C only ask the command to stop, and the function yielded says whether
+    one did, for the code to stop between units of work (figures); the KeyboardInterrupt is raised on
+    leaving.
+
+    Raised at once in code that draws with Qt, the exception landed inside Qt: in a slot it printed a
+    traceback from pyqtgraph's depths, and during the import of PySide6 it aborted the process
+    ("Fatal Python error: libshiboken/signature") before the summary was written.
+    """
+    _DEFERRING.set()
+    try:
+        yield _TOLD.is_set
+    finally:
+        _DEFERRING.clear()
+    if _TOLD.is_set():
+        raise KeyboardInterrupt

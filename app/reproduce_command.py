@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from muonscope.app.command_io import headless_command
+from muonscope.app.command_io import headless_command, interrupts_deferred
 from muonscope.app.config_args import (
     check_cache,
     check_executor,
@@ -77,10 +77,25 @@ def reproduce_command(args: argparse.Namespace) -> int:
         kept = points_kept_text(stop.points, cached=not args.no_cache)
         sys.stderr.write(f"muonscope reproduce: interrupted before its figures, {kept}\n")
         return EXIT_INTERRUPTED
+    except StoppedDrawing as stop:
+        sys.stderr.write(
+            f"muonscope reproduce: interrupted while drawing its figures ({stop.drawn} drawn); its checks, "
+            f"data and summary.md are in {out}\n"
+        )
+        return EXIT_INTERRUPTED
     if failed:
         sys.stderr.write(f"muonscope reproduce: {failed} check(s) failed; see {out / 'summary.md'}\n")
         return 1
     return 0
+
+
+class StoppedDrawing(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM while a reproduction's figures were drawn, after ``drawn`` of them (its
+    tables and summary are written)."""
+
+    def __init__(self, drawn: int) -> None:
+        super().__init__(drawn)
+        self.drawn = drawn
 
 
 class StoppedComputing(KeyboardInterrupt):
@@ -135,14 +150,17 @@ def reproduce(
         sys.stderr.write(f"muonscope reproduce: {replacement_note(path)}\n")
     figures: list[Path] = []
     try:
-        for figure in reproduction_figures(result):
-            figures.append(render_figure(figure, out / f"{figure.name}.png"))
+        with interrupts_deferred() as stop_requested:  # Qt draws them: stopped between figures
+            for figure in reproduction_figures(result):
+                if stop_requested():
+                    break
+                figures.append(render_figure(figure, out / f"{figure.name}.png"))
     except KeyboardInterrupt:  # the checks were made: a summary says so, and which figures are missing
         drawn = f"Interrupted while drawing the figures: {len(figures)} drawn"
         result.notes.append(f"{drawn}; run the command again for the rest.")
         summary = summary_markdown(result, figures + tables, time.perf_counter() - start)
         (out / "summary.md").write_text(summary, encoding="utf-8")
-        raise
+        raise StoppedDrawing(len(figures)) from None
     summary = summary_markdown(result, figures + tables, time.perf_counter() - start)
     (out / "summary.md").write_text(summary, encoding="utf-8")
     print(summary)
