@@ -371,14 +371,26 @@ def cache_option() -> str:
 
 
 def check_cache_folder(folder: Path, option: str) -> None:
-    """The cache path, or the nearest part of it that exists, must be a folder: one under a file
-    can never be made (``cache info`` called it "not created yet")."""
+    """The cache path, or the nearest part of it that exists, must be a folder, and one not made
+    yet must be one that can be: under a file, or in a folder that cannot be written (``/proc/x``),
+    ``cache info`` called it "not created yet" while every sweep refused it."""
     existing = _nearest_existing(folder)
     if existing == folder and not folder.is_dir():
         kind = "a file" if folder.is_file() else "a device or another special file"
         raise ConfigError(option, str(folder), f"must be a folder (it is {kind})")
     if not existing.is_dir():
         raise ConfigError(option, str(folder), f"{existing} is a file, not a folder")
+    if existing != folder:  # tried, not read off the permissions: root may write /proc, and cannot
+        first_missing = existing / folder.relative_to(existing).parts[0]
+        try:
+            first_missing.mkdir()
+            first_missing.rmdir()
+        except OSError as exc:
+            raise ConfigError(
+                option,
+                str(folder),
+                f"cannot be created: no folder can be made in {existing} ({exc.strerror})",
+            ) from None
 
 
 def check_workers(workers: int) -> int:

@@ -490,6 +490,19 @@ def test_cache_refuses_a_folder_under_a_file_as_a_sweep_does(capsys, monkeypatch
     )
 
 
+@pytest.mark.parametrize("action", ["info", "clear"])
+def test_cache_refuses_a_folder_that_cannot_be_made_as_a_sweep_does(capsys, monkeypatch, action):
+    """``/proc/x`` read "not created yet" (exit 0) under ``cache info``, and every sweep refused it."""
+    monkeypatch.setenv("MUONSCOPE_CACHE", "/proc/muonscope-cache")
+    code, out, err = _main(capsys, "cache", action)
+    assert code == 2 and out == ""
+    assert err.startswith(
+        "muonscope cache: error: MUONSCOPE_CACHE = '/proc/muonscope-cache' is not allowed: cannot be "
+        "created: no folder can be made in /proc ("
+    )
+    assert not os.path.exists("/proc/muonscope-cache")
+
+
 def test_cache_info_names_a_relative_cache_folder_in_full(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MUONSCOPE_CACHE", "relative_cache")
