@@ -139,7 +139,10 @@ def reproduce(
         result.notes.append(f"Sweep points: {settings.tally.describe()}.")
     if result.computed_here:  # the reproduction's own loops, beside (or instead of) its sweeps
         places = "; ".join(sorted(runtime.describe() for runtime in result.computed_here))
-        result.notes.append(f"Computed in this process on {places}.")
+        # beside sweep points computed elsewhere (a Dask cluster), "computed in this process" read as
+        # said of them too
+        own = "Its own loops, besides the sweep points, computed" if settings.tally.points else "Computed"
+        result.notes.append(f"{own} in this process on {places}.")
     out.mkdir(parents=True, exist_ok=True)
     removed: list[Path] = []
     tables = [  # first: they hold every number the figures draw, and take no time
