@@ -442,7 +442,10 @@ def test_an_interrupted_reproduction_leaves_a_summary_that_says_so(capsys, tmp_p
     monkeypatch.setattr(figures, "render_figure", interrupted)
     argv = ["reproduce", "tail_balance_one_step", "--out", str(tmp_path), "--format", "csv", "--no-progress"]
     assert main(argv) == 130
-    assert capsys.readouterr().err.endswith("muonscope reproduce: interrupted\n")
+    assert capsys.readouterr().err.endswith(
+        f"muonscope reproduce: interrupted while drawing its figures (0 drawn); its checks, data and "
+        f"summary.md are in {tmp_path}\n"
+    )
     summary = (tmp_path / "summary.md").read_text()
     assert "Interrupted while drawing the figures: 0 drawn; run the command again for the rest." in summary
     assert "| ϱ_GD, K = 64 (identity) | 0.0270 |" in summary  # the checks made are kept
