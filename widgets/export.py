@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from muonscope.widgets.export_drawing import drawing_for_export, plot_areas_marked
-from muonscope.widgets.portable_svg import portable_svg
+from muonscope.widgets.portable_svg import TextWidth, portable_svg
 
 __all__ = ["PNG_SIDE_PX", "ExportError", "checked_path", "svg_bytes", "write_png", "write_svg"]
 
@@ -78,7 +78,7 @@ def svg_bytes(widget: QtWidgets.QWidget, display_size_px: tuple[int, int] | None
                     painter.drawImage(QtCore.QRectF(corner, overlay.size().toSizeF()), _picture(overlay))
         finally:
             painter.end()
-    return portable_svg(bytes(buffer.data()), _installed_family)
+    return portable_svg(bytes(buffer.data()), _installed_family, _text_width(widget.logicalDpiX()))
 
 
 #: Widgets around the plots are pictured at this multiple of the screen's resolution.
@@ -204,6 +204,18 @@ def _png_bytes(image: QtGui.QImage, path: Path) -> bytes:
     if not image.save(buffer, "PNG"):
         raise ExportError(f"cannot write {path}: the image could not be encoded as PNG")
     return bytes(buffer.data())
+
+
+def _text_width(dpi: float) -> TextWidth:
+    """A piece of SVG text's advance as Qt laid it out: sizes in px at ``dpi``, the generator's."""
+
+    def width(text: str, family: str, size_px: float, weight: int) -> float:
+        font = QtGui.QFont(family)
+        font.setPointSizeF(size_px * 72.0 / dpi)
+        font.setWeight(QtGui.QFont.Weight(weight))
+        return QtGui.QFontMetricsF(font).horizontalAdvance(text)
+
+    return width
 
 
 def _installed_family(family: str) -> str:

@@ -23,7 +23,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-__all__ = ["PLOT_AREA_END", "PLOT_AREA_START", "SVG_NS", "portable_svg"]
+__all__ = ["PLOT_AREA_END", "PLOT_AREA_START", "SVG_NS", "TextWidth", "portable_svg"]
 
 SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -42,16 +42,24 @@ ET.register_namespace("xlink", _XLINK_NS)
 Matrix = tuple[float, float, float, float, float, float]
 
 
-def portable_svg(svg: bytes, font_family: Callable[[str], str] = lambda family: family) -> bytes:
-    """Qt's SVG with plot areas clipped, plot transforms baked into coordinates and fonts named.
+def portable_svg(
+    svg: bytes,
+    font_family: Callable[[str], str] = lambda family: family,
+    text_width: TextWidth | None = None,
+) -> bytes:
+    """Qt's SVG with plot areas clipped, plot transforms baked into coordinates, lines of text whole
+    and fonts named.
 
     ``font_family`` maps a family as Qt wrote it to the installed family it stands for; a generic
-    ``sans-serif`` follows it for programs without that font.
+    ``sans-serif`` follows it for programs without that font. ``text_width`` measures a piece of
+    text as Qt laid it out (see :func:`_join_split_lines`); without it, pieces stay as written.
     """
     root = ET.fromstring(svg)
     _clip_plot_areas(root)
     _bake_cosmetic_strokes(root)
     _compact_marks(root)
+    if text_width is not None:
+        _join_split_lines(root, text_width)
     families: dict[str, str] = {}
     for element in root.iter():
         family = element.get("font-family")
@@ -62,6 +70,58 @@ def portable_svg(svg: bytes, font_family: Callable[[str], str] = lambda family: 
     root.set("version", "1.1")  # clip paths are SVG 1.1, not Tiny 1.2
     root.attrib.pop("baseProfile", None)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+# ---- text ----------------------------------------------------------------------------------------
+
+#: (text, font family, font size in px, font weight) → its advance in px, as Qt lays it out.
+TextWidth = Callable[[str, str, float, int], float]
+#: How far apart, in px, the end of one piece of text and the start of the next may lie and still
+#: be one line (Qt's own layout puts them within a hundredth of a pixel).
+_JOIN_TOLERANCE_PX = 0.5
+_TEXT = f"{{{SVG_NS}}}text"
+
+
+def _join_split_lines(root: ET.Element, text_width: TextWidth) -> None:
+    """Write each line Qt split into pieces (at a change of script: "guide: slope 1/(2" and "α) =
+    0.33") as one text element.
+
+    Each piece is placed where Qt's font put the previous one's end; another program, drawing the
+    pieces with its own font's widths, left a gap before every Greek letter ("1/(2   α)") or ran
+    them together. One element is laid out by the program itself, whatever its font.
+    """
+    for parent in root.iter():
+        children = list(parent)
+        index = 0
+        while index < len(children) - 1:
+            piece, after = children[index], children[index + 1]
+            if _continues(piece, after, text_width):
+                piece.text = (piece.text or "") + (after.text or "")
+                parent.remove(after)
+                del children[index + 1]
+            else:
+                index += 1
+
+
+def _continues(piece: ET.Element, after: ET.Element, text_width: TextWidth) -> bool:
+    """Whether ``after`` is the rest of ``piece``'s line: both plain text of one style on one
+    baseline, ``after`` starting where ``piece`` ends."""
+    if piece.tag != _TEXT or after.tag != _TEXT or len(piece) or len(after):
+        return False
+    if _placed_apart(piece) != _placed_apart(after):
+        return False
+    try:
+        start, next_start = float(piece.get("x", "")), float(after.get("x", ""))
+        size_px, weight = float(piece.get("font-size", "")), int(piece.get("font-weight", "400"))
+    except ValueError:
+        return False
+    end = start + text_width(piece.text or "", piece.get("font-family", ""), size_px, weight)
+    return abs(end - next_start) <= _JOIN_TOLERANCE_PX
+
+
+def _placed_apart(text: ET.Element) -> dict[str, str]:
+    """A text element's attributes but its x: its style and baseline."""
+    return {name: value for name, value in text.attrib.items() if name != "x"}
 
 
 # ---- plot areas ----------------------------------------------------------------------------------

@@ -6,13 +6,14 @@ import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 
 from muonscope.engine.tables import rows_to_columns, write_table
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
-from muonscope.widgets.export import ExportError, write_png, write_svg
+from muonscope.widgets.export import ExportError, svg_bytes, write_png, write_svg
 from muonscope.widgets.matrix_view import MatrixView
 from muonscope.widgets.png_size_dialog import PngSizeDialog
 from muonscope.widgets.portable_svg import PLOT_AREA_END, PLOT_AREA_START, SVG_NS, portable_svg
@@ -177,6 +178,54 @@ def test_curves_in_data_units_are_mapped_to_pixels():
     assert path.get("d") == "M5,40 L7,30 L9,45"
     assert line.get("points") == "5,50 11,40"
     assert root.get("version") == "1.1" and root.get("baseProfile") is None
+
+
+def _six_px_a_letter(text: str, _family: str, _size_px: float, _weight: int) -> float:
+    return 6.0 * len(text)
+
+
+def _texts(root: ET.Element) -> list[tuple[str | None, str | None]]:
+    return [(text.get("x"), text.text) for text in root.iter(f"{SVG}text")]
+
+
+def test_a_line_qt_wrote_in_pieces_is_one_text_element_and_labels_apart_stay_apart():
+    """Qt splits "1/(2α)" at the Greek letter and places "α" where its own font ended "1/(2": drawn
+    with another font's widths, a gap opened before every Greek letter."""
+    style = 'y="14" font-family="DejaVu Sans" font-size="10.6667" font-weight="400"'
+    bold = style.replace("400", "700")
+    body = (
+        f'<g><text x="4" {style}>slope 1/(2</text><text x="64" {style}>α</text>'
+        f'<text x="70" {style}>) = 0.33</text></g>'
+        f'<g><text x="10" {style}>20</text><text x="259" {style}>30</text></g>'  # axis ticks
+        f'<g><text x="4" {style}>σ</text><text x="10" {bold}>_k</text></g>'  # two styles
+    )
+    root = ET.fromstring(portable_svg(_document(body), text_width=_six_px_a_letter))
+    assert _texts(root) == [
+        ("4", "slope 1/(2α) = 0.33"),
+        ("10", "20"),
+        ("259", "30"),
+        ("4", "σ"),
+        ("10", "_k"),
+    ]
+    assert (
+        len(_texts(ET.fromstring(portable_svg(_document(body))))) == 7
+    )  # nothing to measure with: as written
+
+
+def test_an_exported_legend_with_greek_letters_keeps_each_label_whole(qtbot, tmp_path):
+    """Measured with Qt's own fonts, as Qt laid the pieces out."""
+    holder = QtWidgets.QWidget()
+    qtbot.addWidget(holder)
+    plot = pg.PlotWidget(holder)
+    QtWidgets.QVBoxLayout(holder).addWidget(plot)
+    plot.addLegend()
+    plot.plot([1, 2, 3], name="guide: slope 1 + 1/(2α) = 1.33, μ = 0.95")
+    holder.resize(400, 300)
+    holder.show()
+    qtbot.waitExposed(holder)
+    root = ET.fromstring(svg_bytes(holder))
+    texts = [text.text for text in root.iter(f"{SVG}text")]
+    assert "guide: slope 1 + 1/(2α) = 1.33, μ = 0.95" in texts, texts
 
 
 def test_groups_with_anything_but_plain_shapes_keep_their_transform():
