@@ -365,7 +365,8 @@ class CapacityPlot(PlotPanel):
         ``y_short`` is the y title a short axis shows (without "(log)": its labels, 1, 10, 100, say
         so). ``seeds`` counts the seeds averaged at each x: a point with fewer than ``whole_seeds``
         (a sweep stopped part-way) is drawn hollow, and its read-out and table say how many.
-        ``legend_notes``: what the key says after a lane's label ("fitted slope 1.31"), by lane."""
+        ``legend_notes``: what the key and the read-out say after a lane's label ("fitted slope 1.31"),
+        by lane."""
         drawn = (curves, guides, x_label, y_label, log_x, log_y, y_short, whole_seeds, legend_notes)
         self.clear_sweep()
         self.plot.setLogMode(x=False, y=False)  # data are mapped here so bands and guides agree
@@ -377,11 +378,11 @@ class CapacityPlot(PlotPanel):
         for lane, label, x, mean, lo, hi, *counted in curves:
             seeds = np.asarray(counted[0] if counted else np.full(np.shape(x), whole_seeds), float)
             values = (x, mean, lo, hi, seeds)
-            drawn_curve = self._sweep.draw_curve(lane, label, values, whole_seeds, log_x, log_y)
+            note = (legend_notes or {}).get(lane, "")
+            drawn_curve = self._sweep.draw_curve(lane, label, values, whole_seeds, log_x, log_y, note)
             if drawn_curve is None:
                 continue
             curve, px, in_view = drawn_curve
-            note = (legend_notes or {}).get(lane)
             lane_entries.append((curve, f"{label}: {note}" if note else label))
             xs.append(px)
             ys.append(in_view)

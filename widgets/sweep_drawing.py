@@ -58,9 +58,12 @@ class SweepDrawing:
         whole_seeds: int,
         log_x: bool,
         log_y: bool,
+        note: str = "",
     ) -> tuple[pg.PlotDataItem, np.ndarray, np.ndarray] | None:
         """One lane's sweep curve and seed band from (x, mean, lo, hi, seeds), with its read-out and
-        table columns; returns (curve, its x, its y values to keep in view), or None if none is drawable."""
+        table columns; returns (curve, its x, its y values to keep in view), or None if none is drawable.
+        ``note``: what the read-out says of the whole curve after its label ("fitted slope 1.60"),
+        where a small panel's legend leaves the lanes out."""
         x, mean, lo, hi, seeds = values
         keep, (px, py, plo, phi) = log_mapped(x, mean, lo, hi, log_x, log_y)
         if px.size == 0:
@@ -77,7 +80,7 @@ class SweepDrawing:
         readout = sweep_readout(
             self.x_label, *originals[:4], seeds=originals[4], whole_seeds=whole_seeds, running=self._running
         )
-        self._hover.set_series(("sweep", lane), label, px, py, readout)
+        self._hover.set_series(("sweep", lane), f"{label}: {note}" if note else label, px, py, readout)
         self._series += sweep_columns(self.y_label, label, *originals, whole_seeds=whole_seeds)
         self.points += px.size
         return curve, px, np.concatenate([py, plo, phi])  # the seeds' band is in view, not cut by the axes

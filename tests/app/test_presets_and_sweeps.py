@@ -124,6 +124,9 @@ def test_a_sweep_over_d_names_each_lanes_fitted_slope_beside_the_guides(qtbot):
     for curve in curves(list(app.capacity.results), "d"):
         slope = np.polyfit(np.log(curve.x), np.log(curve.mean), 1)[0]
         assert f"{curve.label}: fitted slope {slope:.2f}" in plot.legend_texts
+        # the read-out says it too: a small panel's legend leaves the lanes to the key above
+        text = plot.hover.show_at(np.log10(curve.x[-1]), np.log10(curve.mean[-1]))
+        assert text.startswith(f"{curve.label}: fitted slope {slope:.2f}"), text
     assert any(text.startswith("guide: slope 1 + 1/(2α)") for text in plot.legend_texts)
 
 
