@@ -171,7 +171,10 @@ class SessionController(QtCore.QObject):
             self._arrival_said = text
             self._step_status.show(text, message.step, 10_000)
         else:  # what was done, true as the run plays on (withdrawn at the next step, it flashed by)
-            text = f"session saved: {message.path} ({_saved_position(message.step, message.head_step)})"
+            # looking back at an earlier step, the engine (and the save) stood at the newest one
+            on_show = message.step if self._clock.cursor_step is None else self._clock.cursor_step
+            opens_at = max(message.step, message.head_step or 0)
+            text = f"session saved: {message.path} ({_saved_position(on_show, opens_at)})"
             self._arrival_said = ""
             self._window.statusBar().showMessage(text, 10_000)
         self._remember(message.path)

@@ -71,6 +71,12 @@ def test_a_save_is_said_while_the_run_plays_on_and_names_the_step_it_opens_at(qt
         == f"session saved: {tmp_path / 'behind'} (to step 8, where it opens; step 4 was on show)"
     )
     _run_to(qtbot, app, 9)  # at the branch's head: a save opens where it was made
+    app.clock.look_at(7)  # looking back, the engine at 9: the save opens at 9, not at the step on show
+    _saved(qtbot, app, tmp_path / "looking")
+    assert bar.currentMessage() == (
+        f"session saved: {tmp_path / 'looking'} (to step 9, where it opens; step 7 was on show)"
+    )
+    app.clock.follow()
     app.intents.play(True)
     _saved(qtbot, app, tmp_path / "playing")
     said = bar.currentMessage()
