@@ -111,7 +111,7 @@ def _print(inspected, tensor: str, matrix: np.ndarray) -> None:
             f"lane {inspected.lane} diverged at step {inspected.diverged_step}: frozen at its last finite W, "
             "it takes no step (its update is zero)"
         )
-    if inspected.residual is not None:
+    if inspected.residual is not None and tensor != "W":  # the map made the step's update, not W
         the_map = f" ({inspected.map_text})" if inspected.map_text else ""
         residual = f"residual ‖map − polar‖/‖polar‖ = {inspected.residual:.3g}"
         print(f"polar map of {inspected.map_input}{the_map}: {residual}")

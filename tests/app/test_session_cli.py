@@ -770,6 +770,15 @@ def test_inspect_of_a_lane_at_the_step_it_was_added_says_where_its_matrices_begi
     )
 
 
+def test_inspect_says_the_polar_maps_residual_with_the_matrices_it_concerns_not_with_w(capsys, saved):
+    """A line on the map that made the step's update was printed under W too."""
+    for tensor in ("G", "M", "update"):
+        shown = _ok(_inspect(capsys, saved["lanes"], "--step", "9", "--lane", "1", "--tensor", tensor))
+        assert "polar map of M" in shown and "residual ‖map − polar‖/‖polar‖ = " in shown, tensor
+    w = _ok(_inspect(capsys, saved["lanes"], "--step", "9", "--lane", "1", "--tensor", "W"))
+    assert "polar map" not in w and "residual" not in w
+
+
 def test_inspect_refuses_a_label_that_several_lanes_bear(capsys, tmp_path):
     """Two lanes labelled "x": ``--lane x`` showed lane 0's matrix, lane 1's never said."""
     lanes = ("--lane", "optimizer=muon,label=x", "--lane", "optimizer=adam,label=x")
