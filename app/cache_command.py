@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from muonscope.app.config_args import cache_option, check_cache_folder
+from muonscope.app.cache_folder import cache_option, check_cache_folder
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.sweep_cache import CacheInfo, SweepCache, default_cache_dir
 

@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import importlib.util
 import math
-import os
 import re
 import sys
 import tomllib
@@ -44,7 +43,6 @@ __all__ = [
     "MAX_ARGUMENT_CHARS",
     "MAX_WORKERS",
     "build_config",
-    "check_cache",
     "check_executor",
     "check_output_file",
     "check_output_folder",
@@ -52,6 +50,7 @@ __all__ = [
     "check_writable",
     "lane_fields_named",
     "named_preset",
+    "nearest_existing",
     "open_executor",
     "overrides",
     "parse_lane_fields",
@@ -328,7 +327,7 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        where = _nearest_existing(folder)
+        where = nearest_existing(folder)
         if not where.is_dir():
             raise ConfigError(option, str(given), f"{where} is a file, not a folder") from None
         raise ConfigError(option, str(given), f"cannot create a folder in {where} ({exc.strerror})") from None
@@ -341,7 +340,8 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
         raise ConfigError(option, str(given), f"cannot be written{where} ({exc.strerror})") from None
 
 
-def _nearest_existing(folder: Path) -> Path:
+def nearest_existing(folder: Path) -> Path:
+    """``folder`` or the nearest of its parents that exists (what a refusal names as the obstacle)."""
     for candidate in (folder, *folder.parents):
         if candidate.exists():
             return candidate
@@ -353,44 +353,6 @@ def table_format(args: argparse.Namespace) -> str:
     if args.format is not None and args.out is None:
         raise ConfigError("--format", args.format, "applies only with --out DIR")
     return args.format or "parquet"
-
-
-def check_cache() -> None:
-    """The sweep cache folder (``MUONSCOPE_CACHE``, else the user cache folder) must be writable."""
-    from muonscope.engine.sweep_cache import default_cache_dir
-
-    option = cache_option()
-    folder = default_cache_dir()
-    check_cache_folder(folder, option)
-    check_writable(folder, option)
-
-
-def cache_option() -> str:
-    """What a refusal of the cache folder names: the variable where it was given, else the folder."""
-    return "MUONSCOPE_CACHE" if os.environ.get("MUONSCOPE_CACHE") else "cache folder"
-
-
-def check_cache_folder(folder: Path, option: str) -> None:
-    """The cache path, or the nearest part of it that exists, must be a folder, and one not made
-    yet must be one that can be: under a file, or in a folder that cannot be written (``/proc/x``),
-    ``cache info`` called it "not created yet" while every sweep refused it."""
-    existing = _nearest_existing(folder)
-    if existing == folder and not folder.is_dir():
-        kind = "a file" if folder.is_file() else "a device or another special file"
-        raise ConfigError(option, str(folder), f"must be a folder (it is {kind})")
-    if not existing.is_dir():
-        raise ConfigError(option, str(folder), f"{existing} is a file, not a folder")
-    if existing != folder:  # tried, not read off the permissions: root may write /proc, and cannot
-        first_missing = existing / folder.relative_to(existing).parts[0]
-        try:
-            first_missing.mkdir()
-            first_missing.rmdir()
-        except OSError as exc:
-            raise ConfigError(
-                option,
-                str(folder),
-                f"cannot be created: no folder can be made in {existing} ({exc.strerror})",
-            ) from None
 
 
 def check_workers(workers: int) -> int:

@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+from muonscope.app.cache_folder import check_cache
 from muonscope.app.command_io import headless_command, interrupts_deferred
 from muonscope.app.config_args import (
-    check_cache,
     check_executor,
     check_output_folder,
     check_workers,

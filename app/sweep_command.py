@@ -7,10 +7,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from muonscope.app.cache_folder import check_cache
 from muonscope.app.command_io import headless_command
 from muonscope.app.config_args import (
     build_config,
-    check_cache,
     check_executor,
     check_output_folder,
     check_workers,
