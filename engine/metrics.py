@@ -205,10 +205,11 @@ def _top_left_subspace(x: Tensor, rank: int, floor: float, eps: float) -> tuple[
 
     The eigenvectors of XXᵀ with the largest eigenvalues: half the cost of an SVD at d = 512, and
     as accurate for the leading directions (the error grows as eps·σ₁²/(σ_r² − σ_{r+1}²), where the
-    subspace itself stops being well defined).
+    subspace itself stops being well defined). Small stacks go to the one-thread workers: four
+    128 × 128 eigendecompositions took 28 ms on two OpenMP threads and 3 ms there.
     """
     try:
-        squares, vectors = torch.linalg.eigh(x @ x.mT)  # (..., r), (..., r, r): ascending eigenvalues
+        squares, vectors = across_cores(torch.linalg.eigh, x @ x.mT)  # (..., r), (..., r, r): ascending
     except torch.linalg.LinAlgError:
         u, s, _ = safe_svd(x)
         squares, vectors = s.flip(-1).square(), u.flip(-1)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from muonscope.engine.lane_metrics import spectra_fields
 from muonscope.engine.metrics import (
     alignment,
     filtering_ratio,
@@ -199,3 +200,44 @@ def test_the_momentum_window_is_written_only_in_metrics():
         if spelled.search(line)
     ]
     assert found == []
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_gradient_given_by_thin_factors_has_the_spectrum_of_the_dense_matrix(threads):
+    """G_l = left[l]ᵀ @ right (m = 20 columns of d = 48): its spectrum from the m-wide factor is
+    torch's of the dense G, padded with zeros, on one thread or on the one-thread workers."""
+    gen = torch.Generator().manual_seed(3)
+    left, right = (
+        torch.randn(3, 20, 48, generator=gen, dtype=DT),
+        torch.randn(20, 48, generator=gen, dtype=DT),
+    )
+    grads = left.mT @ right  # (3, 48, 48), rank 20
+    weights = torch.randn(3, 48, 48, generator=gen, dtype=DT)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fields = spectra_fields(grads, [None] * 3, weights, weights, 4, 1, gradient_factors=(left, right))
+    finally:
+        torch.set_num_threads(before)
+    for lane, lane_fields in enumerate(fields):
+        expected = torch.linalg.svdvals(grads[lane]).numpy()
+        np.testing.assert_allclose(lane_fields["spectra"].gradient[:20], expected[:20], rtol=1e-10)
+        assert np.all(lane_fields["spectra"].gradient[20:] == 0.0)
+
+
+def test_sin_theta_on_two_threads_is_that_of_one():
+    gen = torch.Generator().manual_seed(5)
+    estimate, signal = (
+        torch.randn(4, 64, 64, generator=gen, dtype=DT),
+        torch.randn(4, 64, 64, generator=gen, dtype=DT),
+    )
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = sin_theta(estimate, signal, 6)
+        torch.set_num_threads(2)
+        two = sin_theta(estimate, signal, 6)
+    finally:
+        torch.set_num_threads(before)
+    assert np.all(np.isfinite(one))
+    np.testing.assert_allclose(two, one, rtol=1e-9)
