@@ -25,6 +25,7 @@ at most every PLACE_AGAIN_MS.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -39,8 +40,12 @@ __all__ = ["EventMarkers"]
 
 #: Pixels between a label and the edge of the data area.
 MARGIN_PX = 2.0
-#: Placing every label again waits this long after the reason for it, gathering the reasons since.
+#: Placing labels again waits this long after the reason for it, gathering the reasons since.
 PLACE_AGAIN_MS = 1000
+#: A placing due sooner than this after a new change waits this long: the frame that shows the
+#: change is painted first (placed just before it, the labels held that frame for 30-70 ms while a
+#: run played). It waits so at most PLACE_AGAIN_MS more, however fast changes come.
+YIELD_TO_A_CHANGE_MS = 250
 #: Only the latest changes' labels are shown; older markers keep their line, whose tooltip holds the
 #: text (the timeline lists every change). Thirty labels took 90 ms to place, and a change made while
 #: playing waited for them.
@@ -74,13 +79,14 @@ class EventMarkers:
         self._labels: list[MarkerLabel] = []
         self._shown: tuple[tuple[int, str], ...] = ()
         self._crossings: tuple[int, ...] = ()  # curves each label covers as last placed (more: again)
-        self._placed_at_cursor: float | None = None  # where the cursor stood when labels were placed
+        self._placed_at_cursor: dict[int, float] = {}  # label → where the cursor stood when it was placed
+        self._waiting: set[int] | None = set()  # labels to place again soon (None: all of them)
+        self._waiting_since = 0.0  # time.monotonic() when the placing that waits was asked for
         self._offsets: dict[int, float] = {}  # shown label → its left edge from its line (scene px)
         self._tried: set[int] = set()  # labels whose line was in view when last placed (found room or not)
         self._again = QtCore.QTimer(plot.getViewBox())  # goes with the plot: never fires after it
         self._again.setSingleShot(True)
-        self._again.setInterval(PLACE_AGAIN_MS)
-        self._again.timeout.connect(self.place_labels)
+        self._again.timeout.connect(self._place_waiting)
         self._visible = True
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", width=1))
         self.cursor.setZValue(-10)
@@ -102,6 +108,14 @@ class EventMarkers:
             self._add(step, text)
         self._shown = events
         self.place_labels(range(known, len(events)) if known else None)
+        self._yield_to_the_change()
+
+    def _yield_to_the_change(self) -> None:
+        """Put off a placing due within YIELD_TO_A_CHANGE_MS, unless it has waited long already."""
+        waited_ms = 1000 * (time.monotonic() - self._waiting_since)
+        due_soon = self._again.isActive() and self._again.remainingTime() < YIELD_TO_A_CHANGE_MS
+        if due_soon and waited_ms < 2 * PLACE_AGAIN_MS:
+            self._again.start(YIELD_TO_A_CHANGE_MS)
 
     def restyle(self) -> None:
         """Redraw the markers in the stage's style (presentation scale or theme changed)."""
@@ -138,14 +152,12 @@ class EventMarkers:
         return self._visible
 
     def keep_clear(self) -> None:
-        """The curves or the cursor moved: place the labels again if one now covers a curve, or the
-        cursor runs through one, where it did not."""
-        if self._labels and _any_more(self._count_crossings(self._curves()), self._crossings):
-            self._place_again_soon()
-        elif self._under_the_note():
-            self._place_again_soon()
-        elif self._pushed_by_a_cursor_gone():
-            self._place_again_soon()
+        """The curves or the cursor moved: place a label again soon if it now covers a curve, or the
+        cursor runs through it, where it did not. Only those labels move: the others stay where
+        they stand (placing every label again cost 20-40 ms a panel while a run played, and moved
+        labels that were still clear)."""
+        if self._labels and (reasons := self._reasons_to_move()):
+            self._place_again_soon(reasons)
 
     @property
     def placing_waits(self) -> bool:
@@ -157,9 +169,26 @@ class EventMarkers:
         picture taken offscreen right after the curves grew under a label showed it there, and
         whether it did hung on the clock, not on the steps drawn."""
         if self.placing_waits:
-            self.place_labels()
+            self._again.stop()
+            self._place_waiting()
 
-    def _pushed_by_a_cursor_gone(self) -> bool:
+    def _reasons_to_move(self) -> set[int]:
+        """The labels that cover more curves than when they were placed, lie under the corner
+        note, or were pushed by a cursor that has moved on."""
+        counts = self._count_crossings(self._curves())
+        placed = self._crossings
+        more = {i for i, now in enumerate(counts) if now > (placed[i] if i < len(placed) else 0)}
+        return more | self._under_the_note() | self._pushed_by_a_cursor_gone()
+
+    def _place_waiting(self) -> None:
+        """Place the labels gathered since the last placing, and any with a reason to move now."""
+        waiting, self._waiting = self._waiting, set()
+        if waiting is None:
+            self.place_labels()
+        elif waiting := waiting | self._reasons_to_move():
+            self.place_labels(sorted(waiting))
+
+    def _pushed_by_a_cursor_gone(self) -> set[int]:
         """Whether a label was shortened, or put under curves, while the cursor stood elsewhere.
 
         Squeezed between the cursor and its line (a divergence at the newest step, drawn while the
@@ -167,18 +196,22 @@ class EventMarkers:
         left room for it whole; kept off a recording's cursor just right of its line, one went under
         six curves on the other side and stayed there when the cursor moved on.
         """
-        if self._placed_at_cursor == self.cursor.value():
-            return False
-        return any(
-            label.isVisible() and (label.elided or crossed > 0)
-            for label, crossed in zip(self._labels, self._crossings, strict=False)
-        )
+        cursor = self.cursor.value()
+        return {
+            i
+            for i, (label, crossed) in enumerate(zip(self._labels, self._crossings, strict=False))
+            if self._placed_at_cursor.get(i) != cursor and label.isVisible() and (label.elided or crossed > 0)
+        }
 
-    def _under_the_note(self) -> bool:
+    def _under_the_note(self) -> set[int]:
         note = self._keep_off()
-        return note is not None and any(
-            label.isVisible() and label.scene_rect().intersects(note) for label in self._labels
-        )
+        if note is None:
+            return set()
+        return {
+            i
+            for i, label in enumerate(self._labels)
+            if label.isVisible() and label.scene_rect().intersects(note)
+        }
 
     # ---- placing -----------------------------------------------------------------------------
 
@@ -196,6 +229,7 @@ class EventMarkers:
         indices = range(first, len(self._labels)) if which is None else [i for i in which if i >= first]
         if which is None:
             self._again.stop()
+            self._waiting = set()
             self._offsets.clear()
             self._tried.clear()
         for i in range(first):  # too old to be labelled: the line alone
@@ -224,8 +258,17 @@ class EventMarkers:
             label.show()
             taken.append(rect)
             self._offsets[i] = rect.left() - x
-        self._crossings = self._count_crossings(curves)
-        self._placed_at_cursor = self.cursor.value()
+        self._note_placed(indices if which is not None else range(len(self._labels)), curves)
+
+    def _note_placed(self, placed: Iterable[int], curves: list[Curve]) -> None:
+        """Remember what each label just placed covers and where the cursor stood: a label moves
+        again only when it comes to cover more, or the cursor it kept off moves on."""
+        counts = self._count_crossings(curves)
+        kept = list(self._crossings[: len(counts)]) + [0] * max(0, len(counts) - len(self._crossings))
+        for i in placed:
+            kept[i] = counts[i]
+            self._placed_at_cursor[i] = self.cursor.value()
+        self._crossings = tuple(kept)
 
     def _follow_lines(self, *_args) -> None:
         """The range moved: each shown label moves with its line; where one no longer fits beside it,
@@ -267,9 +310,15 @@ class EventMarkers:
         box = self._plot.getViewBox()
         return [box.mapViewToScene(QtCore.QPointF(line.value(), 0.0)).x() for line in self._lines]
 
-    def _place_again_soon(self) -> None:
+    def _place_again_soon(self, which: Iterable[int] | None = None) -> None:
+        """Place ``which`` labels (None: all of them) when the gathering time is up."""
+        if which is None or self._waiting is None:
+            self._waiting = None
+        else:
+            self._waiting |= set(which)
         if not self._again.isActive():
-            self._again.start()
+            self._waiting_since = time.monotonic()
+            self._again.start(PLACE_AGAIN_MS)
 
     def _curves(self) -> list[Curve]:
         """Every visible curve of the plot (and of the avoided views), as drawn."""
@@ -333,11 +382,8 @@ class EventMarkers:
         self._lines, self._labels = [], []
         self._offsets.clear()
         self._tried.clear()
-
-
-def _any_more(counts: tuple[int, ...], placed: tuple[int, ...]) -> bool:
-    """Whether any label covers more than it did when placed (a label added since counts from 0)."""
-    return any(now > (placed[i] if i < len(placed) else 0) for i, now in enumerate(counts))
+        self._crossings, self._waiting = (), set()
+        self._placed_at_cursor.clear()
 
 
 def _lines_across(rect: QtCore.QRectF, lines_x: list[float], own: int) -> int:

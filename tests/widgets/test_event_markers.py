@@ -219,6 +219,26 @@ def test_a_label_newly_crossed_moves_though_another_label_came_clear_at_the_same
     assert clear.isVisible() and not _crosses(plot, clear)
 
 
+def test_placing_again_moves_the_label_a_curve_came_under_and_leaves_the_others_where_they_stand(qtbot):
+    """Labels are placed again once a curve runs under one; the one it covers moves, a label still
+    clear stays put though a better row opened for it meanwhile (labels jumping about while the run
+    played read as changes; placing all of them again cost 20-40 ms a panel, every second)."""
+    steps = np.arange(0.0, 101.0)
+    plot = _plot(qtbot, 900, curves=[(0.02, 0.02), (0.95, 0.95)])
+    plot.set_series(1, steps[60:], np.full(41, 0.95))  # across the top rows right of step 60
+    plot.markers.set_events([(20, "label noise 0 → 0.21"), (80, "lane 0 lr 128 → 50")])
+    crossed, clear = plot.markers.labels
+    kept = clear.scene_rect()
+    assert crossed.isVisible() and clear.isVisible() and not _crosses(plot, clear)
+    plot.set_series(1, steps[-1:], np.full(1, 0.02))  # the top rows open for the label at 80
+    plot.set_series(0, steps[:51], np.full(51, _view_y(plot, crossed.scene_rect().center())))  # left half
+    assert _crosses(plot, crossed)
+    plot.markers.keep_clear()
+    plot.markers.settle()
+    assert crossed.isVisible() and not _crosses(plot, crossed)
+    assert clear.scene_rect() == kept
+
+
 def _view_y(plot, point) -> float:
     return plot.plot.getViewBox().mapSceneToView(point).y()
 
