@@ -20,6 +20,8 @@ __all__ = ["LaneKey", "LaneKeyEntry"]
 
 #: Point size of the key at scale 1.
 KEY_PT = 9.0
+#: The latest changes of a lane the key names (with its first label); its tooltip tells them all.
+KEY_CHANGES = 2
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,12 @@ class LaneKeyEntry:
         return LaneNames(self.label, self.earlier)
 
     def text(self) -> str:
-        """``SGD lr=128 → SignGD lr=0.01 (step 581)``: each earlier label, then the label now."""
+        """``SGD lr=128 → SignGD lr=0.01 (step 581)``: its first label and its latest KEY_CHANGES
+        changes, the others counted."""
+        return self.names.text(KEY_CHANGES)
+
+    def whole_text(self) -> str:
+        """Every label the lane had, each with the step it took over."""
         return self.names.text()
 
 
@@ -105,6 +112,8 @@ class LaneKey(SteadyLabel):
             # whole on one line: "dotted," ending one line and "faint: main" the next read as two notes
             swatches.append(f"<i>{html.escape(self._note).replace(' ', '&nbsp;')}</i>")
         self.setText("&nbsp;&nbsp;&nbsp; ".join(swatches))
+        shortened = any(entry.text() != entry.whole_text() for entry in self._entries)
+        self.setToolTip("\n".join(entry.whole_text() for entry in self._entries) if shortened else "")
 
 
 def _unbroken(text: str) -> str:

@@ -32,14 +32,23 @@ class LaneNames:
                 return label
         return self.label
 
-    def text(self) -> str:
-        """``SGD lr=128 → SignGD lr=0.01 (step 89)``: each earlier label, then the label now."""
+    def text(self, most_changes: int | None = None) -> str:
+        """``SGD lr=128 → SignGD lr=0.01 (step 89)``: each earlier label, then the label now.
+
+        ``most_changes``: name only the first label and the latest changes, counting the others
+        (``Muon pre → … 12 changes … → Muon post (step 560) → Muon pre (step 580)``). A key that
+        told every change of a lane toggled back and forth took a line more every few toggles,
+        and the four panels below it shrank each time.
+        """
         if not self.earlier:
             return self.label
         parts = [self.earlier[0][0]]
         for index, (_label, step) in enumerate(self.earlier):
             following = self.earlier[index + 1][0] if index + 1 < len(self.earlier) else self.label
             parts.append(f"{following} (step {step})")
+        changes = len(parts) - 1
+        if most_changes is not None and changes - most_changes >= 2:  # one left out saves nothing
+            parts = [parts[0], f"… {changes - most_changes} changes …", *parts[len(parts) - most_changes :]]
         return " → ".join(parts)
 
 

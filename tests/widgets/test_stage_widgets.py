@@ -327,6 +327,27 @@ def test_lane_key_keeps_every_earlier_label_with_its_step(qtbot):
     assert key.plain_text().splitlines() == [entry.text(), "Muon pre"]
 
 
+def test_lane_key_of_a_lane_toggled_many_times_names_its_latest_changes_and_keeps_its_height(qtbot):
+    key = LaneKey()
+    qtbot.addWidget(key)
+    orders = ["Muon pre", "Muon post"]
+
+    def toggled(times: int) -> LaneKeyEntry:
+        earlier = tuple((orders[i % 2], 10 * (i + 1)) for i in range(times))
+        return LaneKeyEntry(0, orders[times % 2], earlier)
+
+    key.set_lanes([toggled(4), LaneKeyEntry(1, "SGD lr=128")])
+    height = key.heightForWidth(450)
+    key.set_lanes([toggled(14), LaneKeyEntry(1, "SGD lr=128")])
+    first = key.plain_text().splitlines()[0]
+    assert first == "Muon pre → … 12 changes … → Muon post (step 130) → Muon pre (step 140)"
+    assert key.heightForWidth(450) == height  # the panels below keep their room
+    assert toggled(14).whole_text() in key.toolTip()  # every change, on hover
+    key.set_lanes([toggled(3), LaneKeyEntry(1, "SGD lr=128")])  # one change left out saves nothing
+    assert key.plain_text().splitlines()[0] == toggled(3).whole_text()
+    assert key.toolTip() == ""
+
+
 def test_stage_style_scales_lane_pens_and_rejects_bad_values():
     try:
         set_stage_style(StageStyle(2.5, "dark"))
