@@ -27,10 +27,9 @@ from muonscope.engine.config import (
     ExperimentConfig,
     TaskConfig,
     lane_from_dict,
-    nearest_field_path,
-    parse_field_path,
 )
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.field_paths import nearest_field_path, parse_field_path
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 from muonscope.engine.task_bound import task_bound_problem, turned_off_notes

@@ -16,8 +16,9 @@ from PySide6 import QtCore
 from muonscope.app.debugger import GoTo
 from muonscope.app.engine_protocol import Apply, Pause, Play, Reset, SetSpeed, Step
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
-from muonscope.engine.config import ExperimentConfig, parse_field_path
+from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.field_paths import parse_field_path
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 from muonscope.widgets.task_panel import typed_numbers
 

@@ -16,9 +16,9 @@ from muonscope.engine.config import (
     ExperimentConfig,
     LaneConfig,
     lanes_text,
-    parse_field_path,
 )
 from muonscope.engine.errors import ConfigError, format_value
+from muonscope.engine.field_paths import parse_field_path
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_kinds import TASK_KINDS
 

@@ -8,7 +8,6 @@ allowed; unknown keys are errors, never ignored.
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import tomli_w
 
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.field_paths import parse_field_path
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_bound import (
@@ -28,7 +28,7 @@ from muonscope.engine.task_kinds import (
     TASK_KINDS,
     view_problem,
 )
-from muonscope.engine.validate import nearest, unknown_key
+from muonscope.engine.validate import unknown_key
 
 __all__ = [
     "EXACT_EVAL_ITEMS",
@@ -43,8 +43,6 @@ __all__ = [
     "TaskConfig",
     "lane_from_dict",
     "lanes_text",
-    "nearest_field_path",
-    "parse_field_path",
     "parse_toml",
 ]
 
@@ -428,9 +426,6 @@ def parse_toml(text: str, field_name: str = "config", source: str = "<toml>") ->
         raise ConfigError(field_name, source, "must be valid TOML (a number has over 4300 digits)") from None
 
 
-_PATH = re.compile(r"^(task|run)\.(\w+)$|^lanes(?:\[(\d+)\]|\.(\d+))\.(\w+)$")
-
-
 def lanes_text(count: int) -> str:
     """The lane indices there are, as every refusal of a lane index says them: "lanes are 0 to 3"."""
     if count > 1:
@@ -442,30 +437,6 @@ def _lane_count_error(count: int) -> ConfigError:
     """A run of no lanes or too many: "lanes = [] …", not "lanes = 0", which read as a lane index."""
     shown = [] if count == 0 else f"a list of {count} lanes"
     return ConfigError("lanes", shown, f"must be a list of 1 to {MAX_LANES} lanes")
-
-
-def parse_field_path(path: str) -> tuple[str, int, str]:
-    """Split ``task.d`` / ``run.steps`` / ``lanes[1].lr`` into (section, lane index, field)."""
-    match = _PATH.match(path.strip()) if isinstance(path, str) else None
-    if not match:
-        raise ConfigError("key", path, "must look like task.NAME, run.NAME or lanes[INDEX].NAME")
-    if match.group(1):
-        return match.group(1), -1, match.group(2)
-    return "lanes", int(match.group(3) or match.group(4)), match.group(5)
-
-
-def nearest_field_path(path: str) -> str | None:
-    """The key ``path`` was likely meant to be where it does not parse: hyphens for underscores
-    (``task.label-noise``), a misspelt table (``tsk.alpha``); None where none is near."""
-    section, dot, rest = path.replace("-", "_").partition(".")
-    if not dot:
-        return None
-    candidate = f"{nearest(section, ('task', 'run')) or section}.{rest}"  # a lane's index is not guessed
-    try:
-        parse_field_path(candidate)
-    except ConfigError:
-        return None
-    return candidate
 
 
 def lane_from_dict(data: Any, where: str = "lane") -> LaneConfig:

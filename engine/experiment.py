@@ -34,9 +34,10 @@ from muonscope.engine.changes import (
     apply_change,
 )
 from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
-from muonscope.engine.config import ExperimentConfig, LaneConfig, parse_field_path
+from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.device import check_memory, exact_float32_matmuls, resolve_device
 from muonscope.engine.errors import StepCancelled, raising_check
+from muonscope.engine.field_paths import parse_field_path
 from muonscope.engine.lane_history import lane_histories
 from muonscope.engine.lane_metrics import evaluation_fields, settings_fields
 from muonscope.engine.lane_update import step_lanes
