@@ -108,7 +108,7 @@ class CornerNote:
         frame = self._plot.getViewBox().sceneBoundingRect()
         segments = self._drawn_scene_segments(frame)
         searched_for = (self.text, frame.size())
-        if searched_for == self._searched_for and self._clear_where_it_is(segments, frame):
+        if self._search_holds(searched_for, frame) and self._clear_where_it_is(segments, frame):
             # nothing can hide fewer points: the search would keep it here (placed every frame,
             # the search cost 2.7 ms a panel, a tenth of a frame)
             self.item.setZValue(_OVER_CURVES_Z)
@@ -130,6 +130,19 @@ class CornerNote:
         self.item.setZValue(_OVER_CURVES_Z if clear else _UNDER_CURVES_Z)
         self._wrapped_size(self._wrap_share, frame.width() - 2 * _INSET_PX)
         self._put(frame)
+
+    def _search_holds(self, searched_for: tuple, frame: QtCore.QRectF) -> bool:
+        """Whether the last search's answer still stands: for the same text in a view of the same
+        size, or for a new text that fits the view at the width the note has (② counts the steps
+        its curves were measured at while a run plays: searched again for each count, its note
+        cost 6 ms a frame)."""
+        if searched_for == self._searched_for:
+            return True
+        if self._searched_for is None or self._searched_for[1] != frame.size():
+            return False
+        room = frame.width() - 2 * _INSET_PX
+        size = self._wrapped_size(self._wrap_share, room)  # the new text at the width it has
+        return size.width() <= room and size.height() <= frame.height() - 2 * _INSET_PX
 
     def _clear_where_it_is(self, segments: np.ndarray, frame: QtCore.QRectF) -> bool:
         """Whether the note, as wrapped now, keeps its clearance from every curve where it stands."""
