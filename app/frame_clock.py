@@ -113,6 +113,7 @@ class FrameClock(QtCore.QObject):
         self._playing = False
         self._run_to: int | None = None  # the step a run to a step ends at
         self._play_state_shown = True
+        self._ahead_shown = True  # whether a branch's recorded steps ahead of the engine are drawn
         self._dirty = False
         self._frames = RateMeter()
         self._steps = RateMeter()
@@ -223,6 +224,8 @@ class FrameClock(QtCore.QObject):
         if new_run:
             self._clear()
             previous = None
+        if not self._ahead_shown and snapshot.step < self._head_step:
+            self._forget_ahead_of(snapshot.step)
         repeat = previous is not None and snapshot.step == previous.step
         if repeat:  # a repeat carries changed settings at the same step: no new metrics
             self._lookup.forget(snapshot.step)
@@ -270,6 +273,20 @@ class FrameClock(QtCore.QObject):
             self._lookup.add(snapshot)
             self._history.fill_in(snapshot)  # ② then reaches a step whose spectra play skipped
         self._dirty = True
+
+    def show_steps_ahead(self, shown: bool) -> None:
+        """Whether the steps a branch recorded ahead of the engine are drawn (as the window does
+        after a rewind: the debugger's timeline reaches the whole run), or each frame draws the run
+        up to its own step, as a recording of a session resumed at an earlier step must: its first
+        frame gave away the run's end, ④ at 165 items beside a caption saying 0."""
+        self._ahead_shown = shown
+
+    def _forget_ahead_of(self, step: int) -> None:
+        """Draw the branch as if it ended at ``step``; the engine's replay records the rest again."""
+        self._head_step = step
+        self._history.truncate_after(step)
+        self._recorded_events = tuple(event for event in self._recorded_events if event.step <= step)
+        self.renderer.redraw_lanes()  # ④ is redrawn at evaluations only: it kept the steps ahead
 
     def _forget_snapshots(self) -> None:
         """The run's history changed: what was delivered or recomputed before is not of it."""

@@ -146,6 +146,7 @@ class OffscreenWindow:
         self.window = self.app.window
         self.window.show_rates(False)
         self.app.clock.set_play_state_shown(False)
+        self.app.clock.show_steps_ahead(False)  # a picture of step k draws the run up to step k
         self.window.set_recording(status_note)
         self._subject = self._place()
         self.app.clock.frame_drawn.connect(self._on_frame)

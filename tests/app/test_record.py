@@ -891,3 +891,25 @@ def test_shot_reports_each_step_to_its_progress_bar_unless_told_not_to(monkeypat
     assert bar.asked == (not flag)
     assert bar.calls == [(1, 3), (2, 3), (3, 3)]
     capsys.readouterr()
+
+
+def test_a_session_resumed_at_an_earlier_step_unfolds_as_it_replays(capsys, tmp_path):
+    """Each frame draws the run up to its own step: the branch's recorded steps ahead of it (the
+    window's debugger shows them) gave away the run's end in a talk's first frame, ④ at 165 items
+    beside a caption saying 0."""
+    assert main(["run", *TINY, "--steps", "8", "--save", str(tmp_path / "s"), *QUIET]) == 0
+    capsys.readouterr()
+    resumed = ["--resume", str(tmp_path / "s"), "--rewind", "2", "--steps", "8", "--out", "x.mp4"]
+    with OffscreenWindow(
+        plan_offscreen(build_parser().parse_args(["record", *resumed]), (640, 400))
+    ) as offscreen:
+        offscreen.open()
+        views = offscreen.app.views
+        drawn = []
+        for step, _frame in offscreen.frames():
+            series_steps, _ = views.series.curve_data(0)
+            capacity_steps, _ = views.capacity.recovered_data(0)
+            drawn.append((step, series_steps.max(), capacity_steps.max()))
+    assert [step for step, *_ in drawn] == [3, 4, 5, 6, 7, 8]
+    assert all(series <= step and capacity <= step for step, series, capacity in drawn)
+    assert drawn[-1][1] == 8  # the replayed steps are drawn as they come
