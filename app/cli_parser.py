@@ -236,7 +236,9 @@ def _add_record(sub) -> None:
         [QT_ENV, CACHE_ENV, CUDA_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, "
-        "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file)",
+        "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file; "
+        "one after the last frame lets the file be finished and exits 0; "
+        "a second one while it is finished gives the file up)",
         names=setting_names(),
     )
     _add_session_arguments(record)

@@ -359,7 +359,13 @@ class OffscreenWindow:
 
     def _on_slot_error(self, kind: type[BaseException], error: BaseException, trace: Any) -> None:
         """An error in a Qt slot (drawing a frame, say) ends the command rather than leaving it
-        waiting for a frame that never comes: Qt reports it here and goes on with its loop."""
+        waiting for a frame that never comes: Qt reports it here and goes on with its loop.
+
+        A KeyboardInterrupt is a second Ctrl-C (the first asked the command to stop): raised inside
+        a slot, closing the window, it printed a traceback, and the command, stopping already, went
+        on to keep its frames; it is not the window's failure."""
+        if issubclass(kind, KeyboardInterrupt):
+            return
         self._failure = self._failure or f"drawing the window failed: {kind.__name__}: {error}"
         self._hook_before(kind, error, trace)
 

@@ -83,24 +83,24 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     writer = None
     last_step = plan.start_step
     with stop_signals("record") as stop:
-        with (
-            ProgressBar(not args.no_progress, unit="frame") as progress,
-            OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
-        ):
-            offscreen.open()
-            try:
+        try:  # until the window has closed: a second Ctrl-C there lost every frame
+            with (
+                ProgressBar(not args.no_progress, unit="frame") as progress,
+                OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
+            ):
+                offscreen.open()
                 for step, image in offscreen.frames(every):
                     if writer is None:
                         writer = VideoWriter(args.out, plan.size, fps)
                     writer.add(rgb_bytes(image))
                     last_step = step
                     progress(writer.frames, total, "recording")
-            except BaseException:
-                _keep_what_was_recorded(writer)
-                raise
-            scaling = offscreen.scaling_note()
-            if writer is not None:
-                report_sweep(offscreen, "record")
+                scaling = offscreen.scaling_note()
+                if writer is not None:
+                    report_sweep(offscreen, "record")
+        except BaseException as error:
+            _keep_what_was_recorded(writer, error)
+            raise
         if writer is None:
             sys.stderr.write("muonscope record: interrupted before the first frame; nothing written\n")
             return exit_status(EXIT_INTERRUPTED)
@@ -118,8 +118,9 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     return exit_status(0)
 
 
-def _keep_what_was_recorded(writer) -> None:
-    """A failure mid-recording: the frames so far still make a playable file, and the user hears of it."""
+def _keep_what_was_recorded(writer, error: BaseException) -> None:
+    """A failure or a second Ctrl-C mid-recording: the frames so far still make a playable file,
+    and the user hears of it."""
     if writer is None:
         return
     try:
@@ -127,7 +128,8 @@ def _keep_what_was_recorded(writer) -> None:
     except OSError:
         return
     recorded = frames_text(writer.frames)
-    sys.stderr.write(f"muonscope record: the recording before the failure ({recorded}) is in {writer.path}\n")
+    cause = "interruption" if isinstance(error, KeyboardInterrupt) else "failure"
+    sys.stderr.write(f"muonscope record: the recording before the {cause} ({recorded}) is in {writer.path}\n")
 
 
 def _summary(writer, plan, every: int, last_step: int) -> str:

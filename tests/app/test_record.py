@@ -414,6 +414,48 @@ def test_a_frame_that_fails_to_draw_ends_the_shot_with_the_error_instead_of_wait
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.qt_no_exception_capture
+def test_a_second_ctrl_c_inside_a_slot_is_no_failure_of_the_window_and_prints_no_traceback(
+    capsys, tmp_path, monkeypatch
+):
+    """A second Ctrl-C raises KeyboardInterrupt wherever Python is: inside a slot (the window
+    closing) Qt handed it to the excepthook, which printed a traceback; the command is stopping
+    already and keeps its frames."""
+    from muonscope.app.renderer import Renderer
+
+    render, raised = Renderer.render, []
+
+    def interrupted_once(self, *args, **kwargs):
+        if not raised:
+            raised.append(1)
+            raise KeyboardInterrupt
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(Renderer, "render", interrupted_once)
+    code = main(["shot", *TINY, "--steps", "2", "--size", "640x400", "--out", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert raised and "Traceback" not in err and "failed" not in err
+    assert code == 0 and (tmp_path / "x.png").exists()
+
+
+def test_a_second_ctrl_c_while_the_window_closes_keeps_the_frames_recorded(capsys, tmp_path, monkeypatch):
+    """The first Ctrl-C ends the frames; a second one, raised while the window closed, left no file."""
+    from muonscope.app.offscreen import OffscreenWindow
+
+    close = OffscreenWindow.close
+
+    def interrupted_close(self):
+        close(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OffscreenWindow, "close", interrupted_close)
+    out = tmp_path / "x.mp4"
+    code = main(["record", *TINY, *QUIET, "--steps", "3", "--size", "320x240", "--out", str(out)])
+    assert code == 130
+    assert f"the recording before the interruption (3 frames) is in {out}" in capsys.readouterr().err
+    assert out.stat().st_size > 0
+
+
 def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
     out = tmp_path / "series.svg"
     assert (
