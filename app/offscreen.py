@@ -248,6 +248,9 @@ class OffscreenWindow:
         if self.plan.panel is not None:  # a panel alone has no window key: it names its lanes itself
             self._subject.set_lane_legend(self._lanes())
         self.qt_app.processEvents()  # layouts and axes the last frame changed settle first
+        # a video's run advances (between its steps the engine waits for the frame): its toolbar
+        # showed ▶ play, as if it stood still; a picture shows the run paused at its step
+        self.app.views.transport.set_playing(not still)
         if still:
             self.app.views.spectrum.fit_range_to_drawn()
         for markers in self.app.views.change_markers:  # labels the curves grew under move now

@@ -456,6 +456,20 @@ def test_a_second_ctrl_c_while_the_window_closes_keeps_the_frames_recorded(capsy
     assert out.stat().st_size > 0
 
 
+def test_a_recordings_frames_show_the_run_playing_and_a_pictures_show_it_paused(tmp_path):
+    """A video of the run advancing showed the toolbar's ▶ play, as if it stood still."""
+    args = build_parser().parse_args(["record", *TINY, "--steps", "3", "--out", str(tmp_path / "x.mp4")])
+    with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
+        offscreen.open()
+        play = offscreen.app.views.transport.play_action
+        assert all(play.isChecked() for _step, _frame in offscreen.frames())
+    args = build_parser().parse_args(["shot", *TINY, "--steps", "3", "--out", str(tmp_path / "x.png")])
+    with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
+        offscreen.open()
+        offscreen.picture()
+        assert not offscreen.app.views.transport.play_action.isChecked()
+
+
 def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
     out = tmp_path / "series.svg"
     assert (
