@@ -63,7 +63,8 @@ class CornerNote:
 
     def __init__(self, plot: pg.PlotItem) -> None:
         self._plot = plot
-        self.item = pg.TextItem("", color="#000000", fill=pg.mkBrush(255, 255, 255, 225), anchor=(1, 0))
+        self._fill = pg.mkBrush(255, 255, 255, 225)
+        self.item = pg.TextItem("", color="#000000", fill=self._fill, anchor=(1, 0))
         self.item.setZValue(_OVER_CURVES_Z)
         self.item.setVisible(False)
         plot.addItem(self.item, ignoreBounds=True)
@@ -96,7 +97,8 @@ class CornerNote:
     def set_look(self, foreground: str, background: str, font: QtGui.QFont) -> None:
         """The stage's colours and type: the note's box is the plot's background."""
         self.item.setColor(foreground)
-        self.item.fill = pg.mkBrush(QtGui.QColor(background))
+        self._fill = pg.mkBrush(QtGui.QColor(background))
+        self.item.fill = self._fill
         self.item.setFont(font)
         self._searched_for = None  # another size of text: its place is looked for again
 
@@ -112,6 +114,7 @@ class CornerNote:
             # nothing can hide fewer points: the search would keep it here (placed every frame,
             # the search cost 2.7 ms a panel, a tenth of a frame)
             self.item.setZValue(_OVER_CURVES_Z)
+            self._fill_unless_it_hides(frame, clear=True)
             self._put(frame)
             return
         self._searched_for = searched_for
@@ -129,7 +132,21 @@ class CornerNote:
         clear = covered[(self._wrap_share, self.corner)][0] == 0
         self.item.setZValue(_OVER_CURVES_Z if clear else _UNDER_CURVES_Z)
         self._wrapped_size(self._wrap_share, frame.width() - 2 * _INSET_PX)
+        self._fill_unless_it_hides(frame, clear)
         self._put(frame)
+
+    def _fill_unless_it_hides(self, frame: QtCore.QRectF, clear: bool) -> None:
+        """Fill the note's box, unless, put under the curves, it would hide another view's: such a
+        view lies beneath the plot's whole view, the box included (④'s box hid 35 px of a dashed
+        accuracy line, which read as missing data); the text alone then lies over them."""
+        hides = False
+        if not clear and self._other_views:
+            box = _box(frame, self.corner, self.item.textItem.boundingRect().size())
+            hides = length_inside(self._other_views_segments(frame), box) > 0
+        fill = pg.mkBrush(None) if hides else self._fill
+        if fill != self.item.fill:
+            self.item.fill = fill
+            self.item.update()
 
     def _search_holds(self, searched_for: tuple, frame: QtCore.QRectF) -> bool:
         """Whether the last search's answer still stands: for the same text in a view of the same
@@ -173,11 +190,16 @@ class CornerNote:
     def _drawn_scene_segments(self, frame: QtCore.QRectF) -> np.ndarray:
         """(n, 4) scene segments (x0, y0, x1, y1) along every visible curve, in its view's current
         range; a point drawn alone is a segment of no length."""
-        views = [(self._plot.getViewBox(), self._plot.listDataItems())]
+        own = _scene_segments(self._plot.getViewBox().viewRange(), frame, self._plot.listDataItems())
+        lines = _vertical_lines(self._plot.getViewBox(), frame)
+        return np.concatenate([own, self._other_views_segments(frame), lines])
+
+    def _other_views_segments(self, frame: QtCore.QRectF) -> np.ndarray:
+        """(n, 4) scene segments of the curves of the views laid over the plot."""
+        parts = [np.zeros((0, 4))]
         for view in self._other_views:
-            views.append((view, [item for item in view.addedItems if isinstance(item, pg.PlotDataItem)]))
-        parts = [_scene_segments(view.viewRange(), frame, items) for view, items in views]
-        parts.append(_vertical_lines(self._plot.getViewBox(), frame))
+            items = [item for item in view.addedItems if isinstance(item, pg.PlotDataItem)]
+            parts.append(_scene_segments(view.viewRange(), frame, items))
         return np.concatenate(parts)
 
 

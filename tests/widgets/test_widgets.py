@@ -567,6 +567,48 @@ def test_a_panel_note_with_no_clear_corner_stands_part_way_down_an_edge(qtbot):
     assert plot.plot.getViewBox().sceneBoundingRect().contains(rect)
 
 
+def test_a_note_under_the_curves_hides_no_accuracy_curve_of_the_right_axis(qtbot):
+    """Put under the curves, the note's box lies beneath the left axis' curves, but ④'s right axis
+    draws its own beneath the whole plot: the box hid 35 px of a dashed accuracy line, which read
+    as missing data (noisy_scaling on a stage)."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes([f"lane {i}" for i in range(8)])
+    steps = np.arange(0.0, 41.0)
+    accuracy = np.where(np.arange(steps.size) % 2 == 0, 0.0, 1.0)  # criss-crossing the whole plot
+    plot.set_capacity(0, steps, np.zeros(steps.size), accuracy)
+    for lane in range(1, 8):  # flat lines a few pixels apart: no place for the note is clear
+        plot.set_capacity(lane, steps, np.full(steps.size, 100.0 * lane / 7), np.full(steps.size, np.nan))
+    plot.set_note(LONG_NOTE)
+    QtWidgets.QApplication.processEvents()
+    assert plot.note_under_curves
+    rect, view, widget = plot.note_scene_rect, plot.right, plot.plot_widget
+    image = widget.grab().toImage()
+    colour = QtGui.QColor(lane_colour(0))
+    inside, outside = [], []
+    for x in np.linspace(0.0, 40.0, 8000):
+        point = view.mapViewToScene(QtCore.QPointF(x, np.interp(x, steps, accuracy)))
+        pixel = widget.mapFromScene(point)
+        seen = any(
+            _close(image.pixelColor(pixel.x() + dx, pixel.y() + dy), colour)
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+        )
+        if rect.adjusted(3, 3, -3, -3).contains(point):
+            inside.append(seen)
+        elif view.sceneBoundingRect().contains(point):
+            outside.append(seen)
+    assert len(inside) > 100  # the accuracy line runs through the note's box
+    assert np.mean(inside) > 0.5 * np.mean(outside) > 0.2
+
+
+def _close(a: QtGui.QColor, b: QtGui.QColor) -> bool:
+    return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue()) < 60
+
+
 def test_capacity_note_keeps_off_the_accuracy_curves_of_the_right_axis(qtbot):
     """④'s accuracy, at 1 along the top on its own axis, ran under the note, which counted only the
     curves of the left axis."""
