@@ -26,6 +26,8 @@ __all__ = [
 
 #: Point sizes of an axis's text at scale 1: tick labels, the axis's label.
 TICK_PT, LABEL_PT = 8.0, 9.0
+#: The margin around an axis title's text at scale 1 (Qt's own for a text item).
+TITLE_MARGIN_PX = 4.0
 
 
 def cache_axes(plot: pg.PlotItem) -> None:
@@ -64,6 +66,9 @@ def style_axis(axis: pg.AxisItem, style: StageStyle) -> None:
         tickFont=tick_font(style), tickLength=int(-5 * style.scale), tickTextOffset=int(3 * style.scale)
     )
     label_css = {"color": colours.foreground, "font-size": f"{style.font_pt(LABEL_PT):.1f}pt"}
+    # pyqtgraph keeps 0.8 of the title's box for it and lets its margin take up the rest: a margin
+    # of a fixed 4 px let a 3× title touch the tick labels above it
+    axis.label.document().setDocumentMargin(TITLE_MARGIN_PX * style.scale)
     axis.setLabel(axis.labelText, units=axis.labelUnits or None, **label_css)
     if axis.grid is not False:
         axis.setGrid(colours.grid_alpha)

@@ -397,6 +397,19 @@ def _shown_at_scale(qtbot, panel, scale: float, size: tuple[int, int]):
         set_stage_style(StageStyle())
 
 
+@pytest.mark.parametrize("scale", [1.0, 1.5, 3.0])
+def test_an_axis_title_keeps_clear_of_its_tick_labels_at_every_stage_scale(qtbot, scale):
+    """pyqtgraph keeps 0.8 of the title's box for it, trusting the box's margin to absorb the rest,
+    but the margin stayed 4 px at every scale: at 3× ①'s "index k" touched the tick labels above."""
+    with _shown_at_scale(qtbot, SpectrumPlot(), scale, (900, 500)) as panel:
+        panel.grab()  # the tick labels are measured as they are painted
+        QtWidgets.QApplication.processEvents()
+        axis = panel.plot.getAxis("bottom")
+        ticks_bottom_px = max(0, axis.style["tickLength"]) + axis.style["tickTextOffset"][1] + axis.textHeight
+        title_top_px = axis.label.pos().y() + axis.label.document().documentMargin()
+        assert title_top_px >= ticks_bottom_px
+
+
 @pytest.mark.parametrize("scale", [1.0, 3.0])
 def test_a_vertical_axis_leaves_its_title_its_whole_box(qtbot, scale):
     """pyqtgraph counts 0.8 of the title's box; at the presentation scales the title then ran into
