@@ -18,7 +18,7 @@ from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, as_counts, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
-from muonscope.widgets.guide_legend import GuideLegend
+from muonscope.widgets.guide_legend import GuideLegend, folded_notes_text
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.measured_points import mark_measured_points
@@ -90,6 +90,7 @@ class CapacityPlot(PlotPanel):
         self._run_length: int | None = None
         self._estimate_note = ""  # how the recovered counts were estimated ("": they are exact)
         self._ray_note = ""  # what the one-step rays' legend has no room for
+        self._lane_notes: list[tuple[str, str]] = []  # (lane label, what the legend says after it)
         self.mode_changed.connect(lambda *_: self._apply_mode())
         self._apply_mode()
 
@@ -344,6 +345,7 @@ class CapacityPlot(PlotPanel):
         self._sweep_drawn = None
         self._sweep.clear()
         self._ray_note = ""
+        self._lane_notes = []
         if not self.in_steps_mode:
             self.legend.clear()
             self.hover.clear()
@@ -384,6 +386,8 @@ class CapacityPlot(PlotPanel):
                 continue
             curve, px, in_view = drawn_curve
             lane_entries.append((curve, f"{label}: {note}" if note else label))
+            if note:
+                self._lane_notes.append((label, note))
             xs.append(px)
             ys.append(in_view)
         guide_entries = [
@@ -411,8 +415,17 @@ class CapacityPlot(PlotPanel):
         """The corner note from what the panel draws now: lanes whose curves coincide, and a sweep's
         hollow points. Kept here, not only drawn each frame: a paused run draws no frames while a
         sweep's points arrive and it finishes or stops."""
-        parts = (self.coinciding, self.partial_note, "" if self.in_steps_mode else self._ray_note)
+        sweep_notes = "" if self.in_steps_mode else self._ray_note
+        parts = (self.coinciding, self.partial_note, sweep_notes, self._folded_lane_notes())
         self.set_note(" · ".join(part for part in parts if part))
+
+    def _folded_lane_notes(self) -> str:
+        """What the legend says after each lane's label ("fitted slope 1.60"), where it left the
+        lanes out for room: at 1280×720 ④ kept only its guides, and the slopes a claim rests on
+        showed nowhere."""
+        if self.in_steps_mode or not self.legend.lanes_folded:
+            return ""
+        return folded_notes_text(self._lane_notes)
 
     def legend_lanes_for(self, lanes):
         """A sweep's own legend names its lanes (with their sweep settings): a second one under it
@@ -430,6 +443,7 @@ class CapacityPlot(PlotPanel):
         self.legend.fit(self.plot.getViewBox().width(), LEGEND_SHARE * self.plot_widget.height())
         self._fit_legend_row()
         self.refresh_lane_legend()  # a panel alone names its lanes where the sweep's legend does not
+        self.refresh_note()  # what the lanes left out say moves to the note, or back
 
     @property
     def legend_texts(self) -> list[str]:

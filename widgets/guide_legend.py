@@ -16,7 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.theme import stage_style
 
-__all__ = ["GUIDE_PREFIX", "GuideLegend", "guide_label", "guide_pen"]
+__all__ = ["GUIDE_PREFIX", "GuideLegend", "folded_notes_text", "guide_label", "guide_pen"]
 
 #: What a guide's legend entry starts with: it tells a theory line from a measured curve.
 GUIDE_PREFIX = "guide: "
@@ -169,3 +169,15 @@ class GuideLegend(pg.LegendItem):
             return
         hint = self.layout.effectiveSizeHint(QtCore.Qt.SizeHint.PreferredSize)
         self.setGeometry(0, 0, hint.width(), hint.height())
+
+
+def folded_notes_text(notes: list[tuple[str, str]]) -> str:
+    """What a legend that left its lanes out says of them in one line: (label, note) pairs with
+    notes of one kind ("fitted slope 1.60") share their words, "fitted slope: GD 0.68; Muon 1.60";
+    others keep theirs, "GD: stopped early; Muon: 3 seeds"."""
+    if not notes:
+        return ""
+    heads = {note.rpartition(" ")[0] for _label, note in notes}
+    if len(heads) == 1 and (head := heads.pop()):
+        return f"{head}: " + "; ".join(f"{label} {note.rpartition(' ')[2]}" for label, note in notes)
+    return "; ".join(f"{label}: {note}" for label, note in notes)

@@ -268,3 +268,20 @@ def test_a_panels_note_covers_the_plot_and_its_wrapped_text_fits_at_every_size_a
         plot.apply_style(style)
         plot.resize(width, 300)
         qtbot.waitUntil(fits, timeout=5000)
+
+
+def test_a_short_panel_that_leaves_its_lanes_to_the_key_says_their_fitted_slopes_in_its_note(qtbot):
+    """At 1280×720 ④ kept only the guides: the fitted slope of each lane, the number the claim
+    rests on, showed nowhere on screen."""
+    plot = _sweep_panel(qtbot, 420, 200, LONG_LANES, GUIDES[:1])
+    x = np.array([16.0, 32.0, 64.0, 128.0])
+    curves = [(lane, name, x, x * (lane + 1), x, x * (lane + 2)) for lane, name in enumerate(LONG_LANES)]
+    notes = {0: "fitted slope 1.00", 1: "fitted slope 1.00", 2: "fitted slope 1.60"}
+    plot.set_sweep(curves, [(GUIDES[0], x, x**1.33)], "d", "items", True, True, legend_notes=notes)
+    qtbot.waitUntil(lambda: plot.legend.lanes_folded, timeout=5000)
+    assert "fitted slope: SGD μ=0.9 sum lr=128 1.00; Adam β=(0.9, 0.999) lr=0.1 1.00; " in plot.note
+    assert plot.note.endswith("Muon pre μ=0.95 ema exact lr=0.3 1.60")
+    plot.resize(420, 600)  # room again: the legend says them after each lane
+    qtbot.waitUntil(lambda: not plot.legend.lanes_folded, timeout=5000)
+    assert "fitted slope" not in plot.note
+    assert f"{LONG_LANES[2]}: fitted slope 1.60" in [label.text for label in _legend_labels(plot)]
