@@ -212,6 +212,7 @@ class CapacityPlot(PlotPanel):
         self._points[lane] = steps.size
         if not self.in_steps_mode:
             return
+        self._show_style_key()  # the key names the dots and rings the curves now carry, or none
         self.show_why_empty()
         about = "≈ " if self._estimate_note else ""
         text = lambda step, count, i: (  # noqa: E731
@@ -508,4 +509,11 @@ class CapacityPlot(PlotPanel):
         """Solid recovered, dashed accuracy: over steps, where the task has items to count (the
         spiked stream's panel said "Not for this task" under that key)."""
         drawn = self.in_steps_mode and not self._mode_problems.get("steps", "")
-        self.style_key.set_entries([("solid", "recovered"), ("dash", "accuracy")] if drawn else [])
+        marks = {}
+        if any(curve.opts["symbol"] is not None for curve in self._recovered):
+            marks["recovered"] = "dot"
+        if any(curve.opts["symbol"] is not None for curve in self._accuracy):
+            marks["accuracy"] = "ring"
+        self.style_key.set_entries(
+            [("solid", "recovered"), ("dash", "accuracy")] if drawn else [], marks=marks
+        )

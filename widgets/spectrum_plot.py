@@ -143,13 +143,15 @@ class SpectrumPlot(PlotPanel):
         keep = values > self.noise_floor() * (values.max() if values.size else 0.0)
         self._cut[key] = bool(keep.any() and not keep.all())
         was_drawn = self._curves[key].yData is not None and self._curves[key].yData.size > 0
+        was_ringed = self._curves[key].opts["symbol"] is not None
         self._curves[key].setData(k[keep], values[keep])
         if matrix == "signal":
             _ring_few_values(self._curves[key], lane, int(keep.sum()))
         else:  # any other curve of one value is a dot
             _dot_a_lone_value(self._curves[key], lane, int(keep.sum()))
-        if was_drawn != bool(keep.any()):
-            self._show_what_is_drawn()
+        ringed = self._curves[key].opts["symbol"] is not None
+        if was_drawn != bool(keep.any()) or (matrix == "signal" and was_ringed != ringed):
+            self._show_what_is_drawn()  # the key names what is drawn, G_sig's rings with it
         if keep.any():
             name = MATRIX_STYLES[matrix][1]
             self.hover.set_series(key, self._labels[lane], k[keep], values[keep], _formatter(name))
@@ -274,7 +276,14 @@ class SpectrumPlot(PlotPanel):
         drawn = self._drawn_matrices()
         missing = [MATRIX_STYLES[m][1] for m, shown in drawn.items() if not shown]
         why = "; ".join(_MISSING_WHY[m] for m, shown in drawn.items() if not shown and m in _MISSING_WHY)
-        self.style_key.set_entries([MATRIX_STYLES[m] for m, shown in drawn.items() if shown], missing, why)
+        ringed = any(
+            matrix == "signal" and curve.isVisible() and curve.opts["symbol"] is not None
+            for (_lane, matrix), curve in self._curves.items()
+        )
+        marks = {MATRIX_STYLES["signal"][1]: "ring"} if ringed and drawn.get("signal") else {}
+        self.style_key.set_entries(
+            [MATRIX_STYLES[m] for m, shown in drawn.items() if shown], missing, why, marks
+        )
         self.show_why_empty()
 
 

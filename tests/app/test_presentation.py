@@ -519,7 +519,7 @@ def test_at_the_scale_a_window_holds_nothing_on_the_stage_is_cut(qtbot, size):
     assert _cut_texts(app) == []
     keys = {panel: panel.style_key for panel in (app.views.spectrum, app.views.capacity)}
     assert keys[app.views.spectrum].text == "solid: G, dashed: M, dotted: G_sig"
-    assert keys[app.views.capacity].text == "solid: recovered, dashed: accuracy"
+    assert keys[app.views.capacity].text == "solid with dots: recovered, dashed with rings: accuracy"
     for key in keys.values():
         assert key.isVisible() and key.width() >= key.sizeHint().width()  # drawn whole
     class_error = app.views.class_error

@@ -1310,6 +1310,31 @@ def test_the_style_key_names_the_line_styles_on_show_and_hides_where_there_are_n
         capacity.style_key.set_entries([("wavy", "x")])
 
 
+def test_the_style_key_shows_the_marks_drawn_on_the_curves(qtbot):
+    """G_sig of a few values is ringed, and ④ dots its measured points: the key drew the lines
+    alone, and the rings and dots went unexplained."""
+    spectrum, capacity = SpectrumPlot(), CapacityPlot()
+    for panel in (spectrum, capacity):
+        qtbot.addWidget(panel)
+        panel.show()
+        panel.set_lanes(["a"])
+    spectrum.set_mode("view", "gradient+signal")
+    spectrum.set_spectrum(0, "gradient", np.logspace(0, -3, 40))
+    spectrum.set_spectrum(0, "signal", np.array([12.0, 8.0, 5.0]))  # a rank-3 signal: ringed
+    assert spectrum.style_key.text == "solid: G, dotted with rings: G_sig"
+    spectrum.set_spectrum(0, "signal", np.logspace(0, -3, 40))  # a long curve: its dotted line alone
+    assert spectrum.style_key.text == "solid: G, dotted: G_sig"
+    capacity.set_capacity(
+        0, np.array([0.0, 10.0, 20.0]), np.array([0.0, 5.0, 9.0]), np.array([0.0, 0.2, 0.4])
+    )
+    assert capacity.style_key.text == "solid with dots: recovered, dashed with rings: accuracy"
+    steps = np.arange(0.0, 31.0)  # measured at every step: lines alone
+    capacity.set_capacity(0, steps, steps, steps / 30)
+    assert capacity.style_key.text == "solid: recovered, dashed: accuracy"
+    with pytest.raises(ValueError, match="mark 'star' must be one of"):
+        capacity.style_key.set_entries([("solid", "x")], marks={"x": "star"})
+
+
 def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     """At W = 0 every lane has the same gradient: the last lane's curve hid the others unsaid."""
     plot = SpectrumPlot()
