@@ -248,6 +248,8 @@ class Renderer:
         )
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))
         self.capacity.set_empty_text(capacity_empty_text(newest))
+        task = newest.config.task
+        self.capacity.set_item_count(task.n_items if TASK_KINDS[task.kind].has_classes else None)
 
     def _draw_time_axes(self, events: tuple[Event, ...], extent: int, cursor: int) -> None:
         """Change markers, the timeline's extent and the cursor on every axis of steps."""

@@ -221,6 +221,14 @@ class CapacityPlot(PlotPanel):
         self.hover.set_series(lane, self._names[lane].at, steps, recovered, text)
         self._fit_steps(steps, recovered)
 
+    def set_item_count(self, count: int | None) -> None:
+        """How many items a lane can recover (None: not known): the recovered axis stops there, so
+        that all of them recovered lies level with an accuracy of 1 (64 items took the axis to 80,
+        level with 0.8)."""
+        if count != self._y.ceiling:
+            self._y.ceiling = count
+            self._y.reset()
+
     def _fit_steps(self, steps: np.ndarray, recovered: np.ndarray) -> None:
         """Grow the steps mode's axes to show these points (and at least one item)."""
         grown = self._y.update(np.append(recovered, 1.0))

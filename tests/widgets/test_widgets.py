@@ -1335,6 +1335,27 @@ def test_the_style_key_shows_the_marks_drawn_on_the_curves(qtbot):
         capacity.style_key.set_entries([("solid", "x")], marks={"x": "star"})
 
 
+def test_capacity_counts_no_further_than_the_items_there_are_so_all_recovered_meets_accuracy_one(qtbot):
+    """64 items took an axis to 80: "all recovered" lined up with accuracy 0.8, not 1."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    plot.set_item_count(64)
+    steps = np.array([0.0, 10.0, 20.0])
+    plot.set_capacity(0, steps, np.array([0.0, 40.0, 64.0]), np.array([0.0, 0.6, 1.0]))
+    QtWidgets.QApplication.processEvents()
+    left, right = plot.plot.getViewBox(), plot.right
+    all_items = left.mapViewToScene(QtCore.QPointF(20.0, 64.0)).y()
+    accuracy_one = right.mapViewToScene(QtCore.QPointF(20.0, 1.0)).y()
+    assert abs(all_items - accuracy_one) < 1.0
+    plot.set_item_count(None)  # a count unknown: the axis rounds up as before
+    plot.set_capacity(0, steps, np.array([0.0, 40.0, 64.0]), np.array([0.0, 0.6, 1.0]))
+    assert plot.plot.getViewBox().viewRange()[1][1] > 70
+
+
 def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     """At W = 0 every lane has the same gradient: the last lane's curve hid the others unsaid."""
     plot = SpectrumPlot()
