@@ -145,7 +145,7 @@ def _measured_undefined(snapshot: Snapshot) -> bool:
 
 def series_definition(key: str, snapshot: Snapshot) -> str:
     """What panel ②'s metric ``key`` is taken of, where its name alone does not say: the rank r
-    (a gap "σ_r − σ_r+1" with no r, on which matrix?) and an alignment that is not a cosine."""
+    (a gap "σ_r − σ_(r+1)" with no r, on which matrix?) and an alignment that is not a cosine."""
     rank = snapshot.lanes[0].gap_rank if snapshot.lanes else 0
     if not rank:
         return ""

@@ -246,7 +246,7 @@ RUN_FIELDS: dict[str, FieldSpec] = {
             "signal_rank",
             "int",
             "signal rank r",
-            "rank of the gap σ_r − σ_r+1 and of sin Θ (0: the task's own)",
+            "rank of the gap σ_r − σ_(r+1) and of sin Θ (0: the task's own)",
             lo=0,
             hi=MAX_DIM,
         ),

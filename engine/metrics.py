@@ -170,7 +170,7 @@ def sin_theta(estimate: Tensor, signal: Tensor, rank: int) -> np.ndarray:
     Û comes from ``estimate`` (the momentum buffer), U from the signal; 0 means the buffer points
     in exactly the signal's directions, 1 means some signal direction is missed entirely. NaN where
     either matrix has fewer than r singular values above round-off (max(1e-12, eps)·σ₁ in its own
-    dtype) or its σ_r and σ_r+1 are tied: its top-r subspace is then partly round-off or not one,
+    dtype) or its σ_r and σ_(r+1) are tied: its top-r subspace is then partly round-off or not one,
     and the angle it gave (0.988 for a buffer of rank 9 at r = 10, where 0.930 came from its nine
     real directions) measured nothing.
     """

@@ -26,8 +26,8 @@ SPECTRUM_VIEWS = [
 ]
 #: Panel ②'s ``metric`` box: history column → menu text.
 SERIES_METRICS = [
-    ("gap", "spectral gap σ_r − σ_r+1"),
-    ("ratio_gap", "largest gap ratio σ_k / σ_k+1"),
+    ("gap", "spectral gap σ_r − σ_(r+1)"),
+    ("ratio_gap", "largest gap ratio σ_k / σ_(k+1)"),
     ("alignment", "alignment A(update)"),
     ("tail_filtering", "filtering ratio σ(M)/σ(G), tail"),
     ("sin_theta", "sin Θ of top-r subspace"),

@@ -247,7 +247,7 @@ class SeriesPlot(PlotPanel):
 
     def data_table(self) -> DataTable:
         """step, then the metric on show for each lane (and for the compared branch, where drawn);
-        a column of "σ_r − σ_r+1" said neither r nor the matrix."""
+        a column of "σ_r − σ_(r+1)" said neither r nor the matrix."""
         metric = self.modes["metric"].currentText()
         if self._definition:
             metric = f"{metric} [{self._definition}]"

@@ -104,7 +104,7 @@ def test_file_menu_writes_a_panel_as_png_svg_and_csv(qtbot, tmp_path):
     assert series.mode("metric") == "gap"  # its rank and matrix, as the corner note says them
     definition = series.note.split("\n")[0]
     assert definition.startswith("r = ")
-    assert header[1].startswith(f"spectral gap σ_r − σ_r+1 [{definition}]: ")
+    assert header[1].startswith(f"spectral gap σ_r − σ_(r+1) [{definition}]: ")
     for lane in range(4):
         steps, values = series.curve_data(lane)
         kept = [(float(r[0]), float(r[lane + 1])) for r in rows if r[lane + 1] != ""]

@@ -179,7 +179,7 @@ def test_the_staircase_heat_map_names_its_eleven_groups_at_k_1024():
 
 
 def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_is():
-    """The gap "σ_r − σ_r+1" named no r and no matrix; an Adam alignment of 42 read as an error."""
+    """The gap "σ_r − σ_(r+1)" named no r and no matrix; an Adam alignment of 42 read as an error."""
     from muonscope.app.panel_texts import series_definition
     from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 

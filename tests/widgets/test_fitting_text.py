@@ -13,7 +13,7 @@ from muonscope.widgets.theme import StageStyle
 
 LANES = ["GD", "Muon exact", "Muon NS5", "Newton"]
 GUIDES = ["slope 1 + 1/(2α) = 1.33", "slope 1/(2α) = 0.33"]
-METRICS = [("loss", "loss"), ("gap", "spectral gap σ_r − σ_r+1")]
+METRICS = [("loss", "loss"), ("gap", "spectral gap σ_r − σ_(r+1)")]
 
 
 def _sweep_panel(qtbot, width_px: int, height_px: int = 260, lanes=LANES, guides=GUIDES) -> CapacityPlot:
@@ -109,7 +109,7 @@ def _series_panel(qtbot) -> SeriesPlot:
 
 
 def test_a_mode_box_shows_its_option_whole_where_the_header_has_room(qtbot):
-    """A box held to a few characters clipped "spectral gap σ_r − σ_r+1" beside a short title."""
+    """A box held to a few characters clipped "spectral gap σ_r − σ_(r+1)" beside a short title."""
     plot = _series_panel(qtbot)
     plot.set_mode("metric", "gap")
     box = plot.modes["metric"]

@@ -11,7 +11,7 @@ LABEL = "Muon pre μ=0.95 exact lr=0.3 (a long lane label)"
 
 def _shown_plot(qtbot) -> SeriesPlot:
     """Panel ② at 420 × 300 px, on screen."""
-    plot = SeriesPlot("② over time", [("gap", "spectral gap σ_r − σ_r+1")])
+    plot = SeriesPlot("② over time", [("gap", "spectral gap σ_r − σ_(r+1)")])
     qtbot.addWidget(plot)
     plot.resize(420, 300)
     plot.show()

@@ -8,7 +8,7 @@ from muonscope.widgets.number_text import number_text
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.smoothing import ema
 
-METRICS = [("batch_loss", "minibatch loss"), ("gap", "spectral gap σ_r − σ_r+1")]
+METRICS = [("batch_loss", "minibatch loss"), ("gap", "spectral gap σ_r − σ_(r+1)")]
 
 
 @pytest.fixture

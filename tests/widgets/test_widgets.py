@@ -1253,13 +1253,13 @@ def test_panels_over_steps_say_which_lanes_curves_lie_on_one_another(qtbot):
 
 def test_the_series_panel_titles_its_y_axis_with_the_metric_on_show(qtbot):
     """② had no y-axis title: an exported picture of it said nothing of what it measured."""
-    metrics = [("gap", "spectral gap σ_r − σ_r+1"), ("loss", "population loss")]
+    metrics = [("gap", "spectral gap σ_r − σ_(r+1)"), ("loss", "population loss")]
     plot = SeriesPlot("② over time", metrics, {"gap": "spectral gap"})
     qtbot.addWidget(plot)
     plot.resize(700, 600)
     plot.show()
     axis = plot.plot.getAxis("left")
-    qtbot.waitUntil(lambda: axis.shown_title == "spectral gap σ_r − σ_r+1")
+    qtbot.waitUntil(lambda: axis.shown_title == "spectral gap σ_r − σ_(r+1)")
     plot.resize(700, 200)  # too short for the menu's text: the short title, not "spectral gap σ_…"
     qtbot.waitUntil(lambda: axis.shown_title == "spectral gap")
     plot.set_mode("metric", "loss")
