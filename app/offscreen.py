@@ -253,6 +253,10 @@ class OffscreenWindow:
         self.app.views.transport.set_playing(not still)
         if still:
             self.app.views.spectrum.fit_range_to_drawn()
+            # an axis measures its tick labels as it paints them, then makes room: ranges fitted
+            # just now drew "2·10⁻²" against a title laid out for narrower labels (one paint first)
+            self._subject.grab()
+            self.qt_app.processEvents()
         for markers in self.app.views.change_markers:  # labels the curves grew under move now
             markers.settle()
         return grab_frame(self._subject, self.plan.size)

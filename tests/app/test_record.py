@@ -470,6 +470,22 @@ def test_a_recordings_frames_show_the_run_playing_and_a_pictures_show_it_paused(
         assert not offscreen.app.views.transport.play_action.isChecked()
 
 
+def test_a_picture_is_laid_out_for_the_tick_labels_it_shows(tmp_path):
+    """An axis measures its tick labels as it paints them: ① fitted to its curves just before the
+    picture drew "2·10⁻²" against a title laid out for narrower labels, touching it, and a second
+    picture of the same step came out different."""
+    plan = plan_offscreen(
+        build_parser().parse_args(
+            ["shot", "--preset", "multi_step_recovery", "--steps", "30", "--out", str(tmp_path / "x.png")]
+        ),
+        (1920, 1080),
+    )
+    with OffscreenWindow(plan) as offscreen:
+        offscreen.open()
+        first = offscreen.picture()
+        assert offscreen.grab(still=True) == first
+
+
 def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
     out = tmp_path / "series.svg"
     assert (

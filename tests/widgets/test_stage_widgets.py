@@ -402,12 +402,20 @@ def test_an_axis_title_keeps_clear_of_its_tick_labels_at_every_stage_scale(qtbot
     """pyqtgraph keeps 0.8 of the title's box for it, trusting the box's margin to absorb the rest,
     but the margin stayed 4 px at every scale: at 3× ①'s "index k" touched the tick labels above."""
     with _shown_at_scale(qtbot, SpectrumPlot(), scale, (900, 500)) as panel:
-        panel.grab()  # the tick labels are measured as they are painted
+        panel.set_lanes(["a"])
+        bottom, left = panel.plot.getAxis("bottom"), panel.plot.getAxis("left")
+        panel.set_spectrum(0, "gradient", np.logspace(-1, -5, 64) * 2)  # labels as wide as "2·10⁻²"
+        panel.grab()
         QtWidgets.QApplication.processEvents()
-        axis = panel.plot.getAxis("bottom")
-        ticks_bottom_px = max(0, axis.style["tickLength"]) + axis.style["tickTextOffset"][1] + axis.textHeight
-        title_top_px = axis.label.pos().y() + axis.label.document().documentMargin()
-        assert title_top_px >= ticks_bottom_px
+        ticks_bottom_px = (
+            max(0, bottom.style["tickLength"]) + bottom.style["tickTextOffset"][1] + bottom.textHeight
+        )
+        title = bottom.label.mapRectToParent(bottom.label.boundingRect())
+        assert title.top() + bottom.label.document().documentMargin() >= ticks_bottom_px
+        ticks_left_px = left.width() - max(0, left.style["tickLength"]) - left.style["tickTextOffset"][0]
+        ticks_left_px -= left.textWidth
+        title = left.label.mapRectToParent(left.label.boundingRect())  # drawn turned a quarter
+        assert title.right() - left.label.document().documentMargin() <= ticks_left_px
 
 
 @pytest.mark.parametrize("scale", [1.0, 3.0])
