@@ -244,7 +244,8 @@ def linear_labels(values: list[float], spacing: float, reach: float) -> list[str
 
 def log_tick_sets(lo: float, hi: float) -> Iterator[list[tuple[float, str]]]:
     """Ticks for data drawn as log10 values in [lo, hi], densest first, for an axis to take the first
-    whose labels fit: decades with 2×, 3×, 5× on short spans, then every decade, then every 2nd,
+    whose labels fit: decades with every digit, or 2×, 3×, 5×, on short spans (sin Θ from 0.34 to 1
+    on a tall axis was labelled 0.5 and 1 alone), then every decade, then every 2nd,
     3rd, 5th, 10th … decade (those at exponents divisible by the stride first, then the same stride
     shifted: 10⁻⁸, 10⁻⁵, 10⁻² where 10⁻⁹, 10⁻⁶, 10⁻³, 1 would put both ends' labels past the axis),
     down to strides that leave two decades or fewer.
@@ -254,7 +255,10 @@ def log_tick_sets(lo: float, hi: float) -> Iterator[list[tuple[float, str]]]:
     stage's font drew ten labels one over the other; the axis now takes every 5th.
     """
     span = hi - lo
-    mantissa_sets = [(1, 2, 3, 5), (1, 2, 5)] if span < 1.2 else [(1, 2, 5)] if span < 2.5 else []
+    every_digit = tuple(range(1, 10))
+    mantissa_sets = (
+        [every_digit, (1, 2, 3, 5), (1, 2, 5)] if span < 1.2 else [(1, 2, 5)] if span < 2.5 else []
+    )
     for mantissas in mantissa_sets:
         ticks = _decade_ticks(lo, hi, mantissas, stride=1)
         if len(ticks) >= 2:

@@ -553,6 +553,27 @@ def test_a_sweep_over_a_short_log_span_has_readable_ticks_and_its_seed_band_in_v
     assert [value for value, _label in ticks] == sorted(value for value, _label in ticks)
 
 
+def test_a_tall_axis_over_part_of_a_decade_labels_every_digit_that_fits(qtbot):
+    """sin Θ from 0.34 to 1 on a 280-pixel log axis was labelled 0.5 and 1 alone (0.3 lay just off
+    its end): the plateau's height could not be read. Every 0.1 fits there."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(740, 420)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a"])
+    plot.set_mode("x", "window")
+    x = np.array([3.0, 9.0, 39.0, 199.0])
+    mean = np.array([1.0, 0.69, 0.37, 0.34])
+    plot.set_sweep([(0, "Muon", x, mean, mean * 0.95, mean * 1.03)], [], "2T − 1", "sin Θ", True, True)
+    axis = plot.plot.getAxis("left")
+    qtbot.waitUntil(lambda: len(_tick_labels(axis)) >= 2, timeout=5000)
+    labels = sorted(_tick_labels(axis), key=lambda spec: spec[0].center().y())
+    assert {"0.4", "0.6", "0.8"} <= {text for _rect, text in labels}
+    for (upper, _), (lower, _) in itertools.pairwise(labels):
+        assert not upper.intersects(lower), [text for _rect, text in labels]
+
+
 def test_a_sweep_shown_alone_names_its_lanes_once(qtbot):
     plot = CapacityPlot()
     qtbot.addWidget(plot)
