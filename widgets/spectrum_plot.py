@@ -41,6 +41,8 @@ SIGNAL_RING_PX = 8
 #: G_sig's values are ringed while they are this few (a spiked signal's strengths); a memory's
 #: population gradient has d of them, and rings at every k made a band that hid the lanes' G.
 SIGNAL_RINGS_UP_TO = 12
+#: Pixels the σ axis keeps at least between its extreme values and its ends.
+EDGE_PX = 8
 #: Pixels across the dot that draws a spectrum of one value: a line through one point draws nothing,
 #: and the G of a one-item minibatch (rank 1) was missing from the plot.
 LONE_VALUE_DOT_PX = 6
@@ -219,7 +221,7 @@ class SpectrumPlot(PlotPanel):
         self._fresh = False
         settled = self._y.settle(self._drawn_values())
         if settled is not None:
-            self.plot.setYRange(*settled, padding=0.02)
+            self.plot.setYRange(*settled, padding=self._y_padding())
 
     def fit_range_to_drawn(self) -> None:
         """The σ axis fitted to the spectra drawn now, none of the recent steps' kept: for a still
@@ -228,7 +230,14 @@ class SpectrumPlot(PlotPanel):
         self._y.reset()
         fitted = self._y.update(self._drawn_values())
         if fitted is not None:
-            self.plot.setYRange(*fitted, padding=0.02)
+            self.plot.setYRange(*fitted, padding=self._y_padding())
+
+    def _y_padding(self) -> float:
+        """The σ axis's margin beyond its extreme values, as a share of its span: 2%, and at least
+        EDGE_PX pixels (over a hundred decades 2% was 4 px, and a curve at 10⁻¹⁰² lay along the axis
+        line, half hidden)."""
+        height_px = self.plot.getViewBox().height()
+        return max(0.02, EDGE_PX / max(height_px - 2 * EDGE_PX, 1.0))  # a share of the span, each end
 
     def _drawn_values(self) -> np.ndarray:
         """Every σ_k drawn now, of every lane's shown matrices, in one array."""
@@ -239,7 +248,7 @@ class SpectrumPlot(PlotPanel):
     def _grow(self, values: np.ndarray, n: int) -> None:
         grown = self._y.update(values)
         if grown is not None:
-            self.plot.setYRange(*grown, padding=0.02)
+            self.plot.setYRange(*grown, padding=self._y_padding())
         if n > self._x_max:
             self._x_max = n
             self.plot.setXRange(0.5, n + 0.5, padding=0)

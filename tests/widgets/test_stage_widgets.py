@@ -13,7 +13,7 @@ from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot, smooth_by_rank
 from muonscope.widgets.lane_key import LaneKey, LaneKeyEntry
 from muonscope.widgets.matrix_view import MatrixView
-from muonscope.widgets.spectrum_plot import NUMERICAL_ZERO, SpectrumPlot
+from muonscope.widgets.spectrum_plot import EDGE_PX, NUMERICAL_ZERO, SpectrumPlot
 from muonscope.widgets.theme import StageStyle, lane_pen, set_stage_style
 
 
@@ -316,6 +316,25 @@ def test_spectra_stop_at_the_dtypes_noise_floor(qtbot):
     plot.set_spectrum(0, "gradient", values.copy())
     _k, drawn = plot.curve_data(0, "gradient")
     assert drawn.min() > NUMERICAL_ZERO and drawn.min() < floor  # float64 keeps the real tail
+
+
+def test_the_lowest_spectrum_keeps_clear_of_the_axis_line_over_a_hundred_decades(qtbot):
+    """A curve at 10⁻¹⁰² under one at 1 lay along the bottom axis line, half hidden: 2% of a hundred
+    decades was 4 pixels."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.resize(430, 230)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(["a", "b"])
+    plot.set_spectrum(0, "gradient", np.logspace(0, -5, 64))
+    plot.set_spectrum(1, "gradient", np.full(64, 1.2e-102))
+    QtWidgets.QApplication.processEvents()
+    box = plot.plot.getViewBox()
+    lowest = box.mapViewToScene(QtCore.QPointF(10.0, np.log10(1.2e-102))).y()
+    highest = box.mapViewToScene(QtCore.QPointF(1.0, 0.0)).y()
+    frame = box.sceneBoundingRect()
+    assert frame.bottom() - lowest >= EDGE_PX - 0.5 and highest - frame.top() >= EDGE_PX - 0.5
 
 
 def test_lane_key_keeps_every_earlier_label_with_its_step(qtbot):
