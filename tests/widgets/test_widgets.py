@@ -352,6 +352,17 @@ def test_spectrum_plot_leaves_numerical_zeros_off_the_log_axis(qtbot):
     assert plot.curve_data(0, "weights")[1].tolist() == [2.0, 1.0]
 
 
+def _shown_capacity_plot(qtbot, lanes: list[str]) -> CapacityPlot:
+    """Panel ④ shown at 600 × 400 with ``lanes``."""
+    plot = CapacityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_lanes(lanes)
+    return plot
+
+
 def _shown_spectrum_plot(qtbot, width: int, height: int) -> SpectrumPlot:
     """A spectrum panel of one lane, shown at ``width`` × ``height``."""
     plot = SpectrumPlot()
@@ -571,12 +582,7 @@ def test_a_note_under_the_curves_hides_no_accuracy_curve_of_the_right_axis(qtbot
     """Put under the curves, the note's box lies beneath the left axis' curves, but ④'s right axis
     draws its own beneath the whole plot: the box hid 35 px of a dashed accuracy line, which read
     as missing data (noisy_scaling on a stage)."""
-    plot = CapacityPlot()
-    qtbot.addWidget(plot)
-    plot.resize(600, 400)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.set_lanes([f"lane {i}" for i in range(8)])
+    plot = _shown_capacity_plot(qtbot, [f"lane {i}" for i in range(8)])
     steps = np.arange(0.0, 41.0)
     accuracy = np.where(np.arange(steps.size) % 2 == 0, 0.0, 1.0)  # criss-crossing the whole plot
     plot.set_capacity(0, steps, np.zeros(steps.size), accuracy)
@@ -612,12 +618,7 @@ def _close(a: QtGui.QColor, b: QtGui.QColor) -> bool:
 def test_capacity_note_keeps_off_the_accuracy_curves_of_the_right_axis(qtbot):
     """④'s accuracy, at 1 along the top on its own axis, ran under the note, which counted only the
     curves of the left axis."""
-    plot = CapacityPlot()
-    qtbot.addWidget(plot)
-    plot.resize(600, 400)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.set_lanes(["a"])
+    plot = _shown_capacity_plot(qtbot, ["a"])
     steps = np.arange(0.0, 61.0)
     accuracy = np.minimum(steps / 2.0, 1.0)
     plot.set_capacity(0, steps, np.minimum(steps * 13.0, 64.0), accuracy)
@@ -1337,12 +1338,7 @@ def test_the_style_key_shows_the_marks_drawn_on_the_curves(qtbot):
 
 def test_capacity_counts_no_further_than_the_items_there_are_so_all_recovered_meets_accuracy_one(qtbot):
     """64 items took an axis to 80: "all recovered" lined up with accuracy 0.8, not 1."""
-    plot = CapacityPlot()
-    qtbot.addWidget(plot)
-    plot.resize(600, 400)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.set_lanes(["a"])
+    plot = _shown_capacity_plot(qtbot, ["a"])
     plot.set_item_count(64)
     steps = np.array([0.0, 10.0, 20.0])
     plot.set_capacity(0, steps, np.array([0.0, 40.0, 64.0]), np.array([0.0, 0.6, 1.0]))
