@@ -16,7 +16,7 @@ import numpy as np
 from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
 from muonscope.engine.changes import dated_change_text
 from muonscope.engine.errors import ConfigError, StepCancelled
-from muonscope.engine.history import COLUMNS
+from muonscope.engine.history import COLUMNS, SpectraHistory
 from muonscope.engine.inspection import LaneMatrices, lane_matrices, task_coordinates
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.session import Session
@@ -147,6 +147,7 @@ class HistoryReplaced:
     head_step: int
     lane_histories: tuple[LaneHistory, ...] = ()
     events: tuple[Event, ...] = ()  # the branch's events up to head_step, ahead of the engine too
+    spectra: SpectraHistory | None = field(default=None, compare=False)  # a copy: the engine's grows on
 
 
 @dataclass(frozen=True)
@@ -316,6 +317,7 @@ def history_message(session: Session) -> HistoryReplaced:
         session.branch.head_step,
         session.lane_histories(),
         session.recorded_events,
+        session.branch.spectra.copy(),
     )
 
 

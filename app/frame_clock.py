@@ -15,7 +15,7 @@ from PySide6 import QtCore
 
 from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.app.step_lookup import StepLookup, view_notes
-from muonscope.engine.history import MetricHistory, SnapshotStore
+from muonscope.engine.history import MetricHistory, SnapshotStore, SpectraHistory
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.snapshot import Event, Snapshot
 from muonscope.widgets.time_text import duration_text
@@ -104,6 +104,7 @@ class FrameClock(QtCore.QObject):
         self._asked: int | None = None  # the step last asked for with step_wanted, until its answer
         self._refused: set[int] = set()  # steps the engine could not recompute (until history changes)
         self._buckets = BucketHistory()
+        self._spectra = SpectraHistory()  # every lane's spectra on record: ①'s view over the steps
         self._newest: Snapshot | None = None
         self._shown: Snapshot | None = None  # the snapshot the last frame drew
         self._cursor_step: int | None = None  # None: follow the run
@@ -233,6 +234,7 @@ class FrameClock(QtCore.QObject):
             if snapshot.step > self._history.last_step:  # steps replayed after a rewind are on record
                 self._history.append(snapshot)
             self._buckets.add(snapshot)
+            self._spectra.append(snapshot)
             if previous is not None:
                 self._steps.add(max(snapshot.step - previous.step, 0))
         self._store.add(snapshot)
@@ -254,6 +256,7 @@ class FrameClock(QtCore.QObject):
         self._branch_histories = message.lane_histories
         self._recorded_events = message.events
         self._buckets.clear()
+        self._spectra = message.spectra if message.spectra is not None else SpectraHistory()
         self._forget_snapshots()
         if self._newest is not None:  # where the engine stands: the first snapshot of this history
             self._store.add(self._newest)
@@ -285,6 +288,7 @@ class FrameClock(QtCore.QObject):
         """Draw the branch as if it ended at ``step``; the engine's replay records the rest again."""
         self._head_step = step
         self._history.truncate_after(step)
+        self._spectra.truncate_after(step)
         self._recorded_events = tuple(event for event in self._recorded_events if event.step <= step)
         self.renderer.redraw_lanes()  # ④ is redrawn at evaluations only: it kept the steps ahead
 
@@ -355,6 +359,7 @@ class FrameClock(QtCore.QObject):
         self._steps.clear()
         self._forget_snapshots()
         self._buckets.clear()
+        self._spectra = SpectraHistory()
         self._cursor_step = None
         self.renderer.reset()
         self._views.timeline.live_button.setChecked(True)
@@ -385,6 +390,8 @@ class FrameClock(QtCore.QObject):
             notes=notes,
             histories=self.lane_histories,
             events=self._recorded_events if self._newest.step < self._head_step else None,
+            spectra=self._spectra,
+            playing=following_play,
         )
         self._shown = shown
         self._views.timeline.set_engine_step(

@@ -19,18 +19,23 @@ from muonscope.app.panel_texts import (
     thinned_note,
 )
 from muonscope.app.step_lookup import evaluated_step
-from muonscope.engine.history import MetricHistory
+from muonscope.engine.history import MetricHistory, SpectraHistory
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, Spectra, frozen_array, group_means
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
+from muonscope.widgets.spectra_heat_map import MAX_ROWS as SPECTRA_ROWS
 from muonscope.widgets.theme import set_lane_slots
 
 __all__ = ["BucketHistory", "Renderer"]
 
 #: The matrices of a lane's spectra (the snapshot's names); panel ① adds the signal G_sig.
 SPECTRUM_MATRICES = tuple(matrix.name for matrix in fields(Spectra))
+#: While the run plays, ① over the steps is redrawn once this share of its columns is new (1/64): a
+#: redraw costs in proportion to the steps on record (4096 steps × 256 indices took 23 ms), so drawn
+#: at every new step the map alone would have taken most of each frame of a long run.
+REDRAW_SHARE = 64
 #: A lane's spectra and class errors at a step it did not exist at: none.
 _NOTHING = frozen_array(np.empty(0))
 
@@ -129,6 +134,8 @@ class Renderer:
         self._comparison_name = ""
         self._comparison_names: dict[int, LaneNames] = {}  # by lane id
         self._faded_key: tuple | None = None
+        self._over_steps_key: tuple | None = None  # what ①'s spectra over the steps were drawn from
+        self._over_steps_rows = (0, -1)  # how many steps' spectra were on record then, at which revision
 
     def set_comparison(
         self, history: MetricHistory | None, name: str = "", histories: tuple[LaneHistory, ...] = ()
@@ -159,6 +166,7 @@ class Renderer:
         self._step_labels = {}
         self._faded_key = None
         self._capacity_key = None
+        self._over_steps_key = None
         for panel in (self.spectrum, self.series, self.capacity):
             panel.reset_range()
 
@@ -174,6 +182,8 @@ class Renderer:
         notes: tuple[str, str] = ("", ""),
         histories: tuple[LaneHistory, ...] | None = None,
         events: tuple[Event, ...] | None = None,
+        spectra: SpectraHistory | None = None,
+        playing: bool = False,
     ) -> None:
         """Draw ``shown`` (the cursor's step) against the history up to ``newest``.
 
@@ -182,10 +192,12 @@ class Renderer:
         draw is of another step (while that step's snapshot is being recomputed, say);
         ``histories``: every lane's settings along the steps drawn (default: ``newest``'s, which
         know no step beyond it); each point is named by the settings of its step; ``events``: the
-        changes marked on the time axes (default: ``newest``'s, which know none beyond it either).
+        changes marked on the time axes (default: ``newest``'s, which know none beyond it either);
+        ``spectra``: every lane's spectra at the steps on record, for ①'s view of them over the steps;
+        ``playing``: whether the view follows a playing run (① over the steps may lag it a little).
         """
         cursor = shown.step if cursor_step is None else cursor_step
-        for panel in (self.series, self.capacity, self.class_error, self.timeline):
+        for panel in (self.series, self.capacity, self.class_error, self.spectrum, self.timeline):
             panel.set_run_length(newest.config.run.steps)  # step axes end with the run
         source = newest.lane_histories if histories is None else histories
         if source is not self._histories:  # the same tuple from step to step until settings change
@@ -199,6 +211,7 @@ class Renderer:
         self._draw_faded()
         self._say_compared()
         self._draw_heatmap(newest, buckets)
+        self._draw_spectra_over_steps(spectra, playing)
         extent = newest.step if head_step is None else max(head_step, newest.step)
         self._draw_time_axes(newest.events if events is None else events, extent, cursor)
         self._draw_notes(newest)  # last: placed off the curves, the cursor and the markers as they now stand
@@ -226,9 +239,9 @@ class Renderer:
             self.class_error.set_errors(position, lane.class_error, lane.item_recovered)
         self.spectrum.settle_range()
         signal = signal_step_note(shown) if "signal" in self.spectrum.visible_matrices() else ""
-        self.spectrum.set_note(
-            _notes(notes[0], signal, self.spectrum.coinciding, self.spectrum.round_off_note)
-        )
+        # over the steps ① draws no one step, and a note in its corner would hide the map's cells
+        one_step = _notes(notes[0], signal, self.spectrum.coinciding, self.spectrum.round_off_note)
+        self.spectrum.set_note("" if self.spectrum.heat_matrix else one_step)
         self.class_error.set_note(_notes(notes[1], self.class_error.coinciding))
 
     def _draw_notes(self, newest: Snapshot) -> None:
@@ -400,3 +413,20 @@ class Renderer:
             self.class_error.set_heatmap(steps, labels, values, axis, "group ")
         else:
             self.class_error.set_heatmap(steps, labels, values)
+
+    def _draw_spectra_over_steps(self, spectra: SpectraHistory | None, playing: bool) -> None:
+        """① over the steps: the chosen lane's spectra of its matrix, redrawn when new ones come (while
+        the run plays, once a share of the map is new: see :data:`REDRAW_SHARE`)."""
+        matrix = self.spectrum.heat_matrix
+        if matrix is None or spectra is None or not self._lane_ids:
+            return
+        position = min(self.spectrum.heat_lane(), len(self._lane_ids) - 1)
+        lane_id = self._lane_ids[position]
+        key = (id(spectra), lane_id, matrix, self._names[position])
+        (drawn, revision), rows = self._over_steps_rows, len(spectra)
+        few_new = playing and 0 <= rows - drawn < max(rows // REDRAW_SHARE, 1)
+        if key == self._over_steps_key and (spectra.revision == revision or few_new):
+            return
+        self._over_steps_key, self._over_steps_rows = key, (rows, spectra.revision)
+        steps, k, values = spectra.table(lane_id, matrix, most=SPECTRA_ROWS)
+        self.spectrum.set_spectra_over_steps(steps, k, values, self._names[position])

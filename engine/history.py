@@ -227,6 +227,12 @@ class SpectraHistory:
         self.max_steps = max_steps
         self.stride = 1
         self._by_step: dict[int, tuple[SpectraRow, ...]] = {}
+        self._revision = 0
+
+    @property
+    def revision(self) -> int:
+        """A number that changes whenever the rows do: a view drawn from them is redrawn only then."""
+        return self._revision
 
     def __len__(self) -> int:
         return len(self._by_step)
@@ -248,6 +254,7 @@ class SpectraHistory:
         if not rows:
             return
         self._by_step[step] = rows
+        self._revision += 1
         if len(self._by_step) > self.max_steps:
             self.stride *= 2
             self._by_step = {s: r for s, r in self._by_step.items() if s % self.stride == 0}
@@ -258,12 +265,40 @@ class SpectraHistory:
         for row in rows:
             by_step.setdefault(row.step, []).append(row)
         self._by_step.update({step: tuple(found) for step, found in sorted(by_step.items())})
+        self._revision += 1
 
     def rows(self) -> list[SpectraRow]:
         return [row for rows in self._by_step.values() for row in rows]
 
     def truncate_after(self, step: int) -> None:
         self._by_step = {s: r for s, r in self._by_step.items() if s <= step}
+        self._revision += 1
+
+    def table(
+        self, lane_id: int, matrix: str, most: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One lane's singular values of one matrix at every step on record: steps (T,), the indices
+        k (R,) kept (1-based; all of them, or ``most`` evenly spaced from the first to the last), and
+        σ_k (T, R), descending along each row.
+
+        NaN where a step has fewer values (no momentum buffer yet), all NaN at a step whose lane had
+        no such matrix (momentum order none for a while); nothing while it never had one.
+        """
+        found = [
+            (step, getattr(row.spectra, matrix))
+            for step, rows in sorted(self._by_step.items())
+            for row in rows
+            if row.lane_id == lane_id
+        ]
+        width = max((values.size for _step, values in found), default=0)
+        if width == 0:
+            return np.zeros(0), np.zeros(0), np.zeros((0, 0))
+        kept = evenly_spaced_indices(width, most)  # (R,)
+        table = np.full((len(found), kept.size), np.nan)  # (T, R)
+        for row, (_step, values) in enumerate(found):
+            inside = kept < values.size
+            table[row, inside] = values[kept[inside]]
+        return np.array([step for step, _values in found], dtype=float), kept + 1.0, table
 
     def copy(self, up_to_step: int | None = None) -> SpectraHistory:
         twin = SpectraHistory(self.max_steps)
@@ -344,3 +379,11 @@ class SnapshotStore:
         steps = self.steps
         index = bisect.bisect_right(steps, step) - 1
         return self._by_step[steps[index]] if index >= 0 else None
+
+
+def evenly_spaced_indices(count: int, most: int | None = None) -> np.ndarray:
+    """0-based indices into ``count`` values: all of them, or at most ``most`` evenly spaced from the
+    first to the last (a spectrum's largest and smallest values are always among them)."""
+    if most is None or count <= most:
+        return np.arange(count)
+    return np.unique(np.round(np.linspace(0, count - 1, most)).astype(int))

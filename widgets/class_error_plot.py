@@ -387,7 +387,7 @@ class ClassErrorPlot(PlotPanel):
         self.colour_bar.setVisible(heat)
         self.lane_combo.setEnabled(heat)
         self.modes["quantity"].setEnabled(heat)
-        self._show_grid(not heat)
+        self.show_grid(not heat)
         self.refresh_lane_legend()
         for curve in self._curves + self._raw:
             curve.setVisible(not heat)
@@ -414,13 +414,6 @@ class ClassErrorPlot(PlotPanel):
             set_axis_title(self.plot, "left", quantity.title, quantity.short)
             for lane in self._given:
                 self._draw_lane(lane)
-
-    def _show_grid(self, shown: bool) -> None:
-        """The grid over the curves, none over the heat map: its lines crossed every cell and, on a
-        dark stage, read as borders between steps that are not there."""
-        alpha = stage_style().colours.grid_alpha if shown else False
-        for side in ("left", "bottom"):
-            self.plot.getAxis(side).setGrid(alpha)
 
     def _title_bucket_axis(self) -> None:
         """The heat map's bucket axis, "ranks" or "group" where the whole title does not fit."""

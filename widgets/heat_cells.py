@@ -27,10 +27,11 @@ class HeatColumns(NamedTuple):
     values: np.ndarray  # (columns, buckets): each step's row repeated over its cell's grid units
 
 
-def heat_columns(steps: np.ndarray, values: np.ndarray) -> HeatColumns:
+def heat_columns(steps: np.ndarray, values: np.ndarray, max_columns: int = MAX_COLUMNS) -> HeatColumns:
     """steps (T,) increasing, values (T, buckets) → the image's columns with each cell centred on its step.
 
-    A single step gets a cell one step wide.
+    A single step gets a cell one step wide; ``max_columns`` bounds the image's width (a map of many
+    rows is redrawn every frame while the run plays, so it takes fewer).
     """
     steps = np.asarray(steps, dtype=float)
     if steps.size == 1:
@@ -40,13 +41,13 @@ def heat_columns(steps: np.ndarray, values: np.ndarray) -> HeatColumns:
     first = doubled[0] - (inner[0] - doubled[0])
     last = doubled[-1] + (doubled[-1] - inner[-1])
     edges = np.concatenate([[first], inner, [last]])  # (T + 1,) in half-steps
-    unit = _grid_unit(edges)
+    unit = _grid_unit(edges, max_columns)
     counts = np.diff(np.round((edges - edges[0]) / unit)).astype(int)  # (T,) grid units per cell
     return HeatColumns(edges[0] / 2, (edges[-1] - edges[0]) / 2, np.repeat(values, counts, axis=0))
 
 
-def _grid_unit(edges: np.ndarray) -> float:
-    """The largest unit that divides every cell (in half-steps), coarsened to keep MAX_COLUMNS."""
+def _grid_unit(edges: np.ndarray, max_columns: int) -> float:
+    """The largest unit that divides every cell (in half-steps), coarsened to keep ``max_columns``."""
     unit = float(np.gcd.reduce(np.diff(edges).astype(np.int64)))
     span = edges[-1] - edges[0]
-    return max(unit, math.ceil(span / MAX_COLUMNS))
+    return max(unit, math.ceil(span / max_columns))

@@ -17,7 +17,7 @@ from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_legend_item import lane_legend_item, preferred_height_px
 from muonscope.widgets.mode_box import ModeBox
 from muonscope.widgets.panel_header import PanelHeader
-from muonscope.widgets.theme import StageStyle
+from muonscope.widgets.theme import StageStyle, stage_style
 
 __all__ = ["EXPORTS", "PlotPanel"]
 
@@ -141,6 +141,13 @@ class PlotPanel(QtWidgets.QWidget):
         self._place_placeholder()
         self._note.set_look(colours.foreground, colours.background, font)
         self._note.place()
+
+    def show_grid(self, shown: bool) -> None:
+        """The grid over curves, none over a heat map: its lines crossed every cell and, on a dark
+        stage, read as borders between steps that are not there."""
+        alpha = stage_style().colours.grid_alpha if shown else False
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).setGrid(alpha)
 
     def set_title(self, title: str) -> None:
         """A long title (a style key, a lane and a step, 3× on a projector) keeps its head and is cut

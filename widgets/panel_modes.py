@@ -23,6 +23,10 @@ SPECTRUM_VIEWS = [
     ("weights", "W"),
     ("gradient+signal", "G and G_sig"),
     ("gradient+momentum+signal", "G, M and G_sig"),
+    ("gradient:steps", "G over steps"),
+    ("momentum:steps", "M over steps"),
+    ("update:steps", "update over steps"),
+    ("weights:steps", "W over steps"),
 ]
 #: Panel ②'s ``metric`` box: history column → menu text.
 SERIES_METRICS = [

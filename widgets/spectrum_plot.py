@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtCore
 
 from muonscope.widgets.axes import set_axis_title
+from muonscope.widgets.axis_style import style_axis
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
-from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
+from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import SPECTRUM_VIEWS
-from muonscope.widgets.ranges import StableRange, tick_whole_numbers_if_short
+from muonscope.widgets.ranges import (
+    StableRange,
+    show_steps,
+    step_axis_end,
+    tick_freely,
+    tick_whole_numbers_if_short,
+)
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import lane_colour, lane_pen
+from muonscope.widgets.spectra_heat_map import HOVER_KEY, SpectraHeatMap, SpectraOverSteps
+from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, lane_swatch
 
 __all__ = ["MATRIX_STYLES", "SpectrumPlot"]
 
@@ -49,6 +61,8 @@ LONE_VALUE_DOT_PX = 6
 #: Fresh spectra in a row that must leave much of the σ axis unused before it shrinks to them (see
 #: :meth:`StableRange.settle`): about a second of a playing run, as many steps when stepping.
 SHRINK_AFTER_FRAMES = 24
+#: The end of a ``view`` value that draws one matrix's spectra over the steps ("gradient:steps").
+OVER_STEPS = ":steps"
 
 
 class SpectrumPlot(PlotPanel):
@@ -57,12 +71,17 @@ class SpectrumPlot(PlotPanel):
     def __init__(self, parent=None) -> None:
         super().__init__("① spectra σ_k", parent)
         self.add_mode("view", SPECTRUM_VIEWS, "which matrices' singular values to draw")
+        self.lane_combo = self.add_mode("lane", [], "lane whose spectra over the steps are drawn")
         self.plot.setLogMode(x=False, y=True)
         self.plot.setLabel("bottom", "index k")
         set_axis_title(self.plot, "left", "singular value σ_k", "σ_k")
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.plot.disableAutoRange()
         self.hover = HoverReadout(self.plot)
+        self.heat = SpectraHeatMap(self.plot, self.hover)
+        self._over_steps: tuple[SpectraOverSteps, LaneNames] | None = None
+        self._run_length: int | None = None
+        self._heat_on = True  # drawn over the steps: the first _apply_visibility sets up the curves' axes
         self._curves: dict[tuple[int, str], pg.PlotDataItem] = {}
         self._drawn: dict[tuple[int, str], np.ndarray] = {}
         self._cut: dict[tuple[int, str], bool] = {}  # (lane, matrix) → σ_k left out below the floor
@@ -75,9 +94,21 @@ class SpectrumPlot(PlotPanel):
         self._eps = float(np.finfo(np.float64).eps)
         self._dtype = "float64"
         self.mode_changed.connect(lambda *_: self._apply_visibility())
+        self._apply_visibility()
+
+    @property
+    def heat_matrix(self) -> str | None:
+        """The matrix drawn over the steps ("gradient"), or None while curves of one step are drawn."""
+        view = self.mode("view")
+        return view.removesuffix(OVER_STEPS) if view.endswith(OVER_STEPS) else None
+
+    def heat_lane(self) -> int:
+        """The position of the lane drawn over the steps."""
+        return max(self.lane_combo.currentIndex(), 0)
 
     def visible_matrices(self) -> tuple[str, ...]:
-        return tuple(self.mode("view").split("+"))
+        """The matrices whose curves of one step are drawn (none while one is drawn over the steps)."""
+        return () if self.heat_matrix else tuple(self.mode("view").split("+"))
 
     def set_lanes(self, labels: list[str]) -> None:
         """Create the curve items for a new set of lanes (once per lane set, not per frame)."""
@@ -88,6 +119,13 @@ class SpectrumPlot(PlotPanel):
         self._steps.clear()
         self._pending.clear()
         self._labels = list(labels)
+        with QtCore.QSignalBlocker(self.lane_combo):
+            current = max(self.lane_combo.currentIndex(), 0)
+            self.lane_combo.clear()
+            for lane, label in enumerate(labels):
+                self.lane_combo.addItem(lane_swatch(lane), label, lane)
+                self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
+            self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
         for lane in range(len(labels)):
             for matrix, (style, _short) in MATRIX_STYLES.items():
                 width = 2.5 if matrix == "signal" else 1.8
@@ -106,6 +144,8 @@ class SpectrumPlot(PlotPanel):
         self._labels = list(labels)
         for lane, matrix in self._curves:
             self.hover.set_label((lane, matrix), self._labels[lane])
+        for lane, label in enumerate(self._labels[: self.lane_combo.count()]):
+            self.lane_combo.setItemText(lane, label)
 
     def set_dtype(self, name: str) -> None:
         """The floating-point type the spectra were computed in ("float32", "float64")."""
@@ -191,7 +231,10 @@ class SpectrumPlot(PlotPanel):
         return drawn_data(self._curves[(lane, matrix)])
 
     def data_table(self) -> DataTable:
-        """index k, then σ_k of every lane's shown matrices (round-off values left out, as drawn)."""
+        """index k, then σ_k of every lane's shown matrices (round-off values left out, as drawn); over
+        the steps, a row per step and a column per index k drawn (blank where round-off)."""
+        if self.heat_matrix:
+            return self._over_steps_table()
         shown = self.visible_matrices()
         series = [
             (
@@ -202,6 +245,87 @@ class SpectrumPlot(PlotPanel):
             if matrix in shown
         ]
         return merged_on_x("index k", series)
+
+    def _over_steps_table(self) -> DataTable:
+        steps, k, values = self.heat.drawn
+        lane = self._over_steps[1].text() if self._over_steps else ""
+        name = MATRIX_STYLES[self.heat_matrix][1]
+        columns = ["step", *(f"σ_{int(index)} of {name}: {lane}" for index in k)]
+        return columns, np.column_stack([steps, values]).tolist()
+
+    def set_spectra_over_steps(
+        self, steps: np.ndarray, k: np.ndarray, values: np.ndarray, lane: LaneNames
+    ) -> None:
+        """One lane's σ_k (T, R) of the matrix :attr:`heat_matrix` at ``steps`` (T,) and indices ``k``
+        (R,: from 1 to the last, evenly spaced where not all); ``lane`` names it at each step (the
+        read-out names a cell by the settings that drew it)."""
+        arrays = (np.asarray(a, dtype=float) for a in (steps, k, values))
+        self._over_steps = (SpectraOverSteps(*arrays), lane)
+        if self.heat_matrix:
+            self._draw_over_steps()
+
+    def set_run_length(self, steps: int | None) -> None:
+        """The run's length: the step axis over the steps ends there while the run is within it."""
+        self._run_length = steps
+
+    def apply_style(self, style: StageStyle) -> None:
+        """The panel's chrome, and the colour scale of the spectra over the steps with it."""
+        super().apply_style(style)
+        style_axis(self.heat.colour_axis, style)
+
+    def legend_lanes_for(self, lanes):
+        """Over the steps one lane is drawn: a picture of it names that lane alone."""
+        named = super().legend_lanes_for(lanes)
+        if not self.heat_matrix:
+            return named
+        if self.heat_lane() >= len(named):
+            return ()
+        position, text = named[self.heat_lane()]
+        return ((position, f"spectra over the steps of {text}"),)
+
+    def _draw_over_steps(self) -> None:
+        self.show_why_empty()
+        if self._over_steps is None or self._over_steps[0].steps.size == 0:
+            self.heat.clear()
+            return
+        given, lane = self._over_steps
+        self.heat.draw(given, self.noise_floor(), lane.at, MATRIX_STYLES[self.heat_matrix][1])
+        set_axis_title(self.plot, "bottom", *self._step_axis_titles())
+        show_steps(self.plot, step_axis_end(given.steps[-1], self._run_length))
+        self.plot.setYRange(0.5, given.k[-1] + 0.5, padding=0)
+
+    def _step_axis_titles(self) -> tuple[str, str]:
+        """The step axis says what a blank cell is, where there are any (the map fills the plot, and a
+        note in its corner hid the top rows of every step), shortened where the whole does not fit."""
+        if not np.isnan(self.heat.drawn.values).any():
+            return "step", ""
+        whole = f"step · blank: σ_k below {number_text(self.noise_floor())}·σ₁, round-off"
+        return whole, "step · blank: round-off"
+
+    def _show_over_steps(self, heat: bool) -> None:
+        """Switch the plot between curves of one step (σ_k against k, log σ) and a matrix's spectra
+        over the steps (k against steps, σ as colour)."""
+        self.heat.set_visible(heat)
+        self.lane_combo.setEnabled(heat)
+        self.hover.set_reach(math.inf if heat else HOVER_REACH_PX)  # a cell answers wherever it is hit
+        self.show_grid(not heat)
+        self.refresh_lane_legend()
+        if heat:
+            self.plot.setLogMode(x=False, y=False)
+            self.plot.setLabel("bottom", "step")
+            set_axis_title(self.plot, "left", "index k", "k")
+            self.heat.set_title(f"σ_k of {MATRIX_STYLES[self.heat_matrix][1]}")
+            self._draw_over_steps()
+            return
+        self.hover.remove_series(HOVER_KEY)
+        tick_freely(self.plot)
+        self.plot.setLogMode(x=False, y=True)
+        self.plot.setLabel("bottom", "index k")
+        set_axis_title(self.plot, "left", "singular value σ_k", "σ_k")
+        self._x_max = 0  # the next spectrum drawn sets the index axis again
+        for key, values in self._drawn.items():  # drawn again below, ranges with them
+            self._pending[key] = values
+        self._drawn.clear()
 
     def _at_step_of(self, lane: int, matrix: str) -> str:
         """ " at step 40" for the column of a lane's matrix: the step its values were taken at (a CSV
@@ -255,6 +379,10 @@ class SpectrumPlot(PlotPanel):
             tick_whole_numbers_if_short(self.plot, n)
 
     def _apply_visibility(self) -> None:
+        heat = self.heat_matrix is not None
+        if heat or self._heat_on:
+            self._show_over_steps(heat)
+        self._heat_on = heat
         shown = self.visible_matrices()
         for (lane, matrix), curve in self._curves.items():
             curve.setVisible(matrix in shown)
@@ -270,6 +398,14 @@ class SpectrumPlot(PlotPanel):
 
     def why_empty(self) -> str | None:
         """The empty text while no lane draws any matrix on show (step 0: no gradient yet)."""
+        if self.heat_matrix:
+            if self._over_steps is not None and self._over_steps[0].steps.size:
+                return None
+            name = MATRIX_STYLES[self.heat_matrix][1]
+            return (
+                f"A column per step whose spectra were computed: σ_k of {name} of the lane chosen, "
+                f"as colour. Nothing drawn yet: the lane has no {name} on record."
+            )
         return None if any(self._drawn_matrices().values()) else self.empty_text
 
     def _drawn_matrices(self) -> dict[str, bool]:

@@ -20,12 +20,14 @@ from helpers import (
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.debugger import SetBreakpoints
+from muonscope.app.renderer import REDRAW_SHARE
 from muonscope.engine import ExperimentConfig, LaneConfig, TaskConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.presets import Preset
 from muonscope.engine.session_file import open_session
 from muonscope.engine.task_kinds import view_problem
+from muonscope.widgets.spectra_heat_map import log_spectra
 
 
 def _run_to(qtbot, app, step):
@@ -1040,3 +1042,60 @@ def test_a_branch_asked_for_after_its_run_was_replaced_leaves_the_engine_running
     app.intents.step(2)
     wait_for_step(qtbot, app, step + 2)
     assert not any("engine thread failed" in text for text in alerts)
+
+
+def _spectra_over_steps_shown(app) -> np.ndarray:
+    """Panel ①'s table over the steps: a row per step, the step then σ_k (NaN where blank)."""
+    return np.array(app.views.spectrum.data_table()[1], dtype=float)
+
+
+def _spectra_on_record(session, floor: float) -> np.ndarray:
+    """The saved session's spectra of lane 0's G, blank where the panel leaves round-off out."""
+    steps, _k, values = session.branch.spectra.table(session.experiment.lane_ids[0], "gradient")
+    return np.column_stack([steps, np.where(np.isfinite(log_spectra(values, floor)), values, np.nan)])
+
+
+def test_panel_one_over_the_steps_keeps_every_step_on_record_through_a_rewind_and_an_open(qtbot, tmp_path):
+    app = open_app(qtbot)
+    app.views.spectrum.set_mode("view", "gradient:steps")
+    _run_to(qtbot, app, 12)
+    wait_for_frame(qtbot, app)
+    _saved(qtbot, app, tmp_path / "s")
+    on_record = _spectra_on_record(open_session(tmp_path / "s"), app.views.spectrum.noise_floor())
+    assert on_record.shape[0] >= 2 and on_record[-1, 0] == 12
+    shown = _spectra_over_steps_shown(app)  # what the window was sent while it ran: the same numbers
+    np.testing.assert_array_equal(shown, on_record[np.isin(on_record[:, 0], shown[:, 0])])
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(5)  # a rewind: the steps after it stay on record, and in view
+    qtbot.waitUntil(lambda: app.clock.newest.step == 5, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    np.testing.assert_array_equal(_spectra_over_steps_shown(app), on_record)
+
+    other = open_app(qtbot)
+    with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
+        other.sessions.open_from(tmp_path / "s")
+    qtbot.waitUntil(lambda: other.clock.newest.step == 12, timeout=WAIT_MS)
+    other.views.spectrum.set_mode("view", "gradient:steps")  # after the open, which sets the views
+    wait_for_frame(qtbot, other)
+    np.testing.assert_array_equal(_spectra_over_steps_shown(other), on_record)
+
+
+def test_panel_one_over_the_steps_may_lag_a_playing_run_but_shows_it_whole_once_paused(qtbot, tmp_path):
+    preset = small_preset()
+    preset = replace(preset, config=replace(preset.config, run=replace(preset.config.run, steps=100_000)))
+    app = open_app(qtbot, preset)
+    app.views.spectrum.set_mode("view", "gradient:steps")
+    app.intents.play(True)  # spectra at the frame rate: past 128 steps on record, the map waits
+    qtbot.waitUntil(lambda: _spectra_over_steps_shown(app).shape[0] > 2 * REDRAW_SHARE, timeout=5 * WAIT_MS)
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)
+    _saved(qtbot, app, tmp_path / "s")
+    on_record = _spectra_on_record(open_session(tmp_path / "s"), app.views.spectrum.noise_floor())
+
+    def whole() -> bool:  # by the window's own frames: none is asked for here
+        shown = _spectra_over_steps_shown(app)
+        return shown[-1, 0] == on_record[-1, 0]
+
+    qtbot.waitUntil(whole, timeout=WAIT_MS)
+    shown = _spectra_over_steps_shown(app)
+    np.testing.assert_array_equal(shown, on_record[np.isin(on_record[:, 0], shown[:, 0])])

@@ -9,7 +9,7 @@ from PySide6 import QtGui
 from muonscope.app.renderer import BucketHistory, Renderer
 from muonscope.app.shot import parse_size, take_screenshot
 from muonscope.engine import ConfigError, Experiment, SetField
-from muonscope.engine.history import MetricHistory
+from muonscope.engine.history import MetricHistory, SpectraHistory
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel_modes import SERIES_METRICS
 from muonscope.widgets.theme import LANE_COLOURS
@@ -33,7 +33,7 @@ def test_two_hundred_redraws_of_all_panels_with_log_axes(qtbot):
     views = window.views
     renderer = Renderer(views.spectrum, views.series, views.class_error, views.capacity, views.timeline)
     experiment = Experiment(small_preset().config)
-    history, buckets = MetricHistory(), BucketHistory()
+    history, buckets, spectra = MetricHistory(), BucketHistory(), SpectraHistory()
     history.append(experiment.snapshot())
     combo = views.spectrum.modes["view"]
     spectrum_views = [combo.itemData(i) for i in range(combo.count())]
@@ -44,11 +44,16 @@ def test_two_hundred_redraws_of_all_panels_with_log_axes(qtbot):
         snapshot = experiment.snapshot()
         history.append(snapshot)
         buckets.add(snapshot)
-        views.spectrum.set_mode("view", spectrum_views[(frame // 40) % len(spectrum_views)])
+        spectra.append(snapshot)
+        views.spectrum.set_mode("view", spectrum_views[(frame // 25) % len(spectrum_views)])
         views.series.set_mode("metric", SERIES_METRICS[(frame // 25) % len(SERIES_METRICS)][0])
         views.class_error.set_mode("view", "heatmap" if (frame // 50) % 2 else "curves")
-        renderer.render(snapshot, snapshot, history, buckets)
+        renderer.render(snapshot, snapshot, history, buckets, spectra=spectra)
         window.repaint()
+    assert views.spectrum.heat_matrix == "weights"  # the last view: W over the steps, up to the last
+    assert views.spectrum.data_table()[1][-1][0] == 220
+    views.spectrum.set_mode("view", spectrum_views[0])
+    renderer.render(snapshot, snapshot, history, buckets, spectra=spectra)
     assert views.spectrum.plot.getAxis("left").logMode
     assert views.class_error.plot.getAxis("bottom").logMode  # back in curve mode at the end
     x, _y = views.capacity.recovered_data(0)

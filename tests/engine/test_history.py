@@ -6,7 +6,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from muonscope.engine.history import MetricHistory
+from muonscope.engine.history import MetricHistory, SpectraHistory, SpectraRow, evenly_spaced_indices
+from muonscope.engine.snapshot import Spectra
 
 
 def _experiment(eval_every=3):
@@ -150,3 +151,52 @@ def test_a_recomputed_step_fills_in_the_metrics_play_skipped():
     np.testing.assert_array_equal(filled[steps == 2], gap[steps == 2])  # what was on record stays
     assert np.isnan(filled[steps == 4]).all()  # other steps are not touched
     assert not history.fill_in(paced.snapshot_at(5))  # nothing left to add
+
+
+def test_a_lanes_spectra_over_the_steps_are_its_own_at_each_step_on_record():
+    exp, spectra = _experiment(), SpectraHistory()
+    snapshots = []
+    for _ in range(5):
+        exp.step()
+        snapshots.append(exp.snapshot())
+        spectra.append(snapshots[-1])
+    lane = snapshots[-1].lanes[1]
+    computed = [s for s in snapshots if s.lanes[1].spectra_step == s.step]
+    steps, k, table = spectra.table(lane.lane_id, "momentum")
+    np.testing.assert_array_equal(k, np.arange(1, table.shape[1] + 1))
+    assert steps.tolist() == [s.step for s in computed] and len(computed) >= 2
+    for row, snapshot in zip(table, computed, strict=True):
+        np.testing.assert_array_equal(row, snapshot.lanes[1].spectra.momentum)
+    _steps, _k, other = spectra.table(snapshots[-1].lanes[0].lane_id, "momentum")
+    assert not np.array_equal(other, table)  # the other lane's, not this one's
+    revision = spectra.revision
+    spectra.truncate_after(computed[1].step)
+    assert spectra.revision != revision
+    assert spectra.table(lane.lane_id, "momentum")[0].tolist() == [s.step for s in computed[:2]]
+
+
+def test_spectra_of_fewer_values_are_padded_and_a_lane_never_holding_a_matrix_has_none():
+    spectra = SpectraHistory()
+    spectra.add_rows(
+        [
+            SpectraRow(1, 0, 7, Spectra(gradient=np.array([3.0, 2.0]))),
+            SpectraRow(2, 0, 7, Spectra(gradient=np.array([4.0, 3.0, 1.0]))),
+            SpectraRow(3, 0, 7, Spectra()),  # no gradient at step 3: a blank column, not left out
+            SpectraRow(2, 1, 8, Spectra(gradient=np.array([9.0]))),
+        ]
+    )
+    steps, k, table = spectra.table(7, "gradient")
+    assert steps.tolist() == [1, 2, 3] and k.tolist() == [1, 2, 3]
+    np.testing.assert_array_equal(table, [[3.0, 2.0, np.nan], [4.0, 3.0, 1.0], [np.nan] * 3])
+    steps, k, table = spectra.table(7, "gradient", most=2)  # the first and the last index
+    assert k.tolist() == [1, 3]
+    np.testing.assert_array_equal(table, [[3.0, np.nan], [4.0, 1.0], [np.nan] * 2])
+    steps, k, table = spectra.table(7, "momentum")
+    assert steps.size == 0 and table.size == 0
+
+
+def test_indices_are_all_kept_up_to_the_most_then_evenly_spaced_with_both_ends():
+    np.testing.assert_array_equal(evenly_spaced_indices(5, 256), np.arange(5))
+    kept = evenly_spaced_indices(4096, 256)
+    assert kept.size == 256 and kept[0] == 0 and kept[-1] == 4095
+    assert np.ptp(np.diff(kept)) <= 1  # evenly spaced, to the nearest index
