@@ -228,6 +228,11 @@ class CapacityPlot(PlotPanel):
         if count != self._y.ceiling:
             self._y.ceiling = count
             self._y.reset()
+            # refitted to the curves drawn: a shot of a resumed session takes no step after the
+            # count is known, and its axis stayed at 1.00–1.20 with every curve drawn off it
+            drawn = [drawn_data(curve)[1] for curve in self._recovered]
+            if self.in_steps_mode and any(values.size for values in drawn):
+                self._fit_steps(np.zeros(0), np.concatenate(drawn))
 
     def _fit_steps(self, steps: np.ndarray, recovered: np.ndarray) -> None:
         """Grow the steps mode's axes to show these points (and at least one item)."""

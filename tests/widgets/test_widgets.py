@@ -1352,6 +1352,18 @@ def test_capacity_counts_no_further_than_the_items_there_are_so_all_recovered_me
     assert plot.plot.getViewBox().viewRange()[1][1] > 70
 
 
+def test_capacitys_axis_holds_the_curves_drawn_when_the_item_count_comes_after_them(qtbot):
+    """A shot of a resumed session drew its curves, then learned the count and took no step more:
+    the axis stayed at 1.00–1.20 with every curve off it."""
+    plot = _shown_capacity_plot(qtbot, ["a", "b"])
+    steps = np.array([0.0, 10.0, 20.0])
+    plot.set_capacity(0, steps, np.array([0.0, 40.0, 150.0]), np.array([0.0, 0.6, 0.9]))
+    plot.set_item_count(2048)
+    plot.set_capacity(1, np.zeros(0), np.zeros(0), np.zeros(0))  # a lane with nothing measured yet
+    low, high = plot.plot.getViewBox().viewRange()[1]
+    assert low <= 0.0 and 150.0 <= high <= 2048.0
+
+
 def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     """At W = 0 every lane has the same gradient: the last lane's curve hid the others unsaid."""
     plot = SpectrumPlot()
