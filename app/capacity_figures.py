@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import numpy as np
 
 from muonscope.app.figures import Figure, Panel, Presentation, Series, guide, lane_series
@@ -10,6 +13,8 @@ from muonscope.engine.reproduce import CurveSet, Reproduction
 __all__ = ["PRESENTATIONS", "recovery_strip"]
 
 N_REC = "items recovered n_rec"
+#: A lane whose polar map is Newton–Schulz iterations ("Muon NS5"), an approximation of the exact one.
+NEWTON_SCHULZ = re.compile(r"\bNS\d+\b")
 #: Legend text for lanes whose names spell out their settings in plain characters. The λ rule stays
 #: in it: cut to "Muon-reg", the figure's lane read as the window's "Muon-reg λ = 1/256", whose
 #: fixed λ gives another plateau.
@@ -17,8 +22,12 @@ LEGEND = {"Muon-reg λ = max(d^-α, 1/B)": "Muon-reg λ = max(d⁻ᵅ, 1/B)"}
 
 
 def _lane_series(data: CurveSet) -> tuple[Series, ...]:
-    """Every lane's curve, in lane colour order, with its seed spread."""
-    return lane_series(data.curves, LEGEND)
+    """Every lane's curve, in lane colour order, with its seed spread; a Newton–Schulz lane dashed,
+    so that where it lies on the exact polar map's curve both show (NS10 hid "Muon exact")."""
+    return tuple(
+        replace(series, style="dash") if NEWTON_SCHULZ.search(series.label) else series
+        for series in lane_series(data.curves, LEGEND)
+    )
 
 
 def _capacity_vs_d(reproduction: Reproduction) -> list[Figure]:

@@ -212,6 +212,8 @@ def _draw_panel(plot, legend, panel: Panel) -> None:
     )
     if panel.y_ticks:
         _name_rows(plot, panel.y_ticks)
+    if panel.log_x and points:
+        _tick_measured_x(plot, np.concatenate([x for x, _y in points]))
 
 
 def _legend_labels(panel: Panel, points: list[tuple[np.ndarray, np.ndarray]]) -> list[str]:
@@ -235,6 +237,31 @@ def _draw_series(plot, series, x: np.ndarray, y: np.ndarray):
         return plot.plot(x, y, pen=None, **marks)
     pen = lane_pen(series.colour, "dash" if series.style == "dash" else "solid", 2.0)
     return plot.plot(x, y, pen=pen, **(marks if x.size <= 30 else {}))
+
+
+#: A log x axis of at most this many measured values is ticked at them: d = 32, 64, 128 read
+#: 30, 40, …, 100 with no tick at the largest.
+MOST_MEASURED_TICKS = 8
+
+
+def measured_ticks(log_x: np.ndarray) -> list[tuple[float, str]] | None:
+    """Ticks of a log x axis at the distinct values measured (``log_x``: their log10, labelled in
+    data units), where there are two to MOST_MEASURED_TICKS of them; else None (decades)."""
+    from muonscope.widgets.number_text import number_text
+
+    log_x = np.unique(log_x[np.isfinite(log_x)])
+    if not 2 <= log_x.size <= MOST_MEASURED_TICKS:
+        return None
+    return [(float(v), number_text(10.0**v)) for v in log_x]
+
+
+def _tick_measured_x(plot, log_x: np.ndarray) -> None:
+    ticks = measured_ticks(log_x)
+    if ticks is None:
+        return
+    axis = plot.getAxis("bottom")
+    axis.set_log_mapped(False)  # the ticks are these, not decades chosen at each draw
+    axis.setTicks([ticks, []])
 
 
 def _name_rows(plot, y_ticks) -> None:

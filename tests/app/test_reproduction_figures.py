@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
+from muonscope.app.capacity_figures import PRESENTATIONS as CAPACITY_PRESENTATIONS
 from muonscope.app.capacity_figures import recovery_strip
-from muonscope.app.figures import Figure, Guide, Panel, Series, render_figure
+from muonscope.app.figures import Figure, Guide, Panel, Series, measured_ticks, render_figure
 from muonscope.app.reproduction_figures import PRESENTATIONS, reproduction_figures
 from muonscope.app.reproduction_summary import summary_markdown
 from muonscope.app.tail_figures import group_axis_label
@@ -312,3 +313,21 @@ def test_the_axes_hold_the_seed_band_as_well_as_the_mean(qtbot, tmp_path):
     # the range runs from the band's foot (0) to the mean (10): the line sits near the plot's top,
     # not in its middle as when the range is the mean's alone
     assert max(rows) < 0.3 * image.height()
+
+
+def test_a_log_axis_of_few_measured_values_is_ticked_at_them():
+    """d = 32, 64, 128 read 30, 40, …, 100 with no tick at the largest."""
+    ticks = measured_ticks(np.log10([32.0, 64.0, 128.0, 64.0]))
+    assert [text for _v, text in ticks] == ["32", "64", "128"]
+    np.testing.assert_allclose([v for v, _text in ticks], np.log10([32.0, 64.0, 128.0]))
+    assert measured_ticks(np.log10(np.arange(1.0, 10.0))) is None  # nine: decades serve better
+    assert measured_ticks(np.log10([5.0])) is None
+
+
+def test_newton_schulz_lanes_are_dashed_so_the_exact_polar_maps_curve_shows_under_them():
+    x = np.array([0.0, 1.0, 2.0])
+    curves = {name: Curve(x, np.array([5.0, 9.0, 20.0])) for name in ("GD", "Muon exact", "Muon NS10")}
+    data = CurveSet("capacity_vs_kappa", curves, setting={"d": 64, "n_items": 1024, "alpha": 1.5})
+    (figure,) = CAPACITY_PRESENTATIONS["anisotropic"].figures(Reproduction("anisotropic", "ci", data=[data]))
+    styles = {series.label: series.style for series in figure.panels[0].series}
+    assert styles == {"GD": "solid", "Muon exact": "solid", "Muon NS10": "dash"}
