@@ -250,12 +250,12 @@ class FrameClock(QtCore.QObject):
     @QtCore.Slot(object)
     def on_history_replaced(self, message) -> None:
         """The engine jumped (rewind, fork, open): show its branch's recorded history."""
-        labels = dict(message.labels)
-        self._history = MetricHistory.from_table(dict(message.columns), labels, message.stride)
+        before = self._history
+        self._history = MetricHistory.from_table(dict(message.columns), dict(message.labels), message.stride)
+        self._buckets.keep_where_unchanged(before, self._history)  # ③'s heat map keeps what still holds
         self._head_step = message.head_step
         self._branch_histories = message.lane_histories
         self._recorded_events = message.events
-        self._buckets.clear()
         self._spectra = message.spectra if message.spectra is not None else SpectraHistory()
         self._forget_snapshots()
         if self._newest is not None:  # where the engine stands: the first snapshot of this history

@@ -98,6 +98,20 @@ class BucketHistory:
             if len(steps) > self.capacity:
                 del steps[1::2], values[1::2], losses[1::2]
 
+    def keep_where_unchanged(self, before: MetricHistory, after: MetricHistory) -> None:
+        """After a jump, keep the columns of the steps whose record the jump left alone: where each
+        lane's population loss is on record, and equal, in the history before and after it.
+
+        A rewind keeps them all, a fork those up to its step, an open of another run none; ③'s heat
+        map went blank at every rewind while ② kept its curves (the engine keeps no group errors).
+        """
+        for lane_id in list(self.steps):
+            alike = _alike_loss_steps(before, after, lane_id)
+            kept = [i for i, step in enumerate(self.steps[lane_id]) if step in alike]
+            self.steps[lane_id] = [self.steps[lane_id][i] for i in kept]
+            self.values[lane_id] = [self.values[lane_id][i] for i in kept]
+            self.losses[lane_id] = [self.losses[lane_id][i] for i in kept]
+
     def table(self, lane_id: int, quantity: str = "error") -> tuple[np.ndarray, np.ndarray]:
         """(steps, values (T, groups)) of one lane: bucket-mean error or group loss."""
         steps = self.steps.get(lane_id, [])
@@ -105,6 +119,15 @@ class BucketHistory:
             return np.zeros(0), np.zeros((0, 0))
         rows = self.values[lane_id] if quantity == "error" else self.losses[lane_id]
         return np.array(steps, dtype=float), np.vstack(rows)
+
+
+def _alike_loss_steps(before: MetricHistory, after: MetricHistory, lane_id: int) -> set[int]:
+    """The steps at which a lane's population loss is on record, and equal, in both histories."""
+    steps_before, loss_before = before.columns(("step", "loss"), lane_id)
+    steps_after, loss_after = after.columns(("step", "loss"), lane_id)
+    common, i, j = np.intersect1d(steps_before, steps_after, return_indices=True)
+    alike = np.isfinite(loss_before[i]) & (loss_before[i] == loss_after[j])
+    return {int(step) for step in common[alike]}
 
 
 class Renderer:

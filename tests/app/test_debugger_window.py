@@ -1099,3 +1099,31 @@ def test_panel_one_over_the_steps_may_lag_a_playing_run_but_shows_it_whole_once_
     qtbot.waitUntil(whole, timeout=WAIT_MS)
     shown = _spectra_over_steps_shown(app)
     np.testing.assert_array_equal(shown, on_record[np.isin(on_record[:, 0], shown[:, 0])])
+
+
+def _heat_map_rows(app) -> np.ndarray:
+    """Panel ③'s heat map as a table: a row per evaluated step, the step then each bucket's value."""
+    return np.array(app.views.class_error.data_table()[1], dtype=float)
+
+
+def test_panel_three_heat_map_keeps_the_steps_a_rewind_or_fork_leaves_alone(qtbot):
+    app = open_app(qtbot)
+    app.views.class_error.set_mode("view", "heatmap")
+    _run_to(qtbot, app, 12)
+    wait_for_frame(qtbot, app)
+    before = _heat_map_rows(app)
+    assert before[:, 0].tolist() == [0, 2, 4, 6, 8, 10, 12]  # evaluated every 2 steps
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(5)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 5, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    np.testing.assert_array_equal(_heat_map_rows(app), before)  # a rewind changes no step on record
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.intents.change("lanes[0].lr", 5.0)  # a fork at step 5: the steps after it are another run's
+    wait_for_frame(qtbot, app)
+    np.testing.assert_array_equal(_heat_map_rows(app), before[before[:, 0] <= 5])
+    _run_to(qtbot, app, 8)
+    wait_for_frame(qtbot, app)
+    forked = _heat_map_rows(app)
+    assert forked[:, 0].tolist() == [0, 2, 4, 6, 8]
+    assert not np.array_equal(forked[3:], before[3:5])  # lane 0 learns at another rate after step 5
