@@ -30,7 +30,7 @@ from muonscope.widgets.axis_style import style_axis
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
-from muonscope.widgets.heat_cells import heat_columns
+from muonscope.widgets.heat_cells import heat_columns, step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
@@ -126,6 +126,7 @@ class ClassErrorPlot(PlotPanel):
         )
         self.colour_axis = decade_colour_axis(self.colour_bar)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        self.heat_cursor = step_cursor(self.plot)
         self._curves: list[pg.PlotDataItem] = []  # the smoothed curve of each lane
         self._smoothed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (rank, mean): all of it
         self._raw: list[pg.PlotDataItem] = []  # the per-class values under it, faint
@@ -371,6 +372,13 @@ class ClassErrorPlot(PlotPanel):
                 _heat_text(values[:, b], self.quantity),
             )
 
+    def set_shown_step(self, step: int | None) -> None:
+        """The evaluation on show; on the heat map, the cursor stands at its column."""
+        super().set_shown_step(step)
+        if step is not None:
+            self.heat_cursor.setValue(step)
+        self.heat_cursor.setVisible(self.view == "heatmap" and step is not None)
+
     def set_run_length(self, steps: int | None) -> None:
         """The run's length: the heat map's step axis ends there while the run is within it."""
         self._run_length = steps
@@ -385,6 +393,7 @@ class ClassErrorPlot(PlotPanel):
         self.show_why_empty()
         self.image.setVisible(heat)
         self.colour_bar.setVisible(heat)
+        self.heat_cursor.setVisible(heat and self._shown_step is not None)
         self.lane_combo.setEnabled(heat)
         self.modes["quantity"].setEnabled(heat)
         self.show_grid(not heat)

@@ -12,8 +12,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
 
-__all__ = ["HeatColumns", "heat_columns"]
+__all__ = ["HeatColumns", "heat_columns", "step_cursor"]
 
 #: At most this many image columns: beyond it the boundaries are rounded to a coarser grid.
 MAX_COLUMNS = 20_000
@@ -51,3 +53,18 @@ def _grid_unit(edges: np.ndarray, max_columns: int) -> float:
     unit = float(np.gcd.reduce(np.diff(edges).astype(np.int64)))
     span = edges[-1] - edges[0]
     return max(unit, math.ceil(span / max_columns))
+
+
+#: The step cursor's colour over a heat map: a mid grey reads on viridis's purple and yellow alike.
+CURSOR_COLOUR = "#9a9a9a"
+
+
+def step_cursor(plot: pg.PlotItem) -> pg.InfiniteLine:
+    """A dashed line over a heat map's cells at the step on view (hidden until shown): scrubbing the
+    timeline moved ② and ④'s cursors while a map of the steps said nothing of where the view was."""
+    pen = pg.mkPen(CURSOR_COLOUR, width=1.5, style=QtCore.Qt.PenStyle.DashLine)
+    line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+    line.setZValue(5)  # over the image
+    line.setVisible(False)
+    plot.addItem(line, ignoreBounds=True)
+    return line

@@ -12,6 +12,7 @@ from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.axis_style import style_axis
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
+from muonscope.widgets.heat_cells import step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
@@ -79,6 +80,7 @@ class SpectrumPlot(PlotPanel):
         self.plot.disableAutoRange()
         self.hover = HoverReadout(self.plot)
         self.heat = SpectraHeatMap(self.plot, self.hover)
+        self.heat_cursor = step_cursor(self.plot)
         self._over_steps: tuple[SpectraOverSteps, LaneNames] | None = None
         self._run_length: int | None = None
         self._heat_on = True  # drawn over the steps: the first _apply_visibility sets up the curves' axes
@@ -264,6 +266,13 @@ class SpectrumPlot(PlotPanel):
         if self.heat_matrix:
             self._draw_over_steps()
 
+    def set_shown_step(self, step: int | None) -> None:
+        """The step on show; over the steps, the cursor stands at it."""
+        super().set_shown_step(step)
+        if step is not None:
+            self.heat_cursor.setValue(step)
+        self.heat_cursor.setVisible(self.heat_matrix is not None and step is not None)
+
     def set_run_length(self, steps: int | None) -> None:
         """The run's length: the step axis over the steps ends there while the run is within it."""
         self._run_length = steps
@@ -306,6 +315,7 @@ class SpectrumPlot(PlotPanel):
         """Switch the plot between curves of one step (σ_k against k, log σ) and a matrix's spectra
         over the steps (k against steps, σ as colour)."""
         self.heat.set_visible(heat)
+        self.heat_cursor.setVisible(heat and self._shown_step is not None)
         self.lane_combo.setEnabled(heat)
         self.hover.set_reach(math.inf if heat else HOVER_REACH_PX)  # a cell answers wherever it is hit
         self.show_grid(not heat)

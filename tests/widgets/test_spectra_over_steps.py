@@ -101,3 +101,24 @@ def test_back_to_one_step_the_curves_and_their_log_axis_return(qtbot):
     low, high = panel.plot.getViewBox().viewRange()[1]
     assert low <= math.log10(0.5) and high >= math.log10(2.0)
     assert panel.data_table()[0][:2] == ["index k", "σ_k of G: SGD"]
+
+
+def test_a_cursor_stands_at_the_step_on_view_over_either_heat_map(qtbot):
+    from muonscope.widgets.class_error_plot import ClassErrorPlot
+
+    spectra = _panel(qtbot)
+    errors = ClassErrorPlot()
+    qtbot.addWidget(errors)
+    errors.set_lanes(["SGD"])
+    for panel, heat_view, curves_view in (
+        (spectra, "gradient:steps", "gradient+momentum"),
+        (errors, "heatmap", "curves"),
+    ):
+        panel.set_shown_step(7)
+        assert not panel.heat_cursor.isVisible()  # curves of one step: no cursor of their own
+        panel.set_mode("view", heat_view)
+        assert panel.heat_cursor.isVisible() and panel.heat_cursor.value() == 7
+        panel.set_shown_step(3)  # the timeline scrubbed back
+        assert panel.heat_cursor.value() == 3
+        panel.set_mode("view", curves_view)
+        assert not panel.heat_cursor.isVisible()
