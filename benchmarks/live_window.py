@@ -9,8 +9,12 @@ timer on the UI thread measures how late the event loop serves it (a window that
 serves it within a few ms); then the momentum order of a lane is toggled ``--toggles`` times and the
 time from the click to the first paint that shows the change is recorded.
 
+``--views`` measures each of panel ①'s views in turn (``gradient:steps`` draws G over the steps as a
+heat map, redrawn as the run plays), each beside the others in one run.
+
 Usage: python benchmarks/live_window.py [--preset default] [--set task.d=512 --set task.n_items=16384
        --set task.batch_size=1024] [--threads auto,1,2] [--seconds 10] [--toggles 10]
+       [--views gradient+momentum,gradient:steps]
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ def child(args) -> dict:
     app = App(dataclasses.replace(preset, config=config), threads=threads)
     app.window.resize(1600, 1000)
     app.window.show()
+    app.views.spectrum.set_mode("view", args.view)
     keep_startup_objects_out_of_collections()  # as the app does
     app.start()
     app.capacity.stop()
@@ -98,6 +103,7 @@ def child(args) -> dict:
     app.shutdown()
     return {
         "threads": args.child if args.child != "auto" else f"auto:{threads.threads}",
+        "view": args.view,
         "steps_per_s": steps / elapsed,
         "frames_per_s": frames[0] / elapsed,
         "late_p90_ms": percentile(late, 0.9),
@@ -114,16 +120,18 @@ def main() -> None:
     parser.add_argument("--threads", default="auto,1,2")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--toggles", type=int, default=10)
+    parser.add_argument("--views", default="gradient+momentum", help="panel ①'s views, comma-joined")
+    parser.add_argument("--view", default="gradient+momentum", help=argparse.SUPPRESS)
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args)), flush=True)
         os._exit(0)  # a step may still be computing on the engine's thread; the window is gone
     print(f"preset {args.preset} {' '.join(args.set)}; {os.cpu_count()} cores; {args.seconds:g} s playing")
-    head = f"{'threads':>7} {'steps/s':>8} {'frames/s':>9} {'UI late p90':>12} {'max':>7}"
+    head = f"{'view':>18} {'threads':>7} {'steps/s':>8} {'frames/s':>9} {'UI late p90':>12} {'max':>7}"
     print(f"{head} {'toggle→paint':>13} {'p90':>7}")
-    for threads in args.threads.split(","):
-        argv = [sys.executable, __file__, "--child", threads, "--preset", args.preset]
+    for threads, view in itertools.product(args.threads.split(","), args.views.split(",")):
+        argv = [sys.executable, __file__, "--child", threads, "--view", view, "--preset", args.preset]
         argv += [f"--set={s}" for s in args.set] + [
             "--seconds",
             str(args.seconds),
@@ -133,7 +141,8 @@ def main() -> None:
         out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         r = json.loads(out)
         print(
-            f"{r['threads']:>7} {r['steps_per_s']:8.2f} {r['frames_per_s']:9.1f} {r['late_p90_ms']:10.1f}ms "
+            f"{r['view']:>18} {r['threads']:>7} {r['steps_per_s']:8.2f} {r['frames_per_s']:9.1f} "
+            f"{r['late_p90_ms']:10.1f}ms "
             f"{r['late_max_ms']:5.0f}ms {r['toggle_median_ms']:11.0f}ms {r['toggle_p90_ms']:5.0f}ms",
             flush=True,
         )
