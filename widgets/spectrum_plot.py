@@ -125,7 +125,7 @@ class SpectrumPlot(PlotPanel):
             current = max(self.lane_combo.currentIndex(), 0)
             self.lane_combo.clear()
             for lane, label in enumerate(labels):
-                self.lane_combo.addItem(lane_swatch(lane), label, lane)
+                self.lane_combo.addItem(lane_swatch(lane), label, str(lane))  # mode_changed carries str
                 self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
         for lane in range(len(labels)):

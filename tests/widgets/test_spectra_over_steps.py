@@ -122,3 +122,17 @@ def test_a_cursor_stands_at_the_step_on_view_over_either_heat_map(qtbot):
         assert panel.heat_cursor.value() == 3
         panel.set_mode("view", curves_view)
         assert not panel.heat_cursor.isVisible()
+
+
+def test_choosing_a_heat_maps_lane_prints_no_binding_warning(qtbot, capfd):
+    """The lane boxes held ints that the header's (str, str) signal could not carry: every choice
+    printed "_pythonToCppCopy: Cannot copy-convert … (int) to C++" on stderr."""
+    from muonscope.widgets.class_error_plot import ClassErrorPlot
+
+    for panel in (SpectrumPlot(), ClassErrorPlot()):
+        qtbot.addWidget(panel)
+        panel.set_lanes(["SGD", "Adam", "Muon"])
+        with qtbot.waitSignal(panel.mode_changed, timeout=1000) as changed:
+            panel.modes["lane"].setCurrentIndex(2)
+        assert changed.args == ["lane", "2"] and panel.heat_lane() == 2
+    assert "copy-convert" not in capfd.readouterr().err
