@@ -157,9 +157,8 @@ class ClassErrorPlot(PlotPanel):
             current = max(self.lane_combo.currentIndex(), 0)
             self.lane_combo.clear()
             for lane, label in enumerate(labels):
-                self.lane_combo.addItem(
-                    lane_swatch(lane), label, str(lane)
-                )  # named: "lane 0" told a room nothing
+                # named ("lane 0" told a room nothing), its data a str as mode_changed carries
+                self.lane_combo.addItem(lane_swatch(lane), label, str(lane))
                 self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
             self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
         for lane in range(len(labels)):
