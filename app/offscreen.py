@@ -213,13 +213,14 @@ class OffscreenWindow:
     def frames(
         self, every: int = 1, stepped: Callable[[int], None] = lambda _step: None, still: bool = False
     ) -> Iterator[tuple[int, Any]]:
-        """(step, QImage) every ``every`` steps after the start, up to the target step.
+        """(step, QImage) every ``every`` steps after the step the run stands at, up to the target step.
 
         Each step is taken alone and drawn before the next (``stepped(step)`` is told of it); the
         generator ends early on a stop request. ``still``: each frame is a picture of its own (see
         :meth:`grab`), not one of a video.
         """
-        for step in range(self.plan.start_step + 1, self.plan.target_step + 1):
+        first = self._reached_step
+        for step in range(first + 1, self.plan.target_step + 1):
             if self._stop():
                 return
             self.app.intents.step(1)
@@ -227,18 +228,24 @@ class OffscreenWindow:
             if self._stop() and self._drawn_step != step:
                 return
             stepped(step)
-            if (step - self.plan.start_step) % every == 0:
+            if (step - first) % every == 0:
                 yield step, self.grab(still)
 
     def picture(self, stepped: Callable[[int], None] = lambda _step: None):
         """The frame of the target step (every step before it drawn on the way, each told to
         ``stepped``), or None if stopped."""
-        steps = self.plan.target_step - self.plan.start_step
-        if steps == 0:
+        steps = self.plan.target_step - self._reached_step
+        if steps == 0:  # there already (a picture asked for again is of the same step)
             return self.grab(still=True)
         for _step, image in self.frames(every=steps, stepped=stepped, still=True):
             return image
         return None
+
+    @property
+    def _reached_step(self) -> int:
+        """The step the run stands at: the plan's start, or as far as frames have taken it."""
+        newest = self.app.clock.newest
+        return max(self.plan.start_step, newest.step if newest is not None else self.plan.start_step)
 
     def grab(self, still: bool = False):
         """The picture shown now, exactly ``plan.size`` pixels; ``still``: a picture alone, whose ①

@@ -486,6 +486,19 @@ def test_a_picture_is_laid_out_for_the_tick_labels_it_shows(tmp_path):
         assert offscreen.grab(still=True) == first
 
 
+def test_a_picture_asked_for_again_is_of_the_step_reached_and_frames_go_on_from_there(tmp_path):
+    """A second picture() stepped again from the start: it waited for step 1's frame for ever."""
+    args = build_parser().parse_args(["shot", *TINY, "--steps", "3", "--out", "x.png"])
+    plan = plan_offscreen(args, (640, 400))
+    with OffscreenWindow(plan) as offscreen:
+        offscreen.open()
+        offscreen.picture()
+        assert offscreen.app.clock.newest.step == 3
+        again = offscreen.picture()
+        assert again is not None and offscreen.app.clock.newest.step == 3
+        assert list(offscreen.frames()) == []  # at the target: no step left to take
+
+
 def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
     out = tmp_path / "series.svg"
     assert (
