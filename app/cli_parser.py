@@ -204,6 +204,7 @@ def _add_shot(sub) -> None:
             "muonscope shot --preset noisy_scaling --steps 80 --out window.png --size 1920x1080",
             "muonscope shot --set task.d=96 --steps 40 --panel spectrum --out spectrum.png --size 800x500",
             "muonscope shot --resume runs/s1 --presentation --out talk.png",
+            "muonscope shot --resume runs/s1 --view spectrum=momentum:steps --out spectra.png",
         ],
         [QT_ENV, CACHE_ENV, CUDA_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
@@ -269,6 +270,14 @@ def _add_record(sub) -> None:
 def _add_offscreen_arguments(parser: argparse.ArgumentParser) -> None:
     """What the offscreen window shows: one panel or all, presentation mode, a sweep waited for."""
     parser.add_argument("--panel", choices=PANELS, help="one panel alone instead of the whole window")
+    parser.add_argument(
+        "--view",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a panel mode, as a config's [view] table sets it (repeatable; with --resume too), "
+        "e.g. --view spectrum=momentum:steps",
+    )
     parser.add_argument(
         "--presentation", action="store_true", help="presentation mode, as F11 in the window sets it"
     )

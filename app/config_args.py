@@ -210,6 +210,22 @@ def _overrides(items: list[str]) -> list[tuple[str, Any]]:
     return list(out.items())
 
 
+def view_options(items: list[str]) -> dict[str, Any]:
+    """--view KEY=VALUE items as a ``[view]`` table, each key once and each value one its panel offers."""
+    view: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = _bounded(item, "--view").partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError("--view", item, "must be KEY=VALUE, e.g. spectrum=momentum:steps")
+        if key in view:
+            raise ConfigError("--view", item, f"sets {key} a second time; give each key once")
+        view[key] = parse_value(value.strip(), f"--view {key}")
+    for error in view_errors(view):
+        raise error
+    return view
+
+
 #: Why --steps is refused beside --set run.steps: which of the two ran was not said.
 STEPS_GIVEN_TWICE = "--set run.steps sets the run's length too; give one of them"
 

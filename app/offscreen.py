@@ -19,7 +19,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from muonscope.engine.errors import ConfigError
@@ -56,10 +56,12 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
     --panel, --presentation, --no-wait-sweep. A resumed run must reach ``frame_every`` steps past
     the session's step.
     """
+    from muonscope.app.config_args import view_options
     from muonscope.app.run_command import check_run_arguments, open_run_session
 
     config = check_run_arguments(args)
     _check_stage(args.scale, args.theme)
+    view_options(args.view)  # refused before the engine is built
     if args.resume is None:
         from muonscope.app.config_args import named_preset
 
@@ -74,6 +76,8 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
         preset = nearest_preset(session.initial_config, session_name(args.resume))
     if args.panel is not None:
         _check_panel(args.panel, session.config.task)
+    if args.view:  # the panel modes asked for, over the preset's own
+        preset = replace(preset, view={**preset.view, **view_options(args.view)})
     return OffscreenPlan(
         preset=preset,
         session=session,

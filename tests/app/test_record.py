@@ -998,3 +998,30 @@ def test_a_session_resumed_at_an_earlier_step_unfolds_as_it_replays(capsys, tmp_
     assert [step for step, *_ in drawn] == [3, 4, 5, 6, 7, 8]
     assert all(series <= step and capacity <= step for step, series, capacity in drawn)
     assert drawn[-1][1] == 8  # the replayed steps are drawn as they come
+
+
+def test_view_sets_panel_modes_over_the_preset_and_over_a_resumed_sessions(tmp_path):
+    """A saved session opened on its nearest preset's views, and no option could choose others."""
+    assert main(["run", *TINY, "--steps", "3", "--save", str(tmp_path / "s"), *QUIET]) == 0
+    views = ["--view", "spectrum=momentum:steps", "--view", "series_log=true"]
+    for start in (["--resume", str(tmp_path / "s")], TINY):
+        args = build_parser().parse_args(["shot", *start, *views, "--out", str(tmp_path / "x.png")])
+        with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
+            offscreen.open()
+            shown = offscreen.app.views
+            assert shown.spectrum.mode("view") == "momentum:steps" and shown.series.mode("scale") == "log"
+            assert shown.class_error.mode("view") == "recovery"  # a key not given keeps the preset's
+
+
+@pytest.mark.parametrize(
+    ("view", "says"),
+    [
+        ("spectrum=M", "view.spectrum = 'M' is not allowed: must be one of gradient+momentum"),
+        ("spectrm=update", "unknown key"),
+        ("spectrum", "--view = 'spectrum' is not allowed: must be KEY=VALUE"),
+    ],
+)
+def test_a_view_a_panel_does_not_offer_is_refused_in_one_line(capsys, tmp_path, view, says):
+    assert main(["shot", *TINY, "--view", view, "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert says in err and len(err.splitlines()) == 1 and not (tmp_path / "x.png").exists()
