@@ -411,11 +411,7 @@ class SpectrumPlot(PlotPanel):
         if self.heat_matrix:
             if self._over_steps is not None and self._over_steps[0].steps.size:
                 return None
-            name = MATRIX_STYLES[self.heat_matrix][1]
-            return (
-                f"A column per step whose spectra were computed: σ_k of {name} of the lane chosen, "
-                f"as colour. Nothing drawn yet: the lane has no {name} on record."
-            )
+            return _nothing_over_steps(self.heat_matrix)
         return None if any(self._drawn_matrices().values()) else self.empty_text
 
     def _drawn_matrices(self) -> dict[str, bool]:
@@ -440,6 +436,19 @@ class SpectrumPlot(PlotPanel):
             [MATRIX_STYLES[m] for m, shown in drawn.items() if shown], missing, why, marks
         )
         self.show_why_empty()
+
+
+def _nothing_over_steps(matrix: str) -> str:
+    """Why a lane's spectra over the steps are empty: none computed yet, or (M) none ever kept. "Nothing
+    drawn yet" over a lane without momentum promised a map that would never come."""
+    name = MATRIX_STYLES[matrix][1]
+    what = f"A column per step whose spectra were computed: σ_k of {name} of the lane chosen, as colour."
+    if matrix == "momentum":
+        return (
+            f"{what} This lane has no M on record: {_MISSING_WHY[matrix]} (G over steps draws its "
+            "gradient); a lane that keeps one adds a column at each step."
+        )
+    return f"{what} Nothing drawn yet: columns come as the run steps."
 
 
 def _formatter(name: str):

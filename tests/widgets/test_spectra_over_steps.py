@@ -136,3 +136,14 @@ def test_choosing_a_heat_maps_lane_prints_no_binding_warning(qtbot, capfd):
             panel.modes["lane"].setCurrentIndex(2)
         assert changed.args == ["lane", "2"] and panel.heat_lane() == 2
     assert "copy-convert" not in capfd.readouterr().err
+
+
+def test_an_empty_map_of_m_says_the_lane_may_keep_none_and_one_of_g_that_steps_bring_it(qtbot):
+    """ "Nothing drawn yet" over a lane without momentum promised a map that would never come."""
+    panel = _panel(qtbot)
+    panel.set_mode("view", "momentum:steps")
+    panel.set_spectra_over_steps(np.zeros(0), np.zeros(0), np.zeros((0, 0)), LaneNames("GD"))
+    assert "μ = 0 or momentum order none keeps no momentum buffer" in panel.why_empty()
+    assert "G over steps" in panel.why_empty() and "yet" not in panel.why_empty()
+    panel.set_mode("view", "gradient:steps")
+    assert "Nothing drawn yet: columns come as the run steps" in panel.why_empty()
