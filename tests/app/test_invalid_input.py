@@ -268,7 +268,7 @@ CASES = [
     (["reproduce", "momentum-order"], "tail_multi_step_isotropy ('momentum_order'?)"),
     (["run", "--set", "task.alpah=1"], "signal_seed, anisotropy, profile ('alpha'?)"),
     (["run", "--until", "los < 1"], "alignment, sin_theta, or 'diverged' ('loss'?)"),
-    (["run", "--config", "{tmp}/view_value.toml"], "G, M and G_sig\") ('weights'?)"),  # the menu's "W"
+    (["run", "--config", "{tmp}/view_value.toml"], "W over steps\") ('weights'?)"),  # the menu's "W"
     (["run", "--set", "task.label-noise=0.1"], "e.g. task.d=96 ('task.label_noise'?)"),
     (["run", "--set", "tsk.alpha=1"], "e.g. task.d=96 ('task.alpha'?)"),
     (["run", "--until", "batch-loss < 1"], "unknown metric 'batch-loss'; metrics are batch_loss,"),
