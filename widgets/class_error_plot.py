@@ -25,12 +25,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from muonscope.widgets.axes import decade_colour_axis, set_axis_title
+from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.axis_style import style_axis
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
-from muonscope.widgets.heat_cells import heat_columns, step_cursor
+from muonscope.widgets.heat_cells import heat_columns, heat_image, step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
@@ -114,18 +114,7 @@ class ClassErrorPlot(PlotPanel):
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.hover = HoverReadout(self.plot)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLevels((0.0, 1.0))
-        self.plot.addItem(self.image)
-        self.colour_bar = pg.ColorBarItem(
-            values=(0.0, 1.0),
-            colorMap=pg.colormap.get("viridis"),
-            interactive=False,
-            width=12,
-            colorMapMenu=False,
-        )
-        self.colour_axis = decade_colour_axis(self.colour_bar)
-        self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        self.image, self.colour_bar, self.colour_axis = heat_image(self.plot)
         self.heat_cursor = step_cursor(self.plot)
         self._curves: list[pg.PlotDataItem] = []  # the smoothed curve of each lane
         self._smoothed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (rank, mean): all of it

@@ -15,7 +15,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-__all__ = ["HeatColumns", "heat_columns", "step_cursor"]
+from muonscope.widgets.axes import DecadeAxis, decade_colour_axis
+
+__all__ = ["HeatColumns", "HeatImage", "heat_columns", "heat_image", "step_cursor"]
 
 #: At most this many image columns: beyond it the boundaries are rounded to a coarser grid.
 MAX_COLUMNS = 20_000
@@ -68,3 +70,29 @@ def step_cursor(plot: pg.PlotItem) -> pg.InfiniteLine:
     line.setVisible(False)
     plot.addItem(line, ignoreBounds=True)
     return line
+
+
+class HeatImage(NamedTuple):
+    """A heat map's image in a plot, with its colour bar and the bar's scale."""
+
+    image: pg.ImageItem
+    colour_bar: pg.ColorBarItem
+    colour_axis: DecadeAxis
+
+
+def heat_image(plot: pg.PlotItem) -> HeatImage:
+    """An image (rows up, columns across) in ``plot`` with a fixed viridis colour bar beside it,
+    whose scale labels values as the panels' axes do."""
+    image = pg.ImageItem(axisOrder="row-major")
+    image.setLevels((0.0, 1.0))
+    plot.addItem(image)
+    bar = pg.ColorBarItem(
+        values=(0.0, 1.0),
+        colorMap=pg.colormap.get("viridis"),
+        interactive=False,
+        width=12,
+        colorMapMenu=False,
+    )
+    axis = decade_colour_axis(bar)
+    bar.setImageItem(image, insert_in=plot)
+    return HeatImage(image, bar, axis)

@@ -14,8 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from muonscope.widgets.axes import decade_colour_axis
-from muonscope.widgets.heat_cells import heat_columns
+from muonscope.widgets.heat_cells import heat_columns, heat_image
 from muonscope.widgets.hover import HoverReadout, Label
 from muonscope.widgets.number_text import number_text
 
@@ -74,18 +73,8 @@ class SpectraHeatMap:
     def __init__(self, plot: pg.PlotItem, hover: HoverReadout) -> None:
         self._plot = plot
         self._hover = hover
-        self.image = pg.ImageItem(axisOrder="row-major")
-        plot.addItem(self.image)
-        self.colour_bar = pg.ColorBarItem(
-            values=(0.0, 1.0),
-            colorMap=pg.colormap.get("viridis"),
-            interactive=False,
-            width=12,
-            colorMapMenu=False,
-        )
-        self.colour_axis = decade_colour_axis(self.colour_bar)
-        self.colour_axis.set_log_mapped(True)
-        self.colour_bar.setImageItem(self.image, insert_in=plot)
+        self.image, self.colour_bar, self.colour_axis = heat_image(plot)
+        self.colour_axis.set_log_mapped(True)  # log10 σ: decades, labelled as values
         self.drawn = SpectraOverSteps(np.zeros(0), np.zeros(0), np.zeros((0, 0)))
         self.set_visible(False)
 
