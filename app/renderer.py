@@ -292,6 +292,8 @@ class Renderer:
         marks = [(e.step, e.text) for e in events]
         self.series.markers.set_events(marks)
         self.capacity.markers.set_events(marks)
+        self.spectrum.change_lines.set_events(marks)  # over the steps, as heat maps draw them
+        self.class_error.change_lines.set_events(marks)
         self.timeline.set_events([step for step, _ in marks])
         self.timeline.set_extent(extent)
         # ② and ④ reach the same step as the timeline, not only their own last point (the

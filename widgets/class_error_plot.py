@@ -30,7 +30,7 @@ from muonscope.widgets.axis_style import style_axis
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
-from muonscope.widgets.heat_cells import heat_columns, heat_image, step_cursor
+from muonscope.widgets.heat_cells import ChangeLines, heat_columns, heat_image, step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
@@ -116,6 +116,7 @@ class ClassErrorPlot(PlotPanel):
         self.hover = HoverReadout(self.plot)
         self.image, self.colour_bar, self.colour_axis = heat_image(self.plot)
         self.heat_cursor = step_cursor(self.plot)
+        self.change_lines = ChangeLines(self.plot)
         self._curves: list[pg.PlotDataItem] = []  # the smoothed curve of each lane
         self._smoothed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lane → (rank, mean): all of it
         self._raw: list[pg.PlotDataItem] = []  # the per-class values under it, faint
@@ -377,6 +378,7 @@ class ClassErrorPlot(PlotPanel):
         """The panel's chrome, and the heat map's colour scale with it (at 3× its labels stayed small)."""
         super().apply_style(style)
         style_axis(self.colour_axis, style)
+        self.change_lines.restyle()
 
     def _apply_view(self) -> None:
         heat = self.view == "heatmap"
@@ -384,6 +386,7 @@ class ClassErrorPlot(PlotPanel):
         self.image.setVisible(heat)
         self.colour_bar.setVisible(heat)
         self.heat_cursor.setVisible(heat and self._shown_step is not None)
+        self.change_lines.set_visible(heat)
         self.lane_combo.setEnabled(heat)
         self.modes["quantity"].setEnabled(heat)
         self.show_grid(not heat)

@@ -16,8 +16,9 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from muonscope.widgets.axes import DecadeAxis, decade_colour_axis
+from muonscope.widgets.theme import stage_style
 
-__all__ = ["HeatColumns", "HeatImage", "heat_columns", "heat_image", "step_cursor"]
+__all__ = ["ChangeLines", "HeatColumns", "HeatImage", "heat_columns", "heat_image", "step_cursor"]
 
 #: At most this many image columns: beyond it the boundaries are rounded to a coarser grid.
 MAX_COLUMNS = 20_000
@@ -62,9 +63,10 @@ CURSOR_COLOUR = "#9a9a9a"
 
 
 def step_cursor(plot: pg.PlotItem) -> pg.InfiniteLine:
-    """A dashed line over a heat map's cells at the step on view (hidden until shown): scrubbing the
-    timeline moved ② and ④'s cursors while a map of the steps said nothing of where the view was."""
-    pen = pg.mkPen(CURSOR_COLOUR, width=1.5, style=QtCore.Qt.PenStyle.DashLine)
+    """A line over a heat map's cells at the step on view (hidden until shown), solid as ② and ④'s
+    cursors are: scrubbing the timeline moved theirs while a map of the steps said nothing of where
+    the view was."""
+    pen = pg.mkPen(CURSOR_COLOUR, width=1.5)
     line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
     line.setZValue(5)  # over the image
     line.setVisible(False)
@@ -96,3 +98,49 @@ def heat_image(plot: pg.PlotItem) -> HeatImage:
     axis = decade_colour_axis(bar)
     bar.setImageItem(image, insert_in=plot)
     return HeatImage(image, bar, axis)
+
+
+class ChangeLines:
+    """Dashed lines over a heat map at the steps where settings changed, each with its change as a
+    tooltip, as ② and ④ mark them (their labels are there: over a map every place hides cells). A
+    map of G that turned noisy at step 60 showed no cause at step 60."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self._plot = plot
+        self._lines: list[pg.InfiniteLine] = []
+        self._events: tuple[tuple[int, str], ...] = ()
+        self._visible = False
+
+    @property
+    def steps(self) -> tuple[float, ...]:
+        """Where the lines stand."""
+        return tuple(float(line.value()) for line in self._lines)
+
+    def set_events(self, events: list[tuple[int, str]]) -> None:
+        """A line per (step, change text); the same events again leave the lines as they are."""
+        if tuple(events) == self._events:
+            return
+        self._events = tuple(events)
+        for line in self._lines:
+            self._plot.removeItem(line)
+        self._lines = [self._line(step, text) for step, text in self._events]
+
+    def set_visible(self, visible: bool) -> None:
+        self._visible = visible
+        for line in self._lines:
+            line.setVisible(visible)
+
+    def restyle(self) -> None:
+        """Draw the lines again in the stage's colours and at its scale."""
+        events, self._events = self._events, ()
+        self.set_events(list(events))
+
+    def _line(self, step: int, text: str) -> pg.InfiniteLine:
+        style = stage_style()
+        pen = pg.mkPen(style.colours.muted, width=style.scale, style=QtCore.Qt.PenStyle.DashLine)
+        line = pg.InfiniteLine(pos=step, angle=90, pen=pen)
+        line.setToolTip(text)
+        line.setZValue(4)  # over the image, under the cursor
+        line.setVisible(self._visible)
+        self._plot.addItem(line, ignoreBounds=True)
+        return line

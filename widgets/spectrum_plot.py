@@ -12,7 +12,7 @@ from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.axis_style import style_axis
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
-from muonscope.widgets.heat_cells import step_cursor
+from muonscope.widgets.heat_cells import ChangeLines, step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
@@ -81,6 +81,7 @@ class SpectrumPlot(PlotPanel):
         self.hover = HoverReadout(self.plot)
         self.heat = SpectraHeatMap(self.plot, self.hover)
         self.heat_cursor = step_cursor(self.plot)
+        self.change_lines = ChangeLines(self.plot)
         self._over_steps: tuple[SpectraOverSteps, LaneNames] | None = None
         self._run_length: int | None = None
         self._heat_on = True  # drawn over the steps: the first _apply_visibility sets up the curves' axes
@@ -281,6 +282,7 @@ class SpectrumPlot(PlotPanel):
         """The panel's chrome, and the colour scale of the spectra over the steps with it."""
         super().apply_style(style)
         style_axis(self.heat.colour_axis, style)
+        self.change_lines.restyle()
 
     def legend_lanes_for(self, lanes):
         """Over the steps one lane is drawn: a picture of it names that lane alone."""
@@ -316,6 +318,7 @@ class SpectrumPlot(PlotPanel):
         over the steps (k against steps, σ as colour)."""
         self.heat.set_visible(heat)
         self.heat_cursor.setVisible(heat and self._shown_step is not None)
+        self.change_lines.set_visible(heat)
         self.lane_combo.setEnabled(heat)
         self.hover.set_reach(math.inf if heat else HOVER_REACH_PX)  # a cell answers wherever it is hit
         self.show_grid(not heat)

@@ -147,3 +147,23 @@ def test_an_empty_map_of_m_says_the_lane_may_keep_none_and_one_of_g_that_steps_b
     assert "G over steps" in panel.why_empty() and "yet" not in panel.why_empty()
     panel.set_mode("view", "gradient:steps")
     assert "Nothing drawn yet: columns come as the run steps" in panel.why_empty()
+
+
+def test_heat_maps_mark_each_change_with_a_line_that_names_it(qtbot):
+    from muonscope.widgets.class_error_plot import ClassErrorPlot
+
+    errors = ClassErrorPlot()
+    qtbot.addWidget(errors)
+    errors.set_lanes(["SGD"])
+    for panel, heat_view, curves_view in (
+        (_panel(qtbot), "gradient:steps", "gradient+momentum"),
+        (errors, "heatmap", "curves"),
+    ):
+        panel.change_lines.set_events([(60, "label noise 0 → 0.2"), (90, "lanes[0].lr 1 → 2")])
+        panel.set_mode("view", heat_view)
+        lines = [item for item in panel.plot.items if getattr(item, "toolTip", lambda: "")() != ""]
+        assert panel.change_lines.steps == (60.0, 90.0)
+        assert {line.toolTip() for line in lines} == {"label noise 0 → 0.2", "lanes[0].lr 1 → 2"}
+        assert all(line.isVisible() for line in lines)
+        panel.set_mode("view", curves_view)  # ② and ④ mark the changes over curves
+        assert not any(line.isVisible() for line in lines)
