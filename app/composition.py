@@ -33,7 +33,7 @@ from muonscope.app.presentation import PresentationController
 from muonscope.app.record_controller import FINISH_DEADLINE_MS, RecordController
 from muonscope.app.session_controller import SessionController
 from muonscope.app.standing_messages import StandingMessages
-from muonscope.app.view_settings import apply_view
+from muonscope.app.view_settings import apply_view, apply_view_over
 from muonscope.app.views import Views, build_views
 from muonscope.app.window_memory import WindowMemory
 from muonscope.app.work_watch import WorkWatch
@@ -226,6 +226,8 @@ class App(QtCore.QObject):
         preset = nearest_preset(self.clock.config, session_name(message.path))
         self.views.transport.set_preset(preset.name)
         self._open(preset)
+        for problem in apply_view_over(self.views, message.view):  # the panel modes it was saved with
+            self.window.show_alert(f"Session {session_name(message.path)}: {problem}")
         self._show_drift(self.clock.config)
         self._start_preset_sweep()  # the session's run has started already
 

@@ -66,6 +66,7 @@ class SetBreakpoints:
 @dataclass(frozen=True)
 class SaveSession:
     path: Path
+    view: dict = field(default_factory=dict, hash=False)  # the window's panel modes, kept with it
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class Saved:
     opened: bool = False
     restored: bool = False  # the run before, brought back (``path``: where it was saved, "" if nowhere)
     head_step: int | None = None  # the newest step of the branch on show, where it is past ``step``
+    view: dict = field(default_factory=dict, hash=False)  # an opened session's panel modes, as saved
 
 
 def holds_work(session) -> bool:

@@ -74,6 +74,7 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
 
         # its title, caption and views, the drift named; untitled when it is far from every preset
         preset = nearest_preset(session.initial_config, session_name(args.resume))
+        preset = replace(preset, view={**preset.view, **session.view})  # as it was saved
     if args.panel is not None:
         _check_panel(args.panel, session.config.task)
     if args.view:  # the panel modes asked for, over the preset's own

@@ -321,7 +321,13 @@ def open_run_session(
     from muonscope.engine.session import Session
     from muonscope.engine.session_file import open_session
 
-    session = open_session(args.resume) if args.resume is not None else Session(config)
+    if args.resume is not None:
+        session = open_session(args.resume)
+    else:
+        from muonscope.app.config_args import named_preset
+
+        session = Session(config)
+        session.view = dict(named_preset(args).view)  # a config's [view] goes with the session saved
     return session, _prepare(session, args, frame_every, before_changes)
 
 

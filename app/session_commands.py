@@ -75,7 +75,7 @@ class SessionCommands:
         elif isinstance(command, SetBreakpoints):
             self._set_breakpoints(command.items, command.serial)
         elif isinstance(command, SaveSession):
-            self._save(command.path)
+            self._save(command.path, command.view)
         elif isinstance(command, OpenSession):
             self._open(command.path)
         elif isinstance(command, Inspect):
@@ -233,9 +233,10 @@ class SessionCommands:
         self._breakpoints_shown = tuple(b.text for b in self._session.breakpoints)
         self._outbox.append(breakpoints_message(self._session, hit=hit, answer_to=answer_to))
 
-    def _save(self, path) -> None:
+    def _save(self, path, view: dict) -> None:
         from muonscope.engine.session_file import save_session
 
+        self._session.view = dict(view)  # the window's panel modes go with it
         self._working(f"saving the session to {path}")
         try:
             save_session(self._session, path)
@@ -271,7 +272,7 @@ class SessionCommands:
         replaced_saved, self._saved = self._saved, SavedCopy.of(session, path)
         self._threads.begin()
         self._announce_opened()
-        self._outbox.append(Saved(str(path), session.step, opened=True))
+        self._outbox.append(Saved(str(path), session.step, opened=True, view=dict(session.view)))
         self._keep(replaced, replaced_saved)
 
     # ---- the run before ----------------------------------------------------------------------

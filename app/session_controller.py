@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.debugger import BACK_TO_RUN_BEFORE, BackToRunBefore, OpenSession, SaveSession
 from muonscope.app.step_status import StepStatus
+from muonscope.app.view_settings import current_view
 
 __all__ = ["RECENT_LIMIT", "SessionController", "run_position"]
 
@@ -101,7 +102,7 @@ class SessionController(QtCore.QObject):
         if not self._may_replace(Path(path)):
             return False
         self._window.statusBar().showMessage(f"saving session to {path}…")
-        self._link.submit(SaveSession(path))
+        self._link.submit(SaveSession(path, current_view(self._views)))
         return True
 
     def _may_replace(self, path: Path) -> bool:

@@ -21,7 +21,7 @@ from muonscope.widgets.panel_modes import (
     SPECTRUM_VIEWS,
 )
 
-__all__ = ["VIEW_KEYS", "apply_view", "view_errors"]
+__all__ = ["VIEW_KEYS", "apply_view", "apply_view_over", "current_view", "view_errors"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class ViewKey:
     panel: str  # attribute of the app's Views
     allowed: tuple[Any, ...]
     apply: Callable[[Any, Any], None]  # (panel, value) → None
+    read: Callable[[Any], Any]  # panel → the value it shows now
     shown_as: tuple[str, ...] = ()  # the menu text of each allowed value, where the menus name them
 
 
@@ -40,7 +41,8 @@ def _mode_key(panel: str, switch: str, options: list[tuple[str, str]]) -> ViewKe
     """A key that picks an option of one of the panel's mode boxes."""
     values = tuple(value for value, _ in options)
     texts = tuple(text for _, text in options)
-    return ViewKey(panel, values, lambda shown, value: shown.set_mode(switch, value), texts)
+    set_it = lambda shown, value: shown.set_mode(switch, value)  # noqa: E731
+    return ViewKey(panel, values, set_it, lambda shown: shown.mode(switch), texts)
 
 
 VIEW_KEYS = {
@@ -50,10 +52,14 @@ VIEW_KEYS = {
         "series",
         tuple(weight for weight, _ in SERIES_SMOOTHING),
         lambda shown, weight: shown.set_smoothing(weight),
+        lambda shown: shown.smoothing,
         tuple(text for _, text in SERIES_SMOOTHING),
     ),
     "series_log": ViewKey(
-        "series", (False, True), lambda shown, on: shown.set_mode("scale", "log" if on else "linear")
+        "series",
+        (False, True),
+        lambda shown, on: shown.set_mode("scale", "log" if on else "linear"),
+        lambda shown: shown.mode("scale") == "log",
     ),
     "class_error": _mode_key("class_error", "view", CLASS_ERROR_VIEWS),
     "heatmap": _mode_key("class_error", "quantity", CLASS_ERROR_QUANTITIES),
@@ -119,3 +125,18 @@ def apply_view(views: Any, view: dict[str, Any]) -> list[str]:
         usable = value is not None and _is_allowed(value, spec.allowed)
         spec.apply(getattr(views, spec.panel), value if usable else spec.allowed[0])
     return [str(error) for error in view_errors(view)]
+
+
+def apply_view_over(views: Any, view: dict[str, Any]) -> list[str]:
+    """Set the panel modes ``view`` names, leaving the others as they are (a saved session's over
+    its nearest preset's); returns one line per key refused, which changes nothing."""
+    for key, value in view.items():
+        spec = VIEW_KEYS.get(key)
+        if spec is not None and _is_allowed(value, spec.allowed):
+            spec.apply(getattr(views, spec.panel), value)
+    return [str(error) for error in view_errors(view)]
+
+
+def current_view(views: Any) -> dict[str, Any]:
+    """The panel modes on show, as a ``[view]`` table (what a saved session keeps)."""
+    return {key: spec.read(getattr(views, spec.panel)) for key, spec in VIEW_KEYS.items()}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -78,6 +79,9 @@ class Session:
         self.experiment = factory(config)
         self.initial_config = config
         self.breakpoints: list[Breakpoint] = []
+        #: The window's panel modes when the session was saved, as a config's ``[view]`` table: plain
+        #: data the engine keeps and writes, checked and applied where a window opens it.
+        self.view: dict[str, Any] = {}
         self._breakpoint_labels: tuple[str, ...] = ()  # the lanes' labels the breakpoints name
         self._breakpoint_lane_ids: tuple[
             int, ...

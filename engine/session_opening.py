@@ -254,7 +254,18 @@ def _build_session(
     session.set_breakpoints(
         breakpoint_from_dict(item) for item in record_list(document["breakpoints"], "breakpoints")
     )
+    session.view = _view_table(document.get("view", {}))  # absent from sessions saved before views were
     return session
+
+
+def _view_table(view: Any) -> dict[str, Any]:
+    """The saved panel modes: names to plain values (which a window checks against its panels)."""
+    plain = (str, bool, int, float)
+    if not isinstance(view, dict) or not all(
+        isinstance(key, str) and isinstance(value, plain) for key, value in view.items()
+    ):
+        raise ValueError(f"view {view!r} is not a table of panel modes (names to plain values)")
+    return dict(view)
 
 
 def _check_branch_tree(branches: list[Branch]) -> None:

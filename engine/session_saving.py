@@ -62,6 +62,7 @@ def save_session(session: Session, path: Path) -> Path:
         "initial_config": session.initial_config.to_dict(),
         "current_branch": session.branch.id,
         "breakpoints": [breakpoint_to_dict(b) for b in session.breakpoints],
+        "view": dict(session.view),
         "branches": [_branch_record(b, ids) for b in session.branches],
         "checkpoints": records,
     }

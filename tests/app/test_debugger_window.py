@@ -1127,3 +1127,22 @@ def test_panel_three_heat_map_keeps_the_steps_a_rewind_or_fork_leaves_alone(qtbo
     forked = _heat_map_rows(app)
     assert forked[:, 0].tolist() == [0, 2, 4, 6, 8]
     assert not np.array_equal(forked[3:], before[3:5])  # lane 0 learns at another rate after step 5
+
+
+def test_a_saved_session_opens_on_the_panel_modes_it_was_saved_with(qtbot, tmp_path):
+    """It opened on its nearest preset's views: the heat map the user had left was gone."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 6)
+    app.views.spectrum.set_mode("view", "momentum:steps")
+    app.views.series.set_mode("metric", "alignment")
+    app.views.series.set_mode("scale", "log")
+    app.views.class_error.set_mode("view", "heatmap")
+    _saved(qtbot, app, tmp_path / "s")
+    other = open_app(qtbot)
+    assert other.views.spectrum.mode("view") == "gradient+momentum"
+    with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
+        other.sessions.open_from(tmp_path / "s")
+    qtbot.waitUntil(lambda: other.views.spectrum.mode("view") == "momentum:steps", timeout=WAIT_MS)
+    views = other.views
+    assert (views.series.mode("metric"), views.series.mode("scale")) == ("alignment", "log")
+    assert views.class_error.mode("view") == "heatmap"

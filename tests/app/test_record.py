@@ -1025,3 +1025,14 @@ def test_a_view_a_panel_does_not_offer_is_refused_in_one_line(capsys, tmp_path, 
     assert main(["shot", *TINY, "--view", view, "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert says in err and len(err.splitlines()) == 1 and not (tmp_path / "x.png").exists()
+
+
+def test_a_configs_view_goes_with_the_session_run_saves_and_a_resumed_shot_opens_on_it(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[task]\nd = 16\nn_items = 64\nbatch_size = 16\n[view]\nspectrum = "update:steps"\n')
+    assert main(["run", "--config", str(config), "--steps", "3", "--save", str(tmp_path / "s"), *QUIET]) == 0
+    resumed = ["shot", "--resume", str(tmp_path / "s"), "--out", str(tmp_path / "x.png")]
+    args = build_parser().parse_args(resumed)
+    with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
+        offscreen.open()
+        assert offscreen.app.views.spectrum.mode("view") == "update:steps"

@@ -943,3 +943,23 @@ def test_a_session_saved_before_the_estimates_columns_opens_with_them_missing(sa
     reopened = open_session(folder).branch.metrics.table()
     assert np.isnan(reopened["recovered_se"]).all() and np.isnan(reopened["sampled_items"]).all()
     np.testing.assert_array_equal(reopened["loss"], open_session(saved).branch.metrics.table()["loss"])
+
+
+def test_the_panel_modes_a_session_was_saved_with_come_back_with_it(tmp_path):
+    session = _small_session()
+    session.view = {"spectrum": "momentum:steps", "series_log": True, "series_smoothing": 0.9}
+    save_session(session, tmp_path / "s")
+    assert open_session(tmp_path / "s").view == session.view
+
+
+@pytest.mark.parametrize("view", [["spectrum"], {"spectrum": {"nested": 1}}, {"spectrum": None}])
+def test_a_view_that_is_not_a_table_of_plain_values_is_refused(saved, tmp_path, view):
+    folder = _copy(saved, tmp_path)
+    _edit_document(folder, lambda d: d | {"view": view})
+    assert "is not a table of panel modes" in _refused(folder)
+
+
+def test_a_session_saved_before_views_were_kept_opens_with_none(saved, tmp_path):
+    folder = _copy(saved, tmp_path)
+    _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "view"})
+    assert open_session(folder).view == {}
