@@ -4,8 +4,8 @@ A saved session is a folder of four files, none of which can run code when read:
 
 * ``session.json`` — format name and version, the initial configuration, the branches with their
   changes and the torch thread count of their steps (a replay computes each step alike), the
-  breakpoints, the panel modes it was saved with (``view``, optional), and for every checkpoint its step, configuration, events and the scalars
-  of its lanes' latest metrics;
+  breakpoints, the panel modes it was saved with (``view``, optional), and for every checkpoint
+  its step, configuration, events and the scalars of its lanes' latest metrics;
 * ``tensors.safetensors`` — every tensor and array: W, optimizer state, the task's random state and
   the arrays of the lanes' latest metrics, keyed ``c<checkpoint>.<name>``;
 * ``metrics.parquet`` — the per-step metrics of every branch (one row per branch, step and lane);
