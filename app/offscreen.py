@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from muonscope.engine.errors import ConfigError
@@ -74,7 +75,7 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
 
         # its title, caption and views, the drift named; untitled when it is far from every preset
         preset = nearest_preset(session.initial_config, session_name(args.resume))
-        preset = replace(preset, view={**preset.view, **session.view})  # as it was saved
+        preset = replace(preset, view={**preset.view, **_saved_view(session.view, args)})
     if args.panel is not None:
         _check_panel(args.panel, session.config.task)
     if args.view:  # the panel modes asked for, over the preset's own
@@ -92,6 +93,18 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
         wait_for_sweep=not args.no_wait_sweep,
         compared_branch=session.branch.parent,  # as the window shows a fork: beside where it came from
     )
+
+
+def _saved_view(view: dict[str, Any], args) -> dict[str, Any]:
+    """The panel modes a resumed session was saved with; a key its panel does not take is said on
+    stderr, naming the file, and left as the preset's (it appeared only in the picture, as the
+    preset's own)."""
+    from muonscope.app.view_settings import view_errors
+
+    where = Path(args.resume) / "session.json" if Path(args.resume).is_dir() else Path(args.resume)
+    for error in view_errors(view):
+        sys.stderr.write(f"muonscope {args.command}: {where}: {error}; that panel opens as the preset's\n")
+    return {key: value for key, value in view.items() if not view_errors({key: value})}
 
 
 def _check_panel(panel: str, task: Any) -> None:

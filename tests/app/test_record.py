@@ -1036,3 +1036,21 @@ def test_a_configs_view_goes_with_the_session_run_saves_and_a_resumed_shot_opens
     with OffscreenWindow(plan_offscreen(args, (640, 400))) as offscreen:
         offscreen.open()
         assert offscreen.app.views.spectrum.mode("view") == "update:steps"
+
+
+def test_a_saved_view_its_panel_does_not_take_is_said_naming_the_file_and_left_as_the_presets(
+    capsys, tmp_path
+):
+    assert main(["run", *TINY, "--steps", "3", "--save", str(tmp_path / "s"), *QUIET]) == 0
+    document = json.loads((tmp_path / "s" / "session.json").read_text())
+    document["view"] = {"spectrum": "nope", "series_log": True}  # a hand-edited file
+    (tmp_path / "s" / "session.json").write_text(json.dumps(document))
+    capsys.readouterr()
+    resumed = ["shot", "--resume", str(tmp_path / "s"), "--out", str(tmp_path / "x.png")]
+    with OffscreenWindow(plan_offscreen(build_parser().parse_args(resumed), (640, 400))) as offscreen:
+        offscreen.open()
+        assert offscreen.app.views.spectrum.mode("view") == "gradient+momentum"  # the preset's
+        assert offscreen.app.views.series.mode("scale") == "log"  # the rest as saved
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 's' / 'session.json'}: view.spectrum = 'nope' is not allowed" in err
+    assert "that panel opens as the preset's" in err
