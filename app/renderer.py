@@ -130,6 +130,16 @@ def _alike_loss_steps(before: MetricHistory, after: MetricHistory, lane_id: int)
     return {int(step) for step in common[alike]}
 
 
+def _first_column_after_missing(steps: np.ndarray, history: MetricHistory, lane_id: int) -> int:
+    """The heat map's first step where the lane was evaluated before it with no column kept (an
+    opened session's map begins where it was opened); 0 where none is missing."""
+    evaluated_steps, loss = history.columns(("step", "loss"), lane_id)
+    evaluated = evaluated_steps[np.isfinite(loss)]
+    if steps.size == 0 or evaluated.size == 0 or evaluated[0] >= steps[0]:
+        return 0
+    return int(steps[0])
+
+
 class Renderer:
     """Pushes one snapshot (and the history behind it) into the four panels and the timeline."""
 
@@ -233,7 +243,7 @@ class Renderer:
         self._draw_series(history, newest)
         self._draw_faded()
         self._say_compared()
-        self._draw_heatmap(newest, buckets)
+        self._draw_heatmap(newest, buckets, history)
         self._draw_spectra_over_steps(spectra, playing)
         extent = newest.step if head_step is None else max(head_step, newest.step)
         self._draw_time_axes(newest.events if events is None else events, extent, cursor)
@@ -425,11 +435,13 @@ class Renderer:
         panels = "② and ④" if self.capacity.in_steps_mode else "②"
         self.lane_key.set_note(f"dotted, faint in {panels}: {name}", alone=f"dotted, faint: {name}")
 
-    def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory) -> None:
+    def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory, history: MetricHistory) -> None:
         if self.class_error.view != "heatmap" or not self._lane_ids:
             return
         position = min(self.class_error.heat_lane(), len(self._lane_ids) - 1)
-        steps, values = buckets.table(self._lane_ids[position], self.class_error.quantity)
+        lane_id = self._lane_ids[position]
+        steps, values = buckets.table(lane_id, self.class_error.quantity)
+        self.class_error.set_first_column(_first_column_after_missing(steps, history, lane_id))
         n_items = snapshot.lanes[position].class_error.size
         numbered = _staircase(snapshot)
         labels = bucket_labels(snapshot.group_starts, n_items, numbered) if n_items else []

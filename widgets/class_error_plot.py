@@ -126,6 +126,7 @@ class ClassErrorPlot(PlotPanel):
         self._names: list[LaneNames] = []  # each lane's labels over the steps (the heat map's)
         self._n_items = 0
         self._sample_note = ""  # what the rank axis says about classes not evaluated
+        self._first_column = 0  # the heat map's first column's step, where steps before it are missing
         self._heat_cache: tuple[np.ndarray, list[str], np.ndarray] | None = None
         self._bucket_axis, self._bucket_prefix = "frequency rank bucket", "ranks "
         self.mode_changed.connect(lambda *_: self._apply_view())
@@ -399,7 +400,7 @@ class ClassErrorPlot(PlotPanel):
         self.hover.set_reach(math.inf if heat else HOVER_REACH_PX)
         if heat:
             self.plot.setLogMode(x=False, y=False)
-            self.plot.setLabel("bottom", "step")
+            self._title_step_axis()
             self._title_bucket_axis()
             self._draw_heatmap()
         else:
@@ -421,6 +422,24 @@ class ClassErrorPlot(PlotPanel):
         """The heat map's bucket axis, "ranks" or "group" where the whole title does not fit."""
         short = "group" if self._bucket_prefix.strip() == "group" else "ranks"
         set_axis_title(self.plot, "left", self._bucket_axis, short)
+
+    def set_first_column(self, step: int) -> None:
+        """Where the heat map's columns begin, where evaluations before it are not on record (an
+        opened session keeps no group errors: its map began at the step it was opened at, blank
+        before, as if nothing had been evaluated); 0 where none are missing."""
+        if step == self._first_column:
+            return
+        self._first_column = step
+        if self.view == "heatmap":
+            self._title_step_axis()
+
+    def _title_step_axis(self) -> None:
+        if not self._first_column:
+            set_axis_title(self.plot, "bottom", "step")
+            return
+        step = self._first_column
+        whole = f"step · columns from step {step}: the group errors before it are not on record"
+        set_axis_title(self.plot, "bottom", whole, f"step · columns from step {step}")
 
     def set_sample_note(self, note: str) -> None:
         """Say on the rank axis that only some classes were evaluated (``""``: all were)."""

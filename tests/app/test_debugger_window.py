@@ -1146,3 +1146,22 @@ def test_a_saved_session_opens_on_the_panel_modes_it_was_saved_with(qtbot, tmp_p
     views = other.views
     assert (views.series.mode("metric"), views.series.mode("scale")) == ("alignment", "log")
     assert views.class_error.mode("view") == "heatmap"
+
+
+def test_an_opened_sessions_heat_map_says_its_columns_begin_where_it_was_opened(qtbot, tmp_path):
+    """A session keeps no group errors: the map's cells before the open step were blank, unsaid."""
+    app = open_app(qtbot)
+    app.views.class_error.set_mode("view", "heatmap")
+    _run_to(qtbot, app, 12)
+    wait_for_frame(qtbot, app)
+    axis = app.views.class_error.plot.getAxis("bottom")
+    assert axis.labelText == "step"  # every evaluation has its column
+    _saved(qtbot, app, tmp_path / "s")
+    other = open_app(qtbot)
+    with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
+        other.sessions.open_from(tmp_path / "s")
+    qtbot.waitUntil(lambda: other.clock.newest.step == 12, timeout=WAIT_MS)
+    other.views.class_error.set_mode("view", "heatmap")
+    wait_for_frame(qtbot, other)
+    said = other.views.class_error.plot.getAxis("bottom").labelText
+    assert said == "step · columns from step 12: the group errors before it are not on record"
