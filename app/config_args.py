@@ -215,15 +215,28 @@ def view_options(items: list[str]) -> dict[str, Any]:
     view: dict[str, Any] = {}
     for item in items:
         key, sep, value = _bounded(item, "--view").partition("=")
-        key = key.strip()
+        key = key.strip().removeprefix("view.")  # the [view] table's key, as a config names it too
         if not sep or not key:
             raise ConfigError("--view", item, "must be KEY=VALUE, e.g. spectrum=momentum:steps")
         if key in view:
             raise ConfigError("--view", item, f"sets {key} a second time; give each key once")
-        view[key] = parse_value(value.strip(), f"--view {key}")
+        view[key] = _typed_view_value(parse_value(value.strip(), f"--view {key}"))
     for error in view_errors(view):
         raise error
     return view
+
+
+def _typed_view_value(value: Any) -> Any:
+    """A --view value as typed on a command line: "True" and "false" are booleans, ".9" a number
+    (TOML reads only "true" and "0.9", and the refusal of "True" said to write it without quotes)."""
+    if not isinstance(value, str):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 #: Why --steps is refused beside --set run.steps: which of the two ran was not said.

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.cli import main
 from muonscope.app.cli_parser import build_parser
+from muonscope.app.config_args import view_options
 from muonscope.app.frame_grab import rgb_bytes
 from muonscope.app.offscreen import OffscreenWindow, plan_offscreen
 from muonscope.app.panel_names import PANELS
@@ -1054,3 +1055,13 @@ def test_a_saved_view_its_panel_does_not_take_is_said_naming_the_file_and_left_a
     err = capsys.readouterr().err
     assert f"{tmp_path / 's' / 'session.json'}: view.spectrum = 'nope' is not allowed" in err
     assert "that panel opens as the preset's" in err
+
+
+def test_view_values_read_as_typed_on_a_command_line():
+    """ "True" was refused as "written without quotes", ".9" beside an allowed 0.9, and "view.spectrum"
+    as a key "view.view.spectrum"."""
+    assert view_options(["series_log=True", "series_smoothing=.9", "view.spectrum=update"]) == {
+        "series_log": True,
+        "series_smoothing": 0.9,
+        "spectrum": "update",
+    }
