@@ -29,7 +29,7 @@ run: $(STAMP)
 # One torch thread per test process: the suite's matrices are small, and on two cores a second
 # intra-op thread only contends with the Qt event loop and the sweep workers the tests start.
 # One test process per core (pytest-xdist); the tests that read one reproduction share a process
-# (tests/conftest.py), which computes it once. On two quiet cores the suite takes 4 to 5 minutes.
+# (tests/conftest.py), which computes it once. On two quiet cores the suite takes 5 to 6 minutes.
 test: $(STAMP)
 	OMP_NUM_THREADS=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n auto --dist loadgroup
 
