@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from muonscope.app.renderer import BucketHistory, Renderer
+from muonscope.app.bucket_history import BucketHistory
+from muonscope.app.renderer import Renderer
 from muonscope.app.step_lookup import StepLookup, view_notes
 from muonscope.engine.history import MetricHistory, SnapshotStore, SpectraHistory
 from muonscope.engine.lane_history import LaneHistory

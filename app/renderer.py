@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 
 import numpy as np
 
+from muonscope.app.bucket_history import BucketHistory
 from muonscope.app.lane_colours import lane_slots
 from muonscope.app.live_caption import sample_note
 from muonscope.app.panel_texts import (
@@ -21,7 +22,7 @@ from muonscope.app.panel_texts import (
 from muonscope.app.step_lookup import evaluated_step
 from muonscope.engine.history import MetricHistory, SpectraHistory
 from muonscope.engine.lane_history import LaneHistory
-from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, Spectra, frozen_array, group_means
+from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, Spectra, frozen_array
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
 from muonscope.widgets.lane_names import LaneNames
@@ -63,71 +64,6 @@ def _told_apart(names: list[LaneNames], indices) -> list[LaneNames]:
 def _notes(*parts: str) -> str:
     """A panel's corner note from its parts, those that say something, joined by " · "."""
     return " · ".join(part for part in parts if part)
-
-
-@dataclass
-class BucketHistory:
-    """Mean per-class error in each frequency bucket at every evaluated step, per lane id (bounded)."""
-
-    capacity: int = 1500
-    steps: dict[int, list[int]] = field(default_factory=dict)
-    values: dict[int, list[np.ndarray]] = field(default_factory=dict)
-    losses: dict[int, list[np.ndarray]] = field(default_factory=dict)
-
-    def clear(self) -> None:
-        self.steps.clear()
-        self.values.clear()
-        self.losses.clear()
-
-    def add(self, snapshot: Snapshot) -> None:
-        starts = snapshot.group_starts
-        for lane in snapshot.lanes:
-            if lane.eval_step != snapshot.step or lane.class_error.size == 0 or starts.size == 0:
-                continue
-            steps = self.steps.setdefault(lane.lane_id, [])
-            values = self.values.setdefault(lane.lane_id, [])
-            losses = self.losses.setdefault(lane.lane_id, [])
-            if steps and steps[-1] >= snapshot.step:
-                continue
-            steps.append(snapshot.step)
-            # the engine's group means (estimates when it sampled); a session saved before it reported
-            # them has the per-class errors of every item to average
-            reported = lane.group_error.size > 0
-            values.append(np.asarray(lane.group_error) if reported else group_means(lane.class_error, starts))
-            losses.append(np.asarray(lane.group_loss, dtype=float))
-            if len(steps) > self.capacity:
-                del steps[1::2], values[1::2], losses[1::2]
-
-    def keep_where_unchanged(self, before: MetricHistory, after: MetricHistory) -> None:
-        """After a jump, keep the columns of the steps whose record the jump left alone: where each
-        lane's population loss is on record, and equal, in the history before and after it.
-
-        A rewind keeps them all, a fork those up to its step, an open of another run none; ③'s heat
-        map went blank at every rewind while ② kept its curves (the engine keeps no group errors).
-        """
-        for lane_id in list(self.steps):
-            alike = _alike_loss_steps(before, after, lane_id)
-            kept = [i for i, step in enumerate(self.steps[lane_id]) if step in alike]
-            self.steps[lane_id] = [self.steps[lane_id][i] for i in kept]
-            self.values[lane_id] = [self.values[lane_id][i] for i in kept]
-            self.losses[lane_id] = [self.losses[lane_id][i] for i in kept]
-
-    def table(self, lane_id: int, quantity: str = "error") -> tuple[np.ndarray, np.ndarray]:
-        """(steps, values (T, groups)) of one lane: bucket-mean error or group loss."""
-        steps = self.steps.get(lane_id, [])
-        if not steps:
-            return np.zeros(0), np.zeros((0, 0))
-        rows = self.values[lane_id] if quantity == "error" else self.losses[lane_id]
-        return np.array(steps, dtype=float), np.vstack(rows)
-
-
-def _alike_loss_steps(before: MetricHistory, after: MetricHistory, lane_id: int) -> set[int]:
-    """The steps at which a lane's population loss is on record, and equal, in both histories."""
-    steps_before, loss_before = before.columns(("step", "loss"), lane_id)
-    steps_after, loss_after = after.columns(("step", "loss"), lane_id)
-    common, i, j = np.intersect1d(steps_before, steps_after, return_indices=True)
-    alike = np.isfinite(loss_before[i]) & (loss_before[i] == loss_after[j])
-    return {int(step) for step in common[alike]}
 
 
 def _first_column_after_missing(steps: np.ndarray, history: MetricHistory, lane_id: int) -> int:

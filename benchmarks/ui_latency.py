@@ -29,8 +29,9 @@ import numpy as np
 import torch
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.app.bucket_history import BucketHistory
 from muonscope.app.composition import App, keep_startup_objects_out_of_collections
-from muonscope.app.renderer import BucketHistory, Renderer
+from muonscope.app.renderer import Renderer
 from muonscope.engine import Experiment
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.presets import load_preset

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
-from muonscope.app.renderer import BucketHistory, Renderer
+from muonscope.app.bucket_history import BucketHistory
+from muonscope.app.renderer import Renderer
 from muonscope.app.shot import parse_size, take_screenshot
 from muonscope.engine import ConfigError, Experiment, SetField
 from muonscope.engine.history import MetricHistory, SpectraHistory
