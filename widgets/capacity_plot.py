@@ -15,21 +15,19 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from muonscope.widgets.axes import DecadeAxis, set_axis_title
-from muonscope.widgets.coinciding import coincidence_note
-from muonscope.widgets.data_table import DataTable, as_counts, merged_on_x
+from muonscope.widgets.capacity_steps import CapacitySteps
+from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.guide_legend import GuideLegend, folded_notes_text
 from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_names import LaneNames
-from muonscope.widgets.measured_points import mark_measured_points
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import CAPACITY_MODES
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end, tick_freely
-from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.sweep_controls import SweepControls
 from muonscope.widgets.sweep_drawing import SweepDrawing
 from muonscope.widgets.sweep_points import fit_sweep_ranges
-from muonscope.widgets.theme import StageStyle, faded_pen, lane_pen
+from muonscope.widgets.theme import StageStyle
 
 __all__ = ["CapacityPlot"]
 
@@ -52,7 +50,6 @@ class CapacityPlot(PlotPanel):
     def __init__(self, parent=None) -> None:
         super().__init__("④ capacity", parent)
         self._mode_problems: dict[str, str] = {}  # mode → why it does not apply to the task
-        self._points: list[int] = []  # points drawn per lane in steps mode
         self.add_mode("x", CAPACITY_MODES, "what the capacity panel shows")
         self._build_sweep_controls()
         self.plot.disableAutoRange()
@@ -78,12 +75,8 @@ class CapacityPlot(PlotPanel):
         self.markers = EventMarkers(
             self.plot, avoid=(self.right,), keep_off=self._note_rect, labels_in=self.right
         )
-        self._recovered: list[pg.PlotDataItem] = []
-        self._accuracy: list[pg.PlotDataItem] = []
-        self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
+        self._steps = CapacitySteps(self.plot, self.right, self.hover)
         self._sweep_drawn: tuple | None = None  # the last set_sweep call, drawn again at a new stage scale
-        self._names: list[LaneNames] = []  # each lane's labels over the steps
-        self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
         self.compared_branch = "compared branch"  # how a table names the faint curves' branch
         self._y = StableRange(floor=0.0)
         self._x_max = 0.0
@@ -143,7 +136,7 @@ class CapacityPlot(PlotPanel):
         if problem:
             return f"Not for this task: {problem}."
         if self.in_steps_mode:
-            return self.empty_text if max(self._points, default=0) < 2 else None
+            return self.empty_text if self._steps.most_points < 2 else None
         if self._sweep.points:
             return None
         what = "This one-step ray" if self.mode("x") == "ray" else "This sweep"
@@ -166,59 +159,20 @@ class CapacityPlot(PlotPanel):
         A sweep or ray on show, and its progress, stay as they are: lanes change with every run
         (the first frame of a preset included) while a sweep of that preset is still running.
         """
-        for curve in self._recovered:
-            self.plot.removeItem(curve)
-        for curve in self._accuracy:
-            self.right.removeItem(curve)
-        for curve in self._faded:
-            self.plot.removeItem(curve)
-        self._recovered, self._accuracy, self._faded = [], [], []
-        self._names = [LaneNames.of(label) for label in labels]
-        self._faded_names = {}
-        self._points = [0] * len(labels)
-        steps = self.in_steps_mode
-        for lane in range(len(labels)):
-            faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
-            faded.setVisible(steps)
-            self.plot.addItem(faded)
-            self._faded.append(faded)
-            solid = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
-            dashed = pg.PlotDataItem(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True)
-            solid.setVisible(steps)
-            dashed.setVisible(steps)
-            self.plot.addItem(solid)
-            self.right.addItem(dashed)
-            self._recovered.append(solid)
-            self._accuracy.append(dashed)
+        self._steps.set_lanes(labels, self.in_steps_mode)
 
     def set_labels(self, labels: Sequence[str | LaneNames]) -> None:
         """Rename the lanes (a label, or the labels over the steps), read-outs of drawn points included."""
-        self._names = [LaneNames.of(label) for label in labels]
-        if self.in_steps_mode:
-            for lane, names in enumerate(self._names):
-                self.hover.set_label(lane, names.at)
+        self._steps.set_labels(labels, read_out=self.in_steps_mode)
 
     def set_capacity(self, lane: int, steps: np.ndarray, recovered: np.ndarray, accuracy: np.ndarray) -> None:
         """Points where the population was evaluated (NaN elsewhere is dropped)."""
-        steps = np.asarray(steps, dtype=float)
-        recovered = np.asarray(recovered, dtype=float)
-        accuracy = np.asarray(accuracy, dtype=float)
-        keep = np.isfinite(recovered)
-        steps, recovered, accuracy = steps[keep], recovered[keep], accuracy[keep]
-        self._recovered[lane].setData(steps, recovered)
-        self._accuracy[lane].setData(steps, accuracy)
-        mark_measured_points(self._recovered[lane], steps)
-        mark_measured_points(self._accuracy[lane], steps, hollow=True)
-        self._points[lane] = steps.size
-        if not self.in_steps_mode:
+        estimated, steps_mode = bool(self._estimate_note), self.in_steps_mode
+        steps, recovered = self._steps.draw(lane, (steps, recovered, accuracy), estimated, steps_mode)
+        if not steps_mode:
             return
         self._show_style_key()  # the key names the dots and rings the curves now carry, or none
         self.show_why_empty()
-        about = "≈ " if self._estimate_note else ""
-        text = lambda step, count, i: (  # noqa: E731
-            f"step {int(step)}: recovered {about}{int(count)}, accuracy {about}{accuracy[i]:.4f}"
-        )
-        self.hover.set_series(lane, self._names[lane].at, steps, recovered, text)
         self._fit_steps(steps, recovered)
 
     def set_item_count(self, count: int | None) -> None:
@@ -230,7 +184,7 @@ class CapacityPlot(PlotPanel):
             self._y.reset()
             # refitted to the curves drawn: a shot of a resumed session takes no step after the
             # count is known, and its axis stayed at 1.00–1.20 with every curve drawn off it
-            drawn = [drawn_data(curve)[1] for curve in self._recovered]
+            drawn = self._steps.recovered_values
             if self.in_steps_mode and any(values.size for values in drawn):
                 self._fit_steps(np.zeros(0), np.concatenate(drawn))
 
@@ -275,29 +229,21 @@ class CapacityPlot(PlotPanel):
     def set_faded(self, lane: int, steps, recovered, names: str | LaneNames | None = None) -> None:
         """Another branch's recovered items of a lane, drawn faint (empty: none); ``names``: the lane's
         labels on that branch, when they differ from this one's."""
-        if names is None:
-            self._faded_names.pop(lane, None)
-        else:
-            self._faded_names[lane] = LaneNames.of(names)
-        steps = np.asarray(steps, dtype=float)
-        recovered = np.asarray(recovered, dtype=float)
-        keep = np.isfinite(recovered)
-        steps, recovered = steps[keep], recovered[keep]
-        self._faded[lane].setData(steps, recovered)
+        steps, recovered = self._steps.set_faded(lane, steps, recovered, names)
         if self.in_steps_mode:
             self._fit_steps(steps, recovered)  # a branch that ran further, or recovered more, is drawn whole
 
     def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
-        return drawn_data(self._faded[lane])
+        return self._steps.faded_data(lane)
 
     def recovered_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The (step, items recovered) points drawn for a lane in steps mode."""
-        return drawn_data(self._recovered[lane])
+        return self._steps.recovered_data(lane)
 
     @property
     def steps_curves_visible(self) -> bool:
         """Whether the per-lane curves of steps mode are on show (all of them; False without lanes)."""
-        return bool(self._recovered) and all(curve.isVisible() for curve in self._recovered)
+        return self._steps.all_visible
 
     def apply_style(self, style: StageStyle) -> None:
         """The panel's chrome, and the sweep legend's text, at the stage's scale."""
@@ -325,12 +271,7 @@ class CapacityPlot(PlotPanel):
         both lanes": the later lane's hid the earlier's), over steps or in a sweep; or ""."""
         if not self.in_steps_mode:
             return self._sweep.coinciding
-        lanes = range(len(self._recovered))
-        curve_sets = [
-            ("items recovered", {lane: drawn_data(self._recovered[lane]) for lane in lanes}),
-            ("accuracy", {lane: drawn_data(self._accuracy[lane]) for lane in lanes}),
-        ]
-        return coincidence_note(curve_sets, [names.label for names in self._names])
+        return self._steps.coinciding
 
     def data_table(self) -> DataTable:
         """Steps mode: step, then items recovered and population accuracy per lane (and the
@@ -342,16 +283,7 @@ class CapacityPlot(PlotPanel):
         """
         if not self.in_steps_mode:
             return self._sweep.data_table()
-        series = []
-        for lane, names in enumerate(self._names):
-            label = names.text()
-            series.append((f"recovered items: {label}", *drawn_data(self._recovered[lane])))
-            series.append((f"population accuracy: {label}", *drawn_data(self._accuracy[lane])))
-            faded = drawn_data(self._faded[lane])
-            if faded[0].size:
-                other = self._faded_names.get(lane, names).text()
-                series.append((f"recovered items: {other}, {self.compared_branch}", *faded))
-        return as_counts(merged_on_x("step", series), lambda name: name.startswith("recovered items"))
+        return self._steps.data_table(self.compared_branch)
 
     # ---- sweep and ray modes -----------------------------------------------------------------
 
@@ -488,10 +420,7 @@ class CapacityPlot(PlotPanel):
         self.show_why_empty()
         self._show_title()  # a step named in it belongs to the steps mode only
         steps = self.in_steps_mode
-        for curve in self._recovered:
-            curve.setVisible(steps)
-        for curve in self._accuracy + self._faded:
-            curve.setVisible(steps)
+        self._steps.set_visible(steps)
         self.plot.getAxis("right").setVisible(steps)
         self.markers.set_visible(steps)  # steps where settings changed mean nothing on a sweep's axis
         tick_freely(self.plot)  # a sweep's axis picks its own ticks; steps are ticked as they grow
@@ -522,11 +451,6 @@ class CapacityPlot(PlotPanel):
         """Solid recovered, dashed accuracy: over steps, where the task has items to count (the
         spiked stream's panel said "Not for this task" under that key)."""
         drawn = self.in_steps_mode and not self._mode_problems.get("steps", "")
-        marks = {}
-        if any(curve.opts["symbol"] is not None for curve in self._recovered):
-            marks["recovered"] = "dot"
-        if any(curve.opts["symbol"] is not None for curve in self._accuracy):
-            marks["accuracy"] = "ring"
         self.style_key.set_entries(
-            [("solid", "recovered"), ("dash", "accuracy")] if drawn else [], marks=marks
+            [("solid", "recovered"), ("dash", "accuracy")] if drawn else [], marks=self._steps.marks
         )
