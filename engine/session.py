@@ -19,20 +19,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from muonscope.engine.breakpoints import (
-    Breakpoint,
-    Hit,
-    first_hit,
-    follow_moved_lanes,
-    follow_relabelled_lanes,
-    pinned_to_lanes,
-)
+from muonscope.engine.breakpoints import Breakpoint, Hit, first_hit
 from muonscope.engine.changes import Change
 from muonscope.engine.checkpoints import Checkpoint, CheckpointStore
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import MetricHistory, SpectraHistory
+from muonscope.engine.lane_breakpoints import LaneBreakpoints
 from muonscope.engine.lane_history import LaneHistory, lane_histories
 from muonscope.engine.snapshot import Event, Snapshot
 from muonscope.engine.step_threads import ThreadRecord, noted, replay_threads, up_to
@@ -78,14 +72,10 @@ class Session:
     ) -> None:
         self.experiment = factory(config)
         self.initial_config = config
-        self.breakpoints: list[Breakpoint] = []
+        self._breakpoints = LaneBreakpoints()
         #: The window's panel modes when the session was saved, as a config's ``[view]`` table: plain
         #: data the engine keeps and writes, checked and applied where a window opens it.
         self.view: dict[str, Any] = {}
-        self._breakpoint_labels: tuple[str, ...] = ()  # the lanes' labels the breakpoints name
-        self._breakpoint_lane_ids: tuple[
-            int, ...
-        ] = ()  # the lanes' ids by index, as the breakpoints number them
         self.branches: list[Branch] = []
         self._current = 0
         self._budget_setting = config.run.checkpoint_mb
@@ -353,27 +343,20 @@ class Session:
 
     # ---- breakpoints ----------------------------------------------------------------------------
 
+    @property
+    def breakpoints(self) -> list[Breakpoint]:
+        """The breakpoints, naming the lanes as they stood at the last :meth:`follow_lane_labels`."""
+        return self._breakpoints.items
+
     def set_breakpoints(self, breakpoints: Iterable[Breakpoint]) -> None:
         """Breakpoints written for the lanes as they are labelled and ordered now."""
-        self.breakpoints = pinned_to_lanes(breakpoints, self.experiment.lane_ids)
-        self._breakpoint_labels = self._lane_labels()
-        self._breakpoint_lane_ids = self.experiment.lane_ids
+        self._breakpoints.set(breakpoints, self.experiment.lane_ids, self._lane_labels())
 
     def follow_lane_labels(self) -> bool:
-        """Rename the lane in breakpoints that name a lane by a label it no longer bears (a live
-        change, a rewind or a branch switch relabels lanes), and renumber those that name a lane
-        by an index it no longer stands at (a lane before it removed); True when any text changed."""
-        labels, lane_ids = self._lane_labels(), self.experiment.lane_ids
-        if labels == self._breakpoint_labels and lane_ids == self._breakpoint_lane_ids:
-            return False
-        texts = [b.text for b in self.breakpoints]
-        before = list(zip(self._breakpoint_lane_ids, self._breakpoint_labels, strict=False))
-        followed = follow_moved_lanes(self.breakpoints, before, lane_ids)
-        known = dict(before)  # each lane's label before, at the index it stands at now
-        aligned = [known.get(lane_id, label) for lane_id, label in zip(lane_ids, labels, strict=True)]
-        self.breakpoints = follow_relabelled_lanes(followed, aligned, labels)
-        self._breakpoint_labels, self._breakpoint_lane_ids = labels, lane_ids
-        return [b.text for b in self.breakpoints] != texts
+        """Follow the lanes the breakpoints name to the labels and indices they have now (a live
+        change, a rewind or a branch switch relabels lanes; removing one moves those after it);
+        True when any breakpoint's text changed."""
+        return self._breakpoints.follow(self.experiment.lane_ids, self._lane_labels())
 
     def _lane_labels(self) -> tuple[str, ...]:
         return tuple(lane.display_label() for lane in self.config.lanes)
