@@ -226,7 +226,8 @@ class App(QtCore.QObject):
         preset = nearest_preset(self.clock.config, session_name(message.path))
         self.views.transport.set_preset(preset.name)
         self._open(preset)
-        for problem in apply_view_over(self.views, message.view):  # the panel modes it was saved with
+        lanes = len(self.clock.config.lanes)
+        for problem in apply_view_over(self.views, message.view, lanes):  # the modes it was saved with
             self.window.show_alert(f"Session {session_name(message.path)}: {problem}")
         self._show_drift(self.clock.config)
         self._start_preset_sweep()  # the session's run has started already

@@ -210,8 +210,9 @@ def _overrides(items: list[str]) -> list[tuple[str, Any]]:
     return list(out.items())
 
 
-def view_options(items: list[str]) -> dict[str, Any]:
-    """--view KEY=VALUE items as a ``[view]`` table, each key once and each value one its panel offers."""
+def view_options(items: list[str], lane_count: int | None = None) -> dict[str, Any]:
+    """--view KEY=VALUE items as a ``[view]`` table, each key once and each value one its panel
+    offers (a lane's number one of the run's ``lane_count`` lanes, where that is known)."""
     view: dict[str, Any] = {}
     for item in items:
         key, sep, value = _bounded(item, "--view").partition("=")
@@ -221,7 +222,7 @@ def view_options(items: list[str]) -> dict[str, Any]:
         if key in view:
             raise ConfigError("--view", item, f"sets {key} a second time; give each key once")
         view[key] = _typed_view_value(parse_value(value.strip(), f"--view {key}"))
-    for error in view_errors(view):
+    for error in view_errors(view, lane_count):
         raise error
     return view
 
@@ -270,6 +271,9 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     refuse_task_fields_without_effect(config.task, sets)
     if args.config is not None:
         refuse_file_fields_of_another_kind(args.config, preset.config.task, config.task, sets)
+    where = f"{args.config}: " if args.config is not None else ""
+    for error in view_errors(preset.view, len(config.lanes)):  # a heat map's lane past the last lane
+        raise ConfigError(f"{where}{error.field}", error.value, error.allowed)
     for note in turned_off_notes(before, config):  # once nothing is refused; as the window says them
         sys.stderr.write(f"muonscope: note: {note}\n")
     return replace(preset, config=config), config

@@ -62,7 +62,7 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
 
     config = check_run_arguments(args)
     _check_stage(args.scale, args.theme)
-    view_options(args.view)  # refused before the engine is built
+    view_options(args.view, None if config is None else len(config.lanes))  # before the engine is built
     if args.resume is None:
         from muonscope.app.config_args import named_preset
 
@@ -75,11 +75,13 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
 
         # its title, caption and views, the drift named; untitled when it is far from every preset
         preset = nearest_preset(session.initial_config, session_name(args.resume))
-        preset = replace(preset, view={**preset.view, **_saved_view(session.view, args)})
+        saved = _saved_view(session.view, args, len(session.config.lanes))
+        preset = replace(preset, view={**preset.view, **saved})
     if args.panel is not None:
         _check_panel(args.panel, session.config.task)
     if args.view:  # the panel modes asked for, over the preset's own
-        preset = replace(preset, view={**preset.view, **view_options(args.view)})
+        asked = view_options(args.view, len(session.config.lanes))
+        preset = replace(preset, view={**preset.view, **asked})
     return OffscreenPlan(
         preset=preset,
         session=session,
@@ -95,16 +97,16 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
     )
 
 
-def _saved_view(view: dict[str, Any], args) -> dict[str, Any]:
+def _saved_view(view: dict[str, Any], args, lane_count: int) -> dict[str, Any]:
     """The panel modes a resumed session was saved with; a key its panel does not take is said on
     stderr, naming the file, and left as the preset's (it appeared only in the picture, as the
     preset's own)."""
     from muonscope.app.view_settings import view_errors
 
     where = Path(args.resume) / "session.json" if Path(args.resume).is_dir() else Path(args.resume)
-    for error in view_errors(view):
+    for error in view_errors(view, lane_count):
         sys.stderr.write(f"muonscope {args.command}: {where}: {error}; that panel opens as the preset's\n")
-    return {key: value for key, value in view.items() if not view_errors({key: value})}
+    return {key: value for key, value in view.items() if not view_errors({key: value}, lane_count)}
 
 
 def _check_panel(panel: str, task: Any) -> None:

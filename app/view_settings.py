@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from muonscope.engine.config import MAX_LANES
 from muonscope.engine.errors import ConfigError, format_value
 from muonscope.engine.validate import nearest_hint, unknown_key
 from muonscope.widgets.panel_modes import (
@@ -35,6 +36,7 @@ class ViewKey:
     apply: Callable[[Any, Any], None]  # (panel, value) → None
     read: Callable[[Any], Any]  # panel → the value it shows now
     shown_as: tuple[str, ...] = ()  # the menu text of each allowed value, where the menus name them
+    is_lane: bool = False  # the value is a lane's number, which the run's lanes must reach
 
 
 def _mode_key(panel: str, switch: str, options: list[tuple[str, str]]) -> ViewKey:
@@ -64,6 +66,22 @@ VIEW_KEYS = {
     "class_error": _mode_key("class_error", "view", CLASS_ERROR_VIEWS),
     "heatmap": _mode_key("class_error", "quantity", CLASS_ERROR_QUANTITIES),
     "capacity": _mode_key("capacity", "x", CAPACITY_MODES),
+    # the lane a heat map draws, by its number in the controls ("0 · SGD …"): a talk's session
+    # saved on Muon's spectra over the steps opened on SGD's
+    "spectrum_lane": ViewKey(
+        "spectrum",
+        tuple(range(MAX_LANES)),
+        lambda shown, position: shown.lane_choice.choose(position),
+        lambda shown: shown.heat_lane(),
+        is_lane=True,
+    ),
+    "heatmap_lane": ViewKey(
+        "class_error",
+        tuple(range(MAX_LANES)),
+        lambda shown, position: shown.lane_choice.choose(position),
+        lambda shown: shown.heat_lane(),
+        is_lane=True,
+    ),
 }
 
 
@@ -79,21 +97,37 @@ def _same_kind(value: Any, option: Any) -> bool:
     return type(value) is type(option)
 
 
-def view_errors(view: dict[str, Any]) -> list[ConfigError]:
-    """One error per key of ``view`` that is unknown or holds a value its panel does not offer."""
+def view_errors(view: dict[str, Any], lane_count: int | None = None) -> list[ConfigError]:
+    """One error per key of ``view`` that is unknown or holds a value its panel does not offer; with
+    ``lane_count`` (the run's lanes), also per lane number past the last lane."""
     errors = []
     for key, value in view.items():
         spec = VIEW_KEYS.get(key)
         if spec is None:
             errors.append(ConfigError(f"view.{key}", value, unknown_key(key, VIEW_KEYS)))
+        elif spec.is_lane and lane_count is not None:
+            if not (_is_allowed(value, spec.allowed) and value < lane_count):
+                errors.append(ConfigError(f"view.{key}", value, _lanes_reached(lane_count)))
         elif not _is_allowed(value, spec.allowed):
             errors.append(ConfigError(f"view.{key}", value, _allowed_text(spec, value)))
     return errors
 
 
+def _lanes_reached(lane_count: int) -> str:
+    if lane_count == 1:
+        return "must be 0: the run has 1 lane"
+    return f"must be a lane's number, 0 to {lane_count - 1}: the run has {lane_count} lanes"
+
+
+def _usable(key: str, value: Any, lane_count: int | None) -> bool:
+    return key in VIEW_KEYS and not view_errors({key: value}, lane_count)
+
+
 def _allowed_text(spec: ViewKey, value: Any) -> str:
     """What ``spec`` allows, with the value ``value`` was likely meant to be: a quoted "true" for a
     switch is told to lose its quotes ("must be one of false, true" read as if it were one)."""
+    if spec.is_lane:
+        return f"must be a lane's number as the controls show it, 0 to {len(spec.allowed) - 1}"
     if all(isinstance(option, bool) for option in spec.allowed):
         return (
             "must be true or false, written without quotes"
@@ -115,26 +149,27 @@ def _options(spec: ViewKey) -> str:
     )
 
 
-def apply_view(views: Any, view: dict[str, Any]) -> list[str]:
-    """Set every panel mode from ``view`` (absent or refused keys: the first value allowed).
+def apply_view(views: Any, view: dict[str, Any], lane_count: int | None = None) -> list[str]:
+    """Set every panel mode from ``view`` (absent or refused keys: the first value allowed) for a
+    run of ``lane_count`` lanes.
 
     Returns one line per :func:`view_errors` error; every key without one still applies.
     """
     for key, spec in VIEW_KEYS.items():
         value = view.get(key)
-        usable = value is not None and _is_allowed(value, spec.allowed)
+        usable = value is not None and _usable(key, value, lane_count)
         spec.apply(getattr(views, spec.panel), value if usable else spec.allowed[0])
-    return [str(error) for error in view_errors(view)]
+    return [str(error) for error in view_errors(view, lane_count)]
 
 
-def apply_view_over(views: Any, view: dict[str, Any]) -> list[str]:
+def apply_view_over(views: Any, view: dict[str, Any], lane_count: int | None = None) -> list[str]:
     """Set the panel modes ``view`` names, leaving the others as they are (a saved session's over
     its nearest preset's); returns one line per key refused, which changes nothing."""
     for key, value in view.items():
-        spec = VIEW_KEYS.get(key)
-        if spec is not None and _is_allowed(value, spec.allowed):
+        if _usable(key, value, lane_count):
+            spec = VIEW_KEYS[key]
             spec.apply(getattr(views, spec.panel), value)
-    return [str(error) for error in view_errors(view)]
+    return [str(error) for error in view_errors(view, lane_count)]
 
 
 def current_view(views: Any) -> dict[str, Any]:

@@ -32,13 +32,14 @@ from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.heat_cells import ChangeLines, heat_columns, heat_image, step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
+from muonscope.widgets.lane_choice import LaneChoice
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import CLASS_ERROR_QUANTITIES, CLASS_ERROR_VIEWS
 from muonscope.widgets.ranges import show_steps, step_axis_end, tick_freely
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, lane_swatch, stage_style
+from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, stage_style
 
 __all__ = ["RANK_QUANTITIES", "RANK_WINDOW", "ClassErrorPlot", "RankQuantity", "smooth_by_rank"]
 
@@ -111,6 +112,7 @@ class ClassErrorPlot(PlotPanel):
         self.add_mode("view", CLASS_ERROR_VIEWS)
         self.add_mode("quantity", CLASS_ERROR_QUANTITIES, "heat map colour")
         self.lane_combo = self.add_mode("lane", [], "lane shown in the heat map")
+        self.lane_choice = LaneChoice(self.lane_combo)
         self.plot.disableAutoRange()
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.hover = HoverReadout(self.plot)
@@ -144,14 +146,7 @@ class ClassErrorPlot(PlotPanel):
         self._smoothed.clear()
         self._labels = list(labels)
         self._names = []
-        with QtCore.QSignalBlocker(self.lane_combo):
-            current = max(self.lane_combo.currentIndex(), 0)
-            self.lane_combo.clear()
-            for lane, label in enumerate(labels):
-                # named ("lane 0" told a room nothing), its data a str as mode_changed carries
-                self.lane_combo.addItem(lane_swatch(lane), label, str(lane))
-                self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
-            self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
+        self.lane_choice.fill(labels)  # named: "lane 0" told a room nothing
         for lane in range(len(labels)):
             colour = QtGui.QColor(lane_colour(lane))
             colour.setAlpha(RAW_ALPHA)
@@ -169,8 +164,7 @@ class ClassErrorPlot(PlotPanel):
         """Rename lanes for the curves' read-outs and table (the errors are of one step: each lane is
         named by the settings that drew it), without recreating curves."""
         self._labels = list(labels)
-        for lane, label in enumerate(self._labels[: self.lane_combo.count()]):
-            self.lane_combo.setItemText(lane, label)
+        self.lane_choice.rename(self._labels)
         if self.view in RANK_QUANTITIES:
             for lane, label in enumerate(self._labels):
                 self.hover.set_label(lane, label)
@@ -178,11 +172,11 @@ class ClassErrorPlot(PlotPanel):
     def set_lane_names(self, names: Sequence[str | LaneNames]) -> None:
         """Each lane's labels over the steps: the heat map of one lane spans them all."""
         self._names = [LaneNames.of(name) for name in names]
-        for lane, lane_names in enumerate(self._names[: self.lane_combo.count()]):
-            self.lane_combo.setItemData(lane, lane_names.text(), QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.lane_choice.set_tooltips([lane_names.text() for lane_names in self._names])
 
     def heat_lane(self) -> int:
-        return max(self.lane_combo.currentIndex(), 0)
+        """The position of the lane the heat map draws."""
+        return self.lane_choice.position
 
     def legend_lanes_for(self, lanes):
         """The heat map draws one lane: a picture of it names that lane alone, as the heat map's (the

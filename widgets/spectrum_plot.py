@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
 
 from muonscope.widgets.axes import set_axis_title
 from muonscope.widgets.axis_style import style_axis
@@ -14,6 +13,7 @@ from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.heat_cells import ChangeLines, step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
+from muonscope.widgets.lane_choice import LaneChoice
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
@@ -27,7 +27,7 @@ from muonscope.widgets.ranges import (
 )
 from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.spectra_heat_map import HOVER_KEY, SpectraHeatMap, SpectraOverSteps
-from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, lane_swatch
+from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen
 
 __all__ = ["MATRIX_STYLES", "SpectrumPlot"]
 
@@ -73,6 +73,7 @@ class SpectrumPlot(PlotPanel):
         super().__init__("① spectra σ_k", parent)
         self.add_mode("view", SPECTRUM_VIEWS, "which matrices' singular values to draw")
         self.lane_combo = self.add_mode("lane", [], "lane whose spectra over the steps are drawn")
+        self.lane_choice = LaneChoice(self.lane_combo)
         self.plot.setLogMode(x=False, y=True)
         self.plot.setLabel("bottom", "index k")
         set_axis_title(self.plot, "left", "singular value σ_k", "σ_k")
@@ -107,7 +108,7 @@ class SpectrumPlot(PlotPanel):
 
     def heat_lane(self) -> int:
         """The position of the lane drawn over the steps."""
-        return max(self.lane_combo.currentIndex(), 0)
+        return self.lane_choice.position
 
     def visible_matrices(self) -> tuple[str, ...]:
         """The matrices whose curves of one step are drawn (none while one is drawn over the steps)."""
@@ -122,13 +123,7 @@ class SpectrumPlot(PlotPanel):
         self._steps.clear()
         self._pending.clear()
         self._labels = list(labels)
-        with QtCore.QSignalBlocker(self.lane_combo):
-            current = max(self.lane_combo.currentIndex(), 0)
-            self.lane_combo.clear()
-            for lane, label in enumerate(labels):
-                self.lane_combo.addItem(lane_swatch(lane), label, str(lane))  # mode_changed carries str
-                self.lane_combo.setItemData(lane, label, QtCore.Qt.ItemDataRole.ToolTipRole)
-            self.lane_combo.setCurrentIndex(min(current, len(labels) - 1))
+        self.lane_choice.fill(labels)
         for lane in range(len(labels)):
             for matrix, (style, _short) in MATRIX_STYLES.items():
                 width = 2.5 if matrix == "signal" else 1.8
@@ -147,8 +142,7 @@ class SpectrumPlot(PlotPanel):
         self._labels = list(labels)
         for lane, matrix in self._curves:
             self.hover.set_label((lane, matrix), self._labels[lane])
-        for lane, label in enumerate(self._labels[: self.lane_combo.count()]):
-            self.lane_combo.setItemText(lane, label)
+        self.lane_choice.rename(self._labels)
 
     def set_dtype(self, name: str) -> None:
         """The floating-point type the spectra were computed in ("float32", "float64")."""

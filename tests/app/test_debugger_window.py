@@ -1137,15 +1137,20 @@ def test_a_saved_session_opens_on_the_panel_modes_it_was_saved_with(qtbot, tmp_p
     app.views.series.set_mode("metric", "alignment")
     app.views.series.set_mode("scale", "log")
     app.views.class_error.set_mode("view", "heatmap")
+    app.views.spectrum.lane_combo.setCurrentIndex(2)  # Muon's spectra over the steps, not SGD's
+    app.views.class_error.lane_combo.setCurrentIndex(1)
     _saved(qtbot, app, tmp_path / "s")
     other = open_app(qtbot)
     assert other.views.spectrum.mode("view") == "gradient+momentum"
+    assert (other.views.spectrum.heat_lane(), other.views.class_error.heat_lane()) == (0, 0)
     with qtbot.waitSignal(other.link.saved, timeout=WAIT_MS):
         other.sessions.open_from(tmp_path / "s")
     qtbot.waitUntil(lambda: other.views.spectrum.mode("view") == "momentum:steps", timeout=WAIT_MS)
     views = other.views
     assert (views.series.mode("metric"), views.series.mode("scale")) == ("alignment", "log")
     assert views.class_error.mode("view") == "heatmap"
+    qtbot.waitUntil(lambda: views.spectrum.lane_combo.count() == 4, timeout=WAIT_MS)
+    assert (views.spectrum.heat_lane(), views.class_error.heat_lane()) == (2, 1)
 
 
 def test_an_opened_sessions_heat_map_says_its_columns_begin_where_it_was_opened(qtbot, tmp_path):

@@ -70,6 +70,11 @@ CASES = [
         ["run", "--config", "{tmp}/view_log.toml"],
         "view.series_log = 'yes' is not allowed: must be true or false, written without quotes",
     ),
+    # a heat map's lane past the run's last (the lanes as --lane would leave them)
+    (
+        ["run", "--config", "{tmp}/view_lane.toml"],
+        "{tmp}/view_lane.toml: view.heatmap_lane = 2 is not allowed: must be 0: the run has 1 lane",
+    ),
     # a field the file sets, away from its default, that its lane or task does not read
     (
         ["run", "--config", "{tmp}/sgd_polar.toml"],
@@ -463,6 +468,7 @@ def files(tmp_path):
     write("view_value.toml", '[view]\nspectrum = "W"\n')
     write("view_key.toml", '[view]\ncolour = "red"\n')
     write("view_log.toml", '[view]\nseries_log = "yes"\n')
+    write("view_lane.toml", '[[lanes]]\noptimizer = "muon"\n[view]\nheatmap_lane = 2\n')
     write("sgd_polar.toml", '[[lanes]]\noptimizer = "sgd"\npolar = "ns"\n')
     write("zipf_head_mass.toml", "[task]\nhead_mass = 0.9\n")
     write("zipf_d48.toml", "[task]\nd = 48\n")

@@ -1014,11 +1014,23 @@ def test_view_sets_panel_modes_over_the_preset_and_over_a_resumed_sessions(tmp_p
             assert shown.class_error.mode("view") == "recovery"  # a key not given keeps the preset's
 
 
+def test_a_shot_draws_the_heat_maps_of_the_lanes_its_view_names(tmp_path):
+    args = ["shot", *TINY, "--view", "spectrum=gradient:steps", "--view", "spectrum_lane=2"]
+    args += ["--view", "heatmap_lane=3", "--out", str(tmp_path / "x.png")]
+    with OffscreenWindow(plan_offscreen(build_parser().parse_args(args), (640, 400))) as offscreen:
+        offscreen.open()
+        shown = offscreen.app.views
+        assert (shown.spectrum.heat_lane(), shown.class_error.heat_lane()) == (2, 3)
+
+
 @pytest.mark.parametrize(
     ("view", "says"),
     [
         ("spectrum=M", "view.spectrum = 'M' is not allowed: must be one of gradient+momentum"),
         ("spectrm=update", "unknown key"),
+        # TINY runs the default preset's four lanes
+        ("spectrum_lane=4", "view.spectrum_lane = 4 is not allowed: must be a lane's number, 0 to 3: the"),
+        ("heatmap_lane=-1", "view.heatmap_lane = -1 is not allowed: must be a lane's number, 0 to 3"),
         ("spectrum", "--view = 'spectrum' is not allowed: must be KEY=VALUE"),
     ],
 )

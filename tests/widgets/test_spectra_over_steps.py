@@ -138,6 +138,27 @@ def test_choosing_a_heat_maps_lane_prints_no_binding_warning(qtbot, capfd):
     assert "copy-convert" not in capfd.readouterr().err
 
 
+def test_a_lane_asked_for_before_its_lanes_arrive_is_chosen_when_they_do(qtbot):
+    """A saved session's view names the heat map's lane as it opens, before or after its lanes reach
+    the panels: either way the lane it was saved on is the one drawn."""
+    from muonscope.widgets.class_error_plot import ClassErrorPlot
+
+    for panel in (SpectrumPlot(), ClassErrorPlot()):
+        qtbot.addWidget(panel)
+        panel.lane_choice.choose(2)  # no lanes yet
+        assert panel.heat_lane() == 0
+        panel.set_lanes(["SGD", "Adam"])  # a lane set that does not reach it: waits, choosing none
+        assert panel.heat_lane() == 0
+        panel.set_lanes(["SGD", "Adam", "Muon"])
+        assert panel.heat_lane() == 2
+        panel.set_lanes(["SGD", "Adam", "Muon", "SignGD"])  # a chosen lane stays where it still stands
+        assert panel.heat_lane() == 2
+        panel.lane_choice.choose(1)  # among the lanes there: at once
+        assert panel.heat_lane() == 1
+        panel.set_lanes(["SGD"])  # fewer lanes: the last
+        assert panel.heat_lane() == 0
+
+
 def test_an_empty_map_of_m_says_the_lane_may_keep_none_and_one_of_g_that_steps_bring_it(qtbot):
     """ "Nothing drawn yet" over a lane without momentum promised a map that would never come."""
     panel = _panel(qtbot)
