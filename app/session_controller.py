@@ -106,8 +106,7 @@ class SessionController(QtCore.QObject):
         return True
 
     def _may_replace(self, path: Path) -> bool:
-        held = path / "session.json"
-        if not held.is_file() or (
+        if not _is_file(path / "session.json") or (
             self.session_path is not None and path.resolve() == self.session_path.resolve()
         ):
             return True
@@ -120,7 +119,7 @@ class SessionController(QtCore.QObject):
 
     def open_from(self, path: Path) -> None:
         """Open a saved session; a TOML file given instead is opened as a config (a session is a folder)."""
-        if Path(path).is_file() and Path(path).suffix == ".toml":
+        if _is_file(Path(path)) and Path(path).suffix == ".toml":
             self.config_open_requested.emit(Path(path))
             return
         self._window.statusBar().showMessage(f"opening session {path}…")
@@ -217,3 +216,12 @@ def run_position(step: int | None, head_step: int | None) -> str:
     if step is None or head_step is None or step >= head_step:
         return f"step {head_step if step is None else step}"
     return f"step {step} of {head_step}"
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file, False where a folder on its way may not be entered: the engine
+    then says why the path cannot be read (the click did nothing, a traceback went to stderr)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False

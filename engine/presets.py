@@ -150,6 +150,13 @@ def _described_by_a_bundled_caption(preset: Preset) -> Preset:
 def _refuse_a_session(path: Path, field_name: str) -> None:
     """A saved session (its folder or its session.json), or a folder ``run --out`` wrote, is not a
     config file: say what to give instead ("must be valid TOML" left the user guessing)."""
+    try:
+        _refuse_a_session_folder(path, field_name)
+    except OSError as exc:  # a folder on its way this process may not enter
+        raise ConfigError(field_name, str(path), f"must be a readable file ({exc.strerror})") from None
+
+
+def _refuse_a_session_folder(path: Path, field_name: str) -> None:
     folder = path if path.is_dir() else path.parent
     if (path.is_dir() or path.name == "session.json") and (folder / "session.json").is_file():
         raise ConfigError(

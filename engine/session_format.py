@@ -27,7 +27,9 @@ __all__ = [
     "FORMAT_VERSION",
     "NESTED",
     "SPECTRA_COLUMNS",
+    "SaveFailed",
     "SessionError",
+    "os_reason",
     "session_folder",
     "session_name",
 ]
@@ -50,6 +52,21 @@ class SessionError(ConfigError):
 
     def __reduce__(self):
         return type(self), (self.field, self.allowed)
+
+
+class SaveFailed(OSError):
+    """A session the system would not let be written (a folder it may not write, a full disk): a
+    failure of the machine, not of the input, said in one line naming the folder the user chose."""
+
+    def __init__(self, path: Path | str, problem: str, errno: int | None = None) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.errno = errno
+
+
+def os_reason(exc: OSError) -> str:
+    """What the system refused, in words: "permission denied" (not "[Errno 13] …: '.x.saving.a1'",
+    which named a hidden folder the user never chose)."""
+    return (exc.strerror or str(exc)).lower()
 
 
 def session_folder(path: str | Path) -> Path:

@@ -31,6 +31,7 @@ from muonscope.engine.session_format import (
     FORMAT_VERSION,
     SPECTRA_COLUMNS,
     SessionError,
+    os_reason,
 )
 from muonscope.engine.session_records import (
     change_from_record,
@@ -93,6 +94,18 @@ def check_session_folder(path: Path) -> None:
 
 
 def _session_folder(path: Path) -> Path:
+    """The session's folder, its four files there, each a regular file this process may read."""
+    try:
+        folder = _folder_of_files(path)
+        for name in FILES:
+            with open(folder / name, "rb"):  # safetensors said "No such file" of a file it could not read
+                pass
+    except OSError as exc:
+        raise SessionError(exc.filename or path, f"cannot be read ({os_reason(exc)})") from None
+    return folder
+
+
+def _folder_of_files(path: Path) -> Path:
     if path.name == "session.json" and path.is_file():
         path = path.parent
     if not path.exists():

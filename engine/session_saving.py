@@ -30,7 +30,9 @@ from muonscope.engine.session_format import (
     FORMAT,
     FORMAT_VERSION,
     SPECTRA_COLUMNS,
+    SaveFailed,
     SessionError,
+    os_reason,
     session_folder,
 )
 from muonscope.engine.snapshot import Event
@@ -41,8 +43,26 @@ __all__ = ["check_save_target", "save_session"]
 
 def save_session(session: Session, path: Path) -> Path:
     """Write ``session`` to the folder ``path``, replacing a session saved there before; whatever else
-    the folder holds (notes, figures, a session saved inside it) is kept."""
+    the folder holds (notes, figures, a session saved inside it) is kept. A folder the system will
+    not let it write is :class:`SaveFailed`, naming ``path`` and where the system refused."""
     path = Path(path)
+    try:
+        return _save(session, path)
+    except OSError as exc:
+        where = _refused_in(path, exc)
+        raise SaveFailed(path, f"cannot be saved there ({os_reason(exc)}{where})", exc.errno) from None
+
+
+def _refused_in(path: Path, exc: OSError) -> str:
+    """ " in FOLDER" where the system refused a file of a folder other than ``path``'s own, by that
+    folder (the staging folder's hidden name is not the user's to know)."""
+    if not exc.filename:
+        return ""
+    folder = Path(exc.filename).parent
+    return "" if folder.resolve() in (Path.cwd(), path.resolve()) else f" in {folder}"
+
+
+def _save(session: Session, path: Path) -> Path:
     _check_target(path)
     if session.at_head:  # the engine's exact state, so opening continues from here
         session.branch.head = session.experiment.checkpoint()
@@ -154,9 +174,13 @@ def check_save_target(path: Path, resumed: Path | None = None) -> None:
     ``run --steps 5 --save s2`` replaced a 200-step session with two branches without a word.
     """
     path = Path(path)
-    _check_target(path)
+    try:
+        _check_target(path)
+        held = (path / "session.json").is_file()
+    except OSError as exc:
+        raise SessionError(path, f"cannot be saved there ({os_reason(exc)})") from None
     resumed_folder = None if resumed is None else session_folder(Path(resumed).resolve())
-    if (path / "session.json").is_file() and path.resolve() != resumed_folder:
+    if held and path.resolve() != resumed_folder:
         raise SessionError(
             path,
             "already holds another saved session; save to a new folder (a session is replaced only "

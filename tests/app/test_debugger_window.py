@@ -1,6 +1,7 @@
 """The window's debugger: save and open sessions, go to a step, fork, breakpoints, inspector."""
 
 import html
+import os
 import pickle
 import threading
 from dataclasses import replace
@@ -132,6 +133,41 @@ def test_a_bad_session_file_changes_nothing_and_runs_nothing(qtbot, tmp_path):
     wait_for_step(qtbot, app, 10)
     wait_for_frame(qtbot, app)
     assert app.views.message.text == ""  # said while it was news: the run has moved on since
+
+
+def test_a_folder_it_may_not_enter_is_said_so_when_opening_or_saving_there(qtbot, tmp_path, monkeypatch):
+    """Inside a chmod 000 folder, File ▸ Open and Save did nothing a user could see: a
+    PermissionError went to stderr from the check of what the path was."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 4)
+    _saved(qtbot, app, tmp_path / "closed" / "s")
+    closed = tmp_path / "closed"
+
+    def refused(path) -> bool:
+        return closed in Path(path).parents
+
+    real_stat, real_mkdir = os.stat, os.mkdir
+
+    def stat(path, *args, **kwargs):  # as the system answers root, who chmod refuses nothing
+        if refused(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    def mkdir(path, *args, **kwargs):
+        if refused(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    for act, said in (
+        (lambda: app.sessions.open_from(closed / "s"), f"Not opened: {closed / 's'}: cannot be read"),
+        (lambda: app.sessions.save_to(closed / "new"), f"Not saved: {closed / 'new'}: cannot be saved there"),
+    ):
+        with qtbot.waitSignal(app.link.alert, timeout=WAIT_MS):
+            act()
+        assert app.views.message.text.startswith(said) and "permission denied" in app.views.message.text
+    assert app.clock.newest.step == 4  # the run on show is untouched
 
 
 def test_a_config_file_opens_in_the_window_and_a_bad_one_is_refused_naming_it(qtbot, tmp_path):

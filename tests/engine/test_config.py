@@ -208,6 +208,25 @@ def test_the_config_file_a_run_writes_loads_back_though_it_holds_every_field(nam
             load_config_file(path)
 
 
+def test_a_config_in_a_folder_it_may_not_enter_is_refused_naming_it(tmp_path, monkeypatch):
+    """A PermissionError from the check for a saved session's folder went up as a traceback."""
+    import os
+
+    path = tmp_path / "closed" / "c.toml"
+    real_stat = os.stat
+
+    def stat(target, *args, **kwargs):  # a chmod 000 folder, as the system answers a user not root
+        if str(target).startswith(str(tmp_path / "closed")):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real_stat(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    with pytest.raises(ConfigError) as caught:
+        load_config_file(path)
+    said = "is not allowed: must be a readable file (Permission denied)"
+    assert str(caught.value) == f"config = '{path}' {said}"
+
+
 @pytest.mark.parametrize(
     ("count", "shown"), [(0, "lanes = []"), (MAX_LANES + 1, f"lanes = 'a list of {MAX_LANES + 1} lanes'")]
 )

@@ -424,7 +424,7 @@ def test_a_save_that_fails_while_replacing_the_files_puts_the_old_ones_back(tmp_
         real_replace(source, destination)
 
     monkeypatch.setattr(saving.os, "replace", fail_at_the_last_file)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match=r"cannot be saved there \(no space left on device\)"):
         save_session(session, tmp_path / "s")
     monkeypatch.undo()
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted([*FILES, "notes.txt"])
@@ -963,3 +963,44 @@ def test_a_session_saved_before_views_were_kept_opens_with_none(saved, tmp_path)
     folder = _copy(saved, tmp_path)
     _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "view"})
     assert open_session(folder).view == {}
+
+
+def _deny(monkeypatch, denied: Path) -> None:
+    """The system refuses this process every file and folder made or opened in ``denied`` (a chmod
+    000 folder; root, who runs the suite in CI, is refused nothing by chmod)."""
+    real_mkdir, real_open = os.mkdir, open
+
+    def refuse(path) -> None:
+        if Path(path).parent == denied or Path(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+
+    def mkdir(path, *args, **kwargs):
+        refuse(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    def open_(path, *args, **kwargs):
+        if isinstance(path, (str, Path)):
+            refuse(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr("builtins.open", open_)
+
+
+def test_a_folder_the_system_will_not_let_it_write_is_named_with_why(monkeypatch, tmp_path):
+    """It said "[Errno 13] Permission denied: '…/ro/.new.saving.90ygw0wl'", a folder no one chose."""
+    (tmp_path / "ro").mkdir()
+    _deny(monkeypatch, tmp_path / "ro")
+    session = _small_session(2)
+    with pytest.raises(OSError, match="cannot be saved") as caught:  # the machine's failure: exit 1
+        save_session(session, tmp_path / "ro" / "new")
+    folder = tmp_path / "ro"
+    assert str(caught.value) == f"{folder / 'new'}: cannot be saved there (permission denied in {folder})"
+    assert session.step == 2  # nothing computed is lost: the session is as it was
+
+
+def test_a_session_file_it_may_not_read_is_said_so_not_missing(monkeypatch, saved, tmp_path):
+    """Its tensors were "not a readable safetensors file (No such file or directory …)"."""
+    folder = _copy(saved, tmp_path)
+    _deny(monkeypatch, folder / "tensors.safetensors")
+    assert _refused(folder) == f"{folder / 'tensors.safetensors'}: cannot be read (permission denied)"
