@@ -72,6 +72,7 @@ class FieldSpec:
                 self.name,
                 value,
                 self.lo,
+                hi=self.hi,
                 max_len=self.max_len,
                 lo_open=self.lo_open,
                 max_len_words=self._max_len_words(owner),

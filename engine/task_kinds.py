@@ -340,6 +340,8 @@ TASK_FIELDS: dict[str, FieldSpec] = {
             "singular values of G_sig",
             lo=0.0,
             lo_open=True,
+            # a float32 run holds up to 3.4·10³⁸; 10¹⁰⁰ there was inf, and every step failed in the SVD
+            hi=1e30,
             max_len=MAX_DIM,
             max_len_words=_RANK_LIMIT,
             max_len_said=_rank_limit_said,

@@ -127,12 +127,13 @@ def check_float_list(
     value: Any,
     lo: float | None,
     *,
+    hi: float | None = None,
     max_len: int = 0,
     min_len: int = 1,
     lo_open: bool = True,
     max_len_words: str = "",
 ) -> tuple[float, ...]:
-    """A list of ``min_len`` to ``max_len`` finite numbers, each above ``lo``.
+    """A list of ``min_len`` to ``max_len`` finite numbers, each above ``lo`` and at most ``hi``.
 
     The length is checked first, so a list of a million numbers is refused before any is read.
     ``max_len_words`` says the bound where another field sets a tighter one ("min(rows, cols)").
@@ -142,7 +143,7 @@ def check_float_list(
         raise ConfigError(field, value, allowed)
     if len(value) < min_len or (max_len and len(value) > max_len):
         raise ConfigError(field, value, allowed)
-    return tuple(check_float(f"{field}[{i}]", item, lo, lo_open=lo_open) for i, item in enumerate(value))
+    return tuple(check_float(f"{field}[{i}]", item, lo, hi, lo_open=lo_open) for i, item in enumerate(value))
 
 
 def check_text(field: str, value: Any, max_len: int) -> str:

@@ -267,9 +267,12 @@ def _list_text(values: Sequence[float]) -> str:
 
 
 def typed_numbers(text: str) -> list[float] | None:
-    """A list typed as numbers separated by commas (or semicolons), or None where a part is not one."""
+    """A list typed as numbers separated by commas (or semicolons), or None where a part is not one:
+    an empty part too ("1,,2" was taken as 1, 2, a number lost to a slip unsaid)."""
+    if not text.strip():
+        return []
     try:
-        return [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
+        return [float(part) for part in text.replace(";", ",").split(",")]
     except ValueError:
         return None
 
@@ -278,7 +281,8 @@ def _list_values(text: str, spec: TaskFieldSpec) -> tuple[list[float] | None, st
     """The numbers of a comma-separated list, or None when one of them is not one ``spec`` takes;
     and what the field takes, in words."""
     above = "above" if spec.lo_open else "from"
-    allowed = f"must be numbers {above} {number_text(spec.lo)} separated by commas, e.g. 12, 8, 5"
+    below = f" and at most {number_text(spec.hi)}" if math.isfinite(spec.hi) else ""
+    allowed = f"must be numbers {above} {number_text(spec.lo)}{below} separated by commas, e.g. 12, 8, 5"
     if spec.max_len:
         allowed += f"; at most {spec.max_len_words or spec.max_len} of them"
     values = typed_numbers(text)

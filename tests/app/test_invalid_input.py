@@ -144,8 +144,10 @@ CASES = [
     ),
     (
         ["run", "--set", "task.strengths=[inf]"],
-        "task.strengths[0] = inf is not allowed: must be a finite number in (0, inf)",
+        "task.strengths[0] = inf is not allowed: must be a finite number in (0, 1e30]",
     ),
+    # 1e155: every step failed in an SVD of non-finite values, the run stuck, the lanes "all finite"
+    (["run", "--set", "task.strengths=[12, 1e155]"], "task.strengths[1] = 1e155 is not allowed: must be"),
     (["run"] + ["--lane", "optimizer=sgd"] * 50_000, "arguments = 100001 is not allowed: at most 2000"),
     (["run", "--set", 'task.strengths=[1, "a"]'], "task.strengths[1] = 'a'"),
     (["run", "--set", "task.strengths=[" + "1," * 10**6 + "1]"], "--set = '"),
