@@ -310,11 +310,11 @@ class EngineLoop(SessionCommands):
         if command.seed is not None:
             config = config.with_value("task.seed", command.seed)
         breakpoints = [] if self._session is None else self._session.breakpoints
-        self._start(config)
+        self._start(config, command.refused_as)
         if self._session is not None and breakpoints:
             self._set_breakpoints([(b.text, b.enabled) for b in breakpoints])
 
-    def _start(self, config: ExperimentConfig) -> None:
+    def _start(self, config: ExperimentConfig, refused_as: str = "Not restarted") -> None:
         """Build a new session, which starts paused; on failure keep the previous one as it was, playing
         or not, and the run kept before it (nothing computed is lost)."""
         kept_before = self._before, self._before_saved
@@ -325,7 +325,7 @@ class EngineLoop(SessionCommands):
         except Exception as exc:
             self._before, self._before_saved = kept_before
             self._let_go = None
-            self._refuse_start(exc)
+            self._refuse_start(exc, refused_as)
             return
         finally:
             self._work = None
@@ -459,14 +459,14 @@ class EngineLoop(SessionCommands):
             self._motion_shown = motion
             self._outbox.append(PlayingChanged(*motion))
 
-    def _refuse_start(self, exc: Exception) -> None:
+    def _refuse_start(self, exc: Exception, refused_as: str) -> None:
         """A restart refused for its settings (a memory it would not fit in) leaves the run on show
         going: "The engine stopped during start … The run is paused" while it played on."""
         if self._session is None or not isinstance(exc, ConfigError):
             self._fail("start", exc)
             return
         log.warning("restart refused: %s", exc)
-        text = f"Not restarted: {exc}. The run on show goes on as it was."
+        text = f"{refused_as}: {_sentence(exc)} The run on show goes on as it was."
         self._outbox.append(Alert(text, until_moved=False))  # said while the run plays on
 
     def _fail(self, where: str, exc: Exception) -> None:
@@ -477,8 +477,13 @@ class EngineLoop(SessionCommands):
         kind = "invalid settings" if isinstance(exc, ConfigError) else type(exc).__name__
         self._outbox.append(
             Alert(
-                f"The engine stopped during {where} ({kind}): {exc}. The run is paused; "
+                f"The engine stopped during {where} ({kind}): {_sentence(exc)} The run is paused; "
                 "everything computed so far is kept.",
                 until_moved=True,
             )
         )
+
+
+def _sentence(exc: Exception) -> str:
+    """The exception's message ending in one full stop (torch's end in one already: "values..")."""
+    return str(exc).rstrip(". ") + "."

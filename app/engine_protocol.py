@@ -87,6 +87,8 @@ class Reset:
 
     seed: int | None = None
     config: ExperimentConfig | None = None
+    #: What a refusal says was not done: "Not restarted", or "Not opened" of a preset or a file's config.
+    refused_as: str = "Not restarted"
 
 
 @dataclass(frozen=True)

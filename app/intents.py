@@ -15,6 +15,7 @@ from PySide6 import QtCore
 
 from muonscope.app.debugger import GoTo
 from muonscope.app.engine_protocol import Apply, Pause, Play, Reset, SetSpeed, Step
+from muonscope.app.view_settings import view_errors
 from muonscope.engine.changes import AddLane, Change, RemoveLane, SetField, apply_change
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
@@ -161,6 +162,8 @@ class IntentController(QtCore.QObject):
         (the run before is kept); a file that is not one is refused, naming what is wrong."""
         try:
             preset = load_config_file(Path(path))
+            for error in view_errors(preset.view, len(preset.config.lanes)):  # refused as the CLI does
+                raise ConfigError(f"{path}: {error.field}", error.value, error.allowed)
         except ConfigError as exc:
             self._refuse(f"Not opened: {exc}", reshow=False)
             return
@@ -168,7 +171,7 @@ class IntentController(QtCore.QObject):
 
     def run_preset(self, preset: Preset) -> None:
         """Start ``preset``'s run from W = 0 (its view opens with it)."""
-        self._link.submit(Reset(config=preset.config))
+        self._link.submit(Reset(config=preset.config, refused_as="Not opened"))
         self.preset_loaded.emit(preset)
 
     # ---- changes -------------------------------------------------------------------------------

@@ -170,6 +170,24 @@ def test_a_folder_it_may_not_enter_is_said_so_when_opening_or_saving_there(qtbot
     assert app.clock.newest.step == 4  # the run on show is untouched
 
 
+def test_a_config_file_the_window_cannot_run_as_written_is_not_opened(qtbot, tmp_path):
+    """A bad [view] replaced the run anyway (a bad [task] refused the file), and a run too large
+    for memory was "Not restarted" though nothing had been running it."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 4)
+    bad_view = tmp_path / "view.toml"
+    bad_view.write_text('[task]\nd = 24\n[view]\nspectrum = "bogus"\n', encoding="utf-8")
+    app.sessions.open_from(bad_view)
+    said = f"Not opened: {bad_view}: view.spectrum = 'bogus' is not allowed: must be one of"
+    assert app.views.message.text.startswith(said)
+    too_large = tmp_path / "large.toml"
+    too_large.write_text("[task]\nd = 16384\nn_items = 10000000\n", encoding="utf-8")
+    app.sessions.open_from(too_large)
+    qtbot.waitUntil(lambda: "GiB" in app.views.message.text, timeout=WAIT_MS)
+    assert app.views.message.text.startswith("Not opened: ") and ".." not in app.views.message.text
+    assert app.clock.newest.step == 4 and app.clock.config.task.d != 24  # the run on show is untouched
+
+
 def test_a_config_file_opens_in_the_window_and_a_bad_one_is_refused_naming_it(qtbot, tmp_path):
     """File ▸ Open took session folders only: a TOML was "not a session folder", with no way to
     open what ``--config`` opens."""
