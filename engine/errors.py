@@ -61,14 +61,27 @@ def plain_number(value: float) -> str:
     """A number as a user types it, in plain digits: "0.00001", "2000000", "0.3" (Python's ``g``
     wrote "1e-05" and "2e+06" in lane names and messages beside axes that never do); beyond
     10^±9, where plain digits stop being readable, in e-notation still."""
-    text = f"{value:g}"
-    if "e" not in text or not math.isfinite(value):
+    if not math.isfinite(value):
+        return f"{value:g}"
+    text = _fewest_digits(float(value))
+    if "e" not in text:
         return text
     exponent = math.floor(math.log10(abs(value)))
     if not _PLAIN_EXPONENTS[0] <= exponent <= _PLAIN_EXPONENTS[1]:
         return text.replace("e+", "e")  # "1e30", as typed (Python writes "1e+30")
-    plain = f"{Decimal(repr(float(value))):f}"  # the shortest digits that give the value back
+    plain = f"{Decimal(text):f}"
     return plain.rstrip("0").rstrip(".") if "." in plain else plain
+
+
+def _fewest_digits(value: float) -> str:
+    """The value in the fewest significant digits, from 6 to 12, that give it back: 6 alone wrote
+    μ = 0.999999999999 as "1", a value the μ box refuses, and lr 128.00001 as another lane's 128;
+    a value that needs more (0.1 + 0.2) keeps 12, past what anyone types."""
+    for digits in range(6, 13):
+        text = f"{value:.{digits}g}"
+        if float(text) == value:
+            return text
+    return text
 
 
 class ConfigError(ValueError):

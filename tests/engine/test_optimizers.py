@@ -238,6 +238,16 @@ def test_registry_labels_write_small_settings_in_plain_digits_a_user_can_type():
     assert format_value((12.0, 8.0, 5.0)) == "(12, 8, 5)" and format_value([0.5, 1e-5]) == "[0.5, 0.00001]"
 
 
+def test_a_label_gives_back_the_setting_as_typed_not_rounded_to_six_digits():
+    """μ = 0.999999999999 read "μ=1", the value the μ box refuses, and lanes at lr 128 and
+    128.00001 read alike; a value that no one types (0.1 + 0.2) is not written to 17 digits."""
+    lane = LaneConfig(optimizer="muon", momentum=0.999999999999, order="pre", polar="exact", lr=128.00001)
+    assert lane.display_label() == "Muon pre μ=0.999999999999 ema exact lr=128.00001"
+    for value in (0.1234567, 1.0000001e-7, 2.000003e6):
+        assert float(plain_number(value)) == value
+    assert plain_number(0.1 + 0.2) == "0.3"
+
+
 def test_registry_labels_name_the_settings():
     lane = LaneConfig(optimizer="muon", momentum=0.95, order="pre", polar="exact", lr=0.3)
     assert lane.display_label() == "Muon pre μ=0.95 ema exact lr=0.3"
