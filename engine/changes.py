@@ -112,9 +112,9 @@ def apply_change(config: ExperimentConfig, change: Change) -> Applied:
         return Applied(replace(config, lanes=lanes), "lanes", len(config.lanes), len(lanes), text)
     if isinstance(change, RemoveLane):
         if not 0 <= change.index < len(config.lanes):
-            raise ConfigError("lanes", change.index, _index_text(config))
-        if len(config.lanes) == 1:
-            raise ConfigError("lanes", change.index, "the last lane cannot be removed")
+            raise ConfigError("lane removed", change.index, _index_text(config))
+        if len(config.lanes) == 1:  # the list as it would be ("lanes = 0" read as a lane's index)
+            raise ConfigError("lanes", [], "the last lane cannot be removed: a run has at least one lane")
         lanes = tuple(lane for i, lane in enumerate(config.lanes) if i != change.index)
         return Applied(
             replace(config, lanes=lanes),

@@ -296,8 +296,12 @@ class LaneTable(QtWidgets.QWidget):
         self.add_button.setToolTip(
             "add a lane" if len(lanes) < self._max_lanes else f"at most {self._max_lanes} lanes"
         )
+        removable = len(lanes) > 1
         for row in self.rows:
-            row.remove_button.setEnabled(len(lanes) > 1)
+            row.remove_button.setEnabled(removable)
+            row.remove_button.setToolTip(
+                "remove this lane" if removable else "the last lane cannot be removed: a run has at least one"
+            )
 
     def recolour(self) -> None:
         """Each row's chip in its lane's colour now (a lane before it was removed: it keeps its own)."""

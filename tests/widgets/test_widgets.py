@@ -64,7 +64,11 @@ def test_lane_table_sync_does_not_echo(qtbot):
     with qtbot.assertNotEmitted(table.lane_changed):
         table.rows[0].set_values({**LANE, "lr": 0.7, "order": "none"})
     assert table.rows[0].order.value() == "none"
-    assert not table.rows[0].remove_button.isEnabled()  # the last lane cannot go
+    assert not table.rows[0].remove_button.isEnabled()  # the last lane cannot go, and says why
+    assert table.rows[0].remove_button.toolTip() == "the last lane cannot be removed: a run has at least one"
+    table.set_lanes([LANE, LANE], ["a", "b"])
+    button = table.rows[0].remove_button
+    assert button.isEnabled() and button.toolTip() == "remove this lane"
 
 
 def test_a_field_that_does_not_apply_shows_no_value_and_shows_it_again_when_it_does(qtbot):
