@@ -149,6 +149,7 @@ def _read_document(path: Path) -> dict[str, Any]:
     missing = [name for name in _TOP_LEVEL_FIELDS if name not in document]
     if missing:  # said before a window opens on it, as the full reading says it
         raise SessionError(path, f"has a record that lacks its field {missing[0]!r}")
+    _check_view_table(path, document.get("view", {}))
     return document
 
 
@@ -267,18 +268,22 @@ def _build_session(
     session.set_breakpoints(
         breakpoint_from_dict(item) for item in record_list(document["breakpoints"], "breakpoints")
     )
-    session.view = _view_table(document.get("view", {}))  # absent from sessions saved before views were
+    session.view = dict(document.get("view", {}))  # absent from sessions saved before views were
     return session
 
 
-def _view_table(view: Any) -> dict[str, Any]:
-    """The saved panel modes: names to plain values (which a window checks against its panels)."""
+def _check_view_table(path: Path, view: Any) -> None:
+    """The saved panel modes are names to plain values (which a window checks against its panels),
+    said as the file writes them: "{'spectrum': None}" was Python's, of a file that reads null."""
     plain = (str, bool, int, float)
     if not isinstance(view, dict) or not all(
         isinstance(key, str) and isinstance(value, plain) for key, value in view.items()
     ):
-        raise ValueError(f"view {view!r} is not a table of panel modes (names to plain values)")
-    return dict(view)
+        written = json.dumps(view, ensure_ascii=False)
+        shown = written if len(written) <= 80 else written[:77] + "…"
+        raise SessionError(
+            path, f'has a "view" that is not a table of panel modes (names to plain values): {shown}'
+        )
 
 
 def _check_branch_tree(branches: list[Branch]) -> None:

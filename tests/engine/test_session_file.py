@@ -952,11 +952,22 @@ def test_the_panel_modes_a_session_was_saved_with_come_back_with_it(tmp_path):
     assert open_session(tmp_path / "s").view == session.view
 
 
-@pytest.mark.parametrize("view", [["spectrum"], {"spectrum": {"nested": 1}}, {"spectrum": None}])
-def test_a_view_that_is_not_a_table_of_plain_values_is_refused(saved, tmp_path, view):
+@pytest.mark.parametrize(
+    ("view", "written"),
+    [
+        (["spectrum"], '["spectrum"]'),
+        ({"spectrum": {"nested": 1}}, '{"spectrum": {"nested": 1}}'),
+        ({"spectrum": None}, '{"spectrum": null}'),
+    ],
+)
+def test_a_view_that_is_not_a_table_of_plain_values_is_refused_as_the_file_writes_it(
+    saved, tmp_path, view, written
+):
+    """It named the folder, "not a consistent muonscope session", and the table as Python prints it."""
     folder = _copy(saved, tmp_path)
     _edit_document(folder, lambda d: d | {"view": view})
-    assert "is not a table of panel modes" in _refused(folder)
+    said = 'has a "view" that is not a table of panel modes (names to plain values)'
+    assert _refused(folder) == f"{folder / 'session.json'}: {said}: {written}"
 
 
 def test_a_session_saved_before_views_were_kept_opens_with_none(saved, tmp_path):
