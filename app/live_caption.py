@@ -166,7 +166,7 @@ def _evaluated_standing(
         else:
             text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
             others = [_entry(names[lane.lane_id], _recovered(lane), names) for lane in rest]
-            others += _unnamed(ranked, rest)
+            others = _count_before_last(others, _unnamed(ranked, rest))
         note = sample_note(snapshot)
         if note:
             return _listed(names, [text, *others]) + f" ({note})"
@@ -193,7 +193,7 @@ def _evaluated_standing(
         first, rest = ranked[0], _named_after_leader(ranked)
         text = _entry(names[first.lane_id], f"{metric} {number_text(value[first.lane_id])}", names)
         others = [_entry(names[lane.lane_id], number_text(value[lane.lane_id]), names) for lane in rest]
-        others += _unnamed(ranked, rest)
+        others = _count_before_last(others, _unnamed(ranked, rest))
         if aside:
             return _listed(names, [text, *others]) + "; not normalised: " + _listed(names, aside)
     return _listed(names, [text, *others])
@@ -232,8 +232,8 @@ def _tie_text(
         return f"{text}, each at population loss {losses[0]}", []
     shown = (ranked[0], *named)
     entries = [_entry(names[lane.lane_id], number_text(lane.loss, keep_zeros=True), names) for lane in shown]
-    ranking = _listed(names, entries)
-    return f"{text}; by population loss: {ranking}", _unnamed(ranked, named)
+    ranking = _listed(names, _count_before_last(entries, _unnamed(ranked, named)))
+    return f"{text}; by population loss: {ranking}", []
 
 
 def _loss_order(lane: LaneSnapshot) -> float:
@@ -253,10 +253,17 @@ def _all_tied(ranked: list[LaneSnapshot]) -> bool:
 
 
 def _named_after_leader(ranked: list[LaneSnapshot]) -> list[LaneSnapshot]:
-    """The lanes after the leader that the caption names: up to :data:`MAX_LANES_NAMED`, or all of
-    them when that would leave one out ("1 more lane" takes the room its name would)."""
+    """The lanes after the leader that the caption names: all of them, where leaving one out would
+    save nothing ("1 more lane" takes the room its name would); else :data:`MAX_LANES_NAMED`, the
+    last of them the last ranked. The last was left out: six lanes of Muon against Adam named the
+    Muon lanes and SGD, and counted both Adam lanes as "2 more lanes", the ones the preset is about."""
     rest = ranked[1:]
-    return rest if len(rest) <= MAX_LANES_NAMED + 1 else rest[:MAX_LANES_NAMED]
+    return rest if len(rest) <= MAX_LANES_NAMED + 1 else [*rest[: MAX_LANES_NAMED - 1], rest[-1]]
+
+
+def _count_before_last(entries: list[str], unnamed: list[str]) -> list[str]:
+    """The count of lanes left unnamed, where they rank: before the last lane's entry."""
+    return [*entries[:-1], *unnamed, *entries[-1:]] if unnamed else entries
 
 
 def _entry(name: str, value: str, names: dict[int, str]) -> str:

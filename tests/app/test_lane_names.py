@@ -173,8 +173,10 @@ def test_the_caption_names_one_lane_more_rather_than_counting_it_and_counts_two(
         assert len(standing) == 5, standing  # the leader and four more, or three more and the rest's count
         if lanes == 5:  # "1 more lane" would take the room of the lane's name
             assert not any("more lane" in part for part in standing)
-        else:
-            assert standing[-1] == "2\u00a0more\u00a0lanes"  # held on one line, as each lane's entry
+        else:  # the two left out rank between the lanes named and the last, which is named
+            assert standing[-2] == "2\u00a0more\u00a0lanes"  # held on one line, as each lane's entry
+            fewest = min(lane.recovered for lane in app.clock.newest.lanes)
+            assert standing[-1].endswith(f"\u00a0{fewest}")
 
 
 def test_a_lane_added_as_a_copy_is_told_apart_in_the_caption_by_its_index(qtbot):
