@@ -110,6 +110,7 @@ class EngineLoop(SessionCommands):
         self._breakpoints_shown: tuple[str, ...] = ()  # their texts as the window last heard them
         self._cancel_step = threading.Event()  # checked by the step in progress between its stages
         self._change_queued = threading.Event()  # like it, once the step is long; the run goes on
+        self._made_way_for: int | None = None  # the step abandoned once for a change, taken again
         self._work: WorkInProgress | None = None
         self._spectra_pacer = SpectraPacer(self._last_spectra_s)
 
@@ -353,7 +354,9 @@ class EngineLoop(SessionCommands):
         except StepCancelled:
             if self._cancel_step.is_set() or not self._change_queued.is_set():
                 self._cancelled(number, time.perf_counter() - started)
-            return  # otherwise the change goes first and the step is taken again
+            else:  # the change goes first and the step is taken again, whole, whatever comes next
+                self._made_way_for = number
+            return
         except Exception as exc:
             self._steps_left = 0
             self._set_playing(False)
@@ -361,6 +364,7 @@ class EngineLoop(SessionCommands):
             return
         finally:
             self._work = None
+        self._made_way_for = None
         elapsed_s = time.perf_counter() - started
         self._step_s += 0.1 * (elapsed_s - self._step_s)
         self._threads.record(elapsed_s)
@@ -371,7 +375,9 @@ class EngineLoop(SessionCommands):
         self._pause_on(snapshot)
 
     def _step_abandoned(self) -> bool:
-        """Asked at the step's cancellation points: cancelled, or a change waits and the step is long."""
+        """Asked at the step's cancellation points: cancelled, or a change waits and the step is long
+        and has not made way for one already: changes ten times a second or more (an arrow key
+        held on an lr box while the run played) abandoned every step; the run stood still meanwhile."""
         if self._cancel_step.is_set():
             return True
         work = self._work
@@ -379,6 +385,7 @@ class EngineLoop(SessionCommands):
             self._change_queued.is_set()
             and not (self._commands.empty() and not self._held)
             and work is not None
+            and work.step != self._made_way_for
             and time.monotonic() - work.started_s >= _MAKE_WAY_AFTER_S
         )
 

@@ -256,3 +256,32 @@ def test_a_change_before_the_run_has_shown_its_first_step_is_refused_in_words(qt
     assert "first step" not in app.views.message.text  # step 0 is shown: the refusal stood no longer
     app.views.lanes.add_button.click()
     qtbot.waitUntil(lambda: len(app.clock.newest.config.lanes) == 5, timeout=WAIT_MS)
+
+
+def test_changes_coming_faster_than_steps_take_abandon_each_step_once_not_for_ever(monkeypatch):
+    """An arrow key held on an lr box while the run played sent a change every 30 ms: each abandoned
+    the step under way, the next step met the next change, and the run stood still until released."""
+    loop: EngineLoop
+    values = iter(0.01 * (k % 40 + 1) for k in range(10_000))
+
+    class DraggedWhileStepping(Experiment):
+        def step(self, n=1, *, cancelled=None):
+            loop.submit(Apply(SetField("task.label_noise", next(values))))  # one during every step
+            super().step(n, cancelled=cancelled)
+
+    monkeypatch.setattr(engine_loop, "_MAKE_WAY_AFTER_S", 0.0)  # every step in flight counts as long
+    loop = EngineLoop(small_preset().config, DraggedWhileStepping)
+    control = JobControl(max_in_flight=1000)
+    messages = loop.run(control)
+    next(messages)
+    loop.submit(Step(3))
+    steps = []
+    for _ in range(500):  # a run that stands still never gets there
+        message = next(messages)
+        if isinstance(message, Snapshot):
+            steps.append(message.step)
+            if message.step == 3:
+                break
+    control.cancel()
+    list(messages)
+    assert steps[-1] == 3
