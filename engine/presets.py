@@ -128,6 +128,9 @@ def load_config_file(path: Path, field_name: str = "config") -> Preset:
     _refuse_a_session(path, field_name)
     text = read_text_file(path, field_name)
     data = parse_toml(text, field_name, str(path))
+    if not data:  # a file saved blank or cut short, not a run of defaults chosen by leaving all out
+        tables = ", ".join(f"[[{name}]]" if name == "lanes" else f"[{name}]" for name in _FILE_TABLES)
+        raise ConfigError(field_name, str(path), f"holds no settings; a config has one or more of {tables}")
     try:
         preset = _preset_from_data(path.stem, data)
     except ConfigError as exc:  # "task.alpha = nan" named no file, where a config was one of several

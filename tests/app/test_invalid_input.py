@@ -70,6 +70,11 @@ CASES = [
         ["run", "--config", "{tmp}/view_log.toml"],
         "view.series_log = 'yes' is not allowed: must be true or false, written without quotes",
     ),
+    # a file saved blank ran every default, a window's run replaced by "blank · own settings"
+    (
+        ["run", "--config", "{tmp}/blank.toml"],
+        "config = '{tmp}/blank.toml' is not allowed: holds no settings; a config has one or more of [pre",
+    ),
     # a heat map's lane past the run's last (the lanes as --lane would leave them)
     (
         ["run", "--config", "{tmp}/view_lane.toml"],
@@ -470,6 +475,7 @@ def files(tmp_path):
     write("view_value.toml", '[view]\nspectrum = "W"\n')
     write("view_key.toml", '[view]\ncolour = "red"\n')
     write("view_log.toml", '[view]\nseries_log = "yes"\n')
+    write("blank.toml", "# settings to come\n")
     write("view_lane.toml", '[[lanes]]\noptimizer = "muon"\n[view]\nheatmap_lane = 2\n')
     write("sgd_polar.toml", '[[lanes]]\noptimizer = "sgd"\npolar = "ns"\n')
     write("zipf_head_mass.toml", "[task]\nhead_mass = 0.9\n")
