@@ -47,6 +47,12 @@ def _mode_key(panel: str, switch: str, options: list[tuple[str, str]]) -> ViewKe
     return ViewKey(panel, values, set_it, lambda shown: shown.mode(switch), texts)
 
 
+def _lane_key(panel: str) -> ViewKey:
+    """A key that picks the lane a panel draws over the steps, by its number in the controls."""
+    choose = lambda shown, position: shown.lane_choice.choose(position)  # noqa: E731
+    return ViewKey(panel, tuple(range(MAX_LANES)), choose, lambda shown: shown.heat_lane(), is_lane=True)
+
+
 VIEW_KEYS = {
     "spectrum": _mode_key("spectrum", "view", SPECTRUM_VIEWS),
     "series": _mode_key("series", "metric", SERIES_METRICS),
@@ -68,20 +74,8 @@ VIEW_KEYS = {
     "capacity": _mode_key("capacity", "x", CAPACITY_MODES),
     # the lane a heat map draws, by its number in the controls ("0 · SGD …"): a talk's session
     # saved on Muon's spectra over the steps opened on SGD's
-    "spectrum_lane": ViewKey(
-        "spectrum",
-        tuple(range(MAX_LANES)),
-        lambda shown, position: shown.lane_choice.choose(position),
-        lambda shown: shown.heat_lane(),
-        is_lane=True,
-    ),
-    "heatmap_lane": ViewKey(
-        "class_error",
-        tuple(range(MAX_LANES)),
-        lambda shown, position: shown.lane_choice.choose(position),
-        lambda shown: shown.heat_lane(),
-        is_lane=True,
-    ),
+    "spectrum_lane": _lane_key("spectrum"),
+    "heatmap_lane": _lane_key("class_error"),
 }
 
 
