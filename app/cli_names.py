@@ -14,7 +14,7 @@ from muonscope.app.cli_help import HELP_WIDTH
 __all__ = ["setting_names"]
 
 
-def setting_names(until: bool = False) -> list[str]:
+def setting_names(until: bool = False, views: bool = False) -> list[str]:
     """The presets, fields, choices and metrics the options take, as ``--help`` lists them: they were
     found only by typing a wrong one."""
     from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS
@@ -37,6 +37,10 @@ def setting_names(until: bool = False) -> list[str]:
     ]
     if until:
         entries.append(("--until", "METRIC: " + ", ".join(SCALAR_METRICS)))
+    if views:
+        from muonscope.app.view_settings import VIEW_KEYS
+
+        entries.append(("--view", "KEY: " + ", ".join(VIEW_KEYS) + " (a lane's number from 0)"))
     return [
         line
         for option, text in entries

@@ -209,7 +209,7 @@ def _add_shot(sub) -> None:
         [QT_ENV, CACHE_ENV, CUDA_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written)",
-        names=setting_names(),
+        names=setting_names(views=True),
     )
     _add_session_arguments(shot)
     shot.add_argument(
@@ -240,7 +240,7 @@ def _add_record(sub) -> None:
         "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file; "
         "one after the last frame lets the file be finished and exits 0; "
         "a second one while it is finished gives the file up)",
-        names=setting_names(),
+        names=setting_names(views=True),
     )
     _add_session_arguments(record)
     record.add_argument(

@@ -82,6 +82,9 @@ def test_help_names_what_the_setting_options_take(capsys, command):
     expected = {*preset_names(), *LANE_FIELDS, *TASK_FIELDS, *RUN_FIELDS, "sgd", "muon", "adam", "none"}
     assert expected - words == set()
     assert (set(SCALAR_METRICS) <= words) == (command == "run")  # only run has --until
+    from muonscope.app.view_settings import VIEW_KEYS
+
+    assert (set(VIEW_KEYS) <= words) == (command in ("shot", "record"))  # the commands with --view
 
 
 def test_a_closed_pipe_ends_the_output_quietly():
