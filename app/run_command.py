@@ -392,14 +392,17 @@ def _target_step(session: Any, args: argparse.Namespace, length: list, frame_eve
     """The step the resumed run ends at: ``--steps``, a ``run.steps`` set, or the session's own length."""
     if length:  # checked as any run.steps is (not a change made at the step: --steps makes none)
         target = session.config.with_value("run.steps", length[0]).run.steps
+    elif args.steps is None:  # the session's own length, or as far as its branch was stepped past it
+        target = max(session.config.run.steps, session.step)
     else:
-        target = session.config.run.steps if args.steps is None else args.steps
+        target = args.steps
     if target < session.step + frame_every:
         if args.steps is None and not length:  # the session's own length: --steps was not typed
+            where = ", where it stands" if target == session.step else f"; it stands at {session.step}"
             raise ConfigError(
                 "--resume",
                 str(args.resume),
-                f"its run ends at step {target}, where it stands: give --steps, at least "
+                f"its run ends at step {target}{where}: give --steps, at least "
                 f"{session.step + frame_every} (its step plus --every = {frame_every}), for a first frame",
             )
         option = "--steps" if args.steps is not None else "run.steps"

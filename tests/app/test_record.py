@@ -213,6 +213,22 @@ def test_a_resumed_recording_too_short_for_a_frame_names_the_least_steps_it_take
         )
 
 
+def test_a_session_stepped_past_its_run_length_is_pictured_where_it_stands(capsys, tmp_path):
+    """Stepped on in the window past run.steps = 3, it was refused: "its run ends at step 3, where it
+    stands: give --steps, at least 5 (its step plus --every = 0)", of a session at step 5."""
+    from muonscope.app.config_args import build_config
+    from muonscope.engine.session import Session
+    from muonscope.engine.session_file import save_session
+
+    session = Session(build_config(build_parser().parse_args(["run", *TINY, "--steps", "3"]))[1])
+    for _ in range(5):  # Step N goes on where playing stops
+        session.step_once()
+    save_session(session, tmp_path / "s")
+    shot = ["shot", "--resume", str(tmp_path / "s"), "--out", str(tmp_path / "x.png"), *QUIET]
+    assert main([*shot, "--size", "320x240"]) == 0
+    assert "(320x240, step 5)" in capsys.readouterr().out
+
+
 def test_every_frame_shows_the_change_labels_placed_for_its_curves_not_waiting_on_a_timer(capsys, tmp_path):
     """A label the curves grew under moved a second later on screen, so whether a frame showed it
     over them hung on how fast the machine drew the steps."""
