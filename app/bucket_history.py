@@ -13,7 +13,7 @@ import numpy as np
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.snapshot import Snapshot, group_means
 
-__all__ = ["BucketHistory"]
+__all__ = ["BucketHistory", "blank_where_missing"]
 
 
 @dataclass
@@ -24,11 +24,18 @@ class BucketHistory:
     steps: dict[int, list[int]] = field(default_factory=dict)
     values: dict[int, list[np.ndarray]] = field(default_factory=dict)
     losses: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    #: per lane id, how many times every other column was let go to stay within ``capacity``
+    halvings: dict[int, int] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.steps.clear()
         self.values.clear()
         self.losses.clear()
+        self.halvings.clear()
+
+    def evaluations_per_column(self, lane_id: int) -> int:
+        """How many evaluations each kept column stands for: 1, doubled at each halving."""
+        return 2 ** self.halvings.get(lane_id, 0)
 
     def add(self, snapshot: Snapshot) -> None:
         starts = snapshot.group_starts
@@ -48,6 +55,7 @@ class BucketHistory:
             losses.append(np.asarray(lane.group_loss, dtype=float))
             if len(steps) > self.capacity:
                 del steps[1::2], values[1::2], losses[1::2]
+                self.halvings[lane.lane_id] = self.halvings.get(lane.lane_id, 0) + 1
 
     def keep_where_unchanged(self, before: MetricHistory, after: MetricHistory) -> None:
         """After a jump, keep the columns of the steps whose record the jump left alone: where each
@@ -70,6 +78,33 @@ class BucketHistory:
             return np.zeros(0), np.zeros((0, 0))
         rows = self.values[lane_id] if quantity == "error" else self.losses[lane_id]
         return np.array(steps, dtype=float), np.vstack(rows)
+
+
+def blank_where_missing(
+    steps: np.ndarray, values: np.ndarray, evaluated: np.ndarray, per_column: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The columns (steps (T,), values (T, buckets)) with blank (NaN) columns where evaluations on
+    record have none: at the first and last such step between two columns, so that each column's
+    cell stays by its own step. A gap of fewer than ``per_column`` evaluations is the thinning's
+    (every other column let go) and stays filled.
+
+    A session's branch switched to main kept the fork's column at step 2300 beside main's at 5000:
+    drawn centred on its step, that column spread from 950 to 3650 over steps with no group errors.
+    """
+    evaluated = np.asarray(evaluated, dtype=float)
+    out_steps, out_rows = [], []
+    for i, step in enumerate(steps):
+        if i:
+            between = evaluated[(evaluated > steps[i - 1]) & (evaluated < step)]  # (m,) missing
+            if between.size >= per_column:
+                for blank in sorted({between[0], between[-1]}):
+                    out_steps.append(blank)
+                    out_rows.append(np.full(values.shape[1], np.nan))
+        out_steps.append(step)
+        out_rows.append(values[i])
+    if len(out_steps) == len(steps):
+        return steps, values
+    return np.array(out_steps, dtype=float), np.vstack(out_rows)
 
 
 def _alike_loss_steps(before: MetricHistory, after: MetricHistory, lane_id: int) -> set[int]:

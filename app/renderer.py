@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 
-from muonscope.app.bucket_history import BucketHistory
+from muonscope.app.bucket_history import BucketHistory, blank_where_missing
 from muonscope.app.lane_colours import lane_slots
 from muonscope.app.live_caption import sample_note
 from muonscope.app.panel_texts import (
@@ -66,11 +66,9 @@ def _notes(*parts: str) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def _first_column_after_missing(steps: np.ndarray, history: MetricHistory, lane_id: int) -> int:
-    """The heat map's first step where the lane was evaluated before it with no column kept (an
-    opened session's map begins where it was opened); 0 where none is missing."""
-    evaluated_steps, loss = history.columns(("step", "loss"), lane_id)
-    evaluated = evaluated_steps[np.isfinite(loss)]
+def _first_column_after_missing(steps: np.ndarray, evaluated: np.ndarray) -> int:
+    """The heat map's first step where the lane was evaluated (``evaluated``) before it with no column
+    kept (an opened session's map begins where it was opened); 0 where none is missing."""
     if steps.size == 0 or evaluated.size == 0 or evaluated[0] >= steps[0]:
         return 0
     return int(steps[0])
@@ -377,7 +375,12 @@ class Renderer:
         position = min(self.class_error.heat_lane(), len(self._lane_ids) - 1)
         lane_id = self._lane_ids[position]
         steps, values = buckets.table(lane_id, self.class_error.quantity)
-        self.class_error.set_first_column(_first_column_after_missing(steps, history, lane_id))
+        evaluated_steps, loss = history.columns(("step", "loss"), lane_id)
+        evaluated = evaluated_steps[np.isfinite(loss)]
+        filled = steps.size
+        steps, values = blank_where_missing(steps, values, evaluated, buckets.evaluations_per_column(lane_id))
+        first = _first_column_after_missing(steps, evaluated)
+        self.class_error.set_first_column(first, blank_between=steps.size > filled)
         n_items = snapshot.lanes[position].class_error.size
         numbered = _staircase(snapshot)
         labels = bucket_labels(snapshot.group_starts, n_items, numbered) if n_items else []

@@ -129,6 +129,7 @@ class ClassErrorPlot(PlotPanel):
         self._n_items = 0
         self._sample_note = ""  # what the rank axis says about classes not evaluated
         self._first_column = 0  # the heat map's first column's step, where steps before it are missing
+        self._blank_between = False  # blank columns stand for evaluations not on record
         self._heat_cache: tuple[np.ndarray, list[str], np.ndarray] | None = None
         self._bucket_axis, self._bucket_prefix = "frequency rank bucket", "ranks "
         self.mode_changed.connect(lambda *_: self._apply_view())
@@ -417,19 +418,24 @@ class ClassErrorPlot(PlotPanel):
         short = "group" if self._bucket_prefix.strip() == "group" else "ranks"
         set_axis_title(self.plot, "left", self._bucket_axis, short)
 
-    def set_first_column(self, step: int) -> None:
+    def set_first_column(self, step: int, blank_between: bool = False) -> None:
         """Where the heat map's columns begin, where evaluations before it are not on record (an
         opened session keeps no group errors: its map began at the step it was opened at, blank
-        before, as if nothing had been evaluated); 0 where none are missing."""
-        if step == self._first_column:
+        before, as if nothing had been evaluated); 0 where none are missing. ``blank_between``:
+        blank columns between others stand for evaluations not on record (a branch switched to)."""
+        if (step, blank_between) == (self._first_column, self._blank_between):
             return
-        self._first_column = step
+        self._first_column, self._blank_between = step, blank_between
         if self.view == "heatmap":
             self._title_step_axis()
 
     def _title_step_axis(self) -> None:
         if not self._first_column:
-            set_axis_title(self.plot, "bottom", "step")
+            if self._blank_between:
+                whole = "step · blank: the group errors of those steps are not on record"
+                set_axis_title(self.plot, "bottom", whole, "step · blank: not on record")
+            else:
+                set_axis_title(self.plot, "bottom", "step")
             return
         step = self._first_column
         whole = f"step · columns from step {step}: the group errors before it are not on record"

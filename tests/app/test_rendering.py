@@ -243,3 +243,38 @@ def test_panel_two_says_how_few_steps_a_spectral_metric_was_measured_at():
     tenth = np.where((steps % 10 == 0) & (steps > 0), 0.5, np.nan)
     assert thinned_note("gap", steps, tenth, 10) == ""  # run.spectra_every = 10: all that were due
     assert thinned_note("batch_loss", steps, paced, 1) == ""  # measured at every step, not with spectra
+
+
+def test_a_heat_map_column_stays_by_its_step_where_evaluations_between_have_none(qtbot):
+    """A branch switched to kept another branch's column at step 2300 beside its own at 5000: drawn
+    centred, that column spread over 950–3650, steps whose group errors nothing had kept."""
+    window = _window(qtbot)
+    views = window.views
+    renderer = Renderer(views.spectrum, views.series, views.class_error, views.capacity, views.timeline)
+    experiment = Experiment(small_preset().config)  # evaluated every 2 steps
+    history, buckets = MetricHistory(), BucketHistory()
+    history.append(experiment.snapshot())
+    buckets.add(experiment.snapshot())
+    for step in range(1, 41):
+        experiment.step()
+        snapshot = experiment.snapshot()
+        history.append(snapshot)
+        if step <= 10 or step >= 30:  # steps 12 to 28 reached the engine's record only
+            buckets.add(snapshot)
+    views.class_error.set_mode("view", "heatmap")
+    renderer.render(snapshot, snapshot, history, buckets)
+    rows = np.array(views.class_error.data_table()[1], dtype=float)
+    blank = rows[np.isnan(rows[:, 1:]).all(axis=1), 0]
+    assert blank.tolist() == [12, 28]  # the first and last missing: the columns beside them keep their step
+    assert views.class_error.plot.getAxis("bottom").labelText.startswith("step · blank:")
+
+
+def test_columns_let_go_to_stay_within_capacity_are_not_said_missing():
+    from muonscope.app.bucket_history import blank_where_missing
+
+    steps, values = np.array([0.0, 4.0, 8.0]), np.ones((3, 2))
+    evaluated = np.arange(0.0, 9.0, 2.0)  # every other evaluation let go: a column stands for two
+    kept_steps, kept = blank_where_missing(steps, values, evaluated, per_column=2)
+    assert kept_steps.tolist() == [0, 4, 8] and not np.isnan(kept).any()
+    gapped_steps, gapped = blank_where_missing(steps, values, evaluated, per_column=1)
+    assert gapped_steps.tolist() == [0, 2, 4, 6, 8] and np.isnan(gapped[[1, 3]]).all()
