@@ -438,6 +438,10 @@ class ClassErrorPlot(PlotPanel):
                 set_axis_title(self.plot, "bottom", "step")
             return
         step = self._first_column
+        if self._blank_between:  # and blank columns after it: one note for both
+            whole = f"step · columns from step {step}; blank: the group errors there are not on record"
+            set_axis_title(self.plot, "bottom", whole, f"step · from step {step}; blank: not on record")
+            return
         whole = f"step · columns from step {step}: the group errors before it are not on record"
         set_axis_title(self.plot, "bottom", whole, f"step · columns from step {step}")
 
