@@ -86,10 +86,11 @@ def _places(line: BranchLine) -> list[QtCore.QRectF]:
 
 
 def _past_the_others(line: BranchLine, obstacles: tuple[QtCore.QRectF, ...]) -> list[QtCore.QRectF]:
-    """Level with the line, right of where each line or name beside its head ends: a fork 6 px
-    between two longer branches had no place clear of them and went unnamed, with the strip empty
-    to the right of them all."""
+    """Level with the line, right of where each line or name beside its head ends, within a name's
+    width of its head: a fork 6 px between two longer branches had no place clear of them and went
+    unnamed, with the strip empty to the right of them all; but a name written 2000 px past its
+    head, after another branch's end, read as that branch's."""
     width, height = line.label_size.width(), line.label_size.height()
     middle = line.y_px - height / 2
     ends = sorted({o.right() + GAP_PX for o in obstacles if o.right() > line.right_px})
-    return [QtCore.QRectF(x, middle, width, height) for x in ends]
+    return [QtCore.QRectF(x, middle, width, height) for x in ends if x - line.right_px <= width]

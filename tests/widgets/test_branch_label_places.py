@@ -61,3 +61,16 @@ def test_a_name_squeezed_between_longer_lines_stands_level_with_it_past_them():
             rect.intersects(other.band()) for j, other in enumerate((main, fork_1, fork_2)) if j != i
         )
         assert not any(rect.intersects(other) for j, other in enumerate(rects) if j != i)
+
+
+def test_a_name_is_not_written_far_past_its_head_where_it_reads_as_another_branchs():
+    """Fork 5 (steps 750–900 of 3500) was named at step 3100, after fork 4's line ended: the name
+    read as fork 4's, and fork 5's own line went unnamed."""
+    wide = QtCore.QRectF(0, 0, 1500, 70)
+    main = BranchLine(0, 1400, 50, NAME)
+    fork_4 = BranchLine(20, 1300, 44, NAME)
+    fork_5 = BranchLine(320, 385, 38, NAME, current=True)  # squeezed under a line just above
+    over = BranchLine(100, 1200, 32, NAME)
+    corners = place_branch_labels([main, fork_4, fork_5, over], wide)
+    named = _rect(corners[2])
+    assert named.left() - fork_5.right_px <= NAME.width()  # beside its own line, over others if need be
