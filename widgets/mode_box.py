@@ -11,7 +11,20 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["ElidingCombo", "ModeBox"]
+__all__ = ["ElidingCombo", "ModeBox", "whole_numbers_only"]
+
+_NUMBER_CHARS = "0123456789."
+
+
+def whole_numbers_only(text: str, elided: str) -> str:
+    """``elided`` (``text`` cut, ending in "…") without a number it cut short: "SGD μ=0.9 sum lr=1…"
+    read as lr = 1 of a lane at lr = 128; it reads "SGD μ=0.9 sum lr=…"."""
+    if elided == text or not elided.endswith("…"):
+        return elided
+    kept = elided[:-1]
+    if kept and kept[-1] in _NUMBER_CHARS and text[len(kept) : len(kept) + 1] in tuple(_NUMBER_CHARS):
+        kept = kept.rstrip(_NUMBER_CHARS)
+    return kept + "…"
 
 
 class ElidingCombo(QtWidgets.QComboBox):
@@ -39,7 +52,8 @@ class ElidingCombo(QtWidgets.QComboBox):
         if not option.currentIcon.isNull():  # the label draws the icon first, then the text beside it
             room -= option.iconSize.width() + 4
         text = self.currentText() if self.currentIndex() >= 0 else self.placeholderText()
-        return self.fontMetrics().elidedText(text, QtCore.Qt.TextElideMode.ElideRight, room)
+        elided = self.fontMetrics().elidedText(text, QtCore.Qt.TextElideMode.ElideRight, room)
+        return whole_numbers_only(text, elided)
 
     def paintEvent(self, _event) -> None:
         painter = QtWidgets.QStylePainter(self)

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axes import DecadeAxis, set_axis_title
 from muonscope.widgets.capacity_plot import CapacityPlot
 from muonscope.widgets.class_error_plot import ClassErrorPlot
-from muonscope.widgets.mode_box import ElidingCombo
+from muonscope.widgets.mode_box import ElidingCombo, whole_numbers_only
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.theme import StageStyle
 
@@ -128,6 +129,19 @@ def test_a_squeezed_mode_box_cuts_its_option_with_a_mark(qtbot):
     qtbot.waitUntil(lambda: box.shown_text != box.currentText(), timeout=5000)
     shown = box.shown_text
     assert shown.endswith("…") and box.currentText().startswith(shown[:-1])
+
+
+@pytest.mark.parametrize(
+    ("text", "elided", "shown"),
+    [
+        ("SGD μ=0.9 sum lr=128", "SGD μ=0.9 sum lr=1…", "SGD μ=0.9 sum lr=…"),  # read as lr = 1
+        ("Adam β=(0.9, 0.999) lr=0.1", "Adam β=(0.9, 0.9…", "Adam β=(0.9, …"),
+        ("lr=12 · ema", "lr=12…", "lr=12…"),  # the number whole: kept
+        ("mean error", "mea…", "mea…"),
+    ],
+)
+def test_a_cut_option_never_shows_a_number_cut_short(text, elided, shown):
+    assert whole_numbers_only(text, elided) == shown
 
 
 def test_greyed_mode_boxes_give_their_room_to_the_one_that_applies(qtbot):
