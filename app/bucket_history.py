@@ -91,20 +91,18 @@ def blank_where_missing(
     A session's branch switched to main kept the fork's column at step 2300 beside main's at 5000:
     drawn centred on its step, that column spread from 950 to 3650 over steps with no group errors.
     """
-    evaluated = np.asarray(evaluated, dtype=float)
-    out_steps, out_rows = [], []
-    for i, step in enumerate(steps):
-        if i:
-            between = evaluated[(evaluated > steps[i - 1]) & (evaluated < step)]  # (m,) missing
-            if between.size >= per_column:
-                for blank in sorted({between[0], between[-1]}):
-                    out_steps.append(blank)
-                    out_rows.append(np.full(values.shape[1], np.nan))
-        out_steps.append(step)
-        out_rows.append(values[i])
-    if len(out_steps) == len(steps):
+    evaluated = np.asarray(evaluated, dtype=float)  # (E,) increasing
+    if steps.size < 2 or evaluated.size == 0:
         return steps, values
-    return np.array(out_steps, dtype=float), np.vstack(out_rows)
+    first = np.searchsorted(evaluated, steps[:-1], side="right")  # (T − 1,) first missing after each
+    end = np.searchsorted(evaluated, steps[1:], side="left")  # (T − 1,) past the last before the next
+    gaps = np.flatnonzero(end - first >= per_column)  # pairs with more missing than the thinning's
+    if gaps.size == 0:
+        return steps, values
+    blanks = np.unique(np.concatenate([evaluated[first[gaps]], evaluated[end[gaps] - 1]]))  # (G,)
+    order = np.argsort(np.concatenate([steps, blanks]), kind="stable")
+    rows = np.vstack([values, np.full((blanks.size, values.shape[1]), np.nan)])
+    return np.concatenate([steps, blanks])[order], rows[order]
 
 
 def _alike_loss_steps(before: MetricHistory, after: MetricHistory, lane_id: int) -> set[int]:
