@@ -114,8 +114,7 @@ def lane_field_spec() -> LaneFieldSpec:
         polars=list(LANE_FIELDS["polar"].choices),
         ranges=ranges,
         momentum_symbols={name: spec.momentum_symbol for name, spec in OPTIMIZERS.items()},
-        thresholded_help=_sentence(LANE_FIELDS["thresholded"].help),
-        schedule_help=_sentence(LANE_FIELDS["lam_schedule"].help),
+        helps={name: _sentence(spec.help) for name, spec in LANE_FIELDS.items()},
     )
 
 

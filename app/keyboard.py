@@ -16,7 +16,13 @@ __all__ = ["SHEET_GROUP", "KeyboardController"]
 #: Dynamic property naming the sheet's heading for an action outside the menus.
 SHEET_GROUP = "sheet_group"
 #: Headings in the order the sheet shows them (others after them, in the order met).
-_GROUP_ORDER = ("Run", "View", "Presets", "File", "Help")
+_GROUP_ORDER = ("Run", "View", "Presets", "Controls", "File", "Help")
+#: Keys of the controls themselves, which no action holds: listed so that the sheet tells a keyboard
+#: user how to reach a lane's settings.
+_CONTROL_KEYS: tuple[ShortcutRow, ...] = (
+    ("Controls", "Tab, Shift+Tab", "Next / previous control: the task's fields, then each lane's"),
+    ("Controls", "←/→, Enter", "On a lane's optimizer or momentum order: pick, then choose"),
+)
 
 
 class KeyboardController(QtCore.QObject):
@@ -65,6 +71,7 @@ class KeyboardController(QtCore.QObject):
             if action.shortcuts() and not action.menu():
                 keys = ", ".join(key_text(sequence) for sequence in action.shortcuts())
                 rows.append((_group(action), keys, _description(action)))
+        rows += _CONTROL_KEYS
         order = {group: i for i, group in enumerate(_GROUP_ORDER)}
         return sorted(rows, key=lambda row: order.get(row[0], len(order)))
 

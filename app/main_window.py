@@ -127,6 +127,8 @@ class MainWindow(QtWidgets.QMainWindow):
         column.addWidget(views.timeline)
         central.setObjectName("stage")
         central.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)  # the keys' home: Esc returns here
+        central.setAccessibleName("plots")
+        central.setAccessibleDescription("Space plays or pauses, → takes a step, ← looks one step back")
         self.setCentralWidget(central)
         self.stage = central
         self._busy_overlay = TopOverlay(views.busy, central, below=views.message)  # no layout jumps
@@ -141,6 +143,9 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll = QtWidgets.QScrollArea()
         scroll.setWidget(controls)
         scroll.setWidgetResizable(True)
+        scroll.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # no Tab stop of its own: it shows no focus
+        self._controls_scroll = scroll
+        QtWidgets.QApplication.instance().focusChanged.connect(self._show_focused_control)
         dock = QtWidgets.QDockWidget("Controls", self)
         dock.setObjectName("controls")
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
@@ -152,6 +157,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.inspector_dock = self._dock("Inspector", "inspector", views.inspector)
         self.breakpoints_dock.hide()
         self.inspector_dock.hide()
+
+    def _show_focused_control(self, _old: QtWidgets.QWidget | None, new: QtWidgets.QWidget | None) -> None:
+        """Scroll the controls to the one that has the keys: Tab from the toolbar or the plots into
+        them left the scroll where it was, with the focus on a lane scrolled out of sight."""
+        if new is not None and self._controls_scroll.widget().isAncestorOf(new):
+            self._controls_scroll.ensureWidgetVisible(new)
 
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
         """A closable, movable, floatable dock (hidden until the View menu shows it), placed each
@@ -191,6 +202,14 @@ class MainWindow(QtWidgets.QMainWindow):
         wanted = QtCore.QSize(*size) if len(size) == 2 else QtCore.QSize(size[0])
         self.fit_docks_to(wanted.width())
         super().resize(wanted)
+
+    def event(self, event: QtCore.QEvent) -> bool:
+        """Keep the docks' tab bars out of the Tab chain: Qt keeps the bar of tabs once shown, moved
+        off the window, and Tab stopped on it with nothing on screen showing focus (a dock is
+        brought forward from the View menu or its shortcut instead)."""
+        if event.type() == QtCore.QEvent.Type.ChildPolished and isinstance(event.child(), QtWidgets.QTabBar):
+            event.child().setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        return super().event(event)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,30 +26,64 @@ class LaneFieldSpec:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: optimizer → what its momentum is called, where not μ (Adam's β₁)
     momentum_symbols: dict[str, str] = field(default_factory=dict)
-    #: what the "thresholded" and "λ_t" boxes do, as their tooltips say it
-    thresholded_help: str = ""
-    schedule_help: str = ""
+    #: field → what it does, as its control's tooltip says while it applies ("lr": "Learning rate η…")
+    helps: dict[str, str] = field(default_factory=dict)
+
+
+#: Keys that move the keyboard's pick over a choice's grid of buttons: (columns, rows) moved.
+_PICK_MOVES = {
+    QtCore.Qt.Key.Key_Left: (-1, 0),
+    QtCore.Qt.Key.Key_Right: (1, 0),
+    QtCore.Qt.Key.Key_Up: (0, -1),
+    QtCore.Qt.Key.Key_Down: (0, 1),
+}
+_CHOOSE_KEYS = (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)
+
+
+class _ChoiceButton(QtWidgets.QToolButton):
+    """A choice's button; the keyboard's pick is ringed in the highlight colour."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.setText(text)
+        self.setCheckable(True)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the choice as a whole is one Tab stop
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.picked = False
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.picked:
+            painter = QtGui.QPainter(self)
+            pen = QtGui.QPen(self.palette().color(QtGui.QPalette.ColorRole.Highlight), 2)
+            painter.setPen(pen)
+            painter.drawRect(self.rect().adjusted(1, 1, -1, -1))
 
 
 class _Segmented(QtWidgets.QWidget):
-    """A row of exclusive tool buttons: a one-click choice."""
+    """A row of exclusive tool buttons: a one-click choice, and one Tab stop for the keyboard.
+
+    Tabbed to, the choice rings the option it holds; the arrow keys move the ring and Enter
+    chooses the ringed option. Arrows do not choose on their own: each choice is a change to the
+    run (a marker, a branch when made behind its head), and going from SGD to Muon would have
+    made three. Space stays play/pause, as everywhere outside a text box.
+    """
 
     chosen = QtCore.Signal(str)
 
     def __init__(self, options: list[tuple[str, str]], columns: int = 8, parent=None) -> None:
         super().__init__(parent)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.TabFocus)  # a click chooses; it does not take the keys
         layout = QtWidgets.QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         self.group = QtWidgets.QButtonGroup(self)
-        self.buttons: dict[str, QtWidgets.QToolButton] = {}
+        self.buttons: dict[str, _ChoiceButton] = {}
+        self._pick: str | None = None  # the option the keyboard rings (None: the choice has no focus)
+        self._columns = columns
         for value, text in options:
-            button = QtWidgets.QToolButton()
-            button.setText(text)
-            button.setCheckable(True)
+            button = _ChoiceButton(text)
             button.setObjectName(value)
-            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # Space stays play/pause
-            button.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
             self.group.addButton(button)
             position = len(self.buttons)
             layout.addWidget(button, position // columns, position % columns)
@@ -63,6 +98,60 @@ class _Segmented(QtWidgets.QWidget):
 
     def set_value(self, value: str) -> None:
         self.buttons[value].setChecked(True)
+
+    @property
+    def picked(self) -> str | None:
+        """The option the keyboard rings: Enter chooses it (None while the choice lacks focus)."""
+        return self._pick
+
+    def _ring(self, value: str | None) -> None:
+        self._pick = value
+        for name, button in self.buttons.items():
+            button.picked = name == value
+            button.update()
+
+    def focusInEvent(self, event: QtGui.QFocusEvent) -> None:
+        super().focusInEvent(event)
+        enabled = [name for name, button in self.buttons.items() if button.isEnabled()]
+        self._ring(self.value() if self.value() in enabled else next(iter(enabled), None))
+
+    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self._ring(None)
+
+    def event(self, event: QtCore.QEvent) -> bool:
+        """Arrows and Enter are the choice's while it has focus, not the window's shortcuts (→ steps)."""
+        if event.type() == QtCore.QEvent.Type.ShortcutOverride and self._keys_its_own(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    @staticmethod
+    def _keys_its_own(event: QtGui.QKeyEvent) -> bool:
+        modifiers = QtCore.Qt.KeyboardModifier
+        plain = event.modifiers() in (modifiers.NoModifier, modifiers.KeypadModifier)
+        return plain and (event.key() in _PICK_MOVES or event.key() in _CHOOSE_KEYS)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if not self._keys_its_own(event) or self._pick is None:
+            super().keyPressEvent(event)
+        elif event.key() in _CHOOSE_KEYS:
+            if self._pick != self.value():
+                self.buttons[self._pick].click()
+        else:
+            self._ring(self._moved_pick(*_PICK_MOVES[event.key()]))
+
+    def _moved_pick(self, columns: int, rows: int) -> str:
+        """The enabled option ``columns`` on in reading order, or ``rows`` on in the grid (Muon is
+        under SGD), past disabled ones; the pick itself where there is none (at the edges)."""
+        names = list(self.buttons)
+        at = names.index(self._pick)
+        stride = columns + rows * self._columns
+        while 0 <= at + stride < len(names):
+            at += stride
+            if self.buttons[names[at]].isEnabled():
+                return names[at]
+        return self._pick
 
     def setToolTip(self, text: str) -> None:
         """Each button says it too: the pointer rests on a button, whose own tooltip was empty (a
@@ -109,10 +198,8 @@ class LaneRow(QtWidgets.QFrame):
         #: what each check box holds for the lane, shown while the box applies (unticked while not)
         self._ticked = {"thresholded": False, "lam_schedule": False}
         self.thresholded = QtWidgets.QCheckBox("thresholded")
-        self.thresholded.setToolTip(spec.thresholded_help)
         self.thresholded.toggled.connect(lambda on: self._tick("thresholded", on, on))
         self.lam_schedule = QtWidgets.QCheckBox("λ_t")
-        self.lam_schedule.setToolTip(spec.schedule_help)
         self.lam_schedule.toggled.connect(lambda on: self._tick("lam_schedule", on, "kim" if on else "fixed"))
         guard_wheel(self.polar, self.ns_steps)
         for name in ("momentum", "lr", "polar", "ns_steps", "lam", "beta2"):
@@ -123,6 +210,16 @@ class LaneRow(QtWidgets.QFrame):
         remove.clicked.connect(self.remove_clicked.emit)
         self.remove_button = remove
         self._build_layout()
+        for name in _FIELDS:
+            self.widget_for(name).setToolTip(spec.helps.get(name, ""))
+            self.widget_for(name).setAccessibleName(name)  # the label's text, where a symbol is shown
+        self.optimizer.setAccessibleName("optimizer (←/→ pick, Enter chooses)")
+        self.order.setAccessibleName("momentum order (←/→ pick, Enter chooses)")
+
+    @property
+    def tab_chain(self) -> list[QtWidgets.QWidget]:
+        """The row's controls in reading order: the Tab key's path through it."""
+        return [self.remove_button, *(self.widget_for(name) for name in _FIELDS)]
 
     def _tick(self, name: str, on: bool, value: Any) -> None:
         self._ticked[name] = on
@@ -234,9 +331,28 @@ class LaneRow(QtWidgets.QFrame):
         if name in self._ticked:  # a greyed tick read as a setting the lane runs: blank while it does not
             with QtCore.QSignalBlocker(widget):
                 widget.setChecked(enabled and self._ticked[name])
-        helps = {"thresholded": self._spec.thresholded_help, "lam_schedule": self._spec.schedule_help}
-        help_text = helps.get(name, "")  # a box's tooltip says what it does while it applies
-        widget.setToolTip(help_text if enabled else reason)
+        widget.setToolTip(self._spec.helps.get(name, "") if enabled else reason)  # what it does, or why not
+
+
+#: The row's fields in reading order: left to right, top to bottom.
+_FIELDS = (
+    "optimizer",
+    "order",
+    "momentum",
+    "lr",
+    "polar",
+    "ns_steps",
+    "lam",
+    "beta2",
+    "lam_schedule",
+    "thresholded",
+)
+
+
+def _chain(widgets: list[QtWidgets.QWidget]) -> None:
+    """Make Tab go through ``widgets`` in their order (after the first one's place)."""
+    for before, after in itertools.pairwise(widgets):
+        QtWidgets.QWidget.setTabOrder(before, after)
 
 
 def _blank_when_disabled(widget: QtWidgets.QWidget) -> None:
@@ -292,6 +408,13 @@ class LaneTable(QtWidgets.QWidget):
             self._rows_layout.addWidget(row)
             self.rows.append(row)
         self.set_labels(labels)
+        # rows made now came last in the window's Tab order, after the plots and the toolbar: Tab
+        # went from the task's fields to "+ add lane", then through the window, then to lane 0
+        # (Qt orders only widgets that take focus: the rows go in behind "+ add lane", which then
+        # moves behind them)
+        controls = [widget for row in self.rows for widget in row.tab_chain]
+        _chain([self.add_button, *controls])
+        _chain([controls[-1], self.add_button] if controls else [])
         self.add_button.setEnabled(len(lanes) < self._max_lanes)
         self.add_button.setToolTip(
             "add a lane" if len(lanes) < self._max_lanes else f"at most {self._max_lanes} lanes"

@@ -19,7 +19,7 @@ from muonscope.widgets.mode_box import ModeBox
 from muonscope.widgets.panel_header import PanelHeader
 from muonscope.widgets.theme import StageStyle, stage_style
 
-__all__ = ["EXPORTS", "PlotPanel"]
+__all__ = ["EXPORTS", "PlotPanel", "keep_keys_off"]
 
 #: The row of the plot's layout, under the bottom axis (and a sweep's legend), for an export's lane legend.
 EXPORT_LEGEND_ROW = 5
@@ -29,6 +29,14 @@ TITLE_PT = 9.0
 _PLACEHOLDER_PADDING_PX = 12
 #: (kind, menu text) of what a panel can be written as.
 EXPORTS = (("png", "Export PNG…"), ("svg", "Export SVG…"), ("csv", "Export data as CSV…"))
+
+
+def keep_keys_off(view: QtWidgets.QGraphicsView) -> None:
+    """Keep a plot out of the Tab chain and off clicks' focus: it shows no focus and takes no key,
+    and Tab from the stage stopped on each plot (and on its viewport) with nothing to show for it.
+    A click on it gives the keys to the stage around it, where Space, ← and → work."""
+    for widget in (view, view.viewport()):
+        widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
 
 
 class PlotPanel(QtWidgets.QWidget):
@@ -59,6 +67,7 @@ class PlotPanel(QtWidgets.QWidget):
         self.modes: dict[str, ModeBox] = self.header.modes
         self.style_key = self.header.style_key  # which line style draws what (lanes with several curves)
         self.plot_widget = pg.PlotWidget(axisItems=axis_items or decade_axes())
+        keep_keys_off(self.plot_widget)
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         cache_axes(self.plot)

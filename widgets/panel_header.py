@@ -107,6 +107,9 @@ class PanelHeader(QtWidgets.QVBoxLayout):
         combo = ModeBox(LEAST_MODE_CHARS)
         combo.setObjectName(f"{name}_mode")
         combo.setToolTip(tooltip)
+        panel = self._title.text().split(" ", 1)[0]  # "①": which panel's box a screen reader is in
+        combo.setAccessibleName(f"{panel} {name}")
+        combo.setAccessibleDescription(tooltip)
         for value, text in options:
             combo.addItem(text, value)
         combo.currentIndexChanged.connect(

@@ -68,6 +68,9 @@ class TaskPanel(QtWidgets.QWidget):
             label = QtWidgets.QLabel(spec.label)
             label.setToolTip(spec.tooltip)
             form.addRow(label, editor)
+            named = getattr(editor, "slider", editor)  # a slider's holder is no control of its own
+            named.setAccessibleName(spec.label)  # a screen reader said "spin box" for d, N, α, κ and B
+            named.setAccessibleDescription(spec.tooltip)
             self.editors[spec.name] = editor
             self._labels[spec.name] = label
         self.apply_button = QtWidgets.QPushButton("apply && restart")

@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axis_style import style_axes
 from muonscope.widgets.branch_label_places import BranchLine, place_branch_labels
+from muonscope.widgets.panel import keep_keys_off
 from muonscope.widgets.ranges import show_steps, step_axis_end
 from muonscope.widgets.theme import StageStyle, stage_style
 
@@ -56,6 +57,7 @@ class Timeline(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot_widget = pg.PlotWidget()
+        keep_keys_off(self.plot_widget)
         self.plot_widget.setFixedHeight(TIMELINE_PX)
         plot = self.plot_widget.getPlotItem()
         plot.hideAxis("left")

@@ -156,6 +156,7 @@ class TransportBar(QtWidgets.QToolBar):
         # as wide as 22 characters, not as the longest title: at 1280 px the toolbar keeps all its
         # buttons; a longer title ends in "…" (the list shows it whole)
         self.preset_combo = ElidingCombo(22)
+        self.preset_combo.setAccessibleName("preset")
         self.preset_combo.setObjectName("preset")
         self.preset_combo.setToolTip("load a preset: its task, lanes and caption")
         self.preset_combo.activated.connect(self._on_preset_activated)
@@ -202,6 +203,7 @@ class TransportBar(QtWidgets.QToolBar):
     def _add_speed(self) -> None:
         """The speed limit while playing."""
         self.speed_combo = QtWidgets.QComboBox()
+        self.speed_combo.setAccessibleName("speed limit")
         self.speed_combo.setObjectName("speed")
         self.speed_combo.setToolTip("upper limit on steps per second while playing")
         for rate, text in SPEEDS:
@@ -316,6 +318,8 @@ class TransportBar(QtWidgets.QToolBar):
         spin.setRange(lo, hi)
         spin.setValue(value)
         spin.setToolTip(tip)
+        spin.setAccessibleName(name)  # a screen reader said only "spin box": the label beside it is no buddy
+        spin.setAccessibleDescription(tip)
         spin.setKeyboardTracking(False)
         self.addWidget(spin)
         return spin

@@ -24,6 +24,8 @@ EXPECTED = [
     ("Ctrl+Shift+O", "config"),
     ("Ctrl+Q", "Quit"),
     ("F1, ?", "keyboard shortcuts"),
+    ("Tab, Shift+Tab", "next / previous control"),
+    ("←/→, Enter", "optimizer or momentum order"),
 ]
 
 
@@ -281,3 +283,73 @@ def test_ctrl_b_opens_the_breakpoints_with_the_keys_in_their_field_and_esc_gives
     assert field.text() == "loss < 0.5"
     qtbot.keyClick(field, Key.Key_Escape)
     qtbot.waitUntil(lambda: not field.hasFocus(), timeout=WAIT_MS)
+
+
+def _tab_path(app, qtbot, start, presses: int) -> list:
+    """(widget, its place in the window then) for each widget Tab gives the keys to, one press at a
+    time from ``start``."""
+    from PySide6 import QtWidgets
+
+    qtbot.waitUntil(lambda: all(row.isVisible() for row in app.views.lanes.rows), timeout=WAIT_MS)
+    start.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(start.hasFocus, timeout=WAIT_MS)
+    path = []
+    for _ in range(presses):
+        qtbot.keyClick(QtWidgets.QApplication.focusWidget(), Key.Key_Tab)
+        widget = QtWidgets.QApplication.focusWidget()
+        path.append((widget, QtCore.QRect(widget.mapTo(app.window, QtCore.QPoint(0, 0)), widget.size())))
+    return path
+
+
+def test_tab_goes_from_the_task_through_each_lane_in_reading_order_then_to_add_lane(app, qtbot):
+    """From the label-noise slider Tab went to "+ add lane", then to a tab bar off the window, then to
+    lane 0, whose optimizer and momentum order it never reached."""
+    lanes = app.views.lanes
+    slider = app.views.task.editors["label_noise"].slider
+    path = [widget for widget, _place in _tab_path(app, qtbot, slider, 80)]
+    assert lanes.add_button in path
+    before_add = path[: path.index(lanes.add_button)]
+    expected = [w for row in lanes.rows for w in row.tab_chain if w.isEnabled()]
+    assert [w for w in before_add if w in expected] == expected
+    dock = app.window.controls_dock
+    assert all(dock.isAncestorOf(w) for w in before_add)  # no stop outside the controls on the way
+
+
+def test_tab_stops_only_where_focus_shows_and_each_stop_has_a_name(app, qtbot):
+    """Tab from the stage stopped on each plot and its viewport (no focus shown, no key taken) and
+    on a dock tab bar off the window; nine controls were read out as a bare "spin box"."""
+    from PySide6 import QtGui, QtWidgets
+
+    path = _tab_path(app, qtbot, app.window.stage, 150)
+    window = app.window.rect()
+    for widget, place in path:
+        assert not isinstance(widget, QtWidgets.QGraphicsView), widget
+        assert widget.isVisible() and window.intersects(place), (widget, place)
+        name = QtGui.QAccessible.queryAccessibleInterface(widget).text(QtGui.QAccessible.Text.Name)
+        assert name.strip(), (widget, widget.objectName())
+
+
+def test_a_lanes_optimizer_is_picked_with_the_arrows_and_chosen_with_enter(app, qtbot):
+    """The optimizer and momentum-order buttons took no focus: the keyboard could not change them."""
+    wait_for_frame(qtbot, app)
+    start = app.clock.newest.step
+    choice = app.views.lanes.rows[0].optimizer
+    options = list(choice.buttons)
+    held = app.clock.config.lanes[0].optimizer
+    choice.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(choice.hasFocus, timeout=WAIT_MS)
+    assert choice.picked == held
+    qtbot.keyClick(choice, Key.Key_Right)
+    qtbot.keyClick(choice, Key.Key_Right)
+    wanted = options[options.index(held) + 2]
+    assert choice.picked == wanted
+    assert app.clock.config.lanes[0].optimizer == held  # the arrows pick; they change nothing yet
+    assert app.clock.newest.step == start  # and → is the choice's, not the run's step
+    qtbot.keyClick(choice, Key.Key_Return)
+    app.intents.step(1)
+    qtbot.waitUntil(lambda: app.clock.config.lanes[0].optimizer == wanted, timeout=WAIT_MS)
+    assert choice.value() == wanted
+    qtbot.keyClick(choice, Key.Key_Space)  # Space still plays
+    qtbot.waitUntil(lambda: app.clock.playing, timeout=WAIT_MS)
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)

@@ -57,6 +57,32 @@ def test_lane_table_emits_one_click_changes(qtbot):
     assert table.rows[0].lr.maximum() == 10.0 and table.rows[0].lr.text() == "2.5"
 
 
+def test_the_arrows_ring_options_in_reading_order_and_down_the_grid_and_only_enter_chooses(qtbot):
+    """The optimizer buttons lie in rows of four: Down from SGD rings the option under it."""
+    options = [("sgd", "SGD"), ("adam", "Adam"), ("signgd", "SignGD"), ("ngd", "NGD"), ("muon", "Muon")]
+    table = LaneTable(LaneFieldSpec(optimizers=options))
+    qtbot.addWidget(table)
+    table.set_lanes([{**LANE, "optimizer": "sgd"}], ["a"])
+    table.show()
+    choice = table.rows[0].optimizer
+    choice.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(choice.hasFocus)
+    rung = []
+    with qtbot.assertNotEmitted(table.lane_changed):
+        for key in ("Down", "Down", "Up", "Right", "Left", "Left", "Right", "Right", "Right", "Right"):
+            qtbot.keyClick(choice, getattr(QtCore.Qt.Key, f"Key_{key}"))
+            rung.append(choice.picked)
+    assert rung == ["muon", "muon", "sgd", "adam", "sgd", "sgd", "adam", "signgd", "ngd", "muon"]
+    table.rows[0].optimizer.buttons["ngd"].setEnabled(False)
+    qtbot.keyClick(choice, QtCore.Qt.Key.Key_Left)
+    assert choice.picked == "signgd"  # past the option that cannot be chosen
+    with qtbot.waitSignal(table.lane_changed) as changed:
+        qtbot.keyClick(choice, QtCore.Qt.Key.Key_Return)
+    assert changed.args == [0, "optimizer", "signgd"]
+    choice.clearFocus()
+    assert choice.picked is None
+
+
 def test_lane_table_sync_does_not_echo(qtbot):
     table = LaneTable(SPEC)
     qtbot.addWidget(table)
