@@ -100,6 +100,7 @@ class CapacityController(QtCore.QObject):
         self._ray_config: ExperimentConfig | None = None
         self._titles = ("", "", "")  # the sweep's x title, y title and the y title's short form
         self._planned = 0
+        self._refused_for: ExperimentConfig | None = None  # settings a sweep not asked for was refused
         plot.run_requested.connect(self.run)
         plot.cancel_requested.connect(self.cancel)
         plot.mode_changed.connect(self._on_mode_changed)
@@ -119,15 +120,22 @@ class CapacityController(QtCore.QObject):
         """The points of the sweep on show, in the order they arrived."""
         return tuple(self._results)
 
-    def run(self, mode: str) -> None:
-        """Start the sweep (or ray) of ``mode`` for the current settings, replacing any running job."""
+    def run(self, mode: str, asked: bool = True) -> None:
+        """Start the sweep (or ray) of ``mode`` for the current settings, replacing any running job.
+
+        One the user did not ask for (``asked`` False: the sweep a preset opens panel ④ on) that
+        cannot start says why on the panel, not in the message bar: `shot --steps 0` of such a preset
+        wrote a picture under a red "run.steps = 0 is not allowed" nobody had asked about.
+        """
         self.stop()
         config = self._config()
         if config is None:
             return
+        refuse = self._alert if asked else lambda reason: self._refuse_on_the_plot(mode, reason, config)
+        self._refuse_on_the_plot(mode, None, None)
         problem = view_problem(config.task, mode) if mode in (*SWEEP_PLOTS, "ray") else "there is no sweep"
         if problem:
-            self._alert(f"Cannot run '{mode}': {problem}.")
+            refuse(f"Cannot run '{mode}': {problem}.")
             return
         if mode == "ray":
             self._rays, self._axis, self._planned = [], "", len(config.lanes)
@@ -140,7 +148,7 @@ class CapacityController(QtCore.QObject):
                 points = plan(config, mode)
                 check_points_memory(points, config.run.max_memory_gb)
             except ConfigError as exc:
-                self._alert(str(exc))
+                refuse(str(exc))
                 return
             self._results, self._axis, self._sweep_config = [], mode, config
             self._planned = len(points)
@@ -154,11 +162,17 @@ class CapacityController(QtCore.QObject):
         self._job = job
         job.start()
 
+    def _refuse_on_the_plot(self, mode: str, reason: str | None, config: ExperimentConfig | None) -> None:
+        self._refused_for = config  # the settings the reason holds for
+        self.plot.set_refusal(mode, reason)
+
     def forget_if_stale(self, config: ExperimentConfig) -> None:
         """A new run (a reset, apply & restart, another preset) or a live change (a lane switched,
         retuned or removed): a sweep or ray computed for other settings goes, and the panel says to
         run it again (a sweep for signal strengths 12, 8, 5 stayed under a run of 1, 1, 1 as if it
         were its own, and a removed lane's curve stayed). One whose points are the same stays."""
+        if self._refused_for is not None and config != self._refused_for:
+            self._refuse_on_the_plot("", None, None)  # other settings: "press run" may hold now
         if self._axis and self._sweep_config is not None:
             stale = _points_or_none(self._sweep_config, self._axis) != _points_or_none(config, self._axis)
         elif self._rays and self._ray_config is not None:

@@ -275,7 +275,7 @@ class App(QtCore.QObject):
         """The sweep the preset opens panel ④ on, once its run exists (once per preset opened)."""
         if self._sweep_on_start is not None:
             mode, self._sweep_on_start = self._sweep_on_start, None
-            self.capacity.run(mode)
+            self.capacity.run(mode, asked=False)
 
 
 def _ms_until(moment_s: float) -> int:

@@ -84,6 +84,7 @@ class CapacityPlot(PlotPanel):
         self._estimate_note = ""  # how the recovered counts were estimated ("": they are exact)
         self._ray_note = ""  # what the one-step rays' legend has no room for
         self._lane_notes: list[tuple[str, str]] = []  # (lane label, what the legend says after it)
+        self._refused: tuple[str, str] | None = None  # (mode, why) of a sweep that could not start
         self.mode_changed.connect(lambda *_: self._apply_mode())
         self._apply_mode()
 
@@ -127,6 +128,12 @@ class CapacityPlot(PlotPanel):
             self.show_why_empty()
             self._show_style_key()
 
+    def set_refusal(self, mode: str, reason: str | None) -> None:
+        """Why the sweep (or ray) of ``mode`` cannot start for these settings, said on the plot while
+        that mode is on show; None when it can (its "press run" note comes back)."""
+        self._refused = None if reason is None else (mode, reason)
+        self.show_why_empty()
+
     def why_empty(self) -> str | None:
         """Why the plot is empty: the mode does not apply, a sweep not run (yet), or too few steps.
 
@@ -140,6 +147,9 @@ class CapacityPlot(PlotPanel):
         if self._sweep.points:
             return None
         what = "This one-step ray" if self.mode("x") == "ray" else "This sweep"
+        if self._refused is not None and self._refused[0] == self.mode("x"):
+            reason = self._refused[1]
+            return f"{what} cannot run for these settings: {reason}{'' if reason.endswith('.') else '.'}"
         if self.sweep_controls.running:
             return f"{what} is being computed in the background; its points appear as they finish."
         # also said of one left part-way (another mode chosen while it ran): "has not been computed"

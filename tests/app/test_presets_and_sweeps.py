@@ -23,7 +23,8 @@ def test_every_preset_loads_runs_a_step_and_opens_its_view(qtbot, monkeypatch):
     app = open_app(qtbot)
     window = app.window
     started = []
-    monkeypatch.setattr(app.capacity, "run", started.append)  # sweeps are tested below; here only the run
+    # sweeps are tested below; here only the run
+    monkeypatch.setattr(app.capacity, "run", lambda mode, asked=True: started.append(mode))
     for name in preset_names():
         preset = load_preset(name)
         window.views.transport.preset_chosen.emit(name)
@@ -263,3 +264,19 @@ def test_smoothing_panel_two_from_the_view_menu_is_said_in_its_note(qtbot):
     assert apply_view(app.views, {}) == [] and app.views.series.smoothing == 0.0  # a preset opens raw
     wait_for_frame(qtbot, app)
     assert "EMA" not in app.views.series.note
+
+
+def test_a_sweep_the_preset_opens_on_that_cannot_run_says_why_on_its_panel_not_in_a_banner(qtbot):
+    """`shot --steps 0` of a preset opening on a sweep over μ wrote a picture under a red
+    "run.steps = 0 is not allowed" banner that no request of the user's had caused."""
+    preset = load_preset("momentum_order")
+    preset = dataclasses.replace(preset, config=preset.config.with_value("run.steps", 0))
+    app = open_app(qtbot, preset)
+    plot = app.views.capacity
+    qtbot.waitUntil(lambda: "cannot run" in (plot.placeholder or ""), timeout=WAIT_MS)
+    said = "This sweep cannot run for these settings: run.steps = 0 is not allowed"
+    assert plot.placeholder.startswith(said)
+    assert not app.views.message.text
+    plot.run_button.click()  # asked for, it is refused in the message bar
+    assert "run.steps = 0 is not allowed" in app.views.message.text
+    assert app.views.message.level == "error"
