@@ -129,8 +129,15 @@ def _allowed_text(spec: ViewKey, value: Any) -> str:
             else "must be true or false"
         )
     texts = dict(zip(spec.shown_as, spec.allowed, strict=True)) if spec.shown_as else {}
+    texts.update({_written_like_a_value(text): option for text, option in texts.items()})
     named = [option for option in spec.allowed if isinstance(option, str)]
     return f"must be one of {_options(spec)}" + nearest_hint(value, named, also=texts)
+
+
+def _written_like_a_value(text: str) -> str:
+    """A menu's text in the values' own grammar: "G over steps" → "G:steps", "G, M and G_sig" →
+    "G+M+G_sig". Typed so, after the menu, a value was met with 'weights:steps'? as the nearest."""
+    return text.replace(" over ", ":").replace(", ", "+").replace(" and ", "+")
 
 
 def _options(spec: ViewKey) -> str:

@@ -280,3 +280,13 @@ def test_a_sweep_the_preset_opens_on_that_cannot_run_says_why_on_its_panel_not_i
     plot.run_button.click()  # asked for, it is refused in the message bar
     assert "run.steps = 0 is not allowed" in app.views.message.text
     assert app.views.message.level == "error"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("G:steps", "gradient:steps"), ("M:steps", "momentum:steps"), ("G+M+G_sig", "gradient+momentum+signal")],
+)
+def test_a_view_typed_in_the_menus_symbols_is_pointed_to_its_value(typed, meant):
+    """`--view spectrum=G:steps` (the menu says "G over steps") was answered with 'weights:steps'?."""
+    (refusal,) = view_errors({"spectrum": typed})
+    assert str(refusal).endswith(f"({meant!r}?)"), refusal
