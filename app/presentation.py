@@ -313,13 +313,17 @@ class PresentationController(QtCore.QObject):
             text += f" · the {'largest' if steps > 0 else 'smallest'}"
         if shown < self._scale:
             text += f" · this {'window' if self._active or self._offscreen else 'screen'} holds {shown:g}×"
-        self._views.passing_note.say(text)
+        self._views.passing_note.say(text + self._for_the_stage())
+
+    def _for_the_stage(self) -> str:
+        """Said after a stage key pressed at the desk: nothing on screen changes until F11."""
+        return "" if self._active else " · for the stage (F11)"
 
     def next_theme(self) -> None:
         """The next of the stage's themes (light, dark), round again after the last."""
         themes = [theme for theme in THEMES if theme != "normal"]
         self.set_theme(themes[(themes.index(self._theme) + 1) % len(themes)])
-        self._views.passing_note.say(f"presentation theme: {_THEME_TEXT[self._theme]}")
+        self._views.passing_note.say(f"presentation theme: {_THEME_TEXT[self._theme]}{self._for_the_stage()}")
 
     def _name_scales(self) -> None:
         """Each scale's menu entry; the chosen one says when the stage is (or will be) drawn smaller."""

@@ -887,3 +887,20 @@ def test_page_up_at_the_first_preset_says_so_on_the_stage(qtbot):
     note = app.views.passing_note
     assert note.isVisible() and note.text() == f"{combo.currentText()} is the first preset"
     assert combo.currentData() == first
+
+
+def test_a_stage_key_pressed_at_the_desk_says_it_is_for_the_stage(qtbot):
+    """Ctrl+= at the desk changed the scale F11 would open at, while nothing on screen changed."""
+    app = open_app(qtbot)
+    app.window.resize(1920, 1080)
+    larger, _smaller, theme = app.presentation.stage_key_actions
+    larger.trigger()
+    note = app.views.passing_note
+    assert note.isVisible() and note.text().endswith(" · for the stage (F11)"), note.text()
+    assert stage_style() == StageStyle()  # the desk is drawn as before
+    theme.trigger()
+    assert note.text().endswith(" · for the stage (F11)"), note.text()
+    app.presentation.set_active(True)
+    larger.trigger()
+    assert "for the stage" not in note.text()
+    app.presentation.set_active(False)
