@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.app.keyboard import SHEET_GROUP
 from muonscope.widgets.axes import DecadeAxis
 from muonscope.widgets.theme import SCALES, THEMES, StageStyle, set_stage_style, stage_style
 
@@ -62,6 +63,7 @@ class PresentationController(QtCore.QObject):
         self._theme = DEFAULT_THEME
         self._hidden: list[QtWidgets.QWidget] = []
         self._carried: list[QtGui.QAction] = []
+        self._menu_openers: list[QtGui.QAction] = []  # on the stage, Alt+B and the like open the menus
         self._was_full_screen = False
         self._desk_geometry: QtCore.QRect | None = None  # the window's, unless maximised or full screen
         self._desk_text_room: dict = {}  # each axis's room for tick labels before the stage
@@ -161,7 +163,8 @@ class PresentationController(QtCore.QObject):
         self._hidden = [widget for widget in candidates if not widget.isHidden()]
         # the bars' shortcuts must outlive the bars: the window carries their actions meanwhile
         self._carried = [action for action in self._shortcut_actions() if action not in window.actions()]
-        window.addActions(self._carried)
+        self._menu_openers = _menu_openers(window.menuBar(), window.stage)
+        window.addActions(self._carried + self._menu_openers)
         for widget in self._hidden:
             widget.hide()
         self._was_full_screen = window.isFullScreen()
@@ -172,9 +175,11 @@ class PresentationController(QtCore.QObject):
         window = self._window
         for widget in self._hidden:
             widget.show()
-        for action in self._carried:
+        for action in self._carried + self._menu_openers:
             window.removeAction(action)
-        self._hidden, self._carried = [], []
+        for opener in self._menu_openers:
+            opener.deleteLater()
+        self._hidden, self._carried, self._menu_openers = [], [], []
         if window.isFullScreen() and not self._was_full_screen:
             window.showNormal()
 
@@ -356,3 +361,28 @@ def _actions_with_shortcuts(widget: QtWidgets.QWidget) -> list[QtGui.QAction]:
         elif not action.shortcut().isEmpty():
             found.append(action)
     return found
+
+
+#: Where on the stage a menu opened from the keyboard stands: by its top left corner.
+_MENU_AT = QtCore.QPoint(8, 8)
+
+
+def _menu_openers(bar: QtWidgets.QMenuBar, stage: QtWidgets.QWidget) -> list[QtGui.QAction]:
+    """For each menu of ``bar`` with an Alt key (&Branch), an action on that key that opens the menu
+    at the stage's top left: the bar hidden on the stage, Alt+B did nothing, and switching branch
+    in a talk meant leaving the stage."""
+    openers = []
+    for entry in bar.actions():
+        menu, title = entry.menu(), entry.text()
+        at = title.find("&")
+        if menu is None or at < 0 or at + 1 >= len(title):
+            continue
+        name = title.replace("&", "")
+        opener = QtGui.QAction(f"{name} menu", stage)
+        opener.setShortcut(QtGui.QKeySequence(f"Alt+{title[at + 1].upper()}"))
+        opener.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        opener.setStatusTip(f"open the {name} menu (on the stage, where the menu bar is hidden)")
+        opener.setProperty(SHEET_GROUP, "View")
+        opener.triggered.connect(lambda _checked=False, m=menu: m.popup(stage.mapToGlobal(_MENU_AT)))
+        openers.append(opener)
+    return openers

@@ -904,3 +904,17 @@ def test_a_stage_key_pressed_at_the_desk_says_it_is_for_the_stage(qtbot):
     larger.trigger()
     assert "for the stage" not in note.text()
     app.presentation.set_active(False)
+
+
+def test_on_the_stage_alt_and_a_menus_letter_opens_that_menu(qtbot):
+    """The menu bar hidden on the stage, Alt+B did nothing: switching branch meant leaving it."""
+    app = open_app(qtbot)
+    app.presentation.set_active(True)
+    assert app.window.menuBar().isHidden()
+    branch = app.window.menu("Branch")
+    app.window.focus_stage()
+    qtbot.keyClick(app.window.stage, QtCore.Qt.Key.Key_B, QtCore.Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(branch.isVisible, timeout=WAIT_MS)
+    branch.close()
+    app.presentation.set_active(False)
+    assert not any(action.text() == "Branch menu" for action in app.window.actions())  # the bar's own again
