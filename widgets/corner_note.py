@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from muonscope.widgets.segments import length_inside
+from muonscope.widgets.segments import box_edges, length_inside, lengths_inside
 
 __all__ = ["CORNERS", "PLACES", "CornerNote"]
 
@@ -118,13 +118,18 @@ class CornerNote:
             self._put(frame)
             return
         self._searched_for = searched_for
-        covered: dict[tuple[float | None, str], tuple[float, float]] = {}  # (curve under it, and near it)
+        places, boxes = [], []  # each (wrap share, place), with its box and the box with its margin
         for share in self._wrap_choices(frame.width() - 2 * _INSET_PX):
             size = self._wrapped_size(share, frame.width() - 2 * _INSET_PX)
             for corner in PLACES:
                 box = _box(frame, corner, size)
                 near = box.adjusted(-_CLEARANCE_PX, -_CLEARANCE_PX, _CLEARANCE_PX, _CLEARANCE_PX)
-                covered[(share, corner)] = (length_inside(segments, box), length_inside(segments, near))
+                places.append((share, corner))
+                boxes += [box_edges(box), box_edges(near)]
+        hidden = lengths_inside(segments, np.array(boxes)).reshape(-1, 2)  # (places, under it and near it)
+        covered = {
+            place: (float(under), float(near)) for place, (under, near) in zip(places, hidden, strict=True)
+        }
         best = min(covered, key=covered.get)  # the first of equals: widest, then PLACES' order
         current = covered.get((self._wrap_share, self.corner))
         if current is None or covered[best] < current:

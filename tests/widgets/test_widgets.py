@@ -1696,6 +1696,29 @@ def test_the_curve_a_note_would_hide_is_measured_along_each_segment_exactly():
     assert length_inside(np.concatenate([through, cliff, beside]), box) == pytest.approx(30.0)
 
 
+def test_the_curves_under_many_places_are_measured_in_one_pass_as_under_each_alone():
+    """A note's 48 boxes measured at once (6 ms of every frame, one at a time), each as if alone."""
+    from muonscope.widgets.segments import POINT_PX, lengths_inside
+
+    segments = np.array(
+        [
+            [0.0, 15.0, 100.0, 15.0],  # horizontal, y = 15
+            [20.0, -500.0, 20.0, 500.0],  # vertical, x = 20
+            [60.0, 60.0, 60.0, 60.0],  # a point alone
+        ]
+    )
+    boxes = np.array(
+        [
+            [10.0, 10.0, 30.0, 20.0],  # both lines: 20 across, 10 down
+            [50.0, 50.0, 70.0, 70.0],  # the point only
+            [40.0, 0.0, 45.0, 30.0],  # the horizontal line only: 5 across
+            [200.0, 200.0, 210.0, 210.0],  # nothing
+        ]
+    )
+    assert lengths_inside(segments, boxes) == pytest.approx([30.0, POINT_PX, 5.0, 0.0])
+    assert lengths_inside(np.zeros((0, 4)), boxes).tolist() == [0.0] * 4
+
+
 def test_the_spectrum_index_axis_ends_at_the_last_value_drawn(qtbot):
     """At α = 10 each curve kept two values above round-off, drawn at the left edge of an axis that
     ran to k = 128 for the values left out."""
