@@ -129,6 +129,7 @@ class App(QtCore.QObject):
     def _wire(self) -> None:
         self.link.snapshot.connect(self.clock.on_snapshot)
         self.link.running_to.connect(self.clock.on_running_to)
+        self.link.paced.connect(self.clock.on_paced)
         self.link.playing_changed.connect(self.clock.on_playing_changed)
         self.link.snapshot.connect(self.messages.on_snapshot)
         self.link.snapshot.connect(self._show_diverged_lanes)

@@ -123,6 +123,7 @@ class FrameClock(QtCore.QObject):
         self._ahead_shown = True  # whether a branch's recorded steps ahead of the engine are drawn
         self._dirty = False
         self._asked_now = False  # a frame the user caused (a view switched): drawn on the next tick
+        self._paced = False  # a recording draws every step: the engine waits for each frame
         self._drawn_at = 0.0  # perf_counter seconds of the last frame drawn
         self._frames = RateMeter()
         self._steps = RateMeter()
@@ -328,6 +329,11 @@ class FrameClock(QtCore.QObject):
         """The step a run to a step (step N, a go-to ahead) ends at; None when the run plays or waits."""
         self._run_to = step
 
+    @QtCore.Slot(bool, int)
+    def on_paced(self, on: bool, _step: int) -> None:
+        """Pacing on (a recording): every step's frame is drawn, a jump's too, as soon as it can be."""
+        self._paced = on
+
     @QtCore.Slot(bool)
     def on_playing_changed(self, playing: bool) -> None:
         self._playing = playing
@@ -377,7 +383,7 @@ class FrameClock(QtCore.QObject):
     def _on_timer(self) -> None:
         """A tick: draw, unless the frame would only show a jump's newer steps sooner than
         :data:`JUMP_FRAME_INTERVAL_S` after the last one."""
-        jumping = self._run_to is not None and self._playing and self._cursor_step is None
+        jumping = self._run_to is not None and self._playing and self._cursor_step is None and not self._paced
         if jumping and not self._asked_now and time.perf_counter() - self._drawn_at < JUMP_FRAME_INTERVAL_S:
             return
         self._on_tick()

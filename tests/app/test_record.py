@@ -806,6 +806,24 @@ def test_a_fast_engine_is_paced_so_that_no_step_is_skipped(qtbot, tmp_path):
     assert len(_decoded(path)[1]) == app.clock.newest.step - start
 
 
+def test_a_jump_recorded_gets_a_frame_for_every_step_whatever_its_frame_cap(qtbot, tmp_path, monkeypatch):
+    """A jump draws a few frames on its way; recorded, each of its steps is drawn and written."""
+    from muonscope.app import frame_clock
+
+    monkeypatch.setattr(frame_clock, "JUMP_FRAME_INTERVAL_S", 10_000.0)  # no frame on a jump's way
+    app = open_app(qtbot)
+    path = tmp_path / "jump.gif"
+    _start_recording(qtbot, app, path)
+    start = app.recorder.started_after_step
+    app.intents.step(12)
+    qtbot.waitUntil(lambda: app.recorder.frames == 12, timeout=WAIT_MS)
+    wait_until_paused(qtbot, app)
+    with qtbot.waitSignal(app.recorder.finished, timeout=WAIT_MS):
+        app.views.transport.record_action.trigger()
+    assert app.clock.newest.step == start + 12
+    assert len(_decoded(path)[1]) == 12
+
+
 class _Clock(QtCore.QObject):
     """The frame clock as the recorder sees it: frames drawn, the newest snapshot, the cursor."""
 
