@@ -21,7 +21,7 @@ from muonscope.engine.task_kinds import (
     task_field_problem,
     view_problem,
 )
-from muonscope.widgets.lane_table import LaneFieldSpec
+from muonscope.widgets.lane_table import LANE_ROW_FIELDS, LaneFieldSpec
 from muonscope.widgets.number_box import BOX_DECIMALS
 from muonscope.widgets.task_panel import TaskFieldSpec
 from muonscope.widgets.transport_bar import TransportRanges
@@ -40,18 +40,7 @@ __all__ = [
 ]
 
 #: Lane fields with a control in the lane table.
-LANE_CONTROLS = (
-    "optimizer",
-    "order",
-    "momentum",
-    "lr",
-    "polar",
-    "ns_steps",
-    "lam",
-    "lam_schedule",
-    "beta2",
-    "thresholded",
-)
+LANE_CONTROLS = LANE_ROW_FIELDS
 #: Task fields shown as a slider (in hundredths) rather than a spin box.
 _SLIDERS = {"label_noise"}
 #: The seed sits in the toolbar next to reset, not in the task form.

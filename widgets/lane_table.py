@@ -13,7 +13,7 @@ from muonscope.widgets.theme import lane_colour
 from muonscope.widgets.title_label import TitleLabel
 from muonscope.widgets.wheel_guard import guard_wheel
 
-__all__ = ["LaneFieldSpec", "LaneRow", "LaneTable"]
+__all__ = ["LANE_ROW_FIELDS", "LaneFieldSpec", "LaneRow", "LaneTable"]
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ class LaneRow(QtWidgets.QFrame):
         remove.clicked.connect(self.remove_clicked.emit)
         self.remove_button = remove
         self._build_layout()
-        for name in _FIELDS:
+        for name in LANE_ROW_FIELDS:
             self.widget_for(name).setToolTip(spec.helps.get(name, ""))
             self.widget_for(name).setAccessibleName(name)  # the label's text, where a symbol is shown
         self.optimizer.setAccessibleName("optimizer (←/→ pick, Enter chooses)")
@@ -219,7 +219,7 @@ class LaneRow(QtWidgets.QFrame):
     @property
     def tab_chain(self) -> list[QtWidgets.QWidget]:
         """The row's controls in reading order: the Tab key's path through it."""
-        return [self.remove_button, *(self.widget_for(name) for name in _FIELDS)]
+        return [self.remove_button, *(self.widget_for(name) for name in LANE_ROW_FIELDS)]
 
     def _tick(self, name: str, on: bool, value: Any) -> None:
         self._ticked[name] = on
@@ -335,7 +335,7 @@ class LaneRow(QtWidgets.QFrame):
 
 
 #: The row's fields in reading order: left to right, top to bottom.
-_FIELDS = (
+LANE_ROW_FIELDS = (
     "optimizer",
     "order",
     "momentum",
