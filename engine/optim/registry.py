@@ -243,8 +243,8 @@ def lane_field_problem(lane: LaneSettings, name: str) -> str:
     unread = _unread_field_problem(lane, name)
     if unread:
         return unread
-    if name in ("nesterov", "buffer") and lane.momentum == 0:
-        return f"μ = 0: the buffer is the gradient itself, so {_BUFFER_FIELDS[name]} has no effect"
+    if name in _AT_NO_MOMENTUM and lane.momentum == 0:
+        return f"μ = 0: the buffer is the gradient itself, so {_AT_NO_MOMENTUM[name]} has no effect"
     return ""
 
 
@@ -299,6 +299,13 @@ _BUFFER_FIELDS = {
     "momentum": "μ",
     "nesterov": "Nesterov's look-ahead",
     "buffer": "its convention (ema or sum)",
+}
+#: Fields read to no avail at μ = 0, as a reason names them: before or after the map, the buffer
+#: of one gradient is that gradient (a SignGD lane at μ = 0 was reported as momentum "pre").
+_AT_NO_MOMENTUM = {
+    "nesterov": _BUFFER_FIELDS["nesterov"],
+    "buffer": _BUFFER_FIELDS["buffer"],
+    "order": "the momentum order",
 }
 
 

@@ -97,3 +97,11 @@ def test_the_metrics_table_says_which_rows_are_estimates_with_their_sample_and_e
 def _missing(value) -> bool:
     """Null (a count) or NaN (a float column): how a table writes a value not computed."""
     return value is None or value != value
+
+
+def test_a_lane_without_momentum_reports_no_momentum_order():
+    """A SignGD lane at μ = 0 (no buffer) was reported with "order": "pre" beside "buffer": null."""
+    config = _config(n_items=100).with_values([("lanes[1].optimizer", "signgd"), ("lanes[1].momentum", 0.0)])
+    muon, signgd = run_session(Session(config), 1).report["lanes"]
+    assert signgd["order"] is None and signgd["buffer"] is None and signgd["momentum"] == 0.0
+    assert muon["order"] == "pre"

@@ -322,6 +322,7 @@ _IDLE_FIELD_LANES = [{"optimizer": name} for name in OPTIMIZERS] + [
     {"optimizer": "signgd", "order": "none", "momentum": 0.9},
     {"optimizer": "sgd", "momentum": 0.0},  # μ = 0: the buffer is the gradient, whatever its convention
     {"optimizer": "muon", "momentum": 0.0},
+    {"optimizer": "signgd", "momentum": 0.0},  # its order too: reported "pre" where it had none
 ]
 
 
