@@ -246,3 +246,13 @@ def test_a_sweep_over_mu_names_no_mu_and_draws_lanes_it_makes_alike_once():
     ]
     assert [c.lane for c in drawn] == [0, 2, 3]
     assert not np.array_equal(drawn[0].mean, drawn[1].mean)  # pre and post differ at μ > 0
+
+
+@pytest.mark.parametrize(("alpha", "outside"), [(1.5, False), (1.0, True), (0.8, True)])
+def test_a_guide_drawn_where_its_law_does_not_hold_says_so(alpha, outside):
+    """At α = 0.8 the guides d^(1+1/(2α)) and d^(1/(2α)) were drawn as if the theory (α > 1) held."""
+    results = [_result("d", d, s, (d / 8 + s, d**1.3 + s)) for d in (8, 16, 32) for s in (0, 1)]
+    lines = guides(_config(d=16, n_items=64, alpha=alpha), "d", curves(results, "d"))
+    assert len(lines) == 2
+    for label, _x, _y in lines:
+        assert label.endswith(" (theory for α > 1)") == outside, label
