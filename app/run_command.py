@@ -67,6 +67,7 @@ def run_command(args: argparse.Namespace) -> int:
     start = session.snapshot()
     held_at_start = [b for b in until if b.check_last_measured(start) is not None]
     with stop_signals() as stop:
+        stop.then = "stopping after the step under way, or undoing it if it has run a second"
         with ProgressBar(not args.no_progress, unit="step") as progress:
             outcome = run_session(
                 session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
@@ -222,7 +223,11 @@ def _say_outcome(
     step = outcome.report["step"]
     saved = f"; session saved to {args.save}" if args.save is not None else ""
     written = f"; {args.out} holds steps 0 to {step}" if args.out is not None else ""
-    sys.stderr.write(f"muonscope run: interrupted at step {step}{saved}{written}\n")
+    evaluated = min(
+        (lane["eval_step"] for lane in outcome.report["lanes"] if lane["eval_step"] is not None), default=step
+    )
+    of = f" (its population metrics are of step {evaluated}, the last evaluated)" if evaluated < step else ""
+    sys.stderr.write(f"muonscope run: interrupted at step {step}{of}{saved}{written}\n")
     return EXIT_INTERRUPTED
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from muonscope.engine.breakpoints import Hit
 from muonscope.engine.changes import Change, dated_change_text
 from muonscope.engine.config import ExperimentConfig, LaneConfig
+from muonscope.engine.errors import StepCancelled
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.optim.registry import lane_field_problem
 from muonscope.engine.presets import config_file_text
@@ -34,6 +36,11 @@ class RunOutcome:
     interrupted: bool = False
 
 
+#: A stop asked for during a step that has run this long abandons it (see :func:`run_session`); a
+#: shorter one is finished, and the run ends evaluated at its last step.
+ABANDON_AFTER_S = 1.0
+
+
 def run_session(
     session: Session,
     target: int,
@@ -41,26 +48,42 @@ def run_session(
     until: bool = False,
     progress: Progress | None = None,
     stop_requested: Callable[[], bool] | None = None,
+    abandon_after_s: float = ABANDON_AFTER_S,
 ) -> RunOutcome:
     """Step ``session`` to ``target`` (total steps), stopping early at a breakpoint if ``until``.
 
-    The last step is always evaluated, whatever the cadence, so the report describes the final W.
-    ``stop_requested`` is asked between steps (Ctrl-C, SIGTERM): the run then stops with what it
-    computed, and its report says ``interrupted``.
+    The last step is always evaluated, whatever the cadence, so the report describes the final W,
+    unless a stop abandoned a step: its evaluation would take as long, and each lane's ``eval_step``
+    says which W the population metrics are of.
+    ``stop_requested`` is asked between steps (Ctrl-C, SIGTERM): the run then stops with the steps it
+    finished, and its report says ``interrupted``. It is asked inside a step too, once the step has run
+    ``abandon_after_s``: a step that long is abandoned (undone whole) rather than waited for (a
+    SIGTERM during a step of minutes, a big memory's exact gradient, went unanswered for ten).
     """
     start = session.step
     total = max(target - start, 0)
     interrupted = False
+    step_began = time.perf_counter()
 
     def after_step(snapshot: Snapshot) -> bool:
-        nonlocal interrupted
+        nonlocal interrupted, step_began
         if progress is not None:
             progress(snapshot.step - start, total)
         interrupted = stop_requested is not None and stop_requested()
+        step_began = time.perf_counter()
         return interrupted
 
-    hit = session.run(target, stop_on_breakpoints=until, on_step=after_step)
-    session.evaluate()
+    def abandon_the_step() -> bool:
+        return stop_requested() and time.perf_counter() - step_began >= abandon_after_s
+
+    try:
+        cancelled = None if stop_requested is None else abandon_the_step
+        hit = session.run(target, stop_on_breakpoints=until, on_step=after_step, cancelled=cancelled)
+        abandoned = False
+    except StepCancelled:
+        hit, interrupted, abandoned = None, True, True
+    if not abandoned:  # a step that long has an evaluation as long: the report says which step it is of
+        session.evaluate()
     if until and hit is None and not interrupted and session.step > start:
         # the last step's population is evaluated for the report, off the cadence: a condition that
         # holds in the report holds where the run ended ("never held" beside a loss that met it)
@@ -154,6 +177,7 @@ def _measured_report(lane: LaneSnapshot, has_items: bool, since: int) -> dict[st
     return {
         "diverged": lane.diverged,
         "diverged_step": lane.diverged_step if lane.diverged else None,
+        "eval_step": lane.eval_step if lane.eval_step >= 0 else None,
         "estimated": lane.eval_estimated,
         "sampled_items": lane.eval_sampled_items if estimated else None,
         "loss": _number(lane.loss),

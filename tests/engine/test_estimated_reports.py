@@ -1,6 +1,8 @@
 """A run whose population is sampled says so in every snapshot and in its final report."""
 
 import numpy as np
+import pytest
+import torch
 
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.headless import run_session
@@ -105,3 +107,33 @@ def test_a_lane_without_momentum_reports_no_momentum_order():
     muon, signgd = run_session(Session(config), 1).report["lanes"]
     assert signgd["order"] is None and signgd["buffer"] is None and signgd["momentum"] == 0.0
     assert muon["order"] == "pre"
+
+
+def _stop_asked_in_step(session: Session, step: int):
+    """A stop request (Ctrl-C, SIGTERM) made while ``step`` is under way: asked from then on, it holds."""
+    asked = []
+
+    def stop_requested() -> bool:
+        if session.experiment.step_under_way == step:
+            asked.append(step)
+        return bool(asked)
+
+    return stop_requested
+
+
+@pytest.mark.parametrize("long_step", [True, False], ids=["a long step", "a short step"])
+def test_a_stop_during_a_long_step_undoes_it_and_a_short_one_is_finished(long_step):
+    """A SIGTERM during a step of minutes was seen only after it: the run went on for ten minutes.
+    A step that has run long enough (here: any) is abandoned, undone whole, and the run ends where it
+    stood, its metrics said to be of the last evaluation; a short one is finished and evaluated."""
+    config = _config(n_items=100).with_values([("run.eval_every", 10)])
+    session = Session(config)
+    stop = _stop_asked_in_step(session, 3)
+    outcome = run_session(session, 50, stop_requested=stop, abandon_after_s=0.0 if long_step else 1e9)
+    ended = 2 if long_step else 3
+    assert outcome.interrupted and outcome.report["step"] == ended and session.step == ended
+    whole = Session(config)
+    whole.run(ended)
+    assert torch.equal(session.experiment.weights, whole.experiment.weights)  # no trace of a step undone
+    evaluated = 0 if long_step else 3  # not since W = 0 (eval_every 10), or at the step finished
+    assert {lane["eval_step"] for lane in outcome.report["lanes"]} == {evaluated}
