@@ -123,16 +123,22 @@ class CapacityController(QtCore.QObject):
     def run(self, mode: str, asked: bool = True) -> None:
         """Start the sweep (or ray) of ``mode`` for the current settings, replacing any running job.
 
-        One the user did not ask for (``asked`` False: the sweep a preset opens panel ④ on) that
-        cannot start says why on the panel, not in the message bar: `shot --steps 0` of such a preset
-        wrote a picture under a red "run.steps = 0 is not allowed" nobody had asked about.
+        One that cannot start says why on the panel (after run was pressed, ④ said "press run" under
+        the message saying it could not), and in the message bar only if the user asked for it
+        (``asked``): `shot --steps 0` of a preset opening on a sweep wrote a picture under a red
+        "run.steps = 0 is not allowed" nobody had asked about.
         """
         self.stop()
         config = self._config()
         if config is None:
             return
-        refuse = self._alert if asked else lambda reason: self._refuse_on_the_plot(mode, reason, config)
         self._refuse_on_the_plot(mode, None, None)
+
+        def refuse(reason: str) -> None:  # on the plot, and where asked for, in the message bar too
+            self._refuse_on_the_plot(mode, reason, config)
+            if asked:
+                self._alert(reason)
+
         problem = view_problem(config.task, mode) if mode in (*SWEEP_PLOTS, "ray") else "there is no sweep"
         if problem:
             refuse(f"Cannot run '{mode}': {problem}.")

@@ -21,7 +21,8 @@ _GROUP_ORDER = ("Run", "View", "Presets", "Controls", "File", "Help")
 #: user how to reach a lane's settings.
 _CONTROL_KEYS: tuple[ShortcutRow, ...] = (
     ("Controls", "Tab, Shift+Tab", "Next / previous control: the task's fields, then each lane's"),
-    ("Controls", "←/→, Enter", "On a lane's optimizer or momentum order: pick, then choose"),
+    ("Controls", "Arrows, Enter", "On a lane's optimizer or momentum order: ring an option, then choose"),
+    ("Controls", "Enter", "Press the button that has the keys (+ add lane, a lane's ✕, run, apply)"),
 )
 
 

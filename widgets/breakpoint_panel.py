@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.enter_key import press_on_enter
+
 __all__ = ["EXAMPLES", "BreakpointPanel", "grammar_note"]
 
 #: Breakpoints to show as examples, for a task with items (a memory) and for one without (a stream,
@@ -73,6 +75,7 @@ class BreakpointPanel(QtWidgets.QWidget):
         self.remove_button = QtWidgets.QPushButton("Remove")
         self.remove_button.setToolTip("remove the selected breakpoint")
         self.remove_button.clicked.connect(self._on_remove)
+        press_on_enter(self.add_button, self.remove_button)
         self.error_label = _wrapped_label("error", "color: #7a1010; background: #fde2e1; padding: 3px;")
         self.error_label.hide()
         self.note_label = _wrapped_label("note", "color: #444;")

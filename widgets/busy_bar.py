@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.enter_key import press_on_enter
 from muonscope.widgets.time_text import elapsed_text
 
 __all__ = ["BusyBar"]
@@ -27,6 +28,7 @@ class BusyBar(QtWidgets.QFrame):
         self.activity.setFixedSize(120, 12)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.clicked.connect(self._on_cancel)
+        press_on_enter(self.cancel_button)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(8, 3, 4, 3)
         layout.addWidget(self.activity)

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.enter_key import press_on_enter
 from muonscope.widgets.number_box import CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.theme import lane_colour
 from muonscope.widgets.title_label import TitleLabel
@@ -208,13 +209,15 @@ class LaneRow(QtWidgets.QFrame):
         remove.setText("✕")
         remove.setToolTip("remove this lane")
         remove.clicked.connect(self.remove_clicked.emit)
+        remove.setAccessibleName(f"remove lane {index}")
+        press_on_enter(remove)
         self.remove_button = remove
         self._build_layout()
         for name in LANE_ROW_FIELDS:
             self.widget_for(name).setToolTip(spec.helps.get(name, ""))
             self.widget_for(name).setAccessibleName(name)  # the label's text, where a symbol is shown
-        self.optimizer.setAccessibleName("optimizer (←/→ pick, Enter chooses)")
-        self.order.setAccessibleName("momentum order (←/→ pick, Enter chooses)")
+        self.optimizer.setAccessibleName("optimizer (arrow keys pick, Enter chooses)")
+        self.order.setAccessibleName("momentum order (arrow keys pick, Enter chooses)")
 
     @property
     def tab_chain(self) -> list[QtWidgets.QWidget]:
@@ -385,6 +388,7 @@ class LaneTable(QtWidgets.QWidget):
         self.add_button = QtWidgets.QPushButton("+ add lane")
         self.add_button.setToolTip("add a lane (from W = 0, on the same minibatches or exact gradient)")
         self.add_button.clicked.connect(self.add_requested.emit)
+        press_on_enter(self.add_button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._rows_layout)

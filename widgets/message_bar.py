@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.enter_key import press_on_enter
 from muonscope.widgets.theme import StageStyle
 
 __all__ = ["MessageBar"]
@@ -37,6 +38,8 @@ class MessageBar(QtWidgets.QFrame):
         close.setText("✕")
         close.setToolTip("dismiss")
         close.clicked.connect(self.dismiss)
+        close.setAccessibleName("dismiss the message")
+        press_on_enter(close)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)

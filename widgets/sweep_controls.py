@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from PySide6 import QtWidgets
 
+from muonscope.widgets.enter_key import press_on_enter
+
 __all__ = ["SweepControls"]
 
 #: The progress bar's width: at least "12/12" (the header stays within half a 1280 px window) and
@@ -34,6 +36,7 @@ class SweepControls:
         self.cancel_button = QtWidgets.QPushButton("cancel")
         for widget in (self.run_button, self.progress, self.cancel_button):
             add(widget)
+        press_on_enter(self.run_button, self.cancel_button)
         self.running = False
 
     def show_state(self, sweeping: bool, running: bool, done: int = 0, total: int = 0) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.enter_key import press_on_enter
 from muonscope.widgets.keyed_slider import KeyedSlider
 from muonscope.widgets.number_box import BOX_DECIMALS, CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.number_text import number_text
@@ -77,6 +78,7 @@ class TaskPanel(QtWidgets.QWidget):
         self.apply_button.setToolTip("these fields change the task itself: the run restarts from W = 0")
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self._on_apply)
+        press_on_enter(self.apply_button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)

@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.axis_style import style_axes
 from muonscope.widgets.branch_label_places import BranchLine, place_branch_labels
+from muonscope.widgets.enter_key import press_on_enter
 from muonscope.widgets.panel import keep_keys_off
 from muonscope.widgets.ranges import show_steps, step_axis_end
 from muonscope.widgets.theme import StageStyle, stage_style
@@ -88,6 +89,7 @@ class Timeline(QtWidgets.QWidget):
         self.live_button.setChecked(True)
         self.live_button.setToolTip("follow the running step; uncheck (or drag the cursor) to look back")
         self.live_button.toggled.connect(self.live_toggled.emit)
+        press_on_enter(self.live_button)
         self.step_label = QtWidgets.QLabel("step 0")
         self.step_label.setMinimumWidth(110)
         layout = QtWidgets.QHBoxLayout(self)

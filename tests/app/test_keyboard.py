@@ -25,7 +25,8 @@ EXPECTED = [
     ("Ctrl+Q", "Quit"),
     ("F1, ?", "keyboard shortcuts"),
     ("Tab, Shift+Tab", "next / previous control"),
-    ("←/→, Enter", "optimizer or momentum order"),
+    ("Arrows, Enter", "optimizer or momentum order"),
+    ("Enter", "press the button"),
 ]
 
 
@@ -353,3 +354,29 @@ def test_a_lanes_optimizer_is_picked_with_the_arrows_and_chosen_with_enter(app, 
     qtbot.waitUntil(lambda: app.clock.playing, timeout=WAIT_MS)
     app.intents.play(False)
     wait_until_paused(qtbot, app)
+
+
+def test_enter_on_a_focused_button_presses_it_and_space_still_plays(app, qtbot):
+    """Tabbed to "+ add lane" or a lane's ✕, Space played the run and Enter did nothing: the
+    keyboard could not add or remove a lane."""
+    lanes = app.views.lanes
+    count = len(app.clock.config.lanes)
+    lanes.add_button.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lanes.add_button.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(lanes.add_button, Key.Key_Return)
+    qtbot.waitUntil(lambda: len(app.clock.config.lanes) == count + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(lanes.rows) == count + 1, timeout=WAIT_MS)
+    remove = lanes.rows[-1].remove_button
+    assert remove.accessibleName() == f"remove lane {count}"
+    remove.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(remove.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(remove, Key.Key_Enter)
+    qtbot.waitUntil(lambda: len(app.clock.config.lanes) == count, timeout=WAIT_MS)
+    focused = lanes.add_button
+    focused.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(focused.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(focused, Key.Key_Space)  # Space stays play / pause
+    qtbot.waitUntil(lambda: app.clock.playing, timeout=WAIT_MS)
+    app.intents.play(False)
+    wait_until_paused(qtbot, app)
+    assert len(app.clock.config.lanes) == count

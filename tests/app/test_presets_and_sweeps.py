@@ -280,6 +280,7 @@ def test_a_sweep_the_preset_opens_on_that_cannot_run_says_why_on_its_panel_not_i
     plot.run_button.click()  # asked for, it is refused in the message bar
     assert "run.steps = 0 is not allowed" in app.views.message.text
     assert app.views.message.level == "error"
+    assert plot.placeholder.startswith(said)  # and ④ still says why, not "press run"
 
 
 @pytest.mark.parametrize(
