@@ -46,7 +46,10 @@ _ALIGNMENT_NOTE = (
 
 def print_run_table(report: dict[str, Any]) -> None:
     """A short human-readable summary of the final report; estimates are marked ≈ with their error."""
-    print(f"step {report['step']} on {report['device']} ({report['dtype']})")
+    evaluated = {lane["eval_step"] for lane in report["lanes"]} - {None, report["step"]}
+    # a stop that undid a step of minutes skipped its evaluation too: "step 1" stood over step 0's numbers
+    of = f"; population metrics of step {min(evaluated)}, the last evaluated" if evaluated else ""
+    print(f"step {report['step']} on {report['device']} ({report['dtype']}){of}")
     sampled = {lane["sampled_items"] for lane in report["lanes"] if lane["estimated"]}
     if sampled:
         print(f"population metrics estimated from {max(sampled)} sampled items (± one standard error)")

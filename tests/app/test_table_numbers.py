@@ -21,3 +21,24 @@ from muonscope.app.table_numbers import decimals_text
 )
 def test_a_number_keeps_its_decimals_until_it_is_large_or_smaller_than_them(value, text):
     assert decimals_text(value, 4) == text
+
+
+@pytest.mark.parametrize(("eval_step", "said"), [(1, False), (0, True)])
+def test_the_run_table_says_when_its_population_metrics_are_of_an_earlier_step(capsys, eval_step, said):
+    """A stop that undid a long step left "step 1" printed over the numbers of step 0."""
+    from muonscope.app.run_table import print_run_table
+    from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+    from muonscope.engine.headless import run_session
+    from muonscope.engine.session import Session
+
+    config = ExperimentConfig(
+        task=TaskConfig(d=8, n_items=24, alpha=1.2, batch_size=8),
+        lanes=(LaneConfig(optimizer="sgd", lr=1.0),),
+        run=RunConfig(steps=1),
+    )
+    report = run_session(Session(config), 1).report
+    report["lanes"][0]["eval_step"] = eval_step  # as a run stopped inside step 1 reports it
+    print_run_table(report)
+    head = capsys.readouterr().out.splitlines()[0]
+    assert head.startswith("step 1 on cpu")
+    assert head.endswith("; population metrics of step 0, the last evaluated") == said, head
