@@ -19,6 +19,8 @@ smaller.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.app.keyboard import SHEET_GROUP
@@ -163,7 +165,7 @@ class PresentationController(QtCore.QObject):
         self._hidden = [widget for widget in candidates if not widget.isHidden()]
         # the bars' shortcuts must outlive the bars: the window carries their actions meanwhile
         self._carried = [action for action in self._shortcut_actions() if action not in window.actions()]
-        self._menu_openers = _menu_openers(window.menuBar(), window.stage)
+        self._menu_openers = _menu_openers(window.menuBar(), window.stage, self._open_on_stage)
         window.addActions(self._carried + self._menu_openers)
         for widget in self._hidden:
             widget.hide()
@@ -228,6 +230,17 @@ class PresentationController(QtCore.QObject):
         colours = style.colours
         self._paint_stage(colours.background, colours.foreground, desk=desk)
         self._redraw()
+
+    def _open_on_stage(self, menu: QtWidgets.QMenu) -> None:
+        """Open ``menu`` at the stage's corner in the stage's type size (at the desk's, it stood small
+        over a stage drawn at 2× for a room to read); the menu bar's own size comes back as it closes."""
+        font = QtGui.QFont()
+        font.setPointSizeF(self.shown_style.font_pt(font.pointSizeF()))
+        menu.setFont(font)
+        menu.aboutToHide.connect(
+            lambda: menu.setFont(QtGui.QFont()), QtCore.Qt.ConnectionType.SingleShotConnection
+        )
+        menu.popup(self._window.stage.mapToGlobal(_MENU_AT))
 
     def _paint_stage(self, background: str, foreground: str, desk: bool) -> None:
         """The stage's own background and text colour, through its palette.
@@ -367,10 +380,12 @@ def _actions_with_shortcuts(widget: QtWidgets.QWidget) -> list[QtGui.QAction]:
 _MENU_AT = QtCore.QPoint(8, 8)
 
 
-def _menu_openers(bar: QtWidgets.QMenuBar, stage: QtWidgets.QWidget) -> list[QtGui.QAction]:
+def _menu_openers(
+    bar: QtWidgets.QMenuBar, stage: QtWidgets.QWidget, open_menu: Callable[[QtWidgets.QMenu], None]
+) -> list[QtGui.QAction]:
     """For each menu of ``bar`` with an Alt key (&Branch), an action on that key that opens the menu
-    at the stage's top left: the bar hidden on the stage, Alt+B did nothing, and switching branch
-    in a talk meant leaving the stage."""
+    (``open_menu``): the bar hidden on the stage, Alt+B did nothing, and switching branch in a talk
+    meant leaving the stage."""
     openers = []
     for entry in bar.actions():
         menu, title = entry.menu(), entry.text()
@@ -383,6 +398,6 @@ def _menu_openers(bar: QtWidgets.QMenuBar, stage: QtWidgets.QWidget) -> list[QtG
         opener.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
         opener.setStatusTip(f"open the {name} menu (on the stage, where the menu bar is hidden)")
         opener.setProperty(SHEET_GROUP, "View")
-        opener.triggered.connect(lambda _checked=False, m=menu: m.popup(stage.mapToGlobal(_MENU_AT)))
+        opener.triggered.connect(lambda _checked=False, m=menu: open_menu(m))
         openers.append(opener)
     return openers

@@ -915,6 +915,9 @@ def test_on_the_stage_alt_and_a_menus_letter_opens_that_menu(qtbot):
     app.window.focus_stage()
     qtbot.keyClick(app.window.stage, QtCore.Qt.Key.Key_B, QtCore.Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(branch.isVisible, timeout=WAIT_MS)
+    desk_pt = QtWidgets.QApplication.font().pointSizeF()
+    assert branch.font().pointSizeF() > desk_pt  # in the stage's type size, for the room to read
     branch.close()
+    qtbot.waitUntil(lambda: branch.font().pointSizeF() == desk_pt, timeout=WAIT_MS)  # the bar's again
     app.presentation.set_active(False)
     assert not any(action.text() == "Branch menu" for action in app.window.actions())  # the bar's own again
