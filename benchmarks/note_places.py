@@ -12,24 +12,14 @@ Usage: python benchmarks/note_places.py [--points 200,1500,5000] [--repeats 50]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from panel_notes import median_ms
 from PySide6 import QtCore
 
 from muonscope.widgets.segments import box_edges, length_inside, lengths_inside
 
 BOXES = 48
-
-
-def median_ms(action, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def main() -> None:
