@@ -146,6 +146,7 @@ def test_a_step_typed_in_the_go_to_box_and_left_with_esc_is_forgotten(qtbot):
     box = app.views.transport.goto_spin
     app.intents.step(4)
     wait_for_step(qtbot, app, 4)
+    qtbot.waitUntil(lambda: box.value() == 4, timeout=WAIT_MS)  # the frame of the step arrived at
     app.views.transport.focus_goto()
     qtbot.waitUntil(box.hasFocus, timeout=WAIT_MS)
     QtTest.QTest.keyClicks(box, "3")
