@@ -54,14 +54,29 @@ def toggle_order(qt, app, toggles: int, watch_type, run_for) -> list[float]:
     return watch.latencies
 
 
+def open_window(preset_name: str, sets: list[str], threads, view: str = "gradient+momentum"):
+    """The real window on ``preset_name`` with ``sets`` (a run too long to end), 1600×1000, started
+    as the app starts it, with ``threads`` choosing the engine's torch threads."""
+    from muonscope.app.composition import App, keep_startup_objects_out_of_collections
+    from muonscope.app.config_args import overrides
+    from muonscope.engine.presets import load_preset
+
+    preset = load_preset(preset_name)
+    config = preset.config.with_values(overrides(sets)).with_value("run.steps", 10**7)
+    app = App(dataclasses.replace(preset, config=config), threads=threads)
+    app.window.resize(1600, 1000)
+    app.window.show()
+    app.views.spectrum.set_mode("view", view)
+    keep_startup_objects_out_of_collections()  # as the app does
+    app.start()
+    return app
+
+
 def child(args) -> dict:
     import torch
     from PySide6 import QtCore, QtWidgets
     from ui_latency import _PaintWatch, run_for
 
-    from muonscope.app.composition import App, keep_startup_objects_out_of_collections
-    from muonscope.app.config_args import overrides
-    from muonscope.engine.presets import load_preset
     from muonscope.engine.sweep_workers import usable_cores
     from muonscope.engine.thread_count import ThreadChooser, share_cores_with_a_window
 
@@ -72,14 +87,7 @@ def child(args) -> dict:
         threads = ThreadChooser.fixed(int(args.child))
         torch.set_num_threads(int(args.child))
     qt = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    preset = load_preset(args.preset)
-    config = preset.config.with_values(overrides(args.set)).with_value("run.steps", 10**7)
-    app = App(dataclasses.replace(preset, config=config), threads=threads)
-    app.window.resize(1600, 1000)
-    app.window.show()
-    app.views.spectrum.set_mode("view", args.view)
-    keep_startup_objects_out_of_collections()  # as the app does
-    app.start()
+    app = open_window(args.preset, args.set, threads, args.view)
     app.capacity.stop()
     frames = [0]
     app.clock.frame_drawn.connect(lambda _step: frames.__setitem__(0, frames[0] + 1))

@@ -15,7 +15,6 @@ all of them alike; the table gives each one's median and its ratio to the headle
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -29,13 +28,11 @@ HEADLESS = "headless"
 
 
 def _window_child(args) -> dict:
+    from live_window import open_window
     from PySide6 import QtWidgets
     from ui_latency import run_for
 
     from muonscope.app import frame_clock
-    from muonscope.app.composition import App, keep_startup_objects_out_of_collections
-    from muonscope.app.config_args import overrides
-    from muonscope.engine.presets import load_preset
     from muonscope.engine.sweep_workers import usable_cores
     from muonscope.engine.thread_count import ThreadChooser, share_cores_with_a_window
 
@@ -43,13 +40,7 @@ def _window_child(args) -> dict:
     threads = ThreadChooser.beside_a_window(usable_cores())
     share_cores_with_a_window(usable_cores())
     qt = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    preset = load_preset(args.preset)
-    config = preset.config.with_values(overrides(args.set)).with_value("run.steps", 10**7)
-    app = App(dataclasses.replace(preset, config=config), threads=threads)
-    app.window.resize(1600, 1000)
-    app.window.show()
-    keep_startup_objects_out_of_collections()
-    app.start()
+    app = open_window(args.preset, args.set, threads)
     while app.clock.newest is None:
         run_for(qt, 0.2)
     app.capacity.stop()
