@@ -27,6 +27,7 @@ from muonscope.app.export_controller import ExportController
 from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
 from muonscope.app.keyboard import KeyboardController
+from muonscope.app.lane_focus_menu import LaneFocusMenu
 from muonscope.app.live_caption import live_caption, preset_drift
 from muonscope.app.main_window import MainWindow
 from muonscope.app.presentation import PresentationController
@@ -149,6 +150,8 @@ class App(QtCore.QObject):
         self.views.transport.presets_end_reached.connect(self.views.passing_note.say)
         smoothing = self.views.series.smoothing_menu  # also in panel ②'s right-click menu
         self.window.menu("View").addMenu(smoothing).setText("Smoothing of ② over time")
+        panels = (self.views.spectrum, self.views.series, self.views.class_error, self.views.capacity)
+        self.window.menu("View").addMenu(LaneFocusMenu(self.views.lane_key, panels, self.window))
         self.link.saved.connect(self._on_session_opened)
         self.window.closing.connect(self.shutdown)
 

@@ -90,6 +90,7 @@ class Renderer:
         self._slots: dict[int, int] = {}  # each lane id's palette slot: its colour while it lives
         self._lane_ids: tuple[int, ...] = ()  # the lanes named (from the histories below)
         self._drawn_ids: tuple[int, ...] = ()  # the lanes the panels have curves for
+        self._key_ids: tuple[int, ...] = ()  # the lanes the key names, by position
         self._labels_now: tuple[str, ...] = ()  # the snapshot's labels when the lanes were named
         self._histories: tuple[LaneHistory, ...] | None = None
         self._by_id: dict[int, LaneHistory] = {}
@@ -276,9 +277,20 @@ class Renderer:
         self._lane_ids = ids
         self._names = names
         if self.lane_key is not None:
+            self._keep_focus_on_its_lane(ids)
             self.lane_key.set_lanes(
                 [LaneKeyEntry(position, n.label, n.earlier) for position, n in enumerate(names)]
             )
+            self._key_ids = ids
+
+    def _keep_focus_on_its_lane(self, ids: tuple[int, ...]) -> None:
+        """The key names lanes by position: a lane removed before the lane in focus moved it up one,
+        and the focus goes with it (away, if it was the lane removed)."""
+        focus = self.lane_key.focus
+        if focus is None or ids == self._key_ids or focus >= len(self._key_ids):
+            return
+        lane_id = self._key_ids[focus]
+        self.lane_key.set_focus(ids.index(lane_id) if lane_id in ids else None)
 
     def _colour_lanes(self, ids: tuple[int, ...]) -> None:
         """Each lane in the colour it wore (a fresh run's lanes 0 … n−1: the palette in order)."""

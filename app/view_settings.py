@@ -22,7 +22,11 @@ from muonscope.widgets.panel_modes import (
     SPECTRUM_VIEWS,
 )
 
-__all__ = ["VIEW_KEYS", "apply_view", "apply_view_over", "current_view", "view_errors"]
+__all__ = ["NO_FOCUS", "VIEW_KEYS", "apply_view", "apply_view_over", "current_view", "view_errors"]
+
+
+#: ``focus_lane``'s value when no lane is in focus.
+NO_FOCUS = "none"
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,14 @@ def _lane_key(panel: str) -> ViewKey:
     return ViewKey(panel, tuple(range(MAX_LANES)), choose, lambda shown: shown.heat_lane(), is_lane=True)
 
 
+def _focus_key() -> ViewKey:
+    """The lane every panel draws as it is while the others are faint, by its number in the
+    controls, or "none" (the first: what a file that leaves it out gets)."""
+    focus = lambda key, value: key.set_focus(None if value == NO_FOCUS else value)  # noqa: E731
+    read = lambda key: NO_FOCUS if key.focus is None else key.focus  # noqa: E731
+    return ViewKey("lane_key", (NO_FOCUS, *range(MAX_LANES)), focus, read, is_lane=True)
+
+
 VIEW_KEYS = {
     "spectrum": _mode_key("spectrum", "view", SPECTRUM_VIEWS),
     "series": _mode_key("series", "metric", SERIES_METRICS),
@@ -76,6 +88,7 @@ VIEW_KEYS = {
     # saved on Muon's spectra over the steps opened on SGD's
     "spectrum_lane": _lane_key("spectrum"),
     "heatmap_lane": _lane_key("class_error"),
+    "focus_lane": _focus_key(),
 }
 
 
@@ -100,17 +113,18 @@ def view_errors(view: dict[str, Any], lane_count: int | None = None) -> list[Con
         if spec is None:
             errors.append(ConfigError(f"view.{key}", value, unknown_key(key, VIEW_KEYS)))
         elif spec.is_lane and lane_count is not None:
-            if not (_is_allowed(value, spec.allowed) and value < lane_count):
-                errors.append(ConfigError(f"view.{key}", value, _lanes_reached(lane_count)))
+            if not (_is_allowed(value, spec.allowed) and (value == NO_FOCUS or value < lane_count)):
+                errors.append(ConfigError(f"view.{key}", value, _lanes_reached(lane_count, spec)))
         elif not _is_allowed(value, spec.allowed):
             errors.append(ConfigError(f"view.{key}", value, _allowed_text(spec, value)))
     return errors
 
 
-def _lanes_reached(lane_count: int) -> str:
+def _lanes_reached(lane_count: int, spec: ViewKey) -> str:
+    none = f' or "{NO_FOCUS}"' if NO_FOCUS in spec.allowed else ""
     if lane_count == 1:
-        return "must be 0: the run has 1 lane"
-    return f"must be a lane's number, 0 to {lane_count - 1}: the run has {lane_count} lanes"
+        return f"must be 0{none}: the run has 1 lane"
+    return f"must be a lane's number, 0 to {lane_count - 1}{none}: the run has {lane_count} lanes"
 
 
 def _usable(key: str, value: Any, lane_count: int | None) -> bool:
@@ -121,7 +135,9 @@ def _allowed_text(spec: ViewKey, value: Any) -> str:
     """What ``spec`` allows, with the value ``value`` was likely meant to be: a quoted "true" for a
     switch is told to lose its quotes ("must be one of false, true" read as if it were one)."""
     if spec.is_lane:
-        return f"must be a lane's number as the controls show it, 0 to {len(spec.allowed) - 1}"
+        lanes = [option for option in spec.allowed if option != NO_FOCUS]
+        none = f', or "{NO_FOCUS}"' if NO_FOCUS in spec.allowed else ""
+        return f"must be a lane's number as the controls show it, 0 to {len(lanes) - 1}{none}"
     if all(isinstance(option, bool) for option in spec.allowed):
         return (
             "must be true or false, written without quotes"

@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, as_counts, merged_on_x
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.lane_focus import lane_item
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.measured_points import mark_measured_points
 from muonscope.widgets.series_plot import drawn_data
@@ -48,9 +49,9 @@ class CapacitySteps:
         self._faded_names = {}
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
-            faded = pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True)
-            solid = pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True)
-            dashed = pg.PlotDataItem(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True)
+            faded = lane_item(pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True), lane)
+            solid = lane_item(pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True), lane)
+            dashed = lane_item(pg.PlotDataItem(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True), lane)
             self._plot.addItem(faded)
             self._plot.addItem(solid)
             self._right.addItem(dashed)

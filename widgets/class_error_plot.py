@@ -33,6 +33,7 @@ from muonscope.widgets.decimate import pixel_envelope
 from muonscope.widgets.heat_cells import ChangeLines, heat_columns, heat_image, step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_choice import LaneChoice
+from muonscope.widgets.lane_focus import lane_item
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
@@ -153,8 +154,8 @@ class ClassErrorPlot(PlotPanel):
             colour.setAlpha(RAW_ALPHA)
             dot_px = RAW_DOT_PX * stage_style().scale ** 0.5  # a dot per class: at 3× the tail crowded
             dots = {"symbol": "o", "symbolSize": dot_px, "symbolPen": None, "symbolBrush": colour}
-            raw = pg.PlotDataItem(pen=None, skipFiniteCheck=True, **dots)
-            curve = pg.PlotDataItem(pen=lane_pen(lane, width=2.0), skipFiniteCheck=True)
+            raw = lane_item(pg.PlotDataItem(pen=None, skipFiniteCheck=True, **dots), lane)
+            curve = lane_item(pg.PlotDataItem(pen=lane_pen(lane, width=2.0), skipFiniteCheck=True), lane)
             self.plot.addItem(raw)
             self.plot.addItem(curve)
             self._raw.append(raw)

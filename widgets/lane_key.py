@@ -3,6 +3,8 @@
 A legend inside each plot covers curves on a laptop or a projector and repeats itself four times;
 one line of lane swatches says the same once. A lane whose settings changed during the run keeps
 its earlier labels in the key, with the step of each change, so its past curve is never relabelled.
+A click on a lane in the key puts it in focus (:mod:`widgets.lane_focus`) and a second click takes it
+out: the key greys the other lanes, as the panels fade their curves.
 """
 
 from __future__ import annotations
@@ -47,14 +49,28 @@ class LaneKeyEntry:
 
 
 class LaneKey(SteadyLabel):
-    """A line of coloured swatches and lane labels; it wraps when the window is narrow."""
+    """A line of coloured swatches and lane labels; it wraps when the window is narrow. Each lane
+    is a link: clicked (or Tab then Enter), it asks for that lane in focus, or for none if it is."""
+
+    #: The lane in focus now, by position (None: none), when the key's focus changes.
+    focus_changed = QtCore.Signal(object)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lane_key")
         self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(
+            QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | QtCore.Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        # reached by Tab, not taken by a click: after a click on a lane, Space still plays the run
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.TabFocus)
+        self.linkActivated.connect(self._on_link)
         self.setContentsMargins(6, 0, 6, 0)
         self._entries: tuple[LaneKeyEntry, ...] = ()
+        self._focus: int | None = None
+        self._foreground = stage_style().colours.foreground
+        self._background = stage_style().colours.background
         self._note = ""
         self._note_alone = ""  # the note as a panel drawn alone words it
         self.apply_style(stage_style())
@@ -64,7 +80,28 @@ class LaneKey(SteadyLabel):
         if entries == self._entries:
             return
         self._entries = entries
+        if self._focus is not None and self._focus >= len(entries):
+            self.set_focus(None)  # its lane is gone
         self._render()
+
+    @property
+    def focus(self) -> int | None:
+        """The position of the lane in focus, None when no lane is."""
+        return self._focus
+
+    def set_focus(self, position: int | None) -> None:
+        """Put the lane at ``position`` in focus (None: none); says so by :attr:`focus_changed`."""
+        if position is not None and position < 0:
+            raise ValueError(f"lane position {position} must be 0 or more")
+        if position == self._focus:
+            return
+        self._focus = position
+        self._render()
+        self.focus_changed.emit(position)
+
+    def _on_link(self, link: str) -> None:
+        position = int(link.removeprefix("lane:"))
+        self.set_focus(None if position == self._focus else position)
 
     def set_note(self, note: str, alone: str | None = None) -> None:
         """A last item after the lanes, e.g. what the faint curves are ("" removes it); ``alone``:
@@ -100,20 +137,39 @@ class LaneKey(SteadyLabel):
         palette = self.palette()
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(style.colours.foreground))
         self.setPalette(palette)  # a palette, not a style sheet: style sheets slow every repaint
+        self._foreground, self._background = style.colours.foreground, style.colours.background
         self._render()
 
     def _render(self) -> None:
-        swatches = [
-            f'<span style="color:{lane_colour(entry.position)}; font-weight:bold">━━</span>&nbsp;'
-            f"{_unbroken(entry.text())}"
-            for entry in self._entries
-        ]
+        swatches = [self._entry_html(entry) for entry in self._entries]
         if self._note:
             # whole on one line: "dotted," ending one line and "faint: main" the next read as two notes
             swatches.append(f"<i>{html.escape(self._note).replace(' ', '&nbsp;')}</i>")
         self.setText("&nbsp;&nbsp;&nbsp; ".join(swatches))
         shortened = any(entry.text() != entry.whole_text() for entry in self._entries)
-        self.setToolTip("\n".join(entry.whole_text() for entry in self._entries) if shortened else "")
+        whole = "\n".join(entry.whole_text() for entry in self._entries) if shortened else ""
+        focus = "a click on a lane shows it in focus" if self._focus is None else "a second click: all alike"
+        self.setToolTip(f"{whole}\n({focus})" if whole else f"({focus})")
+
+    def _entry_html(self, entry: LaneKeyEntry) -> str:
+        """A lane's swatch and label as a link to its focus; greyed while another lane is in focus
+        (a link, not underlined: eight underlined labels read as eight warnings)."""
+        faded = self._focus is not None and entry.position != self._focus
+        swatch, text = lane_colour(entry.position), self._foreground
+        if faded:  # as faint as the panels draw the lane's curves, a little more for text to be read
+            swatch, text = _towards(swatch, self._background, 0.7), _towards(text, self._background, 0.55)
+        weight = "; font-weight:bold" if entry.position == self._focus else ""
+        return (
+            f'<a href="lane:{entry.position}" style="color:{text}; text-decoration:none{weight}">'
+            f'<span style="color:{swatch}; font-weight:bold">━━</span>&nbsp;{_unbroken(entry.text())}</a>'
+        )
+
+
+def _towards(colour: str, other: str, share: float) -> str:
+    """``colour`` moved ``share`` of the way to ``other`` (both ``#RRGGBB``)."""
+    start, end = QtGui.QColor(colour), QtGui.QColor(other)
+    mixed = [round(a + share * (b - a)) for a, b in zip(start.getRgb()[:3], end.getRgb()[:3], strict=True)]
+    return QtGui.QColor(*mixed).name()
 
 
 def _unbroken(text: str) -> str:

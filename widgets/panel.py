@@ -14,6 +14,7 @@ from muonscope.widgets.axis_style import cache_axes, plain_units, room_for_the_t
 from muonscope.widgets.corner_note import CornerNote
 from muonscope.widgets.data_table import DataTable
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.lane_focus import show_focus
 from muonscope.widgets.lane_legend_item import lane_legend_item, preferred_height_px
 from muonscope.widgets.mode_box import ModeBox
 from muonscope.widgets.panel_header import PanelHeader
@@ -150,6 +151,11 @@ class PlotPanel(QtWidgets.QWidget):
         self._place_placeholder()
         self._note.set_look(colours.foreground, colours.background, font)
         self._note.place()
+
+    def show_lane_focus(self) -> None:
+        """Draw the lane in focus as it is and every other lane faint (:mod:`widgets.lane_focus`);
+        the items of both of ④'s axes, and of a sweep, are in the one scene."""
+        show_focus(self.plot_widget.scene().items())
 
     def show_grid(self, shown: bool) -> None:
         """The grid over curves, none over a heat map: its lines crossed every cell and, on a dark

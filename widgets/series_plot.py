@@ -13,6 +13,7 @@ from muonscope.widgets.coinciding import coincidence_note
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.hover import HoverReadout
+from muonscope.widgets.lane_focus import lane_item
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.measured_points import mark_measured_points
 from muonscope.widgets.number_text import number_text
@@ -82,7 +83,7 @@ class SeriesPlot(PlotPanel):
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
             for curves, pen in ((self._faded, faded_pen), (self._raw, raw_pen), (self._curves, lane_pen)):
-                curves.append(pg.PlotDataItem(pen=pen(lane), skipFiniteCheck=True))
+                curves.append(lane_item(pg.PlotDataItem(pen=pen(lane), skipFiniteCheck=True), lane))
                 self.plot.addItem(curves[-1])
 
     def set_labels(self, labels: Sequence[str | LaneNames]) -> None:

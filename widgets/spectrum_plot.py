@@ -14,6 +14,7 @@ from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.heat_cells import ChangeLines, step_cursor
 from muonscope.widgets.hover import HOVER_REACH_PX, HoverReadout
 from muonscope.widgets.lane_choice import LaneChoice
+from muonscope.widgets.lane_focus import lane_item
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
@@ -128,6 +129,7 @@ class SpectrumPlot(PlotPanel):
             for matrix, (style, _short) in MATRIX_STYLES.items():
                 width = 2.5 if matrix == "signal" else 1.8
                 curve = pg.PlotDataItem(pen=lane_pen(lane, style, width), skipFiniteCheck=True)
+                lane_item(curve, lane)
                 if matrix == "signal":  # on top, and ringed while its values are few: see SIGNAL_RING_PX
                     curve.setZValue(1)
                 self.plot.addItem(curve)

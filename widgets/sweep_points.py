@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from muonscope.widgets.lane_focus import lane_item
 from muonscope.widgets.theme import band_brush, lane_colour, lane_pen, stage_style
 
 __all__ = ["SEEDS_COLUMN", "fit_sweep_ranges", "log_mapped", "sweep_columns", "sweep_lane_items"]
@@ -57,7 +58,7 @@ def sweep_lane_items(lane: int, px, py, plo, phi, partial: np.ndarray) -> list[p
     if px.size > 1:
         low, high = pg.PlotCurveItem(px, plo, pen=None), pg.PlotCurveItem(px, phi, pen=None)
         items.append(pg.FillBetweenItem(low, high, brush=band_brush(lane)))
-    return items
+    return [lane_item(item, lane) for item in items]
 
 
 def fit_sweep_ranges(

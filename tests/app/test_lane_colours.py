@@ -8,7 +8,8 @@ from tests.app.helpers import WAIT_MS, open_app, wait_for_frame, wait_for_step
 
 
 def _key_colours(app) -> list[str]:
-    return [colour.lower() for colour in re.findall(r"color:(#[0-9A-Fa-f]{6})", app.views.lane_key.text())]
+    swatches = re.findall(r"<span style=\"color:(#[0-9A-Fa-f]{6})", app.views.lane_key.text())
+    return [colour.lower() for colour in swatches]
 
 
 def _curve_colours(app) -> set[str]:

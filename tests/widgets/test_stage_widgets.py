@@ -2,6 +2,7 @@
 
 import contextlib
 import itertools
+import re
 
 import numpy as np
 import pyqtgraph as pg
@@ -364,7 +365,7 @@ def test_lane_key_of_a_lane_toggled_many_times_names_its_latest_changes_and_keep
     assert toggled(14).whole_text() in key.toolTip()  # every change, on hover
     key.set_lanes([toggled(3), LaneKeyEntry(1, "SGD lr=128")])  # one change left out saves nothing
     assert key.plain_text().splitlines()[0] == toggled(3).whole_text()
-    assert key.toolTip() == ""
+    assert "step" not in key.toolTip()  # the key says it all: the tooltip only tells what a click does
 
 
 def test_stage_style_scales_lane_pens_and_rejects_bad_values():
@@ -880,3 +881,21 @@ def test_a_message_on_a_dark_stage_is_dark_with_light_text(qtbot):
     bar.apply_style(StageStyle())
     bar.show_message("Paused at step 10", "info")
     assert bar.colours == light
+
+
+def test_lane_key_focus_goes_when_its_lane_does_and_the_others_are_greyed(qtbot):
+    key = LaneKey()
+    qtbot.addWidget(key)
+    key.set_lanes([LaneKeyEntry(position, name) for position, name in enumerate(("SGD", "Adam", "Muon"))])
+    swatches = re.findall(r'<span style="color:(#[0-9a-fA-F]{6})', key.text())
+    with qtbot.waitSignal(key.focus_changed) as told:
+        key.set_focus(2)
+    assert told.args == [2]
+    faded = re.findall(r'<span style="color:(#[0-9a-fA-F]{6})', key.text())
+    assert faded[2] == swatches[2] and faded[0] != swatches[0] and faded[1] != swatches[1]
+    with qtbot.waitSignal(key.focus_changed) as told:
+        key.set_lanes([LaneKeyEntry(0, "SGD"), LaneKeyEntry(1, "Adam")])  # lane 2 removed
+    assert told.args == [None] and key.focus is None
+    assert re.findall(r'<span style="color:(#[0-9a-fA-F]{6})', key.text()) == swatches[:2]
+    with pytest.raises(ValueError, match="lane position -1 must be 0 or more"):
+        key.set_focus(-1)
