@@ -34,7 +34,7 @@ from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 from muonscope.engine.task_bound import task_bound_problem, turned_off_notes
 from muonscope.engine.task_kinds import task_field_problem
-from muonscope.engine.validate import reads_as_zero
+from muonscope.engine.validate import ABOVE_LARGEST_FLOAT, BELOW_SMALLEST_FLOAT, reads_as_zero
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -89,9 +89,9 @@ def parse_value(text: str, where: str) -> Any:
     if set(data) != {"value"}:
         raise ConfigError(where, text, "must be one value")
     if _overflows(data["value"]) and "inf" not in text:  # echoed as "inf", 1e400 read as typed wrong
-        raise ConfigError(where, text, "must be at most about 1.8e308 in size (the largest float)")
+        raise ConfigError(where, text, ABOVE_LARGEST_FLOAT)
     if _underflows(text, data["value"]):  # 1e-400 became lr = 0, a lane that never moves, unsaid
-        raise ConfigError(where, text, "must be 0 or at least about 5e-324 in size (the smallest float)")
+        raise ConfigError(where, text, BELOW_SMALLEST_FLOAT)
     return data["value"]
 
 

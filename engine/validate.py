@@ -20,6 +20,7 @@ __all__ = [
     "check_float_list",
     "check_int",
     "check_text",
+    "misread_float",
     "nearest",
     "nearest_hint",
     "one_of",
@@ -183,6 +184,23 @@ def _interval_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: b
     left = "(-inf" if lo is None else ("(" if lo_open else "[") + plain_number(lo)
     right = "inf)" if hi is None else plain_number(hi) + (")" if hi_open else "]")
     return f" in {left}, {right}"
+
+
+#: Why a number written with digits is not the number read (:func:`misread_float`).
+BELOW_SMALLEST_FLOAT = "must be 0 or at least about 5e-324 in size (the smallest float)"
+ABOVE_LARGEST_FLOAT = "must be at most about 1.8e308 in size (the largest float)"
+
+
+def misread_float(written: str) -> str | None:
+    """Why the float ``written`` is not read as written (``1e-400`` reads as 0, ``1e400`` as inf),
+    or None when it is."""
+    if reads_as_zero(written):
+        return BELOW_SMALLEST_FLOAT
+    try:
+        value = float(written)
+    except ValueError:
+        return None
+    return ABOVE_LARGEST_FLOAT if math.isinf(value) and "inf" not in written.lower() else None
 
 
 def reads_as_zero(written: str) -> bool:

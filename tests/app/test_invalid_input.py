@@ -108,6 +108,20 @@ CASES = [
     (["run", "--config", "{tmp}/optimizer_table.toml"], "lanes[0].optimizer = {}"),
     (["run", "--config", "{tmp}/long_strengths.toml"], "task.strengths = [1, 1, 1, …, 1, 1] (200001 items)"),
     (["run", "--config", "{tmp}/missing.toml"], "config = '{tmp}/missing.toml'"),
+    # a number no float holds: --set refused it, a file read 1e-400 as lr = 0 (a lane that never moves)
+    (
+        ["run", "--config", "{tmp}/lr_below_floats.toml"],
+        "{tmp}/lr_below_floats.toml: lanes[0].lr = 1e-400 is not allowed: must be 0 or at least about 5e-324",
+    ),
+    (
+        ["run", "--config", "{tmp}/eps_below_floats.toml"],
+        "{tmp}/eps_below_floats.toml: lanes[1].eps = 2E-999",
+    ),
+    (["run", "--config", "{tmp}/list_below_floats.toml"], "task.strengths[1] = 1e-999 is not allowed"),
+    (
+        ["run", "--config", "{tmp}/d_above_floats.toml"],
+        "{tmp}/d_above_floats.toml: task.d = 1e400 is not allowed: must be at most about 1.8e308",
+    ),
     # ---- --set
     (["run", "--set", "task.d=0"], "task.d = 0"),
     (["run", "--set", "task.d=abc"], "task.d = 'abc'"),
@@ -485,6 +499,10 @@ def files(tmp_path):
     write("written/config.toml", "[task]\nd = 16\n")
     write("saved/session.json", "{}")
     write("bad_syntax.toml", "[task\nd = 3\n")
+    write("lr_below_floats.toml", "[[lanes]]\nlr = 1e-400\n")
+    write("eps_below_floats.toml", '[[lanes]]\n[[lanes]]\noptimizer = "adam"\neps = 2E-999\n')
+    write("list_below_floats.toml", '[task]\nkind = "hierarchical"\nstrengths = [1, 1e-999]\n')
+    write("d_above_floats.toml", "[task]\nd = 1e400\n")
     write("optimizer_list.toml", "[[lanes]]\noptimizer = []\n")
     write("optimizer_table.toml", "[[lanes]]\noptimizer = {}\n")
     write("long_strengths.toml", '[task]\nkind = "spiked"\nstrengths = [' + "1," * 200_000 + "1]\n")
