@@ -14,7 +14,7 @@ from typing import Any
 
 import tomli_w
 
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError, outline
 from muonscope.engine.field_paths import parse_field_path
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
 from muonscope.engine.optim.registry import OPTIMIZERS
@@ -508,4 +508,4 @@ def _reject_unknown(where: str, data: dict[str, Any], allowed: tuple[str, ...]) 
     for key in data:
         if key not in allowed:
             name = f"{where}.{key}" if where else str(key)
-            raise ConfigError(name, data[key], unknown_key(key, allowed))
+            raise ConfigError(name, outline(data[key]), unknown_key(key, allowed))

@@ -8,7 +8,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Cancelled", "ConfigError", "StepCancelled", "format_value", "plain_number", "raising_check"]
+__all__ = [
+    "Cancelled",
+    "ConfigError",
+    "StepCancelled",
+    "format_value",
+    "outline",
+    "plain_number",
+    "raising_check",
+]
 
 #: Exponents written out in plain digits by :func:`plain_number` ("0.000000001" … "1000000000").
 _PLAIN_EXPONENTS = (-9, 9)
@@ -82,6 +90,26 @@ def _fewest_digits(value: float) -> str:
         if float(text) == value:
             return text
     return text
+
+
+class _Written:
+    """A value a refusal shows as ``text``: a kind in place of contents no one needs read back."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def outline(value: Any) -> Any:
+    """``value``, or for a table its outline ``{…}`` (an array of tables: ``[{…}, …]``): a
+    misspelt ``[runn]`` was refused with its nine settings printed in a 330-character line."""
+    if isinstance(value, dict):
+        return _Written("{…}")
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return _Written("[{…}]" if len(value) == 1 else "[{…}, …]")
+    return value
 
 
 class ConfigError(ValueError):

@@ -21,7 +21,7 @@ from typing import Any
 import tomli_w
 
 from muonscope.engine.config import ExperimentConfig, TaskConfig, lane_from_dict, parse_toml
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError, outline
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.task_kinds import task_field_problem
 from muonscope.engine.validate import one_of, unknown_key
@@ -223,7 +223,7 @@ def _preset_from_data(name: str, data: dict[str, Any]) -> Preset:
             raise ConfigError(f"preset.{key}", value, "must be text")
     for key, value in data.items():  # a file also holds [preset] and [view]: name them among the known keys
         if key not in _FILE_TABLES:
-            raise ConfigError(key, value, unknown_key(key, _FILE_TABLES))
+            raise ConfigError(key, outline(value), unknown_key(key, _FILE_TABLES))
     config = ExperimentConfig.from_dict(data)
     _refuse_unread_fields(data, config)
     return Preset(name=name, config=config, view=view, **meta)

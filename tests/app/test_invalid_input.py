@@ -42,7 +42,10 @@ CASES = [
     (["run", "--config", "{tmp}/lanes_scalar.toml"], "lanes = 3"),
     (["cache", "list"], ("'list' is not allowed", "must be one of info, clear")),
     (["run", "--config", "{tmp}/task_scalar.toml"], "task = 1"),
-    (["run", "--config", "{tmp}/unknown_table.toml"], "foo = "),
+    (["run", "--config", "{tmp}/unknown_table.toml"], "foo = {…} is not allowed: unknown key"),
+    # a misspelt table is named, not printed whole (nine settings made a 330-character line)
+    (["run", "--config", "{tmp}/misspelt_table.toml"], "runn = {…} is not allowed: unknown key; known"),
+    (["run", "--config", "{tmp}/misspelt_lanes.toml"], "lanez = [{…}, …] is not allowed: unknown key"),
     (
         ["run", "--config", "{tmp}/unknown_top_key.toml"],
         "steps = 3 is not allowed: unknown key; known keys: preset, view, task, lanes, run",
@@ -480,6 +483,8 @@ def files(tmp_path):
     write("lanes_scalar.toml", "lanes = 3\n")
     write("task_scalar.toml", "task = 1\n")
     write("unknown_table.toml", "[foo]\nx = 1\n")
+    write("misspelt_table.toml", "[runn]\nsteps = 40\neval_every = 3\nspectra_every = 2\n")
+    write("misspelt_lanes.toml", '[[lanez]]\noptimizer = "sgd"\n[[lanez]]\noptimizer = "adam"\n')
     write("unknown_top_key.toml", "steps = 3\n")
     write("preset_colour.toml", '[preset]\ncolour = "red"\n')
     write("preset_title.toml", "[preset]\ntitle = 1\n")
