@@ -30,6 +30,7 @@ from muonscope.engine.config import (
 )
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.field_paths import nearest_field_path, parse_field_path
+from muonscope.engine.file_names import name_overflow
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.presets import Preset, load_config_file, load_preset
 from muonscope.engine.task_bound import task_bound_problem, turned_off_notes
@@ -322,8 +323,12 @@ def branch_of(session: Any, text: str, option: str = "--branch") -> int:
     raise ConfigError(option, text, f"must be a branch of the session by index or name ({choices})")
 
 
-def check_output_file(path: Path, option: str = "--out") -> None:
-    """A file to be written: not an existing folder, and in a folder that can be written."""
+def check_output_file(path: Path, option: str = "--out", added_bytes: int = 0, what_adds: str = "") -> None:
+    """A file to be written: names its file system holds (with the ``added_bytes`` that ``what_adds``
+    adds to its name while writing), not an existing folder, and in a folder that can be written."""
+    overflow = name_overflow(path, added_bytes, what_adds)
+    if overflow is not None:
+        raise ConfigError(option, str(path), overflow)
     if path.is_dir():
         raise ConfigError(option, str(path), "is a folder; must name a file to write")
     check_writable(path.parent if str(path.parent) else Path("."), option, given=path)
@@ -335,6 +340,9 @@ def check_output_folder(folder: Path, option: str = "--out") -> None:
     ``run --out runs/s1`` wrote its metrics table over the session's own ``metrics.parquet``, and
     the session no longer opened.
     """
+    overflow = name_overflow(folder)
+    if overflow is not None:  # before asking the folder anything: the asking fails on it
+        raise ConfigError(option, str(folder), overflow)
     if (folder / "session.json").is_file():
         raise ConfigError(
             option,
@@ -356,6 +364,9 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
         str(given).encode("utf-8")
     except UnicodeEncodeError:
         raise ConfigError(option, str(given), "must be a path in UTF-8") from None
+    overflow = name_overflow(folder)
+    if overflow is not None:
+        raise ConfigError(option, str(given), overflow)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

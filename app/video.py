@@ -20,7 +20,10 @@ from pathlib import Path
 
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["VIDEO_SUFFIXES", "VideoWriter", "check_video_path", "frames_text", "padded_size"]
+__all__ = ["PART_SUFFIX", "VIDEO_SUFFIXES", "VideoWriter", "check_video_path", "frames_text", "padded_size"]
+
+#: Added to a video's name while it is written: only a finished video takes the name asked for.
+PART_SUFFIX = ".part"
 
 #: The file kinds a recording can be, by the file name's suffix.
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -73,7 +76,7 @@ class VideoWriter:
             self._ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
         except RuntimeError as exc:  # no binary for this platform, and none on the PATH
             raise OSError(f"no video encoder: {exc} {_ENCODER_HINT}") from None
-        self._part = self.path.with_name(self.path.name + ".part")
+        self._part = self.path.with_name(self.path.name + PART_SUFFIX)
         self._scratch = tempfile.TemporaryDirectory(prefix="muonscope-video-") if self.kind == "gif" else None
         self._report = tempfile.TemporaryFile()
         self._process = self._start()

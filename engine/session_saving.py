@@ -22,6 +22,7 @@ from muonscope import __version__
 from muonscope.engine.breakpoints import breakpoint_to_dict
 from muonscope.engine.changes import AddLane, Change, SetField
 from muonscope.engine.checkpoints import Checkpoint, same_state
+from muonscope.engine.file_names import name_overflow
 from muonscope.engine.history import count_values
 from muonscope.engine.scalar_metrics import COUNT_METRICS
 from muonscope.engine.session import Branch, Session
@@ -38,7 +39,13 @@ from muonscope.engine.session_format import (
 from muonscope.engine.snapshot import Event
 from muonscope.engine.tables import write_table
 
-__all__ = ["check_save_target", "save_session"]
+__all__ = ["STAGING_ADDED_BYTES", "check_save_target", "save_session"]
+
+#: The folder a session is written in before it takes its name, beside its target: a save cut short
+#: leaves the target as it was.
+_STAGING_PREFIX = ".{name}.saving."
+#: What staging adds to a session's name: the prefix's own characters and tempfile's 8 random ones.
+STAGING_ADDED_BYTES = len(_STAGING_PREFIX.format(name="")) + 8
 
 
 def save_session(session: Session, path: Path) -> Path:
@@ -90,7 +97,7 @@ def _save(session: Session, path: Path) -> Path:
     fresh = not target.exists()
     home = target.parent if fresh else target  # the staging folder sits beside what it replaces
     home.mkdir(parents=True, exist_ok=True)
-    prefix = f".{target.name}.saving."
+    prefix = _STAGING_PREFIX.format(name=target.name)
     if not fresh:
         _drop_abandoned_saves(target, prefix)
     staging = Path(tempfile.mkdtemp(prefix=prefix, dir=home))
@@ -174,6 +181,9 @@ def check_save_target(path: Path, resumed: Path | None = None) -> None:
     ``run --steps 5 --save s2`` replaced a 200-step session with two branches without a word.
     """
     path = Path(path)
+    overflow = name_overflow(path, STAGING_ADDED_BYTES, "saving")
+    if overflow is not None:
+        raise SessionError(path, overflow)
     try:
         _check_target(path)
         held = (path / "session.json").is_file()

@@ -125,6 +125,12 @@ CASES = [
         ["run", "--config", "{tmp}/d_above_floats.toml"],
         "{tmp}/d_above_floats.toml: task.d = 1e400 is not allowed: must be at most about 1.8e308",
     ),
+    # a name its file system holds only without what muonscope adds while writing: the run was
+    # lost at its end to "OSError: File name too long"
+    (["run", "--save", "{tmp}/" + "S" * 245], "its name is 245 bytes long: at most 238 fit (names hold 255"),
+    (["record", "--out", "{tmp}/" + "G" * 251 + ".gif"], "its name is 255 bytes long: at most 250 fit"),
+    (["shot", "--out", "{tmp}/" + "P" * 300 + ".png"], "its name is 304 bytes long: names hold at most 255"),
+    (["run", "--out", "{tmp}/" + "D" * 300 + "/x"], "a folder name in it (DDDDDDDDDDDD…) is 300 bytes long"),
     # ---- --set
     (["run", "--set", "task.d=0"], "task.d = 0"),
     (["run", "--set", "task.d=abc"], "task.d = 'abc'"),

@@ -1,0 +1,49 @@
+"""Whether the names of a path to be written fit its file system, with what muonscope adds to them.
+
+A session is staged as ``.NAME.saving.XXXXXXXX`` beside its target and a video as ``NAME.part``: a
+name within the file system's 255 bytes overflowed it only at the end, after the whole run, and the
+results were lost to an ``OSError``. Checked before any compute instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["DEFAULT_NAME_MAX", "name_overflow"]
+
+#: Bytes a name may hold where the file system does not say (Linux, macOS and Windows all hold 255).
+DEFAULT_NAME_MAX = 255
+
+
+def name_overflow(path: Path, added_bytes: int = 0, what_adds: str = "") -> str | None:
+    """Why a name in ``path`` is too long for its file system, or None when every one fits.
+
+    ``added_bytes``: what is added to the last name while it is written (``what_adds`` says who).
+    """
+    parts = [part for part in Path(path).parts if part not in ("/", ".", "..")]
+    room = _name_max(Path(path))
+    for index, part in enumerate(parts):
+        size = len(os.fsencode(part))
+        last = index == len(parts) - 1
+        added = added_bytes if last else 0
+        if size + added <= room:
+            continue
+        kind = "its name" if last else f"a folder name in it ({part[:12]}…)"
+        if added:
+            held = f"names hold {room} bytes here, and {what_adds} adds {added} while it writes"
+            return f"{kind} is {size} bytes long: at most {room - added} fit ({held})"
+        return f"{kind} is {size} bytes long: names hold at most {room} bytes here"
+    return None
+
+
+def _name_max(path: Path) -> int:
+    """The longest name, in bytes, the file system of ``path`` (or of its nearest existing folder) holds."""
+    ask = getattr(os, "pathconf", None)  # not on Windows, whose file systems hold 255
+    for folder in (path, *path.absolute().parents):
+        try:
+            if ask is not None and folder.is_dir():
+                return ask(folder, "PC_NAME_MAX")
+        except (OSError, ValueError):  # a name too long to ask about, or no such limit on this system
+            continue
+    return DEFAULT_NAME_MAX
