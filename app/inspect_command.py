@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 
 from muonscope.app.config_args import branch_of, check_output_file
+from muonscope.app.path_words import path_text
 from muonscope.engine.changes import AddLane
 from muonscope.engine.errors import ConfigError
 
@@ -51,7 +52,7 @@ def inspect_command(args: argparse.Namespace) -> int:
     _print(inspected, tensor, matrix)
     if args.out is not None:
         np.save(args.out, matrix, allow_pickle=False)
-        print(f"wrote {args.out}")
+        print(f"wrote {path_text(args.out)}")
     return 0
 
 

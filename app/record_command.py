@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 
+from muonscope.app.path_words import path_text
 from muonscope.app.video import frames_text
 from muonscope.engine.errors import ConfigError
 
@@ -144,7 +145,7 @@ def _summary(writer, plan, every: int, last_step: int) -> str:
         else f"steps {first}–{last_step}" + (f", every {every}" if every > 1 else "")
     )
     summary = (
-        f"wrote {writer.path}: {frames_text(writer.frames)}, {shown}, "
+        f"wrote {path_text(writer.path)}: {frames_text(writer.frames)}, {shown}, "
         f"{writer.seconds:.2f} s of video at {writer.fps:g} fps ({steps})"
     )
     if last_step < plan.target_step and last_step + every > plan.target_step:  # not stopped: ran past

@@ -29,6 +29,7 @@ from muonscope.app.config_args import (
     refuse_task_fields_without_effect,
     table_format,
 )
+from muonscope.app.path_words import path_text
 from muonscope.app.progress import ProgressBar
 from muonscope.app.run_table import print_run_table, steps_text
 from muonscope.app.stop_signals import EXIT_INTERRUPTED, stop_signals
@@ -167,7 +168,7 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
             removed,
         )
         if not outcome.interrupted:
-            said.append(f"wrote {', '.join(path.name for path in written)} in {args.out}")
+            said.append(f"wrote {', '.join(path.name for path in written)} in {path_text(args.out)}")
     said.extend(replacement_note(path) for path in removed)
     if args.save is not None and not outcome.interrupted:
         said.append(_saved_note(args.save, session))
@@ -184,10 +185,10 @@ def _saved_note(path: Path, session: Any) -> str:
     resume then refused --steps 160: "at least 200")."""
     step, head = session.step, session.branch.head_step
     if step >= head:
-        return f"session saved to {path} (step {step})"
+        return f"session saved to {path_text(path)} (step {step})"
     branch = session.branch.name
     return (
-        f"session saved to {path} at step {step} of {branch!r}, which runs on to step {head}: "
+        f"session saved to {path_text(path)} at step {step} of {branch!r}, which runs on to step {head}: "
         f"--resume continues from step {head}"
     )
 
@@ -221,7 +222,7 @@ def _say_outcome(
     if not outcome.interrupted:
         return 0
     step = outcome.report["step"]
-    saved = f"; session saved to {args.save}" if args.save is not None else ""
+    saved = f"; session saved to {path_text(args.save)}" if args.save is not None else ""
     written = f"; {args.out} holds steps 0 to {step}" if args.out is not None else ""
     evaluated = min(
         (lane["eval_step"] for lane in outcome.report["lanes"] if lane["eval_step"] is not None), default=step

@@ -8,12 +8,12 @@ session; nothing is recomputed beyond what opening it does.
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import numpy as np
 
 from muonscope.app.live_caption import count_text
+from muonscope.app.path_words import shell_word
 from muonscope.app.run_table import estimate_text
 from muonscope.app.table_numbers import decimals_text
 from muonscope.engine.changes import dated_change_text
@@ -48,16 +48,10 @@ def session_summary(session: Session, folder: Path) -> list[str]:
         lines += _lane_lines(branch, _head_lanes(session, branch), items, sampled)
     lines.append("breakpoints: " + ("; ".join(b.text for b in session.breakpoints) or "none"))
     lines.append(  # quoted as a shell takes it: "runs/fork ✓" pasted as printed was two words
-        f"look at one matrix: muonscope inspect {_shell_word(folder)} --step K [--lane L] "
+        f"look at one matrix: muonscope inspect {shell_word(folder)} --step K [--lane L] "
         "[--tensor W|G|M|update] [--branch B]"
     )
     return lines
-
-
-def _shell_word(folder: Path) -> str:
-    """``folder`` as one shell word that no command reads as an option ("-dash" read as one)."""
-    text = str(folder)
-    return shlex.quote(f"./{text}" if text.startswith("-") else text)
 
 
 def _task_text(task) -> str:

@@ -10,6 +10,7 @@ import re
 import sys
 from pathlib import Path
 
+from muonscope.app.path_words import path_text
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["PICTURE_SUFFIXES", "panel_rects", "parse_size", "report_sweep", "shot_command", "take_screenshot"]
@@ -47,7 +48,7 @@ def shot_command(args) -> int:
     if image is None:
         sys.stderr.write("muonscope shot: interrupted before the picture; nothing written\n")
         return exit_status(EXIT_INTERRUPTED)
-    print(f"wrote {args.out} ({size[0]}x{size[1]}, step {plan.target_step}){scaling}")
+    print(f"wrote {path_text(args.out)} ({size[0]}x{size[1]}, step {plan.target_step}){scaling}")
     return exit_status(0)
 
 

@@ -18,6 +18,7 @@ from muonscope.app.config_args import (
     table_format,
     usable_workers,
 )
+from muonscope.app.path_words import path_text
 from muonscope.app.progress import ProgressBar
 from muonscope.app.stop_signals import EXIT_INTERRUPTED, forget_if_left_empty, points_kept_text
 from muonscope.app.sweep_axes import SWEEP_PLOTS
@@ -168,7 +169,7 @@ def _write(folder: Path, table_format: str, curve_table: dict, point_table: dict
     for name, columns in (("curves", curve_table), ("points", point_table)):
         removed: list[Path] = []
         target = clear_other_formats(folder / f"{name}.{table_format}", removed)
-        print(f"wrote {write_table(columns, target)}")
+        print(f"wrote {path_text(write_table(columns, target))}")
         for path in removed:  # a sweep before wrote the other format here: its table is this one now
             print(replacement_note(path))
 

@@ -1066,3 +1066,13 @@ def test_inspect_marks_estimated_metrics_as_run_does(capsys, tmp_path):
     shown = lines[at + 2]
     assert "loss ≈ " in shown and "accuracy ≈ " in shown and "recovered ≈ " in shown
     assert shown.count("±") == 3
+
+
+def test_a_path_starting_with_a_dash_is_reported_as_one_to_paste_back(tmp_path, monkeypatch, capsys):
+    """The report "session saved to -sess", pasted as --resume -sess, read the name as an option."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", *SMALL, "--steps", "2", "--save=-sess"]) == 0
+    said = re.search(r"session saved to (\S+) \(step 2\)", capsys.readouterr().err)
+    assert said is not None and said.group(1) == "./-sess"
+    assert main(["run", "--resume", said.group(1), "--steps", "3", "--save", said.group(1)]) == 0
+    assert "session saved to ./-sess (step 3)" in capsys.readouterr().err
