@@ -245,8 +245,12 @@ def _typed_view_value(value: Any) -> Any:
 STEPS_GIVEN_TWICE = "--set run.steps sets the run's length too; give one of them"
 
 
-def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
-    """The config a ``run`` or ``sweep`` describes: preset or file, then --lane, --set and --steps."""
+def build_config(args: argparse.Namespace, machine_checked: bool = False) -> tuple[Preset, ExperimentConfig]:
+    """The config a ``run`` or ``sweep`` describes: preset or file, then --lane, --set and --steps.
+
+    ``machine_checked``: the config runs as it is (not a sweep's base, whose axes replace fields), so
+    a file's device or sizes this machine refuses are refused here, naming the file.
+    """
     preset = named_preset(args)
     config = preset.config
     lane_specs = [parse_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
@@ -275,9 +279,38 @@ def build_config(args: argparse.Namespace) -> tuple[Preset, ExperimentConfig]:
     where = f"{args.config}: " if args.config is not None else ""
     for error in view_errors(preset.view, len(config.lanes)):  # a heat map's lane past the last lane
         raise ConfigError(f"{where}{error.field}", error.value, error.allowed)
+    if args.config is not None and machine_checked:
+        refuse_what_the_file_asks_beyond_the_machine(args.config, preset.config, config, sets)
     for note in turned_off_notes(before, config):  # once nothing is refused; as the window says them
         sys.stderr.write(f"muonscope: note: {note}\n")
     return replace(preset, config=config), config
+
+
+def refuse_what_the_file_asks_beyond_the_machine(
+    path: Path, written: ExperimentConfig, final: ExperimentConfig, sets: list[tuple[str, Any]]
+) -> None:
+    """Refuse, naming the file, a device or a size the file asks for that this machine cannot give:
+    ``device = "cuda"`` without CUDA, or a memory limit below the run's needs, was the one refusal of
+    a config file's fields that named no file. Refusals of what ``--set`` asked are left for the
+    run to say as before."""
+    from muonscope.engine.device import check_memory, resolve_device
+
+    try:
+        device, dtype = resolve_device(final.run)
+        check_memory(final, device, dtype)
+    except ConfigError as exc:
+        named = {key for key, _value in sets}
+        if exc.field not in named and _set_by_file(written, exc.field):
+            raise ConfigError(f"{path}: {exc.field}", exc.value, exc.allowed) from None
+
+
+def _set_by_file(written: ExperimentConfig, field: str) -> bool:
+    """Whether the task or run field ``field`` (``run.device``) is one a file wrote, off its default."""
+    section, _, name = field.partition(".")
+    if section not in ("task", "run"):
+        return False
+    defaults = ExperimentConfig()
+    return getattr(getattr(written, section), name, None) != getattr(getattr(defaults, section), name, None)
 
 
 def refuse_file_fields_of_another_kind(

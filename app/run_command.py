@@ -294,7 +294,7 @@ def check_run_arguments(args: argparse.Namespace) -> Any:
             raise ConfigError("--rewind", args.rewind, "applies only with --resume PATH")
         if args.branch is not None:
             raise ConfigError("--branch", args.branch, "applies only with --resume PATH")
-        _, config = build_config(args)
+        _, config = build_config(args, machine_checked=True)
         return config
     for option, value in (("--preset", args.preset), ("--config", args.config)):
         if value is not None:

@@ -111,6 +111,13 @@ CASES = [
     (["run", "--config", "{tmp}/optimizer_table.toml"], "lanes[0].optimizer = {}"),
     (["run", "--config", "{tmp}/long_strengths.toml"], "task.strengths = [1, 1, 1, …, 1, 1] (200001 items)"),
     (["run", "--config", "{tmp}/missing.toml"], "config = '{tmp}/missing.toml'"),
+    # the machine's refusal of a file's field names the file, as every other refusal of it does
+    (["run", "--config", "{tmp}/memory_crumb.toml"], "{tmp}/memory_crumb.toml: run.max_memory_gb = 0.000001"),
+    (["shot", "--config", "{tmp}/memory_crumb.toml", "--out", "{tmp}/x.png"], "memory_crumb.toml: run.max"),
+    (
+        ["run", "--config", "{tmp}/memory_crumb.toml", "--set", "run.max_memory_gb=0.000002"],
+        ("run.max_memory_gb = 0.000002 is not allowed", "muonscope run: error: run.max_memory_gb"),
+    ),
     # a number no float holds: --set refused it, a file read 1e-400 as lr = 0 (a lane that never moves)
     (
         ["run", "--config", "{tmp}/lr_below_floats.toml"],
@@ -510,6 +517,7 @@ def files(tmp_path):
     write("written/config.toml", "[task]\nd = 16\n")
     write("saved/session.json", "{}")
     write("bad_syntax.toml", "[task\nd = 3\n")
+    write("memory_crumb.toml", "[run]\nmax_memory_gb = 0.000001\n")
     write("lr_below_floats.toml", "[[lanes]]\nlr = 1e-400\n")
     write("eps_below_floats.toml", '[[lanes]]\n[[lanes]]\noptimizer = "adam"\neps = 2E-999\n')
     write("list_below_floats.toml", '[task]\nkind = "hierarchical"\nstrengths = [1, 1e-999]\n')
@@ -551,6 +559,15 @@ def test_a_cuda_request_without_cuda_exits_2(capsys):
         pytest.skip("this machine has CUDA")
     assert main(["run", "--set", "run.device=cuda", "--steps", "1"]) == 2
     assert "run.device = 'cuda'" in capsys.readouterr().err
+
+
+def test_a_config_files_cuda_without_cuda_is_refused_naming_the_file(capsys, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    config = tmp_path / "gpu.toml"
+    config.write_text('[run]\ndevice = "cuda"\n', encoding="utf-8")
+    assert main(["run", "--config", str(config), "--steps", "1"]) == 2
+    assert f"{config}: run.device = 'cuda' is not allowed: CUDA is not available" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIFOs and /proc are Linux")
