@@ -13,6 +13,7 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
+from muonscope.widgets.coinciding import NAMED_AT_MOST_CHARS, and_join
 from muonscope.widgets.panel_modes import SERIES_METRICS
 
 __all__ = [
@@ -166,14 +167,20 @@ def _without_filtering_ratio(snapshot: Snapshot) -> str:
     quantities. Their curves were simply missing from ②."""
     lanes = snapshot.config.lanes
     without = [
-        view.label
-        for lane, view in zip(lanes, snapshot.lanes, strict=True)
+        (position, view.label)
+        for position, (lane, view) in enumerate(zip(lanes, snapshot.lanes, strict=True))
         if OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) is None
     ]
     if not without or len(without) == len(lanes):
         return ""
+    # named as the coincidence notes name lanes: by number where the names run long (two lanes'
+    # settings made the note five lines, over ②'s curves, at 1280 pixels)
+    named = and_join(label for _, label in without)
+    if len(named) > NAMED_AT_MOST_CHARS:
+        numbers = and_join(str(position) for position, _ in without)
+        named = f"lane {numbers}" if len(without) == 1 else f"lanes {numbers}"
     keeps = "keeps" if len(without) == 1 else "keep"
-    return f"; none for {', '.join(without)}: {'it' if len(without) == 1 else 'they'} {keeps} no average of G"
+    return f"; none for {named}: {'it' if len(without) == 1 else 'they'} {keeps} no average of G"
 
 
 def thinned_note(key: str, steps: np.ndarray, values: np.ndarray, spectra_every: int) -> str:

@@ -219,8 +219,12 @@ def test_panel_two_names_the_lanes_that_draw_no_filtering_ratio_and_why():
     pre = LaneConfig(optimizer="muon", lr=0.01, momentum=0.9, order="pre", label="pre")
     post = dataclasses.replace(pre, order="post", label="post")
     none = dataclasses.replace(pre, order="none", label="bare")
+    long_post = dataclasses.replace(post, label="Muon post μ=0.9 sum nesterov NS4 float32 lr=0.2 wd=0")
     for lanes, said in (
-        ((pre, post, none), "k > r = 2; none for post, bare: they keep no average of G"),
+        ((pre, post, none), "k > r = 2; none for post and bare: they keep no average of G"),
+        # long names are numbered, as the coincidence notes number them: named, the note ran five lines
+        ((pre, long_post, none), "k > r = 2; none for lanes 1 and 2: they keep no average of G"),
+        ((long_post, pre), "k > r = 2; none for lane 0: it keeps no average of G"),
         ((pre, post), "k > r = 2; none for post: it keeps no average of G"),
         ((pre,), "k > r = 2"),
         ((post, none), "k > r = 2"),  # the panel's own message says why none is drawn at all
