@@ -6,13 +6,14 @@ window would refuse, and applied to the panels (:func:`apply_view`) where one is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from muonscope.engine.config import MAX_LANES
 from muonscope.engine.errors import ConfigError, format_value
-from muonscope.engine.validate import nearest_hint, unknown_key
+from muonscope.engine.validate import nearest, unknown_key
 from muonscope.widgets.panel_modes import (
     CAPACITY_MODES,
     CLASS_ERROR_QUANTITIES,
@@ -147,7 +148,25 @@ def _allowed_text(spec: ViewKey, value: Any) -> str:
     texts = dict(zip(spec.shown_as, spec.allowed, strict=True)) if spec.shown_as else {}
     texts.update({_written_like_a_value(text): option for text, option in texts.items()})
     named = [option for option in spec.allowed if isinstance(option, str)]
-    return f"must be one of {_options(spec)}" + nearest_hint(value, named, also=texts)
+    near = nearest(value, named, also=texts)
+    if near is not None and _names_another_matrix(value, near, texts):
+        near = None
+    return f"must be one of {_options(spec)}" + ("" if near is None else f" ({near!r}?)")
+
+
+def _names_another_matrix(value: Any, near: str, texts: dict[str, Any]) -> bool:
+    """Whether ``value`` names, in full, a matrix or word of the options that ``near`` does not hold:
+    ``G_sig:steps`` (no option draws the signal over the steps) was met with 'gradient:steps'?"""
+    if not isinstance(value, str):
+        return False
+    known = {part for text in [*texts, *texts.values()] for part in _parts(str(text))}
+    held = _parts(near) | {part for text, option in texts.items() if option == near for part in _parts(text)}
+    return any(part in known and part not in held for part in _parts(value))
+
+
+def _parts(text: str) -> set[str]:
+    """The words of a value or of its menu text written as a value: ``G+M:steps`` → {G, M, steps}."""
+    return {part for part in re.split(r"[:+]", _written_like_a_value(text)) if part}
 
 
 def _written_like_a_value(text: str) -> str:

@@ -291,3 +291,16 @@ def test_a_view_typed_in_the_menus_symbols_is_pointed_to_its_value(typed, meant)
     """`--view spectrum=G:steps` (the menu says "G over steps") was answered with 'weights:steps'?."""
     (refusal,) = view_errors({"spectrum": typed})
     assert str(refusal).endswith(f"({meant!r}?)"), refusal
+
+
+@pytest.mark.parametrize("typed", ["G_sig:steps", "signal:steps"])
+def test_a_view_of_a_matrix_no_option_draws_that_way_is_pointed_nowhere(typed):
+    """`--view spectrum=G_sig:steps` (no view draws the signal over the steps) was answered with
+    'gradient:steps'?, another matrix; the list of views is the answer."""
+    (refusal,) = view_errors({"spectrum": typed})
+    assert str(refusal).endswith('weights:steps ("W over steps")'), refusal
+
+
+def test_a_misspelt_view_is_still_pointed_to_its_value():
+    (refusal,) = view_errors({"spectrum": "gradeint:steps"})
+    assert str(refusal).endswith("('gradient:steps'?)"), refusal
