@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from muonscope.app.config_args import check_writable, nearest_existing
+from muonscope.app.output_paths import check_writable, nearest_existing
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["cache_option", "check_cache", "check_cache_folder"]

@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from muonscope.app.config_args import branch_of, check_output_file
+from muonscope.app.config_args import branch_of
+from muonscope.app.output_paths import check_output_file
 from muonscope.app.path_words import path_text
 from muonscope.engine.changes import AddLane
 from muonscope.engine.errors import ConfigError

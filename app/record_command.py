@@ -29,8 +29,8 @@ MAX_EVERY = 10**6
 
 def record_command(args) -> int:
     """Check every option (before a window or engine exists), then record; a summary goes to stdout."""
-    from muonscope.app.config_args import check_output_file
     from muonscope.app.offscreen import plan_offscreen
+    from muonscope.app.output_paths import check_output_file
     from muonscope.app.shot import parse_size
     from muonscope.app.video import PART_SUFFIX, check_video_path
 

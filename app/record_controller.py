@@ -16,9 +16,9 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.background import Job
-from muonscope.app.config_args import check_writable
 from muonscope.app.engine_protocol import FrameShown, Pace
 from muonscope.app.frame_grab import grab_frame, rgb_bytes
+from muonscope.app.output_paths import check_writable
 from muonscope.app.video import VideoWriter, check_video_path, frames_text
 from muonscope.engine.errors import ConfigError
 

@@ -11,11 +11,11 @@ from muonscope.app.cache_folder import check_cache
 from muonscope.app.command_io import headless_command, interrupts_deferred
 from muonscope.app.config_args import (
     check_executor,
-    check_output_folder,
     check_workers,
     open_executor,
     usable_workers,
 )
+from muonscope.app.output_paths import check_output_folder
 from muonscope.app.progress import ProgressBar
 from muonscope.app.stop_signals import EXIT_INTERRUPTED, forget_if_left_empty, points_kept_text
 from muonscope.engine.errors import ConfigError

@@ -20,8 +20,6 @@ from muonscope.app.config_args import (
     STEPS_GIVEN_TWICE,
     branch_of,
     build_config,
-    check_output_folder,
-    check_writable,
     lane_fields_named,
     overrides,
     parse_lane_fields,
@@ -29,6 +27,7 @@ from muonscope.app.config_args import (
     refuse_task_fields_without_effect,
     table_format,
 )
+from muonscope.app.output_paths import check_output_folder, check_writable
 from muonscope.app.path_words import path_text
 from muonscope.app.progress import ProgressBar
 from muonscope.app.run_table import print_run_table, steps_text

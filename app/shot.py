@@ -22,8 +22,8 @@ PICTURE_SUFFIXES = (".png", ".svg")
 
 def shot_command(args) -> int:
     """``muonscope shot``: every argument is checked before a window is built."""
-    from muonscope.app.config_args import check_output_file
     from muonscope.app.offscreen import OffscreenWindow, exit_status, plan_offscreen
+    from muonscope.app.output_paths import check_output_file
     from muonscope.app.progress import ProgressBar
     from muonscope.app.qt_messages import install_message_handler
     from muonscope.app.stop_signals import EXIT_INTERRUPTED, stop_signals

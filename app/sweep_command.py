@@ -12,12 +12,12 @@ from muonscope.app.command_io import headless_command
 from muonscope.app.config_args import (
     build_config,
     check_executor,
-    check_output_folder,
     check_workers,
     open_executor,
     table_format,
     usable_workers,
 )
+from muonscope.app.output_paths import check_output_folder
 from muonscope.app.path_words import path_text
 from muonscope.app.progress import ProgressBar
 from muonscope.app.stop_signals import EXIT_INTERRUPTED, forget_if_left_empty, points_kept_text

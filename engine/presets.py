@@ -20,10 +20,11 @@ from typing import Any
 
 import tomli_w
 
-from muonscope.engine.config import ExperimentConfig, TaskConfig, lane_from_dict, parse_toml
+from muonscope.engine.config import ExperimentConfig, TaskConfig, lane_from_dict
 from muonscope.engine.errors import ConfigError, outline
 from muonscope.engine.optim.registry import typed_field_problem
 from muonscope.engine.task_kinds import task_field_problem
+from muonscope.engine.toml_text import parse_toml
 from muonscope.engine.validate import one_of, unknown_key
 
 __all__ = [
