@@ -151,7 +151,8 @@ class App(QtCore.QObject):
         smoothing = self.views.series.smoothing_menu  # also in panel ②'s right-click menu
         self.window.menu("View").addMenu(smoothing).setText("Smoothing of ② over time")
         panels = (self.views.spectrum, self.views.series, self.views.class_error, self.views.capacity)
-        self.window.menu("View").addMenu(LaneFocusMenu(self.views.lane_key, panels, self.window))
+        choices = (self.views.spectrum.lane_choice, self.views.class_error.lane_choice)
+        self.window.menu("View").addMenu(LaneFocusMenu(self.views.lane_key, panels, choices, self.window))
         self.link.saved.connect(self._on_session_opened)
         self.window.closing.connect(self.shutdown)
 

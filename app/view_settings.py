@@ -85,11 +85,12 @@ VIEW_KEYS = {
     "class_error": _mode_key("class_error", "view", CLASS_ERROR_VIEWS),
     "heatmap": _mode_key("class_error", "quantity", CLASS_ERROR_QUANTITIES),
     "capacity": _mode_key("capacity", "x", CAPACITY_MODES),
+    # the lane in focus, before the lanes the heat maps draw: they follow it unless named themselves
+    "focus_lane": _focus_key(),
     # the lane a heat map draws, by its number in the controls ("0 · SGD …"): a talk's session
     # saved on Muon's spectra over the steps opened on SGD's
     "spectrum_lane": _lane_key("spectrum"),
     "heatmap_lane": _lane_key("class_error"),
-    "focus_lane": _focus_key(),
 }
 
 
@@ -191,9 +192,12 @@ def apply_view(views: Any, view: dict[str, Any], lane_count: int | None = None) 
 
     Returns one line per :func:`view_errors` error; every key without one still applies.
     """
+    focused = _usable("focus_lane", view.get("focus_lane"), lane_count) and view["focus_lane"] != NO_FOCUS
     for key, spec in VIEW_KEYS.items():
         value = view.get(key)
         usable = value is not None and _usable(key, value, lane_count)
+        if not usable and spec.is_lane and focused:
+            continue  # a heat map's lane left out: the lane in focus, which it follows
         spec.apply(getattr(views, spec.panel), value if usable else spec.allowed[0])
     return [str(error) for error in view_errors(view, lane_count)]
 

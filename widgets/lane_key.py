@@ -121,9 +121,13 @@ class LaneKey(SteadyLabel):
         return self._entries
 
     def legend_entries(self) -> list[tuple[int | None, str]]:
-        """What a panel drawn alone names under its plot: (colour position, text) per lane, then
-        the note (position None), which says what its faint curves are: a picture of a fork lost it."""
-        entries: list[tuple[int | None, str]] = [(entry.position, entry.text()) for entry in self._entries]
+        """What a panel drawn alone names under its plot: (colour position, text) per lane, the lane
+        in focus said so, then the note (position None), which says what its faint curves are: a
+        picture of a fork lost it."""
+        entries: list[tuple[int | None, str]] = [
+            (entry.position, entry.text() + (" (in focus)" if entry.position == self._focus else ""))
+            for entry in self._entries
+        ]
         return [*entries, (None, self._note_alone)] if self._note else entries
 
     def plain_text(self) -> str:

@@ -8,6 +8,7 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from muonscope.widgets.lane_focus import FADED_OPACITY, focused_lane
 from muonscope.widgets.theme import lane_pen, stage_style
 
 __all__ = ["LANE_LEGEND_PT", "lane_legend_item", "preferred_height_px"]
@@ -30,8 +31,13 @@ def lane_legend_item(lanes: tuple[tuple[int | None, str], ...], room_px: int) ->
         labelTextColor=style.colours.foreground,
         colCount=min(len(lanes), 2),
     )
+    focused = focused_lane()
     for position, text in lanes:
         pen = _NOTE_PEN if position is None else lane_pen(position)
+        if focused is not None and position not in (None, focused):  # faint, as its curves are drawn
+            colour = pen.color()
+            colour.setAlphaF(FADED_OPACITY)
+            pen.setColor(colour)
         legend.addItem(pg.PlotDataItem(pen=pen), text)
     if legend.layout.preferredWidth() > room_px:
         legend.setColumnCount(1)

@@ -129,9 +129,9 @@ class SpectrumPlot(PlotPanel):
             for matrix, (style, _short) in MATRIX_STYLES.items():
                 width = 2.5 if matrix == "signal" else 1.8
                 curve = pg.PlotDataItem(pen=lane_pen(lane, style, width), skipFiniteCheck=True)
-                lane_item(curve, lane)
                 if matrix == "signal":  # on top, and ringed while its values are few: see SIGNAL_RING_PX
                     curve.setZValue(1)
+                lane_item(curve, lane)
                 self.plot.addItem(curve)
                 self._curves[(lane, matrix)] = curve
         self._apply_visibility()

@@ -32,13 +32,27 @@ def _opacities(panel) -> dict[int, set[float]]:
     return by_lane
 
 
+def _depths(panel) -> dict[int, list[float]]:
+    by_lane: dict[int, list[float]] = {}
+    for item in panel.plot_widget.scene().items():
+        lane = lane_of(item)
+        if lane is not None:
+            by_lane.setdefault(lane, []).append(item.zValue())
+    return by_lane
+
+
 def _shown_as(views, focus: int | None, lanes: int = 4) -> None:
+    """Each panel draws every lane, the lane in focus whole and above all the faint ones."""
     faded = round(FADED_OPACITY, 3)
     for name in PANELS:
         by_lane = _opacities(getattr(views, name))
         assert sorted(by_lane) == list(range(lanes)), name  # every lane has items in every panel
         for lane, opacities in by_lane.items():
             assert opacities == ({1.0} if focus in (None, lane) else {faded}), (name, lane)
+        if focus is not None:
+            depths = _depths(getattr(views, name))
+            others = [z for lane, zs in depths.items() if lane != focus for z in zs]
+            assert min(depths[focus]) > max(others), name  # later lanes no longer bury it
 
 
 def _drawn(qtbot, steps: int = 4):
@@ -68,6 +82,27 @@ def test_a_click_on_a_lane_in_the_key_fades_the_others_everywhere_and_a_second_c
         _click_first_lane(key)
     assert told.args == [None]
     _shown_as(app.views, None)
+
+
+def test_the_one_lane_views_draw_the_lane_in_focus(qtbot):
+    """① and ③ over the steps kept drawing lane 0 while the key put lane 3 in focus."""
+    app = _drawn(qtbot)
+    app.views.lane_key.set_focus(3)
+    assert (app.views.spectrum.heat_lane(), app.views.class_error.heat_lane()) == (3, 3)
+    app.views.lane_key.set_focus(None)  # no lane in focus: they stay where they were
+    assert (app.views.spectrum.heat_lane(), app.views.class_error.heat_lane()) == (3, 3)
+
+
+def test_an_exported_panels_legend_names_the_lane_in_focus_and_fades_the_others(qtbot):
+    from muonscope.widgets.lane_legend_item import lane_legend_item
+
+    app = _drawn(qtbot)
+    app.views.lane_key.set_focus(1)
+    entries = app.views.lane_key.legend_entries()
+    assert [text.endswith(" (in focus)") for _, text in entries] == [False, True, False, False]
+    legend = lane_legend_item(tuple(entries), 600)
+    alphas = [round(sample.item.opts["pen"].color().alphaF(), 2) for sample, _label in legend.items]
+    assert alphas == [round(FADED_OPACITY, 2), 1.0, round(FADED_OPACITY, 2), round(FADED_OPACITY, 2)]
 
 
 def test_curves_made_after_the_focus_take_it(qtbot):
@@ -116,6 +151,15 @@ def test_the_view_menu_offers_each_lane_and_none_with_the_focus_ticked(qtbot):
     assert app.views.lane_key.focus is None
 
 
+def test_a_heat_maps_lane_named_in_a_view_wins_over_the_focus_and_one_left_out_follows_it(tmp_path):
+    views = ["--view", "focus_lane=3", "--view", "spectrum_lane=1"]
+    args = ["shot", *TINY, "--steps", "2", *views, "--out", str(tmp_path / "x.png")]
+    with OffscreenWindow(plan_offscreen(build_parser().parse_args(args), (800, 500))) as offscreen:
+        offscreen.open()
+        shown = offscreen.app.views
+        assert (shown.spectrum.heat_lane(), shown.class_error.heat_lane()) == (1, 3)
+
+
 def test_a_shot_opens_with_the_lane_its_view_puts_in_focus_and_a_session_keeps_it(tmp_path):
     args = ["shot", *TINY, "--steps", "2", "--view", "focus_lane=3", "--out", str(tmp_path / "x.png")]
     with OffscreenWindow(plan_offscreen(build_parser().parse_args(args), (800, 500))) as offscreen:
@@ -130,7 +174,9 @@ def test_a_shot_opens_with_the_lane_its_view_puts_in_focus_and_a_session_keeps_i
     resumed = ["shot", "--resume", str(tmp_path / "s"), "--out", str(tmp_path / "y.png")]
     with OffscreenWindow(plan_offscreen(build_parser().parse_args(resumed), (800, 500))) as offscreen:
         offscreen.open()
-        assert offscreen.app.views.lane_key.focus == 1
+        shown = offscreen.app.views
+        assert shown.lane_key.focus == 1
+        assert (shown.spectrum.heat_lane(), shown.class_error.heat_lane()) == (1, 1)  # unnamed: they follow
 
 
 @pytest.mark.parametrize(
