@@ -111,8 +111,10 @@ class CapacitySteps:
 
     @property
     def most_points(self) -> int:
-        """The most evaluated points any lane has drawn (0 without lanes)."""
-        return max(self._points, default=0)
+        """The most evaluated points any lane has drawn, on this branch or faded from the one
+        compared (0 without lanes): a fork's one evaluation left ④ a placeholder over main's curves."""
+        faded = [curve.xData.size if curve.xData is not None else 0 for curve in self._faded]
+        return max(self._points + faded, default=0)
 
     @property
     def recovered_values(self) -> list[np.ndarray]:

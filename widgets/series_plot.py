@@ -234,8 +234,9 @@ class SeriesPlot(PlotPanel):
         return coincidence_note([(metric, curves)], [names.label for names in self._names])
 
     def why_empty(self) -> str | None:
-        """The empty text while no lane has two points (a curve)."""
-        return self.empty_text if max(self._points, default=0) < 2 else None
+        """The empty text while no lane has two points (a curve), on this branch or faded."""
+        faded = [curve.xData.size if curve.xData is not None else 0 for curve in self._faded]
+        return self.empty_text if max(self._points + faded, default=0) < 2 else None
 
     def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The compared branch's points drawn for a lane."""

@@ -1,5 +1,6 @@
 """The window's debugger: save and open sessions, go to a step, fork, breakpoints, inspector."""
 
+import dataclasses
 import html
 import os
 import pickle
@@ -1224,3 +1225,23 @@ def test_an_opened_sessions_heat_map_says_its_columns_begin_where_it_was_opened(
     wait_for_frame(qtbot, other)
     said = other.views.class_error.plot.getAxis("bottom").labelText
     assert said == "step · columns from step 12: the group errors before it are not on record"
+
+
+def test_a_fork_with_one_evaluation_draws_the_compared_branchs_capacity_not_a_placeholder(qtbot):
+    """Forked at step 4 of a run evaluated every 10 steps, ④ said "A curve needs two evaluations"
+    over main's faded curve, which has two."""
+    preset = small_preset()
+    config = preset.config
+    preset = dataclasses.replace(preset, config=config.with_value("run.eval_every", 10))
+    app = open_app(qtbot, preset)
+    _run_to(qtbot, app, 10)
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(4)
+    qtbot.waitUntil(lambda: app.clock.newest.step == 4, timeout=WAIT_MS)
+    with qtbot.waitSignal(app.link.branches_changed, timeout=WAIT_MS):
+        app.intents.change("lanes[1].lr", 0.01)
+    qtbot.waitUntil(lambda: len(app.debugger.branches) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.views.capacity.faded_data(0)[0].size == 2, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert app.views.capacity.recovered_data(0)[0].size == 1  # the fork's own: step 0 only
+    assert app.views.capacity.placeholder is None
