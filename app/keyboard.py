@@ -20,7 +20,14 @@ _GROUP_ORDER = ("Run", "View", "Presets", "Controls", "File", "Help")
 #: Keys of the controls themselves, which no action holds: listed so that the sheet tells a keyboard
 #: user how to reach a lane's settings.
 _CONTROL_KEYS: tuple[ShortcutRow, ...] = (
-    ("Controls", "Tab, Shift+Tab", "Next / previous control: the task's fields, then each lane's"),
+    (
+        "Controls",
+        "Tab, Shift+Tab",
+        "Next / previous control: from the plots, the lane key's lanes, the panels' boxes, "
+        "then the task's fields and each lane's",
+    ),
+    ("View", "Tab to a lane in the key, Enter", "Put that lane in focus (again: all lanes alike)"),
+    ("Help", "Alt+F, Alt+V, Alt+B, Alt+H", "Open the File, View, Branch or Help menu"),
     ("Controls", "Arrows, Enter", "On a lane's optimizer or momentum order: ring an option, then choose"),
     ("Controls", "Enter", "Press the button that has the keys (+ add lane, a lane's ✕, run, apply)"),
 )

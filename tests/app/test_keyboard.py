@@ -380,3 +380,19 @@ def test_enter_on_a_focused_button_presses_it_and_space_still_plays(app, qtbot):
     app.intents.play(False)
     wait_until_paused(qtbot, app)
     assert len(app.clock.config.lanes) == count
+
+
+def test_the_sheet_names_the_menus_by_the_alt_keys_that_open_them(app):
+    """The sheet said nothing of Alt+V or Alt+B, the keyboard's way to View ▸ Lane in focus and the
+    Branch menu: each menu it names is there, opened by its letter."""
+    app.keyboard.show_sheet()
+    (row,) = [row for row in app.keyboard.sheet.rows if row[1].startswith("Alt+")]
+    letters = [key.strip().removeprefix("Alt+") for key in row[1].split(",")]
+    mnemonics = {
+        action.text().split("&")[1][:1].upper()
+        for action in app.window.menuBar().actions()
+        if action.menu() is not None and "&" in action.text()
+    }
+    assert set(letters) == mnemonics and {"F", "V", "B", "H"} <= mnemonics
+    assert any("lane in focus" in row[2].lower() for row in app.keyboard.sheet.rows)
+    app.keyboard.sheet.close()
