@@ -201,9 +201,11 @@ class DebuggerController(QtCore.QObject):
             self.compare_with(next((branch.parent for branch in self._branches if branch.current), None))
         elif before and current not in before and previous is not None:
             self.compare_with(previous)  # a fork: show where it came from, faded
-        elif self._compared is not None and self._compared == current:
-            # switched onto the compared branch: the one left is drawn faded (the comparison went off)
-            self.compare_with(previous if previous != current else None)
+        elif previous is not None and current != previous:
+            # switched: beside where the branch came from, as an opened session is (main: beside the
+            # branch left); kept on the branch compared before, fork 3 was drawn beside an unrelated fork 1
+            parent = next((branch.parent for branch in self._branches if branch.current), None)
+            self.compare_with(previous if parent is None else parent)
         if self._switch_asked is not None and current == self._switch_asked:  # the plots' change, said
             branch = next(b for b in self._branches if b.current)
             text = f"on branch {self._branch_text(branch)}"  # its steps go stale once the run moves on

@@ -1245,3 +1245,28 @@ def test_a_fork_with_one_evaluation_draws_the_compared_branchs_capacity_not_a_pl
     wait_for_frame(qtbot, app)
     assert app.views.capacity.recovered_data(0)[0].size == 1  # the fork's own: step 0 only
     assert app.views.capacity.placeholder is None
+
+
+def _fork_at(qtbot, app, step, lr):
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(step)
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.intents.change("lanes[0].lr", lr)
+    return next(branch for branch in app.debugger.branches if branch.current)
+
+
+def test_a_branch_switched_to_is_drawn_beside_the_branch_it_came_from(qtbot):
+    """Switched to fork 3 (from main), the window kept comparing with fork 1, unrelated to it."""
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 12)
+    main = next(branch for branch in app.debugger.branches if branch.current)
+    first = _fork_at(qtbot, app, 5, 5.0)
+    _run_to(qtbot, app, 10)
+    second = _fork_at(qtbot, app, 7, 2.0)  # a fork of the fork
+    assert (second.parent, app.debugger.compared_branch) == (first.id, first.id)
+    app.debugger.switch_branch(main.id)  # main came from nowhere: beside the branch left
+    qtbot.waitUntil(lambda: app.debugger.compared_branch == second.id, timeout=WAIT_MS)
+    app.debugger.switch_branch(first.id)
+    qtbot.waitUntil(lambda: app.debugger.compared_branch == main.id, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert main.name in app.views.lane_key.note
