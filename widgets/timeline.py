@@ -19,12 +19,21 @@ from muonscope.widgets.panel import keep_keys_off
 from muonscope.widgets.ranges import show_steps, step_axis_end
 from muonscope.widgets.theme import StageStyle, stage_style
 
-__all__ = ["BranchMark", "Timeline"]
+__all__ = ["TIMELINE_MAX_PX", "TIMELINE_PX", "BranchMark", "Timeline"]
 
 #: Heights (plot y in [0, 1]) of the layers: branches in a band between the engine marker below
 #: and the settings ticks above.
 _TICK_Y = 0.88
 _BRANCH_BAND = (0.3, 0.62)
+#: ... and, with more branches than _FEW_BRANCHES, the wider band they share in a taller strip.
+_MANY_BRANCHES_BAND = (0.2, 0.76)
+_FEW_BRANCHES = 4
+#: Branches from which a stage's strip has its desk height grown by the stage's whole scale.
+_STAGE_GROWS_FROM = 3
+#: Pixels (at scale 1) the strip grows by for each branch past _FEW_BRANCHES, up to TIMELINE_MAX_PX:
+#: six branches in 70 px stood 4 px apart, and the names found no place clear of the other lines.
+_BRANCH_ROW_PX = 18
+TIMELINE_MAX_PX = 150
 _ENGINE_Y = 0.1
 _CURRENT_COLOUR = "#0072B2"
 #: Height of the timeline's plot at scale 1.
@@ -222,10 +231,15 @@ class Timeline(QtWidgets.QWidget):
     def _fit_height(self) -> None:
         """The stage's height; with three branches or more, the desk's timeline grown by the stage's
         whole scale, as its names are: on a 1.5× stage three branch lines stood 11 px apart, no name
-        found a place between them, and a talk's timeline named only main."""
+        found a place between them, and a talk's timeline named only main. Past four branches, a
+        row more for each, at the desk too, up to TIMELINE_MAX_PX (the panels keep the rest)."""
+        count = len(self._branches)
         height_px = self._stage_px
-        if len(self._branches) >= 3:
+        if count >= _STAGE_GROWS_FROM:
             height_px = max(height_px, round(TIMELINE_PX * self._stage_scale))
+        if count > _FEW_BRANCHES:
+            grown = height_px + (count - _FEW_BRANCHES) * _BRANCH_ROW_PX * self._stage_scale
+            height_px = round(min(grown, TIMELINE_MAX_PX * self._stage_scale))
         if self.plot_widget.minimumHeight() != height_px or self.plot_widget.maximumHeight() != height_px:
             self.plot_widget.setFixedHeight(height_px)
 
@@ -277,7 +291,8 @@ class Timeline(QtWidgets.QWidget):
 
     def _set_hover_band(self, band: QtWidgets.QGraphicsRectItem, branch: BranchMark, y: float) -> None:
         """Cover the line from fork to head, halfway to its neighbours' lines."""
-        half_height = (_BRANCH_BAND[1] - _BRANCH_BAND[0]) / max(2 * (len(self._branches) - 1), 2)
+        lo, hi = _band(len(self._branches))
+        half_height = (hi - lo) / max(2 * (len(self._branches) - 1), 2)
         length = branch.head_step - branch.fork_step
         band.setRect(QtCore.QRectF(branch.fork_step, y - half_height, length, 2 * half_height))
         band.setToolTip(_branch_tooltip(branch))
@@ -382,9 +397,14 @@ class Timeline(QtWidgets.QWidget):
                 self.live_button.setChecked(live)
 
 
+def _band(count: int) -> tuple[float, float]:
+    """The part of the strip's height (plot y) that ``count`` branch lines share."""
+    return _BRANCH_BAND if count <= _FEW_BRANCHES else _MANY_BRANCHES_BAND
+
+
 def _branch_heights(count: int) -> list[float]:
     """Evenly spaced lines in the branch band, the first branch lowest."""
-    lo, hi = _BRANCH_BAND
+    lo, hi = _band(count)
     if count == 1:
         return [(lo + hi) / 2]
     return [lo + (hi - lo) * i / (count - 1) for i in range(count)]

@@ -1,5 +1,6 @@
 """The debugger's widgets alone: matrices and breakpoints in, user intents out as signals."""
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +14,7 @@ from muonscope.widgets.matrix_view import MatrixView, diverging_colormap, index_
 from muonscope.widgets.series_plot import SeriesPlot, drawn_data
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
 from muonscope.widgets.theme import StageStyle
-from muonscope.widgets.timeline import BranchMark, Timeline
+from muonscope.widgets.timeline import TIMELINE_MAX_PX, BranchMark, Timeline
 from muonscope.widgets.transport_bar import TransportBar, TransportRanges
 
 RANGES = TransportRanges(seed=(0, 999), step=(0, 10**9))  # the app passes the engine's bounds
@@ -753,3 +754,25 @@ def test_a_name_above_its_line_starts_clear_of_the_change_mark_over_its_fork(qtb
     mark_x = box.mapViewToScene(QtCore.QPointF(line.change_marks.getData()[0][0], 0.5)).x()
     half_mark_px = line.change_marks.opts["size"] / 2
     assert label.mapRectToScene(label.boundingRect()).left() >= mark_x + half_mark_px
+
+
+def test_six_branches_get_a_taller_timeline_with_their_lines_apart(qtbot):
+    """Six branches of a forked session stood 4 px apart in the 70 px strip: the lines nearly touched,
+    and names found no place clear of them."""
+    line = _timeline(qtbot)
+    line.set_extent(70)
+    spans = [(0, 30), (10, 40), (25, 50), (20, 60), (30, 45), (20, 35)]
+    marks = [
+        BranchMark(f"fork {i} at step {start}" if i else "main", start, head, i == 2)
+        for i, (start, head) in enumerate(spans)
+    ]
+    line.set_branches(marks[:4])
+    four_px = line.plot_widget.height()
+    line.set_branches(marks)
+    qtbot.waitUntil(lambda: line.plot_widget.height() > four_px, timeout=5000)
+    qtbot.waitUntil(lambda: line.plot.getViewBox().sceneBoundingRect().height() > four_px - 30, timeout=5000)
+    heights = sorted({round(band.center().y(), 1) for band in _line_bands(line).values()})
+    assert len(heights) == 6 and min(b - a for a, b in itertools.pairwise(heights)) >= 8  # was 4.5 px
+    many = [BranchMark("main", 0, 30, False)] + [BranchMark(f"f{i}", i, 30, i == 1) for i in range(1, 30)]
+    line.set_branches(many)
+    assert line.plot_widget.height() <= TIMELINE_MAX_PX  # the panels keep the rest of the window
