@@ -65,7 +65,7 @@ class RankQuantity(NamedTuple):
     read-out's "rank 5: error = 0.3"), and what lanes whose curves coincide share ("same errors")."""
 
     title: str
-    short: str
+    short: str | tuple[str, ...]  # shorter and shorter forms of the title (see set_axis_title)
     name: str
     shared: str
 
@@ -74,11 +74,12 @@ class RankQuantity(NamedTuple):
 #: own: what the caption and panel ④ count items by.
 RANK_QUANTITIES = {
     "recovery": RankQuantity(
-        "not recovered (argmax ≠ item)", "not recovered", "not recovered", "recovery per item"
+        "not recovered (argmax ≠ item)", ("not recovered", "missed"), "not recovered", "recovery per item"
     ),
     "curves": RankQuantity("error 1 − p̂(correct)", "error", "error", "errors"),
 }
-_HEAT_NAMES = {"error": "mean error", "group_loss": "group loss"}
+#: The heat map's colour-bar title of each quantity, and its short form (the bar is short on a stage).
+_HEAT_NAMES = {"error": ("mean error", "error"), "group_loss": ("group loss", "loss")}
 
 
 def smooth_by_rank(errors: np.ndarray, window: float = RANK_WINDOW) -> np.ndarray:
@@ -314,7 +315,7 @@ class ClassErrorPlot(PlotPanel):
         position = self.heat_lane()
         names = self._names or [LaneNames.of(label) for label in self._labels]
         lane = names[position].text() if position < len(names) else ""
-        name = _HEAT_NAMES[self.quantity]
+        name = _HEAT_NAMES[self.quantity][0]
         columns = ["step", *(f"{name}, ranks {bucket}: {lane}" for bucket in buckets)]
         return columns, np.column_stack([steps, values]).tolist()
 
@@ -339,7 +340,7 @@ class ClassErrorPlot(PlotPanel):
         self.image.setImage(columns.values.T, autoLevels=False, levels=levels)  # rows: buckets, head at 0
         self.colour_axis.set_log_mapped(self.quantity != "error")  # group loss: decades, as loss values
         # the colour's meaning on the bar itself: the header's box is cut to "mea…" at 1280 px
-        self.colour_axis.set_title(_HEAT_NAMES[self.quantity])
+        self.colour_axis.set_title(*_HEAT_NAMES[self.quantity])
         self.colour_bar.setLevels(levels)
         self.image.setRect(QtCore.QRectF(columns.left, 0.0, columns.width, values.shape[1]))
         show_steps(self.plot, step_axis_end(steps[-1], self._run_length))
@@ -463,7 +464,7 @@ def _rank_text(name: str):
 
 
 def _heat_text(column: np.ndarray, quantity: str):
-    name = _HEAT_NAMES[quantity]
+    name = _HEAT_NAMES[quantity][0]
     return lambda step, _y, i: f"step {int(step)}: {name} = {number_text(column[i], 4)}"
 
 

@@ -35,7 +35,7 @@ class SeriesPlot(PlotPanel):
         self,
         title: str,
         metrics: list[tuple[str, str]],
-        short_titles: Mapping[str, str] | None = None,
+        short_titles: Mapping[str, tuple[str, ...]] | None = None,
         at_most_one: Collection[str] = (),
         parent=None,
     ) -> None:

@@ -229,6 +229,27 @@ def test_a_short_axis_shows_the_titles_short_form_and_the_whole_one_where_there_
     assert "items recovered after one step (log)".startswith(axis.shown_title[:-1].rstrip())
 
 
+def test_an_axis_shows_the_longest_of_its_titles_short_forms_that_fits(qtbot):
+    """At 1.5× on a 1280 pixel stage, ②'s "spectral gap" was cut to "spectral…" where "gap" fits."""
+    widget = pg.PlotWidget(axisItems={"left": DecadeAxis("left")})
+    qtbot.addWidget(widget)
+    axis = widget.getAxis("left")
+    set_axis_title(widget.getPlotItem(), "left", "spectral gap σ_r − σ_(r+1) of M", ("spectral gap", "gap"))
+    widget.resize(300, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: axis.shown_title == "spectral gap σ_r − σ_(r+1) of M", timeout=5000)
+    shown = []
+    for height_px in range(600, 40, -8):  # shorter and shorter: each form in turn, never a cut one
+        widget.resize(300, height_px)
+        QtWidgets.QApplication.processEvents()
+        shown.append(axis.shown_title)
+        assert _title_within_axis(axis) or axis.shown_title.endswith("…")
+    forms = [title for i, title in enumerate(shown) if i == 0 or title != shown[i - 1]]
+    assert forms[:3] == ["spectral gap σ_r − σ_(r+1) of M", "spectral gap", "gap"], forms
+    assert axis.toolTip() == "spectral gap σ_r − σ_(r+1) of M"
+
+
 def test_a_title_that_fits_is_left_whole(qtbot):
     _widget, axis = _titled_axis(qtbot, 600)
     qtbot.waitUntil(lambda: axis.geometry().height() > 300, timeout=5000)
