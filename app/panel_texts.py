@@ -13,7 +13,7 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
-from muonscope.widgets.coinciding import NAMED_AT_MOST_CHARS, and_join
+from muonscope.widgets.coinciding import and_join, names_fit
 from muonscope.widgets.panel_modes import SERIES_METRICS
 
 __all__ = [
@@ -181,7 +181,7 @@ def _without_filtering_ratio(snapshot: Snapshot) -> str:
     # named as the coincidence notes name lanes: by number where the names run long (two lanes'
     # settings made the note five lines, over ②'s curves, at 1280 pixels)
     named = and_join(label for _, label in without)
-    if len(named) > NAMED_AT_MOST_CHARS:
+    if not names_fit(named):
         numbers = and_join(str(position) for position, _ in without)
         named = f"lane {numbers}" if len(without) == 1 else f"lanes {numbers}"
     keeps = "keeps" if len(without) == 1 else "keep"

@@ -12,8 +12,16 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from muonscope.widgets.lane_names import all_lanes
+from muonscope.widgets.theme import stage_style
 
-__all__ = ["NAMED_AT_MOST_CHARS", "and_join", "coincidence_note", "coincidence_text", "equal_curves"]
+__all__ = [
+    "NAMED_AT_MOST_CHARS",
+    "and_join",
+    "coincidence_note",
+    "coincidence_text",
+    "equal_curves",
+    "names_fit",
+]
 
 
 def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
@@ -41,6 +49,12 @@ def equal_curves(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list[li
 NAMED_AT_MOST_CHARS = 48
 
 
+def names_fit(named: str) -> bool:
+    """Whether lanes named ``named`` ("SGD and Adam") may be named so in a note, at the stage's scale:
+    at 1.5× a note of two lanes' 47 characters lay over ④'s curves."""
+    return len(named) <= NAMED_AT_MOST_CHARS / stage_style().scale
+
+
 def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels: Sequence[str]) -> str:
     """``in all 3 lanes`` (``in both lanes``), ``in GD and Newton``, or ``in lanes 0, 1 and 2`` where
     the names are long (the lanes numbered as in the dock and the status bar), groups joined by
@@ -54,7 +68,7 @@ def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels
         named = and_join(labels[lane] for lane in group)
         if len(group) == len(labels):
             parts.append(f"in {all_lanes(len(group))}")
-        elif len(named) <= NAMED_AT_MOST_CHARS:
+        elif names_fit(named):
             parts.append(f"in {named}")
         else:
             parts.append(f"in lanes {and_join(str(lane) for lane in group)}")

@@ -1742,3 +1742,20 @@ def test_lane_rows_are_numbered_as_messages_and_breakpoints_name_lanes(qtbot):
     qtbot.addWidget(table)
     table.set_lanes([LANE, LANE, LANE], ["Muon", "Muon", "Muon"])
     assert [row.title.text() for row in table.rows] == ["0 · Muon", "1 · Muon", "2 · Muon"]
+
+
+def test_a_coincidence_note_on_a_stage_numbers_lanes_it_names_at_the_desk():
+    """At 1.5× the note "same items recovered, same accuracy in SignGD lr=0.01 and Adam β=(0.9, 0.999)
+    lr=0.003" lay over ④'s curves: on a stage, names run long sooner."""
+    from muonscope.widgets.coinciding import coincidence_text
+
+    same, other = (np.arange(3.0), np.ones(3)), (np.arange(3.0), np.zeros(3))
+    curves = {0: same, 1: other, 2: same}
+    labels = ["SignGD lr=0.01", "SGD", "Adam β=(0.9, 0.999) lr=0.003"]
+    assert coincidence_text(curves, labels) == "in SignGD lr=0.01 and Adam β=(0.9, 0.999) lr=0.003"
+    try:
+        set_stage_style(StageStyle(scale=1.5))
+        assert coincidence_text(curves, labels) == "in lanes 0 and 2"
+        assert coincidence_text({0: same, 1: other, 2: same}, ["GD", "SGD", "Newton"]) == "in GD and Newton"
+    finally:
+        set_stage_style(StageStyle())
