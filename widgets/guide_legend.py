@@ -14,6 +14,7 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.lane_focus import lane_item, lane_of
 from muonscope.widgets.theme import stage_style
 
 __all__ = ["GUIDE_PREFIX", "GuideLegend", "folded_notes_text", "guide_label", "guide_pen"]
@@ -93,6 +94,9 @@ class GuideLegend(pg.LegendItem):
         self._guide_row = None
         for item, text in (*(self._lane_entries if lanes else ()), *self._guide_entries):
             self.addItem(item, text)
+            lane = lane_of(item)
+            if lane is not None:  # a lane's sample is faint with its curve while another is in focus
+                lane_item(self.items[-1][0], lane)
         self._lanes_listed = lanes
 
     def _listed_count(self, lanes: bool) -> int:

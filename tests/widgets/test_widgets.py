@@ -1759,3 +1759,19 @@ def test_a_coincidence_note_on_a_stage_numbers_lanes_it_names_at_the_desk():
         assert coincidence_text({0: same, 1: other, 2: same}, ["GD", "SGD", "Newton"]) == "in GD and Newton"
     finally:
         set_stage_style(StageStyle())
+
+
+def test_a_sweep_legends_samples_are_faint_with_their_lanes_while_another_lane_is_in_focus(qtbot):
+    from muonscope.widgets.lane_focus import FADED_OPACITY, lane_of, set_focused_lane
+
+    plot = _shown_sweep_plot(qtbot)
+    x, y = np.array([16.0, 32.0]), np.array([1.0, 2.0])
+    lanes = [(lane, name, x, y + lane, y + lane, y + lane) for lane, name in enumerate(("GD", "SGD", "Muon"))]
+    plot.set_sweep(lanes, [], "batch size B", "items recovered", True, False)
+    try:
+        set_focused_lane(2)
+        plot.show_lane_focus()
+        samples = {lane_of(sample): round(sample.opacity(), 3) for sample, _label in plot.legend.items}
+        assert samples == {0: round(FADED_OPACITY, 3), 1: round(FADED_OPACITY, 3), 2: 1.0}
+    finally:
+        set_focused_lane(None)
