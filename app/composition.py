@@ -34,6 +34,7 @@ from muonscope.app.presentation import PresentationController
 from muonscope.app.record_controller import FINISH_DEADLINE_MS, RecordController
 from muonscope.app.session_controller import SessionController
 from muonscope.app.standing_messages import StandingMessages
+from muonscope.app.step_time_note import StepTimeNote
 from muonscope.app.view_settings import apply_view, apply_view_over
 from muonscope.app.views import Views, build_views
 from muonscope.app.window_memory import WindowMemory
@@ -78,6 +79,7 @@ class App(QtCore.QObject):
         self.clock = FrameClock(views, self.window.set_status, parent=self)
         self.controls = ControlsSync(views, parent=self)
         self.messages = StandingMessages(self.window, parent=self)
+        self.step_time = StepTimeNote(views.message, lambda: self.clock.newest)
         self.work_watch = WorkWatch(self.link, views.busy, parent=self)
         self.sessions = SessionController(self.window, self.link, self.clock, parent=self)
         self.close_guard = CloseGuard(self.window, self.link, self.sessions, ask_before_closing, parent=self)
@@ -142,6 +144,8 @@ class App(QtCore.QObject):
         self.clock.run_started.connect(self.controls.show)
         self.clock.run_started.connect(self._on_run_started)
         self.clock.config_changed.connect(self.controls.update)
+        self.clock.run_started.connect(self.step_time.update)
+        self.clock.config_changed.connect(self.step_time.update)
         self.clock.config_changed.connect(self._show_drift)
         # a lane switched, retuned or removed: a sweep drawn for the lanes before is not theirs
         self.clock.config_changed.connect(self.capacity.forget_if_stale)

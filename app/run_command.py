@@ -333,7 +333,22 @@ def open_run_session(
 
         session = Session(config)
         session.view = dict(named_preset(args).view)  # a config's [view] goes with the session saved
-    return session, _prepare(session, args, frame_every, before_changes)
+    target = _prepare(session, args, frame_every, before_changes)
+    _say_slow_steps(session, target, f"muonscope {args.command}")
+    return session, target
+
+
+def _say_slow_steps(session: Any, target: int, prog: str) -> None:
+    """Say, before the first step, how long the steps will take where they take long: at d = 8192
+    the first word came after the first step, half an hour in."""
+    from muonscope.engine.step_cost import slow_step_note
+
+    if target <= session.step:
+        return
+    start = session.snapshot()
+    note = slow_step_note(session.config, start.device, start.dtype, target - session.step)
+    if note:
+        sys.stderr.write(f"{prog}: note: {note}\n")
 
 
 def _prepare(

@@ -370,3 +370,25 @@ def test_a_breakpoint_message_goes_when_the_lanes_it_numbers_are_renumbered(qtbo
     app.intents.remove_lane(0)
     qtbot.waitUntil(lambda: len(app.clock.newest.lanes) == lanes - 2, timeout=WAIT_MS)
     assert "for lane 2" not in app.views.message.text
+
+
+def test_the_window_says_before_a_slow_run_how_long_each_step_will_take_and_takes_it_back(qtbot):
+    """At d = 8192 the busy bar counted the first step's half hour without a word of it."""
+    from muonscope.app.step_time_note import StepTimeNote
+    from muonscope.engine import ExperimentConfig, LaneConfig, TaskConfig
+    from muonscope.widgets.message_bar import MessageBar
+
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    note = StepTimeNote(bar, lambda: None)
+    slow = ExperimentConfig(task=TaskConfig(d=4096), lanes=(LaneConfig(optimizer="muon"),))
+    note.update(slow)
+    assert note.text.startswith("Each step will take about ") and "can cancel it" in note.text
+    assert bar.text == note.text and bar.level == "info"
+    note.update(ExperimentConfig())  # the default sizes: quick, and the message goes
+    assert note.text == "" and bar.text == ""
+    note.update(slow)
+    bar.show_message("Not applied: something else", "error")  # another message came since: it stays
+    note.update(ExperimentConfig())
+    assert bar.text == "Not applied: something else"

@@ -1,0 +1,198 @@
+"""How long a step of a run will take on this machine, said before the run starts.
+
+A window set to d = 8192 showed its busy bar for half an hour before the first step; the command
+line said nothing until a step was done. The estimate counts the work a step does — the gradient on
+the minibatch, each lane's update rule (an SVD for an exact polar map, matrix products for
+Newton–Schulz), the spectra and the population evaluation at their cadences — and prices it at this
+machine's speed, measured on the run's device and dtype at a small size (a few milliseconds, once
+per process). Large factorisations run more efficiently than small ones, so the estimate errs long;
+benchmarks/step_cost.py sets it beside measured steps.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.task_kinds import TASK_KINDS
+
+__all__ = [
+    "MachineSpeed",
+    "StepCost",
+    "distinct_draws",
+    "duration_text",
+    "measured_speed",
+    "slow_step_note",
+    "step_cost",
+    "sum_of_powers",
+]
+
+#: Side of the square matrices the machine's speed is measured on: large enough for the libraries'
+#: blocked kernels, small enough to take milliseconds.
+REFERENCE_SIDE = 256
+#: Seconds per step from which a run is said to be slow before it starts.
+SLOW_STEP_S = 10.0
+#: Matrix products per Newton–Schulz iteration, each about 2·m·n·min(m, n) operations.
+_NS_PRODUCTS = 3
+#: Matrix-product operations per minibatch column and per evaluated item, in units of d·(d + N):
+#: a column goes through W and against every item's output embedding, forwards and backwards.
+_GRADIENT_OPS = 4
+_EVALUATION_OPS = 4
+#: Items past which the expected number of distinct draws sums the tail as B·p (each rarely drawn).
+_EXACT_DISTINCT_ITEMS = 10**6
+
+
+@dataclass(frozen=True)
+class MachineSpeed:
+    """What the run's device does: matrix-product operations per second, and the seconds of a full
+    SVD and of singular values alone of a REFERENCE_SIDE square matrix."""
+
+    matmul_ops_per_s: float
+    svd_s: float
+    svdvals_s: float
+
+    def svd_seconds(self, rows: int, cols: int, values_only: bool = False) -> float:
+        """An SVD of a rows × cols matrix, scaled from the reference by m·n·min(m, n)."""
+        scale = rows * cols * min(rows, cols) / REFERENCE_SIDE**3
+        return (self.svdvals_s if values_only else self.svd_s) * scale
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """Seconds of an average step, by what takes them (the evaluation and spectra spread over the
+    steps between them)."""
+
+    gradient_s: float
+    update_s: float
+    spectra_s: float
+    evaluation_s: float
+
+    @property
+    def total_s(self) -> float:
+        return self.gradient_s + self.update_s + self.spectra_s + self.evaluation_s
+
+
+def step_cost(config: Any, speed: MachineSpeed) -> StepCost:
+    """The estimated seconds of an average step of ``config`` at ``speed``."""
+    task, run = config.task, config.run
+    rows, cols = TASK_KINDS[task.kind].weight_shape(task)
+    lanes = len(config.lanes)
+    rate = speed.matmul_ops_per_s
+    gradient_ops, evaluation_ops = _pass_ops(task, run, rows, cols)
+    update_s = sum(_update_seconds(lane, rows, cols, speed) for lane in config.lanes)
+    spectra_s = lanes * 3 * speed.svd_seconds(rows, cols, values_only=True) / run.spectra_every
+    return StepCost(
+        gradient_s=lanes * gradient_ops / rate,
+        update_s=update_s,
+        spectra_s=spectra_s,
+        evaluation_s=lanes * evaluation_ops / rate / run.eval_every,
+    )
+
+
+def _pass_ops(task: Any, run: Any, rows: int, cols: int) -> tuple[float, float]:
+    """Operations of one lane's minibatch gradient and of one lane's population evaluation."""
+    if not TASK_KINDS[task.kind].has_classes:  # a stream: one rows × cols sample product per draw
+        return _GRADIENT_OPS * task.batch_size * rows * cols, 2 * rows * cols * cols
+    n = task.n_items
+    columns = n if task.batch_size == 0 else distinct_draws(task)
+    evaluated = n if task.batch_size == 0 else min(n, run.exact_eval_items)
+    per_column = rows * (cols + n)  # through W, and against every item's output embedding
+    return _GRADIENT_OPS * columns * per_column, _EVALUATION_OPS * evaluated * per_column
+
+
+def distinct_draws(task: Any) -> float:
+    """The expected number of distinct items in a minibatch: the gradient's columns, one per item
+    drawn (a Zipf memory's 1024 draws at α = 1.5 hold a few hundred items). Σ 1 − (1 − p_i)^B for a
+    Zipf law; every draw its own item for the other kinds, whose frequencies are their own."""
+    batch, n = task.batch_size, task.n_items
+    if not TASK_KINDS[task.kind].zipf_law:
+        return float(min(batch, n))
+    import numpy as np
+
+    head = min(n, _EXACT_DISTINCT_ITEMS)
+    weights = np.arange(1, head + 1, dtype=float) ** -task.alpha  # (head,)
+    tail = sum_of_powers(head + 1, n, task.alpha)
+    total = weights.sum() + tail
+    drawn = -np.expm1(batch * np.log1p(-weights / total)).sum()  # Σ 1 − (1 − p_i)^B, stably
+    return float(min(drawn + batch * tail / total, batch, n))
+
+
+def sum_of_powers(first: int, last: int, alpha: float) -> float:
+    """Σ_{i=first}^{last} i^(−α), by the integral with its end corrections (exact enough past 10⁶)."""
+    if last < first:
+        return 0.0
+    if alpha == 1.0:
+        integral = math.log(last / first)
+    else:
+        integral = (last ** (1 - alpha) - first ** (1 - alpha)) / (1 - alpha)
+    return integral + (first**-alpha + last**-alpha) / 2
+
+
+def _update_seconds(lane: Any, rows: int, cols: int, speed: MachineSpeed) -> float:
+    """One lane's update rule: an SVD for an exact or regularised polar map, products for
+    Newton–Schulz, elementwise work (negligible beside the gradient) for the others."""
+    if OPTIMIZERS[lane.optimizer].polar_key is None:
+        return 0.0
+    if lane.polar == "ns":
+        return lane.ns_steps * _NS_PRODUCTS * 2 * rows * cols * min(rows, cols) / speed.matmul_ops_per_s
+    return speed.svd_seconds(rows, cols)
+
+
+@functools.cache
+def measured_speed(device: str = "cpu", dtype: str = "float64") -> MachineSpeed:
+    """This machine's speed on ``device`` in ``dtype``: the best of a few timings of each kernel."""
+    import torch
+
+    generator = torch.Generator(device=device).manual_seed(0)
+    side = REFERENCE_SIDE
+    matrix = torch.randn(side, side, generator=generator, device=device, dtype=getattr(torch, dtype))
+    product_s = _best_seconds(lambda: matrix @ matrix, device)
+    return MachineSpeed(
+        matmul_ops_per_s=2 * side**3 / product_s,
+        svd_s=_best_seconds(lambda: torch.linalg.svd(matrix, full_matrices=False), device),
+        svdvals_s=_best_seconds(lambda: torch.linalg.svdvals(matrix), device),
+    )
+
+
+def _best_seconds(work, device: str, tries: int = 3) -> float:
+    import torch
+
+    work()  # warm: the first call loads and plans
+    best = math.inf
+    for _ in range(tries):
+        start = time.perf_counter()
+        work()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return max(best, 1e-6)
+
+
+#: A slow machine (a laptop's core in float64): a run whose steps take under SLOW_STEP_S even at
+#: this speed is not measured for (the measurement is skipped at the sizes most runs have).
+SLOW_MACHINE = MachineSpeed(matmul_ops_per_s=1e9, svd_s=0.4, svdvals_s=0.1)
+
+
+def slow_step_note(config: Any, device: str, dtype: str, steps: int | None = None) -> str:
+    """A line saying how long each step will take on ``device`` in ``dtype``, where that is
+    SLOW_STEP_S or more ("" else), with the time of ``steps`` steps where given."""
+    if step_cost(config, SLOW_MACHINE).total_s < SLOW_STEP_S:
+        return ""
+    seconds = step_cost(config, measured_speed(device, dtype)).total_s
+    if seconds < SLOW_STEP_S:
+        return ""
+    whole = f"; {steps} steps: about {duration_text(seconds * steps)}" if steps else ""
+    return f"each step will take about {duration_text(seconds)} on this machine (estimated){whole}"
+
+
+def duration_text(seconds: float) -> str:
+    """``40 s``, ``3 min``, ``2.5 h``, ``4 days``: one or two significant figures, as an estimate is."""
+    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= 2 * size or (unit == "min" and seconds >= 90):
+            value = seconds / size
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.2g} {unit}"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
