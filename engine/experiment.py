@@ -286,14 +286,16 @@ class Experiment:
         check_memory(base, self.device, self.dtype)
         self._build(base)
 
-    def evaluate(self, with_signal: bool = True) -> None:
+    def evaluate(self, with_signal: bool = True, cancelled: Callable[[], bool] | None = None) -> None:
         """Compute the population metrics of the current W now (e.g. at the end of a run).
 
         ``with_signal=False`` skips the noiseless gradient (half the cost) when no further step
-        will pair with it.
+        will pair with it. ``cancelled`` is asked between the evaluation's chunks: once it says so,
+        the evaluation is abandoned (StepCancelled) and the metrics stay those of the last one.
         """
         if self._lanes[0].eval_step != self._step:
-            self._evaluate(with_signal)
+            check = None if cancelled is None else raising_check(cancelled, self._step)
+            self._evaluate(with_signal, check=check)
 
     def snapshot(self) -> Snapshot:
         """The current state as an immutable snapshot."""

@@ -53,8 +53,8 @@ def run_session(
     """Step ``session`` to ``target`` (total steps), stopping early at a breakpoint if ``until``.
 
     The last step is always evaluated, whatever the cadence, so the report describes the final W,
-    unless a stop abandoned a step: its evaluation would take as long, and each lane's ``eval_step``
-    says which W the population metrics are of.
+    unless a stop abandoned a step (its evaluation would take as long) or that evaluation, once it
+    had run ``abandon_after_s``; each lane's ``eval_step`` says which W the population metrics are of.
     ``stop_requested`` is asked between steps (Ctrl-C, SIGTERM): the run then stops with the steps it
     finished, and its report says ``interrupted``. It is asked inside a step too, once the step has run
     ``abandon_after_s``: a step that long is abandoned (undone whole) rather than waited for (a
@@ -83,7 +83,15 @@ def run_session(
     except StepCancelled:
         hit, interrupted, abandoned = None, True, True
     if not abandoned:  # a step that long has an evaluation as long: the report says which step it is of
-        session.evaluate()
+        evaluation_began = time.perf_counter()
+
+        def abandon_the_evaluation() -> bool:  # as a step: at d = 1024 it took 32 s, past a SIGTERM's grace
+            return stop_requested() and time.perf_counter() - evaluation_began >= abandon_after_s
+
+        try:
+            session.evaluate(cancelled=None if stop_requested is None else abandon_the_evaluation)
+        except StepCancelled:
+            interrupted = True
     if until and hit is None and not interrupted and session.step > start:
         # the last step's population is evaluated for the report, off the cadence: a condition that
         # holds in the report holds where the run ended ("never held" beside a loss that met it)

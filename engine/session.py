@@ -209,9 +209,10 @@ class Session:
                 return None
         return None
 
-    def evaluate(self) -> None:
-        """Population metrics of the current W now (a run's last step), recorded with that step."""
-        self.experiment.evaluate(with_signal=False)
+    def evaluate(self, cancelled: Callable[[], bool] | None = None) -> None:
+        """Population metrics of the current W now (a run's last step), recorded with that step;
+        abandoned (StepCancelled) once ``cancelled()`` says so, nothing recorded."""
+        self.experiment.evaluate(with_signal=False, cancelled=cancelled)
         if self.at_head:
             self.branch.metrics.truncate_after(self.step - 1)
             self.branch.metrics.append(self.snapshot())

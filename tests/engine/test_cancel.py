@@ -247,3 +247,24 @@ def test_the_step_under_way_is_named_at_every_cancellation_point_and_none_betwee
     with pytest.raises(StepCancelled):
         experiment.step(cancelled=lambda: True)
     assert experiment.step_under_way is None and experiment.step_count == 2
+
+
+def test_a_stop_during_a_runs_closing_evaluation_abandons_it_and_reports_the_steps_done():
+    """Ctrl-C during the closing sampled evaluation (32 s at d = 1024, N = 65536) was held for all of
+    it, and the report said the run was not interrupted; a second Ctrl-C then lost the session."""
+    from muonscope.engine.headless import run_session
+
+    config = ExperimentConfig(
+        task=TaskConfig(d=16, n_items=4096, alpha=1.5, batch_size=32),
+        lanes=LANES[:1],
+        run=RunConfig(eval_every=10, spectra_every=10**6, exact_eval_items=4096),
+    )
+    session = Session(config)
+    # Ctrl-C once the last step is done, with an evaluation long enough to be abandoned at once
+    outcome = run_session(session, 3, stop_requested=lambda: session.step >= 3, abandon_after_s=0.0)
+    report = outcome.report
+    assert report["step"] == 3 and report["interrupted"] and outcome.interrupted
+    assert report["lanes"][0]["eval_step"] == 0  # the metrics are the last evaluation's, and say so
+    assert session.step == 3
+    finished = Session(config)
+    assert run_session(finished, 3).report["lanes"][0]["eval_step"] == 3  # unstopped: evaluated
