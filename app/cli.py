@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from types import FrameType
 from muonscope.app.cli_parser import build_parser
 from muonscope.app.cli_refusals import UsageError
 from muonscope.app.display_check import display_problem
+from muonscope.app.path_words import path_text
 from muonscope.app.warning_lines import one_line_warnings
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.validate import nearest
@@ -210,13 +212,27 @@ def _said_of_option(exc: ConfigError, args: argparse.Namespace | None) -> str:
     return str(exc)
 
 
+def _unsaved(args: argparse.Namespace | None, began: float) -> str:
+    """What an interrupt that ended the command at once (a second Ctrl-C, or one while the run was
+    built) left out: a --save not written by this command ("interrupted" alone, after a first
+    Ctrl-C had promised to save, read as if it had been)."""
+    save = getattr(args, "save", None)
+    if save is None:
+        return ""
+    written = Path(save) / "session.json"
+    with contextlib.suppress(OSError):
+        if written.stat().st_mtime >= began:
+            return ""
+    return f": the session was not saved to {path_text(save)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``muonscope`` command and of ``python -m muonscope``.
 
     A problem is said as argparse says its own, prefixed by the command it stopped
     ("muonscope run: error: …"), so that every error of one command reads alike.
     """
-    prog, args = "muonscope", None
+    prog, args, began = "muonscope", None, time.time()
     try:
         argv = _session_argument(sys.argv[1:] if argv is None else list(argv))
         if len(argv) > MAX_ARGUMENTS:
@@ -233,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except KeyboardInterrupt:
-        sys.stderr.write(f"{prog}: interrupted\n")
+        sys.stderr.write(f"{prog}: interrupted{_unsaved(args, began)}\n")
         return 130
     except Exception as exc:
         if os.environ.get("MUONSCOPE_DEBUG"):

@@ -1100,3 +1100,17 @@ def test_a_run_of_slow_steps_says_how_long_they_will_take_before_the_first(tmp_p
     said = r"^muonscope run: note: each step will take about [\d.]+ (s|min|h) on this machine \(estimated\)"
     assert re.match(said + r"; 50 steps: about [\d.]+ (s|min|h|days)$", first.strip()), first + rest
     assert "muonscope run: interrupted" in rest and proc.returncode == 130, rest
+
+
+def test_a_run_stopped_at_once_says_its_session_was_not_saved(tmp_path, monkeypatch, capsys):
+    """Two Ctrl-C's in a row ended a run with "interrupted" alone, after the first had promised to save."""
+    import muonscope.engine.headless as headless
+
+    def at_once(*_args, **_kwargs):
+        raise KeyboardInterrupt  # the second Ctrl-C, while the first's stop is on its way
+
+    monkeypatch.setattr(headless, "run_session", at_once)
+    assert main(["run", *SMALL, "--steps", "5", "--save", str(tmp_path / "s"), "--no-progress"]) == 130
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == f"muonscope run: interrupted: the session was not saved to {tmp_path / 's'}"
+    assert not (tmp_path / "s" / "session.json").exists()
