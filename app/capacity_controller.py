@@ -20,6 +20,7 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import Cancelled, ConfigError
 from muonscope.engine.sweep import PointResult, SweepPoint, SweepRunner
 from muonscope.engine.sweep_plans import SEEDS, check_points_memory, curves, fitted_slopes, guides, plan
+from muonscope.engine.sweep_workers import local_workers, usable_cores
 from muonscope.engine.task_kinds import view_problem
 from muonscope.engine.tasks.memory_task import MemoryTask
 from muonscope.engine.thread_count import ENGINE_NICE
@@ -152,7 +153,9 @@ class CapacityController(QtCore.QObject):
         else:
             try:
                 points = plan(config, mode)
-                check_points_memory(points, config.run.max_memory_gb)
+                check_points_memory(
+                    points, config.run.max_memory_gb, sharing=local_workers(0, usable_cores())
+                )
             except ConfigError as exc:
                 refuse(str(exc))
                 return

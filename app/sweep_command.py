@@ -45,10 +45,12 @@ def sweep_command(args: argparse.Namespace) -> int:
         check_output_folder(args.out)
     from muonscope.engine.sweep import SweepRunner, SweepTally
     from muonscope.engine.sweep_plans import check_points_memory, curves, guides, plan
+    from muonscope.engine.sweep_workers import local_workers, usable_cores
 
     points = plan(config, args.axis)
-    check_points_memory(points, config.run.max_memory_gb)
     workers = usable_workers(workers)
+    at_once = None if args.executor == "dask" else local_workers(workers, usable_cores())  # dask: elsewhere
+    check_points_memory(points, config.run.max_memory_gb, sharing=at_once)
     tally = SweepTally()
     results = []
     try:

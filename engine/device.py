@@ -74,15 +74,20 @@ def memory_limit_bytes(run: RunConfig, device: torch.device) -> tuple[int, str]:
     return total // 2, f"half of this machine's {total / _GIB:.1f} GiB"
 
 
-def check_memory(config: ExperimentConfig, device: torch.device, dtype: torch.dtype) -> None:
+def check_memory(
+    config: ExperimentConfig, device: torch.device, dtype: torch.dtype, sharing: int = 1
+) -> None:
     """Refuse, before allocating, a problem whose estimate exceeds the memory limit.
 
     The error names the setting behind the largest part of the estimate (the batch size when the
-    minibatch is what does not fit), with what it alone needs.
+    minibatch is what does not fit), with what it alone needs. ``sharing``: runs computed at once
+    that share the default limit (a sweep's local workers), each allowed its part.
     """
     parts = memory_parts(config, dtype)
     need = sum(parts.values())
     limit, source = memory_limit_bytes(config.run, device)
+    if sharing > 1 and config.run.max_memory_gb <= 0:
+        limit, source = limit // sharing, f"{source}, shared by {sharing} points computed at once"
     if need <= limit:
         return
     overhead = parts.pop(OVERHEAD, 0)

@@ -107,28 +107,37 @@ def plan(config: ExperimentConfig, axis: str) -> list[SweepPoint]:
     return points
 
 
-def check_points_memory(points: list[SweepPoint], max_memory_gb: float) -> None:
+def check_points_memory(points: list[SweepPoint], max_memory_gb: float, sharing: int | None = 1) -> None:
     """Refuse a sweep whose points would exceed ``max_memory_gb``, naming the first point that would,
     before any of them runs.
 
     Points run with the default limit (half the memory of the machine that computes them): a limit
     the user set for the run holds for its sweeps too, where d or N reach sizes the run never had.
-    With none set (0) each point is judged where it computes.
+    With none set (0), the points computed here at once (``sharing``, a local sweep's workers) share
+    this machine's default limit: two workers, each judged against half of RAM, could take all of
+    it, and a point too big was refused only in its worker, hours in. ``sharing`` None: the points
+    compute elsewhere (a cluster), where each is judged.
     """
     from muonscope.engine.device import check_memory, resolve_device
 
-    if max_memory_gb <= 0 or not points:
+    if not points or (max_memory_gb <= 0 and sharing is None):
         return
     device, dtype = resolve_device(points[0].config.run)  # a sweep's points share the run's device
+    at_once = min(sharing or 1, len(points))
     for point in points:
-        run = dataclasses.replace(point.config.run, max_memory_gb=max_memory_gb)
+        run = dataclasses.replace(point.config.run, max_memory_gb=max(max_memory_gb, 0.0))
         config = dataclasses.replace(point.config, run=run)
         try:
-            check_memory(config, device, dtype)
+            check_memory(config, device, dtype, sharing=at_once)
         except ConfigError as exc:
             axis, value = point.coords[0]
-            reached = f"the sweep over {axis} reaches {axis} = {format_value(value)}"
-            raise ConfigError("run.max_memory_gb", max_memory_gb, f"{reached}, where {exc.allowed}") from None
+            if max_memory_gb > 0:
+                reached = f"the sweep over {axis} reaches {axis} = {format_value(value)}"
+                raise ConfigError(
+                    "run.max_memory_gb", max_memory_gb, f"{reached}, where {exc.allowed}"
+                ) from None
+            point_text = f" (at the sweep's point {axis} = {format_value(value)})"
+            raise ConfigError(exc.field, exc.value, exc.allowed + point_text) from None
 
 
 def _steps(config: ExperimentConfig, axis: str) -> int:

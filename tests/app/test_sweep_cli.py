@@ -83,13 +83,15 @@ def test_more_workers_than_cores_are_lowered_to_the_cores_with_a_note(capsys):
     )
 
 
-def test_a_point_refused_in_a_pool_worker_exits_2_naming_the_field(capsys):
-    """The worker's error used to fail to unpickle in the pool's result thread: the sweep never ended."""
+def test_a_point_too_big_for_the_workers_is_refused_before_any_runs_naming_the_field(capsys):
+    """Refused in a pool worker, the error failed to unpickle and the sweep never ended; now the
+    points computed at once are judged up front against their share of the machine's memory."""
     too_big = ("--set", "task.n_items=10000000", "--set", "task.d=16384")
     argv = ["sweep", "--axis", "batch", *too_big, "--workers", "2", "--no-progress", "--no-cache"]
     code, out, err = _main(capsys, *argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "task.n_items = 10000000 is not allowed" in err, err
+    assert "shared by 2 points computed at once" in err and "(at the sweep's point batch = " in err, err
 
 
 def test_damaged_cache_entries_are_one_line_warnings_and_the_sweep_goes_on(capsys, private_cache):

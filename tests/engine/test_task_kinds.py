@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, TaskConfig
+from muonscope.engine import ConfigError, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.changes import SetField, apply_change
 from muonscope.engine.config import LANE_FIELDS, RUN_FIELDS, TASK_FIELDS
 from muonscope.engine.device import check_memory, estimate_bytes
@@ -293,3 +293,37 @@ def test_no_module_outside_the_registry_tells_task_kinds_apart_by_name():
         if path != root / "engine" / "task_kinds.py" and (lines := _kind_name_comparisons(path))
     }
     assert found == {}
+
+
+def _config_needing_between(low_bytes: int, high_bytes: int):
+    """A one-lane config whose memory estimate lies strictly between the two sizes."""
+    from muonscope.engine.device import memory_parts
+
+    lo, hi = 1_000, 10**7
+    while hi - lo > 1:  # the smallest N above ``low_bytes``: the estimate grows with N
+        mid = (lo + hi) // 2
+        config = ExperimentConfig(task=TaskConfig(d=256, n_items=mid, batch_size=64), lanes=(LaneConfig(),))
+        lo, hi = (mid, hi) if sum(memory_parts(config, torch.float64).values()) <= low_bytes else (lo, mid)
+    config = ExperimentConfig(task=TaskConfig(d=256, n_items=hi, batch_size=64), lanes=(LaneConfig(),))
+    assert low_bytes < sum(memory_parts(config, torch.float64).values()) < high_bytes
+    return config
+
+
+def test_points_computed_at_once_share_the_default_memory_limit():
+    """Two local workers, each judged against half of RAM, could take all of it between them."""
+    from muonscope.engine.device import check_memory, memory_limit_bytes
+    from muonscope.engine.sweep_plans import check_points_memory, plan
+
+    cpu = torch.device("cpu")
+    limit, _source = memory_limit_bytes(RunConfig(), cpu)
+    config = _config_needing_between(int(limit * 0.55), int(limit * 0.9))
+    check_memory(config, cpu, torch.float64)  # alone, it fits
+    with pytest.raises(ConfigError, match=r"shared by 2 points computed at once\); reduce it"):
+        check_memory(config, cpu, torch.float64, sharing=2)
+    points = plan(config, "batch")
+    check_points_memory(points, 0.0, sharing=1)
+    with pytest.raises(
+        ConfigError, match=r"^task.n_items = \d+ is not allowed: .* shared by 2 points.*batch = "
+    ):
+        check_points_memory(points, 0.0, sharing=2)
+    check_points_memory(points, 0.0, sharing=None)  # on a cluster: judged where each point computes
