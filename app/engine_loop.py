@@ -50,6 +50,7 @@ from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
 from muonscope.engine.snapshot import Snapshot
 from muonscope.engine.thread_count import ThreadChooser
+from muonscope.widgets.time_text import elapsed_text
 
 __all__ = ["EngineLoop"]
 
@@ -397,8 +398,8 @@ class EngineLoop(SessionCommands):
         self._pause()
         self._outbox.append(
             Note(
-                f"Cancelled step {number} after {elapsed_s:.0f} s: the run is paused at step {number - 1}, "
-                "as it was before that step.",
+                f"Cancelled step {number} after {elapsed_text(elapsed_s)}: the run is paused at step "
+                f"{number - 1}, as it was before that step.",
                 until_moved=True,
             )
         )

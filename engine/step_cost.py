@@ -24,9 +24,8 @@ __all__ = [
     "MachineSpeed",
     "StepCost",
     "distinct_draws",
-    "duration_text",
     "measured_speed",
-    "slow_step_note",
+    "slow_step_seconds",
     "step_cost",
     "sum_of_powers",
 ]
@@ -177,22 +176,10 @@ def _best_seconds(work, device: str, tries: int = 3) -> float:
 SLOW_MACHINE = MachineSpeed(matmul_ops_per_s=1e9, svd_s=0.4, svdvals_s=0.1)
 
 
-def slow_step_note(config: Any, device: str, dtype: str, steps: int | None = None) -> str:
-    """A line saying how long each step will take on ``device`` in ``dtype``, where that is
-    SLOW_STEP_S or more ("" else), with the time of ``steps`` steps where given."""
+def slow_step_seconds(config: Any, device: str, dtype: str) -> float | None:
+    """The estimated seconds of a step of ``config`` on ``device`` in ``dtype`` where they are
+    SLOW_STEP_S or more, else None (measured for only where even a slow machine would take long)."""
     if step_cost(config, SLOW_MACHINE).total_s < SLOW_STEP_S:
-        return ""
+        return None
     seconds = step_cost(config, measured_speed(device, dtype)).total_s
-    if seconds < SLOW_STEP_S:
-        return ""
-    whole = f"; {steps} steps: about {duration_text(seconds * steps)}" if steps else ""
-    return f"each step will take about {duration_text(seconds)} on this machine (estimated){whole}"
-
-
-def duration_text(seconds: float) -> str:
-    """``40 s``, ``3 min``, ``2.5 h``, ``4 days``: one or two significant figures, as an estimate is."""
-    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if seconds >= 2 * size or (unit == "min" and seconds >= 90):
-            value = seconds / size
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.2g} {unit}"
-    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+    return seconds if seconds >= SLOW_STEP_S else None
