@@ -341,7 +341,7 @@ def open_run_session(
 def _say_slow_steps(session: Any, target: int, prog: str) -> None:
     """Say, before the first step, how long the steps will take where they take long: at d = 8192
     the first word came after the first step, half an hour in."""
-    from muonscope.app.step_time_note import slow_step_note
+    from muonscope.app.slow_notes import slow_step_note
 
     if target <= session.step:
         return

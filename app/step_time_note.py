@@ -6,23 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from muonscope.app.slow_notes import slow_step_note
 from muonscope.engine.snapshot import Snapshot
-from muonscope.engine.step_cost import slow_step_seconds
 from muonscope.widgets.message_bar import MessageBar
-from muonscope.widgets.time_text import duration_text
 
-__all__ = ["StepTimeNote", "slow_step_note"]
-
-
-def slow_step_note(config: Any, device: str, dtype: str, steps: int | None = None) -> str:
-    """How long each step of ``config`` will take, where that is long ("" else), with the time of
-    ``steps`` steps where given: "each step will take about 3.3 min on this machine (estimated);
-    50 steps: about 2.8 h"."""
-    seconds = slow_step_seconds(config, device, dtype)
-    if seconds is None:
-        return ""
-    whole = f"; {steps} steps: about {duration_text(seconds * steps)}" if steps else ""
-    return f"each step will take about {duration_text(seconds)} on this machine (estimated){whole}"
+__all__ = ["StepTimeNote"]
 
 
 class StepTimeNote:

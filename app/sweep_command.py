@@ -28,6 +28,16 @@ from muonscope.engine.task_kinds import TASK_KINDS, view_problem
 __all__ = ["sweep_command"]
 
 
+def _say_slow_sweep(todo: list, at_once: int) -> None:
+    """Say before the first point how long the points still to compute will take, where that is a
+    minute or more: a sweep over d to 2048 at N = 65536 ran for hours without a word."""
+    from muonscope.app.slow_notes import slow_sweep_note
+
+    note = slow_sweep_note(todo, at_once)
+    if note:
+        sys.stderr.write(f"muonscope sweep: note: {note}\n")
+
+
 def sweep_command(args: argparse.Namespace) -> int:
     """Run the sweep, print mean ± spread per lane and x, optionally write curves and points."""
     workers = check_workers(args.workers)
@@ -59,7 +69,10 @@ def sweep_command(args: argparse.Namespace) -> int:
             open_executor(args.executor, args.scheduler, workers) as executor,
             ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress,
         ):
-            for result in SweepRunner(points, use_cache=not args.no_cache, executor=executor):
+            runner = SweepRunner(points, use_cache=not args.no_cache, executor=executor)
+            if at_once is not None:  # computed here: priced at this machine's speed
+                _say_slow_sweep(runner.uncached(), at_once)
+            for result in runner:
                 results.append(result)
                 tally.add(result)
                 progress(len(results), len(points))

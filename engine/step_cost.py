@@ -25,6 +25,7 @@ __all__ = [
     "StepCost",
     "distinct_draws",
     "measured_speed",
+    "point_seconds",
     "slow_step_seconds",
     "step_cost",
     "sum_of_powers",
@@ -81,7 +82,7 @@ def step_cost(config: Any, speed: MachineSpeed) -> StepCost:
     rows, cols = TASK_KINDS[task.kind].weight_shape(task)
     lanes = len(config.lanes)
     rate = speed.matmul_ops_per_s
-    gradient_ops, evaluation_ops = _pass_ops(task, run, rows, cols)
+    gradient_ops, evaluation_ops = _pass_ops(task, rows, cols, sampled=run.exact_eval_items)
     update_s = sum(_update_seconds(lane, rows, cols, speed) for lane in config.lanes)
     spectra_s = lanes * 3 * speed.svd_seconds(rows, cols, values_only=True) / run.spectra_every
     return StepCost(
@@ -92,13 +93,25 @@ def step_cost(config: Any, speed: MachineSpeed) -> StepCost:
     )
 
 
-def _pass_ops(task: Any, run: Any, rows: int, cols: int) -> tuple[float, float]:
-    """Operations of one lane's minibatch gradient and of one lane's population evaluation."""
+def point_seconds(config: Any, steps: int, speed: MachineSpeed) -> float:
+    """A sweep point's estimated seconds: its ``steps`` steps, and its two evaluations (at step 0
+    and at its end), exact whatever N, as a sweep's points are evaluated."""
+    rows, cols = TASK_KINDS[config.task.kind].weight_shape(config.task)
+    _gradient_ops, evaluation_ops = _pass_ops(config.task, rows, cols, exact=True)
+    evaluations_s = 2 * len(config.lanes) * evaluation_ops / speed.matmul_ops_per_s
+    return steps * step_cost(config, speed).total_s + evaluations_s
+
+
+def _pass_ops(
+    task: Any, rows: int, cols: int, sampled: int | None = None, exact: bool = False
+) -> tuple[float, float]:
+    """Operations of one lane's minibatch gradient and of one lane's population evaluation, of
+    every item where ``exact`` or the batch is the population, else of ``sampled`` items at most."""
     if not TASK_KINDS[task.kind].has_classes:  # a stream: one rows × cols sample product per draw
         return _GRADIENT_OPS * task.batch_size * rows * cols, 2 * rows * cols * cols
     n = task.n_items
     columns = n if task.batch_size == 0 else distinct_draws(task)
-    evaluated = n if task.batch_size == 0 else min(n, run.exact_eval_items)
+    evaluated = n if exact or task.batch_size == 0 or sampled is None else min(n, sampled)
     per_column = rows * (cols + n)  # through W, and against every item's output embedding
     return _GRADIENT_OPS * columns * per_column, _EVALUATION_OPS * evaluated * per_column
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from muonscope.engine.executors import Executor, LocalExecutor
-from muonscope.engine.sweep_cache import SweepCache, default_cache_dir
+from muonscope.engine.sweep_cache import CachedPoint, SweepCache, default_cache_dir
 from muonscope.engine.sweep_point import SCHEMA, Runtime, SweepPoint, run_point
 
 __all__ = [
@@ -70,6 +70,7 @@ class SweepRunner:
     executor: Executor | None = None
     done: int = 0
     _cancelled: bool = field(default=False, repr=False)
+    _looked_up: list | None = field(default=None, repr=False)  # each point's (cache entry, runtime)
 
     @property
     def total(self) -> int:
@@ -96,13 +97,28 @@ class SweepRunner:
         finally:
             _RUNNING.pop(id(self), None)
 
+    def uncached(self) -> list[SweepPoint]:
+        """The points the cache does not hold, which will compute (all of them without a cache)."""
+        lookups = zip(self.points, self._lookups(), strict=True)
+        return [point for point, (stored, _runtime) in lookups if stored is None]
+
+    def _lookups(self) -> list[tuple[CachedPoint | None, Runtime | None]]:
+        """Each point's cache entry (None: none) and runtime, looked up once: asked what is left to
+        compute before the run, a damaged entry was warned of twice."""
+        if self._looked_up is None:
+            executor = self.executor or LocalExecutor(self.workers, self.nice)
+            cache = SweepCache(self.cache_dir or default_cache_dir()) if self.use_cache else None
+            self._looked_up = []
+            for point in self.points:
+                runtime = executor.runtime(point.config.run) if cache else None
+                self._looked_up.append((cache.load(point, runtime) if cache and runtime else None, runtime))
+        return self._looked_up
+
     def _results(self) -> Iterator[PointResult]:
         executor = self.executor or LocalExecutor(self.workers, self.nice)
         cache = SweepCache(self.cache_dir or default_cache_dir()) if self.use_cache else None
         todo = []
-        for index, point in enumerate(self.points):
-            runtime = executor.runtime(point.config.run) if cache else None
-            stored = cache.load(point, runtime) if cache and runtime else None
+        for index, (point, (stored, runtime)) in enumerate(zip(self.points, self._lookups(), strict=True)):
             if stored is not None:
                 self.done += 1
                 yield PointResult(point, stored.lanes, stored.seconds, cached=True, runtime=runtime)

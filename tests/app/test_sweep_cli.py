@@ -532,3 +532,16 @@ def test_an_interrupted_sweep_says_what_it_keeps_in_words_that_fit_the_count(poi
     from muonscope.app.stop_signals import points_kept_text
 
     assert points_kept_text(points, cached=True, planned=planned) == said
+
+
+def test_a_sweep_of_slow_points_says_how_long_they_will_take_and_a_quick_one_says_nothing():
+    from muonscope.app.slow_notes import slow_sweep_note
+    from muonscope.engine import ExperimentConfig, TaskConfig
+    from muonscope.engine.sweep_plans import plan
+
+    big = plan(ExperimentConfig(task=TaskConfig(d=1024, n_items=65536)), "d")
+    note = slow_sweep_note(big, 2)
+    assert note.startswith(f"{len(big)} points to compute, the longest at d = 2048: about ")
+    assert note.endswith("of computing on this machine, shared by 2 workers (estimated)")
+    assert slow_sweep_note(plan(ExperimentConfig(task=TaskConfig(d=16, n_items=64)), "batch"), 2) == ""
+    assert slow_sweep_note([], 2) == ""

@@ -11,6 +11,7 @@ from muonscope.engine.step_cost import (
     MachineSpeed,
     distinct_draws,
     measured_speed,
+    point_seconds,
     slow_step_seconds,
     step_cost,
     sum_of_powers,
@@ -89,3 +90,26 @@ def test_a_tail_of_powers_is_summed_as_its_terms_add_up():
         assert sum_of_powers(1000, 300_000, alpha) == pytest.approx(terms.sum(), rel=1e-6)
     big = TaskConfig(d=16, n_items=3_000_000, batch_size=4096, alpha=1.1)  # the tail past 10⁶ by its sum
     assert 0 < distinct_draws(big) < 4096
+
+
+def test_a_sweep_point_is_priced_by_its_steps_and_its_two_exact_evaluations():
+    config = _config(d=128, n_items=1024, batch=64)
+    one = point_seconds(config, 1, SPEED)
+    ten = point_seconds(config, 10, SPEED)
+    step = step_cost(config, SPEED).total_s
+    assert ten - one == pytest.approx(9 * step)
+    exact = 2 * 4 * 1024 * 128 * (128 + 1024) / 1e10  # every item evaluated, at step 0 and at the end
+    assert one == pytest.approx(step + exact)
+
+
+def test_a_sweep_computes_only_the_points_its_cache_lacks(tmp_path):
+    from muonscope.engine.sweep import SweepRunner
+    from muonscope.engine.sweep_plans import plan
+
+    config = _config(d=16, n_items=64, batch=16, lanes=[SGD, LaneConfig(optimizer="muon")])
+    points = plan(config, "batch")
+    runner = SweepRunner(points, workers=1, cache_dir=tmp_path)
+    assert runner.uncached() == list(points)
+    list(runner)
+    assert SweepRunner(points, workers=1, cache_dir=tmp_path).uncached() == []
+    assert SweepRunner(points, workers=1, use_cache=False).uncached() == list(points)
