@@ -545,3 +545,30 @@ def test_a_sweep_of_slow_points_says_how_long_they_will_take_and_a_quick_one_say
     assert note.endswith("of computing on this machine, shared by 2 workers (estimated)")
     assert slow_sweep_note(plan(ExperimentConfig(task=TaskConfig(d=16, n_items=64)), "batch"), 2) == ""
     assert slow_sweep_note([], 2) == ""
+
+
+def test_a_slow_sweep_says_how_long_before_its_first_point_and_stops_at_ctrl_c(tmp_path):
+    """A sweep over d to 2048 at N = 65536 ran for 90 s without a word before it was stopped."""
+    argv = [sys.executable, "-m", "muonscope", "sweep", "--set", "task.d=1024", "--set", "task.n_items=65536"]
+    env = {**os.environ, "MUONSCOPE_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [*argv, "--axis", "d", "--workers", "2", "--no-progress"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        first = proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        _out, rest = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    said = (
+        r"muonscope sweep: note: 12 points to compute, the longest at d = 2048: about [\d.]+ (min|h|days) of"
+    )
+    assert re.match(said, first), first + rest
+    assert "interrupted before its first point was done" in rest and proc.returncode == 130, rest
