@@ -239,7 +239,8 @@ real_svd = torch.linalg.svd
 
 
 def watched_svd(*args, **kwargs):
-    in_svd.set()
+    if threading.current_thread() is not threading.main_thread():  # the engine's, not a measurement's
+        in_svd.set()
     return real_svd(*args, **kwargs)
 
 
