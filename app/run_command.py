@@ -67,7 +67,7 @@ def run_command(args: argparse.Namespace) -> int:
     start = session.snapshot()
     held_at_start = [b for b in until if b.check_last_measured(start) is not None]
     with stop_signals() as stop:
-        stop.then = "stopping after the step under way, or undoing it if it has run a second"
+        stop.then = "stopping after the step or evaluation under way, or undoing it if it has run a second"
         with ProgressBar(not args.no_progress, unit="step") as progress:
             outcome = run_session(
                 session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set

@@ -26,7 +26,7 @@ def slow_step_note(config: Any, device: str, dtype: str, steps: int | None = Non
     seconds = slow_step_seconds(config, device, dtype)
     if seconds is None:
         return ""
-    whole = f"; {steps} steps: about {duration_text(seconds * steps)}" if steps else ""
+    whole = f"; {steps} steps: about {duration_text(seconds * steps)}" if steps and steps > 1 else ""
     return f"each step will take about {duration_text(seconds)} on this machine (estimated){whole}"
 
 

@@ -962,7 +962,7 @@ def test_ctrl_c_or_sigterm_stops_between_steps_reports_and_saves(tmp_path, stopp
     said = rf"interrupted at step (\d+); session saved to {saved}; {written} holds steps 0 to \1"
     found = re.search(said, err)
     assert found, err
-    said = "muonscope run: stopping after the step under way, or undoing it if it has run a second (again"
+    said = "muonscope run: stopping after the step or evaluation under way, or undoing it if it has run a"
     assert said in err  # said at once
     step = int(found.group(1))
     assert 0 < step < 100_000
