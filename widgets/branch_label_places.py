@@ -15,6 +15,7 @@ those lines on the plot's own background.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6 import QtCore
@@ -46,16 +47,20 @@ class BranchLine:
 
 
 def place_branch_labels(
-    lines: list[BranchLine], area: QtCore.QRectF, cursor_px: float | None = None
+    lines: list[BranchLine],
+    area: QtCore.QRectF,
+    cursor_px: float | None = None,
+    marks: Sequence[QtCore.QRectF] = (),
 ) -> list[QtCore.QPointF | None]:
     """The top-left corner (px) of each line's name, or None where it fits nowhere; ``cursor_px``:
-    the step cursor's x, which a name keeps clear of where it can."""
+    the step cursor's x, which a name keeps clear of where it can; ``marks``: the pixels of the
+    strip's ▼ and ▲ marks, which a name keeps clear of as of the other lines."""
     order = sorted(range(len(lines)), key=lambda i: (not lines[i].current, i))
     placed: list[QtCore.QRectF] = []
     corners: list[QtCore.QPointF | None] = [None] * len(lines)
     for index in order:
         others = [line.band() for i, line in enumerate(lines) if i != index]
-        obstacles = (*others, *placed)
+        obstacles = (*others, *marks, *placed)
         places = _places(lines[index]) + _past_the_others(lines[index], obstacles)
         inside = [rect for rect in places if area.contains(rect)]
         inside.sort(key=lambda rect: cursor_px is not None and rect.left() <= cursor_px <= rect.right())

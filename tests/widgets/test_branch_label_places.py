@@ -74,3 +74,12 @@ def test_a_name_is_not_written_far_past_its_head_where_it_reads_as_another_branc
     corners = place_branch_labels([main, fork_4, fork_5, over], wide)
     named = _rect(corners[2])
     assert named.left() - fork_5.right_px <= NAME.width()  # beside its own line, over others if need be
+
+
+def test_a_name_keeps_off_the_strips_marks():
+    """A change's ▼ at step 25 was drawn over "fork 5 at step 20"."""
+    fork = BranchLine(100, 400, 35, NAME, current=False)
+    (first,) = place_branch_labels([fork], AREA)
+    mark = QtCore.QRectF(_rect(first).center().x() - 4.5, _rect(first).top(), 9, 9)  # on its first place
+    (moved,) = place_branch_labels([fork], AREA, marks=[mark])
+    assert not _rect(moved).intersects(mark) and AREA.contains(_rect(moved))
