@@ -1,5 +1,8 @@
 """Small presets and waits shared by the app tests."""
 
+import signal
+import subprocess
+import sys
 import threading
 
 from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
@@ -67,3 +70,25 @@ def held_experiment(entered: threading.Event, release: threading.Event, first_on
             super().step(n, **kwargs)
 
     return Held
+
+
+def first_line_then_ctrl_c(args: list[str], env: dict[str, str] | None = None) -> tuple[str, str, int]:
+    """Run ``muonscope ARGS``, read the first line it writes to stderr, then send Ctrl-C: (that
+    line, the rest of stderr, the exit status). For what a command says before its work begins."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "muonscope", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        first = proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        _out, rest = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return first, rest, proc.returncode

@@ -23,6 +23,7 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.session import Session
 from muonscope.engine.session_file import open_session, save_session
+from tests.app.helpers import first_line_then_ctrl_c
 
 SMALL = [
     *("--set", "task.d=16"),
@@ -1081,25 +1082,11 @@ def test_a_path_starting_with_a_dash_is_reported_as_one_to_paste_back(tmp_path, 
 def test_a_run_of_slow_steps_says_how_long_they_will_take_before_the_first(tmp_path):
     """At d = 8192 the first word came after the first step, half an hour in: the note comes first,
     and Ctrl-C after it stops the run without waiting for the step."""
-    argv = [sys.executable, "-m", "muonscope", "run", "--set", "task.d=4096", "--lane", "optimizer=muon"]
-    proc = subprocess.Popen(
-        [*argv, "--steps", "50", "--no-progress"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first = proc.stderr.readline()
-        proc.send_signal(signal.SIGINT)
-        _out, rest = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    args = ["run", "--set", "task.d=4096", "--lane", "optimizer=muon", "--steps", "50", "--no-progress"]
+    first, rest, status = first_line_then_ctrl_c(args)
     said = r"^muonscope run: note: each step will take about [\d.]+ (s|min|h) on this machine \(estimated\)"
     assert re.match(said + r"; 50 steps: about [\d.]+ (s|min|h|days)$", first.strip()), first + rest
-    assert "muonscope run: interrupted" in rest and proc.returncode == 130, rest
+    assert "muonscope run: interrupted" in rest and status == 130, rest
 
 
 def test_a_run_stopped_at_once_says_its_session_was_not_saved(tmp_path, monkeypatch, capsys):

@@ -22,6 +22,7 @@ from muonscope.app.cli import main
 from muonscope.engine import RunConfig
 from muonscope.engine.sweep_point import SCHEMA, runtime_of
 from muonscope.engine.sweep_workers import usable_cores
+from tests.app.helpers import first_line_then_ctrl_c
 
 SWEEP = [
     "sweep",
@@ -549,26 +550,11 @@ def test_a_sweep_of_slow_points_says_how_long_they_will_take_and_a_quick_one_say
 
 def test_a_slow_sweep_says_how_long_before_its_first_point_and_stops_at_ctrl_c(tmp_path):
     """A sweep over d to 2048 at N = 65536 ran for 90 s without a word before it was stopped."""
-    argv = [sys.executable, "-m", "muonscope", "sweep", "--set", "task.d=1024", "--set", "task.n_items=65536"]
+    args = ["sweep", "--set", "task.d=1024", "--set", "task.n_items=65536", "--axis", "d", "--workers", "2"]
     env = {**os.environ, "MUONSCOPE_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen(
-        [*argv, "--axis", "d", "--workers", "2", "--no-progress"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        first = proc.stderr.readline()
-        proc.send_signal(signal.SIGINT)
-        _out, rest = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    first, rest, status = first_line_then_ctrl_c([*args, "--no-progress"], env)
     said = (
         r"muonscope sweep: note: 12 points to compute, the longest at d = 2048: about [\d.]+ (min|h|days) of"
     )
     assert re.match(said, first), first + rest
-    assert "interrupted before its first point was done" in rest and proc.returncode == 130, rest
+    assert "interrupted before its first point was done" in rest and status == 130, rest
