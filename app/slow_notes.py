@@ -43,11 +43,11 @@ def slow_sweep_note(points: list, at_once: int) -> str:
     if device.type != "cpu":
         return ""  # a GPU sweep's speed is its device's, not measured from here
     speed = measured_speed("cpu", str(dtype).removeprefix("torch."))
-    seconds = sum(point_seconds(point.config, point.steps, speed) for point in points)
+    each_s = [point_seconds(point.config, point.steps, speed) for point in points]
+    seconds = sum(each_s)
     if seconds < SLOW_SWEEP_S:
         return ""
-    largest = max(points, key=lambda point: point_seconds(point.config, point.steps, speed))
-    axis, value = largest.coords[0]
+    axis, value = points[each_s.index(max(each_s))].coords[0]
     workers = "1 worker" if at_once == 1 else f"{at_once} workers"
     return (
         f"{len(points)} points to compute, the longest at {axis} = {format_value(value)}: about "
