@@ -125,14 +125,20 @@ def distinct_draws(task: Any) -> float:
     """The expected number of distinct items in a minibatch: the gradient's columns, one per item
     drawn (a Zipf memory's 1024 draws at α = 1.5 hold a few hundred items). Σ 1 − (1 − p_i)^B for a
     Zipf law; every draw its own item for the other kinds, whose frequencies are their own."""
-    batch, n = task.batch_size, task.n_items
     if not TASK_KINDS[task.kind].zipf_law:
-        return float(min(batch, n))
+        return float(min(task.batch_size, task.n_items))
+    return _zipf_distinct_draws(task.batch_size, task.n_items, task.alpha)
+
+
+@functools.lru_cache(maxsize=64)
+def _zipf_distinct_draws(batch: int, n: int, alpha: float) -> float:
+    """Σ 1 − (1 − p_i)^B for p_i ∝ i^(−α): kept, as the window asks again at each change of settings
+    and a million-item sum takes milliseconds on its thread."""
     import numpy as np
 
     head = min(n, _EXACT_DISTINCT_ITEMS)
-    weights = np.arange(1, head + 1, dtype=float) ** -task.alpha  # (head,)
-    tail = sum_of_powers(head + 1, n, task.alpha)
+    weights = np.arange(1, head + 1, dtype=float) ** -alpha  # (head,)
+    tail = sum_of_powers(head + 1, n, alpha)
     total = weights.sum() + tail
     drawn = -np.expm1(batch * np.log1p(-weights / total)).sum()  # Σ 1 − (1 − p_i)^B, stably
     return float(min(drawn + batch * tail / total, batch, n))
