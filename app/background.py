@@ -193,7 +193,8 @@ class Job(QtCore.QObject):
         runner = self._runner
         if not runner.isRunning() or runner.wait(QtCore.QDeadlineTimer(max(0, deadline_ms))):
             return True
-        log.warning("%s still busy after %d ms; it ends on its own", runner.objectName(), deadline_ms)
+        # info, not a warning: a command stopped by Ctrl-C in a long step does this by design
+        log.info("%s still busy after %d ms; it ends on its own", runner.objectName(), deadline_ms)
         _ABANDONED.add(runner)  # a QThread destroyed while running would abort the process
         for signal in (runner.item, runner.returned, runner.failed, runner.finished):
             signal.disconnect()

@@ -39,6 +39,7 @@ def shot_command(args) -> int:
         ProgressBar(not args.no_progress, unit="step") as progress,
         OffscreenWindow(plan, stop.is_set) as offscreen,
     ):
+        stop.then, stop.again = "stopping now; no picture is written", None
         offscreen.open()
         image = offscreen.picture(lambda step: progress(step - plan.start_step, steps, "stepping"))
         if image is not None:

@@ -53,6 +53,8 @@ class StopRequest(threading.Event):
     def __init__(self) -> None:
         super().__init__()
         self.then = "stopping after the step under way"
+        #: What a second one does, where it does more than the first (None: the first stops at once).
+        self.again: str | None = "at once"
 
 
 @contextmanager
@@ -71,7 +73,8 @@ def stop_signals(command: str = "run"):
         stop.set()
         from tqdm import tqdm  # clears a progress bar for the line and draws it again below
 
-        tqdm.write(f"muonscope {command}: {stop.then} (again: at once)", file=sys.stderr)
+        again = "" if stop.again is None else f" (again: {stop.again})"
+        tqdm.write(f"muonscope {command}: {stop.then}{again}", file=sys.stderr)
 
     stopping = (signal.SIGINT, signal.SIGTERM)
     previous = {signum: signal.signal(signum, on_stop) for signum in stopping}

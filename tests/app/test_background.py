@@ -1,5 +1,6 @@
 """The one background adapter: a generator on a QThread, its values delivered in order, with backpressure."""
 
+import logging
 import threading
 
 import pytest
@@ -85,7 +86,9 @@ def test_a_failure_is_reported_and_the_job_still_finishes(qtbot):
     assert got == [1]
 
 
-def test_stop_delivers_nothing_more_and_honours_its_deadline(qtbot, qapp):
+def test_stop_delivers_nothing_more_and_honours_its_deadline(qtbot, qapp, caplog):
+    """A step left computing is logged for the window's terminal, not warned about: a command
+    stopped by Ctrl-C in a long step printed the log line to its user as a warning."""
     release = threading.Event()
     waiting = threading.Event()
 
@@ -99,9 +102,11 @@ def test_stop_delivers_nothing_more_and_honours_its_deadline(qtbot, qapp):
     job.start()
     qtbot.waitUntil(waiting.is_set, timeout=WAIT_MS)
     try:
-        assert job.stop(deadline_ms=20) is False
+        with caplog.at_level(logging.INFO, logger="muonscope.app.background"):
+            assert job.stop(deadline_ms=20) is False
     finally:
         release.set()
+    assert [record.levelno for record in caplog.records if "still busy" in record.message] == [logging.INFO]
     qtbot.waitUntil(lambda: not job.running, timeout=WAIT_MS)
     qapp.processEvents()  # anything already queued is handled now
     assert "after" not in got

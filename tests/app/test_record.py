@@ -331,9 +331,31 @@ def test_ctrl_c_keeps_the_frames_so_far_as_a_playable_file(capsys, tmp_path, mon
     out = tmp_path / "cut.mp4"
     code, text, err = _record(capsys, "--steps", "50", "--size", "320x240", "--out", str(out))
     assert code == 130
+    assert "muonscope record: stopping now: the frames so far are kept" in err  # said at once
+    assert "after the step under way" not in err  # the step under way is not waited for
     assert f"interrupted at step 3; the frames so far are in {out}" in err
     assert "3 frames" in text
     assert len(_decoded(out)[1]) == 3
+
+
+def test_ctrl_c_stops_a_shot_at_once_and_says_no_picture_is_written(capsys, tmp_path, monkeypatch):
+    """A picture of an earlier step is not the one asked for: the first Ctrl-C ends the command
+    without one, and says so at once rather than promising to finish the step under way."""
+    from muonscope.app.renderer import Renderer
+
+    render = Renderer.render
+
+    def render_then_interrupt(self, *args, **kwargs):
+        render(self, *args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(Renderer, "render", render_then_interrupt)
+    out = tmp_path / "x.png"
+    code = main(["shot", *TINY, *QUIET, "--steps", "20", "--size", "320x240", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 130 and not out.exists()
+    assert "muonscope shot: stopping now; no picture is written\n" in err
+    assert "interrupted before the picture; nothing written" in err
 
 
 def test_a_ctrl_c_while_the_gif_is_finished_is_answered_and_keeps_every_frame(capsys, tmp_path, monkeypatch):
