@@ -2,49 +2,90 @@
 
 Commands report ``(done, total, stage)``; a new stage starts a new bar. The bar appears only once a
 stage has run for ``delay_s``, so quick commands print nothing, and never when stderr is not a
-terminal (pipes and log files stay clean).
+terminal (pipes and log files stay clean). Once shown, a bar's elapsed time keeps counting between
+reports: a step of a big memory takes many seconds, and a bar that stood still read as a hang.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 __all__ = ["ProgressBar"]
 
+#: How often a shown bar is redrawn between reports (its elapsed time and rate move on).
+TICK_S = 0.5
+
 
 class ProgressBar:
-    """Callable ``(done, total, stage="")``; use as a context manager so the bar is always closed."""
+    """Callable ``(done, total, stage="")``; use as a context manager so the bar is always closed.
 
-    def __init__(self, enabled: bool = True, unit: str = "it", delay_s: float = 1.0) -> None:
+    Report ``(0, total, stage)`` as a stage begins: its bar then appears ``delay_s`` later even
+    before anything is done, and counts the seconds from there.
+    """
+
+    def __init__(
+        self, enabled: bool = True, unit: str = "it", delay_s: float = 1.0, tick_s: float = TICK_S
+    ) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self.unit = unit
         self.delay_s = delay_s
+        self.tick_s = tick_s
         self._bar: Any = None
         self._stage: str | None = None
+        self._lock = threading.Lock()  # the bar is redrawn from the ticking thread too
+        self._closed = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __call__(self, done: int, total: int, stage: str = "") -> None:
         if not self.enabled:
             return
-        if stage != self._stage or self._bar is None:
-            from tqdm import tqdm
+        with self._lock:
+            if stage != self._stage or self._bar is None:
+                self._open(stage, total)
+            self._bar.update(done - self._bar.n)
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="muonscope-progress", daemon=True)
+            self._ticker.start()
 
-            self.close()
-            self._stage = stage
-            self._bar = tqdm(
-                total=total,
-                desc=stage or None,
-                unit=self.unit,
-                file=sys.stderr,
-                leave=False,
-                delay=self.delay_s,
-            )
-        self._bar.update(done - self._bar.n)
+    def _open(self, stage: str, total: int) -> None:
+        from tqdm import tqdm
 
-    def close(self) -> None:
+        self._close_bar()
+        self._stage = stage
+        self._bar = tqdm(
+            total=total,
+            desc=stage or None,
+            unit=self.unit,
+            file=sys.stderr,
+            leave=False,
+            delay=self.delay_s,
+            miniters=0,  # every update may redraw (at most every mininterval): the ticks below too
+            smoothing=0,  # the stage's average rate: the ticks' empty updates skewed a moving one
+        )
+
+    def _tick(self) -> None:
+        """Redraw the bar now and then, from the moment its delay has passed (tqdm's own update
+        keeps the delay and its minimum interval, and marks the bar shown so that it is cleared)."""
+        while not self._closed.wait(self.tick_s):
+            with self._lock:
+                if self._bar is not None:
+                    self._bar.update(0)
+
+    def _close_bar(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            self._close_bar()
+        if self._ticker is not None and self._ticker is not threading.current_thread():
+            self._ticker.join()
+            self._ticker = None
+        self._closed.clear()  # a later report opens a bar, and ticks it, again
 
     def __enter__(self) -> ProgressBar:
         return self

@@ -91,6 +91,7 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
                 OffscreenWindow(plan, stop.is_set, status_note="● recording") as offscreen,
             ):
                 offscreen.open()
+                progress(0, total, "recording")
                 for step, image in offscreen.frames(every):
                     if writer is None:
                         writer = VideoWriter(args.out, plan.size, fps)

@@ -41,6 +41,7 @@ def shot_command(args) -> int:
     ):
         stop.then, stop.again = "stopping now; no picture is written", None
         offscreen.open()
+        progress(0, steps, "stepping")
         image = offscreen.picture(lambda step: progress(step - plan.start_step, steps, "stepping"))
         if image is not None:
             _write(offscreen, image, kind, args.out, size)

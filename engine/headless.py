@@ -24,7 +24,8 @@ from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = ["RunOutcome", "branch_report", "final_report", "run_session", "write_outputs"]
 
-Progress = Callable[[int, int], None]
+#: ``(done, total, stage)``: a stage's first report, ``(0, total, stage)``, comes as it begins.
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class RunOutcome:
 #: A stop asked for during a step that has run this long abandons it (see :func:`run_session`); a
 #: shorter one is finished, and the run ends evaluated at its last step.
 ABANDON_AFTER_S = 1.0
+_STEPPING = "stepping"
 
 
 def run_session(
@@ -68,7 +70,7 @@ def run_session(
     def after_step(snapshot: Snapshot) -> bool:
         nonlocal interrupted, step_began
         if progress is not None:
-            progress(snapshot.step - start, total)
+            progress(snapshot.step - start, total, _STEPPING)
         interrupted = stop_requested is not None and stop_requested()
         step_began = time.perf_counter()
         return interrupted
@@ -76,6 +78,8 @@ def run_session(
     def abandon_the_step() -> bool:
         return stop_requested() and time.perf_counter() - step_began >= abandon_after_s
 
+    if progress is not None and total:
+        progress(0, total, _STEPPING)  # a step of a big memory takes seconds: the bar counts them
     try:
         cancelled = None if stop_requested is None else abandon_the_step
         hit = session.run(target, stop_on_breakpoints=until, on_step=after_step, cancelled=cancelled)
@@ -88,6 +92,8 @@ def run_session(
         def abandon_the_evaluation() -> bool:  # as a step: at d = 1024 it took 32 s, past a SIGTERM's grace
             return stop_requested() and time.perf_counter() - evaluation_began >= abandon_after_s
 
+        if progress is not None:  # shown if it takes long: an exact gradient of a big task takes seconds
+            progress(0, 1, f"evaluating step {session.step}")
         try:
             session.evaluate(cancelled=None if stop_requested is None else abandon_the_evaluation)
         except StepCancelled:

@@ -1031,7 +1031,7 @@ def test_shot_reports_each_step_to_its_progress_bar_unless_told_not_to(monkeypat
     assert main(["shot", *TINY, "--steps", "3", "--size", "400x300", "--out", str(out), *flag]) == 0
     (bar,) = bars
     assert bar.asked == (not flag)
-    assert bar.calls == [(1, 3), (2, 3), (3, 3)]
+    assert bar.calls == [(0, 3), (1, 3), (2, 3), (3, 3)]  # the first as the stepping begins
     capsys.readouterr()
 
 

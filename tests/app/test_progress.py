@@ -1,0 +1,94 @@
+"""The progress bar of long commands, drawn to a stand-in terminal."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+
+from muonscope.app.cli_parser import build_parser
+from muonscope.app.progress import ProgressBar
+from muonscope.app.run_command import run_command
+
+TIMEOUT_S = 60
+
+
+class Terminal(io.StringIO):
+    """stderr as a terminal: the bar is drawn only there. Written from the ticking thread too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wrote = threading.Condition()
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        with self.wrote:
+            written = super().write(text)
+            self.wrote.notify_all()
+        return written
+
+    def wait_for(self, text: str) -> bool:
+        with self.wrote:
+            return self.wrote.wait_for(lambda: text in self.getvalue(), timeout=TIMEOUT_S)
+
+
+def _terminal(monkeypatch) -> Terminal:
+    """Set in the test itself: pytest's capture puts back the stderr a fixture had set."""
+    stream = Terminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    return stream
+
+
+def test_a_stage_reported_as_it_begins_shows_its_seconds_before_anything_is_done(monkeypatch):
+    """A first step of a big memory took many seconds with nothing on the terminal: the bar appears
+    once its delay has passed, at 0 done, and its elapsed time counts on without a report."""
+    terminal = _terminal(monkeypatch)
+    with ProgressBar(unit="step", delay_s=0.05, tick_s=0.05) as bar:
+        bar(0, 2, "stepping")
+        assert terminal.wait_for("stepping:   0%")
+        assert terminal.wait_for("00:01")  # a second later, still at 0 of 2: the clock moved on
+        assert "0/2" in terminal.getvalue()
+        bar(1, 2, "stepping")  # one step in over a second: the rate shown is that, not the ticks'
+        assert terminal.wait_for("1/2")
+        last = terminal.getvalue().rsplit("\r", 1)[-1] or terminal.getvalue().rsplit("\r", 2)[-2]
+        assert last.rstrip().endswith("s/step]"), last
+    assert terminal.getvalue().endswith("\r")  # a shown bar is cleared at the end (leave=False)
+
+
+def test_a_quick_stage_draws_nothing(monkeypatch):
+    terminal = _terminal(monkeypatch)
+    with ProgressBar(unit="step", delay_s=30, tick_s=0.01) as bar:
+        bar(0, 3, "stepping")
+        bar(3, 3, "stepping")
+    assert terminal.getvalue() == ""
+
+
+def test_a_bar_is_not_drawn_off_a_terminal(monkeypatch):
+    stream = io.StringIO()  # a pipe or a log file
+    monkeypatch.setattr(sys, "stderr", stream)
+    with ProgressBar(delay_s=0) as bar:
+        bar(0, 2, "stepping")
+        bar(2, 2, "stepping")
+    assert stream.getvalue() == ""
+
+
+def test_a_run_reports_its_stepping_from_the_start_and_its_closing_evaluation(monkeypatch, capsys):
+    """run's stages as it reports them: stepping from 0 (before the first step), then the evaluation
+    of the last step, which an exact gradient of a big task makes long too."""
+    import muonscope.app.progress as progress
+
+    calls = []
+
+    class Recorded(progress.ProgressBar):
+        def __call__(self, done: int, total: int, stage: str = "") -> None:
+            calls.append((done, total, stage))
+
+    monkeypatch.setattr("muonscope.app.run_command.ProgressBar", Recorded)
+    tiny = ["--set", "task.d=16", "--set", "task.n_items=64", "--set", "task.batch_size=16"]
+    args = build_parser().parse_args(["run", *tiny, "--steps", "3", "--set", "run.eval_every=2"])
+    assert run_command(args) == 0
+    capsys.readouterr()
+    stepping = [(0, 3, "stepping"), (1, 3, "stepping"), (2, 3, "stepping"), (3, 3, "stepping")]
+    assert calls == [*stepping, (0, 1, "evaluating step 3")]
