@@ -161,7 +161,9 @@ def adam_rule(g: Tensor, state: LaneState, beta1: float, beta2: float, eps: floa
     """Bias-corrected Adam, m̂/(√v̂ + ε).
 
     Entries where √v̂ + ε = 0 (a coordinate that never saw a gradient, with ε = 0) update by 0, so
-    Adam(β1 = β2 = 0, ε = 0) is exactly SignGD including sign(0) = 0.
+    Adam(β1 = β2 = 0, ε = 0) is SignGD including sign(0) = 0, with one difference: an entry that is
+    zero in exact arithmetic but came out of a matrix product as round-off (±1e-18) steps by ±1 here,
+    as in torch.optim.Adam, where :func:`signgd_rule` takes it as 0 (:func:`sign_to_precision`).
     """
     if state.buffer is None:
         state.buffer = torch.zeros_like(g)
@@ -185,6 +187,11 @@ def sign_to_precision(x: Tensor) -> Tensor:
     of a matrix product as 0 or as ±1e-17, by the summation order of the machine's BLAS; its sign was
     then a full-size step in a direction with no signal, and SignGD's σ_min/σ_max of the first update
     read 0.018 on one machine and 0.098 on another. x: (…, m, n), the last two axes one matrix.
+
+    The floor is a share of the largest entry, not of each entry's own round-off (which would need
+    the factors of the product): an entry that is genuinely smaller than it, with no cancellation
+    behind it, is taken as 0 too. In float64 that is below 1.4e-14 of the largest; in float32 below
+    7.6e-6, which identity embeddings with a steep tail reach (a staircase of K = 1024 items).
     """
     largest = x.abs().amax(dim=(-2, -1), keepdim=True)  # (…, 1, 1)
     floor = largest * (SIGN_ROUND_OFF_EPS * torch.finfo(x.dtype).eps)
