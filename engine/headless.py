@@ -63,41 +63,10 @@ def run_session(
     SIGTERM during a step of minutes, a big memory's exact gradient, went unanswered for ten).
     """
     start = session.step
-    total = max(target - start, 0)
-    interrupted = False
-    step_began = time.perf_counter()
-
-    def after_step(snapshot: Snapshot) -> bool:
-        nonlocal interrupted, step_began
-        if progress is not None:
-            progress(snapshot.step - start, total, _STEPPING)
-        interrupted = stop_requested is not None and stop_requested()
-        step_began = time.perf_counter()
-        return interrupted
-
-    def abandon_the_step() -> bool:
-        return stop_requested() and time.perf_counter() - step_began >= abandon_after_s
-
-    if progress is not None and total:
-        progress(0, total, _STEPPING)  # a step of a big memory takes seconds: the bar counts them
-    try:
-        cancelled = None if stop_requested is None else abandon_the_step
-        hit = session.run(target, stop_on_breakpoints=until, on_step=after_step, cancelled=cancelled)
-        abandoned = False
-    except StepCancelled:
-        hit, interrupted, abandoned = None, True, True
+    watch = _StopWatch(stop_requested, abandon_after_s)
+    hit, interrupted, abandoned = _step_to(session, target, until, progress, watch)
     if not abandoned:  # a step that long has an evaluation as long: the report says which step it is of
-        evaluation_began = time.perf_counter()
-
-        def abandon_the_evaluation() -> bool:  # as a step: at d = 1024 it took 32 s, past a SIGTERM's grace
-            return stop_requested() and time.perf_counter() - evaluation_began >= abandon_after_s
-
-        if progress is not None:  # shown if it takes long: an exact gradient of a big task takes seconds
-            progress(0, 1, f"evaluating step {session.step}")
-        try:
-            session.evaluate(cancelled=None if stop_requested is None else abandon_the_evaluation)
-        except StepCancelled:
-            interrupted = True
+        interrupted = _evaluate_last_step(session, progress, watch) or interrupted
     if until and hit is None and not interrupted and session.step > start:
         # the last step's population is evaluated for the report, off the cadence: a condition that
         # holds in the report holds where the run ended ("never held" beside a loss that met it)
@@ -112,6 +81,69 @@ def run_session(
         held = None if hit is None else {"lane": hit.lane_index, "label": hit.lane_label, "value": hit.value}
         report["stopped_at"] = held
     return RunOutcome(report, hit, interrupted)
+
+
+class _StopWatch:
+    """Whether a stop asked for (Ctrl-C, SIGTERM) abandons the work under way: once it has run
+    ``abandon_after_s`` (a step or an evaluation of a big memory takes seconds to minutes)."""
+
+    def __init__(self, stop_requested: Callable[[], bool] | None, abandon_after_s: float) -> None:
+        self.stop_requested = stop_requested
+        self.abandon_after_s = abandon_after_s
+        self.restart()
+
+    def restart(self) -> None:
+        self.began = time.perf_counter()
+
+    def requested(self) -> bool:
+        return self.stop_requested is not None and self.stop_requested()
+
+    def abandon(self) -> bool:
+        return self.requested() and time.perf_counter() - self.began >= self.abandon_after_s
+
+    @property
+    def cancelled(self) -> Callable[[], bool] | None:
+        """What the engine asks inside a step or an evaluation (None: nothing can stop it)."""
+        return None if self.stop_requested is None else self.abandon
+
+
+def _step_to(
+    session: Session, target: int, until: bool, progress: Progress | None, watch: _StopWatch
+) -> tuple[Hit | None, bool, bool]:
+    """The steps to ``target``: (the breakpoint hit, interrupted, the last step abandoned)."""
+    start = session.step
+    total = max(target - start, 0)
+    interrupted = False
+
+    def after_step(snapshot: Snapshot) -> bool:
+        nonlocal interrupted
+        if progress is not None:
+            progress(snapshot.step - start, total, _STEPPING)
+        interrupted = watch.requested()
+        watch.restart()
+        return interrupted
+
+    if progress is not None and total:
+        progress(0, total, _STEPPING)  # a step of a big memory takes seconds: the bar counts them
+    watch.restart()
+    try:
+        hit = session.run(target, stop_on_breakpoints=until, on_step=after_step, cancelled=watch.cancelled)
+    except StepCancelled:
+        return None, True, True
+    return hit, interrupted, False
+
+
+def _evaluate_last_step(session: Session, progress: Progress | None, watch: _StopWatch) -> bool:
+    """Evaluate the population at the session's step, off the cadence; True if a stop abandoned it
+    (as a step: at d = 1024 it took 32 s, past a SIGTERM's grace)."""
+    if progress is not None:  # shown if it takes long: an exact gradient of a big task takes seconds
+        progress(0, 1, f"evaluating step {session.step}")
+    watch.restart()
+    try:
+        session.evaluate(cancelled=watch.cancelled)
+    except StepCancelled:
+        return True
+    return False
 
 
 def branch_report(session: Session) -> dict[str, Any]:
