@@ -30,8 +30,9 @@ from muonscope.app.config_args import (
 from muonscope.app.output_paths import check_output_folder, check_writable
 from muonscope.app.path_words import path_text
 from muonscope.app.progress import ProgressBar
-from muonscope.app.run_table import print_run_table, steps_text
-from muonscope.app.stop_signals import EXIT_INTERRUPTED, stop_signals
+from muonscope.app.run_breakpoints import also_held, as_typed, lane_labels, say_kept, say_outcome, set_until
+from muonscope.app.run_table import print_run_table
+from muonscope.app.stop_signals import stop_signals
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["check_run_arguments", "open_run_session", "run_command"]
@@ -52,7 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
         check_save_target(args.save, args.resume)
     labels_before: list[str] = []  # the lanes' labels where the run resumes, before --set changes them
     session, target = open_run_session(
-        args, config, before_changes=lambda resumed: labels_before.extend(_labels(resumed))
+        args, config, before_changes=lambda resumed: labels_before.extend(lane_labels(resumed))
     )
     if args.resume is not None and args.steps is None and target == session.step and not args.until:
         sys.stderr.write(  # exit 0 and the saved numbers again read as a run that had gone on
@@ -61,8 +62,8 @@ def run_command(args: argparse.Namespace) -> int:
         )
     session.follow_lane_labels()  # a resumed session's own breakpoints follow lanes relabelled by --set
     kept = list(session.breakpoints)
-    _say_kept(kept)
-    until = _set_until(session, args.until, labels_before)
+    say_kept(kept)
+    until = set_until(session, args.until, labels_before)
     start_step = session.step
     start = session.snapshot()
     held_at_start = [b for b in until if b.check_last_measured(start) is not None]
@@ -74,31 +75,16 @@ def run_command(args: argparse.Namespace) -> int:
             )
         session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
         if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script
-            outcome.report["stopped_by"] = _as_typed(args.until, until, outcome.hit.breakpoint)
-            outcome.report["also_held"] = _also_held(args.until, until, outcome.hit, session.snapshot())
+            outcome.report["stopped_by"] = as_typed(args.until, until, outcome.hit.breakpoint)
+            outcome.report["also_held"] = also_held(args.until, until, outcome.hit, session.snapshot())
         elif args.until:
             outcome.report["also_held"] = []
         stop.then = _finishing(args)  # a first Ctrl-C from here on lets the files be finished
         written = _write_results(args, session, outcome, table)
-    status = _say_outcome(args, session, outcome, until, start_step, held_at_start)
+    status = say_outcome(args, session, outcome, until, start_step, held_at_start)
     for line in written:
         sys.stderr.write(f"muonscope run: {line}\n")
     return status
-
-
-def _as_typed(typed: list[str], until: list[Any], breakpoint: Any) -> str | None:
-    """An --until breakpoint as the user typed it (its lane label may have followed a --set since)."""
-    return typed[until.index(breakpoint)] if breakpoint in until else None
-
-
-def _also_held(typed: list[str], until: list[Any], hit: Any, snapshot: Any) -> list[str]:
-    """The other --until expressions, as typed, that hold where the run stopped: stderr said "… holds
-    too" and the JSON named the first alone."""
-    return [
-        text
-        for text, bp in zip(typed, until, strict=True)
-        if bp is not hit.breakpoint and bp.check(snapshot) is not None
-    ]
 
 
 def _check_targets(args: argparse.Namespace) -> None:
@@ -111,27 +97,6 @@ def _check_targets(args: argparse.Namespace) -> None:
         check_writable(args.save.parent, "--save", given=args.save)
     if args.save is not None and args.save.is_dir():  # a session saved over (its own --resume)
         check_writable(args.save, "--save")
-
-
-def _set_until(session: Any, texts: list[str], labels_before: list[str]) -> list[Any]:
-    """The session's breakpoints become --until's, checked against its lanes and task; returns them
-    as checked, for saying why they did not stop the run.
-
-    A lane may be named by the label ``inspect`` showed for it, before --set relabelled it ("SGD
-    lr=128" once lr is 64): a label follows its lane, as a breakpoint's does in the window.
-    """
-    from muonscope.engine.breakpoints import follow_relabelled_lanes, parse_breakpoint
-
-    labels = _labels(session)
-    known = labels + [label for label in labels_before if label not in labels]
-    kind = session.config.task.kind
-    until = [parse_breakpoint(t, known, where="--until", task_kind=kind) for t in texts]
-    session.set_breakpoints(follow_relabelled_lanes(until, labels_before or labels, labels))
-    return list(session.breakpoints)
-
-
-def _labels(session: Any) -> list[str]:
-    return [lane.display_label() for lane in session.config.lanes]
 
 
 def _finishing(args: argparse.Namespace) -> str:
@@ -190,97 +155,6 @@ def _saved_note(path: Path, session: Any) -> str:
         f"session saved to {path_text(path)} at step {step} of {branch!r}, which runs on to step {head}: "
         f"--resume continues from step {head}"
     )
-
-
-def _say_outcome(
-    args: argparse.Namespace,
-    session: Any,
-    outcome: Any,
-    until: list[Any],
-    start_step: int,
-    held_at_start: list[Any],
-) -> int:
-    """On stderr: the breakpoint that stopped the run, why --until's did not, or where an interrupt
-    left it; returns the exit status. ``held_at_start``: the --until breakpoints that held already
-    where the run began (as last measured), which a condition is not checked at."""
-    if outcome.hit is not None:
-        hit = outcome.hit
-        said = hit.said("Stopped")
-        typed = _as_typed(args.until, until, hit.breakpoint)
-        if typed is not None and typed != hit.breakpoint.text:  # --json's stopped_by is as typed
-            said += f" (typed as '{typed}': its lane's label changed with the settings)"
-        others = _also_held(args.until, until, hit, session.snapshot())  # as typed, as in also_held
-        if others:
-            said += f"; {', '.join(repr(text) for text in others)} hold{'s' if len(others) == 1 else ''} too"
-        if hit.breakpoint in held_at_start:  # "Stopped at step 10" alone read as if it began there
-            said += f"; it held already at step {start_step}, where the run began: a condition is checked "
-            said += "on the steps run"
-        sys.stderr.write(f"muonscope run: {said}\n")
-    elif args.until and not outcome.interrupted:  # said, or a run to the end reads as a stop
-        sys.stderr.write(f"muonscope run: {_until_outcome(until, session, start_step, outcome)}\n")
-    if not outcome.interrupted:
-        return 0
-    step = outcome.report["step"]
-    saved = f"; session saved to {path_text(args.save)}" if args.save is not None else ""
-    written = f"; {args.out} holds steps 0 to {step}" if args.out is not None else ""
-    evaluated = min(
-        (lane["eval_step"] for lane in outcome.report["lanes"] if lane["eval_step"] is not None), default=step
-    )
-    of = f" (its population metrics are of step {evaluated}, the last evaluated)" if evaluated < step else ""
-    sys.stderr.write(f"muonscope run: interrupted at step {step}{of}{saved}{written}\n")
-    return EXIT_INTERRUPTED
-
-
-def _until_outcome(until: list[Any], session: Any, start_step: int, outcome: Any) -> str:
-    """Why the --until breakpoints did not stop the run: they never held, or no step was taken to
-    check them on (a resumed session already at --steps read "never held" where one held there)."""
-    conditions = " or ".join(repr(b.text) for b in until)
-    step = outcome.report["step"]
-    if step > start_step:
-        said = f"--until {conditions} never held; the run went on to step {step}{_cadence(until, session)}"
-        return said + _unchecked_after_divergence(until, session.experiment.snapshot())
-    from muonscope.engine.breakpoints import first_hit
-
-    hit = first_hit(until, session.experiment.snapshot())
-    holds = "; it does not hold there" if hit is None else f"; {hit.holds_text('holds there already for')}"
-    return f"--until {conditions} was not checked: no step was taken from step {step}{holds}"
-
-
-def _unchecked_after_divergence(until: list[Any], snapshot: Any) -> str:
-    """The watched lanes that diverged, whose conditions are not checked from then on: "never held"
-    alone read as false where a frozen lane's weight entropy stood at 1 at every step."""
-    from muonscope.engine.breakpoints import DIVERGED
-
-    frozen = [
-        lane
-        for lane in snapshot.lanes
-        if lane.diverged and any(b.metric != DIVERGED and b.selects(lane) for b in until)
-    ]
-    if not frozen:
-        return ""
-    named = ", ".join(f"lane {lane.index} at step {lane.diverged_step}" for lane in frozen)
-    return f"; diverged ({named}), a lane's conditions are not checked after"
-
-
-def _cadence(until: list[Any], session: Any) -> str:
-    """When a population metric was checked: between evaluations its value is not known."""
-    if not any(b.population for b in until):
-        return ""
-    every = session.config.run.eval_every
-    return (
-        " (loss, accuracy, recovered, … are checked where the population is evaluated: "
-        f"every {steps_text(every)}, run.eval_every, and the last step)"
-    )
-
-
-def _say_kept(breakpoints: list[Any]) -> None:
-    """A resumed session's breakpoints are the window's: run keeps them in what it saves, and checks
-    only --until (a batch run that stopped at a breakpoint set months ago would surprise)."""
-    if breakpoints:
-        texts = ", ".join(repr(b.text) for b in breakpoints)
-        sys.stderr.write(
-            f"muonscope run: the session's breakpoints ({texts}) are kept; run stops at --until\n"
-        )
 
 
 def check_run_arguments(args: argparse.Namespace) -> Any:
