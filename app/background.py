@@ -191,11 +191,14 @@ class Job(QtCore.QObject):
         self._stopped = True
         self.control._stop()
         runner = self._runner
+        # held before the wait: a second Ctrl-C raised as it returns left the thread to be collected
+        # with the window, still running, and a QThread destroyed while running aborts the process
+        _ABANDONED.add(runner)
         if not runner.isRunning() or runner.wait(QtCore.QDeadlineTimer(max(0, deadline_ms))):
+            _ABANDONED.discard(runner)
             return True
         # info, not a warning: a command stopped by Ctrl-C in a long step does this by design
         log.info("%s still busy after %d ms; it ends on its own", runner.objectName(), deadline_ms)
-        _ABANDONED.add(runner)  # a QThread destroyed while running would abort the process
         for signal in (runner.item, runner.returned, runner.failed, runner.finished):
             signal.disconnect()
         return False

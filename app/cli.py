@@ -226,6 +226,13 @@ def _unsaved(args: argparse.Namespace | None, began: float) -> str:
     return f": the session was not saved to {path_text(save)}"
 
 
+def _ended(code: int) -> int:
+    """``code``, or the process ended with it where a command's engine step was left computing (a
+    second Ctrl-C as its window closed): Python ending with that thread alive aborted the process."""
+    offscreen = sys.modules.get("muonscope.app.offscreen")  # loaded by the commands that have one
+    return code if offscreen is None else offscreen.exit_status(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``muonscope`` command and of ``python -m muonscope``.
 
@@ -250,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         return _quiet_broken_pipe()
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted{_unsaved(args, began)}\n")
-        return 130
+        return _ended(130)
     except Exception as exc:
         if os.environ.get("MUONSCOPE_DEBUG"):
             traceback.print_exc()

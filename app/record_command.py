@@ -84,7 +84,7 @@ def _record(plan, args, fps: float, every: int, total: int) -> int:
     writer = None
     last_step = plan.start_step
     with stop_signals("record") as stop:
-        stop.then = "stopping now: the frames so far are kept"
+        stop.then = "stopping now"  # its last line says what was kept
         try:  # until the window has closed: a second Ctrl-C there lost every frame
             with (
                 ProgressBar(not args.no_progress, unit="frame") as progress,

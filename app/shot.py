@@ -39,7 +39,7 @@ def shot_command(args) -> int:
         ProgressBar(not args.no_progress, unit="step") as progress,
         OffscreenWindow(plan, stop.is_set) as offscreen,
     ):
-        stop.then, stop.again = "stopping now; no picture is written", None
+        stop.then, stop.again = "stopping now", None  # its last line says what was written
         offscreen.open()
         progress(0, steps, "stepping")
         image = offscreen.picture(lambda step: progress(step - plan.start_step, steps, "stepping"))

@@ -53,7 +53,8 @@ class StopRequest(threading.Event):
     def __init__(self) -> None:
         super().__init__()
         self.then = "stopping after the step under way"
-        #: What a second one does, where it does more than the first (None: the first stops at once).
+        #: What a second one does, where it does more than the first (None: the first stops at once,
+        #: and a second changes nothing).
         self.again: str | None = "at once"
 
 
@@ -69,6 +70,8 @@ def stop_signals(command: str = "run"):
 
     def on_stop(_signum: int, _frame: Any) -> None:
         if stop.is_set():
+            if stop.again is None:  # the first stops at once already
+                return
             raise KeyboardInterrupt
         stop.set()
         from tqdm import tqdm  # clears a progress bar for the line and draws it again below
