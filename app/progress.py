@@ -14,8 +14,41 @@ from typing import Any
 
 __all__ = ["ProgressBar"]
 
-#: How often a shown bar is redrawn between reports (its elapsed time and rate move on).
+#: How often a shown bar is redrawn between reports (its elapsed time and time left move on).
 TICK_S = 0.5
+#: tqdm's own layout, with the time left as :func:`_stage_bar_class` counts it.
+_BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{left}, {rate_fmt}{postfix}]"
+
+
+def _stage_bar_class() -> type:
+    """A tqdm bar whose rate is that of the work done, up to the last report, and whose time left
+    counts down from there: tqdm's average over the elapsed time fell while a long step computed,
+    and its time left rose a second every second ("00:15<00:30" where 11 s were left)."""
+    from tqdm import tqdm
+
+    class StageBar(tqdm):
+        reported_at: float | None = None
+
+        def update(self, n: float = 1) -> bool | None:
+            if n:
+                self.reported_at = self._time()
+            return super().update(n)
+
+        @property
+        def format_dict(self) -> dict[str, Any]:
+            shown = super().format_dict
+            shown["left"] = "?"
+            done = self.n - self.initial
+            if done <= 0 or self.reported_at is None or self.reported_at <= self.start_t:
+                return shown
+            rate = done / (self.reported_at - self.start_t)  # units per second of work done
+            shown["rate"] = rate
+            if self.total:
+                since_s = self._time() - self.reported_at
+                shown["left"] = self.format_interval(max(0.0, (self.total - self.n) / rate - since_s))
+            return shown
+
+    return StageBar
 
 
 class ProgressBar:
@@ -50,11 +83,9 @@ class ProgressBar:
             self._ticker.start()
 
     def _open(self, stage: str, total: int) -> None:
-        from tqdm import tqdm
-
         self._close_bar()
         self._stage = stage
-        self._bar = tqdm(
+        self._bar = _stage_bar_class()(
             total=total,
             desc=stage or None,
             unit=self.unit,
@@ -62,7 +93,7 @@ class ProgressBar:
             leave=False,
             delay=self.delay_s,
             miniters=0,  # every update may redraw (at most every mininterval): the ticks below too
-            smoothing=0,  # the stage's average rate: the ticks' empty updates skewed a moving one
+            bar_format=_BAR_FORMAT,
         )
 
     def _tick(self) -> None:

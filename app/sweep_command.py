@@ -72,6 +72,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             runner = SweepRunner(points, use_cache=not args.no_cache, executor=executor)
             if at_once is not None:  # computed here: priced at this machine's speed
                 _say_slow_sweep(runner.uncached(), at_once)
+            progress(0, len(points))  # its bar counts the seconds of a slow first point
             for result in runner:
                 results.append(result)
                 tally.add(result)

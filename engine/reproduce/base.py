@@ -179,6 +179,7 @@ def run_sweep(points: list[SweepPoint], settings: Settings, what: str) -> list[P
         points, workers=settings.workers, use_cache=settings.use_cache, executor=settings.executor
     )
     results = []
+    settings.report(0, len(points), what)  # its bar counts the seconds of a slow first point
     for result in runner:
         results.append(result)
         settings.tally.add(result)

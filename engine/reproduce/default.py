@@ -78,6 +78,7 @@ def _race(config, seeds: range, i: int, steps: int, settings: Settings) -> tuple
     values = [("run.spectra_every", 10**9), ("run.eval_every", EVERY_STEPS), ("task.seed", seed)]
     experiment = Experiment(config.with_values(values))
     counts = [[lane.recovered for lane in experiment.snapshot().lanes]]
+    settings.report(i * steps, len(seeds) * steps, f"default race, seed {seed}")
     while experiment.step_count < steps:
         experiment.step(EVERY_STEPS)
         counts.append([lane.recovered for lane in experiment.snapshot().lanes])

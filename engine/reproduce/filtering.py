@@ -105,6 +105,7 @@ def _trials(
     task: TaskConfig, mus: np.ndarray, steps: int, trials: int, post: bool, settings: Settings, what: str
 ) -> list[Buffers]:
     out = []
+    settings.report(0, trials, what)
     for trial in range(trials):
         out.append(simulate_buffers(task, mus, steps, trial, post))
         settings.report(trial + 1, trials, what)

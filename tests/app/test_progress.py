@@ -54,6 +54,11 @@ def test_a_stage_reported_as_it_begins_shows_its_seconds_before_anything_is_done
         assert terminal.wait_for("1/2")
         last = terminal.getvalue().rsplit("\r", 1)[-1] or terminal.getvalue().rsplit("\r", 2)[-2]
         assert last.rstrip().endswith("s/step]"), last
+        # redrawn while the next step computes: the rate of the work done stands, and the time left
+        # counts down (an average over the elapsed time fell, and the time left rose with it)
+        assert terminal.wait_for("<00:00,")
+        after_one = [line for line in terminal.getvalue().split("\r") if "1/2" in line]
+        assert len({line.rsplit(", ", 1)[-1] for line in after_one}) == 1, after_one
     assert terminal.getvalue().endswith("\r")  # a shown bar is cleared at the end (leave=False)
 
 
