@@ -1141,31 +1141,43 @@ import os
 import signal
 import sys
 import threading
-import time
 
 import torch
+from PySide6 import QtCore
 
 from muonscope.app.cli import main
 
 in_svd = threading.Event()
+never = threading.Event()
+stopping = threading.Event()
 real_svd = torch.linalg.svd
 
 
 def slow_svd(*args, **kwargs):
     if threading.current_thread() is not threading.main_thread():  # the engine's step
         in_svd.set()
-        time.sleep(3)  # a step of a big memory: longer than a close waits for it
+        never.wait(60)  # a step of a big memory: longer than a close waits for it
     return real_svd(*args, **kwargs)
+
+
+real_wait = QtCore.QThread.wait
+
+
+def watched_wait(thread, *args):  # the close waiting for the engine's step, which goes on
+    if thread.objectName() == "muonscope-engine":
+        stopping.set()
+    return real_wait(thread, *args)
 
 
 def two_ctrl_cs():
     in_svd.wait(120)
     os.kill(os.getpid(), signal.SIGINT)
-    time.sleep(0.3)
+    stopping.wait(60)  # the second while the window closes: its handler runs as the wait returns
     os.kill(os.getpid(), signal.SIGINT)
 
 
 torch.linalg.svd = slow_svd
+QtCore.QThread.wait = watched_wait
 threading.Thread(target=two_ctrl_cs, daemon=True).start()
 sys.exit(main(sys.argv[1:]))
 """
