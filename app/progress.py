@@ -8,6 +8,7 @@ reports: a step of a big memory takes many seconds, and a bar that stood still r
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from typing import Any
@@ -20,10 +21,12 @@ TICK_S = 0.5
 _BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{left}, {rate_fmt}{postfix}]"
 
 
+@functools.cache
 def _stage_bar_class() -> type:
     """A tqdm bar whose rate is that of the work done, up to the last report, and whose time left
     counts down from there: tqdm's average over the elapsed time fell while a long step computed,
-    and its time left rose a second every second ("00:15<00:30" where 11 s were left)."""
+    and its time left rose a second every second ("00:15<00:30" where 11 s were left). Made once,
+    on first use: tqdm is imported only by a command that shows a bar."""
     from tqdm import tqdm
 
     class StageBar(tqdm):
