@@ -76,9 +76,9 @@ def tail_balance_one_step(settings: Settings) -> Reproduction:
     out.computed_with(CPU_FLOAT64)  # its tasks: two_level_task
     table = defaultdict(list)
     rho = {}
+    units = len(sizes) * len(EMBEDDINGS)  # reported as each begins: its bar counts its seconds
     for k in sizes:
         for embeddings in EMBEDDINGS:
-            units = len(sizes) * len(EMBEDDINGS)  # reported as each begins: its bar counts its seconds
             settings.report(len(table["K"]) // len(ONE_STEP), units, f"K = {k}, {embeddings}")
             task = two_level_task(k, embeddings)
             curves = {}
