@@ -99,6 +99,7 @@ def test_a_step_outside_the_go_to_box_s_range_is_refused_not_changed_into_anothe
     app.intents.step(3)
     wait_for_step(qtbot, app, 3)
     box = app.views.transport.goto_spin
+    qtbot.waitUntil(lambda: box.text() == "3", timeout=WAIT_MS)  # drawn: the step on view, not only arrived
     app.views.transport.focus_goto()
     QtTest.QTest.keyClicks(box, typed)
     QtTest.QTest.keyClick(box, QtCore.Qt.Key.Key_Return)
