@@ -18,7 +18,7 @@ from muonscope.widgets.hover import HoverReadout
 from muonscope.widgets.lane_focus import lane_item
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.measured_points import mark_measured_points
-from muonscope.widgets.series_plot import drawn_data
+from muonscope.widgets.pixel_curve import PixelCurve
 from muonscope.widgets.theme import faded_pen, lane_pen
 
 __all__ = ["CapacitySteps"]
@@ -31,9 +31,9 @@ class CapacitySteps:
         self._plot = plot
         self._right = right
         self._hover = hover
-        self._recovered: list[pg.PlotDataItem] = []
-        self._accuracy: list[pg.PlotDataItem] = []
-        self._faded: list[pg.PlotDataItem] = []  # another branch's recovered items, per lane
+        self._recovered: list[PixelCurve] = []
+        self._accuracy: list[PixelCurve] = []
+        self._faded: list[PixelCurve] = []  # another branch's recovered items, per lane
         self._names: list[LaneNames] = []  # each lane's labels over the steps
         self._faded_names: dict[int, LaneNames] = {}  # the compared branch's, where they differ
         self._points: list[int] = []  # points drawn per lane
@@ -49,9 +49,9 @@ class CapacitySteps:
         self._faded_names = {}
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
-            faded = lane_item(pg.PlotDataItem(pen=faded_pen(lane), skipFiniteCheck=True), lane)
-            solid = lane_item(pg.PlotDataItem(pen=lane_pen(lane), skipFiniteCheck=True), lane)
-            dashed = lane_item(pg.PlotDataItem(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True), lane)
+            faded = lane_item(PixelCurve(pen=faded_pen(lane), skipFiniteCheck=True), lane)
+            solid = lane_item(PixelCurve(pen=lane_pen(lane), skipFiniteCheck=True), lane)
+            dashed = lane_item(PixelCurve(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True), lane)
             self._plot.addItem(faded)
             self._plot.addItem(solid)
             self._right.addItem(dashed)
@@ -79,8 +79,8 @@ class CapacitySteps:
         accuracy = np.asarray(accuracy, dtype=float)
         keep = np.isfinite(recovered)
         steps, recovered, accuracy = steps[keep], recovered[keep], accuracy[keep]
-        self._recovered[lane].setData(steps, recovered)
-        self._accuracy[lane].setData(steps, accuracy)
+        self._recovered[lane].set_whole(steps, recovered)
+        self._accuracy[lane].set_whole(steps, accuracy)
         mark_measured_points(self._recovered[lane], steps)
         mark_measured_points(self._accuracy[lane], steps, hollow=True)
         self._points[lane] = steps.size
@@ -102,7 +102,7 @@ class CapacitySteps:
         steps = np.asarray(steps, dtype=float)
         recovered = np.asarray(recovered, dtype=float)
         keep = np.isfinite(recovered)
-        self._faded[lane].setData(steps[keep], recovered[keep])
+        self._faded[lane].set_whole(steps[keep], recovered[keep])
         return steps[keep], recovered[keep]
 
     def set_visible(self, visible: bool) -> None:
@@ -113,19 +113,19 @@ class CapacitySteps:
     def most_points(self) -> int:
         """The most evaluated points any lane has drawn, on this branch or faded from the one
         compared (0 without lanes): a fork's one evaluation left ④ a placeholder over main's curves."""
-        faded = [curve.xData.size if curve.xData is not None else 0 for curve in self._faded]
+        faded = [curve.whole_data()[0].size for curve in self._faded]
         return max(self._points + faded, default=0)
 
     @property
     def recovered_values(self) -> list[np.ndarray]:
-        """Each lane's items recovered as drawn."""
-        return [drawn_data(curve)[1] for curve in self._recovered]
+        """Each lane's items recovered at every evaluated step."""
+        return [curve.whole_data()[1] for curve in self._recovered]
 
     def recovered_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
-        return drawn_data(self._recovered[lane])
+        return self._recovered[lane].whole_data()
 
     def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
-        return drawn_data(self._faded[lane])
+        return self._faded[lane].whole_data()
 
     @property
     def all_visible(self) -> bool:
@@ -147,8 +147,8 @@ class CapacitySteps:
         """Which lanes' curves lie exactly on one another (the later lane's hides the earlier's), or ""."""
         lanes = range(len(self._recovered))
         curve_sets = [
-            ("items recovered", {lane: drawn_data(self._recovered[lane]) for lane in lanes}),
-            ("accuracy", {lane: drawn_data(self._accuracy[lane]) for lane in lanes}),
+            ("items recovered", {lane: self._recovered[lane].whole_data() for lane in lanes}),
+            ("accuracy", {lane: self._accuracy[lane].whole_data() for lane in lanes}),
         ]
         return coincidence_note(curve_sets, [names.label for names in self._names])
 
@@ -158,9 +158,9 @@ class CapacitySteps:
         series = []
         for lane, names in enumerate(self._names):
             label = names.text()
-            series.append((f"recovered items: {label}", *drawn_data(self._recovered[lane])))
-            series.append((f"population accuracy: {label}", *drawn_data(self._accuracy[lane])))
-            faded = drawn_data(self._faded[lane])
+            series.append((f"recovered items: {label}", *self._recovered[lane].whole_data()))
+            series.append((f"population accuracy: {label}", *self._accuracy[lane].whole_data()))
+            faded = self._faded[lane].whole_data()
             if faded[0].size:
                 other = self._faded_names.get(lane, names).text()
                 series.append((f"recovered items: {other}, {compared_branch}", *faded))

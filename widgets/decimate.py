@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pixel_envelope"]
+__all__ = ["pixel_envelope", "thinned_line"]
 
 
 def pixel_envelope(x_px: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -40,3 +40,25 @@ def _first_where(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Per run of ``mask`` beginning at each of ``starts``, the index of its first True (each has one)."""
     index = np.where(mask, np.arange(mask.size), mask.size)  # (n,)
     return np.minimum.reduceat(index, starts)
+
+
+def thinned_line(
+    x_px: np.ndarray, y: np.ndarray, joined: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`pixel_envelope` of a line that may break: (indices kept, whether each kept point joins
+    the next kept one), or (indices, None) for an unbroken line (``joined`` None, or all True but
+    perhaps the last).
+
+    ``joined[i]``: the line goes on from point i to point i + 1. Both ends of every break are kept,
+    so a gap (a value a log axis could not draw) stays a gap and is not bridged by the points left.
+    """
+    keep = pixel_envelope(x_px, y)  # (k,)
+    if joined is None:
+        return keep, None
+    breaks = np.flatnonzero(~np.asarray(joined, dtype=bool)[:-1])  # (b,) points the line stops after
+    if breaks.size == 0:
+        return keep, None
+    keep = np.union1d(keep, np.r_[breaks, breaks + 1])  # (k',)
+    breaks_before = np.searchsorted(breaks, keep)  # (k',) breaks between point 0 and each kept point
+    kept_joined = np.r_[breaks_before[1:] == breaks_before[:-1], False]  # (k',)
+    return keep, kept_joined

@@ -8,6 +8,7 @@ from contextlib import ExitStack, contextmanager
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.pixel_curve import PixelCurve
 from muonscope.widgets.portable_svg import PLOT_AREA_END, PLOT_AREA_START
 
 __all__ = ["drawing_for_export", "plot_areas_marked"]
@@ -25,7 +26,7 @@ def drawing_for_export(widget: QtWidgets.QWidget, scale: float = 1.0) -> Iterato
     ``scale`` is the painter's scale of a picture drawn larger than the screen: curve, marker-line
     and symbol-outline pens (screen-width, "cosmetic" pens, which a painter's scale does not widen)
     grow by it, as the symbols do with the painter, so that the picture looks like the screen with
-    more pixels.
+    more pixels; a line thinned to the screen's pixel columns is thinned to the picture's.
     """
     with ExitStack() as stack:
         for view in _graphics_views(widget):
@@ -35,6 +36,8 @@ def drawing_for_export(widget: QtWidgets.QWidget, scale: float = 1.0) -> Iterato
                     stack.enter_context(_unsegmented(item))
                 if isinstance(item, pg.GraphicsItem):
                     stack.enter_context(_export_mode(item))
+                if isinstance(item, PixelCurve):
+                    stack.enter_context(item.drawn_finer(scale))
                 if scale != 1.0:
                     stack.enter_context(_widened(item, scale))
         yield

@@ -19,6 +19,7 @@ from muonscope.widgets.measured_points import mark_measured_points
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import SERIES_SCALES, SERIES_SMOOTHING
+from muonscope.widgets.pixel_curve import PixelCurve
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end
 from muonscope.widgets.smoothing import ema
 from muonscope.widgets.theme import faded_pen, lane_pen, raw_pen
@@ -54,9 +55,9 @@ class SeriesPlot(PlotPanel):
         self.plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.hover = HoverReadout(self.plot)
         self.markers = EventMarkers(self.plot, keep_off=self._note_rect)
-        self._curves: list[pg.PlotDataItem] = []
-        self._raw: list[pg.PlotDataItem] = []  # each lane's raw points, under its smoothed curve
-        self._faded: list[pg.PlotDataItem] = []  # another branch's curve of each lane
+        self._curves: list[PixelCurve] = []
+        self._raw: list[PixelCurve] = []  # each lane's raw points, under its smoothed curve
+        self._faded: list[PixelCurve] = []  # another branch's curve of each lane
         # what each lane's curves were last given, smoothed again when the smoothing changes
         self._given: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._faded_given: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -83,7 +84,7 @@ class SeriesPlot(PlotPanel):
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
             for curves, pen in ((self._faded, faded_pen), (self._raw, raw_pen), (self._curves, lane_pen)):
-                curves.append(lane_item(pg.PlotDataItem(pen=pen(lane), skipFiniteCheck=True), lane))
+                curves.append(lane_item(PixelCurve(pen=pen(lane), skipFiniteCheck=True), lane))
                 self.plot.addItem(curves[-1])
 
     def set_labels(self, labels: Sequence[str | LaneNames]) -> None:
@@ -158,10 +159,10 @@ class SeriesPlot(PlotPanel):
         connect = _joined_across_no(left_out, keep)
         steps, values = steps[keep], values[keep]
         smoothed = ema(values, self.smoothing, steps)
-        self._curves[lane].setData(steps, smoothed, connect=connect)
+        self._curves[lane].set_whole(steps, smoothed, connect)
         mark_measured_points(self._curves[lane], steps)
         raw = (steps, values) if self.smoothing else (np.zeros(0), np.zeros(0))
-        self._raw[lane].setData(*raw, connect=connect if self.smoothing else "all")
+        self._raw[lane].set_whole(*raw, connect if self.smoothing else None)
         self._points[lane] = steps.size
         self.show_why_empty()
         metric = self.modes["metric"].currentText()
@@ -197,24 +198,21 @@ class SeriesPlot(PlotPanel):
         self._faded_given[lane] = (steps, values)
         keep = np.isfinite(values) & ((values > 0) if self.log_y else True)
         steps, values = steps[keep], values[keep]
-        self._faded[lane].setData(steps, ema(values, self.smoothing, steps))
+        self._faded[lane].set_whole(steps, ema(values, self.smoothing, steps))
         self._fit(steps, values)  # a branch that ran further, or higher, is drawn whole
 
     def curve_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
-        """The (step, value) points drawn bold for a lane: smoothed, where smoothing is on."""
-        return drawn_data(self._curves[lane])
+        """The (step, value) points of a lane's bold curve (smoothed, where smoothing is on), every
+        one given, not only those its pixels show."""
+        return self._curves[lane].whole_data()
 
     def raw_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The raw (step, value) points drawn faint under a smoothed curve (empty while raw is bold)."""
-        return drawn_data(self._raw[lane])
+        return self._raw[lane].whole_data()
 
     def joined_points(self, lane: int) -> np.ndarray:
         """Per drawn point of a lane, whether the line goes on to the next (a gap where it does not)."""
-        connect = self._curves[lane].opts["connect"]
-        points = self.curve_data(lane)[0].size
-        return (
-            np.asarray(connect, dtype=bool) if not isinstance(connect, str) else np.ones(points, dtype=bool)
-        )
+        return self._curves[lane].joined
 
     @property
     def zeros_note(self) -> str:
@@ -235,12 +233,12 @@ class SeriesPlot(PlotPanel):
 
     def why_empty(self) -> str | None:
         """The empty text while no lane has two points (a curve), on this branch or faded."""
-        faded = [curve.xData.size if curve.xData is not None else 0 for curve in self._faded]
+        faded = [curve.whole_data()[0].size for curve in self._faded]
         return self.empty_text if max(self._points + faded, default=0) < 2 else None
 
     def faded_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         """The compared branch's points drawn for a lane."""
-        return drawn_data(self._faded[lane])
+        return self._faded[lane].whole_data()
 
     def set_definition(self, text: str) -> None:
         """What the metric on show is taken of, where its name alone does not say ("r = 10, of M"):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from muonscope.widgets.decimate import pixel_envelope
+from muonscope.widgets.decimate import pixel_envelope, thinned_line
 
 
 def _columns_by_brute_force(x_px, y):
@@ -36,3 +36,36 @@ def test_a_line_with_few_points_per_column_is_kept_whole():
     x_px = np.log10(np.arange(1, 501)) / np.log10(500) * 400  # a log axis: sparse head, dense tail
     assert np.array_equal(pixel_envelope(x_px, np.sin(x_px)), np.arange(500))
     assert pixel_envelope(np.zeros(0), np.zeros(0)).size == 0
+
+
+def _breaks_between(joined, first, last):
+    """Whether the whole line stops anywhere from point ``first`` to point ``last``."""
+    return not np.all(joined[first:last])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_thinned_line_breaks_exactly_where_the_whole_line_does(seed):
+    rng = np.random.default_rng(seed)
+    n = 30_000
+    x_px = np.arange(n) / n * 200  # 150 points per column
+    y = rng.random(n)
+    joined = rng.random(n) > 0.001  # ~30 breaks, most inside a column
+    joined[-1] = False
+    keep, kept_joined = thinned_line(x_px, y, joined)
+    assert np.all(np.diff(keep) > 0)
+    breaks = np.flatnonzero(~joined[:-1])
+    assert set(breaks) | set(breaks + 1) <= set(keep)  # both ends of every break are drawn
+    for i in range(keep.size - 1):
+        assert kept_joined[i] == (not _breaks_between(joined, keep[i], keep[i + 1]))
+    assert set(pixel_envelope(x_px, y)) <= set(keep)  # and every column's envelope
+    assert keep.size < n / 10
+
+
+def test_an_unbroken_line_is_thinned_to_its_envelope_alone():
+    x_px = np.arange(10_000) / 50.0
+    y = np.cos(x_px)
+    joined = np.ones(10_000, dtype=bool)
+    joined[-1] = False  # the last point has no next: not a break
+    for given in (None, joined):
+        keep, kept_joined = thinned_line(x_px, y, given)
+        assert np.array_equal(keep, pixel_envelope(x_px, y)) and kept_joined is None
