@@ -38,6 +38,8 @@ class MetricHistory:
         self.labels: dict[int, str] = {}
         #: every lane's settings through the run, as the newest recorded snapshot knew them
         self.lane_histories: tuple[LaneHistory, ...] = ()
+        # lane id → (rows scanned, its rows); emptied when rows are dropped in place (thinned, truncated)
+        self._lane_rows: dict[int, tuple[int, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return self._size
@@ -95,6 +97,7 @@ class MetricHistory:
         for _name, column in self._data.items():
             column[: keep.size] = column[keep]
         self._size = keep.size
+        self._lane_rows = {}
 
     @property
     def last_step(self) -> int:
@@ -107,6 +110,7 @@ class MetricHistory:
         for column in self._data.values():
             column[: keep.size] = column[keep]
         self._size = keep.size
+        self._lane_rows = {}
 
     def copy(self, up_to_step: int | None = None) -> MetricHistory:
         """An independent copy, optionally of the rows up to ``up_to_step`` only (what a fork inherits)."""
@@ -147,8 +151,21 @@ class MetricHistory:
 
     def columns(self, names: tuple[str, ...], lane_id: int) -> list[np.ndarray]:
         """Several columns of one lane, sharing one row selection."""
-        rows = self._data["lane_id"][: self._size] == lane_id
-        return [self._data[name][: self._size][rows] for name in names]
+        rows = self._rows_of(lane_id)
+        return [self._data[name][rows] for name in names]
+
+    def _rows_of(self, lane_id: int) -> np.ndarray:
+        """The rows of one lane, in order: found among the rows added since they were last asked for.
+
+        The window asks for every lane's rows each frame; selecting them afresh from all rows took
+        2.4 ms a lane at 60,000 steps of four lanes, nearly half of a frame's drawing of panel ②.
+        """
+        scanned, rows = self._lane_rows.get(lane_id, (0, np.zeros(0, dtype=np.int64)))
+        if scanned < self._size:
+            added = np.flatnonzero(self._data["lane_id"][scanned : self._size] == lane_id) + scanned  # (a,)
+            rows = np.concatenate([rows, added])
+            self._lane_rows[lane_id] = (self._size, rows)
+        return rows
 
     def table(self) -> dict[str, np.ndarray]:
         """All columns, with step and lane as integers."""

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+from muonscope.engine.changes import AddLane, RemoveLane
 from muonscope.engine.history import MetricHistory, SpectraHistory, SpectraRow, evenly_spaced_indices
 from muonscope.engine.snapshot import Spectra
 
@@ -45,6 +46,39 @@ def test_thinning_keeps_memory_bounded_and_steps_even():
     assert steps[0] == 0
     assert np.all(steps % history.stride == 0)
     assert history.stride > 1
+
+
+def _columns_by_mask(history, lane_id):
+    """The oracle: one lane's step and loss rows, selected from all rows afresh."""
+    table = history.table()
+    rows = table["lane_id"] == lane_id
+    return table["step"][rows].astype(float), table["loss"][rows]
+
+
+def test_a_lanes_columns_follow_appends_thinning_rewinds_and_lanes_coming_and_going():
+    exp, history = _experiment(eval_every=1), MetricHistory(max_rows=60)
+    first_id = exp.lane_ids[0]
+
+    def check():
+        for lane_id in {*exp.lane_ids, first_id}:
+            steps, loss = history.columns(("step", "loss"), lane_id)
+            want_steps, want_loss = _columns_by_mask(history, lane_id)
+            np.testing.assert_array_equal(steps, want_steps)
+            np.testing.assert_array_equal(loss, want_loss)
+
+    for steps in (7, 7, 7, 40, 3):  # asked between appends, as the window asks each frame, and
+        _record(exp, steps, history)  # after enough to thin the rows and fill them up again
+        check()
+    assert history.stride > 1  # thinned along the way
+    history.truncate_after(history.last_step // 2)  # a rewind: the rows after it go
+    check()
+    exp.apply(AddLane(LaneConfig(optimizer="adam", lr=0.01)))  # both at the next step
+    exp.apply(RemoveLane(0))
+    _record(exp, 9, history)
+    assert first_id not in exp.lane_ids and len(exp.lane_ids) == 2
+    check()
+    steps, _loss = history.columns(("step", "loss"), first_id)
+    assert steps.size and steps.max() <= history.last_step  # the removed lane keeps its rows
 
 
 def test_parquet_and_csv_hold_the_same_table(tmp_path):
