@@ -28,9 +28,10 @@ from muonscope.app.frame_clock import FrameClock
 from muonscope.app.intents import IntentController
 from muonscope.app.keyboard import KeyboardController
 from muonscope.app.lane_focus_menu import LaneFocusMenu
-from muonscope.app.live_caption import live_caption, preset_drift
+from muonscope.app.live_caption import live_caption
 from muonscope.app.main_window import MainWindow
 from muonscope.app.presentation import PresentationController
+from muonscope.app.preset_drift import preset_drift
 from muonscope.app.record_controller import FINISH_DEADLINE_MS, RecordController
 from muonscope.app.session_controller import SessionController
 from muonscope.app.standing_messages import StandingMessages

@@ -6,8 +6,9 @@ from dataclasses import replace
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.app.live_caption import count_text, preset_drift
+from muonscope.app.live_caption import count_text
 from muonscope.app.presentation import fitting_scale
+from muonscope.app.preset_drift import preset_drift
 from muonscope.app.views import preset_entries
 from muonscope.engine.config import LaneConfig
 from muonscope.engine.presets import load_preset
@@ -244,7 +245,7 @@ def test_the_preset_caption_names_changed_lanes_around_a_lane_added_or_removed()
     lane was removed, every lane after it read as changed."""
     from dataclasses import replace
 
-    from muonscope.app.live_caption import lane_drift
+    from muonscope.app.preset_drift import lane_drift
     from muonscope.engine.config import LaneConfig
 
     lanes = (
