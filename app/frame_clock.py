@@ -8,12 +8,12 @@ step rate and the frame rate are independent and a fast engine never floods the 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 
 from PySide6 import QtCore
 
 from muonscope.app.bucket_history import BucketHistory
+from muonscope.app.rate_meter import RateMeter
 from muonscope.app.renderer import Renderer
 from muonscope.app.step_lookup import StepLookup, view_notes
 from muonscope.engine.history import MetricHistory, SnapshotStore, SpectraHistory
@@ -22,7 +22,7 @@ from muonscope.engine.snapshot import Event, Snapshot
 from muonscope.widgets.time_text import duration_text
 from muonscope.widgets.timeline import BranchMark
 
-__all__ = ["FRAME_INTERVAL_MS", "FrameClock", "RateMeter"]
+__all__ = ["FRAME_INTERVAL_MS", "FrameClock"]
 
 FRAME_INTERVAL_MS = 16
 #: While playing, the status line is refreshed at least this often even without a new frame, so a
@@ -36,46 +36,6 @@ _SAY_TIME_LEFT_S = 60.0
 #: the headless rate drawn on every tick, 0.48 so). Frames the user asks for (a change, a view
 #: switched, the cursor moved) and a recording's wait for none.
 JUMP_FRAME_INTERVAL_S = 0.2
-
-
-class RateMeter:
-    """Events per second, from the events of the last ``window_s`` seconds (and at least the last two).
-
-    ``rate()`` divides the events after the first one kept by the longer of two spans: from the
-    first kept event to the last, and from the last event to now. Steady events read steadily at
-    any speed (one step every 3 s is 0.33/s, not 0 because a one-second window holds one event),
-    and when events stop coming the rate falls with the wait instead of freezing at its last value.
-    ``clock`` returns seconds (tests pass their own).
-    """
-
-    def __init__(self, window_s: float = 1.0, clock: Callable[[], float] = time.perf_counter) -> None:
-        self._window_s = window_s
-        self._clock = clock
-        self._events: deque[tuple[float, int]] = deque()
-
-    def add(self, count: int = 1) -> None:
-        now = self._clock()
-        self._events.append((now, count))
-        self._forget_before(now - self._window_s)
-
-    def _forget_before(self, start: float) -> None:
-        while len(self._events) > 2 and self._events[0][0] < start:
-            self._events.popleft()
-
-    def clear(self) -> None:
-        """Forget every event (a pause: the next measurement starts afresh)."""
-        self._events.clear()
-
-    def rate(self) -> float | None:
-        """Events per second; None until two events have been seen (no interval to measure)."""
-        now = self._clock()
-        self._forget_before(now - self._window_s)
-        if len(self._events) < 2:
-            return None
-        first, last = self._events[0][0], self._events[-1][0]
-        span_s = max(last - first, now - last)
-        counted = sum(count for _, count in list(self._events)[1:])
-        return counted / span_s if span_s > 0 else None
 
 
 class FrameClock(QtCore.QObject):

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from muonscope.app.frame_clock import RateMeter
 from muonscope.app.main_window import rate_text
+from muonscope.app.rate_meter import RateMeter
 from muonscope.widgets.time_text import duration_text
 from tests.app.helpers import WAIT_MS, open_app, wait_for_step, wait_until_paused
 
