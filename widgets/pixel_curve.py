@@ -22,7 +22,7 @@ __all__ = ["PixelCurve"]
 
 
 class PixelCurve(pg.PlotDataItem):
-    """A line over an increasing x (steps), drawn at the resolution of the plot it is in."""
+    """A line over an increasing x (steps) on a linear axis, drawn at the resolution of the plot it is in."""
 
     def __init__(self, **opts) -> None:
         super().__init__(**opts)
@@ -78,12 +78,11 @@ class PixelCurve(pg.PlotDataItem):
         if columns is not None and columns == self._drawn_for:
             return
         self._drawn_for = columns
-        if columns is None or not np.all(np.isfinite(self._y)):  # every point: no plot to fit yet
+        if columns is None or not np.all(np.isfinite(self._y)):  # not in a plot yet, or no extremes to keep
             keep, joined = np.arange(self._x.size), self._joined
         else:
             left, right, width_px = columns
-            x = np.log10(self._x) if self.opts["logMode"][0] else self._x
-            keep, joined = thinned_line((x - left) / (right - left) * width_px, self._y, self._joined)
+            keep, joined = thinned_line((self._x - left) / (right - left) * width_px, self._y, self._joined)
         self.setData(self._x[keep], self._y[keep], connect="all" if joined is None else joined)
 
     def _columns(self) -> tuple[float, float, float] | None:
