@@ -99,6 +99,7 @@ class Renderer:
         self._capacity_key: tuple | None = None
         self._thinned = ""  # panel ②: how few steps its spectral metric was measured at, if fewer
         self._comparison: MetricHistory | None = None  # another branch, drawn faded
+        self._run_steps: int | None = None  # the run's length, as the newest frame drew it
         self._comparison_name = ""
         self._comparison_names: dict[int, LaneNames] = {}  # by lane id
         self._faded_key: tuple | None = None
@@ -113,10 +114,22 @@ class Renderer:
         self._comparison, self._comparison_name = history, name
         self._comparison_names = {h.lane_id: _names_of(h) for h in histories}
         self._faded_key = None
+        self._end_axes_with(self._run_steps)
         for panel in (self.series, self.capacity):  # the axes reach the branches drawn, no further
             panel.restart_step_axis()
             if history is not None:
                 panel.extend_to(history.last_step)
+
+    def _end_axes_with(self, run_steps: int | None) -> None:
+        """Step axes end with the run (``run_steps`` long), or with the compared branch where it runs
+        further: it does not grow (a fork at step 30,000 of a 150,000-step run stretched ② and ④ to
+        200,000, a quarter of each plot empty)."""
+        self._run_steps = run_steps
+        compared_end = self._comparison.last_step if self._comparison is not None else -1
+        for panel in (self.series, self.capacity):
+            panel.set_run_length(None if run_steps is None else max(run_steps, compared_end))
+        for panel in (self.class_error, self.spectrum, self.timeline):  # the timeline sees to its branches
+            panel.set_run_length(run_steps)
 
     def reset(self) -> None:
         """Forget the drawn lanes and the timeline's branches (a new run, a jump): the next frame
@@ -165,8 +178,7 @@ class Renderer:
         ``playing``: whether the view follows a playing run (① over the steps may lag it a little).
         """
         cursor = shown.step if cursor_step is None else cursor_step
-        for panel in (self.series, self.capacity, self.class_error, self.spectrum, self.timeline):
-            panel.set_run_length(newest.config.run.steps)  # step axes end with the run
+        self._end_axes_with(newest.config.run.steps)
         source = newest.lane_histories if histories is None else histories
         if source is not self._histories:  # the same tuple from step to step until settings change
             self._histories = source

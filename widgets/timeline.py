@@ -199,15 +199,27 @@ class Timeline(QtWidgets.QWidget):
         heads = [branch.head_step for branch in self._branches]
         self._grow_axis(max([self._last, *heads]))
 
+    def _known_end(self) -> int | None:
+        """Where the axis may end without rounding up: the run's length, or the newest step of another
+        branch where one runs further, as it will not grow (a fork at step 30,000 of a 150,000-step
+        main stretched the axis to 200,000)."""
+        others = [branch.head_step for branch in self._branches if not branch.current]
+        if self._run_length is None and not others:
+            return None
+        return max([self._run_length or 0, *others])
+
     def _grow_axis(self, step: float) -> None:
-        end = step_axis_end(step, self._run_length)
+        end = step_axis_end(step, self._known_end())
         if end > self._extent:  # the same ends as ② and ④ at every step
             self._extent = end
             show_steps(self.plot, self._extent)
 
     def set_branches(self, branches: list[BranchMark]) -> None:
         """Draw each branch from its fork to its head on a line of its own; the current one stands out."""
+        known_end = self._known_end()
         self._branches = tuple(branches)
+        if self._known_end() != known_end:  # fitted again, as for a new run length
+            self._extent = 0.0
         for item in (*self.branch_labels, *self._branch_hover):
             self.plot.removeItem(item)
         self.branch_labels, self._branch_hover = [], []
@@ -224,8 +236,7 @@ class Timeline(QtWidgets.QWidget):
         self.other_branch_curve.setData(other_x, other_y)
         self.fork_markers.setData(forks)
         self._fit_height()
-        if self._branches:
-            self._grow_axis(max(branch.head_step for branch in self._branches))
+        self._grow_axis(max([self._last, *(branch.head_step for branch in self._branches)]))
         self._place_branch_labels()
 
     def _fit_height(self) -> None:

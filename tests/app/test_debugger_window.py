@@ -475,6 +475,23 @@ def test_step_axes_fit_the_branch_on_show_once_nothing_is_compared(qtbot):
     assert all(10 <= end() < 60 for end in x_end), [end() for end in x_end]
 
 
+def test_step_axes_end_with_a_longer_compared_branch_not_at_the_next_round_number(qtbot):
+    """A fork at step 30,000 of a 150,000-step main stretched ②, ④ and the timeline to 200,000: a
+    quarter of each plot empty, though main ends where it does and will not grow."""
+    preset = small_preset()
+    app = open_app(qtbot, replace(preset, config=preset.config.with_value("run.steps", 60)))
+    _run_to(qtbot, app, 120)  # main played on past its length: the fork's axes end at 60 of their own
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(5)
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.intents.change("lanes[0].lr", 5.0)  # forks, and main is drawn faded to its step 120
+    _run_to(qtbot, app, 10)
+    wait_for_frame(qtbot, app)
+    panels = (app.views.series, app.views.capacity, app.views.timeline)
+    ends = [panel.plot.getViewBox().viewRange()[0][1] for panel in panels]
+    assert all(120 <= end <= 125 for end in ends), ends  # main's end, with room for its tick label
+
+
 def _wait_shown(qtbot, app, step):
     """Until the view stands at ``step`` with that step's own snapshot drawn."""
     qtbot.waitUntil(

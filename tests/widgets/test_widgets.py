@@ -1,6 +1,7 @@
 """Widgets alone: numpy in, signals out (no engine, no torch)."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -1018,11 +1019,29 @@ def test_the_timeline_ends_with_a_run_length_set_after_its_branches_grew_it(qtbo
     qtbot.addWidget(timeline)
     timeline.set_run_length(30)
     timeline.set_extent(30)
-    branches = [BranchMark("main", 0, 60, current=False), BranchMark("fork 1", 30, 60, current=True)]
+    branches = [BranchMark("main", 0, 45, current=False), BranchMark("fork 1", 30, 60, current=True)]
     timeline.set_branches(branches)
     assert timeline.plot.getViewBox().viewRange()[0][1] == pytest.approx(70)
     timeline.set_run_length(60)
     assert timeline.plot.getViewBox().viewRange()[0][1] == pytest.approx(step_axis_end(60, 60))
+
+
+def test_the_timeline_ends_with_another_branch_that_runs_past_the_run(qtbot):
+    """A fork at 30,000 shot to 32,000 beside a main of 150,000 steps: the timeline ran to 200,000,
+    the next round number, though main will not grow; the current branch's own end still rounds up."""
+    from muonscope.widgets.timeline import BranchMark
+
+    timeline = Timeline()
+    qtbot.addWidget(timeline)
+    timeline.set_run_length(32_000)
+    timeline.set_extent(32_000)
+    main = BranchMark("main", 0, 150_000, current=False)
+    timeline.set_branches([main, BranchMark("fork 1", 30_000, 32_000, current=True)])
+    assert timeline.plot.getViewBox().viewRange()[0][1] == pytest.approx(step_axis_end(150_000, 150_000))
+    timeline.set_branches([replace(main, current=True), BranchMark("fork 1", 30_000, 32_000, current=False)])
+    timeline.set_extent(150_000)  # on main again, played past its length: it may grow, so it rounds up
+    timeline.set_run_length(100_000)
+    assert timeline.plot.getViewBox().viewRange()[0][1] == pytest.approx(step_axis_end(150_000))
 
 
 def test_the_step_axes_end_alike_whichever_steps_they_were_shown_on_the_way(qtbot):
