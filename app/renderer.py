@@ -390,7 +390,9 @@ class Renderer:
             self.lane_key.set_note("")
             return
         name = self._comparison_name
-        panels = "② and ④" if self.capacity.in_steps_mode else "②"
+        # ④ draws the other branch's items recovered, not its accuracy: the dashed accuracy curves read
+        # as this one's where the key said "in ② and ④" alone
+        panels = "② and ④ (recovered)" if self.capacity.in_steps_mode else "②"
         self.lane_key.set_note(f"dotted, faint in {panels}: {name}", alone=f"dotted, faint: {name}")
 
     def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory, history: MetricHistory) -> None:

@@ -139,7 +139,7 @@ def test_the_compared_branchs_columns_are_named_by_that_branchs_settings(qtbot):
     wait_for_frame(qtbot, app)
     columns, _rows = capacity.data_table()
     branch = app.views.lane_key.note.removeprefix(
-        "dotted, faint in ② and ④: "
+        "dotted, faint in ② and ④ (recovered): "
     )  # the branch as the key names it
     assert branch and f"recovered items: {old}, compared branch {branch}" in columns
     columns, _rows = app.views.series.data_table()
@@ -154,8 +154,8 @@ def test_a_panel_drawn_alone_keeps_the_key_to_its_faint_curves(qtbot):
     qtbot.waitUntil(lambda: capacity.faded_data(0)[0].size > 0, timeout=WAIT_MS)
     wait_for_frame(qtbot, app)
     note = app.views.lane_key.note
-    assert note.startswith("dotted, faint in ② and ④: ")
-    branch = note.removeprefix("dotted, faint in ② and ④: ")
+    assert note.startswith("dotted, faint in ② and ④ (recovered): ")
+    branch = note.removeprefix("dotted, faint in ② and ④ (recovered): ")
     with capacity.lane_legend(app.views.lane_key.legend_entries()):
         assert capacity.named_lanes[-1] == (None, f"dotted, faint: {branch}")  # the picture holds ④ alone
         assert len(capacity.named_lanes) == len(app.clock.config.lanes) + 1

@@ -305,7 +305,7 @@ def test_a_fork_made_on_the_command_line_is_drawn_beside_the_branch_it_came_from
         offscreen.open()
         offscreen.picture()
         assert offscreen.app.debugger.compared_branch == 0
-        assert offscreen.app.views.lane_key.note == "dotted, faint in ② and ④: main"
+        assert offscreen.app.views.lane_key.note == "dotted, faint in ② and ④ (recovered): main"
         entries = tuple(offscreen.app.views.lane_key.legend_entries())
         for name in PANELS:  # drawn alone, a panel repeats the note only where it draws main faint
             named = getattr(offscreen.app.views, name).legend_lanes_for(entries)
