@@ -9,6 +9,7 @@ import numpy as np
 from muonscope.app.config_args import branch_of
 from muonscope.app.output_paths import check_output_file
 from muonscope.app.path_words import path_text
+from muonscope.app.progress import busy
 from muonscope.engine.changes import AddLane
 from muonscope.engine.errors import ConfigError
 
@@ -34,7 +35,8 @@ def inspect_command(args: argparse.Namespace) -> int:
     from muonscope.engine.inspection import lane_matrices
     from muonscope.engine.session_file import open_session
 
-    session = open_session(args.session)
+    with busy(True, f"opening {path_text(args.session)}"):  # on a terminal, after a second
+        session = open_session(args.session)
     if args.branch is not None:
         session.switch(branch_of(session, args.branch))
     head = session.branch.head_step
@@ -42,7 +44,8 @@ def inspect_command(args: argparse.Namespace) -> int:
         which = "--branch" if args.branch is not None else "the branch saved as current,"
         branch = f"{which} “{session.branch.name}”"
         raise ConfigError("--step", args.step, f"must be a step of {branch}: 0 to {head}")
-    found = session.matrices_at(args.step)
+    with busy(True, f"replaying to step {args.step}"):
+        found = session.matrices_at(args.step)
     added = sum(isinstance(change, AddLane) for step, change in session.branch.changes if step == args.step)
     lane = _lane_index(args.lane or "0", found["config"], args.step, added)
     inspected = lane_matrices(found, lane)
@@ -67,7 +70,9 @@ def _summary_command(args: argparse.Namespace) -> int:
     from muonscope.app.session_summary import session_summary
     from muonscope.engine.session_file import open_session
 
-    print("\n".join(session_summary(open_session(args.session), args.session)))
+    with busy(True, f"opening {path_text(args.session)}"):
+        session = open_session(args.session)
+    print("\n".join(session_summary(session, args.session)))
     return 0
 
 

@@ -1,8 +1,9 @@
 """One progress bar for every long command: a tqdm bar on stderr, only on a terminal.
 
-Commands report ``(done, total, stage)``; a new stage starts a new bar. The bar appears only once a
-stage has run for ``delay_s``, so quick commands print nothing, and never when stderr is not a
-terminal (pipes and log files stay clean). Once shown, a bar's elapsed time keeps counting between
+Commands report ``(done, total, stage)``; a new stage starts a new bar, and a stage with nothing to
+count (opening or saving a session) is a line that counts its seconds (:func:`busy`). A bar appears
+only once a stage has run for ``delay_s``, so quick commands print nothing, and never when stderr is
+not a terminal (pipes and log files stay clean). Once shown, a bar's elapsed time keeps counting between
 reports: a step of a big memory takes many seconds, and a bar that stood still read as a hang.
 """
 
@@ -11,14 +12,18 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["ProgressBar"]
+__all__ = ["ProgressBar", "busy"]
 
 #: How often a shown bar is redrawn between reports (its elapsed time and time left move on).
 TICK_S = 0.5
 #: tqdm's own layout, with the time left as :func:`_stage_bar_class` counts it.
 _BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{left}, {rate_fmt}{postfix}]"
+#: A stage with nothing to count: its name and the seconds it has taken.
+_BUSY_FORMAT = "{desc} … {elapsed}"
 
 
 @functools.cache
@@ -74,7 +79,8 @@ class ProgressBar:
         self._closed = threading.Event()
         self._ticker: threading.Thread | None = None
 
-    def __call__(self, done: int, total: int, stage: str = "") -> None:
+    def __call__(self, done: int, total: int | None, stage: str = "") -> None:
+        """``total`` None: a stage with nothing to count, shown as its name and its seconds."""
         if not self.enabled:
             return
         with self._lock:
@@ -85,7 +91,7 @@ class ProgressBar:
             self._ticker = threading.Thread(target=self._tick, name="muonscope-progress", daemon=True)
             self._ticker.start()
 
-    def _open(self, stage: str, total: int) -> None:
+    def _open(self, stage: str, total: int | None) -> None:
         self._close_bar()
         self._stage = stage
         self._bar = _stage_bar_class()(
@@ -96,7 +102,7 @@ class ProgressBar:
             leave=False,
             delay=self.delay_s,
             miniters=0,  # every update may redraw (at most every mininterval): the ticks below too
-            bar_format=_BAR_FORMAT,
+            bar_format=_BAR_FORMAT if total is not None else _BUSY_FORMAT,
         )
 
     def _tick(self) -> None:
@@ -126,3 +132,13 @@ class ProgressBar:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def busy(enabled: bool, stage: str) -> Iterator[None]:
+    """A line that counts the seconds of ``stage`` while the block runs, shown as bars are (after a
+    second, on a terminal): opening a session of 150,000 steps took 4 s, saving it 3 s, and the
+    command said nothing meanwhile."""
+    with ProgressBar(enabled) as progress:
+        progress(0, None, stage)
+        yield

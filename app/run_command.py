@@ -29,7 +29,7 @@ from muonscope.app.config_args import (
 )
 from muonscope.app.output_paths import check_output_folder, check_writable
 from muonscope.app.path_words import path_text
-from muonscope.app.progress import ProgressBar
+from muonscope.app.progress import ProgressBar, busy
 from muonscope.app.run_breakpoints import also_held, as_typed, lane_labels, say_kept, say_outcome, set_until
 from muonscope.app.run_table import print_run_table
 from muonscope.app.stop_signals import stop_signals
@@ -119,18 +119,20 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
 
     said = []
     if args.save is not None:
-        save_session(session, args.save)
+        with busy(not args.no_progress, f"saving the session to {path_text(args.save)}"):
+            save_session(session, args.save)
     removed: list[Path] = []
     if args.out is not None:
-        written = write_outputs(
-            args.out,
-            outcome.report,
-            session.config,
-            session.branch.metrics,
-            table,
-            session.branch.changes,
-            removed,
-        )
+        with busy(not args.no_progress, f"writing the tables in {path_text(args.out)}"):
+            written = write_outputs(
+                args.out,
+                outcome.report,
+                session.config,
+                session.branch.metrics,
+                table,
+                session.branch.changes,
+                removed,
+            )
         if not outcome.interrupted:
             said.append(f"wrote {', '.join(path.name for path in written)} in {path_text(args.out)}")
     said.extend(replacement_note(path) for path in removed)
@@ -201,7 +203,8 @@ def open_run_session(
     from muonscope.engine.session_file import open_session
 
     if args.resume is not None:
-        session = open_session(args.resume)
+        with busy(not args.no_progress, f"opening {path_text(args.resume)}"):
+            session = open_session(args.resume)
     else:
         from muonscope.app.config_args import named_preset
 
@@ -258,7 +261,8 @@ def _rewind(session: Any, args: argparse.Namespace) -> str:
     if args.rewind is not None:
         if args.rewind > head:
             raise ConfigError("--rewind", args.rewind, f"must be a step of the session, 0 to {head}")
-        session.go_to(args.rewind)
+        with busy(not args.no_progress, f"going back to step {args.rewind}"):  # a replay from a checkpoint
+            session.go_to(args.rewind)
     return session.branch.name
 
 

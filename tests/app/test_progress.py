@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import threading
 
 from muonscope.app.cli_parser import build_parser
-from muonscope.app.progress import ProgressBar
+from muonscope.app.progress import ProgressBar, busy
 from muonscope.app.run_command import run_command
 
 TIMEOUT_S = 60
@@ -97,3 +98,35 @@ def test_a_run_reports_its_stepping_from_the_start_and_its_closing_evaluation(mo
     capsys.readouterr()
     stepping = [(0, 3, "stepping"), (1, 3, "stepping"), (2, 3, "stepping"), (3, 3, "stepping")]
     assert calls == [*stepping, (0, 1, "evaluating step 3")]
+
+
+def test_a_stage_with_nothing_to_count_shows_its_name_and_its_seconds(monkeypatch):
+    """Opening a session of 150,000 steps took 4 s and saving it 3 s, with nothing on the terminal."""
+    terminal = _terminal(monkeypatch)
+    with busy(True, "opening runs/s1"):
+        assert terminal.wait_for("opening runs/s1 … 00:01")  # counted on without a report
+    assert "%" not in terminal.getvalue() and "step" not in terminal.getvalue()  # no bar, no rate
+    assert terminal.getvalue().endswith("\r")  # cleared when the block ends
+
+
+def test_a_resumed_run_says_while_it_opens_goes_back_and_saves(monkeypatch, capsys, tmp_path):
+    import muonscope.app.run_command as run_module
+
+    tiny = ["--set", "task.d=16", "--set", "task.n_items=64", "--set", "task.batch_size=16"]
+    saved = tmp_path / "s1"
+    assert run_command(build_parser().parse_args(["run", *tiny, "--steps", "4", "--save", str(saved)])) == 0
+    stages = []
+
+    @contextlib.contextmanager
+    def recorded(enabled: bool, stage: str):
+        stages.append((enabled, stage))
+        yield
+
+    monkeypatch.setattr(run_module, "busy", recorded)
+    again = ["run", "--resume", str(saved), "--rewind", "2", "--steps", "3", "--save", str(tmp_path / "s2")]
+    assert run_command(build_parser().parse_args([*again, "--out", str(tmp_path / "tables")])) == 0
+    capsys.readouterr()
+    assert [stage.split(" ")[0] for _enabled, stage in stages] == ["opening", "going", "saving", "writing"]
+    assert stages[1][1] == "going back to step 2" and all(enabled for enabled, _stage in stages)
+    assert run_command(build_parser().parse_args([*again[:-2], "--no-progress"])) == 0
+    assert not any(enabled for enabled, _stage in stages[4:])  # --no-progress: none drawn
