@@ -59,6 +59,7 @@ class DecadeAxis(pg.AxisItem):
     _titled_length_px = -1.0  # the axis length the title was last fitted to
     _short_title: tuple[str, tuple[str, ...]] | None = None  # (whole title, its short forms) from set_title
     _log_mapped = False  # the data are log10 values: ticks from log_tick_sets, fitted at each draw
+    _label_past_end = False  # an x axis's last label may stand out past its right end
 
     def set_title(self, text: str, short: str | tuple[str, ...] = "") -> None:
         """The axis title, and the ``short`` form shown instead where the whole one is too long; a
@@ -71,6 +72,16 @@ class DecadeAxis(pg.AxisItem):
         forms = tuple(form for form in forms if form)
         self._short_title = (text, forms) if forms else None
         self.setLabel(text)
+
+    def let_label_past_end(self, allowed: bool) -> None:
+        """Whether an x axis's last label may stand half out past the axis's right end: where an axis
+        on the right leaves room below its own labels (④'s accuracy axis), a run's last step is
+        labelled at the end of the axis ("60000" dropped as crossing it, the axis ending at 40000)."""
+        if allowed != self._label_past_end:
+            self.prepareGeometryChange()
+            self._label_past_end = allowed
+            self.picture = None
+            self.update()
 
     def set_log_mapped(self, log_mapped: bool) -> None:
         """Whether the plot draws log10 of its data on this axis: then ticks sit at decades (with
@@ -165,7 +176,8 @@ class DecadeAxis(pg.AxisItem):
         # over the y axis; past the right end it could be cut by the window's edge ("6" for 60)
         metrics = QtGui.QFontMetricsF(self.style["tickFont"] or QtGui.QFont())
         overhang_px = metrics.horizontalAdvance("00") / 2
-        return rect.adjusted(-overhang_px, 0, 0, 0)
+        past_end_px = metrics.horizontalAdvance("000000") / 2 if self._label_past_end else 0.0
+        return rect.adjusted(-overhang_px, 0, past_end_px, 0)
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         """pyqtgraph's levels, with a decade level first whenever the range holds a decade.

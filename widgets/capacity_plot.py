@@ -432,6 +432,7 @@ class CapacityPlot(PlotPanel):
         steps = self.in_steps_mode
         self._steps.set_visible(steps)
         self.plot.getAxis("right").setVisible(steps)
+        self.plot.getAxis("bottom").let_label_past_end(steps)  # into the room below the right axis
         self.markers.set_visible(steps)  # steps where settings changed mean nothing on a sweep's axis
         tick_freely(self.plot)  # a sweep's axis picks its own ticks; steps are ticked as they grow
         self.clear_sweep()

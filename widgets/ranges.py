@@ -45,8 +45,9 @@ _STEP_AXIS_MIN = 10.0
 #: The least end of a step axis that ends with its run (steps are ticked whole there: show_steps).
 _RUN_AXIS_MIN = 2.0
 #: A step axis that ends with its run keeps this much room past the last step: pyqtgraph leaves out
-#: a tick label that would cross the plot's edge, and "80" at the very end of 0–80 went missing.
-_RUN_END_ROOM = 1.025
+#: a tick label that would cross the plot's edge: "80" at the very end of 0–80 went missing, and
+#: "60000" at the end of 0–61,500 in a 400-pixel panel.
+_RUN_END_ROOM = 1.05
 
 
 def step_axis_end(step: float, run_length: int | None = None) -> float:

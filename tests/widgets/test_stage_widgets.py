@@ -899,3 +899,20 @@ def test_lane_key_focus_goes_when_its_lane_does_and_the_others_are_greyed(qtbot)
     assert re.findall(r'<span style="color:(#[0-9a-fA-F]{6})', key.text()) == swatches[:2]
     with pytest.raises(ValueError, match="lane position -1 must be 0 or more"):
         key.set_focus(-1)
+
+
+def test_a_runs_last_step_is_labelled_at_the_end_of_the_capacity_panels_step_axis(qtbot):
+    """④'s step axis of a 60,000-step run ended at 40000: "60000" crossed the axis's end and was
+    dropped, though the accuracy axis beside it leaves room below its labels."""
+    panel = CapacityPlot()
+    qtbot.addWidget(panel)
+    panel.resize(420, 260)  # ④ at 1280 pixels
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_lanes(["a"])
+    panel.set_run_length(60_000)
+    steps = np.arange(0, 60_001, 100, dtype=float)
+    panel.set_capacity(0, steps, np.sqrt(steps), steps / 60_000)
+    qtbot.waitUntil(lambda: panel.plot.getViewBox().viewRange()[0][1] > 60_000)
+    texts = [text for _rect, text in _tick_labels(panel.plot.getAxis("bottom"))]
+    assert texts[-1] == "60000", texts
