@@ -49,7 +49,9 @@ class CapacitySteps:
         self._faded_names = {}
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
-            faded = lane_item(PixelCurve(pen=faded_pen(lane), skipFiniteCheck=True), lane)
+            faded = PixelCurve(pen=faded_pen(lane), skipFiniteCheck=True)
+            faded.setZValue(-1.0)  # under every lane's own curves, not only its own lane's
+            faded = lane_item(faded, lane)
             solid = lane_item(PixelCurve(pen=lane_pen(lane), skipFiniteCheck=True), lane)
             dashed = lane_item(PixelCurve(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True), lane)
             self._plot.addItem(faded)

@@ -155,7 +155,9 @@ class ClassErrorPlot(PlotPanel):
             colour.setAlpha(RAW_ALPHA)
             dot_px = RAW_DOT_PX * stage_style().scale ** 0.5  # a dot per class: at 3× the tail crowded
             dots = {"symbol": "o", "symbolSize": dot_px, "symbolPen": None, "symbolBrush": colour}
-            raw = lane_item(pg.PlotDataItem(pen=None, skipFiniteCheck=True, **dots), lane)
+            raw = pg.PlotDataItem(pen=None, skipFiniteCheck=True, **dots)
+            raw.setZValue(-1.0)  # every lane's dots under every lane's smoothed curve
+            raw = lane_item(raw, lane)
             curve = lane_item(pg.PlotDataItem(pen=lane_pen(lane, width=2.0), skipFiniteCheck=True), lane)
             self.plot.addItem(raw)
             self.plot.addItem(curve)

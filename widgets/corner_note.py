@@ -39,9 +39,10 @@ PLACES = {
 }
 #: The corners of :data:`PLACES`, where a note is looked for first.
 CORNERS = tuple(PLACES)[:4]
-#: The note's depth over a clear corner, and under the curves (drawn at 0) where none is clear.
+#: The note's depth over a clear corner, and under the curves where none is clear (bold curves are
+#: drawn at 0, faint ones under them down to −2).
 _OVER_CURVES_Z = 900
-_UNDER_CURVES_Z = -1
+_UNDER_CURVES_Z = -3
 #: Pixels between the note and the plot's edges.
 _INSET_PX = 4.0
 #: Pixels around the note where a curve counts against a place, after those under it: of two places

@@ -26,6 +26,10 @@ from muonscope.widgets.theme import faded_pen, lane_pen, raw_pen
 
 __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
 
+#: Depths of the faint curves, under the bold ones (at 0) of every lane: another branch's lowest.
+_FADED_Z = -2.0
+_RAW_Z = -1.0
+
 
 class SeriesPlot(PlotPanel):
     """One curve per lane of a metric over steps; the metric is chosen in the header."""
@@ -82,9 +86,18 @@ class SeriesPlot(PlotPanel):
         self._faded_names = {}
         self._zeros_left_out = {}
         self._points = [0] * len(labels)
+        # every lane's faint curves under every lane's bold ones: drawn lane by lane, the raw points
+        # of later lanes broke up the moving average of the first
+        layers = (
+            (self._faded, faded_pen, _FADED_Z),
+            (self._raw, raw_pen, _RAW_Z),
+            (self._curves, lane_pen, 0.0),
+        )
         for lane in range(len(labels)):
-            for curves, pen in ((self._faded, faded_pen), (self._raw, raw_pen), (self._curves, lane_pen)):
-                curves.append(lane_item(PixelCurve(pen=pen(lane), skipFiniteCheck=True), lane))
+            for curves, pen, depth in layers:
+                curve = PixelCurve(pen=pen(lane), skipFiniteCheck=True)
+                curve.setZValue(depth)
+                curves.append(lane_item(curve, lane))
                 self.plot.addItem(curves[-1])
 
     def set_labels(self, labels: Sequence[str | LaneNames]) -> None:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from muonscope.widgets.number_text import number_text
+from muonscope.widgets.pixel_curve import PixelCurve
 from muonscope.widgets.series_plot import SeriesPlot
 from muonscope.widgets.smoothing import ema
 
@@ -87,3 +88,20 @@ def test_raw_curves_keep_their_colour_on_a_dark_stage():
     finally:
         set_stage_style(StageStyle())
     assert dark > light
+
+
+def test_every_lanes_raw_points_lie_under_every_lanes_moving_average(plot):
+    """Drawn lane by lane, the later lanes' faint raw points broke up the first lane's bold curve."""
+    steps, values = _noisy(2)
+    plot.set_smoothing(0.9)
+    plot.set_series(0, steps, values)
+    plot.set_series(1, steps, values * 3)
+    items = [item for item in plot.plot.listDataItems() if isinstance(item, PixelCurve)]
+
+    def depth_of(points) -> float:
+        (item,) = [i for i in items if np.array_equal(i.whole_data()[1], points)]
+        return item.zValue()
+
+    bold = [depth_of(plot.curve_data(lane)[1]) for lane in (0, 1)]
+    raw = [depth_of(plot.raw_data(lane)[1]) for lane in (0, 1)]
+    assert max(raw) < min(bold)

@@ -916,3 +916,17 @@ def test_a_runs_last_step_is_labelled_at_the_end_of_the_capacity_panels_step_axi
     qtbot.waitUntil(lambda: panel.plot.getViewBox().viewRange()[0][1] > 60_000)
     texts = [text for _rect, text in _tick_labels(panel.plot.getAxis("bottom"))]
     assert texts[-1] == "60000", texts
+
+
+def test_every_lanes_per_class_dots_lie_under_every_lanes_smoothed_curve(qtbot):
+    """Drawn lane by lane, a later lane's dots covered the first lane's smoothed curve."""
+    plot = ClassErrorPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["a", "b"])
+    plot.set_mode("view", "curves")
+    for lane in (0, 1):
+        plot.set_errors(lane, np.random.default_rng(lane).random(500))
+    items = [item for item in plot.plot.listDataItems() if isinstance(item, pg.PlotDataItem)]
+    dots = [item.zValue() for item in items if item.opts["pen"] is None]
+    curves = [item.zValue() for item in items if item.opts["pen"] is not None]
+    assert len(dots) == len(curves) == 2 and max(dots) < min(curves)
