@@ -144,6 +144,9 @@ def _add_inspect(sub) -> None:
         type=_path,
         help="write the matrix as a .npy file (a folder it names is made; a file there is replaced)",
     )
+    inspect.add_argument(
+        "--no-progress", action="store_true", help="never show the lines that count opening and replaying"
+    )
 
 
 def _add_run(sub) -> None:

@@ -35,7 +35,7 @@ def inspect_command(args: argparse.Namespace) -> int:
     from muonscope.engine.inspection import lane_matrices
     from muonscope.engine.session_file import open_session
 
-    with busy(True, f"opening {path_text(args.session)}"):  # on a terminal, after a second
+    with busy(not args.no_progress, f"opening {path_text(args.session)}"):
         session = open_session(args.session)
     if args.branch is not None:
         session.switch(branch_of(session, args.branch))
@@ -44,7 +44,7 @@ def inspect_command(args: argparse.Namespace) -> int:
         which = "--branch" if args.branch is not None else "the branch saved as current,"
         branch = f"{which} “{session.branch.name}”"
         raise ConfigError("--step", args.step, f"must be a step of {branch}: 0 to {head}")
-    with busy(True, f"replaying to step {args.step}"):
+    with busy(not args.no_progress, f"replaying to step {args.step}"):
         found = session.matrices_at(args.step)
     added = sum(isinstance(change, AddLane) for step, change in session.branch.changes if step == args.step)
     lane = _lane_index(args.lane or "0", found["config"], args.step, added)
@@ -70,7 +70,7 @@ def _summary_command(args: argparse.Namespace) -> int:
     from muonscope.app.session_summary import session_summary
     from muonscope.engine.session_file import open_session
 
-    with busy(True, f"opening {path_text(args.session)}"):
+    with busy(not args.no_progress, f"opening {path_text(args.session)}"):
         session = open_session(args.session)
     print("\n".join(session_summary(session, args.session)))
     return 0

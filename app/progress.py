@@ -10,6 +10,8 @@ reports: a step of a big memory takes many seconds, and a bar that stood still r
 from __future__ import annotations
 
 import functools
+import io
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ TICK_S = 0.5
 _BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{left}, {rate_fmt}{postfix}]"
 #: A stage with nothing to count: its name and the seconds it has taken.
 _BUSY_FORMAT = "{desc} … {elapsed}"
+#: Columns the seconds take after a busy stage's name (" … 1:02:03" and the cursor).
+_BUSY_SECONDS_COLUMNS = 12
 
 
 @functools.cache
@@ -140,5 +144,22 @@ def busy(enabled: bool, stage: str) -> Iterator[None]:
     second, on a terminal): opening a session of 150,000 steps took 4 s, saving it 3 s, and the
     command said nothing meanwhile."""
     with ProgressBar(enabled) as progress:
-        progress(0, None, stage)
+        progress(0, None, fitted(stage, _terminal_columns() - _BUSY_SECONDS_COLUMNS))
         yield
+
+
+def fitted(text: str, columns: int) -> str:
+    """``text`` in at most ``columns`` characters, its middle left out ("opening /tmp/exp…/run_s1"):
+    a path wider than the terminal cut the line's end, and with it the seconds that showed it moving."""
+    if len(text) <= columns:
+        return text
+    keep = max(columns - 1, 2)
+    return f"{text[: (keep + 1) // 2]}…{text[len(text) - keep // 2 :]}"
+
+
+def _terminal_columns() -> int:
+    """The width of the terminal stderr writes to (80 where it cannot tell)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return 80

@@ -44,10 +44,12 @@ _STEP_AXIS_HEADROOM = 1.05
 _STEP_AXIS_MIN = 10.0
 #: The least end of a step axis that ends with its run (steps are ticked whole there: show_steps).
 _RUN_AXIS_MIN = 2.0
-#: A step axis that ends with its run keeps this much room past the last step: pyqtgraph leaves out
-#: a tick label that would cross the plot's edge: "80" at the very end of 0–80 went missing, and
-#: "60000" at the end of 0–61,500 in a 400-pixel panel.
-_RUN_END_ROOM = 1.05
+#: A step axis that ends with its run keeps room past the last step for half its label, a share of
+#: the run per digit of it (and at least the first): pyqtgraph leaves out a tick label that would
+#: cross the plot's edge, and "80" at the very end of 0–80 went missing, "60000" at the end of
+#: 0–61,500 and "100000" at the end of 0–105,000 in a 390-pixel panel.
+_RUN_END_ROOM_PER_DIGIT = 0.01
+_RUN_END_ROOM_LEAST = 0.025
 
 
 def step_axis_end(step: float, run_length: int | None = None) -> float:
@@ -63,7 +65,8 @@ def step_axis_end(step: float, run_length: int | None = None) -> float:
     if run_length is not None and 0 < run_length and step <= run_length:
         # at least two steps: a one-step run's axis over 0–1.025 had no room past its step, and a
         # floor of ten left its step in the first tenth of every plot
-        return min(end, max(run_length * _RUN_END_ROOM, _RUN_AXIS_MIN))
+        room = max(_RUN_END_ROOM_LEAST, _RUN_END_ROOM_PER_DIGIT * len(str(int(run_length))))
+        return min(end, max(run_length * (1 + room), _RUN_AXIS_MIN))
     return end
 
 

@@ -8,7 +8,7 @@ import sys
 import threading
 
 from muonscope.app.cli_parser import build_parser
-from muonscope.app.progress import ProgressBar, busy
+from muonscope.app.progress import ProgressBar, busy, fitted
 from muonscope.app.run_command import run_command
 
 TIMEOUT_S = 60
@@ -130,3 +130,49 @@ def test_a_resumed_run_says_while_it_opens_goes_back_and_saves(monkeypatch, caps
     assert stages[1][1] == "going back to step 2" and all(enabled for enabled, _stage in stages)
     assert run_command(build_parser().parse_args([*again[:-2], "--no-progress"])) == 0
     assert not any(enabled for enabled, _stage in stages[4:])  # --no-progress: none drawn
+
+
+def test_a_stage_named_wider_than_the_terminal_keeps_its_seconds_in_view(monkeypatch):
+    """A 97-character path cut the line at 80 columns: the seconds never showed, the line read as frozen."""
+    import muonscope.app.progress as progress
+
+    terminal = _terminal(monkeypatch)
+    monkeypatch.setattr(progress, "_terminal_columns", lambda: 40)
+    path = "/tmp/sessions/experiments/2026-12-07/zipf_d32_n256_b64_long_run_for_the_paper"
+    with busy(True, f"opening {path}"):
+        assert terminal.wait_for("… 00:01")
+    drawn = [line.rstrip() for line in terminal.getvalue().split("\r") if "00:0" in line]
+    assert drawn and all(len(line) <= 40 for line in drawn), drawn
+    assert drawn[-1].startswith("opening /tmp/") and "for_the_paper … 00:0" in drawn[-1]
+
+
+def test_a_fitted_text_keeps_its_start_and_end():
+    text = "opening /tmp/a/very/long/path/to/the/session_s1"
+    assert fitted(text, 100) == text
+    short = fitted(text, 21)
+    assert len(short) == 21 and short.startswith("opening /t") and short.endswith("session_s1")
+
+
+def test_inspect_says_while_it_opens_and_replays_unless_told_not_to(monkeypatch, capsys, tmp_path):
+    import muonscope.app.inspect_command as inspect_module
+    from muonscope.app.inspect_command import inspect_command
+
+    tiny = ["--set", "task.d=16", "--set", "task.n_items=64", "--set", "task.batch_size=16"]
+    saved = tmp_path / "s1"
+    assert run_command(build_parser().parse_args(["run", *tiny, "--steps", "3", "--save", str(saved)])) == 0
+    stages = []
+
+    @contextlib.contextmanager
+    def recorded(enabled: bool, stage: str):
+        stages.append((enabled, stage))
+        yield
+
+    monkeypatch.setattr(inspect_module, "busy", recorded)
+    assert inspect_command(build_parser().parse_args(["inspect", str(saved), "--step", "2"])) == 0
+    assert inspect_command(build_parser().parse_args(["inspect", str(saved), "--no-progress"])) == 0
+    capsys.readouterr()
+    assert [(enabled, stage.split(" ")[0]) for enabled, stage in stages] == [
+        (True, "opening"),
+        (True, "replaying"),
+        (False, "opening"),
+    ]

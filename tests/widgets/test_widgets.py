@@ -956,14 +956,15 @@ def test_a_step_axis_ends_a_little_past_the_step_at_a_round_number():
 
 def test_a_step_axis_ends_with_its_run_where_the_run_ends_before_the_next_round_number():
     """A 300-step run paused at its end showed 0–350, an 80-step picture 0–100: a fifth empty."""
-    assert step_axis_end(80, run_length=80) == pytest.approx(84)  # room for the tick label "80"
-    assert step_axis_end(290, run_length=300) == pytest.approx(315)  # playing on to its end
+    assert step_axis_end(80, run_length=80) == pytest.approx(82)  # room for the tick label "80"
+    assert step_axis_end(290, run_length=300) == pytest.approx(309)  # playing on to its end
     assert step_axis_end(80, run_length=300) == step_axis_end(80) == 100  # far from its end: round
     assert step_axis_end(310, run_length=300) == step_axis_end(310)  # played past its length
     assert step_axis_end(1, run_length=1) == 2  # a one-step run's step, not in the first tenth
-    assert step_axis_end(8, run_length=8) == pytest.approx(8.4)
-    assert step_axis_end(12, run_length=12) == pytest.approx(12.6)
+    assert step_axis_end(8, run_length=8) == pytest.approx(8.2)
+    assert step_axis_end(12, run_length=12) == pytest.approx(12.3)
     assert step_axis_end(2, run_length=1) == 10  # stepped on past it: round numbers again
+    assert step_axis_end(100_000, run_length=100_000) == pytest.approx(106_000)  # "100000", half out
 
 
 def test_a_short_step_axis_is_ticked_at_whole_steps_and_a_sweeps_axis_picks_its_own(qtbot):
@@ -1007,7 +1008,7 @@ def test_every_step_axis_ends_with_the_run(qtbot):
     heat.set_heatmap(steps, ["1", "2–3"], np.full((80, 2), 0.5))
     plots = (series.plot, capacity.plot, timeline.plot, heat.plot)
     ends = [plot.getViewBox().viewRange()[0][1] for plot in plots]
-    assert ends == [pytest.approx(84)] * 4
+    assert ends == [pytest.approx(82)] * 4
 
 
 def test_the_timeline_ends_with_a_run_length_set_after_its_branches_grew_it(qtbot):
