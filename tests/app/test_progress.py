@@ -109,12 +109,16 @@ def test_a_stage_with_nothing_to_count_shows_its_name_and_its_seconds(monkeypatc
     assert terminal.getvalue().endswith("\r")  # cleared when the block ends
 
 
-def test_a_resumed_run_says_while_it_opens_goes_back_and_saves(monkeypatch, capsys, tmp_path):
-    import muonscope.app.run_command as run_module
-
+def _saved_session(path, steps: int):
+    """A tiny run of ``steps`` steps saved at ``path``."""
     tiny = ["--set", "task.d=16", "--set", "task.n_items=64", "--set", "task.batch_size=16"]
-    saved = tmp_path / "s1"
-    assert run_command(build_parser().parse_args(["run", *tiny, "--steps", "4", "--save", str(saved)])) == 0
+    args = build_parser().parse_args(["run", *tiny, "--steps", str(steps), "--save", str(path)])
+    assert run_command(args) == 0
+    return path
+
+
+def _busy_stages(monkeypatch, module) -> list[tuple[bool, str]]:
+    """The (enabled, stage) of each busy line ``module`` opens from now on, recorded, not drawn."""
     stages = []
 
     @contextlib.contextmanager
@@ -122,7 +126,15 @@ def test_a_resumed_run_says_while_it_opens_goes_back_and_saves(monkeypatch, caps
         stages.append((enabled, stage))
         yield
 
-    monkeypatch.setattr(run_module, "busy", recorded)
+    monkeypatch.setattr(module, "busy", recorded)
+    return stages
+
+
+def test_a_resumed_run_says_while_it_opens_goes_back_and_saves(monkeypatch, capsys, tmp_path):
+    import muonscope.app.run_command as run_module
+
+    saved = _saved_session(tmp_path / "s1", 4)
+    stages = _busy_stages(monkeypatch, run_module)
     again = ["run", "--resume", str(saved), "--rewind", "2", "--steps", "3", "--save", str(tmp_path / "s2")]
     assert run_command(build_parser().parse_args([*again, "--out", str(tmp_path / "tables")])) == 0
     capsys.readouterr()
@@ -157,17 +169,8 @@ def test_inspect_says_while_it_opens_and_replays_unless_told_not_to(monkeypatch,
     import muonscope.app.inspect_command as inspect_module
     from muonscope.app.inspect_command import inspect_command
 
-    tiny = ["--set", "task.d=16", "--set", "task.n_items=64", "--set", "task.batch_size=16"]
-    saved = tmp_path / "s1"
-    assert run_command(build_parser().parse_args(["run", *tiny, "--steps", "3", "--save", str(saved)])) == 0
-    stages = []
-
-    @contextlib.contextmanager
-    def recorded(enabled: bool, stage: str):
-        stages.append((enabled, stage))
-        yield
-
-    monkeypatch.setattr(inspect_module, "busy", recorded)
+    saved = _saved_session(tmp_path / "s1", 3)
+    stages = _busy_stages(monkeypatch, inspect_module)
     assert inspect_command(build_parser().parse_args(["inspect", str(saved), "--step", "2"])) == 0
     assert inspect_command(build_parser().parse_args(["inspect", str(saved), "--no-progress"])) == 0
     capsys.readouterr()
