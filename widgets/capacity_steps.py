@@ -19,7 +19,7 @@ from muonscope.widgets.lane_focus import lane_item
 from muonscope.widgets.lane_names import LaneNames
 from muonscope.widgets.measured_points import mark_measured_points
 from muonscope.widgets.pixel_curve import PixelCurve
-from muonscope.widgets.theme import faded_pen, lane_pen
+from muonscope.widgets.theme import FADED_Z, faded_pen, lane_pen
 
 __all__ = ["CapacitySteps"]
 
@@ -50,7 +50,7 @@ class CapacitySteps:
         self._points = [0] * len(labels)
         for lane in range(len(labels)):
             faded = PixelCurve(pen=faded_pen(lane), skipFiniteCheck=True)
-            faded.setZValue(-1.0)  # under every lane's own curves, not only its own lane's
+            faded.setZValue(FADED_Z)  # under every lane's own curves, not only its own lane's
             faded = lane_item(faded, lane)
             solid = lane_item(PixelCurve(pen=lane_pen(lane), skipFiniteCheck=True), lane)
             dashed = lane_item(PixelCurve(pen=lane_pen(lane, "dash", 1.5), skipFiniteCheck=True), lane)

@@ -40,7 +40,7 @@ from muonscope.widgets.panel import PlotPanel
 from muonscope.widgets.panel_modes import CLASS_ERROR_QUANTITIES, CLASS_ERROR_VIEWS
 from muonscope.widgets.ranges import show_steps, step_axis_end, tick_freely
 from muonscope.widgets.series_plot import drawn_data
-from muonscope.widgets.theme import StageStyle, lane_colour, lane_pen, stage_style
+from muonscope.widgets.theme import RAW_Z, StageStyle, lane_colour, lane_pen, stage_style
 
 __all__ = ["RANK_QUANTITIES", "RANK_WINDOW", "ClassErrorPlot", "RankQuantity", "smooth_by_rank"]
 
@@ -156,7 +156,7 @@ class ClassErrorPlot(PlotPanel):
             dot_px = RAW_DOT_PX * stage_style().scale ** 0.5  # a dot per class: at 3× the tail crowded
             dots = {"symbol": "o", "symbolSize": dot_px, "symbolPen": None, "symbolBrush": colour}
             raw = pg.PlotDataItem(pen=None, skipFiniteCheck=True, **dots)
-            raw.setZValue(-1.0)  # every lane's dots under every lane's smoothed curve
+            raw.setZValue(RAW_Z)  # every lane's dots under every lane's smoothed curve
             raw = lane_item(raw, lane)
             curve = lane_item(pg.PlotDataItem(pen=lane_pen(lane, width=2.0), skipFiniteCheck=True), lane)
             self.plot.addItem(raw)

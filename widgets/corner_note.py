@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 from muonscope.widgets.segments import box_edges, length_inside, lengths_inside
+from muonscope.widgets.theme import FADED_Z
 
 __all__ = ["CORNERS", "PLACES", "CornerNote"]
 
@@ -39,10 +40,9 @@ PLACES = {
 }
 #: The corners of :data:`PLACES`, where a note is looked for first.
 CORNERS = tuple(PLACES)[:4]
-#: The note's depth over a clear corner, and under the curves where none is clear (bold curves are
-#: drawn at 0, faint ones under them down to −2).
+#: The note's depth over a clear corner, and under the curves, faint ones too, where none is clear.
 _OVER_CURVES_Z = 900
-_UNDER_CURVES_Z = -3
+_UNDER_CURVES_Z = FADED_Z - 1
 #: Pixels between the note and the plot's edges.
 _INSET_PX = 4.0
 #: Pixels around the note where a curve counts against a place, after those under it: of two places

@@ -22,13 +22,9 @@ from muonscope.widgets.panel_modes import SERIES_SCALES, SERIES_SMOOTHING
 from muonscope.widgets.pixel_curve import PixelCurve
 from muonscope.widgets.ranges import StableRange, show_steps, step_axis_end
 from muonscope.widgets.smoothing import ema
-from muonscope.widgets.theme import faded_pen, lane_pen, raw_pen
+from muonscope.widgets.theme import FADED_Z, RAW_Z, faded_pen, lane_pen, raw_pen
 
 __all__ = ["EventMarkers", "SeriesPlot", "drawn_data"]
-
-#: Depths of the faint curves, under the bold ones (at 0) of every lane: another branch's lowest.
-_FADED_Z = -2.0
-_RAW_Z = -1.0
 
 
 class SeriesPlot(PlotPanel):
@@ -86,11 +82,9 @@ class SeriesPlot(PlotPanel):
         self._faded_names = {}
         self._zeros_left_out = {}
         self._points = [0] * len(labels)
-        # every lane's faint curves under every lane's bold ones: drawn lane by lane, the raw points
-        # of later lanes broke up the moving average of the first
-        layers = (
-            (self._faded, faded_pen, _FADED_Z),
-            (self._raw, raw_pen, _RAW_Z),
+        layers = (  # every lane's faint curves under every lane's bold ones
+            (self._faded, faded_pen, FADED_Z),
+            (self._raw, raw_pen, RAW_Z),
             (self._curves, lane_pen, 0.0),
         )
         for lane in range(len(labels)):

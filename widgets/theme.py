@@ -17,7 +17,9 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 __all__ = [
+    "FADED_Z",
     "LANE_COLOURS",
+    "RAW_Z",
     "SCALES",
     "STYLE_BY_NAME",
     "THEMES",
@@ -153,6 +155,13 @@ def lane_pen(index: int, style: str = "solid", width: float = 2.0) -> QtGui.QPen
     pen.setStyle(STYLE_BY_NAME[style])
     pen.setCosmetic(True)
     return pen
+
+
+#: Depths of faint curves, under every lane's bold ones (drawn at 0): a lane's raw points, and
+#: lowest another branch's curves. Drawn lane by lane at one depth, the raw points of later lanes
+#: broke up the moving average of the first.
+RAW_Z = -1.0
+FADED_Z = -2.0
 
 
 def faded_pen(index: int) -> QtGui.QPen:
