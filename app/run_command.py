@@ -128,9 +128,9 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
                 args.out,
                 outcome.report,
                 session.config,
-                session.branch.metrics,
+                _metrics_reported(session),
                 table,
-                session.branch.changes,
+                session.experiment.changes,  # those made up to its step, as the config says
                 removed,
             )
         if not outcome.interrupted:
@@ -143,6 +143,17 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
     else:
         print_run_table(outcome.report)
     return said
+
+
+def _metrics_reported(session: Any) -> Any:
+    """The metrics of the run the report describes, to the step it stopped at: a rewound run that
+    stopped before its branch's newest step wrote every row of the branch, past its own end, and its
+    last step without the evaluation the report has (the branch's record keeps them all)."""
+    if session.at_head:
+        return session.branch.metrics
+    metrics = session.branch.metrics.copy(up_to_step=session.step)
+    metrics.fill_in(session.snapshot())  # the last step's evaluation, as a run that ended there has
+    return metrics
 
 
 def _saved_note(path: Path, session: Any) -> str:

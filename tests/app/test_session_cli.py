@@ -295,6 +295,21 @@ def test_the_config_written_by_a_run_that_changed_settings_lists_the_changes(cap
     assert written.to_dict() == report["config"]
 
 
+def test_the_tables_of_a_run_stopped_before_its_branchs_end_stop_where_it_did(capsys, saved, tmp_path):
+    """A rewind to step 10 run on to 25 of a branch that goes on to 60 and changed a setting at 30
+    wrote its tables with every row to step 60 and the change at 30 in the config's header: the
+    tables are those of the straight 25-step run."""
+    changed = ("--resume", saved["s30"], "--set", "task.label_noise=0.2", "--steps", "60")
+    _ok(_run(capsys, *changed, *QUIET, "--save", tmp_path / "s"))
+    table = ["--no-progress", "--format", "csv", "--steps", "25"]
+    _ok(_run(capsys, *SMALL, *table, "--out", tmp_path / "straight"))
+    rewind = ("--resume", tmp_path / "s", "--rewind", "10")
+    _ok(_run(capsys, *rewind, *table, "--out", tmp_path / "rewound"), "went back to step 10")
+    for name in ("metrics.csv", "config.toml"):
+        assert (tmp_path / "rewound" / name).read_text() == (tmp_path / "straight" / name).read_text()
+    assert open_session(tmp_path / "s").branch.head_step == 60  # the session itself is untouched
+
+
 def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
     _ok(_run(capsys, *SMALL, "--steps", "20", *QUIET, "--save", tmp_path / "s"))
     _ok(_run(capsys, "--resume", tmp_path / "s", "--steps", "40", *QUIET, "--save", tmp_path / "s"))
