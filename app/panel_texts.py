@@ -203,13 +203,17 @@ def thinned_note(key: str, steps: np.ndarray, values: np.ndarray, spectra_every:
 
 def _gap_matrix(snapshot: Snapshot) -> str:
     """Which matrix the gap is read on: the buffer M where a lane keeps one, else the gradient G
-    (a run of μ = 0 lanes was told "of M" with no M anywhere)."""
+    (a run of μ = 0 lanes was told "of M" with no M anywhere); a ``sum`` buffer read as the EMA of
+    its gradients, (1 − μ) times it."""
     buffered = [bool(lane.buffer) for lane in snapshot.lanes]
-    if all(buffered):
-        return "of M"
     if not any(buffered):
         return "of G (no lane keeps a buffer)"
-    return "of M (of G where a lane keeps no buffer)"
+    notes = []
+    if any(lane.buffer == "sum" for lane in snapshot.lanes):
+        notes.append("a sum buffer's × (1 − μ)")
+    if not all(buffered):
+        notes.append("of G where a lane keeps no buffer")
+    return f"of M ({'; '.join(notes)})" if notes else "of M"
 
 
 def _every(steps: int) -> str:

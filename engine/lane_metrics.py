@@ -74,7 +74,9 @@ def spectra_fields(
     """Spectra of G, M, the update direction and W, with gaps, filtering ratio and isotropy.
 
     The gap is read on the momentum buffer where a lane has one (that is the matrix the momentum
-    filter acts on), else on the raw gradient. Spectra the step already has (``known``: the input
+    filter acts on), else on the raw gradient; a buffer that averages gradients is read as their EMA,
+    as the filtering ratio below reads it (Li et al.'s M_t), so that a ``sum`` buffer's gap is not
+    1/(1−μ) times that of an EMA lane with the same steps. Spectra the step already has (``known``: the input
     and output of a Muon lane's SVD) are reused, and a matrix equal to another of its lane (SGD's
     direction is its buffer) is decomposed once. Given ``gradient_factors`` (G_l = left[l]ᵀ @ right,
     m columns: a minibatch of m distinct items), G's spectrum comes from an m-wide matrix.
@@ -113,6 +115,7 @@ def _spectra_fields_of_lane(
         kept = filtering_ratio(average_scale * s_mom, s_grad, floor)
     watched = s_mom if s_mom.size else s_grad
     ratio_rank, ratio = largest_ratio_gap(watched, max(RATIO_GAP_FLOOR, summary_floor))
+    gap_scale = average_scale if s_mom.size and average_scale is not None else 1.0  # the EMA's units
     return {
         "spectra_step": step,
         "spectra": Spectra(
@@ -122,7 +125,7 @@ def _spectra_fields_of_lane(
             weights=frozen_array(s_w),
         ),
         "gap_rank": rank,
-        "gap": spectral_gap(watched, rank),
+        "gap": gap_scale * spectral_gap(watched, rank),
         "ratio_gap_rank": ratio_rank,
         "ratio_gap": ratio,
         "filtering_ratio": frozen_array(kept),

@@ -311,9 +311,10 @@ class TestSnapshots:
         assert np.allclose(with_buffer.spectra.update, 1.0)
         assert with_buffer.update_isotropy.entropy == pytest.approx(1.0)
 
-    def test_the_filtering_ratio_reads_every_buffer_as_the_ema_of_its_gradients(self):
+    def test_the_filtering_ratio_and_gap_read_every_buffer_as_the_ema_of_its_gradients(self):
         """A sum buffer is 1/(1−μ) times the EMA of the same gradients: its raw spectrum is that
-        much larger, its filtering ratio the same. A post-order buffer averages msgn(G): no ratio."""
+        much larger, its filtering ratio and its spectral gap the same (the gap read 1/(1−μ) = 10
+        times the EMA's). A post-order buffer averages msgn(G): no ratio, its gap its own."""
         lanes = (
             LaneConfig(optimizer="sgd", lr=2.0, momentum=0.9, buffer="sum"),
             LaneConfig(optimizer="sgd", lr=20.0, momentum=0.9, buffer="ema"),
@@ -336,6 +337,11 @@ class TestSnapshots:
         assert np.isnan(averaged.filtering_ratio[~rank]).all() and (~rank).any()  # round-off: no ratio
         assert post.spectra.momentum.size == 16  # its buffer is shown, but not as a filtering ratio
         assert post.filtering_ratio.size == 0 and np.isnan(post.tail_filtering)
+        r = averaged.gap_rank
+        ema_gap = averaged.spectra.momentum[r - 1] - averaged.spectra.momentum[r]
+        assert averaged.gap == pytest.approx(ema_gap, rel=1e-12)
+        assert summed.gap == pytest.approx(averaged.gap, rel=1e-9)
+        assert post.gap == pytest.approx(post.spectra.momentum[r - 1] - post.spectra.momentum[r], rel=1e-12)
 
 
 class TestSignalMetrics:
