@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["ProgressBar", "busy"]
+__all__ = ["ProgressBar", "busy", "seconds_left"]
 
 #: How often a shown bar is redrawn between reports (its elapsed time and time left move on).
 TICK_S = 0.5
@@ -40,6 +40,7 @@ def _stage_bar_class() -> type:
 
     class StageBar(tqdm):
         reported_at: float | None = None
+        work_share: float | None = None  # the estimated share of the work done, where the units differ
 
         def update(self, n: float = 1) -> bool | None:
             if n:
@@ -53,14 +54,24 @@ def _stage_bar_class() -> type:
             done = self.n - self.initial
             if done <= 0 or self.reported_at is None or self.reported_at <= self.start_t:
                 return shown
-            rate = done / (self.reported_at - self.start_t)  # units per second of work done
-            shown["rate"] = rate
+            working_s = self.reported_at - self.start_t
+            shown["rate"] = done / working_s  # units per second of work done
             if self.total:
-                since_s = self._time() - self.reported_at
-                shown["left"] = self.format_interval(max(0.0, (self.total - self.n) / rate - since_s))
+                share = self.n / self.total if self.work_share is None else self.work_share
+                left_s = seconds_left(working_s, share, self._time() - self.reported_at)
+                shown["left"] = "?" if left_s is None else self.format_interval(left_s)
             return shown
 
     return StageBar
+
+
+def seconds_left(working_s: float, share: float, since_s: float) -> float | None:
+    """The seconds left of work of which ``share`` (0 to 1) took ``working_s``, reported
+    ``since_s`` ago: counted down from the last report, never below 0 (None before any share is
+    done). The work done sets the pace, not the seconds since it was last reported."""
+    if share <= 0:
+        return None
+    return max(0.0, working_s * (1.0 - share) / share - since_s)
 
 
 class ProgressBar:
@@ -83,14 +94,22 @@ class ProgressBar:
         self._closed = threading.Event()
         self._ticker: threading.Thread | None = None
 
-    def __call__(self, done: int, total: int | None, stage: str = "") -> None:
-        """``total`` None: a stage with nothing to count, shown as its name and its seconds."""
+    def __call__(self, done: int, total: int | None, stage: str = "", share: float | None = None) -> None:
+        """``total`` None: a stage with nothing to count, shown as its name and its seconds.
+
+        ``share``: the estimated share of the stage's work done, where its units cost unlike
+        amounts (a sweep's points: cached ones nothing, large ones much); the time left follows it.
+        """
         if not self.enabled:
             return
         with self._lock:
             if stage != self._stage or self._bar is None:
                 self._open(stage, total)
+            self._bar.work_share = share
             self._bar.update(done - self._bar.n)
+            if share == 0:  # units that took no work (a sweep's cached points): the rate counts from here
+                self._bar.initial = self._bar.n
+                self._bar.start_t = self._bar._time()
         if self._ticker is None:
             self._ticker = threading.Thread(target=self._tick, name="muonscope-progress", daemon=True)
             self._ticker.start()

@@ -76,7 +76,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             for result in runner:
                 results.append(result)
                 tally.add(result)
-                progress(len(results), len(points))
+                progress(len(results), len(points), share=runner.work_share)
     except KeyboardInterrupt:  # the workers are stopped by then; say what is kept
         if args.out is not None:
             forget_if_left_empty(args.out, out_existed)

@@ -21,6 +21,8 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.task_kinds import TASK_KINDS
 
 __all__ = [
+    "LANE_STEP_OVERHEAD_S",
+    "POINT_SETUP_S",
     "MachineSpeed",
     "StepCost",
     "distinct_draws",
@@ -46,6 +48,11 @@ _NS_PRODUCTS = 3
 #: a column goes through W and against every item's output embedding, forwards and backwards.
 _GRADIENT_OPS = 4
 _EVALUATION_OPS = 4
+#: A sweep point's seconds besides its arithmetic, measured on two cores: building its task and
+#: lanes (one-step points at d = 32 took 0.17–0.35 s, their arithmetic 0.1 s), and the Python
+#: around each lane's step (1000 steps of three lanes at d = 128 took 6 s, their arithmetic 3.2 s).
+POINT_SETUP_S = 0.15
+LANE_STEP_OVERHEAD_S = 1e-3
 #: Items past which the expected number of distinct draws sums the tail as B·p (each rarely drawn).
 _EXACT_DISTINCT_ITEMS = 10**6
 
@@ -100,11 +107,14 @@ def step_cost(config: Any, speed: MachineSpeed) -> StepCost:
 
 def point_seconds(config: Any, steps: int, speed: MachineSpeed) -> float:
     """A sweep point's estimated seconds: its ``steps`` steps, and its two evaluations (at step 0
-    and at its end), exact whatever N, as a sweep's points are evaluated."""
+    and at its end), exact whatever N, as a sweep's points are evaluated; with the work around the
+    arithmetic (POINT_SETUP_S, LANE_STEP_OVERHEAD_S), most of a small point's time."""
     rows, cols = TASK_KINDS[config.task.kind].weight_shape(config.task)
     _gradient_ops, evaluation_ops = _pass_ops(config.task, rows, cols, exact=True)
-    evaluations_s = 2 * len(config.lanes) * evaluation_ops / speed.matmul_ops_per_s
-    return steps * step_cost(config, speed).total_s + evaluations_s
+    lanes = len(config.lanes)
+    evaluations_s = 2 * lanes * evaluation_ops / speed.matmul_ops_per_s
+    step_s = step_cost(config, speed).total_s + lanes * LANE_STEP_OVERHEAD_S
+    return POINT_SETUP_S + steps * step_s + evaluations_s
 
 
 def _pass_ops(

@@ -33,7 +33,9 @@ __all__ = [
     "run_sweep",
 ]
 
-Progress = Callable[[int, int, str], None]
+#: ``(done, total, text, share)``: ``share`` the estimated share of the work done where the units
+#: cost unlike amounts (a sweep's points), else None.
+Progress = Callable[[int, int, str, float | None], None]
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,9 @@ class Settings:
     def full(self) -> bool:
         return self.size == "full"
 
-    def report(self, done: int, total: int, text: str) -> None:
+    def report(self, done: int, total: int, text: str, share: float | None = None) -> None:
         if self.progress is not None:
-            self.progress(done, total, text)
+            self.progress(done, total, text, share)
 
 
 #: The run settings of the reproductions' own CPU float64 loops (oracles and closed forms).
@@ -183,7 +185,7 @@ def run_sweep(points: list[SweepPoint], settings: Settings, what: str) -> list[P
     for result in runner:
         results.append(result)
         settings.tally.add(result)
-        settings.report(len(results), len(points), what)
+        settings.report(len(results), len(points), what, runner.work_share)
     if runner.cancelled and len(results) < len(points):
         raise SweepStopped(f"{len(results)} of {len(points)} points")
     return results

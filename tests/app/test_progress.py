@@ -7,8 +7,10 @@ import io
 import sys
 import threading
 
+import pytest
+
 from muonscope.app.cli_parser import build_parser
-from muonscope.app.progress import ProgressBar, busy, fitted
+from muonscope.app.progress import ProgressBar, busy, fitted, seconds_left
 from muonscope.app.run_command import run_command
 
 TIMEOUT_S = 60
@@ -61,6 +63,32 @@ def test_a_stage_reported_as_it_begins_shows_its_seconds_before_anything_is_done
         after_one = [line for line in terminal.getvalue().split("\r") if "1/2" in line]
         assert len({line.rsplit(", ", 1)[-1] for line in after_one}) == 1, after_one
     assert terminal.getvalue().endswith("\r")  # a shown bar is cleared at the end (leave=False)
+
+
+def test_the_time_left_follows_the_share_of_the_work_done_and_counts_down_from_the_last_report():
+    assert seconds_left(60.0, 0.25, 0.0) == pytest.approx(180.0)  # a quarter in a minute: three more
+    assert seconds_left(60.0, 0.25, 30.0) == pytest.approx(150.0)  # half a minute since: that much less
+    assert seconds_left(60.0, 0.25, 500.0) == 0.0  # late, never below 0
+    assert seconds_left(60.0, 1.0, 0.0) == 0.0
+    assert seconds_left(5.0, 0.0, 0.0) is None  # nothing done yet: no pace to count from
+
+
+def test_a_bar_given_the_share_of_work_done_counts_its_time_left_from_it(monkeypatch):
+    """Ten cached points of twenty came back at once, then a computed one: counted by points the
+    bar said a minute was almost all that was left; by their estimated cost, far more."""
+    terminal = _terminal(monkeypatch)
+    with ProgressBar(unit="point", delay_s=0.0, tick_s=0.05) as bar:
+        bar(0, 20, "sweep", share=None)
+        bar(10, 20, "sweep", share=0.0)  # the cached half: no computing done
+        assert terminal.wait_for("10/20 [")
+        assert terminal.getvalue().rsplit("10/20 [", 1)[-1].split("<", 1)[1].startswith("?")
+        assert terminal.wait_for("00:01<")  # a second on, a point computed: 1/1000 of the work
+        bar(11, 20, "sweep", share=0.001)
+        assert terminal.wait_for("11/20 [")
+        line = terminal.getvalue().rsplit("11/20 [", 1)[-1]
+        left, rate = line.split("<", 1)[1].split("]", 1)[0].split(", ")
+        assert left.count(":") == 2 or int(left.split(":")[0]) >= 10, line  # over 10 minutes left
+        assert rate.endswith("s/point"), line  # one point computed in a second, not 11 in a second
 
 
 def test_a_quick_stage_draws_nothing(monkeypatch):

@@ -67,6 +67,27 @@ def test_rerun_reuses_the_cache_and_only_computes_new_points(tmp_path):
             assert result.lanes == by_key[result.point.key]
 
 
+def test_the_share_of_work_done_leaves_out_cached_points_and_weighs_large_ones_more(tmp_path):
+    """A time left counted from points done read 49 s where 9 minutes were left: the cached half of
+    a sweep came back at once, and small points finished first."""
+    from muonscope.engine.step_cost import measured_speed, point_seconds
+
+    list(SweepRunner(_points(ds=(8,)), workers=1, cache_dir=tmp_path))
+    runner = SweepRunner(_points(ds=(8, 64)), workers=1, cache_dir=tmp_path)
+    shares = [(result.point.coord("d"), result.cached, runner.work_share) for result in runner]
+    assert [(d, cached) for d, cached, _ in shares] == [(8, True), (8, True), (64, False), (64, False)]
+    assert shares[0][2] == 0 and shares[1][2] == 0  # cached: none of the computing done
+    assert shares[2][2] == pytest.approx(0.5) and shares[3][2] == pytest.approx(1.0)  # two like points
+    # unlike points weigh as their estimated cost: the larger one is most of the work
+    points = _points(ds=(8, 64), seeds=(2,))
+    runner = SweepRunner(points, workers=1, cache_dir=tmp_path)
+    shares = [runner.work_share for _ in runner]
+    speed = measured_speed("cpu", "float64")
+    small, large = (point_seconds(point.config, point.steps, speed) for point in points)
+    assert shares == [pytest.approx(small / (small + large)), pytest.approx(1.0)]
+    assert shares[0] < 0.5
+
+
 def test_cancel_stops_the_stream(tmp_path):
     runner = SweepRunner(_points(ds=(8, 16, 24, 32)), workers=2, cache_dir=tmp_path)
     seen = []
