@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from muonscope.app.background import abandoned_jobs
 from muonscope.app.capacity_controller import CapacityController
@@ -304,6 +304,16 @@ def keep_startup_objects_out_of_collections() -> None:
     gc.freeze()
 
 
+#: Qt platforms that put nothing on a screen: a question asked there waits for an answer no one can give.
+PLATFORMS_WITHOUT_SCREEN = frozenset({"offscreen", "minimal"})
+
+
+def shows_questions(qt_app: QtGui.QGuiApplication) -> bool:
+    """Whether a question the window asks can be seen and answered: on the offscreen platform a
+    Ctrl-C's "save first?" waited, unseen, for ten minutes while the run played on."""
+    return qt_app.platformName() not in PLATFORMS_WITHOUT_SCREEN
+
+
 def launch(preset: str | None = None, config_file=None, session=None) -> int:
     """Open the window (on a preset, a config file or a saved session), play it, run the event loop."""
     import torch  # noqa: F401 - torch before Qt: the reverse order has crashed
@@ -322,10 +332,11 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     qt_app.setApplicationName("muonscope")
     opened = load_config_file(config_file) if config_file is not None else load_preset(preset or "default")
+    asks = shows_questions(qt_app)
     app = App(
         opened,
         threads=ThreadChooser.beside_a_window(usable_cores(), asked),
-        ask_before_closing=True,
+        ask_before_closing=asks,
         settings=QtCore.QSettings("muonscope", "muonscope"),
     )
     app.window_memory.restore()
@@ -336,7 +347,7 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
         app.sessions.open_from(session)  # a problem shows in the window; the preset stays open
     else:
         app.intents.play(True)  # a preset is a race: start it
-    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking) as ctrl_c:
+    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking, asks) as ctrl_c:
         code = qt_app.exec()
     if ctrl_c.is_set():
         code = EXIT_INTERRUPTED

@@ -89,10 +89,11 @@ def stop_signals(command: str = "run"):
 
 
 @contextmanager
-def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None]):
+def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None], asks: bool = True):
     """Ctrl-C in the terminal that opened the window closes it as its close button does (asking first
-    where work is not saved) and says so; a second one closes it without asking (``stop_asking``
-    turns the question off), the engine stopped as on any close, and the program exits 130.
+    where work is not saved, where ``asks``: a window on a screen) and says so; a second one closes it
+    without asking (``stop_asking`` turns the question off), the engine stopped as on any close, and
+    the program exits 130.
 
     Python's own Ctrl-C raised KeyboardInterrupt inside whichever slot ran: a traceback from the
     frame clock, and the window stayed. A close the user declines in its question forgets the
@@ -101,7 +102,11 @@ def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None]):
     from PySide6 import QtCore, QtWidgets
 
     stop = StopRequest()
-    stop.then = "closing the window (it asks first where work is not saved)"
+    stop.then = (
+        "closing the window (it asks first where work is not saved)"
+        if asks
+        else "closing the window (no screen to ask on whether to save first: it closes as it is)"
+    )
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
@@ -112,15 +117,16 @@ def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None]):
             stop.clear()  # the user chose to stay
 
     def on_ctrl_c(_signum: int, _frame: Any) -> None:
-        if stop.is_set():
+        again = stop.is_set()
+        if not again:
+            stop.set()
+            sys.stderr.write(f"muonscope: {stop.then}{' (again: without asking)' if asks else ''}\n")
+        if again or not asks:
             forced.set()
             stop_asking()
             question = QtWidgets.QApplication.activeModalWidget()
             if question is not None:
                 question.close()  # answered "Cancel"; the close below no longer asks
-        else:
-            stop.set()
-            sys.stderr.write(f"muonscope: {stop.then} (again: without asking)\n")
         QtCore.QTimer.singleShot(0, close_or_forget)
 
     wake = QtCore.QTimer()

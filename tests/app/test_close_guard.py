@@ -124,6 +124,25 @@ def test_ctrl_c_in_the_terminal_closes_a_window_with_nothing_to_lose_and_says_so
     )
 
 
+def test_a_window_without_a_screen_closes_on_the_first_ctrl_c_without_asking(qtbot, monkeypatch, capsys):
+    """Offscreen, a Ctrl-C's question waited ten minutes for an answer no one could see or give, the
+    run playing on behind it; the window opened there asks nothing, and says so."""
+    from PySide6 import QtWidgets
+
+    from muonscope.app.composition import shows_questions
+
+    assert not shows_questions(QtWidgets.QApplication.instance())  # the tests' offscreen platform
+    app = _with_work(qtbot)
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking, asks=False) as ctrl_c:
+        _ctrl_c()
+        qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+    assert ctrl_c.is_set() and asked == []
+    assert capsys.readouterr().err == (
+        "muonscope: closing the window (no screen to ask on whether to save first: it closes as it is)\n"
+    )
+
+
 def test_ctrl_c_asks_about_unsaved_work_and_staying_forgets_it(qtbot, monkeypatch):
     app = _with_work(qtbot)
     asked = _asking(monkeypatch, _BUTTONS.Cancel)
