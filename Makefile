@@ -43,4 +43,4 @@ screenshot: $(STAMP)
 		--out resources/screenshot.png --no-progress
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build dist

@@ -75,7 +75,9 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
 
 
 def nearest_existing(folder: Path) -> Path:
-    """``folder`` or the nearest of its parents that exists (what a refusal names as the obstacle)."""
+    """``folder`` or the nearest of its parents that exists (what a refusal names as the obstacle),
+    as an absolute path: a relative one was named "." where it was the working folder."""
+    folder = folder.absolute()
     for candidate in (folder, *folder.parents):
         if candidate.exists():
             return candidate

@@ -55,7 +55,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     if not args.no_cache:
         check_cache()
     out_existed = out.exists()
-    check_output_folder(out)
+    check_output_folder(out, "--out" if args.out is not None else "--out (its default)")
     workers = usable_workers(workers)
     try:
         with (

@@ -587,6 +587,22 @@ def test_a_cache_folder_that_cannot_be_written_is_refused_first(files, monkeypat
     assert err.count("\n") == 1
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs a folder no one can create folders in")
+def test_a_default_output_folder_that_cannot_be_made_is_named_with_the_folder_it_was_to_be_in(
+    monkeypatch, capsys
+):
+    """In /proc, ``reproduce default`` said "--out = 'reproduce-default' … cannot create a folder
+    in ." of an option not given, in a folder it did not name."""
+    monkeypatch.chdir("/proc")
+    assert main(["reproduce", "default", "--no-progress", "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "muonscope reproduce: error: --out (its default) = 'reproduce-default' is not allowed: "
+        "cannot create a folder in /proc ("
+    ), err
+    assert err.count("\n") == 1
+
+
 def test_a_config_file_with_a_byte_order_mark_is_read(files, capsys):
     (files / "bom.toml").write_bytes("\ufeff[task]\nd = 16\nn_items = 64\n".encode())
     assert main(["run", "--config", str(files / "bom.toml"), "--steps", "1", "--json", "--no-progress"]) == 0
