@@ -33,17 +33,21 @@ from muonscope.engine.metrics import (
     singular_values,
     spectral_gap,
 )
-from muonscope.engine.optim.polar import relative_floor
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.snapshot import Spectra, frozen_array
 from muonscope.engine.tasks.base import Evaluation
 
-__all__ = ["evaluation_fields", "settings_fields", "signal_fields", "spectra_fields"]
+__all__ = ["FILTERING_FLOOR", "evaluation_fields", "settings_fields", "signal_fields", "spectra_fields"]
 
 Fields = dict[str, Any]
 #: Round-offs (eps of the run's dtype) of σ₁ below which the ratio gap and the isotropy of a
 #: spectrum take a singular value as zero, where that is above their own float64 floors.
 SUMMARY_ROUND_OFFS = 16
+#: The share of σ₁(G) below which the filtering ratio leaves a direction out, one for every dtype:
+#: where float32, the coarsest a run has, resolves σ_k(G). The dtype's own round-off made the median
+#: run over other directions in float64 (on the CPU) than in float32 (on a GPU): the default preset's
+#: SGD lane read 63 against 23 on spectra equal to five digits.
+FILTERING_FLOOR = SUMMARY_ROUND_OFFS * float(torch.finfo(torch.float32).eps)
 #: Called between SVDs; raises to abandon the step (None: nothing to check, one batched call).
 Check = Callable[[], None] | None
 
@@ -90,7 +94,7 @@ def spectra_fields(
         grads, buffers, directions, weights, known, check, gradient_factors
     )
     scales = [1.0] * grads.shape[0] if average_scales is None else list(average_scales)
-    floors = (relative_floor(grads.dtype), SUMMARY_ROUND_OFFS * torch.finfo(grads.dtype).eps)
+    floors = (FILTERING_FLOOR, SUMMARY_ROUND_OFFS * torch.finfo(grads.dtype).eps)
     return [
         _spectra_fields_of_lane(step, rank, spectra, scale, floors)
         for *spectra, scale in zip(s_grad, s_mom, s_dir, s_w, scales, strict=True)
@@ -102,9 +106,9 @@ def _spectra_fields_of_lane(
 ) -> Fields:
     """One lane's spectra fields from its σ(G), σ(M), σ(update), σ(W) (M's empty without a buffer).
 
-    ``floors``: the dtype's round-off share of σ₁ for the filtering ratio, and the larger one below
-    which the ratio gap and the isotropy take a singular value as zero. Round-off in structurally
-    null directions (a minibatch of fewer items than d; a buffer of a few such steps) reached 1.2·eps
+    ``floors``: the share of σ₁(G) below which the filtering ratio leaves a direction out
+    (FILTERING_FLOOR), and the dtype's share below which the ratio gap and the isotropy take a
+    singular value as zero. Round-off in structurally null directions (a minibatch of fewer items than d; a buffer of a few such steps) reached 1.2·eps
     in float32, where it read as a ratio gap of 10⁴–10⁵ at the batch's rank and as directions of W;
     float64's fell below the fixed floors.
     """

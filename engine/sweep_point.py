@@ -44,8 +44,9 @@ __all__ = [
 #: overflow or underflow in the run's dtype, and a diverged lane measures no update; 9: Muon's exact
 #: map drops directions up to two round-offs of ‖X‖_F as well (float32 only); 10: ‖X‖_F, h_λ's
 #: √(σ² + λ²) and Adam's √v̂ are taken without overflow in the run's dtype; 11: sin Θ is null where
-#: σ_r and σ_(r+1) are tied; 12: a ``sum`` buffer's spectral gap is read as the EMA's, times (1 − μ).
-SCHEMA = "muonscope-sweep-12"
+#: σ_r and σ_(r+1) are tied; 12: a ``sum`` buffer's spectral gap is read as the EMA's, times (1 − μ);
+#: 13: the filtering ratio leaves out σ_k(G) below one floor in every dtype (FILTERING_FLOOR).
+SCHEMA = "muonscope-sweep-13"
 _LANE_METRICS = (
     "recovered",
     "recovered_prefix",

@@ -83,6 +83,29 @@ def test_spectral_summaries_in_float32_match_float64_where_the_gradient_is_rank_
         assert entropy32 == pytest.approx(entropy64, rel=1e-3)
 
 
+def test_the_filtering_ratio_takes_its_median_over_the_same_directions_in_float32_and_float64():
+    """Each dtype left out σ_k(G) below its own round-off: on spectra equal to five digits the
+    median of σ_k(M)/σ_k(G) read 3.5·10⁶ in float64 and 244 in float32 (d = 64, 30 steps)."""
+    from muonscope.engine.presets import load_preset
+
+    lanes = (
+        LaneConfig(optimizer="sgd", lr=128.0, momentum=0.9, buffer="sum"),
+        LaneConfig(optimizer="adam", lr=0.1, momentum=0.9),
+    )
+    medians = []
+    for dtype in ("float64", "float32"):
+        config = load_preset("default").config.with_value("task.d", 64).with_value("task.n_items", 1024)
+        config = dataclasses.replace(
+            config.with_value("task.batch_size", 128),
+            lanes=lanes,
+            run=dataclasses.replace(config.run, device="cpu", dtype=dtype, spectra_every=1),
+        )
+        experiment = Experiment(config)
+        experiment.step(30)
+        medians.append([lane.tail_filtering for lane in experiment.snapshot().lanes])
+    assert medians[1] == pytest.approx(medians[0], rel=1e-4)
+
+
 @pytest.mark.parametrize(
     "task",
     [
