@@ -108,9 +108,9 @@ def _spectra_fields_of_lane(
 
     ``floors``: the share of σ₁(G) below which the filtering ratio leaves a direction out
     (FILTERING_FLOOR), and the dtype's share below which the ratio gap and the isotropy take a
-    singular value as zero. Round-off in structurally null directions (a minibatch of fewer items than d; a buffer of a few such steps) reached 1.2·eps
-    in float32, where it read as a ratio gap of 10⁴–10⁵ at the batch's rank and as directions of W;
-    float64's fell below the fixed floors.
+    singular value as zero. Round-off in structurally null directions (a minibatch of fewer items
+    than d; a buffer of a few such steps) reached 1.2·eps in float32, where it read as a ratio gap
+    of 10⁴–10⁵ at the batch's rank and as directions of W; float64's fell below the fixed floors.
     """
     floor, summary_floor = floors
     s_grad, s_mom, s_dir, s_w = spectra

@@ -47,8 +47,12 @@ _MISSING_WHY = {
     "signal": "only a spiked stream has a signal G_sig",
 }
 #: Singular values below this fraction of the largest are round-off, not spectrum: not drawn. In
-#: float32 the floor is higher: one eps(dtype) (see :meth:`SpectrumPlot.noise_floor`).
+#: float32 the floor is higher: ROUND_OFFS_DRAWN of its eps (see :meth:`SpectrumPlot.noise_floor`).
 NUMERICAL_ZERO = 1e-10
+#: Round-offs of σ₁ below which a coarse dtype's singular values are not drawn: the engine's spectral
+#: summaries take them as zero, and float32's round-off in null directions reached 1.5 of them, drawn
+#: as a tail that ran to 10⁻³⁹ where float64 had 10⁻⁴⁸.
+ROUND_OFFS_DRAWN = 16
 #: Diameter of the rings on G_sig's singular values: a dotted line through three values was hidden
 #: under the buffer's head, which matches them.
 SIGNAL_RING_PX = 8
@@ -159,12 +163,11 @@ class SpectrumPlot(PlotPanel):
     def noise_floor(self) -> float:
         """Relative size below which singular values are round-off, whatever the matrix's width.
 
-        One unit round-off of the run's dtype (float32: 1.2e-7 · σ₁), never below NUMERICAL_ZERO:
-        the same floor below which Muon's exact polar map treats a direction as zero. The graded
-        matrices of power-law memories resolve real directions well under the worst-case n · eps,
-        but round-off in their null directions reaches a fraction of eps.
+        ROUND_OFFS_DRAWN units of the run's dtype (float32: 1.9e-6 · σ₁), never below
+        NUMERICAL_ZERO. The graded matrices of power-law memories resolve real directions well under
+        the worst-case n · eps, but round-off in their null directions reaches one or two eps.
         """
-        return max(NUMERICAL_ZERO, self._eps)
+        return max(NUMERICAL_ZERO, ROUND_OFFS_DRAWN * self._eps)
 
     def set_spectrum(self, lane: int, matrix: str, values: np.ndarray, step: int | None = None) -> None:
         """Draw one lane's sorted singular values of one matrix (zeros are left off the log axis);
