@@ -53,9 +53,10 @@ def inspect_command(args: argparse.Namespace) -> int:
     matrix = inspected.matrices[tensor]
     if matrix is None:
         raise ConfigError("--tensor", tensor, _missing(tensor, inspected))
-    _print(inspected, tensor, matrix)
+    dtype = np.dtype(str(found["weights"].dtype).removeprefix("torch."))  # the run's: float32's were widened
+    _print(inspected, tensor, matrix, dtype)
     if args.out is not None:
-        np.save(args.out, matrix, allow_pickle=False)
+        np.save(args.out, matrix.astype(dtype), allow_pickle=False)  # exact: the values are the run's
         print(f"wrote {path_text(args.out)}")
     return 0
 
@@ -107,11 +108,12 @@ def _missing(tensor: str, inspected) -> str:
     return f"does not exist for lane {inspected.lane} ({inspected.label}): it keeps no momentum buffer"
 
 
-def _print(inspected, tensor: str, matrix: np.ndarray) -> None:
+def _print(inspected, tensor: str, matrix: np.ndarray, dtype: np.dtype) -> None:
     sv = np.linalg.svd(matrix, compute_uv=False)
     leading = " ".join(f"{v:.6g}" for v in sv[:_SHOWN_SV])
     print(f"step {inspected.step} · lane {inspected.lane} ({inspected.label}) · {tensor}")
-    print(f"shape {matrix.shape[0]}×{matrix.shape[1]} · Frobenius norm {np.linalg.norm(matrix):.6g}")
+    shape = f"shape {matrix.shape[0]}×{matrix.shape[1]} · {dtype.name}"
+    print(f"{shape} · Frobenius norm {np.linalg.norm(matrix):.6g}")
     print(f"leading singular values: {leading}")
     if 0 <= inspected.diverged_step <= inspected.step:  # its zero update read as a lane at rest
         print(

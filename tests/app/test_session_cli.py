@@ -585,10 +585,23 @@ def test_inspect_prints_and_writes_the_matrix_of_the_step(capsys, saved, tmp_pat
     np.testing.assert_array_equal(written, expected)
     lines = printed.splitlines()
     assert lines[0].startswith(f"step {step} · lane {index} (") and lines[0].endswith(f") · {tensor}")
-    assert lines[1] == f"shape 16×16 · Frobenius norm {np.linalg.norm(expected):.6g}"
+    assert lines[1] == f"shape 16×16 · float64 · Frobenius norm {np.linalg.norm(expected):.6g}"
     sv = np.linalg.svd(expected, compute_uv=False)
     assert lines[2] == "leading singular values: " + " ".join(f"{v:.6g}" for v in sv[:8])
     assert lines[-1] == f"wrote {out_file}"
+
+
+def test_inspect_writes_and_names_a_float32_sessions_matrices_in_float32(capsys, tmp_path):
+    """They were written widened to float64, and the printout did not say the run's dtype."""
+    argv = (*SMALL, "--set", "run.dtype=float32", "--steps", "6", *QUIET, "--save", tmp_path / "s")
+    _ok(_run(capsys, *argv))
+    out_file = tmp_path / "g.npy"
+    printed = _ok(_inspect(capsys, tmp_path / "s", "--step", 6, "--tensor", "G", "--out", out_file))
+    assert printed.splitlines()[1].startswith("shape 16×16 · float32 · Frobenius norm ")
+    written = np.load(out_file, allow_pickle=False)
+    expected = lane_matrices(open_session(tmp_path / "s").matrices_at(6), 0).matrices["G"]
+    assert written.dtype == np.float32
+    np.testing.assert_array_equal(written.astype(np.float64), expected)  # the run's values, unrounded
 
 
 def test_inspect_reads_the_branch_asked_for(capsys, saved, tmp_path):
