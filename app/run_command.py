@@ -371,4 +371,19 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
             raise ConfigError(where, spec, past)
         else:
             changes.append(AddLane(lane_from_dict(fields, where)))
+    # a setting given as it already is changes nothing: a script that always passes run.dtype was
+    # refused its float32 session ("changes only with a reset"), and an lr as it was forked a branch
+    changes = [change for change in changes if not _as_it_is(config, change)]
     return switches_first(changes)
+
+
+def _as_it_is(config: Any, change: Any) -> bool:
+    """Whether ``change`` sets a field to the value it has (invalid values are refused later)."""
+    from muonscope.engine.changes import SetField
+
+    if not isinstance(change, SetField):
+        return False
+    try:
+        return config.with_value(change.path, change.value) == config
+    except (ValueError, TypeError):  # ConfigError among them
+        return False

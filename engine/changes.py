@@ -325,14 +325,14 @@ def _short(value: Any) -> str:
 
 
 def _check_live(config: ExperimentConfig, section: str, name: str, change: SetField) -> None:
+    """Refuse a change of a field that changes only with a reset, saying what it is in the run (a
+    resumed float32 session refused run.dtype = 'float32' without saying it was 'auto')."""
     kind = TASK_KINDS[config.task.kind]
-    if section == "task" and name not in kind.live:
-        live = ", ".join(kind.live)
-        raise ConfigError(change.path, change.value, f"changes only with a reset (live: {live})")
-    if section == "run" and name not in LIVE_RUN_FIELDS:
-        raise ConfigError(
-            change.path, change.value, "changes only with a reset (live: " + ", ".join(LIVE_RUN_FIELDS) + ")"
-        )
+    live = kind.live if section == "task" else LIVE_RUN_FIELDS if section == "run" else None
+    if live is not None and name not in live:
+        now = getattr(config.task if section == "task" else config.run, name)
+        reason = f"changes only with a reset; it is {now!r} in this run (live: {', '.join(live)})"
+        raise ConfigError(change.path, change.value, reason)
 
 
 def _index_text(config: ExperimentConfig) -> str:

@@ -194,6 +194,18 @@ def test_a_change_after_a_rewind_forks_and_equals_a_change_made_there(capsys, sa
     _usage_error(_run(capsys, "--branch", "main", *SMALL, "--steps", "1", *QUIET), "--branch", "--resume")
 
 
+def test_a_setting_given_as_the_session_has_it_is_no_change(capsys, saved, tmp_path):
+    """A script that always passes run.dtype was refused its own session's ("changes only with a
+    reset"); an lr given as it was forked a branch at a rewind."""
+    as_it_is = ("--set", "run.dtype=auto", "--set", "task.d=16", "--lane", "lr=128")
+    same = _ok(_run(capsys, "--resume", saved["s30"], *as_it_is, "--steps", "60", *QUIET))
+    assert same == saved["straight"]
+    rewound = _run(capsys, "--resume", saved["s60"], "--rewind", "30", *as_it_is, "--steps", "60", *QUIET)
+    assert _ok(rewound, "went back to step 30 of 'main' and replays from there") == saved["straight"]
+    refused = _run(capsys, "--resume", saved["s30"], "--set", "run.dtype=float32", *QUIET)
+    _usage_error(refused, "run.dtype = 'float32'", "changes only with a reset; it is 'auto' in this run")
+
+
 def test_switching_a_lanes_optimizer_on_resume_sets_its_default_rate_and_says_so(capsys, saved):
     code, out, err = _run(
         capsys, "--resume", saved["s30"], "--set", "lanes[0].optimizer=signgd", "--steps", "31", *QUIET
