@@ -53,57 +53,46 @@ def test_newtons_first_step_in_float32_matches_float64_where_the_hessian_is_rank
     assert float((single - exact).norm() / exact.norm()) < 1e-3
 
 
+#: An SGD lane with a sum buffer and an Adam lane, as the default preset has them.
+SGD_AND_ADAM = (
+    LaneConfig(optimizer="sgd", lr=128.0, momentum=0.9, buffer="sum"),
+    LaneConfig(optimizer="adam", lr=0.1, momentum=0.9),
+)
+
+
+def _default_lanes_in_each_dtype(steps: int, spectra_every: int = 5, **task) -> list[tuple]:
+    """The snapshot lanes, in float64 then float32, of SGD_AND_ADAM on the default preset with
+    ``task``'s fields after ``steps`` steps."""
+    from muonscope.engine.presets import load_preset
+
+    lanes = []
+    for dtype in ("float64", "float32"):
+        config = load_preset("default").config.with_values([(f"task.{k}", v) for k, v in task.items()])
+        run = dataclasses.replace(config.run, device="cpu", dtype=dtype, spectra_every=spectra_every)
+        experiment = Experiment(dataclasses.replace(config, lanes=SGD_AND_ADAM, run=run))
+        experiment.step(steps)
+        lanes.append(experiment.snapshot().lanes)
+    return lanes
+
+
 def test_spectral_summaries_in_float32_match_float64_where_the_gradient_is_rank_deficient():
     """A minibatch of fewer items than d leaves G's other singular values at round-off, which in
     float32 passed the ratio gap's and the isotropy's fixed floors: the ratio gap read 10⁵ at the
     batch's rank and W's entropy counted round-off directions."""
-    from muonscope.engine.presets import load_preset
-
-    lanes = (
-        LaneConfig(optimizer="sgd", lr=128.0, momentum=0.9, buffer="sum"),
-        LaneConfig(optimizer="adam", lr=0.1, momentum=0.9),
-    )
-    summaries = []
-    for dtype in ("float64", "float32"):
-        config = load_preset("default").config.with_value("task.d", 96).with_value("task.batch_size", 24)
-        config = dataclasses.replace(
-            config, lanes=lanes, run=dataclasses.replace(config.run, device="cpu", dtype=dtype)
-        )
-        experiment = Experiment(config)
-        experiment.step(3)
-        summaries.append(
-            [
-                (lane.ratio_gap_rank, lane.ratio_gap, lane.weight_isotropy.entropy)
-                for lane in experiment.snapshot().lanes
-            ]
-        )
-    for (rank64, gap64, entropy64), (rank32, gap32, entropy32) in zip(*summaries, strict=True):
-        assert rank32 == rank64
-        assert gap32 == pytest.approx(gap64, rel=1e-3)
-        assert entropy32 == pytest.approx(entropy64, rel=1e-3)
+    in64, in32 = _default_lanes_in_each_dtype(3, spectra_every=1, d=96, batch_size=24)
+    for lane64, lane32 in zip(in64, in32, strict=True):
+        assert lane32.ratio_gap_rank == lane64.ratio_gap_rank
+        assert lane32.ratio_gap == pytest.approx(lane64.ratio_gap, rel=1e-3)
+        assert lane32.weight_isotropy.entropy == pytest.approx(lane64.weight_isotropy.entropy, rel=1e-3)
 
 
 def test_the_filtering_ratio_takes_its_median_over_the_same_directions_in_float32_and_float64():
     """Each dtype left out σ_k(G) below its own round-off: on spectra equal to five digits the
     median of σ_k(M)/σ_k(G) read 3.5·10⁶ in float64 and 244 in float32 (d = 64, 30 steps)."""
-    from muonscope.engine.presets import load_preset
-
-    lanes = (
-        LaneConfig(optimizer="sgd", lr=128.0, momentum=0.9, buffer="sum"),
-        LaneConfig(optimizer="adam", lr=0.1, momentum=0.9),
+    in64, in32 = _default_lanes_in_each_dtype(30, spectra_every=1, d=64, n_items=1024, batch_size=128)
+    assert [lane.tail_filtering for lane in in32] == pytest.approx(
+        [lane.tail_filtering for lane in in64], rel=1e-4
     )
-    medians = []
-    for dtype in ("float64", "float32"):
-        config = load_preset("default").config.with_value("task.d", 64).with_value("task.n_items", 1024)
-        config = dataclasses.replace(
-            config.with_value("task.batch_size", 128),
-            lanes=lanes,
-            run=dataclasses.replace(config.run, device="cpu", dtype=dtype, spectra_every=1),
-        )
-        experiment = Experiment(config)
-        experiment.step(30)
-        medians.append([lane.tail_filtering for lane in experiment.snapshot().lanes])
-    assert medians[1] == pytest.approx(medians[0], rel=1e-4)
 
 
 @pytest.mark.parametrize(
