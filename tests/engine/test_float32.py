@@ -60,7 +60,7 @@ SGD_AND_ADAM = (
 )
 
 
-def _default_lanes_in_each_dtype(steps: int, spectra_every: int = 5, **task) -> list[tuple]:
+def _default_lanes_in_each_dtype(steps: int, **task) -> list[tuple]:
     """The snapshot lanes, in float64 then float32, of SGD_AND_ADAM on the default preset with
     ``task``'s fields after ``steps`` steps."""
     from muonscope.engine.presets import load_preset
@@ -68,7 +68,7 @@ def _default_lanes_in_each_dtype(steps: int, spectra_every: int = 5, **task) -> 
     lanes = []
     for dtype in ("float64", "float32"):
         config = load_preset("default").config.with_values([(f"task.{k}", v) for k, v in task.items()])
-        run = dataclasses.replace(config.run, device="cpu", dtype=dtype, spectra_every=spectra_every)
+        run = dataclasses.replace(config.run, device="cpu", dtype=dtype)  # spectra every step
         experiment = Experiment(dataclasses.replace(config, lanes=SGD_AND_ADAM, run=run))
         experiment.step(steps)
         lanes.append(experiment.snapshot().lanes)
@@ -79,7 +79,7 @@ def test_spectral_summaries_in_float32_match_float64_where_the_gradient_is_rank_
     """A minibatch of fewer items than d leaves G's other singular values at round-off, which in
     float32 passed the ratio gap's and the isotropy's fixed floors: the ratio gap read 10⁵ at the
     batch's rank and W's entropy counted round-off directions."""
-    in64, in32 = _default_lanes_in_each_dtype(3, spectra_every=1, d=96, batch_size=24)
+    in64, in32 = _default_lanes_in_each_dtype(3, d=96, batch_size=24)
     for lane64, lane32 in zip(in64, in32, strict=True):
         assert lane32.ratio_gap_rank == lane64.ratio_gap_rank
         assert lane32.ratio_gap == pytest.approx(lane64.ratio_gap, rel=1e-3)
@@ -89,7 +89,7 @@ def test_spectral_summaries_in_float32_match_float64_where_the_gradient_is_rank_
 def test_the_filtering_ratio_takes_its_median_over_the_same_directions_in_float32_and_float64():
     """Each dtype left out σ_k(G) below its own round-off: on spectra equal to five digits the
     median of σ_k(M)/σ_k(G) read 3.5·10⁶ in float64 and 244 in float32 (d = 64, 30 steps)."""
-    in64, in32 = _default_lanes_in_each_dtype(30, spectra_every=1, d=64, n_items=1024, batch_size=128)
+    in64, in32 = _default_lanes_in_each_dtype(30, d=64, n_items=1024, batch_size=128)
     assert [lane.tail_filtering for lane in in32] == pytest.approx(
         [lane.tail_filtering for lane in in64], rel=1e-4
     )
