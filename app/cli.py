@@ -261,5 +261,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("MUONSCOPE_DEBUG"):
             traceback.print_exc()
-        sys.stderr.write(f"{prog}: runtime failure: {type(exc).__name__}: {exc}\n")
+        said = str(exc) if getattr(exc, "names_itself", False) else f"{type(exc).__name__}: {exc}"
+        sys.stderr.write(f"{prog}: runtime failure: {said}\n")
         return EXIT_RUNTIME

@@ -125,6 +125,7 @@ def render_figure(figure: Figure, path: Path) -> Path:
     from PySide6 import QtWidgets
 
     from muonscope.widgets.axes import decade_axes
+    from muonscope.widgets.export import png_bytes, write_bytes
     from muonscope.widgets.theme import configure_pyqtgraph
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -146,8 +147,7 @@ def render_figure(figure: Figure, path: Path) -> Path:
     app.processEvents()
     _widen_to_fit(view, app)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not view.grab().save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    write_bytes(path, png_bytes(view.grab().toImage(), path))  # whole or not at all
     view.close()
     view.deleteLater()
     app.processEvents()

@@ -56,7 +56,10 @@ def inspect_command(args: argparse.Namespace) -> int:
     dtype = np.dtype(str(found["weights"].dtype).removeprefix("torch."))  # the run's: float32's were widened
     _print(inspected, tensor, matrix, dtype)
     if args.out is not None:
-        np.save(args.out, matrix.astype(dtype), allow_pickle=False)  # exact: the values are the run's
+        from muonscope.engine.file_writes import replacing
+
+        with replacing(args.out) as temporary, temporary.open("wb") as handle:  # whole or not at all
+            np.save(handle, matrix.astype(dtype), allow_pickle=False)  # exact: the values are the run's
         print(f"wrote {path_text(args.out)}")
     return 0
 

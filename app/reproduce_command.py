@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from muonscope.app.progress import ProgressBar
 from muonscope.app.stop_signals import EXIT_INTERRUPTED, forget_if_left_empty, points_kept_text
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.executors import Executor
+from muonscope.engine.file_writes import write_text_whole
 from muonscope.engine.presets import load_preset, preset_names
 from muonscope.engine.reproduce import REPRODUCTIONS, Settings
 from muonscope.engine.tables import clear_other_formats, replacement_note, write_table
@@ -54,7 +56,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     out = args.out or Path(f"reproduce-{args.preset}")
     if not args.no_cache:
         check_cache()
-    out_existed = out.exists()
+    out_existed = os.path.exists(out)  # False for a name too long to ask about, which the check says
     check_output_folder(out, "--out" if args.out is not None else "--out (its default)")
     workers = usable_workers(workers)
     try:
@@ -146,7 +148,7 @@ def reproduce(
     out.mkdir(parents=True, exist_ok=True)
     removed: list[Path] = []
     tables = [  # first: they hold every number the figures draw, and take no time
-        write_table(columns, clear_other_formats(out / f"{name}.{table_format}", removed))
+        clear_other_formats(write_table(columns, out / f"{name}.{table_format}"), removed)
         for name, columns in result.tables.items()
     ]
     for path in removed:
@@ -162,9 +164,9 @@ def reproduce(
         drawn = f"Interrupted while drawing the figures: {len(figures)} drawn"
         result.notes.append(f"{drawn}; run the command again for the rest.")
         summary = summary_markdown(result, figures + tables, time.perf_counter() - start)
-        (out / "summary.md").write_text(summary, encoding="utf-8")
+        write_text_whole(out / "summary.md", summary)
         raise StoppedDrawing(len(figures)) from None
     summary = summary_markdown(result, figures + tables, time.perf_counter() - start)
-    (out / "summary.md").write_text(summary, encoding="utf-8")
+    write_text_whole(out / "summary.md", summary)
     print(summary)
     return len(result.failed)

@@ -34,6 +34,7 @@ from muonscope.app.run_breakpoints import also_held, as_typed, lane_labels, say_
 from muonscope.app.run_table import print_run_table
 from muonscope.app.stop_signals import stop_signals
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.file_names import name_overflow
 
 __all__ = ["check_run_arguments", "open_run_session", "run_command"]
 
@@ -80,10 +81,12 @@ def run_command(args: argparse.Namespace) -> int:
         elif args.until:
             outcome.report["also_held"] = []
         stop.then = _finishing(args)  # a first Ctrl-C from here on lets the files be finished
-        written = _write_results(args, session, outcome, table)
+        written, failed = _write_results(args, session, outcome, table)
     status = say_outcome(args, session, outcome, until, start_step, held_at_start)
     for line in written:
         sys.stderr.write(f"muonscope run: {line}\n")
+    if failed is not None:  # said last, as any runtime failure is: the rest was written
+        raise failed
     return status
 
 
@@ -94,6 +97,9 @@ def _check_targets(args: argparse.Namespace) -> None:
     if args.out is not None:
         check_output_folder(args.out)
     if args.save is not None:
+        overflow = name_overflow(args.save)  # before asking the system of it: the asking fails on it
+        if overflow is not None:
+            raise ConfigError("--save", str(args.save), overflow)
         check_writable(args.save.parent, "--save", given=args.save)
     if args.save is not None and args.save.is_dir():  # a session saved over (its own --resume)
         check_writable(args.save, "--save")
@@ -107,42 +113,54 @@ def _finishing(args: argparse.Namespace) -> str:
     return f"the steps are done: finishing {' and '.join(files)} first, so that none is lost"
 
 
-def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: str) -> list[str]:
-    """The session (--save), the tables (--out) and the report on stdout (a table, or --json).
+def _write_results(
+    args: argparse.Namespace, session: Any, outcome: Any, table: str
+) -> tuple[list[str], OSError | None]:
+    """The report on stdout (a table, or --json), the tables (--out) and the session (--save).
 
-    Returns what to say of the files, after why the run stopped: what was written and saved (an
-    interrupt's own line says that), and the table of a run before in the other format, removed.
+    Returns what to say of the files, after why the run stopped (what was written and saved; an
+    interrupt's own line says that, and the table of a run before in the other format, removed),
+    and the first file the system refused: the others are written all the same (a session that did
+    not fit on the disk took the report and the tables with it).
     """
     from muonscope.engine.headless import write_outputs
     from muonscope.engine.session_file import save_session
     from muonscope.engine.tables import replacement_note
 
-    said = []
-    if args.save is not None:
-        with busy(not args.no_progress, f"saving the session to {path_text(args.save)}"):
-            save_session(session, args.save)
-    removed: list[Path] = []
-    if args.out is not None:
-        with busy(not args.no_progress, f"writing the tables in {path_text(args.out)}"):
-            written = write_outputs(
-                args.out,
-                outcome.report,
-                session.config,
-                _metrics_reported(session),
-                table,
-                session.experiment.changes,  # those made up to its step, as the config says
-                removed,
-            )
-        if not outcome.interrupted:
-            said.append(f"wrote {', '.join(path.name for path in written)} in {path_text(args.out)}")
-    said.extend(replacement_note(path) for path in removed)
-    if args.save is not None and not outcome.interrupted:
-        said.append(_saved_note(args.save, session))
     if args.json:
-        print(json.dumps(outcome.report))
+        print(json.dumps(outcome.report), flush=True)
     else:
         print_run_table(outcome.report)
-    return said
+        sys.stdout.flush()
+    said: list[str] = []
+    failed: OSError | None = None
+    removed: list[Path] = []
+    if args.out is not None:
+        try:
+            with busy(not args.no_progress, f"writing the tables in {path_text(args.out)}"):
+                written = write_outputs(
+                    args.out,
+                    outcome.report,
+                    session.config,
+                    _metrics_reported(session),
+                    table,
+                    session.experiment.changes,  # those made up to its step, as the config says
+                    removed,
+                )
+            if not outcome.interrupted:
+                said.append(f"wrote {', '.join(path.name for path in written)} in {path_text(args.out)}")
+        except OSError as exc:
+            failed = exc
+    said.extend(replacement_note(path) for path in removed)
+    if args.save is not None:
+        try:
+            with busy(not args.no_progress, f"saving the session to {path_text(args.save)}"):
+                save_session(session, args.save)
+            if not outcome.interrupted:
+                said.append(_saved_note(args.save, session))
+        except OSError as exc:
+            failed = failed or exc
+    return said, failed
 
 
 def _metrics_reported(session: Any) -> Any:

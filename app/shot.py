@@ -62,8 +62,10 @@ def _write(offscreen, image, kind: str, out: Path, size: tuple[int, int]) -> Non
 
         with offscreen.keyed():
             write_svg(offscreen.subject, out, size)
-    elif not image.save(str(out), "PNG"):
-        raise OSError(f"could not write {out}")
+    else:
+        from muonscope.widgets.export import png_bytes, write_bytes
+
+        write_bytes(out, png_bytes(image, out))  # whole or not at all
 
 
 def _picture_kind(path: Path) -> str:
@@ -123,6 +125,7 @@ def take_screenshot(
     from muonscope.app.offscreen import OffscreenPlan, OffscreenWindow
     from muonscope.engine.presets import load_preset
     from muonscope.engine.session import Session
+    from muonscope.widgets.export import png_bytes, write_bytes
 
     if steps < 0:
         raise ConfigError("--steps", steps, "must be an integer >= 0")
@@ -133,7 +136,6 @@ def take_screenshot(
         offscreen.open()
         image = offscreen.picture()
         out.parent.mkdir(parents=True, exist_ok=True)
-        if not image.save(str(out), "PNG"):
-            raise OSError(f"could not write {out}")
+        write_bytes(out, png_bytes(image, out))  # whole or not at all
         rects = panel_rects(offscreen.window)
     return out, rects

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -50,7 +51,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ConfigError("--axis", args.axis, f"{problem}; presets it applies to: {presets}")
     if not args.no_cache:
         check_cache()
-    out_existed = args.out is not None and args.out.exists()
+    # os.path's: False for a name too long to ask the system about, which the check then says
+    out_existed = args.out is not None and os.path.exists(args.out)
     if args.out is not None:
         check_output_folder(args.out)
     from muonscope.engine.sweep import SweepRunner, SweepTally
@@ -184,8 +186,8 @@ def _write(folder: Path, table_format: str, curve_table: dict, point_table: dict
     folder.mkdir(parents=True, exist_ok=True)
     for name, columns in (("curves", curve_table), ("points", point_table)):
         removed: list[Path] = []
-        target = clear_other_formats(folder / f"{name}.{table_format}", removed)
-        print(f"wrote {path_text(write_table(columns, target))}")
+        written = clear_other_formats(write_table(columns, folder / f"{name}.{table_format}"), removed)
+        print(f"wrote {path_text(written)}")
         for path in removed:  # a sweep before wrote the other format here: its table is this one now
             print(replacement_note(path))
 

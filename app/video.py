@@ -13,14 +13,24 @@ leaves no broken file behind.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 from muonscope.engine.errors import ConfigError
 
-__all__ = ["PART_SUFFIX", "VIDEO_SUFFIXES", "VideoWriter", "check_video_path", "frames_text", "padded_size"]
+__all__ = [
+    "PART_SUFFIX",
+    "VIDEO_SUFFIXES",
+    "VideoWriter",
+    "check_video_path",
+    "frames_text",
+    "one_line_report",
+    "padded_size",
+]
 
 #: Added to a video's name while it is written: only a finished video takes the name asked for.
 PART_SUFFIX = ".part"
@@ -36,6 +46,10 @@ _ENCODER_HINT = (
 )
 #: How much of ffmpeg's own report a failure message quotes.
 _REPORT_CHARS = 600
+#: The system's reasons a file is not written, as ffmpeg ends its lines with them.
+_SYSTEM_REASONS = {
+    os.strerror(code).lower() for code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES)
+}
 
 
 def check_video_path(path: Path, option: str = "--out") -> str:
@@ -201,16 +215,28 @@ class VideoWriter:
             start_new_session=True,
         )
         if done.returncode != 0:
-            report = done.stderr.decode(errors="replace").strip()[-_REPORT_CHARS:]
-            raise OSError(f"could not write {self.path}: {report or f'ffmpeg exit status {done.returncode}'}")
+            report = one_line_report(done.stderr.decode(errors="replace"), done.returncode)
+            raise OSError(f"could not write {self.path}: {report}")
 
     def _ffmpeg_report(self) -> str:
         self._report.seek(0)
-        text = self._report.read().decode(errors="replace").strip()
-        return text[-_REPORT_CHARS:] or f"ffmpeg exit status {self._process.returncode}"
+        return one_line_report(self._report.read().decode(errors="replace"), self._process.returncode)
 
     def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def one_line_report(report: str, status: int) -> str:
+    """ffmpeg's report of a failure in one line: the system's reason where a line ends with one
+    ("no space left on device"), else its last line without its "[muxer @ 0x…]" prefix. On a full
+    disk seven lines of its log followed "could not write"."""
+    lines = [re.sub(r"^(\[[^\]]*\]\s*)+", "", line).strip() for line in report.strip().splitlines()]
+    lines = [line for line in lines if line and not line.startswith("Last message repeated")]
+    for line in reversed(lines):
+        reason = line.rsplit(": ", 1)[-1].lower()
+        if reason in _SYSTEM_REASONS:
+            return reason
+    return lines[-1][-_REPORT_CHARS:] if lines else f"ffmpeg exit status {status}"

@@ -14,6 +14,7 @@ from muonscope.engine.breakpoints import Hit
 from muonscope.engine.changes import Change, dated_change_text
 from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.errors import StepCancelled
+from muonscope.engine.file_writes import write_text_whole
 from muonscope.engine.history import MetricHistory
 from muonscope.engine.optim.registry import lane_field_problem
 from muonscope.engine.presets import config_file_text
@@ -272,12 +273,12 @@ def write_outputs(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        history.write(clear_other_formats(out_dir / f"metrics.{table_format}", removed)),
+        clear_other_formats(history.write(out_dir / f"metrics.{table_format}"), removed),
         out_dir / "config.toml",
         out_dir / "final.json",
     ]
-    written[1].write_text(_changes_header(changes) + config_file_text(config), encoding="utf-8")
-    written[2].write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_text_whole(written[1], _changes_header(changes) + config_file_text(config))
+    write_text_whole(written[2], json.dumps(report, indent=1) + "\n")
     return written
 
 

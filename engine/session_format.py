@@ -58,6 +58,8 @@ class SaveFailed(OSError):
     """A session the system would not let be written (a folder it may not write, a full disk): a
     failure of the machine, not of the input, said in one line naming the folder the user chose."""
 
+    names_itself = True  # the command line says it as it is, without its class name
+
     def __init__(self, path: Path | str, problem: str, errno: int | None = None) -> None:
         super().__init__(f"{path}: {problem}")
         self.errno = errno

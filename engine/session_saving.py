@@ -7,9 +7,11 @@ What the folder holds is said in :mod:`muonscope.engine.session_format`.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +25,7 @@ from muonscope.engine.breakpoints import breakpoint_to_dict
 from muonscope.engine.changes import AddLane, Change, SetField
 from muonscope.engine.checkpoints import Checkpoint, same_state
 from muonscope.engine.file_names import name_overflow
+from muonscope.engine.file_writes import process_umask
 from muonscope.engine.history import count_values
 from muonscope.engine.scalar_metrics import COUNT_METRICS
 from muonscope.engine.session import Branch, Session
@@ -154,24 +157,11 @@ def _replace_files(staging: Path, target: Path) -> None:
 def _open_as_umask_allows(staging: Path, folder_too: bool) -> None:
     """The permissions a file or folder made here would have: the temporary folder is private
     (700) and tensors.safetensors came out 600, so a session folder shared by a group was not."""
-    mask = _umask()
+    mask = process_umask()
     for entry in staging.iterdir():
         entry.chmod(0o666 & ~mask)
     if folder_too:
         staging.chmod(0o777 & ~mask)
-
-
-def _umask() -> int:
-    """The process's file-creation mask (read where the system says it, so as not to change it)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def check_save_target(path: Path, resumed: Path | None = None) -> None:
@@ -320,9 +310,18 @@ def _event_record(event: Event) -> dict[str, Any]:
 
 
 def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """The tensors file; the system's refusal as an OSError, as the other files' come: safetensors
+    raises one of its own ("I/O error: No space left on device (os error 28)"), which went past
+    :func:`save_session`'s message and, in the window, ended the engine with the run unsaved."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
-    save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(path))
+    try:
+        save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(path))
+    except SafetensorError as exc:
+        found = re.search(r"os error (\d+)", str(exc))
+        code = int(found.group(1)) if found else errno.EIO
+        raise OSError(code, os.strerror(code)) from None
 
 
 def _write_metrics(path: Path, session: Session) -> None:

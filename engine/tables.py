@@ -9,6 +9,8 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
+from muonscope.engine.file_writes import replacing
+
 __all__ = ["TABLE_SUFFIXES", "clear_other_formats", "replacement_note", "rows_to_columns", "write_table"]
 
 TABLE_SUFFIXES = (".parquet", ".csv")
@@ -36,7 +38,7 @@ def write_table(columns: Mapping[str, Sequence[Any]], path: Path, schema: Any = 
         import pyarrow as pa
 
         return _write_parquet(pa.table(dict(columns), schema=schema), path)
-    with path.open("w", newline="") as handle:
+    with replacing(path) as temporary, temporary.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         writer.writerows(map(_csv_row, zip(*columns.values(), strict=True)))
@@ -44,10 +46,11 @@ def write_table(columns: Mapping[str, Sequence[Any]], path: Path, schema: Any = 
 
 
 def clear_other_formats(path: Path, removed: list[Path] | None = None) -> Path:
-    """Remove the table ``path`` names in the other formats, before a command writes it into its output
-    folder: ``--format csv`` where a run before left ``metrics.parquet`` kept both, two runs' tables
-    side by side. Only for the commands' own output folders (a file a user exported is never touched).
-    The files removed are added to ``removed``, for the command to say so."""
+    """Remove the table ``path`` names in the other formats, once a command has written it into its
+    output folder: ``--format csv`` where a run before left ``metrics.parquet`` kept both, two runs'
+    tables side by side (removed before the new one was written, a full disk left neither). Only for
+    the commands' own output folders (a file a user exported is never touched). The files removed
+    are added to ``removed``, for the command to say so."""
     path = Path(path)
     for suffix in TABLE_SUFFIXES:
         other = path.with_suffix(suffix)
@@ -72,7 +75,8 @@ def rows_to_columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict
 def _write_parquet(table: Any, path: Path) -> Path:
     import pyarrow.parquet as pq
 
-    pq.write_table(table, path)
+    with replacing(path) as temporary:
+        pq.write_table(table, temporary)
     return path
 
 

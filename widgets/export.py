@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 from muonscope.widgets.export_drawing import drawing_for_export, plot_areas_marked
 from muonscope.widgets.portable_svg import TextWidth, portable_svg
 
-__all__ = ["PNG_SIDE_PX", "ExportError", "checked_path", "svg_bytes", "write_png", "write_svg"]
+__all__ = ["PNG_SIDE_PX", "ExportError", "checked_path", "png_bytes", "svg_bytes", "write_png", "write_svg"]
 
 #: The smallest and largest width or height of an exported PNG.
 PNG_SIDE_PX = (16, 8192)
@@ -25,6 +25,8 @@ PNG_SIDE_PX = (16, 8192)
 
 class ExportError(Exception):
     """A figure or table could not be written; the message is one line that names the file."""
+
+    names_itself = True  # the command line says it as it is, without its class name
 
 
 def write_svg(
@@ -167,7 +169,7 @@ def write_png(widget: QtWidgets.QWidget, path: str | os.PathLike, size: tuple[in
                 widget.render(painter, QtCore.QPoint(0, 0))
             finally:
                 painter.end()
-    write_bytes(path, _png_bytes(image, path))
+    write_bytes(path, png_bytes(image, path))
     return path
 
 
@@ -198,7 +200,9 @@ def _laid_out_for(widget: QtWidgets.QWidget, width: int, height: int) -> Iterato
             widget.resize(original)
 
 
-def _png_bytes(image: QtGui.QImage, path: Path) -> bytes:
+def png_bytes(image: QtGui.QImage, path: Path) -> bytes:
+    """``image`` encoded as PNG in memory (``path`` names it in a refusal): written to a file at
+    once, a full disk left a truncated picture whose header still read as whole."""
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     if not image.save(buffer, "PNG"):
@@ -240,8 +244,13 @@ def checked_path(path: str | os.PathLike, suffix: str, what: str) -> Path:
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write the file, or raise ExportError naming it and the system's reason."""
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write the file whole or not at all (through Qt's QSaveFile: a temporary file moved onto
+    ``path`` once complete), or raise ExportError naming it and the system's reason. Written in
+    place, a full disk left a 0-byte or truncated file, and the one there before was gone."""
+    saving = QtCore.QSaveFile(str(path))
+    if not saving.open(QtCore.QIODevice.OpenModeFlag.WriteOnly):
+        raise ExportError(f"cannot write {path}: {saving.errorString()}")
+    if saving.write(data) != len(data) or not saving.commit():
+        reason = saving.errorString()
+        saving.cancelWriting()
+        raise ExportError(f"cannot write {path}: {reason}")

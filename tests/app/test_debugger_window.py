@@ -171,6 +171,30 @@ def test_a_folder_it_may_not_enter_is_said_so_when_opening_or_saving_there(qtbot
     assert app.clock.newest.step == 4  # the run on show is untouched
 
 
+def test_a_save_the_disk_cannot_hold_is_not_made_and_the_run_goes_on(qtbot, tmp_path, monkeypatch):
+    """safetensors' own error on a full disk ended the engine thread: nothing could be saved or run
+    after it, and everything computed was lost."""
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 4)
+    real_save = safetensors.torch.save_file
+
+    def full(*_args, **_kwargs):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    with qtbot.waitSignal(app.link.alert, timeout=WAIT_MS):
+        app.sessions.save_to(tmp_path / "s")
+    said = f"Not saved: {tmp_path / 's'}: cannot be saved there (no space left on device)"
+    assert app.views.message.text.startswith(said)
+    monkeypatch.setattr(safetensors.torch, "save_file", real_save)
+    _run_to(qtbot, app, 6)  # the engine goes on
+    _saved(qtbot, app, tmp_path / "s")
+    assert open_session(tmp_path / "s").step == 6
+
+
 def test_a_config_file_the_window_cannot_run_as_written_is_not_opened(qtbot, tmp_path):
     """A bad [view] replaced the run anyway (a bad [task] refused the file), and a run too large
     for memory was "Not restarted" though nothing had been running it."""

@@ -166,7 +166,7 @@ def test_a_resumed_run_says_while_it_opens_goes_back_and_saves(monkeypatch, caps
     again = ["run", "--resume", str(saved), "--rewind", "2", "--steps", "3", "--save", str(tmp_path / "s2")]
     assert run_command(build_parser().parse_args([*again, "--out", str(tmp_path / "tables")])) == 0
     capsys.readouterr()
-    assert [stage.split(" ")[0] for _enabled, stage in stages] == ["opening", "going", "saving", "writing"]
+    assert [stage.split(" ")[0] for _enabled, stage in stages] == ["opening", "going", "writing", "saving"]
     assert stages[1][1] == "going back to step 2" and all(enabled for enabled, _stage in stages)
     assert run_command(build_parser().parse_args([*again[:-2], "--no-progress"])) == 0
     assert not any(enabled for enabled, _stage in stages[4:])  # --no-progress: none drawn

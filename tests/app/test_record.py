@@ -1200,3 +1200,23 @@ def test_two_ctrl_cs_during_a_long_step_end_the_command_with_130_not_an_abort(tm
     assert done.returncode == 130, done.stderr
     assert "QThread" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert f"muonscope {command}: stopping now" in done.stderr
+
+
+def test_ffmpegs_report_of_a_failure_is_one_line_with_the_systems_reason():
+    """A full disk wrote seven lines of ffmpeg's log after "could not write"."""
+    from muonscope.app.video import one_line_report
+
+    full_disk = "\n".join(
+        [
+            "[vost#0:0/libx264 @ 0x55d0c1a2] Error submitting a packet to the muxer: No space left on device",
+            "    Last message repeated 1 times",
+            "[out#0/mp4 @ 0x55d0c19f] Error muxing a packet",
+            "[out#0/mp4 @ 0x55d0c19f] Task finished with error code: -28 (No space left on device)",
+            "[out#0/mp4 @ 0x55d0c19f] Terminating thread with return code -28 (No space left on device)",
+            "[out#0/mp4 @ 0x55d0c19f] Error writing trailer: No space left on device",
+            "[out#0/mp4 @ 0x55d0c19f] Error closing file: No space left on device",
+        ]
+    )
+    assert one_line_report(full_disk, 228) == "no space left on device"
+    assert one_line_report("[gif @ 0x1] Unknown encoder 'foo'\n", 1) == "Unknown encoder 'foo'"
+    assert one_line_report("", 1) == "ffmpeg exit status 1"

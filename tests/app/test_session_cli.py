@@ -322,6 +322,34 @@ def test_the_tables_of_a_run_stopped_before_its_branchs_end_stop_where_it_did(ca
     assert open_session(tmp_path / "s").branch.head_step == 60  # the session itself is untouched
 
 
+def test_a_session_the_disk_cannot_hold_is_said_and_takes_neither_the_report_nor_the_tables(
+    capsys, tmp_path, monkeypatch
+):
+    """safetensors' own error on a full disk went past the save's message ("SafetensorError: Error
+    while serializing …", no file named), and the report and tables it came before were lost."""
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    def full(*_args, **_kwargs):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    code, out, err = _run(
+        capsys, *SMALL, "--steps", "5", *QUIET, "--save", tmp_path / "s", "--out", tmp_path / "o"
+    )
+    assert code == 1
+    assert json.loads(out)["step"] == 5  # the report, whole
+    assert sorted(path.name for path in (tmp_path / "o").iterdir()) == [
+        "config.toml",
+        "final.json",
+        "metrics.parquet",
+    ]
+    assert err.splitlines()[-1] == (
+        f"muonscope run: runtime failure: {tmp_path / 's'}: cannot be saved there (no space left on device)"
+    )
+    assert not (tmp_path / "s").exists() and sorted(path.name for path in tmp_path.iterdir()) == ["o"]
+
+
 def test_resuming_and_saving_over_the_same_folder(capsys, saved, tmp_path):
     _ok(_run(capsys, *SMALL, "--steps", "20", *QUIET, "--save", tmp_path / "s"))
     _ok(_run(capsys, "--resume", tmp_path / "s", "--steps", "40", *QUIET, "--save", tmp_path / "s"))

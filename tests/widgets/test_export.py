@@ -770,3 +770,21 @@ def test_csv_keeps_every_lane_when_two_lanes_share_a_name(qtbot, tmp_path):
     assert len(columns) == 4
     assert [name for name in names if name.endswith("Muon (1)") or name.endswith("Muon (2)")] == names[2:]
     assert columns[names[2]] == list(steps * 2) and columns[names[3]] == list(steps * 3)
+
+
+def test_an_export_the_disk_cannot_hold_leaves_the_file_before_and_says_why(tmp_path, monkeypatch):
+    """Written in place, a full disk left a 0-byte or truncated file, and the one before was gone."""
+    from muonscope.widgets.export import write_bytes
+
+    target = tmp_path / "panel.png"
+    target.write_bytes(b"the picture before")
+    monkeypatch.setattr(QtCore.QSaveFile, "commit", lambda _self: False)
+    monkeypatch.setattr(QtCore.QSaveFile, "errorString", lambda _self: "No space left on device")
+    said = f"^cannot write {re.escape(str(target))}: No space left on device$"
+    with pytest.raises(ExportError, match=said):
+        write_bytes(target, b"a new picture")
+    assert target.read_bytes() == b"the picture before"
+    assert [path.name for path in tmp_path.iterdir()] == ["panel.png"]
+    monkeypatch.undo()
+    write_bytes(target, b"a new picture")
+    assert target.read_bytes() == b"a new picture"
