@@ -28,6 +28,7 @@ class WriteFailed(OSError):
         reason = os.strerror(cause.errno).lower() if cause.errno else str(cause)
         super().__init__(cause.errno, f"cannot write {path}: {reason}")
         self.path = Path(path)
+        self.cause = cause  # the system's own error (IsADirectoryError, …), for a caller's words
 
     def __str__(self) -> str:
         return self.strerror

@@ -13,20 +13,20 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from muonscope.engine.file_writes import write_text_whole
 from muonscope.engine.sweep_point import Runtime, SweepPoint, lane_record_problem
 
 __all__ = ["CacheInfo", "CacheWarning", "CachedPoint", "SweepCache", "cache_key", "default_cache_dir"]
 
 #: Our entries and our writers' temporary files; nothing else in the folder is ever touched.
 _ENTRY = re.compile(r"^[0-9a-f]{32}\.json$")
-_TEMPORARY = re.compile(r"^\.[0-9a-f]{32}\.[^/]+\.tmp$")
+_TEMPORARY = re.compile(r"^\.[0-9a-f]{32}\.(json\.[^/]+\.part|[^/]+\.tmp)$")  # .tmp: writers before 0.2
 
 
 class CacheWarning(UserWarning):
@@ -131,19 +131,12 @@ class SweepCache:
         """
         path = self.path(point, runtime)
         record = {**_described(point, runtime), "lanes": lanes, "seconds": seconds}
-        temporary = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                "w", encoding="utf-8", dir=self.folder, prefix=f".{path.stem}.", suffix=".tmp", delete=False
-            ) as handle:
-                temporary = Path(handle.name)
-                json.dump(record, handle)
-            os.replace(temporary, path)
+            write_text_whole(path, json.dumps(record))
         except OSError as exc:
-            if temporary is not None:
-                temporary.unlink(missing_ok=True)
-            warnings.warn(f"cannot write the cache entry {path}: {_reason(exc)}", CacheWarning, stacklevel=2)
+            reason = _reason(getattr(exc, "cause", exc))
+            warnings.warn(f"cannot write the cache entry {path}: {reason}", CacheWarning, stacklevel=2)
 
     def entries(self) -> list[Path]:
         """Our entry files (any schema), sorted by name."""
