@@ -390,9 +390,17 @@ def _resume_changes(config: Any, args: argparse.Namespace) -> list[Any]:
         else:
             changes.append(AddLane(lane_from_dict(fields, where)))
     # a setting given as it already is changes nothing: a script that always passes run.dtype was
-    # refused its float32 session ("changes only with a reset"), and an lr as it was forked a branch
-    changes = [change for change in changes if not _as_it_is(config, change)]
+    # refused its float32 session ("changes only with a reset"), and an lr as it was forked a branch;
+    # but a lane switched to another optimizer keeps every field given with it (its lr is reset else)
+    changing = [change for change in changes if not _as_it_is(config, change)]
+    switched = {_holder(change) for change in changing if getattr(change, "path", "").endswith(".optimizer")}
+    changes = [change for change in changes if change in changing or _holder(change) in switched]
     return switches_first(changes)
+
+
+def _holder(change: Any) -> str:
+    """What a change sets a field of: "lanes[1]", "task" or "run" ("" for adding or removing a lane)."""
+    return getattr(change, "path", "").split(".")[0]
 
 
 def _as_it_is(config: Any, change: Any) -> bool:

@@ -202,6 +202,10 @@ def test_a_setting_given_as_the_session_has_it_is_no_change(capsys, saved, tmp_p
     assert same == saved["straight"]
     rewound = _run(capsys, "--resume", saved["s60"], "--rewind", "30", *as_it_is, "--steps", "60", *QUIET)
     assert _ok(rewound, "went back to step 30 of 'main' and replays from there") == saved["straight"]
+    # a lane switched to another optimizer keeps an lr given as it was (else the switch resets it)
+    switched = ("--lane", "optimizer=signgd,lr=128", "--steps", "31", *QUIET)
+    switched_config = json.loads(_ok_with_notes(_run(capsys, "--resume", saved["s30"], *switched)))["config"]
+    assert switched_config["lanes"][0]["optimizer"] == "signgd" and switched_config["lanes"][0]["lr"] == 128
     refused = _run(capsys, "--resume", saved["s30"], "--set", "run.dtype=float32", *QUIET)
     _usage_error(refused, "run.dtype = 'float32'", "changes only with a reset; it is 'auto' in this run")
 
