@@ -66,6 +66,26 @@ def print_run_table(report: dict[str, Any]) -> None:
         print(_ALIGNMENT_NOTE)
     if not_yet := _not_yet_computed(report, items):
         print(not_yet)
+    if undefined := _alignment_undefined(report):
+        print(undefined)
+
+
+def _alignment_undefined(report: dict[str, Any]) -> str:
+    """Why a lane's alignment reads n/a where it was measured ("" where none does): A(X) divides by
+    ‖G_sig‖_*, and a memory learnt to below the dtype's smallest numbers has G_sig = 0 (float32's
+    tail-end presets after tens of steps), which read as n/a without a word."""
+    lanes = [
+        lane
+        for lane in report["lanes"]
+        if lane["signal_step"] is not None and lane["alignment"] is None and not lane["diverged"]
+    ]
+    if not lanes:
+        return ""
+    which, whose = ("1 lane", "its") if len(lanes) == 1 else (f"{len(lanes)} lanes", "their")
+    return (
+        f"alignment n/a in {which} at step {lanes[0]['signal_step']}: {whose} population gradient G_sig "
+        f"is 0 there (the loss is below what {report['dtype']} resolves), and A(X) divides by its norm"
+    )
 
 
 #: The label column's least width: the presets' labels, with room to spare.

@@ -94,6 +94,24 @@ def test_a_loss_too_small_for_the_tables_decimals_is_shown_in_powers_of_ten(caps
         assert shown == pytest.approx(lane["loss"], rel=0.01, abs=5e-5 if lane not in small else 0)
 
 
+def test_an_alignment_measured_where_the_population_gradient_is_zero_says_why_it_is_n_a(capsys):
+    """A memory learnt below float32's smallest numbers has G_sig = 0: its alignment read n/a
+    without a word, as if it had not been measured."""
+    tiny = ["--set", "task.d=64", "--set", "task.n_items=64", "--set", "run.dtype=float32"]
+    argv = ["--preset", "tail_multi_step_isotropy", *tiny, "--steps", "40", "--no-progress"]
+    code, out, _ = _run(capsys, *argv, "--json")
+    assert code == 0
+    undefined = [
+        lane for lane in json.loads(out)["lanes"] if lane["signal_step"] == 40 and lane["alignment"] is None
+    ]
+    assert undefined and not any(lane["diverged"] for lane in undefined)
+    _code, table, _ = _run(capsys, *argv)
+    assert table.splitlines()[-1] == (
+        f"alignment n/a in {len(undefined)} lanes at step 40: their population gradient G_sig is 0 there "
+        "(the loss is below what float32 resolves), and A(X) divides by its norm"
+    )
+
+
 def test_a_stream_without_items_tables_what_it_measures_rather_than_columns_of_n_a(capsys):
     """A spiked stream's table read "loss n/a  accuracy n/a  recovered n/a  alignment 0.903"."""
     argv = ["--set", "task.kind=spiked", "--set", "task.rows=12", "--set", "task.cols=8", "--steps", "4"]
