@@ -470,7 +470,7 @@ def test_a_save_that_fails_midway_leaves_the_previous_session(tmp_path, monkeypa
     monkeypatch.setattr(pq, "write_table", write_then_fail)
     with pytest.raises(OSError, match="disk full"):
         save_session(session, tmp_path / "s")
-    assert written == ["metrics.parquet"]
+    assert len(written) == 1 and "metrics.parquet" in written[0]  # through its temporary file
     with pytest.raises(OSError, match="disk full"):
         save_session(session, tmp_path / "new")
     monkeypatch.undo()
