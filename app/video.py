@@ -25,6 +25,7 @@ from muonscope.engine.errors import ConfigError
 __all__ = [
     "PART_SUFFIX",
     "VIDEO_SUFFIXES",
+    "VideoError",
     "VideoWriter",
     "check_video_path",
     "frames_text",
@@ -32,7 +33,15 @@ __all__ = [
     "padded_size",
 ]
 
+
 #: Added to a video's name while it is written: only a finished video takes the name asked for.
+class VideoError(OSError):
+    """A video that could not be made or written, said in one line that names the file or the
+    encoder and the reason."""
+
+    names_itself = True  # the command line says it as it is, without its class name
+
+
 PART_SUFFIX = ".part"
 
 #: The file kinds a recording can be, by the file name's suffix.
@@ -89,7 +98,7 @@ class VideoWriter:
         try:
             self._ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
         except RuntimeError as exc:  # no binary for this platform, and none on the PATH
-            raise OSError(f"no video encoder: {exc} {_ENCODER_HINT}") from None
+            raise VideoError(f"no video encoder: {exc} {_ENCODER_HINT}") from None
         self._part = self.path.with_name(self.path.name + PART_SUFFIX)
         self._scratch = tempfile.TemporaryDirectory(prefix="muonscope-video-") if self.kind == "gif" else None
         self._report = tempfile.TemporaryFile()
@@ -132,7 +141,7 @@ class VideoWriter:
             self._report.close()
             if self._scratch is not None:
                 self._scratch.cleanup()
-            raise OSError(
+            raise VideoError(
                 f"cannot start the video encoder {self._ffmpeg}: {exc.strerror or exc}. {_ENCODER_HINT}"
             ) from None
 
@@ -149,7 +158,7 @@ class VideoWriter:
             self._process.stdin.write(rgb)
         except BrokenPipeError:
             self._process.wait()
-            raise OSError(f"the encoder stopped: {self._ffmpeg_report()}") from None
+            raise VideoError(f"the encoder stopped: {self._ffmpeg_report()}") from None
         self.frames += 1
 
     def close(self) -> Path:
@@ -163,9 +172,9 @@ class VideoWriter:
         whole = False  # the .part file is a finished video, kept even if it cannot take its name
         try:
             if self._process.wait() != 0:
-                raise OSError(f"could not write {self.path}: {self._ffmpeg_report()}")
+                raise VideoError(f"could not write {self.path}: {self._ffmpeg_report()}")
             if self.frames == 0:
-                raise OSError(f"no frames to write to {self.path}")
+                raise VideoError(f"no frames to write to {self.path}")
             if self.kind == "gif":
                 self._draw_gif()
             whole = True
@@ -185,7 +194,7 @@ class VideoWriter:
         try:
             self._part.replace(self.path)
         except OSError as exc:
-            raise OSError(
+            raise VideoError(
                 f"cannot name it {self.path.name}: {exc.strerror or exc}; the video is kept in {self._part}"
             ) from None
 
@@ -216,7 +225,7 @@ class VideoWriter:
         )
         if done.returncode != 0:
             report = one_line_report(done.stderr.decode(errors="replace"), done.returncode)
-            raise OSError(f"could not write {self.path}: {report}")
+            raise VideoError(f"could not write {self.path}: {report}")
 
     def _ffmpeg_report(self) -> str:
         self._report.seek(0)

@@ -1011,6 +1011,15 @@ def test_without_an_encoder_to_run_the_writer_says_what_to_do(tmp_path, monkeypa
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
+def test_a_video_that_cannot_be_made_is_said_in_one_line_without_a_class_name(tmp_path, monkeypatch, capsys):
+    """It read "runtime failure: OSError: could not write …" over seven lines of ffmpeg's log."""
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "no-ffmpeg"))
+    code, _out, err = _record(capsys, "--steps", "1", "--out", str(tmp_path / "x.mp4"))
+    assert code == 1
+    assert err.startswith("muonscope record: runtime failure: cannot start the video encoder "), err
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize("flag", [[], ["--no-progress"]])
 def test_shot_reports_each_step_to_its_progress_bar_unless_told_not_to(monkeypatch, capsys, tmp_path, flag):
     """A shot of hundreds of steps ran for a minute with no sign of life, as run and record show one."""
