@@ -97,7 +97,11 @@ def sweep_command(args: argparse.Namespace) -> int:
         # in the plan's order, not as the points finished: the tables of two executors are alike
         place = {point: index for index, point in enumerate(points)}
         planned = sorted(results, key=lambda result: place[result.point])
-        _write(args.out, out_format, table, _point_table(planned, drawn, args.axis, config))
+        try:
+            _write(args.out, out_format, table, _point_table(planned, drawn, args.axis, config))
+        except OSError:  # a full disk: no empty folder of its making is left for the refusal
+            forget_if_left_empty(args.out, out_existed)
+            raise
     return 0
 
 

@@ -558,3 +558,30 @@ def test_a_slow_sweep_says_how_long_before_its_first_point_and_stops_at_ctrl_c(t
     )
     assert re.match(said, first), first + rest
     assert "interrupted before its first point was done" in rest and status == 130, rest
+
+
+def test_tables_the_disk_cannot_hold_keep_the_ones_before_and_leave_no_folder_of_their_own(
+    capsys, tmp_path, monkeypatch
+):
+    """On a full disk the Parquet tables of a sweep before were removed and a truncated points.csv
+    left in their place; into a new folder, a 0-byte curves.csv."""
+    import csv
+    import errno
+
+    import pyarrow.parquet as pq
+
+    assert _main(capsys, *SWEEP, "--out", str(tmp_path / "before"))[0] == 0
+    before = {path.name: path.read_bytes() for path in (tmp_path / "before").iterdir()}
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", full)
+    monkeypatch.setattr(csv, "writer", full)
+    for folder, table_format in (("before", "csv"), ("new", "parquet")):
+        code, _out, err = _main(capsys, *SWEEP, "--out", str(tmp_path / folder), "--format", table_format)
+        assert code == 1
+        wanted = f"cannot write {tmp_path / folder / ('curves.' + table_format)}: no space left on device"
+        assert err == f"muonscope sweep: runtime failure: {wanted}\n"
+    assert {path.name: path.read_bytes() for path in (tmp_path / "before").iterdir()} == before
+    assert not (tmp_path / "new").exists()
