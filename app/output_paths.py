@@ -61,7 +61,7 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        where = nearest_existing(folder)
+        where = nearest_existing(folder.absolute())  # absolute: a relative path's was named "."
         if not where.is_dir():
             raise ConfigError(option, str(given), f"{where} is a file, not a folder") from None
         raise ConfigError(option, str(given), f"cannot create a folder in {where} ({exc.strerror})") from None
@@ -75,9 +75,7 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
 
 
 def nearest_existing(folder: Path) -> Path:
-    """``folder`` or the nearest of its parents that exists (what a refusal names as the obstacle),
-    as an absolute path: a relative one was named "." where it was the working folder."""
-    folder = folder.absolute()
+    """``folder`` or the nearest of its parents that exists (what a refusal names as the obstacle)."""
     for candidate in (folder, *folder.parents):
         if candidate.exists():
             return candidate

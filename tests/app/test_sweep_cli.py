@@ -585,3 +585,11 @@ def test_tables_the_disk_cannot_hold_keep_the_ones_before_and_leave_no_folder_of
         assert err == f"muonscope sweep: runtime failure: {wanted}\n"
     assert {path.name: path.read_bytes() for path in (tmp_path / "before").iterdir()} == before
     assert not (tmp_path / "new").exists()
+
+
+def test_a_relative_cache_folder_not_made_yet_is_made_where_it_is_named(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUONSCOPE_CACHE", "rel/cache")
+    code, _out, err = _main(capsys, *SWEEP)
+    assert code == 0, err
+    assert any((tmp_path / "rel" / "cache").iterdir())
