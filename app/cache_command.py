@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from muonscope.app.cache_folder import cache_option, check_cache_folder
 from muonscope.engine.errors import ConfigError
@@ -27,7 +28,8 @@ def cache_command(args: argparse.Namespace) -> int:
         print(describe_cache(cache.info()))
         return 0
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(option, str(folder), "cannot be written (Permission denied): nothing was removed")
+        why = "Read-only file system" if _read_only(folder) else "Permission denied"
+        raise ConfigError(option, str(folder), f"cannot be written ({why}): nothing was removed")
     cleared = cache.clear()
     points = f"{cleared.removed} cached point{'' if cleared.removed == 1 else 's'}"
     print(f"removed {points} ({_size(cleared.freed_bytes)}) from {folder}")
@@ -56,3 +58,11 @@ def _size(count: int) -> str:
             return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
         count /= 1000
     raise AssertionError("unreachable")
+
+
+def _read_only(folder: Path) -> bool:
+    """Whether ``folder`` lies on a file system mounted read-only (it said "Permission denied")."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False

@@ -593,3 +593,24 @@ def test_a_relative_cache_folder_not_made_yet_is_made_where_it_is_named(capsys, 
     code, _out, err = _main(capsys, *SWEEP)
     assert code == 0, err
     assert any((tmp_path / "rel" / "cache").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("flags", "why"), [(os.ST_RDONLY, "Read-only file system"), (0, "Permission denied")]
+)
+def test_cache_clear_refuses_a_folder_it_cannot_write_and_says_why(capsys, tmp_path, monkeypatch, flags, why):
+    """On a read-only mount it said "Permission denied"."""
+    (tmp_path / "cache").mkdir()
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(os, "access", lambda *_args, **_kwargs: False)  # as the system answers a user
+    monkeypatch.setattr(os, "statvfs", lambda _path: _Mount(flags))
+    code, _out, err = _main(capsys, "cache", "clear")
+    assert code == 2
+    assert err.endswith(f"cannot be written ({why}): nothing was removed\n"), err
+
+
+class _Mount:
+    """What os.statvfs says of a mount: its flags alone."""
+
+    def __init__(self, flags: int) -> None:
+        self.f_flag = flags
