@@ -101,6 +101,8 @@ class SweepCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        #: Entries not stored, by the system's reason: a full disk warned once per point, 12 lines.
+        self.not_stored: Counter[str] = Counter()
 
     def path(self, point: SweepPoint, runtime: Runtime) -> Path:
         return self.folder / f"{cache_key(point, runtime)}.json"
@@ -136,7 +138,11 @@ class SweepCache:
             write_text_whole(path, json.dumps(record))
         except OSError as exc:
             reason = _reason(getattr(exc, "cause", exc))
-            warnings.warn(f"cannot write the cache entry {path}: {reason}", CacheWarning, stacklevel=2)
+            self.not_stored[reason] += 1
+            if self.not_stored[reason] == 1:  # said once: the next entries fail alike
+                alike = "further entries refused alike are not stored either, and not said"
+                said = f"cannot write the cache entry {path}: {reason}; {alike}"
+                warnings.warn(said, CacheWarning, stacklevel=2)
 
     def entries(self) -> list[Path]:
         """Our entry files (any schema), sorted by name."""

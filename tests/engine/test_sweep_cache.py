@@ -110,7 +110,8 @@ def test_a_folder_at_the_entry_path_is_recomputed_and_left_alone(tmp_path):
     messages = [str(w.message) for w in caught]
     assert messages == [
         f"ignoring the cache entry {path}: it is a folder; recomputing it",
-        f"cannot write the cache entry {path}: it is a folder",
+        f"cannot write the cache entry {path}: it is a folder; further entries refused alike are not "
+        "stored either, and not said",
     ]
     assert not result.cached and result.lanes == tuple(compute_point(point)[0])  # computed afresh, in full
     assert path.is_dir() and [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
@@ -242,3 +243,29 @@ def test_clear_goes_on_past_an_entry_it_cannot_remove_and_says_which(tmp_path, m
     assert (cleared.removed, cleared.kept) == (2, 1)
     assert cleared.first_failure == f"{stuck} (Operation not permitted)"
     assert [p.name for p in cache.folder.iterdir()] == [stuck.name]
+
+
+def test_a_full_disk_is_said_once_for_the_entries_it_refuses(tmp_path, monkeypatch):
+    """A sweep of 12 points printed 12 warnings, one per entry, of the one full disk."""
+    import errno
+
+    from muonscope.engine import file_writes
+
+    def full(_path, _text):
+        raise file_writes.WriteFailed(_path, OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr("muonscope.engine.sweep_cache.write_text_whole", full)
+    cache = SweepCache(tmp_path)
+    cpu = Runtime("cpu", "float64", "2.13.0")
+    lanes, seconds = run_point(_point())
+
+    def store_four() -> None:
+        for seed in range(4):
+            cache.store(_point(seed=seed), cpu, lanes, seconds)
+
+    with pytest.warns(CacheWarning) as caught:
+        store_four()
+    assert [str(w.message).split(": ")[-1] for w in caught] == [
+        "no space left on device; further entries refused alike are not stored either, and not said"
+    ]
+    assert cache.not_stored == {"no space left on device": 4}
