@@ -210,7 +210,7 @@ def _gap_matrix(snapshot: Snapshot) -> str:
         return "of G (no lane keeps a buffer)"
     notes = []
     if any(lane.buffer == "sum" for lane in snapshot.lanes):
-        notes.append("a sum buffer's × (1 − μ)")
+        notes.append("a sum buffer's\u00a0×\u00a0(1\u00a0−\u00a0μ)")  # kept on one line where the note wraps
     if not all(buffered):
         notes.append("of G where a lane keeps no buffer")
     return f"of M ({'; '.join(notes)})" if notes else "of M"

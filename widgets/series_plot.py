@@ -256,8 +256,8 @@ class SeriesPlot(PlotPanel):
         """step, then the metric on show for each lane (and for the compared branch, where drawn);
         a column of "σ_r − σ_(r+1)" said neither r nor the matrix."""
         metric = self.modes["metric"].currentText()
-        if self._definition:
-            metric = f"{metric} [{self._definition}]"
+        if self._definition:  # its no-break spaces, which keep a wrapped note's terms whole, as spaces
+            metric = f"{metric} [{self._definition.replace(chr(0xA0), ' ')}]"
         smoothed = f"{metric}, EMA {self._smoothing:g}" if self.smoothing else metric
         series = []
         for lane, names in enumerate(self._names):

@@ -211,7 +211,8 @@ def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_
     summed = (dataclasses.replace(lane, optimizer="sgd", lr=1.0, buffer="sum"), lane)
     experiment = Experiment(ExperimentConfig(task=task, lanes=summed, run=RunConfig(signal_rank=3)))
     experiment.step(1)
-    assert series_definition("gap", experiment.snapshot()) == "r = 3, of M (a sum buffer's × (1 − μ))"
+    said = series_definition("gap", experiment.snapshot())
+    assert said.replace("\u00a0", " ") == "r = 3, of M (a sum buffer's × (1 − μ))"
 
 
 def test_panel_two_names_the_lanes_that_draw_no_filtering_ratio_and_why():

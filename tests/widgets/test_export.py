@@ -453,9 +453,9 @@ def test_csv_of_panel_two_is_each_lane_curve_as_drawn(series_panel, tmp_path):
     path = _csv_of(panel, tmp_path / "compared.csv")
     assert _read_csv(path)[0][1:3] == ["loss: SGD", "loss: SGD, compared branch"]
     _assert_same(_column(path, "loss: SGD, compared branch"), panel.faded_data(0))
-    panel.set_definition("r = 10, of M")  # what the corner note says the metric is taken of
+    panel.set_definition("r = 10, of M (×\u00a0(1\u00a0−\u00a0μ))")  # the corner note's, its terms kept whole
     path = _csv_of(panel, tmp_path / "defined.csv")
-    assert _read_csv(path)[0][1] == "loss [r = 10, of M]: SGD"
+    assert _read_csv(path)[0][1] == "loss [r = 10, of M (× (1 − μ))]: SGD"  # as plain spaces
 
 
 def test_csv_of_panel_one_is_sigma_k_of_each_lane_and_matrix_shown(qtbot, tmp_path):
