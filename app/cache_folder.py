@@ -12,14 +12,23 @@ from muonscope.engine.errors import ConfigError
 __all__ = ["cache_option", "check_cache", "check_cache_folder"]
 
 
-def check_cache() -> None:
-    """The sweep cache folder (``MUONSCOPE_CACHE``, else the user cache folder) must be writable."""
+def check_cache() -> str:
+    """The sweep cache folder (``MUONSCOPE_CACHE``, else the user cache folder) must be one that is
+    or can be made. One that exists but cannot be written is read all the same (a shared cache on a
+    read-only mount was refused though it held every point): the note returned says so ("" else)."""
     from muonscope.engine.sweep_cache import default_cache_dir
 
     option = cache_option()
     folder = default_cache_dir()
     check_cache_folder(folder, option)
-    check_writable(folder, option)
+    try:
+        check_writable(folder, option)
+    except ConfigError as refused:
+        if not folder.is_dir():
+            raise
+        read_only = "its points are read, the ones computed not stored"
+        return f"{option} = {str(folder)!r} {refused.allowed}: {read_only}"
+    return ""
 
 
 def cache_option() -> str:

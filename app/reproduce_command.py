@@ -54,8 +54,8 @@ def reproduce_command(args: argparse.Namespace) -> int:
     if args.preset not in REPRODUCTIONS:
         raise ConfigError("preset", args.preset, one_of(args.preset, sorted(REPRODUCTIONS)))
     out = args.out or Path(f"reproduce-{args.preset}")
-    if not args.no_cache:
-        check_cache()
+    if not args.no_cache and (note := check_cache()):
+        sys.stderr.write(f"muonscope reproduce: note: {note}\n")
     out_existed = os.path.exists(out)  # False for a name too long to ask about, which the check says
     check_output_folder(out, "--out" if args.out is not None else "--out (its default)")
     workers = usable_workers(workers)

@@ -49,8 +49,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     if problem:
         presets = _presets_with(args.axis)
         raise ConfigError("--axis", args.axis, f"{problem}; presets it applies to: {presets}")
-    if not args.no_cache:
-        check_cache()
+    if not args.no_cache and (note := check_cache()):
+        sys.stderr.write(f"muonscope sweep: note: {note}\n")
     # os.path's: False for a name too long to ask the system about, which the check then says
     out_existed = args.out is not None and os.path.exists(args.out)
     if args.out is not None:

@@ -614,3 +614,25 @@ class _Mount:
 
     def __init__(self, flags: int) -> None:
         self.f_flag = flags
+
+
+def test_a_cache_folder_that_cannot_be_written_is_read_all_the_same(capsys, private_cache, monkeypatch):
+    """A shared cache on a read-only mount was refused (exit 2) though it held every point asked for."""
+    from muonscope.app import cache_folder
+    from muonscope.engine.errors import ConfigError
+
+    assert _main(capsys, *SWEEP, "--workers", "1")[0] == 0
+
+    def read_only(folder, option, given=None):
+        raise ConfigError(option, str(folder), "cannot be written (Read-only file system)")
+
+    monkeypatch.setattr(cache_folder, "check_writable", read_only)
+    code, out, err = _main(capsys, *SWEEP, "--workers", "1")
+    assert code == 0
+    assert err == (
+        f"muonscope sweep: note: MUONSCOPE_CACHE = '{private_cache}' cannot be written (Read-only file "
+        "system): its points are read, the ones computed not stored\n"
+    )
+    assert out.splitlines()[-1].startswith("9 points, 9 from the cache;")
+    monkeypatch.setenv("MUONSCOPE_CACHE", str(private_cache.parent / "new"))  # none to read: refused
+    assert _main(capsys, *SWEEP, "--workers", "1")[0] == 2
