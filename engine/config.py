@@ -49,6 +49,16 @@ MAX_LANES = 8
 #: Largest N whose population evaluation is exact by default: every shipped preset (N ≤ 4096) stays
 #: exact, and a larger minibatch run evaluates a sample of this many items instead of N² pairs.
 EXACT_EVAL_ITEMS = 4096
+#: Other names of the dtypes, offered as hints where one is typed ("double" → "float64").
+DTYPE_ALIASES = (("double", "float64"), ("fp64", "float64"), ("float", "float32"), ("fp32", "float32"))
+HALF_PRECISION_NAMES = ("float16", "fp16", "half", "bfloat16", "bf16")
+#: Why a run is not offered in half precision (the nearest spelling of "float16" is "float64").
+HALF_RUN_DTYPE = (
+    "torch's SVD takes float32 or float64; half precision is offered for Newton–Schulz alone, "
+    "as a lane's ns_dtype = bfloat16"
+)
+#: Why Newton–Schulz offers bfloat16 and not float16.
+HALF_NS_DTYPE = "the half precision offered is bfloat16, as in Muon's reference implementation"
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -163,6 +173,8 @@ LANE_FIELDS: dict[str, FieldSpec] = {
             "NS precision",
             "working precision of Newton–Schulz (run: the run's dtype)",
             choices=("run", "float64", "float32", "bfloat16"),
+            aliases=(*DTYPE_ALIASES, ("bf16", "bfloat16")),
+            refused=(("float16", HALF_NS_DTYPE), ("fp16", HALF_NS_DTYPE), ("half", HALF_NS_DTYPE)),
         ),
         FieldSpec(
             "thresholded",
@@ -240,6 +252,8 @@ RUN_FIELDS: dict[str, FieldSpec] = {
             "dtype",
             "auto: float32 on CUDA, float64 on CPU",
             choices=("auto", "float64", "float32"),
+            aliases=DTYPE_ALIASES,
+            refused=tuple((name, HALF_RUN_DTYPE) for name in HALF_PRECISION_NAMES),
         ),
         FieldSpec(
             "signal_rank",

@@ -53,6 +53,10 @@ class FieldSpec:
     #: the config being checked → that bound in words with its value ("min(rows, cols) = min(2, 100)
     #: = 2"): "[] is not allowed: must be a list of 1 to min(rows, cols) numbers" left the count out
     max_len_said: Callable[[Any], str] | None = None
+    #: a choice field's other names for its choices, offered as hints: (("double", "float64"), …)
+    aliases: tuple[tuple[str, str], ...] = ()
+    #: values a user may well type that a choice field does not offer, with why not: ((value, reason), …)
+    refused: tuple[tuple[str, str], ...] = ()
 
     def check(self, value: Any, owner: Any = None) -> Any:
         """The value in its canonical type, or a ConfigError naming this field and what is allowed.
@@ -64,7 +68,8 @@ class FieldSpec:
         if self.kind == "float":
             return check_float(self.name, value, self.lo, self.hi, lo_open=self.lo_open, hi_open=self.hi_open)
         if self.kind == "choice":
-            return check_choice(self.name, value, self.choices)
+            aliases, refused = dict(self.aliases), dict(self.refused)
+            return check_choice(self.name, value, self.choices, aliases=aliases, refused=refused)
         if self.kind == "bool":
             return check_bool(self.name, value)
         if self.kind == "floats":

@@ -66,19 +66,34 @@ def check_float(
     return value
 
 
-def check_choice(field: str, value: Any, choices: Iterable[str]) -> str:
-    """One of a fixed set of names."""
+def check_choice(
+    field: str,
+    value: Any,
+    choices: Iterable[str],
+    *,
+    aliases: Mapping[str, str] | None = None,
+    refused: Mapping[str, str] | None = None,
+) -> str:
+    """One of a fixed set of names.
+
+    ``aliases``: other names of choices ("double" → "float64"), offered as the hint when typed;
+    ``refused``: values a user may well try that are not offered, each with the reason, said in
+    place of a hint (the nearest spelling to "float16" is "float64", the opposite of its intent).
+    """
     choices = tuple(choices)
-    if not isinstance(value, str) or value not in choices:
-        raise ConfigError(field, value, one_of(value, choices))
-    return value
+    if isinstance(value, str) and value in choices:
+        return value
+    reason = (refused or {}).get(value.casefold()) if isinstance(value, str) else None
+    if reason is not None:
+        raise ConfigError(field, value, "must be one of " + ", ".join(choices) + f" ({reason})")
+    raise ConfigError(field, value, one_of(value, choices, aliases))
 
 
-def one_of(value: Any, choices: Iterable[str]) -> str:
+def one_of(value: Any, choices: Iterable[str], aliases: Mapping[str, Any] | None = None) -> str:
     """ "must be one of a, b, c", and the name ``value`` was likely meant to be where one is near:
     in a list of twelve presets, "Default" or "defualt" left the user to find "default" in it."""
     choices = tuple(choices)
-    return "must be one of " + ", ".join(choices) + nearest_hint(value, choices)
+    return "must be one of " + ", ".join(choices) + nearest_hint(value, choices, aliases)
 
 
 def unknown_key(key: Any, known: Iterable[str]) -> str:

@@ -65,6 +65,31 @@ def test_with_value_addresses_lanes_and_sections():
         cfg.with_value("d", 64)
 
 
+@pytest.mark.parametrize("typed", ["float16", "Half", "bf16", "bfloat16"])
+def test_a_half_precision_run_is_refused_with_where_half_precision_is_offered(typed):
+    """ "float16" is nearest "float64" in spelling: that hint pointed the other way."""
+    with pytest.raises(ConfigError) as err:
+        ExperimentConfig().with_value("run.dtype", typed)
+    message = str(err.value)
+    assert "'float64'?" not in message
+    assert "must be one of auto, float64, float32" in message
+    assert "ns_dtype = bfloat16" in message
+    assert ExperimentConfig().with_value("lanes.0.ns_dtype", "bfloat16").lanes[0].ns_dtype == "bfloat16"
+
+
+def test_newton_schulz_in_float16_names_the_half_precision_it_offers():
+    with pytest.raises(ConfigError, match="the half precision offered is bfloat16"):
+        ExperimentConfig().with_value("lanes.0.ns_dtype", "float16")
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("double", "float64"), ("fp32", "float32"), ("float", "float32")]
+)
+def test_another_name_of_a_dtype_is_answered_with_the_dtype(typed, meant):
+    with pytest.raises(ConfigError, match=rf"\('{meant}'\?\)$"):
+        ExperimentConfig().with_value("run.dtype", typed)
+
+
 def test_integral_floats_are_accepted_as_integers_but_fractions_are_not():
     assert TaskConfig(d=64.0).d == 64
     with pytest.raises(ConfigError, match=r"^d = 64\.5"):
