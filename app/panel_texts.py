@@ -14,16 +14,19 @@ from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.coinciding import and_join, names_fit
+from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel_modes import SERIES_METRICS
 
 __all__ = [
     "FILTERING_METRIC",
     "ITEM_METRICS",
+    "LOSS_METRICS",
     "SERIES_AT_MOST_ONE",
     "SERIES_SHORT_TITLES",
     "SIGNAL_METRICS",
     "bucket_labels",
     "capacity_empty_text",
+    "precision_floor_note",
     "series_definition",
     "series_empty_text",
     "signal_step_note",
@@ -186,6 +189,38 @@ def _without_filtering_ratio(snapshot: Snapshot) -> str:
         named = f"lane {numbers}" if len(without) == 1 else f"lanes {numbers}"
     keeps = "keeps" if len(without) == 1 else "keep"
     return f"; none for {named}: {'it' if len(without) == 1 else 'they'} {keeps} no average of G"
+
+
+#: Panel ② metrics that are losses: a float32 run's levels off where float32 runs out of numbers.
+LOSS_METRICS = ("batch_loss", "loss", "excess_loss")
+
+
+def precision_floor_note(key: str, snapshot: Snapshot) -> str:
+    """Which lanes' population loss is under the run's dtype's smallest normal number, where panel ②
+    shows a loss (``key``), else "".
+
+    There a loss keeps fewer digits the smaller it is and its gradient rounds to 0: in float32 the
+    tail-end presets' SignGD and Muon curves levelled off at 10⁻⁴³ after a hundred steps and read as
+    converged, where a float64 run goes on to 10⁻⁸⁵.
+    """
+    if key not in LOSS_METRICS:
+        return ""
+    smallest_normal = float(np.finfo(np.dtype(snapshot.dtype)).tiny)
+    under = [
+        (position, lane.label)
+        for position, lane in enumerate(snapshot.lanes)
+        if lane.loss < smallest_normal and not lane.diverged  # NaN (not evaluated) compares false
+    ]
+    if not under:
+        return ""
+    named = and_join(label for _, label in under)
+    if not names_fit(named):
+        numbers = and_join(str(position) for position, _ in under)
+        named = f"lane {numbers}" if len(under) == 1 else f"lanes {numbers}"
+    floor = number_text(smallest_normal, 2)
+    dtype = snapshot.dtype
+    limit = f"{dtype}, not the lane, sets how low it goes"
+    return f"{named}: loss under {dtype}'s normal range ({floor}), where {limit}"
 
 
 def thinned_note(key: str, steps: np.ndarray, values: np.ndarray, spectra_every: int) -> str:

@@ -13,6 +13,7 @@ from muonscope.app.live_caption import sample_note
 from muonscope.app.panel_texts import (
     bucket_labels,
     capacity_empty_text,
+    precision_floor_note,
     series_definition,
     series_empty_text,
     signal_step_note,
@@ -237,6 +238,7 @@ class Renderer:
                 self._thinned,
                 self.series.coinciding,
                 self.series.zeros_note,
+                precision_floor_note(self.series.mode("metric"), newest),
             )
         )
         self.series.set_empty_text(series_empty_text(self.series.modes["metric"].currentText(), newest))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from muonscope.app.table_numbers import decimals_text
 
 __all__ = ["estimate_text", "print_run_table", "steps_text"]
@@ -68,6 +70,27 @@ def print_run_table(report: dict[str, Any]) -> None:
         print(not_yet)
     if undefined := _alignment_undefined(report):
         print(undefined)
+    if floor := _loss_under_normal_range(report):
+        print(floor)
+
+
+def _loss_under_normal_range(report: dict[str, Any]) -> str:
+    """Which lanes' loss is under the dtype's smallest normal number ("" where none is): there a loss
+    keeps fewer digits the smaller it is and its gradient rounds to 0, so float32's Muon and SignGD
+    losses of 3·10⁻⁴³ are where float32 stopped them, beside a float64 run's 10⁻⁸⁵."""
+    smallest_normal = float(np.finfo(np.dtype(report["dtype"])).tiny)
+    lanes = [
+        lane["label"]
+        for lane in report["lanes"]
+        if lane["loss"] is not None and lane["loss"] < smallest_normal and not lane["diverged"]
+    ]
+    if not lanes:
+        return ""
+    which = "1 lane" if len(lanes) == 1 else f"{len(lanes)} lanes"
+    return (
+        f"loss under {report['dtype']}'s normal range ({smallest_normal:.2g}) in {which}: there "
+        f"{report['dtype']}, not the lane, sets how low a loss goes"
+    )
 
 
 def _alignment_undefined(report: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -106,10 +107,32 @@ def test_an_alignment_measured_where_the_population_gradient_is_zero_says_why_it
     ]
     assert undefined and not any(lane["diverged"] for lane in undefined)
     _code, table, _ = _run(capsys, *argv)
-    assert table.splitlines()[-1] == (
+    assert (
         f"alignment n/a in {len(undefined)} lanes at step 40: their population gradient G_sig is 0 there "
         "(the loss is below what float32 resolves), and A(X) divides by its norm"
-    )
+    ) in table.splitlines()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_loss_under_the_dtypes_normal_range_is_said_to_be_the_dtypes_limit(capsys, dtype):
+    """float32's Muon and SignGD losses stop at 10⁻⁴³ or 0 where float64's go on to 10⁻⁸⁵: the table
+    showed them as the lanes' own results."""
+    sizes = ["--set", "task.d=64", "--set", "task.n_items=64", "--set", f"run.dtype={dtype}"]
+    argv = ["--preset", "tail_multi_step_isotropy", *sizes, "--steps", "40", "--no-progress"]
+    code, out, _ = _run(capsys, *argv, "--json")
+    assert code == 0
+    smallest_normal = float(np.finfo(dtype).tiny)
+    under = [lane for lane in json.loads(out)["lanes"] if lane["loss"] < smallest_normal]
+    _code, table, _ = _run(capsys, *argv)
+    said = [line for line in table.splitlines() if line.startswith("loss under")]
+    if dtype == "float64":
+        assert not under and not said
+        return
+    assert 0 < len(under) < 6  # Adam's losses stay near 10⁻⁷
+    assert said == [
+        f"loss under float32's normal range (1.2e-38) in {len(under)} lanes: there float32, not the lane, "
+        "sets how low a loss goes"
+    ]
 
 
 def test_a_stream_without_items_tables_what_it_measures_rather_than_columns_of_n_a(capsys):

@@ -215,6 +215,31 @@ def test_panel_two_says_which_r_and_matrix_its_gap_is_of_and_what_the_alignment_
     assert said.replace("\u00a0", " ") == "r = 3, of M (a sum buffer's × (1 − μ))"
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_panel_two_says_where_a_loss_went_under_the_dtypes_normal_range(qtbot, dtype):
+    """float32's Muon and SignGD losses levelled off at 10⁻⁴³ (or stopped at 0) where a float64 run
+    goes on to 10⁻⁸⁵; ② drew them as the lanes' own results."""
+    from muonscope.engine.presets import load_preset
+
+    window = _window(qtbot)
+    views = window.views
+    renderer = Renderer(views.spectrum, views.series, views.class_error, views.capacity, views.timeline)
+    sizes = [("task.d", 64), ("task.n_items", 64), ("run.dtype", dtype)]
+    experiment = Experiment(load_preset("tail_multi_step_isotropy").config.with_values(sizes))
+    history, buckets = MetricHistory(), BucketHistory()
+    experiment.step(40)
+    snapshot = experiment.snapshot()
+    history.append(snapshot)
+    under = [position for position, lane in enumerate(snapshot.lanes) if lane.loss < np.finfo(dtype).tiny]
+    assert (0 < len(under) < len(snapshot.lanes)) == (dtype == "float32")  # Adam's stay near 10⁻⁷
+    for metric, said in (("loss", bool(under)), ("excess_loss", bool(under)), ("gap", False)):
+        views.series.set_mode("metric", metric)
+        renderer.render(snapshot, snapshot, history, buckets)
+        lanes = "lanes " + ", ".join(map(str, under[:-1])) + f" and {under[-1]}" if under else ""
+        expected = f"{lanes}: loss under float32's normal range (1.2·10⁻³⁸), where float32, not the lane"
+        assert (expected in views.series.note) == said, views.series.note
+
+
 def test_panel_two_names_the_lanes_that_draw_no_filtering_ratio_and_why():
     """Post-order and polar-only lanes keep no average of G: their curves were missing from ② without
     a word, beside a pre-order lane's."""
