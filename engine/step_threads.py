@@ -5,7 +5,8 @@ the last digits (the gradient pass's (236, 2048) @ (2048, 128) product did, from
 The window's engine changes its count while a run plays (it times one thread against two), so a
 rewind replayed at the count of the moment gave other numbers than the ones the window had shown. A
 branch keeps the count of every step it computed as runs (first step, count); a replay sets each
-step's count before computing it and puts the caller's count back after.
+step's count before computing it and puts the caller's count back after. A sweep point computes at
+one thread wherever it runs (:func:`one_thread`), so that its numbers are the same everywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["ThreadRecord", "count_at", "noted", "replay_threads", "up_to"]
+__all__ = ["ThreadRecord", "count_at", "noted", "one_thread", "replay_threads", "up_to"]
 
 #: (first step, thread count) runs, in step order: step s was computed with the count of the last
 #: run whose first step is at most s.
@@ -67,3 +68,23 @@ def replay_threads(record: ThreadRecord) -> Iterator[_Replay]:
     finally:
         if torch.get_num_threads() != callers:
             torch.set_num_threads(callers)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Within: torch computes at one thread on the calling thread; after: at the count it had.
+
+    A sweep point computes so in a pool worker (one process per core), in this process and on a
+    Dask worker alike: at the process's two threads (``--workers 1``), or a worker thread's own
+    count, the same point's losses differed from a pool worker's in their last digits, and the
+    cache kept whichever came first. Reading the count first gives a thread new to torch the
+    process's count, which is the one put back.
+    """
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            torch.set_num_threads(before)

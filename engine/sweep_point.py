@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from muonscope.engine.config import ExperimentConfig, RunConfig
+from muonscope.engine.step_threads import one_thread
 
 if TYPE_CHECKING:
     from muonscope.engine.experiment import Experiment
@@ -221,7 +222,8 @@ def compute_point(
     with :class:`PointStopped` (a cancelled sweep frees a remote worker within about a step).
     """
     runtime = runtime_of(point.config.run)
-    lanes, seconds = run_point(point, stop)
+    with one_thread():  # the same numbers in a pool worker, this process or on a Dask worker
+        lanes, seconds = run_point(point, stop)
     return lanes, seconds, runtime
 
 

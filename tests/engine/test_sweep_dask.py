@@ -1,6 +1,9 @@
 """Sweeps on a Dask cluster: the same numbers as on local processes, streamed, cancellable, cached here."""
 
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -10,7 +13,7 @@ from muonscope.engine.sweep import SweepPoint, SweepRunner
 from muonscope.engine.sweep_point import PointStopped, compute_point
 
 
-def _points(ds=(8, 16), seeds=(0, 1), steps=1):
+def _points(ds=(8, 16), seeds=(0, 1), steps=1, items=128):
     lanes = (
         LaneConfig(optimizer="sgd", lr=1.0, momentum=0.0),
         LaneConfig(optimizer="muon", lr=1.0, momentum=0.0, order="none"),
@@ -18,7 +21,7 @@ def _points(ds=(8, 16), seeds=(0, 1), steps=1):
     return [
         SweepPoint(
             ExperimentConfig(
-                task=TaskConfig(d=d, n_items=128, batch_size=0, seed=seed),
+                task=TaskConfig(d=d, n_items=items, batch_size=0, seed=seed),
                 lanes=lanes,
                 run=RunConfig(eval_every=1000),
             ),
@@ -46,6 +49,58 @@ def test_dask_results_equal_local_results(dask):
     for key, result in on_dask.items():
         assert result.lanes == local[key].lanes  # every metric of every lane, to the bit
         assert result.runtime == local[key].runtime
+
+
+def test_a_worker_started_without_a_nanny_computes_to_the_bit_as_a_local_worker():
+    """Dask's nanny starts a worker with OMP_NUM_THREADS=1; a worker started without one
+    (``dask worker --no-nanny``) computed with every core's thread, and at d = 16 its points' last
+    bits differed from the local executor's (with which it shares the cache)."""
+    from distributed import LocalCluster
+
+    points = _points(ds=(16,), seeds=(0,), items=256)
+    local = LocalExecutor(workers=1)
+    expected = {r.point.key: r.lanes for r in SweepRunner(points, use_cache=False, executor=local)}
+    environment = {**os.environ, "OMP_NUM_THREADS": "2"}  # a worker's torch takes its thread count here
+    worker_command = [sys.executable, "-m", "distributed.cli.dask_worker", "--no-nanny", "--nthreads", "1"]
+    cluster = LocalCluster(n_workers=0, processes=False, dashboard_address=":0", protocol="tcp")
+    with cluster:
+        worker = subprocess.Popen(
+            [*worker_command, cluster.scheduler_address],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with DaskExecutor(cluster.scheduler_address) as executor:
+                executor.client.wait_for_workers(1, timeout=300)
+                runner = SweepRunner(points, use_cache=False, executor=executor)
+                on_dask = {r.point.key: r.lanes for r in runner}
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    assert on_dask == expected
+
+
+def test_a_point_computed_in_this_process_equals_a_pool_workers_to_the_bit():
+    """``--workers 1`` computes here, at this process's two threads: the same point's losses differed
+    from a pool worker's (one thread) in their last digits, and the cache kept whichever came first."""
+    import torch
+
+    points = _points(ds=(16,), seeds=(0, 1), items=256)
+    pool = {
+        r.point.key: r.lanes for r in SweepRunner(points, use_cache=False, executor=LocalExecutor(workers=2))
+    }
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # as without OMP_NUM_THREADS on two cores
+    try:
+        here = {
+            r.point.key: r.lanes
+            for r in SweepRunner(points, use_cache=False, executor=LocalExecutor(workers=1))
+        }
+        assert torch.get_num_threads() == 2  # the count this process computes with is its own again
+    finally:
+        torch.set_num_threads(threads)
+    assert here == pool
 
 
 def test_the_cache_stays_with_the_caller_and_is_shared_with_local_sweeps(dask, tmp_path):
