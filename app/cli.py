@@ -24,6 +24,7 @@ from muonscope.app.cli_parser import build_parser
 from muonscope.app.cli_refusals import UsageError
 from muonscope.app.display_check import display_problem
 from muonscope.app.path_words import path_text
+from muonscope.app.standard_output import EXIT_READER_GONE, GuardedOutput, guarded_stdout
 from muonscope.app.warning_lines import one_line_warnings
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.validate import nearest
@@ -122,11 +123,22 @@ def _open_window(args: argparse.Namespace) -> int:
     return launch(preset=args.window_preset, config_file=args.window_config, session=args.window_session)
 
 
+def _after_output(prog: str, code: int, output: GuardedOutput) -> int:
+    """``code``, or how the command's output failed where that is all that failed: its files are
+    written (a reader gone ends as SIGPIPE would have; a full or closed stdout is a runtime failure)."""
+    if output.failure is None or code != EXIT_OK:
+        return code
+    if output.reader_gone:
+        return EXIT_READER_GONE
+    sys.stderr.write(f"{prog}: runtime failure: {output.failure_text()}\n")
+    return EXIT_RUNTIME
+
+
 def _quiet_broken_pipe() -> int:
     """The reader of our output went away (``| head``): stop quietly, as a shell tool does."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
-    return 128 + 13  # the shell's status for SIGPIPE
+    return EXIT_READER_GONE
 
 
 _COMMANDS = ("run", "shot", "record", "sweep", "reproduce", "cache", "inspect")
@@ -246,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError("arguments", len(argv), f"at most {MAX_ARGUMENTS} on the command line")
         args = _parsed(build_parser(), argv)
         prog = " ".join(filter(None, ("muonscope", args.command)))
-        with one_line_warnings(), _sigterm_as_ctrl_c(args.command is not None):
-            return _dispatch(args)
+        with one_line_warnings(), _sigterm_as_ctrl_c(args.command is not None), guarded_stdout() as output:
+            return _after_output(prog, _dispatch(args), output)
     except ConfigError as exc:
         sys.stderr.write(f"{prog}: error: " + " ".join(_said_of_option(exc, args).split("\n")) + "\n")
         return EXIT_USAGE

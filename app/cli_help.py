@@ -17,6 +17,7 @@ __all__ = [
     "HELP_WIDTH",
     "OMP_ENV",
     "QT_ENV",
+    "READER_GONE_EXIT",
     "SWEEP_EXIT_CODES",
     "THREADS_ENV",
     "WINDOW_THREADS_ENV",
@@ -28,7 +29,12 @@ __all__ = [
 #: Width of the hand-made parts of ``--help`` (the option lists follow the terminal, as argparse does).
 HELP_WIDTH = 100
 #: What ``--help`` of every command says about exit codes.
-EXIT_CODES = "exit status: 0 success, 2 invalid input (one line naming the field), 1 runtime failure"
+#: The status of a command whose stdout's reader went away (``| head -1``), as SIGPIPE's.
+READER_GONE_EXIT = "141 the reader of stdout went away (the files asked for are written all the same)"
+EXIT_CODES = (
+    "exit status: 0 success, 2 invalid input (one line naming the field), 1 runtime failure, "
+    + READER_GONE_EXIT
+)
 DEBUG_ENV = "MUONSCOPE_DEBUG=1  print a traceback for runtime failures"
 CACHE_ENV = "MUONSCOPE_CACHE=DIR  sweep cache folder (default: the user cache folder, muonscope/sweeps)"
 QT_ENV = "QT_QPA_PLATFORM  Qt platform; the picture is drawn offscreen unless this names another"
@@ -45,7 +51,7 @@ DASK_ENV = "DASK_*  Dask's own configuration (e.g. DASK_LOGGING__DISTRIBUTED=err
 SWEEP_EXIT_CODES = (
     "exit status: 0 success, 2 invalid input (one line naming the field; also a --scheduler that does "
     "not answer), 1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (points computed so far "
-    "stay cached)"
+    f"stay cached), {READER_GONE_EXIT}"
 )
 
 

@@ -19,6 +19,7 @@ from muonscope.app.cli_help import (
     DISPLAY_ENV,
     OMP_ENV,
     QT_ENV,
+    READER_GONE_EXIT,
     SWEEP_EXIT_CODES,
     THREADS_ENV,
     WINDOW_THREADS_ENV,
@@ -163,7 +164,7 @@ def _add_run(sub) -> None:
         [CUDA_ENV, THREADS_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success (also when --until stopped the run), 2 invalid input (one line "
         "naming the field or expression), 1 runtime failure, "
-        "130 interrupted by Ctrl-C or SIGTERM (what was computed is kept)",
+        f"130 interrupted by Ctrl-C or SIGTERM (what was computed is kept), {READER_GONE_EXIT}",
         names=setting_names(until=True),
     )
     _add_session_arguments(run)
@@ -211,7 +212,7 @@ def _add_shot(sub) -> None:
         ],
         [QT_ENV, CACHE_ENV, CUDA_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
-        "1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written)",
+        f"1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written), {READER_GONE_EXIT}",
         names=setting_names(views=True),
     )
     _add_session_arguments(shot)
@@ -242,7 +243,7 @@ def _add_record(sub) -> None:
         "1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file; "
         "one after the last frame lets the file be finished and exits 0; "
-        "a second one while it is finished gives the file up)",
+        f"a second one while it is finished gives the file up), {READER_GONE_EXIT}",
         names=setting_names(views=True),
     )
     _add_session_arguments(record)
@@ -371,7 +372,7 @@ def _add_reproduce(sub) -> None:
         [CACHE_ENV, QT_ENV, CUDA_ENV, OMP_ENV, DASK_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 every judged check passes, 1 a check failed (see summary.md) or a runtime "
         "failure, 2 invalid input (one line naming the field; also a --scheduler that does not answer), "
-        "130 interrupted by Ctrl-C or SIGTERM (points computed so far stay cached)",
+        f"130 interrupted by Ctrl-C or SIGTERM (points computed so far stay cached), {READER_GONE_EXIT}",
     )
     rep.add_argument("preset", nargs="?", metavar="PRESET", help="preset name (see --list)")
     rep.add_argument("--list", action="store_true", help="list the presets with their claims")

@@ -4,6 +4,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -352,6 +353,43 @@ def test_console_script_runs():
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["step"] == 1
+
+
+#: How a run ends where its stdout fails so, and the last line it says.
+_STDOUT_FAILURES = {
+    "reader gone": (141, None),  # as SIGPIPE would end it, quietly
+    "full": (1, "could not be written to stdout (no space left on device)"),
+    "closed": (1, "could not be written to stdout (it is closed)"),
+    "ascii": (0, None),
+}
+
+
+@pytest.mark.parametrize("stdout", list(_STDOUT_FAILURES))
+def test_a_report_that_cannot_be_printed_costs_the_run_none_of_its_files(tmp_path, stdout):
+    """``run --save S | head -1``, ``> /dev/full``, ``>&-`` and an ASCII-only stdout ("μ") each lost
+    the session and the tables: the report was printed first, and its failure ended the run."""
+    argv = [sys.executable, "-m", "muonscope", "run", *SMALL, "--steps", "3", "--no-progress"]
+    argv += ["--save", str(tmp_path / "s"), "--out", str(tmp_path / "tables")]
+    environment = {**os.environ, "PYTHONIOENCODING": "ascii"} if stdout == "ascii" else None
+    if stdout == "closed":
+        argv = ["sh", "-c", 'exec "$@" >&-', "sh", *argv]
+    with open("/dev/full" if stdout == "full" else os.devnull, "w") as full:
+        target = {"full": full, "closed": None}.get(stdout, subprocess.PIPE)
+        proc = subprocess.Popen(argv, stdout=target, stderr=subprocess.PIPE, text=True, env=environment)
+        if stdout == "reader gone":
+            proc.stdout.close()  # before anything is written
+        out, err = proc.communicate(timeout=300)
+    lines = err.splitlines()
+    assert f"muonscope run: session saved to {tmp_path / 's'} (step 3)" in lines, err
+    assert (tmp_path / "s" / "session.json").is_file() and (tmp_path / "tables" / "final.json").is_file()
+    code, said = _STDOUT_FAILURES[stdout]
+    assert proc.returncode == code, err
+    if said is None:
+        assert "failure" not in err
+    else:
+        assert lines[-1] == f"muonscope run: runtime failure: the output {said}"
+    if stdout == "ascii":
+        assert "\\u03bc=0.95" in out  # Muon's μ, escaped rather than fatal
 
 
 def test_window_without_a_display_explains_itself(monkeypatch, capsys):
