@@ -67,6 +67,7 @@ class SetBreakpoints:
 class SaveSession:
     path: Path
     view: dict = field(default_factory=dict, hash=False)  # the window's panel modes, kept with it
+    replace_any: bool = False  # the user said another session saved there may be replaced
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ class SessionCommands:
         elif isinstance(command, SetBreakpoints):
             self._set_breakpoints(command.items, command.serial)
         elif isinstance(command, SaveSession):
-            self._save(command.path, command.view)
+            self._save(command.path, command.view, command.replace_any)
         elif isinstance(command, OpenSession):
             self._open(command.path)
         elif isinstance(command, Inspect):
@@ -233,13 +233,16 @@ class SessionCommands:
         self._breakpoints_shown = tuple(b.text for b in self._session.breakpoints)
         self._outbox.append(breakpoints_message(self._session, hit=hit, answer_to=answer_to))
 
-    def _save(self, path, view: dict) -> None:
-        from muonscope.engine.session_file import save_session
+    def _save(self, path, view: dict, replace_any: bool = False) -> None:
+        from muonscope.engine.session_file import SavedElsewhere, save_session
 
         self._session.view = dict(view)  # the window's panel modes go with it
         self._working(f"saving the session to {path}")
         try:
-            save_session(self._session, path)
+            save_session(self._session, path, replace_any=replace_any)
+        except SavedElsewhere as exc:  # saved, where another process's save left room: said, and kept
+            path = exc.saved_to
+            self._outbox.append(Alert(f"Saved elsewhere: {exc}"))
         except (OSError, ConfigError) as exc:
             self._outbox.append(Alert(f"Not saved: {exc}"))
             return

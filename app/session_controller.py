@@ -99,23 +99,27 @@ class SessionController(QtCore.QObject):
     def save_to(self, path: Path) -> bool:
         """Save there; a folder holding another saved session is replaced only if the user says so.
         True when the save was asked of the engine (its answer: ``link.saved``, or an alert)."""
-        if not self._may_replace(Path(path)):
+        replacing = self._may_replace(Path(path))
+        if replacing is None:
             return False
         self._window.statusBar().showMessage(f"saving session to {path}…")
-        self._link.submit(SaveSession(path, current_view(self._views)))
+        self._link.submit(SaveSession(path, current_view(self._views), replace_any=replacing))
         return True
 
-    def _may_replace(self, path: Path) -> bool:
+    def _may_replace(self, path: Path) -> bool | None:
+        """None where the user would not replace another session saved at ``path``; True where they
+        said they would; False where there was nothing to ask (the engine then keeps a session
+        another process saves there meanwhile, and saves this one beside it)."""
         if not _is_file(path / "session.json") or (
             self.session_path is not None and path.resolve() == self.session_path.resolve()
         ):
-            return True
+            return False
         answer = QtWidgets.QMessageBox.question(
             self._window,
             "Replace a saved session?",
             f"{path} holds another saved session. Replace it with this one? Its run and branches are lost.",
         )
-        return answer == QtWidgets.QMessageBox.StandardButton.Yes
+        return True if answer == QtWidgets.QMessageBox.StandardButton.Yes else None
 
     def open_from(self, path: Path) -> None:
         """Open a saved session; a TOML file given instead is opened as a config (a session is a folder)."""

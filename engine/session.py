@@ -28,6 +28,7 @@ from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import MetricHistory, SpectraHistory
 from muonscope.engine.lane_breakpoints import LaneBreakpoints
 from muonscope.engine.lane_history import LaneHistory, lane_histories
+from muonscope.engine.save_identity import SavedAt
 from muonscope.engine.snapshot import Event, Snapshot
 from muonscope.engine.step_threads import ThreadRecord, noted, replay_threads, up_to
 
@@ -77,6 +78,8 @@ class Session:
         #: data the engine keeps and writes, checked and applied where a window opens it.
         self.view: dict[str, Any] = {}
         self.branches: list[Branch] = []
+        #: The folder and save this session was read from or last written to (None: neither yet).
+        self.last_saved: SavedAt | None = None
         self._current = 0
         self._budget_setting = config.run.checkpoint_mb
         if record_start:

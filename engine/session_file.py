@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from muonscope.engine.session_format import FILES, FORMAT, FORMAT_VERSION, SessionError
 from muonscope.engine.session_opening import check_session_folder, open_session
-from muonscope.engine.session_saving import check_save_target, save_session
+from muonscope.engine.session_saving import SavedElsewhere, check_save_target, save_session
 
 __all__ = [
     "FILES",
     "FORMAT",
     "FORMAT_VERSION",
+    "SavedElsewhere",
     "SessionError",
     "check_save_target",
     "check_session_folder",

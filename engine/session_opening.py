@@ -23,6 +23,7 @@ from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import COLUMNS, MetricHistory, SpectraHistory, SpectraRow
 from muonscope.engine.presets import read_text_file
+from muonscope.engine.save_identity import SavedAt, check_one_save
 from muonscope.engine.scalar_metrics import ESTIMATE_METRICS
 from muonscope.engine.session import Branch, Session, budget_bytes
 from muonscope.engine.session_format import (
@@ -70,8 +71,11 @@ def open_session(
     tensors = _read_tensors(folder / "tensors.safetensors")
     metrics = _read_metrics(folder / "metrics.parquet")
     spectra = _read_spectra(folder / "spectra.parquet")
+    check_one_save(folder, document)
     try:
-        return _build_session(document, tensors, metrics, spectra, factory, cancelled)
+        session = _build_session(document, tensors, metrics, spectra, factory, cancelled)
+        session.last_saved = SavedAt(folder.resolve(), document.get("save_id"))
+        return session
     except SessionError:
         raise
     except ConfigError as exc:
@@ -87,10 +91,11 @@ def check_session_folder(path: Path) -> None:
     one, and tensor and table files whose headers read (SessionError naming the file otherwise), so a
     bad path or a damaged file is refused before a window opens."""
     folder = _session_folder(Path(path))
-    _read_document(folder / "session.json")
+    document = _read_document(folder / "session.json")
     _check_tensors_header(folder / "tensors.safetensors")
     for name in ("metrics.parquet", "spectra.parquet"):
         _check_table_footer(folder / name)
+    check_one_save(folder, document)
 
 
 def _session_folder(path: Path) -> Path:

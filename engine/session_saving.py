@@ -27,6 +27,14 @@ from muonscope.engine.checkpoints import Checkpoint, same_state
 from muonscope.engine.file_names import name_overflow
 from muonscope.engine.file_writes import process_umask
 from muonscope.engine.history import count_values
+from muonscope.engine.save_identity import (
+    METADATA_KEY,
+    SavedAt,
+    folder_save_id,
+    free_sibling,
+    new_save_id,
+    saves_locked,
+)
 from muonscope.engine.scalar_metrics import COUNT_METRICS
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.session_format import (
@@ -42,7 +50,7 @@ from muonscope.engine.session_format import (
 from muonscope.engine.snapshot import Event
 from muonscope.engine.tables import write_table
 
-__all__ = ["STAGING_ADDED_BYTES", "check_save_target", "save_session"]
+__all__ = ["STAGING_ADDED_BYTES", "SavedElsewhere", "check_save_target", "save_session"]
 
 #: The folder a session is written in before it takes its name, beside its target: a save cut short
 #: leaves the target as it was.
@@ -51,16 +59,38 @@ _STAGING_PREFIX = ".{name}.saving."
 STAGING_ADDED_BYTES = len(_STAGING_PREFIX.format(name="")) + 8
 
 
-def save_session(session: Session, path: Path) -> Path:
+def save_session(session: Session, path: Path, *, replace_any: bool = False) -> Path:
     """Write ``session`` to the folder ``path``, replacing a session saved there before; whatever else
     the folder holds (notes, figures, a session saved inside it) is kept. A folder the system will
-    not let it write is :class:`SaveFailed`, naming ``path`` and where the system refused."""
+    not let it write is :class:`SaveFailed`, naming ``path`` and where the system refused.
+
+    Only the save this session was read from or last written to is replaced, unless ``replace_any``
+    (a user who said so): one another process saved there meanwhile stays, and this session is
+    saved beside it under a free name, said by :class:`SavedElsewhere` once it is written.
+    """
     path = Path(path)
     try:
-        return _save(session, path)
+        written = _save(session, path, replace_any)
     except OSError as exc:
         where = _refused_in(path, exc)
         raise SaveFailed(path, f"cannot be saved there ({os_reason(exc)}{where})", exc.errno) from None
+    if written != path.resolve():
+        beside = path.with_name(written.name) if path.name not in ("", "..") else written  # as it was given
+        raise SavedElsewhere(path, beside)
+    return path
+
+
+class SavedElsewhere(SaveFailed):
+    """A session saved beside the folder asked for, because another process saved a session there
+    while this one ran: neither run is lost. ``saved_to`` is the folder it was written to."""
+
+    def __init__(self, path: Path, saved_to: Path) -> None:
+        super().__init__(
+            path,
+            f"another process saved a session there meanwhile, which is kept; this one is saved to "
+            f"{saved_to} instead",
+        )
+        self.saved_to = saved_to
 
 
 def _refused_in(path: Path, exc: OSError) -> str:
@@ -72,7 +102,9 @@ def _refused_in(path: Path, exc: OSError) -> str:
     return "" if folder.resolve() in (Path.cwd(), path.resolve()) else f" in {folder}"
 
 
-def _save(session: Session, path: Path) -> Path:
+def _save(session: Session, path: Path, replace_any: bool) -> Path:
+    """Write the session's four files to ``path`` (or beside it: see :func:`save_session`); returns
+    the resolved folder they were written to."""
     _check_target(path)
     if session.at_head:  # the engine's exact state, so opening continues from here
         session.branch.head = session.experiment.checkpoint()
@@ -95,20 +127,43 @@ def _save(session: Session, path: Path) -> Path:
         "view": dict(session.view),
         "branches": [_branch_record(b, ids) for b in session.branches],
         "checkpoints": records,
+        "save_id": new_save_id(),
     }
     target = path.resolve()  # a link's folder, and "." by its name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with saves_locked(target.parent):  # another muonscope saving here waits for this save, and this for it
+        if not replace_any and _saved_by_another(session, target):
+            target = free_sibling(target)
+        _write_session(session, document, tensors, target)
+    session.last_saved = SavedAt(target, document["save_id"])
+    return target
+
+
+def _saved_by_another(session: Session, target: Path) -> bool:
+    """Whether ``target`` holds a save other than the one ``session`` was read from or last written
+    to: another process saved there since this one checked the folder at its start."""
+    if not (target / "session.json").is_file():
+        return False
+    known = session.last_saved
+    return known is None or known.folder != target or known.save_id != folder_save_id(target)
+
+
+def _write_session(
+    session: Session, document: dict[str, Any], tensors: dict[str, torch.Tensor], target: Path
+) -> None:
+    """The four files, written in a staging folder beside ``target``, then moved into it at once."""
     fresh = not target.exists()
     home = target.parent if fresh else target  # the staging folder sits beside what it replaces
-    home.mkdir(parents=True, exist_ok=True)
     prefix = _STAGING_PREFIX.format(name=target.name)
     if not fresh:
         _drop_abandoned_saves(target, prefix)
     staging = Path(tempfile.mkdtemp(prefix=prefix, dir=home))
+    save_id = document["save_id"]
     try:
         (staging / "session.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-        _write_tensors(staging / "tensors.safetensors", tensors)
-        _write_metrics(staging / "metrics.parquet", session)
-        _write_spectra(staging / "spectra.parquet", session.branches)
+        _write_tensors(staging / "tensors.safetensors", tensors, save_id)
+        _write_metrics(staging / "metrics.parquet", session, save_id)
+        _write_spectra(staging / "spectra.parquet", session.branches, save_id)
         _open_as_umask_allows(staging, folder_too=fresh)
         if fresh:
             os.replace(staging, target)
@@ -119,11 +174,11 @@ def _save(session: Session, path: Path) -> Path:
         raise
     if not fresh:
         shutil.rmtree(staging)  # the files replaced waited there
-    return path
 
 
 def _drop_abandoned_saves(target: Path, prefix: str) -> None:
-    """The staging folders a killed save left in the session's folder (hundreds of MB each, hidden)."""
+    """The staging folders a killed save left in the session's folder (hundreds of MB each, hidden):
+    any there while this save holds the lock, which every save holds while it stages."""
     for entry in target.glob(f"{prefix}*"):
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
@@ -309,7 +364,7 @@ def _event_record(event: Event) -> dict[str, Any]:
     }
 
 
-def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+def _write_tensors(path: Path, tensors: dict[str, torch.Tensor], save_id: str) -> None:
     """The tensors file; the system's refusal as an OSError, as the other files' come: safetensors
     raises one of its own ("I/O error: No space left on device (os error 28)"), which went past
     :func:`save_session`'s message and, in the window, ended the engine with the run unsaved."""
@@ -317,14 +372,15 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     from safetensors.torch import save_file
 
     try:
-        save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(path))
+        contents = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
+        save_file(contents, str(path), metadata={METADATA_KEY: save_id})
     except SafetensorError as exc:
         found = re.search(r"os error (\d+)", str(exc))
         code = int(found.group(1)) if found else errno.EIO
         raise OSError(code, os.strerror(code)) from None
 
 
-def _write_metrics(path: Path, session: Session) -> None:
+def _write_metrics(path: Path, session: Session, save_id: str) -> None:
     """Every branch's metric rows, each labelled with its lane's settings at the row's step."""
     import pyarrow as pa
 
@@ -344,10 +400,10 @@ def _write_metrics(path: Path, session: Session) -> None:
                 }
             )
         )
-    write_table(pa.concat_tables(parts), path)
+    write_table(pa.concat_tables(parts).replace_schema_metadata({METADATA_KEY: save_id}), path)
 
 
-def _write_spectra(path: Path, branches: list[Branch]) -> None:
+def _write_spectra(path: Path, branches: list[Branch], save_id: str) -> None:
     import pyarrow as pa
 
     columns: dict[str, list] = {name: [] for name in ("branch", "step", "lane", "lane_id", *SPECTRA_COLUMNS)}
@@ -361,6 +417,7 @@ def _write_spectra(path: Path, branches: list[Branch]) -> None:
                 columns[name].append(np.asarray(getattr(row.spectra, name), dtype=np.float64))
     schema = pa.schema(
         [(name, pa.int64()) for name in ("branch", "step", "lane", "lane_id")]
-        + [(name, pa.list_(pa.float64())) for name in SPECTRA_COLUMNS]
+        + [(name, pa.list_(pa.float64())) for name in SPECTRA_COLUMNS],
+        metadata={METADATA_KEY: save_id},
     )
     write_table(columns, path, schema)

@@ -195,6 +195,28 @@ def test_a_save_the_disk_cannot_hold_is_not_made_and_the_run_goes_on(qtbot, tmp_
     assert open_session(tmp_path / "s").step == 6
 
 
+def test_a_save_over_a_session_another_process_saved_meanwhile_keeps_both(qtbot, tmp_path):
+    """Ctrl+S over the window's own session replaced what another process had saved there since
+    (the window asks only before replacing a session it did not open); nothing said so."""
+    from muonscope.engine.session_file import save_session
+
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 4)
+    _saved(qtbot, app, tmp_path / "s")
+    meanwhile = open_session(tmp_path / "s")
+    meanwhile.run(9, stop_on_breakpoints=False)
+    save_session(meanwhile, tmp_path / "s")  # as `run --resume s --save s` in a terminal
+    _run_to(qtbot, app, 6)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_to(tmp_path / "s")
+    assert app.views.message.text == (
+        f"Saved elsewhere: {tmp_path / 's'}: another process saved a session there meanwhile, which is "
+        f"kept; this one is saved to {tmp_path / 's-2'} instead"
+    )
+    assert app.sessions.session_path == tmp_path / "s-2"  # Ctrl+S goes on saving there
+    assert open_session(tmp_path / "s").step == 9 and open_session(tmp_path / "s-2").step == 6
+
+
 def test_a_config_file_the_window_cannot_run_as_written_is_not_opened(qtbot, tmp_path):
     """A bad [view] replaced the run anyway (a bad [task] refused the file), and a run too large
     for memory was "Not restarted" though nothing had been running it."""

@@ -1015,3 +1015,78 @@ def test_a_session_file_it_may_not_read_is_said_so_not_missing(monkeypatch, save
     folder = _copy(saved, tmp_path)
     _deny(monkeypatch, folder / "tensors.safetensors")
     assert _refused(folder) == f"{folder / 'tensors.safetensors'}: cannot be read (permission denied)"
+
+
+def test_a_save_keeps_the_session_another_process_saved_there_meanwhile(tmp_path):
+    """Two ``run --resume s --save s`` at once: the later save replaced the earlier one's run (or
+    deleted its staging folder and lost its own); two ``--save new`` at once lost the later run."""
+    from muonscope.engine.session_file import SavedElsewhere
+
+    save_session(_small_session(4), tmp_path / "s")
+    mine, theirs = open_session(tmp_path / "s"), open_session(tmp_path / "s")
+    theirs.run(7, stop_on_breakpoints=False)
+    save_session(theirs, tmp_path / "s")
+    mine.run(9, stop_on_breakpoints=False)
+    with pytest.raises(SavedElsewhere) as caught:
+        save_session(mine, tmp_path / "s")
+    assert caught.value.saved_to == tmp_path / "s-2"
+    assert str(caught.value) == (
+        f"{tmp_path / 's'}: another process saved a session there meanwhile, which is kept; this one is "
+        f"saved to {tmp_path / 's-2'} instead"
+    )
+    assert open_session(tmp_path / "s").step == 7 and open_session(tmp_path / "s-2").step == 9
+    mine.run(11, stop_on_breakpoints=False)
+    save_session(mine, tmp_path / "s-2")  # its own save now: replaced in place
+    assert open_session(tmp_path / "s-2").step == 11 and not (tmp_path / "s-3").exists()
+    # a session that was never saved, beside one saved to its new folder meanwhile
+    first, second = _small_session(3), _small_session(6)
+    save_session(first, tmp_path / "new")
+    with pytest.raises(SavedElsewhere):
+        save_session(second, tmp_path / "new")
+    assert [open_session(tmp_path / name).step for name in ("new", "new-2")] == [3, 6]
+    save_session(second, tmp_path / "new", replace_any=True)  # a user who said it may be replaced
+    assert open_session(tmp_path / "new").step == 6 and not (tmp_path / "new-3").exists()
+
+
+def test_a_save_waits_for_another_save_into_the_same_folder(tmp_path):
+    """Each save dropped every staging folder it found as abandoned, another process's live one too."""
+    import threading
+
+    from muonscope.engine.save_identity import saves_locked
+
+    session, done = _small_session(3), threading.Event()
+
+    def save() -> None:
+        save_session(session, tmp_path / "s")
+        done.set()
+
+    with saves_locked(tmp_path):  # another process's save, under way
+        saver = threading.Thread(target=save)
+        saver.start()
+        assert not done.wait(timeout=3) and not (tmp_path / "s").exists()
+    saver.join(timeout=120)
+    assert done.is_set() and open_session(tmp_path / "s").step == 3
+
+
+@pytest.mark.parametrize("name", ["tensors.safetensors", "metrics.parquet", "spectra.parquet"])
+def test_a_folder_whose_files_come_from_two_saves_is_refused(tmp_path, name):
+    """session.json of one save beside another save's tensors opened as one session: the weights of
+    a run at lr = 32 under the settings of the run at lr = 64."""
+    from muonscope.engine.session_file import check_session_folder
+
+    save_session(_small_session(5), tmp_path / "a")
+    save_session(_small_session(5), tmp_path / "b")  # alike in every step count: only the save differs
+    shutil.copy(tmp_path / "b" / name, tmp_path / "a" / name)
+    expected = (
+        f"{tmp_path / 'a' / name}: comes from another save than session.json (a copy made part-way, or "
+        "a folder read while another save wrote it); open a folder whose four files were saved together"
+    )
+    assert _refused(tmp_path / "a") == expected
+    with pytest.raises(SessionError, match="comes from another save"):
+        check_session_folder(tmp_path / "a")
+
+
+def test_a_session_saved_before_saves_were_stamped_still_opens(tmp_path):
+    save_session(_small_session(5), tmp_path / "old")
+    _edit_document(tmp_path / "old", lambda document: {k: v for k, v in document.items() if k != "save_id"})
+    assert open_session(tmp_path / "old").step == 5
