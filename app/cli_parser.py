@@ -50,10 +50,12 @@ def _command(sub, name: str, summary: str, examples: list[str], environment: lis
 
 
 def _path(text: str) -> Path:
-    """A path argument; an empty one would quietly mean the current folder."""
+    """A path argument, ``~`` at its start meaning the home folder as the shell does where it does
+    not expand it itself (``--save=~/runs/s1`` made a folder named ``~`` in the current one); an
+    empty one would quietly mean the current folder."""
     if not text:
         raise argparse.ArgumentTypeError("must not be empty")
-    return Path(text)
+    return Path(text).expanduser()
 
 
 def build_parser() -> argparse.ArgumentParser:

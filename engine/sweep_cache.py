@@ -34,9 +34,10 @@ class CacheWarning(UserWarning):
 
 
 def default_cache_dir() -> Path:
-    """Per-user cache folder (``MUONSCOPE_CACHE`` overrides)."""
+    """Per-user cache folder (``MUONSCOPE_CACHE`` overrides; a ``~`` at its start is the home folder,
+    as a shell would have made it, where a quoted ``'~/c'`` left it unexpanded)."""
     if os.environ.get("MUONSCOPE_CACHE"):
-        return Path(os.environ["MUONSCOPE_CACHE"])
+        return Path(os.environ["MUONSCOPE_CACHE"]).expanduser()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("muonscope")) / "sweeps"

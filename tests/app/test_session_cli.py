@@ -1173,3 +1173,19 @@ def test_a_run_stopped_at_once_says_its_session_was_not_saved(tmp_path, monkeypa
     said = capsys.readouterr().err.strip().splitlines()[-1]
     assert said == f"muonscope run: interrupted: the session was not saved to {tmp_path / 's'}"
     assert not (tmp_path / "s" / "session.json").exists()
+
+
+def test_a_tilde_the_shell_left_is_the_home_folder(capsys, monkeypatch, tmp_path):
+    """``--save=~/s1`` (bash expands no ``~`` after ``=``) saved to a folder named ``~`` in the
+    current one, said as "saved to ~/s1"; a quoted ``MUONSCOPE_CACHE='~/c'`` did the same."""
+    home, elsewhere = tmp_path / "home", tmp_path / "here"
+    home.mkdir(), elsewhere.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    code, _, err = _run(capsys, *SMALL, "--steps", "2", *QUIET, "--save=~/s1")
+    assert code == 0
+    assert f"muonscope run: session saved to {home / 's1'} (step 2)" in err.splitlines()
+    assert open_session(home / "s1").step == 2 and not (elsewhere / "~").exists()
+    monkeypatch.setenv("MUONSCOPE_CACHE", "~/c")
+    assert main(["cache", "info"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"folder: {home / 'c'} (not created yet)"
