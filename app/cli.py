@@ -123,6 +123,22 @@ def _open_window(args: argparse.Namespace) -> int:
     return launch(preset=args.window_preset, config_file=args.window_config, session=args.window_session)
 
 
+def _current_folder_exists() -> bool:
+    """Whether the current folder is still there; where it is not, a line saying so on stderr.
+
+    A shell left standing in a deleted folder ran muonscope into "Intel oneMKL FATAL ERROR: Cannot
+    load …/libtorch_cpu.so" (torch's libraries are found relative to it) or a bare FileNotFoundError."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        sys.stderr.write(
+            "muonscope: error: the current folder no longer exists (it was removed while the shell "
+            "stood in it); cd to a folder that does\n"
+        )
+        return False
+    return True
+
+
 def _after_output(prog: str, code: int, output: GuardedOutput) -> int:
     """``code``, or how the command's output failed where that is all that failed: its files are
     written (a reader gone ends as SIGPIPE would have; a full or closed stdout is a runtime failure)."""
@@ -252,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     ("muonscope run: error: …"), so that every error of one command reads alike.
     """
     prog, args, began = "muonscope", None, time.time()
+    if not _current_folder_exists():
+        return EXIT_USAGE
     try:
         argv = _session_argument(sys.argv[1:] if argv is None else list(argv))
         if len(argv) > MAX_ARGUMENTS:

@@ -392,6 +392,23 @@ def test_a_report_that_cannot_be_printed_costs_the_run_none_of_its_files(tmp_pat
         assert "\\u03bc=0.95" in out  # Muon's μ, escaped rather than fatal
 
 
+def test_a_current_folder_removed_under_the_shell_is_said_to_be_gone(tmp_path):
+    """torch's import said "Intel oneMKL FATAL ERROR: Cannot load …/libtorch_cpu.so" there (exit 2,
+    as from a broken install), and ``--out`` a bare FileNotFoundError."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    command = [sys.executable, "-m", "muonscope", "run", *SMALL, "--steps", "2", "--out", "tables"]
+    script = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+    proc = subprocess.run(
+        ["sh", "-c", script, "sh", str(gone), *command], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        "muonscope: error: the current folder no longer exists (it was removed while the shell stood in "
+        "it); cd to a folder that does\n"
+    )
+
+
 def test_window_without_a_display_explains_itself(monkeypatch, capsys):
     if not sys.platform.startswith("linux"):
         pytest.skip("display detection is for Linux")
