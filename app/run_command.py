@@ -97,7 +97,10 @@ def _check_targets(args: argparse.Namespace) -> None:
     if args.out is not None:
         check_output_folder(args.out)
     if args.save is not None:
-        overflow = name_overflow(args.save)  # before asking the system of it: the asking fails on it
+        from muonscope.engine.session_saving import STAGING_ADDED_BYTES
+
+        # before asking the system of it (the asking fails on it), with what staging adds to its name
+        overflow = name_overflow(args.save, STAGING_ADDED_BYTES, "saving")
         if overflow is not None:
             raise ConfigError("--save", str(args.save), overflow)
         check_writable(args.save.parent, "--save", given=args.save)

@@ -14,6 +14,8 @@ __all__ = ["DEFAULT_NAME_MAX", "name_overflow"]
 
 #: Bytes a name may hold where the file system does not say (Linux, macOS and Windows all hold 255).
 DEFAULT_NAME_MAX = 255
+#: Bytes a whole path may hold, its ending NUL counted, where the system does not say (Linux's 4096).
+DEFAULT_PATH_MAX = 4096
 
 
 def name_overflow(path: Path, added_bytes: int = 0, what_adds: str = "") -> str | None:
@@ -34,7 +36,22 @@ def name_overflow(path: Path, added_bytes: int = 0, what_adds: str = "") -> str 
             held = f"names hold {room} bytes here, and {what_adds} adds {added} while it writes"
             return f"{kind} is {size} bytes long: at most {room - added} fit ({held})"
         return f"{kind} is {size} bytes long: names hold at most {room} bytes here"
-    return None
+    return _path_overflow(Path(path), added_bytes)
+
+
+def _path_overflow(path: Path, added_bytes: int) -> str | None:
+    """Why the whole of ``path`` (from the root, as the system is given it) is too long, or None:
+    names of 200 bytes each, 22 folders deep, went past the system's 4096 bytes and were refused
+    only as a runtime failure ("File name too long") once the work was done."""
+    size = len(os.fsencode(os.path.abspath(path))) + added_bytes
+    most = DEFAULT_PATH_MAX
+    try:
+        most = os.pathconf("/", "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):  # no such limit said on this system (or no pathconf)
+        pass
+    if size < most:
+        return None
+    return f"it is {size} bytes long from the root: paths hold fewer than {most} bytes here"
 
 
 def _name_max(path: Path) -> int:

@@ -138,9 +138,27 @@ CASES = [
     (["record", "--out", "{tmp}/" + "G" * 251 + ".gif"], "its name is 255 bytes long: at most 250 fit"),
     (["shot", "--out", "{tmp}/" + "P" * 300 + ".png"], "its name is 304 bytes long: names hold at most 255"),
     # the system was asked of them first, and its "File name too long" came out as a runtime failure
-    (["run", "--steps", "1", "--save", "{tmp}/" + "S" * 300], "its name is 300 bytes long: names hold"),
+    (["run", "--steps", "1", "--save", "{tmp}/" + "S" * 300], "its name is 300 bytes long: at most 238 fit"),
     (["sweep", "--axis", "d", "--out", "{tmp}/" + "O" * 300], "its name is 300 bytes long: names hold"),
     (["run", "--out", "{tmp}/" + "D" * 300 + "/x"], "a folder name in it (DDDDDDDDDDDD…) is 300 bytes long"),
+    # a name that fits only without staging's 17 bytes was said without the option it was given to
+    (
+        ["run", "--save", "{tmp}/" + "é" * 127],
+        ("--save = '{tmp}/éé", "is not allowed: its name is 254 bytes"),
+    ),
+    # a path past the system's 4096 bytes, each name short enough: a runtime failure, exit 1, at the end
+    (
+        ["run", "--out", "{tmp}/" + "/".join(["d" * 200] * 22)],
+        ("--out = '{tmp}/ddd", "bytes long from the root"),
+    ),
+    (
+        ["run", "--save", "{tmp}/" + "/".join(["d" * 200] * 22)],
+        ("--save = '{tmp}/ddd", "paths hold fewer than"),
+    ),
+    (
+        ["shot", "--out", "{tmp}/" + "/".join(["d" * 200] * 22) + ".png"],
+        ("--out = '", "bytes long from the root"),
+    ),
     # ---- --set
     (["run", "--set", "task.d=0"], "task.d = 0"),
     (["run", "--set", "task.d=abc"], "task.d = 'abc'"),
