@@ -60,11 +60,15 @@ class WindowMemory(QtCore.QObject):
         self._settings.setValue(_SCALE, style.scale)
         self._settings.setValue(_THEME, style.theme)
         self._settings.sync()
+        if problem := _store_problem(self._settings):
+            log.warning("the layout could not be kept in %s (%s)", self._settings.fileName(), problem)
 
     def restore(self) -> None:
         """The layout and presentation style saved last, each part that is readable and still fits."""
         geometry, docks = self._settings.value(_GEOMETRY), self._settings.value(_DOCKS)
         where = self._settings.fileName()
+        if problem := _store_problem(self._settings):  # a folder in its place read as a first launch
+            log.warning("%s cannot be read (%s): the window opens as new", where, problem)
         if geometry is not None and not (
             isinstance(geometry, QtCore.QByteArray) and self._window.restoreGeometry(geometry)
         ):
@@ -97,6 +101,16 @@ class WindowMemory(QtCore.QObject):
         self._window.showNormal()
         self._window.restore_layout(docks, LAYOUT_VERSION)
         self._window.resize(size)
+
+
+def _store_problem(settings: QtCore.QSettings) -> str:
+    """What keeps the settings store from being read or written, in words ("" where nothing does)."""
+    status = settings.status()
+    if status == QtCore.QSettings.Status.AccessError:
+        return "it is not a file this user may read and write"
+    if status == QtCore.QSettings.Status.FormatError:
+        return "it is not a settings file"
+    return ""
 
 
 def _number(value) -> float | None:

@@ -112,6 +112,21 @@ def test_damaged_entries_are_passed_over_with_a_warning(qtbot, settings, caplog)
     assert (app.presentation.style.scale, app.presentation.style.theme) == (new.scale, new.theme)
 
 
+def test_a_settings_store_that_is_a_folder_is_said_on_opening_and_closing(qtbot, tmp_path, caplog):
+    """A folder in the settings file's place read as a first launch, and each close kept nothing,
+    without a word."""
+    (tmp_path / "muonscope.ini").mkdir()
+    settings = QtCore.QSettings(str(tmp_path / "muonscope.ini"), QtCore.QSettings.Format.IniFormat)
+    with caplog.at_level(logging.WARNING, logger="muonscope.app.window_memory"):
+        app = _reopened(qtbot, settings)
+        app.window.close()
+    where = tmp_path / "muonscope.ini"
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{where} cannot be read (it is not a file this user may read and write): the window opens as new",
+        f"the layout could not be kept in {where} (it is not a file this user may read and write)",
+    ]
+
+
 def test_reset_window_layout_goes_back_to_a_first_launchs(qtbot, settings):
     app = open_app(qtbot, settings=settings)
     app.window.breakpoints_dock.show()
