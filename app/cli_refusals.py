@@ -104,6 +104,9 @@ def _as_field_error(message: str, stated: dict[str, str] | None = None) -> str:
     if missing is not None:  # "--size -1280x720": the value was read as an option
         option = missing["option"].split("/")[-1]
         return f"{option} needs a value after it (one that starts with '-' is written {option}=VALUE)"
+    required = re.fullmatch(r"the following arguments are required: (?P<names>[A-Z, ]+)", message)
+    if required is not None:  # "inspect -dash": the path was read as an option, and the message said no more
+        return f"{required['names']} is missing (one that starts with '-' goes after a --, or as ./-NAME)"
     together = re.fullmatch(r"argument (?P<option>[^:]+): not allowed with argument (?P<other>.+)", message)
     if together is not None:  # argparse: "argument --config: not allowed with argument --preset"
         option, other = (together[name].split("/")[-1] for name in ("option", "other"))

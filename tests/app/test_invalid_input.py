@@ -469,6 +469,8 @@ CASES = [
     (["record", "--out", "{tmp}/x.mp4", "--set", "task.alpha=-1"], "task.alpha = -1"),
     (["record", "--out", "{tmp}/x.mp4", "--resume", "{tmp}/missing"], "{tmp}/missing"),
     (["record"], "the following arguments are required: --out"),
+    # a path read as an option: "the following arguments are required: PATH" and no more
+    (["inspect", "-dash"], "PATH is missing (one that starts with '-' goes after a --, or as ./-NAME)"),
     # ---- sweep
     (["sweep", "--axis", "mu"], ("--axis = 'mu'", "presets it applies to: momentum_order")),
     (["sweep", "--axis", "d", "--preset", "tail_balance_one_step"], "--axis = 'd'"),
