@@ -175,6 +175,17 @@ def _refuse_a_session_folder(path: Path, field_name: str) -> None:
         )
 
 
+def _utf16(data: bytes) -> bool:
+    """Whether ``data`` reads as UTF-16: its byte-order mark, or (without one) a zero byte in every
+    other place of its start, as UTF-16 writes Latin letters; such a file was called binary data."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    start = data[:256]
+    if len(start) < 4 or len(start) % 2:
+        return False
+    return not any(start[0::2]) or not any(start[1::2])
+
+
 def read_text_file(
     path: Path, field_name: str, limit_bytes: int = MAX_CONFIG_BYTES, kind: str = "TOML"
 ) -> str:
@@ -200,6 +211,8 @@ def read_text_file(
         raise ConfigError(field_name, str(path), f"must be a readable file ({exc.strerror})") from None
     if len(data) > limit_bytes:
         raise ConfigError(field_name, str(path), f"must be at most {limit_bytes} bytes")
+    if _utf16(data):  # what a Windows editor's "Unicode" writes
+        raise ConfigError(field_name, str(path), "must be UTF-8 text (it is UTF-16: save it as UTF-8)")
     if b"\x00" in data:
         raise ConfigError(field_name, str(path), f"must be {kind} text (it holds binary data)")
     try:

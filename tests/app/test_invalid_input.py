@@ -19,6 +19,12 @@ CASES = [
     # ---- config files
     (["run", "--config", "{tmp}/latin1.toml"], ("--config = '{tmp}/latin1.toml'", "must be UTF-8 text")),
     (["run", "--config", "{tmp}/binary.toml"], ("--config = '{tmp}/binary.toml'", "holds binary data")),
+    # what a Windows editor's "Unicode" writes, with its byte-order mark and without: "binary data"
+    (
+        ["run", "--config", "{tmp}/utf16.toml"],
+        ("--config = '{tmp}/utf16.toml'", "(it is UTF-16: save it as UTF-8)"),
+    ),
+    (["run", "--config", "{tmp}/utf16be.toml"], "must be UTF-8 text (it is UTF-16: save it as UTF-8)"),
     (["run", "--config", "{tmp}/pickled.pkl"], "--config = '{tmp}/pickled.pkl'"),
     (["run", "--config", "{tmp}/deep_arrays.toml"], ("--config = '{tmp}/deep_arrays.toml'", "too deeply")),
     (["run", "--config", "{tmp}/deep_tables.toml"], ("--config = '{tmp}/deep_tables.toml'", "too deeply")),
@@ -505,6 +511,8 @@ def files(tmp_path):
     write = lambda name, text: (tmp_path / name).write_text(text, encoding="utf-8")  # noqa: E731
     (tmp_path / "latin1.toml").write_bytes('[task]\ntitle = "é"\n'.encode("latin-1"))
     (tmp_path / "binary.toml").write_bytes(b"[task]\x00\x01\x02")
+    (tmp_path / "utf16.toml").write_bytes("[task]\nd = 32\n".encode("utf-16"))
+    (tmp_path / "utf16be.toml").write_bytes("[task]\nd = 32\n".encode("utf-16-be"))
     (tmp_path / "pickled.pkl").write_bytes(pickle.dumps({"task": {"d": 64}}))
     write("deep_arrays.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n")
     write("huge_number.toml", "[task]\nd = " + "9" * 5000 + "\n")
