@@ -10,6 +10,7 @@ with ``tomllib`` only: a bad file gives a ConfigError naming it and changes noth
 from __future__ import annotations
 
 import re
+import shlex
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
@@ -166,8 +167,8 @@ def _refuse_a_session_folder(path: Path, field_name: str) -> None:
         raise ConfigError(
             field_name,
             str(path),
-            f"is a saved session, not a config file: open it with `muonscope {folder}`, or continue "
-            f"it with `muonscope run --resume {folder}`",
+            f"is a saved session, not a config file: open it with `muonscope {shlex.quote(str(folder))}`, "
+            f"or continue it with `muonscope run --resume {shlex.quote(str(folder))}`",
         )
     if path.is_dir() and (path / "config.toml").is_file():
         raise ConfigError(

@@ -263,3 +263,16 @@ def test_a_run_of_no_lanes_or_too_many_is_refused_naming_the_list_not_a_count(co
     with pytest.raises(ConfigError) as refused:
         ExperimentConfig(lanes=(LaneConfig(),) * count)
     assert str(refused.value).startswith(f"{shown} is not allowed")
+
+
+def test_a_saved_session_given_as_a_config_is_answered_with_commands_that_paste_whole(tmp_path):
+    """ "open it with `muonscope /runs/my run`" pasted as printed was two words."""
+    folder = tmp_path / "my run"
+    folder.mkdir()
+    (folder / "session.json").write_text("{}")
+    with pytest.raises(ConfigError) as err:
+        load_config_file(folder, "--config")
+    quoted = f"'{folder}'"
+    assert f"open it with `muonscope {quoted}`, or continue it with `muonscope run --resume {quoted}`" in str(
+        err.value
+    )
