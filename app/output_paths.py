@@ -70,7 +70,8 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
         probe.touch()
         probe.unlink()
     except OSError as exc:
-        where = "" if folder == given else f" in {folder}"
+        shown = folder.absolute() if folder == Path(".") else folder  # "in ." named no folder
+        where = "" if folder == given else f" in {shown}"
         raise ConfigError(option, str(given), f"cannot be written{where} ({exc.strerror})") from None
 
 

@@ -1189,3 +1189,13 @@ def test_a_tilde_the_shell_left_is_the_home_folder(capsys, monkeypatch, tmp_path
     monkeypatch.setenv("MUONSCOPE_CACHE", "~/c")
     assert main(["cache", "info"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == f"folder: {home / 'c'} (not created yet)"
+
+
+def test_a_current_folder_that_cannot_be_written_is_named_whole(capsys, monkeypatch):
+    """``--save s`` in a folder that cannot be written was refused as "cannot be written in ."."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc, a folder no one may write in")
+    monkeypatch.chdir("/proc")
+    code, out, err = _run(capsys, *SMALL, "--steps", "2", "--save", "s")
+    assert code == 2 and out == ""
+    assert err.startswith("muonscope run: error: --save = 's' is not allowed: cannot be written in /proc (")
