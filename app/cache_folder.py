@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from muonscope.app.output_paths import check_writable, nearest_existing
+from muonscope.app.output_paths import check_writable, kind_of, nearest_existing
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["cache_option", "check_cache", "check_cache_folder"]
@@ -42,10 +42,9 @@ def check_cache_folder(folder: Path, option: str) -> None:
     ``cache info`` called it "not created yet" while every sweep refused it."""
     existing = nearest_existing(folder)
     if existing == folder and not folder.is_dir():
-        kind = "a file" if folder.is_file() else "a device or another special file"
-        raise ConfigError(option, str(folder), f"must be a folder (it is {kind})")
+        raise ConfigError(option, str(folder), f"must be a folder (it is {kind_of(folder)})")
     if not existing.is_dir():
-        raise ConfigError(option, str(folder), f"{existing} is a file, not a folder")
+        raise ConfigError(option, str(folder), f"{existing} is {kind_of(existing)}, not a folder")
     if existing != folder:  # tried, not read off the permissions: root may write /proc, and cannot
         first_missing = existing / folder.relative_to(existing).parts[0]
         try:

@@ -6,6 +6,7 @@ here names the option, the path given and what stands in the way.
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from muonscope.engine.errors import ConfigError
@@ -63,7 +64,7 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
     except OSError as exc:
         where = nearest_existing(folder.absolute())  # absolute: a relative path's was named "."
         if not where.is_dir():
-            raise ConfigError(option, str(given), f"{where} is a file, not a folder") from None
+            raise ConfigError(option, str(given), f"{where} is {kind_of(where)}, not a folder") from None
         raise ConfigError(option, str(given), f"cannot create a folder in {where} ({exc.strerror})") from None
     try:
         probe = folder / ".muonscope-write-test"
@@ -73,6 +74,22 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
         shown = folder.absolute() if folder == Path(".") else folder  # "in ." named no folder
         where = "" if folder == given else f" in {shown}"
         raise ConfigError(option, str(given), f"cannot be written{where} ({exc.strerror})") from None
+
+
+def kind_of(path: Path) -> str:
+    """What a path that is not a folder is, in words: "a file", "a device" (``--out /dev/null`` was
+    called a file), "a pipe", "a socket"."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "not a folder one can reach"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a file"
 
 
 def nearest_existing(folder: Path) -> Path:

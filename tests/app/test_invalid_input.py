@@ -372,6 +372,10 @@ CASES = [
         ["run", "--steps", "1", "--out", "{tmp}/latin1.toml/x"],
         "--out = '{tmp}/latin1.toml/x' is not allowed: {tmp}/latin1.toml is a file, not a folder",
     ),
+    (
+        ["run", "--steps", "1", "--out", "/dev/null"],
+        "--out = '/dev/null' is not allowed: /dev/null is a device, not",
+    ),
     (["record", "--out", "{tmp}/x.mp4", "--fps", "fast"], "--fps = 'fast' is not allowed: must be a number"),
     (["run", "--set", "task.seed=1e30"], "task.seed = 1e30 is not allowed: must be an integer from 0 to"),
     (["run", "--set", "foo.bar=1"], "--set = 'foo.bar=1' is not allowed: KEY must be task.NAME, run.NAME or"),

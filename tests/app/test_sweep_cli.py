@@ -517,7 +517,7 @@ def test_a_device_as_the_cache_is_not_called_a_file(capsys, monkeypatch):
     monkeypatch.setenv("MUONSCOPE_CACHE", "/dev/null")
     code, _, err = _main(capsys, "cache", "info")
     assert code == 2
-    assert err.endswith("is not allowed: must be a folder (it is a device or another special file)\n")
+    assert err.endswith("is not allowed: must be a folder (it is a device)\n")
 
 
 @pytest.mark.parametrize(
