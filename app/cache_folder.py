@@ -20,15 +20,19 @@ def check_cache() -> str:
 
     option = cache_option()
     folder = default_cache_dir()
-    check_cache_folder(folder, option)
     try:
+        check_cache_folder(folder, option)
         check_writable(folder, option)
     except ConfigError as refused:
-        if not folder.is_dir():
-            raise
+        if not folder.is_dir():  # what to do instead, which the refusal alone left to be found
+            raise ConfigError(option, str(folder), f"{refused.allowed}; {_ELSEWHERE}") from None
         read_only = "its points are read, the ones computed not stored"
         return f"{option} = {str(folder)!r} {refused.allowed}: {read_only}"
     return ""
+
+
+#: What a sweep whose cache folder cannot be made may do instead.
+_ELSEWHERE = "set MUONSCOPE_CACHE to a folder that can be written, or give --no-cache"
 
 
 def cache_option() -> str:

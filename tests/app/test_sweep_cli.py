@@ -250,9 +250,15 @@ def test_a_cache_folder_that_is_a_file_is_refused(capsys, monkeypatch, tmp_path,
     output = [] if command[0] == "cache" else ["--out", str(tmp_path / "never")]
     code, out, err = _main(capsys, *command, *output)
     assert code == 2 and out == ""
+    # a command that computes says what to do instead
+    instead = (
+        ""
+        if command[0] == "cache"
+        else "; set MUONSCOPE_CACHE to a folder that can be written, or give --no-cache"
+    )
     assert err == (
         f"muonscope {command[0]}: error: MUONSCOPE_CACHE = '{tmp_path / 'a-file'}' is not allowed: "
-        "must be a folder (it is a file)\n"
+        f"must be a folder (it is a file){instead}\n"
     )
     assert not (tmp_path / "never").exists()
 
