@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DEFAULT_NAME_MAX", "name_overflow"]
+__all__ = ["DEFAULT_NAME_MAX", "longest_name", "name_overflow"]
 
 #: Bytes a name may hold where the file system does not say (Linux, macOS and Windows all hold 255).
 DEFAULT_NAME_MAX = 255
@@ -24,7 +24,7 @@ def name_overflow(path: Path, added_bytes: int = 0, what_adds: str = "") -> str 
     ``added_bytes``: what is added to the last name while it is written (``what_adds`` says who).
     """
     parts = [part for part in Path(path).parts if part not in ("/", ".", "..")]
-    room = _name_max(Path(path))
+    room = longest_name(Path(path))
     for index, part in enumerate(parts):
         size = len(os.fsencode(part))
         last = index == len(parts) - 1
@@ -54,7 +54,7 @@ def _path_overflow(path: Path, added_bytes: int) -> str | None:
     return f"it is {size} bytes long from the root: paths hold fewer than {most} bytes here"
 
 
-def _name_max(path: Path) -> int:
+def longest_name(path: Path) -> int:
     """The longest name, in bytes, the file system of ``path`` (or of its nearest existing folder) holds."""
     ask = getattr(os, "pathconf", None)  # not on Windows, whose file systems hold 255
     for folder in (path, *path.absolute().parents):

@@ -34,6 +34,19 @@ class WriteFailed(OSError):
         return self.strerror
 
 
+#: Bytes a temporary file's name adds to its target's: two dots, tempfile's 8 characters, ".part".
+_TEMPORARY_ADDS = 15
+#: The longest name the temporary file may take from its target (within any file system's 255 bytes).
+_NAMED_AT_MOST = 255 - _TEMPORARY_ADDS
+
+
+def _temporary_prefix(name: str) -> str:
+    """``.NAME.`` where the target's name leaves room for what the temporary file adds, else a
+    prefix of its own: a 251-byte name, which its file system holds, was refused only after the
+    work, as its temporary file's name was too long."""
+    return f".{name}." if len(os.fsencode(name)) <= _NAMED_AT_MOST else ".muonscope."
+
+
 @contextmanager
 def replacing(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary file beside ``path`` for the block to write; moved onto ``path`` when the block
@@ -44,7 +57,7 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        handle, name = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".part", dir=path.parent)
     except OSError as exc:
         raise WriteFailed(path, exc) from None
     os.close(handle)

@@ -103,12 +103,18 @@ def saves_locked(folder: Path) -> Iterator[None]:
         os.close(handle)  # the lock goes with it
 
 
-def free_sibling(target: Path) -> Path:
-    """The first of ``NAME-2``, ``NAME-3``, … beside ``target`` that does not exist."""
+def free_sibling(target: Path, room_bytes: int) -> Path:
+    """The first of ``NAME-2``, ``NAME-3``, … beside ``target`` that does not exist, NAME cut short
+    where the name would take more than ``room_bytes`` (a 238-byte name, which fitted, made a
+    sibling too long to save, and the run that would have gone there was lost)."""
     number = 2
-    while (candidate := target.with_name(f"{target.name}-{number}")).exists():
+    while True:
+        suffix = f"-{number}"
+        base = os.fsencode(target.name)[: max(room_bytes - len(suffix), 1)]
+        candidate = target.with_name(base.decode("utf-8", "ignore") + suffix)
+        if not candidate.exists():
+            return candidate
         number += 1
-    return candidate
 
 
 def check_one_save(folder: Path, document: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from muonscope import __version__
 from muonscope.engine.breakpoints import breakpoint_to_dict
 from muonscope.engine.changes import AddLane, Change, SetField
 from muonscope.engine.checkpoints import Checkpoint, same_state
-from muonscope.engine.file_names import name_overflow
+from muonscope.engine.file_names import longest_name, name_overflow
 from muonscope.engine.file_writes import process_umask
 from muonscope.engine.history import count_values
 from muonscope.engine.save_identity import (
@@ -133,7 +133,7 @@ def _save(session: Session, path: Path, replace_any: bool) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with saves_locked(target.parent):  # another muonscope saving here waits for this save, and this for it
         if not replace_any and _saved_by_another(session, target):
-            target = free_sibling(target)
+            target = free_sibling(target, longest_name(target.parent) - STAGING_ADDED_BYTES)
         _write_session(session, document, tensors, target)
     session.last_saved = SavedAt(target, document["save_id"])
     return target

@@ -57,3 +57,13 @@ def test_a_table_that_cannot_be_written_keeps_the_one_before_in_either_format(tm
         clear_other_formats(write_table({"step": [0], "loss": [3.0]}, tmp_path / f"metrics{suffix}"))
     assert before.read_bytes() == good
     assert [path.name for path in tmp_path.iterdir()] == ["metrics.parquet"]
+
+
+@pytest.mark.parametrize("length", [240, 241, 255])
+def test_a_name_its_file_system_holds_is_written_whatever_its_temporary_file_adds(tmp_path, length):
+    """A 255-byte ``inspect --out`` name was refused after the work: its temporary file's name,
+    ``.NAME.XXXXXXXX.part``, was too long."""
+    target = tmp_path / ("n" * (length - 4) + ".txt")
+    write_text_whole(target, "whole\n")
+    assert target.read_text() == "whole\n"
+    assert [path.name for path in tmp_path.iterdir()] == [target.name]  # no temporary file left

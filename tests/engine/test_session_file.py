@@ -1090,3 +1090,19 @@ def test_a_session_saved_before_saves_were_stamped_still_opens(tmp_path):
     save_session(_small_session(5), tmp_path / "old")
     _edit_document(tmp_path / "old", lambda document: {k: v for k, v in document.items() if k != "save_id"})
     assert open_session(tmp_path / "old").step == 5
+
+
+def test_a_save_kept_beside_a_long_named_one_fits_its_file_system(tmp_path):
+    """A 238-byte name fits with what saving adds; its ``-2`` did not, and the run that would have
+    gone there was lost to "file name too long"."""
+    from muonscope.engine.session_file import SavedElsewhere
+    from muonscope.engine.session_saving import STAGING_ADDED_BYTES
+
+    longest = 255 - STAGING_ADDED_BYTES
+    target = tmp_path / ("e" * longest)
+    save_session(_small_session(3), target)
+    with pytest.raises(SavedElsewhere) as caught:
+        save_session(_small_session(6), target)
+    beside = caught.value.saved_to
+    assert beside.name == "e" * (longest - 2) + "-2"
+    assert open_session(target).step == 3 and open_session(beside).step == 6
