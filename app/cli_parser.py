@@ -32,6 +32,7 @@ from muonscope.app.cli_refusals import OneLineParser, state_range
 from muonscope.app.config_args import MAX_WORKERS
 from muonscope.app.panel_names import PANELS
 from muonscope.app.record_command import MAX_EVERY, MAX_FPS, MIN_FPS
+from muonscope.engine.file_names import NO_SUCH_HOME
 from muonscope.engine.task_kinds import SWEEP_AXES
 
 __all__ = ["build_parser"]
@@ -55,7 +56,10 @@ def _path(text: str) -> Path:
     empty one would quietly mean the current folder."""
     if not text:
         raise argparse.ArgumentTypeError("must not be empty")
-    return Path(text).expanduser()
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # "~nosuchuser/x": a runtime failure, exit 1, naming no option
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: {NO_SUCH_HOME}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

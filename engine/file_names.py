@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DEFAULT_NAME_MAX", "longest_name", "name_overflow"]
+__all__ = ["DEFAULT_NAME_MAX", "NO_SUCH_HOME", "longest_name", "name_overflow"]
 
+#: Why a path that begins with ``~USER`` is refused where USER has no home folder here.
+NO_SUCH_HOME = "its ~ names a user with no home folder on this system"
 #: Bytes a name may hold where the file system does not say (Linux, macOS and Windows all hold 255).
 DEFAULT_NAME_MAX = 255
 #: Bytes a whole path may hold, its ending NUL counted, where the system does not say (Linux's 4096).

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from muonscope.engine.errors import ConfigError
+from muonscope.engine.file_names import NO_SUCH_HOME
 from muonscope.engine.file_writes import write_text_whole
 from muonscope.engine.sweep_point import Runtime, SweepPoint, lane_record_problem
 
@@ -37,7 +39,10 @@ def default_cache_dir() -> Path:
     """Per-user cache folder (``MUONSCOPE_CACHE`` overrides; a ``~`` at its start is the home folder,
     as a shell would have made it, where a quoted ``'~/c'`` left it unexpanded)."""
     if os.environ.get("MUONSCOPE_CACHE"):
-        return Path(os.environ["MUONSCOPE_CACHE"]).expanduser()
+        try:
+            return Path(os.environ["MUONSCOPE_CACHE"]).expanduser()
+        except RuntimeError:  # "~nosuchuser/c"
+            raise ConfigError("MUONSCOPE_CACHE", os.environ["MUONSCOPE_CACHE"], NO_SUCH_HOME) from None
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("muonscope")) / "sweeps"

@@ -479,6 +479,15 @@ CASES = [
     (["record", "--out", "{tmp}/x.mp4", "--set", "task.alpha=-1"], "task.alpha = -1"),
     (["record", "--out", "{tmp}/x.mp4", "--resume", "{tmp}/missing"], "{tmp}/missing"),
     (["record"], "the following arguments are required: --out"),
+    # a home folder no user has: "runtime failure: RuntimeError: Could not determine home directory."
+    (
+        ["run", "--save", "~no-such-user-x7/s"],
+        "--save = '~no-such-user-x7/s' is not allowed: its ~ names a user with no",
+    ),
+    (
+        ["inspect", "~no-such-user-x7/s"],
+        "PATH = '~no-such-user-x7/s' is not allowed: its ~ names a user with no home",
+    ),
     # a path read as an option: "the following arguments are required: PATH" and no more
     (["inspect", "-dash"], "PATH is missing (one that starts with '-' goes after a --, or as ./-NAME)"),
     # ---- sweep

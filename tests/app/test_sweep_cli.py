@@ -519,6 +519,17 @@ def test_cache_info_names_a_relative_cache_folder_in_full(capsys, monkeypatch, t
     assert code == 0 and out.splitlines()[0] == f"folder: {tmp_path / 'relative_cache'} (not created yet)"
 
 
+def test_a_cache_in_a_home_folder_no_user_has_is_refused_naming_it(capsys, monkeypatch):
+    monkeypatch.setenv("MUONSCOPE_CACHE", "~no-such-user-x7/c")
+    for command in (["cache", "info"], SWEEP):
+        code, out, err = _main(capsys, *command)
+        assert code == 2 and out == ""
+        assert err.startswith(
+            f"muonscope {command[0]}: error: MUONSCOPE_CACHE = '~no-such-user-x7/c' is not allowed: its ~ "
+            "names a user with no home folder on this system"
+        )
+
+
 def test_a_device_as_the_cache_is_not_called_a_file(capsys, monkeypatch):
     monkeypatch.setenv("MUONSCOPE_CACHE", "/dev/null")
     code, _, err = _main(capsys, "cache", "info")
