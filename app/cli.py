@@ -123,11 +123,14 @@ def _open_window(args: argparse.Namespace) -> int:
     return launch(preset=args.window_preset, config_file=args.window_config, session=args.window_session)
 
 
-def _current_folder_exists() -> bool:
-    """Whether the current folder is still there; where it is not, a line saying so on stderr.
+def _current_folder_exists(argv: list[str]) -> bool:
+    """Whether the current folder is still there (or ``argv`` only asks for help or the version,
+    which need none); where it is not, a line saying so on stderr.
 
     A shell left standing in a deleted folder ran muonscope into "Intel oneMKL FATAL ERROR: Cannot
     load …/libtorch_cpu.so" (torch's libraries are found relative to it) or a bare FileNotFoundError."""
+    if any(word in ("-h", "--help", "--version") for word in argv):
+        return True
     try:
         os.getcwd()
     except FileNotFoundError:
@@ -268,13 +271,20 @@ def main(argv: list[str] | None = None) -> int:
     ("muonscope run: error: …"), so that every error of one command reads alike.
     """
     prog, args, began = "muonscope", None, time.time()
-    if not _current_folder_exists():
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not _current_folder_exists(argv):
         return EXIT_USAGE
     try:
-        argv = _session_argument(sys.argv[1:] if argv is None else list(argv))
+        argv = _session_argument(argv)
         if len(argv) > MAX_ARGUMENTS:
             raise ConfigError("arguments", len(argv), f"at most {MAX_ARGUMENTS} on the command line")
-        args = _parsed(build_parser(), argv)
+        with guarded_stdout() as output:
+            try:
+                args = _parsed(build_parser(), argv)
+            except SystemExit as done:  # --help or --version, printed: said where stdout failed
+                if output.failure is None:
+                    raise
+                return _after_output(prog, done.code if isinstance(done.code, int) else EXIT_OK, output)
         prog = " ".join(filter(None, ("muonscope", args.command)))
         with one_line_warnings(), _sigterm_as_ctrl_c(args.command is not None), guarded_stdout() as output:
             return _after_output(prog, _dispatch(args), output)

@@ -392,6 +392,23 @@ def test_a_report_that_cannot_be_printed_costs_the_run_none_of_its_files(tmp_pat
         assert "\\u03bc=0.95" in out  # Muon's μ, escaped rather than fatal
 
 
+@pytest.mark.parametrize("asked", [["--version"], ["run", "--help"]])
+def test_help_and_version_that_cannot_be_printed_say_so(asked):
+    """They exited 0 with nothing printed and nothing said, where every command said stdout failed."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "muonscope", *asked],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "muonscope: runtime failure: the output could not be written to stdout (no space left on device)\n"
+    )
+
+
 def test_a_current_folder_removed_under_the_shell_is_said_to_be_gone(tmp_path):
     """torch's import said "Intel oneMKL FATAL ERROR: Cannot load …/libtorch_cpu.so" there (exit 2,
     as from a broken install), and ``--out`` a bare FileNotFoundError."""
@@ -407,6 +424,14 @@ def test_a_current_folder_removed_under_the_shell_is_said_to_be_gone(tmp_path):
         "muonscope: error: the current folder no longer exists (it was removed while the shell stood in "
         "it); cd to a folder that does\n"
     )
+    gone.mkdir()  # the version needs no folder
+    asked = subprocess.run(
+        ["sh", "-c", script, "sh", str(gone), sys.executable, "-m", "muonscope", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert asked.returncode == 0 and asked.stdout.startswith("muonscope ")
 
 
 def test_window_without_a_display_explains_itself(monkeypatch, capsys):
