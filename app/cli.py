@@ -131,13 +131,20 @@ def _current_folder_exists(argv: list[str]) -> bool:
     load …/libtorch_cpu.so" (torch's libraries are found relative to it) or a bare FileNotFoundError."""
     if any(word in ("-h", "--help", "--version") for word in argv):
         return True
-    try:
-        os.getcwd()
-    except FileNotFoundError:
+    if not _folder_here():
         sys.stderr.write(
             "muonscope: error: the current folder no longer exists (it was removed while the shell "
             "stood in it); cd to a folder that does\n"
         )
+        return False
+    return True
+
+
+def _folder_here() -> bool:
+    """Whether the current folder still exists."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
         return False
     return True
 
@@ -302,5 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("MUONSCOPE_DEBUG"):
             traceback.print_exc()
         said = str(exc) if getattr(exc, "names_itself", False) else f"{type(exc).__name__}: {exc}"
+        if not _folder_here():  # "--out o: No such file or directory" said nothing of why
+            said += " (the current folder was removed while the command ran)"
         sys.stderr.write(f"{prog}: runtime failure: {said}\n")
         return EXIT_RUNTIME

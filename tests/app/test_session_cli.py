@@ -1199,3 +1199,23 @@ def test_a_current_folder_that_cannot_be_written_is_named_whole(capsys, monkeypa
     code, out, err = _run(capsys, *SMALL, "--steps", "2", "--save", "s")
     assert code == 2 and out == ""
     assert err.startswith("muonscope run: error: --save = 's' is not allowed: cannot be written in /proc (")
+
+
+def test_a_current_folder_removed_while_a_run_computes_is_said_to_be_why(capsys, monkeypatch, tmp_path):
+    """``--out o`` failed with a bare "FileNotFoundError: [Errno 2] No such file or directory: 'o'"."""
+    import muonscope.engine.headless as headless
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    writes = headless.write_outputs
+
+    def removed_first(*args, **kwargs):  # as `rm -rf` in another shell while the steps ran
+        shutil.rmtree(here)
+        return writes(*args, **kwargs)
+
+    monkeypatch.setattr(headless, "write_outputs", removed_first)
+    code, _, err = _run(capsys, *SMALL, "--steps", "2", *QUIET, "--out", "o")
+    monkeypatch.chdir(tmp_path)
+    assert code == 1
+    assert err.splitlines()[-1].endswith("(the current folder was removed while the command ran)")
