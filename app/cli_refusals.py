@@ -101,8 +101,9 @@ def _as_field_error(message: str, stated: dict[str, str] | None = None) -> str:
     if empty is not None:  # _path's refusal: the value is known
         return f"{empty['option'].split('/')[-1]} = '' is not allowed: must not be empty"
     said = re.fullmatch(r"argument (?P<option>[^:]+): (?P<said>'.*' is not allowed: .*)", message)
-    if said is not None:  # a path's refusal, which knows its value
-        return f"{said['option'].split('/')[-1]} = {said['said']}"
+    if said is not None:  # a path's refusal, which knows its value ("--open" is the window's PATH)
+        option = said["option"].split("/")[-1]
+        return f"{'PATH' if option == '--open' else option} = {said['said']}"
     missing = re.fullmatch(r"argument (?P<option>[^:]+): expected one argument", message)
     if missing is not None:  # "--size -1280x720": the value was read as an option
         option = missing["option"].split("/")[-1]

@@ -144,7 +144,7 @@ CASES = [
     (["record", "--out", "{tmp}/" + "G" * 251 + ".gif"], "its name is 255 bytes long: at most 250 fit"),
     (["shot", "--out", "{tmp}/" + "P" * 300 + ".png"], "its name is 304 bytes long: names hold at most 255"),
     # the system was asked of them first, and its "File name too long" came out as a runtime failure
-    (["run", "--steps", "1", "--save", "{tmp}/" + "S" * 300], "its name is 300 bytes long: at most 238 fit"),
+    (["run", "--steps", "1", "--save", "{tmp}/" + "S" * 300], "its name is 300 bytes long: names hold at most"),
     (["sweep", "--axis", "d", "--out", "{tmp}/" + "O" * 300], "its name is 300 bytes long: names hold"),
     (["run", "--out", "{tmp}/" + "D" * 300 + "/x"], "a folder name in it (DDDDDDDDDDDD…) is 300 bytes long"),
     # a name that fits only without staging's 17 bytes was said without the option it was given to
@@ -488,6 +488,9 @@ CASES = [
         ["inspect", "~no-such-user-x7/s"],
         "PATH = '~no-such-user-x7/s' is not allowed: its ~ names a user with no home",
     ),
+    # a path no file can have, read: its 4 KB printed whole before "cannot be read (file name too long)"
+    (["inspect", "/".join(["d" * 200] * 22)], ("PATH = 'ddd", "…ddd", "bytes long from the root")),
+    (["inspect", "{tmp}/" + "x" * 300], "its name is 300 bytes long: names hold at most 255 bytes here"),
     # a path read as an option: "the following arguments are required: PATH" and no more
     (["inspect", "-dash"], "PATH is missing (one that starts with '-' goes after a --, or as ./-NAME)"),
     # ---- sweep
