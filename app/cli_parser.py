@@ -33,7 +33,7 @@ from muonscope.app.config_args import MAX_WORKERS
 from muonscope.app.panel_names import PANELS
 from muonscope.app.record_command import MAX_EVERY, MAX_FPS, MIN_FPS
 from muonscope.engine.errors import format_value
-from muonscope.engine.file_names import NO_SUCH_HOME, name_overflow
+from muonscope.engine.file_names import HomeUnknown, home_expanded, name_overflow
 from muonscope.engine.task_kinds import SWEEP_AXES
 
 __all__ = ["build_parser"]
@@ -58,9 +58,9 @@ def _path(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError("must not be empty")
     try:
-        path = Path(text).expanduser()
-    except RuntimeError:  # "~nosuchuser/x": a runtime failure, exit 1, naming no option
-        raise argparse.ArgumentTypeError(f"{format_value(text)} is not allowed: {NO_SUCH_HOME}") from None
+        path = home_expanded(text)
+    except HomeUnknown as unknown:  # "~nosuchuser/x" was a runtime failure, exit 1, naming no option
+        raise argparse.ArgumentTypeError(f"{format_value(text)} is not allowed: {unknown}") from None
     overflow = name_overflow(path)  # no file has such a path: "cannot be read" printed all 4 KB of it
     if overflow is not None:
         raise argparse.ArgumentTypeError(f"{format_value(text)} is not allowed: {overflow}")

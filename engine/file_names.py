@@ -10,7 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DEFAULT_NAME_MAX", "NO_SUCH_HOME", "longest_name", "name_overflow"]
+__all__ = [
+    "DEFAULT_NAME_MAX",
+    "NO_SUCH_HOME",
+    "HomeUnknown",
+    "home_expanded",
+    "longest_name",
+    "name_overflow",
+]
 
 #: Why a path that begins with ``~USER`` is refused where USER has no home folder here.
 NO_SUCH_HOME = "its ~ names a user with no home folder on this system"
@@ -18,6 +25,24 @@ NO_SUCH_HOME = "its ~ names a user with no home folder on this system"
 DEFAULT_NAME_MAX = 255
 #: Bytes a whole path may hold, its ending NUL counted, where the system does not say (Linux's 4096).
 DEFAULT_PATH_MAX = 4096
+
+
+class HomeUnknown(ValueError):
+    """A path that begins with ``~`` where the home folder it names is not known; the message says why."""
+
+
+def home_expanded(text: str) -> Path:
+    """``text`` as a path, a ``~`` or ``~USER`` at its start made the home folder as a shell makes it.
+
+    HomeUnknown where there is none to make: ``~nosuchuser/x`` raised RuntimeError, and with HOME
+    set empty ``~/z`` quietly became ``/z``.
+    """
+    if text[:2] in ("~", "~/") and os.environ.get("HOME") == "":
+        raise HomeUnknown("its ~ is the home folder, and HOME is set empty")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise HomeUnknown(NO_SUCH_HOME) from None
 
 
 def name_overflow(path: Path, added_bytes: int = 0, what_adds: str = "") -> str | None:

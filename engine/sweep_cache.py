@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.file_names import NO_SUCH_HOME
+from muonscope.engine.file_names import HomeUnknown, home_expanded
 from muonscope.engine.file_writes import write_text_whole
 from muonscope.engine.sweep_point import Runtime, SweepPoint, lane_record_problem
 
@@ -40,9 +40,9 @@ def default_cache_dir() -> Path:
     as a shell would have made it, where a quoted ``'~/c'`` left it unexpanded)."""
     if os.environ.get("MUONSCOPE_CACHE"):
         try:
-            return Path(os.environ["MUONSCOPE_CACHE"]).expanduser()
-        except RuntimeError:  # "~nosuchuser/c"
-            raise ConfigError("MUONSCOPE_CACHE", os.environ["MUONSCOPE_CACHE"], NO_SUCH_HOME) from None
+            return home_expanded(os.environ["MUONSCOPE_CACHE"])
+        except HomeUnknown as unknown:  # "~nosuchuser/c"
+            raise ConfigError("MUONSCOPE_CACHE", os.environ["MUONSCOPE_CACHE"], str(unknown)) from None
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("muonscope")) / "sweeps"

@@ -144,7 +144,7 @@ CASES = [
     (["record", "--out", "{tmp}/" + "G" * 251 + ".gif"], "its name is 255 bytes long: at most 250 fit"),
     (["shot", "--out", "{tmp}/" + "P" * 300 + ".png"], "its name is 304 bytes long: names hold at most 255"),
     # the system was asked of them first, and its "File name too long" came out as a runtime failure
-    (["run", "--steps", "1", "--save", "{tmp}/" + "S" * 300], "its name is 300 bytes long: names hold at most"),
+    (["run", "--steps", "1", "--save", "{tmp}/" + "S" * 300], "its name is 300 bytes long: names hold"),
     (["sweep", "--axis", "d", "--out", "{tmp}/" + "O" * 300], "its name is 300 bytes long: names hold"),
     (["run", "--out", "{tmp}/" + "D" * 300 + "/x"], "a folder name in it (DDDDDDDDDDDD…) is 300 bytes long"),
     # a name that fits only without staging's 17 bytes was said without the option it was given to

@@ -1189,6 +1189,10 @@ def test_a_tilde_the_shell_left_is_the_home_folder(capsys, monkeypatch, tmp_path
     monkeypatch.setenv("MUONSCOPE_CACHE", "~/c")
     assert main(["cache", "info"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == f"folder: {home / 'c'} (not created yet)"
+    monkeypatch.setenv("HOME", "")  # "~/z" quietly became "/z"
+    code, _, err = _run(capsys, *SMALL, "--steps", "2", *QUIET, "--save=~/z")
+    assert code == 2
+    assert err.endswith("--save = '~/z' is not allowed: its ~ is the home folder, and HOME is set empty\n")
 
 
 def test_a_current_folder_that_cannot_be_written_is_named_whole(capsys, monkeypatch):
