@@ -176,15 +176,24 @@ def _refuse_a_session_folder(path: Path, field_name: str) -> None:
         )
 
 
-def _utf16(data: bytes) -> bool:
-    """Whether ``data`` reads as UTF-16: its byte-order mark, or (without one) a zero byte in every
-    other place of its start, as UTF-16 writes Latin letters; such a file was called binary data."""
+def _wide_encoding(data: bytes) -> str | None:
+    """ "UTF-32" or "UTF-16" where ``data`` reads as one, by its byte-order mark or (without one) by
+    the zero bytes those encodings give Latin letters at the start; else None. Such a file was
+    called binary data."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
+        return "UTF-16"
     start = data[:256]
-    if len(start) < 4 or len(start) % 2:
-        return False
-    return not any(start[0::2]) or not any(start[1::2])
+    if len(start) < 8 or len(start) % 4:
+        return None if len(start) < 4 or len(start) % 2 else _utf16_pattern(start)
+    if sum(1 for offset in range(4) if not any(start[offset::4])) == 3:
+        return "UTF-32"
+    return _utf16_pattern(start)
+
+
+def _utf16_pattern(start: bytes) -> str | None:
+    return "UTF-16" if not any(start[0::2]) or not any(start[1::2]) else None
 
 
 def read_text_file(
@@ -212,8 +221,8 @@ def read_text_file(
         raise ConfigError(field_name, str(path), f"must be a readable file ({exc.strerror})") from None
     if len(data) > limit_bytes:
         raise ConfigError(field_name, str(path), f"must be at most {limit_bytes} bytes")
-    if _utf16(data):  # what a Windows editor's "Unicode" writes
-        raise ConfigError(field_name, str(path), "must be UTF-8 text (it is UTF-16: save it as UTF-8)")
+    if wide := _wide_encoding(data):  # what a Windows editor's "Unicode" writes
+        raise ConfigError(field_name, str(path), f"must be UTF-8 text (it is {wide}: save it as UTF-8)")
     if b"\x00" in data:
         raise ConfigError(field_name, str(path), f"must be {kind} text (it holds binary data)")
     try:

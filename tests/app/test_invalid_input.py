@@ -25,6 +25,8 @@ CASES = [
         ("--config = '{tmp}/utf16.toml'", "(it is UTF-16: save it as UTF-8)"),
     ),
     (["run", "--config", "{tmp}/utf16be.toml"], "must be UTF-8 text (it is UTF-16: save it as UTF-8)"),
+    (["run", "--config", "{tmp}/utf32.toml"], "must be UTF-8 text (it is UTF-32: save it as UTF-8)"),
+    (["run", "--config", "{tmp}/utf32be.toml"], "must be UTF-8 text (it is UTF-32: save it as UTF-8)"),
     (["run", "--config", "{tmp}/pickled.pkl"], "--config = '{tmp}/pickled.pkl'"),
     (["run", "--config", "{tmp}/deep_arrays.toml"], ("--config = '{tmp}/deep_arrays.toml'", "too deeply")),
     (["run", "--config", "{tmp}/deep_tables.toml"], ("--config = '{tmp}/deep_tables.toml'", "too deeply")),
@@ -529,6 +531,8 @@ def files(tmp_path):
     (tmp_path / "binary.toml").write_bytes(b"[task]\x00\x01\x02")
     (tmp_path / "utf16.toml").write_bytes("[task]\nd = 32\n".encode("utf-16"))
     (tmp_path / "utf16be.toml").write_bytes("[task]\nd = 32\n".encode("utf-16-be"))
+    (tmp_path / "utf32.toml").write_bytes("[task]\nd = 32\n".encode("utf-32"))
+    (tmp_path / "utf32be.toml").write_bytes("[task]\nd = 32\n".encode("utf-32-be"))
     (tmp_path / "pickled.pkl").write_bytes(pickle.dumps({"task": {"d": 64}}))
     write("deep_arrays.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n")
     write("huge_number.toml", "[task]\nd = " + "9" * 5000 + "\n")
