@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from muonscope.app.output_paths import check_writable, kind_of, nearest_existing
+from muonscope.app.output_paths import check_writable, nearest_existing
 from muonscope.engine.errors import ConfigError
+from muonscope.engine.file_names import kind_of
 
 __all__ = ["cache_option", "check_cache", "check_cache_folder"]
 

@@ -242,11 +242,13 @@ def _option_hint(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
 
 
 def _said_of_option(exc: ConfigError, args: argparse.Namespace | None) -> str:
-    """The error, naming ``--resume`` when the folder it gave is what was refused: "missing: does not
-    exist" left the user to find which of the command's paths was meant."""
-    resume = getattr(args, "resume", None)
-    if resume is not None and exc.field == str(resume) and exc.field == exc.value:  # a SessionError's path
-        return str(ConfigError("--resume", exc.value, exc.allowed.removeprefix("is ")))
+    """The error, naming ``--resume`` or ``--save`` when the folder it gave is what was refused:
+    "missing: does not exist" left the user to find which of the command's paths was meant."""
+    for option in ("resume", "save"):
+        given = getattr(args, option, None)
+        if given is not None and exc.field == str(given) and exc.field == exc.value:  # a SessionError's path
+            allowed = f"it {exc.allowed}" if exc.allowed.startswith("is ") else exc.allowed
+            return str(ConfigError(f"--{option}", exc.value, allowed))
     return str(exc)
 
 

@@ -6,11 +6,10 @@ here names the option, the path given and what stands in the way.
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 from muonscope.engine.errors import ConfigError
-from muonscope.engine.file_names import name_overflow
+from muonscope.engine.file_names import kind_of, name_overflow
 
 __all__ = ["check_output_file", "check_output_folder", "check_writable", "nearest_existing"]
 
@@ -74,22 +73,6 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
         shown = folder.absolute() if folder == Path(".") else folder  # "in ." named no folder
         where = "" if folder == given else f" in {shown}"
         raise ConfigError(option, str(given), f"cannot be written{where} ({exc.strerror})") from None
-
-
-def kind_of(path: Path) -> str:
-    """What a path that is not a folder is, in words: "a file", "a device" (``--out /dev/null`` was
-    called a file), "a pipe", "a socket"."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return "not a folder one can reach"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISFIFO(mode):
-        return "a pipe"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a file"
 
 
 def nearest_existing(folder: Path) -> Path:

@@ -8,6 +8,7 @@ results were lost to an ``OSError``. Checked before any compute instead.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "NO_SUCH_HOME",
     "HomeUnknown",
     "home_expanded",
+    "kind_of",
     "longest_name",
     "name_overflow",
 ]
@@ -91,3 +93,19 @@ def longest_name(path: Path) -> int:
         except (OSError, ValueError):  # a name too long to ask about, or no such limit on this system
             continue
     return DEFAULT_NAME_MAX
+
+
+def kind_of(path: Path) -> str:
+    """What a path that is not a folder is, in words: "a file", "a device" (``--out /dev/null`` was
+    called a file), "a pipe", "a socket"."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "not a folder one can reach"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a file"

@@ -24,7 +24,7 @@ from muonscope import __version__
 from muonscope.engine.breakpoints import breakpoint_to_dict
 from muonscope.engine.changes import AddLane, Change, SetField
 from muonscope.engine.checkpoints import Checkpoint, same_state
-from muonscope.engine.file_names import longest_name, name_overflow
+from muonscope.engine.file_names import kind_of, longest_name, name_overflow
 from muonscope.engine.file_writes import process_umask
 from muonscope.engine.history import count_values
 from muonscope.engine.save_identity import (
@@ -245,7 +245,7 @@ def check_save_target(path: Path, resumed: Path | None = None) -> None:
 
 def _check_target(path: Path) -> None:
     if path.exists() and not path.is_dir():
-        raise SessionError(path, "exists and is not a folder; a session is saved as a folder")
+        raise SessionError(path, f"is {kind_of(path)}, not a folder; a session is saved as a folder")
     if path.is_dir() and any(path.iterdir()) and not (path / "session.json").is_file():
         raise SessionError(path, "is a folder that holds no muonscope session; choose a new or empty one")
 
