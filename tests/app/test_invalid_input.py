@@ -374,6 +374,15 @@ CASES = [
         ["run", "--steps", "1", "--out", "{tmp}/latin1.toml/x"],
         "--out = '{tmp}/latin1.toml/x' is not allowed: {tmp}/latin1.toml is a file, not a folder",
     ),
+    # a session's folder that is a file or a device: "/dev/null: exists and is not a folder", no option named
+    (
+        ["run", "--steps", "1", "--save", "/dev/null"],
+        "--save = '/dev/null' is not allowed: it is a device, not a",
+    ),
+    (
+        ["run", "--steps", "1", "--save", "{tmp}/latin1.toml"],
+        "--save = '{tmp}/latin1.toml' is not allowed: it is a file",
+    ),
     (
         ["run", "--steps", "1", "--out", "/dev/null"],
         "--out = '/dev/null' is not allowed: /dev/null is a device, not",
