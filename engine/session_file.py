@@ -3,8 +3,9 @@
 Writing (:mod:`~muonscope.engine.session_saving`) goes to a temporary folder that replaces the
 target only when complete. Opening (:mod:`~muonscope.engine.session_opening`) checks every file
 before anything is built; a bad file raises :class:`SessionError` naming the file and what is
-wrong, and the caller's open session is untouched. The folder's files:
-:mod:`~muonscope.engine.session_format`.
+wrong, and the caller's open session is untouched (the tensors and tables are read by
+:mod:`~muonscope.engine.session_tables`). The folder's files: :mod:`~muonscope.engine.session_format`;
+which save they come from, and saves that take turns: :mod:`~muonscope.engine.save_identity`.
 """
 
 from __future__ import annotations

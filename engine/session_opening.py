@@ -7,7 +7,6 @@ is wrong, and the caller's open session is untouched.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import COLUMNS, MetricHistory, SpectraHistory, SpectraRow
 from muonscope.engine.presets import read_text_file
 from muonscope.engine.save_identity import SavedAt, check_one_save
-from muonscope.engine.scalar_metrics import ESTIMATE_METRICS
 from muonscope.engine.session import Branch, Session, budget_bytes
 from muonscope.engine.session_format import (
     FILES,
@@ -41,6 +39,13 @@ from muonscope.engine.session_records import (
     record_list,
     record_text,
     saved_dtype,
+)
+from muonscope.engine.session_tables import (
+    check_table_footer,
+    check_tensors_header,
+    read_metrics,
+    read_spectra,
+    read_tensors,
 )
 from muonscope.engine.snapshot import Spectra, frozen_array
 from muonscope.engine.step_threads import ThreadRecord
@@ -68,9 +73,9 @@ def open_session(
     """
     folder = _session_folder(Path(path))
     document = _read_document(folder / "session.json")
-    tensors = _read_tensors(folder / "tensors.safetensors")
-    metrics = _read_metrics(folder / "metrics.parquet")
-    spectra = _read_spectra(folder / "spectra.parquet")
+    tensors = read_tensors(folder / "tensors.safetensors")
+    metrics = read_metrics(folder / "metrics.parquet")
+    spectra = read_spectra(folder / "spectra.parquet")
     check_one_save(folder, document)
     try:
         session = _build_session(document, tensors, metrics, spectra, factory, cancelled)
@@ -92,9 +97,9 @@ def check_session_folder(path: Path) -> None:
     bad path or a damaged file is refused before a window opens."""
     folder = _session_folder(Path(path))
     document = _read_document(folder / "session.json")
-    _check_tensors_header(folder / "tensors.safetensors")
+    check_tensors_header(folder / "tensors.safetensors")
     for name in ("metrics.parquet", "spectra.parquet"):
-        _check_table_footer(folder / name)
+        check_table_footer(folder / name)
     check_one_save(folder, document)
 
 
@@ -156,92 +161,6 @@ def _read_document(path: Path) -> dict[str, Any]:
         raise SessionError(path, f"has a record that lacks its field {missing[0]!r}")
     _check_view_table(path, document.get("view", {}))
     return document
-
-
-def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise _unreadable_tensors(path, exc) from None
-
-
-def _check_tensors_header(path: Path) -> None:
-    """The safetensors header (names, shapes, offsets within the file) reads; no tensor is loaded."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as file:
-            file.keys()
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise _unreadable_tensors(path, exc) from None
-
-
-def _unreadable_tensors(path: Path, exc: Exception) -> SessionError:
-    problem = " ".join(str(exc).split())[:160]
-    return SessionError(path, f"is not a readable safetensors file ({problem})")
-
-
-def _check_table_footer(path: Path) -> None:
-    """The Parquet footer (schema, row groups) reads; no column is loaded."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        pq.read_metadata(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise _unreadable_table(path, exc) from None
-
-
-def _unreadable_table(path: Path, exc: Exception) -> SessionError:
-    problem = " ".join(str(exc).split()).replace(f"'{path}'", "").replace(f"{path}", "")
-    problem = re.sub(r"^Could not open Parquet input source\s*:?\s*", "", problem)  # the path is named once
-    problem = problem if len(problem) <= 160 else problem[:160].rsplit(" ", 1)[0] + " …"
-    return SessionError(path, f"is not a readable Parquet table ({problem})")
-
-
-def _read_table(
-    path: Path, columns: tuple[str, ...], optional: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """The ``columns`` of a Parquet table; those ``optional`` may be absent (left out of the result)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise _unreadable_table(path, exc) from None
-    missing = [name for name in columns if name not in table.column_names and name not in optional]
-    if missing:
-        raise SessionError(path, "lacks the columns " + ", ".join(missing))
-    return {name: table.column(name) for name in columns if name in table.column_names}
-
-
-def _read_metrics(path: Path) -> dict[str, Any]:
-    """The metrics table; a session saved before the estimates' columns were kept reads them as NaN."""
-    table = _read_table(path, ("branch", *COLUMNS, "label"), ESTIMATE_METRICS)
-    rows = len(table["step"])
-    try:
-        out = {
-            name: np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64)
-            if name in table
-            else np.full(rows, np.nan)
-            for name in ("branch", *COLUMNS)
-        }
-    except (TypeError, ValueError) as exc:
-        raise SessionError(path, f"has a column that is not numeric ({exc})") from None
-    out["label"] = [str(v) for v in table["label"].to_pylist()]
-    return out
-
-
-def _read_spectra(path: Path) -> dict[str, Any]:
-    table = _read_table(path, ("branch", "step", "lane", "lane_id", *SPECTRA_COLUMNS))
-    try:
-        return {name: column.to_pylist() for name, column in table.items()}
-    except (TypeError, ValueError) as exc:
-        raise SessionError(path, f"has a malformed column ({exc})") from None
 
 
 def _build_session(
