@@ -13,7 +13,7 @@ from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import Snapshot
 from muonscope.engine.task_kinds import TASK_KINDS
-from muonscope.widgets.coinciding import and_join, names_fit
+from muonscope.widgets.coinciding import lanes_named
 from muonscope.widgets.number_text import number_text
 from muonscope.widgets.panel_modes import SERIES_METRICS
 
@@ -183,10 +183,7 @@ def _without_filtering_ratio(snapshot: Snapshot) -> str:
         return ""
     # named as the coincidence notes name lanes: by number where the names run long (two lanes'
     # settings made the note five lines, over ②'s curves, at 1280 pixels)
-    named = and_join(label for _, label in without)
-    if not names_fit(named):
-        numbers = and_join(str(position) for position, _ in without)
-        named = f"lane {numbers}" if len(without) == 1 else f"lanes {numbers}"
+    named = lanes_named(without)
     keeps = "keeps" if len(without) == 1 else "keep"
     return f"; none for {named}: {'it' if len(without) == 1 else 'they'} {keeps} no average of G"
 
@@ -213,14 +210,10 @@ def precision_floor_note(key: str, snapshot: Snapshot) -> str:
     ]
     if not under:
         return ""
-    named = and_join(label for _, label in under)
-    if not names_fit(named):
-        numbers = and_join(str(position) for position, _ in under)
-        named = f"lane {numbers}" if len(under) == 1 else f"lanes {numbers}"
+    named = lanes_named(under)
     floor = number_text(smallest_normal, 2)
     dtype = snapshot.dtype
-    limit = f"{dtype}, not the lane, sets how low it goes"
-    return f"{named}: loss under {dtype}'s normal range ({floor}), where {limit}"
+    return f"{named}: loss under {dtype}'s normal range ({floor}): {dtype}'s floor, not the lane's"
 
 
 def thinned_note(key: str, steps: np.ndarray, values: np.ndarray, spectra_every: int) -> str:

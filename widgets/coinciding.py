@@ -20,6 +20,7 @@ __all__ = [
     "coincidence_note",
     "coincidence_text",
     "equal_curves",
+    "lanes_named",
     "names_fit",
 ]
 
@@ -53,6 +54,17 @@ def names_fit(named: str) -> bool:
     """Whether lanes named ``named`` ("SGD and Adam") may be named so in a note, at the stage's scale:
     at 1.5× a note of two lanes' 47 characters lay over ④'s curves."""
     return len(named) <= NAMED_AT_MOST_CHARS / stage_style().scale
+
+
+def lanes_named(lanes: Sequence[tuple[int, str]]) -> str:
+    """``SGD and Adam`` for (position, label) pairs, or ``lane 2`` / ``lanes 2, 3 and 4`` where the
+    names run long (numbered as in the dock and the status bar): a note that named four preset
+    lanes ran off the top of ②."""
+    named = and_join(label for _, label in lanes)
+    if names_fit(named):
+        return named
+    numbers = and_join(str(position) for position, _ in lanes)
+    return f"lane {numbers}" if len(lanes) == 1 else f"lanes {numbers}"
 
 
 def coincidence_text(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], labels: Sequence[str]) -> str:

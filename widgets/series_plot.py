@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
 from muonscope.widgets.axes import set_axis_title
-from muonscope.widgets.coinciding import coincidence_note
+from muonscope.widgets.coinciding import coincidence_note, lanes_named
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.event_markers import EventMarkers
 from muonscope.widgets.hover import HoverReadout
@@ -228,8 +228,8 @@ class SeriesPlot(PlotPanel):
         lanes = [lane for lane in range(len(self._curves)) if self._zeros_left_out.get(lane, False)]
         if not lanes:
             return ""
-        names = ", ".join(self._names[lane].label for lane in lanes)
-        return f"values ≤ 0 are left out on a log axis (a gap in {names})"
+        named = lanes_named([(lane, self._names[lane].label) for lane in lanes])
+        return f"values ≤ 0 are left out on a log axis (a gap in {named})"
 
     @property
     def coinciding(self) -> str:

@@ -236,7 +236,7 @@ def test_panel_two_says_where_a_loss_went_under_the_dtypes_normal_range(qtbot, d
         views.series.set_mode("metric", metric)
         renderer.render(snapshot, snapshot, history, buckets)
         lanes = "lanes " + ", ".join(map(str, under[:-1])) + f" and {under[-1]}" if under else ""
-        expected = f"{lanes}: loss under float32's normal range (1.2·10⁻³⁸), where float32, not the lane"
+        expected = f"{lanes}: loss under float32's normal range (1.2·10⁻³⁸): float32's floor, not the lane's"
         assert (expected in views.series.note) == said, views.series.note
 
 

@@ -1539,6 +1539,19 @@ def test_a_log_axis_says_a_curve_ended_where_its_value_reached_zero(qtbot):
     assert plot.zeros_note == ""  # a linear axis draws the zeros
 
 
+def test_a_log_axis_numbers_the_lanes_whose_long_names_would_run_off_the_panel(qtbot):
+    """Four preset lanes named in full ("Muon NS5, μ = 0.95 ema, no Nesterov, …") ran off ②'s top."""
+    plot = SeriesPlot("② over time", [("loss", "loss")])
+    qtbot.addWidget(plot)
+    names = ["Adam, β = (0.8, 0.95)", "Muon NS5, μ = 0.95 ema, no Nesterov", "Muon exact, μ = 0.95 ema"]
+    plot.set_lanes(names)
+    plot.set_mode("scale", "log")
+    steps = np.arange(4.0)
+    for lane, values in enumerate(([1.0, 0.5, 0.2, 0.1], [1.0, 1e-30, 0.0, 0.0], [1.0, 1e-20, 0.0, 0.0])):
+        plot.set_series(lane, steps, np.array(values))
+    assert plot.zeros_note == "values ≤ 0 are left out on a log axis (a gap in lanes 1 and 2)"
+
+
 def test_a_log_curve_breaks_where_a_value_below_zero_is_left_out(qtbot):
     """Bridge's alignment of -0.02 at step 241 was bridged by the line from 221 to 261, and the note
     said a curve ended at 0; steps not measured (NaN) are still joined across."""
