@@ -86,8 +86,9 @@ def files_save_ids(folder: Path) -> dict[str, str | None]:
 def saves_locked(folder: Path) -> Iterator[None]:
     """Within: no other muonscope save into ``folder`` runs (an advisory lock on the folder itself).
 
-    A folder that cannot be opened for the lock (no read permission) is saved into unlocked, as
-    before: the lock keeps two saves apart, it is not what lets one happen.
+    A folder that cannot be opened for the lock (no read permission), or whose file system keeps no
+    locks, is saved into unlocked, as before: the lock keeps two saves apart, it is not what lets
+    one happen.
     """
     import fcntl
 
@@ -97,7 +98,10 @@ def saves_locked(folder: Path) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:  # a file system that keeps no locks (some network mounts say ENOLCK)
+            pass
         yield
     finally:
         os.close(handle)  # the lock goes with it

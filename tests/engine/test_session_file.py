@@ -1106,3 +1106,17 @@ def test_a_save_kept_beside_a_long_named_one_fits_its_file_system(tmp_path):
     beside = caught.value.saved_to
     assert beside.name == "e" * (longest - 2) + "-2"
     assert open_session(target).step == 3 and open_session(beside).step == 6
+
+
+def test_a_folder_whose_file_system_keeps_no_locks_is_saved_into_all_the_same(tmp_path, monkeypatch):
+    """Some network mounts answer a lock with ENOLCK: the save must not fail on what only keeps two
+    saves apart."""
+    import errno
+    import fcntl
+
+    def no_locks(*_args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    save_session(_small_session(3), tmp_path / "s")
+    assert open_session(tmp_path / "s").step == 3
