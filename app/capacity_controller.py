@@ -221,6 +221,9 @@ class CapacityController(QtCore.QObject):
         shown = [(c.lane, c.label, c.x, c.mean, c.lo, c.hi, c.seeds) for c in drawn]
         slopes = fitted_slopes(self._axis, drawn)
         notes = {lane: f"fitted slope {slope:.2f}" for lane, slope in slopes.items()}
+        for curve in drawn:  # a lane that diverged at every point draws nothing: its note says why
+            if curve.diverged:
+                notes[curve.lane] = "; ".join(filter(None, (notes.get(curve.lane), curve.diverged_note)))
         self._show_sweep(shown, guides(self._sweep_config, self._axis, drawn), notes)
 
     def _show_sweep(self, shown: list, guide_lines: list, legend_notes: dict[int, str] | None = None) -> None:

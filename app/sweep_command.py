@@ -118,16 +118,34 @@ def _curve_table(drawn: list, axis: str) -> dict[str, list]:
     from muonscope.engine.sweep_plans import AXES, SEEDS
 
     metric = AXES[axis]
-    names = ("lane", _X_COLUMNS.get(axis, axis), f"{metric}_mean", f"{metric}_min", f"{metric}_max", "seeds")
+    names = (
+        "lane",
+        _X_COLUMNS.get(axis, axis),
+        f"{metric}_mean",
+        f"{metric}_min",
+        f"{metric}_max",
+        "seeds",
+        "diverged_seeds",
+    )
     table: dict[str, list] = {name: [] for name in names}
     for curve in drawn:
-        print(f"  {curve.label}")
-        rows = zip(curve.x, curve.mean, curve.lo, curve.hi, curve.seeds, curve.partial, strict=True)
-        for x, mean, lo, hi, seeds, partial in rows:
-            stopped = f"  ({seeds} of {len(SEEDS)} seeds: stopped before the rest)" if partial else ""
-            print(f"    {x:>10g}: {mean:10.4g}  [{lo:.4g}, {hi:.4g}]{stopped}")
+        print(f"  {curve.label}" + (f" ({curve.diverged_note})" if curve.diverged else ""))
+        diverged = dict(curve.diverged)
+        columns = (curve.x, curve.mean, curve.lo, curve.hi, curve.seeds)
+        measured = {float(x): row for x, *row in zip(*columns, strict=True)}
+        for x in sorted(set(measured) | set(diverged)):
+            mean, lo, hi, seeds = measured.get(x, (None, None, None, 0))
+            lost = diverged.get(x, 0)
+            if seeds:
+                partial = seeds + lost < len(SEEDS)
+                stopped = f"  ({seeds} of {len(SEEDS)} seeds: stopped before the rest)" if partial else ""
+                lost_text = f"  ({lost} of {len(SEEDS)} seeds diverged)" if lost else ""
+                print(f"    {x:>10g}: {mean:10.4g}  [{lo:.4g}, {hi:.4g}]{stopped}{lost_text}")
+            else:  # every seed diverged: no value to average, said rather than left out
+                print(f"    {x:>10g}:   diverged ({lost} of {len(SEEDS)} seeds)")
             x = int(x) if axis in _SIZE_AXES else x  # a size is a whole number, as in the points table
-            for name, value in zip(names, (curve.label, x, mean, lo, hi, int(seeds)), strict=True):
+            row = (curve.label, x, mean, lo, hi, int(seeds), lost)
+            for name, value in zip(names, row, strict=True):
                 table[name].append(value)
     return table
 
@@ -159,6 +177,7 @@ def _point_table(results, drawn: list, axis: str, config) -> dict[str, list]:
             table["lane"].append(lane["label"])
             for metric in metrics:
                 table[metric].append(lane.get(metric))
+            table["diverged"].append(bool(lane.get("diverged")))
             table["cached"].append(result.cached)
             for name, value in _runtime_fields(result.runtime).items():
                 table[name].append(value)

@@ -16,7 +16,7 @@ import tomli_w
 from muonscope.engine.errors import ConfigError, outline
 from muonscope.engine.field_paths import parse_field_path
 from muonscope.engine.fields import MAX_DIM, MAX_ITEMS, MAX_STEPS, FieldSpec
-from muonscope.engine.optim.registry import OPTIMIZERS
+from muonscope.engine.optim.registry import ADAM_EPS, OPTIMIZERS
 from muonscope.engine.task_bound import (
     TASK_BOUND_SETTINGS,
     task_bound_problem,
@@ -212,7 +212,7 @@ class LaneConfig:
     lam_schedule: str = "fixed"
     buffer: str = ""
     beta2: float = 0.999
-    eps: float = 1e-8
+    eps: float = ADAM_EPS
     ns_dtype: str = "run"
     thresholded: bool = False
     label: str = ""

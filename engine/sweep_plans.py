@@ -51,11 +51,24 @@ class Curve:
     lo: np.ndarray
     hi: np.ndarray
     seeds: np.ndarray  # (points,) seeds averaged at each x
+    #: The x at which a seed of this lane diverged, with how many seeds did (a lane that diverged at
+    #: every point has no x of its own, and vanished from the sweep without a word).
+    diverged: tuple[tuple[float, int], ...] = ()
 
     @property
     def partial(self) -> np.ndarray:
         """(points,) bool: the points averaged over fewer seeds than a whole sweep has."""
         return self.seeds < len(SEEDS)
+
+    @property
+    def diverged_note(self) -> str:
+        """``diverged at every point`` or ``diverged at 2 of 7 points`` ("" where no seed did)."""
+        if not self.diverged:
+            return ""
+        every = {x for x, _ in self.diverged} | {float(x) for x in self.x}
+        if not self.x.size:
+            return "diverged at every point"
+        return f"diverged at {len(self.diverged)} of {len(every)} points"
 
 
 def _values(config: ExperimentConfig, axis: str) -> list:
@@ -193,6 +206,7 @@ def curves(results: list[PointResult], axis: str) -> list[Curve]:
     """Per-lane mean and min–max over seeds, sorted by x (``window`` maps μ to 2T − 1)."""
     metric = AXES[axis]
     by_lane: dict[int, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    diverged: dict[int, dict[float, int]] = defaultdict(lambda: defaultdict(int))
     labels: dict[int, str] = {}
     for result in results:
         x = result.point.coord(axis)
@@ -202,19 +216,24 @@ def curves(results: list[PointResult], axis: str) -> list[Curve]:
             value = lane.get(metric)
             if value is not None:
                 by_lane[i][float(x)].append(float(value))
+            if lane.get("diverged"):
+                diverged[i][float(x)] += 1
             labels[i] = lane["label"]
     out: list[Curve] = []
-    for i in sorted(by_lane):
-        xs = np.array(sorted(by_lane[i]))
+    for i in sorted(labels):  # a lane that diverged at every point too: its curve is empty, and says so
+        if i not in by_lane and i not in diverged:
+            continue
+        xs = np.array(sorted(by_lane[i]), dtype=float)
         rows = [np.array(by_lane[i][x]) for x in xs]
         curve = Curve(
             i,
             labels[i],
             xs,
-            np.array([r.mean() for r in rows]),
-            np.array([r.min() for r in rows]),
-            np.array([r.max() for r in rows]),
-            np.array([r.size for r in rows]),
+            np.array([r.mean() for r in rows], dtype=float),
+            np.array([r.min() for r in rows], dtype=float),
+            np.array([r.max() for r in rows], dtype=float),
+            np.array([r.size for r in rows], dtype=int),
+            tuple(sorted(diverged[i].items())),
         )
         if not any(_same_curve(curve, earlier) for earlier in out):
             out.append(curve)
@@ -231,6 +250,7 @@ def _same_curve(curve: Curve, other: Curve) -> bool:
         and np.array_equal(curve.lo, other.lo)
         and np.array_equal(curve.hi, other.hi)
         and np.array_equal(curve.seeds, other.seeds)
+        and curve.diverged == other.diverged
     )
 
 

@@ -84,6 +84,7 @@ class CapacityPlot(PlotPanel):
         self._estimate_note = ""  # how the recovered counts were estimated ("": they are exact)
         self._ray_note = ""  # what the one-step rays' legend has no room for
         self._lane_notes: list[tuple[str, str]] = []  # (lane label, what the legend says after it)
+        self._undrawn_notes: list[str] = []  # "label: note" of a sweep's lanes with no point drawn
         self._refused: tuple[str, str] | None = None  # (mode, why) of a sweep that could not start
         self.mode_changed.connect(lambda *_: self._apply_mode())
         self._apply_mode()
@@ -302,6 +303,7 @@ class CapacityPlot(PlotPanel):
         self._sweep.clear()
         self._ray_note = ""
         self._lane_notes = []
+        self._undrawn_notes = []
         if not self.in_steps_mode:
             self.legend.clear()
             self.hover.clear()
@@ -339,6 +341,8 @@ class CapacityPlot(PlotPanel):
             note = (legend_notes or {}).get(lane, "")
             drawn_curve = self._sweep.draw_curve(lane, label, values, whole_seeds, log_x, log_y, note)
             if drawn_curve is None:
+                if note:  # no point to draw ("diverged at every point"): the corner note says so
+                    self._undrawn_notes.append(f"{label}: {note}")
                 continue
             curve, px, in_view = drawn_curve
             lane_entries.append((curve, f"{label}: {note}" if note else label))
@@ -371,8 +375,8 @@ class CapacityPlot(PlotPanel):
         """The corner note from what the panel draws now: lanes whose curves coincide, and a sweep's
         hollow points. Kept here, not only drawn each frame: a paused run draws no frames while a
         sweep's points arrive and it finishes or stops."""
-        sweep_notes = "" if self.in_steps_mode else self._ray_note
-        parts = (self.coinciding, self.partial_note, sweep_notes, self._folded_lane_notes())
+        sweep_notes = [] if self.in_steps_mode else [self._ray_note, *self._undrawn_notes]
+        parts = (self.coinciding, self.partial_note, *sweep_notes, self._folded_lane_notes())
         self.set_note(" · ".join(part for part in parts if part))
 
     def _folded_lane_notes(self) -> str:

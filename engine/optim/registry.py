@@ -14,12 +14,16 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from muonscope.engine.errors import plain_number
 
+#: Adam's ε where a lane does not set it; a label names another.
+ADAM_EPS = 1e-8
+
 if TYPE_CHECKING:
     from torch import Tensor
 
     from muonscope.engine.optim.rules import LaneState, Momentum
 
 __all__ = [
+    "ADAM_EPS",
     "OPTIMIZERS",
     "LaneSettings",
     "OptimizerSpec",
@@ -138,8 +142,11 @@ class OptimizerSpec:
         parts = [self.title]
         if "order" in self.uses and self.keeps_buffer(lane):
             parts.append(lane.order)
-        if self.name == "adam":
-            parts.append(f"β=({plain_number(lane.momentum)}, {plain_number(lane.beta2)})")
+        if self.name == "adam":  # β₁ is the lane's μ: a sweep over μ names β₂ alone
+            betas = f"β=({plain_number(lane.momentum)}, {plain_number(lane.beta2)})"
+            parts.append(betas if momentum_shown else f"β₂={plain_number(lane.beta2)}")
+            if lane.eps != ADAM_EPS:  # lanes of other ε read alike, and an --until on the name held for all
+                parts.append(f"ε={plain_number(lane.eps)}")
         elif self.keeps_buffer(lane):
             momentum = f"μ={plain_number(lane.momentum)} " if momentum_shown else ""
             parts.append(f"{momentum}{lane.buffer}" + (" nesterov" if lane.nesterov else ""))

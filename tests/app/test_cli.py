@@ -607,7 +607,9 @@ def test_sweep_prints_curves_and_writes_tables(capsys, tmp_path, monkeypatch):
     assert f"{heading} (B = ∞)" in out
     assert "guide slope 1/(2α)" in out
     rows = (tmp_path / "out" / "curves.csv").read_text().splitlines()
-    header = "lane,d,recovered_mean,recovered_min,recovered_max,seeds,device,dtype,torch_version"
+    header = (
+        "lane,d,recovered_mean,recovered_min,recovered_max,seeds,diverged_seeds,device,dtype,torch_version"
+    )
     assert rows[0] == header and len(rows) == 1 + 4 * 3
     assert all(next(csv.reader([row]))[5] == "3" for row in rows[1:])  # every point averages the three seeds
     assert all(next(csv.reader([row]))[1].isdigit() for row in rows[1:])  # d = 8, as points.csv has it

@@ -653,3 +653,27 @@ def test_a_cache_folder_that_cannot_be_written_is_read_all_the_same(capsys, priv
     assert out.splitlines()[-1].startswith("9 points, 9 from the cache;")
     monkeypatch.setenv("MUONSCOPE_CACHE", str(private_cache.parent / "new"))  # none to read: refused
     assert _main(capsys, *SWEEP, "--workers", "1")[0] == 2
+
+
+def test_a_lane_that_diverges_at_every_point_is_said_to_and_kept_in_the_tables(capsys, tmp_path):
+    """Adam's second moment overflows on a float32 stream of strength 1e25: its lane vanished from
+    the printout and both tables, exit 0, as if it had never been in the sweep."""
+    import csv
+
+    stream = ["--set", "task.kind=spiked", "--set", "task.rows=6", "--set", "task.cols=5"]
+    stream += ["--set", "task.strengths=[1e25]", "--set", "task.noise=0.0", "--set", "run.dtype=float32"]
+    lanes = ["--lane", "optimizer=adam,lr=0.01", "--lane", "optimizer=muon,lr=0.01"]
+    argv = ["sweep", *stream, *lanes, "--set", "run.steps=4", "--axis", "mu", "--workers", "1", "--no-cache"]
+    code, out, _ = _main(capsys, *argv, "--no-progress", "--out", str(tmp_path), "--format", "csv")
+    assert code == 0
+    lines = out.splitlines()
+    adam = next(index for index, line in enumerate(lines) if line.startswith("  Adam"))
+    assert lines[adam] == "  Adam β₂=0.999 lr=0.01 (diverged at every point)"  # β₁ is the swept μ
+    assert lines[adam + 1].split() == ["0.5:", "diverged", "(3", "of", "3", "seeds)"]
+    with open(tmp_path / "curves.csv", newline="") as handle:
+        curves = [row for row in csv.DictReader(handle) if row["lane"].startswith("Adam")]
+    assert len(curves) == 7 and all(row["diverged_seeds"] == "3" and row["seeds"] == "0" for row in curves)
+    with open(tmp_path / "points.csv", newline="") as handle:
+        points = list(csv.DictReader(handle))
+    assert {row["diverged"] for row in points if row["lane"].startswith("Adam")} == {"True"}
+    assert {row["diverged"] for row in points if row["lane"].startswith("Muon")} == {"False"}

@@ -276,3 +276,16 @@ def test_a_saved_session_given_as_a_config_is_answered_with_commands_that_paste_
     assert f"open it with `muonscope {quoted}`, or continue it with `muonscope run --resume {quoted}`" in str(
         err.value
     )
+
+
+def test_an_adam_lane_of_another_epsilon_is_named_by_it():
+    """Adam lanes at ε = 0, 1 and the default read alike ("Adam β=(0.9, 0.999) lr=0.01"), and an
+    --until on that name held for all three."""
+    labels = [
+        LaneConfig(optimizer="adam", lr=0.01, momentum=0.9, eps=eps).display_label() for eps in (0, 1, 1e-8)
+    ]
+    assert labels == [
+        "Adam β=(0.9, 0.999) ε=0 lr=0.01",
+        "Adam β=(0.9, 0.999) ε=1 lr=0.01",
+        "Adam β=(0.9, 0.999) lr=0.01",
+    ]

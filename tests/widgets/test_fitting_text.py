@@ -320,3 +320,20 @@ def test_a_short_panel_that_leaves_its_lanes_to_the_key_says_their_fitted_slopes
     qtbot.waitUntil(lambda: not plot.legend.lanes_folded, timeout=5000)
     assert "fitted slope" not in plot.note
     assert f"{LONG_LANES[2]}: fitted slope 1.60" in [label.text for label in _legend_labels(plot)]
+
+
+def test_a_sweep_lane_with_no_point_to_draw_is_named_in_the_note_with_why(qtbot):
+    """A lane that diverged at every point drew nothing and left the key: the sweep read as if it
+    had never been run."""
+    plot = _sweep_panel(qtbot, 640, 400)
+    x = np.array([0.5, 0.7, 0.9])
+    empty = np.array([])
+    curves = [(0, "Adam β₂=0.999 lr=0.01", empty, empty, empty, empty), (1, "Muon", x, x, x, x)]
+    notes = {0: "diverged at every point", 1: "diverged at 1 of 3 points"}
+    plot.set_sweep(curves, [], "μ", "A(update)", False, False, legend_notes=notes)
+    plot.refresh_note()
+    assert "Adam β₂=0.999 lr=0.01: diverged at every point" in plot.note
+    assert "Muon: diverged" not in plot.note  # drawn: its key says it
+    plot.set_sweep(curves[1:], [], "μ", "A(update)", False, False)
+    plot.refresh_note()
+    assert "diverged" not in plot.note  # a new sweep forgets the last one's
