@@ -161,7 +161,7 @@ def _evaluated_standing(
         if _all_tied(ranked):
             text, others = _tie_text(ranked, rest, names)
         else:
-            text = f"{names[first.lane_id]} recovers {_recovered(first)} items"
+            text = f"{names[first.lane_id]} recovers {_recovered(first)} {_items(first)}"
             others = [_entry(names[lane.lane_id], _recovered(lane), names) for lane in rest]
             others = _count_before_last(others, _unnamed(ranked, rest))
         note = sample_note(snapshot)
@@ -223,7 +223,7 @@ def _tie_text(
 ) -> tuple[str, list[str]]:
     """Lanes that all recover as many items, ranked by population loss (named so: ② beside it may
     show the excess loss, lower by the noise floor); all at one loss, said to be alike."""
-    text = f"{all_lanes(len(ranked))} recover {_recovered(ranked[0])} items"
+    text = f"{all_lanes(len(ranked))} recover {_recovered(ranked[0])} {_items(ranked[0])}"
     losses = [number_text(lane.loss, keep_zeros=True) for lane in ranked]
     if len(set(losses)) == 1:  # W = 0, say: nothing tells the lanes apart yet
         return f"{text}, each at population loss {losses[0]}", []
@@ -294,6 +294,11 @@ def _unnamed(ranked: list[LaneSnapshot], named: list[LaneSnapshot]) -> list[str]
 
 def _recovered(lane: LaneSnapshot) -> str:
     return count_text(lane.recovered, lane.recovered_se, lane.eval_estimated)
+
+
+def _items(lane: LaneSnapshot) -> str:
+    """ "item" after an exact count of one ("recovers 1 items" on a d = 8 memory), else "items"."""
+    return "item" if lane.recovered == 1 and not lane.eval_estimated else "items"
 
 
 def _distinct_names(snapshot: Snapshot, histories: Sequence[LaneHistory], step: int) -> dict[int, str]:

@@ -922,3 +922,21 @@ def test_on_the_stage_alt_and_a_menus_letter_opens_that_menu(qtbot):
     qtbot.waitUntil(lambda: branch.font().pointSizeF() == desk_pt, timeout=WAIT_MS)  # the bar's again
     app.presentation.set_active(False)
     assert not any(action.text() == "Branch menu" for action in app.window.actions())  # the bar's own again
+
+
+def test_the_caption_counts_one_item_in_the_singular():
+    """A d = 8 memory's caption read "GD recovers 1 items"."""
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
+
+    lanes = (LaneConfig(optimizer="sgd", lr=0.01, momentum=0.0, label="GD"),)
+    said = {}
+    for items in (16, 64):  # one item recovered after a step, then two
+        task = TaskConfig(d=8, n_items=items, batch_size=0)
+        experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(eval_every=1)))
+        experiment.step()
+        snapshot = experiment.snapshot()
+        said[snapshot.lanes[0].recovered] = live_caption(snapshot)
+    assert sorted(said) == [1, 2]
+    assert "GD recovers 1 item" in said[1] and "1 items" not in said[1]
+    assert "GD recovers 2 items" in said[2]
