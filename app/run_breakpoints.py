@@ -97,12 +97,33 @@ def _until_outcome(until: list[Any], session: Any, start_step: int, outcome: Any
     step = outcome.report["step"]
     if step > start_step:
         said = f"--until {conditions} never held; the run went on to step {step}{_cadence(until, session)}"
-        return said + _unchecked_after_divergence(until, session.experiment.snapshot())
+        snapshot = session.experiment.snapshot()
+        said += _diverged_before(until, snapshot, start_step)
+        return said + _unchecked_after_divergence(until, snapshot)
     from muonscope.engine.breakpoints import first_hit
 
     hit = first_hit(until, session.experiment.snapshot())
     holds = "; it does not hold there" if hit is None else f"; {hit.holds_text('holds there already for')}"
     return f"--until {conditions} was not checked: no step was taken from step {step}{holds}"
+
+
+def _diverged_before(until: list[Any], snapshot: Any, start_step: int) -> str:
+    """The watched lanes that had diverged before the run began: 'diverged' stops a run where a lane
+    diverges, and "never held" alone read as false beside a report of a lane diverged at step 1."""
+    from muonscope.engine.breakpoints import DIVERGED
+
+    before = [
+        lane
+        for lane in snapshot.lanes
+        if lane.diverged
+        and 0 <= lane.diverged_step <= start_step
+        and any(b.metric == DIVERGED and b.selects(lane) for b in until)
+    ]
+    if not before:
+        return ""
+    named = ", ".join(f"lane {lane.index} at step {lane.diverged_step}" for lane in before)
+    began = f"where the run began ({named})"
+    return f"; diverged by step {start_step}, {began}: 'diverged' stops a run where a lane diverges"
 
 
 def _unchecked_after_divergence(until: list[Any], snapshot: Any) -> str:

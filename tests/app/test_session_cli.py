@@ -1223,3 +1223,19 @@ def test_a_current_folder_removed_while_a_run_computes_is_said_to_be_why(capsys,
     monkeypatch.chdir(tmp_path)
     assert code == 1
     assert err.splitlines()[-1].endswith("(the current folder was removed while the command ran)")
+
+
+def test_until_diverged_on_a_lane_diverged_before_the_resume_says_so(capsys, tmp_path):
+    """ "--until 'diverged' never held" beside a report of lane 0 diverged at step 1: the condition
+    stops where a lane diverges, and this one had before the run began."""
+    stream = ["--set", "task.kind=spiked", "--set", "task.rows=6", "--set", "task.cols=5"]
+    stream += ["--set", "task.strengths=[1e25]", "--set", "task.noise=0.0", "--set", "run.dtype=float32"]
+    lanes = ["--lane", "optimizer=adam,lr=0.01", "--lane", "optimizer=muon,lr=0.01"]
+    code, out, _ = _run(capsys, *stream, *lanes, "--steps", "10", *QUIET, "--save", tmp_path / "s1")
+    assert code == 0 and json.loads(out)["lanes"][0]["diverged_step"] == 1
+    code, _, err = _run(capsys, "--resume", tmp_path / "s1", "--until", "diverged", "--steps", "14", *QUIET)
+    assert code == 0
+    assert err.splitlines()[0] == (
+        "muonscope run: --until 'diverged' never held; the run went on to step 14; diverged by step 10, "
+        "where the run began (lane 0 at step 1): 'diverged' stops a run where a lane diverges"
+    )
