@@ -315,7 +315,28 @@ def _checked_changes(session: Any, args: argparse.Namespace, frame_every: int) -
     lane_specs = [_resumed_lane_fields(spec, f"--lane[{i}]") for i, spec in enumerate(args.lane)]
     refuse_fields_without_effect(changed, lane_fields_named(lane_specs, sets))
     refuse_task_fields_without_effect(changed.task, sets)
-    return changes, notes, target
+    return changes, [*notes, *_frozen_lane_notes(session.snapshot(), changes)], target
+
+
+def _frozen_lane_notes(snapshot: Any, changes: list) -> list[str]:
+    """A note per diverged lane that a change sets a field of: it stays frozen, and only its name
+    follows (its row read "lr=0.001 … DIVERGED at step 1", where it diverged under lr=0.01)."""
+    notes = []
+    for lane in snapshot.lanes:
+        prefix = f"lanes[{lane.index}]."
+        fields = [
+            change.path.removeprefix(prefix)
+            for change in changes
+            if getattr(change, "path", "").startswith(prefix)
+        ]
+        if lane.diverged and fields:
+            one = len(fields) == 1
+            notes.append(
+                f"note: lane {lane.index} diverged at step {lane.diverged_step} and stays frozen: its new "
+                f"{', '.join(fields)} change{'s' if one else ''} its name, not its run (--rewind "
+                f"{lane.diverged_step - 1} forks a branch with {'it' if one else 'them'} before it diverged)"
+            )
+    return notes
 
 
 def _target_step(session: Any, args: argparse.Namespace, length: list, frame_every: int) -> int:

@@ -1239,3 +1239,24 @@ def test_until_diverged_on_a_lane_diverged_before_the_resume_says_so(capsys, tmp
         "muonscope run: --until 'diverged' never held; the run went on to step 14; diverged by step 10, "
         "where the run began (lane 0 at step 1): 'diverged' stops a run where a lane diverges"
     )
+
+
+def test_a_change_to_a_lane_that_diverged_says_the_lane_stays_frozen(capsys, tmp_path):
+    """Its row read "Adam … lr=0.001 … DIVERGED at step 1", where it diverged under lr = 0.01, and
+    nothing said that the new lr changed no step of it."""
+    stream = ["--set", "task.kind=spiked", "--set", "task.rows=6", "--set", "task.cols=5"]
+    stream += ["--set", "task.strengths=[1e25]", "--set", "task.noise=0.0", "--set", "run.dtype=float32"]
+    lanes = ["--lane", "optimizer=adam,lr=0.01", "--lane", "optimizer=muon,lr=0.01"]
+    assert _run(capsys, *stream, *lanes, "--steps", "10", *QUIET, "--save", tmp_path / "s1")[0] == 0
+    code, out, err = _run(
+        capsys, "--resume", tmp_path / "s1", "--set", "lanes[0].lr=0.001", "--steps", "12", *QUIET
+    )
+    assert code == 0 and json.loads(out)["lanes"][0]["diverged_step"] == 1
+    assert (
+        "muonscope run: note: lane 0 diverged at step 1 and stays frozen: its new lr changes its name, not "
+        "its run (--rewind 0 forks a branch with it before it diverged)"
+    ) in err.splitlines()
+    _, _, healthy = _run(
+        capsys, "--resume", tmp_path / "s1", "--set", "lanes[1].lr=0.02", "--steps", "12", *QUIET
+    )
+    assert "frozen" not in healthy
