@@ -192,7 +192,7 @@ class Renderer:
         self._draw_faded()
         self._say_compared()
         self._draw_heatmap(newest, buckets, history)
-        self._draw_spectra_over_steps(spectra, playing)
+        self._draw_spectra_over_steps(spectra, playing, newest)
         extent = newest.step if head_step is None else max(head_step, newest.step)
         self._draw_time_axes(newest.events if events is None else events, extent, cursor)
         self._draw_notes(newest)  # last: placed off the curves, the cursor and the markers as they now stand
@@ -418,7 +418,9 @@ class Renderer:
         else:
             self.class_error.set_heatmap(steps, labels, values)
 
-    def _draw_spectra_over_steps(self, spectra: SpectraHistory | None, playing: bool) -> None:
+    def _draw_spectra_over_steps(
+        self, spectra: SpectraHistory | None, playing: bool, newest: Snapshot
+    ) -> None:
         """① over the steps: the chosen lane's spectra of its matrix, redrawn when new ones come (while
         the run plays, once a share of the map is new: see :data:`REDRAW_SHARE`)."""
         matrix = self.spectrum.heat_matrix
@@ -426,6 +428,8 @@ class Renderer:
             return
         position = min(self.spectrum.heat_lane(), len(self._lane_ids) - 1)
         lane_id = self._lane_ids[position]
+        lane = next((lane for lane in newest.lanes if lane.lane_id == lane_id), None)
+        self.spectrum.set_frozen_since(lane.diverged_step if lane is not None and lane.diverged else None)
         key = (id(spectra), lane_id, matrix, self._names[position])
         (drawn, revision), rows = self._over_steps_rows, len(spectra)
         few_new = playing and 0 <= rows - drawn < max(rows // REDRAW_SHARE, 1)

@@ -100,6 +100,7 @@ class SpectrumPlot(PlotPanel):
         self._y = StableRange(log=True, shrink_after=SHRINK_AFTER_FRAMES)
         self._fresh = False  # a spectrum was drawn since the last settle_range
         self._x_max = 0  # none drawn: the first spectrum, of one value too, sets the index axis
+        self._frozen_since: int | None = None  # the step the lane over the steps diverged at
         self._eps = float(np.finfo(np.float64).eps)
         self._dtype = "float64"
         self.mode_changed.connect(lambda *_: self._apply_visibility())
@@ -158,7 +159,8 @@ class SpectrumPlot(PlotPanel):
         try:
             self._eps = float(np.finfo(np.dtype(name)).eps)
         except TypeError:
-            self._eps = float(np.finfo(np.float64).eps)
+            self._frozen_since: int | None = None  # the step the lane over the steps diverged at
+        self._eps = float(np.finfo(np.float64).eps)
 
     def noise_floor(self) -> float:
         """Relative size below which singular values are round-off, whatever the matrix's width.
@@ -408,12 +410,19 @@ class SpectrumPlot(PlotPanel):
                 self.set_spectrum(lane, matrix, values)
         self._show_what_is_drawn()
 
+    def set_frozen_since(self, step: int | None) -> None:
+        """The step the lane drawn over the steps diverged at, after which it computes nothing (None:
+        it did not): with no column yet, none will come, and the panel says so."""
+        if step != self._frozen_since:
+            self._frozen_since = step
+            self.show_why_empty()
+
     def why_empty(self) -> str | None:
         """The empty text while no lane draws any matrix on show (step 0: no gradient yet)."""
         if self.heat_matrix:
             if self._over_steps is not None and self._over_steps[0].steps.size:
                 return None
-            return _nothing_over_steps(self.heat_matrix)
+            return _nothing_over_steps(self.heat_matrix, self._frozen_since)
         return None if any(self._drawn_matrices().values()) else self.empty_text
 
     def _drawn_matrices(self) -> dict[str, bool]:
@@ -440,11 +449,14 @@ class SpectrumPlot(PlotPanel):
         self.show_why_empty()
 
 
-def _nothing_over_steps(matrix: str) -> str:
-    """Why a lane's spectra over the steps are empty: none computed yet, or (M) none ever kept. "Nothing
-    drawn yet" over a lane without momentum promised a map that would never come."""
+def _nothing_over_steps(matrix: str, frozen_since: int | None = None) -> str:
+    """Why a lane's spectra over the steps are empty: none computed yet, (M) none ever kept, or the
+    lane diverged (``frozen_since``) before any. "Nothing drawn yet" over a lane without momentum,
+    or one frozen since step 1, promised a map that would never come."""
     name = MATRIX_STYLES[matrix][1]
     what = f"A column per step whose spectra were computed: σ_k of {name} of the lane chosen, as colour."
+    if frozen_since is not None:
+        return f"{what} This lane diverged at step {frozen_since}: it computes nothing from then on."
     if matrix == "momentum":
         return (
             f"{what} This lane has no M on record: {_MISSING_WHY[matrix]} (G over steps draws its "

@@ -67,3 +67,16 @@ def test_the_spectrum_panel_says_why_while_no_lane_draws_a_spectrum(qtbot):
     plot.set_mode("view", "gradient+momentum")
     plot.set_lanes(["a"])  # a new run
     assert plot.placeholder == WHY
+
+
+def test_spectra_over_the_steps_of_a_lane_that_diverged_say_none_will_come(qtbot):
+    """"Nothing drawn yet: columns come as the run steps" over a lane frozen since step 1."""
+    plot = SpectrumPlot()
+    qtbot.addWidget(plot)
+    plot.set_lanes(["Adam", "Muon"])
+    plot.set_mode("view", "update:steps")
+    assert "columns come as the run steps" in plot.placeholder
+    plot.set_frozen_since(1)
+    assert plot.placeholder.endswith("This lane diverged at step 1: it computes nothing from then on.")
+    plot.set_frozen_since(None)  # another lane chosen, one that did not diverge
+    assert "columns come as the run steps" in plot.placeholder
