@@ -190,7 +190,7 @@ class Renderer:
         self._draw_step(shown, newest, notes)
         self._draw_series(history, newest)
         self._draw_faded()
-        self._say_compared()
+        self._say_compared(TASK_KINDS[newest.config.task.kind].has_classes)
         self._draw_heatmap(newest, buckets, history)
         self._draw_spectra_over_steps(spectra, playing, newest)
         extent = newest.step if head_step is None else max(head_step, newest.step)
@@ -383,9 +383,10 @@ class Renderer:
         for panel in (self.series, self.capacity):  # a table's columns name it as the key does
             panel.compared_branch = f"compared branch {self._comparison_name}".strip()
 
-    def _say_compared(self) -> None:
+    def _say_compared(self, has_items: bool) -> None:
         """The key's note on the faint curves: the panels that draw them now (④ does over steps, not
-        while it shows a sweep; ① draws G_sig dotted), and, under a panel drawn alone, just the branch."""
+        while it shows a sweep, nor for a stream, which recovers no items; ① draws G_sig dotted), and,
+        under a panel drawn alone, just the branch."""
         if self.lane_key is None:
             return
         if self._comparison is None:
@@ -394,7 +395,7 @@ class Renderer:
         name = self._comparison_name
         # ④ draws the other branch's items recovered, not its accuracy: the dashed accuracy curves read
         # as this one's where the key said "in ② and ④" alone
-        panels = "② and ④ (recovered)" if self.capacity.in_steps_mode else "②"
+        panels = "② and ④ (recovered)" if self.capacity.in_steps_mode and has_items else "②"
         self.lane_key.set_note(f"dotted, faint in {panels}: {name}", alone=f"dotted, faint: {name}")
 
     def _draw_heatmap(self, snapshot: Snapshot, buckets: BucketHistory, history: MetricHistory) -> None:

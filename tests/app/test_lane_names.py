@@ -198,3 +198,20 @@ def test_a_lane_added_as_a_copy_is_told_apart_in_the_caption_by_its_index(qtbot)
     for panel in (app.views.spectrum, app.views.series, app.views.capacity, app.views.class_error):
         columns = panel.data_table()[0]
         assert all(any(column.endswith(name) for column in columns) for name in apart), columns
+
+
+def test_a_stream_fork_says_its_faint_curves_are_in_panel_two_alone(qtbot):
+    """A spiked stream recovers no items: the key said "faint in ② and ④ (recovered)" beside an ④
+    that draws nothing of either branch."""
+    import dataclasses
+
+    from muonscope.engine import TaskConfig
+    from tests.app.helpers import small_preset
+
+    preset = small_preset()
+    stream = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0), noise=1.0)
+    app = open_app(qtbot, dataclasses.replace(preset, config=dataclasses.replace(preset.config, task=stream)))
+    _fork_at(qtbot, app, 6, 12)
+    qtbot.waitUntil(lambda: app.views.series.faded_data(0)[0].size > 0, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
+    assert app.views.lane_key.note.startswith("dotted, faint in ②: ")

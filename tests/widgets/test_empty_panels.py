@@ -70,7 +70,7 @@ def test_the_spectrum_panel_says_why_while_no_lane_draws_a_spectrum(qtbot):
 
 
 def test_spectra_over_the_steps_of_a_lane_that_diverged_say_none_will_come(qtbot):
-    """"Nothing drawn yet: columns come as the run steps" over a lane frozen since step 1."""
+    """ "Nothing drawn yet: columns come as the run steps" over a lane frozen since step 1."""
     plot = SpectrumPlot()
     qtbot.addWidget(plot)
     plot.set_lanes(["Adam", "Muon"])
