@@ -149,6 +149,7 @@ def _write_results(
                     table,
                     session.experiment.changes,  # those made up to its step, as the config says
                     removed,
+                    {lane.lane_id: lane.diverged_step for lane in session.snapshot().lanes if lane.diverged},
                 )
             if not outcome.interrupted:
                 said.append(f"wrote {', '.join(path.name for path in written)} in {path_text(args.out)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -264,16 +264,18 @@ def write_outputs(
     table_format: str,
     changes: tuple[tuple[int, Change], ...] = (),
     removed: list[Path] | None = None,
+    diverged_at: Mapping[int, int] | None = None,
 ) -> list[Path]:
     """Write metrics (Parquet or CSV), the config (TOML) and the final report (JSON) to a folder.
 
     ``changes``: the settings changed along the run, with their steps. The config written is the one
     in force at the end; run from step 0 it is another run, and its header says so, listing them.
     ``removed`` gets the metrics table of a run before in the other format, replaced by this one.
+    ``diverged_at``: lane id → the step that lane diverged at (the table's ``diverged`` column).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        clear_other_formats(history.write(out_dir / f"metrics.{table_format}"), removed),
+        clear_other_formats(history.write(out_dir / f"metrics.{table_format}", diverged_at), removed),
         out_dir / "config.toml",
         out_dir / "final.json",
     ]

@@ -10,6 +10,7 @@ long runs keep an evenly thinned history instead of growing without bound.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,19 +191,31 @@ class MetricHistory:
             labels[rows] = history.labels_at(steps[rows])
         return labels.tolist()
 
-    def write(self, path: Path) -> Path:
-        """Write as Parquet (``.parquet``) or CSV (``.csv``), chosen by the suffix; NaN stays empty in CSV.
+    def write(self, path: Path, diverged_at: Mapping[int, int] | None = None) -> Path:
+        """Write as Parquet (``.parquet``) or CSV (``.csv``), chosen by the suffix.
 
-        Each row's ``label`` names the lane's settings at that row's step. The counts (items
-        recovered, a rank) are integers, missing where not computed: "37", not "37.0".
+        Each row's ``label`` names the lane's settings at that row's step, and ``diverged`` whether
+        the lane had diverged by then (``diverged_at``: lane id → the step it diverged at): its
+        metrics are missing from there on, as a metric not computed at a row is (null in Parquet,
+        where NaN made a column's mean NaN; empty in CSV). The counts (items recovered, a rank) are
+        integers: "37", not "37.0".
         """
         table = self.table()
         labels = np.array(self.row_labels(), dtype=object)
-        columns = {"step": table["step"], "lane": table["lane"], "label": labels}
-        columns.update({name: table[name] for name in SCALAR_METRICS})
+        at = diverged_at or {}
+        steps, lane_ids = table["step"], table["lane_id"].astype(int)
+        frozen = [lane in at and step >= at[lane] for step, lane in zip(steps, lane_ids, strict=True)]
+        columns = {"step": steps, "lane": table["lane"], "label": labels, "diverged": frozen}
+        parquet = Path(path).suffix == ".parquet"
+        for name in SCALAR_METRICS:
+            columns[name] = _missing_as_null(table[name]) if parquet else table[name]
         columns.update({name: count_values(table[name]) for name in COUNT_METRICS})
-        schema = _parquet_schema(columns) if Path(path).suffix == ".parquet" else None
-        return write_table(columns, path, schema)
+        return write_table(columns, path, _parquet_schema(columns) if parquet else None)
+
+
+def _missing_as_null(values: np.ndarray) -> list[float | None]:
+    """A float column with None where it holds NaN (not computed): Parquet's null, which readers skip."""
+    return [None if value != value else float(value) for value in values]
 
 
 def _parquet_schema(columns: dict) -> Any:
@@ -213,6 +226,8 @@ def _parquet_schema(columns: dict) -> Any:
     def column_type(name: str) -> Any:
         if name in ("step", "lane") or name in COUNT_METRICS:
             return pa.int64()
+        if name == "diverged":
+            return pa.bool_()
         return pa.string() if name == "label" else pa.float64()
 
     return pa.schema([(name, column_type(name)) for name in columns])

@@ -4,6 +4,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import math
 import os
 import re
 import subprocess
@@ -261,7 +262,7 @@ def test_out_writes_metrics_config_and_report(capsys, tmp_path):
     assert "n_items = 64" in config
     assert json.loads((tmp_path / "run" / "final.json").read_text())["step"] == 3
     code, _, _ = _run(capsys, *SMALL, "--steps", "1", "--out", str(tmp_path / "csv"), "--format", "csv")
-    assert (tmp_path / "csv" / "metrics.csv").read_text().startswith("step,lane,label,batch_loss")
+    assert (tmp_path / "csv" / "metrics.csv").read_text().startswith("step,lane,label,diverged,batch_loss")
 
 
 def test_the_config_an_out_folder_holds_runs_again_to_the_same_numbers(capsys, tmp_path):
@@ -708,3 +709,25 @@ def test_a_lane_set_away_from_its_presets_name_is_named_by_its_settings(capsys):
     assert lanes[1]["momentum"] == 0.9 and "μ=0.9" in lanes[1]["label"] and "0.5" not in lanes[1]["label"]
     code, out, _ = _run(capsys, *argv, "--set", "lanes[1].momentum=0.9", "--set", "lanes[1].label=mine")
     assert json.loads(out)["lanes"][1]["label"] == "mine"  # a name given with the change holds
+
+
+def test_the_metrics_table_says_where_a_lane_diverged_and_leaves_what_was_not_computed_null(capsys, tmp_path):
+    """A diverged lane's rows were empty at every step, as a step not evaluated is; and Parquet held
+    NaN for "not computed", so a column's mean was NaN."""
+    import pyarrow.compute as pc
+
+    stream = ["--set", "task.kind=spiked", "--set", "task.rows=6", "--set", "task.cols=5"]
+    stream += ["--set", "task.strengths=[1e25]", "--set", "task.noise=0.0", "--set", "run.dtype=float32"]
+    lanes = ["--lane", "optimizer=adam,lr=0.01", "--lane", "optimizer=muon,lr=0.01"]
+    code, out, _ = _run(capsys, *stream, *lanes, "--steps", "4", "--json", "--out", str(tmp_path / "o"))
+    assert code == 0
+    diverged_step = json.loads(out)["lanes"][0]["diverged_step"]
+    table = pq.read_table(tmp_path / "o" / "metrics.parquet")
+    assert str(table.schema.field("diverged").type) == "bool"
+    rows = table.to_pylist()
+    assert [row["diverged"] for row in rows if row["lane"] == 0] == [s >= diverged_step for s in range(5)]
+    assert not any(row["diverged"] for row in rows if row["lane"] == 1)
+    memory = ["--steps", "4", "--out", str(tmp_path / "m")]
+    assert _run(capsys, *SMALL, *memory)[0] == 0
+    loss = pq.read_table(tmp_path / "m" / "metrics.parquet").column("loss")
+    assert loss.null_count > 0 and math.isfinite(pc.mean(loss).as_py())  # evaluated every 2 steps
