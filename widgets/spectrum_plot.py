@@ -159,8 +159,7 @@ class SpectrumPlot(PlotPanel):
         try:
             self._eps = float(np.finfo(np.dtype(name)).eps)
         except TypeError:
-            self._frozen_since: int | None = None  # the step the lane over the steps diverged at
-        self._eps = float(np.finfo(np.float64).eps)
+            self._eps = float(np.finfo(np.float64).eps)
 
     def noise_floor(self) -> float:
         """Relative size below which singular values are round-off, whatever the matrix's width.
