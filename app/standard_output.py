@@ -44,9 +44,7 @@ class GuardedOutput:
     @property
     def reader_gone(self) -> bool:
         """Whether the failure was the reader going away (a broken pipe)."""
-        return isinstance(self.failure, BrokenPipeError) or (
-            self.failure is not None and self.failure.errno == errno.EPIPE
-        )
+        return isinstance(self.failure, BrokenPipeError)
 
     def write(self, text: str) -> int:
         if self._stream is not None and self.failure is None:

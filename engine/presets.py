@@ -185,15 +185,11 @@ def _wide_encoding(data: bytes) -> str | None:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "UTF-16"
     start = data[:256]
-    if len(start) < 8 or len(start) % 4:
-        return None if len(start) < 4 or len(start) % 2 else _utf16_pattern(start)
-    if sum(1 for offset in range(4) if not any(start[offset::4])) == 3:
+    if len(start) >= 8 and len(start) % 4 == 0 and sum(not any(start[i::4]) for i in range(4)) == 3:
         return "UTF-32"
-    return _utf16_pattern(start)
-
-
-def _utf16_pattern(start: bytes) -> str | None:
-    return "UTF-16" if not any(start[0::2]) or not any(start[1::2]) else None
+    if len(start) >= 4 and len(start) % 2 == 0 and (not any(start[0::2]) or not any(start[1::2])):
+        return "UTF-16"
+    return None
 
 
 def read_text_file(
