@@ -9,6 +9,7 @@ View ▸ Reset window layout goes back to the layout the window opens with on a 
 from __future__ import annotations
 
 import logging
+import struct
 
 from PySide6 import QtCore, QtWidgets
 
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 LAYOUT_VERSION = 1
 _GEOMETRY, _DOCKS = "window/geometry", "window/docks"
 _SCALE, _THEME = "presentation/scale", "presentation/theme"
+#: The head of the bytes ``QWidget.saveGeometry`` writes (Qt 5 and 6: major versions 1 to 3).
+_GEOMETRY_HEAD = struct.Struct(">IHH4i4i")
+_GEOMETRY_MAGIC, _GEOMETRY_MAJOR = 0x1D9D0CB, 3
 
 
 class WindowMemory(QtCore.QObject):
@@ -69,16 +73,27 @@ class WindowMemory(QtCore.QObject):
         where = self._settings.fileName()
         if problem := _store_problem(self._settings):  # a folder in its place read as a first launch
             log.warning("%s cannot be read (%s): the window opens as new", where, problem)
-        if geometry is not None and not (
-            isinstance(geometry, QtCore.QByteArray) and self._window.restoreGeometry(geometry)
-        ):
-            log.warning("the window size saved in %s is unreadable: the window opens as new", where)
+        if geometry is not None:
+            self._restore_geometry(geometry, where)
         if docks is not None and not (
             isinstance(docks, QtCore.QByteArray) and self._window.restore_layout(docks, LAYOUT_VERSION)
         ):
             log.warning("the dock layout saved in %s is unreadable or older: the docks open as new", where)
-        self._window.fit_docks_to(_screen_width(self._window))
+        self._window.fit_docks_to(_available_size(self._window).width())
         self._restore_style()
+
+    def _restore_geometry(self, geometry, where: str) -> None:
+        """The size and place saved; on a screen of another width, where Qt declines the saved place,
+        the size saved, as far as this screen holds it."""
+        if isinstance(geometry, QtCore.QByteArray) and self._window.restoreGeometry(geometry):
+            return
+        size = _saved_size(geometry)
+        if size is None:
+            log.warning("the window size saved in %s is unreadable: the window opens as new", where)
+            return
+        room = _available_size(self._window)
+        self._window.resize(size.boundedTo(room))
+        log.debug("the window size in %s is from a screen of another width: kept, fitted to this one", where)
 
     def _restore_style(self) -> None:
         scale, theme = self._settings.value(_SCALE), self._settings.value(_THEME)
@@ -113,14 +128,31 @@ def _store_problem(settings: QtCore.QSettings) -> str:
     return ""
 
 
+def _saved_size(geometry) -> QtCore.QSize | None:
+    """The window's size in bytes that ``QWidget.saveGeometry`` wrote, or None for any other bytes.
+
+    Its layout (big-endian): magic 0x1D9D0CB, major and minor version (16 bits each), the frame
+    rectangle, then the normal (not maximized) rectangle, each as left, top, right, bottom (32 bits,
+    right and bottom inclusive).
+    """
+    if not isinstance(geometry, QtCore.QByteArray) or geometry.size() < _GEOMETRY_HEAD.size:
+        return None
+    magic, major, _minor, *rectangles = _GEOMETRY_HEAD.unpack_from(geometry.data())
+    left, top, right, bottom = rectangles[4:]
+    if magic != _GEOMETRY_MAGIC or major > _GEOMETRY_MAJOR or right < left or bottom < top:
+        return None
+    return QtCore.QSize(right - left + 1, bottom - top + 1)
+
+
+def _available_size(window: QtWidgets.QWidget) -> QtCore.QSize:
+    """The room the window's screen leaves it (the window's own size where it has no screen)."""
+    screen = window.screen()
+    return screen.availableGeometry().size() if screen is not None else window.size()
+
+
 def _number(value) -> float | None:
     """A number as the settings store gives it back (an INI file gives text)."""
     try:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _screen_width(window: QtWidgets.QWidget) -> int:
-    screen = window.screen()
-    return screen.availableGeometry().width() if screen is not None else window.width()

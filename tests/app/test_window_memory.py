@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 
 import pytest
 from PySide6 import QtCore, QtWidgets
@@ -38,6 +39,36 @@ def test_size_docks_and_presentation_style_come_back_on_the_next_launch(qtbot, s
     assert second.window.height() == 640
     assert not second.window.breakpoints_dock.isHidden() and second.window.inspector_dock.isHidden()
     assert (second.presentation.style.scale, second.presentation.style.theme) == (2.0, "dark")
+
+
+def _as_if_saved_on_a_screen(settings, width_px: int) -> None:
+    """The saved geometry rewritten as Qt writes it on a screen ``width_px`` wide (Qt then declines
+    the saved place: the screen changed)."""
+    geometry = bytearray(settings.value("window/geometry").data())
+    geometry[_SCREEN_WIDTH_AT : _SCREEN_WIDTH_AT + 4] = struct.pack(">i", width_px)
+    settings.setValue("window/geometry", QtCore.QByteArray(bytes(geometry)))
+
+
+#: Where ``QWidget.saveGeometry`` writes the screen's width: after its head (8 bytes), two rectangles
+#: (16 bytes each), the screen number (4) and the maximized and full-screen flags (1 each).
+_SCREEN_WIDTH_AT = 8 + 16 + 16 + 4 + 1 + 1
+
+
+def test_a_window_saved_on_another_screen_comes_back_at_its_size_fitted_to_this_one(qtbot, settings, caplog):
+    first = open_app(qtbot, settings=settings)
+    room = first.window.screen().availableGeometry().size()
+    first.window.resize(first.window.width(), room.height() - 150)
+    first.window.close()
+    _as_if_saved_on_a_screen(settings, 2 * room.width())
+    with caplog.at_level(logging.WARNING, logger="muonscope.app.window_memory"):
+        second = _reopened(qtbot, settings)
+    assert second.window.height() == room.height() - 150
+    assert not caplog.records  # nothing was unreadable
+
+    second.window.resize(second.window.width(), room.height() + 300)  # taller than this screen holds
+    second.window.close()
+    _as_if_saved_on_a_screen(settings, 2 * room.width())
+    assert _reopened(qtbot, settings).window.height() == room.height()
 
 
 def test_closed_on_a_stage_it_reopens_as_the_desk_it_was(qtbot, settings):
