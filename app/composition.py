@@ -244,9 +244,11 @@ class App(QtCore.QObject):
 
     @QtCore.Slot(object)
     def _show_diverged_lanes(self, snapshot) -> None:
-        """Each lane's box in the controls says whether (and when) its lane diverged."""
-        steps = [lane.diverged_step if lane.diverged else None for lane in snapshot.lanes]
-        self.views.lanes.set_diverged(steps)
+        """Each lane's box in the controls says whether, when and why its lane diverged."""
+        divergences = [
+            (lane.diverged_step, lane.diverged_cause) if lane.diverged else None for lane in snapshot.lanes
+        ]
+        self.views.lanes.set_diverged(divergences)
 
     @QtCore.Slot(object)
     def _show_drift(self, config: ExperimentConfig) -> None:

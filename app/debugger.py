@@ -377,7 +377,8 @@ def inspection_message(
     norm, largest = number_text(np.linalg.norm(matrix), 4), number_text(np.abs(matrix).max(), 4)
     info = f"Frobenius norm {norm} · max|x| = {largest}"  # "‖·‖_F" showed its underscore
     if 0 <= inspected.diverged_step <= request.step:  # a zero update read as a lane at rest
-        info += f" · diverged at step {inspected.diverged_step}: frozen, no step taken since"
+        cause = f" ({inspected.diverged_cause})" if inspected.diverged_cause else ""
+        info += f" · diverged at step {inspected.diverged_step}{cause}: frozen, no step taken since"
     return Inspection(
         request,
         frozen_array(matrix),

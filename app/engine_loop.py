@@ -45,6 +45,7 @@ from muonscope.app.spectra_pacer import SpectraPacer
 from muonscope.engine.breakpoints import also_holding
 from muonscope.engine.changes import Change, change_note
 from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.divergence import diverged_text
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
@@ -418,11 +419,11 @@ class EngineLoop(SessionCommands):
         elif diverged:
             self._steps_left = 0
             self._set_playing(False)
-            names = ", ".join(f"lane {lane.index} ({lane.label})" for lane in diverged)
+            whose = "Its" if len(diverged) == 1 else "Their"
             self._outbox.append(
                 Alert(
-                    f"Paused at step {snapshot.step}: {names} diverged. "
-                    "Its last finite weights are kept; the other lanes can continue.",
+                    f"Paused at step {snapshot.step}: {diverged_text(diverged)}. "
+                    f"{whose} last finite weights are kept; the other lanes can continue.",
                     until_moved=True,
                 )
             )

@@ -120,7 +120,8 @@ def _print(inspected, tensor: str, matrix: np.ndarray, dtype: np.dtype) -> None:
     print(f"leading singular values: {leading}")
     if 0 <= inspected.diverged_step <= inspected.step:  # its zero update read as a lane at rest
         print(
-            f"lane {inspected.lane} diverged at step {inspected.diverged_step}: frozen at its last finite W, "
+            f"lane {inspected.lane} diverged at step {inspected.diverged_step} "
+            f"({inspected.diverged_cause}): frozen at its last finite W, "
             "it takes no step (its update is zero)"
         )
     if inspected.residual is not None and tensor != "W":  # the map made the step's update, not W

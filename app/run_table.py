@@ -64,6 +64,9 @@ def print_run_table(report: dict[str, Any]) -> None:
         if lane["diverged"]:  # when, as inspect says: the metrics before it were measured
             cells.append(f"DIVERGED at step {lane['diverged_step']}")
         print("  ".join(cells))
+    for lane in report["lanes"]:
+        if lane["diverged"]:
+            print(f"{lane['label']} diverged at step {lane['diverged_step']}: {lane['diverged_cause']}")
     if any(lane["alignment"] is not None for lane in report["lanes"]):
         print(_ALIGNMENT_NOTE)
     if not_yet := _not_yet_computed(report, items):

@@ -107,7 +107,7 @@ def _lane_lines(
     recorded = table["step"][table["step"] <= branch.head_step]
     # a long run's record is thinned to every 2ᵏ-th step: its lanes are those of the newest one kept
     rows = np.flatnonzero(table["step"] == recorded.max()) if recorded.size else np.empty(0, dtype=int)
-    cells = []
+    cells, causes = [], []
     for row in rows:
         lane_id = int(table["lane_id"][row])
         lane = head_lanes.get(lane_id)
@@ -118,8 +118,10 @@ def _lane_lines(
             measured = _stream_measured(table, lane_id, branch.head_step)
         if lane is not None and lane.diverged:
             measured.append(f"DIVERGED at step {lane.diverged_step}")
+            if lane.diverged_cause:  # sessions saved before causes were kept have none
+                causes.append(f"lane {int(table['lane'][row])} diverged: {lane.diverged_cause}")
         cells.append([f"{int(table['lane'][row])} {label}", *measured])
-    return lines + [f"  {line}" for line in _aligned(cells)]
+    return lines + [f"  {line}" for line in (*_aligned(cells), *causes)]
 
 
 def _aligned(rows: list[list[str]]) -> list[str]:

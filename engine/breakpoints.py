@@ -126,7 +126,7 @@ class Breakpoint:
                 continue
             if self.metric == DIVERGED:
                 if lane.diverged_step == snapshot.step:
-                    return Hit(self, snapshot.step, lane.index, lane.label, None)
+                    return Hit(self, snapshot.step, lane.index, lane.label, None, lane.diverged_cause)
                 continue
             if lane.diverged:
                 continue
@@ -176,6 +176,7 @@ class Hit:
     lane_index: int
     lane_label: str
     value: float | None
+    cause: str = ""  # what went non-finite, for a hit of ``diverged``
 
     @property
     def message(self) -> str:
@@ -209,7 +210,7 @@ class Hit:
         lane = f"lane {self.lane_index} ({self.lane_label})"
         text = self.breakpoint.text
         if self.value is None:
-            return f"{verb} at step {self.step}: {lane} diverged (breakpoint '{text}')"
+            return f"{verb} at step {self.step}: {lane} diverged (breakpoint '{text}'): {self.cause}"
         return f"{verb} at step {self.step}: breakpoint {self.holds_text()}"
 
 

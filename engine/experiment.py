@@ -36,6 +36,7 @@ from muonscope.engine.changes import (
 from muonscope.engine.checkpoints import Checkpoint, LaneStateCopy
 from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.device import check_memory, exact_float32_matmuls, resolve_device
+from muonscope.engine.divergence import divergence_cause
 from muonscope.engine.errors import StepCancelled, raising_check
 from muonscope.engine.field_paths import parse_field_path
 from muonscope.engine.lane_history import lane_histories
@@ -460,7 +461,8 @@ class Experiment:
         self._last_gradient, self._last_direction = grads, stepped.directions
         finite, losses = stepped.on_host(batch_loss)  # the step's one wait for the device
         for i in np.flatnonzero(~finite):
-            self._mark_diverged(int(i), self._step)
+            cause = divergence_cause(grads[i], self._states[i], self._weights[i])
+            self._mark_diverged(int(i), self._step, cause)
         buffers = [state.buffer for state in self._states]
         inputs = StepInputs(grads, stepped, losses, buffers, signal, factors)
         self._record_step(inputs, from_eval, check)
@@ -478,11 +480,11 @@ class Experiment:
             return self._task.signal_gradients(self._weights, at_zero, self._thresholded_lanes()), None
         return None, None
 
-    def _mark_diverged(self, index: int, step: int, what: str = "") -> None:
+    def _mark_diverged(self, index: int, step: int, what: str) -> None:
         """Freeze a lane whose W, optimizer state or loss is non-finite; its last finite W is kept."""
-        self._lanes[index] = replace(self._lanes[index], diverged=True, diverged_step=step)
-        label = self._lanes[index].label
-        text = f"lane {index} diverged ({label}{', ' + what if what else ''})"
+        lane = replace(self._lanes[index], diverged=True, diverged_step=step, diverged_cause=what)
+        self._lanes[index] = lane
+        text = f"lane {index} diverged ({lane.label})"  # a caption's line: the lane says what, in full
         self._record.note(Event(step, f"lanes[{index}].diverged", False, True, text))
 
     def _check_losses(self) -> None:

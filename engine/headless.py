@@ -224,6 +224,7 @@ def _measured_report(lane: LaneSnapshot, has_items: bool, since: int) -> dict[st
     return {
         "diverged": lane.diverged,
         "diverged_step": lane.diverged_step if lane.diverged else None,
+        "diverged_cause": lane.diverged_cause if lane.diverged else None,
         "eval_step": lane.eval_step if lane.eval_step >= 0 else None,
         "estimated": lane.eval_estimated,
         "sampled_items": lane.eval_sampled_items if estimated else None,

@@ -46,6 +46,7 @@ class LaneMatrices:
     residual: float | None  # ‖map(X) − polar(X)‖_F / ‖polar(X)‖_F; None for lanes without a polar map
     map_input: str  # which matrix the lane's map was applied to ("M", "G", or "" before a step)
     diverged_step: int = -1  # the step the lane diverged at, frozen since (−1: never, or not yet)
+    diverged_cause: str = ""  # what went non-finite there, in words
     #: λ of the regularised map h_λ as the step ran it (λ_t for a scheduled lane); None for other maps
     lam: float | None = None
 
@@ -83,6 +84,7 @@ def lane_matrices(found: dict, lane: int) -> LaneMatrices:
         residual=residual,
         map_input=source,
         diverged_step=found["diverged_steps"][lane],
+        diverged_cause=found["diverged_causes"][lane],
         lam=settings.lam if _maps_with_lam(settings) and direction is not None else None,
     )
 

@@ -389,6 +389,7 @@ class Session:
                 "direction": _clone(experiment.last_direction),
                 "momentum": [experiment.momentum_buffer(i) for i in range(lanes)],
                 "diverged_steps": [lane.diverged_step for lane in experiment.snapshot().lanes],
+                "diverged_causes": [lane.diverged_cause for lane in experiment.snapshot().lanes],
             }
         finally:
             self.experiment.restore(here)

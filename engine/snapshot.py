@@ -77,6 +77,7 @@ class LaneSnapshot:
     lane_id: int = 0  # stable identity: survives other lanes being added or removed
     diverged: bool = False
     diverged_step: int = -1  # the step whose update was not finite (−1: never)
+    diverged_cause: str = ""  # what went non-finite there, in words ("" where it never diverged)
     batch_loss: float = _NAN
     # population evaluation of W at eval_step: exact, or estimated from a sample of eval_sampled_items
     # items with the standard errors *_se (0 when exact); per-item arrays are NaN where not evaluated

@@ -382,7 +382,7 @@ class LaneTable(QtWidgets.QWidget):
         self._max_lanes = max_lanes
         self.rows: list[LaneRow] = []
         self._labels: list[str] = []
-        self._diverged: list[int | None] = []  # per row, the step its lane diverged at
+        self._diverged: list[tuple[int, str] | None] = []  # per row, the step its lane diverged at, and why
         self._rows_layout = QtWidgets.QVBoxLayout()
         self._rows_layout.setSpacing(4)
         self.add_button = QtWidgets.QPushButton("+ add lane")
@@ -441,15 +441,19 @@ class LaneTable(QtWidgets.QWidget):
         self._labels = list(labels)
         self._show_titles()
 
-    def set_diverged(self, steps: list[int | None]) -> None:
-        """The step each lane diverged at (None: it has not), said in its row's title: the lane's
-        controls looked as live as the others' while it stood frozen."""
-        if list(steps) != self._diverged:
-            self._diverged = list(steps)
+    def set_diverged(self, divergences: list[tuple[int, str] | None]) -> None:
+        """The step each lane diverged at and what went non-finite there (None: it has not), said in
+        its row's title and tooltip: the lane's controls looked as live as the others' while it stood
+        frozen."""
+        if list(divergences) != self._diverged:
+            self._diverged = list(divergences)
             self._show_titles()
 
     def _show_titles(self) -> None:
         for index, (row, label) in enumerate(zip(self.rows, self._labels, strict=False)):
-            step = self._diverged[index] if index < len(self._diverged) else None
-            frozen = "" if step is None else f"diverged at step {step} · "  # first: a long label is cut
-            row.title.set_title(f"{index} · {frozen}{label}")
+            diverged = self._diverged[index] if index < len(self._diverged) else None
+            if diverged is None:
+                row.title.set_title(f"{index} · {label}")
+                continue
+            step, cause = diverged  # the step first: a long label is cut
+            row.title.set_title(f"{index} · diverged at step {step} · {label}", f"diverged: {cause}")

@@ -33,9 +33,10 @@ class TitleLabel(QtWidgets.QLabel):
         self._embolden()
         self.set_title(title)
 
-    def set_title(self, title: str) -> None:
+    def set_title(self, title: str, more: str = "") -> None:
+        """``more``: said under the title in its tooltip only (a diverged lane's cause)."""
         self._full = title
-        self.setToolTip(title)
+        self.setToolTip(f"{title}\n{more}" if more else title)
         self.updateGeometry()
         self._show_what_fits()
 

@@ -792,9 +792,14 @@ def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(cap
     )
     assert [lane["diverged"] for lane in report["lanes"]] == [True, False]
     assert [lane["diverged_step"] for lane in report["lanes"]] == [1, None]
+    cause = report["lanes"][0]["diverged_cause"]
+    assert cause.startswith("its second moment v is not finite (G² passed float32's largest value")
+    assert report["lanes"][1]["diverged_cause"] is None
     table = _ok(_run(capsys, *settings, *lanes, "--steps", "5", "--no-progress")).splitlines()
     assert [row.endswith("DIVERGED at step 1") for row in table[1:3]] == [True, False]
+    assert table[3] == f"{report['lanes'][0]['label']} diverged at step 1: {cause}"  # what, not only when
     lines = _ok(_inspect(capsys, tmp_path / "s")).splitlines()
+    assert f"  lane 0 diverged: {cause}" in lines  # as saved, and read back
     at = lines.index("lanes at step 5 of branch 0 (main):")
     for n, lane in enumerate(report["lanes"]):
         shown = lines[at + 1 + n]
@@ -813,7 +818,7 @@ def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(cap
     for name in ("sin_theta", "tail_filtering", "gap "):
         assert len({row.index(name) for row in rows}) == 1, rows
     # a diverged lane's update of zeros is said to be no step, not shown as a lane at rest
-    frozen = "lane 0 diverged at step 1: frozen at its last finite W, it takes no step (its update is zero)"
+    frozen = f"lane 0 diverged at step 1 ({cause}): frozen at its last finite W, it takes no step"
     assert frozen in _ok(_inspect(capsys, tmp_path / "s", "--step", "3", "--tensor", "update"))
     assert "diverged" not in _ok(_inspect(capsys, tmp_path / "s", "--step", "3", "--lane", "1"))
     assert "diverged" not in _ok(_inspect(capsys, tmp_path / "s", "--step", "0"))  # not yet
@@ -821,7 +826,7 @@ def test_inspect_maps_a_stream_by_what_it_measures_and_names_a_diverged_lane(cap
 
     session = open_session(tmp_path / "s")
     shown = inspection_message(session, Inspect(step=3, lane=0, tensor="update"))
-    assert shown.info.endswith("diverged at step 1: frozen, no step taken since")
+    assert shown.info.endswith(f"diverged at step 1 ({cause}): frozen, no step taken since")
 
 
 def test_inspect_of_a_lane_at_the_step_it_was_added_says_where_its_matrices_begin(capsys, saved, tmp_path):

@@ -327,8 +327,10 @@ class TestDivergence:
             assert sorted(hits) == [self.DIVERGES_AT], text
             hit = hits[self.DIVERGES_AT]
             assert (hit.lane_index, hit.lane_label, hit.value) == (1, label, None)
-            expected = f"Paused at step {self.DIVERGES_AT}: lane 1 ({label}) diverged (breakpoint '{text}')"
-            assert hit.message == expected
+            paused = f"Paused at step {self.DIVERGES_AT}: lane 1 ({label}) diverged (breakpoint '{text}')"
+            cause = diverging_run[self.DIVERGES_AT].lanes[1].diverged_cause
+            assert cause.startswith("its step lr·D is not finite")  # the rule's direction was inf
+            assert hit.message == f"{paused}: {cause}"
         assert _hits(parse_breakpoint("0:diverged"), diverging_run) == {}
 
     def test_a_diverged_lane_no_longer_holds_metric_conditions(self, diverging_run):
