@@ -45,7 +45,7 @@ from muonscope.app.spectra_pacer import SpectraPacer
 from muonscope.engine.breakpoints import also_holding
 from muonscope.engine.changes import Change, change_note
 from muonscope.engine.config import ExperimentConfig
-from muonscope.engine.divergence import diverged_text
+from muonscope.engine.divergence import diverged_text, frozen_lane_note
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
@@ -294,13 +294,14 @@ class EngineLoop(SessionCommands):
         if self._session is None:
             return
         before = self._experiment.queued_config
+        lanes = self._experiment.snapshot().lanes
         try:
             self._forked |= self._session.apply(change)
         except ConfigError as exc:
             self._outbox.append(Rejected(str(exc)))
             self._publish()  # the config still in force, so the controls show it again
             return
-        note = change_note(before, change)
+        note = change_note(before, change) or _frozen_lane_note(lanes, change)
         if note:
             self._outbox.append(Note(note))
 
@@ -491,6 +492,18 @@ class EngineLoop(SessionCommands):
                 until_moved=True,
             )
         )
+
+
+def _frozen_lane_note(lanes: tuple, change: Change) -> str:
+    """That a change to a diverged lane leaves it frozen, and how to fork before it diverged ("" for
+    any other change): the window took a new lr for a frozen lane without a word."""
+    path = getattr(change, "path", "")
+    lane = next((lane for lane in lanes if lane.diverged and path.startswith(f"lanes[{lane.index}].")), None)
+    if lane is None:
+        return ""
+    note = frozen_lane_note(lane, [path.split(".", 1)[1]])
+    fork = f"go to step {lane.diverged_step - 1} and change it there to fork a branch where it holds first"
+    return f"{note[0].upper()}{note[1:]}; {fork}."
 
 
 def _sentence(exc: Exception) -> str:

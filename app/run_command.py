@@ -33,6 +33,7 @@ from muonscope.app.progress import ProgressBar, busy
 from muonscope.app.run_breakpoints import also_held, as_typed, lane_labels, say_kept, say_outcome, set_until
 from muonscope.app.run_table import print_run_table
 from muonscope.app.stop_signals import stop_signals
+from muonscope.engine.divergence import frozen_lane_note
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.file_names import name_overflow
 
@@ -331,12 +332,9 @@ def _frozen_lane_notes(snapshot: Any, changes: list) -> list[str]:
             if getattr(change, "path", "").startswith(prefix)
         ]
         if lane.diverged and fields:
-            one = len(fields) == 1
-            notes.append(
-                f"note: lane {lane.index} diverged at step {lane.diverged_step} and stays frozen: its new "
-                f"{', '.join(fields)} change{'s' if one else ''} its name, not its run (--rewind "
-                f"{lane.diverged_step - 1} forks a branch with {'it' if one else 'them'} before it diverged)"
-            )
+            them = "it" if len(fields) == 1 else "them"
+            fork = f"--rewind {lane.diverged_step - 1} forks a branch with {them} before it diverged"
+            notes.append(f"note: {frozen_lane_note(lane, fields)} ({fork})")
     return notes
 
 

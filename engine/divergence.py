@@ -63,3 +63,13 @@ def diverged_text(lanes: Sequence[LaneSnapshot]) -> str:
         listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
         sentences.append(f"{listed} diverged{'' if len(named) == 1 else ', each'}: {cause}")
     return ". ".join(sentences[:1] + [sentence[0].upper() + sentence[1:] for sentence in sentences[1:]])
+
+
+def frozen_lane_note(lane: LaneSnapshot, fields: Sequence[str]) -> str:
+    """What setting ``fields`` of a diverged lane does: its name follows, its run does not (it takes
+    no step again); the caller says how to fork a branch before the divergence instead."""
+    one = len(fields) == 1
+    return (
+        f"lane {lane.index} diverged at step {lane.diverged_step} and stays frozen: its new "
+        f"{', '.join(fields)} change{'s' if one else ''} its name, not its run"
+    )

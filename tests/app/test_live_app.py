@@ -585,6 +585,11 @@ def test_a_diverged_lane_is_named_by_the_same_number_in_the_banner_and_the_statu
     cause = app.clock.newest.lanes[1].diverged_cause
     assert app.views.lanes.rows[1].title.toolTip() == f"{titles[1]}\ndiverged: {cause}"  # why, on hover
     assert f") diverged: {cause}. Its last finite weights are kept" in app.views.message.text
+    app.intents.change("lanes[1].lr", 0.05)  # it stays frozen, and is told so: nothing else moved
+    frozen = (
+        "Lane 1 diverged at step 1 and stays frozen: its new lr changes its name, not its run; go to step 0"
+    )
+    qtbot.waitUntil(lambda: app.views.message.text.startswith(frozen), timeout=WAIT_MS)
     app.views.transport.goto_requested.emit(0)  # back before it: its box is live again
     qtbot.waitUntil(lambda: "diverged" not in app.views.lanes.rows[1].title.full_title, timeout=WAIT_MS)
 
