@@ -40,12 +40,17 @@ from muonscope.app.engine_protocol import (
     Step,
     WorkInProgress,
 )
+from muonscope.app.loop_texts import (
+    diverged_pause_text,
+    frozen_lane_change_note,
+    run_length_pause_text,
+    sentence,
+)
 from muonscope.app.session_commands import SessionCommands
 from muonscope.app.spectra_pacer import SpectraPacer
 from muonscope.engine.breakpoints import also_holding
 from muonscope.engine.changes import Change, change_note
 from muonscope.engine.config import ExperimentConfig
-from muonscope.engine.divergence import diverged_text, frozen_lane_note
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.session import Session
@@ -301,7 +306,7 @@ class EngineLoop(SessionCommands):
             self._outbox.append(Rejected(str(exc)))
             self._publish()  # the config still in force, so the controls show it again
             return
-        note = change_note(before, change) or _frozen_lane_note(lanes, change)
+        note = change_note(before, change) or frozen_lane_change_note(lanes, change)
         if note:
             self._outbox.append(Note(note))
 
@@ -420,23 +425,10 @@ class EngineLoop(SessionCommands):
         elif diverged:
             self._steps_left = 0
             self._set_playing(False)
-            whose = "Its" if len(diverged) == 1 else "Their"
-            self._outbox.append(
-                Alert(
-                    f"Paused at step {snapshot.step}: {diverged_text(diverged)}. "
-                    f"{whose} last finite weights are kept; the other lanes can continue.",
-                    until_moved=True,
-                )
-            )
+            self._outbox.append(Alert(diverged_pause_text(snapshot.step, diverged), until_moved=True))
         elif self._playing and snapshot.reached_run_length:
             self._set_playing(False)
-            self._outbox.append(
-                Note(
-                    f"Reached the run's {snapshot.step} step{'' if snapshot.step == 1 else 's'} and paused; "
-                    "press play to go on.",
-                    until_moved=True,
-                )
-            )
+            self._outbox.append(Note(run_length_pause_text(snapshot.step), until_moved=True))
 
     def _publish(self) -> Snapshot:
         snapshot = self._experiment.snapshot()
@@ -476,7 +468,7 @@ class EngineLoop(SessionCommands):
             self._fail("start", exc)
             return
         log.warning("restart refused: %s", exc)
-        text = f"{refused_as}: {_sentence(exc)} The run on show goes on as it was."
+        text = f"{refused_as}: {sentence(exc)} The run on show goes on as it was."
         self._outbox.append(Alert(text, until_moved=False))  # said while the run plays on
 
     def _fail(self, where: str, exc: Exception) -> None:
@@ -487,25 +479,8 @@ class EngineLoop(SessionCommands):
         kind = "invalid settings" if isinstance(exc, ConfigError) else type(exc).__name__
         self._outbox.append(
             Alert(
-                f"The engine stopped during {where} ({kind}): {_sentence(exc)} The run is paused; "
+                f"The engine stopped during {where} ({kind}): {sentence(exc)} The run is paused; "
                 "everything computed so far is kept.",
                 until_moved=True,
             )
         )
-
-
-def _frozen_lane_note(lanes: tuple, change: Change) -> str:
-    """That a change to a diverged lane leaves it frozen, and how to fork before it diverged ("" for
-    any other change): the window took a new lr for a frozen lane without a word."""
-    path = getattr(change, "path", "")
-    lane = next((lane for lane in lanes if lane.diverged and path.startswith(f"lanes[{lane.index}].")), None)
-    if lane is None:
-        return ""
-    note = frozen_lane_note(lane, [path.split(".", 1)[1]])
-    fork = f"go to step {lane.diverged_step - 1} and change it there to fork a branch where it holds first"
-    return f"{note[0].upper()}{note[1:]}; {fork}."
-
-
-def _sentence(exc: Exception) -> str:
-    """The exception's message ending in one full stop (torch's end in one already: "values..")."""
-    return str(exc).rstrip(". ") + "."
