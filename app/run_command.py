@@ -33,7 +33,6 @@ from muonscope.app.progress import ProgressBar, busy
 from muonscope.app.run_breakpoints import also_held, as_typed, lane_labels, say_kept, say_outcome, set_until
 from muonscope.app.run_table import print_run_table
 from muonscope.app.stop_signals import stop_signals
-from muonscope.engine.divergence import frozen_lane_note
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.file_names import name_overflow
 
@@ -323,6 +322,7 @@ def _checked_changes(session: Any, args: argparse.Namespace, frame_every: int) -
 def _frozen_lane_notes(snapshot: Any, changes: list) -> list[str]:
     """A note per diverged lane that a change sets a field of: it stays frozen, and only its name
     follows (its row read "lr=0.001 … DIVERGED at step 1", where it diverged under lr=0.01)."""
+    from muonscope.engine.divergence import frozen_lane_note
     notes = []
     for lane in snapshot.lanes:
         prefix = f"lanes[{lane.index}]."
