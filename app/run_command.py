@@ -323,6 +323,7 @@ def _frozen_lane_notes(snapshot: Any, changes: list) -> list[str]:
     """A note per diverged lane that a change sets a field of: it stays frozen, and only its name
     follows (its row read "lr=0.001 … DIVERGED at step 1", where it diverged under lr=0.01)."""
     from muonscope.engine.divergence import frozen_lane_note
+
     notes = []
     for lane in snapshot.lanes:
         prefix = f"lanes[{lane.index}]."
