@@ -32,11 +32,13 @@ def inspect_command(args: argparse.Namespace) -> int:
         if args.out.suffix != ".npy":
             raise ConfigError("--out", str(args.out), "must be a file name ending in .npy")
         check_output_file(args.out)
+    from muonscope.app.session_summary import say_opened_notes
     from muonscope.engine.inspection import lane_matrices
     from muonscope.engine.session_file import open_session
 
     with busy(not args.no_progress, f"opening {path_text(args.session)}"):
         session = open_session(args.session)
+    say_opened_notes(session, args.session, "muonscope inspect")
     if args.branch is not None:
         session.switch(branch_of(session, args.branch))
     head = session.branch.head_step
@@ -71,11 +73,12 @@ def _summary_command(args: argparse.Namespace) -> int:
             raise ConfigError(
                 option, str(value), "needs --step K (the step to look at; without it every branch is listed)"
             )
-    from muonscope.app.session_summary import session_summary
+    from muonscope.app.session_summary import say_opened_notes, session_summary
     from muonscope.engine.session_file import open_session
 
     with busy(not args.no_progress, f"opening {path_text(args.session)}"):
         session = open_session(args.session)
+    say_opened_notes(session, args.session, "muonscope inspect")
     print("\n".join(session_summary(session, args.session)))
     return 0
 

@@ -236,8 +236,11 @@ def open_run_session(
     from muonscope.engine.session_file import open_session
 
     if args.resume is not None:
+        from muonscope.app.session_summary import say_opened_notes
+
         with busy(not args.no_progress, f"opening {path_text(args.resume)}"):
             session = open_session(args.resume)
+        say_opened_notes(session, args.resume, f"muonscope {args.command}")
     else:
         from muonscope.app.config_args import named_preset
 

@@ -276,6 +276,10 @@ class SessionCommands:
         self._threads.begin()
         self._announce_opened()
         self._outbox.append(Saved(str(path), session.step, opened=True, view=dict(session.view)))
+        if session.opened_notes:  # after the opening's own word, which it would replace
+            self._outbox.append(
+                Note(f"Session {session_name(path)}: " + "; ".join(session.opened_notes) + ".")
+            )
         self._keep(replaced, replaced_saved)
 
     # ---- the run before ----------------------------------------------------------------------

@@ -8,12 +8,13 @@ session; nothing is recomputed beyond what opening it does.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from muonscope.app.live_caption import count_text
-from muonscope.app.path_words import shell_word
+from muonscope.app.path_words import path_text, shell_word
 from muonscope.app.run_table import estimate_text
 from muonscope.app.table_numbers import decimals_text
 from muonscope.engine.changes import dated_change_text
@@ -21,7 +22,7 @@ from muonscope.engine.session import Branch, Session
 from muonscope.engine.snapshot import LaneSnapshot
 from muonscope.engine.task_kinds import TASK_KINDS
 
-__all__ = ["session_summary"]
+__all__ = ["say_opened_notes", "session_summary"]
 
 #: The metrics shown for each lane at a branch's newest step: column and decimals (as `muonscope
 #: run` prints them: its "loss 1.6262" was "loss 1.626" here), for a task with items ...
@@ -29,6 +30,13 @@ _ITEM_METRICS = (("loss", 4), ("accuracy", 4), ("recovered", 0))
 #: ... and for a stream, which has none to recover: "loss nan  accuracy nan  recovered 0" said
 #: nothing true of it; what it measures is its signal and its spectra
 _STREAM_METRICS = (("alignment", 3), ("sin_theta", 3), ("tail_filtering", 3), ("gap", 4))
+
+
+def say_opened_notes(session: Session, path: Path, prog: str) -> None:
+    """What opening ``session`` found to tell (recorded under earlier measures, …), on stderr: a
+    resumed run printed an old session's gap of 22.6 beside a fresh run's 2.26 without a word."""
+    for note in session.opened_notes:
+        sys.stderr.write(f"{prog}: note: {path_text(path)}: {note}\n")
 
 
 def session_summary(session: Session, folder: Path) -> list[str]:

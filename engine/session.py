@@ -80,6 +80,8 @@ class Session:
         self.branches: list[Branch] = []
         #: The folder and save this session was read from or last written to (None: neither yet).
         self.last_saved: SavedAt | None = None
+        #: What its reader is told on opening it (recorded under earlier measures, …): one line each.
+        self.opened_notes: tuple[str, ...] = ()
         self._current = 0
         self._budget_setting = config.run.checkpoint_mb
         if record_start:

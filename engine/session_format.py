@@ -2,7 +2,8 @@
 
 A saved session is a folder of four files, none of which can run code when read:
 
-* ``session.json`` — format name and version, the initial configuration, the branches with their
+* ``session.json`` — format name and version, the number of what its steps measured (``measures``,
+  see :mod:`engine.measure_changes`), the initial configuration, the branches with their
   changes and the torch thread count of their steps (a replay computes each step alike), the
   breakpoints, the panel modes it was saved with (``view``, optional), and for every checkpoint
   its step, configuration, events and the scalars of its lanes' latest metrics;
@@ -35,7 +36,9 @@ __all__ = [
 ]
 
 FORMAT = "muonscope-session"
-FORMAT_VERSION = 1
+#: 2: lanes keep lam_schedule, thresholded and why they diverged; sessions keep a view, a save id and the
+#: number of what their steps measured (``measures``). Version 1 is read as well.
+FORMAT_VERSION = 2
 FILES = ("session.json", "tensors.safetensors", "metrics.parquet", "spectra.parquet")
 #: The spectra saved per branch, step and lane, one list column each.
 SPECTRA_COLUMNS = ("gradient", "momentum", "update", "weights")

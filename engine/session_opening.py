@@ -21,6 +21,12 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import COLUMNS, MetricHistory, SpectraHistory, SpectraRow
+from muonscope.engine.measure_changes import (
+    MEASURES,
+    earlier_measures_notes,
+    optimizers_run,
+    without_redefined,
+)
 from muonscope.engine.presets import read_text_file
 from muonscope.engine.save_identity import SavedAt, check_one_save
 from muonscope.engine.session import Branch, Session, budget_bytes
@@ -150,12 +156,15 @@ def _read_document(path: Path) -> dict[str, Any]:
     version = document.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise SessionError(path, f"has no valid format version (found {version!r})")
+    if version < 1:
+        raise SessionError(path, f"has no valid format version (found {version!r}; versions start at 1)")
     if version > FORMAT_VERSION:
         raise SessionError(
             path,
             f"was written by a newer muonscope (session format {version}; this one reads up to "
             f"{FORMAT_VERSION}): update muonscope to open it",
         )
+    _check_measures(path, document.get("measures", 0))
     missing = [name for name in _TOP_LEVEL_FIELDS if name not in document]
     if missing:  # said before a window opens on it, as the full reading says it
         raise SessionError(path, f"has a record that lacks its field {missing[0]!r}")
@@ -175,6 +184,9 @@ def _build_session(
     dtype = saved_dtype(document)
     records = record_list(document["checkpoints"], "checkpoints")
     checkpoints = [checkpoint_from_record(n, record, tensors, dtype) for n, record in enumerate(records)]
+    measures = document.get("measures", 0)
+    if measures < MEASURES:  # what was redefined since it was recorded is left out, not shown as today's
+        checkpoints = without_redefined(measures, metrics, checkpoints)
     for n, checkpoint in enumerate(checkpoints):
         if checkpoint.config.task.weight_shape != initial.task.weight_shape:  # no change reshapes W
             raise ValueError(
@@ -193,7 +205,24 @@ def _build_session(
         breakpoint_from_dict(item) for item in record_list(document["breakpoints"], "breakpoints")
     )
     session.view = dict(document.get("view", {}))  # absent from sessions saved before views were
+    if measures < MEASURES:
+        changes = [change for branch in session.branches for change in branch.changes]
+        run = optimizers_run(initial, checkpoints, changes)
+        session.opened_notes = tuple(earlier_measures_notes(measures, run))
     return session
+
+
+def _check_measures(path: Path, measures: Any) -> None:
+    """The number of what its steps measured (:mod:`measure_changes`): absent, 0, in sessions saved
+    before it was kept; one past this muonscope's is a newer muonscope's."""
+    if not isinstance(measures, int) or isinstance(measures, bool) or measures < 0:
+        raise SessionError(path, f'has no valid "measures" (found {measures!r}; a whole number from 0)')
+    if measures > MEASURES:
+        raise SessionError(
+            path,
+            f"was recorded by a newer muonscope (measures {measures}; this one knows up to {MEASURES}): "
+            "update muonscope to open it",
+        )
 
 
 def _check_view_table(path: Path, view: Any) -> None:

@@ -27,6 +27,7 @@ from muonscope.engine.checkpoints import Checkpoint, same_state
 from muonscope.engine.file_names import kind_of, longest_name, name_overflow
 from muonscope.engine.file_writes import process_umask
 from muonscope.engine.history import count_values
+from muonscope.engine.measure_changes import MEASURES
 from muonscope.engine.save_identity import (
     METADATA_KEY,
     SavedAt,
@@ -117,6 +118,7 @@ def _save(session: Session, path: Path, replace_any: bool) -> Path:
     document = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
+        "measures": MEASURES,  # what its steps measured: a later muonscope reads it as recorded then
         "written_by": f"muonscope {__version__}",
         "device": str(session.experiment.device),
         "dtype": str(session.experiment.dtype).removeprefix("torch."),

@@ -112,6 +112,22 @@ def test_a_session_opened_by_a_relative_path_is_remembered_whole_and_its_step_no
     qtbot.waitUntil(lambda: other.window.statusBar().currentMessage() == "", timeout=WAIT_MS)
 
 
+def test_a_session_recorded_before_a_redefinition_says_so_on_opening(qtbot, tmp_path):
+    """Its gap was recorded under the earlier definition: drawn in ② beside today's, unmarked."""
+    import json
+
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 6)
+    _saved(qtbot, app, tmp_path / "s")
+    document = json.loads((tmp_path / "s" / "session.json").read_text())
+    del document["measures"]  # as a muonscope from before the number was kept wrote it
+    (tmp_path / "s" / "session.json").write_text(json.dumps(document))
+    app.sessions.open_from(tmp_path / "s")
+    said = "Session s: recorded before gap and tail_filtering were redefined"
+    qtbot.waitUntil(lambda: app.views.message.text.startswith(said), timeout=WAIT_MS)
+    assert app.views.message.text.endswith("they are left out, and a step gone to again measures them anew.")
+
+
 def test_a_bad_session_file_changes_nothing_and_runs_nothing(qtbot, tmp_path):
     app = open_app(qtbot)
     _run_to(qtbot, app, 6)

@@ -1265,3 +1265,19 @@ def test_a_change_to_a_lane_that_diverged_says_the_lane_stays_frozen(capsys, tmp
         capsys, "--resume", tmp_path / "s1", "--set", "lanes[1].lr=0.02", "--steps", "12", *QUIET
     )
     assert "frozen" not in healthy
+
+
+def test_a_session_recorded_before_a_redefinition_is_said_to_be_by_inspect_and_resume(capsys, tmp_path):
+    """Its SGD lane's gap was recorded under the earlier definition: left out, and said so."""
+    _ok(_run(capsys, *SMALL, "--steps", "6", *QUIET, "--save", tmp_path / "s"))
+    document = json.loads((tmp_path / "s" / "session.json").read_text())
+    del document["measures"]  # as a muonscope from before the number was kept wrote it
+    (tmp_path / "s" / "session.json").write_text(json.dumps(document))
+    said = f"note: {tmp_path / 's'}: recorded before gap and tail_filtering were redefined"
+    code, out, err = _inspect(capsys, tmp_path / "s")
+    assert code == 0 and "lanes at step 6" in out and err.startswith(f"muonscope inspect: {said}")
+    code, _, err = _inspect(capsys, tmp_path / "s", "--step", "3")
+    assert code == 0 and err.startswith(f"muonscope inspect: {said}")
+    code, out, err = _run(capsys, "--resume", tmp_path / "s", "--steps", "8", *QUIET)
+    assert code == 0 and err.startswith(f"muonscope run: {said}")
+    assert json.loads(out)["step"] == 8

@@ -255,6 +255,9 @@ def _edit_document(folder: Path, edit) -> None:
         ("other format", "is not a muonscope session"),
         ("newer", "newer"),
         ("no version", "version"),
+        ("version 0", "has no valid format version (found 0; versions start at 1)"),
+        ("measures as text", "has no valid \"measures\" (found '4'; a whole number from 0)"),
+        ("newer measures", "was recorded by a newer muonscope (measures 99; this one knows up to"),
         ("list", "is not a muonscope session"),
         ("nested deep", "nest too deeply"),
         ("huge number", "a number has over 4300 digits"),
@@ -277,6 +280,12 @@ def test_a_bad_session_json_is_refused(saved, tmp_path, change, expected):
         _edit_document(folder, lambda d: d | {"version": 99})
     elif change == "no version":
         _edit_document(folder, lambda d: {k: v for k, v in d.items() if k != "version"})
+    elif change == "version 0":
+        _edit_document(folder, lambda d: d | {"version": 0})
+    elif change == "measures as text":
+        _edit_document(folder, lambda d: d | {"measures": "4"})
+    elif change == "newer measures":
+        _edit_document(folder, lambda d: d | {"measures": 99})
     elif change == "nested deep":
         path.write_text("[" * 100_000 + "]" * 100_000)
     elif change == "huge number":
