@@ -45,7 +45,8 @@ class MeasureChange:
     optimizers: tuple[str, ...] = ()  # optimizers whose update rule it changed
 
 
-#: Every change since sessions were first saved, oldest first; the n-th raised the number to n.
+#: Every change since sessions were first saved, oldest first; the n-th raised the number to n. A
+#: change to what a sweep point computes raises the sweep cache's SCHEMA too (engine.sweep_point).
 MEASURE_CHANGES = (
     MeasureChange(
         "its round-off floor follows each entry's row and column", optimizers=("signgd", "tra_signgd")

@@ -37,7 +37,9 @@ __all__ = [
 ]
 
 #: Bumped whenever what a point computes or what its record holds changes, so stale cache entries
-#: are never reused. 3: records and keys name the device, dtype and torch version; 4: traced points
+#: are never reused (a change to a metric's definition or a rule is listed in engine.measure_changes
+#: as well, for saved sessions).
+#: 3: records and keys name the device, dtype and torch version; 4: traced points
 #: keep loss, accuracy, recovered and per-group accuracy over time as well as Δ(W_t); 5: traced
 #: points may also keep the signal metrics (alignment, sin Θ, spectra against the population gradient);
 #: 6: a learnt memory's loss and gradient keep what lies below the unit round-off; 7: sin Θ is null
