@@ -96,7 +96,16 @@ def earlier_measures_notes(measures: int, optimizers: set[str]) -> list[str]:
                 f"its {_and_listed(changed)} lanes replay under today's rule ({change.what}), "
                 "which may part from the steps recorded"
             )
+    if measures == 0:  # saved before the changes were numbered: older ones are not listed here
+        notes.append(_UNNUMBERED)
     return notes
+
+
+#: Said of a session saved before the number was kept: changes before the list began are not in it.
+_UNNUMBERED = (
+    "saved before muonscope numbered what its steps measure, it may hold other metrics as an earlier "
+    "muonscope defined them"
+)
 
 
 def _and_listed(names: Sequence[str]) -> str:

@@ -53,6 +53,8 @@ def test_metrics_redefined_since_are_left_out_and_measured_anew_where_a_step_is_
     assert reopened.opened_notes == (
         "recorded before gap and tail_filtering were redefined (a sum buffer's gap is read as the EMA's; "
         "one filtering floor in every dtype): they are left out, and a step gone to again measures them anew",
+        "saved before muonscope numbered what its steps measure, it may hold other metrics as an earlier "
+        "muonscope defined them",
     )
     table = reopened.branch.metrics.table()
     assert np.isnan(table["gap"]).all() and np.isnan(table["tail_filtering"]).all()
