@@ -110,9 +110,9 @@ class OptimizerSpec:
     def buffer_convention(self, lane: LaneSettings) -> str:
         """``ema`` or ``sum`` for the buffer the lane keeps, ``""`` when it keeps none.
 
-        Adam's first moment is an EMA whatever the lane's ``buffer`` field says.
+        A rule's own first moment (Adam's) is an EMA whatever the lane's ``buffer`` field says.
         """
-        if self.name == "adam":
+        if self.moments:
             return "ema"
         return lane.buffer if self.keeps_buffer(lane) else ""
 
@@ -142,15 +142,15 @@ class OptimizerSpec:
         parts = [self.title]
         if "order" in self.uses and self.keeps_buffer(lane):
             parts.append(lane.order)
-        if self.name == "adam":  # β₁ is the lane's μ: a sweep over μ names β₂ alone
+        if "beta2" in self.uses:  # β₁ is the lane's μ: a sweep over μ names β₂ alone
             betas = f"β=({plain_number(lane.momentum)}, {plain_number(lane.beta2)})"
             parts.append(betas if momentum_shown else f"β₂={plain_number(lane.beta2)}")
-            if lane.eps != ADAM_EPS:  # lanes of other ε read alike, and an --until on the name held for all
+            if "eps" in self.uses and lane.eps != ADAM_EPS:  # lanes of other ε read alike otherwise
                 parts.append(f"ε={plain_number(lane.eps)}")
         elif self.keeps_buffer(lane):
             momentum = f"μ={plain_number(lane.momentum)} " if momentum_shown else ""
             parts.append(f"{momentum}{lane.buffer}" + (" nesterov" if lane.nesterov else ""))
-        if self.name == "muon":
+        if "polar" in self.uses:
             parts.append(_polar_text(lane))
         parts.append(f"lr={plain_number(lane.lr)}")
         if lane.thresholded:
@@ -316,14 +316,25 @@ _AT_NO_MOMENTUM = {
 }
 
 
+def _readers_of(name: str) -> str:
+    """The optimizers whose rule reads lane field ``name``, by title ("Muon", "Adam and Lion")."""
+    titles = [spec.title for spec in OPTIMIZERS.values() if name in spec.uses]
+    return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + f" and {titles[-1]}"
+
+
+def _s(name: str) -> str:
+    """A verb's ending after :func:`_readers_of`: "Adam keeps", "Adam and Lion keep"."""
+    return "s" if sum(name in spec.uses for spec in OPTIMIZERS.values()) == 1 else ""
+
+
 def _unread_reason(spec: OptimizerSpec, name: str) -> str:
     """Why an optimizer's rule does not read lane field ``name`` at all."""
     if name == "order":
         return f"{spec.title} applies momentum directly: there is no map to place it around"
     if name in _POLAR_FIELDS:
-        return "only Muon orthogonalises its update"
+        return f"only {_readers_of(name)} orthogonalise{_s(name)} the update"
     if name in ("beta2", "eps"):
-        return "only Adam keeps a second moment (β₂, ε)"
+        return f"only {_readers_of(name)} keep{_s(name)} a second moment (β₂, ε)"
     if name in ("nesterov", "buffer"):
         return f"{spec.title} keeps its own moment estimates, not a momentum buffer"
     return f"{spec.title} does not read it"

@@ -418,3 +418,22 @@ def test_adams_first_step_in_float32_is_float64s_while_g_squared_fits(scale):
     single = _scaled_update("adam", scale, torch.float32, lr=0.01)
     assert torch.count_nonzero(single) == single.numel()
     assert float((single - exact).norm() / exact.norm()) < 1e-5
+
+
+def test_an_optimizer_is_described_by_the_fields_it_reads_not_by_its_name(monkeypatch):
+    """A new optimizer that keeps its own moment and reads β₂ (Lion, say) was labelled "Lion lr=0.01"
+    and its gap read on G, "no lane keeps a buffer": the registry asked for the name "adam"."""
+    import dataclasses
+
+    from muonscope.engine.optim.registry import lane_field_problem
+
+    moments = dataclasses.replace(OPTIMIZERS["adam"], name="adam_like", title="AdamLike")
+    mapped = dataclasses.replace(OPTIMIZERS["muon"], name="muon_like", title="MuonLike")
+    monkeypatch.setitem(OPTIMIZERS, "adam_like", moments)
+    settings = LaneConfig(optimizer="adam", lr=0.01, momentum=0.9, beta2=0.99, eps=1e-6)  # read as its
+    assert moments.describe(settings) == "AdamLike β=(0.9, 0.99) ε=0.000001 lr=0.01"
+    assert moments.buffer_convention(settings) == "ema" and moments.gradient_average_scale(settings) == 1.0
+    muon = LaneConfig(optimizer="muon", lr=0.05, momentum=0.95, polar="ns")
+    assert mapped.describe(muon) == OPTIMIZERS["muon"].describe(muon).replace("Muon", "MuonLike")
+    sgd = LaneConfig(optimizer="sgd", beta2=0.9)
+    assert lane_field_problem(sgd, "beta2").endswith("only Adam and AdamLike keep a second moment (β₂, ε)")
