@@ -3,8 +3,9 @@
 Each change to a recorded metric's definition, or to an update rule, is listed here and raises
 :data:`MEASURES`; a session saves the number it was recorded under (one saved before the number was
 kept reads as 0). Opening a session recorded under an earlier number, the metrics redefined since
-are left out of its record — a step gone to again measures them anew — and the optimizers whose
-rule changed are named: their lanes replay under today's rule, so a step replayed from a checkpoint
+are converted to today's definition where their values convert exactly, and left out of its record
+where they do not — a step gone to again measures them anew — and the optimizers whose rule
+changed are named: their lanes replay under today's rule, so a step replayed from a checkpoint
 may part from the one recorded. Unmarked, an SGD lane's gap of 22.6 recorded before the gap was
 redefined read beside today's 2.26 for the same run, and a resumed run's table held both.
 """
@@ -12,7 +13,7 @@ redefined read beside today's 2.26 for the same run, and a resumed run's table h
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 from muonscope.engine.changes import AddLane, SetField
 from muonscope.engine.checkpoints import Checkpoint
 from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import LaneSnapshot
@@ -30,10 +32,16 @@ __all__ = [
     "MEASURE_CHANGES",
     "UNRECORDED_CAUSE",
     "MeasureChange",
+    "converted_to_today",
     "earlier_measures_notes",
     "optimizers_run",
     "without_redefined",
 ]
+
+
+#: Rewrites a branch's recorded metrics (columns by name: steps, lane ids, …) in place under today's
+#: definition, given each lane's settings through the branch (its histories, by lane id).
+Converter = Callable[[dict[str, np.ndarray], Sequence[LaneHistory]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,23 @@ class MeasureChange:
     what: str
     metrics: tuple[str, ...] = ()  # recorded metrics it redefined: metrics columns and lane fields
     optimizers: tuple[str, ...] = ()  # optimizers whose update rule it changed
+    #: Where the earlier values convert exactly to today's: the metrics table's are converted, not
+    #: left out (a checkpoint's latest metrics are still left out: a replay measures them anew).
+    convert: Converter | None = None
+
+
+def _gap_as_the_emas(table: dict[str, np.ndarray], histories: Sequence[LaneHistory]) -> None:
+    """A ``sum`` buffer's gap was read on the sum, 1/(1 − μ) times the EMA of its gradients: times each
+    row's lane's gradient_average_scale under the settings of its step, as a step measures it today
+    (1 where the buffer is an EMA, or no average of gradients, or where the lane keeps none)."""
+    scales = np.ones(table["step"].shape)
+    for history in histories:
+        rows = table["lane_id"] == history.lane_id
+        boundaries = np.asarray(history.steps[1:], dtype=np.int64)
+        which = np.searchsorted(boundaries, table["step"][rows].astype(np.int64), side="left")
+        by_settings = [OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) for lane in history.settings]
+        scales[rows] = np.array([1.0 if scale is None else scale for scale in by_settings])[which]
+    table["gap"] = scales * table["gap"]
 
 
 #: Every change since sessions were first saved, oldest first; the n-th raised the number to n. A
@@ -51,7 +76,7 @@ MEASURE_CHANGES = (
     MeasureChange(
         "its round-off floor follows each entry's row and column", optimizers=("signgd", "tra_signgd")
     ),
-    MeasureChange("a sum buffer's gap is read as the EMA's", metrics=("gap",)),
+    MeasureChange("a sum buffer's gap is read as the EMA's", metrics=("gap",), convert=_gap_as_the_emas),
     MeasureChange(
         "one filtering floor in every dtype",
         metrics=("tail_filtering", "filtering_ratio"),
@@ -69,12 +94,20 @@ def without_redefined(
     measures: int, metrics: dict[str, Any], checkpoints: Sequence[Checkpoint]
 ) -> list[Checkpoint]:
     """The checkpoints of a session recorded under ``measures``, with the metrics redefined since
-    left out, as never measured; ``metrics``, the metrics table's columns, is changed in place."""
-    redefined = _redefined_since(measures)
-    for name in redefined:
+    left out, as never measured; ``metrics``, the metrics table's columns, is changed in place (those
+    that convert are left to :func:`converted_to_today`)."""
+    for name in _redefined_since(measures, convertible=False):
         if name in metrics:
             metrics[name] = np.full_like(metrics[name], np.nan)
-    return [_without(checkpoint, redefined) for checkpoint in checkpoints]
+    return [_without(checkpoint, _redefined_since(measures)) for checkpoint in checkpoints]
+
+
+def converted_to_today(measures: int, table: dict[str, np.ndarray], histories: Sequence[LaneHistory]) -> None:
+    """A branch's metrics ``table``, recorded under ``measures``, with the values that convert exactly
+    converted in place, in the order the changes came."""
+    for change in MEASURE_CHANGES[measures:]:
+        if change.convert is not None:
+            change.convert(table, histories)
 
 
 def earlier_measures_notes(measures: int, optimizers: set[str]) -> list[str]:
@@ -83,11 +116,16 @@ def earlier_measures_notes(measures: int, optimizers: set[str]) -> list[str]:
     under a rule changed since."""
     since = MEASURE_CHANGES[measures:]
     notes = []
-    if named := [name for name in _redefined_since(measures) if name in SCALAR_METRICS]:
-        whats = "; ".join(change.what for change in since if change.metrics)
+    converted = [name for name in _redefined_since(measures) if name not in _redefined_since(measures, False)]
+    if converted:
+        whats = "; ".join(change.what for change in since if change.convert is not None)
+        listed = f"{_and_listed(converted)} {_was(converted)}"
+        notes.append(f"recorded before its {listed} redefined ({whats}): converted to today's")
+    if named := [name for name in _redefined_since(measures, convertible=False) if name in SCALAR_METRICS]:
+        whats = "; ".join(change.what for change in since if change.metrics and change.convert is None)
         notes.append(
-            f"recorded before {_and_listed(named)} were redefined ({whats}): they are left out, "
-            "and a step gone to again measures them anew"
+            f"recorded before its {_and_listed(named)} {_was(named)} redefined ({whats}): left out, "
+            f"and a step gone to again measures {'it' if len(named) == 1 else 'them'} anew"
         )
     for change in since:
         changed = [OPTIMIZERS[name].title for name in change.optimizers if name in optimizers]
@@ -102,18 +140,22 @@ def earlier_measures_notes(measures: int, optimizers: set[str]) -> list[str]:
 
 
 #: Said of a session saved before the number was kept: changes before the list began are not in it.
-_UNNUMBERED = (
-    "saved before muonscope numbered what its steps measure, it may hold other metrics as an earlier "
-    "muonscope defined them"
-)
+_UNNUMBERED = "other metrics may follow an earlier muonscope's definitions (saved before they were numbered)"
 
 
 def _and_listed(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
-def _redefined_since(measures: int) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(name for change in MEASURE_CHANGES[measures:] for name in change.metrics))
+def _was(names: Sequence[str]) -> str:
+    return "was" if len(names) == 1 else "were"
+
+
+def _redefined_since(measures: int, convertible: bool = True) -> tuple[str, ...]:
+    """The metrics redefined since ``measures`` (``convertible=False``: those whose values do not
+    convert)."""
+    changes = [c for c in MEASURE_CHANGES[measures:] if convertible or c.convert is None]
+    return tuple(dict.fromkeys(name for change in changes for name in change.metrics))
 
 
 def optimizers_run(

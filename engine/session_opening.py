@@ -21,8 +21,10 @@ from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.history import COLUMNS, MetricHistory, SpectraHistory, SpectraRow
+from muonscope.engine.lane_history import lane_histories
 from muonscope.engine.measure_changes import (
     MEASURES,
+    converted_to_today,
     earlier_measures_notes,
     optimizers_run,
     without_redefined,
@@ -195,7 +197,7 @@ def _build_session(
             )
     session = Session(initial, factory, record_start=False)
     for record in record_list(document["branches"], "branches"):
-        session.branches.append(_branch(record, checkpoints, metrics, spectra, initial))
+        session.branches.append(_branch(record, checkpoints, metrics, spectra, initial, measures))
     _check_branch_tree(session.branches)
     current = document["current_branch"]
     if not isinstance(current, int) or not 0 <= current < len(session.branches):
@@ -268,7 +270,10 @@ def _branch(
     metrics: dict[str, Any],
     spectra: dict[str, Any],
     initial: ExperimentConfig,
+    measures: int = MEASURES,
 ) -> Branch:
+    """Branch ``record``, its metrics under today's definitions where those it was ``measures``
+    under convert (the others are left out already: :func:`without_redefined`)."""
     branch_id = record_int(record["id"], "branch id")
 
     def count(name: str) -> int:
@@ -283,16 +288,17 @@ def _branch(
         raise ValueError(f"branch {branch_id} has no checkpoint")
     store = _checkpoint_store(owned, budget_bytes(initial), count("checkpoint_spacing"))
     head = record["head"]
+    changes = tuple(change_from_record(item) for item in listed("changes"))
     branch = Branch(
         id=branch_id,
         name=record_text(record["name"], f"branch {branch_id}: name"),
         parent=None if record["parent"] is None else count("parent"),
         fork_step=count("fork_step"),
         checkpoints=store,
-        metrics=_branch_metrics(metrics, branch_id, count("metrics_stride") or 1),
+        metrics=_branch_metrics(metrics, branch_id, count("metrics_stride") or 1, measures, initial, changes),
         spectra=_branch_spectra(spectra, branch_id, count("spectra_stride") or 1),
         head_step=count("head_step"),
-        changes=tuple(change_from_record(item) for item in listed("changes")),
+        changes=changes,
         head=None if head is None else _stored(checkpoints, head, f"branch {branch_id}'s head"),
         threads=_thread_record(record.get("threads", []), f"branch {branch_id}: threads"),
     )
@@ -423,9 +429,18 @@ def _check_lane_rows(branch: Branch, lanes_at_start: int, lanes_at_head: int) ->
             )
 
 
-def _branch_metrics(metrics: dict[str, Any], branch_id: int, stride: int) -> MetricHistory:
+def _branch_metrics(
+    metrics: dict[str, Any],
+    branch_id: int,
+    stride: int,
+    measures: int,
+    initial: ExperimentConfig,
+    changes: tuple,
+) -> MetricHistory:
     rows = metrics["branch"] == branch_id
     table = {name: metrics[name][rows] for name in COLUMNS}
+    if measures < MEASURES:
+        converted_to_today(measures, table, lane_histories(initial, changes))
     labels = {}
     for lane, label in zip(table["lane"], np.asarray(metrics["label"], dtype=object)[rows], strict=True):
         labels[int(lane)] = label

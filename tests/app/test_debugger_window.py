@@ -113,7 +113,8 @@ def test_a_session_opened_by_a_relative_path_is_remembered_whole_and_its_step_no
 
 
 def test_a_session_recorded_before_a_redefinition_says_so_on_opening(qtbot, tmp_path):
-    """Its gap was recorded under the earlier definition: drawn in ② beside today's, unmarked."""
+    """Its gap and tail_filtering were recorded under earlier definitions: drawn in ② beside today's,
+    unmarked."""
     import json
 
     app = open_app(qtbot)
@@ -123,11 +124,12 @@ def test_a_session_recorded_before_a_redefinition_says_so_on_opening(qtbot, tmp_
     del document["measures"]  # as a muonscope from before the number was kept wrote it
     (tmp_path / "s" / "session.json").write_text(json.dumps(document))
     app.sessions.open_from(tmp_path / "s")
-    said = "Session s: recorded before gap and tail_filtering were redefined"
+    said = "Session s: recorded before its gap was redefined"
     qtbot.waitUntil(lambda: app.views.message.text.startswith(said), timeout=WAIT_MS)
-    assert (
-        "they are left out, and a step gone to again measures them anew; saved before"
-        in app.views.message.text
+    assert "converted to today's; recorded before its tail_filtering" in app.views.message.text
+    assert "left out, and a step gone to again measures it anew; other metrics" in app.views.message.text
+    assert app.views.message.text.endswith(
+        "; other metrics may follow an earlier muonscope's definitions (saved before they were numbered)."
     )
 
 

@@ -1273,7 +1273,7 @@ def test_a_session_recorded_before_a_redefinition_is_said_to_be_by_inspect_and_r
     document = json.loads((tmp_path / "s" / "session.json").read_text())
     del document["measures"]  # as a muonscope from before the number was kept wrote it
     (tmp_path / "s" / "session.json").write_text(json.dumps(document))
-    said = f"note: {tmp_path / 's'}: recorded before gap and tail_filtering were redefined"
+    said = f"note: {tmp_path / 's'}: recorded before its gap was redefined"
     code, out, err = _inspect(capsys, tmp_path / "s")
     assert code == 0 and "lanes at step 6" in out and err.startswith(f"muonscope inspect: {said}")
     code, _, err = _inspect(capsys, tmp_path / "s", "--step", "3")

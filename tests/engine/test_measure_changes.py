@@ -43,21 +43,39 @@ def test_a_session_saves_the_number_of_what_its_steps_measure(tmp_path):
     assert open_session(folder).opened_notes == ()
 
 
-def test_metrics_redefined_since_are_left_out_and_measured_anew_where_a_step_is_gone_to(tmp_path):
+def _recorded_gap_on_the_sum(folder, momentum: float) -> None:
+    """metrics.parquet as a muonscope from before the gap's redefinition wrote it: a sum buffer's gap
+    read on the sum, 1/(1 − μ) times today's (every lane of these sessions keeps a sum buffer)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / "metrics.parquet"
+    table = pq.read_table(path)
+    gap = table.column("gap").to_numpy(zero_copy_only=False) / (1 - momentum)
+    index = table.column_names.index("gap")
+    pq.write_table(table.set_column(index, "gap", pa.array(gap)), path)
+
+
+def test_metrics_redefined_since_are_converted_or_left_out_and_measured_anew_where_a_step_is_gone_to(
+    tmp_path,
+):
     original, folder = _saved(tmp_path)
     before = original.branch.metrics.table()
     measured = np.flatnonzero(np.isfinite(before["gap"]))
     assert measured.size
     _as_recorded_earlier(folder)
+    _recorded_gap_on_the_sum(folder, SGD_SUM.momentum)
     reopened = open_session(folder)
     assert reopened.opened_notes == (
-        "recorded before gap and tail_filtering were redefined (a sum buffer's gap is read as the EMA's; "
-        "one filtering floor in every dtype): they are left out, and a step gone to again measures them anew",
-        "saved before muonscope numbered what its steps measure, it may hold other metrics as an earlier "
-        "muonscope defined them",
+        "recorded before its gap was redefined (a sum buffer's gap is read as the EMA's): "
+        "converted to today's",
+        "recorded before its tail_filtering was redefined (one filtering floor in every dtype): left out, "
+        "and a step gone to again measures it anew",
+        "other metrics may follow an earlier muonscope's definitions (saved before they were numbered)",
     )
     table = reopened.branch.metrics.table()
-    assert np.isnan(table["gap"]).all() and np.isnan(table["tail_filtering"]).all()
+    np.testing.assert_allclose(table["gap"], before["gap"], rtol=1e-14)  # as a step measures it today
+    assert np.isnan(table["tail_filtering"]).all()  # left out: it does not convert
     np.testing.assert_array_equal(table["loss"], before["loss"])  # what was not redefined stays
     step = int(before["step"][measured[-1]])
     reopened.snapshot_at(step)  # a replay measures it under today's definition
@@ -68,6 +86,20 @@ def test_metrics_redefined_since_are_left_out_and_measured_anew_where_a_step_is_
     resaved = save_session(reopened, tmp_path / "resaved")
     assert json.loads((resaved / "session.json").read_text())["measures"] == MEASURES
     assert open_session(resaved).opened_notes == ()  # recorded under today's definitions now
+
+
+def test_an_ema_lanes_gap_converts_to_itself(tmp_path):
+    """Only a sum buffer's gap was read differently: an EMA lane's, Adam's and a lane without a
+    buffer's are today's already."""
+    lanes = (
+        LaneConfig(optimizer="muon", lr=0.05, momentum=0.95, buffer="ema"),
+        LaneConfig(optimizer="adam", lr=0.01),
+        LaneConfig(optimizer="sgd", lr=0.5, momentum=0.0),
+    )
+    original, folder = _saved(tmp_path, lanes=lanes)
+    _as_recorded_earlier(folder)
+    table = open_session(folder).branch.metrics.table()
+    np.testing.assert_array_equal(table["gap"], original.branch.metrics.table()["gap"])
 
 
 @pytest.mark.parametrize("added", [LaneConfig(optimizer="signgd", lr=0.01), None])
