@@ -22,7 +22,7 @@ import numpy as np
 from muonscope.engine.changes import AddLane, SetField
 from muonscope.engine.checkpoints import Checkpoint
 from muonscope.engine.config import ExperimentConfig
-from muonscope.engine.lane_history import LaneHistory
+from muonscope.engine.lane_history import LaneHistory, lane_histories
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import SCALAR_METRICS
 from muonscope.engine.snapshot import LaneSnapshot
@@ -51,8 +51,8 @@ class MeasureChange:
     what: str
     metrics: tuple[str, ...] = ()  # recorded metrics it redefined: metrics columns and lane fields
     optimizers: tuple[str, ...] = ()  # optimizers whose update rule it changed
-    #: Where the earlier values convert exactly to today's: the metrics table's are converted, not
-    #: left out (a checkpoint's latest metrics are still left out: a replay measures them anew).
+    #: Where the earlier values convert exactly to today's: those of the metrics table and of each
+    #: checkpoint's lanes are converted, not left out.
     convert: Converter | None = None
 
 
@@ -85,21 +85,26 @@ MEASURE_CHANGES = (
 )
 #: The number a session recorded now is saved with.
 MEASURES = len(MEASURE_CHANGES)
+#: The lane metrics a change converts (scalars, one per lane).
+_CONVERTED = tuple(
+    dict.fromkeys(name for c in MEASURE_CHANGES if c.convert is not None for name in c.metrics)
+)
 
 #: A diverged lane's cause in a session saved before causes were kept.
 UNRECORDED_CAUSE = "what went non-finite was not recorded (saved by an earlier muonscope)"
 
 
 def without_redefined(
-    measures: int, metrics: dict[str, Any], checkpoints: Sequence[Checkpoint]
+    measures: int, metrics: dict[str, Any], checkpoints: Sequence[Checkpoint], initial: ExperimentConfig
 ) -> list[Checkpoint]:
-    """The checkpoints of a session recorded under ``measures``, with the metrics redefined since
-    left out, as never measured; ``metrics``, the metrics table's columns, is changed in place (those
-    that convert are left to :func:`converted_to_today`)."""
+    """The checkpoints of a session recorded under ``measures`` (from ``initial``), their lanes' latest
+    metrics redefined since converted where they convert and left out, as never measured, where they
+    do not; ``metrics``, the metrics table's columns, has those left out in place (those that
+    convert are converted per branch: :func:`converted_to_today`)."""
     for name in _redefined_since(measures, convertible=False):
         if name in metrics:
             metrics[name] = np.full_like(metrics[name], np.nan)
-    return [_without(checkpoint, _redefined_since(measures)) for checkpoint in checkpoints]
+    return [_checkpoint_as_today(measures, checkpoint, initial) for checkpoint in checkpoints]
 
 
 def converted_to_today(measures: int, table: dict[str, np.ndarray], histories: Sequence[LaneHistory]) -> None:
@@ -173,18 +178,34 @@ def optimizers_run(
     return run
 
 
-def _without(checkpoint: Checkpoint, redefined: tuple[str, ...]) -> Checkpoint:
-    lanes = tuple(_lane_without(lane, redefined) for lane in checkpoint.lanes)
+def _checkpoint_as_today(measures: int, checkpoint: Checkpoint, initial: ExperimentConfig) -> Checkpoint:
+    """``checkpoint`` with its lanes' latest metrics as :func:`without_redefined` reads them: each
+    converted at the step it was measured at (``spectra_step``), under the settings of that step."""
+    lanes = checkpoint.lanes
+    table = {
+        "step": np.array([lane.spectra_step for lane in lanes], dtype=np.float64),
+        "lane_id": np.array([lane.lane_id for lane in lanes], dtype=np.float64),
+        **{name: np.array([getattr(lane, name) for lane in lanes], dtype=np.float64) for name in _CONVERTED},
+    }
+    converted_to_today(measures, table, lane_histories(initial, checkpoint.changes))
+    left_out = _redefined_since(measures, convertible=False)
+    lanes = tuple(
+        _lane_as_today(lane, {name: float(table[name][i]) for name in _CONVERTED}, left_out)
+        for i, lane in enumerate(lanes)
+    )
     return dataclasses.replace(checkpoint, lanes=lanes)
 
 
-def _lane_without(lane: LaneSnapshot, redefined: tuple[str, ...]) -> LaneSnapshot:
-    """``lane`` with its redefined fields as never measured, and a cause where a diverged lane has
-    none."""
-    reset = {name: _unmeasured(name) for name in redefined if name in _LANE_FIELDS}
+def _lane_as_today(
+    lane: LaneSnapshot, converted: dict[str, float], left_out: tuple[str, ...]
+) -> LaneSnapshot:
+    """``lane`` with ``converted`` values, the fields ``left_out`` as never measured, and a cause where
+    a diverged lane has none."""
+    reset: dict[str, Any] = dict(converted)
+    reset.update({name: _unmeasured(name) for name in left_out if name in _LANE_FIELDS})
     if lane.diverged and not lane.diverged_cause:
         reset["diverged_cause"] = UNRECORDED_CAUSE
-    return dataclasses.replace(lane, **reset) if reset else lane
+    return dataclasses.replace(lane, **reset)
 
 
 _LANE_FIELDS = {spec.name: spec for spec in dataclasses.fields(LaneSnapshot)}

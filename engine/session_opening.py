@@ -188,7 +188,7 @@ def _build_session(
     checkpoints = [checkpoint_from_record(n, record, tensors, dtype) for n, record in enumerate(records)]
     measures = document.get("measures", 0)
     if measures < MEASURES:  # what was redefined since it was recorded is left out, not shown as today's
-        checkpoints = without_redefined(measures, metrics, checkpoints)
+        checkpoints = without_redefined(measures, metrics, checkpoints, initial)
     for n, checkpoint in enumerate(checkpoints):
         if checkpoint.config.task.weight_shape != initial.task.weight_shape:  # no change reshapes W
             raise ValueError(

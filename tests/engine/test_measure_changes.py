@@ -27,11 +27,12 @@ def _saved(tmp_path, lanes=(SGD_SUM,), add=None, steps=12, task=None, dtype="flo
     return session, save_session(session, tmp_path / "s")
 
 
-def _as_recorded_earlier(folder, edit=None) -> None:
+def _as_recorded_earlier(folder, edit=None, drop_measures=True) -> None:
     """The session.json a muonscope from before ``measures`` was kept wrote: no such field."""
     path = folder / "session.json"
     document = json.loads(path.read_text())
-    del document["measures"]
+    if drop_measures:
+        del document["measures"]
     if edit is not None:
         edit(document)
     path.write_text(json.dumps(document))
@@ -55,6 +56,13 @@ def _recorded_gap_on_the_sum(folder, momentum: float) -> None:
     index = table.column_names.index("gap")
     pq.write_table(table.set_column(index, "gap", pa.array(gap)), path)
 
+    def on_the_sum(document):  # and each checkpoint's latest gap
+        for checkpoint in document["checkpoints"]:
+            for lane in checkpoint["lanes"]:
+                lane["gap"] = "nan" if lane["gap"] == "nan" else lane["gap"] / (1 - momentum)
+
+    _as_recorded_earlier(folder, on_the_sum, drop_measures=False)
+
 
 def test_metrics_redefined_since_are_converted_or_left_out_and_measured_anew_where_a_step_is_gone_to(
     tmp_path,
@@ -75,6 +83,9 @@ def test_metrics_redefined_since_are_converted_or_left_out_and_measured_anew_whe
     )
     table = reopened.branch.metrics.table()
     np.testing.assert_allclose(table["gap"], before["gap"], rtol=1e-14)  # as a step measures it today
+    head, head_before = reopened.snapshot().lanes[0], original.snapshot().lanes[0]
+    assert head.spectra_step == head_before.spectra_step and np.isfinite(head_before.gap)
+    np.testing.assert_allclose(head.gap, head_before.gap, rtol=1e-14)  # a checkpoint's, as its step's
     assert np.isnan(table["tail_filtering"]).all()  # left out: it does not convert
     np.testing.assert_array_equal(table["loss"], before["loss"])  # what was not redefined stays
     step = int(before["step"][measured[-1]])
