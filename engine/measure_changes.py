@@ -91,7 +91,7 @@ _CONVERTED = tuple(
 )
 
 #: A diverged lane's cause in a session saved before causes were kept.
-UNRECORDED_CAUSE = "what went non-finite was not recorded (saved by an earlier muonscope)"
+UNRECORDED_CAUSE = "what went non-finite was not recorded by the earlier muonscope that saved it"
 
 
 def without_redefined(
