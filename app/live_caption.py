@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from muonscope.engine.config import LaneConfig
+from muonscope.engine.errors import and_listed
 from muonscope.engine.lane_history import LaneHistory
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import GROUPS, SCALAR_METRICS, read_value
@@ -117,8 +118,7 @@ def _last_changes(events: Sequence[Event]) -> str:
     named, more = texts[:NAMED_CHANGES], len(texts) - NAMED_CHANGES
     if more > 0:
         named.append(f"{more} more change{'s' if more > 1 else ''}")
-    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
-    return f"{listed} at step {step}"
+    return f"{and_listed(named)} at step {step}"
 
 
 def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from muonscope.engine.errors import and_listed
 from muonscope.engine.optim.rules import LaneState
 from muonscope.engine.snapshot import LaneSnapshot
 
@@ -60,8 +61,7 @@ def diverged_text(lanes: Sequence[LaneSnapshot]) -> str:
         by_cause.setdefault(lane.diverged_cause, []).append(f"lane {lane.index} ({lane.label})")
     sentences = []
     for cause, named in by_cause.items():
-        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
-        sentences.append(f"{listed} diverged{'' if len(named) == 1 else ', each'}: {cause}")
+        sentences.append(f"{and_listed(named)} diverged{'' if len(named) == 1 else ', each'}: {cause}")
     return ". ".join(sentences[:1] + [sentence[0].upper() + sentence[1:] for sentence in sentences[1:]])
 
 

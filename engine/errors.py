@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +12,7 @@ __all__ = [
     "Cancelled",
     "ConfigError",
     "StepCancelled",
+    "and_listed",
     "format_value",
     "outline",
     "plain_number",
@@ -63,6 +64,11 @@ def _long_list(value: tuple | list) -> str:
     inner = ", ".join(ends)
     text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
     return f"{text} ({len(value)} items)"
+
+
+def and_listed(names: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c": names in a sentence."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def plain_number(value: float) -> str:

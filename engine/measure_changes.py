@@ -22,6 +22,7 @@ import numpy as np
 from muonscope.engine.changes import AddLane, SetField
 from muonscope.engine.checkpoints import Checkpoint
 from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.errors import and_listed
 from muonscope.engine.lane_history import LaneHistory, lane_histories
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import SCALAR_METRICS
@@ -124,19 +125,19 @@ def earlier_measures_notes(measures: int, optimizers: set[str]) -> list[str]:
     converted = [name for name in _redefined_since(measures) if name not in _redefined_since(measures, False)]
     if converted:
         whats = "; ".join(change.what for change in since if change.convert is not None)
-        listed = f"{_and_listed(converted)} {_was(converted)}"
+        listed = f"{and_listed(converted)} {_was(converted)}"
         notes.append(f"recorded before its {listed} redefined ({whats}): converted to today's")
     if named := [name for name in _redefined_since(measures, convertible=False) if name in SCALAR_METRICS]:
         whats = "; ".join(change.what for change in since if change.metrics and change.convert is None)
         notes.append(
-            f"recorded before its {_and_listed(named)} {_was(named)} redefined ({whats}): left out, "
+            f"recorded before its {and_listed(named)} {_was(named)} redefined ({whats}): left out, "
             f"and a step gone to again measures {'it' if len(named) == 1 else 'them'} anew"
         )
     for change in since:
         changed = [OPTIMIZERS[name].title for name in change.optimizers if name in optimizers]
         if changed:
             notes.append(
-                f"its {_and_listed(changed)} lanes replay under today's rule ({change.what}), "
+                f"its {and_listed(changed)} lanes replay under today's rule ({change.what}), "
                 "which may part from the steps recorded"
             )
     if measures == 0:  # saved before the changes were numbered: older ones are not listed here
@@ -146,10 +147,6 @@ def earlier_measures_notes(measures: int, optimizers: set[str]) -> list[str]:
 
 #: Said of a session saved before the number was kept: changes before the list began are not in it.
 _UNNUMBERED = "other metrics may follow an earlier muonscope's definitions (saved before they were numbered)"
-
-
-def _and_listed(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def _was(names: Sequence[str]) -> str:

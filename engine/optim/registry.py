@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from muonscope.engine.errors import plain_number
+from muonscope.engine.errors import and_listed, plain_number
 
 #: Adam's ε where a lane does not set it; a label names another.
 ADAM_EPS = 1e-8
@@ -318,8 +318,7 @@ _AT_NO_MOMENTUM = {
 
 def _readers_of(name: str) -> str:
     """The optimizers whose rule reads lane field ``name``, by title ("Muon", "Adam and Lion")."""
-    titles = [spec.title for spec in OPTIMIZERS.values() if name in spec.uses]
-    return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + f" and {titles[-1]}"
+    return and_listed([spec.title for spec in OPTIMIZERS.values() if name in spec.uses])
 
 
 def _s(name: str) -> str:
