@@ -15,6 +15,7 @@ import numpy as np
 
 from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
 from muonscope.engine.changes import dated_change_text
+from muonscope.engine.divergence import because
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.history import COLUMNS, SpectraHistory
 from muonscope.engine.inspection import LaneMatrices, lane_matrices, task_coordinates
@@ -377,8 +378,8 @@ def inspection_message(
     norm, largest = number_text(np.linalg.norm(matrix), 4), number_text(np.abs(matrix).max(), 4)
     info = f"Frobenius norm {norm} · max|x| = {largest}"  # "‖·‖_F" showed its underscore
     if 0 <= inspected.diverged_step <= request.step:  # a zero update read as a lane at rest
-        cause = f" ({inspected.diverged_cause})" if inspected.diverged_cause else ""
-        info += f" · diverged at step {inspected.diverged_step}{cause}: frozen, no step taken since"
+        why = because(inspected.diverged_cause)
+        info += f" · diverged at step {inspected.diverged_step}{why}; frozen, no step taken since"
     return Inspection(
         request,
         frozen_array(matrix),

@@ -11,6 +11,7 @@ from muonscope.app.output_paths import check_output_file
 from muonscope.app.path_words import path_text
 from muonscope.app.progress import busy
 from muonscope.engine.changes import AddLane
+from muonscope.engine.divergence import because
 from muonscope.engine.errors import ConfigError
 
 __all__ = ["inspect_command"]
@@ -123,8 +124,8 @@ def _print(inspected, tensor: str, matrix: np.ndarray, dtype: np.dtype) -> None:
     print(f"leading singular values: {leading}")
     if 0 <= inspected.diverged_step <= inspected.step:  # its zero update read as a lane at rest
         print(
-            f"lane {inspected.lane} diverged at step {inspected.diverged_step} "
-            f"({inspected.diverged_cause}): frozen at its last finite W, "
+            f"lane {inspected.lane} diverged at step {inspected.diverged_step}"
+            f"{because(inspected.diverged_cause)}; frozen at its last finite W, "
             "it takes no step (its update is zero)"
         )
     if inspected.residual is not None and tensor != "W":  # the map made the step's update, not W

@@ -126,7 +126,8 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
     added since the last evaluation made "all 3 lanes recover 0 items" of a run of four lanes."""
     measured = _measured_lanes(snapshot, histories)
     standing = _evaluated_standing(snapshot, histories, measured)
-    waiting = len(snapshot.lanes) - len(measured)
+    # a diverged lane takes no step: it will not be measured under new settings, "yet" or ever
+    waiting = sum(1 for lane in snapshot.lanes if lane not in measured and not lane.diverged)
     if not standing or not waiting:
         return standing
     verb = "evaluated" if _standing_stamp(snapshot) == "eval_step" else "measured under its settings"

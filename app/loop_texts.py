@@ -33,7 +33,8 @@ def frozen_lane_change_note(lanes: Sequence[LaneSnapshot], change: Change) -> st
     if lane is None:
         return ""
     note = frozen_lane_note(lane, [path.split(".", 1)[1]])
-    fork = f"go to step {lane.diverged_step - 1} and change it there to fork a branch where it holds first"
+    before = lane.diverged_step - 1
+    fork = f"to try it before the lane diverged, go to step {before} and change it there (a fork)"
     return f"{note[0].upper()}{note[1:]}; {fork}."
 
 

@@ -337,7 +337,8 @@ def _frozen_lane_notes(snapshot: Any, changes: list) -> list[str]:
         ]
         if lane.diverged and fields:
             them = "it" if len(fields) == 1 else "them"
-            fork = f"--rewind {lane.diverged_step - 1} forks a branch with {them} before it diverged"
+            before = lane.diverged_step - 1
+            fork = f"--rewind {before} with the same change tries {them} before the lane diverged"
             notes.append(f"note: {frozen_lane_note(lane, fields)} ({fork})")
     return notes
 

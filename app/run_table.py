@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from muonscope.app.table_numbers import decimals_text
+from muonscope.engine.divergence import because
 
 __all__ = ["estimate_text", "print_run_table", "steps_text"]
 
@@ -66,7 +67,9 @@ def print_run_table(report: dict[str, Any]) -> None:
         print("  ".join(cells))
     for lane in report["lanes"]:
         if lane["diverged"]:
-            print(f"{lane['label']} diverged at step {lane['diverged_step']}: {lane['diverged_cause']}")
+            print(
+                f"{lane['label']} diverged at step {lane['diverged_step']}{because(lane['diverged_cause'])}"
+            )
     if any(lane["alignment"] is not None for lane in report["lanes"]):
         print(_ALIGNMENT_NOTE)
     if not_yet := _not_yet_computed(report, items):

@@ -18,6 +18,7 @@ from muonscope.app.path_words import path_text, shell_word
 from muonscope.app.run_table import estimate_text
 from muonscope.app.table_numbers import decimals_text
 from muonscope.engine.changes import dated_change_text
+from muonscope.engine.divergence import because
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.snapshot import LaneSnapshot
 from muonscope.engine.task_kinds import TASK_KINDS
@@ -127,7 +128,7 @@ def _lane_lines(
         if lane is not None and lane.diverged:
             measured.append(f"DIVERGED at step {lane.diverged_step}")
             if lane.diverged_cause:  # sessions saved before causes were kept have none
-                causes.append(f"lane {int(table['lane'][row])} diverged: {lane.diverged_cause}")
+                causes.append(f"lane {int(table['lane'][row])} diverged{because(lane.diverged_cause)}")
         cells.append([f"{int(table['lane'][row])} {label}", *measured])
     return lines + [f"  {line}" for line in (*_aligned(cells), *causes)]
 

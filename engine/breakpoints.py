@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from muonscope.engine.config import lanes_text
+from muonscope.engine.divergence import because
 from muonscope.engine.errors import ConfigError
 from muonscope.engine.scalar_metrics import (
     POPULATION_GROUP,
@@ -210,7 +211,7 @@ class Hit:
         lane = f"lane {self.lane_index} ({self.lane_label})"
         text = self.breakpoint.text
         if self.value is None:
-            return f"{verb} at step {self.step}: {lane} diverged (breakpoint '{text}'): {self.cause}"
+            return f"{verb} at step {self.step}: {lane} diverged (breakpoint '{text}'){because(self.cause)}"
         return f"{verb} at step {self.step}: breakpoint {self.holds_text()}"
 
 

@@ -10,15 +10,17 @@ second moment overflowed float32 and a Muon lane whose step left float64's range
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from muonscope.engine.errors import and_listed
-from muonscope.engine.optim.rules import LaneState
-from muonscope.engine.snapshot import LaneSnapshot
 
-__all__ = ["diverged_text", "divergence_cause"]
+if TYPE_CHECKING:  # the texts below load without torch: the command line's run table says them
+    from torch import Tensor
+
+    from muonscope.engine.optim.rules import LaneState
+    from muonscope.engine.snapshot import LaneSnapshot
+
+__all__ = ["UNRECORDED_CAUSE", "because", "diverged_text", "divergence_cause", "frozen_lane_note"]
 
 
 def divergence_cause(gradient: Tensor, state: LaneState, weights: Tensor) -> str:
@@ -27,6 +29,8 @@ def divergence_cause(gradient: Tensor, state: LaneState, weights: Tensor) -> str
     ``gradient`` (r, c) is the step's G, ``state`` the lane's optimizer state after the step and
     ``weights`` (r, c) its last finite W.
     """
+    import torch
+
     dtype = gradient.dtype
     largest = f"{str(dtype).removeprefix('torch.')}'s largest value, {torch.finfo(dtype).max:.3g}"
     if not _finite(gradient):
@@ -42,26 +46,38 @@ def divergence_cause(gradient: Tensor, state: LaneState, weights: Tensor) -> str
 
 
 def _finite(tensor: Tensor) -> bool:
-    return bool(torch.isfinite(tensor).all())
+    return bool(tensor.isfinite().all())
 
 
 def _largest_finite(tensor: Tensor) -> float:
     """The largest finite magnitude in ``tensor`` (0 where none is finite)."""
     magnitudes = tensor.detach().abs()
-    finite = magnitudes[torch.isfinite(magnitudes)]
+    finite = magnitudes[magnitudes.isfinite()]
     return float(finite.max()) if finite.numel() else 0.0
+
+
+def because(cause: str) -> str:
+    """The words after "diverged" that say why: " because its second moment v is not finite (…)";
+    a cause that was not recorded is said in brackets ("" where there is none)."""
+    if not cause:
+        return ""
+    return f" ({cause})" if cause == UNRECORDED_CAUSE else f" because {cause}"
+
+
+#: A diverged lane's cause in a session saved before causes were kept (engine.measure_changes).
+UNRECORDED_CAUSE = "what went non-finite was not recorded by the earlier muonscope that saved it"
 
 
 def diverged_text(lanes: Sequence[LaneSnapshot]) -> str:
     """The lanes that diverged, each with what went non-finite, a sentence per cause: "lane 0 (…) and
-    lane 2 (…) diverged, each: its second moment v …" (two Adam lanes at float32's limit said the
-    same words twice, over three lines of the window's banner)."""
+    lane 2 (…) diverged, each because its second moment v …" (two Adam lanes at float32's limit said
+    the same words twice, over three lines of the window's banner)."""
     by_cause: dict[str, list[str]] = {}
     for lane in lanes:
         by_cause.setdefault(lane.diverged_cause, []).append(f"lane {lane.index} ({lane.label})")
     sentences = []
     for cause, named in by_cause.items():
-        sentences.append(f"{and_listed(named)} diverged{'' if len(named) == 1 else ', each'}: {cause}")
+        sentences.append(f"{and_listed(named)} diverged{'' if len(named) == 1 else ', each'}{because(cause)}")
     return ". ".join(sentences[:1] + [sentence[0].upper() + sentence[1:] for sentence in sentences[1:]])
 
 

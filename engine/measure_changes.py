@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from muonscope.engine.changes import AddLane, SetField
 from muonscope.engine.checkpoints import Checkpoint
-from muonscope.engine.config import ExperimentConfig
+from muonscope.engine.config import ExperimentConfig, LaneConfig
+from muonscope.engine.divergence import UNRECORDED_CAUSE
 from muonscope.engine.errors import and_listed
 from muonscope.engine.lane_history import LaneHistory, lane_histories
 from muonscope.engine.optim.registry import OPTIMIZERS
@@ -31,11 +31,10 @@ from muonscope.engine.snapshot import LaneSnapshot
 __all__ = [
     "MEASURES",
     "MEASURE_CHANGES",
-    "UNRECORDED_CAUSE",
     "MeasureChange",
     "converted_to_today",
     "earlier_measures_notes",
-    "optimizers_run",
+    "lanes_run",
     "without_redefined",
 ]
 
@@ -55,6 +54,8 @@ class MeasureChange:
     #: Where the earlier values convert exactly to today's: those of the metrics table and of each
     #: checkpoint's lanes are converted, not left out.
     convert: Converter | None = None
+    #: Whether :attr:`convert` changes a lane of these settings' values (else nothing is said of it).
+    converts: Callable[[LaneConfig], bool] = lambda lane: True
 
 
 def _gap_as_the_emas(table: dict[str, np.ndarray], histories: Sequence[LaneHistory]) -> None:
@@ -77,9 +78,14 @@ MEASURE_CHANGES = (
     MeasureChange(
         "its round-off floor follows each entry's row and column", optimizers=("signgd", "tra_signgd")
     ),
-    MeasureChange("a sum buffer's gap is read as the EMA's", metrics=("gap",), convert=_gap_as_the_emas),
     MeasureChange(
-        "one filtering floor in every dtype",
+        "a sum buffer's gap was read as the EMA's",
+        metrics=("gap",),
+        convert=_gap_as_the_emas,
+        converts=lambda lane: OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) not in (None, 1.0),
+    ),
+    MeasureChange(
+        "the filtering ratio took one floor in every dtype",
         metrics=("tail_filtering", "filtering_ratio"),
     ),
     MeasureChange("a diverged lane keeps what went non-finite"),
@@ -90,9 +96,6 @@ MEASURES = len(MEASURE_CHANGES)
 _CONVERTED = tuple(
     dict.fromkeys(name for c in MEASURE_CHANGES if c.convert is not None for name in c.metrics)
 )
-
-#: A diverged lane's cause in a session saved before causes were kept.
-UNRECORDED_CAUSE = "what went non-finite was not recorded by the earlier muonscope that saved it"
 
 
 def without_redefined(
@@ -116,41 +119,40 @@ def converted_to_today(measures: int, table: dict[str, np.ndarray], histories: S
             change.convert(table, histories)
 
 
-def earlier_measures_notes(measures: int, optimizers: set[str]) -> list[str]:
-    """What a reader of a session recorded under ``measures`` is told: the metrics left out of its
-    record, and the lanes (of ``optimizers``, those it ran: :func:`optimizers_run`) that replay
-    under a rule changed since."""
+def earlier_measures_notes(measures: int, lanes: Sequence[LaneConfig]) -> tuple[list[str], list[str]]:
+    """What a reader of a session recorded under ``measures`` is told, given every setting its lanes
+    ran (:func:`lanes_run`): notes true only of the record as read (a metric converted or left out:
+    saved again, the record holds today's values or none), and notes that stay true however often it
+    is saved again (its rows and checkpoints from an earlier rule or definition are kept)."""
     since = MEASURE_CHANGES[measures:]
-    notes = []
-    converted = [name for name in _redefined_since(measures) if name not in _redefined_since(measures, False)]
-    if converted:
-        whats = "; ".join(change.what for change in since if change.convert is not None)
-        listed = f"{and_listed(converted)} {_was(converted)}"
-        notes.append(f"recorded before its {listed} redefined ({whats}): converted to today's")
-    if named := [name for name in _redefined_since(measures, convertible=False) if name in SCALAR_METRICS]:
-        whats = "; ".join(change.what for change in since if change.metrics and change.convert is None)
-        notes.append(
-            f"recorded before its {and_listed(named)} {_was(named)} redefined ({whats}): left out, "
-            f"and a step gone to again measures {'it' if len(named) == 1 else 'them'} anew"
-        )
+    read, lasting = [], []
     for change in since:
-        changed = [OPTIMIZERS[name].title for name in change.optimizers if name in optimizers]
-        if changed:
-            notes.append(
-                f"its {and_listed(changed)} lanes replay under today's rule ({change.what}), "
-                "which may part from the steps recorded"
+        if change.convert is not None and any(change.converts(lane) for lane in lanes):
+            metrics = change.metrics
+            read.append(f"its {and_listed(metrics)}, recorded before {change.what}, {_is(metrics)} converted")
+        elif change.convert is None and (named := [m for m in change.metrics if m in SCALAR_METRICS]):
+            it = "it" if len(named) == 1 else "them"
+            read.append(
+                f"its {and_listed(named)}, recorded before {change.what}, {_is(named)} left out "
+                f"(a step gone to again measures {it} anew)"
+            )
+        ran = {lane.optimizer for lane in lanes}
+        if changed := [OPTIMIZERS[name].title for name in change.optimizers if name in ran]:
+            lasting.append(
+                f"its {and_listed(changed)} lanes replay under today's rule ({change.what}), which may "
+                "part from the steps recorded"
             )
     if measures == 0:  # saved before the changes were numbered: older ones are not listed here
-        notes.append(_UNNUMBERED)
-    return notes
+        lasting.append(_UNNUMBERED)
+    return read, lasting
 
 
 #: Said of a session saved before the number was kept: changes before the list began are not in it.
 _UNNUMBERED = "other metrics may follow an earlier muonscope's definitions (saved before they were numbered)"
 
 
-def _was(names: Sequence[str]) -> str:
-    return "was" if len(names) == 1 else "were"
+def _is(names: Sequence[str]) -> str:
+    return "is" if len(names) == 1 else "are"
 
 
 def _redefined_since(measures: int, convertible: bool = True) -> tuple[str, ...]:
@@ -160,19 +162,16 @@ def _redefined_since(measures: int, convertible: bool = True) -> tuple[str, ...]
     return tuple(dict.fromkeys(name for change in changes for name in change.metrics))
 
 
-def optimizers_run(
-    initial: ExperimentConfig, checkpoints: Sequence[Checkpoint], changes: Iterable[tuple[int, Any]]
-) -> set[str]:
-    """The optimizers a session's lanes ran: its initial config's, its checkpoints', and those its
-    changes switched to or added."""
-    configs = [initial, *(checkpoint.config for checkpoint in checkpoints)]
-    run = {lane.optimizer for config in configs for lane in config.lanes}
-    for _step, change in changes:
-        if isinstance(change, AddLane):
-            run.add(change.lane.optimizer)
-        elif isinstance(change, SetField) and change.path.endswith(".optimizer"):
-            run.add(str(change.value))
-    return run
+def lanes_run(
+    initial: ExperimentConfig, branches_changes: Iterable[Sequence[tuple[int, Any]]]
+) -> list[LaneConfig]:
+    """Every setting a session's lanes ran, on any of its branches (each given by its changes)."""
+    return [
+        settings
+        for changes in branches_changes
+        for history in lane_histories(initial, changes)
+        for settings in history.settings
+    ]
 
 
 def _checkpoint_as_today(measures: int, checkpoint: Checkpoint, initial: ExperimentConfig) -> Checkpoint:

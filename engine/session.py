@@ -82,6 +82,9 @@ class Session:
         self.last_saved: SavedAt | None = None
         #: What its reader is told on opening it (recorded under earlier measures, …): one line each.
         self.opened_notes: tuple[str, ...] = ()
+        #: Those of them that stay true when it is saved again (its record keeps rows from an earlier
+        #: rule or definition): saved with it, and said again whenever it is opened.
+        self.lasting_notes: tuple[str, ...] = ()
         self._current = 0
         self._budget_setting = config.run.checkpoint_mb
         if record_start:

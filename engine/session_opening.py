@@ -26,7 +26,7 @@ from muonscope.engine.measure_changes import (
     MEASURES,
     converted_to_today,
     earlier_measures_notes,
-    optimizers_run,
+    lanes_run,
     without_redefined,
 )
 from muonscope.engine.presets import read_text_file
@@ -156,17 +156,21 @@ def _read_document(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SessionError(path, f'is not a muonscope session (no "format": "{FORMAT}")')
     version = document.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise SessionError(path, f"has no valid format version (found {version!r})")
-    if version < 1:
-        raise SessionError(path, f"has no valid format version (found {version!r}; versions start at 1)")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        found = "none" if "version" not in document else _as_written(version)
+        raise SessionError(path, f"has no valid format version (found {found}; a whole number from 1)")
     if version > FORMAT_VERSION:
         raise SessionError(
             path,
             f"was written by a newer muonscope (session format {version}; this one reads up to "
             f"{FORMAT_VERSION}): update muonscope to open it",
         )
+    if version >= 2 and "measures" not in document:  # every version-2 session saves it
+        raise SessionError(path, 'has a record that lacks its field "measures"')
     _check_measures(path, document.get("measures", 0))
+    notes = document.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+        raise SessionError(path, f'has "notes" that are not a list of text (found {_as_written(notes)})')
     missing = [name for name in _TOP_LEVEL_FIELDS if name not in document]
     if missing:  # said before a window opens on it, as the full reading says it
         raise SessionError(path, f"has a record that lacks its field {missing[0]!r}")
@@ -207,10 +211,15 @@ def _build_session(
         breakpoint_from_dict(item) for item in record_list(document["breakpoints"], "breakpoints")
     )
     session.view = dict(document.get("view", {}))  # absent from sessions saved before views were
+    lasting = list(document.get("notes", []))  # kept by an earlier save of a session read as below
+    read: list[str] = []
     if measures < MEASURES:
-        changes = [change for branch in session.branches for change in branch.changes]
-        run = optimizers_run(initial, checkpoints, changes)
-        session.opened_notes = tuple(earlier_measures_notes(measures, run))
+        read, found = earlier_measures_notes(
+            measures, lanes_run(initial, (b.changes for b in session.branches))
+        )
+        lasting += [note for note in found if note not in lasting]
+    session.lasting_notes = tuple(lasting)
+    session.opened_notes = (*read, *lasting)
     return session
 
 
@@ -218,13 +227,21 @@ def _check_measures(path: Path, measures: Any) -> None:
     """The number of what its steps measured (:mod:`measure_changes`): absent, 0, in sessions saved
     before it was kept; one past this muonscope's is a newer muonscope's."""
     if not isinstance(measures, int) or isinstance(measures, bool) or measures < 0:
-        raise SessionError(path, f'has no valid "measures" (found {measures!r}; a whole number from 0)')
+        raise SessionError(
+            path, f'has no valid "measures" (found {_as_written(measures)}; a whole number from 0)'
+        )
     if measures > MEASURES:
         raise SessionError(
             path,
             f"was recorded by a newer muonscope (measures {measures}; this one knows up to {MEASURES}): "
             "update muonscope to open it",
         )
+
+
+def _as_written(value: Any) -> str:
+    """A JSON value as the file writes it ("true", "null", '"4"'), cut to a line."""
+    written = json.dumps(value, ensure_ascii=False)
+    return written if len(written) <= 80 else written[:77] + "…"
 
 
 def _check_view_table(path: Path, view: Any) -> None:

@@ -119,6 +119,7 @@ def _save(session: Session, path: Path, replace_any: bool) -> Path:
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "measures": MEASURES,  # what its steps measured: a later muonscope reads it as recorded then
+        "notes": list(session.lasting_notes),  # of a record that keeps rows from earlier definitions
         "written_by": f"muonscope {__version__}",
         "device": str(session.experiment.device),
         "dtype": str(session.experiment.dtype).removeprefix("torch."),

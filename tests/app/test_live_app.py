@@ -577,19 +577,20 @@ def test_a_diverged_lane_is_named_by_the_same_number_in_the_banner_and_the_statu
     qtbot.waitUntil(lambda: "diverged" in app.window.status_text("lanes"), timeout=WAIT_MS)
     assert app.window.status_text("lanes").endswith("2 lanes, 1 diverged (lane 1)")
     qtbot.waitUntil(lambda: "lane 1 (" in app.views.message.text, timeout=WAIT_MS)  # the second lane: 1
-    assert ") diverged: its step lr·D is not finite or took W past float64's largest value" in (
+    assert ") diverged because its step lr·D is not finite or took W past float64's largest value" in (
         app.views.message.text  # what went non-finite, not only that something did
     )
     titles = [row.title.full_title for row in app.views.lanes.rows]  # the lane's controls say it too
     assert titles[1].startswith("1 · diverged at step 1 · ") and "diverged" not in titles[0]
     cause = app.clock.newest.lanes[1].diverged_cause
     assert app.views.lanes.rows[1].title.toolTip() == f"{titles[1]}\ndiverged: {cause}"  # why, on hover
-    assert f") diverged: {cause}. Its last finite weights are kept" in app.views.message.text
+    assert f") diverged because {cause}. Its last finite weights are kept" in app.views.message.text
     app.intents.change("lanes[1].lr", 0.05)  # it stays frozen, and is told so: nothing else moved
     frozen = (
-        "Lane 1 diverged at step 1 and stays frozen: its new lr changes its name, not its run; go to step 0"
+        "Lane 1 diverged at step 1 and stays frozen: its new lr changes its name, not its run; to try it "
+        "before the lane diverged, go to step 0 and change it there (a fork)."
     )
-    qtbot.waitUntil(lambda: app.views.message.text.startswith(frozen), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.views.message.text == frozen, timeout=WAIT_MS)
     app.views.transport.goto_requested.emit(0)  # back before it: its box is live again
     qtbot.waitUntil(lambda: "diverged" not in app.views.lanes.rows[1].title.full_title, timeout=WAIT_MS)
 

@@ -330,7 +330,7 @@ class TestDivergence:
             paused = f"Paused at step {self.DIVERGES_AT}: lane 1 ({label}) diverged (breakpoint '{text}')"
             cause = diverging_run[self.DIVERGES_AT].lanes[1].diverged_cause
             assert cause.startswith("its step lr·D is not finite")  # the rule's direction was inf
-            assert hit.message == f"{paused}: {cause}"
+            assert hit.message == f"{paused} because {cause}"
         assert _hits(parse_breakpoint("0:diverged"), diverging_run) == {}
 
     def test_a_diverged_lane_no_longer_holds_metric_conditions(self, diverging_run):

@@ -93,7 +93,7 @@ def test_lanes_that_diverged_alike_share_one_sentence():
     overflow, step = "its second moment v is not finite (…)", "its step lr·D is not finite (…)"
     lanes = [lane(0, "Adam lr=0.01", overflow), lane(1, "NGD", step), lane(2, "Adam lr=0.1", overflow)]
     assert diverged_text(lanes) == (
-        f"lane 0 (Adam lr=0.01) and lane 2 (Adam lr=0.1) diverged, each: {overflow}. "
-        f"Lane 1 (NGD) diverged: {step}"
+        f"lane 0 (Adam lr=0.01) and lane 2 (Adam lr=0.1) diverged, each because {overflow}. "
+        f"Lane 1 (NGD) diverged because {step}"
     )
-    assert diverged_text(lanes[1:2]) == f"lane 1 (NGD) diverged: {step}"
+    assert diverged_text(lanes[1:2]) == f"lane 1 (NGD) diverged because {step}"

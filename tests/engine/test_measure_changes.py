@@ -8,7 +8,8 @@ import pytest
 
 from muonscope.engine.changes import AddLane
 from muonscope.engine.config import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
-from muonscope.engine.measure_changes import MEASURES, UNRECORDED_CAUSE
+from muonscope.engine.divergence import UNRECORDED_CAUSE
+from muonscope.engine.measure_changes import MEASURES
 from muonscope.engine.session import Session
 from muonscope.engine.session_file import open_session, save_session
 
@@ -31,8 +32,9 @@ def _as_recorded_earlier(folder, edit=None, drop_measures=True) -> None:
     """The session.json a muonscope from before ``measures`` was kept wrote: no such field."""
     path = folder / "session.json"
     document = json.loads(path.read_text())
-    if drop_measures:
-        del document["measures"]
+    if drop_measures:  # and its notes, and its format version: 1 had neither
+        del document["measures"], document["notes"]
+        document["version"] = 1
     if edit is not None:
         edit(document)
     path.write_text(json.dumps(document))
@@ -42,6 +44,18 @@ def test_a_session_saves_the_number_of_what_its_steps_measure(tmp_path):
     _, folder = _saved(tmp_path)
     assert json.loads((folder / "session.json").read_text())["measures"] == MEASURES
     assert open_session(folder).opened_notes == ()
+
+
+def test_a_version_two_session_without_its_measures_is_refused_not_read_as_an_earlier_one(tmp_path):
+    """Read as recorded before the gap's redefinition, its gap was converted a second time."""
+    from muonscope.engine.session_file import SessionError
+
+    _, folder = _saved(tmp_path)
+    document = json.loads((folder / "session.json").read_text())
+    del document["measures"]  # by a tool that kept only what it knew
+    (folder / "session.json").write_text(json.dumps(document))
+    with pytest.raises(SessionError, match='lacks its field "measures"'):
+        open_session(folder)
 
 
 def _recorded_gap_on_the_sum(folder, momentum: float) -> None:
@@ -74,12 +88,14 @@ def test_metrics_redefined_since_are_converted_or_left_out_and_measured_anew_whe
     _as_recorded_earlier(folder)
     _recorded_gap_on_the_sum(folder, SGD_SUM.momentum)
     reopened = open_session(folder)
+    unnumbered = (
+        "other metrics may follow an earlier muonscope's definitions (saved before they were numbered)"
+    )
     assert reopened.opened_notes == (
-        "recorded before its gap was redefined (a sum buffer's gap is read as the EMA's): "
-        "converted to today's",
-        "recorded before its tail_filtering was redefined (one filtering floor in every dtype): left out, "
-        "and a step gone to again measures it anew",
-        "other metrics may follow an earlier muonscope's definitions (saved before they were numbered)",
+        "its gap, recorded before a sum buffer's gap was read as the EMA's, is converted",
+        "its tail_filtering, recorded before the filtering ratio took one floor in every dtype, is left out "
+        "(a step gone to again measures it anew)",
+        unnumbered,
     )
     table = reopened.branch.metrics.table()
     np.testing.assert_allclose(table["gap"], before["gap"], rtol=1e-14)  # as a step measures it today
@@ -96,7 +112,10 @@ def test_metrics_redefined_since_are_converted_or_left_out_and_measured_anew_whe
 
     resaved = save_session(reopened, tmp_path / "resaved")
     assert json.loads((resaved / "session.json").read_text())["measures"] == MEASURES
-    assert open_session(resaved).opened_notes == ()  # recorded under today's definitions now
+    # its converted and left-out metrics are today's now; rows of earlier definitions stay, and say so
+    assert open_session(resaved).opened_notes == (unnumbered,)
+    resaved_again = save_session(open_session(resaved), tmp_path / "again")
+    assert open_session(resaved_again).opened_notes == (unnumbered,)
 
 
 def test_an_ema_lanes_gap_converts_to_itself(tmp_path):
@@ -109,8 +128,11 @@ def test_an_ema_lanes_gap_converts_to_itself(tmp_path):
     )
     original, folder = _saved(tmp_path, lanes=lanes)
     _as_recorded_earlier(folder)
-    table = open_session(folder).branch.metrics.table()
-    np.testing.assert_array_equal(table["gap"], original.branch.metrics.table()["gap"])
+    reopened = open_session(folder)
+    np.testing.assert_array_equal(
+        reopened.branch.metrics.table()["gap"], original.branch.metrics.table()["gap"]
+    )
+    assert not any("gap" in note for note in reopened.opened_notes)  # nothing converted: nothing said
 
 
 @pytest.mark.parametrize("added", [LaneConfig(optimizer="signgd", lr=0.01), None])
