@@ -130,7 +130,8 @@ def _standing(snapshot: Snapshot, histories: Sequence[LaneHistory]) -> str:
     waiting = sum(1 for lane in snapshot.lanes if lane not in measured and not lane.diverged)
     if not standing or not waiting:
         return standing
-    verb = "evaluated" if _standing_stamp(snapshot) == "eval_step" else "measured under its settings"
+    whose = "its" if waiting == 1 else "their"
+    verb = "evaluated" if _standing_stamp(snapshot) == "eval_step" else f"measured under {whose} settings"
     return f"{standing} ({waiting} more lane{'s' if waiting > 1 else ''} not {verb} yet)"
 
 

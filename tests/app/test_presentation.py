@@ -847,6 +847,29 @@ def test_a_streams_caption_leaves_a_diverged_lane_out_of_its_alignments(monkeypa
     assert "alignment" in caption and "SGD" in caption
 
 
+def test_a_frozen_lane_changed_is_not_said_to_await_its_measurement(monkeypatch):
+    """Changed after it diverged, a lane takes no step: "(1 more lane not measured under its settings
+    yet)" promised a measurement that never comes."""
+    import dataclasses
+
+    from muonscope.app.live_caption import live_caption
+    from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, SetField, TaskConfig
+    from muonscope.engine.optim.registry import OPTIMIZERS
+
+    blow_up = dataclasses.replace(OPTIMIZERS["ngd"], rule=lambda g, state, lane: g * float("inf"))
+    monkeypatch.setitem(OPTIMIZERS, "ngd", blow_up)
+    lanes = (LaneConfig(optimizer="ngd", lr=0.1), LaneConfig(optimizer="sgd"), LaneConfig(optimizer="muon"))
+    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
+    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(spectra_every=1)))
+    experiment.step(1)
+    experiment.apply(SetField("lanes[0].lr", 0.05))
+    experiment.apply(SetField("lanes[1].lr", 0.25))  # a live lane does wait for its next update
+    experiment.commit()
+    caption = live_caption(experiment.snapshot())
+    assert experiment.snapshot().lanes[0].diverged and "lane 0 lr 0.1 → 0.05" in caption
+    assert caption.endswith("(1 more lane not measured under its settings yet)"), caption
+
+
 def test_the_caption_names_a_lane_by_the_settings_that_drew_the_evaluation_it_quotes():
     """Switched to SignGD at step 14, a lane was credited SGD's count of step 10 as "SignGD (pre): 37"."""
     from muonscope.app.live_caption import live_caption
