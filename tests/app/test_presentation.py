@@ -825,12 +825,10 @@ def test_the_caption_tells_lanes_of_one_short_name_apart_by_the_settings_that_di
     assert "exact" not in caption and "lr=" not in caption  # the settings all three share
 
 
-def test_a_streams_caption_leaves_a_diverged_lane_out_of_its_alignments(monkeypatch):
-    """A diverged lane takes no step and has no alignment: the caption said "not normalised:
-    Adam: nan" after saying the lane had diverged."""
+def _stream_whose_first_lane_diverges(monkeypatch):
+    """A spiked stream of NGD, SGD and Muon lanes, NGD's rule made to overflow at its first step."""
     import dataclasses
 
-    from muonscope.app.live_caption import live_caption
     from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, TaskConfig
     from muonscope.engine.optim.registry import OPTIMIZERS
 
@@ -838,7 +836,15 @@ def test_a_streams_caption_leaves_a_diverged_lane_out_of_its_alignments(monkeypa
     monkeypatch.setitem(OPTIMIZERS, "ngd", blow_up)
     lanes = (LaneConfig(optimizer="ngd", lr=0.1), LaneConfig(optimizer="sgd"), LaneConfig(optimizer="muon"))
     task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
-    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(spectra_every=1)))
+    return Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(spectra_every=1)))
+
+
+def test_a_streams_caption_leaves_a_diverged_lane_out_of_its_alignments(monkeypatch):
+    """A diverged lane takes no step and has no alignment: the caption said "not normalised:
+    Adam: nan" after saying the lane had diverged."""
+    from muonscope.app.live_caption import live_caption
+
+    experiment = _stream_whose_first_lane_diverges(monkeypatch)
     experiment.step(3)
     snapshot = experiment.snapshot()
     assert snapshot.lanes[0].diverged
@@ -850,17 +856,10 @@ def test_a_streams_caption_leaves_a_diverged_lane_out_of_its_alignments(monkeypa
 def test_a_frozen_lane_changed_is_not_said_to_await_its_measurement(monkeypatch):
     """Changed after it diverged, a lane takes no step: "(1 more lane not measured under its settings
     yet)" promised a measurement that never comes."""
-    import dataclasses
-
     from muonscope.app.live_caption import live_caption
-    from muonscope.engine import Experiment, ExperimentConfig, LaneConfig, RunConfig, SetField, TaskConfig
-    from muonscope.engine.optim.registry import OPTIMIZERS
+    from muonscope.engine import SetField
 
-    blow_up = dataclasses.replace(OPTIMIZERS["ngd"], rule=lambda g, state, lane: g * float("inf"))
-    monkeypatch.setitem(OPTIMIZERS, "ngd", blow_up)
-    lanes = (LaneConfig(optimizer="ngd", lr=0.1), LaneConfig(optimizer="sgd"), LaneConfig(optimizer="muon"))
-    task = TaskConfig(kind="spiked", rows=12, cols=10, strengths=(5.0, 3.0))
-    experiment = Experiment(ExperimentConfig(task=task, lanes=lanes, run=RunConfig(spectra_every=1)))
+    experiment = _stream_whose_first_lane_diverges(monkeypatch)
     experiment.step(1)
     experiment.apply(SetField("lanes[0].lr", 0.05))
     experiment.apply(SetField("lanes[1].lr", 0.25))  # a live lane does wait for its next update
