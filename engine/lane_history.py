@@ -55,8 +55,12 @@ class LaneHistory:
     def labels_at(self, steps: np.ndarray) -> np.ndarray:
         """:meth:`label_at` of many steps at once (object array): long tables label every row."""
         names = np.array([lane.display_label() for lane in self.settings], dtype=object)
+        return names[self.settings_indices(steps)]
+
+    def settings_indices(self, steps: np.ndarray) -> np.ndarray:
+        """For each of ``steps``, the index in :attr:`settings` of the settings of :meth:`settings_at`."""
         boundaries = np.asarray(self.steps[1:], dtype=np.int64)  # ascending: changes come in step order
-        return names[np.searchsorted(boundaries, np.asarray(steps, dtype=np.int64), side="left")]
+        return np.searchsorted(boundaries, np.asarray(steps, dtype=np.int64), side="left")
 
     @property
     def earlier(self) -> tuple[tuple[str, int], ...]:

@@ -65,10 +65,10 @@ def _gap_as_the_emas(table: dict[str, np.ndarray], histories: Sequence[LaneHisto
     scales = np.ones(table["step"].shape)
     for history in histories:
         rows = table["lane_id"] == history.lane_id
-        boundaries = np.asarray(history.steps[1:], dtype=np.int64)
-        which = np.searchsorted(boundaries, table["step"][rows].astype(np.int64), side="left")
         by_settings = [OPTIMIZERS[lane.optimizer].gradient_average_scale(lane) for lane in history.settings]
-        scales[rows] = np.array([1.0 if scale is None else scale for scale in by_settings])[which]
+        scales[rows] = np.array([1.0 if scale is None else scale for scale in by_settings])[
+            history.settings_indices(table["step"][rows])
+        ]
     table["gap"] = scales * table["gap"]
 
 
@@ -125,6 +125,7 @@ def earlier_measures_notes(measures: int, lanes: Sequence[LaneConfig]) -> tuple[
     saved again, the record holds today's values or none), and notes that stay true however often it
     is saved again (its rows and checkpoints from an earlier rule or definition are kept)."""
     since = MEASURE_CHANGES[measures:]
+    ran = {lane.optimizer for lane in lanes}
     read, lasting = [], []
     for change in since:
         if change.convert is not None and any(change.converts(lane) for lane in lanes):
@@ -136,7 +137,6 @@ def earlier_measures_notes(measures: int, lanes: Sequence[LaneConfig]) -> tuple[
                 f"its {and_listed(named)}, recorded before {change.what}, {_is(named)} left out "
                 f"(a step gone to again measures {it} anew)"
             )
-        ran = {lane.optimizer for lane in lanes}
         if changed := [OPTIMIZERS[name].title for name in change.optimizers if name in ran]:
             lasting.append(
                 f"its {and_listed(changed)} lanes replay under today's rule ({change.what}), which may "
