@@ -41,7 +41,30 @@ def _say_slow_sweep(todo: list, at_once: int) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Run the sweep, print mean ± spread per lane and x, optionally write curves and points."""
-    workers = check_workers(args.workers)
+    config, out_format = _checked_inputs(args)
+    # os.path's: False for a name too long to ask the system about, which the check then says
+    out_existed = args.out is not None and os.path.exists(args.out)
+    if args.out is not None:
+        check_output_folder(args.out)
+    from muonscope.engine.sweep_plans import plan
+
+    points = plan(config, args.axis)
+    results: list = []
+    try:
+        tally = _run_points(args, config, points, results)
+    except KeyboardInterrupt:  # the workers are stopped by then; say what is kept
+        if args.out is not None:
+            forget_if_left_empty(args.out, out_existed)
+        kept = points_kept_text(len(results), cached=not args.no_cache, planned=len(points))
+        sys.stderr.write(f"muonscope sweep: interrupted {kept}\n")
+        return EXIT_INTERRUPTED
+    _report(args, config, points, results, tally, out_format, out_existed)
+    return 0
+
+
+def _checked_inputs(args: argparse.Namespace) -> tuple:
+    """The sweep's config and table format, every refusal said before a point is planned."""
+    check_workers(args.workers)
     check_executor(args.executor, args.scheduler)
     _, config = build_config(args)
     out_format = table_format(args)
@@ -51,58 +74,57 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ConfigError("--axis", args.axis, f"{problem}; presets it applies to: {presets}")
     if not args.no_cache and (note := check_cache()):
         sys.stderr.write(f"muonscope sweep: note: {note}\n")
-    # os.path's: False for a name too long to ask the system about, which the check then says
-    out_existed = args.out is not None and os.path.exists(args.out)
-    if args.out is not None:
-        check_output_folder(args.out)
+    return config, out_format
+
+
+def _run_points(args: argparse.Namespace, config, points: list, results: list):
+    """Compute (or read from the cache) every point into ``results`` as they finish, with a
+    progress bar; ``results`` holds what finished even when Ctrl-C ends the run."""
     from muonscope.engine.sweep import SweepRunner, SweepTally
-    from muonscope.engine.sweep_plans import check_points_memory, curves, guides, plan
+    from muonscope.engine.sweep_plans import check_points_memory
     from muonscope.engine.sweep_workers import local_workers, usable_cores
 
-    points = plan(config, args.axis)
-    workers = usable_workers(workers)
+    workers = usable_workers(check_workers(args.workers))
     at_once = None if args.executor == "dask" else local_workers(workers, usable_cores())  # dask: elsewhere
     check_points_memory(points, config.run.max_memory_gb, sharing=at_once)
     tally = SweepTally()
-    results = []
-    try:
-        with (
-            headless_command(interrupt_at_once=args.executor != "dask"),
-            open_executor(args.executor, args.scheduler, workers) as executor,
-            ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress,
-        ):
-            runner = SweepRunner(points, use_cache=not args.no_cache, executor=executor)
-            if at_once is not None:  # computed here: priced at this machine's speed
-                _say_slow_sweep(runner.uncached(), at_once)
-            progress(0, len(points))  # its bar counts the seconds of a slow first point
-            for result in runner:
-                results.append(result)
-                tally.add(result)
-                progress(len(results), len(points), share=runner.work_share)
-    except KeyboardInterrupt:  # the workers are stopped by then; say what is kept
-        if args.out is not None:
-            forget_if_left_empty(args.out, out_existed)
-        kept = points_kept_text(len(results), cached=not args.no_cache, planned=len(points))
-        sys.stderr.write(f"muonscope sweep: interrupted {kept}\n")
-        return EXIT_INTERRUPTED
+    with (
+        headless_command(interrupt_at_once=args.executor != "dask"),
+        open_executor(args.executor, args.scheduler, workers) as executor,
+        ProgressBar(not args.no_progress, unit="point", delay_s=0.5) as progress,
+    ):
+        runner = SweepRunner(points, use_cache=not args.no_cache, executor=executor)
+        if at_once is not None:  # computed here: priced at this machine's speed
+            _say_slow_sweep(runner.uncached(), at_once)
+        progress(0, len(points))  # its bar counts the seconds of a slow first point
+        for result in runner:
+            results.append(result)
+            tally.add(result)
+            progress(len(results), len(points), share=runner.work_share)
+    return tally
+
+
+def _report(args, config, points: list, results: list, tally, out_format: str, out_existed: bool) -> None:
+    """Print the curves with their guides and the tally, and write the tables to ``--out``."""
+    from muonscope.engine.sweep_plans import curves, guides
+
     drawn = curves(results, args.axis)
-    axes = SWEEP_PLOTS[args.axis]
-    x_label, y_label, _short = axes.titles(points[0].steps)
+    x_label, y_label, _short = SWEEP_PLOTS[args.axis].titles(points[0].steps)
     print(f"{y_label} against {x_label} (mean over seeds, [min, max])")
     table = _with_runtime(_curve_table(drawn, args.axis), tally.runtimes)
     for label, x, y in guides(config, args.axis, drawn):
         print(f"  guide {label}: from {y[0]:.4g} at {x[0]:g} to {y[-1]:.4g} at {x[-1]:g}")
     print(tally.describe())
-    if args.out is not None:
-        # in the plan's order, not as the points finished: the tables of two executors are alike
-        place = {point: index for index, point in enumerate(points)}
-        planned = sorted(results, key=lambda result: place[result.point])
-        try:
-            _write(args.out, out_format, table, _point_table(planned, drawn, args.axis, config))
-        except OSError:  # a full disk: no empty folder of its making is left for the refusal
-            forget_if_left_empty(args.out, out_existed)
-            raise
-    return 0
+    if args.out is None:
+        return
+    # in the plan's order, not as the points finished: the tables of two executors are alike
+    place = {point: index for index, point in enumerate(points)}
+    planned = sorted(results, key=lambda result: place[result.point])
+    try:
+        _write(args.out, out_format, table, _point_table(planned, drawn, args.axis, config))
+    except OSError:  # a full disk: no empty folder of its making is left for the refusal
+        forget_if_left_empty(args.out, out_existed)
+        raise
 
 
 #: The curve table's column of a sweep's x: the field it varies, or the quantity it is drawn against.
