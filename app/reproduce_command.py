@@ -126,8 +126,6 @@ def reproduce(
     """
     if preset not in REPRODUCTIONS:
         raise ConfigError("preset", preset, one_of(preset, sorted(REPRODUCTIONS)))
-    from muonscope.app.figures import render_figure
-    from muonscope.app.reproduction_figures import reproduction_figures
     from muonscope.app.reproduction_summary import summary_markdown
 
     start = time.perf_counter()
@@ -137,29 +135,12 @@ def reproduce(
             result = REPRODUCTIONS[preset](settings)
         except KeyboardInterrupt:
             raise StoppedComputing(settings.tally.points) from None
-    if settings.tally.points:
-        result.notes.append(f"Sweep points: {settings.tally.describe()}.")
-    if result.computed_here:  # the reproduction's own loops, beside (or instead of) its sweeps
-        places = "; ".join(sorted(runtime.describe() for runtime in result.computed_here))
-        # beside sweep points computed elsewhere (a Dask cluster), "computed in this process" read as
-        # said of them too
-        own = "Its own loops, besides the sweep points, computed" if settings.tally.points else "Computed"
-        result.notes.append(f"{own} in this process on {places}.")
+    _note_where_computed(result, settings)
     out.mkdir(parents=True, exist_ok=True)
-    removed: list[Path] = []
-    tables = [  # first: they hold every number the figures draw, and take no time
-        clear_other_formats(write_table(columns, out / f"{name}.{table_format}"), removed)
-        for name, columns in result.tables.items()
-    ]
-    for path in removed:
-        sys.stderr.write(f"muonscope reproduce: {replacement_note(path)}\n")
+    tables = _write_tables(result, out, table_format)
     figures: list[Path] = []
     try:
-        with interrupts_deferred() as stop_requested:  # Qt draws them: stopped between figures
-            for figure in reproduction_figures(result):
-                if stop_requested():
-                    break
-                figures.append(render_figure(figure, out / f"{figure.name}.png"))
+        _draw_figures(result, out, figures)
     except KeyboardInterrupt:  # the checks were made: a summary says so, and which figures are missing
         drawn = f"Interrupted while drawing the figures: {len(figures)} drawn"
         result.notes.append(f"{drawn}; run the command again for the rest.")
@@ -170,3 +151,41 @@ def reproduce(
     write_text_whole(out / "summary.md", summary)
     print(summary)
     return len(result.failed)
+
+
+def _note_where_computed(result, settings: Settings) -> None:
+    """Add to the summary's notes how many sweep points there were and where the rest computed."""
+    if settings.tally.points:
+        result.notes.append(f"Sweep points: {settings.tally.describe()}.")
+    if result.computed_here:  # the reproduction's own loops, beside (or instead of) its sweeps
+        places = "; ".join(sorted(runtime.describe() for runtime in result.computed_here))
+        # beside sweep points computed elsewhere (a Dask cluster), "computed in this process" read as
+        # said of them too
+        own = "Its own loops, besides the sweep points, computed" if settings.tally.points else "Computed"
+        result.notes.append(f"{own} in this process on {places}.")
+
+
+def _write_tables(result, out: Path, table_format: str) -> list[Path]:
+    """Write every table first: they hold every number the figures draw, and take no time.
+
+    A table left in another format by an earlier run is removed, with a note saying so."""
+    removed: list[Path] = []
+    tables = [
+        clear_other_formats(write_table(columns, out / f"{name}.{table_format}"), removed)
+        for name, columns in result.tables.items()
+    ]
+    for path in removed:
+        sys.stderr.write(f"muonscope reproduce: {replacement_note(path)}\n")
+    return tables
+
+
+def _draw_figures(result, out: Path, figures: list[Path]) -> None:
+    """Draw the figures into ``figures`` one by one; Qt draws them, so Ctrl-C stops between two."""
+    from muonscope.app.figures import render_figure
+    from muonscope.app.reproduction_figures import reproduction_figures
+
+    with interrupts_deferred() as stop_requested:
+        for figure in reproduction_figures(result):
+            if stop_requested():
+                break
+            figures.append(render_figure(figure, out / f"{figure.name}.png"))
