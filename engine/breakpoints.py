@@ -397,9 +397,13 @@ def _parse_condition(
         bad = _SYMBOLS.match(rest) or re.match(r"\S+", rest)
         assert bad is not None
         raise fail(f"{bad.group()!r} is not a comparison; {comparisons}")
-    number = rest[op.end() :].strip()
+    return metric, op.group(), _parse_threshold(rest[op.end() :].strip(), op.group(), fail)
+
+
+def _parse_threshold(number: str, op: str, fail: Callable[[str], ConfigError]) -> float:
+    """The number after a comparison: a float that reads as written and that some value can reach."""
     if not number:
-        raise fail(f"missing a number after {op.group()!r}")
+        raise fail(f"missing a number after {op!r}")
     literal = _NUMBER.match(number)
     if literal is None:
         if number.lstrip("+-").lower().startswith("nan"):
@@ -413,13 +417,13 @@ def _parse_condition(
         raise fail(f"{literal.group()} is below the smallest float (about 5e-324): it would read as 0")
     if math.isinf(threshold) and not written.startswith("inf"):
         raise fail(f"{literal.group()} is past the largest float (about 1.8e308); write inf")
-    if math.isinf(threshold) and not OPERATORS[op.group()](0.0, threshold):
+    if math.isinf(threshold) and not OPERATORS[op](0.0, threshold):
         # a value that is not finite is never compared: "loss < -inf" was listed and never held
         raise fail(
-            f"no finite value is {op.group()} {literal.group()}, so it never holds (a lane whose loss "
+            f"no finite value is {op} {literal.group()}, so it never holds (a lane whose loss "
             "is not finite is caught by 'diverged')"
         )
-    return metric, op.group(), threshold
+    return threshold
 
 
 def breakpoint_to_dict(bp: Breakpoint) -> dict[str, Any]:
