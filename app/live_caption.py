@@ -158,44 +158,52 @@ def _evaluated_standing(
         snapshot, histories, max(getattr(lane, _standing_stamp(snapshot)) for lane in lanes)
     )
     if TASK_KINDS[snapshot.config.task.kind].has_classes:
-        ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered, _loss_order(lane)))
-        first, rest = ranked[0], _named_after_leader(ranked)
-        if _all_tied(ranked):
-            text, others = _tie_text(ranked, rest, names)
-        else:
-            text = f"{names[first.lane_id]} recovers {_recovered(first)} {_items(first)}"
-            others = [_entry(names[lane.lane_id], _recovered(lane), names) for lane in rest]
-            others = _count_before_last(others, _unnamed(ranked, rest))
-        note = sample_note(snapshot)
-        if note:
-            return _listed(names, [text, *others]) + f" ({note})"
+        return _recovered_standing(snapshot, lanes, names)
+    return _metric_standing(snapshot, lanes, names)
+
+
+def _recovered_standing(snapshot: Snapshot, lanes: list[LaneSnapshot], names: dict[int, str]) -> str:
+    """On a task with items: the lanes ranked by items recovered, then by loss."""
+    ranked = sorted(lanes, key=lambda lane: (lane.diverged, -lane.recovered, _loss_order(lane)))
+    first, rest = ranked[0], _named_after_leader(ranked)
+    if _all_tied(ranked):
+        text, others = _tie_text(ranked, rest, names)
     else:
-        metric, higher_is_better = TASK_KINDS[snapshot.config.task.kind].standing_metric
-        value = {lane.lane_id: read_value(lane, metric) for lane in lanes}
-        if not any(math.isfinite(v) for v in value.values()):
-            return ""  # not measured yet (step 0): nothing to rank, rather than "nan"
-        # a diverged lane takes no step, so has no alignment to rank ("Adam: nan"): the caption
-        # says it diverged already
-        lanes = [lane for lane in lanes if math.isfinite(value[lane.lane_id]) or not lane.diverged]
-        apart = _not_comparable(lanes, metric)
-        aside = [_entry(names[lane.lane_id], number_text(value[lane.lane_id]), names) for lane in apart]
-        lanes = [lane for lane in lanes if lane.lane_id not in {other.lane_id for other in apart}]
-        if not lanes:  # nothing to rank: the values in lane order, said to be of different scales
-            return f"{metric}, not normalised: " + _listed(names, aside)
-        ranked = sorted(
-            lanes,
-            key=lambda lane: (
-                lane.diverged or not math.isfinite(value[lane.lane_id]),
-                -value[lane.lane_id] if higher_is_better else value[lane.lane_id],
-            ),
-        )
-        first, rest = ranked[0], _named_after_leader(ranked)
-        text = _entry(names[first.lane_id], f"{metric} {number_text(value[first.lane_id])}", names)
-        others = [_entry(names[lane.lane_id], number_text(value[lane.lane_id]), names) for lane in rest]
+        text = f"{names[first.lane_id]} recovers {_recovered(first)} {_items(first)}"
+        others = [_entry(names[lane.lane_id], _recovered(lane), names) for lane in rest]
         others = _count_before_last(others, _unnamed(ranked, rest))
-        if aside:
-            return _listed(names, [text, *others]) + "; not normalised: " + _listed(names, aside)
-    return _listed(names, [text, *others])
+    note = sample_note(snapshot)
+    return _listed(names, [text, *others]) + (f" ({note})" if note else "")
+
+
+def _metric_standing(snapshot: Snapshot, lanes: list[LaneSnapshot], names: dict[int, str]) -> str:
+    """On a task without items: the lanes ranked by the task's standing metric; lanes whose values
+    are of another scale are listed apart, unranked."""
+    metric, higher_is_better = TASK_KINDS[snapshot.config.task.kind].standing_metric
+    value = {lane.lane_id: read_value(lane, metric) for lane in lanes}
+    if not any(math.isfinite(v) for v in value.values()):
+        return ""  # not measured yet (step 0): nothing to rank, rather than "nan"
+    # a diverged lane takes no step, so has no alignment to rank ("Adam: nan"): the caption
+    # says it diverged already
+    lanes = [lane for lane in lanes if math.isfinite(value[lane.lane_id]) or not lane.diverged]
+    apart = _not_comparable(lanes, metric)
+    aside = [_entry(names[lane.lane_id], number_text(value[lane.lane_id]), names) for lane in apart]
+    lanes = [lane for lane in lanes if lane.lane_id not in {other.lane_id for other in apart}]
+    if not lanes:  # nothing to rank: the values in lane order, said to be of different scales
+        return f"{metric}, not normalised: " + _listed(names, aside)
+    ranked = sorted(
+        lanes,
+        key=lambda lane: (
+            lane.diverged or not math.isfinite(value[lane.lane_id]),
+            -value[lane.lane_id] if higher_is_better else value[lane.lane_id],
+        ),
+    )
+    first, rest = ranked[0], _named_after_leader(ranked)
+    text = _entry(names[first.lane_id], f"{metric} {number_text(value[first.lane_id])}", names)
+    others = [_entry(names[lane.lane_id], number_text(value[lane.lane_id]), names) for lane in rest]
+    others = _count_before_last(others, _unnamed(ranked, rest))
+    standing = _listed(names, [text, *others])
+    return standing + ("; not normalised: " + _listed(names, aside) if aside else "")
 
 
 def _not_comparable(lanes: list[LaneSnapshot], metric: str) -> list[LaneSnapshot]:
