@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 from collections.abc import Sequence
 
+from muonscope.engine.changes import setting_change_text
 from muonscope.engine.config import ExperimentConfig, LaneConfig
 from muonscope.engine.errors import format_value
 from muonscope.engine.task_kinds import TASK_FIELDS, TASK_KINDS
@@ -93,7 +94,7 @@ _FIELDS_NAMED = 2
 
 
 def _lane_change(index: int, before: LaneConfig, now: LaneConfig) -> str:
-    """ "lane 0 lr 128 → 0.05" where one or two settings differ ("lane 1 optimizer adam → muon, lr
+    """ "lane 0 lr 128 → 0.05" where one or two settings differ ("lane 1 optimizer Adam → Muon, lr
     0.01 → 0.1"), else the lane before and now ("lane 0 SGD μ=0.9 sum lr=128 → Muon pre μ=0.95 ema
     exact lr=0.05": "lane 0 settings" left the reader to find out which). A name that went with a
     setting is not a setting of its own."""
@@ -106,9 +107,9 @@ def _lane_change(index: int, before: LaneConfig, now: LaneConfig) -> str:
         return f"lane {index} named “{now.display_label()}”"
     if len(names) > _FIELDS_NAMED:
         return f"lane {index} {before.display_label()} → {now.display_label()}"
+    optimizer = now.optimizer if now.optimizer == before.optimizer else None  # whose β₁ or μ
     changed = ", ".join(
-        f"{name.replace('_', ' ')} {_text(getattr(before, name))} → {_text(getattr(now, name))}"
-        for name in names
+        setting_change_text(name, getattr(before, name), getattr(now, name), optimizer) for name in names
     )
     return f"lane {index} {changed}"
 

@@ -17,7 +17,7 @@ from muonscope.app.live_caption import count_text
 from muonscope.app.path_words import path_text, shell_word
 from muonscope.app.run_table import estimate_text
 from muonscope.app.table_numbers import decimals_text
-from muonscope.engine.changes import dated_change_text
+from muonscope.engine.changes import told_changes
 from muonscope.engine.divergence import because
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.snapshot import LaneSnapshot
@@ -80,8 +80,8 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
             f" · steps {branch.fork_step}–{branch.head_step}"  # as the timeline says it
         )
     lines = [f"{mark} {branch.id} {branch.name} · {origin}"]
-    for step, change in session.own_changes(branch):
-        lines.append(f"      {dated_change_text(step, change)}")
+    told = told_changes(session.initial_config, branch.changes)  # as the window's markers say them
+    lines += [f"      {change}" for change in told[len(told) - len(session.own_changes(branch)) :]]
     return lines
 
 

@@ -7,6 +7,7 @@ and :attr:`Applied.note` says what came with it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,8 +35,10 @@ __all__ = [
     "change_text",
     "dated_change_text",
     "fold_changes",
+    "setting_change_text",
     "switch_optimizer",
     "switches_first",
+    "told_changes",
     "unnamed_where_set",
 ]
 
@@ -82,6 +85,19 @@ def change_text(change: Change) -> str:
 def dated_change_text(step: int, change: Change) -> str:
     """``at step 10: lanes[0].lr = 0.1``: a change as a session records it, with its step."""
     return f"at step {step}: {change_text(change)}"
+
+
+def told_changes(start: ExperimentConfig, changes: Iterable[tuple[int, Change]]) -> tuple[str, ...]:
+    """A line of changes made from ``start``, each with its step as its marker says it: ``at step
+    20: lane 1 optimizer Adam → SignGD, lr 0.1 → 0.01``. Replayed from the start, what a change
+    carried with it is said too; the change as typed (``lanes[1].optimizer = 'signgd'``) left the
+    new learning rate unsaid."""
+    config, told = start, []
+    for step, change in changes:
+        applied = apply_change(config, change)
+        config = applied.config
+        told.append(f"at step {step}: {applied.text}")
+    return tuple(told)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +150,8 @@ def apply_change(config: ExperimentConfig, change: Change) -> Applied:
     new = _holder(updated, section, index)
     if section == "lanes" and _loses_its_name(old, new, name):
         return _renamed(updated, change.path, getattr(old, name), getattr(new, name), old.label)
-    return _applied(updated, change.path, getattr(old, name), getattr(new, name))
+    optimizer = old.optimizer if section == "lanes" else None
+    return _applied(updated, change.path, getattr(old, name), getattr(new, name), optimizer)
 
 
 def unnamed_where_set(
@@ -162,8 +179,9 @@ def _renamed(config: ExperimentConfig, field: str, old: Any, new: Any, label: st
     the settings. A preset's names say what they run ("Muon pre μ = 0.5 · ema", "GD η = 1.9/p₁"):
     kept, the lane at μ = 0.9 was still called μ = 0.5 in the key, the caption and the report."""
     _section, index, _name = parse_field_path(field)
+    optimizer = config.lanes[index].optimizer
     config = config.with_value(f"lanes[{index}].label", "")
-    text = event_text(field, old, new)  # "lane 1 momentum 0.5 → 0.9"
+    text = event_text(field, old, new, optimizer)  # "lane 1 momentum 0.5 → 0.9"
     note = f"lane {index}: its name “{label}” went with {text.removeprefix(f'lane {index} ')}"
     return Applied(config, field, old, new, text, note)
 
@@ -294,8 +312,10 @@ def change_notes(config: ExperimentConfig, changes: list[Change]) -> list[str]:
     return notes
 
 
-def _applied(config: ExperimentConfig, field: str, old: Any, new: Any) -> Applied:
-    return Applied(config, field, old, new, event_text(field, old, new))
+def _applied(
+    config: ExperimentConfig, field: str, old: Any, new: Any, optimizer: str | None = None
+) -> Applied:
+    return Applied(config, field, old, new, event_text(field, old, new, optimizer))
 
 
 def _removed_text(config: ExperimentConfig, index: int) -> str:
@@ -309,14 +329,24 @@ def _holder(config: ExperimentConfig, section: str, index: int) -> Any:
     return config.lanes[index] if section == "lanes" else getattr(config, section)
 
 
-def event_text(field: str, old: Any, new: Any) -> str:
-    """A short marker label such as ``label noise 0 → 0.2`` or ``lane 2 order pre → post``."""
+def event_text(field: str, old: Any, new: Any, optimizer: str | None = None) -> str:
+    """A short marker label such as ``label noise 0 → 0.2`` or ``lane 2 order pre → post``
+    (``optimizer``: the lane's, for a lane's field)."""
     section, index, name = parse_field_path(field)
+    text = setting_change_text(name, old, new, optimizer)
+    return f"lane {index} {text}" if section == "lanes" else text
+
+
+def setting_change_text(name: str, old: Any, new: Any, optimizer: str | None = None) -> str:
+    """One setting's change as the markers, the caption and the preset's drift line say it: ``lr 0.1
+    → 0.01``; an optimizer by the title the lane key gives it (``optimizer SGD → SignGD``); the
+    momentum of a lane whose ``optimizer`` calls it otherwise by that name, as its box is labelled
+    (Adam's ``β₁ 0.9 → 0.5``: "momentum" there was a setting Adam has none of)."""
     subject = name.replace("_", " ")
-    if section == "lanes":
-        subject = f"lane {index} {subject}"
-    if name == "optimizer":  # as the lane key and the switch's note name them: "SGD → SignGD"
+    if name == "optimizer":
         old, new = (OPTIMIZERS[value].title if value in OPTIMIZERS else value for value in (old, new))
+    elif name == "momentum" and optimizer in OPTIMIZERS and OPTIMIZERS[optimizer].momentum_symbol != "μ":
+        subject = OPTIMIZERS[optimizer].momentum_symbol
     return f"{subject} {_short(old)} → {_short(new)}"
 
 

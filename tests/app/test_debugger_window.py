@@ -26,6 +26,7 @@ from muonscope.app.renderer import REDRAW_SHARE
 from muonscope.engine import ExperimentConfig, LaneConfig, TaskConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.inspection import lane_matrices
+from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.presets import Preset
 from muonscope.engine.session_file import open_session
 from muonscope.engine.task_kinds import view_problem
@@ -818,11 +819,13 @@ def test_the_branch_menu_and_the_timeline_follow_the_run(qtbot):
     current = next(mark for mark in app.views.timeline.branches if mark.current)
     assert (current.fork_step, current.head_step) == (8, 15)
     with qtbot.waitSignal(app.link.branches_changed, timeout=WAIT_MS):
-        app.intents.change("lanes[1].lr", 0.2)  # at the head: the branch goes on, with one more change
+        app.intents.change("lanes[1].optimizer", "signgd")  # at the head: the branch goes on
     tips = [action.toolTip() for action in app.debugger.branch_menu.actions() if action.isCheckable()]
-    assert tips == [
+    signgd_lr = OPTIMIZERS["signgd"].default_lr
+    assert tips == [  # each change as its marker says it, the learning rate a switch set included
         "the run from step 0\nno changes made on it",
-        "forked at step 8 from main\nat step 8: lanes[0].lr = 5\nat step 15: lanes[1].lr = 0.2",
+        f"forked at step 8 from main\nat step 8: lane 0 lr 20 → 5\n"
+        f"at step 15: lane 1 optimizer Adam → SignGD, lr 0.05 → {signgd_lr:g}",
     ]
     assert app.debugger.branch_menu.toolTipsVisible()
     with qtbot.waitSignal(app.link.branches_changed, timeout=WAIT_MS):

@@ -260,7 +260,12 @@ def test_the_preset_caption_names_changed_lanes_around_a_lane_added_or_removed()
     assert lane_drift(lanes, removed) == [f"{lanes[1].display_label()} removed"]
     assert lane_drift(lanes, lanes) == []
     like_the_next = (lanes[0], lanes[2], lanes[2])  # lane 1 given lane 2's settings: still three lanes
-    assert lane_drift(lanes, like_the_next) == ["lane 1 optimizer adam → muon, lr 0.01 → 0.1"]
+    # named as the lane key and the markers name them
+    assert lane_drift(lanes, like_the_next) == ["lane 1 optimizer Adam → Muon, lr 0.01 → 0.1"]
+    calmer = (lanes[0], replace(lanes[1], momentum=0.5), lanes[2])
+    # Adam's momentum is its β₁, as its box is labelled; SGD's and Muon's are "momentum"
+    assert lane_drift(lanes, calmer) == ["lane 1 β₁ 0.9 → 0.5"]
+    assert lane_drift(lanes, (replace(lanes[0], momentum=0.5), *lanes[1:])) == ["lane 0 momentum 0 → 0.5"]
 
 
 def test_presentation_survives_a_preset_change_and_keeps_the_window_size(qtbot):

@@ -17,6 +17,7 @@ from muonscope.engine.changes import (
     change_notes,
     switch_optimizer,
     switches_first,
+    told_changes,
 )
 
 SGD_128 = LaneConfig(optimizer="sgd", lr=128.0, momentum=0.9, buffer="sum")
@@ -48,6 +49,26 @@ def test_a_switch_to_a_rate_already_at_the_default_names_it_without_an_arrow():
     config = CONFIG.with_value("lanes[0].lr", 0.01)
     assert change_note(config, SetField("lanes[0].optimizer", "signgd")) == (
         "lane 0: SGD → SignGD, lr 0.01, buffer sum → ema (SignGD's defaults)"
+    )
+
+
+def test_a_momentum_change_is_named_as_the_lanes_box_names_it():
+    """Adam's momentum is its first moment's β₁: a marker reading "momentum" named a setting Adam
+    has none of, beside a box labelled β₁."""
+    assert apply_change(CONFIG, SetField("lanes[1].momentum", 0.5)).text == "lane 1 β₁ 0.95 → 0.5"
+    assert apply_change(CONFIG, SetField("lanes[0].momentum", 0.5)).text == "lane 0 momentum 0.9 → 0.5"
+    named = CONFIG.with_value("lanes[1].label", "Adam fast")  # the name goes with it, said alike
+    assert apply_change(named, SetField("lanes[1].momentum", 0.5)).text == "lane 1 β₁ 0.95 → 0.5"
+
+
+def test_a_line_of_changes_is_told_as_its_markers_say_it():
+    switch = SetField("lanes[1].optimizer", "signgd")
+    line = [(3, switch), (3, SetField("lanes[0].lr", 2.0)), (9, RemoveLane(1))]
+    switched = apply_change(CONFIG, switch).config.lanes[1]
+    assert told_changes(CONFIG, line) == (
+        f"at step 3: lane 1 optimizer Adam → SignGD, lr 0.1 → {switched.lr:g}",
+        "at step 3: lane 0 lr 128 → 2",
+        f"at step 9: lane 1 removed ({switched.display_label()})",
     )
 
 
