@@ -62,6 +62,20 @@ def _told_apart(names: list[LaneNames], indices) -> list[LaneNames]:
     ]
 
 
+def marks_by_step(events: tuple[Event, ...]) -> list[tuple[int, str]]:
+    """One change marker per step, naming every change made there: ``lane 1 β₁ 0.9 → 0.5; lane 2
+    order pre → post``. Four changes made while paused were four labels on one line, stacked over
+    the curves of a panel with no room for them; one label takes the place that fits it whole, or
+    names its first change with the rest on hover."""
+    marks: list[tuple[int, str]] = []
+    for event in events:
+        if marks and marks[-1][0] == event.step:
+            marks[-1] = (event.step, f"{marks[-1][1]}; {event.text}")
+        else:
+            marks.append((event.step, event.text))
+    return marks
+
+
 def _notes(*parts: str) -> str:
     """A panel's corner note from its parts, those that say something, joined by " · "."""
     return " · ".join(part for part in parts if part)
@@ -248,7 +262,7 @@ class Renderer:
 
     def _draw_time_axes(self, events: tuple[Event, ...], extent: int, cursor: int) -> None:
         """Change markers, the timeline's extent and the cursor on every axis of steps."""
-        marks = [(e.step, e.text) for e in events]
+        marks = marks_by_step(events)
         self.series.markers.set_events(marks)
         self.capacity.markers.set_events(marks)
         self.spectrum.change_lines.set_events(marks)  # over the steps, as heat maps draw them

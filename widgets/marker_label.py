@@ -76,6 +76,12 @@ class MarkerLabel(QtWidgets.QGraphicsTextItem):
     def scene_rect(self) -> QtCore.QRectF:
         return self.mapRectToScene(self.boundingRect())
 
+    def width_of(self, text: str) -> float:
+        """The pixels ``text`` takes as one line of this label, its margins included (and one pixel
+        for rounding): the room :func:`elided_fit` needs to show it uncut."""
+        advance = QtGui.QFontMetricsF(self.font()).horizontalAdvance(text)
+        return advance + 2 * self.document().documentMargin() + 1.0
+
     @property
     def line_count(self) -> int:
         """Lines of text on show, each line of a wrapped paragraph counted."""

@@ -7,6 +7,7 @@ and lines and asks :func:`place_beside` for a place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,17 +222,26 @@ def _shorter_shapes(label: MarkerLabel, widths: list[tuple[str, float]]) -> list
 def _telling_shapes(label: MarkerLabel, widths: list[tuple[str, float]]) -> list[tuple[str, LabelFit]]:
     """The shortened lines that still hold the label's first change ("lane 1 optimizer SGD → SignGD"
     of "…, lr 128 → 0.01"): shortened further, "lane 1 opti…" says nothing, and whole under curves
-    reads better."""
-    first = label.whole_text.split(", ")[0]
-    return [(side, fit) for side, fit in _shorter_shapes(label, widths) if fit.text.startswith(first)]
+    reads better. Besides the room's fractions, the line cut just after that change: four changes
+    made at one step found no clear place as wide as a half of the room, but one as wide as the
+    first change with its ellipsis."""
+    first = re.split("[,;] ", label.whole_text)[0]  # "; ": the next change made at the step
+    just_first = label.width_of(f"{first}; …")
+    shapes = _shorter_shapes(label, widths)
+    shapes += [(side, elided_fit(label, just_first)) for side, room in widths if just_first <= room]
+    return [(side, fit) for side, fit in shapes if fit.text.startswith(first)]
 
 
 def _clear_instead(best: tuple, shapes: list[tuple[str, LabelFit]], x, area, obstacles, label) -> tuple:
-    """The best of ``shapes`` where it covers nothing at all, else ``best`` as it was."""
+    """The best of ``shapes`` where it covers nothing at all, or fewer curves than ``best`` wrapped
+    onto several lines does (a block of four changes under five of ④'s curves hid them, and read
+    worse than one line under two naming the first); else ``best`` as it was."""
     if not shapes:
         return best
     found = _best(shapes, x, area, obstacles, label)
-    return found if found[0][:4] == (0, 0, 0, 0) else best
+    clear = found[0][:4] == (0, 0, 0, 0)
+    covers_less = best[2].lines > 1 and found[0][:3] == (0, 0, 0) and found[0][3] < best[0][3]
+    return found if clear or covers_less else best
 
 
 def _best(

@@ -259,6 +259,26 @@ def test_label_noise_slider_shows_in_next_snapshot_and_as_marker(qtbot):
     assert app.views.task.editors["label_noise"].value_label.text() == "0.30"
 
 
+def test_changes_made_at_one_step_share_one_marker_that_names_each(qtbot):
+    """Four changes made while paused were four labels on one line, stacked over ④'s curves."""
+    app = open_app(qtbot)
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    app.intents.change("lanes[1].momentum", 0.5)
+    app.intents.change("lanes[3].order", "none")
+    app.intents.step(2)
+    wait_for_step(qtbot, app, 6)
+    app.intents.change("task.label_noise", 0.1)
+    app.intents.step(1)
+    wait_for_step(qtbot, app, 7)
+    wait_for_frame(qtbot, app)
+    both = "lane 1 β₁ 0.9 → 0.5; lane 3 order post → none"
+    for markers in (app.views.series.markers, app.views.capacity.markers):
+        assert markers.texts == [both, "label noise 0 → 0.1"]
+        assert [line.value() for line in markers.lines] == [4, 6]
+        assert markers.lines[0].toolTip() == both
+
+
 def test_clicks_on_a_rate_arrow_at_one_step_leave_one_marker_from_the_first_value_to_the_last(qtbot):
     """Five clicks made five markers at one step, their labels over one another and over the curves,
     and a caption of "lane 0 lr 20 → 21, lane 0 lr 21 → 22 and 3 more changes"."""

@@ -362,6 +362,20 @@ def test_where_the_whole_label_would_lie_under_curves_a_clear_line_keeping_its_f
     assert label.toPlainText().replace("\u00a0", " ").startswith("lane 1 optimizer SGD → SignGD, ")
 
 
+def test_changes_at_one_step_with_no_clear_room_show_one_line_naming_the_first_not_a_block(qtbot):
+    """Four changes made at one step, in a panel whose curves leave no clear row: wrapped whole, the
+    label lay as a block of four lines under five curves; one line naming the first covers fewer."""
+    changes = "; ".join(
+        ("lane 1 β₁ 0.9 → 0.5", "lane 2 momentum 0.95 → 0.8", "lane 2 order pre → post", "lane 3 order none")
+    )
+    plot = _plot(qtbot, 450, curves=[(level, level) for level in np.arange(0.04, 1.0, 0.06)])
+    plot.markers.set_events([(30, changes)])
+    (label,) = plot.markers.labels
+    assert label.isVisible() and _area(plot).contains(label.scene_rect())
+    assert label.line_count == 1 and label.elided and label.toolTip() == changes
+    assert label.toPlainText().replace("\u00a0", " ").startswith("lane 1 β₁ 0.9 → 0.5; ")
+
+
 def test_a_shortened_line_that_would_lose_even_the_first_change_leaves_the_label_whole(qtbot):
     """Shortened to "lane 1 opti…" a label says nothing: whole under the curves it still reads."""
     levels = [*np.arange(0.04, 0.4, 0.045), *np.arange(0.55, 1.0, 0.045)]
