@@ -76,6 +76,7 @@ class CloseGuard(QtCore.QObject):
     @QtCore.Slot(object)
     def _on_unsaved(self, unsaved: UnsavedWork) -> None:
         self._unsaved = unsaved
+        self._window.setWindowModified(unsaved.on_show)  # the title's mark, as an editor's
 
     @QtCore.Slot(object)
     def _on_saved(self, message) -> None:

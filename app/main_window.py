@@ -89,6 +89,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views = views
         self._caption_expanded: bool | None = None  # None: by the window's height
         self._shown_preset: tuple[Preset, tuple[str, ...]] | None = None
+        self._session_name = ""  # the folder the run was last saved to or opened from ("": none)
         views.caption.linkActivated.connect(self._toggle_caption)
         self._build_layout()
         self.setStatusBar(ElidingStatusBar())
@@ -313,9 +314,9 @@ class MainWindow(QtWidgets.QMainWindow):
         Below 900 px of window height the description shows its first sentence and a "more" link,
         so the plots keep their room on a laptop or a projector.
         """
-        self.setWindowTitle(f"muonscope — {preset.title or preset.name}")
         self.views.transport.set_preset(preset.name)
         self._shown_preset = (preset, tuple(drift))
+        self._show_title()
         self._drift = ", ".join(drift)
         caption = " ".join(preset.caption.split())
         described = bool(caption or preset.title)
@@ -345,6 +346,18 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             text += f"<br><i>{said}: {changed}.</i>"
         self.views.caption.setText(text)
+
+    def show_session_name(self, name: str) -> None:
+        """The saved session the run is, by its folder's name ("" for a run never saved), in the
+        title: with two windows open on two sessions of one preset, both read alike. The title marks
+        a run whose work its last save lacks (``setWindowModified``) as editors do."""
+        self._session_name = name
+        self._show_title()
+
+    def _show_title(self) -> None:
+        preset = self._shown_preset[0].title or self._shown_preset[0].name if self._shown_preset else ""
+        session = f" — {self._session_name}" if self._session_name else ""
+        self.setWindowTitle(f"muonscope{session}[*]" + (f" — {preset}" if preset else ""))
 
     def _toggle_caption(self, link: str) -> None:
         self._caption_expanded = link == "more"

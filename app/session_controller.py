@@ -138,7 +138,7 @@ class SessionController(QtCore.QObject):
         """Say where the replaced run is kept, on the status line: the message bar above the plots
         keeps what concerns the new run (a problem with its preset), and a talk's stage shows no
         status line. A new run has no folder yet: Save must not write over the replaced run's."""
-        self.session_path = Path(message.path) if message.path else None
+        self._set_session_path(message.path)
         item, shortcut = BACK_TO_RUN_BEFORE
         where = run_position(message.at_step, message.step)
         if message.title:
@@ -158,11 +158,16 @@ class SessionController(QtCore.QObject):
             text += f" The run kept before it (step {step}) is no longer kept: {kept}."
         self._window.statusBar().showMessage(text, _KEPT_MESSAGE_MS)
 
+    def _set_session_path(self, path: str | None) -> None:
+        """The folder the run on show saves to (None: it has none yet), named in the window's title."""
+        self.session_path = Path(path) if path else None
+        self._window.show_session_name(self.session_path.name if self.session_path else "")
+
     def _forget_arrival(self, _snapshot) -> None:
         self._arrival_said = ""
 
     def _on_saved(self, message) -> None:
-        self.session_path = Path(message.path) if message.path else None
+        self._set_session_path(message.path)
         if message.opened:
             self._views.message.dismiss()
         if message.restored:  # (the run it replaced, if kept, is said next)

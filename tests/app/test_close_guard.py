@@ -160,3 +160,30 @@ def test_a_second_ctrl_c_closes_without_asking(qtbot, monkeypatch):
         _ctrl_c(presses=2)
         qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
     assert ctrl_c.is_set() and asked == []
+
+
+def test_the_title_names_the_session_and_marks_work_its_save_lacks(qtbot, monkeypatch, tmp_path):
+    """Two windows on two sessions of one preset read alike; nothing said the run held unsaved work
+    before the close asked."""
+    app = _with_work(qtbot)
+    try:
+        _title_follows_the_session(qtbot, app, tmp_path)
+    finally:  # asked on closing, a window left open waits for an answer nobody gives
+        _close_anyway(monkeypatch, app)
+
+
+def _title_follows_the_session(qtbot, app, tmp_path):
+    assert app.window.windowTitle() == "muonscope[*] — small test preset" and app.window.isWindowModified()
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_to(tmp_path / "probe run")
+    qtbot.waitUntil(lambda: not app.window.isWindowModified(), timeout=WAIT_MS)
+    assert app.window.windowTitle() == "muonscope — probe run[*] — small test preset"
+    _run_to(qtbot, app, 6)
+    qtbot.waitUntil(app.window.isWindowModified, timeout=WAIT_MS)
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):  # a new run: no folder of its own yet
+        app.intents.run_preset(small_preset(label_noise=0.1))
+    qtbot.waitUntil(lambda: "probe run" not in app.window.windowTitle(), timeout=WAIT_MS)
+    assert not app.window.isWindowModified()
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.open_from(tmp_path / "probe run")
+    qtbot.waitUntil(lambda: "probe run" in app.window.windowTitle(), timeout=WAIT_MS)
