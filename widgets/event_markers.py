@@ -50,6 +50,9 @@ YIELD_TO_A_CHANGE_MS = 250
 #: text (the timeline lists every change). Thirty labels took 90 ms to place, and a change made while
 #: playing waited for them.
 LABELLED_CHANGES = 6
+#: A label that found no room beside its line is placed again once that room has grown by this much
+#: (scene px): while a run plays, the axis grows a little every frame.
+ROOM_GROWN_PX = 24.0
 
 
 class EventMarkers:
@@ -83,7 +86,9 @@ class EventMarkers:
         self._waiting: set[int] | None = set()  # labels to place again soon (None: all of them)
         self._waiting_since = 0.0  # time.monotonic() when the placing that waits was asked for
         self._offsets: dict[int, float] = {}  # shown label → its left edge from its line (scene px)
-        self._tried: set[int] = set()  # labels whose line was in view when last placed (found room or not)
+        # labels whose line was in view when last placed (found room or not), with the room beside
+        # the line then (scene px, the wider side): one that found none is tried again as that grows
+        self._tried: dict[int, float] = {}
         self._again = QtCore.QTimer(plot.getViewBox())  # goes with the plot: never fires after it
         self._again.setSingleShot(True)
         self._again.timeout.connect(self._place_waiting)
@@ -248,7 +253,7 @@ class EventMarkers:
                 continue
             x = box.mapViewToScene(QtCore.QPointF(step, 0.0)).x()
             others = [other for other in lines_x if other != x]
-            self._tried.add(i)
+            self._tried[i] = _room_beside(x, lines_x, area)
             cursor = None if cursor_x == x else cursor_x
             rect = place_beside(label, x, area, Obstacles(curves, taken, others, cursor))
             if rect is None:  # no room for it: the line alone (its tooltip and the timeline say what changed)
@@ -280,12 +285,19 @@ class EventMarkers:
         first = max(0, len(self._labels) - LABELLED_CHANGES)
         lines_x = self._lines_x()
         moved: list[QtCore.QRectF] = []
+        roomier: set[int] = set()
         for i, (line, label) in enumerate(zip(self._lines, self._labels, strict=True)):
             if i < first:
                 continue
             in_view = self._visible and left <= line.value() <= right
             if i not in self._offsets:
                 again |= in_view and i not in self._tried  # came into view since: a place for it?
+                if (
+                    in_view
+                    and i in self._tried
+                    and _room_beside(lines_x[i], lines_x, area) > (self._tried[i] + ROOM_GROWN_PX)
+                ):  # the axis grew since it found no room: a change at the newest step had none
+                    roomier.add(i)
                 continue
             x = lines_x[i]
             rect = label.scene_rect()
@@ -293,7 +305,7 @@ class EventMarkers:
             if not in_view or rect.left() < area.left() or rect.right() > area.right():
                 label.hide()
                 del self._offsets[i]
-                self._tried.discard(i)
+                self._tried.pop(i, None)
                 again |= in_view
                 continue
             label.setPos(self._labels_in.mapFromScene(rect.topLeft()))
@@ -304,6 +316,8 @@ class EventMarkers:
             moved.append(rect)
         if again:
             self._place_again_soon()
+        elif roomier:
+            self._place_again_soon(roomier)
 
     def _lines_x(self) -> list[float]:
         """Each marker line's scene x, in the order of their events."""
@@ -384,6 +398,14 @@ class EventMarkers:
         self._tried.clear()
         self._crossings, self._waiting = (), set()
         self._placed_at_cursor.clear()
+
+
+def _room_beside(x: float, lines_x: list[float], area: QtCore.QRectF) -> float:
+    """The wider of the rooms left and right of the line at scene x ``x``, up to the next line or
+    the edge of the data area."""
+    right = min([other for other in lines_x if other > x] + [area.right()]) - x
+    left = x - max([other for other in lines_x if other < x] + [area.left()])
+    return max(left, right)
 
 
 def _lines_across(rect: QtCore.QRectF, lines_x: list[float], own: int) -> int:

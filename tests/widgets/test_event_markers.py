@@ -465,6 +465,22 @@ def test_a_label_the_growing_axis_brings_across_another_line_is_placed_again(qtb
     qtbot.waitUntil(lambda: not across_step_50(), timeout=5000)
 
 
+def test_a_label_with_no_room_at_the_newest_step_shows_once_the_growing_axis_makes_room(qtbot):
+    """A change at the newest step, just right of another: no room beside its line then, and as the
+    run played on and the axis grew, its label never came (only a resize placed it)."""
+    plot = _plot(qtbot, 450, curves=())
+    qtbot.wait(300)  # the layout settled
+    resized = []
+    plot.plot.getViewBox().sigResized.connect(resized.append)  # a resize places every label again
+    plot.markers.set_events([(88, "label noise 0 → 0.2"), (100, "lane 0 lr 128 → 5")])
+    label = plot.markers.labels[1]
+    assert not label.isVisible()  # squeezed between step 88's line and the plot's edge
+    plot.plot.setXRange(0, 160, padding=0)
+    qtbot.waitUntil(label.isVisible, timeout=5000)
+    assert not resized  # it came by the room its line found, not by a resize
+    assert _area(plot).contains(label.scene_rect())
+
+
 def test_a_new_change_places_its_own_label_around_the_others(qtbot):
     plot = _plot(qtbot, 900)
     plot.markers.set_events([(30, "label noise 0 → 0.21")])
