@@ -49,7 +49,7 @@ def across_cores(per_matrix: Callable[[Tensor], Results], stack: Tensor) -> Resu
     exception in a part is raised here once every part has finished."""
     threads = torch.get_num_threads()
     if stack.device.type != "cpu" or threads < 2 or min(stack.shape[-2:]) >= ONE_THREAD_BELOW:
-        return per_matrix(stack)
+        return _row_major(per_matrix(stack))
     parts = min(threads, stack.shape[0]) if stack.dim() == 3 else 1
     pool = _workers(threads)
     pieces = torch.tensor_split(stack, parts) if parts > 1 else (stack,)
@@ -57,10 +57,20 @@ def across_cores(per_matrix: Callable[[Tensor], Results], stack: Tensor) -> Resu
     wait(futures)  # every part finished, even when one fails
     done = [future.result() for future in futures]
     if len(done) == 1:
-        return done[0]
+        return _row_major(done[0])
     if isinstance(done[0], Tensor):
         return torch.cat(done)
     return tuple(torch.cat(part) for part in zip(*done, strict=True))
+
+
+def _row_major(results: Results) -> Results:
+    """``results`` laid out row-major, as the parts joined by ``torch.cat`` are. LAPACK leaves U and
+    Vᵀ column-major, and a product with a column-major factor takes another of MKL's kernels, with
+    other bits (on AVX-512 at any thread count): the window's one-at-a-time maps, column-major, moved
+    the weights 1e-16 away from a batched run's, whose parts were joined."""
+    if isinstance(results, Tensor):
+        return results.contiguous()
+    return tuple(result.contiguous() for result in results)
 
 
 def _workers(count: int) -> ThreadPoolExecutor:

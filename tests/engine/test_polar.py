@@ -141,3 +141,17 @@ class TestRegularizedPolar:
         x = _random(12, 9)
         rel = (lam * polar_regularized(x, lam) - x).norm() / x.norm()
         assert rel < 10.0 / lam**2 * torch.linalg.svdvals(x).max() ** 2
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_exact_map_of_a_matrix_alone_is_its_map_in_a_stack_bit_for_bit(threads):
+    """The window maps lanes one at a time, a command-line run in one batch: a session replays the
+    same only if the two agree to the last bit."""
+    stack = torch.randn(4, 300, 280, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        together = polar_exact(stack)
+        assert all(torch.equal(polar_exact(stack[i]), together[i]) for i in range(stack.shape[0]))
+    finally:
+        torch.set_num_threads(before)
