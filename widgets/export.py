@@ -64,7 +64,8 @@ def svg_bytes(widget: QtWidgets.QWidget, display_size_px: tuple[int, int] | None
     generator.setSize(size if display_size_px is None else QtCore.QSize(*display_size_px))
     generator.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), size))
     generator.setResolution(widget.logicalDpiX())  # font sizes in pixels, as the screen has them
-    generator.setTitle(widget.windowTitle() or "muonscope")
+    # "[*]" is where the window's title marks unsaved work: no part of a picture's title
+    generator.setTitle(widget.windowTitle().replace("[*]", "") or "muonscope")
     generator.setDescription("muonscope")
     views = _shown_graphics_views(widget)
     around_plots = QtGui.QRegion(widget.rect()).subtracted(_plots_region(widget, views))

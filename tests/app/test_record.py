@@ -554,6 +554,14 @@ def test_shot_writes_an_svg_whose_curves_are_vectors(capsys, tmp_path):
     assert {"Adam", "Muon", "SGD"} <= words  # a panel alone names its lanes under its plot
 
 
+def test_a_window_svg_is_titled_as_the_window_without_its_unsaved_mark(capsys, tmp_path):
+    """Qt's "[*]", where the window's title marks unsaved work, reached the picture's title."""
+    out = tmp_path / "window.svg"
+    assert main(["shot", *TINY, "--steps", "2", "--size", "800x500", "--out", str(out)]) == 0
+    (title,) = [e.text for e in ElementTree.parse(out).getroot().iter() if e.tag.endswith("}title")]
+    assert title.startswith("muonscope — ") and "[*]" not in title
+
+
 def _declared_mm_and_view_box(path) -> tuple[tuple[float, float], tuple[float, float]]:
     root = ElementTree.parse(path).getroot()
     declared = tuple(float(root.get(side).removesuffix("mm")) for side in ("width", "height"))
