@@ -194,13 +194,22 @@ def _session_argument(argv: list[str]) -> list[str]:
 
 def _refuse_command_options_before_the_command(argv: list[str]) -> None:
     """``muonscope --steps 5 run`` and ``muonscope s1 --steps 3``: an option of a command given where
-    only the window's are read. argparse took the option's value for the command ("COMMAND = '5'")."""
+    only the window's are read. argparse took the option's value for the command ("COMMAND = '5'").
+    The window's own (a session, ``--preset``, ``--config``) before a command are refused too:
+    ``muonscope --preset X run`` ran the default preset, without a word."""
     index = 0
     while index < len(argv) and argv[index] not in _COMMANDS:
         word = argv[index]
         option = word.split("=", 1)[0]
-        if word.startswith("-") and option not in (*_WINDOW_OPTIONS_WITH_VALUE, *_TOP_FLAGS):
-            command = next((w for w in argv[index:] if w in _COMMANDS), None)
+        command = next((w for w in argv[index:] if w in _COMMANDS), None)
+        if not word.startswith("-"):
+            if not _looks_like_path(word):
+                return  # a mistyped command: argparse names it, with the nearest ("'run'?")
+            if command is not None:
+                raise ConfigError("arguments", word, _window_word_before(command, "--open"))
+        elif option in _WINDOW_OPTIONS_WITH_VALUE and command is not None:
+            raise ConfigError("arguments", word, _window_word_before(command, option))
+        elif option not in (*_WINDOW_OPTIONS_WITH_VALUE, *_TOP_FLAGS):
             where = (
                 f"an option of {command} goes after it: muonscope {command} {option} …"
                 if command
@@ -208,6 +217,28 @@ def _refuse_command_options_before_the_command(argv: list[str]) -> None:
             )
             raise ConfigError("arguments", word, f"muonscope reads no {option} before a command; {where}")
         index += 2 if word in _WINDOW_OPTIONS_WITH_VALUE else 1
+
+
+#: How each command takes what the window's options name, where it takes it.
+_WINDOW_WORDS_IN = {
+    "--preset": {
+        **dict.fromkeys(("run", "shot", "record", "sweep"), "--preset NAME"),
+        "reproduce": "NAME",
+    },
+    "--config": dict.fromkeys(("run", "shot", "record", "sweep"), "--config FILE"),
+    "--open": {**dict.fromkeys(("run", "shot", "record"), "--resume PATH"), "inspect": "PATH"},
+}
+
+
+def _window_word_before(command: str, option: str) -> str:
+    """Why the window's ``option`` (``--open``: a session's folder) cannot come before ``command``,
+    and how ``command`` takes it, where it does."""
+    what = "a session's folder" if option == "--open" else option
+    form = _WINDOW_WORDS_IN[option].get(command)
+    if form is None:
+        return f"{what} before a command opens the window, and {command} takes none"
+    how = f"muonscope {command} {form} …"
+    return f"{what} before a command opens the window; {command} takes it after it: {how}"
 
 
 def _looks_like_path(text: str) -> bool:

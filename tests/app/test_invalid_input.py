@@ -410,6 +410,21 @@ CASES = [
         "arguments = '--steps' is not allowed: muonscope reads no --steps before a command; "
         "an option of run goes after it: muonscope run --steps …",
     ),
+    # the window's own before a command: "muonscope --preset X run" ran the default preset, silently
+    (
+        ["--preset", "one_step_capacity", "run", "--steps", "1"],
+        "arguments = '--preset' is not allowed: --preset before a command opens the window; run takes it "
+        "after it: muonscope run --preset NAME …",
+    ),
+    (["--config={tmp}/never.toml", "sweep"], "sweep takes it after it: muonscope sweep --config FILE …"),
+    (
+        ["{tmp}/saved", "run", "--steps", "1"],
+        "a session's folder before a command opens the window; run takes it after it: muonscope run "
+        "--resume PATH …",
+    ),
+    (["{tmp}/saved", "cache"], "a session's folder before a command opens the window, and cache takes none"),
+    # a mistyped command before an option: the command is what is wrong
+    (["rn", "--steps", "2"], "COMMAND = 'rn' is not allowed: must be one of run, shot, record, sweep,"),
     (
         ["run", "--preset", "default", "--config", "{tmp}/never.toml"],
         "muonscope run: error: --config is not allowed with --preset: give one of them",
