@@ -85,6 +85,9 @@ def reproduce_command(args: argparse.Namespace) -> int:
             f"data and summary.md are in {out}\n"
         )
         return EXIT_INTERRUPTED
+    except Exception:  # refused (no Dask scheduler answered) or failed before writing: no empty folder
+        forget_if_left_empty(out, out_existed)
+        raise
     if failed:
         sys.stderr.write(f"muonscope reproduce: {failed} check(s) failed; see {out / 'summary.md'}\n")
         return 1

@@ -58,6 +58,10 @@ def sweep_command(args: argparse.Namespace) -> int:
         kept = points_kept_text(len(results), cached=not args.no_cache, planned=len(points))
         sys.stderr.write(f"muonscope sweep: interrupted {kept}\n")
         return EXIT_INTERRUPTED
+    except Exception:  # refused (no Dask scheduler answered) or failed before writing: no empty folder
+        if args.out is not None:
+            forget_if_left_empty(args.out, out_existed)
+        raise
     _report(args, config, points, results, tally, out_format, out_existed)
     return 0
 

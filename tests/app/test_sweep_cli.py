@@ -677,3 +677,14 @@ def test_a_lane_that_diverges_at_every_point_is_said_to_and_kept_in_the_tables(c
         points = list(csv.DictReader(handle))
     assert {row["diverged"] for row in points if row["lane"].startswith("Adam")} == {"True"}
     assert {row["diverged"] for row in points if row["lane"].startswith("Muon")} == {"False"}
+
+
+@pytest.mark.parametrize("command", [[*SWEEP, "--out"], ["reproduce", "one_step_capacity", "--out"]])
+def test_a_scheduler_refused_leaves_no_empty_output_folder(capsys, monkeypatch, tmp_path, command):
+    """The refusal came after the output folder was made, and left it behind, empty."""
+    monkeypatch.setattr(config_args, "CONNECT_TIMEOUT_S", 1.0)
+    out = tmp_path / "never"
+    with _another_service(None) as address:
+        code, _, err = _main(capsys, *command, str(out), "--executor", "dask", "--scheduler", address)
+    assert code == 2 and "no Dask scheduler answered there" in err
+    assert not out.exists()
