@@ -370,8 +370,9 @@ def check_workers(workers: int) -> int:
     return workers
 
 
-def usable_workers(workers: int) -> int:
-    """``workers`` lowered to the cores this process may use, with a note on stderr when it is.
+def usable_workers(workers: int, command: str) -> int:
+    """``workers`` lowered to the cores this process may use, with a note on stderr when it is, from
+    ``command`` (``sweep``) as the command's other lines are.
 
     More processes than cores only share the cores, and each holds its own copy of torch.
     """
@@ -381,8 +382,8 @@ def usable_workers(workers: int) -> int:
     if workers <= cores:
         return workers
     sys.stderr.write(
-        f"muonscope: note: --workers {workers} is more than the {cores} core(s) this process may use; "
-        f"using {cores}\n"
+        f"muonscope {command}: note: --workers {workers} is more than the {cores} core(s) this process "
+        f"may use; using {cores}\n"
     )
     return cores
 

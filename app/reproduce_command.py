@@ -58,7 +58,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"muonscope reproduce: note: {note}\n")
     out_existed = os.path.exists(out)  # False for a name too long to ask about, which the check says
     check_output_folder(out, "--out" if args.out is not None else "--out (its default)")
-    workers = usable_workers(workers)
+    workers = usable_workers(workers, "reproduce")
     try:
         with (
             headless_command(interrupt_at_once=args.executor != "dask"),

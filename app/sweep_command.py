@@ -88,7 +88,7 @@ def _run_points(args: argparse.Namespace, config, points: list, results: list):
     from muonscope.engine.sweep_plans import check_points_memory
     from muonscope.engine.sweep_workers import local_workers, usable_cores
 
-    workers = usable_workers(check_workers(args.workers))
+    workers = usable_workers(check_workers(args.workers), "sweep")
     at_once = None if args.executor == "dask" else local_workers(workers, usable_cores())  # dask: elsewhere
     check_points_memory(points, config.run.max_memory_gb, sharing=at_once)
     tally = SweepTally()

@@ -79,8 +79,8 @@ def test_more_workers_than_cores_are_lowered_to_the_cores_with_a_note(capsys):
     code, _, err = _main(capsys, *SWEEP, "--workers", str(cores + 5))
     assert code == 0
     assert err == (
-        f"muonscope: note: --workers {cores + 5} is more than the {cores} core(s) this process may use; "
-        f"using {cores}\n"
+        f"muonscope sweep: note: --workers {cores + 5} is more than the {cores} core(s) this process "
+        f"may use; using {cores}\n"
     )
 
 
