@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
             ],
             [DISPLAY_ENV, CACHE_ENV, WINDOW_THREADS_ENV, DEBUG_ENV],
             "exit status: 0 success (the window closed), 2 invalid input (one line naming the field), "
-            "1 runtime failure, 130 closed by Ctrl-C in the terminal",
+            "1 runtime failure, 130 closed by Ctrl-C in the terminal or SIGTERM",
         ),
         formatter_class=HelpFormatter,
     )

@@ -90,8 +90,9 @@ def stop_signals(command: str = "run"):
 
 @contextmanager
 def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None], asks: bool = True):
-    """Ctrl-C in the terminal that opened the window closes it as its close button does (asking first
-    where work is not saved, where ``asks``: a window on a screen) and says so; a second one closes it
+    """Ctrl-C in the terminal that opened the window (or SIGTERM) closes it as its close button does
+    (asking first where work is not saved, where ``asks``: a window on a screen) and says so; a second
+    one closes it
     without asking (``stop_asking`` turns the question off), the engine stopped as on any close, and
     the program exits 130.
 
@@ -132,9 +133,11 @@ def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None], asks: bool 
     wake = QtCore.QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(_CTRL_C_POLL_MS)
-    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    # SIGTERM too, as the headless commands take it: it ended the window with 143, and said nothing
+    previous = {stopping: signal.signal(stopping, on_ctrl_c) for stopping in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for stopping, handler in previous.items():
+            signal.signal(stopping, handler)
         wake.stop()

@@ -106,10 +106,10 @@ def test_a_window_for_pictures_and_tests_never_asks(qtbot, monkeypatch):
     assert app.window.close() and asked == []
 
 
-def _ctrl_c(presses=1):
+def _ctrl_c(presses=1, signum=signal.SIGINT):
     """Ctrl-C in the terminal, ``presses`` times before the window gets to act on the first."""
     for _ in range(presses):
-        signal.raise_signal(signal.SIGINT)  # the handler runs here, in the main thread
+        signal.raise_signal(signum)  # the handler runs here, in the main thread
 
 
 def test_ctrl_c_in_the_terminal_closes_a_window_with_nothing_to_lose_and_says_so(qtbot, capsys):
@@ -124,9 +124,13 @@ def test_ctrl_c_in_the_terminal_closes_a_window_with_nothing_to_lose_and_says_so
     )
 
 
-def test_a_window_without_a_screen_closes_on_the_first_ctrl_c_without_asking(qtbot, monkeypatch, capsys):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_window_without_a_screen_closes_on_the_first_ctrl_c_without_asking(
+    qtbot, monkeypatch, capsys, signum
+):
     """Offscreen, a Ctrl-C's question waited ten minutes for an answer no one could see or give, the
-    run playing on behind it; the window opened there asks nothing, and says so."""
+    run playing on behind it; the window opened there asks nothing, and says so. SIGTERM, as the
+    headless commands take it: it ended the window with status 143, without a word."""
     from PySide6 import QtWidgets
 
     from muonscope.app.composition import shows_questions
@@ -135,7 +139,7 @@ def test_a_window_without_a_screen_closes_on_the_first_ctrl_c_without_asking(qtb
     app = _with_work(qtbot)
     asked = _asking(monkeypatch, _BUTTONS.Cancel)
     with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking, asks=False) as ctrl_c:
-        _ctrl_c()
+        _ctrl_c(signum=signum)
         qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
     assert ctrl_c.is_set() and asked == []
     assert capsys.readouterr().err == (
