@@ -58,13 +58,16 @@ def say_outcome(
     until: list[Any],
     start_step: int,
     held_at_start: list[Any],
+    target: int,
 ) -> int:
     """On stderr: the breakpoint that stopped the run, why --until's did not, or where an interrupt
     left it; returns the exit status. ``held_at_start``: the --until breakpoints that held already
-    where the run began (as last measured), which a condition is not checked at."""
+    where the run began (as last measured), which a condition is not checked at; ``target``: the
+    step the run was to reach."""
     if outcome.hit is not None:
         hit = outcome.hit
-        said = hit.said("Stopped")
+        # one that holds only at the run's last step stopped nothing: "Stopped" read as an early end
+        said = hit.said("Stopped" if hit.step < target else "Ran to its end")
         typed = as_typed(args.until, until, hit.breakpoint)
         if typed is not None and typed != hit.breakpoint.text:  # --json's stopped_by is as typed
             said += f" (typed as '{typed}': its lane's label changed with the settings)"

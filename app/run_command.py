@@ -82,7 +82,7 @@ def run_command(args: argparse.Namespace) -> int:
             outcome.report["also_held"] = []
         stop.then = _finishing(args)  # a first Ctrl-C from here on lets the files be finished
         written, failed = _write_results(args, session, outcome, table)
-    status = say_outcome(args, session, outcome, until, start_step, held_at_start)
+    status = say_outcome(args, session, outcome, until, start_step, held_at_start, target)
     for line in written:
         sys.stderr.write(f"muonscope run: {line}\n")
     if failed is not None:  # said last, as any runtime failure is: the rest was written
