@@ -45,6 +45,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     if args.list:
         if args.preset is not None:
             raise ConfigError("--list", args.preset, "lists every preset; give either --list or a PRESET")
+        _refuse_options_beside_list(args)
         print(list_presets())
         return 0
     if args.preset is None:
@@ -92,6 +93,17 @@ def reproduce_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"muonscope reproduce: {failed} check(s) failed; see {out / 'summary.md'}\n")
         return 1
     return 0
+
+
+def _refuse_options_beside_list(args: argparse.Namespace) -> None:
+    """``--list`` with an option of a reproduction (``--out x``): the option did nothing, unsaid."""
+    parser = args.command_parser
+    for action in parser._actions:
+        if action.dest in ("help", "list", "preset") or not action.option_strings:
+            continue
+        if getattr(args, action.dest) != action.default:
+            option = max(action.option_strings, key=len)
+            raise ConfigError("--list", option, f"lists the presets and takes no {option}; give --list alone")
 
 
 class StoppedDrawing(KeyboardInterrupt):

@@ -542,6 +542,9 @@ CASES = [
     (["reproduce", ""], "preset = ''"),
     (["reproduce"], "muonscope reproduce: error: name a PRESET to reproduce (see --list)"),
     (["reproduce", "--list", "default"], "--list = 'default'"),
+    # an option of a reproduction beside --list did nothing, unsaid
+    (["reproduce", "--list", "--out", "{tmp}/x"], "--list = '--out' is not allowed: lists the presets"),
+    (["reproduce", "--list", "--workers", "2"], "lists the presets and takes no --workers; give --list"),
     (["reproduce", "default", "--workers", "100000"], "--workers = 100000"),
     (["reproduce", "default", "--workers", "-1"], "--workers = -1"),
 ]
