@@ -32,6 +32,7 @@ from muonscope.app.cli_refusals import OneLineParser, state_range
 from muonscope.app.config_args import MAX_WORKERS
 from muonscope.app.panel_names import PANELS
 from muonscope.app.record_command import MAX_EVERY, MAX_FPS, MIN_FPS
+from muonscope.app.shot import SIZE_RANGE_TEXT
 from muonscope.engine.errors import format_value
 from muonscope.engine.file_names import HomeUnknown, home_expanded, name_overflow
 from muonscope.engine.task_kinds import SWEEP_AXES
@@ -221,7 +222,7 @@ def _add_shot(sub) -> None:
             "muonscope shot --resume runs/s1 --presentation --out talk.png",
             "muonscope shot --resume runs/s1 --view spectrum=momentum:steps --out spectra.png",
         ],
-        [QT_ENV, CACHE_ENV, CUDA_ENV, OMP_ENV, DEBUG_ENV],
+        [QT_ENV, CACHE_ENV, CUDA_ENV, THREADS_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         f"1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written), {READER_GONE_EXIT}",
         names=setting_names(views=True),
@@ -234,7 +235,9 @@ def _add_shot(sub) -> None:
         required=True,
         help="the picture, by its suffix (a folder it names is made; a file there is replaced)",
     )
-    shot.add_argument("--size", metavar="WxH", default="1600x1000", help="picture size in pixels")
+    shot.add_argument(
+        "--size", metavar="WxH", default="1600x1000", help=f"picture size in pixels, {SIZE_RANGE_TEXT}"
+    )
     _add_offscreen_arguments(shot)
     shot.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
@@ -249,7 +252,7 @@ def _add_record(sub) -> None:
             "muonscope record --set task.d=32 --steps 60 --every 2 --fps 15 --panel series --out series.gif",
             "muonscope record --resume runs/s1 --steps 400 --presentation --out talk.mp4",
         ],
-        [QT_ENV, CACHE_ENV, CUDA_ENV, OMP_ENV, DEBUG_ENV],
+        [QT_ENV, CACHE_ENV, CUDA_ENV, THREADS_ENV, OMP_ENV, DEBUG_ENV],
         exit_codes="exit status: 0 success, 2 invalid input (one line naming the option or field), "
         "1 runtime failure, "
         "130 interrupted by Ctrl-C or SIGTERM (the frames so far are kept as a playable file; "
@@ -266,7 +269,12 @@ def _add_record(sub) -> None:
         help="the video: H.264 MP4 or GIF, by its suffix (a folder it names is made; a file there is "
         "replaced, by the frames so far if interrupted)",
     )
-    record.add_argument("--size", metavar="WxH", default="1280x720", help="frame size in pixels")
+    record.add_argument(
+        "--size",
+        metavar="WxH",
+        default="1280x720",
+        help=f"frame size in pixels, {SIZE_RANGE_TEXT} (an odd side of an MP4 is padded by one: H.264)",
+    )
     record.add_argument(
         "--fps",
         metavar="F",

@@ -89,14 +89,21 @@ def report_sweep(offscreen, command: str = "shot") -> None:
     sys.stderr.write(f"muonscope {command}: the capacity sweep was not waited for ({arrived})\n")
 
 
+#: The smallest and the largest picture or frame, in pixels (width, height).
+SIZE_RANGE_PX = ((320, 240), (7680, 4320))
+#: The range as ``--help`` and the refusal say it.
+SIZE_RANGE_TEXT = "from {0[0]}x{0[1]} to {1[0]}x{1[1]}".format(*SIZE_RANGE_PX)
+
+
 def parse_size(text: str) -> tuple[int, int]:
-    """``1600x1000`` → (1600, 1000); between 320×240 and 7680×4320."""
-    allowed = "must be WIDTHxHEIGHT in pixels, from 320x240 to 7680x4320, e.g. 1600x1000"
+    """``1600x1000`` → (1600, 1000); within SIZE_RANGE_PX."""
+    allowed = f"must be WIDTHxHEIGHT in pixels, {SIZE_RANGE_TEXT}, e.g. 1600x1000"
     match = _SIZE.match(text.strip().lower())
     if not match:
         raise ConfigError("--size", text, allowed)
     width, height = int(match.group(1)), int(match.group(2))
-    if not (320 <= width <= 7680 and 240 <= height <= 4320):
+    (min_width, min_height), (max_width, max_height) = SIZE_RANGE_PX
+    if not (min_width <= width <= max_width and min_height <= height <= max_height):
         raise ConfigError("--size", text, allowed)
     return width, height
 
