@@ -22,15 +22,15 @@ def setting_names(until: bool = False, views: bool = False) -> list[str]:
     from muonscope.engine.scalar_metrics import SCALAR_METRICS
     from muonscope.engine.task_kinds import TASK_FIELDS
 
-    def listed(fields) -> str:
+    def listed(fields, shown: dict[str, str] | None = None) -> str:
+        """Each field as ``shown`` gives it (with its default and choices), else its name and choices."""
         return ", ".join(
-            f"{spec.name} ({'|'.join(spec.choices)})" if spec.kind == "choice" else spec.name
-            for spec in fields.values()
+            (shown or {}).get(spec.name) or _with_choices(spec.name, spec) for spec in fields.values()
         )
 
     entries = [
         ("--preset", ", ".join(preset_names())),
-        ("--lane", listed(LANE_FIELDS)),
+        ("--lane", listed(LANE_FIELDS, lane_defaults())),
         ("--set", "task." + "{" + listed(TASK_FIELDS) + "}"),
         ("", "run.{" + listed(RUN_FIELDS) + "}"),
         ("", "lanes[I].NAME, NAME as in --lane"),
@@ -48,3 +48,36 @@ def setting_names(until: bool = False, views: bool = False) -> list[str]:
             text, HELP_WIDTH, initial_indent=f"  {option:<10s}", subsequent_indent=" " * 12
         )
     ]
+
+
+def lane_defaults() -> dict[str, str]:
+    """Each ``--lane`` field as its help shows it, with what a lane that leaves it out takes: the
+    lane's default, or its optimizer's (``lr``, ``momentum``, ``buffer``). A lane given as
+    ``optimizer=muon,order=pre`` took lr 0.05 unsaid."""
+    import dataclasses
+
+    from muonscope.engine.config import LANE_FIELDS, LaneConfig
+    from muonscope.engine.optim.registry import OPTIMIZERS
+
+    shown = {}
+    for field in dataclasses.fields(LaneConfig):
+        if field.default in ("", None):
+            continue
+        shown[field.name] = _with_choices(f"{field.name}={_plain(field.default)}", LANE_FIELDS[field.name])
+    rates = "|".join(f"{name} {_plain(spec.default_lr)}" for name, spec in OPTIMIZERS.items())
+    shown["lr"] = f"lr=the optimizer's ({rates})"
+    momenta = "|".join(f"{name} {_plain(spec.default_momentum)}" for name, spec in OPTIMIZERS.items())
+    shown["momentum"] = f"momentum=the optimizer's ({momenta})"
+    shown["buffer"] = _with_choices("buffer=the optimizer's", LANE_FIELDS["buffer"])
+    return shown
+
+
+def _with_choices(text: str, spec) -> str:
+    return f"{text} ({'|'.join(spec.choices)})" if spec.kind == "choice" else text
+
+
+def _plain(value) -> str:
+    """A default as it is typed on the command line: ``false``, ``1e-08``, ``0.95``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -87,6 +87,26 @@ def test_help_names_what_the_setting_options_take(capsys, command):
     assert (set(VIEW_KEYS) <= words) == (command in ("shot", "record"))  # the commands with --view
 
 
+def test_help_says_what_a_lane_takes_for_the_fields_its_lane_leaves_out(capsys):
+    """``--lane optimizer=muon,order=pre`` took lr 0.05, μ 0.95 and the exact map, unsaid."""
+    from muonscope.engine.config import lane_from_dict
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    names = " ".join(capsys.readouterr().out.split("\nnames ", 1)[1].split("\nenvironment:", 1)[0].split())
+    rates, momenta = (
+        names.split(f"{field}=the optimizer's (", 1)[1].split(")")[0] for field in ("lr", "momentum")
+    )
+    for optimizer in ("muon", "adam", "sgd", "signgd"):
+        lane = lane_from_dict({"optimizer": optimizer})  # as --lane optimizer=NAME builds it
+        assert f"{optimizer} {lane.lr:g}" in rates.split("|")
+        assert f"{optimizer} {lane.momentum:g}" in momenta.split("|")
+    lane = lane_from_dict({})
+    for field in ("optimizer", "order", "polar", "ns_steps", "beta2"):
+        value = getattr(lane, field)
+        assert (f"{field}={value:g}" if isinstance(value, float) else f"{field}={value}") in names
+
+
 def test_a_closed_pipe_ends_the_output_quietly():
     """``muonscope reproduce --list | head -1``: no BrokenPipeError, exit 0 or SIGPIPE's status."""
     proc = subprocess.Popen(
