@@ -425,9 +425,13 @@ def open_executor(executor: str, scheduler: str | None, workers: int, nice: int 
     except OSError:
         if scheduler is None:
             raise
-        raise ConfigError(
-            "--scheduler", scheduler, f"no Dask scheduler answered there within {CONNECT_TIMEOUT_S:g} s"
-        ) from None
+        unknown = _unknown_host(scheduler)
+        said = (
+            f"no host named {unknown!r} is known here"
+            if unknown
+            else f"no Dask scheduler answered there within {CONNECT_TIMEOUT_S:g} s"
+        )
+        raise ConfigError("--scheduler", scheduler, said) from None
     except (ValueError, TypeError) as exc:
         if scheduler is None:
             raise
@@ -442,3 +446,24 @@ def open_executor(executor: str, scheduler: str | None, workers: int, nice: int 
                 f"points start once one joins (dask worker {scheduler})\n"
             )
         yield dask
+
+
+def _unknown_host(scheduler: str) -> str | None:
+    """The host of ``scheduler`` (``tcp://HOST:PORT``) where no name service knows it, else None: a
+    mistyped host failed at once, said as a scheduler that had not answered in five seconds."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}").hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    try:
+        socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        return host
+    except OSError:
+        return None
+    return None

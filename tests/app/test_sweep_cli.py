@@ -688,3 +688,13 @@ def test_a_scheduler_refused_leaves_no_empty_output_folder(capsys, monkeypatch, 
         code, _, err = _main(capsys, *command, str(out), "--executor", "dask", "--scheduler", address)
     assert code == 2 and "no Dask scheduler answered there" in err
     assert not out.exists()
+
+
+def test_a_scheduler_on_a_host_no_one_knows_is_refused_naming_the_host(capsys):
+    """A mistyped host failed at once, and was said as a scheduler that had not answered in 5 s."""
+    address = "tcp://no-such-host.invalid:8786"  # .invalid never resolves (RFC 2606)
+    code, _, err = _main(capsys, *SWEEP, "--executor", "dask", "--scheduler", address)
+    assert code == 2
+    assert err.endswith(
+        f"--scheduler = '{address}' is not allowed: no host named 'no-such-host.invalid' is known here\n"
+    )
