@@ -92,6 +92,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _open_window(args: argparse.Namespace) -> int:
     """The window, on the default preset or on what the command line names (checked before it opens)."""
+    from muonscope.app.stop_signals import stops_recorded_while_the_window_opens
+
+    stops_recorded_while_the_window_opens()
     named = (
         ("PATH", args.window_session),
         ("--preset", args.window_preset),

@@ -322,7 +322,11 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     from PySide6 import QtWidgets
 
     from muonscope.app.qt_messages import install_message_handler
-    from muonscope.app.stop_signals import EXIT_INTERRUPTED, window_closes_on_ctrl_c
+    from muonscope.app.stop_signals import (
+        EXIT_INTERRUPTED,
+        stopped_while_the_window_opened,
+        window_closes_on_ctrl_c,
+    )
     from muonscope.engine.presets import load_config_file
     from muonscope.engine.sweep_workers import usable_cores
     from muonscope.engine.thread_count import share_cores_with_a_window, threads_asked
@@ -331,6 +335,9 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
     install_message_handler()
     asked = threads_asked(os.environ)
     share_cores_with_a_window(usable_cores(), asked)
+    if stopped_while_the_window_opened():  # Ctrl-C or SIGTERM before anything was shown or run
+        sys.stderr.write("muonscope: interrupted before the window opened\n")
+        return EXIT_INTERRUPTED
     qt_app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     qt_app.setApplicationName("muonscope")
     opened = load_config_file(config_file) if config_file is not None else load_preset(preset or "default")

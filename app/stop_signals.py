@@ -18,6 +18,8 @@ __all__ = [
     "forget_if_left_empty",
     "points_kept_text",
     "stop_signals",
+    "stopped_while_the_window_opened",
+    "stops_recorded_while_the_window_opens",
     "window_closes_on_ctrl_c",
 ]
 
@@ -27,6 +29,36 @@ _CTRL_C_POLL_MS = 200
 
 #: The exit status of a command stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
+
+
+#: Set by a Ctrl-C or SIGTERM between the window command's start and its window's own handling.
+_STOPPED_WHILE_OPENING = threading.Event()
+
+
+def stops_recorded_while_the_window_opens() -> None:
+    """From here until :func:`window_closes_on_ctrl_c` takes them over, Ctrl-C and SIGTERM are
+    recorded, not raised: the window then closes at once (exit 130).
+
+    Raised as Python raises a Ctrl-C, one in the first second was swallowed by a library being
+    imported, and the window opened and played on; SIGTERM ended it with 143, without a word; and a
+    shell starts a job of a script with Ctrl-C ignored, which the window did not see at all.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def record(_signum: int, _frame: Any) -> None:
+        _STOPPED_WHILE_OPENING.set()
+
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping, record)
+
+
+def stopped_while_the_window_opened() -> bool:
+    """Whether a Ctrl-C or SIGTERM came while the window opened (see above), since this was last
+    asked: the one who acts on it takes it."""
+    stopped = _STOPPED_WHILE_OPENING.is_set()
+    _STOPPED_WHILE_OPENING.clear()
+    return stopped
 
 
 def points_kept_text(points: int, cached: bool, planned: int | None = None) -> str:
@@ -133,6 +165,8 @@ def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None], asks: bool 
     wake = QtCore.QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(_CTRL_C_POLL_MS)
+    if stopped_while_the_window_opened():  # as it opened: said and acted on now that it is up
+        on_ctrl_c(signal.SIGINT, None)
     # SIGTERM too, as the headless commands take it: it ended the window with 143, and said nothing
     previous = {stopping: signal.signal(stopping, on_ctrl_c) for stopping in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -191,3 +191,23 @@ def _title_follows_the_session(qtbot, app, tmp_path):
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
         app.sessions.open_from(tmp_path / "probe run")
     qtbot.waitUntil(lambda: "probe run" in app.window.windowTitle(), timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stop_while_the_window_opens_closes_it_once_it_is_up(qtbot, capsys, signum):
+    """In the first second a Ctrl-C was swallowed by a library being imported and the window opened
+    and played on; a SIGTERM ended it with 143, without a word."""
+    from muonscope.app.stop_signals import stops_recorded_while_the_window_opens
+
+    before = {stopping: signal.getsignal(stopping) for stopping in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stops_recorded_while_the_window_opens()
+        signal.raise_signal(signum)  # recorded, not raised: the code opening the window goes on
+        app = open_app(qtbot)
+        with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking, asks=False) as ctrl_c:
+            qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+        assert ctrl_c.is_set()  # the program then exits 130
+        assert "muonscope: closing the window" in capsys.readouterr().err
+    finally:
+        for stopping, handler in before.items():
+            signal.signal(stopping, handler)
