@@ -47,6 +47,16 @@ def write_svg(
     return path
 
 
+def _document_title(widget: QtWidgets.QWidget) -> str:
+    """The SVG's title: a panel's own ("muonscope — ② over time · step 40"; a panel's title was
+    "muonscope" alone), else the window's, without the "[*]" where it marks unsaved work."""
+    from muonscope.widgets.panel import PlotPanel
+
+    if isinstance(widget, PlotPanel) and widget.title:
+        return f"muonscope — {widget.title}"
+    return widget.windowTitle().replace("[*]", "") or "muonscope"
+
+
 def svg_bytes(widget: QtWidgets.QWidget, display_size_px: tuple[int, int] | None = None) -> bytes:
     """The SVG document of :func:`write_svg`.
 
@@ -64,8 +74,7 @@ def svg_bytes(widget: QtWidgets.QWidget, display_size_px: tuple[int, int] | None
     generator.setSize(size if display_size_px is None else QtCore.QSize(*display_size_px))
     generator.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), size))
     generator.setResolution(widget.logicalDpiX())  # font sizes in pixels, as the screen has them
-    # "[*]" is where the window's title marks unsaved work: no part of a picture's title
-    generator.setTitle(widget.windowTitle().replace("[*]", "") or "muonscope")
+    generator.setTitle(_document_title(widget))
     generator.setDescription("muonscope")
     views = _shown_graphics_views(widget)
     around_plots = QtGui.QRegion(widget.rect()).subtracted(_plots_region(widget, views))

@@ -560,6 +560,13 @@ def test_a_window_svg_is_titled_as_the_window_without_its_unsaved_mark(capsys, t
     assert main(["shot", *TINY, "--steps", "2", "--size", "800x500", "--out", str(out)]) == 0
     (title,) = [e.text for e in ElementTree.parse(out).getroot().iter() if e.tag.endswith("}title")]
     assert title.startswith("muonscope — ") and "[*]" not in title
+    panel = tmp_path / "panel.svg"  # a panel alone is titled by its own title
+    assert (
+        main(["shot", *TINY, "--steps", "2", "--panel", "series", "--size", "800x500", "--out", str(panel)])
+        == 0
+    )
+    (title,) = [e.text for e in ElementTree.parse(panel).getroot().iter() if e.tag.endswith("}title")]
+    assert title.startswith("muonscope — ② over time")
 
 
 def _declared_mm_and_view_box(path) -> tuple[tuple[float, float], tuple[float, float]]:
