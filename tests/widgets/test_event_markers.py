@@ -469,7 +469,8 @@ def test_a_label_with_no_room_at_the_newest_step_shows_once_the_growing_axis_mak
     """A change at the newest step, just right of another: no room beside its line then, and as the
     run played on and the axis grew, its label never came (only a resize placed it)."""
     plot = _plot(qtbot, 450, curves=())
-    qtbot.wait(300)  # the layout settled
+    for _ in range(5):  # the layout's deferred passes, which resize the view box once more
+        QtWidgets.QApplication.processEvents()
     resized = []
     plot.plot.getViewBox().sigResized.connect(resized.append)  # a resize places every label again
     plot.markers.set_events([(88, "label noise 0 → 0.2"), (100, "lane 0 lr 128 → 5")])
