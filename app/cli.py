@@ -200,11 +200,11 @@ def _refuse_command_options_before_the_command(argv: list[str]) -> None:
     only the window's are read. argparse took the option's value for the command ("COMMAND = '5'").
     The window's own (a session, ``--preset``, ``--config``) before a command are refused too:
     ``muonscope --preset X run`` ran the default preset, without a word."""
+    command = next((word for word in argv if word in _COMMANDS), None)  # where the loop below stops
     index = 0
     while index < len(argv) and argv[index] not in _COMMANDS:
         word = argv[index]
         option = word.split("=", 1)[0]
-        command = next((w for w in argv[index:] if w in _COMMANDS), None)
         if not word.startswith("-"):
             if not _looks_like_path(word):
                 return  # a mistyped command: argparse names it, with the nearest ("'run'?")

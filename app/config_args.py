@@ -464,6 +464,6 @@ def _unknown_host(scheduler: str) -> str | None:
         socket.getaddrinfo(host, None)
     except socket.gaierror:
         return host
-    except OSError:
-        return None
+    except OSError:  # the name service itself failed: nothing known of the host
+        pass
     return None

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from muonscope.engine.breakpoints import Breakpoint, parse_breakpoint
-from muonscope.engine.changes import told_changes
 from muonscope.engine.divergence import because
 from muonscope.engine.errors import ConfigError, StepCancelled
 from muonscope.engine.history import COLUMNS, SpectraHistory
@@ -299,18 +298,11 @@ def branches_message(session: Session, new_run: bool = False) -> BranchesChanged
             b.head_step,
             b.id == session.branch.id,
             b.parent,
-            _own_changes_told(session, b),
+            session.own_changes_told(b),
         )
         for b in session.branches
     )
     return BranchesChanged(infos, session.step, new_run)
-
-
-def _own_changes_told(session: Session, branch) -> tuple[str, ...]:
-    """The changes made on ``branch`` itself, each as its marker says it (what a switch of optimizer
-    set with it included), for the Branch menu's tooltip."""
-    told = told_changes(session.initial_config, branch.changes)
-    return told[len(told) - len(session.own_changes(branch)) :]
 
 
 def _frozen_columns(metrics) -> tuple[dict, tuple[tuple[int, str], ...]]:

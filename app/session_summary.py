@@ -17,7 +17,6 @@ from muonscope.app.live_caption import count_text
 from muonscope.app.path_words import path_text, shell_word
 from muonscope.app.run_table import estimate_text
 from muonscope.app.table_numbers import decimals_text
-from muonscope.engine.changes import told_changes
 from muonscope.engine.divergence import because
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.snapshot import LaneSnapshot
@@ -80,8 +79,7 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
             f" · steps {branch.fork_step}–{branch.head_step}"  # as the timeline says it
         )
     lines = [f"{mark} {branch.id} {branch.name} · {origin}"]
-    told = told_changes(session.initial_config, branch.changes)  # as the window's markers say them
-    lines += [f"      {change}" for change in told[len(told) - len(session.own_changes(branch)) :]]
+    lines += [f"      {change}" for change in session.own_changes_told(branch)]  # as the markers say them
     return lines
 
 

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from muonscope.engine.breakpoints import Breakpoint, Hit, first_hit
-from muonscope.engine.changes import Change
+from muonscope.engine.changes import Change, told_changes
 from muonscope.engine.checkpoints import Checkpoint, CheckpointStore
 from muonscope.engine.config import ExperimentConfig
 from muonscope.engine.errors import StepCancelled
@@ -143,6 +143,12 @@ class Session:
         while shared < min(len(inherited), len(line)) and inherited[shared] == line[shared]:
             shared += 1
         return line[shared:]
+
+    def own_changes_told(self, branch: Branch) -> tuple[str, ...]:
+        """:meth:`own_changes` as the markers say them, what a switch set with it included
+        (``at step 20: lane 1 optimizer Adam → SignGD, lr 0.1 → 0.01``)."""
+        told = told_changes(self.initial_config, branch.changes)
+        return told[len(told) - len(self.own_changes(branch)) :]
 
     def lane_histories(self, branch: Branch | None = None) -> tuple[LaneHistory, ...]:
         """Every lane's settings along ``branch`` (the current one by default), to its newest step.
