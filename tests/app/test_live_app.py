@@ -183,10 +183,12 @@ def test_go_beside_an_emptied_go_to_box_goes_to_the_step_it_shows_again(qtbot):
     app.intents.step(4)
     wait_for_step(qtbot, app, 4)
     box = app.views.transport.goto_spin
+    qtbot.waitUntil(lambda: box.value() == 4, timeout=WAIT_MS)  # no frame of step 4 is left to arrive
     box.setValue(2)
     box.lineEdit().setText("")
     app.views.transport.goto_action.trigger()
     qtbot.waitUntil(lambda: app.clock.newest.step == 2, timeout=WAIT_MS)
+    wait_for_frame(qtbot, app)
     assert box.text() == "2" and not app.views.message.text.startswith("Not done")
 
 
