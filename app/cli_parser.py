@@ -227,7 +227,7 @@ def _add_shot(sub) -> None:
         f"1 runtime failure, 130 interrupted by Ctrl-C or SIGTERM (nothing written), {READER_GONE_EXIT}",
         names=setting_names(views=True),
     )
-    _add_session_arguments(shot)
+    _add_session_arguments(shot, "where the session stands, or K after --rewind K")
     shot.add_argument(
         "--out",
         metavar="FILE.png|FILE.svg",
@@ -435,11 +435,17 @@ def _add_cache(sub) -> None:
     )
 
 
-def _add_session_arguments(parser: argparse.ArgumentParser) -> None:
-    """Where a run starts and how far it goes: a preset or config with changes, or a saved session."""
+def _add_session_arguments(
+    parser: argparse.ArgumentParser, resumed_steps: str = "the session's own length"
+) -> None:
+    """Where a run starts and how far it goes: a preset or config with changes, or a saved session
+    (``resumed_steps``: how far a resumed one goes without --steps)."""
     _add_config_arguments(parser)
     parser.add_argument(
-        "--steps", metavar="N", type=int, help="number of steps (run.steps; default: the preset's)"
+        "--steps",
+        metavar="N",
+        type=int,
+        help=f"number of steps (run.steps; default: the preset's, with --resume {resumed_steps})",
     )
     parser.add_argument(
         "--resume",

@@ -344,9 +344,13 @@ def _frozen_lane_notes(snapshot: Any, changes: list) -> list[str]:
 
 
 def _target_step(session: Any, args: argparse.Namespace, length: list, frame_every: int) -> int:
-    """The step the resumed run ends at: ``--steps``, a ``run.steps`` set, or the session's own length."""
+    """The step the resumed run ends at: ``--steps``, a ``run.steps`` set, or the session's own length;
+    ``shot``'s, without them, where the session stands (or --rewind K): a picture of a session that
+    stopped short of its length (Ctrl-C, --until) ran on to that length first, for minutes."""
     if length:  # checked as any run.steps is (not a change made at the step: --steps makes none)
         target = session.config.with_value("run.steps", length[0]).run.steps
+    elif args.steps is None and args.command == "shot":
+        target = session.step
     elif args.steps is None:  # the session's own length, or as far as its branch was stepped past it
         target = max(session.config.run.steps, session.step)
     else:

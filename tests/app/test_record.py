@@ -230,6 +230,22 @@ def test_a_session_stepped_past_its_run_length_is_pictured_where_it_stands(capsy
     assert "(320x240, step 5)" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("rewind", "pictured"), [((), 2), (("--rewind", "1"), 1)])
+def test_a_session_that_stopped_short_of_its_length_is_pictured_where_it_stopped(
+    capsys, tmp_path, rewind, pictured
+):
+    """Stopped by --until at step 2 of 6, ``shot --resume`` ran on to step 6 before its picture (a
+    minute at a real size), and ``--rewind 1`` replayed to 6 too."""
+    saved = ["run", *TINY, "--steps", "6", "--until", "loss < 1e9", "--save", str(tmp_path / "s"), *QUIET]
+    assert main([*saved, "--set", "run.eval_every=2"]) == 0  # "loss" holds where first evaluated: step 2
+    capsys.readouterr()
+    shot = ["shot", "--resume", str(tmp_path / "s"), *rewind, "--out", str(tmp_path / "x.png"), *QUIET]
+    assert main([*shot, "--size", "320x240"]) == 0
+    assert f"(320x240, step {pictured})" in capsys.readouterr().out
+    assert main([*shot, "--size", "320x240", "--steps", "4"]) == 0  # and on, when asked
+    assert "(320x240, step 4)" in capsys.readouterr().out
+
+
 def test_every_frame_shows_the_change_labels_placed_for_its_curves_not_waiting_on_a_timer(capsys, tmp_path):
     """A label the curves grew under moved a second later on screen, so whether a frame showed it
     over them hung on how fast the machine drew the steps."""
