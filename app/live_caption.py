@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 from muonscope.engine.config import LaneConfig
 from muonscope.engine.errors import and_listed
 from muonscope.engine.lane_history import LaneHistory
+from muonscope.engine.lane_names import named_apart
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.scalar_metrics import GROUPS, SCALAR_METRICS, read_value
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot
@@ -328,10 +329,9 @@ def _distinct_names(snapshot: Snapshot, histories: Sequence[LaneHistory], step: 
         for lane_id, name in names.items()
     }
     index = {lane.lane_id: lane.index for lane in snapshot.lanes}  # lanes alike in every setting (a copy)
-    return {
-        lane_id: name if _count(names, name) == 1 else f"{name} (lane {index[lane_id]})"
-        for lane_id, name in names.items()
-    }
+    return dict(
+        zip(names, named_apart(list(names.values()), [index[lane_id] for lane_id in names]), strict=True)
+    )
 
 
 def _told_apart(settings: dict[int, LaneConfig], names: dict[int, str], lane_id: int) -> str:

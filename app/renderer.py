@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import fields, replace
 
 import numpy as np
@@ -23,6 +22,7 @@ from muonscope.app.panel_texts import (
 from muonscope.app.step_lookup import evaluated_step
 from muonscope.engine.history import MetricHistory, SpectraHistory
 from muonscope.engine.lane_history import LaneHistory
+from muonscope.engine.lane_names import named_apart
 from muonscope.engine.snapshot import Event, LaneSnapshot, Snapshot, Spectra, frozen_array
 from muonscope.engine.task_kinds import TASK_KINDS
 from muonscope.widgets.lane_key import LaneKeyEntry
@@ -55,11 +55,8 @@ def _names_of(history: LaneHistory) -> LaneNames:
 def _told_apart(names: list[LaneNames], indices) -> list[LaneNames]:
     """Lanes alike in every setting (one added as a copy) named apart by their number, as the caption
     and the lane rows name them: the key listed "Muon post … lr=0.3" twice, in two colours."""
-    counts = Counter(name.label for name in names)
-    return [
-        replace(name, label=f"{name.label} (lane {index})") if counts[name.label] > 1 else name
-        for name, index in zip(names, indices, strict=True)
-    ]
+    apart = named_apart([name.label for name in names], list(indices))
+    return [replace(name, label=label) for name, label in zip(names, apart, strict=True)]
 
 
 def marks_by_step(events: tuple[Event, ...]) -> list[tuple[int, str]]:

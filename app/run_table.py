@@ -10,6 +10,7 @@ import numpy as np
 
 from muonscope.app.table_numbers import decimals_text
 from muonscope.engine.divergence import because
+from muonscope.engine.lane_names import named_apart
 
 __all__ = ["estimate_text", "print_run_table", "steps_text"]
 
@@ -57,9 +58,11 @@ def print_run_table(report: dict[str, Any]) -> None:
     if sampled:
         print(f"population metrics estimated from {max(sampled)} sampled items (± one standard error)")
     items = any(lane["loss"] is not None for lane in report["lanes"])
-    width = max(_LABEL_WIDTH, *(len(lane["label"]) for lane in report["lanes"]))  # columns stay aligned
-    for lane in report["lanes"]:
-        cells = [f"{lane['label']:<{width}s}"]
+    labels = [lane["label"] for lane in report["lanes"]]  # in lane order: the i-th is lane i
+    names = named_apart(labels, range(len(labels)))
+    width = max(_LABEL_WIDTH, *(len(name) for name in names))  # columns stay aligned
+    for lane, name in zip(report["lanes"], names, strict=True):
+        cells = [f"{name:<{width}s}"]
         for key, digits in _ITEM_COLUMNS if items else _STREAM_COLUMNS:
             cells.append(f"{key} {_cell(lane, key, digits, report['step'])}")
         if lane["diverged"]:  # when, as inspect says: the metrics before it were measured

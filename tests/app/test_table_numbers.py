@@ -42,3 +42,27 @@ def test_the_run_table_says_when_its_population_metrics_are_of_an_earlier_step(c
     head = capsys.readouterr().out.splitlines()[0]
     assert head.startswith("step 1 on cpu")
     assert head.endswith("; population metrics of step 0, the last evaluated") == said, head
+
+
+def test_the_run_table_names_lanes_alike_in_every_setting_apart_by_their_number(capsys):
+    """Two rows read "Adam β=(0.9, 0.999) lr=0.1", and which was lane 0 was left to guess."""
+    from muonscope.app.cli import main
+
+    tiny = ["--set", "task.d=8", "--set", "task.n_items=24", "--set", "task.batch_size=8", "--steps", "1"]
+    lanes = [
+        "--lane",
+        "optimizer=adam,lr=0.1",
+        "--lane",
+        "optimizer=sgd,lr=1",
+        "--lane",
+        "optimizer=adam,lr=0.1",
+    ]
+    assert main(["run", *tiny, *lanes, "--no-progress"]) == 0
+    rows = [
+        line.split("  loss")[0].strip() for line in capsys.readouterr().out.splitlines() if "  loss" in line
+    ]
+    assert rows == [
+        "Adam β=(0.9, 0.999) lr=0.1 (lane 0)",
+        "SGD μ=0.9 sum lr=1",
+        "Adam β=(0.9, 0.999) lr=0.1 (lane 2)",
+    ]
