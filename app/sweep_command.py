@@ -15,6 +15,8 @@ from muonscope.app.config_args import (
     check_executor,
     check_workers,
     open_executor,
+    overrides,
+    parse_lane_fields,
     table_format,
     usable_workers,
 )
@@ -76,9 +78,24 @@ def _checked_inputs(args: argparse.Namespace) -> tuple:
     if problem:
         presets = _presets_with(args.axis)
         raise ConfigError("--axis", args.axis, f"{problem}; presets it applies to: {presets}")
+    _refuse_settings_unread(args)
     if not args.no_cache and (note := check_cache()):
         sys.stderr.write(f"muonscope sweep: note: {note}\n")
     return config, out_format
+
+
+def _refuse_settings_unread(args: argparse.Namespace) -> None:
+    """Refuse a setting typed with --set or --lane that the sweep replaces or never reads."""
+    from muonscope.engine.sweep_plans import unread_by_sweep
+
+    typed = [(key, key, value) for key, value in overrides(args.set)]
+    for index, spec in enumerate(args.lane):
+        fields = parse_lane_fields(spec, f"--lane[{index}]")
+        typed += [(f"--lane[{index}].{name}", f"lanes[{index}].{name}", v) for name, v in fields.items()]
+    for where, path, value in typed:
+        problem = unread_by_sweep(args.axis, path)
+        if problem:
+            raise ConfigError(where, value, f"has no effect on a sweep over {args.axis}: {problem}")
 
 
 def _run_points(args: argparse.Namespace, config, points: list, results: list):

@@ -18,13 +18,24 @@ import numpy as np
 
 from muonscope.engine.config import ExperimentConfig, RunConfig
 from muonscope.engine.errors import ConfigError, format_value
+from muonscope.engine.field_paths import parse_field_path
 from muonscope.engine.metrics import momentum_window
 from muonscope.engine.optim.registry import OPTIMIZERS
 from muonscope.engine.reproduce.base import loglog_slope
 from muonscope.engine.sweep import PointResult, SweepPoint
 from muonscope.engine.task_kinds import view_problem
 
-__all__ = ["AXES", "SEEDS", "Curve", "check_points_memory", "curves", "fitted_slopes", "guides", "plan"]
+__all__ = [
+    "AXES",
+    "SEEDS",
+    "Curve",
+    "check_points_memory",
+    "curves",
+    "fitted_slopes",
+    "guides",
+    "plan",
+    "unread_by_sweep",
+]
 
 #: sweep axis (as the task kinds name them) → the lane metric read at its last step
 AXES = {
@@ -118,6 +129,32 @@ def plan(config: ExperimentConfig, axis: str) -> list[SweepPoint]:
                 ) from None
             points.append(SweepPoint(point_config, _steps(config, axis), ((axis, value), ("seed", seed))))
     return points
+
+
+def unread_by_sweep(axis: str, path: str) -> str:
+    """Why a sweep along ``axis`` leaves the setting at ``path`` (``task.seed``, ``lanes[0].momentum``)
+    unread, or "" where it reads it: ``--set task.seed=5 --set run.steps=200`` on a sweep over N gave
+    seeds 0–2 of one step, the numbers of a sweep without them, and said nothing."""
+    section, _index, name = parse_field_path(path)
+    if path == "task.seed":
+        return f"every point runs seeds {', '.join(map(str, SEEDS))}, drawn as the spread"
+    if path in ("run.eval_every", "run.spectra_every"):
+        return "each point is measured once, at its last step"
+    if path == "run.exact_eval_items":
+        return "each point is evaluated exactly, over all its items"
+    if axis in _SWEPT:
+        if section == "lanes" and name == "momentum":
+            return f"the sweep sets every lane's μ to each of {', '.join(map(str, MUS))}"
+        return ""
+    if path == "run.steps":
+        return "each point takes one step from W = 0 (one-step recovery)"
+    if path == "task.batch_size":
+        return (
+            "the sweep sets the batch size of each point"
+            if axis == "batch"
+            else "each point takes the exact (population) gradient"
+        )
+    return ""
 
 
 def check_points_memory(points: list[SweepPoint], max_memory_gb: float, sharing: int | None = 1) -> None:

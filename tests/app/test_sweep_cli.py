@@ -698,3 +698,42 @@ def test_a_scheduler_on_a_host_no_one_knows_is_refused_naming_the_host(capsys):
     assert err.endswith(
         f"--scheduler = '{address}' is not allowed: no host named 'no-such-host.invalid' is known here\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        (
+            ["--set", "task.seed=5"],
+            "task.seed = 5 is not allowed: has no effect on a sweep over d: every point",
+        ),
+        (
+            ["--set", "run.steps=200"],
+            "run.steps = 200 is not allowed: has no effect on a sweep over d: each point",
+        ),
+        (
+            ["--set", "task.batch_size=64"],
+            "task.batch_size = 64 is not allowed: has no effect on a sweep over d",
+        ),
+        (["--set", "run.eval_every=3"], "run.eval_every = 3 is not allowed: has no effect on a sweep over d"),
+    ],
+)
+def test_a_setting_a_sweep_never_reads_is_refused_naming_it_before_any_point_runs(
+    capsys, tmp_path, typed, says
+):
+    """Seeds 0–2 of one exact step came back for ``--set task.seed=5 --set run.steps=200``: the numbers
+    of a sweep without them, with nothing said."""
+    assert main([*SWEEP, *typed, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_lanes_momentum_is_refused_on_a_sweep_that_sets_every_lanes_momentum(capsys):
+    stream = ["sweep", "--preset", "spectral_filtering", "--axis", "mu", "--no-progress"]
+    assert main([*stream, "--lane", "optimizer=muon,momentum=0.9"]) == 2
+    assert (
+        "--lane[0].momentum = 0.9 is not allowed: has no effect on a sweep over mu: the sweep sets every"
+        in (capsys.readouterr().err)
+    )
+    assert main([*stream, "--set", "lanes[0].momentum=0.9"]) == 2
+    assert "lanes[0].momentum = 0.9 is not allowed" in capsys.readouterr().err
