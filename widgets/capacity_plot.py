@@ -187,9 +187,8 @@ class CapacityPlot(PlotPanel):
         self._fit_steps(steps, recovered)
 
     def set_item_count(self, count: int | None) -> None:
-        """How many items a lane can recover (None: not known): the recovered axis stops there, so
-        that all of them recovered lies level with an accuracy of 1 (64 items took the axis to 80,
-        level with 0.8)."""
+        """How many items a lane can recover (None: not known): the recovered axis grows no further
+        (64 items took its round ceiling to 80, an axis no count could reach)."""
         if count != self._y.ceiling:
             self._y.ceiling = count
             self._y.reset()
