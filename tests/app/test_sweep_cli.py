@@ -331,6 +331,17 @@ def _read_until(fd: int, pattern: str, timeout_s: float) -> str:
     return text
 
 
+def _exit_status(proc: subprocess.Popen, controller: int) -> int:
+    """The stopped command's exit status; if it is still there a minute on, the test fails with the
+    stack of each of its threads, as the driver's faulthandler writes them to the terminal."""
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        stacks = _read_until(controller, r"(?!x)x", timeout_s=5)
+        pytest.fail(f"still running a minute after it was stopped; its threads:\n{stacks[-8000:]}")
+
+
 def _terminal() -> tuple[int, int]:
     """A pseudo-terminal of 24 × 80 characters (a new one is 0 × 0, and a bar 0 wide draws nothing)."""
     controller, terminal = pty.openpty()
@@ -342,6 +353,8 @@ def _terminal() -> tuple[int, int]:
 #: points from d = 256 (about a second each) to d = 2048 (tens of seconds each), so a SIGTERM sent
 #: once a point is reported lands mid-sweep.
 SLOW_DRIVER = """
+import faulthandler
+import signal
 import sys
 from muonscope.app.cli import main
 from muonscope.engine.presets import load_preset
@@ -354,6 +367,7 @@ def slow(settings):
     return Reproduction("one_step_capacity", settings.size)
 
 REPRODUCTIONS["one_step_capacity"] = slow
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # where it stands, should it hang
 sys.exit(main(sys.argv[1:]))
 """
 SLOW_SETTINGS = ["--preset", "one_step_capacity", "--set", "task.d=1024", "--set", "task.n_items=512"]
@@ -404,7 +418,7 @@ def test_a_stopped_sweep_ends_cleanly_and_keeps_its_points(tmp_path, stop):
         assert proc.poll() is None, "the sweep ended before it could be stopped"
         send(proc)
         shown += _read_until(controller, r"(?!x)x", timeout_s=60)  # to the end: workers and tracker too
-        assert proc.wait(timeout=60) == 130
+        assert _exit_status(proc, controller) == 130
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
