@@ -36,7 +36,7 @@ from muonscope.engine.save_identity import (
     new_save_id,
     saves_locked,
 )
-from muonscope.engine.scalar_metrics import COUNT_METRICS
+from muonscope.engine.scalar_metrics import COUNT_METRICS, SCALAR_METRICS
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.session_format import (
     FILES,
@@ -393,11 +393,15 @@ def _write_metrics(path: Path, session: Session, save_id: str) -> None:
         rows = len(table["step"])
         labels = branch.metrics.row_labels(session.lane_histories(branch))
         counts = {name: pa.array(count_values(table[name]), pa.int64()) for name in COUNT_METRICS}
+        # not computed at a row (NaN) is null, as in run --out's table: readers skip it in a mean
+        floats = [name for name in SCALAR_METRICS if name not in COUNT_METRICS]
+        missing = {name: pa.array(table[name], pa.float64(), from_pandas=True) for name in floats}
         parts.append(
             pa.table(
                 {
                     "branch": np.full(rows, branch.id, dtype=np.int64),
                     **table,
+                    **missing,
                     **counts,
                     "label": pa.array(labels, pa.string()),
                 }

@@ -181,6 +181,31 @@ def test_the_saved_folder_holds_the_four_files(saved):
     assert open_session(saved).step == 5
 
 
+def test_the_saved_metrics_hold_null_where_run_out_does_and_no_nan(saved, tmp_path):
+    """A metric not computed at a row was NaN in the session's table and null in ``run --out``'s: a
+    reader's mean of the column was NaN on one and a number on the other."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    session = open_session(saved)
+    session.branch.metrics.write(tmp_path / "out.parquet")  # run --out's table of the same rows
+    saved_table, out_table = pq.read_table(saved / "metrics.parquet"), pq.read_table(tmp_path / "out.parquet")
+    assert saved_table.column("loss").null_count > 0  # evaluated every 4th step only
+    for name in out_table.column_names:
+        if name in ("label", "diverged"):
+            continue
+        column = saved_table.column(name)
+        if _floating(column):
+            assert pc.sum(pc.is_nan(column)).as_py() in (0, None), name
+        assert column.is_null().to_pylist() == out_table.column(name).is_null().to_pylist(), name
+
+
+def _floating(column) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_floating(column.type)
+
+
 def test_a_session_says_where_and_with_what_it_was_computed(saved):
     document = json.loads((saved / "session.json").read_text())
     assert (document["device"], document["dtype"], document["torch_version"]) == (
