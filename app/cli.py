@@ -26,7 +26,7 @@ from muonscope.app.display_check import display_problem
 from muonscope.app.path_words import path_text
 from muonscope.app.standard_output import EXIT_READER_GONE, GuardedOutput, guarded_stdout
 from muonscope.app.warning_lines import one_line_warnings
-from muonscope.engine.errors import ConfigError
+from muonscope.engine.errors import ConfigError, and_listed
 from muonscope.engine.validate import nearest
 
 __all__ = ["EXIT_OK", "EXIT_RUNTIME", "EXIT_USAGE", "main"]
@@ -256,7 +256,9 @@ def _parsed(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namesp
     if unknown:
         where = getattr(args, "command_parser", parser)
         hint = (
-            " (the version: muonscope --version)" if "--version" in unknown else _option_hint(where, unknown)
+            " (the version: muonscope --version)"
+            if "--version" in unknown
+            else _option_hint(where, unknown) or _commands_taking(parser, where, unknown)
         )
         where.error(
             f"arguments = {' '.join(unknown)!r} is not allowed: {where.prog} takes no such argument"
@@ -273,6 +275,24 @@ def _option_hint(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
     options = {o[2:]: o for a in parser._actions for o in a.option_strings if o.startswith("--")}
     near = nearest(typed[2:], options)  # the dashes left out: every option shares them
     return "" if near is None else f" ({options[near]!r}?)"
+
+
+def _commands_taking(
+    parser: argparse.ArgumentParser, where: argparse.ArgumentParser, unknown: list[str]
+) -> str:
+    """`` (--steps is run's, shot's and record's)`` for an option that other commands take: ``sweep
+    --steps 200`` named no command that would have read it."""
+    typed = next((word.split("=", 1)[0] for word in unknown if word.startswith("--")), None)
+    commands = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+    taking = [
+        name
+        for name, command in commands.items()
+        if command is not where and any(typed in a.option_strings for a in command._actions)
+    ]
+    if not taking:
+        return ""
+    owners = and_listed([name + "'s" for name in taking])
+    return f" ({typed} is {owners})"
 
 
 def _said_of_option(exc: ConfigError, args: argparse.Namespace | None) -> str:

@@ -399,6 +399,11 @@ CASES = [
     ),
     (["run", "--stepz", "3"], "muonscope run takes no such argument ('--steps'?); see muonscope run --help"),
     (["shot", "--out", "{tmp}/x.png", "--sise", "9x9"], "muonscope shot takes no such argument ('--size'?)"),
+    (  # another command's option names the commands that take it
+        ["sweep", "--axis", "d", "--steps", "200"],
+        "muonscope sweep takes no such argument (--steps is run's, shot's and record's); see muonscope sweep",
+    ),
+    (["inspect", "{tmp}", "--save=x"], "muonscope inspect takes no such argument (--save is run's); see"),
     (
         ["--bogus"],
         "muonscope: error: arguments = '--bogus' is not allowed: muonscope reads no --bogus before a "
