@@ -155,14 +155,16 @@ _SIZE_AXES = ("d", "batch", "n_items")
 
 
 def _curve_table(drawn: list, axis: str) -> dict[str, list]:
-    """Print each lane's points, and return them as columns named by what they hold: the lane, the
-    swept x, the metric's mean, min and max over seeds, and how many seeds (a sweep stopped part-way
-    has points of fewer, marked on the printout)."""
+    """Print each lane's points, and return them as columns named by what they hold: the lane (its
+    index, as run's tables number lanes, and its label), the swept x, the metric's mean, min and max
+    over seeds, and how many seeds (a sweep stopped part-way has points of fewer, marked on the
+    printout)."""
     from muonscope.engine.sweep_plans import AXES, SEEDS
 
     metric = AXES[axis]
     names = (
         "lane",
+        "label",
         _X_COLUMNS.get(axis, axis),
         f"{metric}_mean",
         f"{metric}_min",
@@ -187,7 +189,7 @@ def _curve_table(drawn: list, axis: str) -> dict[str, list]:
             else:  # every seed diverged: no value to average, said rather than left out
                 print(f"    {x:>10g}:   diverged ({lost} of {len(SEEDS)} seeds)")
             x = int(x) if axis in _SIZE_AXES else x  # a size is a whole number, as in the points table
-            row = (curve.label, x, mean, lo, hi, int(seeds), lost)
+            row = (curve.lane, curve.label, x, mean, lo, hi, int(seeds), lost)
             for name, value in zip(names, row, strict=True):
                 table[name].append(value)
     return table
@@ -215,9 +217,10 @@ def _point_table(results, drawn: list, axis: str, config) -> dict[str, list]:
                 if name == "window":  # the point's value is the μ it ran at; its window is 2T − 1
                     table["mu"].append(value)
                     table[_X_COLUMNS[axis]].append(momentum_window(value).noise_steps)
-                else:
-                    table[name].append(value)
-            table["lane"].append(lane["label"])
+                else:  # named as the curves table names it (the batch sweep's x is batch_size)
+                    table[_X_COLUMNS.get(name, name)].append(value)
+            table["lane"].append(index)
+            table["label"].append(lane["label"])
             for metric in metrics:
                 table[metric].append(lane.get(metric))
             table["diverged"].append(bool(lane.get("diverged")))

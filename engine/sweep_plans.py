@@ -272,14 +272,21 @@ def curves(results: list[PointResult], axis: str) -> list[Curve]:
             np.array([r.size for r in rows], dtype=int),
             tuple(sorted(diverged[i].items())),
         )
-        if not any(_same_curve(curve, earlier) for earlier in out):
+        if not any(_same_curve(curve, earlier, axis in _SWEPT) for earlier in out):
             out.append(curve)
     return out
 
 
-def _same_curve(curve: Curve, other: Curve) -> bool:
+def _same_curve(curve: Curve, other: Curve, named_alike: bool) -> bool:
     """Whether two lanes' curves are one: lanes that a sweep's value makes alike (two momenta of one
-    optimizer, swept over μ) run the same points and share a name; the second is not drawn."""
+    optimizer, swept over μ) run the same points and share a name; the second is not drawn.
+
+    ``named_alike``: a sweep over μ names its lanes so that a name is shared only by lanes alike in
+    all but μ (:func:`plan`), whose curves are then one whatever their last digits: the second of
+    a 100×100 stream's two Muon lanes came out one ulp apart at some points, and was drawn and
+    written twice under one name."""
+    if named_alike:
+        return curve.label == other.label
     return (
         curve.label == other.label
         and np.array_equal(curve.x, other.x)

@@ -608,12 +608,10 @@ def test_sweep_prints_curves_and_writes_tables(capsys, tmp_path, monkeypatch):
     assert f"{heading} (B = ∞)" in out
     assert "guide slope 1/(2α)" in out
     rows = (tmp_path / "out" / "curves.csv").read_text().splitlines()
-    header = (
-        "lane,d,recovered_mean,recovered_min,recovered_max,seeds,diverged_seeds,device,dtype,torch_version"
-    )
-    assert rows[0] == header and len(rows) == 1 + 4 * 3
-    assert all(next(csv.reader([row]))[5] == "3" for row in rows[1:])  # every point averages the three seeds
-    assert all(next(csv.reader([row]))[1].isdigit() for row in rows[1:])  # d = 8, as points.csv has it
+    header = "lane,label,d,recovered_mean,recovered_min,recovered_max,seeds,diverged_seeds,device,dtype,"
+    assert rows[0] == header + "torch_version" and len(rows) == 1 + 4 * 3
+    assert all(next(csv.reader([row]))[6] == "3" for row in rows[1:])  # every point averages the three seeds
+    assert all(next(csv.reader([row]))[2].isdigit() for row in rows[1:])  # d = 8, as points.csv has it
     assert main(argv) == 0  # the second run reads every point from the cache
     assert (tmp_path / "out" / "points.csv").read_text().count(",True") == 4 * 9
 

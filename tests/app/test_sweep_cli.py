@@ -685,12 +685,12 @@ def test_a_lane_that_diverges_at_every_point_is_said_to_and_kept_in_the_tables(c
     assert lines[adam] == "  Adam β₂=0.999 lr=0.01 (diverged at every point)"  # β₁ is the swept μ
     assert lines[adam + 1].split() == ["0.5:", "diverged", "(3", "of", "3", "seeds)"]
     with open(tmp_path / "curves.csv", newline="") as handle:
-        curves = [row for row in csv.DictReader(handle) if row["lane"].startswith("Adam")]
+        curves = [row for row in csv.DictReader(handle) if row["label"].startswith("Adam")]
     assert len(curves) == 7 and all(row["diverged_seeds"] == "3" and row["seeds"] == "0" for row in curves)
     with open(tmp_path / "points.csv", newline="") as handle:
         points = list(csv.DictReader(handle))
-    assert {row["diverged"] for row in points if row["lane"].startswith("Adam")} == {"True"}
-    assert {row["diverged"] for row in points if row["lane"].startswith("Muon")} == {"False"}
+    assert {row["diverged"] for row in points if row["label"].startswith("Adam")} == {"True"}
+    assert {row["diverged"] for row in points if row["label"].startswith("Muon")} == {"False"}
 
 
 @pytest.mark.parametrize("command", [[*SWEEP, "--out"], ["reproduce", "one_step_capacity", "--out"]])
@@ -751,3 +751,31 @@ def test_a_lanes_momentum_is_refused_on_a_sweep_that_sets_every_lanes_momentum(c
     )
     assert main([*stream, "--set", "lanes[0].momentum=0.9"]) == 2
     assert "lanes[0].momentum = 0.9 is not allowed" in capsys.readouterr().err
+
+
+def test_the_curves_and_points_tables_name_the_swept_value_and_the_lanes_alike(capsys, tmp_path):
+    """The batch sweep's x was batch_size in one table and batch in the other, and its lane a label
+    string where run's tables number lanes: neither join went through without renaming."""
+    import pyarrow.parquet as pq
+
+    argv = [
+        "sweep",
+        "--set",
+        "task.d=16",
+        "--set",
+        "task.n_items=32",
+        "--axis",
+        "batch",
+        "--out",
+        str(tmp_path),
+    ]
+    code, _out, err = _main(capsys, *argv, "--no-progress", "--workers", "1")
+    assert code == 0, err
+    curves, points = (
+        pq.read_table(tmp_path / f"{name}.parquet").to_pydict() for name in ("curves", "points")
+    )
+    assert "batch_size" in curves and "batch_size" in points and "batch" not in points
+    assert sorted(set(curves["lane"])) == sorted(set(points["lane"])) == [0, 1, 2, 3]  # the default preset's
+    for table in (curves, points):
+        labels = {lane: label for lane, label in zip(table["lane"], table["label"], strict=True)}
+        assert labels[1].startswith("Adam") and labels[2].startswith("Muon pre")

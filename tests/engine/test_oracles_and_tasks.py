@@ -248,6 +248,29 @@ def test_a_sweep_over_mu_names_no_mu_and_draws_lanes_it_makes_alike_once():
     assert not np.array_equal(drawn[0].mean, drawn[1].mean)  # pre and post differ at μ > 0
 
 
+@pytest.mark.parametrize("axis", ["mu", "window"])
+def test_lanes_a_sweep_over_mu_names_alike_are_one_curve_whatever_their_last_digits(axis):
+    """Two Muon lanes of the spectral_filtering preset, alike but for μ, came out one ulp apart at
+    some points of a 100×100 stream: the curve was drawn and written twice under one name."""
+    ulp = np.nextafter(0.95, 1.0)
+
+    def results(swept: str, values: tuple) -> list[PointResult]:
+        made = [_result(swept, x, s, (0.95, ulp if x == values[1] else 0.95)) for x in values for s in (0, 1)]
+        return [
+            PointResult(
+                r.point,
+                tuple(
+                    {**lane, "alignment": lane["sin_theta"], "label": "Muon pre · ema"} for lane in r.lanes
+                ),
+                0.0,
+            )
+            for r in made
+        ]
+
+    assert [c.lane for c in curves(results(axis, (0.5, 0.9)), axis)] == [0]
+    assert [c.lane for c in curves(results("d", (8, 16)), "d")] == [0, 1]  # a size sweep names none alike
+
+
 @pytest.mark.parametrize(("alpha", "outside"), [(1.5, False), (1.0, True), (0.8, True)])
 def test_a_guide_drawn_where_its_law_does_not_hold_says_so(alpha, outside):
     """At α = 0.8 the guides d^(1+1/(2α)) and d^(1/(2α)) were drawn as if the theory (α > 1) held."""
