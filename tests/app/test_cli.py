@@ -719,7 +719,11 @@ def test_the_metrics_table_says_where_a_lane_diverged_and_leaves_what_was_not_co
     lanes = ["--lane", "optimizer=adam,lr=0.01", "--lane", "optimizer=muon,lr=0.01"]
     code, out, _ = _run(capsys, *stream, *lanes, "--steps", "4", "--json", "--out", str(tmp_path / "o"))
     assert code == 0
-    diverged_step = json.loads(out)["lanes"][0]["diverged_step"]
+    adam, muon = json.loads(out)["lanes"]
+    diverged_step = adam["diverged_step"]
+    # no rank or step is given beside a metric it took no more: "gap_rank": 1 stood by "gap": null
+    assert adam["gap"] is adam["gap_rank"] is adam["alignment"] is adam["signal_step"] is None
+    assert muon["gap_rank"] >= 1 and muon["signal_step"] == 4
     table = pq.read_table(tmp_path / "o" / "metrics.parquet")
     assert str(table.schema.field("diverged").type) == "bool"
     rows = table.to_pylist()
