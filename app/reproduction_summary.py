@@ -51,8 +51,15 @@ def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: flo
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     if reproduction.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in reproduction.notes]
-    lines += ["", "## Files", ""] + [f"- `{path.name}`" for path in files]
+    lines += ["", "## Files", ""] + [_file_line(path, reproduction.tables) for path in files]
     return "\n".join(lines) + "\n"
+
+
+def _file_line(path: Path, tables: dict[str, dict]) -> str:
+    """A file of the reproduction, and a table's columns: a reader met "A_pre" and "s_buffer" with
+    nothing to say which table held what."""
+    columns = tables.get(path.stem) if path.suffix in (".parquet", ".csv") else None
+    return f"- `{path.name}`" + (f": {', '.join(f'`{name}`' for name in columns)}" if columns else "")
 
 
 def _readable(text: str) -> str:

@@ -339,10 +339,10 @@ def momentum_order(settings: Settings) -> Reproduction:
     out.data.append(_rank_one(settings, out))
     out.tables["order"] = {
         "mu": list(map(float, mus)),
-        "A_pre": list(map(float, pre)),
-        "A_post": list(map(float, post)),
-        "A_polar_only": [none] * len(mus),  # no buffer: the same at every μ, here so the table holds it
-        "sin_theta": list(map(float, angle)),
+        "alignment_pre": list(map(float, pre)),
+        "alignment_post": list(map(float, post)),
+        "alignment_polar_only": [none] * len(mus),  # no buffer: the same at every μ, held here all the same
+        "sin_theta_buffer": list(map(float, angle)),  # the EMA buffer's top-3 left space against G_sig's
     }
     return out
 
@@ -383,9 +383,9 @@ def _rank_one(settings: Settings, out: Reproduction) -> CurveSet:
     setting = {"strength": strength, "rows": rows, "cols": cols, "detection_limit": float(limit)}
     out.tables["order_rank_one"] = {  # the figure's numbers, and the note's, in a file of their own
         "mu": list(map(float, mus)),
-        "A_pre": list(map(float, pre)),
-        "A_post": list(map(float, post)),
-        "A_polar_only": [none] * len(mus),
+        "alignment_pre": list(map(float, pre)),
+        "alignment_post": list(map(float, post)),
+        "alignment_polar_only": [none] * len(mus),
     }
     return _alignment("alignment_rank_one", mus, pre, post, none, setting)
 

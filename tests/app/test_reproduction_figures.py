@@ -260,6 +260,13 @@ def test_summary_lists_claims_with_their_result_and_escapes_table_bars(tmp_path)
     assert "## Notes\n\n- a note" in summary and "- `race.png`" in summary
 
 
+def test_the_summary_names_each_tables_columns():
+    """A reader met "s_buffer" and "alignment_pre" in files the summary named and said no more of."""
+    result = Reproduction("default", "ci", tables={"order": {"mu": [0.5], "alignment_pre": [0.9]}})
+    summary = summary_markdown(result, [Path("out") / "order.csv", Path("out") / "order.png"], 1.0)
+    assert "- `order.csv`: `mu`, `alignment_pre`\n- `order.png`\n" in summary
+
+
 def test_an_exploratory_summary_says_it_judges_nothing():
     """It read "0 of 0 checks pass"."""
     result = Reproduction("default", "ci", claims=[Claim("§5", "n_rec(t)/d_t", "0.1", "about 1", None)])

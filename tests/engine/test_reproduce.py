@@ -174,12 +174,18 @@ def test_the_momentum_order_table_holds_every_alignment_its_claims_judge():
     result = reproduced("momentum_order")
     table = result.tables["order"]
     (claim,) = [c for c in result.claims if c.text == "A(polar-only)"]
-    assert table["A_polar_only"] == pytest.approx([float(claim.measured)] * len(table["mu"]), abs=5e-4)
-    assert len(table["A_polar_only"]) == len(table["mu"]) == len(table["A_pre"])
+    judged = [float(claim.measured)] * len(table["mu"])
+    assert table["alignment_polar_only"] == pytest.approx(judged, abs=5e-4)
+    assert len(table["alignment_polar_only"]) == len(table["mu"]) == len(table["alignment_pre"])
     # and the rank-one spike's figure (and the note quoting it) has its numbers in a table too
     (spike,) = result.curve_sets("alignment_rank_one")
     rank_one = result.tables["order_rank_one"]
-    for column, curve in (("A_pre", "pre-polar"), ("A_post", "post-polar"), ("A_polar_only", "polar-only")):
+    drawn = {
+        "alignment_pre": "pre-polar",
+        "alignment_post": "post-polar",
+        "alignment_polar_only": "polar-only",
+    }
+    for column, curve in drawn.items():
         assert rank_one["mu"] == pytest.approx(list(spike.curves[curve].x))
         assert rank_one[column] == pytest.approx(list(spike.curves[curve].y))
 
