@@ -208,6 +208,7 @@ def _settings_report(lane: LaneSnapshot, settings: LaneConfig) -> dict[str, Any]
     return {
         "label": lane.label,
         "optimizer": lane.optimizer,
+        "lr": settings.lr,
         "order": None if lane_field_problem(settings, "order") else lane.order,
         "momentum": lane.momentum,
         "beta2": None if lane_field_problem(settings, "beta2") else settings.beta2,

@@ -211,6 +211,7 @@ def test_lane_specs_replace_the_preset_lanes(capsys):
     lanes = json.loads(out)["lanes"]
     assert code == 0
     assert [lane["optimizer"] for lane in lanes] == ["muon", "signgd"]
+    assert [lane["lr"] for lane in lanes] == [0.05, 0.01]  # Muon's default, and the one given
     assert lanes[0]["label"] == "Muon post μ=0.9 ema NS3 lr=0.05"
     assert [lane["buffer"] for lane in lanes] == ["ema", None]  # SignGD with order none keeps no buffer
 
