@@ -127,7 +127,8 @@ _LABEL_WIDTH = 34
 def _not_yet_computed(report: dict[str, Any], items: bool) -> str:
     """Why a column reads n/a at a step before its metric was first computed ("" when none does): a
     3-step run of a preset with spectra every 5 printed n/a everywhere and said nothing."""
-    run, lanes = report["config"]["run"], report["lanes"]
+    run = report["config"]["run"]
+    lanes = [lane for lane in report["lanes"] if not lane["diverged"]]  # a diverged lane's are null for good
     reasons = []
     if not items and any(lane["gap_rank"] is None for lane in lanes):
         reasons.append(f"the spectra come every {steps_text(run['spectra_every'])} (run.spectra_every)")

@@ -239,12 +239,12 @@ def _measured_report(lane: LaneSnapshot, has_items: bool, since: int) -> dict[st
         "recovered_se": _number(lane.recovered_se) if has_items and estimated else None,
         "recovered_prefix": lane.recovered_prefix if has_items else None,
         "gap": _number(lane.gap),
-        # the rank and step of what is reported, null beside a null (a diverged lane's gap of rank 1)
-        "gap_rank": lane.gap_rank if _number(lane.gap) is not None else None,
+        # a diverged lane's, null as its gap and alignment are (it read "gap_rank": 1 beside "gap": null)
+        "gap_rank": lane.gap_rank if lane.spectra_step >= 0 and not lane.diverged else None,
         "alignment": _number(lane.alignment) if signal_now else None,
         "sin_theta": _number(lane.sin_theta) if signal_now else None,
         "tail_filtering": _number(lane.tail_filtering),
-        "signal_step": lane.signal_step if signal_now and _measured(lane.alignment, lane.sin_theta) else None,
+        "signal_step": lane.signal_step if signal_now and not lane.diverged else None,
         "settings_step": since,
         "spectra": {matrix.name: _numbers(getattr(lane.spectra, matrix.name)) for matrix in fields(Spectra)},
     }
@@ -253,10 +253,6 @@ def _measured_report(lane: LaneSnapshot, has_items: bool, since: int) -> dict[st
 def _number(value: float) -> float | None:
     """JSON has no NaN: metrics that do not apply (or diverged) become null."""
     return None if not math.isfinite(value) else float(value)
-
-
-def _measured(*values: float) -> bool:
-    return any(_number(value) is not None for value in values)
 
 
 def _numbers(values: Any) -> list[float | None]:
