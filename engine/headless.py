@@ -148,10 +148,13 @@ def _evaluate_last_step(session: Session, progress: Progress | None, watch: _Sto
 
 
 def branch_report(session: Session) -> dict[str, Any]:
-    """The branch the report's step is on: its ``name``, the ``parent`` it forked from (null on the
-    first one) and the ``fork_step`` it forked after. A fork's report beside its parent's read alike."""
+    """The branch the report's step is on: its ``name``, the ``parent`` it forked from and the
+    ``fork_step`` it forked after (both null on the first one, which forked from nothing: it read 0).
+    A fork's report beside its parent's read alike."""
     branch = session.branch
-    parent = None if branch.parent is None else session.branches[branch.parent].name
+    if branch.parent is None:
+        return {"name": branch.name, "parent": None, "fork_step": None}
+    parent = session.branches[branch.parent].name
     return {"name": branch.name, "parent": parent, "fork_step": branch.fork_step}
 
 

@@ -174,7 +174,7 @@ def test_a_change_after_a_rewind_forks_and_equals_a_change_made_there(capsys, sa
     # the same run, told apart by the branch it ended on
     forked_report, continued_report = json.loads(forked), json.loads(continued)
     assert forked_report.pop("branch") == {"name": "fork 1 at step 30", "parent": "main", "fork_step": 30}
-    assert continued_report.pop("branch") == {"name": "main", "parent": None, "fork_step": 0}
+    assert continued_report.pop("branch") == {"name": "main", "parent": None, "fork_step": None}
     assert forked_report == continued_report
     assert forked != saved["straight"]
     assert forked_report["config"]["lanes"][0]["lr"] == 0.3
