@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from muonscope import __version__
 from muonscope.engine.breakpoints import Hit
 from muonscope.engine.changes import Change, dated_change_text
 from muonscope.engine.config import ExperimentConfig, LaneConfig
@@ -174,6 +175,7 @@ def final_report(snapshot: Snapshot, config: ExperimentConfig) -> dict[str, Any]
         "device": snapshot.device,
         "dtype": snapshot.dtype,
         "torch_version": torch_version(),
+        "muonscope_version": __version__,  # the code that computed it, as a session records its writer
         "lanes": [
             _lane_report(lane, settings, TASK_KINDS[config.task.kind].has_classes, since[lane.lane_id])
             for lane, settings in zip(snapshot.lanes, config.lanes, strict=True)

@@ -3,6 +3,7 @@
 import argparse
 import csv
 import dataclasses
+import importlib.metadata
 import json
 import math
 import os
@@ -52,6 +53,7 @@ def test_json_report_has_the_documented_shape(capsys):
         "float64",
         torch.__version__,
     )
+    assert report["muonscope_version"] == importlib.metadata.version("muonscope")  # the code that computed it
     assert len(report["lanes"]) == 4
     for lane in report["lanes"]:
         for key in ("label", "optimizer", "order", "loss", "accuracy", "recovered", "gap", "alignment"):
