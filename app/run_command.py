@@ -68,11 +68,21 @@ def run_command(args: argparse.Namespace) -> int:
     start_step = session.step
     start = session.snapshot()
     held_at_start = [b for b in until if b.check_last_measured(start) is not None]
+    slow = _slow_steps(start)
     with stop_signals() as stop:
-        stop.then = "stopping after the step or evaluation under way, or undoing it if it has run a second"
+        stop.then = (
+            "undoing the step or evaluation under way"  # each takes long: said before the first
+            if slow
+            else "stopping after the step or evaluation under way, or undoing it if it has run a second"
+        )
         with ProgressBar(not args.no_progress, unit="step") as progress:
             outcome = run_session(
-                session, target, until=bool(args.until), progress=progress, stop_requested=stop.is_set
+                session,
+                target,
+                until=bool(args.until),
+                progress=progress,
+                stop_requested=stop.is_set,
+                slow_steps=slow,
             )
         session.set_breakpoints(kept)  # the session keeps its own; --until's were this run's only
         if outcome.hit is not None and outcome.hit.breakpoint in until:  # as typed, for a script
@@ -249,6 +259,14 @@ def open_run_session(
     target = _prepare(session, args, frame_every, before_changes)
     _say_slow_steps(session, target, f"muonscope {args.command}")
     return session, target
+
+
+def _slow_steps(start: Any) -> bool:
+    """Whether each step of the run whose first snapshot is ``start`` takes long enough that
+    ``_say_slow_steps`` said so before the first."""
+    from muonscope.engine.step_cost import slow_step_seconds
+
+    return slow_step_seconds(start.config, start.device, start.dtype) is not None
 
 
 def _say_slow_steps(session: Any, target: int, prog: str) -> None:

@@ -53,6 +53,7 @@ def run_session(
     progress: Progress | None = None,
     stop_requested: Callable[[], bool] | None = None,
     abandon_after_s: float = ABANDON_AFTER_S,
+    slow_steps: bool = False,
 ) -> RunOutcome:
     """Step ``session`` to ``target`` (total steps), stopping early at a breakpoint if ``until``.
 
@@ -63,9 +64,12 @@ def run_session(
     finished, and its report says ``interrupted``. It is asked inside a step too, once the step has run
     ``abandon_after_s``: a step that long is abandoned (undone whole) rather than waited for (a
     SIGTERM during a step of minutes, a big memory's exact gradient, went unanswered for ten).
+    ``slow_steps``: each step is known to take longer than that (the run said so before the first),
+    so a stop abandons it at its first cancellation point: a Ctrl-C sent just after that note came
+    within the step's first second, and the step's SVD of minutes ran before it was asked again.
     """
     start = session.step
-    watch = _StopWatch(stop_requested, abandon_after_s)
+    watch = _StopWatch(stop_requested, 0.0 if slow_steps else abandon_after_s)
     hit, interrupted, abandoned = _step_to(session, target, until, progress, watch)
     if not abandoned:  # a step that long has an evaluation as long: the report says which step it is of
         interrupted = _evaluate_last_step(session, progress, watch) or interrupted

@@ -268,3 +268,15 @@ def test_a_stop_during_a_runs_closing_evaluation_abandons_it_and_reports_the_ste
     assert session.step == 3
     finished = Session(config)
     assert run_session(finished, 3).report["lanes"][0]["eval_step"] == 3  # unstopped: evaluated
+
+
+@pytest.mark.parametrize(("slow_steps", "stopped_at"), [(True, 0), (False, 1)])
+def test_a_stop_abandons_a_step_known_to_be_slow_at_its_first_cancellation_point(slow_steps, stopped_at):
+    """Ctrl-C sent just after "each step will take about 2 min" landed in the step's first second,
+    so the step's first check let it on, and its SVD of minutes ran before the next one."""
+    from muonscope.engine.headless import run_session
+
+    config = ExperimentConfig(task=TaskConfig(d=8, n_items=32, batch_size=8), lanes=LANES[:1])
+    session = Session(config)
+    outcome = run_session(session, 5, stop_requested=lambda: True, slow_steps=slow_steps)
+    assert outcome.interrupted and session.step == outcome.report["step"] == stopped_at
