@@ -91,4 +91,5 @@ def first_line_then_ctrl_c(args: list[str], env: dict[str, str] | None = None) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stderr.close()  # left open by a timeout, its warning failed whichever test came next
     return first, rest, proc.returncode
