@@ -58,7 +58,7 @@ def plan_offscreen(args, size: tuple[int, int], frame_every: int = 0) -> Offscre
     the session's step.
     """
     from muonscope.app.config_args import view_options
-    from muonscope.app.run_command import check_run_arguments, open_run_session
+    from muonscope.app.run_start import check_run_arguments, open_run_session
 
     config = check_run_arguments(args)
     _check_stage(args.scale, args.theme)

@@ -145,8 +145,8 @@ def _saved_session(path, steps: int):
     return path
 
 
-def _busy_stages(monkeypatch, module) -> list[tuple[bool, str]]:
-    """The (enabled, stage) of each busy line ``module`` opens from now on, recorded, not drawn."""
+def _busy_stages(monkeypatch, *modules) -> list[tuple[bool, str]]:
+    """The (enabled, stage) of each busy line ``modules`` open from now on, recorded, not drawn."""
     stages = []
 
     @contextlib.contextmanager
@@ -154,15 +154,17 @@ def _busy_stages(monkeypatch, module) -> list[tuple[bool, str]]:
         stages.append((enabled, stage))
         yield
 
-    monkeypatch.setattr(module, "busy", recorded)
+    for module in modules:
+        monkeypatch.setattr(module, "busy", recorded)
     return stages
 
 
 def test_a_resumed_run_says_while_it_opens_goes_back_and_saves(monkeypatch, capsys, tmp_path):
     import muonscope.app.run_command as run_module
+    import muonscope.app.run_start as start_module  # where the session is opened and rewound
 
     saved = _saved_session(tmp_path / "s1", 4)
-    stages = _busy_stages(monkeypatch, run_module)
+    stages = _busy_stages(monkeypatch, start_module, run_module)
     again = ["run", "--resume", str(saved), "--rewind", "2", "--steps", "3", "--save", str(tmp_path / "s2")]
     assert run_command(build_parser().parse_args([*again, "--out", str(tmp_path / "tables")])) == 0
     capsys.readouterr()
