@@ -193,8 +193,8 @@ def _saved_note(path: Path, session: Any) -> str:
 
 
 def _slow_steps(start: Any) -> bool:
-    """Whether each step of the run whose first snapshot is ``start`` takes long enough that
-    ``_say_slow_steps`` said so before the first."""
+    """Whether each step of the run whose first snapshot is ``start`` takes long enough that the run
+    said so before the first (``run_start``'s slow-step note; the speed it reads is measured once)."""
     from muonscope.engine.step_cost import slow_step_seconds
 
     return slow_step_seconds(start.config, start.device, start.dtype) is not None
