@@ -30,7 +30,12 @@ def fit_image(image: QtGui.QImage, size: tuple[int, int]) -> QtGui.QImage:
 
     A video keeps one size from its first frame to its last, whatever the window does meanwhile.
     The bars take the colour of the picture's corner, its background: white ones edged the dark stage.
+    A grab on a scaled display (QT_SCALE_FACTOR=2) holds twice the pixels and says so in its device
+    pixel ratio; the result counts pixels only (ratio 1): a ratio kept drew the window into the top
+    left half of the frame and left the rest bare.
     """
+    image = QtGui.QImage(image)  # the caller's image keeps its ratio
+    image.setDevicePixelRatio(1.0)
     width, height = size
     if (image.width(), image.height()) == (width, height):
         return image
