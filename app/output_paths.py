@@ -6,6 +6,8 @@ here names the option, the path given and what stands in the way.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from muonscope.engine.errors import ConfigError
@@ -65,10 +67,10 @@ def check_writable(folder: Path, option: str = "--out", given: Path | None = Non
         if not where.is_dir():
             raise ConfigError(option, str(given), f"{where} is {kind_of(where)}, not a folder") from None
         raise ConfigError(option, str(given), f"cannot create a folder in {where} ({exc.strerror})") from None
-    try:
-        probe = folder / ".muonscope-write-test"
-        probe.touch()
-        probe.unlink()
+    try:  # a probe of its own: commands writing into one folder at once removed each other's
+        descriptor, probe = tempfile.mkstemp(prefix=".muonscope-write-test-", dir=folder)
+        os.close(descriptor)
+        os.unlink(probe)
     except OSError as exc:
         shown = folder.absolute() if folder == Path(".") else folder  # "in ." named no folder
         where = "" if folder == given else f" in {shown}"
