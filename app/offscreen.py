@@ -179,7 +179,9 @@ class OffscreenWindow:
         """Show the window (and the panel alone, if asked) at a size from which ``plan.size`` scales.
 
         A window cannot be narrower than its toolbar and controls: asked for less, it is drawn at
-        the smallest size of the same shape that it allows, and each frame is scaled down.
+        the smallest size of the same shape that it allows, and each frame is scaled down. That size
+        is measured on the stage when one is asked for: without its controls it is some 600 pixels
+        narrower, and a 1024×768 stage was drawn 1170 wide, its text shrunk with it.
         """
         width, height = self.plan.size
         self.window.resize(width, height)
@@ -189,12 +191,19 @@ class OffscreenWindow:
             subject.setParent(None)  # the panel alone, as its own (offscreen) window
             subject.show_header_controls(False)  # a figure: its boxes and buttons are the window's
             subject.show_step_in_title(True)  # the window's timeline and caption are not in it
+        subject.resize(width, height)
+        self.window.show()
+        subject.show()
+        self._set_the_stage(subject)
+        subject.layout().activate()  # the stage's fonts and hidden bars count in its least size
         least = subject.minimumSizeHint().expandedTo(subject.minimumSize())
         scale = max(1.0, least.width() / width, least.height() / height)
         subject.resize(math.ceil(width * scale), math.ceil(height * scale))
         self._laid_out = (subject.width(), subject.height())
-        self.window.show()
-        subject.show()
+        return subject
+
+    def _set_the_stage(self, subject) -> None:
+        """Presentation mode as the plan asks (its scale, its theme), or none."""
         if self.plan.presentation:
             if self.plan.stage_scale is not None:
                 self.app.presentation.set_scale(self.plan.stage_scale)
@@ -204,7 +213,6 @@ class OffscreenWindow:
             if subject is not self.window:  # taken out of the window, it paints its own stage
                 subject.setPalette(self.window.centralWidget().palette())
                 subject.setAutoFillBackground(True)
-        return subject
 
     # ---- driving -------------------------------------------------------------------------------
 

@@ -452,6 +452,16 @@ def test_a_picture_smaller_than_the_window_allows_says_it_was_scaled_down(capsys
         assert width > 320 and abs(width / height - 320 / 240) < 0.01 and line.endswith("scaled down")
 
 
+def test_a_stage_narrower_than_the_desk_is_drawn_at_its_own_size(capsys, tmp_path):
+    """The stage has no controls to make room for: a 1024×768 slide was laid out 1170 wide like the
+    desk, and its text shrank with the scaling down; the desk at 900×675 still is."""
+    argv = ["shot", *TINY, "--steps", "1", "--size", "900x675", "--out", str(tmp_path / "x.png")]
+    assert main([*argv, "--presentation"]) == 0
+    assert "laid out" not in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "the window was laid out at" in capsys.readouterr().out
+
+
 @pytest.mark.qt_no_exception_capture
 def test_a_frame_that_fails_to_draw_ends_the_shot_with_the_error_instead_of_waiting(
     capsys, tmp_path, monkeypatch
