@@ -24,6 +24,10 @@ __all__ = ["CAPTION_UNFOLDS_PX", "MainWindow", "rate_text", "split_first_sentenc
 CAPTION_UNFOLDS_PX = 900
 #: Room a dock beside the plots takes besides its own width: the splitter between them.
 _DOCK_SEPARATOR_PX = 8
+#: The controls' width, and the least they are squeezed to (a scroll bar then shows the rest) where the
+#: screen is narrower: at 425 always, the window was 1170 wide at least, past a 1024-pixel screen's edge.
+CONTROLS_PX = 425
+CONTROLS_LEAST_PX = 260
 _RIGHT = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
 
 
@@ -151,8 +155,9 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setObjectName("controls")
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         dock.setWidget(scroll)
-        dock.setMinimumWidth(425)
+        dock.setMinimumWidth(CONTROLS_LEAST_PX)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [CONTROLS_PX], QtCore.Qt.Orientation.Horizontal)
         self.controls_dock = dock
         self.breakpoints_dock = self._dock("Breakpoints", "breakpoints", views.breakpoints)
         self.inspector_dock = self._dock("Inspector", "inspector", views.inspector)
@@ -180,7 +185,7 @@ class MainWindow(QtWidgets.QMainWindow):
         Placed by the screen's width, a dock opened in a 1280-pixel window on a wide screen
         widened the window past its screen edge, and it stayed wide once the dock was closed.
         """
-        room = self.width() - self.minimumSizeHint().width()
+        room = self.width() - self._least_width_at_ease()
         needed = dock.minimumSizeHint().width() + _DOCK_SEPARATOR_PX
         for other in (self.breakpoints_dock, self.inspector_dock):
             if other is not dock and not other.isHidden() and not other.isFloating():
@@ -218,11 +223,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if isinstance(handle, QtGui.QWindow) and not self._follows_screen:
             handle.screenChanged.connect(self._on_screen_changed)
             self._follows_screen = True
+        QtCore.QTimer.singleShot(0, self, self._give_the_controls_room)  # laid out for the first time
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         """The description folds or unfolds with the window's height, until the user chooses: opened
         at 1920×1080 and shrunk to 1280×720, it stayed eight lines tall over squeezed plots."""
         super().resizeEvent(event)
+        if event.size().width() > event.oldSize().width():  # after the layout has placed the docks
+            QtCore.QTimer.singleShot(0, self, self._give_the_controls_room)
         if self._caption_expanded is not None or self._shown_preset is None:
             return
         if (event.oldSize().height() >= CAPTION_UNFOLDS_PX) != (self.height() >= CAPTION_UNFOLDS_PX):
@@ -241,13 +249,33 @@ class MainWindow(QtWidgets.QMainWindow):
         Inspector tab the user had left in front."""
         for dock in (self.inspector_dock, self.breakpoints_dock):
             self.layout().activate()
-            if self.minimumSizeHint().width() <= width:
-                return
+            if self._least_width_at_ease() <= width:
+                break
             if not dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) == _RIGHT:
                 in_front = self._tab_in_front_of(self.controls_dock)
                 self.tabifyDockWidget(self.controls_dock, dock)
                 if in_front is not None:
                     in_front.raise_()
+        self._give_the_controls_room()
+
+    def _least_width_at_ease(self) -> int:
+        """The window's least width with the controls at their own width, not squeezed: what a dock
+        placed beside the plots must leave (squeezing the controls for it hid their fields)."""
+        dock = self.controls_dock
+        squeezable = 0 if dock.isHidden() or dock.isFloating() else CONTROLS_PX - dock.minimumWidth()
+        return self.minimumSizeHint().width() + squeezable
+
+    def _give_the_controls_room(self) -> None:
+        """Widen the controls back towards their own width as far as the window has room: squeezed on
+        a narrow screen or by a narrow window, they stayed squeezed once it had room again."""
+        dock = self.controls_dock
+        if dock.isHidden() or dock.isFloating() or dock.width() >= CONTROLS_PX:
+            return
+        self.layout().activate()
+        spare = self.width() - self.minimumSizeHint().width()
+        wanted = min(CONTROLS_PX, dock.width() + max(0, spare))
+        if wanted > dock.width():
+            self.resizeDocks([dock], [wanted], QtCore.Qt.Orientation.Horizontal)
 
     def _tab_in_front_of(self, dock: QtWidgets.QDockWidget) -> QtWidgets.QDockWidget | None:
         """The dock whose tab is shown in ``dock``'s place (``dock`` itself where it has no tabs)."""

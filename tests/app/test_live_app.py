@@ -656,6 +656,24 @@ def test_the_controls_dock_fields_leave_the_wheel_to_the_dock(qtbot):
     assert (batch.value(), lr.value()) == values
 
 
+def test_a_window_as_narrow_as_a_small_screen_fits_it_its_controls_squeezed_and_given_back(qtbot):
+    """The controls held the window 1170 wide, past a 1024-pixel screen's edge; squeezed, they scroll
+    sideways, and take their width back once the window has room again."""
+    from muonscope.app.main_window import CONTROLS_PX
+
+    app = open_app(qtbot)
+    window, dock = app.window, app.window.controls_dock
+    sideways = dock.widget().horizontalScrollBar()
+    window.resize(1024, 600)
+    qtbot.waitUntil(lambda: window.width() == 1024, timeout=WAIT_MS)
+    assert dock.width() < CONTROLS_PX
+    qtbot.waitUntil(sideways.isVisible, timeout=WAIT_MS)  # what is cut off stays within reach
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: window.width() == 1400, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dock.width() >= CONTROLS_PX, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not sideways.isVisible(), timeout=WAIT_MS)
+
+
 def test_panel_three_shows_by_default_the_items_the_caption_counts_as_recovered(qtbot):
     """With a step small against log N, Muon's argmax is right over its head while p̂(correct) has
     barely moved: 1 − p̂ read ≈ 1 at every rank beside a caption that counted dozens recovered."""
