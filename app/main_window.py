@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.app.dock_room import (
+    PlacedDock,
+    add_controls_dock,
+    fit_docks_to,
+    give_the_controls_room,
+    place_debugger_dock,
+)
 from muonscope.app.views import Views
 from muonscope.engine.presets import Preset
 from muonscope.widgets.status_bar import ElidingStatusBar
@@ -22,13 +28,6 @@ __all__ = ["CAPTION_UNFOLDS_PX", "MainWindow", "rate_text", "split_first_sentenc
 #: Window height from which the preset's description shows whole (below it, its first sentence and
 #: "more…", so that the plots keep their room on a laptop or a projector).
 CAPTION_UNFOLDS_PX = 900
-#: Room a dock beside the plots takes besides its own width: the splitter between them.
-_DOCK_SEPARATOR_PX = 8
-#: The controls' width, and the least they are squeezed to (a scroll bar then shows the rest) where the
-#: screen is narrower: at 425 always, the window was 1170 wide at least, past a 1024-pixel screen's edge.
-CONTROLS_PX = 425
-CONTROLS_LEAST_PX = 260
-_RIGHT = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
 
 
 def rate_text(per_s: float) -> str:
@@ -67,20 +66,6 @@ def caption_html(text: str) -> str:
 
 def _first_sentence(message: str) -> str:
     return split_first_sentence(message)[0]
-
-
-class _PlacedDock(QtWidgets.QDockWidget):
-    """A dock that asks its window where to go each time it is shown: the room there changes
-    as the window is resized."""
-
-    def __init__(self, title: str, parent: QtWidgets.QWidget, place: Callable[[QtWidgets.QDockWidget], None]):
-        super().__init__(title, parent)
-        self._place = place
-
-    def setVisible(self, visible: bool) -> None:  # Qt calls it from show() and the View menu
-        if visible and self.isHidden() and not getattr(self.parent(), "restoring_layout", False):
-            self._place(self)
-        super().setVisible(visible)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -155,9 +140,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setObjectName("controls")
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         dock.setWidget(scroll)
-        dock.setMinimumWidth(CONTROLS_LEAST_PX)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.resizeDocks([dock], [CONTROLS_PX], QtCore.Qt.Orientation.Horizontal)
+        add_controls_dock(self, dock)
         self.controls_dock = dock
         self.breakpoints_dock = self._dock("Breakpoints", "breakpoints", views.breakpoints)
         self.inspector_dock = self._dock("Inspector", "inspector", views.inspector)
@@ -172,35 +155,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
         """A closable, movable, floatable dock (hidden until the View menu shows it), placed each
-        time it is shown by :meth:`_place_debugger_dock`."""
-        dock = _PlacedDock(title, self, self._place_debugger_dock)
+        time it is shown (:func:`~muonscope.app.dock_room.place_debugger_dock`)."""
+        dock = PlacedDock(title, self, lambda shown: place_debugger_dock(self, shown))
         dock.setObjectName(name)
         dock.setWidget(widget)
         self.tabifyDockWidget(self.controls_dock, dock)
         return dock
-
-    def _place_debugger_dock(self, dock: QtWidgets.QDockWidget) -> None:
-        """Beside the plots where the window has room for it, else a tab in the controls' place.
-
-        Placed by the screen's width, a dock opened in a 1280-pixel window on a wide screen
-        widened the window past its screen edge, and it stayed wide once the dock was closed.
-        """
-        room = self.width() - self._least_width_at_ease()
-        needed = dock.minimumSizeHint().width() + _DOCK_SEPARATOR_PX
-        for other in (self.breakpoints_dock, self.inspector_dock):
-            if other is not dock and not other.isHidden() and not other.isFloating():
-                if self.dockWidgetArea(other) == _RIGHT:
-                    needed = dock.minimumSizeHint().width() - other.minimumSizeHint().width()
-                    if room >= needed:
-                        self.tabifyDockWidget(other, dock)
-                        return
-        if dock.isFloating():
-            return
-        if room >= needed:
-            if self.dockWidgetArea(dock) != _RIGHT:
-                self.addDockWidget(_RIGHT, dock)
-        elif self.dockWidgetArea(dock) == _RIGHT:
-            self.tabifyDockWidget(self.controls_dock, dock)
 
     def resize(self, *size) -> None:
         """Resize; docks beside the plots that would hold the window wider than asked become tabs in
@@ -223,14 +183,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if isinstance(handle, QtGui.QWindow) and not self._follows_screen:
             handle.screenChanged.connect(self._on_screen_changed)
             self._follows_screen = True
-        QtCore.QTimer.singleShot(0, self, self._give_the_controls_room)  # laid out for the first time
+        QtCore.QTimer.singleShot(0, self, lambda: give_the_controls_room(self))  # laid out for the first time
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         """The description folds or unfolds with the window's height, until the user chooses: opened
         at 1920×1080 and shrunk to 1280×720, it stayed eight lines tall over squeezed plots."""
         super().resizeEvent(event)
         if event.size().width() > event.oldSize().width():  # after the layout has placed the docks
-            QtCore.QTimer.singleShot(0, self, self._give_the_controls_room)
+            QtCore.QTimer.singleShot(0, self, lambda: give_the_controls_room(self))
         if self._caption_expanded is not None or self._shown_preset is None:
             return
         if (event.oldSize().height() >= CAPTION_UNFOLDS_PX) != (self.height() >= CAPTION_UNFOLDS_PX):
@@ -243,49 +203,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.fit_docks_to(screen.availableGeometry().width())
 
     def fit_docks_to(self, width: int) -> None:
-        """Make tabs of the docks beside the plots, one at a time, until the window can be ``width``
-        wide (also when it moves to a narrower screen). A dock that joins the tabs goes behind
-        the one in front there: reopened on a narrower screen, Breakpoints took the front from the
-        Inspector tab the user had left in front."""
-        for dock in (self.inspector_dock, self.breakpoints_dock):
-            self.layout().activate()
-            if self._least_width_at_ease() <= width:
-                break
-            if not dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) == _RIGHT:
-                in_front = self._tab_in_front_of(self.controls_dock)
-                self.tabifyDockWidget(self.controls_dock, dock)
-                if in_front is not None:
-                    in_front.raise_()
-        self._give_the_controls_room()
-
-    def _least_width_at_ease(self) -> int:
-        """The window's least width with the controls at their own width, not squeezed: what a dock
-        placed beside the plots must leave (squeezing the controls for it hid their fields)."""
-        dock = self.controls_dock
-        squeezable = 0 if dock.isHidden() or dock.isFloating() else CONTROLS_PX - dock.minimumWidth()
-        return self.minimumSizeHint().width() + squeezable
-
-    def _give_the_controls_room(self) -> None:
-        """Widen the controls back towards their own width as far as the window has room: squeezed on
-        a narrow screen or by a narrow window, they stayed squeezed once it had room again."""
-        dock = self.controls_dock
-        if dock.isHidden() or dock.isFloating() or dock.width() >= CONTROLS_PX:
-            return
-        self.layout().activate()
-        spare = self.width() - self.minimumSizeHint().width()
-        wanted = min(CONTROLS_PX, dock.width() + max(0, spare))
-        if wanted > dock.width():
-            self.resizeDocks([dock], [wanted], QtCore.Qt.Orientation.Horizontal)
-
-    def _tab_in_front_of(self, dock: QtWidgets.QDockWidget) -> QtWidgets.QDockWidget | None:
-        """The dock whose tab is shown in ``dock``'s place (``dock`` itself where it has no tabs)."""
-        group = [dock, *self.tabifiedDockWidgets(dock)]
-        titles = {member.windowTitle(): member for member in group}
-        direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
-        for bar in self.findChildren(QtWidgets.QTabBar, options=direct):  # Qt keeps unused ones too
-            if {bar.tabText(index) for index in range(bar.count())} == set(titles):
-                return titles[bar.tabText(bar.currentIndex())]
-        return None if len(group) > 1 else dock
+        """Make tabs of the docks beside the plots until the window can be ``width`` wide (also when
+        it moves to a narrower screen), and give the controls the room left."""
+        fit_docks_to(self, width)
 
     def menu(self, title: str) -> QtWidgets.QMenu:
         """The menu bar's menu ``title`` ("File", "View", …), created on first use.

@@ -659,7 +659,7 @@ def test_the_controls_dock_fields_leave_the_wheel_to_the_dock(qtbot):
 def test_a_window_as_narrow_as_a_small_screen_fits_it_its_controls_squeezed_and_given_back(qtbot):
     """The controls held the window 1170 wide, past a 1024-pixel screen's edge; squeezed, they scroll
     sideways, and take their width back once the window has room again."""
-    from muonscope.app.main_window import CONTROLS_PX
+    from muonscope.app.dock_room import CONTROLS_PX
 
     app = open_app(qtbot)
     window, dock = app.window, app.window.controls_dock
