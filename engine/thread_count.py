@@ -111,6 +111,7 @@ class ThreadChooser:
         self._skip = 0
         self._held_s = 0.0
         self._threads_before_round = self._threads
+        self._announced: int | None = None  # the count the log last said was chosen
 
     @classmethod
     def beside_a_window(cls, cores: int, asked: int | None = None) -> ThreadChooser:
@@ -218,6 +219,7 @@ class ThreadChooser:
             1000 * self._medians[preferred],
             preferred,
         )
+        self._announced = preferred
         self._switch(preferred)
         self._held_s, self._hold_s = 0.0, self._base_hold_s
 
@@ -234,7 +236,9 @@ class ThreadChooser:
         chosen = other if better else preferred
         kept = chosen == self._threads_before_round
         self._hold_s = min(2 * self._hold_s, self._max_hold_s) if kept else self._base_hold_s
-        log.info(
+        # said once per count chosen: a round that keeps it, every 20 to 160 s, repeated the line
+        log.log(
+            logging.INFO if chosen != self._announced else logging.DEBUG,
             "engine threads: %d (median step %.0f ms at %d, %.0f ms at %d)",
             chosen,
             1000 * self._medians[preferred],
@@ -242,6 +246,7 @@ class ThreadChooser:
             1000 * self._medians[other],
             other,
         )
+        self._announced = chosen
         self._switch(chosen)
         self._held_s = 0.0
 

@@ -1,5 +1,6 @@
 """The engine's torch thread count: a core left to the window unless taking it is clearly faster."""
 
+import logging
 import os
 import sys
 import threading
@@ -152,6 +153,20 @@ def test_rounds_that_keep_the_count_come_less_often():
     trials = steps.applied.count(2)
     assert chooser.threads == 1
     assert 6 <= trials <= 10  # a fixed 10 s hold would have made about 55
+
+
+def test_the_count_chosen_is_said_once_and_again_only_when_it_changes(caplog):
+    """A window left open printed the same "engine threads: 1" line after every round."""
+    steps = SimulatedSteps({1: 0.10, 2: 0.40})
+    chooser = _chooser(steps)
+    with caplog.at_level(logging.INFO, logger="muonscope.engine.thread_count"):
+        steps.run(chooser, 3000)  # some rounds, each keeping one thread
+        said = [record.getMessage() for record in caplog.records if record.levelno >= logging.INFO]
+        assert len(said) == 1 and said[0].startswith("engine threads: 1 ")
+        steps.seconds_at = {1: 0.10, 2: 0.01}  # another program ended: two threads now pay
+        steps.run(chooser, 3000)
+        said = [record.getMessage() for record in caplog.records if record.levelno >= logging.INFO]
+    assert chooser.threads == 2 and said[-1].startswith("engine threads: 2 ") and len(said) == 2
 
 
 def test_begin_starts_over_at_the_preferred_count():
