@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from muonscope import __version__
 from muonscope.app.reproduction_figures import presentation
+from muonscope.engine.headless import torch_version
 from muonscope.engine.presets import load_preset
 from muonscope.engine.reproduce import Reproduction
 from muonscope.widgets.number_text import power_text
@@ -37,6 +39,9 @@ def summary_markdown(reproduction: Reproduction, files: list[Path], seconds: flo
         f"- preset: `{reproduction.preset}` — {preset.citation}",
         f"- claim: {preset.claim}",
         f"- size: {reproduction.size} ({seconds:.0f} s); {verdict}",
+        # the last digits of a measurement differ between versions: a table compared with another
+        # machine's said nothing of the code that computed it
+        f"- computed by: muonscope {__version__} with PyTorch {torch_version()}",
         "",
         "| claim | measured | expected | result |",
         "|---|---|---|---|",

@@ -260,6 +260,16 @@ def test_summary_lists_claims_with_their_result_and_escapes_table_bars(tmp_path)
     assert "## Notes\n\n- a note" in summary and "- `race.png`" in summary
 
 
+def test_the_summary_names_the_code_that_computed_it():
+    """Its numbers' last digits depend on the muonscope and the PyTorch that computed them."""
+    import torch
+
+    from muonscope import __version__
+
+    summary = summary_markdown(Reproduction("default", "ci"), [], 1.0)
+    assert f"- computed by: muonscope {__version__} with PyTorch {torch.__version__}\n" in summary
+
+
 def test_the_summary_names_each_tables_columns():
     """A reader met "s_buffer" and "alignment_pre" in files the summary named and said no more of."""
     result = Reproduction("default", "ci", tables={"order": {"mu": [0.5], "alignment_pre": [0.9]}})
