@@ -32,13 +32,13 @@ def record_command(args) -> int:
     from muonscope.app.offscreen import plan_offscreen
     from muonscope.app.output_paths import check_output_file
     from muonscope.app.shot import parse_size
-    from muonscope.app.video import PART_SUFFIX, check_video_path
+    from muonscope.app.video import PART_ADDED_BYTES, check_video_path
 
     kind = check_video_path(args.out)
     size = parse_size(args.size)
     fps = check_fps(args.fps, kind)
     every = check_every(args.every)
-    check_output_file(args.out, added_bytes=len(PART_SUFFIX), what_adds="recording")
+    check_output_file(args.out, added_bytes=PART_ADDED_BYTES, what_adds="recording")
     if args.resume is None and args.steps is not None and args.steps < every:  # before the config's "from 0"
         raise _too_few_steps(args.steps, every)
     plan = plan_offscreen(args, size, frame_every=every)  # a resumed run: its step plus every, at least

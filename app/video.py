@@ -6,9 +6,10 @@ more column or row on the right or bottom, a copy of its neighbour). A GIF needs
 whole clip, or colours would flicker between frames: the frames stream into a lossless FFV1 file
 first, and closing reads it twice (a palette from every frame, then the GIF drawn with it).
 
-The file appears under its name only when it is complete: ffmpeg writes ``NAME.part`` and closing
-renames it, so an interrupted recording that is closed is a valid, playable file and a killed one
-leaves no broken file behind.
+The file appears under its name only when it is complete: ffmpeg writes ``NAME.<random>.part`` and
+closing renames it, so an interrupted recording that is closed is a valid, playable file and a killed
+one leaves no broken file behind. The random part is the recording's own: two recordings to one name
+wrote into one ``NAME.part`` and left an unplayable file, or one's frames under the other's report.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import secrets
 import subprocess
 import tempfile
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 from muonscope.engine.errors import ConfigError
 
 __all__ = [
+    "PART_ADDED_BYTES",
     "PART_SUFFIX",
     "VIDEO_SUFFIXES",
     "VideoError",
@@ -43,6 +46,8 @@ class VideoError(OSError):
 
 
 PART_SUFFIX = ".part"
+#: How many bytes a video's name grows by while it is written ("." and 8 hex digits, then .part).
+PART_ADDED_BYTES = 1 + 8 + len(PART_SUFFIX)
 
 #: The file kinds a recording can be, by the file name's suffix.
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -99,10 +104,19 @@ class VideoWriter:
             self._ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
         except RuntimeError as exc:  # no binary for this platform, and none on the PATH
             raise VideoError(f"no video encoder: {exc} {_ENCODER_HINT}") from None
-        self._part = self.path.with_name(self.path.name + PART_SUFFIX)
+        self._part = _claim_part_name(self.path)
         self._scratch = tempfile.TemporaryDirectory(prefix="muonscope-video-") if self.kind == "gif" else None
         self._report = tempfile.TemporaryFile()
-        self._process = self._start()
+        try:
+            self._process = self._start()
+        except VideoError:
+            self._part.unlink(missing_ok=True)
+            raise
+
+    @property
+    def part_path(self) -> Path:
+        """Where the video is written until it is finished and takes its name."""
+        return self._part
 
     @property
     def video_size(self) -> tuple[int, int]:
@@ -249,3 +263,17 @@ def one_line_report(report: str, status: int) -> str:
         if reason in _SYSTEM_REASONS:
             return reason
     return lines[-1][-_REPORT_CHARS:] if lines else f"ffmpeg exit status {status}"
+
+
+def _claim_part_name(path: Path) -> Path:
+    """A name of this recording's own to write ``path`` under until it is finished, created empty so
+    that no other recording takes it."""
+    while True:
+        part = path.with_name(f"{path.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
+        try:
+            os.close(os.open(part, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise VideoError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return part

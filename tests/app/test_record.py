@@ -1036,11 +1036,30 @@ def test_a_video_that_cannot_take_its_name_is_kept_under_the_part_name(tmp_path,
     writer = VideoWriter(path, (16, 12), 10.0)
     for i in range(3):
         writer.add(bytes([40 * i]) * (16 * 12 * 3))
-    kept = rf"cannot name it {path.name}: .*the video is kept in .*{path.name}\.part"
+    kept = rf"cannot name it {path.name}: .*the video is kept in .*{path.name}\.[0-9a-f]{{8}}\.part"
     with pytest.raises(OSError, match=kept):
         writer.close()
-    size, frames = _decoded(tmp_path / f"clip{suffix}.part")
+    size, frames = _decoded(writer.part_path)
     assert size == (16, 12) and len(frames) == 3
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_two_recordings_to_one_name_leave_one_of_them_whole(tmp_path, suffix):
+    """Both wrote into one NAME.part: the MP4 left did not play, and the GIF that took the name held
+    the other recording's frames."""
+    path, size, count = tmp_path / f"same{suffix}", (320, 240), 12
+    first, second = VideoWriter(path, size, 10.0), VideoWriter(path, size, 10.0)
+    noise = np.random.default_rng(0).integers(0, 60, (count, 240, 320, 3), dtype=np.uint8)  # much to encode
+    for frame in noise:
+        first.add((frame + 190).tobytes())
+        second.add(frame.tobytes())
+    first.close()
+    _size, frames = _decoded(path)
+    assert len(frames) == count and all(float(frame.mean()) > 180 for frame in frames)
+    second.close()  # the later one takes the name, whole
+    _size, frames = _decoded(path)
+    assert len(frames) == count and all(float(frame.mean()) < 70 for frame in frames)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
