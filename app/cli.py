@@ -367,5 +367,6 @@ def main(argv: list[str] | None = None) -> int:
         said = str(exc) if getattr(exc, "names_itself", False) else f"{type(exc).__name__}: {exc}"
         if not _folder_here():  # "--out o: No such file or directory" said nothing of why
             said += " (the current folder was removed while the command ran)"
-        sys.stderr.write(f"{prog}: runtime failure: {said}\n")
+        # a failure that is not a loss says so first ("saved elsewhere": the work is kept, not where asked)
+        sys.stderr.write(f"{prog}: {getattr(exc, 'failure_heading', 'runtime failure')}: {said}\n")
         return EXIT_RUNTIME

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from muonscope.app.path_words import path_text
 from muonscope.app.run_table import steps_text
 from muonscope.app.stop_signals import EXIT_INTERRUPTED
 
-__all__ = ["also_held", "as_typed", "lane_labels", "say_kept", "say_outcome", "set_until"]
+__all__ = ["KeptFiles", "also_held", "as_typed", "lane_labels", "say_kept", "say_outcome", "set_until"]
+
+
+class KeptFiles(NamedTuple):
+    """Where a run's tables (--out) and session (--save) were written; None where they were not."""
+
+    tables: Path | None = None
+    session: Path | None = None
 
 
 def as_typed(typed: list[str], until: list[Any], breakpoint: Any) -> str | None:
@@ -59,11 +67,12 @@ def say_outcome(
     start_step: int,
     held_at_start: list[Any],
     target: int,
+    kept: KeptFiles,
 ) -> int:
     """On stderr: the breakpoint that stopped the run, why --until's did not, or where an interrupt
     left it; returns the exit status. ``held_at_start``: the --until breakpoints that held already
     where the run began (as last measured), which a condition is not checked at; ``target``: the
-    step the run was to reach."""
+    step the run was to reach; ``kept``: where the tables and the session were written."""
     if outcome.hit is not None:
         hit = outcome.hit
         # one that holds only at the run's last step stopped nothing: "Stopped" read as an early end
@@ -83,8 +92,10 @@ def say_outcome(
     if not outcome.interrupted:
         return 0
     step = outcome.report["step"]
-    saved = f"; session saved to {path_text(args.save)}" if args.save is not None else ""
-    written = f"; {args.out} holds steps 0 to {step}" if args.out is not None else ""
+    # where they are: a session saved beside the folder asked for read "saved to s" (s held another
+    # process's), and one the system refused read as saved, its failure said only after
+    saved = f"; session saved to {path_text(kept.session)}" if kept.session is not None else ""
+    written = f"; {kept.tables} holds steps 0 to {step}" if kept.tables is not None else ""
     evaluated = min(
         (lane["eval_step"] for lane in outcome.report["lanes"] if lane["eval_step"] is not None), default=step
     )

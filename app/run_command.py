@@ -13,13 +13,21 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from muonscope.app.config_args import table_format
 from muonscope.app.output_paths import check_output_folder, check_writable
 from muonscope.app.path_words import path_text
 from muonscope.app.progress import ProgressBar, busy
-from muonscope.app.run_breakpoints import also_held, as_typed, lane_labels, say_kept, say_outcome, set_until
+from muonscope.app.run_breakpoints import (
+    KeptFiles,
+    also_held,
+    as_typed,
+    lane_labels,
+    say_kept,
+    say_outcome,
+    set_until,
+)
 from muonscope.app.run_start import check_run_arguments, open_run_session
 from muonscope.app.run_table import print_run_table
 from muonscope.app.stop_signals import stop_signals
@@ -81,13 +89,21 @@ def run_command(args: argparse.Namespace) -> int:
         elif args.until:
             outcome.report["also_held"] = []
         stop.then = _finishing(args)  # a first Ctrl-C from here on lets the files be finished
-        written, failed = _write_results(args, session, outcome, table)
-    status = say_outcome(args, session, outcome, until, start_step, held_at_start, target)
-    for line in written:
+        results = _write_results(args, session, outcome, table)
+    status = say_outcome(args, session, outcome, until, start_step, held_at_start, target, results.kept)
+    for line in results.said:
         sys.stderr.write(f"muonscope run: {line}\n")
-    if failed is not None:  # said last, as any runtime failure is: the rest was written
-        raise failed
+    if results.failed is not None:  # said last, as any runtime failure is: the rest was written
+        raise results.failed
     return status
+
+
+class _Results(NamedTuple):
+    """What :func:`_write_results` said of the files, the first failure, and where each kept them."""
+
+    said: list[str]
+    failed: OSError | None
+    kept: KeptFiles
 
 
 def _check_targets(args: argparse.Namespace) -> None:
@@ -116,9 +132,7 @@ def _finishing(args: argparse.Namespace) -> str:
     return f"the steps are done: finishing {' and '.join(files)} first, so that none is lost"
 
 
-def _write_results(
-    args: argparse.Namespace, session: Any, outcome: Any, table: str
-) -> tuple[list[str], OSError | None]:
+def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: str) -> _Results:
     """The report on stdout (a table, or --json), the tables (--out) and the session (--save).
 
     Returns what to say of the files, after why the run stopped (what was written and saved; an
@@ -127,7 +141,7 @@ def _write_results(
     not fit on the disk took the report and the tables with it).
     """
     from muonscope.engine.headless import write_outputs
-    from muonscope.engine.session_file import save_session
+    from muonscope.engine.session_file import SavedElsewhere, save_session
     from muonscope.engine.tables import replacement_note
 
     if args.json:
@@ -137,6 +151,7 @@ def _write_results(
         sys.stdout.flush()
     said: list[str] = []
     failed: OSError | None = None
+    tables_in = saved_to = None
     removed: list[Path] = []
     if args.out is not None:
         try:
@@ -151,6 +166,7 @@ def _write_results(
                     removed,
                     {lane.lane_id: lane.diverged_step for lane in session.snapshot().lanes if lane.diverged},
                 )
+            tables_in = args.out
             if not outcome.interrupted:
                 said.append(f"wrote {', '.join(path.name for path in written)} in {path_text(args.out)}")
         except OSError as exc:
@@ -159,12 +175,16 @@ def _write_results(
     if args.save is not None:
         try:
             with busy(not args.no_progress, f"saving the session to {path_text(args.save)}"):
-                save_session(session, args.save)
+                # checked before the run: a folder taken meanwhile is saved beside, not refused
+                save_session(session, args.save, checked_before=True)
+            saved_to = args.save
             if not outcome.interrupted:
                 said.append(_saved_note(args.save, session))
+        except SavedElsewhere as exc:
+            saved_to, failed = exc.saved_to, failed or exc
         except OSError as exc:
             failed = failed or exc
-    return said, failed
+    return _Results(said, failed, KeptFiles(tables_in, saved_to))
 
 
 def _metrics_reported(session: Any) -> Any:

@@ -60,37 +60,46 @@ _STAGING_PREFIX = ".{name}.saving."
 STAGING_ADDED_BYTES = len(_STAGING_PREFIX.format(name="")) + 8
 
 
-def save_session(session: Session, path: Path, *, replace_any: bool = False) -> Path:
+def save_session(
+    session: Session, path: Path, *, replace_any: bool = False, checked_before: bool = False
+) -> Path:
     """Write ``session`` to the folder ``path``, replacing a session saved there before; whatever else
     the folder holds (notes, figures, a session saved inside it) is kept. A folder the system will
     not let it write is :class:`SaveFailed`, naming ``path`` and where the system refused.
 
     Only the save this session was read from or last written to is replaced, unless ``replace_any``
     (a user who said so): one another process saved there meanwhile stays, and this session is
-    saved beside it under a free name, said by :class:`SavedElsewhere` once it is written.
+    saved beside it under a free name, said by :class:`SavedElsewhere` once it is written. A path
+    ``checked_before`` (by :func:`check_save_target`, before the run) that has become a file or a
+    folder of other files meanwhile is saved beside as well: refused after the run, a 300-step run
+    whose folder another command had written tables into was saved nowhere.
     """
     path = Path(path)
     try:
-        written = _save(session, path, replace_any)
+        written, why = _save(session, path, replace_any, checked_before)
     except OSError as exc:
         where = _refused_in(path, exc)
         raise SaveFailed(path, f"cannot be saved there ({os_reason(exc)}{where})", exc.errno) from None
     if written != path.resolve():
         beside = path.with_name(written.name) if path.name not in ("", "..") else written  # as it was given
-        raise SavedElsewhere(path, beside)
+        raise SavedElsewhere(path, beside, why)
     return path
 
 
-class SavedElsewhere(SaveFailed):
-    """A session saved beside the folder asked for, because another process saved a session there
-    while this one ran: neither run is lost. ``saved_to`` is the folder it was written to."""
+#: Why a session was saved beside the folder asked for.
+_ANOTHER_SESSION = "another process saved a session there meanwhile, which is kept"
+_OTHER_FILES = "it became {kind} meanwhile, which is left as it is"
 
-    def __init__(self, path: Path, saved_to: Path) -> None:
-        super().__init__(
-            path,
-            f"another process saved a session there meanwhile, which is kept; this one is saved to "
-            f"{saved_to} instead",
-        )
+
+class SavedElsewhere(SaveFailed):
+    """A session saved beside the folder asked for, because another process saved a session (or
+    other files) there while this one ran: neither is lost. ``saved_to`` is the folder it was
+    written to."""
+
+    failure_heading = "saved elsewhere"  # what the command line says first: nothing is lost
+
+    def __init__(self, path: Path, saved_to: Path, why: str = _ANOTHER_SESSION) -> None:
+        super().__init__(path, f"{why}; this one is saved to {saved_to} instead")
         self.saved_to = saved_to
 
 
@@ -103,10 +112,11 @@ def _refused_in(path: Path, exc: OSError) -> str:
     return "" if folder.resolve() in (Path.cwd(), path.resolve()) else f" in {folder}"
 
 
-def _save(session: Session, path: Path, replace_any: bool) -> Path:
+def _save(session: Session, path: Path, replace_any: bool, checked_before: bool) -> tuple[Path, str]:
     """Write the session's four files to ``path`` (or beside it: see :func:`save_session`); returns
-    the resolved folder they were written to."""
-    _check_target(path)
+    the resolved folder they were written to, and why it is not ``path`` where it is not."""
+    if not checked_before:
+        _check_target(path)
     if session.at_head:  # the engine's exact state, so opening continues from here
         session.branch.head = session.experiment.checkpoint()
         session.branch.head_snapshot = session.experiment.snapshot()
@@ -134,12 +144,27 @@ def _save(session: Session, path: Path, replace_any: bool) -> Path:
     }
     target = path.resolve()  # a link's folder, and "." by its name
     target.parent.mkdir(parents=True, exist_ok=True)
+    why = ""
     with saves_locked(target.parent):  # another muonscope saving here waits for this save, and this for it
-        if not replace_any and _saved_by_another(session, target):
+        if checked_before and (taken := _taken_by_other_files(target)):
+            why = _OTHER_FILES.format(kind=taken)
+        elif not replace_any and _saved_by_another(session, target):
+            why = _ANOTHER_SESSION
+        if why:
             target = free_sibling(target, longest_name(target.parent) - STAGING_ADDED_BYTES)
         _write_session(session, document, tensors, target)
     session.last_saved = SavedAt(target, document["save_id"])
-    return target
+    return target, why
+
+
+def _taken_by_other_files(target: Path) -> str:
+    """What ``target`` has become that a session may not be saved into ("" where nothing): a file,
+    or a folder of files but no session."""
+    try:
+        _check_target(target)
+    except SessionError:
+        return kind_of(target) if not target.is_dir() else "a folder of other files"
+    return ""
 
 
 def _saved_by_another(session: Session, target: Path) -> bool:

@@ -1064,9 +1064,9 @@ def test_a_ctrl_c_while_the_session_is_saved_is_answered_and_the_save_finishes(c
 
     save = session_file.save_session
 
-    def ctrl_c_then_save(session, path):
+    def ctrl_c_then_save(session, path, **how):
         os.kill(os.getpid(), signal.SIGINT)
-        save(session, path)
+        save(session, path, **how)
 
     monkeypatch.setattr(session_file, "save_session", ctrl_c_then_save)
     code, out, err = _run(capsys, *SMALL, "--steps", "9", *QUIET, "--save", tmp_path / "s")
@@ -1183,6 +1183,37 @@ def test_a_run_stopped_at_once_says_its_session_was_not_saved(tmp_path, monkeypa
     said = capsys.readouterr().err.strip().splitlines()[-1]
     assert said == f"muonscope run: interrupted: the session was not saved to {tmp_path / 's'}"
     assert not (tmp_path / "s" / "session.json").exists()
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_a_run_whose_save_folder_was_taken_meanwhile_is_saved_beside_it_and_says_where(
+    tmp_path, monkeypatch, capsys, interrupted
+):
+    """Another command wrote its tables into the folder while the run computed: the run was refused
+    at its end and saved nowhere; an interrupted one said "session saved to s" of a folder it had
+    not saved to."""
+    import muonscope.engine.headless as headless
+
+    run_session, target = headless.run_session, tmp_path / "s"
+
+    def others_write_there(*args, **kwargs):
+        target.mkdir()
+        (target / "metrics.parquet").write_text("another command's tables")
+        return run_session(*args, **{**kwargs, "stop_requested": lambda: interrupted})
+
+    monkeypatch.setattr(headless, "run_session", others_write_there)
+    code, _, err = _run(capsys, *SMALL, "--steps", "5", "--save", target, "--no-progress")
+    beside = tmp_path / "s-2"
+    assert code == 1  # not where it was asked: said last, as a failure of the machine is
+    assert err.strip().splitlines()[-1] == (
+        f"muonscope run: saved elsewhere: {target}: it became a folder of other files meanwhile, which "
+        f"is left as it is; this one is saved to {beside} instead"
+    )
+    if interrupted:
+        assert re.search(rf"interrupted at step \d+; session saved to {re.escape(str(beside))}\n", err), err
+    assert f"saved to {target} " not in err and f"saved to {target}\n" not in err
+    assert (target / "metrics.parquet").read_text() == "another command's tables"
+    assert open_session(beside).step == (open_session(beside).step if interrupted else 5)
 
 
 def test_a_tilde_the_shell_left_is_the_home_folder(capsys, monkeypatch, tmp_path):

@@ -1082,6 +1082,34 @@ def test_a_save_keeps_the_session_another_process_saved_there_meanwhile(tmp_path
     assert open_session(tmp_path / "new").step == 6 and not (tmp_path / "new-3").exists()
 
 
+@pytest.mark.parametrize("became", ["a folder of other files", "a file"])
+def test_a_save_checked_before_its_run_goes_beside_a_folder_taken_meanwhile(tmp_path, became):
+    """Another command wrote its tables into the folder while a 300-step run computed: the run,
+    checked at its start, was refused at its end and saved nowhere."""
+    from muonscope.engine.session_file import SavedElsewhere, check_save_target
+
+    target, session = tmp_path / "s", _small_session(4)
+    check_save_target(target)
+    if became == "a file":
+        target.write_text("tables")
+    else:
+        target.mkdir()
+        (target / "metrics.parquet").write_text("another command's")
+    with pytest.raises(SavedElsewhere) as caught:
+        save_session(session, target, checked_before=True)
+    assert str(caught.value) == (
+        f"{target}: it became {became} meanwhile, which is left as it is; this one is saved to "
+        f"{tmp_path / 's-2'} instead"
+    )
+    assert open_session(tmp_path / "s-2").step == 4
+    assert (target.read_text() if became == "a file" else (target / "metrics.parquet").read_text()) in (
+        "tables",
+        "another command's",
+    )
+    with pytest.raises(SessionError, match=r"holds no muonscope session|not a folder"):
+        save_session(session, target)  # asked for now, with nothing checked before: refused
+
+
 def test_a_save_waits_for_another_save_into_the_same_folder(tmp_path):
     """Each save dropped every staging folder it found as abandoned, another process's live one too."""
     import threading
