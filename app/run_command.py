@@ -140,7 +140,6 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
     and the first file the system refused: the others are written all the same (a session that did
     not fit on the disk took the report and the tables with it).
     """
-    from muonscope.engine.headless import write_outputs
     from muonscope.engine.session_file import SavedElsewhere, save_session
     from muonscope.engine.tables import replacement_note
 
@@ -156,18 +155,10 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
     if args.out is not None:
         try:
             with busy(not args.no_progress, f"writing the tables in {path_text(args.out)}"):
-                written = write_outputs(
-                    args.out,
-                    outcome.report,
-                    session.config,
-                    _metrics_reported(session),
-                    table,
-                    session.experiment.changes,  # those made up to its step, as the config says
-                    removed,
-                    {lane.lane_id: lane.diverged_step for lane in session.snapshot().lanes if lane.diverged},
-                )
-            tables_in = args.out
-            if not outcome.interrupted:
+                tables_in, written = _write_tables(args.out, session, outcome, table, removed)
+            if tables_in != args.out:
+                failed = TablesElsewhere(args.out, tables_in)
+            elif not outcome.interrupted:
                 said.append(f"wrote {', '.join(path.name for path in written)} in {path_text(args.out)}")
         except OSError as exc:
             failed = exc
@@ -185,6 +176,51 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
         except OSError as exc:
             failed = failed or exc
     return _Results(said, failed, KeptFiles(tables_in, saved_to))
+
+
+class TablesElsewhere(OSError):
+    """A run's tables written beside the --out folder asked for: a session was saved there while the
+    run computed, and its metrics.parquet would have replaced the session's."""
+
+    names_itself = True
+    failure_heading = "written elsewhere"  # what the command line says first: nothing is lost
+
+    def __init__(self, out: Path, written_to: Path) -> None:
+        super().__init__(
+            f"{out}: a session was saved there meanwhile, which is kept; the tables are in {written_to} "
+            "instead"
+        )
+
+
+def _write_tables(
+    out: Path, session: Any, outcome: Any, table: str, removed: list[Path]
+) -> tuple[Path, list[Path]]:
+    """Write the run's tables in ``out``, or beside it where a session was saved there meanwhile
+    (checked at the start, the folder was another command's ``--save`` by the end: its tables
+    replaced the session's, which no longer opened). Returns the folder and the files written.
+
+    A session's save holds the lock of its parent folder while it writes; so does this, so that
+    one cannot slip in between the check and the write."""
+    from muonscope.engine.file_names import longest_name
+    from muonscope.engine.headless import write_outputs
+    from muonscope.engine.save_identity import free_sibling, saves_locked
+
+    parent = out.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    with saves_locked(parent):
+        if (out / "session.json").is_file():
+            out = free_sibling(out, longest_name(parent))
+        written = write_outputs(
+            out,
+            outcome.report,
+            session.config,
+            _metrics_reported(session),
+            table,
+            session.experiment.changes,  # those made up to its step, as the config says
+            removed,
+            {lane.lane_id: lane.diverged_step for lane in session.snapshot().lanes if lane.diverged},
+        )
+    return out, written
 
 
 def _metrics_reported(session: Any) -> Any:

@@ -1216,6 +1216,34 @@ def test_a_run_whose_save_folder_was_taken_meanwhile_is_saved_beside_it_and_says
     assert open_session(beside).step == (open_session(beside).step if interrupted else 5)
 
 
+def test_tables_for_a_folder_another_command_saved_a_session_in_meanwhile_are_written_beside_it(
+    tmp_path, monkeypatch, capsys
+):
+    """``run --save X`` and ``run --out X`` at once: the tables replaced the session's metrics.parquet,
+    and the session no longer opened; both commands said they had written."""
+    import muonscope.engine.headless as headless
+
+    run_session, target = headless.run_session, tmp_path / "x"
+
+    def another_saves_there(*args, **kwargs):
+        save_session(open_session(saved_small), target)
+        return run_session(*args, **kwargs)
+
+    saved_small = tmp_path / "small"
+    assert main(["run", *SMALL, "--steps", "2", "--save", str(saved_small), *QUIET]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(headless, "run_session", another_saves_there)
+    code, _, err = _run(capsys, *SMALL, "--steps", "3", "--out", target, "--no-progress")
+    beside = tmp_path / "x-2"
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        f"muonscope run: written elsewhere: {target}: a session was saved there meanwhile, which is kept; "
+        f"the tables are in {beside} instead"
+    )
+    assert open_session(target).step == 2  # whole
+    assert (beside / "metrics.parquet").is_file() and (beside / "final.json").is_file()
+
+
 def test_a_tilde_the_shell_left_is_the_home_folder(capsys, monkeypatch, tmp_path):
     """``--save=~/s1`` (bash expands no ``~`` after ``=``) saved to a folder named ``~`` in the
     current one, said as "saved to ~/s1"; a quoted ``MUONSCOPE_CACHE='~/c'`` did the same."""
