@@ -48,6 +48,7 @@ from muonscope.engine.session_records import (
     record_text,
     saved_dtype,
 )
+from muonscope.engine.session_swap import FINISHED_NOTE, cut_short_move_in, finish_cut_short_move
 from muonscope.engine.session_tables import (
     check_table_footer,
     check_tensors_header,
@@ -79,6 +80,7 @@ def open_session(
     newest step replays up to a checkpoint spacing of steps (hundreds on a long run): ``cancelled``
     is asked during it, and :class:`StepCancelled` raised when it says so.
     """
+    finished = _finish_a_move_cut_short(Path(path))
     folder = _session_folder(Path(path))
     document = _read_document(folder / "session.json")
     tensors = read_tensors(folder / "tensors.safetensors")
@@ -88,6 +90,8 @@ def open_session(
     try:
         session = _build_session(document, tensors, metrics, spectra, factory, cancelled)
         session.last_saved = SavedAt(folder.resolve(), document.get("save_id"))
+        if finished:
+            session.opened_notes = (*session.opened_notes, FINISHED_NOTE)
         return session
     except SessionError:
         raise
@@ -102,13 +106,27 @@ def open_session(
 def check_session_folder(path: Path) -> None:
     """The quick part of opening ``path``: a folder with the four files, a session.json that reads as
     one, and tensor and table files whose headers read (SessionError naming the file otherwise), so a
-    bad path or a damaged file is refused before a window opens."""
-    folder = _session_folder(Path(path))
+    bad path or a damaged file is refused before a window opens. A save killed part-way through
+    moving its files in is left for opening to finish, and to say so."""
+    given = Path(path)
+    if cut_short_move_in(given.parent if given.name == "session.json" else given):
+        return
+    folder = _session_folder(given)
     document = _read_document(folder / "session.json")
     check_tensors_header(folder / "tensors.safetensors")
     for name in ("metrics.parquet", "spectra.parquet"):
         check_table_footer(folder / name)
     check_one_save(folder, document)
+
+
+def _finish_a_move_cut_short(path: Path) -> bool:
+    """Finish the move of a save killed while it moved its files into ``path`` (see
+    :mod:`~muonscope.engine.session_swap`); whether there was one."""
+    folder = path.parent if path.name == "session.json" else path
+    try:
+        return folder.is_dir() and finish_cut_short_move(folder)
+    except OSError as exc:
+        raise SessionError(folder, f"cannot be read ({os_reason(exc)})") from None
 
 
 def _session_folder(path: Path) -> Path:

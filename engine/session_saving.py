@@ -39,7 +39,6 @@ from muonscope.engine.save_identity import (
 from muonscope.engine.scalar_metrics import COUNT_METRICS, SCALAR_METRICS
 from muonscope.engine.session import Branch, Session
 from muonscope.engine.session_format import (
-    FILES,
     FORMAT,
     FORMAT_VERSION,
     SPECTRA_COLUMNS,
@@ -48,16 +47,14 @@ from muonscope.engine.session_format import (
     os_reason,
     session_folder,
 )
+from muonscope.engine.session_swap import STAGING_PREFIX, drop_abandoned_saves, replace_files
 from muonscope.engine.snapshot import Event
 from muonscope.engine.tables import write_table
 
 __all__ = ["STAGING_ADDED_BYTES", "SavedElsewhere", "check_save_target", "save_session"]
 
-#: The folder a session is written in before it takes its name, beside its target: a save cut short
-#: leaves the target as it was.
-_STAGING_PREFIX = ".{name}.saving."
 #: What staging adds to a session's name: the prefix's own characters and tempfile's 8 random ones.
-STAGING_ADDED_BYTES = len(_STAGING_PREFIX.format(name="")) + 8
+STAGING_ADDED_BYTES = len(STAGING_PREFIX.format(name="")) + 8
 
 
 def save_session(
@@ -182,9 +179,9 @@ def _write_session(
     """The four files, written in a staging folder beside ``target``, then moved into it at once."""
     fresh = not target.exists()
     home = target.parent if fresh else target  # the staging folder sits beside what it replaces
-    prefix = _STAGING_PREFIX.format(name=target.name)
+    prefix = STAGING_PREFIX.format(name=target.name)
     if not fresh:
-        _drop_abandoned_saves(target, prefix)
+        drop_abandoned_saves(target, prefix)
     staging = Path(tempfile.mkdtemp(prefix=prefix, dir=home))
     save_id = document["save_id"]
     try:
@@ -196,45 +193,12 @@ def _write_session(
         if fresh:
             os.replace(staging, target)
         else:
-            _replace_files(staging, target)
+            replace_files(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if not fresh:
         shutil.rmtree(staging)  # the files replaced waited there
-
-
-def _drop_abandoned_saves(target: Path, prefix: str) -> None:
-    """The staging folders a killed save left in the session's folder (hundreds of MB each, hidden):
-    any there while this save holds the lock, which every save holds while it stages."""
-    for entry in target.glob(f"{prefix}*"):
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _replace_files(staging: Path, target: Path) -> None:
-    """Move each new session file from ``staging`` into ``target``, session.json (what opening reads
-    first) last; the files they replace wait in ``staging`` and go back if any move fails.
-
-    The folder itself stays: the notes, figures or a session saved inside it are untouched, and so
-    are its permissions and a shell standing in it (``--save .`` swapped the folder for a new one
-    and left that shell in a deleted directory).
-    """
-    moved: list[str] = []
-    try:
-        for name in sorted(FILES, key=lambda name: name == "session.json"):
-            moved.append(name)
-            if (target / name).exists():
-                os.replace(target / name, staging / f"{name}.previous")
-            os.replace(staging / name, target / name)
-    except BaseException:
-        for name in reversed(moved):  # the session saved before, as it was
-            previous = staging / f"{name}.previous"
-            if previous.exists():
-                os.replace(previous, target / name)
-            elif not (staging / name).exists():
-                (target / name).unlink(missing_ok=True)  # a new file with no old one before it
-        raise
 
 
 def _open_as_umask_allows(staging: Path, folder_too: bool) -> None:

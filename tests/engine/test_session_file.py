@@ -1110,6 +1110,50 @@ def test_a_save_checked_before_its_run_goes_beside_a_folder_taken_meanwhile(tmp_
         save_session(session, target)  # asked for now, with nothing checked before: refused
 
 
+def _killed_while_moving_in(tmp_path, moved: int) -> Path:
+    """A folder ``s`` saved at step 4 whose save at step 7 was killed after moving ``moved`` files in,
+    and after moving the next one's predecessor out: that file is missing, as a kill leaves it."""
+    from muonscope.engine.session_format import FILES
+    from muonscope.engine.session_swap import STAGING_PREFIX
+
+    save_session(_small_session(4), tmp_path / "s")
+    save_session(_small_session(7), tmp_path / "newer")
+    staging = tmp_path / "s" / (STAGING_PREFIX.format(name="s") + "k1ll3d00")
+    shutil.copytree(tmp_path / "newer", staging)
+    order = sorted(FILES, key=lambda name: name == "session.json")  # as a save moves them
+    for name in order[:moved]:
+        os.replace(tmp_path / "s" / name, staging / f"{name}.previous")
+        os.replace(staging / name, tmp_path / "s" / name)
+    os.replace(tmp_path / "s" / order[moved], staging / f"{order[moved]}.previous")
+    return tmp_path / "s"
+
+
+@pytest.mark.parametrize("moved", [0, 1, 3])
+def test_a_save_killed_while_it_moved_its_files_in_is_finished_when_opened(tmp_path, moved):
+    """SIGKILL between two of the moves: "metrics.parquet: is missing", both saves' files hidden in
+    the folder, and nothing that opened either."""
+    from muonscope.engine.session_file import check_session_folder
+    from muonscope.engine.session_swap import FINISHED_NOTE
+
+    folder = _killed_while_moving_in(tmp_path, moved)
+    check_session_folder(folder)  # the quick check a window makes first finishes it too
+    session = open_session(folder)
+    assert session.step == 7 and FINISHED_NOTE in session.opened_notes
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in (tmp_path / "newer").iterdir())
+    assert FINISHED_NOTE not in open_session(folder).opened_notes  # said once: the folder is whole now
+
+
+def test_a_save_killed_while_it_wrote_leaves_the_earlier_save_to_open(tmp_path):
+    from muonscope.engine.session_swap import STAGING_PREFIX
+
+    save_session(_small_session(4), tmp_path / "s")
+    staging = tmp_path / "s" / (STAGING_PREFIX.format(name="s") + "k1ll3d00")
+    staging.mkdir()
+    (staging / "session.json").write_text("{")  # half written
+    session = open_session(tmp_path / "s")
+    assert session.step == 4 and not session.opened_notes
+
+
 def test_a_save_waits_for_another_save_into_the_same_folder(tmp_path):
     """Each save dropped every staging folder it found as abandoned, another process's live one too."""
     import threading
