@@ -172,6 +172,8 @@ def _write_results(args: argparse.Namespace, session: Any, outcome: Any, table: 
             if not outcome.interrupted:
                 said.append(_saved_note(args.save, session))
         except SavedElsewhere as exc:
+            if failed is not None:  # only the first failure ends the command: this one is said here
+                said.append(f"{exc.failure_heading}: {exc}")
             saved_to, failed = exc.saved_to, failed or exc
         except OSError as exc:
             failed = failed or exc
