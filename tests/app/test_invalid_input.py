@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from muonscope.app.cli import main
+from muonscope.app.video import PART_ADDED_BYTES
 
 #: (argv with {tmp} for the temporary folder, text the one-line error must contain, or several texts)
 CASES = [
@@ -143,7 +144,10 @@ CASES = [
     # a name its file system holds only without what muonscope adds while writing: the run was
     # lost at its end to "OSError: File name too long"
     (["run", "--save", "{tmp}/" + "S" * 245], "its name is 245 bytes long: at most 238 fit (names hold 255"),
-    (["record", "--out", "{tmp}/" + "G" * 251 + ".gif"], "its name is 255 bytes long: at most 250 fit"),
+    (
+        ["record", "--out", "{tmp}/" + "G" * 251 + ".gif"],
+        f"its name is 255 bytes long: at most {255 - PART_ADDED_BYTES} fit",
+    ),
     (["shot", "--out", "{tmp}/" + "P" * 300 + ".png"], "its name is 304 bytes long: names hold at most 255"),
     # the system was asked of them first, and its "File name too long" came out as a runtime failure
     (["run", "--steps", "1", "--save", "{tmp}/" + "S" * 300], "its name is 300 bytes long: names hold"),
