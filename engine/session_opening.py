@@ -126,7 +126,9 @@ def _finish_a_move_cut_short(path: Path) -> bool:
     try:
         return folder.is_dir() and finish_cut_short_move(folder)
     except OSError as exc:
-        raise SessionError(folder, f"cannot be read ({os_reason(exc)})") from None
+        raise SessionError(
+            folder, f"holds a save cut short by a kill, which cannot be finished here ({os_reason(exc)})"
+        ) from None
 
 
 def _session_folder(path: Path) -> Path:
