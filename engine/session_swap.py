@@ -40,7 +40,7 @@ FINISHED_NOTE = (
 
 def finish_cut_short_move(folder: Path) -> bool:
     """Move in the new files a save killed part-way through its move left in its staging folder;
-    returns whether there was one. A staging folder whose move had not begun (no ``.previous`` file)
+    returns whether there were any. A staging folder whose move had not begun (no ``.previous`` file)
     is a save killed while writing: the folder holds the earlier save whole, and it is left alone.
     Done under the lock every save holds, so a save under way is waited for, not taken for a killed one.
     """
@@ -50,11 +50,11 @@ def finish_cut_short_move(folder: Path) -> bool:
     with saves_locked(folder.parent):
         for staging in _stagings(folder, prefix):
             if _move_begun(staging):
-                for name in FILES:
-                    if (staging / name).is_file():
-                        os.replace(staging / name, folder / name)
+                left = [name for name in FILES if (staging / name).is_file()]
+                for name in left:
+                    os.replace(staging / name, folder / name)
                 shutil.rmtree(staging, ignore_errors=True)
-                return True
+                return bool(left)  # none left: killed after its last move, only its leftovers to drop
     return False
 
 

@@ -1124,7 +1124,8 @@ def _killed_while_moving_in(tmp_path, moved: int) -> Path:
     for name in order[:moved]:
         os.replace(tmp_path / "s" / name, staging / f"{name}.previous")
         os.replace(staging / name, tmp_path / "s" / name)
-    os.replace(tmp_path / "s" / order[moved], staging / f"{order[moved]}.previous")
+    if moved < len(order):
+        os.replace(tmp_path / "s" / order[moved], staging / f"{order[moved]}.previous")
     return tmp_path / "s"
 
 
@@ -1141,6 +1142,16 @@ def test_a_save_killed_while_it_moved_its_files_in_is_finished_when_opened(tmp_p
     assert session.step == 7 and FINISHED_NOTE in session.opened_notes
     assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in (tmp_path / "newer").iterdir())
     assert FINISHED_NOTE not in open_session(folder).opened_notes  # said once: the folder is whole now
+
+
+def test_a_save_killed_after_its_last_move_opens_without_a_note_and_its_leftovers_go(tmp_path):
+    """Only the files it replaced were left, to drop: "the move was finished" was said of nothing."""
+    from muonscope.engine.session_format import FILES
+
+    folder = _killed_while_moving_in(tmp_path, len(FILES))
+    session = open_session(folder)
+    assert session.step == 7 and not session.opened_notes
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
 
 
 def test_a_save_killed_while_it_wrote_leaves_the_earlier_save_to_open(tmp_path):
