@@ -124,7 +124,13 @@ def _finish_a_move_cut_short(path: Path) -> bool:
     :mod:`~muonscope.engine.session_swap`); whether there was one."""
     folder = path.parent if path.name == "session.json" else path
     try:
-        return folder.is_dir() and finish_cut_short_move(folder)
+        pending = folder.is_dir() and cut_short_move_in(folder)
+    except OSError:  # a folder it may not look into: reading it says so
+        return False
+    if not pending:
+        return False
+    try:
+        return finish_cut_short_move(folder)
     except OSError as exc:
         raise SessionError(
             folder, f"holds a save cut short by a kill, which cannot be finished here ({os_reason(exc)})"
