@@ -108,10 +108,9 @@ def check_session_folder(path: Path) -> None:
     one, and tensor and table files whose headers read (SessionError naming the file otherwise), so a
     bad path or a damaged file is refused before a window opens. A save killed part-way through
     moving its files in is left for opening to finish, and to say so."""
-    given = Path(path)
-    if cut_short_move_in(given.parent if given.name == "session.json" else given):
+    if cut_short_move_in(_folder_named(Path(path))):
         return
-    folder = _session_folder(given)
+    folder = _session_folder(Path(path))
     document = _read_document(folder / "session.json")
     check_tensors_header(folder / "tensors.safetensors")
     for name in ("metrics.parquet", "spectra.parquet"):
@@ -122,7 +121,7 @@ def check_session_folder(path: Path) -> None:
 def _finish_a_move_cut_short(path: Path) -> bool:
     """Finish the move of a save killed while it moved its files into ``path`` (see
     :mod:`~muonscope.engine.session_swap`); whether there was one."""
-    folder = path.parent if path.name == "session.json" else path
+    folder = _folder_named(path)
     try:
         pending = folder.is_dir() and cut_short_move_in(folder)
     except OSError:  # a folder it may not look into: reading it says so
@@ -135,6 +134,11 @@ def _finish_a_move_cut_short(path: Path) -> bool:
         raise SessionError(
             folder, f"holds a save cut short by a kill, which cannot be finished here ({os_reason(exc)})"
         ) from None
+
+
+def _folder_named(path: Path) -> Path:
+    """The folder a session path names: itself, or the folder of the session.json it names."""
+    return path.parent if path.name == "session.json" else path
 
 
 def _session_folder(path: Path) -> Path:
