@@ -6,7 +6,9 @@ where the window is narrower than that allows: at their own width always, the wi
 pixels wide at least, past a 1024-pixel screen's edge. The debugger's docks open beside the plots
 where the window has room for them, else as tabs in the controls' place, and become such tabs when
 the window is made narrower or moves to a smaller screen: placed by the screen's width, a dock
-opened in a 1280-pixel window on a wide screen widened the window past its screen edge for good.
+opened in a 1280-pixel window on a wide screen widened the window past its screen edge for good. A
+dock goes beside the plots only where it has room at ease there (the Inspector with its controls on
+two rows); in the controls' place it may be as narrow as the controls.
 """
 
 from __future__ import annotations
@@ -58,11 +60,11 @@ def add_controls_dock(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget
 def place_debugger_dock(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget) -> None:
     """Beside the plots where the window has room for it, else a tab in the controls' place."""
     room = window.width() - _least_width_at_ease(window)
-    needed = dock.minimumSizeHint().width() + _DOCK_SEPARATOR_PX
+    needed = _dock_width_at_ease(dock) + _DOCK_SEPARATOR_PX
     for other in (window.breakpoints_dock, window.inspector_dock):
         if other is not dock and not other.isHidden() and not other.isFloating():
             if window.dockWidgetArea(other) == _RIGHT:
-                needed = dock.minimumSizeHint().width() - other.minimumSizeHint().width()
+                needed = _dock_width_at_ease(dock) - _dock_width_at_ease(other)
                 if room >= needed:
                     window.tabifyDockWidget(other, dock)
                     return
@@ -106,11 +108,33 @@ def give_the_controls_room(window: QtWidgets.QMainWindow) -> None:
 
 
 def _least_width_at_ease(window: QtWidgets.QMainWindow) -> int:
-    """The window's least width with the controls at their own width, not squeezed: what a dock
-    placed beside the plots must leave (squeezing the controls for it hid their fields)."""
+    """The window's least width with the controls at their own width, not squeezed, and the docks
+    beside the plots at ease: what a dock placed beside the plots must leave (squeezing the controls
+    for it hid their fields)."""
     dock = window.controls_dock
     squeezable = 0 if dock.isHidden() or dock.isFloating() else CONTROLS_PX - dock.minimumWidth()
-    return window.minimumSizeHint().width() + squeezable
+    beside = [
+        other
+        for other in (window.breakpoints_dock, window.inspector_dock)
+        if not other.isHidden() and not other.isFloating() and window.dockWidgetArea(other) == _RIGHT
+    ]
+    cramped = 0
+    if beside:  # side by side or as tabs there, they take the width of the widest
+        cramped = max(map(_dock_width_at_ease, beside)) - max(
+            other.minimumSizeHint().width() for other in beside
+        )
+    return window.minimumSizeHint().width() + squeezable + max(0, cramped)
+
+
+def _dock_width_at_ease(dock: QtWidgets.QDockWidget) -> int:
+    """A dock's least width where what it holds is at ease (``least_width_at_ease_px``, where its
+    widget says it): the Inspector fits a narrow window with its controls on four rows, but beside
+    the plots so cramped it would take their room for little."""
+    content = dock.widget()
+    at_ease_px = getattr(content, "least_width_at_ease_px", None)
+    if at_ease_px is None:
+        return dock.minimumSizeHint().width()
+    return dock.minimumSizeHint().width() + max(0, at_ease_px - content.minimumSizeHint().width())
 
 
 def _tab_in_front_of(

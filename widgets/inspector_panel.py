@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.matrix_view import MatrixView
 from muonscope.widgets.mode_box import ElidingCombo
@@ -28,6 +28,33 @@ _TASK_COORDINATES_TIP = (
     "show ẼᵀXE instead of X: entry (k, i) = ẽ_kᵀ X e_i, how X maps query i's input embedding onto answer "
     "k's output embedding (rows: answers k, columns: queries i, both by frequency)"
 )
+
+
+#: Where each control sits, (row, column, columns spanned), where the panel is wide and where narrow.
+_ARRANGEMENTS = {
+    "wide": {
+        "lane_label": (0, 0, 1),
+        "lane": (0, 1, 1),
+        "tensor_label": (0, 2, 1),
+        "tensor": (0, 3, 1),
+        "step": (0, 4, 1),
+        "minus_label": (1, 0, 1),
+        "minus": (1, 1, 1),
+        "task_coordinates": (1, 2, 2),
+    },
+    "narrow": {
+        "lane_label": (0, 0, 1),
+        "lane": (0, 1, 2),
+        "tensor_label": (1, 0, 1),
+        "tensor": (1, 1, 1),
+        "step": (1, 2, 1),
+        "minus_label": (2, 0, 1),
+        "minus": (2, 1, 2),
+        "task_coordinates": (3, 0, 3),
+    },
+}
+#: The column that takes the spare width: the lane boxes' where wide, the step's where narrow.
+_STRETCHED_COLUMN = {"wide": 1, "narrow": 2}
 
 
 @dataclass(frozen=True)
@@ -86,29 +113,88 @@ class InspectorPanel(QtWidgets.QWidget):
         self.task_coordinates_box.toggled.connect(self._on_control_changed)
 
     def _lay_out(self) -> None:
-        """Two rows of controls over the heat map, the spectra below it: narrow enough for a side dock."""
-        controls = QtWidgets.QGridLayout()
-        controls.setContentsMargins(4, 2, 4, 2)
-        controls.setHorizontalSpacing(8)  # "tensor" touched the lane box's arrow, "minus" its own box
-        for column, (text, widget) in enumerate((("lane", self.lane_combo), ("tensor", self.tensor_combo))):
-            controls.addWidget(QtWidgets.QLabel(text), 0, 2 * column)
-            controls.addWidget(widget, 0, 2 * column + 1)
-        controls.addWidget(QtWidgets.QLabel("minus"), 1, 0)
-        controls.addWidget(self.minus_combo, 1, 1)
-        controls.addWidget(self.task_coordinates_box, 1, 2, 1, 2)
-        controls.addWidget(self.step_label, 0, 4)
-        controls.setColumnStretch(1, 1)
-        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        views.addWidget(self.matrix_view)
-        views.addWidget(self.spectrum)
-        views.setStretchFactor(0, 3)
-        views.setStretchFactor(1, 2)
+        """The controls over the heat map, the spectra below it."""
+        self._controls = QtWidgets.QGridLayout()
+        self._controls.setContentsMargins(4, 2, 4, 2)
+        self._controls.setHorizontalSpacing(8)  # "tensor" touched the lane box's arrow, "minus" its own box
+        self._placed = {
+            "lane_label": QtWidgets.QLabel("lane"),
+            "lane": self.lane_combo,
+            "tensor_label": QtWidgets.QLabel("tensor"),
+            "tensor": self.tensor_combo,
+            "step": self.step_label,
+            "minus_label": QtWidgets.QLabel("minus"),
+            "minus": self.minus_combo,
+            "task_coordinates": self.task_coordinates_box,
+        }
+        self._arrangement: str | None = None
+        self._views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self._views.addWidget(self.matrix_view)
+        self._views.addWidget(self.spectrum)
+        self._views.setStretchFactor(0, 3)
+        self._views.setStretchFactor(1, 2)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(controls)
-        layout.addWidget(views, 1)
+        # the panel's least width is that of its narrow arrangement (minimumSizeHint), not the one shown
+        layout.setSizeConstraint(QtWidgets.QLayout.SizeConstraint.SetNoConstraint)
+        layout.addLayout(self._controls)
+        layout.addWidget(self._views, 1)
         layout.addWidget(self.info_label)
+        self._least_px = self._measure_arrangements()
+
+    @property
+    def arrangement(self) -> str:
+        """How the controls are laid out now: "wide" (two rows) or "narrow" (four)."""
+        return self._arrangement
+
+    @property
+    def least_width_at_ease_px(self) -> int:
+        """The least width at which the controls sit on two rows, the views under them as wide."""
+        return max(self._least_px["wide"], self._views.minimumSizeHint().width())
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        narrowest = max(self._least_px["narrow"], self._views.minimumSizeHint().width())
+        return QtCore.QSize(narrowest, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_controls()
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        """Text of another size (a stage's scale) needs other widths."""
+        super().changeEvent(event)
+        if event.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.StyleChange):
+            self._least_px = self._measure_arrangements()
+            self.updateGeometry()
+
+    def _measure_arrangements(self) -> dict[str, int]:
+        """Each arrangement's least width, as its grid works it out, then the one that fits is shown."""
+        least_px = {}
+        for name in _ARRANGEMENTS:
+            self._arrange(name)
+            least_px[name] = self._controls.minimumSize().width()
+        self._least_px = least_px
+        self._fit_controls()
+        return least_px
+
+    def _fit_controls(self) -> None:
+        """Two rows where the panel is wide enough for them: four held it 477 pixels wide at least,
+        as a tab in the controls' place, and the window 1210 wide, past a 1024-pixel screen."""
+        self._arrange("wide" if self.width() >= self._least_px["wide"] else "narrow")
+
+    def _arrange(self, name: str) -> None:
+        if name == self._arrangement:
+            return
+        for widget in self._placed.values():
+            self._controls.removeWidget(widget)
+        for key, (row, column, columns) in _ARRANGEMENTS[name].items():
+            self._controls.addWidget(self._placed[key], row, column, 1, columns)
+        for column in range(5):
+            self._controls.setColumnStretch(column, 1 if column == _STRETCHED_COLUMN[name] else 0)
+        self._arrangement = name
+        if self.layout() is not None:
+            self.layout().activate()  # before the panel is drawn squeezed in the arrangement left
 
     @property
     def request(self) -> InspectRequest:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
@@ -27,6 +27,8 @@ _SPECTRA = {
 
 #: The plot layout's row under the bottom axis that holds the legend.
 _LEGEND_ROW = 4
+#: The legend's margins and spacing, and the left axis beside it, in pixels.
+_LEGEND_SLACK_PX = 80
 
 
 class SingularValuesPlot(PlotPanel):
@@ -37,7 +39,7 @@ class SingularValuesPlot(PlotPanel):
     """
 
     def __init__(self, parent=None) -> None:
-        super().__init__("σ_k of the step direction D, whatever matrix is shown", parent)
+        super().__init__("σ_k of the step direction D · whatever matrix is shown", parent)
         self.plot.setLogMode(x=False, y=True)
         self.plot.setLabel("bottom", "index k")
         self.plot.setLabel("left", "σ_k")
@@ -122,6 +124,25 @@ class SingularValuesPlot(PlotPanel):
         self._names = {"direction": direction, "reference": reference}
         for key, curve in self._curves.items():
             self.legend.getLabel(curve).setText(self._names[key])
+        self._fit_legend()
+
+    @property
+    def legend_rows(self) -> int:
+        return self.legend.rowCount
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Both names on one row where the plot is wide enough, else one under the other: in a
+        narrow dock the polar factor's name ran past the plot's edge, cut off."""
+        names_px = [
+            sample.boundingRect().width() + label.item.boundingRect().width()
+            for sample, label in self.legend.items
+        ]
+        one_row_px = _LEGEND_SLACK_PX + sum(names_px)
+        self.legend.setColumnCount(2 if self.plot_widget.width() >= one_row_px else 1)
 
     def clear(self, message: str) -> None:
         """Draw nothing and say why over the plot."""

@@ -1176,6 +1176,20 @@ def test_docks_opened_beside_the_plots_of_a_wide_window_let_it_shrink_to_1280(qt
     assert window.dockWidgetArea(window.inspector_dock) != right
 
 
+def test_a_window_with_the_inspector_open_fits_a_small_screen(qtbot):
+    """Its controls on two rows held the inspector, a tab in the controls' place, 477 pixels wide, and the
+    window 1210: past a 1024-pixel screen's edge."""
+    app = open_app(qtbot)
+    window = app.window
+    window.inspector_dock.toggleViewAction().trigger()  # Ctrl+I
+    qtbot.waitUntil(window.inspector_dock.isVisible, timeout=WAIT_MS)
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024, timeout=WAIT_MS)
+    assert not window.inspector_dock.isHidden() and window.minimumSizeHint().width() <= 1024
+    window.inspector_dock.raise_()
+    qtbot.waitUntil(lambda: app.views.inspector.arrangement == "narrow", timeout=WAIT_MS)
+
+
 def test_a_branch_asked_for_after_its_run_was_replaced_leaves_the_engine_running(qtbot):
     """The Branch menu still lists the forks of a run that a reset has just replaced: choosing one
     there (before the new run's branches arrive) stopped the engine thread for good."""

@@ -186,6 +186,21 @@ def test_the_singular_values_legend_sits_under_the_plot_not_on_the_data(qtbot):
     assert plot.legend.isVisible() and legend.top() >= view.bottom()
 
 
+@pytest.mark.parametrize(("width", "rows"), [(260, 2), (640, 1)])
+def test_the_singular_values_legend_names_both_spectra_inside_the_plot(qtbot, width, rows):
+    """In a narrow dock, side by side, the polar factor's name ran past the plot's edge."""
+    plot = SingularValuesPlot()
+    qtbot.addWidget(plot)
+    plot.resize(width, 320)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_spectra(np.ones(3), np.ones(3), "exact", ("D: the lane's direction", "exact polar factor of D"))
+    QtWidgets.QApplication.processEvents()
+    assert plot.legend_rows == rows
+    for _sample, label in plot.legend.items:
+        assert 0 <= label.item.sceneBoundingRect().right() <= plot.plot_widget.viewport().width()
+
+
 def test_singular_values_clear(qtbot):
     plot = SingularValuesPlot()
     qtbot.addWidget(plot)
@@ -299,6 +314,33 @@ def test_inspector_long_texts_do_not_widen_it(qtbot):
     qtbot.waitExposed(panel)
     title = panel.matrix_view.findChild(QtWidgets.QLabel, "title")
     assert title.width() >= panel.matrix_view.width() // 2  # cut at the edge, not squeezed away
+
+
+@pytest.mark.parametrize(("width", "arrangement"), [(260, "narrow"), (720, "wide")])
+def test_the_inspector_controls_stay_whole_in_a_narrow_dock(qtbot, width, arrangement):
+    """On two rows its controls held the inspector 477 pixels wide at least, and a window with it as a
+    tab in the controls' place 1210 wide; narrow, they take four rows, none cut or overlapping."""
+    panel, _requests = _inspector(qtbot, lanes=("Muon pre μ=0.95 ema exact lr=0.3", "SGD μ=0.9 sum lr=128"))
+    assert panel.minimumSizeHint().width() <= 260  # the controls dock's least width
+    panel.resize(width, 720)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel.arrangement == arrangement)
+    controls = (
+        panel.lane_combo,
+        panel.tensor_combo,
+        panel.minus_combo,
+        panel.task_coordinates_box,
+        panel.step_label,
+    )
+    for control in controls:
+        box = control.geometry()
+        assert box.left() >= 0 and box.right() < panel.width()
+        assert box.width() >= control.minimumSizeHint().width()
+    for one, other in itertools.combinations(controls, 2):
+        assert not one.geometry().intersects(other.geometry())
+    rows = {control.geometry().center().y() for control in controls}
+    assert len(rows) == (4 if arrangement == "narrow" else 2)
 
 
 BREAKPOINTS = [("loss < 0.5", True), ("1:recovered >= 300", False), ("Muon:alignment > 0.9", True)]
