@@ -3,8 +3,9 @@
 A run of hours, its forks and its breakpoints lived only in the window: closing it, by a click or by
 habit, dropped them without a word. The engine says which runs hold unsaved work
 (:class:`~muonscope.app.debugger.UnsavedWork`); while either does, a close asks to save the run on
-show, to close anyway, or to stay. Saving closes once the engine says the session is written, and
-stays open if it could not be.
+show, to close anyway, or to stay, and follows that work while it is on show (a save that ends
+meanwhile leaves nothing to ask about: the window closes). Saving closes once the engine says the
+session is written, and stays open if it could not be.
 
 Windows built for pictures and tests (``shot``, ``record``, the suite) close without asking: nobody
 is there to answer.
@@ -41,6 +42,7 @@ class CloseGuard(QtCore.QObject):
         self._ask = ask
         self._unsaved = UnsavedWork(False, False)
         self._close_when_saved = False
+        self._question: QtWidgets.QMessageBox | None = None  # the close question, while it is on show
         link.unsaved_changed.connect(self._on_unsaved)
         link.saved.connect(self._on_saved)
         link.alert.connect(self._on_alert)
@@ -58,14 +60,8 @@ class CloseGuard(QtCore.QObject):
         """True to close now; False to stay open (the user chose to stay, or a save is under way)."""
         if not self._ask or not (self._unsaved.on_show or self._unsaved.kept):
             return True
-        if not self._unsaved.on_show:  # the kept run: brought back first, if the user wants it saved
-            buttons = _BUTTONS.Discard | _BUTTONS.Cancel
-        else:
-            buttons = _BUTTONS.Save | _BUTTONS.Discard | _BUTTONS.Cancel
-        answer = QtWidgets.QMessageBox.question(
-            self._window, "Close muonscope?", close_question(self._unsaved), buttons, _BUTTONS.Cancel
-        )
-        if answer == _BUTTONS.Discard:
+        answer = self._answer()
+        if answer == _BUTTONS.Discard or not self._ask:  # (a second Ctrl-C while it asked: it insists)
             return True
         if answer == _BUTTONS.Save:
             path = self._sessions.session_path
@@ -73,10 +69,40 @@ class CloseGuard(QtCore.QObject):
             self._close_when_saved = asked
         return False
 
+    def _answer(self) -> QtWidgets.QMessageBox.StandardButton:
+        """Ask what to do about the unsaved work; the question follows it while it is on show."""
+        question = QtWidgets.QMessageBox(self._window)
+        question.setIcon(QtWidgets.QMessageBox.Icon.Question)
+        question.setWindowTitle("Close muonscope?")
+        self._question = question
+        self._follow_unsaved()
+        try:
+            return _BUTTONS(question.exec())
+        finally:
+            self._question = None
+            question.deleteLater()
+
+    def _follow_unsaved(self) -> None:
+        """Keep the close question true to the work unsaved: a save that finished while it was on
+        show left it saying "This run holds work that is not saved"; with nothing left to lose, the
+        close asked for goes on."""
+        question, unsaved = self._question, self._unsaved
+        if not (unsaved.on_show or unsaved.kept):
+            question.done(_BUTTONS.Discard.value)
+            return
+        question.setText(close_question(unsaved))
+        if unsaved.on_show:
+            question.setStandardButtons(_BUTTONS.Save | _BUTTONS.Discard | _BUTTONS.Cancel)
+        else:  # the kept run: brought back first, if the user wants it saved
+            question.setStandardButtons(_BUTTONS.Discard | _BUTTONS.Cancel)
+        question.setDefaultButton(_BUTTONS.Cancel)
+
     @QtCore.Slot(object)
     def _on_unsaved(self, unsaved: UnsavedWork) -> None:
         self._unsaved = unsaved
         self._window.setWindowModified(unsaved.on_show)  # the title's mark, as an editor's
+        if self._question is not None:
+            self._follow_unsaved()
 
     @QtCore.Slot(object)
     def _on_saved(self, message) -> None:

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 from helpers import WAIT_MS, open_app, small_preset
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.close_guard import close_question
 from muonscope.app.debugger import UnsavedWork
@@ -18,12 +18,27 @@ def _asking(monkeypatch, answer):
     """Answer the close question with ``answer``; returns the texts asked."""
     asked = []
 
-    def question(_parent, _title, text, *_args):
-        asked.append(text)
-        return answer
+    def question(box):
+        asked.append(box.text())
+        return answer.value
 
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question", question)
+    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", question)
     return asked
+
+
+def _while_asked(qtbot, action):
+    """Do ``action`` once the close question is on show (it waits in a loop of its own); a question
+    still there after that is answered "Cancel", as a test must not wait for an answer forever."""
+
+    def act_then_give_up() -> None:
+        question = QtWidgets.QApplication.activeModalWidget()
+        if question is None:  # not up yet
+            QtCore.QTimer.singleShot(50, act_then_give_up)
+            return
+        action()
+        QtCore.QTimer.singleShot(WAIT_MS, lambda: question.isVisible() and question.reject())
+
+    QtCore.QTimer.singleShot(0, act_then_give_up)
 
 
 def _close_anyway(monkeypatch, app):
@@ -70,6 +85,28 @@ def test_save_then_close_writes_the_session_and_closes_once_it_is_written(qtbot,
     assert not app.window.close()  # not yet: the engine writes the session first
     qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
     assert open_session(tmp_path / "run").branch.head_step == 5
+
+
+def test_a_save_that_ends_while_the_close_question_is_up_takes_the_question_away_and_closes(qtbot, tmp_path):
+    """A SIGTERM just after Ctrl+S: the save finished behind the question, which went on saying "This
+    run holds work that is not saved"."""
+    app = _with_work(qtbot)
+    _while_asked(qtbot, lambda: app.sessions.save_to(tmp_path / "run"))
+    assert app.window.close()  # nothing left to lose: the close asked for goes on
+    assert open_session(tmp_path / "run").branch.head_step == 5
+
+
+def test_a_second_ctrl_c_while_the_question_is_up_closes_the_window(qtbot):
+    """Its handler put the question away and asked the window to close again: where that came while
+    the first close still waited on the question, Qt dropped it, and the window played on."""
+    app = _with_work(qtbot)
+
+    def insist() -> None:  # what a second Ctrl-C does
+        app.close_guard.stop_asking()
+        QtWidgets.QApplication.activeModalWidget().close()
+
+    _while_asked(qtbot, insist)
+    assert app.window.close()
 
 
 def test_a_saved_run_closes_without_asking_until_it_moves_on(qtbot, monkeypatch, tmp_path):
