@@ -83,26 +83,28 @@ def files_save_ids(folder: Path) -> dict[str, str | None]:
 
 
 @contextlib.contextmanager
-def saves_locked(folder: Path) -> Iterator[None]:
+def saves_locked(folder: Path) -> Iterator[bool]:
     """Within: no other muonscope save into ``folder`` runs (an advisory lock on the folder itself).
 
     A folder that cannot be opened for the lock (no read permission), or whose file system keeps no
     locks, is saved into unlocked, as before: the lock keeps two saves apart, it is not what lets
-    one happen.
+    one happen. Yields whether the lock is held (what another save leaves may be taken for a
+    killed save's only where it is).
     """
     import fcntl
 
     try:
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        yield
+        yield False
         return
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX)
         except OSError:  # a file system that keeps no locks (some network mounts say ENOLCK)
-            pass
-        yield
+            yield False
+        else:
+            yield True
     finally:
         os.close(handle)  # the lock goes with it
 

@@ -142,14 +142,14 @@ def _save(session: Session, path: Path, replace_any: bool, checked_before: bool)
     target = path.resolve()  # a link's folder, and "." by its name
     target.parent.mkdir(parents=True, exist_ok=True)
     why = ""
-    with saves_locked(target.parent):  # another muonscope saving here waits for this save, and this for it
+    with saves_locked(target.parent) as alone:  # another muonscope saving here waits for this save
         if checked_before and (taken := _taken_by_other_files(target)):
             why = _OTHER_FILES.format(kind=taken)
         elif not replace_any and _saved_by_another(session, target):
             why = _ANOTHER_SESSION
         if why:
             target = free_sibling(target, longest_name(target.parent) - STAGING_ADDED_BYTES)
-        _write_session(session, document, tensors, target)
+        _write_session(session, document, tensors, target, alone)
     session.last_saved = SavedAt(target, document["save_id"])
     return target, why
 
@@ -174,15 +174,17 @@ def _saved_by_another(session: Session, target: Path) -> bool:
 
 
 def _write_session(
-    session: Session, document: dict[str, Any], tensors: dict[str, torch.Tensor], target: Path
+    session: Session, document: dict[str, Any], tensors: dict[str, torch.Tensor], target: Path, alone: bool
 ) -> None:
-    """The four files, written in a staging folder beside ``target``, then moved into it at once."""
+    """The four files, written in a staging folder beside ``target``, then moved into it at once.
+    ``alone``: no other save stages here meanwhile, so that staging folders found are killed saves'."""
     fresh = not target.exists()
     home = target.parent if fresh else target  # the staging folder sits beside what it replaces
-    prefix = STAGING_PREFIX.format(name=target.name)
-    if not fresh:
-        drop_abandoned_saves(target, prefix)
-    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=home))
+    if alone:
+        drop_abandoned_saves(target.parent)  # a killed save of a new folder left its own beside it
+        if not fresh:
+            drop_abandoned_saves(target, target.name)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX.format(name=target.name), dir=home))
     save_id = document["save_id"]
     try:
         (staging / "session.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")

@@ -2,12 +2,13 @@
 short is finished.
 
 A save writes its four files in a staging folder (``.NAME.saving.XXXXXXXX``, inside the session's
-folder), then moves them in one by one, session.json last; each file it replaces waits in the staging
-folder as ``FILE.previous`` and goes back if a move fails. Only a kill (SIGKILL, a power cut) can stop
-it between two moves: the folder then held some new files and some old, one of them missing, and
-opening refused it ("metrics.parquet: is missing") with both saves' files hidden beside it. Opening
-finishes such a move first: the new files left in the staging folder are moved in, and the session
-opens as the newer save.
+folder, or beside it where there is none yet), then moves them in one by one, session.json last;
+each file it replaces waits in the staging folder as ``FILE.previous`` and goes back if a move
+fails. Only a kill (SIGKILL, a power cut) can stop it between two moves: the folder then held some
+new files and some old, one of them missing, and opening refused it ("metrics.parquet: is missing")
+with both saves' files hidden beside it. Opening finishes such a move first: the new files left in
+the staging folder are moved in, and the session opens as the newer save. A save killed while
+writing leaves its staging folder, which the next save in that place drops.
 """
 
 from __future__ import annotations
@@ -76,12 +77,18 @@ def _move_begun(staging: Path) -> bool:
     return any((staging / f"{name}.previous").exists() for name in FILES)
 
 
-def drop_abandoned_saves(target: Path, prefix: str) -> None:
-    """The staging folders a killed save left in the session's folder (hundreds of MB each, hidden):
-    any there while this save holds the lock, which every save holds while it stages."""
-    for entry in target.glob(f"{prefix}*"):
-        if entry.is_dir() and not entry.is_symlink():
+def drop_abandoned_saves(folder: Path, name: str = "*") -> None:
+    """The staging folders a killed save of session ``name`` (any, by default) left in ``folder``
+    (hundreds of MB each, hidden): any there while this save holds the lock, which every save holds
+    while it stages. A folder holding anything but a session's files is not one, and stays."""
+    for entry in folder.glob(STAGING_PREFIX.format(name=name) + "*"):
+        if entry.is_dir() and not entry.is_symlink() and _holds_session_files_only(entry):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _holds_session_files_only(staging: Path) -> bool:
+    kept = {*FILES, *(f"{name}.previous" for name in FILES)}
+    return all(entry.name in kept and entry.is_file() for entry in staging.iterdir())
 
 
 def replace_files(staging: Path, target: Path) -> None:

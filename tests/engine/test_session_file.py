@@ -476,6 +476,24 @@ def test_saving_again_drops_what_a_killed_save_left_in_the_folder(tmp_path):
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted([*FILES, ".notes"])
 
 
+@pytest.mark.parametrize("saved_to", ["s", "other"])
+def test_a_save_drops_what_a_killed_save_of_a_new_folder_left_beside_it(tmp_path, saved_to):
+    """Killed while writing its first save, a run left a hidden 200 MB folder beside the session's
+    place; saving there again later, or another session beside it, kept it for good."""
+    from muonscope.engine.session_swap import STAGING_PREFIX
+
+    abandoned = tmp_path / (STAGING_PREFIX.format(name="s") + "k1ll3d00")  # as the kill left it
+    abandoned.mkdir()
+    (abandoned / "tensors.safetensors").write_bytes(b"0" * 1000)
+    (abandoned / "session.json").write_text("{")
+    lookalike = tmp_path / (STAGING_PREFIX.format(name="mine") + "k33p1t00")  # not a session's files
+    lookalike.mkdir()
+    (lookalike / "notes.txt").write_text("mine")
+    save_session(_small_session(4), tmp_path / saved_to)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([saved_to, lookalike.name])
+    assert open_session(tmp_path / saved_to).step == 4
+
+
 def test_saving_through_a_link_replaces_the_folder_it_names(tmp_path):
     session = _small_session(4)
     save_session(session, tmp_path / "real")
