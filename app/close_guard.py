@@ -35,6 +35,9 @@ def close_question(unsaved: UnsavedWork) -> str:
 class CloseGuard(QtCore.QObject):
     """Decides whether the window may close now (:meth:`may_close`), asking where work would be lost."""
 
+    #: A close put off until the save the user chose is written will not happen: the save failed.
+    close_called_off = QtCore.Signal()
+
     def __init__(self, window, link, sessions, ask: bool, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self._window = window
@@ -50,6 +53,11 @@ class CloseGuard(QtCore.QObject):
     def stop_asking(self) -> None:
         """Close without asking from now on (a second Ctrl-C in the terminal: the user insists)."""
         self._ask = False
+
+    @property
+    def closes_once_saved(self) -> bool:
+        """Whether the window closes as soon as the save the user chose in the question is written."""
+        return self._close_when_saved
 
     @property
     def unsaved(self) -> UnsavedWork:
@@ -114,4 +122,6 @@ class CloseGuard(QtCore.QObject):
 
     @QtCore.Slot(str, bool)
     def _on_alert(self, _text: str, _until_moved: bool) -> None:
-        self._close_when_saved = False  # "Not saved: …": the window stays, with the alert on show
+        if self._close_when_saved:  # "Not saved: …": the window stays, with the alert on show
+            self._close_when_saved = False
+            self.close_called_off.emit()

@@ -356,7 +356,7 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
         app.sessions.open_from(session)  # a problem shows in the window; the preset stays open
     else:
         app.intents.play(True)  # a preset is a race: start it
-    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking, asks) as ctrl_c:
+    with window_closes_on_ctrl_c(app.window, app.close_guard, asks) as ctrl_c:
         code = qt_app.exec()
     if ctrl_c.is_set():
         code = EXIT_INTERRUPTED

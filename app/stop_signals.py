@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -121,16 +120,17 @@ def stop_signals(command: str = "run"):
 
 
 @contextmanager
-def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None], asks: bool = True):
+def window_closes_on_ctrl_c(window, guard, asks: bool = True):
     """Ctrl-C in the terminal that opened the window (or SIGTERM) closes it as its close button does
     (asking first where work is not saved, where ``asks``: a window on a screen) and says so; a second
-    one closes it
-    without asking (``stop_asking`` turns the question off), the engine stopped as on any close, and
-    the program exits 130.
+    one closes it without asking (``guard``, the window's
+    :class:`~muonscope.app.close_guard.CloseGuard`, stops asking), the engine stopped as on any close,
+    and the program exits 130.
 
     Python's own Ctrl-C raised KeyboardInterrupt inside whichever slot ran: a traceback from the
     frame clock, and the window stayed. A close the user declines in its question forgets the
-    Ctrl-C, so that a later one asks again rather than closing at once.
+    Ctrl-C, so that a later one asks again rather than closing at once; one put off until the save
+    chosen there is written does not (it exited 0, as if closed by hand), unless that save fails.
     """
     from PySide6 import QtCore, QtWidgets
 
@@ -146,7 +146,7 @@ def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None], asks: bool 
     forced = threading.Event()
 
     def close_or_forget() -> None:
-        if not window.close() and not forced.is_set():
+        if not window.close() and not forced.is_set() and not guard.closes_once_saved:
             stop.clear()  # the user chose to stay
 
     def on_ctrl_c(_signum: int, _frame: Any) -> None:
@@ -156,7 +156,7 @@ def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None], asks: bool 
             sys.stderr.write(f"muonscope: {stop.then}{' (again: without asking)' if asks else ''}\n")
         if again or not asks:
             forced.set()
-            stop_asking()
+            guard.stop_asking()
             question = QtWidgets.QApplication.activeModalWidget()
             if question is not None:
                 question.close()  # answered "Cancel"; the close below no longer asks
@@ -169,9 +169,11 @@ def window_closes_on_ctrl_c(window, stop_asking: Callable[[], None], asks: bool 
         on_ctrl_c(signal.SIGINT, None)
     # SIGTERM too, as the headless commands take it: it ended the window with 143, and said nothing
     previous = {stopping: signal.signal(stopping, on_ctrl_c) for stopping in (signal.SIGINT, signal.SIGTERM)}
+    guard.close_called_off.connect(stop.clear)  # the save chosen failed: the window stays
     try:
         yield stop
     finally:
+        guard.close_called_off.disconnect(stop.clear)
         for stopping, handler in previous.items():
             signal.signal(stopping, handler)
         wake.stop()

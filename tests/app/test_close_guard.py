@@ -152,7 +152,7 @@ def _ctrl_c(presses=1, signum=signal.SIGINT):
 def test_ctrl_c_in_the_terminal_closes_a_window_with_nothing_to_lose_and_says_so(qtbot, capsys):
     """It raised KeyboardInterrupt in the frame clock's slot: a traceback, and the window stayed."""
     app = open_app(qtbot, ask_before_closing=True)
-    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking) as ctrl_c:
+    with window_closes_on_ctrl_c(app.window, app.close_guard) as ctrl_c:
         _ctrl_c()
         qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
     assert ctrl_c.is_set()  # the program then exits 130
@@ -175,7 +175,7 @@ def test_a_window_without_a_screen_closes_on_the_first_ctrl_c_without_asking(
     assert not shows_questions(QtWidgets.QApplication.instance())  # the tests' offscreen platform
     app = _with_work(qtbot)
     asked = _asking(monkeypatch, _BUTTONS.Cancel)
-    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking, asks=False) as ctrl_c:
+    with window_closes_on_ctrl_c(app.window, app.close_guard, asks=False) as ctrl_c:
         _ctrl_c(signum=signum)
         qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
     assert ctrl_c.is_set() and asked == []
@@ -187,17 +187,47 @@ def test_a_window_without_a_screen_closes_on_the_first_ctrl_c_without_asking(
 def test_ctrl_c_asks_about_unsaved_work_and_staying_forgets_it(qtbot, monkeypatch):
     app = _with_work(qtbot)
     asked = _asking(monkeypatch, _BUTTONS.Cancel)
-    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking) as ctrl_c:
+    with window_closes_on_ctrl_c(app.window, app.close_guard) as ctrl_c:
         _ctrl_c()
         qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT_MS)
         assert app.window.isVisible() and not ctrl_c.is_set()  # a later Ctrl-C asks again
     _close_anyway(monkeypatch, app)
 
 
+def test_ctrl_c_answered_with_save_closes_once_saved_and_exits_as_interrupted(qtbot, monkeypatch, tmp_path):
+    """Put off until the save was written, the close was taken for the user's choice to stay: the
+    Ctrl-C was forgotten, and the program exited 0."""
+    app = _with_work(qtbot)
+    _asking(monkeypatch, _BUTTONS.Save)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *_args: (str(tmp_path / "run"), ""))
+    with window_closes_on_ctrl_c(app.window, app.close_guard) as ctrl_c:
+        _ctrl_c()
+        qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+    assert ctrl_c.is_set()  # the program exits 130
+    assert open_session(tmp_path / "run").branch.head_step == 5
+
+
+def test_ctrl_c_answered_with_a_save_that_fails_is_forgotten(qtbot, monkeypatch, tmp_path):
+    """The window stays, saying why it was not saved; a later Ctrl-C asks again."""
+    app = _with_work(qtbot)
+    asked = _asking(monkeypatch, _BUTTONS.Save)
+    (tmp_path / "a file").write_text("not a session")
+    monkeypatch.setattr(
+        QtWidgets.QFileDialog, "getSaveFileName", lambda *_args: (str(tmp_path / "a file"), "")
+    )
+    with window_closes_on_ctrl_c(app.window, app.close_guard) as ctrl_c:
+        with qtbot.waitSignal(app.close_guard.close_called_off, timeout=WAIT_MS):
+            _ctrl_c()
+        assert app.window.isVisible() and not ctrl_c.is_set()
+        _ctrl_c()
+        qtbot.waitUntil(lambda: len(asked) == 2, timeout=WAIT_MS)
+    _close_anyway(monkeypatch, app)
+
+
 def test_a_second_ctrl_c_closes_without_asking(qtbot, monkeypatch):
     app = _with_work(qtbot)
     asked = _asking(monkeypatch, _BUTTONS.Cancel)
-    with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking) as ctrl_c:
+    with window_closes_on_ctrl_c(app.window, app.close_guard) as ctrl_c:
         _ctrl_c(presses=2)
         qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
     assert ctrl_c.is_set() and asked == []
@@ -241,7 +271,7 @@ def test_a_stop_while_the_window_opens_closes_it_once_it_is_up(qtbot, capsys, si
         stops_recorded_while_the_window_opens()
         signal.raise_signal(signum)  # recorded, not raised: the code opening the window goes on
         app = open_app(qtbot)
-        with window_closes_on_ctrl_c(app.window, app.close_guard.stop_asking, asks=False) as ctrl_c:
+        with window_closes_on_ctrl_c(app.window, app.close_guard, asks=False) as ctrl_c:
             qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
         assert ctrl_c.is_set()  # the program then exits 130
         assert "muonscope: closing the window" in capsys.readouterr().err
