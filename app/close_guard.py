@@ -72,9 +72,7 @@ class CloseGuard(QtCore.QObject):
         if answer == _BUTTONS.Discard or not self._ask:  # (a second Ctrl-C while it asked: it insists)
             return True
         if answer == _BUTTONS.Save:
-            path = self._sessions.session_path
-            asked = self._sessions.save_to(path) if path is not None else self._sessions.save_dialog()
-            self._close_when_saved = asked
+            self._close_when_saved = self._sessions.save()
         return False
 
     def _answer(self) -> QtWidgets.QMessageBox.StandardButton:

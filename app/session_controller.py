@@ -51,7 +51,12 @@ class SessionController(QtCore.QObject):
 
     def _build_menu(self) -> None:
         file_menu = self._window.menu("File")
-        self.save_action = self._add(file_menu, "&Save session…", "Ctrl+S", self.save_dialog)
+        self.save_action = self._add(file_menu, "&Save session", "Ctrl+S", self.save)
+        self.save_action.setStatusTip(
+            "save the run to the folder it was opened from or last saved to (asks where, where it has none)"
+        )
+        self.save_as_action = self._add(file_menu, "Save session &as…", "Ctrl+Shift+S", self.save_dialog)
+        self.save_as_action.setStatusTip("save the run to a new folder, asking where")
         self.open_action = self._add(file_menu, "&Open session…", "Ctrl+O", self.open_dialog)
         self.open_config_action = self._add(
             file_menu, "Open &config…", "Ctrl+Shift+O", self.open_config_dialog
@@ -73,6 +78,14 @@ class SessionController(QtCore.QObject):
         action.setShortcut(QtGui.QKeySequence(shortcut))
         action.triggered.connect(lambda _checked=False: slot())
         return action
+
+    def save(self) -> bool:
+        """Save to the run's own folder at once, as an editor saves a file; ask where only for a run
+        that has none. Every Ctrl+S asked, and the dialog could not choose the folder the session was
+        opened from: picking it went into it. True when the save was asked of the engine."""
+        if self.session_path is None:
+            return self.save_dialog()
+        return self.save_to(self.session_path)
 
     def save_dialog(self) -> bool:
         """Ask where, and save there; False when the user chose nowhere or declined to replace."""

@@ -43,6 +43,46 @@ def _saved(qtbot, app, path):
         app.sessions.save_to(path)
 
 
+def _asked_where(monkeypatch, answer):
+    """Answer the save dialog with ``answer``; returns how many times it asked."""
+    asked = []
+
+    def where(*_args):
+        asked.append(True)
+        return str(answer), ""
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", where)
+    return asked
+
+
+def test_ctrl_s_saves_an_opened_session_to_its_own_folder_without_asking(qtbot, tmp_path, monkeypatch):
+    """Every Ctrl+S asked where, and the dialog could not pick the folder the session came from:
+    choosing it went into it."""
+    _run_to(qtbot, first := open_app(qtbot), 4)
+    _saved(qtbot, first, tmp_path / "run")
+    app = open_app(qtbot)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.open_from(tmp_path / "run")
+    _run_to(qtbot, app, 7)
+    asked = _asked_where(monkeypatch, tmp_path / "elsewhere")
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_action.trigger()  # Ctrl+S
+    assert asked == [] and open_session(tmp_path / "run").branch.head_step == 7
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_as_action.trigger()  # Ctrl+Shift+S: another folder, kept from then on
+    assert asked == [True] and app.sessions.session_path == tmp_path / "elsewhere"
+    assert open_session(tmp_path / "elsewhere").branch.head_step == 7
+
+
+def test_ctrl_s_asks_where_for_a_run_with_no_folder_yet(qtbot, tmp_path, monkeypatch):
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 3)
+    asked = _asked_where(monkeypatch, tmp_path / "new")
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_action.trigger()
+    assert asked == [True] and open_session(tmp_path / "new").branch.head_step == 3
+
+
 def test_save_then_open_restores_the_run_and_its_breakpoints(qtbot, tmp_path):
     app = open_app(qtbot)
     _run_to(qtbot, app, 12)

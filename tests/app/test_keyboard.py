@@ -20,6 +20,7 @@ EXPECTED = [
     ("Ctrl+Shift+R", "record"),
     ("F11", "presentation"),
     ("Ctrl+S", "Save"),
+    ("Ctrl+Shift+S", "Save the run to a new folder"),
     ("Ctrl+O", "Open"),
     ("Ctrl+Shift+O", "config"),
     ("Ctrl+Q", "Quit"),
