@@ -360,13 +360,12 @@ def launch(preset: str | None = None, config_file=None, session=None) -> int:
         code = qt_app.exec()
     if ctrl_c.is_set():
         code = EXIT_INTERRUPTED
-    if app.recorder.finishing:  # the window is gone; the recording it stopped is still worth its file
-        log.info("finishing the recording before exiting")
-        if not app.recorder.wait_finished():
-            log.warning(
-                "the recording was still being finished after %d s; it may be incomplete",
-                FINISH_DEADLINE_MS // 1000,
-            )
+    # the window is gone; the recording it stopped is still worth its file, and a word on where it went
+    if not app.recorder.finish_after_close(lambda line: sys.stderr.write(f"muonscope: {line}\n")):
+        log.warning(
+            "the recording was still being finished after %d s; it may be incomplete",
+            FINISH_DEADLINE_MS // 1000,
+        )
     if abandoned_jobs():
         # A step or a ray outlived the close deadline; a QThread destroyed while running would abort,
         # so end the process here (nothing of the closed window's run is left to keep).

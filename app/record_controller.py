@@ -68,7 +68,8 @@ class RecordController(QtCore.QObject):
         self._size = (0, 0)
         self._last_step: int | None = None  # None until the engine is paced: nothing is written yet
         self._paced_from: int | None = None
-        self._finishing: list[Job] = []  # files being finished, on their own threads
+        self._finishing: dict[Job, Path] = {}  # files being finished, on their own threads
+        self._unsaid: list[str] = []  # what finished files' jobs said that the window has not shown
         self._stop_when_drawn = False
         self._outcome_message: int | None = None  # the last "Recorded …" or "Not recording" message
         self._transport.record_toggled.connect(self._on_toggled)
@@ -170,23 +171,38 @@ class RecordController(QtCore.QObject):
         self._transport.set_recording(False)
         self._window.show_rates(True)
         self._window.set_recording(f"finishing {writer.path}…")
-        job = Job(_finish_body(writer), name="muonscope-recording", parent=self)
+        job = Job(_finish_body(writer, self._unsaid), name="muonscope-recording", parent=self)
         job.returned.connect(lambda outcome: self._on_done(*outcome))
         job.failed.connect(lambda text: self._on_done("error", f"The recording was not written: {text}"))
         job.finished.connect(lambda: self._forget(job))
-        self._finishing.append(job)
+        self._finishing[job] = writer.path
         job.start()
 
     def wait_finished(self, deadline_ms: int = FINISH_DEADLINE_MS) -> bool:
         """Wait until every stopped recording's file is finished (the window has closed), at most
         ``deadline_ms``; False if one was still being written then (it goes on until the process ends)."""
-        self._finishing = [job for job in self._finishing if not job.stop(deadline_ms)]
+        self._finishing = {job: path for job, path in self._finishing.items() if not job.stop(deadline_ms)}
         return not self._finishing
 
     @property
     def finishing(self) -> bool:
         """Whether a stopped recording's file is still being finished."""
         return any(job.running for job in self._finishing)
+
+    def finish_after_close(self, say: Callable[[str], None], deadline_ms: int = FINISH_DEADLINE_MS) -> bool:
+        """Once the window is gone, wait for the files still being finished, saying which, then say
+        what became of each (where the window would have: a close said only a log line, naming no
+        file). False if one was still being written at the deadline."""
+        if self.finishing:
+            say(f"finishing the recording {self._finishing_paths()} before exiting…")
+        finished = self.wait_finished(deadline_ms)
+        for line in self._unsaid:
+            say(line[:1].lower() + line[1:])
+        self._unsaid.clear()
+        return finished
+
+    def _finishing_paths(self) -> str:
+        return ", ".join(str(path) for job, path in self._finishing.items() if job.running)
 
     @QtCore.Slot()
     def _on_closing(self) -> None:
@@ -195,10 +211,11 @@ class RecordController(QtCore.QObject):
         self._end()
 
     def _forget(self, job: Job) -> None:
-        if job in self._finishing:
-            self._finishing.remove(job)
+        self._finishing.pop(job, None)
 
     def _on_done(self, level: str, message: str) -> None:
+        if message in self._unsaid:
+            self._unsaid.remove(message)
         if not self.recording:
             self._window.set_recording(None)
         if level == "error":
@@ -249,18 +266,25 @@ class RecordController(QtCore.QObject):
         self._window.set_recording(f"● recording · {frames_text(count)} → {self.path}")
 
 
-def _finish_body(writer: VideoWriter) -> Callable[..., Iterator[None]]:
-    """A job that closes the file and returns (level, message) for the window."""
+def _finish_body(writer: VideoWriter, unsaid: list[str]) -> Callable[..., Iterator[None]]:
+    """A job that closes the file and returns (level, message) for the window; the message waits in
+    ``unsaid`` until the window has shown it."""
 
     def body(_control) -> Iterator[None]:
         yield from ()  # one piece of work, nothing to hand over before it ends
-        try:
-            writer.close()
-        except OSError as exc:
-            if writer.frames == 0:
-                return "info", "Recording stopped before any step was taken: nothing written."
-            return "error", f"The recording could not be finished: {exc}"
-        played = f"{writer.seconds:.1f} s at {writer.fps:g} fps"
-        return "info", f"Recorded {frames_text(writer.frames)} ({played}) to {writer.path}"
+        level, message = _finish(writer)
+        unsaid.append(message)
+        return level, message
 
     return body
+
+
+def _finish(writer: VideoWriter) -> tuple[str, str]:
+    try:
+        writer.close()
+    except OSError as exc:
+        if writer.frames == 0:
+            return "info", "Recording stopped before any step was taken: nothing written."
+        return "error", f"The recording could not be finished: {exc}"
+    played = f"{writer.seconds:.1f} s at {writer.fps:g} fps"
+    return "info", f"Recorded {frames_text(writer.frames)} ({played}) to {writer.path}"

@@ -955,8 +955,13 @@ def test_closing_the_window_finishes_the_file(qtbot, tmp_path):
     app.intents.step(3)
     qtbot.waitUntil(lambda: app.recorder.frames == 3, timeout=WAIT_MS)
     app.window.close()
-    app.recorder.wait_finished()  # as the application does once its window has gone
+    said = []
+    assert app.recorder.finish_after_close(said.append)  # as the application does once its window has gone
     assert len(_decoded(path)[1]) == 3
+    # what the closed window would have said, on the terminal: it read only a log line, naming no file
+    assert said[-1].startswith("recorded 3 frames") and said[-1].endswith(f"to {path}")
+    if len(said) == 2:  # the file was still being finished as the window closed
+        assert said[0] == f"finishing the recording {path} before exiting…"
 
 
 def test_a_refused_file_shows_a_message_and_the_button_goes_back(qtbot, tmp_path):
