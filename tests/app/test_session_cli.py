@@ -15,6 +15,7 @@ import sys
 import threading
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from muonscope.app.cli import main
@@ -721,7 +722,8 @@ def test_a_fork_made_before_the_fork_it_was_rewound_on_says_it_forks_from_the_st
         "the changes made there fork 'fork 2 at step 5' from 'main'\n"
     )
     lines = _ok(_inspect(capsys, tmp_path / "f2")).splitlines()
-    assert "* 2 fork 2 at step 5 · forked at step 5 from branch 0 (main) · steps 5–7" in lines
+    fork_2 = "* 2 fork 2 at step 5 · forked at step 5 from branch 0 (main) · steps 5–7 · spectra at "
+    assert any(line.startswith(fork_2) for line in lines)
 
 
 def test_inspect_of_a_bad_session_exits_2_naming_the_file(capsys, saved, tmp_path):
@@ -752,8 +754,16 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
     assert lines[0] == f"session {tmp_path / 's'} · {ran_on.device} {ran_on.dtype} · 2 branches"
     assert "d=16 · n_items=64" in lines[1]
     branches = lines[lines.index("branches (* the current one):") + 1 :]
-    assert branches[0] == "  0 main · steps 0–20"
-    assert branches[1] == "* 1 fork 1 at step 5 · forked at step 5 from branch 0 (main) · steps 5–27"
+    spectra = pq.read_table(tmp_path / "s" / "spectra.parquet", columns=["branch", "step"]).to_pydict()
+    rows = set(zip(spectra["branch"], spectra["step"], strict=True))
+    # each branch's own steps with spectra, as the file holds them
+    measured = [sum(b == branch and step >= first for b, step in rows) for branch, first in ((0, 0), (1, 5))]
+    assert branches[0] == f"  0 main · steps 0–20 · spectra at {measured[0]} of 21 steps"
+    assert branches[1] == (
+        "* 1 fork 1 at step 5 · forked at step 5 from branch 0 (main) · steps 5–27"
+        f" · spectra at {measured[1]} of 23 steps"
+    )
+    assert 0 < measured[1] < 23  # measured every few steps, not at each (and said so)
     # each change as the window's markers say it
     assert branches[2] == f"      at step 5: lane 1 lr {session.initial_config.lanes[1].lr:g} → 0.2"
     for head, report in ((20, main_report), (27, fork)):
