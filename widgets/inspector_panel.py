@@ -30,28 +30,18 @@ _TASK_COORDINATES_TIP = (
 )
 
 
-#: Where each control sits, (row, column, columns spanned), where the panel is wide and where narrow.
-_ARRANGEMENTS = {
-    "wide": {
-        "lane_label": (0, 0, 1),
-        "lane": (0, 1, 1),
-        "tensor_label": (0, 2, 1),
-        "tensor": (0, 3, 1),
-        "step": (0, 4, 1),
-        "minus_label": (1, 0, 1),
-        "minus": (1, 1, 1),
-        "task_coordinates": (1, 2, 2),
-    },
-    "narrow": {
-        "lane_label": (0, 0, 1),
-        "lane": (0, 1, 2),
-        "tensor_label": (1, 0, 1),
-        "tensor": (1, 1, 1),
-        "step": (1, 2, 1),
-        "minus_label": (2, 0, 1),
-        "minus": (2, 1, 2),
-        "task_coordinates": (3, 0, 3),
-    },
+#: Where each control sits, (row, column, columns spanned), in each arrangement: two rows where the
+#: panel is wide, four where it is narrow.
+_ARRANGEMENTS = ("wide", "narrow")
+_PLACES = {
+    "lane_label": ((0, 0, 1), (0, 0, 1)),
+    "lane": ((0, 1, 1), (0, 1, 2)),
+    "tensor_label": ((0, 2, 1), (1, 0, 1)),
+    "tensor": ((0, 3, 1), (1, 1, 1)),
+    "step": ((0, 4, 1), (1, 2, 1)),
+    "minus_label": ((1, 0, 1), (2, 0, 1)),
+    "minus": ((1, 1, 1), (2, 1, 2)),
+    "task_coordinates": ((1, 2, 2), (3, 0, 3)),
 }
 #: The column that takes the spare width: the lane boxes' where wide, the step's where narrow.
 _STRETCHED_COLUMN = {"wide": 1, "narrow": 2}
@@ -188,7 +178,8 @@ class InspectorPanel(QtWidgets.QWidget):
             return
         for widget in self._placed.values():
             self._controls.removeWidget(widget)
-        for key, (row, column, columns) in _ARRANGEMENTS[name].items():
+        for key, places in _PLACES.items():
+            row, column, columns = places[_ARRANGEMENTS.index(name)]
             self._controls.addWidget(self._placed[key], row, column, 1, columns)
         for column in range(5):
             self._controls.setColumnStretch(column, 1 if column == _STRETCHED_COLUMN[name] else 0)
