@@ -80,7 +80,8 @@ def _move_begun(staging: Path) -> bool:
 def drop_abandoned_saves(folder: Path, name: str = "*") -> None:
     """The staging folders a killed save of session ``name`` (any, by default) left in ``folder``
     (hundreds of MB each, hidden): any there while this save holds the lock, which every save holds
-    while it stages. A folder holding anything but a session's files is not one, and stays."""
+    while it stages. A folder holding anything but a session's files and hidden temporary files (a
+    file being written: safetensors' ``.tmpXXXXXX``) is not one, and stays."""
     for entry in folder.glob(STAGING_PREFIX.format(name=name) + "*"):
         if entry.is_dir() and not entry.is_symlink() and _holds_session_files_only(entry):
             shutil.rmtree(entry, ignore_errors=True)
@@ -88,7 +89,10 @@ def drop_abandoned_saves(folder: Path, name: str = "*") -> None:
 
 def _holds_session_files_only(staging: Path) -> bool:
     kept = {*FILES, *(f"{name}.previous" for name in FILES)}
-    return all(entry.name in kept and entry.is_file() for entry in staging.iterdir())
+    return all(
+        (entry.name in kept or entry.name.startswith(".")) and entry.is_file() and not entry.is_symlink()
+        for entry in staging.iterdir()
+    )
 
 
 def replace_files(staging: Path, target: Path) -> None:

@@ -484,7 +484,7 @@ def test_a_save_drops_what_a_killed_save_of_a_new_folder_left_beside_it(tmp_path
 
     abandoned = tmp_path / (STAGING_PREFIX.format(name="s") + "k1ll3d00")  # as the kill left it
     abandoned.mkdir()
-    (abandoned / "tensors.safetensors").write_bytes(b"0" * 1000)
+    (abandoned / ".tmpBfnlZG").write_bytes(b"0" * 1000)  # the tensors file safetensors was writing
     (abandoned / "session.json").write_text("{")
     lookalike = tmp_path / (STAGING_PREFIX.format(name="mine") + "k33p1t00")  # not a session's files
     lookalike.mkdir()
