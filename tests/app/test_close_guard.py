@@ -36,7 +36,7 @@ def _while_asked(qtbot, action):
             QtCore.QTimer.singleShot(50, act_then_give_up)
             return
         action()
-        QtCore.QTimer.singleShot(WAIT_MS, lambda: question.isVisible() and question.reject())
+        QtCore.QTimer.singleShot(WAIT_MS, question, question.reject)  # (not once the question is gone)
 
     QtCore.QTimer.singleShot(0, act_then_give_up)
 
