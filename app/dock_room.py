@@ -25,6 +25,7 @@ __all__ = [
     "fit_docks_to",
     "give_the_controls_room",
     "place_debugger_dock",
+    "put_docks_back_beside_the_plots",
 ]
 
 #: The controls' width, and the least they are squeezed to where the window is narrower.
@@ -43,6 +44,9 @@ class PlacedDock(QtWidgets.QDockWidget):
     def __init__(self, title: str, parent: QtWidgets.QWidget, place: Callable[[QtWidgets.QDockWidget], None]):
         super().__init__(title, parent)
         self._place = place
+        #: Made a tab in the controls' place by the window, short of room beside the plots: it goes
+        #: back there once the window is wide enough again.
+        self.made_a_tab_for_room = False
 
     def setVisible(self, visible: bool) -> None:  # Qt calls it from show() and the View menu
         if visible and self.isHidden() and not getattr(self.parent(), "restoring_layout", False):
@@ -57,8 +61,11 @@ def add_controls_dock(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget
     window.resizeDocks([dock], [CONTROLS_PX], _ACROSS)
 
 
-def place_debugger_dock(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget) -> None:
-    """Beside the plots where the window has room for it, else a tab in the controls' place."""
+def place_debugger_dock(
+    window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget, leave_if_short: bool = False
+) -> None:
+    """Beside the plots where the window has room for it, else a tab in the controls' place (or,
+    ``leave_if_short``, where it is)."""
     room = window.width() - _least_width_at_ease(window)
     needed = _dock_width_at_ease(dock) + _DOCK_SEPARATOR_PX
     for other in (window.breakpoints_dock, window.inspector_dock):
@@ -73,7 +80,7 @@ def place_debugger_dock(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidg
     if room >= needed:
         if window.dockWidgetArea(dock) != _RIGHT:
             window.addDockWidget(_RIGHT, dock)
-    elif window.dockWidgetArea(dock) == _RIGHT:
+    elif window.dockWidgetArea(dock) == _RIGHT and not leave_if_short:
         window.tabifyDockWidget(window.controls_dock, dock)
 
 
@@ -89,22 +96,41 @@ def fit_docks_to(window: QtWidgets.QMainWindow, width: int) -> None:
         if not dock.isHidden() and not dock.isFloating() and window.dockWidgetArea(dock) == _RIGHT:
             in_front = _tab_in_front_of(window, window.controls_dock)
             window.tabifyDockWidget(window.controls_dock, dock)
+            dock.made_a_tab_for_room = True
             if in_front is not None:
                 in_front.raise_()
     give_the_controls_room(window)
 
 
+def put_docks_back_beside_the_plots(window: QtWidgets.QMainWindow) -> None:
+    """The docks the window made tabs for want of room (:func:`fit_docks_to`) go back beside the
+    plots once it has room for them again: moved to a smaller screen and back, they stayed tabs."""
+    for dock in (window.breakpoints_dock, window.inspector_dock):
+        if not dock.made_a_tab_for_room or dock.isHidden() or dock.isFloating():
+            continue
+        if dock not in window.tabifiedDockWidgets(window.controls_dock):
+            dock.made_a_tab_for_room = False  # the user has put it somewhere else since
+            continue
+        window.layout().activate()
+        place_debugger_dock(window, dock, leave_if_short=True)
+        dock.made_a_tab_for_room = window.dockWidgetArea(dock) != _RIGHT
+
+
 def give_the_controls_room(window: QtWidgets.QMainWindow) -> None:
-    """Widen the controls back towards their own width as far as the window has room: squeezed on
-    a narrow screen or by a narrow window, they stayed squeezed once it had room again."""
-    dock = window.controls_dock
-    if dock.isHidden() or dock.isFloating() or dock.width() >= CONTROLS_PX:
+    """Widen the controls' place back towards their own width as far as the window has room:
+    squeezed on a narrow screen or by a narrow window, it stayed squeezed once it had room again
+    (also with the Inspector's tab in front there, whose width is the place's)."""
+    controls = window.controls_dock
+    if controls.isHidden() or controls.isFloating():
+        return
+    shown = _tab_in_front_of(window, controls) or controls  # a tab behind keeps its old width
+    if shown.width() >= CONTROLS_PX:
         return
     window.layout().activate()
     spare = window.width() - window.minimumSizeHint().width()
-    wanted = min(CONTROLS_PX, dock.width() + max(0, spare))
-    if wanted > dock.width():
-        window.resizeDocks([dock], [wanted], _ACROSS)
+    wanted = min(CONTROLS_PX, shown.width() + max(0, spare))
+    if wanted > shown.width():
+        window.resizeDocks([shown], [wanted], _ACROSS)
 
 
 def _least_width_at_ease(window: QtWidgets.QMainWindow) -> int:

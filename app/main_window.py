@@ -17,6 +17,7 @@ from muonscope.app.dock_room import (
     fit_docks_to,
     give_the_controls_room,
     place_debugger_dock,
+    put_docks_back_beside_the_plots,
 )
 from muonscope.app.views import Views
 from muonscope.engine.presets import Preset
@@ -190,12 +191,18 @@ class MainWindow(QtWidgets.QMainWindow):
         at 1920×1080 and shrunk to 1280×720, it stayed eight lines tall over squeezed plots."""
         super().resizeEvent(event)
         if event.size().width() > event.oldSize().width():  # after the layout has placed the docks
-            QtCore.QTimer.singleShot(0, self, lambda: give_the_controls_room(self))
+            QtCore.QTimer.singleShot(0, self, self._use_the_room)
         if self._caption_expanded is not None or self._shown_preset is None:
             return
         if (event.oldSize().height() >= CAPTION_UNFOLDS_PX) != (self.height() >= CAPTION_UNFOLDS_PX):
             self.views.caption.settle()  # folded, it kept the height of its unfolded lines
             self.show_preset(*self._shown_preset)
+
+    def _use_the_room(self) -> None:
+        """Widened: the docks made tabs for want of room go back beside the plots, then the controls
+        take back their width, as far as the room goes."""
+        put_docks_back_beside_the_plots(self)
+        give_the_controls_room(self)
 
     def _on_screen_changed(self, screen: QtGui.QScreen | None) -> None:
         """Moved to a narrower screen (a laptop's, a projector's): docks beside the plots become tabs."""

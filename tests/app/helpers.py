@@ -93,3 +93,12 @@ def first_line_then_ctrl_c(args: list[str], env: dict[str, str] | None = None) -
             proc.wait()
         proc.stderr.close()  # left open by a timeout, its warning failed whichever test came next
     return first, rest, proc.returncode
+
+
+def tabs_in_front(window) -> set[str]:
+    """The titles of the tabs shown in the window's tabbed dock places."""
+    from PySide6 import QtCore, QtWidgets
+
+    direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
+    bars = window.findChildren(QtWidgets.QTabBar, options=direct)
+    return {bar.tabText(bar.currentIndex()) for bar in bars if bar.count() > 1}

@@ -1214,6 +1214,9 @@ def test_docks_opened_beside_the_plots_of_a_wide_window_let_it_shrink_to_1280(qt
     qtbot.waitUntil(lambda: window.width() == 1280, timeout=WAIT_MS)
     assert not window.inspector_dock.isHidden()  # still open, as a tab in the controls' place
     assert window.dockWidgetArea(window.inspector_dock) != right
+    window.resize(1920, 1080)  # moved back to the wide screen: they stayed tabs
+    qtbot.waitUntil(lambda: window.dockWidgetArea(window.inspector_dock) == right, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.dockWidgetArea(window.breakpoints_dock) == right, timeout=WAIT_MS)
 
 
 def test_a_window_with_the_inspector_open_fits_a_small_screen(qtbot):

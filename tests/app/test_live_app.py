@@ -25,6 +25,7 @@ from tests.app.helpers import (
     held_experiment,
     open_app,
     small_preset,
+    tabs_in_front,
     wait_for_frame,
     wait_for_step,
     wait_until_paused,
@@ -672,6 +673,25 @@ def test_a_window_as_narrow_as_a_small_screen_fits_it_its_controls_squeezed_and_
     qtbot.waitUntil(lambda: window.width() == 1400, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: dock.width() >= CONTROLS_PX, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not sideways.isVisible(), timeout=WAIT_MS)
+
+
+def test_the_controls_place_takes_its_width_back_with_the_inspector_tab_in_front(qtbot):
+    """Widened again, the place stayed squeezed while the Inspector's tab was in front there (the
+    controls' own tab, behind it, still read as wide)."""
+    from muonscope.app.dock_room import CONTROLS_PX
+
+    app = open_app(qtbot)
+    window, inspector = app.window, app.window.inspector_dock
+    window.resize(1300, 800)
+    qtbot.waitUntil(lambda: window.width() == 1300, timeout=WAIT_MS)
+    inspector.toggleViewAction().trigger()  # Ctrl+I: too narrow beside the plots, a tab
+    inspector.raise_()  # in front
+    qtbot.waitUntil(lambda: tabs_in_front(window) == {"Inspector"}, timeout=WAIT_MS)
+    window.resize(1024, 600)
+    qtbot.waitUntil(lambda: window.width() == 1024 and inspector.width() < CONTROLS_PX, timeout=WAIT_MS)
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: window.width() == 1400, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: inspector.width() >= CONTROLS_PX, timeout=WAIT_MS)
 
 
 def test_panel_three_shows_by_default_the_items_the_caption_counts_as_recovered(qtbot):

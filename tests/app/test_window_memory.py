@@ -6,10 +6,10 @@ import logging
 import struct
 
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from muonscope.app.composition import App
-from tests.app.helpers import WAIT_MS, open_app, small_preset
+from tests.app.helpers import WAIT_MS, open_app, small_preset, tabs_in_front
 
 pytestmark = pytest.mark.xdist_group("window_memory")
 
@@ -83,29 +83,22 @@ def test_closed_on_a_stage_it_reopens_as_the_desk_it_was(qtbot, settings):
         assert not shown.isHidden(), shown.objectName()
 
 
-def _tabs_in_front(window) -> set[str]:
-    """The titles of the tabs shown in the window's tabbed dock places."""
-    direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
-    bars = window.findChildren(QtWidgets.QTabBar, options=direct)
-    return {bar.tabText(bar.currentIndex()) for bar in bars if bar.count() > 1}
-
-
 @pytest.mark.parametrize("chosen", ["controls", "breakpoints", "inspector"])
 def test_the_tab_left_in_front_is_in_front_again(qtbot, settings, chosen):
     first = open_app(qtbot, settings=settings)
     first.window.resize(700, 640)  # narrow: the debugger docks become tabs in the controls' place
     for dock in (first.window.breakpoints_dock, first.window.inspector_dock):
         dock.toggleViewAction().trigger()  # Ctrl+B, Ctrl+I
-    qtbot.waitUntil(lambda: _tabs_in_front(first.window) == {"Inspector"}, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tabs_in_front(first.window) == {"Inspector"}, timeout=WAIT_MS)
     title = getattr(first.window, f"{chosen}_dock").windowTitle()
     getattr(first.window, f"{chosen}_dock").raise_()
-    qtbot.waitUntil(lambda: _tabs_in_front(first.window) == {title}, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tabs_in_front(first.window) == {title}, timeout=WAIT_MS)
     first.window.close()
     second = _reopened(qtbot, settings)
     queue_ran = []  # what was queued as the window opened (a dock's raise, say) runs first
     QtCore.QTimer.singleShot(0, lambda: queue_ran.append(True))
     qtbot.waitUntil(lambda: bool(queue_ran), timeout=WAIT_MS)
-    assert _tabs_in_front(second.window) == {title}
+    assert tabs_in_front(second.window) == {title}
 
 
 def test_a_dock_that_must_join_the_tabs_on_a_narrower_screen_goes_behind_the_tab_left_in_front(
@@ -117,7 +110,7 @@ def test_a_dock_that_must_join_the_tabs_on_a_narrower_screen_goes_behind_the_tab
     first.window.resize(1400, 640)
     for dock in (first.window.breakpoints_dock, first.window.inspector_dock):
         dock.toggleViewAction().trigger()
-    qtbot.waitUntil(lambda: _tabs_in_front(first.window) == {"Inspector"}, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tabs_in_front(first.window) == {"Inspector"}, timeout=WAIT_MS)
     assert not first.window.tabifiedDockWidgets(first.window.breakpoints_dock)  # beside the plots
     first.window.close()
     second = _reopened(qtbot, settings)
@@ -125,7 +118,7 @@ def test_a_dock_that_must_join_the_tabs_on_a_narrower_screen_goes_behind_the_tab
     QtCore.QTimer.singleShot(0, lambda: queue_ran.append(True))
     qtbot.waitUntil(lambda: bool(queue_ran), timeout=WAIT_MS)
     assert second.window.breakpoints_dock in second.window.tabifiedDockWidgets(second.window.controls_dock)
-    assert _tabs_in_front(second.window) == {"Inspector"}
+    assert tabs_in_front(second.window) == {"Inspector"}
 
 
 def test_damaged_entries_are_passed_over_with_a_warning(qtbot, settings, caplog):
