@@ -66,6 +66,8 @@ class CloseGuard(QtCore.QObject):
 
     def may_close(self) -> bool:
         """True to close now; False to stay open (the user chose to stay, or a save is under way)."""
+        if self._ask and self._sessions.saving_to is not None:
+            return self._close_once_saved()
         if not self._ask or not (self._unsaved.on_show or self._unsaved.kept):
             return True
         answer = self._answer()
@@ -73,6 +75,14 @@ class CloseGuard(QtCore.QObject):
             return True
         if answer == _BUTTONS.Save:
             self._close_when_saved = self._sessions.save()
+        return False
+
+    def _close_once_saved(self) -> bool:
+        """A close asked for while a save is being written waits for it, then closes: "Discard" in
+        the question asked then dropped the save the user had just asked for, half written."""
+        self._close_when_saved = True
+        where = self._sessions.saving_to
+        self._window.statusBar().showMessage(f"closing once the session is saved to {where}…")
         return False
 
     def _answer(self) -> QtWidgets.QMessageBox.StandardButton:

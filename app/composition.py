@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 #: progress, a sweep or a ray) to end before leaving it to end on its own: the window closes well
 #: within a second, whatever runs.
 SHUTDOWN_DEADLINE_MS = 500
+#: How long it waits instead for a session being saved: cut off, the save the user asked for was lost.
+SAVE_DEADLINE_MS = 120_000
 
 
 class App(QtCore.QObject):
@@ -187,6 +189,10 @@ class App(QtCore.QObject):
         self.capacity.cancel()
         until = time.monotonic() + SHUTDOWN_DEADLINE_MS / 1000
         capacity_ended = self.capacity.stop(_ms_until(until))
+        saving_to = self.sessions.saving_to
+        if saving_to is not None:  # (a window that asks waits for the save before closing at all)
+            sys.stderr.write(f"muonscope: finishing the save to {saving_to} before closing…\n")
+            until = time.monotonic() + SAVE_DEADLINE_MS / 1000
         engine_ended = self.link.stop(_ms_until(until))
         return capacity_ended and engine_ended
 

@@ -40,12 +40,15 @@ class SessionController(QtCore.QObject):
         self._clock = clock
         self._settings = settings if settings is not None else QtCore.QSettings("muonscope", "muonscope")
         self.session_path: Path | None = None
+        #: The folder a save asked of the engine is being written to, until it says how it went.
+        self.saving_to: Path | None = None
         self._step_status = StepStatus(window.statusBar(), clock)
         # what an open or a return to the run before said, until the message on the run it replaced
         # (which comes next, if that run is kept) says it again: it replaced the line at once
         self._arrival_said = ""
         self._build_menu()
         link.saved.connect(self._on_saved)
+        link.alert.connect(self._on_alert)
         link.run_kept.connect(self._on_run_kept)
         link.snapshot.connect(self._forget_arrival)
 
@@ -117,6 +120,7 @@ class SessionController(QtCore.QObject):
             return False
         self._window.statusBar().showMessage(f"saving session to {path}…")
         self._link.submit(SaveSession(path, current_view(self._views), replace_any=replacing))
+        self.saving_to = Path(path)
         return True
 
     def _may_replace(self, path: Path) -> bool | None:
@@ -179,7 +183,12 @@ class SessionController(QtCore.QObject):
     def _forget_arrival(self, _snapshot) -> None:
         self._arrival_said = ""
 
+    def _on_alert(self, _text: str, _until_moved: bool) -> None:
+        self.saving_to = None  # "Not saved: …" (or the engine failed): no save is being written now
+
     def _on_saved(self, message) -> None:
+        if not message.opened and not message.restored:
+            self.saving_to = None
         self._set_session_path(message.path)
         if message.opened:
             self._views.message.dismiss()

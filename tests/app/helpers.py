@@ -102,3 +102,31 @@ def tabs_in_front(window) -> set[str]:
     direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly
     bars = window.findChildren(QtWidgets.QTabBar, options=direct)
     return {bar.tabText(bar.currentIndex()) for bar in bars if bar.count() > 1}
+
+
+class Gate:
+    """A computation held until the test lets it go: ``entered`` once it waits, ``left`` once it goes on."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.entered, self.release, self.left = threading.Event(), threading.Event(), threading.Event()
+
+    def hold(self) -> None:
+        self.entered.set()
+        self.release.wait(WAIT_MS / 1000)
+        self.left.set()
+
+
+def held_saves(monkeypatch) -> Gate:
+    """Every session save held at its start until the gate returned is released."""
+    from muonscope.engine import session_file
+
+    gate, real = Gate(), session_file.save_session
+
+    def held(*args, **kwargs):
+        gate.hold()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session_file, "save_session", held)
+    return gate

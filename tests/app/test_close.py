@@ -22,7 +22,7 @@ from muonscope.app.composition import SHUTDOWN_DEADLINE_MS
 from muonscope.app.video import VideoWriter
 from muonscope.engine import ExperimentConfig, LaneConfig, RunConfig, TaskConfig
 from muonscope.engine.presets import Preset
-from tests.app.helpers import WAIT_MS, held_experiment, open_app, wait_for_step
+from tests.app.helpers import WAIT_MS, Gate, held_experiment, held_saves, open_app, wait_for_step
 
 WAIT_S = WAIT_MS / 1000
 
@@ -48,21 +48,9 @@ def _two_level_preset() -> Preset:
     return Preset(name="two_level", config=config, title="two-level test preset", caption="")
 
 
-class _Gate:
-    """A computation held until the test lets it go: ``entered`` once it waits, ``left`` once it goes on."""
-
-    def __init__(self) -> None:
-        self.entered, self.release, self.left = threading.Event(), threading.Event(), threading.Event()
-
-    def hold(self) -> None:
-        self.entered.set()
-        self.release.wait(WAIT_S)
-        self.left.set()
-
-
-def _held_ray(monkeypatch) -> tuple[_Gate, list[bool]]:
+def _held_ray(monkeypatch) -> tuple[Gate, list[bool]]:
     """Every lane's ray search held at its start; afterwards, whether it was told to stop is recorded."""
-    gate, told_to_stop = _Gate(), []
+    gate, told_to_stop = Gate(), []
     real = capacity_controller.first_step_ray
 
     def held(task, lane, points=40, cancelled=None):
@@ -74,10 +62,10 @@ def _held_ray(monkeypatch) -> tuple[_Gate, list[bool]]:
     return gate, told_to_stop
 
 
-def _held_sweep(monkeypatch) -> tuple[_Gate, threading.Event]:
+def _held_sweep(monkeypatch) -> tuple[Gate, threading.Event]:
     """A sweep whose points never come until released, and that ignores its cancel (as a worker
     process busy in an SVD would for a moment); the second value is set once cancel was asked."""
-    gate, cancel_asked = _Gate(), threading.Event()
+    gate, cancel_asked = Gate(), threading.Event()
 
     class HeldSweep:
         def __init__(self, points, workers=0, nice=0):
@@ -168,8 +156,27 @@ def test_closing_during_a_sweep_returns_while_the_sweep_still_computes(qtbot, qa
     _no_errors_logged(caplog)
 
 
+def test_closing_a_window_that_asks_nothing_during_a_save_waits_for_the_save(
+    qtbot, monkeypatch, tmp_path, capsys
+):
+    """Closed at once (offscreen, or a second Ctrl-C), it left the save to end within half a second
+    and then ended the process: the session asked for was never written."""
+    from muonscope.engine.session_file import open_session
+
+    gate = held_saves(monkeypatch)
+    app = open_app(qtbot)
+    app.intents.step(3)
+    wait_for_step(qtbot, app, 3)
+    app.sessions.save_to(tmp_path / "run")
+    qtbot.waitUntil(gate.entered.is_set, timeout=WAIT_MS)
+    threading.Timer(2 * SHUTDOWN_DEADLINE_MS / 1000, gate.release.set).start()  # past the usual wait
+    assert app.window.close()
+    assert open_session(tmp_path / "run").branch.head_step == 3  # written before the close returned
+    assert f"finishing the save to {tmp_path / 'run'} before closing" in capsys.readouterr().err
+
+
 def test_closing_during_a_recording_returns_before_the_file_is_finished(qtbot, monkeypatch, tmp_path):
-    gate = _Gate()
+    gate = Gate()
     real_close = VideoWriter.close
 
     def held_close(writer):

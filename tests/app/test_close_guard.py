@@ -3,7 +3,7 @@
 import signal
 
 import pytest
-from helpers import WAIT_MS, open_app, small_preset
+from helpers import WAIT_MS, held_saves, open_app, small_preset
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.close_guard import close_question
@@ -94,6 +94,21 @@ def test_a_save_that_ends_while_the_close_question_is_up_takes_the_question_away
     _while_asked(qtbot, lambda: app.sessions.save_to(tmp_path / "run"))
     assert app.window.close()  # nothing left to lose: the close asked for goes on
     assert open_session(tmp_path / "run").branch.head_step == 5
+
+
+def test_a_close_while_a_save_is_written_waits_for_it_and_asks_nothing(qtbot, monkeypatch, tmp_path):
+    """The question came up over the save; "Discard" then closed the window and cut off the save
+    the user had just asked for, with nothing said."""
+    app = _with_work(qtbot)
+    asked = _asking(monkeypatch, _BUTTONS.Discard)
+    gate = held_saves(monkeypatch)
+    app.sessions.save_to(tmp_path / "run")
+    qtbot.waitUntil(gate.entered.is_set, timeout=WAIT_MS)
+    assert not app.window.close() and asked == []  # not yet: once it is written
+    assert "closing once the session is saved to" in app.window.statusBar().currentMessage()
+    gate.release.set()
+    qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+    assert asked == [] and open_session(tmp_path / "run").branch.head_step == 5
 
 
 def test_a_second_ctrl_c_while_the_question_is_up_closes_the_window(qtbot):
