@@ -24,7 +24,7 @@ _CONTROL_KEYS: tuple[ShortcutRow, ...] = (
         "Controls",
         "Tab, Shift+Tab",
         "Next / previous control: from the plots, the lane key's lanes, the panels' boxes, "
-        "then the task's fields and each lane's",
+        "then the task's fields and each lane's settings",
     ),
     ("View", "Tab to a lane in the key, Enter", "Put that lane in focus (again: all lanes alike)"),
     ("Help", "Alt+F, Alt+V, Alt+B, Alt+H", "Open the File, View, Branch or Help menu"),

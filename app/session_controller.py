@@ -91,8 +91,16 @@ class SessionController(QtCore.QObject):
         return self.save_to(self.session_path)
 
     def save_dialog(self) -> bool:
-        """Ask where, and save there; False when the user chose nowhere or declined to replace."""
-        start = str(self.session_path or Path.home() / "muonscope-session")
+        """Ask where, and save there; False when the user chose nowhere or declined to replace.
+
+        A run with a folder is offered a new one beside it (``NAME-2``): offered its own, the dialog
+        opened inside it, listing its files."""
+        from muonscope.engine.save_identity import free_sibling
+        from muonscope.engine.session_saving import STAGING_ADDED_BYTES
+
+        own = self.session_path
+        beside = free_sibling(own, 255 - STAGING_ADDED_BYTES) if own else None
+        start = str(beside or Path.home() / "muonscope-session")
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self._window, "Save session (a folder)", start, "muonscope session folder (*)"
         )

@@ -44,11 +44,11 @@ def _saved(qtbot, app, path):
 
 
 def _asked_where(monkeypatch, answer):
-    """Answer the save dialog with ``answer``; returns how many times it asked."""
+    """Answer the save dialog with ``answer``; returns where it started, each time it asked."""
     asked = []
 
-    def where(*_args):
-        asked.append(True)
+    def where(_parent, _title, start, *_args):
+        asked.append(start)
         return str(answer), ""
 
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", where)
@@ -70,7 +70,8 @@ def test_ctrl_s_saves_an_opened_session_to_its_own_folder_without_asking(qtbot, 
     assert asked == [] and open_session(tmp_path / "run").branch.head_step == 7
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
         app.sessions.save_as_action.trigger()  # Ctrl+Shift+S: another folder, kept from then on
-    assert asked == [True] and app.sessions.session_path == tmp_path / "elsewhere"
+    # offered a new folder beside its own: offered its own, the dialog opened inside it
+    assert asked == [str(tmp_path / "run-2")] and app.sessions.session_path == tmp_path / "elsewhere"
     assert open_session(tmp_path / "elsewhere").branch.head_step == 7
 
 
@@ -80,7 +81,7 @@ def test_ctrl_s_asks_where_for_a_run_with_no_folder_yet(qtbot, tmp_path, monkeyp
     asked = _asked_where(monkeypatch, tmp_path / "new")
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
         app.sessions.save_action.trigger()
-    assert asked == [True] and open_session(tmp_path / "new").branch.head_step == 3
+    assert len(asked) == 1 and open_session(tmp_path / "new").branch.head_step == 3
 
 
 def test_save_then_open_restores_the_run_and_its_breakpoints(qtbot, tmp_path):
