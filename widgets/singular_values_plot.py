@@ -142,7 +142,12 @@ class SingularValuesPlot(PlotPanel):
             for sample, label in self.legend.items
         ]
         one_row_px = _LEGEND_SLACK_PX + sum(names_px)
-        self.legend.setColumnCount(2 if self.plot_widget.width() >= one_row_px else 1)
+        columns = 2 if self.plot_widget.width() >= one_row_px else 1
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+            # the plot was laid out for the legend before, at least as wide as it needed: narrowed
+            # with it on one row, the plot stayed wider than its view and was cut at k = 21 of 32
+            self.plot.setGeometry(self.plot_widget.sceneRect())
 
     def clear(self, message: str) -> None:
         """Draw nothing and say why over the plot."""

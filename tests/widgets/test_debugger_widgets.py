@@ -201,6 +201,23 @@ def test_the_singular_values_legend_names_both_spectra_inside_the_plot(qtbot, wi
         assert 0 <= label.item.sceneBoundingRect().right() <= plot.plot_widget.viewport().width()
 
 
+def test_the_singular_values_plot_narrowed_stays_inside_its_view(qtbot):
+    """Laid out for the legend on one row, then narrowed with it on two, the plot stayed as wide as
+    before: cut at k = 21 of 32, and its axes drawn stale over the plot once it grew again."""
+    plot = SingularValuesPlot()
+    qtbot.addWidget(plot)
+    plot.resize(640, 320)
+    plot.show()
+    qtbot.waitExposed(plot)
+    names = ("D: the lane's direction", "exact polar factor of D")
+    plot.set_spectra(np.ones(32), np.ones(32), "exact", names)
+    plot.resize(260, 320)
+    qtbot.waitUntil(lambda: plot.legend_rows == 2)
+    view = plot.plot_widget.viewport().width()
+    assert plot.plot.geometry().width() <= view
+    assert plot.plot.getViewBox().sceneBoundingRect().right() <= view  # k = 32 on screen
+
+
 def test_singular_values_clear(qtbot):
     plot = SingularValuesPlot()
     qtbot.addWidget(plot)
