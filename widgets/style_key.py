@@ -28,6 +28,7 @@ _SAMPLE_EMS = 1.8
 _GAP_EMS = 0.35
 _ENTRY_GAP_EMS = 0.9
 _LEAD_EMS = 0.8  # apart from the title before it
+_TRAIL_EMS = 0.6  # apart from the mode box after it: in a narrow header the last name touched it
 
 
 class StyleKey(QtWidgets.QWidget):
@@ -94,7 +95,7 @@ class StyleKey(QtWidgets.QWidget):
         em = metrics.horizontalAdvance("M")
         names_px = sum(metrics.horizontalAdvance(name) for _style, name in self._entries)
         width = names_px + (_SAMPLE_EMS + _GAP_EMS) * em * len(self._entries)
-        width += (_LEAD_EMS + _ENTRY_GAP_EMS * max(len(self._entries) - 1, 0)) * em
+        width += (_LEAD_EMS + _ENTRY_GAP_EMS * max(len(self._entries) - 1, 0) + _TRAIL_EMS) * em
         for name in self._missing:
             width += _ENTRY_GAP_EMS * em + metrics.horizontalAdvance(_missing_text(name))
         return QtCore.QSize(round(width) + 2, metrics.height())
