@@ -6,9 +6,10 @@ where the window is narrower than that allows: at their own width always, the wi
 pixels wide at least, past a 1024-pixel screen's edge. The debugger's docks open beside the plots
 where the window has room for them, else as tabs in the controls' place, and become such tabs when
 the window is made narrower or moves to a smaller screen: placed by the screen's width, a dock
-opened in a 1280-pixel window on a wide screen widened the window past its screen edge for good. A
-dock goes beside the plots only where it has room at ease there (the Inspector with its controls on
-two rows); in the controls' place it may be as narrow as the controls.
+opened in a 1280-pixel window on a wide screen widened the window past its screen edge for good;
+widened again, the window puts back beside the plots the docks it made tabs. A dock goes beside the
+plots only where it has room at ease there (the Inspector with its controls on two rows); in the
+controls' place it may be as narrow as the controls.
 """
 
 from __future__ import annotations
