@@ -135,7 +135,10 @@ def _add_inspect(sub) -> None:
         "--step",
         metavar="K",
         type=int,
-        help="the step to look at (without it: the session's task, branches, lanes and breakpoints)",
+        help=(
+            "the step to look at (without it: the session's task, branches and how many of their "
+            "steps have spectra, lanes and breakpoints)"
+        ),
     )
     inspect.add_argument(
         "--lane", metavar="L", help="lane index (0-based) or label, with --step (default: 0)"
