@@ -56,7 +56,8 @@ class CloseGuard(QtCore.QObject):
 
     @property
     def closes_once_saved(self) -> bool:
-        """Whether the window closes as soon as the save the user chose in the question is written."""
+        """Whether the window closes as soon as a save is written: one chosen in the question, or one
+        under way when the close was asked for."""
         return self._close_when_saved
 
     @property
