@@ -245,6 +245,7 @@ class FrameClock(QtCore.QObject):
         elif self._newest is not None and snapshot.run_id == self._newest.run_id:
             self._lookup.add(snapshot)
             self._history.fill_in(snapshot)  # ② then reaches a step whose spectra play skipped
+            self._spectra.fill_in(snapshot)  # and ①'s view over the steps
         self._dirty = True
 
     def show_steps_ahead(self, shown: bool) -> None:

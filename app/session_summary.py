@@ -84,11 +84,12 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
 
 
 def _spectra_kept(branch: Branch) -> str:
-    """At how many of the branch's own steps its spectra were measured: spectra.parquet held 643 of
-    2851 steps (measured every few steps, paced while playing), and nothing said so."""
-    own_steps = branch.head_step - branch.fork_step + 1
-    measured = sum(1 for step in branch.spectra.steps if branch.fork_step <= step <= branch.head_step)
-    return f"spectra at {measured} of {own_steps} steps"
+    """At how many of the steps the branch took its spectra were measured, as ② counts them:
+    spectra.parquet held 643 of 2851 steps (measured every few steps, paced while playing), and
+    nothing said so."""
+    taken = branch.head_step - branch.fork_step  # steps after its start (step 0, or its fork)
+    measured = sum(1 for step in branch.spectra.steps if branch.fork_step < step <= branch.head_step)
+    return f"spectra at {measured} of {taken} steps"
 
 
 def _head_lanes(session: Session, branch: Branch) -> dict[int, LaneSnapshot]:

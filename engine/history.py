@@ -291,6 +291,18 @@ class SpectraHistory:
             self.stride *= 2
             self._by_step = {s: r for s, r in self._by_step.items() if s % self.stride == 0}
 
+    def fill_in(self, snapshot: Snapshot) -> bool:
+        """Record the spectra a recomputation of a step has where the record lacks them (see
+        :meth:`MetricHistory.fill_in`): the metrics took a paused step's recomputed spectral gap and
+        the spectra not, so a saved session held the gap of one step more than its spectra.
+        Returns whether any were added."""
+        before = len(self._by_step)
+        self.append(snapshot)
+        if len(self._by_step) == before:
+            return False
+        self._by_step = dict(sorted(self._by_step.items()))  # in step order, as the record is kept
+        return True
+
     def add_rows(self, rows: list[SpectraRow]) -> None:
         """Put back rows read from a saved session."""
         by_step: dict[int, list[SpectraRow]] = {}

@@ -412,7 +412,7 @@ class Session:
         steps carry an earlier step's; the replay computes them at every step of the spectra cadence,
         so the snapshot holds those of ``step`` (or of the cadence's last step before it), and the
         changes recorded at ``step`` are applied, as the window showed them. The engine returns to
-        where it stood. The branch's record of ``step`` takes the metrics it lacked (a replay is
+        where it stood. The branch's record of ``step`` takes the metrics and spectra it lacked (a replay is
         bit-identical): the window's copy did, and lost them at the next rewind, so ② said "measured
         at 164 of 170 steps" before a jump and 163 after it. ``cancelled`` is asked at the replayed
         steps' cancellation points: when it says so the replay stops and :class:`StepCancelled` is
@@ -429,6 +429,7 @@ class Session:
             experiment.commit()
             snapshot = experiment.snapshot()
             self.branch.metrics.fill_in(snapshot)
+            self.branch.spectra.fill_in(snapshot)
             return snapshot
         finally:
             experiment.spectra_gate = gate

@@ -187,6 +187,31 @@ def test_a_recomputed_step_fills_in_the_metrics_play_skipped():
     assert not history.fill_in(paced.snapshot_at(5))  # nothing left to add
 
 
+def test_a_recomputed_step_fills_in_the_spectra_play_skipped_with_its_metrics():
+    """The metrics took a paused step's recomputed gap and the spectra not: a saved session held the
+    gap at 76 steps and spectra at 75. Both hold the same steps, in order, with an unpaced run's values."""
+    from muonscope.engine.session import Session
+
+    config = _experiment().config
+    unpaced, paced = Session(config), Session(config)
+    paced.experiment.spectra_gate = lambda step: step == 2
+    for _ in range(6):
+        unpaced.step_once()
+        paced.step_once()
+    assert 5 not in paced.branch.spectra.steps
+    paced.snapshot_at(5)
+    spectra = paced.branch.spectra
+    assert spectra.steps == (2, 5) and not spectra.fill_in(paced.snapshot_at(5))
+    lane = paced.snapshot().lanes[1].lane_id
+    steps, _k, table = spectra.table(lane, "momentum")
+    assert steps.tolist() == [2, 5]
+    _all_steps, _k, expected = unpaced.branch.spectra.table(lane, "momentum")
+    np.testing.assert_array_equal(table, expected[[1, 4]])  # steps 2 and 5 of steps 1–6
+    metrics = paced.branch.metrics
+    gap_steps = np.unique(metrics.column("step")[np.isfinite(metrics.column("gap"))])
+    assert gap_steps.tolist() == list(spectra.steps)
+
+
 def test_a_lanes_spectra_over_the_steps_are_its_own_at_each_step_on_record():
     exp, spectra = _experiment(), SpectraHistory()
     snapshots = []
