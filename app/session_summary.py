@@ -84,12 +84,11 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
 
 
 def _spectra_kept(branch: Branch) -> str:
-    """At how many of the steps the branch took its spectra were measured, as ② counts them:
-    spectra.parquet held 643 of 2851 steps (measured every few steps, paced while playing), and
-    nothing said so."""
-    taken = branch.head_step - branch.fork_step  # steps after its start (step 0, or its fork)
-    measured = sum(1 for step in branch.spectra.steps if branch.fork_step < step <= branch.head_step)
-    return f"spectra at {measured} of {taken} steps"
+    """At how many of its steps the branch's record holds spectra (a fork's, with those of the
+    steps it shares with its parent), as panel ② counts them: spectra.parquet held 643 of 2851
+    steps (measured every few steps, paced while playing), and nothing said so."""
+    measured = sum(1 for step in branch.spectra.steps if 0 < step <= branch.head_step)
+    return f"spectra at {measured} of {branch.head_step} steps"
 
 
 def _head_lanes(session: Session, branch: Branch) -> dict[int, LaneSnapshot]:
