@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.keyed_combo import KeyedCombo
 from muonscope.widgets.matrix_view import MatrixView
 from muonscope.widgets.mode_box import ElidingCombo
 from muonscope.widgets.singular_values_plot import SingularValuesPlot
@@ -309,7 +310,7 @@ class InspectorPanel(QtWidgets.QWidget):
 
 def _combo(name: str, tip: str, least_chars: int | None = None) -> QtWidgets.QComboBox:
     """A box as wide as its options, or with ``least_chars``, one whose long options end in "…"."""
-    combo = QtWidgets.QComboBox() if least_chars is None else ElidingCombo(least_chars)
+    combo = KeyedCombo() if least_chars is None else ElidingCombo(least_chars)
     combo.setObjectName(name)
     combo.setToolTip(tip)
     if least_chars is None:

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.enter_key import press_on_enter
+from muonscope.widgets.keyed_combo import KeyedCombo
 from muonscope.widgets.number_box import CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.theme import lane_colour
 from muonscope.widgets.title_label import TitleLabel
@@ -185,7 +186,7 @@ class LaneRow(QtWidgets.QFrame):
         self.order.chosen.connect(lambda v: self.field_changed.emit("order", v))
         self.momentum = self._double("momentum", spec, 0.01)  # 0.9995 is shown as such
         self.lr = self._double("lr", spec, 0.0)
-        self.polar = QtWidgets.QComboBox()
+        self.polar = KeyedCombo()
         self.polar.addItems(spec.polars)
         self.polar.activated.connect(lambda _i: self.field_changed.emit("polar", self.polar.currentText()))
         self.ns_steps = CompactSpinBox()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from muonscope.widgets.keyed_combo import KeyedCombo
+
 __all__ = ["ElidingCombo", "ModeBox", "whole_numbers_only"]
 
 _NUMBER_CHARS = "0123456789."
@@ -27,7 +29,7 @@ def whole_numbers_only(text: str, elided: str) -> str:
     return kept + "…"
 
 
-class ElidingCombo(QtWidgets.QComboBox):
+class ElidingCombo(KeyedCombo):
     """A QComboBox sized for ``least_chars`` characters whose option, when longer, ends in "…"
     (the toolbar's preset box: "Muon vs SGD vs Adam on a Zipf r" was cut mid-word)."""
 

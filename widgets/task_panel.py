@@ -10,6 +10,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from muonscope.widgets.enter_key import press_on_enter
+from muonscope.widgets.keyed_combo import KeyedCombo
 from muonscope.widgets.keyed_slider import KeyedSlider
 from muonscope.widgets.number_box import BOX_DECIMALS, CompactDoubleSpinBox, CompactSpinBox
 from muonscope.widgets.number_text import number_text
@@ -88,7 +89,7 @@ class TaskPanel(QtWidgets.QWidget):
 
     def _editor(self, spec: TaskFieldSpec) -> QtWidgets.QWidget:
         if spec.kind == "choice":
-            box = QtWidgets.QComboBox()
+            box = KeyedCombo()
             box.addItems(list(spec.choices))
             box.activated.connect(lambda _i, n=spec.name, b=box: self._edited(n, b.currentText()))
             guard_wheel(box)

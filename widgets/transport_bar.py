@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from muonscope.widgets.keyed_combo import KeyedCombo
 from muonscope.widgets.mode_box import ElidingCombo
 from muonscope.widgets.number_box import CompactSpinBox
 
@@ -202,7 +203,7 @@ class TransportBar(QtWidgets.QToolBar):
 
     def _add_speed(self) -> None:
         """The speed limit while playing."""
-        self.speed_combo = QtWidgets.QComboBox()
+        self.speed_combo = KeyedCombo()
         self.speed_combo.setAccessibleName("speed limit")
         self.speed_combo.setObjectName("speed")
         self.speed_combo.setToolTip("upper limit on steps per second while playing")

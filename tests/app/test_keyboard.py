@@ -227,6 +227,25 @@ def test_ctrl_g_on_a_stage_without_the_toolbar_asks_for_the_step_in_a_dialog(app
     assert asked == []
 
 
+def test_home_and_end_choose_in_a_focused_combo_box_not_the_view(app, qtbot):
+    """On the Inspector's tensor box Home chose the first matrix and End went back to live instead
+    of choosing the last."""
+    app.intents.step(4)
+    wait_for_step(qtbot, app, 4)
+    app.clock.look_at(1)
+    app.window.inspector_dock.show()
+    box = app.views.inspector.tensor_combo
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(box, Key.Key_End)
+    assert box.currentIndex() == box.count() - 1 and app.clock.cursor_step == 1  # still looking back
+    qtbot.keyClick(box, Key.Key_Home)
+    assert box.currentIndex() == 0
+    app.window.focus_stage()
+    qtbot.keyClick(app.window.stage, Key.Key_End)  # off the box, End goes back to live again
+    assert app.clock.cursor_step is None
+
+
 def test_arrow_keys_move_a_focused_slider_not_the_run(app, qtbot):
     """→ on the focused label-noise slider stepped the engine three times and left the noise at 0."""
     wait_for_frame(qtbot, app)
