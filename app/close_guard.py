@@ -17,9 +17,16 @@ from PySide6 import QtCore, QtWidgets
 
 from muonscope.app.debugger import UnsavedWork
 
-__all__ = ["CloseGuard", "close_question"]
+__all__ = ["REPLACE_QUESTION", "CloseGuard", "close_question"]
 
 _BUTTONS = QtWidgets.QMessageBox.StandardButton
+
+
+#: What replacing the run on show would lose, where the run kept before it holds unsaved work.
+REPLACE_QUESTION = (
+    "The run kept before this one holds work that is not saved, and replacing this run lets it go "
+    "(File ▸ Back to the run before brings it back to be saved). Replace this run anyway?"
+)
 
 
 def close_question(unsaved: UnsavedWork) -> str:
@@ -77,6 +84,23 @@ class CloseGuard(QtCore.QObject):
         if answer == _BUTTONS.Save:
             self._close_when_saved = self._sessions.save()
         return False
+
+    def may_replace_the_run(self, holds_work: bool) -> bool:
+        """Whether a reset, another preset, an opened config or session may replace the run on show
+        now. Only one run before is kept: where the run on show ``holds_work`` it takes that place,
+        and a kept run holding unsaved work is lost, as closing would lose it; Open recent dropped
+        it without a word where closing asked first."""
+        if not self._ask or not holds_work or not self._unsaved.kept:
+            return True
+        question = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Question, "Replace this run?", REPLACE_QUESTION, parent=self._window
+        )
+        question.setStandardButtons(_BUTTONS.Discard | _BUTTONS.Cancel)
+        question.setDefaultButton(_BUTTONS.Cancel)
+        try:
+            return _BUTTONS(question.exec()) == _BUTTONS.Discard
+        finally:
+            question.deleteLater()
 
     def _close_once_saved(self) -> bool:
         """A close asked for while a save is being written waits for it, then closes: "Discard" in

@@ -96,7 +96,10 @@ class App(QtCore.QObject):
             parent=self,
             looked_back=self._looked_back,
             step_view=lambda delta: delta == 1 and self.debugger.step_view(delta),
+            may_replace=self._may_replace_the_run,
         )
+        self.sessions.may_replace = self._may_replace_the_run
+        self.intents.replace_declined.connect(self._show_the_preset_again)
         self.sessions.config_open_requested.connect(self.intents.open_config)
         self._clear_refusals_when_input_is_taken(views)
         self.keyboard = KeyboardController(self.window, self.clock, self.debugger, parent=self)
@@ -197,6 +200,18 @@ class App(QtCore.QObject):
         return capacity_ended and engine_ended
 
     # ---- glue --------------------------------------------------------------------------------
+
+    def _may_replace_the_run(self) -> bool:
+        """Asked before a new run replaces the one on show (see :meth:`CloseGuard.may_replace_the_run`)."""
+        holds_work = self.clock.newest is not None and (
+            self.clock.head_step > 0 or len(self.debugger.branches) > 1
+        )
+        return self.close_guard.may_replace_the_run(holds_work)
+
+    def _show_the_preset_again(self) -> None:
+        """The preset box back on the run on show, where another preset picked there was declined."""
+        if self._preset is not None:
+            self.views.transport.set_preset(self._preset.name)
 
     def _redraw_all(self) -> None:
         """Re-create the curves (their pens follow the stage style) and draw the next frame."""

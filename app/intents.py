@@ -35,6 +35,7 @@ class IntentController(QtCore.QObject):
     """
 
     preset_loaded = QtCore.Signal(object)  # Preset: its run was requested
+    replace_declined = QtCore.Signal()  # the user chose to keep the run on show (and the one before)
     change_carried_out = QtCore.Signal()  # a change passed its checks and went to the engine
 
     def __init__(
@@ -47,8 +48,10 @@ class IntentController(QtCore.QObject):
         *,
         looked_back: Callable[[], int | None] = lambda: None,
         step_view: Callable[[int], bool] = lambda _delta: False,
+        may_replace: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(parent)
+        self._may_replace = may_replace
         self._views = views
         self._link = link
         self._config = config
@@ -146,6 +149,8 @@ class IntentController(QtCore.QObject):
 
     @QtCore.Slot(int)
     def reset(self, seed: int | None = None) -> None:
+        if self._replacing_declined():
+            return
         self._link.submit(Reset(seed=seed))
 
     @QtCore.Slot(str)
@@ -171,6 +176,8 @@ class IntentController(QtCore.QObject):
 
     def run_preset(self, preset: Preset) -> None:
         """Start ``preset``'s run from W = 0 (its view opens with it)."""
+        if self._replacing_declined():
+            return
         self._link.submit(Reset(config=preset.config, refused_as="Not opened"))
         self.preset_loaded.emit(preset)
 
@@ -205,9 +212,18 @@ class IntentController(QtCore.QObject):
         except ConfigError as exc:
             self._refuse(f"Not applied: {exc}", reshow=False)  # the staged edits stay to be fixed
             return
+        if self._replacing_declined():
+            return  # the staged edits stay to be applied
         self._views.message.dismiss()
         self.change_carried_out.emit()
         self._link.submit(Reset(config=restarted))
+
+    def _replacing_declined(self) -> bool:
+        """Whether the user chose to keep the run on show after all (see ``may_replace``)."""
+        if self._may_replace():
+            return False
+        self.replace_declined.emit()
+        return True
 
     def _submit(self, change: Change) -> None:
         config = self._config()

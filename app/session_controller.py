@@ -40,6 +40,8 @@ class SessionController(QtCore.QObject):
         self._clock = clock
         self._settings = settings if settings is not None else QtCore.QSettings("muonscope", "muonscope")
         self.session_path: Path | None = None
+        #: Asked before an open replaces the run on show (the application sets what decides).
+        self.may_replace: Callable[[], bool] = lambda: True
         #: The folder a save asked of the engine is being written to, until it says how it went.
         self.saving_to: Path | None = None
         self._step_status = StepStatus(window.statusBar(), clock)
@@ -150,6 +152,8 @@ class SessionController(QtCore.QObject):
         """Open a saved session; a TOML file given instead is opened as a config (a session is a folder)."""
         if _is_file(Path(path)) and Path(path).suffix == ".toml":
             self.config_open_requested.emit(Path(path))
+            return
+        if not self.may_replace():
             return
         self._window.statusBar().showMessage(f"opening session {path}…")
         self._link.submit(OpenSession(path))

@@ -6,7 +6,7 @@ import pytest
 from helpers import WAIT_MS, held_saves, open_app, small_preset
 from PySide6 import QtCore, QtWidgets
 
-from muonscope.app.close_guard import close_question
+from muonscope.app.close_guard import REPLACE_QUESTION, close_question
 from muonscope.app.debugger import UnsavedWork
 from muonscope.app.stop_signals import window_closes_on_ctrl_c
 from muonscope.engine.session_file import open_session
@@ -149,6 +149,56 @@ def test_a_kept_run_with_unsaved_work_is_asked_about_too(qtbot, monkeypatch):
     assert not app.window.close()
     assert asked == [close_question(UnsavedWork(False, True))] and "kept before" in asked[0]
     _close_anyway(monkeypatch, app)
+
+
+def _kept_with_work(qtbot):
+    """A window whose run kept before holds unsaved steps, and whose run on show holds some too."""
+    app = _with_work(qtbot)
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
+        app.intents.reset()
+    qtbot.waitUntil(lambda: app.close_guard.unsaved.kept, timeout=WAIT_MS)
+    _run_to(qtbot, app, 3)
+    return app
+
+
+@pytest.mark.parametrize(("answer", "replaced"), [(_BUTTONS.Cancel, False), (_BUTTONS.Discard, True)])
+def test_a_replace_that_would_let_an_unsaved_kept_run_go_asks_first(qtbot, monkeypatch, answer, replaced):
+    """Only one run before is kept: Open recent, a reset or another preset dropped one holding
+    unsaved work without a word, where closing the window asked first."""
+    app = _kept_with_work(qtbot)
+    asked = _asking(monkeypatch, answer)
+    app.intents.reset()
+    assert asked == [REPLACE_QUESTION]
+    if replaced:
+        qtbot.waitUntil(lambda: app.clock.newest.step == 0, timeout=WAIT_MS)
+    else:
+        assert app.clock.head_step == 3 and app.close_guard.unsaved.kept  # both runs as they were
+    _close_anyway(monkeypatch, app)
+
+
+def test_declining_another_preset_puts_the_preset_box_back(qtbot, monkeypatch):
+    app = _kept_with_work(qtbot)
+    box = app.views.transport.preset_combo
+    shown = box.currentText()
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    app.views.transport.preset_chosen.emit("default")  # as picked in the box
+    assert len(asked) == 1 and box.currentText() == shown and app.clock.head_step == 3
+    _close_anyway(monkeypatch, app)
+
+
+def test_opening_a_session_asks_too_and_a_run_with_nothing_to_lose_does_not(qtbot, monkeypatch, tmp_path):
+    app = _kept_with_work(qtbot)
+    asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    app.sessions.open_from(tmp_path / "any")  # Open recent
+    assert asked == [REPLACE_QUESTION]
+    fresh = open_app(qtbot, ask_before_closing=True)  # nothing kept: nothing to ask about
+    fresh_asked = _asking(monkeypatch, _BUTTONS.Cancel)
+    with qtbot.waitSignal(fresh.link.run_kept, timeout=WAIT_MS):
+        _run_to(qtbot, fresh, 2)
+        fresh.intents.reset()
+    assert fresh_asked == []
+    for window_app in (app, fresh):
+        _close_anyway(monkeypatch, window_app)
 
 
 def test_a_window_for_pictures_and_tests_never_asks(qtbot, monkeypatch):
