@@ -310,7 +310,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_title()
 
     def _show_title(self) -> None:
-        preset = self._shown_preset[0].title or self._shown_preset[0].name if self._shown_preset else ""
+        """``muonscope — FOLDER — PRESET``; a run of its own settings is named as the preset box names
+        it ("b · own settings"): named "b" alone, a reset of session b read as session b itself."""
+        preset = ""
+        if self._shown_preset:
+            shown = self._shown_preset[0]
+            preset = shown.title or f"{shown.name} · own settings"
         session = f" — {self._session_name}" if self._session_name else ""
         self.setWindowTitle(f"muonscope{session}[*]" + (f" — {preset}" if preset else ""))
 

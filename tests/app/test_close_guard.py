@@ -42,8 +42,10 @@ def _while_asked(qtbot, action):
 
 
 def _close_anyway(monkeypatch, app):
-    """Close without saving (a window left open keeps its engine thread running past the test)."""
+    """Close without saving (a window left open keeps its engine thread running past the test); a
+    close asked for while a save is written would wait for it."""
     _asking(monkeypatch, _BUTTONS.Discard)
+    assert app.sessions.saving_to is None
     assert app.window.close()
 
 
@@ -284,8 +286,9 @@ def test_ctrl_c_answered_with_a_save_that_fails_is_forgotten(qtbot, monkeypatch,
         with qtbot.waitSignal(app.close_guard.close_called_off, timeout=WAIT_MS):
             _ctrl_c()
         assert app.window.isVisible() and not ctrl_c.is_set()
-        _ctrl_c()
-        qtbot.waitUntil(lambda: len(asked) == 2, timeout=WAIT_MS)
+        with qtbot.waitSignal(app.close_guard.close_called_off, timeout=WAIT_MS):  # (its save fails too)
+            _ctrl_c()
+        assert len(asked) == 2
     _close_anyway(monkeypatch, app)
 
 
@@ -306,6 +309,20 @@ def test_the_title_names_the_session_and_marks_work_its_save_lacks(qtbot, monkey
         _title_follows_the_session(qtbot, app, tmp_path)
     finally:  # asked on closing, a window left open waits for an answer nobody gives
         _close_anyway(monkeypatch, app)
+
+
+def test_a_run_of_its_own_settings_is_titled_as_such_not_as_a_folder(qtbot, monkeypatch, tmp_path):
+    """A reset of session b, far from every preset, read "muonscope* — b": the folder it no longer had."""
+    from muonscope.engine.presets import Preset
+
+    app = open_app(qtbot, Preset(name="b", config=small_preset().config), ask_before_closing=True)
+    assert app.window.windowTitle() == "muonscope[*] — b · own settings"  # as the preset box names it
+    _run_to(qtbot, app, 2)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_to(tmp_path / "b")
+    saved_title = "muonscope — b[*] — b · own settings"
+    qtbot.waitUntil(lambda: app.window.windowTitle() == saved_title, timeout=WAIT_MS)
+    _close_anyway(monkeypatch, app)
 
 
 def _title_follows_the_session(qtbot, app, tmp_path):
