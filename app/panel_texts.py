@@ -226,7 +226,7 @@ def thinned_note(key: str, steps: np.ndarray, values: np.ndarray, spectra_every:
     measured = int(np.count_nonzero(np.isfinite(values) & (steps >= 1)))
     if measured >= due:
         return ""
-    return f"measured at {measured} of {due} steps while playing"
+    return f"measured at {measured} of {due} steps, paced as the run played"  # (also one opened since)
 
 
 def _gap_matrix(snapshot: Snapshot) -> str:

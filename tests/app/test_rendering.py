@@ -274,7 +274,7 @@ def test_panel_two_says_how_few_steps_a_spectral_metric_was_measured_at():
     every_step = np.where(steps >= 1, 0.5, np.nan)
     assert thinned_note("gap", steps, every_step, 1) == ""
     paced = np.where(steps % 3 == 1, 0.5, np.nan)
-    assert thinned_note("gap", steps, paced, 1) == "measured at 20 of 60 steps while playing"
+    assert thinned_note("gap", steps, paced, 1) == "measured at 20 of 60 steps, paced as the run played"
     tenth = np.where((steps % 10 == 0) & (steps > 0), 0.5, np.nan)
     assert thinned_note("gap", steps, tenth, 10) == ""  # run.spectra_every = 10: all that were due
     assert thinned_note("batch_loss", steps, paced, 1) == ""  # measured at every step, not with spectra
