@@ -23,6 +23,7 @@ from muonscope.app.views import Views
 from muonscope.engine.presets import Preset
 from muonscope.widgets.status_bar import ElidingStatusBar
 from muonscope.widgets.top_overlay import TopOverlay
+from muonscope.widgets.transport_bar import own_settings_name
 
 __all__ = ["CAPTION_UNFOLDS_PX", "MainWindow", "rate_text", "split_first_sentence"]
 
@@ -315,7 +316,7 @@ class MainWindow(QtWidgets.QMainWindow):
         preset = ""
         if self._shown_preset:
             shown = self._shown_preset[0]
-            preset = shown.title or f"{shown.name} · own settings"
+            preset = shown.title or own_settings_name(shown.name)
         session = f" — {self._session_name}" if self._session_name else ""
         self.setWindowTitle(f"muonscope{session}[*]" + (f" — {preset}" if preset else ""))
 

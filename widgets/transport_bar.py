@@ -16,7 +16,7 @@ from muonscope.widgets.keyed_combo import KeyedCombo
 from muonscope.widgets.mode_box import ElidingCombo
 from muonscope.widgets.number_box import CompactSpinBox
 
-__all__ = ["SPEEDS", "TransportBar", "TransportRanges"]
+__all__ = ["SPEEDS", "TransportBar", "TransportRanges", "own_settings_name"]
 
 #: (steps per second, text); 0 means as fast as the engine goes.
 SPEEDS = [
@@ -347,7 +347,7 @@ class TransportBar(QtWidgets.QToolBar):
         index = self.preset_combo.findData(name)
         with QtCore.QSignalBlocker(self.preset_combo):
             self.preset_combo.setCurrentIndex(index)  # −1 when it is no bundled preset
-        self.preset_combo.setPlaceholderText(f"{name} · own settings" if index < 0 else "")
+        self.preset_combo.setPlaceholderText(own_settings_name(name) if index < 0 else "")
 
     def set_playing(self, playing: bool) -> None:
         """Reflect the engine's state without emitting ``play_toggled``."""
@@ -436,3 +436,8 @@ class TransportBar(QtWidgets.QToolBar):
         name = self.preset_combo.itemData(index)
         if name:
             self.preset_chosen.emit(name)
+
+
+def own_settings_name(name: str) -> str:
+    """How a run of its own settings (a config file, a session far from every preset) is named."""
+    return f"{name} · own settings"
