@@ -406,7 +406,10 @@ def _matrix_and_title(found: dict, inspected: LaneMatrices, request: Inspect) ->
     other = subtracted.matrices[request.tensor]
     if other is None:
         return f"lane {request.minus_lane} has no {request.tensor} at this step"
-    return matrix - other, f"{title} − {subtracted.label}"
+    # the lanes by number first: in a narrow dock the title is cut at its end, and the subtracted
+    # lane's name went with the step ("W · Muon pre μ=0.95 ema exact lr=0.3 · step 300 − SGD μ=…")
+    difference = f"{request.tensor} · lane {request.lane} − lane {request.minus_lane} · step {request.step}"
+    return matrix - other, f"{difference} · {inspected.label} − {subtracted.label}"
 
 
 def _spectra_text(inspected: LaneMatrices) -> tuple[str, tuple[str, str]]:

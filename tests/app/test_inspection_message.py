@@ -36,7 +36,10 @@ def test_after_a_step_a_polar_lane_compares_its_map_and_a_plain_lane_says_it_has
 def test_a_difference_of_lanes_is_titled_by_both(session):
     session.step_once()
     shown = inspection_message(session, Inspect(1, MUON, "W", minus_lane=SGD))
-    assert shown.title.endswith(f" − {session.snapshot().lanes[SGD].label}")
+    lanes = session.snapshot().lanes
+    # the lanes by number and the step first, where a narrow dock cuts a title at its end
+    assert shown.title.startswith(f"W · lane {MUON} − lane {SGD} · step 1 · ")
+    assert shown.title.endswith(f" · {lanes[MUON].label} − {lanes[SGD].label}")
 
 
 def test_a_matrix_that_does_not_exist_is_refused_with_the_reason(session):
