@@ -246,7 +246,7 @@ class Renderer:
             _notes(
                 definition,
                 self.series.smoothing_note,
-                self._thinned,
+                self._thinned_told(),
                 self.series.coinciding,
                 self.series.zeros_note,
                 precision_floor_note(self.series.mode("metric"), newest),
@@ -373,6 +373,13 @@ class Renderer:
                 self.capacity.set_capacity(position, steps, recovered, accuracy)
         self._capacity_key = capacity_key
         self._thinned = most_measured[1]
+
+    def _thinned_told(self) -> str:
+        """② measured at fewer steps than due, and where a branch is compared, that it was measured at
+        steps of its own: an unchanged lane's two curves, through other steps, read as lanes apart."""
+        if not self._thinned or self._comparison is None:
+            return self._thinned
+        return f"{self._thinned}; the compared branch at steps of its own"
 
     def _draw_faded(self) -> None:
         """The compared branch's curves of the same lanes (by lane id), redrawn when they change."""

@@ -568,6 +568,30 @@ def test_after_a_fork_the_original_branch_is_drawn_faded_beside_the_new_one(qtbo
     assert app.views.series.faded_data(0)[0].size == 0 and app.views.lane_key.note == ""
 
 
+def test_panel_two_says_a_compared_branch_was_measured_at_steps_of_its_own(qtbot, monkeypatch):
+    """Paced as each branch played, an unchanged lane's spectral gap was drawn through other steps on
+    each: its two curves parted, bit-identical where both were measured, and read as lanes apart."""
+    from muonscope.app import renderer
+
+    paced = "measured at 2 of 12 steps, paced as the run played"  # as a run played at speed says
+    monkeypatch.setattr(renderer, "thinned_note", lambda *_args: paced)
+    app = open_app(qtbot)
+    app.views.series.set_mode("metric", "gap")
+    _run_to(qtbot, app, 12)
+    wait_for_frame(qtbot, app)
+    assert paced in app.views.series.note and "compared" not in app.views.series.note
+    with qtbot.waitSignal(app.link.history_replaced, timeout=WAIT_MS):
+        app.debugger.go_to(5)
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.intents.change("lanes[0].lr", 5.0)  # forks; the original is drawn faded beside it
+    qtbot.waitUntil(
+        lambda: f"{paced}; the compared branch at steps of its own" in app.views.series.note, timeout=WAIT_MS
+    )
+    with qtbot.waitSignal(app.link.comparison, timeout=WAIT_MS):
+        app.debugger.compare_with(None)
+    qtbot.waitUntil(lambda: "compared" not in app.views.series.note, timeout=WAIT_MS)
+
+
 def test_step_axes_fit_the_branch_on_show_once_nothing_is_compared(qtbot):
     """After Compare with ▸ none, ② and ④ kept the 120 steps of the branch no longer drawn, and a
     fork of 10 steps sat squeezed at their left edge."""
