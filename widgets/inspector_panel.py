@@ -132,7 +132,8 @@ class InspectorPanel(QtWidgets.QWidget):
         layout.addLayout(self._controls)
         layout.addWidget(self._views, 1)
         layout.addWidget(self.info_label)
-        self._least_px = self._measure_arrangements()
+        self._least_px: dict[str, int] = {}
+        self._measure_arrangements()
 
     @property
     def arrangement(self) -> str:
@@ -156,22 +157,20 @@ class InspectorPanel(QtWidgets.QWidget):
         """Text of another size (a stage's scale) needs other widths."""
         super().changeEvent(event)
         if event.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.StyleChange):
-            self._least_px = self._measure_arrangements()
+            self._measure_arrangements()
             self.updateGeometry()
 
-    def _measure_arrangements(self) -> dict[str, int]:
-        """Each arrangement's least width, as its grid works it out, then the one that fits is shown."""
-        least_px = {}
+    def _measure_arrangements(self) -> None:
+        """Each arrangement's least width, as its grid works it out; then the one that fits is shown."""
         for name in _ARRANGEMENTS:
             self._arrange(name)
-            least_px[name] = self._controls.minimumSize().width()
-        self._least_px = least_px
+            self._least_px[name] = self._controls.minimumSize().width()
         self._fit_controls()
-        return least_px
 
     def _fit_controls(self) -> None:
-        """Two rows where the panel is wide enough for them: four held it 477 pixels wide at least,
-        as a tab in the controls' place, and the window 1210 wide, past a 1024-pixel screen."""
+        """Two rows where the panel is wide enough for them, else four: on two rows always, they held
+        it 477 pixels wide at least, as a tab in the controls' place, and the window 1210 wide, past a
+        1024-pixel screen."""
         self._arrange("wide" if self.width() >= self._least_px["wide"] else "narrow")
 
     def _arrange(self, name: str) -> None:
