@@ -173,10 +173,7 @@ class SessionController(QtCore.QObject):
         if message.title:
             where = f"“{message.title}”, {where}"
         text = f"The run before ({where}) is kept: File ▸ {item} ({shortcut}) brings it back."
-        if self._arrival_said:
-            text = f"{self._arrival_said}. {text}"
-            self._arrival_said = ""
-        if message.let_go is not None:
+        if message.let_go is not None:  # first: last, a window's width cut off what was lost
             step, folder, held = message.let_go
             if not folder:
                 kept = "it was never saved and is lost"
@@ -184,7 +181,10 @@ class SessionController(QtCore.QObject):
                 kept = f"its last save stays in {folder}"
             else:  # "its last save stays" read as if all of it were there
                 kept = f"its last save, in {folder}, holds it up to step {held}; what was done since is lost"
-            text += f" The run kept before it (step {step}) is no longer kept: {kept}."
+            text = f"The run kept until now (step {step}) is let go: {kept}. {text}"
+        if self._arrival_said:
+            text = f"{self._arrival_said}. {text}"
+            self._arrival_said = ""
         self._window.statusBar().showMessage(text, _KEPT_MESSAGE_MS)
 
     def _set_session_path(self, path: str | None) -> None:

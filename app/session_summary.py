@@ -78,17 +78,20 @@ def _branch_lines(session: Session, branch: Branch) -> list[str]:
             f"forked at step {branch.fork_step} from branch {parent.id} ({parent.name})"
             f" · steps {branch.fork_step}–{branch.head_step}"  # as the timeline says it
         )
-    lines = [f"{mark} {branch.id} {branch.name} · {origin} · {_spectra_kept(branch)}"]
+    every = session.initial_config.run.spectra_every
+    lines = [f"{mark} {branch.id} {branch.name} · {origin} · {_spectra_kept(branch, every)}"]
     lines += [f"      {change}" for change in session.own_changes_told(branch)]  # as the markers say them
     return lines
 
 
-def _spectra_kept(branch: Branch) -> str:
-    """At how many of its steps the branch's record holds spectra (a fork's, with those of the
-    steps it shares with its parent), as panel ② counts them: spectra.parquet held 643 of 2851
-    steps (measured every few steps, paced while playing), and nothing said so."""
+def _spectra_kept(branch: Branch, every: int) -> str:
+    """At how many of the steps due (every ``every``-th, ``run.spectra_every``) the branch's record
+    holds spectra (a fork's, with those of the steps it shares with its parent), as panel ② counts
+    them: spectra.parquet held 643 of 2851 steps (paced while playing), and nothing said so."""
     measured = sum(1 for step in branch.spectra.steps if 0 < step <= branch.head_step)
-    return f"spectra at {measured} of {branch.head_step} steps"
+    if every <= 1:
+        return f"spectra at {measured} of {branch.head_step} steps"
+    return f"spectra at {measured} of the {branch.head_step // every} steps due (every {every})"
 
 
 def _head_lanes(session: Session, branch: Branch) -> dict[int, LaneSnapshot]:

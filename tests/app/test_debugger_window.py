@@ -1185,16 +1185,18 @@ def test_a_kept_run_that_gives_way_to_a_newer_one_is_said_to_be_dropped(qtbot):
     _run_to(qtbot, app, 6)
     with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
         app.intents.run_preset(small_preset(label_noise=0.1))
-    assert "no longer kept" not in app.window.statusBar().currentMessage()
+    assert "let go" not in app.window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.1, timeout=WAIT_MS)
     _run_to(qtbot, app, 2)
     with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS) as kept:
         app.intents.run_preset(small_preset(label_noise=0.2))
     assert kept.args[0].let_go == (6, "", None)
     message = app.window.statusBar().currentMessage()
-    assert message.startswith("The run before (“own settings”, step 2) is kept")
-    dropped = "The run kept before it (step 6) is no longer kept: it was never saved and is lost."
-    assert message.endswith(dropped)
+    # what was lost first: last, a window's width cut it off
+    dropped = "The run kept until now (step 6) is let go: it was never saved and is lost. "
+    assert message.startswith(dropped)
+    kept = "The run before (“own settings”, step 2) is kept: File ▸ Back to the run before (Ctrl+Shift+Z)"
+    assert message.endswith(f"{kept} brings it back.")
 
 
 def test_a_kept_run_dropped_after_work_past_its_save_says_what_is_lost(qtbot, tmp_path):
@@ -1210,8 +1212,8 @@ def test_a_kept_run_dropped_after_work_past_its_save_says_what_is_lost(qtbot, tm
     with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS) as kept:
         app.intents.run_preset(small_preset(label_noise=0.2))
     assert kept.args[0].let_go == (9, str(tmp_path / "A"), 4)
-    dropped = f"its last save, in {tmp_path / 'A'}, holds it up to step 4; what was done since is lost."
-    assert app.window.statusBar().currentMessage().endswith(dropped)
+    dropped = f"its last save, in {tmp_path / 'A'}, holds it up to step 4; what was done since is lost. "
+    assert dropped in app.window.statusBar().currentMessage()
 
 
 def test_with_no_run_kept_going_back_says_so_and_changes_nothing(qtbot):

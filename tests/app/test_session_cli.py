@@ -756,14 +756,15 @@ def test_inspect_without_a_step_maps_the_session(capsys, saved, tmp_path):
     branches = lines[lines.index("branches (* the current one):") + 1 :]
     spectra = pq.read_table(tmp_path / "s" / "spectra.parquet", columns=["branch", "step"]).to_pydict()
     rows = set(zip(spectra["branch"], spectra["step"], strict=True))
-    # each branch's steps with spectra, as the file holds them (a fork's from step 1, as ② counts them)
+    # each branch's steps with spectra, as the file holds them (a fork's from step 1, as ② counts them),
+    # of the steps due: run.spectra_every = 3 (a CLI run measures each)
     measured = [sum(b == branch and step > 0 for b, step in rows) for branch in (0, 1)]
-    assert branches[0] == f"  0 main · steps 0–20 · spectra at {measured[0]} of 20 steps"
+    assert measured == [20 // 3, 27 // 3]
+    assert branches[0] == "  0 main · steps 0–20 · spectra at 6 of the 6 steps due (every 3)"
     assert branches[1] == (
         "* 1 fork 1 at step 5 · forked at step 5 from branch 0 (main) · steps 5–27"
-        f" · spectra at {measured[1]} of 27 steps"
+        " · spectra at 9 of the 9 steps due (every 3)"
     )
-    assert 0 < measured[1] < 27  # measured every few steps, not at each (and said so)
     # each change as the window's markers say it
     assert branches[2] == f"      at step 5: lane 1 lr {session.initial_config.lanes[1].lr:g} → 0.2"
     for head, report in ((20, main_report), (27, fork)):
