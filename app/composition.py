@@ -45,6 +45,7 @@ from muonscope.engine.experiment import Experiment
 from muonscope.engine.presets import Preset, load_preset
 from muonscope.engine.session import Session
 from muonscope.engine.thread_count import ThreadChooser
+from muonscope.widgets.transport_bar import own_settings_name
 
 __all__ = ["App", "keep_startup_objects_out_of_collections", "launch"]
 
@@ -99,6 +100,7 @@ class App(QtCore.QObject):
             may_replace=self._may_replace_the_run,
         )
         self.sessions.may_replace = self._may_replace_the_run
+        self.sessions.replaced_run_name = self._replaced_run_name
         self.intents.replace_declined.connect(self._show_the_preset_again)
         self.sessions.config_open_requested.connect(self.intents.open_config)
         self._clear_refusals_when_input_is_taken(views)
@@ -115,6 +117,8 @@ class App(QtCore.QObject):
         )
         self._sweep_on_start: str | None = None
         self._preset = preset
+        self._replaced_preset: Preset | None = None  # shown before the latest preset, session or run
+        self._kept_preset: Preset | None = None  # shown for the run kept before the one on show
         self._wire()
         self._open(preset)
 
@@ -164,6 +168,7 @@ class App(QtCore.QObject):
         choices = (self.views.spectrum.lane_choice, self.views.class_error.lane_choice)
         self.window.menu("View").addMenu(LaneFocusMenu(self.views.lane_key, panels, choices, self.window))
         self.link.saved.connect(self._on_session_opened)
+        self.link.run_kept.connect(self._remember_the_kept_preset)
         self.window.closing.connect(self.shutdown)
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -234,7 +239,7 @@ class App(QtCore.QObject):
     @QtCore.Slot(object)
     def _open(self, preset: Preset) -> None:
         """A preset's title, caption and panel modes; a sweep it opens on runs once its run starts."""
-        self._preset = preset
+        self._replaced_preset, self._preset = self._preset, preset
         self.views.message.dismiss()  # about the run before: a refusal stayed over the next preset's
         self.window.show_preset(preset)
         if self.presentation.active:  # the stage shows no title: Page Down there said not where it went
@@ -245,6 +250,16 @@ class App(QtCore.QObject):
         mode = self.views.capacity.mode("x")
         self._sweep_on_start = None if mode == "steps" else mode
 
+    def _replaced_run_name(self) -> str:
+        """The name the run just replaced was shown under (its preset's title, or its own settings')."""
+        shown = self._replaced_preset
+        return "" if shown is None else shown.title or own_settings_name(shown.name)
+
+    @QtCore.Slot(object)
+    def _remember_the_kept_preset(self, _message) -> None:
+        """The run just kept is the one shown before the latest preset, session or run."""
+        self._kept_preset = self._replaced_preset
+
     @QtCore.Slot(object)
     def _on_session_opened(self, message) -> None:
         """An opened session is shown as the preset its settings come closest to (its title, caption
@@ -254,7 +269,10 @@ class App(QtCore.QObject):
         from muonscope.engine.presets import nearest_preset
         from muonscope.engine.session_format import session_name
 
-        preset = nearest_preset(self.clock.config, session_name(message.path))
+        if message.restored and self._kept_preset is not None:  # as it was shown (its own settings
+            preset = self._kept_preset  # came back named after the nearest preset)
+        else:
+            preset = nearest_preset(self.clock.config, session_name(message.path))
         self.views.transport.set_preset(preset.name)
         self._open(preset)
         lanes = len(self.clock.config.lanes)

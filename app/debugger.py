@@ -230,6 +230,7 @@ class RunKept:
     let_go: tuple[int, str, int | None] | None = None
     at_step: int | None = None
     title: str = ""  # the preset it ran, or its settings' own name ("the run before" was vague)
+    saved: bool = False  # whether ``title`` is the kept run's folder (else the window knows it better)
 
 
 @dataclass(frozen=True)

@@ -307,7 +307,9 @@ class SessionCommands:
         else:
             preset = nearest_preset(replaced.initial_config, "own settings")
             title = preset.title or preset.name
-        kept = RunKept(replaced.branch.head_step, self._saved.path, let_go, replaced.step, title)
+        kept = RunKept(
+            replaced.branch.head_step, self._saved.path, let_go, replaced.step, title, bool(saved.path)
+        )
         self._outbox.append(kept)
 
     def _back_to_run_before(self) -> None:

@@ -42,6 +42,9 @@ class SessionController(QtCore.QObject):
         self.session_path: Path | None = None
         #: Asked before an open replaces the run on show (the application sets what decides).
         self.may_replace: Callable[[], bool] = lambda: True
+        #: How the window named the run just replaced ("" where it cannot say): a run of its own
+        #: settings, kept, was named after the preset nearest them.
+        self.replaced_run_name: Callable[[], str] = lambda: ""
         #: The folder a save asked of the engine is being written to, until it says how it went.
         self.saving_to: Path | None = None
         self._step_status = StepStatus(window.statusBar(), clock)
@@ -170,8 +173,9 @@ class SessionController(QtCore.QObject):
         self._set_session_path(message.path)
         item, shortcut = BACK_TO_RUN_BEFORE
         where = run_position(message.at_step, message.step)
-        if message.title:
-            where = f"“{message.title}”, {where}"
+        title = message.title if message.saved else self.replaced_run_name() or message.title
+        if title:
+            where = f"“{title}”, {where}"
         text = f"The run before ({where}) is kept: File ▸ {item} ({shortcut}) brings it back."
         if message.let_go is not None:  # first: last, a window's width cut off what was lost
             step, folder, held = message.let_go

@@ -27,7 +27,7 @@ from muonscope.engine import ExperimentConfig, LaneConfig, TaskConfig
 from muonscope.engine.experiment import Experiment
 from muonscope.engine.inspection import lane_matrices
 from muonscope.engine.optim.registry import OPTIMIZERS
-from muonscope.engine.presets import Preset
+from muonscope.engine.presets import Preset, load_preset
 from muonscope.engine.session_file import open_session
 from muonscope.engine.task_kinds import view_problem
 from muonscope.widgets.spectra_heat_map import log_spectra
@@ -1150,7 +1150,7 @@ def test_a_run_replaced_by_another_preset_is_kept_and_comes_back(qtbot, tmp_path
     assert app.sessions.session_path == tmp_path / "first"  # it is its own saved session again
     swapped = app.window.statusBar().currentMessage()  # the return is said, and the run it replaced kept
     assert swapped.startswith(
-        "Back to the run before (step 6). The run before (“own settings”, step 2) is kept"
+        "Back to the run before (step 6). The run before (“small test preset”, step 2) is kept"
     )
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
         app.sessions.back_action.trigger()
@@ -1170,13 +1170,31 @@ def test_a_kept_run_standing_behind_its_newest_step_is_said_to_be_there_both_way
     assert (
         app.window.statusBar()
         .currentMessage()
-        .startswith("The run before (“own settings”, step 4 of 9) is kept")
+        .startswith("The run before (“small test preset”, step 4 of 9) is kept")
     )
     qtbot.waitUntil(lambda: app.clock.config.task.label_noise == 0.1, timeout=WAIT_MS)
     with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
         app.sessions.back_action.trigger()  # the new run holds nothing: nothing is kept in its place
     qtbot.waitUntil(lambda: app.clock.newest.step == 4 and app.clock.head_step == 9, timeout=WAIT_MS)
     assert app.window.statusBar().currentMessage() == "Back to the run before (step 4 of 9)"
+
+
+def test_a_run_brought_back_is_shown_as_it_was_not_as_the_nearest_preset(qtbot):
+    """A run of its own settings came back from File ▸ Back to the run before titled and described
+    as the bundled preset nearest its settings."""
+    app = open_app(qtbot, Preset(name="mine", config=small_preset().config))
+    _run_to(qtbot, app, 4)
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
+        app.intents.load_preset("default")
+    assert "The run before (“mine · own settings”, step 4) is kept" in app.window.statusBar().currentMessage()
+    _run_to(qtbot, app, 1)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.back_action.trigger()
+    qtbot.waitUntil(lambda: app.window.windowTitle() == "muonscope[*] — mine · own settings", timeout=WAIT_MS)
+    assert app.views.transport.preset_combo.shown_text == "mine · own settings"
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.back_action.trigger()  # and the run it replaced, back in turn, as it was
+    qtbot.waitUntil(lambda: app.window.windowTitle().endswith(load_preset("default").title), timeout=WAIT_MS)
 
 
 def test_a_kept_run_that_gives_way_to_a_newer_one_is_said_to_be_dropped(qtbot):
@@ -1195,8 +1213,8 @@ def test_a_kept_run_that_gives_way_to_a_newer_one_is_said_to_be_dropped(qtbot):
     # what was lost first: last, a window's width cut it off
     dropped = "The run kept until now (step 6) is let go: it was never saved and is lost. "
     assert message.startswith(dropped)
-    kept = "The run before (“own settings”, step 2) is kept: File ▸ Back to the run before (Ctrl+Shift+Z)"
-    assert message.endswith(f"{kept} brings it back.")
+    kept = "The run before (“small test preset”, step 2) is kept: File ▸ Back to the run before"
+    assert message.endswith(f"{kept} (Ctrl+Shift+Z) brings it back.")
 
 
 def test_a_kept_run_dropped_after_work_past_its_save_says_what_is_lost(qtbot, tmp_path):
