@@ -29,7 +29,7 @@ from muonscope.app.intents import IntentController
 from muonscope.app.keyboard import KeyboardController
 from muonscope.app.lane_focus_menu import LaneFocusMenu
 from muonscope.app.live_caption import live_caption
-from muonscope.app.main_window import MainWindow
+from muonscope.app.main_window import MainWindow, shown_run_name
 from muonscope.app.presentation import PresentationController
 from muonscope.app.preset_drift import preset_drift
 from muonscope.app.record_controller import FINISH_DEADLINE_MS, RecordController
@@ -45,7 +45,6 @@ from muonscope.engine.experiment import Experiment
 from muonscope.engine.presets import Preset, load_preset
 from muonscope.engine.session import Session
 from muonscope.engine.thread_count import ThreadChooser
-from muonscope.widgets.transport_bar import own_settings_name
 
 __all__ = ["App", "keep_startup_objects_out_of_collections", "launch"]
 
@@ -216,7 +215,7 @@ class App(QtCore.QObject):
     def _show_the_preset_again(self) -> None:
         """The preset box back on the run on show, where another preset picked there was declined."""
         if self._preset is not None:
-            self.views.transport.set_preset(self._preset.name)
+            self.views.transport.set_preset(self._preset.name, self._preset.is_own_settings)
 
     def _redraw_all(self) -> None:
         """Re-create the curves (their pens follow the stage style) and draw the next frame."""
@@ -243,7 +242,7 @@ class App(QtCore.QObject):
         self.views.message.dismiss()  # about the run before: a refusal stayed over the next preset's
         self.window.show_preset(preset)
         if self.presentation.active:  # the stage shows no title: Page Down there said not where it went
-            self.views.passing_note.say(f"preset: {preset.title}")
+            self.views.passing_note.say(f"preset: {shown_run_name(preset)}")
         self.capacity.stop()
         for problem in apply_view(self.views, preset.view):
             self.window.show_alert(f"Preset {preset.name}: {problem}")
@@ -253,7 +252,7 @@ class App(QtCore.QObject):
     def _replaced_run_name(self) -> str:
         """The name the run just replaced was shown under (its preset's title, or its own settings')."""
         shown = self._replaced_preset
-        return "" if shown is None else shown.title or own_settings_name(shown.name)
+        return "" if shown is None else shown_run_name(shown)
 
     @QtCore.Slot(object)
     def _remember_the_kept_preset(self, _message) -> None:
@@ -273,7 +272,6 @@ class App(QtCore.QObject):
             preset = self._kept_preset  # came back named after the nearest preset)
         else:
             preset = nearest_preset(self.clock.config, session_name(message.path))
-        self.views.transport.set_preset(preset.name)
         self._open(preset)
         lanes = len(self.clock.config.lanes)
         for problem in apply_view_over(self.views, message.view, lanes):  # the modes it was saved with

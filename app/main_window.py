@@ -45,6 +45,13 @@ def rate_text(per_s: float) -> str:
 _ABBREVIATIONS = ("al.", "e.g.", "i.e.", "cf.", "Fig.", "vs.", "Eq.", "Thm.")
 
 
+def shown_run_name(preset: Preset) -> str:
+    """A bundled preset's title; a run of its own settings named as the preset box names it ("mine ·
+    own settings"): a copied preset file kept the bundled title there while the box named the file,
+    and a session "b" named "b" alone read as session b itself after a reset."""
+    return own_settings_name(preset.name) if preset.is_own_settings else preset.title
+
+
 def split_first_sentence(text: str) -> tuple[str, str]:
     """``text``'s first sentence (without its full stop) and the rest ("" when there is none).
 
@@ -270,7 +277,7 @@ class MainWindow(QtWidgets.QMainWindow):
         Below 900 px of window height the description shows its first sentence and a "more" link,
         so the plots keep their room on a laptop or a projector.
         """
-        self.views.transport.set_preset(preset.name)
+        self.views.transport.set_preset(preset.name, preset.is_own_settings)
         self._shown_preset = (preset, tuple(drift))
         self._show_title()
         self._drift = ", ".join(drift)
@@ -311,12 +318,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_title()
 
     def _show_title(self) -> None:
-        """``muonscope — FOLDER — PRESET``; a run of its own settings is named as the preset box names
-        it ("b · own settings"): named "b" alone, a reset of session b read as session b itself."""
+        """``muonscope — FOLDER — PRESET``, the preset named as :func:`shown_run_name` names it."""
         preset = ""
         if self._shown_preset:
-            shown = self._shown_preset[0]
-            preset = shown.title or own_settings_name(shown.name)
+            preset = shown_run_name(self._shown_preset[0])
         session = f" — {self._session_name}" if self._session_name else ""
         self.setWindowTitle(f"muonscope{session}[*]" + (f" — {preset}" if preset else ""))
 

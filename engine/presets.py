@@ -66,6 +66,14 @@ class Preset:
     #: The settings its caption was written for, where not its own: a config file copied from a
     #: bundled preset and then edited kept saying "a 128×128 memory" of a d = 32 run.
     described: ExperimentConfig | None = None
+    #: The config file it was read from ("" for a bundled preset or a session's settings): a run of a
+    #: file is the user's own, whatever title and caption the file copied from a bundled preset.
+    source_file: str = ""
+
+    @property
+    def is_own_settings(self) -> bool:
+        """Whether it is no bundled preset: a config file's, or a session's far from every preset."""
+        return bool(self.source_file) or not self.title
 
     @property
     def described_config(self) -> ExperimentConfig:
@@ -137,7 +145,7 @@ def load_config_file(path: Path, field_name: str = "config") -> Preset:
         preset = _preset_from_data(path.stem, data)
     except ConfigError as exc:  # "task.alpha = nan" named no file, where a config was one of several
         raise ConfigError(f"{path}: {exc.field}", exc.value, exc.allowed) from None
-    return _described_by_a_bundled_caption(preset)
+    return replace(_described_by_a_bundled_caption(preset), source_file=str(path))
 
 
 def _described_by_a_bundled_caption(preset: Preset) -> Preset:

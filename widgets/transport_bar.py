@@ -340,11 +340,12 @@ class TransportBar(QtWidgets.QToolBar):
                     group = heading
                 self.preset_combo.addItem(title, name)
 
-    def set_preset(self, name: str) -> None:
+    def set_preset(self, name: str, own_settings: bool = False) -> None:
         """Show preset ``name`` as chosen; a run of its own settings (a config file, a session far from
         every preset) shows "NAME · own settings" and no preset: the box showed the heading of the
-        first group, "— muonscope —", as if it had been picked."""
-        index = self.preset_combo.findData(name)
+        first group, "— muonscope —", as if it had been picked, and a file named default.toml showed
+        as the bundled Default whatever it held."""
+        index = -1 if own_settings else self.preset_combo.findData(name)
         with QtCore.QSignalBlocker(self.preset_combo):
             self.preset_combo.setCurrentIndex(index)  # −1 when it is no bundled preset
         self.preset_combo.setPlaceholderText(own_settings_name(name) if index < 0 else "")

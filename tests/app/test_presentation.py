@@ -967,3 +967,24 @@ def test_the_caption_counts_one_item_in_the_singular():
     assert sorted(said) == [1, 2]
     assert "GD recovers 1 item" in said[1] and "1 items" not in said[1]
     assert "GD recovers 2 items" in said[2]
+
+
+@pytest.mark.parametrize("file_name", ["mine", "default"])
+def test_a_copied_preset_file_is_named_as_the_file_in_title_and_box_alike(qtbot, tmp_path, file_name):
+    """A bundled preset's file copied and edited kept the bundled title in the window's title while
+    the preset box said "mine · own settings"; saved as default.toml, the box even picked Default."""
+    from importlib import resources
+
+    text = resources.files("muonscope").joinpath("resources", "presets", "default.toml").read_text()
+    text = text.replace("d = 128", "d = 12", 1).replace("n_items = 2048", "n_items = 40", 1)
+    (tmp_path / f"{file_name}.toml").write_text(text)
+    app = open_app(qtbot)
+    app.intents.open_config(tmp_path / f"{file_name}.toml")
+    qtbot.waitUntil(lambda: app.clock.config.task.d == 12, timeout=WAIT_MS)
+    box = app.views.transport.preset_combo
+    named = f"{file_name} · own settings"
+    assert box.currentIndex() == -1 and box.placeholderText() == named
+    assert app.window.windowTitle().endswith(f" — {named}")
+    bundled_title = load_preset("default").title
+    assert f"<b>{html.escape(bundled_title)}</b>" in app.views.caption.text()  # the file's own words
+    assert "these differ now" in app.views.caption.text()

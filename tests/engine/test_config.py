@@ -168,9 +168,10 @@ def test_a_run_far_from_every_preset_is_shown_untitled_under_its_own_name():
     for count in range(1, len(sizes) + 1):
         preset = nearest_preset(config.with_values(sizes[:count]), "s1")
         if count <= MAX_SETTINGS_APART:
-            assert preset.name == "default" and preset.title
+            assert preset.name == "default" and preset.title and not preset.is_own_settings
         else:
             assert (preset.name, preset.title, preset.caption) == ("s1", "", "")
+            assert preset.is_own_settings
             assert preset.config == config.with_values(sizes)
 
 
