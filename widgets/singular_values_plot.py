@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from muonscope.widgets.data_table import DataTable, merged_on_x
 from muonscope.widgets.hover import HoverReadout
@@ -16,7 +16,7 @@ from muonscope.widgets.series_plot import drawn_data
 from muonscope.widgets.spectrum_plot import NUMERICAL_ZERO
 from muonscope.widgets.theme import STYLE_BY_NAME
 
-__all__ = ["SingularValuesPlot"]
+__all__ = ["LEAST_DATA_PX", "SingularValuesPlot"]
 
 #: key → (legend text until told what was inspected, colour, line style, symbol)
 _SPECTRA = {
@@ -29,6 +29,11 @@ _SPECTRA = {
 _LEGEND_ROW = 4
 #: The legend's margins and spacing, and the left axis beside it, in pixels.
 _LEGEND_SLACK_PX = 80
+#: The least height of the plotted area: a splitter beside a heat map squeezed it to a 50-pixel strip
+#: under the legend's two rows, its axis title cut to "⋮".
+LEAST_DATA_PX = 90
+#: The plot layout's margins and spacing around its view, axis and legend, in pixels.
+_LAYOUT_SLACK_PX = 16
 
 
 class SingularValuesPlot(PlotPanel):
@@ -67,6 +72,7 @@ class SingularValuesPlot(PlotPanel):
         self._residual.setContentsMargins(6, 2, 6, 2)
         self._residual.setWordWrap(True)
         self.layout().addWidget(self._residual)
+        self._keep_room_for_data()
 
     @property
     def direction(self) -> tuple[np.ndarray, np.ndarray]:
@@ -148,6 +154,15 @@ class SingularValuesPlot(PlotPanel):
             # the plot was laid out for the legend before, at least as wide as it needed: narrowed
             # with it on one row, the plot stayed wider than its view and was cut at k = 21 of 32
             self.plot.setGeometry(self.plot_widget.sceneRect())
+        self._keep_room_for_data()  # its rows, or its text's size on a stage, may have changed
+
+    def _keep_room_for_data(self) -> None:
+        """The plot at least as tall as its axis, its legend's rows (shown or not: a plot that grew
+        when the legend appeared would shift the heat map above it) and LEAST_DATA_PX of data."""
+        least = QtCore.Qt.SizeHint.MinimumSize
+        legend_px = self.legend.layout.effectiveSizeHint(least).height()
+        axis_px = self.plot.getAxis("bottom").effectiveSizeHint(least).height()
+        self.plot_widget.setMinimumHeight(round(legend_px + axis_px) + _LAYOUT_SLACK_PX + LEAST_DATA_PX)
 
     def clear(self, message: str) -> None:
         """Draw nothing and say why over the plot."""

@@ -218,6 +218,23 @@ def test_the_singular_values_plot_narrowed_stays_inside_its_view(qtbot):
     assert plot.plot.getViewBox().sceneBoundingRect().right() <= view  # k = 32 on screen
 
 
+def test_a_short_inspector_keeps_the_spectrum_readable_beside_the_heat_map(qtbot):
+    """In a 1024×700 window the σ_k plot's data was squeezed to a strip 50 px tall under its two
+    legend rows, its axis title cut to "⋮", while the heat map kept three fifths of the height."""
+    panel, _ = _inspector(qtbot)
+    panel.resize(280, 560)
+    panel.show()
+    qtbot.waitExposed(panel)
+    values = np.random.default_rng(0).standard_normal((32, 32))
+    sigma = np.linalg.svd(values, compute_uv=False)
+    names = ("D: the lane's direction", "exact polar factor of D")
+    panel.show_result(values, "W", sigma, np.ones(32), "exact", "info", spectra_names=names)
+    qtbot.waitUntil(lambda: panel.spectrum.legend_rows == 2)
+    QtWidgets.QApplication.processEvents()
+    assert panel.spectrum.plot.getViewBox().height() >= 85
+    assert panel.matrix_view.height() >= 160  # the heat map gives way, not away
+
+
 def test_singular_values_clear(qtbot):
     plot = SingularValuesPlot()
     qtbot.addWidget(plot)
