@@ -3,9 +3,9 @@
 A run of hours, its forks and its breakpoints lived only in the window: closing it, by a click or by
 habit, dropped them without a word. The engine says which runs hold unsaved work
 (:class:`~muonscope.app.debugger.UnsavedWork`); while either does, a close asks to save the run on
-show, to close anyway, or to stay, and follows that work while it is on show (a save that ends
-meanwhile leaves nothing to ask about: the window closes). Saving closes once the engine says the
-session is written, and stays open if it could not be.
+show (then the run kept before it), to close anyway, or to stay, and follows that work while it is
+on show (a save that ends meanwhile leaves nothing to ask about: the window closes). Saving closes
+once the engine says the session is written, and stays open if it could not be.
 
 Windows built for pictures and tests (``shot``, ``record``, the suite) close without asking: nobody
 is there to answer.
@@ -30,13 +30,16 @@ REPLACE_QUESTION = (
 
 
 def close_question(unsaved: UnsavedWork) -> str:
-    """What the question says of the runs that hold unsaved work."""
-    before = "the run kept before it (File ▸ Back to the run before brings it back to be saved)"
+    """What the question says of the runs that hold unsaved work (Save saves the run on show first,
+    then the close asks about the run kept before it)."""
     if unsaved.on_show and unsaved.kept:
-        return f"This run and {before} hold work that is not saved. Save this run before closing?"
+        return (
+            "This run and the run kept before it hold work that is not saved. Save this run before "
+            "closing? (The run before is asked about next.)"
+        )
     if unsaved.on_show:
         return "This run holds work that is not saved. Save it before closing?"
-    return f"{before[0].upper()}{before[1:]} holds work that is not saved. Close anyway?"
+    return "The run kept before this one holds work that is not saved. Save it before closing?"
 
 
 class CloseGuard(QtCore.QObject):
@@ -82,7 +85,8 @@ class CloseGuard(QtCore.QObject):
         if answer == _BUTTONS.Discard or not self._ask:  # (a second Ctrl-C while it asked: it insists)
             return True
         if answer == _BUTTONS.Save:
-            self._close_when_saved = self._sessions.save()
+            save = self._sessions.save if self._unsaved.on_show else self._sessions.save_kept
+            self._close_when_saved = save()
         return False
 
     def may_replace_the_run(self, holds_work: bool) -> bool:
@@ -132,10 +136,7 @@ class CloseGuard(QtCore.QObject):
             question.done(_BUTTONS.Discard.value)
             return
         question.setText(close_question(unsaved))
-        if unsaved.on_show:
-            question.setStandardButtons(_BUTTONS.Save | _BUTTONS.Discard | _BUTTONS.Cancel)
-        else:  # the kept run: brought back first, if the user wants it saved
-            question.setStandardButtons(_BUTTONS.Discard | _BUTTONS.Cancel)
+        question.setStandardButtons(_BUTTONS.Save | _BUTTONS.Discard | _BUTTONS.Cancel)
         question.setDefaultButton(_BUTTONS.Cancel)
 
     @QtCore.Slot(object)
@@ -150,7 +151,8 @@ class CloseGuard(QtCore.QObject):
         if self._close_when_saved and not message.opened and not message.restored:
             self._close_when_saved = False
             # the engine's word that all is saved may come after the save's own answer: close on it
-            self._unsaved = UnsavedWork(False, self._unsaved.kept)
+            on_show, kept = self._unsaved.on_show, self._unsaved.kept
+            self._unsaved = UnsavedWork(on_show, False) if message.kept else UnsavedWork(False, kept)
             QtCore.QTimer.singleShot(0, self._window.close)
 
     @QtCore.Slot(str, bool)

@@ -68,6 +68,7 @@ class SaveSession:
     path: Path
     view: dict = field(default_factory=dict, hash=False)  # the window's panel modes, kept with it
     replace_any: bool = False  # the user said another session saved there may be replaced
+    kept: bool = False  # the run kept before the one on show, not the one on show (closing asks)
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ class Saved:
     restored: bool = False  # the run before, brought back (``path``: where it was saved, "" if nowhere)
     head_step: int | None = None  # the newest step of the branch on show, where it is past ``step``
     view: dict = field(default_factory=dict, hash=False)  # an opened session's panel modes, as saved
+    kept: bool = False  # the run kept before the one on show was saved (the one on show is as it was)
 
 
 def holds_work(session) -> bool:
@@ -230,7 +232,12 @@ class RunKept:
     let_go: tuple[int, str, int | None] | None = None
     at_step: int | None = None
     title: str = ""  # the preset it ran, or its settings' own name ("the run before" was vague)
-    saved: bool = False  # whether ``title`` is the kept run's folder (else the window knows it better)
+    kept_path: str = ""  # the kept run's folder ("" if never saved): ``title`` is then its name
+
+    @property
+    def saved(self) -> bool:
+        """Whether the kept run has a folder (else the window knows its name better)."""
+        return bool(self.kept_path)
 
 
 @dataclass(frozen=True)

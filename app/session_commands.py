@@ -75,7 +75,7 @@ class SessionCommands:
         elif isinstance(command, SetBreakpoints):
             self._set_breakpoints(command.items, command.serial)
         elif isinstance(command, SaveSession):
-            self._save(command.path, command.view, command.replace_any)
+            self._save(command.path, command.view, command.replace_any, command.kept)
         elif isinstance(command, OpenSession):
             self._open(command.path)
         elif isinstance(command, Inspect):
@@ -233,13 +233,20 @@ class SessionCommands:
         self._breakpoints_shown = tuple(b.text for b in self._session.breakpoints)
         self._outbox.append(breakpoints_message(self._session, hit=hit, answer_to=answer_to))
 
-    def _save(self, path, view: dict, replace_any: bool = False) -> None:
+    def _save(self, path, view: dict, replace_any: bool = False, kept: bool = False) -> None:
+        """Save the run on show (with the window's panel modes), or the run kept before it (with its
+        own, as it was left): closing the window can save it without bringing it back first."""
         from muonscope.engine.session_file import SavedElsewhere, save_session
 
-        self._session.view = dict(view)  # the window's panel modes go with it
-        self._working(f"saving the session to {path}")
+        session = self._before if kept else self._session
+        if session is None:
+            self._outbox.append(Alert("Not saved: no run before this one is kept."))
+            return
+        if not kept:
+            session.view = dict(view)  # the window's panel modes go with it
+        self._working(f"saving the {'run before' if kept else 'session'} to {path}")
         try:
-            save_session(self._session, path, replace_any=replace_any)
+            save_session(session, path, replace_any=replace_any)
         except SavedElsewhere as exc:  # saved, where another process's save left room: said, and kept
             path = exc.saved_to
             self._outbox.append(Alert(f"Saved elsewhere: {exc}"))
@@ -248,8 +255,11 @@ class SessionCommands:
             return
         finally:
             self._work = None
-        self._saved = SavedCopy.of(self._session, path)
-        self._outbox.append(Saved(str(path), self._session.step, head_step=self._session.branch.head_step))
+        if kept:
+            self._before_saved = SavedCopy.of(session, path)
+        else:
+            self._saved = SavedCopy.of(session, path)
+        self._outbox.append(Saved(str(path), session.step, head_step=session.branch.head_step, kept=kept))
 
     def _open(self, path) -> None:
         """Open a saved session; on any problem the open one stays as it was."""
@@ -307,9 +317,7 @@ class SessionCommands:
         else:
             preset = nearest_preset(replaced.initial_config, "own settings")
             title = preset.title or preset.name
-        kept = RunKept(
-            replaced.branch.head_step, self._saved.path, let_go, replaced.step, title, bool(saved.path)
-        )
+        kept = RunKept(replaced.branch.head_step, self._saved.path, let_go, replaced.step, title, saved.path)
         self._outbox.append(kept)
 
     def _back_to_run_before(self) -> None:

@@ -40,6 +40,8 @@ class SessionController(QtCore.QObject):
         self._clock = clock
         self._settings = settings if settings is not None else QtCore.QSettings("muonscope", "muonscope")
         self.session_path: Path | None = None
+        #: The folder of the run kept before the one on show (None: it has none, or none is kept).
+        self.kept_path: Path | None = None
         #: Asked before an open replaces the run on show (the application sets what decides).
         self.may_replace: Callable[[], bool] = lambda: True
         #: How the window named the run just replaced ("" where it cannot say): a run of its own
@@ -96,23 +98,43 @@ class SessionController(QtCore.QObject):
         return self.save_to(self.session_path)
 
     def save_dialog(self) -> bool:
-        """Ask where, and save there; False when the user chose nowhere or declined to replace.
+        """Ask where, and save there; False when the user chose nowhere or declined to replace."""
+        path = self._ask_for_a_folder("Save session (a folder)", self.session_path)
+        return bool(path) and self.save_to(Path(path))
 
-        A run with a folder is offered a new one beside it (``NAME-2``): offered its own, the dialog
-        opened inside it, listing its files."""
+    def save_kept(self) -> bool:
+        """Save the run kept before the one on show, to its own folder or (where it has none) one the
+        user picks: closing the window offered only to lose it, or to stay and bring it back to save
+        it. True when the save was asked of the engine."""
+        path = self.kept_path or self._ask_for_a_folder("Save the run before (a folder)", None)
+        return bool(path) and self.save_to(Path(path), kept=True)
+
+    def _ask_for_a_folder(self, caption: str, own: Path | None) -> str:
+        """A new folder the user names ("" if none); a run with a folder is offered one beside it
+        (``NAME-2``): offered its own, the dialog opened inside it, listing its files."""
         from muonscope.engine.save_identity import free_sibling
         from muonscope.engine.session_saving import STAGING_ADDED_BYTES
 
-        own = self.session_path
         beside = free_sibling(own, 255 - STAGING_ADDED_BYTES) if own else None
-        start = str(beside or Path.home() / "muonscope-session")
+        start = str(beside or self.start_folder() / "muonscope-session")
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self._window, "Save session (a folder)", start, "muonscope session folder (*)"
+            self._window, caption, start, "muonscope session folder (*)"
         )
-        return bool(path) and self.save_to(Path(path))
+        return path
+
+    def start_folder(self) -> Path:
+        """Where the file dialogs open: beside the run's own folder, else beside the session saved or
+        opened last, else the folder the app was started in (they opened in the home folder, far
+        from the ``runs/`` a user works in)."""
+        if self.session_path is not None:
+            return self.session_path.parent
+        for recent in self.recent_sessions()[:1]:
+            if Path(recent).parent.is_dir():
+                return Path(recent).parent
+        return Path.cwd()
 
     def open_config_dialog(self) -> None:
-        start = str(self.session_path.parent if self.session_path else Path.home())
+        start = str(self.start_folder())
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self._window, "Open a config or preset", start, "config or preset (*.toml);;any file (*)"
         )
@@ -120,29 +142,29 @@ class SessionController(QtCore.QObject):
             self.config_open_requested.emit(Path(path))
 
     def open_dialog(self) -> None:
-        start = str(self.session_path.parent if self.session_path else Path.home())
+        start = str(self.start_folder())
         path = QtWidgets.QFileDialog.getExistingDirectory(self._window, "Open session folder", start)
         if path:
             self.open_from(Path(path))
 
-    def save_to(self, path: Path) -> bool:
-        """Save there; a folder holding another saved session is replaced only if the user says so.
-        True when the save was asked of the engine (its answer: ``link.saved``, or an alert)."""
-        replacing = self._may_replace(Path(path))
+    def save_to(self, path: Path, kept: bool = False) -> bool:
+        """Save the run on show (or, ``kept``, the run kept before it) there; a folder holding another
+        saved session is replaced only if the user says so. True when the save was asked of the
+        engine (its answer: ``link.saved``, or an alert)."""
+        replacing = self._may_replace(Path(path), self.kept_path if kept else self.session_path)
         if replacing is None:
             return False
-        self._window.statusBar().showMessage(f"saving session to {path}…")
-        self._link.submit(SaveSession(path, current_view(self._views), replace_any=replacing))
+        run = "the run before" if kept else "session"
+        self._window.statusBar().showMessage(f"saving {run} to {path}…")
+        self._link.submit(SaveSession(path, current_view(self._views), replace_any=replacing, kept=kept))
         self.saving_to = Path(path)
         return True
 
-    def _may_replace(self, path: Path) -> bool | None:
+    def _may_replace(self, path: Path, own: Path | None) -> bool | None:
         """None where the user would not replace another session saved at ``path``; True where they
-        said they would; False where there was nothing to ask (the engine then keeps a session
-        another process saves there meanwhile, and saves this one beside it)."""
-        if not _is_file(path / "session.json") or (
-            self.session_path is not None and path.resolve() == self.session_path.resolve()
-        ):
+        said they would; False where there was nothing to ask (the run's ``own`` folder; else the
+        engine keeps a session another process saves there meanwhile, and saves this one beside it)."""
+        if not _is_file(path / "session.json") or (own is not None and path.resolve() == own.resolve()):
             return False
         answer = QtWidgets.QMessageBox.question(
             self._window,
@@ -171,6 +193,7 @@ class SessionController(QtCore.QObject):
         keeps what concerns the new run (a problem with its preset), and a talk's stage shows no
         status line. A new run has no folder yet: Save must not write over the replaced run's."""
         self._set_session_path(message.path)
+        self.kept_path = Path(message.kept_path) if message.kept_path else None
         item, shortcut = BACK_TO_RUN_BEFORE
         where = run_position(message.at_step, message.step)
         title = message.title if message.saved else self.replaced_run_name() or message.title
@@ -205,10 +228,16 @@ class SessionController(QtCore.QObject):
     def _on_saved(self, message) -> None:
         if not message.opened and not message.restored:
             self.saving_to = None
+        if message.kept:  # the run on show keeps its folder
+            self.kept_path = Path(message.path)
+            self._window.statusBar().showMessage(f"the run before saved: {message.path}", 10_000)
+            self._remember(message.path)
+            return
         self._set_session_path(message.path)
         if message.opened:
             self._views.message.dismiss()
         if message.restored:  # (the run it replaced, if kept, is said next)
+            self.kept_path = None
             where = run_position(message.step, message.head_step)
             self._arrival_said = f"Back to the run before ({where})"
             self._window.statusBar().showMessage(self._arrival_said, 10_000)

@@ -3,6 +3,7 @@
 import inspect
 import os
 import re
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -54,8 +55,14 @@ def _reproduction_read(item) -> str | None:
 
 @pytest.fixture(autouse=True)
 def private_settings(tmp_path_factory, monkeypatch):
-    """The window's remembered settings (recent sessions) go to a fresh folder, never the user's."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    """The window's remembered settings (recent sessions) go to a fresh folder, never the user's nor
+    another test's: Qt reads XDG_CONFIG_HOME once a process, so the folder is also set in Qt."""
+    folder = str(tmp_path_factory.mktemp("config"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", folder)
+    qt_core = sys.modules.get("PySide6.QtCore")
+    if qt_core is not None:  # (before Qt is loaded, the variable is enough)
+        for kind in (qt_core.QSettings.Format.NativeFormat, qt_core.QSettings.Format.IniFormat):
+            qt_core.QSettings.setPath(kind, qt_core.QSettings.Scope.UserScope, folder)
 
 
 @pytest.fixture(autouse=True)

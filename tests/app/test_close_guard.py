@@ -153,6 +153,40 @@ def test_a_kept_run_with_unsaved_work_is_asked_about_too(qtbot, monkeypatch):
     _close_anyway(monkeypatch, app)
 
 
+def test_save_in_the_close_question_saves_the_kept_run_to_its_own_folder_and_closes(
+    qtbot, monkeypatch, tmp_path
+):
+    """It offered only Discard or Cancel: saving the run before meant staying, bringing it back,
+    saving it, and closing again."""
+    app = _with_work(qtbot)
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_to(tmp_path / "win1")
+    _run_to(qtbot, app, 8)  # work its save lacks
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
+        app.intents.run_preset(small_preset(label_noise=0.1))
+    qtbot.waitUntil(lambda: app.close_guard.unsaved == UnsavedWork(False, True), timeout=WAIT_MS)
+    asked = _asking(monkeypatch, _BUTTONS.Save)
+    assert not app.window.close()  # not yet: the engine writes the kept run first
+    qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+    assert asked == [close_question(UnsavedWork(False, True))]
+    assert open_session(tmp_path / "win1").branch.head_step == 8
+    assert app.sessions.session_path is None  # the run on show was never saved, and still is not
+
+
+def test_save_with_both_runs_unsaved_saves_this_run_then_asks_where_the_run_before_goes(
+    qtbot, monkeypatch, tmp_path
+):
+    app = _kept_with_work(qtbot)  # the kept run at step 5, this one at 3, neither ever saved
+    asked = _asking(monkeypatch, _BUTTONS.Save)
+    folders = iter([tmp_path / "now", tmp_path / "before"])
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *_args: (str(next(folders)), ""))
+    assert not app.window.close()
+    qtbot.waitUntil(lambda: not app.window.isVisible(), timeout=WAIT_MS)
+    assert asked == [close_question(UnsavedWork(True, True)), close_question(UnsavedWork(False, True))]
+    assert open_session(tmp_path / "now").branch.head_step == 3
+    assert open_session(tmp_path / "before").branch.head_step == 5
+
+
 def _kept_with_work(qtbot):
     """A window whose run kept before holds unsaved steps, and whose run on show holds some too."""
     app = _with_work(qtbot)

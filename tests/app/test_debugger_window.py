@@ -84,6 +84,25 @@ def test_ctrl_s_asks_where_for_a_run_with_no_folder_yet(qtbot, tmp_path, monkeyp
     assert len(asked) == 1 and open_session(tmp_path / "new").branch.head_step == 3
 
 
+def test_the_save_dialog_opens_where_the_user_works_not_in_the_home_folder(qtbot, tmp_path, monkeypatch):
+    """A run never saved is offered a folder in the folder the app was started in, then beside the
+    session saved last (not the home folder, far from the ``runs/`` folder on the command line)."""
+    monkeypatch.chdir(tmp_path)
+    app = open_app(qtbot)
+    _run_to(qtbot, app, 3)
+    asked = _asked_where(monkeypatch, tmp_path / "runs" / "s1")
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_action.trigger()
+    with qtbot.waitSignal(app.link.run_kept, timeout=WAIT_MS):
+        app.intents.reset()  # a new run: no folder of its own
+    _run_to(qtbot, app, 2)
+    asked_next = _asked_where(monkeypatch, tmp_path / "runs" / "s2")
+    with qtbot.waitSignal(app.link.saved, timeout=WAIT_MS):
+        app.sessions.save_action.trigger()
+    assert asked == [str(tmp_path / "muonscope-session")]
+    assert asked_next == [str(tmp_path / "runs" / "muonscope-session")]
+
+
 def test_save_then_open_restores_the_run_and_its_breakpoints(qtbot, tmp_path):
     app = open_app(qtbot)
     _run_to(qtbot, app, 12)
