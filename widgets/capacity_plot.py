@@ -193,8 +193,9 @@ class CapacityPlot(PlotPanel):
             self._y.ceiling = count
             self._y.reset()
             # refitted to the curves drawn: a shot of a resumed session takes no step after the
-            # count is known, and its axis stayed at 1.00–1.20 with every curve drawn off it
-            drawn = self._steps.recovered_values
+            # count is known, and its axis stayed at 1.00–1.20 with every curve drawn off it;
+            # the compared branch's faint ones too (back to a forked run, main ran off the top)
+            drawn = self._steps.recovered_values + self._steps.faded_values
             if self.in_steps_mode and any(values.size for values in drawn):
                 self._fit_steps(np.zeros(0), np.concatenate(drawn))
 

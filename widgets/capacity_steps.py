@@ -123,6 +123,11 @@ class CapacitySteps:
         """Each lane's items recovered at every evaluated step."""
         return [curve.whole_data()[1] for curve in self._recovered]
 
+    @property
+    def faded_values(self) -> list[np.ndarray]:
+        """Each lane's items recovered on the branch compared (empty where none is)."""
+        return [curve.whole_data()[1] for curve in self._faded]
+
     def recovered_data(self, lane: int) -> tuple[np.ndarray, np.ndarray]:
         return self._recovered[lane].whole_data()
 

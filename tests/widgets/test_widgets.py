@@ -1415,6 +1415,17 @@ def test_capacitys_axis_holds_the_curves_drawn_when_the_item_count_comes_after_t
     assert low <= 0.0 and 150.0 <= high <= 2048.0
 
 
+def test_capacitys_axis_holds_the_compared_branch_when_the_item_count_comes_after_it(qtbot):
+    """Back to a forked run from another preset: the count came after the faint curves of the branch
+    compared, and the axis was refitted to this branch's 250 items, main's 590 drawn off its top."""
+    plot = _shown_capacity_plot(qtbot, ["a"])
+    plot.set_faded(0, np.array([0.0, 150.0, 300.0]), np.array([0.0, 400.0, 590.0]))
+    plot.set_capacity(0, np.array([0.0, 100.0]), np.array([0.0, 250.0]), np.array([0.0, 0.9]))
+    plot.set_item_count(2048)
+    low, high = plot.plot.getViewBox().viewRange()[1]
+    assert low <= 0.0 and 590.0 <= high <= 2048.0
+
+
 def test_the_spectra_panel_says_which_lanes_curves_lie_on_one_another(qtbot):
     """At W = 0 every lane has the same gradient: the last lane's curve hid the others unsaid."""
     plot = SpectrumPlot()
